@@ -1,0 +1,31 @@
+/**
+ * One figure a benchmark measured: ours beside a baseline measured in the same run, and the goal it serves.
+ * Each bench/*.bench.ts exports `run(): Promise<BenchResult[]>`; `npm run bench [-- filter]` runs them.
+ */
+export interface BenchResult {
+  /** What was measured, e.g. `bus throughput, 100 B, 1 subscriber`. */
+  name: string;
+  ours: number;
+  baseline?: { name: string; value: number };
+  unit: string;
+  /** `higher` when bigger is better (throughput), `lower` for latency and memory. */
+  better: 'higher' | 'lower';
+  /** The issue's goal in words, e.g. `>= 1,000,000 msgs/s and >= 0.5x EventEmitter`. */
+  goal?: string;
+  /** Whether the goal was met in this run. */
+  met?: boolean;
+  /** Extra lines printed under the row (a histogram, percentiles). */
+  notes?: string[];
+}
+
+/** ours / baseline, oriented so that > 1 is always better than the baseline. */
+export function ratio(result: BenchResult): number | undefined {
+  if (!result.baseline || result.baseline.value === 0) return undefined;
+  return result.better === 'higher' ? result.ours / result.baseline.value : result.baseline.value / result.ours;
+}
+
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return NaN;
+  const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[i]!;
+}

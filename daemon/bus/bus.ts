@@ -1,0 +1,404 @@
+import { nowNs } from '../contract/time.ts';
+import { BusError, QueryError } from './errors.ts';
+import { compileTopicGlob } from './glob.ts';
+import { SubscriberQueue } from './subscriber-queue.ts';
+import type {
+  BusMessage,
+  QueryHandler,
+  QueryPayload,
+  QueueOptions,
+  SubscriberCounters,
+  TopicQos,
+  TopicStats,
+} from './types.ts';
+
+export interface SubscribeOptions {
+  /** Who subscribes; names the queue in stats and metrics (`recorder`, `navigator`, ...). */
+  name: string;
+  /** An exact topic, or a glob (`/camera/**`). A glob also attaches to topics that appear later. */
+  topic: string;
+  /** Defaults to drop-oldest with depth 100. */
+  queue?: Partial<QueueOptions>;
+  /**
+   * Called once per message, in order. When it returns a promise the next message waits for it: a slow
+   * consumer fills its own queue and drops by its own policy, never holding up the publisher.
+   */
+  handler: (msg: BusMessage) => void | Promise<void>;
+}
+
+export interface AdvertiseOptions {
+  /** Who publishes (`sim`, `ros`, `zenoh`, ...). */
+  source: string;
+  qos?: Partial<TopicQos>;
+}
+
+export interface BusOptions {
+  /** Called when a subscriber's handler throws or rejects; the bus itself never rethrows into a publisher. */
+  onHandlerError?: (subscriber: string, topic: string, error: unknown) => void;
+  /** Period of the rate window, ms. */
+  rateWindowMs?: number;
+}
+
+const DEFAULT_QOS: TopicQos = { reliability: 'reliable', durability: 'volatile', depth: 10 };
+
+interface TopicRecord {
+  readonly topic: string;
+  readonly type: string;
+  qos: TopicQos;
+  publishers: number;
+  subs: Subscription[];
+  count: number;
+  bytes: number;
+  windowCount: number;
+  rateHz: number;
+  lastLogTime: bigint | null;
+  /** Last message of a transient_local topic, replayed to late subscribers (ROS latching). */
+  latched: BusMessage | undefined;
+}
+
+/** A subscriber's handle: its counters, and close(). */
+export class Subscription {
+  readonly name: string;
+  readonly pattern: string;
+  readonly matches: (topic: string) => boolean;
+  readonly queue: SubscriberQueue;
+  readonly topics = new Set<string>();
+  errors = 0;
+  #handler: SubscribeOptions['handler'];
+  #scheduled = false;
+  #closed = false;
+  #onError: (topic: string, error: unknown) => void;
+  #waiters: (() => void)[] = [];
+
+  constructor(options: SubscribeOptions, onError: (topic: string, error: unknown) => void) {
+    const { name, topic, queue = {}, handler } = options;
+    this.name = name;
+    this.pattern = topic;
+    this.matches = compileTopicGlob(topic);
+    this.queue = new SubscriberQueue({ policy: queue.policy ?? 'drop-oldest', depth: queue.depth ?? 100 });
+    this.#handler = handler;
+    this.#onError = onError;
+  }
+
+  get counters(): Readonly<SubscriberCounters> {
+    return this.queue.counters;
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal called by the bus on publish. */
+  offer(msg: BusMessage): void {
+    if (this.#closed) return;
+    this.queue.offer(msg);
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(this.#drain);
+    }
+  }
+
+  /** @internal resolves when the queue has room (for `block` subscribers). */
+  waitForRoom(): Promise<void> {
+    if (!this.queue.full || this.#closed) return Promise.resolve();
+    return new Promise((resolve) => this.#waiters.push(resolve));
+  }
+
+  #drain = (): void => {
+    while (!this.#closed) {
+      const msg = this.queue.take();
+      if (msg === undefined) break;
+      this.#wakeWaiters();
+      let result: void | Promise<void>;
+      try {
+        result = this.#handler(msg);
+      } catch (error) {
+        this.#fail(msg.topic, error);
+        continue;
+      }
+      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
+        (result as Promise<void>).then(this.#drain, (error: unknown) => {
+          this.#fail(msg.topic, error);
+          this.#drain();
+        });
+        return;
+      }
+    }
+    this.#scheduled = false;
+  };
+
+  #fail(topic: string, error: unknown): void {
+    this.errors++;
+    this.#onError(topic, error);
+  }
+
+  #wakeWaiters(): void {
+    if (this.#waiters.length === 0) return;
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const wake of waiters) wake();
+  }
+
+  /** @internal */
+  markClosed(): void {
+    this.#closed = true;
+    this.queue.clear();
+    this.#wakeWaiters();
+  }
+}
+
+/** A publisher's handle on one advertised topic. */
+export class Publisher {
+  readonly topic: string;
+  readonly type: string;
+  readonly source: string;
+  #bus: Bus;
+  #record: TopicRecord;
+  #closed = false;
+
+  /** @internal use `bus.advertise`. */
+  constructor(bus: Bus, record: TopicRecord, source: string) {
+    this.#bus = bus;
+    this.#record = record;
+    this.topic = record.topic;
+    this.type = record.type;
+    this.source = source;
+  }
+
+  /** Publishes CDR bytes. Never blocks and never throws because of a subscriber. */
+  publish(data: Uint8Array, publishTime?: bigint): BusMessage {
+    if (this.#closed) throw new BusError(`publisher of ${this.topic} is closed`);
+    const logTime = nowNs();
+    const msg: BusMessage = {
+      topic: this.topic,
+      type: this.type,
+      data,
+      logTime,
+      publishTime: publishTime ?? logTime,
+      source: this.source,
+    };
+    this.#bus.deliver(this.#record, msg);
+    return msg;
+  }
+
+  /** For in-process producers: waits for room in every `block` subscriber before publishing. */
+  async publishAsync(data: Uint8Array, publishTime?: bigint): Promise<BusMessage> {
+    for (const sub of this.#record.subs) {
+      if (sub.queue.policy === 'block') await sub.waitForRoom();
+    }
+    return this.publish(data, publishTime);
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#record.publishers--;
+  }
+}
+
+/**
+ * The daemon's internal bus of ROS 2 messages as CDR bytes. Topics have one type each. Delivery is in
+ * order per subscriber, through that subscriber's bounded queue, after the publisher's synchronous code
+ * returns (a microtask), so a publisher is never re-entered by its own subscribers.
+ *
+ * Queries are request/reply on named services (`ai/inference/vla/<policy>`), with one handler per name.
+ */
+export class Bus {
+  #topics = new Map<string, TopicRecord>();
+  #globSubs: Subscription[] = [];
+  #queryables = new Map<string, QueryHandler>();
+  #onHandlerError: (subscriber: string, topic: string, error: unknown) => void;
+  #rateTimer: NodeJS.Timeout;
+  #lastWindow = Date.now();
+  #listeners = new Set<(topic: string, type: string) => void>();
+
+  constructor(options: BusOptions = {}) {
+    const { onHandlerError = () => {}, rateWindowMs = 1000 } = options;
+    this.#onHandlerError = onHandlerError;
+    this.#rateTimer = setInterval(() => this.#rollRateWindow(), rateWindowMs);
+    this.#rateTimer.unref();
+  }
+
+  /**
+   * Declares that `source` publishes `type` on `topic`. A topic keeps the type it first had: advertising
+   * another type on it is an error, as it is in ROS 2.
+   */
+  advertise(topic: string, type: string, options: AdvertiseOptions): Publisher {
+    const record = this.#topic(topic, type, options.qos);
+    record.publishers++;
+    return new Publisher(this, record, options.source);
+  }
+
+  subscribe(options: SubscribeOptions): Subscription {
+    const sub = new Subscription(options, (topic, error) => this.#onHandlerError(options.name, topic, error));
+    const isGlob = /[*?]/.test(options.topic);
+    if (isGlob) {
+      this.#globSubs.push(sub);
+      for (const record of this.#topics.values()) if (sub.matches(record.topic)) this.#attach(record, sub);
+    } else {
+      const record = this.#topics.get(options.topic);
+      if (record) this.#attach(record, sub);
+      else this.#pendingExact(sub);
+    }
+    return sub;
+  }
+
+  unsubscribe(sub: Subscription): void {
+    sub.markClosed();
+    this.#globSubs = this.#globSubs.filter((s) => s !== sub);
+    this.#exactPending = this.#exactPending.filter((s) => s !== sub);
+    for (const topic of sub.topics) {
+      const record = this.#topics.get(topic);
+      if (record) record.subs = record.subs.filter((s) => s !== sub);
+    }
+  }
+
+  /** Calls `listener` for each new topic (and once now for each existing one). Returns an unlisten function. */
+  onTopic(listener: (topic: string, type: string) => void): () => void {
+    this.#listeners.add(listener);
+    for (const r of this.#topics.values()) listener(r.topic, r.type);
+    return () => this.#listeners.delete(listener);
+  }
+
+  topicType(topic: string): string | undefined {
+    return this.#topics.get(topic)?.type;
+  }
+
+  topicQos(topic: string): TopicQos | undefined {
+    return this.#topics.get(topic)?.qos;
+  }
+
+  stats(): TopicStats[] {
+    return [...this.#topics.values()].map((r) => ({
+      topic: r.topic,
+      type: r.type,
+      publishers: r.publishers,
+      subscribers: r.subs.length,
+      count: r.count,
+      bytes: r.bytes,
+      rateHz: r.rateHz,
+      drops: r.subs.reduce((n, s) => n + s.counters.dropped, 0),
+      lastLogTime: r.lastLogTime,
+    }));
+  }
+
+  /** Every subscription with its counters, for metrics. */
+  subscriptions(): Subscription[] {
+    const all = new Set<Subscription>(this.#globSubs);
+    for (const r of this.#topics.values()) for (const s of r.subs) all.add(s);
+    for (const s of this.#exactPending) all.add(s);
+    return [...all];
+  }
+
+  /** Serves queries on `name`. Returns a function that stops serving. */
+  serve(name: string, handler: QueryHandler): () => void {
+    if (this.#queryables.has(name)) throw new BusError(`query ${name} is already served`);
+    this.#queryables.set(name, handler);
+    return () => {
+      if (this.#queryables.get(name) === handler) this.#queryables.delete(name);
+    };
+  }
+
+  queryables(): string[] {
+    return [...this.#queryables.keys()];
+  }
+
+  /** Sends a query and waits for its reply, at most `timeoutMs`. Rejects with a QueryError. */
+  async query(name: string, request: QueryPayload, options: { timeoutMs?: number } = {}): Promise<QueryPayload> {
+    const { timeoutMs = 5000 } = options;
+    const handler = this.#queryables.get(name);
+    if (!handler) {
+      const known = this.queryables();
+      throw new QueryError('no_queryable', `nothing serves query ${name}${known.length ? ` (served: ${known.join(', ')})` : ''}`);
+    }
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        controller.abort();
+        reject(new QueryError('timeout', `query ${name} got no reply within ${timeoutMs} ms`));
+      }, timeoutMs);
+    });
+    try {
+      return await Promise.race([handler(request, controller.signal), timeout]);
+    } catch (error) {
+      if (error instanceof QueryError) throw error;
+      throw new QueryError('handler_error', `query ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  close(): void {
+    clearInterval(this.#rateTimer);
+    for (const sub of this.subscriptions()) sub.markClosed();
+    this.#queryables.clear();
+  }
+
+  /** @internal hot path: count, latch, fan out. */
+  deliver(record: TopicRecord, msg: BusMessage): void {
+    record.count++;
+    record.windowCount++;
+    record.bytes += msg.data.byteLength;
+    record.lastLogTime = msg.logTime;
+    if (record.qos.durability === 'transient_local') record.latched = msg;
+    const subs = record.subs;
+    for (let i = 0; i < subs.length; i++) subs[i]!.offer(msg);
+  }
+
+  #exactPending: Subscription[] = [];
+
+  #pendingExact(sub: Subscription): void {
+    this.#exactPending.push(sub);
+  }
+
+  #topic(topic: string, type: string, qos: Partial<TopicQos> | undefined): TopicRecord {
+    if (!topic.startsWith('/')) throw new BusError(`topic ${JSON.stringify(topic)} must start with "/"`);
+    const existing = this.#topics.get(topic);
+    if (existing) {
+      if (existing.type !== type) {
+        throw new BusError(`topic ${topic} carries ${existing.type}; cannot advertise it as ${type}`);
+      }
+      if (qos) existing.qos = { ...existing.qos, ...qos };
+      return existing;
+    }
+    const record: TopicRecord = {
+      topic,
+      type,
+      qos: { ...DEFAULT_QOS, ...qos },
+      publishers: 0,
+      subs: [],
+      count: 0,
+      bytes: 0,
+      windowCount: 0,
+      rateHz: 0,
+      lastLogTime: null,
+      latched: undefined,
+    };
+    this.#topics.set(topic, record);
+    for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);
+    const waiting = this.#exactPending.filter((s) => s.pattern === topic);
+    if (waiting.length > 0) {
+      this.#exactPending = this.#exactPending.filter((s) => s.pattern !== topic);
+      for (const sub of waiting) this.#attach(record, sub);
+    }
+    for (const listener of this.#listeners) listener(topic, type);
+    return record;
+  }
+
+  #attach(record: TopicRecord, sub: Subscription): void {
+    record.subs = [...record.subs, sub];
+    sub.topics.add(record.topic);
+    if (record.latched) sub.offer(record.latched);
+  }
+
+  #rollRateWindow(): void {
+    const now = Date.now();
+    const seconds = Math.max((now - this.#lastWindow) / 1000, 1e-3);
+    this.#lastWindow = now;
+    for (const r of this.#topics.values()) {
+      r.rateHz = r.windowCount / seconds;
+      r.windowCount = 0;
+    }
+  }
+}

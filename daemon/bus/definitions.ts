@@ -1,0 +1,222 @@
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
+import { parse } from '@foxglove/rosmsg';
+import { ros2humble, ros2iron, ros2jazzy } from '@foxglove/rosmsg-msgs-common';
+
+const BUILTIN_SETS = { jazzy: ros2jazzy, iron: ros2iron, humble: ros2humble } as const;
+export type BuiltinDistro = keyof typeof BUILTIN_SETS | 'none';
+
+const SEPARATOR = '='.repeat(80);
+
+/** A resolved type: the root definition first, then every type it depends on (what the CDR codec needs). */
+export interface ResolvedType {
+  readonly type: string;
+  readonly definitions: MessageDefinition[];
+}
+
+interface Entry {
+  definition: MessageDefinition;
+  /** The .msg text as written, when the definition came from a file. */
+  text: string | undefined;
+  origin: string;
+}
+
+export class UnknownTypeError extends Error {
+  override name = 'UnknownTypeError';
+}
+
+/**
+ * Canonical ROS 2 type name `pkg/msg/Name`. Accepts `pkg/Name` (ROS 1 style, used by the built-in set and
+ * by older bags) and `pkg/msg/Name`. Services' request/response types keep their `srv` segment.
+ */
+export function canonicalType(type: string): string {
+  const parts = type.split('/');
+  if (parts.length === 2) return `${parts[0]}/msg/${parts[1]}`;
+  return type;
+}
+
+/**
+ * Resolves ROS 2 type names to full message definitions. It draws on the built-in set of a distro
+ * (@foxglove/rosmsg-msgs-common) and on directories of interface packages laid out as ROS installs them
+ * (`<pkg>/msg/*.msg`, `<pkg>/srv/*.srv`), which override the built-in set. Both produce the same shape:
+ * `time`/`duration` become `builtin_interfaces/msg/Time`/`Duration`, as in the .msg files.
+ */
+export class DefinitionsRegistry {
+  #entries = new Map<string, Entry>();
+  #resolved = new Map<string, ResolvedType>();
+  /** Problems met while loading (a .msg that does not parse): reported, never fatal. */
+  readonly warnings: string[] = [];
+
+  constructor(options: { distro?: BuiltinDistro; dirs?: readonly string[] } = {}) {
+    const { distro = 'jazzy', dirs = [] } = options;
+    if (distro !== 'none') this.#addBuiltin(distro);
+    for (const dir of dirs) this.addDirectory(dir);
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  types(): string[] {
+    return [...this.#entries.keys()].sort();
+  }
+
+  has(type: string): boolean {
+    return this.#entries.has(canonicalType(type));
+  }
+
+  /** Where a type's definition came from (`jazzy` or a file path). */
+  origin(type: string): string | undefined {
+    return this.#entries.get(canonicalType(type))?.origin;
+  }
+
+  /**
+   * Adds every interface package under `dir`. `dir` may itself be a package, a folder of packages (a ROS
+   * `share` folder), or a folder of such folders, to any depth.
+   */
+  addDirectory(dir: string): number {
+    let added = 0;
+    const walk = (path: string, depth: number): void => {
+      let names: string[];
+      try {
+        names = readdirSync(path);
+      } catch (error) {
+        throw new Error(`message definitions: cannot read directory ${path}: ${(error as Error).message}`);
+      }
+      for (const name of names) {
+        const full = join(path, name);
+        if (!isDirectory(full)) continue;
+        if (name === 'msg') added += this.#addPackageFiles(full, 'msg', path);
+        else if (name === 'srv') added += this.#addPackageFiles(full, 'srv', path);
+        else if (depth < 4 && !name.startsWith('.')) walk(full, depth + 1);
+      }
+    };
+    walk(dir, 0);
+    this.#resolved.clear();
+    return added;
+  }
+
+  /** Adds one definition from .msg text (used for schemas found inside bags). */
+  addMessageText(type: string, text: string, origin: string): void {
+    const canonical = canonicalType(type);
+    const pkg = canonical.split('/')[0]!;
+    const defs = parse(text, { ros2: true, skipTypeFixup: true });
+    const root = defs[0]!;
+    this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(root.definitions, pkg) }, text, origin });
+    this.#resolved.clear();
+  }
+
+  /** The root definition followed by all dependencies. Throws UnknownTypeError naming what is missing. */
+  resolve(type: string): ResolvedType {
+    const canonical = canonicalType(type);
+    const cached = this.#resolved.get(canonical);
+    if (cached) return cached;
+    const order: MessageDefinition[] = [];
+    const seen = new Set<string>();
+    const visit = (name: string, from: string | undefined): void => {
+      if (seen.has(name)) return;
+      seen.add(name);
+      const entry = this.#entries.get(name);
+      if (!entry) {
+        throw new UnknownTypeError(
+          from
+            ? `no definition for ${name} (needed by ${from}); add its package to bus.definitions.dirs`
+            : `no definition for ${name}; add its package to bus.definitions.dirs`,
+        );
+      }
+      order.push(entry.definition);
+      for (const field of entry.definition.definitions) {
+        if (field.isComplex === true && !field.isConstant) visit(field.type, name);
+      }
+    };
+    visit(canonical, undefined);
+    const resolved = { type: canonical, definitions: order };
+    this.#resolved.set(canonical, resolved);
+    return resolved;
+  }
+
+  /**
+   * The full definition text in the `ros2msg` format of MCAP and rosbag2: the root's .msg text, then each
+   * dependency after a line of 80 `=` and a `MSG: pkg/msg/Name` line.
+   */
+  schemaText(type: string): string {
+    const { definitions } = this.resolve(type);
+    const parts: string[] = [];
+    definitions.forEach((definition, i) => {
+      const entry = this.#entries.get(definition.name!)!;
+      const text = (entry.text ?? stringifyDefinition(definition)).trimEnd();
+      parts.push(i === 0 ? text : `${SEPARATOR}\nMSG: ${definition.name}\n${text}`);
+    });
+    return `${parts.join('\n')}\n`;
+  }
+
+  #addBuiltin(distro: keyof typeof BUILTIN_SETS): void {
+    for (const [name, def] of Object.entries(BUILTIN_SETS[distro] as Record<string, MessageDefinition>)) {
+      const canonical = canonicalType(name);
+      const pkg = canonical.split('/')[0]!;
+      this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(def.definitions, pkg) }, text: undefined, origin: distro });
+    }
+  }
+
+  #addPackageFiles(dir: string, kind: 'msg' | 'srv', pkgDir: string): number {
+    const pkg = pkgDir.split(/[\\/]/).filter(Boolean).pop()!;
+    let added = 0;
+    for (const file of readdirSync(dir)) {
+      const path = join(dir, file);
+      try {
+        if (kind === 'msg' && file.endsWith('.msg')) {
+          this.addMessageText(`${pkg}/msg/${file.slice(0, -4)}`, readFileSync(path, 'utf8'), path);
+          added++;
+        } else if (kind === 'srv' && file.endsWith('.srv')) {
+          const [request = '', response = ''] = readFileSync(path, 'utf8').split(/^---\s*$/m);
+          const base = `${pkg}/srv/${file.slice(0, -4)}`;
+          this.addMessageText(`${base}_Request`, request, path);
+          this.addMessageText(`${base}_Response`, response, path);
+          added += 2;
+        }
+      } catch (error) {
+        this.warnings.push(`${path}: ${(error as Error).message}`);
+      }
+    }
+    return added;
+  }
+}
+
+function isDirectory(path: string): boolean {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false; // a dangling link is not a package
+  }
+}
+
+/** Gives every complex field a canonical `pkg/msg/Name` type; `time`/`duration` become builtin_interfaces. */
+function qualifyFields(fields: MessageDefinitionField[], pkg: string): MessageDefinitionField[] {
+  return fields.map((field) => {
+    if (!field.isConstant && (field.type === 'time' || field.type === 'duration')) {
+      const name = field.type === 'time' ? 'Time' : 'Duration';
+      return { ...field, type: `builtin_interfaces/msg/${name}`, isComplex: true };
+    }
+    if (field.isComplex !== true) return field;
+    const type = field.type.includes('/') ? canonicalType(field.type) : `${pkg}/msg/${field.type}`;
+    return { ...field, type };
+  });
+}
+
+/** .msg text for a definition that came without one (the built-in set). */
+function stringifyDefinition(definition: MessageDefinition): string {
+  const lines: string[] = [];
+  for (const f of definition.definitions) {
+    const type = f.isComplex === true ? f.type.replace('/msg/', '/') : f.type;
+    const bounded = f.upperBound !== undefined && f.type === 'string' ? `string<=${f.upperBound}` : type;
+    const array = f.isArray ? (f.arrayLength !== undefined ? `[${f.arrayLength}]` : f.arrayUpperBound !== undefined ? `[<=${f.arrayUpperBound}]` : '[]') : '';
+    if (f.isConstant) {
+      lines.push(`${bounded}${array} ${f.name}=${f.valueText ?? JSON.stringify(f.value)}`);
+    } else {
+      const dflt = f.defaultValue !== undefined ? ` ${JSON.stringify(f.defaultValue)}` : '';
+      lines.push(`${bounded}${array} ${f.name}${dflt}`);
+    }
+  }
+  return lines.join('\n');
+}

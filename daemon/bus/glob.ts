@@ -1,0 +1,31 @@
+/**
+ * Compiles a topic glob into a predicate. `*` matches within one name segment, `**` matches across
+ * segments, `?` matches one character. `/camera/**` matches `/camera/left/image_raw`; `/tf*` matches
+ * `/tf` and `/tf_static`.
+ */
+export function compileTopicGlob(glob: string): (topic: string) => boolean {
+  if (!/[*?]/.test(glob)) return (topic) => topic === glob;
+  let source = '';
+  for (let i = 0; i < glob.length; i++) {
+    const c = glob[i]!;
+    if (c === '*' && glob[i + 1] === '*') {
+      source += '.*';
+      i++;
+    } else if (c === '*') {
+      source += '[^/]*';
+    } else if (c === '?') {
+      source += '[^/]';
+    } else {
+      source += c.replace(/[.+^${}()|[\]\\]/g, '\\$&');
+    }
+  }
+  const re = new RegExp(`^${source}$`);
+  return (topic) => re.test(topic);
+}
+
+/** A topic selection: included by any `include` glob and excluded by no `exclude` glob. */
+export function compileTopicSelection(include: readonly string[], exclude: readonly string[] = []): (topic: string) => boolean {
+  const inc = include.map(compileTopicGlob);
+  const exc = exclude.map(compileTopicGlob);
+  return (topic) => inc.some((m) => m(topic)) && !exc.some((m) => m(topic));
+}

@@ -1,0 +1,26 @@
+/**
+ * A CLI subcommand. Each lives in its own file under daemon/cli/commands/ and exports `command`; the CLI
+ * discovers them, so adding a subcommand is adding one file.
+ */
+export interface Command {
+  /** The word after `auraison-edge` (`run`, `sim`, `bag`, ...). */
+  readonly name: string;
+  /** One line for the top-level help. */
+  readonly summary: string;
+  /** The full `--help` text: usage line, arguments, options, examples. */
+  readonly help: string;
+  /** Runs the command; returns the process exit code. Throw `UsageError` for bad usage (exit 2). */
+  run(argv: string[], io: CommandIO): Promise<number>;
+}
+
+export interface CommandIO {
+  stdout: (text: string) => void;
+  stderr: (text: string) => void;
+  env: NodeJS.ProcessEnv;
+  cwd: string;
+}
+
+/** Bad usage: the CLI prints the message and the command's usage line, and exits 2. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}

@@ -1,0 +1,79 @@
+import { loadConfigFile } from '../../config/load.ts';
+import { parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+
+export const command: Command = {
+  name: 'run',
+  summary: 'Run the daemon in the foreground (as systemd runs it)',
+  help: `Usage: auraison-edge run [--config FILE]
+
+Runs the daemon in the foreground until SIGTERM or SIGINT, logging JSON lines to stderr.
+
+Options:
+  --config FILE   YAML config (default: $AURAISON_EDGE_CONFIG, else the embedded default:
+                  the turtlebot-maze simulator on, data in ./.auraison-edge, no central)
+
+Signals:
+  SIGTERM, SIGINT  stop gracefully within 5 s, flushing what must be flushed (a second one exits at once)
+  SIGHUP           reload the config file; components whose settings changed restart, and an invalid
+                   file is rejected (logged) while the running config stays in force
+
+Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
+`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, { config: { type: 'string' } });
+    const { config, file } = resolveConfig(values.config, io.env);
+    const { createLogger } = await import('../../log.ts');
+    const { Daemon } = await import('../../daemon.ts');
+    const { installSignalHandlers } = await import('../../lifecycle/signals.ts');
+    const { startStatusFile } = await import('../../status/status-file.ts');
+
+    const log = createLogger({ level: config.log.level });
+    const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
+    // A peer's fault must never take the daemon down: log what escaped and keep running.
+    const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
+    process.on('unhandledRejection', onUnhandled);
+    process.on('uncaughtException', onUnhandled);
+
+    let resolveStopped!: (code: number) => void;
+    const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+    let stopStatus: ((final: 'stopped') => void) | undefined;
+    const removeSignals = installSignalHandlers(
+      {
+        stop: async () => {
+          try {
+            await daemon.stop(4500);
+            stopStatus?.('stopped');
+            resolveStopped(0);
+          } catch (error) {
+            log.error({ err: (error as Error).message }, 'stop failed');
+            resolveStopped(1);
+          }
+        },
+        reload: async () => {
+          if (!file) {
+            log.warn('SIGHUP ignored: running the embedded default config (no --config file to reload)');
+            return;
+          }
+          try {
+            const next = loadConfigFile(file, io.env);
+            await daemon.reload(next.config);
+          } catch (error) {
+            log.error({ err: (error as Error).message }, 'config reload rejected; the running config stays in force');
+          }
+        },
+      },
+      log,
+    );
+    try {
+      await daemon.start();
+      stopStatus = startStatusFile(daemon);
+      return await stopped;
+    } finally {
+      removeSignals();
+      process.off('unhandledRejection', onUnhandled);
+      process.off('uncaughtException', onUnhandled);
+    }
+  },
+};

@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from '../config/load.ts';
+import { didYouMean } from '../config/did-you-mean.ts';
+import { UsageError, type Command, type CommandIO } from './command.ts';
+
+const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
+
+/** Exit codes: 0 ok, 1 the job failed, 2 bad usage or bad config (systemd must not restart-loop on it). */
+export const EXIT_USAGE = 2;
+
+/** Loads every command under daemon/cli/commands/ (each file exports `command`). */
+export async function loadCommands(): Promise<Map<string, Command>> {
+  const files = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  const commands = new Map<string, Command>();
+  for (const file of files.sort()) {
+    const mod = (await import(join(COMMANDS_DIR, file))) as { command?: Command };
+    if (!mod.command) throw new Error(`daemon/cli/commands/${file} does not export \`command\``);
+    commands.set(mod.command.name, mod.command);
+  }
+  return commands;
+}
+
+function version(): string {
+  const pkg = JSON.parse(readFileSync(join(COMMANDS_DIR, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+function topHelp(commands: Map<string, Command>): string {
+  const width = Math.max(...[...commands.keys()].map((n) => n.length));
+  const lines = [...commands.values()].map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    'Usage: auraison-edge <command> [options]',
+    '',
+    'The Auraison Edge daemon and its tools.',
+    '',
+    'Commands:',
+    ...lines,
+    '',
+    'Run `auraison-edge <command> --help` for a command\'s options.',
+    'Exit codes: 0 success, 1 the job failed, 2 bad usage or invalid config.',
+    '',
+  ].join('\n');
+}
+
+export async function main(argv: string[], io: CommandIO = defaultIO()): Promise<number> {
+  const commands = await loadCommands();
+  const [name, ...rest] = argv;
+  if (name === undefined) {
+    io.stderr(topHelp(commands));
+    return EXIT_USAGE;
+  }
+  if (name === '--help' || name === '-h' || name === 'help') {
+    const target = rest[0] !== undefined ? commands.get(rest[0]) : undefined;
+    io.stdout(target ? target.help : topHelp(commands));
+    return 0;
+  }
+  if (name === '--version' || name === '-V') {
+    io.stdout(`${version()}\n`);
+    return 0;
+  }
+  const command = commands.get(name);
+  if (!command) {
+    const guess = didYouMean(name, [...commands.keys()]);
+    io.stderr(`auraison-edge: unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}\nRun \`auraison-edge --help\` for the list of commands.\n`);
+    return EXIT_USAGE;
+  }
+  // --help anywhere before a `--` wins, so `auraison-edge sim turtlebot-maze --help` works too.
+  const beforeDashes = rest.indexOf('--') === -1 ? rest : rest.slice(0, rest.indexOf('--'));
+  if (beforeDashes.includes('--help') || beforeDashes.includes('-h')) {
+    io.stdout(command.help);
+    return 0;
+  }
+  try {
+    return await command.run(rest, io);
+  } catch (error) {
+    if (error instanceof UsageError) {
+      const usage = command.help.split('\n').find((l) => l.startsWith('Usage:')) ?? '';
+      io.stderr(`auraison-edge ${name}: ${error.message}\n${usage}\nRun \`auraison-edge ${name} --help\` for details.\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof ConfigError) {
+      io.stderr(`auraison-edge ${name}: invalid config\n${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    io.stderr(`auraison-edge ${name}: error: ${error instanceof Error ? error.message : String(error)}\n`);
+    return 1;
+  }
+}
+
+function defaultIO(): CommandIO {
+  return {
+    stdout: (text) => process.stdout.write(text),
+    stderr: (text) => process.stderr.write(text),
+    env: process.env,
+    cwd: process.cwd(),
+  };
+}

@@ -1,0 +1,27 @@
+/**
+ * Replaces `${VAR}` and `${VAR:-default}` in every string value of a parsed YAML tree. It runs after
+ * parsing, so a secret can never inject YAML structure. `$${` is a literal `${`.
+ * Returns the problems it met (an unset variable with no default) with their key paths.
+ */
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], problems: { path: string[]; message: string }[] = []): { value: unknown; problems: { path: string[]; message: string }[] } {
+  const walk = (v: unknown, p: string[]): unknown => {
+    if (typeof v === 'string') return replace(v, p);
+    if (Array.isArray(v)) return v.map((item, i) => walk(item, [...p, String(i)]));
+    if (v !== null && typeof v === 'object') {
+      const out: Record<string, unknown> = {};
+      for (const [k, item] of Object.entries(v)) out[k] = walk(item, [...p, k]);
+      return out;
+    }
+    return v;
+  };
+  const replace = (text: string, p: string[]): string =>
+    text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
+      if (match.startsWith('$$')) return match.slice(1);
+      const found = env[name];
+      if (found !== undefined && found !== '') return found;
+      if (fallback !== undefined) return fallback;
+      problems.push({ path: p, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
+      return match;
+    });
+  return { value: walk(value, path), problems };
+}

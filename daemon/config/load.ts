@@ -1,0 +1,82 @@
+import { readFileSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import { Value } from 'typebox/value';
+import { parseDocument } from 'yaml';
+import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/validate.ts';
+import { interpolateEnv } from './interpolate.ts';
+import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
+
+/** A config that can't be used. The message names the file, each key path and what is wrong. */
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly file: string;
+  readonly issues: ValidationIssue[];
+  constructor(file: string, issues: ValidationIssue[]) {
+    super(issues.map((issue) => `${file}: ${formatIssue(issue)}`).join('\n'));
+    this.file = file;
+    this.issues = issues;
+  }
+}
+
+export interface LoadedConfig {
+  config: EdgeConfig;
+  /** The file it came from, or undefined for the embedded default. */
+  file: string | undefined;
+}
+
+const validator = new Validator(EdgeConfigSchema);
+
+/**
+ * The config used when no file is given: the simulator on, data in `./.auraison-edge`, no central.
+ * Everything else takes the schema's defaults.
+ */
+export function defaultConfig(): EdgeConfig {
+  return fromObject({ sim: { enabled: true } }, '<default config>', process.env);
+}
+
+/** Reads, interpolates `${ENV}` and validates a YAML config file. Throws ConfigError. */
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const file = isAbsolute(path) ? path : resolve(path);
+  const name = basename(file);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ConfigError(name, [{ path: '', message: code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}` }]);
+  }
+  return { config: parseConfigText(text, name, env), file };
+}
+
+/** Parses config YAML text; `name` is used in error messages. */
+export function parseConfigText(text: string, name: string, env: NodeJS.ProcessEnv = process.env): EdgeConfig {
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      name,
+      doc.errors.map((e) => {
+        const at = e.linePos?.[0];
+        return { path: '', message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}` };
+      }),
+    );
+  }
+  const raw: unknown = doc.toJS() ?? {};
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
+    throw new ConfigError(name, [{ path: '', message: `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}` }]);
+  }
+  return fromObject(raw, name, env);
+}
+
+function fromObject(raw: object, name: string, env: NodeJS.ProcessEnv): EdgeConfig {
+  const { value, problems } = interpolateEnv(raw, env);
+  if (problems.length > 0) throw new ConfigError(name, problems.map((p) => ({ path: formatPath(p.path), message: p.message })));
+  const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
+  const issues = validator.issues(withDefaults);
+  if (issues.length > 0) throw new ConfigError(name, issues);
+  return withDefaults as EdgeConfig;
+}
+
+/** The data dir as an absolute path, relative paths taken from `cwd`. */
+export function resolveDataDir(config: EdgeConfig, cwd: string = process.cwd()): string {
+  return resolve(cwd, config.data_dir);
+}

@@ -1,0 +1,86 @@
+import Type, { type Static } from 'typebox';
+
+/**
+ * The daemon's configuration: one YAML file, validated against this schema. Every key has a default, so an
+ * empty file (or no file) is a valid config. Each part that has settings owns one section; edge.example.yaml
+ * documents every key.
+ */
+
+const Section = <T extends Type.TProperties>(properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, description });
+
+export const RobotConfig = Section(
+  {
+    id: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'sim-robot', description: 'Robot id: MQTT topics, lakehouse partitions.' }),
+    fleet: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'default', description: 'Fleet the robot belongs to.' }),
+  },
+  'Who this daemon is.',
+);
+
+export const LogConfig = Section(
+  {
+    level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')], { default: 'info' }),
+  },
+  'Structured logs (pino): JSON lines on stderr, which journald keeps.',
+);
+
+export const QueueConfig = Type.Object(
+  {
+    policy: Type.Union([Type.Literal('keep-latest'), Type.Literal('drop-oldest'), Type.Literal('drop-newest'), Type.Literal('block')], { default: 'drop-oldest' }),
+    depth: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const BusConfig = Section(
+  {
+    definitions: Section(
+      {
+        distro: Type.Union([Type.Literal('jazzy'), Type.Literal('iron'), Type.Literal('humble'), Type.Literal('none')], {
+          default: 'jazzy',
+          description: 'Built-in message definitions (@foxglove/rosmsg-msgs-common).',
+        }),
+        dirs: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Directories of ROS 2 interface packages (<pkg>/msg/*.msg, <pkg>/srv/*.srv), e.g. /opt/ros/jazzy/share. They override the built-in set.',
+        }),
+      },
+      'Where message definitions come from.',
+    ),
+  },
+  'The internal bus.',
+);
+
+export const Pose2D = Type.Object(
+  { x: Type.Number(), y: Type.Number(), yaw: Type.Optional(Type.Number({ default: 0, description: 'radians' })) },
+  { additionalProperties: false },
+);
+
+export const SimConfig = Section(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Run the built-in simulator inside the daemon.' }),
+    world: Type.Literal('turtlebot-maze', { default: 'turtlebot-maze' }),
+    seed: Type.Integer({ default: 1, description: 'Seed of sensor noise: the same seed gives the same run.' }),
+    maze_seed: Type.Integer({ default: 7, description: 'Seed of the maze layout; the default maze is seed 7.' }),
+    speed: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sim seconds per wall second. Large values run as fast as the CPU allows.' }),
+    named_poses: Type.Record(Type.String(), Pose2D, {
+      default: {},
+      description: 'Named goal poses in the map frame (added to the world\'s own, e.g. charging_dock).',
+    }),
+  },
+  'The built-in turtlebot-maze simulator.',
+);
+
+export const EdgeConfigSchema = Type.Object(
+  {
+    robot: RobotConfig,
+    data_dir: Type.String({ minLength: 1, default: './.auraison-edge', description: 'Where bags, logs and the lakehouse live (relative to the working directory).' }),
+    log: LogConfig,
+    bus: BusConfig,
+    sim: SimConfig,
+  },
+  { additionalProperties: false },
+);
+
+export type EdgeConfig = Static<typeof EdgeConfigSchema>;
+export type QueueSettings = Static<typeof QueueConfig>;

@@ -1,0 +1,59 @@
+import type { Intent, RunState, ToolResult } from './schemas.ts';
+
+/**
+ * What a policy hook decides. `rewrite` replaces the value (a clamped velocity, a trimmed result) and the
+ * next hook sees the rewritten value. Every decision other than a plain allow names the rule that fired,
+ * so it can be logged as an AgentEvent.
+ */
+export type PolicyDecision<T> =
+  | { action: 'allow' }
+  | { action: 'deny'; rule: string; reason: string }
+  | { action: 'rewrite'; rule: string; reason: string; value: T };
+
+/** A tool call about to run (before) or that ran (after). */
+export interface ToolCallContext {
+  run: RunState;
+  intent: Intent;
+  tool: string;
+  /** Calls so far in this run, this one included. */
+  callIndex: number;
+}
+
+/**
+ * A policy hook. It is a frame: it runs deterministic code around every intent and tool call and is never
+ * asked of a model. Hooks run in order; the first deny stops the chain.
+ */
+export interface PolicyHook {
+  readonly name: string;
+  onIntent?(intent: Intent): PolicyDecision<Intent> | Promise<PolicyDecision<Intent>>;
+  beforeToolCall?(ctx: ToolCallContext, input: unknown): PolicyDecision<unknown> | Promise<PolicyDecision<unknown>>;
+  afterToolCall?(ctx: ToolCallContext, input: unknown, result: ToolResult): PolicyDecision<ToolResult> | Promise<PolicyDecision<ToolResult>>;
+}
+
+/** One fired rule, for the event log. */
+export interface PolicyRecord {
+  hook: string;
+  rule: string;
+  action: 'deny' | 'rewrite';
+  reason: string;
+}
+
+export type ChainOutcome<T> = { allowed: true; value: T; fired: PolicyRecord[] } | { allowed: false; fired: PolicyRecord[]; reason: string };
+
+/** Runs `pick(hook)` over the hooks in order, threading rewrites and stopping at the first deny. */
+export async function runPolicyChain<T>(
+  hooks: readonly PolicyHook[],
+  value: T,
+  pick: (hook: PolicyHook, value: T) => PolicyDecision<T> | Promise<PolicyDecision<T>> | undefined,
+): Promise<ChainOutcome<T>> {
+  const fired: PolicyRecord[] = [];
+  let current = value;
+  for (const hook of hooks) {
+    const decision = await pick(hook, current);
+    if (!decision || decision.action === 'allow') continue;
+    fired.push({ hook: hook.name, rule: decision.rule, action: decision.action, reason: decision.reason });
+    if (decision.action === 'deny') return { allowed: false, fired, reason: `${decision.rule}: ${decision.reason}` };
+    current = decision.value;
+  }
+  return { allowed: true, value: current, fired };
+}

@@ -1,0 +1,200 @@
+import type { TSchema, Static } from 'typebox';
+import { Compile } from 'typebox/compile';
+import { didYouMean } from '../config/did-you-mean.ts';
+
+/** One thing wrong with a value, at a path like `targets[0].frame` (empty for the value itself). */
+export interface ValidationIssue {
+  path: string;
+  message: string;
+}
+
+/** Data from outside (HTTP, MQTT, Zenoh, ROS, files) that does not match the contract. */
+export class ValidationError extends Error {
+  override name = 'ValidationError';
+  readonly issues: ValidationIssue[];
+  constructor(what: string, issues: ValidationIssue[]) {
+    super(`${what}: ${issues.map(formatIssue).join('; ')}`);
+    this.issues = issues;
+  }
+}
+
+export function formatIssue(issue: ValidationIssue): string {
+  return issue.path ? `${issue.path}: ${issue.message}` : issue.message;
+}
+
+interface SchemaError {
+  keyword: string;
+  schemaPath: string;
+  instancePath: string;
+  params: Record<string, unknown>;
+  message: string;
+}
+
+type SchemaNode = Record<string, unknown>;
+
+/**
+ * A compiled validator for one schema. Its issues name the path, what was expected and what was found:
+ * `recorder.split.max_bytes: expected integer >= 1048576, got "1GB"`; an unknown key gets a did-you-mean.
+ */
+export class Validator<T extends TSchema> {
+  readonly schema: T;
+  #compiled: ReturnType<typeof Compile<T>>;
+
+  constructor(schema: T) {
+    this.schema = schema;
+    this.#compiled = Compile(schema);
+  }
+
+  check(value: unknown): value is Static<T> {
+    return this.#compiled.Check(value);
+  }
+
+  issues(value: unknown): ValidationIssue[] {
+    if (this.#compiled.Check(value)) return [];
+    const errors = pruneUnionNoise([...this.#compiled.Errors(value)] as SchemaError[]);
+    const seen = new Set<string>();
+    const issues: ValidationIssue[] = [];
+    for (const error of errors) {
+      for (const issue of this.#describe(error, value)) {
+        const key = `${issue.path}\u0000${issue.message}`;
+        if (!seen.has(key)) {
+          seen.add(key);
+          issues.push(issue);
+        }
+      }
+    }
+    // Only the first problem per path: the rest are usually consequences of it.
+    const byPath = new Map<string, ValidationIssue>();
+    for (const issue of issues) if (!byPath.has(issue.path)) byPath.set(issue.path, issue);
+    return [...byPath.values()];
+  }
+
+  /** Returns the value typed, or throws a ValidationError naming `what` (e.g. `intent`, `POST /intents body`). */
+  parse(value: unknown, what: string): Static<T> {
+    if (this.#compiled.Check(value)) return value;
+    throw new ValidationError(what, this.issues(value));
+  }
+
+  #describe(error: SchemaError, root: unknown): ValidationIssue[] {
+    const segments = pointerSegments(error.instancePath);
+    const path = formatPath(segments);
+    const node = schemaAt(this.schema as unknown as SchemaNode, error.schemaPath);
+    switch (error.keyword) {
+      case 'boolean':
+        return []; // `schema is false` duplicates the additionalProperties error of the parent
+      case 'additionalProperties': {
+        const extra = (error.params.additionalProperties as string[] | undefined) ?? [];
+        const known = Object.keys((node?.properties as SchemaNode | undefined) ?? {});
+        return extra.map((key) => {
+          const guess = didYouMean(key, known);
+          return {
+            path: formatPath([...segments, key]),
+            message: `unknown key${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
+          };
+        });
+      }
+      case 'required': {
+        const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
+        return missing.map((key) => ({ path: formatPath([...segments, key]), message: 'required' }));
+      }
+      default: {
+        const value = valueAt(root, segments);
+        return [{ path, message: `expected ${node ? describeSchema(node) : 'a valid value'}, got ${show(value)}` }];
+      }
+    }
+  }
+}
+
+/**
+ * A union reports the errors of every branch. Keep those of the branches whose discriminating literals
+ * matched (the branch the sender meant); when none matched, keep only the union's own error.
+ */
+function pruneUnionNoise(errors: SchemaError[]): SchemaError[] {
+  const unions = errors.filter((e) => e.keyword === 'anyOf');
+  let kept = errors;
+  for (const union of unions) {
+    const prefix = `${union.schemaPath}/anyOf/`;
+    const branchOf = (e: SchemaError): string | undefined =>
+      e.schemaPath.startsWith(prefix) ? e.schemaPath.slice(prefix.length).split('/')[0] : undefined;
+    const branches = new Map<string, SchemaError[]>();
+    for (const e of kept) {
+      const b = branchOf(e);
+      if (b !== undefined) branches.set(b, [...(branches.get(b) ?? []), e]);
+    }
+    const meant = [...branches.values()].filter((errs) => !errs.some((e) => e.keyword === 'const' && e.instancePath !== union.instancePath));
+    const literalUnion = [...branches.values()].every((errs) => errs.every((e) => e.instancePath === union.instancePath));
+    if (meant.length > 0 && !literalUnion) {
+      const keep = new Set(meant.flat());
+      kept = kept.filter((e) => e === union ? false : branchOf(e) === undefined || keep.has(e));
+    } else {
+      kept = kept.filter((e) => branchOf(e) === undefined);
+    }
+  }
+  return kept;
+}
+
+function describeSchema(node: SchemaNode): string {
+  if (Array.isArray(node.anyOf)) {
+    const branches = node.anyOf as SchemaNode[];
+    if (branches.every((b) => 'const' in b)) return `one of ${branches.map((b) => JSON.stringify(b.const)).join(', ')}`;
+    return `one of: ${branches.map(describeSchema).join(' | ')}`;
+  }
+  if ('const' in node) return JSON.stringify(node.const);
+  const type = (node.type as string | undefined) ?? 'value';
+  const bounds: string[] = [];
+  if (typeof node.minimum === 'number') bounds.push(`>= ${node.minimum}`);
+  if (typeof node.exclusiveMinimum === 'number') bounds.push(`> ${node.exclusiveMinimum}`);
+  if (typeof node.maximum === 'number') bounds.push(`<= ${node.maximum}`);
+  if (typeof node.exclusiveMaximum === 'number') bounds.push(`< ${node.exclusiveMaximum}`);
+  if (typeof node.minLength === 'number' && node.minLength > 0) bounds.push(`of at least ${node.minLength} characters`);
+  if (typeof node.maxLength === 'number') bounds.push(`of at most ${node.maxLength} characters`);
+  if (typeof node.minItems === 'number') bounds.push(`with at least ${node.minItems} items`);
+  if (typeof node.maxItems === 'number') bounds.push(`with at most ${node.maxItems} items`);
+  if (typeof node.format === 'string') bounds.push(`in ${node.format} format`);
+  if (typeof node.pattern === 'string') bounds.push(`matching /${node.pattern}/`);
+  return [type, ...bounds].join(' ');
+}
+
+function schemaAt(schema: SchemaNode, schemaPath: string): SchemaNode | undefined {
+  let node: unknown = schema;
+  for (const segment of pointerSegments(schemaPath.replace(/^#/, ''))) {
+    if (node === null || typeof node !== 'object') return undefined;
+    node = (node as Record<string, unknown>)[segment];
+  }
+  return node !== null && typeof node === 'object' ? (node as SchemaNode) : undefined;
+}
+
+function pointerSegments(pointer: string): string[] {
+  if (pointer === '' || pointer === '/') return [];
+  return pointer
+    .replace(/^\//, '')
+    .split('/')
+    .map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+/** `a.b[0].c`; keys that are not identifiers are quoted: `named_poses["my dock"]`. */
+export function formatPath(segments: readonly string[]): string {
+  let out = '';
+  for (const s of segments) {
+    if (/^\d+$/.test(s)) out += `[${s}]`;
+    else if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(s)) out += out ? `.${s}` : s;
+    else out += `[${JSON.stringify(s)}]`;
+  }
+  return out;
+}
+
+function valueAt(root: unknown, segments: readonly string[]): unknown {
+  let v = root;
+  for (const s of segments) {
+    if (v === null || typeof v !== 'object') return undefined;
+    v = (v as Record<string, unknown>)[s];
+  }
+  return v;
+}
+
+function show(value: unknown): string {
+  if (value === undefined) return 'nothing';
+  if (typeof value === 'bigint') return `${value}n`;
+  const text = JSON.stringify(value);
+  return text.length > 60 ? `${text.slice(0, 57)}...` : text;
+}

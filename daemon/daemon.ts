@@ -1,0 +1,140 @@
+import type { Logger } from 'pino';
+import { Bus } from './bus/bus.ts';
+import { DefinitionsRegistry } from './bus/definitions.ts';
+import { resolveDataDir } from './config/load.ts';
+import type { EdgeConfig } from './config/schema.ts';
+import { nowNs } from './contract/time.ts';
+import { COMPONENTS } from './components.ts';
+import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
+import { Supervisor } from './lifecycle/supervisor.ts';
+
+export interface DaemonOptions {
+  config: EdgeConfig;
+  /** The config file, for status and SIGHUP reloads; undefined for the embedded default. */
+  configFile?: string;
+  log: Logger;
+  /** Working directory relative data dirs resolve against. */
+  cwd?: string;
+  /** The components to run; the daemon's own list by default. */
+  specs?: readonly ComponentSpec[];
+}
+
+export interface DaemonStatus {
+  robot: { id: string; fleet: string };
+  pid: number;
+  started_at: string;
+  uptime_s: number;
+  config_file: string | null;
+  data_dir: string;
+  components: Record<string, ComponentHealth>;
+  topics: { topic: string; type: string; count: number; bytes: number; rate_hz: number; drops: number; publishers: number; subscribers: number }[];
+  subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
+  queryables: string[];
+}
+
+/**
+ * One daemon: the bus, the definitions registry and the supervised components. The bus is not a
+ * component: it exists for the daemon's whole life, so components can come and go around it.
+ */
+export class Daemon {
+  readonly bus: Bus;
+  readonly definitions: DefinitionsRegistry;
+  readonly log: Logger;
+  readonly dataDir: string;
+  #config: EdgeConfig;
+  #configFile: string | undefined;
+  #supervisor: Supervisor;
+  #startedAt = 0n;
+
+  constructor(options: DaemonOptions) {
+    const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
+    this.#config = config;
+    this.#configFile = configFile;
+    this.log = log;
+    this.dataDir = resolveDataDir(config, cwd);
+    this.definitions = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: config.bus.definitions.dirs });
+    for (const warning of this.definitions.warnings) log.warn({ warning }, 'message definition skipped');
+    this.bus = new Bus({
+      onHandlerError: (subscriber, topic, error) =>
+        log.error({ subscriber, topic, err: error instanceof Error ? error.message : String(error) }, 'subscriber handler failed; message skipped'),
+    });
+    this.#supervisor = new Supervisor({
+      specs,
+      log,
+      context: (cfg) => ({ config: cfg, bus: this.bus, definitions: this.definitions, log, dataDir: this.dataDir }),
+    });
+  }
+
+  get config(): EdgeConfig {
+    return this.#config;
+  }
+
+  get configFile(): string | undefined {
+    return this.#configFile;
+  }
+
+  get components() {
+    return this.#supervisor.components;
+  }
+
+  async start(): Promise<void> {
+    this.#startedAt = nowNs();
+    this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
+    await this.#supervisor.start(this.#config);
+    this.log.info('daemon running');
+  }
+
+  /** Graceful stop: components in reverse order, within `budgetMs` in all. */
+  async stop(budgetMs = 5000): Promise<void> {
+    this.log.info('daemon stopping');
+    await this.#supervisor.stop(budgetMs);
+    this.bus.close();
+    this.log.info('daemon stopped');
+  }
+
+  /** Applies a new, validated config; returns the components that restarted. */
+  async reload(config: EdgeConfig): Promise<string[]> {
+    if (JSON.stringify(config.bus) !== JSON.stringify(this.#config.bus)) {
+      for (const dir of config.bus.definitions.dirs) {
+        if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
+      }
+      this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
+    }
+    if (config.data_dir !== this.#config.data_dir) this.log.warn('data_dir changes take effect on restart');
+    const restarted = await this.#supervisor.reload(config);
+    this.#config = config;
+    this.log.info({ restarted }, 'config reloaded');
+    return restarted;
+  }
+
+  status(): DaemonStatus {
+    return {
+      robot: { id: this.#config.robot.id, fleet: this.#config.robot.fleet },
+      pid: process.pid,
+      started_at: this.#startedAt.toString(),
+      uptime_s: Number(nowNs() - this.#startedAt) / 1e9,
+      config_file: this.#configFile ?? null,
+      data_dir: this.dataDir,
+      components: this.#supervisor.health(),
+      topics: this.bus.stats().map((t) => ({
+        topic: t.topic,
+        type: t.type,
+        count: t.count,
+        bytes: t.bytes,
+        rate_hz: Math.round(t.rateHz * 100) / 100,
+        drops: t.drops,
+        publishers: t.publishers,
+        subscribers: t.subscribers,
+      })),
+      subscribers: this.bus.subscriptions().map((s) => ({
+        name: s.name,
+        topics: [...s.topics],
+        policy: s.queue.policy,
+        depth: s.queue.depth,
+        ...s.counters,
+        errors: s.errors,
+      })),
+      queryables: this.bus.queryables(),
+    };
+  }
+}

@@ -1,0 +1,50 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.ts';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import type { EdgeConfig } from '../config/schema.ts';
+
+export type ComponentState = 'stopped' | 'starting' | 'running' | 'degraded' | 'stopping' | 'failed';
+
+export interface ComponentHealth {
+  state: ComponentState;
+  /** Why the component is degraded or failed, in words an operator can act on. */
+  reason?: string;
+  /** Component-specific figures for /status and /metrics. */
+  details?: Record<string, unknown>;
+}
+
+/**
+ * A part of the daemon with a lifecycle. The supervisor starts components in order and stops them in
+ * reverse; `stop` must flush whatever must not be lost and return within the stop budget.
+ */
+export interface Component {
+  readonly name: string;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  health(): ComponentHealth;
+}
+
+/** What every component gets at construction. There are no globals: this is the whole environment. */
+export interface ComponentContext {
+  readonly config: EdgeConfig;
+  readonly bus: Bus;
+  readonly definitions: DefinitionsRegistry;
+  readonly log: Logger;
+  /** Absolute path of the data dir. */
+  readonly dataDir: string;
+  /** Other components by name, for the few that consume another's service (the API reads the recorder). */
+  readonly components: ReadonlyMap<string, Component>;
+}
+
+/**
+ * How the daemon builds one component from config. `enabled` decides whether it runs at all; `settings`
+ * picks the slice of config it depends on, so a SIGHUP restarts it only when that slice changed.
+ * `critical` components take the daemon down if they fail to start; all others degrade alone.
+ */
+export interface ComponentSpec {
+  readonly name: string;
+  readonly critical?: boolean;
+  enabled(config: EdgeConfig): boolean;
+  settings(config: EdgeConfig): unknown;
+  create(ctx: ComponentContext): Component | Promise<Component>;
+}

@@ -1,0 +1,184 @@
+import type { Logger } from 'pino';
+import type { EdgeConfig } from '../config/schema.ts';
+import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
+
+export interface SupervisorOptions {
+  specs: readonly ComponentSpec[];
+  log: Logger;
+  /** Builds the context a component is created with (the supervisor adds the live component map). */
+  context: (config: EdgeConfig) => Omit<ComponentContext, 'components'>;
+  /** Longest wait for one component to start before it counts as failed, ms. */
+  startTimeoutMs?: number;
+  /** First retry delay of a failed component, ms; it doubles up to 30 s. */
+  retryBaseMs?: number;
+}
+
+interface Slot {
+  spec: ComponentSpec;
+  component: Component | undefined;
+  settings: string;
+  failure: string | undefined;
+  retryTimer: NodeJS.Timeout | undefined;
+  retries: number;
+}
+
+export class CriticalComponentError extends Error {
+  override name = 'CriticalComponentError';
+}
+
+/**
+ * Starts components in spec order and stops them in reverse. A component that fails to start is reported
+ * as failed and retried with backoff; only a `critical` one fails the daemon. A reload restarts exactly the
+ * components whose settings slice changed.
+ */
+export class Supervisor {
+  #specs: readonly ComponentSpec[];
+  #log: Logger;
+  #makeContext: SupervisorOptions['context'];
+  #startTimeoutMs: number;
+  #retryBaseMs: number;
+  #slots = new Map<string, Slot>();
+  #live = new Map<string, Component>();
+  #config: EdgeConfig | undefined;
+  #stopping = false;
+
+  constructor(options: SupervisorOptions) {
+    const { specs, log, context, startTimeoutMs = 10_000, retryBaseMs = 1000 } = options;
+    this.#specs = specs;
+    this.#log = log;
+    this.#makeContext = context;
+    this.#startTimeoutMs = startTimeoutMs;
+    this.#retryBaseMs = retryBaseMs;
+  }
+
+  get components(): ReadonlyMap<string, Component> {
+    return this.#live;
+  }
+
+  async start(config: EdgeConfig): Promise<void> {
+    this.#config = config;
+    this.#stopping = false;
+    for (const spec of this.#specs) {
+      if (spec.enabled(config)) await this.#startSlot(spec, config);
+    }
+  }
+
+  /** Stops everything in reverse start order within `budgetMs` in all. */
+  async stop(budgetMs = 5000): Promise<void> {
+    this.#stopping = true;
+    const deadline = Date.now() + budgetMs;
+    const slots = [...this.#slots.values()].reverse();
+    for (const slot of slots) {
+      clearTimeout(slot.retryTimer);
+      await this.#stopSlot(slot, Math.max(deadline - Date.now(), 100));
+    }
+    this.#slots.clear();
+  }
+
+  /** Applies a new, already validated config: restarts the components whose settings changed. */
+  async reload(config: EdgeConfig): Promise<string[]> {
+    const restarted: string[] = [];
+    const changed = this.#specs.filter((spec) => {
+      const slot = this.#slots.get(spec.name);
+      const wanted = spec.enabled(config);
+      if (!slot) return wanted;
+      return !wanted || slot.settings !== JSON.stringify(spec.settings(config));
+    });
+    for (const spec of [...changed].reverse()) {
+      const slot = this.#slots.get(spec.name);
+      if (slot) {
+        clearTimeout(slot.retryTimer);
+        await this.#stopSlot(slot, 5000);
+        this.#slots.delete(spec.name);
+      }
+    }
+    this.#config = config;
+    for (const spec of changed) {
+      if (spec.enabled(config)) {
+        await this.#startSlot(spec, config);
+      }
+      restarted.push(spec.name);
+    }
+    return restarted;
+  }
+
+  health(): Record<string, ComponentHealth> {
+    const out: Record<string, ComponentHealth> = {};
+    for (const [name, slot] of this.#slots) {
+      if (slot.failure !== undefined) out[name] = { state: 'failed', reason: slot.failure, details: { retries: slot.retries } };
+      else if (slot.component) out[name] = safeHealth(slot.component);
+    }
+    return out;
+  }
+
+  async #startSlot(spec: ComponentSpec, config: EdgeConfig): Promise<void> {
+    const slot: Slot = this.#slots.get(spec.name) ?? {
+      spec,
+      component: undefined,
+      settings: JSON.stringify(spec.settings(config)),
+      failure: undefined,
+      retryTimer: undefined,
+      retries: 0,
+    };
+    this.#slots.set(spec.name, slot);
+    try {
+      const component = await spec.create({ ...this.#makeContext(config), components: this.#live });
+      slot.component = component;
+      await withTimeout(component.start(), this.#startTimeoutMs, `${spec.name} did not start within ${this.#startTimeoutMs} ms`);
+      slot.failure = undefined;
+      slot.retries = 0;
+      this.#live.set(spec.name, component);
+      this.#log.info({ component: spec.name }, 'component started');
+    } catch (error) {
+      const reason = error instanceof Error ? error.message : String(error);
+      if (spec.critical) throw new CriticalComponentError(`${spec.name} failed to start: ${reason}`);
+      slot.failure = reason;
+      this.#live.delete(spec.name);
+      if (slot.component) await slot.component.stop().catch(() => undefined); // best effort: it never started
+      slot.component = undefined;
+      const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
+      slot.retries++;
+      this.#log.error({ component: spec.name, err: reason, retryInMs: delay }, 'component failed to start; the rest of the daemon keeps running');
+      slot.retryTimer = setTimeout(() => {
+        if (this.#stopping || !this.#config || this.#slots.get(spec.name) !== slot) return;
+        void this.#startSlot(spec, this.#config);
+      }, delay);
+      slot.retryTimer.unref();
+    }
+  }
+
+  async #stopSlot(slot: Slot, budgetMs: number): Promise<void> {
+    const component = slot.component;
+    this.#live.delete(slot.spec.name);
+    slot.component = undefined;
+    if (!component) return;
+    try {
+      await withTimeout(component.stop(), budgetMs, `${slot.spec.name} did not stop within ${budgetMs} ms`);
+      this.#log.info({ component: slot.spec.name }, 'component stopped');
+    } catch (error) {
+      this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component stop failed');
+    }
+  }
+}
+
+function safeHealth(component: Component): ComponentHealth {
+  try {
+    return component.health();
+  } catch (error) {
+    return { state: 'degraded', reason: `health check threw: ${(error as Error).message}` };
+  }
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(message)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
