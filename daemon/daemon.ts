@@ -4,7 +4,9 @@ import { DefinitionsRegistry } from './bus/definitions.ts';
 import { resolveDataDir } from './config/load.ts';
 import type { EdgeConfig } from './config/schema.ts';
 import { nowNs } from './contract/time.ts';
-import { COMPONENTS } from './components.ts';
+import { join } from 'node:path';
+import { DurableJournal } from './journal/durable-journal.ts';
+import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
 import { Supervisor } from './lifecycle/supervisor.ts';
 
@@ -45,6 +47,7 @@ export class Daemon {
   #configFile: string | undefined;
   #supervisor: Supervisor;
   #startedAt = 0n;
+  #journal: DurableJournal | undefined;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -61,7 +64,15 @@ export class Daemon {
     this.#supervisor = new Supervisor({
       specs,
       log,
-      context: (cfg) => ({ config: cfg, bus: this.bus, definitions: this.definitions, log, dataDir: this.dataDir }),
+      context: (cfg) => ({
+        config: cfg,
+        bus: this.bus,
+        definitions: this.definitions,
+        log,
+        dataDir: this.dataDir,
+        journal: this.journal,
+        daemonStatus: () => this.status(),
+      }),
     });
   }
 
@@ -73,6 +84,12 @@ export class Daemon {
     return this.#configFile;
   }
 
+  /** The durable journal; open from start() until stop(). */
+  get journal(): DurableJournal {
+    if (!this.#journal) throw new Error('the journal is open only while the daemon runs (call start() first)');
+    return this.#journal;
+  }
+
   get components() {
     return this.#supervisor.components;
   }
@@ -80,6 +97,14 @@ export class Daemon {
   async start(): Promise<void> {
     this.#startedAt = nowNs();
     this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
+    const { fsync, interval_ms, segment_mb } = this.#config.journal;
+    this.#journal = new DurableJournal({
+      dir: join(this.dataDir, 'log'),
+      fsync,
+      intervalMs: interval_ms,
+      segmentBytes: segment_mb * 1024 * 1024,
+      onRecovery: (message) => this.log.warn({ message }, 'journal recovered after an unclean stop'),
+    });
     await this.#supervisor.start(this.#config);
     this.log.info('daemon running');
   }
@@ -88,6 +113,7 @@ export class Daemon {
   async stop(budgetMs = 5000): Promise<void> {
     this.log.info('daemon stopping');
     await this.#supervisor.stop(budgetMs);
+    await this.#journal?.close();
     this.bus.close();
     this.log.info('daemon stopped');
   }
@@ -101,6 +127,7 @@ export class Daemon {
       this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
     }
     if (config.data_dir !== this.#config.data_dir) this.log.warn('data_dir changes take effect on restart');
+    if (JSON.stringify(config.journal) !== JSON.stringify(this.#config.journal)) this.log.warn('journal changes take effect on restart');
     const restarted = await this.#supervisor.reload(config);
     this.#config = config;
     this.log.info({ restarted }, 'config reloaded');

@@ -1,4 +1,9 @@
 import Type, { type Static } from 'typebox';
+import { Section } from './section.ts';
+import { API_SECTIONS } from './sections/api.ts';
+import { BAGS_SECTIONS } from './sections/bags.ts';
+import { SYSTEM1_SECTIONS } from './sections/system1.ts';
+import { SYSTEM2_SECTIONS } from './sections/system2.ts';
 
 /**
  * The daemon's configuration: one YAML file, validated against this schema. Every key has a default, so an
@@ -6,8 +11,6 @@ import Type, { type Static } from 'typebox';
  * documents every key.
  */
 
-const Section = <T extends Type.TProperties>(properties: T, description: string) =>
-  Type.Object(properties, { additionalProperties: false, default: {}, description });
 
 export const RobotConfig = Section(
   {
@@ -51,6 +54,18 @@ export const BusConfig = Section(
   'The internal bus.',
 );
 
+export const JournalConfig = Section(
+  {
+    fsync: Type.Union([Type.Literal('always'), Type.Literal('interval'), Type.Literal('never')], {
+      default: 'always',
+      description: 'always: a record is fsynced before it is acknowledged (appends in flight share one fsync); interval: fsync every interval_ms; never: leave it to the OS (survives a crash of the daemon, not a power cut).',
+    }),
+    interval_ms: Type.Integer({ minimum: 1, maximum: 60_000, default: 100 }),
+    segment_mb: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Size of one journal segment file.' }),
+  },
+  'The durable journal of runs and agent events (<data_dir>/log/).',
+);
+
 export const Pose2D = Type.Object(
   { x: Type.Number(), y: Type.Number(), yaw: Type.Optional(Type.Number({ default: 0, description: 'radians' })) },
   { additionalProperties: false },
@@ -77,7 +92,12 @@ export const EdgeConfigSchema = Type.Object(
     data_dir: Type.String({ minLength: 1, default: './.auraison-edge', description: 'Where bags, logs and the lakehouse live (relative to the working directory).' }),
     log: LogConfig,
     bus: BusConfig,
+    journal: JournalConfig,
     sim: SimConfig,
+    ...BAGS_SECTIONS,
+    ...SYSTEM1_SECTIONS,
+    ...SYSTEM2_SECTIONS,
+    ...API_SECTIONS,
   },
   { additionalProperties: false },
 );

@@ -2,6 +2,8 @@ import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import type { EdgeConfig } from '../config/schema.ts';
+import type { Journal } from '../contract/services.ts';
+import type { DaemonStatus } from '../daemon.ts';
 
 export type ComponentState = 'stopped' | 'starting' | 'running' | 'degraded' | 'stopping' | 'failed';
 
@@ -32,6 +34,10 @@ export interface ComponentContext {
   readonly log: Logger;
   /** Absolute path of the data dir. */
   readonly dataDir: string;
+  /** The durable journal of runs and agent events (`<data_dir>/log/`). */
+  readonly journal: Journal;
+  /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */
+  readonly daemonStatus: () => DaemonStatus;
   /** Other components by name, for the few that consume another's service (the API reads the recorder). */
   readonly components: ReadonlyMap<string, Component>;
 }

@@ -1,0 +1,8 @@
+import type Type from 'typebox';
+
+/**
+ * Config sections of issue 4: policies (ONNX policy manifests), control (loops). Each entry is one top-level key of the config file,
+ * spread into EdgeConfigSchema; use `Section(...)` from ../section.ts so every key has a default
+ * (see SimConfig in ../schema.ts), and document every key in edge.example.yaml.
+ */
+export const SYSTEM1_SECTIONS = {} satisfies Type.TProperties;

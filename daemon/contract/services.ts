@@ -1,0 +1,75 @@
+import type { AgentEvent, RunState, RunStatus } from './schemas.ts';
+
+/**
+ * What components offer each other. A component implements the interface of its part and the daemon
+ * registers it under the name below; a consumer finds it in `ctx.components` and checks it is there (a
+ * component that failed to start is absent, and the consumer degrades, never crashes).
+ */
+export const SERVICE_NAMES = {
+  recorder: 'recorder',
+  lakehouse: 'lakehouse',
+  control: 'control',
+  policies: 'policies',
+  llm: 'llm',
+  agent: 'agent',
+  api: 'api',
+  foxglove: 'foxglove',
+  sim: 'sim',
+} as const;
+
+/** One record of the durable journal (`<data_dir>/log/`). `seq` is dense and increasing from 1. */
+export interface JournalRecord {
+  seq: number;
+  /** ns since the epoch, decimal, when it was appended. */
+  ts: string;
+  /** `agent_event`, `run_state`, ... */
+  kind: string;
+  data: unknown;
+}
+
+/**
+ * The durable, append-only journal of runs and events. `append` resolves only once the record is as
+ * durable as the fsync policy promises, so callers acknowledge after it resolves, never before.
+ */
+export interface Journal {
+  append(kind: string, data: unknown): Promise<JournalRecord>;
+  /** Records with seq >= fromSeq, oldest first, at most `limit`. */
+  read(fromSeq: number, limit: number): JournalRecord[];
+  /** Called for each appended record, after it is durable. Returns an unsubscribe function. */
+  subscribe(listener: (record: JournalRecord) => void): () => void;
+  readonly lastSeq: number;
+}
+
+/** The edge agent (component `agent`). */
+export interface AgentService {
+  /** Validates and accepts an intent; resolves once its RunState is durable. Throws ValidationError on bad input. */
+  submitIntent(intent: unknown, source: 'http' | 'mqtt' | 'ros' | 'zenoh' | 'cli' | 'internal'): Promise<RunState>;
+  listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[];
+  getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
+  approve(runId: string, by: string): Promise<RunState>;
+  cancel(runId: string, by: string, reason?: string): Promise<RunState>;
+}
+
+/** Read-only SQL over the local lakehouse (component `lakehouse`). */
+export interface LakehouseService {
+  query(sql: string, options?: { timeoutMs?: number; maxRows?: number }): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean }>;
+}
+
+/** A Prometheus metric family a component exposes (rendered by the API at /metrics). */
+export interface MetricFamily {
+  name: string;
+  help: string;
+  type: 'counter' | 'gauge' | 'histogram';
+  samples: { labels?: Record<string, string>; value: number }[];
+  /** For histograms: cumulative buckets per label set. */
+  histograms?: { labels?: Record<string, string>; buckets: { le: number; count: number }[]; sum: number; count: number }[];
+}
+
+/** Implemented by components that have metrics of their own. */
+export interface MetricsProvider {
+  metrics(): MetricFamily[];
+}
+
+export function hasMetrics(value: unknown): value is MetricsProvider {
+  return typeof (value as MetricsProvider | undefined)?.metrics === 'function';
+}

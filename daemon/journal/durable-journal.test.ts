@@ -1,0 +1,122 @@
+import { spawn } from 'node:child_process';
+import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ROOT, tempDir } from '../../test/helpers/cli.ts';
+import { DurableJournal } from './durable-journal.ts';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups) c();
+  cleanups = [];
+});
+function dir(): string {
+  const t = tempDir('journal-');
+  cleanups.push(t.cleanup);
+  return t.path;
+}
+const segmentsOf = (d: string) => readdirSync(d).filter((f) => f.endsWith('.log')).sort();
+
+describe('DurableJournal', () => {
+  it('reads back what it appended, in order, across a reopen', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d });
+    const records = await Promise.all(Array.from({ length: 20 }, (_, i) => j.append('agent_event', { i })));
+    expect(records.map((r) => r.seq)).toEqual(Array.from({ length: 20 }, (_, i) => i + 1));
+    await j.close();
+    const again = new DurableJournal({ dir: d });
+    expect(again.lastSeq).toBe(20);
+    expect(again.read(5, 3).map((r) => (r.data as { i: number }).i)).toEqual([4, 5, 6]);
+    expect((await again.append('run_state', {})).seq).toBe(21);
+    await again.close();
+  });
+
+  it('cuts a torn tail at open and carries on from the last whole record', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d });
+    for (let i = 0; i < 10; i++) await j.append('agent_event', { i });
+    await j.close();
+    const file = join(d, segmentsOf(d)[0]!);
+    truncateSync(file, statSync(file).size - 3);
+    const messages: string[] = [];
+    const again = new DurableJournal({ dir: d, onRecovery: (m) => messages.push(m) });
+    expect(again.lastSeq).toBe(9);
+    expect(messages[0]).toMatch(/torn record/);
+    expect((await again.append('agent_event', { i: 'new' })).seq).toBe(10);
+    expect(again.read(10, 5).map((r) => r.data)).toEqual([{ i: 'new' }]);
+    await again.close();
+  });
+
+  it('stops at a record whose CRC does not match', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d });
+    for (let i = 0; i < 5; i++) await j.append('agent_event', { i });
+    await j.close();
+    const file = join(d, segmentsOf(d)[0]!);
+    const bytes = readFileSync(file);
+    bytes[bytes.length - 5] ^= 0xff; // flip a byte inside the last record's payload
+    writeFileSync(file, bytes);
+    const messages: string[] = [];
+    const again = new DurableJournal({ dir: d, onRecovery: (m) => messages.push(m) });
+    expect(again.lastSeq).toBe(4);
+    expect(messages[0]).toMatch(/corrupt record/);
+    await again.close();
+  });
+
+  it('ignores garbage appended after the last record', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d });
+    await j.append('agent_event', { ok: true });
+    await j.close();
+    appendFileSync(join(d, segmentsOf(d)[0]!), Buffer.from([0xff, 0xff, 0xff, 0x7f, 1, 2, 3]));
+    const again = new DurableJournal({ dir: d, onRecovery: () => {} });
+    expect(again.read(1, 10)).toHaveLength(1);
+    await again.close();
+  });
+
+  it('rotates segments and reads across them', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d, segmentBytes: 1024 });
+    for (let i = 0; i < 100; i++) await j.append('agent_event', { i, pad: 'p'.repeat(40) });
+    expect(segmentsOf(d).length).toBeGreaterThan(3);
+    expect(j.read(1, 1000).map((r) => (r.data as { i: number }).i)).toEqual(Array.from({ length: 100 }, (_, i) => i));
+    await j.close();
+    const again = new DurableJournal({ dir: d, segmentBytes: 1024 });
+    expect(again.read(60, 2).map((r) => r.seq)).toEqual([60, 61]);
+    await again.close();
+  });
+
+  it('tells subscribers about each record once it is durable, in order', async () => {
+    for (const fsync of ['always', 'interval', 'never'] as const) {
+      const j = new DurableJournal({ dir: dir(), fsync, intervalMs: 5 });
+      const seen: number[] = [];
+      j.subscribe((r) => seen.push(r.seq));
+      await Promise.all([j.append('a', 1), j.append('b', 2), j.append('c', 3)]);
+      expect(seen).toEqual([1, 2, 3]);
+      await j.close();
+    }
+  });
+
+  it('loses no acknowledged record when the writer is killed with SIGKILL', async () => {
+    for (let round = 0; round < 5; round++) {
+      const d = dir();
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/journal-writer.ts'), d], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let out = '';
+      child.stdout.on('data', (b: Buffer) => (out += b.toString()));
+      // Kill at a different moment each round, once it has acknowledged a few records.
+      await new Promise<void>((resolve) => {
+        const wanted = 20 + round * 37;
+        const check = () => (out.split('\n').length > wanted ? resolve() : setTimeout(check, 2));
+        check();
+      });
+      child.kill('SIGKILL');
+      await new Promise((resolve) => child.on('close', resolve));
+      const acked = out.split('\n').filter(Boolean).map(Number);
+      const j = new DurableJournal({ dir: d, onRecovery: () => {} });
+      expect(j.lastSeq).toBeGreaterThanOrEqual(acked.at(-1)!);
+      const seqs = j.read(1, 1_000_000).map((r) => r.seq);
+      expect(seqs).toEqual(Array.from({ length: j.lastSeq }, (_, i) => i + 1));
+      await j.close();
+    }
+  });
+});

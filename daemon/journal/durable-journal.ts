@@ -1,0 +1,263 @@
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Journal, JournalRecord } from '../contract/services.ts';
+import { nowNs } from '../contract/time.ts';
+import { decodeFrame, encodeFrame } from './frame.ts';
+
+export type FsyncPolicy = 'always' | 'interval' | 'never';
+
+export interface DurableJournalOptions {
+  /** The journal's directory (`<data_dir>/log`). */
+  dir: string;
+  /**
+   * `always`: an append resolves after fdatasync (appends that arrive during one fsync share the next).
+   * `interval`: fsync every `intervalMs`; an append resolves after the fsync that covers it.
+   * `never`: resolves once the OS has the bytes (survives a process crash, not a power cut).
+   */
+  fsync?: FsyncPolicy;
+  intervalMs?: number;
+  /** A segment is closed and a new one started past this size. */
+  segmentBytes?: number;
+  /** Told about torn or corrupt records found at open (they are cut off, never served). */
+  onRecovery?: (message: string) => void;
+}
+
+interface Segment {
+  firstSeq: number;
+  path: string;
+  /** Byte offset of each record, in seq order from firstSeq. */
+  offsets: number[];
+  size: number;
+}
+
+interface Pending {
+  record: JournalRecord;
+  resolve: (record: JournalRecord) => void;
+  reject: (error: Error) => void;
+}
+
+/**
+ * An append-only journal of JSON records in segment files `<firstSeq>.log`, each record framed with its
+ * length and CRC32. At open it scans every segment and cuts a torn tail (what `kill -9` or a power cut
+ * leaves), so readers only ever see whole records. Appends are serialized: callers need not wait for one
+ * append before making the next, but records are durable, and listeners told, only in seq order.
+ */
+export class DurableJournal implements Journal {
+  readonly dir: string;
+  readonly fsync: FsyncPolicy;
+  #intervalMs: number;
+  #segmentBytes: number;
+  #segments: Segment[] = [];
+  #fd: number | undefined;
+  #lastSeq = 0;
+  #unsynced: Pending[] = [];
+  #syncing = false;
+  #timer: NodeJS.Timeout | undefined;
+  #listeners = new Set<(record: JournalRecord) => void>();
+  #readFds = new Map<string, number>();
+  #closed = false;
+  #closing = false;
+  #idleWaiters: (() => void)[] = [];
+
+  constructor(options: DurableJournalOptions) {
+    const { dir, fsync = 'always', intervalMs = 100, segmentBytes = 64 * 1024 * 1024, onRecovery = () => {} } = options;
+    this.dir = dir;
+    this.fsync = fsync;
+    this.#intervalMs = intervalMs;
+    this.#segmentBytes = segmentBytes;
+    mkdirSync(dir, { recursive: true });
+    this.#open(onRecovery);
+    if (fsync === 'interval') {
+      this.#timer = setInterval(() => this.#sync(), intervalMs);
+      this.#timer.unref();
+    }
+  }
+
+  get lastSeq(): number {
+    return this.#lastSeq;
+  }
+
+  get firstSeq(): number {
+    return this.#segments[0]?.firstSeq ?? 1;
+  }
+
+  append(kind: string, data: unknown): Promise<JournalRecord> {
+    if (this.#closed) return Promise.reject(new Error('journal is closed'));
+    const record: JournalRecord = { seq: this.#lastSeq + 1, ts: nowNs().toString(), kind, data };
+    const frame = encodeFrame(Buffer.from(JSON.stringify(record)));
+    let segment = this.#segments.at(-1);
+    if (!segment || segment.size + frame.length > this.#segmentBytes) segment = this.#startSegment(record.seq);
+    try {
+      writeAll(this.#fd!, frame);
+    } catch (error) {
+      // Leave no partial frame behind: a later record must not follow garbage.
+      try {
+        ftruncateSync(this.#fd!, segment.size);
+      } catch {
+        // the torn tail is cut at the next open anyway
+      }
+      const code = (error as NodeJS.ErrnoException).code;
+      return Promise.reject(new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`));
+    }
+    segment.offsets.push(segment.size);
+    segment.size += frame.length;
+    this.#lastSeq = record.seq;
+    return new Promise((resolve, reject) => {
+      this.#unsynced.push({ record, resolve, reject });
+      if (this.fsync === 'never') this.#settle(this.#unsynced.splice(0), undefined);
+      else if (this.fsync === 'always') this.#sync();
+    });
+  }
+
+  read(fromSeq: number, limit: number): JournalRecord[] {
+    const out: JournalRecord[] = [];
+    let seq = Math.max(fromSeq, this.firstSeq);
+    while (out.length < limit && seq <= this.#lastSeq) {
+      const segment = this.#segmentOf(seq);
+      if (!segment) break;
+      const index = seq - segment.firstSeq;
+      if (index >= segment.offsets.length) {
+        seq = segment.firstSeq + segment.offsets.length; // a gap left by a corrupt record: skip it
+        if (this.#segmentOf(seq) === segment) break;
+        continue;
+      }
+      out.push(this.#readAt(segment, index));
+      seq++;
+    }
+    return out;
+  }
+
+  subscribe(listener: (record: JournalRecord) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  /** Makes everything appended durable, then closes the files. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closing = true;
+    clearInterval(this.#timer);
+    await new Promise<void>((resolve) => {
+      if (!this.#syncing && this.#unsynced.length === 0) return resolve();
+      this.#idleWaiters.push(resolve);
+      this.#sync();
+    });
+    this.#closed = true;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    for (const fd of this.#readFds.values()) closeSync(fd);
+    this.#readFds.clear();
+  }
+
+  #sync(): void {
+    if (this.#syncing || this.#unsynced.length === 0 || this.#fd === undefined) return;
+    this.#syncing = true;
+    const batch = this.#unsynced.splice(0);
+    fdatasync(this.#fd, (error) => {
+      this.#syncing = false;
+      this.#settle(batch, error ?? undefined);
+      // Appends that arrived during this fsync share the next one.
+      if (this.fsync === 'always' || this.#closing) this.#sync();
+      if (!this.#syncing && this.#unsynced.length === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
+    });
+  }
+
+  #settle(batch: Pending[], error: Error | undefined): void {
+    for (const p of batch) {
+      if (error) {
+        p.reject(new Error(`journal: fsync failed, record ${p.record.seq} may not be durable: ${error.message}`));
+        continue;
+      }
+      p.resolve(p.record);
+      for (const listener of this.#listeners) {
+        try {
+          listener(p.record);
+        } catch {
+          // a listener's failure is its own; the journal and the other listeners carry on
+        }
+      }
+    }
+  }
+
+  #open(onRecovery: (message: string) => void): void {
+    const files = readdirSync(this.dir)
+      .filter((f) => /^\d{20}\.log$/.test(f))
+      .sort();
+    for (const [i, file] of files.entries()) {
+      const path = join(this.dir, file);
+      const buf = readFileSync(path);
+      const segment: Segment = { firstSeq: Number(file.slice(0, 20)), path, offsets: [], size: 0 };
+      let offset = 0;
+      while (offset < buf.length) {
+        const frame = decodeFrame(buf, offset);
+        if (!frame.ok) {
+          const last = i === files.length - 1;
+          onRecovery(
+            `${path}: ${frame.reason === 'truncated' ? 'torn record' : 'corrupt record'} at byte ${offset}; ` +
+              `${buf.length - offset} bytes after it ${last ? 'were cut off' : 'are skipped'}`,
+          );
+          if (last) {
+            const fd = openSync(path, 'r+');
+            ftruncateSync(fd, offset);
+            closeSync(fd);
+          }
+          break;
+        }
+        segment.offsets.push(offset);
+        offset = frame.next;
+      }
+      segment.size = offset;
+      this.#segments.push(segment);
+      this.#lastSeq = Math.max(this.#lastSeq, segment.firstSeq + segment.offsets.length - 1);
+    }
+    const last = this.#segments.at(-1);
+    if (last) {
+      this.#fd = openSync(last.path, 'a');
+      last.size = fstatSync(this.#fd).size;
+    }
+  }
+
+  #startSegment(firstSeq: number): Segment {
+    if (this.#fd !== undefined) {
+      // The pending fsync will run on the new segment's fd, so make the old one durable now (rotation is rare).
+      fdatasyncSync(this.#fd);
+      closeSync(this.#fd);
+    }
+    const path = join(this.dir, `${String(firstSeq).padStart(20, '0')}.log`);
+    this.#fd = openSync(path, 'a');
+    const segment: Segment = { firstSeq, path, offsets: [], size: 0 };
+    this.#segments.push(segment);
+    return segment;
+  }
+
+  #segmentOf(seq: number): Segment | undefined {
+    let lo = 0;
+    let hi = this.#segments.length - 1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (this.#segments[mid]!.firstSeq <= seq) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return this.#segments[hi];
+  }
+
+  #readAt(segment: Segment, index: number): JournalRecord {
+    let fd = this.#readFds.get(segment.path);
+    if (fd === undefined) {
+      fd = openSync(segment.path, 'r');
+      this.#readFds.set(segment.path, fd);
+    }
+    const start = segment.offsets[index]!;
+    const end = index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
+    const buf = Buffer.allocUnsafe(end - start);
+    readSync(fd, buf, 0, buf.length, start);
+    const frame = decodeFrame(buf, 0);
+    if (!frame.ok) throw new Error(`${segment.path}: record at byte ${start} is ${frame.reason} (was it changed on disk?)`);
+    return JSON.parse(frame.payload.toString('utf8')) as JournalRecord;
+  }
+}
+
+function writeAll(fd: number, bytes: Buffer): void {
+  let written = 0;
+  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+}
+

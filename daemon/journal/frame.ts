@@ -1,0 +1,31 @@
+import { crc32 } from './crc32.ts';
+
+/**
+ * The on-disk frame of one journal record: `u32 length | u32 crc32(payload) | payload`, little-endian.
+ * A frame whose length runs past the end of the file, or whose CRC does not match, is torn or corrupt.
+ */
+export const FRAME_HEADER = 8;
+
+/** Refuses absurd lengths that a corrupt header could claim. */
+export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
+
+export function encodeFrame(payload: Uint8Array): Buffer {
+  const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
+  frame.writeUInt32LE(payload.length, 0);
+  frame.writeUInt32LE(crc32(payload), 4);
+  frame.set(payload, FRAME_HEADER);
+  return frame;
+}
+
+export type FrameScan = { ok: true; payload: Buffer; next: number } | { ok: false; reason: 'truncated' | 'crc' | 'length' };
+
+/** Reads the frame at `offset` of `buf`. */
+export function decodeFrame(buf: Buffer, offset: number): FrameScan {
+  if (offset + FRAME_HEADER > buf.length) return { ok: false, reason: 'truncated' };
+  const length = buf.readUInt32LE(offset);
+  if (length > MAX_RECORD_BYTES) return { ok: false, reason: 'length' };
+  const end = offset + FRAME_HEADER + length;
+  if (end > buf.length) return { ok: false, reason: 'truncated' };
+  if (crc32(buf, offset + FRAME_HEADER, end) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'crc' };
+  return { ok: true, payload: buf.subarray(offset + FRAME_HEADER, end), next: end };
+}

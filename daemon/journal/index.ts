@@ -1,0 +1,1 @@
+export { DurableJournal, type DurableJournalOptions, type FsyncPolicy } from './durable-journal.ts';
