@@ -1,0 +1,2 @@
+export { TurtlebotMazeSim } from './turtlebot-maze-sim.ts';
+export * from './core.ts';

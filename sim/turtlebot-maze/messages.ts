@@ -1,0 +1,88 @@
+import type { Grid } from '../../daemon/navigation/grid.ts';
+import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { WorldScan } from './world.ts';
+
+/** ROS 2 message objects (as @foxglove/rosmsg2-serialization writes them) for what the sim publishes. */
+
+type RosTime = { sec: number; nanosec: number };
+
+/** Sim seconds as builtin_interfaces/Time, the way a ROS 2 sim with use_sim_time stamps (from 0). */
+export function simStamp(seconds: number): RosTime {
+  const ns = Math.round(seconds * 1e9);
+  return { sec: Math.floor(ns / 1e9), nanosec: ns % 1e9 };
+}
+
+export function yawToQuaternion(yaw: number): { x: number; y: number; z: number; w: number } {
+  return { x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) };
+}
+
+const ZERO_COVARIANCE = new Float64Array(36);
+
+export function laserScanMessage(scan: WorldScan) {
+  return {
+    header: { stamp: simStamp(scan.stamp), frame_id: scan.frameId },
+    angle_min: scan.angleMin,
+    angle_max: scan.angleMax,
+    angle_increment: scan.angleIncrement,
+    time_increment: scan.timeIncrement,
+    scan_time: scan.scanTime,
+    range_min: scan.rangeMin,
+    range_max: scan.rangeMax,
+    ranges: scan.ranges,
+    intensities: new Float32Array(0),
+  };
+}
+
+export function odometryMessage(time: number, pose: Pose2D, twist: { linear: number; angular: number }) {
+  return {
+    header: { stamp: simStamp(time), frame_id: 'odom' },
+    child_frame_id: 'base_footprint',
+    pose: { pose: { position: { x: pose.x, y: pose.y, z: 0 }, orientation: yawToQuaternion(pose.yaw) }, covariance: ZERO_COVARIANCE },
+    twist: { twist: { linear: { x: twist.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: twist.angular } }, covariance: ZERO_COVARIANCE },
+  };
+}
+
+function transform(time: number, parent: string, child: string, x: number, y: number, z: number, yaw: number) {
+  return {
+    header: { stamp: simStamp(time), frame_id: parent },
+    child_frame_id: child,
+    transform: { translation: { x, y, z }, rotation: yawToQuaternion(yaw) },
+  };
+}
+
+/** odom -> base_footprint, what the TurtleBot3 node broadcasts on /tf. */
+export function odomTfMessage(time: number, pose: Pose2D) {
+  return { transforms: [transform(time, 'odom', 'base_footprint', pose.x, pose.y, 0, pose.yaw)] };
+}
+
+/**
+ * The static transforms on /tf_static: map -> odom (identity: the sim's odometry is drift-free, so it stands
+ * in for localization), base_footprint -> base_link and base_link -> base_scan (the burger's URDF).
+ */
+export function staticTfMessage(scanMount: { x: number; y: number; z: number }) {
+  return {
+    transforms: [
+      transform(0, 'map', 'odom', 0, 0, 0, 0),
+      transform(0, 'base_footprint', 'base_link', 0, 0, 0.01, 0),
+      transform(0, 'base_link', 'base_scan', scanMount.x, scanMount.y, scanMount.z, 0),
+    ],
+  };
+}
+
+export function occupancyGridMessage(grid: Grid) {
+  return {
+    header: { stamp: simStamp(0), frame_id: 'map' },
+    info: {
+      map_load_time: simStamp(0),
+      resolution: grid.resolution,
+      width: grid.width,
+      height: grid.height,
+      origin: { position: { x: grid.origin.x, y: grid.origin.y, z: 0 }, orientation: yawToQuaternion(0) },
+    },
+    data: grid.data,
+  };
+}
+
+export function clockMessage(time: number) {
+  return { clock: simStamp(time) };
+}

@@ -1,0 +1,168 @@
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
+import type { Publisher, Subscription } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import { LDS_MOUNT } from './lidar.ts';
+import { generateMaze, type Maze } from './maze.ts';
+import { clockMessage, laserScanMessage, occupancyGridMessage, odometryMessage, odomTfMessage, staticTfMessage } from './messages.ts';
+import { rasterize } from './occupancy.ts';
+import { MazeWorld } from './world.ts';
+
+/** Physics step, sim seconds. /clock is published every step. */
+const PHYSICS_DT = 0.01;
+const ODOM_PERIOD = 1 / 30;
+const SCAN_PERIOD = 0.2;
+
+type PubKey = 'scan' | 'odom' | 'tf' | 'tfStatic' | 'map' | 'clock';
+
+const SENSOR_QOS = { reliability: 'best_effort', durability: 'volatile', depth: 5 } as const;
+const LATCHED_QOS = { reliability: 'reliable', durability: 'transient_local', depth: 1 } as const;
+
+/**
+ * The turtlebot-maze simulator as a daemon component. It publishes CDR on the bus exactly as a TurtleBot3
+ * in Gazebo would (/scan, /odom, /tf, /tf_static, /map, /clock) and drives the robot from /cmd_vel.
+ *
+ * Determinism: time advances in fixed physics steps; after each step the sim yields to the event loop, so
+ * every subscriber has handled what was published (and any /cmd_vel it sent back is applied) before the
+ * next step. A run therefore depends only on the seeds and the subscribers' logic, not on wall-clock
+ * timing, whatever `speed` is.
+ */
+export class TurtlebotMazeSim implements Component {
+  readonly name = 'sim';
+  readonly maze: Maze;
+  readonly world: MazeWorld;
+  /** Named goals: the maze's own (charging_dock, ...) plus config's sim.named_poses. */
+  readonly namedPoses: Readonly<Record<string, Pose2D>>;
+  readonly speed: number;
+  #ctx: ComponentContext;
+  #codec: MessageCodec;
+  #pubs: Record<PubKey, Publisher> | undefined;
+  #cmdSub: Subscription | undefined;
+  #running = false;
+  #loop: Promise<void> | undefined;
+  #failure: string | undefined;
+  #wallStart = 0;
+  #stepWaiters: { time: number; resolve: () => void }[] = [];
+
+  constructor(ctx: ComponentContext) {
+    const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses } = ctx.config.sim;
+    this.#ctx = ctx;
+    this.#codec = new MessageCodec(ctx.definitions);
+    this.maze = generateMaze({ seed: mazeSeed });
+    this.world = new MazeWorld({ maze: this.maze, seed });
+    this.speed = speed;
+    const extra = Object.fromEntries(Object.entries(extraPoses).map(([k, p]) => [k, { x: p.x, y: p.y, yaw: p.yaw ?? 0 }]));
+    this.namedPoses = { ...this.maze.namedPoses, ...extra };
+  }
+
+  /** Sim seconds elapsed. */
+  get time(): number {
+    return this.world.time;
+  }
+
+  async start(): Promise<void> {
+    const { bus } = this.#ctx;
+    const adv = (topic: string, type: string, qos: typeof SENSOR_QOS | typeof LATCHED_QOS | undefined) =>
+      bus.advertise(topic, type, { source: 'sim', qos });
+    this.#pubs = {
+      scan: adv('/scan', 'sensor_msgs/msg/LaserScan', SENSOR_QOS),
+      odom: adv('/odom', 'nav_msgs/msg/Odometry', undefined),
+      tf: adv('/tf', 'tf2_msgs/msg/TFMessage', undefined),
+      tfStatic: adv('/tf_static', 'tf2_msgs/msg/TFMessage', LATCHED_QOS),
+      map: adv('/map', 'nav_msgs/msg/OccupancyGrid', LATCHED_QOS),
+      clock: adv('/clock', 'rosgraph_msgs/msg/Clock', SENSOR_QOS),
+    };
+    this.#publish('map', 'nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize(this.maze)));
+    this.#publish('tfStatic', 'tf2_msgs/msg/TFMessage', staticTfMessage(LDS_MOUNT));
+    bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close(); // declares the type
+    this.#cmdSub = bus.subscribe({
+      name: 'sim',
+      topic: '/cmd_vel',
+      queue: { policy: 'keep-latest' },
+      handler: (msg) => {
+        const twist = this.#codec.decode<{ linear: { x: number }; angular: { z: number } }>(msg.type, msg.data);
+        this.world.setCmdVel(twist.linear.x, twist.angular.z);
+      },
+    });
+    this.#running = true;
+    this.#wallStart = performance.now();
+    this.#loop = this.#run().catch((error: unknown) => {
+      this.#failure = error instanceof Error ? error.message : String(error);
+      this.#ctx.log.error({ err: this.#failure }, 'simulator stopped on an error');
+    });
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#loop;
+    if (this.#cmdSub) this.#ctx.bus.unsubscribe(this.#cmdSub);
+    for (const pub of Object.values(this.#pubs ?? {})) pub.close();
+    for (const w of this.#stepWaiters.splice(0)) w.resolve();
+  }
+
+  /** Resolves once sim time reaches `time` (or the sim stops). */
+  until(time: number): Promise<void> {
+    if (this.world.time >= time || !this.#running) return Promise.resolve();
+    return new Promise((resolve) => this.#stepWaiters.push({ time, resolve }));
+  }
+
+  health(): ComponentHealth {
+    const wall = (performance.now() - this.#wallStart) / 1000;
+    return {
+      state: this.#failure ? 'failed' : this.#running ? 'running' : 'stopped',
+      ...(this.#failure ? { reason: this.#failure } : {}),
+      details: {
+        sim_time_s: this.world.time,
+        real_time_factor: wall > 0 ? this.world.time / wall : 0,
+        collisions: this.world.collisions,
+        distance_m: this.world.distance,
+        pose: this.world.pose(),
+      },
+    };
+  }
+
+  async #run(): Promise<void> {
+    let nextOdom = 0;
+    let nextScan = 0;
+    while (this.#running) {
+      const t = this.world.time;
+      if (t >= nextOdom - 1e-9) {
+        const pose = this.world.pose();
+        this.#publish('odom', 'nav_msgs/msg/Odometry', odometryMessage(t, pose, this.world.twist()));
+        this.#publish('tf', 'tf2_msgs/msg/TFMessage', odomTfMessage(t, pose));
+        nextOdom += ODOM_PERIOD;
+      }
+      if (t >= nextScan - 1e-9) {
+        this.#publish('scan', 'sensor_msgs/msg/LaserScan', laserScanMessage(this.world.scan()));
+        nextScan += SCAN_PERIOD;
+      }
+      this.#publish('clock', 'rosgraph_msgs/msg/Clock', clockMessage(t));
+      // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.
+      await this.#pace(t);
+      if (!this.#running) break;
+      this.world.step(PHYSICS_DT);
+      this.#wakeWaiters();
+    }
+  }
+
+  async #pace(simTime: number): Promise<void> {
+    const dueMs = this.#wallStart + (simTime * 1000) / this.speed;
+    const aheadMs = dueMs - performance.now();
+    if (aheadMs >= 1) await sleep(aheadMs);
+    else await yieldToIo();
+  }
+
+  #wakeWaiters(): void {
+    if (this.#stepWaiters.length === 0) return;
+    const now = this.world.time;
+    const due = this.#stepWaiters.filter((w) => w.time <= now);
+    if (due.length === 0) return;
+    this.#stepWaiters = this.#stepWaiters.filter((w) => w.time > now);
+    for (const w of due) w.resolve();
+  }
+
+  #publish(key: PubKey, type: string, message: unknown): void {
+    this.#pubs![key].publish(this.#codec.encode(type, message));
+  }
+}
