@@ -315,8 +315,9 @@ export class Bus {
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        controller.abort();
+        // Reject before aborting: a handler that answers its abort at once must not win the race.
         reject(new QueryError('timeout', `query ${name} got no reply within ${timeoutMs} ms`));
+        controller.abort();
       }, timeoutMs);
     });
     try {

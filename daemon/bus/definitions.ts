@@ -138,7 +138,7 @@ export class DefinitionsRegistry {
 
   /**
    * The full definition text in the `ros2msg` format of MCAP and rosbag2: the root's .msg text, then each
-   * dependency after a line of 80 `=` and a `MSG: pkg/msg/Name` line.
+   * dependency after a line of 80 `=` and a `MSG: pkg/Name` line (the form rosbag2 writes).
    */
   schemaText(type: string): string {
     const { definitions } = this.resolve(type);
@@ -146,7 +146,7 @@ export class DefinitionsRegistry {
     definitions.forEach((definition, i) => {
       const entry = this.#entries.get(definition.name!)!;
       const text = (entry.text ?? stringifyDefinition(definition)).trimEnd();
-      parts.push(i === 0 ? text : `${SEPARATOR}\nMSG: ${definition.name}\n${text}`);
+      parts.push(i === 0 ? text : `${SEPARATOR}\nMSG: ${definition.name!.replace('/msg/', '/')}\n${text}`);
     });
     return `${parts.join('\n')}\n`;
   }

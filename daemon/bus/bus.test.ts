@@ -1,0 +1,226 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bus } from './bus.ts';
+import { QueryError } from './errors.ts';
+import type { BusMessage } from './types.ts';
+
+const TYPE = 'std_msgs/msg/String';
+const bytes = (n: number) => new Uint8Array([0, 1, 0, 0, n & 0xff]);
+const tick = () => new Promise((resolve) => setImmediate(resolve));
+
+let bus: Bus;
+afterEach(() => bus?.close());
+
+describe('Bus topics', () => {
+  it('delivers in order to every subscriber, after the publisher returns', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/chatter', TYPE, { source: 'test' });
+    const a: number[] = [];
+    const b: number[] = [];
+    bus.subscribe({ name: 'a', topic: '/chatter', handler: (m) => void a.push(m.data[4]!) });
+    bus.subscribe({ name: 'b', topic: '/chatter', handler: (m) => void b.push(m.data[4]!) });
+    for (let i = 0; i < 5; i++) pub.publish(bytes(i));
+    expect(a).toEqual([]); // never re-entered synchronously
+    await tick();
+    expect(a).toEqual([0, 1, 2, 3, 4]);
+    expect(b).toEqual([0, 1, 2, 3, 4]);
+  });
+
+  it('stamps messages with type, source, logTime and publishTime in ns', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/chatter', TYPE, { source: 'sim' });
+    const got: BusMessage[] = [];
+    bus.subscribe({ name: 'a', topic: '/chatter', handler: (m) => void got.push(m) });
+    const before = BigInt(Date.now()) * 1_000_000n;
+    pub.publish(bytes(1), 42n);
+    await tick();
+    expect(got[0]).toMatchObject({ topic: '/chatter', type: TYPE, source: 'sim', publishTime: 42n });
+    expect(got[0]!.logTime).toBeGreaterThanOrEqual(before - 2_000_000n);
+  });
+
+  it('refuses a second type on a topic and a topic without a leading slash', () => {
+    bus = new Bus();
+    bus.advertise('/x', TYPE, { source: 't' });
+    expect(() => bus.advertise('/x', 'std_msgs/msg/Int32', { source: 't' })).toThrow(/carries std_msgs\/msg\/String/);
+    expect(() => bus.advertise('x', TYPE, { source: 't' })).toThrow(/must start with "\/"/);
+  });
+
+  it('attaches glob subscribers to topics that appear later, and exact ones subscribed before the topic exists', async () => {
+    bus = new Bus();
+    const glob: string[] = [];
+    const exact: string[] = [];
+    bus.subscribe({ name: 'rec', topic: '/camera/**', handler: (m) => void glob.push(m.topic) });
+    bus.subscribe({ name: 'early', topic: '/late', handler: (m) => void exact.push(m.topic) });
+    bus.advertise('/camera/left/image_raw', TYPE, { source: 't' }).publish(bytes(1));
+    bus.advertise('/camera/info', TYPE, { source: 't' }).publish(bytes(1));
+    bus.advertise('/cameras', TYPE, { source: 't' }).publish(bytes(1));
+    bus.advertise('/late', TYPE, { source: 't' }).publish(bytes(1));
+    await tick();
+    expect(glob).toEqual(['/camera/left/image_raw', '/camera/info']);
+    expect(exact).toEqual(['/late']);
+  });
+
+  it('replays the last message of a transient_local topic to late subscribers (latching)', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/map', TYPE, { source: 't', qos: { durability: 'transient_local' } });
+    pub.publish(bytes(1));
+    pub.publish(bytes(2));
+    const got: number[] = [];
+    bus.subscribe({ name: 'late', topic: '/map', handler: (m) => void got.push(m.data[4]!) });
+    await tick();
+    expect(got).toEqual([2]);
+  });
+
+  it('keeps a subscriber that throws from hurting the publisher or the others, and reports it', async () => {
+    const errors: string[] = [];
+    bus = new Bus({ onHandlerError: (sub, topic, e) => errors.push(`${sub} ${topic} ${(e as Error).message}`) });
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const ok: number[] = [];
+    const bad = bus.subscribe({ name: 'bad', topic: '/x', handler: () => { throw new Error('boom'); } });
+    bus.subscribe({ name: 'ok', topic: '/x', handler: (m) => void ok.push(m.data[4]!) });
+    pub.publish(bytes(1));
+    pub.publish(bytes(2));
+    await tick();
+    expect(ok).toEqual([1, 2]);
+    expect(bad.errors).toBe(2);
+    expect(errors).toEqual(['bad /x boom', 'bad /x boom']);
+  });
+});
+
+describe('Bus queues and drop policies', () => {
+  /** A subscriber whose handler blocks until released, so its queue fills. */
+  function slowSubscriber(policy: 'keep-latest' | 'drop-oldest' | 'drop-newest', depth: number) {
+    const got: number[] = [];
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const sub = bus.subscribe({
+      name: `slow-${policy}`,
+      topic: '/x',
+      queue: { policy, depth },
+      handler: async (m) => {
+        got.push(m.data[4]!);
+        await gate;
+      },
+    });
+    return { got, release, sub };
+  }
+
+  it('drop-oldest keeps the newest `depth` messages and counts each drop', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const s = slowSubscriber('drop-oldest', 3);
+    pub.publish(bytes(0));
+    await tick(); // 0 is in the handler, which now blocks
+    for (let i = 1; i <= 10; i++) pub.publish(bytes(i));
+    s.release();
+    await tick();
+    await tick();
+    expect(s.got).toEqual([0, 8, 9, 10]);
+    expect(s.sub.counters).toMatchObject({ received: 11, delivered: 4, dropped: 7, queued: 0 });
+    expect(bus.stats().find((t) => t.topic === '/x')!.drops).toBe(7);
+  });
+
+  it('drop-newest keeps the queued prefix and drops what arrives when full', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const s = slowSubscriber('drop-newest', 3);
+    pub.publish(bytes(0));
+    await tick();
+    for (let i = 1; i <= 10; i++) pub.publish(bytes(i));
+    s.release();
+    await tick();
+    await tick();
+    expect(s.got).toEqual([0, 1, 2, 3]);
+    expect(s.sub.counters.dropped).toBe(7);
+  });
+
+  it('keep-latest conflates to the newest message', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const s = slowSubscriber('keep-latest', 50);
+    pub.publish(bytes(0));
+    await tick();
+    for (let i = 1; i <= 10; i++) pub.publish(bytes(i));
+    s.release();
+    await tick();
+    await tick();
+    expect(s.got).toEqual([0, 10]);
+    expect(s.sub.counters).toMatchObject({ received: 11, delivered: 2, dropped: 9 });
+  });
+
+  it('block makes publishAsync wait for room, while plain publish drops and counts', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const got: number[] = [];
+    let release!: () => void;
+    let gate = new Promise<void>((r) => (release = r));
+    const sub = bus.subscribe({ name: 'blocking', topic: '/x', queue: { policy: 'block', depth: 2 }, handler: async (m) => { got.push(m.data[4]!); await gate; } });
+    pub.publish(bytes(0));
+    await tick();
+    await pub.publishAsync(bytes(1));
+    await pub.publishAsync(bytes(2));
+    let third = false;
+    const pending = pub.publishAsync(bytes(3)).then(() => (third = true));
+    await tick();
+    expect(third).toBe(false); // the queue is full: the in-process producer waits
+    pub.publish(bytes(99)); // an adapter's publish never waits: dropped and counted
+    expect(sub.counters.dropped).toBe(1);
+    release();
+    gate = Promise.resolve();
+    await pending;
+    await tick();
+    await tick();
+    expect(got).toEqual([0, 1, 2, 3]);
+  });
+
+  it('reports per-topic stats: count, bytes, drops, and a rate', async () => {
+    bus = new Bus({ rateWindowMs: 50 });
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    for (let i = 0; i < 10; i++) pub.publish(bytes(i));
+    await new Promise((r) => setTimeout(r, 80));
+    const s = bus.stats().find((t) => t.topic === '/x')!;
+    expect(s).toMatchObject({ count: 10, bytes: 50, publishers: 1, drops: 0 });
+    expect(s.rateHz).toBeGreaterThan(0);
+  });
+
+  it('counts what was still queued when a subscriber closes as dropped', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const sub = bus.subscribe({ name: 's', topic: '/x', handler: () => {} });
+    pub.publish(bytes(1));
+    pub.publish(bytes(2));
+    bus.unsubscribe(sub);
+    expect(sub.counters).toMatchObject({ received: 2, delivered: 0, dropped: 2, queued: 0 });
+  });
+});
+
+describe('Bus queries', () => {
+  const req = (text: string) => ({ encoding: 'text/plain', payload: new TextEncoder().encode(text) });
+
+  it('routes a request to the handler serving the name and returns its reply', async () => {
+    bus = new Bus();
+    bus.serve('ai/inference/echo', async (r) => ({ encoding: r.encoding, payload: r.payload.slice().reverse() }));
+    const reply = await bus.query('ai/inference/echo', req('abc'));
+    expect(new TextDecoder().decode(reply.payload)).toBe('cba');
+  });
+
+  it('fails with a named code when nothing serves, the handler throws, or it is too slow', async () => {
+    bus = new Bus();
+    await expect(bus.query('nope', req('x'))).rejects.toMatchObject({ code: 'no_queryable' });
+    bus.serve('bad', async () => { throw new Error('wrong shape'); });
+    await expect(bus.query('bad', req('x'))).rejects.toMatchObject({ code: 'handler_error', message: expect.stringMatching(/wrong shape/) });
+    let aborted = false;
+    bus.serve('slow', (_r, signal) => new Promise((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve(req('late')); })));
+    const err = await bus.query('slow', req('x'), { timeoutMs: 20 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(QueryError);
+    expect((err as QueryError).code).toBe('timeout');
+    expect(aborted).toBe(true);
+  });
+
+  it('serves one handler per name', () => {
+    bus = new Bus();
+    const stop = bus.serve('q', async (r) => r);
+    expect(() => bus.serve('q', async (r) => r)).toThrow(/already served/);
+    stop();
+    expect(() => bus.serve('q', async (r) => r)).not.toThrow();
+  });
+});
