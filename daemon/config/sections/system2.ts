@@ -1,8 +1,148 @@
-import type Type from 'typebox';
+import Type, { type Static } from 'typebox';
+import { Section } from '../section.ts';
 
 /**
- * Config sections of issue 5: llm (endpoints), agent, policy (hooks). Each entry is one top-level key of the config file,
- * spread into EdgeConfigSchema; use `Section(...)` from ../section.ts so every key has a default
- * (see SimConfig in ../schema.ts), and document every key in edge.example.yaml.
+ * Config sections of issue 5: `llm` (OpenAI-compatible endpoints and their fallback chain), `agent` (the
+ * edge agent) and `policy` (the hooks around every intent and tool call). Every key has a default, so an
+ * empty config runs the agent with no model: deterministic intents work, natural-language ones fail fast.
  */
-export const SYSTEM2_SECTIONS = {} satisfies Type.TProperties;
+
+const EndpointName = Type.String({ pattern: '^[a-z][a-z0-9_-]*$', maxLength: 64 });
+const SkillName = Type.Union([
+  Type.Literal('navigate_to'),
+  Type.Literal('run_policy'),
+  Type.Literal('read_topic'),
+  Type.Literal('publish'),
+  Type.Literal('call_service'),
+  Type.Literal('stop'),
+]);
+
+export const LlmEndpointConfig = Type.Object(
+  {
+    name: EndpointName,
+    base_url: Type.String({ minLength: 1, description: 'OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).' }),
+    model: Type.String({ minLength: 1, description: 'Model id the endpoint serves (GET /v1/models).' }),
+    api_key_env: Type.String({ default: '', description: 'Environment variable holding the API key; empty for none (local vLLM).' }),
+    connect_timeout_ms: Type.Integer({ minimum: 1, default: 3000, description: 'Until response headers arrive.' }),
+    first_token_timeout_ms: Type.Integer({ minimum: 1, default: 20_000, description: 'From the response to the first streamed token.' }),
+    idle_timeout_ms: Type.Integer({ minimum: 1, default: 20_000, description: 'Longest silence between two streamed chunks.' }),
+    request_timeout_ms: Type.Integer({ minimum: 1, default: 120_000, description: 'Whole request.' }),
+    retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries on this endpoint before falling back to the next.' }),
+    backoff_ms: Type.Integer({ minimum: 0, default: 250, description: 'First retry delay; doubles per retry, with jitter.' }),
+    backoff_max_ms: Type.Integer({ minimum: 0, default: 4000 }),
+    cooldown_ms: Type.Integer({ minimum: 0, default: 10_000, description: 'After an endpoint exhausts its retries, requests skip it this long (fail fast).' }),
+    max_tokens: Type.Integer({ minimum: 1, default: 1024 }),
+    temperature: Type.Number({ minimum: 0, maximum: 2, default: 0 }),
+    context_window: Type.Integer({ minimum: 256, default: 32_768 }),
+    structured_outputs: Type.Union([Type.Literal('response_format'), Type.Literal('vllm')], {
+      default: 'response_format',
+      description: 'How a JSON schema is asked for: OpenAI response_format, or vLLM\'s structured_outputs.',
+    }),
+  },
+  { additionalProperties: false },
+);
+
+export const LlmConfig = Section(
+  {
+    endpoints: Type.Array(LlmEndpointConfig, { default: [], description: 'Tried in order: the fallback chain. Empty: no System 2.' }),
+    serve_queries: Type.Boolean({ default: true, description: 'Serve ai/inference/llm/<endpoint> and ai/inference/llm/default on the bus.' }),
+  },
+  'System 2: OpenAI-compatible model endpoints (vLLM, llama.cpp, Ollama, cloud).',
+);
+
+export const AgentConfig = Section(
+  {
+    enabled: Type.Boolean({ default: true }),
+    name: Type.String({ minLength: 1, default: 'edge-agent' }),
+    system_prompt: Type.String({
+      default: 'You are the planner of a mobile robot. Use the tools to achieve the operator\'s goal, then answer in one short sentence.',
+    }),
+    skills: Type.Array(SkillName, { default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'stop'] }),
+    require_approval: Type.Array(SkillName, { default: [], description: 'Skills that pause the run until a person approves.' }),
+    approval_timeout_s: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'An unanswered approval ends the run.' }),
+    max_refines: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries after a failed validator.' }),
+    intent_topic: Type.String({ default: '/auraison/intents', description: 'std_msgs/msg/String topic carrying Intent JSON; empty to disable.' }),
+    named_poses: Type.Record(Type.String(), Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
+      default: {},
+      description: 'Named places the model may refer to (added to the sim\'s).',
+    }),
+    navigation: Section(
+      {
+        tolerance_m: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
+        timeout_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
+        odom_topic: Type.String({ default: '/odom' }),
+      },
+      'navigate_to.',
+    ),
+    read_topic: Section(
+      {
+        timeout_ms: Type.Integer({ minimum: 1, default: 2000 }),
+        max_chars: Type.Integer({ minimum: 200, default: 2000, description: 'Larger decoded messages are summarized.' }),
+      },
+      'read_topic.',
+    ),
+    service_timeout_ms: Type.Integer({ minimum: 1, default: 5000 }),
+  },
+  'The edge agent: intents, skills, runs.',
+);
+
+const Access = (description: string) =>
+  Section(
+    {
+      allow: Type.Array(Type.String({ minLength: 1 }), { default: ['**'], description: 'Globs; a name must match one.' }),
+      deny: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Globs; a match is refused even if allowed.' }),
+    },
+    description,
+  );
+
+export const PolicyConfig = Section(
+  {
+    topics: Access('Topics read_topic may read and publish may write.'),
+    services: Access('Services call_service may call.'),
+    skills: Access('Skills an intent or a tool call may use.'),
+    velocity: Section(
+      {
+        topic: Type.String({ default: '/cmd_vel' }),
+        max_linear_x: Type.Number({ minimum: 0, default: 0.22, description: 'm/s, TurtleBot3 burger.' }),
+        max_angular_z: Type.Number({ minimum: 0, default: 2.84, description: 'rad/s.' }),
+        mode: Type.Union([Type.Literal('clamp'), Type.Literal('reject')], { default: 'clamp' }),
+      },
+      'Velocity limits, enforced on every Twist the agent sends to the velocity topic.',
+    ),
+    geofence: Section(
+      {
+        polygon: Type.Array(Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
+          default: [],
+          description: 'Map-frame polygon goals must lie in; empty: no geofence.',
+        }),
+      },
+      'Where navigate_to may send the robot.',
+    ),
+    quotas: Section(
+      {
+        max_tool_calls: Type.Integer({ minimum: 1, default: 32 }),
+        max_tokens: Type.Integer({ minimum: 1, default: 60_000 }),
+        max_wall_s: Type.Number({ exclusiveMinimum: 0, default: 900 }),
+      },
+      'Per run; an intent\'s policy_ctx may lower them, never raise them.',
+    ),
+    injection: Section(
+      {
+        on_suspect: Type.Union([Type.Literal('flag'), Type.Literal('require_approval')], {
+          default: 'require_approval',
+          description: 'After a tool result that reads like instructions: flag it only, or also require approval for motion skills for the rest of the run.',
+        }),
+      },
+      'Prompt-injection defences.',
+    ),
+  },
+  'Policy hooks around every intent and tool call.',
+);
+
+export const SYSTEM2_SECTIONS = { llm: LlmConfig, agent: AgentConfig, policy: PolicyConfig } satisfies Type.TProperties;
+
+export type LlmSettings = Static<typeof LlmConfig>;
+export type LlmEndpointSettings = Static<typeof LlmEndpointConfig>;
+export type AgentSettings = Static<typeof AgentConfig>;
+export type PolicySettings = Static<typeof PolicyConfig>;
+export type SkillName = Static<typeof SkillName>;

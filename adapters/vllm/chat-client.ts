@@ -1,0 +1,154 @@
+import OpenAI from 'openai';
+import type { TSchema } from 'typebox';
+import { Validator } from '../../daemon/contract/validate.ts';
+import { backoffDelay, isRetryable, sleep } from './backoff.ts';
+import type { Endpoint } from './model.ts';
+import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+
+/** A plain chat request: what the bus query and `llm check` send. */
+export interface ChatRequest {
+  messages: { role: 'system' | 'user' | 'assistant'; content: string }[];
+  max_tokens?: number;
+  temperature?: number;
+  /** Structured output: the reply must be JSON matching this schema. */
+  response_schema?: ResponseSchema;
+}
+
+export interface ChatReply {
+  endpoint: string;
+  model: string;
+  content: string;
+  /** The parsed reply, when a response schema was asked for (and it matched). */
+  parsed?: unknown;
+  finish_reason: string | null;
+  usage: { prompt_tokens: number; completion_tokens: number } | null;
+  /** Response headers to first content token, ms. */
+  ttft_ms: number;
+  total_ms: number;
+}
+
+/**
+ * The openai package's client for an endpoint, for what pi-ai does not reach: listing models and raw chat
+ * completions. Its own retries are off: ours fall back across endpoints.
+ */
+export function openaiClient(endpoint: Endpoint): OpenAI {
+  const { settings } = endpoint;
+  return new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.model.baseUrl, timeout: settings.request_timeout_ms, maxRetries: 0 });
+}
+
+/** GET /models: the ids the endpoint serves. */
+export async function listModels(endpoint: Endpoint, signal?: AbortSignal): Promise<string[]> {
+  const client = openaiClient(endpoint);
+  const ids: string[] = [];
+  const page = await client.models.list({ signal, timeout: endpoint.settings.connect_timeout_ms + endpoint.settings.first_token_timeout_ms });
+  for await (const model of page) ids.push(model.id);
+  return ids;
+}
+
+/**
+ * One streamed chat completion under the endpoint's connect, first-token and idle timeouts. Throws an
+ * Error whose message starts with the HTTP status when there is one (so `isRetryable` can read it).
+ */
+export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+  const { settings } = endpoint;
+  const client = openaiClient(endpoint);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let timedOut: string | undefined;
+  let timer: NodeJS.Timeout | undefined;
+  const arm = (ms: number, what: string) => {
+    clearTimeout(timer);
+    timer = setTimeout(() => {
+      timedOut = `${what} (${ms} ms)`;
+      controller.abort();
+    }, ms);
+  };
+  const started = performance.now();
+  let body: Record<string, unknown> = {
+    model: settings.model,
+    messages: request.messages,
+    max_tokens: request.max_tokens ?? settings.max_tokens,
+    temperature: request.temperature ?? settings.temperature,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  if (request.response_schema) body = withResponseSchema(body, request.response_schema, settings.structured_outputs);
+  try {
+    arm(settings.connect_timeout_ms, 'no response from the server');
+    const stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
+    const responded = performance.now();
+    arm(settings.first_token_timeout_ms, 'no first token');
+    let content = '';
+    let firstToken: number | undefined;
+    let finish: string | null = null;
+    let usage: ChatReply['usage'] = null;
+    let model = settings.model;
+    for await (const chunk of stream) {
+      if (chunk.model) model = chunk.model;
+      if (chunk.usage) usage = { prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens };
+      const choice = chunk.choices?.[0];
+      if (!choice) continue;
+      if (choice.delta?.content) {
+        firstToken ??= performance.now();
+        content += choice.delta.content;
+        arm(settings.idle_timeout_ms, 'the stream went silent');
+      }
+      if (choice.finish_reason) finish = choice.finish_reason;
+    }
+    if (timedOut) throw new Error(timedOut);
+    // A stream cut before its finish_reason is an incomplete answer, not a short one.
+    if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
+    const reply: ChatReply = {
+      endpoint: settings.name,
+      model,
+      content,
+      finish_reason: finish,
+      usage,
+      ttft_ms: (firstToken ?? performance.now()) - responded,
+      total_ms: performance.now() - started,
+    };
+    if (request.response_schema) reply.parsed = parseStructured(content, request.response_schema);
+    return reply;
+  } catch (error) {
+    if (timedOut) throw new Error(timedOut);
+    if (signal?.aborted) throw new Error('cancelled');
+    throw error instanceof Error ? error : new Error(String(error));
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
+}
+
+/** The same request down the fallback chain, with retries and backoff per endpoint. */
+export async function chatWithFallback(endpoints: readonly Endpoint[], request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+  if (endpoints.length === 0) throw new Error('no model endpoint is configured (llm.endpoints is empty)');
+  const failures: string[] = [];
+  for (const endpoint of endpoints) {
+    const { settings } = endpoint;
+    for (let attempt = 0; attempt <= settings.retries; attempt++) {
+      if (attempt > 0) await sleep(backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms), signal);
+      try {
+        return await chatOnce(endpoint, request, signal);
+      } catch (error) {
+        const message = (error as Error).message;
+        if (signal?.aborted) throw error;
+        failures.push(`${settings.name} attempt ${attempt + 1}: ${message}`);
+        if (!isRetryable(message)) break;
+      }
+    }
+  }
+  throw new Error(`no model endpoint answered: ${failures.join('; ')}`);
+}
+
+function parseStructured(content: string, schema: ResponseSchema): unknown {
+  let value: unknown;
+  try {
+    value = JSON.parse(content);
+  } catch (error) {
+    throw new Error(`the reply is not JSON though a response schema was asked for (${(error as Error).message}): ${content.slice(0, 120)}`);
+  }
+  // Structured output is a server feature we cannot see: check the reply rather than trust it.
+  new Validator(schema.schema as unknown as TSchema).parse(value, `reply to response schema ${schema.name}`);
+  return value;
+}

@@ -1,0 +1,51 @@
+import Type from 'typebox';
+import type { QueryPayload } from '../../daemon/bus/types.ts';
+import { Validator } from '../../daemon/contract/validate.ts';
+import { chatWithFallback, type ChatRequest } from './chat-client.ts';
+import type { Endpoint } from './model.ts';
+
+/** Prefix of the bus queries System 2 serves: `ai/inference/llm/<endpoint>` and `ai/inference/llm/default`. */
+export const LLM_QUERY_PREFIX = 'ai/inference/llm/';
+
+/** The query's request: a chat, as JSON (encoding `application/json`). */
+export const LlmQueryRequest = Type.Object(
+  {
+    messages: Type.Array(
+      Type.Object(
+        { role: Type.Union([Type.Literal('system'), Type.Literal('user'), Type.Literal('assistant')]), content: Type.String() },
+        { additionalProperties: false },
+      ),
+      { minItems: 1, maxItems: 256 },
+    ),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
+    response_schema: Type.Optional(
+      Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), schema: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+const requestValidator = new Validator(LlmQueryRequest);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/**
+ * The bus query handler for one name: validates the request at the boundary, sends it down `endpoints`
+ * (one endpoint, or the whole chain for `default`) and replies with the completion as JSON. Failures
+ * reject, which the bus (and Zenoh) report to the caller as a query error.
+ */
+export function llmQueryHandler(endpoints: readonly Endpoint[]) {
+  return async (request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> => {
+    if (request.encoding !== 'application/json') throw new Error(`expected encoding application/json, got ${request.encoding}`);
+    let body: unknown;
+    try {
+      body = JSON.parse(decoder.decode(request.payload));
+    } catch (error) {
+      throw new Error(`request is not JSON: ${(error as Error).message}`);
+    }
+    const chat: ChatRequest = requestValidator.parse(body, 'llm query request');
+    const reply = await chatWithFallback(endpoints, chat, signal);
+    return { encoding: 'application/json', payload: encoder.encode(JSON.stringify(reply)) };
+  };
+}

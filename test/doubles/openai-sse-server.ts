@@ -1,0 +1,179 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+
+/**
+ * A scripted OpenAI-compatible server that speaks the way vLLM does: `GET /v1/models`, and
+ * `POST /v1/chat/completions` streamed as SSE, tool calls first sent with their id and name and then
+ * their arguments split across many deltas, a `finish_reason` chunk, a usage chunk and `[DONE]`.
+ * Each request takes the next scripted reply; faults are replies too. Used only in tests.
+ */
+
+export interface ScriptedToolCall {
+  name: string;
+  /** Raw argument text as the model emits it: pass an object to have it stringified, or a (malformed) string. */
+  arguments: Record<string, unknown> | string;
+}
+
+export type ScriptedReply =
+  | { text: string; finish?: 'stop' | 'length' }
+  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length' }
+  /** A non-streamed error response, vLLM's error body. */
+  | { status: number; message?: string }
+  /** Streams this reply's first `fraction` of bytes, then ends the response with no finish_reason and no [DONE]. */
+  | { cut: ScriptedReply & ({ text: string } | { toolCalls: ScriptedToolCall[] }); fraction?: number }
+  /** Sends headers and the first chunk, then nothing more: a stream that stalls mid-call. */
+  | { stall: ScriptedReply & ({ text: string } | { toolCalls: ScriptedToolCall[] }) }
+  /** Never sends a response at all. */
+  | { hang: true };
+
+export interface RecordedRequest {
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: Record<string, unknown>;
+}
+
+export type ScriptStep = ScriptedReply | ((request: RecordedRequest) => ScriptedReply);
+
+export interface OpenAiSseServerOptions {
+  models?: string[];
+  /** Characters of argument text per delta (vLLM sends a token or a few). */
+  argumentChunk?: number;
+}
+
+export class OpenAiSseServer {
+  readonly requests: RecordedRequest[] = [];
+  #server: Server;
+  #script: ScriptStep[] = [];
+  #models: string[];
+  #chunk: number;
+  #sockets = new Set<Socket>();
+  #counter = 0;
+
+  constructor(options: OpenAiSseServerOptions = {}) {
+    const { models = ['scripted-model'], argumentChunk = 3 } = options;
+    this.#models = models;
+    this.#chunk = argumentChunk;
+    this.#server = createServer((req, res) => void this.#handle(req, res));
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.on('close', () => this.#sockets.delete(socket));
+    });
+  }
+
+  /** Starts listening on a free loopback port; resolves to the base URL (ending in /v1). */
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.#server.listen(0, '127.0.0.1', resolve));
+    return this.baseUrl;
+  }
+
+  get baseUrl(): string {
+    return `http://127.0.0.1:${(this.#server.address() as AddressInfo).port}/v1`;
+  }
+
+  /** Adds replies for the next chat requests, in order. */
+  enqueue(...steps: ScriptStep[]): void {
+    this.#script.push(...steps);
+  }
+
+  get pending(): number {
+    return this.#script.length;
+  }
+
+  /** Completion requests only. */
+  get chats(): RecordedRequest[] {
+    return this.requests.filter((r) => r.path.endsWith('/chat/completions'));
+  }
+
+  async close(): Promise<void> {
+    for (const socket of this.#sockets) socket.destroy();
+    await new Promise<void>((resolve) => this.#server.close(() => resolve()));
+  }
+
+  async #handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const text = Buffer.concat(chunks).toString('utf8');
+    const path = (req.url ?? '').split('?')[0]!;
+    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    this.requests.push(request);
+    if (req.method === 'GET' && path === '/v1/models') {
+      const data = this.#models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'vllm', max_model_len: 32768 }));
+      return json(res, 200, { object: 'list', data });
+    }
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') return json(res, 404, { object: 'error', message: `no route ${req.method} ${path}`, type: 'NotFoundError', code: 404 });
+    const step = this.#script.shift();
+    if (!step) return json(res, 500, { object: 'error', message: 'the scripted server has no reply left for this request', type: 'InternalServerError', code: 500 });
+    const reply = typeof step === 'function' ? step(request) : step;
+    this.#reply(res, reply, String(request.body.model ?? this.#models[0]));
+  }
+
+  #reply(res: ServerResponse, reply: ScriptedReply, model: string): void {
+    if ('hang' in reply) return;
+    if ('status' in reply) return json(res, reply.status, { object: 'error', message: reply.message ?? `scripted ${reply.status}`, type: 'InternalServerError', code: reply.status });
+    const id = `chatcmpl-${++this.#counter}`;
+    if ('stall' in reply) {
+      const frames = this.#frames(reply.stall, id, model);
+      sseHead(res);
+      res.write(frames.slice(0, 2).join(''));
+      return;
+    }
+    if ('cut' in reply) {
+      const all = this.#frames(reply.cut, id, model).join('');
+      const body = all.slice(0, Math.max(1, Math.floor(all.length * (reply.fraction ?? 0.5))));
+      // End on a frame boundary inside the tool call, as a server that died between two writes does.
+      const boundary = body.lastIndexOf('\n\n');
+      sseHead(res);
+      res.end(boundary > 0 ? body.slice(0, boundary + 2) : body);
+      return;
+    }
+    sseHead(res);
+    res.end(this.#frames(reply, id, model).join(''));
+  }
+
+  /** The SSE frames of a reply, vLLM style. */
+  #frames(reply: { text: string; finish?: string } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string }, id: string, model: string): string[] {
+    const created = Math.floor(Date.now() / 1000);
+    const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
+      `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+    const frames = [frame({ role: 'assistant', content: '' })];
+    let completionTokens = 0;
+    const text = 'text' in reply ? reply.text : undefined;
+    if (text) {
+      for (const piece of split(text, 4)) {
+        frames.push(frame({ content: piece }));
+        completionTokens++;
+      }
+    }
+    if ('toolCalls' in reply) {
+      for (const [index, call] of reply.toolCalls.entries()) {
+        const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
+        frames.push(frame({ tool_calls: [{ index, id: `chatcmpl-tool-${this.#counter}-${index}`, type: 'function', function: { name: call.name } }] }));
+        for (const piece of split(args, this.#chunk)) {
+          frames.push(frame({ tool_calls: [{ index, function: { arguments: piece } }] }));
+          completionTokens++;
+        }
+      }
+    }
+    const finish = reply.finish ?? ('toolCalls' in reply ? 'tool_calls' : 'stop');
+    frames.push(frame({}, finish));
+    frames.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 50, completion_tokens: completionTokens, total_tokens: 50 + completionTokens } })}\n\n`);
+    frames.push('data: [DONE]\n\n');
+    return frames;
+  }
+}
+
+function split(text: string, size: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < text.length; i += size) out.push(text.slice(i, i + size));
+  return out;
+}
+
+function sseHead(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+  res.flushHeaders();
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify(body));
+}
