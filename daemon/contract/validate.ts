@@ -1,5 +1,6 @@
 import type { TSchema, Static } from 'typebox';
 import { Compile } from 'typebox/compile';
+import { Settings } from 'typebox/system';
 import { didYouMean } from '../config/did-you-mean.ts';
 
 /** One thing wrong with a value, at a path like `targets[0].frame` (empty for the value itself). */
@@ -31,6 +32,10 @@ interface SchemaError {
 }
 
 type SchemaNode = Record<string, unknown>;
+
+// TypeBox stops collecting errors at 8 by default (a guard against hostile input). A union of literals
+// alone reports two errors per branch, so allow more; the count stays bounded.
+Settings.Set({ maxErrors: 64 });
 
 /**
  * A compiled validator for one schema. Its issues name the path, what was expected and what was found:

@@ -1,8 +1,79 @@
-import type Type from 'typebox';
+import Type, { type Static } from 'typebox';
+import { Section } from '../section.ts';
+
+const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description });
+
+export const ApiConfig = Section(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Serve the local HTTP API and the status page.' }),
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind. Anything but a loopback address requires api.token.' }),
+    port: Port(7400, 'TCP port; 0 picks a free one (written to <data_dir>/run/api.json for the CLI).'),
+    token: Type.String({
+      default: '',
+      description: 'Bearer token every route but /healthz and /readyz requires when set; mandatory off loopback. Use ${AURAISON_EDGE_API_TOKEN}.',
+    }),
+    body_limit_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body; larger ones get 413.' }),
+    query: Section(
+      {
+        timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 10_000, description: 'Longest a POST /query may run (a request may ask for less).' }),
+        max_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most rows a POST /query returns (the rest is cut, truncated: true).' }),
+      },
+      'POST /query: read-only SQL on the lakehouse.',
+    ),
+    inference: Section(
+      {
+        timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 30_000, description: 'Longest wait for a reply of POST /inference/... (a request may ask for less).' }),
+      },
+      'POST /inference/vla/:policy and /inference/llm/:model: bus queries over HTTP.',
+    ),
+    events: Section(
+      {
+        max_buffered_bytes: Type.Integer({ minimum: 4096, default: 1024 * 1024, description: 'Bytes an SSE client may have unread before the daemon stops writing to it.' }),
+        max_lag: Type.Integer({ minimum: 10, default: 10_000, description: 'Records an SSE client may fall behind (or ask to replay) before it is skipped ahead with a `gap` event.' }),
+        stall_timeout_s: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'An SSE client that reads nothing for this long while its buffer is full is cut off.' }),
+        heartbeat_s: Type.Number({ exclusiveMinimum: 0, default: 15, description: 'Comment line sent to an idle SSE client so proxies keep the stream open.' }),
+      },
+      'GET /events: Server-Sent Events from the durable journal.',
+    ),
+    ready: Section(
+      {
+        min_free_bytes: Type.Integer({ minimum: 0, default: 512 * 1024 * 1024, description: 'Free space the data dir needs for /readyz to pass its disk check.' }),
+      },
+      'GET /readyz checks.',
+    ),
+  },
+  'The local HTTP API (fastify): health, readiness, status, metrics, intents, runs, events, query, inference, status page.',
+);
+
+export const FoxgloveConfig = Section(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Serve the Foxglove WebSocket protocol (live view in Foxglove or Lichtblick).' }),
+    host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind. The protocol has no authentication: off loopback needs allow_remote.' }),
+    port: Port(8765, 'TCP port (8765 is Foxglove\'s default); 0 picks a free one.'),
+    allow_remote: Type.Boolean({ default: false, description: 'Allow binding a non-loopback address (anyone who can reach it sees every advertised topic).' }),
+    topics: Section(
+      {
+        include: Type.Array(Type.String({ minLength: 1 }), { default: ['/**'], description: 'Topic globs advertised to clients.' }),
+        exclude: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Topic globs never advertised.' }),
+      },
+      'Which bus topics are advertised.',
+    ),
+    max_buffered_bytes: Type.Integer({ minimum: 4096, default: 4 * 1024 * 1024, description: 'Bytes a client may have unsent before its messages are dropped (counted).' }),
+    client_publish: Section(
+      {
+        enabled: Type.Boolean({ default: false, description: 'Let clients publish (e.g. /cmd_vel from a teleop panel), through the policy hooks.' }),
+        topics: Type.Array(Type.String({ minLength: 1 }), { default: ['/cmd_vel'], description: 'Topic globs clients may publish on.' }),
+      },
+      'Publishing from Foxglove clients onto the bus.',
+    ),
+  },
+  'The Foxglove WebSocket protocol server: bus topics with ros2msg schemas, streamed as CDR.',
+);
 
 /**
- * Config sections of issue 6: api (HTTP), foxglove. Each entry is one top-level key of the config file,
- * spread into EdgeConfigSchema; use `Section(...)` from ../section.ts so every key has a default
- * (see SimConfig in ../schema.ts), and document every key in edge.example.yaml.
+ * Config sections of issue 6: api (HTTP), foxglove.
  */
-export const API_SECTIONS = {} satisfies Type.TProperties;
+export const API_SECTIONS = { api: ApiConfig, foxglove: FoxgloveConfig } satisfies Type.TProperties;
+
+export type ApiSettings = Static<typeof ApiConfig>;
+export type FoxgloveSettings = Static<typeof FoxgloveConfig>;

@@ -1,8 +1,174 @@
-import type Type from 'typebox';
+import Type, { type Static } from 'typebox';
+import { Section } from '../section.ts';
 
 /**
- * Config sections of issue 4: policies (ONNX policy manifests), control (loops). Each entry is one top-level key of the config file,
- * spread into EdgeConfigSchema; use `Section(...)` from ../section.ts so every key has a default
- * (see SimConfig in ../schema.ts), and document every key in edge.example.yaml.
+ * Config sections of issue 4: `policies` (ONNX policy manifests) and `control` (fixed-rate loops that run
+ * them). Every key has a default; edge.example.yaml documents them with an example.
  */
-export const SYSTEM1_SECTIONS = {} satisfies Type.TProperties;
+
+const Numbers = Type.Array(Type.Number());
+
+// TypeBox fills defaults inside a record's values only when the value schema has a default of its own, so
+// every schema used as a record value carries `default: {}` (never used for a present entry).
+const RECORD_VALUE = { additionalProperties: false, default: {} } as const;
+
+/**
+ * How raw values become what the model was trained on (inputs), or back (outputs). Statistics come from the
+ * manifest itself, from a LeRobot stats.json (meta/stats.json of the training dataset, or a policy's
+ * stats file), or from the model's metadata_props (comma-separated numbers).
+ */
+export const NormalizationConfig = Type.Object(
+  {
+    mode: Type.Union([Type.Literal('mean_std'), Type.Literal('min_max'), Type.Literal('identity')], {
+      default: 'mean_std',
+      description: 'mean_std: (x - mean) / std; min_max: to [-1, 1] as LeRobot does; identity: none.',
+    }),
+    mean: Type.Optional(Numbers),
+    std: Type.Optional(Numbers),
+    min: Type.Optional(Numbers),
+    max: Type.Optional(Numbers),
+    stats: Type.Optional(Type.String({ minLength: 1, description: 'A LeRobot stats.json to take the statistics from.' })),
+    feature: Type.Optional(Type.String({ minLength: 1, description: 'Feature key in stats.json, e.g. observation.state.' })),
+    metadata: Type.Optional(
+      Type.Object(
+        { mean: Type.Optional(Type.String()), std: Type.Optional(Type.String()), min: Type.Optional(Type.String()), max: Type.Optional(Type.String()) },
+        { additionalProperties: false, description: 'metadata_props keys holding each statistic.' },
+      ),
+    ),
+    epsilon: Type.Number({ minimum: 0, default: 1e-8, description: 'Added to std (or max - min) to avoid dividing by zero.' }),
+  },
+  { additionalProperties: false },
+);
+
+/** One slice of an input tensor: a field of a topic's latest message, a constant, or a previous output. */
+export const SourceConfig = Type.Object(
+  {
+    topic: Type.Optional(Type.String({ pattern: '^/', description: 'Topic whose latest message feeds this slice.' })),
+    type: Type.Optional(Type.String({ description: 'Message type; taken from the bus when the topic is advertised.' })),
+    field: Type.Optional(
+      Type.String({ description: 'Dotted path of a number or number array in the message: position, ranges, twist.twist.linear.x.' }),
+    ),
+    fields: Type.Optional(Type.Array(Type.String(), { description: 'Several scalar fields, in order (instead of field).' })),
+    indices: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'Elements of an array field to take, in order.' })),
+    length: Type.Optional(Type.Integer({ minimum: 1, description: 'Elements this slice holds, when it cannot be inferred.' })),
+    scale: Type.Optional(Type.Number({ description: 'Multiply by this (after indices).' })),
+    offset: Type.Optional(Type.Number({ description: 'Then add this.' })),
+    clip: Type.Optional(
+      Type.Tuple([Type.Number(), Type.Number()], { description: '[low, high], last; also maps +-Infinity (REP 117 out-of-range scans) to the bounds.' }),
+    ),
+    max_age_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Older than this is stale (overrides the loop\'s default).' })),
+    constant: Type.Optional(Numbers),
+    previous_output: Type.Optional(Type.String({ description: 'The named output of the previous step (zeros at the start), e.g. last action.' })),
+  },
+  { additionalProperties: false },
+);
+
+export const InputConfig = Type.Object(
+  {
+    sources: Type.Array(SourceConfig, { default: [], description: 'Concatenated in order into the tensor.' }),
+    recurrent: Type.Optional(Type.String({ description: 'Feed this input from the named output of the previous step (zeros at the start).' })),
+    normalize: Type.Optional(NormalizationConfig),
+  },
+  RECORD_VALUE,
+);
+
+export const CommandConfig = Type.Object(
+  {
+    topic: Type.String({ pattern: '^/' }),
+    type: Type.Union(
+      [Type.Literal('geometry_msgs/msg/Twist'), Type.Literal('std_msgs/msg/Float64MultiArray'), Type.Literal('trajectory_msgs/msg/JointTrajectory')],
+      { description: 'The command message an action becomes.' },
+    ),
+    fields: Type.Array(Type.String(), {
+      default: ['linear.x', 'angular.z'],
+      description: 'Twist only: the field each action element sets, in order.',
+    }),
+    joint_names: Type.Array(Type.String(), { default: [], description: 'JointTrajectory only: joint of each action element.' }),
+    scale: Type.Number({ default: 1, description: 'Command = action * scale + offset, then clipped.' }),
+    offset: Type.Union([Type.Number(), Numbers], { default: 0 }),
+    clip: Type.Optional(Type.Tuple([Type.Number(), Type.Number()], { description: '[low, high] applied to every element.' })),
+    frame_id: Type.String({ default: '', description: 'JointTrajectory header.frame_id.' }),
+  },
+  { additionalProperties: false },
+);
+
+export const OutputConfig = Type.Object(
+  {
+    unnormalize: Type.Optional(NormalizationConfig),
+    command: Type.Optional(CommandConfig),
+  },
+  RECORD_VALUE,
+);
+
+export const PolicyConfig = Type.Object(
+  {
+    model: Type.String({ minLength: 1, description: 'Path of the .onnx file (relative to the working directory); .onnx.data beside it.' }),
+    provider: Type.Union([Type.Literal('cpu'), Type.Literal('cuda'), Type.Literal('tensorrt')], {
+      default: 'cpu',
+      description: 'Execution provider; cuda and tensorrt need onnxruntime-node with its GPU libraries.',
+    }),
+    threads: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Intra-op threads of the session.' }),
+    serve: Type.Boolean({ default: true, description: 'Answer the bus query ai/inference/vla/<name>.' }),
+    inputs: Type.Record(Type.String(), InputConfig, { default: {}, description: 'By model input name.' }),
+    outputs: Type.Record(Type.String(), OutputConfig, { default: {}, description: 'By model output name.' }),
+  },
+  RECORD_VALUE,
+);
+
+export const ChunkingConfig = Type.Object(
+  {
+    threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Ask for a new chunk when queue / chunk size falls to this.' }),
+    aggregate: Type.Union([Type.Literal('weighted_average'), Type.Literal('latest_only'), Type.Literal('average'), Type.Literal('conservative')], {
+      default: 'weighted_average',
+      description: 'How overlapping actions merge: weighted_average 0.3 old + 0.7 new, average, conservative 0.7 old + 0.3 new, latest_only.',
+    }),
+    inference: Type.Union([Type.Literal('async'), Type.Literal('inline')], {
+      default: 'async',
+      description: 'async: chunks come from an inference thread, the loop never waits; inline: inference runs inside the tick.',
+    }),
+  },
+  { additionalProperties: false, default: {} },
+);
+
+export const LoopConfig = Type.Object(
+  {
+    policy: Type.String({ minLength: 1, description: 'A key of policies.' }),
+    output: Type.Optional(Type.String({ description: 'Which model output is the action (default: the one with a command).' })),
+    rate_hz: Type.Number({ minimum: 1, maximum: 1000, default: 50 }),
+    max_observation_age_ms: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'An observation older than this is stale (per source: max_age_ms).' }),
+    safe_action: Type.Optional(Type.Array(Type.Number(), { description: 'Sent when an observation is stale or missing; zeros by default.' })),
+    on_underrun: Type.Union([Type.Literal('skip'), Type.Literal('hold'), Type.Literal('safe')], {
+      default: 'skip',
+      description: 'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
+    }),
+    chunking: ChunkingConfig,
+  },
+  RECORD_VALUE,
+);
+
+export const PoliciesConfig = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), PolicyConfig, {
+  default: {},
+  description: 'ONNX policies by name; each answers ai/inference/vla/<name> and can drive control loops.',
+});
+
+export const ControlConfig = Section(
+  {
+    liveness_timeout_ms: Type.Number({ exclusiveMinimum: 0, default: 1000, description: 'A loop that has not ticked for this long is dead (the watchdog stops).' }),
+    loops: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), LoopConfig, { default: {} }),
+  },
+  'Fixed-rate control loops, each in its own worker thread.',
+);
+
+export const SYSTEM1_SECTIONS = {
+  policies: PoliciesConfig,
+  control: ControlConfig,
+} satisfies Type.TProperties;
+
+export type NormalizationSettings = Static<typeof NormalizationConfig>;
+export type SourceSettings = Static<typeof SourceConfig>;
+export type InputSettings = Static<typeof InputConfig>;
+export type OutputSettings = Static<typeof OutputConfig>;
+export type CommandSettings = Static<typeof CommandConfig>;
+export type PolicySettings = Static<typeof PolicyConfig>;
+export type LoopSettings = Static<typeof LoopConfig>;
+export type ControlSettings = Static<typeof ControlConfig>;

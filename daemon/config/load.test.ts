@@ -1,0 +1,77 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/helpers/cli.ts';
+import { ConfigError, defaultConfig, loadConfigFile, parseConfigText } from './load.ts';
+
+const errorOf = (text: string, env: NodeJS.ProcessEnv = {}) => {
+  try {
+    parseConfigText(text, 'edge.yaml', env);
+  } catch (error) {
+    expect(error).toBeInstanceOf(ConfigError);
+    return (error as Error).message;
+  }
+  throw new Error('expected a ConfigError');
+};
+
+describe('config', () => {
+  it('the embedded default runs the sim in ./.auraison-edge with no central', () => {
+    const config = defaultConfig();
+    expect(config.sim.enabled).toBe(true);
+    expect(config.data_dir).toBe('./.auraison-edge');
+    expect(Object.keys(config)).not.toContain('central');
+  });
+
+  it('an empty file is valid and takes every default', () => {
+    expect(parseConfigText('', 'edge.yaml', {}).robot.id).toBe('sim-robot');
+    expect(parseConfigText('# only a comment\n', 'edge.yaml', {}).sim.enabled).toBe(false);
+  });
+
+  it('names the file, the key path, what was expected and what was found', () => {
+    expect(errorOf('sim:\n  speed: "fast"\n')).toBe('edge.yaml: sim.speed: expected number > 0, got "fast"');
+    expect(errorOf('log:\n  level: verbose\n')).toBe('edge.yaml: log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", got "verbose"');
+    expect(errorOf('journal:\n  interval_ms: 0\n')).toBe('edge.yaml: journal.interval_ms: expected integer >= 1 <= 60000, got 0');
+    expect(errorOf('robot:\n  id: "has space"\n')).toMatch(/^edge\.yaml: robot\.id: expected string .*matching .*got "has space"$/);
+    expect(errorOf('sim:\n  named_poses:\n    dock: {x: 1}\n')).toBe('edge.yaml: sim.named_poses.dock.y: required');
+  });
+
+  it('rejects unknown keys with a did-you-mean, at any depth', () => {
+    expect(errorOf('sim:\n  enabld: true\n')).toBe('edge.yaml: sim.enabld: unknown key (did you mean "enabled"?)');
+    expect(errorOf('robto:\n  id: r1\n')).toBe('edge.yaml: robto: unknown key (did you mean "robot"?)');
+    expect(errorOf('bus:\n  definitions:\n    dir: [/opt]\n')).toMatch(/bus\.definitions\.dir: unknown key \(did you mean "dirs"\?\)/);
+  });
+
+  it('reports every problem, one line each', () => {
+    const message = errorOf('sim:\n  speed: -1\n  seed: 1.5\nlog:\n  level: 3\n');
+    expect(message.split('\n')).toHaveLength(3);
+  });
+
+  it('interpolates ${ENV} in strings, with defaults, and names the key of an unset variable', () => {
+    expect(parseConfigText('robot:\n  id: ${ROBOT}\n', 'edge.yaml', { ROBOT: 'tb3-01' }).robot.id).toBe('tb3-01');
+    expect(parseConfigText('robot:\n  id: ${ROBOT:-tb3-02}\n', 'edge.yaml', {}).robot.id).toBe('tb3-02');
+    expect(parseConfigText('data_dir: /var/lib/$${X}\n', 'edge.yaml', {}).data_dir).toBe('/var/lib/${X}');
+    expect(errorOf('robot:\n  id: ${ROBOT}\n')).toBe('edge.yaml: robot.id: environment variable ROBOT is not set (use ${ROBOT:-default} for a default)');
+    // A secret can never inject YAML structure: it is substituted after parsing.
+    const injected = parseConfigText('data_dir: ${DIR}\n', 'edge.yaml', { DIR: 'x\nsim: {enabled: true}' });
+    expect(injected.sim.enabled).toBe(false);
+    expect(injected.data_dir).toBe('x\nsim: {enabled: true}');
+  });
+
+  it('reports YAML syntax errors with the line', () => {
+    expect(errorOf('sim: [\n')).toMatch(/^edge\.yaml: line \d+, column \d+: /);
+    expect(errorOf('- a\n- b\n')).toBe('edge.yaml: expected a mapping of sections (robot, sim, ...), got a list');
+    expect(errorOf('sim:\n  seed: 1\nsim:\n  seed: 2\n')).toMatch(/Map keys must be unique/);
+  });
+
+  it('reads a file and names it in errors', () => {
+    const dir = tempDir();
+    try {
+      const file = join(dir.path, 'robot.yaml');
+      writeFileSync(file, 'sim:\n  seed: 42\n');
+      expect(loadConfigFile(file).config.sim.seed).toBe(42);
+      expect(() => loadConfigFile(join(dir.path, 'missing.yaml'))).toThrow(/^missing\.yaml: no such file/);
+    } finally {
+      dir.cleanup();
+    }
+  });
+});

@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from './ids.ts';
+import { AgentEvent, Intent, ProjectionEvent, RunState, ToolCall } from './schemas.ts';
+import { ValidationError, Validator } from './validate.ts';
+import { runPolicyChain, type PolicyHook } from './policy-hook.ts';
+
+const intent = () => ({
+  intent_id: newId(),
+  type: 'navigate_to',
+  params: { x: 1, y: 2 },
+  policy_ctx: { actor: 'operator', source: 'http' },
+  targets: ['tb3-01'],
+});
+
+describe('contract validation', () => {
+  const intents = new Validator(Intent);
+
+  it('accepts well-formed primitives', () => {
+    expect(intents.issues(intent())).toEqual([]);
+    const ts = '1732190000000000000';
+    expect(new Validator(RunState).issues({ run_id: newId(), intent_id: newId(), tree_ref: 'navigate_to', status: 'running', created_at: ts, updated_at: ts })).toEqual([]);
+    expect(new Validator(AgentEvent).issues({ event_id: newId(), run_id: newId(), kind: 'tool.call', payload: {}, ts })).toEqual([]);
+    expect(new Validator(ProjectionEvent).issues({ event_id: newId(), domain: 'nav', projection: 'goal_reached', payload: { x: 1 }, ts })).toEqual([]);
+    expect(new Validator(ToolCall).issues({ call_id: 'c1', run_id: newId(), tool: 'publish', input_schema: {}, output_schema: {}, input: { topic: '/cmd_vel' }, result: { ok: false, error: 'denied' } })).toEqual([]);
+  });
+
+  it('gives each problem with its path', () => {
+    const bad = { ...intent(), intent_id: 'not-a-uuid', targets: ['ok', ''], policy_ctx: { source: 'email' }, extra: 1 };
+    const issues = intents.issues(bad);
+    expect(issues).toContainEqual({ path: 'intent_id', message: expect.stringMatching(/^expected string matching .* got "not-a-uuid"$/) });
+    expect(issues).toContainEqual({ path: 'targets[1]', message: 'expected string of at least 1 characters of at most 256 characters, got ""' });
+    expect(issues).toContainEqual({ path: 'policy_ctx.source', message: expect.stringMatching(/^expected one of "http", "mqtt".* got "email"$/) });
+    expect(issues).toContainEqual({ path: 'extra', message: expect.stringMatching(/^unknown key/) });
+  });
+
+  it('reports the branch a sender meant in a union, not every branch', () => {
+    const calls = new Validator(ToolCall);
+    const issues = calls.issues({ call_id: 'c', run_id: newId(), tool: 'publish', input_schema: {}, output_schema: {}, input: 1, result: { ok: false } });
+    expect(issues).toEqual([{ path: 'result.error', message: 'required' }]);
+  });
+
+  it('parse() throws a ValidationError naming what was validated', () => {
+    expect(() => intents.parse({}, 'POST /intents body')).toThrow(ValidationError);
+    expect(() => intents.parse({}, 'POST /intents body')).toThrow(/^POST \/intents body: intent_id: required/);
+  });
+
+  it('makes time-sortable UUIDv7 ids', () => {
+    const a = newId();
+    const b = newId();
+    expect(a).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-7[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
+    expect(a < b).toBe(true);
+  });
+});
+
+describe('policy hook chain', () => {
+  it('threads rewrites, stops at the first deny and names every rule that fired', async () => {
+    const clamp: PolicyHook = { name: 'limits', beforeToolCall: (_c, input) => ({ action: 'rewrite', rule: 'max_linear_x', reason: 'clamped 2.0 to 0.22', value: { x: 0.22, was: input } }) };
+    const deny: PolicyHook = { name: 'allowlist', beforeToolCall: () => ({ action: 'deny', rule: 'topic_allowlist', reason: '/arm is not allowed' }) };
+    const never: PolicyHook = { name: 'never', beforeToolCall: () => { throw new Error('must not run after a deny'); } };
+    const pick = (h: PolicyHook, v: unknown) => h.beforeToolCall?.({} as never, v);
+    const allowed = await runPolicyChain([clamp], { x: 2 }, pick);
+    expect(allowed).toEqual({ allowed: true, value: { x: 0.22, was: { x: 2 } }, fired: [{ hook: 'limits', rule: 'max_linear_x', action: 'rewrite', reason: 'clamped 2.0 to 0.22' }] });
+    const denied = await runPolicyChain([clamp, deny, never], { x: 2 }, pick);
+    expect(denied).toMatchObject({ allowed: false, reason: 'topic_allowlist: /arm is not allowed' });
+    expect(denied.fired.map((f) => f.rule)).toEqual(['max_linear_x', 'topic_allowlist']);
+  });
+});
