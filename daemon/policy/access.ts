@@ -1,0 +1,38 @@
+import { compileTopicSelection } from '../bus/glob.ts';
+import type { PolicySettings } from '../config/sections/system2.ts';
+import type { PolicyDecision, PolicyHook } from '../contract/policy-hook.ts';
+import { field } from './tool-inputs.ts';
+
+type Access = { allow: string[]; deny: string[] };
+
+/** allow/deny globs: `deny` wins; a name must match some `allow`. Names the list that decided. */
+function check(kind: 'topics' | 'services' | 'skills', lists: Access, name: string): PolicyDecision<never> | undefined {
+  const denied = compileTopicSelection(lists.deny);
+  if (lists.deny.length > 0 && denied(name)) return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
+  if (!compileTopicSelection(lists.allow)(name)) return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
+  return undefined;
+}
+
+/**
+ * Allowlists and denylists of skills, topics and services. A skill is checked when an intent names it and
+ * on every tool call; topics and services on the tools that touch them.
+ */
+export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 'skills'>): PolicyHook {
+  return {
+    name: 'access',
+    onIntent(intent) {
+      if (intent.type === 'natural_language') return { action: 'allow' };
+      return check('skills', policy.skills, intent.type) ?? { action: 'allow' };
+    },
+    beforeToolCall(ctx, input) {
+      const skill = check('skills', policy.skills, ctx.tool);
+      if (skill) return skill;
+      if (ctx.tool === 'read_topic' || ctx.tool === 'publish') {
+        const topic = field<string>(input, 'topic') ?? '';
+        return check('topics', policy.topics, topic) ?? { action: 'allow' };
+      }
+      if (ctx.tool === 'call_service') return check('services', policy.services, field<string>(input, 'name') ?? '') ?? { action: 'allow' };
+      return { action: 'allow' };
+    },
+  };
+}

@@ -1,0 +1,65 @@
+import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
+import type { MessageCodec } from '../bus/codec.ts';
+import { limitTwist, type VelocityLimits } from './velocity.ts';
+import { fullTwist, type Twist } from './tool-inputs.ts';
+
+const TWIST = 'geometry_msgs/msg/Twist';
+
+/**
+ * The one way the agent's motion reaches the velocity topic. Every Twist it sends, from `publish`, `stop`
+ * or the navigator it drives (which publishes to an internal topic the gate forwards), is clamped to the
+ * limits here, whatever the tool-call hooks decided: the last frame before the wheels. It always clamps,
+ * even in reject mode, because a controller's command stream cannot be refused halfway.
+ */
+export class CmdVelGate {
+  readonly topic: string;
+  #bus: Bus;
+  #codec: MessageCodec;
+  #limits: VelocityLimits;
+  #publisher: Publisher | undefined;
+  #inputs: Subscription[] = [];
+  #sent = 0;
+  #clamped = 0;
+
+  constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits }) {
+    const { bus, codec, limits } = options;
+    this.#bus = bus;
+    this.#codec = codec;
+    this.#limits = limits;
+    this.topic = limits.topic;
+  }
+
+  get counters(): { sent: number; clamped: number } {
+    return { sent: this.#sent, clamped: this.#clamped };
+  }
+
+  /** Sends a Twist (missing components 0) within limits; returns what was sent and what was clamped. */
+  send(value: unknown): { twist: Twist; clamped: string[] } {
+    const { twist, broken } = limitTwist(fullTwist(value), this.#limits);
+    this.#publisher ??= this.#bus.advertise(this.topic, TWIST, { source: 'agent' });
+    this.#publisher.publish(this.#codec.encode(TWIST, twist));
+    this.#sent++;
+    if (broken.length > 0) this.#clamped++;
+    return { twist, clamped: broken };
+  }
+
+  /** Forwards every Twist published on `internalTopic` through the gate (for a controller that publishes itself). */
+  forward(internalTopic: string, name: string): void {
+    this.#inputs.push(
+      this.#bus.subscribe({
+        name,
+        topic: internalTopic,
+        queue: { policy: 'drop-oldest', depth: 10 },
+        handler: (msg) => {
+          this.send(this.#codec.decode(msg.type, msg.data));
+        },
+      }),
+    );
+  }
+
+  close(): void {
+    for (const sub of this.#inputs.splice(0)) this.#bus.unsubscribe(sub);
+    this.#publisher?.close();
+    this.#publisher = undefined;
+  }
+}

@@ -1,0 +1,15 @@
+import type { PolicySettings } from '../config/sections/system2.ts';
+import type { PolicyHook } from '../contract/policy-hook.ts';
+import { accessHook } from './access.ts';
+import { geofenceHook } from './geofence.ts';
+import { injectionHook } from './injection.ts';
+import { toolCallQuotaHook } from './quotas.ts';
+import { velocityHook } from './velocity.ts';
+
+/**
+ * The policy chain from config, in the order it runs: who may do what first (access, quota), then the
+ * limits on parameters (geofence, velocity), then the screening of results (injection).
+ */
+export function policyHooks(policy: PolicySettings): PolicyHook[] {
+  return [accessHook(policy), toolCallQuotaHook(policy.quotas), geofenceHook(policy.geofence.polygon), velocityHook(policy.velocity), injectionHook()];
+}

@@ -1,0 +1,31 @@
+import type { PolicySettings } from '../config/sections/system2.ts';
+import type { PolicyHook } from '../contract/policy-hook.ts';
+import type { Intent } from '../contract/schemas.ts';
+
+export interface RunQuotas {
+  maxToolCalls: number;
+  maxTokens: number;
+  maxWallS: number;
+}
+
+/** A run's quotas: the config's, lowered (never raised) by the intent's policy_ctx. */
+export function runQuotas(quotas: PolicySettings['quotas'], intent: Intent): RunQuotas {
+  const ctx = intent.policy_ctx;
+  return {
+    maxToolCalls: Math.min(quotas.max_tool_calls, ctx.max_tool_calls ?? Infinity),
+    maxTokens: Math.min(quotas.max_tokens, ctx.max_tokens ?? Infinity),
+    maxWallS: Math.min(quotas.max_wall_s, ctx.max_wall_s ?? Infinity),
+  };
+}
+
+/** Tool calls per run. Tokens and wall time are enforced by the run itself, which can stop the model. */
+export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook {
+  return {
+    name: 'quota',
+    beforeToolCall(ctx) {
+      const max = runQuotas(quotas, ctx.intent).maxToolCalls;
+      if (ctx.callIndex <= max) return { action: 'allow' };
+      return { action: 'deny', rule: 'quota.tool_calls', reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
+    },
+  };
+}
