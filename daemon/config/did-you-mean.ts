@@ -2,11 +2,15 @@
 export function didYouMean(word: string, candidates: readonly string[]): string | undefined {
   let best: string | undefined;
   let bestDistance = Infinity;
+  let bestPrefix = -1;
   for (const candidate of candidates) {
     const d = editDistance(word.toLowerCase(), candidate.toLowerCase());
-    if (d < bestDistance) {
+    // On a tie, the candidate sharing the longer prefix wins: "sped" means "speed" more than "seed".
+    const prefix = commonPrefix(word.toLowerCase(), candidate.toLowerCase());
+    if (d < bestDistance || (d === bestDistance && prefix > bestPrefix)) {
       best = candidate;
       bestDistance = d;
+      bestPrefix = prefix;
     }
   }
   return best !== undefined && bestDistance <= Math.max(2, Math.floor(word.length / 3)) ? best : undefined;
@@ -24,4 +28,10 @@ function editDistance(a: string, b: string): number {
     }
   }
   return row[b.length]!;
+}
+
+function commonPrefix(a: string, b: string): number {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  return i;
 }

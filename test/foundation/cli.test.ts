@@ -1,0 +1,58 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { loadCommands } from '../../daemon/cli/main.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+
+const work = tempDir('cli-');
+afterAll(() => work.cleanup());
+const cwd = work.path;
+
+describe('auraison-edge CLI', () => {
+  it('prints --help for every command and exits 0', async () => {
+    const commands = await loadCommands();
+    expect([...commands.keys()]).toEqual(expect.arrayContaining(['run', 'sim', 'status']));
+    for (const name of commands.keys()) {
+      const r = await runCli([name, '--help'], { cwd });
+      expect(r.code, name).toBe(0);
+      expect(r.stdout, name).toMatch(new RegExp(`^Usage: auraison-edge ${name}`));
+    }
+    const top = await runCli(['--help'], { cwd });
+    expect(top.code).toBe(0);
+    for (const name of commands.keys()) expect(top.stdout).toContain(`  ${name}`);
+  });
+
+  it('exits 2 with what is wrong on bad usage', async () => {
+    const none = await runCli([], { cwd });
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/^Usage: auraison-edge <command>/);
+    const typo = await runCli(['stauts'], { cwd });
+    expect(typo.code).toBe(2);
+    expect(typo.stderr).toContain('unknown command "stauts" (did you mean "status"?)');
+    const badOption = await runCli(['sim', 'turtlebot-maze', '--sped', '3'], { cwd });
+    expect(badOption.code).toBe(2);
+    expect(badOption.stderr).toMatch(/Unknown option '--sped'/);
+    expect(badOption.stderr).toContain('Usage: auraison-edge sim turtlebot-maze');
+    const badValue = await runCli(['sim', 'turtlebot-maze', '--speed', 'fast'], { cwd });
+    expect(badValue.code).toBe(2);
+    expect(badValue.stderr).toContain('--speed: expected a number > 0, got "fast"');
+    const badWorld = await runCli(['sim', 'mars'], { cwd });
+    expect(badWorld.code).toBe(2);
+    expect(badWorld.stderr).toContain('unknown world "mars"');
+  });
+
+  it('refuses an invalid config with exit 2, naming the file and key path', async () => {
+    const file = join(cwd, 'edge.yaml');
+    writeFileSync(file, 'sim:\n  enabld: true\n  speed: "fast"\n');
+    const r = await runCli(['run', '--config', file], { cwd });
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('edge.yaml: sim.enabld: unknown key (did you mean "enabled"?)');
+    expect(r.stderr).toContain('edge.yaml: sim.speed: expected number > 0, got "fast"');
+  });
+
+  it('status says not running when no daemon has used the data dir', async () => {
+    const r = await runCli(['status', '--json'], { cwd });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.stdout)).toMatchObject({ running: false });
+  });
+});
