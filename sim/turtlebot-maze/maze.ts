@@ -1,10 +1,9 @@
 import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { Rect } from './rect.ts';
 import { Rng } from './rng.ts';
 
 export type { Pose2D } from '../../daemon/navigation/geometry.ts';
-
-/** An axis-aligned box in metres, map frame. */
-export type Rect = { x0: number; y0: number; x1: number; y1: number };
+export type { Rect } from './rect.ts';
 
 /**
  * A maze world. Coordinates are metres in the map frame with (0, 0) at the outer bottom-left corner.
@@ -229,26 +228,26 @@ function pickDock(
 function wallRects(walls: WallSet, rows: number, cols: number, cell: number, t: number): Rect[] {
   const rects: Rect[] = [];
   for (let r = 0; r <= rows; r++) {
-    for (let c = 0; c < cols; ) {
-      if (!walls.h[r]![c]) {
-        c++;
-        continue;
-      }
-      const c0 = c;
-      while (c < cols && walls.h[r]![c]) c++;
-      rects.push({ x0: c0 * cell, y0: r * cell, x1: c * cell + t, y1: r * cell + t });
+    for (const [c0, c1] of runs(cols, (c) => walls.h[r]![c]!)) {
+      rects.push({ x0: c0 * cell, y0: r * cell, x1: c1 * cell + t, y1: r * cell + t });
     }
   }
   for (let c = 0; c <= cols; c++) {
-    for (let r = 0; r < rows; ) {
-      if (!walls.v[r]![c]) {
-        r++;
-        continue;
-      }
-      const r0 = r;
-      while (r < rows && walls.v[r]![c]) r++;
-      rects.push({ x0: c * cell, y0: r0 * cell, x1: c * cell + t, y1: r * cell + t });
+    for (const [r0, r1] of runs(rows, (r) => walls.v[r]![c]!)) {
+      rects.push({ x0: c * cell, y0: r0 * cell, x1: c * cell + t, y1: r1 * cell + t });
     }
   }
   return rects;
+}
+
+/** Maximal runs [start, end) of consecutive i in [0, n) where present(i) holds. */
+function runs(n: number, present: (i: number) => boolean): [number, number][] {
+  const out: [number, number][] = [];
+  for (let i = 0; i < n; i++) {
+    if (!present(i)) continue;
+    const start = i;
+    while (i < n && present(i)) i++;
+    out.push([start, i]);
+  }
+  return out;
 }

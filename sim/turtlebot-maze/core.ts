@@ -1,0 +1,7 @@
+export { LDS_01, LDS_MOUNT, Lidar, type LaserScan, type LidarOptions } from './lidar.ts';
+export { DEFAULT_MAZE_SEED, generateMaze, type Maze, type MazeOptions, type Pose2D, type Rect } from './maze.ts';
+export { rasterize, type Grid } from './occupancy.ts';
+export { distanceToRect } from './rect.ts';
+export { Rng } from './rng.ts';
+export { BURGER, DiffDriveRobot, type DiffDriveLimits, type DiffDriveOptions, type Twist2D } from './robot.ts';
+export { MazeWorld, type MazeWorldOptions, type WorldScan } from './world.ts';
