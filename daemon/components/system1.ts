@@ -1,4 +1,26 @@
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
-/** Components of issue 4, in start order. */
-export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [];
+/**
+ * Components of issue 4, in start order: `policies` serves ai/inference/vla/<name>; `control` runs the
+ * fixed-rate loops (each in a worker thread). Both load onnxruntime only when configured.
+ */
+export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
+  {
+    name: 'policies',
+    enabled: (config) => Object.values(config.policies).some((p) => p.serve),
+    settings: (config) => config.policies,
+    create: async (ctx) => {
+      const { PoliciesComponent } = await import('../../adapters/lerobot/policies-component.ts');
+      return new PoliciesComponent(ctx);
+    },
+  },
+  {
+    name: 'control',
+    enabled: (config) => Object.keys(config.control.loops).length > 0,
+    settings: (config) => ({ control: config.control, policies: config.policies }),
+    create: async (ctx) => {
+      const { ControlComponent } = await import('../control/control-component.ts');
+      return new ControlComponent(ctx);
+    },
+  },
+];

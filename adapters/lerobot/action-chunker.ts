@@ -1,0 +1,135 @@
+import { aggregator, type AggregateName, type Aggregator } from './aggregators.ts';
+
+export interface TimedAction {
+  /** Control step the action is for. */
+  timestep: number;
+  action: Float32Array;
+}
+
+export interface ChunkerCounters {
+  executed: number;
+  underruns: number;
+  chunks: number;
+  /** Actions of incoming chunks for timesteps already executed. */
+  late: number;
+  /** Queued actions that a new chunk overlapped and merged with. */
+  merged: number;
+}
+
+export interface ActionChunkerOptions {
+  /** K: actions per chunk the policy returns. */
+  chunkSize: number;
+  /** Ask for a chunk when queue / K <= threshold (LeRobot's chunk_size_threshold, default 0.5). */
+  threshold?: number;
+  aggregate?: AggregateName;
+}
+
+/**
+ * The robot side of LeRobot's async inference: a queue of timed actions that the control loop pops one per
+ * tick, refilled by chunks that arrive while it keeps running.
+ *
+ * - `wantsObservation()` is true when the queue has fallen to `threshold` x K (and no chunk is awaited).
+ *   The observation sent is stamped with the latest executed timestep.
+ * - A chunk for observation timestep t carries actions for t, t+1, ... t+K-1. Actions for timesteps already
+ *   executed are dropped; those that overlap a queued action are merged by the aggregate function
+ *   (weighted_average: 0.3 old + 0.7 new); the rest are appended. Queued actions the chunk does not cover
+ *   are dropped, as LeRobot rebuilds its queue from the incoming chunk.
+ * - `pop()` on an empty queue is an underrun: counted, and the caller decides what the robot does.
+ *
+ * Single-threaded: the caller serializes pop, receive and wantsObservation.
+ */
+export class ActionChunker {
+  readonly chunkSize: number;
+  readonly threshold: number;
+  readonly counters: ChunkerCounters = { executed: 0, underruns: 0, chunks: 0, late: 0, merged: 0 };
+  #queue: TimedAction[] = [];
+  #aggregate: Aggregator;
+  #latest = -1;
+  #awaiting: number | undefined;
+
+  constructor(options: ActionChunkerOptions) {
+    const { chunkSize, threshold = 0.5, aggregate = 'weighted_average' } = options;
+    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
+    if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must be within [0, 1], got ${threshold}`);
+    this.chunkSize = chunkSize;
+    this.threshold = threshold;
+    this.#aggregate = aggregator(aggregate);
+  }
+
+  /** Timestep of the last executed action (-1 before the first). */
+  get latestTimestep(): number {
+    return this.#latest;
+  }
+
+  get queueLength(): number {
+    return this.#queue.length;
+  }
+
+  get awaitingChunk(): boolean {
+    return this.#awaiting !== undefined;
+  }
+
+  /** The queued actions, oldest first (a copy, for inspection). */
+  queued(): TimedAction[] {
+    return this.#queue.map((a) => ({ timestep: a.timestep, action: a.action.slice() }));
+  }
+
+  wantsObservation(): boolean {
+    return this.#awaiting === undefined && this.#queue.length / this.chunkSize <= this.threshold;
+  }
+
+  /** Marks an observation as sent; returns the timestep to stamp it with. */
+  observationSent(): number {
+    const t = Math.max(this.#latest, 0);
+    this.#awaiting = t;
+    return t;
+  }
+
+  /** The request for a chunk failed: ask again at the next opportunity. */
+  observationFailed(): void {
+    this.#awaiting = undefined;
+  }
+
+  /** Merges a chunk: `actions` holds K' actions of `dim` each, for timesteps observationTimestep + i. */
+  receive(observationTimestep: number, actions: Float32Array, dim: number): void {
+    if (actions.length % dim !== 0) throw new RangeError(`chunk of ${actions.length} values is not a whole number of ${dim}-element actions`);
+    this.#awaiting = undefined;
+    this.counters.chunks++;
+    const current = new Map(this.#queue.map((a) => [a.timestep, a.action]));
+    const next: TimedAction[] = [];
+    const count = actions.length / dim;
+    for (let i = 0; i < count; i++) {
+      const timestep = observationTimestep + i;
+      const action = actions.subarray(i * dim, (i + 1) * dim);
+      if (timestep <= this.#latest) {
+        this.counters.late++;
+        continue;
+      }
+      const old = current.get(timestep);
+      if (old) {
+        this.counters.merged++;
+        next.push({ timestep, action: this.#aggregate(old, action) });
+      } else {
+        next.push({ timestep, action: action.slice() });
+      }
+    }
+    this.#queue = next;
+  }
+
+  /** The next action, or undefined on an underrun. */
+  pop(): TimedAction | undefined {
+    const next = this.#queue.shift();
+    if (!next) {
+      this.counters.underruns++;
+      return undefined;
+    }
+    this.#latest = next.timestep;
+    this.counters.executed++;
+    return next;
+  }
+
+  /** Drops the queue (stale observations: a plan made from them must not run). */
+  clear(): void {
+    this.#queue = [];
+  }
+}

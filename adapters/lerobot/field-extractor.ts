@@ -1,0 +1,88 @@
+import type { SourceSettings } from '../../daemon/config/sections/system1.ts';
+
+/** Copies a slice of observation out of a decoded message into `out` at `offset`; returns false when it doesn't fit. */
+export type FieldExtractor = (message: unknown, out: Float32Array, offset: number) => void;
+
+export class FieldError extends Error {
+  override name = 'FieldError';
+}
+
+type Getter = (message: unknown) => unknown;
+
+function getter(path: string): Getter {
+  const parts = path.split('.').filter((p) => p.length > 0);
+  if (parts.length === 0) throw new FieldError('empty field path');
+  return (message) => {
+    let value: unknown = message;
+    for (const part of parts) {
+      if (value === null || typeof value !== 'object') return undefined;
+      value = (value as Record<string, unknown>)[part];
+    }
+    return value;
+  };
+}
+
+function isNumberArray(value: unknown): value is ArrayLike<number> {
+  return ArrayBuffer.isView(value) ? !(value instanceof DataView) : Array.isArray(value);
+}
+
+/**
+ * Compiles a source's field, fields or indices into an extractor of exactly `length` numbers. What the
+ * message holds is checked on every call, because a publisher can change an array's length at any time: a
+ * mismatch throws a FieldError naming the topic and field, and the caller counts it.
+ */
+export function compileExtractor(source: SourceSettings, length: number, where: string): FieldExtractor {
+  const { field, fields, indices, scale = 1, offset: add = 0, clip } = source;
+  const affine = scale !== 1 || add !== 0;
+  const [lo, hi] = clip ?? [-Infinity, Infinity];
+  const finish = (out: Float32Array, at: number): void => {
+    if (!affine && !clip) return;
+    for (let i = at; i < at + length; i++) {
+      const v = out[i]! * scale + add;
+      // NaN stays NaN: it is a broken reading, and the runner rejects it rather than guess.
+      out[i] = v < lo ? lo : v > hi ? hi : v;
+    }
+  };
+  if (fields && fields.length > 0) {
+    if (field) throw new FieldError(`${where}: give field or fields, not both`);
+    const getters = fields.map(getter);
+    return (message, out, at) => {
+      for (let i = 0; i < getters.length; i++) {
+        const v = getters[i]!(message);
+        if (typeof v !== 'number' && typeof v !== 'bigint') throw new FieldError(`${where}: field ${fields[i]} is ${describe(v)}, not a number`);
+        out[at + i] = Number(v);
+      }
+      finish(out, at);
+    };
+  }
+  if (!field) throw new FieldError(`${where}: a topic source needs field or fields`);
+  const get = getter(field);
+  return (message, out, at) => {
+    const v = get(message);
+    if (typeof v === 'number' || typeof v === 'bigint') {
+      if (length !== 1 || indices) throw new FieldError(`${where}: field ${field} is a number, the slice holds ${length}`);
+      out[at] = Number(v);
+    } else if (isNumberArray(v)) {
+      if (indices) {
+        for (let i = 0; i < indices.length; i++) {
+          const idx = indices[i]!;
+          if (idx >= v.length) throw new FieldError(`${where}: index ${idx} is past the end of ${field} (${v.length} elements)`);
+          out[at + i] = Number(v[idx]);
+        }
+      } else {
+        if (v.length !== length) throw new FieldError(`${where}: field ${field} has ${v.length} elements, the slice holds ${length}`);
+        for (let i = 0; i < length; i++) out[at + i] = Number(v[i]);
+      }
+    } else {
+      throw new FieldError(`${where}: field ${field} is ${describe(v)}, not a number or number array`);
+    }
+    finish(out, at);
+  };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'missing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array of non-numbers';
+  return `a ${typeof v}`;
+}

@@ -1,0 +1,107 @@
+import { readFileSync } from 'node:fs';
+import type { NormalizationSettings } from '../../daemon/config/sections/system1.ts';
+
+/**
+ * Resolved statistics of one tensor, ready to apply. LeRobot's conventions: mean_std is (x - mean) / std,
+ * min_max maps [min, max] to [-1, 1]. `epsilon` keeps a constant dimension (std 0) from dividing by zero.
+ */
+export interface Normalizer {
+  readonly mode: 'mean_std' | 'min_max' | 'identity';
+  /** Raw to model space, in place. */
+  normalize(values: Float32Array): void;
+  /** Model to raw space, in place; `values` may hold several actions of `dim` each (a chunk). */
+  unnormalize(values: Float32Array): void;
+}
+
+export class NormalizationError extends Error {
+  override name = 'NormalizationError';
+}
+
+const IDENTITY: Normalizer = { mode: 'identity', normalize: () => {}, unnormalize: () => {} };
+
+/** Numbers from a metadata_props value: comma or whitespace separated. */
+export function parseNumberList(text: string, what: string): number[] {
+  const parts = text.split(/[\s,]+/).filter((p) => p.length > 0);
+  const values = parts.map(Number);
+  const bad = parts.findIndex((p, i) => !Number.isFinite(values[i]));
+  if (bad >= 0) throw new NormalizationError(`${what}: ${JSON.stringify(parts[bad])} is not a number`);
+  return values;
+}
+
+/** Reads `feature`'s statistics from a LeRobot stats.json ({feature: {mean, std, min, max, ...}}). */
+export function readStatsFile(path: string, feature: string): Record<string, number[]> {
+  let stats: unknown;
+  try {
+    stats = JSON.parse(readFileSync(path, 'utf8'));
+  } catch (error) {
+    throw new NormalizationError(`cannot read stats file ${path}: ${(error as Error).message}`);
+  }
+  const entry = (stats as Record<string, unknown>)[feature];
+  if (entry === null || typeof entry !== 'object') {
+    const known = stats && typeof stats === 'object' ? Object.keys(stats).join(', ') : '';
+    throw new NormalizationError(`stats file ${path} has no feature "${feature}" (it has: ${known})`);
+  }
+  const out: Record<string, number[]> = {};
+  for (const [k, v] of Object.entries(entry as Record<string, unknown>)) {
+    // Image stats are nested [[[..]]]; a flat vector is what a state or action feature has.
+    const flat = Array.isArray(v) ? (v.flat(3) as unknown[]) : [v];
+    if (flat.every((x) => typeof x === 'number')) out[k] = flat as number[];
+  }
+  return out;
+}
+
+/**
+ * Builds a normalizer for a tensor of `dim` elements per step. Statistics are looked up in order: the
+ * manifest's own numbers, the stats file, the model's metadata_props. A length mismatch is an error that
+ * names where the statistic came from.
+ */
+export function createNormalizer(settings: NormalizationSettings | undefined, dim: number, metadata: Record<string, string>, where: string): Normalizer {
+  if (!settings || settings.mode === 'identity') return IDENTITY;
+  const { mode, epsilon } = settings;
+  const fromFile = settings.stats ? readStatsFile(settings.stats, settings.feature ?? 'observation.state') : {};
+  const pick = (key: 'mean' | 'std' | 'min' | 'max'): Float32Array => {
+    let values: number[] | undefined = settings[key];
+    let origin = `${where}.${key}`;
+    if (!values && fromFile[key]) {
+      values = fromFile[key];
+      origin = `${settings.stats} [${settings.feature ?? 'observation.state'}].${key}`;
+    }
+    const metaKey = settings.metadata?.[key];
+    if (!values && metaKey) {
+      const text = metadata[metaKey];
+      if (text === undefined) throw new NormalizationError(`${where}: the model has no metadata_props key "${metaKey}" (it has: ${Object.keys(metadata).join(', ') || 'none'})`);
+      values = parseNumberList(text, `metadata_props ${metaKey}`);
+      origin = `metadata_props ${metaKey}`;
+    }
+    if (!values) throw new NormalizationError(`${where}: mode ${mode} needs ${key}; give it inline, in a stats file (stats + feature) or as a metadata_props key`);
+    if (values.length === 1 && dim > 1) values = new Array<number>(dim).fill(values[0]!);
+    if (values.length !== dim) throw new NormalizationError(`${where}: ${key} from ${origin} has ${values.length} values, the tensor has ${dim} per step`);
+    return Float32Array.from(values);
+  };
+  if (mode === 'mean_std') {
+    const mean = pick('mean');
+    const std = pick('std');
+    const inv = std.map((s) => 1 / (s + epsilon));
+    return {
+      mode,
+      normalize: (v) => {
+        for (let i = 0; i < v.length; i++) v[i] = (v[i]! - mean[i % dim]!) * inv[i % dim]!;
+      },
+      unnormalize: (v) => {
+        for (let i = 0; i < v.length; i++) v[i] = v[i]! * (std[i % dim]! + epsilon) + mean[i % dim]!;
+      },
+    };
+  }
+  const min = pick('min');
+  const max = pick('max');
+  const range = max.map((hi, i) => hi - min[i]! + epsilon);
+  return {
+    mode,
+    normalize: (v) => {
+      for (let i = 0; i < v.length; i++) v[i] = ((v[i]! - min[i % dim]!) / range[i % dim]!) * 2 - 1;
+    },
+    unnormalize: (v) => {
+      for (let i = 0; i < v.length; i++) v[i] = ((v[i]! + 1) / 2) * range[i % dim]! + min[i % dim]!;
+    },
+  };
+}

@@ -1,0 +1,121 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import onnxProto from 'onnx-proto';
+
+const { onnx } = onnxProto;
+
+/** ONNX TensorProto.DataType codes, by name (what ORT and the ONNX spec print). */
+export const ONNX_DTYPES: Record<number, string> = {
+  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
+  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
+};
+
+/** One graph input or output: a dimension is a number, or the name of a symbolic (dynamic) dimension. */
+export interface TensorInfo {
+  name: string;
+  dtype: string;
+  shape: (number | string)[];
+}
+
+/** What `policy inspect` prints: everything an operator needs to write a policy manifest. */
+export interface OnnxModelInfo {
+  path: string;
+  irVersion: number;
+  producer: string;
+  /** Operator sets by domain ('' is the default ONNX domain, printed as `ai.onnx`). */
+  opsets: { domain: string; version: number }[];
+  inputs: TensorInfo[];
+  outputs: TensorInfo[];
+  metadata: Record<string, string>;
+  /** Files holding external weights (relative to the model), which must sit beside it. */
+  externalData: string[];
+  initializers: number;
+  parameters: number;
+  nodes: number;
+}
+
+export class OnnxModelError extends Error {
+  override name = 'OnnxModelError';
+}
+
+const toNumber = (v: number | { toNumber(): number } | null | undefined): number =>
+  v === null || v === undefined ? 0 : typeof v === 'number' ? v : v.toNumber();
+
+/**
+ * Reads an .onnx file's graph signature, opsets and metadata_props with onnx-proto, without loading the
+ * weights into a runtime. External weight files are listed (and checked to exist), not read.
+ */
+export function readOnnxModelInfo(path: string): OnnxModelInfo {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
+  }
+  let model;
+  try {
+    model = onnx.ModelProto.decode(bytes);
+  } catch (error) {
+    throw new OnnxModelError(`${path} is not an ONNX model (protobuf decode failed: ${(error as Error).message})`);
+  }
+  const graph = model.graph;
+  if (!graph) throw new OnnxModelError(`${path} is an ONNX file without a graph`);
+  const initializers = graph.initializer ?? [];
+  const initNames = new Set(initializers.map((i) => i.name ?? ''));
+  const valueInfo = (v: onnxProto.onnx.IValueInfoProto): TensorInfo => {
+    const tensor = v.type?.tensorType;
+    return {
+      name: v.name ?? '',
+      dtype: tensor ? (ONNX_DTYPES[tensor.elemType ?? 0] ?? `type${tensor.elemType}`) : 'non-tensor',
+      shape: (tensor?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue) : '?')),
+    };
+  };
+  const externalData = new Set<string>();
+  let parameters = 0;
+  for (const init of initializers) {
+    parameters += (init.dims ?? []).reduce<number>((n, d) => n * toNumber(d), 1);
+    for (const entry of init.externalData ?? []) if (entry.key === 'location' && entry.value) externalData.add(entry.value);
+  }
+  for (const file of externalData) {
+    if (!existsSync(join(dirname(path), file))) {
+      throw new OnnxModelError(`${path} keeps its weights in ${file}, which is not beside it (${join(dirname(path), file)}); copy the .onnx.data file next to the model`);
+    }
+  }
+  return {
+    path,
+    irVersion: toNumber(model.irVersion),
+    producer: [model.producerName, model.producerVersion].filter(Boolean).join(' '),
+    opsets: model.opsetImport.map((o) => ({ domain: o.domain || 'ai.onnx', version: toNumber(o.version) })),
+    // Older exporters list initializers among the inputs; they are weights, not inputs a caller feeds.
+    inputs: (graph.input ?? []).filter((i) => !initNames.has(i.name ?? '')).map(valueInfo),
+    outputs: (graph.output ?? []).map(valueInfo),
+    metadata: Object.fromEntries(model.metadataProps.map((p) => [p.key ?? '', p.value ?? ''])),
+    externalData: [...externalData],
+    initializers: initializers.length,
+    parameters,
+    nodes: (graph.node ?? []).length,
+  };
+}
+
+/** A text rendering of the info, as `policy inspect` prints it. */
+export function formatOnnxModelInfo(info: OnnxModelInfo): string {
+  const shape = (s: (number | string)[]) => `[${s.join(', ')}]`;
+  const lines = [
+    `model      ${info.path}`,
+    `ir         ${info.irVersion}${info.producer ? `, producer ${info.producer}` : ''}`,
+    `opset      ${info.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`,
+    `graph      ${info.nodes} nodes, ${info.initializers} initializers, ${info.parameters.toLocaleString('en-US')} parameters`,
+  ];
+  if (info.externalData.length > 0) lines.push(`weights    external: ${info.externalData.join(', ')}`);
+  lines.push('', 'inputs:');
+  for (const t of info.inputs) lines.push(`  ${t.name.padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t.shape)}`);
+  lines.push('', 'outputs:');
+  for (const t of info.outputs) lines.push(`  ${t.name.padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t.shape)}`);
+  const keys = Object.keys(info.metadata);
+  lines.push('', keys.length === 0 ? 'metadata_props: none' : 'metadata_props:');
+  for (const k of keys) {
+    const v = info.metadata[k]!;
+    lines.push(`  ${k.padEnd(24)} ${v.length > 100 ? `${v.slice(0, 97)}...` : v}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

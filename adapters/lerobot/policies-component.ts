@@ -1,0 +1,77 @@
+import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import { PolicyRunner } from './policy-runner.ts';
+import { VlaService } from './vla-service.ts';
+
+/**
+ * Component `policies`: loads every policy of `policies` and answers `ai/inference/vla/<name>` for those
+ * with `serve: true`. Control loops load their own sessions in their worker threads, so a query never
+ * competes with a loop for a session.
+ */
+export class PoliciesComponent implements Component, MetricsProvider {
+  readonly name = 'policies';
+  #ctx: ComponentContext;
+  #runners = new Map<string, PolicyRunner>();
+  #services: VlaService[] = [];
+  #state: ComponentHealth['state'] = 'stopped';
+
+  constructor(ctx: ComponentContext) {
+    this.#ctx = ctx;
+  }
+
+  async start(): Promise<void> {
+    this.#state = 'starting';
+    const { config, bus, log } = this.#ctx;
+    try {
+      for (const [name, settings] of Object.entries(config.policies)) {
+        if (!settings.serve) continue;
+        const runner = await PolicyRunner.open(name, settings);
+        this.#runners.set(name, runner);
+        const service = new VlaService(bus, runner);
+        this.#services.push(service);
+        log.info({ policy: name, model: settings.model, provider: settings.provider, query: service.name }, 'policy serving');
+      }
+    } catch (error) {
+      await this.stop();
+      throw error;
+    }
+    this.#state = 'running';
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.#services) s.close();
+    this.#services = [];
+    await Promise.all([...this.#runners.values()].map((r) => r.close()));
+    this.#runners.clear();
+    this.#state = 'stopped';
+  }
+
+  /** The policies this component serves (for the API's list of queries). */
+  served(): string[] {
+    return this.#services.map((s) => s.name);
+  }
+
+  health(): ComponentHealth {
+    return {
+      state: this.#state,
+      details: Object.fromEntries(this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors }])),
+    };
+  }
+
+  metrics(): MetricFamily[] {
+    return [
+      {
+        name: 'auraison_policy_queries_total',
+        help: 'ai/inference/vla queries answered, per policy.',
+        type: 'counter',
+        samples: this.#services.map((s) => ({ labels: { query: s.name }, value: s.stats.queries })),
+      },
+      {
+        name: 'auraison_policy_query_errors_total',
+        help: 'ai/inference/vla queries answered with an error, per policy and code.',
+        type: 'counter',
+        samples: this.#services.flatMap((s) => Object.entries(s.stats.errorsByCode).map(([code, value]) => ({ labels: { query: s.name, code }, value }))),
+      },
+    ];
+  }
+}

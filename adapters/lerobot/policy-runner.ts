@@ -1,0 +1,125 @@
+import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
+import { createNormalizer, type Normalizer } from './normalization.ts';
+import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { openOnnxSession, ort } from './onnx-session.ts';
+import { resolvePolicySpec, type PolicySpec } from './policy-spec.ts';
+
+export type PolicyInputErrorCode = 'missing_input' | 'unknown_input' | 'bad_shape' | 'bad_dtype' | 'not_finite';
+
+/** Input a caller got wrong; the message says which input and what the model expects. */
+export class PolicyInputError extends Error {
+  override name = 'PolicyInputError';
+  readonly code: PolicyInputErrorCode;
+  constructor(code: PolicyInputErrorCode, message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+/** One output of a step: raw values (unnormalized) and the actual shape the model returned. */
+export interface PolicyOutput {
+  data: Float32Array;
+  shape: number[];
+  /** Actions in the output (the second-to-last dimension of a rank >= 3 output; else 1). */
+  chunk: number;
+  dim: number;
+}
+
+/**
+ * Runs one ONNX policy: checks the caller's inputs, normalizes them, feeds recurrent inputs from the
+ * previous step's outputs, runs the session and unnormalizes the outputs. Callers must await one `run`
+ * before the next: recurrent state makes steps ordered.
+ */
+export class PolicyRunner {
+  readonly spec: PolicySpec;
+  #session: ort.InferenceSession;
+  #normalizers: Map<string, Normalizer>;
+  #unnormalizers: Map<string, Normalizer>;
+  /** Raw model outputs of the previous step, for recurrent inputs and previous_output sources. */
+  #previous = new Map<string, Float32Array>();
+  #feeds: Record<string, ort.Tensor> = {};
+
+  private constructor(spec: PolicySpec, session: ort.InferenceSession) {
+    this.spec = spec;
+    this.#session = session;
+    this.#normalizers = new Map(spec.inputs.map((i) => [i.name, createNormalizer(i.normalize, i.shape[i.shape.length - 1] ?? 1, spec.metadata, `policies.${spec.name}.inputs.${i.name}.normalize`)]));
+    this.#unnormalizers = new Map(spec.outputs.map((o) => [o.name, createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`)]));
+  }
+
+  static async open(name: string, settings: PolicySettings): Promise<PolicyRunner> {
+    const info = readOnnxModelInfo(settings.model);
+    const spec = resolvePolicySpec(name, settings, info);
+    const session = await openOnnxSession(settings.model, { provider: settings.provider, threads: settings.threads });
+    return new PolicyRunner(spec, session);
+  }
+
+  /** Inputs a caller must give (all but the recurrent ones). */
+  get callerInputs(): { name: string; shape: number[]; size: number }[] {
+    return this.spec.inputs.filter((i) => i.recurrent === undefined).map(({ name, shape, size }) => ({ name, shape, size }));
+  }
+
+  /** The previous step's raw output, or zeros of `size` before the first step. */
+  previousOutput(name: string, size: number): Float32Array {
+    return this.#previous.get(name) ?? new Float32Array(size);
+  }
+
+  /** Forgets recurrent state (a new episode). */
+  reset(): void {
+    this.#previous.clear();
+  }
+
+  /**
+   * One inference step. `inputs` holds raw (unnormalized) float32 values by model input name, flat, with
+   * exactly as many elements as the input's shape. `state` may carry recurrent inputs explicitly (a
+   * stateless caller, such as a query); otherwise they come from the previous step.
+   */
+  async run(inputs: Record<string, Float32Array>, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+    const known = new Set(this.spec.inputs.map((i) => i.name));
+    for (const key of Object.keys(inputs)) {
+      if (!known.has(key)) throw new PolicyInputError('unknown_input', `policy ${this.spec.name} has no input "${key}" (inputs: ${[...known].join(', ')})`);
+    }
+    const feeds = this.#feeds;
+    for (const input of this.spec.inputs) {
+      let values: Float32Array;
+      if (input.recurrent !== undefined) {
+        const given = state?.[input.name] ?? inputs[input.name];
+        values = given ? checked(this.spec.name, input.name, given, input.size, input.shape) : this.previousOutput(input.recurrent, input.size).slice();
+      } else {
+        const given = inputs[input.name];
+        if (!given) throw new PolicyInputError('missing_input', `policy ${this.spec.name} needs input "${input.name}" (float32 ${JSON.stringify(input.shape)})`);
+        values = checked(this.spec.name, input.name, given, input.size, input.shape).slice();
+        this.#normalizers.get(input.name)!.normalize(values);
+      }
+      feeds[input.name] = new ort.Tensor('float32', values, input.shape);
+    }
+    const results = await this.#session.run(feeds);
+    const out: Record<string, PolicyOutput> = {};
+    for (const spec of this.spec.outputs) {
+      const tensor = results[spec.name];
+      if (!tensor || tensor.type !== 'float32') throw new Error(`policy ${this.spec.name}: output ${spec.name} is ${tensor ? tensor.type : 'missing'}, expected float32`);
+      const raw = tensor.data as Float32Array;
+      this.#previous.set(spec.name, raw.slice());
+      const data = raw.slice();
+      this.#unnormalizers.get(spec.name)!.unnormalize(data);
+      const dims = tensor.dims.map(Number);
+      const dim = dims[dims.length - 1] ?? 1;
+      out[spec.name] = { data, shape: dims, chunk: dims.length >= 3 ? dims[dims.length - 2]! : 1, dim };
+    }
+    return out;
+  }
+
+  async close(): Promise<void> {
+    await this.#session.release();
+  }
+}
+
+function checked(policy: string, name: string, values: Float32Array, size: number, shape: number[]): Float32Array {
+  if (!(values instanceof Float32Array)) throw new PolicyInputError('bad_dtype', `policy ${policy}: input "${name}" must be float32`);
+  if (values.length !== size) {
+    throw new PolicyInputError('bad_shape', `policy ${policy}: input "${name}" has ${values.length} elements; the model takes ${JSON.stringify(shape)} = ${size}`);
+  }
+  for (let i = 0; i < values.length; i++) {
+    if (!Number.isFinite(values[i]!)) throw new PolicyInputError('not_finite', `policy ${policy}: input "${name}" element ${i} is ${values[i]}; inputs must be finite`);
+  }
+  return values;
+}

@@ -1,0 +1,120 @@
+/**
+ * The payload of `ai/inference/vla/<policy>`: a small JSON header followed by raw little-endian tensors.
+ * Any language can read it with a JSON parser and a byte buffer; nothing is pickled.
+ *
+ *   bytes 0..3     uint32 LE: H, the byte length of the header
+ *   bytes 4..4+H   UTF-8 JSON header, padded with spaces so that 4 + H is a multiple of 8
+ *   bytes 4+H..    tensor data; tensor i starts at 4 + H + tensors[i].offset (a multiple of 8)
+ *
+ * Header: { "tensors": [{ "name", "dtype": "float32", "shape": [..], "offset" }], ...fields }. A tensor's
+ * byte length is 4 x the product of its shape. Other fields carry request or reply metadata (`timestep`,
+ * `chunk`, `inference_us`); an error reply has `"error": { "code", "message" }` and no tensors.
+ */
+export const TENSOR_ENCODING = 'application/x-auraison-tensors';
+
+export interface NamedTensor {
+  name: string;
+  shape: number[];
+  data: Float32Array;
+}
+
+export interface TensorMessage {
+  tensors: NamedTensor[];
+  fields: Record<string, unknown>;
+}
+
+/** A payload that doesn't follow the format; `code` is what an error reply carries. */
+export class TensorCodecError extends Error {
+  override name = 'TensorCodecError';
+  readonly code: 'bad_payload' | 'bad_dtype' | 'bad_shape';
+  constructor(code: TensorCodecError['code'], message: string) {
+    super(message);
+    this.code = code;
+  }
+}
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder('utf-8', { fatal: true });
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+const align8 = (n: number): number => (n + 7) & ~7;
+
+export function encodeTensors(tensors: readonly NamedTensor[], fields: Record<string, unknown> = {}): Uint8Array {
+  let offset = 0;
+  const entries = tensors.map((t) => {
+    const entry = { name: t.name, dtype: 'float32', shape: t.shape, offset };
+    offset = align8(offset + t.data.byteLength);
+    return entry;
+  });
+  let header = encoder.encode(JSON.stringify({ ...fields, tensors: entries }));
+  const padded = align8(4 + header.byteLength) - 4;
+  if (padded !== header.byteLength) {
+    const withSpaces = new Uint8Array(padded).fill(0x20);
+    withSpaces.set(header);
+    header = withSpaces;
+  }
+  const out = new Uint8Array(4 + header.byteLength + offset);
+  new DataView(out.buffer).setUint32(0, header.byteLength, true);
+  out.set(header, 4);
+  const base = 4 + header.byteLength;
+  for (let i = 0; i < tensors.length; i++) {
+    const t = tensors[i]!;
+    const bytes = new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    if (LITTLE_ENDIAN) out.set(bytes, base + entries[i]!.offset);
+    else {
+      const view = new DataView(out.buffer, base + entries[i]!.offset, t.data.byteLength);
+      for (let j = 0; j < t.data.length; j++) view.setFloat32(j * 4, t.data[j]!, true);
+    }
+  }
+  return out;
+}
+
+export function encodeError(code: string, message: string, fields: Record<string, unknown> = {}): Uint8Array {
+  return encodeTensors([], { ...fields, error: { code, message } });
+}
+
+export function decodeTensors(payload: Uint8Array): TensorMessage {
+  if (payload.byteLength < 4) throw new TensorCodecError('bad_payload', `payload of ${payload.byteLength} bytes is too short for a header length`);
+  const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
+  const headerLength = view.getUint32(0, true);
+  if (4 + headerLength > payload.byteLength) {
+    throw new TensorCodecError('bad_payload', `header length ${headerLength} runs past the end of the ${payload.byteLength}-byte payload`);
+  }
+  let header: unknown;
+  try {
+    header = JSON.parse(decoder.decode(payload.subarray(4, 4 + headerLength)));
+  } catch (error) {
+    throw new TensorCodecError('bad_payload', `header is not UTF-8 JSON: ${(error as Error).message}`);
+  }
+  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new TensorCodecError('bad_payload', 'header must be a JSON object');
+  const { tensors: list = [], ...fields } = header as { tensors?: unknown };
+  if (!Array.isArray(list)) throw new TensorCodecError('bad_payload', 'header.tensors must be a list');
+  const base = 4 + headerLength;
+  const dataLength = payload.byteLength - base;
+  const tensors = list.map((entry: unknown, i): NamedTensor => {
+    const where = `header.tensors[${i}]`;
+    if (entry === null || typeof entry !== 'object') throw new TensorCodecError('bad_payload', `${where} must be an object`);
+    const { name, dtype, shape, offset } = entry as Record<string, unknown>;
+    if (typeof name !== 'string' || name.length === 0) throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
+    if (dtype !== 'float32') throw new TensorCodecError('bad_dtype', `tensor "${name}" has dtype ${JSON.stringify(dtype)}; send float32`);
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
+      throw new TensorCodecError('bad_shape', `tensor "${name}" shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+    }
+    if (!Number.isInteger(offset) || (offset as number) < 0) throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
+    const count = (shape as number[]).reduce((a, b) => a * b, 1);
+    const start = offset as number;
+    if (start + count * 4 > dataLength) {
+      throw new TensorCodecError('bad_payload', `tensor "${name}" (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`);
+    }
+    const at = payload.byteOffset + base + start;
+    let data: Float32Array;
+    if (LITTLE_ENDIAN && at % 4 === 0) data = new Float32Array(payload.buffer, at, count);
+    else {
+      data = new Float32Array(count);
+      const dv = new DataView(payload.buffer, at, count * 4);
+      for (let j = 0; j < count; j++) data[j] = dv.getFloat32(j * 4, true);
+    }
+    return { name, shape: shape as number[], data };
+  });
+  return { tensors, fields };
+}

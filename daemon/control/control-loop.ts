@@ -1,0 +1,231 @@
+import type { Worker } from 'node:worker_threads';
+import type { Logger } from 'pino';
+import { compileExtractor, type FieldExtractor } from '../../adapters/lerobot/field-extractor.ts';
+import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
+import { resolvePolicySpec } from '../../adapters/lerobot/policy-spec.ts';
+import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
+import { MessageCodec } from '../bus/codec.ts';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import type { BusMessage } from '../bus/types.ts';
+import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts';
+import { planLoop, type LoopPlan } from './loop-plan.ts';
+import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import { LoopState, type LoopStats } from './loop-state.ts';
+import { ObservationBoard } from './observation-board.ts';
+import { spawnTsWorker } from './spawn-worker.ts';
+
+export interface ControlLoopOptions {
+  name: string;
+  loop: LoopSettings;
+  policyName: string;
+  policy: PolicySettings;
+  bus: Bus;
+  definitions: DefinitionsRegistry;
+  log: Logger;
+  /** A loop that has not ticked for this long is not alive. */
+  livenessTimeoutMs?: number;
+  /** Called on the main thread for each command the loop sends (after it is published). */
+  onCommand?: (values: Float32Array, safe: boolean) => void;
+}
+
+export interface ControlLoopStats extends LoopStats {
+  name: string;
+  policy: string;
+  rateHz: number;
+  mode: string;
+  chunkSize: number;
+  topics: string[];
+  /** Messages the main thread could not turn into observations (wrong shape, missing field). */
+  observationErrors: number;
+  alive: boolean;
+}
+
+const STOP_TIMEOUT_MS = 2000;
+
+/**
+ * One fixed-rate control loop, run by a worker thread so the daemon's garbage collection and event loop
+ * never delay a tick. This side, on the main thread, turns bus messages into observations on a shared
+ * board (decoding only the fields the policy reads) and publishes the commands the worker posts back.
+ * Nothing here is awaited by the worker: if this thread stalls, observations grow old and the worker sends
+ * the safe action.
+ */
+export class ControlLoop {
+  readonly name: string;
+  #options: ControlLoopOptions;
+  #plan: LoopPlan | undefined;
+  #state: LoopState | undefined;
+  #worker: Worker | undefined;
+  #subs: Subscription[] = [];
+  #publisher: Publisher | undefined;
+  #observationErrors = 0;
+  #mode = 'starting';
+  #stopped: Promise<void> | undefined;
+  #exited = false;
+
+  constructor(options: ControlLoopOptions) {
+    this.name = options.name;
+    this.#options = options;
+  }
+
+  async start(): Promise<void> {
+    const { name, loop, policyName, policy, bus, definitions, log } = this.#options;
+    const spec = resolvePolicySpec(policyName, policy, readOnnxModelInfo(policy.model));
+    const plan = planLoop(name, loop, spec);
+    this.#plan = plan;
+    const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
+    const state = new LoopState(plan.slots.length);
+    this.#state = state;
+
+    const command = plan.output.command;
+    const commandDefinitions = command ? definitions.resolve(command.type).definitions : undefined;
+    if (command) this.#publisher = bus.advertise(command.topic, command.type, { source: `control:${name}` });
+
+    const worker = spawnTsWorker(new URL('./loop-worker.ts', import.meta.url), {
+      workerData: {
+        name,
+        policyName,
+        policy,
+        loop,
+        stateBuffer: state.buffer,
+        boardBuffer: board.buffer,
+        boardLengths: board.lengths,
+        commandDefinitions,
+      } satisfies LoopWorkerData,
+    });
+    this.#worker = worker;
+    const ready = new Promise<void>((resolve, reject) => {
+      worker.on('message', (m: LoopWorkerMessage) => {
+        if (m.kind === 'ready') {
+          this.#mode = m.mode;
+          resolve();
+        } else if (m.kind === 'fatal') reject(new Error(`control loop ${name}: ${m.message}`));
+        else this.#onMessage(m);
+      });
+      worker.once('error', (error) => reject(new Error(`control loop ${name}: worker failed: ${error.message}`)));
+      worker.once('exit', (code) => {
+        this.#exited = true;
+        reject(new Error(`control loop ${name}: worker exited with code ${code} before it was ready`));
+      });
+    });
+    worker.on('error', (error) => log.error({ loop: name, err: error.message }, 'control loop worker failed'));
+    try {
+      await ready;
+    } catch (error) {
+      await worker.terminate();
+      this.#publisher?.close();
+      throw error;
+    }
+    this.#subscribe(plan, board);
+    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
+  }
+
+  #subscribe(plan: LoopPlan, board: ObservationBoard): void {
+    const { name, bus, definitions, log } = this.#options;
+    const codec = new MessageCodec(definitions);
+    const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
+    for (const slot of plan.slots) {
+      const list = byTopic.get(slot.topic) ?? [];
+      list.push({ slot: slot.slot, extract: compileExtractor(slot.source.settings, slot.length, `policies.${this.#options.policyName} ${slot.input}[${slot.offset}..]`), scratch: new Float32Array(slot.length) });
+      byTopic.set(slot.topic, list);
+    }
+    for (const [topic, slots] of byTopic) {
+      this.#subs.push(
+        bus.subscribe({
+          name: `control:${name}`,
+          topic,
+          // A loop wants the latest observation only: an older one is worthless once a newer exists.
+          queue: { policy: 'keep-latest' },
+          handler: (msg: BusMessage) => {
+            try {
+              const decoded = codec.decode(msg.type, msg.data);
+              const timeMs = Number(msg.logTime) / 1e6;
+              for (const s of slots) {
+                s.extract(decoded, s.scratch, 0);
+                board.write(s.slot, s.scratch, timeMs);
+              }
+            } catch (error) {
+              this.#observationErrors++;
+              if (this.#observationErrors <= 3 || this.#observationErrors % 100 === 0) {
+                log.warn({ loop: name, topic, count: this.#observationErrors, err: (error as Error).message }, 'observation skipped');
+              }
+            }
+          },
+        }),
+      );
+    }
+  }
+
+  #onMessage(m: LoopWorkerMessage): void {
+    const { name, log, onCommand } = this.#options;
+    switch (m.kind) {
+      case 'command':
+        this.#publisher?.publish(m.data);
+        onCommand?.(m.values, m.safe);
+        break;
+      case 'stale':
+        log.warn({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.ageMs === null ? 'no observation yet: sending the safe action' : 'observation stale: sending the safe action');
+        break;
+      case 'fresh':
+        log.info({ loop: name, topic: m.topic }, 'observation fresh again');
+        break;
+      case 'error':
+        log.error({ loop: name, count: m.count, err: m.message }, 'control loop tick failed: sent the safe action');
+        break;
+      default:
+        break;
+    }
+  }
+
+  /** Alive: the worker ticked within the liveness timeout. The systemd watchdog is pinged only while it is. */
+  alive(nowMs = Date.now()): boolean {
+    if (!this.#state || this.#exited) return false;
+    const heartbeat = this.#state.get('heartbeat_ms');
+    const timeout = Math.max(this.#options.livenessTimeoutMs ?? 1000, (3 * 1000) / this.#options.loop.rate_hz);
+    return heartbeat > 0 && nowMs - heartbeat <= timeout;
+  }
+
+  stats(): ControlLoopStats {
+    const snapshot = this.#state?.snapshot();
+    if (!snapshot) throw new Error(`control loop ${this.name} has not started`);
+    return {
+      ...snapshot,
+      name: this.name,
+      policy: this.#options.policyName,
+      rateHz: this.#options.loop.rate_hz,
+      mode: this.#mode,
+      chunkSize: this.#plan?.chunkSize ?? 1,
+      topics: this.#plan?.slots.map((s) => s.topic) ?? [],
+      observationErrors: this.#observationErrors,
+      alive: this.alive(),
+    };
+  }
+
+  /** Recent per-tick latency and jitter samples (us), for exact percentiles. */
+  recent(): { latencyUs: Float32Array; jitterUs: Float32Array } {
+    return this.#state ? this.#state.recent() : { latencyUs: new Float32Array(), jitterUs: new Float32Array() };
+  }
+
+  /** Stops the worker (it sends the safe action once on the way out) and leaves the bus. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    const { bus } = this.#options;
+    const worker = this.#worker;
+    if (worker && !this.#exited) {
+      const stopped = new Promise<void>((resolve) => {
+        worker.on('message', (m: LoopWorkerMessage) => m.kind === 'stopped' && resolve());
+        worker.once('exit', () => resolve());
+        setTimeout(resolve, STOP_TIMEOUT_MS).unref();
+      });
+      this.#state?.requestStop();
+      await stopped;
+      await worker.terminate();
+    }
+    for (const sub of this.#subs) bus.unsubscribe(sub);
+    this.#subs = [];
+    this.#publisher?.close();
+  }
+}

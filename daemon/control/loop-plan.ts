@@ -1,0 +1,59 @@
+import type { LoopSettings } from '../config/sections/system1.ts';
+import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../../adapters/lerobot/policy-spec.ts';
+
+/** A topic slice of an input tensor, with its slot on the observation board. */
+export interface BoardSlot {
+  slot: number;
+  input: string;
+  offset: number;
+  length: number;
+  topic: string;
+  maxAgeMs: number;
+  source: PlacedSource;
+}
+
+export type LoopMode = 'step' | 'inline' | 'async';
+
+/** How a loop runs its policy: which output acts, how big a chunk is, which slices come from topics. */
+export interface LoopPlan {
+  output: OutputSpec;
+  chunkSize: number;
+  mode: LoopMode;
+  slots: BoardSlot[];
+  safeAction: Float32Array;
+}
+
+/**
+ * Plans a loop from its settings and its policy's spec. Both the main thread (which fills the board) and
+ * the worker (which reads it) compute the same plan from the same inputs, so slot numbers agree.
+ */
+export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): LoopPlan {
+  const at = `control.loops.${name}`;
+  const output = actionOutput(spec, loop.output);
+  const k = output.shape.length >= 3 ? output.shape[output.shape.length - 2] : 1;
+  if (typeof k !== 'number' || k < 1) {
+    throw new ManifestError(`${at}: output ${output.name} ${JSON.stringify(output.shape)} has a symbolic chunk dimension; export the model with a fixed chunk size`);
+  }
+  const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
+  const slots: BoardSlot[] = [];
+  for (const input of spec.inputs) {
+    for (const source of input.sources) {
+      if (source.kind === 'previous_output' && mode === 'async') {
+        throw new ManifestError(`${at}: policy ${spec.name} input ${input.name} uses previous_output, which needs inference in the loop (a step policy or chunking.inference: inline)`);
+      }
+      if (source.kind !== 'topic') continue;
+      slots.push({
+        slot: slots.length,
+        input: input.name,
+        offset: source.offset,
+        length: source.length,
+        topic: source.settings.topic!,
+        maxAgeMs: source.settings.max_age_ms ?? loop.max_observation_age_ms,
+        source,
+      });
+    }
+  }
+  const safe = loop.safe_action ?? new Array<number>(output.dim).fill(0);
+  if (safe.length !== output.dim) throw new ManifestError(`${at}.safe_action has ${safe.length} values, an action of ${output.name} has ${output.dim}`);
+  return { output, chunkSize: k, mode, slots, safeAction: Float32Array.from(safe) };
+}

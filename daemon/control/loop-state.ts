@@ -1,0 +1,137 @@
+import { HISTOGRAM_SLOTS, LatencyHistogram, type HistogramSnapshot } from './latency-histogram.ts';
+
+/** Recent samples kept for exact percentiles: a minute at 200 Hz, and then some. */
+export const RING_SIZE = 16_384;
+
+const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms'] as const;
+type Counter = (typeof COUNTERS)[number];
+const C = Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<Counter, number>;
+
+export interface LoopStats {
+  ticks: number;
+  /** Iterations that finished after their deadline (the next tick's start), plus ticks skipped when late. */
+  missedDeadlines: number;
+  /** Ticks that sent the safe action because an observation was stale or missing. */
+  staleTicks: number;
+  /** Stale ticks per source, by index in the policy's topic sources. */
+  staleBySource: number[];
+  underruns: number;
+  errors: number;
+  published: number;
+  chunks: number;
+  /** Ticks skipped whole because the loop fell a period or more behind. */
+  skipped: number;
+  /** Epoch ms of the last finished tick (0 before the first). */
+  heartbeatMs: number;
+  startedMs: number;
+  latency: HistogramSnapshot;
+  jitter: HistogramSnapshot;
+}
+
+/**
+ * A loop's shared state: the stop flag the worker sleeps on, and its counters and histograms, which the
+ * worker writes and the main thread reads at any time (for health, metrics and the watchdog) without a
+ * message round trip.
+ */
+export class LoopState {
+  readonly buffer: SharedArrayBuffer;
+  readonly sources: number;
+  /** [0] stop flag, [1] ring write index. The worker waits on [0]. */
+  readonly control: Int32Array;
+  readonly counters: Float64Array;
+  readonly latency: LatencyHistogram;
+  readonly jitter: LatencyHistogram;
+  readonly staleBySource: Float64Array;
+  /** Recent latency and jitter samples, us. */
+  readonly latencyRing: Float32Array;
+  readonly jitterRing: Float32Array;
+
+  constructor(sources: number, buffer?: SharedArrayBuffer) {
+    this.sources = sources;
+    const f64 = COUNTERS.length + 2 * HISTOGRAM_SLOTS + sources;
+    const bytes = 8 + f64 * 8 + 2 * RING_SIZE * 4;
+    this.buffer = buffer ?? new SharedArrayBuffer(bytes);
+    if (this.buffer.byteLength !== bytes) throw new RangeError('loop state buffer does not match its layout');
+    this.control = new Int32Array(this.buffer, 0, 2);
+    let at = 8;
+    const f = (n: number): Float64Array => {
+      const view = new Float64Array(this.buffer, at, n);
+      at += n * 8;
+      return view;
+    };
+    this.counters = f(COUNTERS.length);
+    this.latency = new LatencyHistogram(f(HISTOGRAM_SLOTS));
+    this.jitter = new LatencyHistogram(f(HISTOGRAM_SLOTS));
+    this.staleBySource = f(sources);
+    this.latencyRing = new Float32Array(this.buffer, at, RING_SIZE);
+    this.jitterRing = new Float32Array(this.buffer, at + RING_SIZE * 4, RING_SIZE);
+  }
+
+  add(counter: Counter, n = 1): void {
+    this.counters[C[counter]]! += n;
+  }
+
+  set(counter: Counter, value: number): void {
+    this.counters[C[counter]] = value;
+  }
+
+  get(counter: Counter): number {
+    return this.counters[C[counter]]!;
+  }
+
+  recordTiming(latencyUs: number, jitterUs: number): void {
+    this.latency.record(latencyUs);
+    this.jitter.record(jitterUs);
+    const i = this.control[1]! % RING_SIZE;
+    this.latencyRing[i] = latencyUs;
+    this.jitterRing[i] = jitterUs;
+    Atomics.add(this.control, 1, 1);
+  }
+
+  /** The most recent samples, oldest first (at most RING_SIZE). */
+  recent(): { latencyUs: Float32Array; jitterUs: Float32Array } {
+    const written = Atomics.load(this.control, 1);
+    const n = Math.min(written, RING_SIZE);
+    const start = written - n;
+    const lat = new Float32Array(n);
+    const jit = new Float32Array(n);
+    for (let k = 0; k < n; k++) {
+      const i = (start + k) % RING_SIZE;
+      lat[k] = this.latencyRing[i]!;
+      jit[k] = this.jitterRing[i]!;
+    }
+    return { latencyUs: lat, jitterUs: jit };
+  }
+
+  requestStop(): void {
+    Atomics.store(this.control, 0, 1);
+    Atomics.notify(this.control, 0);
+  }
+
+  get stopRequested(): boolean {
+    return Atomics.load(this.control, 0) === 1;
+  }
+
+  /** Sleeps until `ms` have passed or a stop is requested. */
+  sleep(ms: number): void {
+    if (ms > 0) Atomics.wait(this.control, 0, 0, ms);
+  }
+
+  snapshot(): LoopStats {
+    return {
+      ticks: this.get('ticks'),
+      missedDeadlines: this.get('missed'),
+      staleTicks: this.get('stale'),
+      staleBySource: Array.from(this.staleBySource),
+      underruns: this.get('underruns'),
+      errors: this.get('errors'),
+      published: this.get('published'),
+      chunks: this.get('chunks'),
+      skipped: this.get('skipped'),
+      heartbeatMs: this.get('heartbeat_ms'),
+      startedMs: this.get('started_ms'),
+      latency: this.latency.snapshot(),
+      jitter: this.jitter.snapshot(),
+    };
+  }
+}

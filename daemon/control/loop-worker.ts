@@ -1,0 +1,217 @@
+import { MessageChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
+import { MessageWriter } from '@foxglove/rosmsg2-serialization';
+import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
+import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/action-command.ts';
+import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
+import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/policy-spec.ts';
+import { planLoop, type LoopPlan } from './loop-plan.ts';
+import type { InferenceReply, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import { LoopState } from './loop-state.ts';
+import { ObservationBoard } from './observation-board.ts';
+import { spawnTsWorker } from './spawn-worker.ts';
+
+/**
+ * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest
+ * observations from the board, runs the policy (or pops a queued action of a chunk), and posts the command
+ * bytes to the main thread, which publishes them. It never waits on the main thread: a stale observation
+ * makes it send the safe action; a late chunk is an underrun.
+ */
+const data = workerData as LoopWorkerData;
+const port = parentPort!;
+const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+const state = new LoopState(data.boardLengths.length, data.stateBuffer);
+const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
+const epochMs = (): number => performance.timeOrigin + performance.now();
+
+interface Inference {
+  /** Step and inline: runs the policy here. */
+  runner?: PolicyRunner;
+  /** Async: the inference thread and the port its replies come on. */
+  worker?: Worker;
+  replies?: MessagePort;
+}
+
+interface Setup {
+  spec: PolicySpec;
+  plan: LoopPlan;
+  inference: Inference;
+  build: CommandBuilder | undefined;
+}
+
+async function setup(): Promise<Setup> {
+  const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
+  const plan = planLoop(data.name, data.loop, spec);
+  const command = plan.output.command;
+  const build = command ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`) : undefined;
+  if (plan.mode !== 'async') return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
+  const { port1, port2 } = new MessageChannel();
+  const worker = spawnTsWorker(new URL('./inference-worker.ts', import.meta.url), {
+    workerData: { policyName: data.policyName, policy: data.policy, output: plan.output.name, port: port2 },
+    transferList: [port2],
+  });
+  // Wait for the session to load before the loop starts, so a bad model fails the start, not the loop.
+  const first = await new Promise<InferenceReply>((resolve, reject) => {
+    worker.once('error', reject);
+    port1.once('message', resolve);
+  });
+  port1.removeAllListeners('message');
+  if (first.kind === 'fatal') throw new Error(first.message);
+  return { spec, plan, inference: { worker, replies: port1 }, build };
+}
+
+async function main(): Promise<void> {
+  let setupResult: Setup;
+  try {
+    setupResult = await setup();
+  } catch (error) {
+    post({ kind: 'fatal', message: (error as Error).message });
+    return;
+  }
+  const { spec: policySpec, plan, inference, build } = setupResult;
+  const writer = data.commandDefinitions ? new MessageWriter(data.commandDefinitions) : undefined;
+  const periodMs = 1000 / data.loop.rate_hz;
+  const dim = plan.output.dim;
+
+  // Input buffers, filled in place each tick; constants once.
+  const inputs: Record<string, Float32Array> = {};
+  for (const input of policySpec.inputs) {
+    if (input.recurrent !== undefined) continue;
+    const buf = new Float32Array(input.size);
+    for (const s of input.sources) if (s.kind === 'constant') buf.set(s.settings.constant!, s.offset);
+    inputs[input.name] = buf;
+  }
+  const previousSlices = policySpec.inputs.flatMap((input) => input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })));
+
+  const chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold: data.loop.chunking.threshold, aggregate: data.loop.chunking.aggregate });
+  const staleNow = new Array<boolean>(plan.slots.length).fill(false);
+  let lastAction: Float32Array | undefined;
+  let errors = 0;
+
+  const emit = (action: Float32Array, safe: boolean): void => {
+    lastAction = action;
+    state.add('published');
+    if (!build || !writer) return;
+    const bytes = writer.writeMessage(build(action, dim, BigInt(Math.round(epochMs() * 1e6)), periodMs / 1000));
+    const values = action.slice();
+    post({ kind: 'command', data: bytes, values, safe }, [bytes.buffer as ArrayBuffer, values.buffer]);
+  };
+
+  const fail = (error: unknown): void => {
+    errors++;
+    state.add('errors');
+    // The first few and then one in a hundred: a broken input at 200 Hz must not flood the log.
+    if (errors <= 3 || errors % 100 === 0) post({ kind: 'error', message: (error as Error).message, count: errors });
+  };
+
+  /** Reads the board; true when every topic slice is fresh. */
+  const gather = (): boolean => {
+    const now = epochMs();
+    let fresh = true;
+    for (const slot of plan.slots) {
+      const t = board.read(slot.slot, inputs[slot.input]!, slot.offset);
+      const age = now - t;
+      const stale = Number.isNaN(t) || age > slot.maxAgeMs;
+      if (stale) {
+        fresh = false;
+        state.staleBySource[slot.slot]!++;
+        if (!staleNow[slot.slot]) post({ kind: 'stale', topic: slot.topic, ageMs: Number.isNaN(t) ? null : Math.round(age), limitMs: slot.maxAgeMs });
+      } else if (staleNow[slot.slot]) {
+        post({ kind: 'fresh', topic: slot.topic });
+      }
+      staleNow[slot.slot] = stale;
+    }
+    return fresh;
+  };
+
+  const snapshotInputs = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.slice()]));
+
+  const pollReplies = (): void => {
+    if (!inference.replies || !chunker) return;
+    for (let m = receiveMessageOnPort(inference.replies); m; m = receiveMessageOnPort(inference.replies)) {
+      const reply = m.message as InferenceReply;
+      if (reply.kind === 'chunk') {
+        chunker.receive(reply.timestep, reply.data, reply.dim);
+        state.add('chunks');
+      } else if (reply.kind === 'error') {
+        chunker.observationFailed();
+        fail(new Error(`inference failed: ${reply.message}`));
+      }
+    }
+  };
+
+  const tick = async (): Promise<void> => {
+    pollReplies();
+    if (!gather()) {
+      state.add('stale');
+      chunker?.clear();
+      emit(plan.safeAction, true);
+      return;
+    }
+    if (!chunker) {
+      for (const { input, s } of previousSlices) inputs[input]!.set(inference.runner!.previousOutput(s.settings.previous_output!, s.length), s.offset);
+      const outputs = await inference.runner!.run(inputs);
+      emit(outputs[plan.output.name]!.data, false);
+      return;
+    }
+    if (chunker.wantsObservation()) {
+      const t = chunker.observationSent();
+      if (inference.runner) {
+        try {
+          const outputs = await inference.runner.run(inputs);
+          const o = outputs[plan.output.name]!;
+          chunker.receive(t, o.data, o.dim);
+          state.add('chunks');
+        } catch (error) {
+          chunker.observationFailed();
+          throw error;
+        }
+      } else {
+        inference.worker!.postMessage({ timestep: t, inputs: snapshotInputs() });
+      }
+    }
+    const next = chunker.pop();
+    if (next) {
+      emit(next.action, false);
+      return;
+    }
+    if (data.loop.on_underrun === 'safe') emit(plan.safeAction, true);
+    else if (data.loop.on_underrun === 'hold' && lastAction) emit(lastAction, false);
+  };
+
+  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim });
+  state.set('started_ms', epochMs());
+  let scheduled = performance.now() + periodMs;
+  while (!state.stopRequested) {
+    state.sleep(scheduled - performance.now());
+    if (state.stopRequested) break;
+    const started = performance.now();
+    try {
+      await tick();
+    } catch (error) {
+      fail(error);
+      emit(plan.safeAction, true);
+    }
+    const finished = performance.now();
+    state.recordTiming((finished - scheduled) * 1000, Math.max(0, started - scheduled) * 1000);
+    state.add('ticks');
+    if (chunker) state.set('underruns', chunker.counters.underruns);
+    if (finished > scheduled + periodMs) state.add('missed');
+    state.set('heartbeat_ms', epochMs());
+    scheduled += periodMs;
+    // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
+    const behind = Math.floor((performance.now() - scheduled) / periodMs);
+    if (behind > 0) {
+      scheduled += behind * periodMs;
+      state.add('skipped', behind);
+      state.add('missed', behind);
+    }
+  }
+  // Leave the robot in a safe state: one safe command on the way out.
+  emit(plan.safeAction, true);
+  await inference.runner?.close();
+  await inference.worker?.terminate();
+  post({ kind: 'stopped' });
+}
+
+await main();

@@ -1,0 +1,65 @@
+/**
+ * Latest observations shared between the main thread (one writer per slot: the bus subscriber) and a loop's
+ * worker (the reader), in one SharedArrayBuffer. Each slot is a seqlock: the writer makes the sequence odd,
+ * writes, makes it even; the reader retries a copy that overlapped a write. Neither side ever waits on the
+ * other, so a stalled main thread makes observations old (which the loop detects), never a stalled loop.
+ */
+export interface BoardLayout {
+  /** Elements of each slot, in order. */
+  lengths: number[];
+}
+
+const HEADER_INTS = 2; // seq, writes (debug/monitoring)
+
+export class ObservationBoard {
+  readonly buffer: SharedArrayBuffer;
+  readonly lengths: number[];
+  #seq: Int32Array;
+  #times: Float64Array;
+  #values: Float32Array[];
+
+  constructor(layout: BoardLayout, buffer?: SharedArrayBuffer) {
+    this.lengths = layout.lengths;
+    const slots = layout.lengths.length;
+    const intBytes = Math.ceil((slots * HEADER_INTS * 4) / 8) * 8;
+    const timeBytes = slots * 8;
+    const valueBytes = layout.lengths.reduce((a, n) => a + n * 4, 0);
+    this.buffer = buffer ?? new SharedArrayBuffer(intBytes + timeBytes + valueBytes);
+    if (this.buffer.byteLength !== intBytes + timeBytes + valueBytes) throw new RangeError('observation board buffer does not match its layout');
+    this.#seq = new Int32Array(this.buffer, 0, slots * HEADER_INTS);
+    this.#times = new Float64Array(this.buffer, intBytes, slots);
+    let at = intBytes + timeBytes;
+    this.#values = layout.lengths.map((n) => {
+      const view = new Float32Array(this.buffer, at, n);
+      at += n * 4;
+      return view;
+    });
+    if (!buffer) this.#times.fill(NaN);
+  }
+
+  /** Writes slot `i` from `values` (exactly its length), stamped with `timeMs` (epoch ms of the message). */
+  write(i: number, values: Float32Array, timeMs: number): void {
+    const seq = this.#seq;
+    Atomics.add(seq, i * HEADER_INTS, 1);
+    this.#values[i]!.set(values);
+    this.#times[i] = timeMs;
+    Atomics.add(seq, i * HEADER_INTS, 1);
+    Atomics.add(seq, i * HEADER_INTS + 1, 1);
+  }
+
+  /** Copies slot `i` into `out` at `offset`; returns its time in epoch ms (NaN if never written). */
+  read(i: number, out: Float32Array, offset: number): number {
+    const seq = this.#seq;
+    for (;;) {
+      const before = Atomics.load(seq, i * HEADER_INTS);
+      if ((before & 1) === 1) continue;
+      out.set(this.#values[i]!, offset);
+      const time = this.#times[i]!;
+      if (Atomics.load(seq, i * HEADER_INTS) === before) return time;
+    }
+  }
+
+  writes(i: number): number {
+    return Atomics.load(this.#seq, i * HEADER_INTS + 1);
+  }
+}
