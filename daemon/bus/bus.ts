@@ -80,7 +80,7 @@ export class Subscription {
     this.#onError = onError;
   }
 
-  get counters(): Readonly<SubscriberCounters> {
+  get counters(): SubscriberCounters {
     return this.queue.counters;
   }
 
@@ -108,7 +108,7 @@ export class Subscription {
     while (!this.#closed) {
       const msg = this.queue.take();
       if (msg === undefined) break;
-      this.#wakeWaiters();
+      if (this.#waiters.length > 0) this.#wakeWaiters();
       let result: void | Promise<void>;
       try {
         result = this.#handler(msg);
@@ -133,7 +133,6 @@ export class Subscription {
   }
 
   #wakeWaiters(): void {
-    if (this.#waiters.length === 0) return;
     const waiters = this.#waiters;
     this.#waiters = [];
     for (const wake of waiters) wake();

@@ -3,6 +3,7 @@ import type { BusMessage, QueueOptions, SubscriberCounters } from './types.ts';
 /**
  * A bounded ring buffer of messages for one subscriber, with its drop policy and counters. Nothing leaves
  * it uncounted: every message offered is either delivered, dropped (counted) or still queued.
+ * It sits on the bus's hot path, so counters are plain fields and the ring wraps without `%`.
  */
 export class SubscriberQueue {
   readonly policy: QueueOptions['policy'];
@@ -10,14 +11,19 @@ export class SubscriberQueue {
   #ring: (BusMessage | undefined)[];
   #head = 0;
   #size = 0;
-  readonly counters: SubscriberCounters = { received: 0, delivered: 0, dropped: 0, queued: 0 };
+  #received = 0;
+  #delivered = 0;
+  #dropped = 0;
+  /** Overflow replaces the oldest queued message (keep-latest, drop-oldest) rather than the incoming one. */
+  #evictOldest: boolean;
 
   constructor(options: QueueOptions) {
     const { policy, depth } = options;
     if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`queue depth must be an integer >= 1, got ${depth}`);
     this.policy = policy;
     this.depth = policy === 'keep-latest' ? 1 : depth;
-    this.#ring = new Array(this.depth);
+    this.#ring = new Array(this.depth).fill(undefined);
+    this.#evictOldest = policy === 'keep-latest' || policy === 'drop-oldest';
   }
 
   get size(): number {
@@ -28,21 +34,26 @@ export class SubscriberQueue {
     return this.#size === this.depth;
   }
 
+  get counters(): SubscriberCounters {
+    return { received: this.#received, delivered: this.#delivered, dropped: this.#dropped, queued: this.#size };
+  }
+
   /** Offers a message; returns false when it (or an older one it displaced) was dropped. */
   offer(msg: BusMessage): boolean {
-    this.counters.received++;
-    if (this.#size < this.depth) {
-      this.#ring[(this.#head + this.#size) % this.depth] = msg;
+    this.#received++;
+    const depth = this.depth;
+    if (this.#size < depth) {
+      let tail = this.#head + this.#size;
+      if (tail >= depth) tail -= depth;
+      this.#ring[tail] = msg;
       this.#size++;
-      this.counters.queued = this.#size;
       return true;
     }
-    this.counters.dropped++;
-    if (this.policy === 'drop-newest' || this.policy === 'block') return false;
-    // keep-latest and drop-oldest: the oldest queued message makes room for the new one.
-    this.#ring[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.depth;
-    this.#ring[(this.#head + this.#size - 1) % this.depth] = msg;
+    this.#dropped++;
+    if (!this.#evictOldest) return false;
+    // The oldest queued message makes room for the new one: the new tail is the old head's slot.
+    this.#ring[this.#head] = msg;
+    this.#head = this.#head + 1 === depth ? 0 : this.#head + 1;
     return false;
   }
 
@@ -50,19 +61,19 @@ export class SubscriberQueue {
     if (this.#size === 0) return undefined;
     const msg = this.#ring[this.#head];
     this.#ring[this.#head] = undefined;
-    this.#head = (this.#head + 1) % this.depth;
+    this.#head = this.#head + 1 === this.depth ? 0 : this.#head + 1;
     this.#size--;
-    this.counters.queued = this.#size;
-    this.counters.delivered++;
+    this.#delivered++;
     return msg;
   }
 
   /** Empties the queue; what was queued counts as dropped (used when a subscriber closes). */
   clear(): number {
     const n = this.#size;
-    while (this.#size > 0) this.take();
-    this.counters.delivered -= n;
-    this.counters.dropped += n;
+    this.#ring.fill(undefined);
+    this.#head = 0;
+    this.#size = 0;
+    this.#dropped += n;
     return n;
   }
 }

@@ -32,7 +32,7 @@ export interface NavigatorOptions {
   codec: MessageCodec;
   plan?: PlanOptions;
   follow?: PathFollowerOptions;
-  topics?: { map?: string; odom?: string; scan?: string; cmdVel?: string; plan?: string };
+  topics?: { map?: string; odom?: string; scan?: string; cmdVel?: string; plan?: string; tfStatic?: string };
 }
 
 type Stamp = { sec: number; nanosec: number };
@@ -41,6 +41,7 @@ type OdometryMsg = {
   pose: { pose: { position: { x: number; y: number }; orientation: { x: number; y: number; z: number; w: number } } };
 };
 type ScanMsg = { angle_min: number; angle_increment: number; ranges: Float32Array };
+type TfMsg = { transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: { x: number; y: number } } }[] };
 type GridMsg = {
   info: { resolution: number; width: number; height: number; origin: { position: { x: number; y: number } } };
   data: Int8Array;
@@ -78,6 +79,7 @@ export class Navigator {
   #poseTimeS = 0;
   #scan: FollowerScan | undefined;
   #active: ActiveGoal | undefined;
+  #scanOrigin: Point2D | undefined;
   #dataWaiters: (() => void)[] = [];
 
   constructor(options: NavigatorOptions) {
@@ -86,7 +88,7 @@ export class Navigator {
     this.#codec = codec;
     this.#planOptions = plan;
     this.#followOptions = follow;
-    this.#topics = { map: '/map', odom: '/odom', scan: '/scan', cmdVel: '/cmd_vel', plan: '/plan', ...topics };
+    this.#topics = { map: '/map', odom: '/odom', scan: '/scan', cmdVel: '/cmd_vel', plan: '/plan', tfStatic: '/tf_static', ...topics };
   }
 
   get pose(): Pose2D | undefined {
@@ -110,6 +112,13 @@ export class Navigator {
       this.#scan = { ranges: m.ranges, angleMin: m.angle_min, angleIncrement: m.angle_increment };
     });
     sub(t.odom, (msg) => this.#onOdom(this.#codec.decode<OdometryMsg>(msg.type, msg.data)));
+    // Where the lidar sits on the base (base_link -> base_scan), so the safety stop measures from the
+    // robot's front, not from the scanner.
+    sub(t.tfStatic, (msg) => {
+      const m = this.#codec.decode<TfMsg>(msg.type, msg.data);
+      const mount = m.transforms.find((tf) => tf.child_frame_id === 'base_scan' && tf.header.frame_id === 'base_link');
+      if (mount) this.#scanOrigin = { x: mount.transform.translation.x, y: mount.transform.translation.y };
+    });
   }
 
   stop(): void {
@@ -139,7 +148,7 @@ export class Navigator {
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#active = {
         goal,
-        follower: new PathFollower(plan.path, this.#followOptions),
+        follower: new PathFollower(plan.path, { ...(this.#scanOrigin ? { scanOrigin: this.#scanOrigin } : {}), ...this.#followOptions }),
         startS: undefined,
         planLength: plan.length,
         timeoutS,

@@ -44,6 +44,7 @@ export class TurtlebotMazeSim implements Component {
   #failure: string | undefined;
   #wallStart = 0;
   #stepWaiters: { time: number; resolve: () => void }[] = [];
+  #rejectedCommands = 0;
 
   constructor(ctx: ComponentContext) {
     const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses } = ctx.config.sim;
@@ -82,6 +83,12 @@ export class TurtlebotMazeSim implements Component {
       queue: { policy: 'keep-latest' },
       handler: (msg) => {
         const twist = this.#codec.decode<{ linear: { x: number }; angular: { z: number } }>(msg.type, msg.data);
+        // A publisher's NaN must not reach the motors: the command is refused, counted and logged.
+        if (!Number.isFinite(twist.linear.x) || !Number.isFinite(twist.angular.z)) {
+          this.#rejectedCommands++;
+          this.#ctx.log.warn({ source: msg.source, linear: twist.linear.x, angular: twist.angular.z }, '/cmd_vel with a non-finite value refused');
+          return;
+        }
         this.world.setCmdVel(twist.linear.x, twist.angular.z);
       },
     });
@@ -118,6 +125,7 @@ export class TurtlebotMazeSim implements Component {
         collisions: this.world.collisions,
         distance_m: this.world.distance,
         pose: this.world.pose(),
+        rejected_commands: this.#rejectedCommands,
       },
     };
   }

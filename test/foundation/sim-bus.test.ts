@@ -1,0 +1,74 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { defaultConfig } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+let daemon: Daemon | undefined;
+let cleanup: (() => void) | undefined;
+afterEach(async () => {
+  await daemon?.stop();
+  cleanup?.();
+  daemon = undefined;
+});
+
+async function startSim(speed = 200) {
+  const dir = tempDir('sim-bus-');
+  cleanup = dir.cleanup;
+  const config = defaultConfig();
+  config.sim.speed = speed;
+  daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
+  await daemon.start();
+  const sim = daemon.components.get('sim');
+  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+  return { daemon, sim, codec: new MessageCodec(daemon.definitions) };
+}
+
+describe('turtlebot-maze on the bus', () => {
+  it('publishes the TurtleBot3 topics at their rates, as CDR of their ROS 2 types', async () => {
+    const { daemon, sim, codec } = await startSim();
+    await sim.until(10);
+    const stats = Object.fromEntries(daemon.bus.stats().map((s) => [s.topic, s]));
+    expect(stats['/scan']?.type).toBe('sensor_msgs/msg/LaserScan');
+    expect(stats['/odom']?.type).toBe('nav_msgs/msg/Odometry');
+    expect(stats['/tf']?.type).toBe('tf2_msgs/msg/TFMessage');
+    expect(stats['/map']?.type).toBe('nav_msgs/msg/OccupancyGrid');
+    expect(stats['/scan']!.count).toBeGreaterThanOrEqual(50); // 5 Hz for 10 sim seconds
+    expect(stats['/scan']!.count).toBeLessThanOrEqual(52);
+    expect(stats['/odom']!.count).toBeGreaterThanOrEqual(300); // 30 Hz
+    expect(stats['/odom']!.count).toBeLessThanOrEqual(302);
+    expect(stats['/map']!.count).toBe(1);
+    expect(daemon.bus.topicQos('/map')?.durability).toBe('transient_local');
+
+    // A subscriber that arrives late still gets the (latched) map, and a scan decodes as the LDS-01's.
+    const got: Record<string, unknown> = {};
+    for (const topic of ['/map', '/scan']) {
+      daemon.bus.subscribe({ name: 'late', topic, handler: (m) => void (got[topic] ??= codec.decode(m.type, m.data)) });
+    }
+    await sim.until(10.5);
+    const map = got['/map'] as { info: { width: number; resolution: number }; data: Int8Array };
+    expect(map.info).toMatchObject({ width: 162, resolution: expect.closeTo(0.05, 6) });
+    expect(map.data.some((c) => c === 100)).toBe(true);
+    const scan = got['/scan'] as { ranges: Float32Array; range_max: number; header: { frame_id: string } };
+    expect(scan.ranges).toHaveLength(360);
+    expect(scan.range_max).toBeCloseTo(3.5);
+    expect(scan.header.frame_id).toBe('base_scan');
+  });
+
+  it('drives from /cmd_vel, and refuses a command with a NaN without falling over', async () => {
+    const { daemon, sim, codec } = await startSim();
+    const teleop = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'teleop' });
+    const twist = (x: number, z: number) => codec.encode('geometry_msgs/msg/Twist', { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z } });
+    const start = sim.world.pose();
+    for (let t = 0.1; t < 1.5; t += 0.1) {
+      teleop.publish(twist(0.2, 0));
+      await sim.until(t);
+    }
+    expect(sim.world.pose().x - start.x).toBeGreaterThan(0.15);
+    teleop.publish(twist(Number.NaN, 0));
+    await sim.until(2);
+    expect(sim.health()).toMatchObject({ state: 'running', details: { rejected_commands: 1 } });
+  });
+});
