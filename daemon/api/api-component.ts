@@ -1,0 +1,62 @@
+import type { AddressInfo } from 'node:net';
+import type { ApiSettings } from '../config/sections/api.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import { removeApiFile, writeApiFile } from './discovery.ts';
+import { buildApiServer, type ApiServer } from './server.ts';
+
+/**
+ * Component `api`: the local HTTP API and status page. On start it listens and writes
+ * <data_dir>/run/api.json (its URL) for the CLI; on stop it ends the event streams first, then closes.
+ */
+export class ApiComponent implements Component {
+  readonly name = 'api';
+  #ctx: ComponentContext;
+  #settings: ApiSettings;
+  #server: ApiServer | undefined;
+  #url: string | undefined;
+
+  constructor(ctx: ComponentContext, settings: ApiSettings = ctx.config.api) {
+    this.#ctx = ctx;
+    this.#settings = settings;
+  }
+
+  /** The URL it listens on, once started. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  get server(): ApiServer | undefined {
+    return this.#server;
+  }
+
+  async start(): Promise<void> {
+    const { host, port } = this.#settings;
+    const server = await buildApiServer(this.#ctx, this.#settings);
+    try {
+      await server.app.listen({ host, port });
+    } catch (error) {
+      await server.close();
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EADDRINUSE') throw new Error(`api: ${host}:${port} is in use (another daemon?): set api.port to a free port, or 0 for any`);
+      throw new Error(`api: cannot listen on ${host}:${port}: ${(error as Error).message}`);
+    }
+    const address = server.app.server.address() as AddressInfo;
+    const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+    this.#url = `http://${shownHost}:${address.port}`;
+    this.#server = server;
+    writeApiFile(this.#ctx.dataDir, { url: this.#url, pid: process.pid, data_dir: this.#ctx.dataDir });
+    this.#ctx.log.info({ url: this.#url }, 'api listening');
+  }
+
+  async stop(): Promise<void> {
+    const server = this.#server;
+    this.#server = undefined;
+    removeApiFile(this.#ctx.dataDir);
+    await server?.close();
+  }
+
+  health(): ComponentHealth {
+    if (!this.#server) return { state: 'stopped' };
+    return { state: 'running', details: { url: this.#url, sse_clients: this.#server.hub.clients, live_map_viewers: this.#server.live.viewers } };
+  }
+}

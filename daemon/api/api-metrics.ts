@@ -1,0 +1,29 @@
+import type { MetricFamily } from '../contract/services.ts';
+import { Histogram } from './histogram.ts';
+
+/** The API's own figures: requests by route and status, request and inference latency. */
+export class ApiMetrics {
+  #requests = new Map<string, { labels: Record<string, string>; value: number }>();
+  #latency = new Histogram({ name: 'auraison_api_request_duration_seconds', help: 'HTTP request latency by route.' });
+  readonly inference = new Histogram({ name: 'auraison_api_inference_duration_seconds', help: 'Latency of POST /inference/{vla,llm}/... by kind, name and outcome.' });
+  readonly query = new Histogram({ name: 'auraison_api_query_duration_seconds', help: 'Latency of POST /query by outcome.' });
+
+  /** `route` is the route pattern (`/runs/:id`), never the raw URL, so label sets stay few. */
+  request(method: string, route: string, status: number, seconds: number): void {
+    const labels = { method, route, code: String(status) };
+    const key = `${method} ${route} ${status}`;
+    const entry = this.#requests.get(key);
+    if (entry) entry.value++;
+    else this.#requests.set(key, { labels, value: 1 });
+    this.#latency.observe({ route }, seconds);
+  }
+
+  families(): MetricFamily[] {
+    return [
+      { name: 'auraison_api_requests_total', help: 'HTTP requests by method, route and status code.', type: 'counter', samples: [...this.#requests.values()] },
+      this.#latency.family(),
+      this.inference.family(),
+      this.query.family(),
+    ];
+  }
+}

@@ -1,0 +1,53 @@
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { isIP } from 'node:net';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { HttpError } from './errors.ts';
+
+/** Routes anyone may call: the health checks a supervisor probes, and the status page's static files (no data). */
+const PUBLIC = /^\/(healthz|readyz|page\/[A-Za-z0-9._-]+)?(\?.*)?$/;
+
+export function isLoopbackHost(host: string): boolean {
+  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
+  if (h === 'localhost' || h === '::1') return true;
+  return isIP(h) === 4 && h.startsWith('127.');
+}
+
+export interface AuthOptions {
+  /** The address the API binds. */
+  host: string;
+  /** The bearer token; empty for none (allowed on loopback only). */
+  token: string;
+}
+
+/**
+ * The API's gate, as an onRequest hook:
+ * - with a token, every route but the public ones needs `Authorization: Bearer <token>`;
+ * - bound to loopback, the Host header must name loopback too, so a web page cannot reach the API through
+ *   DNS rebinding (together with JSON-only bodies, which a cross-site form cannot send, this keeps a
+ *   browser on the robot from approving runs on a stranger's behalf).
+ */
+export function makeAuthHook(options: AuthOptions) {
+  const { host, token } = options;
+  if (!isLoopbackHost(host) && token === '') {
+    throw new Error(`api.host is ${host}, which is not a loopback address: set api.token (e.g. token: \${AURAISON_EDGE_API_TOKEN}) or bind 127.0.0.1`);
+  }
+  const expected = token === '' ? undefined : digest(token);
+  const loopback = isLoopbackHost(host);
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (loopback) {
+      const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
+      if (!isLoopbackHost(hostHeader)) throw new HttpError(403, 'forbidden', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`);
+    }
+    if (!expected || PUBLIC.test(request.url)) return;
+    reply.header('www-authenticate', 'Bearer realm="auraison-edge"');
+    const header = request.headers.authorization;
+    const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
+    if (!match) throw new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>');
+    if (!timingSafeEqual(digest(match[1]!), expected)) throw new HttpError(401, 'unauthorized', 'wrong bearer token');
+  };
+}
+
+// Comparing digests keeps the comparison constant-time whatever the lengths.
+function digest(text: string): Buffer {
+  return createHash('sha256').update(text).digest();
+}

@@ -1,0 +1,98 @@
+import type { EdgeConfig } from '../config/schema.ts';
+import type { ValidationIssue } from '../contract/validate.ts';
+import { readApiFile } from './discovery.ts';
+
+export interface ApiTarget {
+  url: string;
+  token: string | undefined;
+  /** Where the URL came from, for messages: `--url`, `<data_dir>/run/api.json`, `config api.port`. */
+  from: string;
+}
+
+/** A reply that was not 2xx (status > 0), or no reply at all (status 0: not listening, timed out). */
+export class ApiClientError extends Error {
+  override name = 'ApiClientError';
+  readonly status: number;
+  readonly code: string;
+  readonly issues: ValidationIssue[] | undefined;
+  constructor(status: number, code: string, message: string, issues?: ValidationIssue[]) {
+    super(message);
+    this.status = status;
+    this.code = code;
+    this.issues = issues;
+  }
+}
+
+/**
+ * Where the daemon that uses this config's data dir listens: `--url` if given; else the URL the running API
+ * wrote to <data_dir>/run/api.json (so `api.port: 0` works); else the config's host and port. The token is
+ * `--token`, else $AURAISON_EDGE_API_TOKEN, else the config's api.token.
+ */
+export function resolveApiTarget(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): ApiTarget | undefined {
+  const { config, dataDir, env, url, token } = options;
+  const bearer = token ?? (env.AURAISON_EDGE_API_TOKEN || undefined) ?? (config.api.token || undefined);
+  if (url) return { url: url.replace(/\/+$/, ''), token: bearer, from: '--url' };
+  const file = readApiFile(dataDir);
+  if (file && pidAlive(file.pid)) return { url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'), token: bearer, from: `${dataDir}/run/api.json` };
+  if (!config.api.enabled || config.api.port === 0) return undefined;
+  const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host === '::' ? '::1' : config.api.host;
+  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${config.api.port}`, token: bearer, from: 'config api.host/api.port' };
+}
+
+function pidAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
+  }
+}
+
+/** A small JSON client of the local API, for the CLI's thin commands. */
+export class ApiClient {
+  readonly target: ApiTarget;
+  #timeoutMs: number;
+
+  constructor(target: ApiTarget, options: { timeoutMs?: number } = {}) {
+    this.target = target;
+    this.#timeoutMs = options.timeoutMs ?? 5000;
+  }
+
+  get<T>(path: string): Promise<T> {
+    return this.#request<T>('GET', path, undefined);
+  }
+
+  post<T>(path: string, body: unknown = {}): Promise<T> {
+    return this.#request<T>('POST', path, body);
+  }
+
+  async #request<T>(method: string, path: string, body: unknown): Promise<T> {
+    const headers: Record<string, string> = { accept: 'application/json' };
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    let response: Response;
+    try {
+      response = await fetch(`${this.target.url}${path}`, {
+        method,
+        headers,
+        body: body === undefined ? undefined : JSON.stringify(body),
+        signal: AbortSignal.timeout(this.#timeoutMs),
+      });
+    } catch (error) {
+      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      throw new ApiClientError(0, 'unreachable', `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`);
+    }
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      parsed = undefined; // not JSON: reported below with the status
+    }
+    if (!response.ok) {
+      const err = parsed as { error?: string; message?: string; issues?: ValidationIssue[] } | undefined;
+      throw new ApiClientError(response.status, err?.error ?? 'http_error', err?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`, err?.issues);
+    }
+    return parsed as T;
+  }
+}

@@ -1,0 +1,34 @@
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+
+/** Where a running API says where it listens, for the CLI (the port may be 0 in the config: any free one). */
+export function apiFilePath(dataDir: string): string {
+  return join(dataDir, 'run', 'api.json');
+}
+
+export interface ApiFile {
+  url: string;
+  pid: number;
+  data_dir: string;
+}
+
+export function writeApiFile(dataDir: string, info: ApiFile): void {
+  const path = apiFilePath(dataDir);
+  mkdirSync(join(dataDir, 'run'), { recursive: true });
+  writeFileSync(`${path}.tmp`, JSON.stringify(info, null, 2));
+  renameSync(`${path}.tmp`, path);
+}
+
+export function removeApiFile(dataDir: string, pid = process.pid): void {
+  // Only our own: a second daemon on the same data dir must not delete the first one's file.
+  if (readApiFile(dataDir)?.pid === pid) rmSync(apiFilePath(dataDir), { force: true });
+}
+
+export function readApiFile(dataDir: string): ApiFile | undefined {
+  try {
+    const value = JSON.parse(readFileSync(apiFilePath(dataDir), 'utf8')) as Partial<ApiFile>;
+    return typeof value.url === 'string' && typeof value.pid === 'number' && typeof value.data_dir === 'string' ? (value as ApiFile) : undefined;
+  } catch {
+    return undefined; // no API has run with this data dir, or it is being rewritten: the caller falls back
+  }
+}

@@ -1,0 +1,85 @@
+import type { ServerResponse } from 'node:http';
+import type { Bus } from '../../bus/bus.ts';
+import type { MessageCodec } from '../../bus/codec.ts';
+import type { MetricFamily } from '../../contract/services.ts';
+import { LiveMap, type LiveKind } from './live-map.ts';
+
+/**
+ * Viewers of the live 2D map (GET /live/map, SSE). The LiveMap and its bus subscriptions exist only while
+ * someone watches. Every update is the latest state of its kind, so a viewer whose socket is full simply
+ * misses intermediate states: the kinds that changed are marked and their latest value is sent on drain.
+ */
+export class LiveMapHub {
+  #bus: Bus;
+  #codec: MessageCodec;
+  #maxBufferedBytes: number;
+  #map: LiveMap | undefined;
+  #viewers = new Set<ServerResponse>();
+  #skipped = 0;
+  #decodeErrors = new Map<string, number>();
+
+  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number }) {
+    this.#bus = options.bus;
+    this.#codec = options.codec;
+    this.#maxBufferedBytes = options.maxBufferedBytes;
+  }
+
+  get viewers(): number {
+    return this.#viewers.size;
+  }
+
+  open(res: ServerResponse): void {
+    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.write('retry: 2000\n\n');
+    this.#map ??= new LiveMap({ bus: this.#bus, codec: this.#codec });
+    const map = this.#map;
+    const dirty = new Set<LiveKind>();
+    let waiting = false;
+    const send = (kind: LiveKind, json: string): void => {
+      if (waiting || res.writableLength >= this.#maxBufferedBytes) {
+        if (!dirty.has(kind)) this.#skipped++;
+        dirty.add(kind);
+        if (!waiting) {
+          waiting = true;
+          res.once('drain', () => {
+            waiting = false;
+            const latest = new Map(map.snapshot());
+            const kinds = [...dirty];
+            dirty.clear();
+            for (const k of kinds) send(k, latest.get(k)!);
+          });
+        }
+        return;
+      }
+      res.write(`event: ${kind}\ndata: ${json}\n\n`);
+    };
+    for (const [kind, json] of map.snapshot()) send(kind, json);
+    const unlisten = map.listen(send);
+    this.#viewers.add(res);
+    res.on('close', () => {
+      unlisten();
+      this.#viewers.delete(res);
+      if (this.#viewers.size === 0 && this.#map === map) {
+        for (const [topic, n] of map.decodeErrors) this.#decodeErrors.set(topic, (this.#decodeErrors.get(topic) ?? 0) + n);
+        map.close();
+        this.#map = undefined;
+      }
+    });
+  }
+
+  close(): void {
+    for (const res of [...this.#viewers]) res.end();
+    this.#map?.close();
+    this.#map = undefined;
+  }
+
+  metrics(): MetricFamily[] {
+    const errors = new Map(this.#decodeErrors);
+    for (const [topic, n] of this.#map?.decodeErrors ?? []) errors.set(topic, (errors.get(topic) ?? 0) + n);
+    return [
+      { name: 'auraison_live_map_viewers', help: 'Viewers of the status page\'s live map.', type: 'gauge', samples: [{ value: this.#viewers.size }] },
+      { name: 'auraison_live_map_skipped_total', help: 'Live map updates a slow viewer skipped (it got the latest state instead).', type: 'counter', samples: [{ value: this.#skipped }] },
+      { name: 'auraison_live_map_decode_errors_total', help: 'Messages the live map could not decode, by topic.', type: 'counter', samples: [...errors].map(([topic, value]) => ({ labels: { topic }, value })) },
+    ];
+  }
+}

@@ -1,0 +1,164 @@
+import type { Bus, Subscription } from '../../bus/bus.ts';
+import type { MessageCodec } from '../../bus/codec.ts';
+import type { BusMessage } from '../../bus/types.ts';
+
+type Quaternion = { x: number; y: number; z: number; w: number };
+type Vec3 = { x: number; y: number; z: number };
+interface OccupancyGridMsg {
+  header: { frame_id: string };
+  info: { resolution: number; width: number; height: number; origin: { position: Vec3; orientation: Quaternion } };
+  data: Int8Array;
+}
+interface OdometryMsg {
+  header: { frame_id: string };
+  pose: { pose: { position: Vec3; orientation: Quaternion } };
+}
+interface PathMsg {
+  header: { frame_id: string };
+  poses: { pose: { position: Vec3 } }[];
+}
+interface TfMsg {
+  transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: Vec3; rotation: Quaternion } }[];
+}
+
+export type LiveKind = 'map' | 'pose' | 'plan';
+
+export interface LiveMapTopics {
+  map: string;
+  odom: string;
+  plan: string;
+  tf: string;
+  tfStatic: string;
+}
+
+export interface LiveMapOptions {
+  bus: Bus;
+  codec: MessageCodec;
+  topics?: Partial<LiveMapTopics>;
+  /** Most pose updates per second sent to viewers. */
+  poseHz?: number;
+  /** Most points of a plan sent to viewers (longer plans are thinned). */
+  maxPlanPoints?: number;
+}
+
+const yawOf = (q: Quaternion): number => Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
+const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits;
+
+/**
+ * The status page's 2D view, server side: it subscribes to the map, odometry and plan topics (keep-latest
+ * queues, so a burst never queues up), decodes the fields it needs with the codec, and keeps the latest of
+ * each as compact JSON. The robot's pose is put in the map frame through a map -> odom transform from
+ * /tf or /tf_static when one is published (identity otherwise). Viewers get the latest of each kind.
+ */
+export class LiveMap {
+  #codec: MessageCodec;
+  #bus: Bus;
+  #subs: Subscription[] = [];
+  #latest = new Map<LiveKind, string>();
+  #listeners = new Set<(kind: LiveKind, json: string) => void>();
+  #mapToOdom = { x: 0, y: 0, yaw: 0 };
+  #odom: OdometryMsg | undefined;
+  #poseDirty = false;
+  #timer: NodeJS.Timeout;
+  #maxPlanPoints: number;
+  /** Messages that could not be decoded (bad CDR, unknown type), by topic. */
+  readonly decodeErrors = new Map<string, number>();
+
+  constructor(options: LiveMapOptions) {
+    const { bus, codec, topics = {}, poseHz = 10, maxPlanPoints = 500 } = options;
+    const t: LiveMapTopics = { map: '/map', odom: '/odom', plan: '/plan', tf: '/tf', tfStatic: '/tf_static', ...topics };
+    this.#bus = bus;
+    this.#codec = codec;
+    this.#maxPlanPoints = maxPlanPoints;
+    const on = (topic: string, handler: (msg: BusMessage) => void): void => {
+      this.#subs.push(bus.subscribe({ name: 'api:live-map', topic, queue: { policy: 'keep-latest', depth: 1 }, handler: (msg) => this.#guard(msg, handler) }));
+    };
+    on(t.map, (msg) => this.#onMap(this.#codec.decode<OccupancyGridMsg>(msg.type, msg.data)));
+    on(t.plan, (msg) => this.#onPlan(this.#codec.decode<PathMsg>(msg.type, msg.data)));
+    on(t.odom, (msg) => {
+      this.#odom = this.#codec.decode<OdometryMsg>(msg.type, msg.data);
+      this.#poseDirty = true;
+    });
+    on(t.tf, (msg) => this.#onTf(this.#codec.decode<TfMsg>(msg.type, msg.data)));
+    on(t.tfStatic, (msg) => this.#onTf(this.#codec.decode<TfMsg>(msg.type, msg.data)));
+    // Odometry comes at 30 Hz and more; viewers need a steady few updates a second.
+    this.#timer = setInterval(() => this.#flushPose(), 1000 / poseHz);
+    this.#timer.unref();
+  }
+
+  /** The latest JSON of each kind seen so far, for a viewer that just connected. */
+  snapshot(): [LiveKind, string][] {
+    return [...this.#latest];
+  }
+
+  /** Calls `listener` with each update. Returns an unlisten function. */
+  listen(listener: (kind: LiveKind, json: string) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  close(): void {
+    clearInterval(this.#timer);
+    for (const s of this.#subs) this.#bus.unsubscribe(s);
+    this.#subs = [];
+    this.#listeners.clear();
+  }
+
+  #guard(msg: BusMessage, handler: (msg: BusMessage) => void): void {
+    try {
+      handler(msg);
+    } catch {
+      // A malformed message must not stop the view: it is counted (auraison_live_map_decode_errors_total).
+      this.decodeErrors.set(msg.topic, (this.decodeErrors.get(msg.topic) ?? 0) + 1);
+    }
+  }
+
+  #emit(kind: LiveKind, value: unknown): void {
+    const json = JSON.stringify(value);
+    this.#latest.set(kind, json);
+    for (const l of this.#listeners) l(kind, json);
+  }
+
+  #onMap(m: OccupancyGridMsg): void {
+    const { info } = m;
+    const cells = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength).toString('base64');
+    this.#emit('map', {
+      frame: m.header.frame_id,
+      width: info.width,
+      height: info.height,
+      resolution: info.resolution,
+      origin: { x: info.origin.position.x, y: info.origin.position.y, yaw: yawOf(info.origin.orientation) },
+      cells,
+    });
+  }
+
+  #onPlan(p: PathMsg): void {
+    const step = Math.max(1, Math.ceil(p.poses.length / this.#maxPlanPoints));
+    const points: [number, number][] = [];
+    for (let i = 0; i < p.poses.length; i += step) points.push([round(p.poses[i]!.pose.position.x), round(p.poses[i]!.pose.position.y)]);
+    const last = p.poses.at(-1);
+    if (last && (p.poses.length - 1) % step !== 0) points.push([round(last.pose.position.x), round(last.pose.position.y)]);
+    this.#emit('plan', { frame: p.header.frame_id, points });
+  }
+
+  #onTf(tf: TfMsg): void {
+    for (const t of tf.transforms) {
+      if (t.header.frame_id.replace(/^\//, '') === 'map' && t.child_frame_id.replace(/^\//, '') === 'odom') {
+        this.#mapToOdom = { x: t.transform.translation.x, y: t.transform.translation.y, yaw: yawOf(t.transform.rotation) };
+        this.#poseDirty = true;
+      }
+    }
+  }
+
+  #flushPose(): void {
+    if (!this.#poseDirty || !this.#odom) return;
+    this.#poseDirty = false;
+    const p = this.#odom.pose.pose;
+    const { x: tx, y: ty, yaw: tyaw } = this.#mapToOdom;
+    const c = Math.cos(tyaw);
+    const s = Math.sin(tyaw);
+    const x = tx + c * p.position.x - s * p.position.y;
+    const y = ty + s * p.position.x + c * p.position.y;
+    this.#emit('pose', { frame: 'map', x: round(x), y: round(y), yaw: round(yawOf(p.orientation) + tyaw) });
+  }
+}

@@ -1,0 +1,82 @@
+import { statfs } from 'node:fs/promises';
+import { SERVICE_NAMES } from '../contract/services.ts';
+import type { DaemonStatus } from '../daemon.ts';
+import type { ComponentHealth } from '../lifecycle/component.ts';
+
+export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
+
+export interface ReadinessCheck {
+  name: string;
+  status: CheckStatus;
+  reason: string;
+  /** Informational checks are reported but never make the daemon unready (the central link: offline is normal). */
+  informational?: boolean;
+}
+
+export interface Readiness {
+  ready: boolean;
+  checks: ReadinessCheck[];
+}
+
+/** Components with a check of their own name; every other component gets a `component:<name>` check. */
+const NAMED: Record<string, { check: string; absent: string; informational?: boolean; degradedFails: boolean }> = {
+  [SERVICE_NAMES.llm]: { check: 'model_endpoint', absent: 'no LLM endpoint configured (system2)', degradedFails: true },
+  [SERVICE_NAMES.control]: { check: 'control_loops', absent: 'no control loops configured', degradedFails: true },
+  central: { check: 'central_link', absent: 'no central link configured', informational: true, degradedFails: true },
+};
+const ADAPTER = /^(ros|zenoh)/;
+
+export interface ReadinessOptions {
+  status: DaemonStatus;
+  dataDir: string;
+  minFreeBytes: number;
+}
+
+/**
+ * The daemon's readiness as named checks: the bus, each configured adapter, the model endpoint, free disk,
+ * the control loops, every other component, and the central link (informational). Ready when no
+ * non-informational check fails.
+ */
+export async function checkReadiness(options: ReadinessOptions): Promise<Readiness> {
+  const { status, dataDir, minFreeBytes } = options;
+  const checks: ReadinessCheck[] = [
+    { name: 'bus', status: 'pass', reason: `${status.topics.length} topics, ${status.subscribers.length} subscribers, ${status.queryables.length} queryables` },
+    await diskCheck(dataDir, minFreeBytes),
+  ];
+  for (const [component, named] of Object.entries(NAMED)) {
+    const health = status.components[component];
+    if (!health) checks.push({ name: named.check, status: 'skip', reason: named.absent, ...(named.informational ? { informational: true } : {}) });
+    else checks.push({ name: named.check, ...fromHealth(component, health, named.degradedFails), ...(named.informational ? { informational: true } : {}) });
+  }
+  for (const [component, health] of Object.entries(status.components)) {
+    if (component in NAMED) continue;
+    const adapter = ADAPTER.test(component);
+    checks.push({ name: adapter ? `adapter:${component}` : `component:${component}`, ...fromHealth(component, health, adapter) });
+  }
+  return { ready: !checks.some((c) => c.status === 'fail' && !c.informational), checks };
+}
+
+function fromHealth(name: string, health: ComponentHealth, degradedFails: boolean): { status: CheckStatus; reason: string } {
+  const why = health.reason ? `: ${health.reason}` : '';
+  switch (health.state) {
+    case 'running':
+      return { status: 'pass', reason: `${name} running` };
+    case 'degraded':
+      return { status: degradedFails ? 'fail' : 'warn', reason: `${name} degraded${why}` };
+    default:
+      return { status: 'fail', reason: `${name} ${health.state}${why}` };
+  }
+}
+
+async function diskCheck(dataDir: string, minFreeBytes: number): Promise<ReadinessCheck> {
+  try {
+    const s = await statfs(dataDir);
+    const free = s.bavail * s.bsize;
+    const mb = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
+    return free >= minFreeBytes
+      ? { name: 'disk', status: 'pass', reason: `${mb(free)} free in ${dataDir}` }
+      : { name: 'disk', status: 'fail', reason: `${mb(free)} free in ${dataDir}, below api.ready.min_free_bytes (${mb(minFreeBytes)}): free space or lower the retention limits` };
+  } catch (error) {
+    return { name: 'disk', status: 'fail', reason: `cannot stat ${dataDir}: ${(error as Error).message}` };
+  }
+}

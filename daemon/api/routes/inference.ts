@@ -1,0 +1,86 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { QueryError } from '../../bus/errors.ts';
+import type { QueryPayload } from '../../bus/types.ts';
+import { ValidationError, Validator } from '../../contract/validate.ts';
+import { HttpError, validationHttpError } from '../errors.ts';
+import type { RouteContext } from './route-context.ts';
+
+const InferenceBody = Type.Object(
+  {
+    input: Type.Optional(Type.Unknown({ description: 'a JSON request, sent as application/json' })),
+    payload_base64: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'raw request bytes (e.g. CDR), base64' })),
+    encoding: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'encoding of payload_base64' })),
+    timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
+  },
+  { additionalProperties: false },
+);
+const Name = Type.String({ pattern: '^[A-Za-z0-9_.:-]+(/[A-Za-z0-9_.:-]+)*$', maxLength: 256 });
+const VlaParams = Type.Object({ policy: Name }, { additionalProperties: false });
+// A wildcard param is named `*`, which TypeBox cannot take as a property name: the name is checked in the handler.
+const LlmParams = Type.Object({}, { additionalProperties: Type.String({ maxLength: 256 }) });
+const modelName = new Validator(Name);
+
+const STATUS_OF: Record<QueryError['code'], number> = { no_queryable: 503, timeout: 504, handler_error: 502, bad_request: 400 };
+const JSON_ENCODING = 'application/json';
+
+/**
+ * POST /inference/vla/:policy and POST /inference/llm/:model: the bus queries `ai/inference/vla/<policy>` and
+ * `ai/inference/llm/<model>` over HTTP (a model name may hold slashes: /inference/llm/Qwen/Qwen2.5-7B).
+ * A JSON `input` travels as application/json; other encodings travel as base64 both ways.
+ */
+export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, settings, metrics }) => {
+  const handle = async (kind: 'vla' | 'llm', name: string, body: Static<typeof InferenceBody>, reply: FastifyReply) => {
+    const request = toPayload(body);
+    const timeoutMs = Math.min(body.timeout_ms ?? settings.inference.timeout_ms, settings.inference.timeout_ms);
+    const started = performance.now();
+    let outcome = 'ok';
+    try {
+      const answer = await ctx.bus.query(`ai/inference/${kind}/${name}`, request, { timeoutMs });
+      return reply.send({ ...fromPayload(answer), elapsed_ms: Math.round((performance.now() - started) * 1000) / 1000 });
+    } catch (error) {
+      if (!(error instanceof QueryError)) throw error;
+      outcome = error.code;
+      throw new HttpError(STATUS_OF[error.code], error.code, error.message);
+    } finally {
+      metrics.inference.observe({ kind, name, outcome }, (performance.now() - started) / 1000);
+    }
+  };
+  app.post<{ Params: Static<typeof VlaParams>; Body: Static<typeof InferenceBody> }>(
+    '/inference/vla/:policy',
+    { schema: { params: VlaParams, body: InferenceBody } },
+    async (request, reply) => handle('vla', request.params.policy, request.body, reply),
+  );
+  app.post<{ Params: Record<string, string | undefined>; Body: Static<typeof InferenceBody> }>(
+    '/inference/llm/*',
+    { schema: { params: LlmParams, body: InferenceBody } },
+    async (request, reply) => {
+      const model = request.params['*'] ?? '';
+      if (!modelName.check(model)) throw validationHttpError('params', new ValidationError('params', modelName.issues(model).map((i) => ({ ...i, path: 'model' }))));
+      return handle('llm', model, request.body, reply);
+    },
+  );
+};
+
+function toPayload(body: Static<typeof InferenceBody>): QueryPayload {
+  const hasInput = body.input !== undefined;
+  const hasBytes = body.payload_base64 !== undefined;
+  if (hasInput === hasBytes) {
+    const message = hasInput ? 'send either input or payload_base64, not both' : 'required: a JSON input, or payload_base64 with its encoding';
+    throw new HttpError(400, 'bad_request', `body.input: ${message}`, [{ path: 'body.input', message }]);
+  }
+  if (hasInput) return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify(body.input)) };
+  if (!body.encoding) throw new HttpError(400, 'bad_request', 'body.encoding: required with payload_base64', [{ path: 'body.encoding', message: 'required with payload_base64' }]);
+  return { encoding: body.encoding, payload: Buffer.from(body.payload_base64!, 'base64') };
+}
+
+function fromPayload(answer: QueryPayload): { encoding: string; output?: unknown; payload_base64?: string } {
+  if (/json/i.test(answer.encoding)) {
+    try {
+      return { encoding: answer.encoding, output: JSON.parse(new TextDecoder().decode(answer.payload)) };
+    } catch {
+      // Says JSON but is not: hand the bytes over as they are rather than fail the call.
+    }
+  }
+  return { encoding: answer.encoding, payload_base64: Buffer.from(answer.payload).toString('base64') };
+}

@@ -1,0 +1,37 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { hasMetrics, type MetricFamily } from '../../contract/services.ts';
+import { daemonMetrics, runMetrics } from '../daemon-metrics.ts';
+import { renderPrometheus } from '../prometheus.ts';
+import { findAgent } from '../services.ts';
+import { NoQuery } from './health.ts';
+import type { RouteContext } from './route-context.ts';
+
+/**
+ * GET /metrics in the Prometheus text format: the bus and subscribers, components, the journal, runs by
+ * status, the API's own figures, and the families of every component that implements MetricsProvider
+ * (recorder, control loops, inference, sync).
+ */
+export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, hub, live, metrics }) => {
+  app.get('/metrics', { schema: { querystring: NoQuery } }, async (_request, reply) => {
+    const families: MetricFamily[] = [
+      ...daemonMetrics(ctx.daemonStatus()),
+      { name: 'auraison_journal_last_seq', help: 'Seq of the last record in the durable journal.', type: 'gauge', samples: [{ value: ctx.journal.lastSeq }] },
+      ...metrics.families(),
+      ...hub.metrics(),
+      ...live.metrics(),
+    ];
+    const agent = findAgent(ctx);
+    if (agent) families.push(runMetrics(agent));
+    for (const [name, component] of ctx.components) {
+      if (!hasMetrics(component)) continue;
+      try {
+        families.push(...component.metrics());
+      } catch (error) {
+        // One component's broken metrics must not hide everyone else's; the failure is itself a metric.
+        families.push({ name: 'auraison_metrics_errors', help: 'Components whose metrics() threw on this scrape.', type: 'gauge', samples: [{ labels: { component: name }, value: 1 }] });
+        ctx.log.warn({ component: name, err: (error as Error).message }, 'metrics() failed');
+      }
+    }
+    return reply.type('text/plain; version=0.0.4; charset=utf-8').send(renderPrometheus(families));
+  });
+};

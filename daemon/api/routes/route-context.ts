@@ -1,0 +1,16 @@
+import type { MessageCodec } from '../../bus/codec.ts';
+import type { ApiSettings } from '../../config/sections/api.ts';
+import type { ComponentContext } from '../../lifecycle/component.ts';
+import type { ApiMetrics } from '../api-metrics.ts';
+import type { LiveMapHub } from '../live/live-map-hub.ts';
+import type { SseHub } from '../sse/sse-hub.ts';
+
+/** What every route plugin is registered with. */
+export interface RouteContext {
+  ctx: ComponentContext;
+  settings: ApiSettings;
+  codec: MessageCodec;
+  hub: SseHub;
+  live: LiveMapHub;
+  metrics: ApiMetrics;
+}

@@ -1,0 +1,117 @@
+import type { FastifyPluginAsync } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { newId } from '../../contract/ids.ts';
+import { Id, Intent, NsTime, PolicyContext, RunStatus, type RunState } from '../../contract/schemas.ts';
+import { ValidationError } from '../../contract/validate.ts';
+import { HttpError, validationHttpError } from '../errors.ts';
+import { requireAgent } from '../services.ts';
+import type { RouteContext } from './route-context.ts';
+
+/** POST /intents: an Intent whose id, params, targets and policy context may be left for the daemon to fill. */
+export const IntentBody = Type.Object(
+  {
+    intent_id: Type.Optional(Id),
+    type: Intent.properties.type,
+    params: Type.Optional(Intent.properties.params),
+    targets: Type.Optional(Intent.properties.targets),
+    policy_ctx: Type.Optional(
+      Type.Object(
+        {
+          actor: Type.Optional(PolicyContext.properties.actor),
+          source: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('cli')], { description: 'cli when sent by auraison-edge intent' })),
+          requires_approval: PolicyContext.properties.requires_approval,
+          max_tool_calls: PolicyContext.properties.max_tool_calls,
+          max_tokens: PolicyContext.properties.max_tokens,
+          max_wall_s: PolicyContext.properties.max_wall_s,
+        },
+        { additionalProperties: false },
+      ),
+    ),
+    created_at: Type.Optional(NsTime),
+  },
+  { additionalProperties: false },
+);
+
+const RunParams = Type.Object({ id: Id }, { additionalProperties: false });
+const RunsQuery = Type.Object(
+  { status: Type.Optional(RunStatus), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
+  { additionalProperties: false },
+);
+const ApproveBody = Type.Object({ by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }) }, { additionalProperties: false });
+const CancelBody = Type.Object(
+  { by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }), reason: Type.Optional(Type.String({ maxLength: 1024 })) },
+  { additionalProperties: false },
+);
+
+const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+
+/** Intents and runs, over the agent service (503 when the agent is not running). */
+export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+  app.post<{ Body: Static<typeof IntentBody> }>('/intents', { schema: { body: IntentBody } }, async (request, reply) => {
+    const agent = requireAgent(ctx);
+    const { policy_ctx: p = {}, ...rest } = request.body;
+    const source = p.source ?? 'http';
+    const intent = {
+      ...rest,
+      intent_id: rest.intent_id ?? newId(),
+      params: rest.params ?? {},
+      targets: rest.targets ?? [],
+      policy_ctx: { ...p, actor: p.actor ?? 'anonymous', source },
+    };
+    const run = await agentCall(() => agent.submitIntent(intent, source), 'body');
+    return reply.code(201).send({ run });
+  });
+
+  app.get<{ Querystring: Static<typeof RunsQuery> }>('/runs', { schema: { querystring: RunsQuery } }, async (request) => {
+    const { status, limit } = request.query;
+    return { runs: requireAgent(ctx).listRuns({ ...(status ? { status } : {}), limit }) };
+  });
+
+  app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (request) => {
+    const found = requireAgent(ctx).getRun(request.params.id);
+    if (!found) throw notFound(request.params.id);
+    return found;
+  });
+
+  app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof ApproveBody> }>(
+    '/runs/:id/approve',
+    { schema: { params: RunParams, body: ApproveBody } },
+    async (request) => {
+      const agent = requireAgent(ctx);
+      const { id } = request.params;
+      const found = agent.getRun(id);
+      if (!found) throw notFound(id);
+      if (found.run.status !== 'awaiting_approval') throw new HttpError(409, 'conflict', `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`);
+      return { run: await agentCall(() => agent.approve(id, request.body.by), 'body') };
+    },
+  );
+
+  app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof CancelBody> }>(
+    '/runs/:id/cancel',
+    { schema: { params: RunParams, body: CancelBody } },
+    async (request) => {
+      const agent = requireAgent(ctx);
+      const { id } = request.params;
+      const found = agent.getRun(id);
+      if (!found) throw notFound(id);
+      if (TERMINAL.has(found.run.status)) throw new HttpError(409, 'conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
+      return { run: await agentCall(() => agent.cancel(id, request.body.by, request.body.reason), 'body') };
+    },
+  );
+};
+
+function notFound(id: string): HttpError {
+  return new HttpError(404, 'not_found', `no run ${id}: list runs with GET /runs`);
+}
+
+/** The agent's errors as replies: its ValidationErrors are 400s naming the path, a status it gives is kept. */
+async function agentCall(call: () => Promise<RunState>, part: string): Promise<RunState> {
+  try {
+    return await call();
+  } catch (error) {
+    if (error instanceof ValidationError) throw validationHttpError(part, error);
+    const status = (error as { statusCode?: unknown }).statusCode;
+    if (typeof status === 'number' && status >= 400 && status < 500) throw new HttpError(status, 'rejected', (error as Error).message);
+    throw error;
+  }
+}

@@ -1,0 +1,115 @@
+import type { ServerResponse } from 'node:http';
+import type { Journal, MetricFamily } from '../../contract/services.ts';
+import { FrameRing } from './frame-ring.ts';
+import { JournalStream } from './journal-stream.ts';
+import { recordFrame } from './sse-frame.ts';
+
+export interface SseHubOptions {
+  journal: Journal;
+  maxBufferedBytes: number;
+  maxLag: number;
+  stallTimeoutMs: number;
+  heartbeatMs: number;
+}
+
+export interface OpenOptions {
+  /** The last seq the client has (Last-Event-ID); undefined starts live, at the journal's end. */
+  lastEventId?: number;
+  kinds?: ReadonlySet<string>;
+}
+
+/**
+ * Every SSE client of the journal. It subscribes to the journal once, formats each new record once into a
+ * bounded ring of frames, and wakes the clients; each client then writes at its own pace (JournalStream).
+ */
+export class SseHub {
+  #o: SseHubOptions;
+  #ring = new FrameRing();
+  #streams = new Set<JournalStream>();
+  #unsubscribe: () => void;
+  #heartbeat: NodeJS.Timeout;
+  #counters = { sent: 0, gaps: 0, skipped: 0 };
+  #ended = { closed: 0, stalled: 0, shutdown: 0 };
+  #opened = 0;
+
+  constructor(options: SseHubOptions) {
+    this.#o = options;
+    this.#unsubscribe = options.journal.subscribe((record) => {
+      this.#ring.put({ seq: record.seq, kind: record.kind, frame: recordFrame(record) });
+      for (const s of this.#streams) s.notify();
+    });
+    this.#heartbeat = setInterval(() => {
+      for (const s of this.#streams) s.heartbeat();
+    }, options.heartbeatMs);
+    this.#heartbeat.unref();
+  }
+
+  get clients(): number {
+    return this.#streams.size;
+  }
+
+  /** Writes the SSE headers on `res` and starts streaming into it. */
+  open(res: ServerResponse, options: OpenOptions = {}): JournalStream {
+    const { journal, maxBufferedBytes, maxLag, stallTimeoutMs } = this.#o;
+    const last = journal.lastSeq;
+    // An id past the journal's end means the journal is not the one the client read (a new data dir).
+    const ahead = options.lastEventId !== undefined && options.lastEventId > last;
+    const fromSeq = options.lastEventId === undefined || ahead ? last + 1 : options.lastEventId + 1;
+    res.writeHead(200, {
+      'content-type': 'text/event-stream; charset=utf-8',
+      'cache-control': 'no-cache, no-transform',
+      connection: 'keep-alive',
+      'x-accel-buffering': 'no',
+    });
+    res.write(`retry: 2000\n: journal at seq ${last}\n\n`);
+    if (ahead) res.write(`event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`);
+    const stream: JournalStream = new JournalStream({
+      journal,
+      ring: this.#ring,
+      res,
+      fromSeq,
+      kinds: options.kinds,
+      maxBufferedBytes,
+      maxLag,
+      stallTimeoutMs,
+      counters: this.#counters,
+      onEnd: (reason) => {
+        this.#streams.delete(stream);
+        this.#ended[reason]++;
+      },
+    });
+    this.#streams.add(stream);
+    this.#opened++;
+    stream.pump();
+    return stream;
+  }
+
+  streams(): JournalStream[] {
+    return [...this.#streams];
+  }
+
+  close(): void {
+    this.#unsubscribe();
+    clearInterval(this.#heartbeat);
+    for (const s of [...this.#streams]) s.end('shutdown');
+  }
+
+  metrics(): MetricFamily[] {
+    let buffered = 0;
+    for (const s of this.#streams) buffered += s.buffered;
+    return [
+      { name: 'auraison_sse_clients', help: 'SSE clients of GET /events now connected.', type: 'gauge', samples: [{ value: this.#streams.size }] },
+      { name: 'auraison_sse_connections_total', help: 'SSE connections opened.', type: 'counter', samples: [{ value: this.#opened }] },
+      { name: 'auraison_sse_events_sent_total', help: 'Journal records written to SSE clients.', type: 'counter', samples: [{ value: this.#counters.sent }] },
+      { name: 'auraison_sse_gaps_total', help: 'Gap events: a client skipped ahead (too slow, or records no longer in the journal).', type: 'counter', samples: [{ value: this.#counters.gaps }] },
+      { name: 'auraison_sse_skipped_records_total', help: 'Records SSE clients skipped in gaps.', type: 'counter', samples: [{ value: this.#counters.skipped }] },
+      {
+        name: 'auraison_sse_disconnects_total',
+        help: 'SSE streams ended, by reason (stalled: cut off for reading nothing).',
+        type: 'counter',
+        samples: Object.entries(this.#ended).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      { name: 'auraison_sse_buffered_bytes', help: 'Bytes written to SSE clients and not yet read by them.', type: 'gauge', samples: [{ value: buffered }] },
+    ];
+  }
+}

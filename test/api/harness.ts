@@ -1,0 +1,101 @@
+import { Bus } from '../../daemon/bus/bus.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { EdgeConfig } from '../../daemon/config/schema.ts';
+import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import type { DaemonStatus } from '../../daemon/daemon.ts';
+import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { ApiComponent } from '../../daemon/api/api-component.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { MemoryJournal } from './fakes/memory-journal.ts';
+
+type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+
+export interface HarnessOptions {
+  journal?: Journal;
+  /** Components other than the API (fakes of the agent, the lakehouse, ...). */
+  components?: Component[];
+  api?: DeepPartial<ApiSettings>;
+  foxglove?: DeepPartial<FoxgloveSettings>;
+  /** Start the API component (default true). */
+  startApi?: boolean;
+}
+
+export interface Harness {
+  ctx: ComponentContext;
+  bus: Bus;
+  definitions: DefinitionsRegistry;
+  journal: Journal;
+  components: Map<string, Component>;
+  config: EdgeConfig;
+  dataDir: string;
+  api: ApiComponent | undefined;
+  /** The API's base URL (when started). */
+  url: string;
+  close(): Promise<void>;
+}
+
+function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
+  if (!over) return base;
+  const out = { ...base } as Record<string, unknown>;
+  for (const [k, v] of Object.entries(over)) {
+    const b = (base as Record<string, unknown>)[k];
+    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b, v as DeepPartial<typeof b>) : v;
+  }
+  return out as T;
+}
+
+/**
+ * The daemon's surroundings for API tests, built from the real parts (bus, definitions registry, config
+ * defaults, the API component) around fakes of the services other parts provide (agent, lakehouse).
+ * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
+ */
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
+  const { journal = new MemoryJournal(), components: extra = [], startApi = true } = options;
+  const dir = tempDir('auraison-api-test-');
+  const base = parseConfigText('', 'test.yaml');
+  const config: EdgeConfig = { ...base, data_dir: dir.path, api: merge(base.api, { port: 0, ...options.api }), foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }) };
+  const bus = new Bus();
+  const definitions = new DefinitionsRegistry({ distro: 'jazzy' });
+  const components = new Map<string, Component>();
+  for (const c of extra) components.set(c.name, c);
+  const startedAt = Date.now();
+  const daemonStatus = (): DaemonStatus => ({
+    robot: { id: config.robot.id, fleet: config.robot.fleet },
+    pid: process.pid,
+    started_at: String(BigInt(startedAt) * 1_000_000n),
+    uptime_s: (Date.now() - startedAt) / 1000,
+    config_file: null,
+    data_dir: dir.path,
+    components: Object.fromEntries([...components].map(([name, c]) => [name, c.health()])),
+    topics: bus.stats().map((t) => ({ topic: t.topic, type: t.type, count: t.count, bytes: t.bytes, rate_hz: t.rateHz, drops: t.drops, publishers: t.publishers, subscribers: t.subscribers })),
+    subscribers: bus.subscriptions().map((s) => ({ name: s.name, topics: [...s.topics], policy: s.queue.policy, depth: s.queue.depth, ...s.counters, errors: s.errors })),
+    queryables: bus.queryables(),
+  });
+  const ctx: ComponentContext = { config, bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components };
+  let api: ApiComponent | undefined;
+  if (startApi) {
+    api = new ApiComponent(ctx);
+    await api.start();
+    components.set('api', api);
+  }
+  return {
+    ctx,
+    bus,
+    definitions,
+    journal,
+    components,
+    config,
+    dataDir: dir.path,
+    api,
+    url: api?.url ?? '',
+    close: async () => {
+      await api?.stop();
+      for (const c of extra) await c.stop();
+      bus.close();
+      dir.cleanup();
+    },
+  };
+}
