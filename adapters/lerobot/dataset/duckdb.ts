@@ -1,0 +1,25 @@
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+
+/** A quoted SQL string literal. */
+export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
+
+/** A quoted SQL identifier (column names like observation.state need it). */
+export const sqlIdent = (s: string): string => `"${s.replaceAll('"', '""')}"`;
+
+/** Runs `fn` with a connection to a fresh in-memory DuckDB, closed afterwards. */
+export async function withDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>): Promise<T> {
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  try {
+    return await fn(conn);
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+}
+
+/** Rows as plain JS objects (BIGINT as bigint, lists as arrays). */
+export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
+  const result = await conn.runAndReadAll(sql);
+  return result.getRowObjectsJS() as Record<string, unknown>[];
+}

@@ -1,0 +1,195 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DatasetError, type FeatureStats } from './dataset-types.ts';
+import { sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { computeStats } from './stats.ts';
+
+/** A numeric feature to write: a float32 vector per frame (shape [n]). */
+export interface FeatureSpec {
+  key: string;
+  names: string[] | null;
+  dim: number;
+}
+
+export interface EpisodeData {
+  task: string;
+  /** Per feature key, one vector per frame; every feature has the same number of frames. */
+  frames: Record<string, Float32Array[]>;
+}
+
+export interface WriteOptions {
+  fps: number;
+  robotType?: string | null;
+  features: FeatureSpec[];
+  episodes: EpisodeData[];
+}
+
+const CHUNK_SIZE = 1000;
+const DATA_FILES_SIZE_MB = 100;
+const VIDEO_FILES_SIZE_MB = 500;
+const DEFAULT_FEATURES = [
+  ['timestamp', 'float32'],
+  ['frame_index', 'int64'],
+  ['episode_index', 'int64'],
+  ['index', 'int64'],
+  ['task_index', 'int64'],
+] as const;
+
+/**
+ * Writes a LeRobot v3.0 dataset: meta/info.json, meta/stats.json, meta/tasks.parquet,
+ * meta/episodes/chunk-000/file-000.parquet and data/chunk-000/file-000.parquet. Everything goes in one file
+ * of each (readers locate episodes through meta/episodes, so a file past data_files_size_in_mb still reads
+ * correctly). Parquet is written by DuckDB.
+ * Only float32 vector features are written; images and videos are not (see README, lerobot export).
+ */
+export async function writeLeRobotV30(root: string, options: WriteOptions): Promise<{ frames: number; episodes: number }> {
+  const { fps, robotType = null, features, episodes } = options;
+  if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
+  if (episodes.length === 0) throw new DatasetError('no episodes to write');
+  if (existsSync(root) && readdirSync(root).length > 0) throw new DatasetError(`${root} exists and is not empty; give a new directory`);
+  const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
+  for (const f of features) if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
+
+  const tasks = [...new Set(episodes.map((e) => e.task))];
+  const taskIndex = new Map(tasks.map((t, i) => [t, i]));
+  const lengths = episodes.map((e, i) => {
+    const counts = features.map((f) => e.frames[f.key]?.length ?? -1);
+    if (counts.some((c) => c !== counts[0])) throw new DatasetError(`episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`);
+    if (counts[0]! <= 0) throw new DatasetError(`episode ${i} has no frames`);
+    for (const f of features) for (const v of e.frames[f.key]!) if (v.length !== f.dim) throw new DatasetError(`episode ${i}: a ${f.key} frame has ${v.length} values, the feature ${f.dim}`);
+    return counts[0]!;
+  });
+  const total = lengths.reduce((a, b) => a + b, 0);
+
+  mkdirSync(join(root, 'meta', 'episodes', 'chunk-000'), { recursive: true });
+  mkdirSync(join(root, 'data', 'chunk-000'), { recursive: true });
+  const tmp = join(root, '.write-tmp');
+  mkdirSync(tmp, { recursive: true });
+  try {
+    // Frames, as newline-delimited JSON that DuckDB reads with declared column types.
+    const frameLines: string[] = [];
+    const statsRows: Record<string, number[][]> = Object.fromEntries([...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]));
+    const episodeStats: Record<string, FeatureStats>[] = [];
+    let index = 0;
+    episodes.forEach((e, ep) => {
+      const perEpisode: Record<string, number[][]> = Object.fromEntries(Object.keys(statsRows).map((k) => [k, []]));
+      for (let i = 0; i < lengths[ep]!; i++) {
+        const row: Record<string, unknown> = {};
+        for (const f of features) {
+          const v = Array.from(e.frames[f.key]![i]!);
+          row[f.key] = v;
+          perEpisode[f.key]!.push(v);
+        }
+        const defaults = { timestamp: Math.fround(i / fps), frame_index: i, episode_index: ep, index, task_index: taskIndex.get(e.task)! };
+        Object.assign(row, defaults);
+        for (const [k, v] of Object.entries(defaults)) perEpisode[k]!.push([v]);
+        frameLines.push(JSON.stringify(row));
+        index++;
+      }
+      const s: Record<string, FeatureStats> = {};
+      for (const [k, rows] of Object.entries(perEpisode)) {
+        s[k] = computeStats(rows, rows[0]!.length);
+        statsRows[k]!.push(...rows);
+      }
+      episodeStats.push(s);
+    });
+    const framesJson = join(tmp, 'frames.ndjson');
+    writeFileSync(framesJson, `${frameLines.join('\n')}\n`);
+
+    const stats: Record<string, FeatureStats> = {};
+    for (const [k, rows] of Object.entries(statsRows)) stats[k] = computeStats(rows, rows[0]!.length);
+
+    const episodeRows = episodes.map((e, ep) => {
+      const from = lengths.slice(0, ep).reduce((a, b) => a + b, 0);
+      const row: Record<string, unknown> = {
+        episode_index: ep,
+        tasks: [e.task],
+        length: lengths[ep],
+        'data/chunk_index': 0,
+        'data/file_index': 0,
+        dataset_from_index: from,
+        dataset_to_index: from + lengths[ep]!,
+        'meta/episodes/chunk_index': 0,
+        'meta/episodes/file_index': 0,
+      };
+      for (const [k, s] of Object.entries(episodeStats[ep]!)) for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
+      return row;
+    });
+    const episodesJson = join(tmp, 'episodes.ndjson');
+    writeFileSync(episodesJson, `${episodeRows.map((r) => JSON.stringify(r)).join('\n')}\n`);
+
+    await withDuckDB(async (conn) => {
+      const frameColumns: Record<string, string> = Object.fromEntries(features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']));
+      Object.assign(frameColumns, { timestamp: 'FLOAT', frame_index: 'BIGINT', episode_index: 'BIGINT', index: 'BIGINT', task_index: 'BIGINT' });
+      // A shape [1] feature is a scalar column in LeRobot's parquet; the frames hold it as [x].
+      const select = Object.keys(frameColumns)
+        .map((k) => (features.find((f) => f.key === k)?.dim === 1 ? `${sqlIdent(k)}[1] AS ${sqlIdent(k)}` : sqlIdent(k)))
+        .join(', ');
+      const frameTypes = Object.fromEntries(Object.keys(frameColumns).map((k) => [k, features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!]));
+      await copyJson(conn, framesJson, frameTypes, select, join(root, 'data', 'chunk-000', 'file-000.parquet'));
+
+      const episodeTypes: Record<string, string> = {
+        episode_index: 'BIGINT',
+        tasks: 'VARCHAR[]',
+        length: 'BIGINT',
+        'data/chunk_index': 'BIGINT',
+        'data/file_index': 'BIGINT',
+        dataset_from_index: 'BIGINT',
+        dataset_to_index: 'BIGINT',
+        'meta/episodes/chunk_index': 'BIGINT',
+        'meta/episodes/file_index': 'BIGINT',
+      };
+      for (const key of Object.keys(episodeRows[0]!)) if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
+      await copyJson(conn, episodesJson, episodeTypes, Object.keys(episodeTypes).map(sqlIdent).join(', '), join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'));
+
+      // LeRobot reads tasks.parquet with pandas, the task string being the frame's index: say so in the
+      // pandas metadata, so pandas restores it as the index.
+      const pandas = JSON.stringify({
+        index_columns: ['task'],
+        column_indexes: [],
+        columns: [
+          { name: 'task_index', field_name: 'task_index', pandas_type: 'int64', numpy_type: 'int64', metadata: null },
+          { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
+        ],
+        creator: { library: 'auraison-edge', version: '0.1.0' },
+        pandas_version: '2.2.0',
+      });
+      const values = tasks.map((t, i) => `(${i}::BIGINT, ${sqlString(t)})`).join(', ');
+      await conn.run(
+        `COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(join(root, 'meta', 'tasks.parquet'))} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`,
+      );
+    });
+
+    const featureInfo: Record<string, unknown> = {};
+    for (const f of features) featureInfo[f.key] = { dtype: 'float32', shape: [f.dim], names: f.names };
+    for (const [k, dtype] of DEFAULT_FEATURES) featureInfo[k] = { dtype, shape: [1], names: null };
+    const info = {
+      codebase_version: 'v3.0',
+      robot_type: robotType,
+      total_episodes: episodes.length,
+      total_frames: total,
+      total_tasks: tasks.length,
+      chunks_size: CHUNK_SIZE,
+      data_files_size_in_mb: DATA_FILES_SIZE_MB,
+      video_files_size_in_mb: VIDEO_FILES_SIZE_MB,
+      fps,
+      splits: { train: `0:${episodes.length}` },
+      data_path: 'data/chunk-{chunk_index:03d}/file-{file_index:03d}.parquet',
+      video_path: null,
+      features: featureInfo,
+    };
+    writeFileSync(join(root, 'meta', 'info.json'), `${JSON.stringify(info, null, 4)}\n`);
+    writeFileSync(join(root, 'meta', 'stats.json'), `${JSON.stringify(stats, null, 4)}\n`);
+  } finally {
+    rmSync(tmp, { recursive: true, force: true });
+  }
+  return { frames: total, episodes: episodes.length };
+}
+
+async function copyJson(conn: DuckDBConnection, json: string, columns: Record<string, string>, select: string, out: string): Promise<void> {
+  const cols = `{${Object.entries(columns).map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`).join(', ')}}`;
+  await conn.run(
+    `COPY (SELECT ${select} FROM read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${cols})) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
+  );
+}
