@@ -11,6 +11,11 @@ export interface ComponentHealth {
   state: ComponentState;
   /** Why the component is degraded or failed, in words an operator can act on. */
   reason?: string;
+  /**
+   * For components doing real-time work (control loops): false once that work has stalled. The systemd
+   * watchdog is pinged only while no component says false, so systemd restarts a daemon whose loops hang.
+   */
+  alive?: boolean;
   /** Component-specific figures for /status and /metrics. */
   details?: Record<string, unknown>;
 }

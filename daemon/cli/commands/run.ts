@@ -19,6 +19,10 @@ Signals:
   SIGHUP           reload the config file; components whose settings changed restart, and an invalid
                    file is rejected (logged) while the running config stays in force
 
+Under systemd (Type=notify, see \`auraison-edge install-service\`) it reports READY once every component
+has started, RELOADING on SIGHUP, STOPPING on SIGTERM, and pings the watchdog only while no component
+reports its real-time work stalled.
+
 Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
 `,
   async run(argv, io) {
@@ -28,9 +32,11 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
     const { Daemon } = await import('../../daemon.ts');
     const { installSignalHandlers } = await import('../../lifecycle/signals.ts');
     const { startStatusFile } = await import('../../status/status-file.ts');
+    const { SystemdNotifier } = await import('../../lifecycle/systemd-notify.ts');
 
     const log = createLogger({ level: config.log.level });
     const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
+    const systemd = new SystemdNotifier({ env: io.env, log });
     // A peer's fault must never take the daemon down: log what escaped and keep running.
     const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
     process.on('unhandledRejection', onUnhandled);
@@ -42,6 +48,7 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
     const removeSignals = installSignalHandlers(
       {
         stop: async () => {
+          await systemd.stopping();
           try {
             await daemon.stop(4500);
             stopStatus?.('stopped');
@@ -56,12 +63,14 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
             log.warn('SIGHUP ignored: running the embedded default config (no --config file to reload)');
             return;
           }
+          await systemd.reloading();
           try {
             const next = loadConfigFile(file, io.env);
             await daemon.reload(next.config);
           } catch (error) {
             log.error({ err: (error as Error).message }, 'config reload rejected; the running config stays in force');
           }
+          await systemd.ready('running');
         },
       },
       log,
@@ -69,6 +78,11 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
     try {
       await daemon.start();
       stopStatus = startStatusFile(daemon);
+      await systemd.ready('running');
+      systemd.startWatchdog(() => {
+        const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
+        return stalled.length === 0 ? { ok: true } : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
+      });
       return await stopped;
     } finally {
       removeSignals();

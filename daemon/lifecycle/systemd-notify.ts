@@ -1,0 +1,84 @@
+import { execFile } from 'node:child_process';
+import type { Logger } from 'pino';
+
+export type NotifySender = (args: string[]) => Promise<void>;
+
+/**
+ * Sends sd_notify messages through the `systemd-notify` tool (Node has no AF_UNIX datagram sockets).
+ * `--pid` attributes each message to the daemon, and without `--no-block` the tool waits on a barrier until
+ * systemd has read it, so the short-lived sender is not a problem; the unit needs NotifyAccess=all.
+ */
+const sendWithTool: NotifySender = (args) =>
+  new Promise((resolve, reject) => {
+    execFile('systemd-notify', [`--pid=${process.pid}`, ...args], { timeout: 5000 }, (error) => (error ? reject(error) : resolve()));
+  });
+
+/**
+ * The daemon's side of Type=notify and WatchdogSec. Does nothing unless systemd set NOTIFY_SOCKET, so the
+ * same binary runs in a terminal, a launch file or a container.
+ */
+export class SystemdNotifier {
+  readonly enabled: boolean;
+  /** Watchdog period systemd asked for (WATCHDOG_USEC), ms; undefined when the unit has no WatchdogSec. */
+  readonly watchdogMs: number | undefined;
+  #send: NotifySender;
+  #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+
+  constructor(options: { env?: NodeJS.ProcessEnv; log: Logger; send?: NotifySender }) {
+    const { env = process.env, log, send = sendWithTool } = options;
+    this.enabled = Boolean(env.NOTIFY_SOCKET);
+    const usec = Number(env.WATCHDOG_USEC);
+    const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
+    this.watchdogMs = this.enabled && forUs && usec > 0 ? usec / 1000 : undefined;
+    this.#send = send;
+    this.#log = log;
+  }
+
+  ready(status: string): Promise<void> {
+    return this.#notify(['--ready', `--status=${status}`]);
+  }
+
+  reloading(): Promise<void> {
+    return this.#notify(['RELOADING=1']);
+  }
+
+  stopping(): Promise<void> {
+    this.stopWatchdog();
+    return this.#notify(['STOPPING=1']);
+  }
+
+  status(text: string): Promise<void> {
+    return this.#notify([`--status=${text}`]);
+  }
+
+  /**
+   * Pings the watchdog at half its period while `alive()` holds. When it stops holding, the pings stop
+   * and systemd restarts the service after WatchdogSec: a hung control loop is not left running.
+   */
+  startWatchdog(alive: () => { ok: boolean; reason?: string }): void {
+    if (this.watchdogMs === undefined) return;
+    let wasOk = true;
+    this.#timer = setInterval(() => {
+      const { ok, reason } = alive();
+      if (ok) void this.#notify(['WATCHDOG=1']);
+      else if (wasOk) this.#log.error({ reason }, 'liveness check failed: no longer pinging the systemd watchdog');
+      wasOk = ok;
+    }, this.watchdogMs / 2);
+    this.#timer.unref();
+  }
+
+  stopWatchdog(): void {
+    clearInterval(this.#timer);
+  }
+
+  async #notify(args: string[]): Promise<void> {
+    if (!this.enabled) return;
+    try {
+      await this.#send(args);
+    } catch (error) {
+      // Losing a notification must not take the daemon down; systemd will act on the missing ping.
+      this.#log.warn({ err: (error as Error).message, args }, 'systemd-notify failed');
+    }
+  }
+}
