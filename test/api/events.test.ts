@@ -1,0 +1,188 @@
+import { connect } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MemoryJournal, SyntheticJournal } from './fakes/memory-journal.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { http } from './http.ts';
+import { SseClient } from './sse-client.ts';
+
+let h: Harness | undefined;
+const clients: SseClient[] = [];
+afterEach(async () => {
+  for (const c of clients.splice(0)) c.close();
+  await h?.close();
+  h = undefined;
+});
+
+function sse(path: string, headers: Record<string, string> = {}, keepEvents = true): SseClient {
+  const c = new SseClient(`${h!.url}${path}`, headers, { keepEvents });
+  clients.push(c);
+  return c;
+}
+
+const range = (from: number, to: number): number[] => Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+async function append(journal: MemoryJournal, n: number, kind = 'agent_event'): Promise<void> {
+  for (let i = 0; i < n; i++) await journal.append(kind, { i });
+}
+
+describe('GET /events', () => {
+  it('starts live at the journal end, and replays what was missed after a reconnect with Last-Event-ID', async () => {
+    const journal = new MemoryJournal();
+    await append(journal, 10);
+    h = await startHarness({ journal });
+    const first = sse('/events');
+    await first.until(() => first.status === 200, 'the stream to open');
+    await new Promise((r) => setTimeout(r, 50));
+    await append(journal, 3);
+    await first.until((e) => e.length >= 3, 'three live events');
+    expect(first.ids()).toEqual([11, 12, 13]);
+    const record = JSON.parse(first.events[0]!.data) as { seq: number; kind: string; data: unknown };
+    expect(record).toMatchObject({ seq: 11, kind: 'agent_event', data: { i: 0 } });
+    first.close();
+
+    await append(journal, 7); // 14..20 while the client is away
+    const again = sse('/events', { 'last-event-id': '13' });
+    await again.until((e) => e.length >= 7, 'the replay');
+    await append(journal, 1);
+    await again.until((e) => e.length >= 8, 'the live tail after the replay');
+    expect(again.ids()).toEqual(range(14, 21));
+  });
+
+  it('filters by kind and accepts last_event_id in the query for clients that cannot set headers', async () => {
+    const journal = new MemoryJournal();
+    await append(journal, 2, 'agent_event');
+    await append(journal, 2, 'run_state');
+    h = await startHarness({ journal });
+    const c = sse('/events?kinds=run_state&last_event_id=0');
+    await c.until((e) => e.length >= 2, 'two run states');
+    await journal.append('agent_event', {});
+    await journal.append('run_state', {});
+    await c.until((e) => e.length >= 3, 'the live run state');
+    expect(c.events.map((e) => [e.event, e.id])).toEqual([['run_state', '3'], ['run_state', '4'], ['run_state', '6']]);
+  });
+
+  it('tells the client with a gap event when it asks for records the journal no longer holds', async () => {
+    const journal = new MemoryJournal();
+    await append(journal, 10);
+    journal.forget(6);
+    h = await startHarness({ journal });
+    const c = sse('/events', { 'last-event-id': '2' });
+    await c.until((e) => e.length >= 5, 'the gap and the replay');
+    expect(c.events[0]!.event).toBe('gap');
+    expect(JSON.parse(c.events[0]!.data)).toMatchObject({ from: 3, to: 6, skipped: 4 });
+    expect(c.events[0]!.id).toBe('6');
+    expect(c.ids()).toEqual([7, 8, 9, 10]);
+  });
+
+  it('skips a replay longer than api.events.max_lag ahead with a gap event', async () => {
+    const journal = new MemoryJournal();
+    await append(journal, 100);
+    h = await startHarness({ journal, api: { events: { max_lag: 20 } } });
+    const c = sse('/events?last_event_id=0');
+    await c.until((e) => e.some((x) => x.id === '100'), 'the end of the journal');
+    const gap = JSON.parse(c.events[0]!.data) as { from: number; to: number; reason: string };
+    expect(c.events[0]!.event).toBe('gap');
+    expect(gap.from).toBe(1);
+    expect(gap.reason).toContain('max_lag');
+    expect(c.ids()).toEqual(range(gap.to + 1, 100));
+  });
+
+  it('resets a client whose Last-Event-ID is past the journal end (a new data dir) to the end', async () => {
+    const journal = new MemoryJournal();
+    await append(journal, 3);
+    h = await startHarness({ journal });
+    const c = sse('/events', { 'last-event-id': '500' });
+    await c.until((e) => e.length >= 1, 'the reset event');
+    expect(c.events[0]!.event).toBe('reset');
+    await append(journal, 1);
+    await c.until((e) => e.length >= 2, 'the live event');
+    expect(c.ids()).toEqual([4]);
+  });
+
+  it('rejects a malformed Last-Event-ID or kinds by path', async () => {
+    h = await startHarness();
+    const id = await http(h.url, '/events', { headers: { 'last-event-id': 'abc' } });
+    expect(id.status).toBe(400);
+    expect(id.json.issues?.[0]?.path).toBe('headers.last-event-id');
+    const kinds = await http(h.url, '/events?kinds=Agent%20Event');
+    expect(kinds.json.issues?.[0]?.path).toBe('querystring.kinds');
+  });
+});
+
+describe('a slow SSE client', () => {
+  // A gc() to measure retained memory, not garbage not yet collected.
+  setFlagsFromString('--expose-gc');
+  const gc = runInNewContext('gc') as () => void;
+
+  it('does not grow the daemon\'s memory: it is held at its buffer limit, then skipped ahead with a gap', async () => {
+    const payload = 2048;
+    const journal = new SyntheticJournal(payload);
+    const maxBuffered = 64 * 1024;
+    h = await startHarness({ journal, api: { events: { max_buffered_bytes: maxBuffered, max_lag: 1000, stall_timeout_s: 600 } } });
+    const port = Number(new URL(h.url).port);
+
+    // The slow client: sends its request, then never reads.
+    const slow = connect(port, '127.0.0.1');
+    slow.pause();
+    slow.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
+    const fast = sse('/events', {}, false);
+    const hub = h.api!.server!.hub;
+    for (let i = 0; i < 100 && hub.clients < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(hub.clients).toBe(2);
+
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const total = 40_000; // ~85 MB of events
+    let peakBuffered = 0;
+    for (let sent = 0; sent < total; sent += 500) {
+      journal.burst(500);
+      await new Promise((r) => setImmediate(r));
+      for (const s of hub.streams()) peakBuffered = Math.max(peakBuffered, s.buffered);
+    }
+    await fast.until(() => fast.seen.lastId === total, 'the fast client to get every event', 30_000);
+    gc();
+    const grown = process.memoryUsage().heapUsed - before;
+
+    const frameBytes = payload + 200;
+    const slowStream = hub.streams().find((s) => s.cursor <= total);
+    expect(slowStream, 'the slow client is still connected, held back').toBeDefined();
+    expect(Math.max(peakBuffered, ...hub.streams().map((s) => s.peakBuffered))).toBeLessThanOrEqual(maxBuffered + frameBytes);
+    // 85 MB went through; the API keeps a bounded ring of recent frames (2048 x ~2 KB) and nothing per event.
+    expect(grown).toBeLessThan(10 * 1024 * 1024);
+    expect(fast.seen).toEqual({ count: total, lastId: total, outOfOrder: 0 });
+
+    // Once it reads again it gets a gap marker and then the tail, not 85 MB of backlog.
+    let text = '';
+    slow.setEncoding('utf8');
+    slow.on('data', (d: string) => (text += d));
+    slow.resume();
+    for (let i = 0; i < 500 && !text.includes(`id: ${total}\n`); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(text).toContain('event: gap');
+    expect(text).toContain(`id: ${total}\n`);
+    const gaps = (await http(h.url, '/metrics')).text.match(/^auraison_sse_gaps_total (\d+)$/m);
+    expect(Number(gaps?.[1])).toBeGreaterThanOrEqual(1);
+    slow.destroy();
+  });
+
+  it('cuts off a client that reads nothing for api.events.stall_timeout_s', async () => {
+    const journal = new SyntheticJournal(4096);
+    h = await startHarness({ journal, api: { events: { max_buffered_bytes: 8192, stall_timeout_s: 0.3 } } });
+    const port = Number(new URL(h.url).port);
+    const slow = connect(port, '127.0.0.1');
+    slow.pause();
+    slow.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    const hub = h.api!.server!.hub;
+    for (let i = 0; i < 100 && hub.clients < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 20; i++) {
+      journal.burst(1000); // 80 MB in all: far more than the socket buffers hold
+      await new Promise((r) => setImmediate(r));
+    }
+    for (let i = 0; i < 300 && hub.clients > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(hub.clients).toBe(0);
+    const metrics = (await http(h.url, '/metrics')).text;
+    expect(metrics).toContain('auraison_sse_disconnects_total{reason="stalled"} 1');
+    slow.destroy();
+  });
+});
