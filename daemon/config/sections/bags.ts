@@ -1,8 +1,63 @@
-import type Type from 'typebox';
+import Type from 'typebox';
+import { Section } from '../section.ts';
+
+const Globs = (dflt: string[], description: string) => Type.Array(Type.String({ minLength: 1 }), { default: dflt, description });
+
+export const RecorderConfig = Section(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Record bus topics into rosbag2 MCAP bags under <data_dir>/bags.' }),
+    include: Globs(['**'], 'Topic globs to record (`*` within a name segment, `**` across them). Topics that appear later are recorded when they match.'),
+    exclude: Globs([], 'Topic globs never recorded, even when included.'),
+    compression: Type.Union([Type.Literal('zstd'), Type.Literal('lz4'), Type.Literal('none')], {
+      default: 'lz4',
+      description: 'MCAP chunk compression. lz4 compresses off the event loop; zstd compresses smaller, on it.',
+    }),
+    chunk_size_bytes: Type.Integer({ minimum: 1024, default: 1024 * 1024, description: 'Records per MCAP chunk before it is cut and written.' }),
+    flush_interval_ms: Type.Integer({ minimum: 10, default: 1000, description: 'The open chunk is written and fsynced at least this often: the most a crash can lose.' }),
+    split_max_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Start a new split file past this size (0: never).' }),
+    split_max_duration_s: Type.Number({ minimum: 0, default: 600, description: 'Start a new split file past this duration (0: never).' }),
+    queue: Type.Object(
+      {
+        policy: Type.Union([Type.Literal('drop-oldest'), Type.Literal('drop-newest')], { default: 'drop-oldest' }),
+        depth: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000 }),
+      },
+      { additionalProperties: false, default: {}, description: 'Per-topic queue between the bus and the recorder; overflow is dropped and counted per topic.' },
+    ),
+    max_pending_bytes: Type.Integer({ minimum: 1024, default: 128 * 1024 * 1024, description: 'When this much is waiting for the disk, new messages are dropped (and counted) instead of queued.' }),
+    min_free_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Stop recording when the disk has less free space than this; resume when it has more.' }),
+  },
+  'The recorder: bus topics to rosbag2 bags (MCAP).',
+);
+
+export const LakehouseConfig = Section(
+  {
+    enabled: Type.Boolean({ default: true, description: 'Index bags and agent events into <data_dir>/lakehouse (DuckDB catalog + Hive-partitioned parquet).' }),
+    index_recordings: Type.Boolean({ default: true, description: 'Index each recorded split when it closes.' }),
+    project: Globs(['**'], 'Topics whose messages are decoded into typed columns (one table per topic, queried by topic name).'),
+    project_exclude: Globs([], 'Topics never decoded into columns (still indexed in `messages`).'),
+    project_max_message_bytes: Type.Integer({ minimum: 0, default: 65536, description: 'Messages larger than this (images, point clouds) are indexed but not decoded into columns.' }),
+    batch_rows: Type.Integer({ minimum: 1, default: 200_000, description: 'Rows per parquet file at most: parquet is written in batches, never row by row.' }),
+    events_flush_s: Type.Number({ minimum: 0.1, default: 30, description: 'How often agent events from the journal are written to the events table.' }),
+    query_timeout_ms: Type.Integer({ minimum: 1, default: 30_000 }),
+    query_max_rows: Type.Integer({ minimum: 1, default: 10_000 }),
+  },
+  'The local lakehouse.',
+);
+
+export const RetentionConfig = Section(
+  {
+    enabled: Type.Boolean({ default: true }),
+    max_bytes: Type.Integer({ minimum: 0, default: 20 * 1024 * 1024 * 1024, description: 'Bags plus lakehouse tables on disk at most (0: no limit). The oldest go first.' }),
+    max_age_hours: Type.Number({ minimum: 0, default: 0, description: 'Delete bags and table files older than this (0: no limit).' }),
+    allow_unsynced_delete: Type.Boolean({ default: false, description: 'Whether data not yet synced to central may be deleted to keep the limits.' }),
+    check_interval_s: Type.Number({ minimum: 0.1, default: 30 }),
+  },
+  'What is kept on disk, and for how long.',
+);
 
 /**
  * Config sections of issue 3: recorder, lakehouse, retention. Each entry is one top-level key of the config file,
  * spread into EdgeConfigSchema; use `Section(...)` from ../section.ts so every key has a default
  * (see SimConfig in ../schema.ts), and document every key in edge.example.yaml.
  */
-export const BAGS_SECTIONS = {} satisfies Type.TProperties;
+export const BAGS_SECTIONS = { recorder: RecorderConfig, lakehouse: LakehouseConfig, retention: RetentionConfig } satisfies Type.TProperties;

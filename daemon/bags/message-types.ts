@@ -1,0 +1,90 @@
+import type { MessageDefinition } from '@foxglove/message-definition';
+import { parse } from '@foxglove/rosmsg';
+import { MessageReader } from '@foxglove/rosmsg2-serialization';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+
+export type Resolution = { definitions: MessageDefinition[]; source: 'bag' | 'registry' } | { error: string };
+
+/**
+ * Finds the definition of each type met in a bag: the definition the bag carries (an MCAP `ros2msg` schema
+ * or a .db3 `message_definitions` row) first, since it is what the data was written with; else the
+ * daemon's registry. Service event types (`pkg/srv/Name_Event`) are built from their request and response.
+ * A type found nowhere resolves to an error, and its messages stay raw bytes.
+ */
+export class BagTypeResolver {
+  #registry: DefinitionsRegistry;
+  #cache = new Map<string, Resolution>();
+  #readers = new Map<string, MessageReader | null>();
+
+  constructor(registry: DefinitionsRegistry) {
+    this.#registry = registry;
+  }
+
+  resolve(type: string, schema?: { encoding: string; text: string }): Resolution {
+    const key = `${type}\0${schema?.text ?? ''}`;
+    let found = this.#cache.get(key);
+    if (!found) {
+      found = this.#resolve(type, schema);
+      this.#cache.set(key, found);
+    }
+    return found;
+  }
+
+  /** A cached CDR reader for the type, or undefined when it can't be resolved. */
+  reader(type: string, schema?: { encoding: string; text: string }): MessageReader | undefined {
+    const key = `${type}\0${schema?.text ?? ''}`;
+    let reader = this.#readers.get(key);
+    if (reader === undefined) {
+      const r = this.resolve(type, schema);
+      reader = 'error' in r ? null : new MessageReader(r.definitions);
+      this.#readers.set(key, reader);
+    }
+    return reader ?? undefined;
+  }
+
+  #resolve(type: string, schema?: { encoding: string; text: string }): Resolution {
+    let bagProblem: string | undefined;
+    if (schema && schema.encoding === 'ros2msg' && schema.text.trim() !== '') {
+      try {
+        const definitions = parse(schema.text, { ros2: true });
+        // A service's text (`request --- response`) is not a message: rosbag2 stores it for _Event types.
+        if (!/^---\s*$/m.test(schema.text)) {
+          definitions[0] = { ...definitions[0]!, name: type };
+          new MessageReader(definitions); // fails now, not on the first message, if a dependency is missing
+          return { definitions, source: 'bag' };
+        }
+      } catch (error) {
+        bagProblem = (error as Error).message;
+      }
+    }
+    try {
+      return { definitions: this.#registry.resolve(type).definitions, source: 'registry' };
+    } catch (error) {
+      const event = /^(.+)\/srv\/(.+)_Event$/.exec(type);
+      if (event) {
+        const built = this.#serviceEvent(type, `${event[1]}/srv/${event[2]}`);
+        if (built) return built;
+      }
+      return { error: `${(error as Error).message}${bagProblem ? ` (the bag's own definition did not parse: ${bagProblem})` : ''}` };
+    }
+  }
+
+  #serviceEvent(type: string, service: string): Resolution | undefined {
+    try {
+      const parts = ['service_msgs/msg/ServiceEventInfo', `${service}_Request`, `${service}_Response`].map((t) => this.#registry.resolve(t).definitions);
+      const root: MessageDefinition = {
+        name: type,
+        definitions: [
+          { name: 'info', type: 'service_msgs/msg/ServiceEventInfo', isComplex: true },
+          { name: 'request', type: `${service}_Request`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+          { name: 'response', type: `${service}_Response`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+        ],
+      };
+      const seen = new Set<string>();
+      const deps = parts.flat().filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
+      return { definitions: [root, ...deps], source: 'registry' };
+    } catch {
+      return undefined;
+    }
+  }
+}

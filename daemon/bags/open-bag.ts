@@ -1,0 +1,96 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { basename, extname, join, resolve } from 'node:path';
+import { BagError } from './errors.ts';
+import { McapFileReader } from './mcap-file-reader.ts';
+import { parseMetadata, type BagMetadata } from './metadata.ts';
+import { SqliteFileReader } from './sqlite-file-reader.ts';
+import type { StorageFileReader } from './storage-reader.ts';
+
+export type StorageId = 'mcap' | 'sqlite3';
+
+/** A bag located on disk: its storage files in order, its metadata when it has some, and what was odd. */
+export interface LocatedBag {
+  /** The directory, or the bare storage file given. */
+  path: string;
+  name: string;
+  storage: StorageId;
+  /** Absolute paths of the storage files to read, in split order. */
+  files: string[];
+  metadata: BagMetadata | undefined;
+  /** Problems that did not stop reading (a file metadata names that is missing, ...). */
+  warnings: string[];
+}
+
+const EXTENSIONS: Record<string, StorageId> = { '.mcap': 'mcap', '.db3': 'sqlite3' };
+
+/**
+ * Finds a bag at `path`: a rosbag2 directory (metadata.yaml plus storage files), a directory of storage
+ * files without metadata, or a bare .mcap or .db3 file. Throws BagError naming the path when it is none.
+ */
+export function locateBag(path: string): LocatedBag {
+  const abs = resolve(path);
+  let stat;
+  try {
+    stat = statSync(abs);
+  } catch {
+    throw new BagError(abs, 'no such file or directory');
+  }
+  if (stat.isFile()) {
+    const storage = EXTENSIONS[extname(abs)];
+    if (!storage) throw new BagError(abs, 'not a bag: expected a rosbag2 directory, or a .mcap or .db3 file');
+    return { path: abs, name: basename(abs, extname(abs)), storage, files: [abs], metadata: undefined, warnings: [] };
+  }
+  if (!stat.isDirectory()) throw new BagError(abs, 'not a bag: neither a file nor a directory');
+  const warnings: string[] = [];
+  const present = readdirSync(abs).filter((f) => EXTENSIONS[extname(f)] !== undefined).sort(naturalOrder);
+  const metaFile = join(abs, 'metadata.yaml');
+  const metadata = existsSync(metaFile) ? parseMetadata(readFileSync(metaFile, 'utf8'), metaFile) : undefined;
+  if (metadata?.compressionMode) {
+    throw new BagError(metaFile, `compression mode "${metadata.compressionMode}" (${metadata.compressionFormat}) is not supported; decompress the bag with \`ros2 bag convert\` first`);
+  }
+  if (!metadata) {
+    if (present.length === 0) throw new BagError(abs, 'not a bag: no metadata.yaml and no .mcap or .db3 files in it');
+    warnings.push(`${metaFile}: missing; reading the storage files present (${present.join(', ')})`);
+  }
+  let storage: StorageId | undefined = metadata ? storageOf(metadata.storageIdentifier) : undefined;
+  let files: string[] = [];
+  if (metadata) {
+    const named = metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
+    const missing: string[] = [];
+    for (const rel of named) {
+      // Old bags list paths with the bag directory in front (`bag/bag_0.db3`): try the bare name too.
+      const candidates = [join(abs, rel), join(abs, basename(rel))];
+      const found = candidates.find((c) => existsSync(c));
+      if (found) files.push(found);
+      else missing.push(rel);
+    }
+    if (missing.length > 0) {
+      const fallback = present.map((f) => join(abs, f)).filter((f) => !files.includes(f));
+      warnings.push(`${metaFile}: names ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not there; reading the storage files present instead`);
+      files = [...files, ...fallback].sort(naturalOrder);
+    }
+  } else {
+    files = present.map((f) => join(abs, f));
+  }
+  if (files.length === 0) throw new BagError(abs, 'not a bag: its metadata.yaml names no storage file that exists, and none is present');
+  storage ??= EXTENSIONS[extname(files[0]!)]!;
+  const other = files.filter((f) => EXTENSIONS[extname(f)] !== storage);
+  if (other.length > 0) throw new BagError(abs, `mixes storage formats: ${other.map((f) => basename(f)).join(', ')} ${other.length === 1 ? 'is' : 'are'} not ${storage}`);
+  return { path: abs, name: basename(abs), storage, files, metadata, warnings };
+}
+
+/** Opens one storage file with the reader its format needs. */
+export async function openStorageFile(file: string, storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap'): Promise<StorageFileReader> {
+  return storage === 'mcap' ? McapFileReader.open(file) : SqliteFileReader.open(file);
+}
+
+function storageOf(identifier: string): StorageId | undefined {
+  if (identifier === 'mcap') return 'mcap';
+  if (identifier === 'sqlite3') return 'sqlite3';
+  return undefined;
+}
+
+/** `bag_2` before `bag_10`. */
+function naturalOrder(a: string, b: string): number {
+  return a.localeCompare(b, undefined, { numeric: true });
+}

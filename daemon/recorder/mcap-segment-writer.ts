@@ -1,0 +1,310 @@
+import { crc32 } from 'node:zlib';
+import { McapRecordBuilder, Opcode, type Channel, type ChunkIndex, type Schema, type Statistics } from '@mcap/core';
+import { ChunkAccumulator, type ChunkRecords } from './chunk-accumulator.ts';
+import type { ChunkCompression, Compressor } from './chunk-compression.ts';
+import type { SegmentFile } from './segment-io.ts';
+
+const MAGIC = new Uint8Array([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
+
+export interface McapSegmentWriterOptions {
+  /** The file, or its opening: writes wait for it, and a failure to open is the writer's first error. */
+  file: SegmentFile | Promise<SegmentFile>;
+  compression?: ChunkCompression;
+  compressor?: Compressor;
+  /** A chunk is cut once its records pass this many bytes. */
+  chunkSize?: number;
+  profile?: string;
+  library?: string;
+}
+
+/**
+ * Writes one MCAP file of a bag. Adding a message is synchronous and only touches memory; chunks go to the
+ * file through one sequential write queue, so the caller never waits on the disk and `pendingBytes` tells
+ * it how far the disk is behind. `flush()` cuts the open chunk and fsyncs: after it resolves, everything
+ * added before it survives a crash. The first I/O error stops all further writes and is kept in `error`.
+ *
+ * Schemas and channels are written into the chunk where they are first used (as McapWriter does), so every
+ * finished chunk can be read on its own by a repair.
+ */
+export class McapSegmentWriter {
+  #file: SegmentFile | undefined;
+  #compression: ChunkCompression;
+  #compressor: Compressor | undefined;
+  #chunkSize: number;
+  #chunk = new ChunkAccumulator();
+  #schemas = new Map<number, Schema>();
+  #channels = new Map<number, Channel>();
+  #written = new Set<string>();
+  #sequences = new Map<number, number>();
+  #chunkIndexes: ChunkIndex[] = [];
+  #metadataIndexes: { name: string; offset: bigint; length: bigint }[] = [];
+  #stats: Statistics = { messageCount: 0n, schemaCount: 0, channelCount: 0, attachmentCount: 0, metadataCount: 0, chunkCount: 0, messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map() };
+  #counts = new Map<number, number>();
+  #queue: Promise<void> = Promise.resolve();
+  #position = 0n;
+  #pending = 0;
+  #ended = false;
+  error: Error | undefined;
+
+  constructor(options: McapSegmentWriterOptions) {
+    const { file, compression = 'none', compressor, chunkSize = 1024 * 1024, profile = 'ros2', library = 'auraison-edge' } = options;
+    if (compression !== 'none' && !compressor) throw new Error(`chunk compression ${compression} needs a compressor (loadCompressor)`);
+    this.#queue = Promise.resolve(file).then(
+      (f) => {
+        this.#file = f;
+      },
+      (error: unknown) => {
+        this.error ??= error as Error;
+      },
+    );
+    this.#compression = compression;
+    this.#compressor = compressor;
+    this.#chunkSize = chunkSize;
+    const b = new McapRecordBuilder();
+    b.writeMagic();
+    b.writeHeader({ profile, library });
+    this.#enqueue([b.buffer.slice()]);
+  }
+
+  /** Bytes added but not yet written to the file (in memory, queued or in flight). */
+  get pendingBytes(): number {
+    return this.#pending + this.#chunk.byteLength;
+  }
+
+  /** Bytes in the file once everything added so far is written (chunks not yet compressed count in full). */
+  get byteLength(): number {
+    return Number(this.#position) + this.pendingBytes;
+  }
+
+  get messageCount(): number {
+    return Number(this.#stats.messageCount);
+  }
+
+  addSchema(schema: Omit<Schema, 'id'>): number {
+    const id = this.#schemas.size + 1;
+    this.#schemas.set(id, { ...schema, id });
+    this.#stats.schemaCount++;
+    return id;
+  }
+
+  addChannel(channel: Omit<Channel, 'id'>): number {
+    const id = this.#channels.size;
+    this.#channels.set(id, { ...channel, id });
+    this.#stats.channelCount++;
+    return id;
+  }
+
+  addMessage(channelId: number, logTime: bigint, publishTime: bigint, data: Uint8Array): void {
+    if (this.#ended) throw new Error('McapSegmentWriter: addMessage after end()');
+    if (!this.#written.has(`c${channelId}`)) this.#introduce(channelId);
+    const sequence = (this.#sequences.get(channelId) ?? 0) + 1;
+    this.#sequences.set(channelId, sequence);
+    this.#chunk.addMessage(channelId, sequence, logTime, publishTime, data);
+    const s = this.#stats;
+    if (s.messageCount === 0n || logTime < s.messageStartTime) s.messageStartTime = logTime;
+    if (s.messageCount === 0n || logTime > s.messageEndTime) s.messageEndTime = logTime;
+    s.messageCount++;
+    this.#counts.set(channelId, (this.#counts.get(channelId) ?? 0) + 1);
+    if (this.#chunk.byteLength >= this.#chunkSize) this.#cutChunk();
+  }
+
+  /** Adds a Metadata record (rosbag2 writes its metadata as one named `rosbag2`). */
+  addMetadata(name: string, metadata: Map<string, string>): void {
+    this.#cutChunk();
+    const b = new McapRecordBuilder();
+    const length = b.writeMetadata({ name, metadata });
+    const bytes = b.buffer.slice();
+    this.#stats.metadataCount++;
+    this.#enqueue([bytes], (offset) => this.#metadataIndexes.push({ name, offset, length: length + 9n }));
+  }
+
+  /** Cuts the open chunk and resolves once all of it is written and fsynced. Rejects with the I/O error. */
+  async flush(): Promise<void> {
+    this.#cutChunk();
+    this.#queue = this.#queue.then(async () => {
+      if (!this.error) await this.#file!.sync();
+    });
+    await this.#queue;
+    if (this.error) throw this.error;
+  }
+
+  /** Writes the summary and footer, fsyncs and closes the file. */
+  async end(): Promise<void> {
+    if (this.#ended) return;
+    this.#cutChunk();
+    this.#ended = true;
+    this.#queue = this.#queue.then(async () => {
+      if (!this.error) {
+        try {
+          await this.#file!.writev([this.#summary()]);
+          await this.#file!.sync();
+        } catch (error) {
+          this.error ??= error as Error;
+        }
+      }
+      await this.#file?.close().catch(() => undefined); // closing after a failed write may fail too; the write error is what counts
+    });
+    await this.#queue;
+    if (this.error) throw this.error;
+  }
+
+  /** Closes the file without a summary (after an I/O error); what was written stays for repair. */
+  async abandon(): Promise<void> {
+    this.#ended = true;
+    this.#queue = this.#queue.then(() => this.#file?.close().catch(() => undefined));
+    await this.#queue;
+  }
+
+  #introduce(channelId: number): void {
+    const channel = this.#channels.get(channelId);
+    if (!channel) throw new Error(`McapSegmentWriter: unknown channel ${channelId}`);
+    const b = new McapRecordBuilder();
+    if (channel.schemaId !== 0 && !this.#written.has(`s${channel.schemaId}`)) {
+      b.writeSchema(this.#schemas.get(channel.schemaId)!);
+      this.#written.add(`s${channel.schemaId}`);
+    }
+    b.writeChannel(channel);
+    this.#written.add(`c${channelId}`);
+    this.#chunk.addRecord(b.buffer);
+  }
+
+  #cutChunk(): void {
+    if (this.#chunk.messageCount === 0) return;
+    const records = this.#chunk.take();
+    this.#stats.chunkCount++;
+    this.#pending += records.byteLength;
+    // Schemas and channels introduced in this chunk must be re-introduced in the next only if a repair
+    // could drop this one; it can't once it is written, so they stay "written".
+    this.#queue = this.#queue.then(() => this.#writeChunk(records));
+  }
+
+  async #writeChunk(records: ChunkRecords): Promise<void> {
+    try {
+      if (this.error) return;
+      let payload: Uint8Array[] = records.pieces;
+      let compressedSize = records.byteLength;
+      if (this.#compressor) {
+        const joined = Buffer.concat(records.pieces, records.byteLength);
+        const compressed = await this.#compressor(joined);
+        payload = [compressed];
+        compressedSize = compressed.byteLength;
+      }
+      const compression = this.#compression === 'none' ? '' : this.#compression;
+      const head = chunkHead(records, compression, compressedSize);
+      const chunkStart = this.#position;
+      const chunkLength = BigInt(head.byteLength + compressedSize);
+      const { bytes: indexBytes, offsets } = messageIndexes(records, chunkStart + chunkLength);
+      await this.#file!.writev([head, ...payload, indexBytes]);
+      this.#position += chunkLength + BigInt(indexBytes.byteLength);
+      this.#chunkIndexes.push({
+        messageStartTime: records.startTime,
+        messageEndTime: records.endTime,
+        chunkStartOffset: chunkStart,
+        chunkLength,
+        messageIndexOffsets: offsets,
+        messageIndexLength: BigInt(indexBytes.byteLength),
+        compression,
+        compressedSize: BigInt(compressedSize),
+        uncompressedSize: BigInt(records.byteLength),
+      });
+    } catch (error) {
+      this.error ??= error as Error;
+    } finally {
+      this.#pending -= records.byteLength;
+    }
+  }
+
+  #enqueue(pieces: Uint8Array[], onOffset?: (offset: bigint) => void): void {
+    let size = 0;
+    for (const p of pieces) size += p.byteLength;
+    this.#pending += size;
+    this.#queue = this.#queue.then(async () => {
+      try {
+        if (this.error) return;
+        const offset = this.#position;
+        await this.#file!.writev(pieces);
+        this.#position += BigInt(size);
+          onOffset?.(offset);
+      } catch (error) {
+        this.error ??= error as Error;
+      } finally {
+        this.#pending -= size;
+      }
+    });
+  }
+
+  /** DataEnd, the summary section (schemas, channels, statistics, indexes), summary offsets, footer, magic. */
+  #summary(): Uint8Array {
+    const b = new McapRecordBuilder();
+    b.writeDataEnd({ dataSectionCrc: 0 }); // 0: not computed, which MCAP allows; chunk CRCs guard the data
+    const summaryStart = this.#position + BigInt(b.length);
+    const offsets: { groupOpcode: number; groupStart: bigint; groupLength: bigint }[] = [];
+    const group = (opcode: number, write: () => void) => {
+      const start = BigInt(b.length);
+      write();
+      const length = BigInt(b.length) - start;
+      if (length > 0n) offsets.push({ groupOpcode: opcode, groupStart: this.#position + start, groupLength: length });
+    };
+    group(Opcode.SCHEMA, () => this.#schemas.forEach((s) => b.writeSchema(s)));
+    group(Opcode.CHANNEL, () => this.#channels.forEach((c) => b.writeChannel(c)));
+    this.#stats.channelMessageCounts = new Map([...this.#counts].map(([id, n]) => [id, BigInt(n)]));
+    group(Opcode.STATISTICS, () => b.writeStatistics(this.#stats));
+    group(Opcode.METADATA_INDEX, () => this.#metadataIndexes.forEach((m) => b.writeMetadataIndex(m)));
+    group(Opcode.CHUNK_INDEX, () => this.#chunkIndexes.forEach((c) => b.writeChunkIndex(c)));
+    const summaryOffsetStart = this.#position + BigInt(b.length);
+    for (const o of offsets) b.writeSummaryOffset(o);
+    const summaryBytesStart = Number(summaryStart - this.#position);
+    // The footer's CRC covers the summary section, the offsets and the footer's own fields before the CRC.
+    const footerFields = new DataView(new ArrayBuffer(1 + 8 + 8 + 8));
+    footerFields.setUint8(0, Opcode.FOOTER);
+    footerFields.setBigUint64(1, 20n, true);
+    footerFields.setBigUint64(9, summaryStart, true);
+    footerFields.setBigUint64(17, summaryOffsetStart, true);
+    const summaryCrc = crc32(new Uint8Array(footerFields.buffer), crc32(b.buffer.subarray(summaryBytesStart)));
+    b.writeFooter({ summaryStart, summaryOffsetStart, summaryCrc });
+    b.writeMagic();
+    return b.buffer.slice();
+  }
+}
+
+function chunkHead(records: ChunkRecords, compression: string, compressedSize: number): Uint8Array {
+  const name = Buffer.from(compression, 'utf8');
+  const contentLength = 8 + 8 + 8 + 4 + 4 + name.byteLength + 8 + compressedSize;
+  const head = new Uint8Array(1 + 8 + 8 + 8 + 8 + 4 + 4 + name.byteLength + 8);
+  const v = new DataView(head.buffer);
+  let p = 0;
+  v.setUint8(p, 0x06);
+  v.setBigUint64((p += 1), BigInt(contentLength), true);
+  v.setBigUint64((p += 8), records.startTime, true);
+  v.setBigUint64((p += 8), records.endTime, true);
+  v.setBigUint64((p += 8), BigInt(records.byteLength), true);
+  v.setUint32((p += 8), records.crc, true);
+  v.setUint32((p += 4), name.byteLength, true);
+  head.set(name, (p += 4));
+  v.setBigUint64((p += name.byteLength), BigInt(compressedSize), true);
+  return head;
+}
+
+function messageIndexes(records: ChunkRecords, start: bigint): { bytes: Uint8Array; offsets: Map<number, bigint> } {
+  let size = 0;
+  for (const index of records.indexes.values()) size += 1 + 8 + 2 + 4 + index.offsets.length * 16;
+  const bytes = new Uint8Array(size);
+  const v = new DataView(bytes.buffer);
+  const offsets = new Map<number, bigint>();
+  let p = 0;
+  for (const [channelId, index] of records.indexes) {
+    offsets.set(channelId, start + BigInt(p));
+    const n = index.offsets.length;
+    v.setUint8(p, 0x07);
+    v.setBigUint64(p + 1, BigInt(2 + 4 + n * 16), true);
+    v.setUint16(p + 9, channelId, true);
+    v.setUint32(p + 11, n * 16, true);
+    p += 15;
+    for (let i = 0; i < n; i++) {
+      v.setBigUint64(p, index.logTimes[i]!, true);
+      v.setBigUint64(p + 8, BigInt(index.offsets[i]!), true);
+      p += 16;
+    }
+  }
+  return { bytes, offsets };
+}

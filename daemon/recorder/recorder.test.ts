@@ -1,0 +1,209 @@
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { McapIndexedReader } from '@mcap/core';
+import { loadDecompressHandlers } from '@mcap/support';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { Bus } from '../bus/bus.ts';
+import { MessageCodec } from '../bus/codec.ts';
+import { DefinitionsRegistry } from '../bus/definitions.ts';
+import { parseMetadata } from '../bags/metadata.ts';
+import { RecorderConfig } from '../config/sections/bags.ts';
+import { Value } from 'typebox/value';
+import { DROPS_KEY } from './bag-writer.ts';
+import { Recorder, RECORDING_MARKER, type RecorderSettings } from './recorder.ts';
+import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+
+const registry = new DefinitionsRegistry();
+const codec = new MessageCodec(registry);
+const log = pino({ level: 'silent' });
+const cleanups: (() => void)[] = [];
+afterEach(() => cleanups.splice(0).forEach((f) => f()));
+
+function setup(overrides: Partial<RecorderSettings> = {}, io?: SegmentIO) {
+  const dir = mkdtempSync(join(tmpdir(), 'recorder-'));
+  const bus = new Bus();
+  cleanups.push(() => {
+    bus.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, ...overrides };
+  const closed: string[] = [];
+  const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dir, 'bags'), settings, io, onSplitClosed: (f) => closed.push(f), diskCheckMs: 20 });
+  return { dir, bus, recorder, closed };
+}
+
+async function readMcap(path: string) {
+  const file = readFileSync(path);
+  const reader = await McapIndexedReader.Initialize({
+    readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
+    decompressHandlers: await loadDecompressHandlers(),
+  });
+  const messages = [];
+  for await (const m of reader.readMessages()) messages.push({ topic: reader.channelsById.get(m.channelId)!.topic, data: m.data, logTime: m.logTime });
+  return { reader, messages };
+}
+
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+describe('Recorder', () => {
+  it('records selected topics, late ones too, into a rosbag2 bag that @mcap/core reads back byte for byte', async () => {
+    const { bus, recorder } = setup({ include: ['/odom', '/scan*', '/late/**'], exclude: ['/scan_raw'] });
+    const odom = bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test', qos: { depth: 5 } });
+    const skipped = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
+    const excluded = bus.advertise('/scan_raw', 'std_msgs/msg/String', { source: 'test' });
+    await recorder.start();
+    const sent: { topic: string; data: Uint8Array }[] = [];
+    for (let i = 0; i < 50; i++) {
+      const data = codec.encode('nav_msgs/msg/Odometry', { header: { stamp: { sec: i, nanosec: 0 }, frame_id: 'odom' }, child_frame_id: 'base', pose: { pose: { position: { x: i, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } }, covariance: new Array(36).fill(0) }, twist: { twist: { linear: { x: i / 10, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }, covariance: new Array(36).fill(0) } });
+      odom.publish(data);
+      sent.push({ topic: '/odom', data });
+      skipped.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
+      excluded.publish(codec.encode('std_msgs/msg/String', { data: 'no' }));
+      await tick();
+    }
+    const late = bus.advertise('/late/status', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local', reliability: 'best_effort' } });
+    const lateData = codec.encode('std_msgs/msg/String', { data: 'hello' });
+    late.publish(lateData);
+    sent.push({ topic: '/late/status', data: lateData });
+    await tick();
+    await recorder.stop();
+
+    const bag = recorder.bags[0]!;
+    expect(existsSync(join(bag, RECORDING_MARKER))).toBe(false);
+    const metaText = readFileSync(join(bag, 'metadata.yaml'), 'utf8');
+    const meta = parseMetadata(metaText, 'metadata.yaml');
+    expect(meta.version).toBe(9);
+    expect(meta.storageIdentifier).toBe('mcap');
+    expect(meta.rosDistro).toBe('jazzy');
+    expect(meta.messageCount).toBe(51);
+    expect(meta.topics.map((t) => [t.name, t.type, t.messageCount])).toEqual([
+      ['/odom', 'nav_msgs/msg/Odometry', 50],
+      ['/late/status', 'std_msgs/msg/String', 1],
+    ]);
+    const raw = parse(metaText).rosbag2_bagfile_information;
+    expect(raw.topics_with_message_count[1].topic_metadata.offered_qos_profiles[0]).toMatchObject({ history: 'keep_last', depth: 10, reliability: 'best_effort', durability: 'transient_local', liveliness: 'automatic' });
+    expect(raw.topics_with_message_count[0].topic_metadata.offered_qos_profiles[0].depth).toBe(5);
+    expect(meta.files.map((f) => f.path)).toEqual([`${bag.split('/').pop()}_0.mcap`]);
+
+    const { reader, messages } = await readMcap(join(bag, meta.files[0]!.path));
+    expect(reader.header.profile).toBe('ros2');
+    const schema = [...reader.schemasById.values()].find((s) => s.name === 'nav_msgs/msg/Odometry')!;
+    expect(schema.encoding).toBe('ros2msg');
+    expect(new TextDecoder().decode(schema.data)).toContain('MSG: geometry_msgs/PoseWithCovariance');
+    expect([...reader.channelsById.values()].every((c) => c.messageEncoding === 'cdr')).toBe(true);
+    expect(messages.length).toBe(sent.length);
+    messages.forEach((m, i) => {
+      expect(m.topic).toBe(sent[i]!.topic);
+      expect(Buffer.from(m.data).equals(Buffer.from(sent[i]!.data))).toBe(true);
+    });
+  });
+
+  it('splits by size and by duration, each split a complete file listed in metadata.yaml', async () => {
+    const { bus, recorder, closed } = setup({ split_max_bytes: 20_000, chunk_size_bytes: 4096, compression: 'zstd' });
+    const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    await recorder.start();
+    for (let i = 0; i < 600; i++) {
+      pub.publish(codec.encode('std_msgs/msg/String', { data: `message ${i} `.repeat(8) }));
+      if (i % 50 === 0) await tick();
+    }
+    await tick();
+    await recorder.stop();
+    const bag = recorder.bags[0]!;
+    const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+    expect(meta.files.length).toBeGreaterThan(3);
+    expect(closed.length).toBe(meta.files.length);
+    let total = 0;
+    for (const f of meta.files) {
+      const { messages } = await readMcap(join(bag, f.path));
+      expect(messages.length).toBe(f.messageCount);
+      total += messages.length;
+    }
+    expect(total).toBe(600);
+    expect(meta.messageCount).toBe(600);
+
+    const byTime = setup({ split_max_duration_s: 1e-9 * 10 });
+    const p2 = byTime.bus.advertise('/t', 'std_msgs/msg/String', { source: 'test' });
+    await byTime.recorder.start();
+    for (let i = 0; i < 3; i++) {
+      p2.publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    await byTime.recorder.stop();
+    const meta2 = parseMetadata(readFileSync(join(byTime.recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(meta2.files.map((f) => f.messageCount)).toEqual([1, 1, 1]);
+  });
+
+  it('drops instead of blocking when it falls behind, and counts drops per topic in metrics and metadata', async () => {
+    const { bus, recorder } = setup({ queue: { policy: 'drop-newest', depth: 10 } });
+    const fast = bus.advertise('/fast', 'std_msgs/msg/String', { source: 'test' });
+    const slow = bus.advertise('/slow', 'std_msgs/msg/String', { source: 'test' });
+    await recorder.start();
+    const data = codec.encode('std_msgs/msg/String', { data: 'x' });
+    for (let i = 0; i < 100; i++) fast.publish(data); // one synchronous burst: the queue holds 10
+    slow.publish(data);
+    await tick();
+    expect(recorder.drops()).toEqual({ '/fast': 90, '/slow': 0 });
+    const dropped = recorder.metrics().find((m) => m.name === 'auraison_recorder_dropped_total')!;
+    expect(dropped.samples).toContainEqual({ labels: { topic: '/fast' }, value: 90 });
+    await recorder.stop();
+    const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(JSON.parse(meta.customData[DROPS_KEY]!)).toEqual({ '/fast': 90 });
+    expect(meta.topics.find((t) => t.name === '/fast')!.messageCount).toBe(10);
+  });
+
+  it('stops with a clear status on a full disk (ENOSPC injected), keeps the daemon up, and resumes when space returns', async () => {
+    let full = false;
+    const io: SegmentIO = {
+      ...fsSegmentIO,
+      async create(path) {
+        const file = await fsSegmentIO.create(path);
+        return {
+          writev: async (pieces) => {
+            if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+            await file.writev(pieces);
+          },
+          sync: () => file.sync(),
+          close: () => file.close(),
+        };
+      },
+      freeBytes: async () => (full ? 0 : 1e12),
+    };
+    const { bus, recorder } = setup({ flush_interval_ms: 10, min_free_bytes: 1000 }, io);
+    const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    await recorder.start();
+    const data = codec.encode('std_msgs/msg/String', { data: 'before' });
+    for (let i = 0; i < 20; i++) pub.publish(data);
+    await recorder.flush();
+    full = true;
+    for (let i = 0; i < 5; i++) pub.publish(data);
+    await recorder.flush(); // the write fails: ENOSPC
+    await new Promise((r) => setTimeout(r, 50));
+    expect(recorder.state).toBe('disk_full');
+    const health = recorder.health();
+    expect(health.state).toBe('degraded');
+    expect(health.reason).toMatch(/^disk full: recording stopped at .*ENOSPC/);
+    pub.publish(data); // publishing never throws; the message is counted as dropped
+    await tick();
+    expect(recorder.drops()['/chatter']).toBeGreaterThanOrEqual(1);
+
+    full = false;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(recorder.state).toBe('recording');
+    pub.publish(codec.encode('std_msgs/msg/String', { data: 'after' }));
+    await tick();
+    await recorder.stop();
+
+    expect(recorder.bags.length).toBe(2);
+    const first = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(first.messageCount).toBe(20); // flushed before the disk filled: kept, repaired, listed
+    expect(existsSync(join(recorder.bags[0]!, RECORDING_MARKER))).toBe(false);
+    const { messages } = await readMcap(join(recorder.bags[0]!, first.files[0]!.path));
+    expect(messages.length).toBe(20);
+    const second = parseMetadata(readFileSync(join(recorder.bags[1]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(second.messageCount).toBe(1);
+    expect(readdirSync(recorder.bags[1]!).filter((f) => f.endsWith('.mcap')).length).toBe(1);
+  });
+});

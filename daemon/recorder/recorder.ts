@@ -1,0 +1,290 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Static } from 'typebox';
+import type { Logger } from 'pino';
+import type { Bus, Subscription } from '../bus/bus.ts';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import { compileTopicSelection } from '../bus/glob.ts';
+import type { BusMessage } from '../bus/types.ts';
+import type { RecorderConfig } from '../config/sections/bags.ts';
+import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { Component, ComponentHealth } from '../lifecycle/component.ts';
+import { BagWriter } from './bag-writer.ts';
+import { loadCompressor, type Compressor } from './chunk-compression.ts';
+import { repairBag } from './repair.ts';
+import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+
+export type RecorderSettings = Static<typeof RecorderConfig>;
+
+/** A bag directory holding this file was being recorded and was not closed cleanly. */
+export const RECORDING_MARKER = '.recording';
+
+export interface RecorderOptions {
+  bus: Bus;
+  definitions: DefinitionsRegistry;
+  log: Logger;
+  /** `<data_dir>/bags`. */
+  bagsDir: string;
+  settings: RecorderSettings;
+  io?: SegmentIO;
+  /** Called with each split once it is closed and listed in metadata.yaml (the lakehouse indexes it). */
+  onSplitClosed?: (file: string, bagDir: string) => void;
+  /** How often free disk space is checked, ms. */
+  diskCheckMs?: number;
+}
+
+type State = 'stopped' | 'recording' | 'disk_full' | 'failed';
+
+/**
+ * Records the selected bus topics into rosbag2 bags. Each topic gets its own bounded queue on the bus, and
+ * the handler only appends to memory, so the recorder never holds up a publisher or a control loop: when
+ * it falls behind (queue overflow, the disk too slow) or can't write (disk full), messages are dropped and
+ * counted per topic, in metrics, status and the bag's metadata.yaml. Nothing is lost silently.
+ *
+ * When the disk fills, recording stops with a clear status and the daemon carries on; it resumes into a
+ * new bag once free space is back above `min_free_bytes`, after repairing the one it had to abandon.
+ */
+export class Recorder implements Component, MetricsProvider {
+  readonly name = 'recorder';
+  #o: RecorderOptions;
+  #io: SegmentIO;
+  #select: (topic: string) => boolean;
+  #subs = new Map<string, Subscription>();
+  #unlisten: (() => void) | undefined;
+  #writer: BagWriter | undefined;
+  #compressor: Compressor | undefined;
+  #state: State = 'stopped';
+  #reason: string | undefined;
+  #flushTimer: NodeJS.Timeout | undefined;
+  #diskTimer: NodeJS.Timeout | undefined;
+  #flushing = false;
+  #written = new Map<string, number>();
+  #ownDrops = new Map<string, number>();
+  #abandoned: string[] = [];
+  #bags: string[] = [];
+  /** Queue drops of subscriptions already closed (their counters go with them). */
+  #closedQueueDrops = new Map<string, number>();
+
+  constructor(options: RecorderOptions) {
+    this.#o = options;
+    this.#io = options.io ?? fsSegmentIO;
+    this.#select = compileTopicSelection(options.settings.include, options.settings.exclude);
+  }
+
+  /** Bags this recorder started, oldest first. */
+  get bags(): readonly string[] {
+    return this.#bags;
+  }
+
+  get state(): State {
+    return this.#state;
+  }
+
+  async start(): Promise<void> {
+    mkdirSync(this.#o.bagsDir, { recursive: true });
+    await this.#repairLeftovers();
+    this.#compressor = await loadCompressor(this.#o.settings.compression);
+    this.#openBag();
+    this.#state = 'recording';
+    this.#unlisten = this.#o.bus.onTopic((topic) => this.#attach(topic));
+    this.#flushTimer = setInterval(() => void this.#flush(), this.#o.settings.flush_interval_ms);
+    this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#o.diskCheckMs ?? 1000);
+    this.#flushTimer.unref();
+    this.#diskTimer.unref();
+  }
+
+  async stop(): Promise<void> {
+    clearInterval(this.#flushTimer);
+    clearInterval(this.#diskTimer);
+    this.#unlisten?.();
+    // Messages already queued on the bus are delivered before the queues close: stopping is not a drop.
+    await new Promise((resolve) => setImmediate(resolve));
+    const drops = this.drops();
+    for (const [topic, sub] of this.#subs) this.#closedQueueDrops.set(topic, (this.#closedQueueDrops.get(topic) ?? 0) + sub.counters.dropped);
+    for (const sub of this.#subs.values()) this.#o.bus.unsubscribe(sub);
+    this.#subs.clear();
+    if (this.#writer && this.#state === 'recording') {
+      const writer = this.#writer;
+      writer.setDrops(drops);
+      try {
+        await writer.close();
+        rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
+      } catch (error) {
+        this.#o.log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
+      }
+    }
+    this.#writer = undefined;
+    this.#state = 'stopped';
+  }
+
+  health(): ComponentHealth {
+    const details = {
+      bag: this.#writer?.dir ?? null,
+      topics: this.#subs.size,
+      messages: [...this.#written.values()].reduce((a, b) => a + b, 0),
+      dropped: Object.values(this.drops()).reduce((a, b) => a + b, 0),
+      pending_bytes: this.#writer?.pendingBytes ?? 0,
+    };
+    if (this.#state === 'recording') return { state: 'running', details };
+    if (this.#state === 'disk_full' || this.#state === 'failed') return { state: 'degraded', reason: this.#reason, details };
+    return { state: 'stopped', details };
+  }
+
+  /** Messages dropped per topic: queue overflow on the bus plus the recorder's own drops. */
+  drops(): Record<string, number> {
+    const out: Record<string, number> = Object.fromEntries(this.#closedQueueDrops);
+    for (const [topic, sub] of this.#subs) out[topic] = (out[topic] ?? 0) + sub.counters.dropped;
+    for (const [topic, n] of this.#ownDrops) out[topic] = (out[topic] ?? 0) + n;
+    return out;
+  }
+
+  written(): Record<string, number> {
+    return Object.fromEntries(this.#written);
+  }
+
+  /** Writes and fsyncs what was recorded so far (tests and shutdown paths use it). */
+  async flush(): Promise<void> {
+    await this.#flush();
+  }
+
+  metrics(): MetricFamily[] {
+    const drops = this.drops();
+    return [
+      { name: 'auraison_recorder_messages_total', help: 'Messages written to bags, per topic.', type: 'counter', samples: [...this.#written].map(([topic, value]) => ({ labels: { topic }, value })) },
+      { name: 'auraison_recorder_dropped_total', help: 'Messages the recorder dropped (queue overflow, disk backlog, disk full), per topic.', type: 'counter', samples: Object.entries(drops).map(([topic, value]) => ({ labels: { topic }, value })) },
+      { name: 'auraison_recorder_pending_bytes', help: 'Bytes accepted but not yet written to disk.', type: 'gauge', samples: [{ value: this.#writer?.pendingBytes ?? 0 }] },
+      { name: 'auraison_recorder_disk_full', help: '1 while recording is stopped for lack of disk space.', type: 'gauge', samples: [{ value: this.#state === 'disk_full' ? 1 : 0 }] },
+    ];
+  }
+
+  #attach(topic: string): void {
+    if (!this.#select(topic) || this.#subs.has(topic)) return;
+    const { bus, settings } = this.#o;
+    const type = bus.topicType(topic)!;
+    const qos = bus.topicQos(topic)!;
+    this.#writer?.addTopic(topic, type, qos);
+    const sub = bus.subscribe({ name: 'recorder', topic, queue: { policy: settings.queue.policy, depth: settings.queue.depth }, handler: this.#onMessage });
+    this.#subs.set(topic, sub);
+  }
+
+  #onMessage = (msg: BusMessage): void => {
+    const writer = this.#writer;
+    if (this.#state !== 'recording' || !writer) return this.#drop(msg.topic);
+    // The disk is behind: dropping here keeps memory bounded; the drop is counted like any other.
+    if (writer.pendingBytes > this.#o.settings.max_pending_bytes) return this.#drop(msg.topic);
+    writer.write(msg.topic, msg.logTime, msg.publishTime, msg.data);
+    this.#written.set(msg.topic, (this.#written.get(msg.topic) ?? 0) + 1);
+  };
+
+  #drop(topic: string): void {
+    this.#ownDrops.set(topic, (this.#ownDrops.get(topic) ?? 0) + 1);
+  }
+
+  #openBag(): void {
+    const { bagsDir, settings, definitions, onSplitClosed } = this.#o;
+    const dir = uniqueBagDir(bagsDir);
+    mkdirSync(dir);
+    writeFileSync(join(dir, RECORDING_MARKER), `${process.pid}\n`);
+    const writer = new BagWriter({
+      dir,
+      io: this.#io,
+      compression: settings.compression,
+      compressor: this.#compressor,
+      chunkSize: settings.chunk_size_bytes,
+      splitMaxBytes: settings.split_max_bytes,
+      splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
+      schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
+      onSplitClosed: (file) => onSplitClosed?.(file, dir),
+    });
+    for (const topic of this.#subs.keys()) writer.addTopic(topic, this.#o.bus.topicType(topic)!, this.#o.bus.topicQos(topic)!);
+    this.#writer = writer;
+    this.#bags.push(dir);
+    this.#o.log.info({ bag: dir }, 'recorder: recording');
+  }
+
+  async #flush(): Promise<void> {
+    const writer = this.#writer;
+    if (this.#flushing || this.#state !== 'recording' || !writer) return;
+    this.#flushing = true;
+    try {
+      writer.setDrops(this.drops());
+      await writer.flush();
+    } catch (error) {
+      await this.#stopForError(error as NodeJS.ErrnoException);
+    } finally {
+      this.#flushing = false;
+    }
+  }
+
+  async #checkDisk(): Promise<void> {
+    let free: number;
+    try {
+      free = await this.#io.freeBytes(this.#o.bagsDir);
+    } catch {
+      return; // statfs failing says nothing about space; the next write will tell
+    }
+    const { min_free_bytes } = this.#o.settings;
+    if (this.#state === 'recording' && free < min_free_bytes) {
+      await this.#stopForError(Object.assign(new Error(`only ${free} bytes free, below recorder.min_free_bytes (${min_free_bytes})`), { code: 'ENOSPC' }));
+    } else if (this.#state === 'disk_full' && free >= min_free_bytes) {
+      await this.#resume();
+    }
+  }
+
+  async #stopForError(error: NodeJS.ErrnoException): Promise<void> {
+    if (this.#state !== 'recording') return;
+    const full = error.code === 'ENOSPC' || error.code === 'EDQUOT';
+    this.#state = full ? 'disk_full' : 'failed';
+    const at = new Date().toISOString();
+    this.#reason = full
+      ? `disk full: recording stopped at ${at} (${error.message}); resumes when ${this.#o.settings.min_free_bytes} bytes are free`
+      : `recording stopped at ${at}: ${error.message}`;
+    this.#o.log.error({ err: error.message, bag: this.#writer?.dir }, `recorder: ${this.#reason}`);
+    const writer = this.#writer;
+    this.#writer = undefined;
+    if (writer) {
+      writer.setDrops(this.drops());
+      await writer.abandon();
+      this.#abandoned.push(writer.dir);
+    }
+    // Any other I/O error may clear up too (a remounted disk): retry as for a full disk.
+    if (!full) this.#state = 'disk_full';
+  }
+
+  async #resume(): Promise<void> {
+    for (const dir of this.#abandoned.splice(0)) await this.#repair(dir);
+    this.#openBag();
+    this.#state = 'recording';
+    this.#reason = undefined;
+    this.#o.log.info('recorder: disk space is back; recording resumed');
+  }
+
+  async #repairLeftovers(): Promise<void> {
+    for (const name of readdirSync(this.#o.bagsDir)) {
+      const dir = join(this.#o.bagsDir, name);
+      if (existsSync(join(dir, RECORDING_MARKER))) await this.#repair(dir);
+    }
+  }
+
+  async #repair(dir: string): Promise<void> {
+    try {
+      const report = await repairBag(dir, { io: this.#io });
+      rmSync(join(dir, RECORDING_MARKER), { force: true });
+      const repaired = report.files.filter((f) => f.state === 'repaired');
+      this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount }, 'recorder: repaired a bag left open');
+      for (const f of report.files) if (f.messages > 0) this.#o.onSplitClosed?.(f.file, dir);
+    } catch (error) {
+      this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not repair a bag left open; run `auraison-edge bag repair` on it');
+    }
+  }
+}
+
+/** `rosbag2_YYYY_MM_DD-HH_MM_SS`, as `ros2 bag record` names bags, with a suffix when taken. */
+function uniqueBagDir(bagsDir: string): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const base = `rosbag2_${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}-${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  let name = base;
+  for (let i = 1; existsSync(join(bagsDir, name)); i++) name = `${base}_${i}`;
+  return join(bagsDir, name);
+}
