@@ -87,6 +87,8 @@ function resolveInput(
     return { name: tensor.name, shape, size, recurrent, sources: [], normalize: undefined };
   }
   const sources = cfg?.sources ?? [];
+  // No sources: the input is fed whole by a caller (a query, a replay); a control loop can't run it.
+  if (sources.length === 0) return { name: tensor.name, shape, size, recurrent: undefined, sources: [], normalize: cfg?.normalize };
   const lengths = sources.map((s, i): number | undefined => {
     const where = `${at}.sources[${i}]`;
     const kinds = [s.topic !== undefined, s.constant !== undefined, s.previous_output !== undefined].filter(Boolean).length;

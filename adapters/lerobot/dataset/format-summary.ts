@@ -1,0 +1,31 @@
+import type { LeRobotDatasetSummary } from './dataset-types.ts';
+
+const vec = (v: number[] | undefined, n = 4): string => (v ? `[${v.slice(0, n).map((x) => x.toPrecision(3)).join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]` : '-');
+
+/** The text `lerobot inspect` prints. */
+export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: number): string {
+  const lengths = s.episodes.map((e) => e.length);
+  const lines = [
+    `dataset    ${s.root}`,
+    `version    ${s.version}, robot ${s.robotType ?? '-'}, ${s.fps} fps`,
+    `episodes   ${s.episodes.length} (info.json: ${s.totalEpisodes})${lengths.length ? `, length ${Math.min(...lengths)}..${Math.max(...lengths)} frames` : ''}`,
+    `frames     ${s.frames} in ${s.dataFiles} data files (info.json: ${s.totalFrames}); ${s.videoFiles} video files`,
+    `tasks      ${s.tasks.length}`,
+    ...s.tasks.slice(0, 10).map((t) => `  ${String(t.task_index).padStart(4)}  ${t.task}`),
+    '',
+    'features:',
+  ];
+  for (const [key, f] of Object.entries(s.features)) {
+    const names = f.names ? ` ${f.names.slice(0, 4).join(', ')}${f.names.length > 4 ? `, ... (${f.names.length})` : ''}` : '';
+    lines.push(`  ${key.padEnd(32)} ${f.dtype.padEnd(8)} [${f.shape.join(', ')}]${names}`);
+  }
+  lines.push('', 'stats:');
+  for (const [key, st] of Object.entries(s.stats)) {
+    if (s.features[key]?.dtype === 'video' || s.features[key]?.dtype === 'image') continue;
+    lines.push(`  ${key.padEnd(32)} mean ${vec(st.mean)} std ${vec(st.std)} min ${vec(st.min)} max ${vec(st.max)}`);
+  }
+  lines.push('', `episodes (first ${Math.min(listEpisodes, s.episodes.length)}):`);
+  for (const e of s.episodes.slice(0, listEpisodes)) lines.push(`  ${String(e.episode_index).padStart(6)}  ${String(e.length).padStart(6)} frames  ${e.tasks.join('; ')}`);
+  if (s.warnings.length > 0) lines.push('', 'warnings:', ...s.warnings.map((w) => `  ${w}`));
+  return `${lines.join('\n')}\n`;
+}

@@ -1,0 +1,160 @@
+import { existsSync } from 'node:fs';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { DatasetError } from './dataset-types.ts';
+import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';
+
+/** A dataset feature from lakehouse columns: `observation.state=/joint_states:position`. */
+export interface FeatureMapping {
+  key: string;
+  /** A topic (its decoded projection, e.g. "/joint_states") or a table name. */
+  relation: string;
+  columns: string[];
+}
+
+export interface EpisodeWindow {
+  startNs: bigint;
+  endNs: bigint;
+  task: string;
+}
+
+export interface ExportOptions {
+  /** The lakehouse catalog (DuckDB file), opened read-only. */
+  database: string;
+  out: string;
+  fps: number;
+  features: FeatureMapping[];
+  episodes: EpisodeWindow[];
+  robotType?: string | null;
+}
+
+export interface ExportReport {
+  out: string;
+  episodes: number;
+  frames: number;
+  features: { key: string; relation: string; columns: string[]; dim: number; samples: number }[];
+  /** Frames dropped at the start of an episode, before every feature had a sample. */
+  leadingFramesDropped: number;
+}
+
+/** Parses `KEY=RELATION:col1,col2`. */
+export function parseFeatureMapping(text: string): FeatureMapping {
+  const eq = text.indexOf('=');
+  const colon = text.lastIndexOf(':');
+  if (eq <= 0 || colon <= eq + 1 || colon === text.length - 1) throw new DatasetError(`feature mapping ${JSON.stringify(text)}: expected KEY=TOPIC:column[,column...]`);
+  return { key: text.slice(0, eq), relation: text.slice(eq + 1, colon), columns: text.slice(colon + 1).split(',').filter(Boolean) };
+}
+
+interface Series {
+  times: bigint[];
+  values: Float32Array[];
+  dim: number;
+}
+
+const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/;
+
+/**
+ * Exports recorded data from the lakehouse as a LeRobot v3.0 dataset. Each feature comes from columns of a
+ * decoded topic projection (a relation named by its topic, with a `log_time` column in ns). Every
+ * episode window is resampled to the dataset's fps by sample-and-hold: frame k takes, for each feature, the
+ * latest sample at or before start + k / fps. Values are never interpolated, so a command is never invented.
+ * Numeric and numeric-list columns only: image and video topics are refused (see README).
+ */
+export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<ExportReport> {
+  const { database, out, fps, features, episodes, robotType = null } = options;
+  if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
+  if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
+  if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
+  const minStart = episodes.reduce((a, e) => (e.startNs < a ? e.startNs : a), episodes[0]!.startNs);
+  const maxEnd = episodes.reduce((a, e) => (e.endNs > a ? e.endNs : a), episodes[0]!.endNs);
+  for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
+
+  const series = await withDuckDB(async (conn) => {
+    await conn.run(`ATTACH ${sqlString(database)} AS lakehouse (READ_ONLY)`);
+    const out: Series[] = [];
+    for (const f of features) out.push(await readSeries(conn, f, minStart, maxEnd));
+    return out;
+  });
+
+  let dropped = 0;
+  const data: EpisodeData[] = [];
+  const period = 1e9 / fps;
+  for (const [i, e] of episodes.entries()) {
+    const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
+    const cursor = series.map(() => -1);
+    const count = Math.floor(Number(e.endNs - e.startNs) / period) + 1;
+    for (let k = 0; k < count; k++) {
+      const t = e.startNs + BigInt(Math.round(k * period));
+      series.forEach((s, j) => {
+        while (cursor[j]! + 1 < s.times.length && s.times[cursor[j]! + 1]! <= t) cursor[j]!++;
+      });
+      if (cursor.some((c) => c < 0)) {
+        if (Object.values(frames)[0]!.length === 0) dropped++;
+        continue;
+      }
+      features.forEach((f, j) => frames[f.key]!.push(series[j]!.values[cursor[j]!]!));
+    }
+    if (frames[features[0]!.key]!.length === 0) throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
+    data.push({ task: e.task, frames });
+  }
+  const specs: FeatureSpec[] = features.map((f, j) => ({
+    key: f.key,
+    dim: series[j]!.dim,
+    names: f.columns.length === series[j]!.dim ? f.columns : null,
+  }));
+  const written = await writeLeRobotV30(out, { fps, robotType, features: specs, episodes: data });
+  return {
+    out,
+    episodes: written.episodes,
+    frames: written.frames,
+    features: features.map((f, j) => ({ ...f, dim: series[j]!.dim, samples: series[j]!.times.length })),
+    leadingFramesDropped: dropped,
+  };
+}
+
+async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
+  const candidates = [f.relation, f.relation.replace(/^\//, ''), f.relation.replace(/^\//, '').replaceAll('/', '_')];
+  let relation: string | undefined;
+  let described: Record<string, unknown>[] = [];
+  for (const c of new Set(candidates)) {
+    try {
+      described = await queryRows(conn, `DESCRIBE lakehouse.${sqlIdent(c)}`);
+      relation = c;
+      break;
+    } catch {
+      // Not this name; try the next spelling.
+    }
+  }
+  if (!relation) throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${[...new Set(candidates)].map((c) => JSON.stringify(c)).join(' or ')}`);
+  const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
+  const timeType = types.get('log_time');
+  if (!timeType) throw new DatasetError(`feature ${f.key}: ${relation} has no log_time column`);
+  for (const c of f.columns) {
+    const t = types.get(c);
+    if (!t) throw new DatasetError(`feature ${f.key}: ${relation} has no column "${c}" (columns: ${[...types.keys()].join(', ')})`);
+    const base = t.replace(/\[\d*\]$/, '');
+    if (!NUMERIC.test(base)) {
+      throw new DatasetError(`feature ${f.key}: column "${c}" of ${relation} is ${t}; only numbers and lists of numbers become features (images and videos are not exported)`);
+    }
+  }
+  const time = timeType.startsWith('TIMESTAMP') ? `epoch_ns(log_time)` : `CAST(log_time AS BIGINT)`;
+  const rows = await queryRows(
+    conn,
+    `SELECT ${time} AS t, ${f.columns.map((c) => sqlIdent(c)).join(', ')} FROM lakehouse.${sqlIdent(relation)} WHERE ${time} BETWEEN ${startNs} AND ${endNs} ORDER BY t`,
+  );
+  const times: bigint[] = [];
+  const values: Float32Array[] = [];
+  let dim = -1;
+  for (const r of rows) {
+    const flat = f.columns.flatMap((c) => {
+      const v = r[c];
+      return Array.isArray(v) ? v.map(Number) : [Number(v)];
+    });
+    if (dim === -1) dim = flat.length;
+    if (flat.length !== dim) throw new DatasetError(`feature ${f.key}: ${relation} rows have ${dim} and then ${flat.length} values; a feature has a fixed length`);
+    times.push(BigInt(r.t as bigint | number));
+    values.push(Float32Array.from(flat));
+  }
+  if (rows.length === 0) throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${startNs} and ${endNs}`);
+  return { times, values, dim };
+}

@@ -1,0 +1,122 @@
+import type { NormalizationSettings, PolicySettings } from '../../daemon/config/sections/system1.ts';
+import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
+import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
+import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { PolicyRunner } from './policy-runner.ts';
+
+export interface ReplayOptions {
+  /** The policy: a manifest (from config) or a bare model. */
+  name: string;
+  settings: PolicySettings;
+  dataset: string;
+  /** Model input name to dataset feature; by default the only input reads observation.state. */
+  inputs?: Record<string, string>;
+  /** Model output that holds the action; the first output by default. */
+  output?: string;
+  actionFeature?: string;
+  episodes?: number[];
+  /** Normalize inputs and unnormalize the action with the dataset's own statistics (LeRobot-trained policies). */
+  normalize?: 'mean_std' | 'min_max';
+}
+
+export interface ReplayReport {
+  policy: string;
+  model: string;
+  dataset: string;
+  episodes: number;
+  frames: number;
+  inputs: Record<string, string>;
+  output: string;
+  actionFeature: string;
+  /** Mean absolute error per action element. */
+  maePerDim: number[];
+  mae: number;
+  rmse: number;
+  maxAbsError: number;
+  /** The same figures for a policy that always outputs zeros: a floor the policy should beat. */
+  zeroBaseline: { mae: number; rmse: number };
+  inferenceUsMean: number;
+}
+
+const statsSettings = (mode: 'mean_std' | 'min_max', s: FeatureStats | undefined, feature: string): NormalizationSettings => {
+  if (!s) throw new DatasetError(`the dataset has no statistics for ${feature}; replay without --normalize`);
+  return { mode, mean: s.mean, std: s.std, min: s.min, max: s.max, epsilon: 1e-8 };
+};
+
+/**
+ * Runs a dataset's recorded observations through a policy offline, frame by frame in episode order
+ * (recurrent state reset at each episode), and compares the first action of each output with the
+ * recorded action of that frame.
+ */
+export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport> {
+  const { name, dataset, episodes, normalize, actionFeature = 'action' } = options;
+  const summary = await readLeRobotDataset(dataset);
+  const model = readOnnxModelInfo(options.settings.model);
+  const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
+  if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
+  const output = options.output ?? model.outputs[0]?.name;
+  if (!output || !model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
+  let settings = options.settings;
+  if (normalize) {
+    // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
+    settings = {
+      ...settings,
+      inputs: Object.fromEntries(Object.entries(inputs).map(([input, feature]) => [input, { sources: [], normalize: statsSettings(normalize, summary.stats[feature], feature) }])),
+      outputs: { ...settings.outputs, [output]: { ...settings.outputs[output], unnormalize: statsSettings(normalize, summary.stats[actionFeature], actionFeature) } },
+    };
+  }
+  const active = await PolicyRunner.open(name, settings);
+  try {
+    const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
+    if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
+    const recorded = frames.columns[actionFeature]!;
+    const dim = recorded[0]!.length;
+    const absSum = new Array<number>(dim).fill(0);
+    let sq = 0;
+    let maxAbs = 0;
+    let zeroAbs = 0;
+    let zeroSq = 0;
+    let inferenceMs = 0;
+    let episode = -1;
+    for (let i = 0; i < frames.episodeIndex.length; i++) {
+      if (frames.episodeIndex[i] !== episode) {
+        episode = frames.episodeIndex[i]!;
+        active.reset();
+      }
+      const feed: Record<string, Float32Array> = {};
+      for (const [input, feature] of Object.entries(inputs)) feed[input] = frames.columns[feature]![i]!;
+      const started = performance.now();
+      const out = (await active.run(feed))[output]!;
+      inferenceMs += performance.now() - started;
+      if (out.dim !== dim) throw new DatasetError(`output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`);
+      const truth = recorded[i]!;
+      for (let d = 0; d < dim; d++) {
+        const err = out.data[d]! - truth[d]!;
+        absSum[d]! += Math.abs(err);
+        sq += err * err;
+        maxAbs = Math.max(maxAbs, Math.abs(err));
+        zeroAbs += Math.abs(truth[d]!);
+        zeroSq += truth[d]! * truth[d]!;
+      }
+    }
+    const n = frames.episodeIndex.length;
+    return {
+      policy: name,
+      model: settings.model,
+      dataset,
+      episodes: new Set(frames.episodeIndex).size,
+      frames: n,
+      inputs,
+      output,
+      actionFeature,
+      maePerDim: absSum.map((a) => a / n),
+      mae: absSum.reduce((a, b) => a + b, 0) / (n * dim),
+      rmse: Math.sqrt(sq / (n * dim)),
+      maxAbsError: maxAbs,
+      zeroBaseline: { mae: zeroAbs / (n * dim), rmse: Math.sqrt(zeroSq / (n * dim)) },
+      inferenceUsMean: (inferenceMs * 1000) / n,
+    };
+  } finally {
+    await active.close();
+  }
+}

@@ -1,0 +1,123 @@
+import { join, resolve } from 'node:path';
+import { resolveDataDir } from '../../config/load.ts';
+import { numberOption, parseCommandArgs } from '../args.ts';
+import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+
+const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--json]
+       auraison-edge lerobot export OUT --feature KEY=TOPIC:COLUMNS... (--window START,END | --episode START,END[,TASK]...) [options]
+
+inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fps), features (dtype, shape,
+          names), episodes (count and lengths), frames (counted in the data files and checked against the
+          metadata), tasks and dataset-wide statistics (v2.1: aggregated from episodes_stats.jsonl).
+          --episodes N lists the first N episodes (default 10; --json lists all).
+
+export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
+          meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet and
+          data/chunk-000/file-000.parquet. Each --feature takes columns of a topic's decoded projection in
+          the lakehouse (a relation named after the topic with a log_time column); several columns, or a
+          list column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
+          holds each feature's latest sample at or before START + k/fps (no interpolation). Frames before
+          every feature has a sample are dropped. Image and video topics are not exported: the dataset has
+          no video features (the daemon does not encode video).
+
+Options (export):
+  --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
+  --window START,END         one episode over this window
+  --episode START,END[,TASK] an episode (repeatable); times are ISO 8601 or integer ns since the epoch
+  --task TEXT                the task of episodes that name none (default: "recorded")
+  --fps N                    frames per second of the dataset (default: 30)
+  --robot-type TEXT          info.json robot_type
+  --db FILE                  the lakehouse catalog (default: <data_dir>/lakehouse/catalog.duckdb)
+  --config FILE              the daemon config, for its data dir
+  --json                     print one JSON object
+
+Exit codes: 0 ok, 1 the dataset or lakehouse can't be read or written, 2 bad usage.
+`;
+
+export const command: Command = {
+  name: 'lerobot',
+  summary: 'Inspect a LeRobot dataset, or export lakehouse data as one (v3.0)',
+  help: HELP,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === 'inspect') return inspect(rest, io);
+    if (sub === 'export') return exportDataset(rest, io);
+    throw new UsageError(sub === undefined ? 'missing subcommand: inspect or export' : `unknown subcommand "${sub}" (inspect, export)`);
+  },
+};
+
+async function inspect(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, episodes: { type: 'string' } }, { min: 1, max: 1, names: 'DIR' });
+  const listed = numberOption('episodes', values.episodes, { min: 0, integer: true }) ?? 10;
+  const { readLeRobotDataset } = await import('../../../adapters/lerobot/dataset/dataset-reader.ts');
+  const { formatDatasetSummary } = await import('../../../adapters/lerobot/dataset/format-summary.ts');
+  try {
+    const summary = await readLeRobotDataset(resolve(io.cwd, positionals[0]!));
+    io.stdout(values.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary, listed));
+    return 0;
+  } catch (error) {
+    io.stderr(`auraison-edge lerobot inspect: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
+
+function parseTime(text: string, what: string): bigint {
+  if (/^\d+$/.test(text)) return BigInt(text);
+  const ms = Date.parse(text);
+  if (Number.isNaN(ms)) throw new UsageError(`${what}: ${JSON.stringify(text)} is neither ISO 8601 nor integer ns since the epoch`);
+  return BigInt(ms) * 1_000_000n;
+}
+
+async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    {
+      feature: { type: 'string', multiple: true },
+      window: { type: 'string' },
+      episode: { type: 'string', multiple: true },
+      task: { type: 'string' },
+      fps: { type: 'string' },
+      'robot-type': { type: 'string' },
+      db: { type: 'string' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'OUT' },
+  );
+  const { parseFeatureMapping, exportLakehouseToLeRobot } = await import('../../../adapters/lerobot/dataset/lakehouse-export.ts');
+  if (!values.feature?.length) throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN');
+  let features;
+  try {
+    features = values.feature.map(parseFeatureMapping);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
+  if (values.window && values.episode?.length) throw new UsageError('give --window or --episode, not both');
+  const task = values.task ?? 'recorded';
+  const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
+    const [start, end, ...rest] = text.split(',');
+    if (!start || !end) throw new UsageError(`expected START,END[,TASK], got ${JSON.stringify(text)}`);
+    return { startNs: parseTime(start, 'start'), endNs: parseTime(end, 'end'), task: rest.length ? rest.join(',') : task };
+  });
+  if (windows.length === 0) throw new UsageError('give --window START,END or --episode START,END[,TASK]');
+  const fps = numberOption('fps', values.fps, { min: 0, exclusiveMin: true }) ?? 30;
+  let database = values.db ? resolve(io.cwd, values.db) : undefined;
+  if (!database) {
+    const { config } = resolveConfig(values.config, io.env);
+    database = join(resolveDataDir(config, io.cwd), 'lakehouse', 'catalog.duckdb');
+  }
+  try {
+    const report = await exportLakehouseToLeRobot({ database, out: resolve(io.cwd, positionals[0]!), fps, features, episodes: windows, robotType: values['robot-type'] ?? null });
+    if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
+    else {
+      io.stdout(`wrote ${report.out}: LeRobot v3.0, ${report.episodes} episodes, ${report.frames} frames at ${fps} fps\n`);
+      for (const f of report.features) io.stdout(`  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`);
+      if (report.leadingFramesDropped > 0) io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);
+    }
+    return 0;
+  } catch (error) {
+    io.stderr(`auraison-edge lerobot export: ${(error as Error).message}\n`);
+    return 1;
+  }
+}
