@@ -119,6 +119,7 @@ export class EndpointChain {
   async #run(context: Context, options: ChainStreamOptions, outer: AssistantMessageEventStream): Promise<void> {
     const failures: string[] = [];
     const { signal } = options;
+    if (signal?.aborted) return this.#fail(outer, 'aborted', 'the request was cancelled');
     for (const state of this.#states) {
       const { settings } = state.endpoint;
       if (state.coolUntil > this.#now()) {

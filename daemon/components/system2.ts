@@ -1,4 +1,26 @@
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
-/** Components of issue 5, in start order. */
-export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [];
+/**
+ * Components of issue 5, in start order: `llm` (System 2 endpoints and the ai/inference/llm/* queries),
+ * then `agent` (intents, runs, skills, policy hooks), which finds `llm` in the live component map.
+ */
+export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
+  {
+    name: 'llm',
+    enabled: () => true,
+    settings: (config) => config.llm,
+    create: async (ctx) => {
+      const { LlmComponent } = await import('../../adapters/vllm/llm-component.ts');
+      return new LlmComponent(ctx);
+    },
+  },
+  {
+    name: 'agent',
+    enabled: (config) => config.agent.enabled,
+    settings: (config) => ({ agent: config.agent, policy: config.policy }),
+    create: async (ctx) => {
+      const { AgentComponent } = await import('../agent/agent-component.ts');
+      return new AgentComponent(ctx);
+    },
+  },
+];

@@ -1,0 +1,357 @@
+import { MessageCodec } from '../bus/codec.ts';
+import type { Subscription } from '../bus/bus.ts';
+import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
+import { runPolicyChain, type PolicyHook } from '../contract/policy-hook.ts';
+import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
+import type { AgentService, MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import { Navigator } from '../navigation/navigator.ts';
+import { CmdVelGate } from '../policy/cmd-vel-gate.ts';
+import { policyHooks } from '../policy/hooks.ts';
+import { INJECTION_RULE } from '../policy/injection.ts';
+import { runQuotas } from '../policy/quotas.ts';
+import { ApprovalGate } from './approvals.ts';
+import { AgentError } from './errors.ts';
+import { parseIntent, type IntentSource, type ParsedIntent } from './intents.ts';
+import { LiveRun } from './live-run.ts';
+import { runNaturalLanguage } from './llm-run.ts';
+import { isModelService, type ModelService } from './model-service.ts';
+import { MotionLock } from './motion-lock.ts';
+import { RunStore, TERMINAL, type RunRecord } from './run-store.ts';
+import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
+import { runSkill } from './skill-run.ts';
+import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
+import { systemPrompt } from './system-prompt.ts';
+import { ToolInvoker } from './tool-invoker.ts';
+import type { ValidatorEnv } from './validators.ts';
+
+/** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
+export const AGENT_NAV_CMD_VEL = '/auraison/agent/nav_cmd_vel';
+
+export interface AgentComponentOptions {
+  /** System 2; by default the `llm` component. */
+  model?: ModelService;
+  /** By default the agent drives its own Navigator (daemon/navigation) through the CmdVelGate. */
+  navigation?: NavigationService;
+  /** System 1; by default the `policies` or `control` component. */
+  policies?: PolicyRunnerService;
+  /** Extra policy hooks, after the configured ones. */
+  hooks?: PolicyHook[];
+}
+
+/**
+ * Component `agent`: the edge agent of this application, and the AgentService the API, the central link
+ * and the intent topic submit to. An intent becomes a durable run; a skill intent runs its skill with no
+ * model, a natural-language one runs a pi Agent on System 2. Runs, their events and their approvals are in
+ * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
+ * waited for approval wait again and resume where they stopped.
+ */
+export class AgentComponent implements Component, AgentService, MetricsProvider {
+  readonly name = 'agent';
+  readonly store: RunStore;
+  #ctx: ComponentContext;
+  #settings: AgentSettings;
+  #policy: PolicySettings;
+  #options: AgentComponentOptions;
+  #codec: MessageCodec;
+  #gate: CmdVelGate;
+  #skills: Map<string, SkillDefinition>;
+  #hooks: PolicyHook[];
+  #approvals: ApprovalGate;
+  #invoker: ToolInvoker;
+  #motion = new MotionLock();
+  #live = new Map<string, LiveRun>();
+  #tasks = new Set<Promise<void>>();
+  #running = new WeakSet<LiveRun>();
+  #navigator: Navigator | undefined;
+  #intentSub: Subscription | undefined;
+  #deadlines = new Map<string, NodeJS.Timeout>();
+
+  constructor(ctx: ComponentContext, options: AgentComponentOptions = {}) {
+    this.#ctx = ctx;
+    this.#settings = ctx.config.agent;
+    this.#policy = ctx.config.policy;
+    this.#options = options;
+    this.store = new RunStore(ctx.journal);
+    this.#codec = new MessageCodec(ctx.definitions);
+    this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
+    this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
+    this.#hooks = [...policyHooks(this.#policy), ...(options.hooks ?? [])];
+    this.#approvals = new ApprovalGate({ timeoutS: this.#settings.approval_timeout_s, onExpired: (id) => void this.#expire(id) });
+    const env: SkillEnv = {
+      bus: ctx.bus,
+      codec: this.#codec,
+      gate: this.#gate,
+      motion: this.#motion,
+      settings: this.#settings,
+      log: ctx.log,
+      navigation: () => this.#navigation(),
+      policies: () => this.#policiesService(),
+    };
+    this.#invoker = new ToolInvoker({
+      hooks: this.#hooks,
+      skills: this.#skills,
+      env,
+      approvals: this.#approvals,
+      requireApproval: new Set<SkillName>(this.#settings.require_approval),
+      onSuspect: this.#policy.injection.on_suspect,
+    });
+  }
+
+  async start(): Promise<void> {
+    this.store.rebuild();
+    for (const warning of this.store.warnings) this.#ctx.log.warn({ warning }, 'agent journal record skipped');
+    for (const record of [...this.store.all()]) {
+      const { status } = record.run;
+      if (status === 'running' || status === 'pending') {
+        await this.store.transition(record.run.run_id, 'interrupted', `the daemon stopped while the run was ${status}; submit the intent again to retry`);
+      } else if (status === 'awaiting_approval') {
+        const requested = record.events.findLast((e) => e.kind === 'approval.requested');
+        const deadline = BigInt((requested?.payload.deadline as string | undefined) ?? '0');
+        this.#deadlines.set(record.run.run_id, this.#approvals.arm(record.run.run_id, deadline));
+      }
+    }
+    const topic = this.#settings.intent_topic;
+    if (topic) {
+      this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
+    }
+  }
+
+  async stop(): Promise<void> {
+    if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
+    for (const live of this.#live.values()) {
+      // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
+      if (live.run.status === 'running' || live.run.status === 'pending') await live.finish('interrupted', 'the daemon stopped while the run was running');
+      live.detach();
+    }
+    await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    this.#approvals.clearAll();
+    for (const timer of this.#deadlines.values()) clearTimeout(timer);
+    this.#motion.abort('the agent stopped');
+    this.#navigator?.stop();
+    this.#gate.close();
+  }
+
+  health(): ComponentHealth {
+    const counts: Partial<Record<RunStatus, number>> = {};
+    for (const record of this.store.all()) counts[record.run.status] = (counts[record.run.status] ?? 0) + 1;
+    const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
+    const details = { runs: counts, live: this.#live.size, skills: [...this.#skills.keys()], gate: this.#gate.counters };
+    if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
+    return { state: 'running', details };
+  }
+
+  metrics(): MetricFamily[] {
+    const byStatus = new Map<string, number>();
+    let toolCalls = 0;
+    const decisions = new Map<string, number>();
+    for (const record of this.store.all()) {
+      byStatus.set(record.run.status, (byStatus.get(record.run.status) ?? 0) + 1);
+      for (const e of record.events) {
+        if (e.kind === 'tool.call') toolCalls++;
+        if (e.kind === 'policy.decision') decisions.set(String(e.payload.rule), (decisions.get(String(e.payload.rule)) ?? 0) + 1);
+      }
+    }
+    return [
+      { name: 'auraison_agent_runs', help: 'Runs by status.', type: 'gauge', samples: [...byStatus].map(([status, value]) => ({ labels: { status }, value })) },
+      { name: 'auraison_agent_tool_calls_total', help: 'Tool calls run.', type: 'counter', samples: [{ value: toolCalls }] },
+      { name: 'auraison_agent_policy_decisions_total', help: 'Policy rules fired, by rule.', type: 'counter', samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })) },
+      { name: 'auraison_agent_cmd_vel_clamped_total', help: 'Twists the gate clamped to the velocity limits.', type: 'counter', samples: [{ value: this.#gate.counters.clamped }] },
+    ];
+  }
+
+  async submitIntent(raw: unknown, source: IntentSource): Promise<RunState> {
+    const parsed = parseIntent(raw, source, this.#skills);
+    const existing = this.store.byIntent(parsed.intent.intent_id);
+    // Intents arrive at least once (MQTT redelivers): the same intent id is the same run.
+    if (existing) return existing.run;
+    const { intent } = parsed;
+    const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
+    const live = this.#track(record);
+    const verdict = await runPolicyChain<Intent>(this.#hooks, intent, (hook, value) => hook.onIntent?.(value));
+    for (const fired of verdict.fired) await live.event('policy.decision', { ...fired, stage: 'intent' });
+    if (!verdict.allowed) return live.finish('failed', `refused by policy: ${verdict.reason}`);
+    if (intent.type === 'natural_language') {
+      const model = this.#model();
+      const available = model?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
+      if (!model || !available.ok) return live.finish('failed', `System 2 unavailable: ${available.ok ? 'no model' : available.reason}; skill intents still run`);
+    }
+    this.#run(live, parsed);
+    return live.run;
+  }
+
+  listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[] {
+    return this.store.list(filter);
+  }
+
+  getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined {
+    const record = this.store.get(runId);
+    return record ? { run: record.run, events: [...record.events] } : undefined;
+  }
+
+  async approve(runId: string, by: string): Promise<RunState> {
+    const record = this.#require(runId);
+    if (record.run.status !== 'awaiting_approval') throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
+    const live = this.#live.get(runId);
+    const requested = record.events.findLast((e) => e.kind === 'approval.requested');
+    const callId = String(requested?.payload.call_id ?? '');
+    if (live && this.#approvals.waiting(runId)) {
+      await live.event('approval.granted', { by, call_id: callId });
+      const state = await live.status('running', undefined);
+      this.#approvals.release(runId);
+      return state;
+    }
+    // Nothing waits in this process: the run paused before a restart. Resume it from its events.
+    clearTimeout(this.#deadlines.get(runId));
+    this.#deadlines.delete(runId);
+    const resumed = this.#track(record);
+    this.#restore(resumed);
+    resumed.approved.add(callId);
+    await resumed.event('approval.granted', { by, call_id: callId });
+    const state = await resumed.status('running');
+    this.#run(resumed, parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills));
+    return state;
+  }
+
+  async cancel(runId: string, by: string, reason?: string): Promise<RunState> {
+    const record = this.#require(runId);
+    if (TERMINAL.has(record.run.status)) throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
+    const live = this.#live.get(runId) ?? this.#track(record);
+    clearTimeout(this.#deadlines.get(runId));
+    await live.event('run.cancelled', { by, reason: reason ?? null });
+    const state = await live.finish('cancelled', reason ? `cancelled by ${by}: ${reason}` : `cancelled by ${by}`);
+    this.#untrackIdle(live);
+    return state;
+  }
+
+  async #expire(runId: string): Promise<void> {
+    const record = this.store.get(runId);
+    if (!record || record.run.status !== 'awaiting_approval') return;
+    const requested = record.events.findLast((e) => e.kind === 'approval.requested');
+    const deadline = BigInt((requested?.payload.deadline as string | undefined) ?? '0');
+    // setTimeout caps at ~24.8 days: a longer deadline is re-armed until it is really due.
+    if (deadline > BigInt(Date.now()) * 1_000_000n + 1_000_000_000n) {
+      this.#deadlines.set(runId, this.#approvals.arm(runId, deadline));
+      return;
+    }
+    const live = this.#live.get(runId) ?? this.#track(record);
+    await live.event('approval.expired', { call_id: requested?.payload.call_id ?? null });
+    await live.finish('failed', `approval timed out after ${this.#settings.approval_timeout_s} s`);
+    this.#untrackIdle(live);
+  }
+
+  /** A run tracked only to end it (no runner holds it, e.g. after a restart) is dropped once it ended. */
+  #untrackIdle(live: LiveRun): void {
+    if (live.closed && !this.#approvals.waiting(live.run.run_id) && !this.#running.has(live)) this.#live.delete(live.run.run_id);
+  }
+
+  #track(record: RunRecord): LiveRun {
+    const live = new LiveRun({
+      record,
+      store: this.store,
+      quotas: runQuotas(this.#policy.quotas, record.intent),
+      onWallExceeded: () => void this.#wallExceeded(live),
+    });
+    this.#live.set(record.run.run_id, live);
+    return live;
+  }
+
+  async #wallExceeded(live: LiveRun): Promise<void> {
+    const reason = `the run acted for more than its quota of ${live.quotas.maxWallS} s`;
+    await live.event('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
+    await live.finish('failed', `quota.wall_time: ${reason}`);
+  }
+
+  /** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */
+  #restore(live: LiveRun): void {
+    for (const e of live.record.events) {
+      if (e.kind === 'tool.result') live.done.set(String(e.payload.call_id), e.payload.result as never);
+      if (e.kind === 'tool.call') {
+        live.callCount++;
+        if (e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };
+      }
+      if (e.kind === 'policy.decision' && e.payload.rule === INJECTION_RULE) live.tainted = true;
+      if (e.kind === 'approval.granted') live.approved.add(String(e.payload.call_id));
+      if (e.kind === 'llm.message') {
+        const usage = (e.payload.message as { usage?: { totalTokens?: number } }).usage;
+        live.tokens += usage?.totalTokens ?? 0;
+      }
+    }
+  }
+
+  #run(live: LiveRun, parsed: ParsedIntent): void {
+    this.#running.add(live);
+    const validatorEnv = (l: LiveRun): ValidatorEnv => ({ bus: this.#ctx.bus, codec: this.#codec, lastGoal: l.lastGoal, signal: l.signal });
+    const task = (async () => {
+      try {
+        if (parsed.text === undefined) {
+          await runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv });
+        } else {
+          const model = this.#model();
+          if (!model) return void (await live.finish('failed', 'System 2 unavailable: the llm component is not running'));
+          const poses = { ...namedPosesOf(this.#ctx.components.get('sim')), ...this.#settings.named_poses };
+          await runNaturalLanguage(live, parsed.text, parsed.validators, {
+            model,
+            invoker: this.#invoker,
+            skills: [...this.#skills.values()],
+            systemPrompt: systemPrompt(this.#settings.system_prompt, poses),
+            maxRefines: this.#settings.max_refines,
+            validatorEnv,
+          });
+        }
+        // A runner that returns without ending the run (it should not) must not leave it running forever.
+        if (!live.closed) await live.finish('failed', 'the run ended without a result');
+      } catch (error) {
+        this.#ctx.log.error({ run: live.run.run_id, err: (error as Error).message }, 'agent run failed');
+        await live.finish('failed', `internal error: ${(error as Error).message}`).catch(() => undefined);
+      } finally {
+        live.pauseClock();
+        this.#running.delete(live);
+        if (!live.detached) this.#live.delete(live.run.run_id);
+      }
+    })();
+    this.#tasks.add(task);
+    void task.finally(() => this.#tasks.delete(task));
+  }
+
+  #require(runId: string): RunRecord {
+    const record = this.store.get(runId);
+    if (!record) throw new AgentError('not_found', `no run ${runId}`);
+    return record;
+  }
+
+  #model(): ModelService | undefined {
+    if (this.#options.model) return this.#options.model;
+    const llm = this.#ctx.components.get('llm');
+    return isModelService(llm) ? llm : undefined;
+  }
+
+  #policiesService(): PolicyRunnerService | undefined {
+    if (this.#options.policies) return this.#options.policies;
+    const candidate = this.#ctx.components.get('policies') ?? this.#ctx.components.get('control');
+    return isPolicyRunner(candidate) ? candidate : undefined;
+  }
+
+  #navigation(): NavigationService {
+    if (this.#options.navigation) return this.#options.navigation;
+    if (!this.#navigator) {
+      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL } });
+      this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
+      this.#navigator.start();
+    }
+    return this.#navigator;
+  }
+
+  #onIntentMessage(type: string, data: Uint8Array): void {
+    if (type !== 'std_msgs/msg/String') return void this.#ctx.log.warn({ topic: this.#settings.intent_topic, type }, 'intent topic must carry std_msgs/msg/String JSON; message ignored');
+    let raw: unknown;
+    try {
+      raw = JSON.parse(this.#codec.decode<{ data: string }>(type, data).data);
+    } catch (error) {
+      return void this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent message is not JSON; ignored');
+    }
+    this.submitIntent(raw, 'ros').catch((error: unknown) =>
+      this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent from the topic refused'),
+    );
+  }
+}

@@ -1,0 +1,108 @@
+import { nowNs } from '../contract/time.ts';
+import type { LiveRun } from './live-run.ts';
+
+export type ApprovalOutcome = 'approved' | 'ended';
+
+export interface ApprovalRequest {
+  callId: string;
+  tool: string;
+  input: unknown;
+  rule: string;
+  reason: string;
+}
+
+interface Waiter {
+  live: LiveRun;
+  callId: string;
+  resolve: (outcome: ApprovalOutcome) => void;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * Pauses runs until a person approves. A paused run is `awaiting_approval` in the journal with an
+ * `approval.requested` event naming the call, so it survives a restart: the deadline is in the event, and
+ * the component re-arms it at start. Approving resolves the waiting call; cancelling or the deadline ends
+ * the run.
+ */
+export class ApprovalGate {
+  #waiting = new Map<string, Waiter>();
+  #timeoutS: number;
+  #onExpired: (runId: string) => void;
+
+  constructor(options: { timeoutS: number; onExpired: (runId: string) => void }) {
+    this.#timeoutS = options.timeoutS;
+    this.#onExpired = options.onExpired;
+  }
+
+  /** Records the request durably, then waits. Resolves `ended` when the run ends or detaches instead. */
+  async wait(live: LiveRun, request: ApprovalRequest): Promise<ApprovalOutcome> {
+    const deadline = nowNs() + BigInt(Math.round(this.#timeoutS * 1e9));
+    live.pauseClock();
+    await live.event('approval.requested', {
+      call_id: request.callId,
+      tool: request.tool,
+      input: request.input,
+      rule: request.rule,
+      reason: request.reason,
+      deadline: deadline.toString(),
+    });
+    await live.status('awaiting_approval', `${request.rule}: ${request.reason}`);
+    if (live.closed) return 'ended';
+    const outcome = await new Promise<ApprovalOutcome>((resolve) => {
+      const runId = live.run.run_id;
+      const onAbort = () => {
+        this.#waiting.delete(runId);
+        clearTimeout(timer);
+        resolve('ended');
+      };
+      const timer = this.#arm(runId, deadline);
+      live.signal.addEventListener('abort', onAbort, { once: true });
+      this.#waiting.set(runId, {
+        live,
+        callId: request.callId,
+        timer,
+        resolve: (o) => {
+          live.signal.removeEventListener('abort', onAbort);
+          resolve(o);
+        },
+      });
+    });
+    if (outcome === 'approved') live.startClock();
+    return outcome;
+  }
+
+  /** Re-arms the deadline of a run found awaiting approval at start (no live waiter). */
+  arm(runId: string, deadline: bigint): NodeJS.Timeout {
+    return this.#arm(runId, deadline);
+  }
+
+  #arm(runId: string, deadline: bigint): NodeJS.Timeout {
+    const ms = Math.max(0, Number((deadline - nowNs()) / 1_000_000n));
+    // setTimeout holds at most ~24.8 days; longer approvals are re-checked when it fires.
+    const timer = setTimeout(() => this.#onExpired(runId), Math.min(ms, 2 ** 31 - 1));
+    timer.unref();
+    return timer;
+  }
+
+  /** The call a live run waits on, if it waits. */
+  waiting(runId: string): { callId: string } | undefined {
+    const w = this.#waiting.get(runId);
+    return w ? { callId: w.callId } : undefined;
+  }
+
+  /** Lets the waiting call go ahead. Returns false when nothing live waits (the caller resumes the run). */
+  release(runId: string): boolean {
+    const w = this.#waiting.get(runId);
+    if (!w) return false;
+    this.#waiting.delete(runId);
+    clearTimeout(w.timer);
+    w.live.approved.add(w.callId);
+    w.resolve('approved');
+    return true;
+  }
+
+  clearAll(): void {
+    for (const w of this.#waiting.values()) clearTimeout(w.timer);
+    this.#waiting.clear();
+  }
+}

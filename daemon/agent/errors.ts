@@ -1,0 +1,12 @@
+/**
+ * A request the agent cannot do: `not_found` (no such run) or `conflict` (the run is not in a state that
+ * allows it, e.g. approving a run that does not wait). The API maps them to 404 and 409.
+ */
+export class AgentError extends Error {
+  override name = 'AgentError';
+  readonly code: 'not_found' | 'conflict';
+  constructor(code: 'not_found' | 'conflict', message: string) {
+    super(message);
+    this.code = code;
+  }
+}

@@ -1,0 +1,196 @@
+import { Agent, type AgentMessage, type AgentTool } from '@mariozechner/pi-agent-core';
+import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model, type ToolResultMessage } from '@mariozechner/pi-ai';
+import type { ToolResult } from '../contract/schemas.ts';
+import type { LiveRun } from './live-run.ts';
+import type { ModelService } from './model-service.ts';
+import type { SkillDefinition } from './skills/index.ts';
+import type { ToolInvoker } from './tool-invoker.ts';
+import { runValidators } from './refine.ts';
+import type { ValidatorEnv, ValidatorSpec } from './validators.ts';
+
+export interface LlmRunDeps {
+  model: ModelService;
+  invoker: ToolInvoker;
+  skills: readonly SkillDefinition[];
+  systemPrompt: string;
+  maxRefines: number;
+  validatorEnv: (live: LiveRun) => ValidatorEnv;
+}
+
+/** The model sees tool results as quoted data: a result cannot close the quote and speak as the system. */
+export function renderToolResult(tool: string, output: unknown): string {
+  const body = (typeof output === 'string' ? output : JSON.stringify(output)).replace(/<\/?tool_result/gi, (m) => m.replace('<', '&lt;'));
+  return `<tool_result tool="${tool}" trust="untrusted">\n${body}\n</tool_result>`;
+}
+
+const PLACEHOLDER_MODEL: Model<Api> = {
+  id: 'none',
+  name: 'none',
+  api: 'none',
+  provider: 'none',
+  baseUrl: '',
+  reasoning: false,
+  input: ['text'],
+  cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },
+  contextWindow: 0,
+  maxTokens: 0,
+};
+
+/**
+ * A natural-language run: a pi Agent with the skills as tools, the policy chain in its beforeToolCall and
+ * afterToolCall hooks, and every message journaled as an `llm.message` event. A run that paused for
+ * approval and outlived the daemon resumes from those events: the transcript up to the paused assistant
+ * message is restored, that message is replayed (not asked of the model again), calls that already ran
+ * return their recorded results, and the loop goes on from the paused call.
+ */
+export async function runNaturalLanguage(live: LiveRun, text: string, validators: readonly ValidatorSpec[], deps: LlmRunDeps): Promise<void> {
+  const transcript = live.record.events.filter((e) => e.kind === 'llm.message').map((e) => e.payload.message as Message);
+  const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
+  const journaledResults = new Set(transcript.filter((m): m is ToolResultMessage => m.role === 'toolResult').map((m) => m.toolCallId));
+  const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
+  const agent = new Agent({
+    initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
+    streamFn: closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn),
+    toolExecution: 'sequential',
+    sessionId: live.run.run_id,
+    beforeToolCall: async ({ toolCall, args }) => {
+      const verdict = await deps.invoker.before(live, toolCall.name, args, toolCall.id);
+      return verdict.ok ? undefined : { block: true, reason: verdict.reason };
+    },
+    afterToolCall: async ({ toolCall, args, result, isError }) => {
+      if (live.done.has(toolCall.id)) return undefined;
+      const raw: ToolResult = isError ? { ok: false, error: textOf(result.content) } : (result.details as ToolResult);
+      const input = live.rewritten.get(toolCall.id) ?? args;
+      const screened = await deps.invoker.after(live, toolCall.name, input, raw, toolCall.id);
+      if (screened === raw) return undefined;
+      return screened.ok
+        ? { content: [{ type: 'text', text: renderToolResult(toolCall.name, screened.output) }], details: screened, isError: false }
+        : { content: [{ type: 'text', text: screened.error }], details: screened, isError: true };
+    },
+  });
+  const onAbort = () => agent.abort();
+  live.signal.addEventListener('abort', onAbort, { once: true });
+  agent.subscribe(async (event) => {
+    if (event.type !== 'message_end') return;
+    const message = event.message as Message;
+    if (message === resume?.paused) return;
+    if (message.role === 'toolResult' && journaledResults.has(message.toolCallId)) return;
+    await live.event('llm.message', { message });
+    if (message.role === 'assistant') await countTokens(live, message);
+  });
+  try {
+    if (live.run.status !== 'running') await live.status('running');
+    live.startClock();
+    let refines = live.record.events.filter((e) => e.kind === 'refine.attempt').length;
+    if (resume) await agent.continue();
+    else await agent.prompt(text);
+    for (;;) {
+      if (live.closed) return;
+      const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
+      if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {
+        await live.finish('failed', `System 2 failed: ${last?.errorMessage ?? 'no answer'}`);
+        return;
+      }
+      const failed = await runValidators(live, validators, refines + 1, deps.validatorEnv(live));
+      if (live.closed) return;
+      if (!failed) {
+        await live.finish('succeeded', textOf(last.content).slice(0, 500) || undefined);
+        return;
+      }
+      if (refines >= deps.maxRefines) {
+        await live.finish('failed', `validator ${failed.validator} still failing after ${refines + 1} attempts: ${failed.feedback}`);
+        return;
+      }
+      refines++;
+      await live.event('refine.attempt', { attempt: refines + 1, validator: failed.validator, feedback: failed.feedback });
+      await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
+    }
+  } finally {
+    live.signal.removeEventListener('abort', onAbort);
+  }
+}
+
+function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker): AgentTool {
+  return {
+    name: skill.name,
+    label: skill.name,
+    description: skill.description,
+    parameters: skill.parameters,
+    executionMode: 'sequential',
+    execute: async (toolCallId, params, signal) => {
+      const input = live.rewritten.get(toolCallId) ?? params;
+      const result = await invoker.execute(live, skill.name, input, toolCallId, signal ?? live.signal);
+      if (!result.ok) throw new Error(result.error);
+      return { content: [{ type: 'text', text: renderToolResult(skill.name, result.output) }], details: result };
+    },
+  };
+}
+
+async function countTokens(live: LiveRun, message: AssistantMessage): Promise<void> {
+  live.tokens += message.usage?.totalTokens ?? 0;
+  if (live.tokens <= live.quotas.maxTokens) return;
+  const reason = `the run used ${live.tokens} tokens, over its quota of ${live.quotas.maxTokens}`;
+  await live.event('policy.decision', { hook: 'quota', rule: 'quota.tokens', action: 'deny', reason, stage: 'model' });
+  await live.finish('failed', `quota.tokens: ${reason}`);
+}
+
+function textOf(content: readonly { type: string; text?: string }[]): string {
+  return content
+    .filter((c) => c.type === 'text')
+    .map((c) => c.text ?? '')
+    .join('');
+}
+
+/**
+ * The batch a run paused in: the last assistant message whose tool calls have not all got results. The
+ * transcript before it is restored as is; the message itself is replayed to the loop.
+ */
+function pausedBatch(transcript: Message[]): { before: Message[]; paused: AssistantMessage } | undefined {
+  const index = transcript.findLastIndex((m) => m.role === 'assistant');
+  if (index < 0) return undefined;
+  const paused = transcript[index] as AssistantMessage;
+  const calls = paused.content.filter((c) => c.type === 'toolCall');
+  const answered = new Set(transcript.slice(index + 1).flatMap((m) => (m.role === 'toolResult' ? [m.toolCallId] : [])));
+  if (calls.length === 0 || calls.every((c) => answered.has(c.id))) return undefined;
+  return { before: transcript.slice(0, index), paused };
+}
+
+/** Once a run ended (cancelled, timed out, the daemon stopping), pi's loop must not reach the model again. */
+function closedGuard(live: LiveRun, next: ModelService['streamFn']): ModelService['streamFn'] {
+  return (model, context, options) => {
+    if (!live.closed) return next(model, context, options);
+    const stream = createAssistantMessageEventStream();
+    const message: AssistantMessage = {
+      role: 'assistant',
+      content: [],
+      api: model.api,
+      provider: model.provider,
+      model: model.id,
+      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+      stopReason: 'aborted',
+      errorMessage: 'the run ended',
+      timestamp: Date.now(),
+    };
+    queueMicrotask(() => {
+      stream.push({ type: 'error', reason: 'aborted', error: message });
+      stream.end(message);
+    });
+    return stream;
+  };
+}
+
+/** A stream function that answers the first request with a recorded message, then asks the model. */
+function replayFirst(message: AssistantMessage, next: ModelService['streamFn']): ModelService['streamFn'] {
+  let replayed = false;
+  return (model, context, options) => {
+    if (replayed) return next(model, context, options);
+    replayed = true;
+    const stream = createAssistantMessageEventStream();
+    queueMicrotask(() => {
+      stream.push({ type: 'start', partial: message });
+      stream.push({ type: 'done', reason: 'toolUse', message });
+      stream.end(message);
+    });
+    return stream;
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * One motion skill at a time, across runs: a new one supersedes the running one (as a new navigation goal
+ * does), and `stop` aborts whatever moves.
+ */
+export class MotionLock {
+  #current: { name: string; controller: AbortController } | undefined;
+
+  /** Takes the lock for `name`, aborting the previous holder. The signal also follows `parent`. */
+  acquire(name: string, parent: AbortSignal): { signal: AbortSignal; release: () => void } {
+    this.abort(`superseded by ${name}`);
+    const controller = new AbortController();
+    const onParent = () => controller.abort(parent.reason);
+    parent.addEventListener('abort', onParent, { once: true });
+    const entry = { name, controller };
+    this.#current = entry;
+    return {
+      signal: controller.signal,
+      release: () => {
+        parent.removeEventListener('abort', onParent);
+        if (this.#current === entry) this.#current = undefined;
+      },
+    };
+  }
+
+  /** Aborts the running motion; returns its name, if any. */
+  abort(reason: string): string | undefined {
+    const current = this.#current;
+    if (!current) return undefined;
+    this.#current = undefined;
+    current.controller.abort(new Error(reason));
+    return current.name;
+  }
+}

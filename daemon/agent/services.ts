@@ -1,0 +1,27 @@
+/**
+ * What skills need from other parts, as small interfaces so each part can be absent (the agent degrades)
+ * or replaced in tests.
+ */
+
+/** Drives the robot to a map point (daemon/navigation's Navigator has this shape). */
+export interface NavigationService {
+  navigateTo(goal: { x: number; y: number }, options: { timeoutS?: number; signal?: AbortSignal }): Promise<{ reached: boolean; outcome: string; message: string }>;
+}
+
+/**
+ * System 1 (component `policies` or `control`, issue 4): runs a named control policy for some seconds.
+ * Its output must reach the velocity topic through the daemon's limits like any other motion.
+ */
+export interface PolicyRunnerService {
+  runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
+}
+
+export function isPolicyRunner(value: unknown): value is PolicyRunnerService {
+  return typeof (value as Partial<PolicyRunnerService> | undefined)?.runPolicy === 'function';
+}
+
+/** The sim component's named poses (charging_dock, ...), when a sim runs. */
+export function namedPosesOf(value: unknown): Record<string, { x: number; y: number }> {
+  const poses = (value as { namedPoses?: unknown } | undefined)?.namedPoses;
+  return poses !== null && typeof poses === 'object' ? (poses as Record<string, { x: number; y: number }>) : {};
+}

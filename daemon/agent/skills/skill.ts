@@ -1,0 +1,38 @@
+import type { Logger } from 'pino';
+import type { Static, TSchema } from 'typebox';
+import type { Bus } from '../../bus/bus.ts';
+import type { MessageCodec } from '../../bus/codec.ts';
+import type { AgentSettings, SkillName } from '../../config/sections/system2.ts';
+import type { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
+import type { MotionLock } from '../motion-lock.ts';
+import type { NavigationService, PolicyRunnerService } from '../services.ts';
+
+/** What a skill may use. Services that another part provides are looked up per call: they come and go. */
+export interface SkillEnv {
+  bus: Bus;
+  codec: MessageCodec;
+  gate: CmdVelGate;
+  motion: MotionLock;
+  settings: AgentSettings;
+  log: Logger;
+  navigation(): NavigationService | undefined;
+  policies(): PolicyRunnerService | undefined;
+}
+
+/**
+ * A named, typed capability: a TypeBox schema for its parameters and deterministic code. The same
+ * definition is a pi tool for the model and runs directly for an intent that names it. `execute` returns
+ * JSON for the caller, or throws an Error saying what went wrong (which the model then reads).
+ */
+export interface SkillDefinition<P extends TSchema = TSchema> {
+  readonly name: SkillName;
+  readonly description: string;
+  readonly parameters: P;
+  /** Moves the robot: one at a time, stopped by `stop`, and guarded after a suspected injection. */
+  readonly motion: boolean;
+  execute(args: Static<P>, env: SkillEnv, signal: AbortSignal): Promise<unknown>;
+}
+
+export function defineSkill<P extends TSchema>(skill: SkillDefinition<P>): SkillDefinition<P> {
+  return skill;
+}

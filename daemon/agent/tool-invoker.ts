@@ -1,0 +1,95 @@
+import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
+import { runPolicyChain, type ChainOutcome, type PolicyHook, type ToolCallContext } from '../contract/policy-hook.ts';
+import type { ToolResult } from '../contract/schemas.ts';
+import { approvalRequirement } from '../policy/approval.ts';
+import { INJECTION_RULE } from '../policy/injection.ts';
+import type { ApprovalGate } from './approvals.ts';
+import type { LiveRun } from './live-run.ts';
+import type { SkillDefinition, SkillEnv } from './skills/index.ts';
+
+export interface ToolInvokerOptions {
+  hooks: readonly PolicyHook[];
+  skills: ReadonlyMap<string, SkillDefinition>;
+  env: SkillEnv;
+  approvals: ApprovalGate;
+  requireApproval: ReadonlySet<SkillName>;
+  onSuspect: PolicySettings['injection']['on_suspect'];
+}
+
+/**
+ * Runs tool calls inside their frames, the same way for a model's call and for a deterministic intent:
+ * the policy chain before (deny, or rewrite the input), an approval gate when a rule asks for one, the
+ * skill, then the chain after (screening the result). Every fired rule is a `policy.decision` event, and
+ * each call and result is an event.
+ */
+export class ToolInvoker {
+  #o: ToolInvokerOptions;
+
+  constructor(options: ToolInvokerOptions) {
+    this.#o = options;
+  }
+
+  /** Before a call: the input to run with, or why it must not run. May wait for approval. */
+  async before(live: LiveRun, tool: string, input: unknown, callId: string): Promise<{ ok: true; input: unknown } | { ok: false; reason: string }> {
+    // A call that ran before a restart is replayed as it was; it has passed its frames already.
+    if (live.done.has(callId)) return { ok: true, input };
+    live.callCount++;
+    const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
+    const outcome = await runPolicyChain(this.#o.hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
+    await this.#record(live, outcome, 'before', tool, callId);
+    if (!outcome.allowed) return { ok: false, reason: `refused by policy: ${outcome.reason}` };
+    if (!live.approved.has(callId)) {
+      const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
+      if (need) {
+        const result = await this.#o.approvals.wait(live, { callId, tool, input: outcome.value, ...need });
+        if (result !== 'approved') return { ok: false, reason: `not approved: ${live.run.reason ?? 'the run ended'}` };
+      }
+    }
+    live.rewritten.set(callId, outcome.value);
+    return { ok: true, input: outcome.value };
+  }
+
+  /** Runs the skill. Never throws: a failure is a `{ok: false}` result the model can read. */
+  async execute(live: LiveRun, tool: string, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
+    const replayed = live.done.get(callId);
+    if (replayed) return replayed;
+    const skill = this.#o.skills.get(tool);
+    if (!skill) return { ok: false, error: `no skill ${tool}` };
+    await live.event('tool.call', { call_id: callId, tool, input });
+    if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
+    const started = performance.now();
+    let result: ToolResult;
+    const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal) : undefined;
+    try {
+      result = { ok: true, output: await skill.execute(input, this.#o.env, lock?.signal ?? signal) };
+    } catch (error) {
+      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      lock?.release();
+    }
+    await live.event('tool.result', { call_id: callId, tool, result, duration_ms: performance.now() - started });
+    return result;
+  }
+
+  /** After a call: the result as the policy chain leaves it (an injection is wrapped and taints the run). */
+  async after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): Promise<ToolResult> {
+    const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
+    const outcome = await runPolicyChain<ToolResult>(this.#o.hooks, result, (hook, value) => hook.afterToolCall?.(ctx, input, value));
+    if (outcome.fired.some((f) => f.rule === INJECTION_RULE)) live.tainted = true;
+    await this.#record(live, outcome, 'after', tool, callId);
+    // A denied result is withheld from the model entirely.
+    return outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
+  }
+
+  /** before, execute, after: a deterministic call. */
+  async invoke(live: LiveRun, tool: string, input: unknown, callId: string): Promise<ToolResult> {
+    const before = await this.before(live, tool, input, callId);
+    if (!before.ok) return { ok: false, error: before.reason };
+    const result = await this.execute(live, tool, before.input, callId, live.signal);
+    return this.after(live, tool, before.input, result, callId);
+  }
+
+  async #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): Promise<void> {
+    for (const fired of outcome.fired) await live.event('policy.decision', { ...fired, stage, tool, call_id: callId });
+  }
+}

@@ -1,0 +1,45 @@
+import pino from 'pino';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { stringify } from 'yaml';
+import { MemoryJournal } from './memory-journal.ts';
+
+const definitions = new DefinitionsRegistry({ distro: 'jazzy', dirs: [] });
+
+export interface TestContext extends ComponentContext {
+  readonly journal: Journal;
+  readonly components: Map<string, Component>;
+  readonly codec: MessageCodec;
+}
+
+/** A component context for agent tests: config from an object (validated like a file), a fresh bus. */
+export function agentContext(config: Record<string, unknown> = {}, options: { journal?: Journal; bus?: Bus } = {}): TestContext {
+  const { journal = new MemoryJournal(), bus = new Bus() } = options;
+  const parsed = parseConfigText(stringify(config), 'test.yaml', {});
+  return {
+    config: parsed,
+    bus,
+    definitions,
+    log: pino({ level: 'silent' }),
+    dataDir: '/nonexistent',
+    journal,
+    daemonStatus: () => {
+      throw new Error('not in tests');
+    },
+    components: new Map(),
+    codec: new MessageCodec(definitions),
+  };
+}
+
+/** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!predicate()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
