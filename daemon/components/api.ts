@@ -1,4 +1,23 @@
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
-/** Components of issue 6, in start order. */
-export const API_COMPONENTS: readonly ComponentSpec[] = [];
+/** Components of issue 6, in start order: the HTTP API, then the Foxglove live view. */
+export const API_COMPONENTS: readonly ComponentSpec[] = [
+  {
+    name: 'api',
+    enabled: (config) => config.api.enabled,
+    settings: (config) => config.api,
+    create: async (ctx) => {
+      const { ApiComponent } = await import('../api/api-component.ts');
+      return new ApiComponent(ctx);
+    },
+  },
+  {
+    name: 'foxglove',
+    enabled: (config) => config.foxglove.enabled,
+    settings: (config) => config.foxglove,
+    create: async (ctx) => {
+      const { FoxgloveBridge } = await import('../foxglove/foxglove-bridge.ts');
+      return new FoxgloveBridge(ctx);
+    },
+  },
+];

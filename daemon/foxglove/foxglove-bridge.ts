@@ -1,0 +1,276 @@
+import type { AddressInfo } from 'node:net';
+import wsProtocol, { type ChannelId } from '@foxglove/ws-protocol';
+import { WebSocketServer } from 'ws';
+import type { Subscription } from '../bus/bus.ts';
+import { MessageCodec } from '../bus/codec.ts';
+import { compileTopicSelection } from '../bus/glob.ts';
+import { isLoopbackHost } from '../api/auth.ts';
+import type { FoxgloveSettings } from '../config/sections/api.ts';
+import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import { GuardedSocket } from './guarded-socket.ts';
+import { findPolicyHooks, PublishGate } from './publish-gate.ts';
+
+const { FoxgloveServer, StatusLevel } = wsProtocol;
+type Server = InstanceType<typeof FoxgloveServer>;
+
+/** The channel that carries the durable journal (runs, agent events) as JSON. */
+export const EVENTS_TOPIC = '/auraison/events';
+const JOURNAL_RECORD_SCHEMA = JSON.stringify({
+  type: 'object',
+  properties: { seq: { type: 'integer' }, ts: { type: 'string' }, kind: { type: 'string' }, data: {} },
+  required: ['seq', 'ts', 'kind', 'data'],
+});
+
+interface ChannelState {
+  topic: string;
+  latched: boolean;
+  sub: Subscription | undefined;
+  /** The last message of a latched topic, for clients that subscribe after the bus replayed it. */
+  last: { logTime: bigint; data: Uint8Array } | undefined;
+}
+
+/** Message-data frame of the ws-protocol: opcode, subscription id, timestamp, payload. */
+function messageFrame(subscriptionId: number, timestamp: bigint, data: Uint8Array): Uint8Array {
+  const frame = new Uint8Array(13 + data.byteLength);
+  const view = new DataView(frame.buffer);
+  view.setUint8(0, 1);
+  view.setUint32(1, subscriptionId, true);
+  view.setBigUint64(5, timestamp, true);
+  frame.set(data, 13);
+  return frame;
+}
+
+/**
+ * Component `foxglove`: a Foxglove WebSocket protocol server (@foxglove/ws-protocol over `ws`). It advertises
+ * each selected bus topic with its ros2msg schema and streams the CDR bytes as they are; it subscribes to
+ * the bus only while a client watches a topic. The journal goes out as JSON on /auraison/events. Clients may
+ * publish only when foxglove.client_publish allows it, through the policy hooks (PublishGate).
+ */
+export class FoxgloveBridge implements Component, MetricsProvider {
+  readonly name = 'foxglove';
+  #ctx: ComponentContext;
+  #s: FoxgloveSettings;
+  #codec: MessageCodec;
+  #wss: WebSocketServer | undefined;
+  #server: Server | undefined;
+  #gate: PublishGate | undefined;
+  #channels = new Map<ChannelId, ChannelState>();
+  #eventsChannel: ChannelId | undefined;
+  #eventsWatched = false;
+  #cleanups: (() => void)[] = [];
+  #clients = new Set<GuardedSocket>();
+  #dropped = 0;
+  #sent = 0;
+  #unadvertisable = new Map<string, string>();
+  #url: string | undefined;
+  /** Per client, the end of its chain of publishes (kept in order through asynchronous hooks). */
+  #tails = new Map<object, Promise<void>>();
+
+  constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove) {
+    this.#ctx = ctx;
+    this.#s = settings;
+    this.#codec = new MessageCodec(ctx.definitions);
+  }
+
+  get url(): string | undefined {
+    return this.#url;
+  }
+
+  async start(): Promise<void> {
+    const { host, port, allow_remote, client_publish } = this.#s;
+    if (!isLoopbackHost(host) && !allow_remote) {
+      throw new Error(`foxglove.host is ${host}: the Foxglove protocol has no authentication, so binding off loopback needs foxglove.allow_remote: true`);
+    }
+    const server = new FoxgloveServer({
+      name: `auraison-edge ${this.#ctx.config.robot.id}`,
+      capabilities: client_publish.enabled ? ['clientPublish'] : [],
+      supportedEncodings: ['cdr', 'json'],
+      metadata: { robot: this.#ctx.config.robot.id, fleet: this.#ctx.config.robot.fleet },
+    });
+    this.#server = server;
+    const log = this.#ctx.log.child({ component: 'foxglove' });
+    server.on('error', (error) => log.warn({ err: error.message }, 'foxglove client sent a bad message'));
+    server.on('subscribe', (id) => this.#watch(id));
+    server.on('unsubscribe', (id) => this.#unwatch(id));
+    if (client_publish.enabled) this.#enablePublish(server);
+
+    const wss = new WebSocketServer({ host, port, handleProtocols: (protocols) => server.handleProtocols(protocols) });
+    await new Promise<void>((resolve, reject) => {
+      wss.once('listening', resolve);
+      wss.once('error', (error: NodeJS.ErrnoException) =>
+        reject(new Error(error.code === 'EADDRINUSE' ? `foxglove: ${host}:${port} is in use: set foxglove.port to a free port, or 0 for any` : `foxglove: cannot listen on ${host}:${port}: ${error.message}`)),
+      );
+    });
+    this.#wss = wss;
+    wss.on('connection', (ws, req) => this.#connect(server, ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    const address = wss.address() as AddressInfo;
+    this.#url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+
+    const selected = compileTopicSelection(this.#s.topics.include, this.#s.topics.exclude);
+    this.#cleanups.push(this.#ctx.bus.onTopic((topic, type) => selected(topic) && this.#advertise(server, topic, type)));
+    this.#eventsChannel = server.addChannel({ topic: EVENTS_TOPIC, encoding: 'json', schemaName: 'auraison_edge/JournalRecord', schema: JOURNAL_RECORD_SCHEMA, schemaEncoding: 'jsonschema' });
+    this.#cleanups.push(
+      this.#ctx.journal.subscribe((record) => {
+        if (this.#eventsWatched) this.#send(this.#eventsChannel!, BigInt(record.ts), new TextEncoder().encode(JSON.stringify(record)));
+      }),
+    );
+    log.info({ url: this.#url, clientPublish: client_publish.enabled }, 'foxglove websocket listening');
+  }
+
+  async stop(): Promise<void> {
+    for (const cleanup of this.#cleanups.splice(0)) cleanup();
+    for (const c of this.#channels.values()) if (c.sub) this.#ctx.bus.unsubscribe(c.sub);
+    this.#channels.clear();
+    this.#gate?.close();
+    const wss = this.#wss;
+    this.#wss = undefined;
+    this.#server = undefined;
+    if (!wss) return;
+    for (const ws of wss.clients) ws.terminate();
+    await new Promise<void>((resolve) => wss.close(() => resolve()));
+  }
+
+  health(): ComponentHealth {
+    if (!this.#wss) return { state: 'stopped' };
+    const unadvertisable = [...this.#unadvertisable.keys()];
+    return {
+      state: 'running',
+      details: { url: this.#url, clients: this.#clients.size, channels: this.#channels.size, dropped: this.#dropped, ...(unadvertisable.length ? { unadvertisable } : {}) },
+    };
+  }
+
+  metrics(): MetricFamily[] {
+    const gate = this.#gate?.counters;
+    const families: MetricFamily[] = [
+      { name: 'auraison_foxglove_clients', help: 'Foxglove WebSocket clients connected.', type: 'gauge', samples: [{ value: this.#clients.size }] },
+      { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#sent }] },
+      { name: 'auraison_foxglove_dropped_total', help: 'Messages dropped for Foxglove clients whose socket was full.', type: 'counter', samples: [{ value: this.#dropped }] },
+    ];
+    if (gate) {
+      families.push({
+        name: 'auraison_foxglove_client_publish_total',
+        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook or undecodable; refused: advertisement refused).',
+        type: 'counter',
+        samples: Object.entries(gate).map(([outcome, value]) => ({ labels: { outcome }, value })),
+      });
+    }
+    return families;
+  }
+
+  #connect(server: Server, ws: import('ws').WebSocket, name: string): void {
+    let existing = new Set<ChannelId>();
+    const socket: GuardedSocket = new GuardedSocket(ws, {
+      maxBufferedBytes: this.#s.max_buffered_bytes,
+      onDrop: () => this.#dropped++,
+      beforeMessage: () => {
+        existing = new Set([...this.#channels].filter(([, c]) => c.sub).map(([id]) => id));
+      },
+      afterText: (text) => this.#replayLatched(socket, text, existing),
+      onClose: () => {
+        this.#clients.delete(socket);
+        this.#gate?.closeClient(socket);
+        this.#tails.delete(socket);
+      },
+    });
+    this.#clients.add(socket);
+    server.handleConnection(socket, name);
+  }
+
+  #advertise(server: Server, topic: string, type: string): void {
+    let schema: string;
+    try {
+      schema = this.#ctx.definitions.schemaText(type);
+    } catch (error) {
+      // A type with no definition cannot be shown; it is reported in health and the log, once.
+      if (!this.#unadvertisable.has(topic)) this.#ctx.log.warn({ topic, type, err: (error as Error).message }, 'foxglove: topic not advertised (no message definition)');
+      this.#unadvertisable.set(topic, type);
+      return;
+    }
+    const latched = this.#ctx.bus.topicQos(topic)?.durability === 'transient_local';
+    const id = server.addChannel({ topic, encoding: 'cdr', schemaName: type, schema, schemaEncoding: 'ros2msg' });
+    this.#channels.set(id, { topic, latched, sub: undefined, last: undefined });
+  }
+
+  #watch(id: ChannelId): void {
+    if (id === this.#eventsChannel) {
+      this.#eventsWatched = true;
+      return;
+    }
+    const channel = this.#channels.get(id);
+    if (!channel || channel.sub) return;
+    channel.sub = this.#ctx.bus.subscribe({
+      name: 'foxglove',
+      topic: channel.topic,
+      queue: { policy: 'drop-oldest', depth: 64 },
+      handler: (msg) => {
+        if (channel.latched) channel.last = { logTime: msg.logTime, data: msg.data };
+        this.#send(id, msg.logTime, msg.data);
+      },
+    });
+  }
+
+  #unwatch(id: ChannelId): void {
+    if (id === this.#eventsChannel) {
+      this.#eventsWatched = false;
+      return;
+    }
+    const channel = this.#channels.get(id);
+    if (!channel?.sub) return;
+    this.#ctx.bus.unsubscribe(channel.sub);
+    channel.sub = undefined;
+  }
+
+  #send(id: ChannelId, timestamp: bigint, data: Uint8Array): void {
+    this.#sent++;
+    this.#server?.sendMessage(id, timestamp, data);
+  }
+
+  /**
+   * A latched topic's last message reaches the first subscriber through the bus (it replays on attach); a
+   * client subscribing to a channel already watched gets it here, or it would never see /map.
+   */
+  #replayLatched(socket: GuardedSocket, text: string, existing: ReadonlySet<ChannelId>): void {
+    let message: { op?: unknown; subscriptions?: { id: number; channelId: number }[] };
+    try {
+      message = JSON.parse(text) as typeof message;
+    } catch {
+      return; // the protocol server already reported it
+    }
+    if (message.op !== 'subscribe' || !Array.isArray(message.subscriptions)) return;
+    for (const { id, channelId } of message.subscriptions) {
+      const channel = this.#channels.get(channelId);
+      if (channel?.latched && channel.last && existing.has(channelId)) socket.send(messageFrame(id, channel.last.logTime, channel.last.data));
+    }
+  }
+
+  #enablePublish(server: Server): void {
+    const gate = new PublishGate({
+      bus: this.#ctx.bus,
+      codec: this.#codec,
+      definitions: this.#ctx.definitions,
+      topics: this.#s.client_publish.topics,
+      hooks: () => findPolicyHooks(this.#ctx.components),
+    });
+    this.#gate = gate;
+    const log = this.#ctx.log.child({ component: 'foxglove' });
+    server.on('advertise', (channel) => {
+      const result = gate.advertise(channel.client.connection, channel.client.name, channel);
+      if (!result.ok) {
+        log.warn({ client: channel.client.name, reason: result.reason }, 'foxglove advertisement refused');
+        server.sendStatus({ level: StatusLevel.ERROR, message: result.reason }, channel.client.connection);
+      }
+    });
+    server.on('unadvertise', ({ client, channelId }) => gate.unadvertise(client.connection, channelId));
+    server.on('message', ({ client, channel, data }) => {
+      // One client's messages are published in the order sent, even when a hook is asynchronous.
+      const key = client.connection;
+      const tail = (this.#tails.get(key) ?? Promise.resolve()).then(async () => {
+        const result = await gate.publish(key, channel.id, data);
+        for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
+        if (!result.ok) server.sendStatus({ level: StatusLevel.WARNING, message: result.reason }, key);
+      });
+      this.#tails.set(key, tail.catch((error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed')));
+    });
+  }
+}

@@ -1,0 +1,97 @@
+import type { IWebSocket } from '@foxglove/ws-protocol';
+import type { WebSocket } from 'ws';
+
+/** Opcode of a message-data frame from the server (ws-protocol's BinaryOpcode.MESSAGE_DATA). */
+const MESSAGE_DATA = 1;
+
+export interface GuardedSocketOptions {
+  /** Unsent bytes past which message data for this client is dropped. */
+  maxBufferedBytes: number;
+  onDrop: () => void;
+  /** Called after the protocol server handled a text message of the client (for latched replay). */
+  afterText?: (text: string) => void;
+  /** Called before the protocol server handles a client message. */
+  beforeMessage?: () => void;
+  onClose?: () => void;
+}
+
+/**
+ * A `ws` socket as the FoxgloveServer sees it, with a guard: message data for a client whose unsent bytes
+ * exceed the limit is dropped (and counted) instead of queued, so a slow viewer never grows the daemon's
+ * memory. Control messages (advertise, status) always go through. `send` takes one argument on purpose:
+ * FoxgloveServer then sends each message as one frame, which can be dropped whole.
+ */
+export class GuardedSocket implements IWebSocket {
+  #ws: WebSocket;
+  #o: GuardedSocketOptions;
+
+  constructor(ws: WebSocket, options: GuardedSocketOptions) {
+    this.#ws = ws;
+    this.#o = options;
+    ws.on('close', () => options.onClose?.());
+  }
+
+  get binaryType(): string {
+    return this.#ws.binaryType;
+  }
+  set binaryType(value: string) {
+    this.#ws.binaryType = value as WebSocket['binaryType'];
+  }
+  get protocol(): string {
+    return this.#ws.protocol;
+  }
+  get bufferedAmount(): number {
+    return this.#ws.bufferedAmount;
+  }
+
+  set onerror(handler: ((event: unknown) => void) | null | undefined) {
+    this.#ws.onerror = handler ?? null;
+  }
+  get onerror(): null {
+    return null;
+  }
+  set onopen(handler: ((event: unknown) => void) | null | undefined) {
+    this.#ws.onopen = handler ?? null;
+  }
+  get onopen(): null {
+    return null;
+  }
+  set onclose(handler: ((event: unknown) => void) | null | undefined) {
+    this.#ws.onclose = handler ?? null;
+  }
+  get onclose(): null {
+    return null;
+  }
+  set onmessage(handler: ((event: { data: unknown }) => void) | null | undefined) {
+    if (!handler) {
+      this.#ws.onmessage = null;
+      return;
+    }
+    this.#ws.onmessage = (event) => {
+      this.#o.beforeMessage?.();
+      handler(event);
+      if (typeof event.data === 'string') this.#o.afterText?.(event.data);
+    };
+  }
+  get onmessage(): null {
+    return null;
+  }
+
+  send(data: string | ArrayBuffer | ArrayBufferView): void {
+    if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (typeof data !== 'string' && firstByte(data) === MESSAGE_DATA && this.#ws.bufferedAmount > this.#o.maxBufferedBytes) {
+      this.#o.onDrop();
+      return;
+    }
+    this.#ws.send(data);
+  }
+
+  close(): void {
+    this.#ws.close();
+  }
+}
+
+function firstByte(data: ArrayBuffer | ArrayBufferView): number | undefined {
+  if (data instanceof ArrayBuffer) return data.byteLength > 0 ? new Uint8Array(data, 0, 1)[0] : undefined;
+  return data.byteLength > 0 ? new Uint8Array(data.buffer, data.byteOffset, 1)[0] : undefined;
+}

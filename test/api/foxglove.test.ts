@@ -1,0 +1,255 @@
+import { parse } from '@foxglove/rosmsg';
+import { MessageReader } from '@foxglove/rosmsg2-serialization';
+import wsProtocol, { type Channel, type MessageData, type StatusMessage } from '@foxglove/ws-protocol';
+import { afterEach, describe, expect, it } from 'vitest';
+import { WebSocket } from 'ws';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
+import type { Component } from '../../daemon/lifecycle/component.ts';
+import { EVENTS_TOPIC, FoxgloveBridge } from '../../daemon/foxglove/foxglove-bridge.ts';
+import { MemoryJournal } from './fakes/memory-journal.ts';
+import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
+
+const { FoxgloveClient } = wsProtocol;
+type Client = InstanceType<typeof FoxgloveClient>;
+
+let h: Harness | undefined;
+let bridge: FoxgloveBridge | undefined;
+const sockets: WebSocket[] = [];
+afterEach(async () => {
+  for (const s of sockets.splice(0)) s.terminate();
+  await bridge?.stop();
+  bridge = undefined;
+  await h?.close();
+  h = undefined;
+});
+
+async function start(options: HarnessOptions = {}): Promise<{ h: Harness; bridge: FoxgloveBridge; codec: MessageCodec }> {
+  h = await startHarness({ startApi: false, ...options });
+  bridge = new FoxgloveBridge(h.ctx);
+  await bridge.start();
+  h.components.set('foxglove', bridge);
+  return { h, bridge, codec: new MessageCodec(h.definitions) };
+}
+
+/** A Foxglove client (ws-protocol's own) that records what it receives. */
+function connectClient(url: string) {
+  const ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
+  sockets.push(ws);
+  const client: Client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
+  const channels = new Map<string, Channel>();
+  const messages: MessageData[] = [];
+  const statuses: StatusMessage[] = [];
+  const info: { capabilities: string[] } = { capabilities: [] };
+  client.on('serverInfo', (s) => (info.capabilities = s.capabilities));
+  client.on('advertise', (list) => list.forEach((c) => channels.set(c.topic, c)));
+  client.on('message', (m) => messages.push(m));
+  client.on('status', (s) => statuses.push(s));
+  return { ws, client, channels, messages, statuses, info };
+}
+
+async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+const scan = (i: number) => ({
+  header: { stamp: { sec: 100 + i, nanosec: 0 }, frame_id: 'base_scan' },
+  angle_min: 0,
+  angle_max: Math.PI * 2,
+  angle_increment: Math.PI / 180,
+  time_increment: 0,
+  scan_time: 0.2,
+  range_min: 0.12,
+  range_max: 3.5,
+  ranges: Float32Array.from({ length: 360 }, (_, k) => 1 + ((k + i) % 10) / 10),
+  intensities: new Float32Array(0),
+});
+
+describe('the Foxglove WebSocket server', () => {
+  it('advertises /scan with its ros2msg schema, and a client decodes the CDR it streams', async () => {
+    const { h, bridge, codec } = await start();
+    const pub = h.bus.advertise('/scan', 'sensor_msgs/msg/LaserScan', { source: 'sim' });
+    const c = connectClient(bridge.url!);
+    await until(() => c.channels.has('/scan'), 'the /scan advertisement');
+    const channel = c.channels.get('/scan')!;
+    expect(channel).toMatchObject({ encoding: 'cdr', schemaName: 'sensor_msgs/msg/LaserScan', schemaEncoding: 'ros2msg' });
+    expect(c.channels.get(EVENTS_TOPIC)?.encoding).toBe('json');
+    const subId = c.client.subscribe(channel.id);
+    await until(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 1, 'the bus subscription');
+    for (let i = 0; i < 3; i++) pub.publish(codec.encode('sensor_msgs/msg/LaserScan', scan(i)));
+    await until(() => c.messages.length >= 3, 'three scans');
+
+    // Decode with only what the client was sent: the schema text and the bytes (what Foxglove does).
+    const reader = new MessageReader(parse(channel.schema, { ros2: true }));
+    const decoded = c.messages.map((m) => reader.readMessage<ReturnType<typeof scan>>(m.data));
+    expect(c.messages.every((m) => m.subscriptionId === subId)).toBe(true);
+    expect(decoded.map((d) => d.header.stamp.sec)).toEqual([100, 101, 102]);
+    expect(decoded[1]!.header.frame_id).toBe('base_scan');
+    expect(Array.from(decoded[2]!.ranges)).toEqual(Array.from(scan(2).ranges));
+
+    c.client.unsubscribe(subId);
+    await until(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 0, 'the bus subscription to end');
+  });
+
+  it('advertises topics that appear later, and skips types with no definition (reported in health)', async () => {
+    const { h, bridge } = await start();
+    const c = connectClient(bridge.url!);
+    await until(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'sim' });
+    h.bus.advertise('/mystery', 'acme_msgs/msg/Widget', { source: 'sim' });
+    await until(() => c.channels.has('/odom'), 'the late /odom');
+    expect(c.channels.has('/mystery')).toBe(false);
+    expect(bridge.health().details?.unadvertisable).toEqual(['/mystery']);
+  });
+
+  it('gives a latched /map to every client, also those that subscribe after the first', async () => {
+    const { h, bridge, codec } = await start();
+    const map = h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'sim', qos: { durability: 'transient_local', depth: 1 } });
+    map.publish(
+      codec.encode('nav_msgs/msg/OccupancyGrid', {
+        header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'map' },
+        info: { map_load_time: { sec: 0, nanosec: 0 }, resolution: 0.05, width: 2, height: 2, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+        data: Int8Array.from([0, 100, -1, 0]),
+      }),
+    );
+    const a = connectClient(bridge.url!);
+    await until(() => a.channels.has('/map'), '/map advertised');
+    a.client.subscribe(a.channels.get('/map')!.id);
+    await until(() => a.messages.length === 1, 'the map for the first client');
+    const b = connectClient(bridge.url!);
+    await until(() => b.channels.has('/map'), '/map advertised to the second');
+    const subId = b.client.subscribe(b.channels.get('/map')!.id);
+    await until(() => b.messages.length === 1, 'the map for the second client');
+    expect(b.messages[0]!.subscriptionId).toBe(subId);
+    const data = b.messages[0]!.data;
+    const grid = codec.decode<{ data: Int8Array }>('nav_msgs/msg/OccupancyGrid', new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
+    expect(Array.from(grid.data)).toEqual([0, 100, -1, 0]);
+    expect(a.messages.length).toBe(1);
+  });
+
+  it('streams the journal (runs, agent events) as JSON on /auraison/events', async () => {
+    const journal = new MemoryJournal();
+    const { bridge } = await start({ journal });
+    const c = connectClient(bridge.url!);
+    await until(() => c.channels.has(EVENTS_TOPIC), 'the events channel');
+    c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id);
+    await new Promise((r) => setTimeout(r, 50));
+    await journal.append('agent_event', { kind: 'run.status', payload: { status: 'running' } });
+    await until(() => c.messages.length === 1, 'the event');
+    const record = JSON.parse(new TextDecoder().decode(c.messages[0]!.data as DataView)) as { seq: number; kind: string };
+    expect(record).toMatchObject({ seq: 1, kind: 'agent_event' });
+  });
+
+  it('drops messages for a client that stops reading, instead of buffering them', async () => {
+    const { h, bridge } = await start({ foxglove: { max_buffered_bytes: 64 * 1024 } });
+    const pub = h.bus.advertise('/camera/image_raw', 'sensor_msgs/msg/Image', { source: 'sim' });
+    const c = connectClient(bridge.url!);
+    await until(() => c.channels.has('/camera/image_raw'), 'the image channel');
+    c.client.subscribe(c.channels.get('/camera/image_raw')!.id);
+    await until(() => h.bus.stats().find((t) => t.topic === '/camera/image_raw')!.subscribers === 1, 'the bus subscription');
+    const raw = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
+    raw.pause();
+    const frame = new Uint8Array(256 * 1024); // not valid CDR, and it need not be: bytes pass through
+    for (let i = 0; i < 200; i++) {
+      pub.publish(frame); // 50 MB in all
+      if (i % 10 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await until(() => (bridge.health().details?.dropped as number) > 0, 'drops');
+    const dropped = bridge.metrics().find((f) => f.name === 'auraison_foxglove_dropped_total')!.samples[0]!.value;
+    expect(dropped).toBeGreaterThan(100);
+    raw.resume();
+  });
+});
+
+describe('client publishing', () => {
+  const twist = (x: number, z = 0) => ({ linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z } });
+  type Twist = ReturnType<typeof twist>;
+  const limits: PolicyHook = {
+    name: 'teleop_limits',
+    beforeToolCall(ctx, input) {
+      const { topic, message } = input as { topic: string; message: Twist };
+      if (ctx.tool !== 'publish' || topic !== '/cmd_vel') return { action: 'allow' };
+      if (Math.abs(message.angular.z) > 2) return { action: 'deny', rule: 'max_turn_rate', reason: `angular.z ${message.angular.z} > 2 rad/s` };
+      if (message.linear.x > 0.5) return { action: 'rewrite', rule: 'max_speed', reason: 'clamped to 0.5 m/s', value: { ...(input as object), message: { ...message, linear: { ...message.linear, x: 0.5 } } } };
+      return { action: 'allow' };
+    },
+  };
+  const hooksAgent: Component & { policyHooks(): PolicyHook[] } = {
+    name: 'agent',
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ state: 'running' }),
+    policyHooks: () => [limits],
+  };
+
+  async function publishing(withHooks: boolean, topics = ['/cmd_vel']) {
+    const started = await start({ foxglove: { client_publish: { enabled: true, topics } }, components: withHooks ? [hooksAgent] : [] });
+    const received: Twist[] = [];
+    started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
+    const c = connectClient(started.bridge.url!);
+    await until(() => c.info.capabilities.length > 0, 'server info');
+    return { ...started, c, received };
+  }
+
+  it('publishes /cmd_vel from a client through the policy hooks: allowed, rewritten, denied', async () => {
+    const { c, codec, received } = await publishing(true);
+    expect(c.info.capabilities).toContain('clientPublish');
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(3)));
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1, 5)));
+    await until(() => received.length === 2 && c.statuses.length === 1, 'two published, one denied');
+    expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5]);
+    expect(c.statuses[0]!.message).toContain('max_turn_rate');
+  });
+
+  it('takes JSON-encoded messages as well', async () => {
+    const { c, received } = await publishing(true);
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    c.client.sendMessage(channel, new TextEncoder().encode(JSON.stringify(twist(0.3))));
+    await until(() => received.length === 1, 'the JSON message');
+    expect(received[0]!.linear.x).toBeCloseTo(0.3);
+  });
+
+  it('refuses topics off the allowlist and types that do not match the topic', async () => {
+    const { h, c } = await publishing(true);
+    h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close(); // the base declares its type
+    c.client.advertise({ topic: '/arm/joint_commands', encoding: 'cdr', schemaName: 'sensor_msgs/msg/JointState' });
+    c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'std_msgs/msg/String' });
+    await until(() => c.statuses.length === 2, 'two refusals');
+    expect(c.statuses[0]!.message).toContain('not in foxglove.client_publish.topics');
+    expect(c.statuses[1]!.message).toContain('carries geometry_msgs/msg/Twist');
+    expect(h.bus.stats().some((t) => t.topic === '/arm/joint_commands')).toBe(false);
+  });
+
+  it('fails closed when no policy hooks are running', async () => {
+    const { c, codec, received } = await publishing(false);
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1)));
+    await until(() => c.statuses.length === 1, 'the denial');
+    expect(c.statuses[0]!.message).toContain('policy hooks are not running');
+    expect(received).toEqual([]);
+  });
+
+  it('is off by default: the server does not offer clientPublish and ignores advertisements', async () => {
+    const { h, bridge } = await start();
+    const c = connectClient(bridge.url!);
+    await until(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    expect(c.info.capabilities).not.toContain('clientPublish');
+    c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 100));
+    expect(h.bus.stats().some((t) => t.topic === '/cmd_vel')).toBe(false);
+  });
+
+  it('refuses to bind off loopback unless allow_remote is set', async () => {
+    h = await startHarness({ startApi: false, foxglove: { host: '0.0.0.0' } });
+    await expect(new FoxgloveBridge(h.ctx).start()).rejects.toThrow(/allow_remote/);
+  });
+});
