@@ -25,13 +25,17 @@ export function findPolicyHooks(components: ReadonlyMap<string, Component>): rea
   return undefined;
 }
 
-/** The tool name a client publish goes through the hooks as; its input is `{topic, type, message}`. */
+/**
+ * A client publish goes through the hooks as the agent's own `publish` tool call, with the same input shape
+ * (`{topic, type, fields}`), so the hooks that limit the agent (velocity, access, geofence) limit a person
+ * at a teleop panel the same way.
+ */
 export const PUBLISH_TOOL = 'publish';
 
 export interface PublishInput {
   topic: string;
   type: string;
-  message: unknown;
+  fields: unknown;
 }
 
 export type GateResult = { ok: true; fired: PolicyRecord[] } | { ok: false; reason: string; fired: PolicyRecord[] };
@@ -64,7 +68,7 @@ export interface PublishGateOptions {
 /**
  * What a Foxglove client may put on the bus. It is a frame around the client: a topic must be on the
  * allowlist, its type known and the topic's own, and every message goes through the policy hooks as a
- * `publish` tool call (a velocity limit rewrites it, a geofence denies it) within a per-client session
+ * `publish` tool call (a velocity limit rewrites it, an access rule denies it) within a per-client session
  * (an Intent `teleop` and its RunState, so hooks see who acts). With no hooks running it fails closed.
  */
 export class PublishGate {
@@ -120,7 +124,7 @@ export class PublishGate {
     if (!hooks) return deny('the policy hooks are not running (component agent), so client publishing is closed');
     session.calls++;
     const ctx: ToolCallContext = { run: session.run, intent: session.intent, tool: PUBLISH_TOOL, callIndex: session.calls };
-    const input: PublishInput = { topic: channel.topic, type: channel.type, message };
+    const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message };
     const outcome = await runPolicyChain<unknown>(hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
     if (!outcome.allowed) return deny(outcome.reason, outcome.fired);
     const rewritten = outcome.fired.length > 0;
@@ -128,7 +132,7 @@ export class PublishGate {
     try {
       const final = outcome.value as PublishInput;
       // Bytes pass through untouched unless a hook rewrote the message or it came as JSON.
-      out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#o.codec.encode(channel.type, final.message);
+      out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#o.codec.encode(channel.type, final.fields);
     } catch (error) {
       return deny(`cannot encode it as ${channel.type}: ${(error as Error).message}`, outcome.fired);
     }

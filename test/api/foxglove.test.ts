@@ -4,6 +4,8 @@ import wsProtocol, { type Channel, type MessageData, type StatusMessage } from '
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { policyHooks } from '../../daemon/policy/hooks.ts';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
 import { EVENTS_TOPIC, FoxgloveBridge } from '../../daemon/foxglove/foxglove-bridge.ts';
@@ -171,10 +173,10 @@ describe('client publishing', () => {
   const limits: PolicyHook = {
     name: 'teleop_limits',
     beforeToolCall(ctx, input) {
-      const { topic, message } = input as { topic: string; message: Twist };
+      const { topic, fields: message } = input as { topic: string; fields: Twist };
       if (ctx.tool !== 'publish' || topic !== '/cmd_vel') return { action: 'allow' };
       if (Math.abs(message.angular.z) > 2) return { action: 'deny', rule: 'max_turn_rate', reason: `angular.z ${message.angular.z} > 2 rad/s` };
-      if (message.linear.x > 0.5) return { action: 'rewrite', rule: 'max_speed', reason: 'clamped to 0.5 m/s', value: { ...(input as object), message: { ...message, linear: { ...message.linear, x: 0.5 } } } };
+      if (message.linear.x > 0.5) return { action: 'rewrite', rule: 'max_speed', reason: 'clamped to 0.5 m/s', value: { ...(input as object), fields: { ...message, linear: { ...message.linear, x: 0.5 } } } };
       return { action: 'allow' };
     },
   };
@@ -206,6 +208,23 @@ describe('client publishing', () => {
     await until(() => received.length === 2 && c.statuses.length === 1, 'two published, one denied');
     expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5]);
     expect(c.statuses[0]!.message).toContain('max_turn_rate');
+  });
+
+  it('applies the daemon\'s own policy hooks (policy.velocity clamps a teleop /cmd_vel like an agent\'s)', async () => {
+    const base = parseConfigText('', 'test.yaml');
+    const agent = { ...hooksAgent, policyHooks: () => policyHooks(base.policy) };
+    const started = await start({ foxglove: { client_publish: { enabled: true } }, components: [agent] });
+    started.h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close();
+    const received: Twist[] = [];
+    started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
+    const c = connectClient(started.bridge.url!);
+    await until(() => c.info.capabilities.length > 0, 'server info');
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(1.5, 0.3)));
+    await until(() => received.length === 1, 'the clamped command');
+    expect(received[0]!.linear.x).toBeCloseTo(base.policy.velocity.max_linear_x);
+    expect(received[0]!.angular.z).toBeCloseTo(0.3);
   });
 
   it('takes JSON-encoded messages as well', async () => {
