@@ -1,4 +1,47 @@
+import { join } from 'node:path';
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
-/** Components of issue 3, in start order. */
-export const BAGS_COMPONENTS: readonly ComponentSpec[] = [];
+/** Components of issue 3, in start order: the lakehouse first, so the recorder can hand it closed splits. */
+export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
+  {
+    name: 'lakehouse',
+    enabled: (config) => config.lakehouse.enabled,
+    settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir }),
+    create: async (ctx) => {
+      const { Lakehouse } = await import('../lakehouse/lakehouse.ts');
+      return new Lakehouse({
+        dataDir: ctx.dataDir,
+        robot: ctx.config.robot.id,
+        definitions: ctx.definitions,
+        log: ctx.log,
+        journal: ctx.journal,
+        settings: ctx.config.lakehouse,
+        retention: ctx.config.retention,
+        openFiles: () => {
+          const file = (ctx.components.get('recorder') as { currentFile?: string } | undefined)?.currentFile;
+          return file ? [file] : [];
+        },
+      });
+    },
+  },
+  {
+    name: 'recorder',
+    enabled: (config) => config.recorder.enabled,
+    settings: (config) => ({ recorder: config.recorder, data_dir: config.data_dir }),
+    create: async (ctx) => {
+      const { Recorder } = await import('../recorder/recorder.ts');
+      return new Recorder({
+        bus: ctx.bus,
+        definitions: ctx.definitions,
+        log: ctx.log,
+        bagsDir: join(ctx.dataDir, 'bags'),
+        settings: ctx.config.recorder,
+        onSplitClosed: (file, bagDir) => {
+          // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
+          const lakehouse = ctx.components.get('lakehouse') as { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
+          lakehouse?.indexRecordedSplit?.(file, bagDir);
+        },
+      });
+    },
+  },
+];

@@ -76,6 +76,11 @@ export class Recorder implements Component, MetricsProvider {
     return this.#bags;
   }
 
+  /** The split being written now (retention must leave it alone). */
+  get currentFile(): string | undefined {
+    return this.#writer?.currentFile;
+  }
+
   get state(): State {
     return this.#state;
   }

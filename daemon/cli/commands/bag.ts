@@ -1,0 +1,129 @@
+import { resolveDataDir } from '../../config/load.ts';
+import { parseCommandArgs } from '../args.ts';
+import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+
+const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
+
+  bag info PATH [--json]
+      What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
+      topic its type, count and serialization format. PATH is a rosbag2 directory (mcap or sqlite3
+      storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file.
+
+  bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
+      Ingests bags into the lakehouse of the config's data dir: each storage file becomes a row of
+      \`bags\`, each message a row of \`messages\`, and each message of a projected topic a row of that
+      topic's table with typed columns (query them with \`auraison-edge query\`). Files already imported
+      are skipped. Messages whose type has no definition are kept as raw bytes (table raw_messages) and
+      reported; that exits 1 unless --allow-unknown. A bad file imports nothing.
+
+  bag repair DIR [--json]
+      Repairs a bag left open by a crash: rewrites each MCAP split that lacks its footer from the records
+      it holds, and rebuilds metadata.yaml. Finished splits are left as they are.
+
+Options:
+  --config FILE     the daemon's config, for its data dir, robot id and message definitions
+                    (default: $AURAISON_EDGE_CONFIG, else the embedded default)
+  --msgs DIR        more ROS 2 interface packages to decode with (as bus.definitions.dirs); repeatable
+  --allow-unknown   exit 0 even when messages of unknown types were kept raw
+  --json            print one JSON object
+
+Exit codes: 0 done, 1 the bag is bad or the job failed (the message names the file and the problem), 2 bad usage.
+`;
+
+export const command: Command = {
+  name: 'bag',
+  summary: 'Inspect, import and repair rosbag2 bags (mcap and sqlite3)',
+  help: HELP,
+  async run(argv, io) {
+    const [sub, ...rest] = argv;
+    if (sub === 'info') return info(rest, io);
+    if (sub === 'import') return importCommand(rest, io);
+    if (sub === 'repair') return repair(rest, io);
+    throw new UsageError(sub === undefined ? 'missing subcommand: info, import or repair' : `unknown subcommand "${sub}": expected info, import or repair`);
+  },
+};
+
+async function info(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'PATH' });
+  const { bagInfo, formatBagInfo, BagError } = await import('../../bags/index.ts');
+  try {
+    const result = await bagInfo(resolvePath(positionals[0]!, io));
+    for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
+    io.stdout(values.json ? `${toJson(result)}\n` : formatBagInfo(result));
+    return 0;
+  } catch (error) {
+    return fail(io, error, BagError);
+  }
+}
+
+async function importCommand(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { config: { type: 'string' }, msgs: { type: 'string', multiple: true }, 'allow-unknown': { type: 'boolean' }, json: { type: 'boolean' } },
+    { min: 1, max: 1000, names: 'PATH' },
+  );
+  const { config } = resolveConfig(values.config, io.env);
+  const dataDir = resolveDataDir(config, io.cwd);
+  const { DefinitionsRegistry } = await import('../../bus/definitions.ts');
+  const { compileTopicSelection } = await import('../../bus/glob.ts');
+  const { importBag } = await import('../../lakehouse/importer.ts');
+  const { BagError } = await import('../../bags/errors.ts');
+  const registry = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))] });
+  const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
+  const reports = [];
+  let unknown = 0;
+  for (const path of positionals) {
+    try {
+      const report = await importBag({ path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows });
+      reports.push(report);
+      unknown += report.raw;
+      for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
+      for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
+      if (!values.json) {
+        const skipped = report.segments.filter((s) => s.state === 'already imported').length;
+        io.stdout(`${report.bag}: imported ${report.messages} messages (${report.decoded} decoded, ${report.raw} raw) from ${report.segments.length - skipped} file(s)${skipped ? `, ${skipped} already imported` : ''} into ${dataDir}/lakehouse\n`);
+      }
+    } catch (error) {
+      if (values.json) io.stdout(`${toJson({ imported: reports, error: (error as Error).message })}\n`);
+      return fail(io, error, BagError);
+    }
+  }
+  if (values.json) io.stdout(`${toJson({ imported: reports })}\n`);
+  if (unknown > 0 && !values['allow-unknown']) {
+    io.stderr(`${unknown} message(s) of types without a definition were imported as raw bytes, not decoded; add their packages to bus.definitions.dirs (or --msgs DIR) and import again, or pass --allow-unknown\n`);
+    return 1;
+  }
+  return 0;
+}
+
+async function repair(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'DIR' });
+  const { repairBag } = await import('../../recorder/repair.ts');
+  const { BagError } = await import('../../bags/errors.ts');
+  try {
+    const report = await repairBag(resolvePath(positionals[0]!, io));
+    if (values.json) io.stdout(`${toJson(report)}\n`);
+    else {
+      for (const f of report.files) io.stdout(`${f.file}: ${f.state}, ${f.messages} messages${f.droppedBytes ? `, ${f.droppedBytes} trailing bytes dropped` : ''}\n`);
+      io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages\n`);
+    }
+    return 0;
+  } catch (error) {
+    return fail(io, error, BagError);
+  }
+}
+
+function fail(io: CommandIO, error: unknown, known: new (...args: never[]) => Error): number {
+  const message = error instanceof known ? error.message : `${(error as Error).message ?? String(error)}`;
+  io.stderr(`auraison-edge bag: ${message}\n`);
+  return 1;
+}
+
+function resolvePath(path: string, io: CommandIO): string {
+  return path.startsWith('/') ? path : `${io.cwd}/${path}`;
+}
+
+function toJson(value: unknown): string {
+  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v));
+}

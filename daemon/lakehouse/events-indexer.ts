@@ -1,0 +1,60 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import type { Journal } from '../contract/services.ts';
+import { newId } from '../contract/ids.ts';
+import { lakehousePaths, withCatalog } from './catalog.ts';
+import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
+
+const COLUMNS = [
+  { name: 'seq', sql: 'BIGINT' },
+  { name: 'ts', sql: 'BIGINT' },
+  { name: 'event_id', sql: 'VARCHAR' },
+  { name: 'run_id', sql: 'VARCHAR' },
+  { name: 'kind', sql: 'VARCHAR' },
+  { name: 'payload', sql: 'VARCHAR' },
+];
+
+const READ_BATCH = 10_000;
+
+/**
+ * Copies AgentEvents from the durable journal (records of kind `agent_event`) into the `events` table, in
+ * batches: one parquet file per date per run. The last journal seq indexed is kept in the catalog
+ * (`event_files`), so a restart carries on where it stopped and no event is indexed twice.
+ */
+export async function indexEvents(options: { journal: Journal; dataDir: string; robot: string }): Promise<{ rows: number; lastSeq: number }> {
+  const { journal, dataDir, robot } = options;
+  const paths = lakehousePaths(dataDir);
+  const done = await withCatalog(paths.catalog, async (conn) => Number((await conn.runAndReadAll('SELECT coalesce(max(last_seq), 0) FROM event_files')).getRows()[0]![0]));
+  if (journal.lastSeq <= done) return { rows: 0, lastSeq: done };
+  const staging = join(paths.staging, newId());
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const writer = new TableWriter({ conn, staging, table: 'events', robot, columns: COLUMNS, batchRows: 1_000_000 });
+  let seq = done;
+  try {
+    for (;;) {
+      const records = journal.read(seq + 1, READ_BATCH);
+      if (records.length === 0) break;
+      for (const r of records) {
+        seq = r.seq;
+        if (r.kind !== 'agent_event') continue;
+        const e = r.data as { event_id?: string; run_id?: string; kind?: string; payload?: unknown; ts?: string };
+        const ts = BigInt(e.ts ?? r.ts);
+        await writer.add(partitionDate(ts), [BigInt(r.seq), ts, e.event_id ?? null, e.run_id ?? null, e.kind ?? null, JSON.stringify(e.payload ?? null)]);
+      }
+      if (records.length < READ_BATCH) break;
+    }
+    await writer.flush();
+    await writer.drop();
+  } finally {
+    conn.closeSync();
+    instance.closeSync();
+  }
+  const moved = commitStaged(staging, paths.tables, writer.files);
+  await withCatalog(paths.catalog, async (cat) => {
+    // One row per file, or a marker row when the journal held no events: the seq must still advance.
+    const files = moved.length > 0 ? moved : [`(no events up to seq ${seq})#${newId()}`];
+    for (const f of files) await cat.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES (${quoteString(f)}, ${done + 1}, ${seq}, ${writer.rowsWritten})`);
+  });
+  return { rows: writer.rowsWritten, lastSeq: seq };
+}

@@ -1,0 +1,255 @@
+import { createHash } from 'node:crypto';
+import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { blobValue, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import { BagError } from '../bags/errors.ts';
+import { BagTypeResolver } from '../bags/message-types.ts';
+import { locateBag, openStorageFile } from '../bags/open-bag.ts';
+import { newId } from '../contract/ids.ts';
+import { lakehousePaths, withCatalog } from './catalog.ts';
+import { flattenColumns, type FlatColumn } from './flatten.ts';
+import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
+
+export interface ImportOptions {
+  /** A bag directory or a bare .mcap/.db3 file. */
+  path: string;
+  dataDir: string;
+  robot: string;
+  registry: DefinitionsRegistry;
+  source?: 'import' | 'recorder';
+  /** Only these storage files of the bag (the recorder indexes one split at a time). */
+  only?: readonly string[];
+  /** Which topics are decoded into typed columns. */
+  project?: (topic: string) => boolean;
+  projectMaxBytes?: number;
+  batchRows?: number;
+}
+
+export interface UnknownType {
+  file: string;
+  topic: string;
+  type: string;
+  reason: string;
+  count: number;
+}
+
+export interface ImportReport {
+  bag: string;
+  storage: string;
+  segments: { file: string; segmentId: string; messages: number; state: 'imported' | 'already imported' }[];
+  messages: number;
+  decoded: number;
+  /** Messages kept as raw bytes (table raw_messages): their type has no definition, or did not decode. */
+  raw: number;
+  unknownTypes: UnknownType[];
+  warnings: string[];
+  tables: string[];
+}
+
+const MESSAGE_COLUMNS = [
+  { name: 'segment_id', sql: 'VARCHAR' },
+  { name: 'bag', sql: 'VARCHAR' },
+  { name: 'topic', sql: 'VARCHAR' },
+  { name: 'type', sql: 'VARCHAR' },
+  { name: 'log_time', sql: 'BIGINT' },
+  { name: 'publish_time', sql: 'BIGINT' },
+  { name: 'offset', sql: 'BIGINT' },
+  { name: 'size', sql: 'INTEGER' },
+  { name: 'decoded', sql: 'BOOLEAN' },
+];
+const RAW_COLUMNS = [...MESSAGE_COLUMNS.slice(0, 6), { name: 'data', sql: 'BLOB' }];
+const PROJECTION_PREFIX = [
+  { name: 'log_time', sql: 'BIGINT' },
+  { name: 'publish_time', sql: 'BIGINT' },
+  { name: 'segment_id', sql: 'VARCHAR' },
+];
+
+/** The directory name of a topic's projection table: `/odom` -> `topic_odom`. */
+export function projectionTable(topic: string, type: string, taken: ReadonlyMap<string, string>): string {
+  const base = `topic_${topic.replace(/^\/+/, '').replace(/[^A-Za-z0-9_]+/g, '_') || 'root'}`;
+  const owner = taken.get(base);
+  if (owner === undefined || owner === `${topic}\0${type}`) return base;
+  return `${base}_${createHash('sha1').update(`${topic}\0${type}`).digest('hex').slice(0, 8)}`;
+}
+
+/**
+ * Imports a rosbag2 bag into the lakehouse: each storage file becomes a segment (a row of `bags`), each
+ * message a row of `messages`, each message of a projected topic a row of that topic's table, decoded into
+ * typed columns; messages of unknown types are kept as raw bytes in `raw_messages` and reported. Parquet is
+ * staged first and committed only when every file has been read, so a bad file leaves nothing behind.
+ * Segments already imported (same checksum) are skipped.
+ */
+export async function importBag(options: ImportOptions): Promise<ImportReport> {
+  const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000 } = options;
+  const bag = locateBag(options.path);
+  const paths = lakehousePaths(dataDir);
+  const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], warnings: [...bag.warnings], tables: [] };
+  for (const t of bag.metadata?.topics ?? []) {
+    if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
+  }
+  const files = only ? bag.files.filter((f) => only.includes(f)) : bag.files;
+  const known = await withCatalog(paths.catalog, async (conn) => {
+    const segments = (await conn.runAndReadAll('SELECT segment_id FROM bags')).getRows().map((r) => String(r[0]));
+    const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
+    return { segments: new Set(segments), projections };
+  });
+  const tableOwners = new Map(known.projections.map((p) => [p.table, `${p.topic}\0${p.type}`]));
+  const projectionOf = new Map(known.projections.map((p) => [`${p.topic}\0${p.type}`, p.table]));
+  const newProjections: { topic: string; type: string; table: string }[] = [];
+
+  const staging = join(paths.staging, newId());
+  const instance = await DuckDBInstance.create(':memory:');
+  const conn = await instance.connect();
+  const resolver = new BagTypeResolver(registry);
+  const messages = new TableWriter({ conn, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows });
+  const raw = new TableWriter({ conn, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
+  const projections = new Map<string, { writer: TableWriter; columns: FlatColumn[] } | null>();
+  const segmentRows: unknown[][] = [];
+  try {
+    for (const file of files) {
+      const checksum = await sha256(file);
+      if (known.segments.has(checksum)) {
+        report.segments.push({ file, segmentId: checksum, messages: 0, state: 'already imported' });
+        continue;
+      }
+      const reader = await openStorageFile(file, bag.storage);
+      const unknown = new Map<string, UnknownType>();
+      let count = 0;
+      let start: bigint | undefined;
+      let end: bigint | undefined;
+      const topicsSeen = new Set<string>();
+      try {
+        for await (const m of reader.messages()) {
+          const topic = reader.topics().get(m.topic)!;
+          if (topic.serializationFormat !== 'cdr') throw new BagError(file, `topic ${topic.name} has serialization format "${topic.serializationFormat}"; only cdr can be imported`);
+          count++;
+          topicsSeen.add(m.topic);
+          if (start === undefined || m.logTime < start) start = m.logTime;
+          if (end === undefined || m.logTime > end) end = m.logTime;
+          const date = partitionDate(m.logTime);
+          const reader2 = resolver.reader(topic.type, topic.schema);
+          let decoded = false;
+          let reason: string | undefined;
+          if (!reader2) {
+            const r = resolver.resolve(topic.type, topic.schema);
+            reason = 'error' in r ? r.error : 'unknown type';
+          } else if (project(m.topic) && m.data.byteLength <= projectMaxBytes) {
+            const key = `${m.topic}\0${topic.type}`;
+            let proj = projections.get(key);
+            if (proj === undefined) {
+              const r = resolver.resolve(topic.type, topic.schema);
+              if ('error' in r) proj = null;
+              else {
+                let table = projectionOf.get(key);
+                if (!table) {
+                  table = projectionTable(m.topic, topic.type, tableOwners);
+                  tableOwners.set(table, key);
+                  projectionOf.set(key, table);
+                  newProjections.push({ topic: m.topic, type: topic.type, table });
+                }
+                const columns = dedupe(flattenColumns(r.definitions));
+                proj = { writer: new TableWriter({ conn, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }), columns };
+              }
+              projections.set(key, proj);
+            }
+            if (proj) {
+              try {
+                const value = reader2.readMessage(m.data);
+                const row: DuckDBValue[] = [m.logTime, m.publishTime, checksum];
+                for (const c of proj.columns) row.push(c.get(value));
+                await proj.writer.add(date, row);
+                decoded = true;
+              } catch (error) {
+                reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
+              }
+            }
+          } else {
+            try {
+              reader2.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
+              decoded = true;
+            } catch (error) {
+              reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
+            }
+          }
+          await messages.add(date, [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, m.offset, m.data.byteLength, decoded]);
+          if (decoded) report.decoded++;
+          else {
+            report.raw++;
+            await raw.add(date, [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data)]);
+            const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
+            u.count++;
+            unknown.set(m.topic, u);
+          }
+        }
+      } finally {
+        await reader.close();
+      }
+      report.unknownTypes.push(...unknown.values());
+      report.messages += count;
+      report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
+      segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...topicsSeen], statSync(file).size, checksum]);
+    }
+    if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
+      throw new BagError(bag.path, 'empty bag: it holds no messages; nothing was imported');
+    }
+    const expected = bag.metadata?.messageCount;
+    const complete = !only && bag.warnings.length === 0 && report.segments.every((s) => s.state === 'imported');
+    if (complete && expected !== undefined && expected !== report.messages) {
+      report.warnings.push(`${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`);
+    }
+    const writers = [messages, raw, ...[...projections.values()].flatMap((p) => (p ? [p.writer] : []))];
+    for (const w of writers) await w.flush();
+    const staged = writers.flatMap((w) => w.files);
+    report.tables = [...new Set(writers.filter((w) => w.rowsWritten > 0).map((w) => w.table))];
+    if (segmentRows.length === 0) return report;
+    const moved = commitStaged(staging, paths.tables, staged);
+    // A parquet file may hold rows of several segments of this import: each segment lists them all, and
+    // retention deletes a file only with the last segment that lists it.
+    try {
+      await withCatalog(paths.catalog, async (cat) => {
+        await cat.run('BEGIN TRANSACTION');
+        for (const row of segmentRows) {
+          const [id, robotId, bagName, file, storage, src, s, e, n, topics, size, sum] = row as [string, string, string, string, string, string, bigint | null, bigint | null, number, string[], number, string];
+          await cat.run(
+            `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings)
+             VALUES (${quoteString(id)}, ${quoteString(robotId)}, ${quoteString(bagName)}, ${quoteString(file)}, ${quoteString(storage)}, ${quoteString(src)}, ${s ?? 'NULL'}, ${e ?? 'NULL'}, ${n}, ${sqlList(topics)}, ${size}, ${quoteString(sum)}, ${sqlList(staged)}, ${report.unknownTypes.filter((u) => u.file === file).reduce((a, u) => a + u.count, 0)}, ${sqlList(report.warnings)})`,
+          );
+        }
+        for (const p of newProjections) await cat.run(`INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`);
+        await cat.run('COMMIT');
+      });
+    } catch (error) {
+      for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not be visible
+      throw error;
+    }
+    return report;
+  } finally {
+    for (const w of [messages, raw, ...[...projections.values()].flatMap((p) => (p ? [p.writer] : []))]) await w.drop().catch(() => undefined);
+    conn.closeSync();
+    instance.closeSync();
+    if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+function sqlList(items: readonly string[]): string {
+  return `[${items.map(quoteString).join(', ')}]::VARCHAR[]`;
+}
+
+const RESERVED = new Set(PROJECTION_PREFIX.map((c) => c.name));
+
+/** Message fields named like our own columns are prefixed with `msg.`. */
+function dedupe(columns: FlatColumn[]): FlatColumn[] {
+  return columns.map((c) => (RESERVED.has(c.name) ? { ...c, name: `msg.${c.name}` } : c));
+}
+
+function sha256(file: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const hash = createHash('sha256');
+    createReadStream(file)
+      .on('data', (d) => hash.update(d))
+      .on('error', (e) => reject(new BagError(file, `cannot read: ${e.message}`)))
+      .on('end', () => resolve(hash.digest('hex')));
+  });
+}
+

@@ -1,0 +1,141 @@
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { formatMetadata, parseMetadata } from '../bags/metadata.ts';
+import { lakehousePaths, withCatalog } from './catalog.ts';
+import { quoteString } from './table-writer.ts';
+
+export interface RetentionSettings {
+  max_bytes: number;
+  max_age_hours: number;
+  allow_unsynced_delete: boolean;
+}
+
+export interface RetentionReport {
+  totalBytes: number;
+  deleted: { file: string; bytes: number; why: 'size' | 'age' }[];
+  /** Set when a limit is still exceeded because only unsynced (or open) data is left. */
+  blocked: string | undefined;
+}
+
+interface Unit {
+  /** A recorded split under <data_dir>/bags, or a parquet file of an imported segment. */
+  file: string;
+  bytes: number;
+  mtimeMs: number;
+  synced: boolean;
+  segmentId: string | undefined;
+  parquet: string[];
+}
+
+/**
+ * Keeps the data dir within `max_bytes` and `max_age_hours`: deletes the oldest recorded splits (and the
+ * lakehouse files indexed from them) first. Data not yet synced to central is kept unless
+ * `allow_unsynced_delete` is set; files in `keep` (the split being recorded) are never touched. Bags are
+ * only ever deleted under the data dir: an imported bag's own files stay where they are.
+ */
+export async function applyRetention(options: { dataDir: string; settings: RetentionSettings; keep?: readonly string[]; now?: number }): Promise<RetentionReport> {
+  const { dataDir, settings, keep = [], now = Date.now() } = options;
+  const paths = lakehousePaths(dataDir);
+  const bagsDir = join(dataDir, 'bags');
+  const segments = existsSync(paths.catalog)
+    ? await withCatalog(paths.catalog, async (conn) =>
+        (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [] })),
+      )
+    : [];
+  const byPath = new Map(segments.map((s) => [s.path, s]));
+  const units: Unit[] = [];
+  for (const file of listFiles(bagsDir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'))) {
+    const st = statSync(file);
+    const seg = byPath.get(file);
+    units.push({ file, bytes: st.size, mtimeMs: st.mtimeMs, synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] });
+  }
+  const parquetBytes = listFiles(paths.tables).reduce((n, f) => n + statSync(f).size, 0);
+  let total = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
+  // Imported segments have no file of ours but their parquet: they can go too, oldest first.
+  for (const seg of segments.filter((s) => !s.path.startsWith(bagsDir + '/'))) {
+    const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
+    if (files.length === 0) continue;
+    units.push({ file: seg.path, bytes: 0, mtimeMs: Math.min(...files.map((f) => statSync(f).mtimeMs)), synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+  }
+  units.sort((a, b) => a.mtimeMs - b.mtimeMs);
+  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined };
+  const maxAgeMs = settings.max_age_hours * 3600_000;
+  const remaining = new Set(segments.map((s) => s.id));
+  const goneSegments: string[] = [];
+  for (const unit of units) {
+    const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
+    const tooOld = maxAgeMs > 0 && now - unit.mtimeMs > maxAgeMs;
+    if (!overSize && !tooOld) continue;
+    if (keep.includes(unit.file)) continue;
+    if (!unit.synced && !settings.allow_unsynced_delete) {
+      report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
+      continue;
+    }
+    let freed = 0;
+    if (unit.file.startsWith(bagsDir + '/') && existsSync(unit.file)) {
+      rmSync(unit.file, { force: true });
+      freed += unit.bytes;
+      dropFromMetadata(unit.file);
+    }
+    if (unit.segmentId) {
+      remaining.delete(unit.segmentId);
+      goneSegments.push(unit.segmentId);
+      for (const rel of unit.parquet) {
+        const stillUsed = segments.some((s) => remaining.has(s.id) && s.parquet.includes(rel));
+        const p = join(paths.tables, rel);
+        if (!stillUsed && existsSync(p)) {
+          freed += statSync(p).size;
+          rmSync(p, { force: true });
+        }
+      }
+    }
+    total -= freed;
+    report.deleted.push({ file: unit.file, bytes: freed, why: overSize ? 'size' : 'age' });
+  }
+  if (goneSegments.length > 0) {
+    await withCatalog(paths.catalog, (conn) => conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`).then(() => undefined));
+  }
+  if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
+  report.totalBytes = total;
+  return report;
+}
+
+/** Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split. */
+function dropFromMetadata(file: string): void {
+  const dir = join(file, '..');
+  const name = relative(dir, file);
+  const metaPath = join(dir, 'metadata.yaml');
+  const left = readdirSync(dir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'));
+  if (left.length === 0) {
+    rmSync(dir, { recursive: true, force: true });
+    return;
+  }
+  if (!existsSync(metaPath)) return;
+  try {
+    const meta = parseMetadata(readFileSync(metaPath, 'utf8'), metaPath);
+    const gone = meta.files.find((f) => f.path === name);
+    meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== name);
+    meta.files = meta.files.filter((f) => f.path !== name);
+    if (gone) meta.messageCount -= gone.messageCount;
+    meta.customData = { ...meta.customData, 'auraison_edge.retention_deleted': [meta.customData['auraison_edge.retention_deleted'], name].filter(Boolean).join(',') };
+    writeAtomic(metaPath, formatMetadata(meta));
+  } catch {
+    // an unreadable metadata.yaml is left as it is: readers fall back to the files present
+  }
+}
+
+function writeAtomic(path: string, text: string): void {
+  writeFileSync(`${path}.tmp`, text);
+  renameSync(`${path}.tmp`, path);
+}
+
+function listFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    if (e.isDirectory()) out.push(...listFiles(p));
+    else if (e.isFile()) out.push(p);
+  }
+  return out;
+}
