@@ -5,8 +5,11 @@
 export class AgentError extends Error {
   override name = 'AgentError';
   readonly code: 'not_found' | 'conflict';
+  /** For the API's error mapping (fastify reads `statusCode`). */
+  readonly statusCode: 404 | 409;
   constructor(code: 'not_found' | 'conflict', message: string) {
     super(message);
     this.code = code;
+    this.statusCode = code === 'not_found' ? 404 : 409;
   }
 }

@@ -1,0 +1,89 @@
+import { Value } from 'typebox/value';
+import { LlmEndpointConfig, type LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
+import { chatOnce, listModels } from './chat-client.ts';
+import { resolveEndpoint } from './model.ts';
+
+export interface EndpointCheck {
+  name: string;
+  base_url: string;
+  model: string | null;
+  models: { ok: true; ids: string[]; served: boolean | null } | { ok: false; error: string };
+  completion: { ok: true; ttft_ms: number; total_ms: number; content: string; finish_reason: string | null } | { ok: false; error: string } | { ok: false; skipped: string };
+  ok: boolean;
+}
+
+export interface CheckReport {
+  ok: boolean;
+  endpoints: EndpointCheck[];
+  problem?: string;
+}
+
+export interface CheckOptions {
+  endpoints: readonly LlmEndpointSettings[];
+  baseUrl?: string;
+  model?: string;
+  apiKeyEnv?: string;
+  timeoutMs?: number;
+  env: NodeJS.ProcessEnv;
+}
+
+/** `llm check`: each endpoint's model list and one short timed completion; what failed, in words. */
+export async function checkEndpoints(options: CheckOptions): Promise<CheckReport> {
+  const { baseUrl, model, apiKeyEnv, timeoutMs, env } = options;
+  const targets: LlmEndpointSettings[] = baseUrl
+    ? [Value.Default(LlmEndpointConfig, { name: 'cli', base_url: baseUrl, model: model ?? '', api_key_env: apiKeyEnv ?? '' }) as LlmEndpointSettings]
+    : options.endpoints.map((e) => (model ? { ...e, model } : e));
+  if (targets.length === 0) return { ok: false, endpoints: [], problem: 'no endpoint to check: llm.endpoints is empty in the config; give --base-url' };
+  const endpoints: EndpointCheck[] = [];
+  for (const settings of targets) {
+    const tuned: LlmEndpointSettings = timeoutMs ? { ...settings, connect_timeout_ms: timeoutMs, first_token_timeout_ms: timeoutMs, idle_timeout_ms: timeoutMs, retries: 0 } : { ...settings, retries: 0 };
+    endpoints.push(await checkOne(tuned, env));
+  }
+  return { ok: endpoints.every((e) => e.ok), endpoints };
+}
+
+async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv): Promise<EndpointCheck> {
+  let models: EndpointCheck['models'];
+  let modelId = settings.model || null;
+  try {
+    const ids = await listModels(resolveEndpoint(settings, env));
+    modelId ??= ids[0] ?? null;
+    models = { ok: true, ids, served: settings.model ? ids.includes(settings.model) : null };
+  } catch (error) {
+    models = { ok: false, error: (error as Error).message };
+  }
+  let completion: EndpointCheck['completion'];
+  if (!modelId) completion = { ok: false, skipped: 'no model to complete with: give --model, or the endpoint lists none' };
+  else {
+    try {
+      const reply = await chatOnce(resolveEndpoint({ ...settings, model: modelId }, env), {
+        messages: [{ role: 'user', content: 'Reply with the single word: ok' }],
+        max_tokens: 8,
+        temperature: 0,
+      });
+      completion = { ok: true, ttft_ms: round(reply.ttft_ms), total_ms: round(reply.total_ms), content: reply.content, finish_reason: reply.finish_reason };
+    } catch (error) {
+      completion = { ok: false, error: (error as Error).message };
+    }
+  }
+  const served = !models.ok || models.served !== false;
+  return { name: settings.name, base_url: settings.base_url, model: modelId, models, completion, ok: models.ok && served && completion.ok };
+}
+
+const round = (ms: number) => Math.round(ms * 10) / 10;
+
+export function formatCheck(report: CheckReport): string {
+  if (report.problem) return `${report.problem}\n`;
+  const lines: string[] = [];
+  for (const e of report.endpoints) {
+    lines.push(`${e.ok ? 'ok  ' : 'FAIL'} ${e.name} ${e.base_url} model ${e.model ?? '(none)'}`);
+    if (e.models.ok) {
+      lines.push(`     models: ${e.models.ids.join(', ') || '(none)'}`);
+      if (e.models.served === false) lines.push(`     problem: the configured model ${e.model} is not among them`);
+    } else lines.push(`     models: failed: ${e.models.error}`);
+    const c = e.completion;
+    if (c.ok) lines.push(`     completion: first token ${c.ttft_ms} ms, total ${c.total_ms} ms, finish ${c.finish_reason}: ${JSON.stringify(c.content)}`);
+    else lines.push(`     completion: ${'skipped' in c ? `skipped: ${c.skipped}` : `failed: ${c.error}`}`);
+  }
+  return `${lines.join('\n')}\n`;
+}

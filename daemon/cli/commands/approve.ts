@@ -1,0 +1,54 @@
+import type { RunState } from '../../contract/schemas.ts';
+import { parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+
+export const command: Command = {
+  name: 'approve',
+  summary: 'Approve (or cancel) an agent run that waits for approval',
+  help: `Usage: auraison-edge approve RUN_ID [--by NAME] [options]
+       auraison-edge approve RUN_ID --cancel [--reason TEXT] [options]
+
+Approves the call a run waits on (POST /runs/ID/approve): the run goes on exactly where it paused, even
+across a daemon restart. With --cancel, the run ends instead (POST /runs/ID/cancel).
+
+Options:
+  --by NAME       who approves (default: $USER)
+  --cancel        cancel the run instead of approving it
+  --reason TEXT   with --cancel: why
+  --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
+  --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
+  --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
+  --json          print JSON
+
+Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage.
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { by: { type: 'string' }, cancel: { type: 'boolean' }, reason: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+      { min: 1, max: 1, names: 'RUN_ID' },
+    );
+    const runId = positionals[0]!;
+    const by = values.by ?? io.env.USER ?? 'cli';
+    const { config } = resolveConfig(values.config, io.env);
+    const { resolveDataDir } = await import('../../config/load.ts');
+    const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
+    const target = resolveApiTarget({ config, dataDir: resolveDataDir(config, io.cwd), env: io.env, url: values.url, token: values.token });
+    if (!target) {
+      io.stderr('auraison-edge approve: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
+      return 1;
+    }
+    const client = new ApiClient(target);
+    try {
+      const path = `/runs/${encodeURIComponent(runId)}/${values.cancel ? 'cancel' : 'approve'}`;
+      const { run } = await client.post<{ run: RunState }>(path, values.cancel ? { by, ...(values.reason ? { reason: values.reason } : {}) } : { by });
+      io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
+      return 0;
+    } catch (error) {
+      if (!(error instanceof ApiClientError)) throw error;
+      io.stderr(`auraison-edge approve: ${error.message}\n`);
+      return 1;
+    }
+  },
+};

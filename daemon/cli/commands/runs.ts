@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import { resolveDataDir } from '../../config/load.ts';
+import type { RunStatus } from '../../contract/schemas.ts';
+import { numberOption, parseCommandArgs } from '../args.ts';
+import { UsageError, type Command } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+
+const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+
+export const command: Command = {
+  name: 'runs',
+  summary: 'List agent runs, replay one from its events, or compare two',
+  help: `Usage: auraison-edge runs [list] [--status S] [--limit N] [--config FILE] [--json]
+       auraison-edge runs show ID [--config FILE] [--json]
+       auraison-edge runs diff A B [--config FILE] [--json]
+
+Reads the agent's durable journal (<data_dir>/log) directly, read-only: it works with the daemon running
+or stopped. IDs may be shortened to a unique prefix.
+
+  list   runs, newest first: id, status, intent, reason
+  show   replays one run from its events: every state it went through, the model's messages, tool calls
+         and results, policy decisions, approvals and validator scores, with times since the run began
+  diff   two runs side by side: intent, outcome, duration, tool calls, tokens, policy decisions, validator
+         scores, then their tool calls in order (* marks a difference)
+
+Options:
+  --status S      list only runs with this status (${STATUSES.join(', ')})
+  --limit N       list at most N runs (default 50)
+  --config FILE   the daemon's config, for its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
+  --json          print JSON
+
+Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, limit: { type: 'string' } },
+      { max: 3, names: 'list | show ID | diff A B' },
+    );
+    const [sub = 'list', ...ids] = positionals;
+    const want = { list: 0, show: 1, diff: 2 }[sub];
+    if (want === undefined) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (list, show, diff)`);
+    if (ids.length !== want) throw new UsageError(`runs ${sub} takes ${want === 0 ? 'no run id' : want === 1 ? 'one run id' : 'two run ids'}`);
+    if (values.status !== undefined && !STATUSES.includes(values.status)) throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`);
+    const limit = numberOption('limit', values.limit, { min: 1, integer: true }) ?? 50;
+    const { config } = resolveConfig(values.config, io.env);
+    const dir = join(resolveDataDir(config, io.cwd), 'log');
+    const { readJournalDir, recordsJournal } = await import('../../agent/journal-files.ts');
+    const { records, notes } = readJournalDir(dir);
+    for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
+    const replay = await import('../../agent/run-replay.ts');
+    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text);
+    try {
+      if (sub === 'list') {
+        const { RunStore } = await import('../../agent/run-store.ts');
+        const store = new RunStore(recordsJournal(records));
+        store.rebuild();
+        const runs = store.list({ status: values.status as RunStatus | undefined, limit });
+        const lines = runs.map((r) => {
+          const intent = store.get(r.run_id)!.intent;
+          const what = intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
+          return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${r.reason.slice(0, 80)})` : ''}`;
+        });
+        out({ runs }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
+        return 0;
+      }
+      const timelines = ids.map((id) => replay.runTimeline(records, replay.resolveRunId(records, id))!);
+      if (sub === 'show') out(timelines[0], replay.formatTimeline(timelines[0]!));
+      else {
+        const diff = replay.diffRuns(timelines[0]!, timelines[1]!);
+        out(diff, replay.formatDiff(diff));
+      }
+      return 0;
+    } catch (error) {
+      io.stderr(`auraison-edge runs: ${(error as Error).message}\n`);
+      return 1;
+    }
+  },
+};
