@@ -37,6 +37,9 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
   const slots: BoardSlot[] = [];
   for (const input of spec.inputs) {
+    if (input.recurrent === undefined && input.sources.length === 0) {
+      throw new ManifestError(`policies.${spec.name}.inputs.${input.name}: a control loop needs sources for every input (topics, constants or previous outputs)`);
+    }
     for (const source of input.sources) {
       if (source.kind === 'previous_output' && mode === 'async') {
         throw new ManifestError(`${at}: policy ${spec.name} input ${input.name} uses previous_output, which needs inference in the loop (a step policy or chunking.inference: inline)`);

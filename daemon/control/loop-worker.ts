@@ -27,9 +27,9 @@ const epochMs = (): number => performance.timeOrigin + performance.now();
 interface Inference {
   /** Step and inline: runs the policy here. */
   runner?: PolicyRunner;
-  /** Async: the inference thread and the port its replies come on. */
+  /** Async: the inference thread and the port requests go out on and chunks come back on. */
   worker?: Worker;
-  replies?: MessagePort;
+  channel?: MessagePort;
 }
 
 interface Setup {
@@ -57,7 +57,7 @@ async function setup(): Promise<Setup> {
   });
   port1.removeAllListeners('message');
   if (first.kind === 'fatal') throw new Error(first.message);
-  return { spec, plan, inference: { worker, replies: port1 }, build };
+  return { spec, plan, inference: { worker, channel: port1 }, build };
 }
 
 async function main(): Promise<void> {
@@ -127,8 +127,8 @@ async function main(): Promise<void> {
   const snapshotInputs = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.slice()]));
 
   const pollReplies = (): void => {
-    if (!inference.replies || !chunker) return;
-    for (let m = receiveMessageOnPort(inference.replies); m; m = receiveMessageOnPort(inference.replies)) {
+    if (!inference.channel || !chunker) return;
+    for (let m = receiveMessageOnPort(inference.channel); m; m = receiveMessageOnPort(inference.channel)) {
       const reply = m.message as InferenceReply;
       if (reply.kind === 'chunk') {
         chunker.receive(reply.timestep, reply.data, reply.dim);
@@ -167,7 +167,7 @@ async function main(): Promise<void> {
           throw error;
         }
       } else {
-        inference.worker!.postMessage({ timestep: t, inputs: snapshotInputs() });
+        inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() });
       }
     }
     const next = chunker.pop();

@@ -1,0 +1,161 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+import { writeLinearModel } from './models.ts';
+
+const G1 = join(FIXTURES, 'lerobot', 'g1_inspire_v2.1');
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+describe('auraison-edge policy inspect', () => {
+  it('prints inputs, outputs, opset and metadata_props, non-ASCII included', async () => {
+    const r = await runCli(['policy', 'inspect', join(FIXTURES, 'onnx', 'mjlab_microban', 'policy.onnx'), '--json']);
+    expect(r.code).toBe(0);
+    const info = JSON.parse(r.stdout);
+    expect(info.inputs).toEqual([{ name: 'obs', dtype: 'float32', shape: [1, 63] }]);
+    expect(info.outputs).toEqual([{ name: 'actions', dtype: 'float32', shape: [1, 18] }]);
+    expect(info.opsets).toEqual([{ domain: 'ai.onnx', version: 18 }]);
+    expect(info.metadata.run_path).toBe('Téléchargements');
+    expect(info.metadata.joint_names.split(',')).toHaveLength(19);
+  });
+
+  it('lists external weights and reads them only from beside the model', async () => {
+    const r = await runCli(['policy', 'inspect', join(FIXTURES, 'onnx', 'onnxruntime_controller', 'policy.onnx')]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/weights\s+external: policy\.onnx\.data/);
+    expect(r.stdout).toMatch(/obs\s+float32\s+\[1, 13\]/);
+    expect(r.stdout).toMatch(/metadata_props: none/);
+  });
+
+  it('fails with the reason on a file that is not ONNX, and exits 2 on bad usage', async () => {
+    const bad = await runCli(['policy', 'inspect', join(G1, 'meta', 'info.json')]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/is not an ONNX model|without a graph/);
+    expect((await runCli(['policy', 'inspect'])).code).toBe(2);
+  });
+});
+
+describe('auraison-edge lerobot inspect (v2.1)', () => {
+  it('reads info, features with nested names flattened, episodes, frames, tasks and aggregated stats', async () => {
+    const r = await runCli(['lerobot', 'inspect', G1, '--json']);
+    expect(r.code).toBe(0);
+    const s = JSON.parse(r.stdout);
+    expect(s.version).toBe('v2.1');
+    expect(s.fps).toBe(30);
+    expect(s.frames).toBe(35965);
+    expect(s.episodes).toHaveLength(100);
+    expect(s.episodes.reduce((a: number, e: { length: number }) => a + e.length, 0)).toBe(35965);
+    expect(s.tasks).toEqual([{ task_index: 0, task: 'Pick up the yellow bottle on the table.' }]);
+    expect(s.features['observation.state'].names).toHaveLength(26);
+    expect(s.features['observation.state'].names[0]).toBe('kLeftShoulderPitch');
+    expect(s.stats['observation.state'].count).toEqual([35965]);
+    expect(s.stats['action'].mean).toHaveLength(26);
+    expect(s.warnings).toEqual([]);
+  });
+
+  it('says what is wrong with a directory that is not a dataset', async () => {
+    const r = await runCli(['lerobot', 'inspect', tmp.path]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/not a LeRobot dataset: no meta\/info\.json/);
+  });
+});
+
+describe('auraison-edge policy replay', () => {
+  it('reports the action error against recorded actions, matching an independent computation', async () => {
+    // The identity policy: action = observation.state; its MAE is mean |action - state| over the frames.
+    const eye = Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0));
+    const model = writeLinearModel(tmp.path, 'identity26', eye, new Array(26).fill(0));
+    const r = await runCli(['policy', 'replay', model, G1, '--episodes', '0,3', '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    expect(report.frames).toBe(479 + 459);
+    expect(report.episodes).toBe(2);
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    const files = `'${G1}/data/chunk-000/episode_00000[03].parquet'`;
+    const rows = await conn.runAndReadAll(
+      `SELECT avg(abs(a - s)) AS mae FROM (SELECT unnest(action) AS a, unnest("observation.state") AS s FROM read_parquet(${files}))`,
+    );
+    const expected = Number(rows.getRowObjectsJS()[0]!.mae);
+    expect(report.mae).toBeCloseTo(expected, 5);
+    expect(report.zeroBaseline.mae).toBeGreaterThan(report.mae);
+    conn.closeSync();
+    instance.closeSync();
+  });
+});
+
+describe('auraison-edge lerobot export', () => {
+  const db = join(tmp.path, 'catalog.duckdb');
+  const t0 = 1_700_000_000_000_000_000n;
+  beforeAll(async () => {
+    // A lakehouse catalog as issue 3 describes it: one relation per topic, decoded fields as columns, log_time in ns.
+    const instance = await DuckDBInstance.create(db);
+    const conn = await instance.connect();
+    await conn.run(`CREATE TABLE "/joint_states" (log_time BIGINT, "position" DOUBLE[])`);
+    await conn.run(`CREATE TABLE "/cmd_vel" (log_time BIGINT, "linear.x" DOUBLE, "angular.z" DOUBLE)`);
+    // joint states at 100 Hz for 2 s; commands at 10 Hz, starting 0.25 s in.
+    const js = Array.from({ length: 200 }, (_, i) => `(${t0 + BigInt(i) * 10_000_000n}, [${i}, ${-i}])`);
+    await conn.run(`INSERT INTO "/joint_states" VALUES ${js.join(', ')}`);
+    const cmd = Array.from({ length: 18 }, (_, i) => `(${t0 + 250_000_000n + BigInt(i) * 100_000_000n}, ${i / 10}, ${-i / 10})`);
+    await conn.run(`INSERT INTO "/cmd_vel" VALUES ${cmd.join(', ')}`);
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  it('writes a v3.0 dataset resampled by sample-and-hold that lerobot inspect reads back', async () => {
+    const out = join(tmp.path, 'exported');
+    const r = await runCli([
+      'lerobot', 'export', out, '--db', db, '--fps', '10',
+      '--feature', 'observation.state=/joint_states:position',
+      '--feature', 'action=/cmd_vel:linear.x,angular.z',
+      '--episode', `${t0},${t0 + 990_000_000n},reach`,
+      '--episode', `${t0 + 1_000_000_000n},${t0 + 1_990_000_000n},return`,
+      '--json',
+    ]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    // Episode 0: frames at 0.0..0.9 s; the first command is at 0.25 s, so frames 0.0, 0.1, 0.2 are dropped.
+    expect(report.leadingFramesDropped).toBe(3);
+    expect(report.frames).toBe(7 + 10);
+
+    const back = await runCli(['lerobot', 'inspect', out, '--json']);
+    expect(back.code).toBe(0);
+    const s = JSON.parse(back.stdout);
+    expect(s.version).toBe('v3.0');
+    expect(s.frames).toBe(17);
+    expect(s.episodes).toEqual([
+      { episode_index: 0, length: 7, tasks: ['reach'] },
+      { episode_index: 1, length: 10, tasks: ['return'] },
+    ]);
+    expect(s.tasks).toEqual([{ task_index: 0, task: 'reach' }, { task_index: 1, task: 'return' }]);
+    expect(s.features.action).toEqual({ dtype: 'float32', shape: [2], names: ['linear.x', 'angular.z'] });
+    expect(s.warnings).toEqual([]);
+
+    // Sample-and-hold: frame 0 of episode 0 is t = 0.3 s: joint state 30, command 0 (sent at 0.25 s).
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    const rows = (await conn.runAndReadAll(`SELECT * FROM read_parquet('${out}/data/chunk-000/file-000.parquet') ORDER BY index`)).getRowObjectsJS();
+    expect(rows[0]).toMatchObject({ 'observation.state': [30, -30], action: [0, 0], episode_index: 0n, frame_index: 0n, index: 0n, task_index: 0n });
+    expect(rows[1]).toMatchObject({ 'observation.state': [40, -40], frame_index: 1n });
+    expect((rows[1]!.action as number[])[0]).toBeCloseTo(0.1, 6);
+    expect(rows[7]).toMatchObject({ 'observation.state': [100, -100], episode_index: 1n, frame_index: 0n, index: 7n, task_index: 1n });
+    const meta = (await conn.runAndReadAll(`SELECT * FROM read_parquet('${out}/meta/episodes/chunk-000/file-000.parquet')`)).getRowObjectsJS();
+    expect(meta.map((m) => [m.dataset_from_index, m.dataset_to_index])).toEqual([[0n, 7n], [7n, 17n]]);
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  it('refuses a column that is not numeric, naming it', async () => {
+    const instance = await DuckDBInstance.create(db);
+    const conn = await instance.connect();
+    await conn.run(`CREATE TABLE "/camera" (log_time BIGINT, "data" BLOB)`);
+    conn.closeSync();
+    instance.closeSync();
+    const r = await runCli(['lerobot', 'export', join(tmp.path, 'img'), '--db', db, '--feature', 'observation.images.cam=/camera:data', '--window', `${t0},${t0 + 1_000_000_000n}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/column "data" of \/camera is BLOB; only numbers and lists of numbers become features/);
+  });
+});

@@ -1,0 +1,115 @@
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Value } from 'typebox/value';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
+import { ControlLoop } from '../../daemon/control/control-loop.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { policySettings, writeChunkModel, writeLinearModel } from './models.ts';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const definitions = new DefinitionsRegistry();
+const codec = new MessageCodec(definitions);
+const log = pino({ level: 'silent' });
+const ARRAY = 'std_msgs/msg/Float64MultiArray';
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+function setup(model: string, loop: Partial<LoopSettings>) {
+  const bus = new Bus();
+  const policy = policySettings({
+    model,
+    inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+    outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
+  });
+  const commands: { values: number[]; safe: boolean }[] = [];
+  const published: number[][] = [];
+  bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void published.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
+  const control = new ControlLoop({
+    name: 'test',
+    loop: Value.Default(LoopConfig, { policy: 'p', ...loop }) as LoopSettings,
+    policyName: 'p',
+    policy,
+    bus,
+    definitions,
+    log,
+    onCommand: (values, safe) => void commands.push({ values: Array.from(values), safe }),
+  });
+  const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
+  const send = (data: number[]) => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from(data) }));
+  return { bus, control, commands, published, send };
+}
+
+describe('ControlLoop (worker thread)', () => {
+  it('sends the safe action while the observation is missing or stale, counts it, and the policy action while fresh', async () => {
+    const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
+    const { bus, control, commands, published, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 60, safe_action: [-7, -7] });
+    await control.start();
+    await waitFor('a safe command', () => commands.some((c) => c.safe));
+    expect(commands[0]).toEqual({ values: [-7, -7], safe: true });
+    const staleBefore = control.stats().staleTicks;
+    expect(staleBefore).toBeGreaterThan(0);
+
+    const timer = setInterval(() => send([1.5, -2]), 10);
+    await waitFor('a policy command', () => commands.some((c) => !c.safe));
+    expect(commands.find((c) => !c.safe)!.values).toEqual([1.5, -2]);
+    clearInterval(timer);
+
+    const afterFresh = commands.length;
+    await waitFor('the safe action again', () => commands.slice(afterFresh).some((c) => c.safe));
+    const stats = control.stats();
+    expect(stats.staleTicks).toBeGreaterThan(staleBefore);
+    expect(stats.staleBySource[0]).toBe(stats.staleTicks);
+    expect(stats.topics).toEqual(['/obs']);
+    expect(stats.alive).toBe(true);
+    expect(stats.latency.count).toBe(stats.ticks);
+    expect(published).toContainEqual([1.5, -2]);
+
+    await control.stop();
+    expect(control.alive()).toBe(false);
+    // The last command on the way out is the safe one.
+    expect(commands.at(-1)).toEqual({ values: [-7, -7], safe: true });
+    bus.close();
+  });
+
+  it('runs a chunk policy asynchronously with LeRobot semantics: chunks merge, underruns are counted', async () => {
+    const model = writeChunkModel(tmp.path, 4);
+    const { bus, control, commands, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 200, on_underrun: 'skip' });
+    const timer = setInterval(() => send([1, -1]), 10);
+    await control.start();
+    expect(control.stats().mode).toBe('async');
+    expect(control.stats().chunkSize).toBe(4);
+    await waitFor('several chunks', () => control.stats().chunks >= 5);
+    clearInterval(timer);
+    await control.stop();
+    const acted = commands.filter((c) => !c.safe);
+    expect(acted.length).toBeGreaterThan(0);
+    // Every action is k * [1, -1] for k in 1..4, or a 0.3/0.7 blend of two such: it stays on that line.
+    for (const c of acted) {
+      expect(c.values[1]).toBeCloseTo(-c.values[0]!, 5);
+      expect(c.values[0]).toBeGreaterThanOrEqual(1 - 1e-6);
+      expect(c.values[0]).toBeLessThanOrEqual(4 + 1e-6);
+    }
+    expect(control.stats().underruns).toBeGreaterThan(0); // at least the first tick, before any chunk
+    bus.close();
+  });
+
+  it('fails to start with the reason when the model is missing or the manifest is wrong', async () => {
+    const missing = setup(`${tmp.path}/none.onnx`, {});
+    await expect(missing.control.start()).rejects.toThrow(/cannot read ONNX model .*none\.onnx/);
+    missing.bus.close();
+    const model = writeLinearModel(tmp.path, 'three', [1, 0, 0, 0, 1, 0], [0, 0]);
+    const wrong = setup(model, { safe_action: [1, 2, 3] });
+    await expect(wrong.control.start()).rejects.toThrow(/safe_action has 3 values/);
+    wrong.bus.close();
+  });
+});

@@ -1,0 +1,49 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Value } from 'typebox/value';
+import { OnnxGraphBuilder, buildLinearPolicy } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { PolicyConfig, type PolicySettings } from '../../daemon/config/sections/system1.ts';
+
+/** Test models built with the project's own ONNX builder. */
+
+/** y = x + h_in; h_out = x + h_in: a running sum, to see recurrent state carried across steps. */
+export function writeRecurrentModel(dir: string): string {
+  const g = new OnnxGraphBuilder();
+  const x = g.input('x', [1, 2]);
+  const h = g.input('h_in', [1, 2]);
+  const sum = g.node('Add', [x, h], {}, 'y');
+  g.node('Identity', [sum], {}, 'h_out');
+  g.output('y', [1, 2]);
+  g.output('h_out', [1, 2]);
+  const path = join(dir, 'recurrent.onnx');
+  writeFileSync(path, g.toBytes());
+  return path;
+}
+
+/** A chunk policy: obs [1, 2] -> actions [1, K, 2], action k = obs * (k + 1). */
+export function writeChunkModel(dir: string, k: number): string {
+  const g = new OnnxGraphBuilder();
+  const x = g.input('obs', [1, 2]);
+  const w = new Float32Array(k * 2 * 2);
+  for (let i = 0; i < k; i++) {
+    w[(i * 2) * 2 + 0] = i + 1;
+    w[(i * 2 + 1) * 2 + 1] = i + 1;
+  }
+  const flat = g.dense(x, w, new Float32Array(k * 2), 'none', 'chunk');
+  g.node('Reshape', [flat, g.int64s('shape', [1, k, 2])], {}, 'actions');
+  g.output('actions', [1, k, 2]);
+  const path = join(dir, `chunk${k}.onnx`);
+  writeFileSync(path, g.toBytes());
+  return path;
+}
+
+/** y = W x + b with obs [1, in] -> actions [1, out]. */
+export function writeLinearModel(dir: string, name: string, weight: number[], bias: number[], metadata?: Record<string, string>): string {
+  const path = join(dir, `${name}.onnx`);
+  writeFileSync(path, buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias), metadata }));
+  return path;
+}
+
+export function policySettings(raw: Record<string, unknown>): PolicySettings {
+  return Value.Default(PolicyConfig, structuredClone(raw)) as PolicySettings;
+}

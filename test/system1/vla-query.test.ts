@@ -1,0 +1,77 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../adapters/lerobot/tensor-codec.ts';
+import { VlaService } from '../../adapters/lerobot/vla-service.ts';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { FIXTURES, tempDir } from '../helpers/cli.ts';
+import { policySettings, writeChunkModel } from './models.ts';
+
+const tmp = tempDir();
+const bus = new Bus();
+const runners: PolicyRunner[] = [];
+
+beforeAll(async () => {
+  const ctl = await PolicyRunner.open('controller', policySettings({ model: `${FIXTURES}/onnx/onnxruntime_controller/policy.onnx` }));
+  const chunk = await PolicyRunner.open('chunky', policySettings({ model: writeChunkModel(tmp.path, 4) }));
+  runners.push(ctl, chunk);
+  new VlaService(bus, ctl);
+  new VlaService(bus, chunk);
+});
+afterAll(async () => {
+  bus.close();
+  for (const r of runners) await r.close();
+  tmp.cleanup();
+});
+
+const ask = async (policy: string, payload: Uint8Array, encoding = TENSOR_ENCODING) => {
+  const reply = await bus.query(`ai/inference/vla/${policy}`, { encoding, payload });
+  expect(reply.encoding).toBe(TENSOR_ENCODING);
+  return decodeTensors(reply.payload);
+};
+
+describe('ai/inference/vla/<policy>', () => {
+  it('answers an observation with the action chunk and the same result as a direct run', async () => {
+    const obs = Float32Array.from({ length: 13 }, (_, i) => i / 13);
+    const reply = await ask('controller', encodeTensors([{ name: 'obs', shape: [1, 13], data: obs }], { timestep: 42 }));
+    const direct = (await runners[0]!.run({ obs })).actions!;
+    expect(reply.fields).toMatchObject({ policy: 'controller', chunk: 1, timestep: 42 });
+    expect(reply.tensors[0]!.name).toBe('actions');
+    expect(reply.tensors[0]!.shape).toEqual([1, 2]);
+    expect(Array.from(reply.tensors[0]!.data)).toEqual(Array.from(direct.data));
+  });
+
+  it('returns a whole chunk for a chunk policy', async () => {
+    const reply = await ask('chunky', encodeTensors([{ name: 'obs', shape: [1, 2], data: Float32Array.of(1, -1) }]));
+    expect(reply.fields.chunk).toBe(4);
+    expect(reply.tensors[0]!.shape).toEqual([1, 4, 2]);
+    expect(Array.from(reply.tensors[0]!.data)).toEqual([1, -1, 2, -2, 3, -3, 4, -4]);
+  });
+
+  it.each([
+    ['a wrong shape', encodeTensors([{ name: 'obs', shape: [1, 12], data: new Float32Array(12) }]), 'bad_shape'],
+    ['a NaN', encodeTensors([{ name: 'obs', shape: [1, 13], data: new Float32Array(13).fill(NaN) }]), 'not_finite'],
+    ['a missing input', encodeTensors([]), 'missing_input'],
+    ['an unknown input', encodeTensors([{ name: 'obs', shape: [1, 13], data: new Float32Array(13) }, { name: 'x', shape: [1], data: new Float32Array(1) }]), 'unknown_input'],
+    ['a float64 tensor', withDtype('float64'), 'bad_dtype'],
+    ['garbage bytes', Uint8Array.of(1, 2, 3, 4, 5, 6), 'bad_payload'],
+  ])('answers %s with an error reply, and keeps serving', async (_what, payload, code) => {
+    const reply = await ask('controller', payload);
+    expect((reply.fields.error as { code: string }).code).toBe(code);
+    expect(reply.tensors).toEqual([]);
+    const ok = await ask('controller', encodeTensors([{ name: 'obs', shape: [1, 13], data: new Float32Array(13) }]));
+    expect(ok.fields.error).toBeUndefined();
+  });
+
+  it('answers a wrong encoding with an error reply', async () => {
+    const reply = await ask('controller', new TextEncoder().encode('{}'), 'application/json');
+    expect((reply.fields.error as { code: string; message: string }).code).toBe('bad_encoding');
+  });
+});
+
+function withDtype(dtype: string): Uint8Array {
+  const bytes = encodeTensors([{ name: 'obs', shape: [1, 13], data: new Float32Array(13) }]);
+  const n = new DataView(bytes.buffer).getUint32(0, true);
+  const header = new TextDecoder().decode(bytes.subarray(4, 4 + n)).replace('"float32"', JSON.stringify(dtype).padEnd(9, ' '));
+  bytes.set(new TextEncoder().encode(header), 4);
+  return bytes;
+}
