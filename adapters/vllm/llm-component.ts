@@ -42,7 +42,11 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
 
   async start(): Promise<void> {
     for (const warning of this.#warnings) this.#ctx.log.warn({ warning }, 'llm endpoint has no API key');
-    if (!this.#settings.serve_queries || this.chain.endpoints.length === 0) return;
+    if (this.chain.endpoints.length === 0) return;
+    // pi-ai loads its OpenAI provider on first use; load it now so the first request's connect timeout
+    // measures the network, not module loading.
+    await import('@mariozechner/pi-ai/openai-completions');
+    if (!this.#settings.serve_queries) return;
     const { bus } = this.#ctx;
     for (const endpoint of this.chain.endpoints) {
       this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}${endpoint.settings.name}`, llmQueryHandler([endpoint])));

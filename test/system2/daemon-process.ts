@@ -1,0 +1,48 @@
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { BIN } from '../helpers/cli.ts';
+
+/** `auraison-edge run` as a child process, with its JSON log lines and a way to wait for one. */
+export class DaemonProcess {
+  readonly logs: Record<string, unknown>[] = [];
+  readonly child: ChildProcessWithoutNullStreams;
+  readonly exited: Promise<number | null>;
+
+  constructor(cwd: string, config: string) {
+    this.child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd });
+    let buffer = '';
+    this.child.stderr.on('data', (d: Buffer) => {
+      buffer += d.toString();
+      const lines = buffer.split('\n');
+      buffer = lines.pop()!;
+      for (const line of lines) {
+        try {
+          this.logs.push(JSON.parse(line) as Record<string, unknown>);
+        } catch {
+          this.logs.push({ msg: line });
+        }
+      }
+    });
+    this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
+  }
+
+  async waitForLog(predicate: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+    const until = Date.now() + timeoutMs;
+    while (Date.now() < until) {
+      const found = this.logs.find(predicate);
+      if (found) return found;
+      if (this.child.exitCode !== null) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`no log line for ${what}; got:\n${this.logs.map((l) => JSON.stringify(l)).join('\n')}`);
+  }
+
+  running(): Promise<Record<string, unknown>> {
+    return this.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+  }
+
+  /** kill -9: no stop, no flush. */
+  async kill(): Promise<void> {
+    this.child.kill('SIGKILL');
+    await this.exited;
+  }
+}

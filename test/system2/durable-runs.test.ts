@@ -1,0 +1,124 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
+import { DaemonProcess } from './daemon-process.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(agent: Record<string, unknown>, endpoint: Record<string, unknown> = {}) {
+  const dir = tempDir('system2-');
+  const server = new OpenAiSseServer();
+  await server.start();
+  cleanups.push(dir.cleanup, () => server.close());
+  const config = join(dir.path, 'edge.yaml');
+  writeFileSync(
+    config,
+    stringify({
+      data_dir: './data',
+      sim: { enabled: false },
+      api: { port: 0 },
+      foxglove: { enabled: false },
+      journal: { fsync: 'always' },
+      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 1, backoff_ms: 5, ...endpoint }] },
+      agent,
+    }),
+  );
+  const start = async () => {
+    const daemon = new DaemonProcess(dir.path, config);
+    cleanups.push(() => void daemon.child.kill('SIGKILL'));
+    await daemon.running();
+    return daemon;
+  };
+  const cli = async (...args: string[]) => {
+    const result = await runCli([...args, '--config', config, '--json'], { cwd: dir.path });
+    const body = result.stdout ? (JSON.parse(result.stdout) as Record<string, unknown>) : {};
+    return { ...result, body };
+  };
+  return { dir, server, config, start, cli };
+}
+
+type Run = { run_id: string; status: string; reason?: string };
+
+describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server)', () => {
+  it('keeps a run awaiting approval across kill -9, and resumes it from the paused call when approved', async () => {
+    const t = await setup({ require_approval: ['stop'] });
+    // vLLM streams the tool call with its arguments split across deltas.
+    t.server.enqueue({ toolCalls: [{ name: 'stop', arguments: {} }] });
+    let daemon = await t.start();
+    const submitted = await t.cli('intent', '--text', 'stop the robot', '--wait');
+    const run = submitted.body.run as Run;
+    expect(run).toMatchObject({ status: 'awaiting_approval', reason: expect.stringMatching(/^skill.requires_approval/) });
+    await daemon.kill();
+
+    // With no daemon, the journal still tells the story.
+    const shown = await t.cli('runs', 'show', run.run_id.slice(0, 20));
+    expect(shown.code).toBe(0);
+    expect((shown.body.run as Run).status).toBe('awaiting_approval');
+
+    t.server.enqueue({ text: 'The robot is stopped.' });
+    daemon = await t.start();
+    const listed = await t.cli('runs', '--status', 'awaiting_approval');
+    expect((listed.body.runs as Run[]).map((r) => r.run_id)).toEqual([run.run_id]);
+    const approved = await t.cli('approve', run.run_id, '--by', 'ada');
+    expect(approved.code).toBe(0);
+    let final: Run = approved.body.run as Run;
+    for (let i = 0; i < 100 && !['succeeded', 'failed'].includes(final.status); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      final = ((await t.cli('runs', 'show', run.run_id)).body.run as Run);
+    }
+    expect(final).toMatchObject({ status: 'succeeded', reason: 'The robot is stopped.' });
+    // The model was asked once before the restart and once after: the paused message was not asked again.
+    expect(t.server.chats).toHaveLength(2);
+    const replay = (await t.cli('runs', 'show', run.run_id)).body as { entries: { kind: string; text: string }[] };
+    const kinds = replay.entries.map((e) => e.kind);
+    expect(kinds.filter((k) => k === 'tool.call')).toHaveLength(1);
+    expect(kinds).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted', 'tool.result']));
+    await daemon.kill();
+  });
+
+  it('brings a run that was acting at kill -9 back as interrupted, with every acknowledged event', async () => {
+    const t = await setup({ read_topic: { timeout_ms: 60_000 } });
+    t.server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic: '/never' } }] });
+    let daemon = await t.start();
+    const submitted = await t.cli('intent', '--text', 'read /never');
+    const run = submitted.body.run as Run;
+    let shown = await t.cli('runs', 'show', run.run_id);
+    for (let i = 0; i < 100 && !(shown.body as { entries: { kind: string }[] }).entries.some((e) => e.kind === 'tool.call'); i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      shown = await t.cli('runs', 'show', run.run_id);
+    }
+    expect((shown.body.run as Run).status).toBe('running');
+    await daemon.kill();
+
+    daemon = await t.start();
+    shown = await t.cli('runs', 'show', run.run_id);
+    expect(shown.body.run).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/daemon stopped while the run was running/) });
+    expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']));
+    await daemon.kill();
+  });
+
+  it('degrades with no reachable model: natural-language intents fail fast with the reason, skill intents run', async () => {
+    const t = await setup({}, { connect_timeout_ms: 300, retries: 0 });
+    t.server.enqueue({ hang: true });
+    const daemon = await t.start();
+    const nl = await t.cli('intent', '--text', 'go somewhere', '--wait', '--timeout-s', '20');
+    expect(nl.code).toBe(1);
+    expect(nl.body.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/local attempt 1: no response from the server \(300 ms\)/) });
+    // The endpoint is now known down: the next one fails at once, without a request.
+    const requests = t.server.chats.length;
+    const again = await t.cli('intent', '--text', 'go somewhere else');
+    expect(again.body.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^System 2 unavailable: every model endpoint failed recently/) });
+    expect(t.server.chats).toHaveLength(requests);
+    const skill = await t.cli('intent', 'stop', '--wait');
+    expect(skill.body.run).toMatchObject({ status: 'succeeded' });
+    const status = await t.cli('status');
+    expect((status.body.status as { components: Record<string, { state: string }> }).components.agent).toMatchObject({ state: 'degraded' });
+    await daemon.kill();
+  });
+});
