@@ -59,6 +59,7 @@ export class ControlLoop {
   #publisher: Publisher | undefined;
   #observationErrors = 0;
   #mode = 'starting';
+  #nice = '';
   #stopped: Promise<void> | undefined;
   #exited = false;
 
@@ -97,6 +98,7 @@ export class ControlLoop {
       worker.on('message', (m: LoopWorkerMessage) => {
         if (m.kind === 'ready') {
           this.#mode = m.mode;
+          this.#nice = m.nice;
           resolve();
         } else if (m.kind === 'fatal') reject(new Error(`control loop ${name}: ${m.message}`));
         else this.#onMessage(m);
@@ -116,7 +118,7 @@ export class ControlLoop {
       throw error;
     }
     this.#subscribe(plan, board);
-    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
+    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, nice: this.#nice, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
   }
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {

@@ -16,7 +16,7 @@ export interface LoopWorkerData {
 
 /** Messages from a loop worker to the main thread. */
 export type LoopWorkerMessage =
-  | { kind: 'ready'; mode: string; chunkSize: number; dim: number }
+  | { kind: 'ready'; mode: string; chunkSize: number; dim: number; nice: string }
   | { kind: 'fatal'; message: string }
   /** CDR bytes of the command to publish; `values` is the action it carries. */
   | { kind: 'command'; data: Uint8Array; values: Float32Array; safe: boolean }

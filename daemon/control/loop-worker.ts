@@ -1,3 +1,5 @@
+import { readlinkSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import { MessageChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
@@ -58,6 +60,21 @@ async function setup(): Promise<Setup> {
   port1.removeAllListeners('message');
   if (first.kind === 'fatal') throw new Error(first.message);
   return { spec, plan, inference: { worker, channel: port1 }, build };
+}
+
+/**
+ * Renices this thread alone: on Linux a thread's id is a valid target of setpriority, and
+ * /proc/thread-self names it. Returns what happened, for the log; a refusal is not an error.
+ */
+function raisePriority(nice: number): string {
+  if (process.platform !== 'linux') return `not applied (${process.platform})`;
+  try {
+    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+    setPriority(tid, nice);
+    return `${getPriority(tid)}`;
+  } catch (error) {
+    return `not applied: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the daemon CAP_SYS_NICE)`;
+  }
 }
 
 async function main(): Promise<void> {
@@ -179,7 +196,7 @@ async function main(): Promise<void> {
     else if (data.loop.on_underrun === 'hold' && lastAction) emit(lastAction, false);
   };
 
-  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim });
+  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, nice: raisePriority(data.loop.nice) });
   state.set('started_ms', epochMs());
   let scheduled = performance.now() + periodMs;
   while (!state.stopRequested) {

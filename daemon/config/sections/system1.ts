@@ -142,6 +142,12 @@ export const LoopConfig = Type.Object(
       description: 'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
     }),
     chunking: ChunkingConfig,
+    nice: Type.Integer({
+      minimum: -20,
+      maximum: 19,
+      default: -10,
+      description: 'Scheduling priority of the loop thread alone (Linux); below 0 needs CAP_SYS_NICE, else the loop runs at the default and says so.',
+    }),
   },
   RECORD_VALUE,
 );

@@ -1,0 +1,76 @@
+import * as ort from 'onnxruntime-node';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Value } from 'typebox/value';
+import { PolicyRunner } from '../adapters/lerobot/policy-runner.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../adapters/lerobot/tensor-codec.ts';
+import { VlaService } from '../adapters/lerobot/vla-service.ts';
+import { Bus } from '../daemon/bus/bus.ts';
+import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/system1.ts';
+import { percentile, type BenchResult } from './bench.ts';
+
+// Overhead of the ai/inference/vla query over a raw session.run, for an MLP policy (mjlab_microban,
+// obs [1, 63] -> actions [1, 18], 199k parameters). Both run in the same process on the same input,
+// interleaved, so drift in the machine's speed hits both alike. The query side includes the caller's work:
+// encoding the request, the bus round trip, decoding, input checks, the run, encoding and decoding the reply.
+
+const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
+const WARMUP = 500;
+const SAMPLES = 5000;
+
+export async function run(): Promise<BenchResult[]> {
+  const session = await ort.InferenceSession.create(MODEL, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const runner = await PolicyRunner.open('mlp', Value.Default(PolicyConfig, { model: MODEL }) as PolicySettings);
+  const bus = new Bus();
+  const service = new VlaService(bus, runner);
+  const obs = Float32Array.from({ length: 63 }, (_, i) => Math.sin(i) * 0.5);
+  const feeds = { obs: new ort.Tensor('float32', obs, [1, 63]) };
+
+  const raw: number[] = [];
+  const query: number[] = [];
+  for (let i = 0; i < WARMUP + SAMPLES; i++) {
+    let t = process.hrtime.bigint();
+    await session.run(feeds);
+    const r = Number(process.hrtime.bigint() - t) / 1000;
+    t = process.hrtime.bigint();
+    const reply = await bus.query(service.name, { encoding: TENSOR_ENCODING, payload: encodeTensors([{ name: 'obs', shape: [1, 63], data: obs }]) });
+    const decoded = decodeTensors(reply.payload);
+    const q = Number(process.hrtime.bigint() - t) / 1000;
+    if (decoded.fields.error) throw new Error(`query failed: ${JSON.stringify(decoded.fields.error)}`);
+    if (i >= WARMUP) {
+      raw.push(r);
+      query.push(q);
+    }
+  }
+  service.close();
+  await runner.close();
+  await session.release();
+  bus.close();
+  raw.sort((a, b) => a - b);
+  query.sort((a, b) => a - b);
+  const p = (xs: number[], q: number) => percentile(xs, q);
+  const overhead50 = p(query, 50) - p(raw, 50);
+  const overhead99 = p(query, 99) - p(raw, 99);
+  const notes = [`session.run p50 ${p(raw, 50).toFixed(1)} us, p99 ${p(raw, 99).toFixed(1)} us; query p50 ${p(query, 50).toFixed(1)} us, p99 ${p(query, 99).toFixed(1)} us (${SAMPLES} each)`];
+  return [
+    {
+      name: 'vla query overhead p50 (MLP 63->18)',
+      ours: overhead50,
+      baseline: { name: 'session.run p50', value: p(raw, 50) },
+      unit: 'us',
+      better: 'lower',
+      goal: 'overhead <= 50 us',
+      met: overhead50 <= 50,
+      notes,
+    },
+    {
+      name: 'vla query overhead p99 (MLP 63->18)',
+      ours: overhead99,
+      baseline: { name: 'session.run p99', value: p(raw, 99) },
+      unit: 'us',
+      better: 'lower',
+      goal: 'overhead <= 250 us',
+      met: overhead99 <= 250,
+    },
+  ];
+}
