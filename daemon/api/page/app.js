@@ -1,1 +1,159 @@
+// The status page: health and readiness, topics, control loops, runs with their live events, pending
+// approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every figure comes
+// from the API (GET /status, /runs, /metrics, /events, /live/map).
+import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized } from '/page/api.js';
+import { MapView } from '/page/map-view.js';
+import { loopLatencies } from '/page/prometheus.js';
 
+const $ = (id) => document.getElementById(id);
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
+const runs = new Map();
+let streams = [];
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return node;
+}
+
+function fill(tableId, rows) {
+  $(tableId).querySelector('tbody').replaceChildren(...rows);
+}
+
+const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
+const shortId = (id) => id.slice(-8);
+const nsToTime = (ns) => new Date(Number(BigInt(ns) / 1_000_000n)).toLocaleTimeString();
+
+function showError(error) {
+  if (error instanceof Unauthorized) {
+    $('token-form').hidden = false;
+    return;
+  }
+  $('error').hidden = !error;
+  $('error').textContent = error ? String(error.message ?? error) : '';
+}
+
+async function refreshStatus() {
+  const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
+  $('health').textContent = `health ${health.status}`;
+  $('health').className = `badge ${health.status === 'ok' ? 'ok' : 'fail'}`;
+  $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
+  $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;
+  $('robot').textContent = `${status.robot.id} · fleet ${status.robot.fleet}`;
+  $('uptime').textContent = `up ${Math.round(status.uptime_s)} s · journal seq ${status.journal.last_seq}`;
+  fill('checks', status.readiness.checks.map((c) => el('tr', {}, el('td', {}, c.name + (c.informational ? ' (info)' : '')), el('td', { class: c.status }, c.status), el('td', {}, c.reason))));
+  fill('topics', [...status.topics].sort((a, b) => a.topic.localeCompare(b.topic)).map((t) =>
+    el('tr', {}, el('td', {}, t.topic), el('td', { class: 'muted' }, t.type), el('td', { class: 'num' }, fmt(t.rate_hz)), el('td', { class: 'num' }, t.count), el('td', { class: `num${t.drops > 0 ? ' drops' : ''}` }, t.drops), el('td', { class: 'num' }, t.subscribers)),
+  ));
+  fill('components', Object.entries(status.components).map(([name, h]) => el('tr', {}, el('td', {}, name), el('td', { class: h.state }, h.state), el('td', {}, h.reason ?? ''))));
+  const loops = status.components.control?.details ?? {};
+  const latency = Object.keys(loops).length > 0 ? loopLatencies(await getText('/metrics')) : new Map();
+  const loopRows = Object.entries(loops).map(([name, l]) => {
+    const lat = latency.get(name) ?? {};
+    return el('tr', {}, el('td', {}, name), el('td', {}, l.mode ?? ''), el('td', { class: 'num' }, l.ticks ?? ''), el('td', { class: `num${l.missed_deadlines > 0 ? ' drops' : ''}` }, l.missed_deadlines ?? ''), el('td', { class: 'num' }, fmt(lat.p50 * 1000, 2)), el('td', { class: 'num' }, fmt(lat.p99 * 1000, 2)), el('td', { class: l.alive ? 'pass' : 'fail' }, l.alive ? 'yes' : 'no'));
+  });
+  fill('loops', loopRows.length > 0 ? loopRows : [el('tr', {}, el('td', { class: 'muted', colspan: '7' }, 'no control loops configured'))]);
+}
+
+async function refreshRuns() {
+  const answer = await getJson('/runs?limit=50').catch((error) => {
+    // No agent running is a state the page shows, not an error.
+    if (!(error instanceof Unauthorized)) return { runs: [], unavailable: error.message };
+    throw error;
+  });
+  runs.clear();
+  for (const r of answer.runs) runs.set(r.run_id, r);
+  renderRuns(answer.unavailable);
+}
+
+function renderRuns(unavailable) {
+  const list = [...runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  fill('runs', list.length > 0
+    ? list.map((r) => el('tr', { 'data-run': r.run_id }, el('td', {}, el('code', {}, shortId(r.run_id))), el('td', {}, r.tree_ref), el('td', { class: `status ${r.status}` }, r.status), el('td', {}, r.reason ?? ''), el('td', { class: 'muted' }, nsToTime(r.updated_at))))
+    : [el('tr', {}, el('td', { class: 'muted', colspan: '5' }, unavailable ?? 'no runs yet'))]);
+  const waiting = list.filter((r) => r.status === 'awaiting_approval');
+  $('approvals').replaceChildren(...(waiting.length > 0
+    ? waiting.map((r) => el('li', { 'data-run': r.run_id },
+      el('code', {}, shortId(r.run_id)), ` ${r.tree_ref}`, r.reason ? el('span', { class: 'muted' }, ` — ${r.reason}`) : '',
+      el('button', { class: 'approve', type: 'button', onclick: () => decide(r.run_id, 'approve') }, 'Approve'),
+      el('button', { class: 'cancel', type: 'button', onclick: () => decide(r.run_id, 'cancel') }, 'Cancel')))
+    : [el('li', { class: 'muted' }, 'none')]));
+}
+
+async function decide(runId, action) {
+  try {
+    const { run } = await postJson(`/runs/${runId}/${action}`, { by: 'status-page' });
+    runs.set(run.run_id, run);
+    renderRuns();
+    showError(undefined);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+function onJournalEvent(name, data) {
+  const record = JSON.parse(data);
+  if (name === 'run_state' && record.data?.run_id) {
+    runs.set(record.data.run_id, record.data);
+    renderRuns();
+    return;
+  }
+  if (name === 'gap') {
+    void refreshRuns();
+    return;
+  }
+  const e = record.data ?? {};
+  const text = e.kind ? `${shortId(e.run_id ?? '')} ${e.kind} ${JSON.stringify(e.payload ?? {})}` : `${record.kind} ${JSON.stringify(e)}`;
+  const list = $('events');
+  list.prepend(el('li', {}, `${new Date().toLocaleTimeString()} ${text.slice(0, 300)}`));
+  while (list.children.length > 100) list.lastChild.remove();
+  if (e.kind?.startsWith('run.') || e.kind?.startsWith('approval.')) void refreshRuns();
+}
+
+function startStreams() {
+  for (const stop of streams) stop();
+  const view = new MapView($('map'));
+  streams = [
+    followEvents('/events?kinds=agent_event,run_state', onJournalEvent, (state) => {
+      $('stream').textContent = `events: ${state}`;
+      if (state === 'open') void refreshRuns();
+      if (state === 'unauthorized') showError(new Unauthorized());
+    }),
+    followEvents('/live/map', (name, data) => {
+      const value = JSON.parse(data);
+      if (name === 'map') {
+        view.setMap(value);
+        $('map-info').textContent = `${value.width} × ${value.height} cells at ${Number(value.resolution.toFixed(4))} m`;
+      } else if (name === 'pose') view.setPose(value);
+      else if (name === 'plan') view.setPlan(value);
+    }),
+  ];
+}
+
+async function tick() {
+  try {
+    await refreshStatus();
+    showError(undefined);
+  } catch (error) {
+    showError(error);
+  }
+}
+
+$('token-form').addEventListener('submit', (event) => {
+  event.preventDefault();
+  setToken($('token').value);
+  $('token-form').hidden = true;
+  startStreams();
+  void tick();
+});
+
+initialToken();
+startStreams();
+void tick();
+void refreshRuns().catch(showError);
+setInterval(tick, 2000);
