@@ -1,0 +1,122 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { importBag } from '../../daemon/lakehouse/importer.ts';
+import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+
+const BAGS = join(FIXTURES, 'bags');
+const work = tempDir('bad-input-');
+const dataDir = join(work.path, 'data');
+const config = join(work.path, 'edge.yaml');
+writeFileSync(config, `data_dir: ${dataDir}\nbus:\n  definitions:\n    dirs: [${join(FIXTURES, 'msgs')}]\n`);
+afterAll(() => work.cleanup());
+
+function copyBag(from: string, name: string): string {
+  const dir = join(work.path, name);
+  mkdirSync(dir, { recursive: true });
+  for (const f of readdirSync(from)) copyFileSync(join(from, f), join(dir, f));
+  return dir;
+}
+
+/** Nothing half-written: no parquet file and no staging left in the lakehouse. */
+function lakehouseFiles(): string[] {
+  const root = join(dataDir, 'lakehouse');
+  if (!existsSync(root)) return [];
+  const out: string[] = [];
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      if (e.isDirectory()) walk(join(d, e.name));
+      else if (!e.name.startsWith('catalog.duckdb')) out.push(join(d, e.name));
+    }
+  };
+  walk(root);
+  return out;
+}
+
+const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
+
+/** The same check without a child process (the CLI path is covered by the cases that use importFails). */
+async function importRejects(path: string, pattern: RegExp): Promise<void> {
+  await expect(importBag({ path, dataDir, robot: 'r1', registry })).rejects.toThrow(pattern);
+  expect(lakehouseFiles()).toEqual([]);
+}
+
+async function importFails(path: string, pattern: RegExp): Promise<void> {
+  const r = await runCli(['bag', 'import', path, '--config', config]);
+  expect(r.stderr).toMatch(pattern);
+  expect(r.code).toBe(1);
+  expect(lakehouseFiles()).toEqual([]);
+}
+
+describe('bad input: a clear error naming the file, exit 1, nothing half-written', () => {
+  it('a truncated MCAP', async () => {
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), 'truncated');
+    const file = join(dir, 'talker.mcap');
+    truncateSync(file, Math.floor(readFileSync(file).byteLength * 0.6));
+    await importFails(dir, /talker\.mcap: (truncated MCAP|corrupt MCAP)/);
+    const info = await runCli(['bag', 'info', file]);
+    expect(info.code).toBe(1);
+    expect(info.stderr).toMatch(/talker\.mcap: (truncated|corrupt) MCAP/);
+  });
+
+  it('a corrupt MCAP (bytes overwritten in a chunk)', async () => {
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/mcap/cdr_test'), 'corrupt');
+    const file = join(dir, 'cdr_test_0.mcap');
+    const bytes = readFileSync(file);
+    for (let i = 200; i < 600; i++) bytes[i] = 0xff;
+    writeFileSync(file, bytes);
+    await importRejects(dir, /cdr_test_0\.mcap: (corrupt MCAP near byte \d+|truncated MCAP)/);
+  });
+
+  it('a corrupt .db3', async () => {
+    const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/sqlite3/cdr_test'), 'corrupt-db3');
+    writeFileSync(join(dir, 'cdr_test_0.db3'), Buffer.alloc(8192, 0x42));
+    await importRejects(dir, /cdr_test_0\.db3: (cannot open as SQLite|not a readable rosbag2 sqlite3 file): file is not a database/);
+  });
+
+  it('a wrong serialization format (rosbag2 wrong_rmw_test, mcap and sqlite3)', async () => {
+    for (const storage of ['mcap', 'sqlite3']) {
+      await (storage === 'mcap' ? importFails : importRejects)(join(BAGS, `rosbag2/rosbag2_tests/resources/${storage}/wrong_rmw_test`), /wrong_rmw_test\/metadata\.yaml: topic \/\w+ has serialization format "wrong_format"; only cdr can be imported/);
+    }
+  });
+
+  it('an empty bag', async () => {
+    await importRejects(join(BAGS, 'rosbag2/ros2bag/test/resources/empty_bag'), /empty_bag: empty bag: it holds no messages; nothing was imported/);
+  });
+
+  it('a path that is not a bag', async () => {
+    const notBag = join(work.path, 'not-a-bag');
+    mkdirSync(notBag);
+    writeFileSync(join(notBag, 'notes.txt'), 'hello');
+    await importFails(notBag, /not-a-bag: not a bag: no metadata.yaml and no .mcap or .db3 files in it/);
+    await importRejects(join(notBag, 'notes.txt'), /notes\.txt: not a bag: expected a rosbag2 directory, or a \.mcap or \.db3 file/);
+    await importRejects(join(work.path, 'nowhere'), /nowhere: no such file or directory/);
+    const fake = join(work.path, 'fake.mcap');
+    writeFileSync(fake, 'not really');
+    await importRejects(fake, /fake\.mcap: not an MCAP file/);
+    const bad = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), 'bad-yaml');
+    writeFileSync(join(bad, 'metadata.yaml'), 'rosbag2_bagfile_information: [unclosed');
+    await importRejects(bad, /bad-yaml\/metadata\.yaml: not valid YAML/);
+  });
+
+  it('unknown types: kept as raw bytes and reported; exit 1 unless --allow-unknown', async () => {
+    const bag = join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/topics_and_services.mcap');
+    const r = await runCli(['bag', 'import', bag, '--config', config]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/topics_and_services\.mcap: 6 message\(s\) on \/add_two_ints\/_service_event kept as raw bytes \(table raw_messages\): no definition for example_interfaces\/srv\/AddTwoInts_Event/);
+    const q = await runCli(['query', 'SELECT topic, count(*) FROM raw_messages GROUP BY topic', '--csv', '--config', config]);
+    expect(q.stdout).toBe('topic,count_star()\n/add_two_ints/_service_event,6\n');
+    const again = await runCli(['bag', 'import', join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'), '--allow-unknown', '--config', config]);
+    expect(again.code).toBe(0);
+  });
+
+  it('query refuses anything but SELECT', async () => {
+    const r = await runCli(['query', 'DELETE FROM bags', '--config', config]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/read-only/);
+    const bad = await runCli(['query', 'SELECT * FROM nowhere', '--config', config]);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toMatch(/nowhere/);
+  });
+});
