@@ -1,0 +1,92 @@
+import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Value } from 'typebox/value';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseMetadata } from '../../daemon/bags/metadata.ts';
+import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
+import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
+import { importBag } from '../../daemon/lakehouse/importer.ts';
+import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
+import { applyRetention } from '../../daemon/lakehouse/retention.ts';
+import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+const registry = new DefinitionsRegistry();
+const work = tempDir('retention-');
+afterAll(() => work.cleanup());
+
+/** Records 4 splits of about 20 KB into a small data dir and indexes each, oldest first by an hour each. */
+async function smallDataDir(name: string) {
+  const dataDir = join(work.path, name);
+  const bus = new Bus();
+  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: 'none' as const, chunk_size_bytes: 2048, split_max_bytes: 20_000, min_free_bytes: 0 };
+  const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: join(dataDir, 'bags'), settings });
+  const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+  const codec = new MessageCodec(registry);
+  await recorder.start();
+  for (let i = 0; i < 320; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
+  await new Promise((r) => setImmediate(r));
+  await recorder.stop();
+  bus.close();
+  const bag = recorder.bags[0]!;
+  const files = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'm').files.map((f) => join(bag, f.path));
+  const ids: string[] = [];
+  const now = Date.now();
+  for (const [i, file] of files.entries()) {
+    const report = await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+    ids.push(report.segments[0]!.segmentId);
+    const t = (now - (files.length - i) * 3600_000) / 1000;
+    utimesSync(file, t, t);
+  }
+  return { dataDir, bag, files, ids };
+}
+
+async function markSynced(dataDir: string, ids: string[]): Promise<void> {
+  await withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`UPDATE bags SET sync_state = 'synced' WHERE segment_id IN (${ids.map((i) => `'${i}'`).join(',')})`).then(() => undefined));
+}
+
+describe('retention on a small data dir', () => {
+  it('deletes the oldest synced data first to keep max_bytes, and never unsynced data unless allowed', async () => {
+    const { dataDir, bag, files, ids } = await smallDataDir('size');
+    expect(files.length).toBe(4);
+    const first = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    expect(first.deleted).toEqual([]);
+    expect(first.blocked).toMatch(/over retention.max_bytes .* not synced to central; set retention.allow_unsynced_delete: true/);
+    expect(files.every((f) => existsSync(f))).toBe(true);
+
+    await markSynced(dataDir, ids.slice(0, 2));
+    const total = first.totalBytes;
+    const second = await applyRetention({ dataDir, settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    expect(second.deleted.map((d) => d.file)).toEqual([files[0]]); // one is enough to get under the limit
+    expect(second.blocked).toBeUndefined();
+    expect(existsSync(files[0]!)).toBe(false);
+    const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'm');
+    expect(meta.files.map((f) => join(bag, f.path))).toEqual(files.slice(1));
+    const left = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM bags');
+    expect(left.rows[0]![0]).toBe(3);
+    const rows = await queryLakehouse(dataDir, 'SELECT count(DISTINCT segment_id)::INTEGER FROM messages');
+    expect(rows.rows[0]![0]).toBe(3); // its parquet went with it
+
+    const third = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    expect(third.deleted.map((d) => d.file)).toEqual([files[1]]);
+    expect(third.blocked).toMatch(/not synced/);
+
+    const keep = files[3]!;
+    const last = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true }, keep: [keep] });
+    expect(last.deleted.map((d) => d.file)).toEqual([files[2]]);
+    expect(existsSync(keep)).toBe(true); // the split being recorded is never touched
+  });
+
+  it('deletes data older than max_age_hours, oldest first, and removes a bag once it has no split', async () => {
+    const { dataDir, bag, files } = await smallDataDir('age');
+    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 2.5, allow_unsynced_delete: true } });
+    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'age'], [files[1], 'age']]);
+    await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 0.0001, allow_unsynced_delete: true } });
+    expect(existsSync(bag)).toBe(false);
+    expect(readdirSync(join(dataDir, 'bags'))).toEqual([]);
+  });
+});
