@@ -1,5 +1,7 @@
+import type { Readiness } from '../../api/readiness.ts';
 import { resolveDataDir } from '../../config/load.ts';
-import { readStatusFile, type StatusFile } from '../../status/status-file.ts';
+import type { DaemonStatus } from '../../daemon.ts';
+import { readStatusFile } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -7,30 +9,55 @@ import { resolveConfig } from '../config-option.ts';
 /** A status file not rewritten for this long belongs to a daemon that is gone (it rewrites every second). */
 const STALE_MS = 5000;
 
+/** What GET /status answers: the daemon's status with its readiness. */
+type ApiStatus = DaemonStatus & { readiness?: Readiness };
+
 export const command: Command = {
   name: 'status',
-  summary: 'Show the running daemon\'s status: components, topics, drops',
-  help: `Usage: auraison-edge status [--config FILE] [--json]
+  summary: 'Show the running daemon\'s status: components, readiness, topics, drops',
+  help: `Usage: auraison-edge status [--config FILE] [--json] [--url URL] [--token TOKEN]
 
-Shows the status of the daemon that uses the config's data dir: its components and their health, and per
-topic the message count, rate and drops. It reads the status file the daemon rewrites every second
-(<data_dir>/run/status.json).
+Shows the status of the daemon that uses the config's data dir: its components and their health, its
+readiness checks, and per topic the message count, rate and drops. It asks the daemon's HTTP API
+(GET /status); when the API does not answer (disabled, not yet up, or another daemon's) it reads the status
+file the daemon rewrites every second (<data_dir>/run/status.json).
 
 Options:
-  --config FILE   the daemon's config, to find its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
-  --json          print one JSON object
+  --config FILE   the daemon's config, to find its data dir and API (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
+  --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
+  --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
+  --json          print one JSON object: {running, source: "api" | "file", data_dir, status}
 
 Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale), 2 bad usage.
 `,
   async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } });
     const { config } = resolveConfig(values.config, io.env);
     const dataDir = resolveDataDir(config, io.cwd);
+
+    const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
+    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
+    let apiNote: string | undefined;
+    if (target) {
+      try {
+        const status = await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status');
+        // Another daemon may hold the configured port: only our data dir's daemon counts.
+        if (status.data_dir === dataDir || values.url) {
+          if (values.json) io.stdout(`${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: dataDir, status })}\n`);
+          else io.stdout(formatStatus(status, `api ${target.url}`));
+          return 0;
+        }
+        apiNote = `the API at ${target.url} belongs to the daemon of ${status.data_dir}`;
+      } catch (error) {
+        apiNote = (error as Error).message;
+      }
+    }
+
     const status = readStatusFile(dataDir);
     const ageMs = status ? Date.now() - Date.parse(status.written_at) : Infinity;
     const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS;
     if (values.json) {
-      io.stdout(`${JSON.stringify({ running, data_dir: dataDir, status: status ?? null })}\n`);
+      io.stdout(`${JSON.stringify({ running, source: status ? 'file' : null, data_dir: dataDir, ...(apiNote ? { api: apiNote } : {}), status: status ?? null })}\n`);
       return running ? 0 : 1;
     }
     if (!status) {
@@ -42,13 +69,18 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
       io.stdout(`not running: ${why}\n`);
       return 1;
     }
-    io.stdout(formatStatus(status));
+    io.stdout(formatStatus(status, `status file (${apiNote ? `API: ${apiNote}` : 'no API configured'})`));
     return 0;
   },
 };
 
-function formatStatus(s: StatusFile): string {
-  const lines = [`robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`, `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`, '', 'components:'];
+function formatStatus(s: ApiStatus, source: string): string {
+  const lines = [`robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`, `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`, `from ${source}`];
+  if (s.readiness) {
+    lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);
+    for (const c of s.readiness.checks) lines.push(`  ${c.name.padEnd(24)} ${c.status.padEnd(5)} ${c.reason}${c.informational ? ' (informational)' : ''}`);
+  }
+  lines.push('', 'components:');
   for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(16)} ${h.state}${h.reason ? `: ${h.reason}` : ''}`);
   lines.push('', 'topics:', `  ${'topic'.padEnd(24)} ${'type'.padEnd(32)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`);
   for (const t of s.topics) lines.push(`  ${t.topic.padEnd(24)} ${t.type.padEnd(32)} ${String(t.count).padStart(9)} ${t.rate_hz.toFixed(1).padStart(8)} ${String(t.drops).padStart(7)}`);
