@@ -20,7 +20,7 @@ export interface Readiness {
 
 /** Components with a check of their own name; every other component gets a `component:<name>` check. */
 const NAMED: Record<string, { check: string; absent: string; informational?: boolean; degradedFails: boolean }> = {
-  [SERVICE_NAMES.llm]: { check: 'model_endpoint', absent: 'no LLM endpoint configured (system2)', degradedFails: true },
+  [SERVICE_NAMES.llm]: { check: 'model_endpoint', absent: 'no model endpoint configured (llm.endpoints): skill intents only', degradedFails: true },
   [SERVICE_NAMES.control]: { check: 'control_loops', absent: 'no control loops configured', degradedFails: true },
   central: { check: 'central_link', absent: 'no central link configured', informational: true, degradedFails: true },
 };
@@ -30,6 +30,8 @@ export interface ReadinessOptions {
   status: DaemonStatus;
   dataDir: string;
   minFreeBytes: number;
+  /** Whether any model endpoint is configured (llm.endpoints): with none, `llm` runs degraded by design. */
+  modelConfigured: boolean;
 }
 
 /**
@@ -38,13 +40,13 @@ export interface ReadinessOptions {
  * non-informational check fails.
  */
 export async function checkReadiness(options: ReadinessOptions): Promise<Readiness> {
-  const { status, dataDir, minFreeBytes } = options;
+  const { status, dataDir, minFreeBytes, modelConfigured } = options;
   const checks: ReadinessCheck[] = [
     { name: 'bus', status: 'pass', reason: `${status.topics.length} topics, ${status.subscribers.length} subscribers, ${status.queryables.length} queryables` },
     await diskCheck(dataDir, minFreeBytes),
   ];
   for (const [component, named] of Object.entries(NAMED)) {
-    const health = status.components[component];
+    const health = component === SERVICE_NAMES.llm && !modelConfigured ? undefined : status.components[component];
     if (!health) checks.push({ name: named.check, status: 'skip', reason: named.absent, ...(named.informational ? { informational: true } : {}) });
     else checks.push({ name: named.check, ...fromHealth(component, health, named.degradedFails), ...(named.informational ? { informational: true } : {}) });
   }

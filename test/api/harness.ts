@@ -21,6 +21,8 @@ export interface HarnessOptions {
   foxglove?: DeepPartial<FoxgloveSettings>;
   /** Start the API component (default true). */
   startApi?: boolean;
+  /** Config YAML the rest is parsed from (default: empty, all defaults). */
+  configText?: string;
 }
 
 export interface Harness {
@@ -55,7 +57,7 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { journal = new MemoryJournal(), components: extra = [], startApi = true } = options;
   const dir = tempDir('auraison-api-test-');
-  const base = parseConfigText('', 'test.yaml');
+  const base = parseConfigText(options.configText ?? '', 'test.yaml');
   const config: EdgeConfig = { ...base, data_dir: dir.path, api: merge(base.api, { port: 0, ...options.api }), foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }) };
   const bus = new Bus();
   const definitions = new DefinitionsRegistry({ distro: 'jazzy' });

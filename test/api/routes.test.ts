@@ -66,6 +66,20 @@ describe('health, readiness, status', () => {
     expect(disk?.reason).toContain('api.ready.min_free_bytes');
   });
 
+  it('GET /readyz fails model_endpoint only when an endpoint is configured and unreachable', async () => {
+    const llm: Component = { name: 'llm', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded', reason: 'every model endpoint failed recently: local: ECONNREFUSED' }) };
+    h = await startHarness({ components: [llm], configText: 'llm:\n  endpoints:\n    - {name: local, base_url: "http://127.0.0.1:9/v1", model: m}\n' });
+    const down = await http(h.url, '/readyz');
+    expect(down.status).toBe(503);
+    expect((down.json.checks as { name: string; status: string; reason: string }[]).find((c) => c.name === 'model_endpoint')).toMatchObject({ status: 'fail', reason: expect.stringContaining('ECONNREFUSED') });
+    await h.close();
+    // With no endpoint configured the degraded llm is by design (skill intents only): ready.
+    h = await startHarness({ components: [llm] });
+    const none = await http(h.url, '/readyz');
+    expect(none.status).toBe(200);
+    expect((none.json.checks as { name: string; status: string }[]).find((c) => c.name === 'model_endpoint')?.status).toBe('skip');
+  });
+
   it('GET /readyz passes when every component runs', async () => {
     const { h } = await withAgent();
     const r = await http(h.url, '/readyz');
