@@ -96,7 +96,8 @@ describe('the edge agent', () => {
     expect(run).toMatchObject({ status: 'succeeded', reason: 'The battery is at 75 %.' });
     const result = events.find((e) => e.kind === 'tool.result')!;
     expect(result.payload).toMatchObject({ tool: 'read_topic', result: { ok: true, output: { topic: '/battery', message: { data: 0.75 } } } });
-    expect(kinds(events).filter((k) => k === 'llm.message')).toHaveLength(4);
+    // user, the tool call, the answer; the tool's result is its tool.result event.
+    expect(kinds(events).filter((k) => k === 'llm.message')).toHaveLength(3);
   });
 
   it('fails a natural-language intent at once, with the reason, when no model is reachable; skill intents still run', async () => {
@@ -120,8 +121,7 @@ describe('the edge agent', () => {
     expect(events.find((e) => e.kind === 'policy.decision')!.payload).toMatchObject({ rule: 'topics.allow', tool: 'read_topic', action: 'deny' });
     expect(kinds(events)).not.toContain('tool.call');
     // The model was told why: the refusal is the tool result it read.
-    const toolResult = events.map((e) => e.payload.message as { role?: string; content?: { text: string }[] }).find((m) => m?.role === 'toolResult');
-    expect(toolResult?.content?.[0]?.text).toMatch(/refused by policy: topics.allow/);
+    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ refused: true, result: { ok: false, error: expect.stringMatching(/^refused by policy: topics.allow/) } });
   });
 
   it('clamps what reaches /cmd_vel, whatever the model asked for', async () => {

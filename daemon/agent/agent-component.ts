@@ -265,7 +265,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
   /** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */
   #restore(live: LiveRun): void {
     for (const e of live.record.events) {
-      if (e.kind === 'tool.result') live.done.set(String(e.payload.call_id), e.payload.result as never);
+      if (e.kind === 'tool.result') live.done.set(String(e.payload.call_id), (e.payload.screened ?? e.payload.result) as never);
       if (e.kind === 'tool.call') {
         live.callCount++;
         if (e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };

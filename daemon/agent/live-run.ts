@@ -24,6 +24,8 @@ export class LiveRun {
   readonly done = new Map<string, ToolResult>();
   /** Inputs as the policy chain rewrote them, by call id. */
   readonly rewritten = new Map<string, unknown>();
+  /** When each running call started (performance.now()), for its duration. */
+  readonly started = new Map<string, number>();
   #store: RunStore;
   #ended = false;
   #detached = false;

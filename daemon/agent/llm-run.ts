@@ -1,5 +1,5 @@
 import { Agent, type AgentMessage, type AgentTool } from '@mariozechner/pi-agent-core';
-import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model, type ToolResultMessage } from '@mariozechner/pi-ai';
+import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model } from '@mariozechner/pi-ai';
 import type { ToolResult } from '../contract/schemas.ts';
 import type { LiveRun } from './live-run.ts';
 import type { ModelService } from './model-service.ts';
@@ -44,9 +44,8 @@ const PLACEHOLDER_MODEL: Model<Api> = {
  * return their recorded results, and the loop goes on from the paused call.
  */
 export async function runNaturalLanguage(live: LiveRun, text: string, validators: readonly ValidatorSpec[], deps: LlmRunDeps): Promise<void> {
-  const transcript = live.record.events.filter((e) => e.kind === 'llm.message').map((e) => e.payload.message as Message);
+  const transcript = transcriptOf(live);
   const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
-  const journaledResults = new Set(transcript.filter((m): m is ToolResultMessage => m.role === 'toolResult').map((m) => m.toolCallId));
   const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
   const agent = new Agent({
     initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
@@ -73,8 +72,8 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   agent.subscribe(async (event) => {
     if (event.type !== 'message_end') return;
     const message = event.message as Message;
-    if (message === resume?.paused) return;
-    if (message.role === 'toolResult' && journaledResults.has(message.toolCallId)) return;
+    // Tool results are journaled as `tool.result` events (the transcript is rebuilt from them).
+    if (message === resume?.paused || message.role === 'toolResult') return;
     await live.event('llm.message', { message });
     if (message.role === 'assistant') await countTokens(live, message);
   });
@@ -139,6 +138,43 @@ function textOf(content: readonly { type: string; text?: string }[]): string {
     .filter((c) => c.type === 'text')
     .map((c) => c.text ?? '')
     .join('');
+}
+
+/** What the model saw for a tool result: its output quoted as data, or the error text. */
+function toolResultContent(tool: string, result: ToolResult): string {
+  return result.ok ? renderToolResult(tool, result.output) : result.error;
+}
+
+/**
+ * The run's transcript from its events: `llm.message` events hold the user's and the model's messages, and
+ * each `tool.result` event the result the model was given. A call that got no result (a tool the model
+ * made up, which pi answers itself) gets pi's answer back.
+ */
+function transcriptOf(live: LiveRun): Message[] {
+  const messages: Message[] = [];
+  const answered = new Set<string>();
+  for (const e of live.record.events) {
+    if (e.kind === 'llm.message') messages.push(e.payload.message as Message);
+    else if (e.kind === 'tool.result') {
+      const result = (e.payload.screened ?? e.payload.result) as ToolResult;
+      const callId = String(e.payload.call_id);
+      answered.add(callId);
+      messages.push({ role: 'toolResult', toolCallId: callId, toolName: String(e.payload.tool), content: [{ type: 'text', text: toolResultContent(String(e.payload.tool), result) }], isError: !result.ok, timestamp: 0 });
+    }
+  }
+  // Calls before the last assistant message all had results; those without one were unknown tools.
+  const last = messages.findLastIndex((m) => m.role === 'assistant');
+  const out: Message[] = [];
+  for (const [i, m] of messages.entries()) {
+    out.push(m);
+    if (m.role !== 'assistant' || i === last) continue;
+    for (const call of m.content) {
+      if (call.type === 'toolCall' && !answered.has(call.id)) {
+        out.push({ role: 'toolResult', toolCallId: call.id, toolName: call.name, content: [{ type: 'text', text: `Tool ${call.name} not found` }], isError: true, timestamp: 0 });
+      }
+    }
+  }
+  return out;
 }
 
 /**

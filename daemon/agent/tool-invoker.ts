@@ -37,19 +37,28 @@ export class ToolInvoker {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const outcome = await runPolicyChain(this.#o.hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
     await this.#record(live, outcome, 'before', tool, callId);
-    if (!outcome.allowed) return { ok: false, reason: `refused by policy: ${outcome.reason}` };
+    if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
     if (!live.approved.has(callId)) {
       const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
       if (need) {
         const result = await this.#o.approvals.wait(live, { callId, tool, input: outcome.value, ...need });
-        if (result !== 'approved') return { ok: false, reason: `not approved: ${live.run.reason ?? 'the run ended'}` };
+        if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
       }
     }
     live.rewritten.set(callId, outcome.value);
     return { ok: true, input: outcome.value };
   }
 
-  /** Runs the skill. Never throws: a failure is a `{ok: false}` result the model can read. */
+  /** A refused call still gets its result event: it is what the model was told, and a resumed run replays it. */
+  async #refuse(live: LiveRun, tool: string, callId: string, reason: string): Promise<{ ok: false; reason: string }> {
+    await live.event('tool.result', { call_id: callId, tool, result: { ok: false, error: reason }, refused: true });
+    return { ok: false, reason };
+  }
+
+  /**
+   * Runs the skill. Never throws: a failure is a `{ok: false}` result the model can read. The call is
+   * durable (`tool.call`) before the skill acts; its result is recorded by `after`.
+   */
   async execute(live: LiveRun, tool: string, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
     const replayed = live.done.get(callId);
     if (replayed) return replayed;
@@ -57,28 +66,39 @@ export class ToolInvoker {
     if (!skill) return { ok: false, error: `no skill ${tool}` };
     await live.event('tool.call', { call_id: callId, tool, input });
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
-    const started = performance.now();
-    let result: ToolResult;
+    live.started.set(callId, performance.now());
     const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal) : undefined;
     try {
-      result = { ok: true, output: await skill.execute(input, this.#o.env, lock?.signal ?? signal) };
+      return { ok: true, output: await skill.execute(input, this.#o.env, lock?.signal ?? signal) };
     } catch (error) {
-      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+      return { ok: false, error: error instanceof Error ? error.message : String(error) };
     } finally {
       lock?.release();
     }
-    await live.event('tool.result', { call_id: callId, tool, result, duration_ms: performance.now() - started });
-    return result;
   }
 
-  /** After a call: the result as the policy chain leaves it (an injection is wrapped and taints the run). */
+  /**
+   * After a call: the result as the policy chain leaves it (an injection is wrapped and taints the run).
+   * One `tool.result` event holds what the skill returned and, when a rule changed it, what the model was
+   * given (`screened`): a resumed run replays exactly that.
+   */
   async after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): Promise<ToolResult> {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const outcome = await runPolicyChain<ToolResult>(this.#o.hooks, result, (hook, value) => hook.afterToolCall?.(ctx, input, value));
     if (outcome.fired.some((f) => f.rule === INJECTION_RULE)) live.tainted = true;
     await this.#record(live, outcome, 'after', tool, callId);
     // A denied result is withheld from the model entirely.
-    return outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
+    const screened: ToolResult = outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
+    const started = live.started.get(callId);
+    live.started.delete(callId);
+    await live.event('tool.result', {
+      call_id: callId,
+      tool,
+      result,
+      ...(screened === result ? {} : { screened }),
+      duration_ms: started === undefined ? null : performance.now() - started,
+    });
+    return screened;
   }
 
   /** before, execute, after: a deterministic call. */

@@ -5,12 +5,17 @@ import { field } from './tool-inputs.ts';
 
 type Access = { allow: string[]; deny: string[] };
 
+type Check = (name: string) => PolicyDecision<never> | undefined;
+
 /** allow/deny globs: `deny` wins; a name must match some `allow`. Names the list that decided. */
-function check(kind: 'topics' | 'services' | 'skills', lists: Access, name: string): PolicyDecision<never> | undefined {
+function compile(kind: 'topics' | 'services' | 'skills', lists: Access): Check {
   const denied = compileTopicSelection(lists.deny);
-  if (lists.deny.length > 0 && denied(name)) return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
-  if (!compileTopicSelection(lists.allow)(name)) return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
-  return undefined;
+  const allowed = compileTopicSelection(lists.allow);
+  return (name) => {
+    if (lists.deny.length > 0 && denied(name)) return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
+    if (!allowed(name)) return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
+    return undefined;
+  };
 }
 
 /**
@@ -18,20 +23,23 @@ function check(kind: 'topics' | 'services' | 'skills', lists: Access, name: stri
  * on every tool call; topics and services on the tools that touch them.
  */
 export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 'skills'>): PolicyHook {
+  const skills = compile('skills', policy.skills);
+  const topics = compile('topics', policy.topics);
+  const services = compile('services', policy.services);
   return {
     name: 'access',
     onIntent(intent) {
       if (intent.type === 'natural_language') return { action: 'allow' };
-      return check('skills', policy.skills, intent.type) ?? { action: 'allow' };
+      return skills(intent.type) ?? { action: 'allow' };
     },
     beforeToolCall(ctx, input) {
-      const skill = check('skills', policy.skills, ctx.tool);
+      const skill = skills(ctx.tool);
       if (skill) return skill;
       if (ctx.tool === 'read_topic' || ctx.tool === 'publish') {
         const topic = field<string>(input, 'topic') ?? '';
-        return check('topics', policy.topics, topic) ?? { action: 'allow' };
+        return topics(topic) ?? { action: 'allow' };
       }
-      if (ctx.tool === 'call_service') return check('services', policy.services, field<string>(input, 'name') ?? '') ?? { action: 'allow' };
+      if (ctx.tool === 'call_service') return services(field<string>(input, 'name') ?? '') ?? { action: 'allow' };
       return { action: 'allow' };
     },
   };

@@ -1,4 +1,5 @@
 export { accessHook } from './access.ts';
+export { approvalRequirement, type ApprovalRuleInput } from './approval.ts';
 export { CmdVelGate } from './cmd-vel-gate.ts';
 export { geofenceHook, insidePolygon } from './geofence.ts';
 export { policyHooks } from './hooks.ts';
