@@ -1,0 +1,86 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { newId } from '../../daemon/contract/ids.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { OpenAiSseServer, type RecordedRequest } from '../doubles/openai-sse-server.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { waitFor } from './agent-context.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+/** The scripted model reads the named place from the system prompt the agent sent, as a real one would. */
+function planDock(request: RecordedRequest) {
+  const system = (request.body.messages as { role: string; content: string }[]).find((m) => m.role === 'system')?.content ?? '';
+  const dock = /- charging_dock: x=(-?[\d.]+), y=(-?[\d.]+)/.exec(system);
+  if (!dock) return { text: 'I do not know where the charging dock is.' };
+  return { toolCalls: [{ name: 'navigate_to', arguments: { x: Number(dock[1]), y: Number(dock[2]) } }] };
+}
+
+describe('the edge agent in the turtlebot-maze sim', () => {
+  it('plans "go to the charging dock" into navigate_to, drives there within the velocity limits, and checks it arrived', async () => {
+    const dir = tempDir('sim-dock-');
+    const server = new OpenAiSseServer();
+    await server.start();
+    cleanups.push(dir.cleanup, () => server.close());
+    server.enqueue(planDock, { text: 'I am at the charging dock.' });
+    const config = parseConfigText(
+      stringify({
+        data_dir: './data',
+        sim: { enabled: true, speed: 1000 },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+        llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
+        // Below the path follower's own 0.22 m/s, so the limit has something to do.
+        policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
+      }),
+      'edge.yaml',
+      {},
+    );
+    const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const codec = new MessageCodec(daemon.definitions);
+    let maxLinear = 0;
+    let maxAngular = 0;
+    let commands = 0;
+    daemon.bus.subscribe({
+      name: 'test-cmd-vel',
+      topic: '/cmd_vel',
+      queue: { policy: 'drop-oldest', depth: 10_000 },
+      handler: (msg) => {
+        const twist = codec.decode<{ linear: { x: number }; angular: { z: number } }>(msg.type, msg.data);
+        commands++;
+        maxLinear = Math.max(maxLinear, Math.abs(twist.linear.x));
+        maxAngular = Math.max(maxAngular, Math.abs(twist.angular.z));
+      },
+    });
+
+    const agent = daemon.components.get('agent') as AgentComponent;
+    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;
+    const run = await agent.submitIntent(
+      { intent_id: newId(), type: 'natural_language', params: { text: 'go to the charging dock', validators: [{ type: 'goal_reached', tolerance_m: 0.2 }] }, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] },
+      'internal',
+    );
+    await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end', 90_000);
+    const { run: done, events } = agent.getRun(run.run_id)!;
+    expect(done).toMatchObject({ status: 'succeeded', reason: 'I am at the charging dock.' });
+    const call = events.find((e) => e.kind === 'tool.call')!;
+    expect(call.payload).toMatchObject({ tool: 'navigate_to' });
+    const goal = call.payload.input as { x: number; y: number };
+    expect(goal.x).toBeCloseTo(dock.x, 3);
+    expect(goal.y).toBeCloseTo(dock.y, 3);
+    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({ passed: true, score: 1 });
+    // What reached the wheels stayed within the limits, though the navigator asked for more.
+    expect(commands).toBeGreaterThan(10);
+    expect(maxLinear).toBeLessThanOrEqual(0.15);
+    expect(maxAngular).toBeLessThanOrEqual(1.5);
+    expect((agent.health().details as { gate: { clamped: number } }).gate.clamped).toBeGreaterThan(0);
+  });
+});
