@@ -64,8 +64,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     const details = Object.fromEntries(
       stats.map((s) => [s.name, { alive: s.alive, mode: s.mode, ticks: s.ticks, missed_deadlines: s.missedDeadlines, stale_ticks: s.staleTicks, underruns: s.underruns, errors: s.errors }]),
     );
-    if (dead.length > 0) return { state: 'degraded', reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
-    return { state: 'running', details };
+    // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
+    if (dead.length > 0) return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
+    return { state: 'running', alive: true, details };
   }
 
   metrics(): MetricFamily[] {
