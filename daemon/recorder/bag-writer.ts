@@ -16,6 +16,8 @@ export interface BagWriterOptions {
   compression: ChunkCompression;
   compressor: Compressor | undefined;
   chunkSize: number;
+  /** Compute chunk CRCs (default true). */
+  chunkCrc?: boolean;
   /** Start a new split once the current one passes this many bytes (0: never). */
   splitMaxBytes: number;
   /** Start a new split once the current one spans this long (0: never). */
@@ -120,6 +122,12 @@ export class BagWriter {
     entry.meta.messageCount++;
   }
 
+  /** Waits until the queued chunks are handed to the file, without an fsync (for producers that can wait). */
+  async drain(): Promise<void> {
+    await this.#closing;
+    await this.#split?.writer.drain();
+  }
+
   /** Makes everything written so far durable. Rejects with the I/O error that stopped the split. */
   async flush(): Promise<void> {
     await this.#closing;
@@ -185,7 +193,7 @@ export class BagWriter {
   #openSplit(): Split {
     const path = `${this.name}_${this.#index++}.mcap`;
     const file = this.#o.io.create(join(this.dir, path));
-    const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, library: 'auraison-edge recorder' });
+    const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, chunkCrc: this.#o.chunkCrc ?? true, library: 'auraison-edge recorder' });
     this.#split = { writer, info: { path, startingTimeNs: 0n, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map() };
     return this.#split;
   }

@@ -87,11 +87,14 @@ export class ChunkAccumulator {
     this.#length += MESSAGE_HEADER + data.byteLength;
   }
 
-  /** Hands over what was collected and starts an empty chunk. */
-  take(): ChunkRecords {
+  /**
+   * Hands over what was collected and starts an empty chunk. `withCrc: false` leaves the chunk's CRC 0
+   * ("not computed", which MCAP allows), saving about 0.2 ms per MiB.
+   */
+  take(withCrc = true): ChunkRecords {
     this.#cutBlock();
     let crc = 0;
-    for (const piece of this.#pieces) crc = crc32(piece, crc);
+    if (withCrc) for (const piece of this.#pieces) crc = crc32(piece, crc);
     const taken: ChunkRecords = {
       pieces: this.#pieces,
       byteLength: this.#length,

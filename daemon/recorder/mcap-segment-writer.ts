@@ -13,6 +13,8 @@ export interface McapSegmentWriterOptions {
   compressor?: Compressor;
   /** A chunk is cut once its records pass this many bytes. */
   chunkSize?: number;
+  /** Compute each chunk's CRC (readers then detect torn or corrupt chunks). */
+  chunkCrc?: boolean;
   profile?: string;
   library?: string;
 }
@@ -31,6 +33,7 @@ export class McapSegmentWriter {
   #compression: ChunkCompression;
   #compressor: Compressor | undefined;
   #chunkSize: number;
+  #chunkCrc: boolean;
   #chunk = new ChunkAccumulator();
   #schemas = new Map<number, Schema>();
   #channels = new Map<number, Channel>();
@@ -47,7 +50,7 @@ export class McapSegmentWriter {
   error: Error | undefined;
 
   constructor(options: McapSegmentWriterOptions) {
-    const { file, compression = 'none', compressor, chunkSize = 1024 * 1024, profile = 'ros2', library = 'auraison-edge' } = options;
+    const { file, compression = 'none', compressor, chunkSize = 1024 * 1024, chunkCrc = true, profile = 'ros2', library = 'auraison-edge' } = options;
     if (compression !== 'none' && !compressor) throw new Error(`chunk compression ${compression} needs a compressor (loadCompressor)`);
     this.#queue = Promise.resolve(file).then(
       (f) => {
@@ -60,6 +63,7 @@ export class McapSegmentWriter {
     this.#compression = compression;
     this.#compressor = compressor;
     this.#chunkSize = chunkSize;
+    this.#chunkCrc = chunkCrc;
     const b = new McapRecordBuilder();
     b.writeMagic();
     b.writeHeader({ profile, library });
@@ -118,6 +122,12 @@ export class McapSegmentWriter {
     this.#enqueue([bytes], (offset) => this.#metadataIndexes.push({ name, offset, length: length + 9n }));
   }
 
+  /** Resolves once everything queued so far is handed to the file (no chunk cut, no fsync). */
+  async drain(): Promise<void> {
+    await this.#queue;
+    if (this.error) throw this.error;
+  }
+
   /** Cuts the open chunk and resolves once all of it is written and fsynced. Rejects with the I/O error. */
   async flush(): Promise<void> {
     this.#cutChunk();
@@ -170,7 +180,7 @@ export class McapSegmentWriter {
 
   #cutChunk(): void {
     if (this.#chunk.messageCount === 0) return;
-    const records = this.#chunk.take();
+    const records = this.#chunk.take(this.#chunkCrc);
     this.#stats.chunkCount++;
     this.#pending += records.byteLength;
     // Schemas and channels introduced in this chunk must be re-introduced in the next only if a repair

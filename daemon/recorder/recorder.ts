@@ -196,6 +196,7 @@ export class Recorder implements Component, MetricsProvider {
       compression: settings.compression,
       compressor: this.#compressor,
       chunkSize: settings.chunk_size_bytes,
+      chunkCrc: settings.chunk_crc,
       splitMaxBytes: settings.split_max_bytes,
       splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
       schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),

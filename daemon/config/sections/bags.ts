@@ -13,6 +13,7 @@ export const RecorderConfig = Section(
       description: 'MCAP chunk compression. lz4 compresses off the event loop; zstd compresses smaller, on it.',
     }),
     chunk_size_bytes: Type.Integer({ minimum: 1024, default: 1024 * 1024, description: 'Records per MCAP chunk before it is cut and written.' }),
+    chunk_crc: Type.Boolean({ default: true, description: 'Compute a CRC per chunk, so readers and repair detect torn or corrupt chunks. Costs about 0.2 ms per MiB; off is what rosbag2\'s fastwrite preset does.' }),
     flush_interval_ms: Type.Integer({ minimum: 10, default: 1000, description: 'The open chunk is written and fsynced at least this often: the most a crash can lose.' }),
     split_max_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Start a new split file past this size (0: never).' }),
     split_max_duration_s: Type.Number({ minimum: 0, default: 600, description: 'Start a new split file past this duration (0: never).' }),
