@@ -17,7 +17,7 @@ export interface ScriptedToolCall {
 export type ScriptedReply =
   | { text: string; finish?: 'stop' | 'length' }
   | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length' }
-  /** A non-streamed error response, vLLM's error body. */
+  /** A non-streamed error response, in the nested OpenAI error body current vLLM sends. */
   | { status: number; message?: string }
   /** Streams this reply's first `fraction` of bytes, then ends the response with no finish_reason and no [DONE]. */
   | { cut: ScriptedReply & ({ text: string } | { toolCalls: ScriptedToolCall[] }); fraction?: number }
@@ -100,16 +100,16 @@ export class OpenAiSseServer {
       const data = this.#models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'vllm', max_model_len: 32768 }));
       return json(res, 200, { object: 'list', data });
     }
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return json(res, 404, { object: 'error', message: `no route ${req.method} ${path}`, type: 'NotFoundError', code: 404 });
+    if (req.method !== 'POST' || path !== '/v1/chat/completions') return json(res, 404, errorBody(404, `no route ${req.method} ${path}`));
     const step = this.#script.shift();
-    if (!step) return json(res, 500, { object: 'error', message: 'the scripted server has no reply left for this request', type: 'InternalServerError', code: 500 });
+    if (!step) return json(res, 500, errorBody(500, 'the scripted server has no reply left for this request'));
     const reply = typeof step === 'function' ? step(request) : step;
     this.#reply(res, reply, String(request.body.model ?? this.#models[0]));
   }
 
   #reply(res: ServerResponse, reply: ScriptedReply, model: string): void {
     if ('hang' in reply) return;
-    if ('status' in reply) return json(res, reply.status, { object: 'error', message: reply.message ?? `scripted ${reply.status}`, type: 'InternalServerError', code: reply.status });
+    if ('status' in reply) return json(res, reply.status, errorBody(reply.status, reply.message ?? `scripted ${reply.status}`));
     const id = `chatcmpl-${++this.#counter}`;
     if ('stall' in reply) {
       const frames = this.#frames(reply.stall, id, model);
@@ -160,6 +160,11 @@ export class OpenAiSseServer {
     frames.push('data: [DONE]\n\n');
     return frames;
   }
+}
+
+function errorBody(status: number, message: string) {
+  const type = status === 404 ? 'NotFoundError' : status < 500 ? 'BadRequestError' : 'InternalServerError';
+  return { error: { message, type, param: null, code: status } };
 }
 
 function split(text: string, size: number): string[] {

@@ -1,0 +1,83 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { LlmComponent } from '../../adapters/vllm/llm-component.ts';
+import { runCli } from '../helpers/cli.ts';
+import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
+import { agentContext } from './agent-context.ts';
+
+const servers: OpenAiSseServer[] = [];
+afterEach(async () => {
+  for (const s of servers.splice(0)) await s.close();
+});
+
+async function server(models?: string[]): Promise<OpenAiSseServer> {
+  const s = new OpenAiSseServer({ models });
+  await s.start();
+  servers.push(s);
+  return s;
+}
+
+describe('auraison-edge llm check', () => {
+  it('lists the models and times a short completion', async () => {
+    const s = await server(['qwen2.5-7b-instruct']);
+    s.enqueue({ text: 'ok' });
+    const r = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout) as { ok: boolean; endpoints: { model: string; models: { ids: string[] }; completion: { ok: boolean; content: string; ttft_ms: number } }[] };
+    expect(report.ok).toBe(true);
+    expect(report.endpoints[0]).toMatchObject({ model: 'qwen2.5-7b-instruct', models: { ids: ['qwen2.5-7b-instruct'] }, completion: { ok: true, content: 'ok' } });
+    expect(s.chats[0]!.body).toMatchObject({ model: 'qwen2.5-7b-instruct', max_tokens: 8, stream: true });
+  });
+
+  it('says what failed: a 500, a model the endpoint does not serve, no server at all', async () => {
+    const s = await server(['served-model']);
+    s.enqueue({ status: 500, message: 'CUDA out of memory' });
+    const failed = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--model', 'other-model']);
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toMatch(/^FAIL cli /);
+    expect(failed.stdout).toContain('problem: the configured model other-model is not among them');
+    expect(failed.stdout).toMatch(/completion: failed: 500 CUDA out of memory/);
+    const down = await runCli(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--timeout-ms', '500']);
+    expect(down.code).toBe(1);
+    expect(down.stdout).toMatch(/models: failed: Connection error/);
+  });
+
+  it('checks the config\'s endpoints, and reports bad usage with exit 2', async () => {
+    const none = await runCli(['llm', 'check']);
+    expect(none.code).toBe(1);
+    expect(none.stdout).toContain('no endpoint to check: llm.endpoints is empty');
+    expect((await runCli(['llm', 'check', '--base-url', 'localhost:8000'])).code).toBe(2);
+    expect((await runCli(['llm', 'status'])).code).toBe(2);
+  });
+});
+
+describe('the ai/inference/llm bus query', () => {
+  it('answers a chat request, with structured output checked against the schema, and falls back across endpoints', async () => {
+    const a = await server();
+    const b = await server();
+    const bus = new Bus();
+    const ctx = agentContext(
+      { llm: { endpoints: [{ name: 'local', base_url: a.baseUrl, model: 'scripted-model', retries: 0, structured_outputs: 'vllm' }, { name: 'gateway', base_url: b.baseUrl, model: 'scripted-model' }] } },
+      { bus },
+    );
+    const llm = new LlmComponent(ctx, {});
+    await llm.start();
+    expect(bus.queryables().sort()).toEqual(['ai/inference/llm/default', 'ai/inference/llm/gateway', 'ai/inference/llm/local']);
+    const ask = async (name: string, body: unknown) => {
+      const reply = await bus.query(name, { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(body)) }, { timeoutMs: 10_000 });
+      return JSON.parse(new TextDecoder().decode(reply.payload)) as Record<string, unknown>;
+    };
+    const schema = { name: 'goal', schema: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'], additionalProperties: false } };
+    a.enqueue({ text: '{"x": 1.5}' });
+    expect(await ask('ai/inference/llm/local', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema })).toMatchObject({ endpoint: 'local', content: '{"x": 1.5}', parsed: { x: 1.5 } });
+    expect(a.chats[0]!.body.structured_outputs).toEqual({ json: schema.schema });
+    // A reply that breaks the schema is an error, not an answer; the chain then asks the next endpoint.
+    a.enqueue({ text: '{"y": 2}' });
+    b.enqueue({ text: '{"x": 3}' });
+    expect(await ask('ai/inference/llm/default', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema })).toMatchObject({ endpoint: 'gateway', parsed: { x: 3 } });
+    await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(/llm query request: messages: expected array with at least 1 items/);
+    await llm.stop();
+    expect(bus.queryables()).toEqual([]);
+    bus.close();
+  });
+});
