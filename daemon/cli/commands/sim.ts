@@ -1,6 +1,8 @@
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
+import type { EdgeConfig } from '../../config/schema.ts';
+import type { DaemonStatus } from '../../daemon.ts';
 import type { Point2D } from '../../navigation/geometry.ts';
 
 const WORLDS = ['turtlebot-maze'];
@@ -8,34 +10,47 @@ const WORLDS = ['turtlebot-maze'];
 export const command: Command = {
   name: 'sim',
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
-  help: `Usage: auraison-edge sim turtlebot-maze [--goal X,Y|NAME] [--seed N] [--maze-seed N] [--duration S]
-                                    [--speed N] [--config FILE] [--json]
+  help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
+                                    [--duration S] [--speed N] [--config FILE] [--json]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
 /scan, /odom, /tf, /tf_static, /map, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
 the deterministic navigation skill: A* on /map and a path follower on /odom, with /scan as a safety stop.
 No model is needed. Everything else the config turns on (recorder, API, ...) runs too.
 
+With --driver policy, System 1 drives instead: the obstacle-avoidance ONNX policy shipped in
+sim/turtlebot-maze/policy/avoid.onnx (an MLP fitted on sim data by adapters/lerobot/sim-policy/fit.ts) runs in
+a control loop in a worker thread, /scan in and /cmd_vel out, for --duration sim seconds (default 30). It
+wanders without a goal; the summary reports the loop's ticks, missed deadlines, stale scans and latency.
+
 Options:
+  --driver nav|policy  nav: A* to the goal (default); policy: the ONNX policy in a control loop
   --goal X,Y|NAME  goal in the map frame, metres, or a named pose (charging_dock, ...);
                    default: the far corner of the maze
   --seed N         sensor-noise seed (default 1): the same seed gives the same run
   --maze-seed N    maze layout (default 7, the default maze)
-  --duration S     give up after S sim seconds (default 300)
-  --speed N        sim seconds per wall second (default 1: real time; 50 runs a 60 s drive in about 1 s)
+  --duration S     nav: give up after S sim seconds (default 300); policy: drive for S sim seconds (default 30)
+  --speed N        sim seconds per wall second (default 1: real time; 50 runs a 60 s drive in about 1 s);
+                   at most 4 with --driver policy, whose loop runs on the wall clock
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --json           print one JSON object instead of the human summary
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
 "messages": {"/scan": n, ...}, "dropped", "seed", "maze_seed"}
 
-Exit codes: 0 the goal was reached, 1 it was not (unreachable, timeout, interrupted), 2 bad usage.
+With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m", "collisions", "messages",
+"dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
+"safe_commands", "latency_p50_us", "latency_p99_us"}}.
+
+Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no loop errors), 1 it was not
+(unreachable, timeout, interrupted; policy: a collision or a loop error), 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
       argv,
       {
         goal: { type: 'string' },
+        driver: { type: 'string', default: 'nav' },
         seed: { type: 'string' },
         'maze-seed': { type: 'string' },
         duration: { type: 'string' },
@@ -49,8 +64,14 @@ Exit codes: 0 the goal was reached, 1 it was not (unreachable, timeout, interrup
     if (!WORLDS.includes(world)) throw new UsageError(`unknown world "${world}" (worlds: ${WORLDS.join(', ')})`);
     const seed = numberOption('seed', values.seed, { integer: true });
     const mazeSeed = numberOption('maze-seed', values['maze-seed'], { integer: true });
-    const duration = numberOption('duration', values.duration, { min: 0, exclusiveMin: true }) ?? 300;
+    const driver = values.driver;
+    if (driver !== 'nav' && driver !== 'policy') throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
+    const duration = numberOption('duration', values.duration, { min: 0, exclusiveMin: true }) ?? (driver === 'nav' ? 300 : 30);
     const speed = numberOption('speed', values.speed, { min: 0, exclusiveMin: true });
+    if (driver === 'policy' && values.goal !== undefined) throw new UsageError('--goal is for --driver nav: the policy avoids obstacles, it does not go to goals');
+    if (driver === 'policy' && speed !== undefined && speed > 4) {
+      throw new UsageError(`--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`);
+    }
     const goalArg = parseGoal(values.goal);
 
     const { config, file } = resolveConfig(values.config, io.env);
@@ -61,6 +82,7 @@ Exit codes: 0 the goal was reached, 1 it was not (unreachable, timeout, interrup
       ...(mazeSeed !== undefined ? { maze_seed: mazeSeed } : {}),
       ...(speed !== undefined ? { speed } : {}),
     };
+    if (driver === 'policy') return wander(config, file, duration, Boolean(values.json), io);
     return drive(config, file, goalArg, duration, Boolean(values.json), io);
   },
 };
@@ -75,14 +97,11 @@ function parseGoal(text: string | undefined): GoalArg {
   throw new UsageError(`--goal: expected X,Y in metres (e.g. 6.5,6.5) or a named pose, got ${JSON.stringify(text)}`);
 }
 
-async function drive(config: import('../../config/schema.ts').EdgeConfig, file: string | undefined, goalArg: GoalArg, duration: number, json: boolean, io: CommandIO): Promise<number> {
+/** Starts the daemon with the sim and hands back both; the daemon's logs go to stderr, quiet unless a config asks. */
+async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
-  const { MessageCodec } = await import('../../bus/codec.ts');
-  const { Navigator } = await import('../../navigation/navigator.ts');
   const { TurtlebotMazeSim } = await import('../../../sim/turtlebot-maze/index.ts');
-
-  // The summary is this command's output; the daemon's logs stay on stderr, quieter unless a config asks.
   const log = createLogger({ level: file ? config.log.level : 'warn' });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
@@ -91,6 +110,68 @@ async function drive(config: import('../../config/schema.ts').EdgeConfig, file: 
     await daemon.stop();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
   }
+  return { daemon, sim, log };
+}
+
+/** What every summary reports: messages per topic, and drops over every subscriber. */
+function busSummary(status: DaemonStatus) {
+  return {
+    messages: Object.fromEntries(status.topics.map((t) => [t.topic, t.count])),
+    dropped: status.subscribers.reduce((n, s) => n + s.dropped, 0),
+  };
+}
+
+async function wander(config: EdgeConfig, file: string | undefined, duration: number, json: boolean, io: CommandIO): Promise<number> {
+  const { createPolicyDriver } = await import('../../../adapters/lerobot/sim-policy/policy-driver.ts');
+  const { histogramPercentile } = await import('../../control/latency-histogram.ts');
+  const { daemon, sim, log } = await startSim(config, file, io);
+  const speed = config.sim.speed;
+  // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
+  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
+  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n`);
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  // The loop's worker takes a moment to start: the drive lasts `duration` from when the policy is in charge.
+  const startedAt = sim.time;
+  await Promise.race([sim.until(startedAt + duration), new Promise((resolve) => abort.signal.addEventListener('abort', resolve))]);
+  process.off('SIGINT', onSignal);
+  process.off('SIGTERM', onSignal);
+  await driver.stop();
+  const s = driver.stats();
+  const summary = {
+    driver: 'policy',
+    time_s: round(sim.time - startedAt, 2),
+    distance_m: round(sim.world.distance, 2),
+    collisions: sim.world.collisions,
+    ...busSummary(daemon.status()),
+    loop: {
+      ticks: s.ticks,
+      rate_hz: s.rateHz,
+      missed_deadlines: s.missedDeadlines,
+      stale_ticks: s.staleTicks,
+      errors: s.errors,
+      commands: s.commands,
+      safe_commands: s.safeCommands,
+      latency_p50_us: histogramPercentile(s.latency, 50),
+      latency_p99_us: histogramPercentile(s.latency, 99),
+    },
+    seed: config.sim.seed,
+    maze_seed: config.sim.maze_seed,
+  };
+  const lines = driver.summary();
+  await daemon.stop();
+  const ok = summary.collisions === 0 && s.errors === 0 && !abort.signal.aborted;
+  if (json) io.stdout(`${JSON.stringify(summary)}\n`);
+  else io.stdout(`drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  return ok ? 0 : 1;
+}
+
+async function drive(config: EdgeConfig, file: string | undefined, goalArg: GoalArg, duration: number, json: boolean, io: CommandIO): Promise<number> {
+  const { MessageCodec } = await import('../../bus/codec.ts');
+  const { Navigator } = await import('../../navigation/navigator.ts');
+  const { daemon, sim } = await startSim(config, file, io);
 
   let goal: Point2D;
   if (goalArg.kind === 'point') goal = goalArg.point;
@@ -132,8 +213,7 @@ async function drive(config: import('../../config/schema.ts').EdgeConfig, file: 
     time_s: round(result.elapsedS, 2),
     distance_m: round(sim.world.distance, 2),
     collisions: sim.world.collisions,
-    messages: Object.fromEntries(status.topics.map((t) => [t.topic, t.count])),
-    dropped: status.subscribers.reduce((n, s) => n + s.dropped, 0),
+    ...busSummary(status),
     seed: config.sim.seed,
     maze_seed: config.sim.maze_seed,
   };

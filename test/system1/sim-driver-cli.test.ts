@@ -1,0 +1,34 @@
+import { describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/cli.ts';
+
+describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
+  it('drives with the ONNX policy in a control loop and reports the loop in the summary', async () => {
+    const dir = tempDir('sim-policy-');
+    try {
+      const r = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '12', '--json'], { cwd: dir.path });
+      const summary = JSON.parse(r.stdout) as { driver: string; distance_m: number; collisions: number; dropped: number; messages: Record<string, number>; loop: Record<string, number> };
+      expect(summary).toMatchObject({ driver: 'policy', collisions: 0, dropped: 0 });
+      expect(r.code).toBe(0);
+      expect(summary.distance_m).toBeGreaterThan(0.5); // it moved: the policy's commands reached the robot
+      expect(summary.loop.ticks).toBeGreaterThan(50);
+      expect(summary.loop.errors).toBe(0);
+      expect(summary.loop.commands).toBeGreaterThan(50);
+      expect(summary.messages['/cmd_vel']).toBe(summary.loop.commands);
+      expect(summary.loop.latency_p99_us).toBeGreaterThan(0);
+    } finally {
+      dir.cleanup();
+    }
+  });
+
+  it('refuses a goal or a speed the wall-clock loop cannot follow', async () => {
+    const goal = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--goal', 'charging_dock']);
+    expect(goal.code).toBe(2);
+    expect(goal.stderr).toContain('--goal is for --driver nav');
+    const fast = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '50']);
+    expect(fast.code).toBe(2);
+    expect(fast.stderr).toContain('too fast for --driver policy');
+    const bad = await runCli(['sim', 'turtlebot-maze', '--driver', 'teleop']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--driver: expected nav or policy, got "teleop"');
+  });
+});
