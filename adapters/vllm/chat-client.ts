@@ -3,6 +3,7 @@ import type { TSchema } from 'typebox';
 import { Validator } from '../../daemon/contract/validate.ts';
 import { backoffDelay, isRetryable, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
+import { Watchdog } from './watchdog.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
 /** A plain chat request: what the bus query and `llm check` send. */
@@ -55,15 +56,8 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
-  let timedOut: string | undefined;
-  let timer: NodeJS.Timeout | undefined;
-  const arm = (ms: number, what: string) => {
-    clearTimeout(timer);
-    timer = setTimeout(() => {
-      timedOut = `${what} (${ms} ms)`;
-      controller.abort();
-    }, ms);
-  };
+  const watchdog = new Watchdog(controller);
+  const arm = (ms: number, what: string) => watchdog.arm(ms, what);
   const started = performance.now();
   let body: Record<string, unknown> = {
     model: settings.model,
@@ -96,7 +90,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }
-    if (timedOut) throw new Error(timedOut);
+    if (watchdog.expired) throw new Error(watchdog.expired);
     // A stream cut before its finish_reason is an incomplete answer, not a short one.
     if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
     const reply: ChatReply = {
@@ -111,11 +105,11 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     if (request.response_schema) reply.parsed = parseStructured(content, request.response_schema);
     return reply;
   } catch (error) {
-    if (timedOut) throw new Error(timedOut);
+    if (watchdog.expired) throw new Error(watchdog.expired);
     if (signal?.aborted) throw new Error('cancelled');
     throw error instanceof Error ? error : new Error(String(error));
   } finally {
-    clearTimeout(timer);
+    watchdog.clear();
     signal?.removeEventListener('abort', onAbort);
   }
 }

@@ -12,6 +12,7 @@ import {
 import { backoffDelay, isRetryable, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+import { Watchdog } from './watchdog.ts';
 
 export interface ChainStreamOptions {
   signal?: AbortSignal;
@@ -179,15 +180,8 @@ export class EndpointChain {
     const controller = new AbortController();
     const onOuterAbort = () => controller.abort();
     options.signal?.addEventListener('abort', onOuterAbort, { once: true });
-    let timedOut: string | undefined;
-    let timer: NodeJS.Timeout | undefined;
-    const arm = (ms: number, what: string) => {
-      clearTimeout(timer);
-      timer = setTimeout(() => {
-        timedOut = `${what} (${ms} ms)`;
-        controller.abort();
-      }, ms);
-    };
+    const watchdog = new Watchdog(controller);
+    const arm = (ms: number, what: string) => watchdog.arm(ms, what);
     const startedAt = this.#now();
     let respondedAt: number | undefined;
     let firstTokenAt: number | undefined;
@@ -233,17 +227,17 @@ export class EndpointChain {
           }
           case 'error': {
             if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
-            const reason = timedOut ?? event.error.errorMessage ?? 'the endpoint returned an error';
-            return { ok: false, reason, retryable: timedOut !== undefined || isRetryable(reason), aborted: false };
+            const reason = watchdog.expired ?? event.error.errorMessage ?? 'the endpoint returned an error';
+            return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
           }
         }
       }
-      return { ok: false, reason: timedOut ?? 'the stream ended without a final message', retryable: true, aborted: false };
+      return { ok: false, reason: watchdog.expired ?? 'the stream ended without a final message', retryable: true, aborted: false };
     } catch (error) {
       // streamSimple throws synchronously for setup errors (unknown api); no retry fixes those.
       return { ok: false, reason: (error as Error).message, retryable: false, aborted: false };
     } finally {
-      clearTimeout(timer);
+      watchdog.clear();
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
   }
