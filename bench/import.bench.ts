@@ -9,7 +9,7 @@ import { fsSegmentIO } from '../daemon/recorder/segment-io.ts';
 import type { BenchResult } from './bench.ts';
 
 const OUT = join(import.meta.dirname, 'out');
-const ROWS = 200_000;
+const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
 
 /** A bag of nav_msgs/Odometry at 50 Hz, as a robot's /odom would be recorded. */
 async function odometryBag(dir: string, registry: DefinitionsRegistry): Promise<Uint8Array[]> {

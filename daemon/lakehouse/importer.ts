@@ -114,6 +114,8 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
         continue;
       }
       const reader = await openStorageFile(file, bag.storage);
+      // Per topic of this file: its type's reader (or why there is none) and its projection, looked up once.
+      const perTopic = new Map<string, { decoder: ReturnType<BagTypeResolver['reader']>; reason: string | undefined; project: boolean }>();
       const unknown = new Map<string, UnknownType>();
       let count = 0;
       let start: bigint | undefined;
@@ -128,13 +130,19 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
           if (start === undefined || m.logTime < start) start = m.logTime;
           if (end === undefined || m.logTime > end) end = m.logTime;
           const date = partitionDate(m.logTime);
-          const reader2 = resolver.reader(topic.type, topic.schema);
+          let info = perTopic.get(m.topic);
+          if (!info) {
+            const decoder = resolver.reader(topic.type, topic.schema);
+            const r = resolver.resolve(topic.type, topic.schema);
+            info = { decoder, reason: 'error' in r ? r.error : undefined, project: project(m.topic) };
+            perTopic.set(m.topic, info);
+          }
+          const reader2 = info.decoder;
           let decoded = false;
           let reason: string | undefined;
           if (!reader2) {
-            const r = resolver.resolve(topic.type, topic.schema);
-            reason = 'error' in r ? r.error : 'unknown type';
-          } else if (project(m.topic) && m.data.byteLength <= projectMaxBytes) {
+            reason = info.reason ?? 'unknown type';
+          } else if (info.project && m.data.byteLength <= projectMaxBytes) {
             const key = `${m.topic}\0${topic.type}`;
             let proj = projections.get(key);
             if (proj === undefined) {

@@ -1,6 +1,6 @@
-import { mkdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DuckDBDataChunk, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { newId } from '../contract/ids.ts';
 
 export interface TableColumn {
@@ -25,10 +25,11 @@ export function partitionDate(ns: bigint): string {
 }
 
 /**
- * Collects rows of one lakehouse table column by column and writes them as parquet through DuckDB, into
- * `<staging>/<table>/robot=<id>/date=<yyyy-mm-dd>/part-<uuid>.parquet`: one file per date per `flush()`
- * (and per `batchRows` rows), never a file per message, since many tiny files make DuckDB slow.
- * `commit()` moves the files into the tables directory; until then nothing is visible to queries.
+ * Collects rows of one lakehouse table and writes them as parquet through DuckDB, into
+ * `<staging>/<table>/robot=<id>/date=<yyyy-mm-dd>/part-<uuid>.parquet`: rows go into a DuckDB temp table
+ * 2048 at a time (native memory, not the JS heap), and `flush()` (or every `batchRows` rows) copies them out
+ * as one file per date, never a file per message, since many tiny files make DuckDB slow.
+ * `commitStaged()` moves the files into the tables directory; until then nothing is visible to queries.
  */
 export class TableWriter {
   readonly table: string;
@@ -37,10 +38,13 @@ export class TableWriter {
   #staging: string;
   #robot: string;
   #batchRows: number;
-  #dates = new Map<string, DuckDBValue[][]>();
-  #rows = 0;
+  #buffer: DuckDBValue[][];
+  #dates: string[] = [];
+  #buffered = 0;
+  #staged = 0;
   #temp: string;
   #types: DuckDBType[] | undefined;
+  #appender: DuckDBAppender | undefined;
   #files: string[] = [];
   rowsWritten = 0;
 
@@ -52,6 +56,7 @@ export class TableWriter {
     this.#robot = robot;
     this.columns = columns;
     this.#batchRows = batchRows;
+    this.#buffer = columns.map(() => []);
     this.#temp = `stage_${newId().replace(/-/g, '')}`;
   }
 
@@ -61,48 +66,63 @@ export class TableWriter {
   }
 
   async add(date: string, row: DuckDBValue[]): Promise<void> {
-    let cols = this.#dates.get(date);
-    if (!cols) {
-      cols = this.columns.map(() => []);
-      this.#dates.set(date, cols);
-    }
-    for (let i = 0; i < row.length; i++) cols[i]!.push(row[i]!);
-    if (++this.#rows >= this.#batchRows) await this.flush();
+    const b = this.#buffer;
+    for (let i = 0; i < row.length; i++) b[i]!.push(row[i]!);
+    this.#dates.push(date);
+    if (++this.#buffered >= CHUNK_ROWS) await this.#append();
+    if (this.#staged + this.#buffered >= this.#batchRows) await this.flush();
   }
 
   /** Writes what is collected into one parquet file per date. */
   async flush(): Promise<void> {
-    if (this.#rows === 0) return;
-    if (!this.#types) {
-      await this.#conn.run(`CREATE TEMP TABLE ${this.#temp} (${this.columns.map((c) => `${quoteIdent(c.name)} ${c.sql}`).join(', ')})`);
-      const probe = await this.#conn.run(`SELECT * FROM ${this.#temp} LIMIT 0`);
-      this.#types = probe.columnTypes();
-    }
-    for (const [date, cols] of this.#dates) {
-      const appender = await this.#conn.createAppender(this.#temp, 'main', 'temp');
-      const n = cols[0]!.length;
-      for (let start = 0; start < n; start += CHUNK_ROWS) {
-        const end = Math.min(n, start + CHUNK_ROWS);
-        const chunk = DuckDBDataChunk.create(this.#types, end - start);
-        chunk.setColumns(cols.map((c) => c.slice(start, end)));
-        appender.appendDataChunk(chunk);
-      }
-      appender.closeSync();
-      const rel = join(this.table, `robot=${this.#robot}`, `date=${date}`, `part-${newId()}.parquet`);
-      const path = join(this.#staging, rel);
-      mkdirSync(dirname(path), { recursive: true });
-      await this.#conn.run(`COPY ${this.#temp} TO ${quoteString(path)} (FORMAT parquet, COMPRESSION zstd)`);
-      await this.#conn.run(`DELETE FROM ${this.#temp}`);
-      this.#files.push(rel);
-      this.rowsWritten += n;
-    }
-    this.#dates.clear();
-    this.#rows = 0;
+    await this.#append();
+    if (this.#staged === 0) return;
+    this.#appender!.closeSync();
+    this.#appender = undefined;
+    const dir = join(this.#staging, this.table);
+    mkdirSync(dir, { recursive: true });
+    const before = new Set(listParquet(dir));
+    await this.#conn.run(
+      `COPY ${this.#temp} TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (robot, date), FILENAME_PATTERN 'part-{uuid}', OVERWRITE_OR_IGNORE true)`,
+    );
+    await this.#conn.run(`DELETE FROM ${this.#temp}`);
+    for (const f of listParquet(dir)) if (!before.has(f)) this.#files.push(join(this.table, f));
+    this.rowsWritten += this.#staged;
+    this.#staged = 0;
   }
 
   async drop(): Promise<void> {
+    this.#appender?.closeSync();
+    this.#appender = undefined;
     if (this.#types) await this.#conn.run(`DROP TABLE IF EXISTS ${this.#temp}`);
   }
+
+  async #append(): Promise<void> {
+    if (this.#buffered === 0) return;
+    if (!this.#types) {
+      const cols = [...this.columns.map((c) => `${quoteIdent(c.name)} ${c.sql}`), 'robot VARCHAR', 'date VARCHAR'];
+      await this.#conn.run(`CREATE TEMP TABLE ${this.#temp} (${cols.join(', ')})`);
+      this.#types = (await this.#conn.run(`SELECT * FROM ${this.#temp} LIMIT 0`)).columnTypes();
+    }
+    this.#appender ??= await this.#conn.createAppender(this.#temp, 'main', 'temp');
+    const chunk = DuckDBDataChunk.create(this.#types, this.#buffered);
+    chunk.setColumns([...this.#buffer, new Array<DuckDBValue>(this.#buffered).fill(this.#robot), this.#dates]);
+    this.#appender.appendDataChunk(chunk);
+    this.#staged += this.#buffered;
+    this.#buffer = this.columns.map(() => []);
+    this.#dates = [];
+    this.#buffered = 0;
+  }
+}
+
+function listParquet(dir: string, prefix = ''): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    if (e.isDirectory()) out.push(...listParquet(join(dir, e.name), join(prefix, e.name)));
+    else if (e.name.endsWith('.parquet')) out.push(join(prefix, e.name));
+  }
+  return out;
 }
 
 /** Moves staged files into `tablesDir` (same file system: renames), then removes the staging dir. */
