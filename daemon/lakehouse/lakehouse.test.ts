@@ -1,0 +1,89 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { Value } from 'typebox/value';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Bus } from '../bus/bus.ts';
+import { MessageCodec } from '../bus/codec.ts';
+import { DefinitionsRegistry } from '../bus/definitions.ts';
+import { LakehouseConfig, RecorderConfig, RetentionConfig } from '../config/sections/bags.ts';
+import type { Journal, JournalRecord } from '../contract/services.ts';
+import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
+import { Lakehouse } from './lakehouse.ts';
+
+const registry = new DefinitionsRegistry();
+const log = pino({ level: 'silent' });
+const dirs: string[] = [];
+afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
+
+/** The Journal interface over an array, as the durable journal presents it. */
+function memoryJournal(records: Omit<JournalRecord, 'seq'>[]): Journal {
+  const all = records.map((r, i) => ({ ...r, seq: i + 1 }));
+  return {
+    append: async () => {
+      throw new Error('read-only in this test');
+    },
+    read: (from, limit) => all.filter((r) => r.seq >= from).slice(0, limit),
+    subscribe: () => () => undefined,
+    get lastSeq() {
+      return all.length;
+    },
+  };
+}
+
+function lakehouse(dataDir: string, journal: Journal | undefined) {
+  return new Lakehouse({
+    dataDir,
+    robot: 'r1',
+    definitions: registry,
+    log,
+    journal,
+    settings: Value.Default(LakehouseConfig, {}) as never,
+    retention: { ...(Value.Default(RetentionConfig, {}) as never), enabled: false },
+  });
+}
+
+describe('Lakehouse component', () => {
+  it('indexes agent events from the journal into the events table, each once', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-events-'));
+    dirs.push(dataDir);
+    const event = (i: number) => ({ ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${i}`, run_id: 'run-1', kind: 'tool.called', payload: { i }, ts: `${1700000000000000000n + BigInt(i)}` } });
+    const journal = memoryJournal([event(1), { ts: '1700000000000000000', kind: 'run_state', data: {} }, event(2), event(3)]);
+    const lh = lakehouse(dataDir, journal);
+    await lh.start();
+    await lh.stop();
+    const again = lakehouse(dataDir, journal);
+    await again.start();
+    await again.stop(); // a restart indexes nothing twice
+    const r = await lh.query("SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date FROM events ORDER BY seq");
+    expect(r.rows.map((row) => row.slice(0, 4))).toEqual([[1, 'e1', 'tool.called', 1], [3, 'e2', 'tool.called', 2], [4, 'e3', 'tool.called', 3]]);
+    expect(String(r.rows[0]![4])).toBe('2023-11-14');
+  });
+
+  it('indexes each recorded split as it closes, queryable by topic name', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-rec-'));
+    dirs.push(dataDir);
+    const lh = lakehouse(dataDir, undefined);
+    await lh.start();
+    const bus = new Bus();
+    const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, split_max_bytes: 4000, chunk_size_bytes: 1024, min_free_bytes: 0 };
+    const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dataDir, 'bags'), settings, onSplitClosed: (f, d) => lh.indexRecordedSplit(f, d) });
+    const codec = new MessageCodec(registry);
+    const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
+    await recorder.start();
+    for (let i = 0; i < 100; i++) pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: i / 100, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } }));
+    await new Promise((r) => setImmediate(r));
+    await recorder.stop();
+    bus.close();
+    await lh.idle();
+    const r = await lh.query('SELECT count(*)::INTEGER, round(avg("linear.x"), 3), count(DISTINCT segment_id)::INTEGER FROM "/cmd_vel"');
+    expect(r.rows[0]![0]).toBe(100);
+    expect(r.rows[0]![1]).toBe(0.495);
+    expect(r.rows[0]![2]).toBeGreaterThan(1);
+    const bags = await lh.query("SELECT count(*)::INTEGER FROM bags WHERE source = 'recorder' AND sync_state = 'pending'");
+    expect(bags.rows[0]![0]).toBe(r.rows[0]![2]);
+    expect(lh.health().state).toBe('running');
+    await lh.stop();
+  });
+});
