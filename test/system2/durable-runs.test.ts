@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
@@ -40,7 +40,20 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
     const body = result.stdout ? (JSON.parse(result.stdout) as Record<string, unknown>) : {};
     return { ...result, body };
   };
-  return { dir, server, config, start, cli };
+  /** GET from the running daemon's API (where it wrote run/api.json), for polling without spawning the CLI. */
+  const api = async <T,>(path: string): Promise<T> => {
+    const { url } = JSON.parse(readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')) as { url: string };
+    return (await (await fetch(`${url}${path}`)).json()) as T;
+  };
+  const until = async (runId: string, done: (found: { run: Run; events: { kind: string }[] }) => boolean) => {
+    for (let i = 0; i < 300; i++) {
+      const found = await api<{ run: Run; events: { kind: string }[] }>(`/runs/${runId}`);
+      if (done(found)) return found;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    throw new Error(`run ${runId} never got there`);
+  };
+  return { dir, server, config, start, cli, until };
 }
 
 type Run = { run_id: string; status: string; reason?: string };
@@ -67,11 +80,7 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     expect((listed.body.runs as Run[]).map((r) => r.run_id)).toEqual([run.run_id]);
     const approved = await t.cli('approve', run.run_id, '--by', 'ada');
     expect(approved.code).toBe(0);
-    let final: Run = approved.body.run as Run;
-    for (let i = 0; i < 100 && !['succeeded', 'failed'].includes(final.status); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      final = ((await t.cli('runs', 'show', run.run_id)).body.run as Run);
-    }
+    const { run: final } = await t.until(run.run_id, (f) => ['succeeded', 'failed'].includes(f.run.status));
     expect(final).toMatchObject({ status: 'succeeded', reason: 'The robot is stopped.' });
     // The model was asked once before the restart and once after: the paused message was not asked again.
     expect(t.server.chats).toHaveLength(2);
@@ -88,16 +97,12 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     let daemon = await t.start();
     const submitted = await t.cli('intent', '--text', 'read /never');
     const run = submitted.body.run as Run;
-    let shown = await t.cli('runs', 'show', run.run_id);
-    for (let i = 0; i < 100 && !(shown.body as { entries: { kind: string }[] }).entries.some((e) => e.kind === 'tool.call'); i++) {
-      await new Promise((r) => setTimeout(r, 100));
-      shown = await t.cli('runs', 'show', run.run_id);
-    }
-    expect((shown.body.run as Run).status).toBe('running');
+    const acting = await t.until(run.run_id, (f) => f.events.some((e) => e.kind === 'tool.call'));
+    expect(acting.run.status).toBe('running');
     await daemon.kill();
 
     daemon = await t.start();
-    shown = await t.cli('runs', 'show', run.run_id);
+    const shown = await t.cli('runs', 'show', run.run_id);
     expect(shown.body.run).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/daemon stopped while the run was running/) });
     expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']));
     await daemon.kill();
