@@ -78,6 +78,7 @@ export const SimConfig = Section(
     seed: Type.Integer({ default: 1, description: 'Seed of sensor noise: the same seed gives the same run.' }),
     maze_seed: Type.Integer({ default: 7, description: 'Seed of the maze layout; the default maze is seed 7.' }),
     speed: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sim seconds per wall second. Large values run as fast as the CPU allows.' }),
+    paused: Type.Boolean({ default: false, description: 'Start with the clock held at 0 until the bus query sim/unpause (like Gazebo\'s paused:=true).' }),
     named_poses: Type.Record(Type.String(), Pose2D, {
       default: {},
       description: 'Named goal poses in the map frame (added to the world\'s own, e.g. charging_dock).',

@@ -45,9 +45,13 @@ export class TurtlebotMazeSim implements Component {
   #wallStart = 0;
   #stepWaiters: { time: number; resolve: () => void }[] = [];
   #rejectedCommands = 0;
+  #paused: boolean;
+  #resume: (() => void) | undefined;
+  #stopServing: (() => void)[] = [];
 
   constructor(ctx: ComponentContext) {
-    const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses } = ctx.config.sim;
+    const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused } = ctx.config.sim;
+    this.#paused = paused;
     this.#ctx = ctx;
     this.#codec = new MessageCodec(ctx.definitions);
     this.maze = generateMaze({ seed: mazeSeed });
@@ -92,6 +96,19 @@ export class TurtlebotMazeSim implements Component {
         this.world.setCmdVel(twist.linear.x, twist.angular.z);
       },
     });
+    // Like Gazebo's pause_physics/unpause_physics services: a paused sim holds its clock (and publishes
+    // nothing new) until unpaused, so drivers and recorders can be in place before t = 0.
+    const reply = (text: string) => ({ encoding: 'text/plain', payload: new TextEncoder().encode(text) });
+    this.#stopServing.push(
+      bus.serve('sim/pause', async () => {
+        this.pause();
+        return reply(`paused at ${this.world.time.toFixed(3)} s`);
+      }),
+      bus.serve('sim/unpause', async () => {
+        this.unpause();
+        return reply(`running from ${this.world.time.toFixed(3)} s`);
+      }),
+    );
     this.#running = true;
     this.#wallStart = performance.now();
     this.#loop = this.#run().catch((error: unknown) => {
@@ -100,8 +117,24 @@ export class TurtlebotMazeSim implements Component {
     });
   }
 
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  pause(): void {
+    this.#paused = true;
+  }
+
+  unpause(): void {
+    if (!this.#paused) return;
+    this.#paused = false;
+    this.#resume?.();
+  }
+
   async stop(): Promise<void> {
     this.#running = false;
+    for (const stop of this.#stopServing.splice(0)) stop();
+    this.#resume?.();
     await this.#loop;
     if (this.#cmdSub) this.#ctx.bus.unsubscribe(this.#cmdSub);
     for (const pub of Object.values(this.#pubs ?? {})) pub.close();
@@ -118,9 +151,11 @@ export class TurtlebotMazeSim implements Component {
     const wall = (performance.now() - this.#wallStart) / 1000;
     return {
       state: this.#failure ? 'failed' : this.#running ? 'running' : 'stopped',
+      ...(this.#paused && this.#running ? { reason: 'paused: unpause with the bus query sim/unpause' } : {}),
       ...(this.#failure ? { reason: this.#failure } : {}),
       details: {
         sim_time_s: this.world.time,
+        paused: this.#paused,
         real_time_factor: wall > 0 ? this.world.time / wall : 0,
         collisions: this.world.collisions,
         distance_m: this.world.distance,
@@ -134,6 +169,8 @@ export class TurtlebotMazeSim implements Component {
     let nextOdom = 0;
     let nextScan = 0;
     while (this.#running) {
+      if (this.#paused) await this.#waitWhilePaused();
+      if (!this.#running) break;
       const t = this.world.time;
       if (t >= nextOdom - 1e-9) {
         const pose = this.world.pose();
@@ -152,6 +189,14 @@ export class TurtlebotMazeSim implements Component {
       this.world.step(PHYSICS_DT);
       this.#wakeWaiters();
     }
+  }
+
+  async #waitWhilePaused(): Promise<void> {
+    const pausedAt = performance.now();
+    await new Promise<void>((resolve) => (this.#resume = resolve));
+    this.#resume = undefined;
+    // Pacing restarts from here: the sim does not rush to catch up on the time it was paused.
+    this.#wallStart += performance.now() - pausedAt;
   }
 
   async #pace(simTime: number): Promise<void> {

@@ -14,15 +14,18 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-async function startSim(speed = 200) {
+/** Starts a daemon with the sim paused (other components take a while to start), then unpauses it unless asked not to. */
+async function startSim(speed = 200, stayPaused = false) {
   const dir = tempDir('sim-bus-');
   cleanup = dir.cleanup;
   const config = defaultConfig();
   config.sim.speed = speed;
+  config.sim.paused = true;
   daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
   await daemon.start();
   const sim = daemon.components.get('sim');
   if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+  if (!stayPaused) sim.unpause();
   return { daemon, sim, codec: new MessageCodec(daemon.definitions) };
 }
 
@@ -55,6 +58,21 @@ describe('turtlebot-maze on the bus', () => {
     expect(scan.ranges).toHaveLength(360);
     expect(scan.range_max).toBeCloseTo(3.5);
     expect(scan.header.frame_id).toBe('base_scan');
+  });
+
+  it('starts paused when asked, holding its clock until the sim/unpause query', async () => {
+    const { daemon, sim } = await startSim(200, true);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sim.time).toBe(0);
+    expect(sim.health().reason).toMatch(/paused/);
+    const reply = await daemon.bus.query('sim/unpause', { encoding: 'text/plain', payload: new Uint8Array() });
+    expect(new TextDecoder().decode(reply.payload)).toBe('running from 0.000 s');
+    await sim.until(1);
+    expect(sim.time).toBeGreaterThanOrEqual(1);
+    await daemon.bus.query('sim/pause', { encoding: 'text/plain', payload: new Uint8Array() });
+    const heldAt = sim.time;
+    await new Promise((r) => setTimeout(r, 100));
+    expect(sim.time - heldAt).toBeLessThan(0.011); // at most the step in flight
   });
 
   it('drives from /cmd_vel, and refuses a command with a NaN without falling over', async () => {

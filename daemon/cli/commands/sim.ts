@@ -78,6 +78,8 @@ Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no lo
     config.sim = {
       ...config.sim,
       enabled: true,
+      // Held at t = 0 until the driver is in place, so a run does not depend on how long the start took.
+      paused: true,
       ...(seed !== undefined ? { seed } : {}),
       ...(mazeSeed !== undefined ? { maze_seed: mazeSeed } : {}),
       ...(speed !== undefined ? { speed } : {}),
@@ -128,6 +130,7 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   const speed = config.sim.speed;
   // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
   const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
+  sim.unpause();
   if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n`);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
@@ -187,6 +190,7 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
 
   const navigator = new Navigator({ bus: daemon.bus, codec: new MessageCodec(daemon.definitions) });
   navigator.start();
+  sim.unpause();
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
