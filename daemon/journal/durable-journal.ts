@@ -16,7 +16,7 @@ export interface DurableJournalOptions {
    */
   fsync?: FsyncPolicy;
   intervalMs?: number;
-  /** A segment is closed and a new one started past this size. */
+  /** A segment is closed and a new one started once it reaches this size. */
   segmentBytes?: number;
   /** Told about torn or corrupt records found at open (they are cut off, never served). */
   onRecovery?: (message: string) => void;
@@ -49,7 +49,11 @@ export class DurableJournal implements Journal {
   #segmentBytes: number;
   #segments: Segment[] = [];
   #fd: number | undefined;
+  /** Last record written to the file (readable); records still in #pending have higher seqs. */
   #lastSeq = 0;
+  #nextSeq = 1;
+  #pending: (Pending & { frame: Buffer })[] = [];
+  #pendingBytes = 0;
   #unsynced: Pending[] = [];
   #syncing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -83,12 +87,31 @@ export class DurableJournal implements Journal {
 
   append(kind: string, data: unknown): Promise<JournalRecord> {
     if (this.#closed) return Promise.reject(new Error('journal is closed'));
-    const record: JournalRecord = { seq: this.#lastSeq + 1, ts: nowNs().toString(), kind, data };
+    const segment = this.#segments.at(-1);
+    // A segment may end up one record over segmentBytes: rotating before the seq is taken keeps seqs dense
+    // even when the flush of the old segment fails.
+    if (!segment || segment.size + this.#pendingBytes >= this.#segmentBytes) {
+      this.#flushWrites();
+      this.#startSegment(this.#nextSeq);
+    }
+    const record: JournalRecord = { seq: this.#nextSeq++, ts: nowNs().toString(), kind, data };
     const frame = encodeFrame(Buffer.from(JSON.stringify(record)));
-    let segment = this.#segments.at(-1);
-    if (!segment || segment.size + frame.length > this.#segmentBytes) segment = this.#startSegment(record.seq);
+    return new Promise((resolve, reject) => {
+      this.#pending.push({ record, frame, resolve, reject });
+      this.#pendingBytes += frame.length;
+      // Records appended in the same tick go to disk in one write.
+      if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
+    });
+  }
+
+  #flushWrites = (): void => {
+    if (this.#pending.length === 0) return;
+    const batch = this.#pending;
+    this.#pending = [];
+    this.#pendingBytes = 0;
+    const segment = this.#segments.at(-1)!;
     try {
-      writeAll(this.#fd!, frame);
+      writeAll(this.#fd!, batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame)));
     } catch (error) {
       // Leave no partial frame behind: a later record must not follow garbage.
       try {
@@ -96,18 +119,21 @@ export class DurableJournal implements Journal {
       } catch {
         // the torn tail is cut at the next open anyway
       }
+      this.#nextSeq = this.#lastSeq + 1; // the failed records were never written: their seqs are free again
       const code = (error as NodeJS.ErrnoException).code;
-      return Promise.reject(new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`));
+      const failure = new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`);
+      for (const p of batch) p.reject(failure);
+      return;
     }
-    segment.offsets.push(segment.size);
-    segment.size += frame.length;
-    this.#lastSeq = record.seq;
-    return new Promise((resolve, reject) => {
-      this.#unsynced.push({ record, resolve, reject });
-      if (this.fsync === 'never') this.#settle(this.#unsynced.splice(0), undefined);
-      else if (this.fsync === 'always') this.#sync();
-    });
-  }
+    for (const p of batch) {
+      segment.offsets.push(segment.size);
+      segment.size += p.frame.length;
+      this.#lastSeq = p.record.seq;
+      this.#unsynced.push(p);
+    }
+    if (this.fsync === 'never') this.#settle(this.#unsynced.splice(0), undefined);
+    else if (this.fsync === 'always') this.#sync();
+  };
 
   read(fromSeq: number, limit: number): JournalRecord[] {
     const out: JournalRecord[] = [];
@@ -137,6 +163,7 @@ export class DurableJournal implements Journal {
     if (this.#closed) return;
     this.#closing = true;
     clearInterval(this.#timer);
+    this.#flushWrites();
     await new Promise<void>((resolve) => {
       if (!this.#syncing && this.#unsynced.length === 0) return resolve();
       this.#idleWaiters.push(resolve);
@@ -209,6 +236,7 @@ export class DurableJournal implements Journal {
       this.#segments.push(segment);
       this.#lastSeq = Math.max(this.#lastSeq, segment.firstSeq + segment.offsets.length - 1);
     }
+    this.#nextSeq = this.#lastSeq + 1;
     const last = this.#segments.at(-1);
     if (last) {
       this.#fd = openSync(last.path, 'a');
@@ -216,7 +244,7 @@ export class DurableJournal implements Journal {
     }
   }
 
-  #startSegment(firstSeq: number): Segment {
+  #startSegment(firstSeq: number): void {
     if (this.#fd !== undefined) {
       // The pending fsync will run on the new segment's fd, so make the old one durable now (rotation is rare).
       fdatasyncSync(this.#fd);
@@ -224,9 +252,7 @@ export class DurableJournal implements Journal {
     }
     const path = join(this.dir, `${String(firstSeq).padStart(20, '0')}.log`);
     this.#fd = openSync(path, 'a');
-    const segment: Segment = { firstSeq, path, offsets: [], size: 0 };
-    this.#segments.push(segment);
-    return segment;
+    this.#segments.push({ firstSeq, path, offsets: [], size: 0 });
   }
 
   #segmentOf(seq: number): Segment | undefined {

@@ -1,1 +1,2 @@
 export { DurableJournal, type DurableJournalOptions, type FsyncPolicy } from './durable-journal.ts';
+export { readJournalDir, recordsJournal } from './read-only.ts';

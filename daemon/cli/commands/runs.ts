@@ -45,7 +45,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     const limit = numberOption('limit', values.limit, { min: 1, integer: true }) ?? 50;
     const { config } = resolveConfig(values.config, io.env);
     const dir = join(resolveDataDir(config, io.cwd), 'log');
-    const { readJournalDir, recordsJournal } = await import('../../agent/journal-files.ts');
+    const { readJournalDir, recordsJournal } = await import('../../journal/read-only.ts');
     const { records, notes } = readJournalDir(dir);
     for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
     const replay = await import('../../agent/run-replay.ts');

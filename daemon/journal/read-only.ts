@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, JournalRecord } from '../contract/services.ts';
-import { decodeFrame } from '../journal/frame.ts';
+import { decodeFrame } from './frame.ts';
 
 /**
  * Reads a journal directory (`<data_dir>/log`) without opening it for writing, so `runs show` works
