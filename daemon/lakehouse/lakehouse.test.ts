@@ -10,7 +10,7 @@ import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { LakehouseConfig, RecorderConfig, RetentionConfig } from '../config/sections/bags.ts';
 import type { Journal, JournalRecord } from '../contract/services.ts';
 import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
-import { Lakehouse } from './lakehouse.ts';
+import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 
 const registry = new DefinitionsRegistry();
 const log = pino({ level: 'silent' });
@@ -39,8 +39,8 @@ function lakehouse(dataDir: string, journal: Journal | undefined) {
     definitions: registry,
     log,
     journal,
-    settings: Value.Default(LakehouseConfig, {}) as never,
-    retention: { ...(Value.Default(RetentionConfig, {}) as never), enabled: false },
+    settings: Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings'],
+    retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), enabled: false },
   });
 }
 
