@@ -328,8 +328,12 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
 
   #policiesService(): PolicyRunnerService | undefined {
     if (this.#options.policies) return this.#options.policies;
-    const candidate = this.#ctx.components.get('policies') ?? this.#ctx.components.get('control');
-    return isPolicyRunner(candidate) ? candidate : undefined;
+    // The control component runs on-demand loops; look at every component that might offer it.
+    for (const name of ['control', 'policies']) {
+      const candidate: unknown = this.#ctx.components.get(name);
+      if (isPolicyRunner(candidate)) return candidate;
+    }
+    return undefined;
   }
 
   #navigation(): NavigationService {

@@ -3,11 +3,16 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import { ControlLoop, type ControlLoopStats } from './control-loop.ts';
 import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';
 
-/** What the control component offers others (the watchdog, the API): are the loops alive, and their figures. */
+/** What the control component offers others (the watchdog, the API, the agent). */
 export interface ControlService {
-  /** True when every configured loop ticked within its liveness timeout (and vacuously with no loops). */
+  /** True when every running loop ticked within its liveness timeout (and vacuously with no loops). */
   loopsAlive(): boolean;
   loopStats(): ControlLoopStats[];
+  /**
+   * Runs the on-demand loop `name` (control.loops.<name> with autostart: false) for `seconds`, or until
+   * `signal` aborts; what the agent's run_policy skill calls. Resolves with what happened, never rejects.
+   */
+  runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }>;
 }
 
 /** Component `control`: runs every loop of `control.loops`, each in its own worker thread. */
@@ -16,6 +21,8 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #ctx: ComponentContext;
   #loops: ControlLoop[] = [];
   #state: ComponentHealth['state'] = 'stopped';
+  /** On-demand loops running now, by name. */
+  #onDemand = new Map<string, ControlLoop>();
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
@@ -30,6 +37,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
         await this.stop();
         throw new Error(`control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`);
       }
+      if (!loop.autostart) continue;
       const control = new ControlLoop({ name, loop, policyName: loop.policy, policy, bus, definitions, log, livenessTimeoutMs: config.control.liveness_timeout_ms });
       try {
         await control.start();
@@ -44,17 +52,53 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
 
   async stop(): Promise<void> {
     this.#state = 'stopping';
-    await Promise.all(this.#loops.map((l) => l.stop()));
+    await Promise.all([...this.#loops, ...this.#onDemand.values()].map((l) => l.stop()));
     this.#loops = [];
+    this.#onDemand.clear();
     this.#state = 'stopped';
   }
 
   loopsAlive(): boolean {
-    return this.#loops.every((l) => l.alive());
+    return [...this.#loops, ...this.#onDemand.values()].every((l) => l.alive());
+  }
+
+  async runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }> {
+    const { seconds, signal } = options;
+    const { config, bus, definitions, log } = this.#ctx;
+    const loop = config.control.loops[name];
+    if (this.#state !== 'running') return { ok: false, message: `the control component is ${this.#state}` };
+    if (!loop) {
+      const known = Object.entries(config.control.loops).filter(([, l]) => !l.autostart).map(([n]) => n);
+      return { ok: false, message: `no on-demand loop "${name}": add control.loops.${name} with autostart: false (on-demand loops: ${known.join(', ') || 'none'})` };
+    }
+    if (loop.autostart) return { ok: false, message: `loop "${name}" runs continuously (autostart: true); run_policy drives loops configured with autostart: false` };
+    if (this.#onDemand.has(name)) return { ok: false, message: `loop "${name}" is already running for another run` };
+    const policy = config.policies[loop.policy]!;
+    const control = new ControlLoop({ name, loop, policyName: loop.policy, policy, bus, definitions, log, livenessTimeoutMs: config.control.liveness_timeout_ms });
+    this.#onDemand.set(name, control);
+    try {
+      await control.start();
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, seconds * 1000);
+        signal.addEventListener('abort', () => {
+          clearTimeout(timer);
+          resolve();
+        }, { once: true });
+      });
+    } catch (error) {
+      return { ok: false, message: `loop "${name}" failed to start: ${(error as Error).message}` };
+    } finally {
+      await control.stop(); // sends the safe action once
+      this.#onDemand.delete(name);
+    }
+    const s = control.stats();
+    const figures = `${s.ticks} ticks at ${s.rateHz} Hz, ${s.missedDeadlines} missed deadlines, ${s.staleTicks} stale observations, ${s.errors} errors`;
+    if (signal.aborted) return { ok: false, message: `stopped early (cancelled) after ${figures}` };
+    return s.errors === 0 ? { ok: true, message: `ran ${seconds} s: ${figures}` } : { ok: false, message: `ran with errors: ${figures}` };
   }
 
   loopStats(): ControlLoopStats[] {
-    return this.#loops.map((l) => l.stats());
+    return [...this.#loops, ...this.#onDemand.values()].map((l) => l.stats());
   }
 
   health(): ComponentHealth {

@@ -133,6 +133,10 @@ export const ChunkingConfig = Type.Object(
 export const LoopConfig = Type.Object(
   {
     policy: Type.String({ minLength: 1, description: 'A key of policies.' }),
+    autostart: Type.Boolean({
+      default: true,
+      description: 'Run from daemon start to stop. false: the loop runs only on demand, for the seconds the agent\'s run_policy skill asks.',
+    }),
     output: Type.Optional(Type.String({ description: 'Which model output is the action (default: the one with a command).' })),
     rate_hz: Type.Number({ minimum: 1, maximum: 1000, default: 50 }),
     max_observation_age_ms: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'An observation older than this is stale (per source: max_age_ms).' }),

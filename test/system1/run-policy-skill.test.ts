@@ -1,0 +1,73 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { newId } from '../../daemon/contract/ids.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { ROOT, tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../system2/agent-context.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+describe('the run_policy skill drives an on-demand System 1 loop', () => {
+  it('runs the sim policy for the seconds asked, then stops the loop; unknown loops fail with the reason', async () => {
+    const dir = tempDir('run-policy-');
+    cleanups.push(dir.cleanup);
+    const config = parseConfigText(
+      stringify({
+        data_dir: './data',
+        sim: { enabled: true, speed: 1 },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+        policies: {
+          avoid: {
+            model: `${ROOT}/sim/turtlebot-maze/policy/avoid.onnx`,
+            serve: false,
+            inputs: { scan: { sources: [{ topic: '/scan', field: 'ranges', clip: [0, 3.5] }] } },
+            outputs: { cmd: { command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } } },
+          },
+        },
+        control: { loops: { avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] } } },
+      }),
+      'edge.yaml',
+      {},
+    );
+    const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const codec = new MessageCodec(daemon.definitions);
+    const commands: number[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x) });
+    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    const agent = daemon.components.get('agent') as AgentComponent;
+    const control = daemon.status().components.control;
+    expect(control?.state).toBe('running'); // with no loop running: on-demand loops start only when asked
+
+    const submit = (params: Record<string, unknown>) =>
+      agent.submitIntent({ intent_id: newId(), type: 'run_policy', params, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] }, 'internal');
+    const ended = (id: string) => () => ['succeeded', 'failed'].includes(agent.getRun(id)!.run.status);
+
+    const before = sim.world.distance;
+    const run = await submit({ name: 'avoid', seconds: 2 });
+    await waitFor(ended(run.run_id), 'the run_policy run to end', 30_000);
+    const done = agent.getRun(run.run_id)!;
+    expect(done.run.status).toBe('succeeded');
+    const result = done.events.find((e) => e.kind === 'tool.result')!.payload as { output?: { message: string } };
+    expect(JSON.stringify(result)).toMatch(/ran 2 s: \d+ ticks at 10 Hz/);
+    expect(commands.length).toBeGreaterThan(10);
+    expect(commands.slice(0, -1).some((v) => v > 0.05)).toBe(true); // the policy drove forward
+    expect(commands.at(-1)).toBe(0); // the loop's stop sent the safe action
+    expect(sim.world.distance - before).toBeGreaterThan(0.1);
+    expect(sim.world.collisions).toBe(0);
+
+    const unknown = await submit({ name: 'dance', seconds: 1 });
+    await waitFor(ended(unknown.run_id), 'the failing run to end', 30_000);
+    expect(agent.getRun(unknown.run_id)!.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('no on-demand loop "dance"') });
+  });
+});
