@@ -7,7 +7,9 @@ import pino from 'pino';
 import { stringify } from 'yaml';
 import { AgentComponent } from '../daemon/agent/agent-component.ts';
 import type { ModelService } from '../daemon/agent/model-service.ts';
+import { renderToolResult } from '../daemon/agent/llm-run.ts';
 import { SKILLS } from '../daemon/agent/skills/index.ts';
+import { systemPrompt } from '../daemon/agent/system-prompt.ts';
 import { Bus } from '../daemon/bus/bus.ts';
 import { MessageCodec } from '../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
@@ -31,6 +33,7 @@ import { percentile, type BenchResult } from './bench.ts';
 const CALLS = 20;
 const ROUNDS = Number(process.env.AGENT_BENCH_ROUNDS ?? 40);
 const WARMUP = 5;
+const SYSTEM_PROMPT = 'bench';
 
 const definitions = new DefinitionsRegistry({ distro: 'jazzy', dirs: [] });
 
@@ -51,10 +54,19 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
     label: skill.name,
     description: skill.description,
     parameters: skill.parameters,
-    execute: async () => ({ content: [{ type: 'text', text: JSON.stringify(await skill.execute({}, env, new AbortController().signal)) }], details: {} }),
+    executionMode: 'sequential',
+    // The same text as ours gives the model, so the faux model reads the same transcript in both loops.
+    execute: async () => ({ content: [{ type: 'text', text: renderToolResult(skill.name, await skill.execute({}, env, new AbortController().signal)) }], details: {} }),
   };
   script(faux);
-  const agent = new Agent({ initialState: { systemPrompt: 'bench', model: faux.getModel(), tools: [tool] }, streamFn: streamSimple, toolExecution: 'sequential' });
+  // The same system prompt and a session id per run, as ours sends: the faux model's own work (it
+  // serializes the context, and compares it with the session's last one) is then the same in both.
+  const agent = new Agent({
+    initialState: { systemPrompt: systemPrompt(SYSTEM_PROMPT, {}), model: faux.getModel(), tools: [tool] },
+    streamFn: streamSimple,
+    toolExecution: 'sequential',
+    sessionId: newId(),
+  });
   const start = process.hrtime.bigint();
   await agent.prompt('stop the robot, repeatedly');
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
@@ -116,7 +128,7 @@ class SerializingJournal implements Journal {
 
 async function agentFor(fsync: FsyncPolicy | 'memory', dir: string, bus: Bus, model: ModelService): Promise<{ agent: AgentComponent; journal: Journal & { close(): Promise<void> } }> {
   const journal = fsync === 'memory' ? new SerializingJournal() : new DurableJournal({ dir: join(dir, `log-${fsync}`), fsync });
-  const config = parseConfigText(stringify({ policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } }, agent: { intent_topic: '', skills: ['stop'], system_prompt: 'bench' } }), 'bench.yaml', {});
+  const config = parseConfigText(stringify({ policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } }, agent: { intent_topic: '', skills: ['stop'], system_prompt: SYSTEM_PROMPT } }), 'bench.yaml', {});
   const ctx = { config, bus, definitions, log: pino({ level: 'silent' }), dataDir: dir, journal, daemonStatus: () => ({}) as never, components: new Map() };
   const agent = new AgentComponent(ctx, { model });
   await agent.start();

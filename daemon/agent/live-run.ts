@@ -33,6 +33,11 @@ export class LiveRun {
   #wallStartedAt = 0;
   #wallUsedMs = 0;
   #onWallExceeded: () => void;
+  /** Events noted but not yet appended: they go out with the next write, or at the end of this tick. */
+  #noted: { kind: string; payload: Record<string, unknown> }[] = [];
+  #flushScheduled = false;
+  /** A background flush that failed: the next write reports it. */
+  #writeError: Error | undefined;
 
   constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: () => void }) {
     const { record, store, quotas, onWallExceeded } = options;
@@ -63,14 +68,31 @@ export class LiveRun {
     return this.#detached;
   }
 
+  /** Appends an event and waits until it (and everything noted before it) is durable. */
   async event(kind: string, payload: Record<string, unknown>): Promise<void> {
     if (this.closed) return;
-    await this.#store.event(this.run.run_id, kind, payload);
+    const noted = this.#appendNoted();
+    await this.#settle(noted, this.#store.event(this.run.run_id, kind, payload));
+  }
+
+  /**
+   * Records an event that nothing waits on yet (a model message, a tool result, a policy decision): it is
+   * appended with the run's next write, so the records of one tool call go to the journal together, or at
+   * the end of this tick if nothing writes before. Like every event it shows in the run only once durable,
+   * and anything that acts or reports the run's state (`event`, `status`, `finish`) waits for it first.
+   */
+  note(kind: string, payload: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.#noted.push({ kind, payload });
+    if (this.#flushScheduled) return;
+    this.#flushScheduled = true;
+    setImmediate(this.#flushNoted);
   }
 
   async status(status: RunStatus, reason?: string): Promise<RunState> {
     if (this.closed) return this.run;
-    return this.#store.transition(this.run.run_id, status, reason);
+    const noted = this.#appendNoted();
+    return this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
   }
 
   /** Ends the run with a terminal status (the first call wins) and stops whatever it is doing. */
@@ -78,13 +100,46 @@ export class LiveRun {
     if (this.closed) return this.run;
     this.#ended = true;
     this.pauseClock();
-    const state = await this.#store.transition(this.run.run_id, status, reason);
-    this.controller.abort(new Error(reason ?? status));
-    return state;
+    const noted = this.#appendNoted();
+    try {
+      return await this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
+    } finally {
+      this.controller.abort(new Error(reason ?? status));
+    }
+  }
+
+  /** Appends the noted events now, in order and in this tick (one journal write with what follows). */
+  #appendNoted(): Promise<unknown>[] | undefined {
+    if (this.#noted.length === 0) return undefined;
+    const writes = this.#noted.map(({ kind, payload }) => this.#store.event(this.run.run_id, kind, payload));
+    this.#noted = [];
+    return writes;
+  }
+
+  #flushNoted = (): void => {
+    this.#flushScheduled = false;
+    const writes = this.#appendNoted();
+    if (writes) Promise.all(writes).catch((error: unknown) => void (this.#writeError ??= error as Error));
+  };
+
+  /** Waits for a write and the noted ones before it; a failed background write fails this one. */
+  async #settle<T>(noted: Promise<unknown>[] | undefined, write: Promise<T>): Promise<T> {
+    if (noted) {
+      noted.push(write);
+      await Promise.all(noted);
+    }
+    const result = await write;
+    const error = this.#writeError;
+    if (error) {
+      this.#writeError = undefined;
+      throw error;
+    }
+    return result;
   }
 
   /** The daemon is stopping: keep the run's last durable state (awaiting_approval stays resumable). */
   detach(): void {
+    this.#flushNoted();
     this.#detached = true;
     this.pauseClock();
     this.controller.abort(new Error('the daemon is stopping'));

@@ -69,13 +69,15 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   });
   const onAbort = () => agent.abort();
   live.signal.addEventListener('abort', onAbort, { once: true });
-  agent.subscribe(async (event) => {
+  // pi awaits its listeners on every event (each streamed delta too): only a message's end does anything.
+  agent.subscribe((event) => {
     if (event.type !== 'message_end') return;
     const message = event.message as Message;
     // Tool results are journaled as `tool.result` events (the transcript is rebuilt from them).
     if (message === resume?.paused || message.role === 'toolResult') return;
-    await live.event('llm.message', { message });
-    if (message.role === 'assistant') await countTokens(live, message);
+    // Durable with the run's next write: before any of its tool calls acts, and before the run's state changes.
+    live.note('llm.message', { message });
+    if (message.role === 'assistant') return countTokens(live, message);
   });
   try {
     if (live.run.status !== 'running') await live.status('running');
@@ -125,9 +127,13 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
   };
 }
 
-async function countTokens(live: LiveRun, message: AssistantMessage): Promise<void> {
+function countTokens(live: LiveRun, message: AssistantMessage): Promise<void> | undefined {
   live.tokens += message.usage?.totalTokens ?? 0;
-  if (live.tokens <= live.quotas.maxTokens) return;
+  if (live.tokens <= live.quotas.maxTokens) return undefined;
+  return overTokenQuota(live);
+}
+
+async function overTokenQuota(live: LiveRun): Promise<void> {
   const reason = `the run used ${live.tokens} tokens, over its quota of ${live.quotas.maxTokens}`;
   await live.event('policy.decision', { hook: 'quota', rule: 'quota.tokens', action: 'deny', reason, stage: 'model' });
   await live.finish('failed', `quota.tokens: ${reason}`);

@@ -1,7 +1,8 @@
 import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
-import { runPolicyChain, type ChainOutcome, type PolicyHook, type ToolCallContext } from '../contract/policy-hook.ts';
+import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/policy-hook.ts';
 import type { ToolResult } from '../contract/schemas.ts';
 import { approvalRequirement } from '../policy/approval.ts';
+import { hooksWith, runHooks } from '../policy/chain.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
@@ -20,13 +21,18 @@ export interface ToolInvokerOptions {
  * Runs tool calls inside their frames, the same way for a model's call and for a deterministic intent:
  * the policy chain before (deny, or rewrite the input), an approval gate when a rule asks for one, the
  * skill, then the chain after (screening the result). Every fired rule is a `policy.decision` event, and
- * each call and result is an event.
+ * each call and result is an event. A call is durable (`tool.call`, with the events noted before it) before
+ * the skill acts; decisions and results are noted and go to the journal with the run's next write.
  */
 export class ToolInvoker {
   #o: ToolInvokerOptions;
+  #before: PolicyHook[];
+  #after: PolicyHook[];
 
   constructor(options: ToolInvokerOptions) {
     this.#o = options;
+    this.#before = hooksWith(options.hooks, 'beforeToolCall');
+    this.#after = hooksWith(options.hooks, 'afterToolCall');
   }
 
   /** Before a call: the input to run with, or why it must not run. May wait for approval. */
@@ -35,8 +41,9 @@ export class ToolInvoker {
     if (live.done.has(callId)) return { ok: true, input };
     live.callCount++;
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
-    const outcome = await runPolicyChain(this.#o.hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
-    await this.#record(live, outcome, 'before', tool, callId);
+    const chain = runHooks(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
+    const outcome = chain instanceof Promise ? await chain : chain;
+    this.#record(live, outcome, 'before', tool, callId);
     if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
     if (!live.approved.has(callId)) {
       const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
@@ -50,8 +57,8 @@ export class ToolInvoker {
   }
 
   /** A refused call still gets its result event: it is what the model was told, and a resumed run replays it. */
-  async #refuse(live: LiveRun, tool: string, callId: string, reason: string): Promise<{ ok: false; reason: string }> {
-    await live.event('tool.result', { call_id: callId, tool, result: { ok: false, error: reason }, refused: true });
+  #refuse(live: LiveRun, tool: string, callId: string, reason: string): { ok: false; reason: string } {
+    live.note('tool.result', { call_id: callId, tool, result: { ok: false, error: reason }, refused: true });
     return { ok: false, reason };
   }
 
@@ -84,14 +91,15 @@ export class ToolInvoker {
    */
   async after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): Promise<ToolResult> {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
-    const outcome = await runPolicyChain<ToolResult>(this.#o.hooks, result, (hook, value) => hook.afterToolCall?.(ctx, input, value));
+    const chain = runHooks<ToolResult>(this.#after, result, (hook, value) => hook.afterToolCall!(ctx, input, value));
+    const outcome = chain instanceof Promise ? await chain : chain;
     if (outcome.fired.some((f) => f.rule === INJECTION_RULE)) live.tainted = true;
-    await this.#record(live, outcome, 'after', tool, callId);
+    this.#record(live, outcome, 'after', tool, callId);
     // A denied result is withheld from the model entirely.
     const screened: ToolResult = outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
     const started = live.started.get(callId);
     live.started.delete(callId);
-    await live.event('tool.result', {
+    live.note('tool.result', {
       call_id: callId,
       tool,
       result,
@@ -109,7 +117,7 @@ export class ToolInvoker {
     return this.after(live, tool, before.input, result, callId);
   }
 
-  async #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): Promise<void> {
-    for (const fired of outcome.fired) await live.event('policy.decision', { ...fired, stage, tool, call_id: callId });
+  #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): void {
+    for (const fired of outcome.fired) live.note('policy.decision', { ...fired, stage, tool, call_id: callId });
   }
 }

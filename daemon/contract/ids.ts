@@ -23,6 +23,11 @@ function randomBytes(n: number): number {
   return at;
 }
 
+// At module level: a named closure inside newId would cost a defineProperty per id under tsx (keepNames).
+function h(byte: number): string {
+  return HEX[byte]!;
+}
+
 export function newId(): string {
   let ms = Date.now();
   if (ms > lastMs) {
@@ -38,7 +43,6 @@ export function newId(): string {
     }
   }
   const r = randomBytes(8);
-  const h = (byte: number) => HEX[byte]!;
   const t = ms;
   return (
     h(Math.floor(t / 2 ** 40) & 0xff) + h(Math.floor(t / 2 ** 32) & 0xff) + h((t >>> 24) & 0xff) + h((t >>> 16) & 0xff) +

@@ -8,11 +8,16 @@ export function field<T>(input: unknown, key: string): T | undefined {
 
 /** A partial Twist (the model may send only linear.x) with every missing component 0. */
 export function fullTwist(value: unknown): Twist {
-  const part = (v: unknown) => {
-    const o = (v ?? {}) as Record<string, unknown>;
-    const n = (k: string) => (typeof o[k] === 'number' ? (o[k] as number) : 0);
-    return { x: n('x'), y: n('y'), z: n('z') };
-  };
   const o = (value ?? {}) as Record<string, unknown>;
-  return { linear: part(o.linear), angular: part(o.angular) };
+  return { linear: vector(o.linear), angular: vector(o.angular) };
+}
+
+// Module-level helpers, not closures: tsx names every named closure with a defineProperty call, per call.
+function vector(v: unknown): Twist['linear'] {
+  const o = (v ?? {}) as Record<string, unknown>;
+  return { x: numberOr0(o.x), y: numberOr0(o.y), z: numberOr0(o.z) };
+}
+
+function numberOr0(v: unknown): number {
+  return typeof v === 'number' ? v : 0;
 }

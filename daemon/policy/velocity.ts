@@ -7,22 +7,24 @@ export type VelocityLimits = PolicySettings['velocity'];
 /** The Twist within limits, and which limits it broke (empty when it was within them). */
 export function limitTwist(twist: Twist, limits: VelocityLimits): { twist: Twist; broken: string[] } {
   const broken: string[] = [];
-  const clamp = (value: number, max: number, name: string) => {
-    if (!Number.isFinite(value)) {
-      broken.push(`${name} is not a finite number`);
-      return 0;
-    }
-    if (Math.abs(value) <= max) return value;
-    broken.push(`|${name}| ${Math.abs(value)} > ${max}`);
-    return Math.sign(value) * max;
-  };
   return {
     twist: {
-      linear: { ...twist.linear, x: clamp(twist.linear.x, limits.max_linear_x, 'linear.x') },
-      angular: { ...twist.angular, z: clamp(twist.angular.z, limits.max_angular_z, 'angular.z') },
+      linear: { ...twist.linear, x: clamp(twist.linear.x, limits.max_linear_x, 'linear.x', broken) },
+      angular: { ...twist.angular, z: clamp(twist.angular.z, limits.max_angular_z, 'angular.z', broken) },
     },
     broken,
   };
+}
+
+// Not a closure in limitTwist: this runs for every Twist the agent sends.
+function clamp(value: number, max: number, name: string, broken: string[]): number {
+  if (!Number.isFinite(value)) {
+    broken.push(`${name} is not a finite number`);
+    return 0;
+  }
+  if (Math.abs(value) <= max) return value;
+  broken.push(`|${name}| ${Math.abs(value)} > ${max}`);
+  return Math.sign(value) * max;
 }
 
 /**
