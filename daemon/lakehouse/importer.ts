@@ -1,13 +1,17 @@
 import { createHash } from 'node:crypto';
 import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { blobValue, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { blobValue, DuckDBInstance } from '@duckdb/node-api';
+import type { MessageDefinition } from '@foxglove/message-definition';
+import type { MessageReader } from '@foxglove/rosmsg2-serialization';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { BagError } from '../bags/errors.ts';
 import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile } from '../bags/open-bag.ts';
 import { newId } from '../contract/ids.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
+import { setValue, type FixedColumn, type ListColumn } from './column-batch.ts';
+import { compileColumnarDecoder, type ColumnarDecode } from './columnar-decoder.ts';
 import { flattenColumns, type FlatColumn } from './flatten.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
 
@@ -48,10 +52,10 @@ export interface ImportReport {
 }
 
 const MESSAGE_COLUMNS = [
-  { name: 'segment_id', sql: 'VARCHAR' },
-  { name: 'bag', sql: 'VARCHAR' },
-  { name: 'topic', sql: 'VARCHAR' },
-  { name: 'type', sql: 'VARCHAR' },
+  { name: 'segment_id', sql: 'VARCHAR', dict: true },
+  { name: 'bag', sql: 'VARCHAR', dict: true },
+  { name: 'topic', sql: 'VARCHAR', dict: true },
+  { name: 'type', sql: 'VARCHAR', dict: true },
   { name: 'log_time', sql: 'BIGINT' },
   { name: 'publish_time', sql: 'BIGINT' },
   { name: 'offset', sql: 'BIGINT' },
@@ -62,8 +66,18 @@ const RAW_COLUMNS = [...MESSAGE_COLUMNS.slice(0, 6), { name: 'data', sql: 'BLOB'
 const PROJECTION_PREFIX = [
   { name: 'log_time', sql: 'BIGINT' },
   { name: 'publish_time', sql: 'BIGINT' },
-  { name: 'segment_id', sql: 'VARCHAR' },
+  { name: 'segment_id', sql: 'VARCHAR', dict: true },
 ];
+
+/** A projected topic: its table, its flattened columns, and the generated decoder when the type has one. */
+interface Projection {
+  writer: TableWriter;
+  columns: FlatColumn[];
+  fast: ColumnarDecode | undefined;
+  /** Indexes of list columns, whose element counts a failed row must give back. */
+  lists: number[];
+  marks: number[];
+}
 
 /** The directory name of a topic's projection table: `/odom` -> `topic_odom`. */
 export function projectionTable(topic: string, type: string, taken: ReadonlyMap<string, string>): string {
@@ -102,9 +116,9 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   const resolver = new BagTypeResolver(registry);
-  const messages = new TableWriter({ conn, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows });
+  const messages = await new TableWriter({ conn, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows }).open();
   const raw = new TableWriter({ conn, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
-  const projections = new Map<string, { writer: TableWriter; columns: FlatColumn[] } | null>();
+  const projections = new Map<string, Projection | null>();
   const segmentRows: unknown[][] = [];
   try {
     for (const file of files) {
@@ -129,7 +143,6 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
           topicsSeen.add(m.topic);
           if (start === undefined || m.logTime < start) start = m.logTime;
           if (end === undefined || m.logTime > end) end = m.logTime;
-          const date = partitionDate(m.logTime);
           let info = perTopic.get(m.topic);
           if (!info) {
             const decoder = resolver.reader(topic.type, topic.schema);
@@ -157,19 +170,18 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
                   newProjections.push({ topic: m.topic, type: topic.type, table });
                 }
                 const columns = dedupe(flattenColumns(r.definitions));
-                proj = { writer: new TableWriter({ conn, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }), columns };
+                const writer = await new TableWriter({ conn, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }).open();
+                const lists = writer.stores.flatMap((c, i) => (c.kind === 'list' ? [i] : []));
+                proj = { writer, columns, fast: decoderFor(r.definitions), lists, marks: lists.map(() => 0) };
               }
               projections.set(key, proj);
             }
             if (proj) {
-              try {
-                const value = reader2.readMessage(m.data);
-                const row: DuckDBValue[] = [m.logTime, m.publishTime, checksum];
-                for (const c of proj.columns) row.push(c.get(value));
-                await proj.writer.add(date, row);
+              const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, proj.writer.code(2, checksum));
+              if (error) reason = `does not decode as ${topic.type}: ${error.message}`;
+              else {
                 decoded = true;
-              } catch (error) {
-                reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
+                if (proj.writer.commit(m.logTime)) await proj.writer.flush();
               }
             }
           } else {
@@ -180,11 +192,22 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
               reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
             }
           }
-          await messages.add(date, [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, m.offset, m.data.byteLength, decoded]);
+          const s = messages.stores as FixedColumn[];
+          const row = messages.row;
+          s[0]!.d[row] = messages.code(0, checksum);
+          s[1]!.d[row] = messages.code(1, bag.name);
+          s[2]!.d[row] = messages.code(2, m.topic);
+          s[3]!.d[row] = messages.code(3, topic.type);
+          s[4]!.d[row] = m.logTime;
+          s[5]!.d[row] = m.publishTime;
+          s[6]!.d[row] = m.offset;
+          s[7]!.d[row] = m.data.byteLength;
+          s[8]!.d[row] = decoded ? 1 : 0;
+          if (messages.commit(m.logTime)) await messages.flush();
           if (decoded) report.decoded++;
           else {
             report.raw++;
-            await raw.add(date, [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data)]);
+            await raw.add(partitionDate(m.logTime), [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data)]);
             const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
             u.count++;
             unknown.set(m.topic, u);
@@ -238,6 +261,56 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
     instance.closeSync();
     if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
   }
+}
+
+const decoders = new WeakMap<readonly MessageDefinition[], ColumnarDecode | null>();
+
+/** The generated decoder of a type (cached per resolved definitions), or undefined where it has none. */
+function decoderFor(definitions: readonly MessageDefinition[]): ColumnarDecode | undefined {
+  let fast = decoders.get(definitions);
+  if (fast === undefined) {
+    fast = compileColumnarDecoder(definitions, PROJECTION_PREFIX.length) ?? null;
+    decoders.set(definitions, fast);
+  }
+  return fast ?? undefined;
+}
+
+/**
+ * Writes one message into the projection's current row: with the generated decoder when there is one,
+ * else (or when it gives up on this message) with MessageReader and the flattened columns' getters.
+ * Returns the error when the message does not decode; then the row is left unwritten.
+ */
+function projectRow(proj: Projection, reader: MessageReader, data: Uint8Array, logTime: bigint, publishTime: bigint, segment: number): Error | undefined {
+  const stores = proj.writer.stores;
+  const row = proj.writer.row;
+  const prefix = stores as FixedColumn[];
+  prefix[0]!.d[row] = logTime;
+  prefix[1]!.d[row] = publishTime;
+  prefix[2]!.d[row] = segment;
+  for (let i = 0; i < proj.lists.length; i++) proj.marks[i] = (stores[proj.lists[i]!] as ListColumn).n;
+  if (proj.fast) {
+    try {
+      proj.fast(data, row, stores);
+      return undefined;
+    } catch {
+      rollback(proj); // MessageReader has the last word on a message the generated decoder can't read
+    }
+  }
+  try {
+    const value = reader.readMessage(data);
+    const values = proj.columns.map((c) => c.get(value));
+    for (let i = 0; i < values.length; i++) setValue(stores[PROJECTION_PREFIX.length + i]!, row, values[i]!);
+    return undefined;
+  } catch (error) {
+    rollback(proj);
+    return error as Error;
+  }
+}
+
+/** Gives back the list elements a half-written row took. */
+function rollback(proj: Projection): void {
+  const stores = proj.writer.stores;
+  for (let i = 0; i < proj.lists.length; i++) (stores[proj.lists[i]!] as ListColumn).n = proj.marks[i]!;
 }
 
 function sqlList(items: readonly string[]): string {

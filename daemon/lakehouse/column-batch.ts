@@ -1,0 +1,200 @@
+import duckdb from '@duckdb/node-bindings';
+import { DuckDBBlobValue, DuckDBListValue, type DuckDBDataChunk, type DuckDBValue } from '@duckdb/node-api';
+
+/** Rows per batch: DuckDB's vector size, so one batch is one data chunk. */
+export const BATCH_ROWS = 2048;
+
+type NumericArray = Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+type BigArray = BigInt64Array | BigUint64Array;
+type FixedArray = NumericArray | BigArray;
+type FixedCtor = { new (n: number): FixedArray; readonly BYTES_PER_ELEMENT: number };
+
+const FIXED: Record<string, FixedCtor> = {
+  DOUBLE: Float64Array,
+  FLOAT: Float32Array,
+  TINYINT: Int8Array,
+  UTINYINT: Uint8Array,
+  SMALLINT: Int16Array,
+  USMALLINT: Uint16Array,
+  INTEGER: Int32Array,
+  UINTEGER: Uint32Array,
+  BIGINT: BigInt64Array,
+  UBIGINT: BigUint64Array,
+  BOOLEAN: Uint8Array,
+};
+
+/** A column of fixed-width values (numbers, bigints, booleans as 0/1), copied into DuckDB with one memcpy. */
+export interface FixedColumn {
+  kind: 'fixed';
+  d: FixedArray;
+  big: boolean;
+  bool: boolean;
+  nulls: Uint8Array | undefined;
+}
+
+/** A list of fixed-width values: each row's length, the elements of all rows one after another. */
+export interface ListColumn {
+  kind: 'list';
+  lens: Uint32Array;
+  child: FixedArray;
+  /** Elements used in `child`. */
+  n: number;
+  ctor: FixedCtor;
+  big: boolean;
+  bool: boolean;
+  nulls: Uint8Array | undefined;
+}
+
+/** Strings (VARCHAR) or bytes (BLOB), one N-API call per row. */
+export interface BytesColumn {
+  kind: 'str' | 'blob';
+  d: (string | Uint8Array | null)[];
+}
+
+/** Anything else (lists of strings, JSON as VARCHAR lists...): DuckDB values, written by @duckdb/node-api. */
+export interface ValueColumn {
+  kind: 'value';
+  d: DuckDBValue[];
+}
+
+export type ColumnStore = FixedColumn | ListColumn | BytesColumn | ValueColumn;
+
+/** The column store for a DuckDB SQL type. */
+export function columnStore(sql: string): ColumnStore {
+  const fixed = FIXED[sql];
+  if (fixed) return { kind: 'fixed', d: new fixed(BATCH_ROWS), big: sql.endsWith('BIGINT'), bool: sql === 'BOOLEAN', nulls: undefined };
+  const list = /^(\w+)\[\]$/.exec(sql);
+  const inner = list ? FIXED[list[1]!] : undefined;
+  if (list && inner) {
+    return { kind: 'list', lens: new Uint32Array(BATCH_ROWS), child: new inner(BATCH_ROWS * 4), n: 0, ctor: inner, big: list[1]!.endsWith('BIGINT'), bool: list[1] === 'BOOLEAN', nulls: undefined };
+  }
+  if (sql === 'VARCHAR') return { kind: 'str', d: new Array<string | null>(BATCH_ROWS).fill(null) };
+  if (sql === 'BLOB') return { kind: 'blob', d: new Array<Uint8Array | null>(BATCH_ROWS).fill(null) };
+  return { kind: 'value', d: new Array<DuckDBValue>(BATCH_ROWS).fill(null) };
+}
+
+/** Makes room for `more` elements after `c.n` in a list column's child array. */
+export function reserveList(c: ListColumn, more: number): FixedArray {
+  const need = c.n + more;
+  if (need > c.child.length) {
+    const grown = new c.ctor(Math.max(need, c.child.length * 2));
+    (grown as Uint8Array).set(c.child as Uint8Array);
+    c.child = grown;
+  }
+  return c.child;
+}
+
+function setNull(nulls: Uint8Array | undefined, row: number, isNull: boolean): Uint8Array | undefined {
+  if (!isNull) {
+    if (nulls) nulls[row] = 0;
+    return nulls;
+  }
+  const n = nulls ?? new Uint8Array(BATCH_ROWS);
+  n[row] = 1;
+  return n;
+}
+
+/** Stores a DuckDB value (as @duckdb/node-api would take it) at `row`: the path for rows not decoded column-wise. */
+export function setValue(c: ColumnStore, row: number, value: DuckDBValue): void {
+  switch (c.kind) {
+    case 'fixed':
+      c.nulls = setNull(c.nulls, row, value == null);
+      if (value != null) (c.d as unknown as unknown[])[row] = c.bool ? (value ? 1 : 0) : c.big ? BigInt(value as bigint) : Number(value);
+      break;
+    case 'list': {
+      c.nulls = setNull(c.nulls, row, value == null);
+      const items = value instanceof DuckDBListValue ? value.items : [];
+      const child = reserveList(c, items.length) as unknown as unknown[];
+      for (let i = 0; i < items.length; i++) {
+        const v = items[i];
+        child[c.n + i] = c.bool ? (v ? 1 : 0) : c.big ? BigInt(v as bigint) : Number(v);
+      }
+      c.n += items.length;
+      c.lens[row] = items.length;
+      break;
+    }
+    case 'str':
+      c.d[row] = value == null ? null : String(value);
+      break;
+    case 'blob':
+      c.d[row] = value instanceof DuckDBBlobValue ? value.bytes : null;
+      break;
+    default:
+      c.d[row] = value;
+  }
+}
+
+/** Empties list columns' element counts after a chunk is written or a row is abandoned. */
+export function resetStores(stores: readonly ColumnStore[]): void {
+  for (const c of stores) {
+    if (c.kind === 'list') {
+      c.n = 0;
+      c.nulls = undefined;
+    } else if (c.kind === 'fixed') c.nulls = undefined;
+  }
+}
+
+/** Where a row's variable-length state stands, so a row that fails half-way can be taken back. */
+export function listMarks(stores: readonly ColumnStore[]): number[] {
+  return stores.map((c) => (c.kind === 'list' ? c.n : 0));
+}
+
+export function rollbackLists(stores: readonly ColumnStore[], marks: readonly number[]): void {
+  for (let i = 0; i < stores.length; i++) {
+    const c = stores[i]!;
+    if (c.kind === 'list') c.n = marks[i]!;
+  }
+}
+
+function copyValidity(vector: duckdb.Vector, nulls: Uint8Array, rows: number): void {
+  const words = new BigUint64Array(Math.ceil(rows / 64));
+  words.fill(0xffffffffffffffffn);
+  const bytes = new Uint8Array(words.buffer);
+  for (let r = 0; r < rows; r++) if (nulls[r]) bytes[r >> 3]! &= ~(1 << (r & 7));
+  duckdb.vector_ensure_validity_writable(vector);
+  duckdb.copy_data_to_vector_validity(vector, 0, words.buffer, 0, words.byteLength);
+}
+
+/**
+ * Copies the first `rows` rows of the stores into a data chunk whose column types match them: fixed-width
+ * columns and list elements as whole blocks of memory (the costly part of row-wise conversion), strings and
+ * blobs one call per row, other values through @duckdb/node-api.
+ */
+export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[], rows: number): void {
+  chunk.rowCount = rows;
+  for (let i = 0; i < stores.length; i++) {
+    const c = stores[i]!;
+    if (c.kind === 'value') {
+      chunk.setColumnValues(i, c.d.slice(0, rows));
+      continue;
+    }
+    const vector = duckdb.data_chunk_get_vector(chunk.chunk, i);
+    if (c.kind === 'fixed') {
+      duckdb.copy_data_to_vector(vector, 0, c.d.buffer as ArrayBuffer, c.d.byteOffset, rows * c.d.BYTES_PER_ELEMENT);
+      if (c.nulls) copyValidity(vector, c.nulls, rows);
+    } else if (c.kind === 'list') {
+      const entries = new BigUint64Array(rows * 2);
+      let offset = 0;
+      for (let r = 0; r < rows; r++) {
+        const len = c.nulls?.[r] ? 0 : c.lens[r]!;
+        entries[2 * r] = BigInt(offset);
+        entries[2 * r + 1] = BigInt(len);
+        offset += len;
+      }
+      duckdb.list_vector_reserve(vector, offset);
+      duckdb.list_vector_set_size(vector, offset);
+      if (offset > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, offset * c.child.BYTES_PER_ELEMENT);
+      duckdb.copy_data_to_vector(vector, 0, entries.buffer, 0, entries.byteLength);
+      if (c.nulls) copyValidity(vector, c.nulls, rows);
+    } else {
+      let nulls: Uint8Array | undefined;
+      for (let r = 0; r < rows; r++) {
+        const v = c.d[r];
+        if (v == null) (nulls ??= new Uint8Array(rows))[r] = 1;
+        else if (typeof v === 'string') duckdb.vector_assign_string_element(vector, r, v);
+        else duckdb.vector_assign_string_element_len(vector, r, v);
+      }
+      if (nulls) copyValidity(vector, nulls, rows);
+    }
+  }
+}

@@ -1,0 +1,154 @@
+import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
+import { listValue } from '@duckdb/node-api';
+import { reserveList, type ColumnStore } from './column-batch.ts';
+
+/**
+ * Decodes one CDR message (4-byte encapsulation header first) straight into row `row` of the column stores,
+ * one store per flattened column from `base` on, in `flattenColumns` order. Throws on anything it can't
+ * read; the caller then takes the row back and decodes the message with @foxglove/rosmsg2-serialization's
+ * MessageReader, which has the last word.
+ */
+export type ColumnarDecode = (bytes: Uint8Array, row: number, stores: readonly ColumnStore[]) => void;
+
+const SIZES: Record<string, { size: number; get: string }> = {
+  int8: { size: 1, get: 'getInt8' },
+  uint8: { size: 1, get: 'getUint8' },
+  int16: { size: 2, get: 'getInt16' },
+  uint16: { size: 2, get: 'getUint16' },
+  int32: { size: 4, get: 'getInt32' },
+  uint32: { size: 4, get: 'getUint32' },
+  int64: { size: 8, get: 'getBigInt64' },
+  uint64: { size: 8, get: 'getBigUint64' },
+  float32: { size: 4, get: 'getFloat32' },
+  float64: { size: 8, get: 'getFloat64' },
+};
+
+const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+class Unsupported extends Error {}
+
+/**
+ * Generates (once per type; cache the result) a decoder that walks the CDR bytes with a DataView and
+ * writes each leaf field into its column: the same values MessageReader gives, without building the message
+ * object or a DuckDB value per field. Plain CDR only (encapsulation 0x00 0x00 big endian, 0x00 0x01 little
+ * endian); returns undefined for types it doesn't cover (arrays of messages, wstring, arrays of
+ * time/duration, byte/char), which keep the MessageReader path.
+ */
+export function compileColumnarDecoder(definitions: readonly MessageDefinition[], base: number): ColumnarDecode | undefined {
+  try {
+    return generate(definitions, base);
+  } catch (error) {
+    if (error instanceof Unsupported) return undefined;
+    throw error;
+  }
+}
+
+function generate(definitions: readonly MessageDefinition[], base: number): ColumnarDecode {
+  const byName = new Map(definitions.map((d) => [d.name!, d]));
+  const lines: string[] = [];
+  let column = base;
+  let strings = 0;
+  const align = (size: number): void => {
+    if (size > 1) lines.push(`o += (4 - o) & ${size - 1};`);
+  };
+  const scalar = (field: MessageDefinitionField): void => {
+    const k = column++;
+    if (field.type === 'bool') {
+      lines.push(`S[${k}].d[row] = view.getInt8(o) !== 0 ? 1 : 0; o += 1;`);
+    } else if (field.type === 'time' || field.type === 'duration') {
+      // MessageReader gives {sec, nanosec}; the flattened column holds it as JSON text.
+      align(4);
+      lines.push(`S[${k}].d[row] = '{"sec":' + view.getInt32(o, le) + ',"nanosec":' + view.getUint32(o + 4, le) + '}'; o += 8;`);
+    } else if (field.type === 'string') {
+      align(4);
+      lines.push(`n = view.getUint32(o, le); o += 4; S[${k}].d[row] = str(${strings++}, o, n); o += n;`);
+    } else {
+      const t = SIZES[field.type];
+      if (!t) throw new Unsupported(field.type);
+      align(t.size);
+      lines.push(`S[${k}].d[row] = view.${t.get}(o${t.size > 1 ? ', le' : ''}); o += ${t.size};`);
+    }
+  };
+  const array = (field: MessageDefinitionField): void => {
+    const k = column++;
+    if (field.arrayLength !== undefined) lines.push(`n = ${field.arrayLength};`);
+    else {
+      align(4);
+      lines.push('n = view.getUint32(o, le); o += 4;');
+    }
+    if (field.type === 'uint8' || field.type === 'int8') {
+      lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
+    } else if (field.type === 'bool') {
+      lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.n += n; c.lens[row] = n; o += n; }`);
+    } else if (field.type === 'string') {
+      lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
+    } else {
+      const t = SIZES[field.type];
+      if (!t) throw new Unsupported(`${field.type}[]`);
+      // MessageReader aligns only a non-empty array.
+      const pad = t.size > 1 ? `o += (4 - o) & ${t.size - 1}; ` : '';
+      const fill = HOST_LITTLE
+        ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, false);`
+        : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, le);`;
+      lines.push(`{ const c = S[${k}]; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); const ch = reserve(c, n); ${fill} o += n * ${t.size}; } c.n += n; c.lens[row] = n; }`);
+    }
+  };
+  const walk = (def: MessageDefinition, depth: number): void => {
+    const fields = def.definitions.filter((f) => f.isConstant !== true);
+    if (fields.length === 0) {
+      // ROS 2 gives an empty message one uint8 (`structure_needs_at_least_one_member`); it has no column.
+      lines.push('view.getUint8(o); o += 1;');
+      return;
+    }
+    for (const field of fields) {
+      if (field.isComplex === true) {
+        const child = byName.get(field.type);
+        if (field.isArray === true || !child || depth > 16) throw new Unsupported(field.type);
+        walk(child, depth + 1);
+      } else if (field.isArray === true) array(field);
+      else scalar(field);
+    }
+  };
+  const root = definitions.find((d) => !(d.definitions.length > 0 && d.definitions.every((f) => f.isConstant === true)));
+  if (!root || root !== definitions[0]) throw new Unsupported('root');
+  walk(root, 0);
+
+  const body = `
+    const caches = [];
+    for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
+    const decoder = new TextDecoder();
+    let bytes, view, len, le;
+    // A string field mostly repeats (frame ids): compare with the last one before decoding.
+    const str = (slot, o, n) => {
+      if (n <= 1) return '';
+      if (o + n > len) throw new RangeError('string past the end');
+      const m = n - 1;
+      if (slot >= 0 && m <= 64) {
+        const c = caches[slot];
+        const last = c.bytes;
+        if (last.length === m) {
+          let i = 0;
+          while (i < m && last[i] === bytes[o + i]) i++;
+          if (i === m) return c.text;
+        }
+        c.bytes = bytes.slice(o, o + m);
+        c.text = decoder.decode(c.bytes);
+        return c.text;
+      }
+      return decoder.decode(bytes.subarray(o, o + m));
+    };
+    return function decode(input, row, S) {
+      bytes = input;
+      len = bytes.byteLength;
+      if (len < 4) throw new Error('Invalid CDR data size ' + len + ', must contain at least a 4-byte header');
+      const kind = bytes[1];
+      if (bytes[0] !== 0 || kind > 1) throw new Error('not plain CDR');
+      le = kind === 1;
+      view = new DataView(bytes.buffer, bytes.byteOffset, len);
+      let o = 4;
+      let n = 0;
+      ${lines.join('\n      ')}
+    };`;
+  const factory = new Function('reserve', 'listValue', body) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
+  return factory(reserveList, listValue);
+}
