@@ -19,6 +19,30 @@ const nlValidator = new Validator(NaturalLanguageParams);
 const validatorsValidator = new Validator(ValidatorList);
 const argValidators = new WeakMap<TSchema, Validator<TSchema>>();
 
+/** Whether some property that may be left out has a default: then even a valid value can gain fields. */
+export function hasOptionalDefaults(schema: unknown): boolean {
+  if (schema === null || typeof schema !== 'object') return false;
+  const node = schema as { properties?: Record<string, unknown>; required?: string[] };
+  if (node.properties) {
+    const required = new Set(node.required ?? []);
+    for (const [key, property] of Object.entries(node.properties)) {
+      if (!required.has(key) && typeof property === 'object' && property !== null && 'default' in property) return true;
+    }
+  }
+  return Object.values(schema).some(hasOptionalDefaults);
+}
+
+/**
+ * Value.Default, skipped when the value already matches and the schema has no optional defaults (then
+ * every default is on a required field, all present). Value.Default walks the whole schema, trying each
+ * branch of a union, and costs more than everything else in accepting an intent.
+ */
+function fillDefaults<T extends TSchema>(validator: Validator<T>, skip: boolean, value: unknown): unknown {
+  return skip && validator.check(value) ? value : Value.Default(validator.schema, value);
+}
+const intentSkip = !hasOptionalDefaults(Intent);
+const nlSkip = !hasOptionalDefaults(NaturalLanguageParams);
+
 /** An accepted intent: the contract's Intent, plus what the run needs split out of its params. */
 export interface ParsedIntent {
   intent: Intent;
@@ -34,14 +58,16 @@ export interface ParsedIntent {
  * a `natural_language` intent's are NaturalLanguageParams. Throws ValidationError naming the path.
  */
 export function parseIntent(raw: unknown, source: IntentSource, skills: ReadonlyMap<string, SkillDefinition>): ParsedIntent {
-  const filled = raw !== null && typeof raw === 'object' ? Value.Default(Intent, structuredClone(raw)) : raw;
-  if (filled !== null && typeof filled === 'object' && typeof (filled as { policy_ctx?: unknown }).policy_ctx === 'object') {
-    (filled as { policy_ctx: Record<string, unknown> }).policy_ctx.source = source;
+  // A copy: the caller's object is never changed, nor can it change the run later.
+  const copy: unknown = raw !== null && typeof raw === 'object' ? structuredClone(raw) : raw;
+  if (copy !== null && typeof copy === 'object' && typeof (copy as { policy_ctx?: unknown }).policy_ctx === 'object') {
+    (copy as { policy_ctx: Record<string, unknown> }).policy_ctx.source = source;
   }
+  const filled = copy !== null && typeof copy === 'object' ? fillDefaults(intentValidator, intentSkip, copy) : copy;
   const intent = intentValidator.parse(filled, 'intent');
   intent.created_at ??= nowNs().toString();
   if (intent.type === 'natural_language') {
-    const params: Static<typeof NaturalLanguageParams> = nlValidator.parse(Value.Default(NaturalLanguageParams, structuredClone(intent.params)), 'intent.params');
+    const params: Static<typeof NaturalLanguageParams> = nlValidator.parse(fillDefaults(nlValidator, nlSkip, structuredClone(intent.params)), 'intent.params');
     return { intent, args: {}, text: params.text, validators: params.validators ?? [] };
   }
   const skill = skills.get(intent.type);

@@ -47,12 +47,35 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   const transcript = transcriptOf(live);
   const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
   const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
-  const agent = new Agent({
+  // Messages are journaled from pi's state at the points the run passes anyway (before a tool call, before
+  // each model request, when the loop returns) rather than from a listener: pi awaits its listeners on
+  // every streamed event. Each is journaled before any of its tool calls acts; tool results are journaled
+  // as `tool.result` events (the transcript is rebuilt from them).
+  let journaled = resume?.before.length ?? 0;
+  const journalMessages = (): Promise<void> | undefined => {
+    const messages = agent.state.messages;
+    let overQuota: Promise<void> | undefined;
+    for (; journaled < messages.length; journaled++) {
+      const message = messages[journaled] as Message;
+      if (message === resume?.paused || message.role === 'toolResult') continue;
+      live.note('llm.message', { message });
+      if (message.role === 'assistant') overQuota ??= countTokens(live, message);
+    }
+    return overQuota;
+  };
+  const model = closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn);
+  const agent: Agent = new Agent({
     initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
-    streamFn: closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn),
+    streamFn: (m, context, options) => {
+      const overQuota = journalMessages();
+      return overQuota ? overQuota.then(() => model(m, context, options)) : model(m, context, options);
+    },
     toolExecution: 'sequential',
     sessionId: live.run.run_id,
     beforeToolCall: async ({ toolCall, args }) => {
+      const overQuota = journalMessages();
+      if (overQuota) await overQuota;
+      if (live.closed) return { block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` };
       const verdict = await deps.invoker.before(live, toolCall.name, args, toolCall.id);
       return verdict.ok ? undefined : { block: true, reason: verdict.reason };
     },
@@ -69,16 +92,6 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   });
   const onAbort = () => agent.abort();
   live.signal.addEventListener('abort', onAbort, { once: true });
-  // pi awaits its listeners on every event (each streamed delta too): only a message's end does anything.
-  agent.subscribe((event) => {
-    if (event.type !== 'message_end') return;
-    const message = event.message as Message;
-    // Tool results are journaled as `tool.result` events (the transcript is rebuilt from them).
-    if (message === resume?.paused || message.role === 'toolResult') return;
-    // Durable with the run's next write: before any of its tool calls acts, and before the run's state changes.
-    live.note('llm.message', { message });
-    if (message.role === 'assistant') return countTokens(live, message);
-  });
   try {
     if (live.run.status !== 'running') await live.status('running');
     live.startClock();
@@ -86,6 +99,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     if (resume) await agent.continue();
     else await agent.prompt(text);
     for (;;) {
+      await journalMessages();
       if (live.closed) return;
       const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
       if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {

@@ -1,0 +1,91 @@
+import { describe, expect, it } from 'vitest';
+import { newId } from '../contract/ids.ts';
+import type { Intent } from '../contract/schemas.ts';
+import type { JournalRecord } from '../contract/services.ts';
+import { MemoryJournal } from '../../test/system2/memory-journal.ts';
+import { LiveRun } from './live-run.ts';
+import { RunStore } from './run-store.ts';
+
+const intent = (): Intent => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 't', source: 'internal' }, targets: [] });
+
+/** A MemoryJournal that counts the ticks its appends arrive in, and can be told to fail. */
+class TickJournal extends MemoryJournal {
+  ticks: number[] = [];
+  #tick = 0;
+  #scheduled = false;
+  fail: ((kind: string, data: unknown) => boolean) | undefined;
+  override append(kind: string, data: unknown): Promise<JournalRecord> {
+    if (!this.#scheduled) {
+      this.#scheduled = true;
+      queueMicrotask(() => {
+        this.#scheduled = false;
+        this.#tick++;
+      });
+    }
+    this.ticks.push(this.#tick);
+    if (this.fail?.(kind, data)) return Promise.reject(new Error('disk full'));
+    return super.append(kind, data);
+  }
+}
+
+async function liveRun(journal: TickJournal): Promise<LiveRun> {
+  const store = new RunStore(journal);
+  const record = await store.create(intent(), 'skill:stop');
+  return new LiveRun({ record, store, quotas: { maxToolCalls: 10, maxTokens: 10, maxWallS: 10 }, onWallExceeded: () => {} });
+}
+
+const eventKinds = (journal: MemoryJournal) => journal.records.filter((r) => r.kind === 'agent_event').map((r) => (r.data as { kind: string }).kind);
+
+describe('LiveRun', () => {
+  it('appends noted events with the next event, in order and in one tick, and shows them once durable', async () => {
+    const journal = new TickJournal();
+    const live = await liveRun(journal);
+    const before = journal.ticks.length;
+    live.note('llm.message', { n: 1 });
+    live.note('policy.decision', { n: 2 });
+    expect(journal.records).toHaveLength(2); // intent.accepted and pending only: nothing written yet
+    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted']);
+    await live.event('tool.call', { n: 3 });
+    expect(eventKinds(journal)).toEqual(['intent.accepted', 'llm.message', 'policy.decision', 'tool.call']);
+    expect(new Set(journal.ticks.slice(before)).size).toBe(1);
+    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted', 'llm.message', 'policy.decision', 'tool.call']);
+  });
+
+  it('writes noted events at the end of the tick when nothing else writes', async () => {
+    const journal = new TickJournal();
+    const live = await liveRun(journal);
+    live.note('tool.result', { ok: true });
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(eventKinds(journal)).toEqual(['intent.accepted', 'tool.result']);
+    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.result']);
+  });
+
+  it('makes noted events durable before a state change or the end of the run', async () => {
+    const journal = new TickJournal();
+    const live = await liveRun(journal);
+    live.note('llm.message', {});
+    await live.status('running');
+    live.note('tool.result', {});
+    await live.finish('succeeded');
+    expect(journal.records.map((r) => (r.data as { kind?: string; status?: string }).kind ?? (r.data as { status: string }).status)).toEqual([
+      'intent.accepted',
+      'pending',
+      'llm.message',
+      'running',
+      'tool.result',
+      'succeeded',
+    ]);
+  });
+
+  it('fails the next write when a noted event could not be written', async () => {
+    const journal = new TickJournal();
+    const live = await liveRun(journal);
+    journal.fail = (kind, data) => (data as { kind?: string }).kind === 'tool.result';
+    live.note('tool.result', {});
+    await new Promise((resolve) => setImmediate(resolve));
+    await new Promise((resolve) => setImmediate(resolve));
+    journal.fail = undefined;
+    await expect(live.event('tool.call', {})).rejects.toThrow('disk full');
+  });
+});

@@ -1,0 +1,91 @@
+import { fauxAssistantMessage, fauxToolCall, registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { RunStore } from '../../daemon/agent/run-store.ts';
+import { newId } from '../../daemon/contract/ids.ts';
+import type { AgentEvent, RunState } from '../../daemon/contract/schemas.ts';
+import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { agentContext, waitFor } from './agent-context.ts';
+
+// How the agent's records reach the journal now that a tool call's records are written together: every
+// event is in the journal, in the order it happened, before the run reports its end; a model message is
+// journaled before any of its tool calls acts; a tool call is durable before its skill acts.
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function setup(policyCtx: Record<string, unknown> = {}, calls = 5): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
+  const dir = tempDir('agent-journal-');
+  const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
+  const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
+  const faux = registerFauxProvider();
+  const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }));
+  faux.setResponses([...steps, fauxAssistantMessage('Stopped.')]);
+  const agent = new AgentComponent(ctx, { model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } });
+  await agent.start();
+  cleanups.push(dir.cleanup, () => journal.close(), () => faux.unregister(), () => agent.stop());
+  const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop, repeatedly' }, policy_ctx: { actor: 't', source: 'internal', ...policyCtx }, targets: [] };
+  return { agent, journal, faux, ctx, submit: () => agent.submitIntent(intent, 'internal') };
+}
+
+const TERMINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
+
+/** The run's events and states in journal order. */
+function journaled(journal: DurableJournal, runId: string): (AgentEvent | RunState)[] {
+  return journal
+    .read(1, 10_000)
+    .map((r) => r.data as AgentEvent | RunState)
+    .filter((d) => d.run_id === runId);
+}
+
+describe('the agent journal', () => {
+  it('journals every event of a run in order, each model message before its calls, all before the run ends', async () => {
+    const { agent, journal, ctx, submit } = await setup();
+    // Write-ahead: each zero twist reaches /cmd_vel only after its tool.call is in the journal.
+    const callsWhenTwisted: number[] = [];
+    ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: () => void callsWhenTwisted.push(journal.read(1, 10_000).filter((r) => (r.data as AgentEvent).kind === 'tool.call').length) });
+    const accepted = await submit();
+    await waitFor(() => TERMINAL.includes(agent.getRun(accepted.run_id)!.run.status), 'the run to end');
+    const { run, events } = agent.getRun(accepted.run_id)!;
+    expect(run.status).toBe('succeeded');
+
+    const records = journaled(journal, accepted.run_id);
+    // The terminal state is the last record, and every event the run shows is in the journal, in order.
+    expect((records.at(-1) as RunState).status).toBe('succeeded');
+    const journaledEvents = records.filter((r): r is AgentEvent => 'event_id' in r);
+    expect(journaledEvents.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
+    expect(events.map((e) => e.kind)).toEqual([
+      'intent.accepted',
+      'llm.message', // the user's text
+      ...Array.from({ length: 5 }, () => ['llm.message', 'tool.call', 'tool.result']).flat(),
+      'llm.message', // the answer
+    ]);
+    // Each call follows the model message that asked for it.
+    for (const [i, e] of events.entries()) {
+      if (e.kind !== 'tool.call') continue;
+      const asked = events[i - 1]!.payload.message as { content: { type: string; id?: string }[] };
+      expect(asked.content.some((c) => c.type === 'toolCall' && c.id === e.payload.call_id)).toBe(true);
+    }
+    await waitFor(() => callsWhenTwisted.length === 5, 'five zero twists');
+    expect(callsWhenTwisted).toEqual([1, 2, 3, 4, 5]);
+
+    // A restart reads back the same run.
+    const store = new RunStore(journal);
+    store.rebuild();
+    expect(store.get(accepted.run_id)!.events.map((e) => e.event_id)).toEqual(events.map((e) => e.event_id));
+  });
+
+  it('stops a run over its token quota before the call the over-quota message asked for', async () => {
+    const { agent, journal, submit } = await setup({ max_tokens: 10 });
+    const accepted = await submit();
+    await waitFor(() => TERMINAL.includes(agent.getRun(accepted.run_id)!.run.status), 'the run to end');
+    const { run, events } = agent.getRun(accepted.run_id)!;
+    expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^quota\.tokens: /) });
+    expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'llm.message', 'llm.message', 'policy.decision']);
+    expect(events.at(-1)!.payload).toMatchObject({ rule: 'quota.tokens', action: 'deny' });
+    expect(journaled(journal, accepted.run_id).filter((r) => 'event_id' in r)).toHaveLength(4);
+  });
+});
