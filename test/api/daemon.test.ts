@@ -110,6 +110,14 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     expect(metrics).toContain('auraison_runs{status="succeeded"} 1');
     expect(metrics).toContain('auraison_foxglove_clients');
 
+    // Read-only SQL on the real lakehouse; a write is refused with the path named.
+    const answer = await http(url, '/query', { body: { sql: 'SELECT 42 AS answer' } });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json).toMatchObject({ columns: [{ name: 'answer' }], rows: [[42]], truncated: false });
+    const write = await http(url, '/query', { body: { sql: 'DROP TABLE bags' } });
+    expect(write.status).toBe(400);
+    expect(write.json.issues?.[0]).toMatchObject({ path: 'body.sql', message: expect.stringContaining('read-only') });
+
     // The live map: the sim's latched /map and the robot's pose.
     const live = new SseClient(`${url}/live/map`);
     cleanups.push(() => live.close());

@@ -42,7 +42,7 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
       }
       outcome = 'error';
       const message = (error as Error).message;
-      if (/timeout|timed out|interrupt/i.test(message)) {
+      if (/timeout|timed out|interrupt|ran past/i.test(message)) {
         outcome = 'timeout';
         throw new HttpError(504, 'timeout', `query did not finish within ${timeoutMs} ms: ${message}`);
       }
