@@ -124,11 +124,11 @@ export class LiveRun {
 
   /** Waits for a write and the noted ones before it; a failed background write fails this one. */
   async #settle<T>(noted: Promise<unknown>[] | undefined, write: Promise<T>): Promise<T> {
+    let result: T;
     if (noted) {
       noted.push(write);
-      await Promise.all(noted);
-    }
-    const result = await write;
+      result = (await Promise.all(noted)).at(-1) as T;
+    } else result = await write;
     const error = this.#writeError;
     if (error) {
       this.#writeError = undefined;

@@ -1,6 +1,7 @@
 import { Agent, type AgentMessage, type AgentTool } from '@mariozechner/pi-agent-core';
 import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model } from '@mariozechner/pi-ai';
 import type { ToolResult } from '../contract/schemas.ts';
+import { outputText } from '../policy/output-text.ts';
 import type { LiveRun } from './live-run.ts';
 import type { ModelService } from './model-service.ts';
 import type { SkillDefinition } from './skills/index.ts';
@@ -19,7 +20,12 @@ export interface LlmRunDeps {
 
 /** The model sees tool results as quoted data: a result cannot close the quote and speak as the system. */
 export function renderToolResult(tool: string, output: unknown): string {
-  const body = (typeof output === 'string' ? output : JSON.stringify(output)).replace(/<\/?tool_result/gi, (m) => m.replace('<', '&lt;'));
+  return quoteToolResult(tool, typeof output === 'string' ? output : (JSON.stringify(output) ?? ''));
+}
+
+/** renderToolResult of a result whose output text is known already (see outputText). */
+function quoteToolResult(tool: string, text: string): string {
+  const body = text.replace(/<\/?tool_result/gi, (m) => m.replace('<', '&lt;'));
   return `<tool_result tool="${tool}" trust="untrusted">\n${body}\n</tool_result>`;
 }
 
@@ -136,7 +142,7 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
       const input = live.rewritten.get(toolCallId) ?? params;
       const result = await invoker.execute(live, skill.name, input, toolCallId, signal ?? live.signal);
       if (!result.ok) throw new Error(result.error);
-      return { content: [{ type: 'text', text: renderToolResult(skill.name, result.output) }], details: result };
+      return { content: [{ type: 'text', text: quoteToolResult(skill.name, outputText(result)) }], details: result };
     },
   };
 }

@@ -109,8 +109,8 @@ export class RunStore {
     const now = nsNow();
     const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: treeRef, status: 'pending', created_at: now, updated_at: now };
     const accepted: AgentEvent = { event_id: newId(), run_id: run.run_id, kind: 'intent.accepted', payload: { intent }, ts: now };
-    await this.#journal.append(AGENT_EVENT, accepted);
-    await this.#journal.append(RUN_STATE, run);
+    // Both in the same tick: one journal write. The journal keeps them in order.
+    await Promise.all([this.#journal.append(AGENT_EVENT, accepted), this.#journal.append(RUN_STATE, run)]);
     const record: RunRecord = { run, intent, events: [accepted] };
     this.#runs.set(run.run_id, record);
     this.#byIntent.set(intent.intent_id, run.run_id);

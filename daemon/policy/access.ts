@@ -2,6 +2,7 @@ import { compileTopicSelection } from '../bus/glob.ts';
 import type { PolicySettings } from '../config/sections/system2.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/policy-hook.ts';
 import { field } from './tool-inputs.ts';
+import { ALLOW } from './chain.ts';
 
 type Access = { allow: string[]; deny: string[] };
 
@@ -29,18 +30,18 @@ export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 
   return {
     name: 'access',
     onIntent(intent) {
-      if (intent.type === 'natural_language') return { action: 'allow' };
-      return skills(intent.type) ?? { action: 'allow' };
+      if (intent.type === 'natural_language') return ALLOW;
+      return skills(intent.type) ?? ALLOW;
     },
     beforeToolCall(ctx, input) {
       const skill = skills(ctx.tool);
       if (skill) return skill;
       if (ctx.tool === 'read_topic' || ctx.tool === 'publish') {
         const topic = field<string>(input, 'topic') ?? '';
-        return topics(topic) ?? { action: 'allow' };
+        return topics(topic) ?? ALLOW;
       }
-      if (ctx.tool === 'call_service') return services(field<string>(input, 'name') ?? '') ?? { action: 'allow' };
-      return { action: 'allow' };
+      if (ctx.tool === 'call_service') return services(field<string>(input, 'name') ?? '') ?? ALLOW;
+      return ALLOW;
     },
   };
 }

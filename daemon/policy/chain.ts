@@ -1,5 +1,8 @@
 import type { ChainOutcome, PolicyDecision, PolicyHook, PolicyRecord } from '../contract/policy-hook.ts';
 
+/** The one plain allow every hook returns: a decision is only read, so they need not make one per call. */
+export const ALLOW: { readonly action: 'allow' } = Object.freeze({ action: 'allow' });
+
 type Pick<T> = (hook: PolicyHook, value: T) => PolicyDecision<T> | Promise<PolicyDecision<T>> | undefined;
 
 /**

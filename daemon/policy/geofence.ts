@@ -1,5 +1,6 @@
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import { field } from './tool-inputs.ts';
+import { ALLOW } from './chain.ts';
 
 type Point = { x: number; y: number };
 
@@ -26,9 +27,9 @@ export function geofenceHook(polygon: readonly Point[]): PolicyHook {
   return {
     name: 'geofence',
     beforeToolCall(ctx, input) {
-      if (ctx.tool !== 'navigate_to' || polygon.length < 3) return { action: 'allow' };
+      if (ctx.tool !== 'navigate_to' || polygon.length < 3) return ALLOW;
       const goal = { x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN };
-      if (insidePolygon(goal, polygon)) return { action: 'allow' };
+      if (insidePolygon(goal, polygon)) return ALLOW;
       return { action: 'deny', rule: 'geofence', reason: `goal (${goal.x}, ${goal.y}) is outside the geofence (policy.geofence.polygon)` };
     },
   };

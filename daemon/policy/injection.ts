@@ -1,4 +1,6 @@
 import type { PolicyHook } from '../contract/policy-hook.ts';
+import { outputText } from './output-text.ts';
+import { ALLOW } from './chain.ts';
 
 /**
  * Text in tool results (topics, services, files) that reads like instructions to the model. Matching it
@@ -21,6 +23,7 @@ export function injectionSignals(text: string): string[] {
 
 export const INJECTION_RULE = 'injection.suspected';
 
+
 /**
  * afterToolCall: a result that reads like instructions is passed on wrapped, with a warning that it is
  * data, and the decision names the patterns that matched.
@@ -29,10 +32,9 @@ export function injectionHook(): PolicyHook {
   return {
     name: 'injection',
     afterToolCall(ctx, _input, result) {
-      if (!result.ok) return { action: 'allow' };
-      const text = typeof result.output === 'string' ? result.output : JSON.stringify(result.output);
-      const signals = injectionSignals(text ?? '');
-      if (signals.length === 0) return { action: 'allow' };
+      if (!result.ok) return ALLOW;
+      const signals = injectionSignals(outputText(result));
+      if (signals.length === 0) return ALLOW;
       return {
         action: 'rewrite',
         rule: INJECTION_RULE,

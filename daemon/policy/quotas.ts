@@ -1,6 +1,7 @@
 import type { PolicySettings } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { Intent } from '../contract/schemas.ts';
+import { ALLOW } from './chain.ts';
 
 export interface RunQuotas {
   maxToolCalls: number;
@@ -24,7 +25,7 @@ export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook 
     name: 'quota',
     beforeToolCall(ctx) {
       const max = runQuotas(quotas, ctx.intent).maxToolCalls;
-      if (ctx.callIndex <= max) return { action: 'allow' };
+      if (ctx.callIndex <= max) return ALLOW;
       return { action: 'deny', rule: 'quota.tool_calls', reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
     },
   };

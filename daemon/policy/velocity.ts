@@ -1,6 +1,7 @@
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { PolicySettings } from '../config/sections/system2.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
+import { ALLOW } from './chain.ts';
 
 export type VelocityLimits = PolicySettings['velocity'];
 
@@ -36,9 +37,9 @@ export function velocityHook(limits: VelocityLimits): PolicyHook {
   return {
     name: 'velocity',
     beforeToolCall(ctx, input) {
-      if (ctx.tool !== 'publish' || field<string>(input, 'topic') !== limits.topic) return { action: 'allow' };
+      if (ctx.tool !== 'publish' || field<string>(input, 'topic') !== limits.topic) return ALLOW;
       const { twist, broken } = limitTwist(fullTwist(field(input, 'fields')), limits);
-      if (broken.length === 0) return { action: 'allow' };
+      if (broken.length === 0) return ALLOW;
       if (limits.mode === 'reject') return { action: 'deny', rule: 'velocity.limit', reason: `${broken.join(', ')} (policy.velocity, mode reject)` };
       return { action: 'rewrite', rule: 'velocity.limit', reason: `clamped: ${broken.join(', ')}`, value: { ...(input as object), fields: twist } };
     },
