@@ -58,14 +58,14 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     expect(checks.get('bus')).toBe('pass');
     expect(checks.get('component:sim')).toBe('pass');
     expect(checks.get('model_endpoint')).toBe('skip');
-    expect(ready.status).toBe(200);
+    expect(ready.status, ready.text).toBe(200);
 
     // The event stream from the start of the durable journal.
     const first = new SseClient(`${url}/events?last_event_id=0`);
     cleanups.push(() => first.close());
 
     const created = await http(url, '/intents', { body: { type: 'stop', params: {} } });
-    expect(created.status).toBe(201);
+    expect(created.status, created.text).toBe(201);
     const runId = (created.json.run as { run_id: string }).run_id;
     await until(async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval', 'the run to wait for approval');
 
@@ -83,7 +83,12 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     await page.goto(url);
     await page.locator('#robot', { hasText: 'api-e2e' }).waitFor();
     await page.locator(`#approvals li[data-run="${runId}"]`).getByRole('button', { name: 'Approve' }).click();
-    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' }).waitFor({ timeout: 20_000 });
+    await page
+      .locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' })
+      .waitFor({ timeout: 30_000 })
+      .catch(async (error: Error) => {
+        throw new Error(`${error.message}\nthe run: ${(await http(url, `/runs/${runId}`)).text.slice(0, 2000)}`);
+      });
     await page.locator('#map-info', { hasText: 'cells' }).waitFor();
     await page.locator('#topics tbody tr', { hasText: '/scan' }).waitFor();
     mkdirSync(join(ROOT, 'test', '.tmp'), { recursive: true });
