@@ -55,6 +55,10 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
   const gate = new CmdVelGate({ bus, codec, limits: { topic: '/cmd_vel', max_linear_x: 0.22, max_angular_z: 2.84, mode: 'clamp' } });
   const env = { bus, codec, gate, motion: new MotionLock(), settings: {} as never, log: pino({ level: 'silent' }), navigation: () => undefined, policies: () => undefined };
   const skill = SKILLS.stop;
+  const idle = new AbortController().signal; // pi passes its run's signal; this is only its type's fallback
+  script(faux);
+  // Timed from here, as ours is from the intent: making the tool and the pi Agent is part of every run.
+  const start = process.hrtime.bigint();
   const tool: AgentTool = {
     name: skill.name,
     label: skill.name,
@@ -62,9 +66,8 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
     parameters: skill.parameters,
     executionMode: 'sequential',
     // The same text as ours gives the model, so the faux model reads the same transcript in both loops.
-    execute: async () => ({ content: [{ type: 'text', text: renderToolResult(skill.name, await skill.execute({}, env, new AbortController().signal)) }], details: {} }),
+    execute: async (_id, _params, signal) => ({ content: [{ type: 'text', text: renderToolResult(skill.name, await skill.execute({}, env, signal ?? idle)) }], details: {} }),
   };
-  script(faux);
   // The same system prompt and a session id per run, as ours sends: the faux model's own work (it
   // serializes the context, and compares it with the session's last one) is then the same in both.
   const agent = new Agent({
@@ -73,7 +76,6 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
     toolExecution: 'sequential',
     sessionId: newId(),
   });
-  const start = process.hrtime.bigint();
   await agent.prompt('stop the robot, repeatedly');
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   gate.close();

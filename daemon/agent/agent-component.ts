@@ -66,6 +66,9 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
   #navigator: Navigator | undefined;
   #intentSub: Subscription | undefined;
   #deadlines = new Map<string, NodeJS.Timeout>();
+  // Made once, not per run: a closure per run costs a defineProperty under tsx (it names each one).
+  #onWallExceeded = (live: LiveRun): void => void this.#wallExceeded(live);
+  #validatorEnv = (l: LiveRun): ValidatorEnv => ({ bus: this.#ctx.bus, codec: this.#codec, lastGoal: l.lastGoal, signal: l.signal });
 
   constructor(ctx: ComponentContext, options: AgentComponentOptions = {}) {
     this.#ctx = ctx;
@@ -250,7 +253,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
       record,
       store: this.store,
       quotas: runQuotas(this.#policy.quotas, record.intent),
-      onWallExceeded: () => void this.#wallExceeded(live),
+      onWallExceeded: this.#onWallExceeded,
     });
     this.#live.set(record.run.run_id, live);
     return live;
@@ -281,11 +284,10 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
 
   #run(live: LiveRun, parsed: ParsedIntent): void {
     this.#running.add(live);
-    const validatorEnv = (l: LiveRun): ValidatorEnv => ({ bus: this.#ctx.bus, codec: this.#codec, lastGoal: l.lastGoal, signal: l.signal });
     const task = (async () => {
       try {
         if (parsed.text === undefined) {
-          await runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv });
+          await runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv: this.#validatorEnv });
         } else {
           const model = this.#model();
           if (!model) return void (await live.finish('failed', 'System 2 unavailable: the llm component is not running'));
@@ -296,7 +298,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
             skills: [...this.#skills.values()],
             systemPrompt: systemPrompt(this.#settings.system_prompt, poses),
             maxRefines: this.#settings.max_refines,
-            validatorEnv,
+            validatorEnv: this.#validatorEnv,
           });
         }
         // A runner that returns without ending the run (it should not) must not leave it running forever.

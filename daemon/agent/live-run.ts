@@ -32,14 +32,14 @@ export class LiveRun {
   #wallTimer: NodeJS.Timeout | undefined;
   #wallStartedAt = 0;
   #wallUsedMs = 0;
-  #onWallExceeded: () => void;
+  #onWallExceeded: (live: LiveRun) => void;
   /** Events noted but not yet appended: they go out with the next write, or at the end of this tick. */
   #noted: { kind: string; payload: Record<string, unknown> }[] = [];
   #flushScheduled = false;
   /** A background flush that failed: the next write reports it. */
   #writeError: Error | undefined;
 
-  constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: () => void }) {
+  constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: (live: LiveRun) => void }) {
     const { record, store, quotas, onWallExceeded } = options;
     this.record = record;
     this.#store = store;
@@ -86,7 +86,7 @@ export class LiveRun {
     this.#noted.push({ kind, payload });
     if (this.#flushScheduled) return;
     this.#flushScheduled = true;
-    setImmediate(this.#flushNoted);
+    setImmediate(LiveRun.#flushLater, this);
   }
 
   async status(status: RunStatus, reason?: string): Promise<RunState> {
@@ -116,7 +116,13 @@ export class LiveRun {
     return writes;
   }
 
-  #flushNoted = (): void => {
+  // Static, with the run as an argument: a closure per run costs more than it looks (under tsx each named
+  // closure is named with a defineProperty).
+  static #flushLater(live: LiveRun): void {
+    live.#flushNoted();
+  }
+
+  #flushNoted(): void {
     this.#flushScheduled = false;
     const writes = this.#appendNoted();
     if (writes) Promise.all(writes).catch((error: unknown) => void (this.#writeError ??= error as Error));
@@ -150,7 +156,7 @@ export class LiveRun {
     if (this.#wallTimer || this.closed) return;
     this.#wallStartedAt = Date.now();
     const left = this.quotas.maxWallS * 1000 - this.#wallUsedMs;
-    this.#wallTimer = setTimeout(this.#onWallExceeded, Math.max(0, left));
+    this.#wallTimer = setTimeout(this.#onWallExceeded, Math.max(0, left), this);
   }
 
   pauseClock(): void {

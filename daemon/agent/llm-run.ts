@@ -57,35 +57,42 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   // each model request, when the loop returns) rather than from a listener: pi awaits its listeners on
   // every streamed event. Each is journaled before any of its tool calls acts; tool results are journaled
   // as `tool.result` events (the transcript is rebuilt from them).
+  // Callbacks are methods, not arrow functions: tsx names every named closure with a defineProperty call,
+  // and these are made for every run.
   let journaled = resume?.before.length ?? 0;
-  const journalMessages = (): Promise<void> | undefined => {
-    const messages = agent.state.messages;
-    let overQuota: Promise<void> | undefined;
-    for (; journaled < messages.length; journaled++) {
-      const message = messages[journaled] as Message;
-      if (message === resume?.paused || message.role === 'toolResult') continue;
-      live.note('llm.message', { message });
-      if (message.role === 'assistant') overQuota ??= countTokens(live, message);
-    }
-    return overQuota;
+  const run = {
+    journalMessages(): Promise<void> | undefined {
+      const messages = agent.state.messages;
+      let overQuota: Promise<void> | undefined;
+      for (; journaled < messages.length; journaled++) {
+        const message = messages[journaled] as Message;
+        if (message === resume?.paused || message.role === 'toolResult') continue;
+        live.note('llm.message', { message });
+        if (message.role === 'assistant') overQuota ??= countTokens(live, message);
+      }
+      return overQuota;
+    },
+    abort(): void {
+      agent.abort();
+    },
   };
   const model = closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn);
   const agent: Agent = new Agent({
     initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
-    streamFn: (m, context, options) => {
-      const overQuota = journalMessages();
+    streamFn(m, context, options) {
+      const overQuota = run.journalMessages();
       return overQuota ? overQuota.then(() => model(m, context, options)) : model(m, context, options);
     },
     toolExecution: 'sequential',
     sessionId: live.run.run_id,
-    beforeToolCall: async ({ toolCall, args }) => {
-      const overQuota = journalMessages();
+    async beforeToolCall({ toolCall, args }) {
+      const overQuota = run.journalMessages();
       if (overQuota) await overQuota;
       if (live.closed) return { block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` };
       const verdict = await deps.invoker.before(live, toolCall.name, args, toolCall.id);
       return verdict.ok ? undefined : { block: true, reason: verdict.reason };
     },
-    afterToolCall: async ({ toolCall, args, result, isError }) => {
+    async afterToolCall({ toolCall, args, result, isError }) {
       if (live.done.has(toolCall.id)) return undefined;
       const raw: ToolResult = isError ? { ok: false, error: textOf(result.content) } : (result.details as ToolResult);
       const input = live.rewritten.get(toolCall.id) ?? args;
@@ -96,8 +103,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
         : { content: [{ type: 'text', text: screened.error }], details: screened, isError: true };
     },
   });
-  const onAbort = () => agent.abort();
-  live.signal.addEventListener('abort', onAbort, { once: true });
+  live.signal.addEventListener('abort', run.abort, { once: true });
   try {
     if (live.run.status !== 'running') await live.status('running');
     live.startClock();
@@ -105,7 +111,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     if (resume) await agent.continue();
     else await agent.prompt(text);
     for (;;) {
-      await journalMessages();
+      await run.journalMessages();
       if (live.closed) return;
       const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
       if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {
@@ -127,7 +133,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
     }
   } finally {
-    live.signal.removeEventListener('abort', onAbort);
+    live.signal.removeEventListener('abort', run.abort);
   }
 }
 
@@ -138,7 +144,7 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
     description: skill.description,
     parameters: skill.parameters,
     executionMode: 'sequential',
-    execute: async (toolCallId, params, signal) => {
+    async execute(toolCallId, params, signal) {
       const input = live.rewritten.get(toolCallId) ?? params;
       const result = await invoker.execute(live, skill.name, input, toolCallId, signal ?? live.signal);
       if (!result.ok) throw new Error(result.error);
