@@ -1,14 +1,13 @@
 import { open, type FileHandle } from 'node:fs/promises';
-import { McapIndexedReader, McapStreamReader, type DecompressHandlers, type TypedMcapRecord } from '@mcap/core';
+import { McapIndexedReader, type DecompressHandlers } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
 import { BagError } from './errors.ts';
+import { McapFormatError, readMcap, type McapChannel, type McapSchema } from './mcap-stream.ts';
 import type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
 
-const READ_SIZE = 4 * 1024 * 1024;
-
 /**
- * Reads an MCAP file of a rosbag2 bag. Messages are streamed in file order with CRCs checked, so a
- * truncated or corrupt file is reported at the place it breaks, and unindexed files read as well as
+ * Reads an MCAP file of a rosbag2 bag. Messages are streamed in file order with CRCs checked (readMcap),
+ * so a truncated or corrupt file is reported at the place it breaks, and unindexed files read as well as
  * indexed ones.
  */
 export class McapFileReader implements StorageFileReader {
@@ -68,55 +67,17 @@ export class McapFileReader implements StorageFileReader {
   }
 
   async *messages(): AsyncGenerator<StorageMessage> {
-    const reader = new McapStreamReader({ includeChunks: true, decompressHandlers: this.#decompress, validateCrcs: true });
-    const schemas = new Map<number, { name: string; encoding: string; data: Uint8Array }>();
-    const channels = new Map<number, string>();
-    const buffer = new Uint8Array(READ_SIZE);
-    let position = 0;
-    let chunkOffset = -1n;
-    let chunkEnd = -1;
-    while (position < this.#size) {
-      const { bytesRead } = await this.#fh.read(buffer, 0, READ_SIZE, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      reader.append(buffer.subarray(0, bytesRead));
-      for (;;) {
-        const before = position - reader.bytesRemaining();
-        let record: TypedMcapRecord | undefined;
-        try {
-          record = reader.nextRecord();
-        } catch (error) {
-          throw new BagError(this.path, `corrupt MCAP near byte ${before}: ${(error as Error).message}`);
-        }
-        if (!record) break;
-        switch (record.type) {
-          case 'Schema':
-            schemas.set(record.id, record);
-            break;
-          case 'Channel': {
-            channels.set(record.id, record.topic);
-            if (!this.#topics.has(record.topic)) {
-              this.#topics.set(record.topic, this.#topic(record.topic, record.messageEncoding, record.metadata, schemas.get(record.schemaId)));
-            }
-            break;
-          }
-          case 'Chunk':
-            chunkOffset = BigInt(before);
-            chunkEnd = position - reader.bytesRemaining();
-            break;
-          case 'Message': {
-            const topic = channels.get(record.channelId);
-            if (topic === undefined) throw new BagError(this.path, `corrupt MCAP: a message refers to channel ${record.channelId}, which was never declared`);
-            yield { topic, logTime: record.logTime, publishTime: record.publishTime, data: record.data, offset: before === chunkEnd ? chunkOffset : BigInt(before) };
-            break;
-          }
-          default:
-            break;
-        }
+    const onChannel = (c: McapChannel, schema: McapSchema | undefined): void => {
+      if (!this.#topics.has(c.topic)) this.#topics.set(c.topic, this.#topic(c.topic, c.messageEncoding, c.metadata, schema));
+    };
+    try {
+      for await (const m of readMcap(this.#fh, this.#size, this.#decompress, onChannel)) {
+        yield { topic: m.channel.topic, logTime: m.logTime, publishTime: m.publishTime, data: m.data, offset: m.offset };
       }
-    }
-    if (!reader.done()) {
-      throw new BagError(this.path, `truncated MCAP: it ends at byte ${this.#size} without its footer (run \`auraison-edge bag repair\` on its bag to recover what it holds)`);
+    } catch (error) {
+      if (!(error instanceof McapFormatError)) throw error;
+      if (error.truncated) throw new BagError(this.path, `truncated MCAP: ${error.message} (run \`auraison-edge bag repair\` on its bag to recover what it holds)`);
+      throw new BagError(this.path, `corrupt MCAP near byte ${error.offset}: ${error.message}`);
     }
   }
 

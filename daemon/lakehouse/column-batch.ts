@@ -173,18 +173,20 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
       duckdb.copy_data_to_vector(vector, 0, c.d.buffer as ArrayBuffer, c.d.byteOffset, rows * c.d.BYTES_PER_ELEMENT);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
     } else if (c.kind === 'list') {
-      const entries = new BigUint64Array(rows * 2);
+      // List entries are (offset, length) pairs of uint64: written as 32-bit halves, no BigInt per row
+      // (a chunk's element offsets stay far below 2^32; DuckDB and this code are little-endian only).
+      const entries = new Uint32Array(rows * 4);
       let offset = 0;
       for (let r = 0; r < rows; r++) {
         const len = c.nulls?.[r] ? 0 : c.lens[r]!;
-        entries[2 * r] = BigInt(offset);
-        entries[2 * r + 1] = BigInt(len);
+        entries[4 * r] = offset;
+        entries[4 * r + 2] = len;
         offset += len;
       }
       duckdb.list_vector_reserve(vector, offset);
       duckdb.list_vector_set_size(vector, offset);
       if (offset > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, offset * c.child.BYTES_PER_ELEMENT);
-      duckdb.copy_data_to_vector(vector, 0, entries.buffer, 0, entries.byteLength);
+      duckdb.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
     } else {
       let nulls: Uint8Array | undefined;

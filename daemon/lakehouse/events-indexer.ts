@@ -28,8 +28,7 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
   if (journal.lastSeq <= done) return { rows: 0, lastSeq: done };
   const staging = join(paths.staging, newId());
   const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
-  const writer = new TableWriter({ conn, staging, table: 'events', robot, columns: COLUMNS, batchRows: 1_000_000 });
+  const writer = new TableWriter({ db: instance, staging, table: 'events', robot, columns: COLUMNS, batchRows: 1_000_000 });
   let seq = done;
   try {
     for (;;) {
@@ -45,9 +44,8 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
       if (records.length < READ_BATCH) break;
     }
     await writer.flush();
-    await writer.drop();
   } finally {
-    conn.closeSync();
+    await writer.drop();
     instance.closeSync();
   }
   const moved = commitStaged(staging, paths.tables, writer.files);

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream, existsSync, rmSync, statSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { blobValue, DuckDBInstance } from '@duckdb/node-api';
 import type { MessageDefinition } from '@foxglove/message-definition';
@@ -12,6 +12,7 @@ import { newId } from '../contract/ids.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { setValue, type FixedColumn, type ListColumn } from './column-batch.ts';
 import { compileColumnarDecoder, type ColumnarDecode } from './columnar-decoder.ts';
+import { sha256File } from './file-hash.ts';
 import { flattenColumns, type FlatColumn } from './flatten.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
 
@@ -104,9 +105,9 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   }
   const files = only ? bag.files.filter((f) => only.includes(f)) : bag.files;
   const known = await withCatalog(paths.catalog, async (conn) => {
-    const segments = (await conn.runAndReadAll('SELECT segment_id FROM bags')).getRows().map((r) => String(r[0]));
+    const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes FROM bags')).getRows();
     const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
-    return { segments: new Set(segments), projections };
+    return { segments: new Set(rows.map((r) => String(r[0]))), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
   });
   const tableOwners = new Map(known.projections.map((p) => [p.table, `${p.topic}\0${p.type}`]));
   const projectionOf = new Map(known.projections.map((p) => [`${p.topic}\0${p.type}`, p.table]));
@@ -114,18 +115,43 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
 
   const staging = join(paths.staging, newId());
   const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
   const resolver = new BagTypeResolver(registry);
-  const messages = await new TableWriter({ conn, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows }).open();
-  const raw = new TableWriter({ conn, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
+  const messages = await new TableWriter({ db: instance, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows }).open();
+  const raw = new TableWriter({ db: instance, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
   const projections = new Map<string, Projection | null>();
+  const allWriters = [messages, raw];
+  /** Each writer's segment_id column, relabelled once a file's checksum is known. */
+  const segmentColumns = new Map<TableWriter, number>([[messages, 0], [raw, 0]]);
+  // A file's sha256 (its segment id) is computed on a worker while the file is read. Rows meanwhile carry
+  // a placeholder in their dict-coded segment_id, given its real value before any batch is written.
+  let segment = '';
+  let pending: { label: string; hashing: Promise<string> } | undefined;
+  const settle = async (): Promise<void> => {
+    const p = pending;
+    if (!p) return;
+    const sum = await p.hashing;
+    if (pending !== p) return;
+    for (const [w, column] of segmentColumns) w.relabel(column, p.label, sum);
+    segment = sum;
+    pending = undefined;
+  };
+  for (const w of allWriters) w.beforeWrite = settle;
   const segmentRows: unknown[][] = [];
   try {
     for (const file of files) {
-      const checksum = await sha256(file);
-      if (known.segments.has(checksum)) {
-        report.segments.push({ file, segmentId: checksum, messages: 0, state: 'already imported' });
-        continue;
+      const size = statSync(file).size;
+      const hashing = sha256File(file);
+      hashing.catch(() => undefined); // awaited below or by settle(); never left unhandled
+      if (known.sizes.has(size)) {
+        // Same size as a segment already imported: it may be the same file, so check before reading it.
+        segment = await hashing;
+        if (known.segments.has(segment)) {
+          report.segments.push({ file, segmentId: segment, messages: 0, state: 'already imported' });
+          continue;
+        }
+      } else {
+        segment = `\0pending-checksum:${newId()}`;
+        pending = { label: segment, hashing };
       }
       const reader = await openStorageFile(file, bag.storage);
       // Per topic of this file: its type's reader (or why there is none) and its projection, looked up once.
@@ -170,18 +196,21 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
                   newProjections.push({ topic: m.topic, type: topic.type, table });
                 }
                 const columns = dedupe(flattenColumns(r.definitions));
-                const writer = await new TableWriter({ conn, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }).open();
+                const writer = await new TableWriter({ db: instance, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }).open();
+                allWriters.push(writer);
+                segmentColumns.set(writer, 2);
+                writer.beforeWrite = settle;
                 const lists = writer.stores.flatMap((c, i) => (c.kind === 'list' ? [i] : []));
                 proj = { writer, columns, fast: decoderFor(r.definitions), lists, marks: lists.map(() => 0) };
               }
               projections.set(key, proj);
             }
             if (proj) {
-              const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, proj.writer.code(2, checksum));
+              const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, proj.writer.code(2, segment));
               if (error) reason = `does not decode as ${topic.type}: ${error.message}`;
               else {
                 decoded = true;
-                if (proj.writer.commit(m.logTime)) await proj.writer.flush();
+                if (proj.writer.commit(m.logTime)) await proj.writer.flush({ wait: false });
               }
             }
           } else {
@@ -194,7 +223,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
           }
           const s = messages.stores as FixedColumn[];
           const row = messages.row;
-          s[0]!.d[row] = messages.code(0, checksum);
+          s[0]!.d[row] = messages.code(0, segment);
           s[1]!.d[row] = messages.code(1, bag.name);
           s[2]!.d[row] = messages.code(2, m.topic);
           s[3]!.d[row] = messages.code(3, topic.type);
@@ -203,11 +232,14 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
           s[6]!.d[row] = m.offset;
           s[7]!.d[row] = m.data.byteLength;
           s[8]!.d[row] = decoded ? 1 : 0;
-          if (messages.commit(m.logTime)) await messages.flush();
+          if (messages.commit(m.logTime)) await messages.flush({ wait: false });
+          // A batch being written takes its chunks from this thread: give DuckDB its turn now and then.
+          if ((count & 1023) === 0 && allWriters.some((w) => w.writing)) await new Promise((r) => setImmediate(r));
           if (decoded) report.decoded++;
           else {
             report.raw++;
-            await raw.add(partitionDate(m.logTime), [checksum, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data)]);
+            // A copy: the reader's data are views into its buffers, which this row would keep alive.
+            await raw.add(partitionDate(m.logTime), [segment, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data.slice())]);
             const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
             u.count++;
             unknown.set(m.topic, u);
@@ -216,10 +248,12 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       } finally {
         await reader.close();
       }
+      await settle();
+      const checksum = segment;
       report.unknownTypes.push(...unknown.values());
       report.messages += count;
       report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
-      segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...topicsSeen], statSync(file).size, checksum]);
+      segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...topicsSeen], size, checksum]);
     }
     if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
       throw new BagError(bag.path, 'empty bag: it holds no messages; nothing was imported');
@@ -230,7 +264,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       report.warnings.push(`${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`);
     }
     const writers = [messages, raw, ...[...projections.values()].flatMap((p) => (p ? [p.writer] : []))];
-    for (const w of writers) await w.flush();
+    await Promise.all(writers.map((w) => w.flush())); // each has its own connection: DuckDB writes them side by side
     const staged = writers.flatMap((w) => w.files);
     report.tables = [...new Set(writers.filter((w) => w.rowsWritten > 0).map((w) => w.table))];
     if (segmentRows.length === 0) return report;
@@ -257,7 +291,6 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
     return report;
   } finally {
     for (const w of [messages, raw, ...[...projections.values()].flatMap((p) => (p ? [p.writer] : []))]) await w.drop().catch(() => undefined);
-    conn.closeSync();
     instance.closeSync();
     if (existsSync(staging)) rmSync(staging, { recursive: true, force: true });
   }
@@ -323,14 +356,3 @@ const RESERVED = new Set(PROJECTION_PREFIX.map((c) => c.name));
 function dedupe(columns: FlatColumn[]): FlatColumn[] {
   return columns.map((c) => (RESERVED.has(c.name) ? { ...c, name: `msg.${c.name}` } : c));
 }
-
-function sha256(file: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const hash = createHash('sha256');
-    createReadStream(file)
-      .on('data', (d) => hash.update(d))
-      .on('error', (e) => reject(new BagError(file, `cannot read: ${e.message}`)))
-      .on('end', () => resolve(hash.digest('hex')));
-  });
-}
-

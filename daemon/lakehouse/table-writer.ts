@@ -1,7 +1,6 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { DuckDBDataChunk, type DuckDBAppender, type DuckDBConnection, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { newId } from '../contract/ids.ts';
+import { DuckDBTableFunction, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
 import { BATCH_ROWS, columnStore, fillChunk, resetStores, setValue, type ColumnStore } from './column-batch.ts';
 
 export interface TableColumn {
@@ -30,50 +29,77 @@ export function partitionDate(ns: bigint): string {
 
 const DAY_NS = 86_400_000_000_000n;
 
+/** A full (or last) chunk of rows waiting to be written: its column stores and each row's day. */
+interface Chunk {
+  stores: ColumnStore[];
+  days: Int32Array;
+  rows: number;
+}
+
+let functionSeq = 0;
+
 /**
  * Collects rows of one lakehouse table and writes them as parquet through DuckDB, into
  * `<staging>/<table>/robot=<id>/date=<yyyy-mm-dd>/part-<uuid>.parquet`. Rows are filled column-wise into
- * typed arrays (`stores`, `row`, `commit`), 2048 at a time, and go into a DuckDB temp table as one data
- * chunk through the Appender (native memory, not the JS heap); `flush()` (or the caller, once `commit`
- * says `batchRows` are staged) copies them out as one file per date, never a file per message, since many
- * tiny files make DuckDB slow. `commitStaged()` moves the files into the tables directory; until then
+ * typed arrays (`stores`, `row`, `commit`), 2048 at a time (a DuckDB data chunk), and kept as they are
+ * until the batch is written: one `COPY (SELECT ... FROM <table function>) TO ... PARTITION_BY (robot,
+ * date)` per batch, whose table function hands DuckDB the chunks, copied into its vectors as blocks. No
+ * staging table: appending to one cost more than the parquet write. A batch is `batchRows` rows or
+ * `batchBytes` of column data, whichever comes first, so files are large (many tiny files make DuckDB
+ * slow) and memory stays bounded. `flush({ wait: false })` starts writing a batch and returns once the
+ * previous one is written, so the caller fills the next batch while DuckDB compresses this one (each
+ * writer has its own connection). `commitStaged()` moves the files into the tables directory; until then
  * nothing is visible to queries.
  */
 export class TableWriter {
   readonly table: string;
   readonly columns: TableColumn[];
-  #conn: DuckDBConnection;
+  #db: DuckDBInstance;
+  #conn: DuckDBConnection | undefined;
   #staging: string;
   #robot: string;
   #batchRows: number;
+  #batchBytes: number;
   #stores: ColumnStore[];
-  #days = new Int32Array(BATCH_ROWS);
-  #dayStore: ColumnStore = { kind: 'fixed', d: this.#days, big: false, bool: false, nulls: undefined };
+  #days: Int32Array;
   #dayStart = 0n;
   #dayEnd = 0n;
   #day = 0;
   #dicts: Map<string, number>[];
   #dictValues: string[][];
   #row = 0;
-  #staged = 0;
-  #temp: string;
-  #types: DuckDBType[] | undefined;
-  #appender: DuckDBAppender | undefined;
+  /** Full chunks of the batch being filled. */
+  #chunks: Chunk[] = [];
+  #stagedRows = 0;
+  #stagedBytes = 0;
+  /** Chunks already written, ready to be filled again (their list arrays have grown to size). */
+  #free: Chunk[] = [];
+  /** The batch the running COPY reads, and the next chunk it takes. */
+  #source: (Chunk | undefined)[] = [];
+  #next = 0;
+  #function = `auraison_rows_${++functionSeq}`;
+  #writing: Promise<void> | undefined;
+  #failure: Error | undefined;
   #files: string[] = [];
   rowsWritten = 0;
 
-  constructor(options: { conn: DuckDBConnection; staging: string; table: string; robot: string; columns: TableColumn[]; batchRows?: number }) {
-    const { conn, staging, table, robot, columns, batchRows = 200_000 } = options;
-    this.#conn = conn;
+  /** Runs before each batch is written: where the caller settles dict values it gave as placeholders. */
+  beforeWrite: (() => Promise<void>) | undefined;
+
+  constructor(options: { db: DuckDBInstance; staging: string; table: string; robot: string; columns: TableColumn[]; batchRows?: number; batchBytes?: number }) {
+    const { db, staging, table, robot, columns, batchRows = 200_000, batchBytes = 64 * 1024 * 1024 } = options;
+    this.#db = db;
     this.#staging = staging;
     this.table = table;
     this.#robot = robot;
     this.columns = columns;
     this.#batchRows = batchRows;
-    this.#stores = columns.map((c) => columnStore(c.dict ? 'INTEGER' : c.sql));
+    this.#batchBytes = batchBytes;
+    const chunk = this.#newChunk();
+    this.#stores = chunk.stores;
+    this.#days = chunk.days;
     this.#dicts = columns.map(() => new Map());
     this.#dictValues = columns.map(() => []);
-    this.#temp = `stage_${newId().replace(/-/g, '')}`;
   }
 
   /** Staged parquet files, relative to the staging root. */
@@ -91,6 +117,11 @@ export class TableWriter {
     return this.#row;
   }
 
+  /** True while a batch is being written: DuckDB then calls back into this thread for its chunks. */
+  get writing(): boolean {
+    return this.#writing !== undefined;
+  }
+
   /** The code of a `dict` column's value. */
   code(column: number, value: string): number {
     const dict = this.#dicts[column]!;
@@ -102,9 +133,19 @@ export class TableWriter {
     return code;
   }
 
+  /** Gives a `dict` column's value `from` (a placeholder) its real value `to` in every row, written or not yet. */
+  relabel(column: number, from: string, to: string): void {
+    const dict = this.#dicts[column]!;
+    const code = dict.get(from);
+    if (code === undefined) return;
+    dict.delete(from);
+    dict.set(to, code);
+    this.#dictValues[column]![code] = to;
+  }
+
   /**
-   * Ends the row being written, partitioned by the UTC date of `ns`. Returns true when `batchRows` rows are
-   * staged: then await `flush()`.
+   * Ends the row being written, partitioned by the UTC date of `ns`. Returns true when a batch is
+   * staged (`batchRows` rows or `batchBytes`): then await `flush()`.
    */
   commit(ns: bigint): boolean {
     if (ns < this.#dayStart || ns >= this.#dayEnd) {
@@ -114,13 +155,12 @@ export class TableWriter {
       if (ns < 0n) this.#dayEnd = this.#dayStart; // ms truncate towards zero before 1970: no cache there
     }
     this.#days[this.#row] = this.#day;
-    if (++this.#row >= BATCH_ROWS) this.#append();
-    return this.#staged + this.#row >= this.#batchRows;
+    if (++this.#row >= BATCH_ROWS) this.#seal();
+    return this.#stagedRows + this.#row >= this.#batchRows || this.#stagedBytes >= this.#batchBytes;
   }
 
   /** Adds one row of DuckDB values (dict columns take their strings). */
   async add(date: string, row: DuckDBValue[]): Promise<void> {
-    await this.open();
     const r = this.#row;
     for (let i = 0; i < row.length; i++) {
       const v = row[i]!;
@@ -129,12 +169,91 @@ export class TableWriter {
     if (this.commit(BigInt(Date.parse(`${date}T00:00:00Z`)) * 1_000_000n)) await this.flush();
   }
 
-  /** Writes what is collected into one parquet file per date. */
-  async flush(): Promise<void> {
-    this.#append();
-    if (this.#staged === 0) return;
-    this.#appender!.closeSync();
-    this.#appender = undefined;
+  /**
+   * Writes the staged rows as one parquet file per date. With `wait: false` it returns once the write
+   * has started (and the previous one has finished), so the caller can fill the next batch meanwhile;
+   * a failure of that write is thrown by the next `flush`.
+   */
+  async flush(options: { wait?: boolean } = {}): Promise<void> {
+    const { wait = true } = options;
+    this.#seal();
+    await this.#settle();
+    if (this.#stagedRows > 0) {
+      await this.beforeWrite?.();
+      const batch = this.#chunks;
+      const rows = this.#stagedRows;
+      this.#chunks = [];
+      this.#stagedRows = 0;
+      this.#stagedBytes = 0;
+      this.#writing = this.#copy(batch, rows).then(
+        () => {
+          this.#writing = undefined;
+        },
+        (error: unknown) => {
+          this.#writing = undefined;
+          this.#failure = error as Error;
+        },
+      );
+    }
+    if (wait) await this.#settle();
+  }
+
+  /** Waits for a running write and closes this writer's connection; staged rows not flushed are dropped. */
+  async drop(): Promise<void> {
+    await this.#writing;
+    this.#conn?.closeSync();
+    this.#conn = undefined;
+  }
+
+  /** Opens this writer's connection and registers its table function (flush does it when needed). */
+  async open(): Promise<this> {
+    await this.#connection();
+    return this;
+  }
+
+  async #settle(): Promise<void> {
+    await this.#writing;
+    const failure = this.#failure;
+    this.#failure = undefined;
+    if (failure) throw failure;
+  }
+
+  async #connection(): Promise<DuckDBConnection> {
+    if (this.#conn) return this.#conn;
+    const conn = await this.#db.connect();
+    const cols = [...this.columns.map((c, i) => `CAST(NULL AS ${c.dict ? 'INTEGER' : c.sql}) AS c${i}`), 'CAST(NULL AS INTEGER) AS "_day"'];
+    const types = (await conn.run(`SELECT ${cols.join(', ')} LIMIT 0`)).columnTypes();
+    const names = [...this.columns.map((c) => c.name), '_day'];
+    conn.registerTableFunction(
+      DuckDBTableFunction.create({
+        name: this.#function,
+        bindFunction: (bind) => {
+          for (let i = 0; i < types.length; i++) bind.addResultColumn(names[i]!, types[i]!);
+        },
+        initFunction: (init) => init.setMaxThreads(1),
+        mainFunction: (info, out) => {
+          const chunk = this.#source[this.#next];
+          if (!chunk) {
+            out.rowCount = 0;
+            return;
+          }
+          try {
+            fillChunk(out, [...chunk.stores, dayStore(chunk.days)], chunk.rows);
+          } catch (error) {
+            info.setError(`lakehouse table ${this.table}: cannot hand rows to DuckDB: ${(error as Error).message}`);
+            return;
+          }
+          this.#source[this.#next++] = undefined;
+          this.#free.push(chunk); // at most a batch: the next one reuses them
+        },
+      }),
+    );
+    this.#conn = conn;
+    return conn;
+  }
+
+  async #copy(batch: Chunk[], rows: number): Promise<void> {
+    const conn = await this.#connection();
     const dir = join(this.#staging, this.table);
     mkdirSync(dir, { recursive: true });
     const before = new Set(listParquet(dir));
@@ -143,44 +262,57 @@ export class TableWriter {
       const values = this.#dictValues[i]!;
       return `${values.length ? `[${values.map(quoteString).join(', ')}]` : '[]::VARCHAR[]'}[${quoteIdent(c.name)} + 1] AS ${quoteIdent(c.name)}`;
     });
-    await this.#conn.run(
-      `COPY (SELECT ${select.join(', ')}, ${quoteString(this.#robot)} AS robot, strftime(DATE '1970-01-01' + "_day", '%Y-%m-%d') AS date FROM ${this.#temp}) TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (robot, date), FILENAME_PATTERN 'part-{uuid}', OVERWRITE_OR_IGNORE true)`,
-    );
-    await this.#conn.run(`DELETE FROM ${this.#temp}`);
-    this.#appender = await this.#conn.createAppender(this.#temp, 'main', 'temp');
+    this.#source = batch;
+    this.#next = 0;
+    try {
+      await conn.run(
+        `COPY (SELECT ${select.join(', ')}, ${quoteString(this.#robot)} AS robot, strftime(DATE '1970-01-01' + "_day", '%Y-%m-%d') AS date FROM ${this.#function}()) TO ${quoteString(dir)} (FORMAT parquet, COMPRESSION zstd, PARTITION_BY (robot, date), FILENAME_PATTERN 'part-{uuid}', OVERWRITE_OR_IGNORE true)`,
+      );
+    } finally {
+      this.#source = [];
+    }
     for (const f of listParquet(dir)) if (!before.has(f)) this.#files.push(join(this.table, f));
-    this.rowsWritten += this.#staged;
-    this.#staged = 0;
+    this.rowsWritten += rows;
   }
 
-  async drop(): Promise<void> {
-    this.#appender?.closeSync();
-    this.#appender = undefined;
-    if (this.#types) await this.#conn.run(`DROP TABLE IF EXISTS ${this.#temp}`);
+  #newChunk(): Chunk {
+    const reused = this.#free.pop();
+    if (reused) {
+      resetStores(reused.stores);
+      reused.rows = 0;
+      return reused;
+    }
+    return { stores: this.columns.map((c) => columnStore(c.dict ? 'INTEGER' : c.sql)), days: new Int32Array(BATCH_ROWS), rows: 0 };
   }
 
-  /** Creates the temp table and its appender; the row methods need it (`add` calls it itself). */
-  async open(): Promise<this> {
-    if (this.#types) return this;
-    const cols = [...this.columns.map((c) => `${quoteIdent(c.name)} ${c.dict ? 'INTEGER' : c.sql}`), '"_day" INTEGER'];
-    await this.#conn.run(`CREATE TEMP TABLE ${this.#temp} (${cols.join(', ')})`);
-    this.#types = (await this.#conn.run(`SELECT * FROM ${this.#temp} LIMIT 0`)).columnTypes();
-    this.#appender = await this.#conn.createAppender(this.#temp, 'main', 'temp');
-    return this;
-  }
-
-  /** Appends the current chunk's rows: synchronous, the Appender copies the chunk. */
-  #append(): void {
+  /** Puts the current chunk's rows into the batch and starts a new chunk. */
+  #seal(): void {
     const rows = this.#row;
     if (rows === 0) return;
-    if (!this.#types || !this.#appender) throw new Error(`lakehouse table ${this.table}: TableWriter.open() was not awaited before rows were written`);
-    const chunk = DuckDBDataChunk.create(this.#types, rows);
-    fillChunk(chunk, [...this.#stores, this.#dayStore], rows);
-    this.#appender.appendDataChunk(chunk);
-    this.#staged += rows;
-    resetStores(this.#stores);
+    this.#chunks.push({ stores: this.#stores, days: this.#days, rows });
+    this.#stagedRows += rows;
+    this.#stagedBytes += chunkBytes(this.#stores, rows);
+    const next = this.#newChunk();
+    this.#stores = next.stores;
+    this.#days = next.days;
     this.#row = 0;
   }
+}
+
+function dayStore(days: Int32Array): ColumnStore {
+  return { kind: 'fixed', d: days, big: false, bool: false, nulls: undefined };
+}
+
+/** About how much memory a chunk's rows hold: what `batchBytes` counts. */
+function chunkBytes(stores: readonly ColumnStore[], rows: number): number {
+  let bytes = rows * 4;
+  for (const c of stores) {
+    if (c.kind === 'fixed') bytes += rows * c.d.BYTES_PER_ELEMENT;
+    else if (c.kind === 'list') bytes += rows * 4 + c.n * c.child.BYTES_PER_ELEMENT;
+    else if (c.kind === 'str' || c.kind === 'blob') for (let r = 0; r < rows; r++) bytes += 16 + (c.d[r]?.length ?? 0);
+    else bytes += rows * 16;
+  }
+  return bytes;
 }
 
 function listParquet(dir: string, prefix = ''): string[] {

@@ -1,5 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { readdirSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -80,6 +81,10 @@ describe('bag import of every fixture bag', () => {
     const dir = join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker');
     const again = await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry });
     expect(again.segments.map((s) => s.state)).toEqual(['already imported']);
+    // The segment id is the file's sha256 (hashed on a worker while the file was read the first time).
+    expect(again.segments[0]!.segmentId).toBe(createHash('sha256').update(readFileSync(join(dir, 'talker.mcap'))).digest('hex'));
+    const stray = await queryLakehouse(data.path, 'SELECT count(*)::INTEGER FROM messages WHERE segment_id NOT IN (SELECT checksum FROM bags)');
+    expect(stray.rows).toEqual([[0]]);
     const n = await queryLakehouse(data.path, "SELECT count(*)::INTEGER FROM messages WHERE bag = 'talker'");
     expect(n.rows[0]![0]).toBe(40); // 20 from mcap, 20 from sqlite3: not doubled
   });

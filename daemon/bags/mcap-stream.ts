@@ -1,0 +1,304 @@
+import * as zlib from 'node:zlib';
+import type { FileHandle } from 'node:fs/promises';
+import type { DecompressHandlers } from '@mcap/core';
+
+const READ_SIZE = 8 * 1024 * 1024;
+const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
+const HEADER = 0x01;
+const FOOTER = 0x02;
+const SCHEMA = 0x03;
+const CHANNEL = 0x04;
+const MESSAGE = 0x05;
+const CHUNK = 0x06;
+const ATTACHMENT = 0x09;
+/** Opcodes that may appear inside a chunk (and unknown ones, which are skipped). */
+const KNOWN_MAX = 0x0f;
+
+export interface McapSchema {
+  id: number;
+  name: string;
+  encoding: string;
+  data: Uint8Array;
+}
+
+export interface McapChannel {
+  id: number;
+  schemaId: number;
+  topic: string;
+  messageEncoding: string;
+  metadata: Map<string, string>;
+}
+
+/** A message as read: `data` is a view into the file's bytes or the decompressed chunk, never copied. */
+export interface McapMessage {
+  channel: McapChannel;
+  logTime: bigint;
+  publishTime: bigint;
+  data: Uint8Array;
+  /** The byte offset of the message's chunk, or of the message record when it is not in a chunk. */
+  offset: bigint;
+}
+
+/** A parse failure at a byte offset of the file: the caller names the file. */
+export class McapFormatError extends Error {
+  readonly offset: number;
+  readonly truncated: boolean;
+  constructor(offset: number, message: string, truncated = false) {
+    super(message);
+    this.offset = offset;
+    this.truncated = truncated;
+  }
+}
+
+/** zlib's CRC-32 (native, Node >= 20.15), or a table-driven one in JS on older Node 20 releases. */
+export const crc32: (data: Uint8Array) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => (zlib as unknown as { crc32: (d: Uint8Array) => number }).crc32(data) : jsCrc32;
+
+let table: Uint32Array | undefined;
+function jsCrc32(data: Uint8Array): number {
+  if (!table) {
+    table = new Uint32Array(256);
+    for (let i = 0; i < 256; i++) {
+      let c = i;
+      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+      table[i] = c >>> 0;
+    }
+  }
+  let crc = 0xffffffff;
+  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
+  return (crc ^ 0xffffffff) >>> 0;
+}
+
+/** Reads fields of one record, checking every read against the record's end. */
+class Fields {
+  view: DataView;
+  bytes: Uint8Array;
+  at: number;
+  end: number;
+  constructor(bytes: Uint8Array, at: number, end: number) {
+    this.bytes = bytes;
+    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+    this.at = at;
+    this.end = end;
+  }
+  #need(n: number, what: string): number {
+    const at = this.at;
+    if (at + n > this.end) throw new Error(`${what} runs past the end of its record`);
+    this.at = at + n;
+    return at;
+  }
+  u16(): number {
+    return this.view.getUint16(this.#need(2, 'a uint16'), true);
+  }
+  u32(): number {
+    return this.view.getUint32(this.#need(4, 'a uint32'), true);
+  }
+  u64(): bigint {
+    return this.view.getBigUint64(this.#need(8, 'a uint64'), true);
+  }
+  length64(): number {
+    const n = this.u64();
+    if (n > BigInt(this.end - this.at)) throw new Error(`a length of ${n} runs past the end of its record`);
+    return Number(n);
+  }
+  bytesOf(n: number): Uint8Array {
+    const at = this.#need(n, 'a byte field');
+    return this.bytes.subarray(at, at + n);
+  }
+  string(): string {
+    return decoder.decode(this.bytesOf(this.u32()));
+  }
+}
+
+const decoder = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * Streams the messages of an MCAP file in file order, checking what @mcap/core's stream reader checks
+ * (magic, record framing, chunk CRCs, attachment CRCs, channels declared before use and never redefined
+ * differently, records allowed in chunks, the footer and trailing magic), but with zlib's native CRC-32
+ * and without copying: message data are views into the bytes read or the decompressed chunk. Buffers
+ * are never reused, so a view stays valid as long as it is held.
+ */
+export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void): AsyncGenerator<McapMessage> {
+  let buf = new Uint8Array(0);
+  let bv = new DataView(buf.buffer);
+  let pos = 0;
+  let base = 0; // file offset of buf[0]
+  let filePos = 0;
+  /** Makes `n` bytes available at `pos`; false at the end of the file. */
+  const ensure = async (n: number): Promise<boolean> => {
+    if (buf.length - pos >= n) return true;
+    if (filePos >= size) return false;
+    const rest = buf.length - pos;
+    const next = new Uint8Array(Math.max(READ_SIZE, n));
+    next.set(buf.subarray(pos), 0);
+    let filled = rest;
+    while (filled < next.length && filePos < size) {
+      const { bytesRead } = await fh.read(next, filled, Math.min(next.length - filled, size - filePos), filePos);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      filePos += bytesRead;
+    }
+    base += pos;
+    buf = next.subarray(0, filled);
+    bv = new DataView(next.buffer, 0, filled);
+    pos = 0;
+    return buf.length >= n;
+  };
+
+  if (!(await ensure(8)) || MAGIC.some((b, i) => buf[i] !== b)) throw new McapFormatError(0, 'no MCAP magic at its start');
+  pos = 8;
+  const schemas = new Map<number, McapSchema>();
+  const channels = new Map<number, McapChannel>();
+  let header = false;
+  const addChannel = (c: McapChannel): void => {
+    const existing = channels.get(c.id);
+    if (existing) {
+      if (!sameChannel(existing, c)) throw new Error(`channel record for id ${c.id} (topic: ${c.topic}) differs from a previous channel record of the same id`);
+      return;
+    }
+    channels.set(c.id, c);
+    onChannel(c, schemas.get(c.schemaId));
+  };
+
+  for (;;) {
+    const start = base + pos;
+    if (!(await ensure(9))) throw new McapFormatError(start, `it ends at byte ${size} without its footer`, true);
+    const opcode = buf[pos]!;
+    const length64 = bv.getBigUint64(pos + 1, true);
+    if (length64 > BigInt(size - start - 9)) throw new McapFormatError(start, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`, true);
+    const length = Number(length64);
+    if (!(await ensure(9 + length))) throw new McapFormatError(start, `it ends at byte ${size} inside a record, without its footer`, true);
+    const bytes = buf;
+    const at = pos + 9;
+    pos = at + length;
+    try {
+      switch (opcode) {
+        case HEADER:
+          if (header) throw new Error('a second Header record');
+          header = true;
+          break;
+        case FOOTER: {
+          if (!(await ensure(8))) throw new McapFormatError(base + pos, `it ends at byte ${size} without the magic after its footer`, true);
+          if (MAGIC.some((b, i) => buf[pos + i] !== b)) throw new Error('no MCAP magic after the footer');
+          pos += 8;
+          if (base + pos !== size) throw new Error(`${size - base - pos} bytes after the footer and trailing magic`);
+          return;
+        }
+        case SCHEMA: {
+          const s = schemaRecord(new Fields(bytes, at, at + length));
+          schemas.set(s.id, s);
+          break;
+        }
+        case CHANNEL:
+          addChannel(channelRecord(new Fields(bytes, at, at + length)));
+          break;
+        case MESSAGE: {
+          const f = new Fields(bytes, at, at + length);
+          const id = f.u16();
+          const channel = channels.get(id);
+          if (!channel) throw new Error(`a message refers to channel ${id}, which was never declared`);
+          f.u32();
+          const logTime = f.u64();
+          const publishTime = f.u64();
+          yield { channel, logTime, publishTime, data: bytes.subarray(f.at, at + length), offset: BigInt(start) };
+          break;
+        }
+        case CHUNK: {
+          const f = new Fields(bytes, at, at + length);
+          f.u64();
+          f.u64();
+          const uncompressedSize = f.u64();
+          const crc = f.u32();
+          const compression = f.string();
+          const n = f.length64();
+          let records = f.bytesOf(n);
+          if (compression !== '' && records.byteLength > 0) {
+            const handler = decompress[compression];
+            if (!handler) throw new Error(`unsupported chunk compression "${compression}"`);
+            records = handler(records, uncompressedSize);
+          }
+          if (crc !== 0) {
+            const actual = crc32(records);
+            if (actual !== crc) throw new Error(`incorrect chunk CRC ${actual} (expected ${crc})`);
+          }
+          const offset = BigInt(start);
+          const rv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+          let p = 0;
+          while (p < records.length) {
+            if (records.length - p < 9) throw new Error(`${records.length - p} bytes left over at the end of a chunk`);
+            const op = records[p]!;
+            const len = rv.getUint32(p + 1, true);
+            if (rv.getUint32(p + 5, true) !== 0 || len > records.length - p - 9) throw new Error(`a record in a chunk runs past the chunk's end`);
+            const rAt = p + 9;
+            const rEnd = rAt + len;
+            p = rEnd;
+            if (op === MESSAGE) {
+              if (rEnd - rAt < 22) throw new Error('a message record shorter than its header');
+              const id = rv.getUint16(rAt, true);
+              const channel = channels.get(id);
+              if (!channel) throw new Error(`a message refers to channel ${id}, which was never declared`);
+              yield { channel, logTime: rv.getBigUint64(rAt + 6, true), publishTime: rv.getBigUint64(rAt + 14, true), data: records.subarray(rAt + 22, rEnd), offset };
+            } else if (op === SCHEMA) {
+              const s = schemaRecord(new Fields(records, rAt, rEnd));
+              schemas.set(s.id, s);
+            } else if (op === CHANNEL) {
+              addChannel(channelRecord(new Fields(records, rAt, rEnd)));
+            } else if (op >= 1 && op <= KNOWN_MAX) {
+              throw new Error(`a record of opcode ${op} is not allowed inside a chunk`);
+            }
+          }
+          break;
+        }
+        case ATTACHMENT: {
+          const f = new Fields(bytes, at, at + length);
+          f.u64();
+          f.u64();
+          f.string();
+          f.string();
+          f.bytesOf(f.length64());
+          const crcAt = f.at;
+          const crc = f.u32();
+          if (crc !== 0) {
+            const actual = crc32(bytes.subarray(at, crcAt));
+            if (actual !== crc) throw new Error(`incorrect attachment CRC ${actual} (expected ${crc})`);
+          }
+          break;
+        }
+        default:
+          break; // indexes, statistics, metadata, summary offsets, data end, unknown opcodes: not needed here
+      }
+    } catch (error) {
+      if (error instanceof McapFormatError) throw error;
+      throw new McapFormatError(start, (error as Error).message);
+    }
+  }
+}
+
+function schemaRecord(f: Fields): McapSchema {
+  const id = f.u16();
+  const name = f.string();
+  const encoding = f.string();
+  const data = f.bytesOf(f.u32());
+  return { id, name, encoding, data };
+}
+
+function channelRecord(f: Fields): McapChannel {
+  const id = f.u16();
+  const schemaId = f.u16();
+  const topic = f.string();
+  const messageEncoding = f.string();
+  const mapEnd = f.u32() + f.at;
+  if (mapEnd > f.end) throw new Error('channel metadata runs past the end of its record');
+  const metadata = new Map<string, string>();
+  const saved = f.end;
+  f.end = mapEnd;
+  while (f.at < mapEnd) metadata.set(f.string(), f.string());
+  f.end = saved;
+  return { id, schemaId, topic, messageEncoding, metadata };
+}
+
+function sameChannel(a: McapChannel, b: McapChannel): boolean {
+  if (a.schemaId !== b.schemaId || a.topic !== b.topic || a.messageEncoding !== b.messageEncoding || a.metadata.size !== b.metadata.size) return false;
+  for (const [k, v] of a.metadata) if (b.metadata.get(k) !== v) return false;
+  return true;
+}
