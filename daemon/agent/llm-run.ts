@@ -89,14 +89,16 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       const overQuota = run.journalMessages();
       if (overQuota) await overQuota;
       if (live.closed) return { block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` };
-      const verdict = await deps.invoker.before(live, toolCall.name, args, toolCall.id);
+      const pending = deps.invoker.before(live, toolCall.name, args, toolCall.id);
+      const verdict = pending instanceof Promise ? await pending : pending;
       return verdict.ok ? undefined : { block: true, reason: verdict.reason };
     },
     async afterToolCall({ toolCall, args, result, isError }) {
       if (live.done.has(toolCall.id)) return undefined;
       const raw: ToolResult = isError ? { ok: false, error: textOf(result.content) } : (result.details as ToolResult);
       const input = live.rewritten.get(toolCall.id) ?? args;
-      const screened = await deps.invoker.after(live, toolCall.name, input, raw, toolCall.id);
+      const pending = deps.invoker.after(live, toolCall.name, input, raw, toolCall.id);
+      const screened = pending instanceof Promise ? await pending : pending;
       if (screened === raw) return undefined;
       return screened.ok
         ? { content: [{ type: 'text', text: renderToolResult(toolCall.name, screened.output) }], details: screened, isError: false }

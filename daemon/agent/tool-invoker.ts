@@ -8,6 +8,9 @@ import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
 import type { SkillDefinition, SkillEnv } from './skills/index.ts';
 
+/** What `before` decides: run the call with this input, or refuse it and say why. */
+export type Verdict = { ok: true; input: unknown } | { ok: false; reason: string };
+
 export interface ToolInvokerOptions {
   hooks: readonly PolicyHook[];
   skills: ReadonlyMap<string, SkillDefinition>;
@@ -35,25 +38,35 @@ export class ToolInvoker {
     this.#after = hooksWith(options.hooks, 'afterToolCall');
   }
 
-  /** Before a call: the input to run with, or why it must not run. May wait for approval. */
-  async before(live: LiveRun, tool: string, input: unknown, callId: string): Promise<{ ok: true; input: unknown } | { ok: false; reason: string }> {
+  /**
+   * Before a call: the input to run with, or why it must not run. May wait for approval. Answers at once
+   * (no promise) when no hook and no approval makes it wait, as for nearly every call.
+   */
+  before(live: LiveRun, tool: string, input: unknown, callId: string): Verdict | Promise<Verdict> {
     // A call that ran before a restart is replayed as it was; it has passed its frames already.
     if (live.done.has(callId)) return { ok: true, input };
     live.callCount++;
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runHooks(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
-    const outcome = chain instanceof Promise ? await chain : chain;
+    return chain instanceof Promise ? chain.then((outcome) => this.#decide(live, tool, callId, outcome)) : this.#decide(live, tool, callId, chain);
+  }
+
+  #decide(live: LiveRun, tool: string, callId: string, outcome: ChainOutcome<unknown>): Verdict | Promise<Verdict> {
     this.#record(live, outcome, 'before', tool, callId);
     if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
     if (!live.approved.has(callId)) {
       const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
-      if (need) {
-        const result = await this.#o.approvals.wait(live, { callId, tool, input: outcome.value, ...need });
-        if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
-      }
+      if (need) return this.#approve(live, tool, callId, outcome.value, need);
     }
     live.rewritten.set(callId, outcome.value);
     return { ok: true, input: outcome.value };
+  }
+
+  async #approve(live: LiveRun, tool: string, callId: string, input: unknown, need: { rule: string; reason: string }): Promise<Verdict> {
+    const result = await this.#o.approvals.wait(live, { callId, tool, input, ...need });
+    if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
+    live.rewritten.set(callId, input);
+    return { ok: true, input };
   }
 
   /** A refused call still gets its result event: it is what the model was told, and a resumed run replays it. */
@@ -89,10 +102,13 @@ export class ToolInvoker {
    * One `tool.result` event holds what the skill returned and, when a rule changed it, what the model was
    * given (`screened`): a resumed run replays exactly that.
    */
-  async after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): Promise<ToolResult> {
+  after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): ToolResult | Promise<ToolResult> {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runHooks<ToolResult>(this.#after, result, (hook, value) => hook.afterToolCall!(ctx, input, value));
-    const outcome = chain instanceof Promise ? await chain : chain;
+    return chain instanceof Promise ? chain.then((outcome) => this.#screen(live, tool, result, callId, outcome)) : this.#screen(live, tool, result, callId, chain);
+  }
+
+  #screen(live: LiveRun, tool: string, result: ToolResult, callId: string, outcome: ChainOutcome<ToolResult>): ToolResult {
     if (outcome.fired.some((f) => f.rule === INJECTION_RULE)) live.tainted = true;
     this.#record(live, outcome, 'after', tool, callId);
     // A denied result is withheld from the model entirely.

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { RunStore } from '../../daemon/agent/run-store.ts';
 import { newId } from '../../daemon/contract/ids.ts';
+import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { AgentEvent, RunState } from '../../daemon/contract/schemas.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -17,14 +18,14 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(policyCtx: Record<string, unknown> = {}, calls = 5): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
+async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = []): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
   const dir = tempDir('agent-journal-');
   const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
   const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
   const faux = registerFauxProvider();
   const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }));
   faux.setResponses([...steps, fauxAssistantMessage('Stopped.')]);
-  const agent = new AgentComponent(ctx, { model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } });
+  const agent = new AgentComponent(ctx, { model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) }, hooks });
   await agent.start();
   cleanups.push(dir.cleanup, () => journal.close(), () => faux.unregister(), () => agent.stop());
   const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop, repeatedly' }, policy_ctx: { actor: 't', source: 'internal', ...policyCtx }, targets: [] };
@@ -87,5 +88,35 @@ describe('the agent journal', () => {
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'llm.message', 'llm.message', 'policy.decision']);
     expect(events.at(-1)!.payload).toMatchObject({ rule: 'quota.tokens', action: 'deny' });
     expect(journaled(journal, accepted.run_id).filter((r) => 'event_id' in r)).toHaveLength(4);
+  });
+
+  it('waits for hooks that decide asynchronously, before and after a call', async () => {
+    const later = () => new Promise((resolve) => setTimeout(resolve, 2));
+    const hook: PolicyHook = {
+      name: 'slow',
+      async beforeToolCall(ctx) {
+        await later();
+        return ctx.callIndex === 2 ? { action: 'deny', rule: 'slow.second', reason: 'not the second call' } : { action: 'allow' };
+      },
+      async afterToolCall(_ctx, _input, result) {
+        await later();
+        return { action: 'rewrite', rule: 'slow.tag', reason: 'tagged', value: result.ok ? { ok: true, output: { tagged: result.output } } : result };
+      },
+    };
+    const { agent, submit } = await setup({}, 3, [hook]);
+    const accepted = await submit();
+    await waitFor(() => TERMINAL.includes(agent.getRun(accepted.run_id)!.run.status), 'the run to end');
+    const { run, events } = agent.getRun(accepted.run_id)!;
+    expect(run.status).toBe('succeeded');
+    expect(events.filter((e) => e.kind === 'tool.call')).toHaveLength(2);
+    const decisions = events.filter((e) => e.kind === 'policy.decision').map((e) => [e.payload.stage, e.payload.rule]);
+    expect(decisions).toEqual([
+      ['after', 'slow.tag'],
+      ['before', 'slow.second'],
+      ['after', 'slow.tag'],
+    ]);
+    const results = events.filter((e) => e.kind === 'tool.result');
+    expect(results.map((e) => e.payload.refused ?? false)).toEqual([false, true, false]);
+    expect(results[0]!.payload.screened).toEqual({ ok: true, output: { tagged: { stopped: true, cancelled: null } } });
   });
 });
