@@ -1,11 +1,12 @@
 import { MessageCodec } from '../bus/codec.ts';
 import type { Subscription } from '../bus/bus.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
-import { runPolicyChain, type PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
-import type { AgentService, MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { AgentService, MetricFamily, MetricsProvider, PolicyHooksProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
+import { hooksWith, runHooks } from '../policy/chain.ts';
 import { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import { policyHooks } from '../policy/hooks.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
@@ -46,7 +47,7 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped.
  */
-export class AgentComponent implements Component, AgentService, MetricsProvider {
+export class AgentComponent implements Component, AgentService, MetricsProvider, PolicyHooksProvider {
   readonly name = 'agent';
   readonly store: RunStore;
   #ctx: ComponentContext;
@@ -57,6 +58,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
   #hooks: PolicyHook[];
+  #intentHooks: PolicyHook[];
   #approvals: ApprovalGate;
   #invoker: ToolInvoker;
   #motion = new MotionLock();
@@ -80,6 +82,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
     this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
     this.#hooks = [...policyHooks(this.#policy), ...(options.hooks ?? [])];
+    this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
     this.#approvals = new ApprovalGate({ timeoutS: this.#settings.approval_timeout_s, onExpired: (id) => void this.#expire(id) });
     const env: SkillEnv = {
       bus: ctx.bus,
@@ -135,6 +138,11 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
     this.#gate.close();
   }
 
+  /** The hooks every tool call passes through; other ways of acting (Foxglove teleop) use the same ones. */
+  policyHooks(): readonly PolicyHook[] {
+    return this.#hooks;
+  }
+
   health(): ComponentHealth {
     const counts: Partial<Record<RunStatus, number>> = {};
     for (const record of this.store.all()) counts[record.run.status] = (counts[record.run.status] ?? 0) + 1;
@@ -171,7 +179,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider 
     const { intent } = parsed;
     const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
     const live = this.#track(record);
-    const verdict = await runPolicyChain<Intent>(this.#hooks, intent, (hook, value) => hook.onIntent?.(value));
+    const chain = runHooks<Intent>(this.#intentHooks, intent, (hook, value) => hook.onIntent!(value));
+    const verdict = chain instanceof Promise ? await chain : chain;
     for (const fired of verdict.fired) await live.event('policy.decision', { ...fired, stage: 'intent' });
     if (!verdict.allowed) return live.finish('failed', `refused by policy: ${verdict.reason}`);
     if (intent.type === 'natural_language') {

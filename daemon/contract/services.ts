@@ -1,3 +1,4 @@
+import type { PolicyHook } from './policy-hook.ts';
 import type { AgentEvent, RunState, RunStatus } from './schemas.ts';
 
 /**
@@ -48,6 +49,14 @@ export interface AgentService {
   getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
   approve(runId: string, by: string): Promise<RunState>;
   cancel(runId: string, by: string, reason?: string): Promise<RunState>;
+}
+
+/**
+ * The component that holds the daemon's policy hooks (the agent). Other ways of acting on the robot (a
+ * Foxglove teleop panel, ...) pass through the same hooks, so one set of limits covers them all.
+ */
+export interface PolicyHooksProvider {
+  policyHooks(): readonly PolicyHook[];
 }
 
 /** Read-only SQL over the local lakehouse (component `lakehouse`). */

@@ -6,12 +6,10 @@ import { newId } from '../contract/ids.ts';
 import { runPolicyChain, type PolicyHook, type PolicyRecord, type ToolCallContext } from '../contract/policy-hook.ts';
 import type { Intent, RunState } from '../contract/schemas.ts';
 import { nowNs } from '../contract/time.ts';
+import type { PolicyHooksProvider } from '../contract/services.ts';
 import type { Component } from '../lifecycle/component.ts';
 
-/** A component that holds the daemon's policy hooks (the agent does); see the report to the lead. */
-export interface PolicyHooksProvider {
-  policyHooks(): readonly PolicyHook[];
-}
+export type { PolicyHooksProvider };
 
 function hasPolicyHooks(value: unknown): value is PolicyHooksProvider {
   return typeof (value as Partial<PolicyHooksProvider> | undefined)?.policyHooks === 'function';
