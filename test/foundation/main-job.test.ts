@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { runCli, tempDir, testConfig } from '../helpers/cli.ts';
 
 interface Summary {
   reached: boolean;
@@ -15,7 +15,7 @@ interface Summary {
 async function drive(args: string[]): Promise<{ code: number | null; summary: Summary; stderr: string }> {
   const dir = tempDir('main-job-');
   try {
-    const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--json', ...args], { cwd: dir.path });
+    const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--json', '--config', testConfig(dir.path), ...args], { cwd: dir.path });
     return { code: r.code, summary: JSON.parse(r.stdout) as Summary, stderr: r.stderr };
   } finally {
     dir.cleanup();
@@ -80,9 +80,10 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
   it('prints a human summary without --json', async () => {
     const dir = tempDir('main-job-');
     try {
-      const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock'], { cwd: dir.path });
+      const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', testConfig(dir.path)], { cwd: dir.path });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^driving to \(6\.55, 1\.55\)/);
+      expect(r.stdout).toMatch(/watch it live: http:\/\/127\.0\.0\.1:\d+\/ \(status page with the map\)/);
       expect(r.stdout).toMatch(/reached the goal in [\d.]+ s \(sim time\)\n  distance [\d.]+ m, collisions 0, dropped messages 0/);
     } finally {
       dir.cleanup();

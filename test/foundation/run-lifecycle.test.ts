@@ -47,7 +47,7 @@ describe('auraison-edge run', () => {
     const dir = tempDir('run-');
     dirs.push(dir);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'robot:\n  id: tb3-test\nsim:\n  enabled: true\n  speed: 5\n');
+    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n');
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
 
@@ -60,14 +60,14 @@ describe('auraison-edge run', () => {
     expect(body.status.topics.map((t) => t.topic)).toEqual(expect.arrayContaining(['/scan', '/odom', '/map']));
 
     // An invalid file is rejected and the running config stays.
-    writeFileSync(config, 'robot:\n  id: tb3-test\nsim:\n  enabled: true\n  sped: 5\n');
+    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  sped: 5\n');
     d.child.kill('SIGHUP');
     const rejected = await d.waitForLog((l) => l.msg === 'config reload rejected; the running config stays in force', 'reload rejected');
     expect(String(rejected.err)).toContain('sim.sped: unknown key (did you mean "speed"?)');
     expect(d.child.exitCode).toBe(null);
 
     // A valid change restarts only the component whose settings changed.
-    writeFileSync(config, 'robot:\n  id: tb3-test\nsim:\n  enabled: true\n  speed: 5\n  seed: 2\n');
+    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n  seed: 2\n');
     d.child.kill('SIGHUP');
     const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 'config reloaded');
     expect(reloaded.restarted).toEqual(['sim']);

@@ -19,6 +19,8 @@ async function startSim(speed = 200, stayPaused = false) {
   const dir = tempDir('sim-bus-');
   cleanup = dir.cleanup;
   const config = defaultConfig();
+  config.api.enabled = false;
+  config.foxglove.enabled = false;
   config.sim.speed = speed;
   config.sim.paused = true;
   daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });

@@ -12,6 +12,8 @@ import { tempDir } from '../helpers/cli.ts';
 async function run(seed: number): Promise<{ hash: string; messages: number }> {
   const dir = tempDir('determinism-');
   const config = defaultConfig();
+  config.api.enabled = false;
+  config.foxglove.enabled = false;
   config.sim = { ...config.sim, seed, speed: 1000, paused: true };
   const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
   const hash = createHash('sha256');

@@ -7,7 +7,7 @@ import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.ts';
 const work = tempDir('systemd-');
 afterAll(() => work.cleanup());
 const config = join(work.path, 'edge.yaml');
-writeFileSync(config, 'robot:\n  id: tb3-01\nsim:\n  enabled: true\n');
+writeFileSync(config, 'robot:\n  id: tb3-01\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n');
 
 describe('systemd integration', () => {
   it('install-service writes a unit that systemd-analyze verify accepts', async () => {

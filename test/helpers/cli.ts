@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -42,4 +42,14 @@ export function runCli(args: string[], options: { cwd?: string; env?: NodeJS.Pro
 export function tempDir(prefix = 'auraison-edge-test-'): { path: string; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), prefix));
   return { path, cleanup: () => rmSync(path, { recursive: true, force: true }) };
+}
+
+/**
+ * Writes a config for a daemon in a test: the API and Foxglove on free ports (tests run in parallel, and
+ * the defaults 7400 and 8765 would collide), warnings only in the log, plus `extra` YAML.
+ */
+export function testConfig(dir: string, extra = ''): string {
+  const path = join(dir, 'edge.yaml');
+  writeFileSync(path, `log:\n  level: warn\napi:\n  port: 0\nfoxglove:\n  port: 0\n${extra}`);
+  return path;
 }

@@ -115,6 +115,16 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   return { daemon, sim, log };
 }
 
+/** Where to watch the run live: the status page and the Foxglove server, when they are running. */
+function watchHints(daemon: { components: ReadonlyMap<string, unknown> }): string {
+  const url = (name: string) => (daemon.components.get(name) as { url?: string } | undefined)?.url;
+  const lines = [
+    url('api') ? `  watch it live: ${url('api')}/ (status page with the map)` : undefined,
+    url('foxglove') ? `  or in Foxglove / Lichtblick: open a connection to ${url('foxglove')}` : undefined,
+  ].filter(Boolean);
+  return lines.length > 0 ? `${lines.join('\n')}\n` : '';
+}
+
 /** What every summary reports: messages per topic, and drops over every subscriber. */
 function busSummary(status: DaemonStatus) {
   return {
@@ -131,7 +141,7 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
   const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
   sim.unpause();
-  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n`);
+  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n${watchHints(daemon)}`);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
@@ -201,7 +211,10 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
         const p = sim.world.pose();
         io.stdout(`  t=${sim.time.toFixed(1).padStart(6)} s  pose (${p.x.toFixed(2)}, ${p.y.toFixed(2)})  travelled ${sim.world.distance.toFixed(1)} m\n`);
       }, 2000);
-  if (!json) io.stdout(`driving to (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)}) in the turtlebot-maze (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${config.sim.speed}x)\n`);
+  if (!json) {
+    io.stdout(`driving to (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)}) in the turtlebot-maze (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${config.sim.speed}x)\n`);
+    io.stdout(watchHints(daemon));
+  }
 
   const result = await navigator.navigateTo(goal, { timeoutS: duration, signal: abort.signal });
   clearInterval(progress);
