@@ -67,13 +67,15 @@ export class McapFileReader implements StorageFileReader {
   }
 
   async *messages(): AsyncGenerator<StorageMessage> {
+    for await (const batch of this.batches()) yield* batch;
+  }
+
+  async *batches(): AsyncGenerator<StorageMessage[]> {
     const onChannel = (c: McapChannel, schema: McapSchema | undefined): void => {
       if (!this.#topics.has(c.topic)) this.#topics.set(c.topic, this.#topic(c.topic, c.messageEncoding, c.metadata, schema));
     };
     try {
-      for await (const m of readMcap(this.#fh, this.#size, this.#decompress, onChannel)) {
-        yield { topic: m.channel.topic, logTime: m.logTime, publishTime: m.publishTime, data: m.data, offset: m.offset };
-      }
+      yield* readMcap(this.#fh, this.#size, this.#decompress, onChannel); // its messages are StorageMessages
     } catch (error) {
       if (!(error instanceof McapFormatError)) throw error;
       if (error.truncated) throw new BagError(this.path, `truncated MCAP: ${error.message} (run \`auraison-edge bag repair\` on its bag to recover what it holds)`);

@@ -18,7 +18,7 @@ async function ours(file: string): Promise<{ topic: string; logTime: bigint; pub
   const fh = await open(file, 'r');
   try {
     const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];
-    for await (const m of readMcap(fh, statSync(file).size, await loadDecompressHandlers(), () => undefined)) out.push(plain(m));
+    for await (const batch of readMcap(fh, statSync(file).size, await loadDecompressHandlers(), () => undefined)) for (const m of batch) out.push(plain(m));
     return out;
   } finally {
     await fh.close();
@@ -26,7 +26,7 @@ async function ours(file: string): Promise<{ topic: string; logTime: bigint; pub
 }
 
 function plain(m: McapMessage) {
-  return { topic: m.channel.topic, logTime: m.logTime, publishTime: m.publishTime, data: Array.from(m.data) };
+  return { topic: m.topic, logTime: m.logTime, publishTime: m.publishTime, data: Array.from(m.data) };
 }
 
 /** What @mcap/core's stream reader reads from the same bytes. */

@@ -31,7 +31,7 @@ export interface McapChannel {
 
 /** A message as read: `data` is a view into the file's bytes or the decompressed chunk, never copied. */
 export interface McapMessage {
-  channel: McapChannel;
+  topic: string;
   logTime: bigint;
   publishTime: bigint;
   data: Uint8Array;
@@ -112,13 +112,13 @@ class Fields {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
- * Streams the messages of an MCAP file in file order, checking what @mcap/core's stream reader checks
+ * Streams the messages of an MCAP file in file order, a chunk's messages at a time, checking what @mcap/core's stream reader checks
  * (magic, record framing, chunk CRCs, attachment CRCs, channels declared before use and never redefined
  * differently, records allowed in chunks, the footer and trailing magic), but with zlib's native CRC-32
  * and without copying: message data are views into the bytes read or the decompressed chunk. Buffers
  * are never reused, so a view stays valid as long as it is held.
  */
-export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void): AsyncGenerator<McapMessage> {
+export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void): AsyncGenerator<McapMessage[]> {
   let buf = new Uint8Array(0);
   let bv = new DataView(buf.buffer);
   let pos = 0;
@@ -200,7 +200,7 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
           f.u32();
           const logTime = f.u64();
           const publishTime = f.u64();
-          yield { channel, logTime, publishTime, data: bytes.subarray(f.at, at + length), offset: BigInt(start) };
+          yield [{ topic: channel.topic, logTime, publishTime, data: bytes.subarray(f.at, at + length), offset: BigInt(start) }];
           break;
         }
         case CHUNK: {
@@ -223,6 +223,7 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
           }
           const offset = BigInt(start);
           const rv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+          const batch: McapMessage[] = [];
           let p = 0;
           while (p < records.length) {
             if (records.length - p < 9) throw new Error(`${records.length - p} bytes left over at the end of a chunk`);
@@ -237,7 +238,7 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
               const id = rv.getUint16(rAt, true);
               const channel = channels.get(id);
               if (!channel) throw new Error(`a message refers to channel ${id}, which was never declared`);
-              yield { channel, logTime: rv.getBigUint64(rAt + 6, true), publishTime: rv.getBigUint64(rAt + 14, true), data: records.subarray(rAt + 22, rEnd), offset };
+              batch.push({ topic: channel.topic, logTime: rv.getBigUint64(rAt + 6, true), publishTime: rv.getBigUint64(rAt + 14, true), data: records.subarray(rAt + 22, rEnd), offset });
             } else if (op === SCHEMA) {
               const s = schemaRecord(new Fields(records, rAt, rEnd));
               schemas.set(s.id, s);
@@ -247,6 +248,7 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
               throw new Error(`a record of opcode ${op} is not allowed inside a chunk`);
             }
           }
+          if (batch.length > 0) yield batch;
           break;
         }
         case ATTACHMENT: {

@@ -88,6 +88,18 @@ export class SqliteFileReader implements StorageFileReader {
     }
   }
 
+  async *batches(): AsyncGenerator<StorageMessage[]> {
+    let batch: StorageMessage[] = [];
+    for await (const m of this.messages()) {
+      batch.push(m);
+      if (batch.length >= 1024) {
+        yield batch;
+        batch = [];
+      }
+    }
+    if (batch.length > 0) yield batch;
+  }
+
   async close(): Promise<void> {
     this.#db.close();
   }

@@ -40,5 +40,7 @@ export interface StorageFileReader {
   summary(): Promise<StorageSummary | undefined>;
   /** Every message in file order. Throws BagError on a truncated or corrupt file. */
   messages(): AsyncGenerator<StorageMessage>;
+  /** The same messages, several at a time (an MCAP chunk's), for readers that go through millions. */
+  batches(): AsyncGenerator<StorageMessage[]>;
   close(): Promise<void>;
 }

@@ -8,6 +8,7 @@ import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { BagError } from '../bags/errors.ts';
 import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile } from '../bags/open-bag.ts';
+import type { StorageTopic } from '../bags/storage-reader.ts';
 import { newId } from '../contract/ids.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { setValue, type FixedColumn, type ListColumn } from './column-batch.ts';
@@ -78,6 +79,19 @@ interface Projection {
   /** Indexes of list columns, whose element counts a failed row must give back. */
   lists: number[];
   marks: number[];
+}
+
+/** What the import loop keeps per topic of a file. */
+interface TopicInfo {
+  topic: StorageTopic;
+  decoder: MessageReader | undefined;
+  reason: string | undefined;
+  project: boolean;
+  /** undefined until the first message is projected; null when the type has no projection. */
+  proj: Projection | null | undefined;
+  projSegment: number;
+  topicCode: number;
+  typeCode: number;
 }
 
 /** The directory name of a topic's projection table: `/odom` -> `topic_odom`. */
@@ -154,96 +168,105 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
         pending = { label: segment, hashing };
       }
       const reader = await openStorageFile(file, bag.storage);
-      // Per topic of this file: its type's reader (or why there is none) and its projection, looked up once.
-      const perTopic = new Map<string, { decoder: ReturnType<BagTypeResolver['reader']>; reason: string | undefined; project: boolean }>();
+      // Per topic of this file, looked up once: its type's reader (or why there is none), its projection,
+      // and its dict codes (a code stays valid when the segment's placeholder is relabelled).
+      const perTopic = new Map<string, TopicInfo>();
       const unknown = new Map<string, UnknownType>();
+      const segmentCode = messages.code(0, segment);
+      const bagCode = messages.code(1, bag.name);
       let count = 0;
       let start: bigint | undefined;
       let end: bigint | undefined;
-      const topicsSeen = new Set<string>();
       try {
-        for await (const m of reader.messages()) {
-          const topic = reader.topics().get(m.topic)!;
-          if (topic.serializationFormat !== 'cdr') throw new BagError(file, `topic ${topic.name} has serialization format "${topic.serializationFormat}"; only cdr can be imported`);
-          count++;
-          topicsSeen.add(m.topic);
-          if (start === undefined || m.logTime < start) start = m.logTime;
-          if (end === undefined || m.logTime > end) end = m.logTime;
-          let info = perTopic.get(m.topic);
-          if (!info) {
-            const decoder = resolver.reader(topic.type, topic.schema);
-            const r = resolver.resolve(topic.type, topic.schema);
-            info = { decoder, reason: 'error' in r ? r.error : undefined, project: project(m.topic) };
-            perTopic.set(m.topic, info);
-          }
-          const reader2 = info.decoder;
-          let decoded = false;
-          let reason: string | undefined;
-          if (!reader2) {
-            reason = info.reason ?? 'unknown type';
-          } else if (info.project && m.data.byteLength <= projectMaxBytes) {
-            const key = `${m.topic}\0${topic.type}`;
-            let proj = projections.get(key);
-            if (proj === undefined) {
+        for await (const batch of reader.batches()) {
+          for (const m of batch) {
+            let info = perTopic.get(m.topic);
+            if (!info) {
+              const topic = reader.topics().get(m.topic)!;
+              if (topic.serializationFormat !== 'cdr') throw new BagError(file, `topic ${topic.name} has serialization format "${topic.serializationFormat}"; only cdr can be imported`);
+              const decoder = resolver.reader(topic.type, topic.schema);
               const r = resolver.resolve(topic.type, topic.schema);
-              if ('error' in r) proj = null;
-              else {
-                let table = projectionOf.get(key);
-                if (!table) {
-                  table = projectionTable(m.topic, topic.type, tableOwners);
-                  tableOwners.set(table, key);
-                  projectionOf.set(key, table);
-                  newProjections.push({ topic: m.topic, type: topic.type, table });
+              info = { topic, decoder, reason: 'error' in r ? r.error : undefined, project: project(m.topic), proj: undefined, projSegment: 0, topicCode: messages.code(2, m.topic), typeCode: messages.code(3, topic.type) };
+              perTopic.set(m.topic, info);
+            }
+            const topic = info.topic;
+            count++;
+            if (start === undefined || m.logTime < start) start = m.logTime;
+            if (end === undefined || m.logTime > end) end = m.logTime;
+            const reader2 = info.decoder;
+            let decoded = false;
+            let reason: string | undefined;
+            if (!reader2) {
+              reason = info.reason ?? 'unknown type';
+            } else if (info.project && m.data.byteLength <= projectMaxBytes) {
+              if (info.proj === undefined) {
+                const key = `${m.topic}\0${topic.type}`;
+                let proj = projections.get(key);
+                if (proj === undefined) {
+                  const r = resolver.resolve(topic.type, topic.schema);
+                  if ('error' in r) proj = null;
+                  else {
+                    let table = projectionOf.get(key);
+                    if (!table) {
+                      table = projectionTable(m.topic, topic.type, tableOwners);
+                      tableOwners.set(table, key);
+                      projectionOf.set(key, table);
+                      newProjections.push({ topic: m.topic, type: topic.type, table });
+                    }
+                    const columns = dedupe(flattenColumns(r.definitions));
+                    const writer = await new TableWriter({ db: instance, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }).open();
+                    allWriters.push(writer);
+                    segmentColumns.set(writer, 2);
+                    writer.beforeWrite = settle;
+                    const lists = writer.stores.flatMap((c, i) => (c.kind === 'list' ? [i] : []));
+                    proj = { writer, columns, fast: decoderFor(r.definitions), lists, marks: lists.map(() => 0) };
+                  }
+                  projections.set(key, proj);
                 }
-                const columns = dedupe(flattenColumns(r.definitions));
-                const writer = await new TableWriter({ db: instance, staging, table, robot, columns: [...PROJECTION_PREFIX, ...columns], batchRows }).open();
-                allWriters.push(writer);
-                segmentColumns.set(writer, 2);
-                writer.beforeWrite = settle;
-                const lists = writer.stores.flatMap((c, i) => (c.kind === 'list' ? [i] : []));
-                proj = { writer, columns, fast: decoderFor(r.definitions), lists, marks: lists.map(() => 0) };
+                info.proj = proj;
+                if (proj) info.projSegment = proj.writer.code(2, segment);
               }
-              projections.set(key, proj);
-            }
-            if (proj) {
-              const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, proj.writer.code(2, segment));
-              if (error) reason = `does not decode as ${topic.type}: ${error.message}`;
-              else {
+              const proj = info.proj;
+              if (proj) {
+                const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, info.projSegment);
+                if (error) reason = `does not decode as ${topic.type}: ${error.message}`;
+                else {
+                  decoded = true;
+                  if (proj.writer.commit(m.logTime)) await proj.writer.flush({ wait: false });
+                }
+              }
+            } else {
+              try {
+                reader2.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
                 decoded = true;
-                if (proj.writer.commit(m.logTime)) await proj.writer.flush({ wait: false });
+              } catch (error) {
+                reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
               }
             }
-          } else {
-            try {
-              reader2.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
-              decoded = true;
-            } catch (error) {
-              reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
+            const s = messages.stores as FixedColumn[];
+            const row = messages.row;
+            s[0]!.d[row] = segmentCode;
+            s[1]!.d[row] = bagCode;
+            s[2]!.d[row] = info.topicCode;
+            s[3]!.d[row] = info.typeCode;
+            s[4]!.d[row] = m.logTime;
+            s[5]!.d[row] = m.publishTime;
+            s[6]!.d[row] = m.offset;
+            s[7]!.d[row] = m.data.byteLength;
+            s[8]!.d[row] = decoded ? 1 : 0;
+            if (messages.commit(m.logTime)) await messages.flush({ wait: false });
+            if (decoded) report.decoded++;
+            else {
+              report.raw++;
+              // A copy: the reader's data are views into its buffers, which this row would keep alive.
+              await raw.add(partitionDate(m.logTime), [segment, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data.slice())]);
+              const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
+              u.count++;
+              unknown.set(m.topic, u);
             }
           }
-          const s = messages.stores as FixedColumn[];
-          const row = messages.row;
-          s[0]!.d[row] = messages.code(0, segment);
-          s[1]!.d[row] = messages.code(1, bag.name);
-          s[2]!.d[row] = messages.code(2, m.topic);
-          s[3]!.d[row] = messages.code(3, topic.type);
-          s[4]!.d[row] = m.logTime;
-          s[5]!.d[row] = m.publishTime;
-          s[6]!.d[row] = m.offset;
-          s[7]!.d[row] = m.data.byteLength;
-          s[8]!.d[row] = decoded ? 1 : 0;
-          if (messages.commit(m.logTime)) await messages.flush({ wait: false });
-          // A batch being written takes its chunks from this thread: give DuckDB its turn now and then.
-          if ((count & 1023) === 0 && allWriters.some((w) => w.writing)) await new Promise((r) => setImmediate(r));
-          if (decoded) report.decoded++;
-          else {
-            report.raw++;
-            // A copy: the reader's data are views into its buffers, which this row would keep alive.
-            await raw.add(partitionDate(m.logTime), [segment, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data.slice())]);
-            const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
-            u.count++;
-            unknown.set(m.topic, u);
-          }
+          // A batch being written takes its chunks from this thread: give DuckDB its turn between batches.
+          if (allWriters.some((w) => w.writing)) await new Promise((r) => setImmediate(r));
         }
       } finally {
         await reader.close();
@@ -253,7 +276,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       report.unknownTypes.push(...unknown.values());
       report.messages += count;
       report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
-      segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...topicsSeen], size, checksum]);
+      segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...perTopic.keys()], size, checksum]);
     }
     if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
       throw new BagError(bag.path, 'empty bag: it holds no messages; nothing was imported');

@@ -1,0 +1,61 @@
+import { join } from 'node:path';
+import { DuckDBInstance } from '@duckdb/node-api';
+import { afterAll, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/helpers/cli.ts';
+import type { FixedColumn } from './column-batch.ts';
+import { TableWriter } from './table-writer.ts';
+
+const work = tempDir('table-writer-');
+afterAll(() => work.cleanup());
+
+const DAY = 86_400_000_000_000n;
+const BASE = 19_675n * DAY; // 2023-11-14
+
+async function write(robot: string, times: bigint[], batchRows: number) {
+  const db = await DuckDBInstance.create(':memory:');
+  const staging = join(work.path, `s-${robot.replace(/\W/g, '_')}-${batchRows}-${times.length}`);
+  const writer = new TableWriter({ db, staging, table: 't', robot, columns: [{ name: 'seg', sql: 'VARCHAR', dict: true }, { name: 'x', sql: 'BIGINT' }], batchRows });
+  try {
+    await writer.open();
+    const seg = writer.code(0, 'placeholder');
+    // As the importer does with a checksum still being computed: settled before any batch is written.
+    writer.beforeWrite = async () => writer.relabel(0, 'placeholder', 'abc');
+    for (const t of times) {
+      const s = writer.stores as FixedColumn[];
+      s[0]!.d[writer.row] = seg;
+      s[1]!.d[writer.row] = t;
+      if (writer.commit(t)) await writer.flush({ wait: false });
+    }
+    await writer.flush();
+    const conn = await db.connect();
+    const rows = (await conn.runAndReadAll(`SELECT robot, date::VARCHAR, seg, count(*)::INTEGER, min(x) FROM read_parquet('${staging}/t/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY 2`)).getRows();
+    conn.closeSync();
+    return { files: writer.files, rows, written: writer.rowsWritten };
+  } finally {
+    await writer.drop();
+    db.closeSync();
+  }
+}
+
+describe('TableWriter', () => {
+  it('writes one file per batch and date, under robot=/date= directories, with dict values as strings', async () => {
+    const times = Array.from({ length: 5000 }, (_, i) => BASE + BigInt(i) * 1_000_000_000n);
+    const one = await write('r1', times, 2048);
+    expect(one.written).toBe(5000);
+    expect(one.files.length).toBe(3); // 2048 + 2048 + 904 rows
+    for (const f of one.files) expect(f).toMatch(/^t\/robot=r1\/date=2023-11-14\/part-[0-9a-f-]{36}\.parquet$/);
+    expect(one.rows).toEqual([['r1', '2023-11-14', 'abc', 5000, BASE]]);
+  });
+
+  it('splits a batch that spans dates, and escapes robot names as PARTITION_BY does', async () => {
+    const times = [BASE + DAY - 1n, BASE + DAY, BASE - 1n, BASE + 2n * DAY];
+    const two = await write('robot one/ä', times, 100_000);
+    expect(two.files.length).toBe(4);
+    expect(two.rows.map((r) => [r[0], r[1], r[3]])).toEqual([
+      ['robot one/ä', '2023-11-13', 1],
+      ['robot one/ä', '2023-11-14', 1],
+      ['robot one/ä', '2023-11-15', 1],
+      ['robot one/ä', '2023-11-16', 1],
+    ]);
+  });
+});
