@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadCommands } from '../../daemon/cli/main.ts';
+import { loadCommands, main } from '../../daemon/cli/main.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('cli-');
@@ -12,11 +12,16 @@ describe('auraison-edge CLI', () => {
   it('prints --help for every command and exits 0', async () => {
     const commands = await loadCommands();
     expect([...commands.keys()]).toEqual(expect.arrayContaining(['run', 'sim', 'status']));
+    // Every command through the CLI's main(), and one through a real process.
     for (const name of commands.keys()) {
-      const r = await runCli([name, '--help'], { cwd });
-      expect(r.code, name).toBe(0);
-      expect(r.stdout, name).toMatch(new RegExp(`^Usage: auraison-edge ${name}`));
+      let stdout = '';
+      const code = await main([name, '--help'], { stdout: (t) => (stdout += t), stderr: () => {}, env: {}, cwd });
+      expect(code, name).toBe(0);
+      expect(stdout, name).toMatch(new RegExp(`^Usage: auraison-edge ${name}`));
     }
+    const sim = await runCli(['sim', 'turtlebot-maze', '--help'], { cwd });
+    expect(sim.code).toBe(0);
+    expect(sim.stdout).toMatch(/^Usage: auraison-edge sim turtlebot-maze/);
     const top = await runCli(['--help'], { cwd });
     expect(top.code).toBe(0);
     for (const name of commands.keys()) expect(top.stdout).toContain(`  ${name}`);

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { main } from '../../daemon/cli/main.ts';
 import { runCli, tempDir, testConfig } from '../helpers/cli.ts';
 
 interface Summary {
@@ -12,11 +13,21 @@ interface Summary {
   dropped: number;
 }
 
-async function drive(args: string[]): Promise<{ code: number | null; summary: Summary; stderr: string }> {
+/**
+ * Runs `auraison-edge sim turtlebot-maze --json ...args`: in a child process as a user would, or, where the
+ * process boundary adds nothing, through the CLI's own main() in this process (the same code, faster).
+ */
+async function drive(args: string[], how: 'process' | 'in-process' = 'in-process'): Promise<{ code: number | null; summary: Summary }> {
   const dir = tempDir('main-job-');
   try {
-    const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--json', '--config', testConfig(dir.path), ...args], { cwd: dir.path });
-    return { code: r.code, summary: JSON.parse(r.stdout) as Summary, stderr: r.stderr };
+    const argv = ['sim', 'turtlebot-maze', '--speed', '1000', '--json', '--config', testConfig(dir.path), ...args];
+    if (how === 'process') {
+      const r = await runCli(argv, { cwd: dir.path });
+      return { code: r.code, summary: JSON.parse(r.stdout) as Summary };
+    }
+    let stdout = '';
+    const code = await main(argv, { stdout: (t) => (stdout += t), stderr: () => {}, env: process.env, cwd: dir.path });
+    return { code, summary: JSON.parse(stdout) as Summary };
   } finally {
     dir.cleanup();
   }
@@ -32,9 +43,9 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
     ['4.55,4.55', 5],
     ['2.55,6.55', 6],
   ];
-  for (const [goal, seed] of cases) {
+  for (const [i, [goal, seed]] of cases.entries()) {
     it(`reaches ${goal} with seed ${seed}, with 0 collisions and nothing dropped`, async () => {
-      const { code, summary } = await drive(['--goal', goal, '--seed', String(seed)]);
+      const { code, summary } = await drive(['--goal', goal, '--seed', String(seed)], i === 0 ? 'process' : 'in-process');
       expect(summary).toMatchObject({ reached: true, outcome: 'reached', collisions: 0, dropped: 0 });
       expect(code).toBe(0);
       expect(summary.time_s).toBeGreaterThan(0);
@@ -48,7 +59,7 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
   }
 
   it('fails fast with a clear message when the goal is walled off', async () => {
-    const { code, summary } = await drive(['--goal', 'closet']);
+    const { code, summary } = await drive(['--goal', 'closet'], 'process');
     expect(code).toBe(1);
     expect(summary).toMatchObject({ reached: false, outcome: 'unreachable', distance_m: 0 });
     expect(summary.message).toMatch(/^no path from \(0\.55, 0\.55\) to \(3\.55, 2\.55\): the goal is in an area walled off from the start/);
