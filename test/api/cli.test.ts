@@ -1,7 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, runMain } from '../helpers/cli.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
@@ -60,7 +60,7 @@ describe('auraison-edge status, intent and approve over the API', () => {
     try {
       const config = join(mine.dataDir, 'port.yaml');
       writeFileSync(config, `data_dir: ${mine.dataDir}\napi:\n  port: ${port}\n`);
-      const s = await runCli(['status', '--json', '--config', config], { cwd: mine.dataDir });
+      const s = await runMain(['status', '--json', '--config', config], { cwd: mine.dataDir });
       const body = JSON.parse(s.stdout) as { source: string; api: string };
       expect(body.source).toBe('file');
       expect(body.api).toContain(`belongs to the daemon of ${other.dataDir}`);

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
-import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 const BAGS = join(FIXTURES, 'bags');
 const work = tempDir('bad-input-');
@@ -55,7 +55,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const file = join(dir, 'talker.mcap');
     truncateSync(file, Math.floor(readFileSync(file).byteLength * 0.6));
     await importFails(dir, /talker\.mcap: (truncated MCAP|corrupt MCAP)/);
-    const info = await runCli(['bag', 'info', file]);
+    const info = await runMain(['bag', 'info', file]);
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(/talker\.mcap: (truncated|corrupt) MCAP/);
   });
@@ -102,20 +102,20 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
 
   it('unknown types: kept as raw bytes and reported; exit 1 unless --allow-unknown', async () => {
     const bag = join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/topics_and_services.mcap');
-    const r = await runCli(['bag', 'import', bag, '--config', config]);
+    const r = await runMain(['bag', 'import', bag, '--config', config]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/topics_and_services\.mcap: 6 message\(s\) on \/add_two_ints\/_service_event kept as raw bytes \(table raw_messages\): no definition for example_interfaces\/srv\/AddTwoInts_Event/);
-    const q = await runCli(['query', 'SELECT topic, count(*) FROM raw_messages GROUP BY topic', '--csv', '--config', config]);
+    const q = await runMain(['query', 'SELECT topic, count(*) FROM raw_messages GROUP BY topic', '--csv', '--config', config]);
     expect(q.stdout).toBe('topic,count_star()\n/add_two_ints/_service_event,6\n');
-    const again = await runCli(['bag', 'import', join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'), '--allow-unknown', '--config', config]);
+    const again = await runMain(['bag', 'import', join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'), '--allow-unknown', '--config', config]);
     expect(again.code).toBe(0);
   });
 
   it('query refuses anything but SELECT', async () => {
-    const r = await runCli(['query', 'DELETE FROM bags', '--config', config]);
+    const r = await runMain(['query', 'DELETE FROM bags', '--config', config]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/read-only/);
-    const bad = await runCli(['query', 'SELECT * FROM nowhere', '--config', config]);
+    const bad = await runMain(['query', 'SELECT * FROM nowhere', '--config', config]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/nowhere/);
   });

@@ -7,7 +7,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { locateBag } from '../../daemon/bags/open-bag.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 const BAGS = join(FIXTURES, 'bags');
 const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
@@ -117,7 +117,7 @@ describe('bag import of every fixture bag', () => {
 describe('bag info', () => {
   it('prints what ros2 bag info prints, for mcap and sqlite3', async () => {
     for (const storage of ['mcap', 'sqlite3']) {
-      const r = await runCli(['bag', 'info', join(BAGS, `rosbag2/rosbag2_py/test/resources/${storage}/talker`)]);
+      const r = await runMain(['bag', 'info', join(BAGS, `rosbag2/rosbag2_py/test/resources/${storage}/talker`)]);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Storage id: +${storage}`));
       expect(r.stdout).toMatch(/Duration: +4\.531096768s/);
@@ -125,7 +125,7 @@ describe('bag info', () => {
       expect(r.stdout).toMatch(/Messages: +20/);
       expect(r.stdout).toContain('Topic: /topic | Type: std_msgs/msg/String | Count: 10 | Serialization Format: cdr');
     }
-    const json = await runCli(['bag', 'info', join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/wbag'), '--json']);
+    const json = await runMain(['bag', 'info', join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/wbag'), '--json']);
     const info = JSON.parse(json.stdout);
     expect(info.files.length).toBe(5);
     expect(info.messageCount).toBe(6074);

@@ -53,3 +53,17 @@ export function testConfig(dir: string, extra = ''): string {
   writeFileSync(path, `log:\n  level: warn\napi:\n  port: 0\nfoxglove:\n  port: 0\n${extra}`);
   return path;
 }
+
+/**
+ * Runs `auraison-edge ...args` through the CLI's main() in this process: the same code as the binary,
+ * without a process start (about 2 s each on CI's machine). For cases where the process boundary is not
+ * what is under test; daemon logs still go to this process's stderr, not into `stderr`.
+ */
+export async function runMain(args: string[], options: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  const { cwd = ROOT, env = {} } = options;
+  const { main } = await import('../../daemon/cli/main.ts');
+  let stdout = '';
+  let stderr = '';
+  const code = await main(args, { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: { ...process.env, ...env }, cwd });
+  return { code, signal: null, stdout, stderr };
+}

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeLinearModel } from './models.ts';
 
 const G1 = join(FIXTURES, 'lerobot', 'g1_inspire_v2.1');
@@ -21,7 +21,7 @@ describe('auraison-edge policy inspect', () => {
   });
 
   it('lists external weights and reads them only from beside the model', async () => {
-    const r = await runCli(['policy', 'inspect', join(FIXTURES, 'onnx', 'onnxruntime_controller', 'policy.onnx')]);
+    const r = await runMain(['policy', 'inspect', join(FIXTURES, 'onnx', 'onnxruntime_controller', 'policy.onnx')]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/weights\s+external: policy\.onnx\.data/);
     expect(r.stdout).toMatch(/obs\s+float32\s+\[1, 13\]/);
@@ -29,16 +29,16 @@ describe('auraison-edge policy inspect', () => {
   });
 
   it('fails with the reason on a file that is not ONNX, and exits 2 on bad usage', async () => {
-    const bad = await runCli(['policy', 'inspect', join(G1, 'meta', 'info.json')]);
+    const bad = await runMain(['policy', 'inspect', join(G1, 'meta', 'info.json')]);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toMatch(/is not an ONNX model|without a graph/);
-    expect((await runCli(['policy', 'inspect'])).code).toBe(2);
+    expect((await runMain(['policy', 'inspect'])).code).toBe(2);
   });
 });
 
 describe('auraison-edge lerobot inspect (v2.1)', () => {
   it('reads info, features with nested names flattened, episodes, frames, tasks and aggregated stats', async () => {
-    const r = await runCli(['lerobot', 'inspect', G1, '--json']);
+    const r = await runMain(['lerobot', 'inspect', G1, '--json']);
     expect(r.code).toBe(0);
     const s = JSON.parse(r.stdout);
     expect(s.version).toBe('v2.1');
@@ -55,7 +55,7 @@ describe('auraison-edge lerobot inspect (v2.1)', () => {
   });
 
   it('says what is wrong with a directory that is not a dataset', async () => {
-    const r = await runCli(['lerobot', 'inspect', tmp.path]);
+    const r = await runMain(['lerobot', 'inspect', tmp.path]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/not a LeRobot dataset: no meta\/info\.json/);
   });
@@ -66,7 +66,7 @@ describe('auraison-edge policy replay', () => {
     // The identity policy: action = observation.state; its MAE is mean |action - state| over the frames.
     const eye = Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0));
     const model = writeLinearModel(tmp.path, 'identity26', eye, new Array(26).fill(0));
-    const r = await runCli(['policy', 'replay', model, G1, '--episodes', '0,3', '--json']);
+    const r = await runMain(['policy', 'replay', model, G1, '--episodes', '0,3', '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
@@ -106,7 +106,7 @@ describe('auraison-edge lerobot export', () => {
 
   it('writes a v3.0 dataset resampled by sample-and-hold that lerobot inspect reads back', async () => {
     const out = join(tmp.path, 'exported');
-    const r = await runCli([
+    const r = await runMain([
       'lerobot', 'export', out, '--db', db, '--fps', '10',
       '--feature', 'observation.state=/joint_states:position',
       '--feature', 'action=/cmd_vel:linear.x,angular.z',
@@ -121,7 +121,7 @@ describe('auraison-edge lerobot export', () => {
     expect(report.leadingFramesDropped).toBe(3);
     expect(report.frames).toBe(7 + 10);
 
-    const back = await runCli(['lerobot', 'inspect', out, '--json']);
+    const back = await runMain(['lerobot', 'inspect', out, '--json']);
     expect(back.code).toBe(0);
     const s = JSON.parse(back.stdout);
     expect(s.version).toBe('v3.0');
@@ -154,7 +154,7 @@ describe('auraison-edge lerobot export', () => {
     await conn.run(`CREATE TABLE "/camera" (log_time BIGINT, "data" BLOB)`);
     conn.closeSync();
     instance.closeSync();
-    const r = await runCli(['lerobot', 'export', join(tmp.path, 'img'), '--db', db, '--feature', 'observation.images.cam=/camera:data', '--window', `${t0},${t0 + 1_000_000_000n}`]);
+    const r = await runMain(['lerobot', 'export', join(tmp.path, 'img'), '--db', db, '--feature', 'observation.images.cam=/camera:data', '--window', `${t0},${t0 + 1_000_000_000n}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/column "data" of \/camera is BLOB; only numbers and lists of numbers become features/);
   });

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { LlmComponent } from '../../adapters/vllm/llm-component.ts';
-import { runCli } from '../helpers/cli.ts';
+import { runCli, runMain } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { agentContext } from './agent-context.ts';
 
@@ -32,22 +32,22 @@ describe('auraison-edge llm check', () => {
   it('says what failed: a 500, a model the endpoint does not serve, no server at all', async () => {
     const s = await server(['served-model']);
     s.enqueue({ status: 500, message: 'CUDA out of memory' });
-    const failed = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--model', 'other-model']);
+    const failed = await runMain(['llm', 'check', '--base-url', s.baseUrl, '--model', 'other-model']);
     expect(failed.code).toBe(1);
     expect(failed.stdout).toMatch(/^FAIL cli /);
     expect(failed.stdout).toContain('problem: the configured model other-model is not among them');
     expect(failed.stdout).toMatch(/completion: failed: 500 CUDA out of memory/);
-    const down = await runCli(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--timeout-ms', '500']);
+    const down = await runMain(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--timeout-ms', '500']);
     expect(down.code).toBe(1);
     expect(down.stdout).toMatch(/models: failed: Connection error/);
   });
 
   it('checks the config\'s endpoints, and reports bad usage with exit 2', async () => {
-    const none = await runCli(['llm', 'check']);
+    const none = await runMain(['llm', 'check']);
     expect(none.code).toBe(1);
     expect(none.stdout).toContain('no endpoint to check: llm.endpoints is empty');
-    expect((await runCli(['llm', 'check', '--base-url', 'localhost:8000'])).code).toBe(2);
-    expect((await runCli(['llm', 'status'])).code).toBe(2);
+    expect((await runMain(['llm', 'check', '--base-url', 'localhost:8000'])).code).toBe(2);
+    expect((await runMain(['llm', 'status'])).code).toBe(2);
   });
 });
 

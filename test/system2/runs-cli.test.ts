@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext, waitFor } from './agent-context.ts';
 
 const cleanups: (() => void)[] = [];
@@ -35,21 +35,21 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     expect(list.code).toBe(0);
     expect(list.stdout.split('\n')[0]).toMatch(new RegExp(`^${b}  failed +read_topic  \\(read_topic: no message on /nothing within 20 ms`));
 
-    const show = await runCli(['runs', 'show', a.slice(0, 24), '--config', config], { cwd: dir.path });
+    const show = await runMain(['runs', 'show', a.slice(0, 24), '--config', config], { cwd: dir.path });
     expect(show.code).toBe(0);
     expect(show.stdout).toMatch(/intent.accepted +stop \{\} from cli by ada/);
     expect(show.stdout).toMatch(/tool.result +stop ok \{"stopped":true,"cancelled":null\} in [\d.]+ ms/);
     expect(show.stdout).toMatch(/state +succeeded/);
 
-    const diff = await runCli(['runs', 'diff', a, b, '--config', config, '--json'], { cwd: dir.path });
+    const diff = await runMain(['runs', 'diff', a, b, '--config', config, '--json'], { cwd: dir.path });
     const body = JSON.parse(diff.stdout) as { facts: { name: string; a: string; b: string; same: boolean }[]; calls: { a: string; b: string; same: boolean }[] };
     expect(body.facts.find((f) => f.name === 'status')).toMatchObject({ a: 'succeeded', b: 'failed', same: false });
     expect(body.facts.find((f) => f.name === 'tool_errors')).toMatchObject({ a: '0', b: '1' });
     expect(body.calls).toEqual([{ index: 1, a: 'stop {}', b: 'read_topic {"topic":"/nothing"}', same: false }]);
 
-    const missing = await runCli(['runs', 'show', newId(), '--config', config], { cwd: dir.path });
+    const missing = await runMain(['runs', 'show', newId(), '--config', config], { cwd: dir.path });
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/no run .* in the journal \(2 runs\)/);
-    expect((await runCli(['runs', 'show'], { cwd: dir.path })).code).toBe(2);
+    expect((await runMain(['runs', 'show'], { cwd: dir.path })).code).toBe(2);
   });
 });
