@@ -109,7 +109,8 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
   });
 
   it('degrades with no reachable model: natural-language intents fail fast with the reason, skill intents run', async () => {
-    const t = await setup({}, { connect_timeout_ms: 300, retries: 0 });
+    // A long cooldown: the checks below take several CLI calls, which must all see the endpoint still down.
+    const t = await setup({}, { connect_timeout_ms: 300, retries: 0, cooldown_ms: 600_000 });
     t.server.enqueue({ hang: true });
     const daemon = await t.start();
     const nl = await t.cli('intent', '--text', 'go somewhere', '--wait', '--timeout-s', '20');
