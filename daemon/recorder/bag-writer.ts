@@ -195,6 +195,17 @@ export class BagWriter {
     const file = this.#o.io.create(join(this.dir, path));
     const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, chunkCrc: this.#o.chunkCrc ?? true, library: 'auraison-edge recorder' });
     this.#split = { writer, info: { path, startingTimeNs: 0n, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map() };
+    if (this.#files.length === 0) {
+      // From the first split on, the directory carries a metadata.yaml (listing no file yet), so it is a bag
+      // to every tool (and to `bag repair`) even if the recorder is killed before any split closes.
+      this.#closing = this.#closing.then(async () => {
+        try {
+          await this.#writeMetadata();
+        } catch (error) {
+          this.error ??= error as Error;
+        }
+      });
+    }
     return this.#split;
   }
 
