@@ -20,8 +20,9 @@ async function setup(options: HarnessOptions = {}, extraYaml = '') {
   h = await startHarness({ journal, components: [agent], ...options });
   const config = join(h.dataDir, 'edge.yaml');
   writeFileSync(config, `data_dir: ${h.dataDir}\napi:\n  port: 0\n${extraYaml}`);
+  // Through the CLI's main() in this process; the first test runs one real process.
   const cli = async (...args: string[]) => {
-    const r = await runCli([...args, '--config', config], { cwd: h!.dataDir });
+    const r = await runMain([...args, '--config', config], { cwd: h!.dataDir });
     let body: Record<string, unknown> = {};
     try {
       body = JSON.parse(r.stdout) as Record<string, unknown>;
@@ -35,7 +36,10 @@ async function setup(options: HarnessOptions = {}, extraYaml = '') {
 
 describe('auraison-edge status, intent and approve over the API', () => {
   it('status reads GET /status from the API the daemon advertised in run/api.json', async () => {
-    const { cli } = await setup();
+    const { cli, config } = await setup();
+    const spawned = await runCli(['status', '--json', '--config', config], { cwd: h!.dataDir });
+    expect(spawned.code, spawned.stderr).toBe(0);
+    expect(JSON.parse(spawned.stdout)).toMatchObject({ running: true, source: 'api' });
     const r = await cli('status', '--json');
     expect(r.code, r.stderr).toBe(0);
     expect(r.body).toMatchObject({ running: true, source: 'api', status: { components: { agent: { state: 'running' } }, readiness: { ready: true } } });
@@ -67,6 +71,19 @@ describe('auraison-edge status, intent and approve over the API', () => {
     } finally {
       await other.close();
     }
+  });
+
+  it('runs lists from GET /runs while the daemon runs, and from the journal when it does not', async () => {
+    const { h: harness, cli } = await setup();
+    const submitted = await cli('intent', 'stop', '--json');
+    const runId = (submitted.body.run as { run_id: string }).run_id;
+    const live = await cli('runs', '--json');
+    expect(live.code, live.stderr).toBe(0);
+    expect(live.body.source).toBe('api');
+    expect((live.body.runs as { run_id: string }[]).map((r) => r.run_id)).toContain(runId);
+    await harness.api!.stop();
+    const offline = await cli('runs', '--json');
+    expect(offline.body.source).toBe('journal');
   });
 
   it('intent submits over POST /intents (source cli) and prints the run; bad input names the path', async () => {

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { resolveDataDir } from '../../config/load.ts';
-import type { RunStatus } from '../../contract/schemas.ts';
+import type { RunState, RunStatus } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -10,14 +10,16 @@ const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'faile
 export const command: Command = {
   name: 'runs',
   summary: 'List agent runs, replay one from its events, or compare two',
-  help: `Usage: auraison-edge runs [list] [--status S] [--limit N] [--config FILE] [--json]
+  help: `Usage: auraison-edge runs [list] [--status S] [--limit N] [--config FILE] [--url URL] [--json]
        auraison-edge runs show ID [--config FILE] [--json]
        auraison-edge runs diff A B [--config FILE] [--json]
 
-Reads the agent's durable journal (<data_dir>/log) directly, read-only: it works with the daemon running
-or stopped. IDs may be shortened to a unique prefix.
+list asks the running daemon's API (GET /runs), which knows the live state of each run; with no daemon
+running it reads the agent's durable journal (<data_dir>/log) instead. show and diff replay the journal
+itself, read-only (every state a run went through, which the API's run view does not keep): they work with
+the daemon running or stopped. IDs may be shortened to a unique prefix.
 
-  list   runs, newest first: id, status, intent, reason
+  list   runs, newest first: id, status, intent (or plan), reason
   show   replays one run from its events: every state it went through, the model's messages, tool calls
          and results, policy decisions, approvals and validator scores, with times since the run began
   diff   two runs side by side: intent, outcome, duration, tool calls, tokens, policy decisions, validator
@@ -27,6 +29,8 @@ Options:
   --status S      list only runs with this status (${STATUSES.join(', ')})
   --limit N       list at most N runs (default 50)
   --config FILE   the daemon's config, for its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
+  --url URL       list: the API (default: the one the daemon of this data dir wrote to <data_dir>/run/api.json)
+  --token TOKEN   list: bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --json          print JSON
 
 Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
@@ -34,7 +38,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, limit: { type: 'string' } },
+      { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, limit: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } },
       { max: 3, names: 'list | show ID | diff A B' },
     );
     const [sub = 'list', ...ids] = positionals;
@@ -44,12 +48,30 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     if (values.status !== undefined && !STATUSES.includes(values.status)) throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`);
     const limit = numberOption('limit', values.limit, { min: 1, integer: true }) ?? 50;
     const { config } = resolveConfig(values.config, io.env);
-    const dir = join(resolveDataDir(config, io.cwd), 'log');
+    const dataDir = resolveDataDir(config, io.cwd);
+    const dir = join(dataDir, 'log');
+    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text);
+    if (sub === 'list') {
+      const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
+      const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
+      // Only this data dir's daemon (its api.json) or an explicit --url: a configured port may be another's.
+      if (target && (values.url || target.from.endsWith('run/api.json'))) {
+        try {
+          const query = new URLSearchParams({ limit: String(limit), ...(values.status ? { status: values.status } : {}) });
+          const { runs } = await new ApiClient(target, { timeoutMs: 2000 }).get<{ runs: RunState[] }>(`/runs?${query}`);
+          const lines = runs.map((r) => `${r.run_id}  ${r.status.padEnd(17)} ${r.tree_ref}${r.reason ? `  (${r.reason.slice(0, 80)})` : ''}`);
+          out({ source: 'api', runs }, runs.length ? `${lines.join('\n')}\n` : 'no runs\n');
+          return 0;
+        } catch (error) {
+          if (values.url) throw error;
+          // The daemon is gone or not answering: the journal has the same runs.
+        }
+      }
+    }
     const { readJournalDir, recordsJournal } = await import('../../journal/read-only.ts');
     const { records, notes } = readJournalDir(dir);
     for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
     const replay = await import('../../agent/run-replay.ts');
-    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text);
     try {
       if (sub === 'list') {
         const { RunStore } = await import('../../agent/run-store.ts');
@@ -61,7 +83,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
           const what = intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
           return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${r.reason.slice(0, 80)})` : ''}`;
         });
-        out({ runs }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
+        out({ source: 'journal', runs }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
         return 0;
       }
       const timelines = ids.map((id) => replay.runTimeline(records, replay.resolveRunId(records, id))!);
