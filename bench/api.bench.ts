@@ -2,7 +2,10 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
 import type { JournalRecord } from '../daemon/contract/services.ts';
-import { MemoryJournal } from '../test/api/fakes/memory-journal.ts';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { DurableJournal } from '../daemon/journal/durable-journal.ts';
 import { startHarness } from '../test/api/harness.ts';
 import { SseClient } from '../test/api/sse-client.ts';
 import { percentile, type BenchResult } from './bench.ts';
@@ -83,7 +86,9 @@ async function deliver(url: string, produce: () => Promise<void>): Promise<numbe
 }
 
 async function sseOurs(): Promise<number> {
-  const journal = new MemoryJournal();
+  // The real journal on disk (fsync never: what is measured is the API's delivery, not the disk).
+  const dir = mkdtempSync(join(tmpdir(), 'bench-sse-'));
+  const journal = new DurableJournal({ dir, fsync: 'never' });
   const h = await startHarness({ journal });
   try {
     return await deliver(`${h.url}/events`, async () => {
@@ -95,6 +100,8 @@ async function sseOurs(): Promise<number> {
     });
   } finally {
     await h.close();
+    await journal.close();
+    rmSync(dir, { recursive: true, force: true });
   }
 }
 
