@@ -323,6 +323,21 @@ describe('POST /inference', () => {
     const badTimeout = await http(h.url, '/inference/vla/pick_cube', { body: { input: {}, timeout_ms: -1 } });
     expect(badTimeout.json.issues?.[0]?.path).toBe('body.timeout_ms');
   });
+
+  it('labels inference latency by name only for served names: made-up names share `unknown`', async () => {
+    h = await startHarness();
+    h.bus.serve('ai/inference/llm/served', async (req) => req);
+    for (let i = 0; i < 20; i++) expect((await http(h.url, `/inference/llm/probe/${i}`, { body: { input: {} } })).status).toBe(503);
+    expect((await http(h.url, '/inference/llm/served', { body: { input: {} } })).status).toBe(200);
+    const text = (await http(h.url, '/metrics')).text;
+    const series = new Set(text.split('\n').filter((l) => l.startsWith('auraison_api_inference_duration_seconds_count')));
+    expect(series).toEqual(
+      new Set([
+        'auraison_api_inference_duration_seconds_count{kind="llm",name="unknown",outcome="no_queryable"} 20',
+        'auraison_api_inference_duration_seconds_count{kind="llm",name="served",outcome="ok"} 1',
+      ]),
+    );
+  });
 });
 
 describe('auth and binding', () => {

@@ -23,6 +23,8 @@ const modelName = new Validator(Name);
 
 const STATUS_OF: Record<QueryError['code'], number> = { no_queryable: 503, timeout: 504, handler_error: 502, bad_request: 400 };
 const JSON_ENCODING = 'application/json';
+/** The `name` label of inference calls nothing serves. */
+export const UNKNOWN_NAME = 'unknown';
 
 /**
  * POST /inference/vla/:policy and POST /inference/llm/:model: the bus queries `ai/inference/vla/<policy>` and
@@ -43,7 +45,9 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
       outcome = error.code;
       throw new HttpError(STATUS_OF[error.code], error.code, error.message);
     } finally {
-      metrics.inference.observe({ kind, name, outcome }, (performance.now() - started) / 1000);
+      // The name comes from the URL: it becomes a label only once a queryable answered to it, so a client
+      // probing made-up names cannot add a histogram series per name (they share `unknown`).
+      metrics.inference.observe({ kind, name: outcome === 'no_queryable' ? UNKNOWN_NAME : name, outcome }, (performance.now() - started) / 1000);
     }
   };
   app.post<{ Params: Static<typeof VlaParams>; Body: Static<typeof InferenceBody> }>(
