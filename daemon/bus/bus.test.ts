@@ -182,6 +182,22 @@ describe('Bus queues and drop policies', () => {
     expect(s.rateHz).toBeGreaterThan(0);
   });
 
+  it('counts a glob subscriber\'s drops against the topic each dropped message was on, and keeps them after it leaves', async () => {
+    bus = new Bus();
+    const a = bus.advertise('/a', TYPE, { source: 't' });
+    const b = bus.advertise('/b', TYPE, { source: 't' });
+    const sub = bus.subscribe({ name: 'rec', topic: '/*', queue: { policy: 'drop-newest', depth: 2 }, handler: () => {} });
+    a.publish(bytes(1));
+    a.publish(bytes(2));
+    a.publish(bytes(3)); // dropped: /a
+    b.publish(bytes(4)); // dropped: /b
+    b.publish(bytes(5)); // dropped: /b
+    const drops = () => Object.fromEntries(bus.stats().map((t) => [t.topic, t.drops]));
+    expect(drops()).toEqual({ '/a': 1, '/b': 2 });
+    bus.unsubscribe(sub); // the two still queued (both /a) count as dropped, and nothing goes backwards
+    expect(drops()).toEqual({ '/a': 3, '/b': 2 });
+  });
+
   it('counts what was still queued when a subscriber closes as dropped', async () => {
     bus = new Bus();
     const pub = bus.advertise('/x', TYPE, { source: 't' });

@@ -1,30 +1,11 @@
-import { nowNs } from '../contract/time.ts';
 import { BusError, QueryError } from './errors.ts';
-import { compileTopicGlob } from './glob.ts';
-import { SubscriberQueue } from './subscriber-queue.ts';
-import type {
-  BusMessage,
-  QueryHandler,
-  QueryPayload,
-  QueueOptions,
-  SubscriberCounters,
-  TopicQos,
-  TopicStats,
-} from './types.ts';
+import { Publisher } from './publisher.ts';
+import { Subscription, type SubscribeOptions } from './subscription.ts';
+import type { TopicRecord } from './topic-record.ts';
+import type { BusMessage, QueryHandler, QueryPayload, TopicQos, TopicStats } from './types.ts';
 
-export interface SubscribeOptions {
-  /** Who subscribes; names the queue in stats and metrics (`recorder`, `navigator`, ...). */
-  name: string;
-  /** An exact topic, or a glob (`/camera/**`). A glob also attaches to topics that appear later. */
-  topic: string;
-  /** Defaults to drop-oldest with depth 100. */
-  queue?: Partial<QueueOptions>;
-  /**
-   * Called once per message, in order. When it returns a promise the next message waits for it: a slow
-   * consumer fills its own queue and drops by its own policy, never holding up the publisher.
-   */
-  handler: (msg: BusMessage) => void | Promise<void>;
-}
+export { Publisher } from './publisher.ts';
+export { Subscription, type SubscribeOptions } from './subscription.ts';
 
 export interface AdvertiseOptions {
   /** Who publishes (`sim`, `ros`, `zenoh`, ...). */
@@ -40,160 +21,6 @@ export interface BusOptions {
 }
 
 const DEFAULT_QOS: TopicQos = { reliability: 'reliable', durability: 'volatile', depth: 10 };
-
-interface TopicRecord {
-  readonly topic: string;
-  readonly type: string;
-  qos: TopicQos;
-  publishers: number;
-  subs: Subscription[];
-  count: number;
-  bytes: number;
-  windowCount: number;
-  rateHz: number;
-  lastLogTime: bigint | null;
-  /** Last message of a transient_local topic, replayed to late subscribers (ROS latching). */
-  latched: BusMessage | undefined;
-}
-
-/** A subscriber's handle: its counters, and close(). */
-export class Subscription {
-  readonly name: string;
-  readonly pattern: string;
-  readonly matches: (topic: string) => boolean;
-  readonly queue: SubscriberQueue;
-  readonly topics = new Set<string>();
-  errors = 0;
-  #handler: SubscribeOptions['handler'];
-  #scheduled = false;
-  #closed = false;
-  #onError: (topic: string, error: unknown) => void;
-  #waiters: (() => void)[] = [];
-
-  constructor(options: SubscribeOptions, onError: (topic: string, error: unknown) => void) {
-    const { name, topic, queue = {}, handler } = options;
-    this.name = name;
-    this.pattern = topic;
-    this.matches = compileTopicGlob(topic);
-    this.queue = new SubscriberQueue({ policy: queue.policy ?? 'drop-oldest', depth: queue.depth ?? 100 });
-    this.#handler = handler;
-    this.#onError = onError;
-  }
-
-  get counters(): SubscriberCounters {
-    return this.queue.counters;
-  }
-
-  get closed(): boolean {
-    return this.#closed;
-  }
-
-  /** @internal called by the bus on publish. */
-  offer(msg: BusMessage): void {
-    if (this.#closed) return;
-    this.queue.offer(msg);
-    if (!this.#scheduled) {
-      this.#scheduled = true;
-      queueMicrotask(this.#drain);
-    }
-  }
-
-  /** @internal resolves when the queue has room (for `block` subscribers). */
-  waitForRoom(): Promise<void> {
-    if (!this.queue.full || this.#closed) return Promise.resolve();
-    return new Promise((resolve) => this.#waiters.push(resolve));
-  }
-
-  #drain = (): void => {
-    while (!this.#closed) {
-      const msg = this.queue.take();
-      if (msg === undefined) break;
-      if (this.#waiters.length > 0) this.#wakeWaiters();
-      let result: void | Promise<void>;
-      try {
-        result = this.#handler(msg);
-      } catch (error) {
-        this.#fail(msg.topic, error);
-        continue;
-      }
-      if (result !== undefined && typeof (result as Promise<void>).then === 'function') {
-        (result as Promise<void>).then(this.#drain, (error: unknown) => {
-          this.#fail(msg.topic, error);
-          this.#drain();
-        });
-        return;
-      }
-    }
-    this.#scheduled = false;
-  };
-
-  #fail(topic: string, error: unknown): void {
-    this.errors++;
-    this.#onError(topic, error);
-  }
-
-  #wakeWaiters(): void {
-    const waiters = this.#waiters;
-    this.#waiters = [];
-    for (const wake of waiters) wake();
-  }
-
-  /** @internal */
-  markClosed(): void {
-    this.#closed = true;
-    this.queue.clear();
-    this.#wakeWaiters();
-  }
-}
-
-/** A publisher's handle on one advertised topic. */
-export class Publisher {
-  readonly topic: string;
-  readonly type: string;
-  readonly source: string;
-  #bus: Bus;
-  #record: TopicRecord;
-  #closed = false;
-
-  /** @internal use `bus.advertise`. */
-  constructor(bus: Bus, record: TopicRecord, source: string) {
-    this.#bus = bus;
-    this.#record = record;
-    this.topic = record.topic;
-    this.type = record.type;
-    this.source = source;
-  }
-
-  /** Publishes CDR bytes. Never blocks and never throws because of a subscriber. */
-  publish(data: Uint8Array, publishTime?: bigint): BusMessage {
-    if (this.#closed) throw new BusError(`publisher of ${this.topic} is closed`);
-    const logTime = nowNs();
-    const msg: BusMessage = {
-      topic: this.topic,
-      type: this.type,
-      data,
-      logTime,
-      publishTime: publishTime ?? logTime,
-      source: this.source,
-    };
-    this.#bus.deliver(this.#record, msg);
-    return msg;
-  }
-
-  /** For in-process producers: waits for room in every `block` subscriber before publishing. */
-  async publishAsync(data: Uint8Array, publishTime?: bigint): Promise<BusMessage> {
-    for (const sub of this.#record.subs) {
-      if (sub.queue.policy === 'block') await sub.waitForRoom();
-    }
-    return this.publish(data, publishTime);
-  }
-
-  close(): void {
-    if (this.#closed) return;
-    this.#closed = true;
-    this.#record.publishers--;
-  }
-}
 
 /**
  * The daemon's internal bus of ROS 2 messages as CDR bytes. Topics have one type each. Delivery is in
@@ -248,7 +75,9 @@ export class Bus {
     this.#exactPending = this.#exactPending.filter((s) => s !== sub);
     for (const topic of sub.topics) {
       const record = this.#topics.get(topic);
-      if (record) record.subs = record.subs.filter((s) => s !== sub);
+      if (!record) continue;
+      record.subs = record.subs.filter((s) => s !== sub);
+      record.closedDrops += sub.dropsByTopic.get(topic) ?? 0;
     }
   }
 
@@ -276,7 +105,7 @@ export class Bus {
       count: r.count,
       bytes: r.bytes,
       rateHz: r.rateHz,
-      drops: r.subs.reduce((n, s) => n + s.counters.dropped, 0),
+      drops: r.closedDrops + r.subs.reduce((n, s) => n + (s.dropsByTopic.get(r.topic) ?? 0), 0),
       lastLogTime: r.lastLogTime,
     }));
   }
@@ -374,6 +203,7 @@ export class Bus {
       rateHz: 0,
       lastLogTime: null,
       latched: undefined,
+      closedDrops: 0,
     };
     this.#topics.set(topic, record);
     for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);

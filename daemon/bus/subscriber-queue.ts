@@ -38,8 +38,8 @@ export class SubscriberQueue {
     return { received: this.#received, delivered: this.#delivered, dropped: this.#dropped, queued: this.#size };
   }
 
-  /** Offers a message; returns false when it (or an older one it displaced) was dropped. */
-  offer(msg: BusMessage): boolean {
+  /** Offers a message; returns the message dropped to make room (the incoming one or the oldest), if any. */
+  offer(msg: BusMessage): BusMessage | undefined {
     this.#received++;
     const depth = this.depth;
     if (this.#size < depth) {
@@ -47,14 +47,15 @@ export class SubscriberQueue {
       if (tail >= depth) tail -= depth;
       this.#ring[tail] = msg;
       this.#size++;
-      return true;
+      return undefined;
     }
     this.#dropped++;
-    if (!this.#evictOldest) return false;
+    if (!this.#evictOldest) return msg;
     // The oldest queued message makes room for the new one: the new tail is the old head's slot.
+    const evicted = this.#ring[this.#head]!;
     this.#ring[this.#head] = msg;
     this.#head = this.#head + 1 === depth ? 0 : this.#head + 1;
-    return false;
+    return evicted;
   }
 
   take(): BusMessage | undefined {
@@ -67,13 +68,14 @@ export class SubscriberQueue {
     return msg;
   }
 
-  /** Empties the queue; what was queued counts as dropped (used when a subscriber closes). */
-  clear(): number {
-    const n = this.#size;
+  /** Empties the queue; what was queued counts as dropped (used when a subscriber closes). Returns it. */
+  clear(): BusMessage[] {
+    const dropped: BusMessage[] = [];
+    for (let i = 0; i < this.#size; i++) dropped.push(this.#ring[(this.#head + i) % this.depth]!);
     this.#ring.fill(undefined);
     this.#head = 0;
     this.#size = 0;
-    this.#dropped += n;
-    return n;
+    this.#dropped += dropped.length;
+    return dropped;
   }
 }
