@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import { rateLimitedErrors } from './log.ts';
 import { Bus } from './bus/bus.ts';
 import { DefinitionsRegistry } from './bus/definitions.ts';
 import { resolveDataDir } from './config/load.ts';
@@ -57,9 +58,10 @@ export class Daemon {
     this.dataDir = resolveDataDir(config, cwd);
     this.definitions = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: config.bus.definitions.dirs });
     for (const warning of this.definitions.warnings) log.warn({ warning }, 'message definition skipped');
+    const handlerError = rateLimitedErrors(log);
     this.bus = new Bus({
       onHandlerError: (subscriber, topic, error) =>
-        log.error({ subscriber, topic, err: error instanceof Error ? error.message : String(error) }, 'subscriber handler failed; message skipped'),
+        handlerError(`${subscriber} ${topic}`, { subscriber, topic, err: error instanceof Error ? error.message : String(error) }, 'subscriber handler failed; message skipped'),
     });
     this.#supervisor = new Supervisor({
       specs,

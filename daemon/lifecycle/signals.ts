@@ -19,10 +19,23 @@ export function installSignalHandlers(handlers: SignalHandlers, log: Logger): ()
     log.info({ signal }, 'stop requested');
     void handlers.stop(signal);
   };
-  let reloading: Promise<void> | undefined;
+  let reloading = false;
+  let again = false;
   const onHup = (): void => {
-    // Reloads are serialized: a burst of SIGHUPs applies the newest file once the current reload ends.
-    reloading = (reloading ?? Promise.resolve()).then(handlers.reload, handlers.reload);
+    // Reloads are serialized, and a burst of SIGHUPs during one reload leads to one more reload (of the
+    // newest file), not one per signal.
+    if (reloading) {
+      again = true;
+      return;
+    }
+    reloading = true;
+    void (async () => {
+      do {
+        again = false;
+        await handlers.reload().catch((error: unknown) => log.error({ err: (error as Error).message }, 'config reload failed'));
+      } while (again);
+      reloading = false;
+    })();
   };
   process.on('SIGTERM', onStop);
   process.on('SIGINT', onStop);
