@@ -10,6 +10,7 @@ import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { GuardedSocket } from './guarded-socket.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
+import { PublishQueues } from './publish-queue.ts';
 
 const { FoxgloveServer, StatusLevel } = wsProtocol;
 type Server = InstanceType<typeof FoxgloveServer>;
@@ -64,8 +65,10 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #sent = 0;
   #unadvertisable = new Map<string, string>();
   #url: string | undefined;
-  /** Per client, the end of its chain of publishes (kept in order through asynchronous hooks). */
-  #tails = new Map<object, Promise<void>>();
+  /** Per client, its publishes waiting for the policy hooks (in order, capped). */
+  #queues: PublishQueues | undefined;
+  /** Clients told that their publishes are being dropped (until their queue empties). */
+  #warned = new WeakSet<object>();
 
   constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove) {
     this.#ctx = ctx;
@@ -95,7 +98,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     server.on('unsubscribe', (id) => this.#unwatch(id));
     if (client_publish.enabled) this.#enablePublish(server);
 
-    const wss = new WebSocketServer({ host, port, handleProtocols: (protocols) => server.handleProtocols(protocols) });
+    // maxPayload: ws would take 100 MiB per client message by default, held while it waits for the hooks.
+    const wss = new WebSocketServer({ host, port, maxPayload: this.#s.max_message_bytes, handleProtocols: (protocols) => server.handleProtocols(protocols) });
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
       wss.once('error', (error: NodeJS.ErrnoException) =>
@@ -122,7 +126,12 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     for (const cleanup of this.#cleanups.splice(0)) cleanup();
     for (const c of this.#channels.values()) if (c.sub) this.#ctx.bus.unsubscribe(c.sub);
     this.#channels.clear();
+    this.#eventsWatched = false;
     this.#gate?.close();
+    this.#gate = undefined;
+    this.#queues?.clear();
+    this.#queues = undefined;
+    this.#clients.clear();
     const wss = this.#wss;
     this.#wss = undefined;
     this.#server = undefined;
@@ -141,7 +150,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   }
 
   metrics(): MetricFamily[] {
-    const gate = this.#gate?.counters;
+    const gate = this.#gate ? { ...this.#gate.counters, dropped: this.#queues?.dropped ?? 0 } : undefined;
     const families: MetricFamily[] = [
       { name: 'auraison_foxglove_clients', help: 'Foxglove WebSocket clients connected.', type: 'gauge', samples: [{ value: this.#clients.size }] },
       { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#sent }] },
@@ -150,7 +159,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     if (gate) {
       families.push({
         name: 'auraison_foxglove_client_publish_total',
-        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook or undecodable; refused: advertisement refused).',
+        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook or undecodable; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).',
         type: 'counter',
         samples: Object.entries(gate).map(([outcome, value]) => ({ labels: { outcome }, value })),
       });
@@ -170,7 +179,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       onClose: () => {
         this.#clients.delete(socket);
         this.#gate?.closeClient(socket);
-        this.#tails.delete(socket);
+        this.#queues?.delete(socket);
       },
     });
     this.#clients.add(socket);
@@ -250,9 +259,12 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       codec: this.#codec,
       definitions: this.#ctx.definitions,
       topics: this.#s.client_publish.topics,
+      maxChannels: this.#s.client_publish.max_channels,
       hooks: () => findPolicyHooks(this.#ctx.components),
     });
     this.#gate = gate;
+    const queues = new PublishQueues({ maxPending: this.#s.client_publish.max_pending });
+    this.#queues = queues;
     const log = this.#ctx.log.child({ component: 'foxglove' });
     server.on('advertise', (channel) => {
       const result = gate.advertise(channel.client.connection, channel.client.name, channel);
@@ -265,12 +277,23 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     server.on('message', ({ client, channel, data }) => {
       // One client's messages are published in the order sent, even when a hook is asynchronous.
       const key = client.connection;
-      const tail = (this.#tails.get(key) ?? Promise.resolve()).then(async () => {
-        const result = await gate.publish(key, channel.id, data);
-        for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
-        if (!result.ok) server.sendStatus({ level: StatusLevel.WARNING, message: result.reason }, key);
-      });
-      this.#tails.set(key, tail.catch((error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed')));
+      const queued = queues.push(
+        key,
+        async () => {
+          const result = await gate.publish(key, channel.id, data);
+          for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
+          if (!result.ok) server.sendStatus({ level: StatusLevel.WARNING, message: result.reason }, key);
+        },
+        (error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed'),
+      );
+      // Told once per burst, not per dropped message: a status always goes out, so one per drop would
+      // let the client grow the daemon's send buffer instead.
+      if (!queued && !this.#warned.has(key)) {
+        this.#warned.add(key);
+        log.warn({ client: client.name, topic: channel.topic }, 'foxglove client publishes faster than the policy hooks decide: dropping');
+        server.sendStatus({ level: StatusLevel.WARNING, message: `messages on ${channel.topic} dropped: ${this.#s.client_publish.max_pending} already wait for the policy hooks (foxglove.client_publish.max_pending)` }, key);
+      }
+      if (queued && queues.pending(key) === 1) this.#warned.delete(key);
     });
   }
 }

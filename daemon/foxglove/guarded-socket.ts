@@ -3,6 +3,8 @@ import type { WebSocket } from 'ws';
 
 /** Opcode of a message-data frame from the server (ws-protocol's BinaryOpcode.MESSAGE_DATA). */
 const MESSAGE_DATA = 1;
+/** How FoxgloveServer serializes a status message (JSON.stringify of `{op: 'status', ...}`). */
+const STATUS_PREFIX = '{"op":"status"';
 
 export interface GuardedSocketOptions {
   /** Unsent bytes past which message data for this client is dropped. */
@@ -18,8 +20,9 @@ export interface GuardedSocketOptions {
 /**
  * A `ws` socket as the FoxgloveServer sees it, with a guard: message data for a client whose unsent bytes
  * exceed the limit is dropped (and counted) instead of queued, so a slow viewer never grows the daemon's
- * memory. Control messages (advertise, status) always go through. `send` takes one argument on purpose:
- * FoxgloveServer then sends each message as one frame, which can be dropped whole.
+ * memory. Status messages are dropped the same way; other control messages (advertise) always go
+ * through. `send` takes one argument on purpose: FoxgloveServer then sends each message as one frame,
+ * which can be dropped whole.
  */
 export class GuardedSocket implements IWebSocket {
   #ws: WebSocket;
@@ -79,7 +82,7 @@ export class GuardedSocket implements IWebSocket {
 
   send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    if (typeof data !== 'string' && firstByte(data) === MESSAGE_DATA && this.#ws.bufferedAmount > this.#o.maxBufferedBytes) {
+    if (droppable(data) && this.#ws.bufferedAmount > this.#o.maxBufferedBytes) {
       this.#o.onDrop();
       return;
     }
@@ -89,6 +92,14 @@ export class GuardedSocket implements IWebSocket {
   close(): void {
     this.#ws.close();
   }
+}
+
+/**
+ * Message data, and status messages: a client earns a status per message it publishes (a denial), so a
+ * client that sends without reading would otherwise grow its send buffer with them.
+ */
+function droppable(data: string | ArrayBuffer | ArrayBufferView): boolean {
+  return typeof data === 'string' ? data.startsWith(STATUS_PREFIX) : firstByte(data) === MESSAGE_DATA;
 }
 
 function firstByte(data: ArrayBuffer | ArrayBufferView): number | undefined {

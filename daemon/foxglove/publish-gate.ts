@@ -59,6 +59,8 @@ export interface PublishGateOptions {
   definitions: DefinitionsRegistry;
   /** Topic globs clients may publish on. */
   topics: readonly string[];
+  /** Most channels one client may have advertised at once (each holds a bus publisher). */
+  maxChannels?: number;
   /** The hooks in force now (looked up on every message, so a restarted agent's hooks apply at once). */
   hooks: () => readonly PolicyHook[] | undefined;
 }
@@ -73,11 +75,13 @@ export class PublishGate {
   #o: PublishGateOptions;
   #allowed: (topic: string) => boolean;
   #sessions = new Map<object, Session>();
+  #maxChannels: number;
   readonly counters = { published: 0, denied: 0, rewritten: 0, refused: 0 };
 
   constructor(options: PublishGateOptions) {
     this.#o = options;
     this.#allowed = compileTopicSelection(options.topics);
+    this.#maxChannels = options.maxChannels ?? 16;
   }
 
   advertise(client: object, clientName: string, channel: { id: number; topic: string; encoding: string; schemaName: string }): GateResult {
@@ -91,6 +95,10 @@ export class PublishGate {
     if (!this.#o.definitions.has(type)) return refuse(`unknown message type ${channel.schemaName}`);
     const existing = this.#o.bus.topicType(channel.topic);
     if (existing && existing !== type) return refuse(`the topic carries ${existing}, not ${type}`);
+    const open = this.#sessions.get(client)?.channels;
+    if (open && !open.has(channel.id) && open.size >= this.#maxChannels) {
+      return refuse(`this client already has ${open.size} channels advertised (foxglove.client_publish.max_channels): unadvertise one first`);
+    }
     const session = this.#session(client, clientName);
     session.channels.get(channel.id)?.publisher.close();
     session.channels.set(channel.id, { topic: channel.topic, type, encoding: channel.encoding, publisher: this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` }) });

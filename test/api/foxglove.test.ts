@@ -227,6 +227,61 @@ describe('client publishing', () => {
     expect(received[0]!.angular.z).toBeCloseTo(0.3);
   });
 
+  const publishCount = (bridge: FoxgloveBridge, outcome: string): number | undefined =>
+    bridge.metrics().find((f) => f.name === 'auraison_foxglove_client_publish_total')?.samples.find((s) => s.labels?.outcome === outcome)?.value;
+
+  it('caps the messages a client has waiting for the hooks: the rest are dropped and counted, not queued', async () => {
+    let release!: () => void;
+    const held = new Promise<void>((r) => (release = r));
+    const slow: PolicyHook = { name: 'slow', beforeToolCall: async () => (await held, { action: 'allow' }) };
+    const agent = { ...hooksAgent, policyHooks: () => [slow] };
+    const started = await start({ foxglove: { client_publish: { enabled: true, max_pending: 4 } }, components: [agent] });
+    const received: Twist[] = [];
+    started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
+    const c = connectClient(started.bridge.url!);
+    await until(() => c.info.capabilities.length > 0, 'server info');
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
+    await until(() => publishCount(started.bridge, 'dropped') === 46, '46 messages dropped');
+    expect(c.statuses.filter((st) => st.message.includes('max_pending'))).toHaveLength(1);
+    release();
+    await until(() => received.length === 4, 'the four queued messages');
+    expect(received.map((t) => t.linear.x)).toEqual([0, 0.01, 0.02, 0.03]);
+    expect(publishCount(started.bridge, 'published')).toBe(4);
+  });
+
+  it('caps the channels one client may advertise at once', async () => {
+    const { h, bridge, c } = await (async () => {
+      const started = await start({ foxglove: { client_publish: { enabled: true, max_channels: 2 } }, components: [hooksAgent] });
+      const client = connectClient(started.bridge.url!);
+      await until(() => client.info.capabilities.length > 0, 'server info');
+      return { ...started, c: client };
+    })();
+    const ids = [0, 1, 2].map(() => c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' }));
+    await until(() => c.statuses.length === 1, 'the third channel refused');
+    expect(c.statuses[0]!.message).toContain('foxglove.client_publish.max_channels');
+    expect(publishCount(bridge, 'refused')).toBe(1);
+    expect(h.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers).toBe(2);
+    c.client.unadvertise(ids[0]!);
+    c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(c.statuses).toHaveLength(1);
+    expect(h.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers).toBe(2);
+  });
+
+  it('closes the connection of a client that sends a message over foxglove.max_message_bytes', async () => {
+    const started = await start({ foxglove: { max_message_bytes: 4096, client_publish: { enabled: true } }, components: [hooksAgent] });
+    const c = connectClient(started.bridge.url!);
+    await until(() => c.info.capabilities.length > 0, 'server info');
+    let closeCode: number | undefined;
+    c.ws.on('close', (code) => (closeCode = code));
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });
+    c.client.sendMessage(channel, new Uint8Array(8192));
+    await until(() => closeCode !== undefined, 'the connection closed');
+    expect(closeCode).toBe(1009);
+  });
+
   it('takes JSON-encoded messages as well', async () => {
     const { c, received } = await publishing(true);
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });

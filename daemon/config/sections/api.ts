@@ -59,10 +59,13 @@ export const FoxgloveConfig = Section(
       'Which bus topics are advertised.',
     ),
     max_buffered_bytes: Type.Integer({ minimum: 4096, default: 4 * 1024 * 1024, description: 'Bytes a client may have unsent before its messages are dropped (counted).' }),
+    max_message_bytes: Type.Integer({ minimum: 4096, maximum: 256 * 1024 * 1024, default: 1024 * 1024, description: 'Largest WebSocket message a client may send; a larger one closes its connection (1009).' }),
     client_publish: Section(
       {
         enabled: Type.Boolean({ default: false, description: 'Let clients publish (e.g. /cmd_vel from a teleop panel), through the policy hooks.' }),
         topics: Type.Array(Type.String({ minLength: 1 }), { default: ['/cmd_vel'], description: 'Topic globs clients may publish on.' }),
+        max_pending: Type.Integer({ minimum: 1, maximum: 100_000, default: 32, description: 'Messages one client may have waiting for the policy hooks; more are dropped (counted as client_publish_total{outcome="dropped"}).' }),
+        max_channels: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: 'Channels one client may have advertised at once; more are refused.' }),
       },
       'Publishing from Foxglove clients onto the bus.',
     ),

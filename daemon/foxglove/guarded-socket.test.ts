@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import type { WebSocket } from 'ws';
+import { GuardedSocket } from './guarded-socket.ts';
+
+/** TEST ONLY. The part of a `ws` socket GuardedSocket uses, with a send buffer the test sets. */
+class FakeWs {
+  readonly OPEN = 1;
+  readyState = 1;
+  bufferedAmount = 0;
+  sent: (string | Uint8Array)[] = [];
+  send(data: string | Uint8Array): void {
+    this.sent.push(data);
+  }
+  on(): void {}
+}
+
+describe('GuardedSocket', () => {
+  it('drops message data and status messages past the buffer limit, never advertisements', () => {
+    const ws = new FakeWs();
+    let dropped = 0;
+    const socket = new GuardedSocket(ws as unknown as WebSocket, { maxBufferedBytes: 100, onDrop: () => dropped++ });
+    const data = Uint8Array.of(1, 0, 0, 0, 0);
+    const status = JSON.stringify({ op: 'status', level: 1, message: 'denied' });
+    const advertise = JSON.stringify({ op: 'advertise', channels: [] });
+    for (const frame of [data, status, advertise]) socket.send(frame);
+    expect(ws.sent).toHaveLength(3);
+    ws.bufferedAmount = 101;
+    for (let i = 0; i < 50; i++) for (const frame of [data, status]) socket.send(frame);
+    socket.send(advertise);
+    expect(ws.sent).toEqual([data, status, advertise, advertise]);
+    expect(dropped).toBe(100);
+  });
+});
