@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
@@ -13,7 +13,7 @@ import { parseMetadata } from '../bags/metadata.ts';
 import { RecorderConfig } from '../config/sections/bags.ts';
 import { Value } from 'typebox/value';
 import { DROPS_KEY } from './bag-writer.ts';
-import { Recorder, RECORDING_MARKER, type RecorderSettings } from './recorder.ts';
+import { Recorder, RECORDING_MARKER, type RecorderOptions, type RecorderSettings } from './recorder.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 
 const registry = new DefinitionsRegistry();
@@ -22,7 +22,7 @@ const log = pino({ level: 'silent' });
 const cleanups: (() => void)[] = [];
 afterEach(() => cleanups.splice(0).forEach((f) => f()));
 
-function setup(overrides: Partial<RecorderSettings> = {}, io?: SegmentIO) {
+function setup(overrides: Partial<RecorderSettings> = {}, io?: SegmentIO, extra: Partial<RecorderOptions> = {}) {
   const dir = mkdtempSync(join(tmpdir(), 'recorder-'));
   const bus = new Bus();
   cleanups.push(() => {
@@ -31,7 +31,7 @@ function setup(overrides: Partial<RecorderSettings> = {}, io?: SegmentIO) {
   });
   const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, ...overrides };
   const closed: string[] = [];
-  const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dir, 'bags'), settings, io, onSplitClosed: (f) => closed.push(f), diskCheckMs: 20 });
+  const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dir, 'bags'), settings, io, onSplitClosed: (f) => closed.push(f), diskCheckMs: 20, ...extra });
   return { dir, bus, recorder, closed };
 }
 
@@ -47,6 +47,33 @@ async function readMcap(path: string) {
 }
 
 const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** Polls until `check` holds (the recorder's timers run on their own); fails with `what` after 5 s. */
+async function waitFor(check: () => boolean, what: string): Promise<void> {
+  for (const deadline = Date.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 5))) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+  }
+}
+
+/** fsSegmentIO with writes that fail with `error()`'s code while it returns one. */
+function faultyIO(error: () => string | undefined, freeBytes: () => number = () => 1e12): SegmentIO {
+  return {
+    ...fsSegmentIO,
+    async create(path) {
+      const file = await fsSegmentIO.create(path);
+      return {
+        writev: async (pieces) => {
+          const code = error();
+          if (code) throw Object.assign(new Error(`${code}: injected, write`), { code });
+          await file.writev(pieces);
+        },
+        sync: () => file.sync(),
+        close: () => file.close(),
+      };
+    },
+    freeBytes: async () => freeBytes(),
+  };
+}
 
 describe('Recorder', () => {
   it('records selected topics, late ones too, into a rosbag2 bag that @mcap/core reads back byte for byte', async () => {
@@ -102,7 +129,9 @@ describe('Recorder', () => {
   });
 
   it('splits by size and by duration, each split a complete file listed in metadata.yaml', async () => {
-    const { bus, recorder, closed } = setup({ split_max_bytes: 20_000, chunk_size_bytes: 4096, compression: 'zstd' });
+    // Uncompressed, so the size that triggers a split doesn't depend on how many chunks were compressed and
+    // written by then (a chunk still queued counts in full, a written one at its compressed size).
+    const { bus, recorder, closed } = setup({ split_max_bytes: 20_000, chunk_size_bytes: 4096, compression: 'none' });
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     for (let i = 0; i < 600; i++) {
@@ -156,21 +185,7 @@ describe('Recorder', () => {
 
   it('stops with a clear status on a full disk (ENOSPC injected), keeps the daemon up, and resumes when space returns', async () => {
     let full = false;
-    const io: SegmentIO = {
-      ...fsSegmentIO,
-      async create(path) {
-        const file = await fsSegmentIO.create(path);
-        return {
-          writev: async (pieces) => {
-            if (full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-            await file.writev(pieces);
-          },
-          sync: () => file.sync(),
-          close: () => file.close(),
-        };
-      },
-      freeBytes: async () => (full ? 0 : 1e12),
-    };
+    const io = faultyIO(() => (full ? 'ENOSPC' : undefined), () => (full ? 0 : 1e12));
     const { bus, recorder } = setup({ flush_interval_ms: 10, min_free_bytes: 1000 }, io);
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
@@ -179,9 +194,9 @@ describe('Recorder', () => {
     await recorder.flush();
     full = true;
     for (let i = 0; i < 5; i++) pub.publish(data);
+    await tick();
     await recorder.flush(); // the write fails: ENOSPC
-    await new Promise((r) => setTimeout(r, 50));
-    expect(recorder.state).toBe('disk_full');
+    await waitFor(() => recorder.state === 'disk_full', 'disk_full');
     const health = recorder.health();
     expect(health.state).toBe('degraded');
     expect(health.reason).toMatch(/^disk full: recording stopped at .*ENOSPC/);
@@ -190,8 +205,7 @@ describe('Recorder', () => {
     expect(recorder.drops()['/chatter']).toBeGreaterThanOrEqual(1);
 
     full = false;
-    await new Promise((r) => setTimeout(r, 100));
-    expect(recorder.state).toBe('recording');
+    await waitFor(() => recorder.state === 'recording', 'recording to resume');
     pub.publish(codec.encode('std_msgs/msg/String', { data: 'after' }));
     await tick();
     await recorder.stop();
@@ -205,5 +219,72 @@ describe('Recorder', () => {
     const second = parseMetadata(readFileSync(join(recorder.bags[1]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(second.messageCount).toBe(1);
     expect(readdirSync(recorder.bags[1]!).filter((f) => f.endsWith('.mcap')).length).toBe(1);
+  });
+
+  it('retries after another I/O error (EIO) with a doubling backoff, not as a full disk, and survives a bag dir it cannot create', async () => {
+    let broken = false;
+    let clock = 1_000_000;
+    let checks = 0; // disk checks while failed read the clock once each
+    const io = faultyIO(() => (broken ? 'EIO' : undefined));
+    const { dir, bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 1000 }, io, { retryMs: { first: 1000, max: 60_000 }, now: () => (checks++, clock) });
+    const bagsDir = join(dir, 'bags');
+    const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    const data = codec.encode('std_msgs/msg/String', { data: 'x' });
+    await recorder.start();
+    const failOnce = async () => {
+      broken = true;
+      pub.publish(data);
+      await tick();
+      await recorder.flush();
+      expect(recorder.state).toBe('failed');
+    };
+    const waitChecks = async (n: number) => {
+      const from = checks;
+      await waitFor(() => checks >= from + n, `${n} disk checks`);
+    };
+    for (let i = 0; i < 5; i++) pub.publish(data);
+    await tick();
+    await recorder.flush();
+
+    await failOnce();
+    expect(recorder.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/^recording failed at .*EIO.*retrying in 1000 ms/) });
+    const gauge = (name: string) => recorder.metrics().find((m) => m.name === name)!.samples[0]!.value;
+    expect([gauge('auraison_recorder_failed'), gauge('auraison_recorder_disk_full')]).toEqual([1, 0]);
+    await waitChecks(3); // free space is fine, but the backoff has not run out: no retry, no new bag
+    expect(recorder.state).toBe('failed');
+    expect(recorder.bags.length).toBe(1);
+
+    clock += 1000;
+    await waitFor(() => recorder.state === 'recording', 'the first retry');
+    expect(recorder.bags.length).toBe(2);
+    await failOnce(); // still broken: the wait doubles
+    expect(recorder.health().reason).toMatch(/retrying in 2000 ms \(failure 2 in a row\)/);
+    clock += 1000;
+    await waitChecks(3);
+    expect(recorder.state).toBe('failed');
+    clock += 1000;
+    await waitFor(() => recorder.state === 'recording', 'the second retry');
+    expect(recorder.bags.length).toBe(3);
+
+    // The retry itself fails (the bags dir is now a file): caught, and the backoff goes on.
+    await failOnce();
+    rmSync(bagsDir, { recursive: true, force: true });
+    writeFileSync(bagsDir, 'not a directory');
+    clock += 4000;
+    await waitFor(() => /ENOTDIR/.test(recorder.health().reason ?? ''), 'the failed retry');
+    expect(recorder.state).toBe('failed');
+    expect(recorder.health().reason).toMatch(/retrying in 8000 ms/);
+
+    rmSync(bagsDir, { force: true });
+    mkdirSync(bagsDir);
+    broken = false;
+    clock += 8000;
+    await waitFor(() => recorder.state === 'recording', 'recording after the disk is back');
+    pub.publish(data);
+    await tick();
+    await recorder.flush();
+    await recorder.stop();
+    const last = parseMetadata(readFileSync(join(recorder.bags.at(-1)!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(last.messageCount).toBe(1);
   });
 });

@@ -29,8 +29,12 @@ export interface RecorderOptions {
   io?: SegmentIO;
   /** Called with each split once it is closed and listed in metadata.yaml (the lakehouse indexes it). */
   onSplitClosed?: (file: string, bagDir: string) => void;
-  /** How often free disk space is checked, ms. */
+  /** How often free disk space is checked (and a failed recorder retried), ms. */
   diskCheckMs?: number;
+  /** Backoff after an I/O error other than a full disk: first wait and cap, ms; doubles per failure. */
+  retryMs?: { first: number; max: number };
+  /** Wall clock, ms (tests step it to walk through the backoff). */
+  now?: () => number;
 }
 
 type State = 'stopped' | 'recording' | 'disk_full' | 'failed';
@@ -43,6 +47,8 @@ type State = 'stopped' | 'recording' | 'disk_full' | 'failed';
  *
  * When the disk fills, recording stops with a clear status and the daemon carries on; it resumes into a
  * new bag once free space is back above `min_free_bytes`, after repairing the one it had to abandon.
+ * Any other I/O error (EIO, EROFS, ...) puts it in `failed`: it retries into a new bag after a backoff that
+ * doubles per failure (1 s up to 60 s), so a broken disk doesn't get a new bag directory every second.
  */
 export class Recorder implements Component, MetricsProvider {
   readonly name = 'recorder';
@@ -58,12 +64,16 @@ export class Recorder implements Component, MetricsProvider {
   #flushTimer: NodeJS.Timeout | undefined;
   #diskTimer: NodeJS.Timeout | undefined;
   #flushing = false;
+  #checking = false;
   #written = new Map<string, number>();
   #ownDrops = new Map<string, number>();
   #abandoned: string[] = [];
   #bags: string[] = [];
   /** Queue drops of subscriptions already closed (their counters go with them). */
   #closedQueueDrops = new Map<string, number>();
+  /** I/O failures since recording last wrote data successfully, and when the next retry is due. */
+  #failures = 0;
+  #retryAt = 0;
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -159,6 +169,7 @@ export class Recorder implements Component, MetricsProvider {
       { name: 'auraison_recorder_dropped_total', help: 'Messages the recorder dropped (queue overflow, disk backlog, disk full), per topic.', type: 'counter', samples: Object.entries(drops).map(([topic, value]) => ({ labels: { topic }, value })) },
       { name: 'auraison_recorder_pending_bytes', help: 'Bytes accepted but not yet written to disk.', type: 'gauge', samples: [{ value: this.#writer?.pendingBytes ?? 0 }] },
       { name: 'auraison_recorder_disk_full', help: '1 while recording is stopped for lack of disk space.', type: 'gauge', samples: [{ value: this.#state === 'disk_full' ? 1 : 0 }] },
+      { name: 'auraison_recorder_failed', help: '1 while recording is stopped by an I/O error and waits to retry.', type: 'gauge', samples: [{ value: this.#state === 'failed' ? 1 : 0 }] },
     ];
   }
 
@@ -189,7 +200,12 @@ export class Recorder implements Component, MetricsProvider {
     const { bagsDir, settings, definitions, onSplitClosed } = this.#o;
     const dir = uniqueBagDir(bagsDir);
     mkdirSync(dir);
-    writeFileSync(join(dir, RECORDING_MARKER), `${process.pid}\n`);
+    try {
+      writeFileSync(join(dir, RECORDING_MARKER), `${process.pid}\n`);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true }); // no empty bag left behind per failed retry
+      throw error;
+    }
     const writer = new BagWriter({
       dir,
       io: this.#io,
@@ -214,7 +230,10 @@ export class Recorder implements Component, MetricsProvider {
     this.#flushing = true;
     try {
       writer.setDrops(this.drops());
+      const wrote = writer.pendingBytes > 0;
       await writer.flush();
+      // Data reached the disk: the next I/O error starts the backoff from its first step again.
+      if (wrote) this.#failures = 0;
     } catch (error) {
       await this.#stopForError(error as NodeJS.ErrnoException);
     } finally {
@@ -222,47 +241,86 @@ export class Recorder implements Component, MetricsProvider {
     }
   }
 
+  #now(): number {
+    return this.#o.now ? this.#o.now() : Date.now();
+  }
+
+  /** Runs from a timer: it must never throw (an unhandled rejection would take the daemon down). */
   async #checkDisk(): Promise<void> {
-    let free: number;
+    // One check at a time: a resume awaits the repair of the abandoned bag, and a second check meanwhile
+    // would resume too, into a second new bag.
+    if (this.#checking) return;
+    this.#checking = true;
     try {
-      free = await this.#io.freeBytes(this.#o.bagsDir);
-    } catch {
-      return; // statfs failing says nothing about space; the next write will tell
-    }
-    const { min_free_bytes } = this.#o.settings;
-    if (this.#state === 'recording' && free < min_free_bytes) {
-      await this.#stopForError(Object.assign(new Error(`only ${free} bytes free, below recorder.min_free_bytes (${min_free_bytes})`), { code: 'ENOSPC' }));
-    } else if (this.#state === 'disk_full' && free >= min_free_bytes) {
-      await this.#resume();
+      if (this.#state === 'failed') {
+        if (this.#now() >= this.#retryAt) await this.#resume();
+        return;
+      }
+      let free: number;
+      try {
+        free = await this.#io.freeBytes(this.#o.bagsDir);
+      } catch {
+        return; // statfs failing says nothing about space; the next write will tell
+      }
+      const { min_free_bytes } = this.#o.settings;
+      if (this.#state === 'recording' && free < min_free_bytes) {
+        await this.#stopForError(Object.assign(new Error(`only ${free} bytes free, below recorder.min_free_bytes (${min_free_bytes})`), { code: 'ENOSPC' }));
+      } else if (this.#state === 'disk_full' && free >= min_free_bytes) {
+        await this.#resume();
+      }
+    } catch (error) {
+      this.#o.log.error({ err: (error as Error).message }, 'recorder: disk check failed');
+    } finally {
+      this.#checking = false;
     }
   }
 
   async #stopForError(error: NodeJS.ErrnoException): Promise<void> {
     if (this.#state !== 'recording') return;
-    const full = error.code === 'ENOSPC' || error.code === 'EDQUOT';
-    this.#state = full ? 'disk_full' : 'failed';
-    const at = new Date().toISOString();
-    this.#reason = full
-      ? `disk full: recording stopped at ${at} (${error.message}); resumes when ${this.#o.settings.min_free_bytes} bytes are free`
-      : `recording stopped at ${at}: ${error.message}`;
-    this.#o.log.error({ err: error.message, bag: this.#writer?.dir }, `recorder: ${this.#reason}`);
+    this.#enterStopped(error);
     const writer = this.#writer;
     this.#writer = undefined;
     if (writer) {
-      writer.setDrops(this.drops());
-      await writer.abandon();
       this.#abandoned.push(writer.dir);
+      writer.setDrops(this.drops());
+      try {
+        await writer.abandon();
+      } catch (abandonError) {
+        this.#o.log.error({ bag: writer.dir, err: (abandonError as Error).message }, 'recorder: could not close the abandoned bag; it is repaired when recording resumes');
+      }
     }
-    // Any other I/O error may clear up too (a remounted disk): retry as for a full disk.
-    if (!full) this.#state = 'disk_full';
+  }
+
+  /** disk_full (waits for free space) or failed (waits out a backoff), with the reason in health. */
+  #enterStopped(error: NodeJS.ErrnoException): void {
+    const full = error.code === 'ENOSPC' || error.code === 'EDQUOT';
+    const at = new Date(this.#now()).toISOString();
+    if (full) {
+      this.#state = 'disk_full';
+      this.#reason = `disk full: recording stopped at ${at} (${error.message}); resumes when ${this.#o.settings.min_free_bytes} bytes are free`;
+    } else {
+      const { first = 1000, max = 60_000 } = this.#o.retryMs ?? {};
+      const wait = Math.min(max, first * 2 ** this.#failures);
+      this.#failures++;
+      this.#retryAt = this.#now() + wait;
+      this.#state = 'failed';
+      this.#reason = `recording failed at ${at}: ${error.code ? `${error.code} ` : ''}${error.message}; retrying in ${wait} ms (failure ${this.#failures} in a row)`;
+    }
+    this.#o.log.error({ err: error.message, code: error.code, bag: this.#writer?.dir }, `recorder: ${this.#reason}`);
   }
 
   async #resume(): Promise<void> {
+    const was = this.#state;
     for (const dir of this.#abandoned.splice(0)) await this.#repair(dir);
-    this.#openBag();
+    try {
+      this.#openBag();
+    } catch (error) {
+      this.#enterStopped(error as NodeJS.ErrnoException);
+      return;
+    }
     this.#state = 'recording';
     this.#reason = undefined;
-    this.#o.log.info('recorder: disk space is back; recording resumed');
+    this.#o.log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
   }
 
   async #repairLeftovers(): Promise<void> {
