@@ -7,20 +7,27 @@ export function statusFilePath(dataDir: string): string {
   return join(dataDir, 'run', 'status.json');
 }
 
+/** How often the status file is rewritten; a robot's flash should not take a write every second for months. */
+export const STATUS_FILE_PERIOD_MS = 5000;
+
 /**
  * Writes the daemon's status every `periodMs`, atomically (write then rename), so a reader never sees a
  * half-written file. Returns a function that stops it and writes the final state.
  */
-export function startStatusFile(daemon: Daemon, periodMs = 1000): (final: 'stopped') => void {
+export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS): (final: 'stopped') => void {
   const path = statusFilePath(daemon.dataDir);
   mkdirSync(join(daemon.dataDir, 'run'), { recursive: true });
+  let failing = false;
   const write = (state: 'running' | 'stopped'): void => {
     const body = JSON.stringify({ state, written_at: new Date().toISOString(), ...daemon.status() }, null, 2);
     try {
       writeFileSync(`${path}.tmp`, body);
       renameSync(`${path}.tmp`, path);
+      failing = false;
     } catch (error) {
-      daemon.log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
+      // Once per failure streak (a full disk would otherwise log this every period).
+      if (!failing) daemon.log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
+      failing = true;
     }
   };
   write('running');

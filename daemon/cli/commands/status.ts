@@ -1,13 +1,13 @@
 import type { Readiness } from '../../api/readiness.ts';
 import { resolveDataDir } from '../../config/load.ts';
 import type { DaemonStatus } from '../../daemon.ts';
-import { readStatusFile } from '../../status/status-file.ts';
+import { readStatusFile, STATUS_FILE_PERIOD_MS } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
-/** A status file not rewritten for this long belongs to a daemon that is gone (it rewrites every second). */
-const STALE_MS = 5000;
+/** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
+const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
 
 /** What GET /status answers: the daemon's status with its readiness. */
 type ApiStatus = DaemonStatus & { readiness?: Readiness };
@@ -20,7 +20,7 @@ export const command: Command = {
 Shows the status of the daemon that uses the config's data dir: its components and their health, its
 readiness checks, and per topic the message count, rate and drops. It asks the daemon's HTTP API
 (GET /status); when the API does not answer (disabled, not yet up, or another daemon's) it reads the status
-file the daemon rewrites every second (<data_dir>/run/status.json).
+file the daemon rewrites every 5 s (<data_dir>/run/status.json).
 
 Options:
   --config FILE   the daemon's config, to find its data dir and API (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
