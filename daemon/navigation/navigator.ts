@@ -75,6 +75,9 @@ export class Navigator {
   #cmd: Publisher | undefined;
   #planPub: Publisher | undefined;
   #planner: PathPlanner | undefined;
+  #mapBytes: Uint8Array | undefined;
+  /** How many /map messages built a new planner (a republished, unchanged map does not). */
+  mapsLoaded = 0;
   #pose: Pose2D | undefined;
   #poseTimeS = 0;
   #scan: FollowerScan | undefined;
@@ -102,9 +105,15 @@ export class Navigator {
     const sub = (topic: string, handler: (msg: BusMessage) => void) =>
       this.#subs.push(this.#bus.subscribe({ name: 'navigator', topic, queue: { policy: 'keep-latest' }, handler }));
     sub(t.map, (msg) => {
+      // A map server or SLAM node may republish the same map: building a planner (clearance field, region
+      // labels) costs time on big maps, so only a changed map is rebuilt. The CDR bytes tell.
+      const previous = this.#mapBytes;
+      if (previous && Buffer.from(previous.buffer, previous.byteOffset, previous.byteLength).equals(msg.data)) return;
+      this.#mapBytes = msg.data;
       const m = this.#codec.decode<GridMsg>(msg.type, msg.data);
       const grid: Grid = { width: m.info.width, height: m.info.height, resolution: m.info.resolution, origin: { x: m.info.origin.position.x, y: m.info.origin.position.y }, data: m.data };
       this.#planner = new PathPlanner(grid, this.#planOptions);
+      this.mapsLoaded++;
       this.#wakeDataWaiters();
     });
     sub(t.scan, (msg) => {
