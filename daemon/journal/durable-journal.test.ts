@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { appendFileSync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
+import { appendFileSync, fdatasync, readdirSync, readFileSync, statSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
@@ -95,6 +95,28 @@ describe('DurableJournal', () => {
       expect(seen).toEqual([1, 2, 3]);
       await j.close();
     }
+  });
+
+  it('after a failed fsync, rejects and drops every record since the last good one, and carries on', async () => {
+    const d = dir();
+    let fail = false;
+    const j = new DurableJournal({
+      dir: d,
+      fdatasync: (fd, callback) => (fail ? callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : fdatasync(fd, callback)),
+    });
+    await j.append('agent_event', { i: 'durable' });
+    fail = true;
+    const results = await Promise.allSettled([j.append('agent_event', { i: 'lost-1' }), j.append('agent_event', { i: 'lost-2' })]);
+    expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/fsync failed, records from 2 on were not made durable/);
+    expect(j.lastSeq).toBe(1);
+    expect(j.read(1, 10).map((r) => r.data)).toEqual([{ i: 'durable' }]); // nothing the writer was told failed
+    fail = false;
+    expect((await j.append('agent_event', { i: 'after' })).seq).toBe(2);
+    await j.close();
+    const again = new DurableJournal({ dir: d });
+    expect(again.read(1, 10).map((r) => r.data)).toEqual([{ i: 'durable' }, { i: 'after' }]);
+    await again.close();
   });
 
   it('loses no acknowledged record when the writer is killed with SIGKILL', async () => {

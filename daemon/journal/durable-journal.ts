@@ -20,6 +20,8 @@ export interface DurableJournalOptions {
   segmentBytes?: number;
   /** Told about torn or corrupt records found at open (they are cut off, never served). */
   onRecovery?: (message: string) => void;
+  /** The fdatasync to use; a test passes one that fails. */
+  fdatasync?: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
 }
 
 interface Segment {
@@ -61,10 +63,12 @@ export class DurableJournal implements Journal {
   #readFds = new Map<string, number>();
   #closed = false;
   #closing = false;
+  #fdatasync: NonNullable<DurableJournalOptions['fdatasync']>;
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: DurableJournalOptions) {
-    const { dir, fsync = 'always', intervalMs = 100, segmentBytes = 64 * 1024 * 1024, onRecovery = () => {} } = options;
+    const { dir, fsync = 'always', intervalMs = 100, segmentBytes = 64 * 1024 * 1024, onRecovery = () => {}, fdatasync: sync = fdatasync } = options;
+    this.#fdatasync = sync;
     this.dir = dir;
     this.fsync = fsync;
     this.#intervalMs = intervalMs;
@@ -91,8 +95,12 @@ export class DurableJournal implements Journal {
     // A segment may end up one record over segmentBytes: rotating before the seq is taken keeps seqs dense
     // even when the flush of the old segment fails.
     if (!segment || segment.size + this.#pendingBytes >= this.#segmentBytes) {
-      this.#flushWrites();
-      this.#startSegment(this.#nextSeq);
+      try {
+        this.#flushWrites();
+        this.#startSegment(this.#nextSeq);
+      } catch (error) {
+        return Promise.reject(new Error(`journal ${this.dir}: cannot start a new segment: ${(error as Error).message}`));
+      }
     }
     const record: JournalRecord = { seq: this.#nextSeq++, ts: nowNs().toString(), kind, data };
     const frame = encodeFrame(Buffer.from(JSON.stringify(record)));
@@ -179,13 +187,44 @@ export class DurableJournal implements Journal {
     if (this.#syncing || this.#unsynced.length === 0 || this.#fd === undefined) return;
     this.#syncing = true;
     const batch = this.#unsynced.splice(0);
-    fdatasync(this.#fd, (error) => {
+    this.#fdatasync(this.#fd, (error) => {
       this.#syncing = false;
-      this.#settle(batch, error ?? undefined);
+      if (error) {
+        this.#rollBack(batch, error);
+        return;
+      }
+      this.#settle(batch, undefined);
       // Appends that arrived during this fsync share the next one.
       if (this.fsync === 'always' || this.#closing) this.#sync();
       if (!this.#syncing && this.#unsynced.length === 0) for (const wake of this.#idleWaiters.splice(0)) wake();
     });
+  }
+
+  /**
+   * After a failed fsync nothing since the last good one can be trusted (Linux may drop the dirty pages and
+   * clear the error), and none of it was acknowledged: cut the file back to the last durable record and
+   * reject every record after it, so no reader ever serves a record its writer was told failed.
+   */
+  #rollBack(batch: Pending[], error: Error): void {
+    const failed = [...batch, ...this.#unsynced.splice(0), ...this.#pending.splice(0)];
+    this.#pendingBytes = 0;
+    const firstSeq = batch[0]!.record.seq;
+    const segment = this.#segments.at(-1)!;
+    const index = firstSeq - segment.firstSeq;
+    if (index >= 0 && index < segment.offsets.length) {
+      try {
+        ftruncateSync(this.#fd!, segment.offsets[index]!);
+        segment.size = segment.offsets[index]!;
+        segment.offsets.length = index;
+      } catch {
+        // the torn tail is cut at the next open anyway; the seqs below are still reset
+      }
+    }
+    this.#lastSeq = firstSeq - 1;
+    this.#nextSeq = firstSeq;
+    const failure = new Error(`journal: fsync failed, records from ${firstSeq} on were not made durable and are dropped: ${error.message}`);
+    for (const p of failed) p.reject(failure);
+    for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #settle(batch: Pending[], error: Error | undefined): void {
