@@ -62,7 +62,8 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
   let body: Record<string, unknown> = {
     model: settings.model,
     messages: request.messages,
-    max_tokens: request.max_tokens ?? settings.max_tokens,
+    // The endpoint's setting is a ceiling: a caller (a bus query) cannot ask for more.
+    max_tokens: Math.min(request.max_tokens ?? settings.max_tokens, settings.max_tokens),
     temperature: request.temperature ?? settings.temperature,
     stream: true,
     stream_options: { include_usage: true },

@@ -1,6 +1,7 @@
 import Type from 'typebox';
+import { QueryError } from '../../daemon/bus/errors.ts';
 import type { QueryPayload } from '../../daemon/bus/types.ts';
-import { Validator } from '../../daemon/contract/validate.ts';
+import { ValidationError, Validator } from '../../daemon/contract/validate.ts';
 import { chatWithFallback, type ChatRequest } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
 
@@ -17,7 +18,7 @@ export const LlmQueryRequest = Type.Object(
       ),
       { minItems: 1, maxItems: 256 },
     ),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
+    max_tokens: Type.Optional(Type.Integer({ minimum: 1, description: 'capped at the endpoint\'s llm.endpoints[].max_tokens' })),
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     response_schema: Type.Optional(
       Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), schema: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
@@ -32,19 +33,26 @@ const decoder = new TextDecoder();
 
 /**
  * The bus query handler for one name: validates the request at the boundary, sends it down `endpoints`
- * (one endpoint, or the whole chain for `default`) and replies with the completion as JSON. Failures
- * reject, which the bus (and Zenoh) report to the caller as a query error.
+ * (one endpoint, or the whole chain for `default`) and replies with the completion as JSON. A bad request
+ * rejects with QueryError `bad_request` (the caller's fault: HTTP 400); a failure of the endpoints with a
+ * plain Error, which the bus reports as `handler_error`.
  */
 export function llmQueryHandler(endpoints: readonly Endpoint[]) {
   return async (request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> => {
-    if (request.encoding !== 'application/json') throw new Error(`expected encoding application/json, got ${request.encoding}`);
+    if (request.encoding !== 'application/json') throw new QueryError('bad_request', `llm query: expected encoding application/json, got ${request.encoding}`);
     let body: unknown;
     try {
       body = JSON.parse(decoder.decode(request.payload));
     } catch (error) {
-      throw new Error(`request is not JSON: ${(error as Error).message}`);
+      throw new QueryError('bad_request', `llm query: the request is not JSON: ${(error as Error).message}`);
     }
-    const chat: ChatRequest = requestValidator.parse(body, 'llm query request');
+    let chat: ChatRequest;
+    try {
+      chat = requestValidator.parse(body, 'llm query request');
+    } catch (error) {
+      if (error instanceof ValidationError) throw new QueryError('bad_request', error.message);
+      throw error;
+    }
     const reply = await chatWithFallback(endpoints, chat, signal);
     return { encoding: 'application/json', payload: encoder.encode(JSON.stringify(reply)) };
   };

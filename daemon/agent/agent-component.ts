@@ -68,16 +68,27 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #navigator: Navigator | undefined;
   #intentSub: Subscription | undefined;
   #deadlines = new Map<string, NodeJS.Timeout>();
+  /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
+  #submitting = new Map<string, Promise<RunState>>();
+  /** Runs an approval is being applied to: a second approval meanwhile is a conflict, not a second resume. */
+  #approving = new Set<string>();
   // Made once, not per run: a closure per run costs a defineProperty under tsx (it names each one).
   #onWallExceeded = (live: LiveRun): void => void this.#wallExceeded(live);
-  #validatorEnv = (l: LiveRun): ValidatorEnv => ({ bus: this.#ctx.bus, codec: this.#codec, lastGoal: l.lastGoal, signal: l.signal });
+  #validatorEnv = (l: LiveRun): ValidatorEnv => ({
+    bus: this.#ctx.bus,
+    codec: this.#codec,
+    lastGoal: l.lastGoal,
+    signal: l.signal,
+    odomTopic: this.#settings.navigation.odom_topic,
+    toleranceM: this.#settings.navigation.tolerance_m,
+  });
 
   constructor(ctx: ComponentContext, options: AgentComponentOptions = {}) {
     this.#ctx = ctx;
     this.#settings = ctx.config.agent;
     this.#policy = ctx.config.policy;
     this.#options = options;
-    this.store = new RunStore(ctx.journal);
+    this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
     this.#codec = new MessageCodec(ctx.definitions);
     this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
@@ -144,8 +155,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   }
 
   health(): ComponentHealth {
-    const counts: Partial<Record<RunStatus, number>> = {};
-    for (const record of this.store.all()) counts[record.run.status] = (counts[record.run.status] ?? 0) + 1;
+    const counts = Object.fromEntries(this.store.counters.byStatus) as Partial<Record<RunStatus, number>>;
     const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
     const details = { runs: counts, live: this.#live.size, skills: [...this.#skills.keys()], gate: this.#gate.counters };
     if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
@@ -153,18 +163,10 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   }
 
   metrics(): MetricFamily[] {
-    const byStatus = new Map<string, number>();
-    let toolCalls = 0;
-    const decisions = new Map<string, number>();
-    for (const record of this.store.all()) {
-      byStatus.set(record.run.status, (byStatus.get(record.run.status) ?? 0) + 1);
-      for (const e of record.events) {
-        if (e.kind === 'tool.call') toolCalls++;
-        if (e.kind === 'policy.decision') decisions.set(String(e.payload.rule), (decisions.get(String(e.payload.rule)) ?? 0) + 1);
-      }
-    }
+    // Totals over the whole journal, kept by the store as records come: a scrape walks no events.
+    const { byStatus, toolCalls, decisions } = this.store.counters;
     return [
-      { name: 'auraison_agent_runs', help: 'Runs by status.', type: 'gauge', samples: [...byStatus].map(([status, value]) => ({ labels: { status }, value })) },
+      { name: 'auraison_agent_runs', help: 'Runs in the journal, by status.', type: 'gauge', samples: [...byStatus].map(([status, value]) => ({ labels: { status }, value })) },
       { name: 'auraison_agent_tool_calls_total', help: 'Tool calls run.', type: 'counter', samples: [{ value: toolCalls }] },
       { name: 'auraison_agent_policy_decisions_total', help: 'Policy rules fired, by rule.', type: 'counter', samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })) },
       { name: 'auraison_agent_cmd_vel_clamped_total', help: 'Twists the gate clamped to the velocity limits.', type: 'counter', samples: [{ value: this.#gate.counters.clamped }] },
@@ -173,9 +175,22 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
 
   async submitIntent(raw: unknown, source: IntentSource): Promise<RunState> {
     const parsed = parseIntent(raw, source, this.#skills);
-    const existing = this.store.byIntent(parsed.intent.intent_id);
-    // Intents arrive at least once (MQTT redelivers): the same intent id is the same run.
+    const id = parsed.intent.intent_id;
+    // Intents arrive at least once (MQTT redelivers): the same intent id is the same run, also when the
+    // second copy comes while the first is still being made durable.
+    const existing = this.store.byIntent(id);
     if (existing) return existing.run;
+    const submitting = this.#submitting.get(id);
+    if (submitting) return submitting;
+    // Registered before the first await, so no second caller can slip between the check and the create.
+    const accepting = this.#accept(parsed);
+    this.#submitting.set(id, accepting);
+    const done = (): void => void this.#submitting.delete(id);
+    accepting.then(done, done);
+    return accepting;
+  }
+
+  async #accept(parsed: ParsedIntent): Promise<RunState> {
     const { intent } = parsed;
     const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
     const live = this.#track(record);
@@ -204,6 +219,18 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   async approve(runId: string, by: string): Promise<RunState> {
     const record = this.#require(runId);
     if (record.run.status !== 'awaiting_approval') throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
+    // Marked before the first await: a second approval while this one is applied must not resume twice.
+    if (this.#approving.has(runId)) throw new AgentError('conflict', `run ${runId} is already being approved`);
+    this.#approving.add(runId);
+    try {
+      return await this.#approve(record, by);
+    } finally {
+      this.#approving.delete(runId);
+    }
+  }
+
+  async #approve(record: RunRecord, by: string): Promise<RunState> {
+    const runId = record.run.run_id;
     const live = this.#live.get(runId);
     const requested = record.events.findLast((e) => e.kind === 'approval.requested');
     const callId = String(requested?.payload.call_id ?? '');
@@ -314,7 +341,17 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
         if (!live.closed) await live.finish('failed', 'the run ended without a result');
       } catch (error) {
         this.#ctx.log.error({ run: live.run.run_id, err: (error as Error).message }, 'agent run failed');
-        await live.finish('failed', `internal error: ${(error as Error).message}`).catch(() => undefined);
+        const reason = `internal error: ${(error as Error).message}`;
+        // Its error is also what endError() reports, below.
+        await live.finish('failed', reason).catch(() => undefined);
+        // The end did not reach the journal (this finish failed, or an earlier one did, the runner's own or a
+        // cancel's): say so, and show the run ended in this process rather than `running` until a restart
+        // (which brings it back interrupted, from its last durable state).
+        const endError = await live.endError();
+        if (endError && !TERMINAL.has(live.run.status)) {
+          this.#ctx.log.error({ run: live.run.run_id, err: endError.message }, 'the end of an agent run could not be journaled; it shows failed until a restart');
+          this.store.setUndurable(live.run.run_id, 'failed', `${reason} (not journaled: ${endError.message})`);
+        }
       } finally {
         live.pauseClock();
         this.#running.delete(live);
@@ -350,7 +387,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #navigation(): NavigationService {
     if (this.#options.navigation) return this.#options.navigation;
     if (!this.#navigator) {
-      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL } });
+      const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
+      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance } });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();
     }

@@ -17,9 +17,10 @@ describe('parseIntent', () => {
     expect(parseIntent(complete, 'cli', skills).intent).toEqual({ ...complete, policy_ctx: { actor: 'ops', source: 'cli' } });
   });
 
-  it('fills the defaults of declared validators', () => {
-    const raw = { intent_id: newId(), type: 'stop', params: { validators: [{ type: 'goal_reached' }] }, policy_ctx: { actor: 'a', source: 'cli' }, targets: [] };
-    expect(parseIntent(raw, 'cli', skills).validators).toEqual([expect.objectContaining({ type: 'goal_reached', tolerance_m: 0.2 })]);
+  it('fills the defaults of declared validators, leaving goal_reached\'s to agent.navigation', () => {
+    const validators = [{ type: 'goal_reached' }, { type: 'topic_predicate', topic: '/battery', field: 'data', op: '>', value: 0.2 }];
+    const raw = { intent_id: newId(), type: 'stop', params: { validators }, policy_ctx: { actor: 'a', source: 'cli' }, targets: [] };
+    expect(parseIntent(raw, 'cli', skills).validators).toEqual([{ type: 'goal_reached' }, { ...validators[1], timeout_ms: 2000 }]);
   });
 
   it('knows which schemas can gain fields from defaults even when valid (then defaults are always applied)', () => {

@@ -38,6 +38,7 @@ export class LiveRun {
   #flushScheduled = false;
   /** A background flush that failed: the next write reports it. */
   #writeError: Error | undefined;
+  #ending: Promise<Error | undefined> | undefined;
 
   constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: (live: LiveRun) => void }) {
     const { record, store, quotas, onWallExceeded } = options;
@@ -101,11 +102,24 @@ export class LiveRun {
     this.#ended = true;
     this.pauseClock();
     const noted = this.#appendNoted();
+    const ending = this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
+    this.#ending = ending.then(
+      () => undefined,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
     try {
-      return await this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
+      return await ending;
     } finally {
       this.controller.abort(new Error(reason ?? status));
     }
+  }
+
+  /**
+   * Settles once the first `finish` has: undefined when its end is durable (or nothing ended the run), else
+   * why the journal did not take it. A later `finish` returns at once; this lets it learn how the first went.
+   */
+  endError(): Promise<Error | undefined> {
+    return this.#ending ?? Promise.resolve(undefined);
   }
 
   /** Appends the noted events now, in order and in this tick (one journal write with what follows). */

@@ -17,6 +17,22 @@ export interface RunRecord {
   events: AgentEvent[];
 }
 
+/** Totals over every run and event in the journal, kept as records come (metrics never walk events). */
+export interface RunCounters {
+  byStatus: ReadonlyMap<RunStatus, number>;
+  toolCalls: number;
+  /** policy.decision events by rule. */
+  decisions: ReadonlyMap<string, number>;
+}
+
+export interface RunStoreOptions {
+  /**
+   * How many finished runs stay in memory (the most recently finished); older ones are only in the journal
+   * (and the lakehouse). Live runs always stay. Default: all, for one-off readers such as the CLI.
+   */
+  keepFinished?: number;
+}
+
 const runValidator = new Validator(RunState);
 const eventValidator = new Validator(AgentEvent);
 const intentValidator = new Validator(Intent);
@@ -27,15 +43,32 @@ const intentValidator = new Validator(Intent);
  * store is rebuilt from the journal; that is the only place it reads.
  *
  * A run's intent is its first event (`intent.accepted`), so a run can be replayed from its events alone.
+ *
+ * Memory is bounded: runs still live stay, and of the finished ones only the `keepFinished` most recently
+ * finished (a daemon runs for months; the journal keeps the rest). Counters for metrics are totals over the
+ * whole journal, kept as records come, so a scrape costs the same whatever the robot's age.
  */
 export class RunStore {
   #journal: Journal;
+  #keepFinished: number;
   #runs = new Map<string, RunRecord>();
   #byIntent = new Map<string, string>();
+  /** Finished runs in memory, oldest finish first: the first ones go when there are too many. */
+  #finished = new Set<string>();
+  #byStatus = new Map<RunStatus, number>();
+  #toolCalls = 0;
+  #decisions = new Map<string, number>();
   #warnings: string[] = [];
 
-  constructor(journal: Journal) {
+  constructor(journal: Journal, options: RunStoreOptions = {}) {
+    const { keepFinished = Number.POSITIVE_INFINITY } = options;
+    if (!(keepFinished >= 1)) throw new RangeError(`RunStore keepFinished must be at least 1, got ${keepFinished}`);
     this.#journal = journal;
+    this.#keepFinished = keepFinished;
+  }
+
+  get counters(): RunCounters {
+    return { byStatus: this.#byStatus, toolCalls: this.#toolCalls, decisions: this.#decisions };
   }
 
   /** Problems met while rebuilding (records that did not match the contract), for the log. */
@@ -58,24 +91,62 @@ export class RunStore {
     if (record.kind === AGENT_EVENT) {
       if (!eventValidator.check(record.data)) return void this.#warnings.push(`journal record ${record.seq}: not an AgentEvent, skipped`);
       const event = record.data;
+      this.#count(event);
       const existing = this.#runs.get(event.run_id);
       if (existing) existing.events.push(event);
-      else pending.set(event.run_id, [...(pending.get(event.run_id) ?? []), event]);
+      else {
+        const waiting = pending.get(event.run_id);
+        if (waiting) waiting.push(event);
+        else pending.set(event.run_id, [event]);
+      }
     } else if (record.kind === RUN_STATE) {
       if (!runValidator.check(record.data)) return void this.#warnings.push(`journal record ${record.seq}: not a RunState, skipped`);
       const run = record.data;
       const existing = this.#runs.get(run.run_id);
-      if (existing) {
-        existing.run = run;
-        return;
-      }
+      if (existing) return void this.#setRun(existing, run);
       const events = pending.get(run.run_id) ?? [];
       pending.delete(run.run_id);
       const accepted = events.find((e) => e.kind === 'intent.accepted');
       const intent = accepted?.payload.intent;
       if (!intentValidator.check(intent)) return void this.#warnings.push(`journal record ${record.seq}: run ${run.run_id} has no valid intent.accepted event, skipped`);
-      this.#runs.set(run.run_id, { run, intent, events });
-      this.#byIntent.set(intent.intent_id, run.run_id);
+      this.#add({ run, intent, events });
+    }
+  }
+
+  #add(record: RunRecord): void {
+    this.#runs.set(record.run.run_id, record);
+    this.#byIntent.set(record.intent.intent_id, record.run.run_id);
+    this.#byStatus.set(record.run.status, (this.#byStatus.get(record.run.status) ?? 0) + 1);
+    this.#finishedIfTerminal(record.run);
+  }
+
+  /** Replaces a run's state: counters follow, and a run that just finished may push an older one out. */
+  #setRun(record: RunRecord, run: RunState): void {
+    const before = record.run.status;
+    record.run = run;
+    if (before === run.status) return;
+    this.#byStatus.set(before, (this.#byStatus.get(before) ?? 1) - 1);
+    this.#byStatus.set(run.status, (this.#byStatus.get(run.status) ?? 0) + 1);
+    this.#finishedIfTerminal(run);
+  }
+
+  #finishedIfTerminal(run: RunState): void {
+    if (!TERMINAL.has(run.status)) return void this.#finished.delete(run.run_id);
+    this.#finished.add(run.run_id);
+    for (const oldest of this.#finished) {
+      if (this.#finished.size <= this.#keepFinished) break;
+      this.#finished.delete(oldest);
+      const record = this.#runs.get(oldest);
+      this.#runs.delete(oldest);
+      if (record && this.#byIntent.get(record.intent.intent_id) === oldest) this.#byIntent.delete(record.intent.intent_id);
+    }
+  }
+
+  #count(event: AgentEvent): void {
+    if (event.kind === 'tool.call') this.#toolCalls++;
+    else if (event.kind === 'policy.decision') {
+      const rule = String(event.payload.rule);
+      this.#decisions.set(rule, (this.#decisions.get(rule) ?? 0) + 1);
     }
   }
 
@@ -112,8 +183,7 @@ export class RunStore {
     // Both in the same tick: one journal write. The journal keeps them in order.
     await Promise.all([this.#journal.append(AGENT_EVENT, accepted), this.#journal.append(RUN_STATE, run)]);
     const record: RunRecord = { run, intent, events: [accepted] };
-    this.#runs.set(run.run_id, record);
-    this.#byIntent.set(intent.intent_id, run.run_id);
+    this.#add(record);
     return record;
   }
 
@@ -123,7 +193,19 @@ export class RunStore {
     if (reason !== undefined) run.reason = reason;
     else delete run.reason;
     await this.#journal.append(RUN_STATE, run);
-    record.run = run;
+    this.#setRun(record, run);
+    return run;
+  }
+
+  /**
+   * Sets a run's state in memory only, for when writing it failed (the journal is broken): readers in this
+   * process see the truth instead of a run `running` forever. The journal still holds the last state it
+   * took, so after a restart the run comes back from that one (`interrupted` if it was running).
+   */
+  setUndurable(runId: string, status: RunStatus, reason: string): RunState {
+    const record = this.#require(runId);
+    const run: RunState = { ...record.run, status, reason, updated_at: nsNow() };
+    this.#setRun(record, run);
     return run;
   }
 
@@ -132,6 +214,7 @@ export class RunStore {
     const event: AgentEvent = { event_id: newId(), run_id: runId, kind, payload, ts: nsNow() };
     await this.#journal.append(AGENT_EVENT, event);
     record.events.push(event);
+    this.#count(event);
     return event;
   }
 

@@ -13,8 +13,9 @@ const GoalReached = Type.Object(
     type: Type.Literal('goal_reached'),
     x: Type.Optional(Type.Number({ description: 'default: the run\'s last navigate_to goal' })),
     y: Type.Optional(Type.Number()),
-    tolerance_m: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
-    topic: Type.String({ default: '/odom', description: 'nav_msgs/msg/Odometry' }),
+    // No schema defaults: they come from agent.navigation (tolerance_m, odom_topic) when the run is checked.
+    tolerance_m: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' })),
+    topic: Type.Optional(Type.String({ pattern: '^/', description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic' })),
   },
   { additionalProperties: false },
 );
@@ -48,6 +49,10 @@ export interface ValidatorEnv {
   codec: MessageCodec;
   lastGoal: { x: number; y: number } | undefined;
   signal: AbortSignal;
+  /** Where goal_reached reads the robot's position unless the validator names a topic. */
+  odomTopic: string;
+  /** goal_reached's tolerance unless the validator gives one: the navigator's, so arriving passes. */
+  toleranceM: number;
 }
 
 type Odometry = { pose: { pose: { position: { x: number; y: number } } } };
@@ -55,23 +60,25 @@ type Odometry = { pose: { pose: { position: { x: number; y: number } } } };
 export async function evaluateValidator(spec: ValidatorSpec, env: ValidatorEnv): Promise<ValidatorOutcome> {
   if (spec.type === 'goal_reached') {
     const goal = spec.x !== undefined && spec.y !== undefined ? { x: spec.x, y: spec.y } : env.lastGoal;
-    const name = `goal_reached(${goal ? `${goal.x}, ${goal.y}` : '?'}, ${spec.tolerance_m} m)`;
+    const tolerance = spec.tolerance_m ?? env.toleranceM;
+    const topic = spec.topic ?? env.odomTopic;
+    const name = `goal_reached(${goal ? `${goal.x}, ${goal.y}` : '?'}, ${tolerance} m)`;
     if (!goal) return { validator: name, passed: false, score: 0, feedback: 'no goal: give x and y, or call navigate_to first' };
     let odom: Odometry;
     try {
-      const msg = await nextMessage(env.bus, spec.topic, 2000, env.signal);
+      const msg = await nextMessage(env.bus, topic, 2000, env.signal);
       odom = env.codec.decode<Odometry>(msg.type, msg.data);
     } catch (error) {
       return { validator: name, passed: false, score: 0, feedback: `cannot read the robot's position: ${(error as Error).message}` };
     }
     const p = odom.pose.pose.position;
     const distance = Math.hypot(p.x - goal.x, p.y - goal.y);
-    const passed = distance <= spec.tolerance_m;
+    const passed = distance <= tolerance;
     return {
       validator: name,
       passed,
-      score: passed ? 1 : Math.min(0.99, spec.tolerance_m / distance),
-      feedback: `the robot is at (${p.x.toFixed(2)}, ${p.y.toFixed(2)}), ${distance.toFixed(2)} m from the goal (tolerance ${spec.tolerance_m} m)`,
+      score: passed ? 1 : Math.min(0.99, tolerance / distance),
+      feedback: `the robot is at (${p.x.toFixed(2)}, ${p.y.toFixed(2)}), ${distance.toFixed(2)} m from the goal (tolerance ${tolerance} m)`,
     };
   }
   const name = `${spec.topic}.${spec.field} ${spec.op} ${JSON.stringify(spec.value)}`;

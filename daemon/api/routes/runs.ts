@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { TERMINAL } from '../../agent/run-store.ts';
 import { newId } from '../../contract/ids.ts';
 import { Id, Intent, NsTime, PolicyContext, RunStatus, type RunState } from '../../contract/schemas.ts';
 import { ValidationError } from '../../contract/validate.ts';
@@ -42,8 +43,6 @@ const CancelBody = Type.Object(
   { by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }), reason: Type.Optional(Type.String({ maxLength: 1024 })) },
   { additionalProperties: false },
 );
-
-const TERMINAL: ReadonlySet<string> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
 /** Intents and runs, over the agent service (503 when the agent is not running). */
 export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {

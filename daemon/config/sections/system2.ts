@@ -66,13 +66,18 @@ export const AgentConfig = Section(
       default: {},
       description: 'Named places the model may refer to (added to the sim\'s).',
     }),
+    keep_finished_runs: Type.Integer({
+      minimum: 1,
+      default: 1000,
+      description: 'Finished runs kept in memory (the most recent) for the API; older ones stay in the journal (`auraison-edge runs show`).',
+    }),
     navigation: Section(
       {
-        tolerance_m: Type.Number({ exclusiveMinimum: 0, default: 0.2 }),
+        tolerance_m: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'navigate_to arrives within this; also goal_reached\'s default tolerance.' }),
         timeout_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
-        odom_topic: Type.String({ default: '/odom' }),
+        odom_topic: Type.String({ pattern: '^/', default: '/odom', description: 'nav_msgs/msg/Odometry the navigator and goal_reached read.' }),
       },
-      'navigate_to.',
+      'navigate_to, driven by the agent\'s own Navigator.',
     ),
     read_topic: Section(
       {

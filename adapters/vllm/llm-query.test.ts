@@ -1,0 +1,56 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { QueryError } from '../../daemon/bus/errors.ts';
+import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
+import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { llmQueryHandler } from './llm-query.ts';
+import { resolveEndpoint } from './model.ts';
+
+const encoder = new TextEncoder();
+const json = (value: unknown) => ({ encoding: 'application/json', payload: encoder.encode(JSON.stringify(value)) });
+
+describe('the ai/inference/llm query handler', () => {
+  let server: OpenAiSseServer;
+  let bus: Bus;
+
+  beforeEach(async () => {
+    server = new OpenAiSseServer();
+    await server.start();
+    bus = new Bus();
+    bus.serve('ai/inference/llm/local', llmQueryHandler([resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, max_tokens: 64 }))]));
+  });
+
+  afterEach(async () => {
+    bus.close();
+    await server.close();
+  });
+
+  const ask = (request: { encoding: string; payload: Uint8Array }) => bus.query('ai/inference/llm/local', request, { timeoutMs: 5000 });
+
+  it('answers a bad request as the caller\'s fault (bad_request, HTTP 400), not the handler\'s', async () => {
+    const refused = [
+      ask({ encoding: 'text/plain', payload: encoder.encode('hi') }),
+      ask({ encoding: 'application/json', payload: encoder.encode('{"messages": [') }),
+      ask(json({ messages: [] })),
+      ask(json({ messages: [{ role: 'user', content: 'hi' }], max_tokens: 0 })),
+    ];
+    const errors = await Promise.all(refused.map((p) => p.then(() => undefined, (e: unknown) => e)));
+    for (const error of errors) expect(error).toBeInstanceOf(QueryError);
+    expect(errors.map((e) => (e as QueryError).code)).toEqual(['bad_request', 'bad_request', 'bad_request', 'bad_request']);
+    expect((errors[0] as Error).message).toMatch(/expected encoding application\/json, got text\/plain/);
+    expect((errors[2] as Error).message).toMatch(/llm query request: messages/);
+    expect(server.chats).toHaveLength(0);
+  });
+
+  it('asks the endpoint for at most its own max_tokens', async () => {
+    server.enqueue({ text: 'one' }, { text: 'two' });
+    await ask(json({ messages: [{ role: 'user', content: 'talk' }], max_tokens: 100_000 }));
+    await ask(json({ messages: [{ role: 'user', content: 'talk' }], max_tokens: 16 }));
+    expect(server.chats.map((c) => c.body.max_tokens)).toEqual([64, 16]);
+  });
+
+  it('still reports an endpoint that fails as a handler error', async () => {
+    server.enqueue({ status: 400, message: 'bad model' });
+    await expect(ask(json({ messages: [{ role: 'user', content: 'hi' }] }))).rejects.toMatchObject({ code: 'handler_error' });
+  });
+});
