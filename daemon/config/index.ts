@@ -1,2 +1,2 @@
 export { ConfigError, defaultConfig, loadConfigFile, parseConfigText, resolveDataDir, type LoadedConfig } from './load.ts';
-export { EdgeConfigSchema, type EdgeConfig, type QueueSettings } from './schema.ts';
+export { EdgeConfigSchema, type EdgeConfig } from './schema.ts';

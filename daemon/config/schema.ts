@@ -27,14 +27,6 @@ export const LogConfig = Section(
   'Structured logs (pino): JSON lines on stderr, which journald keeps.',
 );
 
-export const QueueConfig = Type.Object(
-  {
-    policy: Type.Union([Type.Literal('keep-latest'), Type.Literal('drop-oldest'), Type.Literal('drop-newest'), Type.Literal('block')], { default: 'drop-oldest' }),
-    depth: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 100 }),
-  },
-  { additionalProperties: false, default: {} },
-);
-
 export const BusConfig = Section(
   {
     definitions: Section(
@@ -104,4 +96,3 @@ export const EdgeConfigSchema = Type.Object(
 );
 
 export type EdgeConfig = Static<typeof EdgeConfigSchema>;
-export type QueueSettings = Static<typeof QueueConfig>;
