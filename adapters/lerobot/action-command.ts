@@ -10,7 +10,8 @@ export class CommandError extends Error {
 const TWIST_FIELDS = new Set(['linear.x', 'linear.y', 'linear.z', 'angular.x', 'angular.y', 'angular.z']);
 
 /**
- * Compiles a command mapping. Each action element becomes `element * scale + offset`, clipped. A Twist
+ * Compiles a command mapping. Each action element becomes `element * scale + offset`, clipped; a
+ * non-finite result throws (NaN would pass any clip). A Twist
  * takes one action (the first of a chunk); a Float64MultiArray and a JointTrajectory take the whole chunk
  * (K x dim values; one trajectory point per action, `periodS` apart).
  */
@@ -18,9 +19,12 @@ export function compileCommand(settings: CommandSettings, dim: number, where: st
   const { type, fields, joint_names: jointNames, scale, offset, clip, frame_id: frameId } = settings;
   const offsets = typeof offset === 'number' ? new Array<number>(dim).fill(offset) : offset;
   if (offsets.length !== dim) throw new CommandError(`${where}.offset has ${offsets.length} values, the action has ${dim}`);
+  if (!Number.isFinite(scale) || !offsets.every(Number.isFinite)) throw new CommandError(`${where}: scale and offset must be finite numbers`);
   const [lo, hi] = clip ?? [-Infinity, Infinity];
   const map = (v: number, i: number): number => {
     const x = v * scale + offsets[i % dim]!;
+    // NaN passes any clip; the loop replaces a non-finite action before it gets here, so this is the last guard.
+    if (!Number.isFinite(x)) throw new CommandError(`${where}: element ${i % dim} of the action is ${v}, which makes a command of ${x}; commands must be finite`);
     return x < lo ? lo : x > hi ? hi : x;
   };
   switch (type) {

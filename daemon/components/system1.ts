@@ -17,7 +17,8 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
-    settings: (config) => ({ control: config.control, policies: config.policies }),
+    // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them.
+    settings: (config) => ({ control: config.control, policies: config.policies, velocity: config.policy.velocity }),
     create: async (ctx) => {
       const { ControlComponent } = await import('../control/control-component.ts');
       return new ControlComponent(ctx);

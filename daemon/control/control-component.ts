@@ -1,13 +1,45 @@
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
-import { ControlLoop, type ControlLoopStats } from './control-loop.ts';
+import { ControlLoop, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
 import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';
+
+/** What the component needs of a loop; a ControlLoop, or a double in tests. */
+export type LoopHandle = Pick<ControlLoop, 'name' | 'starting' | 'start' | 'stop' | 'alive' | 'stats'>;
+
+/** A loop's figures plus what the component adds: restarts after crashes. */
+export type ComponentLoopStats = ControlLoopStats & { restarts: number };
+
+export interface ControlComponentOptions {
+  createLoop?: (options: ControlLoopOptions) => LoopHandle;
+  /** Delay before the first restart of a crashed autostart loop; doubles per crash in a row, up to maxRestartDelayMs. */
+  restartDelayMs?: number;
+  maxRestartDelayMs?: number;
+}
+
+/** A crash after a loop ran this long is not "in a row": the restart delay starts over. */
+const STABLE_RUN_MS = 60_000;
+
+/** An autostart loop and its restart bookkeeping. */
+interface AutostartLoop {
+  name: string;
+  options: ControlLoopOptions;
+  loop: LoopHandle;
+  restarts: number;
+  /** Crashes in a row (a stable run resets it); sets the restart delay. */
+  streak: number;
+  startedAt: number;
+  timer: NodeJS.Timeout | undefined;
+}
 
 /** What the control component offers others (the watchdog, the API, the agent). */
 export interface ControlService {
-  /** True when every running loop ticked within its liveness timeout (and vacuously with no loops). */
+  /**
+   * True when every running loop ticked within its liveness timeout (and vacuously with no loops). Loops
+   * still starting (worker and model loading) are left out; a crashed loop waiting for its restart counts
+   * as not alive.
+   */
   loopsAlive(): boolean;
-  loopStats(): ControlLoopStats[];
+  loopStats(): ComponentLoopStats[];
   /**
    * Runs the on-demand loop `name` (control.loops.<name> with autostart: false) for `seconds`, or until
    * `signal` aborts; what the agent's run_policy skill calls. Resolves with what happened, never rejects.
@@ -19,18 +51,71 @@ export interface ControlService {
 export class ControlComponent implements Component, ControlService, MetricsProvider {
   readonly name = 'control';
   #ctx: ComponentContext;
-  #loops: ControlLoop[] = [];
+  #createLoop: (options: ControlLoopOptions) => LoopHandle;
+  #restartDelayMs: number;
+  #maxRestartDelayMs: number;
+  #loops: AutostartLoop[] = [];
   #state: ComponentHealth['state'] = 'stopped';
   /** On-demand loops running now, by name. */
-  #onDemand = new Map<string, ControlLoop>();
+  #onDemand = new Map<string, LoopHandle>();
 
-  constructor(ctx: ComponentContext) {
+  constructor(ctx: ComponentContext, options: ControlComponentOptions = {}) {
+    const { createLoop = (o) => new ControlLoop(o), restartDelayMs = 500, maxRestartDelayMs = 30_000 } = options;
     this.#ctx = ctx;
+    this.#createLoop = createLoop;
+    this.#restartDelayMs = restartDelayMs;
+    this.#maxRestartDelayMs = maxRestartDelayMs;
+  }
+
+  #loopOptions(name: string, onCrash: (error: Error) => void): ControlLoopOptions {
+    const { config, bus, definitions, log } = this.#ctx;
+    const loop = config.control.loops[name]!;
+    return {
+      name,
+      loop,
+      policyName: loop.policy,
+      policy: config.policies[loop.policy]!,
+      bus,
+      definitions,
+      log,
+      livenessTimeoutMs: config.control.liveness_timeout_ms,
+      // The agent's limits: a loop's Twist on the velocity topic is held to them as the CmdVelGate holds the agent's.
+      velocity: config.policy.velocity,
+      onCrash,
+    };
+  }
+
+  /** A crashed autostart worker: logged, counted, restarted after a delay that doubles per crash in a row. */
+  #crashed(entry: AutostartLoop, error: Error): void {
+    if (this.#state !== 'running' && this.#state !== 'starting') return;
+    const { log } = this.#ctx;
+    entry.streak = Date.now() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
+    const delay = Math.min(this.#maxRestartDelayMs, this.#restartDelayMs * 2 ** (entry.streak - 1));
+    log.error({ loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay }, 'control loop worker crashed: restarting it');
+    clearTimeout(entry.timer);
+    entry.timer = setTimeout(() => void this.#restart(entry), delay);
+  }
+
+  async #restart(entry: AutostartLoop): Promise<void> {
+    entry.timer = undefined;
+    if (this.#state !== 'running') return;
+    const { log } = this.#ctx;
+    await entry.loop.stop().catch(() => undefined); // leaves the bus; the dead worker sends nothing
+    const loop = this.#createLoop(entry.options);
+    entry.loop = loop;
+    entry.restarts++;
+    entry.startedAt = Date.now();
+    try {
+      await loop.start();
+      log.info({ loop: entry.name, restarts: entry.restarts }, 'control loop restarted');
+    } catch (error) {
+      this.#crashed(entry, error as Error);
+    }
   }
 
   async start(): Promise<void> {
     this.#state = 'starting';
-    const { config, bus, definitions, log } = this.#ctx;
+    const { config } = this.#ctx;
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {
@@ -38,33 +123,39 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
         throw new Error(`control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`);
       }
       if (!loop.autostart) continue;
-      const control = new ControlLoop({ name, loop, policyName: loop.policy, policy, bus, definitions, log, livenessTimeoutMs: config.control.liveness_timeout_ms });
+      const options = this.#loopOptions(name, (error) => this.#crashed(entry, error));
+      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, streak: 0, startedAt: Date.now(), timer: undefined };
+      this.#loops.push(entry);
       try {
-        await control.start();
+        await entry.loop.start();
       } catch (error) {
         await this.stop();
         throw error;
       }
-      this.#loops.push(control);
     }
     this.#state = 'running';
   }
 
   async stop(): Promise<void> {
     this.#state = 'stopping';
-    await Promise.all([...this.#loops, ...this.#onDemand.values()].map((l) => l.stop()));
+    for (const entry of this.#loops) clearTimeout(entry.timer);
+    await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.stop()));
     this.#loops = [];
     this.#onDemand.clear();
     this.#state = 'stopped';
   }
 
+  #all(): LoopHandle[] {
+    return [...this.#loops.map((e) => e.loop), ...this.#onDemand.values()];
+  }
+
   loopsAlive(): boolean {
-    return [...this.#loops, ...this.#onDemand.values()].every((l) => l.alive());
+    return this.#all().every((l) => l.starting || l.alive());
   }
 
   async runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }> {
     const { seconds, signal } = options;
-    const { config, bus, definitions, log } = this.#ctx;
+    const { config } = this.#ctx;
     const loop = config.control.loops[name];
     if (this.#state !== 'running') return { ok: false, message: `the control component is ${this.#state}` };
     if (!loop) {
@@ -73,13 +164,22 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     }
     if (loop.autostart) return { ok: false, message: `loop "${name}" runs continuously (autostart: true); run_policy drives loops configured with autostart: false` };
     if (this.#onDemand.has(name)) return { ok: false, message: `loop "${name}" is already running for another run` };
-    const policy = config.policies[loop.policy]!;
-    const control = new ControlLoop({ name, loop, policyName: loop.policy, policy, bus, definitions, log, livenessTimeoutMs: config.control.liveness_timeout_ms });
+    let crash: Error | undefined;
+    let crashed = (): void => undefined;
+    const control = this.#createLoop(this.#loopOptions(name, (error) => {
+      crash = error;
+      crashed();
+    }));
     this.#onDemand.set(name, control);
     try {
       await control.start();
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, seconds * 1000);
+        // An on-demand run is not restarted: a crash ends it, and the run says so.
+        crashed = () => {
+          clearTimeout(timer);
+          resolve();
+        };
         signal.addEventListener('abort', () => {
           clearTimeout(timer);
           resolve();
@@ -93,20 +193,36 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     }
     const s = control.stats();
     const figures = `${s.ticks} ticks at ${s.rateHz} Hz, ${s.missedDeadlines} missed deadlines, ${s.staleTicks} stale observations, ${s.errors} errors`;
+    if (crash) return { ok: false, message: `loop "${name}" crashed (${crash.message}) after ${figures}` };
     if (signal.aborted) return { ok: false, message: `stopped early (cancelled) after ${figures}` };
     return s.errors === 0 ? { ok: true, message: `ran ${seconds} s: ${figures}` } : { ok: false, message: `ran with errors: ${figures}` };
   }
 
-  loopStats(): ControlLoopStats[] {
-    return [...this.#loops, ...this.#onDemand.values()].map((l) => l.stats());
+  loopStats(): ComponentLoopStats[] {
+    return [...this.#loops.map((e) => ({ ...e.loop.stats(), restarts: e.restarts })), ...[...this.#onDemand.values()].map((l) => ({ ...l.stats(), restarts: 0 }))];
   }
 
   health(): ComponentHealth {
     if (this.#state !== 'running') return { state: this.#state };
     const stats = this.loopStats();
-    const dead = stats.filter((s) => !s.alive).map((s) => s.name);
+    const dead = stats.filter((s) => !s.alive && !s.starting).map((s) => s.name);
     const details = Object.fromEntries(
-      stats.map((s) => [s.name, { alive: s.alive, mode: s.mode, ticks: s.ticks, missed_deadlines: s.missedDeadlines, stale_ticks: s.staleTicks, underruns: s.underruns, errors: s.errors }]),
+      stats.map((s) => [
+        s.name,
+        {
+          alive: s.alive,
+          starting: s.starting,
+          mode: s.mode,
+          ticks: s.ticks,
+          missed_deadlines: s.missedDeadlines,
+          stale_ticks: s.staleTicks,
+          underruns: s.underruns,
+          errors: s.errors,
+          non_finite_actions: s.nonFinite,
+          clamped_commands: s.clamped,
+          restarts: s.restarts,
+        },
+      ]),
     );
     // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
     if (dead.length > 0) return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
@@ -115,7 +231,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
 
   metrics(): MetricFamily[] {
     const stats = this.loopStats();
-    const counter = (name: string, help: string, value: (s: ControlLoopStats) => number): MetricFamily => ({
+    const counter = (name: string, help: string, value: (s: ComponentLoopStats) => number): MetricFamily => ({
       name,
       help,
       type: 'counter',
@@ -148,6 +264,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       },
       counter('auraison_control_loop_underruns_total', 'Ticks of a chunked policy that found the action queue empty.', (s) => s.underruns),
       counter('auraison_control_loop_errors_total', 'Ticks whose inference failed (the safe action was sent).', (s) => s.errors),
+      counter('auraison_control_loop_non_finite_actions_total', 'Policy actions with a NaN or infinite element, replaced by the safe action.', (s) => s.nonFinite),
+      counter('auraison_control_loop_clamped_commands_total', 'Twist commands on the velocity topic clamped to policy.velocity\'s limits.', (s) => s.clamped),
+      counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),
       counter('auraison_control_loop_observation_errors_total', 'Messages that could not become observations.', (s) => s.observationErrors),
       {
         name: 'auraison_control_loop_alive',

@@ -8,6 +8,7 @@ import { MessageCodec } from '../bus/codec.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts';
+import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
@@ -26,6 +27,10 @@ export interface ControlLoopOptions {
   livenessTimeoutMs?: number;
   /** Called on the main thread for each command the loop sends (after it is published). */
   onCommand?: (values: Float32Array, safe: boolean) => void;
+  /** policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never unlimited). */
+  velocity?: VelocityLimits;
+  /** Called once when the worker dies after it was ready, other than by stop() (an uncaught error, an exit). */
+  onCrash?: (error: Error) => void;
 }
 
 export interface ControlLoopStats extends LoopStats {
@@ -38,6 +43,8 @@ export interface ControlLoopStats extends LoopStats {
   /** Messages the main thread could not turn into observations (wrong shape, missing field). */
   observationErrors: number;
   alive: boolean;
+  /** The worker and its model are still loading. */
+  starting: boolean;
 }
 
 const STOP_TIMEOUT_MS = 2000;
@@ -62,6 +69,7 @@ export class ControlLoop {
   #nice = '';
   #stopped: Promise<void> | undefined;
   #exited = false;
+  #starting = false;
 
   constructor(options: ControlLoopOptions) {
     this.name = options.name;
@@ -69,7 +77,8 @@ export class ControlLoop {
   }
 
   async start(): Promise<void> {
-    const { name, loop, policyName, policy, bus, definitions, log } = this.#options;
+    const { name, loop, policyName, policy, bus, definitions, log, velocity = defaultVelocityLimits() } = this.#options;
+    this.#starting = true;
     const spec = resolvePolicySpec(policyName, policy, readOnnxModelInfo(policy.model));
     const plan = planLoop(name, loop, spec);
     this.#plan = plan;
@@ -87,6 +96,7 @@ export class ControlLoop {
         policyName,
         policy,
         loop,
+        velocity,
         stateBuffer: state.buffer,
         boardBuffer: board.buffer,
         boardLengths: board.lengths,
@@ -116,9 +126,24 @@ export class ControlLoop {
       await worker.terminate();
       this.#publisher?.close();
       throw error;
+    } finally {
+      this.#starting = false;
     }
+    this.#watchForCrash(worker);
     this.#subscribe(plan, board);
     log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, nice: this.#nice, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
+  }
+
+  /** After `ready`, an error or exit not asked for by stop() is a crash: reported once to onCrash. */
+  #watchForCrash(worker: Worker): void {
+    let reported = false;
+    const crashed = (error: Error): void => {
+      if (reported || this.#stopped) return;
+      reported = true;
+      this.#options.onCrash?.(error);
+    };
+    worker.on('error', (error) => crashed(error));
+    worker.on('exit', (code) => crashed(new Error(`worker exited with code ${code}`)));
   }
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {
@@ -173,15 +198,27 @@ export class ControlLoop {
       case 'error':
         log.error({ loop: name, count: m.count, err: m.message }, 'control loop tick failed: sent the safe action');
         break;
+      case 'non_finite':
+        log.error({ loop: name, count: m.count, action: m.values.map(String) }, 'policy action not finite: sent the safe action');
+        break;
       default:
         break;
     }
   }
 
-  /** Alive: the worker ticked within the liveness timeout. The systemd watchdog is pinged only while it is. */
+  /** True from start() until the worker is ready (or failed): the thread and its model are loading. */
+  get starting(): boolean {
+    return this.#starting;
+  }
+
+  /**
+   * Alive: the worker ticked (or, before its first tick, became ready) within the liveness timeout. The
+   * systemd watchdog is pinged only while it is. A loop still starting is not alive; callers that gate the
+   * watchdog leave it out (see `starting`).
+   */
   alive(nowMs = Date.now()): boolean {
     if (!this.#state || this.#exited) return false;
-    const heartbeat = this.#state.get('heartbeat_ms');
+    const heartbeat = this.#state.get('heartbeat_ms') || this.#state.get('started_ms');
     const timeout = Math.max(this.#options.livenessTimeoutMs ?? 1000, (3 * 1000) / this.#options.loop.rate_hz);
     return heartbeat > 0 && nowMs - heartbeat <= timeout;
   }
@@ -199,6 +236,7 @@ export class ControlLoop {
       topics: this.#plan?.slots.map((s) => s.topic) ?? [],
       observationErrors: this.#observationErrors,
       alive: this.alive(),
+      starting: this.#starting,
     };
   }
 

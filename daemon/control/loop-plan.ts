@@ -58,5 +58,8 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   }
   const safe = loop.safe_action ?? new Array<number>(output.dim).fill(0);
   if (safe.length !== output.dim) throw new ManifestError(`${at}.safe_action has ${safe.length} values, an action of ${output.name} has ${output.dim}`);
-  return { output, chunkSize: k, mode, slots, safeAction: Float32Array.from(safe) };
+  const safeAction = Float32Array.from(safe);
+  // Checked as float32: 1e39 is a finite double but Infinity once it is an action.
+  if (!safeAction.every(Number.isFinite)) throw new ManifestError(`${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`);
+  return { output, chunkSize: k, mode, slots, safeAction };
 }

@@ -1,5 +1,6 @@
 import type { ResolvedType } from '../bus/definitions.ts';
 import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts';
+import type { VelocityLimits } from './command-safety.ts';
 
 /** What a loop worker gets at start (structured-cloned; the buffers are shared). */
 export interface LoopWorkerData {
@@ -7,6 +8,8 @@ export interface LoopWorkerData {
   policyName: string;
   policy: PolicySettings;
   loop: LoopSettings;
+  /** policy.velocity: a Twist command on its topic is clamped to these limits. */
+  velocity: VelocityLimits;
   stateBuffer: SharedArrayBuffer;
   boardBuffer: SharedArrayBuffer;
   boardLengths: number[];
@@ -23,6 +26,8 @@ export type LoopWorkerMessage =
   | { kind: 'stale'; topic: string; ageMs: number | null; limitMs: number }
   | { kind: 'fresh'; topic: string }
   | { kind: 'error'; message: string; count: number }
+  /** A policy action with a NaN or infinite element was replaced by the safe action (the first few, then 1 in 100). */
+  | { kind: 'non_finite'; values: number[]; count: number }
   | { kind: 'stopped' };
 
 /** Messages between a loop worker and its inference worker (async chunking). */

@@ -3,7 +3,7 @@ import { HISTOGRAM_SLOTS, LatencyHistogram, type HistogramSnapshot } from './lat
 /** Recent samples kept for exact percentiles: a minute at 200 Hz, and then some. */
 export const RING_SIZE = 16_384;
 
-const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms'] as const;
+const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped'] as const;
 type Counter = (typeof COUNTERS)[number];
 const C = Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<Counter, number>;
 
@@ -21,6 +21,10 @@ export interface LoopStats {
   chunks: number;
   /** Ticks skipped whole because the loop fell a period or more behind. */
   skipped: number;
+  /** Policy actions with a NaN or infinite element, replaced by the safe action. */
+  nonFinite: number;
+  /** Twist commands on the velocity topic clamped to policy.velocity's limits. */
+  clamped: number;
   /** Epoch ms of the last finished tick (0 before the first). */
   heartbeatMs: number;
   startedMs: number;
@@ -128,6 +132,8 @@ export class LoopState {
       published: this.get('published'),
       chunks: this.get('chunks'),
       skipped: this.get('skipped'),
+      nonFinite: this.get('non_finite'),
+      clamped: this.get('clamped'),
       heartbeatMs: this.get('heartbeat_ms'),
       startedMs: this.get('started_ms'),
       latency: this.latency.snapshot(),

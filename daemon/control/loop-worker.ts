@@ -7,6 +7,8 @@ import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/acti
 import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
 import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/policy-spec.ts';
+import type { Twist } from '../policy/tool-inputs.ts';
+import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
@@ -105,11 +107,29 @@ async function main(): Promise<void> {
   let lastAction: Float32Array | undefined;
   let errors = 0;
 
-  const emit = (action: Float32Array, safe: boolean): void => {
+  const frame = velocityFrame(plan.output.command, data.velocity);
+  let nonFinite = 0;
+
+  const emit = (given: Float32Array, givenSafe: boolean): void => {
+    let action = given;
+    let safe = givenSafe;
+    if (!isFiniteAction(action)) {
+      nonFinite++;
+      state.add('non_finite');
+      if (nonFinite <= 3 || nonFinite % 100 === 0) post({ kind: 'non_finite', values: Array.from(action), count: nonFinite });
+      action = plan.safeAction;
+      safe = true;
+    }
     lastAction = action;
     state.add('published');
     if (!build || !writer) return;
-    const bytes = writer.writeMessage(build(action, dim, BigInt(Math.round(epochMs() * 1e6)), periodMs / 1000));
+    let message = build(action, dim, BigInt(Math.round(epochMs() * 1e6)), periodMs / 1000);
+    if (frame) {
+      const limited = frame(message as Twist);
+      if (limited.clamped) state.add('clamped');
+      message = limited.twist;
+    }
+    const bytes = writer.writeMessage(message);
     const values = action.slice();
     post({ kind: 'command', data: bytes, values, safe }, [bytes.buffer as ArrayBuffer, values.buffer]);
   };
@@ -196,8 +216,9 @@ async function main(): Promise<void> {
     else if (data.loop.on_underrun === 'hold' && lastAction) emit(lastAction, false);
   };
 
-  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, nice: raisePriority(data.loop.nice) });
+  // Before `ready`: the main thread counts a loop alive from its start until the first tick.
   state.set('started_ms', epochMs());
+  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, nice: raisePriority(data.loop.nice) });
   let scheduled = performance.now() + periodMs;
   while (!state.stopRequested) {
     state.sleep(scheduled - performance.now());

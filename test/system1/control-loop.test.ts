@@ -52,7 +52,8 @@ function setup(model: string, loop: Partial<LoopSettings>) {
 describe('ControlLoop (worker thread)', () => {
   it('sends the safe action while the observation is missing or stale, counts it, and the policy action while fresh', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
-    const { bus, control, commands, published, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 60, safe_action: [-7, -7] });
+    // An age limit far above the 10 ms publishing interval: a loaded machine must not make fresh data stale.
+    const { bus, control, commands, published, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 500, safe_action: [-7, -7] });
     await control.start();
     await waitFor('a safe command', () => commands.some((c) => c.safe));
     expect(commands[0]).toEqual({ values: [-7, -7], safe: true });
@@ -66,16 +67,17 @@ describe('ControlLoop (worker thread)', () => {
 
     const afterFresh = commands.length;
     await waitFor('the safe action again', () => commands.slice(afterFresh).some((c) => c.safe));
+    expect(control.alive()).toBe(true);
+    await control.stop();
+    expect(control.alive()).toBe(false);
+    // Counters compared once the worker has stopped, so no tick lands between two reads.
     const stats = control.stats();
     expect(stats.staleTicks).toBeGreaterThan(staleBefore);
     expect(stats.staleBySource[0]).toBe(stats.staleTicks);
     expect(stats.topics).toEqual(['/obs']);
-    expect(stats.alive).toBe(true);
     expect(stats.latency.count).toBe(stats.ticks);
     expect(published).toContainEqual([1.5, -2]);
 
-    await control.stop();
-    expect(control.alive()).toBe(false);
     // The last command on the way out is the safe one.
     expect(commands.at(-1)).toEqual({ values: [-7, -7], safe: true });
     bus.close();

@@ -21,8 +21,9 @@ describe('turtlebot-maze driven by the ONNX policy through a control loop', () =
     const config = parseConfigText('sim: { enabled: true, speed: 2 }', 'test.yaml');
     const ctx: ComponentContext = { config, bus, definitions, log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
     const sim = new TurtlebotMazeSim(ctx);
-    // /scan comes at 5 Hz of sim time; at speed 2 the loop runs at 20 Hz wall and the age limit halves.
-    const driver = await createPolicyDriver({ bus, definitions, log }, { rateHz: 20, maxObservationAgeMs: 250 });
+    // /scan comes at 5 Hz of sim time, every 100 ms of wall time at speed 2. The age limit is ten scan
+    // periods, so only a stopped scan stream (not a loaded CI machine) makes the loop send the safe action.
+    const driver = await createPolicyDriver({ bus, definitions, log }, { rateHz: 20, maxObservationAgeMs: 1000 });
     await sim.start();
     await sim.until(8);
     const stats = driver.stats();

@@ -1,0 +1,33 @@
+import { Value } from 'typebox/value';
+import type { CommandSettings } from '../config/sections/system1.ts';
+import { PolicyConfig as AgentPolicyConfig } from '../config/sections/system2.ts';
+import { limitTwist, type VelocityLimits } from '../policy/velocity.ts';
+import type { Twist } from '../policy/tool-inputs.ts';
+
+export type { VelocityLimits };
+
+const TWIST = 'geometry_msgs/msg/Twist';
+
+/** `policy.velocity` with every default: what a loop enforces when it is given no limits. */
+export function defaultVelocityLimits(): VelocityLimits {
+  return (Value.Default(AgentPolicyConfig, {}) as { velocity: VelocityLimits }).velocity;
+}
+
+/** True when every element is a finite number (no NaN, no +-Infinity). */
+export function isFiniteAction(action: Float32Array): boolean {
+  for (let i = 0; i < action.length; i++) if (!Number.isFinite(action[i]!)) return false;
+  return true;
+}
+
+/**
+ * The velocity frame of a loop's command: for a Twist on the velocity topic (`policy.velocity.topic`), a
+ * function that clamps it to the same limits the agent's CmdVelGate enforces (limitTwist) and says whether
+ * it had to. Undefined for any other command, which the velocity limits do not govern.
+ */
+export function velocityFrame(command: Pick<CommandSettings, 'topic' | 'type'> | undefined, limits: VelocityLimits): ((twist: Twist) => { twist: Twist; clamped: boolean }) | undefined {
+  if (!command || command.type !== TWIST || command.topic !== limits.topic) return undefined;
+  return (twist) => {
+    const limited = limitTwist(twist, limits);
+    return { twist: limited.twist, clamped: limited.broken.length > 0 };
+  };
+}

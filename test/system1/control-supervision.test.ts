@@ -1,0 +1,123 @@
+import pino from 'pino';
+import { afterAll, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import { ControlComponent, type LoopHandle } from '../../daemon/control/control-component.ts';
+import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/control/control-loop.ts';
+import { LoopState } from '../../daemon/control/loop-state.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { writeLinearModel } from './models.ts';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+
+async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+function context(loops: Record<string, { autostart: boolean }>): { ctx: ComponentContext; bus: Bus; logs: string[] } {
+  const bus = new Bus();
+  const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
+  const policy = { model, serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } };
+  const config = parseConfigText(JSON.stringify({ policies: { p: policy }, control: { loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { policy: 'p', rate_hz: 50, ...l }])) } }), 'test.yaml');
+  const logs: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
+  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  return { ctx, bus, logs };
+}
+
+/** A loop double whose worker "crashes" on demand: it reports through onCrash as a dead worker does, and stops being alive. */
+class CrashingLoop implements LoopHandle {
+  readonly name: string;
+  readonly options: ControlLoopOptions;
+  starting = false;
+  #alive = false;
+  constructor(options: ControlLoopOptions) {
+    this.name = options.name;
+    this.options = options;
+  }
+  async start(): Promise<void> {
+    this.#alive = true;
+  }
+  async stop(): Promise<void> {
+    this.#alive = false;
+  }
+  alive(): boolean {
+    return this.#alive;
+  }
+  crash(): void {
+    this.#alive = false;
+    this.options.onCrash?.(new Error('worker exited with code 1'));
+  }
+  stats(): ControlLoopStats {
+    return { ...new LoopState(0).snapshot(), name: this.name, policy: 'p', rateHz: 50, mode: 'step', chunkSize: 1, topics: [], observationErrors: 0, alive: this.#alive, starting: this.starting };
+  }
+}
+
+describe('ControlComponent supervision', () => {
+  it('leaves an on-demand loop that is still starting out of loopsAlive, so the watchdog keeps going', async () => {
+    const { ctx, bus } = context({ arm: { autostart: false } });
+    const control = new ControlComponent(ctx);
+    await control.start();
+    const aborter = new AbortController();
+    const run = control.runPolicy('arm', { seconds: 30, signal: aborter.signal });
+    // The worker thread and its ONNX session are loading now.
+    expect(control.loopStats()[0]!.starting).toBe(true);
+    expect(control.loopsAlive()).toBe(true);
+    expect(control.health()).toMatchObject({ state: 'running', alive: true });
+    await waitFor('the loop to be ready', () => !control.loopStats()[0]!.starting);
+    // Ready but perhaps not ticked yet: alive from its start.
+    expect(control.loopsAlive()).toBe(true);
+    aborter.abort();
+    expect((await run).message).toMatch(/cancelled/);
+    await control.stop();
+    bus.close();
+  });
+
+  it('restarts a crashed autostart loop with a growing delay, counts and logs each restart, and stops restarting on stop', async () => {
+    const { ctx, bus, logs } = context({ base: { autostart: true } });
+    const created: CrashingLoop[] = [];
+    const control = new ControlComponent(ctx, {
+      createLoop: (o) => {
+        const loop = new CrashingLoop(o);
+        created.push(loop);
+        return loop;
+      },
+      restartDelayMs: 20,
+      maxRestartDelayMs: 1000,
+    });
+    await control.start();
+    expect(control.loopsAlive()).toBe(true);
+
+    created[0]!.crash();
+    expect(control.loopsAlive()).toBe(false); // dead until the restart: the watchdog pauses
+    expect(control.health()).toMatchObject({ state: 'degraded', alive: false });
+    await waitFor('the first restart', () => created.length === 2 && control.loopsAlive());
+    expect(control.loopStats()[0]!.restarts).toBe(1);
+
+    created[1]!.crash();
+    await waitFor('the second restart', () => created.length === 3 && control.loopsAlive());
+    // A second crash in a row waits twice as long.
+    const delays = logs.map((l) => JSON.parse(l) as { msg: string; restart_in_ms?: number }).filter((l) => l.msg.includes('crashed')).map((l) => l.restart_in_ms);
+    expect(delays).toEqual([20, 40]);
+    const metric = control.metrics().find((f) => f.name === 'auraison_control_loop_restarts_total')!;
+    expect(metric.samples).toEqual([{ labels: { loop: 'base' }, value: 2 }]);
+    expect((control.health().details as Record<string, { restarts: number }>).base!.restarts).toBe(2);
+    expect(logs.filter((l) => l.includes('control loop worker crashed')).length).toBe(2);
+    expect(logs.filter((l) => l.includes('control loop restarted')).length).toBe(2);
+
+    created[2]!.crash();
+    await control.stop();
+    await new Promise((r) => setTimeout(r, 100));
+    expect(created.length).toBe(3);
+    bus.close();
+  });
+});
