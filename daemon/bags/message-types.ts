@@ -61,15 +61,19 @@ export class BagTypeResolver {
       return { definitions: this.#registry.resolve(type).definitions, source: 'registry' };
     } catch (error) {
       const event = /^(.+)\/srv\/(.+)_Event$/.exec(type);
+      let eventProblem: string | undefined;
       if (event) {
         const built = this.#serviceEvent(type, `${event[1]}/srv/${event[2]}`);
-        if (built) return built;
+        if (!('error' in built)) return built;
+        eventProblem = built.error;
       }
-      return { error: `${(error as Error).message}${bagProblem ? ` (the bag's own definition did not parse: ${bagProblem})` : ''}` };
+      const why = [bagProblem && `the bag's own definition did not parse: ${bagProblem}`, eventProblem && `building it from the service's request and response failed: ${eventProblem}`].filter(Boolean);
+      return { error: `${(error as Error).message}${why.length > 0 ? ` (${why.join('; ')})` : ''}` };
     }
   }
 
-  #serviceEvent(type: string, service: string): Resolution | undefined {
+  /** An error (kept for the import's report) when the service's request or response type is not known. */
+  #serviceEvent(type: string, service: string): Resolution {
     try {
       const parts = ['service_msgs/msg/ServiceEventInfo', `${service}_Request`, `${service}_Response`].map((t) => this.#registry.resolve(t).definitions);
       const root: MessageDefinition = {
@@ -83,8 +87,8 @@ export class BagTypeResolver {
       const seen = new Set<string>();
       const deps = parts.flat().filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
       return { definitions: [root, ...deps], source: 'registry' };
-    } catch {
-      return undefined;
+    } catch (error) {
+      return { error: (error as Error).message };
     }
   }
 }

@@ -9,6 +9,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir }),
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/lakehouse.ts');
+      const { syncRequired } = await import('../lakehouse/retention.ts');
       return new Lakehouse({
         dataDir: ctx.dataDir,
         robot: ctx.config.robot.id,
@@ -17,6 +18,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         journal: ctx.journal,
         settings: ctx.config.lakehouse,
         retention: ctx.config.retention,
+        // When a central link exists, its config section joins settings() above so a change restarts this.
+        syncRequired: syncRequired(ctx.config),
         openFiles: () => {
           const file = (ctx.components.get('recorder') as { currentFile?: string } | undefined)?.currentFile;
           return file ? [file] : [];

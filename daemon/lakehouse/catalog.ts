@@ -31,6 +31,8 @@ const SCHEMA = [
   )`,
   `CREATE TABLE IF NOT EXISTS projections (topic VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, table_name VARCHAR NOT NULL)`,
   `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`,
+  // Set when retention deletes the file. The row stays: its last_seq is where indexing of the journal resumes.
+  `ALTER TABLE event_files ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMP`,
 ];
 
 const LOCK_RETRY_MS = 50;

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
@@ -41,6 +41,7 @@ function lakehouse(dataDir: string, journal: Journal | undefined) {
     journal,
     settings: Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings'],
     retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), enabled: false },
+    syncRequired: false,
   });
 }
 
@@ -85,5 +86,39 @@ describe('Lakehouse component', () => {
     expect(bags.rows[0]![0]).toBe(r.rows[0]![2]);
     expect(lh.health().state).toBe('running');
     await lh.stop();
+  });
+
+  it('skips a periodic job while one of its kind still waits, so the queue stays bounded when jobs are slow', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-queue-'));
+    dirs.push(dataDir);
+    let runs = 0; // each events job reads journal.lastSeq once
+    const journal = memoryJournal([]);
+    const counted: Journal = { ...journal, get lastSeq() {
+      runs++;
+      return journal.lastSeq;
+    } };
+    const lh = new Lakehouse({
+      dataDir,
+      robot: 'r1',
+      definitions: registry,
+      log,
+      journal: counted,
+      settings: { ...(Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings']), events_flush_s: 0.1 },
+      retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), check_interval_s: 0.1 },
+      syncRequired: false,
+    });
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      await lh.start(); // queues one retention job
+      // 50 ticks of each timer fire while no job can run (jobs start on the microtask queue): one waits per kind.
+      vi.advanceTimersByTime(5000);
+      expect(lh.health().details).toMatchObject({ jobs_queued: 2 });
+      await lh.idle();
+      expect(runs).toBe(1);
+      await lh.stop(); // a last events job, always queued
+      expect(runs).toBe(2);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

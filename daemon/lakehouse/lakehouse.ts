@@ -21,6 +21,8 @@ export interface LakehouseOptions {
   journal: Journal | undefined;
   settings: Static<typeof LakehouseConfig>;
   retention: Static<typeof RetentionConfig>;
+  /** Whether retention must keep data central has not got (see syncRequired in retention.ts). */
+  syncRequired: boolean;
   /** Files retention must not touch (the split being recorded). */
   openFiles?: () => string[];
 }
@@ -29,13 +31,17 @@ export interface LakehouseOptions {
  * The local lakehouse as a daemon component: it indexes recorded splits as they close, copies agent
  * events from the journal every `events_flush_s`, applies retention every `check_interval_s`, and answers
  * read-only SQL (LakehouseService). Work runs one job at a time, in the background: a failure is logged,
- * shown in health and retried at the next tick, never thrown at the recorder.
+ * shown in health and retried at the next tick, never thrown at the recorder. A periodic job is skipped
+ * while one of its kind is still waiting, so a slow disk doesn't grow the queue without bound.
  */
 export class Lakehouse implements Component, LakehouseService, MetricsProvider {
   readonly name = 'lakehouse';
   #o: LakehouseOptions;
   #select: (topic: string) => boolean;
   #jobs: Promise<void> = Promise.resolve();
+  /** Kinds of periodic job queued and not yet started. */
+  #waiting = new Set<string>();
+  #queued = 0;
   #timers: NodeJS.Timeout[] = [];
   #lastError: string | undefined;
   #retention: RetentionReport | undefined;
@@ -51,15 +57,15 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
     const paths = lakehousePaths(this.#o.dataDir);
     mkdirSync(paths.tables, { recursive: true });
     await withCatalog(paths.catalog, async () => undefined); // creates the catalog's tables now, not on first use
-    const every = (seconds: number, job: () => Promise<void>) => {
-      const t = setInterval(() => this.#enqueue(job), seconds * 1000);
+    const every = (seconds: number, kind: string, job: () => Promise<void>) => {
+      const t = setInterval(() => this.#enqueue(job, kind), seconds * 1000);
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#o.journal) every(this.#o.settings.events_flush_s, () => this.#indexEvents());
+    if (this.#o.journal) every(this.#o.settings.events_flush_s, 'events', () => this.#indexEvents());
     if (this.#o.retention.enabled) {
-      every(this.#o.retention.check_interval_s, () => this.#applyRetention());
-      this.#enqueue(() => this.#applyRetention());
+      every(this.#o.retention.check_interval_s, 'retention', () => this.#applyRetention());
+      this.#enqueue(() => this.#applyRetention(), 'retention');
     }
   }
 
@@ -71,7 +77,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
   }
 
   health(): ComponentHealth {
-    const details = { segments_indexed: this.#indexed, events_indexed: this.#events, data_bytes: this.#retention?.totalBytes ?? null };
+    const details = { segments_indexed: this.#indexed, events_indexed: this.#events, data_bytes: this.#retention?.totalBytes ?? null, jobs_queued: this.#queued };
     if (this.#retention?.blocked) return { state: 'degraded', reason: `retention: ${this.#retention.blocked}`, details };
     if (this.#lastError) return { state: 'degraded', reason: this.#lastError, details };
     return { state: 'running', details };
@@ -125,14 +131,22 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
   }
 
   async #applyRetention(): Promise<void> {
-    const report = await applyRetention({ dataDir: this.#o.dataDir, settings: this.#o.retention, keep: this.#o.openFiles?.() ?? [] });
+    const report = await applyRetention({ dataDir: this.#o.dataDir, settings: this.#o.retention, syncRequired: this.#o.syncRequired, keep: this.#o.openFiles?.() ?? [] });
     for (const d of report.deleted) this.#o.log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
     if (report.blocked && report.blocked !== this.#retention?.blocked) this.#o.log.warn(`retention: ${report.blocked}`);
     this.#retention = report;
   }
 
-  #enqueue(job: () => Promise<void>): void {
+  /** Queues a job; one of a periodic `kind` is skipped while another of that kind waits to start. */
+  #enqueue(job: () => Promise<void>, kind?: string): void {
+    if (kind !== undefined) {
+      if (this.#waiting.has(kind)) return;
+      this.#waiting.add(kind);
+    }
+    this.#queued++;
     this.#jobs = this.#jobs.then(async () => {
+      if (kind !== undefined) this.#waiting.delete(kind);
+      this.#queued--;
       try {
         await job();
         this.#lastError = undefined;

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatMetadata, parseMetadata } from '../bags/metadata.ts';
+import type { EdgeConfig } from '../config/schema.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { quoteString } from './table-writer.ts';
 
@@ -18,8 +19,9 @@ export interface RetentionReport {
 }
 
 interface Unit {
-  /** A recorded split under <data_dir>/bags, or a parquet file of an imported segment. */
+  /** A recorded split under <data_dir>/bags, an imported bag (its parquet goes), or an events parquet file. */
   file: string;
+  kind: 'split' | 'imported' | 'events';
   bytes: number;
   mtimeMs: number;
   synced: boolean;
@@ -28,26 +30,41 @@ interface Unit {
 }
 
 /**
+ * Whether data must reach central before retention may delete it. Only a configured central link makes
+ * data "awaiting sync"; there is no central link yet (no `central` config section, no component calls
+ * Lakehouse.markSynced), so this is false and retention deletes the oldest data to keep its limits. When
+ * the central link is built, this returns whether it is configured, and `retention.allow_unsynced_delete`
+ * decides again.
+ */
+export function syncRequired(config: EdgeConfig): boolean {
+  void config;
+  return false;
+}
+
+/**
  * Keeps the data dir within `max_bytes` and `max_age_hours`: deletes the oldest recorded splits (and the
- * lakehouse files indexed from them) first. Data not yet synced to central is kept unless
+ * lakehouse files indexed from them), imported segments' parquet and events parquet files, oldest first.
+ * When `syncRequired` (a central link is configured), data not yet synced to central is kept unless
  * `allow_unsynced_delete` is set; files in `keep` (the split being recorded) are never touched. Bags are
  * only ever deleted under the data dir: an imported bag's own files stay where they are.
  */
-export async function applyRetention(options: { dataDir: string; settings: RetentionSettings; keep?: readonly string[]; now?: number }): Promise<RetentionReport> {
-  const { dataDir, settings, keep = [], now = Date.now() } = options;
+export async function applyRetention(options: { dataDir: string; settings: RetentionSettings; syncRequired: boolean; keep?: readonly string[]; now?: number }): Promise<RetentionReport> {
+  const { dataDir, settings, syncRequired, keep = [], now = Date.now() } = options;
   const paths = lakehousePaths(dataDir);
   const bagsDir = join(dataDir, 'bags');
-  const segments = existsSync(paths.catalog)
-    ? await withCatalog(paths.catalog, async (conn) =>
-        (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [] })),
-      )
-    : [];
+  const { segments, eventFiles } = existsSync(paths.catalog)
+    ? await withCatalog(paths.catalog, async (conn) => ({
+        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [] })),
+        // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
+        eventFiles: (await conn.runAndReadAll('SELECT path, sync_state FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced' })),
+      }))
+    : { segments: [], eventFiles: [] };
   const byPath = new Map(segments.map((s) => [s.path, s]));
   const units: Unit[] = [];
   for (const file of listFiles(bagsDir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'))) {
     const st = statSync(file);
     const seg = byPath.get(file);
-    units.push({ file, bytes: st.size, mtimeMs: st.mtimeMs, synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] });
+    units.push({ file, kind: 'split', bytes: st.size, mtimeMs: st.mtimeMs, synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] });
   }
   const parquetBytes = listFiles(paths.tables).reduce((n, f) => n + statSync(f).size, 0);
   let total = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
@@ -55,24 +72,37 @@ export async function applyRetention(options: { dataDir: string; settings: Reten
   for (const seg of segments.filter((s) => !s.path.startsWith(bagsDir + '/'))) {
     const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
     if (files.length === 0) continue;
-    units.push({ file: seg.path, bytes: 0, mtimeMs: Math.min(...files.map((f) => statSync(f).mtimeMs)), synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+    units.push({ file: seg.path, kind: 'imported', bytes: 0, mtimeMs: Math.min(...files.map((f) => statSync(f).mtimeMs)), synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+  }
+  // The events table: a parquet file per flush, each a unit of its own (its bytes are in parquetBytes already).
+  for (const ev of eventFiles) {
+    if (!ev.path.startsWith(paths.tables + '/') || !existsSync(ev.path)) continue;
+    const st = statSync(ev.path);
+    units.push({ file: ev.path, kind: 'events', bytes: st.size, mtimeMs: st.mtimeMs, synced: ev.synced, segmentId: undefined, parquet: [] });
   }
   units.sort((a, b) => a.mtimeMs - b.mtimeMs);
   const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined };
   const maxAgeMs = settings.max_age_hours * 3600_000;
   const remaining = new Set(segments.map((s) => s.id));
   const goneSegments: string[] = [];
+  const goneEvents: string[] = [];
+  const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
     const tooOld = maxAgeMs > 0 && now - unit.mtimeMs > maxAgeMs;
     if (!overSize && !tooOld) continue;
     if (keep.includes(unit.file)) continue;
-    if (!unit.synced && !settings.allow_unsynced_delete) {
+    if (!unit.synced && keepUnsynced) {
       report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
       continue;
     }
     let freed = 0;
-    if (unit.file.startsWith(bagsDir + '/') && existsSync(unit.file)) {
+    if (unit.kind === 'events') {
+      rmSync(unit.file, { force: true });
+      freed += unit.bytes;
+      goneEvents.push(unit.file);
+    }
+    if (unit.kind === 'split' && existsSync(unit.file)) {
       rmSync(unit.file, { force: true });
       freed += unit.bytes;
       dropFromMetadata(unit.file);
@@ -92,8 +122,11 @@ export async function applyRetention(options: { dataDir: string; settings: Reten
     total -= freed;
     report.deleted.push({ file: unit.file, bytes: freed, why: overSize ? 'size' : 'age' });
   }
-  if (goneSegments.length > 0) {
-    await withCatalog(paths.catalog, (conn) => conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`).then(() => undefined));
+  if (goneSegments.length > 0 || goneEvents.length > 0) {
+    await withCatalog(paths.catalog, async (conn) => {
+      if (goneSegments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`);
+      if (goneEvents.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${goneEvents.map(quoteString).join(', ')})`);
+    });
   }
   if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
   report.totalBytes = total;

@@ -1,4 +1,8 @@
 import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import type { Journal, JournalRecord } from '../../daemon/contract/services.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
+import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
@@ -11,7 +15,7 @@ import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { applyRetention } from '../../daemon/lakehouse/retention.ts';
+import { applyRetention, syncRequired } from '../../daemon/lakehouse/retention.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { tempDir } from '../helpers/cli.ts';
 
@@ -50,17 +54,17 @@ async function markSynced(dataDir: string, ids: string[]): Promise<void> {
 }
 
 describe('retention on a small data dir', () => {
-  it('deletes the oldest synced data first to keep max_bytes, and never unsynced data unless allowed', async () => {
+  it('with a central link declared: deletes the oldest synced data first to keep max_bytes, and never unsynced data unless allowed', async () => {
     const { dataDir, bag, files, ids } = await smallDataDir('size');
     expect(files.length).toBe(4);
-    const first = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    const first = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
     expect(first.deleted).toEqual([]);
     expect(first.blocked).toMatch(/over retention.max_bytes .* not synced to central; set retention.allow_unsynced_delete: true/);
     expect(files.every((f) => existsSync(f))).toBe(true);
 
     await markSynced(dataDir, ids.slice(0, 2));
     const total = first.totalBytes;
-    const second = await applyRetention({ dataDir, settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    const second = await applyRetention({ dataDir, settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
     expect(second.deleted.map((d) => d.file)).toEqual([files[0]]); // one is enough to get under the limit
     expect(second.blocked).toBeUndefined();
     expect(existsSync(files[0]!)).toBe(false);
@@ -71,22 +75,86 @@ describe('retention on a small data dir', () => {
     const rows = await queryLakehouse(dataDir, 'SELECT count(DISTINCT segment_id)::INTEGER FROM messages');
     expect(rows.rows[0]![0]).toBe(3); // its parquet went with it
 
-    const third = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false } });
+    const third = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
     expect(third.deleted.map((d) => d.file)).toEqual([files[1]]);
     expect(third.blocked).toMatch(/not synced/);
 
     const keep = files[3]!;
-    const last = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true }, keep: [keep] });
+    const last = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true }, syncRequired: true, keep: [keep] });
     expect(last.deleted.map((d) => d.file)).toEqual([files[2]]);
     expect(existsSync(keep)).toBe(true); // the split being recorded is never touched
   });
 
   it('deletes data older than max_age_hours, oldest first, and removes a bag once it has no split', async () => {
     const { dataDir, bag, files } = await smallDataDir('age');
-    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 2.5, allow_unsynced_delete: true } });
+    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 2.5, allow_unsynced_delete: true }, syncRequired: false });
     expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'age'], [files[1], 'age']]);
-    await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 0.0001, allow_unsynced_delete: true } });
+    await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 0.0001, allow_unsynced_delete: true }, syncRequired: false });
     expect(existsSync(bag)).toBe(false);
     expect(readdirSync(join(dataDir, 'bags'))).toEqual([]);
+  });
+
+  it('with the default config (no central link) deletes the oldest data to keep max_bytes: nothing waits for a sync that cannot happen', async () => {
+    const { dataDir, bag, files } = await smallDataDir('default');
+    const config = parseConfigText(`data_dir: ${dataDir}\nretention:\n  max_bytes: 1\n`, 'edge.yaml');
+    expect(config.retention.allow_unsynced_delete).toBe(false);
+    expect(syncRequired(config)).toBe(false);
+    const lakehouse = new Lakehouse({ dataDir, robot: 'r1', definitions: registry, log: pino({ level: 'silent' }), journal: undefined, settings: config.lakehouse, retention: config.retention, syncRequired: syncRequired(config) });
+    await lakehouse.start(); // runs retention once at start
+    await lakehouse.idle();
+    await lakehouse.stop();
+    expect(files.some((f) => existsSync(f))).toBe(false);
+    expect(existsSync(bag)).toBe(false);
+    expect(lakehouse.health()).toMatchObject({ state: 'running' });
+    const left = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM bags');
+    expect(left.rows[0]![0]).toBe(0);
+  });
+
+  it('deletes events parquet files like bags (oldest first, same sync rule) and never re-indexes their events', async () => {
+    const dataDir = join(work.path, 'events');
+    const records: JournalRecord[] = [];
+    const journal: Journal = {
+      append: async () => {
+        throw new Error('read-only in this test');
+      },
+      read: (from, limit) => records.filter((r) => r.seq >= from).slice(0, limit),
+      subscribe: () => () => undefined,
+      get lastSeq() {
+        return records.length;
+      },
+    };
+    const add = (n: number) => {
+      for (let i = 0; i < n; i++) {
+        const seq = records.length + 1;
+        records.push({ seq, ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${seq}`, run_id: 'run-1', kind: 'tool.called', payload: { seq }, ts: '1700000000000000000' } });
+      }
+    };
+    const eventFiles = async () => (await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path, deleted_at IS NOT NULL FROM event_files ORDER BY first_seq')).getRowsJson())).map((r) => ({ path: String(r[0]), deleted: r[1] === true }));
+    add(3);
+    await indexEvents({ journal, dataDir, robot: 'r1' });
+    add(2);
+    await indexEvents({ journal, dataDir, robot: 'r1' });
+    const [older, newer] = await eventFiles();
+    expect(existsSync(older!.path) && existsSync(newer!.path)).toBe(true);
+    const hour = (Date.now() - 3600_000) / 1000;
+    utimesSync(older!.path, hour - 3600, hour - 3600);
+    utimesSync(newer!.path, hour, hour);
+
+    const kept = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
+    expect(kept.deleted).toEqual([]);
+    expect(kept.blocked).toMatch(/not synced to central/);
+
+    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 1.5, allow_unsynced_delete: false }, syncRequired: false });
+    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[older!.path, 'age']]);
+    expect(existsSync(older!.path)).toBe(false);
+    expect((await eventFiles()).map((f) => f.deleted)).toEqual([true, false]);
+    const q = await queryLakehouse(dataDir, 'SELECT seq::INTEGER FROM events ORDER BY seq');
+    expect(q.rows.map((row) => row[0])).toEqual([4, 5]);
+    // The deleted file's row still says how far the journal was indexed: nothing comes back twice.
+    expect(await indexEvents({ journal, dataDir, robot: 'r1' })).toEqual({ rows: 0, lastSeq: 5 });
+
+    const all = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: false });
+    expect(all.deleted.map((d) => d.file)).toEqual([newer!.path]);
+    expect(all.totalBytes).toBe(0);
   });
 });

@@ -8,6 +8,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
+import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('sim-roundtrip-');
@@ -15,13 +16,25 @@ afterAll(() => work.cleanup());
 
 describe('round trip: record the simulator, read back with @mcap/core', () => {
   it('gives back every message byte for byte, in order, per topic', { timeout: 60_000 }, async () => {
-    const config = parseConfigText(`data_dir: ${join(work.path, 'data')}\nsim:\n  enabled: true\n  speed: 5\nrecorder:\n  enabled: true\n  compression: zstd\n  split_max_bytes: 60000\nlakehouse:\n  enabled: false\n`, 'edge.yaml');
+    // No network servers (fixed ports), the sim held at 0 until the recorder is up, and splits by size:
+    // what is recorded is fixed by sim time, not by how fast this machine is.
+    const yaml = [
+      `data_dir: ${join(work.path, 'data')}`,
+      'sim: {enabled: true, speed: 10, paused: true}',
+      'recorder: {enabled: true, compression: zstd, split_max_bytes: 20000}',
+      'lakehouse: {enabled: false}',
+      'api: {enabled: false}',
+      'foxglove: {enabled: false}',
+    ].join('\n');
+    const config = parseConfigText(yaml, 'edge.yaml');
     const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: work.path });
     const seen: BusMessage[] = [];
     // A second subscriber with a queue deep enough to miss nothing: what the bus delivered, to compare with.
     daemon.bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
     await daemon.start();
-    await new Promise((r) => setTimeout(r, 1500));
+    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    sim.unpause();
+    await sim.until(3); // 3 s of sim time: 15 scans, 90 odometry messages
     await daemon.stop();
 
     const bagsDir = join(work.path, 'data', 'bags');
