@@ -7,6 +7,7 @@ import type { EdgeConfig } from './config/schema.ts';
 import { nowNs } from './contract/time.ts';
 import { join } from 'node:path';
 import { DurableJournal } from './journal/durable-journal.ts';
+import { pruneJournal } from './journal/journal-retention.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
 import { Supervisor } from './lifecycle/supervisor.ts';
@@ -49,6 +50,7 @@ export class Daemon {
   #supervisor: Supervisor;
   #startedAt = 0n;
   #journal: DurableJournal | undefined;
+  #retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -108,16 +110,31 @@ export class Daemon {
       onRecovery: (message) => this.log.warn({ message }, 'journal recovered after an unclean stop'),
     });
     await this.#supervisor.start(this.#config);
+    // Journal retention runs after the components are up: they say which records they still need.
+    this.#retentionTimer = setInterval(() => this.pruneJournal(), 60_000);
+    this.#retentionTimer.unref();
     this.log.info('daemon running');
   }
 
   /** Graceful stop: components in reverse order, within `budgetMs` in all. */
   async stop(budgetMs = 5000): Promise<void> {
     this.log.info('daemon stopping');
+    clearInterval(this.#retentionTimer);
     await this.#supervisor.stop(budgetMs);
     await this.#journal?.close();
     this.bus.close();
     this.log.info('daemon stopped');
+  }
+
+  /** One pass of journal retention (the daemon runs one a minute). */
+  pruneJournal(): ReturnType<typeof pruneJournal> {
+    const { retain_days, max_mb } = this.#config.journal;
+    try {
+      return pruneJournal({ journal: this.journal, retainDays: retain_days, maxBytes: max_mb * 1024 * 1024, components: this.components, health: () => this.#supervisor.health(), log: this.log });
+    } catch (error) {
+      this.log.error({ err: (error as Error).message }, 'journal retention failed; it will try again');
+      return { skipped: (error as Error).message };
+    }
   }
 
   /** Applies a new, validated config; returns the components that restarted. */

@@ -3,7 +3,7 @@ import type { Subscription } from '../bus/bus.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
-import type { AgentService, MetricFamily, MetricsProvider, PolicyHooksProvider } from '../contract/services.ts';
+import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
@@ -47,7 +47,7 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped.
  */
-export class AgentComponent implements Component, AgentService, MetricsProvider, PolicyHooksProvider {
+export class AgentComponent implements Component, AgentService, MetricsProvider, PolicyHooksProvider, JournalHolder {
   readonly name = 'agent';
   readonly store: RunStore;
   #ctx: ComponentContext;
@@ -147,6 +147,11 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     this.#motion.abort('the agent stopped');
     this.#navigator?.stop();
     this.#gate.close();
+  }
+
+  /** Journal retention keeps every record a live run may need to be rebuilt after a restart. */
+  journalHold(): number | undefined {
+    return this.store.oldestLiveSeq();
   }
 
   /** The hooks every tool call passes through; other ways of acting (Foxglove teleop) use the same ones. */

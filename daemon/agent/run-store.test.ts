@@ -18,6 +18,22 @@ async function finishedRun(store: RunStore, status: 'succeeded' | 'failed' = 'su
 }
 
 describe('RunStore', () => {
+  it('tells journal retention the first seq of the oldest live run, also after a rebuild', async () => {
+    const journal = new MemoryJournal();
+    const store = new RunStore(journal);
+    expect(store.oldestLiveSeq()).toBeUndefined();
+    await finishedRun(store);
+    const live = await store.create(intent(), 'skill:stop');
+    const firstOfLive = journal.read(1, 1000).find((r) => (r.data as { run_id?: string }).run_id === live.run.run_id)!.seq;
+    await finishedRun(store);
+    expect(store.oldestLiveSeq()).toBe(firstOfLive);
+    const rebuilt = new RunStore(journal);
+    rebuilt.rebuild();
+    expect(rebuilt.oldestLiveSeq()).toBe(firstOfLive);
+    await store.transition(live.run.run_id, 'succeeded');
+    expect(store.oldestLiveSeq()).toBeUndefined();
+  });
+
   it('keeps live runs and only the most recently finished ones in memory', async () => {
     const store = new RunStore(new MemoryJournal(), { keepFinished: 2 });
     const live = (await store.create(intent(), 'skill:stop')).run.run_id;

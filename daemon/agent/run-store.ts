@@ -58,6 +58,8 @@ export class RunStore {
   #byStatus = new Map<RunStatus, number>();
   #toolCalls = 0;
   #decisions = new Map<string, number>();
+  /** The seq of the first journal record of each live run: journal retention must keep everything after it. */
+  #liveFirstSeq = new Map<string, number>();
   #warnings: string[] = [];
 
   constructor(journal: Journal, options: RunStoreOptions = {}) {
@@ -88,6 +90,8 @@ export class RunStore {
   }
 
   #apply(record: JournalRecord, pending: Map<string, AgentEvent[]>): void {
+    const runId = (record.data as { run_id?: unknown } | null)?.run_id;
+    if (typeof runId === 'string' && !this.#liveFirstSeq.has(runId) && !this.#runs.has(runId)) this.#liveFirstSeq.set(runId, record.seq);
     if (record.kind === AGENT_EVENT) {
       if (!eventValidator.check(record.data)) return void this.#warnings.push(`journal record ${record.seq}: not an AgentEvent, skipped`);
       const event = record.data;
@@ -132,6 +136,7 @@ export class RunStore {
 
   #finishedIfTerminal(run: RunState): void {
     if (!TERMINAL.has(run.status)) return void this.#finished.delete(run.run_id);
+    this.#liveFirstSeq.delete(run.run_id);
     this.#finished.add(run.run_id);
     for (const oldest of this.#finished) {
       if (this.#finished.size <= this.#keepFinished) break;
@@ -175,13 +180,21 @@ export class RunStore {
     return this.#runs.values();
   }
 
+  /** The lowest journal seq a live run still needs (to be rebuilt after a restart), or undefined. */
+  oldestLiveSeq(): number | undefined {
+    let lowest: number | undefined;
+    for (const seq of this.#liveFirstSeq.values()) if (lowest === undefined || seq < lowest) lowest = seq;
+    return lowest;
+  }
+
   /** Creates a pending run for an intent: its intent event, then its state, both durable on return. */
   async create(intent: Intent, treeRef: string): Promise<RunRecord> {
     const now = nsNow();
     const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: treeRef, status: 'pending', created_at: now, updated_at: now };
     const accepted: AgentEvent = { event_id: newId(), run_id: run.run_id, kind: 'intent.accepted', payload: { intent }, ts: now };
     // Both in the same tick: one journal write. The journal keeps them in order.
-    await Promise.all([this.#journal.append(AGENT_EVENT, accepted), this.#journal.append(RUN_STATE, run)]);
+    const [first] = await Promise.all([this.#journal.append(AGENT_EVENT, accepted), this.#journal.append(RUN_STATE, run)]);
+    this.#liveFirstSeq.set(run.run_id, first.seq);
     const record: RunRecord = { run, intent, events: [accepted] };
     this.#add(record);
     return record;

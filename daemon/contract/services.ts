@@ -41,6 +41,19 @@ export interface Journal {
   readonly lastSeq: number;
 }
 
+/**
+ * Implemented by components that still need old journal records: the lakehouse until it has indexed them,
+ * the agent while a run that began in them is unfinished. Journal retention never drops a record at or
+ * after the lowest `journalHold()`; undefined means "nothing held".
+ */
+export interface JournalHolder {
+  journalHold(): number | undefined;
+}
+
+export function isJournalHolder(value: unknown): value is JournalHolder {
+  return typeof (value as JournalHolder | undefined)?.journalHold === 'function';
+}
+
 /** The edge agent (component `agent`). */
 export interface AgentService {
   /** Validates and accepts an intent; resolves once its RunState is durable. Throws ValidationError on bad input. */

@@ -1,4 +1,4 @@
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, writeSync } from 'node:fs';
+import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
@@ -159,6 +159,37 @@ export class DurableJournal implements Journal {
       seq++;
     }
     return out;
+  }
+
+  /** Bytes on disk over every segment. */
+  get sizeBytes(): number {
+    return this.#segments.reduce((n, seg) => n + seg.size, 0);
+  }
+
+  /**
+   * Deletes whole closed segments, oldest first, while `shouldDrop(info)` says so, but never one holding a
+   * record at or after `keepFrom` (what a reader still needs) and never the open segment. Returns what went.
+   */
+  prune(keepFrom: number, shouldDrop: (segment: { firstSeq: number; lastSeq: number; sizeBytes: number; lastTs: bigint }) => boolean): { segments: number; bytes: number; records: number } {
+    const dropped = { segments: 0, bytes: 0, records: 0 };
+    while (this.#segments.length > 1) {
+      const seg = this.#segments[0]!;
+      const lastSeq = seg.firstSeq + seg.offsets.length - 1;
+      if (lastSeq >= keepFrom) break;
+      const lastTs = seg.offsets.length > 0 ? BigInt(this.#readAt(seg, seg.offsets.length - 1).ts) : 0n;
+      if (!shouldDrop({ firstSeq: seg.firstSeq, lastSeq, sizeBytes: seg.size, lastTs })) break;
+      const fd = this.#readFds.get(seg.path);
+      if (fd !== undefined) {
+        closeSync(fd);
+        this.#readFds.delete(seg.path);
+      }
+      rmSync(seg.path, { force: true });
+      this.#segments.shift();
+      dropped.segments++;
+      dropped.bytes += seg.size;
+      dropped.records += seg.offsets.length;
+    }
+    return dropped;
   }
 
   subscribe(listener: (record: JournalRecord) => void): () => void {

@@ -52,8 +52,10 @@ describe('Lakehouse component', () => {
     const event = (i: number) => ({ ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${i}`, run_id: 'run-1', kind: 'tool.called', payload: { i }, ts: `${1700000000000000000n + BigInt(i)}` } });
     const journal = memoryJournal([event(1), { ts: '1700000000000000000', kind: 'run_state', data: {} }, event(2), event(3)]);
     const lh = lakehouse(dataDir, journal);
+    expect(lh.journalHold()).toBe(1); // before its first pass it holds the whole journal
     await lh.start();
     await lh.stop();
+    expect(lh.journalHold()).toBe(5); // indexed through seq 4: journal retention may drop 1..4
     const again = lakehouse(dataDir, journal);
     await again.start();
     await again.stop(); // a restart indexes nothing twice

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/sections/bags.ts';
-import type { Journal, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { indexEvents } from './events-indexer.ts';
@@ -34,7 +34,7 @@ export interface LakehouseOptions {
  * shown in health and retried at the next tick, never thrown at the recorder. A periodic job is skipped
  * while one of its kind is still waiting, so a slow disk doesn't grow the queue without bound.
  */
-export class Lakehouse implements Component, LakehouseService, MetricsProvider {
+export class Lakehouse implements Component, LakehouseService, MetricsProvider, JournalHolder {
   readonly name = 'lakehouse';
   #o: LakehouseOptions;
   #select: (topic: string) => boolean;
@@ -47,6 +47,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
   #retention: RetentionReport | undefined;
   #indexed = 0;
   #events = 0;
+  /** The last journal seq indexed into the events table; 0 until the first pass has run. */
+  #indexedThrough = 0;
 
   constructor(options: LakehouseOptions) {
     this.#o = options;
@@ -74,6 +76,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
     this.#timers = [];
     if (this.#o.journal) this.#enqueue(() => this.#indexEvents());
     await this.#jobs;
+  }
+
+  /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */
+  journalHold(): number | undefined {
+    return this.#o.journal ? this.#indexedThrough + 1 : undefined;
   }
 
   health(): ComponentHealth {
@@ -126,8 +133,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider {
   }
 
   async #indexEvents(): Promise<void> {
-    const { rows } = await indexEvents({ journal: this.#o.journal!, dataDir: this.#o.dataDir, robot: this.#o.robot });
+    const { rows, lastSeq } = await indexEvents({ journal: this.#o.journal!, dataDir: this.#o.dataDir, robot: this.#o.robot });
     this.#events += rows;
+    this.#indexedThrough = lastSeq;
   }
 
   async #applyRetention(): Promise<void> {

@@ -1,0 +1,75 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { tempDir } from '../../test/helpers/cli.ts';
+import { silentLogger } from '../log.ts';
+import type { Component, ComponentHealth } from '../lifecycle/component.ts';
+import { DurableJournal } from './durable-journal.ts';
+import { pruneJournal } from './journal-retention.ts';
+
+let cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups) c();
+  cleanups = [];
+});
+
+async function journalWith(records: number): Promise<DurableJournal> {
+  const dir = tempDir('journal-retention-');
+  cleanups.push(dir.cleanup);
+  const journal = new DurableJournal({ dir: dir.path, segmentBytes: 1024, fsync: 'never' });
+  for (let i = 0; i < records; i++) await journal.append('agent_event', { i, pad: 'x'.repeat(60) });
+  return journal;
+}
+
+const holder = (name: string, hold: number | undefined): Component & { journalHold(): number | undefined } => ({
+  name,
+  start: async () => {},
+  stop: async () => {},
+  health: () => ({ state: 'running' }),
+  journalHold: () => hold,
+});
+
+const run = (journal: DurableJournal, components: Component[], options: { retainDays?: number; maxBytes?: number; health?: Record<string, ComponentHealth> } = {}) =>
+  pruneJournal({
+    journal,
+    retainDays: options.retainDays ?? 30,
+    maxBytes: options.maxBytes ?? 1e9,
+    components: new Map(components.map((c) => [c.name, c])),
+    health: () => options.health ?? {},
+    log: silentLogger(),
+    // "Now" is far in the future, so every record is past retain_days.
+    now: () => BigInt(Date.now() + 365 * 86_400_000) * 1_000_000n,
+  });
+
+describe('journal retention', () => {
+  it('deletes old whole segments, but never a record a holder still needs, nor the open segment', async () => {
+    const journal = await journalWith(100);
+    const before = journal.firstSeq;
+    const result = run(journal, [holder('lakehouse', 40), holder('agent', 60)]);
+    expect(result).toMatchObject({ segments: expect.any(Number) });
+    expect(journal.firstSeq).toBeGreaterThan(before);
+    expect(journal.firstSeq).toBeLessThanOrEqual(40); // the lakehouse has indexed only up to 39
+    expect(journal.read(40, 1)[0]!.seq).toBe(40);
+    const all = run(journal, [holder('lakehouse', undefined)]);
+    expect(all).toMatchObject({ segments: expect.any(Number) });
+    expect(journal.read(100, 1)[0]!.seq).toBe(100); // the open segment stays
+    await journal.close();
+  });
+
+  it('keeps recent segments under retain_days and max_mb, and deletes by size past max_mb', async () => {
+    const journal = await journalWith(100);
+    const first = journal.firstSeq;
+    expect(pruneJournal({ journal, retainDays: 30, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+    expect(journal.firstSeq).toBe(first);
+    const bySize = pruneJournal({ journal, retainDays: 30, maxBytes: 3000, components: new Map(), health: () => ({}), log: silentLogger() });
+    expect(bySize).toMatchObject({ segments: expect.any(Number) });
+    expect(journal.sizeBytes).toBeLessThanOrEqual(3000 + 1024);
+    await journal.close();
+  });
+
+  it('does nothing while a configured component has failed: it might hold records it cannot report', async () => {
+    const journal = await journalWith(50);
+    const first = journal.firstSeq;
+    expect(run(journal, [], { health: { lakehouse: { state: 'failed', reason: 'duckdb' } } })).toEqual({ skipped: 'component(s) lakehouse failed; they may still need old records' });
+    expect(journal.firstSeq).toBe(first);
+    await journal.close();
+  });
+});

@@ -1,0 +1,41 @@
+import type { Logger } from 'pino';
+import { isJournalHolder } from '../contract/services.ts';
+import type { Component, ComponentHealth } from '../lifecycle/component.ts';
+import type { DurableJournal } from './durable-journal.ts';
+
+export interface JournalRetentionOptions {
+  journal: DurableJournal;
+  retainDays: number;
+  maxBytes: number;
+  components: ReadonlyMap<string, Component>;
+  /** Health of every configured component, to tell a holder that failed from one that is not configured. */
+  health: () => Record<string, ComponentHealth>;
+  log: Logger;
+  now?: () => bigint;
+}
+
+/**
+ * One pass of journal retention. The journal may only lose what nobody still needs: it asks every running
+ * component that holds journal records (JournalHolder) for the lowest seq it needs, and does nothing at all
+ * while a configured component has failed (it might hold records it cannot tell us about).
+ */
+export function pruneJournal(options: JournalRetentionOptions): { segments: number; bytes: number; records: number } | { skipped: string } {
+  const { journal, retainDays, maxBytes, components, health, log, now = () => BigInt(Date.now()) * 1_000_000n } = options;
+  const failed = Object.entries(health()).filter(([, h]) => h.state === 'failed').map(([name]) => name);
+  if (failed.length > 0) return { skipped: `component(s) ${failed.join(', ')} failed; they may still need old records` };
+  let keepFrom = journal.lastSeq + 1;
+  for (const component of components.values()) {
+    if (!isJournalHolder(component)) continue;
+    const hold = component.journalHold();
+    if (hold !== undefined) keepFrom = Math.min(keepFrom, hold);
+  }
+  const cutoff = now() - BigInt(Math.round(retainDays * 86_400)) * 1_000_000_000n;
+  let size = journal.sizeBytes;
+  const result = journal.prune(keepFrom, (segment) => {
+    const drop = segment.lastTs < cutoff || size > maxBytes;
+    if (drop) size -= segment.sizeBytes;
+    return drop;
+  });
+  if (result.segments > 0) log.info({ ...result, keepFrom }, 'journal retention deleted old segments');
+  return result;
+}
