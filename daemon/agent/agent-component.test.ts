@@ -1,34 +1,15 @@
-import { fauxAssistantMessage, fauxText, fauxToolCall, registerFauxProvider, streamSimple, type Context, type FauxProviderRegistration } from '@mariozechner/pi-ai';
+import { fauxAssistantMessage, fauxText, fauxToolCall, streamSimple, type Context } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../bus/types.ts';
 import { newId } from '../contract/ids.ts';
 import { ValidationError } from '../contract/validate.ts';
 import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
 import { MemoryJournal } from '../../test/system2/memory-journal.ts';
+import { fauxModel, forgetAgent, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
 import { AgentComponent } from './agent-component.ts';
-import type { ModelService } from './model-service.ts';
 import type { NavigationService } from './services.ts';
 
-const fauxes: FauxProviderRegistration[] = [];
-const agents: AgentComponent[] = [];
-
-afterEach(async () => {
-  for (const agent of agents.splice(0)) await agent.stop();
-  for (const faux of fauxes.splice(0)) faux.unregister();
-});
-
-function fauxModel(): { faux: FauxProviderRegistration; model: ModelService } {
-  const faux = registerFauxProvider();
-  fauxes.push(faux);
-  return { faux, model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } };
-}
-
-async function startAgent(ctx: TestContext, options: ConstructorParameters<typeof AgentComponent>[1] = {}): Promise<AgentComponent> {
-  const agent = new AgentComponent(ctx, options);
-  agents.push(agent);
-  await agent.start();
-  return agent;
-}
+afterEach(stopAgents);
 
 const intent = (type: string, params: Record<string, unknown>, policyCtx: Record<string, unknown> = {}) => ({
   intent_id: newId(),
@@ -262,7 +243,7 @@ describe('the edge agent', () => {
     const run = await before.submitIntent(nl('go to (1, 2)'), 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
     await before.stop();
-    agents.splice(agents.indexOf(before), 1);
+    forgetAgent(before);
 
     const second = fauxModel();
     second.faux.setResponses([fauxAssistantMessage([fauxText('Arrived at (1, 2).')])]);

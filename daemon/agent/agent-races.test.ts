@@ -1,12 +1,12 @@
-import { fauxAssistantMessage, fauxToolCall, registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
+import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
 import type { JournalRecord } from '../contract/services.ts';
 import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
 import { MemoryJournal } from '../../test/system2/memory-journal.ts';
-import { AgentComponent } from './agent-component.ts';
-import type { ModelService } from './model-service.ts';
+import { fauxModel, forgetAgent, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
+import type { AgentComponent } from './agent-component.ts';
 import type { NavigationService } from './services.ts';
 
 /**
@@ -14,26 +14,7 @@ import type { NavigationService } from './services.ts';
  * approvals, a journal that stops taking writes, and a long-lived process's memory.
  */
 
-const fauxes: FauxProviderRegistration[] = [];
-const agents: AgentComponent[] = [];
-
-afterEach(async () => {
-  for (const agent of agents.splice(0)) await agent.stop();
-  for (const faux of fauxes.splice(0)) faux.unregister();
-});
-
-function fauxModel(): { faux: FauxProviderRegistration; model: ModelService } {
-  const faux = registerFauxProvider();
-  fauxes.push(faux);
-  return { faux, model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } };
-}
-
-async function startAgent(ctx: TestContext, options: ConstructorParameters<typeof AgentComponent>[1] = {}): Promise<AgentComponent> {
-  const agent = new AgentComponent(ctx, options);
-  agents.push(agent);
-  await agent.start();
-  return agent;
-}
+afterEach(stopAgents);
 
 const intent = (type: string, params: Record<string, unknown> = {}) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
 
@@ -81,7 +62,7 @@ describe('the edge agent, concurrently', () => {
     const run = await before.submitIntent(intent('navigate_to', { x: 1, y: 2 }), 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
     await before.stop();
-    agents.splice(agents.indexOf(before), 1);
+    forgetAgent(before);
 
     const after = await startAgent(agentContext(config, { journal }), { navigation });
     const [first, second] = await Promise.allSettled([after.approve(run.run_id, 'ada'), after.approve(run.run_id, 'bob')]);
@@ -126,7 +107,7 @@ describe('the edge agent, when the journal fails', () => {
     // The journal's last word is still `pending`: a restart brings the run back interrupted.
     journal.broken = false;
     await agent.stop();
-    agents.splice(agents.indexOf(agent), 1);
+    forgetAgent(agent);
     const after = await startAgent(agentContext({}, { journal }));
     expect(after.getRun(accepted.run_id)!.run.status).toBe('interrupted');
   });

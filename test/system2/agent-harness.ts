@@ -1,0 +1,33 @@
+import { registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { ModelService } from '../../daemon/agent/model-service.ts';
+import type { TestContext } from './agent-context.ts';
+
+/** Agents and faux providers started by a test file; `stopAgents()` in its afterEach cleans them up. */
+const fauxes: FauxProviderRegistration[] = [];
+const agents: AgentComponent[] = [];
+
+export async function stopAgents(): Promise<void> {
+  for (const agent of agents.splice(0)) await agent.stop();
+  for (const faux of fauxes.splice(0)) faux.unregister();
+}
+
+/** pi-ai's faux provider as the agent's model service. */
+export function fauxModel(): { faux: FauxProviderRegistration; model: ModelService } {
+  const faux = registerFauxProvider();
+  fauxes.push(faux);
+  return { faux, model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } };
+}
+
+export async function startAgent(ctx: TestContext, options: ConstructorParameters<typeof AgentComponent>[1] = {}): Promise<AgentComponent> {
+  const agent = new AgentComponent(ctx, options);
+  agents.push(agent);
+  await agent.start();
+  return agent;
+}
+
+/** For a test that stops an agent itself (a restart): it is no longer stopped after the test. */
+export function forgetAgent(agent: AgentComponent): void {
+  const i = agents.indexOf(agent);
+  if (i >= 0) agents.splice(i, 1);
+}
