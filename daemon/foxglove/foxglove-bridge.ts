@@ -168,6 +168,9 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   }
 
   #connect(server: Server, ws: import('ws').WebSocket, name: string): void {
+    // A client's protocol error (an oversized or malformed frame) is emitted on its socket, which ws then
+    // closes (1009, 1002); with no listener the emit would throw in the daemon. It is the peer's fault: log it.
+    ws.on('error', (error) => this.#ctx.log.warn({ client: name, err: error.message }, 'foxglove client connection error; closed'));
     let existing = new Set<ChannelId>();
     const socket: GuardedSocket = new GuardedSocket(ws, {
       maxBufferedBytes: this.#s.max_buffered_bytes,
