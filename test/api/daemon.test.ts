@@ -80,6 +80,9 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     });
     cleanups.push(() => browser.close());
     const page = await browser.newPage();
+    const consoleLines: string[] = [];
+    page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));
+    page.on('pageerror', (e) => consoleLines.push(`pageerror: ${e.message}`));
     await page.goto(url);
     await page.locator('#robot', { hasText: 'api-e2e' }).waitFor();
     await page.locator(`#approvals li[data-run="${runId}"]`).getByRole('button', { name: 'Approve' }).click();
@@ -87,7 +90,8 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
       .locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' })
       .waitFor({ timeout: 30_000 })
       .catch(async (error: Error) => {
-        throw new Error(`${error.message}\nthe run: ${(await http(url, `/runs/${runId}`)).text.slice(0, 2000)}`);
+        const shown = await page.locator('#runs').innerText().catch(() => '');
+        throw new Error(`${error.message}\nthe page shows: ${shown}\nbrowser console: ${consoleLines.join(' | ')}\nthe run: ${(await http(url, `/runs/${runId}`)).text.slice(0, 600)}`);
       });
     await page.locator('#map-info', { hasText: 'cells' }).waitFor();
     await page.locator('#topics tbody tr', { hasText: '/scan' }).waitFor();

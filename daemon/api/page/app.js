@@ -66,9 +66,26 @@ async function refreshRuns() {
     if (!(error instanceof Unauthorized)) return { runs: [], unavailable: error.message };
     throw error;
   });
+  // The list answers for the moment it was asked; a state the event stream brought since is newer.
+  const known = new Map(runs);
   runs.clear();
-  for (const r of answer.runs) runs.set(r.run_id, r);
+  for (const r of answer.runs) {
+    runs.set(r.run_id, r);
+    const seen = known.get(r.run_id);
+    if (seen) upsertRun(seen);
+  }
   renderRuns(answer.unavailable);
+}
+
+/**
+ * Keeps the newest state of a run. The reply to an approval, or to a refresh of the list, can arrive after
+ * the event stream has already told of a later state (the run resumed and finished meanwhile); the older one
+ * must not win.
+ */
+function upsertRun(run) {
+  const known = runs.get(run.run_id);
+  if (known && BigInt(known.updated_at) > BigInt(run.updated_at)) return;
+  runs.set(run.run_id, run);
 }
 
 function renderRuns(unavailable) {
@@ -88,7 +105,7 @@ function renderRuns(unavailable) {
 async function decide(runId, action) {
   try {
     const { run } = await postJson(`/runs/${runId}/${action}`, { by: 'status-page' });
-    runs.set(run.run_id, run);
+    upsertRun(run);
     renderRuns();
     showError(undefined);
   } catch (error) {
@@ -99,7 +116,7 @@ async function decide(runId, action) {
 function onJournalEvent(name, data) {
   const record = JSON.parse(data);
   if (name === 'run_state' && record.data?.run_id) {
-    runs.set(record.data.run_id, record.data);
+    upsertRun(record.data);
     renderRuns();
     return;
   }
