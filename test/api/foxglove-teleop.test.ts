@@ -1,13 +1,8 @@
-import pino from 'pino';
 import wsProtocol from '@foxglove/ws-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
-import { stringify } from 'yaml';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import type { FoxgloveBridge } from '../../daemon/foxglove/index.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { startDaemon } from '../helpers/daemon.ts';
 
 const { FoxgloveClient } = wsProtocol;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -27,23 +22,16 @@ type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number
 
 describe('a Foxglove teleop panel on a real daemon', () => {
   it('publishes /cmd_vel through the agent\'s own policy hooks, clamped by policy.velocity', async () => {
-    const dir = tempDir('teleop-');
-    cleanups.push(dir.cleanup);
-    const config = parseConfigText(
-      stringify({
-        data_dir: './data',
+    const { daemon, codec, stop } = await startDaemon(
+      {
         sim: { enabled: true, speed: 1 },
         api: { enabled: false },
         foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } },
         policy: { velocity: { max_linear_x: 0.1, max_angular_z: 1.0 } },
-      }),
-      'edge.yaml',
-      {},
+      },
+      'teleop-',
     );
-    const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
-    await daemon.start();
-    cleanups.push(() => daemon.stop());
-    const codec = new MessageCodec(daemon.definitions);
+    cleanups.push(stop);
     const received: Twist[] = [];
     daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', handler: (m) => void (m.source !== 'sim' && received.push(codec.decode<Twist>(m.type, m.data))) });
 

@@ -1,13 +1,9 @@
-import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { ROOT, tempDir } from '../helpers/cli.ts';
+import { ROOT } from '../helpers/cli.ts';
+import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../system2/agent-context.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -17,11 +13,8 @@ afterEach(async () => {
 
 describe('the run_policy skill drives an on-demand System 1 loop', () => {
   it('runs the sim policy for the seconds asked, then stops the loop; unknown loops fail with the reason', async () => {
-    const dir = tempDir('run-policy-');
-    cleanups.push(dir.cleanup);
-    const config = parseConfigText(
-      stringify({
-        data_dir: './data',
+    const { daemon, codec, stop } = await startDaemon(
+      {
         sim: { enabled: true, speed: 1 },
         api: { enabled: false },
         foxglove: { enabled: false },
@@ -34,14 +27,10 @@ describe('the run_policy skill drives an on-demand System 1 loop', () => {
           },
         },
         control: { loops: { avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] } } },
-      }),
-      'edge.yaml',
-      {},
+      },
+      'run-policy-',
     );
-    const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
-    await daemon.start();
-    cleanups.push(() => daemon.stop());
-    const codec = new MessageCodec(daemon.definitions);
+    cleanups.push(stop);
     const commands: number[] = [];
     daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x) });
     const sim = daemon.components.get('sim') as TurtlebotMazeSim;
