@@ -302,8 +302,14 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
 
   async #wallExceeded(live: LiveRun): Promise<void> {
     const reason = `the run acted for more than its quota of ${live.quotas.maxWallS} s`;
-    await live.event('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
-    await live.finish('failed', `quota.wall_time: ${reason}`);
+    try {
+      await live.event('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
+      await live.finish('failed', `quota.wall_time: ${reason}`);
+    } catch (error) {
+      // Called from a timer: nothing awaits it. The journal refused the end; show the run ended here anyway.
+      this.#ctx.log.error({ run: live.run.run_id, err: (error as Error).message }, 'the wall-time end of an agent run could not be journaled');
+      if (!TERMINAL.has(live.run.status)) this.store.setUndurable(live.run.run_id, 'failed', `quota.wall_time: ${reason} (not journaled: ${(error as Error).message})`);
+    }
   }
 
   /** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */

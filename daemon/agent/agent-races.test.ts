@@ -93,6 +93,23 @@ describe('the edge agent, concurrently', () => {
 });
 
 describe('the edge agent, when the journal fails', () => {
+  it('ends a run past its wall-time quota even when the journal refuses the end, without an unhandled rejection', async () => {
+    const journal = new BreakingJournal();
+    const lines: { msg: string; run?: string }[] = [];
+    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const navigation: NavigationService = { navigateTo: () => new Promise(() => {}) }; // never arrives
+    const agent = await startAgent({ ...agentContext({}, { journal }), log }, { navigation });
+    const slow = { ...intent('navigate_to', { x: 1, y: 1 }), policy_ctx: { actor: 'tester', source: 'internal' as const, max_wall_s: 0.2 } };
+    const accepted = await agent.submitIntent(slow, 'http');
+    // The skill is acting (its tool.call is durable) when the journal breaks; then the quota runs out.
+    await waitFor(() => agent.getRun(accepted.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the skill to act');
+    journal.broken = true;
+    const { run } = await settled(agent, accepted.run_id, ['failed']);
+    expect(run.reason).toMatch(/^quota\.wall_time: the run acted for more than its quota of 0\.2 s \(not journaled: EROFS/);
+    expect(lines).toContainEqual(expect.objectContaining({ run: accepted.run_id, msg: expect.stringMatching(/wall-time end .* could not be journaled/) }));
+    journal.broken = false;
+  });
+
   it('logs a run whose end could not be journaled and shows it failed, not running forever', async () => {
     const journal = new BreakingJournal();
     const lines: { msg: string; err?: string; run?: string }[] = [];
