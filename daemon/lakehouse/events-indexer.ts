@@ -50,8 +50,12 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
   }
   const moved = commitStaged(staging, paths.tables, writer.files);
   await withCatalog(paths.catalog, async (cat) => {
-    // One row per file, or a marker row when the journal held no events: the seq must still advance.
-    const files = moved.length > 0 ? moved : [`(no events up to seq ${seq})#${newId()}`];
+    // One row per file, or a marker row when the journal held no events: the seq must still advance. Only
+    // the newest marker matters (the catalog reads max(last_seq)), so it replaces the previous one: a robot
+    // whose journal holds only run states would otherwise add a row every flush, for months.
+    const marker = `(no events up to seq ${seq})#${newId()}`;
+    if (moved.length === 0) await cat.run(`DELETE FROM event_files WHERE path LIKE '(no events up to seq %'`);
+    const files = moved.length > 0 ? moved : [marker];
     for (const f of files) await cat.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES (${quoteString(f)}, ${done + 1}, ${seq}, ${writer.rowsWritten})`);
   });
   return { rows: writer.rowsWritten, lastSeq: seq };

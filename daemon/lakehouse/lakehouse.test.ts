@@ -10,6 +10,7 @@ import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { LakehouseConfig, RecorderConfig, RetentionConfig } from '../config/sections/bags.ts';
 import type { Journal, JournalRecord } from '../contract/services.ts';
 import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
+import { lakehousePaths, withCatalog } from './catalog.ts';
 import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 
 const registry = new DefinitionsRegistry();
@@ -62,6 +63,21 @@ describe('Lakehouse component', () => {
     const r = await lh.query("SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date FROM events ORDER BY seq");
     expect(r.rows.map((row) => row.slice(0, 4))).toEqual([[1, 'e1', 'tool.called', 1], [3, 'e2', 'tool.called', 2], [4, 'e3', 'tool.called', 3]]);
     expect(String(r.rows[0]![4])).toBe('2023-11-14');
+  });
+
+  it('keeps one marker row, not one per pass, while the journal holds no agent events', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-marker-'));
+    dirs.push(dataDir);
+    const records: Omit<JournalRecord, 'seq'>[] = [];
+    for (let pass = 0; pass < 3; pass++) {
+      records.push({ ts: '1700000000000000000', kind: 'run_state', data: {} });
+      const lh = lakehouse(dataDir, memoryJournal(records));
+      await lh.start();
+      await lh.stop();
+      expect(lh.journalHold()).toBe(records.length + 1);
+    }
+    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (conn) => (await conn.runAndReadAll('SELECT count(*)::INTEGER, max(last_seq)::INTEGER FROM event_files')).getRows());
+    expect(rows[0]).toEqual([1, 3]);
   });
 
   it('indexes each recorded split as it closes, queryable by topic name', async () => {
