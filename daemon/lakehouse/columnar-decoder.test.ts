@@ -1,8 +1,8 @@
-import { readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { CdrWriter, EncapsulationKind } from '@foxglove/cdr';
 import type { MessageDefinition } from '@foxglove/message-definition';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
+import { fixtureBagDirs } from '../../test/helpers/fixture-bags.ts';
 import { describe, expect, it } from 'vitest';
 import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile } from '../bags/open-bag.ts';
@@ -43,15 +43,7 @@ function bothWays(definitions: readonly MessageDefinition[], data: Uint8Array): 
 }
 
 function bagDirs(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    const names = readdirSync(dir);
-    if (names.includes('metadata.yaml')) out.push(dir);
-    for (const n of names) if (statSync(join(dir, n)).isDirectory()) walk(join(dir, n));
-  };
-  walk(join(FIXTURES, 'bags', 'rosbag2'));
-  walk(join(FIXTURES, 'bags', 'rosbags-rs'));
-  return out.filter((d) => !/wrong_rmw_test/.test(d)).sort();
+  return fixtureBagDirs().filter((d) => !/wrong_rmw_test/.test(d));
 }
 
 /** Random values for a type, of the shapes MessageReader gives back. */

@@ -5,6 +5,7 @@ import { McapIndexedReader } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/wait.ts';
 import { parse } from 'yaml';
 import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
@@ -49,12 +50,6 @@ async function readMcap(path: string) {
 const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /** Polls until `check` holds (the recorder's timers run on their own); fails with `what` after 5 s. */
-async function waitFor(check: () => boolean, what: string): Promise<void> {
-  for (const deadline = Date.now() + 5000; !check(); await new Promise((r) => setTimeout(r, 5))) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-  }
-}
-
 /** fsSegmentIO with writes that fail with `error()`'s code while it returns one. */
 function faultyIO(error: () => string | undefined, freeBytes: () => number = () => 1e12): SegmentIO {
   return {

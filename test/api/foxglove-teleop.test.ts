@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import type { FoxgloveBridge } from '../../daemon/foxglove/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 const { FoxgloveClient } = wsProtocol;
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -10,13 +11,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function until(check: () => boolean, what: string, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
 
@@ -41,12 +35,12 @@ describe('a Foxglove teleop panel on a real daemon', () => {
     const client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
     let capabilities: string[] = [];
     client.on('serverInfo', (s) => (capabilities = s.capabilities));
-    await until(() => capabilities.length > 0, 'server info');
+    await waitFor(() => capabilities.length > 0, 'server info');
     expect(capabilities).toContain('clientPublish');
     const channel = client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', { linear: { x: 2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -3 } }));
-    await until(() => received.length === 1, 'the clamped command on /cmd_vel');
+    await waitFor(() => received.length === 1, 'the clamped command on /cmd_vel');
     expect(received[0]!.linear.x).toBeCloseTo(0.1);
     expect(received[0]!.angular.z).toBeCloseTo(-1.0);
   });

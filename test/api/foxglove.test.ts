@@ -3,6 +3,7 @@ import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import wsProtocol, { type Channel, type MessageData, type StatusMessage } from '@foxglove/ws-protocol';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
+import { waitFor } from '../helpers/wait.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { policyHooks } from '../../daemon/policy/hooks.ts';
@@ -50,13 +51,6 @@ function connectClient(url: string) {
   return { ws, client, channels, messages, statuses, info };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 const scan = (i: number) => ({
   header: { stamp: { sec: 100 + i, nanosec: 0 }, frame_id: 'base_scan' },
@@ -76,14 +70,14 @@ describe('the Foxglove WebSocket server', () => {
     const { h, bridge, codec } = await start();
     const pub = h.bus.advertise('/scan', 'sensor_msgs/msg/LaserScan', { source: 'sim' });
     const c = connectClient(bridge.url!);
-    await until(() => c.channels.has('/scan'), 'the /scan advertisement');
+    await waitFor(() => c.channels.has('/scan'), 'the /scan advertisement');
     const channel = c.channels.get('/scan')!;
     expect(channel).toMatchObject({ encoding: 'cdr', schemaName: 'sensor_msgs/msg/LaserScan', schemaEncoding: 'ros2msg' });
     expect(c.channels.get(EVENTS_TOPIC)?.encoding).toBe('json');
     const subId = c.client.subscribe(channel.id);
-    await until(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 1, 'the bus subscription');
+    await waitFor(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 1, 'the bus subscription');
     for (let i = 0; i < 3; i++) pub.publish(codec.encode('sensor_msgs/msg/LaserScan', scan(i)));
-    await until(() => c.messages.length >= 3, 'three scans');
+    await waitFor(() => c.messages.length >= 3, 'three scans');
 
     // Decode with only what the client was sent: the schema text and the bytes (what Foxglove does).
     const reader = new MessageReader(parse(channel.schema, { ros2: true }));
@@ -94,16 +88,16 @@ describe('the Foxglove WebSocket server', () => {
     expect(Array.from(decoded[2]!.ranges)).toEqual(Array.from(scan(2).ranges));
 
     c.client.unsubscribe(subId);
-    await until(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 0, 'the bus subscription to end');
+    await waitFor(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 0, 'the bus subscription to end');
   });
 
   it('advertises topics that appear later, and skips types with no definition (reported in health)', async () => {
     const { h, bridge } = await start();
     const c = connectClient(bridge.url!);
-    await until(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
     h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'sim' });
     h.bus.advertise('/mystery', 'acme_msgs/msg/Widget', { source: 'sim' });
-    await until(() => c.channels.has('/odom'), 'the late /odom');
+    await waitFor(() => c.channels.has('/odom'), 'the late /odom');
     expect(c.channels.has('/mystery')).toBe(false);
     expect(bridge.health().details?.unadvertisable).toEqual(['/mystery']);
   });
@@ -119,13 +113,13 @@ describe('the Foxglove WebSocket server', () => {
       }),
     );
     const a = connectClient(bridge.url!);
-    await until(() => a.channels.has('/map'), '/map advertised');
+    await waitFor(() => a.channels.has('/map'), '/map advertised');
     a.client.subscribe(a.channels.get('/map')!.id);
-    await until(() => a.messages.length === 1, 'the map for the first client');
+    await waitFor(() => a.messages.length === 1, 'the map for the first client');
     const b = connectClient(bridge.url!);
-    await until(() => b.channels.has('/map'), '/map advertised to the second');
+    await waitFor(() => b.channels.has('/map'), '/map advertised to the second');
     const subId = b.client.subscribe(b.channels.get('/map')!.id);
-    await until(() => b.messages.length === 1, 'the map for the second client');
+    await waitFor(() => b.messages.length === 1, 'the map for the second client');
     expect(b.messages[0]!.subscriptionId).toBe(subId);
     const data = b.messages[0]!.data;
     const grid = codec.decode<{ data: Int8Array }>('nav_msgs/msg/OccupancyGrid', new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
@@ -137,11 +131,11 @@ describe('the Foxglove WebSocket server', () => {
     const journal = new MemoryJournal();
     const { bridge } = await start({ journal });
     const c = connectClient(bridge.url!);
-    await until(() => c.channels.has(EVENTS_TOPIC), 'the events channel');
+    await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the events channel');
     c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id);
     await new Promise((r) => setTimeout(r, 50));
     await journal.append('agent_event', { kind: 'run.status', payload: { status: 'running' } });
-    await until(() => c.messages.length === 1, 'the event');
+    await waitFor(() => c.messages.length === 1, 'the event');
     const record = JSON.parse(new TextDecoder().decode(c.messages[0]!.data as DataView)) as { seq: number; kind: string };
     expect(record).toMatchObject({ seq: 1, kind: 'agent_event' });
   });
@@ -150,9 +144,9 @@ describe('the Foxglove WebSocket server', () => {
     const { h, bridge } = await start({ foxglove: { max_buffered_bytes: 64 * 1024 } });
     const pub = h.bus.advertise('/camera/image_raw', 'sensor_msgs/msg/Image', { source: 'sim' });
     const c = connectClient(bridge.url!);
-    await until(() => c.channels.has('/camera/image_raw'), 'the image channel');
+    await waitFor(() => c.channels.has('/camera/image_raw'), 'the image channel');
     c.client.subscribe(c.channels.get('/camera/image_raw')!.id);
-    await until(() => h.bus.stats().find((t) => t.topic === '/camera/image_raw')!.subscribers === 1, 'the bus subscription');
+    await waitFor(() => h.bus.stats().find((t) => t.topic === '/camera/image_raw')!.subscribers === 1, 'the bus subscription');
     const raw = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
     raw.pause();
     const frame = new Uint8Array(256 * 1024); // not valid CDR, and it need not be: bytes pass through
@@ -160,7 +154,7 @@ describe('the Foxglove WebSocket server', () => {
       pub.publish(frame); // 50 MB in all
       if (i % 10 === 0) await new Promise((r) => setImmediate(r));
     }
-    await until(() => (bridge.health().details?.dropped as number) > 0, 'drops');
+    await waitFor(() => (bridge.health().details?.dropped as number) > 0, 'drops');
     const dropped = bridge.metrics().find((f) => f.name === 'auraison_foxglove_dropped_total')!.samples[0]!.value;
     expect(dropped).toBeGreaterThan(100);
     raw.resume();
@@ -193,7 +187,7 @@ describe('client publishing', () => {
     const received: Twist[] = [];
     started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
     const c = connectClient(started.bridge.url!);
-    await until(() => c.info.capabilities.length > 0, 'server info');
+    await waitFor(() => c.info.capabilities.length > 0, 'server info');
     return { ...started, c, received };
   }
 
@@ -205,7 +199,7 @@ describe('client publishing', () => {
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(3)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1, 5)));
-    await until(() => received.length === 2 && c.statuses.length === 1, 'two published, one denied');
+    await waitFor(() => received.length === 2 && c.statuses.length === 1, 'two published, one denied');
     expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5]);
     expect(c.statuses[0]!.message).toContain('max_turn_rate');
   });
@@ -218,11 +212,11 @@ describe('client publishing', () => {
     const received: Twist[] = [];
     started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
     const c = connectClient(started.bridge.url!);
-    await until(() => c.info.capabilities.length > 0, 'server info');
+    await waitFor(() => c.info.capabilities.length > 0, 'server info');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(1.5, 0.3)));
-    await until(() => received.length === 1, 'the clamped command');
+    await waitFor(() => received.length === 1, 'the clamped command');
     expect(received[0]!.linear.x).toBeCloseTo(base.policy.velocity.max_linear_x);
     expect(received[0]!.angular.z).toBeCloseTo(0.3);
   });
@@ -239,14 +233,14 @@ describe('client publishing', () => {
     const received: Twist[] = [];
     started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
     const c = connectClient(started.bridge.url!);
-    await until(() => c.info.capabilities.length > 0, 'server info');
+    await waitFor(() => c.info.capabilities.length > 0, 'server info');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
-    await until(() => publishCount(started.bridge, 'dropped') === 46, '46 messages dropped');
+    await waitFor(() => publishCount(started.bridge, 'dropped') === 46, '46 messages dropped');
     expect(c.statuses.filter((st) => st.message.includes('max_pending'))).toHaveLength(1);
     release();
-    await until(() => received.length === 4, 'the four queued messages');
+    await waitFor(() => received.length === 4, 'the four queued messages');
     expect(received.map((t) => t.linear.x)).toEqual([0, 0.01, 0.02, 0.03]);
     expect(publishCount(started.bridge, 'published')).toBe(4);
   });
@@ -255,11 +249,11 @@ describe('client publishing', () => {
     const { h, bridge, c } = await (async () => {
       const started = await start({ foxglove: { client_publish: { enabled: true, max_channels: 2 } }, components: [hooksAgent] });
       const client = connectClient(started.bridge.url!);
-      await until(() => client.info.capabilities.length > 0, 'server info');
+      await waitFor(() => client.info.capabilities.length > 0, 'server info');
       return { ...started, c: client };
     })();
     const ids = [0, 1, 2].map(() => c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' }));
-    await until(() => c.statuses.length === 1, 'the third channel refused');
+    await waitFor(() => c.statuses.length === 1, 'the third channel refused');
     expect(c.statuses[0]!.message).toContain('foxglove.client_publish.max_channels');
     expect(publishCount(bridge, 'refused')).toBe(1);
     expect(h.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers).toBe(2);
@@ -273,12 +267,12 @@ describe('client publishing', () => {
   it('closes the connection of a client that sends a message over foxglove.max_message_bytes', async () => {
     const started = await start({ foxglove: { max_message_bytes: 4096, client_publish: { enabled: true } }, components: [hooksAgent] });
     const c = connectClient(started.bridge.url!);
-    await until(() => c.info.capabilities.length > 0, 'server info');
+    await waitFor(() => c.info.capabilities.length > 0, 'server info');
     let closeCode: number | undefined;
     c.ws.on('close', (code) => (closeCode = code));
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });
     c.client.sendMessage(channel, new Uint8Array(8192));
-    await until(() => closeCode !== undefined, 'the connection closed');
+    await waitFor(() => closeCode !== undefined, 'the connection closed');
     expect(closeCode).toBe(1009);
   });
 
@@ -287,7 +281,7 @@ describe('client publishing', () => {
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     c.client.sendMessage(channel, new TextEncoder().encode(JSON.stringify(twist(0.3))));
-    await until(() => received.length === 1, 'the JSON message');
+    await waitFor(() => received.length === 1, 'the JSON message');
     expect(received[0]!.linear.x).toBeCloseTo(0.3);
   });
 
@@ -296,7 +290,7 @@ describe('client publishing', () => {
     h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close(); // the base declares its type
     c.client.advertise({ topic: '/arm/joint_commands', encoding: 'cdr', schemaName: 'sensor_msgs/msg/JointState' });
     c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'std_msgs/msg/String' });
-    await until(() => c.statuses.length === 2, 'two refusals');
+    await waitFor(() => c.statuses.length === 2, 'two refusals');
     expect(c.statuses[0]!.message).toContain('not in foxglove.client_publish.topics');
     expect(c.statuses[1]!.message).toContain('carries geometry_msgs/msg/Twist');
     expect(h.bus.stats().some((t) => t.topic === '/arm/joint_commands')).toBe(false);
@@ -307,7 +301,7 @@ describe('client publishing', () => {
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1)));
-    await until(() => c.statuses.length === 1, 'the denial');
+    await waitFor(() => c.statuses.length === 1, 'the denial');
     expect(c.statuses[0]!.message).toContain('policy hooks are not running');
     expect(received).toEqual([]);
   });
@@ -315,7 +309,7 @@ describe('client publishing', () => {
   it('is off by default: the server does not offer clientPublish and ignores advertisements', async () => {
     const { h, bridge } = await start();
     const c = connectClient(bridge.url!);
-    await until(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
     expect(c.info.capabilities).not.toContain('clientPublish');
     c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 100));

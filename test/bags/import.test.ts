@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -8,29 +8,17 @@ import { locateBag } from '../../daemon/bags/open-bag.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { fixtureBagDirs } from '../helpers/fixture-bags.ts';
 
 const BAGS = join(FIXTURES, 'bags');
 const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
 const data = tempDir('lakehouse-import-');
 afterAll(() => data.cleanup());
 
-/** Every bag directory (one holding metadata.yaml) under rosbag2/ and rosbags-rs/. */
-function bagDirs(): string[] {
-  const out: string[] = [];
-  const walk = (dir: string) => {
-    const names = readdirSync(dir);
-    if (names.includes('metadata.yaml')) out.push(dir);
-    for (const n of names) if (statSync(join(dir, n)).isDirectory()) walk(join(dir, n));
-  };
-  walk(join(BAGS, 'rosbag2'));
-  walk(join(BAGS, 'rosbags-rs'));
-  return out.sort();
-}
-
 const WRONG_FORMAT = /wrong_rmw_test/;
 
 describe('bag import of every fixture bag', () => {
-  const dirs = bagDirs();
+  const dirs = fixtureBagDirs();
   it('finds the fixture bags', () => {
     expect(dirs.length).toBe(23);
   });

@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor as waitForState } from '../helpers/wait.ts';
 import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -30,13 +31,7 @@ function writeSqrtModel(dir: string): string {
   return path;
 }
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 function context(configText: string): { ctx: ComponentContext; bus: Bus; codec: MessageCodec } {
   const bus = new Bus();

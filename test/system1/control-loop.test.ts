@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor as waitForState } from '../helpers/wait.ts';
 import { Value } from 'typebox/value';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -16,13 +17,7 @@ const codec = new MessageCodec(definitions);
 const log = pino({ level: 'silent' });
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
+const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 function setup(model: string, loop: Partial<LoopSettings>) {
   const bus = new Bus();

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { waitFor as waitForState } from '../helpers/wait.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
@@ -14,13 +15,7 @@ import { writeLinearModel } from './models.ts';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-async function waitFor(what: string, check: () => boolean, timeoutMs = 20_000): Promise<void> {
-  const until = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
+const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 function context(loops: Record<string, { autostart: boolean }>): { ctx: ComponentContext; bus: Bus; logs: string[] } {
   const bus = new Bus();
