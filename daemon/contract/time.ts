@@ -1,18 +1,23 @@
 /**
  * Wall-clock time in ns since the epoch, with sub-ms resolution. It runs on the monotonic clock between
- * re-syncs with the system clock, so consecutive readings never go backwards within a second, yet it still
- * follows NTP steps and clock jumps (as ROS's system_clock does) after at most one re-sync interval.
+ * re-syncs with the system clock (once a second), so consecutive readings never go backwards within a
+ * second, yet it still follows NTP steps and clock jumps (as ROS's system_clock does) after at most one
+ * re-sync interval. Every bus message is stamped with it, so it reads one clock per call: the monotonic
+ * one, which also tells when the next re-sync is due (reading the wall clock too doubled its cost).
  */
-let base = BigInt(Date.now()) * 1_000_000n - process.hrtime.bigint();
-let lastResync = Date.now();
+const RESYNC_NS = 1_000_000_000n;
+let base = 0n;
+let resyncAt = 0n;
+
+function resync(hr: bigint): void {
+  base = BigInt(Date.now()) * 1_000_000n - hr;
+  resyncAt = hr + RESYNC_NS;
+}
 
 export function nowNs(): bigint {
-  const ms = Date.now();
-  if (ms - lastResync >= 1000 || ms < lastResync) {
-    lastResync = ms;
-    base = BigInt(ms) * 1_000_000n - process.hrtime.bigint();
-  }
-  return base + process.hrtime.bigint();
+  const hr = process.hrtime.bigint();
+  if (hr >= resyncAt) resync(hr);
+  return base + hr;
 }
 
 /** ns since the epoch as the decimal string used in JSON. */
