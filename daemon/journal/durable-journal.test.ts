@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../../test/helpers/cli.ts';
 import { DurableJournal } from './durable-journal.ts';
+import { encodeFrame } from './frame.ts';
 
 let cleanups: (() => void)[] = [];
 afterEach(() => {
@@ -84,6 +85,32 @@ describe('DurableJournal', () => {
     const again = new DurableJournal({ dir: d, segmentBytes: 1024 });
     expect(again.read(60, 2).map((r) => r.seq)).toEqual([60, 61]);
     await again.close();
+  });
+
+  it('writes each record as the frame of JSON.stringify(record), byte for byte', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d, fsync: 'never' });
+    const big = { text: 'é€😀'.repeat(30_000), n: 1 }; // past the write buffer, multi-byte UTF-8
+    const datas: unknown[] = [{ i: 1, s: 'ünïcødé "quoted" \\ \n' }, null, 'text', 42, [1, { a: undefined }], undefined, big, { after: true }];
+    const records = await Promise.all(datas.map((data, i) => j.append(i % 2 ? 'run_state' : 'agent_event', data)));
+    await j.close();
+    const expected = Buffer.concat(records.map((r) => encodeFrame(Buffer.from(JSON.stringify(r)))));
+    expect(readFileSync(join(d, segmentsOf(d)[0]!)).equals(expected)).toBe(true);
+    const again = new DurableJournal({ dir: d });
+    expect(again.read(1, 100).map((r) => r.data)).toEqual(datas.map((x) => JSON.parse(JSON.stringify({ x })).x));
+    await again.close();
+  });
+
+  it('refuses data with no JSON form without using up a seq', async () => {
+    const j = new DurableJournal({ dir: dir(), fsync: 'never' });
+    await j.append('a', { i: 1 });
+    const cyclic: Record<string, unknown> = {};
+    cyclic.self = cyclic;
+    await expect(j.append('a', cyclic)).rejects.toThrow(/cannot append a a record: its data is not JSON/);
+    await expect(j.append('a', { big: 1n })).rejects.toThrow(/not JSON/);
+    expect((await j.append('a', { i: 2 })).seq).toBe(2);
+    expect(j.read(1, 10).map((r) => r.data)).toEqual([{ i: 1 }, { i: 2 }]);
+    await j.close();
   });
 
   it('tells subscribers about each record once it is durable, in order', async () => {

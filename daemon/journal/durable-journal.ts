@@ -2,7 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSyn
 import { join } from 'node:path';
 import type { Journal, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
-import { decodeFrame, encodeFrame } from './frame.ts';
+import { decodeFrame, FRAME_HEADER, sealFrame } from './frame.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -38,6 +38,15 @@ interface Pending {
   reject: (error: Error) => void;
 }
 
+/** The write buffer's usual size; one grown past STAGE_KEEP for a large record is dropped after its write. */
+const STAGE_BYTES = 64 * 1024;
+const STAGE_KEEP = 1024 * 1024;
+/** Up to this many UTF-16 units, a string's UTF-8 size is bounded by 3 bytes a unit instead of measured. */
+const MEASURE_FROM = 16 * 1024;
+
+/** Each kind's JSON text, made once: a journal sees a handful of kinds. */
+const kindTexts = new Map<string, string>();
+
 /**
  * An append-only journal of JSON records in segment files `<firstSeq>.log`, each record framed with its
  * length and CRC32. At open it scans every segment and cuts a torn tail (what `kill -9` or a power cut
@@ -54,8 +63,13 @@ export class DurableJournal implements Journal {
   /** Last record written to the file (readable); records still in #pending have higher seqs. */
   #lastSeq = 0;
   #nextSeq = 1;
-  #pending: (Pending & { frame: Buffer })[] = [];
-  #pendingBytes = 0;
+  #pending: (Pending & { bytes: number })[] = [];
+  /**
+   * The frames of #pending, encoded in place (no buffer per record, no copy to join them): the next write
+   * sends bytes 0..#staged, then the buffer is reused.
+   */
+  #stage = Buffer.allocUnsafe(STAGE_BYTES);
+  #staged = 0;
   #unsynced: Pending[] = [];
   #syncing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -94,7 +108,7 @@ export class DurableJournal implements Journal {
     const segment = this.#segments.at(-1);
     // A segment may end up one record over segmentBytes: rotating before the seq is taken keeps seqs dense
     // even when the flush of the old segment fails.
-    if (!segment || segment.size + this.#pendingBytes >= this.#segmentBytes) {
+    if (!segment || segment.size + this.#staged >= this.#segmentBytes) {
       try {
         this.#flushWrites();
         this.#startSegment(this.#nextSeq);
@@ -102,24 +116,62 @@ export class DurableJournal implements Journal {
         return Promise.reject(new Error(`journal ${this.dir}: cannot start a new segment: ${(error as Error).message}`));
       }
     }
+    // The data is serialized before its seq is taken: data that cannot be (a BigInt, a cycle) leaves no gap.
+    let body: string | undefined;
+    try {
+      body = JSON.stringify(data);
+    } catch (error) {
+      return Promise.reject(new Error(`journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`));
+    }
     const record: JournalRecord = { seq: this.#nextSeq++, ts: nowNs().toString(), kind, data };
-    const frame = encodeFrame(Buffer.from(JSON.stringify(record)));
+    const bytes = this.#stageRecord(record, body);
     return new Promise((resolve, reject) => {
-      this.#pending.push({ record, frame, resolve, reject });
-      this.#pendingBytes += frame.length;
+      this.#pending.push({ record, bytes, resolve, reject });
       // Records appended in the same tick go to disk in one write.
       if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
     });
   }
 
+  /**
+   * Encodes the record's frame at the end of the write buffer; returns its size. The payload is the text
+   * JSON.stringify(record) gives (keys in the order seq, ts, kind, data; data left out when it has no JSON
+   * form), written in parts so the data's text is not copied into a joined string first.
+   */
+  #stageRecord(record: JournalRecord, body: string | undefined): number {
+    let kindText = kindTexts.get(record.kind);
+    if (kindText === undefined) {
+      kindText = JSON.stringify(record.kind);
+      if (kindTexts.size < 256) kindTexts.set(record.kind, kindText);
+    }
+    const head = `{"seq":${record.seq},"ts":"${record.ts}","kind":${kindText}${body === undefined ? '}' : ',"data":'}`;
+    const max = FRAME_HEADER + 3 * head.length + (body === undefined ? 0 : body.length <= MEASURE_FROM ? 3 * body.length : Buffer.byteLength(body)) + 1;
+    if (this.#stage.length - this.#staged < max) {
+      const grown = Buffer.allocUnsafe(Math.max(2 * this.#stage.length, this.#staged + max));
+      this.#stage.copy(grown, 0, 0, this.#staged);
+      this.#stage = grown;
+    }
+    const stage = this.#stage;
+    const start = this.#staged;
+    let at = start + FRAME_HEADER;
+    at += stage.write(head, at);
+    if (body !== undefined) {
+      at += stage.write(body, at);
+      stage[at++] = 0x7d; // }
+    }
+    sealFrame(stage, start, at);
+    this.#staged = at;
+    return at - start;
+  }
+
   #flushWrites = (): void => {
     if (this.#pending.length === 0) return;
     const batch = this.#pending;
+    const staged = this.#staged;
     this.#pending = [];
-    this.#pendingBytes = 0;
+    this.#staged = 0;
     const segment = this.#segments.at(-1)!;
     try {
-      writeAll(this.#fd!, batch.length === 1 ? batch[0]!.frame : Buffer.concat(batch.map((p) => p.frame)));
+      writeAll(this.#fd!, this.#stage, staged);
     } catch (error) {
       // Leave no partial frame behind: a later record must not follow garbage.
       try {
@@ -132,10 +184,12 @@ export class DurableJournal implements Journal {
       const failure = new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`);
       for (const p of batch) p.reject(failure);
       return;
+    } finally {
+      if (this.#stage.length > STAGE_KEEP) this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
     }
     for (const p of batch) {
       segment.offsets.push(segment.size);
-      segment.size += p.frame.length;
+      segment.size += p.bytes;
       this.#lastSeq = p.record.seq;
       this.#unsynced.push(p);
     }
@@ -238,7 +292,7 @@ export class DurableJournal implements Journal {
    */
   #rollBack(batch: Pending[], error: Error): void {
     const failed = [...batch, ...this.#unsynced.splice(0), ...this.#pending.splice(0)];
-    this.#pendingBytes = 0;
+    this.#staged = 0;
     const firstSeq = batch[0]!.record.seq;
     const segment = this.#segments.at(-1)!;
     const index = firstSeq - segment.firstSeq;
@@ -352,8 +406,8 @@ export class DurableJournal implements Journal {
   }
 }
 
-function writeAll(fd: number, bytes: Buffer): void {
+function writeAll(fd: number, bytes: Buffer, length: number): void {
   let written = 0;
-  while (written < bytes.length) written += writeSync(fd, bytes, written, bytes.length - written);
+  while (written < length) written += writeSync(fd, bytes, written, length - written);
 }
 

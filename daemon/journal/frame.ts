@@ -11,10 +11,18 @@ export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export function encodeFrame(payload: Uint8Array): Buffer {
   const frame = Buffer.allocUnsafe(FRAME_HEADER + payload.length);
-  frame.writeUInt32LE(payload.length, 0);
-  frame.writeUInt32LE(crc32(payload), 4);
   frame.set(payload, FRAME_HEADER);
+  sealFrame(frame, 0, frame.length);
   return frame;
+}
+
+/**
+ * Frames in place a payload already written at `at + FRAME_HEADER` up to `end` of `target`: fills in the
+ * header. The journal encodes records straight into its write buffer this way, with no copy per record.
+ */
+export function sealFrame(target: Buffer, at: number, end: number): void {
+  target.writeUInt32LE(end - at - FRAME_HEADER, at);
+  target.writeUInt32LE(crc32(target, at + FRAME_HEADER, end), at + 4);
 }
 
 export type FrameScan = { ok: true; payload: Buffer; next: number } | { ok: false; reason: 'truncated' | 'crc' | 'length' };
