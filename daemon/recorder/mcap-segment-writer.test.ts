@@ -64,13 +64,20 @@ describe('McapSegmentWriter', () => {
       for await (const m of reader.readMetadata({ name: 'rosbag2' })) meta.push(m.metadata.get('serialized_metadata'));
       expect(meta).toEqual(['version: 9\n']);
 
-      // The streaming reader checks every CRC, the summary's included.
-      const stream = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true });
+      // The streaming reader checks every CRC, the summary's included. The chunks' CRCs are patched in after
+      // the chunk is written: each must be there (0 would mean "not computed" and pass unchecked).
+      const stream = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true, includeChunks: true });
       stream.append(file);
       let n = 0;
-      for (let r; (r = stream.nextRecord()); ) if (r.type === 'Message') n++;
+      const chunkCrcs: number[] = [];
+      for (let r; (r = stream.nextRecord()); ) {
+        if (r.type === 'Message') n++;
+        if (r.type === 'Chunk') chunkCrcs.push(r.uncompressedCrc);
+      }
       expect(stream.done()).toBe(true);
       expect(n).toBe(500);
+      expect(chunkCrcs.length).toBeGreaterThan(1);
+      expect(chunkCrcs.every((crc) => crc !== 0)).toBe(true);
     });
   }
 
@@ -81,6 +88,7 @@ describe('McapSegmentWriter', () => {
         if (writes.length >= 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         writes.push(pieces.length);
       },
+      writeAt: async () => undefined,
       sync: async () => undefined,
       close: async () => undefined,
     };

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { McapRecordBuilder, Opcode, type Channel, type ChunkIndex, type Schema, type Statistics } from '@mcap/core';
-import { ChunkAccumulator, type ChunkRecords } from './chunk-accumulator.ts';
+import { ChunkAccumulator, chunkCrc, type ChunkRecords } from './chunk-accumulator.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import type { SegmentFile } from './segment-io.ts';
 
@@ -180,7 +180,7 @@ export class McapSegmentWriter {
 
   #cutChunk(): void {
     if (this.#chunk.messageCount === 0) return;
-    const records = this.#chunk.take(this.#chunkCrc);
+    const records = this.#chunk.take();
     this.#stats.chunkCount++;
     this.#pending += records.byteLength;
     // Schemas and channels introduced in this chunk must be re-introduced in the next only if a repair
@@ -204,7 +204,13 @@ export class McapSegmentWriter {
       const chunkStart = this.#position;
       const chunkLength = BigInt(head.byteLength + compressedSize);
       const { bytes: indexBytes, offsets } = messageIndexes(records, chunkStart + chunkLength);
-      await this.#file!.writev([head, ...payload, indexBytes]);
+      // The chunk goes to the disk with CRC 0 ("not computed", valid MCAP) while this thread computes the
+      // CRC, which is then patched in: the two overlap instead of adding up (0.2 ms per MiB each way). A
+      // crash between the two leaves a valid chunk without a CRC; repair reads it as it is.
+      const writing = this.#file!.writev([head, ...payload, indexBytes]);
+      const crc = this.#chunkCrc ? chunkCrc(records) : 0;
+      await writing;
+      if (crc !== 0) await this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET);
       this.#position += chunkLength + BigInt(indexBytes.byteLength);
       this.#chunkIndexes.push({
         messageStartTime: records.startTime,
@@ -277,6 +283,16 @@ export class McapSegmentWriter {
   }
 }
 
+/** Where a Chunk record's uncompressed_crc lies: after opcode, length, start and end time, uncompressed size. */
+const CHUNK_CRC_OFFSET = 1 + 8 + 8 + 8 + 8;
+
+function crcBytes(crc: number): Uint8Array {
+  const bytes = new Uint8Array(4);
+  new DataView(bytes.buffer).setUint32(0, crc, true);
+  return bytes;
+}
+
+/** A Chunk record up to its records field, with uncompressed_crc 0 (patched in by the writer). */
 function chunkHead(records: ChunkRecords, compression: string, compressedSize: number): Uint8Array {
   const name = Buffer.from(compression, 'utf8');
   const contentLength = 8 + 8 + 8 + 4 + 4 + name.byteLength + 8 + compressedSize;
@@ -288,7 +304,7 @@ function chunkHead(records: ChunkRecords, compression: string, compressedSize: n
   v.setBigUint64((p += 8), records.startTime, true);
   v.setBigUint64((p += 8), records.endTime, true);
   v.setBigUint64((p += 8), BigInt(records.byteLength), true);
-  v.setUint32((p += 8), records.crc, true);
+  v.setUint32((p += 8), 0, true);
   v.setUint32((p += 4), name.byteLength, true);
   head.set(name, (p += 4));
   v.setBigUint64((p += name.byteLength), BigInt(compressedSize), true);

@@ -3,6 +3,8 @@ import { open, rename, statfs, writeFile, type FileHandle } from 'node:fs/promis
 /** One file being written. Calls are made one at a time, each awaited before the next. */
 export interface SegmentFile {
   writev(pieces: readonly Uint8Array[]): Promise<void>;
+  /** Overwrites bytes already written, at `position` (a chunk's CRC, patched in once computed). */
+  writeAt(bytes: Uint8Array, position: number): Promise<void>;
   /** Makes everything written so far durable (fsync). */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -32,6 +34,14 @@ class FsSegmentFile implements SegmentFile {
     const { bytesWritten } = await this.#fh.writev(pieces);
     // A short write happens when the disk fills mid-call: write the rest, so an ENOSPC surfaces as an error.
     if (bytesWritten < expected) await this.writev(rest(pieces, bytesWritten));
+  }
+
+  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
+    let done = 0;
+    while (done < bytes.byteLength) {
+      const { bytesWritten } = await this.#fh.write(bytes, done, bytes.byteLength - done, position + done);
+      done += bytesWritten;
+    }
   }
 
   async sync(): Promise<void> {
