@@ -56,7 +56,7 @@ export async function run(): Promise<BenchResult[]> {
     // Our generated decoder alone, into column stores (a figure for the notes: where the time goes).
     const definitions = registry.resolve('nav_msgs/msg/Odometry').definitions;
     const fast = compileColumnarDecoder(definitions, 0)!;
-    const stores = flattenColumns(definitions).map((c) => columnStore(c.sql));
+    const stores = flattenColumns(definitions).map((c) => columnStore(c.sql, c.time));
     t0 = process.hrtime.bigint();
     for (let i = 0; i < messages.length; i++) {
       const row = i % BATCH_ROWS;

@@ -57,10 +57,22 @@ export interface ValueColumn {
   d: DuckDBValue[];
 }
 
-export type ColumnStore = FixedColumn | ListColumn | BytesColumn | ValueColumn;
+/**
+ * A ROS time or duration, shown as its JSON text `{"sec":S,"nanosec":N}` (a VARCHAR column): staged as one
+ * int64 per row, sec in the high word and nanosec in the low word (`d[2 * row + 1]`, `d[2 * row]`), and
+ * turned into the text by the parquet write's SELECT, so no string is built or handed over per row.
+ */
+export interface TimeColumn {
+  kind: 'time';
+  d: Int32Array;
+  nulls: Uint8Array | undefined;
+}
 
-/** The column store for a DuckDB SQL type. */
-export function columnStore(sql: string): ColumnStore {
+export type ColumnStore = FixedColumn | ListColumn | BytesColumn | ValueColumn | TimeColumn;
+
+/** The column store for a DuckDB SQL type (`time`: a VARCHAR of ROS times, staged as a TimeColumn). */
+export function columnStore(sql: string, time = false): ColumnStore {
+  if (time) return { kind: 'time', d: new Int32Array(2 * BATCH_ROWS), nulls: undefined };
   const fixed = FIXED[sql];
   if (fixed) return { kind: 'fixed', d: new fixed(BATCH_ROWS), big: sql.endsWith('BIGINT'), bool: sql === 'BOOLEAN', nulls: undefined };
   const list = /^(\w+)\[\]$/.exec(sql);
@@ -119,10 +131,22 @@ export function setValue(c: ColumnStore, row: number, value: DuckDBValue): void 
     case 'blob':
       c.d[row] = value instanceof DuckDBBlobValue ? value.bytes : null;
       break;
+    case 'time': {
+      c.nulls = setNull(c.nulls, row, value == null);
+      if (value == null) break;
+      const m = TIME_TEXT.exec(String(value));
+      if (!m) throw new Error(`a time value ${String(value)} is not {"sec":S,"nanosec":N}`);
+      c.d[2 * row] = Number(m[2]);
+      c.d[2 * row + 1] = Number(m[1]);
+      break;
+    }
     default:
       c.d[row] = value;
   }
 }
+
+/** The JSON text MessageReader's time values flatten to: sec an int32, nanosec a uint32. */
+const TIME_TEXT = /^\{"sec":(-?\d{1,10}),"nanosec":(\d{1,10})\}$/;
 
 /** Empties list columns' element counts after a chunk is written or a row is abandoned. */
 export function resetStores(stores: readonly ColumnStore[]): void {
@@ -130,7 +154,7 @@ export function resetStores(stores: readonly ColumnStore[]): void {
     if (c.kind === 'list') {
       c.n = 0;
       c.nulls = undefined;
-    } else if (c.kind === 'fixed') c.nulls = undefined;
+    } else if (c.kind === 'fixed' || c.kind === 'time') c.nulls = undefined;
   }
 }
 
@@ -155,6 +179,17 @@ function copyValidity(vector: duckdb.Vector, nulls: Uint8Array, rows: number): v
   duckdb.copy_data_to_vector_validity(vector, 0, words.buffer, 0, words.byteLength);
 }
 
+/** True when rows 0..rows-1 hold the same string, which has no NUL (create_varchar takes a C string). */
+function constantString(d: readonly (string | Uint8Array | null)[], rows: number): boolean {
+  const first = d[0];
+  if (typeof first !== 'string' || rows < 2) return false;
+  for (let r = 1; r < rows; r++) {
+    const v = d[r];
+    if (v !== first) return false;
+  }
+  return !first.includes('\0');
+}
+
 /**
  * Copies the first `rows` rows of the stores into a data chunk whose column types match them: fixed-width
  * columns and list elements as whole blocks of memory (the costly part of row-wise conversion), strings and
@@ -169,8 +204,9 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
       continue;
     }
     const vector = duckdb.data_chunk_get_vector(chunk.chunk, i);
-    if (c.kind === 'fixed') {
-      duckdb.copy_data_to_vector(vector, 0, c.d.buffer as ArrayBuffer, c.d.byteOffset, rows * c.d.BYTES_PER_ELEMENT);
+    if (c.kind === 'fixed' || c.kind === 'time') {
+      const width = c.kind === 'time' ? 8 : c.d.BYTES_PER_ELEMENT;
+      duckdb.copy_data_to_vector(vector, 0, c.d.buffer as ArrayBuffer, c.d.byteOffset, rows * width);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
     } else if (c.kind === 'list') {
       // List entries are (offset, length) pairs of uint64: written as 32-bit halves, no BigInt per row
@@ -188,6 +224,9 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
       if (offset > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, offset * c.child.BYTES_PER_ELEMENT);
       duckdb.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
+    } else if (c.kind === 'str' && constantString(c.d, rows)) {
+      // One value in every row (a frame id, mostly): a constant vector, one N-API call instead of one per row.
+      duckdb.vector_reference_value(vector, duckdb.create_varchar(c.d[0] as string));
     } else {
       let nulls: Uint8Array | undefined;
       for (let r = 0; r < rows; r++) {

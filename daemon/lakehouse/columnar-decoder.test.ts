@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { CdrWriter, EncapsulationKind } from '@foxglove/cdr';
 import type { MessageDefinition } from '@foxglove/message-definition';
+import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import { fixtureBagDirs } from '../../test/helpers/fixture-bags.ts';
 import { describe, expect, it } from 'vitest';
@@ -19,6 +20,7 @@ function rowOf(stores: readonly ColumnStore[], row: number, starts: number[]): u
   return stores.map((c, i) => {
     if (c.kind === 'fixed') return c.nulls?.[row] ? null : c.d[row];
     if (c.kind === 'list') return Array.from(c.child.subarray(starts[i]!, starts[i]! + c.lens[row]!) as ArrayLike<unknown>);
+    if (c.kind === 'time') return c.nulls?.[row] ? null : `{"sec":${c.d[2 * row + 1]},"nanosec":${c.d[2 * row]! >>> 0}}`;
     if (c.kind === 'blob') return c.d[row] == null ? null : Array.from(c.d[row] as Uint8Array);
     return c.d[row] instanceof Object ? String(c.d[row]) : c.d[row];
   });
@@ -29,8 +31,8 @@ function bothWays(definitions: readonly MessageDefinition[], data: Uint8Array): 
   const columns = flattenColumns(definitions);
   const fast = compileColumnarDecoder(definitions, 0);
   if (!fast) return undefined;
-  const a = columns.map((c) => columnStore(c.sql));
-  const b = columns.map((c) => columnStore(c.sql));
+  const a = columns.map((c) => columnStore(c.sql, c.time));
+  const b = columns.map((c) => columnStore(c.sql, c.time));
   try {
     fast(data, 0, a);
   } catch {
@@ -64,6 +66,8 @@ function randomValue(definitions: readonly MessageDefinition[], name: string, rn
       case 'uint64': return BigInt(Math.floor(r * 2 ** 53)) * 1024n;
       case 'float32': return Math.fround((r - 0.5) * 1e6);
       case 'float64': return (r - 0.5) * 1e12;
+      case 'time':
+      case 'duration': return { sec: Math.floor(r * 2 ** 32) - 2 ** 31, nanosec: Math.floor(rnd() * 2 ** 32) };
       case 'string': return ['', 'odom', 'base_footprint', 'ünïcödé ✓', 'x'.repeat(Math.floor(r * 100))][Math.floor(r * 5)];
       default: throw new Error(type);
     }
@@ -90,6 +94,10 @@ function encode(definitions: readonly MessageDefinition[], name: string, value: 
         if (f.isComplex) write(f.type, x as Record<string, unknown>);
         else if (f.type === 'bool') w.int8(x ? 1 : 0);
         else if (f.type === 'string') w.string(x as string);
+        else if (f.type === 'time' || f.type === 'duration') {
+          w.int32((x as { sec: number }).sec);
+          w.uint32((x as { nanosec: number }).nanosec);
+        }
         else (w as unknown as Record<string, (x: unknown) => void>)[f.type]!(x);
       }
     }
@@ -154,11 +162,27 @@ describe('compileColumnarDecoder', () => {
     expect(compared).toBeGreaterThanOrEqual(400);
   });
 
+  it('gives what MessageReader gives for builtin time fields (a bag schema parsed as ros2msg), little and big endian', () => {
+    let seed = 7;
+    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    // As an imported bag's schema text parses: builtin_interfaces/Time becomes the primitive `time`.
+    const definitions = parse(registry.schemaText('nav_msgs/msg/Odometry'), { ros2: true });
+    expect(flattenColumns(definitions).filter((c) => c.time).map((c) => c.name)).toEqual(['header.stamp']);
+    for (let i = 0; i < 50; i++) {
+      const value = randomValue(definitions, definitions[0]!.name!, rnd);
+      for (const kind of [EncapsulationKind.CDR_LE, EncapsulationKind.CDR_BE]) {
+        const both = bothWays(definitions, encode(definitions, definitions[0]!.name!, value, kind));
+        expect(both!.fast, `kind ${kind}`).toEqual(both!.reference);
+        expect(both!.fast[0]).toBe(JSON.stringify((value.header as { stamp: unknown }).stamp));
+      }
+    }
+  });
+
   it('throws on a message cut short, so the caller falls back to MessageReader', () => {
     const definitions = registry.resolve('nav_msgs/msg/Odometry').definitions;
     const data = encode(definitions, definitions[0]!.name!, randomValue(definitions, definitions[0]!.name!, Math.random), EncapsulationKind.CDR_LE);
     const fast = compileColumnarDecoder(definitions, 0)!;
-    const stores = flattenColumns(definitions).map((c) => columnStore(c.sql));
+    const stores = flattenColumns(definitions).map((c) => columnStore(c.sql, c.time));
     expect(() => fast(data.subarray(0, data.byteLength - 8), 0, stores)).toThrow();
     expect(() => fast(data, 0, stores)).not.toThrow();
   });

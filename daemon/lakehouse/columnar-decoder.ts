@@ -4,7 +4,7 @@ import { reserveList, type ColumnStore } from './column-batch.ts';
 
 /**
  * Decodes one CDR message (4-byte encapsulation header first) straight into row `row` of the column stores,
- * one store per flattened column from `base` on, in `flattenColumns` order. Throws on anything it can't
+ * one store per flattened column from `base` on, in `flattenColumns` order (`columnStore(c.sql, c.time)`). Throws on anything it can't
  * read; the caller then takes the row back and decodes the message with @foxglove/rosmsg2-serialization's
  * MessageReader, which has the last word.
  */
@@ -56,9 +56,9 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     if (field.type === 'bool') {
       lines.push(`S[${k}].d[row] = view.getInt8(o) !== 0 ? 1 : 0; o += 1;`);
     } else if (field.type === 'time' || field.type === 'duration') {
-      // MessageReader gives {sec, nanosec}; the flattened column holds it as JSON text.
+      // MessageReader gives {sec, nanosec}; the column (a TimeColumn) holds nanosec, then sec, as int32 words.
       align(4);
-      lines.push(`S[${k}].d[row] = '{"sec":' + view.getInt32(o, le) + ',"nanosec":' + view.getUint32(o + 4, le) + '}'; o += 8;`);
+      lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(o + 4, le); d[2 * row + 1] = view.getInt32(o, le); } o += 8;`);
     } else if (field.type === 'string') {
       align(4);
       lines.push(`n = view.getUint32(o, le); o += 4; S[${k}].d[row] = str(${strings++}, o, n); o += n;`);

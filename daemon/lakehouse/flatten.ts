@@ -8,6 +8,8 @@ export interface FlatColumn {
   /** DuckDB SQL type. */
   sql: string;
   get: (message: unknown) => DuckDBValue;
+  /** A ROS time or duration: JSON text `{"sec":S,"nanosec":N}`, staged as numbers (see TimeColumn). */
+  time?: boolean;
 }
 
 const SCALARS: Record<string, string> = {
@@ -61,7 +63,10 @@ export function flattenColumns(definitions: readonly MessageDefinition[]): FlatC
 function primitive(field: MessageDefinitionField, name: string, path: (m: unknown) => unknown): FlatColumn {
   const scalar = SCALARS[field.type] ?? 'VARCHAR';
   if (!field.isArray) {
-    if (scalar === 'VARCHAR' && !SCALARS[field.type]) return { name, sql: 'VARCHAR', get: (m) => toJson(path(m)) };
+    if (scalar === 'VARCHAR' && !SCALARS[field.type]) {
+      const time = field.type === 'time' || field.type === 'duration';
+      return { name, sql: 'VARCHAR', get: (m) => toJson(path(m)), ...(time ? { time } : {}) };
+    }
     return { name, sql: scalar, get: (m) => (path(m) ?? null) as DuckDBValue };
   }
   if (BYTES.has(field.type)) {

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
-import type { FixedColumn } from './column-batch.ts';
+import { setValue, type FixedColumn, type TimeColumn } from './column-batch.ts';
 import { TableWriter } from './table-writer.ts';
 
 const work = tempDir('table-writer-');
@@ -57,5 +57,43 @@ describe('TableWriter', () => {
       ['robot one/ä', '2023-11-15', 1],
       ['robot one/ä', '2023-11-16', 1],
     ]);
+  });
+
+  it('writes time columns as the JSON text MessageReader values flatten to, and strings the same in every row as they are', async () => {
+    const db = await DuckDBInstance.create(':memory:');
+    const staging = join(work.path, 's-time');
+    const columns = [{ name: 'stamp', sql: 'VARCHAR', time: true }, { name: 'frame', sql: 'VARCHAR' }, { name: 'x', sql: 'BIGINT' }];
+    const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns, batchRows: 100_000 });
+    const times: [number, number][] = [[0, 0], [-1, 4294967295], [2147483647, 999999999], [-2147483648, 1], [1700000000, 20000000]];
+    try {
+      await writer.open();
+      for (let i = 0; i < 5000; i++) {
+        const s = writer.stores;
+        const [sec, nanosec] = times[i % times.length]!;
+        const t = s[0] as TimeColumn;
+        if (i % 7 === 3) setValue(t, writer.row, i % 2 ? null : `{"sec":${sec},"nanosec":${nanosec}}`);
+        else {
+          t.d[2 * writer.row] = nanosec;
+          t.d[2 * writer.row + 1] = sec;
+        }
+        setValue(s[1]!, writer.row, i < 2048 ? 'odom' : i < 4096 ? `f${i % 3}` : null);
+        (s[2] as FixedColumn).d[writer.row] = BigInt(i);
+        if (writer.commit(BASE)) await writer.flush({ wait: false });
+      }
+      await writer.flush();
+      const conn = await db.connect();
+      const rows = (await conn.runAndReadAll(`SELECT x, stamp, frame FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRows();
+      conn.closeSync();
+      expect(rows.length).toBe(5000);
+      rows.forEach(([x, stamp, frame], i) => {
+        const [sec, nanosec] = times[i % times.length]!;
+        expect(x).toBe(BigInt(i));
+        expect(stamp).toBe(i % 7 === 3 && i % 2 ? null : JSON.stringify({ sec, nanosec }));
+        expect(frame).toBe(i < 2048 ? 'odom' : i < 4096 ? `f${i % 3}` : null);
+      });
+    } finally {
+      await writer.drop();
+      db.closeSync();
+    }
   });
 });

@@ -13,6 +13,8 @@ export interface TableColumn {
    * back into the string when the parquet is written, so no string crosses into DuckDB per row.
    */
   dict?: boolean;
+  /** A VARCHAR column of ROS times/durations as JSON text, staged as numbers (see TimeColumn). */
+  time?: boolean;
 }
 
 /** `"name"` with quotes doubled: any column or table name is safe in SQL this way. */
@@ -235,7 +237,7 @@ export class TableWriter {
     // Row order inside a file is no guarantee of the lakehouse (queries ORDER BY): without it DuckDB encodes
     // a file's row groups on all its threads, which halves the write of a batch on two cores.
     await conn.run('SET preserve_insertion_order = false');
-    const cols = [...this.columns.map((c, i) => `CAST(NULL AS ${c.dict ? 'INTEGER' : c.sql}) AS c${i}`), 'CAST(NULL AS INTEGER) AS "_day"'];
+    const cols = [...this.columns.map((c, i) => `CAST(NULL AS ${c.dict ? 'INTEGER' : c.time ? 'BIGINT' : c.sql}) AS c${i}`), 'CAST(NULL AS INTEGER) AS "_day"'];
     const types = (await conn.run(`SELECT ${cols.join(', ')} LIMIT 0`)).columnTypes();
     const names = [...this.columns.map((c) => c.name), '_day'];
     conn.registerTableFunction(
@@ -270,7 +272,10 @@ export class TableWriter {
     const conn = await this.#connection();
     const dir = join(this.#staging, this.table);
     const select = this.columns.map((c, i) => {
-      if (!c.dict) return quoteIdent(c.name);
+      const q = quoteIdent(c.name);
+      // sec is the high word (arithmetic shift keeps its sign), nanosec the low word, unsigned.
+      if (c.time) return `'{"sec":' || (${q} >> 32) || ',"nanosec":' || (${q} & 4294967295) || '}' AS ${q}`;
+      if (!c.dict) return q;
       const values = this.#dictValues[i]!;
       return `${values.length ? `[${values.map(quoteString).join(', ')}]` : '[]::VARCHAR[]'}[${quoteIdent(c.name)} + 1] AS ${quoteIdent(c.name)}`;
     });
@@ -306,7 +311,7 @@ export class TableWriter {
       reused.rows = 0;
       return reused;
     }
-    const stores = this.columns.map((c) => columnStore(c.dict ? 'INTEGER' : c.sql));
+    const stores = this.columns.map((c) => columnStore(c.dict ? 'INTEGER' : c.sql, c.time));
     // List elements: as many as the last chunk held, so a new chunk doesn't grow its arrays row by row.
     for (let i = 0; i < stores.length; i++) {
       const c = stores[i]!;
@@ -343,6 +348,7 @@ function chunkBytes(stores: readonly ColumnStore[], rows: number): number {
   let bytes = rows * 4;
   for (const c of stores) {
     if (c.kind === 'fixed') bytes += rows * c.d.BYTES_PER_ELEMENT;
+    else if (c.kind === 'time') bytes += rows * 8;
     else if (c.kind === 'list') bytes += rows * 4 + c.n * c.child.BYTES_PER_ELEMENT;
     else if (c.kind === 'str' || c.kind === 'blob') for (let r = 0; r < rows; r++) bytes += 16 + (c.d[r]?.length ?? 0);
     else bytes += rows * 16;
