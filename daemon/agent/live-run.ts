@@ -124,9 +124,12 @@ export class LiveRun {
 
   /** Appends the noted events now, in order and in this tick (one journal write with what follows). */
   #appendNoted(): Promise<unknown>[] | undefined {
-    if (this.#noted.length === 0) return undefined;
-    const writes = this.#noted.map(({ kind, payload }) => this.#store.event(this.run.run_id, kind, payload));
+    const noted = this.#noted;
+    if (noted.length === 0) return undefined;
     this.#noted = [];
+    const runId = this.run.run_id;
+    const writes: Promise<unknown>[] = [];
+    for (let i = 0; i < noted.length; i++) writes.push(this.#store.event(runId, noted[i]!.kind, noted[i]!.payload));
     return writes;
   }
 

@@ -222,10 +222,16 @@ export class RunStore {
     return run;
   }
 
-  async event(runId: string, kind: string, payload: Record<string, unknown>): Promise<AgentEvent> {
-    const record = this.#require(runId);
+  event(runId: string, kind: string, payload: Record<string, unknown>): Promise<AgentEvent> {
+    const record = this.#runs.get(runId);
+    if (!record) return Promise.reject(new Error(`no run ${runId}`));
     const event: AgentEvent = { event_id: newId(), run_id: runId, kind, payload, ts: nsNow() };
-    await this.#journal.append(AGENT_EVENT, event);
+    // A reaction on the append, not an async function: this runs for every event of every tool call.
+    return this.#journal.append(AGENT_EVENT, event).then(() => this.#shown(record, event));
+  }
+
+  /** An event is durable: it shows in its run and counts. */
+  #shown(record: RunRecord, event: AgentEvent): AgentEvent {
     record.events.push(event);
     this.#count(event);
     return event;

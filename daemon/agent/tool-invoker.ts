@@ -115,13 +115,8 @@ export class ToolInvoker {
     const screened: ToolResult = outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
     const started = live.started.get(callId);
     live.started.delete(callId);
-    live.note('tool.result', {
-      call_id: callId,
-      tool,
-      result,
-      ...(screened === result ? {} : { screened }),
-      duration_ms: started === undefined ? null : performance.now() - started,
-    });
+    const duration = started === undefined ? null : performance.now() - started;
+    live.note('tool.result', screened === result ? { call_id: callId, tool, result, duration_ms: duration } : { call_id: callId, tool, result, screened, duration_ms: duration });
     return screened;
   }
 

@@ -21,4 +21,17 @@ describe('outputText', () => {
     outputText({ ok: true, output });
     expect(serialized).toBe(2);
   });
+
+  it('serializes a small output once when the screen and the model ask for the same result in turn', () => {
+    let serialized = 0;
+    const output = { toJSON: () => (serialized++, { stopped: true }) };
+    const result = { ok: true as const, output };
+    expect(outputText(result)).toBe('{"stopped":true}');
+    expect(outputText(result)).toBe('{"stopped":true}');
+    expect(serialized).toBe(1);
+    outputText({ ok: true, output: 'other' });
+    outputText({ ok: true, output: { other: 1 } });
+    expect(outputText(result)).toBe('{"stopped":true}');
+    expect(serialized).toBe(2);
+  });
 });

@@ -2,6 +2,9 @@ import type { ToolResult } from '../contract/schemas.ts';
 
 const texts = new WeakMap<ToolResult, string>();
 const KEEP_FROM = 512;
+/** The last result asked about: the screen and the model's text ask for the same one, one after the other. */
+let lastResult: ToolResult | undefined;
+let lastText = '';
 
 /**
  * A successful tool result's output as text: a string as it is, anything else as JSON. The injection screen
@@ -12,10 +15,13 @@ const KEEP_FROM = 512;
 export function outputText(result: Extract<ToolResult, { ok: true }>): string {
   const { output } = result;
   if (typeof output === 'string') return output;
+  if (result === lastResult) return lastText;
   let text = texts.get(result);
   if (text === undefined) {
     text = JSON.stringify(output) ?? '';
     if (text.length >= KEEP_FROM) texts.set(result, text);
   }
+  lastResult = result;
+  lastText = text;
   return text;
 }

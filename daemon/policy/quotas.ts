@@ -24,8 +24,9 @@ export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook 
   return {
     name: 'quota',
     beforeToolCall(ctx) {
+      // Cheap before the quota is near: the intent can only lower it.
+      if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity)) return ALLOW;
       const max = runQuotas(quotas, ctx.intent).maxToolCalls;
-      if (ctx.callIndex <= max) return ALLOW;
       return { action: 'deny', rule: 'quota.tool_calls', reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
     },
   };
