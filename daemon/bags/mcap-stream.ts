@@ -1,6 +1,7 @@
 import * as zlib from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
+import { crc32 as fastCrc32 } from '../recorder/fast-crc32.ts';
 
 const READ_SIZE = 8 * 1024 * 1024;
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -50,8 +51,11 @@ export class McapFormatError extends Error {
   }
 }
 
-/** zlib's CRC-32 (native, Node >= 20.15), or a table-driven one in JS on older Node 20 releases. */
-export const crc32: (data: Uint8Array) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => (zlib as unknown as { crc32: (d: Uint8Array) => number }).crc32(data) : jsCrc32;
+/**
+ * The recorder's CRC-32 (@node-rs/crc32, about 3x zlib's; zlib's where it doesn't load), or a table-driven
+ * one in JS on Node 20 releases before 20.15, which have no zlib.crc32. Chunk CRCs were an eighth of an import.
+ */
+export const crc32: (data: Uint8Array) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => fastCrc32(data) : jsCrc32;
 
 let table: Uint32Array | undefined;
 function jsCrc32(data: Uint8Array): number {
@@ -129,7 +133,9 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
     if (buf.length - pos >= n) return true;
     if (filePos >= size) return false;
     const rest = buf.length - pos;
-    const next = new Uint8Array(Math.max(READ_SIZE, n));
+    // Not zero-filled (the file's bytes overwrite it; only the bytes read are ever looked at).
+    const length = Math.max(READ_SIZE, n);
+    const next = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
     next.set(buf.subarray(pos), 0);
     let filled = rest;
     while (filled < next.length && filePos < size) {

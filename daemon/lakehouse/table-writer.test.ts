@@ -96,4 +96,39 @@ describe('TableWriter', () => {
       db.closeSync();
     }
   });
+
+  it('writes dict columns of many values, nulls, and two codes relabelled to one value (two files with one checksum)', async () => {
+    const db = await DuckDBInstance.create(':memory:');
+    const staging = join(work.path, 's-dict');
+    const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns: [{ name: 'seg', sql: 'VARCHAR', dict: true }, { name: 'topic', sql: 'VARCHAR', dict: true }, { name: 'x', sql: 'BIGINT' }], batchRows: 100_000 });
+    try {
+      await writer.open();
+      const a = writer.code(0, 'placeholder-a');
+      const b = writer.code(0, 'placeholder-b');
+      writer.beforeWrite = async () => {
+        writer.relabel(0, 'placeholder-a', 'same');
+        writer.relabel(0, 'placeholder-b', 'same');
+      };
+      for (let i = 0; i < 3000; i++) {
+        const s = writer.stores as FixedColumn[];
+        s[0]!.d[writer.row] = i % 2 ? a : b;
+        setValue(s[1]!, writer.row, i % 11 === 0 ? null : writer.code(1, `/topic_${i % 700}`));
+        s[2]!.d[writer.row] = BigInt(i);
+        if (writer.commit(BASE)) await writer.flush({ wait: false });
+      }
+      await writer.flush();
+      const conn = await db.connect();
+      const rows = (await conn.runAndReadAll(`SELECT x, seg, topic FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRows();
+      const types = (await conn.runAndReadAll(`SELECT seg, topic FROM read_parquet('${staging}/t/**/*.parquet') LIMIT 0`)).columnTypes().map(String);
+      conn.closeSync();
+      expect(types).toEqual(['VARCHAR', 'VARCHAR']);
+      expect(rows.length).toBe(3000);
+      rows.forEach(([x, seg, topic], i) => {
+        expect([x, seg, topic]).toEqual([BigInt(i), 'same', i % 11 === 0 ? null : `/topic_${i % 700}`]);
+      });
+    } finally {
+      await writer.drop();
+      db.closeSync();
+    }
+  });
 });

@@ -2,8 +2,8 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs'
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBTableFunction, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
-import { BATCH_ROWS, columnStore, fillChunk, resetStores, setValue, type ColumnStore } from './column-batch.ts';
+import { DuckDBTableFunction, DuckDBTypeId, ENUM, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { BATCH_ROWS, columnStore, fillChunk, resetStores, setValue, type ColumnStore, type FixedColumn } from './column-batch.ts';
 
 export interface TableColumn {
   name: string;
@@ -87,6 +87,8 @@ export class TableWriter {
   #source: (Chunk | undefined)[] = [];
   #next = 0;
   #function = `auraison_rows_${++functionSeq}`;
+  /** Per dict column, the store its codes are narrowed into for the ENUM the running COPY bound (and how). */
+  #narrow: ({ store: FixedColumn; remap: Uint32Array | undefined } | undefined)[] = [];
   #writing: Promise<void> | undefined;
   #failure: Error | undefined;
   #files: string[] = [];
@@ -244,7 +246,23 @@ export class TableWriter {
       DuckDBTableFunction.create({
         name: this.#function,
         bindFunction: (bind) => {
-          for (let i = 0; i < types.length; i++) bind.addResultColumn(names[i]!, types[i]!);
+          // A dict column is an ENUM of its values as they stand when this batch's COPY binds (placeholders
+          // relabelled by then): its codes are copied as they are, and the SELECT casts them back to VARCHAR.
+          this.#narrow = [];
+          for (let i = 0; i < types.length; i++) {
+            const values = this.#dictValues[i];
+            if (!this.columns[i]?.dict || !values) {
+              bind.addResultColumn(names[i]!, types[i]!);
+              continue;
+            }
+            // An ENUM's members are unique; two codes may share a value (two files of a bag with one checksum).
+            const unique = [...new Set(values)];
+            const remap = unique.length < values.length ? Uint32Array.from(values, (v) => unique.indexOf(v)) : undefined;
+            const type = ENUM(unique.length > 0 ? unique : ['']);
+            bind.addResultColumn(names[i]!, type);
+            const d = type.internalTypeId === DuckDBTypeId.UTINYINT ? new Uint8Array(BATCH_ROWS) : type.internalTypeId === DuckDBTypeId.USMALLINT ? new Uint16Array(BATCH_ROWS) : new Uint32Array(BATCH_ROWS);
+            this.#narrow[i] = { store: { kind: 'fixed', d, big: false, bool: false, nulls: undefined }, remap };
+          }
         },
         initFunction: (init) => init.setMaxThreads(availableParallelism()),
         mainFunction: (info, out) => {
@@ -254,7 +272,19 @@ export class TableWriter {
             return;
           }
           try {
-            fillChunk(out, [...chunk.stores, dayStore(chunk.days)], chunk.rows);
+            const stores = [...chunk.stores, dayStore(chunk.days)];
+            for (let i = 0; i < this.#narrow.length; i++) {
+              const narrow = this.#narrow[i];
+              if (!narrow) continue;
+              const codes = (stores[i] as FixedColumn).d as Int32Array;
+              const { store, remap } = narrow;
+              const d = store.d as Uint32Array;
+              if (remap) for (let r = 0; r < chunk.rows; r++) d[r] = remap[codes[r]!] ?? 0;
+              else d.set(codes.subarray(0, chunk.rows));
+              store.nulls = (stores[i] as FixedColumn).nulls;
+              stores[i] = store;
+            }
+            fillChunk(out, stores, chunk.rows);
           } catch (error) {
             info.setError(`lakehouse table ${this.table}: cannot hand rows to DuckDB: ${(error as Error).message}`);
             return;
@@ -276,8 +306,7 @@ export class TableWriter {
       // sec is the high word (arithmetic shift keeps its sign), nanosec the low word, unsigned.
       if (c.time) return `'{"sec":' || (${q} >> 32) || ',"nanosec":' || (${q} & 4294967295) || '}' AS ${q}`;
       if (!c.dict) return q;
-      const values = this.#dictValues[i]!;
-      return `${values.length ? `[${values.map(quoteString).join(', ')}]` : '[]::VARCHAR[]'}[${quoteIdent(c.name)} + 1] AS ${quoteIdent(c.name)}`;
+      return `CAST(${q} AS VARCHAR) AS ${q}`;
     });
     this.#source = batch;
     this.#next = 0;
