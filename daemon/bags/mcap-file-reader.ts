@@ -42,6 +42,11 @@ export class McapFileReader implements StorageFileReader {
     return new McapFileReader(path, fh, size, await loadDecompressHandlers());
   }
 
+  /** Loads the chunk decompressors (wasm, once per process) ahead of the first open, so it overlaps other setup. */
+  static async prepare(): Promise<void> {
+    await loadDecompressHandlers();
+  }
+
   topics(): Map<string, StorageTopic> {
     return this.#topics;
   }

@@ -80,6 +80,11 @@ export function locateBag(path: string): LocatedBag {
 }
 
 /** Opens one storage file with the reader its format needs. */
+/** Readies what opening files of a storage kind needs (MCAP's decompressors), so a caller can overlap it. */
+export async function prepareStorage(storage: StorageId): Promise<void> {
+  if (storage === 'mcap') await McapFileReader.prepare();
+}
+
 export async function openStorageFile(file: string, storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap'): Promise<StorageFileReader> {
   return storage === 'mcap' ? McapFileReader.open(file) : SqliteFileReader.open(file);
 }

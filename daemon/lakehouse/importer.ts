@@ -7,7 +7,7 @@ import type { MessageReader } from '@foxglove/rosmsg2-serialization';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { BagError } from '../bags/errors.ts';
 import { BagTypeResolver } from '../bags/message-types.ts';
-import { locateBag, openStorageFile } from '../bags/open-bag.ts';
+import { locateBag, openStorageFile, prepareStorage } from '../bags/open-bag.ts';
 import type { StorageTopic } from '../bags/storage-reader.ts';
 import { newId } from '../contract/ids.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
@@ -118,17 +118,30 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
     if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
   }
   const files = only ? bag.files.filter((f) => only.includes(f)) : bag.files;
-  const known = await withCatalog(paths.catalog, async (conn) => {
+  // Independent, so started together: the first file's checksum (always needed), the decompressors, the
+  // catalog read and the in-memory DuckDB.
+  const firstHash = files.length > 0 ? sha256File(files[0]!) : undefined;
+  firstHash?.catch(() => undefined); // awaited in the loop below, or abandoned with the import
+  prepareStorage(bag.storage).catch(() => undefined); // a failure shows again where the file is opened
+  const reading = withCatalog(paths.catalog, async (conn) => {
     const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes FROM bags')).getRows();
     const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
     return { segments: new Set(rows.map((r) => String(r[0]))), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
   });
+  const creating = DuckDBInstance.create(':memory:');
+  let known: Awaited<typeof reading>;
+  let instance: DuckDBInstance;
+  try {
+    [known, instance] = await Promise.all([reading, creating]);
+  } catch (error) {
+    creating.then((i) => i.closeSync(), () => undefined);
+    throw error;
+  }
   const tableOwners = new Map(known.projections.map((p) => [p.table, `${p.topic}\0${p.type}`]));
   const projectionOf = new Map(known.projections.map((p) => [`${p.topic}\0${p.type}`, p.table]));
   const newProjections: { topic: string; type: string; table: string }[] = [];
 
   const staging = join(paths.staging, newId());
-  const instance = await DuckDBInstance.create(':memory:');
   const resolver = new BagTypeResolver(registry);
   const messages = await new TableWriter({ db: instance, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows }).open();
   const raw = new TableWriter({ db: instance, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
@@ -154,7 +167,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   try {
     for (const file of files) {
       const size = statSync(file).size;
-      const hashing = sha256File(file);
+      const hashing = file === files[0] && firstHash ? firstHash : sha256File(file);
       hashing.catch(() => undefined); // awaited below or by settle(); never left unhandled
       if (known.sizes.has(size)) {
         // Same size as a segment already imported: it may be the same file, so check before reading it.
@@ -287,15 +300,25 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       report.warnings.push(`${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`);
     }
     const writers = [messages, raw, ...[...projections.values()].flatMap((p) => (p ? [p.writer] : []))];
-    await Promise.all(writers.map((w) => w.flush())); // each has its own connection: DuckDB writes them side by side
-    const staged = writers.flatMap((w) => w.files);
-    report.tables = [...new Set(writers.filter((w) => w.rowsWritten > 0).map((w) => w.table))];
-    if (segmentRows.length === 0) return report;
-    const moved = commitStaged(staging, paths.tables, staged);
+    const flushing = Promise.all(writers.map((w) => w.flush())); // each has its own connection: DuckDB writes them side by side
+    const written = async (): Promise<string[]> => {
+      await flushing;
+      report.tables = [...new Set(writers.filter((w) => w.rowsWritten > 0).map((w) => w.table))];
+      return writers.flatMap((w) => w.files);
+    };
+    if (segmentRows.length === 0) {
+      await written();
+      return report;
+    }
+    flushing.catch(() => undefined); // awaited inside the catalog call below
+    let moved: string[] = [];
     // A parquet file may hold rows of several segments of this import: each segment lists them all, and
     // retention deletes a file only with the last segment that lists it.
     try {
       await withCatalog(paths.catalog, async (cat) => {
+        // The catalog opens while the last batches are written; nothing is moved or recorded before they are.
+        const staged = await written();
+        moved = commitStaged(staging, paths.tables, staged);
         await cat.run('BEGIN TRANSACTION');
         for (const row of segmentRows) {
           const [id, robotId, bagName, file, storage, src, s, e, n, topics, size, sum] = row as [string, string, string, string, string, string, bigint | null, bigint | null, number, string[], number, string];
