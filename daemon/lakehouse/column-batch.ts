@@ -32,13 +32,21 @@ export interface FixedColumn {
   nulls: Uint8Array | undefined;
 }
 
-/** A list of fixed-width values: each row's length, the elements of all rows one after another. */
+/**
+ * A list of fixed-width values: each row's length and where its elements start in `child`. Rows mostly
+ * take their own elements, one after another; a row whose list is the same as an earlier row's (a constant
+ * covariance, say) may point at that row's elements instead (`shareOff`, `shareLen`: the last elements
+ * taken, -1 when none may be shared), as DuckDB list vectors allow.
+ */
 export interface ListColumn {
   kind: 'list';
   lens: Uint32Array;
+  offs: Uint32Array;
   child: FixedArray;
   /** Elements used in `child`. */
   n: number;
+  shareOff: number;
+  shareLen: number;
   ctor: FixedCtor;
   big: boolean;
   bool: boolean;
@@ -78,7 +86,7 @@ export function columnStore(sql: string, time = false): ColumnStore {
   const list = /^(\w+)\[\]$/.exec(sql);
   const inner = list ? FIXED[list[1]!] : undefined;
   if (list && inner) {
-    return { kind: 'list', lens: new Uint32Array(BATCH_ROWS), child: new inner(BATCH_ROWS * 4), n: 0, ctor: inner, big: list[1]!.endsWith('BIGINT'), bool: list[1] === 'BOOLEAN', nulls: undefined };
+    return { kind: 'list', lens: new Uint32Array(BATCH_ROWS), offs: new Uint32Array(BATCH_ROWS), child: new inner(BATCH_ROWS * 4), n: 0, shareOff: 0, shareLen: -1, ctor: inner, big: list[1]!.endsWith('BIGINT'), bool: list[1] === 'BOOLEAN', nulls: undefined };
   }
   if (sql === 'VARCHAR') return { kind: 'str', d: new Array<string | null>(BATCH_ROWS).fill(null) };
   if (sql === 'BLOB') return { kind: 'blob', d: new Array<Uint8Array | null>(BATCH_ROWS).fill(null) };
@@ -117,6 +125,7 @@ export function setValue(c: ColumnStore, row: number, value: DuckDBValue): void 
       c.nulls = setNull(c.nulls, row, value == null);
       const items = value instanceof DuckDBListValue ? value.items : [];
       const child = reserveList(c, items.length) as unknown as unknown[];
+      c.offs[row] = c.n;
       for (let i = 0; i < items.length; i++) {
         const v = items[i];
         child[c.n + i] = c.bool ? (v ? 1 : 0) : c.big ? BigInt(v as bigint) : Number(v);
@@ -153,6 +162,7 @@ export function resetStores(stores: readonly ColumnStore[]): void {
   for (const c of stores) {
     if (c.kind === 'list') {
       c.n = 0;
+      c.shareLen = -1;
       c.nulls = undefined;
     } else if (c.kind === 'fixed' || c.kind === 'time') c.nulls = undefined;
   }
@@ -166,7 +176,10 @@ export function listMarks(stores: readonly ColumnStore[]): number[] {
 export function rollbackLists(stores: readonly ColumnStore[], marks: readonly number[]): void {
   for (let i = 0; i < stores.length; i++) {
     const c = stores[i]!;
-    if (c.kind === 'list') c.n = marks[i]!;
+    if (c.kind === 'list') {
+      c.n = marks[i]!;
+      c.shareLen = -1; // the elements it pointed at may be gone
+    }
   }
 }
 
@@ -212,16 +225,14 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
       // List entries are (offset, length) pairs of uint64: written as 32-bit halves, no BigInt per row
       // (a chunk's element offsets stay far below 2^32; DuckDB and this code are little-endian only).
       const entries = new Uint32Array(rows * 4);
-      let offset = 0;
       for (let r = 0; r < rows; r++) {
-        const len = c.nulls?.[r] ? 0 : c.lens[r]!;
-        entries[4 * r] = offset;
-        entries[4 * r + 2] = len;
-        offset += len;
+        entries[4 * r] = c.offs[r]!;
+        entries[4 * r + 2] = c.nulls?.[r] ? 0 : c.lens[r]!;
       }
-      duckdb.list_vector_reserve(vector, offset);
-      duckdb.list_vector_set_size(vector, offset);
-      if (offset > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, offset * c.child.BYTES_PER_ELEMENT);
+      const size = c.n;
+      duckdb.list_vector_reserve(vector, size);
+      duckdb.list_vector_set_size(vector, size);
+      if (size > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, size * c.child.BYTES_PER_ELEMENT);
       duckdb.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
     } else if (c.kind === 'str' && constantString(c.d, rows)) {

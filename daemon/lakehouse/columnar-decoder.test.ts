@@ -9,17 +9,17 @@ import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile } from '../bags/open-bag.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { FIXTURES } from '../../test/helpers/cli.ts';
-import { columnStore, setValue, type ColumnStore } from './column-batch.ts';
+import { columnStore, listMarks, rollbackLists, setValue, type ColumnStore, type ListColumn } from './column-batch.ts';
 import { compileColumnarDecoder } from './columnar-decoder.ts';
 import { flattenColumns } from './flatten.ts';
 
 const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
 
 /** Row `row` of the stores as plain values, to compare the two decoding paths. */
-function rowOf(stores: readonly ColumnStore[], row: number, starts: number[]): unknown[] {
+function rowOf(stores: readonly ColumnStore[], row: number): unknown[] {
   return stores.map((c, i) => {
     if (c.kind === 'fixed') return c.nulls?.[row] ? null : c.d[row];
-    if (c.kind === 'list') return Array.from(c.child.subarray(starts[i]!, starts[i]! + c.lens[row]!) as ArrayLike<unknown>);
+    if (c.kind === 'list') return Array.from(c.child.subarray(c.offs[row]!, c.offs[row]! + c.lens[row]!) as ArrayLike<unknown>);
     if (c.kind === 'time') return c.nulls?.[row] ? null : `{"sec":${c.d[2 * row + 1]},"nanosec":${c.d[2 * row]! >>> 0}}`;
     if (c.kind === 'blob') return c.d[row] == null ? null : Array.from(c.d[row] as Uint8Array);
     return c.d[row] instanceof Object ? String(c.d[row]) : c.d[row];
@@ -40,8 +40,7 @@ function bothWays(definitions: readonly MessageDefinition[], data: Uint8Array): 
   }
   const value = new MessageReader(definitions as MessageDefinition[]).readMessage(data);
   columns.forEach((c, i) => setValue(b[i]!, 0, c.get(value)));
-  const starts = columns.map(() => 0);
-  return { fast: rowOf(a, 0, starts), reference: rowOf(b, 0, starts) };
+  return { fast: rowOf(a, 0), reference: rowOf(b, 0) };
 }
 
 function bagDirs(): string[] {
@@ -176,6 +175,36 @@ describe('compileColumnarDecoder', () => {
         expect(both!.fast[0]).toBe(JSON.stringify((value.header as { stamp: unknown }).stamp));
       }
     }
+  });
+
+  it('shares the elements of a list that repeats the last one taken, and of nothing a failed row gave back', () => {
+    const definitions = registry.resolve('nav_msgs/msg/Odometry').definitions;
+    const name = definitions[0]!.name!;
+    const columns = flattenColumns(definitions);
+    const fast = compileColumnarDecoder(definitions, 0)!;
+    const stores = columns.map((c) => columnStore(c.sql, c.time));
+    const cov = columns.findIndex((c) => c.name === 'pose.covariance');
+    const list = stores[cov] as ListColumn;
+    let seed = 3;
+    const value = randomValue(definitions, name, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+    const other = structuredClone(value);
+    (other.pose as { covariance: number[] }).covariance[35] = 1.5;
+    const le = encode(definitions, name, value, EncapsulationKind.CDR_LE);
+    const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le];
+    messages.forEach((m, row) => fast(m, row, stores));
+    expect([...list.offs.subarray(0, 5)]).toEqual([0, 0, 36, 72, 72]); // BE is converted, not compared: copied
+    expect(list.n).toBe(108);
+    const reference = new MessageReader(definitions as MessageDefinition[]);
+    const covariance = (m: Uint8Array) => Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);
+    messages.forEach((m, row) => expect(rowOf(stores, row)[cov]).toEqual(covariance(m)));
+
+    // A row that fails after its lists were taken gives them back; the next row must not point at them.
+    const marks = listMarks(stores);
+    expect(() => fast(encode(definitions, name, other, EncapsulationKind.CDR_LE).subarray(0, le.byteLength - 8), 5, stores)).toThrow();
+    rollbackLists(stores, marks);
+    fast(encode(definitions, name, other, EncapsulationKind.CDR_LE), 5, stores);
+    expect([list.offs[5], list.n]).toEqual([108, 144]);
+    expect(rowOf(stores, 5)[cov]).toEqual(covariance(encode(definitions, name, other, EncapsulationKind.CDR_LE)));
   });
 
   it('throws on a message cut short, so the caller falls back to MessageReader', () => {

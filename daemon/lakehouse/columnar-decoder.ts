@@ -79,7 +79,7 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     if (field.type === 'uint8' || field.type === 'int8') {
       lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
     } else if (field.type === 'bool') {
-      lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.n += n; c.lens[row] = n; o += n; }`);
+      lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`);
     } else if (field.type === 'string') {
       lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
     } else {
@@ -90,7 +90,9 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       const fill = HOST_LITTLE
         ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, false);`
         : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, le);`;
-      lines.push(`{ const c = S[${k}]; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); const ch = reserve(c, n); ${fill} o += n * ${t.size}; } c.n += n; c.lens[row] = n; }`);
+      // Byte for byte the same list as the last one taken (little endian, as stored): share its elements.
+      const share = HOST_LITTLE ? `le && c.shareLen === n && same(c, o, n * ${t.size}, ${t.size})` : 'false';
+      lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
     }
   };
   const walk = (def: MessageDefinition, depth: number): void => {
@@ -118,6 +120,23 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
     const decoder = new TextDecoder();
     let bytes, view, len, le;
+    // Buffer views of the input's and the lists' memory, for a native compare without a copy.
+    let inputBuffer, input;
+    const lists = new WeakMap();
+    const same = (c, o, m, size) => {
+      if (bytes.buffer !== inputBuffer) {
+        inputBuffer = bytes.buffer;
+        input = Buffer.from(inputBuffer);
+      }
+      let stored = lists.get(c.child.buffer);
+      if (!stored) {
+        stored = Buffer.from(c.child.buffer);
+        lists.set(c.child.buffer, stored);
+      }
+      const at = c.child.byteOffset + c.shareOff * size;
+      const from = bytes.byteOffset + o;
+      return input.compare(stored, at, at + m, from, from + m) === 0;
+    };
     // A string field mostly repeats (frame ids): compare with the last one before decoding.
     const str = (slot, o, n) => {
       if (n <= 1) return '';
@@ -149,6 +168,6 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       let n = 0;
       ${lines.join('\n      ')}
     };`;
-  const factory = new Function('reserve', 'listValue', body) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
-  return factory(reserveList, listValue);
+  const factory = new Function('reserve', 'listValue', 'Buffer', body) as (r: typeof reserveList, l: typeof listValue, b: typeof Buffer) => ColumnarDecode;
+  return factory(reserveList, listValue, Buffer);
 }

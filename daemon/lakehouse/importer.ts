@@ -389,7 +389,11 @@ function projectRow(proj: Projection, reader: MessageReader, data: Uint8Array, l
 /** Gives back the list elements a half-written row took. */
 function rollback(proj: Projection): void {
   const stores = proj.writer.stores;
-  for (let i = 0; i < proj.lists.length; i++) (stores[proj.lists[i]!] as ListColumn).n = proj.marks[i]!;
+  for (let i = 0; i < proj.lists.length; i++) {
+    const c = stores[proj.lists[i]!] as ListColumn;
+    c.n = proj.marks[i]!;
+    c.shareLen = -1; // the elements it pointed at may be gone
+  }
 }
 
 function sqlList(items: readonly string[]): string {

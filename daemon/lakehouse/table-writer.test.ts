@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
-import { setValue, type FixedColumn, type TimeColumn } from './column-batch.ts';
+import { reserveList, setValue, type FixedColumn, type ListColumn, type TimeColumn } from './column-batch.ts';
 import { TableWriter } from './table-writer.ts';
 
 const work = tempDir('table-writer-');
@@ -126,6 +126,50 @@ describe('TableWriter', () => {
       rows.forEach(([x, seg, topic], i) => {
         expect([x, seg, topic]).toEqual([BigInt(i), 'same', i % 11 === 0 ? null : `/topic_${i % 700}`]);
       });
+    } finally {
+      await writer.drop();
+      db.closeSync();
+    }
+  });
+
+  it('writes list rows that share elements (a repeated list) as the lists they stand for', async () => {
+    const db = await DuckDBInstance.create(':memory:');
+    const staging = join(work.path, 's-lists');
+    const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns: [{ name: 'x', sql: 'BIGINT' }, { name: 'cov', sql: 'DOUBLE[]' }], batchRows: 100_000 });
+    const expected: (number[] | null)[] = [];
+    try {
+      await writer.open();
+      for (let i = 0; i < 5000; i++) {
+        const s = writer.stores;
+        (s[0] as FixedColumn).d[writer.row] = BigInt(i);
+        const c = s[1] as ListColumn;
+        const row = writer.row;
+        if (i % 13 === 5) {
+          setValue(c, row, null);
+          expected.push(null);
+        } else if (i % 4 !== 0 && c.shareLen >= 0 && row > 0) {
+          // as the decoder does for a list the same as the last one taken
+          c.offs[row] = c.shareOff;
+          c.lens[row] = c.shareLen;
+          expected.push(Array.from(c.child.subarray(c.shareOff, c.shareOff + c.shareLen) as Float64Array));
+        } else {
+          const items = Array.from({ length: i % 5 }, (_, k) => i + k / 10);
+          const ch = reserveList(c, items.length);
+          c.offs[row] = c.n;
+          (ch as Float64Array).set(items, c.n);
+          [c.shareOff, c.shareLen] = [c.n, items.length];
+          c.n += items.length;
+          c.lens[row] = items.length;
+          expected.push(items);
+        }
+        if (writer.commit(BASE)) await writer.flush({ wait: false });
+      }
+      await writer.flush();
+      const conn = await db.connect();
+      const rows = (await conn.runAndReadAll(`SELECT x, cov FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRowsJS();
+      conn.closeSync();
+      expect(rows.map((r) => r[1])).toEqual(expected);
+      expect(expected.filter((e, i) => i > 0 && e !== null && expected[i - 1] !== null && e.length > 0).length).toBeGreaterThan(1000);
     } finally {
       await writer.drop();
       db.closeSync();
