@@ -189,22 +189,24 @@ describe('compileColumnarDecoder', () => {
     const value = randomValue(definitions, name, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
     const other = structuredClone(value);
     (other.pose as { covariance: number[] }).covariance[35] = 1.5;
+    const middle = structuredClone(value);
+    (middle.pose as { covariance: number[] }).covariance[10] = -2.5; // first and last elements as the last list's
     const le = encode(definitions, name, value, EncapsulationKind.CDR_LE);
-    const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le];
+    const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le, encode(definitions, name, middle, EncapsulationKind.CDR_LE)];
     messages.forEach((m, row) => fast(m, row, stores));
-    expect([...list.offs.subarray(0, 5)]).toEqual([0, 0, 36, 72, 72]); // BE is converted, not compared: copied
-    expect(list.n).toBe(108);
+    expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]); // BE is converted, not compared: copied
+    expect(list.n).toBe(144);
     const reference = new MessageReader(definitions as MessageDefinition[]);
     const covariance = (m: Uint8Array) => Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);
     messages.forEach((m, row) => expect(rowOf(stores, row)[cov]).toEqual(covariance(m)));
 
     // A row that fails after its lists were taken gives them back; the next row must not point at them.
     const marks = listMarks(stores);
-    expect(() => fast(encode(definitions, name, other, EncapsulationKind.CDR_LE).subarray(0, le.byteLength - 8), 5, stores)).toThrow();
+    expect(() => fast(encode(definitions, name, other, EncapsulationKind.CDR_LE).subarray(0, le.byteLength - 8), 6, stores)).toThrow();
     rollbackLists(stores, marks);
-    fast(encode(definitions, name, other, EncapsulationKind.CDR_LE), 5, stores);
-    expect([list.offs[5], list.n]).toEqual([108, 144]);
-    expect(rowOf(stores, 5)[cov]).toEqual(covariance(encode(definitions, name, other, EncapsulationKind.CDR_LE)));
+    fast(encode(definitions, name, other, EncapsulationKind.CDR_LE), 6, stores);
+    expect([list.offs[6], list.n]).toEqual([144, 180]);
+    expect(rowOf(stores, 6)[cov]).toEqual(covariance(encode(definitions, name, other, EncapsulationKind.CDR_LE)));
   });
 
   it('throws on a message cut short, so the caller falls back to MessageReader', () => {

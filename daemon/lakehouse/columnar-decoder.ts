@@ -91,7 +91,9 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
         ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, false);`
         : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, le);`;
       // Byte for byte the same list as the last one taken (little endian, as stored): share its elements.
-      const share = HOST_LITTLE ? `le && c.shareLen === n && same(c, o, n * ${t.size}, ${t.size})` : 'false';
+      // Its first and last elements are compared first: a list that changes mostly shows it there, cheaply.
+      const ends = `view.${t.get}(o${t.size > 1 ? ', true' : ''}) === c.child[c.shareOff] && view.${t.get}(o + (n - 1) * ${t.size}${t.size > 1 ? ', true' : ''}) === c.child[c.shareOff + n - 1]`;
+      const share = HOST_LITTLE ? `le && c.shareLen === n && ${ends} && same(c, o, n * ${t.size}, ${t.size})` : 'false';
       lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
     }
   };
