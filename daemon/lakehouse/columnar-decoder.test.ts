@@ -194,11 +194,25 @@ describe('compileColumnarDecoder', () => {
     const le = encode(definitions, name, value, EncapsulationKind.CDR_LE);
     const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le, encode(definitions, name, middle, EncapsulationKind.CDR_LE)];
     messages.forEach((m, row) => fast(m, row, stores));
-    expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]); // BE is converted, not compared: copied
+    expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]); // rows 3 (big endian) and 4 hold the same values
     expect(list.n).toBe(144);
     const reference = new MessageReader(definitions as MessageDefinition[]);
     const covariance = (m: Uint8Array) => Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);
     messages.forEach((m, row) => expect(rowOf(stores, row)[cov]).toEqual(covariance(m)));
+
+    // -0 is not 0, and a NaN is never the same as another: those lists keep their own elements.
+    const zero = structuredClone(value);
+    (zero.pose as { covariance: number[] }).covariance.fill(0);
+    const negative = structuredClone(zero);
+    (negative.pose as { covariance: number[] }).covariance[3] = -0;
+    const nan = structuredClone(zero);
+    (nan.pose as { covariance: number[] }).covariance[3] = NaN;
+    const fresh = columns.map((c) => columnStore(c.sql, c.time));
+    const lists = fresh[cov] as ListColumn;
+    [zero, negative, nan, nan, zero].forEach((v, row) => fast(encode(definitions, name, v, EncapsulationKind.CDR_LE), row, fresh));
+    expect([...lists.offs.subarray(0, 5)]).toEqual([0, 36, 72, 108, 144]);
+    expect(Object.is(lists.child[36 + 3], -0)).toBe(true);
+    expect(Number.isNaN(lists.child[108 + 3])).toBe(true);
 
     // A row that fails after its lists were taken gives them back; the next row must not point at them.
     const marks = listMarks(stores);

@@ -23,6 +23,8 @@ const SIZES: Record<string, { size: number; get: string }> = {
   float64: { size: 8, get: 'getFloat64' },
 };
 
+const SIZE_OF: Record<string, number> = Object.fromEntries(Object.values(SIZES).map((t) => [t.get, t.size]));
+
 const HOST_LITTLE = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 class Unsupported extends Error {}
@@ -48,6 +50,8 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
   const lines: string[] = [];
   let column = base;
   let strings = 0;
+  /** DataView getters of the lists whose elements may be shared, each with its compare function. */
+  const sames = new Set<string>();
   const align = (size: number): void => {
     if (size > 1) lines.push(`o += (4 - o) & ${size - 1};`);
   };
@@ -90,10 +94,9 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       const fill = HOST_LITTLE
         ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, false);`
         : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, le);`;
-      // Byte for byte the same list as the last one taken (little endian, as stored): share its elements.
-      // Its first and last elements are compared first: a list that changes mostly shows it there, cheaply.
-      const ends = `view.${t.get}(o${t.size > 1 ? ', true' : ''}) === c.child[c.shareOff] && view.${t.get}(o + (n - 1) * ${t.size}${t.size > 1 ? ', true' : ''}) === c.child[c.shareOff + n - 1]`;
-      const share = HOST_LITTLE ? `le && c.shareLen === n && ${ends} && same(c, o, n * ${t.size}, ${t.size})` : 'false';
+      // The same list as the last one taken: share its elements. Not for 64-bit integers (a BigInt per read).
+      const share = t.size < 8 || t.get === 'getFloat64' ? `c.shareLen === n && same_${t.get}(c, o, n)` : 'false';
+      sames.add(t.get);
       lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
     }
   };
@@ -122,23 +125,18 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
     const decoder = new TextDecoder();
     let bytes, view, len, le;
-    // Buffer views of the input's and the lists' memory, for a native compare without a copy.
-    let inputBuffer, input;
-    const lists = new WeakMap();
-    const same = (c, o, m, size) => {
-      if (bytes.buffer !== inputBuffer) {
-        inputBuffer = bytes.buffer;
-        input = Buffer.from(inputBuffer);
+    ${[...sames].map((get) => `
+    // True when the list at o holds exactly the elements at c.shareOff: the same values, and zeros of the
+    // same sign (a NaN is never the same, so it is copied: its bits stay its own).
+    const same_${get} = (c, o, n) => {
+      const ch = c.child;
+      for (let i = 0, j = c.shareOff; i < n; i++, j++) {
+        const a = view.${get}(o + i * ${SIZE_OF[get]}, le);
+        const b = ch[j];
+        if (a !== b || (a === 0 && 1 / a !== 1 / b)) return false;
       }
-      let stored = lists.get(c.child.buffer);
-      if (!stored) {
-        stored = Buffer.from(c.child.buffer);
-        lists.set(c.child.buffer, stored);
-      }
-      const at = c.child.byteOffset + c.shareOff * size;
-      const from = bytes.byteOffset + o;
-      return input.compare(stored, at, at + m, from, from + m) === 0;
-    };
+      return true;
+    };`).join('')}
     // A string field mostly repeats (frame ids): compare with the last one before decoding.
     const str = (slot, o, n) => {
       if (n <= 1) return '';
@@ -170,6 +168,6 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       let n = 0;
       ${lines.join('\n      ')}
     };`;
-  const factory = new Function('reserve', 'listValue', 'Buffer', body) as (r: typeof reserveList, l: typeof listValue, b: typeof Buffer) => ColumnarDecode;
-  return factory(reserveList, listValue, Buffer);
+  const factory = new Function('reserve', 'listValue', body) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
+  return factory(reserveList, listValue);
 }
