@@ -383,7 +383,7 @@ function chunkBytes(stores: readonly ColumnStore[], rows: number): number {
   for (const c of stores) {
     if (c.kind === 'fixed') bytes += rows * c.d.BYTES_PER_ELEMENT;
     else if (c.kind === 'time') bytes += rows * 8;
-    else if (c.kind === 'list') bytes += rows * 4 + c.n * c.child.BYTES_PER_ELEMENT;
+    else if (c.kind === 'list') bytes += rows * 8 + c.n * c.child.BYTES_PER_ELEMENT;
     else if (c.kind === 'str' || c.kind === 'blob') for (let r = 0; r < rows; r++) bytes += 16 + (c.d[r]?.length ?? 0);
     else bytes += rows * 16;
   }
