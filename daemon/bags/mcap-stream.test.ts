@@ -14,11 +14,11 @@ function mcapFiles(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? mcapFiles(join(dir, e.name)) : e.name.endsWith('.mcap') ? [join(dir, e.name)] : []));
 }
 
-async function ours(file: string): Promise<{ topic: string; logTime: bigint; publishTime: bigint; data: number[] }[]> {
+async function ours(file: string, blockSize?: number): Promise<{ topic: string; logTime: bigint; publishTime: bigint; data: number[] }[]> {
   const fh = await open(file, 'r');
   try {
     const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];
-    for await (const batch of readMcap(fh, statSync(file).size, await loadDecompressHandlers(), () => undefined)) for (const m of batch) out.push(plain(m));
+    for await (const batch of readMcap(fh, statSync(file).size, await loadDecompressHandlers(), () => undefined, blockSize)) for (const m of batch) out.push(plain(m));
     return out;
   } finally {
     await fh.close();
@@ -43,9 +43,9 @@ async function theirs(file: string) {
   return out;
 }
 
-async function failure(file: string): Promise<McapFormatError> {
+async function failure(file: string, blockSize?: number): Promise<McapFormatError> {
   try {
-    await ours(file);
+    await ours(file, blockSize);
   } catch (error) {
     if (error instanceof McapFormatError) return error;
     throw error;
@@ -64,6 +64,15 @@ describe('readMcap', () => {
       total += expected.length;
     }
     expect(total).toBeGreaterThan(100);
+  });
+
+  it('reads the same with records crossing block boundaries (small blocks)', async () => {
+    const files = mcapFiles(join(FIXTURES, 'bags')).filter((f) => statSync(f).size < 200_000);
+    expect(files.length).toBeGreaterThan(5);
+    for (const file of files) {
+      const expected = await ours(file);
+      for (const blockSize of [17, 4096]) expect(await ours(file, blockSize), `${file}, blocks of ${blockSize}`).toEqual(expected);
+    }
   });
 
   it('computes the CRC-32 MCAP uses', () => {
@@ -102,5 +111,19 @@ describe('readMcap', () => {
     const trailing = join(work.path, 'trailing.mcap');
     writeFileSync(trailing, Buffer.concat([bytes, Buffer.from([1, 2, 3])]));
     expect((await failure(trailing)).message).toMatch(/3 bytes after the footer/);
+
+    // The same errors at the same places when records cross block boundaries.
+    for (const blockSize of [5, 17, 256]) {
+      expect((await ours(path, blockSize)).map((m) => m.data[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
+      for (const file of [truncated, corrupt, trailing]) {
+        const [a, b] = [await failure(file), await failure(file, blockSize)];
+        expect([b.message, b.offset, b.truncated], `${file}, blocks of ${blockSize}`).toEqual([a.message, a.offset, a.truncated]);
+      }
+      for (let cutAt = 0; cutAt < bytes.length; cutAt += 37) {
+        writeFileSync(truncated, bytes.subarray(0, cutAt));
+        const [a, b] = [await failure(truncated), await failure(truncated, blockSize)];
+        expect([b.message, b.offset, b.truncated], `cut at ${cutAt}, blocks of ${blockSize}`).toEqual([a.message, a.offset, a.truncated]);
+      }
+    }
   });
 });

@@ -120,35 +120,82 @@ const decoder = new TextDecoder('utf-8', { fatal: true });
  * (magic, record framing, chunk CRCs, attachment CRCs, channels declared before use and never redefined
  * differently, records allowed in chunks, the footer and trailing magic), but with zlib's native CRC-32
  * and without copying: message data are views into the bytes read or the decompressed chunk. Buffers
- * are never reused, so a view stays valid as long as it is held.
+ * are never reused, so a view stays valid as long as it is held. The file is read `blockSize` bytes at a
+ * time, the next block while this one is parsed.
  */
-export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void): AsyncGenerator<McapMessage[]> {
-  let buf = new Uint8Array(0);
+export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void, blockSize = READ_SIZE): AsyncGenerator<McapMessage[]> {
+  let buf: Uint8Array = new Uint8Array(0);
   let bv = new DataView(buf.buffer);
   let pos = 0;
   let base = 0; // file offset of buf[0]
-  let filePos = 0;
-  /** Makes `n` bytes available at `pos`; false at the end of the file. */
-  const ensure = async (n: number): Promise<boolean> => {
-    if (buf.length - pos >= n) return true;
-    if (filePos >= size) return false;
-    const rest = buf.length - pos;
+  // The file is read in blocks, the next one while this one is parsed. A record that crosses into the next
+  // block is copied into a buffer of its own; the block's other bytes wait in `pending`.
+  let filePos = 0; // file offset of the next block
+  let ended = false; // a short read: the file ends before `size`
+  let ahead: Promise<{ bytes: Uint8Array; base: number }> | undefined;
+  let pending: { bytes: Uint8Array; at: number; base: number } | undefined;
+  const readBlock = async (): Promise<{ bytes: Uint8Array; base: number }> => {
+    const at = filePos;
+    const length = Math.min(blockSize, size - at);
+    filePos += length;
     // Not zero-filled (the file's bytes overwrite it; only the bytes read are ever looked at).
-    const length = Math.max(READ_SIZE, n);
-    const next = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
-    next.set(buf.subarray(pos), 0);
-    let filled = rest;
-    while (filled < next.length && filePos < size) {
-      const { bytesRead } = await fh.read(next, filled, Math.min(next.length - filled, size - filePos), filePos);
+    const block = new Uint8Array(Buffer.allocUnsafeSlow(length).buffer, 0, length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await fh.read(block, filled, length - filled, at + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
-      filePos += bytesRead;
     }
-    base += pos;
-    buf = next.subarray(0, filled);
-    bv = new DataView(next.buffer, 0, filled);
-    pos = 0;
-    return buf.length >= n;
+    if (filled < length) ended = true;
+    return { bytes: block.subarray(0, filled), base: at };
+  };
+  const nextSource = async (): Promise<{ bytes: Uint8Array; at: number; base: number } | undefined> => {
+    if (pending) {
+      const p = pending;
+      pending = undefined;
+      return p;
+    }
+    if (!ahead) {
+      if (filePos >= size || ended) return undefined;
+      ahead = readBlock();
+    }
+    const block = await ahead;
+    ahead = undefined;
+    if (!ended && filePos < size) {
+      ahead = readBlock();
+      ahead.catch(() => undefined); // awaited by the next call, or dropped with the reader
+    }
+    return block.bytes.length > 0 ? { bytes: block.bytes, at: 0, base: block.base } : undefined;
+  };
+  /** Makes `n` bytes available at `pos`; false at the end of the file. */
+  const ensure = async (n: number): Promise<boolean> => {
+    while (buf.length - pos < n) {
+      const first = await nextSource();
+      if (!first) return false;
+      const rest = buf.length - pos;
+      if (rest === 0) {
+        buf = first.bytes;
+        pos = first.at;
+        base = first.base;
+      } else {
+        const joined = new Uint8Array(n);
+        joined.set(buf.subarray(pos));
+        let filled = rest;
+        let src: typeof first | undefined = first;
+        while (src && filled < n) {
+          const take = Math.min(n - filled, src.bytes.length - src.at);
+          joined.set(src.bytes.subarray(src.at, src.at + take), filled);
+          filled += take;
+          if (src.at + take < src.bytes.length) pending = { bytes: src.bytes, at: src.at + take, base: src.base };
+          else if (filled < n) src = await nextSource();
+        }
+        base += pos;
+        buf = joined.subarray(0, filled);
+        pos = 0;
+      }
+      bv = new DataView(buf.buffer, buf.byteOffset, buf.length);
+    }
+    return true;
   };
 
   if (!(await ensure(8)) || MAGIC.some((b, i) => buf[i] !== b)) throw new McapFormatError(0, 'no MCAP magic at its start');
