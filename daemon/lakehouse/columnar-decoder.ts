@@ -58,19 +58,19 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
   const scalar = (field: MessageDefinitionField): void => {
     const k = column++;
     if (field.type === 'bool') {
-      lines.push(`S[${k}].d[row] = view.getInt8(o) !== 0 ? 1 : 0; o += 1;`);
+      lines.push(`S[${k}].d[row] = view.getInt8(b + o) !== 0 ? 1 : 0; o += 1;`);
     } else if (field.type === 'time' || field.type === 'duration') {
       // MessageReader gives {sec, nanosec}; the column (a TimeColumn) holds nanosec, then sec, as int32 words.
       align(4);
-      lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(o + 4, le); d[2 * row + 1] = view.getInt32(o, le); } o += 8;`);
+      lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(b + o + 4, le); d[2 * row + 1] = view.getInt32(b + o, le); } o += 8;`);
     } else if (field.type === 'string') {
       align(4);
-      lines.push(`n = view.getUint32(o, le); o += 4; S[${k}].d[row] = str(${strings++}, o, n); o += n;`);
+      lines.push(`n = view.getUint32(b + o, le); o += 4; S[${k}].d[row] = str(${strings++}, o, n); o += n;`);
     } else {
       const t = SIZES[field.type];
       if (!t) throw new Unsupported(field.type);
       align(t.size);
-      lines.push(`S[${k}].d[row] = view.${t.get}(o${t.size > 1 ? ', le' : ''}); o += ${t.size};`);
+      lines.push(`S[${k}].d[row] = view.${t.get}(b + o${t.size > 1 ? ', le' : ''}); o += ${t.size};`);
     }
   };
   const array = (field: MessageDefinitionField): void => {
@@ -78,22 +78,22 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     if (field.arrayLength !== undefined) lines.push(`n = ${field.arrayLength};`);
     else {
       align(4);
-      lines.push('n = view.getUint32(o, le); o += 4;');
+      lines.push("n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');");
     }
     if (field.type === 'uint8' || field.type === 'int8') {
       lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
     } else if (field.type === 'bool') {
       lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`);
     } else if (field.type === 'string') {
-      lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
+      lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(b + o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
     } else {
       const t = SIZES[field.type];
       if (!t) throw new Unsupported(`${field.type}[]`);
       // MessageReader aligns only a non-empty array.
       const pad = t.size > 1 ? `o += (4 - o) & ${t.size - 1}; ` : '';
       const fill = HOST_LITTLE
-        ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, false);`
-        : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(o + i * ${t.size}, le);`;
+        ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, false);`
+        : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, le);`;
       // The same list as the last one taken: share its elements. Not for 64-bit integers (a BigInt per read).
       const share = t.size < 8 || t.get === 'getFloat64' ? `c.shareLen === n && same_${t.get}(c, o, n)` : 'false';
       sames.add(t.get);
@@ -104,7 +104,7 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     const fields = def.definitions.filter((f) => f.isConstant !== true);
     if (fields.length === 0) {
       // ROS 2 gives an empty message one uint8 (`structure_needs_at_least_one_member`); it has no column.
-      lines.push('view.getUint8(o); o += 1;');
+      lines.push('view.getUint8(b + o); o += 1;');
       return;
     }
     for (const field of fields) {
@@ -124,16 +124,16 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
     const caches = [];
     for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
     const decoder = new TextDecoder();
-    let bytes, view, len, le;
+    let bytes, view, viewBuffer, b, len, le;
     ${[...sames].map((get) => `
     // True when the list at o holds exactly the elements at c.shareOff: the same values, and zeros of the
     // same sign (a NaN is never the same, so it is copied: its bits stay its own).
     const same_${get} = (c, o, n) => {
       const ch = c.child;
       for (let i = 0, j = c.shareOff; i < n; i++, j++) {
-        const a = view.${get}(o + i * ${SIZE_OF[get]}, le);
-        const b = ch[j];
-        if (a !== b || (a === 0 && 1 / a !== 1 / b)) return false;
+        const x = view.${get}(b + o + i * ${SIZE_OF[get]}, le);
+        const y = ch[j];
+        if (x !== y || (x === 0 && 1 / x !== 1 / y)) return false;
       }
       return true;
     };`).join('')}
@@ -163,10 +163,17 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       const kind = bytes[1];
       if (bytes[0] !== 0 || kind > 1) throw new Error('not plain CDR');
       le = kind === 1;
-      view = new DataView(bytes.buffer, bytes.byteOffset, len);
+      // One DataView per buffer (a chunk's messages share one), read at b + o: reads past the message but
+      // inside the buffer are caught by the checks on lengths and the last one below.
+      if (bytes.buffer !== viewBuffer) {
+        viewBuffer = bytes.buffer;
+        view = new DataView(viewBuffer);
+      }
+      b = bytes.byteOffset;
       let o = 4;
       let n = 0;
       ${lines.join('\n      ')}
+      if (o > len) throw new RangeError('the message is shorter than its type');
     };`;
   const factory = new Function('reserve', 'listValue', body) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
   return factory(reserveList, listValue);
