@@ -1,4 +1,3 @@
-import * as zlib from 'node:zlib';
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
 import { crc32 as fastCrc32 } from '../recorder/fast-crc32.ts';
@@ -51,26 +50,8 @@ export class McapFormatError extends Error {
   }
 }
 
-/**
- * The recorder's CRC-32 (@node-rs/crc32, about 3x zlib's; zlib's where it doesn't load), or a table-driven
- * one in JS on Node 20 releases before 20.15, which have no zlib.crc32. Chunk CRCs were an eighth of an import.
- */
-export const crc32: (data: Uint8Array) => number = typeof (zlib as { crc32?: unknown }).crc32 === 'function' ? (data) => fastCrc32(data) : jsCrc32;
-
-let table: Uint32Array | undefined;
-function jsCrc32(data: Uint8Array): number {
-  if (!table) {
-    table = new Uint32Array(256);
-    for (let i = 0; i < 256; i++) {
-      let c = i;
-      for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-      table[i] = c >>> 0;
-    }
-  }
-  let crc = 0xffffffff;
-  for (let i = 0; i < data.length; i++) crc = table[(crc ^ data[i]!) & 0xff]! ^ (crc >>> 8);
-  return (crc ^ 0xffffffff) >>> 0;
-}
+/** The recorder's CRC-32 (@node-rs/crc32, about 3x zlib's, with zlib's and a table-driven one as fallbacks). */
+export const crc32 = (data: Uint8Array): number => fastCrc32(data);
 
 /** Reads fields of one record, checking every read against the record's end. */
 class Fields {

@@ -17,8 +17,8 @@ export function crc32(bytes: Uint8Array, start = 0, end = bytes.length): number 
 }
 
 /** The portable table-driven CRC (exported for its test: it must agree with zlib's). */
-export function crc32Table(bytes: Uint8Array, start = 0, end = bytes.length): number {
-  let crc = 0xffffffff;
+export function crc32Table(bytes: Uint8Array, start = 0, end = bytes.length, initial = 0): number {
+  let crc = (initial ^ 0xffffffff) >>> 0;
   for (let i = start; i < end; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ 0xffffffff) >>> 0;
 }
