@@ -44,6 +44,8 @@ export class McapSegmentWriter {
   #stats: Statistics = { messageCount: 0n, schemaCount: 0, channelCount: 0, attachmentCount: 0, metadataCount: 0, chunkCount: 0, messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map() };
   #counts = new Map<number, number>();
   #queue: Promise<void> = Promise.resolve();
+  /** CRC patches still in flight: each overlaps the next chunk's write, and sync/close wait for them. */
+  #patches: Promise<void>[] = [];
   #position = 0n;
   #pending = 0;
   #ended = false;
@@ -132,6 +134,7 @@ export class McapSegmentWriter {
   async flush(): Promise<void> {
     this.#cutChunk();
     this.#queue = this.#queue.then(async () => {
+      await this.#settlePatches();
       if (!this.error) await this.#file!.sync();
     });
     await this.#queue;
@@ -144,6 +147,7 @@ export class McapSegmentWriter {
     this.#cutChunk();
     this.#ended = true;
     this.#queue = this.#queue.then(async () => {
+      await this.#settlePatches();
       if (!this.error) {
         try {
           await this.#file!.writev([this.#summary()]);
@@ -161,8 +165,18 @@ export class McapSegmentWriter {
   /** Closes the file without a summary (after an I/O error); what was written stays for repair. */
   async abandon(): Promise<void> {
     this.#ended = true;
-    this.#queue = this.#queue.then(() => this.#file?.close().catch(() => undefined));
+    this.#queue = this.#queue.then(async () => {
+      await this.#settlePatches();
+      await this.#file?.close().catch(() => undefined);
+    });
     await this.#queue;
+  }
+
+  /** Waits for the CRC patches in flight; a failed one becomes the writer's error. */
+  async #settlePatches(): Promise<void> {
+    const patches = this.#patches;
+    this.#patches = [];
+    await Promise.all(patches);
   }
 
   #introduce(channelId: number): void {
@@ -205,12 +219,20 @@ export class McapSegmentWriter {
       const chunkLength = BigInt(head.byteLength + compressedSize);
       const { bytes: indexBytes, offsets } = messageIndexes(records, chunkStart + chunkLength);
       // The chunk goes to the disk with CRC 0 ("not computed", valid MCAP) while this thread computes the
-      // CRC, which is then patched in: the two overlap instead of adding up (0.2 ms per MiB each way). A
-      // crash between the two leaves a valid chunk without a CRC; repair reads it as it is.
+      // CRC, which is then patched in: the two overlap instead of adding up. The patch (a positioned write
+      // of 4 bytes already written) is not awaited here: it runs beside the next chunk's append, and
+      // flush/end wait for it before they fsync. A crash before it lands leaves a valid chunk without a
+      // CRC; repair reads it as it is.
       const writing = this.#file!.writev([head, ...payload, indexBytes]);
       const crc = this.#chunkCrc ? chunkCrc(records) : 0;
       await writing;
-      if (crc !== 0) await this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET);
+      if (crc !== 0) {
+        const patch = this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET).catch((error: unknown) => {
+          this.error ??= error as Error;
+        });
+        this.#patches.push(patch);
+        if (this.#patches.length > 64) await this.#settlePatches(); // bounded, however long no flush comes
+      }
       this.#position += chunkLength + BigInt(indexBytes.byteLength);
       this.#chunkIndexes.push({
         messageStartTime: records.startTime,

@@ -1,6 +1,10 @@
 import { open, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 
-/** One file being written. Calls are made one at a time, each awaited before the next. */
+/**
+ * One file being written. Calls are made one at a time, each awaited before the next, except `writeAt`:
+ * it may still be in flight while the next `writev` appends (it only overwrites bytes already written, and
+ * a positioned write does not move the file offset). `sync` and `close` are called only once it is done.
+ */
 export interface SegmentFile {
   writev(pieces: readonly Uint8Array[]): Promise<void>;
   /** Overwrites bytes already written, at `position` (a chunk's CRC, patched in once computed). */
