@@ -1,6 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
+import { execFileSync } from 'node:child_process';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -30,6 +31,17 @@ const LOAD_BYTES_PER_S = 10_000_000;
 const LOAD_MESSAGE_BYTES = 100_000;
 const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
+
+// BENCH_LOOP_CPUS=1: the deployment the README recommends for a 200 Hz loop on a small robot: the loop
+// thread pinned to CPU 1 (cpu_affinity), the rest of the daemon kept on the other CPUs (systemd CPUAffinity=).
+const LOOP_CPUS = (process.env.BENCH_LOOP_CPUS ?? '').split(',').filter((c) => c !== '').map(Number);
+const allCpus = (): number[] => Array.from({ length: availableParallelism() }, (_, i) => i);
+const DAEMON_CPUS = allCpus().filter((c) => !LOOP_CPUS.includes(c));
+
+/** Sets the CPUs of every thread of this process (and of threads it starts later), as CPUAffinity= does. */
+function pinProcess(cpus: readonly number[]): void {
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus.join(','), String(process.pid)], { stdio: 'ignore' });
+}
 
 interface Load {
   stop(): Promise<{ written: number; drops: number }>;
@@ -105,15 +117,22 @@ async function mainThreadLoop(seconds: number) {
 
 /**
  * The platform's floor, run beside ours: a thread that does nothing but sleep until each 200 Hz tick and
- * wake (Atomics.wait, as our loop sleeps), at the same priority (nice -10). Whatever it misses, the VM or
+ * wake (Atomics.wait, as our loop sleeps), at the same scheduling as ours (SCHED_FIFO at the loop's rt_priority
+ * where permitted, else nice -10). Whatever it misses, the VM or
  * the kernel missed (the vCPU was not running when the timer fired): no loop on this machine can do better.
  */
 const EMPTY_LOOP = `
 const { workerData, parentPort } = require('node:worker_threads');
-const { readlinkSync } = require('node:fs');
+const { readlinkSync, readFileSync } = require('node:fs');
+const { execFileSync } = require('node:child_process');
 const { setPriority } = require('node:os');
-try { setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), -10); } catch {}
-const { seconds, rateHz } = workerData;
+const { seconds, rateHz, rtPriority, cpus } = workerData;
+const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
+if (cpus.length > 0) try { execFileSync('taskset', ['--cpu-list', '--pid', cpus.join(','), String(tid)], { stdio: 'ignore' }); } catch {}
+try { execFileSync('chrt', ['--fifo', '--pid', String(rtPriority), String(tid)], { stdio: 'ignore' }); } catch {}
+try { setPriority(tid, -10); } catch {}
+const stat = readFileSync('/proc/thread-self/stat', 'utf8').slice(readFileSync('/proc/thread-self/stat', 'utf8').lastIndexOf(')') + 2).split(' ');
+const scheduling = stat[41 - 3] === '1' ? 'SCHED_FIFO ' + stat[40 - 3] : 'SCHED_OTHER nice ' + stat[19 - 3];
 const period = 1000 / rateHz;
 const flag = new Int32Array(new SharedArrayBuffer(4));
 const jitter = [];
@@ -130,16 +149,16 @@ while (scheduled < end) {
   const behind = Math.floor((performance.now() - scheduled) / period);
   if (behind > 0) { missed += behind; scheduled += behind * period; }
 }
-parentPort.postMessage({ missed, jitter });
+parentPort.postMessage({ missed, jitter, scheduling });
 `;
 
-function emptyLoop(seconds: number): Promise<{ missed: number; jitter: number[] }> {
-  const worker = new Worker(EMPTY_LOOP, { eval: true, workerData: { seconds, rateHz: RATE_HZ } });
+function emptyLoop(seconds: number, rtPriority: number, cpus: readonly number[]): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
+  const worker = new Worker(EMPTY_LOOP, { eval: true, workerData: { seconds, rateHz: RATE_HZ, rtPriority, cpus } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
-    worker.once('message', (m: { missed: number; jitter: number[] }) => {
+    worker.once('message', (m: { missed: number; jitter: number[]; scheduling: string }) => {
       void worker.terminate();
-      resolve({ missed: m.missed, jitter: m.jitter.sort((a, b) => a - b) });
+      resolve({ missed: m.missed, jitter: m.jitter.sort((a, b) => a - b), scheduling: m.scheduling });
     });
   });
 }
@@ -155,14 +174,16 @@ async function workerLoop(seconds: number) {
     inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
     outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
   }) as PolicySettings;
-  const loop = Value.Default(LoopConfig, { policy: 'mlp', rate_hz: RATE_HZ, max_observation_age_ms: 100 }) as LoopSettings;
+  const loop = Value.Default(LoopConfig, { policy: 'mlp', rate_hz: RATE_HZ, max_observation_age_ms: 100, cpu_affinity: LOOP_CPUS }) as LoopSettings;
+  if (LOOP_CPUS.length > 0) pinProcess(DAEMON_CPUS);
   const control = new ControlLoop({ name: 'bench', loop, policyName: 'mlp', policy, bus, definitions, log: pino({ level: 'silent' }) });
   await control.start();
-  const floor = await emptyLoop(seconds);
+  const floor = await emptyLoop(seconds, loop.rt_priority, LOOP_CPUS);
   const stats = control.stats();
   const recent = control.recent();
   await control.stop();
   const loadStats = await load.stop();
+  if (LOOP_CPUS.length > 0) pinProcess(allCpus());
   bus.close();
   rmSync(dir, { recursive: true, force: true });
   const jitter = Array.from(recent.jitterUs).sort((a, b) => a - b);
@@ -193,7 +214,7 @@ export async function run(): Promise<BenchResult[]> {
   const baseP99 = percentile(base.jitter, 99);
   const mbps = loadStats.written / seconds / 1e6;
   const notes = [
-    `worker loop: ${ours.stats.ticks} ticks in ${seconds} s, ${ours.stats.missedDeadlines} missed, ${ours.stats.skipped} skipped, ${ours.stats.staleTicks} stale, ${ours.stats.errors} errors; recorder load ${mbps.toFixed(1)} MB/s, ${loadStats.drops} recorder drops (baseline run: ${(base.loadStats.written / seconds / 1e6).toFixed(1)} MB/s, ${base.loadStats.drops} drops)`,
+    `worker loop: ${ours.stats.ticks} ticks in ${seconds} s, ${ours.stats.missedDeadlines} missed, ${ours.stats.skipped} skipped, ${ours.stats.staleTicks} stale, ${ours.stats.errors} errors; loop thread ${ours.stats.scheduling}, empty loop ${ours.floor.scheduling}; recorder load ${mbps.toFixed(1)} MB/s, ${loadStats.drops} recorder drops (baseline run: ${(base.loadStats.written / seconds / 1e6).toFixed(1)} MB/s, ${base.loadStats.drops} drops)`,
     `jitter p50 ${percentile(ours.jitter, 50).toFixed(0)} us, p99 ${oursP99.toFixed(0)} us, max ${ours.jitter.at(-1)?.toFixed(0)} us (main-thread baseline p50 ${percentile(base.jitter, 50).toFixed(0)} us, p99 ${baseP99.toFixed(0)} us, max ${base.jitter.at(-1)?.toFixed(0)} us)`,
     ...formatHistogram(ours.stats.latency, 'worker loop tick latency (scheduled start to command sent)'),
     ...formatHistogram(base.latency, 'main-thread baseline tick latency'),
@@ -210,7 +231,7 @@ export async function run(): Promise<BenchResult[]> {
       notes,
     },
     {
-      name: `  same run, beside ours: an empty ${RATE_HZ} Hz loop (sleep and wake only, nice -10): missed deadlines`,
+      name: `  same run, beside ours: an empty ${RATE_HZ} Hz loop (sleep and wake only, same priority): missed deadlines`,
       ours: ours.stats.missedDeadlines,
       baseline: { name: 'empty loop: the platform floor', value: ours.floor.missed },
       unit: 'ticks',

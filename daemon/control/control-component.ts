@@ -213,6 +213,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
           alive: s.alive,
           starting: s.starting,
           mode: s.mode,
+          scheduling: s.scheduling,
           ticks: s.ticks,
           missed_deadlines: s.missedDeadlines,
           stale_ticks: s.staleTicks,

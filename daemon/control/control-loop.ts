@@ -38,6 +38,10 @@ export interface ControlLoopStats extends LoopStats {
   policy: string;
   rateHz: number;
   mode: string;
+  /** The loop thread's scheduling as the kernel reports it, e.g. "SCHED_FIFO 50", with why not when refused. */
+  scheduling: string;
+  /** The loop thread's Linux thread id (for chrt, taskset, ps -L). */
+  tid: number;
   chunkSize: number;
   topics: string[];
   /** Messages the main thread could not turn into observations (wrong shape, missing field). */
@@ -66,7 +70,8 @@ export class ControlLoop {
   #publisher: Publisher | undefined;
   #observationErrors = 0;
   #mode = 'starting';
-  #nice = '';
+  #scheduling = '';
+  #tid = 0;
   #stopped: Promise<void> | undefined;
   #exited = false;
   #starting = false;
@@ -108,7 +113,8 @@ export class ControlLoop {
       worker.on('message', (m: LoopWorkerMessage) => {
         if (m.kind === 'ready') {
           this.#mode = m.mode;
-          this.#nice = m.nice;
+          this.#scheduling = m.scheduling;
+          this.#tid = m.tid;
           resolve();
         } else if (m.kind === 'fatal') reject(new Error(`control loop ${name}: ${m.message}`));
         else this.#onMessage(m);
@@ -131,7 +137,7 @@ export class ControlLoop {
     }
     this.#watchForCrash(worker);
     this.#subscribe(plan, board);
-    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, nice: this.#nice, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
+    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
   }
 
   /** After `ready`, an error or exit not asked for by stop() is a crash: reported once to onCrash. */
@@ -232,6 +238,8 @@ export class ControlLoop {
       policy: this.#options.policyName,
       rateHz: this.#options.loop.rate_hz,
       mode: this.#mode,
+      scheduling: this.#scheduling,
+      tid: this.#tid,
       chunkSize: this.#plan?.chunkSize ?? 1,
       topics: this.#plan?.slots.map((s) => s.topic) ?? [],
       observationErrors: this.#observationErrors,

@@ -19,7 +19,7 @@ export interface LoopWorkerData {
 
 /** Messages from a loop worker to the main thread. */
 export type LoopWorkerMessage =
-  | { kind: 'ready'; mode: string; chunkSize: number; dim: number; nice: string }
+  | { kind: 'ready'; mode: string; chunkSize: number; dim: number; tid: number; scheduling: string }
   | { kind: 'fatal'; message: string }
   /** CDR bytes of the command to publish; `values` is the action it carries. */
   | { kind: 'command'; data: Uint8Array; values: Float32Array; safe: boolean }

@@ -1,5 +1,3 @@
-import { readlinkSync } from 'node:fs';
-import { getPriority, setPriority } from 'node:os';
 import { MessageChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
@@ -14,6 +12,7 @@ import type { InferenceReply, LoopWorkerData, LoopWorkerMessage } from './loop-p
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { spawnTsWorker } from './spawn-worker.ts';
+import { applyThreadScheduling } from './thread-scheduling.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest
@@ -62,21 +61,6 @@ async function setup(): Promise<Setup> {
   port1.removeAllListeners('message');
   if (first.kind === 'fatal') throw new Error(first.message);
   return { spec, plan, inference: { worker, channel: port1 }, build };
-}
-
-/**
- * Renices this thread alone: on Linux a thread's id is a valid target of setpriority, and
- * /proc/thread-self names it. Returns what happened, for the log; a refusal is not an error.
- */
-function raisePriority(nice: number): string {
-  if (process.platform !== 'linux') return `not applied (${process.platform})`;
-  try {
-    const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-    setPriority(tid, nice);
-    return `${getPriority(tid)}`;
-  } catch (error) {
-    return `not applied: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the daemon CAP_SYS_NICE)`;
-  }
 }
 
 async function main(): Promise<void> {
@@ -218,7 +202,8 @@ async function main(): Promise<void> {
 
   // Before `ready`: the main thread counts a loop alive from its start until the first tick.
   state.set('started_ms', epochMs());
-  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, nice: raisePriority(data.loop.nice) });
+  const scheduling = applyThreadScheduling({ policy: data.loop.scheduling, rtPriority: data.loop.rt_priority, nice: data.loop.nice, cpus: data.loop.cpu_affinity });
+  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, tid: scheduling.tid, scheduling: scheduling.summary });
   let scheduled = performance.now() + periodMs;
   while (!state.stopRequested) {
     state.sleep(scheduled - performance.now());

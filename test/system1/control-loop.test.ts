@@ -7,6 +7,7 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
 import { ControlLoop } from '../../daemon/control/control-loop.ts';
+import { readThreadScheduling } from '../../daemon/control/thread-scheduling.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { policySettings, writeChunkModel, writeLinearModel } from './models.ts';
 
@@ -45,6 +46,21 @@ function setup(model: string, loop: Partial<LoopSettings>) {
 }
 
 describe('ControlLoop (worker thread)', () => {
+  it.runIf(process.platform === 'linux')('sets the loop thread\'s scheduling and CPU as configured and reports what the kernel applied', async () => {
+    const model = writeLinearModel(tmp.path, 'sched', [1, 0, 0, 1], [0, 0]);
+    const { bus, control } = setup(model, { rate_hz: 50, scheduling: 'other', nice: 2, cpu_affinity: [0] });
+    await control.start();
+    try {
+      const { scheduling, tid } = control.stats();
+      expect(scheduling).toBe('SCHED_OTHER nice 2 on CPU 0');
+      expect(tid).not.toBe(process.pid);
+      expect(readThreadScheduling(tid)).toMatchObject({ policy: 'other', nice: 2, cpus: '0' });
+    } finally {
+      await control.stop();
+      bus.close();
+    }
+  });
+
   it('sends the safe action while the observation is missing or stale, counts it, and the policy action while fresh', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
     // An age limit far above the 10 ms publishing interval: a loaded machine must not make fresh data stale.

@@ -53,7 +53,7 @@ class CrashingLoop implements LoopHandle {
     this.options.onCrash?.(new Error('worker exited with code 1'));
   }
   stats(): ControlLoopStats {
-    return { ...new LoopState(0).snapshot(), name: this.name, policy: 'p', rateHz: 50, mode: 'step', chunkSize: 1, topics: [], observationErrors: 0, alive: this.#alive, starting: this.starting };
+    return { ...new LoopState(0).snapshot(), name: this.name, policy: 'p', rateHz: 50, mode: 'step', scheduling: 'SCHED_OTHER nice 0', tid: 0, chunkSize: 1, topics: [], observationErrors: 0, alive: this.#alive, starting: this.starting };
   }
 }
 

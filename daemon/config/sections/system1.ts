@@ -146,11 +146,25 @@ export const LoopConfig = Type.Object(
       description: 'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
     }),
     chunking: ChunkingConfig,
+    scheduling: Type.Union([Type.Literal('fifo'), Type.Literal('rr'), Type.Literal('other')], {
+      default: 'fifo',
+      description:
+        'Scheduling policy of the loop thread alone (Linux): fifo (SCHED_FIFO at rt_priority, as ros2_control runs its loop), rr, or other (the normal scheduler at `nice`). ' +
+        'A real-time policy needs CAP_SYS_NICE or LimitRTPRIO; without it the loop falls back to `nice` and says so in the log and in status.',
+    }),
+    rt_priority: Type.Integer({ minimum: 1, maximum: 99, default: 50, description: 'SCHED_FIFO/SCHED_RR priority of the loop thread (ros2_control uses 50).' }),
+    cpu_affinity: Type.Array(Type.Integer({ minimum: 0, maximum: 1023 }), {
+      default: [],
+      uniqueItems: true,
+      description:
+        'CPUs the loop thread alone runs on (Linux, as ros2_control\'s cpu_affinity); empty: wherever the daemon runs. ' +
+        'Pair it with the daemon kept off those CPUs (systemd CPUAffinity=, or isolcpus=) so the loop has its core to itself.',
+    }),
     nice: Type.Integer({
       minimum: -20,
       maximum: 19,
       default: -10,
-      description: 'Scheduling priority of the loop thread alone (Linux); below 0 needs CAP_SYS_NICE, else the loop runs at the default and says so.',
+      description: 'Niceness of the loop thread under scheduling: other, or when a real-time policy is refused; below 0 needs CAP_SYS_NICE, else the loop runs at the default and says so.',
     }),
   },
   RECORD_VALUE,
