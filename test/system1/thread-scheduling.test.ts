@@ -4,6 +4,8 @@ import { spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
 import { readThreadScheduling, type SchedulingRequest, type SchedulingResult } from '../../daemon/control/thread-scheduling.ts';
 
 const onLinux = process.platform === 'linux';
+/** A CPU this process may run on (a container's cpuset need not include CPU 0). */
+const firstCpu = (): number => Number.parseInt(readThreadScheduling(process.pid).cpus, 10);
 
 /** Applies `request` in a fresh worker thread (so this thread keeps its scheduling) with `env`. */
 function applyInWorker(request: SchedulingRequest, env: NodeJS.ProcessEnv = process.env): Promise<{ result: SchedulingResult; worker: Worker }> {
@@ -71,10 +73,11 @@ describe.runIf(onLinux)('thread scheduling', () => {
   });
 
   it('pins the thread alone to the CPUs asked for, and says when a CPU does not exist', async () => {
-    const { result, worker } = await applyInWorker({ policy: 'other', rtPriority: 50, nice: 0, cpus: [0] });
+    const cpu = firstCpu();
+    const { result, worker } = await applyInWorker({ policy: 'other', rtPriority: 50, nice: 0, cpus: [cpu] });
     try {
-      expect(result.summary).toBe('SCHED_OTHER nice 0 on CPU 0');
-      expect(readThreadScheduling(result.tid).cpus).toBe('0');
+      expect(result.summary).toBe(`SCHED_OTHER nice 0 on CPU ${cpu}`);
+      expect(readThreadScheduling(result.tid).cpus).toBe(String(cpu));
       expect(readThreadScheduling(process.pid).cpus).not.toBe(''); // this thread keeps its own
     } finally {
       await finish(worker);
