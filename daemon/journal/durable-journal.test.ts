@@ -101,6 +101,53 @@ describe('DurableJournal', () => {
     await again.close();
   });
 
+  it('appends a batch in one write, as the same frames as one append each, and resolves it once', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d, fsync: 'never' });
+    const writes: number[] = [];
+    j.subscribe((r) => writes.push(r.seq));
+    await j.append('run_state', { before: true });
+    const size = () => statSync(join(d, segmentsOf(d)[0]!)).size;
+    const sizeBefore = size();
+    const batch = j.appendMany([
+      { kind: 'agent_event', data: { kind: 'llm.message', text: 'ünïcødé' } },
+      { kind: 'agent_event', data: { kind: 'tool.call' } },
+      { kind: 'run_state', data: undefined },
+    ]);
+    expect(size()).toBe(sizeBefore); // nothing written before the end of this tick
+    const records = await batch;
+    expect(records.map((r) => r.seq)).toEqual([2, 3, 4]);
+    expect(writes).toEqual([1, 2, 3, 4]);
+    expect(await j.appendMany([])).toEqual([]);
+    await j.close();
+    const all = new DurableJournal({ dir: d }).read(1, 10);
+    const expected = Buffer.concat(all.map((r) => encodeFrame(Buffer.from(JSON.stringify(r)))));
+    expect(readFileSync(join(d, segmentsOf(d)[0]!)).equals(expected)).toBe(true);
+    expect(all.map((r) => r.data)).toEqual([{ before: true }, { kind: 'llm.message', text: 'ünïcødé' }, { kind: 'tool.call' }, undefined]);
+  });
+
+  it('refuses a whole batch when one entry has no JSON form, and uses up no seq', async () => {
+    const d = dir();
+    const j = new DurableJournal({ dir: d, fsync: 'never' });
+    await expect(j.appendMany([{ kind: 'agent_event', data: { ok: 1 } }, { kind: 'agent_event', data: { n: 1n } }])).rejects.toThrow(/agent_event record: its data is not JSON/);
+    expect((await j.append('agent_event', { next: true })).seq).toBe(1);
+    expect(j.read(1, 10).map((r) => r.data)).toEqual([{ next: true }]);
+    await j.close();
+  });
+
+  it('rejects a whole batch after a failed fsync, and its seqs are used again', async () => {
+    const d = dir();
+    let failNext = false;
+    const j = new DurableJournal({ dir: d, fsync: 'always', fdatasync: (fd, cb) => (failNext ? cb(Object.assign(new Error('EIO'), { code: 'EIO' })) : fdatasync(fd, cb)) });
+    await j.append('run_state', { first: true });
+    failNext = true;
+    await expect(j.appendMany([{ kind: 'agent_event', data: { a: 1 } }, { kind: 'agent_event', data: { b: 2 } }])).rejects.toThrow(/fsync failed/);
+    failNext = false;
+    expect((await j.appendMany([{ kind: 'agent_event', data: { c: 3 } }]))[0]!.seq).toBe(2);
+    expect(j.read(1, 10).map((r) => r.data)).toEqual([{ first: true }, { c: 3 }]);
+    await j.close();
+  });
+
   it('refuses data with no JSON form without using up a seq', async () => {
     const j = new DurableJournal({ dir: dir(), fsync: 'never' });
     await j.append('a', { i: 1 });

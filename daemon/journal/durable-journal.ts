@@ -1,6 +1,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Journal, JournalRecord } from '../contract/services.ts';
+import type { JournalEntry } from './append-many.ts';
 import { nowNs } from '../contract/time.ts';
 import { decodeFrame, FRAME_HEADER, sealFrame } from './frame.ts';
 
@@ -32,10 +33,16 @@ interface Segment {
   size: number;
 }
 
+/**
+ * A record on its way to the disk. Only the last record of an append call holds its promise's callbacks
+ * (and what it resolves with): records of one call are written, synced or failed together.
+ */
 interface Pending {
   record: JournalRecord;
-  resolve: (record: JournalRecord) => void;
-  reject: (error: Error) => void;
+  bytes: number;
+  resolve: ((result: never) => void) | undefined;
+  reject: ((error: Error) => void) | undefined;
+  result: JournalRecord | JournalRecord[] | undefined;
 }
 
 /** The write buffer's usual size; one grown past STAGE_KEEP for a large record is dropped after its write. */
@@ -63,13 +70,15 @@ export class DurableJournal implements Journal {
   /** Last record written to the file (readable); records still in #pending have higher seqs. */
   #lastSeq = 0;
   #nextSeq = 1;
-  #pending: (Pending & { bytes: number })[] = [];
+  #pending: Pending[] = [];
   /**
    * The frames of #pending, encoded in place (no buffer per record, no copy to join them): the next write
    * sends bytes 0..#staged, then the buffer is reused.
    */
   #stage = Buffer.allocUnsafe(STAGE_BYTES);
   #staged = 0;
+  /** The size of the frame #stage encoded last. */
+  #lastBytes = 0;
   #unsynced: Pending[] = [];
   #syncing = false;
   #timer: NodeJS.Timeout | undefined;
@@ -104,32 +113,79 @@ export class DurableJournal implements Journal {
   }
 
   append(kind: string, data: unknown): Promise<JournalRecord> {
-    if (this.#closed) return Promise.reject(new Error('journal is closed'));
-    const segment = this.#segments.at(-1);
-    // A segment may end up one record over segmentBytes: rotating before the seq is taken keeps seqs dense
-    // even when the flush of the old segment fails.
-    if (!segment || segment.size + this.#staged >= this.#segmentBytes) {
-      try {
-        this.#flushWrites();
-        this.#startSegment(this.#nextSeq);
-      } catch (error) {
-        return Promise.reject(new Error(`journal ${this.dir}: cannot start a new segment: ${(error as Error).message}`));
-      }
-    }
+    const refused = this.#refusal();
+    if (refused) return Promise.reject(refused);
     // The data is serialized before its seq is taken: data that cannot be (a BigInt, a cycle) leaves no gap.
     let body: string | undefined;
     try {
       body = JSON.stringify(data);
     } catch (error) {
-      return Promise.reject(new Error(`journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`));
+      return Promise.reject(this.#notJson(kind, error));
     }
+    const record = this.#take(kind, data, body);
+    return new Promise((resolve, reject) => this.#enqueue(record, resolve, reject, record));
+  }
+
+  /**
+   * Appends several records at once: they take consecutive seqs, go to the OS in one write and resolve
+   * together (all durable, or all failed), with one promise instead of one per record. Nothing is appended
+   * when any entry's data has no JSON form.
+   */
+  appendMany(entries: readonly JournalEntry[]): Promise<JournalRecord[]> {
+    if (entries.length === 0) return Promise.resolve([]);
+    const refused = this.#refusal();
+    if (refused) return Promise.reject(refused);
+    const bodies: (string | undefined)[] = [];
+    for (const entry of entries) {
+      try {
+        bodies.push(JSON.stringify(entry.data));
+      } catch (error) {
+        return Promise.reject(this.#notJson(entry.kind, error));
+      }
+    }
+    const records: JournalRecord[] = [];
+    for (let i = 0; i < entries.length - 1; i++) {
+      const record = this.#take(entries[i]!.kind, entries[i]!.data, bodies[i]);
+      records.push(record);
+      this.#enqueue(record, undefined, undefined, undefined);
+    }
+    const last = entries.at(-1)!;
+    records.push(this.#take(last.kind, last.data, bodies.at(-1)));
+    return new Promise((resolve, reject) => this.#enqueue(records.at(-1)!, resolve, reject, records));
+  }
+
+  /** Why an append cannot be taken now, after rotating to a new segment if this one is full. */
+  #refusal(): Error | undefined {
+    if (this.#closed) return new Error('journal is closed');
+    const segment = this.#segments.at(-1);
+    // A segment may end up one append over segmentBytes: rotating before the seqs are taken keeps seqs
+    // dense even when the flush of the old segment fails.
+    if (!segment || segment.size + this.#staged >= this.#segmentBytes) {
+      try {
+        this.#flushWrites();
+        this.#startSegment(this.#nextSeq);
+      } catch (error) {
+        return new Error(`journal ${this.dir}: cannot start a new segment: ${(error as Error).message}`);
+      }
+    }
+    return undefined;
+  }
+
+  #notJson(kind: string, error: unknown): Error {
+    return new Error(`journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`);
+  }
+
+  /** Takes the next seq and encodes the record into the write buffer. */
+  #take(kind: string, data: unknown, body: string | undefined): JournalRecord {
     const record: JournalRecord = { seq: this.#nextSeq++, ts: nowNs().toString(), kind, data };
-    const bytes = this.#stageRecord(record, body);
-    return new Promise((resolve, reject) => {
-      this.#pending.push({ record, bytes, resolve, reject });
-      // Records appended in the same tick go to disk in one write.
-      if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
-    });
+    this.#lastBytes = this.#stageRecord(record, body);
+    return record;
+  }
+
+  #enqueue(record: JournalRecord, resolve: Pending['resolve'], reject: Pending['reject'], result: Pending['result']): void {
+    this.#pending.push({ record, bytes: this.#lastBytes, resolve, reject, result });
+    // Records appended in the same tick go to disk in one write.
+    if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
   }
 
   /**
@@ -182,7 +238,7 @@ export class DurableJournal implements Journal {
       this.#nextSeq = this.#lastSeq + 1; // the failed records were never written: their seqs are free again
       const code = (error as NodeJS.ErrnoException).code;
       const failure = new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`);
-      for (const p of batch) p.reject(failure);
+      for (const p of batch) p.reject?.(failure);
       return;
     } finally {
       if (this.#stage.length > STAGE_KEEP) this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
@@ -308,17 +364,17 @@ export class DurableJournal implements Journal {
     this.#lastSeq = firstSeq - 1;
     this.#nextSeq = firstSeq;
     const failure = new Error(`journal: fsync failed, records from ${firstSeq} on were not made durable and are dropped: ${error.message}`);
-    for (const p of failed) p.reject(failure);
+    for (const p of failed) p.reject?.(failure);
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
 
   #settle(batch: Pending[], error: Error | undefined): void {
     for (const p of batch) {
       if (error) {
-        p.reject(new Error(`journal: fsync failed, record ${p.record.seq} may not be durable: ${error.message}`));
+        p.reject?.(new Error(`journal: fsync failed, record ${p.record.seq} may not be durable: ${error.message}`));
         continue;
       }
-      p.resolve(p.record);
+      p.resolve?.(p.result as never);
       for (const listener of this.#listeners) {
         try {
           listener(p.record);
