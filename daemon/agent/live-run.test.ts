@@ -88,4 +88,54 @@ describe('LiveRun', () => {
     journal.fail = undefined;
     await expect(live.event('tool.call', {})).rejects.toThrow('disk full');
   });
+
+  it('gives a tool call and the events noted before it to the journal as one batch', async () => {
+    const journal = new TickJournal();
+    const batches: string[][] = [];
+    Object.assign(journal, {
+      appendMany(entries: { kind: string; data: unknown }[]) {
+        batches.push(entries.map((e) => (e.data as { kind: string }).kind));
+        return Promise.all(entries.map((e) => journal.append(e.kind, e.data)));
+      },
+    });
+    const live = await liveRun(journal);
+    live.note('tool.result', {});
+    live.note('llm.message', {});
+    await live.event('tool.call', {});
+    expect(batches.at(-1)).toEqual(['tool.result', 'llm.message', 'tool.call']);
+    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.result', 'llm.message', 'tool.call']);
+  });
+
+  it('tells its end listeners when it ends, and aborts its signal only once someone has taken it', async () => {
+    const journal = new TickJournal();
+    const quiet = await liveRun(journal);
+    const ended: string[] = [];
+    quiet.onEnd(() => ended.push('first'));
+    const off = quiet.onEnd(() => ended.push('removed'));
+    off();
+    await quiet.finish('succeeded');
+    expect(ended).toEqual(['first']);
+    await quiet.finish('failed');
+    expect(ended).toEqual(['first']); // once
+    expect(quiet.signal.aborted).toBe(true); // taken after the end: aborted already
+    expect((quiet.signal.reason as Error).message).toBe('succeeded');
+
+    const held = await liveRun(journal);
+    const signal = held.signal;
+    expect(signal.aborted).toBe(false);
+    await held.finish('cancelled', 'cancelled by t');
+    expect(signal.aborted).toBe(true);
+    expect((signal.reason as Error).message).toBe('cancelled by t');
+    expect(held.signal).toBe(signal);
+  });
+
+  it('aborts a taken signal when the daemon lets go of the run', async () => {
+    const live = await liveRun(new TickJournal());
+    let ended = 0;
+    live.onEnd(() => ended++);
+    const signal = live.signal;
+    live.detach();
+    expect(ended).toBe(1);
+    expect(signal.aborted).toBe(true);
+  });
 });

@@ -10,7 +10,6 @@ import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
 export class LiveRun {
   readonly record: RunRecord;
   readonly quotas: RunQuotas;
-  readonly controller = new AbortController();
   /** Tool calls so far (the quota counts them). */
   callCount = 0;
   tokens = 0;
@@ -39,6 +38,14 @@ export class LiveRun {
   /** A background flush that failed: the next write reports it. */
   #writeError: Error | undefined;
   #ending: Promise<Error | undefined> | undefined;
+  /**
+   * Made when someone first asks for `signal`: aborting a controller costs several microseconds (an Event
+   * dispatched, an Error with its stack) even with nothing listening, and most runs end with nobody holding
+   * their signal. A run that never handed it out has nothing to abort.
+   */
+  #controller: AbortController | undefined;
+  #stopReason: string | undefined;
+  #endListeners = new Set<() => void>();
 
   constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: (live: LiveRun) => void }) {
     const { record, store, quotas, onWallExceeded } = options;
@@ -56,8 +63,23 @@ export class LiveRun {
     return this.record.intent;
   }
 
+  /** Aborted when the run ends or the daemon lets go of it. */
   get signal(): AbortSignal {
-    return this.controller.signal;
+    if (!this.#controller) {
+      this.#controller = new AbortController();
+      // Taken after the run stopped: it is aborted already, as it would have been.
+      if (this.#stopReason !== undefined) this.#controller.abort(new Error(this.#stopReason));
+    }
+    return this.#controller.signal;
+  }
+
+  /**
+   * Calls `listener` once when the run ends or the daemon lets go of it, like an abort listener on
+   * `signal` but without making the signal. Returns a function that removes it.
+   */
+  onEnd(listener: () => void): () => void {
+    this.#endListeners.add(listener);
+    return () => void this.#endListeners.delete(listener);
   }
 
   /** True once the run ended or the daemon let go of it: nothing more is written. */
@@ -69,11 +91,14 @@ export class LiveRun {
     return this.#detached;
   }
 
-  /** Appends an event and waits until it (and everything noted before it) is durable. */
+  /** Appends an event and waits until it (and everything noted before it) is durable: one journal write. */
   async event(kind: string, payload: Record<string, unknown>): Promise<void> {
     if (this.closed) return;
-    const noted = this.#appendNoted();
-    await this.#settle(noted, this.#store.event(this.run.run_id, kind, payload));
+    const batch = this.#noted;
+    this.#noted = [];
+    batch.push({ kind, payload });
+    await this.#store.events(this.run.run_id, batch);
+    this.#throwWriteError();
   }
 
   /**
@@ -110,7 +135,7 @@ export class LiveRun {
     try {
       return await ending;
     } finally {
-      this.controller.abort(new Error(reason ?? status));
+      this.#stop(reason ?? status);
     }
   }
 
@@ -123,14 +148,11 @@ export class LiveRun {
   }
 
   /** Appends the noted events now, in order and in this tick (one journal write with what follows). */
-  #appendNoted(): Promise<unknown>[] | undefined {
+  #appendNoted(): Promise<unknown> | undefined {
     const noted = this.#noted;
     if (noted.length === 0) return undefined;
     this.#noted = [];
-    const runId = this.run.run_id;
-    const writes: Promise<unknown>[] = [];
-    for (let i = 0; i < noted.length; i++) writes.push(this.#store.event(runId, noted[i]!.kind, noted[i]!.payload));
-    return writes;
+    return this.#store.events(this.run.run_id, noted);
   }
 
   // Static, with the run as an argument: a closure per run costs more than it looks (under tsx each named
@@ -141,23 +163,21 @@ export class LiveRun {
 
   #flushNoted(): void {
     this.#flushScheduled = false;
-    const writes = this.#appendNoted();
-    if (writes) Promise.all(writes).catch((error: unknown) => void (this.#writeError ??= error as Error));
-  };
+    this.#appendNoted()?.catch((error: unknown) => void (this.#writeError ??= error as Error));
+  }
 
   /** Waits for a write and the noted ones before it; a failed background write fails this one. */
-  async #settle<T>(noted: Promise<unknown>[] | undefined, write: Promise<T>): Promise<T> {
-    let result: T;
-    if (noted) {
-      noted.push(write);
-      result = (await Promise.all(noted)).at(-1) as T;
-    } else result = await write;
-    const error = this.#writeError;
-    if (error) {
-      this.#writeError = undefined;
-      throw error;
-    }
+  async #settle<T>(noted: Promise<unknown> | undefined, write: Promise<T>): Promise<T> {
+    const result = noted ? (await Promise.all([noted, write]))[1] : await write;
+    this.#throwWriteError();
     return result;
+  }
+
+  #throwWriteError(): void {
+    const error = this.#writeError;
+    if (!error) return;
+    this.#writeError = undefined;
+    throw error;
   }
 
   /** The daemon is stopping: keep the run's last durable state (awaiting_approval stays resumable). */
@@ -165,7 +185,16 @@ export class LiveRun {
     this.#flushNoted();
     this.#detached = true;
     this.pauseClock();
-    this.controller.abort(new Error('the daemon is stopping'));
+    this.#stop('the daemon is stopping');
+  }
+
+  /** Stops whatever the run is doing: its end listeners, then its signal (if anyone has it). */
+  #stop(reason: string): void {
+    this.#stopReason ??= reason;
+    const listeners = [...this.#endListeners];
+    this.#endListeners.clear();
+    for (const listener of listeners) listener();
+    if (this.#controller && !this.#controller.signal.aborted) this.#controller.abort(new Error(reason));
   }
 
   /** Wall-time quota: counts while the run acts, not while it waits for a person. */

@@ -105,7 +105,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
         : { content: [{ type: 'text', text: screened.error }], details: screened, isError: true };
     },
   });
-  live.signal.addEventListener('abort', run.abort, { once: true });
+  const offEnd = live.onEnd(run.abort);
   try {
     if (live.run.status !== 'running') await live.status('running');
     live.startClock();
@@ -120,7 +120,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
         await live.finish('failed', `System 2 failed: ${last?.errorMessage ?? 'no answer'}`);
         return;
       }
-      const failed = await runValidators(live, validators, refines + 1, deps.validatorEnv(live));
+      const failed = await runValidators(live, validators, refines + 1, deps.validatorEnv);
       if (live.closed) return;
       if (!failed) {
         await live.finish('succeeded', textOf(last.content).slice(0, 500) || undefined);
@@ -135,7 +135,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
     }
   } finally {
-    live.signal.removeEventListener('abort', run.abort);
+    offEnd();
   }
 }
 

@@ -3,6 +3,7 @@ import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/schema
 import type { Journal, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
 import { Validator } from '../contract/validate.ts';
+import { appendMany, type JournalEntry } from '../journal/append-many.ts';
 
 /** Journal record kinds the agent writes. */
 export const RUN_STATE = 'run_state';
@@ -223,18 +224,34 @@ export class RunStore {
   }
 
   event(runId: string, kind: string, payload: Record<string, unknown>): Promise<AgentEvent> {
+    return this.events(runId, [{ kind, payload }]).then(firstOf);
+  }
+
+  /**
+   * Appends events of one run, in order, in one journal write (a tool call's records go together); they
+   * show in the run once all are durable.
+   */
+  events(runId: string, items: readonly { kind: string; payload: Record<string, unknown> }[]): Promise<AgentEvent[]> {
     const record = this.#runs.get(runId);
     if (!record) return Promise.reject(new Error(`no run ${runId}`));
-    const event: AgentEvent = { event_id: newId(), run_id: runId, kind, payload, ts: nsNow() };
-    // A reaction on the append, not an async function: this runs for every event of every tool call.
-    return this.#journal.append(AGENT_EVENT, event).then(() => this.#shown(record, event));
+    const events: AgentEvent[] = [];
+    const entries: JournalEntry[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const event: AgentEvent = { event_id: newId(), run_id: runId, kind: items[i]!.kind, payload: items[i]!.payload, ts: nsNow() };
+      events.push(event);
+      entries.push({ kind: AGENT_EVENT, data: event });
+    }
+    // A reaction on the append, not an async function: this runs for every tool call.
+    return appendMany(this.#journal, entries).then(() => this.#shown(record, events));
   }
 
   /** An event is durable: it shows in its run and counts. */
-  #shown(record: RunRecord, event: AgentEvent): AgentEvent {
-    record.events.push(event);
-    this.#count(event);
-    return event;
+  #shown(record: RunRecord, events: AgentEvent[]): AgentEvent[] {
+    for (let i = 0; i < events.length; i++) {
+      record.events.push(events[i]!);
+      this.#count(events[i]!);
+    }
+    return events;
   }
 
   #require(runId: string): RunRecord {
@@ -242,6 +259,10 @@ export class RunStore {
     if (!record) throw new Error(`no run ${runId}`);
     return record;
   }
+}
+
+function firstOf(events: AgentEvent[]): AgentEvent {
+  return events[0]!;
 }
 
 function nsNow(): string {

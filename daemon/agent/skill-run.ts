@@ -26,7 +26,7 @@ export async function runSkill(live: LiveRun, args: Record<string, unknown>, val
       await live.finish('failed', `${skill}: ${result.error}`);
       return;
     }
-    const failed = await runValidators(live, validators, attempt, deps.validatorEnv(live));
+    const failed = await runValidators(live, validators, attempt, deps.validatorEnv);
     if (live.closed) return;
     if (!failed) {
       await live.finish('succeeded');
