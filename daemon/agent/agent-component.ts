@@ -190,8 +190,11 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     // Registered before the first await, so no second caller can slip between the check and the create.
     const accepting = this.#accept(parsed);
     this.#submitting.set(id, accepting);
-    const done = (): void => void this.#submitting.delete(id);
-    accepting.then(done, done);
+    // Inline arrows: tsx names a closure held in a variable with a defineProperty call, per intent.
+    accepting.then(
+      () => this.#submitting.delete(id),
+      () => this.#submitting.delete(id),
+    );
     return accepting;
   }
 

@@ -37,8 +37,10 @@ export function hasOptionalDefaults(schema: unknown): boolean {
  * every default is on a required field, all present). Value.Default walks the whole schema, trying each
  * branch of a union, and costs more than everything else in accepting an intent.
  */
-function fillDefaults<T extends TSchema>(validator: Validator<T>, skip: boolean, value: unknown): unknown {
-  return skip && validator.check(value) ? value : Value.Default(validator.schema, value);
+function fillDefaults<T extends TSchema>(validator: Validator<T>, skip: boolean, value: unknown): { value: unknown; valid: boolean } {
+  if (skip && validator.check(value)) return { value, valid: true };
+  // Value.Default fills in place: a copy, so the value it came from (the intent's own params) stays as sent.
+  return { value: Value.Default(validator.schema, structuredClone(value)), valid: false };
 }
 const intentSkip = !hasOptionalDefaults(Intent);
 const nlSkip = !hasOptionalDefaults(NaturalLanguageParams);
@@ -63,11 +65,13 @@ export function parseIntent(raw: unknown, source: IntentSource, skills: Readonly
   if (copy !== null && typeof copy === 'object' && typeof (copy as { policy_ctx?: unknown }).policy_ctx === 'object') {
     (copy as { policy_ctx: Record<string, unknown> }).policy_ctx.source = source;
   }
-  const filled = copy !== null && typeof copy === 'object' ? fillDefaults(intentValidator, intentSkip, copy) : copy;
-  const intent = intentValidator.parse(filled, 'intent');
+  const filled = copy !== null && typeof copy === 'object' ? fillDefaults(intentValidator, intentSkip, copy) : { value: copy, valid: false };
+  // A value fillDefaults found valid is not checked twice.
+  const intent = filled.valid ? (filled.value as Intent) : intentValidator.parse(filled.value, 'intent');
   intent.created_at ??= nowNs().toString();
   if (intent.type === 'natural_language') {
-    const params: Static<typeof NaturalLanguageParams> = nlValidator.parse(fillDefaults(nlValidator, nlSkip, structuredClone(intent.params)), 'intent.params');
+    const nl = fillDefaults(nlValidator, nlSkip, intent.params);
+    const params: Static<typeof NaturalLanguageParams> = nl.valid ? (nl.value as Static<typeof NaturalLanguageParams>) : nlValidator.parse(nl.value, 'intent.params');
     return { intent, args: {}, text: params.text, validators: params.validators ?? [] };
   }
   const skill = skills.get(intent.type);
