@@ -16,8 +16,15 @@ const PATTERNS: [string, RegExp][] = [
   ['role_tags', /<\/?\s*(system|assistant|developer|tool_result|instructions?)\s*>|\b(system prompt|developer mode)\b/i],
 ];
 
+/**
+ * The words every pattern needs, in one regex: a text with none of them (nearly every tool result) is
+ * passed after one scan instead of one per pattern.
+ */
+const ANY_SIGNAL = /\b(ignore|disregard|forget|override|new|updated|real|actual|you must|you should|now|please|immediately|navigate_to|run_policy|read_topic|publish|call_service|stop|system prompt|developer mode)\b|<\/?\s*(system|assistant|developer|tool_result|instructions?)\s*>/i;
+
 /** The names of the patterns a text matches. */
 export function injectionSignals(text: string): string[] {
+  if (!ANY_SIGNAL.test(text)) return [];
   return PATTERNS.filter(([, re]) => re.test(text)).map(([name]) => name);
 }
 
