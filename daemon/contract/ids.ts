@@ -12,6 +12,8 @@ let lastMs = -1;
 let counter = 0;
 
 const HEX: string[] = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
+/** The counter's 12 bits as three hex digits. */
+const HEX3: string[] = Array.from({ length: 4096 }, (_, i) => i.toString(16).padStart(3, '0'));
 
 function randomBytes(n: number): number {
   if (poolOffset + n > POOL.length) {
@@ -28,29 +30,36 @@ function h(byte: number): string {
   return HEX[byte]!;
 }
 
+/** The first 15 characters of every id made in `lastMs` (its time and the version digit), made once per ms. */
+let prefix = '';
+
 export function newId(): string {
-  let ms = Date.now();
+  const ms = Date.now();
   if (ms > lastMs) {
     lastMs = ms;
     // A random start in the lower half leaves room for 2048 ids in the same ms.
     counter = POOL[randomBytes(1)]! & 0x7ff;
+    prefix = timePrefix(ms);
   } else {
-    ms = lastMs; // the clock stepped back or this ms is busy: keep order rather than follow the clock
+    // The clock stepped back or this ms is busy: keep order rather than follow the clock.
     counter++;
     if (counter > 0xfff) {
-      lastMs = ++ms; // counter exhausted: borrow the next ms, as the RFC allows
+      // Counter exhausted: borrow the next ms, as the RFC allows.
+      prefix = timePrefix(++lastMs);
       counter = 0;
     }
   }
   const r = randomBytes(8);
-  const t = ms;
   return (
-    h(Math.floor(t / 2 ** 40) & 0xff) + h(Math.floor(t / 2 ** 32) & 0xff) + h((t >>> 24) & 0xff) + h((t >>> 16) & 0xff) +
-    '-' + h((t >>> 8) & 0xff) + h(t & 0xff) +
-    '-' + h(0x70 | (counter >>> 8)) + h(counter & 0xff) +
+    prefix + HEX3[counter]! +
     '-' + h(0x80 | (POOL[r]! & 0x3f)) + h(POOL[r + 1]!) +
     '-' + h(POOL[r + 2]!) + h(POOL[r + 3]!) + h(POOL[r + 4]!) + h(POOL[r + 5]!) + h(POOL[r + 6]!) + h(POOL[r + 7]!)
   );
+}
+
+/** `tttttttt-tttt-7`: 48 bits of ms, then the version digit that starts the counter's field. */
+function timePrefix(t: number): string {
+  return h(Math.floor(t / 2 ** 40) & 0xff) + h(Math.floor(t / 2 ** 32) & 0xff) + h((t >>> 24) & 0xff) + h((t >>> 16) & 0xff) + '-' + h((t >>> 8) & 0xff) + h(t & 0xff) + '-7';
 }
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';
