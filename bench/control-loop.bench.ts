@@ -187,7 +187,13 @@ async function workerLoop(seconds: number) {
   bus.close();
   rmSync(dir, { recursive: true, force: true });
   const jitter = Array.from(recent.jitterUs).sort((a, b) => a - b);
-  return { stats, jitter, loadStats, floor };
+  // Each late tick, as (woke, done) after its scheduled start: a late wake is the platform's; a prompt wake
+  // with a late finish was stalled while it ran.
+  const late: string[] = [];
+  for (let i = 0; i < recent.latencyUs.length; i++) {
+    if (recent.latencyUs[i]! > 1e6 / RATE_HZ) late.push(`woke +${(recent.jitterUs[i]! / 1000).toFixed(1)}, done +${(recent.latencyUs[i]! / 1000).toFixed(1)} ms`);
+  }
+  return { stats, jitter, loadStats, floor, late };
 }
 
 /** The baseline under the same recorder load. */
@@ -216,6 +222,7 @@ export async function run(): Promise<BenchResult[]> {
   const notes = [
     `worker loop: ${ours.stats.ticks} ticks in ${seconds} s, ${ours.stats.missedDeadlines} missed, ${ours.stats.skipped} skipped, ${ours.stats.staleTicks} stale, ${ours.stats.errors} errors; loop thread ${ours.stats.scheduling}, empty loop ${ours.floor.scheduling}; recorder load ${mbps.toFixed(1)} MB/s, ${loadStats.drops} recorder drops (baseline run: ${(base.loadStats.written / seconds / 1e6).toFixed(1)} MB/s, ${base.loadStats.drops} drops)`,
     `jitter p50 ${percentile(ours.jitter, 50).toFixed(0)} us, p99 ${oursP99.toFixed(0)} us, max ${ours.jitter.at(-1)?.toFixed(0)} us (main-thread baseline p50 ${percentile(base.jitter, 50).toFixed(0)} us, p99 ${baseP99.toFixed(0)} us, max ${base.jitter.at(-1)?.toFixed(0)} us)`,
+    `worker loop's late ticks (finished after the next was due): ${ours.late.length === 0 ? 'none' : ours.late.join('; ')}`,
     ...formatHistogram(ours.stats.latency, 'worker loop tick latency (scheduled start to command sent)'),
     ...formatHistogram(base.latency, 'main-thread baseline tick latency'),
   ];
