@@ -6,7 +6,8 @@ import { loadDecompressHandlers } from '@mcap/support';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCompressor, type ChunkCompression } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
-import { fsSegmentIO } from './segment-io.ts';
+import { repairBag } from './repair.ts';
+import { fsSegmentIO, type SegmentFile } from './segment-io.ts';
 
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
@@ -98,5 +99,34 @@ describe('McapSegmentWriter', () => {
     await expect(writer.flush()).rejects.toThrow(/ENOSPC/);
     expect(writer.error?.message).toMatch(/ENOSPC/);
     expect(writer.pendingBytes).toBe(0);
+  });
+
+  it('a crash with a later chunk landed and an earlier one not (a hole): repair keeps what precedes the hole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcap-hole-'));
+    dirs.push(dir);
+    const real = await fsSegmentIO.create(join(dir, 'hole_0.mcap'));
+    let calls = 0;
+    // Write 1 is the header, 2 the first chunk; write 3 (the second chunk) never reaches the file, as if the
+    // process died while it was in flight, and write 4 (the third chunk) lands beyond it.
+    const file: SegmentFile = { ...real, writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)), writeAt: (b, p) => real.writeAt(b, p), sync: () => real.sync(), close: () => real.close() };
+    const writer = new McapSegmentWriter({ file, chunkSize: 1000 });
+    const ch = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
+    for (let i = 0; i < 6; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // two per chunk
+    await writer.drain();
+    await writer.abandon();
+    expect(calls).toBe(4);
+    const before = readFileSync(join(dir, 'hole_0.mcap'));
+    const repair = await repairBag(dir);
+    expect(repair.files).toHaveLength(1);
+    expect(repair.files[0]).toMatchObject({ state: 'repaired', messages: 2 });
+    expect(repair.files[0]!.droppedBytes).toBeGreaterThan(0);
+    const after = readFileSync(join(dir, 'hole_0.mcap'));
+    expect(after.byteLength).toBeLessThan(before.byteLength);
+    const stream = new McapStreamReader();
+    stream.append(after);
+    const logTimes: bigint[] = [];
+    for (let r = stream.nextRecord(); r; r = stream.nextRecord()) if (r.type === 'Message') logTimes.push(r.logTime);
+    expect(stream.done()).toBe(true);
+    expect(logTimes).toEqual([1n, 2n]);
   });
 });

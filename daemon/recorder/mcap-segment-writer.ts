@@ -44,10 +44,14 @@ export class McapSegmentWriter {
   #stats: Statistics = { messageCount: 0n, schemaCount: 0, channelCount: 0, attachmentCount: 0, metadataCount: 0, chunkCount: 0, messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map() };
   #counts = new Map<number, number>();
   #queue: Promise<void> = Promise.resolve();
-  /** CRC patches still in flight: each overlaps the next chunk's write, and sync/close wait for them. */
-  #patches: Promise<void>[] = [];
+  /** Writes handed to the file and not yet landed (each with its CRC patch), oldest first. */
+  #inFlight: Promise<void>[] = [];
+  /** Where the next record goes: every write before it has its place, landed or still in flight. */
   #position = 0n;
-  #pending = 0;
+  /** Bytes cut or queued but not yet given a place in the file. */
+  #queued = 0;
+  /** Bytes given a place and handed to the file, not yet landed. */
+  #landing = 0;
   #ended = false;
   error: Error | undefined;
 
@@ -74,12 +78,12 @@ export class McapSegmentWriter {
 
   /** Bytes added but not yet written to the file (in memory, queued or in flight). */
   get pendingBytes(): number {
-    return this.#pending + this.#chunk.byteLength;
+    return this.#queued + this.#landing + this.#chunk.byteLength;
   }
 
   /** Bytes in the file once everything added so far is written (chunks not yet compressed count in full). */
   get byteLength(): number {
-    return Number(this.#position) + this.pendingBytes;
+    return Number(this.#position) + this.#queued + this.#chunk.byteLength;
   }
 
   get messageCount(): number {
@@ -124,8 +128,9 @@ export class McapSegmentWriter {
     this.#enqueue([bytes], (offset) => this.#metadataIndexes.push({ name, offset, length: length + 9n }));
   }
 
-  /** Resolves once everything queued so far is handed to the file (no chunk cut, no fsync). */
+  /** Resolves once everything queued so far is written to the file (no chunk cut, no fsync). */
   async drain(): Promise<void> {
+    this.#queue = this.#queue.then(() => this.#landAll());
     await this.#queue;
     if (this.error) throw this.error;
   }
@@ -134,7 +139,7 @@ export class McapSegmentWriter {
   async flush(): Promise<void> {
     this.#cutChunk();
     this.#queue = this.#queue.then(async () => {
-      await this.#settlePatches();
+      await this.#landAll();
       if (!this.error) await this.#file!.sync();
     });
     await this.#queue;
@@ -147,10 +152,10 @@ export class McapSegmentWriter {
     this.#cutChunk();
     this.#ended = true;
     this.#queue = this.#queue.then(async () => {
-      await this.#settlePatches();
+      await this.#landAll();
       if (!this.error) {
         try {
-          await this.#file!.writev([this.#summary()]);
+          await this.#file!.writev([this.#summary()], this.#position);
           await this.#file!.sync();
         } catch (error) {
           this.error ??= error as Error;
@@ -166,17 +171,43 @@ export class McapSegmentWriter {
   async abandon(): Promise<void> {
     this.#ended = true;
     this.#queue = this.#queue.then(async () => {
-      await this.#settlePatches();
+      await this.#landAll();
       await this.#file?.close().catch(() => undefined);
     });
     await this.#queue;
   }
 
-  /** Waits for the CRC patches in flight; a failed one becomes the writer's error. */
-  async #settlePatches(): Promise<void> {
-    const patches = this.#patches;
-    this.#patches = [];
-    await Promise.all(patches);
+  /** Waits until every write in flight has landed (a failed one is already the writer's error). */
+  async #landAll(): Promise<void> {
+    const inFlight = this.#inFlight;
+    this.#inFlight = [];
+    await Promise.all(inFlight);
+  }
+
+  /**
+   * Hands `pieces` to the file at `position` without waiting for them to land. `then` runs once the write
+   * landed (a CRC patch); a failure becomes the writer's error. Callers then `#throttle()`.
+   */
+  #submit(pieces: Uint8Array[], position: bigint, size: number, then?: () => Promise<void>): void {
+    this.#landing += size;
+    const landed = this.#file!.writev(pieces, position)
+      .then(then)
+      .catch((error: unknown) => {
+        this.error ??= error as Error;
+      })
+      .finally(() => {
+        this.#landing -= size;
+      });
+    this.#inFlight.push(landed);
+  }
+
+  /**
+   * Waits only while MAX_IN_FLIGHT writes are outstanding: the next chunk is prepared (its CRC computed)
+   * while this one is written, and the file always has the next write queued behind the one landing,
+   * instead of a thread waking for each write.
+   */
+  async #throttle(): Promise<void> {
+    while (this.#inFlight.length >= MAX_IN_FLIGHT) await this.#inFlight.shift();
   }
 
   #introduce(channelId: number): void {
@@ -196,13 +227,14 @@ export class McapSegmentWriter {
     if (this.#chunk.messageCount === 0) return;
     const records = this.#chunk.take();
     this.#stats.chunkCount++;
-    this.#pending += records.byteLength;
+    this.#queued += records.byteLength;
     // Schemas and channels introduced in this chunk must be re-introduced in the next only if a repair
     // could drop this one; it can't once it is written, so they stay "written".
     this.#queue = this.#queue.then(() => this.#writeChunk(records));
   }
 
   async #writeChunk(records: ChunkRecords): Promise<void> {
+    let queued = records.byteLength;
     try {
       if (this.error) return;
       let payload: Uint8Array[] = records.pieces;
@@ -218,22 +250,10 @@ export class McapSegmentWriter {
       const chunkStart = this.#position;
       const chunkLength = BigInt(head.byteLength + compressedSize);
       const { bytes: indexBytes, offsets } = messageIndexes(records, chunkStart + chunkLength);
-      // The chunk goes to the disk with CRC 0 ("not computed", valid MCAP) while this thread computes the
-      // CRC, which is then patched in: the two overlap instead of adding up. The patch (a positioned write
-      // of 4 bytes already written) is not awaited here: it runs beside the next chunk's append, and
-      // flush/end wait for it before they fsync. A crash before it lands leaves a valid chunk without a
-      // CRC; repair reads it as it is.
-      const writing = this.#file!.writev([head, ...payload, indexBytes]);
-      const crc = this.#chunkCrc ? chunkCrc(records) : 0;
-      await writing;
-      if (crc !== 0) {
-        const patch = this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET).catch((error: unknown) => {
-          this.error ??= error as Error;
-        });
-        this.#patches.push(patch);
-        if (this.#patches.length > 64) await this.#settlePatches(); // bounded, however long no flush comes
-      }
-      this.#position += chunkLength + BigInt(indexBytes.byteLength);
+      const size = head.byteLength + compressedSize + indexBytes.byteLength;
+      this.#position += BigInt(size);
+      this.#queued -= queued;
+      queued = 0;
       this.#chunkIndexes.push({
         messageStartTime: records.startTime,
         messageEndTime: records.endTime,
@@ -245,29 +265,36 @@ export class McapSegmentWriter {
         compressedSize: BigInt(compressedSize),
         uncompressedSize: BigInt(records.byteLength),
       });
+      // The chunk goes to the disk with CRC 0 ("not computed", valid MCAP) while this thread computes the
+      // CRC, which is patched in once the chunk has landed: the two overlap instead of adding up. A crash
+      // before the patch leaves a valid chunk without a CRC; repair reads it as it is. A crash with two
+      // chunks in flight may leave the later one written and the earlier not (a hole of zeros): repair
+      // keeps what precedes the hole, and both were after the last flush.
+      // The CRC is computed right after the write is handed over, before anything awaits, so it is known
+      // by the time the write lands and its patch runs.
+      let crc = 0;
+      this.#submit([head, ...payload, indexBytes], chunkStart, size, () => (crc !== 0 ? this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET) : Promise.resolve()));
+      if (this.#chunkCrc) crc = chunkCrc(records);
+      await this.#throttle();
     } catch (error) {
       this.error ??= error as Error;
     } finally {
-      this.#pending -= records.byteLength;
+      this.#queued -= queued;
     }
   }
 
   #enqueue(pieces: Uint8Array[], onOffset?: (offset: bigint) => void): void {
     let size = 0;
     for (const p of pieces) size += p.byteLength;
-    this.#pending += size;
+    this.#queued += size;
     this.#queue = this.#queue.then(async () => {
-      try {
-        if (this.error) return;
-        const offset = this.#position;
-        await this.#file!.writev(pieces);
-        this.#position += BigInt(size);
-          onOffset?.(offset);
-      } catch (error) {
-        this.error ??= error as Error;
-      } finally {
-        this.#pending -= size;
-      }
+      this.#queued -= size;
+      if (this.error) return;
+      const offset = this.#position;
+      this.#position += BigInt(size);
+      onOffset?.(offset);
+      this.#submit(pieces, offset, size);
+      await this.#throttle();
     });
   }
 
@@ -304,6 +331,14 @@ export class McapSegmentWriter {
     return b.buffer.slice();
   }
 }
+
+/**
+ * Writes outstanding at once: the file always has the next ones queued while this thread prepares more
+ * (measured: 1 MiB chunks with CRC at 0.73x a plain write with one at a time, 0.78-0.85x with two to four).
+ * Each holds a libuv thread pool thread (4 by default) only while the disk is behind; other users of the
+ * pool (DNS lookups, other files) wait at most for one write.
+ */
+const MAX_IN_FLIGHT = 4;
 
 /** Where a Chunk record's uncompressed_crc lies: after opcode, length, start and end time, uncompressed size. */
 const CHUNK_CRC_OFFSET = 1 + 8 + 8 + 8 + 8;

@@ -57,10 +57,10 @@ function faultyIO(error: () => string | undefined, freeBytes: () => number = () 
     async create(path) {
       const file = await fsSegmentIO.create(path);
       return {
-        writev: async (pieces) => {
+        writev: async (pieces, position) => {
           const code = error();
           if (code) throw Object.assign(new Error(`${code}: injected, write`), { code });
-          await file.writev(pieces);
+          await file.writev(pieces, position);
         },
         writeAt: async (bytes, position) => {
           const code = error();

@@ -1,12 +1,13 @@
 import { open, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 
 /**
- * One file being written. Calls are made one at a time, each awaited before the next, except `writeAt`:
- * it may still be in flight while the next `writev` appends (it only overwrites bytes already written, and
- * a positioned write does not move the file offset). `sync` and `close` are called only once it is done.
+ * One file being written, at explicit positions. Up to two writes may be in flight at once (at disjoint
+ * positions), with a CRC patch (`writeAt`) beside them; `sync` and `close` are called only once all have
+ * landed.
  */
 export interface SegmentFile {
-  writev(pieces: readonly Uint8Array[]): Promise<void>;
+  /** Writes `pieces` one after another at `position`; a short write is finished (or fails with its error). */
+  writev(pieces: readonly Uint8Array[], position: bigint): Promise<void>;
   /** Overwrites bytes already written, at `position` (a chunk's CRC, patched in once computed). */
   writeAt(bytes: Uint8Array, position: number): Promise<void>;
   /** Makes everything written so far durable (fsync). */
@@ -32,12 +33,12 @@ class FsSegmentFile implements SegmentFile {
     this.#fh = fh;
   }
 
-  async writev(pieces: readonly Uint8Array[]): Promise<void> {
+  async writev(pieces: readonly Uint8Array[], position: bigint): Promise<void> {
     let expected = 0;
     for (const p of pieces) expected += p.byteLength;
-    const { bytesWritten } = await this.#fh.writev(pieces);
+    const { bytesWritten } = await this.#fh.writev(pieces, Number(position));
     // A short write happens when the disk fills mid-call: write the rest, so an ENOSPC surfaces as an error.
-    if (bytesWritten < expected) await this.writev(rest(pieces, bytesWritten));
+    if (bytesWritten < expected) await this.writev(rest(pieces, bytesWritten), position + BigInt(bytesWritten));
   }
 
   async writeAt(bytes: Uint8Array, position: number): Promise<void> {
