@@ -13,6 +13,7 @@ import type { BenchResult } from './bench.ts';
 
 const OUT = join(import.meta.dirname, 'out');
 const ROWS = Number(process.env.BENCH_IMPORT_ROWS ?? 200_000);
+const RUNS = 3;
 
 /**
  * A bag of nav_msgs/Odometry at 50 Hz, as a robot's /odom would be recorded: covariances constant, as a
@@ -59,6 +60,20 @@ async function importOnce(bag: string, dataDir: string, registry: DefinitionsReg
   };
 }
 
+/** The fastest of RUNS imports of the bag, each into an empty data dir; the notes list every run. */
+async function bestImport(bag: string, dataDir: string, registry: DefinitionsRegistry): Promise<{ rows: number; notes: string[] }> {
+  let best: { rows: number; notes: string[] } | undefined;
+  const all: number[] = [];
+  for (let run = 0; run < RUNS; run++) {
+    const dir = `${dataDir}-${run}`;
+    const result = await importOnce(bag, dir, registry);
+    rmSync(dir, { recursive: true, force: true });
+    all.push(result.rows);
+    if (!best || result.rows > best.rows) best = result;
+  }
+  return { rows: best!.rows, notes: [`best of ${RUNS} imports, each into an empty lakehouse: ${all.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')} rows/s`, ...best!.notes] };
+}
+
 export async function run(): Promise<BenchResult[]> {
   mkdirSync(OUT, { recursive: true });
   const work = mkdtempSync(join(OUT, 'import-'));
@@ -68,12 +83,17 @@ export async function run(): Promise<BenchResult[]> {
     mkdirSync(bag);
     const messages = await odometryBag(bag, registry);
 
-    // Baseline: decoding the same messages alone, no index, no columns, no parquet.
+    // Baseline: decoding the same messages alone, no index, no columns, no parquet. Best of RUNS passes,
+    // as the import below is best of RUNS imports: this VM's figures swing from run to run.
     const reader = new MessageReader(registry.resolve('nav_msgs/msg/Odometry').definitions);
-    let t0 = process.hrtime.bigint();
+    let t0 = 0n;
     let sink = 0;
-    for (const m of messages) sink += reader.readMessage<{ twist: { twist: { linear: { x: number } } } }>(m).twist.twist.linear.x;
-    const decodeOnly = messages.length / (Number(process.hrtime.bigint() - t0) / 1e9);
+    let decodeOnly = 0;
+    for (let run = 0; run < RUNS; run++) {
+      t0 = process.hrtime.bigint();
+      for (const m of messages) sink += reader.readMessage<{ twist: { twist: { linear: { x: number } } } }>(m).twist.twist.linear.x;
+      decodeOnly = Math.max(decodeOnly, messages.length / (Number(process.hrtime.bigint() - t0) / 1e9));
+    }
 
     // Our generated decoder alone, into column stores (a figure for the notes: where the time goes).
     const definitions = registry.resolve('nav_msgs/msg/Odometry').definitions;
@@ -90,12 +110,12 @@ export async function run(): Promise<BenchResult[]> {
     // The import needs none of the 200,000 encoded messages the baselines used: let them go, so that the
     // import's garbage collections don't mark them again and again (a daemon holds no such array either).
     messages.length = 0;
-    const constant = await importOnce(bag, join(work, 'data'), registry);
+    const constant = await bestImport(bag, join(work, 'data'), registry);
     // The same import with covariances changing in every message: no list elements to share.
     const varyingBag = join(work, 'odom_varying_bag');
     mkdirSync(varyingBag);
     await odometryBag(varyingBag, registry, true);
-    const varying = await importOnce(varyingBag, join(work, 'data-varying'), registry);
+    const varying = await bestImport(varyingBag, join(work, 'data-varying'), registry);
     const baseline = { name: 'CDR decode alone', value: decodeOnly };
     return [
       {
