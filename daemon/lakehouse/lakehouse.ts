@@ -141,6 +141,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   async #applyRetention(): Promise<void> {
     const report = await applyRetention({ dataDir: this.#o.dataDir, settings: this.#o.retention, syncRequired: this.#o.syncRequired, keep: this.#o.openFiles?.() ?? [] });
     for (const d of report.deleted) this.#o.log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
+    if (report.emptyDirsRemoved > 0) this.#o.log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
     if (report.blocked && report.blocked !== this.#retention?.blocked) this.#o.log.warn(`retention: ${report.blocked}`);
     this.#retention = report;
   }

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { formatMetadata, parseMetadata } from '../bags/metadata.ts';
 import type { EdgeConfig } from '../config/schema.ts';
@@ -16,7 +16,12 @@ export interface RetentionReport {
   deleted: { file: string; bytes: number; why: 'size' | 'age' }[];
   /** Set when a limit is still exceeded because only unsynced (or open) data is left. */
   blocked: string | undefined;
+  /** Partition directories (robot=, date=) that earlier passes left empty, removed in this one. */
+  emptyDirsRemoved: number;
 }
+
+/** How long a partition directory must have been left alone before an empty one is removed. */
+const EMPTY_DIR_GRACE_MS = 60_000;
 
 interface Unit {
   /** A recorded split under <data_dir>/bags, an imported bag (its parquet goes), or an events parquet file. */
@@ -51,6 +56,7 @@ export function syncRequired(config: EdgeConfig): boolean {
 export async function applyRetention(options: { dataDir: string; settings: RetentionSettings; syncRequired: boolean; keep?: readonly string[]; now?: number }): Promise<RetentionReport> {
   const { dataDir, settings, syncRequired, keep = [], now = Date.now() } = options;
   const paths = lakehousePaths(dataDir);
+  const emptyDirsRemoved = sweepEmptyPartitions(paths.tables, now);
   const bagsDir = join(dataDir, 'bags');
   const { segments, eventFiles } = existsSync(paths.catalog)
     ? await withCatalog(paths.catalog, async (conn) => ({
@@ -81,7 +87,7 @@ export async function applyRetention(options: { dataDir: string; settings: Reten
     units.push({ file: ev.path, kind: 'events', bytes: st.size, mtimeMs: st.mtimeMs, synced: ev.synced, segmentId: undefined, parquet: [] });
   }
   units.sort((a, b) => a.mtimeMs - b.mtimeMs);
-  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined };
+  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved };
   const maxAgeMs = settings.max_age_hours * 3600_000;
   const remaining = new Set(segments.map((s) => s.id));
   const goneSegments: string[] = [];
@@ -160,6 +166,39 @@ function dropFromMetadata(file: string): void {
 function writeAtomic(path: string, text: string): void {
   writeFileSync(`${path}.tmp`, text);
   renameSync(`${path}.tmp`, path);
+}
+
+/**
+ * Removes the partition directories under each table (`robot=<id>/date=<day>`) that are empty and have not
+ * changed for a minute: deleting a day's last file leaves its directory, and months of them would slow
+ * every query's file listing. The grace period keeps this from racing a writer that has just made a
+ * directory for a file it is about to write (deleting a file touches the directory too, so a directory
+ * emptied in this pass goes in a later one). Table directories themselves stay. Returns how many went.
+ */
+function sweepEmptyPartitions(tablesDir: string, now: number): number {
+  if (!existsSync(tablesDir)) return 0;
+  let removed = 0;
+  const visit = (dir: string): boolean => {
+    let empty = true;
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      if (!e.isDirectory() || !visit(join(dir, e.name))) empty = false;
+    }
+    if (!empty || now - statSync(dir).mtimeMs < EMPTY_DIR_GRACE_MS) return false;
+    try {
+      rmdirSync(dir); // fails, and keeps it, if a file appeared since it was listed
+      removed++;
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  for (const table of readdirSync(tablesDir, { withFileTypes: true })) {
+    if (!table.isDirectory()) continue;
+    for (const part of readdirSync(join(tablesDir, table.name), { withFileTypes: true })) {
+      if (part.isDirectory()) visit(join(tablesDir, table.name, part.name));
+    }
+  }
+  return removed;
 }
 
 function listFiles(dir: string): string[] {

@@ -1,4 +1,4 @@
-import { existsSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
 import type { Journal, JournalRecord } from '../../daemon/contract/services.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
@@ -156,5 +156,32 @@ describe('retention on a small data dir', () => {
     const all = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: false });
     expect(all.deleted.map((d) => d.file)).toEqual([newer!.path]);
     expect(all.totalBytes).toBe(0);
+  });
+
+  it('removes partition directories an earlier pass left empty, once untouched for a minute, and never a table directory or one with files', async () => {
+    const { dataDir } = await smallDataDir('sweep');
+    const tables = lakehousePaths(dataDir).tables;
+    const table = join(tables, 'messages');
+    const stale = join(table, 'robot=gone', 'date=2024-01-01');
+    const fresh = join(table, 'robot=gone', 'date=2024-01-02');
+    mkdirSync(stale, { recursive: true });
+    mkdirSync(fresh, { recursive: true });
+    const anHourAgo = (Date.now() - 3600_000) / 1000;
+    utimesSync(stale, anHourAgo, anHourAgo);
+    const withFiles = readdirSync(table).filter((d) => d !== 'robot=gone');
+    const settings = { max_bytes: 0, max_age_hours: 0, allow_unsynced_delete: false };
+
+    const first = await applyRetention({ dataDir, settings, syncRequired: false });
+    expect(first.emptyDirsRemoved).toBe(1);
+    expect(existsSync(stale)).toBe(false);
+    expect(existsSync(fresh)).toBe(true); // just made: a writer may be about to put a file in it
+    // Two minutes on (by the pass's clock), the fresh one and its robot= parent, empty now, go too.
+    const later = await applyRetention({ dataDir, settings, syncRequired: false, now: Date.now() + 120_000 });
+    expect(later.emptyDirsRemoved).toBe(2);
+    expect(existsSync(join(table, 'robot=gone'))).toBe(false);
+    expect(existsSync(table)).toBe(true);
+    expect(readdirSync(table)).toEqual(withFiles); // partitions holding files are untouched
+    const rows = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM messages');
+    expect(rows.rows[0]![0]).toBeGreaterThan(0);
   });
 });
