@@ -5,7 +5,8 @@ import { McapStreamReader, McapWriter, type TypedMcapRecord } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, tempDir } from '../../test/helpers/cli.ts';
-import { crc32, McapFormatError, readMcap, type McapMessage } from './mcap-stream.ts';
+import { crc32 } from '../util/crc32.ts';
+import { McapFormatError, readMcap, type McapMessage } from './mcap-stream.ts';
 
 const work = tempDir('mcap-stream-');
 afterAll(() => work.cleanup());

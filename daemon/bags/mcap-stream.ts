@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
-import { crc32 as fastCrc32 } from '../recorder/fast-crc32.ts';
+import { crc32 } from '../util/crc32.ts';
 
 const READ_SIZE = 8 * 1024 * 1024;
 const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
@@ -49,9 +49,6 @@ export class McapFormatError extends Error {
     this.truncated = truncated;
   }
 }
-
-/** The recorder's CRC-32 (@node-rs/crc32, about 3x zlib's, with zlib's and a table-driven one as fallbacks). */
-export const crc32 = (data: Uint8Array): number => fastCrc32(data);
 
 /** Reads fields of one record, checking every read against the record's end. */
 class Fields {

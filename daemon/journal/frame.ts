@@ -1,4 +1,4 @@
-import { crc32 } from './crc32.ts';
+import { crc32 } from '../util/crc32.ts';
 
 /**
  * The on-disk frame of one journal record: `u32 length | u32 crc32(payload) | payload`, little-endian.
@@ -22,7 +22,7 @@ export function encodeFrame(payload: Uint8Array): Buffer {
  */
 export function sealFrame(target: Buffer, at: number, end: number): void {
   target.writeUInt32LE(end - at - FRAME_HEADER, at);
-  target.writeUInt32LE(crc32(target, at + FRAME_HEADER, end), at + 4);
+  target.writeUInt32LE(crc32(target.subarray(at + FRAME_HEADER, end)), at + 4);
 }
 
 export type FrameScan = { ok: true; payload: Buffer; next: number } | { ok: false; reason: 'truncated' | 'crc' | 'length' };
@@ -34,6 +34,6 @@ export function decodeFrame(buf: Buffer, offset: number): FrameScan {
   if (length > MAX_RECORD_BYTES) return { ok: false, reason: 'length' };
   const end = offset + FRAME_HEADER + length;
   if (end > buf.length) return { ok: false, reason: 'truncated' };
-  if (crc32(buf, offset + FRAME_HEADER, end) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'crc' };
+  if (crc32(buf.subarray(offset + FRAME_HEADER, end)) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'crc' };
   return { ok: true, payload: buf.subarray(offset + FRAME_HEADER, end), next: end };
 }

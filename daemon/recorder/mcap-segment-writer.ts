@@ -1,4 +1,4 @@
-import { crc32 } from 'node:zlib';
+import { crc32 } from '../util/crc32.ts';
 import { McapRecordBuilder, Opcode, type Channel, type ChunkIndex, type Schema, type Statistics } from '@mcap/core';
 import { ChunkAccumulator, chunkCrc, type ChunkRecords } from './chunk-accumulator.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
