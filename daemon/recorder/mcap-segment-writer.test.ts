@@ -65,8 +65,8 @@ describe('McapSegmentWriter', () => {
       for await (const m of reader.readMetadata({ name: 'rosbag2' })) meta.push(m.metadata.get('serialized_metadata'));
       expect(meta).toEqual(['version: 9\n']);
 
-      // The streaming reader checks every CRC, the summary's included. The chunks' CRCs are patched in after
-      // the chunk is written: each must be there (0 would mean "not computed" and pass unchecked).
+      // The streaming reader checks every CRC, the summary's included. Each chunk's CRC must be there (0
+      // would mean "not computed" and pass unchecked).
       const stream = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true, includeChunks: true });
       stream.append(file);
       let n = 0;
@@ -89,7 +89,6 @@ describe('McapSegmentWriter', () => {
         if (writes.length >= 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         writes.push(pieces.length);
       },
-      writeAt: async () => undefined,
       sync: async () => undefined,
       close: async () => undefined,
     };
@@ -108,7 +107,7 @@ describe('McapSegmentWriter', () => {
     let calls = 0;
     // Write 1 is the header, 2 the first chunk; write 3 (the second chunk) never reaches the file, as if the
     // process died while it was in flight, and write 4 (the third chunk) lands beyond it.
-    const file: SegmentFile = { ...real, writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)), writeAt: (b, p) => real.writeAt(b, p), sync: () => real.sync(), close: () => real.close() };
+    const file: SegmentFile = { ...real, writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)), sync: () => real.sync(), close: () => real.close() };
     const writer = new McapSegmentWriter({ file, chunkSize: 1000 });
     const ch = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
     for (let i = 0; i < 6; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // two per chunk

@@ -44,7 +44,7 @@ export class McapSegmentWriter {
   #stats: Statistics = { messageCount: 0n, schemaCount: 0, channelCount: 0, attachmentCount: 0, metadataCount: 0, chunkCount: 0, messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map() };
   #counts = new Map<number, number>();
   #queue: Promise<void> = Promise.resolve();
-  /** Writes handed to the file and not yet landed (each with its CRC patch), oldest first. */
+  /** Writes handed to the file and not yet landed, oldest first. */
   #inFlight: Promise<void>[] = [];
   /** Where the next record goes: every write before it has its place, landed or still in flight. */
   #position = 0n;
@@ -185,13 +185,12 @@ export class McapSegmentWriter {
   }
 
   /**
-   * Hands `pieces` to the file at `position` without waiting for them to land. `then` runs once the write
-   * landed (a CRC patch); a failure becomes the writer's error. Callers then `#throttle()`.
+   * Hands `pieces` to the file at `position` without waiting for them to land; a failure becomes the
+   * writer's error. Callers then `#throttle()`.
    */
-  #submit(pieces: Uint8Array[], position: bigint, size: number, then?: () => Promise<void>): void {
+  #submit(pieces: Uint8Array[], position: bigint, size: number): void {
     this.#landing += size;
     const landed = this.#file!.writev(pieces, position)
-      .then(then)
       .catch((error: unknown) => {
         this.error ??= error as Error;
       })
@@ -246,11 +245,10 @@ export class McapSegmentWriter {
         compressedSize = compressed.byteLength;
       }
       const compression = this.#compression === 'none' ? '' : this.#compression;
-      const head = chunkHead(records, compression, compressedSize);
       const chunkStart = this.#position;
-      const chunkLength = BigInt(head.byteLength + compressedSize);
+      const chunkLength = BigInt(chunkHeadLength(compression) + compressedSize);
       const { bytes: indexBytes, offsets } = messageIndexes(records, chunkStart + chunkLength);
-      const size = head.byteLength + compressedSize + indexBytes.byteLength;
+      const size = Number(chunkLength) + indexBytes.byteLength;
       this.#position += BigInt(size);
       this.#queued -= queued;
       queued = 0;
@@ -265,16 +263,12 @@ export class McapSegmentWriter {
         compressedSize: BigInt(compressedSize),
         uncompressedSize: BigInt(records.byteLength),
       });
-      // The chunk goes to the disk with CRC 0 ("not computed", valid MCAP) while this thread computes the
-      // CRC, which is patched in once the chunk has landed: the two overlap instead of adding up. A crash
-      // before the patch leaves a valid chunk without a CRC; repair reads it as it is. A crash with two
-      // chunks in flight may leave the later one written and the earlier not (a hole of zeros): repair
-      // keeps what precedes the hole, and both were after the last flush.
-      // The CRC is computed right after the write is handed over, before anything awaits, so it is known
-      // by the time the write lands and its patch runs.
-      let crc = 0;
-      this.#submit([head, ...payload, indexBytes], chunkStart, size, () => (crc !== 0 ? this.#file!.writeAt(crcBytes(crc), Number(chunkStart) + CHUNK_CRC_OFFSET) : Promise.resolve()));
-      if (this.#chunkCrc) crc = chunkCrc(records);
+      // The CRC is computed here while earlier chunks are being written (the pipeline hides it), and it
+      // leaves the records in the cache for the kernel's copy. A crash with two chunks in flight may leave
+      // the later one written and the earlier not (a hole of zeros): repair keeps what precedes the hole,
+      // and both were after the last flush.
+      const head = chunkHead(records, compression, compressedSize, this.#chunkCrc ? chunkCrc(records) : 0);
+      this.#submit([head, ...payload, indexBytes], chunkStart, size);
       await this.#throttle();
     } catch (error) {
       this.error ??= error as Error;
@@ -340,20 +334,16 @@ export class McapSegmentWriter {
  */
 const MAX_IN_FLIGHT = 4;
 
-/** Where a Chunk record's uncompressed_crc lies: after opcode, length, start and end time, uncompressed size. */
-const CHUNK_CRC_OFFSET = 1 + 8 + 8 + 8 + 8;
-
-function crcBytes(crc: number): Uint8Array {
-  const bytes = new Uint8Array(4);
-  new DataView(bytes.buffer).setUint32(0, crc, true);
-  return bytes;
+/** The bytes of a Chunk record before its records field. */
+function chunkHeadLength(compression: string): number {
+  return 1 + 8 + 8 + 8 + 8 + 4 + 4 + Buffer.byteLength(compression, 'utf8') + 8;
 }
 
-/** A Chunk record up to its records field, with uncompressed_crc 0 (patched in by the writer). */
-function chunkHead(records: ChunkRecords, compression: string, compressedSize: number): Uint8Array {
+/** A Chunk record up to its records field (uncompressed_crc 0: not computed, as MCAP allows). */
+function chunkHead(records: ChunkRecords, compression: string, compressedSize: number, crc: number): Uint8Array {
   const name = Buffer.from(compression, 'utf8');
   const contentLength = 8 + 8 + 8 + 4 + 4 + name.byteLength + 8 + compressedSize;
-  const head = new Uint8Array(1 + 8 + 8 + 8 + 8 + 4 + 4 + name.byteLength + 8);
+  const head = new Uint8Array(chunkHeadLength(compression));
   const v = new DataView(head.buffer);
   let p = 0;
   v.setUint8(p, 0x06);
@@ -361,7 +351,7 @@ function chunkHead(records: ChunkRecords, compression: string, compressedSize: n
   v.setBigUint64((p += 8), records.startTime, true);
   v.setBigUint64((p += 8), records.endTime, true);
   v.setBigUint64((p += 8), BigInt(records.byteLength), true);
-  v.setUint32((p += 8), 0, true);
+  v.setUint32((p += 8), crc, true);
   v.setUint32((p += 4), name.byteLength, true);
   head.set(name, (p += 4));
   v.setBigUint64((p += name.byteLength), BigInt(compressedSize), true);

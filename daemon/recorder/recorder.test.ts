@@ -62,11 +62,6 @@ function faultyIO(error: () => string | undefined, freeBytes: () => number = () 
           if (code) throw Object.assign(new Error(`${code}: injected, write`), { code });
           await file.writev(pieces, position);
         },
-        writeAt: async (bytes, position) => {
-          const code = error();
-          if (code) throw Object.assign(new Error(`${code}: injected, write`), { code });
-          await file.writeAt(bytes, position);
-        },
         sync: () => file.sync(),
         close: () => file.close(),
       };

@@ -1,15 +1,12 @@
 import { open, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 
 /**
- * One file being written, at explicit positions. Up to two writes may be in flight at once (at disjoint
- * positions), with a CRC patch (`writeAt`) beside them; `sync` and `close` are called only once all have
- * landed.
+ * One file being written, at explicit positions. Several writes may be in flight at once (at disjoint
+ * positions); `sync` and `close` are called only once all have landed.
  */
 export interface SegmentFile {
   /** Writes `pieces` one after another at `position`; a short write is finished (or fails with its error). */
   writev(pieces: readonly Uint8Array[], position: bigint): Promise<void>;
-  /** Overwrites bytes already written, at `position` (a chunk's CRC, patched in once computed). */
-  writeAt(bytes: Uint8Array, position: number): Promise<void>;
   /** Makes everything written so far durable (fsync). */
   sync(): Promise<void>;
   close(): Promise<void>;
@@ -39,14 +36,6 @@ class FsSegmentFile implements SegmentFile {
     const { bytesWritten } = await this.#fh.writev(pieces, Number(position));
     // A short write happens when the disk fills mid-call: write the rest, so an ENOSPC surfaces as an error.
     if (bytesWritten < expected) await this.writev(rest(pieces, bytesWritten), position + BigInt(bytesWritten));
-  }
-
-  async writeAt(bytes: Uint8Array, position: number): Promise<void> {
-    let done = 0;
-    while (done < bytes.byteLength) {
-      const { bytesWritten } = await this.#fh.write(bytes, done, bytes.byteLength - done, position + done);
-      done += bytesWritten;
-    }
   }
 
   async sync(): Promise<void> {
