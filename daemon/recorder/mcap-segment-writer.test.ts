@@ -105,15 +105,18 @@ describe('McapSegmentWriter', () => {
     dirs.push(dir);
     const real = await fsSegmentIO.create(join(dir, 'hole_0.mcap'));
     let calls = 0;
-    // Write 1 is the header, 2 the first chunk; write 3 (the second chunk) never reaches the file, as if the
-    // process died while it was in flight, and write 4 (the third chunk) lands beyond it.
+    // Write 1 is the header, 2 the first chunk (landed before more is added); write 3 (the second chunk)
+    // never reaches the file, as if the process died while it was in flight, and writes 4 and 5 (the third
+    // chunk, then the fourth, batched while both write slots were taken) land beyond it.
     const file: SegmentFile = { ...real, writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)), sync: () => real.sync(), close: () => real.close() };
     const writer = new McapSegmentWriter({ file, chunkSize: 1000 });
     const ch = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
-    for (let i = 0; i < 6; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // two per chunk
+    for (let i = 0; i < 2; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // two per chunk
+    await writer.drain();
+    for (let i = 2; i < 8; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i));
     await writer.drain();
     await writer.abandon();
-    expect(calls).toBe(4);
+    expect(calls).toBe(5);
     const before = readFileSync(join(dir, 'hole_0.mcap'));
     const repair = await repairBag(dir);
     expect(repair.files).toHaveLength(1);
@@ -127,5 +130,36 @@ describe('McapSegmentWriter', () => {
     for (let r = stream.nextRecord(); r; r = stream.nextRecord()) if (r.type === 'Message') logTimes.push(r.logTime);
     expect(stream.done()).toBe(true);
     expect(logTimes).toEqual([1n, 2n]);
+  });
+
+  it('while the disk is behind, writes what follows in fewer, larger writes, and the file reads back whole', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'mcap-batch-'));
+    dirs.push(dir);
+    const path = join(dir, 'batch.mcap');
+    const real = await fsSegmentIO.create(path);
+    const sizes: number[] = [];
+    // A slow disk: each write takes 5 ms.
+    const file: SegmentFile = {
+      writev: async (pieces, position) => {
+        sizes.push(pieces.reduce((n, p) => n + p.byteLength, 0));
+        await new Promise((r) => setTimeout(r, 5));
+        await real.writev(pieces, position);
+      },
+      sync: () => real.sync(),
+      close: () => real.close(),
+    };
+    const writer = new McapSegmentWriter({ file, chunkSize: 1000 });
+    const ch = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
+    for (let i = 0; i < 100; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // 50 chunks
+    await writer.end();
+    expect(sizes.length).toBeLessThan(10); // header, a chunk or two, then batches, the summary
+    expect(Math.max(...sizes)).toBeGreaterThan(20 * 1000);
+    const bytesOnDisk = readFileSync(path);
+    expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytesOnDisk.byteLength);
+    const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytesOnDisk.byteLength), read: async (o, l) => bytesOnDisk.subarray(Number(o), Number(o + l)) } });
+    expect(reader.chunkIndexes.length).toBe(50);
+    const logTimes: bigint[] = [];
+    for await (const m of reader.readMessages()) logTimes.push(m.logTime);
+    expect(logTimes).toEqual(Array.from({ length: 100 }, (_, i) => BigInt(i + 1)));
   });
 });
