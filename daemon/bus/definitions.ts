@@ -1,5 +1,6 @@
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { parse } from '@foxglove/rosmsg';
 import { ros2humble, ros2iron, ros2jazzy } from '@foxglove/rosmsg-msgs-common';
@@ -8,6 +9,8 @@ const BUILTIN_SETS = { jazzy: ros2jazzy, iron: ros2iron, humble: ros2humble } as
 export type BuiltinDistro = keyof typeof BUILTIN_SETS | 'none';
 
 const SEPARATOR = '='.repeat(80);
+/** The .msg files the built-in sets were made from, shipped in the package. */
+const BUILTIN_MSGDEFS = join(dirname(createRequire(import.meta.url).resolve('@foxglove/rosmsg-msgs-common/package.json')), 'msgdefs');
 
 /** A resolved type: the root definition first, then every type it depends on (what the CDR codec needs). */
 export interface ResolvedType {
@@ -64,6 +67,21 @@ export class DefinitionsRegistry {
 
   has(type: string): boolean {
     return this.#entries.has(canonicalType(type));
+  }
+
+  /**
+   * The .msg text a type was defined by, as written (comments, `byte` vs `uint8`, bounds): the file's, the
+   * bag schema's, or for the built-in set the .msg file @foxglove/rosmsg-msgs-common ships for the distro.
+   * Undefined when there is none (the parsed definition alone loses `byte`, which type hashes need).
+   */
+  messageText(type: string): string | undefined {
+    const entry = this.#entries.get(canonicalType(type));
+    if (!entry) return undefined;
+    if (entry.text !== undefined) return entry.text;
+    if (!(entry.origin in BUILTIN_SETS)) return undefined;
+    const [pkg, kind, name] = canonicalType(type).split('/');
+    const path = join(BUILTIN_MSGDEFS, `ros2${entry.origin}`, pkg!, kind!, `${name}.msg`);
+    return existsSync(path) ? readFileSync(path, 'utf8') : undefined;
   }
 
   /** Where a type's definition came from (`jazzy` or a file path). */

@@ -24,6 +24,8 @@ export interface BagWriterOptions {
   splitMaxDurationNs: bigint;
   /** The schema text (`ros2msg` with dependencies) of a type, or undefined when it is unknown. */
   schemaText: (type: string) => string | undefined;
+  /** The RIHS01 type description hash of a type (metadata.yaml's type_description_hash), or undefined. */
+  typeHash?: (type: string) => string | undefined;
   /** Called after a split is closed and its metadata written. */
   onSplitClosed?: (file: string) => void;
   /** The first split index (after a resume, the next free one). */
@@ -85,7 +87,7 @@ export class BagWriter {
   addTopic(topic: string, type: string, qos: TopicQos): void {
     if (this.#topics.has(topic)) return;
     this.#topics.set(topic, {
-      meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: '', messageCount: 0 },
+      meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: this.#o.typeHash?.(type) ?? '', messageCount: 0 },
       channelId: undefined,
     });
   }

@@ -108,6 +108,11 @@ describe('Recorder', () => {
     const raw = parse(metaText).rosbag2_bagfile_information;
     expect(raw.topics_with_message_count[1].topic_metadata.offered_qos_profiles[0]).toMatchObject({ history: 'keep_last', depth: 10, reliability: 'best_effort', durability: 'transient_local', liveliness: 'automatic' });
     expect(raw.topics_with_message_count[0].topic_metadata.offered_qos_profiles[0].depth).toBe(5);
+    // RIHS01 type hashes as ROS 2 Jazzy computes them (these two are from rosbags-rs's test bag, recorded by ROS).
+    expect(meta.topics.map((t) => t.typeDescriptionHash)).toEqual([
+      'RIHS01_3cc97dc7fb7502f8714462c526d369e35b603cfc34d946e3f2eda2766dfec6e0',
+      'RIHS01_df668c740482bbd48fb39d76a70dfd4bd59db1288021743503259e948f6b1a18',
+    ]);
     expect(meta.files.map((f) => f.path)).toEqual([`${bag.split('/').pop()}_0.mcap`]);
 
     const { reader, messages } = await readMcap(join(bag, meta.files[0]!.path));
@@ -116,6 +121,7 @@ describe('Recorder', () => {
     expect(schema.encoding).toBe('ros2msg');
     expect(new TextDecoder().decode(schema.data)).toContain('MSG: geometry_msgs/PoseWithCovariance');
     expect([...reader.channelsById.values()].every((c) => c.messageEncoding === 'cdr')).toBe(true);
+    expect([...reader.channelsById.values()].find((c) => c.topic === '/odom')!.metadata.get('topic_type_hash')).toBe(meta.topics[0]!.typeDescriptionHash);
     expect(messages.length).toBe(sent.length);
     messages.forEach((m, i) => {
       expect(m.topic).toBe(sent[i]!.topic);

@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import type { Bus, Subscription } from '../bus/bus.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
+import { typeDescriptionHash } from '../bus/type-hash.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { RecorderConfig } from '../config/sections/bags.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
@@ -216,6 +217,7 @@ export class Recorder implements Component, MetricsProvider {
       splitMaxBytes: settings.split_max_bytes,
       splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
       schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
+      typeHash: (type) => typeDescriptionHash(definitions, type),
       onSplitClosed: (file) => onSplitClosed?.(file, dir),
     });
     for (const topic of this.#subs.keys()) writer.addTopic(topic, this.#o.bus.topicType(topic)!, this.#o.bus.topicQos(topic)!);
