@@ -189,6 +189,8 @@ export class McapSegmentWriter {
    * Hands `pieces` over for the file at `position`. Records that follow each other are written together:
    * while MAX_IN_FLIGHT writes are outstanding, new ones join a batch (one pwritev, up to BATCH_BYTES),
    * started as soon as a write lands. Fewer, larger writes, and the file always has the next one queued.
+   * A batch that can take no more is started at once, so one more write may be outstanding for a while;
+   * `#throttle` then holds the producer until the writes catch up.
    */
   #submit(pieces: Uint8Array[], position: bigint, size: number): void {
     this.#landing += size;
