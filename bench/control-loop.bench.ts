@@ -1,7 +1,7 @@
 import * as ort from 'onnxruntime-node';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { availableParallelism, tmpdir } from 'node:os';
 import { execFileSync } from 'node:child_process';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
@@ -117,9 +117,9 @@ async function mainThreadLoop(seconds: number) {
 
 /**
  * The platform's floor, run beside ours: a thread that does nothing but sleep until each 200 Hz tick and
- * wake (Atomics.wait, as our loop sleeps), at the same scheduling as ours (SCHED_FIFO at the loop's rt_priority
- * where permitted, else nice -10). Whatever it misses, the VM or
- * the kernel missed (the vCPU was not running when the timer fired): no loop on this machine can do better.
+ * wake (Atomics.wait, as our loop sleeps), at the same scheduling as ours (SCHED_FIFO at the loop's
+ * rt_priority where permitted, else nice -10) and on the same CPUs. Whatever it misses, the VM or the kernel
+ * missed (the vCPU was not running when the timer fired): no loop on this machine can do better.
  */
 const EMPTY_LOOP = `
 const { workerData, parentPort } = require('node:worker_threads');
@@ -131,7 +131,8 @@ const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
 if (cpus.length > 0) try { execFileSync('taskset', ['--cpu-list', '--pid', cpus.join(','), String(tid)], { stdio: 'ignore' }); } catch {}
 try { execFileSync('chrt', ['--fifo', '--pid', String(rtPriority), String(tid)], { stdio: 'ignore' }); } catch {}
 try { setPriority(tid, -10); } catch {}
-const stat = readFileSync('/proc/thread-self/stat', 'utf8').slice(readFileSync('/proc/thread-self/stat', 'utf8').lastIndexOf(')') + 2).split(' ');
+const statText = readFileSync('/proc/thread-self/stat', 'utf8');
+const stat = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
 const scheduling = stat[41 - 3] === '1' ? 'SCHED_FIFO ' + stat[40 - 3] : 'SCHED_OTHER nice ' + stat[19 - 3];
 const period = 1000 / rateHz;
 const flag = new Int32Array(new SharedArrayBuffer(4));
