@@ -4,7 +4,6 @@ import { execFileSync } from 'node:child_process';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { Worker } from 'node:worker_threads';
 import pino from 'pino';
 import { Value } from 'typebox/value';
 import { Bus } from '../daemon/bus/bus.ts';
@@ -13,6 +12,8 @@ import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
 import { RecorderConfig } from '../daemon/config/sections/bags.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/sections/system1.ts';
 import { ControlLoop } from '../daemon/control/control-loop.ts';
+import { spawnTsWorker } from '../daemon/control/spawn-worker.ts';
+import type { SchedulingRequest } from '../daemon/control/thread-scheduling.ts';
 import { formatHistogram, LatencyHistogram } from '../daemon/control/latency-histogram.ts';
 import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
@@ -117,44 +118,13 @@ async function mainThreadLoop(seconds: number) {
 
 /**
  * The platform's floor, run beside ours: a thread that does nothing but sleep until each 200 Hz tick and
- * wake (Atomics.wait, as our loop sleeps), at the same scheduling as ours (SCHED_FIFO at the loop's
- * rt_priority where permitted, else nice -10) and on the same CPUs. Whatever it misses, the VM or the kernel
- * missed (the vCPU was not running when the timer fired): no loop on this machine can do better.
+ * wake (Atomics.wait, as our loop sleeps), with the loop's own scheduling and CPUs (bench/empty-loop-worker.ts).
+ * Whatever it misses, the VM or the kernel missed (the vCPU was not running when the timer fired): no loop
+ * on this machine can do better.
  */
-const EMPTY_LOOP = `
-const { workerData, parentPort } = require('node:worker_threads');
-const { readlinkSync, readFileSync } = require('node:fs');
-const { execFileSync } = require('node:child_process');
-const { setPriority } = require('node:os');
-const { seconds, rateHz, rtPriority, cpus } = workerData;
-const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
-if (cpus.length > 0) try { execFileSync('taskset', ['--cpu-list', '--pid', cpus.join(','), String(tid)], { stdio: 'ignore' }); } catch {}
-try { execFileSync('chrt', ['--fifo', '--pid', String(rtPriority), String(tid)], { stdio: 'ignore' }); } catch {}
-try { setPriority(tid, -10); } catch {}
-const statText = readFileSync('/proc/thread-self/stat', 'utf8');
-const stat = statText.slice(statText.lastIndexOf(')') + 2).split(' ');
-const scheduling = stat[41 - 3] === '1' ? 'SCHED_FIFO ' + stat[40 - 3] : 'SCHED_OTHER nice ' + stat[19 - 3];
-const period = 1000 / rateHz;
-const flag = new Int32Array(new SharedArrayBuffer(4));
-const jitter = [];
-let missed = 0;
-let scheduled = performance.now() + period;
-const end = performance.now() + seconds * 1000;
-while (scheduled < end) {
-  const wait = scheduled - performance.now();
-  if (wait > 0) Atomics.wait(flag, 0, 0, wait);
-  const woke = performance.now();
-  jitter.push(Math.abs(woke - scheduled) * 1000);
-  if (woke > scheduled + period) missed++;
-  scheduled += period;
-  const behind = Math.floor((performance.now() - scheduled) / period);
-  if (behind > 0) { missed += behind; scheduled += behind * period; }
-}
-parentPort.postMessage({ missed, jitter, scheduling });
-`;
-
-function emptyLoop(seconds: number, rtPriority: number, cpus: readonly number[]): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
-  const worker = new Worker(EMPTY_LOOP, { eval: true, workerData: { seconds, rateHz: RATE_HZ, rtPriority, cpus } });
+function emptyLoop(seconds: number, loop: LoopSettings): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
+  const scheduling: SchedulingRequest = { policy: loop.scheduling, rtPriority: loop.rt_priority, nice: loop.nice, cpus: loop.cpu_affinity };
+  const worker = spawnTsWorker(new URL('./empty-loop-worker.ts', import.meta.url), { workerData: { seconds, rateHz: RATE_HZ, scheduling } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: { missed: number; jitter: number[]; scheduling: string }) => {
@@ -179,7 +149,7 @@ async function workerLoop(seconds: number) {
   if (LOOP_CPUS.length > 0) pinProcess(DAEMON_CPUS);
   const control = new ControlLoop({ name: 'bench', loop, policyName: 'mlp', policy, bus, definitions, log: pino({ level: 'silent' }) });
   await control.start();
-  const floor = await emptyLoop(seconds, loop.rt_priority, LOOP_CPUS);
+  const floor = await emptyLoop(seconds, loop);
   const stats = control.stats();
   const recent = control.recent();
   await control.stop();
