@@ -1,9 +1,9 @@
 import { newId } from '../contract/ids.ts';
 import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/schemas.ts';
-import type { Journal, JournalRecord } from '../contract/services.ts';
+import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
 import { Validator } from '../contract/validate.ts';
-import { appendMany, type JournalEntry } from '../journal/append-many.ts';
+import { appendMany } from '../journal/append-many.ts';
 
 /** Journal record kinds the agent writes. */
 export const RUN_STATE = 'run_state';

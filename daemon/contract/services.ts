@@ -32,8 +32,19 @@ export interface JournalRecord {
  * The durable, append-only journal of runs and events. `append` resolves only once the record is as
  * durable as the fsync policy promises, so callers acknowledge after it resolves, never before.
  */
+/** One record to append. */
+export interface JournalEntry {
+  kind: string;
+  data: unknown;
+}
+
 export interface Journal {
   append(kind: string, data: unknown): Promise<JournalRecord>;
+  /**
+   * Appends several records in order, in one call: consecutive seqs, one write, one promise; all durable
+   * or all failed. Optional: `appendMany` in daemon/journal falls back to one `append` each.
+   */
+  appendMany?(entries: readonly JournalEntry[]): Promise<JournalRecord[]>;
   /** Records with seq >= fromSeq, oldest first, at most `limit`. */
   read(fromSeq: number, limit: number): JournalRecord[];
   /** Called for each appended record, after it is durable. Returns an unsubscribe function. */

@@ -1,7 +1,6 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Journal, JournalRecord } from '../contract/services.ts';
-import type { JournalEntry } from './append-many.ts';
+import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
 import { decodeFrame, FRAME_HEADER, sealFrame } from './frame.ts';
 
