@@ -240,3 +240,124 @@ describe('Bus queries', () => {
     expect(() => bus.serve('q', async (r) => r)).not.toThrow();
   });
 });
+
+describe('Bus exact-topic subscribers sharing the topic ring', () => {
+  /** A subscriber that records what it gets, and blocks in its handler while `hold` is set. */
+  function reader(name: string, queue: { policy: 'drop-oldest' | 'keep-latest'; depth: number }) {
+    const got: number[] = [];
+    let release: () => void = () => {};
+    const state = { hold: false };
+    const sub = bus.subscribe({
+      name,
+      topic: '/x',
+      queue,
+      handler: (m) => {
+        got.push(m.data[4]!);
+        if (state.hold) return new Promise<void>((r) => (release = r));
+      },
+    });
+    return { got, sub, state, release: () => release() };
+  }
+  const balanced = (c: { received: number; delivered: number; dropped: number; queued: number }) => c.received === c.delivered + c.dropped + c.queued;
+
+  it('gives each subscriber its own depth and position: a slow one keeps its newest `depth`, a fast one misses nothing', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const slow = reader('slow', { policy: 'drop-oldest', depth: 5 });
+    const fast = reader('fast', { policy: 'drop-oldest', depth: 2 });
+    const deep = reader('deep', { policy: 'drop-oldest', depth: 40 });
+    slow.state.hold = true;
+    deep.state.hold = true;
+    pub.publish(bytes(0));
+    await tick(); // slow and deep hold message 0 in their handlers
+    for (let i = 1; i <= 30; i++) {
+      pub.publish(bytes(i));
+      if (i % 2 === 0) await tick(); // fast keeps up: never more than 2 behind
+    }
+    // Drops are counted as soon as a subscriber is more than its depth behind, before it runs again.
+    expect(slow.sub.counters).toEqual({ received: 31, delivered: 1, dropped: 25, queued: 5 });
+    expect(deep.sub.counters).toEqual({ received: 31, delivered: 1, dropped: 0, queued: 30 });
+    expect(bus.stats().find((t) => t.topic === '/x')!.drops).toBe(25);
+    slow.state.hold = false;
+    deep.state.hold = false;
+    slow.release();
+    deep.release();
+    await tick();
+    expect(fast.got).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    expect(slow.got).toEqual([0, 26, 27, 28, 29, 30]);
+    expect(deep.got).toEqual(Array.from({ length: 31 }, (_, i) => i));
+    for (const s of [slow, fast, deep]) expect(balanced(s.sub.counters)).toBe(true);
+    expect(fast.sub.counters).toEqual({ received: 31, delivered: 31, dropped: 0, queued: 0 });
+  });
+
+  it('starts a subscriber that joins mid-stream at the next message', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const early = reader('early', { policy: 'drop-oldest', depth: 10 });
+    pub.publish(bytes(1));
+    pub.publish(bytes(2));
+    const late = reader('late', { policy: 'drop-oldest', depth: 10 });
+    pub.publish(bytes(3));
+    await tick();
+    expect(early.got).toEqual([1, 2, 3]);
+    expect(late.got).toEqual([3]);
+    expect(late.sub.counters).toEqual({ received: 1, delivered: 1, dropped: 0, queued: 0 });
+  });
+
+  it('delivers a latched message first, or drops it when `depth` newer ones arrive before the subscriber runs', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't', qos: { durability: 'transient_local' } });
+    pub.publish(bytes(7));
+    const fifo = reader('fifo', { policy: 'drop-oldest', depth: 3 });
+    const latest = reader('latest', { policy: 'keep-latest', depth: 1 });
+    pub.publish(bytes(8));
+    await tick();
+    expect(fifo.got).toEqual([7, 8]);
+    expect(latest.got).toEqual([8]);
+    expect(latest.sub.counters).toEqual({ received: 2, delivered: 1, dropped: 1, queued: 0 });
+    expect(fifo.sub.counters).toEqual({ received: 2, delivered: 2, dropped: 0, queued: 0 });
+  });
+
+  it('delivers in order what a handler publishes on its own topic', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const got: number[] = [];
+    bus.subscribe({ name: 'relay', topic: '/x', queue: { policy: 'drop-oldest', depth: 10 }, handler: (m) => {
+      got.push(m.data[4]!);
+      if (m.data[4]! < 5) pub.publish(bytes(m.data[4]! + 1));
+    } });
+    pub.publish(bytes(0));
+    await tick();
+    expect(got).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('counts what a subscriber still owed as dropped when it leaves mid-handler, and the others carry on', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const leaving = reader('leaving', { policy: 'drop-oldest', depth: 4 });
+    const staying = reader('staying', { policy: 'drop-oldest', depth: 4 });
+    leaving.state.hold = true;
+    pub.publish(bytes(0));
+    await tick();
+    for (let i = 1; i <= 6; i++) pub.publish(bytes(i));
+    bus.unsubscribe(leaving.sub);
+    leaving.release();
+    pub.publish(bytes(7));
+    await tick();
+    expect(leaving.got).toEqual([0]);
+    expect(leaving.sub.counters).toEqual({ received: 7, delivered: 1, dropped: 6, queued: 0 });
+    expect(staying.got).toEqual([0, 4, 5, 6, 7]); // 7 behind with depth 4 by the time it ran
+    expect(bus.stats().find((t) => t.topic === '/x')!.drops).toBe(6 + 3);
+  });
+
+  it('gives a subscriber deeper than the ring allows a queue of its own, with the same behaviour', async () => {
+    bus = new Bus();
+    const pub = bus.advertise('/x', TYPE, { source: 't' });
+    const got: number[] = [];
+    const sub = bus.subscribe({ name: 'huge', topic: '/x', queue: { policy: 'drop-oldest', depth: 100_000 }, handler: (m) => void got.push(m.data[4]!) });
+    for (let i = 0; i < 3; i++) pub.publish(bytes(i));
+    await tick();
+    expect(got).toEqual([0, 1, 2]);
+    expect(sub.counters).toEqual({ received: 3, delivered: 3, dropped: 0, queued: 0 });
+  });
+});

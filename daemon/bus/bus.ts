@@ -1,7 +1,9 @@
 import { BusError, QueryError } from './errors.ts';
+import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
 import { Subscription, type SubscribeOptions } from './subscription.ts';
 import type { TopicRecord } from './topic-record.ts';
+import { wakeSleepers } from './topic-ring.ts';
 import type { BusMessage, QueryHandler, QueryPayload, TopicQos, TopicStats } from './types.ts';
 
 export { Publisher } from './publisher.ts';
@@ -56,9 +58,8 @@ export class Bus {
   }
 
   subscribe(options: SubscribeOptions): Subscription {
-    const sub = new Subscription(options, (topic, error) => this.#onHandlerError(options.name, topic, error));
-    const isGlob = /[*?]/.test(options.topic);
-    if (isGlob) {
+    const sub = Subscription.create(options, (topic, error) => this.#onHandlerError(options.name, topic, error));
+    if (isTopicGlob(options.topic)) {
       this.#globSubs.push(sub);
       for (const record of this.#topics.values()) if (sub.matches(record.topic)) this.#attach(record, sub);
     } else {
@@ -77,7 +78,8 @@ export class Bus {
       const record = this.#topics.get(topic);
       if (!record) continue;
       record.subs = record.subs.filter((s) => s !== sub);
-      record.closedDrops += sub.dropsByTopic.get(topic) ?? 0;
+      record.closedDrops += sub.drops(topic);
+      sub.detach(record);
     }
   }
 
@@ -105,7 +107,7 @@ export class Bus {
       count: r.count,
       bytes: r.bytes,
       rateHz: r.rateHz,
-      drops: r.closedDrops + r.subs.reduce((n, s) => n + (s.dropsByTopic.get(r.topic) ?? 0), 0),
+      drops: r.closedDrops + r.subs.reduce((n, s) => n + s.drops(r.topic), 0),
       lastLogTime: r.lastLogTime,
     }));
   }
@@ -166,13 +168,17 @@ export class Bus {
 
   /** @internal hot path: count, latch, fan out. */
   deliver(record: TopicRecord, msg: BusMessage): void {
+    if (record.cursors.length > 0) {
+      record.ring[record.count & record.mask] = msg;
+      if (record.sleepers.length > 0) wakeSleepers(record);
+    }
     record.count++;
     record.windowCount++;
     record.bytes += msg.data.byteLength;
     record.lastLogTime = msg.logTime;
     if (record.qos.durability === 'transient_local') record.latched = msg;
-    const subs = record.subs;
-    for (let i = 0; i < subs.length; i++) subs[i]!.offer(msg);
+    const queued = record.queued;
+    for (let i = 0; i < queued.length; i++) queued[i]!.offer(msg);
   }
 
   #exactPending: Subscription[] = [];
@@ -204,6 +210,12 @@ export class Bus {
       lastLogTime: null,
       latched: undefined,
       closedDrops: 0,
+      ring: [],
+      mask: 0,
+      released: 0,
+      queued: [],
+      cursors: [],
+      sleepers: [],
     };
     this.#topics.set(topic, record);
     for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);
@@ -218,8 +230,7 @@ export class Bus {
 
   #attach(record: TopicRecord, sub: Subscription): void {
     record.subs = [...record.subs, sub];
-    sub.topics.add(record.topic);
-    if (record.latched) sub.offer(record.latched);
+    sub.attach(record);
   }
 
   #rollRateWindow(): void {

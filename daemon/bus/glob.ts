@@ -1,10 +1,15 @@
+/** Whether `pattern` is a glob rather than one exact topic. */
+export function isTopicGlob(pattern: string): boolean {
+  return /[*?]/.test(pattern);
+}
+
 /**
  * Compiles a topic glob into a predicate. `*` matches within one name segment, `**` matches across
  * segments, `?` matches one character. `/camera/**` matches `/camera/left/image_raw`; `/tf*` matches
  * `/tf` and `/tf_static`.
  */
 export function compileTopicGlob(glob: string): (topic: string) => boolean {
-  if (!/[*?]/.test(glob)) return (topic) => topic === glob;
+  if (!isTopicGlob(glob)) return (topic) => topic === glob;
   let source = '';
   for (let i = 0; i < glob.length; i++) {
     const c = glob[i]!;

@@ -1,6 +1,20 @@
 import type { Subscription } from './subscription.ts';
 import type { BusMessage, TopicQos } from './types.ts';
 
+/** A subscriber with a queue of its own: each message is offered to it as it is published. */
+export interface QueueReader {
+  offer(msg: BusMessage): void;
+}
+
+/** A subscriber that reads the topic's ring (see topic-ring.ts). */
+export interface RingReader {
+  /** Sequence number (a count of the topic's messages) of the next message it will read. */
+  readonly position: number;
+  readonly depth: number;
+  /** Schedules its delivery of what was published since it went idle. */
+  wake(): void;
+}
+
 /** The bus's state for one topic (internal to the bus, its publishers and subscriptions). */
 export interface TopicRecord {
   /** Drops of subscribers that have since left, so a topic's drop count never goes backwards. */
@@ -10,6 +24,7 @@ export interface TopicRecord {
   qos: TopicQos;
   publishers: number;
   subs: Subscription[];
+  /** Messages published on the topic; also the sequence number the next one gets. */
   count: number;
   bytes: number;
   windowCount: number;
@@ -17,4 +32,15 @@ export interface TopicRecord {
   lastLogTime: bigint | null;
   /** Last message of a transient_local topic, replayed to late subscribers (ROS latching). */
   latched: BusMessage | undefined;
+  /** The recent messages, at `seq & mask`, while the topic has cursor subscribers (see topic-ring.ts). */
+  ring: (BusMessage | undefined)[];
+  mask: number;
+  /** Slots before this sequence number are cleared. */
+  released: number;
+  /** The subscribers offered each message as it is published. */
+  queued: QueueReader[];
+  /** The subscribers reading the ring. */
+  cursors: RingReader[];
+  /** Those of them that have caught up: the next publish wakes them. */
+  sleepers: RingReader[];
 }

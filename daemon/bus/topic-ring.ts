@@ -1,0 +1,53 @@
+import type { TopicRecord } from './topic-record.ts';
+
+/**
+ * A topic's ring of its most recent messages, shared by the topic's cursor subscribers (exact topic,
+ * drop-oldest or keep-latest): a publish stores a message once, however many of them read it, and each
+ * keeps only its own position. The ring holds at least the largest such subscriber's depth, so the newest
+ * `depth` messages a subscriber may still be owed are always there.
+ *
+ * A publish wakes only the readers that had caught up (each one once, however many messages follow
+ * before it runs), so in a burst it costs one store whatever the number of readers.
+ *
+ * Slots every cursor subscriber has passed are cleared, so the ring keeps no message alive that nobody
+ * will read (a topic of camera images must not pin the last thousand frames).
+ */
+
+/** The largest depth a cursor subscriber may have; a deeper queue is a subscriber queue of its own. */
+export const MAX_RING_DEPTH = 1 << 16;
+
+/** Makes `record`'s ring hold at least `depth` messages, keeping what it holds. */
+export function reserveRing(record: TopicRecord, depth: number): void {
+  const old = record.ring;
+  if (old.length >= depth) return;
+  let capacity = 16;
+  while (capacity < depth) capacity *= 2;
+  const ring: TopicRecord['ring'] = new Array(capacity).fill(undefined);
+  const mask = capacity - 1;
+  const oldMask = old.length - 1;
+  for (let seq = Math.max(record.released, record.count - old.length); seq < record.count; seq++) ring[seq & mask] = old[seq & oldMask];
+  record.ring = ring;
+  record.mask = mask;
+}
+
+/**
+ * Clears the slots no cursor subscriber will read again: those before every subscriber's position (a
+ * subscriber more than its depth behind is owed only its last `depth`).
+ */
+export function releaseRing(record: TopicRecord): void {
+  const count = record.count;
+  let keepFrom = count;
+  for (const sub of record.cursors) keepFrom = Math.min(keepFrom, Math.max(sub.position, count - sub.depth));
+  const ring = record.ring;
+  const mask = record.mask;
+  // A slot more than one ring behind already holds a newer message: never clear below count - capacity.
+  for (let seq = Math.max(record.released, count - ring.length); seq < keepFrom; seq++) ring[seq & mask] = undefined;
+  if (keepFrom > record.released) record.released = keepFrom;
+}
+
+/** Wakes the ring's idle readers: a message has just been stored for them. */
+export function wakeSleepers(record: TopicRecord): void {
+  const sleepers = record.sleepers;
+  record.sleepers = [];
+  for (const reader of sleepers) reader.wake();
+}
