@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Bus, type Subscription } from './bus.ts';
 import type { QueuePolicy, SubscriberCounters } from './types.ts';
+import { seededRandom } from '../util/seeded-random.ts';
 
 // Random scenarios on one topic, checked against a model of the documented queue semantics written here
 // from scratch: each subscriber has a FIFO of `depth` that drops its oldest on overflow (keep-latest: depth
@@ -10,17 +11,6 @@ import type { QueuePolicy, SubscriberCounters } from './types.ts';
 // match the model message for message and counter for counter.
 
 const TYPE = 'std_msgs/msg/String';
-
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** The model of one subscriber. */
 class ModelSubscriber {
@@ -78,7 +68,7 @@ type Step =
   | { kind: 'leave'; actor: number };
 
 function scenario(seed: number): { latched: boolean; steps: Step[] } {
-  const random = mulberry32(seed);
+  const random = seededRandom(seed);
   const int = (n: number) => Math.floor(random() * n);
   const steps: Step[] = [];
   const subscribe = (): Step => {

@@ -1,3 +1,5 @@
+import { seededRandom } from '../../../daemon/util/seeded-random.ts';
+
 /** A one-hidden-layer tanh MLP in plain TypeScript: y = W2 tanh(W1 x + b1) + b2 (weights row-major [out, in]). */
 export interface Mlp {
   inDim: number;
@@ -23,18 +25,6 @@ export function forward(m: Mlp, x: ArrayLike<number>, hiddenOut?: Float32Array):
     y[k] = s;
   }
   return y;
-}
-
-/** Deterministic pseudo-random numbers for initialisation and shuffling (mulberry32). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
 }
 
 /**
