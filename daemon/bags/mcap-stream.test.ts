@@ -98,6 +98,17 @@ describe('readMcap', () => {
     expect(cut.truncated).toBe(true);
     expect(cut.message).toMatch(/without its footer|runs past the end of the file/);
 
+    // A record's length damaged in place, the file whole to its closing magic: corrupt, not truncated (repair,
+    // which rewrites files that lost their footer, would leave it as it is).
+    const damaged = Buffer.from(bytes);
+    damaged.writeBigUInt64LE(1n << 40n, 9); // the header record's length field
+    const lengthBad = join(work.path, 'length.mcap');
+    writeFileSync(lengthBad, damaged);
+    const wrong = await failure(lengthBad);
+    expect(wrong.truncated).toBe(false);
+    expect(wrong.offset).toBe(8);
+    expect(wrong.message).toMatch(/claims 1099511627776 bytes.*the record's length is damaged/);
+
     // A message's data byte changed inside the first chunk: the chunk CRC no longer matches.
     const corrupt = join(work.path, 'corrupt.mcap');
     const changed = Buffer.from(bytes);

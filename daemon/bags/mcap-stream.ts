@@ -177,6 +177,10 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
   };
 
   if (!(await ensure(8)) || MAGIC.some((b, i) => buf[i] !== b)) throw new McapFormatError(0, 'no MCAP magic at its start');
+  // A file cut short (a crash, a full disk) has lost its closing magic. One that still has it, yet holds a
+  // record longer than what is left of it, was damaged in place: `bag repair` leaves such a file alone.
+  const tail = new Uint8Array(8);
+  const closed = size >= 16 && (await fh.read(tail, 0, 8, size - 8)).bytesRead === 8 && MAGIC.every((b, i) => tail[i] === b);
   pos = 8;
   const schemas = new Map<number, McapSchema>();
   const channels = new Map<number, McapChannel>();
@@ -196,7 +200,10 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
     if (!(await ensure(9))) throw new McapFormatError(start, `it ends at byte ${size} without its footer`, true);
     const opcode = buf[pos]!;
     const length64 = bv.getBigUint64(pos + 1, true);
-    if (length64 > BigInt(size - start - 9)) throw new McapFormatError(start, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`, true);
+    if (length64 > BigInt(size - start - 9)) {
+      if (closed) throw new McapFormatError(start, `a record claims ${length64} bytes, more than is left of the file (${size} bytes), though the file ends with its closing magic: the record's length is damaged`);
+      throw new McapFormatError(start, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`, true);
+    }
     const length = Number(length64);
     if (!(await ensure(9 + length))) throw new McapFormatError(start, `it ends at byte ${size} inside a record, without its footer`, true);
     const bytes = buf;
