@@ -109,6 +109,18 @@ describe('readMcap', () => {
     expect(wrong.offset).toBe(8);
     expect(wrong.message).toMatch(/claims 1099511627776 bytes.*the record's length is damaged/);
 
+    // A string that is not UTF-8 (a channel's topic, in a file written without chunks) is named as such.
+    const plainChunks: Uint8Array[] = [];
+    const unchunked = new McapWriter({ writable: { position: () => BigInt(plainChunks.reduce((a, c) => a + c.byteLength, 0)), write: async (b) => void plainChunks.push(b.slice()) }, useChunks: false });
+    await unchunked.start({ profile: 'ros2', library: 'test' });
+    await unchunked.addMessage({ channelId: await unchunked.registerChannel({ topic: '/a', messageEncoding: 'cdr', schemaId: 0, metadata: new Map() }), sequence: 0, logTime: 0n, publishTime: 0n, data: new Uint8Array([1]) });
+    await unchunked.end();
+    const notText = Buffer.concat(plainChunks);
+    notText[notText.indexOf(Buffer.from([2, 0, 0, 0, 0x2f, 0x61])) + 4] = 0xff;
+    const topicBad = join(work.path, 'topic.mcap');
+    writeFileSync(topicBad, notText);
+    expect((await failure(topicBad)).message).toMatch(/a string field of 2 bytes is not valid UTF-8/);
+
     // A message's data byte changed inside the first chunk: the chunk CRC no longer matches.
     const corrupt = join(work.path, 'corrupt.mcap');
     const changed = Buffer.from(bytes);

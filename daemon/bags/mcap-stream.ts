@@ -87,7 +87,12 @@ class Fields {
     return this.bytes.subarray(at, at + n);
   }
   string(): string {
-    return decoder.decode(this.bytesOf(this.u32()));
+    const bytes = this.bytesOf(this.u32());
+    try {
+      return decoder.decode(bytes);
+    } catch {
+      throw new Error(`a string field of ${bytes.length} bytes is not valid UTF-8`);
+    }
   }
 }
 
