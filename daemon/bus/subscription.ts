@@ -1,7 +1,7 @@
 import { compileTopicGlob, isTopicGlob } from './glob.ts';
 import { SubscriberQueue } from './subscriber-queue.ts';
 import type { TopicRecord } from './topic-record.ts';
-import { MAX_RING_DEPTH, releaseRing, reserveRing } from './topic-ring.ts';
+import { addSleeper, MAX_RING_DEPTH, releaseRing, reserveRing } from './topic-ring.ts';
 import type { BusMessage, QueueOptions, QueuePolicy, SubscriberCounters } from './types.ts';
 
 export interface SubscribeOptions {
@@ -130,10 +130,14 @@ export abstract class Subscription {
   }
 }
 
+/** Orders cursor subscriptions by when they were made. */
+let cursorsMade = 0;
+
 /** Reads one topic's shared ring from its own position (see topic-ring.ts). */
 class CursorSubscription extends Subscription {
   readonly queue: { readonly policy: QueuePolicy; readonly depth: number };
   readonly depth: number;
+  readonly order = cursorsMade++;
   #record: TopicRecord | undefined;
   /** Sequence number of the next message to read from the ring. */
   #position = 0;
@@ -179,7 +183,7 @@ class CursorSubscription extends Subscription {
     }
     record.cursors = [...record.cursors, this];
     if (this.#latched) this.schedule();
-    else record.sleepers.push(this);
+    else addSleeper(record, this);
   }
 
   detach(record: TopicRecord): void {
@@ -231,7 +235,7 @@ class CursorSubscription extends Subscription {
   protected override idle(): void {
     const record = this.#record;
     if (!record || this.closed) return;
-    record.sleepers.push(this);
+    addSleeper(record, this);
     releaseRing(record);
   }
 

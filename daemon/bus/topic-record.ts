@@ -11,6 +11,8 @@ export interface RingReader {
   /** Sequence number (a count of the topic's messages) of the next message it will read. */
   readonly position: number;
   readonly depth: number;
+  /** When it subscribed, relative to the others: idle readers are woken in this order. */
+  readonly order: number;
   /** Schedules its delivery of what was published since it went idle. */
   wake(): void;
 }
@@ -41,6 +43,6 @@ export interface TopicRecord {
   queued: QueueReader[];
   /** The subscribers reading the ring. */
   cursors: RingReader[];
-  /** Those of them that have caught up: the next publish wakes them. */
+  /** Those of them that have caught up, in subscription order: the next publish wakes them. */
   sleepers: RingReader[];
 }

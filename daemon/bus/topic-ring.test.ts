@@ -17,8 +17,8 @@ const held = (record: TopicRecord) => record.ring.filter((m) => m !== undefined)
 describe('topic ring', () => {
   it('clears what every reader has passed, and keeps what a lagging reader is still owed (its newest `depth`)', () => {
     const record = topic();
-    const fast = { position: 0, depth: 4, wake() {} };
-    const slow = { position: 0, depth: 4, wake() {} };
+    const fast = { position: 0, depth: 4, order: 0, wake() {} };
+    const slow = { position: 0, depth: 4, order: 1, wake() {} };
     record.cursors = [fast, slow];
     reserveRing(record, 4);
     expect(record.ring.length).toBe(16);
@@ -36,7 +36,7 @@ describe('topic ring', () => {
 
   it('never clears a slot that already holds a newer message', () => {
     const record = topic();
-    const reader = { position: 0, depth: 16, wake() {} };
+    const reader = { position: 0, depth: 16, order: 0, wake() {} };
     record.cursors = [reader];
     reserveRing(record, 16);
     for (let i = 0; i < 40; i++) publish(record, i); // wrapped twice: slots hold 24..39
@@ -47,7 +47,7 @@ describe('topic ring', () => {
 
   it('grows to a deeper reader\'s depth and keeps the messages it holds in their slots', () => {
     const record = topic();
-    const reader = { position: 0, depth: 16, wake() {} };
+    const reader = { position: 0, depth: 16, order: 0, wake() {} };
     record.cursors = [reader];
     reserveRing(record, 16);
     for (let i = 0; i < 20; i++) publish(record, i);
@@ -61,7 +61,7 @@ describe('topic ring', () => {
 
   it('holds nothing once its last reader has gone', () => {
     const record = topic();
-    const reader = { position: 0, depth: 8, wake() {} };
+    const reader = { position: 0, depth: 8, order: 0, wake() {} };
     record.cursors = [reader];
     reserveRing(record, 8);
     for (let i = 0; i < 5; i++) publish(record, i);

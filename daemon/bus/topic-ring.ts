@@ -1,4 +1,4 @@
-import type { TopicRecord } from './topic-record.ts';
+import type { RingReader, TopicRecord } from './topic-record.ts';
 
 /**
  * A topic's ring of its most recent messages, shared by the topic's cursor subscribers (exact topic,
@@ -7,7 +7,8 @@ import type { TopicRecord } from './topic-record.ts';
  * `depth` messages a subscriber may still be owed are always there.
  *
  * A publish wakes only the readers that had caught up (each one once, however many messages follow
- * before it runs), so in a burst it costs one store whatever the number of readers.
+ * before it runs, and in the order they subscribed), so in a burst it costs one store whatever the number
+ * of readers.
  *
  * Slots every cursor subscriber has passed are cleared, so the ring keeps no message alive that nobody
  * will read (a topic of camera images must not pin the last thousand frames).
@@ -43,6 +44,18 @@ export function releaseRing(record: TopicRecord): void {
   // A slot more than one ring behind already holds a newer message: never clear below count - capacity.
   for (let seq = Math.max(record.released, count - ring.length); seq < keepFrom; seq++) ring[seq & mask] = undefined;
   if (keepFrom > record.released) record.released = keepFrom;
+}
+
+/**
+ * Adds a reader that has caught up to those the next publish wakes, keeping them in subscription order (as
+ * a queued subscriber is offered each message), so which subscriber runs first never depends on which
+ * went idle first.
+ */
+export function addSleeper(record: TopicRecord, reader: RingReader): void {
+  const sleepers = record.sleepers;
+  let i = sleepers.length;
+  while (i > 0 && sleepers[i - 1]!.order > reader.order) i--;
+  sleepers.splice(i, 0, reader);
 }
 
 /** Wakes the ring's idle readers: a message has just been stored for them. */
