@@ -243,14 +243,20 @@ export class FoxgloveBridge implements Component, MetricsProvider {
    * client subscribing to a channel already watched gets it here, or it would never see /map.
    */
   #replayLatched(socket: GuardedSocket, text: string, existing: ReadonlySet<ChannelId>): void {
-    let message: { op?: unknown; subscriptions?: { id: number; channelId: number }[] };
+    let message: unknown;
     try {
-      message = JSON.parse(text) as typeof message;
+      message = JSON.parse(text);
     } catch {
       return; // the protocol server already reported it
     }
-    if (message.op !== 'subscribe' || !Array.isArray(message.subscriptions)) return;
-    for (const { id, channelId } of message.subscriptions) {
+    // A client's frame is untrusted: `null`, or a subscription that is not an object, must not throw here.
+    if (typeof message !== 'object' || message === null) return;
+    const { op, subscriptions } = message as { op?: unknown; subscriptions?: unknown };
+    if (op !== 'subscribe' || !Array.isArray(subscriptions)) return;
+    for (const subscription of subscriptions as unknown[]) {
+      if (typeof subscription !== 'object' || subscription === null) continue;
+      const { id, channelId } = subscription as { id?: unknown; channelId?: unknown };
+      if (typeof id !== 'number' || typeof channelId !== 'number') continue;
       const channel = this.#channels.get(channelId);
       if (channel?.latched && channel.last && existing.has(channelId)) socket.send(messageFrame(id, channel.last.logTime, channel.last.data));
     }

@@ -127,6 +127,24 @@ describe('the Foxglove WebSocket server', () => {
     expect(a.messages.length).toBe(1);
   });
 
+  it('survives a client that sends `null` or a subscription that is not an object, and serves the next one', async () => {
+    const { h, bridge, codec } = await start();
+    const map = h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'sim', qos: { durability: 'transient_local', depth: 1 } });
+    map.publish(codec.encode('nav_msgs/msg/OccupancyGrid', { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'map' }, info: { map_load_time: { sec: 0, nanosec: 0 }, resolution: 0.05, width: 1, height: 1, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } }, data: Int8Array.from([7]) }));
+    const a = connectClient(bridge.url!);
+    await waitFor(() => a.channels.has('/map'), '/map advertised');
+    a.client.subscribe(a.channels.get('/map')!.id); // /map is now watched: a later subscribe goes through the latched replay
+    await waitFor(() => a.messages.length === 1, 'the map for the first client');
+    const rogue = connectClient(bridge.url!);
+    await waitFor(() => rogue.channels.has('/map'), '/map advertised to the rogue client');
+    for (const frame of ['null', '{"op":"subscribe","subscriptions":[null]}', '{"op":"subscribe","subscriptions":[{"id":"x","channelId":{}}]}']) rogue.ws.send(frame);
+    const b = connectClient(bridge.url!);
+    await waitFor(() => b.channels.has('/map'), '/map advertised to the next client');
+    b.client.subscribe(b.channels.get('/map')!.id);
+    await waitFor(() => b.messages.length === 1, 'the map for the next client');
+    expect(bridge.health().state).not.toBe('failed');
+  });
+
   it('streams the journal (runs, agent events) as JSON on /auraison/events', async () => {
     const journal = new MemoryJournal();
     const { bridge } = await start({ journal });
