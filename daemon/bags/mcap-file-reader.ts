@@ -1,6 +1,6 @@
 import { open, type FileHandle } from 'node:fs/promises';
 import { McapIndexedReader, type DecompressHandlers } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
+import { decompressHandlers } from './decompress.ts';
 import { BagError } from './errors.ts';
 import { McapFormatError, readMcap, type McapChannel, type McapSchema } from './mcap-stream.ts';
 import type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
@@ -39,12 +39,12 @@ export class McapFileReader implements StorageFileReader {
       await fh.close();
       throw new BagError(path, size === 0 ? 'the file is empty, not an MCAP file' : 'not an MCAP file (no MCAP magic at its start)');
     }
-    return new McapFileReader(path, fh, size, await loadDecompressHandlers());
+    return new McapFileReader(path, fh, size, await decompressHandlers());
   }
 
   /** Loads the chunk decompressors (wasm, once per process) ahead of the first open, so it overlaps other setup. */
   static async prepare(): Promise<void> {
-    await loadDecompressHandlers();
+    await decompressHandlers();
   }
 
   topics(): Map<string, StorageTopic> {

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { McapStreamReader, type TypedMcapRecords } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
+import { McapStreamReader, type DecompressHandlers, type TypedMcapRecords } from '@mcap/core';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { BagError } from '../bags/errors.ts';
 import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
 import { parseOfferedQos, qosProfileV9 } from '../bags/qos.ts';
@@ -56,7 +56,7 @@ export async function repairBag(dir: string, options: { io?: SegmentIO } = {}): 
   } catch {
     previous = undefined; // a metadata.yaml torn by the crash is rebuilt from the files
   }
-  const decompress = await loadDecompressHandlers();
+  const decompress = await decompressHandlers();
   const result: FileRepair[] = [];
   const files: BagFileInfo[] = [];
   const topics = new Map<string, BagTopic>();
@@ -112,7 +112,7 @@ export async function repairBag(dir: string, options: { io?: SegmentIO } = {}): 
   return { dir, files: result, messageCount: meta.messageCount };
 }
 
-async function scanFile(path: string, decompressHandlers: Awaited<ReturnType<typeof loadDecompressHandlers>>): Promise<Scan> {
+async function scanFile(path: string, decompressHandlers: DecompressHandlers): Promise<Scan> {
   const scan: Scan = { complete: false, schemas: new Map(), channels: new Map(), counts: new Map(), start: undefined, end: undefined, messages: 0, goodBytes: 0 };
   const fh = await open(path, 'r');
   try {
@@ -149,7 +149,7 @@ async function scanFile(path: string, decompressHandlers: Awaited<ReturnType<typ
   }
 }
 
-async function rewrite(path: string, scan: Scan, decompressHandlers: Awaited<ReturnType<typeof loadDecompressHandlers>>, io: SegmentIO): Promise<void> {
+async function rewrite(path: string, scan: Scan, decompressHandlers: DecompressHandlers, io: SegmentIO): Promise<void> {
   const tmp = `${path}.repairing`;
   if (existsSync(tmp)) await unlink(tmp);
   const writer = new McapSegmentWriter({ file: io.create(tmp), library: 'auraison-edge repair' });
