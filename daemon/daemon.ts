@@ -11,6 +11,7 @@ import { pruneJournal } from './journal/journal-retention.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
 import { Supervisor } from './lifecycle/supervisor.ts';
+import { DataDirLock } from './lifecycle/data-dir.ts';
 
 export interface DaemonOptions {
   config: EdgeConfig;
@@ -50,6 +51,7 @@ export class Daemon {
   #supervisor: Supervisor;
   #startedAt = 0n;
   #journal: DurableJournal | undefined;
+  #lock: DataDirLock | undefined;
   #retentionTimer: NodeJS.Timeout | undefined;
 
   constructor(options: DaemonOptions) {
@@ -101,15 +103,25 @@ export class Daemon {
   async start(): Promise<void> {
     this.#startedAt = nowNs();
     this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
+    // Before anything in the data dir is touched: a second daemon on it must not open the same journal.
+    this.#lock = await DataDirLock.acquire(this.dataDir, this.#configFile);
     const { fsync, interval_ms, segment_mb } = this.#config.journal;
-    this.#journal = new DurableJournal({
-      dir: join(this.dataDir, 'log'),
-      fsync,
-      intervalMs: interval_ms,
-      segmentBytes: segment_mb * 1024 * 1024,
-      onRecovery: (message) => this.log.warn({ message }, 'journal recovered after an unclean stop'),
-    });
-    await this.#supervisor.start(this.#config);
+    try {
+      this.#journal = new DurableJournal({
+        dir: join(this.dataDir, 'log'),
+        fsync,
+        intervalMs: interval_ms,
+        segmentBytes: segment_mb * 1024 * 1024,
+        onRecovery: (message) => this.log.warn({ message }, 'journal recovered after an unclean stop'),
+      });
+      await this.#supervisor.start(this.#config);
+    } catch (error) {
+      // A critical component failed: what did start stops, and the data dir is free again.
+      await this.#supervisor.stop(2000).catch(() => undefined);
+      await this.#journal?.close();
+      this.#lock.release();
+      throw error;
+    }
     // Journal retention runs after the components are up: they say which records they still need.
     this.#retentionTimer = setInterval(() => this.pruneJournal(), 60_000);
     this.#retentionTimer.unref();
@@ -122,6 +134,7 @@ export class Daemon {
     clearInterval(this.#retentionTimer);
     await this.#supervisor.stop(budgetMs);
     await this.#journal?.close();
+    this.#lock?.release();
     this.bus.close();
     this.log.info('daemon stopped');
   }

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/load.ts';
 import { didYouMean } from '../config/did-you-mean.ts';
+import { DataDirError } from '../lifecycle/data-dir.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -82,6 +83,10 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
     }
     if (error instanceof ConfigError) {
       io.stderr(`auraison-edge ${name}: invalid config\n${error.message}\n`);
+      return EXIT_USAGE;
+    }
+    if (error instanceof DataDirError) {
+      io.stderr(`auraison-edge ${name}: ${error.message}\n`);
       return EXIT_USAGE;
     }
     io.stderr(`auraison-edge ${name}: error: ${error instanceof Error ? error.message : String(error)}\n`);

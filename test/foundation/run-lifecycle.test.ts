@@ -81,4 +81,37 @@ describe('auraison-edge run', () => {
     const file = JSON.parse(readFileSync(join(dir.path, '.auraison-edge/run/status.json'), 'utf8')) as { state: string };
     expect(file.state).toBe('stopped');
   });
+
+  it('refuses a second daemon on a data dir in use (exit 2, naming the holder) and leaves the first one untouched; after kill -9 the dir is free', async () => {
+    const dir = tempDir('run-lock-');
+    dirs.push(dir);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'robot:\n  id: tb3-lock\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: false\n');
+    const first = startDaemon(dir.path, config);
+    await first.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+    const apiFile = join(dir.path, '.auraison-edge/run/api.json');
+    const before = readFileSync(apiFile, 'utf8');
+
+    const second = await runCli(['run', '--config', config], { cwd: dir.path });
+    expect(second.code).toBe(2);
+    expect(second.stderr).toContain(`.auraison-edge is in use by pid ${first.child.pid}`);
+    expect(second.stderr).toContain('give this one another data_dir');
+    expect(readFileSync(apiFile, 'utf8')).toBe(before);
+    expect((await runCli(['status', '--config', config, '--json'], { cwd: dir.path })).code).toBe(0);
+
+    first.child.kill('SIGKILL');
+    await first.exited;
+    const third = startDaemon(dir.path, config);
+    await third.waitForLog((l) => l.msg === 'daemon running', 'daemon running after kill -9');
+  });
+
+  it('names a data_dir it cannot create and exits 2 instead of hanging (recursive mkdir never returns under /proc)', async () => {
+    const dir = tempDir('run-proc-');
+    dirs.push(dir);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'data_dir: /proc/auraison-edge-nope/data\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: false\n');
+    const result = await runCli(['run', '--config', config], { cwd: dir.path, timeoutMs: 20_000 });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain('data_dir /proc/auraison-edge-nope/data: cannot create /proc/auraison-edge-nope');
+  });
 });
