@@ -74,4 +74,18 @@ describe('config', () => {
       dir.cleanup();
     }
   });
+
+  it('refuses a YAML alias bomb by file name, as a config error (exit 2), without expanding it', () => {
+    const levels = ['a: &a [x, x, x, x, x, x, x, x, x]'];
+    for (let i = 1; i < 9; i++) levels.push(`${'abcdefghi'[i]}: &${'abcdefghi'[i]} [${Array(9).fill(`*${'abcdefghi'[i - 1]}`).join(', ')}]`);
+    expect(errorOf(`${levels.join('\n')}\n`)).toBe('edge.yaml: too many YAML alias expansions (the limit is 100): write the values out');
+    // A few aliases, as people use them for shared settings, stay fine (the result is then validated as usual).
+    expect(errorOf('x: &limits {enabled: true}\nsim: *limits\n')).toMatch(/^edge\.yaml: x: unknown key/);
+  });
+
+  it('refuses the HTTP API and the Foxglove bridge on one port', () => {
+    expect(errorOf('api: {port: 9000}\nfoxglove: {port: 9000}\n')).toBe('edge.yaml: foxglove.port: 9000 is also api.port: the HTTP API and the Foxglove bridge each need their own port');
+    expect(parseConfigText('api: {port: 0}\nfoxglove: {port: 0}\n', 'edge.yaml', {}).api.port).toBe(0);
+    expect(parseConfigText('api: {port: 9000, enabled: false}\nfoxglove: {port: 9000}\n', 'edge.yaml', {}).foxglove.port).toBe(9000);
+  });
 });

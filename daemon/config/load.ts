@@ -26,6 +26,9 @@ export interface LoadedConfig {
 
 const validator = new Validator(EdgeConfigSchema);
 
+/** Aliases (`*name`) a config may expand, counting nested expansions: a guard against alias bombs. */
+const MAX_ALIAS_COUNT = 100;
+
 /**
  * The config used when no file is given: the simulator on, data in `./.auraison-edge`, no central.
  * Everything else takes the schema's defaults.
@@ -60,7 +63,14 @@ export function parseConfigText(text: string, name: string, env: NodeJS.ProcessE
       }),
     );
   }
-  const raw: unknown = doc.toJS() ?? {};
+  let raw: unknown;
+  try {
+    raw = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch (error) {
+    // The yaml library refuses an alias bomb ("billion laughs") here, in its own words and with no file.
+    const message = (error as Error).message;
+    throw new ConfigError(name, [{ path: '', message: /alias/i.test(message) ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out` : message }]);
+  }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
     throw new ConfigError(name, [{ path: '', message: `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}` }]);
   }
@@ -73,7 +83,20 @@ function fromObject(raw: object, name: string, env: NodeJS.ProcessEnv): EdgeConf
   const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
   const issues = validator.issues(withDefaults);
   if (issues.length > 0) throw new ConfigError(name, issues);
-  return withDefaults as EdgeConfig;
+  const config = withDefaults as EdgeConfig;
+  const clashes = crossChecks(config);
+  if (clashes.length > 0) throw new ConfigError(name, clashes);
+  return config;
+}
+
+/** What no one key's schema can see. */
+function crossChecks(config: EdgeConfig): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const { api, foxglove } = config;
+  if (api.enabled && foxglove.enabled && api.port !== 0 && api.port === foxglove.port && api.host === foxglove.host) {
+    issues.push({ path: 'foxglove.port', message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port` });
+  }
+  return issues;
 }
 
 /** The data dir as an absolute path, relative paths taken from `cwd`. */
