@@ -5,9 +5,12 @@
 export class MotionLock {
   #current: { name: string; controller: AbortController } | undefined;
 
-  /** Takes the lock for `name`, aborting the previous holder. The signal also follows `parent`. */
-  acquire(name: string, parent: AbortSignal): { signal: AbortSignal; release: () => void } {
-    this.abort(`superseded by ${name}`);
+  /**
+   * Takes the lock for `name`, aborting the previous holder with a reason that names `name` and `runId`
+   * (what its run then reports). The signal also follows `parent`.
+   */
+  acquire(name: string, parent: AbortSignal, runId?: string): { signal: AbortSignal; release: () => void } {
+    this.abort(`superseded by ${name}${runId ? ` of run ${runId}` : ''}`);
     const controller = new AbortController();
     const onParent = () => controller.abort(parent.reason);
     parent.addEventListener('abort', onParent, { once: true });

@@ -87,7 +87,7 @@ export class ToolInvoker {
     await live.event('tool.call', { call_id: callId, tool, input });
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
     live.started.set(callId, performance.now());
-    const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal) : undefined;
+    const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
     try {
       return { ok: true, output: await skill.execute(input, this.#o.env, lock?.signal ?? signal) };
     } catch (error) {

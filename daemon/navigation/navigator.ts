@@ -151,9 +151,9 @@ export class Navigator {
     const plan = this.#planner!.plan(start, goal);
     if (!plan.ok) return fail('unreachable', plan.message);
     this.#publishPlan(plan.path);
-    if (signal?.aborted) return fail('cancelled', 'cancelled before the robot moved');
+    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
     return new Promise<NavigationResult>((resolve) => {
-      const onAbort = () => this.cancel('cancelled');
+      const onAbort = () => this.cancel(abortReason(signal!));
       signal?.addEventListener('abort', onAbort, { once: true });
       this.#active = {
         goal,
@@ -235,4 +235,11 @@ export class Navigator {
     const waiters = this.#dataWaiters.splice(0);
     for (const w of waiters) w();
   }
+}
+
+/** Why a goal was cancelled, in words: superseded by another goal, stopped, or its run cancelled. */
+function abortReason(signal: AbortSignal): string {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
+  return typeof reason === 'string' && reason !== '' ? reason : 'cancelled';
 }
