@@ -44,6 +44,8 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     return503OnClosing: true,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
+  // Bodies are JSON only: without its text/plain parser, fastify answers any other type with 415.
+  app.removeContentTypeParser('text/plain');
   app.setErrorHandler(makeErrorHandler(log));
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });

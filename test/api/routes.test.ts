@@ -180,6 +180,10 @@ describe('intents and runs', () => {
     expect(big.json.message).toContain('api.body_limit_bytes');
     const form = await http(h.url, '/intents', { raw: 'type=say', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
     expect(form.status).toBe(415);
+    const text = await http(h.url, '/intents', { raw: '{"type":"stop"}', headers: { 'content-type': 'text/plain' } });
+    expect(text.status).toBe(415);
+    expect(text.json).toMatchObject({ error: 'unsupported_media_type' });
+    expect(text.json.message).toContain('Content-Type: application/json');
   });
 
   it('lists runs with a status filter, and rejects a bad status or id by path', async () => {
