@@ -1,5 +1,6 @@
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
+import { jsonHazard } from '../contract/json-hazards.ts';
 import { Intent } from '../contract/schemas.ts';
 import { nowNs } from '../contract/time.ts';
 import { ValidationError, Validator } from '../contract/validate.ts';
@@ -60,6 +61,9 @@ export interface ParsedIntent {
  * a `natural_language` intent's are NaturalLanguageParams. Throws ValidationError naming the path.
  */
 export function parseIntent(raw: unknown, source: IntentSource, skills: ReadonlyMap<string, SkillDefinition>): ParsedIntent {
+  // Before anything recurses into it: copying or validating thousands of levels overflows the stack.
+  const hazard = jsonHazard(raw);
+  if (hazard) throw new ValidationError('intent', [hazard]);
   // A copy: the caller's object is never changed, nor can it change the run later.
   const copy: unknown = raw !== null && typeof raw === 'object' ? structuredClone(raw) : raw;
   if (copy !== null && typeof copy === 'object' && typeof (copy as { policy_ctx?: unknown }).policy_ctx === 'object') {

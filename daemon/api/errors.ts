@@ -1,6 +1,6 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { ValidationError, type ValidationIssue } from '../contract/validate.ts';
+import { issuesIn, ValidationError, type ValidationIssue } from '../contract/validate.ts';
 
 /**
  * An error a route answers with: its status, a stable machine code and a message that names what was wrong
@@ -31,11 +31,7 @@ export function unavailable(what: string, why: string): HttpError {
   return new HttpError(503, 'unavailable', `${what} is unavailable: ${why}`);
 }
 
-/** Prefixes issue paths with the request part they came from: `body.params.x`, `params.id`. */
-export function issuesIn(part: string, issues: readonly ValidationIssue[]): ValidationIssue[] {
-  return issues.map((issue) => ({ path: issue.path ? `${part}${issue.path.startsWith('[') ? '' : '.'}${issue.path}` : part, message: issue.message }));
-}
-
+/** A 400 whose issues are prefixed with the request part they came from: `body.params.x`, `params.id`. */
 export function validationHttpError(part: string, error: ValidationError): HttpError {
   const issues = issuesIn(part, error.issues);
   return new HttpError(400, 'bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);

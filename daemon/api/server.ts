@@ -7,6 +7,7 @@ import type { ComponentContext } from '../lifecycle/component.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
 import { makeErrorHandler } from './errors.ts';
+import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -44,8 +45,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     return503OnClosing: true,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
-  // Bodies are JSON only: without its text/plain parser, fastify answers any other type with 415.
-  app.removeContentTypeParser('text/plain');
+  useJsonBodies(app);
   app.setErrorHandler(makeErrorHandler(log));
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });

@@ -197,9 +197,21 @@ function valueAt(root: unknown, segments: readonly string[]): unknown {
   return v;
 }
 
+/** Prefixes issue paths with where the value sits: `body` and `params.x` give `body.params.x`. */
+export function issuesIn(part: string, issues: readonly ValidationIssue[]): ValidationIssue[] {
+  return issues.map((issue) => ({ path: issue.path ? `${part}${issue.path.startsWith('[') ? '' : '.'}${issue.path}` : part, message: issue.message }));
+}
+
 function show(value: unknown): string {
   if (value === undefined) return 'nothing';
   if (typeof value === 'bigint') return `${value}n`;
-  const text = JSON.stringify(value);
+  // JSON.stringify would show it as null.
+  if (typeof value === 'number' && !Number.isFinite(value)) return `a non-finite number (${value})`;
+  let text: string;
+  try {
+    text = JSON.stringify(value);
+  } catch {
+    return 'a value that cannot be shown as JSON'; // nested too deep for JSON.stringify's recursion
+  }
   return text.length > 60 ? `${text.slice(0, 57)}...` : text;
 }

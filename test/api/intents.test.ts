@@ -1,0 +1,88 @@
+import pino from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { http } from './http.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** POST /intents and the intents topic in front of the real edge agent: what a sender is told, and when. */
+
+let h: Harness | undefined;
+let agent: AgentComponent | undefined;
+afterEach(async () => {
+  await agent?.stop();
+  await h?.close();
+  agent = undefined;
+  h = undefined;
+});
+
+/** The API with the real agent (its warnings kept in `logged`). */
+async function withAgent() {
+  h = await startHarness();
+  const logged: { msg: string; err?: string }[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; err?: string }) });
+  agent = new AgentComponent({ ...h.ctx, log });
+  await agent.start();
+  h.components.set('agent', agent);
+  return { h, agent, logged };
+}
+
+const json = (raw: string) => ({ raw, headers: { 'content-type': 'application/json' } });
+const nested = (levels: number, inner = '1') => `${'{"a":'.repeat(levels)}${inner}${'}'.repeat(levels)}`;
+
+describe('POST /intents with the edge agent', () => {
+  it('refuses JSON nested deeper than 64 levels with a 400 naming the key, on HTTP and on the intents topic', async () => {
+    const { h, agent, logged } = await withAgent();
+    for (const levels of [100, 5000]) {
+      const r = await http(h.url, '/intents', json(`{"type":"stop","params":${nested(levels)}}`));
+      expect(r.status, `${levels} levels`).toBe(400);
+      expect(r.json.message).toBe('body.params: nested deeper than 64 levels');
+      expect(r.json.issues).toEqual([{ path: 'body.params', message: 'nested deeper than 64 levels' }]);
+    }
+    // 64 levels under params is within the limit: the skill's own validation answers.
+    const within = await http(h.url, '/intents', json(`{"type":"stop","params":${nested(63, '{}')}}`));
+    expect(within.status).toBe(400);
+    expect(within.json.message).not.toContain('nested deeper');
+    // Any route's body: the limit is the API's, before validation.
+    const query = await http(h.url, '/query', json(`{"sql":${nested(5000, '"x"')}}`));
+    expect(query.status).toBe(400);
+    expect(query.json.message).toBe('body.sql: nested deeper than 64 levels');
+
+    const codec = new MessageCodec(h.definitions);
+    const topic = h.bus.advertise('/auraison/intents', 'std_msgs/msg/String', { source: 'test' });
+    topic.publish(codec.encode('std_msgs/msg/String', { data: `{"intent_id":"01a1ff93-0000-7000-8000-000000000001","type":"stop","params":${nested(5000)},"policy_ctx":{"actor":"t","source":"ros"},"targets":[]}` }));
+    await waitFor(() => logged.some((l) => l.msg === 'intent from the topic refused'), 'the refusal to be logged');
+    expect(logged.find((l) => l.msg === 'intent from the topic refused')!.err).toBe('intent: params: nested deeper than 64 levels');
+    // The agent is still taking intents, and made no run of the refused one.
+    expect(agent.listRuns()).toEqual([]);
+    const ok = await http(h.url, '/intents', { body: { type: 'stop' } });
+    expect(ok.status).toBe(201);
+  });
+
+  it('says "non-finite number" for a number too large for a double, rather than "got null"', async () => {
+    const { h } = await withAgent();
+    const r = await http(h.url, '/intents', json('{"type":"navigate_to","params":{"x":1e309,"y":0}}'));
+    expect(r.status).toBe(400);
+    expect(r.json.issues).toEqual([{ path: 'body.params.x', message: 'non-finite number: JSON numbers must fit a double (|x| < 1.8e308)' }]);
+    const negative = await http(h.url, '/query', json('{"sql":"SELECT 1","max_rows":-1e400}'));
+    expect(negative.json.message).toContain('body.max_rows: non-finite number');
+  });
+
+  it('refuses a __proto__ key by name: it is valid JSON', async () => {
+    const { h, agent } = await withAgent();
+    const inParams = await http(h.url, '/intents', json('{"type":"stop","params":{"__proto__":{"polluted":true}}}'));
+    expect(inParams.status).toBe(400);
+    expect(inParams.json.message).toBe('body.params: key __proto__ is not allowed');
+    const atTop = await http(h.url, '/intents', json('{"__proto__":{},"type":"stop"}'));
+    expect(atTop.json.message).toBe('body: key __proto__ is not allowed');
+    const ctor = await http(h.url, '/intents', json('{"type":"stop","params":{"constructor":{"prototype":{}}}}'));
+    expect(ctor.json.message).toBe('body.params: key constructor.prototype is not allowed');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(agent.listRuns()).toEqual([]);
+    // Still: JSON that does not parse is named as such.
+    const broken = await http(h.url, '/intents', json('{"type": '));
+    expect(broken.status).toBe(400);
+    expect(broken.json.message).toMatch(/^body: not valid JSON: /);
+  });
+});
