@@ -1,5 +1,5 @@
 import type { AddressInfo } from 'node:net';
-import wsProtocol, { type ChannelId } from '@foxglove/ws-protocol';
+import wsProtocol, { type ChannelId, type IWebSocket, type StatusLevel as Level } from '@foxglove/ws-protocol';
 import { WebSocketServer } from 'ws';
 import type { Subscription } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
@@ -11,6 +11,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import { GuardedSocket } from './guarded-socket.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
+import { Throttle } from './throttle.ts';
 
 const { FoxgloveServer, StatusLevel } = wsProtocol;
 type Server = InstanceType<typeof FoxgloveServer>;
@@ -29,6 +30,15 @@ interface ChannelState {
   sub: Subscription | undefined;
   /** The last message of a latched topic, for clients that subscribe after the bus replayed it. */
   last: { logTime: bigint; data: Uint8Array } | undefined;
+}
+
+/** A client's mistakes reach it as a status at most once a second, and the log at most once per 10 s. */
+const STATUS_INTERVAL_MS = 1000;
+const LOG_INTERVAL_MS = 10_000;
+
+export interface FoxgloveBridgeOptions {
+  /** Milliseconds, for rates and throttles (performance.now by default); tests step it. */
+  now?: () => number;
 }
 
 /** Message-data frame of the ws-protocol: opcode, subscription id, timestamp, payload. */
@@ -69,11 +79,18 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #queues: PublishQueues | undefined;
   /** Clients told that their publishes are being dropped (until their queue empties). */
   #warned = new WeakSet<object>();
+  #now: () => number;
+  #statusThrottle: Throttle;
+  #logThrottle: Throttle;
 
-  constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove) {
+  constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove, options: FoxgloveBridgeOptions = {}) {
+    const { now = () => performance.now() } = options;
     this.#ctx = ctx;
     this.#s = settings;
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#now = now;
+    this.#statusThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, now });
+    this.#logThrottle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now });
   }
 
   get url(): string | undefined {
@@ -159,7 +176,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     if (gate) {
       families.push({
         name: 'auraison_foxglove_client_publish_total',
-        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook or undecodable; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).',
+        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel\'s type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).',
         type: 'counter',
         samples: Object.entries(gate).map(([outcome, value]) => ({ labels: { outcome }, value })),
       });
@@ -180,6 +197,9 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       },
       afterText: (text) => this.#replayLatched(socket, text, existing),
       onClose: () => {
+        const held = this.#logThrottle.flush(socket);
+        if (held > 0) this.#ctx.log.warn({ client: name, suppressed: held }, 'foxglove client left; its last problems were not logged');
+        this.#statusThrottle.flush(socket);
         this.#clients.delete(socket);
         this.#gate?.closeClient(socket);
         this.#queues?.delete(socket);
@@ -262,6 +282,20 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     }
   }
 
+  /**
+   * Tells a client what it did wrong (a status) and logs it, both throttled per client, so a client that
+   * repeats a mistake cannot make the daemon send or log more than it does.
+   */
+  #report(server: Server, client: IWebSocket, name: string, level: Level, problem: string): void {
+    const statusHeld = this.#statusThrottle.take(client);
+    if (statusHeld !== undefined) {
+      const more = statusHeld > 0 ? ` (and ${statusHeld} more problem${statusHeld === 1 ? '' : 's'} not reported since the last status)` : '';
+      server.sendStatus({ level, message: `${problem}${more}` }, client);
+    }
+    const logHeld = this.#logThrottle.take(client);
+    if (logHeld !== undefined) this.#ctx.log.warn({ client: name, problem, ...(logHeld > 0 ? { suppressed: logHeld } : {}) }, 'foxglove client sent a bad message');
+  }
+
   #enablePublish(server: Server): void {
     const gate = new PublishGate({
       bus: this.#ctx.bus,
@@ -270,6 +304,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       topics: this.#s.client_publish.topics,
       maxChannels: this.#s.client_publish.max_channels,
       hooks: () => findPolicyHooks(this.#ctx.components),
+      maxRateHz: this.#s.client_publish.max_rate_hz,
+      now: this.#now,
     });
     this.#gate = gate;
     const queues = new PublishQueues({ maxPending: this.#s.client_publish.max_pending });
@@ -284,16 +320,23 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     });
     server.on('unadvertise', ({ client, channelId }) => gate.unadvertise(client.connection, channelId));
     server.on('message', ({ client, channel, data }) => {
-      // One client's messages are published in the order sent, even when a hook is asynchronous.
       const key = client.connection;
+      const accepted = gate.accept(key, channel.id, data);
+      if (!accepted.ok) {
+        this.#report(server, key, client.name, accepted.outcome === 'invalid' ? StatusLevel.ERROR : StatusLevel.WARNING, accepted.reason);
+        return;
+      }
+      const { message } = accepted;
+      // One client's messages are published in the order sent, even when a hook is asynchronous.
       const queued = queues.push(
         key,
         async () => {
-          const result = await gate.publish(key, channel.id, data);
+          const result = await gate.publish(key, message);
           for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
           if (!result.ok) server.sendStatus({ level: StatusLevel.WARNING, message: result.reason }, key);
         },
         (error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed'),
+        { channel: channel.id, stop: message.stop },
       );
       // Told once per burst, not per dropped message: a status always goes out, so one per drop would
       // let the client grow the daemon's send buffer instead.

@@ -8,6 +8,9 @@ import type { Intent, RunState } from '../contract/schemas.ts';
 import { nowNs } from '../contract/time.ts';
 import type { PolicyHooksProvider } from '../contract/services.ts';
 import type { Component } from '../lifecycle/component.ts';
+import { TOOL_CALL_QUOTA_HOOK } from '../policy/quotas.ts';
+import { field, fullTwist } from '../policy/tool-inputs.ts';
+import { TokenBucket } from './token-bucket.ts';
 
 export type { PolicyHooksProvider };
 
@@ -38,11 +41,27 @@ export interface PublishInput {
 
 export type GateResult = { ok: true; fired: PolicyRecord[] } | { ok: false; reason: string; fired: PolicyRecord[] };
 
+/**
+ * Why a message was turned away before the hooks saw it: `invalid` (the client's mistake: a channel it did
+ * not advertise, bytes that are not the type), `limited` (over foxglove.client_publish.max_rate_hz).
+ */
+export type Refusal = { ok: false; outcome: 'invalid' | 'limited'; reason: string };
+
 interface ClientChannel {
+  id: number;
   topic: string;
   type: string;
   encoding: 'cdr' | 'json';
   publisher: Publisher;
+}
+
+/** A client message that decoded as its channel's type, on its way to the hooks. */
+export interface ClientMessage {
+  readonly channel: ClientChannel;
+  readonly bytes: Uint8Array;
+  readonly fields: unknown;
+  /** A zero Twist: never refused by a limit. */
+  readonly stop: boolean;
 }
 
 interface Session {
@@ -50,6 +69,7 @@ interface Session {
   intent: Intent;
   run: RunState;
   calls: number;
+  rate: TokenBucket;
   channels: Map<number, ClientChannel>;
 }
 
@@ -63,6 +83,20 @@ export interface PublishGateOptions {
   maxChannels?: number;
   /** The hooks in force now (looked up on every message, so a restarted agent's hooks apply at once). */
   hooks: () => readonly PolicyHook[] | undefined;
+  /** Messages a second one client may publish (a stop always goes through). */
+  maxRateHz?: number;
+  /** Milliseconds, for the rate (performance.now by default). */
+  now?: () => number;
+}
+
+const TWIST = 'geometry_msgs/msg/Twist';
+const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
+
+/** A zero Twist (or TwistStamped), missing components counted as 0 as they are encoded: the operator's stop. */
+function isStop(type: string, fields: unknown): boolean {
+  if (type !== TWIST && type !== TWIST_STAMPED) return false;
+  const { linear, angular } = fullTwist(type === TWIST ? fields : field(fields, 'twist'));
+  return linear.x === 0 && linear.y === 0 && linear.z === 0 && angular.x === 0 && angular.y === 0 && angular.z === 0;
 }
 
 /**
@@ -70,18 +104,30 @@ export interface PublishGateOptions {
  * allowlist, its type known and the topic's own, and every message goes through the policy hooks as a
  * `publish` tool call (a velocity limit rewrites it, an access rule denies it) within a per-client session
  * (an Intent `teleop` and its RunState, so hooks see who acts). With no hooks running it fails closed.
+ * A session is not an agent run: the per-run tool-call quota does not apply to it (a teleop panel sends
+ * 10-50 messages a second for as long as it is open); a rate per client does, which a stop never trips.
+ *
+ * A message is taken in two steps: `accept` as it arrives (decoded, rate-limited), `publish` when the
+ * client's earlier messages are done (the hooks, then the bus).
  */
 export class PublishGate {
   #o: PublishGateOptions;
   #allowed: (topic: string) => boolean;
   #sessions = new Map<object, Session>();
   #maxChannels: number;
-  readonly counters = { published: 0, denied: 0, rewritten: 0, refused: 0 };
+  #maxRateHz: number;
+  #now: () => number;
+  #hooksSeen: readonly PolicyHook[] | undefined;
+  #sessionHooks: readonly PolicyHook[] = [];
+  readonly counters = { published: 0, denied: 0, rewritten: 0, refused: 0, invalid: 0, limited: 0 };
 
   constructor(options: PublishGateOptions) {
+    const { topics, maxChannels = 16, maxRateHz = 200, now = () => performance.now() } = options;
     this.#o = options;
-    this.#allowed = compileTopicSelection(options.topics);
-    this.#maxChannels = options.maxChannels ?? 16;
+    this.#allowed = compileTopicSelection(topics);
+    this.#maxChannels = maxChannels;
+    this.#maxRateHz = maxRateHz;
+    this.#now = now;
   }
 
   advertise(client: object, clientName: string, channel: { id: number; topic: string; encoding: string; schemaName: string }): GateResult {
@@ -101,7 +147,7 @@ export class PublishGate {
     }
     const session = this.#session(client, clientName);
     session.channels.get(channel.id)?.publisher.close();
-    session.channels.set(channel.id, { topic: channel.topic, type, encoding: channel.encoding, publisher: this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` }) });
+    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, publisher: this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` }) });
     return { ok: true, fired: [] };
   }
 
@@ -111,26 +157,43 @@ export class PublishGate {
     session?.channels.delete(channelId);
   }
 
-  async publish(client: object, channelId: number, data: ArrayBufferView): Promise<GateResult> {
+  /**
+   * A message as it arrives: its channel, its bytes as the channel's type, the client's rate. Synchronous,
+   * so a refusal is told at once and a refused message never waits in the client's queue.
+   */
+  accept(client: object, channelId: number, data: ArrayBufferView): { ok: true; message: ClientMessage } | Refusal {
     const session = this.#sessions.get(client);
     const channel = session?.channels.get(channelId);
-    if (!session || !channel) return { ok: false, reason: `channel ${channelId} was not advertised (or was refused)`, fired: [] };
+    if (!session || !channel) return this.#refuse('invalid', `channel ${channelId} was not advertised (or was refused)`);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
+    let fields: unknown;
+    try {
+      fields = channel.encoding === 'cdr' ? this.#o.codec.decode(channel.type, bytes) : JSON.parse(new TextDecoder().decode(bytes));
+    } catch (error) {
+      return this.#refuse('invalid', `message on ${channel.topic} not published: cannot decode it as ${channel.encoding} ${channel.type}: ${(error as Error).message}`);
+    }
+    const stop = isStop(channel.type, fields);
+    if (!stop && !session.rate.take()) {
+      return this.#refuse('limited', `message on ${channel.topic} not published: over ${this.#maxRateHz} messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through`);
+    }
+    return { ok: true, message: { channel, bytes, fields, stop } };
+  }
+
+  /** A message `accept` took, through the policy hooks and onto the bus. */
+  async publish(client: object, message: ClientMessage): Promise<GateResult> {
+    const { channel, bytes } = message;
+    const session = this.#sessions.get(client);
+    // Unadvertised (or the client left) while the message waited: its publisher is closed.
+    if (!session || session.channels.get(channel.id) !== channel) return { ok: false, reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`, fired: [] };
     const deny = (reason: string, fired: PolicyRecord[] = []): GateResult => {
       this.counters.denied++;
       return { ok: false, reason: `message on ${channel.topic} not published: ${reason}`, fired };
     };
-    let message: unknown;
-    try {
-      message = channel.encoding === 'cdr' ? this.#o.codec.decode(channel.type, bytes) : JSON.parse(new TextDecoder().decode(bytes));
-    } catch (error) {
-      return deny(`cannot decode it as ${channel.encoding} ${channel.type}: ${(error as Error).message}`);
-    }
-    const hooks = this.#o.hooks();
+    const hooks = this.#hooks();
     if (!hooks) return deny('the policy hooks are not running (component agent), so client publishing is closed');
     session.calls++;
     const ctx: ToolCallContext = { run: session.run, intent: session.intent, tool: PUBLISH_TOOL, callIndex: session.calls };
-    const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message };
+    const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message.fields };
     const outcome = await runPolicyChain<unknown>(hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
     if (!outcome.allowed) return deny(outcome.reason, outcome.fired);
     const rewritten = outcome.fired.length > 0;
@@ -160,13 +223,31 @@ export class PublishGate {
     for (const client of [...this.#sessions.keys()]) this.closeClient(client);
   }
 
+  #refuse(outcome: Refusal['outcome'], reason: string): Refusal {
+    this.counters[outcome]++;
+    return { ok: false, outcome, reason };
+  }
+
+  /**
+   * The hooks in force, less the per-run tool-call quota: a session is not an agent run (tokens and wall
+   * time are the run's own, never hooks). Filtered once per set of hooks, not per message.
+   */
+  #hooks(): readonly PolicyHook[] | undefined {
+    const hooks = this.#o.hooks();
+    if (hooks !== this.#hooksSeen) {
+      this.#hooksSeen = hooks;
+      this.#sessionHooks = hooks?.filter((hook) => hook.name !== TOOL_CALL_QUOTA_HOOK) ?? [];
+    }
+    return hooks && this.#sessionHooks;
+  }
+
   #session(client: object, name: string): Session {
     let s = this.#sessions.get(client);
     if (!s) {
       const now = nowNs().toString();
       const intent: Intent = { intent_id: newId(), type: 'teleop', params: { client: name }, policy_ctx: { actor: `foxglove:${name}`, source: 'internal' }, targets: [], created_at: now };
       const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: 'foxglove/teleop', status: 'running', created_at: now, updated_at: now };
-      s = { name, intent, run, calls: 0, channels: new Map() };
+      s = { name, intent, run, calls: 0, rate: new TokenBucket({ ratePerS: this.#maxRateHz, now: this.#now }), channels: new Map() };
       this.#sessions.set(client, s);
     }
     return s;

@@ -63,6 +63,38 @@ describe('PublishQueues', () => {
     expect(q.size).toBe(0);
   });
 
+  it('queues a stop past the cap, once per channel: a second stop with nothing between merges into the first', async () => {
+    const q = new PublishQueues({ maxPending: 3 });
+    const client = {};
+    const ran: string[] = [];
+    const releases: (() => void)[] = [];
+    const push = (name: string, channel: number, stop: boolean) =>
+      q.push(
+        client,
+        async () => {
+          await new Promise<void>((r) => releases.push(r));
+          ran.push(name);
+        },
+        () => {},
+        { channel, stop },
+      );
+    const runOne = async () => {
+      await settle();
+      releases.shift()!();
+      await settle();
+    };
+    expect([push('move1', 1, false), push('move2', 1, false), push('move3', 1, false), push('dropped', 1, false)]).toEqual([true, true, true, false]);
+    expect([push('stop1', 1, true), push('merged', 1, true), push('stop2', 2, true)]).toEqual([true, true, true]);
+    expect(q.pending(client)).toBe(5);
+    expect(q.dropped).toBe(1);
+    // Three ran: room for one move, and a stop after it says something new, so it is queued.
+    for (let i = 0; i < 3; i++) await runOne();
+    expect(push('move4', 1, false)).toBe(true);
+    expect(push('stop3', 1, true)).toBe(true);
+    while (q.size > 0) await runOne();
+    expect(ran).toEqual(['move1', 'move2', 'move3', 'stop1', 'stop2', 'move4', 'stop3']);
+  });
+
   it('rejects a maxPending that is not a positive integer', () => {
     expect(() => new PublishQueues({ maxPending: 0 })).toThrow(/maxPending/);
   });

@@ -19,10 +19,16 @@ export function runQuotas(quotas: PolicySettings['quotas'], intent: Intent): Run
   };
 }
 
+/**
+ * The name of the tool-call quota hook. It counts an agent run's calls, so other ways of acting that pass
+ * the same hooks but are not runs (a Foxglove teleop session) leave it out by this name.
+ */
+export const TOOL_CALL_QUOTA_HOOK = 'quota';
+
 /** Tool calls per run. Tokens and wall time are enforced by the run itself, which can stop the model. */
 export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook {
   return {
-    name: 'quota',
+    name: TOOL_CALL_QUOTA_HOOK,
     beforeToolCall(ctx) {
       // Cheap before the quota is near: the intent can only lower it.
       if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity)) return ALLOW;

@@ -9,7 +9,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { policyHooks } from '../../daemon/policy/hooks.ts';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
-import { EVENTS_TOPIC, FoxgloveBridge } from '../../daemon/foxglove/foxglove-bridge.ts';
+import { EVENTS_TOPIC, FoxgloveBridge, type FoxgloveBridgeOptions } from '../../daemon/foxglove/foxglove-bridge.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 
@@ -27,9 +27,9 @@ afterEach(async () => {
   h = undefined;
 });
 
-async function start(options: HarnessOptions = {}): Promise<{ h: Harness; bridge: FoxgloveBridge; codec: MessageCodec }> {
+async function start(options: HarnessOptions = {}, bridgeOptions: FoxgloveBridgeOptions = {}): Promise<{ h: Harness; bridge: FoxgloveBridge; codec: MessageCodec }> {
   h = await startHarness({ startApi: false, ...options });
-  bridge = new FoxgloveBridge(h.ctx);
+  bridge = new FoxgloveBridge(h.ctx, h.ctx.config.foxglove, bridgeOptions);
   await bridge.start();
   h.components.set('foxglove', bridge);
   return { h, bridge, codec: new MessageCodec(h.definitions) };
@@ -200,8 +200,9 @@ describe('client publishing', () => {
     policyHooks: () => [limits],
   };
 
-  async function publishing(withHooks: boolean, topics = ['/cmd_vel']) {
-    const started = await start({ foxglove: { client_publish: { enabled: true, topics } }, components: withHooks ? [hooksAgent] : [] });
+  /** A bridge with client publishing on (and `clientPublish` settings), a client, and what reaches /cmd_vel. */
+  async function publishing(withHooks: boolean, clientPublish: NonNullable<HarnessOptions['foxglove']>['client_publish'] = {}, bridgeOptions: FoxgloveBridgeOptions = {}) {
+    const started = await start({ foxglove: { client_publish: { enabled: true, ...clientPublish } }, components: withHooks ? [hooksAgent] : [] }, bridgeOptions);
     const received: Twist[] = [];
     started.h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(started.codec.decode<Twist>(m.type, m.data)) });
     const c = connectClient(started.bridge.url!);
@@ -257,10 +258,35 @@ describe('client publishing', () => {
     for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
     await waitFor(() => publishCount(started.bridge, 'dropped') === 46, '46 messages dropped');
     expect(c.statuses.filter((st) => st.message.includes('max_pending'))).toHaveLength(1);
+    // A stop is queued past the cap: dropping it would leave the last command in force.
+    c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(0)));
+    await new Promise((r) => setTimeout(r, 50));
     release();
-    await waitFor(() => received.length === 4, 'the four queued messages');
-    expect(received.map((t) => t.linear.x)).toEqual([0, 0.01, 0.02, 0.03]);
-    expect(publishCount(started.bridge, 'published')).toBe(4);
+    await waitFor(() => received.length === 5, 'the four queued messages and the stop');
+    expect(received.map((t) => t.linear.x)).toEqual([0, 0.01, 0.02, 0.03, 0]);
+    expect(publishCount(started.bridge, 'published')).toBe(5);
+    expect(publishCount(started.bridge, 'dropped')).toBe(46);
+  });
+
+  it('limits a client to foxglove.client_publish.max_rate_hz, and a stop (zero Twist) always goes through', async () => {
+    let now = 0;
+    const { bridge, c, codec, received } = await publishing(true, { max_rate_hz: 5 }, { now: () => now });
+    const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    const send = (...xs: number[]) => xs.forEach((x) => c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x))));
+
+    send(0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0, 0.4, 0, 0);
+    await waitFor(() => received.length === 8, 'five commands and three stops');
+    expect(received.map((t) => t.linear.x)).toEqual([0.1, 0.1, 0.1, 0.1, 0.1, 0, 0, 0]);
+    expect(publishCount(bridge, 'limited')).toBe(3);
+
+    now += 1000;
+    send(0.2, 0.2, 0.2, 0.2, 0.2, 0.3);
+    await waitFor(() => received.length === 13 && c.statuses.length >= 2, 'five more commands and the next refusal');
+    expect(publishCount(bridge, 'limited')).toBe(4);
+    // One status a second however many refusals: a flood is not answered in kind. The second counts the rest.
+    const refusal = 'message on /cmd_vel not published: over 5 messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through';
+    expect(c.statuses.map((st) => st.message)).toEqual([refusal, `${refusal} (and 2 more problems not reported since the last status)`]);
   });
 
   it('caps the channels one client may advertise at once', async () => {

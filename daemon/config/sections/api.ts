@@ -66,6 +66,12 @@ export const FoxgloveConfig = Section(
         topics: Type.Array(Type.String({ minLength: 1 }), { default: ['/cmd_vel'], description: 'Topic globs clients may publish on.' }),
         max_pending: Type.Integer({ minimum: 1, maximum: 100_000, default: 32, description: 'Messages one client may have waiting for the policy hooks; more are dropped (counted as client_publish_total{outcome="dropped"}).' }),
         max_channels: Type.Integer({ minimum: 1, maximum: 10_000, default: 16, description: 'Channels one client may have advertised at once; more are refused.' }),
+        max_rate_hz: Type.Number({
+          minimum: 1,
+          maximum: 100_000,
+          default: 200,
+          description: 'Messages a second one client may publish (a 50 Hz teleop panel is well within); more are refused with a status. A stop (zero Twist) always goes through.',
+        }),
       },
       'Publishing from Foxglove clients onto the bus.',
     ),
