@@ -3,7 +3,7 @@ import { Value } from 'typebox/value';
 import { jsonHazard } from '../contract/json-hazards.ts';
 import { Intent } from '../contract/schemas.ts';
 import { nowNs } from '../contract/time.ts';
-import { ValidationError, Validator } from '../contract/validate.ts';
+import { issuesIn, ValidationError, Validator } from '../contract/validate.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import { ValidatorList, type ValidatorSpec } from './validators.ts';
 
@@ -75,7 +75,7 @@ export function parseIntent(raw: unknown, source: IntentSource, skills: Readonly
   intent.created_at ??= nowNs().toString();
   if (intent.type === 'natural_language') {
     const nl = fillDefaults(nlValidator, nlSkip, intent.params);
-    const params: Static<typeof NaturalLanguageParams> = nl.valid ? (nl.value as Static<typeof NaturalLanguageParams>) : nlValidator.parse(nl.value, 'intent.params');
+    const params: Static<typeof NaturalLanguageParams> = nl.valid ? (nl.value as Static<typeof NaturalLanguageParams>) : parsePart(nlValidator, nl.value, 'params', 'intent');
     return { intent, args: {}, text: params.text, validators: params.validators ?? [] };
   }
   const skill = skills.get(intent.type);
@@ -83,9 +83,15 @@ export function parseIntent(raw: unknown, source: IntentSource, skills: Readonly
     throw new ValidationError('intent', [{ path: 'type', message: `unknown intent type ${JSON.stringify(intent.type)}: expected natural_language or a skill (${[...skills.keys()].join(', ')})` }]);
   }
   const { validators: rawValidators, ...args } = intent.params;
-  const validators = rawValidators === undefined ? [] : validatorsValidator.parse(Value.Default(ValidatorList, structuredClone(rawValidators)), 'intent.params.validators');
+  const validators = rawValidators === undefined ? [] : parsePart(validatorsValidator, Value.Default(ValidatorList, structuredClone(rawValidators)), 'params.validators', 'intent');
   let validator = argValidators.get(skill.parameters);
   if (!validator) argValidators.set(skill.parameters, (validator = new Validator(skill.parameters)));
-  validator.parse(args, `intent.params (arguments of ${skill.name})`);
+  parsePart(validator, args, 'params', `intent (arguments of ${skill.name})`);
   return { intent, args, text: undefined, validators };
+}
+
+/** Parses a part of an intent. Its issues' paths start at the intent (`params.x`), as the sender wrote them. */
+function parsePart<T extends TSchema>(validator: Validator<T>, value: unknown, path: string, what: string): Static<T> {
+  if (validator.check(value)) return value;
+  throw new ValidationError(what, issuesIn(path, validator.issues(value)));
 }

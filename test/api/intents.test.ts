@@ -85,4 +85,20 @@ describe('POST /intents with the edge agent', () => {
     expect(broken.status).toBe(400);
     expect(broken.json.message).toMatch(/^body: not valid JSON: /);
   });
+
+  it('names a bad param by its full path, body.params.<key>', async () => {
+    const { h } = await withAgent();
+    const cases: [unknown, string, string][] = [
+      [{ type: 'navigate_to', params: { x: 'far', y: 0 } }, 'body.params.x', 'expected number'],
+      [{ type: 'navigate_to', params: { x: 1, y: 0, speed: 2 } }, 'body.params.speed', 'unknown key'],
+      [{ type: 'natural_language', params: { text: 'x'.repeat(8001) } }, 'body.params.text', 'expected string of at least 1 characters of at most 8000 characters'],
+      [{ type: 'stop', params: { validators: [{ type: 'goal_reached', tolerance_m: 'near' }] } }, 'body.params.validators[0].tolerance_m', 'expected number'],
+    ];
+    for (const [body, path, message] of cases) {
+      const r = await http(h.url, '/intents', { body });
+      expect(r.status, path).toBe(400);
+      expect(r.json.issues?.[0]?.path, JSON.stringify(r.json)).toBe(path);
+      expect(r.json.message).toContain(`${path}: ${message}`);
+    }
+  });
 });
