@@ -10,6 +10,7 @@ import type { PolicyHooksProvider } from '../contract/services.ts';
 import type { Component } from '../lifecycle/component.ts';
 import { TOOL_CALL_QUOTA_HOOK } from '../policy/quotas.ts';
 import { field, fullTwist } from '../policy/tool-inputs.ts';
+import { ClientMessageReader } from './client-message-reader.ts';
 import { TokenBucket } from './token-bucket.ts';
 
 export type { PolicyHooksProvider };
@@ -52,6 +53,7 @@ interface ClientChannel {
   topic: string;
   type: string;
   encoding: 'cdr' | 'json';
+  reader: ClientMessageReader;
   publisher: Publisher;
 }
 
@@ -107,13 +109,16 @@ function isStop(type: string, fields: unknown): boolean {
  * A session is not an agent run: the per-run tool-call quota does not apply to it (a teleop panel sends
  * 10-50 messages a second for as long as it is open); a rate per client does, which a stop never trips.
  *
- * A message is taken in two steps: `accept` as it arrives (decoded, rate-limited), `publish` when the
- * client's earlier messages are done (the hooks, then the bus).
+ * A message is taken in two steps: `accept` as it arrives (read as exactly one message of the channel's
+ * type, or refused: ClientMessageReader; then the rate), `publish` when the client's earlier messages are
+ * done (the hooks, then the bus).
  */
 export class PublishGate {
   #o: PublishGateOptions;
   #allowed: (topic: string) => boolean;
   #sessions = new Map<object, Session>();
+  /** One reader per message type clients publish. */
+  #readers = new Map<string, ClientMessageReader>();
   #maxChannels: number;
   #maxRateHz: number;
   #now: () => number;
@@ -145,9 +150,19 @@ export class PublishGate {
     if (open && !open.has(channel.id) && open.size >= this.#maxChannels) {
       return refuse(`this client already has ${open.size} channels advertised (foxglove.client_publish.max_channels): unadvertise one first`);
     }
+    let reader = this.#readers.get(type);
+    if (!reader) {
+      try {
+        reader = new ClientMessageReader(type, this.#o.definitions.resolve(type).definitions);
+      } catch (error) {
+        return refuse((error as Error).message); // a type whose dependencies have no definition
+      }
+      this.#readers.set(type, reader);
+    }
     const session = this.#session(client, clientName);
     session.channels.get(channel.id)?.publisher.close();
-    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, publisher: this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` }) });
+    const publisher = this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` });
+    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, reader, publisher });
     return { ok: true, fired: [] };
   }
 
@@ -166,12 +181,9 @@ export class PublishGate {
     const channel = session?.channels.get(channelId);
     if (!session || !channel) return this.#refuse('invalid', `channel ${channelId} was not advertised (or was refused)`);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-    let fields: unknown;
-    try {
-      fields = channel.encoding === 'cdr' ? this.#o.codec.decode(channel.type, bytes) : JSON.parse(new TextDecoder().decode(bytes));
-    } catch (error) {
-      return this.#refuse('invalid', `message on ${channel.topic} not published: cannot decode it as ${channel.encoding} ${channel.type}: ${(error as Error).message}`);
-    }
+    const read = channel.reader.read(channel.encoding, bytes);
+    if (!read.ok) return this.#refuse('invalid', `message on ${channel.topic} not published: ${read.problem}`);
+    const { fields } = read;
     const stop = isStop(channel.type, fields);
     if (!stop && !session.rate.take()) {
       return this.#refuse('limited', `message on ${channel.topic} not published: over ${this.#maxRateHz} messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through`);
@@ -200,7 +212,8 @@ export class PublishGate {
     let out: Uint8Array;
     try {
       const final = outcome.value as PublishInput;
-      // Bytes pass through untouched unless a hook rewrote the message or it came as JSON.
+      // Bytes pass through untouched unless a hook rewrote the message or it came as JSON: the reader
+      // took them as exactly one message of the type, in an encapsulation ROS 2 sends.
       out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#o.codec.encode(channel.type, final.fields);
     } catch (error) {
       return deny(`cannot encode it as ${channel.type}: ${(error as Error).message}`, outcome.fired);

@@ -289,6 +289,48 @@ describe('client publishing', () => {
     expect(c.statuses.map((st) => st.message)).toEqual([refusal, `${refusal} (and 2 more problems not reported since the last status)`]);
   });
 
+  it('refuses bytes that are not one message of the channel\'s type, telling the client what is wrong, and passes nothing of them on', async () => {
+    let now = 0;
+    const { bridge, c, codec, received } = await publishing(true, {}, { now: () => now });
+    const cdr = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    const json = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/msg/Twist' });
+    await new Promise((r) => setTimeout(r, 50));
+    const valid = codec.encode('geometry_msgs/msg/Twist', twist(0.1));
+    const unknownEncapsulation = Uint8Array.from(valid);
+    unknownEncapsulation[1] = 0x77;
+    const withJunk = new Uint8Array(valid.byteLength + 100 * 1024).fill(7);
+    withJunk.set(valid);
+    const text = (value: string) => new TextEncoder().encode(value);
+    const cases: [number, Uint8Array, string][] = [
+      [cdr, unknownEncapsulation, 'CDR encapsulation 0x77 is not one of 0x00 (CDR_BE), 0x01 (CDR_LE)'],
+      [json, text('null'), 'expected a geometry_msgs/msg/Twist object, got null'],
+      [json, text('{"linear":"fast","angular":[1,2]}'), 'linear: expected object, got string'],
+      [cdr, withJunk, '102400 bytes follow the 52-byte CDR geometry_msgs/msg/Twist (CDR pads at most 3)'],
+    ];
+    for (const [i, [channel, data]] of cases.entries()) {
+      now += 1000; // past the one-status-a-second throttle, so each refusal is told
+      c.client.sendMessage(channel, data);
+      await waitFor(() => c.statuses.length === i + 1, `refusal ${i + 1}`);
+    }
+    expect(c.statuses.map((st) => st.message)).toEqual(cases.map(([, , problem]) => `message on /cmd_vel not published: ${problem}`));
+    expect(c.statuses.every((st) => st.level === wsProtocol.StatusLevel.ERROR)).toBe(true);
+    expect(publishCount(bridge, 'invalid')).toBe(4);
+
+    // What CDR allows passes: up to 3 bytes of padding, big-endian, a partial JSON Twist; over the limit is clamped.
+    const padded = new Uint8Array(valid.byteLength + 3);
+    padded.set(valid);
+    const bigEndian = new Uint8Array(52);
+    new DataView(bigEndian.buffer).setFloat64(4, 0.2, false);
+    c.client.sendMessage(cdr, padded);
+    c.client.sendMessage(cdr, bigEndian);
+    c.client.sendMessage(json, text('{"linear":{"x":0.3},"angular":{"z":0}}'));
+    c.client.sendMessage(json, text('{"linear":{"x":1e999},"angular":{"z":0}}'));
+    await waitFor(() => received.length === 4, 'four published');
+    expect(received.map((t) => t.linear.x)).toEqual([0.1, 0.2, 0.3, 0.5]);
+    expect(publishCount(bridge, 'rewritten')).toBe(1);
+    expect(c.statuses).toHaveLength(4);
+  });
+
   it('caps the channels one client may advertise at once', async () => {
     const { h, bridge, c } = await (async () => {
       const started = await start({ foxglove: { client_publish: { enabled: true, max_channels: 2 } }, components: [hooksAgent] });
