@@ -3,7 +3,7 @@ import type { Subscription } from '../bus/bus.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
-import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider } from '../contract/services.ts';
+import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, SubmittedIntent } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
@@ -13,7 +13,7 @@ import { INJECTION_RULE } from '../policy/injection.ts';
 import { runQuotas } from '../policy/quotas.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
-import { parseIntent, type IntentSource, type ParsedIntent } from './intents.ts';
+import { intentDifferences, parseIntent, type IntentSource, type ParsedIntent } from './intents.ts';
 import { LiveRun } from './live-run.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
@@ -69,7 +69,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #intentSub: Subscription | undefined;
   #deadlines = new Map<string, NodeJS.Timeout>();
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
-  #submitting = new Map<string, Promise<RunState>>();
+  #submitting = new Map<string, { intent: Intent; accepting: Promise<RunState> }>();
   /** Runs an approval is being applied to: a second approval meanwhile is a conflict, not a second resume. */
   #approving = new Set<string>();
   // Made once, not per run: a closure per run costs a defineProperty under tsx (it names each one).
@@ -179,23 +179,31 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   }
 
   async submitIntent(raw: unknown, source: IntentSource): Promise<RunState> {
+    return (await this.submit(raw, source)).run;
+  }
+
+  async submit(raw: unknown, source: IntentSource): Promise<SubmittedIntent> {
     const parsed = parseIntent(raw, source, this.#skills);
     const id = parsed.intent.intent_id;
     // Intents arrive at least once (MQTT redelivers): the same intent id is the same run, also when the
-    // second copy comes while the first is still being made durable.
+    // second copy comes while the first is still being made durable. A different intent under a used id is
+    // refused: answering with the old run would let the sender believe its new params were taken.
     const existing = this.store.byIntent(id);
-    if (existing) return existing.run;
+    if (existing) return { run: sameIntent(existing.intent, parsed.intent, existing.run), replayed: true };
     const submitting = this.#submitting.get(id);
-    if (submitting) return submitting;
+    if (submitting) {
+      const run = await submitting.accepting;
+      return { run: sameIntent(submitting.intent, parsed.intent, run), replayed: true };
+    }
     // Registered before the first await, so no second caller can slip between the check and the create.
     const accepting = this.#accept(parsed);
-    this.#submitting.set(id, accepting);
+    this.#submitting.set(id, { intent: parsed.intent, accepting });
     // Inline arrows: tsx names a closure held in a variable with a defineProperty call, per intent.
     accepting.then(
       () => this.#submitting.delete(id),
       () => this.#submitting.delete(id),
     );
-    return accepting;
+    return { run: await accepting, replayed: false };
   }
 
   async #accept(parsed: ParsedIntent): Promise<RunState> {
@@ -421,4 +429,13 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent from the topic refused'),
     );
   }
+}
+
+/** The run of an intent sent again, or a conflict when the second one asks for something else. */
+function sameIntent(first: Intent, again: Intent, run: RunState): RunState {
+  const differ = intentDifferences(first, again);
+  if (differ.length > 0) {
+    throw new AgentError('conflict', `intent_id ${again.intent_id} already used with different ${differ.join('/')} (run ${run.run_id}): send a new intent_id, or the same intent to get that run`);
+  }
+  return run;
 }

@@ -1,3 +1,4 @@
+import { isDeepStrictEqual } from 'node:util';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import { jsonHazard } from '../contract/json-hazards.ts';
@@ -94,4 +95,19 @@ export function parseIntent(raw: unknown, source: IntentSource, skills: Readonly
 function parsePart<T extends TSchema>(validator: Validator<T>, value: unknown, path: string, what: string): Static<T> {
   if (validator.check(value)) return value;
   throw new ValidationError(what, issuesIn(path, validator.issues(value)));
+}
+
+/**
+ * What the sender chose differently in a second intent with the same id: its type, params, targets or
+ * policy context. The source (the transport it came through) and created_at (filled in when absent) do not count.
+ */
+export function intentDifferences(first: Intent, again: Intent): string[] {
+  const { source: _firstSource, ...firstPolicy } = first.policy_ctx;
+  const { source: _againSource, ...againPolicy } = again.policy_ctx;
+  const differ: string[] = [];
+  if (first.type !== again.type) differ.push('type');
+  if (!isDeepStrictEqual(first.params, again.params)) differ.push('params');
+  if (!isDeepStrictEqual(first.targets, again.targets)) differ.push('targets');
+  if (!isDeepStrictEqual(firstPolicy, againPolicy)) differ.push('policy_ctx');
+  return differ;
 }

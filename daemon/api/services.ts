@@ -4,7 +4,7 @@ import { unavailable } from './errors.ts';
 
 function isAgent(value: unknown): value is AgentService {
   const v = value as Partial<AgentService> | undefined;
-  return typeof v?.submitIntent === 'function' && typeof v.listRuns === 'function' && typeof v.getRun === 'function' && typeof v.approve === 'function' && typeof v.cancel === 'function';
+  return typeof v?.submitIntent === 'function' && typeof v.submit === 'function' && typeof v.listRuns === 'function' && typeof v.getRun === 'function' && typeof v.approve === 'function' && typeof v.cancel === 'function';
 }
 
 function isLakehouse(value: unknown): value is LakehouseService {

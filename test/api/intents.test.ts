@@ -2,6 +2,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { newId } from '../../daemon/contract/ids.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -100,5 +101,30 @@ describe('POST /intents with the edge agent', () => {
       expect(r.json.issues?.[0]?.path, JSON.stringify(r.json)).toBe(path);
       expect(r.json.message).toContain(`${path}: ${message}`);
     }
+  });
+
+  it('answers a repeated intent_id with its run as 200, and 409 when the intent differs', async () => {
+    const { h, agent } = await withAgent();
+    const intent_id = newId();
+    const first = { intent_id, type: 'read_topic', params: { topic: '/a' } };
+    // Sent at once: one run; exactly one reply says it was created.
+    const replies = await Promise.all(Array.from({ length: 8 }, () => http(h.url, '/intents', { body: first })));
+    expect(replies.map((r) => r.status).sort()).toEqual([200, 200, 200, 200, 200, 200, 200, 201]);
+    const runId = (replies[0]!.json.run as { run_id: string }).run_id;
+    expect(new Set(replies.map((r) => (r.json.run as { run_id: string }).run_id))).toEqual(new Set([runId]));
+    const again = await http(h.url, '/intents', { body: { params: { topic: '/a' }, type: 'read_topic', intent_id } });
+    expect(again.status).toBe(200);
+    expect((again.json.run as { run_id: string }).run_id).toBe(runId);
+
+    const moved = await http(h.url, '/intents', { body: { ...first, params: { topic: '/b' } } });
+    expect(moved.status).toBe(409);
+    expect(moved.json).toEqual({
+      error: 'conflict',
+      message: `intent_id ${intent_id} already used with different params (run ${runId}): send a new intent_id, or the same intent to get that run`,
+    });
+    const other = await http(h.url, '/intents', { body: { intent_id, type: 'stop' } });
+    expect(other.status).toBe(409);
+    expect(other.json.message).toContain('already used with different type/params');
+    expect(agent.listRuns().map((r) => r.run_id)).toEqual([runId]);
   });
 });

@@ -1,8 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { AgentError } from '../../agent/errors.ts';
 import { TERMINAL } from '../../agent/run-store.ts';
 import { newId } from '../../contract/ids.ts';
-import { Id, Intent, NsTime, PolicyContext, RunStatus, type RunState } from '../../contract/schemas.ts';
+import { Id, Intent, NsTime, PolicyContext, RunStatus } from '../../contract/schemas.ts';
 import { ValidationError } from '../../contract/validate.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import { requireAgent } from '../services.ts';
@@ -57,8 +58,9 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
       targets: rest.targets ?? [],
       policy_ctx: { ...p, actor: p.actor ?? 'anonymous', source },
     };
-    const run = await agentCall(() => agent.submitIntent(intent, source), 'body');
-    return reply.code(201).send({ run });
+    const { run, replayed } = await agentCall(() => agent.submit(intent, source), 'body');
+    // A repeat of an intent already taken is answered with its run, as 200: nothing new was created.
+    return reply.code(replayed ? 200 : 201).send({ run });
   });
 
   app.get<{ Querystring: Static<typeof RunsQuery> }>('/runs', { schema: { querystring: RunsQuery } }, async (request) => {
@@ -103,14 +105,17 @@ function notFound(id: string): HttpError {
   return new HttpError(404, 'not_found', `no run ${id}: list runs with GET /runs`);
 }
 
-/** The agent's errors as replies: its ValidationErrors are 400s naming the path, a status it gives is kept. */
-async function agentCall(call: () => Promise<RunState>, part: string): Promise<RunState> {
+/**
+ * The agent's errors as replies: its ValidationErrors are 400s naming the path, a status it gives is kept
+ * (with its code, `conflict` or `not_found`, when it is an AgentError).
+ */
+async function agentCall<T>(call: () => Promise<T>, part: string): Promise<T> {
   try {
     return await call();
   } catch (error) {
     if (error instanceof ValidationError) throw validationHttpError(part, error);
     const status = (error as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) throw new HttpError(status, 'rejected', (error as Error).message);
+    if (typeof status === 'number' && status >= 400 && status < 500) throw new HttpError(status, error instanceof AgentError ? error.code : 'rejected', (error as Error).message);
     throw error;
   }
 }

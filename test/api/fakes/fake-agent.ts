@@ -1,4 +1,4 @@
-import type { AgentService, Journal } from '../../../daemon/contract/services.ts';
+import type { AgentService, Journal, SubmittedIntent } from '../../../daemon/contract/services.ts';
 import { newId } from '../../../daemon/contract/ids.ts';
 import { AgentEvent, Intent, type RunState, type RunStatus } from '../../../daemon/contract/schemas.ts';
 import { nowNs } from '../../../daemon/contract/time.ts';
@@ -44,6 +44,10 @@ export class FakeAgent implements Component, AgentService {
     if (intent.policy_ctx.requires_approval) await this.#status(run.run_id, 'awaiting_approval', 'the intent requires approval');
     else await this.#resume(run.run_id);
     return this.#runs.get(run.run_id)!.run;
+  }
+
+  async submit(value: unknown, source: Parameters<AgentService['submitIntent']>[1]): Promise<SubmittedIntent> {
+    return { run: await this.submitIntent(value, source), replayed: false };
   }
 
   listRuns(filter: { status?: RunStatus; limit?: number } = {}): RunState[] {
