@@ -1,3 +1,5 @@
+import { maxHeaderSize, STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
 import { issuesIn, ValidationError, type ValidationIssue } from '../contract/validate.ts';
@@ -61,6 +63,9 @@ function toErrorBody(error: Error): ErrorBody {
   if (error instanceof ValidationError && part) return toErrorBody(validationHttpError(part, error));
   const status = statusOf(error);
   const fastifyCode = (error as FastifyError).code;
+  // From fastify's router (frameworkErrors): the URL is at fault, not the body.
+  if (fastifyCode === 'FST_ERR_BAD_URL') return { error: 'bad_request', message: `url: ${error.message} (check its percent-encoding)` };
+  if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH') return { error: 'uri_too_long', message: `url: ${error.message}` };
   if (status === 413) return { error: 'payload_too_large', message: `${error.message}; send a smaller body (api.body_limit_bytes)` };
   if (status === 415) return { error: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
   if (status === 400) {
@@ -69,4 +74,27 @@ function toErrorBody(error: Error): ErrorBody {
   }
   if (status === 404) return { error: 'not_found', message: error.message };
   return { error: fastifyCode ? fastifyCode.toLowerCase() : 'internal', message: error.message };
+}
+
+/**
+ * Answers a request node's HTTP parser refused before fastify saw it (headers or URL too long, a request
+ * that did not arrive in time, malformed HTTP) in the API's error shape, then closes the connection as
+ * node does. Fastify's own handler writes `{error: "Request Header Fields Too Large", statusCode}`.
+ */
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return; // the client is gone: nobody to answer
+  const [status, body] = clientErrorReply(error);
+  if (socket.writable) {
+    const text = JSON.stringify(body);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+  }
+  socket.destroy(error);
+}
+
+function clientErrorReply(error: Error & { code?: string }): [number, ErrorBody] {
+  if (error.code === 'HPE_HEADER_OVERFLOW') {
+    return [431, { error: 'headers_too_large', message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers` }];
+  }
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, { error: 'timeout', message: 'the request did not arrive in time: send it again' }];
+  return [400, { error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }];
 }

@@ -6,7 +6,7 @@ import type { ApiSettings } from '../config/sections/api.ts';
 import type { ComponentContext } from '../lifecycle/component.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
-import { makeErrorHandler } from './errors.ts';
+import { clientErrorHandler, makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
 import { eventRoutes } from './routes/events.ts';
@@ -36,6 +36,7 @@ export interface ApiServer {
  */
 export async function buildApiServer(ctx: ComponentContext, settings: ApiSettings): Promise<ApiServer> {
   const log = ctx.log.child({ component: 'api' });
+  const errorHandler = makeErrorHandler(log);
   const app = Fastify({
     bodyLimit: settings.body_limit_bytes,
     loggerInstance: log,
@@ -43,10 +44,13 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     // SSE streams are ended by close(); other keep-alive sockets must not hold the shutdown up.
     forceCloseConnections: true,
     return503OnClosing: true,
+    // Errors fastify and node answer before a route runs get the API's `{error, message}` body too.
+    frameworkErrors: errorHandler,
+    clientErrorHandler,
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   useJsonBodies(app);
-  app.setErrorHandler(makeErrorHandler(log));
+  app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });

@@ -396,4 +396,31 @@ describe('auth and binding', () => {
     expect(r.status).toBe(404);
     expect(r.json).toMatchObject({ error: 'not_found', message: 'no route GET /nope' });
   });
+
+  it('answers what fastify and node refuse before a route runs in the same {error, message} shape', async () => {
+    h = await startHarness();
+    const { connect } = await import('node:net');
+    const { port } = new URL(h.url);
+    // Raw bytes, so that nothing on the client side fixes the request up.
+    const send = (bytes: string) =>
+      new Promise<{ status: number; body: unknown }>((resolve, reject) => {
+        let got = '';
+        const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
+        socket.on('data', (d) => (got += String(d)));
+        socket.on('error', reject);
+        socket.on('close', () => resolve({ status: Number(got.split(' ')[1]), body: JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) }));
+      });
+    const get = (path: string) => send(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
+    const long = await get(`/status?${'a'.repeat(20_000)}`);
+    expect(long.status).toBe(431);
+    expect(long.body).toEqual({ error: 'headers_too_large', message: expect.stringContaining('send a shorter URL or fewer headers') });
+    const badUrl = await get('/runs/%zz');
+    expect(badUrl).toEqual({ status: 400, body: { error: 'bad_request', message: "url: '/runs/%zz' is not a valid url component (check its percent-encoding)" } });
+    const longParam = await get(`/runs/${'a'.repeat(200)}`);
+    expect(longParam.status).toBe(414);
+    expect(longParam.body).toMatchObject({ error: 'uri_too_long', message: expect.stringMatching(/^url: /) });
+    const garbage = await send('HELLO\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(garbage.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/^malformed HTTP request \(HPE_/) });
+  });
 });
