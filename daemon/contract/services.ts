@@ -96,7 +96,11 @@ export interface PolicyHooksProvider {
 
 /** Read-only SQL over the local lakehouse (component `lakehouse`). */
 export interface LakehouseService {
-  query(sql: string, options?: { timeoutMs?: number; maxRows?: number }): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean }>;
+  /** At most maxRows rows, and no more than maxBytes of them as JSON; `truncated_by` says which limit cut them. */
+  query(
+    sql: string,
+    options?: { timeoutMs?: number; maxRows?: number; maxBytes?: number },
+  ): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean; truncated_by?: 'max_rows' | 'max_bytes' }>;
 }
 
 /** A Prometheus metric family a component exposes (rendered by the API at /metrics). */

@@ -9,7 +9,7 @@ import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { indexEvents } from './events-indexer.ts';
 import { importBag, type ImportReport } from './importer.ts';
-import { queryLakehouse, type QueryResult } from './query.ts';
+import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
 import { applyRetention, type RetentionReport } from './retention.ts';
 import { quoteString } from './table-writer.ts';
 
@@ -98,9 +98,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     ];
   }
 
-  query(sql: string, options: { timeoutMs?: number; maxRows?: number } = {}): Promise<QueryResult> {
-    const { timeoutMs = this.#o.settings.query_timeout_ms, maxRows = this.#o.settings.query_max_rows } = options;
-    return queryLakehouse(this.#o.dataDir, sql, { timeoutMs, maxRows });
+  query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+    const { timeoutMs = this.#o.settings.query_timeout_ms, maxRows = this.#o.settings.query_max_rows, maxBytes } = options;
+    return queryLakehouse(this.#o.dataDir, sql, { timeoutMs, maxRows, maxBytes });
   }
 
   /** Indexes one closed split of a recorded bag (called by the recorder). */

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { totalmem } from 'node:os';
+import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
 import { lakehousePaths } from './catalog.ts';
 import { quoteIdent, quoteString } from './table-writer.ts';
 
@@ -9,6 +10,15 @@ export interface QueryResult {
   /** JSON-safe values: BIGINTs as strings when they don't fit a double, lists as arrays. */
   rows: unknown[][];
   truncated: boolean;
+  /** Which limit cut the rows, when truncated. */
+  truncated_by?: 'max_rows' | 'max_bytes';
+}
+
+export interface QueryOptions {
+  timeoutMs?: number;
+  maxRows?: number;
+  /** Most bytes the rows may take as JSON; the row that would pass it and the rest are cut. */
+  maxBytes?: number;
 }
 
 export class QueryRefused extends Error {
@@ -29,10 +39,12 @@ const EMPTY: Record<string, string> = {
  * `messages`, `raw_messages`, `events` and one view per projected topic, named by the topic (`"/odom"`),
  * over the Hive-partitioned parquet. Anything but a SELECT is refused before it runs.
  */
-export async function queryLakehouse(dataDir: string, sql: string, options: { timeoutMs?: number; maxRows?: number } = {}): Promise<QueryResult> {
-  const { timeoutMs = 30_000, maxRows = 10_000 } = options;
+export async function queryLakehouse(dataDir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  const { timeoutMs = 30_000, maxRows = 10_000, maxBytes = Infinity } = options;
   const paths = lakehousePaths(dataDir);
-  const instance = await DuckDBInstance.create(':memory:');
+  // DuckDB takes 80% of the RAM by default; on a robot the query shares it with everything else. (Values
+  // a query returns are not counted against it: maxBytes bounds those.)
+  const instance = await DuckDBInstance.create(':memory:', { memory_limit: QUERY_MEMORY_LIMIT });
   const conn = await instance.connect();
   try {
     await defineViews(conn, paths);
@@ -53,11 +65,9 @@ export async function queryLakehouse(dataDir: string, sql: string, options: { ti
     await conn.run('SET lock_configuration = true');
     const timer = setTimeout(() => conn.interrupt(), timeoutMs);
     try {
-      const reader = await conn.streamAndReadUntil(sql, maxRows + 1);
-      const names = reader.columnNames();
-      const types = reader.columnTypes();
-      const rows = reader.getRowsJson() as unknown[][];
-      return { columns: names.map((name, i) => ({ name, type: types[i]!.toString() })), rows: rows.slice(0, maxRows), truncated: rows.length > maxRows };
+      const result = await conn.stream(sql);
+      const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
+      return { columns, ...(await readRows(result, maxRows, maxBytes)) };
     } catch (error) {
       if (/interrupt/i.test((error as Error).message)) throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
       throw error;
@@ -68,6 +78,29 @@ export async function queryLakehouse(dataDir: string, sql: string, options: { ti
     conn.closeSync();
     instance.closeSync();
   }
+}
+
+/** 1 GiB, or a quarter of the RAM on a smaller machine. */
+const QUERY_MEMORY_LIMIT = `${Math.min(1024, Math.floor(totalmem() / 4 / 2 ** 20))}MiB`;
+
+/**
+ * Reads a streamed result one chunk and one row at a time, converting each row to JSON-safe values and
+ * counting its JSON bytes, and stops at whichever limit comes first. Nothing past the limits is converted:
+ * a result of a few huge values would otherwise be copied into the JS heap whole before being cut.
+ */
+async function readRows(result: DuckDBResult, maxRows: number, maxBytes: number): Promise<Omit<QueryResult, 'columns'>> {
+  const rows: unknown[][] = [];
+  let bytes = 2; // the brackets of the rows array
+  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+    for (let i = 0; i < chunk.rowCount; i++) {
+      if (rows.length === maxRows) return { rows, truncated: true, truncated_by: 'max_rows' };
+      const row = chunk.convertRowValues(i, JsonDuckDBValueConverter);
+      bytes += Buffer.byteLength(JSON.stringify(row)) + (rows.length > 0 ? 1 : 0);
+      if (bytes > maxBytes) return { rows, truncated: true, truncated_by: 'max_bytes' };
+      rows.push(row);
+    }
+  }
+  return { rows, truncated: false };
 }
 
 async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lakehousePaths>): Promise<void> {

@@ -9,6 +9,7 @@ const QueryBody = Type.Object(
     sql: Type.String({ minLength: 1, maxLength: 100_000, description: 'one read-only SQL statement' }),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
     max_rows: Type.Optional(Type.Integer({ minimum: 1, maximum: 1_000_000 })),
+    max_bytes: Type.Optional(Type.Integer({ minimum: 1, maximum: 256 * 1024 * 1024 })),
   },
   { additionalProperties: false },
 );
@@ -18,14 +19,17 @@ const GRACE_MS = 1000;
 
 /**
  * POST /query: read-only SQL on the lakehouse, within a time limit (api.query.timeout_ms, or less when the
- * request asks) and a row limit. The lakehouse enforces read-only; the API enforces that an answer comes in
- * time even if the lakehouse does not stop.
+ * request asks), a row limit and a byte limit on the rows as JSON (api.query.max_rows and max_bytes, or
+ * less when asked). Rows past a limit are cut and the reply says which limit and why. The lakehouse
+ * enforces read-only and stops reading at the limits; the API enforces that an answer comes in time even if
+ * the lakehouse does not stop.
  */
 export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, settings, metrics }) => {
   app.post<{ Body: Static<typeof QueryBody> }>('/query', { schema: { body: QueryBody } }, async (request) => {
     const lakehouse = requireLakehouse(ctx);
     const timeoutMs = Math.min(request.body.timeout_ms ?? settings.query.timeout_ms, settings.query.timeout_ms);
     const maxRows = Math.min(request.body.max_rows ?? settings.query.max_rows, settings.query.max_rows);
+    const maxBytes = Math.min(request.body.max_bytes ?? settings.query.max_bytes, settings.query.max_bytes);
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
@@ -33,8 +37,13 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
     });
     let outcome = 'ok';
     try {
-      const result = await Promise.race([lakehouse.query(request.body.sql, { timeoutMs, maxRows }), deadline]);
-      return { ...result, elapsed_ms: Math.round(performance.now() - started) };
+      const result = await Promise.race([lakehouse.query(request.body.sql, { timeoutMs, maxRows, maxBytes }), deadline]);
+      const why = result.truncated_by === 'max_bytes'
+        ? `the rows as JSON would pass ${maxBytes} bytes (api.query.max_bytes, or max_bytes in the request): select fewer or narrower columns, or add a LIMIT`
+        : result.truncated_by === 'max_rows'
+          ? `more than ${maxRows} rows (api.query.max_rows, or max_rows in the request): add a LIMIT or a WHERE`
+          : undefined;
+      return { ...result, ...(why ? { truncated_reason: why } : {}), elapsed_ms: Math.round(performance.now() - started) };
     } catch (error) {
       if (error instanceof HttpError) {
         outcome = 'timeout';

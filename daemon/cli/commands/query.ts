@@ -21,7 +21,7 @@ Examples:
   auraison-edge query 'SELECT topic, count(*) FROM messages GROUP BY topic' --csv
 
 Options:
-  --json         print {columns, rows, truncated}
+  --json         print {columns, rows, truncated, truncated_by?}
   --csv          print CSV with a header row
   --max-rows N   at most N rows (default lakehouse.query_max_rows)
   --config FILE  the daemon's config, for its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)

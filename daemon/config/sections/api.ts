@@ -17,6 +17,12 @@ export const ApiConfig = Section(
       {
         timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 10_000, description: 'Longest a POST /query may run (a request may ask for less).' }),
         max_rows: Type.Integer({ minimum: 1, maximum: 1_000_000, default: 10_000, description: 'Most rows a POST /query returns (the rest is cut, truncated: true).' }),
+        max_bytes: Type.Integer({
+          minimum: 1024,
+          maximum: 256 * 1024 * 1024,
+          default: 16 * 1024 * 1024,
+          description: 'Most bytes the rows of a POST /query reply may take as JSON (the rest is cut, truncated: true, truncated_by: max_bytes).',
+        }),
       },
       'POST /query: read-only SQL on the lakehouse.',
     ),

@@ -1,0 +1,72 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
+import { http } from './http.ts';
+
+/** POST /query on the real lakehouse (DuckDB): the limits a reply is kept within. */
+
+let h: Harness | undefined;
+afterEach(async () => {
+  await h?.close();
+  h = undefined;
+});
+
+async function withLakehouse(api: HarnessOptions['api'] = {}) {
+  h = await startHarness({ api });
+  const { lakehouse, retention } = h.config;
+  h.components.set('lakehouse', new Lakehouse({ dataDir: h.dataDir, robot: 'r1', definitions: h.definitions, log: silentLogger(), journal: undefined, settings: lakehouse, retention: { ...retention, enabled: false }, syncRequired: false }));
+  return h;
+}
+
+const MiB = 1024 * 1024;
+
+describe('POST /query limits', () => {
+  it('cuts the rows at api.query.max_bytes of JSON, says so, and never sends more', async () => {
+    const h = await withLakehouse({ query: { max_bytes: MiB } });
+    // 100 rows of 100 kB: 10 MB in all, ten times the limit.
+    const r = await http(h.url, '/query', { body: { sql: "SELECT i::INTEGER, repeat('x', 100000) AS big FROM range(100) t(i)" } });
+    expect(r.status).toBe(200);
+    expect(r.json.truncated).toBe(true);
+    expect(r.json.truncated_by).toBe('max_bytes');
+    expect(r.json.truncated_reason).toContain(`would pass ${MiB} bytes (api.query.max_bytes`);
+    const rows = r.json.rows as [number, string][];
+    expect(rows.length).toBe(10); // as many whole rows as fit
+    expect(rows.map((row) => row[0])).toEqual([0, 1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(JSON.stringify(rows).length).toBeLessThanOrEqual(MiB);
+
+    // One value larger than the limit: no row fits, and the reply is still small.
+    const huge = await http(h.url, '/query', { body: { sql: "SELECT repeat('x', 5000000) AS big" } });
+    expect(huge.status).toBe(200);
+    expect(huge.json).toMatchObject({ rows: [], truncated: true, truncated_by: 'max_bytes' });
+    expect(huge.text.length).toBeLessThan(4096);
+
+    // A request may ask for less, not more.
+    const less = await http(h.url, '/query', { body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 250_000 } });
+    expect((less.json.rows as unknown[]).length).toBe(2);
+    const more = await http(h.url, '/query', { body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 100 * MiB } });
+    expect((more.json.rows as unknown[]).length).toBe(10);
+  });
+
+  it('says which limit cut the rows when it is max_rows, and nothing when none did', async () => {
+    const h = await withLakehouse({ query: { max_rows: 5 } });
+    const cut = await http(h.url, '/query', { body: { sql: 'SELECT i::INTEGER FROM range(10) t(i)' } });
+    expect(cut.json).toMatchObject({ truncated: true, truncated_by: 'max_rows' });
+    expect(cut.json.truncated_reason).toContain('more than 5 rows (api.query.max_rows');
+    expect((cut.json.rows as unknown[]).length).toBe(5);
+    const whole = await http(h.url, '/query', { body: { sql: 'SELECT i::INTEGER FROM range(5) t(i)' } });
+    expect(whole.json).toMatchObject({ rows: [[0], [1], [2], [3], [4]], truncated: false });
+    expect(whole.json).not.toHaveProperty('truncated_reason');
+  });
+
+  it('runs the query under a DuckDB memory limit of at most 1 GiB, which it cannot change', async () => {
+    const h = await withLakehouse();
+    const r = await http(h.url, '/query', { body: { sql: "SELECT current_setting('memory_limit') AS m" } });
+    expect(r.status).toBe(200);
+    const [value, unit] = String((r.json.rows as string[][])[0]![0]).split(' ');
+    expect(['MiB', 'GiB']).toContain(unit);
+    expect(Number(value) * (unit === 'GiB' ? 1024 : 1)).toBeLessThanOrEqual(1024);
+    const set = await http(h.url, '/query', { body: { sql: "SET memory_limit = '100GB'" } });
+    expect(set.status).toBe(400);
+  });
+});
