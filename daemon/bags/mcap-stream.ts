@@ -1,33 +1,12 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
 import { crc32 } from '../util/crc32.ts';
+import { channelRecord, Fields, chunkRecordSpans, MAGIC, Op, openChunk, sameChannel, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+
+export type { McapChannel, McapSchema } from './mcap-records.ts';
 
 const READ_SIZE = 8 * 1024 * 1024;
-const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];
-const HEADER = 0x01;
-const FOOTER = 0x02;
-const SCHEMA = 0x03;
-const CHANNEL = 0x04;
-const MESSAGE = 0x05;
-const CHUNK = 0x06;
-const ATTACHMENT = 0x09;
-/** Opcodes that may appear inside a chunk (and unknown ones, which are skipped). */
-const KNOWN_MAX = 0x0f;
-
-export interface McapSchema {
-  id: number;
-  name: string;
-  encoding: string;
-  data: Uint8Array;
-}
-
-export interface McapChannel {
-  id: number;
-  schemaId: number;
-  topic: string;
-  messageEncoding: string;
-  metadata: Map<string, string>;
-}
+const { HEADER, FOOTER, SCHEMA, CHANNEL, MESSAGE, CHUNK, ATTACHMENT } = Op;
 
 /** A message as read: `data` is a view into the file's bytes or the decompressed chunk, never copied. */
 export interface McapMessage {
@@ -49,54 +28,6 @@ export class McapFormatError extends Error {
     this.truncated = truncated;
   }
 }
-
-/** Reads fields of one record, checking every read against the record's end. */
-class Fields {
-  view: DataView;
-  bytes: Uint8Array;
-  at: number;
-  end: number;
-  constructor(bytes: Uint8Array, at: number, end: number) {
-    this.bytes = bytes;
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-    this.at = at;
-    this.end = end;
-  }
-  #need(n: number, what: string): number {
-    const at = this.at;
-    if (at + n > this.end) throw new Error(`${what} runs past the end of its record`);
-    this.at = at + n;
-    return at;
-  }
-  u16(): number {
-    return this.view.getUint16(this.#need(2, 'a uint16'), true);
-  }
-  u32(): number {
-    return this.view.getUint32(this.#need(4, 'a uint32'), true);
-  }
-  u64(): bigint {
-    return this.view.getBigUint64(this.#need(8, 'a uint64'), true);
-  }
-  length64(): number {
-    const n = this.u64();
-    if (n > BigInt(this.end - this.at)) throw new Error(`a length of ${n} runs past the end of its record`);
-    return Number(n);
-  }
-  bytesOf(n: number): Uint8Array {
-    const at = this.#need(n, 'a byte field');
-    return this.bytes.subarray(at, at + n);
-  }
-  string(): string {
-    const bytes = this.bytesOf(this.u32());
-    try {
-      return decoder.decode(bytes);
-    } catch {
-      throw new Error(`a string field of ${bytes.length} bytes is not valid UTF-8`);
-    }
-  }
-}
-
-const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /**
  * Streams the messages of an MCAP file in file order, a chunk's messages at a time, checking what @mcap/core's stream reader checks
@@ -247,37 +178,16 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
           break;
         }
         case CHUNK: {
-          const f = new Fields(bytes, at, at + length);
-          f.u64();
-          f.u64();
-          const uncompressedSize = f.u64();
-          const crc = f.u32();
-          const compression = f.string();
-          const n = f.length64();
-          let records = f.bytesOf(n);
-          if (compression !== '' && records.byteLength > 0) {
-            const handler = decompress[compression];
-            if (!handler) throw new Error(`unsupported chunk compression "${compression}"`);
-            records = handler(records, uncompressedSize);
-          }
-          if (crc !== 0) {
-            const actual = crc32(records);
-            if (actual !== crc) throw new Error(`incorrect chunk CRC ${actual} (expected ${crc})`);
-          }
+          const records = openChunk(bytes, at, length, decompress);
           const offset = BigInt(start);
           const rv = new DataView(records.buffer, records.byteOffset, records.byteLength);
+          const spans = chunkRecordSpans(records);
           const batch: McapMessage[] = [];
-          let p = 0;
-          while (p < records.length) {
-            if (records.length - p < 9) throw new Error(`${records.length - p} bytes left over at the end of a chunk`);
-            const op = records[p]!;
-            const len = rv.getUint32(p + 1, true);
-            if (rv.getUint32(p + 5, true) !== 0 || len > records.length - p - 9) throw new Error(`a record in a chunk runs past the chunk's end`);
-            const rAt = p + 9;
-            const rEnd = rAt + len;
-            p = rEnd;
+          for (let i = 0; i < spans.length; i += 3) {
+            const op = spans[i]!;
+            const rAt = spans[i + 1]!;
+            const rEnd = spans[i + 2]!;
             if (op === MESSAGE) {
-              if (rEnd - rAt < 22) throw new Error('a message record shorter than its header');
               const id = rv.getUint16(rAt, true);
               const channel = channels.get(id);
               if (!channel) throw new Error(`a message refers to channel ${id}, which was never declared`);
@@ -285,10 +195,8 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
             } else if (op === SCHEMA) {
               const s = schemaRecord(new Fields(records, rAt, rEnd));
               schemas.set(s.id, s);
-            } else if (op === CHANNEL) {
+            } else {
               addChannel(channelRecord(new Fields(records, rAt, rEnd)));
-            } else if (op >= 1 && op <= KNOWN_MAX) {
-              throw new Error(`a record of opcode ${op} is not allowed inside a chunk`);
             }
           }
           if (batch.length > 0) yield batch;
@@ -317,33 +225,4 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
       throw new McapFormatError(start, (error as Error).message);
     }
   }
-}
-
-function schemaRecord(f: Fields): McapSchema {
-  const id = f.u16();
-  const name = f.string();
-  const encoding = f.string();
-  const data = f.bytesOf(f.u32());
-  return { id, name, encoding, data };
-}
-
-function channelRecord(f: Fields): McapChannel {
-  const id = f.u16();
-  const schemaId = f.u16();
-  const topic = f.string();
-  const messageEncoding = f.string();
-  const mapEnd = f.u32() + f.at;
-  if (mapEnd > f.end) throw new Error('channel metadata runs past the end of its record');
-  const metadata = new Map<string, string>();
-  const saved = f.end;
-  f.end = mapEnd;
-  while (f.at < mapEnd) metadata.set(f.string(), f.string());
-  f.end = saved;
-  return { id, schemaId, topic, messageEncoding, metadata };
-}
-
-function sameChannel(a: McapChannel, b: McapChannel): boolean {
-  if (a.schemaId !== b.schemaId || a.topic !== b.topic || a.messageEncoding !== b.messageEncoding || a.metadata.size !== b.metadata.size) return false;
-  for (const [k, v] of a.metadata) if (b.metadata.get(k) !== v) return false;
-  return true;
 }

@@ -100,7 +100,7 @@ describe('McapSegmentWriter', () => {
     expect(writer.pendingBytes).toBe(0);
   });
 
-  it('a crash with a later chunk landed and an earlier one not (a hole): repair keeps what precedes the hole', async () => {
+  it('a crash with a later chunk landed and an earlier one not (a hole): repair keeps what precedes the hole and the chunks that landed beyond it, and the original', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'mcap-hole-'));
     dirs.push(dir);
     const real = await fsSegmentIO.create(join(dir, 'hole_0.mcap'));
@@ -120,16 +120,18 @@ describe('McapSegmentWriter', () => {
     const before = readFileSync(join(dir, 'hole_0.mcap'));
     const repair = await repairBag(dir);
     expect(repair.files).toHaveLength(1);
-    expect(repair.files[0]).toMatchObject({ state: 'repaired', messages: 2 });
-    expect(repair.files[0]!.droppedBytes).toBeGreaterThan(0);
+    expect(repair.files[0]).toMatchObject({ state: 'repaired', messages: 6, droppedMessages: 0, backup: join(dir, 'hole_0.mcap.orig') });
+    // The hole is the lost chunk's place: zeros, skipped up to the next chunk whose CRC checks.
+    expect(repair.files[0]!.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/no record has opcode 0/) })]);
+    expect(repair.files[0]!.droppedBytes).toBe(repair.files[0]!.damage[0]!.length);
+    expect(readFileSync(join(dir, 'hole_0.mcap.orig')).equals(before)).toBe(true);
     const after = readFileSync(join(dir, 'hole_0.mcap'));
-    expect(after.byteLength).toBeLessThan(before.byteLength);
     const stream = new McapStreamReader();
     stream.append(after);
     const logTimes: bigint[] = [];
     for (let r = stream.nextRecord(); r; r = stream.nextRecord()) if (r.type === 'Message') logTimes.push(r.logTime);
     expect(stream.done()).toBe(true);
-    expect(logTimes).toEqual([1n, 2n]);
+    expect(logTimes).toEqual([1n, 2n, 5n, 6n, 7n, 8n]);
   });
 
   it('while the disk is behind, writes what follows in fewer, larger writes, and the file reads back whole', async () => {

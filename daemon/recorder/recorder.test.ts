@@ -200,7 +200,8 @@ describe('Recorder', () => {
     await waitFor(() => recorder.state === 'disk_full', 'disk_full');
     const health = recorder.health();
     expect(health.state).toBe('degraded');
-    expect(health.reason).toMatch(/^disk full: recording stopped at .*ENOSPC/);
+    // The failed write or the disk check (every 20 ms, free space 0 by now), whichever comes first.
+    expect(health.reason).toMatch(/^disk full: recording stopped at .*(ENOSPC|below recorder\.min_free_bytes)/);
     pub.publish(data); // publishing never throws; the message is counted as dropped
     await tick();
     expect(recorder.drops()['/chatter']).toBeGreaterThanOrEqual(1);
@@ -220,6 +221,31 @@ describe('Recorder', () => {
     const second = parseMetadata(readFileSync(join(recorder.bags[1]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(second.messageCount).toBe(1);
     expect(readdirSync(recorder.bags[1]!).filter((f) => f.endsWith('.mcap')).length).toBe(1);
+  });
+
+  it('a bag left open whose split cannot be read is left as it was, logged as an error, and recording goes on', async () => {
+    const lines: { level: number; msg: string; err?: string }[] = [];
+    const capture = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const { dir, bus, recorder } = setup({}, undefined, { log: capture });
+    const left = join(dir, 'bags', 'rosbag2_left_open');
+    mkdirSync(left, { recursive: true });
+    const split = join(left, 'rosbag2_left_open_0.mcap');
+    const garbage = Buffer.alloc(4096, 0x42); // a bad sector where the split's header and chunks were
+    writeFileSync(split, garbage);
+    writeFileSync(join(left, RECORDING_MARKER), '1\n');
+    await recorder.start();
+    expect(recorder.state).toBe('recording');
+    expect(readFileSync(split).equals(garbage)).toBe(true);
+    expect(existsSync(join(left, RECORDING_MARKER))).toBe(true);
+    const error = lines.find((l) => l.level === 50)!;
+    expect(error.msg).toMatch(/could not be repaired and was left as it was; recording goes on/);
+    expect(error.err).toContain(`${split}: header unreadable (no MCAP magic at its start) and no chunk in it checks; not modified`);
+    const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    pub.publish(codec.encode('std_msgs/msg/String', { data: 'still recording' }));
+    await tick();
+    await recorder.stop();
+    const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(meta.messageCount).toBe(1);
   });
 
   it('retries after another I/O error (EIO) with a doubling backoff, not as a full disk, and survives a bag dir it cannot create', async () => {

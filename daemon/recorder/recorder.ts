@@ -334,13 +334,16 @@ export class Recorder implements Component, MetricsProvider {
 
   async #repair(dir: string): Promise<void> {
     try {
-      const report = await repairBag(dir, { io: this.#io });
+      const report = await repairBag(dir, { io: this.#io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
       const repaired = report.files.filter((f) => f.state === 'repaired');
-      this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount }, 'recorder: repaired a bag left open');
+      const backups = repaired.flatMap((f) => (f.backup ? [f.backup] : []));
+      const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);
+      this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
       for (const f of report.files) if (f.messages > 0) this.#o.onSplitClosed?.(f.file, dir);
     } catch (error) {
-      this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not repair a bag left open; run `auraison-edge bag repair` on it');
+      // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
+      this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
     }
   }
 }

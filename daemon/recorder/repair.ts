@@ -1,9 +1,11 @@
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFile, link, open, rename, unlink } from 'node:fs/promises';
 import { extname, join } from 'node:path';
-import { McapStreamReader, type DecompressHandlers, type TypedMcapRecords } from '@mcap/core';
+import type { DecompressHandlers } from '@mcap/core';
 import { decompressHandlers } from '../bags/decompress.ts';
 import { BagError } from '../bags/errors.ts';
+import { recoverMcap, type McapDamage, type RecoveredRecord } from '../bags/mcap-recover.ts';
+import type { McapChannel, McapSchema } from '../bags/mcap-records.ts';
 import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
 import { parseOfferedQos, qosProfileV9 } from '../bags/qos.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
@@ -11,38 +13,66 @@ import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 
 export interface FileRepair {
   file: string;
-  /** `intact`: had its footer and summary; `repaired`: rewritten from its readable records. */
-  state: 'intact' | 'repaired';
+  /**
+   * `intact`: whole, every CRC checks, left as it is; `repaired`: rewritten from the records it holds;
+   * `empty`: 0 bytes, left as it is and not listed in metadata.yaml.
+   */
+  state: 'intact' | 'repaired' | 'empty';
   messages: number;
-  /** Bytes at the end that held no complete record (lost). */
+  /** Bytes of the original that held no readable record (cut off or damaged): not in the repaired file. */
   droppedBytes: number;
+  /** Messages read whose channel record was lost with the damage, so they could not be written. */
+  droppedMessages: number;
+  /** The stretches skipped, with why (repaired files). */
+  damage: McapDamage[];
+  /** Where the original was kept before the rewrite; none when the rewrite carried everything over. */
+  backup?: string;
 }
 
 export interface BagRepair {
   dir: string;
   files: FileRepair[];
   messageCount: number;
+  /** Whether metadata.yaml was written: not when every split was intact and it already described them. */
+  metadataRewritten: boolean;
+  /** Where the old metadata.yaml was kept (one the recorder did not write, rewritten). */
+  metadataBackup?: string;
 }
 
+export interface RepairOptions {
+  io?: SegmentIO;
+  /** The caller wrote the bag's metadata.yaml (the recorder, repairing a bag it left open): no backup of it is kept. */
+  ownMetadata?: boolean;
+}
+
+/** What a first read of a split found: whatever can be read out of it, and where it is damaged. */
 interface Scan {
+  size: number;
   complete: boolean;
-  schemas: Map<number, TypedMcapRecords['Schema']>;
-  channels: Map<number, TypedMcapRecords['Channel']>;
+  header: boolean;
+  damage: McapDamage[];
+  attachments: number;
+  schemas: Map<number, McapSchema>;
+  channels: Map<number, McapChannel>;
   counts: Map<number, number>;
-  start: bigint | undefined;
-  end: bigint | undefined;
-  messages: number;
-  goodBytes: number;
+  start: Map<number, bigint>;
+  end: Map<number, bigint>;
 }
 
 /**
- * Repairs a recorded bag after a crash: each MCAP split that lacks its footer is rewritten from the
- * records it holds up to the first incomplete or corrupt one (the open chunk's messages, at most one
- * flush interval, are what is lost), then metadata.yaml is rebuilt from the files. Finished splits are
- * left as they are. Safe to run again: an interrupted repair leaves the original file in place.
+ * Repairs a bag: each MCAP split that lacks its footer or is damaged is rewritten from the records it
+ * still holds (a damaged stretch is skipped up to the next chunk whose CRC checks), then metadata.yaml is
+ * rebuilt from the files. Whole splits are left as they are; a bag whose splits are all whole and listed
+ * is not touched at all.
+ *
+ * It never loses what it could not read: a split rewritten without every byte of it read is first kept
+ * as `<split>.orig` (or `.orig.1`, ...: an existing backup is never overwritten), and so is a
+ * metadata.yaml the caller did not write (`metadata.yaml.orig`). When a split holds bytes but no message can be
+ * read out of it (its header is unreadable and no chunk checks), the whole bag is left as it is and a
+ * BagError says which file. Safe to run again: an interrupted repair leaves each split whole or original.
  */
-export async function repairBag(dir: string, options: { io?: SegmentIO } = {}): Promise<BagRepair> {
-  const { io = fsSegmentIO } = options;
+export async function repairBag(dir: string, options: RepairOptions = {}): Promise<BagRepair> {
+  const { io = fsSegmentIO, ownMetadata = false } = options;
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BagError(dir, 'not a bag directory');
   const names = readdirSync(dir).filter((f) => extname(f) === '.mcap').sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   if (names.length === 0) {
@@ -57,26 +87,47 @@ export async function repairBag(dir: string, options: { io?: SegmentIO } = {}): 
     previous = undefined; // a metadata.yaml torn by the crash is rebuilt from the files
   }
   const decompress = await decompressHandlers();
+
+  // Everything is read before anything is written, so a split that can't be read leaves the bag as it was.
+  const scans = new Map<string, Scan>();
+  for (const name of names) scans.set(name, await scanFile(join(dir, name), decompress));
+  const unreadable = [...scans].filter(([, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0);
+  if (unreadable.length > 0) {
+    const [name, scan] = unreadable[0]!;
+    const what = scan.header ? `no message in it can be read (${scan.damage[0]!.problem} at byte ${scan.damage[0]!.offset})` : `header unreadable (${scan.damage[0]!.problem}) and no chunk in it checks`;
+    const others = unreadable.length > 1 ? ` (nor from ${unreadable.slice(1).map(([n]) => n).join(', ')})` : '';
+    throw new BagError(
+      join(dir, name),
+      `${what}${others}; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest`,
+    );
+  }
+
   const result: FileRepair[] = [];
   const files: BagFileInfo[] = [];
   const topics = new Map<string, BagTopic>();
   for (const name of names) {
     const path = join(dir, name);
-    let scan = await scanFile(path, decompress);
-    let state: FileRepair['state'] = 'intact';
-    const size = statSync(path).size;
-    if (!scan.complete) {
-      await rewrite(path, scan, decompress, io);
-      state = 'repaired';
-      scan = await scanFile(path, decompress);
-    }
-    if (scan.messages === 0 && state === 'repaired') {
-      await unlink(path); // nothing was recorded in it before the crash: an empty split is noise
-      result.push({ file: path, state, messages: 0, droppedBytes: size });
+    const scan = scans.get(name)!;
+    if (scan.size === 0) {
+      // Created and never written (a crash at a split's start): nothing to read or to lose.
+      result.push({ file: path, state: 'empty', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] });
       continue;
     }
-    result.push({ file: path, state, messages: scan.messages, droppedBytes: state === 'repaired' ? size - scan.goodBytes : 0 });
-    files.push({ path: name, startingTimeNs: scan.start ?? 0n, durationNs: scan.start !== undefined ? scan.end! - scan.start : 0n, messageCount: scan.messages });
+    const messages = messageCount(scan);
+    const droppedMessages = [...scan.counts].reduce((n, [id, c]) => n + (scan.channels.has(id) ? 0 : c), 0);
+    const droppedBytes = scan.damage.reduce((n, d) => n + d.length, 0);
+    if (scan.complete) {
+      result.push({ file: path, state: 'intact', messages, droppedBytes: 0, droppedMessages: 0, damage: [] });
+    } else {
+      const lossless = scan.damage.every((d) => d.indexOnly) && droppedMessages === 0 && scan.attachments === 0;
+      const backup = lossless ? undefined : await keepBackup(path);
+      await rewrite(path, scan, decompress, io);
+      result.push({ file: path, state: 'repaired', messages, droppedBytes, droppedMessages, damage: scan.damage, ...(backup ? { backup } : {}) });
+    }
+    const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
+    const start = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m), undefined);
+    const end = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m), undefined);
+    files.push({ path: name, startingTimeNs: start ?? 0n, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages });
     for (const [id, channel] of scan.channels) {
       const schema = scan.schemas.get(channel.schemaId);
       const entry = topics.get(channel.topic) ?? {
@@ -108,73 +159,105 @@ export async function repairBag(dir: string, options: { io?: SegmentIO } = {}): 
     customData: previous?.customData ?? {},
     rosDistro: previous?.rosDistro || 'jazzy',
   };
+  const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   await io.writeAtomic(metaPath, formatMetadata(meta));
-  return { dir, files: result, messageCount: meta.messageCount };
+  return { dir, files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}) };
 }
 
-async function scanFile(path: string, decompressHandlers: DecompressHandlers): Promise<Scan> {
-  const scan: Scan = { complete: false, schemas: new Map(), channels: new Map(), counts: new Map(), start: undefined, end: undefined, messages: 0, goodBytes: 0 };
+function messageCount(scan: Scan): number {
+  let n = 0;
+  for (const [id, c] of scan.counts) if (scan.channels.has(id)) n += c;
+  return n;
+}
+
+/**
+ * Keeps the file at `path` as `<path>.orig` (the first of `.orig`, `.orig.1`, ... that is free), as a
+ * hard link where the file system has them (no copy, and `path` is replaced by a rename afterwards).
+ */
+async function keepBackup(path: string): Promise<string> {
+  for (let i = 0; ; i++) {
+    const backup = i === 0 ? `${path}.orig` : `${path}.orig.${i}`;
+    if (existsSync(backup)) continue;
+    try {
+      await link(path, backup);
+      return backup;
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'EEXIST') continue;
+      if (code !== 'EPERM' && code !== 'ENOTSUP' && code !== 'EXDEV') throw error;
+    }
+    try {
+      await copyFile(path, backup, constants.COPYFILE_EXCL); // no hard links here (vfat, some FUSE file systems)
+      return backup;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
+}
+
+async function scanFile(path: string, decompress: DecompressHandlers): Promise<Scan> {
+  const scan: Scan = { size: 0, complete: false, header: false, damage: [], attachments: 0, schemas: new Map(), channels: new Map(), counts: new Map(), start: new Map(), end: new Map() };
   const fh = await open(path, 'r');
   try {
-    const size = (await fh.stat()).size;
-    const reader = new McapStreamReader({ decompressHandlers, validateCrcs: true, includeChunks: true });
-    const buffer = new Uint8Array(4 * 1024 * 1024);
-    let position = 0;
-    // Counts only messages of chunks that end up complete: a chunk is all or nothing.
-    while (position < size) {
-      const { bytesRead } = await fh.read(buffer, 0, buffer.byteLength, position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      try {
-        reader.append(buffer.subarray(0, bytesRead));
-        for (let r; (r = reader.nextRecord()); ) {
-          if (r.type === 'Schema') scan.schemas.set(r.id, r);
-          else if (r.type === 'Channel') scan.channels.set(r.id, r);
-          else if (r.type === 'Message') {
-            scan.messages++;
-            scan.counts.set(r.channelId, (scan.counts.get(r.channelId) ?? 0) + 1);
-            if (scan.start === undefined || r.logTime < scan.start) scan.start = r.logTime;
-            if (scan.end === undefined || r.logTime > scan.end) scan.end = r.logTime;
-          }
-          scan.goodBytes = position - reader.bytesRemaining();
-        }
-      } catch {
-        return scan; // corrupt from here on: what came before is what can be saved
+    scan.size = (await fh.stat()).size;
+    if (scan.size === 0) return scan;
+    const recovery = await recoverMcap(fh, scan.size, decompress, (r) => {
+      if (r.type === 'schema') {
+        if (!scan.schemas.has(r.schema.id)) scan.schemas.set(r.schema.id, r.schema);
+      } else if (r.type === 'channel') {
+        if (!scan.channels.has(r.channel.id)) scan.channels.set(r.channel.id, r.channel);
+      } else if (r.type === 'message') {
+        const id = r.channelId;
+        scan.counts.set(id, (scan.counts.get(id) ?? 0) + 1);
+        const lo = scan.start.get(id);
+        if (lo === undefined || r.logTime < lo) scan.start.set(id, r.logTime);
+        const hi = scan.end.get(id);
+        if (hi === undefined || r.logTime > hi) scan.end.set(id, r.logTime);
       }
-    }
-    scan.complete = reader.done();
+    });
+    Object.assign(scan, recovery);
     return scan;
   } finally {
     await fh.close();
   }
 }
 
-async function rewrite(path: string, scan: Scan, decompressHandlers: DecompressHandlers, io: SegmentIO): Promise<void> {
+/**
+ * Writes what the scan found readable into a new file and puts it in place of the old one by a rename.
+ * Channels (and their schemas) are the first definitions the scan met, wherever in the file, so messages
+ * whose chunk lost its channel record to the damage are kept when the summary still has it.
+ */
+async function rewrite(path: string, scan: Scan, decompress: DecompressHandlers, io: SegmentIO): Promise<void> {
   const tmp = `${path}.repairing`;
   if (existsSync(tmp)) await unlink(tmp);
   const writer = new McapSegmentWriter({ file: io.create(tmp), library: 'auraison-edge repair' });
   const schemaIds = new Map<number, number>();
   const channelIds = new Map<number, number>();
+  const channelOf = (id: number): number | undefined => {
+    const known = channelIds.get(id);
+    if (known !== undefined) return known;
+    const channel = scan.channels.get(id);
+    if (!channel) return undefined;
+    const schema = scan.schemas.get(channel.schemaId);
+    let schemaId = 0; // none: the channel's schema was lost, or it never had one
+    if (schema) {
+      schemaId = schemaIds.get(schema.id) ?? writer.addSchema({ name: schema.name, encoding: schema.encoding, data: schema.data });
+      schemaIds.set(schema.id, schemaId);
+    }
+    const created = writer.addChannel({ topic: channel.topic, schemaId, messageEncoding: channel.messageEncoding, metadata: channel.metadata });
+    channelIds.set(id, created);
+    return created;
+  };
   const fh = await open(path, 'r');
   try {
-    const reader = new McapStreamReader({ decompressHandlers, validateCrcs: true });
-    const buffer = new Uint8Array(4 * 1024 * 1024);
-    let position = 0;
-    while (position < scan.goodBytes) {
-      const { bytesRead } = await fh.read(buffer, 0, Math.min(buffer.byteLength, scan.goodBytes - position), position);
-      if (bytesRead === 0) break;
-      position += bytesRead;
-      reader.append(buffer.subarray(0, bytesRead));
-      for (let r; (r = reader.nextRecord()); ) {
-        if (r.type === 'Schema' && !schemaIds.has(r.id)) schemaIds.set(r.id, writer.addSchema({ name: r.name, encoding: r.encoding, data: r.data }));
-        else if (r.type === 'Channel' && !channelIds.has(r.id)) {
-          channelIds.set(r.id, writer.addChannel({ topic: r.topic, schemaId: schemaIds.get(r.schemaId) ?? 0, messageEncoding: r.messageEncoding, metadata: r.metadata }));
-        } else if (r.type === 'Message') {
-          writer.addMessage(channelIds.get(r.channelId)!, r.logTime, r.publishTime, r.data.slice());
-          if (writer.pendingBytes > 64 * 1024 * 1024) await writer.flush();
-        }
-      }
-    }
+    await recoverMcap(fh, scan.size, decompress, async (r: RecoveredRecord) => {
+      if (r.type === 'message') {
+        const channel = channelOf(r.channelId);
+        if (channel === undefined) return; // counted in the scan's droppedMessages
+        writer.addMessage(channel, r.logTime, r.publishTime, r.data);
+        if (writer.pendingBytes > 64 * 1024 * 1024) await writer.flush();
+      } else if (r.type === 'metadata') writer.addMetadata(r.name, r.metadata);
+    });
   } finally {
     await fh.close();
   }

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
@@ -56,7 +56,8 @@ describe('crash safety: kill -9 at random moments while recording', () => {
       const [bag] = readdirSync(bagsDir);
       const dir = join(bagsDir, bag!);
       // Splits listed in metadata.yaml before the kill were finished: they must open as they are.
-      const before = parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+      // (A kill before the first metadata.yaml write, on a loaded machine, leaves none: no split was finished then.)
+      const before = existsSync(join(dir, 'metadata.yaml')) ? parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml') : { files: [] };
       for (const f of before.files) expect((await readSeqs(join(dir, f.path))).length, `${f.path} after kill at ${afterMs} ms`).toBe(f.messageCount);
       // The open split: repaired by `bag repair` once, by the library call otherwise (the recorder's path).
       const report = i === 0 ? JSON.parse((await runCli(['bag', 'repair', dir, '--json'])).stdout) : await repairBag(dir);
@@ -67,9 +68,10 @@ describe('crash safety: kill -9 at random moments while recording', () => {
       const seqs: number[] = [];
       for (const f of after.files) seqs.push(...(await readSeqs(join(dir, f.path))));
       expect(after.messageCount).toBe(seqs.length);
-      // What survives is a gapless prefix of what was published, and holds every flushed message.
-      expect(seqs).toEqual(seqs.map((_, k) => k));
-      expect(seqs.length - 1, `kill at ${afterMs} ms: flushed up to ${flushed}`).toBeGreaterThanOrEqual(flushed);
+      // What survives holds every flushed message, in order and once each. Past the last flush a chunk still in
+      // flight may be lost while a later one landed: repair keeps that later one, so a gap may follow.
+      expect(seqs.slice(0, flushed + 1), `kill at ${afterMs} ms: flushed up to ${flushed}`).toEqual(Array.from({ length: flushed + 1 }, (_, k) => k));
+      expect(seqs.every((s, k) => k === 0 || s > seqs[k - 1]!)).toBe(true);
     }
     // The kills landed while splits were open and after some had closed: both paths were exercised.
     expect(repaired).toBeGreaterThan(0);

@@ -1,4 +1,5 @@
 import { resolveDataDir } from '../../config/load.ts';
+import type { FileRepair } from '../../recorder/repair.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -18,8 +19,12 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       reported; that exits 1 unless --allow-unknown. A bad file imports nothing.
 
   bag repair DIR [--json]
-      Repairs a bag left open by a crash: rewrites each MCAP split that lacks its footer from the records
-      it holds, and rebuilds metadata.yaml. Finished splits are left as they are.
+      Repairs a bag left open by a crash or damaged on disk: rewrites each MCAP split that lacks its
+      footer or is damaged from the records it still holds (a damaged stretch is skipped up to the next
+      chunk whose CRC checks), and rebuilds metadata.yaml. Whole splits are left as they are. Before a
+      split is rewritten without every byte of it read, the original is kept as <split>.orig (.orig.1, ...
+      when taken); so is a metadata.yaml it rewrites (metadata.yaml.orig). A split of which no message can
+      be read is not modified, nor is anything else in the bag (exit 1). 0-byte splits are left in place.
 
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
@@ -105,13 +110,30 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
     const report = await repairBag(resolvePath(positionals[0]!, io));
     if (values.json) io.stdout(`${toJson(report)}\n`);
     else {
-      for (const f of report.files) io.stdout(`${f.file}: ${f.state}, ${f.messages} messages${f.droppedBytes ? `, ${f.droppedBytes} trailing bytes dropped` : ''}\n`);
-      io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages\n`);
+      for (const f of report.files) io.stdout(`${formatFileRepair(f)}\n`);
+      io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
     }
     return 0;
   } catch (error) {
     return fail(io, error, BagError);
   }
+}
+
+function formatFileRepair(f: FileRepair): string {
+  if (f.state === 'empty') return `${f.file}: empty (0 bytes), left as it is and not listed in metadata.yaml`;
+  if (f.state === 'intact') return `${f.file}: intact, ${f.messages} messages`;
+  const lost: string[] = [];
+  const damage = f.damage.filter((d) => !d.indexOnly);
+  if (damage.length > 0) {
+    const shown = damage.slice(0, 3).map((d) => `${d.length} from byte ${d.offset}: ${d.problem}`);
+    const more = damage.length > 3 ? [`and ${damage.length - 3} more stretches`] : [];
+    lost.push(`${damage.reduce((n, d) => n + d.length, 0)} bytes held no readable record (${[...shown, ...more].join('; ')})`);
+  }
+  if (f.droppedMessages > 0) lost.push(`${f.droppedMessages} messages lost their channel record to the damage and were left out`);
+  const index = f.damage.find((d) => d.indexOnly);
+  const rebuilt = index ? `; the index record cut off at its end (${index.length} bytes from byte ${index.offset}) was rebuilt` : '';
+  const backup = f.backup ? `; the original is kept as ${f.backup}` : '';
+  return `${f.file}: repaired, ${f.messages} messages kept${lost.length ? `; ${lost.join('; ')}` : ''}${rebuilt}${backup}`;
 }
 
 function fail(io: CommandIO, error: unknown, known: new (...args: never[]) => Error): number {

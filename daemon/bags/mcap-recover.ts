@@ -1,0 +1,240 @@
+import type { FileHandle } from 'node:fs/promises';
+import type { DecompressHandlers } from '@mcap/core';
+import { channelRecord, Fields, chunkRecordSpans, KNOWN_MAX, MAGIC, Op, openChunk, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+
+/**
+ * What a recovery reads out of a file, in file order; byte fields are views into buffers that are never
+ * reused. Messages are not checked against the channels read.
+ */
+export type RecoveredRecord =
+  | { type: 'schema'; schema: McapSchema }
+  | { type: 'channel'; channel: McapChannel }
+  | { type: 'message'; channelId: number; logTime: bigint; publishTime: bigint; data: Uint8Array }
+  | { type: 'metadata'; name: string; metadata: Map<string, string> };
+
+/** A stretch of a file no record could be read from, and why. */
+export interface McapDamage {
+  offset: number;
+  length: number;
+  problem: string;
+  /** The stretch is the cut-off end of an index or summary record at the end of the file: nothing a rewrite needs. */
+  indexOnly?: boolean;
+}
+
+export interface McapRecovery {
+  /** The file is whole: magic, header, records, footer and closing magic, every chunk CRC checking. */
+  complete: boolean;
+  /** The magic and the Header record were read. */
+  header: boolean;
+  /** Stretches that were skipped, in file order. */
+  damage: McapDamage[];
+  /** Attachment records passed over (they are not read out). */
+  attachments: number;
+}
+
+const WINDOW = 4 * 1024 * 1024;
+/** Records derived from the others (indexes, statistics, summary offsets, data end): a rewrite writes its own. */
+const DERIVED = new Set([0x07, 0x08, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f]);
+/** A chunk's fields before its compression string: start and end time, uncompressed size, CRC, string length. */
+const CHUNK_HEAD = 8 + 8 + 8 + 4 + 4;
+
+/**
+ * Reads every record of an MCAP file that can still be read, in file order, handing each to `visit`.
+ * Where a record is damaged (the magic, a length that runs past the end, a chunk whose CRC fails, a
+ * record that doesn't parse), it looks at every later byte for the start of a Chunk record that checks
+ * in full (a length that fits, a known compression, a CRC that matches, records that parse), as
+ * `mcap recover` does, and reads on from there. What it skipped is listed in `damage`.
+ */
+export async function recoverMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, visit: (record: RecoveredRecord) => void | Promise<void>): Promise<McapRecovery> {
+  const file = new Window(fh, size);
+  const result: McapRecovery = { complete: false, header: false, damage: [], attachments: 0 };
+  const known = new Set(['', ...Object.keys(decompress)]);
+
+  /** A Chunk record at `at` that checks in full, as its records; undefined (with why) when it doesn't. */
+  const chunkAt = async (at: number, strict: boolean): Promise<{ records: RecoveredRecord[]; end: number } | { problem: string }> => {
+    const head = await file.bytes(at, Math.min(9 + CHUNK_HEAD, size - at));
+    if (head.length < 9 + CHUNK_HEAD || head[0] !== Op.CHUNK) return { problem: 'not a chunk' };
+    const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
+    const length = v.getBigUint64(1, true);
+    if (length > BigInt(size - at - 9)) return { problem: `a record of ${length} bytes runs past the end of the file (${size} bytes)` };
+    if (!strict) {
+      // Cheap checks first, so a byte 0x06 in the middle of other data is passed over without reading on.
+      const start = v.getBigUint64(9, true);
+      const end = v.getBigUint64(17, true);
+      const nameLength = v.getUint32(9 + 28, true);
+      if (start > end || nameLength > 16 || Number(length) < CHUNK_HEAD + nameLength + 8) return { problem: 'not a chunk' };
+      const tail = await file.bytes(at + 9 + CHUNK_HEAD, nameLength + 8);
+      const name = new TextDecoder().decode(tail.subarray(0, nameLength));
+      const recordsLength = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getBigUint64(nameLength, true);
+      if (!known.has(name) || recordsLength !== length - BigInt(CHUNK_HEAD + nameLength + 8)) return { problem: 'not a chunk' };
+      if (name === '' && v.getBigUint64(25, true) !== recordsLength) return { problem: 'not a chunk' };
+    }
+    const body = await file.bytes(at + 9, Number(length));
+    try {
+      const records = openChunk(body, 0, body.length, decompress);
+      return { records: chunkRecords(records), end: at + 9 + Number(length) };
+    } catch (error) {
+      return { problem: (error as Error).message };
+    }
+  };
+
+  /** Skips damage from `from` to the next chunk that checks; returns where reading goes on (size when none). */
+  const resync = async (from: number, problem: string): Promise<number> => {
+    for (let at = await file.indexOf(Op.CHUNK, from + 1); at >= 0; at = await file.indexOf(Op.CHUNK, at + 1)) {
+      const chunk = await chunkAt(at, false);
+      if ('records' in chunk) {
+        result.damage.push({ offset: from, length: at - from, problem });
+        return at;
+      }
+    }
+    result.damage.push({ offset: from, length: size - from, problem });
+    return size;
+  };
+
+  let pos = 8;
+  const magic = await file.bytes(0, Math.min(8, size));
+  if (magic.length < 8 || MAGIC.some((b, i) => magic[i] !== b)) {
+    if (size <= 8) {
+      result.damage.push({ offset: 0, length: size, problem: size === 0 ? 'the file is empty' : 'no MCAP magic at its start' });
+      return result;
+    }
+    result.damage.push({ offset: 0, length: 8, problem: 'no MCAP magic at its start' });
+  }
+  while (pos < size) {
+    const start = pos;
+    if (size - pos < 9) {
+      const cut = await file.bytes(pos, 1);
+      result.damage.push({ offset: pos, length: size - pos, problem: `it ends at byte ${size} inside a record`, ...(DERIVED.has(cut[0]!) ? { indexOnly: true } : {}) });
+      break;
+    }
+    const head = await file.bytes(pos, 9);
+    const opcode = head[0]!;
+    const length64 = new DataView(head.buffer, head.byteOffset, 9).getBigUint64(1, true);
+    const fail = async (problem: string): Promise<void> => {
+      pos = await resync(start, problem);
+    };
+    if (length64 > BigInt(size - pos - 9)) {
+      await fail(`a record of ${length64} bytes runs past the end of the file (${size} bytes)`);
+      // Cut off by the end of the file, and no chunk after its start: the file ends inside it.
+      if (pos === size && DERIVED.has(opcode)) result.damage.at(-1)!.indexOnly = true;
+      continue;
+    }
+    if (opcode === 0 || (opcode > KNOWN_MAX && opcode < 0x80)) {
+      await fail(`no record has opcode ${opcode}`);
+      continue;
+    }
+    const length = Number(length64);
+    const end = pos + 9 + length;
+    if (opcode === Op.CHUNK) {
+      const chunk = await chunkAt(pos, true);
+      if ('problem' in chunk) {
+        await fail(chunk.problem);
+        continue;
+      }
+      for (const r of chunk.records) await visit(r);
+      pos = end;
+      continue;
+    }
+    const wanted = opcode === Op.HEADER || opcode === Op.FOOTER || opcode === Op.SCHEMA || opcode === Op.CHANNEL || opcode === Op.MESSAGE || opcode === Op.METADATA;
+    if (!wanted) {
+      // Indexes, statistics, summary offsets, data end, private records: derived or not ours to carry.
+      if (opcode === Op.ATTACHMENT) result.attachments++;
+      pos = end;
+      continue;
+    }
+    const body = await file.bytes(pos + 9, length);
+    let record: RecoveredRecord | undefined;
+    try {
+      const f = new Fields(body, 0, body.length);
+      if (opcode === Op.HEADER) {
+        if (pos !== 8) throw new Error('a Header record after the start of the file');
+        f.string();
+        f.string();
+        result.header = result.damage.length === 0;
+      } else if (opcode === Op.FOOTER) {
+        f.u64();
+        f.u64();
+        f.u32();
+        const closing = await file.bytes(end, Math.min(8, size - end));
+        if (closing.length < 8 || MAGIC.some((b, i) => closing[i] !== b)) throw new Error('no MCAP magic after the footer');
+        if (end + 8 !== size) throw new Error(`${size - end - 8} bytes after the footer and closing magic`);
+        result.complete = result.header && result.damage.length === 0;
+        pos = size;
+        continue;
+      } else if (opcode === Op.SCHEMA) record = { type: 'schema', schema: schemaRecord(f) };
+      else if (opcode === Op.CHANNEL) record = { type: 'channel', channel: channelRecord(f) };
+      else if (opcode === Op.METADATA) record = { type: 'metadata', name: f.string(), metadata: f.stringMap() };
+      else {
+        const channelId = f.u16();
+        f.u32();
+        const logTime = f.u64();
+        const publishTime = f.u64();
+        record = { type: 'message', channelId, logTime, publishTime, data: body.subarray(f.at) };
+      }
+      if (f.at !== f.end && opcode !== Op.MESSAGE) throw new Error(`${f.end - f.at} bytes left over at the end of a record`);
+    } catch (error) {
+      await fail((error as Error).message);
+      continue;
+    }
+    if (record) await visit(record);
+    pos = end;
+  }
+  return result;
+}
+
+/** The schemas, channels and messages of a chunk's (decompressed) records. Throws when they don't parse. */
+function chunkRecords(records: Uint8Array): RecoveredRecord[] {
+  const view = new DataView(records.buffer, records.byteOffset, records.byteLength);
+  const spans = chunkRecordSpans(records);
+  const out: RecoveredRecord[] = [];
+  for (let i = 0; i < spans.length; i += 3) {
+    const [op, at, end] = [spans[i]!, spans[i + 1]!, spans[i + 2]!];
+    if (op === Op.MESSAGE) out.push({ type: 'message', channelId: view.getUint16(at, true), logTime: view.getBigUint64(at + 6, true), publishTime: view.getBigUint64(at + 14, true), data: records.subarray(at + 22, end) });
+    else if (op === Op.SCHEMA) out.push({ type: 'schema', schema: schemaRecord(new Fields(records, at, end)) });
+    else out.push({ type: 'channel', channel: channelRecord(new Fields(records, at, end)) });
+  }
+  return out;
+}
+
+/** Positional reads of a file through a window of WINDOW bytes, so small records cost no read each. */
+class Window {
+  #fh: FileHandle;
+  #size: number;
+  #base = 0;
+  #buf = new Uint8Array(0);
+
+  constructor(fh: FileHandle, size: number) {
+    this.#fh = fh;
+    this.#size = size;
+  }
+
+  /** `n` bytes from `at` (fewer at the end of the file): a view into a buffer that is never reused. */
+  async bytes(at: number, n: number): Promise<Uint8Array> {
+    n = Math.max(0, Math.min(n, this.#size - at));
+    if (at < this.#base || at + n > this.#base + this.#buf.length) await this.#load(at, Math.max(n, WINDOW));
+    return this.#buf.subarray(at - this.#base, at - this.#base + n);
+  }
+
+  /** The offset of the next byte `value` at or after `from`, or -1. */
+  async indexOf(value: number, from: number): Promise<number> {
+    for (let at = from; at < this.#size; at = this.#base + this.#buf.length) {
+      await this.bytes(at, 1);
+      const i = this.#buf.indexOf(value, at - this.#base);
+      if (i >= 0) return this.#base + i;
+    }
+    return -1;
+  }
+
+  async #load(at: number, n: number): Promise<void> {
+    const length = Math.min(n, this.#size - at);
+    const buf = new Uint8Array(length);
+    let filled = 0;
+    while (filled < length) {
+      const { bytesRead } = await this.#fh.read(buf, filled, length - filled, at + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+    }
+    this.#base = at;
+    this.#buf = buf.subarray(0, filled);
+  }
+}

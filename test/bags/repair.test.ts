@@ -1,0 +1,118 @@
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { McapIndexedReader } from '@mcap/core';
+import { loadDecompressHandlers } from '@mcap/support';
+import { afterAll, describe, expect, it } from 'vitest';
+import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
+import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
+import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
+
+/** A foreign bag (rosbags-rs, metadata.yaml version 5): one uncompressed chunk of 188 messages from byte 44. */
+const FOREIGN = join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap');
+const SPLIT = 'test_bag_mcap.mcap';
+const work = tempDir('repair-');
+afterAll(() => work.cleanup());
+
+function copyBag(name: string, change?: (bytes: Buffer) => void): { dir: string; file: string; bytes: Buffer } {
+  const dir = join(work.path, name);
+  mkdirSync(dir);
+  for (const f of readdirSync(FOREIGN)) copyFileSync(join(FOREIGN, f), join(dir, f));
+  const file = join(dir, SPLIT);
+  const bytes = readFileSync(file);
+  change?.(bytes);
+  writeFileSync(file, bytes);
+  return { dir, file, bytes };
+}
+
+/** Every file of a directory with its bytes, to show that nothing changed. */
+function snapshot(dir: string): Record<string, string> {
+  return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
+}
+
+async function messagesIn(file: string): Promise<number> {
+  const bytes = readFileSync(file);
+  const reader = await McapIndexedReader.Initialize({
+    readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
+    decompressHandlers: await loadDecompressHandlers(),
+  });
+  let n = 0;
+  for await (const _ of reader.readMessages()) n++;
+  return n;
+}
+
+describe('bag repair never deletes or empties what it cannot read', () => {
+  it('a flipped bit in the MCAP magic: every message is recovered from the chunk, the original kept as .orig', async () => {
+    const { dir, file, bytes } = copyBag('magic', (b) => (b[1]! ^= 0x01));
+    const r = await runCli(['bag', 'repair', dir]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${file}: repaired, 188 messages kept; 8 bytes held no readable record (8 from byte 0: no MCAP magic at its start); the original is kept as ${file}.orig\n`);
+    expect(readFileSync(`${file}.orig`).equals(bytes)).toBe(true);
+    expect(await messagesIn(file)).toBe(188);
+    const info = await runMain(['bag', 'info', dir]);
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/Messages: +188\n/);
+  });
+
+  it("a flipped bit in the header record's length: the same", async () => {
+    const { dir, file } = copyBag('header-length', (b) => (b[9]! ^= 0x80));
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/repaired, 188 messages kept; \d+ bytes held no readable record \(\d+ from byte 8: .*\); the original is kept as .*test_bag_mcap\.mcap\.orig\n/);
+    expect(await messagesIn(file)).toBe(188);
+  });
+
+  it('header unreadable and no chunk that checks: refused with exit 1, nothing in the bag modified', async () => {
+    const { dir, file } = copyBag('unreadable', (b) => {
+      b[1]! ^= 0x01;
+      b[44] = 0; // the chunk's opcode: no chunk is left to find
+    });
+    const before = snapshot(dir);
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(
+      `auraison-edge bag: ${file}: header unreadable (no MCAP magic at its start) and no chunk in it checks; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest\n`,
+    );
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('a 0-byte split is left in place, not listed', async () => {
+    const { dir } = copyBag('empty-split');
+    writeFileSync(join(dir, 'test_bag_mcap_1.mcap'), '');
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${join(dir, 'test_bag_mcap_1.mcap')}: empty (0 bytes), left as it is and not listed in metadata.yaml\n`);
+    expect(existsSync(join(dir, 'test_bag_mcap_1.mcap'))).toBe(true);
+    expect(existsSync(join(dir, SPLIT))).toBe(true);
+  });
+
+  it('an existing backup is never overwritten: the next one is .orig.1', async () => {
+    const { dir, file, bytes } = copyBag('backup-taken', (b) => (b[1]! ^= 0x01));
+    writeFileSync(`${file}.orig`, 'an older backup');
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`the original is kept as ${file}.orig.1\n`);
+    expect(readFileSync(`${file}.orig`, 'utf8')).toBe('an older backup');
+    expect(readFileSync(`${file}.orig.1`).equals(bytes)).toBe(true);
+  });
+
+  it('a chunk whose CRC fails is skipped; the chunks after it are recovered', async () => {
+    const dir = join(work.path, 'bad-crc');
+    mkdirSync(dir);
+    const file = join(dir, 'bad-crc_0.mcap');
+    const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), chunkSize: 1000 });
+    const channel = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
+    for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), new Uint8Array(600).fill(i)); // two per chunk
+    await writer.abandon(); // no footer: as a crash leaves it
+    const bytes = readFileSync(file);
+    const second = bytes.indexOf(Buffer.from(new Uint8Array(600).fill(2)));
+    bytes[second + 100]! ^= 0x01; // a message of the second chunk: its CRC no longer checks
+    writeFileSync(file, bytes);
+    const r = await runMain(['bag', 'repair', dir, '--json']);
+    expect(r.code).toBe(0);
+    const [report] = JSON.parse(r.stdout).files;
+    expect(report).toMatchObject({ state: 'repaired', messages: 8, backup: `${file}.orig` });
+    expect(report.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) })]);
+    expect(await messagesIn(file)).toBe(8);
+  });
+});
