@@ -70,7 +70,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     heartbeatMs: events.heartbeat_s * 1000,
   });
   const codec = new MessageCodec(ctx.definitions);
-  const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes });
+  const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000 });
   const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
   for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, eventRoutes, queryRoutes, inferenceRoutes, pageRoutes]) {
     await app.register(plugin, routeContext);

@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { MemoryJournal, SyntheticJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
@@ -183,6 +184,33 @@ describe('a slow SSE client', () => {
     expect(hub.clients).toBe(0);
     const metrics = (await http(h.url, '/metrics')).text;
     expect(metrics).toContain('auraison_sse_disconnects_total{reason="stalled"} 1');
+    slow.destroy();
+  });
+
+  it('cuts off a live map viewer that reads nothing for api.events.stall_timeout_s, as on /events', async () => {
+    h = await startHarness({ api: { events: { max_buffered_bytes: 8192, stall_timeout_s: 0.3 } } });
+    const codec = new MessageCodec(h.definitions);
+    const map = h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test' });
+    const grid = (fill: number) =>
+      codec.encode('nav_msgs/msg/OccupancyGrid', {
+        header: { frame_id: 'map' },
+        info: { resolution: 0.05, width: 1000, height: 1000, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+        data: new Int8Array(1_000_000).fill(fill),
+      });
+    const viewers = async () => Number((await http(h!.url, '/metrics')).text.match(/^auraison_live_map_viewers (\d+)$/m)?.[1]);
+    const slow = connect(Number(new URL(h.url).port), '127.0.0.1');
+    slow.pause();
+    slow.write('GET /live/map HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
+    for (let i = 0; i < 100 && (await viewers()) < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await viewers()).toBe(1);
+    // 1.3 MB of JSON a map: a few fill the socket buffers, and the viewer reads none of it.
+    for (let i = 0; i < 20; i++) {
+      map.publish(grid(i % 100));
+      await new Promise((r) => setTimeout(r, 5));
+    }
+    for (let i = 0; i < 300 && (await viewers()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    expect(await viewers()).toBe(0);
+    expect((await http(h.url, '/metrics')).text).toContain('auraison_live_map_stalled_total 1');
     slow.destroy();
   });
 });

@@ -13,15 +13,19 @@ export class LiveMapHub {
   #bus: Bus;
   #codec: MessageCodec;
   #maxBufferedBytes: number;
+  #stallTimeoutMs: number;
   #map: LiveMap | undefined;
   #viewers = new Set<ServerResponse>();
   #skipped = 0;
+  #stalled = 0;
   #decodeErrors = new Map<string, number>();
 
-  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number }) {
+  /** `stallTimeoutMs`: a viewer whose buffer stays full this long, reading nothing, is cut off (as on /events). */
+  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number; stallTimeoutMs: number }) {
     this.#bus = options.bus;
     this.#codec = options.codec;
     this.#maxBufferedBytes = options.maxBufferedBytes;
+    this.#stallTimeoutMs = options.stallTimeoutMs;
   }
 
   get viewers(): number {
@@ -35,13 +39,30 @@ export class LiveMapHub {
     const map = this.#map;
     const dirty = new Set<LiveKind>();
     let waiting = false;
+    let stallTimer: NodeJS.Timeout | undefined;
+    const watchStall = (): void => {
+      let lastBuffered = res.writableLength;
+      const check = (): void => {
+        // Progress (the viewer read something) re-arms the timer; none for a whole period cuts it off.
+        if (res.writableLength >= lastBuffered) {
+          this.#stalled++;
+          res.destroy();
+          return;
+        }
+        lastBuffered = res.writableLength;
+        stallTimer = setTimeout(check, this.#stallTimeoutMs).unref();
+      };
+      stallTimer = setTimeout(check, this.#stallTimeoutMs).unref();
+    };
     const send = (kind: LiveKind, json: string): void => {
       if (waiting || res.writableLength >= this.#maxBufferedBytes) {
         if (!dirty.has(kind)) this.#skipped++;
         dirty.add(kind);
         if (!waiting) {
           waiting = true;
+          watchStall();
           res.once('drain', () => {
+            clearTimeout(stallTimer);
             waiting = false;
             const latest = new Map(map.snapshot());
             const kinds = [...dirty];
@@ -57,6 +78,7 @@ export class LiveMapHub {
     const unlisten = map.listen(send);
     this.#viewers.add(res);
     res.on('close', () => {
+      clearTimeout(stallTimer);
       unlisten();
       this.#viewers.delete(res);
       if (this.#viewers.size === 0 && this.#map === map) {
@@ -79,6 +101,7 @@ export class LiveMapHub {
     return [
       { name: 'auraison_live_map_viewers', help: 'Viewers of the status page\'s live map.', type: 'gauge', samples: [{ value: this.#viewers.size }] },
       { name: 'auraison_live_map_skipped_total', help: 'Live map updates a slow viewer skipped (it got the latest state instead).', type: 'counter', samples: [{ value: this.#skipped }] },
+      { name: 'auraison_live_map_stalled_total', help: 'Live map viewers cut off for reading nothing for api.events.stall_timeout_s with a full buffer.', type: 'counter', samples: [{ value: this.#stalled }] },
       { name: 'auraison_live_map_decode_errors_total', help: 'Messages the live map could not decode, by topic.', type: 'counter', samples: [...errors].map(([topic, value]) => ({ labels: { topic }, value })) },
     ];
   }
