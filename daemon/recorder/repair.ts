@@ -1,6 +1,6 @@
 import { constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { copyFile, link, open, rename, unlink } from 'node:fs/promises';
-import { extname, join } from 'node:path';
+import { basename, extname, join } from 'node:path';
 import type { DecompressHandlers } from '@mcap/core';
 import { decompressHandlers } from '../bags/decompress.ts';
 import { BagError } from '../bags/errors.ts';
@@ -33,7 +33,7 @@ export interface BagRepair {
   dir: string;
   files: FileRepair[];
   messageCount: number;
-  /** Whether metadata.yaml was written: not when every split was intact and it already described them. */
+  /** Whether metadata.yaml was written: not when it already listed the splits with the messages they hold. */
   metadataRewritten: boolean;
   /** Where the old metadata.yaml was kept (one the recorder did not write, rewritten). */
   metadataBackup?: string;
@@ -62,8 +62,8 @@ interface Scan {
 /**
  * Repairs a bag: each MCAP split that lacks its footer or is damaged is rewritten from the records it
  * still holds (a damaged stretch is skipped up to the next chunk whose CRC checks), then metadata.yaml is
- * rebuilt from the files. Whole splits are left as they are; a bag whose splits are all whole and listed
- * is not touched at all.
+ * rebuilt from the files. Whole splits are left as they are; a bag whose splits are all whole and whose
+ * metadata.yaml lists them with their counts is not touched at all.
  *
  * It never loses what it could not read: a split rewritten without every byte of it read is first kept
  * as `<split>.orig` (or `.orig.1`, ...: an existing backup is never overwritten), and so is a
@@ -142,6 +142,9 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
       topics.set(channel.topic, entry);
     }
   }
+  if (describes(previous, files)) {
+    return { dir, files: result, messageCount: previous!.messageCount, metadataRewritten: false };
+  }
   const withMessages = files.filter((f) => f.messageCount > 0);
   const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
   const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
@@ -162,6 +165,16 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   await io.writeAtomic(metaPath, formatMetadata(meta));
   return { dir, files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}) };
+}
+
+/** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
+function describes(meta: BagMetadata | undefined, files: BagFileInfo[]): boolean {
+  if (!meta || (meta.storageIdentifier !== '' && meta.storageIdentifier !== 'mcap')) return false;
+  const listed = (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) => basename(p));
+  const present = files.map((f) => f.path);
+  if (listed.length !== present.length || present.some((p) => !listed.includes(p))) return false;
+  if (meta.messageCount !== files.reduce((n, f) => n + f.messageCount, 0)) return false;
+  return meta.files.every((f) => files.find((s) => s.path === basename(f.path))?.messageCount === f.messageCount);
 }
 
 function messageCount(scan: Scan): number {

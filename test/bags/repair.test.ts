@@ -1,10 +1,11 @@
-import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
+import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 /** A foreign bag (rosbags-rs, metadata.yaml version 5): one uncompressed chunk of 188 messages from byte 44. */
@@ -114,5 +115,42 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     expect(report).toMatchObject({ state: 'repaired', messages: 8, backup: `${file}.orig` });
     expect(report.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) })]);
     expect(await messagesIn(file)).toBe(8);
+  });
+});
+
+describe('bag repair leaves alone what needs no repair', () => {
+  it('an intact foreign bag (metadata.yaml version 5, from rosbags-rs): nothing to repair, nothing written', async () => {
+    const { dir } = copyBag('intact');
+    const before = snapshot(dir);
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toBe(`${join(dir, SPLIT)}: intact, 188 messages\n${dir}: nothing to repair: every split is whole and metadata.yaml lists them (188 messages); nothing was changed\n`);
+    expect(snapshot(dir)).toEqual(before);
+  });
+
+  it('a split cut in half: the figure is the bytes of the original that held no record (never negative), and a metadata.yaml that still lists it rightly is kept', async () => {
+    const { dir, file, bytes } = copyBag('half');
+    truncateSync(file, Math.floor(bytes.length / 2));
+    const metadata = readFileSync(join(dir, 'metadata.yaml'), 'utf8');
+    const r = await runMain(['bag', 'repair', dir, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout);
+    // The cut fell in a message index record after the chunk: all 188 messages are there, the index is rebuilt.
+    expect(report.files[0]).toMatchObject({ state: 'repaired', messages: 188, droppedBytes: 45, damage: [{ offset: 75161, length: 45, indexOnly: true }] });
+    expect(report.files[0].backup).toBeUndefined();
+    expect(report.metadataRewritten).toBe(false);
+    expect(readFileSync(join(dir, 'metadata.yaml'), 'utf8')).toBe(metadata);
+    expect(await messagesIn(file)).toBe(188);
+  });
+
+  it('a metadata.yaml it did not write is kept as metadata.yaml.orig before it is rewritten', async () => {
+    const { dir, file } = copyBag('unlisted-split');
+    copyFileSync(file, join(dir, 'test_bag_mcap_1.mcap')); // a second split metadata.yaml does not list
+    const metadata = readFileSync(join(dir, 'metadata.yaml'), 'utf8');
+    const r = await runMain(['bag', 'repair', dir]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain(`${dir}: metadata.yaml rewritten, 376 messages; the old one kept as ${join(dir, 'metadata.yaml.orig')}\n`);
+    expect(readFileSync(join(dir, 'metadata.yaml.orig'), 'utf8')).toBe(metadata);
+    expect(parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml').relativeFilePaths.sort()).toEqual([SPLIT, 'test_bag_mcap_1.mcap'].sort());
   });
 });

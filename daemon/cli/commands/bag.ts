@@ -21,7 +21,8 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
   bag repair DIR [--json]
       Repairs a bag left open by a crash or damaged on disk: rewrites each MCAP split that lacks its
       footer or is damaged from the records it still holds (a damaged stretch is skipped up to the next
-      chunk whose CRC checks), and rebuilds metadata.yaml. Whole splits are left as they are. Before a
+      chunk whose CRC checks), and rebuilds metadata.yaml where it does not list the splits with the
+      messages they hold. Whole splits are left as they are (a whole bag: "nothing to repair"). Before a
       split is rewritten without every byte of it read, the original is kept as <split>.orig (.orig.1, ...
       when taken); so is a metadata.yaml it rewrites (metadata.yaml.orig). A split of which no message can
       be read is not modified, nor is anything else in the bag (exit 1). 0-byte splits are left in place.
@@ -111,7 +112,10 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
     if (values.json) io.stdout(`${toJson(report)}\n`);
     else {
       for (const f of report.files) io.stdout(`${formatFileRepair(f)}\n`);
-      io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
+      const whole = report.files.every((f) => f.state !== 'repaired');
+      if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing was changed\n`);
+      else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is\n`);
+      else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
     }
     return 0;
   } catch (error) {
