@@ -8,6 +8,8 @@ import { isLoopbackHost } from '../api/auth.ts';
 import type { FoxgloveSettings } from '../config/sections/api.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import type { Logger } from '../log.ts';
+import { binaryOpcode, describeBadFrame, unofferedOp } from './client-frames.ts';
 import { GuardedSocket } from './guarded-socket.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
@@ -32,7 +34,11 @@ interface ChannelState {
   last: { logTime: bigint; data: Uint8Array } | undefined;
 }
 
-/** A client's mistakes reach it as a status at most once a second, and the log at most once per 10 s. */
+/**
+ * What one client makes the daemon say: at most 10 status messages a second to it (a flood is not answered
+ * in kind), and a log line for its first bad frame, then at most one per 10 s, each with a count of the rest.
+ */
+const STATUS_BURST = 10;
 const STATUS_INTERVAL_MS = 1000;
 const LOG_INTERVAL_MS = 10_000;
 
@@ -79,7 +85,10 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #queues: PublishQueues | undefined;
   /** Clients told that their publishes are being dropped (until their queue empties). */
   #warned = new WeakSet<object>();
+  #log: Logger;
   #now: () => number;
+  /** The client whose frame the protocol server is handling: its 'error' event names no client. */
+  #current: { socket: GuardedSocket; name: string; data: unknown; failed: boolean } | undefined;
   #statusThrottle: Throttle;
   #logThrottle: Throttle;
 
@@ -88,8 +97,9 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#ctx = ctx;
     this.#s = settings;
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#log = ctx.log.child({ component: 'foxglove' });
     this.#now = now;
-    this.#statusThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, now });
+    this.#statusThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
     this.#logThrottle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now });
   }
 
@@ -109,8 +119,14 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       metadata: { robot: this.#ctx.config.robot.id, fleet: this.#ctx.config.robot.fleet },
     });
     this.#server = server;
-    const log = this.#ctx.log.child({ component: 'foxglove' });
-    server.on('error', (error) => log.warn({ err: error.message }, 'foxglove client sent a bad message'));
+    const log = this.#log;
+    server.on('error', (error) => {
+      const current = this.#current;
+      if (current) {
+        current.failed = true;
+        this.#report(server, current.socket, current.name, StatusLevel.ERROR, describeBadFrame(current.data, error));
+      } else log.warn({ err: error.message }, 'foxglove protocol error outside a client frame');
+    });
     server.on('subscribe', (id) => this.#watch(id));
     server.on('unsubscribe', (id) => this.#unwatch(id));
     if (client_publish.enabled) this.#enablePublish(server);
@@ -187,18 +203,23 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #connect(server: Server, ws: import('ws').WebSocket, name: string): void {
     // A client's protocol error (an oversized or malformed frame) is emitted on its socket, which ws then
     // closes (1009, 1002); with no listener the emit would throw in the daemon. It is the peer's fault: log it.
-    ws.on('error', (error) => this.#ctx.log.warn({ client: name, err: error.message }, 'foxglove client connection error; closed'));
+    ws.on('error', (error) => this.#log.warn({ client: name, err: error.message }, 'foxglove client connection error; closed'));
     let existing = new Set<ChannelId>();
     const socket: GuardedSocket = new GuardedSocket(ws, {
       maxBufferedBytes: this.#s.max_buffered_bytes,
       onDrop: () => this.#dropped++,
-      beforeMessage: () => {
+      beforeMessage: (data) => {
         existing = new Set([...this.#channels].filter(([, c]) => c.sub).map(([id]) => id));
+        this.#current = { socket, name, data, failed: false };
       },
-      afterText: (text) => this.#replayLatched(socket, text, existing),
+      afterMessage: (data) => {
+        const failed = this.#current?.failed ?? false;
+        this.#current = undefined;
+        this.#afterFrame(server, socket, name, data, failed, existing);
+      },
       onClose: () => {
         const held = this.#logThrottle.flush(socket);
-        if (held > 0) this.#ctx.log.warn({ client: name, suppressed: held }, 'foxglove client left; its last problems were not logged');
+        if (held > 0) this.#log.warn({ client: name, suppressed: held }, 'foxglove client left; its last refused frames were not logged');
         this.#statusThrottle.flush(socket);
         this.#clients.delete(socket);
         this.#gate?.closeClient(socket);
@@ -259,21 +280,38 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   }
 
   /**
-   * A latched topic's last message reaches the first subscriber through the bus (it replays on attach); a
-   * client subscribing to a channel already watched gets it here, or it would never see /map.
+   * After the protocol server handled a client frame: an op it ignored for want of a capability is told to
+   * the client (the server drops it without a word; one it threw on was told already), and a subscribe
+   * gets the latched replay (also when the server threw on a later subscription of the frame).
    */
-  #replayLatched(socket: GuardedSocket, text: string, existing: ReadonlySet<ChannelId>): void {
+  #afterFrame(server: Server, socket: GuardedSocket, name: string, data: unknown, failed: boolean, existing: ReadonlySet<ChannelId>): void {
+    const tell = (op: unknown) => {
+      const unoffered = failed ? undefined : unofferedOp(op, server.capabilities);
+      if (unoffered) this.#report(server, socket, name, StatusLevel.ERROR, unoffered);
+    };
+    if (typeof data !== 'string') {
+      tell(binaryOpcode(data));
+      return;
+    }
     let message: unknown;
     try {
-      message = JSON.parse(text);
+      message = JSON.parse(data);
     } catch {
-      return; // the protocol server already reported it
+      return; // reported as the server threw on it
     }
     // A client's frame is untrusted: `null`, or a subscription that is not an object, must not throw here.
     if (typeof message !== 'object' || message === null) return;
     const { op, subscriptions } = message as { op?: unknown; subscriptions?: unknown };
-    if (op !== 'subscribe' || !Array.isArray(subscriptions)) return;
-    for (const subscription of subscriptions as unknown[]) {
+    tell(op);
+    if (op === 'subscribe' && Array.isArray(subscriptions)) this.#replayLatched(socket, subscriptions, existing);
+  }
+
+  /**
+   * A latched topic's last message reaches the first subscriber through the bus (it replays on attach); a
+   * client subscribing to a channel already watched gets it here, or it would never see /map.
+   */
+  #replayLatched(socket: GuardedSocket, subscriptions: readonly unknown[], existing: ReadonlySet<ChannelId>): void {
+    for (const subscription of subscriptions) {
       if (typeof subscription !== 'object' || subscription === null) continue;
       const { id, channelId } = subscription as { id?: unknown; channelId?: unknown };
       if (typeof id !== 'number' || typeof channelId !== 'number') continue;
@@ -287,13 +325,17 @@ export class FoxgloveBridge implements Component, MetricsProvider {
    * repeats a mistake cannot make the daemon send or log more than it does.
    */
   #report(server: Server, client: IWebSocket, name: string, level: Level, problem: string): void {
-    const statusHeld = this.#statusThrottle.take(client);
-    if (statusHeld !== undefined) {
-      const more = statusHeld > 0 ? ` (and ${statusHeld} more problem${statusHeld === 1 ? '' : 's'} not reported since the last status)` : '';
-      server.sendStatus({ level, message: `${problem}${more}` }, client);
-    }
-    const logHeld = this.#logThrottle.take(client);
-    if (logHeld !== undefined) this.#ctx.log.warn({ client: name, problem, ...(logHeld > 0 ? { suppressed: logHeld } : {}) }, 'foxglove client sent a bad message');
+    this.#tell(server, client, level, problem);
+    const held = this.#logThrottle.take(client);
+    if (held !== undefined) this.#log.warn({ client: name, problem, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client frame refused');
+  }
+
+  /** A status to one client, throttled; the first after a pause says how many were held back. */
+  #tell(server: Server, client: IWebSocket, level: Level, message: string): void {
+    const held = this.#statusThrottle.take(client);
+    if (held === undefined) return;
+    const more = held > 0 ? ` (and ${held} more problem${held === 1 ? '' : 's'} not reported since the last status)` : '';
+    server.sendStatus({ level, message: `${message}${more}` }, client);
   }
 
   #enablePublish(server: Server): void {
@@ -310,13 +352,10 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#gate = gate;
     const queues = new PublishQueues({ maxPending: this.#s.client_publish.max_pending });
     this.#queues = queues;
-    const log = this.#ctx.log.child({ component: 'foxglove' });
+    const log = this.#log;
     server.on('advertise', (channel) => {
       const result = gate.advertise(channel.client.connection, channel.client.name, channel);
-      if (!result.ok) {
-        log.warn({ client: channel.client.name, reason: result.reason }, 'foxglove advertisement refused');
-        server.sendStatus({ level: StatusLevel.ERROR, message: result.reason }, channel.client.connection);
-      }
+      if (!result.ok) this.#report(server, channel.client.connection, channel.client.name, StatusLevel.ERROR, result.reason);
     });
     server.on('unadvertise', ({ client, channelId }) => gate.unadvertise(client.connection, channelId));
     server.on('message', ({ client, channel, data }) => {
@@ -333,7 +372,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
         async () => {
           const result = await gate.publish(key, message);
           for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
-          if (!result.ok) server.sendStatus({ level: StatusLevel.WARNING, message: result.reason }, key);
+          if (!result.ok) this.#tell(server, key, StatusLevel.WARNING, result.reason);
         },
         (error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed'),
         { channel: channel.id, stop: message.stop },

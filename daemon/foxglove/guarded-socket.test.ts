@@ -8,6 +8,7 @@ class FakeWs {
   readyState = 1;
   bufferedAmount = 0;
   sent: (string | Uint8Array)[] = [];
+  onmessage: ((event: { data: unknown }) => void) | null = null;
   send(data: string | Uint8Array): void {
     this.sent.push(data);
   }
@@ -29,5 +30,23 @@ describe('GuardedSocket', () => {
     socket.send(advertise);
     expect(ws.sent).toEqual([data, status, advertise, advertise]);
     expect(dropped).toBe(100);
+  });
+
+  it('shows each client frame to beforeMessage and afterMessage, also when the protocol server throws on it', () => {
+    const ws = new FakeWs();
+    const seen: string[] = [];
+    const socket = new GuardedSocket(ws as unknown as WebSocket, {
+      maxBufferedBytes: 100,
+      onDrop: () => {},
+      beforeMessage: (data) => seen.push(`before ${String(data)}`),
+      afterMessage: (data) => seen.push(`after ${String(data)}`),
+    });
+    socket.onmessage = (event) => {
+      seen.push(`handle ${String(event.data)}`);
+      if (event.data === 'bad') throw new Error('bad frame');
+    };
+    ws.onmessage!({ data: 'good' });
+    expect(() => ws.onmessage!({ data: 'bad' })).toThrow('bad frame');
+    expect(seen).toEqual(['before good', 'handle good', 'after good', 'before bad', 'handle bad', 'after bad']);
   });
 });

@@ -10,10 +10,10 @@ export interface GuardedSocketOptions {
   /** Unsent bytes past which message data for this client is dropped. */
   maxBufferedBytes: number;
   onDrop: () => void;
-  /** Called after the protocol server handled a text message of the client (for latched replay). */
-  afterText?: (text: string) => void;
-  /** Called before the protocol server handles a client message. */
-  beforeMessage?: () => void;
+  /** Called with each client frame (text or binary) before the protocol server handles it. */
+  beforeMessage?: (data: unknown) => void;
+  /** Called with each client frame after the protocol server handled it (or threw on it). */
+  afterMessage?: (data: unknown) => void;
   onClose?: () => void;
 }
 
@@ -71,9 +71,12 @@ export class GuardedSocket implements IWebSocket {
       return;
     }
     this.#ws.onmessage = (event) => {
-      this.#o.beforeMessage?.();
-      handler(event);
-      if (typeof event.data === 'string') this.#o.afterText?.(event.data);
+      this.#o.beforeMessage?.(event.data);
+      try {
+        handler(event);
+      } finally {
+        this.#o.afterMessage?.(event.data);
+      }
     };
   }
   get onmessage(): null {

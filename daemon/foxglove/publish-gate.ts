@@ -135,7 +135,16 @@ export class PublishGate {
     this.#now = now;
   }
 
-  advertise(client: object, clientName: string, channel: { id: number; topic: string; encoding: string; schemaName: string }): GateResult {
+  advertise(client: object, clientName: string, channel: { id: unknown; topic: unknown; encoding: unknown; schemaName: unknown }): GateResult {
+    const { id, topic, encoding, schemaName } = channel;
+    if (typeof id !== 'number' || typeof topic !== 'string' || typeof encoding !== 'string' || typeof schemaName !== 'string') {
+      this.counters.refused++;
+      return { ok: false, reason: 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)', fired: [] };
+    }
+    return this.#advertise(client, clientName, { id, topic, encoding, schemaName });
+  }
+
+  #advertise(client: object, clientName: string, channel: { id: number; topic: string; encoding: string; schemaName: string }): GateResult {
     const refuse = (reason: string): GateResult => {
       this.counters.refused++;
       return { ok: false, reason: `cannot publish on ${channel.topic}: ${reason}`, fired: [] };

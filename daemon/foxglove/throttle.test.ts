@@ -19,4 +19,13 @@ describe('Throttle', () => {
     expect(throttle.take(a)).toBe(0); // forgotten: a new client starts afresh
     expect(throttle.flush(b)).toBe(0);
   });
+
+  it('passes a burst per interval, then holds back until the next interval', () => {
+    let now = 0;
+    const throttle = new Throttle({ intervalMs: 1000, burst: 3, now: () => now });
+    const key = {};
+    expect(Array.from({ length: 5 }, () => throttle.take(key))).toEqual([0, 0, 0, undefined, undefined]);
+    now = 1000;
+    expect(Array.from({ length: 4 }, () => throttle.take(key))).toEqual([2, 0, 0, undefined]);
+  });
 });

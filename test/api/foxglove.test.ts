@@ -1,6 +1,7 @@
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import wsProtocol, { type Channel, type MessageData, type StatusMessage } from '@foxglove/ws-protocol';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { waitFor } from '../helpers/wait.ts';
@@ -145,6 +146,92 @@ describe('the Foxglove WebSocket server', () => {
     expect(bridge.health().state).not.toBe('failed');
   });
 
+  it('tells a client what was wrong with each frame it sent that the protocol does not allow (an error status)', async () => {
+    let now = 0;
+    h = await startHarness({ startApi: false, foxglove: { client_publish: { enabled: true } } });
+    bridge = new FoxgloveBridge(h.ctx, h.ctx.config.foxglove, { now: () => now });
+    await bridge.start();
+    const c = connectClient(bridge.url!);
+    await waitFor(() => c.info.capabilities.length > 0, 'server info');
+    const frames: [string | Uint8Array, string | RegExp][] = [
+      ['garbage', /^text frame is not JSON: /],
+      ['[1]', 'text frame is not a JSON object with an "op", got an array'],
+      ['{"op":"dance"}', 'unknown op "dance" (this server takes subscribe, unsubscribe, advertise, unadvertise)'],
+      ['{"op":"subscribe"}', 'subscribe: "subscriptions" must be a list of {id, channelId} objects'],
+      ['{"op":"advertise"}', 'advertise: "channels" must be a list of {id, topic, encoding, schemaName} objects'],
+      ['{"op":"advertise","channels":[null]}', 'advertise: channels[0] must be one of {id, topic, encoding, schemaName} objects'],
+      ['{"op":"advertise","channels":[{"id":5}]}', 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)'],
+      ['{"op":"getParameters","parameterNames":[]}', 'getParameters is not supported by this daemon'],
+      [Uint8Array.of(1, 99, 0, 0, 0, 7), 'message data on channel 99, which this client has not advertised (advertise it first)'],
+      [Uint8Array.of(1, 2, 3), 'message data frame of 3 bytes is shorter than its 5-byte header (opcode, channel id)'],
+      [Uint8Array.of(2, 1), 'service call request frame of 2 bytes is shorter than its 13-byte header (opcode, service id, call id, encoding length)'],
+      [new Uint8Array(0), 'empty binary frame'],
+      [Uint8Array.of(9, 0), 'binary frame with opcode 9, which the protocol does not define for clients (1 is message data)'],
+    ];
+    for (const [i, [frame]] of frames.entries()) {
+      now += 1000; // a second apart: the statuses are throttled to ten a second
+      c.ws.send(frame);
+      await waitFor(() => c.statuses.length === i + 1, `the status for frame ${i + 1}`);
+    }
+    for (const [i, [, problem]] of frames.entries()) expect(c.statuses[i]!.message).toMatch(problem);
+    expect(c.statuses.every((st) => st.level === wsProtocol.StatusLevel.ERROR)).toBe(true);
+    // It is still served.
+    h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'sim' });
+    await waitFor(() => c.channels.has('/odom'), '/odom advertised after the bad frames');
+  });
+
+  it('tells a client that advertises while client publishing is off why nothing happens', async () => {
+    const { bridge } = await start();
+    const c = connectClient(bridge.url!);
+    await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
+    await waitFor(() => c.statuses.length === 1, 'the status');
+    expect(c.statuses[0]!.message).toBe('advertise: client publishing is off on this daemon (foxglove.client_publish.enabled)');
+  });
+
+  it('throttles what a flood of bad frames makes the daemon say: ten statuses a second to the client, a log line per 10 s', async () => {
+    let now = 0;
+    const lines: { msg: string; client?: string; problem?: string; suppressed?: number }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    h = await startHarness({ startApi: false });
+    bridge = new FoxgloveBridge({ ...h.ctx, log }, h.ctx.config.foxglove, { now: () => now });
+    await bridge.start();
+    const c = connectClient(bridge.url!);
+    await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
+    const bad = () => lines.filter((l) => l.msg === 'foxglove client frame refused');
+    // The protocol server answers a subscription to an unknown channel itself: a marker that all before it was handled.
+    const handled = async (marker: number) => {
+      c.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: [{ id: marker, channelId: 10_000 + marker }] }));
+      await waitFor(() => c.statuses.some((st) => st.message.includes(`Channel ${10_000 + marker} `)), `marker ${marker}`);
+    };
+
+    for (let i = 0; i < 50; i++) c.ws.send('garbage');
+    await handled(1);
+    expect(c.statuses.filter((st) => st.message.startsWith('text frame is not JSON'))).toHaveLength(10);
+    expect(bad()).toHaveLength(1);
+    expect(bad()[0]).toMatchObject({ problem: expect.stringMatching(/^text frame is not JSON/) });
+    expect(bad()[0]!.suppressed).toBeUndefined();
+
+    now += 10_000;
+    c.ws.send('{"op":"dance"}');
+    c.ws.send('garbage');
+    c.ws.send('garbage');
+    await handled(2);
+    const ours = c.statuses.filter((st) => !st.message.startsWith('Channel '));
+    expect(ours.slice(10).map((st) => st.message)).toEqual([
+      'unknown op "dance" (this server takes subscribe, unsubscribe, advertise, unadvertise) (and 40 more problems not reported since the last status)',
+      expect.stringMatching(/^text frame is not JSON/),
+      expect.stringMatching(/^text frame is not JSON/),
+    ]);
+    expect(bad()).toHaveLength(2);
+    expect(bad()[1]).toMatchObject({ problem: expect.stringMatching(/^unknown op "dance"/), suppressed: 49 });
+
+    // What was held back when the client leaves is still counted in the log.
+    c.ws.close();
+    await waitFor(() => lines.some((l) => l.msg === 'foxglove client left; its last refused frames were not logged'), 'the closing count');
+    expect(lines.find((l) => l.msg === 'foxglove client left; its last refused frames were not logged')).toMatchObject({ suppressed: 2 });
+  });
+
   it('streams the journal (runs, agent events) as JSON on /auraison/events', async () => {
     const journal = new MemoryJournal();
     const { bridge } = await start({ journal });
@@ -275,23 +362,23 @@ describe('client publishing', () => {
     await new Promise((r) => setTimeout(r, 50));
     const send = (...xs: number[]) => xs.forEach((x) => c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x))));
 
-    send(0.1, 0.1, 0.1, 0.1, 0.1, 0.2, 0.3, 0, 0.4, 0, 0);
+    const over = Array.from({ length: 12 }, () => 0.3);
+    send(0.1, 0.1, 0.1, 0.1, 0.1, ...over.slice(0, 6), 0, ...over.slice(6), 0, 0);
     await waitFor(() => received.length === 8, 'five commands and three stops');
     expect(received.map((t) => t.linear.x)).toEqual([0.1, 0.1, 0.1, 0.1, 0.1, 0, 0, 0]);
-    expect(publishCount(bridge, 'limited')).toBe(3);
+    expect(publishCount(bridge, 'limited')).toBe(12);
 
     now += 1000;
     send(0.2, 0.2, 0.2, 0.2, 0.2, 0.3);
-    await waitFor(() => received.length === 13 && c.statuses.length >= 2, 'five more commands and the next refusal');
-    expect(publishCount(bridge, 'limited')).toBe(4);
-    // One status a second however many refusals: a flood is not answered in kind. The second counts the rest.
+    await waitFor(() => received.length === 13 && c.statuses.length >= 11, 'five more commands and the next refusal');
+    expect(publishCount(bridge, 'limited')).toBe(13);
+    // At most ten statuses a second however many refusals: a flood is not answered in kind. The next counts the rest.
     const refusal = 'message on /cmd_vel not published: over 5 messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through';
-    expect(c.statuses.map((st) => st.message)).toEqual([refusal, `${refusal} (and 2 more problems not reported since the last status)`]);
+    expect(c.statuses.map((st) => st.message)).toEqual([...Array.from({ length: 10 }, () => refusal), `${refusal} (and 2 more problems not reported since the last status)`]);
   });
 
   it('refuses bytes that are not one message of the channel\'s type, telling the client what is wrong, and passes nothing of them on', async () => {
-    let now = 0;
-    const { bridge, c, codec, received } = await publishing(true, {}, { now: () => now });
+    const { bridge, c, codec, received } = await publishing(true);
     const cdr = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     const json = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
@@ -308,7 +395,6 @@ describe('client publishing', () => {
       [cdr, withJunk, '102400 bytes follow the 52-byte CDR geometry_msgs/msg/Twist (CDR pads at most 3)'],
     ];
     for (const [i, [channel, data]] of cases.entries()) {
-      now += 1000; // past the one-status-a-second throttle, so each refusal is told
       c.client.sendMessage(channel, data);
       await waitFor(() => c.statuses.length === i + 1, `refusal ${i + 1}`);
     }
