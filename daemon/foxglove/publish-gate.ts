@@ -105,7 +105,8 @@ function isStop(type: string, fields: unknown): boolean {
  * What a Foxglove client may put on the bus. It is a frame around the client: a topic must be on the
  * allowlist, its type known and the topic's own, and every message goes through the policy hooks as a
  * `publish` tool call (a velocity limit rewrites it, an access rule denies it) within a per-client session
- * (an Intent `teleop` and its RunState, so hooks see who acts). With no hooks running it fails closed.
+ * (an Intent `teleop` and its RunState, so hooks see who acts). With no hooks running it fails closed,
+ * letting only stops through.
  * A session is not an agent run: the per-run tool-call quota does not apply to it (a teleop panel sends
  * 10-50 messages a second for as long as it is open); a rate per client does, which a stop never trips.
  *
@@ -211,11 +212,12 @@ export class PublishGate {
       return { ok: false, reason: `message on ${channel.topic} not published: ${reason}`, fired };
     };
     const hooks = this.#hooks();
-    if (!hooks) return deny('the policy hooks are not running (component agent), so client publishing is closed');
+    // Fails closed, but a stop can only take motion away: it goes out with no hooks to ask.
+    if (!hooks && !message.stop) return deny('the policy hooks are not running (component agent), so client publishing is closed; only a stop (zero Twist) goes through');
     session.calls++;
     const ctx: ToolCallContext = { run: session.run, intent: session.intent, tool: PUBLISH_TOOL, callIndex: session.calls };
     const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message.fields };
-    const outcome = await runPolicyChain<unknown>(hooks, input, (hook, value) => hook.beforeToolCall?.(ctx, value));
+    const outcome = await runPolicyChain<unknown>(hooks ?? [], input, (hook, value) => hook.beforeToolCall?.(ctx, value));
     if (!outcome.allowed) return deny(outcome.reason, outcome.fired);
     const rewritten = outcome.fired.length > 0;
     let out: Uint8Array;

@@ -468,7 +468,7 @@ describe('client publishing', () => {
     expect(h.bus.stats().some((t) => t.topic === '/arm/joint_commands')).toBe(false);
   });
 
-  it('fails closed when no policy hooks are running', async () => {
+  it('fails closed when no policy hooks are running, letting only a stop through', async () => {
     const { c, codec, received } = await publishing(false);
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
@@ -476,6 +476,10 @@ describe('client publishing', () => {
     await waitFor(() => c.statuses.length === 1, 'the denial');
     expect(c.statuses[0]!.message).toContain('policy hooks are not running');
     expect(received).toEqual([]);
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0)));
+    await waitFor(() => received.length === 1, 'the stop');
+    expect(received[0]).toEqual(twist(0));
+    expect(c.statuses).toHaveLength(1);
   });
 
   it('is off by default: the server does not offer clientPublish and ignores advertisements', async () => {
