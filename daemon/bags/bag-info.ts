@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
+import { checkStorageFile } from './file-check.ts';
 import { locateBag, openStorageFile, type StorageId } from './open-bag.ts';
 import { NO_START } from './metadata.ts';
 
@@ -34,9 +35,12 @@ const SERVICE_EVENT = '/_service_event';
 /**
  * Reads a bag's figures as `ros2 bag info` does: from metadata.yaml when it is there and names files that
  * exist; otherwise from the storage files' own indexes, reading every message only where there is none.
+ * Each file's start and end are checked first (checkStorageFile): a damaged file is an error, not figures.
  */
 export async function bagInfo(path: string): Promise<BagInfo> {
   const bag = locateBag(path);
+  // metadata.yaml's figures are only as good as the files: a damaged start or end is reported, not hidden.
+  for (const file of bag.files) await checkStorageFile(file, bag.storage);
   const files = bag.files.map((f) => ({ path: f, size: statSync(f).size }));
   const bagSize = files.reduce((n, f) => n + f.size, 0);
   const meta = bag.metadata;

@@ -60,6 +60,23 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     expect(info.stderr).toMatch(/talker\.mcap: (truncated|corrupt) MCAP/);
   });
 
+  it("bag info: a damaged MCAP start or end is reported, not hidden behind metadata.yaml's figures", async () => {
+    const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
+      ['magic', (b) => ((b[1]! ^= 0x01), b), /MCAP header unreadable \(no MCAP magic at its start\)/],
+      ['header', (b) => ((b[9]! ^= 0x80), b), /MCAP header unreadable \(the Header record has 128 bytes left over after its fields\)/],
+      ['cut', (b) => b.subarray(0, b.length >> 1), /truncated MCAP: it ends without its closing magic/],
+    ];
+    for (const [name, change, problem] of cases) {
+      const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_mcap'), `info-${name}`);
+      const file = join(dir, 'test_bag_mcap.mcap');
+      writeFileSync(file, change(readFileSync(file)));
+      const r = await runMain(['bag', 'info', dir]);
+      expect(r.code, name).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toMatch(new RegExp(`^auraison-edge bag: ${file}: ${problem.source}.*; \`auraison-edge bag repair ${dir}\` recovers what still checks\n$`));
+    }
+  });
+
   it('a corrupt MCAP (bytes overwritten in a chunk)', async () => {
     const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/mcap/cdr_test'), 'corrupt');
     const file = join(dir, 'cdr_test_0.mcap');

@@ -9,7 +9,8 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
       topic its type, count and serialization format. PATH is a rosbag2 directory (mcap or sqlite3
-      storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file.
+      storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file. Each MCAP file's start (magic,
+      header) and end (closing magic) are checked first: a damaged one exits 1 naming it.
 
   bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
       Ingests bags into the lakehouse of the config's data dir: each storage file becomes a row of

@@ -1,0 +1,52 @@
+import { open } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import { BagError } from './errors.ts';
+import { Fields, MAGIC, Op } from './mcap-records.ts';
+import type { StorageId } from './open-bag.ts';
+
+/**
+ * Checks, cheaply, that a storage file is what figures read from metadata.yaml take for granted: an
+ * MCAP file's magic and Header record at its start and its closing magic at its end. Throws a BagError
+ * naming the file, the problem and what to do.
+ */
+export async function checkStorageFile(file: string, storage: StorageId): Promise<void> {
+  if (storage !== 'mcap') return;
+  const problem = await mcapProblem(file);
+  if (problem) throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
+}
+
+/** What is wrong with an MCAP file's start or end, or undefined when both are whole. */
+async function mcapProblem(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const size = (await fh.stat()).size;
+    const head = new Uint8Array(Math.min(size, 8 + 9 + 4096));
+    await fh.read(head, 0, head.length, 0);
+    if (size < 8 || MAGIC.some((b, i) => head[i] !== b)) return 'MCAP header unreadable (no MCAP magic at its start)';
+    const damaged = headerProblem(head, size);
+    if (damaged) return `MCAP header unreadable (the Header record ${damaged})`;
+    const tail = new Uint8Array(8);
+    await fh.read(tail, 0, 8, size - 8);
+    if (size < 16 || MAGIC.some((b, i) => tail[i] !== b)) return 'truncated MCAP: it ends without its closing magic (cut short by a crash or a full disk, or still being written)';
+    return undefined;
+  } finally {
+    await fh.close();
+  }
+}
+
+/** Why the Header record after the magic can't be read, or undefined when it can. */
+function headerProblem(head: Uint8Array, size: number): string | undefined {
+  if (head.length < 17) return 'is cut off';
+  if (head[8] !== Op.HEADER) return `is missing (a record of opcode ${head[8]} is where it should be)`;
+  const length = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(9, true);
+  if (length > BigInt(size - 17)) return `claims ${length} bytes, more than the file holds`;
+  if (length > BigInt(head.length - 17)) return undefined; // a profile and library longer than 4 KiB: not worth reading here
+  const f = new Fields(head, 17, 17 + Number(length));
+  try {
+    f.string();
+    f.string();
+  } catch (error) {
+    return (error as Error).message.replace(/^a/, 'has a');
+  }
+  return f.at === f.end ? undefined : `has ${f.end - f.at} bytes left over after its fields`;
+}
