@@ -1,4 +1,5 @@
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
+import './cdr-bounds.ts';
 import type { DefinitionsRegistry } from './definitions.ts';
 
 export class DecodeError extends Error {

@@ -1,5 +1,6 @@
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
+import '../bus/cdr-bounds.ts';
 import { didYouMean } from '../config/did-you-mean.ts';
 import { formatPath } from '../contract/validate.ts';
 
@@ -75,9 +76,8 @@ export class ClientMessageReader {
       const hint = error instanceof RangeError ? ' (cut short, or a length in it is wrong)' : '';
       return { ok: false, problem: `${bytes.byteLength} bytes do not decode as CDR ${this.type}${hint}: ${(error as Error).message}` };
     }
+    // No read went past the view's end (cdr-bounds.ts), so what it used is within the bytes.
     const used = this.#cdr.lastReadByteLength();
-    // The CDR reader reads strings through the underlying buffer, past the end of a view on it.
-    if (used > bytes.byteLength) return { ok: false, problem: `${bytes.byteLength} bytes are cut short: this CDR ${this.type} needs ${used}` };
     const extra = bytes.byteLength - used;
     if (extra > MAX_PADDING) return { ok: false, problem: `${extra} bytes follow the ${used}-byte CDR ${this.type} (CDR pads at most ${MAX_PADDING})` };
     return { ok: true, fields };
