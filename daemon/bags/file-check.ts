@@ -2,17 +2,27 @@ import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BagError } from './errors.ts';
 import { Fields, MAGIC, Op } from './mcap-records.ts';
+import { SqliteFileReader } from './sqlite-file-reader.ts';
 import type { StorageId } from './open-bag.ts';
 
 /**
- * Checks, cheaply, that a storage file is what figures read from metadata.yaml take for granted: an
- * MCAP file's magic and Header record at its start and its closing magic at its end. Throws a BagError
- * naming the file, the problem and what to do.
+ * Checks that a storage file is what figures read from metadata.yaml take for granted: an MCAP file's
+ * magic and Header record at its start and its closing magic at its end; a .db3 file's PRAGMA quick_check
+ * (which reads the whole file). Throws a BagError naming the file, the problem and what to do.
  */
 export async function checkStorageFile(file: string, storage: StorageId): Promise<void> {
-  if (storage !== 'mcap') return;
+  if (storage === 'sqlite3') {
+    const damage = SqliteFileReader.quickCheck(file);
+    if (damage) throw new BagError(file, sqliteDamaged(file, damage, 'what it holds cannot be trusted (bag repair handles only MCAP files)'));
+    return;
+  }
   const problem = await mcapProblem(file);
   if (problem) throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
+}
+
+/** How a .db3 file that fails SQLite's quick_check is described: the finding, `consequence`, and what can salvage its rows. */
+export function sqliteDamaged(file: string, finding: string, consequence: string): string {
+  return `file is damaged (malformed): SQLite's quick_check says "${finding.split('\n')[0]}"; ${consequence}. sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place`;
 }
 
 /** What is wrong with an MCAP file's start or end, or undefined when both are whole. */

@@ -46,6 +46,28 @@ export class SqliteFileReader implements StorageFileReader {
     return reader;
   }
 
+  /**
+   * What SQLite's `PRAGMA quick_check` finds wrong with the file (its first finding), or undefined when it
+   * finds nothing. A file so damaged that the check itself fails gives that failure.
+   */
+  static quickCheck(path: string): string | undefined {
+    let db: Database.Database;
+    try {
+      db = new Database(path, { readonly: true, fileMustExist: true });
+    } catch (error) {
+      return (error as Error).message;
+    }
+    try {
+      const rows = db.pragma('quick_check(1)') as { quick_check: string }[];
+      const finding = rows[0]?.quick_check ?? 'no result';
+      return finding === 'ok' ? undefined : finding;
+    } catch (error) {
+      return (error as Error).message;
+    } finally {
+      db.close();
+    }
+  }
+
   topics(): Map<string, StorageTopic> {
     return this.#topics;
   }

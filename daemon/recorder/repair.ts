@@ -4,10 +4,12 @@ import { basename, extname, join } from 'node:path';
 import type { DecompressHandlers } from '@mcap/core';
 import { decompressHandlers } from '../bags/decompress.ts';
 import { BagError } from '../bags/errors.ts';
+import { sqliteDamaged } from '../bags/file-check.ts';
 import { recoverMcap, type McapDamage, type RecoveredRecord } from '../bags/mcap-recover.ts';
 import type { McapChannel, McapSchema } from '../bags/mcap-records.ts';
 import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
 import { parseOfferedQos, qosProfileV9 } from '../bags/qos.ts';
+import { SqliteFileReader } from '../bags/sqlite-file-reader.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 
@@ -31,6 +33,8 @@ export interface FileRepair {
 
 export interface BagRepair {
   dir: string;
+  /** sqlite3 bags are only checked, never rewritten. */
+  storage: 'mcap' | 'sqlite3';
   files: FileRepair[];
   messageCount: number;
   /** Whether metadata.yaml was written: not when it already listed the splits with the messages they hold. */
@@ -76,7 +80,8 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BagError(dir, 'not a bag directory');
   const names = readdirSync(dir).filter((f) => extname(f) === '.mcap').sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
   if (names.length === 0) {
-    if (readdirSync(dir).some((f) => extname(f) === '.db3')) throw new BagError(dir, 'sqlite3 bags need no repair here: SQLite recovers its own journal on open');
+    const db3 = readdirSync(dir).filter((f) => extname(f) === '.db3').sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
+    if (db3.length > 0) return checkSqliteBag(dir, db3);
     throw new BagError(dir, 'no .mcap files to repair');
   }
   const metaPath = join(dir, 'metadata.yaml');
@@ -143,7 +148,7 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
     }
   }
   if (describes(previous, files)) {
-    return { dir, files: result, messageCount: previous!.messageCount, metadataRewritten: false };
+    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false };
   }
   const withMessages = files.filter((f) => f.messageCount > 0);
   const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
@@ -164,7 +169,28 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   };
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   await io.writeAtomic(metaPath, formatMetadata(meta));
-  return { dir, files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}) };
+  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}) };
+}
+
+/**
+ * A sqlite3 bag is not rewritten here (SQLite recovers its own journal on open), but it is checked: a file
+ * that fails SQLite's quick_check is a BagError saying so and what can salvage it, rather than "all is well".
+ */
+async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> {
+  const files: FileRepair[] = [];
+  for (const name of names) {
+    const path = join(dir, name);
+    const finding = SqliteFileReader.quickCheck(path);
+    if (finding) throw new BagError(path, sqliteDamaged(path, finding, 'not modified (bag repair rewrites only MCAP files)'));
+    const reader = await SqliteFileReader.open(path);
+    try {
+      const messages = (await reader.summary())?.messageCount ?? 0;
+      files.push({ file: path, state: 'intact', messages, droppedBytes: 0, droppedMessages: 0, damage: [] });
+    } finally {
+      await reader.close();
+    }
+  }
+  return { dir, storage: 'sqlite3', files, messageCount: files.reduce((n, f) => n + f.messages, 0), metadataRewritten: false };
 }
 
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */

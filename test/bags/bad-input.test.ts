@@ -92,6 +92,25 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     await importRejects(dir, /cdr_test_0\.db3: (cannot open as SQLite|not a readable rosbag2 sqlite3 file): file is not a database/);
   });
 
+  it('a truncated .db3: bag repair and bag info say it is damaged and what salvages it; a whole one has nothing to repair', async () => {
+    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), 'truncated-db3');
+    const file = join(dir, 'test_bag_sqlite3.db3');
+    const whole = await runMain(['bag', 'repair', dir]);
+    expect(whole.code).toBe(0);
+    expect(whole.stdout).toBe(`${file}: intact, 188 messages\n${dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
+    truncateSync(file, 73728);
+    const before = readFileSync(file);
+    const salvage = `sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place\n`;
+    const repair = await runMain(['bag', 'repair', dir]);
+    expect(repair.code).toBe(1);
+    expect(repair.stderr).toBe(`auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; not modified (bag repair rewrites only MCAP files). ${salvage}`);
+    expect(readFileSync(file).equals(before)).toBe(true);
+    const info = await runMain(['bag', 'info', dir]);
+    expect(info.code).toBe(1);
+    expect(info.stdout).toBe('');
+    expect(info.stderr).toBe(`auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; what it holds cannot be trusted (bag repair handles only MCAP files). ${salvage}`);
+  });
+
   it('a wrong serialization format (rosbag2 wrong_rmw_test, mcap and sqlite3)', async () => {
     for (const storage of ['mcap', 'sqlite3']) {
       await (storage === 'mcap' ? importFails : importRejects)(join(BAGS, `rosbag2/rosbag2_tests/resources/${storage}/wrong_rmw_test`), /wrong_rmw_test\/metadata\.yaml: topic \/\w+ has serialization format "wrong_format"; only cdr can be imported/);

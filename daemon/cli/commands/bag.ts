@@ -9,8 +9,9 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
       topic its type, count and serialization format. PATH is a rosbag2 directory (mcap or sqlite3
-      storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file. Each MCAP file's start (magic,
-      header) and end (closing magic) are checked first: a damaged one exits 1 naming it.
+      storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file. Each file is checked first
+      (an MCAP file's magic, header and closing magic; a .db3 file's SQLite quick_check, which reads it
+      all): a damaged one exits 1 naming it.
 
   bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
       Ingests bags into the lakehouse of the config's data dir: each storage file becomes a row of
@@ -27,6 +28,7 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       split is rewritten without every byte of it read, the original is kept as <split>.orig (.orig.1, ...
       when taken); so is a metadata.yaml it rewrites (metadata.yaml.orig). A split of which no message can
       be read is not modified, nor is anything else in the bag (exit 1). 0-byte splits are left in place.
+      A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
 
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
@@ -114,7 +116,8 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
     else {
       for (const f of report.files) io.stdout(`${formatFileRepair(f)}\n`);
       const whole = report.files.every((f) => f.state !== 'repaired');
-      if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing was changed\n`);
+      if (report.storage === 'sqlite3') io.stdout(`${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
+      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing was changed\n`);
       else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is\n`);
       else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
     }
