@@ -32,6 +32,7 @@ export interface ImportOptions {
   batchRows?: number;
 }
 
+/** Messages of a topic whose type has no definition: kept as raw bytes. */
 export interface UnknownType {
   file: string;
   topic: string;
@@ -40,15 +41,27 @@ export interface UnknownType {
   count: number;
 }
 
+/** Messages of a topic that do not decode as their (known) type: corrupt data, kept as raw bytes. */
+export interface CorruptMessages {
+  file: string;
+  topic: string;
+  type: string;
+  /** Why the first of them did not decode. */
+  reason: string;
+  count: number;
+}
+
 export interface ImportReport {
   bag: string;
   storage: string;
-  segments: { file: string; segmentId: string; messages: number; state: 'imported' | 'already imported' }[];
+  /** For a file already imported, `raw` is how many of its messages were kept raw when it was. */
+  segments: { file: string; segmentId: string; messages: number; state: 'imported' | 'already imported'; raw?: number }[];
   messages: number;
   decoded: number;
-  /** Messages kept as raw bytes (table raw_messages): their type has no definition, or did not decode. */
+  /** Messages kept as raw bytes (table raw_messages): their type has no definition, or they did not decode. */
   raw: number;
   unknownTypes: UnknownType[];
+  corrupt: CorruptMessages[];
   warnings: string[];
   tables: string[];
 }
@@ -105,7 +118,8 @@ export function projectionTable(topic: string, type: string, taken: ReadonlyMap<
 /**
  * Imports a rosbag2 bag into the lakehouse: each storage file becomes a segment (a row of `bags`), each
  * message a row of `messages`, each message of a projected topic a row of that topic's table, decoded into
- * typed columns; messages of unknown types are kept as raw bytes in `raw_messages` and reported. Parquet is
+ * typed columns; messages of unknown types, and messages that do not decode as their type (corrupt), are
+ * kept as raw bytes in `raw_messages` and reported, each kind on its own. Parquet is
  * staged first and committed only when every file has been read, so a bad file leaves nothing behind.
  * Segments already imported (same checksum) are skipped.
  */
@@ -113,7 +127,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000 } = options;
   const bag = locateBag(options.path);
   const paths = lakehousePaths(dataDir);
-  const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], warnings: [...bag.warnings], tables: [] };
+  const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: [...bag.warnings], tables: [] };
   for (const t of bag.metadata?.topics ?? []) {
     if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
   }
@@ -124,9 +138,9 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   firstHash?.catch(() => undefined); // awaited in the loop below, or abandoned with the import
   prepareStorage(bag.storage).catch(() => undefined); // a failure shows again where the file is opened
   const reading = withCatalog(paths.catalog, async (conn) => {
-    const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes FROM bags')).getRows();
+    const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes, raw_messages FROM bags')).getRows();
     const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
-    return { segments: new Set(rows.map((r) => String(r[0]))), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
+    return { segments: new Map(rows.map((r) => [String(r[0]), Number(r[2] ?? 0)])), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
   });
   const creating = DuckDBInstance.create(':memory:');
   let known: Awaited<typeof reading>;
@@ -173,7 +187,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
         // Same size as a segment already imported: it may be the same file, so check before reading it.
         segment = await hashing;
         if (known.segments.has(segment)) {
-          report.segments.push({ file, segmentId: segment, messages: 0, state: 'already imported' });
+          report.segments.push({ file, segmentId: segment, messages: 0, state: 'already imported', raw: known.segments.get(segment)! });
           continue;
         }
       } else {
@@ -185,6 +199,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       // and its dict codes (a code stays valid when the segment's placeholder is relabelled).
       const perTopic = new Map<string, TopicInfo>();
       const unknown = new Map<string, UnknownType>();
+      const corrupt = new Map<string, CorruptMessages>();
       const segmentCode = messages.code(0, segment);
       const bagCode = messages.code(1, bag.name);
       let count = 0;
@@ -208,7 +223,8 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
             if (end === undefined || m.logTime > end) end = m.logTime;
             const reader2 = info.decoder;
             let decoded = false;
-            let reason: string | undefined;
+            let reason: string | undefined; // why a type has no definition
+            let failure: string | undefined; // why a message of a known type did not decode
             if (!reader2) {
               reason = info.reason ?? 'unknown type';
             } else if (info.project && m.data.byteLength <= projectMaxBytes) {
@@ -242,7 +258,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
               const proj = info.proj;
               if (proj) {
                 const error = projectRow(proj, reader2, m.data, m.logTime, m.publishTime, info.projSegment);
-                if (error) reason = `does not decode as ${topic.type}: ${error.message}`;
+                if (error) failure = error.message;
                 else {
                   decoded = true;
                   if (proj.writer.commit(m.logTime)) await proj.writer.flush({ wait: false });
@@ -253,7 +269,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
                 reader2.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
                 decoded = true;
               } catch (error) {
-                reason = `does not decode as ${topic.type}: ${(error as Error).message}`;
+                failure = (error as Error).message;
               }
             }
             const s = messages.stores as FixedColumn[];
@@ -273,9 +289,15 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
               report.raw++;
               // A copy: the reader's data are views into its buffers, which this row would keep alive.
               await raw.add(partitionDate(m.logTime), [segment, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data.slice())]);
-              const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
-              u.count++;
-              unknown.set(m.topic, u);
+              if (failure !== undefined) {
+                const c = corrupt.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: failure, count: 0 };
+                c.count++;
+                corrupt.set(m.topic, c);
+              } else {
+                const u = unknown.get(m.topic) ?? { file, topic: m.topic, type: topic.type, reason: reason ?? 'unknown', count: 0 };
+                u.count++;
+                unknown.set(m.topic, u);
+              }
             }
           }
           // A batch being written takes its chunks from this thread: give DuckDB its turn between batches.
@@ -287,6 +309,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       await settle();
       const checksum = segment;
       report.unknownTypes.push(...unknown.values());
+      report.corrupt.push(...corrupt.values());
       report.messages += count;
       report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
       segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...perTopic.keys()], size, checksum]);
@@ -324,7 +347,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
           const [id, robotId, bagName, file, storage, src, s, e, n, topics, size, sum] = row as [string, string, string, string, string, string, bigint | null, bigint | null, number, string[], number, string];
           await cat.run(
             `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings)
-             VALUES (${quoteString(id)}, ${quoteString(robotId)}, ${quoteString(bagName)}, ${quoteString(file)}, ${quoteString(storage)}, ${quoteString(src)}, ${s ?? 'NULL'}, ${e ?? 'NULL'}, ${n}, ${sqlList(topics)}, ${size}, ${quoteString(sum)}, ${sqlList(staged)}, ${report.unknownTypes.filter((u) => u.file === file).reduce((a, u) => a + u.count, 0)}, ${sqlList(report.warnings)})`,
+             VALUES (${quoteString(id)}, ${quoteString(robotId)}, ${quoteString(bagName)}, ${quoteString(file)}, ${quoteString(storage)}, ${quoteString(src)}, ${s ?? 'NULL'}, ${e ?? 'NULL'}, ${n}, ${sqlList(topics)}, ${size}, ${quoteString(sum)}, ${sqlList(staged)}, ${[...report.unknownTypes, ...report.corrupt].filter((u) => u.file === file).reduce((a, u) => a + u.count, 0)}, ${sqlList(report.warnings)})`,
           );
         }
         for (const p of newProjections) await cat.run(`INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`);

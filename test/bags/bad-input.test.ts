@@ -1,5 +1,6 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
@@ -136,15 +137,39 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     await importRejects(bad, /bad-yaml\/metadata\.yaml: not valid YAML/);
   });
 
-  it('unknown types: kept as raw bytes and reported; exit 1 unless --allow-unknown', async () => {
+  it('unknown types: kept as raw bytes, reported, committed; exit 3 unless --allow-unknown', async () => {
     const bag = join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/topics_and_services.mcap');
     const r = await runMain(['bag', 'import', bag, '--config', config]);
-    expect(r.code).toBe(1);
+    expect(r.code).toBe(3);
     expect(r.stderr).toMatch(/topics_and_services\.mcap: 6 message\(s\) on \/add_two_ints\/_service_event kept as raw bytes \(table raw_messages\): no definition for example_interfaces\/srv\/AddTwoInts_Event/);
+    expect(r.stderr).toContain('the import is committed, raw messages included (exit 3)');
+    expect(r.stderr).not.toMatch(/corrupt/);
     const q = await runMain(['query', 'SELECT topic, count(*) FROM raw_messages GROUP BY topic', '--csv', '--config', config]);
     expect(q.stdout).toBe('topic,count_star()\n/add_two_ints/_service_event,6\n');
     const again = await runMain(['bag', 'import', join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'), '--allow-unknown', '--config', config]);
     expect(again.code).toBe(0);
+  });
+
+  it('messages that do not decode as their known type: reported as corrupt, not as unknown types; committed, exit 3 even with --allow-unknown', async () => {
+    const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_sqlite3'), 'corrupt-messages');
+    const file = join(dir, 'test_bag_sqlite3.db3');
+    const db = new Database(file);
+    // A CDR header, a stamp, then a frame_id claiming 2 GiB: as bit flips in the messages would leave them.
+    db.prepare('UPDATE messages SET data = ? WHERE topic_id = 23').run(Buffer.from([0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f]));
+    db.close();
+    const r = await runMain(['bag', 'import', dir, '--allow-unknown', '--config', config]);
+    expect(r.code).toBe(3);
+    expect(r.stderr).toMatch(new RegExp(`^${file}: 2 message\\(s\\) on /test/geometry_msgs/twist_stamped do not decode as their type geometry_msgs/msg/TwistStamped: corrupt data, kept as raw bytes \\(table raw_messages\\); the first: .+$`, 'm'));
+    expect(r.stderr).toContain('2 message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n');
+    expect(r.stderr).toContain('the import is committed, raw messages included (exit 3); importing the same files again skips them\n');
+    expect(r.stderr).not.toMatch(/without a definition|add their packages/);
+    expect(r.stdout).toMatch(/imported 188 messages \(186 decoded, 2 raw\) from 1 file\(s\) into /);
+    const q = await runMain(['query', "SELECT count(*) FROM raw_messages WHERE topic = '/test/geometry_msgs/twist_stamped'", '--csv', '--config', config]);
+    expect(q.stdout).toBe('count_star()\n2\n');
+    // Again: nothing new is committed, and it says what the first import kept raw.
+    const again = await runMain(['bag', 'import', dir, '--config', config]);
+    expect(again.code).toBe(0);
+    expect(again.stdout).toMatch(/imported 0 messages \(0 decoded, 0 raw\) from 0 file\(s\), 1 already imported \(2 of their messages were kept raw then\) into /);
   });
 
   it('query refuses anything but SELECT', async () => {

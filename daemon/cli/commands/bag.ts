@@ -1,4 +1,5 @@
 import { resolveDataDir } from '../../config/load.ts';
+import type { ImportReport } from '../../lakehouse/importer.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
@@ -18,7 +19,9 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       \`bags\`, each message a row of \`messages\`, and each message of a projected topic a row of that
       topic's table with typed columns (query them with \`auraison-edge query\`). Files already imported
       are skipped. Messages whose type has no definition are kept as raw bytes (table raw_messages) and
-      reported; that exits 1 unless --allow-unknown. A bad file imports nothing.
+      reported, and so are messages that do not decode as their type (corrupt data): the import is
+      committed all the same, and exits 3 (unknown types alone exit 0 with --allow-unknown). A bad file
+      imports nothing of its bag (exit 1).
 
   bag repair DIR [--json]
       Repairs a bag left open by a crash or damaged on disk: rewrites each MCAP split that lacks its
@@ -34,10 +37,12 @@ Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
                     (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --msgs DIR        more ROS 2 interface packages to decode with (as bus.definitions.dirs); repeatable
-  --allow-unknown   exit 0 even when messages of unknown types were kept raw
+  --allow-unknown   exit 0 even when messages of unknown types were kept raw (not corrupt ones)
   --json            print one JSON object
 
-Exit codes: 0 done, 1 the bag is bad or the job failed (the message names the file and the problem), 2 bad usage.
+Exit codes: 0 done, 1 the bag is bad or the job failed (the message names the file and the problem; an
+import failed this way committed nothing of that bag), 2 bad usage, 3 (import) committed, but messages were
+kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown.
 `;
 
 export const command: Command = {
@@ -80,30 +85,44 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   const { BagError } = await import('../../bags/errors.ts');
   const registry = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))] });
   const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
-  const reports = [];
-  let unknown = 0;
+  const reports: ImportReport[] = [];
   for (const path of positionals) {
     try {
       const report = await importBag({ path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows });
       reports.push(report);
-      unknown += report.raw;
       for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
       for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
-      if (!values.json) {
-        const skipped = report.segments.filter((s) => s.state === 'already imported').length;
-        io.stdout(`${report.bag}: imported ${report.messages} messages (${report.decoded} decoded, ${report.raw} raw) from ${report.segments.length - skipped} file(s)${skipped ? `, ${skipped} already imported` : ''} into ${dataDir}/lakehouse\n`);
-      }
+      for (const c of report.corrupt) io.stderr(`${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`);
+      if (!values.json) io.stdout(`${importLine(report)} into ${dataDir}/lakehouse\n`);
     } catch (error) {
       if (values.json) io.stdout(`${toJson({ imported: reports, error: (error as Error).message })}\n`);
-      return fail(io, error, BagError);
+      const code = fail(io, error, BagError);
+      const committed = reports.filter((r) => r.segments.some((s) => s.state === 'imported')).map((r) => r.bag);
+      io.stderr(`nothing was imported from ${path}${committed.length ? `; the bags before it were imported and committed: ${committed.join(', ')}` : ''}\n`);
+      return code;
     }
   }
   if (values.json) io.stdout(`${toJson({ imported: reports })}\n`);
-  if (unknown > 0 && !values['allow-unknown']) {
-    io.stderr(`${unknown} message(s) of types without a definition were imported as raw bytes, not decoded; add their packages to bus.definitions.dirs (or --msgs DIR) and import again, or pass --allow-unknown\n`);
-    return 1;
+  // Exit 3, not 1: the data is in the lakehouse, and importing the same files again skips them.
+  const corrupt = reports.reduce((n, r) => n + r.corrupt.reduce((m, c) => m + c.count, 0), 0);
+  const unknown = values['allow-unknown'] ? 0 : reports.reduce((n, r) => n + r.unknownTypes.reduce((m, u) => m + u.count, 0), 0);
+  if (corrupt > 0) io.stderr(`${corrupt} message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n`);
+  if (unknown > 0) {
+    io.stderr(`${unknown} message(s) of types without a definition were kept as raw bytes, not decoded (table raw_messages); for bags still to import, add their packages to bus.definitions.dirs (or --msgs DIR), or pass --allow-unknown to accept them raw\n`);
+  }
+  if (corrupt > 0 || unknown > 0) {
+    io.stderr('the import is committed, raw messages included (exit 3); importing the same files again skips them\n');
+    return 3;
   }
   return 0;
+}
+
+/** `<bag>: imported N messages (D decoded, R raw) from F file(s), K already imported`. */
+function importLine(report: ImportReport): string {
+  const skipped = report.segments.filter((s) => s.state === 'already imported');
+  const rawBefore = skipped.reduce((n, s) => n + (s.raw ?? 0), 0);
+  const already = skipped.length ? `, ${skipped.length} already imported${rawBefore ? ` (${rawBefore} of their messages were kept raw then)` : ''}` : '';
+  return `${report.bag}: imported ${report.messages} messages (${report.decoded} decoded, ${report.raw} raw) from ${report.segments.length - skipped.length} file(s)${already}`;
 }
 
 async function repair(argv: string[], io: CommandIO): Promise<number> {
