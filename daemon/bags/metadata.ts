@@ -41,11 +41,21 @@ export const METADATA_VERSION = 9;
 /** rosbag2's starting time for a bag with no messages (INT64_MAX). */
 export const NO_START = 9223372036854775807n;
 
+/** How many alias expansions a metadata.yaml may hold (the yaml library's default): a YAML bomb stops there. */
+const MAX_ALIASES = 100;
+
 /** Parses metadata.yaml text of versions 4 to 9. `file` names it in errors. */
 export function parseMetadata(text: string, file: string): BagMetadata {
   const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: false });
   if (doc.errors.length > 0) throw new BagError(file, `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
-  const root = doc.toJS() as Record<string, unknown> | null;
+  let root: Record<string, unknown> | null;
+  try {
+    root = doc.toJS({ maxAliasCount: MAX_ALIASES }) as Record<string, unknown> | null;
+  } catch (error) {
+    // The yaml library's "Excessive alias count indicates a resource exhaustion attack" names no file.
+    if (/alias/i.test((error as Error).message)) throw new BagError(file, `too many YAML aliases (more than ${MAX_ALIASES} expansions; rosbag2 writes none)`);
+    throw new BagError(file, `not valid YAML: ${(error as Error).message}`);
+  }
   const info = root?.rosbag2_bagfile_information as Record<string, unknown> | undefined;
   if (!info || typeof info !== 'object') throw new BagError(file, 'no rosbag2_bagfile_information mapping: this is not a rosbag2 metadata.yaml');
   const at = (key: string) => `${file}: rosbag2_bagfile_information.${key}`;

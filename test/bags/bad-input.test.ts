@@ -135,6 +135,12 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const bad = copyBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/talker'), 'bad-yaml');
     writeFileSync(join(bad, 'metadata.yaml'), 'rosbag2_bagfile_information: [unclosed');
     await importRejects(bad, /bad-yaml\/metadata\.yaml: not valid YAML/);
+    // A YAML bomb ("billion laughs"): the yaml library's own message named no file.
+    const bomb = ['a: &a ["x", "x"]', ...Array.from({ length: 20 }, (_, i) => `b${i}: &b${i} [${i === 0 ? '*a, *a' : `*b${i - 1}, *b${i - 1}`}]`)].join('\n');
+    writeFileSync(join(bad, 'metadata.yaml'), `${bomb}\n`);
+    const info = await runMain(['bag', 'info', bad]);
+    expect(info.code).toBe(1);
+    expect(info.stderr).toBe(`auraison-edge bag: ${join(bad, 'metadata.yaml')}: too many YAML aliases (more than 100 expansions; rosbag2 writes none)\n`);
   });
 
   it('unknown types: kept as raw bytes, reported, committed; exit 3 unless --allow-unknown', async () => {
