@@ -84,7 +84,9 @@ export class McapFileReader implements StorageFileReader {
     } catch (error) {
       if (!(error instanceof McapFormatError)) throw error;
       if (error.truncated) throw new BagError(this.path, `truncated MCAP: ${error.message} (run \`auraison-edge bag repair\` on its bag to recover what it holds)`);
-      throw new BagError(this.path, `corrupt MCAP near byte ${error.offset}: ${error.message}`);
+      const { chunk, offset } = error;
+      const where = !chunk ? `near byte ${offset}` : offset === chunk.start ? `in the chunk at bytes ${chunk.start} to ${chunk.end}` : `near byte ${offset} (in the chunk at bytes ${chunk.start} to ${chunk.end})`;
+      throw new BagError(this.path, `corrupt MCAP ${where}: ${error.message} (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)`);
     }
   }
 

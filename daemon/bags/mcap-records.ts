@@ -34,7 +34,18 @@ export interface McapChannel {
   metadata: Map<string, string>;
 }
 
-/** Reads fields of one record, checking every read against the record's end. */
+/** A record that doesn't parse: `at` is where in `bytes` the problem lies, so a reader can name the file offset. */
+export class RecordError extends Error {
+  readonly bytes: Uint8Array;
+  readonly at: number;
+  constructor(message: string, bytes: Uint8Array, at: number) {
+    super(message);
+    this.bytes = bytes;
+    this.at = at;
+  }
+}
+
+/** Reads fields of one record, checking every read against the record's end. Throws RecordError. */
 export class Fields {
   view: DataView;
   bytes: Uint8Array;
@@ -48,7 +59,7 @@ export class Fields {
   }
   #need(n: number, what: string): number {
     const at = this.at;
-    if (at + n > this.end) throw new Error(`${what} runs past the end of its record`);
+    if (at + n > this.end) throw new RecordError(`${what} runs past the end of its record`, this.bytes, at);
     this.at = at + n;
     return at;
   }
@@ -62,8 +73,9 @@ export class Fields {
     return this.view.getBigUint64(this.#need(8, 'a uint64'), true);
   }
   length64(): number {
+    const at = this.at;
     const n = this.u64();
-    if (n > BigInt(this.end - this.at)) throw new Error(`a length of ${n} runs past the end of its record`);
+    if (n > BigInt(this.end - this.at)) throw new RecordError(`a length of ${n} runs past the end of its record`, this.bytes, at);
     return Number(n);
   }
   bytesOf(n: number): Uint8Array {
@@ -75,13 +87,14 @@ export class Fields {
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new Error(`a string field of ${bytes.length} bytes is not valid UTF-8`);
+      throw new RecordError(`a string field of ${bytes.length} bytes is not valid UTF-8`, this.bytes, this.at - bytes.length);
     }
   }
   /** A map<string, string> field (a uint32 byte length, then key-value pairs). */
   stringMap(): Map<string, string> {
+    const at = this.at;
     const mapEnd = this.u32() + this.at;
-    if (mapEnd > this.end) throw new Error('a map field runs past the end of its record');
+    if (mapEnd > this.end) throw new RecordError('a map field runs past the end of its record', this.bytes, at);
     const map = new Map<string, string>();
     const saved = this.end;
     this.end = mapEnd;
@@ -153,14 +166,14 @@ export function chunkRecordSpans(records: Uint8Array): Int32Array {
   let n = 0;
   let p = 0;
   while (p < records.length) {
-    if (records.length - p < 9) throw new Error(`${records.length - p} bytes left over at the end of a chunk`);
+    if (records.length - p < 9) throw new RecordError(`${records.length - p} bytes left over at the end of a chunk`, records, p);
     const op = records[p]!;
     const len = view.getUint32(p + 1, true);
-    if (view.getUint32(p + 5, true) !== 0 || len > records.length - p - 9) throw new Error(`a record in a chunk runs past the chunk's end`);
+    if (view.getUint32(p + 5, true) !== 0 || len > records.length - p - 9) throw new RecordError(`a record in a chunk runs past the chunk's end`, records, p);
     const at = p + 9;
     p = at + len;
     if (op === Op.MESSAGE || op === Op.SCHEMA || op === Op.CHANNEL) {
-      if (op === Op.MESSAGE && len < 22) throw new Error('a message record shorter than its header');
+      if (op === Op.MESSAGE && len < 22) throw new RecordError('a message record shorter than its header', records, at - 9);
       if (n + 3 > spans.length) {
         const grown = new Int32Array(spans.length * 2);
         grown.set(spans);
@@ -169,7 +182,7 @@ export function chunkRecordSpans(records: Uint8Array): Int32Array {
       spans[n++] = op;
       spans[n++] = at;
       spans[n++] = p;
-    } else if (op >= 1 && op <= KNOWN_MAX) throw new Error(`a record of opcode ${op} is not allowed inside a chunk`);
+    } else if (op >= 1 && op <= KNOWN_MAX) throw new RecordError(`a record of opcode ${op} is not allowed inside a chunk`, records, at - 9);
   }
   return spans.subarray(0, n);
 }

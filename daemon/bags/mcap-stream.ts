@@ -1,7 +1,7 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
 import { crc32 } from '../util/crc32.ts';
-import { channelRecord, Fields, chunkRecordSpans, MAGIC, Op, openChunk, sameChannel, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+import { channelRecord, chunkRecordSpans, Fields, MAGIC, Op, openChunk, RecordError, sameChannel, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
 
 export type { McapChannel, McapSchema } from './mcap-records.ts';
 
@@ -18,14 +18,19 @@ export interface McapMessage {
   offset: bigint;
 }
 
-/** A parse failure at a byte offset of the file: the caller names the file. */
+/**
+ * A parse failure at a byte offset of the file: the caller names the file. `offset` is as near the problem
+ * as the bytes tell (a field's offset where it is in the file's own bytes); `chunk` is the chunk it is in.
+ */
 export class McapFormatError extends Error {
   readonly offset: number;
   readonly truncated: boolean;
-  constructor(offset: number, message: string, truncated = false) {
+  readonly chunk: { start: number; end: number } | undefined;
+  constructor(offset: number, message: string, truncated = false, chunk?: { start: number; end: number }) {
     super(message);
     this.offset = offset;
     this.truncated = truncated;
+    this.chunk = chunk;
   }
 }
 
@@ -222,7 +227,11 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
       }
     } catch (error) {
       if (error instanceof McapFormatError) throw error;
-      throw new McapFormatError(start, (error as Error).message);
+      // bytes[at - 9] is the record's first byte, at file offset `start`. A place in a chunk's decompressed
+      // records has no file offset: the chunk's start is as near as it gets.
+      const inFile = error instanceof RecordError && error.bytes.buffer === bytes.buffer;
+      const offset = inFile ? start + (error.bytes.byteOffset + error.at - (bytes.byteOffset + at - 9)) : start;
+      throw new McapFormatError(offset, (error as Error).message, false, opcode === CHUNK ? { start, end: start + 9 + length } : undefined);
     }
   }
 }

@@ -84,7 +84,20 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const bytes = readFileSync(file);
     for (let i = 200; i < 600; i++) bytes[i] = 0xff;
     writeFileSync(file, bytes);
-    await importRejects(dir, /cdr_test_0\.mcap: (corrupt MCAP near byte \d+|truncated MCAP)/);
+    await importRejects(dir, /cdr_test_0\.mcap: (corrupt MCAP (near byte \d+|in the chunk at bytes \d+ to \d+)|truncated MCAP)/);
+  });
+
+  it('a damaged record inside a chunk is reported at that record, not at the chunk', async () => {
+    const file = join(work.path, 'record-length.mcap');
+    const bytes = readFileSync(join(BAGS, 'rosbags-rs/test_bag_mcap/test_bag_mcap.mcap'));
+    // Its one chunk starts at byte 44, uncompressed and without a CRC; its records from byte 44 + 9 + 40.
+    let record = 93;
+    for (let i = 0; i < 5; i++) record += 9 + Number(bytes.readBigUInt64LE(record + 1));
+    bytes[record + 4] = 0x7f; // the sixth record's length: now past the chunk's end
+    writeFileSync(file, bytes);
+    const r = await runMain(['bag', 'info', file]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe(`auraison-edge bag: ${file}: corrupt MCAP near byte ${record} (in the chunk at bytes 44 to 71307): a record in a chunk runs past the chunk's end (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)\n`);
   });
 
   it('a corrupt .db3', async () => {
