@@ -33,7 +33,7 @@ export interface McapRecovery {
 }
 
 const WINDOW = 4 * 1024 * 1024;
-/** Records derived from the others (indexes, statistics, summary offsets, data end): a rewrite writes its own. */
+/** Records derived from the others (message and chunk indexes, attachment and metadata indexes, statistics, summary offsets, data end): a rewrite writes its own. */
 const DERIVED = new Set([0x07, 0x08, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f]);
 /** A chunk's fields before its compression string: start and end time, uncompressed size, CRC, string length. */
 const CHUNK_HEAD = 8 + 8 + 8 + 4 + 4;
@@ -123,6 +123,11 @@ export async function recoverMcap(fh: FileHandle, size: number, decompress: Deco
       await fail(`no record has opcode ${opcode}`);
       continue;
     }
+    if (pos === 8 && opcode !== Op.HEADER) {
+      // A damaged opcode would otherwise read the header's fields as another record (as a message, say).
+      await fail(`a record of opcode ${opcode} where the Header record should be`);
+      continue;
+    }
     const length = Number(length64);
     const end = pos + 9 + length;
     if (opcode === Op.CHUNK) {
@@ -135,9 +140,16 @@ export async function recoverMcap(fh: FileHandle, size: number, decompress: Deco
       pos = end;
       continue;
     }
+    if (DERIVED.has(opcode)) {
+      // Not carried (a rewrite writes its own), but checked: a damaged index is a file that is not whole.
+      const problem = derivedRecordProblem(opcode, await file.bytes(pos + 9, length));
+      if (problem) result.damage.push({ offset: start, length: 9 + length, problem, indexOnly: true });
+      pos = end;
+      continue;
+    }
     const wanted = opcode === Op.HEADER || opcode === Op.FOOTER || opcode === Op.SCHEMA || opcode === Op.CHANNEL || opcode === Op.MESSAGE || opcode === Op.METADATA;
     if (!wanted) {
-      // Indexes, statistics, summary offsets, data end, private records: derived or not ours to carry.
+      // Attachments and private records: not ours to carry.
       if (opcode === Op.ATTACHMENT) result.attachments++;
       pos = end;
       continue;
@@ -194,6 +206,53 @@ function chunkRecords(records: Uint8Array): RecoveredRecord[] {
     else out.push({ type: 'channel', channel: channelRecord(new Fields(records, at, end)) });
   }
   return out;
+}
+
+/** Why an index, statistics, summary offset or data end record doesn't parse, or undefined when it does. */
+function derivedRecordProblem(opcode: number, body: Uint8Array): string | undefined {
+  const f = new Fields(body, 0, body.length);
+  const entries = (size: number): void => {
+    const n = f.u32();
+    if (n % size !== 0) throw new Error(`a list of ${n} bytes is not whole entries of ${size}`);
+    f.bytesOf(n);
+  };
+  try {
+    if (opcode === 0x07) {
+      f.u16();
+      entries(16);
+    } else if (opcode === 0x08) {
+      [0, 1, 2, 3].forEach(() => f.u64());
+      entries(10);
+      f.u64();
+      f.string();
+      f.u64();
+      f.u64();
+    } else if (opcode === 0x0a) {
+      [0, 1, 2, 3, 4].forEach(() => f.u64());
+      f.string();
+      f.string();
+    } else if (opcode === 0x0b) {
+      f.u64();
+      f.u16();
+      [0, 1, 2, 3].forEach(() => f.u32());
+      f.u64();
+      f.u64();
+      entries(10);
+    } else if (opcode === 0x0d) {
+      f.u64();
+      f.u64();
+      f.string();
+    } else if (opcode === 0x0e) {
+      f.bytesOf(1);
+      f.u64();
+      f.u64();
+    } else {
+      f.u32();
+    }
+  } catch (error) {
+    return `a damaged index or summary record (opcode ${opcode}): ${(error as Error).message}`;
+  }
+  return f.at === f.end ? undefined : `a damaged index or summary record (opcode ${opcode}): ${f.end - f.at} bytes left over`;
 }
 
 /** Positional reads of a file through a window of WINDOW bytes, so small records cost no read each. */

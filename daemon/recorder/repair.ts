@@ -99,7 +99,15 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   const unreadable = [...scans].filter(([, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0);
   if (unreadable.length > 0) {
     const [name, scan] = unreadable[0]!;
-    const what = scan.header ? `no message in it can be read (${scan.damage[0]!.problem} at byte ${scan.damage[0]!.offset})` : `header unreadable (${scan.damage[0]!.problem}) and no chunk in it checks`;
+    const first = scan.damage[0]!;
+    const read = [...scan.counts.values()].reduce((n, c) => n + c, 0);
+    const cause = scan.header ? `${first.problem} at byte ${first.offset}` : `header unreadable: ${first.problem}`;
+    const what =
+      read > 0
+        ? `its ${read} readable messages lost the channel records they need to the damage (${cause})`
+        : scan.header
+          ? `no message in it can be read (${cause})`
+          : `header unreadable (${first.problem}) and no chunk in it checks`;
     const others = unreadable.length > 1 ? ` (nor from ${unreadable.slice(1).map(([n]) => n).join(', ')})` : '';
     throw new BagError(
       join(dir, name),

@@ -2,8 +2,12 @@ import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncat
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, describe, expect, it } from 'vitest';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
+import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
+import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
+import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 const BAGS = join(FIXTURES, 'bags');
@@ -98,6 +102,27 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const r = await runMain(['bag', 'info', file]);
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(`auraison-edge bag: ${file}: corrupt MCAP near byte ${record} (in the chunk at bytes 44 to 71307): a record in a chunk runs past the chunk's end (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)\n`);
+  });
+
+  it('after an lz4 chunk that fails to decompress, good lz4 bags still import (wasm-lz4 keeps a broken context)', async () => {
+    const write = async (name: string): Promise<string> => {
+      const file = join(work.path, name);
+      const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), compression: 'lz4', compressor: await loadCompressor('lz4'), chunkSize: 1000 });
+      const schemaId = writer.addSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
+      const channel = writer.addChannel({ topic: '/chatter', schemaId, messageEncoding: 'cdr', metadata: new Map() });
+      const codec = new MessageCodec(registry);
+      for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), codec.encode('std_msgs/msg/String', { data: `${name} ${i} `.repeat(40) }));
+      await writer.end();
+      return file;
+    };
+    const bad = await write('lz4-bad.mcap');
+    const bytes = readFileSync(bad);
+    const chunk = bytes.indexOf(Buffer.from([0x06]), 8);
+    bytes[chunk + 9 + 40 + 'lz4'.length + 7]! ^= 0x01; // the lz4 frame descriptor of the first chunk
+    writeFileSync(bad, bytes);
+    await importRejects(bad, new RegExp(`lz4-bad\\.mcap: corrupt MCAP in the chunk at bytes ${chunk} to \\d+: `));
+    const report = await importBag({ path: await write('lz4-good.mcap'), dataDir: join(work.path, 'data-lz4'), robot: 'r1', registry });
+    expect(report.decoded).toBe(10);
   });
 
   it('a corrupt .db3', async () => {

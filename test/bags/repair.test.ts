@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
 import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
+import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
@@ -115,6 +116,42 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     expect(report).toMatchObject({ state: 'repaired', messages: 8, backup: `${file}.orig` });
     expect(report.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) })]);
     expect(await messagesIn(file)).toBe(8);
+  });
+
+  it('an lz4 chunk that fails to decompress does not stop the later ones from being read', async () => {
+    const dir = join(work.path, 'lz4');
+    mkdirSync(dir);
+    const file = join(dir, 'lz4_0.mcap');
+    const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), compression: 'lz4', compressor: await loadCompressor('lz4'), chunkSize: 1000 });
+    const channel = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
+    for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), new Uint8Array(600).map((_, k) => (k * 31 + i * 7) ^ (k >> 3))); // two per chunk
+    await writer.abandon();
+    const bytes = readFileSync(file);
+    // The second chunk's lz4 frame: a flipped bit in its frame descriptor fails the decompression itself.
+    let at = 8;
+    const chunks: number[] = [];
+    while (at < bytes.length) {
+      if (bytes[at] === 0x06) chunks.push(at);
+      at += 9 + Number(bytes.readBigUInt64LE(at + 1));
+    }
+    bytes[chunks[1]! + 9 + 40 + 'lz4'.length + 7]! ^= 0x01;
+    writeFileSync(file, bytes);
+    const r = await runMain(['bag', 'repair', dir, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).files[0]).toMatchObject({ state: 'repaired', messages: 8, damage: [{ offset: chunks[1] }] });
+    expect(await messagesIn(file)).toBe(8);
+  });
+
+  it('a damaged index record of a whole file: rewritten with a new index, nothing else lost, no backup needed', async () => {
+    // The first message index record after the chunk (at 71307): its list length now claims more than it holds.
+    const { dir, file } = copyBag('index', (b) => b.writeUInt32LE(0xffff, 71307 + 9 + 2));
+    expect(readFileSync(file)[71307]).toBe(0x07);
+    const r = await runMain(['bag', 'repair', dir, '--json']);
+    expect(r.code).toBe(0);
+    const report = JSON.parse(r.stdout).files[0];
+    expect(report).toMatchObject({ state: 'repaired', messages: 188, damage: [{ offset: 71307, indexOnly: true }] });
+    expect(report.backup).toBeUndefined();
+    expect(await messagesIn(file)).toBe(188);
   });
 });
 
