@@ -71,9 +71,10 @@ interface Scan {
  *
  * It never loses what it could not read: a split rewritten without every byte of it read is first kept
  * as `<split>.orig` (or `.orig.1`, ...: an existing backup is never overwritten), and so is a
- * metadata.yaml the caller did not write (`metadata.yaml.orig`). When a split holds bytes but no message can be
- * read out of it (its header is unreadable and no chunk checks), the whole bag is left as it is and a
- * BagError says which file. Safe to run again: an interrupted repair leaves each split whole or original.
+ * metadata.yaml the caller did not write (`metadata.yaml.orig`). When a split holds bytes but no message
+ * a rewrite could keep (its header is unreadable and no chunk checks, say), the whole bag is left as it is
+ * and a BagError says which file. 0-byte splits are left in place, unlisted. Safe to run again: an
+ * interrupted repair leaves each split whole or original.
  */
 export async function repairBag(dir: string, options: RepairOptions = {}): Promise<BagRepair> {
   const { io = fsSegmentIO, ownMetadata = false } = options;
@@ -97,23 +98,7 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   const scans = new Map<string, Scan>();
   for (const name of names) scans.set(name, await scanFile(join(dir, name), decompress));
   const unreadable = [...scans].filter(([, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0);
-  if (unreadable.length > 0) {
-    const [name, scan] = unreadable[0]!;
-    const first = scan.damage[0]!;
-    const read = [...scan.counts.values()].reduce((n, c) => n + c, 0);
-    const cause = scan.header ? `${first.problem} at byte ${first.offset}` : `header unreadable: ${first.problem}`;
-    const what =
-      read > 0
-        ? `its ${read} readable messages lost the channel records they need to the damage (${cause})`
-        : scan.header
-          ? `no message in it can be read (${cause})`
-          : `header unreadable (${first.problem}) and no chunk in it checks`;
-    const others = unreadable.length > 1 ? ` (nor from ${unreadable.slice(1).map(([n]) => n).join(', ')})` : '';
-    throw new BagError(
-      join(dir, name),
-      `${what}${others}; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest`,
-    );
-  }
+  if (unreadable.length > 0) throw refusal(dir, unreadable);
 
   const result: FileRepair[] = [];
   const files: BagFileInfo[] = [];
@@ -199,6 +184,25 @@ async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> 
     }
   }
   return { dir, storage: 'sqlite3', files, messageCount: files.reduce((n, f) => n + f.messages, 0), metadataRewritten: false };
+}
+
+/** The error for splits that hold bytes but no message a rewrite could keep: the first one named, the others listed. */
+function refusal(dir: string, unreadable: [string, Scan][]): BagError {
+  const [name, scan] = unreadable[0]!;
+  const first = scan.damage[0]!;
+  const read = [...scan.counts.values()].reduce((n, c) => n + c, 0);
+  const cause = scan.header ? `${first.problem} at byte ${first.offset}` : `header unreadable: ${first.problem}`;
+  const what =
+    read > 0
+      ? `its ${read} readable messages lost the channel records they need to the damage (${cause})`
+      : scan.header
+        ? `no message in it can be read (${cause})`
+        : `header unreadable (${first.problem}) and no chunk in it checks`;
+  const others = unreadable.length > 1 ? ` (nor from ${unreadable.slice(1).map(([n]) => n).join(', ')})` : '';
+  return new BagError(
+    join(dir, name),
+    `${what}${others}; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest`,
+  );
 }
 
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
