@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
-import { channelRecord, Fields, chunkRecordSpans, KNOWN_MAX, MAGIC, Op, openChunk, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+import { channelRecord, chunkRecordSpans, Fields, KNOWN_MAX, MAGIC, Op, openChunk, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
 
 /**
  * What a recovery reads out of a file, in file order; byte fields are views into buffers that are never
@@ -17,7 +17,7 @@ export interface McapDamage {
   offset: number;
   length: number;
   problem: string;
-  /** The stretch is the cut-off end of an index or summary record at the end of the file: nothing a rewrite needs. */
+  /** The stretch is only an index or summary record, damaged or cut off by the end of the file: nothing a rewrite needs. */
   indexOnly?: boolean;
 }
 

@@ -152,15 +152,19 @@ function formatFileRepair(f: FileRepair): string {
   const lost: string[] = [];
   const damage = f.damage.filter((d) => !d.indexOnly);
   if (damage.length > 0) {
-    const shown = damage.slice(0, 3).map((d) => `${d.length} from byte ${d.offset}: ${d.problem}`);
-    const more = damage.length > 3 ? [`and ${damage.length - 3} more stretches`] : [];
-    lost.push(`${damage.reduce((n, d) => n + d.length, 0)} bytes held no readable record (${[...shown, ...more].join('; ')})`);
+    const shown = firstThree(damage.map((d) => `${d.length} from byte ${d.offset}: ${d.problem}`));
+    lost.push(`${damage.reduce((n, d) => n + d.length, 0)} bytes held no readable record (${shown.join('; ')})`);
   }
   if (f.droppedMessages > 0) lost.push(`${f.droppedMessages} messages lost their channel record to the damage and were left out`);
-  const index = f.damage.find((d) => d.indexOnly);
-  const rebuilt = index ? `; the index record cut off at its end (${index.length} bytes from byte ${index.offset}) was rebuilt` : '';
+  const index = f.damage.filter((d) => d.indexOnly);
+  const rebuilt = index.length ? `; ${index.length} damaged or cut-off index record(s) (${firstThree(index.map((d) => `${d.length} bytes from byte ${d.offset}`)).join(', ')}) rebuilt` : '';
   const backup = f.backup ? `; the original is kept as ${f.backup}` : '';
   return `${f.file}: repaired, ${f.messages} messages kept${lost.length ? `; ${lost.join('; ')}` : ''}${rebuilt}${backup}`;
+}
+
+/** The first three of `items`, and how many more there are. */
+function firstThree(items: string[]): string[] {
+  return items.length > 3 ? [...items.slice(0, 3), `and ${items.length - 3} more`] : items;
 }
 
 function fail(io: CommandIO, error: unknown, known: new (...args: never[]) => Error): number {
