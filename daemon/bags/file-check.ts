@@ -32,6 +32,7 @@ async function mcapProblem(file: string): Promise<string | undefined> {
     const size = (await fh.stat()).size;
     const head = new Uint8Array(Math.min(size, 8 + 9 + 4096));
     await fh.read(head, 0, head.length, 0);
+    if (size === 0) return 'the file is empty (0 bytes)';
     if (size < 8 || MAGIC.some((b, i) => head[i] !== b)) return 'MCAP header unreadable (no MCAP magic at its start)';
     const damaged = headerProblem(head, size);
     if (damaged) return `MCAP header unreadable (the Header record ${damaged})`;

@@ -70,6 +70,7 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
       ['magic', (b) => ((b[1]! ^= 0x01), b), /MCAP header unreadable \(no MCAP magic at its start\)/],
       ['header', (b) => ((b[9]! ^= 0x80), b), /MCAP header unreadable \(the Header record has 128 bytes left over after its fields\)/],
       ['cut', (b) => b.subarray(0, b.length >> 1), /truncated MCAP: it ends without its closing magic/],
+      ['empty', () => Buffer.alloc(0), /the file is empty \(0 bytes\)/],
     ];
     for (const [name, change, problem] of cases) {
       const dir = copyBag(join(BAGS, 'rosbags-rs/test_bag_mcap'), `info-${name}`);
