@@ -1,4 +1,3 @@
-import { createRequire } from 'node:module';
 import type { DecompressHandlers } from '@mcap/core';
 import { crc32 } from '../util/crc32.ts';
 
@@ -132,26 +131,6 @@ export function sameChannel(a: McapChannel, b: McapChannel): boolean {
 
 const MAX_CHUNK = 0x7fffffffn;
 
-let lz4Poisoned = false;
-
-/**
- * @foxglove/wasm-lz4 keeps one LZ4F decompression context for the process and never resets it after an
- * error: once a damaged chunk has failed to decompress, every later lz4 chunk fails too, good ones
- * included. So after its first failure lz4 goes through lz4-napi (stateless, slower on large chunks), and
- * the chunk that failed gets its verdict from there.
- */
-function decompressLz4(wasm: DecompressHandlers[string], records: Uint8Array, size: bigint): Uint8Array {
-  if (!lz4Poisoned) {
-    try {
-      return wasm(records, size);
-    } catch {
-      lz4Poisoned = true;
-    }
-  }
-  const { decompressFrameSync } = createRequire(import.meta.url)('lz4-napi') as { decompressFrameSync: (data: Uint8Array) => Uint8Array };
-  return decompressFrameSync(records);
-}
-
 /**
  * The records of the Chunk record whose body is bytes[at, at + length): decompressed, their CRC checked
  * (when the writer computed one). Throws on anything that doesn't add up.
@@ -170,7 +149,7 @@ export function openChunk(bytes: Uint8Array, at: number, length: number, decompr
     if (!handler) throw new Error(`unsupported chunk compression "${compression}"`);
     // A damaged size would have the decompressor allocate it (WebAssembly heaps stop at 2 GiB or 4 GiB).
     if (uncompressedSize > MAX_CHUNK) throw new Error(`a chunk claims ${uncompressedSize} bytes uncompressed, more than a chunk can hold`);
-    records = compression === 'lz4' ? decompressLz4(handler, records, uncompressedSize) : handler(records, uncompressedSize);
+    records = handler(records, uncompressedSize); // lz4's own fault after a failure is handled in decompress.ts
     if (BigInt(records.byteLength) !== uncompressedSize) throw new Error(`a chunk decompressed to ${records.byteLength} bytes, not the ${uncompressedSize} its header gives`);
   }
   if (crc !== 0) {

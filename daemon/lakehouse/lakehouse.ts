@@ -129,6 +129,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     const report = await importBag({ path, dataDir, robot, registry: definitions, source, only, project: this.#select, projectMaxBytes: settings.project_max_message_bytes, batchRows: settings.batch_rows });
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
     for (const u of report.unknownTypes) this.#o.log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
+    for (const c of report.corrupt) this.#o.log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
     return report;
   }
 
