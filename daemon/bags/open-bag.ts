@@ -1,5 +1,5 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { basename, extname, join, resolve } from 'node:path';
+import { basename, extname, join, relative, resolve } from 'node:path';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { parseMetadata, type BagMetadata } from './metadata.ts';
@@ -59,14 +59,19 @@ export function locateBag(path: string): LocatedBag {
     const missing: string[] = [];
     for (const rel of named) {
       // Old bags list paths with the bag directory in front (`bag/bag_0.db3`): try the bare name too.
-      const candidates = [join(abs, rel), join(abs, basename(rel))];
+      // A bag's files are in its directory: a path that leads out of it (`../x.mcap`, `/x.mcap`) is not followed.
+      const candidates = [join(abs, rel), join(abs, basename(rel))].filter((c) => !relative(abs, c).startsWith('..'));
       const found = candidates.find((c) => existsSync(c));
       if (found) files.push(found);
       else missing.push(rel);
     }
+    const outside = missing.filter((rel) => relative(abs, join(abs, rel)).startsWith('..'));
+    const absent = missing.filter((rel) => !outside.includes(rel));
+    if (outside.length > 0) warnings.push(`${metaFile}: names ${outside.join(', ')}, outside the bag directory: not followed (a bag's files are listed relative to it)`);
+    if (absent.length > 0) warnings.push(`${metaFile}: names ${absent.join(', ')}, which ${absent.length === 1 ? 'is' : 'are'} not there`);
     if (missing.length > 0) {
       const fallback = present.map((f) => join(abs, f)).filter((f) => !files.includes(f));
-      warnings.push(`${metaFile}: names ${missing.join(', ')}, which ${missing.length === 1 ? 'is' : 'are'} not there; reading the storage files present instead`);
+      warnings.push(`${metaFile}: reading the storage files present instead (${fallback.map((f) => basename(f)).join(', ') || 'none'})`);
       files = [...files, ...fallback].sort(naturalOrder);
     }
   } else {

@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -94,8 +94,15 @@ describe('bag import of every fixture bag', () => {
       execFileSync('chmod', ['-R', 'u+w', copy]);
       execFileSync('mv', [join(copy, 'rewriter_a_0.mcap'), join(copy, 'renamed_0.mcap')]);
       const r = await runCli(['bag', 'import', copy, '--msgs', join(FIXTURES, 'msgs'), '--config', writeConfig(work.path, data.path)]);
-      expect(r.stderr).toMatch(/metadata.yaml: names rewriter_a_0.mcap, which is not there; reading the storage files present instead/);
+      expect(r.stderr).toMatch(/metadata.yaml: names rewriter_a_0.mcap, which is not there\n.*metadata.yaml: reading the storage files present instead \(renamed_0.mcap\)/);
       expect(r.code).toBe(0);
+
+      // A path that leads out of the bag directory is not followed, though the file is there.
+      execFileSync('cp', [join(copy, 'renamed_0.mcap'), join(work.path, 'outside_0.mcap')]);
+      writeFileSync(join(copy, 'metadata.yaml'), readFileSync(join(copy, 'metadata.yaml'), 'utf8').replace('- rewriter_a_0.mcap', '- ../outside_0.mcap'));
+      const bag = locateBag(copy);
+      expect(bag.files).toEqual([join(copy, 'renamed_0.mcap')]);
+      expect(bag.warnings[0]).toMatch(/metadata.yaml: names \.\.\/outside_0.mcap, outside the bag directory: not followed/);
     } finally {
       work.cleanup();
     }
