@@ -79,7 +79,9 @@ export class ApiClient {
         signal: AbortSignal.timeout(this.#timeoutMs),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).name;
+      // fetch's own error says only "fetch failed"; the cause says why (ECONNREFUSED, a port fetch blocks, a timeout).
+      const { cause: inner } = error as { cause?: { code?: string; message?: string } };
+      const cause = inner?.code ?? inner?.message ?? ((error as Error).name === 'TimeoutError' ? `no reply within ${this.#timeoutMs} ms` : (error as Error).message);
       throw new ApiClientError(0, 'unreachable', `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`);
     }
     const text = await response.text();
