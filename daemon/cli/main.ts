@@ -77,7 +77,7 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
     return await command.run(rest, io);
   } catch (error) {
     if (error instanceof UsageError) {
-      const usage = command.help.split('\n').find((l) => l.startsWith('Usage:')) ?? '';
+      const usage = usageLine(command.help, name, rest[0]);
       io.stderr(`auraison-edge ${name}: ${error.message}\n${usage}\nRun \`auraison-edge ${name} --help\` for details.\n`);
       return EXIT_USAGE;
     }
@@ -92,6 +92,20 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
     io.stderr(`auraison-edge ${name}: error: ${error instanceof Error ? error.message : String(error)}\n`);
     return 1;
   }
+}
+
+/** The usage line of the subcommand used (`auraison-edge lerobot export ...`), else the command's first. */
+function usageLine(help: string, name: string, sub: string | undefined): string {
+  const lines = help.split('\n');
+  const start = lines.findIndex((l) => l.startsWith('Usage:'));
+  if (start === -1) return '';
+  const forms = [lines[start]!.slice('Usage:'.length).trim()];
+  for (const line of lines.slice(start + 1)) {
+    if (!/^\s+auraison-edge /.test(line)) break;
+    forms.push(line.trim());
+  }
+  const form = (sub !== undefined && forms.find((f) => f.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`)) || forms[0]!;
+  return `Usage: ${form}`;
 }
 
 function defaultIO(): CommandIO {

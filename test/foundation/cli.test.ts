@@ -44,6 +44,10 @@ describe('auraison-edge CLI', () => {
     const badWorld = await runCli(['sim', 'mars'], { cwd });
     expect(badWorld.code).toBe(2);
     expect(badWorld.stderr).toContain('unknown world "mars"');
+    // A command with subcommands shows the usage of the one that was used, not its first.
+    let stderr = '';
+    expect(await main(['lerobot', 'export', join(cwd, 'out'), '--fps', '0'], { stdout: () => {}, stderr: (t) => (stderr += t), env: {}, cwd })).toBe(2);
+    expect(stderr).toContain('\nUsage: auraison-edge lerobot export OUT ');
   });
 
   it('refuses an invalid config with exit 2, naming the file and key path', async () => {
