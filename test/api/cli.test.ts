@@ -114,8 +114,14 @@ describe('auraison-edge status, intent and approve over the API', () => {
 
     const other = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
     const otherId = (other.json.run as { run_id: string }).run_id;
-    const cancelled = await cli('approve', otherId, '--cancel', '--reason', 'wrong room', '--json');
-    expect(cancelled.body.run).toMatchObject({ status: 'cancelled', reason: 'wrong room' });
+    // An id may be shortened to a unique prefix, as `runs show` takes it.
+    const ambiguous = await cli('approve', otherId.slice(0, 4), '--cancel');
+    expect(ambiguous.code).toBe(1);
+    expect(ambiguous.stderr).toContain(`runs start with ${otherId.slice(0, 4)}: `);
+    const none = await cli('approve', 'fffff', '--cancel');
+    expect(none.stderr).toContain('no run whose id starts with fffff among the daemon\'s latest 2');
+    const cancelled = await cli('approve', otherId.slice(0, -4), '--cancel', '--reason', 'wrong room', '--json');
+    expect(cancelled.body.run).toMatchObject({ run_id: otherId, status: 'cancelled', reason: 'wrong room' });
   });
 
   it('sends the config\'s api.token, and --token overrides it', async () => {

@@ -10,7 +10,8 @@ export const command: Command = {
        auraison-edge approve RUN_ID --cancel [--reason TEXT] [options]
 
 Approves the call a run waits on (POST /runs/ID/approve): the run goes on exactly where it paused, even
-across a daemon restart. With --cancel, the run ends instead (POST /runs/ID/cancel).
+across a daemon restart. With --cancel, the run ends instead (POST /runs/ID/cancel). RUN_ID may be a
+unique prefix of a run among the daemon's latest 1000 (as \`runs list\` shows them).
 
 Options:
   --by NAME       who approves (default: $USER)
@@ -29,7 +30,7 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
       { by: { type: 'string' }, cancel: { type: 'boolean' }, reason: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
       { min: 1, max: 1, names: 'RUN_ID' },
     );
-    const runId = positionals[0]!;
+    const shortId = positionals[0]!;
     const by = values.by ?? io.env.USER ?? 'cli';
     const { config } = resolveConfig(values.config, io.env);
     const { resolveDataDir } = await import('../../config/load.ts');
@@ -41,6 +42,7 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     }
     const client = new ApiClient(target);
     try {
+      const runId = await fullRunId(client, shortId);
       const path = `/runs/${encodeURIComponent(runId)}/${values.cancel ? 'cancel' : 'approve'}`;
       const { run } = await client.post<{ run: RunState }>(path, values.cancel ? { by, ...(values.reason ? { reason: values.reason } : {}) } : { by });
       io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
@@ -52,3 +54,16 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     }
   },
 };
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** The run a prefix names, among the daemon's latest runs; a whole id goes as it is. */
+async function fullRunId(client: import('../../api/client.ts').ApiClient, id: string): Promise<string> {
+  if (UUID.test(id)) return id;
+  const { ApiClientError } = await import('../../api/client.ts');
+  const { runs } = await client.get<{ runs: RunState[] }>('/runs?limit=1000');
+  const matches = runs.filter((r) => r.run_id.startsWith(id.toLowerCase()));
+  if (matches.length === 1) return matches[0]!.run_id;
+  if (matches.length === 0) throw new ApiClientError(404, 'not_found', `no run whose id starts with ${id} among the daemon's latest ${runs.length}`);
+  throw new ApiClientError(409, 'ambiguous', `${matches.length} runs start with ${id}: ${matches.slice(0, 5).map((r) => `${r.run_id} (${r.status})`).join(', ')}${matches.length > 5 ? ', ...' : ''}; give more of the id`);
+}
