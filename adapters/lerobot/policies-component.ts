@@ -1,17 +1,18 @@
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
-import { PolicyRunner } from './policy-runner.ts';
+import { PolicyThread } from './policy-thread.ts';
 import { VlaService } from './vla-service.ts';
 
 /**
  * Component `policies`: loads every policy of `policies` and answers `ai/inference/vla/<name>` for those
- * with `serve: true`. Control loops load their own sessions in their worker threads, so a query never
- * competes with a loop for a session.
+ * with `serve: true`, each in its own worker thread (PolicyThread), so a slow model never holds up the
+ * main thread. Control loops load their own sessions in their worker threads, so a query never competes
+ * with a loop for a session.
  */
 export class PoliciesComponent implements Component, MetricsProvider {
   readonly name = 'policies';
   #ctx: ComponentContext;
-  #runners = new Map<string, PolicyRunner>();
+  #threads = new Map<string, PolicyThread>();
   #services: VlaService[] = [];
   #state: ComponentHealth['state'] = 'stopped';
 
@@ -25,9 +26,9 @@ export class PoliciesComponent implements Component, MetricsProvider {
     try {
       for (const [name, settings] of Object.entries(config.policies)) {
         if (!settings.serve) continue;
-        const runner = await PolicyRunner.open(name, settings);
-        this.#runners.set(name, runner);
-        const service = new VlaService(bus, runner);
+        const thread = await PolicyThread.open(name, settings);
+        this.#threads.set(name, thread);
+        const service = new VlaService(bus, thread);
         this.#services.push(service);
         log.info({ policy: name, model: settings.model, provider: settings.provider, query: service.name }, 'policy serving');
       }
@@ -41,8 +42,8 @@ export class PoliciesComponent implements Component, MetricsProvider {
   async stop(): Promise<void> {
     for (const s of this.#services) s.close();
     this.#services = [];
-    await Promise.all([...this.#runners.values()].map((r) => r.close()));
-    this.#runners.clear();
+    await Promise.all([...this.#threads.values()].map((t) => t.close()));
+    this.#threads.clear();
     this.#state = 'stopped';
   }
 
@@ -54,7 +55,7 @@ export class PoliciesComponent implements Component, MetricsProvider {
   health(): ComponentHealth {
     return {
       state: this.#state,
-      details: Object.fromEntries(this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors }])),
+      details: Object.fromEntries(this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors, pending: s.pending }])),
     };
   }
 

@@ -1,6 +1,7 @@
 import type { Bus } from '../../daemon/bus/bus.ts';
 import type { QueryPayload } from '../../daemon/bus/types.ts';
-import { PolicyInputError, type PolicyRunner } from './policy-runner.ts';
+import { PolicyInputError } from './policy-runner.ts';
+import type { PolicyExecutor } from './policy-thread.ts';
 import { decodeTensors, encodeError, encodeTensors, TENSOR_ENCODING, TensorCodecError } from './tensor-codec.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
@@ -12,46 +13,89 @@ export interface VlaServiceStats {
   errorsByCode: Record<string, number>;
 }
 
+export interface VlaServiceOptions {
+  /** Queries in flight or waiting; past it a query gets a `busy` reply at once. policies.<name>.max_pending_queries. */
+  maxPending?: number;
+}
+
 /**
  * Serves `ai/inference/vla/<policy>` on the bus: one observation in, the policy's outputs (an action
- * chunk) out, in the tensor encoding of tensor-codec.ts. Each query is stateless: recurrent inputs come
- * from the request or start at zero. Bad input gets an error reply, never an exception that could reach
- * the bus's caller as a crash, and queries run one at a time because a session run is not reentrant.
+ * chunk) out, in the tensor encoding of tensor-codec.ts. Each query is stateless. Bad input gets an error
+ * reply, never an exception that could reach the bus's caller as a crash. Queries run one at a time (a
+ * session run is not reentrant) and at most `maxPending` wait: a burst gets `busy` replies rather than
+ * a queue that answers long after its callers gave up; a query whose caller's timeout passed while it
+ * waited is dropped without running the model.
  */
 export class VlaService {
   readonly name: string;
   readonly stats: VlaServiceStats = { queries: 0, errors: 0, errorsByCode: {} };
-  #runner: PolicyRunner;
+  #policy: PolicyExecutor;
+  #maxPending: number;
+  #pending = 0;
   #stop: () => void;
   #tail: Promise<unknown> = Promise.resolve();
 
-  constructor(bus: Bus, runner: PolicyRunner) {
-    this.#runner = runner;
-    this.name = `${VLA_QUERY_PREFIX}${runner.spec.name}`;
-    this.#stop = bus.serve(this.name, (request) => {
-      const reply = this.#tail.then(() => this.handle(request));
-      this.#tail = reply;
-      return reply;
-    });
+  constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
+    const { maxPending = policy.spec.settings.max_pending_queries } = options;
+    this.#policy = policy;
+    this.#maxPending = maxPending;
+    this.name = `${VLA_QUERY_PREFIX}${policy.spec.name}`;
+    this.#stop = bus.serve(this.name, (request, signal) => this.handle(request, signal));
   }
 
-  /** Answers one request; never throws. */
-  async handle(request: QueryPayload): Promise<QueryPayload> {
+  /** Queries in flight or waiting now. */
+  get pending(): number {
+    return this.#pending;
+  }
+
+  /** Answers one request; never throws. `signal` aborts when the caller stops waiting. */
+  async handle(request: QueryPayload, signal?: AbortSignal): Promise<QueryPayload> {
     this.stats.queries++;
-    const policy = this.#runner.spec.name;
+    const policy = this.#policy.spec.name;
     if (request.encoding !== TENSOR_ENCODING) {
       return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING}, got ${JSON.stringify(request.encoding)}`);
     }
+    let inputs: Record<string, Float32Array>;
+    let fields: Record<string, unknown>;
     try {
-      const { tensors, fields } = decodeTensors(request.payload);
-      const inputs: Record<string, Float32Array> = {};
-      for (const t of tensors) {
-        if (t.name in inputs) return this.#error('bad_payload', `tensor "${t.name}" appears twice`);
-        inputs[t.name] = t.data;
-      }
-      this.#runner.reset();
+      ({ inputs, fields } = this.#decode(request.payload));
+    } catch (error) {
+      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message);
+      throw error;
+    }
+    if (this.#pending >= this.#maxPending) {
+      return this.#error(
+        'busy',
+        `policy ${policy} is busy: ${this.#pending} queries in flight or waiting, the most policies.${policy}.max_pending_queries allows; try again later`,
+      );
+    }
+    this.#pending++;
+    const turn = this.#tail.then(() => this.#run(inputs, fields, signal));
+    this.#tail = turn;
+    try {
+      return await turn;
+    } finally {
+      this.#pending--;
+    }
+  }
+
+  #decode(payload: Uint8Array): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
+    const { tensors, fields } = decodeTensors(payload);
+    const inputs: Record<string, Float32Array> = {};
+    for (const t of tensors) {
+      if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor "${t.name}" appears twice`);
+      inputs[t.name] = t.data;
+    }
+    return { inputs, fields };
+  }
+
+  async #run(inputs: Record<string, Float32Array>, fields: Record<string, unknown>, signal: AbortSignal | undefined): Promise<QueryPayload> {
+    const policy = this.#policy.spec.name;
+    if (signal?.aborted) return this.#error('timeout', `policy ${policy}: the caller's timeout passed while the query waited; the model was not run`);
+    try {
+      this.#policy.reset?.();
       const started = performance.now();
-      const outputs = await this.#runner.run(inputs);
+      const outputs = await this.#policy.run(inputs);
       const inferenceUs = Math.round((performance.now() - started) * 1000);
       const action = Object.values(outputs)[0];
       const reply: Record<string, unknown> = { policy, chunk: action?.chunk ?? 1, inference_us: inferenceUs };
@@ -70,7 +114,7 @@ export class VlaService {
   #error(code: string, message: string): QueryPayload {
     this.stats.errors++;
     this.stats.errorsByCode[code] = (this.stats.errorsByCode[code] ?? 0) + 1;
-    return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy: this.#runner.spec.name }) };
+    return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy: this.#policy.spec.name }) };
   }
 
   close(): void {

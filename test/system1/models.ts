@@ -47,3 +47,22 @@ export function writeLinearModel(dir: string, name: string, weight: number[], bi
 export function policySettings(raw: Record<string, unknown>): PolicySettings {
   return Value.Default(PolicyConfig, structuredClone(raw)) as PolicySettings;
 }
+
+/**
+ * A slow policy, obs [1, 2] -> actions [1, 2], for tests of what a long inference must not hold up: a
+ * [rows, 1536] x [1536, 1536] MatMul per run (the default rows take a few hundred ms on one core). Actions are ~0.
+ */
+export function writeSlowModel(dir: string, rows = 6144): string {
+  const n = 1536;
+  const g = new OnnxGraphBuilder();
+  let x = g.input('obs', [1, 2]);
+  x = g.dense(x, new Float32Array(2 * n).fill(0.001), new Float32Array(n), 'tanh', 'l0');
+  const tiled = g.node('Tile', [x, g.int64s('reps', [rows, 1])]);
+  const product = g.node('MatMul', [tiled, g.floats('W', [n, n], new Float32Array(n * n).fill(0.0001))]);
+  const mean = g.node('ReduceMean', [product], { axes: [0], keepdims: 1 });
+  g.dense(mean, new Float32Array(n * 2).fill(0.0001), new Float32Array(2), 'none', 'out', 'actions');
+  g.output('actions', [1, 2]);
+  const path = join(dir, `slow${rows}.onnx`);
+  writeFileSync(path, g.toBytes());
+  return path;
+}

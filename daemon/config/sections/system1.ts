@@ -109,6 +109,14 @@ export const PolicyConfig = Type.Object(
     }),
     threads: Type.Integer({ minimum: 1, maximum: 64, default: 1, description: 'Intra-op threads of the session.' }),
     serve: Type.Boolean({ default: true, description: 'Answer the bus query ai/inference/vla/<name>.' }),
+    max_pending_queries: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 8,
+      description:
+        'Queries to ai/inference/vla/<name> in flight or waiting (they run one at a time); past it a query is refused at once with error busy. ' +
+        'A query whose caller\'s timeout passes while it waits is dropped without running the model.',
+    }),
     inputs: Type.Record(Type.String(), InputConfig, { default: {}, description: 'By model input name.' }),
     outputs: Type.Record(Type.String(), OutputConfig, { default: {}, description: 'By model output name.' }),
   },

@@ -1,0 +1,86 @@
+import { once } from 'node:events';
+import type { Worker } from 'node:worker_threads';
+import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
+import { spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
+import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput } from './policy-runner.ts';
+import type { PolicySpec } from './policy-spec.ts';
+
+/** What the VLA service needs of a policy: its spec and one run at a time (a PolicyRunner, or a PolicyThread). */
+export interface PolicyExecutor {
+  readonly spec: PolicySpec;
+  /** Forgets recurrent state; a query starts from zero. */
+  reset?(): void;
+  /** One step. Callers await one run before the next. */
+  run(inputs: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>>;
+}
+
+export type ServingRequest = { id: number; inputs: Record<string, Float32Array> };
+export type ServingReply =
+  | { kind: 'ready'; spec: PolicySpec }
+  | { kind: 'fatal'; message: string }
+  | { kind: 'outputs'; id: number; outputs: Record<string, PolicyOutput> }
+  | { kind: 'error'; id: number; code: PolicyInputErrorCode | undefined; message: string };
+
+type Pending = { resolve: (r: Record<string, PolicyOutput>) => void; reject: (e: Error) => void };
+
+/**
+ * A served policy in its own worker thread (serving-worker.ts), so a slow model keeps its computation
+ * off the daemon's main thread: the bus, the API, the loops' observations and the watchdog go on while
+ * it runs. Callers must await one `run` before the next (the VLA service queues them).
+ */
+export class PolicyThread implements PolicyExecutor {
+  readonly spec: PolicySpec;
+  #worker: Worker;
+  #pending = new Map<number, Pending>();
+  #nextId = 0;
+  #dead: Error | undefined;
+
+  private constructor(spec: PolicySpec, worker: Worker) {
+    this.spec = spec;
+    this.#worker = worker;
+    worker.on('message', (m: ServingReply) => {
+      if (m.kind !== 'outputs' && m.kind !== 'error') return;
+      const waiting = this.#pending.get(m.id);
+      this.#pending.delete(m.id);
+      if (m.kind === 'outputs') waiting?.resolve(m.outputs);
+      else waiting?.reject(m.code ? new PolicyInputError(m.code, m.message) : new Error(m.message));
+    });
+    const die = (error: Error): void => {
+      this.#dead ??= error;
+      for (const p of this.#pending.values()) p.reject(this.#dead);
+      this.#pending.clear();
+    };
+    worker.on('error', die);
+    worker.on('exit', (code) => die(new Error(`the serving thread exited (code ${code})`)));
+  }
+
+  /** Starts the thread and waits for the model to load; rejects with the load error. */
+  static async open(name: string, settings: PolicySettings): Promise<PolicyThread> {
+    const worker = spawnTsWorker(new URL('./serving-worker.ts', import.meta.url), { workerData: { policyName: name, policy: settings } });
+    // events.once rejects on 'error' (a worker that fails to boot); a model that fails to load posts 'fatal'.
+    const [first] = (await once(worker, 'message').catch(async (error: unknown) => {
+      await worker.terminate();
+      throw error;
+    })) as [ServingReply];
+    if (first.kind !== 'ready') {
+      await worker.terminate();
+      throw new Error(first.kind === 'fatal' ? first.message : `policy ${name}: unexpected first message from the serving thread`);
+    }
+    return new PolicyThread(first.spec, worker);
+  }
+
+  /** One stateless step (the thread resets recurrent state per request). */
+  run(inputs: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+    if (this.#dead) return Promise.reject(this.#dead);
+    const id = this.#nextId++;
+    return new Promise((resolve, reject) => {
+      this.#pending.set(id, { resolve, reject });
+      this.#worker.postMessage({ id, inputs } satisfies ServingRequest);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#dead ??= new Error('the policy was closed');
+    await this.#worker.terminate();
+  }
+}

@@ -1,0 +1,30 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
+import { PolicyInputError, PolicyRunner } from './policy-runner.ts';
+import type { ServingReply, ServingRequest } from './policy-thread.ts';
+
+// The serving side of ai/inference/vla/<policy>: onnxruntime-node's session.run computes on the calling
+// thread (its promise only defers the call), so a served policy runs here, never on the daemon's main thread.
+// Requests come one at a time (PolicyThread keeps at most one in flight); each is stateless.
+const { policyName, policy } = workerData as { policyName: string; policy: PolicySettings };
+const port = parentPort!;
+const post = (m: ServingReply, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
+
+try {
+  const runner = await PolicyRunner.open(policyName, policy);
+  port.on('message', (req: ServingRequest) => {
+    runner.reset();
+    runner.run(req.inputs).then(
+      (outputs) => {
+        post({ kind: 'outputs', id: req.id, outputs }, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+      },
+      (error: unknown) => {
+        const code = error instanceof PolicyInputError ? error.code : undefined;
+        post({ kind: 'error', id: req.id, code, message: (error as Error).message });
+      },
+    );
+  });
+  post({ kind: 'ready', spec: runner.spec });
+} catch (error) {
+  post({ kind: 'fatal', message: (error as Error).message });
+}

@@ -1,0 +1,147 @@
+import pino from 'pino';
+import { Value } from 'typebox/value';
+import { afterAll, describe, expect, it } from 'vitest';
+import { PoliciesComponent } from '../../adapters/lerobot/policies-component.ts';
+import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import type { PolicyExecutor } from '../../adapters/lerobot/policy-thread.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../adapters/lerobot/tensor-codec.ts';
+import { VlaService } from '../../adapters/lerobot/vla-service.ts';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { QueryError } from '../../daemon/bus/errors.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import { ControlLoop } from '../../daemon/control/control-loop.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { policySettings, writeLinearModel, writeSlowModel } from './models.ts';
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const log = pino({ level: 'silent' });
+const ARRAY = 'std_msgs/msg/Float64MultiArray';
+const OBS = encodeTensors([{ name: 'obs', shape: [1, 2], data: Float32Array.of(1, 2) }]);
+
+const errorCode = (reply: { payload: Uint8Array }): string | undefined => (decodeTensors(reply.payload).fields.error as { code: string } | undefined)?.code;
+
+/** A policy whose runs wait until the test opens the gate; counts the runs that started. */
+class GatedPolicy implements PolicyExecutor {
+  readonly spec: PolicyExecutor['spec'];
+  runs = 0;
+  #runner: PolicyRunner;
+  #open!: () => void;
+  #gate = new Promise<void>((resolve) => (this.#open = resolve));
+  constructor(runner: PolicyRunner) {
+    this.#runner = runner;
+    this.spec = runner.spec;
+  }
+  async run(inputs: Record<string, Float32Array>) {
+    this.runs++;
+    await this.#gate;
+    return this.#runner.run(inputs);
+  }
+  open(): void {
+    this.#open();
+  }
+}
+
+async function gated(): Promise<{ bus: Bus; policy: GatedPolicy; service: VlaService; close: () => Promise<void> }> {
+  const runner = await PolicyRunner.open('gated', policySettings({ model: writeLinearModel(tmp.path, 'gated', [1, 0, 0, 1], [0, 0]) }));
+  const bus = new Bus();
+  const policy = new GatedPolicy(runner);
+  const service = new VlaService(bus, policy, { maxPending: 3 });
+  return { bus, policy, service, close: async () => void (bus.close(), await runner.close()) };
+}
+
+describe('ai/inference/vla/<policy> admission', () => {
+  it('refuses queries past max_pending_queries at once with busy, and runs the others', async () => {
+    const { bus, policy, close } = await gated();
+    try {
+      const codes: (string | undefined)[] = [];
+      const all = Array.from({ length: 5 }, () => bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 }).then((r) => void codes.push(errorCode(r))));
+      // The gate is still shut: the two refusals come while the admitted three wait.
+      await waitFor(() => codes.length === 2, 'two busy replies');
+      expect(codes).toEqual(['busy', 'busy']);
+      policy.open();
+      await Promise.all(all);
+      expect(codes.slice(2)).toEqual([undefined, undefined, undefined]);
+      expect(policy.runs).toBe(3);
+    } finally {
+      await close();
+    }
+  });
+
+  it('drops a query whose caller timed out while it waited, without running the model', async () => {
+    const { bus, policy, service, close } = await gated();
+    try {
+      const first = bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 });
+      const late = bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 20 });
+      await expect(late).rejects.toSatisfy((e) => e instanceof QueryError && e.code === 'timeout');
+      policy.open();
+      expect(errorCode(await first)).toBeUndefined();
+      await waitFor(() => service.pending === 0, 'the queue to drain');
+      expect(policy.runs).toBe(1);
+      expect(service.stats.errorsByCode).toEqual({ timeout: 1 });
+    } finally {
+      await close();
+    }
+  });
+
+  it('keeps a control loop fresh while a slow served policy is flooded with queries', async () => {
+    const bus = new Bus();
+    const definitions = new DefinitionsRegistry();
+    const codec = new MessageCodec(definitions);
+    const slow = writeSlowModel(tmp.path);
+    const fast = writeLinearModel(tmp.path, 'fast', [1, 0, 0, 1], [0, 0]);
+    const config = parseConfigText(JSON.stringify({ policies: { slow: { model: slow, max_pending_queries: 2 } } }), 'test.yaml');
+    const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
+    const ctx: ComponentContext = { config, bus, definitions, log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+    const policies = new PoliciesComponent(ctx);
+    let fresh = false;
+    // An observation every 10 ms, stale past 150 ms: only a main thread held for a whole model run makes it stale.
+    const loop = new ControlLoop({
+      name: 'fast',
+      loop: Value.Default(LoopConfig, { policy: 'fast', rate_hz: 20, max_observation_age_ms: 150, scheduling: 'other', nice: 0 }) as LoopSettings,
+      policyName: 'fast',
+      policy: policySettings({ model: fast, serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } }),
+      bus,
+      definitions,
+      log,
+      onCommand: (_values, safe) => void (fresh ||= !safe),
+    });
+    const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
+    const timer = setInterval(() => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.of(1, 2) })), 10);
+    await policies.start();
+    await loop.start();
+    try {
+      // Ticks before the first observation are stale by design; count from the first policy command on.
+      await waitFor(() => fresh, 'a policy command', 20_000);
+      const before = loop.stats();
+      let answered = 0;
+      let busy = 0;
+      for (let wave = 0; wave < 3; wave++) {
+        const replies = await Promise.all(Array.from({ length: 6 }, () => bus.query('ai/inference/vla/slow', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 })));
+        for (const r of replies) {
+          const code = errorCode(r);
+          if (code === undefined) answered++;
+          else if (code === 'busy') busy++;
+          else throw new Error(`unexpected error reply ${code}`);
+        }
+      }
+      await loop.stop();
+      const after = loop.stats();
+      expect({ answered, busy }).toEqual({ answered: 6, busy: 12 });
+      expect(after.ticks - before.ticks).toBeGreaterThan(0);
+      expect(after.staleTicks - before.staleTicks).toBe(0);
+      expect(after.missedDeadlines - before.missedDeadlines).toBe(0);
+    } finally {
+      clearInterval(timer);
+      await loop.stop();
+      await policies.stop();
+      bus.close();
+    }
+  }, 60_000);
+});
