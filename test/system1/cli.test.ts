@@ -1,3 +1,4 @@
+import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +147,28 @@ describe('auraison-edge lerobot export', () => {
     expect(meta.map((m) => [m.dataset_from_index, m.dataset_to_index])).toEqual([[0n, 7n], [7n, 17n]]);
     conn.closeSync();
     instance.closeSync();
+  });
+
+  it('exports a long window (200,001 frames, past what a spread into push can take) and reads it back', async () => {
+    const out = join(tmp.path, 'long');
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--fps', '100', '--feature', 'observation.state=/joint_states:position', '--window', `${t0},${t0 + 2_000_000_000_000n}`, '--json']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).frames).toBe(200_001);
+    expect(existsSync(join(out, 'meta', 'info.json'))).toBe(true);
+    expect(readdirSync(tmp.path).filter((f) => f.includes('partial'))).toEqual([]);
+  }, 120_000);
+
+  it('refuses a window that resamples past --max-frames before reading anything, and leaves no output', async () => {
+    const out = join(tmp.path, 'year');
+    const year = 365n * 24n * 3600n * 1_000_000_000n;
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--feature', 'observation.state=/joint_states:position', '--window', `${t0},${t0 + year}`]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('the window resamples to 946080001 frames at 30 fps, more than 1000000 (--max-frames; 9.3 h at 30 fps)');
+    expect(existsSync(out)).toBe(false);
+    const small = await runMain(['lerobot', 'export', out, '--db', db, '--max-frames', '5', '--feature', 'observation.state=/joint_states:position', '--window', `${t0},${t0 + 1_000_000_000n}`]);
+    expect(small.code).toBe(1);
+    expect(small.stderr).toContain('resamples to 31 frames at 30 fps, more than 5 (--max-frames');
   });
 
   it('refuses a column that is not numeric, naming it', async () => {

@@ -26,7 +26,12 @@ export interface ExportOptions {
   features: FeatureMapping[];
   episodes: EpisodeWindow[];
   robotType?: string | null;
+  /** The most frames all windows may resample to (the export holds them in memory). Default DEFAULT_MAX_FRAMES. */
+  maxFrames?: number;
 }
+
+/** 1,000,000 frames: 9.3 h at 30 fps, about 1 GB of memory while exporting. */
+export const DEFAULT_MAX_FRAMES = 1_000_000;
 
 export interface ExportReport {
   out: string;
@@ -61,13 +66,24 @@ const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UI
  * Numeric and numeric-list columns only: image and video topics are refused (see README).
  */
 export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<ExportReport> {
-  const { database, out, fps, features, episodes, robotType = null } = options;
+  const { database, out, fps, features, episodes, robotType = null, maxFrames = DEFAULT_MAX_FRAMES } = options;
   if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
   if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
   if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
   const minStart = episodes.reduce((a, e) => (e.startNs < a ? e.startNs : a), episodes[0]!.startNs);
   const maxEnd = episodes.reduce((a, e) => (e.endNs > a ? e.endNs : a), episodes[0]!.endNs);
   for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
+  const period = 1e9 / fps;
+  const counts = episodes.map((e) => Math.floor(Number(e.endNs - e.startNs) / period) + 1);
+  const resampled = counts.reduce((a, b) => a + b, 0);
+  // Checked before anything is read: a window of "everything" (a year) would otherwise build ~1e9 frames in memory.
+  if (resampled > maxFrames) {
+    const hours = (maxFrames / fps / 3600).toFixed(1);
+    throw new DatasetError(
+      `the ${episodes.length === 1 ? 'window resamples' : `${episodes.length} windows resample`} to ${resampled} frames at ${fps} fps, more than ${maxFrames} (--max-frames; ${hours} h at ${fps} fps): ` +
+        'export shorter windows (--episode START,END for each stretch you want), a lower --fps, or raise --max-frames',
+    );
+  }
 
   const series = await withDuckDB(async (conn) => {
     await conn.run(`ATTACH ${sqlString(database)} AS lakehouse (READ_ONLY)`);
@@ -78,12 +94,10 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
 
   let dropped = 0;
   const data: EpisodeData[] = [];
-  const period = 1e9 / fps;
   for (const [i, e] of episodes.entries()) {
     const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
     const cursor = series.map(() => -1);
-    const count = Math.floor(Number(e.endNs - e.startNs) / period) + 1;
-    for (let k = 0; k < count; k++) {
+    for (let k = 0; k < counts[i]!; k++) {
       const t = e.startNs + BigInt(Math.round(k * period));
       series.forEach((s, j) => {
         while (cursor[j]! + 1 < s.times.length && s.times[cursor[j]! + 1]! <= t) cursor[j]!++;

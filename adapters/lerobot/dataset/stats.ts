@@ -9,8 +9,8 @@ export function aggregateStats(parts: FeatureStats[]): FeatureStats {
   const out: FeatureStats = {};
   const mins = parts.map((p) => p.min).filter((m): m is number[] => !!m);
   const maxs = parts.map((p) => p.max).filter((m): m is number[] => !!m);
-  if (mins.length) out.min = mins[0]!.map((_, i) => Math.min(...mins.map((m) => m[i]!)));
-  if (maxs.length) out.max = maxs[0]!.map((_, i) => Math.max(...maxs.map((m) => m[i]!)));
+  if (mins.length) out.min = mins[0]!.map((_, i) => mins.reduce((a, m) => Math.min(a, m[i]!), Infinity));
+  if (maxs.length) out.max = maxs[0]!.map((_, i) => maxs.reduce((a, m) => Math.max(a, m[i]!), -Infinity));
   if (withCount.length === 0) return out;
   const n = withCount.reduce((a, p) => a + p.count![0]!, 0);
   const dim = withCount[0]!.mean!.length;

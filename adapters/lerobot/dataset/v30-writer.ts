@@ -1,5 +1,5 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DatasetError, type FeatureStats } from './dataset-types.ts';
 import { sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
@@ -40,14 +40,15 @@ const DEFAULT_FEATURES = [
  * Writes a LeRobot v3.0 dataset: meta/info.json, meta/stats.json, meta/tasks.parquet,
  * meta/episodes/chunk-000/file-000.parquet and data/chunk-000/file-000.parquet. Everything goes in one file
  * of each (readers locate episodes through meta/episodes, so a file past data_files_size_in_mb still reads
- * correctly). Parquet is written by DuckDB.
+ * correctly). Parquet is written by DuckDB. The dataset is written into a hidden sibling directory and
+ * renamed to `target` at the end, so a failed write leaves nothing behind.
  * Only float32 vector features are written; images and videos are not (see README, lerobot export).
  */
-export async function writeLeRobotV30(root: string, options: WriteOptions): Promise<{ frames: number; episodes: number }> {
+export async function writeLeRobotV30(target: string, options: WriteOptions): Promise<{ frames: number; episodes: number }> {
   const { fps, robotType = null, features, episodes } = options;
   if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
   if (episodes.length === 0) throw new DatasetError('no episodes to write');
-  if (existsSync(root) && readdirSync(root).length > 0) throw new DatasetError(`${root} exists and is not empty; give a new directory`);
+  if (existsSync(target) && readdirSync(target).length > 0) throw new DatasetError(`${target} exists and is not empty; give a new directory`);
   const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
   for (const f of features) if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
 
@@ -62,10 +63,13 @@ export async function writeLeRobotV30(root: string, options: WriteOptions): Prom
   });
   const total = lengths.reduce((a, b) => a + b, 0);
 
+  const root = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
+  rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'meta', 'episodes', 'chunk-000'), { recursive: true });
   mkdirSync(join(root, 'data', 'chunk-000'), { recursive: true });
   const tmp = join(root, '.write-tmp');
   mkdirSync(tmp, { recursive: true });
+  let done = false;
   try {
     // Frames, as newline-delimited JSON that DuckDB reads with declared column types.
     const frameLines: string[] = [];
@@ -90,7 +94,8 @@ export async function writeLeRobotV30(root: string, options: WriteOptions): Prom
       const s: Record<string, FeatureStats> = {};
       for (const [k, rows] of Object.entries(perEpisode)) {
         s[k] = computeStats(rows, rows[0]!.length);
-        statsRows[k]!.push(...rows);
+        // One by one: spreading a long episode's rows into push overflows the call stack.
+        for (const r of rows) statsRows[k]!.push(r);
       }
       episodeStats.push(s);
     });
@@ -181,8 +186,12 @@ export async function writeLeRobotV30(root: string, options: WriteOptions): Prom
     };
     writeFileSync(join(root, 'meta', 'info.json'), `${JSON.stringify(info, null, 4)}\n`);
     writeFileSync(join(root, 'meta', 'stats.json'), `${JSON.stringify(stats, null, 4)}\n`);
-  } finally {
     rmSync(tmp, { recursive: true, force: true });
+    // rename(2) replaces an empty directory, so an empty `target` the user made is fine.
+    renameSync(root, target);
+    done = true;
+  } finally {
+    if (!done) rmSync(root, { recursive: true, force: true });
   }
   return { frames: total, episodes: episodes.length };
 }

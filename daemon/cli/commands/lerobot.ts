@@ -19,7 +19,9 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
           list column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
           holds each feature's latest sample at or before START + k/fps (no interpolation). Frames before
           every feature has a sample are dropped. Image and video topics are not exported: the dataset has
-          no video features (the daemon does not encode video).
+          no video features (the daemon does not encode video). The export holds the frames in memory, so
+          windows resampling to more than --max-frames are refused before anything is read. OUT appears
+          only when the whole dataset is written (a failed export leaves nothing).
 
 Options (export):
   --feature KEY=TOPIC:COL[,COL]  e.g. observation.state=/joint_states:position, action=/cmd_vel:linear.x,angular.z
@@ -28,6 +30,7 @@ Options (export):
   --task TEXT                the task of episodes that name none (default: "recorded")
   --fps N                    frames per second of the dataset (default: 30)
   --robot-type TEXT          info.json robot_type
+  --max-frames N             the most frames all windows may resample to (default: 1000000, 9.3 h at 30 fps)
   --db FILE                  the lakehouse catalog (default: <data_dir>/lakehouse/catalog.duckdb)
   --config FILE              the daemon config, for its data dir
   --json                     print one JSON object
@@ -79,6 +82,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
       task: { type: 'string' },
       fps: { type: 'string' },
       'robot-type': { type: 'string' },
+      'max-frames': { type: 'string' },
       db: { type: 'string' },
       config: { type: 'string' },
       json: { type: 'boolean' },
@@ -102,13 +106,14 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   });
   if (windows.length === 0) throw new UsageError('give --window START,END or --episode START,END[,TASK]');
   const fps = numberOption('fps', values.fps, { min: 0, exclusiveMin: true }) ?? 30;
+  const maxFrames = numberOption('max-frames', values['max-frames'], { min: 1, integer: true });
   let database = values.db ? resolve(io.cwd, values.db) : undefined;
   if (!database) {
     const { config } = resolveConfig(values.config, io.env);
     database = join(resolveDataDir(config, io.cwd), 'lakehouse', 'catalog.duckdb');
   }
   try {
-    const report = await exportLakehouseToLeRobot({ database, out: resolve(io.cwd, positionals[0]!), fps, features, episodes: windows, robotType: values['robot-type'] ?? null });
+    const report = await exportLakehouseToLeRobot({ database, out: resolve(io.cwd, positionals[0]!), fps, features, episodes: windows, robotType: values['robot-type'] ?? null, maxFrames });
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
       io.stdout(`wrote ${report.out}: LeRobot v3.0, ${report.episodes} episodes, ${report.frames} frames at ${fps} fps\n`);
