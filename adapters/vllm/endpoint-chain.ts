@@ -1,6 +1,5 @@
 import {
   createAssistantMessageEventStream,
-  streamSimple,
   type Api,
   type AssistantMessage,
   type AssistantMessageEvent,
@@ -10,8 +9,10 @@ import {
   type SimpleStreamOptions,
 } from '@mariozechner/pi-ai';
 import { backoffDelay, isRetryable, sleep } from './backoff.ts';
+import { replyEvents, streamCompletion } from './completion-stream.ts';
 import type { Endpoint } from './model.ts';
-import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
+import type { ResponseSchema } from './structured-output.ts';
 import { Watchdog } from './watchdog.ts';
 
 export interface ChainStreamOptions {
@@ -36,7 +37,7 @@ export interface EndpointHealth {
 
 type Attempt =
   | { ok: true; events: AssistantMessageEvent[] }
-  | { ok: false; reason: string; retryable: boolean; aborted: boolean };
+  | { ok: false; reason: string; retryable: boolean; aborted: boolean; retryAfterMs?: number };
 
 interface EndpointState {
   endpoint: Endpoint;
@@ -47,8 +48,17 @@ interface EndpointState {
   coolUntil: number;
 }
 
+/** Where a fallback is reported: the daemon's logger (pino's shape). */
+export interface ChainLog {
+  warn(fields: Record<string, unknown>, message: string): void;
+}
+
 export interface EndpointChainOptions {
   endpoints: readonly Endpoint[];
+  /** What one reply may hold (llm.max_tool_argument_bytes, llm.max_reply_bytes). */
+  limits?: ReplyLimits;
+  /** Failed attempts and fallbacks are warned here, at most once per endpoint and reason a minute. */
+  log?: ChainLog;
   /** Injected for tests of backoff; the real clock otherwise. */
   now?: () => number;
   random?: () => number;
@@ -66,12 +76,18 @@ export class EndpointChain {
   #states: EndpointState[];
   #now: () => number;
   #random: () => number;
+  #limits: ReplyLimits;
+  #log: ChainLog | undefined;
+  /** When each (endpoint, reason kind) was last warned about: a dead endpoint fails every request alike. */
+  #warned = new Map<string, number>();
 
   constructor(options: EndpointChainOptions) {
-    const { endpoints, now = Date.now, random = Math.random } = options;
+    const { endpoints, now = Date.now, random = Math.random, limits = DEFAULT_REPLY_LIMITS, log } = options;
     this.#states = endpoints.map((endpoint) => ({ endpoint, requests: 0, failures: 0, lastTtftMs: null, lastError: null, coolUntil: 0 }));
     this.#now = now;
     this.#random = random;
+    this.#limits = limits;
+    this.#log = log;
   }
 
   get endpoints(): readonly Endpoint[] {
@@ -127,10 +143,12 @@ export class EndpointChain {
         failures.push(`${settings.name}: skipped, it failed within the last ${settings.cooldown_ms} ms (${state.lastError})`);
         continue;
       }
+      let cooldown = settings.cooldown_ms;
+      let wait: number | undefined;
       for (let attempt = 0; attempt <= settings.retries; attempt++) {
         if (attempt > 0) {
           try {
-            await sleep(backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random), signal);
+            await sleep(wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random), signal);
           } catch {
             return this.#fail(outer, 'aborted', 'the request was cancelled');
           }
@@ -140,6 +158,7 @@ export class EndpointChain {
         if (result.ok) {
           state.lastError = null;
           state.coolUntil = 0;
+          if (failures.length > 0) this.#warnFallback(failures, settings.name);
           for (const event of result.events) outer.push(event);
           outer.end();
           return;
@@ -149,12 +168,34 @@ export class EndpointChain {
         if (result.aborted) return this.#fail(outer, 'aborted', 'the request was cancelled');
         failures.push(`${settings.name} attempt ${attempt + 1}: ${result.reason}`);
         if (!result.retryable) break;
+        // A 429's Retry-After is honoured when it fits the endpoint's backoff budget; a longer one moves on
+        // to the next endpoint now and keeps this one cooling down until the server said to come back.
+        wait = result.retryAfterMs;
+        if (wait !== undefined && wait > settings.backoff_max_ms) {
+          cooldown = Math.max(cooldown, wait);
+          break;
+        }
       }
-      state.coolUntil = this.#now() + settings.cooldown_ms;
+      state.coolUntil = this.#now() + cooldown;
     }
     const reason =
       this.#states.length === 0 ? 'no model endpoint is configured (llm.endpoints is empty)' : `no model endpoint answered: ${failures.join('; ')}`;
+    if (failures.length > 0) this.#warnFallback(failures, undefined);
     this.#fail(outer, 'error', reason);
+  }
+
+  /**
+   * An operator whose local model is down should see in the log that requests now go elsewhere. Rate-limited
+   * per failing endpoint and first failure, since a dead endpoint fails every request the same way.
+   */
+  #warnFallback(failures: string[], usedInstead: string | undefined): void {
+    if (!this.#log) return;
+    const key = `${failures[0]!.replace(/\d+/g, '#').slice(0, 120)}->${usedInstead ?? ''}`;
+    const now = this.#now();
+    if ((this.#warned.get(key) ?? -Infinity) > now - WARN_EVERY_MS) return;
+    this.#warned.set(key, now);
+    if (usedInstead) this.#log.warn({ failures, endpoint: usedInstead }, `model endpoint fallback: ${failures.join('; ')}; answered by ${usedInstead} instead`);
+    else this.#log.warn({ failures }, `no model endpoint answered: ${failures.join('; ')}`);
   }
 
   #fail(outer: AssistantMessageEventStream, reason: 'error' | 'aborted', message: string): void {
@@ -186,62 +227,45 @@ export class EndpointChain {
     let respondedAt: number | undefined;
     let firstTokenAt: number | undefined;
     arm(settings.connect_timeout_ms, 'no response from the server');
-    const events: AssistantMessageEvent[] = [];
-    const rawArgs = new Map<number, string>();
+    const whole = setTimeout(() => controller.abort(), settings.request_timeout_ms);
     try {
-      const inner = streamSimple(endpoint.model, context, {
-        apiKey: endpoint.apiKey,
+      const result = await streamCompletion(endpoint, context, {
         signal: controller.signal,
-        sessionId: options.sessionId,
-        maxTokens: settings.max_tokens,
-        temperature: settings.temperature,
-        timeoutMs: settings.request_timeout_ms,
-        // Retries and backoff are ours, so a fault falls back to the next endpoint in bounded time.
-        maxRetries: 0,
-        onPayload: options.responseSchema
-          ? (payload) => withResponseSchema(payload as Record<string, unknown>, options.responseSchema!, settings.structured_outputs)
-          : undefined,
+        limits: this.#limits,
+        responseSchema: options.responseSchema,
         onResponse: () => {
           respondedAt = this.#now();
           arm(settings.first_token_timeout_ms, 'no first token');
         },
+        onContent: () => {
+          firstTokenAt ??= this.#now();
+          arm(settings.idle_timeout_ms, 'the stream went silent');
+        },
       });
-      for await (const event of inner) {
-        events.push(event);
-        switch (event.type) {
-          case 'text_delta':
-          case 'thinking_delta':
-          case 'toolcall_delta':
-          case 'toolcall_start':
-          case 'text_start':
-          case 'thinking_start':
-            firstTokenAt ??= this.#now();
-            arm(settings.idle_timeout_ms, 'the stream went silent');
-            if (event.type === 'toolcall_delta') rawArgs.set(event.contentIndex, (rawArgs.get(event.contentIndex) ?? '') + event.delta);
-            break;
-          case 'done': {
-            const problem = checkToolCalls(event.message, rawArgs);
-            if (problem) return { ok: false, reason: problem, retryable: true, aborted: false };
-            state.lastTtftMs = (firstTokenAt ?? this.#now()) - (respondedAt ?? startedAt);
-            return { ok: true, events };
-          }
-          case 'error': {
-            if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
-            const reason = watchdog.expired ?? event.error.errorMessage ?? 'the endpoint returned an error';
-            return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
-          }
-        }
+      if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
+      if (watchdog.expired) return { ok: false, reason: watchdog.expired, retryable: true, aborted: false };
+      if (controller.signal.aborted) return { ok: false, reason: `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`, retryable: true, aborted: false };
+      if (!result.ok) {
+        const { reason, retryAfterMs } = result;
+        return { ok: false, reason, retryable: result.retryable && isRetryable(reason), aborted: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
       }
-      return { ok: false, reason: watchdog.expired ?? 'the stream ended without a final message', retryable: true, aborted: false };
+      const problem = checkToolCalls(result.message, result.rawArgs);
+      if (problem) return { ok: false, reason: problem, retryable: true, aborted: false };
+      state.lastTtftMs = (firstTokenAt ?? this.#now()) - (respondedAt ?? startedAt);
+      return { ok: true, events: replyEvents(result.message) };
     } catch (error) {
-      // streamSimple throws synchronously for setup errors (unknown api); no retry fixes those.
-      return { ok: false, reason: (error as Error).message, retryable: false, aborted: false };
+      if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
+      const reason = watchdog.expired ?? (error as Error).message;
+      return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
     } finally {
+      clearTimeout(whole);
       watchdog.clear();
       options.signal?.removeEventListener('abort', onOuterAbort);
     }
   }
 }
+
+const WARN_EVERY_MS = 60_000;
 
 /**
  * A reply's tool calls are only run when their arguments arrived whole: pi-ai repairs and partially parses

@@ -25,7 +25,8 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
     this.#settings = ctx.config.llm;
     const endpoints = this.#settings.endpoints.map((e) => resolveEndpoint(e, env));
     this.#warnings = this.#settings.endpoints.map((e) => missingKey(e, env)).filter((w): w is string => w !== undefined);
-    this.chain = new EndpointChain({ endpoints });
+    const { max_tool_argument_bytes, max_reply_bytes } = this.#settings;
+    this.chain = new EndpointChain({ endpoints, limits: { max_tool_argument_bytes, max_reply_bytes }, log: ctx.log });
   }
 
   get streamFn() {

@@ -16,9 +16,12 @@ export interface ScriptedToolCall {
 
 export type ScriptedReply =
   | { text: string; finish?: 'stop' | 'length' }
-  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length' }
+  /** `argumentChunk` overrides the server's characters of argument text per delta for this reply. */
+  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length'; argumentChunk?: number }
   /** A non-streamed error response, in the nested OpenAI error body current vLLM sends. */
-  | { status: number; message?: string }
+  | { status: number; message?: string; headers?: Record<string, string> }
+  /** A 200 with this body and content type, as a proxy's error page is. */
+  | { raw: string; contentType: string }
   /** Streams this reply's first `fraction` of bytes, then ends the response with no finish_reason and no [DONE]. */
   | { cut: ScriptedReply & ({ text: string } | { toolCalls: ScriptedToolCall[] }); fraction?: number }
   /** Sends headers and the first chunk, then nothing more: a stream that stalls mid-call. */
@@ -30,6 +33,10 @@ export interface RecordedRequest {
   path: string;
   headers: IncomingMessage['headers'];
   body: Record<string, unknown>;
+  /** Bytes of the streamed reply handed to the socket before the reply ended or the client went away. */
+  bytesSent: number;
+  /** The whole reply's size, bytes: more than bytesSent when the client stopped reading. */
+  bytesTotal: number;
 }
 
 export type ScriptStep = ScriptedReply | ((request: RecordedRequest) => ScriptedReply);
@@ -94,7 +101,7 @@ export class OpenAiSseServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const path = (req.url ?? '').split('?')[0]!;
-    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
+    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, bytesSent: 0, bytesTotal: 0 };
     this.requests.push(request);
     if (req.method === 'GET' && path === '/v1/models') {
       const data = this.#models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'vllm', max_model_len: 32768 }));
@@ -104,12 +111,17 @@ export class OpenAiSseServer {
     const step = this.#script.shift();
     if (!step) return json(res, 500, errorBody(500, 'the scripted server has no reply left for this request'));
     const reply = typeof step === 'function' ? step(request) : step;
-    this.#reply(res, reply, String(request.body.model ?? this.#models[0]));
+    await this.#reply(res, reply, String(request.body.model ?? this.#models[0]), request);
   }
 
-  #reply(res: ServerResponse, reply: ScriptedReply, model: string): void {
+  async #reply(res: ServerResponse, reply: ScriptedReply, model: string, request: RecordedRequest): Promise<void> {
     if ('hang' in reply) return;
-    if ('status' in reply) return json(res, reply.status, errorBody(reply.status, reply.message ?? `scripted ${reply.status}`));
+    if ('status' in reply) return json(res, reply.status, errorBody(reply.status, reply.message ?? `scripted ${reply.status}`), reply.headers);
+    if ('raw' in reply) {
+      res.writeHead(200, { 'content-type': reply.contentType });
+      res.end(reply.raw);
+      return;
+    }
     const id = `chatcmpl-${++this.#counter}`;
     if ('stall' in reply) {
       const frames = this.#frames(reply.stall, id, model);
@@ -127,11 +139,11 @@ export class OpenAiSseServer {
       return;
     }
     sseHead(res);
-    res.end(this.#frames(reply, id, model).join(''));
+    await streamFrames(res, this.#frames(reply, id, model), request);
   }
 
   /** The SSE frames of a reply, vLLM style. */
-  #frames(reply: { text: string; finish?: string } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string }, id: string, model: string): string[] {
+  #frames(reply: { text: string; finish?: string } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string; argumentChunk?: number }, id: string, model: string): string[] {
     const created = Math.floor(Date.now() / 1000);
     const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
@@ -148,7 +160,7 @@ export class OpenAiSseServer {
       for (const [index, call] of reply.toolCalls.entries()) {
         const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
         frames.push(frame({ tool_calls: [{ index, id: `chatcmpl-tool-${this.#counter}-${index}`, type: 'function', function: { name: call.name } }] }));
-        for (const piece of split(args, this.#chunk)) {
+        for (const piece of split(args, ('argumentChunk' in reply ? reply.argumentChunk : undefined) ?? this.#chunk)) {
           frames.push(frame({ tool_calls: [{ index, function: { arguments: piece } }] }));
           completionTokens++;
         }
@@ -178,7 +190,46 @@ function sseHead(res: ServerResponse): void {
   res.flushHeaders();
 }
 
-function json(res: ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { 'content-type': 'application/json' });
+/**
+ * Writes the frames in batches, waiting while the socket is full, and stops when the client goes away: so
+ * `bytesSent` tells how much of a large reply a client read before it aborted.
+ */
+async function streamFrames(res: ServerResponse, frames: string[], request: RecordedRequest): Promise<void> {
+  const batches: Buffer[] = [];
+  let batch: string[] = [];
+  let size = 0;
+  for (const frame of frames) {
+    batch.push(frame);
+    size += frame.length;
+    if (size >= 64 * 1024) {
+      batches.push(Buffer.from(batch.join('')));
+      batch = [];
+      size = 0;
+    }
+  }
+  if (batch.length > 0) batches.push(Buffer.from(batch.join('')));
+  request.bytesTotal = batches.reduce((n, b) => n + b.length, 0);
+  let gone = false;
+  res.on('close', () => (gone = true));
+  for (const buffer of batches) {
+    if (gone || res.destroyed) return;
+    request.bytesSent += buffer.length;
+    if (!res.write(buffer)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          res.off('drain', done);
+          res.off('close', done);
+          resolve();
+        };
+        res.on('drain', done);
+        res.on('close', done);
+      });
+    }
+  }
+  if (!gone) res.end();
+}
+
+function json(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }

@@ -46,6 +46,16 @@ export const LlmConfig = Section(
   {
     endpoints: Type.Array(LlmEndpointConfig, { default: [], description: 'Tried in order: the fallback chain. Empty: no System 2.' }),
     serve_queries: Type.Boolean({ default: true, description: 'Serve ai/inference/llm/<endpoint> and ai/inference/llm/default on the bus.' }),
+    max_tool_argument_bytes: Type.Integer({
+      minimum: 1024,
+      default: 262_144,
+      description: 'Largest argument text of one tool call, bytes; a reply streaming more is aborted at once and the next endpoint tried.',
+    }),
+    max_reply_bytes: Type.Integer({
+      minimum: 4096,
+      default: 4_194_304,
+      description: 'Largest model reply (text, reasoning and tool calls), bytes; enforced while streaming, like max_tool_argument_bytes.',
+    }),
   },
   'System 2: OpenAI-compatible model endpoints (vLLM, llama.cpp, Ollama, cloud).',
 );

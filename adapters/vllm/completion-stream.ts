@@ -1,0 +1,373 @@
+import type { AssistantMessage, AssistantMessageEvent, Context, TextContent, ThinkingContent, ToolCall } from '@mariozechner/pi-ai';
+import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
+import OpenAI from 'openai';
+import { openaiClient } from './chat-client.ts';
+import type { Endpoint } from './model.ts';
+import type { ReplyLimits } from './reply-limits.ts';
+import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+
+
+export interface CompletionOptions {
+  signal: AbortSignal;
+  limits: ReplyLimits;
+  responseSchema?: ResponseSchema;
+  /** Response headers arrived. */
+  onResponse?: () => void;
+  /** A chunk carrying reply content arrived (for first-token and idle timeouts). */
+  onContent?: () => void;
+}
+
+export type Completion =
+  | { ok: true; message: AssistantMessage; rawArgs: Map<number, string> }
+  | { ok: false; reason: string; retryable: boolean; retryAfterMs?: number };
+
+type Resolved = Parameters<typeof convertMessages>[2];
+
+/** The endpoints are configured, not detected: local servers know no `developer` role, `store` or strict tools. */
+const COMPAT: Resolved = {
+  supportsStore: false,
+  supportsDeveloperRole: false,
+  supportsReasoningEffort: false,
+  supportsUsageInStreaming: true,
+  maxTokensField: 'max_tokens',
+  requiresToolResultName: false,
+  requiresAssistantAfterToolResult: false,
+  requiresThinkingAsText: false,
+  requiresReasoningContentOnAssistantMessages: false,
+  thinkingFormat: 'openai',
+  openRouterRouting: {},
+  vercelGatewayRouting: {},
+  zaiToolStream: false,
+  supportsStrictMode: false,
+  sendSessionAffinityHeaders: false,
+  supportsLongCacheRetention: false,
+};
+
+/** Slack for one SSE line's JSON wrapper around the reply bytes it carries. */
+const LINE_OVERHEAD = 64 * 1024;
+
+/**
+ * One streamed chat completion for pi's agent, parsed here rather than by pi-ai: pi-ai re-parses a tool
+ * call's whole argument text on every delta (quadratic: a 20 MB argument held the event loop for minutes),
+ * and it reads the whole body whatever it holds. Here each delta is appended once, the reply is measured as
+ * it arrives, and the request is aborted at the first byte over a limit, so a runaway endpoint costs at
+ * most the limits in memory and time. Only complete, finished replies come back `ok`.
+ */
+export async function streamCompletion(endpoint: Endpoint, context: Context, options: CompletionOptions): Promise<Completion> {
+  const { settings, model } = endpoint;
+  const { limits, signal } = options;
+  const where = `${settings.name} (${settings.base_url})`;
+  let params: Record<string, unknown> = {
+    model: model.id,
+    messages: convertMessages(model, context, COMPAT),
+    stream: true,
+    stream_options: { include_usage: true },
+    max_tokens: settings.max_tokens,
+    temperature: settings.temperature,
+  };
+  if (context.tools && context.tools.length > 0) {
+    params.tools = context.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+  }
+  if (options.responseSchema) params = withResponseSchema(params, options.responseSchema, settings.structured_outputs);
+
+  let response: Response;
+  try {
+    response = await openaiClient(endpoint)
+      .chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
+      .asResponse();
+  } catch (error) {
+    const retryAfterMs = error instanceof OpenAI.APIError && error.status === 429 ? retryAfter(error.headers) : undefined;
+    const reason = (error as Error).message;
+    return { ok: false, reason, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+  }
+  options.onResponse?.();
+  const type = (response.headers.get('content-type') ?? '').toLowerCase();
+  const reply = new ReplyBuilder(endpoint, limits, where);
+  if (type.includes('application/json')) {
+    // A server that ignores `stream: true` answers one JSON completion.
+    const text = await readCapped(response, limits.max_reply_bytes + LINE_OVERHEAD);
+    if (text === undefined) return { ok: false, reason: `${where} answered a JSON body over ${limits.max_reply_bytes + LINE_OVERHEAD} bytes`, retryable: false };
+    const problem = reply.addJson(text);
+    if (problem) return problem;
+  } else if (type.includes('text/event-stream')) {
+    const problem = await readEvents(response, limits.max_reply_bytes + LINE_OVERHEAD, where, (data) => {
+      const failed = reply.addChunk(data);
+      if (!failed) options.onContent?.();
+      return failed;
+    });
+    if (problem) return problem;
+  } else {
+    const head = (await readCapped(response, 4096, true)) ?? '';
+    const snippet = head.replace(/\s+/g, ' ').trim().slice(0, 80);
+    return { ok: false, reason: `${where} answered ${type || 'no content type'}, not an event stream${snippet ? `: ${snippet}` : ''}`, retryable: false };
+  }
+  return reply.finish();
+}
+
+/** The events pi's agent loop reads, for a reply that is already whole. */
+export function replyEvents(message: AssistantMessage): AssistantMessageEvent[] {
+  const events: AssistantMessageEvent[] = [{ type: 'start', partial: message }];
+  for (const [contentIndex, block] of message.content.entries()) {
+    if (block.type === 'text') {
+      events.push({ type: 'text_start', contentIndex, partial: message });
+      events.push({ type: 'text_delta', contentIndex, delta: block.text, partial: message });
+      events.push({ type: 'text_end', contentIndex, content: block.text, partial: message });
+    } else if (block.type === 'thinking') {
+      events.push({ type: 'thinking_start', contentIndex, partial: message });
+      events.push({ type: 'thinking_delta', contentIndex, delta: block.thinking, partial: message });
+      events.push({ type: 'thinking_end', contentIndex, content: block.thinking, partial: message });
+    } else if (block.type === 'toolCall') {
+      events.push({ type: 'toolcall_start', contentIndex, partial: message });
+      events.push({ type: 'toolcall_delta', contentIndex, delta: JSON.stringify(block.arguments), partial: message });
+      events.push({ type: 'toolcall_end', contentIndex, toolCall: block, partial: message });
+    }
+  }
+  if (message.stopReason === 'stop' || message.stopReason === 'length' || message.stopReason === 'toolUse') {
+    events.push({ type: 'done', reason: message.stopReason, message });
+  }
+  return events;
+}
+
+type Failed = Extract<Completion, { ok: false }>;
+
+interface CallDraft {
+  index: number;
+  id: string;
+  name: string;
+  args: string;
+  bytes: number;
+}
+
+/** Accumulates a reply's chunks, measuring as it goes. */
+class ReplyBuilder {
+  #endpoint: Endpoint;
+  #limits: ReplyLimits;
+  #where: string;
+  #text = '';
+  #thinking = '';
+  #calls = new Map<number, CallDraft>();
+  #order: ('text' | 'thinking' | number)[] = [];
+  #bytes = 0;
+  #finish: string | null = null;
+  #usage = { input: 0, output: 0 };
+  #responseId: string | undefined;
+
+  constructor(endpoint: Endpoint, limits: ReplyLimits, where: string) {
+    this.#endpoint = endpoint;
+    this.#limits = limits;
+    this.#where = where;
+  }
+
+  addJson(text: string): Failed | undefined {
+    let body: unknown;
+    try {
+      body = JSON.parse(text);
+    } catch {
+      return { ok: false, reason: `${this.#where} answered application/json that does not parse: ${text.slice(0, 80)}`, retryable: false };
+    }
+    const b = body as { error?: { message?: string }; choices?: { message?: Record<string, unknown>; finish_reason?: string }[]; usage?: unknown };
+    if (b.error) return { ok: false, reason: `${this.#where} answered an error: ${b.error.message ?? JSON.stringify(b.error).slice(0, 120)}`, retryable: true };
+    const choice = b.choices?.[0];
+    if (!choice?.message) return { ok: false, reason: `${this.#where} answered JSON that is not a chat completion: ${text.slice(0, 80)}`, retryable: false };
+    const message = choice.message as { content?: string; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] };
+    return this.addChunk({
+      usage: b.usage,
+      choices: [
+        {
+          delta: { content: message.content, tool_calls: message.tool_calls?.map((c, index) => ({ index, ...c })) },
+          finish_reason: choice.finish_reason ?? null,
+        },
+      ],
+    });
+  }
+
+  /** One parsed SSE data payload. Returns why the reply must stop, if it must. */
+  addChunk(chunk: unknown): Failed | undefined {
+    const c = chunk as {
+      id?: string;
+      error?: { message?: string };
+      usage?: { prompt_tokens?: number; completion_tokens?: number };
+      choices?: { delta?: Record<string, unknown>; finish_reason?: string | null }[];
+    };
+    if (c === null || typeof c !== 'object') return undefined;
+    // vLLM reports an error met mid-stream as one more data line.
+    if (c.error) return { ok: false, reason: `${this.#where} reported an error mid-stream: ${c.error.message ?? 'no message'}`, retryable: true };
+    this.#responseId ??= c.id;
+    if (c.usage) this.#usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
+    const choice = Array.isArray(c.choices) ? c.choices[0] : undefined;
+    if (!choice) return undefined;
+    if (choice.finish_reason) this.#finish = choice.finish_reason;
+    const delta = choice.delta ?? {};
+    if (typeof delta.content === 'string' && delta.content.length > 0) {
+      if (!this.#order.includes('text')) this.#order.push('text');
+      this.#text += delta.content;
+      const over = this.#count(delta.content);
+      if (over) return over;
+    }
+    const reasoning = [delta.reasoning_content, delta.reasoning, delta.reasoning_text].find((r): r is string => typeof r === 'string' && r.length > 0);
+    if (reasoning) {
+      if (!this.#order.includes('thinking')) this.#order.push('thinking');
+      this.#thinking += reasoning;
+      const over = this.#count(reasoning);
+      if (over) return over;
+    }
+    if (Array.isArray(delta.tool_calls)) {
+      for (const raw of delta.tool_calls as { index?: number; id?: string; function?: { name?: string; arguments?: string } }[]) {
+        const index = raw.index ?? 0;
+        let call = this.#calls.get(index);
+        if (!call) {
+          call = { index, id: '', name: '', args: '', bytes: 0 };
+          this.#calls.set(index, call);
+          this.#order.push(index);
+        }
+        if (!call.id && raw.id) call.id = raw.id;
+        if (!call.name && raw.function?.name) {
+          call.name = raw.function.name;
+          const over = this.#count(call.name);
+          if (over) return over;
+        }
+        const piece = raw.function?.arguments;
+        if (typeof piece === 'string' && piece.length > 0) {
+          call.args += piece;
+          const bytes = Buffer.byteLength(piece);
+          call.bytes += bytes;
+          if (call.bytes > this.#limits.max_tool_argument_bytes) {
+            return {
+              ok: false,
+              reason: `tool-call arguments for ${call.name || '(unnamed tool)'} over ${this.#limits.max_tool_argument_bytes} bytes (llm.max_tool_argument_bytes) from ${this.#where}`,
+              retryable: false,
+            };
+          }
+          const over = this.#count(piece, bytes);
+          if (over) return over;
+        }
+      }
+    }
+    return undefined;
+  }
+
+  #count(piece: string, bytes = Buffer.byteLength(piece)): Failed | undefined {
+    this.#bytes += bytes;
+    if (this.#bytes <= this.#limits.max_reply_bytes) return undefined;
+    return { ok: false, reason: `the reply is over ${this.#limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${this.#where}`, retryable: false };
+  }
+
+  finish(): Completion {
+    // A stream cut before its finish_reason is an incomplete answer, not a short one.
+    if (this.#finish === null) return { ok: false, reason: `the stream from ${this.#where} ended before the model finished (no finish_reason)`, retryable: true };
+    if (this.#order.length === 0) return { ok: false, reason: `${this.#where} sent an empty completion (finish_reason ${this.#finish}, no text and no tool call)`, retryable: true };
+    const { model } = this.#endpoint;
+    const content: (TextContent | ThinkingContent | ToolCall)[] = [];
+    const rawArgs = new Map<number, string>();
+    for (const item of this.#order) {
+      if (item === 'text') content.push({ type: 'text', text: this.#text });
+      else if (item === 'thinking') content.push({ type: 'thinking', thinking: this.#thinking });
+      else {
+        const call = this.#calls.get(item)!;
+        rawArgs.set(content.length, call.args);
+        content.push({ type: 'toolCall', id: call.id || `call_${item}`, name: call.name, arguments: {} });
+      }
+    }
+    const stop = STOP_REASONS[this.#finish];
+    if (!stop) return { ok: false, reason: `${this.#where} finished with finish_reason ${this.#finish}`, retryable: false };
+    const { input, output } = this.#usage;
+    const message: AssistantMessage = {
+      role: 'assistant',
+      content,
+      api: model.api,
+      provider: model.provider,
+      model: model.id,
+      ...(this.#responseId ? { responseId: this.#responseId } : {}),
+      usage: { input, output, cacheRead: 0, cacheWrite: 0, totalTokens: input + output, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+      stopReason: stop,
+      timestamp: Date.now(),
+    };
+    return { ok: true, message, rawArgs };
+  }
+}
+
+const STOP_REASONS: Record<string, AssistantMessage['stopReason']> = { stop: 'stop', end: 'stop', length: 'length', tool_calls: 'toolUse', function_call: 'toolUse' };
+
+/**
+ * Reads an SSE body line by line, handing each `data:` payload (parsed) to `onData`. No line may grow past
+ * `maxLine` bytes: a server that sends megabytes without a newline is cut off there.
+ */
+async function readEvents(response: Response, maxLine: number, where: string, onData: (data: unknown) => Failed | undefined): Promise<Failed | undefined> {
+  const reader = response.body?.getReader();
+  if (!reader) return { ok: false, reason: `${where} answered with no body`, retryable: true };
+  const decoder = new TextDecoder();
+  let pending = '';
+  let data: string[] = [];
+  const dispatch = (): Failed | undefined | 'done' => {
+    if (data.length === 0) return undefined;
+    const payload = data.join('\n');
+    data = [];
+    if (payload.trim() === '[DONE]') return 'done';
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(payload);
+    } catch {
+      return { ok: false, reason: `${where} sent an event that is not JSON: ${payload.slice(0, 80)}`, retryable: true };
+    }
+    return onData(parsed);
+  };
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
+      let start = 0;
+      for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n', start)) {
+        const line = pending.slice(start, nl).replace(/\r$/, '');
+        start = nl + 1;
+        let result: Failed | undefined | 'done';
+        if (line === '') result = dispatch();
+        else if (line.startsWith('data:')) data.push(line.slice(line.startsWith('data: ') ? 6 : 5));
+        if (result === 'done') return undefined;
+        if (result) return result;
+      }
+      pending = pending.slice(start);
+      if (pending.length > maxLine) return { ok: false, reason: `${where} sent an event-stream line over ${maxLine} bytes`, retryable: false };
+      if (done) {
+        if (pending.startsWith('data:')) data.push(pending.slice(pending.startsWith('data: ') ? 6 : 5));
+        const result = dispatch();
+        return result === 'done' ? undefined : result;
+      }
+    }
+  } finally {
+    // Stops the transfer when we leave early (a limit, an error event): the server sees the connection close.
+    void reader.cancel().catch(() => undefined);
+  }
+}
+
+/** The body as text, or undefined when it is over `max` bytes (with `truncate`: its first `max` bytes). */
+async function readCapped(response: Response, max: number, truncate = false): Promise<string | undefined> {
+  const reader = response.body?.getReader();
+  if (!reader) return '';
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  try {
+    for (;;) {
+      const { value, done } = await reader.read();
+      if (done) break;
+      chunks.push(value);
+      size += value.byteLength;
+      if (size > max) {
+        if (!truncate) return undefined;
+        break;
+      }
+    }
+  } finally {
+    void reader.cancel().catch(() => undefined);
+  }
+  return Buffer.concat(chunks).subarray(0, max).toString('utf8');
+}
+
+/** `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. */
+export function retryAfter(headers: Headers | undefined): number | undefined {
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - Date.now());
+}

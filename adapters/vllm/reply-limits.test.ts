@@ -1,0 +1,70 @@
+import type { Context } from '@mariozechner/pi-ai';
+import Type from 'typebox';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
+import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
+import { EndpointChain } from './endpoint-chain.ts';
+import { resolveEndpoint } from './model.ts';
+
+const readTopic = { name: 'read_topic', description: 'Read a topic.', parameters: Type.Object({ topic: Type.String() }) };
+const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', content: 'stop the robot', timestamp: Date.now() }], tools: [readTopic] };
+
+describe('EndpointChain: what a model reply may hold', () => {
+  let server: OpenAiSseServer;
+  let backup: OpenAiSseServer;
+
+  beforeEach(async () => {
+    server = new OpenAiSseServer();
+    backup = new OpenAiSseServer();
+    await server.start();
+    await backup.start();
+  });
+
+  afterEach(async () => {
+    await server.close();
+    await backup.close();
+  });
+
+  it('aborts a 20 MB tool-call argument while it streams, and falls back to the next endpoint', async () => {
+    server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic: 'x'.repeat(20 * 1024 * 1024) } }], argumentChunk: 4096 });
+    backup.enqueue({ text: 'stopped' });
+    const chain = new EndpointChain({
+      endpoints: [
+        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 2 })),
+        resolveEndpoint(endpointSettings({ name: 'gateway', base_url: backup.baseUrl })),
+      ],
+    });
+    const message = await chain.stream(context).result();
+    expect(message.content).toMatchObject([{ type: 'text', text: 'stopped' }]);
+    // The same endpoint is not asked again: a model that wrote this once will write it again.
+    expect(server.chats).toHaveLength(1);
+    expect(chain.health()[0]!.last_error).toMatch(/^tool-call arguments for read_topic over 262144 bytes \(llm.max_tool_argument_bytes\) from local \(http:/);
+    // Aborted while streaming: most of the body was never read, let alone held.
+    const { bytesSent, bytesTotal } = server.chats[0]!;
+    expect(bytesTotal).toBeGreaterThan(20 * 1024 * 1024);
+    expect(bytesSent).toBeLessThan(bytesTotal / 2);
+  });
+
+  it('fails the request with the reason when the whole reply is over max_reply_bytes', async () => {
+    server.enqueue({ text: 'blah '.repeat(40_000) });
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+      limits: { max_tool_argument_bytes: 1024, max_reply_bytes: 65_536 },
+    });
+    const message = await chain.stream(context).result();
+    expect(message.stopReason).toBe('error');
+    expect(message.errorMessage).toMatch(/^no model endpoint answered: local attempt 1: the reply is over 65536 bytes \(llm.max_reply_bytes\) from local/);
+    expect(server.chats).toHaveLength(1);
+  });
+
+  it('lets a reply just under the limits through whole', async () => {
+    const topic = 'y'.repeat(1000);
+    server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic } }] });
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+      limits: { max_tool_argument_bytes: JSON.stringify({ topic }).length, max_reply_bytes: 65_536 },
+    });
+    const message = await chain.stream(context).result();
+    expect(message.content).toMatchObject([{ type: 'toolCall', name: 'read_topic', arguments: { topic } }]);
+  });
+});
