@@ -18,6 +18,13 @@ export interface VlaServiceOptions {
   maxPending?: number;
 }
 
+/** Leading 1s dropped: [1, 13] and [13] are one shape (a missing batch dimension); [13, 1] is another. */
+const withoutLeadingOnes = (shape: readonly number[]): number[] => {
+  let i = 0;
+  while (i < shape.length && shape[i] === 1) i++;
+  return shape.slice(i);
+};
+
 /**
  * Serves `ai/inference/vla/<policy>` on the bus: one observation in, the policy's outputs (an action
  * chunk) out, in the tensor encoding of tensor-codec.ts. Each query is stateless. Bad input gets an error
@@ -81,9 +88,17 @@ export class VlaService {
 
   #decode(payload: Uint8Array): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
     const { tensors, fields } = decodeTensors(payload);
-    const inputs: Record<string, Float32Array> = {};
+    const policy = this.#policy.spec.name;
+    const specs = new Map(this.#policy.spec.inputs.map((i) => [i.name, i]));
+    // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
+    const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
     for (const t of tensors) {
       if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor "${t.name}" appears twice`);
+      const spec = specs.get(t.name);
+      // The runner checks the element count; a transposed or reshaped tensor has the right count and the wrong meaning.
+      if (spec && withoutLeadingOnes(t.shape).join() !== withoutLeadingOnes(spec.shape).join()) {
+        throw new PolicyInputError('bad_shape', `policy ${policy}: input "${t.name}" has shape ${JSON.stringify(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`);
+      }
       inputs[t.name] = t.data;
     }
     return { inputs, fields };
@@ -97,6 +112,11 @@ export class VlaService {
       const started = performance.now();
       const outputs = await this.#policy.run(inputs);
       const inferenceUs = Math.round((performance.now() - started) * 1000);
+      for (const [name, o] of Object.entries(outputs)) {
+        const i = o.data.findIndex((v) => !Number.isFinite(v));
+        // The safety frame covers loops only: a caller driving a robot from this reply must never get NaN.
+        if (i >= 0) return this.#error('non_finite_output', `policy ${policy}: output "${name}" element ${i} is ${o.data[i]}; no outputs returned`);
+      }
       const action = Object.values(outputs)[0];
       const reply: Record<string, unknown> = { policy, chunk: action?.chunk ?? 1, inference_us: inferenceUs };
       if (typeof fields.timestep === 'number') reply.timestep = fields.timestep;

@@ -1,5 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { decodeTensors, TENSOR_ENCODING } from '../../../adapters/lerobot/tensor-codec.ts';
 import { QueryError } from '../../bus/errors.ts';
 import type { QueryPayload } from '../../bus/types.ts';
 import { ValidationError, Validator } from '../../contract/validate.ts';
@@ -23,6 +24,8 @@ const modelName = new Validator(Name);
 
 const STATUS_OF: Record<QueryError['code'], number> = { no_queryable: 503, timeout: 504, handler_error: 502, bad_request: 400 };
 const JSON_ENCODING = 'application/json';
+/** Error replies of ai/inference/vla that are not the caller's fault; every other code is a bad request (400). */
+const VLA_ERROR_STATUS: Record<string, number> = { busy: 503, timeout: 504, inference_failed: 502, non_finite_output: 502 };
 /** The `name` label of inference calls nothing serves. */
 export const UNKNOWN_NAME = 'unknown';
 
@@ -39,6 +42,11 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
     let outcome = 'ok';
     try {
       const answer = await ctx.bus.query(`ai/inference/${kind}/${name}`, request, { timeoutMs });
+      const refused = kind === 'vla' ? vlaError(answer) : undefined;
+      if (refused) {
+        outcome = refused.code;
+        throw new HttpError(VLA_ERROR_STATUS[refused.code] ?? 400, refused.code, refused.message);
+      }
       return reply.send({ ...fromPayload(answer), elapsed_ms: Math.round((performance.now() - started) * 1000) / 1000 });
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
@@ -65,6 +73,20 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
     },
   );
 };
+
+/** The error a VLA reply carries (`{"error": {code, message}}` in its header), if any. */
+function vlaError(answer: QueryPayload): { code: string; message: string } | undefined {
+  if (answer.encoding !== TENSOR_ENCODING) return undefined;
+  let fields: Record<string, unknown>;
+  try {
+    ({ fields } = decodeTensors(answer.payload));
+  } catch {
+    return undefined; // not ours to judge: the bytes go to the caller as they are
+  }
+  const error = fields.error as { code?: unknown; message?: unknown } | undefined;
+  if (!error || typeof error !== 'object') return undefined;
+  return { code: typeof error.code === 'string' ? error.code : 'inference_failed', message: typeof error.message === 'string' ? error.message : 'the policy answered with an error' };
+}
 
 function toPayload(body: Static<typeof InferenceBody>): QueryPayload {
   const hasInput = body.input !== undefined;
