@@ -2,7 +2,9 @@ import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSyn
 import { join } from 'node:path';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
-import { decodeFrame, FRAME_HEADER, sealFrame } from './frame.ts';
+import { decodeFrame, FRAME_HEADER, MAX_RECORD_BYTES, sealFrame } from './frame.ts';
+import { recoverSegment } from './segment-recovery.ts';
+import { lastSeqOf, locate, scanSegment, type SeqRun } from './segment-scan.ts';
 
 export type FsyncPolicy = 'always' | 'interval' | 'never';
 
@@ -18,7 +20,10 @@ export interface DurableJournalOptions {
   intervalMs?: number;
   /** A segment is closed and a new one started once it reaches this size. */
   segmentBytes?: number;
-  /** Told about torn or corrupt records found at open (they are cut off, never served). */
+  /**
+   * Told about torn or corrupt records found at open: a torn tail is cut off, any other damage is moved to
+   * `<segment>.corrupt-<offset>` and the records after it are kept.
+   */
   onRecovery?: (message: string) => void;
   /** The fdatasync to use; a test passes one that fails. */
   fdatasync?: (fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void;
@@ -27,8 +32,10 @@ export interface DurableJournalOptions {
 interface Segment {
   firstSeq: number;
   path: string;
-  /** Byte offset of each record, in seq order from firstSeq. */
+  /** Byte offset of each record, in seq order. */
   offsets: number[];
+  /** Seqs are consecutive within a run; records lost to corruption leave a gap between runs. */
+  runs: SeqRun[];
   size: number;
 }
 
@@ -56,8 +63,10 @@ const kindTexts = new Map<string, string>();
 /**
  * An append-only journal of JSON records in segment files `<firstSeq>.log`, each record framed with its
  * length and CRC32. At open it scans every segment and cuts a torn tail (what `kill -9` or a power cut
- * leaves), so readers only ever see whole records. Appends are serialized: callers need not wait for one
- * append before making the next, but records are durable, and listeners told, only in seq order.
+ * leaves), so readers only ever see whole records. Other damage (a flipped bit) costs only the records it
+ * hit: their bytes are moved aside (see recoverSegment) and their seqs stay unused, a gap readers skip.
+ * Appends are serialized: callers need not wait for one append before making the next, but records are
+ * durable, and listeners told, only in seq order. A record over MAX_RECORD_BYTES is refused.
  */
 export class DurableJournal implements Journal {
   readonly dir: string;
@@ -121,6 +130,8 @@ export class DurableJournal implements Journal {
     } catch (error) {
       return Promise.reject(this.#notJson(kind, error));
     }
+    const tooLarge = this.#tooLarge(kind, body);
+    if (tooLarge) return Promise.reject(tooLarge);
     const record = this.#take(kind, data, body);
     return new Promise((resolve, reject) => this.#enqueue(record, resolve, reject, record));
   }
@@ -141,6 +152,8 @@ export class DurableJournal implements Journal {
       } catch (error) {
         return Promise.reject(this.#notJson(entry.kind, error));
       }
+      const tooLarge = this.#tooLarge(entry.kind, bodies.at(-1));
+      if (tooLarge) return Promise.reject(tooLarge);
     }
     const records: JournalRecord[] = [];
     for (let i = 0; i < entries.length - 1; i++) {
@@ -168,6 +181,21 @@ export class DurableJournal implements Journal {
       }
     }
     return undefined;
+  }
+
+  /**
+   * A record over MAX_RECORD_BYTES is refused before it takes a seq: the journal only acknowledges records
+   * every reader of it takes.
+   */
+  #tooLarge(kind: string, body: string | undefined): Error | undefined {
+    // The head (seq, ts, kind) is small: bound it by the kind's length, and measure the data only when its
+    // length in UTF-16 units could be over the limit.
+    if (body === undefined || 3 * body.length + 3 * kind.length + 80 <= MAX_RECORD_BYTES) return undefined;
+    const bytes = Buffer.byteLength(body) + Buffer.byteLength(JSON.stringify(kind)) + 80;
+    if (bytes <= MAX_RECORD_BYTES) return undefined;
+    return new Error(
+      `journal ${this.dir}: cannot append a ${kind} record of ${bytes} bytes: over the journal's limit of ${MAX_RECORD_BYTES} bytes (16 MiB) a record; nothing was appended`,
+    );
   }
 
   #notJson(kind: string, error: unknown): Error {
@@ -234,7 +262,7 @@ export class DurableJournal implements Journal {
       } catch {
         // the torn tail is cut at the next open anyway
       }
-      this.#nextSeq = this.#lastSeq + 1; // the failed records were never written: their seqs are free again
+      this.#nextSeq = batch[0]!.record.seq; // the failed records were never written: their seqs are free again
       const code = (error as NodeJS.ErrnoException).code;
       const failure = new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`);
       for (const p of batch) p.reject?.(failure);
@@ -243,6 +271,8 @@ export class DurableJournal implements Journal {
       if (this.#stage.length > STAGE_KEEP) this.#stage = Buffer.allocUnsafe(STAGE_BYTES);
     }
     for (const p of batch) {
+      // The first record after a gap (seqs lost to damage at open) starts a run.
+      if (lastSeqOf(segment.runs, segment.offsets.length) !== p.record.seq - 1) segment.runs.push({ index: segment.offsets.length, seq: p.record.seq });
       segment.offsets.push(segment.size);
       segment.size += p.bytes;
       this.#lastSeq = p.record.seq;
@@ -258,13 +288,15 @@ export class DurableJournal implements Journal {
     while (out.length < limit && seq <= this.#lastSeq) {
       const segment = this.#segmentOf(seq);
       if (!segment) break;
-      const index = seq - segment.firstSeq;
-      if (index >= segment.offsets.length) {
-        seq = segment.firstSeq + segment.offsets.length; // a gap left by a corrupt record: skip it
-        if (this.#segmentOf(seq) === segment) break;
+      const at = locate(segment.runs, segment.offsets.length, seq);
+      if ('next' in at) {
+        // A gap left by corrupt records: go on at the next seq this segment or a later one holds.
+        const next = at.next ?? this.#segments[this.#segments.indexOf(segment) + 1]?.firstSeq;
+        if (next === undefined || next <= seq) break;
+        seq = next;
         continue;
       }
-      out.push(this.#readAt(segment, index));
+      out.push(this.#readAt(segment, at.index));
       seq++;
     }
     return out;
@@ -283,7 +315,7 @@ export class DurableJournal implements Journal {
     const dropped = { segments: 0, bytes: 0, records: 0 };
     while (this.#segments.length > 1) {
       const seg = this.#segments[0]!;
-      const lastSeq = seg.firstSeq + seg.offsets.length - 1;
+      const lastSeq = lastSeqOf(seg.runs, seg.offsets.length) ?? seg.firstSeq - 1;
       if (lastSeq >= keepFrom) break;
       const lastTs = seg.offsets.length > 0 ? BigInt(this.#readAt(seg, seg.offsets.length - 1).ts) : 0n;
       if (!shouldDrop({ firstSeq: seg.firstSeq, lastSeq, sizeBytes: seg.size, lastTs })) break;
@@ -350,15 +382,17 @@ export class DurableJournal implements Journal {
     this.#staged = 0;
     const firstSeq = batch[0]!.record.seq;
     const segment = this.#segments.at(-1)!;
-    const index = firstSeq - segment.firstSeq;
-    if (index >= 0 && index < segment.offsets.length) {
+    const at = locate(segment.runs, segment.offsets.length, firstSeq);
+    if ('index' in at) {
+      const index = at.index;
       try {
         ftruncateSync(this.#fd!, segment.offsets[index]!);
         segment.size = segment.offsets[index]!;
-        segment.offsets.length = index;
       } catch {
-        // the torn tail is cut at the next open anyway; the seqs below are still reset
+        // the torn tail is cut at the next open anyway; the index and the seqs below are still reset
       }
+      segment.offsets.length = index;
+      segment.runs = segment.runs.filter((run) => run.index < index);
     }
     this.#lastSeq = firstSeq - 1;
     this.#nextSeq = firstSeq;
@@ -388,35 +422,21 @@ export class DurableJournal implements Journal {
     const files = readdirSync(this.dir)
       .filter((f) => /^\d{20}\.log$/.test(f))
       .sort();
+    let lostAtEnd = 0;
     for (const [i, file] of files.entries()) {
       const path = join(this.dir, file);
       const buf = readFileSync(path);
-      const segment: Segment = { firstSeq: Number(file.slice(0, 20)), path, offsets: [], size: 0 };
-      let offset = 0;
-      while (offset < buf.length) {
-        const frame = decodeFrame(buf, offset);
-        if (!frame.ok) {
-          const last = i === files.length - 1;
-          onRecovery(
-            `${path}: ${frame.reason === 'truncated' ? 'torn record' : 'corrupt record'} at byte ${offset}; ` +
-              `${buf.length - offset} bytes after it ${last ? 'were cut off' : 'are skipped'}`,
-          );
-          if (last) {
-            const fd = openSync(path, 'r+');
-            ftruncateSync(fd, offset);
-            closeSync(fd);
-          }
-          break;
-        }
-        segment.offsets.push(offset);
-        offset = frame.next;
-      }
-      segment.size = offset;
-      this.#segments.push(segment);
-      this.#lastSeq = Math.max(this.#lastSeq, segment.firstSeq + segment.offsets.length - 1);
+      const firstSeq = Number(file.slice(0, 20));
+      const scan = scanSegment(buf, firstSeq, this.#lastSeq + 1);
+      const after = Math.max(this.#lastSeq, firstSeq - 1);
+      const recovered = recoverSegment(path, buf, scan, i === files.length - 1, after, onRecovery);
+      this.#segments.push({ firstSeq, path, offsets: recovered.offsets, runs: recovered.runs, size: recovered.size });
+      this.#lastSeq = lastSeqOf(recovered.runs, recovered.offsets.length) ?? this.#lastSeq;
+      lostAtEnd = recovered.lostAtEnd;
     }
-    this.#nextSeq = this.#lastSeq + 1;
+    // Seqs of records lost at the very end are not given out again: a reader may have taken them already.
     const last = this.#segments.at(-1);
+    this.#nextSeq = Math.max(this.#lastSeq + 1 + lostAtEnd, last?.firstSeq ?? 1);
     if (last) {
       this.#fd = openSync(last.path, 'a');
       last.size = fstatSync(this.#fd).size;
@@ -431,7 +451,7 @@ export class DurableJournal implements Journal {
     }
     const path = join(this.dir, `${String(firstSeq).padStart(20, '0')}.log`);
     this.#fd = openSync(path, 'a');
-    this.#segments.push({ firstSeq, path, offsets: [], size: 0 });
+    this.#segments.push({ firstSeq, path, offsets: [], runs: [], size: 0 });
   }
 
   #segmentOf(seq: number): Segment | undefined {

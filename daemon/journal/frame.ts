@@ -6,7 +6,10 @@ import { crc32 } from '../util/crc32.ts';
  */
 export const FRAME_HEADER = 8;
 
-/** Refuses absurd lengths that a corrupt header could claim. */
+/**
+ * The largest record payload the journal takes. Appends over it are refused; a reader still takes any
+ * whole frame whose CRC matches (older journals hold larger ones), so a record is never lost for its size.
+ */
 export const MAX_RECORD_BYTES = 16 * 1024 * 1024;
 
 export function encodeFrame(payload: Uint8Array): Buffer {
@@ -25,13 +28,15 @@ export function sealFrame(target: Buffer, at: number, end: number): void {
   target.writeUInt32LE(crc32(target.subarray(at + FRAME_HEADER, end)), at + 4);
 }
 
-export type FrameScan = { ok: true; payload: Buffer; next: number } | { ok: false; reason: 'truncated' | 'crc' | 'length' };
+export type FrameScan = { ok: true; payload: Buffer; next: number } | { ok: false; reason: 'truncated' | 'crc' };
 
-/** Reads the frame at `offset` of `buf`. */
+/**
+ * Reads the frame at `offset` of `buf`. The length is not checked against MAX_RECORD_BYTES: a damaged
+ * length either runs past the end (`truncated`) or fails the CRC, and `buf` is already in memory.
+ */
 export function decodeFrame(buf: Buffer, offset: number): FrameScan {
   if (offset + FRAME_HEADER > buf.length) return { ok: false, reason: 'truncated' };
   const length = buf.readUInt32LE(offset);
-  if (length > MAX_RECORD_BYTES) return { ok: false, reason: 'length' };
   const end = offset + FRAME_HEADER + length;
   if (end > buf.length) return { ok: false, reason: 'truncated' };
   if (crc32(buf.subarray(offset + FRAME_HEADER, end)) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'crc' };
