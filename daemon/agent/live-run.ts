@@ -126,8 +126,7 @@ export class LiveRun {
     if (this.closed) return this.run;
     this.#ended = true;
     this.pauseClock();
-    const noted = this.#appendNoted();
-    const ending = this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
+    const ending = this.#end(status, reason);
     this.#ending = ending.then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
@@ -137,6 +136,28 @@ export class LiveRun {
     } finally {
       this.#stop(reason ?? status);
     }
+  }
+
+  /**
+   * Writes the end once the run's noted events are in the journal. One it refused outright (over its size
+   * limit, not JSON) fails alone, before anything is written: the end must not then claim `succeeded` over
+   * events that are not there, so the run fails, naming why.
+   */
+  async #end(status: RunStatus, reason: string | undefined): Promise<RunState> {
+    const refused = await (this.#appendNoted() ?? Promise.resolve()).then(
+      () => this.#takeWriteError(),
+      (error: unknown) => this.#takeWriteError() ?? (error as Error),
+    );
+    if (refused === undefined) return this.#store.transition(this.run.run_id, status, reason);
+    const why = `events of the run were not journaled: ${refused.message}`;
+    if (status === 'succeeded') return this.#store.transition(this.run.run_id, 'failed', why);
+    return this.#store.transition(this.run.run_id, status, reason === undefined ? why : `${reason} (${why})`);
+  }
+
+  #takeWriteError(): Error | undefined {
+    const error = this.#writeError;
+    this.#writeError = undefined;
+    return error;
   }
 
   /**
