@@ -112,7 +112,7 @@ export class Daemon {
         fsync,
         intervalMs: interval_ms,
         segmentBytes: segment_mb * 1024 * 1024,
-        onRecovery: (message) => this.log.warn({ message }, 'journal recovered after an unclean stop'),
+        onRecovery: (message) => this.log.warn({ message }, 'journal recovered at start (a torn tail or damaged records; the message says which)'),
       });
       await this.#supervisor.start(this.#config);
     } catch (error) {
