@@ -53,6 +53,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   const transcript = transcriptOf(live);
   const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
   const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
+  const known = new Set<string>(deps.skills.map((skill) => skill.name));
   // Messages are journaled from pi's state at the points the run passes anyway (before a tool call, before
   // each model request, when the loop returns) rather than from a listener: pi awaits its listeners on
   // every streamed event. Each is journaled before any of its tool calls acts; tool results are journaled
@@ -66,6 +67,10 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       let overQuota: Promise<void> | undefined;
       for (; journaled < messages.length; journaled++) {
         const message = messages[journaled] as Message;
+        if (message.role === 'toolResult' && !known.has(message.toolName)) {
+          const over = deps.invoker.refuseUnknown(live, message.toolName, message.toolCallId, textOf(message.content));
+          if (over) overQuota ??= overToolQuota(live, over);
+        }
         if (message === resume?.paused || message.role === 'toolResult') continue;
         live.note('llm.message', { message });
         if (message.role === 'assistant') overQuota ??= countTokens(live, message);
@@ -91,6 +96,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       if (live.closed) return { block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` };
       const pending = deps.invoker.before(live, toolCall.name, args, toolCall.id);
       const verdict = pending instanceof Promise ? await pending : pending;
+      if (!verdict.ok && verdict.quota) await overToolQuota(live, verdict.quota);
       return verdict.ok ? undefined : { block: true, reason: verdict.reason };
     },
     async afterToolCall({ toolCall, args, result, isError }) {
@@ -165,6 +171,11 @@ async function overTokenQuota(live: LiveRun): Promise<void> {
   const reason = `the run used ${live.tokens} tokens, over its quota of ${live.quotas.maxTokens}`;
   await live.event('policy.decision', { hook: 'quota', rule: 'quota.tokens', action: 'deny', reason, stage: 'model' });
   await live.finish('failed', `quota.tokens: ${reason}`);
+}
+
+/** Past the tool-call quota the run ends: a model told "refused" may well call again, and again. */
+async function overToolQuota(live: LiveRun, reason: string): Promise<void> {
+  await live.finish('failed', reason);
 }
 
 function textOf(content: readonly { type: string; text?: string }[]): string {

@@ -4,12 +4,16 @@ import type { ToolResult } from '../contract/schemas.ts';
 import { approvalRequirement } from '../policy/approval.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
+import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE } from '../policy/quotas.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
 import type { SkillDefinition, SkillEnv } from './skills/index.ts';
 
-/** What `before` decides: run the call with this input, or refuse it and say why. */
-export type Verdict = { ok: true; input: unknown } | { ok: false; reason: string };
+/**
+ * What `before` decides: run the call with this input, or refuse it and say why. `quota` marks a call past
+ * the run's tool-call quota: the run ends there rather than let the model go on calling.
+ */
+export type Verdict = { ok: true; input: unknown } | { ok: false; reason: string; quota?: string };
 
 export interface ToolInvokerOptions {
   hooks: readonly PolicyHook[];
@@ -53,7 +57,10 @@ export class ToolInvoker {
 
   #decide(live: LiveRun, tool: string, callId: string, outcome: ChainOutcome<unknown>): Verdict | Promise<Verdict> {
     this.#record(live, outcome, 'before', tool, callId);
-    if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
+    if (!outcome.allowed) {
+      const refused = this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
+      return outcome.fired.some((f) => f.rule === TOOL_CALL_QUOTA_RULE) ? { ...refused, quota: outcome.reason } : refused;
+    }
     if (!live.approved.has(callId)) {
       const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
       if (need) return this.#approve(live, tool, callId, outcome.value, need);
@@ -67,6 +74,24 @@ export class ToolInvoker {
     if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
     live.rewritten.set(callId, input);
     return { ok: true, input };
+  }
+
+  /**
+   * A call of a tool the agent does not have, which pi answers itself (`told`, what the model read) without
+   * passing the hooks. It is counted like any call, so a model that keeps calling a made-up tool meets the
+   * quota, and journaled like any refused call. Returns the run's end reason when this call is past it.
+   */
+  refuseUnknown(live: LiveRun, tool: string, callId: string, told: string): string | undefined {
+    if (live.done.has(callId)) return undefined;
+    live.callCount++;
+    const reason = `unknown tool ${tool}: the agent's tools are ${[...this.#o.skills.keys()].join(', ') || '(none)'}`;
+    live.note('policy.decision', { hook: 'tools', rule: 'tool.unknown', action: 'deny', reason, stage: 'before', tool, call_id: callId });
+    this.#refuse(live, tool, callId, told);
+    const max = live.quotas.maxToolCalls;
+    if (live.callCount <= max) return undefined;
+    const over = `call ${live.callCount} exceeds the run's quota of ${max} tool calls`;
+    live.note('policy.decision', { hook: TOOL_CALL_QUOTA_HOOK, rule: TOOL_CALL_QUOTA_RULE, action: 'deny', reason: over, stage: 'before', tool, call_id: callId });
+    return `${TOOL_CALL_QUOTA_RULE}: ${over}`;
   }
 
   /** A refused call still gets its result event: it is what the model was told, and a resumed run replays it. */

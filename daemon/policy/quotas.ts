@@ -24,6 +24,8 @@ export function runQuotas(quotas: PolicySettings['quotas'], intent: Intent): Run
  * the same hooks but are not runs (a Foxglove teleop session) leave it out by this name.
  */
 export const TOOL_CALL_QUOTA_HOOK = 'quota';
+/** The rule that fires past the quota: the agent ends the run on it. */
+export const TOOL_CALL_QUOTA_RULE = 'quota.tool_calls';
 
 /** Tool calls per run. Tokens and wall time are enforced by the run itself, which can stop the model. */
 export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook {
@@ -33,7 +35,7 @@ export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook 
       // Cheap before the quota is near: the intent can only lower it.
       if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity)) return ALLOW;
       const max = runQuotas(quotas, ctx.intent).maxToolCalls;
-      return { action: 'deny', rule: 'quota.tool_calls', reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
+      return { action: 'deny', rule: TOOL_CALL_QUOTA_RULE, reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
     },
   };
 }
