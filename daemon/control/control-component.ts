@@ -1,3 +1,4 @@
+import { system1Issues } from '../config/sections/system1.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { ControlLoop, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
@@ -116,6 +117,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   async start(): Promise<void> {
     this.#state = 'starting';
     const { config } = this.#ctx;
+    const issues = system1Issues(config);
+    if (issues.length > 0) {
+      this.#state = 'stopped';
+      throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
+    }
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {

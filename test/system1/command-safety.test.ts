@@ -42,23 +42,24 @@ function context(configText: string): { ctx: ComponentContext; bus: Bus; codec: 
   return { ctx, bus, codec: new MessageCodec(definitions) };
 }
 
-const policy = (model: string) => ({
+const policy = (model: string, topic = '/cmd_vel') => ({
   model,
   serve: false,
   inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
-  outputs: { actions: { command: { topic: '/cmd_vel', type: TWIST, fields: ['linear.x', 'angular.z'] } } },
+  outputs: { actions: { command: { topic, type: TWIST, fields: ['linear.x', 'angular.z'] } } },
 });
 
 describe('the safety frame on control loop commands', () => {
   it('never publishes a non-finite or too-fast Twist on the velocity topic, and counts what it replaced and clamped', async () => {
     const config = {
       policy: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
-      policies: { nan: policy(writeSqrtModel(tmp.path)), fast: policy(writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0])) },
+      // Two loops may not command one topic: the NaN one has its own, watched as well.
+      policies: { nan: policy(writeSqrtModel(tmp.path), '/cmd_vel_nan'), fast: policy(writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0])) },
       control: { loops: { nan: { policy: 'nan', rate_hz: 50, max_observation_age_ms: 5000 }, fast: { policy: 'fast', rate_hz: 50, max_observation_age_ms: 5000 } } },
     };
     const { ctx, bus, codec } = context(JSON.stringify(config));
     const published: Twist[] = [];
-    bus.subscribe({ name: 'test', topic: '/cmd_vel', handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)) });
+    for (const topic of ['/cmd_vel', '/cmd_vel_nan']) bus.subscribe({ name: `test${topic}`, topic, handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)) });
     const control = new ControlComponent(ctx);
     const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
     // sqrt([-1, 4]) = [NaN, 2]; the identity policy asks for linear.x -1 m/s and angular.z 4 rad/s.

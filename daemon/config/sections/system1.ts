@@ -8,6 +8,7 @@ import { Section } from '../section.ts';
 
 const Numbers = Type.Array(Type.Number());
 
+
 // TypeBox fills defaults inside a record's values only when the value schema has a default of its own, so
 // every schema used as a record value carries `default: {}` (never used for a present entry).
 const RECORD_VALUE = { additionalProperties: false, default: {} } as const;
@@ -149,6 +150,10 @@ export const LoopConfig = Type.Object(
     rate_hz: Type.Number({ minimum: 1, maximum: 1000, default: 50 }),
     max_observation_age_ms: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'An observation older than this is stale (per source: max_age_ms).' }),
     safe_action: Type.Optional(Type.Array(Type.Number(), { description: 'Sent when an observation is stale or missing; zeros by default.' })),
+    allow_moving_safe_action: Type.Boolean({
+      default: false,
+      description: 'A Twist loop\'s safe action must stop the robot (every commanded velocity 0); true allows one that moves it.',
+    }),
     on_underrun: Type.Union([Type.Literal('skip'), Type.Literal('hold'), Type.Literal('safe')], {
       default: 'skip',
       description: 'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
@@ -195,6 +200,47 @@ export const SYSTEM1_SECTIONS = {
   policies: PoliciesConfig,
   control: ControlConfig,
 } satisfies Type.TProperties;
+
+/**
+ * What no one key's schema can see in policies and control: reversed clip bounds, a Twist loop whose safe
+ * action moves the robot, two autostart loops commanding one topic. Each issue names its key.
+ */
+export function system1Issues(config: { policies: Static<typeof PoliciesConfig>; control: ControlSettings }): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  const clip = (path: string, bounds: [number, number] | undefined): void => {
+    if (bounds && bounds[0] > bounds[1]) issues.push({ path, message: `[low, high]: low ${bounds[0]} is greater than high ${bounds[1]}` });
+  };
+  for (const [name, p] of Object.entries(config.policies)) {
+    for (const [input, i] of Object.entries(p.inputs)) i.sources.forEach((s, k) => clip(`policies.${name}.inputs.${input}.sources[${k}].clip`, s.clip));
+    for (const [output, o] of Object.entries(p.outputs)) clip(`policies.${name}.outputs.${output}.command.clip`, o.command?.clip);
+  }
+  const commanders = new Map<string, string>();
+  for (const [name, loop] of Object.entries(config.control.loops)) {
+    const policy = config.policies[loop.policy];
+    const outputs = Object.entries(policy?.outputs ?? {}).filter(([o, s]) => s.command && (loop.output === undefined || loop.output === o));
+    for (const [, { command }] of outputs) {
+      const { topic, type, scale, offset, clip: bounds } = command!;
+      if (loop.autostart) {
+        const other = commanders.get(topic);
+        if (other !== undefined) issues.push({ path: `control.loops.${name}`, message: `commands ${topic}, as loop ${other} does: two loops would interleave their commands; give each its own topic` });
+        else commanders.set(topic, name);
+      }
+      if (type !== 'geometry_msgs/msg/Twist' || loop.allow_moving_safe_action || !loop.safe_action) continue;
+      // What the robot receives: action * scale + offset, then clip.
+      const sent = loop.safe_action.map((v, i) => {
+        const x = v * scale + (Array.isArray(offset) ? (offset[i] ?? 0) : offset);
+        return bounds ? Math.min(Math.max(x, bounds[0]), bounds[1]) : x;
+      });
+      if (sent.some((v) => v !== 0)) {
+        issues.push({
+          path: `control.loops.${name}.safe_action`,
+          message: `${JSON.stringify(loop.safe_action)} commands ${JSON.stringify(sent)} on ${topic}: the safe action, sent when observations are stale or missing, must stop the robot (0); set allow_moving_safe_action: true if it really must move`,
+        });
+      }
+    }
+  }
+  return issues;
+}
 
 export type NormalizationSettings = Static<typeof NormalizationConfig>;
 export type SourceSettings = Static<typeof SourceConfig>;

@@ -1,0 +1,57 @@
+import pino from 'pino';
+import { describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import { ControlComponent } from '../../daemon/control/control-component.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
+
+const TWIST = 'geometry_msgs/msg/Twist';
+const ARRAY = 'std_msgs/msg/Float64MultiArray';
+
+/** Starts the control component on this config; the checks come before any model is loaded. */
+async function start(policies: Record<string, unknown>, loops: Record<string, unknown>): Promise<string> {
+  const config = parseConfigText(JSON.stringify({ policies, control: { loops } }), 'test.yaml');
+  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
+  const ctx: ComponentContext = { config, bus: new Bus(), definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), dataDir: '/nonexistent', journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  const control = new ControlComponent(ctx, { createLoop: () => { throw new Error('no loop may be created'); } });
+  return control.start().then(() => 'started', (error: Error) => error.message);
+}
+
+const policy = (command: Record<string, unknown>, source: Record<string, unknown> = {}) => ({
+  model: 'missing.onnx',
+  serve: false,
+  inputs: { obs: { sources: [{ topic: '/obs', field: 'data', ...source }] } },
+  outputs: { actions: { command } },
+});
+
+describe('control config checks', () => {
+  it('refuses reversed clip bounds, naming the key', async () => {
+    expect(await start({ p: policy({ topic: '/j', type: ARRAY, clip: [1, -1] }) }, { l: { policy: 'p' } })).toBe(
+      'policies.p.outputs.actions.command.clip: [low, high]: low 1 is greater than high -1',
+    );
+    expect(await start({ p: policy({ topic: '/j', type: ARRAY }, { clip: [5, 0] }) }, { l: { policy: 'p' } })).toBe(
+      'policies.p.inputs.obs.sources[0].clip: [low, high]: low 5 is greater than high 0',
+    );
+  });
+
+  it('refuses a Twist safe action that moves the robot unless allow_moving_safe_action is set', async () => {
+    const message = await start({ p: policy({ topic: '/cmd_vel', type: TWIST }) }, { l: { policy: 'p', safe_action: [0.5, 3] } });
+    expect(message).toMatch(/^control\.loops\.l\.safe_action: \[0\.5,3\] commands \[0\.5,3\] on \/cmd_vel: the safe action, .* must stop the robot/);
+    // An offset moves a zero action too.
+    expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST, offset: [0.1, 0] }) }, { l: { policy: 'p', safe_action: [0, 0] } })).toMatch(/commands \[0\.1,0\]/);
+    // Allowed when said so; the check passes and the start goes on to create the loop.
+    expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST }) }, { l: { policy: 'p', safe_action: [0.5, 3], allow_moving_safe_action: true } })).toBe('no loop may be created');
+    expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST }) }, { l: { policy: 'p', safe_action: [0, 0] } })).toBe('no loop may be created');
+  });
+
+  it('refuses two autostart loops commanding one topic', async () => {
+    const p = policy({ topic: '/cmd_vel', type: TWIST });
+    expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q' } })).toBe(
+      'control.loops.b: commands /cmd_vel, as loop a does: two loops would interleave their commands; give each its own topic',
+    );
+    // An on-demand loop on the same topic is the agent's to run when asked.
+    expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q', autostart: false } })).toBe('no loop may be created');
+  });
+});
