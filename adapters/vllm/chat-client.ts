@@ -37,13 +37,35 @@ export function openaiClient(endpoint: Endpoint): OpenAI {
   return new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.model.baseUrl, timeout: settings.request_timeout_ms, maxRetries: 0 });
 }
 
-/** GET /models: the ids the endpoint serves. */
-export async function listModels(endpoint: Endpoint, signal?: AbortSignal): Promise<string[]> {
+/**
+ * GET /models: the ids the endpoint serves, all within `deadlineMs` (default: the endpoint's connect plus
+ * first-token timeouts). The deadline covers the body too: the openai client's own timeout stops at the
+ * headers, and a server that sends headers and then stalls would hold `llm check` for ever.
+ */
+export async function listModels(endpoint: Endpoint, signal?: AbortSignal, deadlineMs?: number): Promise<string[]> {
+  const { settings } = endpoint;
+  const deadline = deadlineMs ?? settings.connect_timeout_ms + settings.first_token_timeout_ms;
   const client = openaiClient(endpoint);
+  const controller = new AbortController();
+  const onAbort = () => controller.abort();
+  signal?.addEventListener('abort', onAbort, { once: true });
+  let expired = false;
+  const timer = setTimeout(() => {
+    expired = true;
+    controller.abort();
+  }, deadline);
   const ids: string[] = [];
-  const page = await client.models.list({ signal, timeout: endpoint.settings.connect_timeout_ms + endpoint.settings.first_token_timeout_ms });
-  for await (const model of page) ids.push(model.id);
-  return ids;
+  try {
+    const page = await client.models.list({ signal: controller.signal, timeout: deadline });
+    for await (const model of page) ids.push(model.id);
+    return ids;
+  } catch (error) {
+    if (expired) throw new Error(`no complete answer from ${endpoint.model.baseUrl}/models within ${deadline} ms`);
+    throw error;
+  } finally {
+    clearTimeout(timer);
+    signal?.removeEventListener('abort', onAbort);
+  }
 }
 
 /**

@@ -37,16 +37,16 @@ export async function checkEndpoints(options: CheckOptions): Promise<CheckReport
   const endpoints: EndpointCheck[] = [];
   for (const settings of targets) {
     const tuned: LlmEndpointSettings = timeoutMs ? { ...settings, connect_timeout_ms: timeoutMs, first_token_timeout_ms: timeoutMs, idle_timeout_ms: timeoutMs, retries: 0 } : { ...settings, retries: 0 };
-    endpoints.push(await checkOne(tuned, env));
+    endpoints.push(await checkOne(tuned, env, timeoutMs));
   }
   return { ok: endpoints.every((e) => e.ok), endpoints };
 }
 
-async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv): Promise<EndpointCheck> {
+async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, timeoutMs: number | undefined): Promise<EndpointCheck> {
   let models: EndpointCheck['models'];
   let modelId = settings.model || null;
   try {
-    const ids = await listModels(resolveEndpoint(settings, env));
+    const ids = await listModels(resolveEndpoint(settings, env), undefined, timeoutMs);
     modelId ??= ids[0] ?? null;
     models = { ok: true, ids, served: settings.model ? ids.includes(settings.model) : null };
   } catch (error) {

@@ -49,6 +49,8 @@ export interface OpenAiSseServerOptions {
 
 export class OpenAiSseServer {
   readonly requests: RecordedRequest[] = [];
+  /** `GET /v1/models` sends its headers (a Content-Length of 100) and then nothing: a server stuck mid-answer. */
+  stallModels = false;
   #server: Server;
   #script: ScriptStep[] = [];
   #models: string[];
@@ -104,6 +106,11 @@ export class OpenAiSseServer {
     const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, bytesSent: 0, bytesTotal: 0 };
     this.requests.push(request);
     if (req.method === 'GET' && path === '/v1/models') {
+      if (this.stallModels) {
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
+        res.flushHeaders();
+        return;
+      }
       const data = this.#models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'vllm', max_model_len: 32768 }));
       return json(res, 200, { object: 'list', data });
     }

@@ -42,6 +42,17 @@ describe('auraison-edge llm check', () => {
     expect(down.stdout).toMatch(/models: failed: Connection error/);
   });
 
+  it('gives up on a model list that stalls after its headers within --timeout-ms, and says which step', async () => {
+    const s = await server(['served-model']);
+    s.stallModels = true;
+    s.enqueue({ text: 'ok' });
+    const r = await runMain(['llm', 'check', '--base-url', s.baseUrl, '--model', 'served-model', '--timeout-ms', '300']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`models: failed: no complete answer from ${s.baseUrl}/models within 300 ms`);
+    // The next step still runs: the completion answers.
+    expect(r.stdout).toMatch(/completion: first token .* "ok"/);
+  });
+
   it('checks the config\'s endpoints, and reports bad usage with exit 2', async () => {
     const none = await runMain(['llm', 'check']);
     expect(none.code).toBe(1);

@@ -15,7 +15,8 @@ Options:
   --base-url URL      check this OpenAI-compatible endpoint instead (e.g. http://localhost:8000/v1)
   --model M           the model to complete with (default: the endpoint's, else the first it lists)
   --api-key-env VAR   with --base-url: the environment variable holding its API key
-  --timeout-ms N      connect and first-token timeout (default: the endpoint's, 3000 / 20000 ms)
+  --timeout-ms N      each step's limit: the whole model list (headers and body), connect, first token,
+                      silence mid-stream (default: the endpoint's timeouts)
   --config FILE       the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --json              print one JSON object
 
