@@ -5,6 +5,7 @@ import { parseDocument } from 'yaml';
 import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/validate.ts';
 import { interpolateEnv } from './interpolate.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
+import { system1Issues } from './sections/system1.ts';
 
 /** A config that can't be used. The message names the file, each key path and what is wrong. */
 export class ConfigError extends Error {
@@ -96,6 +97,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   if (api.enabled && foxglove.enabled && api.port !== 0 && api.port === foxglove.port && api.host === foxglove.host) {
     issues.push({ path: 'foxglove.port', message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port` });
   }
+  // Reversed clip bounds, a safe action that moves, two loops on one topic: refused before anything starts.
+  issues.push(...system1Issues(config));
   return issues;
 }
 

@@ -10,9 +10,17 @@ import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 const TWIST = 'geometry_msgs/msg/Twist';
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
-/** Starts the control component on this config; the checks come before any model is loaded. */
+/**
+ * Loads this config and starts the control component on it: the checks refuse the config at load (exit 2,
+ * before anything starts), and the component checks again before any model is loaded.
+ */
 async function start(policies: Record<string, unknown>, loops: Record<string, unknown>): Promise<string> {
-  const config = parseConfigText(JSON.stringify({ policies, control: { loops } }), 'test.yaml');
+  let config: ReturnType<typeof parseConfigText>;
+  try {
+    config = parseConfigText(JSON.stringify({ policies, control: { loops } }), 'test.yaml');
+  } catch (error) {
+    return (error as Error).message;
+  }
   const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
   const ctx: ComponentContext = { config, bus: new Bus(), definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), dataDir: '/nonexistent', journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   const control = new ControlComponent(ctx, { createLoop: () => { throw new Error('no loop may be created'); } });
@@ -29,16 +37,16 @@ const policy = (command: Record<string, unknown>, source: Record<string, unknown
 describe('control config checks', () => {
   it('refuses reversed clip bounds, naming the key', async () => {
     expect(await start({ p: policy({ topic: '/j', type: ARRAY, clip: [1, -1] }) }, { l: { policy: 'p' } })).toBe(
-      'policies.p.outputs.actions.command.clip: [low, high]: low 1 is greater than high -1',
+      'test.yaml: policies.p.outputs.actions.command.clip: [low, high]: low 1 is greater than high -1',
     );
     expect(await start({ p: policy({ topic: '/j', type: ARRAY }, { clip: [5, 0] }) }, { l: { policy: 'p' } })).toBe(
-      'policies.p.inputs.obs.sources[0].clip: [low, high]: low 5 is greater than high 0',
+      'test.yaml: policies.p.inputs.obs.sources[0].clip: [low, high]: low 5 is greater than high 0',
     );
   });
 
   it('refuses a Twist safe action that moves the robot unless allow_moving_safe_action is set', async () => {
     const message = await start({ p: policy({ topic: '/cmd_vel', type: TWIST }) }, { l: { policy: 'p', safe_action: [0.5, 3] } });
-    expect(message).toMatch(/^control\.loops\.l\.safe_action: \[0\.5,3\] commands \[0\.5,3\] on \/cmd_vel: the safe action, .* must stop the robot/);
+    expect(message).toMatch(/^test\.yaml: control\.loops\.l\.safe_action: \[0\.5,3\] commands \[0\.5,3\] on \/cmd_vel: the safe action, .* must stop the robot/);
     // An offset moves a zero action too.
     expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST, offset: [0.1, 0] }) }, { l: { policy: 'p', safe_action: [0, 0] } })).toMatch(/commands \[0\.1,0\]/);
     // Allowed when said so; the check passes and the start goes on to create the loop.
@@ -49,7 +57,7 @@ describe('control config checks', () => {
   it('refuses two autostart loops commanding one topic', async () => {
     const p = policy({ topic: '/cmd_vel', type: TWIST });
     expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q' } })).toBe(
-      'control.loops.b: commands /cmd_vel, as loop a does: two loops would interleave their commands; give each its own topic',
+      'test.yaml: control.loops.b: commands /cmd_vel, as loop a does: two loops would interleave their commands; give each its own topic',
     );
     // An on-demand loop on the same topic is the agent's to run when asked.
     expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q', autostart: false } })).toBe('no loop may be created');
