@@ -30,11 +30,13 @@ export interface ChatReply {
 
 /**
  * The openai package's client for an endpoint, for what pi-ai does not reach: listing models and raw chat
- * completions. Its own retries are off: ours fall back across endpoints.
+ * completions. Its own retries are off: ours fall back across endpoints. Its own logging is off too: it
+ * writes lines like "Could not parse message into JSON" to the console, and every failure reaches the
+ * caller as an error anyway.
  */
 export function openaiClient(endpoint: Endpoint): OpenAI {
   const { settings } = endpoint;
-  return new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.model.baseUrl, timeout: settings.request_timeout_ms, maxRetries: 0 });
+  return new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.model.baseUrl, timeout: settings.request_timeout_ms, maxRetries: 0, logLevel: 'off' });
 }
 
 /**

@@ -53,6 +53,15 @@ describe('auraison-edge llm check', () => {
     expect(r.stdout).toMatch(/completion: first token .* "ok"/);
   });
 
+  it('keeps the openai library\'s own console lines off stderr on a garbage stream', async () => {
+    const s = await server(['m']);
+    s.enqueue({ raw: 'data: {not json}\n\n', contentType: 'text/event-stream' });
+    const r = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--model', 'm']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/completion: failed: /);
+    expect(r.stderr).not.toMatch(/Could not parse message into JSON|From chunk/);
+  });
+
   it('checks the config\'s endpoints, and reports bad usage with exit 2', async () => {
     const none = await runMain(['llm', 'check']);
     expect(none.code).toBe(1);
