@@ -58,4 +58,9 @@ export interface ComponentSpec {
   enabled(config: EdgeConfig): boolean;
   settings(config: EdgeConfig): unknown;
   create(ctx: ComponentContext): Component | Promise<Component>;
+  /**
+   * How long start() may take, and the config key that sets it, where the supervisor's 10 s is too short
+   * (components that load models).
+   */
+  startTimeout?(config: EdgeConfig): { ms: number; key: string };
 }

@@ -48,6 +48,21 @@ function spec(name: string, events: string[], options: { fail?: number; critical
 }
 
 describe('Supervisor', () => {
+  it('gives a component that loads models the start timeout its config sets, naming the key when it passes', async () => {
+    const s = harness([
+      {
+        name: 'slow',
+        enabled: () => true,
+        settings: () => null,
+        startTimeout: () => ({ ms: 30, key: 'control.start_timeout_s' }),
+        create: () => ({ name: 'slow', start: () => new Promise<void>(() => undefined), stop: async () => undefined, health: () => ({ state: 'running' }) }),
+      },
+    ]);
+    await s.start(defaultConfig());
+    expect(s.health().slow).toMatchObject({ state: 'failed', reason: expect.stringContaining('slow did not start within 30 ms (control.start_timeout_s)') });
+    await s.stop();
+  });
+
   it('starts components in order and stops them in reverse', async () => {
     const events: string[] = [];
     const s = harness([spec('a', events), spec('b', events), spec('c', events)]);

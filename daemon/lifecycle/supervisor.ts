@@ -124,7 +124,9 @@ export class Supervisor {
     try {
       const component = await spec.create({ ...this.#makeContext(config), components: this.#live });
       slot.component = component;
-      await withTimeout(component.start(), this.#startTimeoutMs, `${spec.name} did not start within ${this.#startTimeoutMs} ms`);
+      const timeout = spec.startTimeout?.(config);
+      const ms = timeout?.ms ?? this.#startTimeoutMs;
+      await withTimeout(component.start(), ms, `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`);
       slot.failure = undefined;
       slot.retries = 0;
       this.#live.set(spec.name, component);

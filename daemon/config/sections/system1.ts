@@ -191,6 +191,11 @@ export const PoliciesConfig = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-
 export const ControlConfig = Section(
   {
     liveness_timeout_ms: Type.Number({ exclusiveMinimum: 0, default: 1000, description: 'A loop that has not ticked for this long is dead (the watchdog stops).' }),
+    start_timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      default: 60,
+      description: 'Longest the policies and control components may take to start (loading every model, starting every loop); past it the start fails and is retried with backoff.',
+    }),
     loops: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), LoopConfig, { default: {} }),
   },
   'Fixed-rate control loops, each in its own worker thread.',
