@@ -1,5 +1,5 @@
-import { existsSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { dirname, isAbsolute, join, relative } from 'node:path';
 import onnxProto from 'onnx-proto';
 
 const { onnx } = onnxProto;
@@ -73,13 +73,13 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
   const externalData = new Set<string>();
   let parameters = 0;
   for (const init of initializers) {
-    parameters += (init.dims ?? []).reduce<number>((n, d) => n * toNumber(d), 1);
-    for (const entry of init.externalData ?? []) if (entry.key === 'location' && entry.value) externalData.add(entry.value);
-  }
-  for (const file of externalData) {
-    if (!existsSync(join(dirname(path), file))) {
-      throw new OnnxModelError(`${path} keeps its weights in ${file}, which is not beside it (${join(dirname(path), file)}); copy the .onnx.data file next to the model`);
-    }
+    const elements = (init.dims ?? []).reduce<number>((n, d) => n * toNumber(d), 1);
+    parameters += elements;
+    const entries = new Map((init.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const location = entries.get('location');
+    if (!location) continue;
+    externalData.add(location);
+    checkExternalData(path, init.name ?? '', location, Number(entries.get('offset') ?? 0), entries.has('length') ? Number(entries.get('length')) : elements * (ELEMENT_BYTES[init.dataType ?? 0] ?? 0));
   }
   return {
     path,
@@ -95,6 +95,29 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
     parameters,
     nodes: (graph.node ?? []).length,
   };
+}
+
+/** Bytes per element of ONNX tensor types with a fixed size (TensorProto.DataType). */
+const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+
+/**
+ * An initializer's external weights must be in a file beside the model (ONNX resolves the location from
+ * the model's directory and refuses to leave it) and hold the bytes the tensor needs: checked here, so a
+ * model that can't load is not reported as fine.
+ */
+function checkExternalData(model: string, tensor: string, location: string, offset: number, length: number): void {
+  const dir = dirname(model);
+  const file = join(dir, location);
+  if (isAbsolute(location) || relative(dir, file).startsWith('..')) {
+    throw new OnnxModelError(`${model}: tensor "${tensor}" keeps its weights at ${location}, outside the model's directory; ONNX external data must sit beside the model`);
+  }
+  if (!existsSync(file)) {
+    throw new OnnxModelError(`${model} keeps its weights in ${location}, which is not beside it (${file}); copy the .onnx.data file next to the model`);
+  }
+  const size = statSync(file).size;
+  if (!Number.isFinite(offset) || !Number.isFinite(length) || offset < 0 || offset + length > size) {
+    throw new OnnxModelError(`${model}: tensor "${tensor}" needs bytes ${offset} to ${offset + length} of ${location}, which has ${size} bytes (cut short, or not this model's weights)`);
+  }
 }
 
 /** A text rendering of the info, as `policy inspect` prints it. */

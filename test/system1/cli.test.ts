@@ -1,6 +1,7 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
+import onnxProto from 'onnx-proto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeLinearModel } from './models.ts';
@@ -27,6 +28,28 @@ describe('auraison-edge policy inspect', () => {
     expect(r.stdout).toMatch(/weights\s+external: policy\.onnx\.data/);
     expect(r.stdout).toMatch(/obs\s+float32\s+\[1, 13\]/);
     expect(r.stdout).toMatch(/metadata_props: none/);
+  });
+
+  it('fails a model whose external weights are cut short or lie outside its directory, naming the tensor', async () => {
+    const dir = join(tmp.path, 'external', 'model');
+    mkdirSync(dir, { recursive: true });
+    const source = join(FIXTURES, 'onnx', 'onnxruntime_controller');
+    const model = join(dir, 'policy.onnx');
+    writeFileSync(model, readFileSync(join(source, 'policy.onnx')));
+    const data = readFileSync(join(source, 'policy.onnx.data'));
+    writeFileSync(join(dir, 'policy.onnx.data'), data.subarray(0, data.length / 2));
+    const cut = await runMain(['policy', 'inspect', model]);
+    expect(cut.code).toBe(1);
+    expect(cut.stderr).toMatch(/tensor ".+" needs bytes \d+ to \d+ of policy\.onnx\.data, which has 343296 bytes \(cut short/);
+
+    // The same weights, whole, one directory up: the model must not reach them.
+    writeFileSync(join(dir, '..', 'policy.onnx.data'), data);
+    const proto = onnxProto.onnx.ModelProto.decode(readFileSync(model));
+    for (const init of proto.graph!.initializer!) for (const e of init.externalData ?? []) if (e.key === 'location') e.value = '../policy.onnx.data';
+    writeFileSync(model, onnxProto.onnx.ModelProto.encode(proto).finish());
+    const outside = await runMain(['policy', 'inspect', model]);
+    expect(outside.code).toBe(1);
+    expect(outside.stderr).toMatch(/keeps its weights at \.\.\/policy\.onnx\.data, outside the model's directory/);
   });
 
   it('fails with the reason on a file that is not ONNX, and exits 2 on bad usage', async () => {
