@@ -2,8 +2,10 @@ import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { PolicySettings } from '../config/sections/system2.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
+import { compileTopicSelection } from '../bus/glob.ts';
 
-export type VelocityLimits = PolicySettings['velocity'];
+/** `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench). */
+export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics'> & { topics?: readonly string[] };
 
 /** The Twist within limits, and which limits it broke (empty when it was within them). */
 export function limitTwist(twist: Twist, limits: VelocityLimits): { twist: Twist; broken: string[] } {
@@ -28,20 +30,32 @@ function clamp(value: number, max: number, name: string, broken: string[]): numb
   return Math.sign(value) * max;
 }
 
+const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
+
 /**
- * Velocity limits on `publish` to the velocity topic: clamp or reject, as config says. The limits are
- * enforced again by the CmdVelGate on every Twist that actually goes out, so this hook is what the model
- * is told, not the only guard.
+ * Velocity limits on every `publish` (a model's, a skill intent's, a Foxglove client's) to the velocity
+ * topic or a topic of `policy.velocity.topics` (robots are namespaced: /robot1/cmd_vel): clamp or reject,
+ * as config says. A TwistStamped is held to them by its `twist`. Messages of other types on those topics
+ * are not velocities and pass. On the agent's own velocity topic the CmdVelGate clamps again whatever goes
+ * out; on the others this hook is the frame.
  */
 export function velocityHook(limits: VelocityLimits): PolicyHook {
+  const governed = compileTopicSelection([limits.topic, ...(limits.topics ?? [])]);
   return {
     name: 'velocity',
     beforeToolCall(ctx, input) {
-      if (ctx.tool !== 'publish' || field<string>(input, 'topic') !== limits.topic) return ALLOW;
-      const { twist, broken } = limitTwist(fullTwist(field(input, 'fields')), limits);
+      if (ctx.tool !== 'publish') return ALLOW;
+      const topic = field<string>(input, 'topic');
+      if (topic === undefined || !governed(topic)) return ALLOW;
+      const type = field<string>(input, 'type');
+      const fields = field<Record<string, unknown>>(input, 'fields') ?? {};
+      const stamped = type === undefined ? 'twist' in fields && !('linear' in fields || 'angular' in fields) : STAMPED.test(type);
+      if (!stamped && type !== undefined && !/^geometry_msgs\/(msg\/)?Twist$/.test(type)) return ALLOW;
+      const { twist, broken } = limitTwist(fullTwist(stamped ? fields.twist : fields), limits);
       if (broken.length === 0) return ALLOW;
-      if (limits.mode === 'reject') return { action: 'deny', rule: 'velocity.limit', reason: `${broken.join(', ')} (policy.velocity, mode reject)` };
-      return { action: 'rewrite', rule: 'velocity.limit', reason: `clamped: ${broken.join(', ')}`, value: { ...(input as object), fields: twist } };
+      if (limits.mode === 'reject') return { action: 'deny', rule: 'velocity.limit', reason: `${broken.join(', ')} on ${topic} (policy.velocity, mode reject)` };
+      const limited = stamped ? { ...fields, twist } : twist;
+      return { action: 'rewrite', rule: 'velocity.limit', reason: `clamped on ${topic}: ${broken.join(', ')}`, value: { ...(input as object), fields: limited } };
     },
   };
 }

@@ -117,12 +117,16 @@ export const PolicyConfig = Section(
     skills: Access('Skills an intent or a tool call may use.'),
     velocity: Section(
       {
-        topic: Type.String({ default: '/cmd_vel' }),
+        topic: Type.String({ default: '/cmd_vel', description: 'Where the agent\'s own motion goes (stop, navigate_to), through the CmdVelGate.' }),
+        topics: Type.Array(Type.String({ pattern: '^/' }), {
+          default: ['/cmd_vel', '/**/cmd_vel'],
+          description: 'Topic globs whose Twist and TwistStamped messages a publish (agent or Foxglove client) is held to these limits on; `**` spans namespaces.',
+        }),
         max_linear_x: Type.Number({ minimum: 0, default: 0.22, description: 'm/s, TurtleBot3 burger.' }),
         max_angular_z: Type.Number({ minimum: 0, default: 2.84, description: 'rad/s.' }),
         mode: Type.Union([Type.Literal('clamp'), Type.Literal('reject')], { default: 'clamp' }),
       },
-      'Velocity limits, enforced on every Twist the agent sends to the velocity topic.',
+      'Velocity limits, enforced on every Twist the agent sends to the velocity topic and on every publish to policy.velocity.topics.',
     ),
     geofence: Section(
       {
