@@ -135,8 +135,9 @@ describe('ai/inference/vla/<policy> admission', () => {
       const after = loop.stats();
       expect({ answered, busy }).toEqual({ answered: 4, busy: 8 });
       expect(after.ticks - before.ticks).toBeGreaterThan(0);
+      // Stale ticks are what a held main thread causes (31-40 of them before served policies had their own
+      // thread). Missed deadlines are not checked: on a loaded host an empty loop misses some too (issue 4).
       expect(after.staleTicks - before.staleTicks).toBe(0);
-      expect(after.missedDeadlines - before.missedDeadlines).toBe(0);
     } finally {
       clearInterval(timer);
       await loop.stop();
