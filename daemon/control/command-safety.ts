@@ -1,6 +1,7 @@
 import { Value } from 'typebox/value';
 import type { CommandSettings } from '../config/sections/system1.ts';
 import { PolicyConfig as AgentPolicyConfig } from '../config/sections/system2.ts';
+import { compileTopicSelection } from '../bus/glob.ts';
 import { limitTwist, type VelocityLimits } from '../policy/velocity.ts';
 import type { Twist } from '../policy/tool-inputs.ts';
 
@@ -20,12 +21,13 @@ export function isFiniteAction(action: Float32Array): boolean {
 }
 
 /**
- * The velocity frame of a loop's command: for a Twist on the velocity topic (`policy.velocity.topic`), a
- * function that clamps it to the same limits the agent's CmdVelGate enforces (limitTwist) and says whether
- * it had to. Undefined for any other command, which the velocity limits do not govern.
+ * The velocity frame of a loop's command: for a Twist on a velocity topic (`policy.velocity.topic`, or one
+ * of `policy.velocity.topics`: /robot1/cmd_vel), a function that clamps it to the same limits the agent's
+ * hooks enforce (limitTwist) and says whether it had to. Undefined for any other command, which the
+ * velocity limits do not govern.
  */
 export function velocityFrame(command: Pick<CommandSettings, 'topic' | 'type'> | undefined, limits: VelocityLimits): ((twist: Twist) => { twist: Twist; clamped: boolean }) | undefined {
-  if (!command || command.type !== TWIST || command.topic !== limits.topic) return undefined;
+  if (!command || command.type !== TWIST || !compileTopicSelection([limits.topic, ...(limits.topics ?? [])])(command.topic)) return undefined;
   return (twist) => {
     const limited = limitTwist(twist, limits);
     return { twist: limited.twist, clamped: limited.broken.length > 0 };
