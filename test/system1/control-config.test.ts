@@ -62,4 +62,20 @@ describe('control config checks', () => {
     // An on-demand loop on the same topic is the agent's to run when asked.
     expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q', autostart: false } })).toBe('no loop may be created');
   });
+  it('refuses a safe action or an offset of the wrong length, or beyond float32, at config load', async () => {
+    const twist = policy({ topic: '/cmd_vel', type: TWIST });
+    expect(await start({ p: twist }, { l: { policy: 'p', safe_action: [0, 0, 0] } })).toBe(
+      'test.yaml: control.loops.l.safe_action: has 3 values, an action of p has 2 (2 Twist fields)',
+    );
+    expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST, offset: [0, 0, 0] }) }, { l: { policy: 'p' } })).toBe(
+      'test.yaml: policies.p.outputs.actions.command.offset: has 3 values, the action has 2 (2 Twist fields)',
+    );
+    // A Float64MultiArray declares no length: the safe action is held to the offset's.
+    expect(await start({ p: policy({ topic: '/j', type: ARRAY, offset: [1, 2, 3] }) }, { l: { policy: 'p', safe_action: [0, 0] } })).toBe(
+      'test.yaml: control.loops.l.safe_action: has 2 values, an action of p has 3 (policies.p.outputs.actions.command.offset)',
+    );
+    expect(await start({ p: policy({ topic: '/j', type: ARRAY }) }, { l: { policy: 'p', safe_action: [1e39] } })).toBe(
+      'test.yaml: control.loops.l.safe_action: must hold finite float32 numbers (|x| < 3.4e38): [1e+39]',
+    );
+  });
 });

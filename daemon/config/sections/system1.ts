@@ -217,14 +217,30 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
   };
   for (const [name, p] of Object.entries(config.policies)) {
     for (const [input, i] of Object.entries(p.inputs)) i.sources.forEach((s, k) => clip(`policies.${name}.inputs.${input}.sources[${k}].clip`, s.clip));
-    for (const [output, o] of Object.entries(p.outputs)) clip(`policies.${name}.outputs.${output}.command.clip`, o.command?.clip);
+    for (const [output, o] of Object.entries(p.outputs)) {
+      clip(`policies.${name}.outputs.${output}.command.clip`, o.command?.clip);
+      const offset = o.command?.offset;
+      if (!Array.isArray(offset)) continue;
+      const at = `policies.${name}.outputs.${output}.command.offset`;
+      const dim = declaredActionDim(o);
+      if (dim && offset.length !== dim.n) issues.push({ path: at, message: `has ${offset.length} values, the action has ${dim.n} (${dim.from})` });
+      if (!offset.every((v) => Number.isFinite(Math.fround(v)))) issues.push({ path: at, message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(offset)}` });
+    }
   }
   const commanders = new Map<string, string>();
   for (const [name, loop] of Object.entries(config.control.loops)) {
     const policy = config.policies[loop.policy];
     const outputs = Object.entries(policy?.outputs ?? {}).filter(([o, s]) => s.command && (loop.output === undefined || loop.output === o));
-    for (const [, { command }] of outputs) {
-      const { topic, type, scale, offset, clip: bounds } = command!;
+    for (const [output, settings] of outputs) {
+      const { topic, type, scale, offset, clip: bounds } = settings.command!;
+      if (loop.safe_action) {
+        // Checked here as well as when the loop starts, so a wrong safe action is a config error (exit 2), not a
+        // control component that fails and retries forever.
+        const at = `control.loops.${name}.safe_action`;
+        const dim = declaredActionDim(settings) ?? (Array.isArray(offset) ? { n: offset.length, from: `policies.${loop.policy}.outputs.${output}.command.offset` } : undefined);
+        if (dim && loop.safe_action.length !== dim.n) issues.push({ path: at, message: `has ${loop.safe_action.length} values, an action of ${loop.policy} has ${dim.n} (${dim.from})` });
+        if (!loop.safe_action.every((v) => Number.isFinite(Math.fround(v)))) issues.push({ path: at, message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(loop.safe_action)}` });
+      }
       if (loop.autostart) {
         const other = commanders.get(topic);
         if (other !== undefined) issues.push({ path: `control.loops.${name}`, message: `commands ${topic}, as loop ${other} does: two loops would interleave their commands; give each its own topic` });
@@ -245,6 +261,19 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
     }
   }
   return issues;
+}
+
+/**
+ * The action length the config itself declares, when it does: a Twist's fields, a JointTrajectory's joints,
+ * or the unnormalize statistics. The model's own output shape is checked when the loop starts.
+ */
+function declaredActionDim(o: Static<typeof OutputConfig>): { n: number; from: string } | undefined {
+  const command = o.command;
+  if (command?.type === 'geometry_msgs/msg/Twist') return { n: command.fields.length, from: `${command.fields.length} Twist fields` };
+  if (command?.type === 'trajectory_msgs/msg/JointTrajectory' && command.joint_names.length > 0) return { n: command.joint_names.length, from: `${command.joint_names.length} joint_names` };
+  const u = o.unnormalize;
+  const stat = u && (['mean', 'std', 'min', 'max'] as const).find((k) => u[k] !== undefined);
+  return stat ? { n: u[stat]!.length, from: `unnormalize.${stat} has ${u[stat]!.length}` } : undefined;
 }
 
 export type NormalizationSettings = Static<typeof NormalizationConfig>;
