@@ -3,6 +3,7 @@ import type { TSchema } from 'typebox';
 import { Validator } from '../../daemon/contract/validate.ts';
 import { backoffDelay, isRetryable, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
+import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
@@ -34,9 +35,53 @@ export interface ChatReply {
  * writes lines like "Could not parse message into JSON" to the console, and every failure reaches the
  * caller as an error anyway.
  */
-export function openaiClient(endpoint: Endpoint): OpenAI {
+export function openaiClient(endpoint: Endpoint, maxLineBytes?: number): OpenAI {
   const { settings } = endpoint;
-  return new OpenAI({ apiKey: endpoint.apiKey, baseURL: endpoint.model.baseUrl, timeout: settings.request_timeout_ms, maxRetries: 0, logLevel: 'off' });
+  return new OpenAI({
+    apiKey: endpoint.apiKey,
+    baseURL: endpoint.model.baseUrl,
+    timeout: settings.request_timeout_ms,
+    maxRetries: 0,
+    logLevel: 'off',
+    ...(maxLineBytes ? { fetch: boundedFetch(maxLineBytes, `${settings.name} (${endpoint.model.baseUrl})`) } : {}),
+  });
+}
+
+/**
+ * One line of a streamed reply may hold at most `max_reply_bytes` and this much JSON around it: the openai
+ * library holds a line in memory until it ends, so an endless one would grow the daemon before the caller
+ * sees any of it.
+ */
+const LINE_SLACK_BYTES = 64 * 1024;
+
+/** A reply past `llm.max_reply_bytes`: the endpoint is not asked again (it would send as much), the next one is. */
+export class ReplyTooLargeError extends Error {
+  override name = 'ReplyTooLargeError';
+}
+
+/** fetch whose response body errors once one of its lines passes `limit` bytes. */
+function boundedFetch(limit: number, where: string): typeof fetch {
+  return async (input, init) => {
+    const response = await fetch(input, init);
+    if (!response.body) return response;
+    let line = 0;
+    const counted = response.body.pipeThrough(
+      new TransformStream<Uint8Array, Uint8Array>({
+        transform(chunk, controller) {
+          let start = 0;
+          for (let newline = chunk.indexOf(0x0a); newline !== -1; newline = chunk.indexOf(0x0a, start)) {
+            if (line + newline - start > limit) break;
+            line = 0;
+            start = newline + 1;
+          }
+          line += chunk.byteLength - start;
+          if (line > limit) controller.error(new ReplyTooLargeError(`a line of the reply from ${where} passed ${limit} bytes (llm.max_reply_bytes and its JSON)`));
+          else controller.enqueue(chunk);
+        },
+      }),
+    );
+    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+  };
 }
 
 /**
@@ -74,9 +119,9 @@ export async function listModels(endpoint: Endpoint, signal?: AbortSignal, deadl
  * One streamed chat completion under the endpoint's connect, first-token and idle timeouts. Throws an
  * Error whose message starts with the HTTP status when there is one (so `isRetryable` can read it).
  */
-export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?: AbortSignal, limits: ReplyLimits = DEFAULT_REPLY_LIMITS): Promise<ChatReply> {
   const { settings } = endpoint;
-  const client = openaiClient(endpoint);
+  const client = openaiClient(endpoint, limits.max_reply_bytes + LINE_SLACK_BYTES);
   const controller = new AbortController();
   const onAbort = () => controller.abort();
   signal?.addEventListener('abort', onAbort, { once: true });
@@ -99,6 +144,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     const responded = performance.now();
     arm(settings.first_token_timeout_ms, 'no first token');
     let content = '';
+    let contentBytes = 0;
     let firstToken: number | undefined;
     let finish: string | null = null;
     let usage: ChatReply['usage'] = null;
@@ -110,6 +156,11 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
       if (!choice) continue;
       if (choice.delta?.content) {
         firstToken ??= performance.now();
+        contentBytes += Buffer.byteLength(choice.delta.content);
+        if (contentBytes > limits.max_reply_bytes) {
+          controller.abort();
+          throw new ReplyTooLargeError(`reply over ${limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${settings.name} (${endpoint.model.baseUrl})`);
+        }
         content += choice.delta.content;
         arm(settings.idle_timeout_ms, 'the stream went silent');
       }
@@ -140,7 +191,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
 }
 
 /** The same request down the fallback chain, with retries and backoff per endpoint. */
-export async function chatWithFallback(endpoints: readonly Endpoint[], request: ChatRequest, signal?: AbortSignal): Promise<ChatReply> {
+export async function chatWithFallback(endpoints: readonly Endpoint[], request: ChatRequest, signal?: AbortSignal, limits: ReplyLimits = DEFAULT_REPLY_LIMITS): Promise<ChatReply> {
   if (endpoints.length === 0) throw new Error('no model endpoint is configured (llm.endpoints is empty)');
   const failures: string[] = [];
   for (const endpoint of endpoints) {
@@ -148,12 +199,12 @@ export async function chatWithFallback(endpoints: readonly Endpoint[], request: 
     for (let attempt = 0; attempt <= settings.retries; attempt++) {
       if (attempt > 0) await sleep(backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms), signal);
       try {
-        return await chatOnce(endpoint, request, signal);
+        return await chatOnce(endpoint, request, signal, limits);
       } catch (error) {
         const message = (error as Error).message;
         if (signal?.aborted) throw error;
         failures.push(`${settings.name} attempt ${attempt + 1}: ${message}`);
-        if (!isRetryable(message)) break;
+        if (error instanceof ReplyTooLargeError || !isRetryable(message)) break;
       }
     }
   }

@@ -6,6 +6,7 @@ import type { Component, ComponentContext, ComponentHealth } from '../../daemon/
 import { EndpointChain } from './endpoint-chain.ts';
 import { LLM_QUERY_PREFIX, llmQueryHandler } from './llm-query.ts';
 import { missingKey, resolveEndpoint } from './model.ts';
+import type { ReplyLimits } from './reply-limits.ts';
 
 /**
  * Component `llm`: the configured endpoints as one fallback chain (the agent's ModelService), and the bus
@@ -50,11 +51,16 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
     if (!this.#settings.serve_queries) return;
     const { bus } = this.#ctx;
     for (const endpoint of this.chain.endpoints) {
-      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}${endpoint.settings.name}`, llmQueryHandler([endpoint])));
+      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}${endpoint.settings.name}`, llmQueryHandler([endpoint], this.#replyLimits())));
     }
     if (!this.chain.endpoints.some((e) => e.settings.name === 'default')) {
-      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}default`, llmQueryHandler(this.chain.endpoints)));
+      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}default`, llmQueryHandler(this.chain.endpoints, this.#replyLimits())));
     }
+  }
+
+  #replyLimits(): ReplyLimits {
+    const { max_tool_argument_bytes, max_reply_bytes } = this.#settings;
+    return { max_tool_argument_bytes, max_reply_bytes };
   }
 
   async stop(): Promise<void> {

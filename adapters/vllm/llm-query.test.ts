@@ -53,4 +53,17 @@ describe('the ai/inference/llm query handler', () => {
     server.enqueue({ status: 400, message: 'bad model' });
     await expect(ask(json({ messages: [{ role: 'user', content: 'hi' }] }))).rejects.toMatchObject({ code: 'handler_error' });
   });
+
+  it('stops a reply past llm.max_reply_bytes while it streams, content or one endless line, and does not ask that endpoint again', async () => {
+    const limits = { max_tool_argument_bytes: 1000, max_reply_bytes: 1000 };
+    bus.serve('ai/inference/llm/small', llmQueryHandler([resolveEndpoint(endpointSettings({ name: 'small', base_url: server.baseUrl, retries: 2 }))], limits));
+    const askSmall = () => bus.query('ai/inference/llm/small', json({ messages: [{ role: 'user', content: 'talk' }] }), { timeoutMs: 5000 });
+    const failure = () => askSmall().then(() => undefined, (error: QueryError) => ({ code: error.code, message: error.message }));
+    server.enqueue({ text: 'x'.repeat(5000) });
+    expect(await failure()).toEqual({ code: 'handler_error', message: expect.stringContaining('reply over 1000 bytes (llm.max_reply_bytes) from small') });
+    expect(server.chats).toHaveLength(1);
+    server.enqueue({ raw: `data: ${'y'.repeat(200_000)}\n\n`, contentType: 'text/event-stream' });
+    expect(await failure()).toEqual({ code: 'handler_error', message: expect.stringContaining(`a line of the reply from small (${server.baseUrl}) passed ${1000 + 64 * 1024} bytes`) });
+    expect(server.chats).toHaveLength(2);
+  });
 });

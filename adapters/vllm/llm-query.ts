@@ -4,6 +4,7 @@ import type { QueryPayload } from '../../daemon/bus/types.ts';
 import { ValidationError, Validator } from '../../daemon/contract/validate.ts';
 import { chatWithFallback, type ChatRequest } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
+import type { ReplyLimits } from './reply-limits.ts';
 
 /** Prefix of the bus queries System 2 serves: `ai/inference/llm/<endpoint>` and `ai/inference/llm/default`. */
 export const LLM_QUERY_PREFIX = 'ai/inference/llm/';
@@ -37,7 +38,7 @@ const decoder = new TextDecoder();
  * rejects with QueryError `bad_request` (the caller's fault: HTTP 400); a failure of the endpoints with a
  * plain Error, which the bus reports as `handler_error`.
  */
-export function llmQueryHandler(endpoints: readonly Endpoint[]) {
+export function llmQueryHandler(endpoints: readonly Endpoint[], limits?: ReplyLimits) {
   return async (request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> => {
     if (request.encoding !== 'application/json') throw new QueryError('bad_request', `llm query: expected encoding application/json, got ${request.encoding}`);
     let body: unknown;
@@ -53,7 +54,7 @@ export function llmQueryHandler(endpoints: readonly Endpoint[]) {
       if (error instanceof ValidationError) throw new QueryError('bad_request', error.message);
       throw error;
     }
-    const reply = await chatWithFallback(endpoints, chat, signal);
+    const reply = await chatWithFallback(endpoints, chat, signal, limits);
     return { encoding: 'application/json', payload: encoder.encode(JSON.stringify(reply)) };
   };
 }
