@@ -124,6 +124,12 @@ describe('auraison-edge lerobot export', () => {
     await conn.run(`INSERT INTO "/joint_states" VALUES ${js.join(', ')}`);
     const cmd = Array.from({ length: 18 }, (_, i) => `(${t0 + 250_000_000n + BigInt(i) * 100_000_000n}, ${i / 10}, ${-i / 10})`);
     await conn.run(`INSERT INTO "/cmd_vel" VALUES ${cmd.join(', ')}`);
+    // 2000 s of joint states at 100 Hz, for the long-episode export.
+    await conn.run(`CREATE TABLE "/long" (log_time BIGINT, "position" DOUBLE[])`);
+    await conn.run(`INSERT INTO "/long" SELECT ${t0} + i * 10000000, [i, -i] FROM range(200001) t(i)`);
+    // Efforts at 10 Hz for 2 s with a NULL sample at 0.5 s.
+    await conn.run(`CREATE TABLE "/effort" (log_time BIGINT, "effort" DOUBLE)`);
+    await conn.run(`INSERT INTO "/effort" SELECT ${t0} + i * 100000000, CASE WHEN i = 5 THEN NULL ELSE i END FROM range(20) t(i)`);
     conn.closeSync();
     instance.closeSync();
   });
@@ -174,7 +180,7 @@ describe('auraison-edge lerobot export', () => {
 
   it('exports a long window (200,001 frames, past what a spread into push can take) and reads it back', async () => {
     const out = join(tmp.path, 'long');
-    const r = await runMain(['lerobot', 'export', out, '--db', db, '--fps', '100', '--feature', 'observation.state=/joint_states:position', '--window', `${t0},${t0 + 2_000_000_000_000n}`, '--json']);
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--fps', '100', '--feature', 'observation.state=/long:position', '--window', `${t0},${t0 + 2_000_000_000_000n}`, '--json']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).frames).toBe(200_001);
@@ -203,5 +209,41 @@ describe('auraison-edge lerobot export', () => {
     const r = await runMain(['lerobot', 'export', join(tmp.path, 'img'), '--db', db, '--feature', 'observation.images.cam=/camera:data', '--window', `${t0},${t0 + 1_000_000_000n}`]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(/column "data" of \/camera is BLOB; only numbers and lists of numbers become features/);
+  });
+  it('refuses a feature key given twice (exit 2) instead of doubling its frames', async () => {
+    const out = join(tmp.path, 'twice');
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--feature', 'action=/cmd_vel:linear.x', '--feature', 'action=/joint_states:position', '--window', `${t0},${t0 + 1_000_000_000n}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--feature action is given twice');
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('skips NULL samples (holding the one before) and says so, instead of exporting them as 0', async () => {
+    const out = join(tmp.path, 'nulls');
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--fps', '10', '--feature', 'observation.effort=/effort:effort', '--window', `${t0},${t0 + 900_000_000n}`, '--json']);
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain(`warning: feature observation.effort: 1 of 10 rows of /effort have column "effort" NULL (the first at ${t0 + 500_000_000n} ns); they were skipped`);
+    expect(JSON.parse(r.stdout).warnings).toHaveLength(1);
+    const instance = await DuckDBInstance.create(':memory:');
+    const conn = await instance.connect();
+    const rows = (await conn.runAndReadAll(`SELECT "observation.effort" AS e FROM read_parquet('${out}/data/chunk-000/file-000.parquet') ORDER BY index`)).getRowObjectsJS();
+    expect(rows.map((row) => row.e)).toEqual([0, 1, 2, 3, 4, 4, 6, 7, 8, 9]);
+    conn.closeSync();
+    instance.closeSync();
+  });
+
+  it('ends an episode at the last sample of the feature that ends first, with a warning, instead of holding it to the window end', async () => {
+    // Commands end at 1.95 s, joint states at 1.99 s; the window runs to 10 s.
+    const out = join(tmp.path, 'past-end');
+    const r = await runMain([
+      'lerobot', 'export', out, '--db', db, '--fps', '10',
+      '--feature', 'observation.state=/joint_states:position', '--feature', 'action=/cmd_vel:linear.x,angular.z',
+      '--window', `${t0 + 1_000_000_000n},${t0 + 10_000_000_000n}`,
+    ]);
+    expect(r.code).toBe(0);
+    // Frames at 1.1 .. 1.9 s stay (9; the first command in the window is at 1.05 s); 2.0 .. 10.0 s (81) are cut.
+    expect(r.stdout).toContain('1 episodes, 9 frames at 10 fps');
+    expect(r.stdout).toContain('81 trailing frames cut');
+    expect(r.stderr).toContain(`warning: episode 0: feature action has no sample after ${t0 + 1_950_000_000n} ns (0.950 s into the window, which is 9.000 s): the episode ends there; 81 frames`);
   });
 });

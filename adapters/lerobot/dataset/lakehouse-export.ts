@@ -40,6 +40,10 @@ export interface ExportReport {
   features: { key: string; relation: string; columns: string[]; dim: number; samples: number }[];
   /** Frames dropped at the start of an episode, before every feature had a sample. */
   leadingFramesDropped: number;
+  /** Frames dropped at the end of an episode, after the last sample of the feature that ends first. */
+  trailingFramesDropped: number;
+  /** What the export did to the data beyond resampling, in words (NULL samples skipped, episodes cut short). */
+  warnings: string[];
 }
 
 /** Parses `KEY=RELATION:col1,col2`. */
@@ -54,6 +58,8 @@ interface Series {
   times: bigint[];
   values: Float32Array[];
   dim: number;
+  /** Rows skipped because a column was NULL, and the time of the first. */
+  nulls: { rows: number; column: string; firstNs: bigint } | null;
 }
 
 const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/;
@@ -70,6 +76,12 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
   if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
   if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
   if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
+  const keys = new Set<string>();
+  for (const f of features) {
+    // Two mappings into one key would put both series' frames into it: twice the frames, all mislabelled.
+    if (keys.has(f.key)) throw new DatasetError(`feature ${f.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
+    keys.add(f.key);
+  }
   const minStart = episodes.reduce((a, e) => (e.startNs < a ? e.startNs : a), episodes[0]!.startNs);
   const maxEnd = episodes.reduce((a, e) => (e.endNs > a ? e.endNs : a), episodes[0]!.endNs);
   for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
@@ -92,13 +104,36 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     return out;
   });
 
+  const warnings: string[] = [];
+  series.forEach((s, j) => {
+    if (s.nulls) {
+      warnings.push(
+        `feature ${features[j]!.key}: ${s.nulls.rows} of ${s.nulls.rows + s.times.length} rows of ${features[j]!.relation} have column "${s.nulls.column}" NULL ` +
+          `(the first at ${s.nulls.firstNs} ns); they were skipped, so frames there hold the sample before`,
+      );
+    }
+  });
   let dropped = 0;
+  let trailing = 0;
   const data: EpisodeData[] = [];
   for (const [i, e] of episodes.entries()) {
     const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
     const cursor = series.map(() => -1);
+    // The episode ends at the last sample of the feature that ends first: past it sample-and-hold would repeat
+    // that feature's last value (a stale command held for the rest of the window).
+    let endJ = 0;
+    const lastNs = series.map((s) => lastAtOrBefore(s.times, e.endNs));
+    lastNs.forEach((t, j) => {
+      if (t !== undefined && lastNs[endJ] !== undefined && t < lastNs[endJ]!) endJ = j;
+    });
+    const endNs = lastNs[endJ];
+    let cut = 0;
     for (let k = 0; k < counts[i]!; k++) {
       const t = e.startNs + BigInt(Math.round(k * period));
+      if (endNs !== undefined && t > endNs) {
+        cut = counts[i]! - k;
+        break;
+      }
       series.forEach((s, j) => {
         while (cursor[j]! + 1 < s.times.length && s.times[cursor[j]! + 1]! <= t) cursor[j]!++;
       });
@@ -109,6 +144,13 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
       features.forEach((f, j) => frames[f.key]!.push(series[j]!.values[cursor[j]!]!));
     }
     if (frames[features[0]!.key]!.length === 0) throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
+    if (cut > 0) {
+      trailing += cut;
+      warnings.push(
+        `episode ${i}: feature ${features[endJ]!.key} has no sample after ${endNs} ns (${(Number(endNs! - e.startNs) / 1e9).toFixed(3)} s into the window, which is ` +
+          `${(Number(e.endNs - e.startNs) / 1e9).toFixed(3)} s): the episode ends there; ${cut} frames to the window's end were cut, not filled by holding its last sample`,
+      );
+    }
     data.push({ task: e.task, frames });
   }
   const specs: FeatureSpec[] = features.map((f, j) => ({
@@ -123,7 +165,21 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     frames: written.frames,
     features: features.map((f, j) => ({ ...f, dim: series[j]!.dim, samples: series[j]!.times.length })),
     leadingFramesDropped: dropped,
+    trailingFramesDropped: trailing,
+    warnings,
   };
+}
+
+/** The last time in `times` (ascending) at or before `t`. */
+function lastAtOrBefore(times: bigint[], t: bigint): bigint | undefined {
+  let lo = 0;
+  let hi = times.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >> 1;
+    if (times[mid]! <= t) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo > 0 ? times[lo - 1] : undefined;
 }
 
 async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
@@ -159,7 +215,15 @@ async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bi
   const times: bigint[] = [];
   const values: Float32Array[] = [];
   let dim = -1;
+  let nulls: Series['nulls'] = null;
   for (const r of rows) {
+    // Number(null) is 0: a NULL sample would be exported as a command of 0. Skip the row, and say so.
+    const nullColumn = f.columns.find((c) => r[c] === null || r[c] === undefined || (Array.isArray(r[c]) && (r[c] as unknown[]).some((x) => x === null)));
+    if (nullColumn !== undefined) {
+      if (nulls) nulls.rows++;
+      else nulls = { rows: 1, column: nullColumn, firstNs: BigInt(r.t as bigint | number) };
+      continue;
+    }
     const flat = f.columns.flatMap((c) => {
       const v = r[c];
       return Array.isArray(v) ? v.map(Number) : [Number(v)];
@@ -170,5 +234,6 @@ async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bi
     values.push(Float32Array.from(flat));
   }
   if (rows.length === 0) throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${startNs} and ${endNs}`);
-  return { times, values, dim };
+  if (times.length === 0) throw new DatasetError(`feature ${f.key}: every row of ${relation} between ${startNs} and ${endNs} has column "${nulls!.column}" NULL`);
+  return { times, values, dim, nulls };
 }

@@ -18,7 +18,9 @@ export    Writes recorded data from the local lakehouse as a LeRobot v3.0 datase
           the lakehouse (a relation named after the topic with a log_time column); several columns, or a
           list column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
           holds each feature's latest sample at or before START + k/fps (no interpolation). Frames before
-          every feature has a sample are dropped. Image and video topics are not exported: the dataset has
+          every feature has a sample are dropped; an episode ends at the last sample of the feature that ends
+          first (the frames after it are cut, with a warning, rather than filled by holding that sample). Rows
+          with a NULL column are skipped (the sample before is held), with a warning. Image and video topics are not exported: the dataset has
           no video features (the daemon does not encode video). The export holds the frames in memory, so
           windows resampling to more than --max-frames are refused before anything is read. OUT appears
           only when the whole dataset is written (a failed export leaves nothing).
@@ -97,6 +99,8 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     throw new UsageError((error as Error).message);
   }
+  const repeated = features.find((f, i) => features.findIndex((g) => g.key === f.key) !== i);
+  if (repeated) throw new UsageError(`--feature ${repeated.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
   if (values.window && values.episode?.length) throw new UsageError('give --window or --episode, not both');
   const task = values.task ?? 'recorded';
   const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
@@ -114,11 +118,13 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   }
   try {
     const report = await exportLakehouseToLeRobot({ database, out: resolve(io.cwd, positionals[0]!), fps, features, episodes: windows, robotType: values['robot-type'] ?? null, maxFrames });
+    for (const w of report.warnings) io.stderr(`auraison-edge lerobot export: warning: ${w}\n`);
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
       io.stdout(`wrote ${report.out}: LeRobot v3.0, ${report.episodes} episodes, ${report.frames} frames at ${fps} fps\n`);
       for (const f of report.features) io.stdout(`  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`);
       if (report.leadingFramesDropped > 0) io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);
+      if (report.trailingFramesDropped > 0) io.stdout(`  ${report.trailingFramesDropped} trailing frames cut (a feature had no sample left; see the warnings)\n`);
     }
     return 0;
   } catch (error) {
