@@ -99,6 +99,8 @@ describe('auraison-edge status, intent and approve over the API', () => {
     const bad = await cli('intent', 'Navigate');
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('body.type');
+    // Said once: the API's message holds the issue, and the CLI does not list it again.
+    expect(bad.stderr.split('body.type')).toHaveLength(2);
   });
 
   it('approve resumes a waiting run, refuses a second approval, and --cancel cancels', async () => {

@@ -83,8 +83,10 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
       io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
       return run.status === 'failed' || run.status === 'cancelled' || run.status === 'interrupted' ? 1 : 0;
     } catch (error) {
-      const issues = error instanceof ApiClientError ? (error.issues?.map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '') : '';
-      io.stderr(`auraison-edge intent: ${(error as Error).message}${issues}\n`);
+      // The API's message already holds its issues, one per line; list only those it does not.
+      const message = (error as Error).message;
+      const issues = error instanceof ApiClientError ? (error.issues?.filter((i) => !message.includes(`${i.path}: ${i.message}`)).map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '') : '';
+      io.stderr(`auraison-edge intent: ${message}${issues}\n`);
       return 1;
     }
   },
