@@ -1,45 +1,17 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import {
-  DatasetError,
-  flattenNames,
-  type FeatureStats,
-  type LeRobotDatasetSummary,
-  type LeRobotEpisode,
-  type LeRobotFeature,
-  type LeRobotTask,
-} from './dataset-types.ts';
+import { forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
+import { DatasetError, type FeatureStats, type LeRobotDatasetSummary, type LeRobotEpisode, type LeRobotFeature, type LeRobotTask } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
-import { aggregateStats } from './stats.ts';
+import { StatsAggregator } from './stats.ts';
 
-interface InfoJson {
-  codebase_version?: string;
-  robot_type?: string | null;
-  fps?: number;
-  total_episodes?: number;
-  total_frames?: number;
-  features?: Record<string, { dtype: string; shape: number[]; names?: unknown; info?: Record<string, unknown> }>;
-}
-
-function readJson<T>(path: string): T {
+function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as T;
+    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
   } catch (error) {
     throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
   }
-}
-
-function readJsonLines<T>(path: string): T[] {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  return lines.flatMap((line, i) => {
-    if (line.trim() === '') return [];
-    try {
-      return [JSON.parse(line) as T];
-    } catch (error) {
-      throw new DatasetError(`${path} line ${i + 1} is not JSON: ${(error as Error).message}`);
-    }
-  });
 }
 
 /** Files under `dir` (recursively) whose name ends with `suffix`, sorted. */
@@ -59,50 +31,55 @@ export function listFiles(dir: string, suffix: string): string[] {
 
 const parquetList = (files: string[]): string => `[${files.map(sqlString).join(', ')}]`;
 
-/** The dataset's version from meta/info.json: v2.0, v2.1 or v3.0. */
-export function datasetVersion(root: string): string {
-  const infoPath = join(root, 'meta', 'info.json');
-  if (!existsSync(infoPath)) {
-    throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json${existsSync(root) && statSync(root).isDirectory() ? '' : ' (the directory does not exist)'}`);
-  }
-  const version = readJson<InfoJson>(infoPath).codebase_version;
-  if (!version) throw new DatasetError(`${infoPath} has no codebase_version`);
-  return version;
-}
+/** Names files for a message: one, or the first and how many more. */
+const filesNamed = (files: string[]): string => `${files[0]}${files.length > 1 ? ` (and ${files.length - 1} more)` : ''}`;
 
 /**
  * Reads a LeRobot dataset's metadata (v2.0/v2.1: JSON lines; v3.0: parquet) and counts its frames from the
  * data files, so a dataset whose metadata disagrees with its data says so.
  */
 export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSummary> {
-  const version = datasetVersion(root);
-  const info = readJson<InfoJson>(join(root, 'meta', 'info.json'));
+  const infoPath = join(root, 'meta', 'info.json');
+  if (!existsSync(infoPath)) {
+    throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json${existsSync(root) && statSync(root).isDirectory() ? '' : ' (the directory does not exist)'}`);
+  }
+  const info = parseInfo(readJson(infoPath), infoPath);
+  const version = info.codebase_version;
   const major = version.replace(/^v/, '').split('.')[0];
   if (major !== '2' && major !== '3') throw new DatasetError(`${root}: codebase_version ${version} is not supported (v2.0, v2.1 and v3.0 are)`);
-  const features: Record<string, LeRobotFeature> = {};
-  for (const [key, f] of Object.entries(info.features ?? {})) {
-    features[key] = { dtype: f.dtype, shape: f.shape, names: flattenNames(f.names), ...(f.info ? { info: f.info } : {}) };
-  }
+  const { features } = info;
   const dataFiles = listFiles(join(root, 'data'), '.parquet');
   const videoFiles = listFiles(join(root, 'videos'), '.mp4');
   const warnings: string[] = [];
+  for (const [key, f] of Object.entries(features)) {
+    // Image and video names label the axes (height, width, channel), not the elements.
+    if (f.dtype === 'image' || f.dtype === 'video' || !f.names) continue;
+    const size = f.shape.reduce((a, b) => a * b, 1);
+    if (f.names.length !== size) warnings.push(`${infoPath}: features.${key}: shape [${f.shape.join(', ')}] holds ${size} values, but names lists ${f.names.length}`);
+  }
   return withDuckDB(async (conn) => {
-    const { episodes, tasks, stats } = major === '2' ? readV2Meta(root) : await readV3Meta(conn, root);
+    const { episodes, tasks, stats } = major === '2' ? await readV2Meta(root, warnings) : await readV3Meta(conn, root, warnings);
     let frames = 0;
     if (dataFiles.length > 0) {
-      const rows = await queryRows(conn, `SELECT count(*) AS n FROM read_parquet(${parquetList(dataFiles)})`);
-      frames = Number(rows[0]!.n);
+      frames = await checkData(conn, dataFiles, features, warnings);
     } else {
       warnings.push('no data parquet files under data/');
     }
     if (info.total_frames !== undefined && info.total_frames !== frames) warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
     if (info.total_episodes !== undefined && info.total_episodes !== episodes.length) warnings.push(`info.json says ${info.total_episodes} episodes, the episode metadata lists ${episodes.length}`);
-    const lengthSum = episodes.reduce((a, e) => a + e.length, 0);
+    let lengthSum = 0;
+    for (const e of episodes) lengthSum += e.length;
     if (episodes.length > 0 && lengthSum !== frames) warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
+    for (const [key, st] of Object.entries(stats)) {
+      for (const [stat, v] of Object.entries(st)) {
+        const bad = (v as number[]).findIndex((x) => !Number.isFinite(x));
+        if (bad >= 0) warnings.push(`stats of ${key}: ${stat} element ${bad} is ${(v as number[])[bad]}`);
+      }
+    }
     return {
       root,
       version,
-      robotType: info.robot_type ?? null,
+      robotType: info.robot_type,
       fps: info.fps ?? 0,
       totalEpisodes: info.total_episodes ?? episodes.length,
       totalFrames: info.total_frames ?? frames,
@@ -118,48 +95,112 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   });
 }
 
-function readV2Meta(root: string): { episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> } {
+const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+
+/**
+ * Counts the frames in the data files and checks each numeric feature's column against info.json, in one
+ * scan: the list length (min and max, so ragged rows show) against the declared shape, NULL rows and NaN
+ * values. Returns the frame count; what disagrees goes to `warnings`.
+ */
+async function checkData(conn: DuckDBConnection, files: string[], features: Record<string, LeRobotFeature>, warnings: string[]): Promise<number> {
+  const from = `read_parquet(${parquetList(files)}, union_by_name = true)`;
+  const types = new Map((await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => [String(r.column_name), String(r.column_type)]));
+  const checks: { key: string; list: boolean; size: number }[] = [];
+  for (const [key, f] of Object.entries(features)) {
+    const type = types.get(key);
+    if (f.dtype === 'image' || f.dtype === 'video' || type === undefined) continue;
+    const list = /\[\d*\]$/.test(type);
+    if (!NUMERIC_TYPE.test(type.replace(/\[\d*\]$/, ''))) {
+      if (f.dtype !== 'string') warnings.push(`${filesNamed(files)}: column ${key} is ${type}, but features.${key}.dtype is ${f.dtype}`);
+      continue;
+    }
+    checks.push({ key, list, size: f.shape.reduce((a, b) => a * b, 1) });
+  }
+  const isNan = (c: string, list: boolean): string => (list ? `len(list_filter(${c}, x -> isnan(x::DOUBLE))) > 0` : `isnan(${c}::DOUBLE)`);
+  const select = checks.flatMap(({ key, list }, i) => {
+    const c = sqlIdent(key);
+    return [
+      list ? `min(len(${c})) AS lo${i}, max(len(${c})) AS hi${i}` : `1 AS lo${i}, 1 AS hi${i}`,
+      `count(*) FILTER (WHERE ${c} IS NULL) AS null${i}`,
+      `count(*) FILTER (WHERE ${isNan(c, list)}) AS nan${i}`,
+    ];
+  });
+  const row = (await queryRows(conn, `SELECT ${['count(*) AS n', ...select].join(', ')} FROM ${from}`))[0]!;
+  const where = filesNamed(files);
+  checks.forEach(({ key, size }, i) => {
+    const [lo, hi, nulls, nans] = [row[`lo${i}`], row[`hi${i}`], row[`null${i}`], row[`nan${i}`]].map(Number) as [number, number, number, number];
+    const declared = `features.${key}.shape holds ${size} values`;
+    if (lo === hi && lo !== size) warnings.push(`${where}: column ${key} holds ${lo} values per frame; ${declared}`);
+    if (lo !== hi) warnings.push(`${where}: column ${key} holds ${lo} to ${hi} values per frame (ragged rows); ${declared}`);
+    if (nulls > 0) warnings.push(`${where}: column ${key} is NULL in ${nulls} frames`);
+    if (nans > 0) warnings.push(`${where}: column ${key} has NaN in ${nans} frames`);
+  });
+  return Number(row.n);
+}
+
+async function readV2Meta(root: string, warnings: string[]): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
   const meta = join(root, 'meta');
-  const episodes = existsSync(join(meta, 'episodes.jsonl'))
-    ? readJsonLines<{ episode_index: number; length: number; tasks?: string[] }>(join(meta, 'episodes.jsonl')).map((e) => ({ episode_index: e.episode_index, length: e.length, tasks: e.tasks ?? [] }))
-    : [];
-  const tasks = existsSync(join(meta, 'tasks.jsonl')) ? readJsonLines<LeRobotTask>(join(meta, 'tasks.jsonl')) : [];
+  const episodes: LeRobotEpisode[] = [];
+  const episodesPath = join(meta, 'episodes.jsonl');
+  if (existsSync(episodesPath)) await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
+  const tasks: LeRobotTask[] = [];
+  const tasksPath = join(meta, 'tasks.jsonl');
+  if (existsSync(tasksPath)) {
+    await forEachJsonLine(tasksPath, (v, line) => {
+      const t = v as Partial<LeRobotTask> | null;
+      if (typeof t !== 'object' || t === null || !Number.isInteger(t.task_index) || typeof t.task !== 'string') {
+        throw new DatasetError(`${tasksPath} line ${line}: expected {"task_index": a whole number, "task": a string}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+      }
+      tasks.push({ task_index: t.task_index!, task: t.task });
+    });
+  }
   let stats: Record<string, FeatureStats> = {};
-  if (existsSync(join(meta, 'stats.json'))) {
-    stats = readJson<Record<string, FeatureStats>>(join(meta, 'stats.json'));
-  } else if (existsSync(join(meta, 'episodes_stats.jsonl'))) {
+  const statsPath = join(meta, 'stats.json');
+  const episodesStatsPath = join(meta, 'episodes_stats.jsonl');
+  if (existsSync(statsPath)) {
+    stats = parseStats(readJson(statsPath), statsPath, warnings);
+  } else if (existsSync(episodesStatsPath)) {
     // v2.1 keeps statistics per episode; the dataset's are their aggregate.
-    const per = readJsonLines<{ stats: Record<string, FeatureStats> }>(join(meta, 'episodes_stats.jsonl'));
-    const keys = new Set(per.flatMap((p) => Object.keys(p.stats)));
-    for (const key of keys) stats[key] = aggregateStats(per.map((p) => flatStats(p.stats[key])).filter((s): s is FeatureStats => !!s));
+    const aggregators = new Map<string, StatsAggregator>();
+    await forEachJsonLine(episodesStatsPath, (v, line) => {
+      const where = `${episodesStatsPath} line ${line}`;
+      const stats = (v as { stats?: unknown } | null)?.stats;
+      if (typeof v !== 'object' || v === null || stats === undefined) throw new DatasetError(`${where}: expected an object with stats, got ${JSON.stringify(v)?.slice(0, 60)}`);
+      for (const [key, s] of Object.entries(parseStats(stats, where, warnings))) {
+        if (!aggregators.has(key)) aggregators.set(key, new StatsAggregator());
+        const skipped = aggregators.get(key)!.add(s);
+        if (skipped) warnings.push(`${where}: ${key}: ${skipped}; left out of the aggregate`);
+      }
+    });
+    for (const [key, a] of aggregators) stats[key] = a.result();
   }
   return { episodes, tasks, stats };
 }
 
-/** Image statistics are nested per channel ([[[x]]]); flatten every statistic to a vector. */
-function flatStats(s: FeatureStats | undefined): FeatureStats | undefined {
-  if (!s) return undefined;
-  const out: FeatureStats = {};
-  for (const [k, v] of Object.entries(s)) if (Array.isArray(v)) out[k as keyof FeatureStats] = (v as unknown[]).flat(3) as number[];
-  return out;
-}
-
-async function readV3Meta(conn: DuckDBConnection, root: string): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
+async function readV3Meta(conn: DuckDBConnection, root: string, warnings: string[]): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
   const meta = join(root, 'meta');
   const tasksPath = join(meta, 'tasks.parquet');
   let tasks: LeRobotTask[] = [];
   if (existsSync(tasksPath)) {
     const rows = await queryRows(conn, `SELECT * FROM read_parquet(${sqlString(tasksPath)})`);
+    if (rows.length > 0 && !('task_index' in rows[0]!)) throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
     // pandas writes the task string as the frame's index: a column `task`, or `__index_level_0__` when unnamed.
     tasks = rows.map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') })).sort((a, b) => a.task_index - b.task_index);
   }
   const episodeFiles = listFiles(join(meta, 'episodes'), '.parquet');
-  let episodes: LeRobotEpisode[] = [];
+  const episodes: LeRobotEpisode[] = [];
   if (episodeFiles.length > 0) {
-    const rows = await queryRows(conn, `SELECT episode_index, length, tasks FROM read_parquet(${parquetList(episodeFiles)}) ORDER BY episode_index`);
-    episodes = rows.map((r) => ({ episode_index: Number(r.episode_index), length: Number(r.length), tasks: Array.isArray(r.tasks) ? r.tasks.map(String) : [] }));
+    const from = `read_parquet(${parquetList(episodeFiles)}, union_by_name = true)`;
+    const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
+    for (const c of ['episode_index', 'length']) {
+      if (!columns.includes(c)) throw new DatasetError(`${filesNamed(episodeFiles)} has no column ${c} (columns: ${columns.join(', ')})`);
+    }
+    if (!columns.includes('tasks')) warnings.push(`${filesNamed(episodeFiles)} has no column tasks; episodes are listed without their tasks`);
+    const rows = await queryRows(conn, `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`);
+    rows.forEach((r, i) => episodes.push(parseEpisode(r, `${filesNamed(episodeFiles)} row ${i}`)));
   }
-  const stats = existsSync(join(meta, 'stats.json')) ? readJson<Record<string, FeatureStats>>(join(meta, 'stats.json')) : {};
+  const statsPath = join(meta, 'stats.json');
+  const stats = existsSync(statsPath) ? parseStats(readJson(statsPath), statsPath, warnings) : {};
   return { episodes, tasks, stats };
 }
 

@@ -1,4 +1,5 @@
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import { DatasetError } from './dataset-types.ts';
 
 /** A quoted SQL string literal. */
 export const sqlString = (s: string): string => `'${s.replaceAll("'", "''")}'`;
@@ -20,6 +21,11 @@ export async function withDuckDB<T>(fn: (conn: DuckDBConnection) => Promise<T>):
 
 /** Rows as plain JS objects (BIGINT as bigint, lists as arrays). */
 export async function queryRows(conn: DuckDBConnection, sql: string): Promise<Record<string, unknown>[]> {
-  const result = await conn.runAndReadAll(sql);
-  return result.getRowObjectsJS() as Record<string, unknown>[];
+  try {
+    const result = await conn.runAndReadAll(sql);
+    return result.getRowObjectsJS() as Record<string, unknown>[];
+  } catch (error) {
+    // DuckDB appends the SQL it was given ("LINE 1: SELECT ..."): our query, not something the user wrote.
+    throw new DatasetError((error as Error).message.replace(/\n+LINE \d+:[\s\S]*$/, ''));
+  }
 }

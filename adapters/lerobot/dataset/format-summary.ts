@@ -4,11 +4,17 @@ const vec = (v: number[] | undefined, n = 4): string => (v ? `[${v.slice(0, n).m
 
 /** The text `lerobot inspect` prints. */
 export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: number): string {
-  const lengths = s.episodes.map((e) => e.length);
+  // A loop, not Math.min(...lengths): spreading 120,000 episodes overflows the call stack.
+  let lo = Infinity;
+  let hi = -Infinity;
+  for (const e of s.episodes) {
+    lo = Math.min(lo, e.length);
+    hi = Math.max(hi, e.length);
+  }
   const lines = [
     `dataset    ${s.root}`,
     `version    ${s.version}, robot ${s.robotType ?? '-'}, ${s.fps} fps`,
-    `episodes   ${s.episodes.length} (info.json: ${s.totalEpisodes})${lengths.length ? `, length ${Math.min(...lengths)}..${Math.max(...lengths)} frames` : ''}`,
+    `episodes   ${s.episodes.length} (info.json: ${s.totalEpisodes})${s.episodes.length ? `, length ${lo}..${hi} frames` : ''}`,
     `frames     ${s.frames} in ${s.dataFiles} data files (info.json: ${s.totalFrames}); ${s.videoFiles} video files`,
     `tasks      ${s.tasks.length}`,
     ...s.tasks.slice(0, 10).map((t) => `  ${String(t.task_index).padStart(4)}  ${t.task}`),

@@ -1,0 +1,126 @@
+import { createReadStream } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { DatasetError, flattenNames, type FeatureStats, type LeRobotEpisode, type LeRobotFeature } from './dataset-types.ts';
+
+/**
+ * Validation of LeRobot metadata as read from JSON: every value is `unknown` until checked here, and a
+ * malformed one is a DatasetError naming the file, the line and the key, never a JS TypeError.
+ */
+
+export interface InfoJson {
+  codebase_version: string;
+  robot_type: string | null;
+  fps?: number;
+  total_episodes?: number;
+  total_frames?: number;
+  features: Record<string, LeRobotFeature>;
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+const shown = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
+
+/** Checks meta/info.json (parsed) and returns its fields typed; `where` is the file, for messages. */
+export function parseInfo(value: unknown, where: string): InfoJson {
+  if (!isObject(value)) throw new DatasetError(`${where}: expected a JSON object, got ${shown(value)}`);
+  const fail = (key: string, expected: string): never => {
+    throw new DatasetError(`${where}: ${key}: ${value[key] === undefined && !key.includes('.') ? 'missing' : `expected ${expected}, got ${shown(value[key])}`}`);
+  };
+  const version = value.codebase_version;
+  if (version === undefined) throw new DatasetError(`${where} has no codebase_version`);
+  if (typeof version !== 'string') fail('codebase_version', 'a string such as "v2.1"');
+  const robot = value.robot_type ?? null;
+  if (robot !== null && typeof robot !== 'string') fail('robot_type', 'a string or null');
+  if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps))) fail('fps', 'a number > 0');
+  for (const key of ['total_episodes', 'total_frames']) if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
+  const features: Record<string, LeRobotFeature> = {};
+  if (value.features !== undefined && !isObject(value.features)) fail('features', 'an object of features');
+  for (const [key, f] of Object.entries((value.features ?? {}) as Record<string, unknown>)) {
+    const at = `${where}: features.${key}`;
+    if (!isObject(f)) throw new DatasetError(`${at}: expected an object with dtype and shape, got ${shown(f)}`);
+    if (f.dtype === undefined) throw new DatasetError(`${at}.dtype: missing`);
+    if (typeof f.dtype !== 'string') throw new DatasetError(`${at}.dtype: expected a string such as "float32", got ${shown(f.dtype)}`);
+    if (f.shape === undefined) throw new DatasetError(`${at}.shape: missing`);
+    if (!Array.isArray(f.shape) || !f.shape.every(isCount)) throw new DatasetError(`${at}.shape: expected a list of whole numbers such as [26], got ${shown(f.shape)}`);
+    let names: string[] | null;
+    try {
+      names = flattenNames(f.names);
+    } catch (error) {
+      throw new DatasetError(`${at}.names: ${(error as Error).message}`);
+    }
+    if (f.info !== undefined && !isObject(f.info)) throw new DatasetError(`${at}.info: expected an object, got ${shown(f.info)}`);
+    features[key] = { dtype: f.dtype, shape: f.shape as number[], names, ...(f.info ? { info: f.info as Record<string, unknown> } : {}) };
+  }
+  return {
+    codebase_version: version as string,
+    robot_type: robot as string | null,
+    ...(value.fps !== undefined ? { fps: value.fps as number } : {}),
+    ...(value.total_episodes !== undefined ? { total_episodes: value.total_episodes as number } : {}),
+    ...(value.total_frames !== undefined ? { total_frames: value.total_frames as number } : {}),
+    features,
+  };
+}
+
+/** Checks one episode's metadata (a line of episodes.jsonl, or a row of v3.0 meta/episodes). */
+export function parseEpisode(value: unknown, where: string): LeRobotEpisode {
+  if (!isObject(value)) throw new DatasetError(`${where}: expected an object, got ${shown(value)}`);
+  const index = typeof value.episode_index === 'bigint' ? Number(value.episode_index) : value.episode_index;
+  const length = typeof value.length === 'bigint' ? Number(value.length) : value.length;
+  if (!isCount(index)) throw new DatasetError(`${where}: episode_index: expected a whole number >= 0, got ${shown(value.episode_index)}`);
+  if (!isCount(length)) throw new DatasetError(`${where}: length: expected a whole number >= 0, got ${shown(typeof value.length === 'bigint' ? String(value.length) : value.length)}`);
+  const tasks = value.tasks ?? [];
+  if (!Array.isArray(tasks) || !tasks.every((t) => typeof t === 'string')) throw new DatasetError(`${where}: tasks: expected a list of strings, got ${shown(tasks)}`);
+  return { episode_index: index, length, tasks: tasks as string[] };
+}
+
+/**
+ * Checks a stats object ({feature: {stat: numbers}}): image statistics nest per channel ([[[x]]]), so every
+ * statistic is flattened to a vector. A statistic that is not all finite numbers is left out, with a warning.
+ */
+export function parseStats(value: unknown, where: string, warnings: string[]): Record<string, FeatureStats> {
+  if (!isObject(value)) throw new DatasetError(`${where}: expected an object of features, got ${shown(value)}`);
+  const out: Record<string, FeatureStats> = {};
+  for (const [key, s] of Object.entries(value)) {
+    if (!isObject(s)) throw new DatasetError(`${where}: ${key}: expected an object of statistics, got ${shown(s)}`);
+    const stats: FeatureStats = {};
+    for (const [stat, v] of Object.entries(s)) {
+      if (!['min', 'max', 'mean', 'std', 'count'].includes(stat)) continue;
+      const flat = Array.isArray(v) ? (v as unknown[]).flat(3) : [v];
+      const bad = flat.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
+      if (bad >= 0 || flat.length === 0) {
+        warnings.push(`${where}: ${key}.${stat} ${flat.length === 0 ? 'is empty' : `element ${bad} is ${shown(flat[bad])}, not a number`}; left out`);
+        continue;
+      }
+      stats[stat as keyof FeatureStats] = flat as number[];
+    }
+    out[key] = stats;
+  }
+  return out;
+}
+
+/**
+ * Calls `fn` with each non-empty line of a JSON lines file, parsed, and its 1-based line number. Read line by
+ * line: a v2.1 episodes_stats.jsonl of a large dataset is bigger than a string can be.
+ */
+export async function forEachJsonLine(path: string, fn: (value: unknown, line: number) => void): Promise<void> {
+  const lines = createInterface({ input: createReadStream(path, 'utf8'), crlfDelay: Infinity });
+  let n = 0;
+  try {
+    for await (const line of lines) {
+      n++;
+      if (line.trim() === '') continue;
+      let value: unknown;
+      try {
+        value = JSON.parse(line);
+      } catch (error) {
+        throw new DatasetError(`${path} line ${n} is not JSON: ${(error as Error).message}`);
+      }
+      fn(value, n);
+    }
+  } catch (error) {
+    if (error instanceof DatasetError) throw error;
+    throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
+  } finally {
+    lines.close();
+  }
+}
