@@ -1,6 +1,7 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import onnxProto from 'onnx-proto';
+import { printable } from './printable.ts';
 
 const { onnx } = onnxProto;
 
@@ -15,6 +16,8 @@ export interface TensorInfo {
   name: string;
   dtype: string;
   shape: (number | string)[];
+  /** The model declares no shape (any rank): `shape` is then [], which is not a scalar. */
+  shapeUnknown?: true;
 }
 
 /** What `policy inspect` prints: everything an operator needs to write a policy manifest. */
@@ -68,6 +71,7 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
       name: v.name ?? '',
       dtype: tensor ? (ONNX_DTYPES[tensor.elemType ?? 0] ?? `type${tensor.elemType}`) : 'non-tensor',
       shape: (tensor?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue) : '?')),
+      ...(tensor && !tensor.shape ? { shapeUnknown: true as const } : {}),
     };
   };
   const externalData = new Set<string>();
@@ -122,23 +126,25 @@ function checkExternalData(model: string, tensor: string, location: string, offs
 
 /** A text rendering of the info, as `policy inspect` prints it. */
 export function formatOnnxModelInfo(info: OnnxModelInfo): string {
-  const shape = (s: (number | string)[]) => `[${s.join(', ')}]`;
+  // Names, shapes and metadata come from the file: printed with control characters escaped.
+  const shape = (t: TensorInfo) => (t.dtype === 'non-tensor' ? '' : t.shapeUnknown ? 'shape unknown (any rank)' : printable(`[${t.shape.join(', ')}]`));
+  const tensorLine = (t: TensorInfo) => `  ${printable(t.name).padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t)}`.trimEnd();
   const lines = [
     `model      ${info.path}`,
-    `ir         ${info.irVersion}${info.producer ? `, producer ${info.producer}` : ''}`,
+    `ir         ${info.irVersion}${info.producer ? `, producer ${printable(info.producer)}` : ''}`,
     `opset      ${info.opsets.map((o) => `${o.domain} ${o.version}`).join(', ')}`,
     `graph      ${info.nodes} nodes, ${info.initializers} initializers, ${info.parameters.toLocaleString('en-US')} parameters`,
   ];
-  if (info.externalData.length > 0) lines.push(`weights    external: ${info.externalData.join(', ')}`);
+  if (info.externalData.length > 0) lines.push(`weights    external: ${printable(info.externalData.join(', '))}`);
   lines.push('', 'inputs:');
-  for (const t of info.inputs) lines.push(`  ${t.name.padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t.shape)}`);
+  for (const t of info.inputs) lines.push(tensorLine(t));
   lines.push('', 'outputs:');
-  for (const t of info.outputs) lines.push(`  ${t.name.padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t.shape)}`);
+  for (const t of info.outputs) lines.push(tensorLine(t));
   const keys = Object.keys(info.metadata);
   lines.push('', keys.length === 0 ? 'metadata_props: none' : 'metadata_props:');
   for (const k of keys) {
-    const v = info.metadata[k]!;
-    lines.push(`  ${k.padEnd(24)} ${v.length > 100 ? `${v.slice(0, 97)}...` : v}`);
+    const v = printable(info.metadata[k]!);
+    lines.push(`  ${printable(k).padEnd(24)} ${v.length > 100 ? `${v.slice(0, 97)}...` : v}`);
   }
   return `${lines.join('\n')}\n`;
 }

@@ -54,8 +54,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   const model = readOnnxModelInfo(options.settings.model);
   const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
   if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
-  const output = options.output ?? model.outputs[0]?.name;
-  if (!output || !model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
+  if (model.outputs.length === 0) throw new DatasetError(`${options.settings.model} has no outputs`);
+  const output = options.output ?? model.outputs[0]!.name;
+  if (!model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
   let settings = options.settings;
   if (normalize) {
     // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
@@ -69,8 +70,18 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   try {
     const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
     if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
+    if (episodes) {
+      // Replaying fewer episodes than asked would report an error over other data than the user meant.
+      const found = new Set(frames.episodeIndex);
+      const missing = [...new Set(episodes)].filter((e) => !found.has(e));
+      if (missing.length > 0) {
+        const listed = summary.episodes.map((e) => e.episode_index);
+        throw new DatasetError(`${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`);
+      }
+    }
     const recorded = frames.columns[actionFeature]!;
     const dim = recorded[0]!.length;
+    let nonFinite: { frames: number; first: string } | undefined;
     const absSum = new Array<number>(dim).fill(0);
     let sq = 0;
     let maxAbs = 0;
@@ -85,11 +96,23 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       }
       const feed: Record<string, Float32Array> = {};
       for (const [input, feature] of Object.entries(inputs)) feed[input] = frames.columns[feature]![i]!;
+      const at = `episode ${frames.episodeIndex[i]} frame ${frames.frameIndex[i]}`;
       const started = performance.now();
-      const out = (await active.run(feed))[output]!;
+      let out;
+      try {
+        out = (await active.run(feed))[output]!;
+      } catch (error) {
+        throw new DatasetError(`${at}: ${(error as Error).message}`);
+      }
       inferenceMs += performance.now() - started;
       if (out.dim !== dim) throw new DatasetError(`output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`);
       const truth = recorded[i]!;
+      if (truth.length !== dim) throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
+      const bad = out.data.subarray(0, dim).findIndex((v) => !Number.isFinite(v));
+      if (bad >= 0) {
+        nonFinite ??= { frames: 0, first: `${at}, element ${bad} = ${out.data[bad]}` };
+        nonFinite.frames++;
+      }
       for (let d = 0; d < dim; d++) {
         const err = out.data[d]! - truth[d]!;
         absSum[d]! += Math.abs(err);
@@ -100,6 +123,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       }
     }
     const n = frames.episodeIndex.length;
+    if (nonFinite) {
+      throw new DatasetError(`the policy's ${output} is not finite in ${nonFinite.frames} of ${n} frames (first: ${nonFinite.first}); the error can't be measured, and a control loop would send the safe action instead`);
+    }
     return {
       policy: name,
       model: settings.model,

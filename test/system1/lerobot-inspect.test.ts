@@ -1,44 +1,13 @@
-import { cpSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
-import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
+import { copyG1Dataset, editJson, editLine, rewriteParquet, type Features } from './datasets.ts';
 
-const G1 = join(FIXTURES, 'lerobot', 'g1_inspire_v2.1');
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-let copies = 0;
-
-/** A copy of the fixture's metadata and its first three episodes' data, changed by `edit` (the fixture is read-only). */
-function copyG1(edit: (meta: string, data: string) => void = () => {}): string {
-  const root = join(tmp.path, `g1-${copies++}`);
-  cpSync(join(G1, 'meta'), join(root, 'meta'), { recursive: true });
-  const data = join(root, 'data', 'chunk-000');
-  mkdirSync(data, { recursive: true });
-  for (const e of [0, 1, 2]) cpSync(join(G1, 'data', 'chunk-000', `episode_00000${e}.parquet`), join(data, `episode_00000${e}.parquet`));
-  edit(join(root, 'meta'), data);
-  return root;
-}
-
-const editJson = (path: string, change: (v: Record<string, unknown>) => unknown): void => {
-  writeFileSync(path, JSON.stringify(change(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>)));
-};
-const editLine = (path: string, n: number, text: string): void => {
-  const lines = readFileSync(path, 'utf8').split('\n');
-  lines[n - 1] = text;
-  writeFileSync(path, lines.join('\n'));
-};
-type Features = Record<string, Record<string, unknown>>;
-
-/** Rewrites a parquet file through DuckDB SQL over `t` (the file's rows). */
-async function rewriteParquet(path: string, select: string): Promise<void> {
-  const instance = await DuckDBInstance.create(':memory:');
-  const conn = await instance.connect();
-  await conn.run(`CREATE TABLE t AS SELECT * FROM read_parquet('${path}')`);
-  await conn.run(`COPY (${select}) TO '${path}' (FORMAT parquet)`);
-  conn.closeSync();
-  instance.closeSync();
-}
+const copyG1 = (edit?: (meta: string, data: string) => void): string => copyG1Dataset(tmp.path, edit);
 
 async function inspectFails(root: string): Promise<string> {
   const r = await runMain(['lerobot', 'inspect', root]);

@@ -229,6 +229,10 @@ export async function readFrames(root: string, features: string[], episodes?: nu
     for (const r of rows) {
       for (const f of features) {
         const v = r[f];
+        // Number(null) is 0: a NULL frame would be fed to the policy as zeros.
+        if (v === null || v === undefined || (Array.isArray(v) && v.some((x) => x === null))) {
+          throw new DatasetError(`${root}: episode ${Number(r.episode_index)} frame ${Number(r.frame_index)}: ${f} is NULL${v ? ' in places' : ''}`);
+        }
         columns[f]!.push(Array.isArray(v) ? Float32Array.from(v as number[]) : Float32Array.of(Number(v)));
       }
     }
