@@ -110,3 +110,17 @@ describe('auraison-edge lerobot inspect on large metadata', () => {
     expect(r.stdout).toMatch(/episodes\s+130000 \(info\.json: 100\), length 1\.\.500 frames/);
   }, 60_000);
 });
+
+describe('auraison-edge lerobot inspect prints text from the dataset safely', () => {
+  it('escapes control characters in task names and episode tasks', async () => {
+    const root = copyG1((m) => {
+      writeFileSync(join(m, 'tasks.jsonl'), `${JSON.stringify({ task_index: 0, task: 'pick\u001b[2Jup\nnow' })}\n`);
+      editLine(join(m, 'episodes.jsonl'), 1, JSON.stringify({ episode_index: 0, tasks: ['pick\u001b[2Jup\nnow'], length: 479 }));
+    });
+    const r = await runMain(['lerobot', 'inspect', root]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('\u001b');
+    expect(r.stdout).toContain('   0  pick\\x1b[2Jup\\nnow');
+    expect(r.stdout).toMatch(/^\s+0\s+479 frames  pick\\x1b\[2Jup\\nnow$/m);
+  });
+});

@@ -1,3 +1,4 @@
+import { printable } from '../printable.ts';
 import type { LeRobotDatasetSummary } from './dataset-types.ts';
 
 const vec = (v: number[] | undefined, n = 4): string => (v ? `[${v.slice(0, n).map((x) => x.toPrecision(3)).join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]` : '-');
@@ -13,17 +14,17 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
   }
   const lines = [
     `dataset    ${s.root}`,
-    `version    ${s.version}, robot ${s.robotType ?? '-'}, ${s.fps} fps`,
+    `version    ${printable(s.version)}, robot ${printable(s.robotType ?? '-')}, ${s.fps} fps`,
     `episodes   ${s.episodes.length} (info.json: ${s.totalEpisodes})${s.episodes.length ? `, length ${lo}..${hi} frames` : ''}`,
     `frames     ${s.frames} in ${s.dataFiles} data files (info.json: ${s.totalFrames}); ${s.videoFiles} video files`,
     `tasks      ${s.tasks.length}`,
-    ...s.tasks.slice(0, 10).map((t) => `  ${String(t.task_index).padStart(4)}  ${t.task}`),
+    ...s.tasks.slice(0, 10).map((t) => `  ${String(t.task_index).padStart(4)}  ${printable(t.task)}`),
     '',
     'features:',
   ];
   for (const [key, f] of Object.entries(s.features)) {
-    const names = f.names ? ` ${f.names.slice(0, 4).join(', ')}${f.names.length > 4 ? `, ... (${f.names.length})` : ''}` : '';
-    lines.push(`  ${key.padEnd(32)} ${f.dtype.padEnd(8)} [${f.shape.join(', ')}]${names}`);
+    const names = f.names ? ` ${printable(f.names.slice(0, 4).join(', '))}${f.names.length > 4 ? `, ... (${f.names.length})` : ''}` : '';
+    lines.push(`  ${printable(key).padEnd(32)} ${printable(f.dtype).padEnd(8)} [${f.shape.join(', ')}]${names}`);
   }
   lines.push('', 'stats:');
   for (const [key, st] of Object.entries(s.stats)) {
@@ -31,7 +32,7 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
     lines.push(`  ${key.padEnd(32)} mean ${vec(st.mean)} std ${vec(st.std)} min ${vec(st.min)} max ${vec(st.max)}`);
   }
   lines.push('', `episodes (first ${Math.min(listEpisodes, s.episodes.length)}):`);
-  for (const e of s.episodes.slice(0, listEpisodes)) lines.push(`  ${String(e.episode_index).padStart(6)}  ${String(e.length).padStart(6)} frames  ${e.tasks.join('; ')}`);
-  if (s.warnings.length > 0) lines.push('', 'warnings:', ...s.warnings.map((w) => `  ${w}`));
+  for (const e of s.episodes.slice(0, listEpisodes)) lines.push(`  ${String(e.episode_index).padStart(6)}  ${String(e.length).padStart(6)} frames  ${printable(e.tasks.join('; '))}`);
+  if (s.warnings.length > 0) lines.push('', 'warnings:', ...s.warnings.map((w) => `  ${printable(w)}`));
   return `${lines.join('\n')}\n`;
 }
