@@ -64,6 +64,16 @@ describe('auraison-edge lerobot inspect checks metadata against the data', () =>
     expect(warnings).toContain(`${root}/data/chunk-000/episode_000000.parquet (and 2 more): column observation.state holds 26 values per frame; features.observation.state.shape holds 13 values`);
   });
 
+  it('names the data files of listed episodes that are missing', async () => {
+    // The copy holds the data of episodes 0..2 of the 100 its metadata lists.
+    const r = await runMain(['lerobot', 'inspect', copyG1(), '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.stdout).warnings).toContain(
+      '97 episodes listed in meta/episodes.jsonl have no data file: data/chunk-000/episode_000003.parquet, data/chunk-000/episode_000004.parquet, ' +
+        'data/chunk-000/episode_000005.parquet, data/chunk-000/episode_000006.parquet, data/chunk-000/episode_000007.parquet, ...',
+    );
+  });
+
   it('warns on ragged, NULL and NaN rows in the data', async () => {
     const root = copyG1();
     const file = join(root, 'data', 'chunk-000', 'episode_000001.parquet');

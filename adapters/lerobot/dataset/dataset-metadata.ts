@@ -13,6 +13,9 @@ export interface InfoJson {
   fps?: number;
   total_episodes?: number;
   total_frames?: number;
+  /** v2.x: where each episode's data file is, e.g. data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet. */
+  data_path?: string;
+  chunks_size?: number;
   features: Record<string, LeRobotFeature>;
 }
 
@@ -32,6 +35,8 @@ export function parseInfo(value: unknown, where: string): InfoJson {
   const robot = value.robot_type ?? null;
   if (robot !== null && typeof robot !== 'string') fail('robot_type', 'a string or null');
   if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps))) fail('fps', 'a number > 0');
+  if (value.data_path !== undefined && typeof value.data_path !== 'string') fail('data_path', 'a path template');
+  if (value.chunks_size !== undefined && !(isCount(value.chunks_size) && value.chunks_size > 0)) fail('chunks_size', 'a whole number > 0');
   for (const key of ['total_episodes', 'total_frames']) if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
   const features: Record<string, LeRobotFeature> = {};
   if (value.features !== undefined && !isObject(value.features)) fail('features', 'an object of features');
@@ -57,6 +62,8 @@ export function parseInfo(value: unknown, where: string): InfoJson {
     ...(value.fps !== undefined ? { fps: value.fps as number } : {}),
     ...(value.total_episodes !== undefined ? { total_episodes: value.total_episodes as number } : {}),
     ...(value.total_frames !== undefined ? { total_frames: value.total_frames as number } : {}),
+    ...(value.data_path !== undefined ? { data_path: value.data_path as string } : {}),
+    ...(value.chunks_size !== undefined ? { chunks_size: value.chunks_size as number } : {}),
     features,
   };
 }
@@ -123,4 +130,16 @@ export async function forEachJsonLine(path: string, fn: (value: unknown, line: n
   } finally {
     lines.close();
   }
+}
+
+/**
+ * The data file a v2.x episode should be in, from info.json's data_path template
+ * (`{episode_chunk:03d}`, `{episode_index:06d}`: Python format fields, zero-padded).
+ */
+export function episodeDataPath(template: string, episodeIndex: number, chunksSize: number): string {
+  const fields: Record<string, number> = { episode_chunk: Math.floor(episodeIndex / chunksSize), episode_index: episodeIndex };
+  return template.replace(/\{(\w+)(?::0?(\d+)d)?\}/g, (whole, name: string, width?: string) => {
+    const v = fields[name];
+    return v === undefined ? whole : String(v).padStart(Number(width ?? 0), '0');
+  });
 }

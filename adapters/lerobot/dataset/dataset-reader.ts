@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
+import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
 import { DatasetError, type FeatureStats, type LeRobotDatasetSummary, type LeRobotEpisode, type LeRobotFeature, type LeRobotTask } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
@@ -70,6 +70,11 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     let lengthSum = 0;
     for (const e of episodes) lengthSum += e.length;
     if (episodes.length > 0 && lengthSum !== frames) warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
+    if (major === '2' && info.data_path) {
+      // v2.x keeps one data file per episode: name the ones missing, not only the count that is off.
+      const missing = episodes.map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000)).filter((p) => !existsSync(join(root, p)));
+      if (missing.length > 0) warnings.push(`${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+    }
     for (const [key, st] of Object.entries(stats)) {
       for (const [stat, v] of Object.entries(st)) {
         const bad = (v as number[]).findIndex((x) => !Number.isFinite(x));
