@@ -9,7 +9,10 @@ const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--json]
 
 inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fps), features (dtype, shape,
           names), episodes (count and lengths), frames (counted in the data files and checked against the
-          metadata), tasks and dataset-wide statistics (v2.1: aggregated from episodes_stats.jsonl).
+          metadata), tasks and dataset-wide statistics (v2.1: aggregated from episodes_stats.jsonl). Malformed
+          metadata is an error naming the file, line and key; what disagrees is a warning: a shape against
+          its names or the data's list lengths, ragged, NULL or NaN rows, missing episode files, statistics
+          that are not numbers (left out).
           --episodes N lists the first N episodes (default 10; --json lists all).
 
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):

@@ -14,6 +14,8 @@ inspect   Prints an ONNX model's inputs and outputs (names, element types, shape
 replay    Runs a LeRobot dataset's recorded observations through a policy offline, episode by episode
           (recurrent state reset at each), and reports the error of its actions against the recorded
           ones: MAE per action element, MAE, RMSE, the largest error, and the same for an all-zero policy.
+          A NULL or ragged row is an error naming its episode and frame; so is a policy action that is not
+          finite, and an episode in --episodes that the dataset lacks.
           MODEL is an .onnx file, or with --config the name of a policy in the config's policies (its
           manifest's normalization then applies). DATASET is a v2.1 or v3.0 dataset directory.
 
