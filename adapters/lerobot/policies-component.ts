@@ -15,6 +15,8 @@ export class PoliciesComponent implements Component, MetricsProvider {
   #threads = new Map<string, PolicyThread>();
   #services: VlaService[] = [];
   #state: ComponentHealth['state'] = 'stopped';
+  /** Bumped by stop(): a start still loading models when it ran (a start timeout) must not go on. */
+  #generation = 0;
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
@@ -23,10 +25,15 @@ export class PoliciesComponent implements Component, MetricsProvider {
   async start(): Promise<void> {
     this.#state = 'starting';
     const { config, bus, log } = this.#ctx;
+    const generation = this.#generation;
     try {
       for (const [name, settings] of Object.entries(config.policies)) {
         if (!settings.serve) continue;
         const thread = await PolicyThread.open(name, settings);
+        if (generation !== this.#generation) {
+          await thread.close(); // stopped while it loaded: its thread and query must not outlive the stop
+          throw new Error(`policy ${name}: stopped while loading`);
+        }
         this.#threads.set(name, thread);
         const service = new VlaService(bus, thread);
         this.#services.push(service);
@@ -40,6 +47,7 @@ export class PoliciesComponent implements Component, MetricsProvider {
   }
 
   async stop(): Promise<void> {
+    this.#generation++;
     for (const s of this.#services) s.close();
     this.#services = [];
     await Promise.all([...this.#threads.values()].map((t) => t.close()));
@@ -53,8 +61,10 @@ export class PoliciesComponent implements Component, MetricsProvider {
   }
 
   health(): ComponentHealth {
+    const dead = [...this.#threads].filter(([, t]) => t.dead).map(([name, t]) => `policy ${name}: ${t.dead!.message}`);
     return {
-      state: this.#state,
+      // A serving thread that died answers every query inference_failed: say so rather than "running".
+      ...(this.#state === 'running' && dead.length > 0 ? { state: 'degraded' as const, reason: dead.join('; ') } : { state: this.#state }),
       details: Object.fromEntries(this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors, pending: s.pending }])),
     };
   }

@@ -79,6 +79,11 @@ export class PolicyThread implements PolicyExecutor {
     });
   }
 
+  /** Why the thread no longer serves (it failed, exited or was closed); undefined while it serves. */
+  get dead(): Error | undefined {
+    return this.#dead;
+  }
+
   async close(): Promise<void> {
     this.#dead ??= new Error('the policy was closed');
     await this.#worker.terminate();
