@@ -117,9 +117,12 @@ export class Daemon {
       await this.#supervisor.start(this.#config);
     } catch (error) {
       // A critical component failed: what did start stops, and the data dir is free again.
-      await this.#supervisor.stop(2000).catch(() => undefined);
-      await this.#journal?.close();
-      this.#lock.release();
+      try {
+        await this.#supervisor.stop(2000).catch(() => undefined);
+        await this.#journal?.close();
+      } finally {
+        this.#lock.release();
+      }
       throw error;
     }
     // Journal retention runs after the components are up: they say which records they still need.

@@ -311,12 +311,14 @@ async function readEvents(response: Response, maxLine: number, where: string, on
     }
     return onData(parsed);
   };
+  let searchFrom = 0;
   try {
     for (;;) {
       const { value, done } = await reader.read();
       pending += done ? decoder.decode() : decoder.decode(value, { stream: true });
       let start = 0;
-      for (let nl = pending.indexOf('\n'); nl !== -1; nl = pending.indexOf('\n', start)) {
+      // What was kept from the last read has no newline: search only what this read added.
+      for (let nl = pending.indexOf('\n', searchFrom); nl !== -1; nl = pending.indexOf('\n', start)) {
         const line = pending.slice(start, nl).replace(/\r$/, '');
         start = nl + 1;
         let result: Failed | undefined | 'done';
@@ -326,6 +328,7 @@ async function readEvents(response: Response, maxLine: number, where: string, on
         if (result) return result;
       }
       pending = pending.slice(start);
+      searchFrom = pending.length;
       if (pending.length > maxLine) return { ok: false, reason: `${where} sent an event-stream line over ${maxLine} bytes`, retryable: false };
       if (done) {
         if (pending.startsWith('data:')) data.push(pending.slice(pending.startsWith('data: ') ? 6 : 5));

@@ -255,7 +255,7 @@ export class EndpointChain {
       return { ok: true, events: replyEvents(result.message) };
     } catch (error) {
       if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
-      const reason = watchdog.expired ?? (error as Error).message;
+      const reason = watchdog.expired ?? (controller.signal.aborted ? `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)` : (error as Error).message);
       return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
     } finally {
       clearTimeout(whole);

@@ -14,6 +14,8 @@ const ENCAPSULATIONS = new Map([
 const ENCAPSULATION_LIST = [...ENCAPSULATIONS].map(([id, name]) => `0x${hex(id)} (${name})`).join(', ');
 /** CDR may pad a message to a multiple of 4 bytes; more after it is not the message. */
 const MAX_PADDING = 3;
+/** One decoder for every JSON message (TextDecoder keeps no state between decode calls without stream). */
+const UTF8 = new TextDecoder();
 
 const INTEGER_RANGES: Record<string, readonly [number, number]> = {
   int8: [-(2 ** 7), 2 ** 7 - 1],
@@ -86,7 +88,7 @@ export class ClientMessageReader {
   #readJson(bytes: Uint8Array): ReadResult {
     let value: unknown;
     try {
-      value = JSON.parse(new TextDecoder().decode(bytes));
+      value = JSON.parse(UTF8.decode(bytes));
     } catch (error) {
       return { ok: false, problem: `not JSON: ${(error as Error).message}` };
     }

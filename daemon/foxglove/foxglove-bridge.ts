@@ -209,7 +209,9 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       maxBufferedBytes: this.#s.max_buffered_bytes,
       onDrop: () => this.#dropped++,
       beforeMessage: (data) => {
-        existing = new Set([...this.#channels].filter(([, c]) => c.sub).map(([id]) => id));
+        // Only a text frame can subscribe (whose latched replay needs what was subscribed before it):
+        // binary frames, a teleop panel's messages, skip this.
+        if (typeof data === 'string') existing = new Set([...this.#channels].filter(([, c]) => c.sub).map(([id]) => id));
         this.#current = { socket, name, data, failed: false };
       },
       afterMessage: (data) => {

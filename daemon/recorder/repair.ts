@@ -299,19 +299,26 @@ async function rewrite(path: string, scan: Scan, decompress: DecompressHandlers,
     channelIds.set(id, created);
     return created;
   };
-  const fh = await open(path, 'r');
   try {
-    await recoverMcap(fh, scan.size, decompress, async (r: RecoveredRecord) => {
-      if (r.type === 'message') {
-        const channel = channelOf(r.channelId);
-        if (channel === undefined) return; // counted in the scan's droppedMessages
-        writer.addMessage(channel, r.logTime, r.publishTime, r.data);
-        if (writer.pendingBytes > 64 * 1024 * 1024) await writer.flush();
-      } else if (r.type === 'metadata') writer.addMetadata(r.name, r.metadata);
-    });
-  } finally {
-    await fh.close();
+    const fh = await open(path, 'r');
+    try {
+      await recoverMcap(fh, scan.size, decompress, async (r: RecoveredRecord) => {
+        if (r.type === 'message') {
+          const channel = channelOf(r.channelId);
+          if (channel === undefined) return; // counted in the scan's droppedMessages
+          writer.addMessage(channel, r.logTime, r.publishTime, r.data);
+          if (writer.pendingBytes > 64 * 1024 * 1024) await writer.flush();
+        } else if (r.type === 'metadata') writer.addMetadata(r.name, r.metadata);
+      });
+    } finally {
+      await fh.close();
+    }
+    await writer.end();
+  } catch (error) {
+    // The original is untouched: drop the half-written copy (and its open file: the recorder lives on).
+    await writer.abandon().catch(() => undefined);
+    await unlink(tmp).catch(() => undefined);
+    throw error;
   }
-  await writer.end();
   await rename(tmp, path);
 }

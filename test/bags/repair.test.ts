@@ -5,6 +5,7 @@ import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
+import { repairBag } from '../../daemon/recorder/repair.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
@@ -43,6 +44,29 @@ async function messagesIn(file: string): Promise<number> {
 }
 
 describe('bag repair never deletes or empties what it cannot read', () => {
+  it('a rewrite that fails (disk full) leaves the split as it was, and no half-written copy or open file behind', async () => {
+    const { dir, file, bytes } = copyBag('disk-full', (b) => (b[1]! ^= 0x01));
+    let closed = 0;
+    const io = {
+      ...fsSegmentIO,
+      create: async (path: string) => {
+        const real = await fsSegmentIO.create(path);
+        return {
+          writev: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })),
+          sync: () => real.sync(),
+          close: async () => {
+            closed++;
+            await real.close();
+          },
+        };
+      },
+    };
+    await expect(repairBag(dir, { io })).rejects.toThrow('ENOSPC');
+    expect(readFileSync(file).equals(bytes)).toBe(true);
+    expect(readdirSync(dir).filter((f) => f.includes('.repairing'))).toEqual([]);
+    expect(closed).toBeGreaterThanOrEqual(1);
+  });
+
   it('a flipped bit in the MCAP magic: every message is recovered from the chunk, the original kept as .orig', async () => {
     const { dir, file, bytes } = copyBag('magic', (b) => (b[1]! ^= 0x01));
     const r = await runCli(['bag', 'repair', dir]);
