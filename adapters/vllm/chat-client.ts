@@ -3,7 +3,7 @@ import type { TSchema } from 'typebox';
 import { Validator } from '../../daemon/contract/validate.ts';
 import { backoffDelay, isRetryable, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
-import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
+import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
@@ -47,19 +47,15 @@ export function openaiClient(endpoint: Endpoint, maxLineBytes?: number): OpenAI 
   });
 }
 
-/**
- * One line of a streamed reply may hold at most `max_reply_bytes` and this much JSON around it: the openai
- * library holds a line in memory until it ends, so an endless one would grow the daemon before the caller
- * sees any of it.
- */
-const LINE_SLACK_BYTES = 64 * 1024;
-
 /** A reply past `llm.max_reply_bytes`: the endpoint is not asked again (it would send as much), the next one is. */
 export class ReplyTooLargeError extends Error {
   override name = 'ReplyTooLargeError';
 }
 
-/** fetch whose response body errors once one of its lines passes `limit` bytes. */
+/**
+ * fetch whose response body errors once one of its lines passes `limit` bytes: the openai library holds a
+ * line in memory until it ends, so an endless one would grow the daemon before the caller sees any of it.
+ */
 function boundedFetch(limit: number, where: string): typeof fetch {
   return async (input, init) => {
     const response = await fetch(input, init);

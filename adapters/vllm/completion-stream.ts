@@ -3,7 +3,7 @@ import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
 import { openaiClient } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
-import type { ReplyLimits } from './reply-limits.ts';
+import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
 
@@ -43,8 +43,6 @@ const COMPAT: Resolved = {
   supportsLongCacheRetention: false,
 };
 
-/** Slack for one SSE line's JSON wrapper around the reply bytes it carries. */
-const LINE_OVERHEAD = 64 * 1024;
 
 /**
  * One streamed chat completion for pi's agent, parsed here rather than by pi-ai: pi-ai re-parses a tool
@@ -85,12 +83,12 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
   const reply = new ReplyBuilder(endpoint, limits, where);
   if (type.includes('application/json')) {
     // A server that ignores `stream: true` answers one JSON completion.
-    const text = await readCapped(response, limits.max_reply_bytes + LINE_OVERHEAD);
-    if (text === undefined) return { ok: false, reason: `${where} answered a JSON body over ${limits.max_reply_bytes + LINE_OVERHEAD} bytes`, retryable: false };
+    const text = await readCapped(response, limits.max_reply_bytes + LINE_SLACK_BYTES);
+    if (text === undefined) return { ok: false, reason: `${where} answered a JSON body over ${limits.max_reply_bytes + LINE_SLACK_BYTES} bytes`, retryable: false };
     const problem = reply.addJson(text);
     if (problem) return problem;
   } else if (type.includes('text/event-stream')) {
-    const problem = await readEvents(response, limits.max_reply_bytes + LINE_OVERHEAD, where, (data) => {
+    const problem = await readEvents(response, limits.max_reply_bytes + LINE_SLACK_BYTES, where, (data) => {
       const failed = reply.addChunk(data);
       if (!failed) options.onContent?.();
       return failed;

@@ -4,7 +4,7 @@ import type { ToolResult } from '../contract/schemas.ts';
 import { approvalRequirement } from '../policy/approval.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
-import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE } from '../policy/quotas.ts';
+import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/quotas.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
 import type { SkillDefinition, SkillEnv } from './skills/index.ts';
@@ -87,9 +87,8 @@ export class ToolInvoker {
     const reason = `unknown tool ${tool}: the agent's tools are ${[...this.#o.skills.keys()].join(', ') || '(none)'}`;
     live.note('policy.decision', { hook: 'tools', rule: 'tool.unknown', action: 'deny', reason, stage: 'before', tool, call_id: callId });
     this.#refuse(live, tool, callId, told);
-    const max = live.quotas.maxToolCalls;
-    if (live.callCount <= max) return undefined;
-    const over = `call ${live.callCount} exceeds the run's quota of ${max} tool calls`;
+    const over = toolCallOverQuota(live.callCount, live.quotas.maxToolCalls);
+    if (!over) return undefined;
     live.note('policy.decision', { hook: TOOL_CALL_QUOTA_HOOK, rule: TOOL_CALL_QUOTA_RULE, action: 'deny', reason: over, stage: 'before', tool, call_id: callId });
     return `${TOOL_CALL_QUOTA_RULE}: ${over}`;
   }

@@ -85,8 +85,9 @@ const QUERY_MEMORY_LIMIT = `${Math.min(1024, Math.floor(totalmem() / 4 / 2 ** 20
 
 /**
  * Reads a streamed result one chunk and one row at a time, converting each row to JSON-safe values and
- * counting its JSON bytes, and stops at whichever limit comes first. Nothing past the limits is converted:
- * a result of a few huge values would otherwise be copied into the JS heap whole before being cut.
+ * counting its JSON bytes, and stops at whichever limit comes first. Nothing after the row that crosses a
+ * limit is converted (that one row is, once): a result of a few huge values would otherwise be copied
+ * into the JS heap whole before being cut.
  */
 async function readRows(result: DuckDBResult, maxRows: number, maxBytes: number): Promise<Omit<QueryResult, 'columns'>> {
   const rows: unknown[][] = [];

@@ -27,6 +27,11 @@ export const TOOL_CALL_QUOTA_HOOK = 'quota';
 /** The rule that fires past the quota: the agent ends the run on it. */
 export const TOOL_CALL_QUOTA_RULE = 'quota.tool_calls';
 
+/** Why call `n` of a run is past its quota of `max` tool calls; undefined while it is within. */
+export function toolCallOverQuota(n: number, max: number): string | undefined {
+  return n <= max ? undefined : `call ${n} exceeds the run's quota of ${max} tool calls`;
+}
+
 /** Tool calls per run. Tokens and wall time are enforced by the run itself, which can stop the model. */
 export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook {
   return {
@@ -34,8 +39,8 @@ export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook 
     beforeToolCall(ctx) {
       // Cheap before the quota is near: the intent can only lower it.
       if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity)) return ALLOW;
-      const max = runQuotas(quotas, ctx.intent).maxToolCalls;
-      return { action: 'deny', rule: TOOL_CALL_QUOTA_RULE, reason: `call ${ctx.callIndex} exceeds the run's quota of ${max} tool calls` };
+      const over = toolCallOverQuota(ctx.callIndex, runQuotas(quotas, ctx.intent).maxToolCalls);
+      return over ? { action: 'deny', rule: TOOL_CALL_QUOTA_RULE, reason: over } : ALLOW;
     },
   };
 }
