@@ -1,7 +1,7 @@
 import type { AssistantMessage, Context } from '@mariozechner/pi-ai';
 import Type from 'typebox';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
+import { describe, expect, it } from 'vitest';
+import { OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
 import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
@@ -25,18 +25,7 @@ function toolCalls(message: AssistantMessage) {
 describe('EndpointChain against a vLLM-style SSE server', () => {
   let server: OpenAiSseServer;
   let backup: OpenAiSseServer;
-
-  beforeEach(async () => {
-    server = new OpenAiSseServer();
-    backup = new OpenAiSseServer();
-    await server.start();
-    await backup.start();
-  });
-
-  afterEach(async () => {
-    await server.close();
-    await backup.close();
-  });
+  withServerPair((s, b) => ((server = s), (backup = b)));
 
   it('reassembles a tool call whose arguments arrive split across deltas', async () => {
     server.enqueue({ toolCalls: [{ name: 'navigate_to', arguments: { x: 1.25, y: -3.5 } }] });

@@ -1,7 +1,7 @@
 import type { Context } from '@mariozechner/pi-ai';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
-import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
+import { OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
 import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
@@ -14,18 +14,8 @@ describe('EndpointChain: what counts as a failed endpoint, and saying so', () =>
   const warnings: { fields: Record<string, unknown>; message: string }[] = [];
   const log = { warn: (fields: Record<string, unknown>, message: string) => void warnings.push({ fields, message }) };
 
-  beforeEach(async () => {
-    warnings.length = 0;
-    server = new OpenAiSseServer();
-    backup = new OpenAiSseServer();
-    await server.start();
-    await backup.start();
-  });
-
-  afterEach(async () => {
-    await server.close();
-    await backup.close();
-  });
+  withServerPair((s, b) => ((server = s), (backup = b)));
+  beforeEach(() => void (warnings.length = 0));
 
   const chain = (local: Partial<LlmEndpointSettings> = {}, now?: () => number) =>
     new EndpointChain({

@@ -1,7 +1,7 @@
 import type { Context } from '@mariozechner/pi-ai';
 import Type from 'typebox';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { OpenAiSseServer } from '../../test/doubles/openai-sse-server.ts';
+import { describe, expect, it } from 'vitest';
+import { OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
 import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
@@ -12,18 +12,7 @@ const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', cont
 describe('EndpointChain: what a model reply may hold', () => {
   let server: OpenAiSseServer;
   let backup: OpenAiSseServer;
-
-  beforeEach(async () => {
-    server = new OpenAiSseServer();
-    backup = new OpenAiSseServer();
-    await server.start();
-    await backup.start();
-  });
-
-  afterEach(async () => {
-    await server.close();
-    await backup.close();
-  });
+  withServerPair((s, b) => ((server = s), (backup = b)));
 
   it('aborts a 20 MB tool-call argument while it streams, and falls back to the next endpoint', async () => {
     server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic: 'x'.repeat(20 * 1024 * 1024) } }], argumentChunk: 4096 });

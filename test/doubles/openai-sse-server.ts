@@ -1,5 +1,6 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { afterEach, beforeEach } from 'vitest';
 
 /**
  * A scripted OpenAI-compatible server that speaks the way vLLM does: `GET /v1/models`, and
@@ -240,3 +241,20 @@ function json(res: ServerResponse, status: number, body: unknown, headers: Recor
   res.writeHead(status, { 'content-type': 'application/json', ...headers });
   res.end(JSON.stringify(body));
 }
+
+/**
+ * A primary and a backup server for each test of the describe it is called in: started before each test,
+ * closed after it. `use` receives the new pair before each test.
+ */
+export function withServerPair(use: (server: OpenAiSseServer, backup: OpenAiSseServer) => void): void {
+  let pair: [OpenAiSseServer, OpenAiSseServer] | undefined;
+  beforeEach(async () => {
+    pair = [new OpenAiSseServer(), new OpenAiSseServer()];
+    await Promise.all(pair.map((s) => s.start()));
+    use(...pair);
+  });
+  afterEach(async () => {
+    await Promise.all(pair?.map((s) => s.close()) ?? []);
+  });
+}
+
