@@ -37,6 +37,8 @@ export class VlaService {
   readonly name: string;
   readonly stats: VlaServiceStats = { queries: 0, errors: 0, errorsByCode: {} };
   #policy: PolicyExecutor;
+  /** The model's inputs by name, with the shape a query's tensor must have (leading 1s aside). */
+  #inputShapes: Map<string, { shape: readonly number[]; key: string }>;
   #maxPending: number;
   #pending = 0;
   #stop: () => void;
@@ -45,6 +47,7 @@ export class VlaService {
   constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
     const { maxPending = policy.spec.settings.max_pending_queries } = options;
     this.#policy = policy;
+    this.#inputShapes = new Map(policy.spec.inputs.map((i) => [i.name, { shape: i.shape, key: withoutLeadingOnes(i.shape).join() }]));
     this.#maxPending = maxPending;
     this.name = `${VLA_QUERY_PREFIX}${policy.spec.name}`;
     this.#stop = bus.serve(this.name, (request, signal) => this.handle(request, signal));
@@ -89,14 +92,13 @@ export class VlaService {
   #decode(payload: Uint8Array): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
     const { tensors, fields } = decodeTensors(payload);
     const policy = this.#policy.spec.name;
-    const specs = new Map(this.#policy.spec.inputs.map((i) => [i.name, i]));
     // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
     const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
     for (const t of tensors) {
       if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor "${t.name}" appears twice`);
-      const spec = specs.get(t.name);
+      const spec = this.#inputShapes.get(t.name);
       // The runner checks the element count; a transposed or reshaped tensor has the right count and the wrong meaning.
-      if (spec && withoutLeadingOnes(t.shape).join() !== withoutLeadingOnes(spec.shape).join()) {
+      if (spec && withoutLeadingOnes(t.shape).join() !== spec.key) {
         throw new PolicyInputError('bad_shape', `policy ${policy}: input "${t.name}" has shape ${JSON.stringify(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`);
       }
       inputs[t.name] = t.data;
