@@ -3,7 +3,7 @@ import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
 import { Subscription, type SubscribeOptions } from './subscription.ts';
 import type { TopicRecord } from './topic-record.ts';
-import { wakeSleepers } from './topic-ring.ts';
+import { growRing, wakeSleepers } from './topic-ring.ts';
 import type { BusMessage, QueryHandler, QueryPayload, TopicQos, TopicStats } from './types.ts';
 
 export { Publisher } from './publisher.ts';
@@ -169,6 +169,8 @@ export class Bus {
   /** @internal hot path: count, latch, fan out. */
   deliver(record: TopicRecord, msg: BusMessage): void {
     if (record.cursors.length > 0) {
+      // The slot this message takes may still hold one a lagging reader is owed: make room first.
+      if (record.count - record.released >= record.ring.length && record.ring.length < record.ringLimit) growRing(record);
       record.ring[record.count & record.mask] = msg;
       if (record.sleepers.length > 0) wakeSleepers(record);
     }
@@ -212,6 +214,7 @@ export class Bus {
       closedDrops: 0,
       ring: [],
       mask: 0,
+      ringLimit: 0,
       released: 0,
       queued: [],
       cursors: [],

@@ -1,7 +1,7 @@
 import { compileTopicGlob, isTopicGlob } from './glob.ts';
 import { SubscriberQueue } from './subscriber-queue.ts';
 import type { TopicRecord } from './topic-record.ts';
-import { addSleeper, MAX_RING_DEPTH, releaseRing, reserveRing } from './topic-ring.ts';
+import { addSleeper, admitReader, fitRingLimit, MAX_RING_DEPTH, releaseRing } from './topic-ring.ts';
 import type { BusMessage, QueueOptions, QueuePolicy, SubscriberCounters } from './types.ts';
 
 export interface SubscribeOptions {
@@ -173,7 +173,7 @@ class CursorSubscription extends Subscription {
 
   override attach(record: TopicRecord): void {
     super.attach(record);
-    reserveRing(record, this.depth);
+    admitReader(record, this.depth);
     this.#record = record;
     this.#position = record.count;
     this.#start = record.count;
@@ -189,6 +189,7 @@ class CursorSubscription extends Subscription {
   detach(record: TopicRecord): void {
     record.cursors = record.cursors.filter((c) => c !== this);
     record.sleepers = record.sleepers.filter((c) => c !== this);
+    fitRingLimit(record);
     releaseRing(record);
   }
 

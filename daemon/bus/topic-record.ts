@@ -37,6 +37,11 @@ export interface TopicRecord {
   /** The recent messages, at `seq & mask`, while the topic has cursor subscribers (see topic-ring.ts). */
   ring: (BusMessage | undefined)[];
   mask: number;
+  /**
+   * The capacity the ring may grow to: the power of two that holds the deepest cursor subscriber's depth.
+   * The ring starts small and grows towards it only while messages actually back up (topic-ring.ts).
+   */
+  ringLimit: number;
   /** Slots before this sequence number are cleared. */
   released: number;
   /** The subscribers offered each message as it is published. */
