@@ -6,7 +6,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'lakehouse',
     enabled: (config) => config.lakehouse.enabled,
-    settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir }),
+    settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir, min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null }),
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/lakehouse.ts');
       const { syncRequired } = await import('../lakehouse/retention.ts');
@@ -24,6 +24,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
           const file = (ctx.components.get('recorder') as { currentFile?: string } | undefined)?.currentFile;
           return file ? [file] : [];
         },
+        // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
+        minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,
       });
     },
   },

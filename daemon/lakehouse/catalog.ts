@@ -33,7 +33,16 @@ const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`,
   // Set when retention deletes the file. The row stays: its last_seq is where indexing of the journal resumes.
   `ALTER TABLE event_files ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMP`,
+  // The order rows were committed in, shared by both tables: retention deletes oldest first by it, because
+  // file mtimes and timestamps follow the wall clock, which steps (no RTC, NTP, GPS glitches). Rows from
+  // before this column existed have none and count as older than every row that has one.
+  `CREATE SEQUENCE IF NOT EXISTS catalog_seq`,
+  `ALTER TABLE bags ADD COLUMN IF NOT EXISTS seq BIGINT`,
+  `ALTER TABLE event_files ADD COLUMN IF NOT EXISTS seq BIGINT`,
 ];
+
+/** SQL for the next value of the catalog's commit order (see `seq` above). */
+export const NEXT_SEQ = "nextval('catalog_seq')";
 
 const LOCK_RETRY_MS = 50;
 

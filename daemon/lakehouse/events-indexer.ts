@@ -1,8 +1,9 @@
-import { join } from 'node:path';
+import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
 import type { Journal } from '../contract/services.ts';
 import { newId } from '../contract/ids.ts';
-import { lakehousePaths, withCatalog } from './catalog.ts';
+import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
+import { newStagingDir } from './housekeeping.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
 
 const COLUMNS = [
@@ -26,7 +27,7 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
   const paths = lakehousePaths(dataDir);
   const done = await withCatalog(paths.catalog, async (conn) => Number((await conn.runAndReadAll('SELECT coalesce(max(last_seq), 0) FROM event_files')).getRows()[0]![0]));
   if (journal.lastSeq <= done) return { rows: 0, lastSeq: done };
-  const staging = join(paths.staging, newId());
+  const staging = newStagingDir(dataDir);
   const instance = await DuckDBInstance.create(':memory:');
   const writer = new TableWriter({ db: instance, staging, table: 'events', robot, columns: COLUMNS, batchRows: 1_000_000 });
   let seq = done;
@@ -44,19 +45,34 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
       if (records.length < READ_BATCH) break;
     }
     await writer.flush();
+  } catch (error) {
+    rmSync(staging, { recursive: true, force: true });
+    throw error;
   } finally {
     await writer.drop();
     instance.closeSync();
   }
-  const moved = commitStaged(staging, paths.tables, writer.files);
-  await withCatalog(paths.catalog, async (cat) => {
-    // One row per file, or a marker row when the journal held no events: the seq must still advance. Only
-    // the newest marker matters (the catalog reads max(last_seq)), so it replaces the previous one: a robot
-    // whose journal holds only run states would otherwise add a row every flush, for months.
-    const marker = `(no events up to seq ${seq})#${newId()}`;
-    if (moved.length === 0) await cat.run(`DELETE FROM event_files WHERE path LIKE '(no events up to seq %'`);
-    const files = moved.length > 0 ? moved : [marker];
-    for (const f of files) await cat.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES (${quoteString(f)}, ${done + 1}, ${seq}, ${writer.rowsWritten})`);
-  });
+  let moved: string[] = [];
+  try {
+    await withCatalog(paths.catalog, async (cat) => {
+      // Moved in while the catalog is held, so no other process sees the files before their rows (see
+      // removeOrphanParquet).
+      moved = commitStaged(staging, paths.tables, writer.files);
+      // One row per file, or a marker row when the journal held no events: the seq must still advance. Only
+      // the newest marker matters (the catalog reads max(last_seq)), so it replaces the previous one: a robot
+      // whose journal holds only run states would otherwise add a row every flush, for months.
+      const marker = `(no events up to seq ${seq})#${newId()}`;
+      await cat.run('BEGIN TRANSACTION');
+      if (moved.length === 0) await cat.run(`DELETE FROM event_files WHERE path LIKE '(no events up to seq %'`);
+      const files = moved.length > 0 ? moved : [marker];
+      for (const f of files) await cat.run(`INSERT INTO event_files (path, first_seq, last_seq, rows, seq) VALUES (${quoteString(f)}, ${done + 1}, ${seq}, ${writer.rowsWritten}, ${NEXT_SEQ})`);
+      await cat.run('COMMIT');
+    });
+  } catch (error) {
+    for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not stay unlisted
+    throw error;
+  } finally {
+    rmSync(staging, { recursive: true, force: true });
+  }
   return { rows: writer.rowsWritten, lastSeq: seq };
 }

@@ -10,11 +10,12 @@ import { BagTypeResolver } from '../bags/message-types.ts';
 import { locateBag, openStorageFile, prepareStorage } from '../bags/open-bag.ts';
 import type { StorageTopic } from '../bags/storage-reader.ts';
 import { newId } from '../contract/ids.ts';
-import { lakehousePaths, withCatalog } from './catalog.ts';
+import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { setValue, type FixedColumn, type ListColumn } from './column-batch.ts';
 import { compileColumnarDecoder, type ColumnarDecode } from './columnar-decoder.ts';
 import { sha256File } from './file-hash.ts';
 import { flattenColumns, type FlatColumn } from './flatten.ts';
+import { newStagingDir, sweepStaging } from './housekeeping.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';
 
 export interface ImportOptions {
@@ -132,6 +133,9 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
     if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
   }
   const files = only ? bag.files.filter((f) => only.includes(f)) : bag.files;
+  // A bag import (the CLI's, beside the daemon or not) first clears what dead writers left in staging;
+  // the daemon does so at its start, not per split.
+  if (source === 'import') sweepStaging(dataDir);
   // Independent, so started together: the first file's checksum (always needed), the decompressors, the
   // catalog read and the in-memory DuckDB.
   const firstHash = files.length > 0 ? sha256File(files[0]!) : undefined;
@@ -155,7 +159,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   const projectionOf = new Map(known.projections.map((p) => [`${p.topic}\0${p.type}`, p.table]));
   const newProjections: { topic: string; type: string; table: string }[] = [];
 
-  const staging = join(paths.staging, newId());
+  const staging = newStagingDir(dataDir);
   const resolver = new BagTypeResolver(registry);
   const messages = await new TableWriter({ db: instance, staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows }).open();
   const raw = new TableWriter({ db: instance, staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
@@ -315,6 +319,9 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...perTopic.keys()], size, checksum]);
     }
     if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
+      // A recorded split closed with no message in it (the recorder stopped right after a split) holds
+      // nothing to index: done, not a failure to retry.
+      if (source === 'recorder') return { ...report, segments: [] };
       throw new BagError(bag.path, 'empty bag: it holds no messages; nothing was imported');
     }
     const expected = bag.metadata?.messageCount;
@@ -346,8 +353,8 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
         for (const row of segmentRows) {
           const [id, robotId, bagName, file, storage, src, s, e, n, topics, size, sum] = row as [string, string, string, string, string, string, bigint | null, bigint | null, number, string[], number, string];
           await cat.run(
-            `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings)
-             VALUES (${quoteString(id)}, ${quoteString(robotId)}, ${quoteString(bagName)}, ${quoteString(file)}, ${quoteString(storage)}, ${quoteString(src)}, ${s ?? 'NULL'}, ${e ?? 'NULL'}, ${n}, ${sqlList(topics)}, ${size}, ${quoteString(sum)}, ${sqlList(staged)}, ${[...report.unknownTypes, ...report.corrupt].filter((u) => u.file === file).reduce((a, u) => a + u.count, 0)}, ${sqlList(report.warnings)})`,
+            `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings, seq)
+             VALUES (${quoteString(id)}, ${quoteString(robotId)}, ${quoteString(bagName)}, ${quoteString(file)}, ${quoteString(storage)}, ${quoteString(src)}, ${s ?? 'NULL'}, ${e ?? 'NULL'}, ${n}, ${sqlList(topics)}, ${size}, ${quoteString(sum)}, ${sqlList(staged)}, ${[...report.unknownTypes, ...report.corrupt].filter((u) => u.file === file).reduce((a, u) => a + u.count, 0)}, ${sqlList(report.warnings)}, ${NEXT_SEQ})`,
           );
         }
         for (const p of newProjections) await cat.run(`INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`);

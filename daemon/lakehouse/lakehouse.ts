@@ -1,4 +1,5 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
@@ -8,9 +9,11 @@ import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsPro
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { indexEvents } from './events-indexer.ts';
+import { removeOrphanParquet, sweepStaging } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
-import { applyRetention, type RetentionReport } from './retention.ts';
+import { unindexedSplits } from './recorded-splits.ts';
+import { applyRetention, freeSpaceTarget, statfsSpace, type DiskSpace, type RetentionReport } from './retention.ts';
 import { quoteString } from './table-writer.ts';
 
 export interface LakehouseOptions {
@@ -25,14 +28,37 @@ export interface LakehouseOptions {
   syncRequired: boolean;
   /** Files retention must not touch (the split being recorded). */
   openFiles?: () => string[];
+  /**
+   * The recorder's `min_free_bytes`, when a recorder is configured: retention then also deletes the oldest
+   * data while free space is below it plus a margin, checked every `tickMs`.
+   */
+  minFreeBytes?: number;
+  /** statfs of the data dir (tests give a small disk). */
+  diskSpace?: (dir: string) => Promise<DiskSpace>;
+  /** How often free space and failed splits due for a retry are checked, ms (default 1000). */
+  tickMs?: number;
+  /** Backoff between retries of a split whose indexing failed: first wait and cap, ms; doubles per failure. */
+  retryMs?: { first: number; max: number };
+  /** A monotonic clock, ms, for retry backoff (tests step it). */
+  now?: () => number;
+}
+
+/** A recorded split whose indexing failed, waiting for its retry. */
+interface FailedSplit {
+  bagDir: string;
+  error: string;
+  attempts: number;
+  retryAt: number;
 }
 
 /**
- * The local lakehouse as a daemon component: it indexes recorded splits as they close, copies agent
- * events from the journal every `events_flush_s`, applies retention every `check_interval_s`, and answers
- * read-only SQL (LakehouseService). Work runs one job at a time, in the background: a failure is logged,
- * shown in health and retried at the next tick, never thrown at the recorder. A periodic job is skipped
- * while one of its kind is still waiting, so a slow disk doesn't grow the queue without bound.
+ * The local lakehouse as a daemon component: it indexes recorded splits as they close (and, at start, the
+ * finished splits no one indexed), copies agent events from the journal every `events_flush_s`, applies
+ * retention every `check_interval_s` (and as soon as free space runs low), and answers read-only SQL
+ * (LakehouseService). Work runs one job at a time, in the background: a failure is logged and shown in
+ * health until a job of the same kind succeeds, never thrown at the recorder; a split that failed to index
+ * is retried with a backoff that doubles per failure. A job is skipped while one of its kind is still
+ * waiting, so a slow disk doesn't grow the queue without bound.
  */
 export class Lakehouse implements Component, LakehouseService, MetricsProvider, JournalHolder {
   readonly name = 'lakehouse';
@@ -43,8 +69,19 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #waiting = new Set<string>();
   #queued = 0;
   #timers: NodeJS.Timeout[] = [];
-  #lastError: string | undefined;
+  /** The last failure of each kind of job, until one of that kind succeeds. */
+  #errors = new Map<string, string>();
   #retention: RetentionReport | undefined;
+  #failed = new Map<string, FailedSplit>();
+  #indexFailures = 0;
+  #deletedForSpace = 0;
+  /**
+   * What retention last said about free space. Kept until free space is back halfway into the margin above
+   * the target: deletions leave it just above the target, and a recorder filling a small disk brings it
+   * down again, so health would otherwise flip on every pass.
+   */
+  #spaceNote: string | undefined;
+  #ticking = false;
   #indexed = 0;
   #events = 0;
   /** The last journal seq indexed into the events table; 0 until the first pass has run. */
@@ -59,22 +96,30 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     const paths = lakehousePaths(this.#o.dataDir);
     mkdirSync(paths.tables, { recursive: true });
     await withCatalog(paths.catalog, async () => undefined); // creates the catalog's tables now, not on first use
-    const every = (seconds: number, kind: string, job: () => Promise<void>) => {
-      const t = setInterval(() => this.#enqueue(job, kind), seconds * 1000);
+    const swept = sweepStaging(this.#o.dataDir);
+    if (swept.length > 0) this.#o.log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
+    this.#enqueue('orphans', async () => {
+      const orphans = await removeOrphanParquet(this.#o.dataDir);
+      if (orphans.length > 0) this.#o.log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
+    });
+    const every = (ms: number, job: () => void) => {
+      const t = setInterval(job, ms);
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#o.journal) every(this.#o.settings.events_flush_s, 'events', () => this.#indexEvents());
+    if (this.#o.journal) every(this.#o.settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
     if (this.#o.retention.enabled) {
-      every(this.#o.retention.check_interval_s, 'retention', () => this.#applyRetention());
-      this.#enqueue(() => this.#applyRetention(), 'retention');
+      every(this.#o.retention.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
+      this.#enqueue('retention', () => this.#applyRetention());
     }
+    if (this.#o.settings.index_recordings) this.#enqueue('scan', () => this.#indexUnindexed());
+    every(this.#o.tickMs ?? 1000, () => void this.#tick());
   }
 
   async stop(): Promise<void> {
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
-    if (this.#o.journal) this.#enqueue(() => this.#indexEvents());
+    if (this.#o.journal) this.#enqueue('events', () => this.#indexEvents());
     await this.#jobs;
   }
 
@@ -84,17 +129,38 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   health(): ComponentHealth {
-    const details = { segments_indexed: this.#indexed, events_indexed: this.#events, data_bytes: this.#retention?.totalBytes ?? null, jobs_queued: this.#queued };
-    if (this.#retention?.blocked) return { state: 'degraded', reason: `retention: ${this.#retention.blocked}`, details };
-    if (this.#lastError) return { state: 'degraded', reason: this.#lastError, details };
-    return { state: 'running', details };
+    const r = this.#retention;
+    const details = {
+      segments_indexed: this.#indexed,
+      events_indexed: this.#events,
+      data_bytes: r?.totalBytes ?? null,
+      jobs_queued: this.#queued,
+      splits_failed: this.#failed.size,
+      free_bytes: r?.freeSpace?.free ?? null,
+      free_target_bytes: r?.freeSpace?.target ?? null,
+    };
+    const reasons: string[] = [];
+    if (r?.blocked) reasons.push(`retention: ${r.blocked}`);
+    if (this.#spaceNote) reasons.push(`retention: ${this.#spaceNote}`);
+    if (r?.clock) reasons.push(`retention: ${r.clock}`);
+    if (this.#failed.size > 0) {
+      const [file, f] = [...this.#failed][0]!;
+      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${f.error}; retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`);
+    }
+    for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${error}`);
+    return reasons.length > 0 ? { state: 'degraded', reason: reasons.join('; '), details } : { state: 'running', details };
   }
 
   metrics(): MetricFamily[] {
+    const r = this.#retention;
     return [
       { name: 'auraison_lakehouse_segments_indexed_total', help: 'Bag segments indexed into the lakehouse.', type: 'counter', samples: [{ value: this.#indexed }] },
       { name: 'auraison_lakehouse_events_indexed_total', help: 'Agent events written to the events table.', type: 'counter', samples: [{ value: this.#events }] },
-      { name: 'auraison_data_bytes', help: 'Bags plus lakehouse tables on disk, as retention last measured.', type: 'gauge', samples: [{ value: this.#retention?.totalBytes ?? 0 }] },
+      { name: 'auraison_lakehouse_index_failures_total', help: 'Failed attempts to index a recorded split.', type: 'counter', samples: [{ value: this.#indexFailures }] },
+      { name: 'auraison_lakehouse_splits_failed', help: 'Recorded splits whose indexing failed, waiting for a retry.', type: 'gauge', samples: [{ value: this.#failed.size }] },
+      { name: 'auraison_data_bytes', help: 'Bags plus lakehouse tables on disk, as retention last measured.', type: 'gauge', samples: [{ value: r?.totalBytes ?? 0 }] },
+      { name: 'auraison_retention_low_free_space', help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.', type: 'gauge', samples: [{ value: this.#spaceNote ? 1 : 0 }] },
+      { name: 'auraison_retention_free_space_deleted_total', help: 'Files retention deleted to keep free space for the recorder.', type: 'counter', samples: [{ value: this.#deletedForSpace }] },
     ];
   }
 
@@ -106,9 +172,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Indexes one closed split of a recorded bag (called by the recorder). */
   indexRecordedSplit(file: string, bagDir: string): void {
     if (!this.#o.settings.index_recordings) return;
-    this.#enqueue(async () => {
-      await this.#import(bagDir, [file], 'recorder');
-    });
+    this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir));
   }
 
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
@@ -139,30 +203,98 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#indexedThrough = lastSeq;
   }
 
+  /** Indexes one split; a failure goes to the retry set (see #tick) instead of being thrown. */
+  async #indexSplit(file: string, bagDir: string): Promise<void> {
+    try {
+      await this.#import(bagDir, [file], 'recorder');
+      this.#failed.delete(file);
+    } catch (error) {
+      if (!existsSync(file)) {
+        this.#failed.delete(file); // retention deleted it meanwhile: nothing left to index
+        return;
+      }
+      const { first = 5000, max = 600_000 } = this.#o.retryMs ?? {};
+      const attempts = (this.#failed.get(file)?.attempts ?? 0) + 1;
+      const wait = Math.min(max, first * 2 ** (attempts - 1));
+      const message = (error as Error).message;
+      this.#failed.set(file, { bagDir, error: message, attempts, retryAt: this.#now() + wait });
+      this.#indexFailures++;
+      this.#o.log.error({ file, err: message, attempts }, `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`);
+    }
+  }
+
+  /** At start: the finished recorded splits that no catalog row lists (killed before indexing, failed before a restart). */
+  async #indexUnindexed(): Promise<void> {
+    const catalog = lakehousePaths(this.#o.dataDir).catalog;
+    const indexed = await withCatalog(catalog, async (conn) => new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0]))));
+    const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.openFiles?.() ?? []);
+    if (splits.length > 0) this.#o.log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
+    for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
+  }
+
+  /**
+   * Runs every tickMs: queues a retention pass when free space is below its target (the recorder stops at
+   * min_free_bytes, and check_interval_s may be long), and the retries that are due.
+   */
+  async #tick(): Promise<void> {
+    if (this.#ticking) return;
+    this.#ticking = true;
+    try {
+      const now = this.#now();
+      for (const [file, f] of this.#failed) if (now >= f.retryAt) this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir));
+      const { minFreeBytes, diskSpace } = this.#o;
+      if (this.#o.retention.enabled && minFreeBytes !== undefined) {
+        const space = await (diskSpace ?? statfsSpace)(this.#o.dataDir);
+        if (space.free < freeSpaceTarget(minFreeBytes, space.size)) this.#enqueue('retention', () => this.#applyRetention());
+      }
+    } catch (error) {
+      this.#o.log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed'); // statfs failing says nothing about space
+    } finally {
+      this.#ticking = false;
+    }
+  }
+
   async #applyRetention(): Promise<void> {
-    const report = await applyRetention({ dataDir: this.#o.dataDir, settings: this.#o.retention, syncRequired: this.#o.syncRequired, keep: this.#o.openFiles?.() ?? [] });
+    const report = await applyRetention({
+      dataDir: this.#o.dataDir,
+      settings: this.#o.retention,
+      syncRequired: this.#o.syncRequired,
+      keep: this.#o.openFiles?.() ?? [],
+      minFreeBytes: this.#o.minFreeBytes,
+      diskSpace: this.#o.diskSpace,
+      repairing: this.#retention?.repairing,
+    });
     for (const d of report.deleted) this.#o.log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
+    this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
     if (report.emptyDirsRemoved > 0) this.#o.log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
     if (report.blocked && report.blocked !== this.#retention?.blocked) this.#o.log.warn(`retention: ${report.blocked}`);
+    if (report.lowSpace && report.lowSpace !== this.#spaceNote) this.#o.log.warn(`retention: ${report.lowSpace}`);
+    const space = report.freeSpace;
+    if (report.lowSpace) this.#spaceNote = report.lowSpace;
+    else if (!space || space.free >= space.target + (space.target - space.minFree) / 2) this.#spaceNote = undefined;
+    if (report.clock && report.clock !== this.#retention?.clock) this.#o.log.warn(`retention: ${report.clock}`);
     this.#retention = report;
   }
 
-  /** Queues a job; one of a periodic `kind` is skipped while another of that kind waits to start. */
-  #enqueue(job: () => Promise<void>, kind?: string): void {
-    if (kind !== undefined) {
-      if (this.#waiting.has(kind)) return;
-      this.#waiting.add(kind);
-    }
+  #now(): number {
+    return this.#o.now ? this.#o.now() : performance.now();
+  }
+
+  /** Queues a job, unless one of its `kind` waits to start already; its failure shows in health until one of its kind succeeds. */
+  #enqueue(kind: string, job: () => Promise<void>): void {
+    if (this.#waiting.has(kind)) return;
+    this.#waiting.add(kind);
     this.#queued++;
     this.#jobs = this.#jobs.then(async () => {
-      if (kind !== undefined) this.#waiting.delete(kind);
+      this.#waiting.delete(kind);
       this.#queued--;
       try {
         await job();
-        this.#lastError = undefined;
+        this.#errors.delete(kind);
       } catch (error) {
-        this.#lastError = (error as Error).message;
-        this.#o.log.error({ err: this.#lastError }, 'lakehouse job failed; retried at the next tick');
+        const message = (error as Error).message;
+        this.#errors.set(kind, message);
+        this.#o.log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');
       }
     });
   }

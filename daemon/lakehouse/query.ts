@@ -1,4 +1,4 @@
-import { existsSync, readdirSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { totalmem } from 'node:os';
 import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
@@ -12,6 +12,8 @@ export interface QueryResult {
   truncated: boolean;
   /** Which limit cut the rows, when truncated. */
   truncated_by?: 'max_rows' | 'max_bytes';
+  /** Parquet files left out because they could not be read (damaged, empty, missing), each named; absent when none. */
+  warnings?: string[];
 }
 
 export interface QueryOptions {
@@ -37,7 +39,9 @@ const EMPTY: Record<string, string> = {
 /**
  * Runs read-only SQL over the lakehouse: `bags` and `projections` from the catalog (attached read-only),
  * `messages`, `raw_messages`, `events` and one view per projected topic, named by the topic (`"/odom"`),
- * over the Hive-partitioned parquet. Anything but a SELECT is refused before it runs.
+ * over the Hive-partitioned parquet files the catalog lists as committed. A listed file that can't be read
+ * (torn by a power cut, emptied, deleted by hand) is left out with a warning naming it, so it costs its own
+ * rows and no query fails for it. Anything but a SELECT is refused before it runs.
  */
 export async function queryLakehouse(dataDir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
   const { timeoutMs = 30_000, maxRows = 10_000, maxBytes = Infinity } = options;
@@ -47,7 +51,7 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: QUERY_MEMORY_LIMIT });
   const conn = await instance.connect();
   try {
-    await defineViews(conn, paths);
+    const warnings = await defineViews(conn, paths);
     const statements = await conn.extractStatements(sql);
     if (statements.count === 0) throw new QueryRefused('no SQL statement given');
     if (statements.count > 1) throw new QueryRefused('one statement at a time, please');
@@ -67,7 +71,7 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
     try {
       const result = await conn.stream(sql);
       const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
-      return { columns, ...(await readRows(result, maxRows, maxBytes)) };
+      return { columns, ...(await readRows(result, maxRows, maxBytes)), ...(warnings.length > 0 ? { warnings } : {}) };
     } catch (error) {
       if (/interrupt/i.test((error as Error).message)) throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
       throw error;
@@ -104,8 +108,15 @@ async function readRows(result: DuckDBResult, maxRows: number, maxBytes: number)
   return { rows, truncated: false };
 }
 
-async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lakehousePaths>): Promise<void> {
+/** Defines the views; returns a warning per parquet file left out. */
+async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lakehousePaths>): Promise<string[]> {
   let projections: { topic: string; type: string; table: string }[] = [];
+  /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
+  const files = new Map<string, string[]>();
+  const add = (rel: string) => {
+    const table = rel.slice(0, rel.indexOf('/'));
+    files.set(table, [...(files.get(table) ?? []), join(paths.tables, rel)]);
+  };
   if (existsSync(paths.catalog)) {
     for (let attempt = 0; ; attempt++) {
       try {
@@ -119,25 +130,53 @@ async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lake
     await conn.run('CREATE TEMP VIEW bags AS SELECT * FROM catalog.bags');
     await conn.run('CREATE TEMP VIEW projections AS SELECT * FROM catalog.projections');
     projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
+    for (const r of (await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')).getRows()) add(String(r[0]));
+    const prefix = paths.tables + '/';
+    for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
   }
-  for (const table of Object.keys(EMPTY)) await view(conn, table, join(paths.tables, table), EMPTY[table]!);
+  const warnings: string[] = [];
+  for (const table of Object.keys(EMPTY)) await view(conn, table, files.get(table) ?? [], EMPTY[table]!, warnings);
   const named = new Set<string>();
   for (const p of projections) {
     const name = named.has(p.topic) ? `${p.topic}#${p.type}` : p.topic;
     named.add(p.topic);
-    await view(conn, name, join(paths.tables, p.table), 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR');
+    await view(conn, name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings);
+  }
+  return warnings;
+}
+
+/**
+ * A view over `files`. DuckDB reads every file's footer when the view is made, so one bad file would fail
+ * it (and, made eagerly, every query): when that happens each file is tried alone and the ones that fail
+ * are left out, each with a warning. A view that still fails is made empty, with a warning.
+ */
+async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[]): Promise<void> {
+  const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
+  const empty = `SELECT * FROM (SELECT ${emptyColumns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
+  const create = (body: string) => conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${body}`);
+  if (files.length === 0) return void (await create(empty));
+  try {
+    return void (await create(over(files)));
+  } catch {
+    // some file is bad: find which below
+  }
+  const good: string[] = [];
+  for (const f of files) {
+    try {
+      await conn.run(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)})`);
+      good.push(f);
+    } catch (error) {
+      warnings.push(`${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning)`);
+    }
+  }
+  try {
+    await create(good.length > 0 ? over(good) : empty);
+  } catch (error) {
+    warnings.push(`${quoteIdent(name)} could not be read and is empty here: ${firstLine((error as Error).message)}`);
+    await create(empty);
   }
 }
 
-async function view(conn: DuckDBConnection, name: string, dir: string, emptyColumns: string): Promise<void> {
-  const body = hasParquet(dir)
-    ? `SELECT * FROM read_parquet(${quoteString(join(dir, '**', '*.parquet'))}, hive_partitioning = true, union_by_name = true)`
-    : `SELECT * FROM (SELECT ${emptyColumns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
-  await conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${body}`);
-}
-
-function hasParquet(dir: string): boolean {
-  if (!existsSync(dir)) return false;
-  const walk = (d: string): boolean => readdirSync(d, { withFileTypes: true }).some((e) => (e.isDirectory() ? walk(join(d, e.name)) : e.name.endsWith('.parquet')));
-  return walk(dir);
+function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
 }

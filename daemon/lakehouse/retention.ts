@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative } from 'node:path';
+import { statfs } from 'node:fs/promises';
+import { dirname, join, relative } from 'node:path';
 import { formatMetadata, parseMetadata } from '../bags/metadata.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
@@ -11,24 +12,77 @@ export interface RetentionSettings {
   allow_unsynced_delete: boolean;
 }
 
+/** The data dir's file system, as statfs sees it: bytes free to us and its size. */
+export interface DiskSpace {
+  free: number;
+  size: number;
+}
+
+export interface RetentionOptions {
+  dataDir: string;
+  settings: RetentionSettings;
+  syncRequired: boolean;
+  /** Files never touched (the split being recorded). */
+  keep?: readonly string[];
+  /** Wall clock, ms: only for ages, never for order. */
+  now?: number;
+  /**
+   * The recorder's `min_free_bytes`, when a recorder runs: while the data dir's file system has less free
+   * than this plus a margin (see freeSpaceTarget), the oldest data goes too, whatever `max_bytes` says.
+   * Otherwise a disk smaller than `max_bytes` fills, the recorder stops at `min_free_bytes`, and nothing
+   * ever frees space for it again.
+   */
+  minFreeBytes?: number;
+  /** statfs of the data dir (tests give a small disk). */
+  diskSpace?: (dir: string) => Promise<DiskSpace>;
+  /** `report.repairing` of the previous pass: a `.repairing` file unchanged since then is a dead repair's. */
+  repairing?: ReadonlyMap<string, string>;
+}
+
 export interface RetentionReport {
   totalBytes: number;
-  deleted: { file: string; bytes: number; why: 'size' | 'age' }[];
+  deleted: { file: string; bytes: number; why: 'size' | 'age' | 'free_space' }[];
   /** Set when a limit is still exceeded because only unsynced (or open) data is left. */
   blocked: string | undefined;
   /** Partition directories (robot=, date=) that earlier passes left empty, removed in this one. */
   emptyDirsRemoved: number;
+  /** Free space on the data dir's file system after the pass, and the least retention keeps; absent without minFreeBytes. */
+  freeSpace?: { free: number; target: number; minFree: number };
+  /** Set while free space is below its target: what retention did about it, in words. */
+  lowSpace: string | undefined;
+  /** Set when ages were not applied because the wall clock is implausible. */
+  clock: string | undefined;
+  /** `.repairing` files seen and their size and mtime, for the next pass. */
+  repairing: Map<string, string>;
 }
 
 /** How long a partition directory must have been left alone before an empty one is removed. */
 const EMPTY_DIR_GRACE_MS = 60_000;
+/** Times before this are a clock that was never set (no RTC, before NTP): not a time at all. */
+const PLAUSIBLE_AFTER_MS = Date.UTC(2020, 0, 1);
+/** A file written more than this "after now" was written before the clock stepped back. */
+const FUTURE_SLACK_MS = 60_000;
+const MARGIN_MIN = 64 * 2 ** 20;
+
+/**
+ * The free space retention keeps on the data dir's file system: the recorder's `min_free_bytes` plus a
+ * margin, so recording goes on between passes instead of stopping at the limit and waiting for one. The
+ * margin is `min_free_bytes` itself, at least 64 MiB, but at most a tenth of the file system (on a tiny
+ * disk the margin would otherwise be all of it).
+ */
+export function freeSpaceTarget(minFreeBytes: number, fsSize: number): number {
+  return minFreeBytes + Math.min(Math.max(MARGIN_MIN, minFreeBytes), Math.floor(fsSize / 10));
+}
 
 interface Unit {
-  /** A recorded split under <data_dir>/bags, an imported bag (its parquet goes), or an events parquet file. */
+  /** A recorded split under <data_dir>/bags, an imported bag (its parquet goes), an events parquet file, or what bag repair left. */
   file: string;
-  kind: 'split' | 'imported' | 'events';
+  kind: 'split' | 'imported' | 'events' | 'leftover';
   bytes: number;
-  mtimeMs: number;
+  /** When it was written, by its mtime, or undefined when that is implausible (see saneTime). */
+  timeMs: number | undefined;
+  /** Oldest first: compared element by element (see orderOf). */
+  order: (number | string)[];
   synced: boolean;
   segmentId: string | undefined;
   parquet: string[];
@@ -47,66 +101,126 @@ export function syncRequired(config: EdgeConfig): boolean {
 }
 
 /**
- * Keeps the data dir within `max_bytes` and `max_age_hours`: deletes the oldest recorded splits (and the
- * lakehouse files indexed from them), imported segments' parquet and events parquet files, oldest first.
+ * Keeps the data dir within `max_bytes` and `max_age_hours`, and (with `minFreeBytes`) its file system
+ * above freeSpaceTarget: deletes what bag repair left behind (`.orig` backups, a dead repair's
+ * `.repairing`), then the oldest recorded splits (and the lakehouse files indexed from them), imported
+ * segments' parquet and events parquet files, oldest first.
+ *
+ * Oldest means first committed to the catalog (its `seq`), never first by mtime: the wall clock steps (no
+ * RTC, NTP, GPS), and mtime order would delete the newest data first. Recorded splits not yet in the
+ * catalog come after everything in it, in the recorder's order (bag, then split index). Ages come from
+ * mtimes, but a time before 2020 or in the future is unknown and never ages data out, and with the clock
+ * itself before 2020 no age applies at all; whatever the order puts before data that is too old is too old
+ * as well.
+ *
  * When `syncRequired` (a central link is configured), data not yet synced to central is kept unless
  * `allow_unsynced_delete` is set; files in `keep` (the split being recorded) are never touched. Bags are
  * only ever deleted under the data dir: an imported bag's own files stay where they are.
  */
-export async function applyRetention(options: { dataDir: string; settings: RetentionSettings; syncRequired: boolean; keep?: readonly string[]; now?: number }): Promise<RetentionReport> {
-  const { dataDir, settings, syncRequired, keep = [], now = Date.now() } = options;
+export async function applyRetention(options: RetentionOptions): Promise<RetentionReport> {
+  const { dataDir, settings, syncRequired, keep = [], now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
   const paths = lakehousePaths(dataDir);
   const emptyDirsRemoved = sweepEmptyPartitions(paths.tables, now);
   const bagsDir = join(dataDir, 'bags');
   const { segments, eventFiles } = existsSync(paths.catalog)
     ? await withCatalog(paths.catalog, async (conn) => ({
-        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [] })),
+        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]) })),
         // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
-        eventFiles: (await conn.runAndReadAll('SELECT path, sync_state FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced' })),
+        eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
       }))
     : { segments: [], eventFiles: [] };
   const byPath = new Map(segments.map((s) => [s.path, s]));
   const units: Unit[] = [];
-  for (const file of listFiles(bagsDir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'))) {
+  const repairingNow = new Map<string, string>();
+  const unlisted: { unit: Unit; bag: string; index: number }[] = [];
+  for (const file of listFiles(bagsDir)) {
+    const leftover = REPAIR_LEFTOVER.exec(file);
+    if (!leftover && !file.endsWith('.mcap') && !file.endsWith('.db3')) continue;
     const st = statSync(file);
+    const timeMs = saneTime(st.mtimeMs, now);
+    if (leftover) {
+      // A hard link to a split still in place costs nothing until that split is replaced.
+      const bytes = st.nlink > 1 ? 0 : st.size;
+      const sig = `${st.size}:${st.mtimeMs}`;
+      if (leftover[1] === 'repairing') repairingNow.set(file, sig);
+      // A `.repairing` file that changed since the last pass (or is new) may be one a repair is writing:
+      // counted, never deleted (order Infinity). One left unchanged between passes is a dead repair's.
+      const live = leftover[1] === 'repairing' && seen.get(file) !== sig;
+      units.push({ file, kind: 'leftover', bytes, timeMs, order: live ? [Infinity] : [0, file], synced: true, segmentId: undefined, parquet: [] });
+      continue;
+    }
     const seg = byPath.get(file);
-    units.push({ file, kind: 'split', bytes: st.size, mtimeMs: st.mtimeMs, synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] });
+    const unit: Unit = { file, kind: 'split', bytes: st.size, timeMs, order: [], synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] };
+    units.push(unit);
+    if (seg?.seq !== undefined) unit.order = [2, seg.seq];
+    else if (seg) unit.order = [1, timeMs ?? Infinity, file];
+    else unlisted.push({ unit, bag: dirname(file), index: splitIndex(file) });
   }
+  // Splits not in the catalog yet: after all that is, bag by bag (the bag's oldest plausible mtime, then its
+  // name), each bag's splits in the recorder's order.
+  const bagTime = new Map<string, number>();
+  for (const u of unlisted) bagTime.set(u.bag, Math.min(bagTime.get(u.bag) ?? Infinity, u.unit.timeMs ?? Infinity));
+  for (const u of unlisted) u.unit.order = [3, bagTime.get(u.bag)!, u.bag, u.index, u.unit.file];
   const parquetBytes = listFiles(paths.tables).reduce((n, f) => n + statSync(f).size, 0);
   let total = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
   // Imported segments have no file of ours but their parquet: they can go too, oldest first.
   for (const seg of segments.filter((s) => !s.path.startsWith(bagsDir + '/'))) {
     const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
     if (files.length === 0) continue;
-    units.push({ file: seg.path, kind: 'imported', bytes: 0, mtimeMs: Math.min(...files.map((f) => statSync(f).mtimeMs)), synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+    const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
+    units.push({ file: seg.path, kind: 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
   }
   // The events table: a parquet file per flush, each a unit of its own (its bytes are in parquetBytes already).
   for (const ev of eventFiles) {
     if (!ev.path.startsWith(paths.tables + '/') || !existsSync(ev.path)) continue;
     const st = statSync(ev.path);
-    units.push({ file: ev.path, kind: 'events', bytes: st.size, mtimeMs: st.mtimeMs, synced: ev.synced, segmentId: undefined, parquet: [] });
+    const timeMs = saneTime(st.mtimeMs, now);
+    units.push({ file: ev.path, kind: 'events', bytes: st.size, timeMs, order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path], synced: ev.synced, segmentId: undefined, parquet: [] });
   }
-  units.sort((a, b) => a.mtimeMs - b.mtimeMs);
-  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved };
+  units.sort((a, b) => compareOrder(a.order, b.order));
+
+  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved, lowSpace: undefined, clock: undefined, repairing: repairingNow };
+  const tooOld = new Set<Unit>();
   const maxAgeMs = settings.max_age_hours * 3600_000;
+  if (maxAgeMs > 0 && now < PLAUSIBLE_AFTER_MS) {
+    report.clock = `the clock reads ${new Date(now).toISOString()}, before 2020: retention.max_age_hours is not applied until it is set`;
+  } else if (maxAgeMs > 0) {
+    // In commit order, whatever comes before data that is too old is older still, whatever its mtime says.
+    let last = -1;
+    units.forEach((u, i) => {
+      if (u.timeMs !== undefined && now - u.timeMs > maxAgeMs && u.order[0] !== Infinity) last = i;
+    });
+    for (let i = 0; i <= last; i++) tooOld.add(units[i]!);
+  }
+  let space: DiskSpace | undefined;
+  if (minFreeBytes !== undefined) {
+    try {
+      space = await diskSpace(dataDir);
+    } catch {
+      space = undefined; // statfs failing says nothing about space; the size and age limits still apply
+    }
+  }
+  const target = space ? freeSpaceTarget(minFreeBytes!, space.size) : 0;
+  let free = space?.free ?? Infinity;
   const remaining = new Set(segments.map((s) => s.id));
   const goneSegments: string[] = [];
   const goneEvents: string[] = [];
   const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
-    const tooOld = maxAgeMs > 0 && now - unit.mtimeMs > maxAgeMs;
-    if (!overSize && !tooOld) continue;
-    if (keep.includes(unit.file)) continue;
+    const lowFree = free < target;
+    const old = tooOld.has(unit);
+    if (!overSize && !lowFree && !old) continue;
+    if (unit.order[0] === Infinity || keep.includes(unit.file)) continue;
     if (!unit.synced && keepUnsynced) {
-      report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
+      report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : lowFree ? `only ${free} bytes free, below the ${target} retention keeps for the recorder` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
       continue;
     }
     let freed = 0;
-    if (unit.kind === 'events') {
+    if (unit.kind === 'events' || unit.kind === 'leftover') {
       rmSync(unit.file, { force: true });
       freed += unit.bytes;
-      goneEvents.push(unit.file);
+      if (unit.kind === 'events') goneEvents.push(unit.file);
     }
     if (unit.kind === 'split' && existsSync(unit.file)) {
       rmSync(unit.file, { force: true });
@@ -126,7 +240,8 @@ export async function applyRetention(options: { dataDir: string; settings: Reten
       }
     }
     total -= freed;
-    report.deleted.push({ file: unit.file, bytes: freed, why: overSize ? 'size' : 'age' });
+    free += freed;
+    report.deleted.push({ file: unit.file, bytes: freed, why: overSize ? 'size' : lowFree ? 'free_space' : 'age' });
   }
   if (goneSegments.length > 0 || goneEvents.length > 0) {
     await withCatalog(paths.catalog, async (conn) => {
@@ -135,8 +250,49 @@ export async function applyRetention(options: { dataDir: string; settings: Reten
     });
   }
   if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
+  if (space) {
+    // Measured again: deleting a file another process holds open (or a hard link) frees nothing yet.
+    free = (await diskSpace(dataDir).catch(() => undefined))?.free ?? free;
+    report.freeSpace = { free, target, minFree: minFreeBytes! };
+    const forSpace = report.deleted.filter((d) => d.why === 'free_space');
+    if (free < target) report.lowSpace = `${free} bytes free on the data dir's file system, below recorder.min_free_bytes (${minFreeBytes}) plus a margin (${target} in all), and nothing retention may delete is left: free space outside the data dir`;
+    else if (forSpace.length > 0) report.lowSpace = `deleted the ${forSpace.length} oldest file(s) to keep ${target} bytes free (recorder.min_free_bytes ${minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
+  }
   report.totalBytes = total;
   return report;
+}
+
+/** `<split>.orig`, `<split>.orig.N` (bag repair's backups) and `<split>.repairing` (a repair's copy in progress). */
+const REPAIR_LEFTOVER = /\.(?:mcap|db3)\.(orig(?:\.\d+)?|repairing)$/;
+
+/** An mtime as a time, or undefined when it can't be one: before 2020, or past `now` (the clock stepped back since). */
+function saneTime(mtimeMs: number, now: number): number | undefined {
+  return mtimeMs < PLAUSIBLE_AFTER_MS || mtimeMs > now + FUTURE_SLACK_MS ? undefined : mtimeMs;
+}
+
+/** The recorder's split index: `<bag>_<i>.mcap` -> i. */
+function splitIndex(file: string): number {
+  const m = /_(\d+)\.(?:mcap|db3)$/.exec(file);
+  return m ? Number(m[1]) : 0;
+}
+
+function compareOrder(a: readonly (number | string)[], b: readonly (number | string)[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === y) continue;
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    if (typeof x === 'number' && typeof y === 'number') return x < y ? -1 : 1;
+    return String(x) < String(y) ? -1 : 1;
+  }
+  return 0;
+}
+
+/** Free and total bytes of the file system holding `dir`. */
+export async function statfsSpace(dir: string): Promise<DiskSpace> {
+  const s = await statfs(dir);
+  return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
 }
 
 /** Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split. */

@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -390,7 +390,8 @@ function chunkBytes(stores: readonly ColumnStore[], rows: number): number {
   return bytes;
 }
 
-function listParquet(dir: string, prefix = ''): string[] {
+/** The `.parquet` files under `dir`, as paths relative to it. */
+export function listParquet(dir: string, prefix = ''): string[] {
   if (!existsSync(dir)) return [];
   const out: string[] = [];
   for (const e of readdirSync(dir, { withFileTypes: true })) {
@@ -400,15 +401,35 @@ function listParquet(dir: string, prefix = ''): string[] {
   return out;
 }
 
-/** Moves staged files into `tablesDir` (same file system: renames), then removes the staging dir. */
-export function commitStaged(staging: string, tablesDir: string, files: readonly string[]): string[] {
+/**
+ * Moves staged files into `tablesDir` (same file system: renames), then removes the staging dir. Each file
+ * is fsynced before its rename and each directory it lands in (and any made for it) after, so once the
+ * caller commits the catalog rows a power cut can't leave a listed file empty or missing. `sync` is the
+ * fsync of one path (tests watch it).
+ */
+export function commitStaged(staging: string, tablesDir: string, files: readonly string[], sync: (path: string) => void = fsyncPath): string[] {
   const moved: string[] = [];
+  const dirs = new Set<string>();
   for (const rel of files) {
     const to = join(tablesDir, rel);
-    mkdirSync(dirname(to), { recursive: true });
+    const made = mkdirSync(dirname(to), { recursive: true });
+    // mkdir makes the first missing level and those below it: each new entry lives in its parent.
+    if (made !== undefined) for (let d = dirname(to); d !== dirname(made); d = dirname(d)) dirs.add(dirname(d));
+    sync(join(staging, rel));
     renameSync(join(staging, rel), to);
+    dirs.add(dirname(to));
     moved.push(to);
   }
+  for (const d of dirs) sync(d);
   rmSync(staging, { recursive: true, force: true });
   return moved;
+}
+
+function fsyncPath(path: string): void {
+  const fd = openSync(path, 'r');
+  try {
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
 }

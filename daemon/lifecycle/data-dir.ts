@@ -133,7 +133,8 @@ function writeOwner(dataDir: string, owner: DataDirOwner): void {
   renameSync(`${path}.tmp`, path);
 }
 
-function alive(pid: number): boolean {
+/** Whether process `pid` exists (EPERM: it does, under another user). */
+export function alive(pid: number): boolean {
   try {
     process.kill(pid, 0);
     return true;

@@ -21,7 +21,7 @@ Examples:
   auraison-edge query 'SELECT topic, count(*) FROM messages GROUP BY topic' --csv
 
 Options:
-  --json         print {columns, rows, truncated, truncated_by?}
+  --json         print {columns, rows, truncated, truncated_by?, warnings?}
   --csv          print CSV with a header row
   --max-rows N   at most N rows (default lakehouse.query_max_rows)
   --config FILE  the daemon's config, for its data dir (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
@@ -41,6 +41,7 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
       io.stderr(`auraison-edge query: ${(error as Error).message}\n`);
       return 1;
     }
+    for (const w of result.warnings ?? []) io.stderr(`auraison-edge query: warning: ${w}\n`);
     if (values.json) io.stdout(`${JSON.stringify(result)}\n`);
     else if (values.csv) {
       const cell = (v: unknown) => {

@@ -1,0 +1,37 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseMetadata } from '../bags/metadata.ts';
+import { RECORDING_MARKER } from '../recorder/recorder.ts';
+
+/**
+ * The finished splits of recorded bags under `<data_dir>/bags` that are not in `indexed`, oldest bag first:
+ * what the lakehouse must index at start (a daemon killed before a split's indexing ran, an indexing that
+ * failed before a restart). A split is finished once its bag's metadata.yaml lists it: the recorder lists
+ * a split only after closing it, and the open one never. Bags still marked `.recording` are left to the
+ * recorder, which repairs them at its start and hands over each split then; the one exception is the bag
+ * being recorded now (holding one of `open`), whose listed splits are finished. Splits the metadata says
+ * hold no message are skipped.
+ */
+export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, open: readonly string[]): { file: string; bagDir: string }[] {
+  if (!existsSync(bagsDir)) return [];
+  const out: { file: string; bagDir: string }[] = [];
+  for (const e of readdirSync(bagsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
+    if (!e.isDirectory()) continue;
+    const bagDir = join(bagsDir, e.name);
+    const live = open.some((f) => f.startsWith(bagDir + '/'));
+    if (existsSync(join(bagDir, RECORDING_MARKER)) && !live) continue;
+    const metaPath = join(bagDir, 'metadata.yaml');
+    if (!existsSync(metaPath)) continue;
+    let files;
+    try {
+      files = parseMetadata(readFileSync(metaPath, 'utf8'), metaPath).files;
+    } catch {
+      continue; // not a bag of ours to index unasked: `bag info` / `bag repair` say what is wrong with it
+    }
+    for (const f of files) {
+      const file = join(bagDir, f.path);
+      if (f.messageCount > 0 && !indexed.has(file) && !open.includes(file) && existsSync(file)) out.push({ file, bagDir });
+    }
+  }
+  return out;
+}
