@@ -1,8 +1,12 @@
-import type { Bus } from '../bus/bus.ts';
+import { MAX_TIMEOUT_MS, type Bus } from '../bus/bus.ts';
 import type { BusMessage } from '../bus/types.ts';
 
-/** The next message on `topic` (a latched one at once), or a rejection naming the topic after `timeoutMs`. */
+/**
+ * The next message on `topic` (a latched one at once), or a rejection naming the topic after `timeoutMs`
+ * (from 1 to 2^31-1: Node fires a longer timer after 1 ms).
+ */
 export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?: AbortSignal): Promise<BusMessage> {
+  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) return Promise.reject(new RangeError(`reading ${topic}: the timeout must be from 1 to ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`));
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (error: Error | undefined, msg?: BusMessage) => {
@@ -25,18 +29,29 @@ export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?:
   });
 }
 
+/** Array statistics are exact up to this many items; past it they are taken over a stride, so time stays bounded. */
+const MAX_STAT_ITEMS = 1 << 20;
+/** Items shown before a summarized array's statistics. */
+const SHOWN_ITEMS = 8;
+
 /**
  * A decoded message as JSON the model can read, within `maxChars`: bigints become strings, long numeric
  * arrays (ranges, image data) become statistics, long strings are cut. Big messages keep their shape.
+ *
+ * `cdrBytes` (the message's size on the bus) decides before anything is built: the full JSON of a message
+ * is only made when its CDR fits in `maxChars`, where it stays small (a byte is at most a few characters).
+ * Larger messages go straight to the summary, which reads typed arrays in place and visits at most
+ * MAX_STAT_ITEMS of each, so a 100 MiB image costs no copy and no long stall of the event loop.
  */
-export function summarize(value: unknown, maxChars: number): { value: unknown; summarized: boolean } {
+export function summarize(value: unknown, maxChars: number, cdrBytes: number): { value: unknown; summarized: boolean } {
+  if (cdrBytes <= maxChars) {
+    const full = toJson(value, Infinity, Infinity);
+    if (JSON.stringify(full).length <= maxChars) return { value: full, summarized: false };
+  }
   const plain = toJson(value, 16, 200);
-  const full = toJson(value, Infinity, Infinity);
-  const fullText = JSON.stringify(full);
-  if (fullText.length <= maxChars) return { value: full, summarized: false };
   const text = JSON.stringify(plain);
   if (text.length <= maxChars) return { value: plain, summarized: true };
-  return { value: { truncated_json: `${text.slice(0, maxChars - 40)}...`, original_chars: fullText.length }, summarized: true };
+  return { value: { truncated_json: `${text.slice(0, maxChars - 40)}...`, summary_chars: text.length, cdr_bytes: cdrBytes }, summarized: true };
 }
 
 function toJson(value: unknown, maxItems: number, maxString: number): unknown {
@@ -44,25 +59,47 @@ function toJson(value: unknown, maxItems: number, maxString: number): unknown {
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
   if (typeof value === 'string') return value.length > maxString ? `${value.slice(0, maxString)}... (${value.length} chars)` : value;
   if (value === null || typeof value !== 'object') return value;
-  if (ArrayBuffer.isView(value) || Array.isArray(value)) {
-    const items = ArrayBuffer.isView(value) ? Array.from(value as unknown as ArrayLike<number | bigint>) : (value as unknown[]);
-    if (items.length > maxItems && items.every((v) => typeof v === 'number')) {
-      let min = Infinity;
-      let max = -Infinity;
-      let sum = 0;
-      let finite = 0;
-      for (const v of items as number[]) {
-        if (!Number.isFinite(v)) continue;
-        finite++;
-        sum += v;
-        if (v < min) min = v;
-        if (v > max) max = v;
-      }
-      const first = (items as number[]).slice(0, 8).map((v) => toJson(v, maxItems, maxString));
-      return { count: items.length, finite, min: finite ? min : null, max: finite ? max : null, mean: finite ? sum / finite : null, first };
-    }
-    const shown = items.slice(0, maxItems).map((v) => toJson(v, maxItems, maxString));
-    return items.length > maxItems ? [...shown, `... ${items.length - maxItems} more`] : shown;
+  if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
+    const items = value as unknown as ArrayLike<number | bigint>;
+    const numeric = typeof items[0] !== 'bigint';
+    if (items.length > maxItems && numeric) return numberStats(items as ArrayLike<number>, maxItems, maxString);
+    return shown(items, maxItems, maxString);
+  }
+  if (Array.isArray(value)) {
+    if (value.length > maxItems && value.every((v) => typeof v === 'number')) return numberStats(value as number[], maxItems, maxString);
+    return shown(value, maxItems, maxString);
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v, maxItems, maxString)]));
+}
+
+/** The first `maxItems` items as JSON, and how many more there are. */
+function shown(items: ArrayLike<unknown>, maxItems: number, maxString: number): unknown[] {
+  const out: unknown[] = [];
+  for (let i = 0; i < items.length && i < maxItems; i++) out.push(toJson(items[i], maxItems, maxString));
+  if (items.length > maxItems) out.push(`... ${items.length - maxItems} more`);
+  return out;
+}
+
+/** count/finite/min/max/mean of a numeric array, read in place; over a stride past MAX_STAT_ITEMS (then `stride` says so). */
+function numberStats(items: ArrayLike<number>, maxItems: number, maxString: number): Record<string, unknown> {
+  const stride = Math.ceil(items.length / MAX_STAT_ITEMS);
+  let min = Infinity;
+  let max = -Infinity;
+  let sum = 0;
+  let finite = 0;
+  let visited = 0;
+  for (let i = 0; i < items.length; i += stride) {
+    visited++;
+    const v = items[i]!;
+    if (!Number.isFinite(v)) continue;
+    finite++;
+    sum += v;
+    if (v < min) min = v;
+    if (v > max) max = v;
+  }
+  const first: unknown[] = [];
+  for (let i = 0; i < items.length && i < SHOWN_ITEMS; i++) first.push(toJson(items[i], maxItems, maxString));
+  const stats: Record<string, unknown> = { count: items.length, finite, min: finite ? min : null, max: finite ? max : null, mean: finite ? sum / finite : null, first };
+  if (stride > 1) Object.assign(stats, { stride, sampled: visited });
+  return stats;
 }

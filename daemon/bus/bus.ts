@@ -23,6 +23,8 @@ export interface BusOptions {
 }
 
 const DEFAULT_QOS: TopicQos = { reliability: 'reliable', durability: 'volatile', depth: 10 };
+/** The longest delay a Node timer keeps: a longer one fires after 1 ms. */
+export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 
 /**
  * The daemon's internal bus of ROS 2 messages as CDR bytes. Topics have one type each. Delivery is in
@@ -39,6 +41,7 @@ export class Bus {
   #rateTimer: NodeJS.Timeout;
   #lastWindow = Date.now();
   #listeners = new Set<(topic: string, type: string) => void>();
+  #closed = false;
 
   constructor(options: BusOptions = {}) {
     const { onHandlerError = () => {}, rateWindowMs = 1000 } = options;
@@ -52,12 +55,14 @@ export class Bus {
    * another type on it is an error, as it is in ROS 2.
    */
   advertise(topic: string, type: string, options: AdvertiseOptions): Publisher {
+    this.#refuseIfClosed(`advertise ${topic}`);
     const record = this.#topic(topic, type, options.qos);
     record.publishers++;
     return new Publisher(this, record, options.source);
   }
 
   subscribe(options: SubscribeOptions): Subscription {
+    this.#refuseIfClosed(`subscribe to ${options.topic}`);
     const sub = Subscription.create(options, (topic, error) => this.#onHandlerError(options.name, topic, error));
     if (isTopicGlob(options.topic)) {
       this.#globSubs.push(sub);
@@ -122,6 +127,7 @@ export class Bus {
 
   /** Serves queries on `name`. Returns a function that stops serving. */
   serve(name: string, handler: QueryHandler): () => void {
+    this.#refuseIfClosed(`serve query ${name}`);
     if (this.#queryables.has(name)) throw new BusError(`query ${name} is already served`);
     this.#queryables.set(name, handler);
     return () => {
@@ -133,9 +139,15 @@ export class Bus {
     return [...this.#queryables.keys()];
   }
 
-  /** Sends a query and waits for its reply, at most `timeoutMs`. Rejects with a QueryError. */
+  /**
+   * Sends a query and waits for its reply, at most `timeoutMs` (from 1 to 2^31-1). Rejects with a
+   * QueryError, or a BusError for a timeout out of that range (Node would fire it after 1 ms).
+   */
   async query(name: string, request: QueryPayload, options: { timeoutMs?: number } = {}): Promise<QueryPayload> {
     const { timeoutMs = 5000 } = options;
+    if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) {
+      throw new BusError(`query ${name}: its timeout must be from 1 to ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`);
+    }
     const handler = this.#queryables.get(name);
     if (!handler) {
       const known = this.queryables();
@@ -150,20 +162,38 @@ export class Bus {
         controller.abort();
       }, timeoutMs);
     });
+    let reply: unknown;
     try {
-      return await Promise.race([handler(request, controller.signal), timeout]);
+      reply = await Promise.race([handler(request, controller.signal), timeout]);
     } catch (error) {
       if (error instanceof QueryError) throw error;
       throw new QueryError('handler_error', `query ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
     } finally {
       clearTimeout(timer);
     }
+    // Handlers are typed, but a plain JS one (or one resolving nothing) is caught here, naming the query.
+    const { encoding, payload } = (reply ?? {}) as Partial<QueryPayload>;
+    if (typeof encoding !== 'string' || !(payload instanceof Uint8Array)) {
+      throw new QueryError('handler_error', `query ${name} replied with ${reply === undefined ? 'nothing' : 'something'} that is not {encoding: string, payload: Uint8Array}`);
+    }
+    return reply as QueryPayload;
   }
 
+  /**
+   * Stops the bus: subscribers get nothing more, queries are no longer served, and advertising,
+   * subscribing, serving and publishing (with a publisher made before) throw a BusError from now on.
+   */
   close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
     clearInterval(this.#rateTimer);
     for (const sub of this.subscriptions()) sub.markClosed();
     this.#queryables.clear();
+    // Publishers reach the bus only through deliver. Replacing it on this instance refuses them without
+    // a check on the hot path while the bus is open.
+    this.deliver = () => {
+      throw new BusError('the bus is closed: nothing can be published on it');
+    };
   }
 
   /** @internal hot path: count, latch, fan out. */
@@ -184,6 +214,10 @@ export class Bus {
   }
 
   #exactPending: Subscription[] = [];
+
+  #refuseIfClosed(what: string): void {
+    if (this.#closed) throw new BusError(`cannot ${what}: the bus is closed`);
+  }
 
   #pendingExact(sub: Subscription): void {
     this.#exactPending.push(sub);

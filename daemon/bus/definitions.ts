@@ -48,6 +48,7 @@ export function canonicalType(type: string): string {
 export class DefinitionsRegistry {
   #entries = new Map<string, Entry>();
   #resolved = new Map<string, ResolvedType>();
+  #generation = 0;
   /** Problems met while loading (a .msg that does not parse): reported, never fatal. */
   readonly warnings: string[] = [];
 
@@ -55,6 +56,14 @@ export class DefinitionsRegistry {
     const { distro = 'jazzy', dirs = [] } = options;
     if (distro !== 'none') this.#addBuiltin(distro);
     for (const dir of dirs) this.addDirectory(dir);
+  }
+
+  /**
+   * Goes up whenever definitions are added or replaced (a SIGHUP's `addDirectory`), so holders of
+   * anything built from a resolved type (MessageCodec's readers and writers) know to build it again.
+   */
+  get generation(): number {
+    return this.#generation;
   }
 
   get size(): number {
@@ -111,7 +120,7 @@ export class DefinitionsRegistry {
       }
     };
     walk(dir, 0);
-    this.#resolved.clear();
+    this.#changed();
     return added;
   }
 
@@ -122,10 +131,14 @@ export class DefinitionsRegistry {
     const defs = parse(text, { ros2: true, skipTypeFixup: true });
     const root = defs[0]!;
     this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(root.definitions, pkg) }, text, origin });
-    this.#resolved.clear();
+    this.#changed();
   }
 
-  /** The root definition followed by all dependencies. Throws UnknownTypeError naming what is missing. */
+  /**
+   * The root definition followed by all dependencies. Throws UnknownTypeError naming what is missing, or
+   * naming the cycle for a type that contains itself other than through a sequence (`A { B b }`,
+   * `B { A a }`): such a message has no end, and the CDR writer would recurse until the stack overflows.
+   */
   resolve(type: string): ResolvedType {
     const canonical = canonicalType(type);
     const cached = this.#resolved.get(canonical);
@@ -136,19 +149,15 @@ export class DefinitionsRegistry {
       if (seen.has(name)) return;
       seen.add(name);
       const entry = this.#entries.get(name);
-      if (!entry) {
-        throw new UnknownTypeError(
-          from
-            ? `no definition for ${name} (needed by ${from}); add its package to bus.definitions.dirs`
-            : `no definition for ${name}; add its package to bus.definitions.dirs`,
-        );
-      }
+      if (!entry) throw new UnknownTypeError(`no definition for ${name}${from ? ` (needed by ${from})` : ''}; ${missingHint(name)}`);
       order.push(entry.definition);
       for (const field of entry.definition.definitions) {
         if (field.isComplex === true && !field.isConstant) visit(field.type, name);
       }
     };
     visit(canonical, undefined);
+    const cycle = endlessCycle(order);
+    if (cycle) throw new UnknownTypeError(`${canonical} contains itself other than through a sequence (${cycle.join(' -> ')}), so a message of it would never end`);
     const resolved = { type: canonical, definitions: order };
     this.#resolved.set(canonical, resolved);
     return resolved;
@@ -169,6 +178,11 @@ export class DefinitionsRegistry {
     return `${parts.join('\n')}\n`;
   }
 
+  #changed(): void {
+    this.#resolved.clear();
+    this.#generation++;
+  }
+
   #addBuiltin(distro: keyof typeof BUILTIN_SETS): void {
     for (const [name, def] of Object.entries(BUILTIN_SETS[distro] as Record<string, MessageDefinition>)) {
       const canonical = canonicalType(name);
@@ -187,7 +201,10 @@ export class DefinitionsRegistry {
           this.addMessageText(`${pkg}/msg/${file.slice(0, -4)}`, readFileSync(path, 'utf8'), path);
           added++;
         } else if (kind === 'srv' && file.endsWith('.srv')) {
-          const [request = '', response = ''] = readFileSync(path, 'utf8').split(/^---\s*$/m);
+          const sections = readFileSync(path, 'utf8').split(/^---\s*$/m);
+          // An .action file has three sections; a .srv with three is a mistake, and nothing would use the third.
+          if (sections.length > 2) throw new Error(`a .srv has one \`---\` line between request and response; this one has ${sections.length - 1}, so it was not loaded`);
+          const [request = '', response = ''] = sections;
           const base = `${pkg}/srv/${file.slice(0, -4)}`;
           this.addMessageText(`${base}_Request`, request, path);
           this.addMessageText(`${base}_Response`, response, path);
@@ -199,6 +216,38 @@ export class DefinitionsRegistry {
     }
     return added;
   }
+}
+
+/**
+ * A cycle of types that contain each other through plain fields or fixed-size arrays: a message of them
+ * has no end. A cycle through a sequence (`Node[] children`) can end with an empty one, so it is not one.
+ */
+function endlessCycle(definitions: readonly MessageDefinition[]): string[] | undefined {
+  const fields = new Map(definitions.map((d) => [d.name!, d.definitions]));
+  const done = new Set<string>();
+  const path: string[] = [];
+  const walk = (name: string): string[] | undefined => {
+    const back = path.indexOf(name);
+    if (back >= 0) return [...path.slice(back), name];
+    if (done.has(name)) return undefined;
+    path.push(name);
+    for (const f of fields.get(name) ?? []) {
+      if (f.isComplex !== true || f.isConstant || (f.isArray === true && f.arrayLength === undefined)) continue;
+      const cycle = walk(f.type);
+      if (cycle) return cycle;
+    }
+    path.pop();
+    done.add(name);
+    return undefined;
+  };
+  return walk(definitions[0]!.name!);
+}
+
+/** What to do about a missing type. A bare `Header` in a .msg is its own package's; std_msgs/Header is what is usually meant. */
+function missingHint(name: string): string {
+  const [pkg, , base] = name.split('/');
+  if (base === 'Header' && pkg !== 'std_msgs') return `a bare \`Header\` in a .msg of ${pkg} means ${name}: for the standard one write \`std_msgs/Header\``;
+  return 'add its package to bus.definitions.dirs';
 }
 
 function isDirectory(path: string): boolean {

@@ -1,12 +1,15 @@
 import Type from 'typebox';
 import type { Publisher } from '../../bus/bus.ts';
+import type { MessageCodec } from '../../bus/codec.ts';
+import { summarize } from '../bus-read.ts';
 import { defineSkill } from './skill.ts';
 
 const publishers = new WeakMap<object, Map<string, Publisher>>();
 
 export const publish = defineSkill({
   name: 'publish',
-  description: 'Publish one message on a ROS 2 topic. `fields` is the message as JSON; missing fields are zero. `type` is needed only for a topic nobody has published on yet.',
+  description:
+    'Publish one message on a ROS 2 topic. `fields` is the message as JSON of its type (unknown keys, wrong types and out-of-range numbers are refused; 64-bit integers may be decimal strings); missing fields take their defaults (zero). `type` is needed only for a topic nobody has published on yet. Returns what was sent.',
   parameters: Type.Object(
     {
       topic: Type.String({ pattern: '^/', maxLength: 256 }),
@@ -19,6 +22,7 @@ export const publish = defineSkill({
   async execute({ topic, fields, type }, env) {
     // The velocity topic only ever goes through the gate, which enforces the limits on what is sent.
     if (topic === env.gate.topic) {
+      checked(env.codec, 'geometry_msgs/msg/Twist', topic, fields);
       const { twist, clamped } = env.gate.send(fields);
       return { published: topic, type: 'geometry_msgs/msg/Twist', sent: twist, clamped };
     }
@@ -26,11 +30,22 @@ export const publish = defineSkill({
     const msgType = known ?? (type ? type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') : undefined);
     if (!msgType) throw new Error(`topic ${topic} has no type yet (nothing published on it): pass \`type\`, e.g. std_msgs/msg/String`);
     if (known && type && type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') !== known) throw new Error(`topic ${topic} carries ${known}, not ${type}`);
+    // Checked before anything is advertised: a refused message leaves no topic behind.
+    const message = checked(env.codec, msgType, topic, fields);
+    const data = env.codec.encode(msgType, message);
     let byTopic = publishers.get(env.bus);
     if (!byTopic) publishers.set(env.bus, (byTopic = new Map()));
     let publisher = byTopic.get(topic);
     if (!publisher) byTopic.set(topic, (publisher = env.bus.advertise(topic, msgType, { source: 'agent' })));
-    publisher.publish(env.codec.encode(msgType, fields));
-    return { published: topic, type: msgType };
+    publisher.publish(data);
+    // What the bus carries, read back from the bytes (bigints as strings, long arrays summarized).
+    return { published: topic, type: msgType, sent: summarize(env.codec.decode(msgType, data), env.settings.read_topic.max_chars, data.byteLength).value };
   },
 });
+
+/** `fields` as the type's encoder takes them, or an Error naming the field path and what was wrong. */
+function checked(codec: MessageCodec, type: string, topic: string, fields: unknown): unknown {
+  const result = codec.validator(type).check(fields);
+  if (!result.ok) throw new Error(`not published on ${topic}: fields do not match ${type}: ${result.problem}`);
+  return result.value;
+}

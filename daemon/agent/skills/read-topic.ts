@@ -10,7 +10,7 @@ export const readTopic = defineSkill({
   async execute({ topic }, env, signal) {
     const msg = await nextMessage(env.bus, topic, env.settings.read_topic.timeout_ms, signal);
     const decoded = env.codec.decode(msg.type, msg.data);
-    const { value, summarized } = summarize(decoded, env.settings.read_topic.max_chars);
+    const { value, summarized } = summarize(decoded, env.settings.read_topic.max_chars, msg.data.byteLength);
     return { topic, type: msg.type, summarized, message: value };
   },
 });

@@ -91,12 +91,12 @@ export const AgentConfig = Section(
     ),
     read_topic: Section(
       {
-        timeout_ms: Type.Integer({ minimum: 1, default: 2000 }),
+        timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 2000 }),
         max_chars: Type.Integer({ minimum: 200, default: 2000, description: 'Larger decoded messages are summarized.' }),
       },
       'read_topic.',
     ),
-    service_timeout_ms: Type.Integer({ minimum: 1, default: 5000 }),
+    service_timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000, description: 'How long call_service waits for a reply.' }),
   },
   'The edge agent: intents, skills, runs.',
 );
