@@ -53,6 +53,10 @@ export class Daemon {
   #journal: DurableJournal | undefined;
   #lock: DataDirLock | undefined;
   #retentionTimer: NodeJS.Timeout | undefined;
+  /** start, reload and stop run one at a time, in call order (a signal may come in the middle of one). */
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopRequested = false;
+  #stopped = false;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -100,11 +104,26 @@ export class Daemon {
     return this.#supervisor.components;
   }
 
-  async start(): Promise<void> {
+  /**
+   * Takes the data dir, opens the journal and starts the components. A stop() called meanwhile cuts it
+   * short: no further component starts, and start resolves (check `stopping`) once stop has the lifecycle.
+   */
+  start(): Promise<void> {
+    return this.#serialize(() => this.#start());
+  }
+
+  /** Whether stop() was called; from then on start and reload do nothing. */
+  get stopping(): boolean {
+    return this.#stopRequested;
+  }
+
+  async #start(): Promise<void> {
+    if (this.#stopRequested) return;
     this.#startedAt = nowNs();
     this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
     // Before anything in the data dir is touched: a second daemon on it must not open the same journal.
-    this.#lock = await DataDirLock.acquire(this.dataDir, this.#configFile);
+    const lock = await DataDirLock.acquire(this.dataDir, this.#configFile);
+    this.#lock = lock;
     const { fsync, interval_ms, segment_mb } = this.#config.journal;
     try {
       this.#journal = new DurableJournal({
@@ -120,26 +139,48 @@ export class Daemon {
       try {
         await this.#supervisor.stop(2000).catch(() => undefined);
         await this.#journal?.close();
+        this.#journal = undefined;
       } finally {
-        this.#lock.release();
+        lock.release();
+        this.#lock = undefined;
       }
       throw error;
     }
+    if (this.#stopRequested) return; // stop() runs next and undoes the rest
     // Journal retention runs after the components are up: they say which records they still need.
     this.#retentionTimer = setInterval(() => this.pruneJournal(), 60_000);
     this.#retentionTimer.unref();
     this.log.info('daemon running');
   }
 
-  /** Graceful stop: components in reverse order, within `budgetMs` in all. */
-  async stop(budgetMs = 5000): Promise<void> {
-    this.log.info('daemon stopping');
-    clearInterval(this.#retentionTimer);
-    await this.#supervisor.stop(budgetMs);
-    await this.#journal?.close();
-    this.#lock?.release();
-    this.bus.close();
-    this.log.info('daemon stopped');
+  /**
+   * Graceful stop: components in reverse order, within `budgetMs` in all. A start or reload in flight is cut
+   * short and whatever it started is stopped, before the journal closes and the data dir lock is freed.
+   */
+  stop(budgetMs = 5000): Promise<void> {
+    if (!this.#stopRequested) this.log.info('daemon stopping');
+    this.#stopRequested = true;
+    // Called now, not in turn: it tells a start in flight to start nothing more.
+    const components = this.#supervisor.stop(budgetMs);
+    return this.#serialize(async () => {
+      await components;
+      if (this.#stopped) return;
+      this.#stopped = true;
+      clearInterval(this.#retentionTimer);
+      await this.#journal?.close();
+      this.#journal = undefined;
+      this.#lock?.release();
+      this.#lock = undefined;
+      this.bus.close();
+      this.log.info('daemon stopped');
+    });
+  }
+
+  /** Runs `operation` after every start, reload or stop called before it has settled. */
+  #serialize<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(operation);
+    this.#chain = result.catch(() => undefined); // the caller gets the error; the chain goes on
+    return result;
   }
 
   /** One pass of journal retention (the daemon runs one a minute). */
@@ -153,13 +194,26 @@ export class Daemon {
     }
   }
 
-  /** Applies a new, validated config; returns the components that restarted. */
-  async reload(config: EdgeConfig): Promise<string[]> {
+  /** Applies a new, validated config; returns the components that restarted (none once stop was called). */
+  reload(config: EdgeConfig): Promise<string[]> {
+    return this.#serialize(() => this.#reload(config));
+  }
+
+  async #reload(config: EdgeConfig): Promise<string[]> {
+    if (this.#stopRequested) {
+      this.log.warn('config reload skipped: the daemon is stopping');
+      return [];
+    }
     if (JSON.stringify(config.bus) !== JSON.stringify(this.#config.bus)) {
       for (const dir of config.bus.definitions.dirs) {
         if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
       }
       this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
+    }
+    if (config.log.level !== this.#config.log.level) {
+      // pino changes level at runtime, and child loggers without a level of their own follow it.
+      this.log.info({ from: this.#config.log.level, to: config.log.level }, 'log level changed');
+      this.log.level = config.log.level;
     }
     if (config.data_dir !== this.#config.data_dir) this.log.warn('data_dir changes take effect on restart');
     if (JSON.stringify(config.journal) !== JSON.stringify(this.#config.journal)) this.log.warn('journal changes take effect on restart');

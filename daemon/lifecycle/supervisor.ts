@@ -20,6 +20,8 @@ interface Slot {
   failure: string | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   retries: number;
+  /** The component's start() while it is still running, when a stop came first (see #startSlot). */
+  starting: Promise<void> | undefined;
 }
 
 export class CriticalComponentError extends Error {
@@ -30,6 +32,11 @@ export class CriticalComponentError extends Error {
  * Starts components in spec order and stops them in reverse. A component that fails to start is reported
  * as failed and retried with backoff; only a `critical` one fails the daemon. A reload restarts exactly the
  * components whose settings slice changed.
+ *
+ * start, reload, stop and retries run one at a time, in call order, so a signal that comes in the middle
+ * of one (SIGTERM while a model loads, SIGHUP during startup) never runs two starts of a component or
+ * leaves one running after stop. stop is final: it cuts short a start or reload in flight (no further
+ * component starts), waits for a component start in flight within its budget, and stops whatever started.
  */
 export class Supervisor {
   #specs: readonly ComponentSpec[];
@@ -41,6 +48,10 @@ export class Supervisor {
   #live = new Map<string, Component>();
   #config: EdgeConfig | undefined;
   #stopping = false;
+  #stopRequested: Promise<void>;
+  #requestStop!: () => void;
+  /** The lifecycle operation running now; the next one waits for it. */
+  #chain: Promise<unknown> = Promise.resolve();
 
   constructor(options: SupervisorOptions) {
     const { specs, log, context, startTimeoutMs = 10_000, retryBaseMs = 1000 } = options;
@@ -49,57 +60,71 @@ export class Supervisor {
     this.#makeContext = context;
     this.#startTimeoutMs = startTimeoutMs;
     this.#retryBaseMs = retryBaseMs;
+    this.#stopRequested = new Promise((resolve) => (this.#requestStop = resolve));
   }
 
   get components(): ReadonlyMap<string, Component> {
     return this.#live;
   }
 
-  async start(config: EdgeConfig): Promise<void> {
-    this.#config = config;
-    this.#stopping = false;
-    for (const spec of this.#specs) {
-      if (spec.enabled(config)) await this.#startSlot(spec, config);
-    }
+  /** Whether stop() was called; no component starts after that. */
+  get stopping(): boolean {
+    return this.#stopping;
   }
 
-  /** Stops everything in reverse start order within `budgetMs` in all. */
-  async stop(budgetMs = 5000): Promise<void> {
-    this.#stopping = true;
+  start(config: EdgeConfig): Promise<void> {
+    return this.#serialize(async () => {
+      this.#config = config;
+      for (const spec of this.#specs) {
+        if (this.#stopping) return;
+        if (spec.enabled(config)) await this.#startSlot(spec, config);
+      }
+    });
+  }
+
+  /** Stops everything in reverse start order within `budgetMs` in all; a start or reload in flight ends first. */
+  stop(budgetMs = 5000): Promise<void> {
     const deadline = Date.now() + budgetMs;
-    const slots = [...this.#slots.values()].reverse();
-    for (const slot of slots) {
-      clearTimeout(slot.retryTimer);
-      await this.#stopSlot(slot, Math.max(deadline - Date.now(), 100));
-    }
-    this.#slots.clear();
+    this.#stopping = true;
+    this.#requestStop();
+    return this.#serialize(async () => {
+      const slots = [...this.#slots.values()].reverse();
+      for (const slot of slots) {
+        clearTimeout(slot.retryTimer);
+        await this.#stopSlot(slot, Math.max(deadline - Date.now(), 100));
+      }
+      this.#slots.clear();
+    });
   }
 
   /** Applies a new, already validated config: restarts the components whose settings changed. */
-  async reload(config: EdgeConfig): Promise<string[]> {
-    const restarted: string[] = [];
-    const changed = this.#specs.filter((spec) => {
-      const slot = this.#slots.get(spec.name);
-      const wanted = spec.enabled(config);
-      if (!slot) return wanted;
-      return !wanted || slot.settings !== JSON.stringify(spec.settings(config));
+  reload(config: EdgeConfig): Promise<string[]> {
+    return this.#serialize(async () => {
+      const restarted: string[] = [];
+      if (this.#stopping) return restarted;
+      const changed = this.#specs.filter((spec) => {
+        const slot = this.#slots.get(spec.name);
+        const wanted = spec.enabled(config);
+        if (!slot) return wanted;
+        return !wanted || slot.settings !== JSON.stringify(spec.settings(config));
+      });
+      for (const spec of [...changed].reverse()) {
+        const slot = this.#slots.get(spec.name);
+        if (slot) {
+          clearTimeout(slot.retryTimer);
+          await this.#stopSlot(slot, 5000);
+          this.#slots.delete(spec.name);
+        }
+      }
+      this.#config = config;
+      for (const spec of changed) {
+        // A stop that came meanwhile wins: what is left stays stopped (stop() runs right after this).
+        if (this.#stopping) break;
+        if (spec.enabled(config)) await this.#startSlot(spec, config);
+        restarted.push(spec.name);
+      }
+      return restarted;
     });
-    for (const spec of [...changed].reverse()) {
-      const slot = this.#slots.get(spec.name);
-      if (slot) {
-        clearTimeout(slot.retryTimer);
-        await this.#stopSlot(slot, 5000);
-        this.#slots.delete(spec.name);
-      }
-    }
-    this.#config = config;
-    for (const spec of changed) {
-      if (spec.enabled(config)) {
-        await this.#startSlot(spec, config);
-      }
-      restarted.push(spec.name);
-    }
-    return restarted;
   }
 
   health(): Record<string, ComponentHealth> {
@@ -111,6 +136,13 @@ export class Supervisor {
     return out;
   }
 
+  /** Runs `operation` after every lifecycle operation called before it has settled. */
+  #serialize<T>(operation: () => Promise<T>): Promise<T> {
+    const result = this.#chain.then(operation);
+    this.#chain = result.catch(() => undefined); // the caller gets the error; the chain goes on
+    return result;
+  }
+
   async #startSlot(spec: ComponentSpec, config: EdgeConfig): Promise<void> {
     const slot: Slot = this.#slots.get(spec.name) ?? {
       spec,
@@ -119,14 +151,24 @@ export class Supervisor {
       failure: undefined,
       retryTimer: undefined,
       retries: 0,
+      starting: undefined,
     };
     this.#slots.set(spec.name, slot);
+    // Never two instances of one component: a live one is stopped before another is made.
+    if (slot.component) await this.#stopSlot(slot, 5000);
     try {
       const component = await spec.create({ ...this.#makeContext(config), components: this.#live });
       slot.component = component;
       const timeout = spec.startTimeout?.(config);
       const ms = timeout?.ms ?? this.#startTimeoutMs;
-      await withTimeout(component.start(), ms, `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`);
+      const starting = withTimeout(component.start(), ms, `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`);
+      // A stop does not wait for a model to load: it takes over this start (and stops the component once
+      // the start has settled, within its budget).
+      const stopFirst = await Promise.race([starting.then(() => false), this.#stopRequested.then(() => true)]);
+      if (stopFirst) {
+        slot.starting = starting.catch(() => undefined);
+        return;
+      }
       slot.failure = undefined;
       slot.retries = 0;
       this.#live.set(spec.name, component);
@@ -138,12 +180,16 @@ export class Supervisor {
       this.#live.delete(spec.name);
       if (slot.component) await slot.component.stop().catch(() => undefined); // best effort: it never started
       slot.component = undefined;
+      if (this.#stopping) return;
       const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
       slot.retries++;
       this.#log.error({ component: spec.name, err: reason, retryInMs: delay }, 'component failed to start; the rest of the daemon keeps running');
       slot.retryTimer = setTimeout(() => {
-        if (this.#stopping || !this.#config || this.#slots.get(spec.name) !== slot) return;
-        void this.#startSlot(spec, this.#config);
+        // In line with reloads and stop, never beside them.
+        void this.#serialize(async () => {
+          if (this.#stopping || !this.#config || this.#slots.get(spec.name) !== slot) return;
+          await this.#startSlot(spec, this.#config);
+        }).catch((error: unknown) => this.#log.error({ component: spec.name, err: (error as Error).message }, 'component retry failed'));
       }, delay);
       slot.retryTimer.unref();
     }
@@ -154,8 +200,16 @@ export class Supervisor {
     this.#live.delete(slot.spec.name);
     slot.component = undefined;
     if (!component) return;
+    const deadline = Date.now() + budgetMs;
+    if (slot.starting) {
+      // Stopping a component halfway through its start would leave what the rest of start() opens running.
+      const settled = await withTimeout(slot.starting.then(() => true), budgetMs, 'start still running').catch(() => false);
+      slot.starting = undefined;
+      if (!settled) this.#log.error({ component: slot.spec.name }, 'component was still starting when the stop budget ran out; stopping it anyway');
+    }
+    const left = Math.max(deadline - Date.now(), 100);
     try {
-      await withTimeout(component.stop(), budgetMs, `${slot.spec.name} did not stop within ${budgetMs} ms`);
+      await withTimeout(component.stop(), left, `${slot.spec.name} did not stop within ${left} ms`);
       this.#log.info({ component: slot.spec.name }, 'component stopped');
     } catch (error) {
       this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component stop failed');

@@ -2,6 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { BIN, runCli, tempDir } from '../helpers/cli.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
@@ -113,5 +114,62 @@ describe('auraison-edge run', () => {
     const result = await runCli(['run', '--config', config], { cwd: dir.path, timeoutMs: 20_000 });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('data_dir /proc/auraison-edge-nope/data: cannot create /proc/auraison-edge-nope');
+  });
+});
+
+describe('auraison-edge run: signals during startup and reloads (the process exits, nothing is left running)', () => {
+  const CONFIG = 'robot:\n  id: tb3-sig\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n';
+  function setUp(prefix: string) {
+    const dir = tempDir(prefix);
+    dirs.push(dir);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, CONFIG);
+    return { dir: dir.path, config };
+  }
+  const messages = (logs: Record<string, unknown>[]) => logs.map((l) => (l.component ? `${String(l.msg)} ${String(l.component)}` : String(l.msg)));
+  /** Nothing may start once the daemon said it stopped, and the data dir must be free after exit. */
+  async function expectCleanExit(d: ReturnType<typeof startDaemon>, dataDir: string) {
+    const { code } = await d.exited;
+    expect(code).toBe(0);
+    const lines = messages(d.logs);
+    const stoppedAt = lines.indexOf('daemon stopped');
+    expect(stoppedAt).toBeGreaterThan(-1);
+    expect(lines.slice(stoppedAt + 1).filter((l) => l.startsWith('component started'))).toEqual([]);
+    const lock = await DataDirLock.acquire(dataDir, undefined);
+    lock.release();
+  }
+
+  it('SIGTERM during startup: no component starts after the stop, and run returns', async () => {
+    const { dir, config } = setUp('run-term-start-');
+    const d = startDaemon(dir, config);
+    await d.waitForLog((l) => l.msg === 'component started', 'the first component started');
+    d.child.kill('SIGTERM');
+    await expectCleanExit(d, join(dir, '.auraison-edge'));
+    expect(messages(d.logs)).not.toContain('daemon running');
+  });
+
+  it('SIGHUP during startup is applied once the daemon runs: every component starts once', async () => {
+    const { dir, config } = setUp('run-hup-start-');
+    const d = startDaemon(dir, config);
+    await d.waitForLog((l) => l.msg === 'component started', 'the first component started');
+    d.child.kill('SIGHUP');
+    const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 'the queued reload');
+    expect(reloaded.restarted).toEqual([]);
+    const lines = messages(d.logs);
+    expect(lines.indexOf('config reloaded')).toBeGreaterThan(lines.indexOf('daemon running'));
+    const starts = lines.filter((l) => l.startsWith('component started'));
+    expect(starts.length).toBe(new Set(starts).size);
+    d.child.kill('SIGTERM');
+    await expectCleanExit(d, join(dir, '.auraison-edge'));
+  });
+
+  it('SIGHUP then SIGTERM at once: the reload starts nothing after the stop, and run returns', async () => {
+    const { dir, config } = setUp('run-hup-term-');
+    const d = startDaemon(dir, config);
+    await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+    writeFileSync(config, `${CONFIG.replace('api:\n  port: 0\n', 'api:\n  port: 0\n  body_limit_bytes: 200000\n')}agent:\n  approval_timeout_s: 7\n`);
+    d.child.kill('SIGHUP');
+    d.child.kill('SIGTERM');
+    await expectCleanExit(d, join(dir, '.auraison-edge'));
   });
 });

@@ -17,7 +17,10 @@ Options:
 Signals:
   SIGTERM, SIGINT  stop gracefully within 5 s, flushing what must be flushed (a second one exits at once)
   SIGHUP           reload the config file; components whose settings changed restart, and an invalid
-                   file is rejected (logged) while the running config stays in force
+                   file is rejected (logged) while the running config stays in force. One that comes
+                   during startup is applied once the daemon is running. A restart of the agent ends
+                   the runs it is driving (interrupted, the reason says so); policy.* changes apply
+                   to the running agent without a restart
 
 Under systemd (Type=notify, see \`auraison-edge install-service\`) it reports READY once every component
 has started, RELOADING on SIGHUP, STOPPING on SIGTERM, and pings the watchdog only while no component
@@ -45,11 +48,19 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
     let resolveStopped!: (code: number) => void;
     const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
     let stopStatus: ((final: 'stopped') => void) | undefined;
+    let stopping = false;
+    // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
+    // it was read, and a reload beside a start would start components twice.
+    let resolveStarted!: (ok: boolean) => void;
+    const started = new Promise<boolean>((resolve) => (resolveStarted = resolve));
+    let running = false;
     const removeSignals = installSignalHandlers(
       {
         stop: async () => {
+          stopping = true;
           await systemd.stopping();
           try {
+            // Also cuts a start or reload in flight short, and stops what it started.
             await daemon.stop(4500);
             stopStatus?.('stopped');
             resolveStopped(0);
@@ -63,6 +74,8 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
             log.warn('SIGHUP ignored: running the embedded default config (no --config file to reload)');
             return;
           }
+          if (!running) log.info('SIGHUP during startup: the config is reloaded once the daemon is running');
+          if (!(await started) || stopping) return;
           await systemd.reloading();
           try {
             const next = loadConfigFile(file, io.env);
@@ -70,19 +83,32 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
           } catch (error) {
             log.error({ err: (error as Error).message }, 'config reload rejected; the running config stays in force');
           }
-          await systemd.ready('running');
+          if (!stopping) await systemd.ready('running');
         },
       },
       log,
     );
     try {
-      await daemon.start();
+      try {
+        await daemon.start();
+      } catch (error) {
+        resolveStarted(false);
+        throw error;
+      }
+      // A stop signal during startup: the daemon is stopping (or stopped); no READY, no status file.
+      if (stopping) {
+        resolveStarted(false);
+        return await stopped;
+      }
       stopStatus = startStatusFile(daemon);
       await systemd.ready('running');
+      if (stopping) return await stopped; // a stop signal while READY was being sent
       systemd.startWatchdog(() => {
         const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
         return stalled.length === 0 ? { ok: true } : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
       });
+      running = true;
+      resolveStarted(true);
       return await stopped;
     } finally {
       removeSignals();
