@@ -343,8 +343,10 @@ describe('client publishing', () => {
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await new Promise((r) => setTimeout(r, 50));
     for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
-    await waitFor(() => publishCount(started.bridge, 'dropped') === 46, '46 messages dropped');
-    expect(c.statuses.filter((st) => st.message.includes('max_pending'))).toHaveLength(1);
+    // The status that tells the client reaches it over the socket after the bridge has counted the drops.
+    const capped = () => c.statuses.filter((st) => st.message.includes('max_pending'));
+    await waitFor(() => publishCount(started.bridge, 'dropped') === 46 && capped().length > 0, '46 messages dropped, and the client told');
+    expect(capped()).toHaveLength(1);
     // A stop is queued past the cap: dropping it would leave the last command in force.
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(0)));
     await new Promise((r) => setTimeout(r, 50));
