@@ -1,13 +1,16 @@
 import { basename, join } from 'node:path';
 import type { TopicQos } from '../bus/types.ts';
-import { formatMetadata, NO_START, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
+import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
 import { qosProfilesText, qosProfileV9 } from '../bags/qos.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
+import { MetadataText } from './metadata-text.ts';
 import type { SegmentIO } from './segment-io.ts';
 
 /** The key of metadata.yaml's custom_data under which drops per topic are written (a JSON object). */
 export const DROPS_KEY = 'auraison_edge.dropped_messages';
+/** The custom_data key under which retention (daemon/lakehouse/retention.ts) lists the splits it deleted. */
+export const RETENTION_DELETED_KEY = 'auraison_edge.retention_deleted';
 
 export interface BagWriterOptions {
   /** The bag directory; it must exist. Files are `<name>_<i>.mcap` in it. */
@@ -22,10 +25,16 @@ export interface BagWriterOptions {
   splitMaxBytes: number;
   /** Start a new split once the current one spans this long (0: never). */
   splitMaxDurationNs: bigint;
+  /** The bag is full once it holds this many splits (0: never); see `full()`. */
+  bagMaxSplits?: number;
+  /** The bag is full once it spans this long, by log time (0: never); see `full()`. */
+  bagMaxDurationNs?: bigint;
   /** The schema text (`ros2msg` with dependencies) of a type, or undefined when it is unknown. */
   schemaText: (type: string) => string | undefined;
   /** The RIHS01 type description hash of a type (metadata.yaml's type_description_hash), or undefined. */
   typeHash?: (type: string) => string | undefined;
+  /** A topic's type and QoS, for topics written without addTopic (declared at their first message). */
+  topicInfo?: (topic: string) => { type: string; qos: TopicQos } | undefined;
   /** Called after a split is closed and its metadata written. */
   onSplitClosed?: (file: string) => void;
   /** The first split index (after a resume, the next free one). */
@@ -34,8 +43,10 @@ export interface BagWriterOptions {
 }
 
 interface TopicEntry {
+  /** messageCount: every message written, the open split's included. */
   meta: BagTopic;
-  channelId: number | undefined;
+  /** Messages in the finished splits listed in metadata.yaml. */
+  listed: number;
 }
 
 interface Split {
@@ -43,24 +54,45 @@ interface Split {
   info: BagFileInfo;
   firstLogTime: bigint | undefined;
   channels: Map<string, number>;
+  /** Messages per topic in this split (its own metadata; taken off the bag's counts if retention deletes it). */
+  counts: Map<string, number>;
+}
+
+/** A split that was closed: listed in metadata.yaml once `ended` (its summary and footer are on disk). */
+interface FinishedSplit {
+  info: BagFileInfo;
+  counts: Map<string, number>;
+  ended: boolean;
 }
 
 /**
  * Writes a rosbag2 bag directory: metadata.yaml (version 9, as Jazzy writes it) and MCAP splits, profile
  * ros2, `ros2msg` schemas with their dependencies, `cdr` messages. `write` is synchronous and only touches
  * memory; closing a split and flushing run in the background, in order. metadata.yaml is rewritten
- * atomically each time a split closes, so every finished split is always listed with its counts.
+ * atomically each time a split closes, so every finished split is always listed with its counts; a split
+ * that is no longer on disk (retention deleted it) is taken off the list and its messages off the counts.
+ * A topic is listed, and gets a channel in a split, once it has a message there.
+ *
+ * The bag does not grow forever: `full()` tells the caller when to close it and start a new one (a bag
+ * rewrites its whole metadata.yaml at each split close, so months in one bag would cost more each time).
  */
 export class BagWriter {
   readonly dir: string;
   readonly name: string;
   #o: BagWriterOptions;
   #topics = new Map<string, TopicEntry>();
-  #files: BagFileInfo[] = [];
+  #files: FinishedSplit[] = [];
   #split: Split | undefined;
   #index: number;
   #closing: Promise<void> = Promise.resolve();
   #drops: Record<string, number> = {};
+  /** Splits listed once and since deleted (by retention), kept in custom_data as retention writes them. */
+  #deleted: string[] = [];
+  #text = new MetadataText();
+  /** Whether metadata.yaml has been written once (a bag directory carries one from its first split on). */
+  #metadataWritten = false;
+  /** The earliest log time in the bag, for `bagMaxDurationNs`. */
+  #bagStart: bigint | undefined;
   error: Error | undefined;
 
   constructor(options: BagWriterOptions) {
@@ -79,8 +111,20 @@ export class BagWriter {
     return this.#split ? join(this.dir, this.#split.info.path) : undefined;
   }
 
+  /** The finished splits, as metadata.yaml lists them. */
   get files(): readonly BagFileInfo[] {
-    return this.#files;
+    return this.#files.map((f) => f.info);
+  }
+
+  /**
+   * Whether a message logged at `logTime` belongs in a new bag: the bag spans `bagMaxDurationNs`, or the
+   * open split is due to close and the bag holds `bagMaxSplits` splits with it.
+   */
+  full(logTime: bigint): boolean {
+    const { bagMaxSplits = 0, bagMaxDurationNs = 0n } = this.#o;
+    if (bagMaxDurationNs > 0n && this.#bagStart !== undefined && logTime - this.#bagStart >= bagMaxDurationNs) return true;
+    const split = this.#split;
+    return bagMaxSplits > 0 && split !== undefined && this.#files.length + 1 >= bagMaxSplits && this.#shouldSplit(split, logTime);
   }
 
   /** Declares a topic; its QoS is written into metadata.yaml and the MCAP channel. */
@@ -88,8 +132,15 @@ export class BagWriter {
     if (this.#topics.has(topic)) return;
     this.#topics.set(topic, {
       meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: this.#o.typeHash?.(type) ?? '', messageCount: 0 },
-      channelId: undefined,
+      listed: 0,
     });
+  }
+
+  #declare(topic: string): TopicEntry {
+    const info = this.#o.topicInfo?.(topic);
+    if (!info) throw new Error(`BagWriter: topic ${topic} was not declared with addTopic`);
+    this.addTopic(topic, info.type, info.qos);
+    return this.#topics.get(topic)!;
   }
 
   /** Sets the drop counts written into metadata.yaml (custom_data) at the next metadata write. */
@@ -98,8 +149,7 @@ export class BagWriter {
   }
 
   write(topic: string, logTime: bigint, publishTime: bigint, data: Uint8Array): void {
-    const entry = this.#topics.get(topic);
-    if (!entry) throw new Error(`BagWriter: topic ${topic} was not declared with addTopic`);
+    const entry = this.#topics.get(topic) ?? this.#declare(topic);
     let split = this.#split;
     if (split && this.#shouldSplit(split, logTime)) {
       this.#closeSplit();
@@ -109,7 +159,9 @@ export class BagWriter {
     let channelId = split.channels.get(topic);
     if (channelId === undefined) channelId = this.#addChannel(split, entry);
     split.writer.addMessage(channelId, logTime, publishTime, data);
+    split.counts.set(topic, (split.counts.get(topic) ?? 0) + 1);
     if (split.firstLogTime === undefined || logTime < split.firstLogTime) split.firstLogTime = logTime;
+    if (this.#bagStart === undefined || logTime < this.#bagStart) this.#bagStart = logTime;
     const end = split.info.startingTimeNs + split.info.durationNs;
     if (split.info.messageCount === 0) {
       split.info.startingTimeNs = logTime;
@@ -164,23 +216,33 @@ export class BagWriter {
 
   /** The metadata as it stands, finished splits and the open one included. */
   metadata(): BagMetadata {
-    const files = this.#split ? [...this.#files, this.#split.info] : [...this.#files];
+    const files = this.#files.map((f) => f.info);
+    if (this.#split) files.push(this.#split.info);
+    const topics = [...this.#topics.values()].filter((t) => t.meta.messageCount > 0).map((t) => ({ ...t.meta }));
+    return this.#describe(files, topics);
+  }
+
+  /** metadata.yaml's content for these files and topics (counts as given). */
+  #describe(files: BagFileInfo[], topics: BagTopic[]): BagMetadata {
     const withMessages = files.filter((f) => f.messageCount > 0);
     const start = withMessages.length > 0 ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
     const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
     const drops = Object.fromEntries(Object.entries(this.#drops).filter(([, n]) => n > 0));
+    const customData: Record<string, string> = {};
+    if (Object.keys(drops).length > 0) customData[DROPS_KEY] = JSON.stringify(drops);
+    if (this.#deleted.length > 0) customData[RETENTION_DELETED_KEY] = this.#deleted.join(',');
     return {
       version: 9,
       storageIdentifier: 'mcap',
       durationNs: withMessages.length > 0 ? end - start : 0n,
       startingTimeNs: start,
       messageCount: files.reduce((n, f) => n + f.messageCount, 0),
-      topics: [...this.#topics.values()].map((t) => ({ ...t.meta })),
+      topics,
       compressionFormat: '',
       compressionMode: '',
       relativeFilePaths: files.map((f) => f.path),
       files: files.map((f) => ({ ...f })),
-      customData: Object.keys(drops).length > 0 ? { [DROPS_KEY]: JSON.stringify(drops) } : {},
+      customData,
       rosDistro: this.#o.rosDistro ?? 'jazzy',
     };
   }
@@ -196,8 +258,9 @@ export class BagWriter {
     const path = `${this.name}_${this.#index++}.mcap`;
     const file = this.#o.io.create(join(this.dir, path));
     const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, chunkCrc: this.#o.chunkCrc ?? true, library: 'auraison-edge recorder' });
-    this.#split = { writer, info: { path, startingTimeNs: 0n, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map() };
-    if (this.#files.length === 0) {
+    this.#split = { writer, info: { path, startingTimeNs: 0n, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map(), counts: new Map() };
+    if (!this.#metadataWritten) {
+      this.#metadataWritten = true;
       // From the first split on, the directory carries a metadata.yaml (listing no file yet), so it is a bag
       // to every tool (and to `bag repair`) even if the recorder is killed before any split closes.
       this.#closing = this.#closing.then(async () => {
@@ -228,15 +291,21 @@ export class BagWriter {
     return channelId;
   }
 
+  /**
+   * Runs inside write() (the bus handler), so it only moves the split to the finished list: its metadata
+   * record and the bag's metadata.yaml are formatted in the background, in order with the other closes.
+   */
   #closeSplit(): void {
     const split = this.#split!;
     this.#split = undefined;
-    this.#files.push(split.info);
-    const meta = formatMetadata(this.metadata());
-    split.writer.addMetadata('rosbag2', new Map([['serialized_metadata', meta], ['ROS_DISTRO', this.#o.rosDistro ?? 'jazzy']]));
+    const finished: FinishedSplit = { info: split.info, counts: split.counts, ended: false };
+    this.#files.push(finished);
     this.#closing = this.#closing.then(async () => {
       try {
+        split.writer.addMetadata('rosbag2', new Map([['serialized_metadata', this.#splitMetadata(split)], ['ROS_DISTRO', this.#o.rosDistro ?? 'jazzy']]));
         await split.writer.end();
+        finished.ended = true;
+        for (const [name, count] of split.counts) this.#topics.get(name)!.listed += count;
         await this.#writeMetadata();
         this.#o.onSplitClosed?.(join(this.dir, split.info.path));
       } catch (error) {
@@ -245,15 +314,57 @@ export class BagWriter {
     });
   }
 
+  /**
+   * The `rosbag2` metadata record of a split: this split's own file and topics, so it stays as small as
+   * the split whatever the bag's length (rosbag2 readers take the bag's metadata from metadata.yaml).
+   */
+  #splitMetadata(split: Split): string {
+    const topics: BagTopic[] = [];
+    for (const [name, count] of split.counts) topics.push({ ...this.#topics.get(name)!.meta, messageCount: count });
+    return formatMetadata(this.#describe([split.info], topics));
+  }
+
   async #writeMetadata(): Promise<void> {
-    const meta = this.metadata();
-    // Only finished splits belong in metadata.yaml: the open one is not yet a valid file.
-    if (this.#split) {
-      const open = this.#split.info.path;
-      meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== open);
-      meta.files = meta.files.filter((f) => f.path !== open);
-      meta.messageCount -= this.#split.info.messageCount;
+    await this.#forgetDeleted();
+    // Only ended splits belong in metadata.yaml, with their messages: the open one is not yet a valid file.
+    const files = this.#files.filter((f) => f.ended).map((f) => f.info);
+    const topics: BagTopic[] = [];
+    for (const t of this.#topics.values()) if (t.listed > 0) topics.push({ ...t.meta, messageCount: t.listed });
+    await this.#o.io.writeAtomic(join(this.dir, 'metadata.yaml'), this.#text.format(this.#describe(files, topics)));
+  }
+
+  /**
+   * Takes the finished splits that are no longer on disk off the list, and their messages off the counts:
+   * retention deletes old splits of the bag being recorded (and edits its metadata.yaml, which this write
+   * replaces), and a listed file that is missing makes `ros2 bag play` fail. Retention's note of what it
+   * deleted is kept, with these splits added.
+   */
+  async #forgetDeleted(): Promise<void> {
+    if (this.#files.length === 0) return;
+    const present = new Set(await this.#o.io.list(this.dir));
+    const gone = this.#files.filter((f) => f.ended && !present.has(f.info.path));
+    if (gone.length === 0) return;
+    this.#files = this.#files.filter((f) => !gone.includes(f));
+    for (const f of gone) {
+      for (const [name, count] of f.counts) {
+        const entry = this.#topics.get(name)!;
+        entry.meta.messageCount -= count;
+        entry.listed -= count;
+      }
     }
-    await this.#o.io.writeAtomic(join(this.dir, 'metadata.yaml'), formatMetadata(meta));
+    const noted = await this.#retentionNote();
+    this.#deleted = [...new Set([...this.#deleted, ...noted, ...gone.map((f) => f.info.path)])];
+  }
+
+  /** The splits metadata.yaml says retention deleted (it may list some this writer has not missed yet). */
+  async #retentionNote(): Promise<string[]> {
+    const path = join(this.dir, 'metadata.yaml');
+    try {
+      const text = await this.#o.io.readText(path);
+      const note = text === undefined ? undefined : parseMetadata(text, path).customData[RETENTION_DELETED_KEY];
+      return note ? note.split(',').filter(Boolean) : [];
+    } catch {
+      return []; // an unreadable metadata.yaml is rewritten below; the splits this writer missed are noted anyway
+    }
   }
 }

@@ -1,74 +1,16 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { waitFor } from '../../test/helpers/wait.ts';
 import { parse } from 'yaml';
-import { Bus } from '../bus/bus.ts';
-import { MessageCodec } from '../bus/codec.ts';
-import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { parseMetadata } from '../bags/metadata.ts';
-import { RecorderConfig } from '../config/sections/bags.ts';
-import { Value } from 'typebox/value';
 import { DROPS_KEY } from './bag-writer.ts';
-import { Recorder, RECORDING_MARKER, type RecorderOptions, type RecorderSettings } from './recorder.ts';
-import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { RECORDING_MARKER } from './recorder.ts';
+import { recorderFixture } from './recorder-fixture.ts';
 
-const registry = new DefinitionsRegistry();
-const codec = new MessageCodec(registry);
-const log = pino({ level: 'silent' });
-const cleanups: (() => void)[] = [];
-afterEach(() => cleanups.splice(0).forEach((f) => f()));
-
-function setup(overrides: Partial<RecorderSettings> = {}, io?: SegmentIO, extra: Partial<RecorderOptions> = {}) {
-  const dir = mkdtempSync(join(tmpdir(), 'recorder-'));
-  const bus = new Bus();
-  cleanups.push(() => {
-    bus.close();
-    rmSync(dir, { recursive: true, force: true });
-  });
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, ...overrides };
-  const closed: string[] = [];
-  const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dir, 'bags'), settings, io, onSplitClosed: (f) => closed.push(f), diskCheckMs: 20, ...extra });
-  return { dir, bus, recorder, closed };
-}
-
-async function readMcap(path: string) {
-  const file = readFileSync(path);
-  const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
-    decompressHandlers: await loadDecompressHandlers(),
-  });
-  const messages = [];
-  for await (const m of reader.readMessages()) messages.push({ topic: reader.channelsById.get(m.channelId)!.topic, data: m.data, logTime: m.logTime });
-  return { reader, messages };
-}
-
+const { setup, faultyIO, readMcap, codec } = recorderFixture();
 const tick = () => new Promise((r) => setTimeout(r, 0));
-
-/** Polls until `check` holds (the recorder's timers run on their own); fails with `what` after 5 s. */
-/** fsSegmentIO with writes that fail with `error()`'s code while it returns one. */
-function faultyIO(error: () => string | undefined, freeBytes: () => number = () => 1e12): SegmentIO {
-  return {
-    ...fsSegmentIO,
-    async create(path) {
-      const file = await fsSegmentIO.create(path);
-      return {
-        writev: async (pieces, position) => {
-          const code = error();
-          if (code) throw Object.assign(new Error(`${code}: injected, write`), { code });
-          await file.writev(pieces, position);
-        },
-        sync: () => file.sync(),
-        close: () => file.close(),
-      };
-    },
-    freeBytes: async () => freeBytes(),
-  };
-}
 
 describe('Recorder', () => {
   it('records selected topics, late ones too, into a rosbag2 bag that @mcap/core reads back byte for byte', async () => {

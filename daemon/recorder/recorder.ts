@@ -13,12 +13,19 @@ import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
 import { repairBag } from './repair.ts';
-import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { fsSegmentIO, type FreeSpace, type SegmentIO } from './segment-io.ts';
 
 export type RecorderSettings = Static<typeof RecorderConfig>;
 
 /** A bag directory holding this file was being recorded and was not closed cleanly. */
 export const RECORDING_MARKER = '.recording';
+
+/**
+ * Free inodes below which recording stops, and above which it resumes: a bag takes a directory, its
+ * marker, metadata.yaml and its temporary file, and one per split. Many small files (parquet) can use up
+ * a file system's inodes while bytes are left, and then every create fails with ENOSPC.
+ */
+export const MIN_FREE_INODES = 16;
 
 export interface RecorderOptions {
   bus: Bus;
@@ -32,7 +39,7 @@ export interface RecorderOptions {
   onSplitClosed?: (file: string, bagDir: string) => void;
   /** How often free disk space is checked (and a failed recorder retried), ms. */
   diskCheckMs?: number;
-  /** Backoff after an I/O error other than a full disk: first wait and cap, ms; doubles per failure. */
+  /** Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per failure. */
   retryMs?: { first: number; max: number };
   /** Wall clock, ms (tests step it to walk through the backoff). */
   now?: () => number;
@@ -47,7 +54,11 @@ type State = 'stopped' | 'recording' | 'disk_full' | 'failed';
  * counted per topic, in metrics, status and the bag's metadata.yaml. Nothing is lost silently.
  *
  * When the disk fills, recording stops with a clear status and the daemon carries on; it resumes into a
- * new bag once free space is back above `min_free_bytes`, after repairing the one it had to abandon.
+ * new bag once free space is back above `min_free_bytes` and MIN_FREE_INODES inodes, after repairing the
+ * one it had to abandon. A resume that fails (the disk still full) waits out the same backoff as `failed`.
+ *
+ * A bag is closed, and a new one started, once it spans `bag_max_duration_s` or holds `bag_max_splits`
+ * splits, so a recorder that runs for months writes many bags of bounded size, not one that grows forever.
  * Any other I/O error (EIO, EROFS, ...) puts it in `failed`: it retries into a new bag after a backoff that
  * doubles per failure (1 s up to 60 s), so a broken disk doesn't get a new bag directory every second.
  */
@@ -70,11 +81,20 @@ export class Recorder implements Component, MetricsProvider {
   #ownDrops = new Map<string, number>();
   #abandoned: string[] = [];
   #bags: string[] = [];
+  /** Bags closed by rotation, still finishing in the background (stop waits for them). */
+  #closingBags = new Set<Promise<void>>();
+  #typeHashes = new Map<string, string | undefined>();
   /** Queue drops of subscriptions already closed (their counters go with them). */
   #closedQueueDrops = new Map<string, number>();
   /** I/O failures since recording last wrote data successfully, and when the next retry is due. */
   #failures = 0;
   #retryAt = 0;
+  /** When recording stopped for a full disk, and why: kept in the reason while resumes fail. */
+  #fullSince: { at: string; cause: string } | undefined;
+  /** A resume from a full disk is unconfirmed until data reaches the disk: stopping again before that backs off. */
+  #unconfirmed = false;
+  /** Free space at the last disk check. */
+  #space: FreeSpace | undefined;
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -119,6 +139,7 @@ export class Recorder implements Component, MetricsProvider {
     for (const [topic, sub] of this.#subs) this.#closedQueueDrops.set(topic, (this.#closedQueueDrops.get(topic) ?? 0) + sub.counters.dropped);
     for (const sub of this.#subs.values()) this.#o.bus.unsubscribe(sub);
     this.#subs.clear();
+    await Promise.all(this.#closingBags);
     if (this.#writer && this.#state === 'recording') {
       const writer = this.#writer;
       writer.setDrops(drops);
@@ -177,9 +198,7 @@ export class Recorder implements Component, MetricsProvider {
   #attach(topic: string): void {
     if (!this.#select(topic) || this.#subs.has(topic)) return;
     const { bus, settings } = this.#o;
-    const type = bus.topicType(topic)!;
-    const qos = bus.topicQos(topic)!;
-    this.#writer?.addTopic(topic, type, qos);
+    // No addTopic here: the writer declares a topic in a bag once it has a message there (topicInfo).
     const sub = bus.subscribe({ name: 'recorder', topic, queue: { policy: settings.queue.policy, depth: settings.queue.depth }, handler: this.#onMessage });
     this.#subs.set(topic, sub);
   }
@@ -189,7 +208,13 @@ export class Recorder implements Component, MetricsProvider {
     if (this.#state !== 'recording' || !writer) return this.#drop(msg.topic);
     // The disk is behind: dropping here keeps memory bounded; the drop is counted like any other.
     if (writer.pendingBytes > this.#o.settings.max_pending_bytes) return this.#drop(msg.topic);
-    writer.write(msg.topic, msg.logTime, msg.publishTime, msg.data);
+    if (writer.full(msg.logTime)) {
+      const next = this.#rotate(writer);
+      if (!next) return this.#drop(msg.topic);
+      next.write(msg.topic, msg.logTime, msg.publishTime, msg.data);
+    } else {
+      writer.write(msg.topic, msg.logTime, msg.publishTime, msg.data);
+    }
     this.#written.set(msg.topic, (this.#written.get(msg.topic) ?? 0) + 1);
   };
 
@@ -217,13 +242,52 @@ export class Recorder implements Component, MetricsProvider {
       splitMaxBytes: settings.split_max_bytes,
       splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
       schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
-      typeHash: (type) => typeDescriptionHash(definitions, type),
+      typeHash: (type) => this.#typeHash(type),
+      topicInfo: (topic) => {
+        const type = this.#o.bus.topicType(topic);
+        const qos = this.#o.bus.topicQos(topic);
+        return type === undefined || qos === undefined ? undefined : { type, qos };
+      },
+      bagMaxSplits: settings.bag_max_splits,
+      bagMaxDurationNs: BigInt(Math.round(settings.bag_max_duration_s * 1e9)),
       onSplitClosed: (file) => onSplitClosed?.(file, dir),
     });
-    for (const topic of this.#subs.keys()) writer.addTopic(topic, this.#o.bus.topicType(topic)!, this.#o.bus.topicQos(topic)!);
     this.#writer = writer;
     this.#bags.push(dir);
     this.#o.log.info({ bag: dir }, 'recorder: recording');
+  }
+
+  /** RIHS01 hashes per type: each new bag declares its topics again, and a hash parses the type's .msg text. */
+  #typeHash(type: string): string | undefined {
+    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
+    return this.#typeHashes.get(type);
+  }
+
+  /**
+   * The bag is full (bag_max_splits, bag_max_duration_s): it is closed in the background and recording goes
+   * on in a new one. Runs in the bus handler; a new bag that can't be made stops recording as any I/O
+   * error does (the full one is still closed cleanly).
+   */
+  #rotate(full: BagWriter): BagWriter | undefined {
+    full.setDrops(this.drops());
+    const closing = full
+      .close()
+      .then(() => rmSync(join(full.dir, RECORDING_MARKER), { force: true }))
+      .catch((error: unknown) => {
+        // Left with its marker: repaired when recording resumes after an error, or at the next start.
+        this.#abandoned.push(full.dir);
+        this.#o.log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
+      })
+      .finally(() => this.#closingBags.delete(closing));
+    this.#closingBags.add(closing);
+    this.#writer = undefined;
+    try {
+      this.#openBag();
+    } catch (error) {
+      this.#enterStopped(error as NodeJS.ErrnoException);
+      return undefined;
+    }
+    return this.#writer;
   }
 
   async #flush(): Promise<void> {
@@ -235,7 +299,10 @@ export class Recorder implements Component, MetricsProvider {
       const wrote = writer.pendingBytes > 0;
       await writer.flush();
       // Data reached the disk: the next I/O error starts the backoff from its first step again.
-      if (wrote) this.#failures = 0;
+      if (wrote) {
+        this.#failures = 0;
+        this.#unconfirmed = false;
+      }
     } catch (error) {
       await this.#stopForError(error as NodeJS.ErrnoException);
     } finally {
@@ -258,16 +325,17 @@ export class Recorder implements Component, MetricsProvider {
         if (this.#now() >= this.#retryAt) await this.#resume();
         return;
       }
-      let free: number;
+      // A resume that failed waits out its backoff, even when statfs says there is room (it said so before).
+      if (this.#state === 'disk_full' && this.#now() < this.#retryAt) return;
       try {
-        free = await this.#io.freeBytes(this.#o.bagsDir);
+        this.#space = await this.#io.freeSpace(this.#o.bagsDir);
       } catch {
         return; // statfs failing says nothing about space; the next write will tell
       }
-      const { min_free_bytes } = this.#o.settings;
-      if (this.#state === 'recording' && free < min_free_bytes) {
-        await this.#stopForError(Object.assign(new Error(`only ${free} bytes free, below recorder.min_free_bytes (${min_free_bytes})`), { code: 'ENOSPC' }));
-      } else if (this.#state === 'disk_full' && free >= min_free_bytes) {
+      const short = this.#shortage(this.#space);
+      if (this.#state === 'recording' && short) {
+        await this.#stopForError(Object.assign(new Error(short), { code: 'ENOSPC' }));
+      } else if (this.#state === 'disk_full' && !short) {
         await this.#resume();
       }
     } catch (error) {
@@ -293,27 +361,70 @@ export class Recorder implements Component, MetricsProvider {
     }
   }
 
-  /** disk_full (waits for free space) or failed (waits out a backoff), with the reason in health. */
+  /** What is short on the disk for recording, or undefined when there is room. */
+  #shortage(space: FreeSpace): string | undefined {
+    const { min_free_bytes } = this.#o.settings;
+    if (space.bytes < min_free_bytes) return `only ${space.bytes} bytes free, below recorder.min_free_bytes (${min_free_bytes})`;
+    if (space.inodes < MIN_FREE_INODES) return `only ${space.inodes} inodes free, below ${MIN_FREE_INODES}`;
+    return undefined;
+  }
+
+  /**
+   * disk_full (waits for free space) or failed (waits out a backoff), with the reason in health. Called
+   * while recording (it stops), or when a resume failed: then disk_full too waits out the backoff, since
+   * statfs said there was room and there was not (min_free_bytes 0, no inodes, another writer).
+   */
   #enterStopped(error: NodeJS.ErrnoException): void {
-    const full = error.code === 'ENOSPC' || error.code === 'EDQUOT';
+    const full = isFullDisk(error);
     const at = new Date(this.#now()).toISOString();
-    if (full) {
-      this.#state = 'disk_full';
-      this.#reason = `disk full: recording stopped at ${at} (${error.message}); resumes when ${this.#o.settings.min_free_bytes} bytes are free`;
-    } else {
-      const { first = 1000, max = 60_000 } = this.#o.retryMs ?? {};
+    // A resume that failed, or one whose first writes failed: statfs said there was room and there was not.
+    const resuming = this.#state === 'disk_full' || this.#state === 'failed' || this.#unconfirmed;
+    const { first = 1000, max = 60_000 } = this.#o.retryMs ?? {};
+    const backoff = (): number => {
       const wait = Math.min(max, first * 2 ** this.#failures);
       this.#failures++;
       this.#retryAt = this.#now() + wait;
+      return wait;
+    };
+    const what = `${error.code && !error.message.startsWith(error.code) ? `${error.code}: ` : ''}${error.message}`;
+    if (full) {
+      const need = `resumes once ${this.#o.settings.min_free_bytes} bytes and ${MIN_FREE_INODES} inodes are free`;
+      if (!resuming || this.#state !== 'disk_full' || !this.#fullSince) this.#fullSince = { at, cause: what };
+      const since = `disk full: recording stopped at ${this.#fullSince.at} (${this.#fullSince.cause})`;
+      if (resuming) {
+        const space = this.#space ? `, with ${this.#space.bytes} bytes and ${this.#space.inodes} inodes free` : '';
+        const wait = backoff();
+        this.#reason = `${since}; resuming failed at ${at} (${what}${space}); retrying in ${wait} ms (failure ${this.#failures} in a row), and ${need}`;
+      } else {
+        this.#retryAt = 0;
+        this.#reason = `${since}; ${need}`;
+      }
+      this.#state = 'disk_full';
+    } else {
+      const wait = backoff();
       this.#state = 'failed';
-      this.#reason = `recording failed at ${at}: ${error.code ? `${error.code} ` : ''}${error.message}; retrying in ${wait} ms (failure ${this.#failures} in a row)`;
+      this.#reason = `recording failed at ${at}: ${what}; retrying in ${wait} ms (failure ${this.#failures} in a row)`;
     }
     this.#o.log.error({ err: error.message, code: error.code, bag: this.#writer?.dir }, `recorder: ${this.#reason}`);
   }
 
   async #resume(): Promise<void> {
     const was = this.#state;
-    for (const dir of this.#abandoned.splice(0)) await this.#repair(dir);
+    // A bag stays on the list until its repair works: one that failed for a full disk blocks the resume
+    // (it is tried again after the backoff); one that failed otherwise is tried again at the next resume.
+    const failed: string[] = [];
+    while (this.#abandoned.length > 0) {
+      const dir = this.#abandoned.shift()!;
+      const error = await this.#repair(dir);
+      if (!error) continue;
+      failed.push(dir);
+      if (isFullDisk(error as NodeJS.ErrnoException)) {
+        this.#abandoned.unshift(...failed);
+        this.#enterStopped(error as NodeJS.ErrnoException);
+        return;
+      }
+    }
+    this.#abandoned.push(...failed);
     try {
       this.#openBag();
     } catch (error) {
@@ -322,6 +433,8 @@ export class Recorder implements Component, MetricsProvider {
     }
     this.#state = 'recording';
     this.#reason = undefined;
+    this.#fullSince = undefined;
+    this.#unconfirmed = was === 'disk_full';
     this.#o.log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
   }
 
@@ -332,7 +445,8 @@ export class Recorder implements Component, MetricsProvider {
     }
   }
 
-  async #repair(dir: string): Promise<void> {
+  /** Repairs a bag left open; returns the error when it could not be repaired (logged). */
+  async #repair(dir: string): Promise<Error | undefined> {
     try {
       const report = await repairBag(dir, { io: this.#io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
@@ -341,11 +455,17 @@ export class Recorder implements Component, MetricsProvider {
       const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);
       this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
       for (const f of report.files) if (f.messages > 0) this.#o.onSplitClosed?.(f.file, dir);
+      return undefined;
     } catch (error) {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
       this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
+      return error as Error;
     }
   }
+}
+
+function isFullDisk(error: NodeJS.ErrnoException): boolean {
+  return error.code === 'ENOSPC' || error.code === 'EDQUOT';
 }
 
 /** `rosbag2_YYYY_MM_DD-HH_MM_SS`, as `ros2 bag record` names bags, with a suffix when taken. */

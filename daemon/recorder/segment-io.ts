@@ -1,4 +1,4 @@
-import { open, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
+import { open, readdir, readFile, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 
 /**
  * One file being written, at explicit positions. Several writes may be in flight at once (at disjoint
@@ -20,8 +20,17 @@ export interface SegmentIO {
   create(path: string): Promise<SegmentFile>;
   /** Writes a small file atomically: to a temporary name, fsync, rename. */
   writeAtomic(path: string, text: string): Promise<void>;
-  /** Bytes free for an unprivileged writer on the file system holding `dir`. */
-  freeBytes(dir: string): Promise<number>;
+  /** Free space for an unprivileged writer on the file system holding `dir`: bytes, and inodes (Infinity where the file system has no fixed count, as btrfs). */
+  freeSpace(dir: string): Promise<FreeSpace>;
+  /** The names in a directory. */
+  list(dir: string): Promise<string[]>;
+  /** A small text file's content, or undefined when it does not exist. */
+  readText(path: string): Promise<string | undefined>;
+}
+
+export interface FreeSpace {
+  bytes: number;
+  inodes: number;
 }
 
 class FsSegmentFile implements SegmentFile {
@@ -69,8 +78,20 @@ export const fsSegmentIO: SegmentIO = {
     await writeFile(tmp, text, { flush: true });
     await rename(tmp, path);
   },
-  async freeBytes(dir) {
+  async freeSpace(dir) {
     const s = await statfs(dir);
-    return s.bavail * s.bsize;
+    // A file system that reports no inodes at all (btrfs) makes them as needed: only bytes limit it.
+    return { bytes: s.bavail * s.bsize, inodes: s.files > 0 ? s.ffree : Infinity };
+  },
+  async list(dir) {
+    return readdir(dir);
+  },
+  async readText(path) {
+    try {
+      return await readFile(path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw error;
+    }
   },
 };

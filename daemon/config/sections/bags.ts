@@ -10,13 +10,15 @@ export const RecorderConfig = Section(
     exclude: Globs([], 'Topic globs never recorded, even when included.'),
     compression: Type.Union([Type.Literal('zstd'), Type.Literal('lz4'), Type.Literal('none')], {
       default: 'lz4',
-      description: 'MCAP chunk compression. lz4 compresses off the event loop; zstd compresses smaller, on it.',
+      description: 'MCAP chunk compression. lz4 compresses on libuv\'s thread pool; zstd compresses smaller, on the event loop.',
     }),
     chunk_size_bytes: Type.Integer({ minimum: 1024, default: 1024 * 1024, description: 'Records per MCAP chunk before it is cut and written.' }),
     chunk_crc: Type.Boolean({ default: true, description: 'Compute a CRC per chunk, so readers and repair detect torn or corrupt chunks. Costs about 0.2 ms per MiB; off is what rosbag2\'s fastwrite preset does.' }),
     flush_interval_ms: Type.Integer({ minimum: 10, default: 1000, description: 'The open chunk is written and fsynced at least this often: the most a crash can lose.' }),
     split_max_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Start a new split file past this size (0: never).' }),
     split_max_duration_s: Type.Number({ minimum: 0, default: 600, description: 'Start a new split file past this duration (0: never).' }),
+    bag_max_duration_s: Type.Number({ minimum: 0, default: 86_400, description: 'Close the bag and record on into a new bag directory once it spans this long (0: never). rosbag2 has no such option (its --max-bag-duration is split_max_duration_s here); it is what restarting `ros2 bag record` daily does.' }),
+    bag_max_splits: Type.Integer({ minimum: 0, default: 1000, description: 'Close the bag and record on into a new bag directory once it holds this many splits (0: no limit).' }),
     queue: Type.Object(
       {
         policy: Type.Union([Type.Literal('drop-oldest'), Type.Literal('drop-newest')], { default: 'drop-oldest' }),
@@ -25,7 +27,7 @@ export const RecorderConfig = Section(
       { additionalProperties: false, default: {}, description: 'Per-topic queue between the bus and the recorder; overflow is dropped and counted per topic.' },
     ),
     max_pending_bytes: Type.Integer({ minimum: 1024, default: 128 * 1024 * 1024, description: 'When this much is waiting for the disk, new messages are dropped (and counted) instead of queued.' }),
-    min_free_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Stop recording when the disk has less free space than this; resume when it has more.' }),
+    min_free_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Stop recording when the disk has less free space than this (or fewer than 16 free inodes); resume when it has more. A resume that fails (the disk still full) is retried after 1 s, 2 s, ... up to 60 s.' }),
   },
   'The recorder: bus topics to rosbag2 bags (MCAP).',
 );
