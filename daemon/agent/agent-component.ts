@@ -1,5 +1,6 @@
 import { MessageCodec } from '../bus/codec.ts';
 import type { Subscription } from '../bus/bus.ts';
+import type { EdgeConfig } from '../config/schema.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
@@ -134,11 +135,12 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     }
   }
 
-  async stop(): Promise<void> {
+  /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
+  async stop(reason = 'the daemon stopped'): Promise<void> {
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
     for (const live of this.#live.values()) {
       // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
-      if (live.run.status === 'running' || live.run.status === 'pending') await live.finish('interrupted', 'the daemon stopped while the run was running');
+      if (live.run.status === 'running' || live.run.status === 'pending') await live.finish('interrupted', `${reason} while the run was ${live.run.status}; submit the intent again to retry`);
       live.detach();
     }
     await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
@@ -147,6 +149,22 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     this.#motion.abort('the agent stopped');
     this.#navigator?.stop();
     this.#gate.close();
+  }
+
+  /**
+   * A config reload's policy.* for the running agent: the hook chain, the velocity gate's limits and the
+   * injection setting change for every tool call and Twist from now on, runs in progress included, so a
+   * tighter limit takes hold without ending them. A run's quotas stay those it started with. Throws when the
+   * velocity topic changed (the supervisor then restarts the agent).
+   */
+  applySettings(config: EdgeConfig): void {
+    const policy = config.policy;
+    this.#gate.setLimits(policy.velocity);
+    this.#policy = policy;
+    // In place: whoever holds the array (Foxglove's publish gate) sees the new chain too.
+    this.#hooks.splice(0, this.#hooks.length, ...policyHooks(policy), ...(this.#options.hooks ?? []));
+    this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
+    this.#invoker.setPolicy(this.#hooks, policy.injection.on_suspect);
   }
 
   /** Journal retention keeps every record a live run may need to be rebuilt after a restart. */

@@ -42,6 +42,13 @@ export class ToolInvoker {
     this.#after = hooksWith(options.hooks, 'afterToolCall');
   }
 
+  /** A new policy chain (a config reload) for every call from now on, runs in progress included. */
+  setPolicy(hooks: readonly PolicyHook[], onSuspect: ToolInvokerOptions['onSuspect']): void {
+    this.#o = { ...this.#o, hooks, onSuspect };
+    this.#before = hooksWith(hooks, 'beforeToolCall');
+    this.#after = hooksWith(hooks, 'afterToolCall');
+  }
+
   /**
    * Before a call: the input to run with, or why it must not run. May wait for approval. Answers at once
    * (no promise) when no hook and no approval makes it wait, as for nearly every call.

@@ -17,7 +17,10 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'agent',
     enabled: (config) => config.agent.enabled,
-    settings: (config) => ({ agent: config.agent, policy: config.policy }),
+    // The velocity topic is where its gate publishes: a new one needs a new gate, so a restart.
+    settings: (config) => ({ agent: config.agent, policy: { velocity: { topic: config.policy.velocity.topic } } }),
+    // The rest of policy.* goes to the running agent (applySettings): a tighter limit must not end a run.
+    liveSettings: (config) => ({ policy: config.policy }),
     create: async (ctx) => {
       const { AgentComponent } = await import('../agent/agent-component.ts');
       return new AgentComponent(ctx);

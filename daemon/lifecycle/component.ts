@@ -27,8 +27,14 @@ export interface ComponentHealth {
 export interface Component {
   readonly name: string;
   start(): Promise<void>;
-  stop(): Promise<void>;
+  /**
+   * `reason` says why when it is not the daemon stopping (a config reload restarts it), for whatever the
+   * component ends on the way (the agent's runs).
+   */
+  stop(reason?: string): Promise<void>;
   health(): ComponentHealth;
+  /** Takes a change of its spec's `liveSettings` slice without a restart (see ComponentSpec). */
+  applySettings?(config: EdgeConfig): void;
 }
 
 /** What every component gets at construction. There are no globals: this is the whole environment. */
@@ -57,6 +63,12 @@ export interface ComponentSpec {
   readonly critical?: boolean;
   enabled(config: EdgeConfig): boolean;
   settings(config: EdgeConfig): unknown;
+  /**
+   * The slice of config a running component takes without a restart, through `applySettings` (the agent's
+   * policy limits: tightening one must not stop a robot mid-task). A change restarts a component that has
+   * no `applySettings`.
+   */
+  liveSettings?(config: EdgeConfig): unknown;
   create(ctx: ComponentContext): Component | Promise<Component>;
   /**
    * How long start() may take, and the config key that sets it, where the supervisor's 10 s is too short

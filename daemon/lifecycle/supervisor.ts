@@ -17,6 +17,8 @@ interface Slot {
   spec: ComponentSpec;
   component: Component | undefined;
   settings: string;
+  /** JSON of the spec's liveSettings slice, '' for a spec without one. */
+  live: string;
   failure: string | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   retries: number;
@@ -106,13 +108,32 @@ export class Supervisor {
         const slot = this.#slots.get(spec.name);
         const wanted = spec.enabled(config);
         if (!slot) return wanted;
-        return !wanted || slot.settings !== JSON.stringify(spec.settings(config));
+        if (!wanted || slot.settings !== JSON.stringify(spec.settings(config))) return true;
+        return slot.live !== liveSlice(spec, config) && !slot.component?.applySettings;
       });
+      for (const spec of this.#specs) {
+        const slot = this.#slots.get(spec.name);
+        if (!slot || changed.includes(spec) || slot.live === liveSlice(spec, config)) continue;
+        const keys = changedKeys(JSON.parse(slot.live || 'null'), spec.liveSettings?.(config) ?? null);
+        try {
+          slot.component?.applySettings?.(config);
+          slot.live = liveSlice(spec, config);
+          this.#log.info({ component: spec.name, changed: keys }, 'settings applied without a restart');
+        } catch (error) {
+          // It could not take them live: a restart brings it up with them.
+          this.#log.warn({ component: spec.name, changed: keys, err: (error as Error).message }, 'settings could not be applied live; restarting the component');
+          changed.push(spec);
+        }
+      }
+      changed.sort((a, b) => this.#specs.indexOf(a) - this.#specs.indexOf(b));
       for (const spec of [...changed].reverse()) {
         const slot = this.#slots.get(spec.name);
         if (slot) {
           clearTimeout(slot.retryTimer);
-          await this.#stopSlot(slot, 5000);
+          const keys = changedKeys(JSON.parse(slot.settings), spec.settings(config));
+          const live = slot.live === liveSlice(spec, config) ? [] : changedKeys(JSON.parse(slot.live || 'null'), spec.liveSettings?.(config) ?? null);
+          const why = spec.enabled(config) ? `restarted for a config reload (${[...keys, ...live].join(', ') || 'settings'} changed)` : 'disabled by a config reload';
+          await this.#stopSlot(slot, 5000, `the ${spec.name} component ${why}`);
           this.#slots.delete(spec.name);
         }
       }
@@ -148,6 +169,7 @@ export class Supervisor {
       spec,
       component: undefined,
       settings: JSON.stringify(spec.settings(config)),
+      live: liveSlice(spec, config),
       failure: undefined,
       retryTimer: undefined,
       retries: 0,
@@ -195,7 +217,7 @@ export class Supervisor {
     }
   }
 
-  async #stopSlot(slot: Slot, budgetMs: number): Promise<void> {
+  async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
     const component = slot.component;
     this.#live.delete(slot.spec.name);
     slot.component = undefined;
@@ -209,12 +231,24 @@ export class Supervisor {
     }
     const left = Math.max(deadline - Date.now(), 100);
     try {
-      await withTimeout(component.stop(), left, `${slot.spec.name} did not stop within ${left} ms`);
+      await withTimeout(component.stop(reason), left, `${slot.spec.name} did not stop within ${left} ms`);
       this.#log.info({ component: slot.spec.name }, 'component stopped');
     } catch (error) {
       this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component stop failed');
     }
   }
+}
+
+function liveSlice(spec: ComponentSpec, config: EdgeConfig): string {
+  return spec.liveSettings ? JSON.stringify(spec.liveSettings(config)) : '';
+}
+
+/** The dotted keys under which two settings slices differ (`velocity.max_linear_x`), for logs and reasons. */
+export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
+  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(before) || !isObject(after)) return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix || '(all)'];
+  const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
+  return [...keys].flatMap((key) => changedKeys(before[key], after[key], prefix ? `${prefix}.${key}` : key));
 }
 
 function safeHealth(component: Component): ComponentHealth {

@@ -33,6 +33,12 @@ export class CmdVelGate {
     return { sent: this.#sent, clamped: this.#clamped };
   }
 
+  /** New limits for every Twist from now on (a config reload); the topic stays. */
+  setLimits(limits: VelocityLimits): void {
+    if (limits.topic !== this.topic) throw new Error(`the velocity topic changed (${this.topic} to ${limits.topic}); a new gate is needed`);
+    this.#limits = limits;
+  }
+
   /** Sends a Twist (missing components 0) within limits; returns what was sent and what was clamped. */
   send(value: unknown): { twist: Twist; clamped: string[] } {
     const { twist, broken } = limitTwist(fullTwist(value), this.#limits);
