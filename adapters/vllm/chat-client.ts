@@ -6,6 +6,7 @@ import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+import { redactUrl } from './redact-url.ts';
 
 /** A plain chat request: what the bus query and `llm check` send. */
 export interface ChatRequest {
@@ -43,7 +44,7 @@ export function openaiClient(endpoint: Endpoint, maxLineBytes?: number): OpenAI 
     timeout: settings.request_timeout_ms,
     maxRetries: 0,
     logLevel: 'off',
-    ...(maxLineBytes ? { fetch: boundedFetch(maxLineBytes, `${settings.name} (${endpoint.model.baseUrl})`) } : {}),
+    ...(maxLineBytes ? { fetch: boundedFetch(maxLineBytes, `${settings.name} (${redactUrl(endpoint.model.baseUrl)})`) } : {}),
   });
 }
 
@@ -103,7 +104,7 @@ export async function listModels(endpoint: Endpoint, signal?: AbortSignal, deadl
     for await (const model of page) ids.push(model.id);
     return ids;
   } catch (error) {
-    if (expired) throw new Error(`no complete answer from ${endpoint.model.baseUrl}/models within ${deadline} ms`);
+    if (expired) throw new Error(`no complete answer from ${redactUrl(endpoint.model.baseUrl)}/models within ${deadline} ms`);
     throw error;
   } finally {
     clearTimeout(timer);
@@ -155,7 +156,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
         contentBytes += Buffer.byteLength(choice.delta.content);
         if (contentBytes > limits.max_reply_bytes) {
           controller.abort();
-          throw new ReplyTooLargeError(`reply over ${limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${settings.name} (${endpoint.model.baseUrl})`);
+          throw new ReplyTooLargeError(`reply over ${limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${settings.name} (${redactUrl(endpoint.model.baseUrl)})`);
         }
         content += choice.delta.content;
         arm(settings.idle_timeout_ms, 'the stream went silent');

@@ -14,6 +14,7 @@ import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
 import type { ResponseSchema } from './structured-output.ts';
 import { Watchdog } from './watchdog.ts';
+import { redactUrl } from './redact-url.ts';
 
 export interface ChainStreamOptions {
   signal?: AbortSignal;
@@ -113,7 +114,7 @@ export class EndpointChain {
     const now = this.#now();
     return this.#states.map((s) => ({
       name: s.endpoint.settings.name,
-      base_url: s.endpoint.settings.base_url,
+      base_url: redactUrl(s.endpoint.settings.base_url),
       model: s.endpoint.settings.model,
       requests: s.requests,
       failures: s.failures,

@@ -2,6 +2,7 @@ import { Value } from 'typebox/value';
 import { LlmEndpointConfig, type LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
 import { chatOnce, listModels } from './chat-client.ts';
 import { resolveEndpoint } from './model.ts';
+import { redactUrl } from './redact-url.ts';
 
 export interface EndpointCheck {
   name: string;
@@ -67,7 +68,7 @@ async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, t
     }
   }
   const served = !models.ok || models.served !== false;
-  return { name: settings.name, base_url: settings.base_url, model: modelId, models, completion, ok: models.ok && served && completion.ok };
+  return { name: settings.name, base_url: redactUrl(settings.base_url), model: modelId, models, completion, ok: models.ok && served && completion.ok };
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

@@ -42,6 +42,10 @@ export function resolveEndpoint(settings: LlmEndpointSettings, env: NodeJS.Proce
 /** Throws when an endpoint names a key variable that is unset: a missing secret should be loud. */
 export function missingKey(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv = process.env): string | undefined {
   if (!settings.api_key_env) return undefined;
+  // A value that is no variable name is most likely the key itself (`api_key_env: ${KEY}`): never echo it.
+  if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(settings.api_key_env)) {
+    return `llm.endpoints[${settings.name}].api_key_env is not an environment variable name (value not shown): it must name the variable that holds the key (e.g. VLLM_API_KEY), not hold the key itself`;
+  }
   const value = env[settings.api_key_env];
   return value ? undefined : `llm.endpoints[${settings.name}].api_key_env: $${settings.api_key_env} is not set`;
 }
