@@ -57,6 +57,8 @@ export class Daemon {
   #chain: Promise<unknown> = Promise.resolve();
   #stopRequested = false;
   #stopped = false;
+  /** Health reported by parts that are not components (the systemd notifier), by name. */
+  #healthSources = new Map<string, () => ComponentHealth>();
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -223,6 +225,11 @@ export class Daemon {
     return restarted;
   }
 
+  /** Adds `name` to the components' health in status (and so readiness and metrics), for a part that is no component. */
+  reportHealth(name: string, health: () => ComponentHealth): void {
+    this.#healthSources.set(name, health);
+  }
+
   status(): DaemonStatus {
     return {
       robot: { id: this.#config.robot.id, fleet: this.#config.robot.fleet },
@@ -231,7 +238,7 @@ export class Daemon {
       uptime_s: Number(nowNs() - this.#startedAt) / 1e9,
       config_file: this.#configFile ?? null,
       data_dir: this.dataDir,
-      components: this.#supervisor.health(),
+      components: { ...this.#supervisor.health(), ...Object.fromEntries([...this.#healthSources].map(([name, health]) => [name, health()])) },
       topics: this.bus.stats().map((t) => ({
         topic: t.topic,
         type: t.type,

@@ -1,5 +1,7 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
+import { rateLimitedErrors } from '../log.ts';
+import type { ComponentHealth } from './component.ts';
 
 export type NotifySender = (args: string[]) => Promise<void>;
 
@@ -24,15 +26,33 @@ export class SystemdNotifier {
   #send: NotifySender;
   #log: Logger;
   #timer: NodeJS.Timeout | undefined;
+  #logFailure: ReturnType<typeof rateLimitedErrors>;
+  /** Failures in a row, and in all; health turns degraded at `#degradedAfter` in a row. */
+  #failures = 0;
+  #totalFailures = 0;
+  #lastError: string | undefined;
+  #degradedAfter: number;
 
-  constructor(options: { env?: NodeJS.ProcessEnv; log: Logger; send?: NotifySender }) {
-    const { env = process.env, log, send = sendWithTool } = options;
+  constructor(options: { env?: NodeJS.ProcessEnv; log: Logger; send?: NotifySender; degradedAfter?: number }) {
+    const { env = process.env, log, send = sendWithTool, degradedAfter = 3 } = options;
     this.enabled = Boolean(env.NOTIFY_SOCKET);
     const usec = Number(env.WATCHDOG_USEC);
     const forUs = env.WATCHDOG_PID === undefined || Number(env.WATCHDOG_PID) === process.pid;
     this.watchdogMs = this.enabled && forUs && usec > 0 ? usec / 1000 : undefined;
     this.#send = send;
     this.#log = log;
+    this.#degradedAfter = degradedAfter;
+    // A socket that is gone fails every watchdog ping (every WatchdogSec/2): log the first few, then one in 100.
+    this.#logFailure = rateLimitedErrors(log, { first: 3, every: 100 });
+  }
+
+  /** For /status and readiness (as `systemd`): degraded while notifications keep failing. */
+  health(): ComponentHealth {
+    const details = { failures: this.#totalFailures, failing_in_a_row: this.#failures, watchdog_ms: this.watchdogMs ?? null };
+    if (this.#failures >= this.#degradedAfter) {
+      return { state: 'degraded', reason: `systemd-notify failed ${this.#failures} times in a row (${this.#lastError}): systemd sees no READY or watchdog pings`, details };
+    }
+    return { state: 'running', details };
   }
 
   ready(status: string): Promise<void> {
@@ -76,9 +96,14 @@ export class SystemdNotifier {
     if (!this.enabled) return;
     try {
       await this.#send(args);
+      if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'systemd-notify works again');
+      this.#failures = 0;
     } catch (error) {
       // Losing a notification must not take the daemon down; systemd will act on the missing ping.
-      this.#log.warn({ err: (error as Error).message, args }, 'systemd-notify failed');
+      this.#failures++;
+      this.#totalFailures++;
+      this.#lastError = (error as Error).message;
+      this.#logFailure('systemd-notify', { err: this.#lastError, args }, 'systemd-notify failed');
     }
   }
 }

@@ -165,3 +165,14 @@ describe('daemon reload: log.level', () => {
     await daemon.stop();
   });
 });
+
+describe('daemon status: health of parts that are not components', () => {
+  it('shows what reportHealth gives (the systemd notifier) beside the components', async () => {
+    const world = new World();
+    const { daemon } = daemonWith(world, [world.spec('a')]);
+    await daemon.start();
+    daemon.reportHealth('systemd', () => ({ state: 'degraded', reason: 'systemd-notify failed 3 times in a row' }));
+    expect(daemon.status().components).toEqual({ a: { state: 'running' }, systemd: { state: 'degraded', reason: 'systemd-notify failed 3 times in a row' } });
+    await daemon.stop();
+  });
+});

@@ -40,6 +40,7 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
     const log = createLogger({ level: config.log.level });
     const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
     const systemd = new SystemdNotifier({ env: io.env, log });
+    if (systemd.enabled) daemon.reportHealth('systemd', () => systemd.health());
     // A peer's fault must never take the daemon down: log what escaped and keep running.
     const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
     process.on('unhandledRejection', onUnhandled);
