@@ -3,10 +3,17 @@ import type { MessageCodec } from '../bus/codec.ts';
 import type { BusMessage } from '../bus/types.ts';
 import { PathPlanner, type PlanOptions } from './astar.ts';
 import { formatPoint, type Point2D, type Pose2D } from './geometry.ts';
-import type { Grid } from './grid.ts';
+import { GoalWatchdog } from './goal-watchdog.ts';
 import { PathFollower, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
+import { gridOf, poseOf, scanMountOf, scanOf, stampS, type GridMsg, type OdometryMsg, type ScanMsg, type TfMsg } from './ros-messages.ts';
+import { markScanHits, withObstacles } from './scan-obstacles.ts';
 
-export type NavigationOutcome = 'reached' | 'unreachable' | 'timeout' | 'cancelled' | 'no_data';
+/**
+ * How a goal ended. `no_data`: /map or /odom never came, /odom stopped mid-drive, or /scan went stale for
+ * longer than the grace period. `blocked`: something not on the map stood in the way, and a plan around it
+ * found no way.
+ */
+export type NavigationOutcome = 'reached' | 'unreachable' | 'timeout' | 'cancelled' | 'no_data' | 'blocked';
 
 export interface NavigationResult {
   reached: boolean;
@@ -17,7 +24,25 @@ export interface NavigationResult {
   planLength: number;
   /** Sim or robot time the drive took, seconds (from message stamps). */
   elapsedS: number;
+  /**
+   * Where the robot was sent: the goal asked for, or, when that is too close to a wall for the robot, the
+   * nearest spot it fits in (up to the planner's snapRadius away). Absent when no plan was made.
+   */
+  goal?: Point2D;
+  /** Metres between the goal asked for and `goal`. */
+  goalOffsetM?: number;
 }
+
+export type NavigationSafety = {
+  /** Wall milliseconds without /odom after which the robot is stopped and the goal ends with no_data. */
+  odomTimeoutMs?: number;
+  /** A /scan older than this (robot seconds, its stamp against the latest /odom stamp) does not count: no forward motion without one. */
+  scanMaxAgeS?: number;
+  /** Robot seconds without a fresh /scan after which the goal ends with no_data. */
+  scanGraceS?: number;
+  /** Robot seconds held back by the safety stop after which the navigator plans around what the scan sees. */
+  blockedReplanS?: number;
+};
 
 export interface NavigateOptions {
   /** Give up after this many seconds of robot time (message stamps, so sim time in a sim). */
@@ -33,37 +58,49 @@ export interface NavigatorOptions {
   plan?: PlanOptions;
   follow?: PathFollowerOptions;
   topics?: { map?: string; odom?: string; scan?: string; cmdVel?: string; plan?: string; tfStatic?: string };
+  /**
+   * Robot seconds per wall second: 1 on a robot, the sim's speed in a sim. Below 1, the wall-clock
+   * watchdogs stretch by its inverse, so a slow sim is not taken for a dead one.
+   */
+  timeScale?: number;
+  safety?: NavigationSafety;
 }
 
-type Stamp = { sec: number; nanosec: number };
-type OdometryMsg = {
-  header: { stamp: Stamp };
-  pose: { pose: { position: { x: number; y: number }; orientation: { x: number; y: number; z: number; w: number } } };
-};
-type ScanMsg = { angle_min: number; angle_increment: number; ranges: Float32Array };
-type TfMsg = { transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: { x: number; y: number } } }[] };
-type GridMsg = {
-  info: { resolution: number; width: number; height: number; origin: { position: { x: number; y: number } } };
-  data: Int8Array;
-};
+const SAFETY_DEFAULTS: Required<NavigationSafety> = { odomTimeoutMs: 500, scanMaxAgeS: 0.5, scanGraceS: 2, blockedReplanS: 3 };
+// The wall-clock backstop on a goal's timeout: this many times the timeout, so it fires only when robot
+// time stops advancing (a stuck stamp), never before the stamps would have ended the goal.
+const WALL_TIMEOUT_FACTOR = 2;
 
 interface ActiveGoal {
+  /** The goal asked for. */
+  requested: Point2D;
+  /** Where the current plan ends (the requested goal, or the nearest spot the robot fits in). */
   goal: Point2D;
   follower: PathFollower;
   startS: number | undefined;
   planLength: number;
   timeoutS: number;
+  /** Robot time since when no fresh /scan has been seen, while that lasts. */
+  scanStaleSinceS: number | undefined;
+  /** Robot time since when the safety stop has held the robot, while that lasts. */
+  blockedSinceS: number | undefined;
+  /** Cells the scan saw occupied while blocked (map indices); planned around until a new /map. */
+  seenObstacles: Set<number>;
+  watchdog: GoalWatchdog;
   finish: (result: NavigationResult) => void;
 }
-
-const stampS = (s: Stamp) => s.sec + s.nanosec / 1e9;
 
 /**
  * The deterministic navigation skill: A* on /map, then a path follower that drives /cmd_vel from /odom,
  * with /scan as a safety frame. It runs entirely on the bus, as it would against a real robot. The plan
  * is also published on /plan (nav_msgs/msg/Path) for viewers.
  *
- * One goal at a time: a new goal cancels the current one.
+ * One goal at a time: a new goal cancels the current one. Every call settles.
+ *
+ * Safety frames, none of which trusts the plan: the robot never drives forward without a /scan newer than
+ * scanMaxAgeS, and the goal ends (with a zero Twist) when /odom or /scan stay away, judged on the wall
+ * clock for /odom (its stamps are the robot's clock, which stops with it) and on stamps for /scan. A new
+ * /map re-plans the goal; so does being held up by something the map does not show.
  */
 export class Navigator {
   #bus: Bus;
@@ -71,6 +108,8 @@ export class Navigator {
   #planOptions: PlanOptions;
   #followOptions: PathFollowerOptions;
   #topics: Required<NonNullable<NavigatorOptions['topics']>>;
+  #safety: Required<NavigationSafety>;
+  #wallPerRobotS: number;
   #subs: Subscription[] = [];
   #cmd: Publisher | undefined;
   #planPub: Publisher | undefined;
@@ -81,17 +120,23 @@ export class Navigator {
   #pose: Pose2D | undefined;
   #poseTimeS = 0;
   #scan: FollowerScan | undefined;
+  #scanStampS = 0;
   #active: ActiveGoal | undefined;
+  // Counts navigateTo calls, so a call that waited for data knows whether a newer one came meanwhile.
+  #calls = 0;
   #scanOrigin: Point2D | undefined;
   #dataWaiters: (() => void)[] = [];
 
   constructor(options: NavigatorOptions) {
-    const { bus, codec, plan = {}, follow = {}, topics = {} } = options;
+    const { bus, codec, plan = {}, follow = {}, topics = {}, timeScale = 1, safety = {} } = options;
+    if (!(timeScale > 0)) throw new RangeError(`timeScale must be > 0, got ${timeScale}`);
     this.#bus = bus;
     this.#codec = codec;
     this.#planOptions = plan;
     this.#followOptions = follow;
     this.#topics = { map: '/map', odom: '/odom', scan: '/scan', cmdVel: '/cmd_vel', plan: '/plan', tfStatic: '/tf_static', ...topics };
+    this.#safety = { ...SAFETY_DEFAULTS, ...safety };
+    this.#wallPerRobotS = 1 / Math.min(1, timeScale);
   }
 
   get pose(): Pose2D | undefined {
@@ -110,23 +155,21 @@ export class Navigator {
       const previous = this.#mapBytes;
       if (previous && Buffer.from(previous.buffer, previous.byteOffset, previous.byteLength).equals(msg.data)) return;
       this.#mapBytes = msg.data;
-      const m = this.#codec.decode<GridMsg>(msg.type, msg.data);
-      const grid: Grid = { width: m.info.width, height: m.info.height, resolution: m.info.resolution, origin: { x: m.info.origin.position.x, y: m.info.origin.position.y }, data: m.data };
-      this.#planner = new PathPlanner(grid, this.#planOptions);
+      this.#planner = new PathPlanner(gridOf(this.#codec.decode<GridMsg>(msg.type, msg.data)), this.#planOptions);
       this.mapsLoaded++;
       this.#wakeDataWaiters();
+      if (this.#active) this.#replanOnNewMap(this.#active);
     });
     sub(t.scan, (msg) => {
       const m = this.#codec.decode<ScanMsg>(msg.type, msg.data);
-      this.#scan = { ranges: m.ranges, angleMin: m.angle_min, angleIncrement: m.angle_increment };
+      this.#scan = scanOf(m);
+      this.#scanStampS = stampS(m.header.stamp);
     });
     sub(t.odom, (msg) => this.#onOdom(this.#codec.decode<OdometryMsg>(msg.type, msg.data)));
     // Where the lidar sits on the base (base_link -> base_scan), so the safety stop measures from the
     // robot's front, not from the scanner.
     sub(t.tfStatic, (msg) => {
-      const m = this.#codec.decode<TfMsg>(msg.type, msg.data);
-      const mount = m.transforms.find((tf) => tf.child_frame_id === 'base_scan' && tf.header.frame_id === 'base_link');
-      if (mount) this.#scanOrigin = { x: mount.transform.translation.x, y: mount.transform.translation.y };
+      this.#scanOrigin = scanMountOf(this.#codec.decode<TfMsg>(msg.type, msg.data)) ?? this.#scanOrigin;
     });
   }
 
@@ -141,9 +184,14 @@ export class Navigator {
   /** Plans to `goal` and drives there. Resolves (never rejects) with what happened. */
   async navigateTo(goal: Point2D, options: NavigateOptions = {}): Promise<NavigationResult> {
     const { timeoutS = 300, dataTimeoutMs = 5000, signal } = options;
-    this.cancel('superseded by a new goal');
+    const call = ++this.#calls;
+    const superseded = 'superseded by a new goal';
+    this.cancel(superseded);
     const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({ reached: false, outcome, message, planLength: 0, elapsedS: 0 });
-    if (!(await this.#waitForData(dataTimeoutMs))) {
+    const haveData = await this.#waitForData(dataTimeoutMs);
+    // Another call came while this one waited: that one is the goal now.
+    if (call !== this.#calls) return fail('cancelled', superseded);
+    if (!haveData) {
       const missing = [!this.#planner && this.#topics.map, !this.#pose && this.#topics.odom].filter(Boolean).join(' and ');
       return fail('no_data', `no ${missing} received within ${dataTimeoutMs} ms: is the robot (or sim) running?`);
     }
@@ -155,17 +203,41 @@ export class Navigator {
     return new Promise<NavigationResult>((resolve) => {
       const onAbort = () => this.cancel(abortReason(signal!));
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#active = {
-        goal,
-        follower: new PathFollower(plan.path, { ...(this.#scanOrigin ? { scanOrigin: this.#scanOrigin } : {}), ...this.#followOptions }),
+      const { odomTimeoutMs } = this.#safety;
+      const silenceMs = odomTimeoutMs * this.#wallPerRobotS;
+      const limitMs = WALL_TIMEOUT_FACTOR * timeoutS * 1000 * this.#wallPerRobotS;
+      const active: ActiveGoal = {
+        requested: goal,
+        goal: plan.goal,
+        follower: this.#follower(plan.path),
         startS: undefined,
         planLength: plan.length,
         timeoutS,
+        scanStaleSinceS: undefined,
+        blockedSinceS: undefined,
+        seenObstacles: new Set(),
+        watchdog: new GoalWatchdog({
+          silenceMs,
+          limitMs,
+          onSilence: () =>
+            this.#end(active, {
+              reached: false,
+              outcome: 'no_data',
+              message: `no ${this.#topics.odom} for ${Math.round(silenceMs)} ms: the robot (or sim) stopped publishing odometry, or is paused; stopped it`,
+            }),
+          onLimit: () =>
+            this.#end(active, {
+              reached: false,
+              outcome: 'timeout',
+              message: `did not reach ${formatPoint(goal)} within ${timeoutS} s: robot time (${this.#topics.odom} stamps) stopped advancing, and ${Math.round(limitMs / 1000)} s of wall time passed`,
+            }),
+        }),
         finish: (result) => {
           signal?.removeEventListener('abort', onAbort);
           resolve(result);
         },
       };
+      this.#active = active;
     });
   }
 
@@ -177,33 +249,105 @@ export class Navigator {
   }
 
   #onOdom(m: OdometryMsg): void {
-    const q = m.pose.pose.orientation;
-    this.#pose = {
-      x: m.pose.pose.position.x,
-      y: m.pose.pose.position.y,
-      yaw: Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z)),
-    };
-    this.#poseTimeS = stampS(m.header.stamp);
+    this.#pose = poseOf(m);
+    const now = stampS(m.header.stamp);
+    this.#poseTimeS = now;
     this.#wakeDataWaiters();
     const active = this.#active;
     if (!active) return;
-    active.startS ??= this.#poseTimeS;
-    if (this.#poseTimeS - active.startS > active.timeoutS) {
-      this.#end(active, { reached: false, outcome: 'timeout', message: `did not reach ${formatPoint(active.goal)} within ${active.timeoutS} s` });
+    active.watchdog.feed();
+    active.startS ??= now;
+    if (now - active.startS > active.timeoutS) {
+      this.#end(active, { reached: false, outcome: 'timeout', message: `did not reach ${formatPoint(active.requested)} within ${active.timeoutS} s` });
       return;
     }
-    const command = active.follower.update(this.#pose, this.#scan);
+    const { scanMaxAgeS, scanGraceS, blockedReplanS } = this.#safety;
+    const scanAge = this.#scan ? now - this.#scanStampS : Infinity;
+    const scanFresh = scanAge <= scanMaxAgeS;
+    const command = active.follower.update(this.#pose, scanFresh ? this.#scan : undefined);
     if (command.done) {
-      this.#end(active, { reached: true, outcome: 'reached', message: `reached ${formatPoint(active.goal)}` });
+      this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(active) });
       return;
     }
+    if (!scanFresh) {
+      // The scan is the safety frame: without a recent one the robot holds still, and after a grace
+      // period (a lidar restarting) the goal ends.
+      active.scanStaleSinceS ??= now;
+      if (now - active.scanStaleSinceS >= scanGraceS) {
+        const last = this.#scan ? `the last one is ${scanAge.toFixed(2)} s older than ${this.#topics.odom}` : 'none has arrived';
+        this.#end(active, {
+          reached: false,
+          outcome: 'no_data',
+          message: `no ${this.#topics.scan} newer than ${scanMaxAgeS} s for ${scanGraceS} s (${last}): the safety stop needs the lidar, so the robot stopped`,
+        });
+      } else this.#sendTwist(0, 0);
+      return;
+    }
+    active.scanStaleSinceS = undefined;
+    if (command.blocked) {
+      active.blockedSinceS ??= now;
+      if (now - active.blockedSinceS >= blockedReplanS && !this.#planAround(active, this.#scan!)) return;
+    } else active.blockedSinceS = undefined;
     this.#sendTwist(command.linear, command.angular);
   }
 
+  /** A new /map: the goal is planned again on it, from where the robot is. */
+  #replanOnNewMap(active: ActiveGoal): void {
+    // Obstacles seen by the scan were marked on the old map's cells; the new map is the better source.
+    active.seenObstacles.clear();
+    const plan = this.#planner!.plan(this.#pose!, active.requested);
+    if (!plan.ok) {
+      this.#end(active, { reached: false, outcome: 'unreachable', message: `after a new ${this.#topics.map}: ${plan.message}` });
+      return;
+    }
+    this.#adopt(active, plan);
+  }
+
+  /**
+   * The safety stop has held the robot for blockedReplanS: something not on the map is in the way. Marks
+   * what the scan sees as obstacles (kept for the rest of the goal, so two blocked routes are not tried in
+   * turn forever) and plans around them. Ends the goal as blocked, and returns false, when there is no way.
+   */
+  #planAround(active: ActiveGoal, scan: FollowerScan): boolean {
+    const grid = this.#planner!.grid;
+    const pose = this.#pose!;
+    markScanHits(grid, pose, scan, this.#scanOrigin ?? { x: 0, y: 0 }, active.seenObstacles);
+    const plan = new PathPlanner(withObstacles(grid, active.seenObstacles), this.#planOptions).plan(pose, active.requested);
+    if (!plan.ok) {
+      this.#end(active, {
+        reached: false,
+        outcome: 'blocked',
+        message: `blocked at ${formatPoint(pose)} by an obstacle that is not on the map, with no way around it: ${plan.message}`,
+      });
+      return false;
+    }
+    this.#adopt(active, plan);
+    return true;
+  }
+
+  #adopt(active: ActiveGoal, plan: { path: Point2D[]; length: number; goal: Point2D }): void {
+    active.follower = this.#follower(plan.path);
+    active.goal = plan.goal;
+    active.planLength = plan.length;
+    active.blockedSinceS = undefined;
+    this.#publishPlan(plan.path);
+  }
+
+  #follower(path: readonly Point2D[]): PathFollower {
+    return new PathFollower(path, { ...(this.#scanOrigin ? { scanOrigin: this.#scanOrigin } : {}), ...this.#followOptions });
+  }
+
   #end(active: ActiveGoal, result: Pick<NavigationResult, 'reached' | 'outcome' | 'message'>): void {
+    active.watchdog.stop();
     if (this.#active === active) this.#active = undefined;
     this.#sendTwist(0, 0);
-    active.finish({ ...result, planLength: active.planLength, elapsedS: active.startS === undefined ? 0 : this.#poseTimeS - active.startS });
+    active.finish({
+      ...result,
+      planLength: active.planLength,
+      elapsedS: active.startS === undefined ? 0 : this.#poseTimeS - active.startS,
+      goal: active.goal,
+      goalOffsetM: distance(active.goal, active.requested),
+    });
   }
 
   #sendTwist(linear: number, angular: number): void {
@@ -235,6 +379,15 @@ export class Navigator {
     const waiters = this.#dataWaiters.splice(0);
     for (const w of waiters) w();
   }
+}
+
+const distance = (a: Point2D, b: Point2D) => Math.hypot(a.x - b.x, a.y - b.y);
+
+/** "reached (x, y)", naming the spot the robot was sent to when the planner moved the goal off a wall. */
+function reachedMessage(active: ActiveGoal): string {
+  const offset = distance(active.goal, active.requested);
+  if (offset < 0.005) return `reached ${formatPoint(active.requested)}`;
+  return `reached ${formatPoint(active.goal)}, the nearest spot the robot fits in to ${formatPoint(active.requested)} (${offset.toFixed(2)} m from it)`;
 }
 
 /** Why a goal was cancelled, in words: superseded by another goal, stopped, or its run cancelled. */

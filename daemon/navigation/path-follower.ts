@@ -88,6 +88,11 @@ export class PathFollower {
     return this.#done;
   }
 
+  /**
+   * The command for this pose. Without a `scan` there is no safety check at all: the follower cannot tell a
+   * clear way from a dead lidar, so a caller driving a robot must hold it still when it has no recent scan
+   * (the Navigator does, judging a scan's age by its stamp).
+   */
   update(pose: Pose2D, scan?: FollowerScan): FollowerCommand {
     const o = this.#o;
     const goal = this.path[this.path.length - 1]!;

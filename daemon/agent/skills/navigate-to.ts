@@ -11,6 +11,19 @@ export const navigateTo = defineSkill({
     if (!navigation) throw new Error('navigation is unavailable: no navigator is running');
     const result = await navigation.navigateTo({ x, y }, { timeoutS: env.settings.navigation.timeout_s, signal });
     if (!result.reached) throw new Error(`navigation to (${x}, ${y}) failed (${result.outcome}): ${result.message}`);
-    return { reached: true, goal: { x, y }, message: result.message };
+    // The navigator may move a goal that is too close to a wall to the nearest spot the robot fits in;
+    // `goal` is where the robot went, `requested` what was asked.
+    const arrived = arrivedAt(result);
+    return { reached: true, goal: arrived ?? { x, y }, requested: { x, y }, offset_m: arrived ? round(Math.hypot(arrived.x - x, arrived.y - y)) : 0, message: result.message };
   },
 });
+
+/** The goal the navigator drove to, when it says (daemon/navigation's Navigator does; a test double may not). */
+function arrivedAt(result: object): { x: number; y: number } | undefined {
+  const goal: unknown = (result as { goal?: unknown }).goal;
+  if (goal === null || typeof goal !== 'object') return undefined;
+  const { x, y } = goal as { x?: unknown; y?: unknown };
+  return typeof x === 'number' && typeof y === 'number' ? { x, y } : undefined;
+}
+
+const round = (v: number) => Math.round(v * 1000) / 1000;

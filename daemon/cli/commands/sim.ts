@@ -1,7 +1,7 @@
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
-import type { EdgeConfig } from '../../config/schema.ts';
+import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schema.ts';
 import type { DaemonStatus } from '../../daemon.ts';
 import type { Point2D } from '../../navigation/geometry.ts';
 
@@ -27,11 +27,12 @@ Options:
   --driver nav|policy  nav: A* to the goal (default); policy: the ONNX policy in a control loop
   --goal X,Y|NAME  goal in the map frame, metres, or a named pose (charging_dock, ...);
                    default: the far corner of the maze
-  --seed N         sensor-noise seed (default 1): the same seed gives the same run
-  --maze-seed N    maze layout (default 7, the default maze)
+  --seed N         sensor-noise seed, an integer from 0 to 2147483647 (default 1): the same seed gives
+                   the same run
+  --maze-seed N    maze layout, an integer from 0 to 2147483647 (default 7, the default maze)
   --duration S     nav: give up after S sim seconds (default 300); policy: drive for S sim seconds (default 30)
-  --speed N        sim seconds per wall second (default 1: real time; 50 runs a 60 s drive in about 1 s);
-                   at most 4 with --driver policy, whose loop runs on the wall clock
+  --speed N        sim seconds per wall second, at least 0.01 (default 1: real time; 50 runs a 60 s
+                   drive in about 1 s); at most 4 with --driver policy, whose loop runs on the wall clock
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --json           print one JSON object instead of the human summary
 
@@ -42,8 +43,13 @@ With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m",
 "dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
 "safe_commands", "latency_p50_us", "latency_p99_us"}}.
 
+The outcome is reached, unreachable, timeout, cancelled (interrupted), no_data (/odom or /scan stopped
+arriving, or the sim was paused: the robot is stopped) or blocked (something not on the map is in the way
+and there is no way around it). The message names the goal the robot was sent to when the planner moved
+it off a wall.
+
 Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no loop errors), 1 it was not
-(unreachable, timeout, interrupted; policy: a collision or a loop error), 2 bad usage.
+(unreachable, timeout, interrupted, no data, blocked; policy: a collision or a loop error), 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
@@ -62,12 +68,12 @@ Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no lo
     );
     const world = positionals[0]!;
     if (!WORLDS.includes(world)) throw new UsageError(`unknown world "${world}" (worlds: ${WORLDS.join(', ')})`);
-    const seed = numberOption('seed', values.seed, { integer: true });
-    const mazeSeed = numberOption('maze-seed', values['maze-seed'], { integer: true });
+    const seed = seedOption('seed', values.seed);
+    const mazeSeed = seedOption('maze-seed', values['maze-seed']);
     const driver = values.driver;
     if (driver !== 'nav' && driver !== 'policy') throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
     const duration = numberOption('duration', values.duration, { min: 0, exclusiveMin: true }) ?? (driver === 'nav' ? 300 : 30);
-    const speed = numberOption('speed', values.speed, { min: 0, exclusiveMin: true });
+    const speed = numberOption('speed', values.speed, { min: MIN_SIM_SPEED });
     if (driver === 'policy' && values.goal !== undefined) throw new UsageError('--goal is for --driver nav: the policy avoids obstacles, it does not go to goals');
     if (driver === 'policy' && speed !== undefined && speed > 4) {
       throw new UsageError(`--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`);
@@ -88,6 +94,16 @@ Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no lo
     return drive(config, file, goalArg, duration, Boolean(values.json), io);
   },
 };
+
+/** A seed the sim's RNG tells apart from every other (see MAX_SIM_SEED). */
+function seedOption(name: string, text: string | undefined): number | undefined {
+  if (text === undefined) return undefined;
+  const value = Number(text);
+  if (text.trim() === '' || !Number.isInteger(value) || value < 0 || value > MAX_SIM_SEED) {
+    throw new UsageError(`--${name}: expected an integer from 0 to ${MAX_SIM_SEED}, got ${JSON.stringify(text)}`);
+  }
+  return value;
+}
 
 type GoalArg = { kind: 'point'; point: Point2D } | { kind: 'name'; name: string } | { kind: 'default' };
 
@@ -198,7 +214,8 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     goal = { x: pose.x, y: pose.y };
   }
 
-  const navigator = new Navigator({ bus: daemon.bus, codec: new MessageCodec(daemon.definitions) });
+  // The sim's speed tells the navigator's wall-clock watchdogs how slowly robot time may pass.
+  const navigator = new Navigator({ bus: daemon.bus, codec: new MessageCodec(daemon.definitions), timeScale: config.sim.speed });
   navigator.start();
   sim.unpause();
   const abort = new AbortController();
