@@ -28,7 +28,7 @@ describe('config', () => {
   });
 
   it('names the file, the key path, what was expected and what was found', () => {
-    expect(errorOf('sim:\n  speed: "fast"\n')).toBe('edge.yaml: sim.speed: expected number > 0, got "fast"');
+    expect(errorOf('sim:\n  speed: "fast"\n')).toBe('edge.yaml: sim.speed: expected number >= 0.01, got "fast"');
     expect(errorOf('log:\n  level: verbose\n')).toBe('edge.yaml: log.level: expected one of "trace", "debug", "info", "warn", "error", "fatal", got "verbose"');
     expect(errorOf('journal:\n  interval_ms: 0\n')).toBe('edge.yaml: journal.interval_ms: expected integer >= 1 <= 60000, got 0');
     expect(errorOf('robot:\n  id: "has space"\n')).toMatch(/^edge\.yaml: robot\.id: expected string .*matching .*got "has space"$/);

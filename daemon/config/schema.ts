@@ -65,13 +65,21 @@ export const Pose2D = Type.Object(
   { additionalProperties: false },
 );
 
+/**
+ * Sim seeds are integers in [0, MAX_SIM_SEED]: the sim's RNG keeps 32 bits and derives its noise streams
+ * from 2 * seed + 1 and 2 * seed + 2, so larger (or negative) seeds would repeat the runs of smaller ones.
+ */
+export const MAX_SIM_SEED = 2 ** 31 - 1;
+/** Slowest sim speed: 100 wall seconds per sim second is slow enough to step through a run by eye. */
+export const MIN_SIM_SPEED = 0.01;
+
 export const SimConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Run the built-in simulator inside the daemon.' }),
     world: Type.Literal('turtlebot-maze', { default: 'turtlebot-maze' }),
-    seed: Type.Integer({ default: 1, description: 'Seed of sensor noise: the same seed gives the same run.' }),
-    maze_seed: Type.Integer({ default: 7, description: 'Seed of the maze layout; the default maze is seed 7.' }),
-    speed: Type.Number({ exclusiveMinimum: 0, default: 1, description: 'Sim seconds per wall second. Large values run as fast as the CPU allows.' }),
+    seed: Type.Integer({ minimum: 0, maximum: MAX_SIM_SEED, default: 1, description: 'Seed of sensor noise: the same seed gives the same run.' }),
+    maze_seed: Type.Integer({ minimum: 0, maximum: MAX_SIM_SEED, default: 7, description: 'Seed of the maze layout; the default maze is seed 7.' }),
+    speed: Type.Number({ minimum: MIN_SIM_SPEED, default: 1, description: 'Sim seconds per wall second, at least 0.01. Large values run as fast as the CPU allows.' }),
     paused: Type.Boolean({ default: false, description: 'Start with the clock held at 0 until the bus query sim/unpause (like Gazebo\'s paused:=true).' }),
     named_poses: Type.Record(Type.String(), Pose2D, {
       default: {},

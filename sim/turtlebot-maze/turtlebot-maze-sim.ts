@@ -13,6 +13,9 @@ import { MazeWorld } from './world.ts';
 const PHYSICS_DT = 0.01;
 const ODOM_PERIOD = 1 / 30;
 const SCAN_PERIOD = 0.2;
+// Longest single pacing sleep, wall ms: a slow sim waits in slices, so stop() never waits on a long timer
+// and no timer exceeds Node's 2^31-1 ms (beyond which it fires after 1 ms).
+const PACE_SLICE_MS = 100;
 
 type PubKey = 'scan' | 'odom' | 'tf' | 'tfStatic' | 'map' | 'clock';
 
@@ -48,6 +51,7 @@ export class TurtlebotMazeSim implements Component {
   #paused: boolean;
   #resume: (() => void) | undefined;
   #stopServing: (() => void)[] = [];
+  #stopping = new AbortController();
 
   constructor(ctx: ComponentContext) {
     const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused } = ctx.config.sim;
@@ -110,6 +114,7 @@ export class TurtlebotMazeSim implements Component {
       }),
     );
     this.#running = true;
+    this.#stopping = new AbortController();
     this.#wallStart = performance.now();
     this.#loop = this.#run().catch((error: unknown) => {
       this.#failure = error instanceof Error ? error.message : String(error);
@@ -134,6 +139,7 @@ export class TurtlebotMazeSim implements Component {
   async stop(): Promise<void> {
     this.#running = false;
     for (const stop of this.#stopServing.splice(0)) stop();
+    this.#stopping.abort();
     this.#resume?.();
     await this.#loop;
     if (this.#cmdSub) this.#ctx.bus.unsubscribe(this.#cmdSub);
@@ -201,9 +207,14 @@ export class TurtlebotMazeSim implements Component {
 
   async #pace(simTime: number): Promise<void> {
     const dueMs = this.#wallStart + (simTime * 1000) / this.speed;
-    const aheadMs = dueMs - performance.now();
-    if (aheadMs >= 1) await sleep(aheadMs);
-    else await yieldToIo();
+    let aheadMs = dueMs - performance.now();
+    if (aheadMs < 1) return yieldToIo();
+    const { signal } = this.#stopping;
+    while (aheadMs >= 1 && !signal.aborted) {
+      // A stop() aborts the sleep; the rejection it causes is that, not an error.
+      await sleep(Math.min(aheadMs, PACE_SLICE_MS), undefined, { signal }).catch(() => {});
+      aheadMs = dueMs - performance.now();
+    }
   }
 
   #wakeWaiters(): void {

@@ -40,7 +40,7 @@ describe('auraison-edge CLI', () => {
     expect(badOption.stderr).toContain('Usage: auraison-edge sim turtlebot-maze');
     const badValue = await runCli(['sim', 'turtlebot-maze', '--speed', 'fast'], { cwd });
     expect(badValue.code).toBe(2);
-    expect(badValue.stderr).toContain('--speed: expected a number > 0, got "fast"');
+    expect(badValue.stderr).toContain('--speed: expected a number >= 0.01, got "fast"');
     const badWorld = await runCli(['sim', 'mars'], { cwd });
     expect(badWorld.code).toBe(2);
     expect(badWorld.stderr).toContain('unknown world "mars"');
@@ -56,7 +56,7 @@ describe('auraison-edge CLI', () => {
     const r = await runCli(['run', '--config', file], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('edge.yaml: sim.enabld: unknown key (did you mean "enabled"?)');
-    expect(r.stderr).toContain('edge.yaml: sim.speed: expected number > 0, got "fast"');
+    expect(r.stderr).toContain('edge.yaml: sim.speed: expected number >= 0.01, got "fast"');
   });
 
   it('status says not running when no daemon has used the data dir', async () => {
