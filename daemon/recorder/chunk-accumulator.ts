@@ -130,3 +130,15 @@ export function chunkCrc(records: ChunkRecords): number {
   for (const piece of records.pieces) crc = crc32(piece, crc);
   return crc;
 }
+
+/** chunkCrc over `step` bytes at a time, yielding to the event loop between steps (for a chunk of one large message). */
+export async function chunkCrcInSteps(records: ChunkRecords, step: number): Promise<number> {
+  let crc = 0;
+  for (const piece of records.pieces) {
+    for (let at = 0; at < piece.byteLength; at += step) {
+      crc = crc32(piece.subarray(at, Math.min(piece.byteLength, at + step)), crc);
+      await new Promise((resolve) => setImmediate(resolve));
+    }
+  }
+  return crc;
+}

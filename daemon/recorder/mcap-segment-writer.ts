@@ -1,7 +1,7 @@
 import { crc32 } from '../util/crc32.ts';
 import { McapRecordBuilder, Opcode, type Channel, type ChunkIndex, type Schema, type Statistics } from '@mcap/core';
-import { ChunkAccumulator, chunkCrc, type ChunkRecords } from './chunk-accumulator.ts';
-import type { ChunkCompression, Compressor } from './chunk-compression.ts';
+import { ChunkAccumulator, chunkCrc, chunkCrcInSteps, type ChunkRecords } from './chunk-accumulator.ts';
+import { LOOP_STEP_BYTES, type ChunkCompression, type Compressor } from './chunk-compression.ts';
 import type { SegmentFile } from './segment-io.ts';
 
 const MAGIC = new Uint8Array([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
@@ -256,10 +256,9 @@ export class McapSegmentWriter {
       let payload: Uint8Array[] = records.pieces;
       let compressedSize = records.byteLength;
       if (this.#compressor) {
-        const joined = Buffer.concat(records.pieces, records.byteLength);
-        const compressed = await this.#compressor(joined);
-        payload = [compressed];
-        compressedSize = compressed.byteLength;
+        payload = await this.#compressor(records.pieces, records.byteLength);
+        compressedSize = 0;
+        for (const p of payload) compressedSize += p.byteLength;
       }
       const compression = this.#compression === 'none' ? '' : this.#compression;
       const chunkStart = this.#position;
@@ -283,8 +282,11 @@ export class McapSegmentWriter {
       // The CRC is computed here while earlier chunks are being written (the pipeline hides it), and it
       // leaves the records in the cache for the kernel's copy. A crash with two chunks in flight may leave
       // the later one written and the earlier not (a hole of zeros): repair keeps what precedes the hole,
-      // and both were after the last flush.
-      const head = chunkHead(records, compression, compressedSize, this.#chunkCrc ? chunkCrc(records) : 0);
+      // and both were after the last flush. A large chunk (one big message) is checksummed a step at a
+      // time, so the event loop runs between steps.
+      let crc = 0;
+      if (this.#chunkCrc) crc = records.byteLength > LOOP_STEP_BYTES ? await chunkCrcInSteps(records, LOOP_STEP_BYTES) : chunkCrc(records);
+      const head = chunkHead(records, compression, compressedSize, crc);
       this.#submit([head, ...payload, indexBytes], chunkStart, size);
       await this.#throttle();
     } catch (error) {
