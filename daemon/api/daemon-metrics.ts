@@ -7,7 +7,9 @@ const RUN_STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'f
 /** Metric families from the daemon's status snapshot: bus topics and subscribers, components, process. */
 export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
   const topic = (t: DaemonStatus['topics'][number]) => ({ topic: t.topic, type: t.type });
-  const sub = (s: DaemonStatus['subscribers'][number]) => ({ subscriber: s.name, policy: s.policy });
+  // A subscriber name is not unique (the recorder has one per topic): the topics (or glob) it subscribes make it so.
+  const sub = (s: DaemonStatus['subscribers'][number]) => ({ subscriber: s.name, topic: s.topics.join(','), policy: s.policy });
+  const perSubscriber = (value: (s: DaemonStatus['subscribers'][number]) => number) => summed(status.subscribers.map((s) => ({ labels: sub(s), value: value(s) })));
   const mem = process.memoryUsage();
   return [
     { name: 'auraison_up', help: 'The daemon is running.', type: 'gauge', samples: [{ labels: { robot: status.robot.id, fleet: status.robot.fleet }, value: 1 }] },
@@ -20,11 +22,11 @@ export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
     { name: 'auraison_bus_rate_hz', help: 'Messages per second on a topic over the last window.', type: 'gauge', samples: status.topics.map((t) => ({ labels: topic(t), value: t.rate_hz })) },
     { name: 'auraison_bus_publishers', help: 'Publishers of a topic.', type: 'gauge', samples: status.topics.map((t) => ({ labels: topic(t), value: t.publishers })) },
     { name: 'auraison_bus_subscribers', help: 'Subscribers of a topic.', type: 'gauge', samples: status.topics.map((t) => ({ labels: topic(t), value: t.subscribers })) },
-    { name: 'auraison_subscriber_received_total', help: 'Messages offered to a subscriber\'s queue.', type: 'counter', samples: status.subscribers.map((s) => ({ labels: sub(s), value: s.received })) },
-    { name: 'auraison_subscriber_delivered_total', help: 'Messages a subscriber\'s handler got.', type: 'counter', samples: status.subscribers.map((s) => ({ labels: sub(s), value: s.delivered })) },
-    { name: 'auraison_subscriber_dropped_total', help: 'Messages a subscriber\'s queue dropped by its policy.', type: 'counter', samples: status.subscribers.map((s) => ({ labels: sub(s), value: s.dropped })) },
-    { name: 'auraison_subscriber_queued', help: 'Messages waiting in a subscriber\'s queue.', type: 'gauge', samples: status.subscribers.map((s) => ({ labels: sub(s), value: s.queued })) },
-    { name: 'auraison_subscriber_errors_total', help: 'Handler errors of a subscriber.', type: 'counter', samples: status.subscribers.map((s) => ({ labels: sub(s), value: s.errors })) },
+    { name: 'auraison_subscriber_received_total', help: 'Messages offered to a subscriber\'s queue.', type: 'counter', samples: perSubscriber((s) => s.received) },
+    { name: 'auraison_subscriber_delivered_total', help: 'Messages a subscriber\'s handler got.', type: 'counter', samples: perSubscriber((s) => s.delivered) },
+    { name: 'auraison_subscriber_dropped_total', help: 'Messages a subscriber\'s queue dropped by its policy.', type: 'counter', samples: perSubscriber((s) => s.dropped) },
+    { name: 'auraison_subscriber_queued', help: 'Messages waiting in a subscriber\'s queue.', type: 'gauge', samples: perSubscriber((s) => s.queued) },
+    { name: 'auraison_subscriber_errors_total', help: 'Handler errors of a subscriber.', type: 'counter', samples: perSubscriber((s) => s.errors) },
     {
       name: 'auraison_component_state',
       help: 'A component\'s state: 1 for the state it is in.',
@@ -33,6 +35,18 @@ export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
     },
     { name: 'auraison_queryables', help: 'Query names served on the bus.', type: 'gauge', samples: [{ value: status.queryables.length }] },
   ];
+}
+
+/** One sample per label set: two subscriptions alike in name, topic and policy are one series, summed. */
+function summed(samples: { labels: Record<string, string>; value: number }[]): { labels: Record<string, string>; value: number }[] {
+  const byKey = new Map<string, { labels: Record<string, string>; value: number }>();
+  for (const sample of samples) {
+    const key = JSON.stringify(sample.labels);
+    const seen = byKey.get(key);
+    if (seen) seen.value += sample.value;
+    else byKey.set(key, { ...sample });
+  }
+  return [...byKey.values()];
 }
 
 /** Runs by status, from the agent. */

@@ -124,7 +124,7 @@ describe('GET /metrics', () => {
     expect(r.text).toContain('# TYPE auraison_bus_messages_total counter');
     expect(r.text).toContain('auraison_bus_messages_total{topic="/scan",type="sensor_msgs/msg/LaserScan"} 5');
     expect(r.text).toContain('auraison_bus_drops_total{topic="/scan",type="sensor_msgs/msg/LaserScan"} 4');
-    expect(r.text).toContain('auraison_subscriber_dropped_total{subscriber="slow",policy="drop-oldest"} 4');
+    expect(r.text).toContain('auraison_subscriber_dropped_total{subscriber="slow",topic="/scan",policy="drop-oldest"} 4');
     expect(r.text).toContain('auraison_recorder_bytes_total{topic="/scan"} 4096');
     expect(r.text).toContain('auraison_runs{status="awaiting_approval"} 1');
     expect(r.text).toMatch(/auraison_api_requests_total\{method="POST",route="\/intents",code="201"\} 1/);
