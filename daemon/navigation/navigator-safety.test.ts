@@ -75,12 +75,18 @@ function robot(options: Partial<NavigatorOptions> = {}) {
 const start: Pose2D = { x: 0.5, y: 0.55, yaw: 0 };
 const goal = { x: 2.5, y: 0.55 };
 
+/** The robot at the start of the corridor at t = 0, with its map and (unless `scan` says not) a clear scan. */
+async function robotAtStart(options: Partial<NavigatorOptions> = {}, scan: ((angle: number) => number) | 'none' = () => Infinity) {
+  const r = robot(options);
+  await r.map(corridor());
+  await r.odom(0, start);
+  if (scan !== 'none') await r.scan(0, scan);
+  return r;
+}
+
 describe('Navigator safety frames', () => {
   it('drives forward only with a /scan newer than scanMaxAgeS, and ends with no_data when it stays stale', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
-    await r.scan(0);
+    const r = await robotAtStart();
     const result = r.nav.navigateTo(goal, { timeoutS: 60 });
     await tick();
     // Robot time in 0.1 s steps; the only scan is the one at t = 0.
@@ -103,9 +109,7 @@ describe('Navigator safety frames', () => {
   });
 
   it('holds still with no /scan at all, and says none has arrived', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
+    const r = await robotAtStart({}, 'none');
     const result = r.nav.navigateTo(goal, { timeoutS: 60 });
     await tick();
     for (let k = 1; k <= 25; k++) await r.odom(k / 10, start);
@@ -114,12 +118,9 @@ describe('Navigator safety frames', () => {
   });
 
   it('plans around what blocks it for blockedReplanS, and ends as blocked when there is no way round', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
     // Something not on the map fills the corridor 0.15 m ahead of the scanner: a plane at x = 0.65.
     const wallAhead = (a: number) => (Math.cos(a) > 0.3 ? 0.15 / Math.cos(a) : Infinity);
-    await r.scan(0, wallAhead);
+    const r = await robotAtStart({}, wallAhead);
     const result = r.nav.navigateTo(goal, { timeoutS: 8 });
     await tick();
     for (let k = 1; k <= 100; k++) {
@@ -134,10 +135,7 @@ describe('Navigator safety frames', () => {
   });
 
   it('plans again on a new /map, and ends as unreachable when the new map walls the goal off', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
-    await r.scan(0);
+    const r = await robotAtStart();
     const result = r.nav.navigateTo(goal, { timeoutS: 60 });
     await tick();
     await r.odom(0.1, start);
@@ -150,10 +148,7 @@ describe('Navigator safety frames', () => {
   });
 
   it('settles every call: of two goals given in the same tick, the first ends as superseded', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
-    await r.scan(0);
+    const r = await robotAtStart();
     const first = r.nav.navigateTo(goal, { timeoutS: 60 });
     const second = r.nav.navigateTo({ x: 1.5, y: 0.55 }, { timeoutS: 60 });
     await expect(first).resolves.toMatchObject({ reached: false, outcome: 'cancelled', message: 'superseded by a new goal' });
@@ -162,10 +157,7 @@ describe('Navigator safety frames', () => {
   });
 
   it('ends the goal on the wall clock when robot time stops advancing, and stops the robot', async () => {
-    const r = robot();
-    await r.map(corridor());
-    await r.odom(0, start);
-    await r.scan(0);
+    const r = await robotAtStart();
     const result = r.nav.navigateTo(goal, { timeoutS: 0.05 });
     // /odom keeps coming, but its stamp is stuck at 0 (a driver with a broken clock).
     const timer = setInterval(() => void r.odom(0, start), 5);
@@ -179,10 +171,7 @@ describe('Navigator safety frames', () => {
 
   it('ends the goal with no_data when /odom stops, however long a slow sim takes', async () => {
     // timeScale 0.5: robot time runs at half speed, so 500 ms of robot time is 1000 ms of wall time.
-    const r = robot({ timeScale: 0.5 });
-    await r.map(corridor());
-    await r.odom(0, start);
-    await r.scan(0);
+    const r = await robotAtStart({ timeScale: 0.5 });
     const result = r.nav.navigateTo(goal, { timeoutS: 60 });
     await tick();
     await r.odom(0.1, start);
