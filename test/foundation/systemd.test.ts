@@ -1,5 +1,5 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.ts';
@@ -23,6 +23,75 @@ describe('systemd integration', () => {
     const verify = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
     expect(verify.stderr.split('\n').filter((l) => l.includes('auraison-edge.service'))).toEqual([]);
     expect(verify.status).toBe(0);
+  });
+
+  /** systemd-analyze verify on a unit file: the lines about it (none when it is valid) and the exit code. */
+  function verify(unitFile: string) {
+    const r = spawnSync('systemd-analyze', ['verify', unitFile], { encoding: 'utf8' });
+    return { problems: r.stderr.split('\n').filter((l) => l.includes('auraison-edge.service')), status: r.status };
+  }
+
+  it('by default gives a system unit a state directory systemd makes for the run-as user, and a Group= only when the account has one', async () => {
+    const r = await runCli(['install-service', '--config', config, '--run-as', 'nobody', '--dry-run'], { cwd: work.path });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^StateDirectory=auraison-edge\nWorkingDirectory=%S\/auraison-edge$/m);
+    expect(r.stdout).toMatch(/^User=nobody$/m);
+    const group = spawnSync('id', ['-gn', 'nobody'], { encoding: 'utf8' }).stdout.trim();
+    expect(r.stdout).toMatch(new RegExp(`^Group=${group}$`, 'm'));
+    // Verified as root: for User=nobody systemd-analyze adds "Special user nobody configured, this is not safe!".
+    const asRoot = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const unitFile = join(work.path, 'default', 'auraison-edge.service');
+    mkdirSync(join(work.path, 'default'), { recursive: true });
+    writeFileSync(unitFile, asRoot.stdout);
+    expect(asRoot.stdout).toMatch(/^WorkingDirectory=%S\/auraison-edge$/m);
+    expect(verify(unitFile)).toEqual({ problems: [], status: 0 });
+
+    const none = await runCli(['install-service', '--config', config, '--run-as', 'no-such-account-x', '--dry-run'], { cwd: work.path });
+    expect(none.stdout).not.toMatch(/^Group=/m);
+    expect(none.stderr).toContain('no account no-such-account-x on this host');
+  });
+
+  // Giving a directory away needs root; run as another user, install-service can only make it its own.
+  it.skipIf(process.getuid?.() !== 0)('a root install gives a --workdir it makes to the run-as user', async () => {
+    const wd = join(work.path, 'made-for-nobody');
+    const r = await runCli(['install-service', '--config', config, '--run-as', 'nobody', '--workdir', wd, '--output', join(work.path, 'nobody.service')], { cwd: work.path });
+    expect(r.code).toBe(0);
+    const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
+    expect(statSync(wd).uid).toBe(uid);
+  });
+
+  it('writes paths with spaces, % and $ so that systemd reads them back as they are', async () => {
+    const odd = join(work.path, 'probe ops %i $HOME');
+    mkdirSync(odd, { recursive: true });
+    const oddConfig = join(odd, 'edge.yaml');
+    writeFileSync(oddConfig, 'robot:\n  id: tb3-01\nsim:\n  enabled: false\n');
+    const unitFile = join(work.path, 'odd', 'auraison-edge.service');
+    const r = await runCli(['install-service', '--config', oddConfig, '--run-as', 'root', '--workdir', odd, '--output', unitFile], { cwd: work.path });
+    expect(r.code).toBe(0);
+    const unit = readFileSync(unitFile, 'utf8');
+    expect(unit).toContain(`WorkingDirectory=${work.path}/probe ops %%i $HOME\n`);
+    expect(unit).toContain(` run --config "${work.path}/probe ops %%i $$HOME/edge.yaml"\n`);
+    expect(verify(unitFile)).toEqual({ problems: [], status: 0 });
+  });
+
+  it('leaves AmbientCapabilities and LimitRTPRIO out of a --user unit, which a user manager cannot grant', async () => {
+    const r = await runCli(['install-service', '--config', config, '--user', '--workdir', work.path, '--dry-run'], { cwd: work.path });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toMatch(/^AmbientCapabilities=/m);
+    expect(r.stdout).not.toMatch(/^LimitRTPRIO=/m);
+    expect(r.stdout).not.toMatch(/^User=/m);
+    const system = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    expect(system.stdout).toMatch(/^AmbientCapabilities=CAP_SYS_NICE$/m);
+  });
+
+  it('warns when data_dir is under /tmp or /var/tmp, which PrivateTmp= makes private and deletes on stop', async () => {
+    const tmpConfig = join(work.path, 'tmp-data.yaml');
+    writeFileSync(tmpConfig, 'data_dir: /var/tmp/auraison-edge-data\nsim:\n  enabled: false\n');
+    const r = await runCli(['install-service', '--config', tmpConfig, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    expect(r.code).toBe(0);
+    expect(r.stderr).toContain('warning: data_dir /var/tmp/auraison-edge-data is under /var/tmp: the unit has PrivateTmp=yes');
+    const fine = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    expect(fine.stderr).not.toContain('PrivateTmp');
   });
 
   it('refuses to install a service whose config is invalid', async () => {

@@ -1,7 +1,8 @@
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
-import { loadConfigFile } from '../../config/load.ts';
+import { loadConfigFile, resolveDataDir } from '../../config/load.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 
@@ -20,8 +21,10 @@ Options:
   --user          a user unit in ~/.config/systemd/user (no root needed); default: a system unit in
                   /etc/systemd/system
   --run-as USER   system units: the account to run as (default: $SUDO_USER, else the current user)
-  --workdir DIR   working directory; a relative data_dir lives under it
-                  (default: /var/lib/auraison-edge, or ~/.local/share/auraison-edge with --user)
+  --workdir DIR   working directory; a relative data_dir lives under it (default: a system unit gets
+                  /var/lib/auraison-edge from systemd, StateDirectory=, owned by the run-as user;
+                  ~/.local/share/auraison-edge with --user). A DIR made by a root install is given to
+                  the run-as user
   --output FILE   write the unit here instead
   --dry-run       print the unit instead of writing it
 
@@ -38,22 +41,44 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     });
     if (!values.config) throw new UsageError('--config FILE is required: the service needs a config (start from edge.example.yaml)');
     const config = resolve(io.cwd, values.config);
-    loadConfigFile(config, io.env); // refuse to install a service that would exit 2 at once
+    const { config: parsed } = loadConfigFile(config, io.env); // refuse to install a service that would exit 2 at once
     const user = Boolean(values.user);
     if (user && values['run-as']) throw new UsageError('--run-as is for system units; a --user unit runs as you');
-    const { renderUnit, BIN } = await import('../../../systemd/unit.ts');
-    const workdir = resolve(io.cwd, values.workdir ?? (user ? join(homedir(), '.local/share/auraison-edge') : '/var/lib/auraison-edge'));
-    const unit = renderUnit({ node: process.execPath, bin: BIN, config, workdir, user, runAs: values['run-as'] ?? io.env.SUDO_USER ?? userInfo().username });
+    const { renderUnit, BIN, STATE_DIRECTORY } = await import('../../../systemd/unit.ts');
+    const workdir = values.workdir !== undefined ? resolve(io.cwd, values.workdir) : user ? join(homedir(), '.local/share/auraison-edge') : undefined;
+    const runAs = user ? undefined : (values['run-as'] ?? io.env.SUDO_USER ?? userInfo().username);
+    const account = runAs === undefined ? undefined : lookUpAccount(runAs);
+    if (runAs !== undefined && !account) io.stderr(`warning: no account ${runAs} on this host (id ${runAs} failed); the unit has no Group= line\n`);
+    // PrivateTmp=yes gives the service its own /tmp, deleted when it stops: recordings there would be lost.
+    const dataDir = resolveDataDir(parsed, workdir ?? join('/var/lib', STATE_DIRECTORY));
+    if (/^\/(var\/)?tmp(\/|$)/.test(dataDir)) {
+      io.stderr(`warning: data_dir ${dataDir} is under ${dataDir.startsWith('/var/tmp') ? '/var/tmp' : '/tmp'}: the unit has PrivateTmp=yes, so the service writes to a private copy that systemd deletes on every stop, and the CLI can't see it. Point data_dir elsewhere (e.g. leave it relative, under the working directory).\n`);
+    }
+    const unit = renderUnit({ node: process.execPath, bin: BIN, config, workdir, user, runAs, group: account?.group });
     if (values['dry-run']) {
       io.stdout(unit);
       return 0;
     }
     const target = values.output ? resolve(io.cwd, values.output) : user ? join(homedir(), '.config/systemd/user/auraison-edge.service') : '/etc/systemd/system/auraison-edge.service';
     mkdirSync(dirname(target), { recursive: true });
-    if (!existsSync(workdir)) mkdirSync(workdir, { recursive: true });
+    if (workdir !== undefined && !existsSync(workdir)) {
+      mkdirSync(workdir, { recursive: true });
+      // Made by root for a service that runs as someone else: theirs, or the daemon can't create its data dir.
+      if (account && process.getuid?.() === 0 && account.uid !== 0) chownSync(workdir, account.uid, account.gid);
+    }
     writeFileSync(target, unit);
     const ctl = user ? 'systemctl --user' : 'systemctl';
     io.stdout(`wrote ${target}\nnext: ${ctl} daemon-reload && ${ctl} enable --now auraison-edge\nlogs: journalctl ${user ? '--user ' : ''}-u auraison-edge -f\n`);
     return 0;
   },
 };
+
+/** The account's ids and primary group name, from `id`; undefined when the host has no such account. */
+function lookUpAccount(name: string): { uid: number; gid: number; group: string } | undefined {
+  const id = (flag: string) => {
+    const r = spawnSync('id', [flag, name], { encoding: 'utf8' });
+    return r.status === 0 ? r.stdout.trim() : undefined;
+  };
+  const [uid, gid, group] = [id('-u'), id('-g'), id('-gn')];
+  return uid && gid && group ? { uid: Number(uid), gid: Number(gid), group } : undefined;
+}
