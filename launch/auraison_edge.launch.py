@@ -3,37 +3,51 @@
     ros2 launch launch/auraison_edge.launch.py config:=/etc/auraison-edge/edge.yaml
 
 The daemon is a Node.js process, not a ROS node package, so it runs as an ExecuteProcess. It stops with the
-launch (SIGINT, then SIGTERM: it flushes within 5 s) and, with respawn:=true, is restarted if it exits.
+launch (SIGINT, then SIGTERM: it flushes within 5 s) and, with respawn:=true, is restarted 2 s after it
+exits. Exit code 2 (an invalid config, or a data dir another daemon holds) is not retried: a restart would
+fail the same way, so the launch logs why and shuts down.
 """
 from launch import LaunchDescription
-from launch.actions import DeclareLaunchArgument, ExecuteProcess
-from launch.conditions import IfCondition, UnlessCondition
+from launch.actions import DeclareLaunchArgument, EmitEvent, ExecuteProcess, LogInfo, OpaqueFunction
+from launch.events import Shutdown
 from launch.substitutions import LaunchConfiguration
 
 import os
 
 HERE = os.path.dirname(os.path.realpath(__file__))
 BIN = os.path.join(HERE, '..', 'bin', 'auraison-edge.js')
+# The daemon's exit code for bad usage, an invalid config or a data dir in use.
+EXIT_USAGE = 2
+RESPAWN_DELAY_S = 2.0
 
 
 def generate_launch_description():
-    config = LaunchConfiguration('config')
-    node = LaunchConfiguration('node')
-    respawn = LaunchConfiguration('respawn')
     args = [
         DeclareLaunchArgument('config', default_value='', description='YAML config; empty runs the embedded default (the sim)'),
         DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 20) executable'),
-        DeclareLaunchArgument('respawn', default_value='false', description='restart the daemon if it exits'),
+        DeclareLaunchArgument('respawn', default_value='false', description='restart the daemon 2 s after it exits (not after exit code 2)'),
     ]
-    with_config = [node, BIN, 'run', '--config', config]
-    without_config = [node, BIN, 'run']
-    common = dict(output='screen', sigterm_timeout='10', respawn=respawn)
-    return LaunchDescription(args + [
-        ExecuteProcess(cmd=with_config, condition=UnlessCondition(_is_empty(config)), **common),
-        ExecuteProcess(cmd=without_config, condition=IfCondition(_is_empty(config)), **common),
-    ])
+    return LaunchDescription(args + [OpaqueFunction(function=_daemon)])
 
 
-def _is_empty(value):
-    from launch.substitutions import PythonExpression
-    return PythonExpression(["'", value, "' == ''"])
+def _daemon(context):
+    # The config path is read as a plain string here, not put into a PythonExpression, so any character
+    # (a quote included) is passed through as it is.
+    config = LaunchConfiguration('config').perform(context)
+    cmd = [LaunchConfiguration('node'), BIN, 'run'] + (['--config', config] if config else [])
+    return [ExecuteProcess(
+        cmd=cmd,
+        output='screen',
+        sigterm_timeout='10',
+        respawn=LaunchConfiguration('respawn'),
+        respawn_delay=RESPAWN_DELAY_S,
+        on_exit=_on_exit,
+    )]
+
+
+def _on_exit(event, context):
+    if event.returncode != EXIT_USAGE:
+        return None
+    # Emitted during the respawn delay: the Shutdown ends the wait before the process is started again.
+    reason = 'auraison-edge exited with code 2 (invalid config, bad usage or data dir in use; see its log above): not respawning'
+    return [LogInfo(msg=reason), EmitEvent(event=Shutdown(reason=reason))]

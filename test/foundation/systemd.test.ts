@@ -127,6 +127,28 @@ describe('systemd integration', () => {
     expect(lines.at(-1)).toBe(`--pid=${child.pid} STOPPING=1`);
   });
 
+  it('the launch file respawns after a delay, never after exit code 2 (it logs and shuts the launch down), and takes any config path', () => {
+    // Run against a double of ros2 launch's API (test/doubles/ros2-launch): ROS 2 is not installed here.
+    const inspect = (configs: Record<string, string>) => {
+      const r = spawnSync('python3', [join(ROOT, 'test/doubles/ros2-launch/inspect_launch.py'), join(ROOT, 'launch/auraison_edge.launch.py'), JSON.stringify(configs)], {
+        encoding: 'utf8',
+        env: { ...process.env, PYTHONPATH: join(ROOT, 'test/doubles/ros2-launch'), PYTHONDONTWRITEBYTECODE: '1' },
+      });
+      expect(r.stderr).toBe('');
+      return JSON.parse(r.stdout) as { cmd: string[]; respawn: string; respawn_delay: number; on_exit: Record<string, { log?: string; emit?: string }[]> }[];
+    };
+    const quoted = "/etc/auraison-edge/robot's edge.yaml";
+    const [withConfig, ...others] = inspect({ config: quoted });
+    expect(others).toEqual([]);
+    expect(withConfig!.cmd.slice(2)).toEqual(['run', '--config', quoted]);
+    expect(withConfig!.respawn).toBe('true');
+    expect(withConfig!.respawn_delay).toBe(2);
+    expect(withConfig!.on_exit['1']).toEqual([]);
+    expect(withConfig!.on_exit['2']).toEqual([{ log: expect.stringContaining('exited with code 2') }, { emit: 'Shutdown' }]);
+    const [withoutConfig] = inspect({ config: '' });
+    expect(withoutConfig!.cmd.slice(2)).toEqual(['run']);
+  });
+
   it('ships a ros2 launch file that is valid Python (ROS 2 itself is not installable here)', () => {
     const r = spawnSync('python3', ['-m', 'py_compile', join(ROOT, 'launch/auraison_edge.launch.py')], { encoding: 'utf8' });
     expect(r.stderr).toBe('');
