@@ -89,6 +89,8 @@ export class BagWriter {
   /** Splits listed once and since deleted (by retention), kept in custom_data as retention writes them. */
   #deleted: string[] = [];
   #text = new MetadataText();
+  /** For the splits' own records (a cache of its own: a split's topics are a subset of the bag's). */
+  #splitText = new MetadataText(this.#text);
   /** Whether metadata.yaml has been written once (a bag directory carries one from its first split on). */
   #metadataWritten = false;
   /** The earliest log time in the bag, for `bagMaxDurationNs`. */
@@ -321,7 +323,7 @@ export class BagWriter {
   #splitMetadata(split: Split): string {
     const topics: BagTopic[] = [];
     for (const [name, count] of split.counts) topics.push({ ...this.#topics.get(name)!.meta, messageCount: count });
-    return formatMetadata(this.#describe([split.info], topics));
+    return this.#splitText.format(this.#describe([split.info], topics));
   }
 
   async #writeMetadata(): Promise<void> {

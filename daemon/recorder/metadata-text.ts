@@ -14,8 +14,16 @@ const COUNT_LINE = '      message_count: ';
  * every split close: formatted whole, a bag of 5,000 topics or 4,000 splits held the event loop for a second.
  */
 export class MetadataText {
-  #topics = new Map<string, { key: string; head: string }>();
+  #topics: Map<string, TopicText>;
   #files = new Map<string, { key: string; path: string; entry: string }>();
+
+  /** `shareTopics`: another formatter whose topic texts this one uses too (a split's topics are the bag's). */
+  constructor(shareTopics?: MetadataText) {
+    this.#topics = shareTopics ? shareTopics.#topics : new Map();
+    this.#sharing = shareTopics !== undefined;
+  }
+
+  #sharing: boolean;
 
   format(meta: BagMetadata): string {
     // The document with its three lists empty, then each list's items (cached) in place of its `[]`.
@@ -28,14 +36,13 @@ export class MetadataText {
   }
 
   #topic(t: BagTopic): string {
-    const key = `${t.type}\n${t.serializationFormat}\n${t.typeDescriptionHash}\n${JSON.stringify(t.offeredQosProfiles)}`;
     let cached = this.#topics.get(t.name);
-    if (cached?.key !== key) {
+    if (!cached || !sameTopic(cached, t)) {
       const item = listItem('topics_with_message_count', { topic_metadata: { name: t.name, type: t.type, serialization_format: t.serializationFormat, offered_qos_profiles: t.offeredQosProfiles, type_description_hash: t.typeDescriptionHash }, message_count: 0 });
-      cached = { key, head: item.slice(0, item.lastIndexOf(COUNT_LINE)) };
+      cached = { type: t.type, format: t.serializationFormat, hash: t.typeDescriptionHash, qos: t.offeredQosProfiles, qosJson: JSON.stringify(t.offeredQosProfiles), head: item.slice(0, item.lastIndexOf(COUNT_LINE)) };
       this.#topics.set(t.name, cached);
     }
-    return `${cached.head}${COUNT_LINE}${t.messageCount}\n`;
+    return cached.head + COUNT_LINE + t.messageCount + '\n';
   }
 
   #path(path: string): string {
@@ -63,7 +70,7 @@ export class MetadataText {
 
   /** Drops what the last document no longer holds, so the caches stay as small as the bag. */
   #forget(meta: BagMetadata): void {
-    if (this.#topics.size > meta.topics.length) {
+    if (!this.#sharing && this.#topics.size > meta.topics.length) {
       const names = new Set(meta.topics.map((t) => t.name));
       for (const name of this.#topics.keys()) if (!names.has(name)) this.#topics.delete(name);
     }
@@ -72,6 +79,21 @@ export class MetadataText {
       for (const path of this.#files.keys()) if (!paths.has(path)) this.#files.delete(path);
     }
   }
+}
+
+interface TopicText {
+  type: string;
+  format: string;
+  hash: string;
+  /** The QoS profiles as last formatted: the same object (the writer's copies share it), or equal JSON. */
+  qos: unknown;
+  qosJson: string;
+  head: string;
+}
+
+function sameTopic(cached: TopicText, t: BagTopic): boolean {
+  if (cached.type !== t.type || cached.format !== t.serializationFormat || cached.hash !== t.typeDescriptionHash) return false;
+  return cached.qos === t.offeredQosProfiles || cached.qosJson === JSON.stringify(t.offeredQosProfiles);
 }
 
 /** The YAML of one item of the list under `key`, indented as in formatMetadata's document. */
