@@ -20,7 +20,7 @@ export interface NavigationResult {
   outcome: NavigationOutcome;
   /** For people: why it failed, or where it arrived. */
   message: string;
-  /** Planned path length, metres (0 when no plan). */
+  /** Length of the last plan, metres (a re-plan replaces it; 0 when no plan). */
   planLength: number;
   /** Sim or robot time the drive took, seconds (from message stamps). */
   elapsedS: number;
@@ -34,7 +34,10 @@ export interface NavigationResult {
 }
 
 export type NavigationSafety = {
-  /** Wall milliseconds without /odom after which the robot is stopped and the goal ends with no_data. */
+  /**
+   * Milliseconds without /odom after which the robot is stopped and the goal ends with no_data: wall time,
+   * stretched by 1 / timeScale when that is below 1.
+   */
   odomTimeoutMs?: number;
   /** A /scan older than this (robot seconds, its stamp against the latest /odom stamp) does not count: no forward motion without one. */
   scanMaxAgeS?: number;
