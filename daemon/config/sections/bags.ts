@@ -50,7 +50,7 @@ export const LakehouseConfig = Section(
 export const RetentionConfig = Section(
   {
     enabled: Type.Boolean({ default: true }),
-    max_bytes: Type.Integer({ minimum: 0, default: 20 * 1024 * 1024 * 1024, description: 'Bags plus lakehouse tables on disk at most (0: no limit). The oldest go first.' }),
+    max_bytes: Type.Integer({ minimum: 0, default: 20 * 1024 * 1024 * 1024, description: 'Bags plus lakehouse tables on disk at most (0: no limit). The oldest go first. While the recorder runs, retention also keeps recorder.min_free_bytes plus a margin free, below this limit if it must.' }),
     max_age_hours: Type.Number({ minimum: 0, default: 0, description: 'Delete bags and table files older than this (0: no limit).' }),
     allow_unsynced_delete: Type.Boolean({ default: false, description: 'Only once a central link is configured (not built yet): whether data not yet synced to central may be deleted to keep the limits. With no central link, the oldest data is deleted, synced or not.' }),
     check_interval_s: Type.Number({ minimum: 0.1, default: 30 }),
