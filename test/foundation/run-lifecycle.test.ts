@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
@@ -171,5 +171,55 @@ describe('auraison-edge run: signals during startup and reloads (the process exi
     d.child.kill('SIGHUP');
     d.child.kill('SIGTERM');
     await expectCleanExit(d, join(dir, '.auraison-edge'));
+  });
+});
+
+describe('auraison-edge status', () => {
+  it('says not running at once after kill -9, although the status file is still fresh', async () => {
+    const dir = tempDir('status-kill9-');
+    dirs.push(dir);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'robot:\n  id: tb3-k9\napi:\n  enabled: false\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n');
+    const d = startDaemon(dir.path, config);
+    await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+    const alive = await runCli(['status', '--config', config, '--json'], { cwd: dir.path });
+    expect(JSON.parse(alive.stdout)).toMatchObject({ running: true, source: 'file' });
+    d.child.kill('SIGKILL');
+    await d.exited;
+    const json = await runCli(['status', '--config', config, '--json'], { cwd: dir.path });
+    expect(json.code).toBe(1);
+    expect(JSON.parse(json.stdout)).toMatchObject({ running: false });
+    const text = await runCli(['status', '--config', config], { cwd: dir.path });
+    expect(text.stdout).toBe(`not running: pid ${d.child.pid} is gone (it ended without stopping: killed or crashed)\n`);
+  });
+
+  it('keeps its topic columns in line when a topic name is longer than the column', async () => {
+    const dir = tempDir('status-columns-');
+    dirs.push(dir);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'api:\n  enabled: false\n');
+    mkdirSync(join(dir.path, '.auraison-edge', 'run'), { recursive: true });
+    const topic = (name: string, type: string) => ({ topic: name, type, count: 12345, bytes: 1, rate_hz: 10, drops: 3, publishers: 1, subscribers: 1 });
+    const status = {
+      state: 'running',
+      written_at: new Date().toISOString(),
+      robot: { id: 'r', fleet: 'f' },
+      pid: process.pid,
+      started_at: '0',
+      uptime_s: 1,
+      config_file: config,
+      data_dir: join(dir.path, '.auraison-edge'),
+      components: { 'a-component-with-a-long-name': { state: 'running' } },
+      topics: [topic('/scan', 'sensor_msgs/msg/LaserScan'), topic('/robot/arm/joint_trajectory_controller/state', 'control_msgs/msg/JointTrajectoryControllerState')],
+      subscribers: [],
+      queryables: [],
+    };
+    writeFileSync(join(dir.path, '.auraison-edge', 'run', 'status.json'), JSON.stringify(status));
+    const r = await runCli(['status', '--config', config], { cwd: dir.path });
+    expect(r.code).toBe(0);
+    const rows = r.stdout.split('\n').filter((l) => l.includes('12345'));
+    expect(rows).toHaveLength(2);
+    expect(new Set(rows.map((l) => l.indexOf('12345'))).size).toBe(1);
+    expect(new Set(rows.map((l) => l.length)).size).toBe(1);
   });
 });

@@ -48,6 +48,9 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
 
     let resolveStopped!: (code: number) => void;
     const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+    // The daemon runs until a stop signal, also when no component holds the event loop open (no API, no
+    // sim: every timer of ours is unref'd). Without this, node would exit as soon as the loop drained.
+    const keepAlive = setInterval(() => undefined, 1 << 30);
     let stopStatus: ((final: 'stopped') => void) | undefined;
     let stopping = false;
     // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
@@ -112,6 +115,7 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
       resolveStarted(true);
       return await stopped;
     } finally {
+      clearInterval(keepAlive);
       removeSignals();
       process.off('unhandledRejection', onUnhandled);
       process.off('uncaughtException', onUnhandled);

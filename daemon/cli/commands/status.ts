@@ -55,7 +55,9 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
 
     const status = readStatusFile(dataDir);
     const ageMs = status ? Date.now() - Date.parse(status.written_at) : Infinity;
-    const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS;
+    // A daemon killed with -9 leaves a fresh-looking file for up to STALE_MS: its pid tells at once.
+    const gone = status !== undefined && status.state === 'running' && !processExists(status.pid);
+    const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS && !gone;
     if (values.json) {
       io.stdout(`${JSON.stringify({ running, source: status ? 'file' : null, data_dir: dataDir, ...(apiNote ? { api: apiNote } : {}), status: status ?? null })}\n`);
       return running ? 0 : 1;
@@ -65,7 +67,8 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
       return 1;
     }
     if (!running) {
-      const why = status.state === 'stopped' ? `stopped at ${status.written_at}` : `no update since ${status.written_at} (the process is gone or hung)`;
+      const why =
+        status.state === 'stopped' ? `stopped at ${status.written_at}` : gone ? `pid ${status.pid} is gone (it ended without stopping: killed or crashed)` : `no update since ${status.written_at} (the process is gone or hung)`;
       io.stdout(`not running: ${why}\n`);
       return 1;
     }
@@ -74,15 +77,31 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
   },
 };
 
+/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
+function processExists(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 function formatStatus(s: ApiStatus, source: string): string {
+  // Columns as wide as their longest entry, so a long topic or type name does not push the rest out of line.
+  const width = (values: string[], min: number) => Math.max(min, ...values.map((v) => v.length));
   const lines = [`robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`, `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`, `from ${source}`];
   if (s.readiness) {
+    const cw = width(s.readiness.checks.map((c) => c.name), 24);
     lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);
-    for (const c of s.readiness.checks) lines.push(`  ${c.name.padEnd(24)} ${c.status.padEnd(5)} ${c.reason}${c.informational ? ' (informational)' : ''}`);
+    for (const c of s.readiness.checks) lines.push(`  ${c.name.padEnd(cw)} ${c.status.padEnd(5)} ${c.reason}${c.informational ? ' (informational)' : ''}`);
   }
+  const nw = width(Object.keys(s.components), 16);
   lines.push('', 'components:');
-  for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(16)} ${h.state}${h.reason ? `: ${h.reason}` : ''}`);
-  lines.push('', 'topics:', `  ${'topic'.padEnd(24)} ${'type'.padEnd(32)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`);
-  for (const t of s.topics) lines.push(`  ${t.topic.padEnd(24)} ${t.type.padEnd(32)} ${String(t.count).padStart(9)} ${t.rate_hz.toFixed(1).padStart(8)} ${String(t.drops).padStart(7)}`);
+  for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(nw)} ${h.state}${h.reason ? `: ${h.reason}` : ''}`);
+  const tw = width(s.topics.map((t) => t.topic), 24);
+  const yw = width(s.topics.map((t) => t.type), 32);
+  lines.push('', 'topics:', `  ${'topic'.padEnd(tw)} ${'type'.padEnd(yw)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`);
+  for (const t of s.topics) lines.push(`  ${t.topic.padEnd(tw)} ${t.type.padEnd(yw)} ${String(t.count).padStart(9)} ${t.rate_hz.toFixed(1).padStart(8)} ${String(t.drops).padStart(7)}`);
   return `${lines.join('\n')}\n`;
 }
