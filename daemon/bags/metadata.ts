@@ -38,6 +38,11 @@ export interface BagMetadata {
 
 /** The version `ros2 bag record` writes on Jazzy, and so do we. */
 export const METADATA_VERSION = 9;
+/**
+ * The custom_data key under which retention (daemon/lakehouse/retention.ts) lists the splits it deleted from a
+ * bag; the recorder keeps it when it rewrites the metadata.yaml of the bag it is recording.
+ */
+export const RETENTION_DELETED_KEY = 'auraison_edge.retention_deleted';
 /** rosbag2's starting time for a bag with no messages (INT64_MAX). */
 export const NO_START = 9223372036854775807n;
 

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
-import { formatMetadata, parseMetadata } from '../bags/metadata.ts';
+import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/metadata.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { quoteString } from './table-writer.ts';
@@ -312,7 +312,7 @@ function dropFromMetadata(file: string): void {
     meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== name);
     meta.files = meta.files.filter((f) => f.path !== name);
     if (gone) meta.messageCount -= gone.messageCount;
-    meta.customData = { ...meta.customData, 'auraison_edge.retention_deleted': [meta.customData['auraison_edge.retention_deleted'], name].filter(Boolean).join(',') };
+    meta.customData = { ...meta.customData, [RETENTION_DELETED_KEY]: [meta.customData[RETENTION_DELETED_KEY], name].filter(Boolean).join(',') };
     writeAtomic(metaPath, formatMetadata(meta));
   } catch {
     // an unreadable metadata.yaml is left as it is: readers fall back to the files present

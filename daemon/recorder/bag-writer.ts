@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { TopicQos } from '../bus/types.ts';
-import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
+import { formatMetadata, NO_START, parseMetadata, RETENTION_DELETED_KEY, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
 import { qosProfilesText, qosProfileV9 } from '../bags/qos.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
@@ -9,8 +9,7 @@ import type { SegmentIO } from './segment-io.ts';
 
 /** The key of metadata.yaml's custom_data under which drops per topic are written (a JSON object). */
 export const DROPS_KEY = 'auraison_edge.dropped_messages';
-/** The custom_data key under which retention (daemon/lakehouse/retention.ts) lists the splits it deleted. */
-export const RETENTION_DELETED_KEY = 'auraison_edge.retention_deleted';
+export { RETENTION_DELETED_KEY };
 
 export interface BagWriterOptions {
   /** The bag directory; it must exist. Files are `<name>_<i>.mcap` in it. */

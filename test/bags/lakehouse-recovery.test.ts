@@ -109,13 +109,13 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     await lh.idle();
     expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/indexing failed for 1 recorded split\(s\), first .*_0\.mcap: .*; retrying in 5 s/) });
     // Retention passes succeed meanwhile: the failure stays in health, and no retry runs before its time.
-    await vi.waitFor(() => expect(lh.health().details.data_bytes).not.toBeNull(), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(() => expect(lh.health().details?.data_bytes).not.toBeNull(), { timeout: 20_000, interval: 20 });
     await lh.idle();
     expect(lh.health().state).toBe('degraded');
     expect(lh.metrics().find((m) => m.name === 'auraison_lakehouse_splits_failed')!.samples[0]!.value).toBe(1);
     rmSync(staging);
     clock = 5000; // the backoff has passed
-    await vi.waitFor(() => expect(lh.health().details.segments_indexed).toBe(1), { timeout: 20_000, interval: 20 });
+    await vi.waitFor(() => expect(lh.health().details?.segments_indexed).toBe(1), { timeout: 20_000, interval: 20 });
     await lh.idle();
     await lh.stop();
     expect(lh.health().state).toBe('running');
