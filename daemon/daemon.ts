@@ -217,7 +217,12 @@ export class Daemon {
       this.log.info({ from: this.#config.log.level, to: config.log.level }, 'log level changed');
       this.log.level = config.log.level;
     }
-    if (config.data_dir !== this.#config.data_dir) this.log.warn('data_dir changes take effect on restart');
+    if (config.data_dir !== this.#config.data_dir) {
+      this.log.warn({ running: this.#config.data_dir, file: config.data_dir }, 'data_dir changes take effect on restart');
+      // Until then the daemon runs on the old dir: components' settings and status say so, and nothing
+      // restarts for a dir it would not use.
+      config = { ...config, data_dir: this.#config.data_dir };
+    }
     if (JSON.stringify(config.journal) !== JSON.stringify(this.#config.journal)) this.log.warn('journal changes take effect on restart');
     const restarted = await this.#supervisor.reload(config);
     this.#config = config;

@@ -176,3 +176,17 @@ describe('daemon status: health of parts that are not components', () => {
     await daemon.stop();
   });
 });
+
+describe('daemon reload: data_dir', () => {
+  it('keeps running on its data dir (a change takes effect on restart), and restarts nothing for it', async () => {
+    const world = new World();
+    const { daemon, config } = daemonWith(world, [world.spec('lakehouse', { key: (c) => ({ lakehouse: c.lakehouse, data_dir: c.data_dir }) })]);
+    await daemon.start();
+    const next = structuredClone(config);
+    next.data_dir = './elsewhere';
+    expect(await daemon.reload(next)).toEqual([]);
+    expect(daemon.config.data_dir).toBe('./data');
+    expect(world.events.filter((e) => e.startsWith('started'))).toEqual(['started lakehouse#1']);
+    await daemon.stop();
+  });
+});

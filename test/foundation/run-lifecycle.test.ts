@@ -1,5 +1,6 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
@@ -221,5 +222,27 @@ describe('auraison-edge status', () => {
     expect(rows).toHaveLength(2);
     expect(new Set(rows.map((l) => l.indexOf('12345'))).size).toBe(1);
     expect(new Set(rows.map((l) => l.length)).size).toBe(1);
+  });
+  it('after a SIGHUP that changed data_dir, points at the daemon still running on the old dir', async () => {
+    const dir = tempDir('status-moved-');
+    dirs.push(dir);
+    const port = await new Promise<number>((resolve) => {
+      const probe = createServer().listen(0, '127.0.0.1', () => {
+        const { port: free } = probe.address() as { port: number };
+        probe.close(() => resolve(free));
+      });
+    });
+    const config = join(dir.path, 'edge.yaml');
+    const yaml = (dataDir: string) => `data_dir: ${dataDir}\napi:\n  port: ${port}\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n`;
+    writeFileSync(config, yaml('./old'));
+    const d = startDaemon(dir.path, config);
+    await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+    writeFileSync(config, yaml('./new'));
+    d.child.kill('SIGHUP');
+    const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 'config reloaded');
+    expect(reloaded.restarted).toEqual([]);
+    const r = await runCli(['status', '--config', config], { cwd: dir.path });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain(`belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`);
   });
 });

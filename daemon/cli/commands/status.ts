@@ -38,6 +38,7 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
     const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
     let apiNote: string | undefined;
+    let otherDaemon: string | undefined;
     if (target) {
       try {
         const status = await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status');
@@ -48,6 +49,7 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
           return 0;
         }
         apiNote = `the API at ${target.url} belongs to the daemon of ${status.data_dir}`;
+        otherDaemon = status.data_dir;
       } catch (error) {
         apiNote = (error as Error).message;
       }
@@ -63,7 +65,9 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
       return running ? 0 : 1;
     }
     if (!status) {
-      io.stdout(`not running: no daemon has written a status in ${dataDir}\n`);
+      // A SIGHUP that changed data_dir leaves the daemon on its old dir until a restart.
+      const hint = otherDaemon ? ` (${apiNote}: if data_dir changed, it takes effect when that daemon restarts)` : '';
+      io.stdout(`not running: no daemon has written a status in ${dataDir}${hint}\n`);
       return 1;
     }
     if (!running) {
