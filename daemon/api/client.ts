@@ -1,5 +1,6 @@
 import type { EdgeConfig } from '../config/schema.ts';
 import type { ValidationIssue } from '../contract/validate.ts';
+import { alive } from '../lifecycle/data-dir.ts';
 import { readApiFile } from './discovery.ts';
 
 export interface ApiTarget {
@@ -33,19 +34,10 @@ export function resolveApiTarget(options: { config: EdgeConfig; dataDir: string;
   const bearer = token ?? (env.AURAISON_EDGE_API_TOKEN || undefined) ?? (config.api.token || undefined);
   if (url) return { url: url.replace(/\/+$/, ''), token: bearer, from: '--url' };
   const file = readApiFile(dataDir);
-  if (file && pidAlive(file.pid)) return { url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'), token: bearer, from: `${dataDir}/run/api.json` };
+  if (file && alive(file.pid)) return { url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'), token: bearer, from: `${dataDir}/run/api.json` };
   if (!config.api.enabled || config.api.port === 0) return undefined;
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host === '::' ? '::1' : config.api.host;
   return { url: `http://${host.includes(':') ? `[${host}]` : host}:${config.api.port}`, token: bearer, from: 'config api.host/api.port' };
-}
-
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM'; // alive, someone else's
-  }
 }
 
 /** A small JSON client of the local API, for the CLI's thin commands. */

@@ -1,6 +1,7 @@
 import type { Readiness } from '../../api/readiness.ts';
 import { resolveDataDir } from '../../config/load.ts';
 import type { DaemonStatus } from '../../daemon.ts';
+import { alive } from '../../lifecycle/data-dir.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
@@ -58,7 +59,7 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     const status = readStatusFile(dataDir);
     const ageMs = status ? Date.now() - Date.parse(status.written_at) : Infinity;
     // A daemon killed with -9 leaves a fresh-looking file for up to STALE_MS: its pid tells at once.
-    const gone = status !== undefined && status.state === 'running' && !processExists(status.pid);
+    const gone = status !== undefined && status.state === 'running' && !alive(status.pid);
     const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS && !gone;
     if (values.json) {
       io.stdout(`${JSON.stringify({ running, source: status ? 'file' : null, data_dir: dataDir, ...(apiNote ? { api: apiNote } : {}), status: status ?? null })}\n`);
@@ -80,16 +81,6 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     return 0;
   },
 };
-
-/** Whether process `pid` exists on this host (EPERM: it does, under another user). */
-function processExists(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
 
 function formatStatus(s: ApiStatus, source: string): string {
   // Columns as wide as their longest entry, so a long topic or type name does not push the rest out of line.
