@@ -428,7 +428,10 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     if (this.#options.navigation) return this.#options.navigation;
     if (!this.#navigator) {
       const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
-      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance } });
+      // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to match.
+      const sim = this.#ctx.config.sim;
+      const timeScale = sim.enabled ? sim.speed : 1;
+      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance }, timeScale });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();
     }
