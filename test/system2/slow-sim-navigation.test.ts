@@ -27,8 +27,10 @@ describe('the agent driving a sim slower than real time', () => {
     const intent = { intent_id: newId(), type: 'navigate_to', params: { x: dock.x, y: dock.y }, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] };
     const { run_id } = await agent.submitIntent(intent, 'internal');
     await waitFor(() => agent.getRun(run_id)!.events.some((e) => e.kind === 'tool.call'), 'the goal to be driven', 30_000);
-    // Three /odom periods of wall time: a watchdog that did not stretch has ended the goal by now.
-    await new Promise((r) => setTimeout(r, 2000));
+    // Three more /odom messages, 0.67 wall seconds apart: a watchdog that did not stretch has ended the goal by then.
+    let odom = 0;
+    daemon.bus.subscribe({ name: 'test-odom', topic: '/odom', handler: () => void odom++ });
+    await waitFor(() => odom >= 3, 'three /odom messages', 30_000);
     expect(agent.getRun(run_id)!.run).toMatchObject({ status: 'running' });
     const stop = await agent.submitIntent({ ...intent, intent_id: newId(), type: 'stop', params: {} }, 'internal');
     await waitFor(() => agent.getRun(run_id)!.run.status !== 'running' && agent.getRun(stop.run_id)!.run.status === 'succeeded', 'the stop', 30_000);
