@@ -1,6 +1,7 @@
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { MessageReader, MessageWriter } from '@foxglove/rosmsg2-serialization';
 import './cdr-bounds.ts';
+import './cdr-utf8.ts';
 import type { DefinitionsRegistry } from './definitions.ts';
 import { FieldValidator } from './field-validator.ts';
 

@@ -1,5 +1,6 @@
 import { MessageChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
+import '../bus/cdr-utf8.ts';
 import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
 import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/action-command.ts';
 import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
