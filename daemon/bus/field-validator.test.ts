@@ -28,7 +28,7 @@ describe('FieldValidator', () => {
   it('checks bounds, fixed lengths, 64-bit integers and float ranges', () => {
     const B = 'odd_msgs/msg/Bounded';
     expect(problem(B, { v: [1, 2, 3] })).toBe('v: expected at most 2 items, got 3');
-    expect(problem(B, { s: 'toolong' })).toBe('s: expected at most 3 characters, got 7');
+    expect(problem(B, { s: 'toolong' })).toBe('s: expected at most 3 bytes (UTF-8), got 7');
     expect(problem(B, { fixed: [1] })).toBe('fixed: expected 3 items, got 1');
     expect(problem(B, { big: 2 ** 63 })).toMatch(/^big: expected int64 .*past 2\^53 where a number is not exact: give it as a string$/);
     expect(problem(B, { big: '9223372036854775808' })).toMatch(/^big: expected int64 \(an integer from -9223372036854775808 to 9223372036854775807, as a number or a decimal string\), got 9223372036854775808$/);

@@ -44,6 +44,10 @@ const TYPED_ARRAYS: Record<string, readonly Function[]> = {
   float64: [Float64Array],
 };
 
+/** Types whose sequences take bytes; ROS 2's char and byte arrive here as uint8. */
+const BYTE_TYPES = new Set(['uint8', 'byte', 'char']);
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+
 class Problem {
   constructor(readonly text: string) {}
 }
@@ -106,14 +110,18 @@ export class FieldValidator {
     return copy ?? value;
   }
 
-  #array(value: unknown, field: MessageDefinitionField, path: string[], anyFloat: boolean): unknown {
+  #array(given: unknown, field: MessageDefinitionField, path: string[], anyFloat: boolean): unknown {
+    const bytes = BYTE_TYPES.has(field.type);
+    const value = bytes ? asBytes(given) : given;
+    if (value instanceof Problem) return at(path, value.text);
     const typed = ArrayBuffer.isView(value) && TYPED_ARRAYS[field.type]?.some((ctor) => value instanceof ctor) === true;
-    if (!Array.isArray(value) && !typed) return at(path, `expected array, got ${kindOf(value)}`);
+    if (!Array.isArray(value) && !typed) return at(path, `expected array${bytes ? ' or base64 string' : ''}, got ${kindOf(value)}`);
     const items = value as ArrayLike<unknown>;
     if (field.arrayLength !== undefined && items.length !== field.arrayLength) return at(path, `expected ${field.arrayLength} items, got ${items.length}`);
     if (field.arrayUpperBound !== undefined && items.length > field.arrayUpperBound) return at(path, `expected at most ${field.arrayUpperBound} items, got ${items.length}`);
-    // A typed array of the right class holds only values of the type; only a float's finiteness is left.
-    if (typed && (anyFloat || (field.type !== 'float32' && field.type !== 'float64'))) return value;
+    // A typed array of the right class holds only values of the type. Its floats are taken as they are,
+    // NaN and ±Inf included: it comes from code (a LaserScan's ranges use them, REP 117), not a model's JSON.
+    if (typed) return value;
     let copy: unknown[] | undefined;
     for (let i = 0; i < items.length; i++) {
       const item = items[i];
@@ -130,7 +138,10 @@ export class FieldValidator {
     if (type === 'bool') return typeof value === 'boolean' ? value : at(path, `expected boolean, got ${kindOf(value)}`);
     if (type === 'string') {
       if (typeof value !== 'string') return at(path, `expected string, got ${kindOf(value)}`);
-      return field.upperBound !== undefined && value.length > field.upperBound ? at(path, `expected at most ${field.upperBound} characters, got ${value.length}`) : value;
+      if (field.upperBound === undefined || value.length <= field.upperBound / 3) return value;
+      // A ROS 2 bound counts the bytes CDR carries (a C char each), not characters: "日本" is 6 of them.
+      const size = Buffer.byteLength(value, 'utf8');
+      return size > field.upperBound ? at(path, `expected at most ${field.upperBound} bytes (UTF-8), got ${size}${size === value.length ? '' : ` for ${[...value].length} characters`}`) : value;
     }
     if (type === 'wstring') return at(path, 'wstring fields cannot be written (the CDR writer does not support them)');
     const range = INTEGER_RANGES[type];
@@ -142,6 +153,18 @@ export class FieldValidator {
     if (type === 'float32' && Math.abs(value) > FLOAT32_MAX) return at(path, `expected float32 (at most ${FLOAT32_MAX} in size), got ${value}`);
     return value;
   }
+}
+
+/**
+ * A byte sequence in the forms the writer does not take as they are: a base64 string (how rosbridge and
+ * ROS 2's JSON conversions give uint8[] and char[]) decoded, and an Int8Array (a C char buffer) seen as the
+ * same bytes unsigned. Anything else is returned as given.
+ */
+function asBytes(value: unknown): unknown {
+  if (value instanceof Int8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
+  if (typeof value !== 'string') return value;
+  if (!BASE64.test(value)) return new Problem(`expected array or base64 string, got a string that is not base64 (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)})`);
+  return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
 /**
