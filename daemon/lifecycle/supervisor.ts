@@ -22,7 +22,7 @@ interface Slot {
   failure: string | undefined;
   retryTimer: NodeJS.Timeout | undefined;
   retries: number;
-  /** The component's start() while it is still running, when a stop came first (see #startSlot). */
+  /** The component's create() or start() while it is still running, when a stop came first (see #startSlot). */
   starting: Promise<void> | undefined;
 }
 
@@ -38,7 +38,9 @@ export class CriticalComponentError extends Error {
  * start, reload, stop and retries run one at a time, in call order, so a signal that comes in the middle
  * of one (SIGTERM while a model loads, SIGHUP during startup) never runs two starts of a component or
  * leaves one running after stop. stop is final: it cuts short a start or reload in flight (no further
- * component starts), waits for a component start in flight within its budget, and stops whatever started.
+ * component starts), waits for a component create or start in flight within its budget, and stops whatever
+ * started. Every wait after stop() is bounded by its budget, so a component that never settles is
+ * reported (logged and returned by stop) instead of holding the daemon until systemd kills it.
  */
 export class Supervisor {
   #specs: readonly ComponentSpec[];
@@ -52,6 +54,12 @@ export class Supervisor {
   #stopping = false;
   #stopRequested: Promise<void>;
   #requestStop!: () => void;
+  /** When the budget of the first stop() runs out, ms since the epoch. */
+  #stopDeadline = Infinity;
+  /** Components that did not finish their create, start or stop within the stop budget. */
+  #unstopped = new Set<string>();
+  /** The component the lifecycle operation in flight is creating, starting or stopping, for the log. */
+  #busy: string | undefined;
   /** The lifecycle operation running now; the next one waits for it. */
   #chain: Promise<unknown> = Promise.resolve();
 
@@ -84,19 +92,34 @@ export class Supervisor {
     });
   }
 
-  /** Stops everything in reverse start order within `budgetMs` in all; a start or reload in flight ends first. */
-  stop(budgetMs = 5000): Promise<void> {
+  /**
+   * Stops everything in reverse start order within `budgetMs` in all; a start or reload in flight ends
+   * first. Resolves with the components that did not stop within the budget (each is logged), [] when all did.
+   */
+  stop(budgetMs = 5000): Promise<string[]> {
     const deadline = Date.now() + budgetMs;
+    this.#stopDeadline = Math.min(this.#stopDeadline, deadline);
     this.#stopping = true;
     this.#requestStop();
-    return this.#serialize(async () => {
+    // Not #serialize: the operation in flight gets the budget, not forever (its own waits are bounded by
+    // it too, so this only gives up on one that is stuck where nothing bounds it).
+    const previous = this.#chain;
+    const result = (async () => {
+      if ((await this.#within(previous, budgetMs)) === 'timeout') {
+        const busy = this.#busy;
+        if (busy !== undefined) this.#unstopped.add(busy);
+        this.#log.error({ component: busy }, 'a lifecycle operation was still running when the stop budget ran out; stopping the rest');
+      }
       const slots = [...this.#slots.values()].reverse();
       for (const slot of slots) {
         clearTimeout(slot.retryTimer);
         await this.#stopSlot(slot, Math.max(deadline - Date.now(), 100));
       }
       this.#slots.clear();
-    });
+      return [...this.#unstopped];
+    })();
+    this.#chain = result.catch(() => undefined);
+    return result;
   }
 
   /** Applies a new, already validated config: restarts the components whose settings changed. */
@@ -178,8 +201,19 @@ export class Supervisor {
     this.#slots.set(spec.name, slot);
     // Never two instances of one component: a live one is stopped before another is made.
     if (slot.component) await this.#stopSlot(slot, 5000);
+    this.#busy = spec.name;
     try {
-      const component = await spec.create({ ...this.#makeContext(config), components: this.#live });
+      const created = Promise.resolve().then(() => spec.create({ ...this.#makeContext(config), components: this.#live }));
+      // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
+      const made = await Promise.race([created, this.#stopRequested.then(() => undefined)]);
+      if (!made) {
+        slot.starting = created.then(
+          (component) => void (slot.component = component),
+          () => undefined,
+        );
+        return;
+      }
+      const component = made;
       slot.component = component;
       const timeout = spec.startTimeout?.(config);
       const ms = timeout?.ms ?? this.#startTimeoutMs;
@@ -200,8 +234,13 @@ export class Supervisor {
       if (spec.critical) throw new CriticalComponentError(`${spec.name} failed to start: ${reason}`);
       slot.failure = reason;
       this.#live.delete(spec.name);
-      if (slot.component) await slot.component.stop().catch(() => undefined); // best effort: it never started
+      const never = slot.component;
       slot.component = undefined;
+      if (never) {
+        // Best effort, as it never started; bounded, as its stop may wait on that start.
+        const stopped = await this.#within(never.stop(), this.#startTimeoutMs).catch(() => 'failed' as const);
+        if (stopped === 'timeout') this.#didNotStop(spec.name, 'after its failed start');
+      }
       if (this.#stopping) return;
       const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
       slot.retries++;
@@ -214,27 +253,70 @@ export class Supervisor {
         }).catch((error: unknown) => this.#log.error({ component: spec.name, err: (error as Error).message }, 'component retry failed'));
       }, delay);
       slot.retryTimer.unref();
+    } finally {
+      this.#busy = undefined;
     }
   }
 
   async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
+    const name = slot.spec.name;
+    this.#live.delete(name);
+    const deadline = Date.now() + budgetMs;
+    const pending = slot.starting;
+    if (pending) {
+      // Stopping a component halfway through its start would leave what the rest of start() opens running.
+      const settled = (await this.#within(pending, budgetMs)) === 'done';
+      slot.starting = undefined;
+      if (!settled && !slot.component) {
+        // Still in create(): there is nothing to stop yet. Should it be made after all, it is stopped then.
+        this.#didNotStop(name, 'it was still being created');
+        void pending.then(() => {
+          const late = slot.component;
+          slot.component = undefined;
+          late?.stop().catch(() => undefined); // best effort: no one waits for it any more
+        });
+        return;
+      }
+      if (!settled) this.#log.error({ component: name }, 'component was still starting when the stop budget ran out; stopping it anyway');
+    }
     const component = slot.component;
-    this.#live.delete(slot.spec.name);
     slot.component = undefined;
     if (!component) return;
-    const deadline = Date.now() + budgetMs;
-    if (slot.starting) {
-      // Stopping a component halfway through its start would leave what the rest of start() opens running.
-      const settled = await withTimeout(slot.starting.then(() => true), budgetMs, 'start still running').catch(() => false);
-      slot.starting = undefined;
-      if (!settled) this.#log.error({ component: slot.spec.name }, 'component was still starting when the stop budget ran out; stopping it anyway');
-    }
     const left = Math.max(deadline - Date.now(), 100);
+    this.#busy = name;
     try {
-      await withTimeout(component.stop(reason), left, `${slot.spec.name} did not stop within ${left} ms`);
-      this.#log.info({ component: slot.spec.name }, 'component stopped');
+      if ((await this.#within(component.stop(reason), left)) === 'timeout') this.#didNotStop(name, `within ${left} ms`);
+      else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
-      this.#log.error({ component: slot.spec.name, err: (error as Error).message }, 'component stop failed');
+      this.#log.error({ component: name, err: (error as Error).message }, 'component stop failed');
+    } finally {
+      this.#busy = undefined;
+    }
+  }
+
+  #didNotStop(name: string, why: string): void {
+    if (this.#stopping) this.#unstopped.add(name);
+    this.#log.error({ component: name }, `component did not stop (${why}); the daemon goes on without waiting for it`);
+  }
+
+  /**
+   * Waits for `promise` at most `ms`, and once stop() is called at most what is left of its budget. A
+   * rejection passes through.
+   */
+  async #within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
+    let done = false;
+    const timers: NodeJS.Timeout[] = [];
+    const timeUp = new Promise<'timeout'>((resolve) => {
+      if (Number.isFinite(ms)) timers.push(setTimeout(() => resolve('timeout'), ms));
+      void this.#stopRequested.then(() => {
+        if (!done) timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - Date.now(), 0)));
+      });
+    });
+    try {
+      return await Promise.race([promise.then(() => 'done' as const), timeUp]);
+    } finally {
+      done = true;
+      for (const timer of timers) clearTimeout(timer);
     }
   }
 }
