@@ -26,7 +26,7 @@ export interface TensorMessage {
 /** A payload that doesn't follow the format; `code` is what an error reply carries. */
 export class TensorCodecError extends Error {
   override name = 'TensorCodecError';
-  readonly code: 'bad_payload' | 'bad_dtype' | 'bad_shape';
+  readonly code: 'bad_payload' | 'bad_dtype' | 'bad_shape' | 'not_finite';
   constructor(code: TensorCodecError['code'], message: string) {
     super(message);
     this.code = code;
@@ -117,4 +117,40 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
     return { name, shape: shape as number[], data };
   });
   return { tensors, fields };
+}
+
+/**
+ * A tensor written as JSON: a number, or a list (nested for each dimension) of numbers. The shape is the
+ * nesting, so the list must be rectangular. JSON has no NaN (JSON.stringify writes null), so a null names
+ * the element rather than reaching the model as a NaN the caller never sees.
+ */
+export function tensorFromJson(name: string, value: unknown): NamedTensor {
+  const shape: number[] = [];
+  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
+  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
+  let n = 0;
+  const walk = (v: unknown, depth: number, at: string): void => {
+    if (depth < shape.length) {
+      if (!Array.isArray(v) || v.length !== shape[depth]) {
+        throw new TensorCodecError('bad_shape', `input "${name}"${at} is ${Array.isArray(v) ? `a list of ${v.length}` : JSON.stringify(v)}; its first row makes the shape ${JSON.stringify(shape)}, so it must be a list of ${shape[depth]}`);
+      }
+      v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
+      return;
+    }
+    if (v === null) throw new TensorCodecError('not_finite', `input "${name}"${at} is null (JSON has no NaN); inputs must be finite`);
+    if (typeof v !== 'number') throw new TensorCodecError(Array.isArray(v) ? 'bad_shape' : 'bad_dtype', `input "${name}"${at} is ${JSON.stringify(v)}; send numbers in lists of the shape ${JSON.stringify(shape)}`);
+    data[n++] = v;
+  };
+  walk(value, 0, '');
+  return { name, shape, data };
+}
+
+/** The inverse of tensorFromJson: the data as lists nested by the shape (a number for shape []). */
+export function tensorToJson(t: NamedTensor): unknown {
+  const build = (depth: number, start: number): unknown => {
+    if (depth === t.shape.length) return t.data[start];
+    const stride = t.shape.slice(depth + 1).reduce((a, b) => a * b, 1);
+    return Array.from({ length: t.shape[depth]! }, (_, i) => build(depth + 1, start + i * stride));
+  };
+  return build(0, 0);
 }

@@ -2,9 +2,11 @@ import type { Bus } from '../../daemon/bus/bus.ts';
 import type { QueryPayload } from '../../daemon/bus/types.ts';
 import { PolicyInputError } from './policy-runner.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
-import { decodeTensors, encodeError, encodeTensors, TENSOR_ENCODING, TensorCodecError } from './tensor-codec.ts';
+import { decodeTensors, encodeError, encodeTensors, type NamedTensor, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson } from './tensor-codec.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
+/** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */
+const JSON_ENCODING = 'application/json';
 
 export interface VlaServiceStats {
   queries: number;
@@ -32,6 +34,11 @@ const withoutLeadingOnes = (shape: readonly number[]): number[] => {
  * session run is not reentrant) and at most `maxPending` wait: a burst gets `busy` replies rather than
  * a queue that answers long after its callers gave up; a query whose caller's timeout passed while it
  * waited is dropped without running the model.
+ *
+ * A request may also come as JSON (what `POST /inference/vla/:policy` forwards from `{"input": ...}`), so
+ * that a policy can be tried with curl: `{"obs": [0.1, ...]}`, each input a number or nested lists, its
+ * shape the nesting. It gets the same checks and is answered in JSON:
+ * `{policy, chunk, inference_us, outputs: {<name>: {shape, data: nested lists}}}`, or `{policy, error}`.
  */
 export class VlaService {
   readonly name: string;
@@ -62,25 +69,27 @@ export class VlaService {
   async handle(request: QueryPayload, signal?: AbortSignal): Promise<QueryPayload> {
     this.stats.queries++;
     const policy = this.#policy.spec.name;
-    if (request.encoding !== TENSOR_ENCODING) {
-      return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING}, got ${JSON.stringify(request.encoding)}`);
+    const json = request.encoding === JSON_ENCODING;
+    if (!json && request.encoding !== TENSOR_ENCODING) {
+      return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING} or ${JSON_ENCODING}, got ${JSON.stringify(request.encoding)}`, false);
     }
     let inputs: Record<string, Float32Array>;
     let fields: Record<string, unknown>;
     try {
-      ({ inputs, fields } = this.#decode(request.payload));
+      ({ inputs, fields } = this.#decode(json ? this.#fromJson(request.payload) : decodeTensors(request.payload)));
     } catch (error) {
-      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message);
+      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message, json);
       throw error;
     }
     if (this.#pending >= this.#maxPending) {
       return this.#error(
         'busy',
         `policy ${policy} is busy: ${this.#pending} queries in flight or waiting, the most policies.${policy}.max_pending_queries allows; try again later`,
+        json,
       );
     }
     this.#pending++;
-    const turn = this.#tail.then(() => this.#run(inputs, fields, signal));
+    const turn = this.#tail.then(() => this.#run(inputs, fields, signal, json));
     this.#tail = turn;
     try {
       return await turn;
@@ -89,8 +98,22 @@ export class VlaService {
     }
   }
 
-  #decode(payload: Uint8Array): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
-    const { tensors, fields } = decodeTensors(payload);
+  /** A JSON request as tensors: each key an input, each value a number or nested lists of them. */
+  #fromJson(payload: Uint8Array): { tensors: NamedTensor[]; fields: Record<string, unknown> } {
+    let body: unknown;
+    try {
+      body = JSON.parse(new TextDecoder().decode(payload));
+    } catch (error) {
+      throw new TensorCodecError('bad_payload', `the JSON request does not parse: ${(error as Error).message}`);
+    }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+      const names = [...this.#inputShapes.keys()];
+      throw new TensorCodecError('bad_payload', `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : JSON.stringify(body)}`);
+    }
+    return { tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value)), fields: {} };
+  }
+
+  #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
     const policy = this.#policy.spec.name;
     // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
     const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
@@ -106,9 +129,9 @@ export class VlaService {
     return { inputs, fields };
   }
 
-  async #run(inputs: Record<string, Float32Array>, fields: Record<string, unknown>, signal: AbortSignal | undefined): Promise<QueryPayload> {
+  async #run(inputs: Record<string, Float32Array>, fields: Record<string, unknown>, signal: AbortSignal | undefined, json: boolean): Promise<QueryPayload> {
     const policy = this.#policy.spec.name;
-    if (signal?.aborted) return this.#error('timeout', `policy ${policy}: the caller's timeout passed while the query waited; the model was not run`);
+    if (signal?.aborted) return this.#error('timeout', `policy ${policy}: the caller's timeout passed while the query waited; the model was not run`, json);
     try {
       this.#policy.reset?.();
       const started = performance.now();
@@ -117,26 +140,30 @@ export class VlaService {
       for (const [name, o] of Object.entries(outputs)) {
         const i = o.data.findIndex((v) => !Number.isFinite(v));
         // The safety frame covers loops only: a caller driving a robot from this reply must never get NaN.
-        if (i >= 0) return this.#error('non_finite_output', `policy ${policy}: output "${name}" element ${i} is ${o.data[i]}; no outputs returned`);
+        if (i >= 0) return this.#error('non_finite_output', `policy ${policy}: output "${name}" element ${i} is ${o.data[i]}; no outputs returned`, json);
       }
       const action = Object.values(outputs)[0];
       const reply: Record<string, unknown> = { policy, chunk: action?.chunk ?? 1, inference_us: inferenceUs };
       if (typeof fields.timestep === 'number') reply.timestep = fields.timestep;
-      const payload = encodeTensors(
-        Object.entries(outputs).map(([name, o]) => ({ name, shape: o.shape, data: o.data })),
-        reply,
-      );
-      return { encoding: TENSOR_ENCODING, payload };
+      const tensors = Object.entries(outputs).map(([name, o]) => ({ name, shape: o.shape, data: o.data }));
+      if (json) {
+        const named = Object.fromEntries(tensors.map((t) => [t.name, { shape: t.shape, data: tensorToJson(t) }]));
+        return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify({ ...reply, outputs: named })) };
+      }
+      return { encoding: TENSOR_ENCODING, payload: encodeTensors(tensors, reply) };
     } catch (error) {
-      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message);
-      return this.#error('inference_failed', `policy ${policy}: ${(error as Error).message}`);
+      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message, json);
+      return this.#error('inference_failed', `policy ${policy}: ${(error as Error).message}`, json);
     }
   }
 
-  #error(code: string, message: string): QueryPayload {
+  /** An error reply, in the encoding the request came in. */
+  #error(code: string, message: string, json: boolean): QueryPayload {
     this.stats.errors++;
     this.stats.errorsByCode[code] = (this.stats.errorsByCode[code] ?? 0) + 1;
-    return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy: this.#policy.spec.name }) };
+    const policy = this.#policy.spec.name;
+    if (json) return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify({ policy, error: { code, message } })) };
+    return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy }) };
   }
 
   close(): void {

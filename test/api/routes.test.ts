@@ -1,8 +1,13 @@
 import { afterEach, describe, expect, it } from 'vitest';
+import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../adapters/lerobot/tensor-codec.ts';
+import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
+import { FIXTURES } from '../helpers/cli.ts';
+import { policySettings } from '../system1/models.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { FakeLakehouse } from './fakes/fake-lakehouse.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
@@ -290,6 +295,38 @@ describe('POST /inference', () => {
     expect(r.status).toBe(200);
     expect(r.json.output).toEqual({ actions: [2, 4] });
     expect(seen).toEqual(['application/json']);
+  });
+
+  it('runs a real policy (mjlab_microban) from a JSON input and answers JSON outputs; the binary path is unchanged', async () => {
+    h = await startHarness();
+    const runner = await PolicyRunner.open('microban', policySettings({ model: `${FIXTURES}/onnx/mjlab_microban/policy.onnx` }));
+    const service = new VlaService(h.bus, runner);
+    try {
+      const obs = Array.from({ length: 63 }, (_, i) => i / 100);
+      const r = await http(h.url, '/inference/vla/microban', { body: { input: { obs } } });
+      expect(r.status).toBe(200);
+      expect(r.json.encoding).toBe('application/json');
+      const output = r.json.output as { policy: string; outputs: { actions: { shape: number[]; data: number[][] } } };
+      expect(output.policy).toBe('microban');
+      expect(output.outputs.actions.shape).toEqual([1, 18]);
+      const bytes = await http(h.url, '/inference/vla/microban', {
+        body: { payload_base64: Buffer.from(encodeTensors([{ name: 'obs', shape: [1, 63], data: Float32Array.from(obs) }])).toString('base64'), encoding: TENSOR_ENCODING },
+      });
+      expect(bytes.status).toBe(200);
+      expect(bytes.json.encoding).toBe(TENSOR_ENCODING);
+      const tensors = decodeTensors(Buffer.from(bytes.json.payload_base64 as string, 'base64')).tensors;
+      expect(output.outputs.actions.data).toEqual([Array.from(tensors[0]!.data)]);
+      const short = await http(h.url, '/inference/vla/microban', { body: { input: { obs: obs.slice(2) } } });
+      expect([short.status, short.json.error]).toEqual([400, 'bad_shape']);
+      expect(short.json.message).toContain('[61]');
+      const nan = await http(h.url, '/inference/vla/microban', { body: { input: { obs: obs.map((v, i) => (i === 7 ? null : v)) } } });
+      expect([nan.status, nan.json.error]).toEqual([400, 'not_finite']);
+      const name = await http(h.url, '/inference/vla/microban', { body: { input: { observation: obs } } });
+      expect([name.status, name.json.error]).toEqual([400, 'unknown_input']);
+    } finally {
+      service.close();
+      await runner.close();
+    }
   });
 
   it('carries raw bytes as base64 and a model name with slashes', async () => {

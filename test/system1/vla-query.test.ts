@@ -63,8 +63,51 @@ describe('ai/inference/vla/<policy>', () => {
   });
 
   it('answers a wrong encoding with an error reply', async () => {
-    const reply = await ask('controller', new TextEncoder().encode('{}'), 'application/json');
+    const reply = await ask('controller', new TextEncoder().encode('{}'), 'text/plain');
     expect((reply.fields.error as { code: string; message: string }).code).toBe('bad_encoding');
+  });
+});
+
+describe('ai/inference/vla/<policy> with a JSON request (mjlab_microban)', () => {
+  const askJson = async (input: unknown) => {
+    const reply = await bus.query('ai/inference/vla/microban', { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(input)) });
+    expect(reply.encoding).toBe('application/json');
+    return JSON.parse(new TextDecoder().decode(reply.payload)) as { error?: { code: string; message: string }; outputs?: Record<string, { shape: number[]; data: number[][] }>; chunk?: number };
+  };
+  const obs = Array.from({ length: 63 }, (_, i) => Math.round(Math.sin(i) * 100) / 100);
+
+  beforeAll(async () => {
+    const microban = await PolicyRunner.open('microban', policySettings({ model: `${FIXTURES}/onnx/mjlab_microban/policy.onnx` }));
+    runners.push(microban);
+    new VlaService(bus, microban);
+  });
+
+  it('encodes nested lists with the declared shape and answers the outputs as nested lists, as the binary request does', async () => {
+    const binary = await ask('microban', encodeTensors([{ name: 'obs', shape: [1, 63], data: Float32Array.from(obs) }]));
+    const flat = await askJson({ obs });
+    const nested = await askJson({ obs: [obs] });
+    expect(flat.error).toBeUndefined();
+    expect(flat.chunk).toBe(1);
+    expect(flat.outputs!.actions!.shape).toEqual([1, 18]);
+    expect(flat.outputs!.actions!.data).toEqual([Array.from(binary.tensors[0]!.data)]);
+    expect(nested.outputs).toEqual(flat.outputs);
+  });
+
+  it.each([
+    ['a wrong length', { obs: obs.slice(1) }, 'bad_shape', '[62]'],
+    ['a transposed shape', { obs: obs.map((v) => [v]) }, 'bad_shape', '[63,1]'],
+    ['a ragged list', { obs: [obs, [1]] }, 'bad_shape', 'obs"[1]'],
+    ['a null (NaN in JSON)', { obs: obs.map((v, i) => (i === 5 ? null : v)) }, 'not_finite', 'obs"[5] is null'],
+    ['an overflow to Infinity', { obs: obs.map((v, i) => (i === 2 ? 1e39 : v)) }, 'not_finite', 'element 2'],
+    ['a string', { obs: obs.map((v, i) => (i === 0 ? '0.1' : v)) }, 'bad_dtype', 'obs"[0] is "0.1"'],
+    ['an unknown input name', { obs, state: [1] }, 'unknown_input', '"state"'],
+    ['a missing input', {}, 'missing_input', '"obs"'],
+    ['a list in place of the inputs object', [obs], 'bad_payload', '{"obs": [...]}'],
+  ])('answers %s with a JSON error reply', async (_what, input, code, text) => {
+    const reply = await askJson(input);
+    expect(reply.error?.code).toBe(code);
+    expect(reply.error?.message).toContain(text);
+    expect(reply.outputs).toBeUndefined();
   });
 });
 

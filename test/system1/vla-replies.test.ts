@@ -69,7 +69,13 @@ describe('ai/inference/vla/<policy> replies', () => {
     expect(nan.status).toBe(502);
     expect(nan.json).toMatchObject({ error: 'non_finite_output' });
     const json = await http(h.url, '/inference/vla/lin', { body: { input: { obs: [1, 2] } } });
-    expect(json.status).toBe(400);
-    expect(json.json).toMatchObject({ error: 'bad_encoding' });
+    expect(json.status).toBe(200);
+    const jsonShape = await http(h.url, '/inference/vla/lin', { body: { input: { obs: [[1], [2]] } } });
+    expect([jsonShape.status, jsonShape.json.error]).toEqual([400, 'bad_shape']);
+    const jsonNan = await http(h.url, '/inference/vla/sqrt', { body: { input: { obs: [-1, 4] } } });
+    expect([jsonNan.status, jsonNan.json.error]).toEqual([502, 'non_finite_output']);
+    const text = await http(h.url, '/inference/vla/lin', { body: { payload_base64: Buffer.from('obs=1,2').toString('base64'), encoding: 'text/plain' } });
+    expect(text.status).toBe(400);
+    expect(text.json).toMatchObject({ error: 'bad_encoding' });
   });
 });

@@ -32,7 +32,8 @@ export const UNKNOWN_NAME = 'unknown';
 /**
  * POST /inference/vla/:policy and POST /inference/llm/:model: the bus queries `ai/inference/vla/<policy>` and
  * `ai/inference/llm/<model>` over HTTP (a model name may hold slashes: /inference/llm/Qwen/Qwen2.5-7B).
- * A JSON `input` travels as application/json; other encodings travel as base64 both ways.
+ * A JSON `input` travels as application/json; other encodings travel as base64 both ways. A VLA policy
+ * takes `{"input": {"obs": [..]}}` (each input as nested lists) and answers its outputs as nested lists.
  */
 export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, settings, metrics }) => {
   const handle = async (kind: 'vla' | 'llm', name: string, body: Static<typeof InferenceBody>, reply: FastifyReply) => {
@@ -74,16 +75,17 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
   );
 };
 
-/** The error a VLA reply carries (`{"error": {code, message}}` in its header), if any. */
+/** The error a VLA reply carries (`{"error": {code, message}}` in its tensor header or JSON body), if any. */
 function vlaError(answer: QueryPayload): { code: string; message: string } | undefined {
-  if (answer.encoding !== TENSOR_ENCODING) return undefined;
   let fields: Record<string, unknown>;
   try {
-    ({ fields } = decodeTensors(answer.payload));
+    if (answer.encoding === TENSOR_ENCODING) ({ fields } = decodeTensors(answer.payload));
+    else if (answer.encoding === JSON_ENCODING) fields = JSON.parse(new TextDecoder().decode(answer.payload)) as Record<string, unknown>;
+    else return undefined;
   } catch {
     return undefined; // not ours to judge: the bytes go to the caller as they are
   }
-  const error = fields.error as { code?: unknown; message?: unknown } | undefined;
+  const error = fields?.error as { code?: unknown; message?: unknown } | undefined;
   if (!error || typeof error !== 'object') return undefined;
   return { code: typeof error.code === 'string' ? error.code : 'inference_failed', message: typeof error.message === 'string' ? error.message : 'the policy answered with an error' };
 }
