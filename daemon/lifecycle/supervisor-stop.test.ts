@@ -1,12 +1,8 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../bus/bus.ts';
-import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { defaultConfig } from '../config/load.ts';
-import type { Journal } from '../contract/services.ts';
-import { silentLogger } from '../log.ts';
-import type { Component, ComponentSpec } from './component.ts';
+import type { Component, ComponentContext, ComponentSpec } from './component.ts';
 import { Supervisor } from './supervisor.ts';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -32,17 +28,8 @@ function harness(specs: ComponentSpec[]) {
     log: pino({ level: 'info' }, stream),
     startTimeoutMs: 600_000,
     retryBaseMs: 600_000,
-    context: (config) => ({
-      config,
-      bus: new Bus(),
-      definitions: new DefinitionsRegistry({ distro: 'none' }),
-      log: silentLogger(),
-      dataDir: '/nonexistent',
-      journal: {} as Journal,
-      daemonStatus: () => {
-        throw new Error('not in this test');
-      },
-    }),
+    // These components use nothing from their context.
+    context: () => ({}) as Omit<ComponentContext, 'components'>,
   });
   return { supervisor, lines };
 }
