@@ -110,6 +110,19 @@ describe('GET /events', () => {
     const kinds = await http(h.url, '/events?kinds=Agent%20Event');
     expect(kinds.json.issues?.[0]?.path).toBe('querystring.kinds');
   });
+
+  it('answers 400 for a record kind the journal never writes, with a did-you-mean, rather than an empty stream', async () => {
+    h = await startHarness();
+    const typo = await http(h.url, '/events?kinds=run_state,agent_events');
+    expect(typo.status).toBe(400);
+    expect(typo.json.issues?.[0]?.path).toBe('querystring.kinds');
+    expect(typo.json.message).toContain('unknown journal record kind "agent_events" (the journal holds agent_event, run_state); did you mean "agent_event"?');
+    const bogus = await http(h.url, '/events?kinds=bogus');
+    expect([bogus.status, bogus.json.message]).toEqual([400, 'querystring.kinds: unknown journal record kind "bogus" (the journal holds agent_event, run_state)']);
+    const agentKind = await http(h.url, '/events?kinds=approval.granted');
+    expect(agentKind.status).toBe(400);
+    expect(agentKind.json.message).toContain('ask for kinds=agent_event');
+  });
 });
 
 describe('a slow SSE client', () => {

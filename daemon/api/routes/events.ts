@@ -1,17 +1,37 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { AGENT_EVENT, RUN_STATE } from '../../agent/run-store.ts';
+import { didYouMean } from '../../config/did-you-mean.ts';
+import { HttpError } from '../errors.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
 
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const EventsQuery = Type.Object(
   {
-    kinds: Type.Optional(Type.String({ pattern: '^[a-z_.]+(,[a-z_.]+)*$', maxLength: 1024, description: 'comma-separated record kinds, e.g. agent_event,run_state' })),
+    kinds: Type.Optional(Type.String({ pattern: '^[a-z_.]+(,[a-z_.]+)*$', maxLength: 1024, description: 'comma-separated journal record kinds: agent_event, run_state' })),
     last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'like Last-Event-ID, for clients that cannot set headers' })),
   },
   { additionalProperties: false },
 );
 const EventsHeaders = Type.Object({ 'last-event-id': Type.Optional(Seq) });
+/** The record kinds the journal holds: a filter on any other kind would be an empty stream forever. */
+const JOURNAL_KINDS: readonly string[] = [AGENT_EVENT, RUN_STATE];
+
+/** The `kinds` filter, or a 400 naming the first kind the journal never writes. */
+function parseKinds(kinds: string): Set<string> {
+  const list = kinds.split(',');
+  for (const kind of list) {
+    if (JOURNAL_KINDS.includes(kind)) continue;
+    // An agent event's kind (approval.granted, tool.call, ...) is the natural first guess: point at its record kind.
+    const hint = kind.includes('.')
+      ? `; "${kind}" looks like an agent event kind: ask for kinds=${AGENT_EVENT} and read each event's data.kind`
+      : ((m) => (m ? `; did you mean "${m}"?` : ''))(didYouMean(kind, JOURNAL_KINDS));
+    const message = `unknown journal record kind "${kind}" (the journal holds ${JOURNAL_KINDS.join(', ')})${hint}`;
+    throw new HttpError(400, 'bad_request', `querystring.kinds: ${message}`, [{ path: 'querystring.kinds', message }]);
+  }
+  return new Set(list);
+}
 
 /**
  * GET /events: the durable journal as Server-Sent Events. Each event's id is the record's seq; a client that
@@ -25,11 +45,9 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
     async (request, reply) => {
       const { kinds, last_event_id } = request.query;
       const header = request.headers['last-event-id'];
+      const filter = kinds ? parseKinds(kinds) : undefined;
       reply.hijack();
-      hub.open(reply.raw, {
-        lastEventId: header ?? last_event_id,
-        ...(kinds ? { kinds: new Set(kinds.split(',')) } : {}),
-      });
+      hub.open(reply.raw, { lastEventId: header ?? last_event_id, ...(filter ? { kinds: filter } : {}) });
     },
   );
 
