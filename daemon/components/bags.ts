@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import type { RecorderActivity } from '../lakehouse/retention.ts';
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
 /** Components of issue 3, in start order: the lakehouse first, so the recorder can hand it closed splits. */
@@ -20,9 +21,10 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         retention: ctx.config.retention,
         // When a central link exists, its config section joins settings() above so a change restarts this.
         syncRequired: syncRequired(ctx.config),
-        openFiles: () => {
-          const file = (ctx.components.get('recorder') as { currentFile?: string } | undefined)?.currentFile;
-          return file ? [file] : [];
+        // Found at call time, as onSplitClosed below: the recorder may be restarting or disabled.
+        recording: () => {
+          const recorder = ctx.components.get('recorder') as { active?: () => RecorderActivity } | undefined;
+          return recorder?.active?.() ?? { files: [], bags: [], closing: [] };
         },
         // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
         minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,

@@ -57,7 +57,7 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
     await withCatalog(paths.catalog, async (cat) => {
       // Moved in while the catalog is held, so no other process sees the files before their rows (see
       // removeOrphanParquet).
-      moved = commitStaged(staging, paths.tables, writer.files);
+      moved = await commitStaged(staging, paths.tables, writer.files);
       // One row per file, or a marker row when the journal held no events: the seq must still advance. Only
       // the newest marker matters (the catalog reads max(last_seq)), so it replaces the previous one: a robot
       // whose journal holds only run states would otherwise add a row every flush, for months.

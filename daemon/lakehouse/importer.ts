@@ -348,7 +348,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       await withCatalog(paths.catalog, async (cat) => {
         // The catalog opens while the last batches are written; nothing is moved or recorded before they are.
         const staged = await written();
-        moved = commitStaged(staging, paths.tables, staged);
+        moved = await commitStaged(staging, paths.tables, staged);
         await cat.run('BEGIN TRANSACTION');
         for (const row of segmentRows) {
           const [id, robotId, bagName, file, storage, src, s, e, n, topics, size, sum] = row as [string, string, string, string, string, string, bigint | null, bigint | null, number, string[], number, string];

@@ -13,7 +13,7 @@ import { removeOrphanParquet, sweepStaging } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
 import { unindexedSplits } from './recorded-splits.ts';
-import { applyRetention, freeSpaceTarget, statfsSpace, type DiskSpace, type RetentionReport } from './retention.ts';
+import { applyRetention, freeSpaceTarget, statfsSpace, type DiskSpace, type RecorderActivity, type RetentionReport } from './retention.ts';
 import { quoteString } from './table-writer.ts';
 
 export interface LakehouseOptions {
@@ -26,8 +26,8 @@ export interface LakehouseOptions {
   retention: Static<typeof RetentionConfig>;
   /** Whether retention must keep data central has not got (see syncRequired in retention.ts). */
   syncRequired: boolean;
-  /** Files retention must not touch (the split being recorded). */
-  openFiles?: () => string[];
+  /** What the recorder holds, when one runs: retention leaves it alone, and the start scan leaves its splits to it. */
+  recording?: () => RecorderActivity;
   /**
    * The recorder's `min_free_bytes`, when a recorder is configured: retention then also deletes the oldest
    * data while free space is below it plus a margin, checked every `tickMs`.
@@ -82,6 +82,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    */
   #spaceNote: string | undefined;
   #ticking = false;
+  /** Set by stop(): no job is queued after it (a free-space check in flight then finds it set). */
+  #stopped = false;
   #indexed = 0;
   #events = 0;
   /** The last journal seq indexed into the events table; 0 until the first pass has run. */
@@ -120,6 +122,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     if (this.#o.journal) this.#enqueue('events', () => this.#indexEvents());
+    this.#stopped = true;
     await this.#jobs;
   }
 
@@ -145,7 +148,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     if (r?.clock) reasons.push(`retention: ${r.clock}`);
     if (this.#failed.size > 0) {
       const [file, f] = [...this.#failed][0]!;
-      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${f.error}; retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`);
+      const retry = f.retryAt === Infinity ? 'retrying now' : `retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`;
+      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${f.error}; ${retry}`);
     }
     for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${error}`);
     return reasons.length > 0 ? { state: 'degraded', reason: reasons.join('; '), details } : { state: 'running', details };
@@ -227,7 +231,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   async #indexUnindexed(): Promise<void> {
     const catalog = lakehousePaths(this.#o.dataDir).catalog;
     const indexed = await withCatalog(catalog, async (conn) => new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0]))));
-    const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.openFiles?.() ?? []);
+    const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.recording?.() ?? { files: [], bags: [], closing: [] });
     if (splits.length > 0) this.#o.log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
     for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
   }
@@ -241,7 +245,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#ticking = true;
     try {
       const now = this.#now();
-      for (const [file, f] of this.#failed) if (now >= f.retryAt) this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir));
+      for (const [file, f] of this.#failed) {
+        if (now < f.retryAt) continue;
+        // Not due again while this retry waits or runs: its outcome sets the next retryAt (or ends the entry).
+        f.retryAt = Infinity;
+        this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir));
+      }
       const { minFreeBytes, diskSpace } = this.#o;
       if (this.#o.retention.enabled && minFreeBytes !== undefined) {
         const space = await (diskSpace ?? statfsSpace)(this.#o.dataDir);
@@ -259,7 +268,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       dataDir: this.#o.dataDir,
       settings: this.#o.retention,
       syncRequired: this.#o.syncRequired,
-      keep: this.#o.openFiles?.() ?? [],
+      recording: this.#o.recording,
+      keepUnindexed: this.#o.settings.index_recordings,
       minFreeBytes: this.#o.minFreeBytes,
       diskSpace: this.#o.diskSpace,
       repairing: this.#retention?.repairing,
@@ -282,7 +292,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   /** Queues a job, unless one of its `kind` waits to start already; its failure shows in health until one of its kind succeeds. */
   #enqueue(kind: string, job: () => Promise<void>): void {
-    if (this.#waiting.has(kind)) return;
+    // After stop() (a free-space check that was waiting on statfs, a split closed late): the next start, or
+    // the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
+    if (this.#stopped || this.#waiting.has(kind)) return;
     this.#waiting.add(kind);
     this.#queued++;
     this.#jobs = this.#jobs.then(async () => {

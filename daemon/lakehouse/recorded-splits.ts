@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseMetadata } from '../bags/metadata.ts';
 import { RECORDING_MARKER } from '../recorder/recorder.ts';
+import type { RecorderActivity } from './retention.ts';
 
 /**
  * The finished splits of recorded bags under `<data_dir>/bags` that are not in `indexed`, oldest bag first:
@@ -9,16 +10,16 @@ import { RECORDING_MARKER } from '../recorder/recorder.ts';
  * failed before a restart). A split is finished once its bag's metadata.yaml lists it: the recorder lists
  * a split only after closing it, and the open one never. Bags still marked `.recording` are left to the
  * recorder, which repairs them at its start and hands over each split then; the one exception is the bag
- * being recorded now (holding one of `open`), whose listed splits are finished. Splits the metadata says
- * hold no message are skipped.
+ * being recorded now (holding one of `active.files`), whose listed splits are finished, but for those the
+ * recorder has not handed over yet (`active.files` too). Splits the metadata says hold no message are skipped.
  */
-export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, open: readonly string[]): { file: string; bagDir: string }[] {
+export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, active: RecorderActivity): { file: string; bagDir: string }[] {
   if (!existsSync(bagsDir)) return [];
   const out: { file: string; bagDir: string }[] = [];
   for (const e of readdirSync(bagsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!e.isDirectory()) continue;
     const bagDir = join(bagsDir, e.name);
-    const live = open.some((f) => f.startsWith(bagDir + '/'));
+    const live = active.files.some((f) => f.startsWith(bagDir + '/')) && !active.closing.includes(bagDir);
     if (existsSync(join(bagDir, RECORDING_MARKER)) && !live) continue;
     const metaPath = join(bagDir, 'metadata.yaml');
     if (!existsSync(metaPath)) continue;
@@ -30,7 +31,7 @@ export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, o
     }
     for (const f of files) {
       const file = join(bagDir, f.path);
-      if (f.messageCount > 0 && !indexed.has(file) && !open.includes(file) && existsSync(file)) out.push({ file, bagDir });
+      if (f.messageCount > 0 && !indexed.has(file) && !active.files.includes(file) && existsSync(file)) out.push({ file, bagDir });
     }
   }
   return out;

@@ -3,6 +3,7 @@ import { statfs } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/metadata.ts';
 import type { EdgeConfig } from '../config/schema.ts';
+import { tempName } from '../recorder/segment-io.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { quoteString } from './table-writer.ts';
 
@@ -10,6 +11,23 @@ export interface RetentionSettings {
   max_bytes: number;
   max_age_hours: number;
   allow_unsynced_delete: boolean;
+}
+
+/**
+ * What a running recorder is doing in `<data_dir>/bags`, as it stands at one moment: retention asks for it
+ * right before it deletes anything, in the same synchronous stretch as the deletions.
+ */
+export interface RecorderActivity {
+  /** The split being written and the splits still being closed or not yet handed to the lakehouse: never deleted. */
+  files: readonly string[];
+  /**
+   * Bag directories whose metadata.yaml the recorder writes (the bag being recorded, bags it must repair):
+   * their finished splits may go, but their metadata.yaml is left to the recorder, which takes the missing
+   * splits off it (with retention's note) at its next write, and the directory is never removed.
+   */
+  bags: readonly string[];
+  /** Bag directories being closed or repaired: nothing in them is touched. */
+  closing: readonly string[];
 }
 
 /** The data dir's file system, as statfs sees it: bytes free to us and its size. */
@@ -22,8 +40,16 @@ export interface RetentionOptions {
   dataDir: string;
   settings: RetentionSettings;
   syncRequired: boolean;
-  /** Files never touched (the split being recorded). */
+  /** Files never touched. */
   keep?: readonly string[];
+  /** What the recorder has open, asked right before deleting (see RecorderActivity). */
+  recording?: () => RecorderActivity;
+  /**
+   * Whether the lakehouse indexes recorded splits: then a finished split not in the catalog yet is only
+   * deleted while free space is below its target, never for `max_bytes` or `max_age_hours` (its data would
+   * be lost to queries before it was ever indexed).
+   */
+  keepUnindexed?: boolean;
   /** Wall clock, ms: only for ages, never for order. */
   now?: number;
   /**
@@ -114,11 +140,12 @@ export function syncRequired(config: EdgeConfig): boolean {
  * as well.
  *
  * When `syncRequired` (a central link is configured), data not yet synced to central is kept unless
- * `allow_unsynced_delete` is set; files in `keep` (the split being recorded) are never touched. Bags are
+ * `allow_unsynced_delete` is set; files in `keep` and what `recording` says the recorder holds are never
+ * touched, and with `keepUnindexed` a recorded split not in the catalog yet goes only for free space. Bags are
  * only ever deleted under the data dir: an imported bag's own files stay where they are.
  */
 export async function applyRetention(options: RetentionOptions): Promise<RetentionReport> {
-  const { dataDir, settings, syncRequired, keep = [], now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
+  const { dataDir, settings, syncRequired, keep = [], recording, keepUnindexed = false, now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
   const paths = lakehousePaths(dataDir);
   const emptyDirsRemoved = sweepEmptyPartitions(paths.tables, now);
   const bagsDir = join(dataDir, 'bags');
@@ -206,12 +233,23 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   const goneSegments: string[] = [];
   const goneEvents: string[] = [];
   const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
+  // Asked here, after the last await: the loop below runs in one synchronous stretch, so the recorder (in
+  // this process) can neither open, close nor finish a split between this answer and the deletions.
+  const active = recording?.() ?? { files: [], bags: [], closing: [] };
+  const untouched = new Set([...keep, ...active.files]);
+  const closingDirs = new Set(active.closing);
+  const liveDirs = new Set([...active.bags, ...active.closing]);
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
     const lowFree = free < target;
     const old = tooOld.has(unit);
     if (!overSize && !lowFree && !old) continue;
-    if (unit.order[0] === Infinity || keep.includes(unit.file)) continue;
+    if (unit.order[0] === Infinity || untouched.has(unit.file) || closingDirs.has(dirname(unit.file))) continue;
+    const unindexed = keepUnindexed && unit.kind === 'split' && unit.order[0] === 3;
+    if (unindexed && !lowFree) {
+      if (overSize) report.blocked ??= `over retention.max_bytes (${total} > ${settings.max_bytes}), but what is left is recorded splits the lakehouse has not indexed yet: they go once indexed, or sooner if free space runs low`;
+      continue;
+    }
     if (!unit.synced && keepUnsynced) {
       report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : lowFree ? `only ${free} bytes free, below the ${target} retention keeps for the recorder` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
       continue;
@@ -225,7 +263,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     if (unit.kind === 'split' && existsSync(unit.file)) {
       rmSync(unit.file, { force: true });
       freed += unit.bytes;
-      dropFromMetadata(unit.file);
+      dropFromMetadata(unit.file, liveDirs);
     }
     if (unit.segmentId) {
       remaining.delete(unit.segmentId);
@@ -241,7 +279,7 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     }
     total -= freed;
     free += freed;
-    report.deleted.push({ file: unit.file, bytes: freed, why: overSize ? 'size' : lowFree ? 'free_space' : 'age' });
+    report.deleted.push({ file: unit.file, bytes: freed, why: overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age' });
   }
   if (goneSegments.length > 0 || goneEvents.length > 0) {
     await withCatalog(paths.catalog, async (conn) => {
@@ -295,9 +333,14 @@ export async function statfsSpace(dir: string): Promise<DiskSpace> {
   return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
 }
 
-/** Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split. */
-function dropFromMetadata(file: string): void {
-  const dir = join(file, '..');
+/**
+ * Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split.
+ * A bag the recorder holds (`live`) is left alone: the recorder rewrites its metadata.yaml itself and
+ * notes the split as deleted, and two writers of one file would undo each other's edits.
+ */
+function dropFromMetadata(file: string, live: ReadonlySet<string>): void {
+  const dir = dirname(file);
+  if (live.has(dir)) return;
   const name = relative(dir, file);
   const metaPath = join(dir, 'metadata.yaml');
   const left = readdirSync(dir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'));
@@ -320,8 +363,14 @@ function dropFromMetadata(file: string): void {
 }
 
 function writeAtomic(path: string, text: string): void {
-  writeFileSync(`${path}.tmp`, text);
-  renameSync(`${path}.tmp`, path);
+  const tmp = tempName(path);
+  try {
+    writeFileSync(tmp, text);
+    renameSync(tmp, path);
+  } catch (error) {
+    rmSync(tmp, { force: true });
+    throw error;
+  }
 }
 
 /**

@@ -1,4 +1,5 @@
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -404,10 +405,12 @@ export function listParquet(dir: string, prefix = ''): string[] {
 /**
  * Moves staged files into `tablesDir` (same file system: renames), then removes the staging dir. Each file
  * is fsynced before its rename and each directory it lands in (and any made for it) after, so once the
- * caller commits the catalog rows a power cut can't leave a listed file empty or missing. `sync` is the
- * fsync of one path (tests watch it).
+ * caller commits the catalog rows a power cut can't leave a listed file empty or missing. The fsyncs run
+ * on the thread pool (callers hold the catalog, and the daemon's loops must not wait on the disk): the
+ * files' together, then the renames, then the directories'. `sync` is the fsync of one path (tests watch it).
  */
-export function commitStaged(staging: string, tablesDir: string, files: readonly string[], sync: (path: string) => void = fsyncPath): string[] {
+export async function commitStaged(staging: string, tablesDir: string, files: readonly string[], sync: (path: string) => Promise<void> = fsyncPath): Promise<string[]> {
+  await Promise.all(files.map((rel) => sync(join(staging, rel))));
   const moved: string[] = [];
   const dirs = new Set<string>();
   for (const rel of files) {
@@ -415,21 +418,20 @@ export function commitStaged(staging: string, tablesDir: string, files: readonly
     const made = mkdirSync(dirname(to), { recursive: true });
     // mkdir makes the first missing level and those below it: each new entry lives in its parent.
     if (made !== undefined) for (let d = dirname(to); d !== dirname(made); d = dirname(d)) dirs.add(dirname(d));
-    sync(join(staging, rel));
     renameSync(join(staging, rel), to);
     dirs.add(dirname(to));
     moved.push(to);
   }
-  for (const d of dirs) sync(d);
+  await Promise.all([...dirs].map((d) => sync(d)));
   rmSync(staging, { recursive: true, force: true });
   return moved;
 }
 
-function fsyncPath(path: string): void {
-  const fd = openSync(path, 'r');
+async function fsyncPath(path: string): Promise<void> {
+  const fh = await open(path, 'r');
   try {
-    fsyncSync(fd);
+    await fh.sync();
   } finally {
-    closeSync(fd);
+    await fh.close();
   }
 }

@@ -62,6 +62,8 @@ interface FinishedSplit {
   info: BagFileInfo;
   counts: Map<string, number>;
   ended: boolean;
+  /** Listed in metadata.yaml and handed to onSplitClosed: from then on it is the lakehouse's to index. */
+  handedOver: boolean;
 }
 
 /**
@@ -110,6 +112,13 @@ export class BagWriter {
 
   get currentFile(): string | undefined {
     return this.#split ? join(this.dir, this.#split.info.path) : undefined;
+  }
+
+  /** The open split and the closed ones not yet handed to onSplitClosed (still being ended or listed). */
+  get activeFiles(): string[] {
+    const files = this.#files.filter((f) => !f.handedOver).map((f) => join(this.dir, f.info.path));
+    if (this.#split) files.push(join(this.dir, this.#split.info.path));
+    return files;
   }
 
   /** The finished splits, as metadata.yaml lists them. */
@@ -299,7 +308,7 @@ export class BagWriter {
   #closeSplit(): void {
     const split = this.#split!;
     this.#split = undefined;
-    const finished: FinishedSplit = { info: split.info, counts: split.counts, ended: false };
+    const finished: FinishedSplit = { info: split.info, counts: split.counts, ended: false, handedOver: false };
     this.#files.push(finished);
     this.#closing = this.#closing.then(async () => {
       try {
@@ -308,6 +317,7 @@ export class BagWriter {
         finished.ended = true;
         for (const [name, count] of split.counts) this.#topics.get(name)!.listed += count;
         await this.#writeMetadata();
+        finished.handedOver = true;
         this.#o.onSplitClosed?.(join(this.dir, split.info.path));
       } catch (error) {
         this.error ??= error as Error;
@@ -336,9 +346,9 @@ export class BagWriter {
 
   /**
    * Takes the finished splits that are no longer on disk off the list, and their messages off the counts:
-   * retention deletes old splits of the bag being recorded (and edits its metadata.yaml, which this write
-   * replaces), and a listed file that is missing makes `ros2 bag play` fail. Retention's note of what it
-   * deleted is kept, with these splits added.
+   * retention deletes old splits of the bag being recorded and leaves its metadata.yaml to this writer (see
+   * RecorderActivity in lakehouse/retention.ts), and a listed file that is missing makes `ros2 bag play`
+   * fail. These splits join the note of what retention deleted (custom_data), with any note already there.
    */
   async #forgetDeleted(): Promise<void> {
     if (this.#files.length === 0) return;

@@ -81,8 +81,10 @@ export class Recorder implements Component, MetricsProvider {
   #ownDrops = new Map<string, number>();
   #abandoned: string[] = [];
   #bags: string[] = [];
-  /** Bags closed by rotation, still finishing in the background (stop waits for them). */
-  #closingBags = new Set<Promise<void>>();
+  /** Bags closed by rotation, still finishing in the background (stop waits for them), and the one stop closes. */
+  #closingBags = new Map<BagWriter, Promise<void>>();
+  /** The abandoned bag a resume is repairing now. */
+  #repairing: string | undefined;
   #typeHashes = new Map<string, string | undefined>();
   /** Queue drops of subscriptions already closed (their counters go with them). */
   #closedQueueDrops = new Map<string, number>();
@@ -107,9 +109,22 @@ export class Recorder implements Component, MetricsProvider {
     return this.#bags;
   }
 
-  /** The split being written now (retention must leave it alone). */
+  /** The split being written now. */
   get currentFile(): string | undefined {
     return this.#writer?.currentFile;
+  }
+
+  /**
+   * What retention must leave alone (RecorderActivity in lakehouse/retention.ts): the splits not yet handed
+   * to onSplitClosed, the bags whose metadata.yaml this recorder writes, and the bags it is closing or
+   * repairing. A split retention deleted anyway would never be indexed, and a bag directory removed
+   * mid-close fails that close.
+   */
+  active(): { files: string[]; bags: string[]; closing: string[] } {
+    const files = this.#writer?.activeFiles ?? [];
+    const bags = [...(this.#writer ? [this.#writer.dir] : []), ...this.#abandoned];
+    const closing = [...[...this.#closingBags.keys()].map((w) => w.dir), ...(this.#repairing ? [this.#repairing] : [])];
+    return { files, bags, closing };
   }
 
   get state(): State {
@@ -139,15 +154,19 @@ export class Recorder implements Component, MetricsProvider {
     for (const [topic, sub] of this.#subs) this.#closedQueueDrops.set(topic, (this.#closedQueueDrops.get(topic) ?? 0) + sub.counters.dropped);
     for (const sub of this.#subs.values()) this.#o.bus.unsubscribe(sub);
     this.#subs.clear();
-    await Promise.all(this.#closingBags);
+    await Promise.all(this.#closingBags.values());
     if (this.#writer && this.#state === 'recording') {
       const writer = this.#writer;
       writer.setDrops(drops);
+      // Closing: its last metadata.yaml write must see every deletion, so retention leaves the bag alone now.
+      this.#closingBags.set(writer, Promise.resolve());
       try {
         await writer.close();
         rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
       } catch (error) {
         this.#o.log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
+      } finally {
+        this.#closingBags.delete(writer);
       }
     }
     this.#writer = undefined;
@@ -278,8 +297,8 @@ export class Recorder implements Component, MetricsProvider {
         this.#abandoned.push(full.dir);
         this.#o.log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
       })
-      .finally(() => this.#closingBags.delete(closing));
-    this.#closingBags.add(closing);
+      .finally(() => this.#closingBags.delete(full));
+    this.#closingBags.set(full, closing);
     this.#writer = undefined;
     try {
       this.#openBag();
@@ -447,6 +466,7 @@ export class Recorder implements Component, MetricsProvider {
 
   /** Repairs a bag left open; returns the error when it could not be repaired (logged). */
   async #repair(dir: string): Promise<Error | undefined> {
+    this.#repairing = dir;
     try {
       const report = await repairBag(dir, { io: this.#io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
@@ -460,6 +480,8 @@ export class Recorder implements Component, MetricsProvider {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
       this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
       return error as Error;
+    } finally {
+      this.#repairing = undefined;
     }
   }
 }

@@ -1,4 +1,5 @@
-import { open, readdir, readFile, rename, statfs, writeFile, type FileHandle } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { open, readdir, readFile, rename, rm, statfs, writeFile, type FileHandle } from 'node:fs/promises';
 
 /**
  * One file being written, at explicit positions. Several writes may be in flight at once (at disjoint
@@ -74,9 +75,14 @@ export const fsSegmentIO: SegmentIO = {
     return new FsSegmentFile(await open(path, 'wx'));
   },
   async writeAtomic(path, text) {
-    const tmp = `${path}.tmp`;
-    await writeFile(tmp, text, { flush: true });
-    await rename(tmp, path);
+    const tmp = tempName(path);
+    try {
+      await writeFile(tmp, text, { flush: true });
+      await rename(tmp, path);
+    } catch (error) {
+      await rm(tmp, { force: true }).catch(() => undefined); // the write's own error is the one to report
+      throw error;
+    }
   },
   async freeSpace(dir) {
     const s = await statfs(dir);
@@ -95,3 +101,12 @@ export const fsSegmentIO: SegmentIO = {
     }
   },
 };
+
+/**
+ * A temporary name beside `path` that no other writer uses: two writers of the same file (the recorder,
+ * bag repair, retention on a bag no recorder holds) each rename their own whole file over it, and one's
+ * rename never takes the other's temporary file away.
+ */
+export function tempName(path: string): string {
+  return `${path}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`;
+}

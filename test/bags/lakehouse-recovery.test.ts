@@ -2,36 +2,26 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { LakehouseConfig, RetentionConfig } from '../../daemon/config/sections/bags.ts';
+import { RetentionConfig } from '../../daemon/config/sections/bags.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
-import { Lakehouse, type LakehouseOptions } from '../../daemon/lakehouse/lakehouse.ts';
+import type { LakehouseOptions } from '../../daemon/lakehouse/lakehouse.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { commitStaged } from '../../daemon/lakehouse/table-writer.ts';
 import { RECORDING_MARKER } from '../../daemon/recorder/recorder.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
+import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('lakehouse-recovery-');
 afterAll(() => work.cleanup());
 
 function lakehouse(dataDir: string, extra: Partial<LakehouseOptions> = {}) {
-  return new Lakehouse({
-    dataDir,
-    robot: 'r1',
-    definitions: registry,
-    log: pino({ level: 'silent' }),
-    journal: undefined,
-    settings: Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings'],
-    retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), enabled: false },
-    syncRequired: false,
-    ...extra,
-  });
+  return testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, enabled: false }, ...extra });
 }
 
 const count = async (dataDir: string, sql: string) => Number((await queryLakehouse(dataDir, sql)).rows[0]![0]);
@@ -70,7 +60,7 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
     expect(await count(dataDir, 'SELECT count(*) FROM "/chatter"')).toBe(320 - lost);
   });
 
-  it('fsyncs each parquet file before it is moved in, and each directory it lands in', () => {
+  it('fsyncs each parquet file before it is moved in, and each directory it lands in, off the event loop and before it returns', async () => {
     const root = join(work.path, 'fsync');
     const staging = join(root, 'staging');
     const tablesDir = join(root, 'tables');
@@ -80,15 +70,31 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
       writeFileSync(join(staging, f), 'x');
     }
     mkdirSync(join(tablesDir, 't'), { recursive: true });
+    // Each fsync is a promise that the test settles: nothing may be renamed, and nothing returned, before
+    // the fsyncs it depends on have settled.
+    const pending: { path: string; done: () => void }[] = [];
     const synced: string[] = [];
-    const moved = commitStaged(staging, tablesDir, rel, (p) => {
+    const committing = commitStaged(staging, tablesDir, rel, (p) => {
       expect(existsSync(p)).toBe(true);
-      synced.push(p);
+      return new Promise<void>((resolve) => pending.push({ path: p, done: () => (synced.push(p), resolve()) }));
     });
-    expect(moved).toEqual(rel.map((f) => join(tablesDir, f)));
-    // Files while still staged (before their rename), then every directory that gained an entry.
-    expect(synced.slice(0, 2)).toEqual(rel.map((f) => join(staging, f)));
-    expect(new Set(synced.slice(2))).toEqual(new Set([join(tablesDir, 't'), join(tablesDir, 't/robot=r1'), join(tablesDir, 't/robot=r1/date=2024-01-01'), join(tablesDir, 't/robot=r1/date=2024-01-02')]));
+    let returned = false;
+    void committing.then(() => (returned = true));
+    const settleAll = async () => {
+      await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0));
+      const batch = pending.splice(0);
+      expect(returned).toBe(false);
+      return batch;
+    };
+    const files = await settleAll();
+    expect(files.map((f) => f.path)).toEqual(rel.map((f) => join(staging, f)));
+    expect(rel.every((f) => existsSync(join(staging, f)) && !existsSync(join(tablesDir, f)))).toBe(true); // not moved before its fsync
+    for (const f of files) f.done();
+    const dirs = await settleAll();
+    expect(new Set(dirs.map((d) => d.path))).toEqual(new Set([join(tablesDir, 't'), join(tablesDir, 't/robot=r1'), join(tablesDir, 't/robot=r1/date=2024-01-01'), join(tablesDir, 't/robot=r1/date=2024-01-02')]));
+    for (const d of dirs) d.done();
+    expect(await committing).toEqual(rel.map((f) => join(tablesDir, f)));
+    expect(synced.length).toBe(6);
   });
 });
 
@@ -131,12 +137,36 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     mkdirSync(crashed);
     for (const f of readdirSync(bag)) writeFileSync(join(crashed, f.replace(/^[^_]+_[^_]+_[^_]+_[^_]+_/, 'crashed_')), '');
     writeFileSync(join(crashed, RECORDING_MARKER), '1\n');
-    const lh = lakehouse(dataDir, { openFiles: () => [files[3]!] }); // as if files[3] were still being written
+    const lh = lakehouse(dataDir, { recording: () => ({ files: [files[3]!], bags: [], closing: [] }) }); // as if files[3] were still being written
     await lh.start();
     await lh.idle();
     await lh.stop();
     expect(await catalogPaths(dataDir)).toEqual(files.slice(0, 3));
     expect(lh.health().state).toBe('running');
+  });
+});
+
+describe('a failed split\'s retry', () => {
+  it('is queued once when due, not again by every tick while it runs: each attempt counts once', async () => {
+    const dataDir = join(work.path, 'retry-once');
+    const { bag, files } = await recordSmallBag(dataDir, registry, 60);
+    let clock = 0;
+    // As if the split were still being closed: the start scan leaves it to the recorder's hand-over below.
+    const lh = lakehouse(dataDir, { tickMs: 1, now: () => clock, retryMs: { first: 1000, max: 1000 }, recording: () => ({ files: [files[0]!], bags: [], closing: [] }) });
+    await lh.start();
+    await lh.idle();
+    const staging = lakehousePaths(dataDir).staging;
+    rmSync(staging, { recursive: true, force: true });
+    writeFileSync(staging, 'not a directory'); // every attempt fails
+    const failures = () => lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
+    lh.indexRecordedSplit(files[0]!, bag);
+    await lh.idle();
+    expect(failures()).toBe(1);
+    clock = 1000; // due now, and stays due by the clock while the retry runs (ticks go on every ms)
+    await vi.waitFor(() => expect(failures()).toBe(2), { timeout: 20_000 });
+    await lh.idle();
+    expect(failures()).toBe(2);
+    await lh.stop();
   });
 });
 

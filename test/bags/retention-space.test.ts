@@ -1,20 +1,17 @@
 import { copyFileSync, existsSync, readdirSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
-import { Value } from 'typebox/value';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { LakehouseConfig, RetentionConfig } from '../../daemon/config/sections/bags.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
-import { Lakehouse, type LakehouseOptions } from '../../daemon/lakehouse/lakehouse.ts';
 import { applyRetention, freeSpaceTarget, type DiskSpace } from '../../daemon/lakehouse/retention.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
+import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('retention-space-');
 afterAll(() => work.cleanup());
-const DEFAULTS = Value.Default(RetentionConfig, {}) as LakehouseOptions['retention'];
+const DEFAULTS = RETENTION_DEFAULTS;
 
 /** A recorded bag of 4 splits, each indexed as the lakehouse does when the recorder closes it, in order. */
 async function indexedBag(name: string) {
@@ -69,15 +66,8 @@ describe('retention keeps free space for the recorder', () => {
     const size = 10_000_000;
     const minFree = 100_000;
     let other = 0;
-    const lh = new Lakehouse({
-      dataDir,
-      robot: 'r1',
-      definitions: registry,
-      log: pino({ level: 'silent' }),
-      journal: undefined,
-      settings: Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings'],
+    const lh = testLakehouse(dataDir, registry, {
       retention: { ...DEFAULTS, check_interval_s: 86_400 },
-      syncRequired: false,
       minFreeBytes: minFree,
       diskSpace: smallDisk(dataDir, size, () => other),
       tickMs: 10,

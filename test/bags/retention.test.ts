@@ -5,19 +5,15 @@ import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { Value } from 'typebox/value';
 import { afterAll, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
-import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention, syncRequired } from '../../daemon/lakehouse/retention.ts';
-import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { recordSmallBag } from '../helpers/recorded-bag.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('retention-');
@@ -26,18 +22,7 @@ afterAll(() => work.cleanup());
 /** Records 4 splits of about 20 KB into a small data dir and indexes each, oldest first by an hour each. */
 async function smallDataDir(name: string) {
   const dataDir = join(work.path, name);
-  const bus = new Bus();
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: 'none' as const, chunk_size_bytes: 2048, split_max_bytes: 20_000, min_free_bytes: 0 };
-  const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: join(dataDir, 'bags'), settings });
-  const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-  const codec = new MessageCodec(registry);
-  await recorder.start();
-  for (let i = 0; i < 320; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
-  await new Promise((r) => setImmediate(r));
-  await recorder.stop();
-  bus.close();
-  const bag = recorder.bags[0]!;
-  const files = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'm').files.map((f) => join(bag, f.path));
+  const { bag, files } = await recordSmallBag(dataDir, registry);
   const ids: string[] = [];
   const now = Date.now();
   for (const [i, file] of files.entries()) {
