@@ -1,9 +1,20 @@
+/** A string value written with `${...}` in it: where it is and the text as written. */
+export interface EnvTemplate {
+  path: string[];
+  text: string;
+}
+
 /**
  * Replaces `${VAR}` and `${VAR:-default}` in every string value of a parsed YAML tree. It runs after
  * parsing, so a secret can never inject YAML structure. `$${` is a literal `${`.
- * Returns the problems it met (an unset variable with no default) with their key paths.
+ * Returns the problems it met (an unset variable with no default) with their key paths, and every string
+ * that had a reference, as written (so a config can be shown without the secrets it took from the
+ * environment). An unset variable's reference is left in place as a placeholder, so the rest of the
+ * config can still be validated and every problem reported in one pass.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: string[] = [], problems: { path: string[]; message: string }[] = []): { value: unknown; problems: { path: string[]; message: string }[] } {
+export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; problems: { path: string[]; message: string }[]; templates: EnvTemplate[] } {
+  const problems: { path: string[]; message: string }[] = [];
+  const templates: EnvTemplate[] = [];
   const walk = (v: unknown, p: string[]): unknown => {
     if (typeof v === 'string') return replace(v, p);
     if (Array.isArray(v)) return v.map((item, i) => walk(item, [...p, String(i)]));
@@ -14,8 +25,10 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
     }
     return v;
   };
-  const replace = (text: string, p: string[]): string =>
-    text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
+  const replace = (text: string, p: string[]): string => {
+    let templated = false;
+    const out = text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
+      templated = true;
       if (match.startsWith('$$')) return match.slice(1);
       const found = env[name];
       if (found !== undefined && found !== '') return found;
@@ -23,5 +36,8 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv, path: str
       problems.push({ path: p, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
       return match;
     });
-  return { value: walk(value, path), problems };
+    if (templated) templates.push({ path: p, text });
+    return out;
+  };
+  return { value: walk(value, []), problems, templates };
 }

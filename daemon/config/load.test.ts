@@ -63,6 +63,38 @@ describe('config', () => {
     expect(errorOf('sim:\n  seed: 1\nsim:\n  seed: 2\n')).toMatch(/Map keys must be unique/);
   });
 
+  it('gives a YAML syntax error its position once, without the yaml library\'s own suffix and code frame', () => {
+    expect(errorOf('sim:\n  seed: 1\nsim:\n  seed: 2\n')).toBe('edge.yaml: line 3, column 1: Map keys must be unique');
+    expect(errorOf('robot:\n  id: r1\nsim: [\n')).toBe('edge.yaml: line 4, column 1: Flow sequence in block collection must be sufficiently indented and end with a ]');
+  });
+
+  it('reports an unset ${ENV} together with every other problem, in the order of the file', () => {
+    // The README's example: without ROBOT_ID, the other two problems are reported in the same run.
+    expect(errorOf('robot:\n  id: ${ROBOT_ID}\nsim:\n  speed: fast\n  enabld: true\n').split('\n')).toEqual([
+      'edge.yaml: robot.id: environment variable ROBOT_ID is not set (use ${ROBOT_ID:-default} for a default)',
+      'edge.yaml: sim.speed: expected number >= 0.01, got "fast"',
+      'edge.yaml: sim.enabld: unknown key (did you mean "enabled"?)',
+    ]);
+    // By position in the file, not by the schema's order of sections (robot comes before sim there).
+    expect(errorOf('sim:\n  speed: -1\nrobot:\n  id: "a b"\n').split('\n').map((l) => l.split(':')[1])).toEqual([' sim.speed', ' robot.id']);
+    // The cross-checks run too: the placeholder of an unset variable is a string like any other.
+    expect(errorOf('robot: {id: "${ROBOT_ID}"}\napi: {port: 9000}\nfoxglove: {port: 9000}\n').split('\n')).toEqual([
+      'edge.yaml: robot.id: environment variable ROBOT_ID is not set (use ${ROBOT_ID:-default} for a default)',
+      'edge.yaml: foxglove.port: 9000 is also api.port: the HTTP API and the Foxglove bridge each need their own port',
+    ]);
+  });
+
+  it('ignores top-level x- extension fields, so a block of shared settings can hold an anchor', () => {
+    const config = parseConfigText('x-loopback: &lo {host: 127.0.0.1}\napi: *lo\nfoxglove: *lo\nx-unused: {port: "${UNSET}"}\n', 'edge.yaml', {});
+    expect([config.api.host, config.foxglove.host]).toEqual(['127.0.0.1', '127.0.0.1']);
+    expect([config.api.port, config.foxglove.port]).toEqual([7400, 8765]); // one alias, two sections with their own defaults
+    expect(Object.keys(config).filter((k) => k.startsWith('x'))).toEqual([]);
+    // What an x- block holds is checked where it is aliased.
+    expect(errorOf('x-sim: &s {sped: 2}\nsim: *s\n')).toBe('edge.yaml: sim.sped: unknown key (did you mean "speed"?)');
+    // Other unknown sections stay errors, and say how to name a block of shared settings.
+    expect(errorOf('common: &c {enabled: true}\nsim: *c\n')).toMatch(/^edge\.yaml: common: unknown key \(known keys: robot, .*\); a block kept only for YAML anchors must be named x-<something>$/);
+  });
+
   it('reads a file and names it in errors', () => {
     const dir = tempDir();
     try {

@@ -1,18 +1,19 @@
 import { readFileSync } from 'node:fs';
 import { basename, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
-import { parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/validate.ts';
-import { interpolateEnv } from './interpolate.ts';
+import { interpolateEnv, type EnvTemplate } from './interpolate.ts';
+import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 import { system1Issues } from './sections/system1.ts';
 
-/** A config that can't be used. The message names the file, each key path and what is wrong. */
+/** A config that can't be used. The message names the file and, one line each, every key path and what is wrong. */
 export class ConfigError extends Error {
   override name = 'ConfigError';
   readonly file: string;
-  readonly issues: ValidationIssue[];
-  constructor(file: string, issues: ValidationIssue[]) {
+  readonly issues: ConfigIssue[];
+  constructor(file: string, issues: ConfigIssue[]) {
     super(issues.map((issue) => `${file}: ${formatIssue(issue)}`).join('\n'));
     this.file = file;
     this.issues = issues;
@@ -25,21 +26,43 @@ export interface LoadedConfig {
   file: string | undefined;
 }
 
+/** What checking a config found: the config, or every problem with it. */
+export interface ConfigCheck {
+  /** The config with every default filled in; undefined when there are issues. */
+  config: EdgeConfig | undefined;
+  /** Every problem, in the order of the file (see placeIssues). */
+  issues: ConfigIssue[];
+  /** Values written with `${ENV}` references, as written: what to show in place of a secret. */
+  templates: EnvTemplate[];
+}
+
 const validator = new Validator(EdgeConfigSchema);
 
 /** Aliases (`*name`) a config may expand, counting nested expansions: a guard against alias bombs. */
 const MAX_ALIAS_COUNT = 100;
+
+/** Top-level keys that start with this are extension fields, ignored (as docker-compose does): a place for anchors. */
+const EXTENSION_PREFIX = 'x-';
 
 /**
  * The config used when no file is given: the simulator on, data in `./.auraison-edge`, no central.
  * Everything else takes the schema's defaults.
  */
 export function defaultConfig(): EdgeConfig {
-  return fromObject({ sim: { enabled: true } }, '<default config>', process.env);
+  const { config, issues } = checkObject({ sim: { enabled: true } }, process.env);
+  if (!config) throw new ConfigError('<default config>', issues);
+  return config;
 }
 
 /** Reads, interpolates `${ENV}` and validates a YAML config file. Throws ConfigError. */
 export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
+  const { config, issues, file, name } = checkConfigFile(path, env);
+  if (!config) throw new ConfigError(name, issues);
+  return { config, file };
+}
+
+/** Like loadConfigFile, but returns the problems (a file that can't be read is one) instead of throwing. */
+export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck & { file: string; name: string } {
   const file = isAbsolute(path) ? path : resolve(path);
   const name = basename(file);
   let text: string;
@@ -47,22 +70,32 @@ export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.en
     text = readFileSync(file, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new ConfigError(name, [{ path: '', message: code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}` }]);
+    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
+    return { config: undefined, issues: [{ path: '', message }], templates: [], file, name };
   }
-  return { config: parseConfigText(text, name, env), file };
+  return { ...checkConfigText(text, env), file, name };
 }
 
-/** Parses config YAML text; `name` is used in error messages. */
+/** Parses config YAML text; `name` is used in error messages. Throws ConfigError. */
 export function parseConfigText(text: string, name: string, env: NodeJS.ProcessEnv = process.env): EdgeConfig {
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true });
+  const { config, issues } = checkConfigText(text, env);
+  if (!config) throw new ConfigError(name, issues);
+  return config;
+}
+
+/** Parses and validates config YAML text, collecting every problem rather than stopping at the first. */
+export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck {
+  const lineCounter = new LineCounter();
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  const refused = (message: string): ConfigCheck => ({ config: undefined, issues: [{ path: '', message }], templates: [] });
   if (doc.errors.length > 0) {
-    throw new ConfigError(
-      name,
-      doc.errors.map((e) => {
-        const at = e.linePos?.[0];
-        return { path: '', message: `${at ? `line ${at.line}, column ${at.col}: ` : ''}${e.message.split('\n')[0]}` };
-      }),
-    );
+    const issues = doc.errors.map((e) => {
+      const at = e.linePos?.[0];
+      // prettyErrors appends " at line L, column C:" and a code frame; the position leads the line instead.
+      const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').split('\n')[0]!;
+      return at ? { path: '', message: `line ${at.line}, column ${at.col}: ${message}`, line: at.line, column: at.col } : { path: '', message };
+    });
+    return { config: undefined, issues, templates: [] };
   }
   let raw: unknown;
   try {
@@ -70,24 +103,40 @@ export function parseConfigText(text: string, name: string, env: NodeJS.ProcessE
   } catch (error) {
     // The yaml library refuses an alias bomb ("billion laughs") here, in its own words and with no file.
     const message = (error as Error).message;
-    throw new ConfigError(name, [{ path: '', message: /alias/i.test(message) ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out` : message }]);
+    return refused(/alias/i.test(message) ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out` : message);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    throw new ConfigError(name, [{ path: '', message: `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}` }]);
+    return refused(`expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
   }
-  return fromObject(raw, name, env);
+  const check = checkObject(raw, env);
+  return { ...check, issues: placeIssues(check.issues, doc, lineCounter) };
 }
 
-function fromObject(raw: object, name: string, env: NodeJS.ProcessEnv): EdgeConfig {
-  const { value, problems } = interpolateEnv(raw, env);
-  if (problems.length > 0) throw new ConfigError(name, problems.map((p) => ({ path: formatPath(p.path), message: p.message })));
+/**
+ * Interpolates, fills in defaults, validates and cross-checks a parsed config. An unset variable is
+ * reported and its reference kept as a placeholder, so the schema and the cross-checks still run; their
+ * issues at that key are left out (they would only be about the placeholder).
+ */
+function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
+  // Extension fields hold shared settings for anchors; what they hold is checked where it is aliased.
+  const used = Object.fromEntries(Object.entries(raw).filter(([key]) => !key.startsWith(EXTENSION_PREFIX)));
+  const { value, problems, templates } = interpolateEnv(used, env);
+  const envIssues = problems.map((p) => ({ path: formatPath(p.path), message: p.message }));
+  const unset = new Set(envIssues.map((i) => i.path));
   const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
-  const issues = validator.issues(withDefaults);
-  if (issues.length > 0) throw new ConfigError(name, issues);
-  const config = withDefaults as EdgeConfig;
-  const clashes = crossChecks(config);
-  if (clashes.length > 0) throw new ConfigError(name, clashes);
-  return config;
+  const schemaIssues = validator.issues(withDefaults).map(hintExtensionFields).filter((i) => !unset.has(i.path));
+  // Cross-checks need the types the schema promises, so they run only on a value that passes it (a
+  // placeholder is still a string where a string belongs).
+  const crossIssues = schemaIssues.length === 0 ? crossChecks(withDefaults as EdgeConfig).filter((i) => !unset.has(i.path)) : [];
+  const issues = [...envIssues, ...schemaIssues, ...crossIssues];
+  return { config: issues.length === 0 ? (withDefaults as EdgeConfig) : undefined, issues, templates };
+}
+
+/** An unknown section with no likely typo behind it may be a block meant for anchors: say how to name one. */
+function hintExtensionFields(issue: ValidationIssue): ValidationIssue {
+  const topLevel = !/[.[]/.test(issue.path);
+  if (!topLevel || !issue.message.startsWith('unknown key') || issue.message.includes('did you mean')) return issue;
+  return { ...issue, message: `${issue.message}; a block kept only for YAML anchors must be named ${EXTENSION_PREFIX}<something>` };
 }
 
 /** What no one key's schema can see. */
