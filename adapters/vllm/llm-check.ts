@@ -51,7 +51,7 @@ async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, t
     modelId ??= ids[0] ?? null;
     models = { ok: true, ids, served: settings.model ? ids.includes(settings.model) : null };
   } catch (error) {
-    models = { ok: false, error: (error as Error).message };
+    models = { ok: false, error: describeFailure(error) };
   }
   let completion: EndpointCheck['completion'];
   if (!modelId) completion = { ok: false, skipped: 'no model to complete with: give --model, or the endpoint lists none' };
@@ -64,11 +64,53 @@ async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, t
       });
       completion = { ok: true, ttft_ms: round(reply.ttft_ms), total_ms: round(reply.total_ms), content: reply.content, finish_reason: reply.finish_reason };
     } catch (error) {
-      completion = { ok: false, error: (error as Error).message };
+      completion = { ok: false, error: describeFailure(error) };
     }
   }
   const served = !models.ok || models.served !== false;
   return { name: settings.name, base_url: redactUrl(settings.base_url), model: modelId, models, completion, ok: models.ok && served && completion.ok };
+}
+
+/** What a network error code means, for the ones an engineer pointing at an endpoint meets. */
+const NETWORK_CODES: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'DNS lookup failed',
+  EAI_AGAIN: 'DNS lookup failed (temporarily)',
+  ETIMEDOUT: 'connection timed out',
+  UND_ERR_CONNECT_TIMEOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  CERT_HAS_EXPIRED: 'TLS certificate expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'self-signed TLS certificate',
+};
+
+interface NetworkCause {
+  message?: string;
+  code?: string;
+  address?: string;
+  port?: number;
+  hostname?: string;
+  errors?: unknown[];
+  cause?: unknown;
+}
+
+/**
+ * An endpoint failure in words. The openai library says only "Connection error." and fetch "fetch failed":
+ * the reason (refused, DNS, timeout; host and port) is in the innermost `cause`, or in each of an
+ * AggregateError's errors (localhost tried as ::1 and 127.0.0.1). Any URL in the text loses its password.
+ */
+export function describeFailure(error: unknown): string {
+  let inner = error as NetworkCause | undefined;
+  while (inner?.cause && typeof inner.cause === 'object') inner = inner.cause as NetworkCause;
+  const causes = inner?.errors?.length ? (inner.errors as NetworkCause[]) : [inner];
+  const described = causes.map((c) => {
+    if (!c?.code) return undefined;
+    const where = c.address ? `${c.address}${c.port ? `:${c.port}` : ''}` : c.hostname;
+    return `${NETWORK_CODES[c.code] ?? c.message ?? 'network error'} (${c.code}${where ? ` ${where}` : ''})`;
+  });
+  const text = described.every((d) => d) ? [...new Set(described)].join('; ') : (inner?.message ?? String(error));
+  return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, redactUrl);
 }
 
 const round = (ms: number) => Math.round(ms * 10) / 10;

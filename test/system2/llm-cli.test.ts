@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { LlmComponent } from '../../adapters/vllm/llm-component.ts';
@@ -9,6 +10,15 @@ const servers: OpenAiSseServer[] = [];
 afterEach(async () => {
   for (const s of servers.splice(0)) await s.close();
 });
+
+/** A loopback port nothing listens on: bound, then closed. */
+async function deadPort(): Promise<number> {
+  const s = createServer();
+  await new Promise<void>((resolve) => s.listen(0, '127.0.0.1', resolve));
+  const { port } = s.address() as AddressInfo;
+  await new Promise((resolve) => s.close(resolve));
+  return port;
+}
 
 async function server(models?: string[]): Promise<OpenAiSseServer> {
   const s = new OpenAiSseServer({ models });
@@ -39,7 +49,23 @@ describe('auraison-edge llm check', () => {
     expect(failed.stdout).toMatch(/completion: failed: 500 CUDA out of memory/);
     const down = await runMain(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--timeout-ms', '500']);
     expect(down.code).toBe(1);
-    expect(down.stdout).toMatch(/models: failed: Connection error/);
+    // fetch refuses port 9 itself (its blocked-ports list): the innermost cause says so.
+    expect(down.stdout).toMatch(/models: failed: bad port/);
+  });
+
+  it('says why a connection failed (refused with host and port, DNS), not the library\'s bare "Connection error.", and hides a password', async () => {
+    const port = await deadPort();
+    const refused = await runCli(['llm', 'check', '--base-url', `http://localhost:${port}/v1`, '--model', 'm', '--json']);
+    expect(refused.code).toBe(1);
+    const report = JSON.parse(refused.stdout) as { endpoints: { models: { error: string }; completion: { error: string } }[] };
+    expect(report.endpoints[0]!.models.error).toMatch(new RegExp(`^connection refused \\(ECONNREFUSED (127\\.0\\.0\\.1|::1):${port}\\)`));
+    expect(report.endpoints[0]!.completion.error).toMatch(/^connection refused/);
+    const dns = await runMain(['llm', 'check', '--base-url', 'http://no-such-host.invalid/v1', '--model', 'm']);
+    expect(dns.stdout).toMatch(/models: failed: DNS lookup failed.* \((ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)/);
+    const secret = await runMain(['llm', 'check', '--base-url', `http://user:hunter2@127.0.0.1:${port}/v1`, '--model', 'm']);
+    expect(secret.code).toBe(1);
+    expect(secret.stdout).toContain('http://user:***@127.0.0.1');
+    expect(secret.stdout).not.toContain('hunter2');
   });
 
   it('gives up on a model list that stalls after its headers within --timeout-ms, and says which step', async () => {
