@@ -13,6 +13,19 @@ afterEach(() => {
 });
 
 describe('auraison-edge runs, from the journal files with no daemon', () => {
+  it('exits 1 with one message when the data dir has no journal, for list as for show', async () => {
+    const dir = tempDir('runs-cli-none-');
+    cleanups.push(dir.cleanup);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'data_dir: ./data\n');
+    for (const args of [['runs'], ['runs', 'list', '--json'], ['runs', 'show', 'abc']]) {
+      const r = await runMain([...args, '--config', config], { cwd: dir.path });
+      expect(r.code).toBe(1);
+      expect(r.stdout).toBe('');
+      expect(r.stderr).toBe(`auraison-edge runs: no journal at ${join(dir.path, 'data', 'log')}: has a daemon run with this data dir?\n`);
+    }
+  });
+
   it('lists runs, replays one, and diffs two side by side', async () => {
     const dir = tempDir('runs-cli-');
     cleanups.push(dir.cleanup);

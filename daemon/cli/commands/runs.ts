@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataDir } from '../../config/load.ts';
 import type { RunState, RunStatus } from '../../contract/schemas.ts';
@@ -71,6 +72,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     const { readJournalDir, recordsJournal } = await import('../../journal/read-only.ts');
     const { records, notes } = readJournalDir(dir);
     for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
+    // No journal at all (its note said so) is most often a wrong --config: fail, rather than list nothing.
+    if (!existsSync(dir)) return 1;
     const replay = await import('../../agent/run-replay.ts');
     try {
       if (sub === 'list') {
