@@ -11,13 +11,39 @@ export function parseCommandArgs<O extends Options>(argv: string[], options: O, 
   const { min = 0, max = 0, names = '' } = positionals;
   let parsed;
   try {
-    parsed = parseArgs({ args: argv, options, allowPositionals: max > 0, strict: true });
+    parsed = parseArgs({ args: negativeValuesJoined(argv, options), options, allowPositionals: max > 0, strict: true });
   } catch (error) {
     throw new UsageError((error as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''));
   }
   if (parsed.positionals.length < min) throw new UsageError(`missing argument${names ? `: ${names}` : ''}`);
   if (parsed.positionals.length > max) throw new UsageError(`unexpected argument: ${parsed.positionals[max]}`);
   return parsed;
+}
+
+/** A value that reads as a negative number: `-1`, `-0.5`, `-.5`, `-1e3`. */
+const NEGATIVE_NUMBER = /^-(\d|\.\d)/;
+
+/**
+ * `--seed -1` written as `--seed=-1`. parseArgs refuses a value starting with a dash as "ambiguous" (it
+ * could be an option), which sends the user after the wrong problem: joined, the value reaches the
+ * option's own check, which says what range it takes. Only a number is joined; `--goal -x` stays an error.
+ */
+function negativeValuesJoined(argv: string[], options: Options): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i]!;
+    const next = argv[i + 1];
+    if (arg === '--') {
+      out.push(...argv.slice(i));
+      break;
+    }
+    const long = arg.startsWith('--') ? arg.slice(2) : arg.length === 2 && arg[0] === '-' ? Object.keys(options).find((k) => options[k]!.short === arg[1]) : undefined;
+    if (long !== undefined && options[long]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
+      out.push(`--${long}=${next}`);
+      i++;
+    } else out.push(arg);
+  }
+  return out;
 }
 
 /** A number option: `--speed 5`. Throws a UsageError naming the option. */

@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCommands, main } from '../../daemon/cli/main.ts';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('cli-');
 afterAll(() => work.cleanup());
@@ -48,6 +48,22 @@ describe('auraison-edge CLI', () => {
     let stderr = '';
     expect(await main(['lerobot', 'export', join(cwd, 'out'), '--fps', '0'], { stdout: () => {}, stderr: (t) => (stderr += t), env: {}, cwd })).toBe(2);
     expect(stderr).toContain('\nUsage: auraison-edge lerobot export OUT ');
+  });
+
+  it('reports the range of a numeric option given a negative number, not parseArgs\' "ambiguous" text', async () => {
+    for (const [args, text] of [
+      [['sim', 'turtlebot-maze', '--seed', '-1'], '--seed: expected an integer from 0 to 2147483647, got "-1"'],
+      [['sim', 'turtlebot-maze', '--speed', '-0.5'], '--speed: expected a number >= 0.01, got "-0.5"'],
+      [['runs', '--limit', '-3'], '--limit: expected an integer >= 1, got "-3"'],
+    ] as const) {
+      const r = await runMain([...args], { cwd, env: {} });
+      expect(r.code, args.join(' ')).toBe(2);
+      expect(r.stderr, args.join(' ')).toContain(text);
+      expect(r.stderr, args.join(' ')).not.toContain('ambiguous');
+    }
+    // A value that is not a number still reads as a missing value: `--goal -x` is most likely a typo.
+    const flag = await runMain(['sim', 'turtlebot-maze', '--goal', '--seed', '1'], { cwd, env: {} });
+    expect(flag.code).toBe(2);
   });
 
   it('refuses an invalid config with exit 2, naming the file and key path', async () => {
