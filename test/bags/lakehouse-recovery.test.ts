@@ -149,12 +149,11 @@ describe('recorded splits are indexed even when their first indexing fails', () 
 describe('a failed split\'s retry', () => {
   it('is queued once when due, not again by every tick while it runs: each attempt counts once', async () => {
     const dataDir = join(work.path, 'retry-once');
-    const { bag, files } = await recordSmallBag(dataDir, registry, 60);
     let clock = 0;
-    // As if the split were still being closed: the start scan leaves it to the recorder's hand-over below.
-    const lh = lakehouse(dataDir, { tickMs: 1, now: () => clock, retryMs: { first: 1000, max: 1000 }, recording: () => ({ files: [files[0]!], bags: [], closing: [] }) });
+    const lh = lakehouse(dataDir, { tickMs: 1, now: () => clock, retryMs: { first: 1000, max: 1000 } });
     await lh.start();
     await lh.idle();
+    const { bag, files } = await recordSmallBag(dataDir, registry, 60); // after the start scan: only the hand-over below indexes it
     const staging = lakehousePaths(dataDir).staging;
     rmSync(staging, { recursive: true, force: true });
     writeFileSync(staging, 'not a directory'); // every attempt fails

@@ -144,8 +144,9 @@ describe('the lakehouse after stop()', () => {
     const { files } = await recordSmallBag(dataDir, registry);
     let hold: ((space: DiskSpace) => void) | undefined;
     let armed = false;
+    let free = 1e9;
     const size = 1e9;
-    const diskSpace = (): Promise<DiskSpace> => (armed ? new Promise((resolve) => (hold = resolve)) : Promise.resolve({ size, free: size }));
+    const diskSpace = (): Promise<DiskSpace> => (armed ? new Promise((resolve) => (hold = resolve)) : Promise.resolve({ size, free }));
     const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, check_interval_s: 86_400 }, minFreeBytes: 1000, diskSpace, tickMs: 1 });
     await lh.start();
     await lh.idle();
@@ -153,7 +154,8 @@ describe('the lakehouse after stop()', () => {
     await vi.waitFor(() => expect(hold).toBeDefined()); // a tick is waiting on statfs
     await lh.stop();
     armed = false;
-    hold!({ size, free: 0 }); // it answers: no space at all
+    free = 0;
+    hold!({ size, free }); // it answers: no space at all (a pass run now would delete everything)
     await new Promise((resolve) => setImmediate(resolve)); // lets the tick's continuation (microtasks) run
     await lh.idle();
     expect(files.every((f) => existsSync(f))).toBe(true);
