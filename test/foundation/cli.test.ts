@@ -66,6 +66,23 @@ describe('auraison-edge CLI', () => {
     expect(flag.code).toBe(2);
   });
 
+  it('sim logs at warn unless --log-level asks, whatever the config\'s log.level: the summary is not buried in JSON lines', async () => {
+    const config = join(cwd, 'sim-info.yaml');
+    writeFileSync(config, 'log:\n  level: info\napi:\n  port: 0\nfoxglove:\n  port: 0\n');
+    const args = ['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', config];
+    const quiet = await runCli([...args, '--json'], { cwd });
+    expect(quiet.code).toBe(0);
+    expect(JSON.parse(quiet.stdout)).toMatchObject({ reached: true });
+    expect(quiet.stderr).not.toContain('"level":30');
+    const loud = await runCli([...args, '--json', '--log-level', 'info'], { cwd });
+    expect(loud.code).toBe(0);
+    expect(JSON.parse(loud.stdout)).toMatchObject({ reached: true }); // the logs stay on stderr
+    expect(loud.stderr).toContain('"level":30');
+    const bad = await runMain(['sim', 'turtlebot-maze', '--log-level', 'loud'], { cwd, env: {} });
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--log-level: expected one of trace, debug, info, warn, error, fatal, got "loud"');
+  });
+
   it('refuses an invalid config with exit 2, naming the file and key path', async () => {
     const file = join(cwd, 'edge.yaml');
     writeFileSync(file, 'sim:\n  enabld: true\n  speed: "fast"\n');

@@ -6,12 +6,13 @@ import type { DaemonStatus } from '../../daemon.ts';
 import type { Point2D } from '../../navigation/geometry.ts';
 
 const WORLDS = ['turtlebot-maze'];
+const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 
 export const command: Command = {
   name: 'sim',
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
-                                    [--duration S] [--speed N] [--config FILE] [--json]
+                                    [--duration S] [--speed N] [--config FILE] [--log-level LEVEL] [--json]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
 /scan, /odom, /tf, /tf_static, /map, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
@@ -34,7 +35,9 @@ Options:
   --speed N        sim seconds per wall second, at least 0.01 (default 1: real time; 50 runs a 60 s
                    drive in about 1 s); at most 4 with --driver policy, whose loop runs on the wall clock
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
-  --json           print one JSON object instead of the human summary
+  --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn, so the
+                   summary stands alone; the config's log.level is for \`run\`)
+  --json           print one JSON object instead of the human summary (stdout holds only that object)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
 "messages": {"/scan": n, ...}, "dropped", "seed", "maze_seed"}
@@ -62,6 +65,7 @@ Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no lo
         duration: { type: 'string' },
         speed: { type: 'string' },
         config: { type: 'string' },
+        'log-level': { type: 'string', default: 'warn' },
         json: { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
@@ -79,8 +83,12 @@ Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no lo
       throw new UsageError(`--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`);
     }
     const goalArg = parseGoal(values.goal);
+    const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
+    if (!logLevel) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
 
     const { config, file } = resolveConfig(values.config, io.env);
+    // sim prints its own summary: a config's log.level (info in edge.example.yaml) would bury it in JSON lines.
+    config.log = { ...config.log, level: logLevel };
     config.sim = {
       ...config.sim,
       enabled: true,
@@ -115,12 +123,12 @@ function parseGoal(text: string | undefined): GoalArg {
   throw new UsageError(`--goal: expected X,Y in metres (e.g. 6.5,6.5) or a named pose, got ${JSON.stringify(text)}`);
 }
 
-/** Starts the daemon with the sim and hands back both; the daemon's logs go to stderr, quiet unless a config asks. */
+/** Starts the daemon with the sim and hands back both; the daemon's logs go to stderr at --log-level. */
 async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { TurtlebotMazeSim } = await import('../../../sim/turtlebot-maze/index.ts');
-  const log = createLogger({ level: file ? config.log.level : 'warn' });
+  const log = createLogger({ level: config.log.level });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
   const sim = daemon.components.get('sim');
