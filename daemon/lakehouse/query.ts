@@ -108,8 +108,13 @@ async function readRows(result: DuckDBResult, maxRows: number, maxBytes: number)
   return { rows, truncated: false };
 }
 
-/** Defines the views; returns a warning per parquet file left out. */
-async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lakehousePaths>): Promise<string[]> {
+/**
+ * Defines on `conn` the views `queryLakehouse` reads (`bags`, `projections`, `messages`, `raw_messages`,
+ * `events` and one per projected topic, see topicViews) over the catalog at `paths.catalog` (attached
+ * read-only as `catalog`) and the committed parquet under `paths.tables`; returns a warning per parquet
+ * file left out. For other readers of the lakehouse (`lerobot export`), so every reader sees the same relations.
+ */
+export async function defineViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }): Promise<string[]> {
   let projections: { topic: string; type: string; table: string }[] = [];
   /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
   const files = new Map<string, string[]>();
@@ -136,13 +141,21 @@ async function defineViews(conn: DuckDBConnection, paths: ReturnType<typeof lake
   }
   const warnings: string[] = [];
   for (const table of Object.keys(EMPTY)) await view(conn, table, files.get(table) ?? [], EMPTY[table]!, warnings);
+  for (const p of topicViews(projections)) await view(conn, p.name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings);
+  return warnings;
+}
+
+/**
+ * The view name of each projection table, as SQL names it: the topic (`/odom`), or `<topic>#<type>` for a
+ * topic's second and later types. `projections` must come in the catalog's `ORDER BY topic, type` order.
+ */
+export function topicViews<P extends { topic: string; type: string; table: string }>(projections: readonly P[]): (P & { name: string })[] {
   const named = new Set<string>();
-  for (const p of projections) {
+  return projections.map((p) => {
     const name = named.has(p.topic) ? `${p.topic}#${p.type}` : p.topic;
     named.add(p.topic);
-    await view(conn, name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings);
-  }
-  return warnings;
+    return { ...p, name };
+  });
 }
 
 /**

@@ -1,5 +1,7 @@
 import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { defineViews } from '../../../daemon/lakehouse/query.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';
@@ -19,7 +21,12 @@ export interface EpisodeWindow {
 }
 
 export interface ExportOptions {
-  /** The lakehouse catalog (DuckDB file), opened read-only. */
+  /**
+   * The lakehouse catalog (`<data_dir>/lakehouse/catalog.duckdb`), opened read-only: topics are read
+   * through the views `query` defines over the parquet files it lists (in `tables/` beside it). A DuckDB
+   * file that is not a daemon's catalog (no `bags` or `projections` table) is read as it is: a relation
+   * per topic, named by the topic, with a `log_time` column in ns.
+   */
   database: string;
   out: string;
   fps: number;
@@ -97,14 +104,14 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     );
   }
 
+  const warnings: string[] = [];
   const series = await withDuckDB(async (conn) => {
-    await conn.run(`ATTACH ${sqlString(database)} AS lakehouse (READ_ONLY)`);
+    const schema = await openLakehouse(conn, database, warnings);
     const out: Series[] = [];
-    for (const f of features) out.push(await readSeries(conn, f, minStart, maxEnd));
+    for (const f of features) out.push(await readSeries(conn, schema, f, minStart, maxEnd));
     return out;
   });
 
-  const warnings: string[] = [];
   series.forEach((s, j) => {
     if (s.nulls) {
       warnings.push(
@@ -182,20 +189,42 @@ function lastAtOrBefore(times: bigint[], t: bigint): bigint | undefined {
   return lo > 0 ? times[lo - 1] : undefined;
 }
 
-async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
+/**
+ * Makes the lakehouse's relations readable on `conn` and returns the schema prefix they are read with: the
+ * views `query` defines (`""`: temporary views), or, for a DuckDB file that is not a daemon's catalog, the
+ * file itself attached as `own`. Parquet files the views leave out (unreadable) are added to `warnings`.
+ */
+async function openLakehouse(conn: DuckDBConnection, database: string, warnings: string[]): Promise<string> {
+  try {
+    warnings.push(...(await defineViews(conn, { catalog: database, tables: join(dirname(database), 'tables') })));
+    return '';
+  } catch (error) {
+    // Any other failure (a catalog locked past the retries, a damaged file) is the user's to see.
+    if (!/Table with name (bags|projections|event_files) does not exist/.test((error as Error).message)) throw new DatasetError(`lakehouse catalog ${database}: ${(error as Error).message.split('\n')[0]}`);
+  }
+  await conn.run('DETACH DATABASE IF EXISTS catalog');
+  await conn.run(`ATTACH ${sqlString(database)} AS own (READ_ONLY)`);
+  return 'own.';
+}
+
+async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
   const candidates = [f.relation, f.relation.replace(/^\//, ''), f.relation.replace(/^\//, '').replaceAll('/', '_')];
   let relation: string | undefined;
   let described: Record<string, unknown>[] = [];
   for (const c of new Set(candidates)) {
     try {
-      described = await queryRows(conn, `DESCRIBE lakehouse.${sqlIdent(c)}`);
+      described = await queryRows(conn, `DESCRIBE ${schema}${sqlIdent(c)}`);
       relation = c;
       break;
     } catch {
       // Not this name; try the next spelling.
     }
   }
-  if (!relation) throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${[...new Set(candidates)].map((c) => JSON.stringify(c)).join(' or ')}`);
+  if (!relation) {
+    const topics = schema === '' ? (await queryRows(conn, `SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name`)).map((r) => String(r.view_name)) : [];
+    const known = schema === '' ? ` (its topics: ${topics.length > 0 ? topics.join(', ') : 'none yet; record or import a bag first'})` : '';
+    throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${[...new Set(candidates)].map((c) => JSON.stringify(c)).join(' or ')}${known}`);
+  }
   const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
   const timeType = types.get('log_time');
   if (!timeType) throw new DatasetError(`feature ${f.key}: ${relation} has no log_time column`);
@@ -210,7 +239,7 @@ async function readSeries(conn: DuckDBConnection, f: FeatureMapping, startNs: bi
   const time = timeType.startsWith('TIMESTAMP') ? `epoch_ns(log_time)` : `CAST(log_time AS BIGINT)`;
   const rows = await queryRows(
     conn,
-    `SELECT ${time} AS t, ${f.columns.map((c) => sqlIdent(c)).join(', ')} FROM lakehouse.${sqlIdent(relation)} WHERE ${time} BETWEEN ${startNs} AND ${endNs} ORDER BY t`,
+    `SELECT ${time} AS t, ${f.columns.map((c) => sqlIdent(c)).join(', ')} FROM ${schema}${sqlIdent(relation)} WHERE ${time} BETWEEN ${startNs} AND ${endNs} ORDER BY t`,
   );
   const times: bigint[] = [];
   const values: Float32Array[] = [];

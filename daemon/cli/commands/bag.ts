@@ -95,14 +95,14 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
       for (const c of report.corrupt) io.stderr(`${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`);
       if (!values.json) io.stdout(`${importLine(report)} into ${dataDir}/lakehouse\n`);
     } catch (error) {
-      if (values.json) io.stdout(`${toJson({ imported: reports, error: (error as Error).message })}\n`);
+      if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`); // the import's error is the one to report
       const code = fail(io, error, BagError);
       const committed = reports.filter((r) => r.segments.some((s) => s.state === 'imported')).map((r) => r.bag);
       io.stderr(`nothing was imported from ${path}${committed.length ? `; the bags before it were imported and committed: ${committed.join(', ')}` : ''}\n`);
       return code;
     }
   }
-  if (values.json) io.stdout(`${toJson({ imported: reports })}\n`);
+  if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir) })}\n`);
   // Exit 3, not 1: the data is in the lakehouse, and importing the same files again skips them.
   const corrupt = reports.reduce((n, r) => n + r.corrupt.reduce((m, c) => m + c.count, 0), 0);
   const unknown = values['allow-unknown'] ? 0 : reports.reduce((n, r) => n + r.unknownTypes.reduce((m, u) => m + u.count, 0), 0);
@@ -115,6 +115,18 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
     return 3;
   }
   return 0;
+}
+
+/**
+ * The reports with their tables named as `query` names them: a topic's projection by its topic
+ * (`/test/nav_msgs/odometry`), not by the directory it is stored in (`topic_test_nav_msgs_odometry`).
+ */
+async function namedForQuery(reports: ImportReport[], dataDir: string): Promise<ImportReport[]> {
+  if (reports.every((r) => r.tables.every((t) => t === 'messages' || t === 'raw_messages'))) return reports;
+  const { queryLakehouse, topicViews } = await import('../../lakehouse/query.ts');
+  const listed = await queryLakehouse(dataDir, 'SELECT topic, type, table_name FROM projections ORDER BY topic, type', { maxRows: Infinity });
+  const names = new Map(topicViews(listed.rows.map(([topic, type, table]) => ({ topic: String(topic), type: String(type), table: String(table) }))).map((p) => [p.table, p.name]));
+  return reports.map((r) => ({ ...r, tables: r.tables.map((t) => names.get(t) ?? t) }));
 }
 
 /** `<bag>: imported N messages (D decoded, R raw) from F file(s), K already imported`. */

@@ -18,8 +18,9 @@ inspect   Reads a LeRobot dataset (v2.0, v2.1 or v3.0): info (version, robot, fp
 export    Writes recorded data from the local lakehouse as a LeRobot v3.0 dataset in OUT (a new directory):
           meta/info.json, meta/stats.json, meta/tasks.parquet, meta/episodes/chunk-000/file-000.parquet and
           data/chunk-000/file-000.parquet. Each --feature takes columns of a topic's decoded projection in
-          the lakehouse (a relation named after the topic with a log_time column); several columns, or a
-          list column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
+          the lakehouse, the same relation \`query\` reads (named after the topic, with a log_time column):
+          what the daemon recorded and indexed, or \`bag import\` brought in; several columns, or a list
+          column, make a vector. Each episode window is resampled to --fps by sample-and-hold: frame k
           holds each feature's latest sample at or before START + k/fps (no interpolation). Frames before
           every feature has a sample are dropped; an episode ends at the last sample of the feature that ends
           first (the frames after it are cut, with a warning, rather than filled by holding that sample). Rows
@@ -36,7 +37,9 @@ Options (export):
   --fps N                    frames per second of the dataset (default: 30)
   --robot-type TEXT          info.json robot_type
   --max-frames N             the most frames all windows may resample to (default: 1000000, 9.3 h at 30 fps)
-  --db FILE                  the lakehouse catalog (default: <data_dir>/lakehouse/catalog.duckdb)
+  --db FILE                  the lakehouse catalog (default: <data_dir>/lakehouse/catalog.duckdb; its
+                             parquet is read from tables/ beside it). A DuckDB file that is not a daemon's
+                             catalog is read as it is: a relation per topic, with log_time in ns
   --config FILE              the daemon config, for its data dir
   --json                     print one JSON object
 
