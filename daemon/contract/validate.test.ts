@@ -28,9 +28,19 @@ describe('contract validation', () => {
     const bad = { ...intent(), intent_id: 'not-a-uuid', targets: ['ok', ''], policy_ctx: { source: 'email' }, extra: 1 };
     const issues = intents.issues(bad);
     expect(issues).toContainEqual({ path: 'intent_id', message: expect.stringMatching(/^expected string matching .* got "not-a-uuid"$/) });
-    expect(issues).toContainEqual({ path: 'targets[1]', message: 'expected string of at least 1 characters of at most 256 characters, got ""' });
+    expect(issues).toContainEqual({ path: 'targets[1]', message: 'expected string of 1 to 256 characters, got ""' });
     expect(issues).toContainEqual({ path: 'policy_ctx.source', message: expect.stringMatching(/^expected one of "http", "mqtt".* got "email"$/) });
     expect(issues).toContainEqual({ path: 'extra', message: expect.stringMatching(/^unknown key/) });
+  });
+
+  it('states a length bound as one range, with the unit in the singular for 1', async () => {
+    const { default: Type } = await import('typebox');
+    const message = (schema: Parameters<typeof Type.Object>[0][string], value: unknown) => new Validator(Type.Object({ v: schema })).issues({ v: value })[0]?.message;
+    expect(message(Type.String({ minLength: 1 }), '')).toBe('expected string of at least 1 character, got ""');
+    expect(message(Type.String({ maxLength: 3 }), 'abcd')).toBe('expected string of at most 3 characters, got "abcd"');
+    expect(message(Type.String({ minLength: 2, maxLength: 2 }), 'a')).toBe('expected string of 2 characters, got "a"');
+    expect(message(Type.Array(Type.Number(), { minItems: 1, maxItems: 4 }), [])).toBe('expected array of 1 to 4 items, got []');
+    expect(message(Type.Array(Type.Number(), { minItems: 0, maxItems: 1 }), [1, 2])).toBe('expected array of at most 1 item, got [1,2]');
   });
 
   it('reports the branch a sender meant in a union, not every branch', () => {

@@ -145,19 +145,29 @@ function describeSchema(node: SchemaNode): string {
     return `one of: ${branches.map(describeSchema).join(' | ')}`;
   }
   if ('const' in node) return JSON.stringify(node.const);
-  const type = (node.type as string | undefined) ?? 'value';
+  let type = (node.type as string | undefined) ?? 'value';
   const bounds: string[] = [];
+  // A length reads as one range: "string of 1 to 256 characters", not "of at least 1 ... of at most 256 ...".
+  const range = lengthRange(node.minLength, node.maxLength, 'character') ?? lengthRange(node.minItems, node.maxItems, 'item');
+  if (range) type = `${type} of ${range}`;
   if (typeof node.minimum === 'number') bounds.push(`>= ${node.minimum}`);
   if (typeof node.exclusiveMinimum === 'number') bounds.push(`> ${node.exclusiveMinimum}`);
   if (typeof node.maximum === 'number') bounds.push(`<= ${node.maximum}`);
   if (typeof node.exclusiveMaximum === 'number') bounds.push(`< ${node.exclusiveMaximum}`);
-  if (typeof node.minLength === 'number' && node.minLength > 0) bounds.push(`of at least ${node.minLength} characters`);
-  if (typeof node.maxLength === 'number') bounds.push(`of at most ${node.maxLength} characters`);
-  if (typeof node.minItems === 'number') bounds.push(`with at least ${node.minItems} items`);
-  if (typeof node.maxItems === 'number') bounds.push(`with at most ${node.maxItems} items`);
   if (typeof node.format === 'string') bounds.push(`in ${node.format} format`);
   if (typeof node.pattern === 'string') bounds.push(`matching /${node.pattern}/`);
   return [type, ...bounds].join(' ');
+}
+
+/** "1 to 256 characters", "at least 1 item", "at most 8 items", "3 items"; undefined with no bound. */
+function lengthRange(min: unknown, max: unknown, unit: string): string | undefined {
+  const lo = typeof min === 'number' && min > 0 ? min : undefined;
+  const hi = typeof max === 'number' ? max : undefined;
+  const units = (n: number) => `${n} ${unit}${n === 1 ? '' : 's'}`;
+  if (lo !== undefined && hi !== undefined) return lo === hi ? units(hi) : `${lo} to ${units(hi)}`;
+  if (lo !== undefined) return `at least ${units(lo)}`;
+  if (hi !== undefined) return `at most ${units(hi)}`;
+  return undefined;
 }
 
 function schemaAt(schema: SchemaNode, schemaPath: string): SchemaNode | undefined {

@@ -92,7 +92,7 @@ describe('POST /intents with the edge agent', () => {
     const cases: [unknown, string, string][] = [
       [{ type: 'navigate_to', params: { x: 'far', y: 0 } }, 'body.params.x', 'expected number'],
       [{ type: 'navigate_to', params: { x: 1, y: 0, speed: 2 } }, 'body.params.speed', 'unknown key'],
-      [{ type: 'natural_language', params: { text: 'x'.repeat(8001) } }, 'body.params.text', 'expected string of at least 1 characters of at most 8000 characters'],
+      [{ type: 'natural_language', params: { text: 'x'.repeat(8001) } }, 'body.params.text', 'expected string of 1 to 8000 characters'],
       [{ type: 'stop', params: { validators: [{ type: 'goal_reached', tolerance_m: 'near' }] } }, 'body.params.validators[0].tolerance_m', 'expected number'],
     ];
     for (const [body, path, message] of cases) {

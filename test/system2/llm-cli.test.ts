@@ -121,7 +121,7 @@ describe('the ai/inference/llm bus query', () => {
     a.enqueue({ text: '{"y": 2}' });
     b.enqueue({ text: '{"x": 3}' });
     expect(await ask('ai/inference/llm/default', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema })).toMatchObject({ endpoint: 'gateway', parsed: { x: 3 } });
-    await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(/llm query request: messages: expected array with at least 1 items/);
+    await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(/llm query request: messages: expected array of 1 to 256 items, got \[\]/);
     await llm.stop();
     expect(bus.queryables()).toEqual([]);
     bus.close();
