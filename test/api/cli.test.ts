@@ -1,6 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { approvalRequirement } from '../../daemon/policy/approval.ts';
+import { newId } from '../../daemon/contract/ids.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
@@ -33,6 +35,17 @@ async function setup(options: HarnessOptions = {}, extraYaml = '') {
   };
   return { h, agent, cli, config };
 }
+
+describe('auraison-edge intent --help', () => {
+  it('says which skills --approval leaves alone, as the approval rule does', async () => {
+    const help = await runMain(['intent', '--help']);
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--approval every acting call waits for approval (policy_ctx.requires_approval); stop and read_topic are exempt');
+    const intent = { intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 'ops', source: 'cli' as const, requires_approval: true }, targets: [] };
+    const rule = (tool: string) => approvalRequirement({ tool, intent, requireApproval: new Set(), tainted: false, onSuspect: 'require_approval' });
+    expect([rule('stop'), rule('read_topic')]).toEqual([undefined, undefined]);
+    expect(rule('navigate_to')?.rule).toBe('intent.requires_approval');
+  });
+});
 
 describe('auraison-edge status, intent and approve over the API', () => {
   it('status reads GET /status from the API the daemon advertised in run/api.json', async () => {

@@ -17,7 +17,9 @@ Options:
   --params JSON       the skill's arguments, e.g. '{"x": 1.5, "y": 2}'
   --text TEXT         a natural-language intent
   --validators JSON   checks of the outcome, e.g. '[{"type":"goal_reached","tolerance_m":0.2}]'
-  --approval          every acting call waits for approval (policy_ctx.requires_approval)
+  --approval          every acting call waits for approval (policy_ctx.requires_approval); stop and
+                      read_topic are exempt (they only take motion away or read) unless listed in
+                      agent.require_approval
   --actor NAME        who asks (default: $USER)
   --wait              wait until the run ends or waits for approval, then print it
   --timeout-s N       with --wait: give up after N seconds (default 300)
