@@ -1,7 +1,7 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/sections/system1.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
-import { readOnnxModelInfo } from './onnx-model-file.ts';
+import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
 import { PolicyRunner } from './policy-runner.ts';
 
 export interface ReplayOptions {
@@ -43,6 +43,26 @@ const statsSettings = (mode: 'mean_std' | 'min_max', s: FeatureStats | undefined
   return { mode, mean: s.mean, std: s.std, min: s.min, max: s.max, epsilon: 1e-8 };
 };
 
+/** Elements per step of a model tensor (its last dimension), where the file fixes it. */
+const perStep = (t: TensorInfo | undefined): number | undefined => {
+  const last = t?.shape[t.shape.length - 1];
+  return typeof last === 'number' && last > 0 ? last : undefined;
+};
+
+/**
+ * The dataset's statistics of `feature` for a tensor of `dim` per step. A size mismatch is said here, in the
+ * replay's terms (the dataset feature, the model tensor, the option to change), rather than by the runner,
+ * which would name a policies.<name>... config path that the user never wrote.
+ */
+function datasetStats(mode: 'mean_std' | 'min_max', stats: FeatureStats | undefined, feature: string, tensor: string, dim: number | undefined, fix: string): NormalizationSettings {
+  const settings = statsSettings(mode, stats, feature);
+  const n = (mode === 'mean_std' ? settings.mean : settings.min)?.length;
+  if (dim !== undefined && n !== undefined && n !== 1 && n !== dim) {
+    throw new DatasetError(`--normalize ${mode}: the dataset's ${feature} statistics have ${n} values, but ${tensor} has ${dim} per step; ${fix}, or replay without --normalize`);
+  }
+  return settings;
+}
+
 /**
  * Runs a dataset's recorded observations through a policy offline, frame by frame in episode order
  * (recurrent state reset at each episode), and compares the first action of each output with the
@@ -62,8 +82,20 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
     settings = {
       ...settings,
-      inputs: Object.fromEntries(Object.entries(inputs).map(([input, feature]) => [input, { sources: [], normalize: statsSettings(normalize, summary.stats[feature], feature) }])),
-      outputs: { ...settings.outputs, [output]: { ...settings.outputs[output], unnormalize: statsSettings(normalize, summary.stats[actionFeature], actionFeature) } },
+      inputs: Object.fromEntries(
+        Object.entries(inputs).map(([input, feature]) => {
+          const dim = perStep(model.inputs.find((i) => i.name === input));
+          const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
+          return [input, { sources: [], normalize: stats }];
+        }),
+      ),
+      outputs: {
+        ...settings.outputs,
+        [output]: {
+          ...settings.outputs[output],
+          unnormalize: datasetStats(normalize, summary.stats[actionFeature], actionFeature, `model output "${output}"`, perStep(model.outputs.find((o) => o.name === output)), 'name the action feature of that size with --action FEATURE'),
+        },
+      },
     };
   }
   const active = await PolicyRunner.open(name, settings);

@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterAll, describe, expect, it } from 'vitest';
-import { runMain, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { copyG1Dataset, rewriteParquet } from './datasets.ts';
 import { writeLinearModel } from './models.ts';
 
@@ -72,6 +72,20 @@ describe('auraison-edge policy replay says where the data or the policy went wro
     const r = await runMain(['policy', 'replay', identity26('identity-b'), copyG1Dataset(tmp.path), '--episodes', '0,1,4,7']);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('has no frames for episodes 4, 7');
+  });
+
+  it('with --normalize and a bare model, names the dataset feature and the model tensor whose sizes differ, not a config path', async () => {
+    const microban = join(FIXTURES, 'onnx', 'mjlab_microban', 'policy.onnx');
+    const input = await runMain(['policy', 'replay', microban, copyG1Dataset(tmp.path), '--normalize', 'mean_std']);
+    expect(input.code).toBe(1);
+    expect(input.stderr).toBe(
+      'auraison-edge policy replay: --normalize mean_std: the dataset\'s observation.state statistics have 26 values, but model input "obs" has 63 per step; map it to a feature of that size with --input obs=FEATURE, or replay without --normalize\n',
+    );
+    const narrow = writeLinearModel(tmp.path, 'narrow', new Array(18 * 26).fill(0), new Array(18).fill(0));
+    const output = await runMain(['policy', 'replay', narrow, copyG1Dataset(tmp.path), '--normalize', 'min_max']);
+    expect(output.code).toBe(1);
+    expect(output.stderr).toContain('the dataset\'s action statistics have 26 values, but model output "actions" has 18 per step; name the action feature of that size with --action FEATURE');
+    expect(output.stderr).not.toContain('policies.');
   });
 
   it('fails a policy whose actions are not finite instead of reporting MAE Infinity', async () => {
