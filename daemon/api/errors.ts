@@ -64,8 +64,8 @@ function toErrorBody(error: Error): ErrorBody {
   const status = statusOf(error);
   const fastifyCode = (error as FastifyError).code;
   // From fastify's router (frameworkErrors): the URL is at fault, not the body.
-  if (fastifyCode === 'FST_ERR_BAD_URL') return { error: 'bad_request', message: `url: ${error.message} (check its percent-encoding)` };
-  if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH') return { error: 'uri_too_long', message: `url: ${error.message}` };
+  if (fastifyCode === 'FST_ERR_BAD_URL') return { error: 'bad_request', message: `url: ${clipQuotedUrl(error.message)} (check its percent-encoding)` };
+  if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH') return { error: 'uri_too_long', message: `url: ${clipQuotedUrl(error.message)}: send a shorter path` };
   if (status === 413) return { error: 'payload_too_large', message: `${error.message}; send a smaller body (api.body_limit_bytes)` };
   if (status === 415) return { error: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
   if (status === 400) {
@@ -74,6 +74,19 @@ function toErrorBody(error: Error): ErrorBody {
   }
   if (status === 404) return { error: 'not_found', message: error.message };
   return { error: fastifyCode ? fastifyCode.toLowerCase() : 'internal', message: error.message };
+}
+
+/** Longest URL an error message echoes whole. */
+const ECHOED_URL_CHARS = 200;
+
+/**
+ * Fastify's router messages quote the whole URL (`'/runs/aaa...' is exceeding the max param length`): an
+ * over-long one is cut to its start and its length, so the answer to a 5,000-character URL is not another.
+ */
+function clipQuotedUrl(message: string): string {
+  const m = /^'([\s\S]*)'( is [\s\S]*)$/.exec(message);
+  if (!m || m[1]!.length <= ECHOED_URL_CHARS) return message;
+  return `'${m[1]!.slice(0, ECHOED_URL_CHARS)}...' (${m[1]!.length} characters)${m[2]}`;
 }
 
 /**

@@ -456,6 +456,10 @@ describe('auth and binding', () => {
     const longParam = await get(`/runs/${'a'.repeat(200)}`);
     expect(longParam.status).toBe(414);
     expect(longParam.body).toMatchObject({ error: 'uri_too_long', message: expect.stringMatching(/^url: /) });
+    // The answer does not echo a long URL whole: its first 200 characters and its length.
+    const veryLong = await get(`/runs/${'b'.repeat(5000)}`);
+    expect(veryLong.status).toBe(414);
+    expect(veryLong.body).toEqual({ error: 'uri_too_long', message: `url: '/runs/${'b'.repeat(194)}...' (5006 characters) is exceeding the max param length: send a shorter path` });
     const garbage = await send('HELLO\r\n\r\n');
     expect(garbage.status).toBe(400);
     expect(garbage.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/^malformed HTTP request \(HPE_/) });
