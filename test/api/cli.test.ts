@@ -95,7 +95,13 @@ describe('auraison-edge status, intent and approve over the API', () => {
     expect(live.body.source).toBe('api');
     expect((live.body.runs as { run_id: string }[]).map((r) => r.run_id)).toContain(runId);
     await harness.api!.stop();
+    // This harness journals in memory: with no journal files either, runs says so and fails.
+    const none = await cli('runs', '--json');
+    expect([none.code, none.stdout]).toEqual([1, '']);
+    expect(none.stderr).toContain('no journal at');
+    mkdirSync(join(harness.dataDir, 'log'));
     const offline = await cli('runs', '--json');
+    expect(offline.code).toBe(0);
     expect(offline.body.source).toBe('journal');
   });
 
