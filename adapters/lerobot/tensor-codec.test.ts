@@ -45,6 +45,18 @@ describe('tensor codec', () => {
       expect((error as TensorCodecError).code).toBe(code);
     }
   });
+
+  it.each([
+    ['a megabyte name', { name: 'n'.repeat(1_000_000), dtype: 'float64', shape: [1], offset: 0 }, '"... (1000000 characters) has dtype "float64"'],
+    ['a shape of 100000 dimensions', { name: 'x', dtype: 'float32', shape: new Array<number>(100_000).fill(-1), offset: 0 }, 'got a list of 100000'],
+  ])('quotes at most a few hundred characters of %s in its error', (_what, tensor, text) => {
+    expect(() => decodeTensors(frame({ tensors: [tensor] }, 8))).toThrow(text);
+    try {
+      decodeTensors(frame({ tensors: [tensor] }, 8));
+    } catch (error) {
+      expect((error as Error).message.length).toBeLessThan(400);
+    }
+  });
 });
 
 function frame(header: unknown, dataBytes: number): Uint8Array {

@@ -96,15 +96,15 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
     if (entry === null || typeof entry !== 'object') throw new TensorCodecError('bad_payload', `${where} must be an object`);
     const { name, dtype, shape, offset } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || name.length === 0) throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
-    if (dtype !== 'float32') throw new TensorCodecError('bad_dtype', `tensor "${name}" has dtype ${JSON.stringify(dtype)}; send float32`);
+    if (dtype !== 'float32') throw new TensorCodecError('bad_dtype', `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32`);
     if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-      throw new TensorCodecError('bad_shape', `tensor "${name}" shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+      throw new TensorCodecError('bad_shape', `tensor ${quoted(name)} shape must be a list of non-negative integers, got ${quoted(shape)}`);
     }
     if (!Number.isInteger(offset) || (offset as number) < 0) throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const start = offset as number;
     if (start + count * 4 > dataLength) {
-      throw new TensorCodecError('bad_payload', `tensor "${name}" (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`);
+      throw new TensorCodecError('bad_payload', `tensor ${quoted(name)} (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`);
     }
     const at = payload.byteOffset + base + start;
     let data: Float32Array;
@@ -119,30 +119,74 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
   return { tensors, fields };
 }
 
+/** Leading 1s dropped: [1, 13] and [13] are one shape (a missing batch dimension); [13, 1] is another. */
+export const withoutLeadingOnes = (shape: readonly number[]): number[] => {
+  let i = 0;
+  while (i < shape.length && shape[i] === 1) i++;
+  return shape.slice(i);
+};
+
+/** The most characters of a caller's value an error message quotes: a 1 MB string is not sent back whole. */
+const QUOTE_LIMIT = 200;
+
+/**
+ * A caller's JSON value for an error message, at most about QUOTE_LIMIT characters. A list or object is named,
+ * not printed, unless it is a short list of scalars (a shape): JSON.stringify recurses, so a deeply nested one
+ * would overflow the stack while building the very message that reports it.
+ */
+export function quoted(value: unknown): string {
+  if (Array.isArray(value)) {
+    if (value.length > QUOTE_LIMIT / 2 || value.some((x) => x !== null && typeof x === 'object')) return `a list of ${value.length}`;
+  } else if (value !== null && typeof value === 'object') return 'an object';
+  if (typeof value === 'string' && value.length > QUOTE_LIMIT) return `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}... (${value.length} characters)`;
+  const text = JSON.stringify(value) ?? String(value);
+  return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}...` : text;
+}
+
+/** How much deeper than the model's rank a JSON input may nest: leading 1s (batch dimensions) are optional. */
+const RANK_SLACK = 4;
+
 /**
  * A tensor written as JSON: a number, or a list (nested for each dimension) of numbers. The shape is the
  * nesting, so the list must be rectangular. JSON has no NaN (JSON.stringify writes null), so a null names
  * the element rather than reaching the model as a NaN the caller never sees.
+ *
+ * `declared` is the model's shape for the input: the nesting must match it (leading 1s aside) before the
+ * Float32Array is made. The shape is read off the first element at each level, so without that check (and the
+ * walk that proves every row has its length) a few KB of `[[[0, 0, ...], 0, ...], 0, ...]` would claim billions
+ * of elements. The depth is capped too: the walk recurses once per level.
  */
-export function tensorFromJson(name: string, value: unknown): NamedTensor {
+export function tensorFromJson(name: string, value: unknown, declared: readonly number[]): NamedTensor {
+  const input = `input ${quoted(name)}`;
+  const maxRank = declared.length + RANK_SLACK;
   const shape: number[] = [];
-  for (let v = value; Array.isArray(v); v = v[0]) shape.push(v.length);
-  const data = new Float32Array(shape.reduce((a, b) => a * b, 1));
-  let n = 0;
+  for (let v = value; Array.isArray(v); v = v[0]) {
+    if (shape.length === maxRank) {
+      throw new TensorCodecError('bad_shape', `${input} nests lists more than ${maxRank} deep; the model takes ${JSON.stringify(declared)}`);
+    }
+    shape.push(v.length);
+  }
+  // Numbers are gathered in a plain list (no bigger than the parsed request) until the shape is known good.
+  const values: number[] = [];
   const walk = (v: unknown, depth: number, at: string): void => {
     if (depth < shape.length) {
       if (!Array.isArray(v) || v.length !== shape[depth]) {
-        throw new TensorCodecError('bad_shape', `input "${name}"${at} is ${Array.isArray(v) ? `a list of ${v.length}` : JSON.stringify(v)}; its first row makes the shape ${JSON.stringify(shape)}, so it must be a list of ${shape[depth]}`);
+        throw new TensorCodecError('bad_shape', `${input}${at} is ${Array.isArray(v) ? `a list of ${v.length}` : quoted(v)}; its first row makes the shape ${JSON.stringify(shape)}, so it must be a list of ${shape[depth]}`);
       }
       v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
       return;
     }
-    if (v === null) throw new TensorCodecError('not_finite', `input "${name}"${at} is null (JSON has no NaN); inputs must be finite`);
-    if (typeof v !== 'number') throw new TensorCodecError(Array.isArray(v) ? 'bad_shape' : 'bad_dtype', `input "${name}"${at} is ${JSON.stringify(v)}; send numbers in lists of the shape ${JSON.stringify(shape)}`);
-    data[n++] = v;
+    if (v === null) throw new TensorCodecError('not_finite', `${input}${at} is null (JSON has no NaN); inputs must be finite`);
+    if (typeof v !== 'number') throw new TensorCodecError(Array.isArray(v) ? 'bad_shape' : 'bad_dtype', `${input}${at} is ${quoted(v)}; send numbers in lists of the shape ${JSON.stringify(shape)}`);
+    // Stored as float32 it would be Infinity, a value the caller never sent: name the one they did.
+    if (!Number.isFinite(Math.fround(v))) throw new TensorCodecError('not_finite', `${input}${at} is ${v}, outside the float32 range (magnitude up to 3.4028234663852886e+38)`);
+    values.push(v);
   };
   walk(value, 0, '');
-  return { name, shape, data };
+  if (withoutLeadingOnes(shape).join() !== withoutLeadingOnes(declared).join()) {
+    throw new TensorCodecError('bad_shape', `${input} has shape ${JSON.stringify(shape)}; the model takes ${JSON.stringify(declared)}`);
+  }
+  return { name, shape, data: Float32Array.from(values) };
 }
 
 /** The inverse of tensorFromJson: the data as lists nested by the shape (a number for shape []). */

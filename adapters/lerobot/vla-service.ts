@@ -2,7 +2,7 @@ import type { Bus } from '../../daemon/bus/bus.ts';
 import type { QueryPayload } from '../../daemon/bus/types.ts';
 import { PolicyInputError } from './policy-runner.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
-import { decodeTensors, encodeError, encodeTensors, type NamedTensor, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson } from './tensor-codec.ts';
+import { decodeTensors, encodeError, encodeTensors, type NamedTensor, quoted, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson, withoutLeadingOnes } from './tensor-codec.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
 /** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */
@@ -19,13 +19,6 @@ export interface VlaServiceOptions {
   /** Queries in flight or waiting; past it a query gets a `busy` reply at once. policies.<name>.max_pending_queries. */
   maxPending?: number;
 }
-
-/** Leading 1s dropped: [1, 13] and [13] are one shape (a missing batch dimension); [13, 1] is another. */
-const withoutLeadingOnes = (shape: readonly number[]): number[] => {
-  let i = 0;
-  while (i < shape.length && shape[i] === 1) i++;
-  return shape.slice(i);
-};
 
 /**
  * Serves `ai/inference/vla/<policy>` on the bus: one observation in, the policy's outputs (an action
@@ -71,7 +64,7 @@ export class VlaService {
     const policy = this.#policy.spec.name;
     const json = request.encoding === JSON_ENCODING;
     if (!json && request.encoding !== TENSOR_ENCODING) {
-      return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING} or ${JSON_ENCODING}, got ${JSON.stringify(request.encoding)}`, false);
+      return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING} or ${JSON_ENCODING}, got ${quoted(request.encoding)}`, false);
     }
     let inputs: Record<string, Float32Array>;
     let fields: Record<string, unknown>;
@@ -79,7 +72,9 @@ export class VlaService {
       ({ inputs, fields } = this.#decode(json ? this.#fromJson(request.payload) : decodeTensors(request.payload)));
     } catch (error) {
       if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message, json);
-      throw error;
+      // Decoding reads only the caller's bytes, so anything else it throws (a RangeError no check foresaw) is
+      // still a bad request: thrown, it would reach the bus as handler_error and HTTP would blame upstream (502).
+      return this.#error('bad_payload', `the request could not be decoded: ${quoted(error instanceof Error ? error.message : String(error))}`, json);
     }
     if (this.#pending >= this.#maxPending) {
       return this.#error(
@@ -108,9 +103,9 @@ export class VlaService {
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       const names = [...this.#inputShapes.keys()];
-      throw new TensorCodecError('bad_payload', `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : JSON.stringify(body)}`);
+      throw new TensorCodecError('bad_payload', `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : quoted(body)}`);
     }
-    return { tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value)), fields: {} };
+    return { tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value, this.#inputOf(name).shape)), fields: {} };
   }
 
   #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
@@ -118,15 +113,25 @@ export class VlaService {
     // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
     const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
     for (const t of tensors) {
-      if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor "${t.name}" appears twice`);
-      const spec = this.#inputShapes.get(t.name);
+      if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor ${quoted(t.name)} appears twice`);
+      const spec = this.#inputOf(t.name);
       // The runner checks the element count; a transposed or reshaped tensor has the right count and the wrong meaning.
-      if (spec && withoutLeadingOnes(t.shape).join() !== spec.key) {
-        throw new PolicyInputError('bad_shape', `policy ${policy}: input "${t.name}" has shape ${JSON.stringify(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`);
+      if (withoutLeadingOnes(t.shape).join() !== spec.key) {
+        throw new PolicyInputError('bad_shape', `policy ${policy}: input ${quoted(t.name)} has shape ${quoted(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`);
       }
       inputs[t.name] = t.data;
     }
     return { inputs, fields };
+  }
+
+  /**
+   * The model's input of that name. The runner refuses unknown names too, but here, before a JSON input is
+   * decoded without a shape to hold it to, and with the name quoted short (a key can be a megabyte).
+   */
+  #inputOf(name: string): { shape: readonly number[]; key: string } {
+    const spec = this.#inputShapes.get(name);
+    if (!spec) throw new PolicyInputError('unknown_input', `policy ${this.#policy.spec.name} has no input ${quoted(name)} (inputs: ${[...this.#inputShapes.keys()].join(', ')})`);
+    return spec;
   }
 
   async #run(inputs: Record<string, Float32Array>, fields: Record<string, unknown>, signal: AbortSignal | undefined, json: boolean): Promise<QueryPayload> {

@@ -69,17 +69,21 @@ describe('ai/inference/vla/<policy>', () => {
 });
 
 describe('ai/inference/vla/<policy> with a JSON request (mjlab_microban)', () => {
-  const askJson = async (input: unknown) => {
-    const reply = await bus.query('ai/inference/vla/microban', { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(input)) });
+  const askJson = async (input: unknown) => askJsonText(JSON.stringify(input));
+  const askJsonText = async (text: string) => {
+    const reply = await bus.query('ai/inference/vla/microban', { encoding: 'application/json', payload: new TextEncoder().encode(text) });
     expect(reply.encoding).toBe('application/json');
     return JSON.parse(new TextDecoder().decode(reply.payload)) as { error?: { code: string; message: string }; outputs?: Record<string, { shape: number[]; data: number[][] }>; chunk?: number };
   };
   const obs = Array.from({ length: 63 }, (_, i) => Math.round(Math.sin(i) * 100) / 100);
+  let service: VlaService;
+  /** A list of n whose first item is `first` and the rest zeros: a few KB whose first rows claim n x n x ... */
+  const firstRow = (n: number, first: unknown) => [first, ...new Array<number>(n - 1).fill(0)];
 
   beforeAll(async () => {
     const microban = await PolicyRunner.open('microban', policySettings({ model: `${FIXTURES}/onnx/mjlab_microban/policy.onnx` }));
     runners.push(microban);
-    new VlaService(bus, microban);
+    service = new VlaService(bus, microban);
   });
 
   it('encodes nested lists with the declared shape and answers the outputs as nested lists, as the binary request does', async () => {
@@ -98,7 +102,10 @@ describe('ai/inference/vla/<policy> with a JSON request (mjlab_microban)', () =>
     ['a transposed shape', { obs: obs.map((v) => [v]) }, 'bad_shape', '[63,1]'],
     ['a ragged list', { obs: [obs, [1]] }, 'bad_shape', 'obs"[1]'],
     ['a null (NaN in JSON)', { obs: obs.map((v, i) => (i === 5 ? null : v)) }, 'not_finite', 'obs"[5] is null'],
-    ['an overflow to Infinity', { obs: obs.map((v, i) => (i === 2 ? 1e39 : v)) }, 'not_finite', 'element 2'],
+    ['a number past float32', { obs: obs.map((v, i) => (i === 2 ? 1e39 : v)) }, 'not_finite', 'obs"[2] is 1e+39, outside the float32 range'],
+    // The shape is read off the first rows: 10^12 elements, once allocated before the rows were checked (a RangeError out of handle).
+    ['first rows that claim 10^12 elements', { obs: firstRow(10_000, firstRow(10_000, firstRow(10_000, 0))) }, 'bad_shape', 'obs"[0][1] is 0'],
+    ['a rectangular list of another shape, however large', { obs: Array.from({ length: 64 }, () => obs) }, 'bad_shape', 'has shape [64,63]; the model takes [1,63]'],
     ['a string', { obs: obs.map((v, i) => (i === 0 ? '0.1' : v)) }, 'bad_dtype', 'obs"[0] is "0.1"'],
     ['an unknown input name', { obs, state: [1] }, 'unknown_input', '"state"'],
     ['a missing input', {}, 'missing_input', '"obs"'],
@@ -108,6 +115,37 @@ describe('ai/inference/vla/<policy> with a JSON request (mjlab_microban)', () =>
     expect(reply.error?.code).toBe(code);
     expect(reply.error?.message).toContain(text);
     expect(reply.outputs).toBeUndefined();
+  });
+
+  it('answers lists nested far deeper than the model takes with bad_shape, not a stack overflow', async () => {
+    const depth = 200_000;
+    const reply = await askJsonText(`{"obs": ${'['.repeat(depth)}${']'.repeat(depth)}}`);
+    expect(reply.error).toEqual({ code: 'bad_shape', message: 'input "obs" nests lists more than 6 deep; the model takes [1,63]' });
+  });
+
+  it.each([
+    ['a megabyte string', { obs: 'x'.repeat(1_000_000) }, 'bad_dtype'],
+    ['a megabyte input name', { ['k'.repeat(1_000_000)]: obs }, 'unknown_input'],
+    ['a megabyte string in place of the inputs object', 'x'.repeat(1_000_000), 'bad_payload'],
+  ])('quotes only the start of %s in its error', async (_what, input, code) => {
+    const reply = await askJson(input);
+    expect(reply.error?.code).toBe(code);
+    expect(reply.error?.message).toContain('... (1000000 characters)');
+    expect(reply.error!.message.length).toBeLessThan(400);
+  });
+
+  it('answers a payload that fails to decode in a way no check foresaw with bad_payload, never an exception', async () => {
+    const payload = new Uint8Array(16);
+    Object.defineProperty(payload, 'byteLength', {
+      get() {
+        throw new RangeError('unforeseen');
+      },
+    });
+    for (const encoding of [TENSOR_ENCODING, 'application/json']) {
+      const reply = await service.handle({ encoding, payload });
+      const text = encoding === TENSOR_ENCODING ? JSON.stringify(decodeTensors(reply.payload).fields) : new TextDecoder().decode(reply.payload);
+      expect(text).toContain('bad_payload');
+    }
   });
 });
 
