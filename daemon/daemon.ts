@@ -138,13 +138,13 @@ export class Daemon {
       await this.#supervisor.start(this.#config);
     } catch (error) {
       // A critical component failed: what did start stops, and the data dir is free again.
+      let running: string[] = [];
       try {
-        await this.#supervisor.stop(2000).catch(() => undefined);
+        running = await this.#supervisor.stop(2000).catch(() => []);
         await this.#journal?.close();
         this.#journal = undefined;
       } finally {
-        lock.release();
-        this.#lock = undefined;
+        this.#freeDataDir(running);
       }
       throw error;
     }
@@ -158,6 +158,8 @@ export class Daemon {
   /**
    * Graceful stop: components in reverse order, within `budgetMs` in all. A start or reload in flight is cut
    * short and whatever it started is stopped, before the journal closes and the data dir lock is freed.
+   * A component that did not stop within the budget is logged, and the data dir then stays locked until
+   * this process exits (see #freeDataDir): the caller should exit soon after.
    */
   stop(budgetMs = 5000): Promise<void> {
     if (!this.#stopRequested) this.log.info('daemon stopping');
@@ -165,17 +167,36 @@ export class Daemon {
     // Called now, not in turn: it tells a start in flight to start nothing more.
     const components = this.#supervisor.stop(budgetMs);
     return this.#serialize(async () => {
-      await components;
+      const running = await components;
       if (this.#stopped) return;
       this.#stopped = true;
       clearInterval(this.#retentionTimer);
+      // Closed even under a component still running: what was appended is made durable, and a late
+      // append is refused ("journal is closed") rather than written by no one's lock.
       await this.#journal?.close();
       this.#journal = undefined;
-      this.#lock?.release();
-      this.#lock = undefined;
+      this.#freeDataDir(running);
       this.bus.close();
-      this.log.info('daemon stopped');
+      if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs
     });
+  }
+
+  /**
+   * Releases the data dir lock, unless a component that did not stop may still write there (every
+   * component gets the data dir: a recorder closing a bag, the lakehouse flushing). Then the lock is kept
+   * until this process exits (the kernel frees it then, kill -9 included), so a daemon started next cannot
+   * repair a bag or open files this one is still writing.
+   */
+  #freeDataDir(running: readonly string[]): void {
+    if (running.length > 0) {
+      this.log.error(
+        { running, dataDir: this.dataDir },
+        `components still running after stop: ${running.join(', ')}; the data dir stays locked until this process exits`,
+      );
+    } else {
+      this.#lock?.release();
+    }
+    this.#lock = undefined;
   }
 
   /** Runs `operation` after every start, reload or stop called before it has settled. */

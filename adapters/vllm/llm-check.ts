@@ -95,6 +95,9 @@ interface NetworkCause {
   cause?: unknown;
 }
 
+/** How deep describeFailure looks into `cause`: fetch's reason is two or three levels down. */
+const MAX_CAUSE_HOPS = 10;
+
 /**
  * An endpoint failure in words. The openai library says only "Connection error." and fetch "fetch failed":
  * the reason (refused, DNS, timeout; host and port) is in the innermost `cause`, or in each of an
@@ -102,7 +105,8 @@ interface NetworkCause {
  */
 export function describeFailure(error: unknown): string {
   let inner = error as NetworkCause | undefined;
-  while (inner?.cause && typeof inner.cause === 'object') inner = inner.cause as NetworkCause;
+  // Bounded: a cause chain may loop back on itself (an error made its own cause), and real ones are short.
+  for (let hops = 0; hops < MAX_CAUSE_HOPS && inner?.cause && typeof inner.cause === 'object'; hops++) inner = inner.cause as NetworkCause;
   const causes = inner?.errors?.length ? (inner.errors as NetworkCause[]) : [inner];
   const described = causes.map((c) => {
     if (!c?.code) return undefined;

@@ -41,3 +41,14 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): { value:
   };
   return { value: walk(value, []), problems, templates };
 }
+
+/** A copy of `value` (the interpolated tree, or one grown from it) with each templated string put back as written. */
+export function restoreTemplates(value: unknown, templates: readonly EnvTemplate[]): unknown {
+  const copy = structuredClone(value);
+  for (const { path, text } of templates) {
+    let at: unknown = copy;
+    for (const key of path.slice(0, -1)) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+    if (at !== null && typeof at === 'object') (at as Record<string, unknown>)[path.at(-1)!] = text;
+  }
+  return copy;
+}

@@ -121,3 +121,12 @@ describe('config', () => {
     expect(parseConfigText('api: {port: 9000, enabled: false}\nfoxglove: {port: 9000}\n', 'edge.yaml', {}).foxglove.port).toBe(9000);
   });
 });
+
+describe('config: values from ${ENV} in messages', () => {
+  it('a check across keys quotes a value from ${ENV} as written, not what the environment gave', () => {
+    const policy = (topic: string) => ({ model: 'm.onnx', serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic, type: 'geometry_msgs/msg/Twist' } } } });
+    const text = JSON.stringify({ policies: { p: policy('${CMD_TOPIC}'), q: policy('${CMD_TOPIC}') }, control: { loops: { a: { policy: 'p' }, b: { policy: 'q' } } } });
+    const message = errorOf(text, { CMD_TOPIC: '/secret_cmd_vel' });
+    expect(message).toBe('edge.yaml: control.loops.b: commands ${CMD_TOPIC}, as loop a does: two loops would interleave their commands; give each its own topic');
+  });
+});

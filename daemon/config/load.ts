@@ -3,7 +3,7 @@ import { basename, isAbsolute, resolve } from 'node:path';
 import { Value } from 'typebox/value';
 import { LineCounter, parseDocument } from 'yaml';
 import { formatIssue, formatPath, Validator, type ValidationIssue } from '../contract/validate.ts';
-import { interpolateEnv, type EnvTemplate } from './interpolate.ts';
+import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 import { system1Issues } from './sections/system1.ts';
@@ -124,12 +124,27 @@ function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
   const envIssues = problems.map((p) => ({ path: formatPath(p.path), message: p.message }));
   const unset = new Set(envIssues.map((i) => i.path));
   const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
-  const schemaIssues = validator.issues(withDefaults).map(hintExtensionFields).filter((i) => !unset.has(i.path));
+  // Messages quote a value as written: `${TOKEN}`, never the secret it stands for (in check, show and run).
+  const schemaIssues = validator.issues(withDefaults, restoreTemplates(withDefaults, templates)).map(hintExtensionFields).filter((i) => !unset.has(i.path));
   // Cross-checks need the types the schema promises, so they run only on a value that passes it (a
   // placeholder is still a string where a string belongs).
-  const crossIssues = schemaIssues.length === 0 ? crossChecks(withDefaults as EdgeConfig).filter((i) => !unset.has(i.path)) : [];
+  const crossIssues = schemaIssues.length === 0 ? crossChecks(withDefaults as EdgeConfig).filter((i) => !unset.has(i.path)).map((i) => unsubstituted(i, value, templates)) : [];
   const issues = [...envIssues, ...schemaIssues, ...crossIssues];
   return { config: issues.length === 0 ? (withDefaults as EdgeConfig) : undefined, issues, templates };
+}
+
+/**
+ * A cross-check quotes values of keys other than the one it names (a loop's topic comes from its policy),
+ * so every value that came from `${ENV}` is put back as written wherever it appears in the message.
+ */
+function unsubstituted(issue: ValidationIssue, value: unknown, templates: readonly EnvTemplate[]): ValidationIssue {
+  const substitutions = templates
+    .map(({ path, text }) => ({ text, substituted: path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), value) }))
+    .filter((s): s is { text: string; substituted: string } => typeof s.substituted === 'string' && s.substituted !== '' && s.substituted !== s.text)
+    .sort((a, b) => b.substituted.length - a.substituted.length); // a secret holding another is replaced whole
+  let message = issue.message;
+  for (const { text, substituted } of substitutions) message = message.replaceAll(substituted, text);
+  return message === issue.message ? issue : { ...issue, message };
 }
 
 /** An unknown section with no likely typo behind it may be a block meant for anchors: say how to name one. */

@@ -54,13 +54,17 @@ export class Validator<T extends TSchema> {
     return this.#compiled.Check(value);
   }
 
-  issues(value: unknown): ValidationIssue[] {
+  /**
+   * Every way `value` breaks the schema. Messages quote values from `quoted`, a tree of the same shape:
+   * a config passes itself with each `${ENV}` value as written, so no message carries a secret.
+   */
+  issues(value: unknown, quoted: unknown = value): ValidationIssue[] {
     if (this.#compiled.Check(value)) return [];
     const errors = pruneUnionNoise([...this.#compiled.Errors(value)] as SchemaError[]);
     const seen = new Set<string>();
     const issues: ValidationIssue[] = [];
     for (const error of errors) {
-      for (const issue of this.#describe(error, value)) {
+      for (const issue of this.#describe(error, quoted)) {
         const key = `${issue.path}\u0000${issue.message}`;
         if (!seen.has(key)) {
           seen.add(key);

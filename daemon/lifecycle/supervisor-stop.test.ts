@@ -1,6 +1,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
-import { describe, expect, it } from 'vitest';
+import { getEventListeners } from 'node:events';
+import { describe, expect, it, vi } from 'vitest';
 import { defaultConfig } from '../config/load.ts';
 import type { Component, ComponentContext, ComponentSpec } from './component.ts';
 import { Supervisor } from './supervisor.ts';
@@ -15,7 +16,7 @@ function signal<T = void>(): { promise: Promise<T>; resolve: (value: T) => void 
 }
 
 /** A supervisor whose log lines are kept, and whose own start timeout is long: only the stop budget can end a wait. */
-function harness(specs: ComponentSpec[]) {
+function harness(specs: ComponentSpec[], { retryBaseMs = 600_000 } = {}) {
   const lines: { component?: string; msg: string }[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -27,7 +28,7 @@ function harness(specs: ComponentSpec[]) {
     specs,
     log: pino({ level: 'info' }, stream),
     startTimeoutMs: 600_000,
-    retryBaseMs: 600_000,
+    retryBaseMs,
     // These components use nothing from their context.
     context: () => ({}) as Omit<ComponentContext, 'components'>,
   });
@@ -126,5 +127,49 @@ describe('Supervisor.stop with components that never settle', () => {
     const { supervisor } = harness([spec('a', () => component('a')), spec('b', () => component('b'))]);
     await supervisor.start(defaultConfig());
     expect(await supervisor.stop(1000)).toEqual([]);
+  });
+
+  it('gives a component its 100 ms floor to stop even after another spent the whole budget', async () => {
+    const stopped: string[] = [];
+    const { supervisor } = harness([
+      // Stops in 20 ms: within the floor, after a 0 ms wait.
+      spec('recorder', () => component('recorder', { stop: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)) })),
+      spec('stuck', () => component('stuck', { stop: never })),
+    ]);
+    await supervisor.start(defaultConfig());
+    expect(await supervisor.stop(1)).toEqual(['stuck']);
+    expect(stopped).toEqual(['recorder']);
+  });
+});
+
+describe('Supervisor waits for stop', () => {
+  it('leaves no listener behind for each start of a component that keeps failing', async () => {
+    const addListener = vi.spyOn(EventTarget.prototype, 'addEventListener'); // calls through
+    let starts = 0;
+    const fourth = signal();
+    const { supervisor } = harness(
+      [
+        spec('flaky', () =>
+          component('flaky', {
+            start: async () => {
+              if (++starts === 4) fourth.resolve();
+              throw new Error('no device');
+            },
+          }),
+        ),
+      ],
+      { retryBaseMs: 1 },
+    );
+    try {
+      await supervisor.start(defaultConfig());
+      await fourth.promise; // three retries, each a create, a start and a stop after the failed start
+      const stopSignals = new Set(addListener.mock.contexts.filter((target, i) => target instanceof AbortSignal && addListener.mock.calls[i]![0] === 'abort'));
+      expect(stopSignals.size).toBe(1);
+      // At most the wait of the start in flight (the fourth); without their removal, one or two per start.
+      for (const target of stopSignals) expect(getEventListeners(target as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
+    } finally {
+      addListener.mockRestore();
+      await supervisor.stop(50);
+    }
   });
 });

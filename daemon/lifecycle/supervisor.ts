@@ -26,6 +26,15 @@ interface Slot {
   starting: Promise<void> | undefined;
 }
 
+/**
+ * Least time each component gets to stop, also once stop's budget is spent: one that hangs must not take
+ * the recorder's chance to close its bag, or the lakehouse's to flush.
+ */
+const STOP_FLOOR_MS = 100;
+
+/** What #untilStop gives when stop() came first. */
+const STOPPED = Symbol('stopped');
+
 export class CriticalComponentError extends Error {
   override name = 'CriticalComponentError';
 }
@@ -52,8 +61,9 @@ export class Supervisor {
   #live = new Map<string, Component>();
   #config: EdgeConfig | undefined;
   #stopping = false;
-  #stopRequested: Promise<void>;
-  #requestStop!: () => void;
+  /** Aborted by stop(). An event target, not a promise: a waiter removes its listener when done, so the
+   * waits of a component that keeps failing and retrying do not pile up until stop. */
+  #stopRequested = new AbortController();
   /** When the budget of the first stop() runs out, ms since the epoch. */
   #stopDeadline = Infinity;
   /** Components that did not finish their create, start or stop within the stop budget. */
@@ -70,7 +80,6 @@ export class Supervisor {
     this.#makeContext = context;
     this.#startTimeoutMs = startTimeoutMs;
     this.#retryBaseMs = retryBaseMs;
-    this.#stopRequested = new Promise((resolve) => (this.#requestStop = resolve));
   }
 
   get components(): ReadonlyMap<string, Component> {
@@ -100,7 +109,7 @@ export class Supervisor {
     const deadline = Date.now() + budgetMs;
     this.#stopDeadline = Math.min(this.#stopDeadline, deadline);
     this.#stopping = true;
-    this.#requestStop();
+    this.#stopRequested.abort();
     // Not #serialize: the operation in flight gets the budget, not forever (its own waits are bounded by
     // it too, so this only gives up on one that is stuck where nothing bounds it).
     const previous = this.#chain;
@@ -113,7 +122,7 @@ export class Supervisor {
       const slots = [...this.#slots.values()].reverse();
       for (const slot of slots) {
         clearTimeout(slot.retryTimer);
-        await this.#stopSlot(slot, Math.max(deadline - Date.now(), 100));
+        await this.#stopSlot(slot, Math.max(deadline - Date.now(), STOP_FLOOR_MS));
       }
       this.#slots.clear();
       return [...this.#unstopped];
@@ -205,8 +214,8 @@ export class Supervisor {
     try {
       const created = Promise.resolve().then(() => spec.create({ ...this.#makeContext(config), components: this.#live }));
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
-      const made = await Promise.race([created, this.#stopRequested.then(() => undefined)]);
-      if (!made) {
+      const made = await this.#untilStop(created);
+      if (made === STOPPED) {
         slot.starting = created.then(
           (component) => void (slot.component = component),
           () => undefined,
@@ -220,8 +229,7 @@ export class Supervisor {
       const starting = withTimeout(component.start(), ms, `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`);
       // A stop does not wait for a model to load: it takes over this start (and stops the component once
       // the start has settled, within its budget).
-      const stopFirst = await Promise.race([starting.then(() => false), this.#stopRequested.then(() => true)]);
-      if (stopFirst) {
+      if ((await this.#untilStop(starting)) === STOPPED) {
         slot.starting = starting.catch(() => undefined);
         return;
       }
@@ -265,7 +273,7 @@ export class Supervisor {
     const pending = slot.starting;
     if (pending) {
       // Stopping a component halfway through its start would leave what the rest of start() opens running.
-      const settled = (await this.#within(pending, budgetMs)) === 'done';
+      const settled = (await this.#within(pending, budgetMs, STOP_FLOOR_MS)) === 'done';
       slot.starting = undefined;
       if (!settled && !slot.component) {
         // Still in create(): there is nothing to stop yet. Should it be made after all, it is stopped then.
@@ -282,10 +290,10 @@ export class Supervisor {
     const component = slot.component;
     slot.component = undefined;
     if (!component) return;
-    const left = Math.max(deadline - Date.now(), 100);
+    const left = Math.max(deadline - Date.now(), STOP_FLOOR_MS);
     this.#busy = name;
     try {
-      if ((await this.#within(component.stop(reason), left)) === 'timeout') this.#didNotStop(name, `within ${left} ms`);
+      if ((await this.#within(component.stop(reason), left, STOP_FLOOR_MS)) === 'timeout') this.#didNotStop(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
       this.#log.error({ component: name, err: (error as Error).message }, 'component stop failed');
@@ -300,23 +308,40 @@ export class Supervisor {
   }
 
   /**
-   * Waits for `promise` at most `ms`, and once stop() is called at most what is left of its budget. A
-   * rejection passes through.
+   * Waits for `promise` at most `ms`, and once stop() is called at most what is left of its budget, but
+   * never less than `floorMs` (what a component's stop is owed, see STOP_FLOOR_MS). A rejection passes through.
    */
-  async #within(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeout'> {
-    let done = false;
+  async #within(promise: Promise<unknown>, ms: number, floorMs = 0): Promise<'done' | 'timeout'> {
     const timers: NodeJS.Timeout[] = [];
+    const signal = this.#stopRequested.signal;
+    let onStop = (): void => undefined;
     const timeUp = new Promise<'timeout'>((resolve) => {
       if (Number.isFinite(ms)) timers.push(setTimeout(() => resolve('timeout'), ms));
-      void this.#stopRequested.then(() => {
-        if (!done) timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - Date.now(), 0)));
-      });
+      onStop = () => void timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - Date.now(), floorMs)));
+      if (signal.aborted) onStop();
+      else signal.addEventListener('abort', onStop, { once: true });
     });
     try {
       return await Promise.race([promise.then(() => 'done' as const), timeUp]);
     } finally {
-      done = true;
+      signal.removeEventListener('abort', onStop);
       for (const timer of timers) clearTimeout(timer);
+    }
+  }
+
+  /** `promise`'s outcome, or STOPPED as soon as stop() is called, whichever comes first. */
+  async #untilStop<T>(promise: Promise<T>): Promise<T | typeof STOPPED> {
+    const signal = this.#stopRequested.signal;
+    if (signal.aborted) return STOPPED;
+    let onStop = (): void => undefined;
+    const stopped = new Promise<typeof STOPPED>((resolve) => {
+      onStop = () => resolve(STOPPED);
+      signal.addEventListener('abort', onStop, { once: true });
+    });
+    try {
+      return await Promise.race([promise, stopped]);
+    } finally {
+      signal.removeEventListener('abort', onStop);
     }
   }
 }

@@ -79,6 +79,33 @@ describe('auraison-edge config', () => {
     expect(bad.stderr).toContain('secret.yaml: robot.id: environment variable ROBOT_ID is not set');
   });
 
+  it('quotes a bad value from ${ENV} as written in check, check --json, show and run, never the secret', async () => {
+    const file = write('bad-secret.yaml', 'sim:\n  speed: "${TOK}"\n');
+    const env = { TOK: 'SECRET-TOKEN-123', AURAISON_EDGE_CONFIG: undefined };
+    const problem = 'bad-secret.yaml: sim.speed: expected number >= 0.01, got "${TOK}"';
+    const check = await runMain(['config', 'check', '--config', file], { cwd, env });
+    expect([check.code, check.stdout]).toEqual([2, `${problem}\n`]);
+    const json = await runMain(['config', 'check', '--config', file, '--json'], { cwd, env });
+    expect((JSON.parse(json.stdout) as { problems: { message: string }[] }).problems.map((p) => p.message)).toEqual(['expected number >= 0.01, got "${TOK}"']);
+    for (const command of [['config', 'show'], ['run']]) {
+      const r = await runMain([...command, '--config', join(cwd, file)], { cwd, env });
+      expect(r.code).toBe(2);
+      expect(r.stderr).toContain(problem);
+      expect(r.stdout + r.stderr).not.toContain('SECRET-TOKEN-123');
+    }
+  });
+
+  it('show hides a secret written in the file (a ${ENV} reference shows as written, see above), and shows an empty one as it is', async () => {
+    const file = write('literal-secret.yaml', 'api:\n  token: hunter2-literal\n');
+    const r = await runMain(['config', 'show', '--config', file, '--json'], { cwd, env: noRobotId });
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('hunter2-literal');
+    const shown = JSON.parse(r.stdout) as { api: { token: string } };
+    expect(shown.api.token).toBe('<hidden>');
+    const empty = await runMain(['config', 'show', '--config', write('no-token.yaml', 'api:\n  token: ""\n')], { cwd, env: noRobotId });
+    expect((parse(empty.stdout) as { api: { token: string } }).api.token).toBe('');
+  });
+
   it('refuses an unknown subcommand with exit 2', async () => {
     const r = await runMain(['config', 'lint'], { cwd });
     expect(r.code).toBe(2);

@@ -190,3 +190,25 @@ describe('daemon reload: data_dir', () => {
     await daemon.stop();
   });
 });
+
+describe('daemon stop: a component that does not stop', () => {
+  it('is named in an error, and the data dir stays locked while it may still write there', async () => {
+    const dir = tempDir('lifecycle-unstopped-');
+    cleanups.push(dir.cleanup);
+    const lines: { msg: string; level: number }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) });
+    const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
+    const recorder: ComponentSpec = {
+      name: 'recorder',
+      enabled: () => true,
+      settings: () => null,
+      // Still closing its bag when the budget runs out.
+      create: () => ({ name: 'recorder', start: async () => undefined, stop: () => new Promise<void>(() => undefined), health: () => ({ state: 'running' }) }),
+    };
+    const daemon = new Daemon({ config, log, cwd: dir.path, specs: [recorder] });
+    await daemon.start();
+    await daemon.stop(1);
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toContain('components still running after stop: recorder; the data dir stays locked until this process exits');
+    await expect(DataDirLock.acquire(daemon.dataDir, undefined)).rejects.toThrow(/is in use by pid/);
+  });
+});

@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { stringify } from 'yaml';
 import { formatIssue } from '../../contract/validate.ts';
 import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/load.ts';
-import type { EnvTemplate } from '../../config/interpolate.ts';
+import { restoreTemplates } from '../../config/interpolate.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 
@@ -18,7 +18,9 @@ check  validates the config as \`run\` does, without starting anything: the sche
          edge.yaml: sim.speed: expected number >= 0.01, got "fast"
        --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}]}.
 show   prints the config in effect, every default filled in, as YAML (or JSON with --json). A value
-       written with \${ENV} is shown as written, so secrets from the environment are never printed.
+       written with \${ENV} is shown as written, so secrets from the environment are never printed, and
+       a secret written in the file itself (api.token, any key named token, password, secret or api_key)
+       is shown as <hidden>.
 
 Options:
   --config FILE  the config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
@@ -41,7 +43,7 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       return issues.length === 0 ? 0 : 2;
     }
     if (!config) throw new ConfigError(name, issues);
-    const shown = asWritten(config, templates);
+    const shown = hideSecrets(restoreTemplates(config, templates));
     io.stdout(values.json ? `${JSON.stringify(shown, null, 2)}\n` : stringify(shown));
     return 0;
   },
@@ -51,13 +53,20 @@ function embedded(): ConfigCheck {
   return { config: defaultConfig(), issues: [], templates: [] };
 }
 
-/** A copy of the config with each value that came through `${ENV}` put back as it was written. */
-function asWritten(config: object, templates: readonly EnvTemplate[]): unknown {
-  const copy = structuredClone(config) as Record<string, unknown>;
-  for (const { path, text } of templates) {
-    let at: Record<string, unknown> = copy;
-    for (const key of path.slice(0, -1)) at = at[key] as Record<string, unknown>;
-    at[path.at(-1)!] = text;
-  }
-  return copy;
+/** What show prints for a secret written literally in the file. */
+const HIDDEN = '<hidden>';
+
+/** Keys that hold a secret: `token`, `api_token`, `password`, `client_secret`, `api_key` (not `api_key_env`, a name). */
+const SECRET_KEY = /(?:^|_)(?:token|password|passwd|secret|api_?key)$/i;
+
+/**
+ * The config with each non-empty secret hidden, unless it is a `${ENV}` reference (already put back as
+ * written): a config shown in a ticket or a CI log must not carry the token written in the file.
+ */
+function hideSecrets(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(hideSecrets);
+  if (value === null || typeof value !== 'object') return value;
+  return Object.fromEntries(
+    Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) && typeof item === 'string' && item !== '' && !/\$\{[A-Za-z_]/.test(item) ? HIDDEN : hideSecrets(item)]),
+  );
 }
