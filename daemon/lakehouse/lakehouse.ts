@@ -187,9 +187,15 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     );
   }
 
-  /** Waits for queued jobs (tests, shutdown). */
+  /**
+   * Waits until no job is queued or running (tests, shutdown). A job may queue more (the start scan queues
+   * one index job per split), so this waits again until the queue stays the same across a wait.
+   */
   async idle(): Promise<void> {
-    await this.#jobs;
+    for (let jobs = this.#jobs; ; jobs = this.#jobs) {
+      await jobs;
+      if (jobs === this.#jobs) return;
+    }
   }
 
   async #import(path: string, only: string[] | undefined, source: 'import' | 'recorder'): Promise<ImportReport> {

@@ -104,9 +104,11 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     const { bag, files } = await recordSmallBag(dataDir, registry, 60); // one split
     expect(files.length).toBe(1);
     let clock = 0;
-    const lh = lakehouse(dataDir, { tickMs: 10, now: () => clock, retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), check_interval_s: 0.05 } });
+    // As if the recorder were still writing the split: the start scan leaves it to the recorder's hand-over.
+    const lh = lakehouse(dataDir, { tickMs: 10, now: () => clock, recording: () => ({ files: [files[0]!], bags: [], closing: [] }), retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), check_interval_s: 0.05 } });
     await lh.start();
     await lh.idle();
+    expect(lh.health().details?.segments_indexed).toBe(0); // the start scan left it to the recorder
     // The disk refuses the staging directory (as a full disk would).
     const staging = lakehousePaths(dataDir).staging;
     rmSync(staging, { recursive: true, force: true });
@@ -126,6 +128,16 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     await lh.stop();
     expect(lh.health().state).toBe('running');
     expect(await catalogPaths(dataDir)).toEqual(files);
+  });
+
+  it('idle() returns only once the index jobs the start scan queued have run, not when the scan itself ends', async () => {
+    const dataDir = join(work.path, 'idle');
+    const { files } = await recordSmallBag(dataDir, registry);
+    const lh = lakehouse(dataDir);
+    await lh.start();
+    await lh.idle();
+    expect(lh.health().details?.segments_indexed).toBe(files.length);
+    await lh.stop();
   });
 
   it('at start indexes finished recorded splits the catalog lacks, never an open split, and leaves bags still marked .recording to the recorder', async () => {
