@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
-import { spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
+import { closeWorker, spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
 import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput } from './policy-runner.ts';
 import type { PolicySpec } from './policy-spec.ts';
 
@@ -14,12 +14,16 @@ export interface PolicyExecutor {
   run(inputs: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>>;
 }
 
-export type ServingRequest = { id: number; inputs: Record<string, Float32Array> };
+/** A query to run, or `close`: finish the run in flight, release the session and exit. */
+export type ServingRequest = { id: number; inputs: Record<string, Float32Array> } | { close: true };
 export type ServingReply =
   | { kind: 'ready'; spec: PolicySpec }
   | { kind: 'fatal'; message: string }
   | { kind: 'outputs'; id: number; outputs: Record<string, PolicyOutput> }
   | { kind: 'error'; id: number; code: PolicyInputErrorCode | undefined; message: string };
+
+/** How long close() waits for a query in flight before it leaves the thread to finish on its own. */
+const CLOSE_TIMEOUT_MS = 2000;
 
 type Pending = { resolve: (r: Record<string, PolicyOutput>) => void; reject: (e: Error) => void };
 
@@ -84,8 +88,12 @@ export class PolicyThread implements PolicyExecutor {
     return this.#dead;
   }
 
+  /**
+   * Ends the thread once its query in flight (if any) has run: terminating it inside onnxruntime would
+   * abort the daemon (see closeWorker). A run still going after CLOSE_TIMEOUT_MS is left to finish unref'd.
+   */
   async close(): Promise<void> {
     this.#dead ??= new Error('the policy was closed');
-    await this.#worker.terminate();
+    await closeWorker(this.#worker, () => this.#worker.postMessage({ close: true } satisfies ServingRequest), CLOSE_TIMEOUT_MS);
   }
 }

@@ -12,9 +12,18 @@ const post = (m: ServingReply, transfer: ArrayBuffer[] = []): void => port.postM
 
 try {
   const runner = await PolicyRunner.open(policyName, policy);
+  /** The run in flight: a close waits for it (see closeWorker: this thread must never be terminated in a run). */
+  let inFlight: Promise<unknown> = Promise.resolve();
   port.on('message', (req: ServingRequest) => {
+    if ('close' in req) {
+      void inFlight.then(async () => {
+        await runner.close();
+        process.exit(0);
+      });
+      return;
+    }
     runner.reset();
-    runner.run(req.inputs).then(
+    inFlight = runner.run(req.inputs).then(
       (outputs) => {
         post({ kind: 'outputs', id: req.id, outputs }, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
       },

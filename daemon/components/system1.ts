@@ -1,4 +1,20 @@
+import { statSync } from 'node:fs';
+import type { EdgeConfig } from '../config/schema.ts';
 import type { ComponentSpec } from '../lifecycle/component.ts';
+
+/**
+ * Each policy's model file (and its `.onnx.data` weights beside it, LeRobot's and torch.onnx's name for
+ * them) as size and mtime: part of the settings, so a SIGHUP after a model was replaced in place restarts
+ * what runs it, as a changed config would. A missing file is recorded as such (the restart then fails
+ * and says why, as a start would).
+ */
+function modelFiles(config: EdgeConfig): Record<string, string> {
+  const stamp = (path: string): string => {
+    const st = statSync(path, { throwIfNoEntry: false });
+    return st ? `${st.size}@${st.mtimeMs}` : 'missing';
+  };
+  return Object.fromEntries(Object.entries(config.policies).map(([name, p]) => [name, `${stamp(p.model)} ${stamp(`${p.model}.data`)}`]));
+}
 
 /**
  * Components of issue 4, in start order: `policies` serves ai/inference/vla/<name>; `control` runs the
@@ -8,7 +24,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'policies',
     enabled: (config) => Object.values(config.policies).some((p) => p.serve),
-    settings: (config) => config.policies,
+    settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
       const { PoliciesComponent } = await import('../../adapters/lerobot/policies-component.ts');
@@ -19,7 +35,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     name: 'control',
     enabled: (config) => Object.keys(config.control.loops).length > 0,
     // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them.
-    settings: (config) => ({ control: config.control, policies: config.policies, velocity: config.policy.velocity }),
+    settings: (config) => ({ control: config.control, policies: config.policies, models: modelFiles(config), velocity: config.policy.velocity }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
       const { ControlComponent } = await import('../control/control-component.ts');

@@ -11,9 +11,11 @@ import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import { nowNs } from '../contract/time.ts';
+import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { spawnTsWorker } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
 
 export interface ControlLoopOptions {
   name: string;
@@ -75,6 +77,7 @@ export class ControlLoop {
   #stopped: Promise<void> | undefined;
   #exited = false;
   #starting = false;
+  #leftBus = false;
 
   constructor(options: ControlLoopOptions) {
     this.name = options.name;
@@ -171,7 +174,9 @@ export class ControlLoop {
           handler: (msg: BusMessage) => {
             try {
               const decoded = codec.decode(msg.type, msg.data);
-              const timeMs = Number(msg.logTime) / 1e6;
+              // The board is stamped on the monotonic clock the worker reads: the message's age by the
+              // wall clock that stamped it, taken now; a logTime from the future counts as age 0.
+              const timeMs = monotonicMs() - Math.max(0, Number(nowNs() - msg.logTime) / 1e6);
               for (const s of slots) {
                 s.extract(decoded, s.scratch, 0);
                 board.write(s.slot, s.scratch, timeMs);
@@ -192,6 +197,8 @@ export class ControlLoop {
     const { name, log, onCommand } = this.#options;
     switch (m.kind) {
       case 'command':
+        // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
+        if (this.#leftBus) break;
         this.#publisher?.publish(m.data);
         onCommand?.(m.values, m.safe);
         break;
@@ -222,7 +229,7 @@ export class ControlLoop {
    * systemd watchdog is pinged only while it is. A loop still starting is not alive; callers that gate the
    * watchdog leave it out (see `starting`).
    */
-  alive(nowMs = Date.now()): boolean {
+  alive(nowMs = monotonicMs()): boolean {
     if (!this.#state || this.#exited) return false;
     const heartbeat = this.#state.get('heartbeat_ms') || this.#state.get('started_ms');
     const timeout = Math.max(this.#options.livenessTimeoutMs ?? 1000, (3 * 1000) / this.#options.loop.rate_hz);
@@ -260,20 +267,21 @@ export class ControlLoop {
   }
 
   async #stop(): Promise<void> {
-    const { bus } = this.#options;
+    const { bus, log, name } = this.#options;
     const worker = this.#worker;
     if (worker && !this.#exited) {
-      const stopped = new Promise<void>((resolve) => {
-        worker.on('message', (m: LoopWorkerMessage) => m.kind === 'stopped' && resolve());
-        worker.once('exit', () => resolve());
-        setTimeout(resolve, STOP_TIMEOUT_MS).unref();
-      });
-      this.#state?.requestStop();
-      await stopped;
-      await worker.terminate();
+      // The worker sends the safe action, waits for an inference in flight, releases its sessions, says
+      // `stopped` and exits. One still in a run after STOP_TIMEOUT_MS is left to finish (see closeWorker):
+      // terminating it inside onnxruntime would abort the daemon.
+      let stopped = false;
+      worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
+      const exited = await closeWorker(worker, () => this.#state?.requestStop(), STOP_TIMEOUT_MS);
+      if (!exited && stopped) await worker.terminate(); // past its last run: safe to end
+      else if (!exited) log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'control loop thread still inside an inference: left to finish it and exit on its own');
     }
     for (const sub of this.#subs) bus.unsubscribe(sub);
     this.#subs = [];
+    this.#leftBus = true;
     this.#publisher?.close();
   }
 }

@@ -11,9 +11,18 @@ const post = (m: InferenceReply): void => port.postMessage(m);
 
 try {
   const runner = await PolicyRunner.open(policyName, policy);
+  /** The run in flight: a close waits for it (see closeWorker: this thread must never be terminated in a run). */
+  let inFlight: Promise<unknown> = Promise.resolve();
   port.on('message', (req: InferenceRequest) => {
+    if ('close' in req) {
+      void inFlight.then(async () => {
+        await runner.close();
+        process.exit(0);
+      });
+      return;
+    }
     const started = performance.now();
-    runner.run(req.inputs).then(
+    inFlight = runner.run(req.inputs).then(
       (outputs) => {
         const o = outputs[output]!;
         post({ kind: 'chunk', timestep: req.timestep, data: o.data, dim: o.dim, inferenceUs: Math.round((performance.now() - started) * 1000) });

@@ -31,7 +31,8 @@ export type LoopWorkerMessage =
   | { kind: 'stopped' };
 
 /** Messages between a loop worker and its inference worker (async chunking). */
-export type InferenceRequest = { timestep: number; inputs: Record<string, Float32Array> };
+/** An observation to run, or `close`: finish the run in flight, release the session and exit. */
+export type InferenceRequest = { timestep: number; inputs: Record<string, Float32Array> } | { close: true };
 export type InferenceReply =
   | { kind: 'ready' }
   | { kind: 'fatal'; message: string }

@@ -25,7 +25,7 @@ export interface LoopStats {
   nonFinite: number;
   /** Twist commands on the velocity topic clamped to policy.velocity's limits. */
   clamped: number;
-  /** Epoch ms of the last finished tick (0 before the first). */
+  /** When the last tick finished, in monotonic ms (loop-clock.ts; 0 before the first). */
   heartbeatMs: number;
   startedMs: number;
   latency: HistogramSnapshot;

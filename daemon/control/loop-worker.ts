@@ -9,11 +9,13 @@ import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/polic
 import type { Twist } from '../policy/tool-inputs.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
-import type { InferenceReply, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { spawnTsWorker } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
+import { monotonicMs } from './loop-clock.ts';
+import { nowNs } from '../contract/time.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest
@@ -26,7 +28,6 @@ const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
 const state = new LoopState(data.boardLengths.length, data.stateBuffer);
 const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
-const epochMs = (): number => performance.timeOrigin + performance.now();
 
 interface Inference {
   /** Step and inline: runs the policy here. */
@@ -89,7 +90,8 @@ async function main(): Promise<void> {
 
   const chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold: data.loop.chunking.threshold, aggregate: data.loop.chunking.aggregate });
   const staleNow = new Array<boolean>(plan.slots.length).fill(false);
-  let lastAction: Float32Array | undefined;
+  /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
+  let held: { action: Float32Array; atMs: number } | undefined;
   let errors = 0;
 
   const frame = velocityFrame(plan.output.command, data.velocity);
@@ -105,10 +107,9 @@ async function main(): Promise<void> {
       action = plan.safeAction;
       safe = true;
     }
-    lastAction = action;
     state.add('published');
     if (!build || !writer) return;
-    let message = build(action, dim, BigInt(Math.round(epochMs() * 1e6)), periodMs / 1000);
+    let message = build(action, dim, nowNs(), periodMs / 1000);
     if (frame) {
       const limited = frame(message as Twist);
       if (limited.clamped) state.add('clamped');
@@ -128,7 +129,7 @@ async function main(): Promise<void> {
 
   /** Reads the board; true when every topic slice is fresh. */
   const gather = (): boolean => {
-    const now = epochMs();
+    const now = monotonicMs();
     let fresh = true;
     for (const slot of plan.slots) {
       const t = board.read(slot.slot, inputs[slot.input]!, slot.offset);
@@ -167,6 +168,7 @@ async function main(): Promise<void> {
     if (!gather()) {
       state.add('stale');
       chunker?.clear();
+      held = undefined;
       emit(plan.safeAction, true);
       return;
     }
@@ -189,20 +191,24 @@ async function main(): Promise<void> {
           throw error;
         }
       } else {
-        inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() });
+        inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() } satisfies InferenceRequest);
       }
     }
     const next = chunker.pop();
     if (next) {
       emit(next.action, false);
+      held = { action: next.action, atMs: monotonicMs() };
       return;
     }
-    if (data.loop.on_underrun === 'safe') emit(plan.safeAction, true);
-    else if (data.loop.on_underrun === 'hold' && lastAction) emit(lastAction, false);
+    if (data.loop.on_underrun === 'skip') return;
+    // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
+    // inference) the robot gets the safe action, not a command planned that long ago.
+    if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) emit(held.action, false);
+    else emit(plan.safeAction, true);
   };
 
   // Before `ready`: the main thread counts a loop alive from its start until the first tick.
-  state.set('started_ms', epochMs());
+  state.set('started_ms', monotonicMs());
   const scheduling = applyThreadScheduling({ policy: data.loop.scheduling, rtPriority: data.loop.rt_priority, nice: data.loop.nice, cpus: data.loop.cpu_affinity });
   post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, tid: scheduling.tid, scheduling: scheduling.summary });
   let scheduled = performance.now() + periodMs;
@@ -221,7 +227,7 @@ async function main(): Promise<void> {
     state.add('ticks');
     if (chunker) state.set('underruns', chunker.counters.underruns);
     if (finished > scheduled + periodMs) state.add('missed');
-    state.set('heartbeat_ms', epochMs());
+    state.set('heartbeat_ms', monotonicMs());
     scheduled += periodMs;
     // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
     const behind = Math.floor((performance.now() - scheduled) / periodMs);
@@ -234,7 +240,10 @@ async function main(): Promise<void> {
   // Leave the robot in a safe state: one safe command on the way out.
   emit(plan.safeAction, true);
   await inference.runner?.close();
-  await inference.worker?.terminate();
+  // Never terminate() the inference thread: inside a run that aborts the process (see closeWorker). This
+  // thread waits for it however long its run takes, as exiting first would terminate it too.
+  if (inference.worker) await closeWorker(inference.worker, () => inference.channel!.postMessage({ close: true } satisfies InferenceRequest), Infinity);
+  inference.channel?.close();
   post({ kind: 'stopped' });
 }
 

@@ -37,7 +37,7 @@ export class ObservationBoard {
     if (!buffer) this.#times.fill(NaN);
   }
 
-  /** Writes slot `i` from `values` (exactly its length), stamped with `timeMs` (epoch ms of the message). */
+  /** Writes slot `i` from `values` (exactly its length), stamped with `timeMs` (monotonic ms, loop-clock.ts, of the message). */
   write(i: number, values: Float32Array, timeMs: number): void {
     const seq = this.#seq;
     Atomics.add(seq, i * HEADER_INTS, 1);
@@ -47,7 +47,7 @@ export class ObservationBoard {
     Atomics.add(seq, i * HEADER_INTS + 1, 1);
   }
 
-  /** Copies slot `i` into `out` at `offset`; returns its time in epoch ms (NaN if never written). */
+  /** Copies slot `i` into `out` at `offset`; returns its time in monotonic ms (NaN if never written). */
   read(i: number, out: Float32Array, offset: number): number {
     const seq = this.#seq;
     for (;;) {

@@ -17,3 +17,28 @@ export function spawnTsWorker(entry: URL, options: WorkerOptions & { workerData?
   const { workerData = {}, ...rest } = options;
   return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_API, __entry: entry.href } });
 }
+
+/**
+ * Ends a thread that may be inside onnxruntime's session.run, which computes on the calling thread and
+ * can't be interrupted. `worker.terminate()` there aborts the whole process: when the run returns into the
+ * terminating thread, onnxruntime-node throws a C++ exception nothing catches ("terminate called after
+ * throwing an instance of 'Napi::Error'"). So the thread is asked to close (`ask`: it lets the run in
+ * flight finish, releases its session and exits) and waited for. Resolves true once it exited; false when
+ * it had not after `timeoutMs` (Infinity: wait for it): it is then unref'd and left to finish, never killed.
+ */
+export async function closeWorker(worker: Worker, ask: () => void, timeoutMs: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const exited = new Promise<boolean>((resolve) => {
+    worker.once('exit', () => resolve(true));
+    if (Number.isFinite(timeoutMs)) timer = setTimeout(() => resolve(false), timeoutMs);
+  });
+  try {
+    ask();
+  } catch {
+    // Posting to a thread that has just exited throws nothing in Node, but a closed port might: it is gone either way.
+  }
+  const done = await exited;
+  clearTimeout(timer);
+  if (!done) worker.unref();
+  return done;
+}

@@ -66,3 +66,23 @@ export function writeSlowModel(dir: string, rows = 6144): string {
   writeFileSync(path, g.toBytes());
   return path;
 }
+
+/**
+ * A chunk policy far slower than its chunk lasts: obs [1, 2] -> actions [1, k, 2], every action ~obs,
+ * after a [6144, 1536] x [1536, 1536] MatMul (a few hundred ms on one core), as writeSlowModel.
+ */
+export function writeSlowChunkModel(dir: string, k: number): string {
+  const n = 1536;
+  const g = new OnnxGraphBuilder();
+  const obs = g.input('obs', [1, 2]);
+  let x = g.dense(obs, new Float32Array(2 * n).fill(0.001), new Float32Array(n), 'tanh', 'l0');
+  x = g.node('MatMul', [g.node('Tile', [x, g.int64s('reps', [6144, 1])]), g.floats('W', [n, n], new Float32Array(n * n).fill(0.0001))]);
+  x = g.node('ReduceMean', [x], { axes: [0], keepdims: 1 });
+  const small = g.dense(x, new Float32Array(n * 2).fill(0.0001), new Float32Array(2), 'none', 'out');
+  const action = g.node('Add', [obs, small]);
+  g.node('Reshape', [g.node('Tile', [action, g.int64s('chunk', [1, k])]), g.int64s('shape', [1, k, 2])], {}, 'actions');
+  g.output('actions', [1, k, 2]);
+  const path = join(dir, `slow-chunk${k}.onnx`);
+  writeFileSync(path, g.toBytes());
+  return path;
+}

@@ -1,0 +1,46 @@
+import pino from 'pino';
+import { Value } from 'typebox/value';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
+import { ControlLoop, type ControlLoopOptions } from '../../daemon/control/control-loop.ts';
+import { policySettings } from './models.ts';
+
+const ARRAY = 'std_msgs/msg/Float64MultiArray';
+const definitions = new DefinitionsRegistry();
+const codec = new MessageCodec(definitions);
+
+/**
+ * A real ControlLoop on its own bus: policy `p` reads `/obs` (Float64MultiArray data) into input `obs` and
+ * sends Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order.
+ */
+export function loopHarness(model: string, loop: Partial<LoopSettings>, options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {}) {
+  const { inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, ...loopOptions } = options;
+  const bus = new Bus();
+  const policy = policySettings({
+    model,
+    inputs,
+    outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
+  });
+  const commands: { values: number[]; safe: boolean }[] = [];
+  const control = new ControlLoop({
+    name: 'test',
+    loop: Value.Default(LoopConfig, { policy: 'p', ...loop }) as LoopSettings,
+    policyName: 'p',
+    policy,
+    bus,
+    definitions,
+    log: pino({ level: 'silent' }),
+    onCommand: (values, safe) => void commands.push({ values: Array.from(values), safe }),
+    ...loopOptions,
+  });
+  const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
+  const send = (data: number[]) => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from(data) }));
+  /** Publishes `data` every 10 ms until the returned function is called. */
+  const publishing = (data: number[]): (() => void) => {
+    const timer = setInterval(() => send(data), 10);
+    return () => clearInterval(timer);
+  };
+  return { bus, control, commands, send, publishing };
+}
