@@ -5,6 +5,7 @@ import type { AgentSettings, PolicySettings, SkillName } from '../config/section
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
 import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, SubmittedIntent } from '../contract/services.ts';
+import { nowNs } from '../contract/time.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
@@ -24,7 +25,7 @@ import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunner
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
-import { ToolInvoker } from './tool-invoker.ts';
+import { sentTo, ToolInvoker } from './tool-invoker.ts';
 import type { ValidatorEnv } from './validators.ts';
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
@@ -67,6 +68,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #tasks = new Set<Promise<void>>();
   #running = new WeakSet<LiveRun>();
   #navigator: Navigator | undefined;
+  /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
+  #timeScale: number;
   #intentSub: Subscription | undefined;
   #deadlines = new Map<string, NodeJS.Timeout>();
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
@@ -89,6 +92,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     this.#settings = ctx.config.agent;
     this.#policy = ctx.config.policy;
     this.#options = options;
+    this.#timeScale = timeScaleOf(ctx.config);
     this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
     this.#codec = new MessageCodec(ctx.definitions);
     this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
@@ -124,9 +128,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       if (status === 'running' || status === 'pending') {
         await this.store.transition(record.run.run_id, 'interrupted', `the daemon stopped while the run was ${status}; submit the intent again to retry`);
       } else if (status === 'awaiting_approval') {
-        const requested = record.events.findLast((e) => e.kind === 'approval.requested');
-        const deadline = BigInt((requested?.payload.deadline as string | undefined) ?? '0');
-        this.#deadlines.set(record.run.run_id, this.#approvals.arm(record.run.run_id, deadline));
+        this.#deadlines.set(record.run.run_id, this.#approvals.arm(record.run.run_id, approvalDeadline(record)));
       }
     }
     const topic = this.#settings.intent_topic;
@@ -154,8 +156,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   /**
    * A config reload's policy.* for the running agent: the hook chain, the velocity gate's limits and the
    * injection setting change for every tool call and Twist from now on, runs in progress included, so a
-   * tighter limit takes hold without ending them. A run's quotas stay those it started with. Throws when the
-   * velocity topic changed (the supervisor then restarts the agent).
+   * tighter limit takes hold without ending them; so does sim.speed for the navigator. A run's quotas stay
+   * those it started with. Throws when the velocity topic changed (the supervisor then restarts the agent).
    */
   applySettings(config: EdgeConfig): void {
     const policy = config.policy;
@@ -165,6 +167,9 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     this.#hooks.splice(0, this.#hooks.length, ...policyHooks(policy), ...(this.#options.hooks ?? []));
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
     this.#invoker.setPolicy(this.#hooks, policy.injection.on_suspect);
+    // sim.speed: the navigator is made once and kept, so it is told (goals from now on take it).
+    this.#timeScale = timeScaleOf(config);
+    this.#navigator?.setTimeScale(this.#timeScale);
   }
 
   /** Journal retention keeps every record a live run may need to be rebuilt after a restart. */
@@ -180,7 +185,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   health(): ComponentHealth {
     const counts = Object.fromEntries(this.store.counters.byStatus) as Partial<Record<RunStatus, number>>;
     const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
-    const details = { runs: counts, live: this.#live.size, skills: [...this.#skills.keys()], gate: this.#gate.counters };
+    const details = { runs: counts, live: this.#live.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null };
     if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
     return { state: 'running', details };
   }
@@ -260,6 +265,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       return await this.#approve(record, by);
     } finally {
       this.#approving.delete(runId);
+      // The deadline passed while this approval was applied (#expire let it be) and it did not go through.
+      if (record.run.status === 'awaiting_approval' && approvalDeadline(record) <= nowNs()) void this.#expire(runId);
     }
   }
 
@@ -268,47 +275,87 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     const live = this.#live.get(runId);
     const requested = record.events.findLast((e) => e.kind === 'approval.requested');
     const callId = String(requested?.payload.call_id ?? '');
+    // Too late is too late, whether or not the deadline's timer has fired yet (a busy event loop, or a
+    // daemon that was down at the deadline and has just started).
+    if (approvalDeadline(record) <= nowNs()) {
+      await this.#expire(runId, true);
+      throw new AgentError('conflict', `run ${runId} is ${record.run.status}: its approval timed out after ${this.#settings.approval_timeout_s} s`);
+    }
     if (live && this.#approvals.waiting(runId)) {
       await live.event('approval.granted', { by, call_id: callId });
       const state = await live.status('running', undefined);
+      if (live.closed) return this.#tooLate(live);
       this.#approvals.release(runId);
       return state;
     }
     // Nothing waits in this process: the run paused before a restart. Resume it from its events.
     clearTimeout(this.#deadlines.get(runId));
     this.#deadlines.delete(runId);
-    const resumed = this.#track(record);
+    const resumed = this.#live.get(runId) ?? this.#track(record);
+    // The config may have changed while the run waited (its skill removed, its arguments' schema changed):
+    // then it cannot go on, and it ends saying why rather than stay `running` with nothing running it.
+    let parsed: ParsedIntent;
+    try {
+      parsed = parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills);
+    } catch (error) {
+      const reason = `approved by ${by}, but the run cannot resume under the current config: ${(error as Error).message}`;
+      resumed.note('approval.granted', { by, call_id: callId });
+      await resumed.finish('failed', reason);
+      this.#untrackIdle(resumed);
+      throw new AgentError('conflict', `run ${runId} ended: ${reason}`);
+    }
     this.#restore(resumed);
     resumed.approved.add(callId);
     await resumed.event('approval.granted', { by, call_id: callId });
     const state = await resumed.status('running');
-    this.#run(resumed, parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills));
+    // Cancelled (or expired) while the approval was being journaled: it stays ended, nothing runs.
+    if (resumed.closed) {
+      this.#untrackIdle(resumed);
+      return this.#tooLate(resumed);
+    }
+    this.#run(resumed, parsed);
     return state;
+  }
+
+  /** An approval that lost to a cancel, a timeout or a quota: a conflict, told once the end is written. */
+  async #tooLate(live: LiveRun): Promise<never> {
+    await live.endError();
+    throw new AgentError('conflict', `run ${live.run.run_id} ended (${live.run.status}) before the approval could be applied: ${live.run.reason ?? 'no reason given'}`);
   }
 
   async cancel(runId: string, by: string, reason?: string): Promise<RunState> {
     const record = this.#require(runId);
     if (TERMINAL.has(record.run.status)) throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
     const live = this.#live.get(runId) ?? this.#track(record);
+    if (live.closed) {
+      // Its end is being written (the runner finished it, a quota or a timeout did): the cancel came too late.
+      await live.endError();
+      throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
+    }
     clearTimeout(this.#deadlines.get(runId));
-    await live.event('run.cancelled', { by, reason: reason ?? null });
+    // Noted, not awaited: finish() marks the run ended at once, so no tool call can slip in (and act) while
+    // the cancel is being written; the event goes to the journal just before the end.
+    live.note('run.cancelled', { by, reason: reason ?? null });
     const state = await live.finish('cancelled', reason ? `cancelled by ${by}: ${reason}` : `cancelled by ${by}`);
     this.#untrackIdle(live);
     return state;
   }
 
-  async #expire(runId: string): Promise<void> {
+  /** `approving`: called by the approval that found the deadline passed (not by a timer). */
+  async #expire(runId: string, approving = false): Promise<void> {
     const record = this.store.get(runId);
     if (!record || record.run.status !== 'awaiting_approval') return;
+    // An approval that came in time is being applied: it decides (approve() expires the run if it fails).
+    if (!approving && this.#approving.has(runId)) return;
     const requested = record.events.findLast((e) => e.kind === 'approval.requested');
-    const deadline = BigInt((requested?.payload.deadline as string | undefined) ?? '0');
+    const deadline = approvalDeadline(record);
     // setTimeout caps at ~24.8 days: a longer deadline is re-armed until it is really due.
     if (deadline > BigInt(Date.now()) * 1_000_000n + 1_000_000_000n) {
       this.#deadlines.set(runId, this.#approvals.arm(runId, deadline));
       return;
     }
     const live = this.#live.get(runId) ?? this.#track(record);
-    await live.event('approval.expired', { call_id: requested?.payload.call_id ?? null });
+    live.note('approval.expired', { call_id: requested?.payload.call_id ?? null });
     await live.finish('failed', `approval timed out after ${this.#settings.approval_timeout_s} s`);
     this.#untrackIdle(live);
   }
@@ -332,7 +379,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   async #wallExceeded(live: LiveRun): Promise<void> {
     const reason = `the run acted for more than its quota of ${live.quotas.maxWallS} s`;
     try {
-      await live.event('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
+      live.note('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
       await live.finish('failed', `quota.wall_time: ${reason}`);
     } catch (error) {
       // Called from a timer: nothing awaits it. The journal refused the end; show the run ended here anyway.
@@ -344,11 +391,14 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   /** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */
   #restore(live: LiveRun): void {
     for (const e of live.record.events) {
-      if (e.kind === 'tool.result') live.done.set(String(e.payload.call_id), (e.payload.screened ?? e.payload.result) as never);
-      if (e.kind === 'tool.call') {
+      // Every call the run made has its tool.result, refused ones too (a denied or unknown tool), and each
+      // counted toward the quota: count results, not tool.call events, which only calls that acted have.
+      if (e.kind === 'tool.result') {
         live.callCount++;
-        if (e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };
+        live.done.set(String(e.payload.call_id), (e.payload.screened ?? e.payload.result) as never);
+        if (e.payload.tool === 'navigate_to') live.lastGoal = sentTo((e.payload.result as { output?: unknown }).output) ?? live.lastGoal;
       }
+      if (e.kind === 'tool.call' && e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };
       if (e.kind === 'policy.decision' && e.payload.rule === INJECTION_RULE) live.tainted = true;
       if (e.kind === 'approval.granted') live.approved.add(String(e.payload.call_id));
       if (e.kind === 'llm.message') {
@@ -429,9 +479,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     if (!this.#navigator) {
       const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
       // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to match.
-      const sim = this.#ctx.config.sim;
-      const timeScale = sim.enabled ? sim.speed : 1;
-      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance }, timeScale });
+      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance }, timeScale: this.#timeScale });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();
     }
@@ -450,6 +498,17 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent from the topic refused'),
     );
   }
+}
+
+/** Robot seconds per wall second: the sim's speed when the sim runs, else 1 (a real robot). */
+function timeScaleOf(config: EdgeConfig): number {
+  return config.sim.enabled ? config.sim.speed : 1;
+}
+
+/** When a run waiting for approval stops waiting (ns since the epoch), from its `approval.requested` event. */
+function approvalDeadline(record: RunRecord): bigint {
+  const requested = record.events.findLast((e) => e.kind === 'approval.requested');
+  return BigInt((requested?.payload.deadline as string | undefined) ?? '0');
 }
 
 /** The run of an intent sent again, or a conflict when the second one asks for something else. */

@@ -35,6 +35,8 @@ export class ToolInvoker {
   #o: ToolInvokerOptions;
   #before: PolicyHook[];
   #after: PolicyHook[];
+  /** Bumped by every setPolicy: a call that waited for a person meanwhile passes the new chain too. */
+  #generation = 0;
 
   constructor(options: ToolInvokerOptions) {
     this.#o = options;
@@ -47,6 +49,7 @@ export class ToolInvoker {
     this.#o = { ...this.#o, hooks, onSuspect };
     this.#before = hooksWith(hooks, 'beforeToolCall');
     this.#after = hooksWith(hooks, 'afterToolCall');
+    this.#generation++;
   }
 
   /**
@@ -59,10 +62,10 @@ export class ToolInvoker {
     live.callCount++;
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runHooks(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
-    return chain instanceof Promise ? chain.then((outcome) => this.#decide(live, tool, callId, outcome)) : this.#decide(live, tool, callId, chain);
+    return chain instanceof Promise ? chain.then((outcome) => this.#decide(live, tool, input, callId, outcome)) : this.#decide(live, tool, input, callId, chain);
   }
 
-  #decide(live: LiveRun, tool: string, callId: string, outcome: ChainOutcome<unknown>): Verdict | Promise<Verdict> {
+  #decide(live: LiveRun, tool: string, input: unknown, callId: string, outcome: ChainOutcome<unknown>): Verdict | Promise<Verdict> {
     this.#record(live, outcome, 'before', tool, callId);
     if (!outcome.allowed) {
       const refused = this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
@@ -70,15 +73,28 @@ export class ToolInvoker {
     }
     if (!live.approved.has(callId)) {
       const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
-      if (need) return this.#approve(live, tool, callId, outcome.value, need);
+      if (need) return this.#approve(live, tool, input, callId, outcome.value, need);
     }
     live.rewritten.set(callId, outcome.value);
     return { ok: true, input: outcome.value };
   }
 
-  async #approve(live: LiveRun, tool: string, callId: string, input: unknown, need: { rule: string; reason: string }): Promise<Verdict> {
-    const result = await this.#o.approvals.wait(live, { callId, tool, input, ...need });
+  /** `asked`: the input as the call asked it; `allowed`: as the chain left it, what the person is shown. */
+  async #approve(live: LiveRun, tool: string, asked: unknown, callId: string, allowed: unknown, need: { rule: string; reason: string }): Promise<Verdict> {
+    const generation = this.#generation;
+    const result = await this.#o.approvals.wait(live, { callId, tool, input: allowed, ...need });
     if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
+    let input = allowed;
+    if (generation !== this.#generation) {
+      // The policy was reloaded while the call waited (maybe for hours): it runs under the policy in force
+      // now, as it would after a restart, so a skill, topic or goal denied meanwhile is not acted on.
+      const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
+      const chain = runHooks(this.#before, asked, (hook, value) => hook.beforeToolCall!(ctx, value));
+      const outcome = chain instanceof Promise ? await chain : chain;
+      this.#record(live, outcome, 'before', tool, callId);
+      if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
+      input = outcome.value;
+    }
     live.rewritten.set(callId, input);
     return { ok: true, input };
   }
@@ -116,11 +132,17 @@ export class ToolInvoker {
     const skill = this.#o.skills.get(tool);
     if (!skill) return { ok: false, error: `no skill ${tool}` };
     await live.event('tool.call', { call_id: callId, tool, input });
+    // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
+    // a skill never acts for a run that is over, nor without its tool.call in the journal.
+    if (live.closed) return { ok: false, error: `the run ended before ${tool} could act (${live.run.reason ?? live.run.status})` };
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
     live.started.set(callId, performance.now());
     const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
     try {
-      return { ok: true, output: await skill.execute(input, this.#o.env, lock?.signal ?? signal) };
+      const output = await skill.execute(input, this.#o.env, lock?.signal ?? signal);
+      // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.
+      if (tool === 'navigate_to') live.lastGoal = sentTo(output) ?? live.lastGoal;
+      return { ok: true, output };
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     } finally {
@@ -162,4 +184,10 @@ export class ToolInvoker {
   #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): void {
     for (const fired of outcome.fired) live.note('policy.decision', { ...fired, stage, tool, call_id: callId });
   }
+}
+
+/** Where a navigate_to result says the robot was sent (`goal`), if it says. */
+export function sentTo(output: unknown): { x: number; y: number } | undefined {
+  const goal = (output as { goal?: { x?: unknown; y?: unknown } } | null)?.goal;
+  return typeof goal?.x === 'number' && typeof goal.y === 'number' ? { x: goal.x, y: goal.y } : undefined;
 }

@@ -20,7 +20,8 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     // The velocity topic is where its gate publishes: a new one needs a new gate, so a restart.
     settings: (config) => ({ agent: config.agent, policy: { velocity: { topic: config.policy.velocity.topic } } }),
     // The rest of policy.* goes to the running agent (applySettings): a tighter limit must not end a run.
-    liveSettings: (config) => ({ policy: config.policy }),
+    // So does the sim's speed, which stretches its navigator's watchdogs.
+    liveSettings: (config) => ({ policy: config.policy, sim: { enabled: config.sim.enabled, speed: config.sim.speed } }),
     create: async (ctx) => {
       const { AgentComponent } = await import('../agent/agent-component.ts');
       return new AgentComponent(ctx);

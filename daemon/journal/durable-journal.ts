@@ -1,5 +1,5 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
 import { decodeFrame, FRAME_HEADER, MAX_RECORD_BYTES, sealFrame } from './frame.ts';
@@ -309,7 +309,8 @@ export class DurableJournal implements Journal {
 
   /**
    * Deletes whole closed segments, oldest first, while `shouldDrop(info)` says so, but never one holding a
-   * record at or after `keepFrom` (what a reader still needs) and never the open segment. Returns what went.
+   * record at or after `keepFrom` (what a reader still needs) and never the open segment; a segment's
+   * `.corrupt-*` files (see recoverSegment) go with it. Returns what went.
    */
   prune(keepFrom: number, shouldDrop: (segment: { firstSeq: number; lastSeq: number; sizeBytes: number; lastTs: bigint }) => boolean): { segments: number; bytes: number; records: number } {
     const dropped = { segments: 0, bytes: 0, records: 0 };
@@ -325,6 +326,8 @@ export class DurableJournal implements Journal {
         this.#readFds.delete(seg.path);
       }
       rmSync(seg.path, { force: true });
+      // Damaged bytes recovery moved aside from this segment go with it: they are bounded by retention too.
+      for (const aside of readdirSync(this.dir)) if (aside.startsWith(`${basename(seg.path)}.corrupt-`)) rmSync(join(this.dir, aside), { force: true });
       this.#segments.shift();
       dropped.segments++;
       dropped.bytes += seg.size;

@@ -112,7 +112,7 @@ export class Navigator {
   #followOptions: PathFollowerOptions;
   #topics: Required<NonNullable<NavigatorOptions['topics']>>;
   #safety: Required<NavigationSafety>;
-  #wallPerRobotS: number;
+  #wallPerRobotS = 1;
   #subs: Subscription[] = [];
   #cmd: Publisher | undefined;
   #planPub: Publisher | undefined;
@@ -132,14 +132,24 @@ export class Navigator {
 
   constructor(options: NavigatorOptions) {
     const { bus, codec, plan = {}, follow = {}, topics = {}, timeScale = 1, safety = {} } = options;
-    if (!(timeScale > 0)) throw new RangeError(`timeScale must be > 0, got ${timeScale}`);
     this.#bus = bus;
     this.#codec = codec;
     this.#planOptions = plan;
     this.#followOptions = follow;
     this.#topics = { map: '/map', odom: '/odom', scan: '/scan', cmdVel: '/cmd_vel', plan: '/plan', tfStatic: '/tf_static', ...topics };
     this.#safety = { ...SAFETY_DEFAULTS, ...safety };
+    this.setTimeScale(timeScale);
+  }
+
+  /** A new sim speed (a config reload): goals started from now on stretch their watchdogs by it. */
+  setTimeScale(timeScale: number): void {
+    if (!(timeScale > 0)) throw new RangeError(`timeScale must be > 0, got ${timeScale}`);
     this.#wallPerRobotS = 1 / Math.min(1, timeScale);
+  }
+
+  /** Robot seconds per wall second, as the watchdogs take it. */
+  get timeScale(): number {
+    return 1 / this.#wallPerRobotS;
   }
 
   get pose(): Pose2D | undefined {

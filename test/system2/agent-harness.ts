@@ -1,7 +1,7 @@
 import { registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
-import type { TestContext } from './agent-context.ts';
+import { waitFor, type TestContext } from './agent-context.ts';
 
 /** Agents and faux providers started by a test file; `stopAgents()` in its afterEach cleans them up. */
 const fauxes: FauxProviderRegistration[] = [];
@@ -30,4 +30,10 @@ export async function startAgent(ctx: TestContext, options: ConstructorParameter
 export function forgetAgent(agent: AgentComponent): void {
   const i = agents.indexOf(agent);
   if (i >= 0) agents.splice(i, 1);
+}
+
+/** Waits until a run reaches one of `statuses` (by default any end); returns it with its events. */
+export async function settled(agent: AgentComponent, runId: string, statuses = ['succeeded', 'failed', 'cancelled', 'interrupted']) {
+  await waitFor(() => statuses.includes(agent.getRun(runId)?.run.status ?? ''), `run ${runId} to reach ${statuses.join('|')} (is ${agent.getRun(runId)?.run.status})`, 20_000);
+  return agent.getRun(runId)!;
 }
