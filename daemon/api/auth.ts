@@ -34,16 +34,23 @@ export function makeAuthHook(options: AuthOptions) {
   const expected = token === '' ? undefined : digest(token);
   const loopback = isLoopbackHost(host);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    // A refused request's connection closes after the answer: node would otherwise keep reading a body
+    // the route never takes, for as long as the peer trickles it (fastify sets no request timeout), so
+    // anyone who can reach the port could hold sockets, and the daemon's file descriptors, without a token.
+    const refuse = (error: HttpError): HttpError => {
+      reply.header('connection', 'close');
+      return error;
+    };
     if (loopback) {
       const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
-      if (!isLoopbackHost(hostHeader)) throw new HttpError(403, 'forbidden', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`);
+      if (!isLoopbackHost(hostHeader)) throw refuse(new HttpError(403, 'forbidden', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`));
     }
     if (!expected || PUBLIC.test(request.url)) return;
     reply.header('www-authenticate', 'Bearer realm="auraison-edge"');
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>');
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw new HttpError(401, 'unauthorized', 'wrong bearer token');
+    if (!match) throw refuse(new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>'));
+    if (!timingSafeEqual(digest(match[1]!), expected)) throw refuse(new HttpError(401, 'unauthorized', 'wrong bearer token'));
   };
 }
 

@@ -10,6 +10,7 @@ import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import type { Logger } from '../log.ts';
 import { binaryOpcode, describeBadFrame, unofferedOp } from './client-frames.ts';
+import { ClientKeepalive } from './client-keepalive.ts';
 import { GuardedSocket } from './guarded-socket.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
@@ -45,6 +46,8 @@ const LOG_INTERVAL_MS = 10_000;
 export interface FoxgloveBridgeOptions {
   /** Milliseconds, for rates and throttles (performance.now by default); tests step it. */
   now?: () => number;
+  /** How often each client is pinged (15 s by default); one that answers none of 3 in a row is cut off (ClientKeepalive). */
+  pingIntervalMs?: number;
 }
 
 /** Message-data frame of the ws-protocol: opcode, subscription id, timestamp, payload. */
@@ -91,9 +94,12 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #current: { socket: GuardedSocket; name: string; data: unknown; failed: boolean } | undefined;
   #statusThrottle: Throttle;
   #logThrottle: Throttle;
+  #pingIntervalMs: number;
+  #keepalive: ClientKeepalive | undefined;
 
   constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove, options: FoxgloveBridgeOptions = {}) {
-    const { now = () => performance.now() } = options;
+    const { now = () => performance.now(), pingIntervalMs = 15_000 } = options;
+    this.#pingIntervalMs = pingIntervalMs;
     this.#ctx = ctx;
     this.#s = settings;
     this.#codec = new MessageCodec(ctx.definitions);
@@ -140,6 +146,12 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       );
     });
     this.#wss = wss;
+    const keepalive = new ClientKeepalive({
+      intervalMs: this.#pingIntervalMs,
+      onDead: (client, missed) => log.warn({ client, missed }, 'foxglove client answered no ping: connection taken for dead and closed'),
+    });
+    this.#keepalive = keepalive;
+    this.#cleanups.push(() => keepalive.stop());
     wss.on('connection', (ws, req) => this.#connect(server, ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
     const address = wss.address() as AddressInfo;
     this.#url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
@@ -183,18 +195,25 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   }
 
   metrics(): MetricFamily[] {
-    const gate = this.#gate ? { ...this.#gate.counters, dropped: this.#queues?.dropped ?? 0 } : undefined;
+    const gate = this.#gate;
     const families: MetricFamily[] = [
       { name: 'auraison_foxglove_clients', help: 'Foxglove WebSocket clients connected.', type: 'gauge', samples: [{ value: this.#clients.size }] },
       { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#sent }] },
       { name: 'auraison_foxglove_dropped_total', help: 'Messages dropped for Foxglove clients whose socket was full.', type: 'counter', samples: [{ value: this.#dropped }] },
     ];
     if (gate) {
+      const outcomes = { ...gate.counters, dropped: this.#queues?.dropped ?? 0 };
       families.push({
         name: 'auraison_foxglove_client_publish_total',
         help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel\'s type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).',
         type: 'counter',
-        samples: Object.entries(gate).map(([outcome, value]) => ({ labels: { outcome }, value })),
+        samples: Object.entries(outcomes).map(([outcome, value]) => ({ labels: { outcome }, value })),
+      });
+      families.push({
+        name: 'auraison_foxglove_teleop_stops_total',
+        help: 'Stops (zero Twists) the daemon published for a Foxglove client whose last command moved the robot, by why: it disconnected, unadvertised the channel, or sent nothing for foxglove.client_publish.stop_after_ms.',
+        type: 'counter',
+        samples: Object.entries(gate.stops).map(([reason, value]) => ({ labels: { reason }, value })),
       });
     }
     return families;
@@ -204,6 +223,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     // A client's protocol error (an oversized or malformed frame) is emitted on its socket, which ws then
     // closes (1009, 1002); with no listener the emit would throw in the daemon. It is the peer's fault: log it.
     ws.on('error', (error) => this.#log.warn({ client: name, err: error.message }, 'foxglove client connection error; closed'));
+    this.#keepalive?.watch(ws, name);
     let existing = new Set<ChannelId>();
     const socket: GuardedSocket = new GuardedSocket(ws, {
       maxBufferedBytes: this.#s.max_buffered_bytes,
@@ -350,6 +370,11 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       hooks: () => findPolicyHooks(this.#ctx.components),
       maxRateHz: this.#s.client_publish.max_rate_hz,
       now: this.#now,
+      stopAfterMs: this.#s.client_publish.stop_after_ms,
+      onStop: (client, name, topic, reason) => {
+        this.#log.warn({ client: name, topic, reason }, 'foxglove client stopped commanding: published a stop (zero Twist)');
+        if (reason === 'silent') this.#tell(server, client as IWebSocket, StatusLevel.WARNING, `no command on ${topic} for ${this.#s.client_publish.stop_after_ms} ms (foxglove.client_publish.stop_after_ms): published a stop`);
+      },
     });
     this.#gate = gate;
     const queues = new PublishQueues({ maxPending: this.#s.client_publish.max_pending });

@@ -55,7 +55,12 @@ interface ClientChannel {
   encoding: 'cdr' | 'json';
   reader: ClientMessageReader;
   publisher: Publisher;
+  /** Set while the last command published on the channel moves the robot: it publishes a stop if no other comes. */
+  deadman: NodeJS.Timeout | undefined;
 }
+
+/** Why the gate published a stop on a client's behalf. */
+export type StopReason = 'disconnected' | 'unadvertised' | 'silent';
 
 /** A client message that decoded as its channel's type, on its way to the hooks. */
 export interface ClientMessage {
@@ -89,6 +94,13 @@ export interface PublishGateOptions {
   maxRateHz?: number;
   /** Milliseconds, for the rate (performance.now by default). */
   now?: () => number;
+  /**
+   * A Twist channel whose last command moves the robot gets a stop (a zero Twist) after this long without
+   * another command, and at once when its client unadvertises it or leaves (default 2000 ms).
+   */
+  stopAfterMs?: number;
+  /** Told of each stop the gate published on a client's behalf (the client may be gone). */
+  onStop?: (client: object, clientName: string, topic: string, reason: StopReason) => void;
 }
 
 const TWIST = 'geometry_msgs/msg/Twist';
@@ -101,6 +113,13 @@ function isStop(type: string, fields: unknown): boolean {
   return linear.x === 0 && linear.y === 0 && linear.z === 0 && angular.x === 0 && angular.y === 0 && angular.z === 0;
 }
 
+/** A stop as the channel's type: every field 0, a TwistStamped stamped now. */
+function stopFields(type: string): unknown {
+  if (type !== TWIST_STAMPED) return {};
+  const ns = nowNs();
+  return { header: { stamp: { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) } } };
+}
+
 /**
  * What a Foxglove client may put on the bus. It is a frame around the client: a topic must be on the
  * allowlist, its type known and the topic's own, and every message goes through the policy hooks as a
@@ -109,6 +128,12 @@ function isStop(type: string, fields: unknown): boolean {
  * letting only stops through.
  * A session is not an agent run: the per-run tool-call quota does not apply to it (a teleop panel sends
  * 10-50 messages a second for as long as it is open); a rate per client does, which a stop never trips.
+ *
+ * A robot is never left moving by a client that stopped commanding it: a teleop panel sends a command
+ * repeatedly while a button is held and nothing when it is let go (Foxglove's Teleop panel), and a Wi-Fi
+ * link can die with the button held. So a Twist channel whose last command moves the robot gets a stop
+ * after `stopAfterMs` without another, and at once when the client unadvertises it or leaves. The stop goes
+ * out without the hooks, as a stop may when none run: it can only take motion away.
  *
  * A message is taken in two steps: `accept` as it arrives (read as exactly one message of the channel's
  * type, or refused: ClientMessageReader; then the rate), `publish` when the client's earlier messages are
@@ -123,17 +148,21 @@ export class PublishGate {
   #maxChannels: number;
   #maxRateHz: number;
   #now: () => number;
+  #stopAfterMs: number;
   #hooksSeen: readonly PolicyHook[] | undefined;
   #sessionHooks: readonly PolicyHook[] = [];
   readonly counters = { published: 0, denied: 0, rewritten: 0, refused: 0, invalid: 0, limited: 0 };
+  /** Stops the gate published on clients' behalf, by why. */
+  readonly stops: Record<StopReason, number> = { disconnected: 0, unadvertised: 0, silent: 0 };
 
   constructor(options: PublishGateOptions) {
-    const { topics, maxChannels = 16, maxRateHz = 200, now = () => performance.now() } = options;
+    const { topics, maxChannels = 16, maxRateHz = 200, now = () => performance.now(), stopAfterMs = 2000 } = options;
     this.#o = options;
     this.#allowed = compileTopicSelection(topics);
     this.#maxChannels = maxChannels;
     this.#maxRateHz = maxRateHz;
     this.#now = now;
+    this.#stopAfterMs = stopAfterMs;
   }
 
   advertise(client: object, clientName: string, channel: { id: unknown; topic: unknown; encoding: unknown; schemaName: unknown }): GateResult {
@@ -170,16 +199,19 @@ export class PublishGate {
       this.#readers.set(type, reader);
     }
     const session = this.#session(client, clientName);
-    session.channels.get(channel.id)?.publisher.close();
+    const previous = session.channels.get(channel.id);
+    if (previous) this.#release(client, previous, 'unadvertised');
     const publisher = this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` });
-    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, reader, publisher });
+    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, reader, publisher, deadman: undefined });
     return { ok: true, fired: [] };
   }
 
   unadvertise(client: object, channelId: number): void {
     const session = this.#sessions.get(client);
-    session?.channels.get(channelId)?.publisher.close();
-    session?.channels.delete(channelId);
+    const channel = session?.channels.get(channelId);
+    if (!session || !channel) return;
+    this.#release(client, channel, 'unadvertised');
+    session.channels.delete(channelId);
   }
 
   /**
@@ -218,6 +250,8 @@ export class PublishGate {
     const ctx: ToolCallContext = { run: session.run, intent: session.intent, tool: PUBLISH_TOOL, callIndex: session.calls };
     const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message.fields };
     const outcome = await runPolicyChain<unknown>(hooks ?? [], input, (hook, value) => hook.beforeToolCall?.(ctx, value));
+    // The client may have left (or unadvertised) while a hook decided: its stop is out, nothing may follow it.
+    if (this.#sessions.get(client) !== session || session.channels.get(channel.id) !== channel) return { ok: false, reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`, fired: outcome.fired };
     if (!outcome.allowed) return deny(outcome.reason, outcome.fired);
     const rewritten = outcome.fired.length > 0;
     let out: Uint8Array;
@@ -230,6 +264,7 @@ export class PublishGate {
       return deny(`cannot encode it as ${channel.type}: ${(error as Error).message}`, outcome.fired);
     }
     channel.publisher.publish(out);
+    this.#arm(client, channel, message.stop);
     this.counters.published++;
     if (rewritten) this.counters.rewritten++;
     return { ok: true, fired: outcome.fired };
@@ -239,12 +274,39 @@ export class PublishGate {
   closeClient(client: object): void {
     const session = this.#sessions.get(client);
     if (!session) return;
-    for (const c of session.channels.values()) c.publisher.close();
+    for (const c of session.channels.values()) this.#release(client, c, 'disconnected');
     this.#sessions.delete(client);
   }
 
   close(): void {
     for (const client of [...this.#sessions.keys()]) this.closeClient(client);
+  }
+
+  /** After a command went out on a Twist channel: a moving one arms the channel's stop, a stop disarms it. */
+  #arm(client: object, channel: ClientChannel, stop: boolean): void {
+    clearTimeout(channel.deadman);
+    channel.deadman = undefined;
+    if (stop || (channel.type !== TWIST && channel.type !== TWIST_STAMPED)) return;
+    channel.deadman = setTimeout(() => this.#stop(client, channel, 'silent'), this.#stopAfterMs);
+    channel.deadman.unref();
+  }
+
+  /** The channel goes (unadvertised, or its client left): a stop first if its last command moves the robot. */
+  #release(client: object, channel: ClientChannel, reason: StopReason): void {
+    if (channel.deadman) this.#stop(client, channel, reason);
+    channel.publisher.close();
+  }
+
+  #stop(client: object, channel: ClientChannel, reason: StopReason): void {
+    clearTimeout(channel.deadman);
+    channel.deadman = undefined;
+    try {
+      channel.publisher.publish(this.#o.codec.encode(channel.type, stopFields(channel.type)));
+    } catch {
+      return; // the bus closed first (the daemon is stopping): nothing is left to command the robot
+    }
+    this.stops[reason]++;
+    this.#o.onStop?.(client, this.#sessions.get(client)?.name ?? 'unknown', channel.topic, reason);
   }
 
   #refuse(outcome: Refusal['outcome'], reason: string): Refusal {

@@ -1,15 +1,15 @@
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type BrowserContext } from 'playwright-core';
+import type { BrowserContext } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { ROOT, tempDir } from '../helpers/cli.ts';
+import { ROOT } from '../helpers/cli.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
+import { launchChromium } from './chromium.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Where the screenshot goes (test/.tmp is git-ignored). */
 const SHOTS = join(ROOT, 'test', '.tmp');
 
@@ -25,16 +25,9 @@ afterEach(async () => {
 });
 
 async function launch(): Promise<BrowserContext> {
-  if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
-  const dir = tempDir('auraison-chromium-');
-  profile = dir;
-  // A fresh profile per run; the flags keep Chromium off the network and quiet in a container.
-  return chromium.launchPersistentContext(dir.path, {
-    executablePath: CHROMIUM,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1280, height: 1100 },
-  });
+  const launched = await launchChromium({ viewport: { width: 1280, height: 1100 } });
+  profile = { cleanup: launched.cleanup };
+  return launched.context;
 }
 
 /** A small maze map, the robot's odometry and a plan, as the sim and the navigator publish them. */
@@ -103,7 +96,7 @@ describe('the status page in headless Chromium', () => {
 
     await approval.getByRole('button', { name: 'Approve' }).click();
     // The run resumes (running), then finishes; the page follows it over the event stream.
-    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' }).waitFor({ timeout: 10_000 });
+    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
     expect(agent.calls.filter((c) => c.method === 'approve')).toEqual([{ method: 'approve', args: [runId, 'status-page'] }]);
     expect(await page.locator(`#approvals li[data-run="${runId}"]`).count()).toBe(0);
     await page.locator('#events li', { hasText: 'run.approved' }).waitFor();

@@ -52,13 +52,29 @@ async function answer(res, path) {
 /**
  * Follows an SSE endpoint: calls onEvent(name, data, id) per event, reconnects after a drop with the last
  * id seen (Last-Event-ID, so the journal replays what was missed), and reports its state to onState.
+ *
+ * A hidden tab lets go of its stream ('paused') and picks it up with Last-Event-ID when shown again: a
+ * browser opens at most six connections to one host, so tabs that each held their streams for as long as
+ * they were open would leave none for a fourth tab, or for any tab's requests.
  */
 export function followEvents(path, onEvent, onState = () => {}) {
   let lastId;
   let stopped = false;
   let controller;
+  let wake;
+  const onVisibility = () => {
+    if (document.hidden) controller?.abort();
+    else wake?.();
+  };
+  document.addEventListener('visibilitychange', onVisibility);
   const run = async () => {
     while (!stopped) {
+      if (document.hidden) {
+        onState('paused');
+        await new Promise((resolve) => (wake = resolve));
+        wake = undefined;
+        continue;
+      }
       controller = new AbortController();
       try {
         const res = await fetch(path, { headers: headers(lastId ? { 'last-event-id': lastId } : {}), signal: controller.signal });
@@ -94,6 +110,7 @@ export function followEvents(path, onEvent, onState = () => {}) {
           return;
         }
       }
+      if (document.hidden) continue; // let go on purpose: wait to be shown, not to reconnect
       onState('reconnecting');
       await new Promise((resolve) => setTimeout(resolve, 2000));
     }
@@ -101,6 +118,8 @@ export function followEvents(path, onEvent, onState = () => {}) {
   void run();
   return () => {
     stopped = true;
+    document.removeEventListener('visibilitychange', onVisibility);
     controller?.abort();
+    wake?.();
   };
 }

@@ -120,7 +120,9 @@ function onJournalEvent(name, data) {
     renderRuns();
     return;
   }
-  if (name === 'gap') {
+  // Records were skipped (gap), or the journal is not the one this tab followed (reset: a new data dir):
+  // neither is an event to list, and the runs are asked for again.
+  if (name === 'gap' || name === 'reset') {
     void refreshRuns();
     return;
   }
@@ -153,6 +155,7 @@ function startStreams() {
 }
 
 async function tick() {
+  if (document.hidden) return; // a hidden tab asks nothing; it refreshes when shown
   try {
     await refreshStatus();
     showError(undefined);
@@ -167,6 +170,12 @@ $('token-form').addEventListener('submit', (event) => {
   $('token-form').hidden = true;
   startStreams();
   void tick();
+});
+
+document.addEventListener('visibilitychange', () => {
+  if (document.hidden) return;
+  void tick();
+  void refreshRuns().catch(showError);
 });
 
 initialToken();

@@ -78,6 +78,12 @@ export const FoxgloveConfig = Section(
           default: 200,
           description: 'Messages a second one client may publish (a 50 Hz teleop panel is well within); more are refused with a status. A stop (zero Twist) always goes through.',
         }),
+        stop_after_ms: Type.Integer({
+          minimum: 100,
+          maximum: 60_000,
+          default: 2000,
+          description: 'A client\'s Twist command that moves the robot is followed by a stop (zero Twist) after this long without another command, and at once when the client leaves or unadvertises. A teleop panel must publish more often than this while a button is held.',
+        }),
       },
       'Publishing from Foxglove clients onto the bus.',
     ),

@@ -1,0 +1,104 @@
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterEach, describe, expect, it } from 'vitest';
+import { ApiComponent } from '../../daemon/api/api-component.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { launchChromium } from './chromium.ts';
+import { MemoryJournal } from './fakes/memory-journal.ts';
+import { startHarness, type Harness } from './harness.ts';
+
+// The status page left open for days: in several tabs, and across daemon restarts.
+
+let h: Harness | undefined;
+/** An API started again in place of the harness's (a restarted daemon). */
+let api: ApiComponent | undefined;
+let browser: BrowserContext | undefined;
+let cleanup: (() => void) | undefined;
+afterEach(async () => {
+  await browser?.close();
+  browser = undefined;
+  cleanup?.();
+  cleanup = undefined;
+  await api?.stop();
+  api = undefined;
+  await h?.close();
+  h = undefined;
+});
+
+/** Headless Chromium shows every tab; this is what the browser does when the user switches to another. */
+async function setHidden(page: Page, hidden: boolean): Promise<void> {
+  // A string: this runs in the page, whose DOM types the daemon's tsconfig does not hold.
+  await page.evaluate(`(() => {
+    Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} });
+    Object.defineProperty(document, 'visibilityState', { configurable: true, get: () => '${hidden ? 'hidden' : 'visible'}' });
+    document.dispatchEvent(new Event('visibilitychange'));
+  })()`);
+}
+
+const event = (note: string) => ({ kind: 'tool.call', run_id: '0190aaaa-0000-7000-8000-000000000001', payload: { note } });
+
+// A browser opens at most six connections to one host (HTTP/1.1), and each tab of the page follows two
+// event streams: tabs that held them while hidden would leave no connection for a fourth tab to load, nor
+// for the other tabs' requests.
+describe('the status page in many tabs', () => {
+  it('lets go of its event streams in a hidden tab, so a fourth tab loads, and catches up when shown again', async () => {
+    h = await startHarness();
+    const { hub, live } = h.api!.server!;
+    ({ context: browser, cleanup } = await launchChromium());
+    const tabs: Page[] = [];
+    for (let i = 0; i < 3; i++) {
+      const page = await browser.newPage();
+      await page.goto(`${h.url}/`);
+      await page.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
+      tabs.push(page);
+    }
+    await h.journal.append('agent_event', event('before the user switched tabs'));
+    for (const page of tabs) await page.locator('#events li', { hasText: 'before the user switched tabs' }).waitFor({ timeout: 20_000 });
+
+    for (const page of tabs) await setHidden(page, true);
+    await waitFor(() => hub.clients === 0 && live.viewers === 0, 'the hidden tabs to close their streams', 20_000);
+    for (const page of tabs) expect(await page.locator('#stream').textContent()).toBe('events: paused');
+
+    const fourth = await browser.newPage();
+    await fourth.goto(`${h.url}/`, { timeout: 20_000 });
+    await fourth.locator('#health', { hasText: 'health ok' }).waitFor({ timeout: 20_000 });
+    await fourth.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
+
+    await h.journal.append('agent_event', event('while the first tab was hidden'));
+    await setHidden(tabs[0]!, false);
+    // Shown again, it resumes after the last event it had (Last-Event-ID): nothing is missed.
+    await tabs[0]!.locator('#events li', { hasText: 'while the first tab was hidden' }).waitFor({ timeout: 20_000 });
+    await tabs[0]!.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
+    await fourth.locator('#events li', { hasText: 'while the first tab was hidden' }).waitFor({ timeout: 20_000 });
+    expect(await tabs[0]!.locator('#events li').count()).toBe(2);
+  }, 120_000);
+});
+
+// Restarted on another data dir (a fresh journal), the daemon answers the tab's Last-Event-ID, past the new
+// journal's end, with a `reset` event, which is not an agent event to list.
+describe('the status page across a daemon restart', () => {
+  it('follows the new journal after a reset, listing only its events', async () => {
+    h = await startHarness();
+    ({ context: browser, cleanup } = await launchChromium());
+    const page = await browser.newPage();
+    await page.goto(`${h.url}/`);
+    await page.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
+    for (const note of ['one', 'two', 'three']) await h.journal.append('agent_event', event(note));
+    await page.locator('#events li', { hasText: 'three' }).waitFor({ timeout: 20_000 });
+
+    // The daemon comes back on the same port with another data dir: its journal starts again at seq 1.
+    const { port } = new URL(h.url);
+    await h.api!.stop();
+    const journal = new MemoryJournal();
+    api = new ApiComponent({ ...h.ctx, journal }, { ...h.ctx.config.api, port: Number(port) });
+    await api.start();
+    await page.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
+    await journal.append('agent_event', event('after the restart'));
+    await page.locator('#events li', { hasText: 'after the restart' }).waitFor({ timeout: 20_000 });
+    expect(await page.locator('#events li').allTextContents()).toEqual([
+      expect.stringContaining('after the restart'),
+      expect.stringContaining('three'),
+      expect.stringContaining('two'),
+      expect.stringContaining('one'),
+    ]);
+  }, 120_000);
+});
