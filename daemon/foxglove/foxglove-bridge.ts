@@ -12,20 +12,16 @@ import type { Logger } from '../log.ts';
 import { binaryOpcode, describeBadFrame, unofferedOp } from './client-frames.ts';
 import { ClientKeepalive } from './client-keepalive.ts';
 import { GuardedSocket } from './guarded-socket.ts';
+import { originAllowed } from './origin-check.ts';
+import { EVENTS_TOPIC, JOURNAL_RECORD_SCHEMA, messageFrame } from './server-frames.ts';
 import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
 import { Throttle } from './throttle.ts';
 
+export { EVENTS_TOPIC } from './server-frames.ts';
+
 const { FoxgloveServer, StatusLevel } = wsProtocol;
 type Server = InstanceType<typeof FoxgloveServer>;
-
-/** The channel that carries the durable journal (runs, agent events) as JSON. */
-export const EVENTS_TOPIC = '/auraison/events';
-const JOURNAL_RECORD_SCHEMA = JSON.stringify({
-  type: 'object',
-  properties: { seq: { type: 'integer' }, ts: { type: 'string' }, kind: { type: 'string' }, data: {} },
-  required: ['seq', 'ts', 'kind', 'data'],
-});
 
 interface ChannelState {
   topic: string;
@@ -48,17 +44,6 @@ export interface FoxgloveBridgeOptions {
   now?: () => number;
   /** How often each client is pinged (15 s by default); one that answers none of 3 in a row is cut off (ClientKeepalive). */
   pingIntervalMs?: number;
-}
-
-/** Message-data frame of the ws-protocol: opcode, subscription id, timestamp, payload. */
-function messageFrame(subscriptionId: number, timestamp: bigint, data: Uint8Array): Uint8Array {
-  const frame = new Uint8Array(13 + data.byteLength);
-  const view = new DataView(frame.buffer);
-  view.setUint8(0, 1);
-  view.setUint32(1, subscriptionId, true);
-  view.setBigUint64(5, timestamp, true);
-  frame.set(data, 13);
-  return frame;
 }
 
 /**
@@ -94,6 +79,9 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #current: { socket: GuardedSocket; name: string; data: unknown; failed: boolean } | undefined;
   #statusThrottle: Throttle;
   #logThrottle: Throttle;
+  #refusedOrigins = 0;
+  /** The log throttle's key for refused origins: one line per interval whatever pages keep trying. */
+  #refusedKey = {};
   #pingIntervalMs: number;
   #keepalive: ClientKeepalive | undefined;
 
@@ -138,7 +126,17 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     if (client_publish.enabled) this.#enablePublish(server);
 
     // maxPayload: ws would take 100 MiB per client message by default, held while it waits for the hooks.
-    const wss = new WebSocketServer({ host, port, maxPayload: this.#s.max_message_bytes, handleProtocols: (protocols) => server.handleProtocols(protocols) });
+    const wss = new WebSocketServer({
+      host,
+      port,
+      maxPayload: this.#s.max_message_bytes,
+      handleProtocols: (protocols) => server.handleProtocols(protocols),
+      verifyClient: ({ origin, req }, done) => {
+        const refusal = this.#refusal(origin, `${req.socket.remoteAddress}:${req.socket.remotePort}`);
+        if (refusal) done(false, 403, refusal);
+        else done(true);
+      },
+    });
     await new Promise<void>((resolve, reject) => {
       wss.once('listening', resolve);
       wss.once('error', (error: NodeJS.ErrnoException) =>
@@ -200,6 +198,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       { name: 'auraison_foxglove_clients', help: 'Foxglove WebSocket clients connected.', type: 'gauge', samples: [{ value: this.#clients.size }] },
       { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#sent }] },
       { name: 'auraison_foxglove_dropped_total', help: 'Messages dropped for Foxglove clients whose socket was full.', type: 'counter', samples: [{ value: this.#dropped }] },
+      { name: 'auraison_foxglove_refused_origins_total', help: 'WebSocket handshakes refused because the web page\'s origin is not in foxglove.allowed_origins.', type: 'counter', samples: [{ value: this.#refusedOrigins }] },
     ];
     if (gate) {
       const outcomes = { ...gate.counters, dropped: this.#queues?.dropped ?? 0 };
@@ -217,6 +216,17 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       });
     }
     return families;
+  }
+
+  /** Why a handshake from this browser origin is refused (see origin-check.ts), counted and logged (throttled); undefined when allowed. */
+  #refusal(origin: string | undefined, client: string): string | undefined {
+    if (originAllowed(origin, this.#s.allowed_origins)) return undefined;
+    this.#refusedOrigins++;
+    const held = this.#logThrottle.take(this.#refusedKey);
+    if (held !== undefined) {
+      this.#log.warn({ client, origin, held_back: held }, `foxglove: refused a WebSocket from the web page at ${origin}: not in foxglove.allowed_origins (add it there if it is a Foxglove app you use)`);
+    }
+    return `origin ${origin} is not in foxglove.allowed_origins`;
   }
 
   #connect(server: Server, ws: import('ws').WebSocket, name: string): void {

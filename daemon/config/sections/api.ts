@@ -1,6 +1,9 @@
 import Type, { type Static } from 'typebox';
 import { Section } from '../section.ts';
 
+/** The web apps that speak the Foxglove protocol, and pages served from this machine (a self-hosted Lichtblick). */
+const DEFAULT_ALLOWED_ORIGINS = ['https://app.foxglove.dev', 'https://studio.foxglove.dev', 'http://localhost:*', 'http://127.0.0.1:*', 'http://[::1]:*'];
+
 const Port = (fallback: number, description: string) => Type.Integer({ minimum: 0, maximum: 65535, default: fallback, description });
 
 export const ApiConfig = Section(
@@ -57,6 +60,11 @@ export const FoxgloveConfig = Section(
     host: Type.String({ minLength: 1, default: '127.0.0.1', description: 'Address to bind. The protocol has no authentication: off loopback needs allow_remote.' }),
     port: Port(8765, 'TCP port (8765 is Foxglove\'s default); 0 picks a free one.'),
     allow_remote: Type.Boolean({ default: false, description: 'Allow binding a non-loopback address (anyone who can reach it sees every advertised topic).' }),
+    allowed_origins: Type.Array(Type.String({ minLength: 1 }), {
+      default: DEFAULT_ALLOWED_ORIGINS,
+      description:
+        'Browser origins (web pages) allowed to connect: exact (https://app.foxglove.dev), any port (http://localhost:*), or * for any. Clients that send no Origin (scripts, desktop apps) are always allowed; other web pages are refused with 403, so a page open in a browser cannot read topics or drive the robot.',
+    }),
     topics: Section(
       {
         include: Type.Array(Type.String({ minLength: 1 }), { default: ['/**'], description: 'Topic globs advertised to clients.' }),
