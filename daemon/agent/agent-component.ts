@@ -5,27 +5,26 @@ import type { AgentSettings, PolicySettings, SkillName } from '../config/section
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
 import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, SubmittedIntent } from '../contract/services.ts';
-import { nowNs } from '../contract/time.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
 import { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import { policyHooks } from '../policy/hooks.ts';
-import { INJECTION_RULE } from '../policy/injection.ts';
 import { runQuotas } from '../policy/quotas.ts';
-import { ApprovalGate } from './approvals.ts';
+import { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import { intentDifferences, parseIntent, type IntentSource, type ParsedIntent } from './intents.ts';
-import { LiveRun } from './live-run.ts';
+import type { LiveRun } from './live-run.ts';
+import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RunStore, TERMINAL, type RunRecord } from './run-store.ts';
+import { RunStore } from './run-store.ts';
 import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
-import { sentTo, ToolInvoker } from './tool-invoker.ts';
+import { ToolInvoker } from './tool-invoker.ts';
 import type { ValidatorEnv } from './validators.ts';
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
@@ -61,23 +60,16 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #skills: Map<string, SkillDefinition>;
   #hooks: PolicyHook[];
   #intentHooks: PolicyHook[];
-  #approvals: ApprovalGate;
+  #runs: LiveRuns;
+  #approvals: ApprovalFlow;
   #invoker: ToolInvoker;
   #motion = new MotionLock();
-  #live = new Map<string, LiveRun>();
-  #tasks = new Set<Promise<void>>();
-  #running = new WeakSet<LiveRun>();
   #navigator: Navigator | undefined;
   /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
   #timeScale: number;
   #intentSub: Subscription | undefined;
-  #deadlines = new Map<string, NodeJS.Timeout>();
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
   #submitting = new Map<string, { intent: Intent; accepting: Promise<RunState> }>();
-  /** Runs an approval is being applied to: a second approval meanwhile is a conflict, not a second resume. */
-  #approving = new Set<string>();
-  // Made once, not per run: a closure per run costs a defineProperty under tsx (it names each one).
-  #onWallExceeded = (live: LiveRun): void => void this.#wallExceeded(live);
   #validatorEnv = (l: LiveRun): ValidatorEnv => ({
     bus: this.#ctx.bus,
     codec: this.#codec,
@@ -99,7 +91,13 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
     this.#hooks = [...policyHooks(this.#policy), ...(options.hooks ?? [])];
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
-    this.#approvals = new ApprovalGate({ timeoutS: this.#settings.approval_timeout_s, onExpired: (id) => void this.#expire(id) });
+    this.#runs = new LiveRuns({
+      store: this.store,
+      log: ctx.log,
+      quotas: (intent) => runQuotas(this.#policy.quotas, intent),
+      execute: (live, parsed) => this.#execute(live, parsed),
+    });
+    this.#approvals = new ApprovalFlow({ store: this.store, runs: this.#runs, skills: this.#skills, timeoutS: this.#settings.approval_timeout_s });
     const env: SkillEnv = {
       bus: ctx.bus,
       codec: this.#codec,
@@ -114,7 +112,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       hooks: this.#hooks,
       skills: this.#skills,
       env,
-      approvals: this.#approvals,
+      approvals: this.#approvals.gate,
       requireApproval: new Set<SkillName>(this.#settings.require_approval),
       onSuspect: this.#policy.injection.on_suspect,
     });
@@ -128,7 +126,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       if (status === 'running' || status === 'pending') {
         await this.store.transition(record.run.run_id, 'interrupted', `the daemon stopped while the run was ${status}; submit the intent again to retry`);
       } else if (status === 'awaiting_approval') {
-        this.#deadlines.set(record.run.run_id, this.#approvals.arm(record.run.run_id, approvalDeadline(record)));
+        this.#approvals.rearm(record);
       }
     }
     const topic = this.#settings.intent_topic;
@@ -140,14 +138,8 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async stop(reason = 'the daemon stopped'): Promise<void> {
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
-    for (const live of this.#live.values()) {
-      // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
-      if (live.run.status === 'running' || live.run.status === 'pending') await live.finish('interrupted', `${reason} while the run was ${live.run.status}; submit the intent again to retry`);
-      live.detach();
-    }
-    await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
-    this.#approvals.clearAll();
-    for (const timer of this.#deadlines.values()) clearTimeout(timer);
+    await this.#runs.stop(reason);
+    this.#approvals.stop();
     this.#motion.abort('the agent stopped');
     this.#navigator?.stop();
     this.#gate.close();
@@ -185,7 +177,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   health(): ComponentHealth {
     const counts = Object.fromEntries(this.store.counters.byStatus) as Partial<Record<RunStatus, number>>;
     const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
-    const details = { runs: counts, live: this.#live.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null };
+    const details = { runs: counts, live: this.#runs.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null };
     if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
     return { state: 'running', details };
   }
@@ -232,7 +224,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   async #accept(parsed: ParsedIntent): Promise<RunState> {
     const { intent } = parsed;
     const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
-    const live = this.#track(record);
+    const live = this.#runs.track(record);
     const chain = runHooks<Intent>(this.#intentHooks, intent, (hook, value) => hook.onIntent!(value));
     const verdict = chain instanceof Promise ? await chain : chain;
     for (const fired of verdict.fired) await live.event('policy.decision', { ...fired, stage: 'intent' });
@@ -242,7 +234,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
       const available = model?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
       if (!model || !available.ok) return live.finish('failed', `System 2 unavailable: ${available.ok ? 'no model' : available.reason}; skill intents still run`);
     }
-    this.#run(live, parsed);
+    this.#runs.run(live, parsed);
     return live.run;
   }
 
@@ -255,207 +247,30 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     return record ? { run: record.run, events: [...record.events] } : undefined;
   }
 
-  async approve(runId: string, by: string): Promise<RunState> {
-    const record = this.#require(runId);
-    if (record.run.status !== 'awaiting_approval') throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
-    // Marked before the first await: a second approval while this one is applied must not resume twice.
-    if (this.#approving.has(runId)) throw new AgentError('conflict', `run ${runId} is already being approved`);
-    this.#approving.add(runId);
-    try {
-      return await this.#approve(record, by);
-    } finally {
-      this.#approving.delete(runId);
-      // The deadline passed while this approval was applied (#expire let it be) and it did not go through.
-      if (record.run.status === 'awaiting_approval' && approvalDeadline(record) <= nowNs()) void this.#expire(runId);
-    }
+  approve(runId: string, by: string): Promise<RunState> {
+    return this.#approvals.approve(runId, by);
   }
 
-  async #approve(record: RunRecord, by: string): Promise<RunState> {
-    const runId = record.run.run_id;
-    const live = this.#live.get(runId);
-    const requested = record.events.findLast((e) => e.kind === 'approval.requested');
-    const callId = String(requested?.payload.call_id ?? '');
-    // Too late is too late, whether or not the deadline's timer has fired yet (a busy event loop, or a
-    // daemon that was down at the deadline and has just started).
-    if (approvalDeadline(record) <= nowNs()) {
-      await this.#expire(runId, true);
-      throw new AgentError('conflict', `run ${runId} is ${record.run.status}: its approval timed out after ${this.#settings.approval_timeout_s} s`);
-    }
-    if (live && this.#approvals.waiting(runId)) {
-      await live.event('approval.granted', { by, call_id: callId });
-      const state = await live.status('running', undefined);
-      if (live.closed) return this.#tooLate(live);
-      this.#approvals.release(runId);
-      return state;
-    }
-    // Nothing waits in this process: the run paused before a restart. Resume it from its events.
-    clearTimeout(this.#deadlines.get(runId));
-    this.#deadlines.delete(runId);
-    const resumed = this.#live.get(runId) ?? this.#track(record);
-    // The config may have changed while the run waited (its skill removed, its arguments' schema changed):
-    // then it cannot go on, and it ends saying why rather than stay `running` with nothing running it.
-    let parsed: ParsedIntent;
-    try {
-      parsed = parseIntent(record.intent, record.intent.policy_ctx.source, this.#skills);
-    } catch (error) {
-      const reason = `approved by ${by}, but the run cannot resume under the current config: ${(error as Error).message}`;
-      resumed.note('approval.granted', { by, call_id: callId });
-      await resumed.finish('failed', reason);
-      this.#untrackIdle(resumed);
-      throw new AgentError('conflict', `run ${runId} ended: ${reason}`);
-    }
-    this.#restore(resumed);
-    resumed.approved.add(callId);
-    await resumed.event('approval.granted', { by, call_id: callId });
-    const state = await resumed.status('running');
-    // Cancelled (or expired) while the approval was being journaled: it stays ended, nothing runs.
-    if (resumed.closed) {
-      this.#untrackIdle(resumed);
-      return this.#tooLate(resumed);
-    }
-    this.#run(resumed, parsed);
-    return state;
+  cancel(runId: string, by: string, reason?: string): Promise<RunState> {
+    return this.#approvals.cancel(runId, by, reason);
   }
 
-  /** An approval that lost to a cancel, a timeout or a quota: a conflict, told once the end is written. */
-  async #tooLate(live: LiveRun): Promise<never> {
-    await live.endError();
-    throw new AgentError('conflict', `run ${live.run.run_id} ended (${live.run.status}) before the approval could be applied: ${live.run.reason ?? 'no reason given'}`);
-  }
-
-  async cancel(runId: string, by: string, reason?: string): Promise<RunState> {
-    const record = this.#require(runId);
-    if (TERMINAL.has(record.run.status)) throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
-    const live = this.#live.get(runId) ?? this.#track(record);
-    if (live.closed) {
-      // Its end is being written (the runner finished it, a quota or a timeout did): the cancel came too late.
-      await live.endError();
-      throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
+  /** Runs a run's skill, or its model on System 2; LiveRuns ends the run if this does not. */
+  #execute(live: LiveRun, parsed: ParsedIntent): Promise<unknown> {
+    if (parsed.text === undefined) {
+      return runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv: this.#validatorEnv });
     }
-    clearTimeout(this.#deadlines.get(runId));
-    // Noted, not awaited: finish() marks the run ended at once, so no tool call can slip in (and act) while
-    // the cancel is being written; the event goes to the journal just before the end.
-    live.note('run.cancelled', { by, reason: reason ?? null });
-    const state = await live.finish('cancelled', reason ? `cancelled by ${by}: ${reason}` : `cancelled by ${by}`);
-    this.#untrackIdle(live);
-    return state;
-  }
-
-  /** `approving`: called by the approval that found the deadline passed (not by a timer). */
-  async #expire(runId: string, approving = false): Promise<void> {
-    const record = this.store.get(runId);
-    if (!record || record.run.status !== 'awaiting_approval') return;
-    // An approval that came in time is being applied: it decides (approve() expires the run if it fails).
-    if (!approving && this.#approving.has(runId)) return;
-    const requested = record.events.findLast((e) => e.kind === 'approval.requested');
-    const deadline = approvalDeadline(record);
-    // setTimeout caps at ~24.8 days: a longer deadline is re-armed until it is really due.
-    if (deadline > BigInt(Date.now()) * 1_000_000n + 1_000_000_000n) {
-      this.#deadlines.set(runId, this.#approvals.arm(runId, deadline));
-      return;
-    }
-    const live = this.#live.get(runId) ?? this.#track(record);
-    live.note('approval.expired', { call_id: requested?.payload.call_id ?? null });
-    await live.finish('failed', `approval timed out after ${this.#settings.approval_timeout_s} s`);
-    this.#untrackIdle(live);
-  }
-
-  /** A run tracked only to end it (no runner holds it, e.g. after a restart) is dropped once it ended. */
-  #untrackIdle(live: LiveRun): void {
-    if (live.closed && !this.#approvals.waiting(live.run.run_id) && !this.#running.has(live)) this.#live.delete(live.run.run_id);
-  }
-
-  #track(record: RunRecord): LiveRun {
-    const live = new LiveRun({
-      record,
-      store: this.store,
-      quotas: runQuotas(this.#policy.quotas, record.intent),
-      onWallExceeded: this.#onWallExceeded,
+    const model = this.#model();
+    if (!model) return live.finish('failed', 'System 2 unavailable: the llm component is not running');
+    const poses = { ...namedPosesOf(this.#ctx.components.get('sim')), ...this.#settings.named_poses };
+    return runNaturalLanguage(live, parsed.text, parsed.validators, {
+      model,
+      invoker: this.#invoker,
+      skills: [...this.#skills.values()],
+      systemPrompt: systemPrompt(this.#settings.system_prompt, poses),
+      maxRefines: this.#settings.max_refines,
+      validatorEnv: this.#validatorEnv,
     });
-    this.#live.set(record.run.run_id, live);
-    return live;
-  }
-
-  async #wallExceeded(live: LiveRun): Promise<void> {
-    const reason = `the run acted for more than its quota of ${live.quotas.maxWallS} s`;
-    try {
-      live.note('policy.decision', { hook: 'quota', rule: 'quota.wall_time', action: 'deny', reason, stage: 'run' });
-      await live.finish('failed', `quota.wall_time: ${reason}`);
-    } catch (error) {
-      // Called from a timer: nothing awaits it. The journal refused the end; show the run ended here anyway.
-      this.#ctx.log.error({ run: live.run.run_id, err: (error as Error).message }, 'the wall-time end of an agent run could not be journaled');
-      if (!TERMINAL.has(live.run.status)) this.store.setUndurable(live.run.run_id, 'failed', `quota.wall_time: ${reason} (not journaled: ${(error as Error).message})`);
-    }
-  }
-
-  /** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */
-  #restore(live: LiveRun): void {
-    for (const e of live.record.events) {
-      // Every call the run made has its tool.result, refused ones too (a denied or unknown tool), and each
-      // counted toward the quota: count results, not tool.call events, which only calls that acted have.
-      if (e.kind === 'tool.result') {
-        live.callCount++;
-        live.done.set(String(e.payload.call_id), (e.payload.screened ?? e.payload.result) as never);
-        if (e.payload.tool === 'navigate_to') live.lastGoal = sentTo((e.payload.result as { output?: unknown }).output) ?? live.lastGoal;
-      }
-      if (e.kind === 'tool.call' && e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };
-      if (e.kind === 'policy.decision' && e.payload.rule === INJECTION_RULE) live.tainted = true;
-      if (e.kind === 'approval.granted') live.approved.add(String(e.payload.call_id));
-      if (e.kind === 'llm.message') {
-        const usage = (e.payload.message as { usage?: { totalTokens?: number } }).usage;
-        live.tokens += usage?.totalTokens ?? 0;
-      }
-    }
-  }
-
-  #run(live: LiveRun, parsed: ParsedIntent): void {
-    this.#running.add(live);
-    const task = (async () => {
-      try {
-        if (parsed.text === undefined) {
-          await runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv: this.#validatorEnv });
-        } else {
-          const model = this.#model();
-          if (!model) return void (await live.finish('failed', 'System 2 unavailable: the llm component is not running'));
-          const poses = { ...namedPosesOf(this.#ctx.components.get('sim')), ...this.#settings.named_poses };
-          await runNaturalLanguage(live, parsed.text, parsed.validators, {
-            model,
-            invoker: this.#invoker,
-            skills: [...this.#skills.values()],
-            systemPrompt: systemPrompt(this.#settings.system_prompt, poses),
-            maxRefines: this.#settings.max_refines,
-            validatorEnv: this.#validatorEnv,
-          });
-        }
-        // A runner that returns without ending the run (it should not) must not leave it running forever.
-        if (!live.closed) await live.finish('failed', 'the run ended without a result');
-      } catch (error) {
-        this.#ctx.log.error({ run: live.run.run_id, err: (error as Error).message }, 'agent run failed');
-        const reason = `internal error: ${(error as Error).message}`;
-        // Its error is also what endError() reports, below.
-        await live.finish('failed', reason).catch(() => undefined);
-        // The end did not reach the journal (this finish failed, or an earlier one did, the runner's own or a
-        // cancel's): say so, and show the run ended in this process rather than `running` until a restart
-        // (which brings it back interrupted, from its last durable state).
-        const endError = await live.endError();
-        if (endError && !TERMINAL.has(live.run.status)) {
-          this.#ctx.log.error({ run: live.run.run_id, err: endError.message }, 'the end of an agent run could not be journaled; it shows failed until a restart');
-          this.store.setUndurable(live.run.run_id, 'failed', `${reason} (not journaled: ${endError.message})`);
-        }
-      } finally {
-        live.pauseClock();
-        this.#running.delete(live);
-        if (!live.detached) this.#live.delete(live.run.run_id);
-      }
-    })();
-    this.#tasks.add(task);
-    void task.finally(() => this.#tasks.delete(task));
-  }
-
-  #require(runId: string): RunRecord {
-    const record = this.store.get(runId);
-    if (!record) throw new AgentError('not_found', `no run ${runId}`);
-    return record;
   }
 
   #model(): ModelService | undefined {
@@ -503,12 +318,6 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
 /** Robot seconds per wall second: the sim's speed when the sim runs, else 1 (a real robot). */
 function timeScaleOf(config: EdgeConfig): number {
   return config.sim.enabled ? config.sim.speed : 1;
-}
-
-/** When a run waiting for approval stops waiting (ns since the epoch), from its `approval.requested` event. */
-function approvalDeadline(record: RunRecord): bigint {
-  const requested = record.events.findLast((e) => e.kind === 'approval.requested');
-  return BigInt((requested?.payload.deadline as string | undefined) ?? '0');
 }
 
 /** The run of an intent sent again, or a conflict when the second one asks for something else. */
