@@ -25,7 +25,7 @@ describe('the ai/inference/llm query handler', () => {
     await server.close();
   });
 
-  const ask = (request: { encoding: string; payload: Uint8Array }) => bus.query('ai/inference/llm/local', request, { timeoutMs: 5000 });
+  const ask = (request: { encoding: string; payload: Uint8Array }) => bus.query('ai/inference/llm/local', request, { timeoutMs: 30_000 });
 
   it('answers a bad request as the caller\'s fault (bad_request, HTTP 400), not the handler\'s', async () => {
     const refused = [
@@ -57,7 +57,7 @@ describe('the ai/inference/llm query handler', () => {
   it('stops a reply past llm.max_reply_bytes while it streams, content or one endless line, and does not ask that endpoint again', async () => {
     const limits = { max_tool_argument_bytes: 1000, max_reply_bytes: 1000 };
     bus.serve('ai/inference/llm/small', llmQueryHandler([resolveEndpoint(endpointSettings({ name: 'small', base_url: server.baseUrl, retries: 2 }))], limits));
-    const askSmall = () => bus.query('ai/inference/llm/small', json({ messages: [{ role: 'user', content: 'talk' }] }), { timeoutMs: 5000 });
+    const askSmall = () => bus.query('ai/inference/llm/small', json({ messages: [{ role: 'user', content: 'talk' }] }), { timeoutMs: 30_000 });
     const failure = () => askSmall().then(() => undefined, (error: QueryError) => ({ code: error.code, message: error.message }));
     server.enqueue({ text: 'x'.repeat(5000) });
     expect(await failure()).toEqual({ code: 'handler_error', message: expect.stringContaining('reply over 1000 bytes (llm.max_reply_bytes) from small') });

@@ -97,13 +97,20 @@ describe('the edge agent, when the journal fails', () => {
     const journal = new BreakingJournal();
     const lines: { msg: string; run?: string }[] = [];
     const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
-    const navigation: NavigationService = { navigateTo: () => new Promise(() => {}) }; // never arrives
+    // The skill is acting (its tool.call is durable) when the journal breaks; then the quota runs out. The
+    // journal breaks as the skill starts, not when the test next looks: the quota's 0.2 s runs on the wall
+    // clock, and on a loaded machine a look can come later than that.
+    const navigation: NavigationService = {
+      navigateTo: () => {
+        journal.broken = true;
+        return new Promise(() => {}); // never arrives
+      },
+    };
     const agent = await startAgent({ ...agentContext({}, { journal }), log }, { navigation });
     const slow = { ...intent('navigate_to', { x: 1, y: 1 }), policy_ctx: { actor: 'tester', source: 'internal' as const, max_wall_s: 0.2 } };
     const accepted = await agent.submitIntent(slow, 'http');
-    // The skill is acting (its tool.call is durable) when the journal breaks; then the quota runs out.
     await waitFor(() => agent.getRun(accepted.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the skill to act');
-    journal.broken = true;
+    expect(journal.broken).toBe(true);
     const { run } = await settled(agent, accepted.run_id, ['failed']);
     expect(run.reason).toMatch(/^quota\.wall_time: the run acted for more than its quota of 0\.2 s \(not journaled: EROFS/);
     expect(lines).toContainEqual(expect.objectContaining({ run: accepted.run_id, msg: expect.stringMatching(/wall-time end .* could not be journaled/) }));

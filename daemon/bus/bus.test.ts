@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus } from './bus.ts';
 import { QueryError } from './errors.ts';
 import type { BusMessage } from './types.ts';
@@ -176,10 +176,15 @@ describe('Bus queues and drop policies', () => {
     bus = new Bus({ rateWindowMs: 50 });
     const pub = bus.advertise('/x', TYPE, { source: 't' });
     for (let i = 0; i < 10; i++) pub.publish(bytes(i));
-    await new Promise((r) => setTimeout(r, 80));
-    const s = bus.stats().find((t) => t.topic === '/x')!;
+    // The rate shows once the window rolls over (and reads 0 again after the next, empty, window): waited for,
+    // not slept for, since on a loaded machine a fixed sleep may end before the first roll or after the second.
+    // Polled more often than the window, so the reading between the two rolls is seen.
+    const s = await vi.waitFor(() => {
+      const topic = bus.stats().find((t) => t.topic === '/x')!;
+      expect(topic.rateHz).toBeGreaterThan(0);
+      return topic;
+    }, { timeout: 20_000, interval: 5 });
     expect(s).toMatchObject({ count: 10, bytes: 50, publishers: 1, drops: 0 });
-    expect(s.rateHz).toBeGreaterThan(0);
   });
 
   it('counts a glob subscriber\'s drops against the topic each dropped message was on, and keeps them after it leaves', async () => {

@@ -95,6 +95,24 @@ export class Bus {
     return () => this.#listeners.delete(listener);
   }
 
+  /**
+   * Calls `listener(topic)` once, at the next publish on `topic` (an existing topic), before that message is
+   * delivered: a subscription made in it receives that message. For a subscriber that lets a quiet topic go
+   * (its subscription costs memory) and must have it back, from its first message, when it speaks again.
+   * One listener may serve many topics; `offNextPublish` cancels it.
+   */
+  onNextPublish(topic: string, listener: (topic: string) => void): void {
+    const record = this.#topics.get(topic);
+    if (!record) throw new BusError(`onNextPublish: no topic ${topic}`);
+    (record.onNextPublish ??= []).push(listener);
+  }
+
+  offNextPublish(topic: string, listener: (topic: string) => void): void {
+    const record = this.#topics.get(topic);
+    const waiting = record?.onNextPublish?.filter((l) => l !== listener);
+    if (record) record.onNextPublish = waiting?.length ? waiting : undefined;
+  }
+
   topicType(topic: string): string | undefined {
     return this.#topics.get(topic)?.type;
   }
@@ -198,6 +216,17 @@ export class Bus {
 
   /** @internal hot path: count, latch, fan out. */
   deliver(record: TopicRecord, msg: BusMessage): void {
+    if (record.onNextPublish !== undefined) {
+      const listeners = record.onNextPublish;
+      record.onNextPublish = undefined;
+      for (const listener of listeners) {
+        try {
+          listener(record.topic);
+        } catch (error) {
+          this.#onHandlerError('onNextPublish', record.topic, error); // never into the publisher
+        }
+      }
+    }
     if (record.cursors.length > 0) {
       // The slot this message takes may still hold one a lagging reader is owed: make room first.
       if (record.count - record.released >= record.ring.length && record.ring.length < record.ringLimit) growRing(record);
@@ -253,6 +282,7 @@ export class Bus {
       queued: [],
       cursors: [],
       sleepers: [],
+      onNextPublish: undefined,
     };
     this.#topics.set(topic, record);
     for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);

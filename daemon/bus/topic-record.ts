@@ -50,4 +50,6 @@ export interface TopicRecord {
   cursors: RingReader[];
   /** Those of them that have caught up, in subscription order: the next publish wakes them. */
   sleepers: RingReader[];
+  /** Called once, at the next publish, before it is delivered (Bus.onNextPublish). */
+  onNextPublish?: ((topic: string) => void)[] | undefined;
 }

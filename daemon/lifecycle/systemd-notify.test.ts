@@ -1,5 +1,5 @@
 import { pino } from 'pino';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { SystemdNotifier } from './systemd-notify.ts';
 
 function capture() {
@@ -32,5 +32,27 @@ describe('SystemdNotifier', () => {
     await notifier.ready('running');
     expect(notifier.health()).toMatchObject({ state: 'running', details: { failures: 5, failing_in_a_row: 0 } });
     expect(lines.at(-1)?.msg).toBe('systemd-notify works again');
+  });
+
+  it('sends STOPPING only once the notifications already on their way are sent, so it is the last systemd gets', async () => {
+    const { log } = capture();
+    const delivered: string[] = [];
+    const pings: (() => void)[] = [];
+    // Each notification is its own process: a watchdog ping started just before the stop may still be starting.
+    const send = (args: string[]): Promise<void> => {
+      if (args[0] !== 'WATCHDOG=1') return Promise.resolve(void delivered.push(args[0]!));
+      return new Promise<void>((resolve) => pings.push(() => resolve(void delivered.push(args[0]!))));
+    };
+    const notifier = new SystemdNotifier({ env: { NOTIFY_SOCKET: '@sd', WATCHDOG_USEC: '20000' }, log, send });
+    notifier.startWatchdog(() => ({ ok: true }));
+    await vi.waitFor(() => expect(pings.length).toBeGreaterThan(0), { timeout: 20_000, interval: 5 });
+    const stopping = notifier.stopping();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(delivered).toEqual([]); // STOPPING waits for the ping
+    const inFlight = pings.length;
+    for (const finish of pings) finish();
+    await stopping;
+    expect(delivered).toEqual([...Array.from({ length: inFlight }, () => 'WATCHDOG=1'), 'STOPPING=1']);
+    expect(pings).toHaveLength(inFlight); // and the watchdog stopped with the stop
   });
 });

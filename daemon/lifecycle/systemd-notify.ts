@@ -32,6 +32,8 @@ export class SystemdNotifier {
   #totalFailures = 0;
   #lastError: string | undefined;
   #degradedAfter: number;
+  /** Notifications still being sent (each a short-lived systemd-notify process). */
+  #inFlight = new Set<Promise<void>>();
 
   constructor(options: { env?: NodeJS.ProcessEnv; log: Logger; send?: NotifySender; degradedAfter?: number }) {
     const { env = process.env, log, send = sendWithTool, degradedAfter = 3 } = options;
@@ -63,8 +65,13 @@ export class SystemdNotifier {
     return this.#notify(['RELOADING=1']);
   }
 
-  stopping(): Promise<void> {
+  /**
+   * STOPPING=1, after any notification still on its way (a watchdog ping sent just before the stop): each is
+   * its own process, and one started earlier could otherwise reach systemd after the STOPPING.
+   */
+  async stopping(): Promise<void> {
     this.stopWatchdog();
+    await Promise.all([...this.#inFlight]);
     return this.#notify(['STOPPING=1']);
   }
 
@@ -92,8 +99,15 @@ export class SystemdNotifier {
     clearInterval(this.#timer);
   }
 
-  async #notify(args: string[]): Promise<void> {
-    if (!this.enabled) return;
+  #notify(args: string[]): Promise<void> {
+    if (!this.enabled) return Promise.resolve();
+    const sent = this.#sendOne(args);
+    this.#inFlight.add(sent);
+    return sent.finally(() => this.#inFlight.delete(sent));
+  }
+
+  /** Never rejects: a failure is counted and logged. */
+  async #sendOne(args: string[]): Promise<void> {
     try {
       await this.#send(args);
       if (this.#failures > 0) this.#log.info({ after: this.#failures }, 'systemd-notify works again');

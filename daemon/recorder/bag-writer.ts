@@ -121,6 +121,11 @@ export class BagWriter {
     return files;
   }
 
+  /** Whether `topic` has a message in the open split. */
+  hasChannel(topic: string): boolean {
+    return this.#split?.channels.has(topic) ?? false;
+  }
+
   /** The finished splits, as metadata.yaml lists them. */
   get files(): readonly BagFileInfo[] {
     return this.#files.map((f) => f.info);

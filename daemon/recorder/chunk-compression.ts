@@ -1,7 +1,13 @@
+import { ZstdWorker } from './zstd-worker.ts';
+
 export type ChunkCompression = 'none' | 'zstd' | 'lz4';
 
 /** Compresses a chunk's records, given as the pieces they are in; resolves with the compressed bytes, in pieces. */
-export type Compressor = (pieces: readonly Uint8Array[], byteLength: number) => Promise<Uint8Array[]>;
+export interface Compressor {
+  (pieces: readonly Uint8Array[], byteLength: number): Promise<Uint8Array[]>;
+  /** Ends what it runs on (zstd's worker thread), where there is something to end. */
+  close?(): Promise<void>;
+}
 
 /**
  * The most bytes the event loop copies or checksums in one go for a chunk (then it yields): 4 MiB, LZ4's
@@ -11,11 +17,12 @@ export type Compressor = (pieces: readonly Uint8Array[], byteLength: number) => 
 export const LOOP_STEP_BYTES = 4 * 1024 * 1024;
 
 /**
- * The chunk compressor for a setting, loaded lazily. lz4 compresses on libuv's thread pool (lz4-napi), a
- * block of at most LOOP_STEP_BYTES at a time, and the chunk is never joined into one buffer: the event loop
- * only copies pieces smaller than a block together (lz4-napi also copies each block's input before it hands
- * it to the pool). zstd runs in WebAssembly on the calling thread (@foxglove/wasm-zstd, level 1), on the
- * chunk joined: it costs the event loop a few ms per MiB of chunk.
+ * The chunk compressor for a setting, loaded lazily. Neither runs on the event loop. lz4 compresses on
+ * libuv's thread pool (lz4-napi), a block of at most LOOP_STEP_BYTES at a time, and the chunk is never
+ * joined into one buffer: the event loop only copies pieces smaller than a block together (lz4-napi also
+ * copies each block's input before it hands it to the pool). zstd compresses the chunk, joined, into one
+ * frame on a worker thread of its own (@foxglove/wasm-zstd, level 1; see ZstdWorker): on the event loop it
+ * cost a few ms per MiB of chunk. Call `close` once done with a compressor.
  */
 export async function loadCompressor(kind: ChunkCompression): Promise<Compressor | undefined> {
   if (kind === 'none') return undefined;
@@ -23,9 +30,10 @@ export async function loadCompressor(kind: ChunkCompression): Promise<Compressor
     const { compress } = await import('lz4-napi');
     return (pieces) => lz4Frame(pieces, compress);
   }
-  const zstd = await import('@foxglove/wasm-zstd');
-  await zstd.isLoaded;
-  return async (pieces, byteLength) => [zstd.compress(Buffer.concat(pieces, byteLength), 1)];
+  const zstd = new ZstdWorker({ level: 1, stepBytes: LOOP_STEP_BYTES });
+  const compressor: Compressor = async (pieces, byteLength) => [await zstd.compress(pieces, byteLength)];
+  compressor.close = () => zstd.close();
+  return compressor;
 }
 
 /**

@@ -8,6 +8,7 @@ import { parseMetadata } from '../bags/metadata.ts';
 import { DROPS_KEY } from './bag-writer.ts';
 import { RECORDING_MARKER } from './recorder.ts';
 import { recorderFixture } from './recorder-fixture.ts';
+import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 
 const { setup, faultyIO, readMcap, codec } = recorderFixture();
 const tick = () => new Promise((r) => setTimeout(r, 0));
@@ -106,6 +107,45 @@ describe('Recorder', () => {
     await byTime.recorder.stop();
     const meta2 = parseMetadata(readFileSync(join(byTime.recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(meta2.files.map((f) => f.messageCount)).toEqual([1, 1, 1]);
+  });
+
+  it('flush() writes what came while the periodic flush was already writing, not only what that one took', async () => {
+    // A disk whose fsyncs wait, while `hold` is set, until the test lets them go.
+    let hold = false;
+    const held: (() => void)[] = [];
+    const io: SegmentIO = {
+      ...fsSegmentIO,
+      async create(path) {
+        const file = await fsSegmentIO.create(path);
+        return {
+          writev: (pieces, position) => file.writev(pieces, position),
+          sync: async () => {
+            if (hold) await new Promise<void>((resolve) => held.push(resolve));
+            await file.sync();
+          },
+          close: () => file.close(),
+        };
+      },
+    };
+    const { bus, recorder } = setup({ flush_interval_ms: 20 }, io);
+    const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    const pending = () => recorder.health().details?.pending_bytes;
+    await recorder.start();
+    hold = true;
+    pub.publish(codec.encode('std_msgs/msg/String', { data: 'taken by the periodic flush' }));
+    await waitFor(() => held.length > 0, 'the periodic flush to wait on its fsync');
+    pub.publish(codec.encode('std_msgs/msg/String', { data: 'after it started' }));
+    await tick();
+    expect(pending()).toBeGreaterThan(0);
+    const flushed = recorder.flush();
+    await new Promise((resolve) => setImmediate(resolve)); // a flush() that returned at once has by now
+    hold = false;
+    for (const release of held.splice(0)) release();
+    await flushed;
+    expect(pending()).toBe(0);
+    await recorder.stop();
+    const meta = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
+    expect(meta.messageCount).toBe(2);
   });
 
   it('drops instead of blocking when it falls behind, and counts drops per topic in metrics and metadata', async () => {

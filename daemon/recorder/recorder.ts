@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import type { Static } from 'typebox';
 import type { Logger } from 'pino';
-import type { Bus, Subscription } from '../bus/bus.ts';
+import type { Bus } from '../bus/bus.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import { typeDescriptionHash } from '../bus/type-hash.ts';
@@ -13,7 +13,9 @@ import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
 import { repairBag } from './repair.ts';
+import { sweepStaleTempFiles } from './stale-temp-files.ts';
 import { fsSegmentIO, type FreeSpace, type SegmentIO } from './segment-io.ts';
+import { TopicSubscriptions } from './topic-subscriptions.ts';
 
 export type RecorderSettings = Static<typeof RecorderConfig>;
 
@@ -26,6 +28,12 @@ export const RECORDING_MARKER = '.recording';
  * a file system's inodes while bytes are left, and then every create fails with ENOSPC.
  */
 export const MIN_FREE_INODES = 16;
+
+/**
+ * A topic silent this long (or for split_max_duration_s, if longer) and with no message in the split being
+ * written is unsubscribed, and subscribed again at its next message: see TopicSubscriptions.
+ */
+export const QUIET_TOPIC_MS = 10 * 60 * 1000;
 
 export interface RecorderOptions {
   bus: Bus;
@@ -41,7 +49,7 @@ export interface RecorderOptions {
   diskCheckMs?: number;
   /** Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per failure. */
   retryMs?: { first: number; max: number };
-  /** Wall clock, ms (tests step it to walk through the backoff). */
+  /** Wall clock, ms (tests step it to walk through the backoff and quiet topics' time; that one is monotonic otherwise). */
   now?: () => number;
 }
 
@@ -67,7 +75,12 @@ export class Recorder implements Component, MetricsProvider {
   #o: RecorderOptions;
   #io: SegmentIO;
   #select: (topic: string) => boolean;
-  #subs = new Map<string, Subscription>();
+  #topics: TopicSubscriptions;
+  #quietMs: number;
+  #quietClock: () => number;
+  #nextQuietSweep = -Infinity;
+  /** Messages written on topics since let go while quiet (their own counts go with them). */
+  #quietWritten = 0;
   #unlisten: (() => void) | undefined;
   #writer: BagWriter | undefined;
   #compressor: Compressor | undefined;
@@ -75,7 +88,8 @@ export class Recorder implements Component, MetricsProvider {
   #reason: string | undefined;
   #flushTimer: NodeJS.Timeout | undefined;
   #diskTimer: NodeJS.Timeout | undefined;
-  #flushing = false;
+  /** The flush running now (the periodic one, or a caller's). */
+  #flushing: Promise<void> | undefined;
   #checking = false;
   #written = new Map<string, number>();
   #ownDrops = new Map<string, number>();
@@ -86,8 +100,6 @@ export class Recorder implements Component, MetricsProvider {
   /** The abandoned bag a resume is repairing now. */
   #repairing: string | undefined;
   #typeHashes = new Map<string, string | undefined>();
-  /** Queue drops of subscriptions already closed (their counters go with them). */
-  #closedQueueDrops = new Map<string, number>();
   /** I/O failures since recording last wrote data successfully, and when the next retry is due. */
   #failures = 0;
   #retryAt = 0;
@@ -102,6 +114,11 @@ export class Recorder implements Component, MetricsProvider {
     this.#o = options;
     this.#io = options.io ?? fsSegmentIO;
     this.#select = compileTopicSelection(options.settings.include, options.settings.exclude);
+    const { queue, split_max_duration_s } = options.settings;
+    // Quiet time is measured on a monotonic clock (the wall clock steps on robots), unless a test steps `now`.
+    this.#quietClock = options.now ?? (() => performance.now());
+    this.#topics = new TopicSubscriptions({ bus: options.bus, name: 'recorder', queue: { policy: queue.policy, depth: queue.depth }, handler: this.#onMessage, now: this.#quietClock });
+    this.#quietMs = Math.max(QUIET_TOPIC_MS, split_max_duration_s * 1000);
   }
 
   /** Bags this recorder started, oldest first. */
@@ -151,9 +168,7 @@ export class Recorder implements Component, MetricsProvider {
     // Messages already queued on the bus are delivered before the queues close: stopping is not a drop.
     await new Promise((resolve) => setImmediate(resolve));
     const drops = this.drops();
-    for (const [topic, sub] of this.#subs) this.#closedQueueDrops.set(topic, (this.#closedQueueDrops.get(topic) ?? 0) + sub.counters.dropped);
-    for (const sub of this.#subs.values()) this.#o.bus.unsubscribe(sub);
-    this.#subs.clear();
+    this.#topics.closeAll();
     await Promise.all(this.#closingBags.values());
     if (this.#writer && this.#state === 'recording') {
       const writer = this.#writer;
@@ -171,13 +186,17 @@ export class Recorder implements Component, MetricsProvider {
     }
     this.#writer = undefined;
     this.#state = 'stopped';
+    // Every bag is closed or abandoned by now: nothing compresses any more.
+    await this.#compressor?.close?.();
+    this.#compressor = undefined;
   }
 
   health(): ComponentHealth {
     const details = {
       bag: this.#writer?.dir ?? null,
-      topics: this.#subs.size,
-      messages: [...this.#written.values()].reduce((a, b) => a + b, 0),
+      topics: this.#topics.size,
+      quiet_topics: this.#topics.quietCount,
+      messages: [...this.#written.values()].reduce((a, b) => a + b, this.#quietWritten),
       dropped: Object.values(this.drops()).reduce((a, b) => a + b, 0),
       pending_bytes: this.#writer?.pendingBytes ?? 0,
     };
@@ -188,8 +207,7 @@ export class Recorder implements Component, MetricsProvider {
 
   /** Messages dropped per topic: queue overflow on the bus plus the recorder's own drops. */
   drops(): Record<string, number> {
-    const out: Record<string, number> = Object.fromEntries(this.#closedQueueDrops);
-    for (const [topic, sub] of this.#subs) out[topic] = (out[topic] ?? 0) + sub.counters.dropped;
+    const out: Record<string, number> = Object.fromEntries(this.#topics.drops());
     for (const [topic, n] of this.#ownDrops) out[topic] = (out[topic] ?? 0) + n;
     return out;
   }
@@ -198,8 +216,13 @@ export class Recorder implements Component, MetricsProvider {
     return Object.fromEntries(this.#written);
   }
 
-  /** Writes and fsyncs what was recorded so far (tests and shutdown paths use it). */
+  /**
+   * Writes and fsyncs what was recorded so far (tests and shutdown paths use it). A flush already running
+   * (the periodic one) may have cut its chunk before the caller's last messages came: it is waited for, and
+   * then this one runs.
+   */
   async flush(): Promise<void> {
+    while (this.#flushing) await this.#flushing;
     await this.#flush();
   }
 
@@ -215,11 +238,24 @@ export class Recorder implements Component, MetricsProvider {
   }
 
   #attach(topic: string): void {
-    if (!this.#select(topic) || this.#subs.has(topic)) return;
-    const { bus, settings } = this.#o;
     // No addTopic here: the writer declares a topic in a bag once it has a message there (topicInfo).
-    const sub = bus.subscribe({ name: 'recorder', topic, queue: { policy: settings.queue.policy, depth: settings.queue.depth }, handler: this.#onMessage });
-    this.#subs.set(topic, sub);
+    if (this.#select(topic)) this.#topics.subscribe(topic);
+  }
+
+  /**
+   * Lets go of topics silent for #quietMs that have no message in the split being written (each costs
+   * about 2 KiB while subscribed); they are subscribed again at their next message. Their message counts
+   * leave the per-topic metrics (health's total keeps them); their drop counts stay.
+   */
+  #forgetQuietTopics(): void {
+    const now = this.#quietClock();
+    if (now < this.#nextQuietSweep) return;
+    this.#nextQuietSweep = now + this.#quietMs / 10;
+    const writer = this.#writer;
+    for (const topic of this.#topics.forgetQuiet(this.#quietMs, (t) => writer?.hasChannel(t) ?? false)) {
+      this.#quietWritten += this.#written.get(topic) ?? 0;
+      this.#written.delete(topic);
+    }
   }
 
   #onMessage = (msg: BusMessage): void => {
@@ -309,10 +345,15 @@ export class Recorder implements Component, MetricsProvider {
     return this.#writer;
   }
 
-  async #flush(): Promise<void> {
+  #flush(): Promise<void> {
     const writer = this.#writer;
-    if (this.#flushing || this.#state !== 'recording' || !writer) return;
-    this.#flushing = true;
+    if (this.#flushing || this.#state !== 'recording' || !writer) return Promise.resolve();
+    const flushing = this.#flushWriter(writer).finally(() => (this.#flushing = undefined));
+    this.#flushing = flushing;
+    return flushing;
+  }
+
+  async #flushWriter(writer: BagWriter): Promise<void> {
     try {
       writer.setDrops(this.drops());
       const wrote = writer.pendingBytes > 0;
@@ -324,8 +365,6 @@ export class Recorder implements Component, MetricsProvider {
       }
     } catch (error) {
       await this.#stopForError(error as NodeJS.ErrnoException);
-    } finally {
-      this.#flushing = false;
     }
   }
 
@@ -335,6 +374,11 @@ export class Recorder implements Component, MetricsProvider {
 
   /** Runs from a timer: it must never throw (an unhandled rejection would take the daemon down). */
   async #checkDisk(): Promise<void> {
+    try {
+      this.#forgetQuietTopics();
+    } catch (error) {
+      this.#o.log.error({ err: (error as Error).message }, 'recorder: letting go of quiet topics failed');
+    }
     // One check at a time: a resume awaits the repair of the abandoned bag, and a second check meanwhile
     // would resume too, into a second new bag.
     if (this.#checking) return;
@@ -457,9 +501,18 @@ export class Recorder implements Component, MetricsProvider {
     this.#o.log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
   }
 
+  /** At start: bags left open are repaired, and every bag loses the temporary files of writers killed mid-write. */
   async #repairLeftovers(): Promise<void> {
-    for (const name of readdirSync(this.#o.bagsDir)) {
-      const dir = join(this.#o.bagsDir, name);
+    for (const entry of readdirSync(this.#o.bagsDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(this.#o.bagsDir, entry.name);
+      try {
+        const removed = sweepStaleTempFiles(dir);
+        if (removed.length > 0) this.#o.log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
+      } catch (error) {
+        // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
+        this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
+      }
       if (existsSync(join(dir, RECORDING_MARKER))) await this.#repair(dir);
     }
   }

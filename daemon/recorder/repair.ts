@@ -12,6 +12,7 @@ import { parseOfferedQos, qosProfileV9 } from '../bags/qos.ts';
 import { SqliteFileReader } from '../bags/sqlite-file-reader.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { sweepStaleTempFiles } from './stale-temp-files.ts';
 
 export interface FileRepair {
   file: string;
@@ -41,6 +42,8 @@ export interface BagRepair {
   metadataRewritten: boolean;
   /** Where the old metadata.yaml was kept (one the recorder did not write, rewritten). */
   metadataBackup?: string;
+  /** Temporary files of atomic writes whose writer died before renaming them (`metadata.yaml.<pid>.<random>.tmp`), removed. */
+  tempFilesRemoved?: string[];
 }
 
 export interface RepairOptions {
@@ -99,6 +102,8 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   for (const name of names) scans.set(name, await scanFile(join(dir, name), decompress));
   const unreadable = [...scans].filter(([, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0);
   if (unreadable.length > 0) throw refusal(dir, unreadable);
+  const swept = sweepStaleTempFiles(dir);
+  const tempFilesRemoved = swept.length > 0 ? { tempFilesRemoved: swept } : {};
 
   const result: FileRepair[] = [];
   const files: BagFileInfo[] = [];
@@ -141,7 +146,7 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
     }
   }
   if (describes(previous, files)) {
-    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false };
+    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false, ...tempFilesRemoved };
   }
   const withMessages = files.filter((f) => f.messageCount > 0);
   const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
@@ -162,7 +167,7 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   };
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   await io.writeAtomic(metaPath, formatMetadata(meta));
-  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}) };
+  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved };
 }
 
 /**

@@ -1,12 +1,16 @@
 import { connect } from 'node:net';
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { MemoryJournal, SyntheticJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { SseClient } from './sse-client.ts';
+import { waitFor } from '../helpers/wait.ts';
+
+/** For vi.waitFor: its default (1 s) is too short on a loaded CI machine. */
+const WAIT = { timeout: 20_000, interval: 10 };
 
 let h: Harness | undefined;
 const clients: SseClient[] = [];
@@ -143,7 +147,7 @@ describe('a slow SSE client', () => {
     slow.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: text/event-stream\r\n\r\n');
     const fast = sse('/events', {}, false);
     const hub = h.api!.server!.hub;
-    for (let i = 0; i < 100 && hub.clients < 2; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => hub.clients >= 2, 'both clients to connect');
     expect(hub.clients).toBe(2);
 
     gc();
@@ -172,7 +176,7 @@ describe('a slow SSE client', () => {
     slow.setEncoding('utf8');
     slow.on('data', (d: string) => (text += d));
     slow.resume();
-    for (let i = 0; i < 500 && !text.includes(`id: ${total}\n`); i++) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => text.includes(`id: ${total}\n`), 'the slow client to read up to the last event', 30_000);
     expect(text).toContain('event: gap');
     expect(text).toContain(`id: ${total}\n`);
     const gaps = (await http(h.url, '/metrics')).text.match(/^auraison_sse_gaps_total (\d+)$/m);
@@ -188,12 +192,12 @@ describe('a slow SSE client', () => {
     slow.pause();
     slow.write('GET /events HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
     const hub = h.api!.server!.hub;
-    for (let i = 0; i < 100 && hub.clients < 1; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => hub.clients >= 1, 'the slow client to connect');
     for (let i = 0; i < 20; i++) {
       journal.burst(1000); // 80 MB in all: far more than the socket buffers hold
       await new Promise((r) => setImmediate(r));
     }
-    for (let i = 0; i < 300 && hub.clients > 0; i++) await new Promise((r) => setTimeout(r, 10));
+    await waitFor(() => hub.clients === 0, 'the stalled client to be cut off');
     expect(hub.clients).toBe(0);
     const metrics = (await http(h.url, '/metrics')).text;
     expect(metrics).toContain('auraison_sse_disconnects_total{reason="stalled"} 1');
@@ -214,15 +218,13 @@ describe('a slow SSE client', () => {
     const slow = connect(Number(new URL(h.url).port), '127.0.0.1');
     slow.pause();
     slow.write('GET /live/map HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');
-    for (let i = 0; i < 100 && (await viewers()) < 1; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await viewers()).toBe(1);
+    await vi.waitFor(async () => expect(await viewers()).toBe(1), WAIT);
     // 1.3 MB of JSON a map: a few fill the socket buffers, and the viewer reads none of it.
     for (let i = 0; i < 20; i++) {
       map.publish(grid(i % 100));
       await new Promise((r) => setTimeout(r, 5));
     }
-    for (let i = 0; i < 300 && (await viewers()) > 0; i++) await new Promise((r) => setTimeout(r, 10));
-    expect(await viewers()).toBe(0);
+    await vi.waitFor(async () => expect(await viewers()).toBe(0), WAIT);
     expect((await http(h.url, '/metrics')).text).toContain('auraison_live_map_stalled_total 1');
     slow.destroy();
   });

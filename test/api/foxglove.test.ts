@@ -53,6 +53,17 @@ function connectClient(url: string) {
 }
 
 
+/**
+ * Resolves once the server has handled every frame this client sent before: a WebSocket ping is read after
+ * them and answered (pong) only then. What a test waits on instead of a sleep, which a loaded machine outlasts.
+ */
+function serverHasRead(c: { ws: WebSocket }): Promise<void> {
+  return new Promise((resolve) => {
+    c.ws.once('pong', () => resolve());
+    c.ws.ping();
+  });
+}
+
 const scan = (i: number) => ({
   header: { stamp: { sec: 100 + i, nanosec: 0 }, frame_id: 'base_scan' },
   angle_min: 0,
@@ -238,7 +249,7 @@ describe('the Foxglove WebSocket server', () => {
     const c = connectClient(bridge.url!);
     await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the events channel');
     c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id);
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c); // the subscription is in place before the record is appended
     await journal.append('agent_event', { kind: 'run.status', payload: { status: 'running' } });
     await waitFor(() => c.messages.length === 1, 'the event');
     const record = JSON.parse(new TextDecoder().decode(c.messages[0]!.data as DataView)) as { seq: number; kind: string };
@@ -301,7 +312,7 @@ describe('client publishing', () => {
     const { c, codec, received } = await publishing(true);
     expect(c.info.capabilities).toContain('clientPublish');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(3)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1, 5)));
@@ -320,7 +331,7 @@ describe('client publishing', () => {
     const c = connectClient(started.bridge.url!);
     await waitFor(() => c.info.capabilities.length > 0, 'server info');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(1.5, 0.3)));
     await waitFor(() => received.length === 1, 'the clamped command');
     expect(received[0]!.linear.x).toBeCloseTo(base.policy.velocity.max_linear_x);
@@ -341,7 +352,7 @@ describe('client publishing', () => {
     const c = connectClient(started.bridge.url!);
     await waitFor(() => c.info.capabilities.length > 0, 'server info');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
     // The status that tells the client reaches it over the socket after the bridge has counted the drops.
     const capped = () => c.statuses.filter((st) => st.message.includes('max_pending'));
@@ -349,7 +360,7 @@ describe('client publishing', () => {
     expect(capped()).toHaveLength(1);
     // A stop is queued past the cap: dropping it would leave the last command in force.
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(0)));
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c); // the stop is queued while the hooks still hold the four
     release();
     await waitFor(() => received.length === 5, 'the four queued messages and the stop');
     expect(received.map((t) => t.linear.x)).toEqual([0, 0.01, 0.02, 0.03, 0]);
@@ -361,7 +372,7 @@ describe('client publishing', () => {
     let now = 0;
     const { bridge, c, codec, received } = await publishing(true, { max_rate_hz: 5 }, { now: () => now });
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     const send = (...xs: number[]) => xs.forEach((x) => c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x))));
 
     const over = Array.from({ length: 12 }, () => 0.3);
@@ -383,7 +394,7 @@ describe('client publishing', () => {
     const { bridge, c, codec, received } = await publishing(true);
     const cdr = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     const json = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     const valid = codec.encode('geometry_msgs/msg/Twist', twist(0.1));
     const unknownEncapsulation = Uint8Array.from(valid);
     unknownEncapsulation[1] = 0x77;
@@ -433,7 +444,7 @@ describe('client publishing', () => {
     expect(h.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers).toBe(2);
     c.client.unadvertise(ids[0]!);
     c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     expect(c.statuses).toHaveLength(1);
     expect(h.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers).toBe(2);
   });
@@ -453,7 +464,7 @@ describe('client publishing', () => {
   it('takes JSON-encoded messages as well', async () => {
     const { c, received } = await publishing(true);
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     c.client.sendMessage(channel, new TextEncoder().encode(JSON.stringify(twist(0.3))));
     await waitFor(() => received.length === 1, 'the JSON message');
     expect(received[0]!.linear.x).toBeCloseTo(0.3);
@@ -473,7 +484,7 @@ describe('client publishing', () => {
   it('fails closed when no policy hooks are running, letting only a stop through', async () => {
     const { c, codec, received } = await publishing(false);
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 50));
+    await serverHasRead(c);
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1)));
     await waitFor(() => c.statuses.length === 1, 'the denial');
     expect(c.statuses[0]!.message).toContain('policy hooks are not running');
@@ -490,7 +501,7 @@ describe('client publishing', () => {
     await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
     expect(c.info.capabilities).not.toContain('clientPublish');
     c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await new Promise((r) => setTimeout(r, 100));
+    await serverHasRead(c);
     expect(h.bus.stats().some((t) => t.topic === '/cmd_vel')).toBe(false);
   });
 

@@ -28,12 +28,13 @@ async function withAgent(options: Parameters<typeof startHarness>[0] = {}) {
   return { h, agent, lakehouse, journal };
 }
 
-const until = async (check: () => Promise<boolean> | boolean, what: string): Promise<void> => {
-  for (let i = 0; i < 200; i++) {
-    if (await check()) return;
+/** Polls `check` until it holds, up to a deadline generous enough for a loaded CI machine. */
+const until = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
-  throw new Error(`timed out waiting for ${what}`);
 };
 
 describe('health, readiness, status', () => {

@@ -45,7 +45,7 @@ export class SseClient {
   }
 
   /** Resolves once `predicate` holds over the events received so far. */
-  async until(predicate: (events: SseEvent[]) => boolean, what: string, timeoutMs = 10_000): Promise<SseEvent[]> {
+  async until(predicate: (events: SseEvent[]) => boolean, what: string, timeoutMs = 20_000): Promise<SseEvent[]> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
       if (this.closed) throw new Error(`stream closed while waiting for ${what}; got ${this.events.length} events`);

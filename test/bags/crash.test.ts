@@ -14,15 +14,20 @@ const codec = new MessageCodec(new DefinitionsRegistry());
 const work = tempDir('crash-');
 afterAll(() => work.cleanup());
 
-/** Starts a recording child, kills it with SIGKILL `afterMs` after it starts recording; returns the last flushed seq. */
-function recordAndKill(bagsDir: string, afterMs: number, compression: string): Promise<number> {
+/**
+ * Starts a recording child and kills it with SIGKILL `afterMs` after it starts recording or, with
+ * `afterFirstSplit`, after it has finished its first split (however slow a loaded machine makes it); returns
+ * the last flushed seq.
+ */
+function recordAndKill(bagsDir: string, afterMs: number, compression: string, afterFirstSplit: boolean): Promise<number> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bags/record-child.ts'), bagsDir, compression], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     let timer: NodeJS.Timeout | undefined;
+    const armed = afterFirstSplit ? /^closed /m : /^recording$/m;
     child.stdout.on('data', (d: Buffer) => {
       out += d.toString();
-      if (!timer && out.includes('recording\n')) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
+      if (!timer && armed.test(out)) timer = setTimeout(() => child.kill('SIGKILL'), afterMs);
     });
     child.on('error', reject);
     child.on('close', (_code, signal) => {
@@ -51,8 +56,11 @@ describe('crash safety: kill -9 at random moments while recording', () => {
     let finished = 0;
     for (let i = 0; i < kills; i++) {
       const bagsDir = join(work.path, `run${i}`);
-      const afterMs = 150 + Math.floor(Math.random() * 900);
-      const flushed = await recordAndKill(bagsDir, afterMs, i % 2 === 0 ? 'none' : 'lz4');
+      // The first half at any moment from the start (most while the first split is open); the second half
+      // once a split has closed, so that finished splits are exercised whatever this machine's speed.
+      const afterFirstSplit = i >= kills / 2;
+      const afterMs = afterFirstSplit ? Math.floor(Math.random() * 500) : 150 + Math.floor(Math.random() * 900);
+      const flushed = await recordAndKill(bagsDir, afterMs, i % 2 === 0 ? 'none' : 'lz4', afterFirstSplit);
       const [bag] = readdirSync(bagsDir);
       const dir = join(bagsDir, bag!);
       // Splits listed in metadata.yaml before the kill were finished: they must open as they are.

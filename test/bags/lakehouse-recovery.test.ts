@@ -81,7 +81,7 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
     let returned = false;
     void committing.then(() => (returned = true));
     const settleAll = async () => {
-      await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0));
+      await vi.waitFor(() => expect(pending.length).toBeGreaterThan(0), { timeout: 20_000 });
       const batch = pending.splice(0);
       expect(returned).toBe(false);
       return batch;

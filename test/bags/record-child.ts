@@ -1,7 +1,7 @@
 /**
  * A recording process for the crash tests: publishes std_msgs/String "0", "1", ... on /seq as fast as it
  * can, records them, and after each flush it asked for prints `flushed N` (every message up to N is
- * durable). The parent kills it with SIGKILL at a random moment.
+ * durable), and `closed FILE` for each finished split. The parent kills it with SIGKILL at a random moment.
  */
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
@@ -16,7 +16,8 @@ const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
 const bus = new Bus();
 const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: compression as RecorderSettings['compression'], chunk_size_bytes: 4096, split_max_bytes: 48 * 1024, flush_interval_ms: 1000, min_free_bytes: 0 };
-const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: bagsDir!, settings });
+// `closed FILE` once a split is finished and listed in metadata.yaml: the parent can kill after one has.
+const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: bagsDir!, settings, onSplitClosed: (file) => void process.stdout.write(`closed ${file}\n`) });
 const pub = bus.advertise('/seq', 'std_msgs/msg/String', { source: 'test' });
 await recorder.start();
 process.stdout.write('recording\n');

@@ -15,6 +15,8 @@ const SMALL = { compression: 'none' as const, chunk_size_bytes: 2048, split_max_
 const EVERYTHING = { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true };
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
 const splitsIn = (bag: string) => readdirSync(bag).filter((f) => f.endsWith('.mcap')).sort();
+/** For vi.waitFor: its default (1 s) is too short for disk I/O on a loaded CI machine. */
+const WAIT = { timeout: 20_000, interval: 10 };
 
 /** fsSegmentIO, but while `gate.dir` is set, metadata.yaml writes under it wait for `gate.release()`. */
 function gatedIO() {
@@ -39,12 +41,12 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     await recorder.start();
     const send = async (n: number) => {
       for (let i = 0; i < n; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
-      await vi.waitFor(() => expect(recorder.written()['/chatter']).toBeGreaterThanOrEqual(n));
+      await vi.waitFor(() => expect(recorder.written()['/chatter']).toBeGreaterThanOrEqual(n), WAIT);
       await recorder.flush();
     };
     await send(40);
     const bag = recorder.bags[0]!;
-    await vi.waitFor(() => expect(closed.length).toBeGreaterThanOrEqual(2));
+    await vi.waitFor(() => expect(closed.length).toBeGreaterThanOrEqual(2), WAIT);
     await recorder.flush();
     const before = readFileSync(join(bag, 'metadata.yaml'), 'utf8');
 
@@ -71,13 +73,13 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     pub.publish(codec.encode('std_msgs/msg/String', { data: 'first' }));
-    await vi.waitFor(() => expect(recorder.written()['/chatter']).toBe(1));
+    await vi.waitFor(() => expect(recorder.written()['/chatter']).toBe(1), WAIT);
     await recorder.flush(); // the first bag's first metadata.yaml is written
     const first = recorder.bags[0]!;
     gate.dir = first;
     for (let i = 0; i < 30; i++) pub.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(200, '.') }));
     // The first bag is full: it is closing (its split ended, its metadata.yaml write held), recording went on.
-    await vi.waitFor(() => expect(gate.held).toBe(true));
+    await vi.waitFor(() => expect(gate.held).toBe(true), WAIT);
     expect(recorder.bags.length).toBeGreaterThan(1);
     const split = join(first, splitsIn(first)[0]!);
     expect(closed).not.toContain(split);
@@ -90,7 +92,7 @@ describe('retention and the recorder meet in the bag being recorded', () => {
 
     gate.dir = ''; // the close's later writes go through
     gate.release();
-    await vi.waitFor(() => expect(closed).toContain(split)); // handed to the lakehouse to index
+    await vi.waitFor(() => expect(closed).toContain(split), WAIT); // handed to the lakehouse to index
     await recorder.stop();
     expect(metadataOf(first).files.map((f) => f.path)).toEqual([split.split('/').pop()]);
     expect(existsSync(join(first, '.recording'))).toBe(false); // closed cleanly, not abandoned
@@ -151,7 +153,7 @@ describe('the lakehouse after stop()', () => {
     await lh.start();
     await lh.idle();
     armed = true;
-    await vi.waitFor(() => expect(hold).toBeDefined()); // a tick is waiting on statfs
+    await vi.waitFor(() => expect(hold).toBeDefined(), WAIT); // a tick is waiting on statfs
     await lh.stop();
     armed = false;
     free = 0;

@@ -6,9 +6,13 @@ afterEach(async () => {
   for (const stop of stops.splice(0)) await stop();
 });
 
-/** A daemon whose journal rolls segments at 1 MB and keeps records for about 0.1 s. */
+/**
+ * A daemon whose journal rolls segments at 1 MB and keeps records for about 0.1 s. Its lakehouse (when on)
+ * never indexes events on its own during the test (events_flush_s), however slow the machine: that would
+ * release the journal it holds.
+ */
 async function daemonWithJournal(lakehouse: boolean) {
-  const started = await startDaemon({ api: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: lakehouse }, journal: { fsync: 'never', segment_mb: 1, retain_days: 0.000001 } }, 'journal-retention-');
+  const started = await startDaemon({ api: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: lakehouse, events_flush_s: 86_400 }, journal: { fsync: 'never', segment_mb: 1, retain_days: 0.000001 } }, 'journal-retention-');
   stops.push(started.stop);
   const { journal } = started.daemon;
   const pad = 'x'.repeat(2000);

@@ -1,5 +1,9 @@
-/** Polls `predicate` until it holds; fails naming `what` after `timeoutMs`. Tests wait on state, never on time. */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
+/**
+ * Polls `predicate` until it holds; fails naming `what` after `timeoutMs`. Tests wait on state, never on time:
+ * the default is generous, since on a loaded CI machine (two cores, daemons and brokers beside this test) what
+ * takes milliseconds here can take seconds. A test that passes only waits as long as it takes.
+ */
+export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!predicate()) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);

@@ -45,13 +45,14 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
     const { url } = JSON.parse(readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')) as { url: string };
     return (await (await fetch(`${url}${path}`)).json()) as T;
   };
-  const until = async (runId: string, done: (found: { run: Run; events: { kind: string }[] }) => boolean) => {
-    for (let i = 0; i < 300; i++) {
+  const until = async (runId: string, done: (found: { run: Run; events: { kind: string }[] }) => boolean, timeoutMs = 30_000) => {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
       const found = await api<{ run: Run; events: { kind: string }[] }>(`/runs/${runId}`);
       if (done(found)) return found;
+      if (Date.now() > deadline) throw new Error(`run ${runId} never got there (is ${found.run.status})`);
       await new Promise((r) => setTimeout(r, 50));
     }
-    throw new Error(`run ${runId} never got there`);
   };
   return { dir, server, config, start, cli, until };
 }

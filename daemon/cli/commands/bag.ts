@@ -31,6 +31,8 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       split is rewritten without every byte of it read, the original is kept as <split>.orig (.orig.1, ...
       when taken); so is a metadata.yaml it rewrites (metadata.yaml.orig). A split of which no message can
       be read is not modified, nor is anything else in the bag (exit 1). 0-byte splits are left in place.
+      Temporary files of a metadata.yaml write whose writer was killed before renaming them
+      (metadata.yaml.<pid>.<random>.tmp: the process is gone, or the file is over an hour old) are removed.
       A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
 
 Options:
@@ -146,9 +148,11 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
     if (values.json) io.stdout(`${toJson(report)}\n`);
     else {
       for (const f of report.files) io.stdout(`${formatFileRepair(f)}\n`);
+      const removed = report.tempFilesRemoved ?? [];
+      if (removed.length > 0) io.stdout(`${report.dir}: removed ${removed.length} temporary file(s) left by a writer killed before it renamed them: ${removed.join(', ')}\n`);
       const whole = report.files.every((f) => f.state !== 'repaired');
       if (report.storage === 'sqlite3') io.stdout(`${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
-      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing was changed\n`);
+      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing ${removed.length > 0 ? 'else ' : ''}was changed\n`);
       else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is\n`);
       else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
     }
