@@ -52,7 +52,11 @@ export function makeErrorHandler(log: Logger) {
   };
 }
 
+/** Errnos of a disk that takes no more: the request was refused whole (nothing half-written), 507. */
+const DISK_FULL = new Set(['ENOSPC', 'EDQUOT']);
+
 function statusOf(error: Error): number {
+  if (DISK_FULL.has((error as NodeJS.ErrnoException).code ?? '')) return 507;
   const code = (error as { statusCode?: unknown }).statusCode;
   return typeof code === 'number' && code >= 400 && code < 600 ? code : 500;
 }
@@ -73,6 +77,7 @@ function toErrorBody(error: Error): ErrorBody {
     return { error: 'bad_request', message: `body: ${error.message}`, issues: [{ path: 'body', message: error.message }] };
   }
   if (status === 404) return { error: 'not_found', message: error.message };
+  if (status === 507) return { error: 'insufficient_storage', message: `${error.message}; nothing was accepted: free space on the data dir's disk and send it again` };
   return { error: fastifyCode ? fastifyCode.toLowerCase() : 'internal', message: error.message };
 }
 

@@ -264,7 +264,8 @@ export class DurableJournal implements Journal {
       }
       this.#nextSeq = batch[0]!.record.seq; // the failed records were never written: their seqs are free again
       const code = (error as NodeJS.ErrnoException).code;
-      const failure = new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`);
+      // The errno goes with it: the API answers a full disk with 507, not 500.
+      const failure = Object.assign(new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`), { code });
       for (const p of batch) p.reject?.(failure);
       return;
     } finally {
