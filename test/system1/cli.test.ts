@@ -219,6 +219,14 @@ describe('auraison-edge lerobot export', () => {
     expect(existsSync(out)).toBe(false);
   });
 
+  it('refuses a window that ends before it starts (exit 2), before reading anything', async () => {
+    const out = join(tmp.path, 'backwards');
+    const r = await runMain(['lerobot', 'export', out, '--db', db, '--feature', 'action=/cmd_vel:linear.x', '--window', `${t0 + 1_000_000_000n},${t0}`]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('END must be after START');
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('skips NULL samples (holding the one before) and says so, instead of exporting them as 0', async () => {
     const out = join(tmp.path, 'nulls');
     const r = await runMain(['lerobot', 'export', out, '--db', db, '--fps', '10', '--feature', 'observation.effort=/effort:effort', '--window', `${t0},${t0 + 900_000_000n}`, '--json']);

@@ -112,7 +112,9 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
     const [start, end, ...rest] = text.split(',');
     if (!start || !end) throw new UsageError(`expected START,END[,TASK], got ${JSON.stringify(text)}`);
-    return { startNs: parseTime(start, 'start'), endNs: parseTime(end, 'end'), task: rest.length ? rest.join(',') : task };
+    const window = { startNs: parseTime(start, 'start'), endNs: parseTime(end, 'end'), task: rest.length ? rest.join(',') : task };
+    if (window.endNs <= window.startNs) throw new UsageError(`${JSON.stringify(text)}: END must be after START`);
+    return window;
   });
   if (windows.length === 0) throw new UsageError('give --window START,END or --episode START,END[,TASK]');
   const fps = numberOption('fps', values.fps, { min: 0, exclusiveMin: true }) ?? 30;
