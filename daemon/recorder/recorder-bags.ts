@@ -1,0 +1,212 @@
+import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Static } from 'typebox';
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.ts';
+import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import { typeDescriptionHash } from '../bus/type-hash.ts';
+import type { RecorderConfig } from '../config/sections/bags.ts';
+import { BagWriter } from './bag-writer.ts';
+import type { Compressor } from './chunk-compression.ts';
+import { isFullDisk } from './recording-state.ts';
+import { repairBag } from './repair.ts';
+import type { SegmentIO } from './segment-io.ts';
+import { sweepStaleTempFiles } from './stale-temp-files.ts';
+
+/** A bag directory holding this file was being recorded and was not closed cleanly. */
+export const RECORDING_MARKER = '.recording';
+
+export interface RecorderBagsOptions {
+  bus: Bus;
+  definitions: DefinitionsRegistry;
+  log: Logger;
+  bagsDir: string;
+  settings: Static<typeof RecorderConfig>;
+  io: SegmentIO;
+  onSplitClosed?: (file: string, bagDir: string) => void;
+}
+
+/**
+ * The bag directories a recorder writes. Each carries RECORDING_MARKER from its creation until it is
+ * closed cleanly; a bag left with it (abandoned after an I/O error, or by a recorder killed mid-write) is
+ * repaired before recording resumes, or at the next start. Callers must wait for `settled()` before they
+ * take the compressor away: the bags closing in the background still use it.
+ */
+export class RecorderBags {
+  #o: RecorderBagsOptions;
+  #opened: string[] = [];
+  /** Bags closed by rotation, still finishing in the background, and the one stop closes. */
+  #closing = new Map<BagWriter, Promise<void>>();
+  /** Bags abandoned after an I/O error, waiting for their repair. */
+  #abandoned: string[] = [];
+  /** The abandoned bag being repaired now. */
+  #repairing: string | undefined;
+  #typeHashes = new Map<string, string | undefined>();
+
+  constructor(options: RecorderBagsOptions) {
+    this.#o = options;
+  }
+
+  /** Bags opened, oldest first. */
+  get opened(): readonly string[] {
+    return this.#opened;
+  }
+
+  /** The bags retention must leave alone besides the one being written (see Recorder.active). */
+  active(): { bags: string[]; closing: string[] } {
+    return { bags: [...this.#abandoned], closing: [...[...this.#closing.keys()].map((w) => w.dir), ...(this.#repairing ? [this.#repairing] : [])] };
+  }
+
+  /** A new bag directory, with its marker, and its writer. Throws the I/O error when it can't be made. */
+  open(compressor: Compressor | undefined): BagWriter {
+    const { bagsDir, settings, definitions, onSplitClosed, bus } = this.#o;
+    const dir = uniqueBagDir(bagsDir);
+    mkdirSync(dir);
+    try {
+      writeFileSync(join(dir, RECORDING_MARKER), `${process.pid}\n`);
+    } catch (error) {
+      rmSync(dir, { recursive: true, force: true }); // no empty bag left behind per failed retry
+      throw error;
+    }
+    const writer = new BagWriter({
+      dir,
+      io: this.#o.io,
+      compression: settings.compression,
+      compressor,
+      chunkSize: settings.chunk_size_bytes,
+      chunkCrc: settings.chunk_crc,
+      splitMaxBytes: settings.split_max_bytes,
+      splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
+      schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
+      typeHash: (type) => this.#typeHash(type),
+      topicInfo: (topic) => {
+        const type = bus.topicType(topic);
+        const qos = bus.topicQos(topic);
+        return type === undefined || qos === undefined ? undefined : { type, qos };
+      },
+      bagMaxSplits: settings.bag_max_splits,
+      bagMaxDurationNs: BigInt(Math.round(settings.bag_max_duration_s * 1e9)),
+      onSplitClosed: (file) => onSplitClosed?.(file, dir),
+    });
+    this.#opened.push(dir);
+    this.#o.log.info({ bag: dir }, 'recorder: recording');
+    return writer;
+  }
+
+  /** Closes a full bag (rotation) in the background; one that fails keeps its marker and is repaired. */
+  closeInBackground(full: BagWriter): void {
+    const closing = full
+      .close()
+      .then(() => rmSync(join(full.dir, RECORDING_MARKER), { force: true }))
+      .catch((error: unknown) => {
+        // Left with its marker: repaired when recording resumes after an error, or at the next start.
+        this.#abandoned.push(full.dir);
+        this.#o.log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
+      })
+      .finally(() => this.#closing.delete(full));
+    this.#closing.set(full, closing);
+  }
+
+  /** Closes the bag being written when recording stops; one that fails is left for the next start. */
+  async close(writer: BagWriter): Promise<void> {
+    // Closing: its last metadata.yaml write must see every deletion, so retention leaves the bag alone now.
+    this.#closing.set(writer, Promise.resolve());
+    try {
+      await writer.close();
+      rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
+    } catch (error) {
+      this.#o.log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
+    } finally {
+      this.#closing.delete(writer);
+    }
+  }
+
+  /** Resolves once the bags closing in the background are closed (or abandoned). */
+  async settled(): Promise<void> {
+    await Promise.all(this.#closing.values());
+  }
+
+  /** After an I/O error: the split being written is left for a repair, and so is the bag. */
+  async abandon(writer: BagWriter): Promise<void> {
+    this.#abandoned.push(writer.dir);
+    try {
+      await writer.abandon();
+    } catch (abandonError) {
+      this.#o.log.error({ bag: writer.dir, err: (abandonError as Error).message }, 'recorder: could not close the abandoned bag; it is repaired when recording resumes');
+    }
+  }
+
+  /**
+   * Repairs the abandoned bags before a resume, until `stop` says to stop. A bag stays on the list until
+   * its repair works: one that failed for a full disk blocks the resume (returned; it is tried again after
+   * the backoff); one that failed otherwise is tried again at the next resume.
+   */
+  async repairAbandoned(stop: () => boolean): Promise<NodeJS.ErrnoException | undefined> {
+    const failed: string[] = [];
+    while (this.#abandoned.length > 0 && !stop()) {
+      const dir = this.#abandoned.shift()!;
+      const error = await this.#repair(dir);
+      if (!error) continue;
+      failed.push(dir);
+      if (isFullDisk(error as NodeJS.ErrnoException)) {
+        this.#abandoned.unshift(...failed);
+        return error as NodeJS.ErrnoException;
+      }
+    }
+    this.#abandoned.push(...failed);
+    return undefined;
+  }
+
+  /** At start: bags left open are repaired, and every bag loses the temporary files of writers killed mid-write. */
+  async repairLeftovers(): Promise<void> {
+    for (const entry of readdirSync(this.#o.bagsDir, { withFileTypes: true })) {
+      if (!entry.isDirectory()) continue;
+      const dir = join(this.#o.bagsDir, entry.name);
+      try {
+        const removed = sweepStaleTempFiles(dir);
+        if (removed.length > 0) this.#o.log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
+      } catch (error) {
+        // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
+        this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
+      }
+      if (existsSync(join(dir, RECORDING_MARKER))) await this.#repair(dir);
+    }
+  }
+
+  /** Repairs a bag left open; returns the error when it could not be repaired (logged). */
+  async #repair(dir: string): Promise<Error | undefined> {
+    this.#repairing = dir;
+    try {
+      const report = await repairBag(dir, { io: this.#o.io, ownMetadata: true });
+      rmSync(join(dir, RECORDING_MARKER), { force: true });
+      const repaired = report.files.filter((f) => f.state === 'repaired');
+      const backups = repaired.flatMap((f) => (f.backup ? [f.backup] : []));
+      const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);
+      this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
+      for (const f of report.files) if (f.messages > 0) this.#o.onSplitClosed?.(f.file, dir);
+      return undefined;
+    } catch (error) {
+      // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
+      this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
+      return error as Error;
+    } finally {
+      this.#repairing = undefined;
+    }
+  }
+
+  /** RIHS01 hashes per type: each new bag declares its topics again, and a hash parses the type's .msg text. */
+  #typeHash(type: string): string | undefined {
+    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
+    return this.#typeHashes.get(type);
+  }
+}
+
+/** `rosbag2_YYYY_MM_DD-HH_MM_SS`, as `ros2 bag record` names bags, with a suffix when taken. */
+function uniqueBagDir(bagsDir: string): string {
+  const d = new Date();
+  const p = (n: number) => String(n).padStart(2, '0');
+  const base = `rosbag2_${d.getUTCFullYear()}_${p(d.getUTCMonth() + 1)}_${p(d.getUTCDate())}-${p(d.getUTCHours())}_${p(d.getUTCMinutes())}_${p(d.getUTCSeconds())}`;
+  let name = base;
+  for (let i = 1; existsSync(join(bagsDir, name)); i++) name = `${base}_${i}`;
+  return join(bagsDir, name);
+}

@@ -1,0 +1,91 @@
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { basename, dirname, join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { parseMetadata } from '../bags/metadata.ts';
+import { RECORDING_MARKER } from './recorder.ts';
+import { recorderFixture } from './recorder-fixture.ts';
+import { fsSegmentIO, type FreeSpace, type SegmentIO } from './segment-io.ts';
+
+const { setup, codec } = recorderFixture();
+const tick = () => new Promise((r) => setTimeout(r, 0));
+
+/** Calls that wait, while `held` is on, until the test lets them go. */
+class Gate {
+  held = false;
+  #waiting: (() => void)[] = [];
+  get waiting(): number {
+    return this.#waiting.length;
+  }
+  pass(): Promise<void> {
+    return this.held ? new Promise((resolve) => this.#waiting.push(resolve)) : Promise.resolve();
+  }
+  open(): void {
+    this.held = false;
+    for (const release of this.#waiting.splice(0)) release();
+  }
+}
+
+/** A recorder started on `io` that has written one message to disk, and the splits it handed over. */
+async function recordOne(io: SegmentIO) {
+  const { bus, recorder, closed } = setup({ min_free_bytes: 1000 }, io);
+  const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+  await recorder.start();
+  pub.publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
+  await tick();
+  await recorder.flush();
+  return { recorder, closed };
+}
+
+describe('Recorder.stop() with a disk check under way', () => {
+  it('a resume from a full disk that is repairing the abandoned bag when stop() runs opens no bag after it', async () => {
+    let space = 1e12;
+    // Once the disk is full nothing writes but the repair of the abandoned bag: holding creates and
+    // metadata writes holds that repair, and with it the resume that would open a new bag.
+    const disk = new Gate();
+    const io: SegmentIO = {
+      ...fsSegmentIO,
+      create: async (path) => (await disk.pass(), fsSegmentIO.create(path)),
+      writeAtomic: async (path, text) => (await disk.pass(), fsSegmentIO.writeAtomic(path, text)),
+      freeSpace: async () => ({ bytes: space, inodes: Infinity }),
+    };
+    const { recorder, closed } = await recordOne(io);
+    space = 0;
+    await waitFor(() => recorder.state === 'disk_full', 'disk_full');
+    const [bag] = recorder.bags;
+    expect(existsSync(join(bag!, RECORDING_MARKER))).toBe(true);
+
+    disk.held = true;
+    space = 1e12;
+    await waitFor(() => disk.waiting > 0, 'the resume to repair the abandoned bag');
+    const stopped = recorder.stop();
+    disk.open();
+    await stopped;
+    // stop() waited for the check: its repair is done, and the repaired split handed over for indexing.
+    expect(existsSync(join(bag!, RECORDING_MARKER))).toBe(false);
+    expect(closed).toEqual([join(bag!, `${basename(bag!)}_0.mcap`)]);
+    await tick(); // whatever the resume would do after its repair, it has done by now
+
+    expect(recorder.state).toBe('stopped');
+    expect(recorder.bags).toEqual([bag]);
+    expect(readdirSync(dirname(bag!))).toEqual([basename(bag!)]);
+    expect(recorder.currentFile).toBeUndefined();
+  });
+
+  it('a check that finds the disk short while stop() runs leaves the bag to stop(), which closes it cleanly', async () => {
+    let answer: ((space: FreeSpace) => void) | undefined;
+    const io: SegmentIO = { ...fsSegmentIO, freeSpace: () => new Promise((resolve) => (answer = resolve)) };
+    const { recorder } = await recordOne(io);
+    await waitFor(() => answer !== undefined, 'a disk check waiting on statfs');
+
+    const stopped = recorder.stop();
+    answer!({ bytes: 0, inodes: Infinity });
+    await stopped;
+
+    const [bag] = recorder.bags;
+    expect(recorder.state).toBe('stopped');
+    expect(existsSync(join(bag!, RECORDING_MARKER))).toBe(false);
+    const meta = parseMetadata(readFileSync(join(bag!, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+    expect(meta.messageCount).toBe(1);
+  });
+});
