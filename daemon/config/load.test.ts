@@ -95,6 +95,16 @@ describe('config', () => {
     expect(errorOf('common: &c {enabled: true}\nsim: *c\n')).toMatch(/^edge\.yaml: common: unknown key \(known keys: robot, .*\); a block kept only for YAML anchors must be named x-<something>$/);
   });
 
+  it('takes YAML merge keys: an anchored block of shared settings, with the keys written beside it winning', () => {
+    const config = parseConfigText('x-lo: &lo {host: 127.0.0.1, port: 9000}\napi:\n  <<: *lo\n  port: 9100\nfoxglove:\n  <<: [{port: 9200}, *lo]\n', 'edge.yaml', {});
+    expect([config.api.host, config.api.port]).toEqual(['127.0.0.1', 9100]);
+    expect([config.foxglove.host, config.foxglove.port]).toEqual(['127.0.0.1', 9200]); // in a list, the first to have a key wins
+    // What a merge brings in is checked where it lands, as an alias is.
+    expect(errorOf('x-lo: &lo {host: 127.0.0.1, prot: 9000}\napi:\n  <<: *lo\n')).toBe('edge.yaml: api.prot: unknown key (did you mean "port"?)');
+    expect(errorOf('x-lo: &lo [1, 2]\napi:\n  <<: *lo\n')).toBe('edge.yaml: a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])');
+    expect(errorOf('api:\n  <<: 5\n')).toMatch(/^edge\.yaml: a merge key \(<<\) must take a mapping/);
+  });
+
   it('reads a file and names it in errors', () => {
     const dir = tempDir();
     try {

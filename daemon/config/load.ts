@@ -86,7 +86,9 @@ export function parseConfigText(text: string, name: string, env: NodeJS.ProcessE
 /** Parses and validates config YAML text, collecting every problem rather than stopping at the first. */
 export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck {
   const lineCounter = new LineCounter();
-  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, lineCounter });
+  // merge: `<<: *base` takes an anchored mapping's keys, the keys written beside it win (YAML 1.1 merge keys,
+  // as ROS 2 parameter files and docker-compose use them).
+  const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true, lineCounter });
   const refused = (message: string): ConfigCheck => ({ config: undefined, issues: [{ path: '', message }], templates: [] });
   if (doc.errors.length > 0) {
     const issues = doc.errors.map((e) => {
@@ -103,6 +105,7 @@ export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   } catch (error) {
     // The yaml library refuses an alias bomb ("billion laughs") here, in its own words and with no file.
     const message = (error as Error).message;
+    if (/^Merge sources/.test(message)) return refused('a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])');
     return refused(/alias/i.test(message) ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out` : message);
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
