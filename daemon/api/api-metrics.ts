@@ -8,6 +8,13 @@ export class ApiMetrics {
   readonly inference = new Histogram({ name: 'auraison_api_inference_duration_seconds', help: 'Latency of POST /inference/{vla,llm}/... by kind, name and outcome.' });
   readonly query = new Histogram({ name: 'auraison_api_query_duration_seconds', help: 'Latency of POST /query by outcome.' });
 
+  #clientErrors = new Map<string, number>();
+
+  /** A connection answered before any route ran and closed: `error` is its code (timeout, headers_too_large, bad_request). */
+  clientError(error: string): void {
+    this.#clientErrors.set(error, (this.#clientErrors.get(error) ?? 0) + 1);
+  }
+
   /** `route` is the route pattern (`/runs/:id`), never the raw URL, so label sets stay few. */
   request(method: string, route: string, status: number, seconds: number): void {
     const labels = { method, route, code: String(status) };
@@ -21,6 +28,12 @@ export class ApiMetrics {
   families(): MetricFamily[] {
     return [
       { name: 'auraison_api_requests_total', help: 'HTTP requests by method, route and status code.', type: 'counter', samples: [...this.#requests.values()] },
+      {
+        name: 'auraison_api_client_errors_total',
+        help: 'Connections closed before any route ran, by error: timeout (the request did not arrive within api.request_timeout_s), headers_too_large, bad_request (malformed HTTP).',
+        type: 'counter',
+        samples: [...this.#clientErrors].map(([error, value]) => ({ labels: { error }, value })),
+      },
       this.#latency.family(),
       this.inference.family(),
       this.query.family(),

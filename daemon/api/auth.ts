@@ -41,6 +41,8 @@ export function makeAuthHook(options: AuthOptions) {
       reply.header('connection', 'close');
       return error;
     };
+    // Node's own check answers this with a bare 400 (no body); HTTP/1.1 requires Host (RFC 9112).
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') throw refuse(new HttpError(400, 'bad_request', 'missing Host header: HTTP/1.1 requires one'));
     if (loopback) {
       const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
       if (!isLoopbackHost(hostHeader)) throw refuse(new HttpError(403, 'forbidden', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`));

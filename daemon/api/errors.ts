@@ -35,7 +35,9 @@ export function unavailable(what: string, why: string): HttpError {
 
 /** A 400 whose issues are prefixed with the request part they came from: `body.params.x`, `params.id`. */
 export function validationHttpError(part: string, error: ValidationError): HttpError {
-  const issues = issuesIn(part, error.issues);
+  // The validator stops at its error limit: a part with more unknown keys than that can come back with
+  // no issue at all, and a 400 must still say what was wrong.
+  const issues = error.issues.length > 0 ? issuesIn(part, error.issues) : [{ path: part, message: 'does not match its schema (too many problems to list: check its keys)' }];
   return new HttpError(400, 'bad_request', issues.map((i) => `${i.path}: ${i.message}`).join('; '), issues);
 }
 
@@ -98,21 +100,26 @@ function clipQuotedUrl(message: string): string {
  * Answers a request node's HTTP parser refused before fastify saw it (headers or URL too long, a request
  * that did not arrive in time, malformed HTTP) in the API's error shape, then closes the connection as
  * node does. Fastify's own handler writes `{error: "Request Header Fields Too Large", statusCode}`.
+ * Returns the error code it answered with, for the metrics; undefined when the client was already gone.
  */
-export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): void {
-  if (error.code === 'ECONNRESET' || socket.destroyed) return; // the client is gone: nobody to answer
+export function clientErrorHandler(error: Error & { code?: string }, socket: Duplex): string | undefined {
+  if (error.code === 'ECONNRESET' || socket.destroyed) return undefined; // the client is gone: nobody to answer
   const [status, body] = clientErrorReply(error);
-  if (socket.writable) {
+  // A reply already under way on this socket (an event stream opened before its request's body came in
+  // full) must not get another status line in the middle of it: the connection just closes, as node does.
+  const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
+  if (socket.writable && !inFlight?.headersSent) {
     const text = JSON.stringify(body);
     socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
   }
   socket.destroy(error);
+  return body.error;
 }
 
 function clientErrorReply(error: Error & { code?: string }): [number, ErrorBody] {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
     return [431, { error: 'headers_too_large', message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers` }];
   }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, { error: 'timeout', message: 'the request did not arrive in time: send it again' }];
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, { error: 'timeout', message: 'the request did not arrive whole within api.request_timeout_s: send it again' }];
   return [400, { error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }];
 }

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
 import { jsonHazard } from '../contract/json-hazards.ts';
 import { ValidationError } from '../contract/validate.ts';
@@ -11,13 +12,36 @@ import { HttpError, validationHttpError } from './errors.ts';
  */
 export function useJsonBodies(app: Pick<FastifyInstance, 'removeAllContentTypeParsers' | 'addContentTypeParser'>): void {
   app.removeAllContentTypeParsers();
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
-      done(null, parseJsonBody(body as string));
+      done(null, parseJsonBody(decodeBody(request.headers, body as Buffer)));
     } catch (error) {
       done(error as Error, undefined);
     }
   });
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * The body's bytes as text. JSON travels as UTF-8 (RFC 8259): another charset, or a compressed body, is
+ * refused with 415 rather than read as garbage, and bytes that are not UTF-8 are a 400 rather than
+ * replacement characters in the intent. A leading byte order mark is dropped, as RFC 8259 allows.
+ */
+function decodeBody(headers: IncomingHttpHeaders, body: Buffer): string {
+  const encoding = headers['content-encoding']?.trim().toLowerCase();
+  if (encoding && encoding !== 'identity') {
+    throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`);
+  }
+  const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
+  if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
+    throw new HttpError(415, 'unsupported_media_type', `charset ${JSON.stringify(charset)} is not supported: send JSON as UTF-8 (Content-Type: application/json)`);
+  }
+  try {
+    return UTF8.decode(body);
+  } catch {
+    throw bodyError('not valid UTF-8; JSON must be sent as UTF-8');
+  }
 }
 
 export function parseJsonBody(text: string): unknown {

@@ -4,6 +4,7 @@ import type { Logger } from 'pino';
 import { MessageCodec } from '../bus/codec.ts';
 import type { ApiSettings } from '../config/sections/api.ts';
 import type { ComponentContext } from '../lifecycle/component.ts';
+import { AllowedMethods } from './allowed-methods.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
 import { clientErrorHandler, makeErrorHandler } from './errors.ts';
@@ -37,8 +38,10 @@ export interface ApiServer {
 export async function buildApiServer(ctx: ComponentContext, settings: ApiSettings): Promise<ApiServer> {
   const log = ctx.log.child({ component: 'api' });
   const errorHandler = makeErrorHandler(log);
+  const metrics = new ApiMetrics();
   const app = Fastify({
     bodyLimit: settings.body_limit_bytes,
+    ...connectionTimeouts(settings),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
     // SSE streams are ended by close(); other keep-alive sockets must not hold the shutdown up.
@@ -46,17 +49,29 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     return503OnClosing: true,
     // Errors fastify and node answer before a route runs get the API's `{error, message}` body too.
     frameworkErrors: errorHandler,
-    clientErrorHandler,
+    clientErrorHandler: (error, socket) => {
+      const answered = clientErrorHandler(error, socket);
+      if (answered) metrics.clientError(answered);
+    },
   });
   app.setValidatorCompiler(typeboxValidatorCompiler);
   useJsonBodies(app);
   app.setErrorHandler(errorHandler);
+  const allowed = new AllowedMethods();
+  app.addHook('onRoute', (route) => allowed.add(route.url, route.method));
   app.setNotFoundHandler((request, reply) => {
-    void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+    const path = request.url.split('?')[0]!;
+    const methods = allowed.of(path);
+    if (methods.length === 0) {
+      void reply.code(404).send({ error: 'not_found', message: `no route ${request.method} ${path}` });
+      return;
+    }
+    reply.header('allow', methods.join(', '));
+    if (request.method === 'OPTIONS') void reply.code(204).send();
+    else void reply.code(405).send({ error: 'method_not_allowed', message: `${request.method} ${path}: this route takes ${methods.join(', ')}` });
   });
   app.addHook('onRequest', makeAuthHook({ host: settings.host, token: settings.token }));
 
-  const metrics = new ApiMetrics();
   app.addHook('onResponse', async (request, reply) => {
     metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
   });
@@ -70,7 +85,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     heartbeatMs: events.heartbeat_s * 1000,
   });
   const codec = new MessageCodec(ctx.definitions);
-  const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000 });
+  const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000, heartbeatMs: events.heartbeat_s * 1000 });
   const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
   for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, eventRoutes, queryRoutes, inferenceRoutes, pageRoutes]) {
     await app.register(plugin, routeContext);
@@ -84,6 +99,30 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
       hub.close();
       live.close();
       await app.close();
+    },
+  };
+}
+
+/**
+ * How long a client may take, in fastify's and node's terms. A request must arrive whole (headers and body)
+ * within api.request_timeout_s, or it gets 408 and its connection closes: a client trickling a body a byte
+ * a second would otherwise hold a socket and its buffers forever (fastify's default is no limit). Node
+ * checks on a timer, here at least once a second. Only the request's arrival is bounded: a route's own
+ * wait (a query, an inference: their own timeouts) and an event stream, whose request arrived long ago,
+ * are not, so there is no socket idle timeout (fastify's connectionTimeout stays 0).
+ */
+function connectionTimeouts(settings: ApiSettings) {
+  const requestTimeout = Math.max(1, Math.round(settings.request_timeout_s * 1000));
+  return {
+    requestTimeout,
+    keepAliveTimeout: Math.max(1, Math.round(settings.keep_alive_timeout_s * 1000)),
+    http: {
+      requestTimeout,
+      // Node's default (60 s) would outlast a shorter request timeout; the headers are part of the request.
+      headersTimeout: requestTimeout,
+      connectionsCheckingInterval: Math.min(1000, Math.max(10, Math.floor(requestTimeout / 4))),
+      // Answered by the auth hook instead, in the API's error shape.
+      requireHostHeader: false,
     },
   };
 }

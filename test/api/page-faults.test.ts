@@ -1,7 +1,13 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import { ApiComponent } from '../../daemon/api/api-component.ts';
+import { readApiFile } from '../../daemon/api/discovery.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { DaemonProcess } from '../system2/daemon-process.ts';
 import { launchChromium } from './chromium.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
@@ -13,7 +19,14 @@ let h: Harness | undefined;
 let api: ApiComponent | undefined;
 let browser: BrowserContext | undefined;
 let cleanup: (() => void) | undefined;
+/** A daemon run as a child process, and its data dir; killed and removed after the test. */
+let child: { daemon: DaemonProcess; dir: { cleanup: () => void } } | undefined;
 afterEach(async () => {
+  if (child) {
+    await child.daemon.kill(); // SIGKILL ends a stopped (SIGSTOP) process too
+    child.dir.cleanup();
+    child = undefined;
+  }
   await browser?.close();
   browser = undefined;
   cleanup?.();
@@ -101,4 +114,46 @@ describe('the status page across a daemon restart', () => {
       expect.stringContaining('one'),
     ]);
   }, 120_000);
+});
+
+// The page left open on a robot whose daemon hangs, comes back, then stops: the header says what the link
+// is, not what it was. A hung daemon (or a network gone without a FIN) closes nothing: only the missing
+// heartbeats (`: ping` every api.events.heartbeat_s) tell.
+describe('the status page\'s link to the daemon', () => {
+  it('shows the stream stale and the daemon unreachable while it is hung, open again when it resumes, and reconnecting once it stops', async () => {
+    const dir = tempDir('page-link-');
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, stringify({ data_dir: './data', api: { port: 0, events: { heartbeat_s: 0.5 } }, foxglove: { enabled: false } }));
+    const daemon = new DaemonProcess(dir.path, config);
+    child = { daemon, dir };
+    await daemon.running();
+    let url = '';
+    await waitFor(() => Boolean((url = readApiFile(join(dir.path, 'data'))?.url ?? '')), 'run/api.json');
+
+    ({ context: browser, cleanup } = await launchChromium());
+    const page = await browser.newPage();
+    await page.goto(`${url}/`);
+    const link = page.locator('#stream');
+    await page.locator('#stream[data-state="open"]').waitFor({ timeout: 20_000 });
+    await page.locator('#health', { hasText: 'health ok' }).waitFor({ timeout: 20_000 });
+
+    // Hung: the connection stays up and says nothing, not even a heartbeat.
+    daemon.child.kill('SIGSTOP');
+    await page.locator('#stream[data-state="stale"]').waitFor({ timeout: 30_000 });
+    expect(await link.textContent()).toBe('events: stale');
+    expect(await link.getAttribute('title')).toMatch(/^nothing since .*; the daemon is hung or the network is down$/);
+    await page.locator('#health', { hasText: 'health unreachable' }).waitFor({ timeout: 30_000 });
+    expect(await page.locator('#error').textContent()).toContain('the daemon is unreachable');
+
+    daemon.child.kill('SIGCONT');
+    await page.locator('#stream[data-state="open"]').waitFor({ timeout: 30_000 });
+    await page.locator('#health', { hasText: 'health ok' }).waitFor({ timeout: 30_000 });
+
+    // Stopped: the daemon ends the stream, then refuses connections.
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    await page.locator('#stream[data-state="reconnecting"]').waitFor({ timeout: 30_000 });
+    expect(await link.getAttribute('title')).toMatch(/^nothing since /);
+    await page.locator('#health', { hasText: 'health unreachable' }).waitFor({ timeout: 30_000 });
+  }, 180_000);
 });

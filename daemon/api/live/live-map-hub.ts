@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Bus } from '../../bus/bus.ts';
 import type { MessageCodec } from '../../bus/codec.ts';
 import type { MetricFamily } from '../../contract/services.ts';
+import { PING_FRAME, sseHeaders } from '../sse/sse-frame.ts';
 import { LiveMap, type LiveKind } from './live-map.ts';
 
 /**
@@ -14,18 +15,30 @@ export class LiveMapHub {
   #codec: MessageCodec;
   #maxBufferedBytes: number;
   #stallTimeoutMs: number;
+  #heartbeatMs: number;
+  #heartbeat: NodeJS.Timeout | undefined;
   #map: LiveMap | undefined;
-  #viewers = new Set<ServerResponse>();
+  /** Each viewer's response and its ping (a `: ping` comment unless its buffer is full). */
+  #viewers = new Map<ServerResponse, () => void>();
   #skipped = 0;
   #stalled = 0;
   #decodeErrors = new Map<string, number>();
 
-  /** `stallTimeoutMs`: a viewer whose buffer stays full this long, reading nothing, is cut off (as on /events). */
-  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number; stallTimeoutMs: number }) {
+  /**
+   * `stallTimeoutMs`: a viewer whose buffer stays full this long, reading nothing, is cut off (as on /events).
+   * `heartbeatMs`: how often each viewer gets a `: ping` comment; a map that does not change sends nothing
+   * else, and its viewer must still tell a live stream from a dead one.
+   */
+  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number; stallTimeoutMs: number; heartbeatMs: number }) {
     this.#bus = options.bus;
     this.#codec = options.codec;
     this.#maxBufferedBytes = options.maxBufferedBytes;
     this.#stallTimeoutMs = options.stallTimeoutMs;
+    this.#heartbeatMs = options.heartbeatMs;
+  }
+
+  get heartbeatMs(): number {
+    return this.#heartbeatMs;
   }
 
   get viewers(): number {
@@ -33,7 +46,7 @@ export class LiveMapHub {
   }
 
   open(res: ServerResponse): void {
-    res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-transform', connection: 'keep-alive', 'x-accel-buffering': 'no' });
+    res.writeHead(200, sseHeaders(this.#heartbeatMs));
     res.write('retry: 2000\n\n');
     this.#map ??= new LiveMap({ bus: this.#bus, codec: this.#codec });
     const map = this.#map;
@@ -76,11 +89,20 @@ export class LiveMapHub {
     };
     for (const [kind, json] of map.snapshot()) send(kind, json);
     const unlisten = map.listen(send);
-    this.#viewers.add(res);
+    this.#viewers.set(res, () => {
+      if (!waiting && !res.writableEnded) res.write(PING_FRAME);
+    });
+    this.#heartbeat ??= setInterval(() => {
+      for (const ping of this.#viewers.values()) ping();
+    }, this.#heartbeatMs).unref();
     res.on('close', () => {
       clearTimeout(stallTimer);
       unlisten();
       this.#viewers.delete(res);
+      if (this.#viewers.size === 0) {
+        clearInterval(this.#heartbeat);
+        this.#heartbeat = undefined;
+      }
       if (this.#viewers.size === 0 && this.#map === map) {
         for (const [topic, n] of map.decodeErrors) this.#decodeErrors.set(topic, (this.#decodeErrors.get(topic) ?? 0) + n);
         map.close();
@@ -90,7 +112,9 @@ export class LiveMapHub {
   }
 
   close(): void {
-    for (const res of [...this.#viewers]) res.end();
+    clearInterval(this.#heartbeat);
+    this.#heartbeat = undefined;
+    for (const res of [...this.#viewers.keys()]) res.end();
     this.#map?.close();
     this.#map = undefined;
   }

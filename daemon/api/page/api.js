@@ -19,25 +19,41 @@ export function setToken(token) {
 
 export class Unauthorized extends Error {}
 
+/** No answer at all: the daemon is down, hung, or the network between is gone. */
+export class Unreachable extends Error {}
+
+/** Longest wait for the answer to one request. */
+const REQUEST_TIMEOUT_MS = 10_000;
+
+/** fetch, failing with Unreachable when no answer comes (a refused connection, or none within the timeout). */
+async function request(path, init = {}) {
+  try {
+    return await fetch(path, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+  } catch (error) {
+    const why = error?.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : 'no connection';
+    throw new Unreachable(`${path}: the daemon is unreachable (${why})`);
+  }
+}
+
 function headers(extra = {}) {
   const token = sessionStorage.getItem(TOKEN_KEY);
   return token ? { ...extra, authorization: `Bearer ${token}` } : extra;
 }
 
 export async function getJson(path) {
-  const res = await fetch(path, { headers: headers({ accept: 'application/json' }) });
+  const res = await request(path, { headers: headers({ accept: 'application/json' }) });
   return answer(res, path);
 }
 
 export async function getText(path) {
-  const res = await fetch(path, { headers: headers() });
+  const res = await request(path, { headers: headers() });
   if (res.status === 401) throw new Unauthorized(path);
   if (!res.ok) throw new Error(`${path}: HTTP ${res.status}`);
   return res.text();
 }
 
 export async function postJson(path, body = {}) {
-  const res = await fetch(path, { method: 'POST', headers: headers({ 'content-type': 'application/json', accept: 'application/json' }), body: JSON.stringify(body) });
+  const res = await request(path, { method: 'POST', headers: headers({ 'content-type': 'application/json', accept: 'application/json' }), body: JSON.stringify(body) });
   return answer(res, path);
 }
 
@@ -49,9 +65,67 @@ async function answer(res, path) {
   return body;
 }
 
+/** A stream with nothing, not even a heartbeat, for this many of its heartbeats is stale (the link is dead). */
+const STALE_HEARTBEATS = 3;
+/** Longest wait for a stream's first answer while its heartbeat is not known yet. */
+const CONNECT_TIMEOUT_MS = 10_000;
+const RETRY_MS = 2000;
+
+/**
+ * Calls `onSilent` once nothing was `touch`ed for `limitMs` (Infinity: never). A stream that stops
+ * delivering without closing (a hung daemon, a network gone without a FIN) ends no read: only this sees it.
+ */
+class SilenceWatch {
+  #timer;
+  #last = Date.now();
+  #limit;
+  #onSilent;
+  fired = false;
+
+  constructor(limitMs, onSilent) {
+    this.#onSilent = onSilent;
+    this.setLimit(limitMs);
+  }
+
+  setLimit(limitMs) {
+    this.#limit = limitMs;
+    this.#arm();
+  }
+
+  touch() {
+    this.#last = Date.now();
+  }
+
+  stop() {
+    clearTimeout(this.#timer);
+  }
+
+  #arm() {
+    clearTimeout(this.#timer);
+    if (!Number.isFinite(this.#limit)) return;
+    const left = this.#last + this.#limit - Date.now();
+    if (left > 0) {
+      this.#timer = setTimeout(() => this.#arm(), left);
+      return;
+    }
+    this.fired = true;
+    this.#onSilent();
+  }
+}
+
+const clock = (ms) => new Date(ms).toLocaleTimeString();
+
 /**
  * Follows an SSE endpoint: calls onEvent(name, data, id) per event, reconnects after a drop with the last
- * id seen (Last-Event-ID, so the journal replays what was missed), and reports its state to onState.
+ * id seen (Last-Event-ID, so the journal replays what was missed), and reports the link to
+ * onState(state, detail), truthfully:
+ * - connecting: the first connection is being made;
+ * - open: bytes arrive (events, or the daemon's `: ping` every x-heartbeat-ms);
+ * - stale: nothing at all for STALE_HEARTBEATS heartbeats, or no answer to a reconnect: the daemon is hung
+ *   or the network is gone; it keeps trying;
+ * - closed: the daemon ended the stream (it is stopping); it keeps trying;
+ * - reconnecting: the connection failed or was refused; it keeps trying every RETRY_MS;
+ * - paused: this tab is hidden; unauthorized: the token was refused (it stops).
  *
  * A hidden tab lets go of its stream ('paused') and picks it up with Last-Event-ID when shown again: a
  * browser opens at most six connections to one host, so tabs that each held their streams for as long as
@@ -62,12 +136,15 @@ export function followEvents(path, onEvent, onState = () => {}) {
   let stopped = false;
   let controller;
   let wake;
+  let silentLimit = CONNECT_TIMEOUT_MS;
+  let lastDataAt;
   const onVisibility = () => {
     if (document.hidden) controller?.abort();
     else wake?.();
   };
   document.addEventListener('visibilitychange', onVisibility);
   const run = async () => {
+    onState('connecting');
     while (!stopped) {
       if (document.hidden) {
         onState('paused');
@@ -76,16 +153,26 @@ export function followEvents(path, onEvent, onState = () => {}) {
         continue;
       }
       controller = new AbortController();
+      const watch = new SilenceWatch(silentLimit, () => controller.abort());
+      let next;
       try {
         const res = await fetch(path, { headers: headers(lastId ? { 'last-event-id': lastId } : {}), signal: controller.signal });
+        watch.touch();
         if (res.status === 401) throw new Unauthorized(path);
-        if (!res.ok || !res.body) throw new Error(`${path}: HTTP ${res.status}`);
+        if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);
+        // A daemon that names no heartbeat cannot be told silent from idle: no limit then.
+        const heartbeatMs = Number(res.headers.get('x-heartbeat-ms'));
+        silentLimit = heartbeatMs > 0 ? heartbeatMs * STALE_HEARTBEATS : Infinity;
+        watch.setLimit(silentLimit);
+        lastDataAt = Date.now();
         onState('open');
         const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
         let buffer = '';
         for (;;) {
           const { value, done } = await reader.read();
           if (done) break;
+          watch.touch();
+          lastDataAt = Date.now();
           buffer += value;
           let end;
           while ((end = buffer.indexOf('\n\n')) >= 0) {
@@ -103,16 +190,22 @@ export function followEvents(path, onEvent, onState = () => {}) {
             if (data.length > 0) onEvent(name, data.join('\n'), id);
           }
         }
+        next = ['closed', `the daemon ended the stream at ${clock(Date.now())}`];
       } catch (error) {
         if (stopped) return;
         if (error instanceof Unauthorized) {
           onState('unauthorized');
           return;
         }
+        const since = lastDataAt ? `nothing since ${clock(lastDataAt)}` : 'no answer yet';
+        if (watch.fired) next = ['stale', `${since}; the daemon is hung or the network is down`];
+        else next = ['reconnecting', `${since}: ${error.message}`];
+      } finally {
+        watch.stop();
       }
       if (document.hidden) continue; // let go on purpose: wait to be shown, not to reconnect
-      onState('reconnecting');
-      await new Promise((resolve) => setTimeout(resolve, 2000));
+      onState(...next);
+      await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
     }
   };
   void run();

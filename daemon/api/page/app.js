@@ -1,7 +1,7 @@
 // The status page: health and readiness, topics, control loops, runs with their live events, pending
 // approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every figure comes
 // from the API (GET /status, /runs, /metrics, /events, /live/map).
-import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized } from '/page/api.js';
+import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized, Unreachable } from '/page/api.js';
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 
@@ -36,6 +36,23 @@ function showError(error) {
   }
   $('error').hidden = !error;
   $('error').textContent = error ? String(error.message ?? error) : '';
+}
+
+/** The badges say what is known now: with no answer from the daemon, its last health is not its health. */
+function showUnreachable() {
+  $('health').textContent = 'health unreachable';
+  $('health').className = 'badge fail';
+  $('ready').textContent = 'ready ?';
+  $('ready').className = 'badge';
+}
+
+/** The event stream's link: its state in words, a class for its colour, and what is known of why. */
+function showLink(state, detail) {
+  const link = $('stream');
+  link.textContent = `events: ${state}`;
+  link.className = `link ${state}`;
+  link.dataset.state = state;
+  link.title = detail ?? '';
 }
 
 async function refreshStatus() {
@@ -138,9 +155,9 @@ function startStreams() {
   for (const stop of streams) stop();
   const view = new MapView($('map'));
   streams = [
-    followEvents('/events?kinds=agent_event,run_state', onJournalEvent, (state) => {
-      $('stream').textContent = `events: ${state}`;
-      if (state === 'open') void refreshRuns();
+    followEvents('/events?kinds=agent_event,run_state', onJournalEvent, (state, detail) => {
+      showLink(state, detail);
+      if (state === 'open') void refreshRuns().catch(showError);
       if (state === 'unauthorized') showError(new Unauthorized());
     }),
     followEvents('/live/map', (name, data) => {
@@ -154,13 +171,21 @@ function startStreams() {
   ];
 }
 
+let ticking = false;
+
 async function tick() {
-  if (document.hidden) return; // a hidden tab asks nothing; it refreshes when shown
+  // A hidden tab asks nothing (it refreshes when shown), and a tick waiting on a daemon that does not
+  // answer is not joined by another every 2 s.
+  if (document.hidden || ticking) return;
+  ticking = true;
   try {
     await refreshStatus();
     showError(undefined);
   } catch (error) {
+    if (error instanceof Unreachable) showUnreachable();
     showError(error);
+  } finally {
+    ticking = false;
   }
 }
 

@@ -1,8 +1,9 @@
-import type { FastifyPluginAsync } from 'fastify';
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { AGENT_EVENT, RUN_STATE } from '../../agent/run-store.ts';
 import { didYouMean } from '../../config/did-you-mean.ts';
 import { HttpError } from '../errors.ts';
+import { sseHeaders } from '../sse/sse-frame.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -46,13 +47,26 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
       const { kinds, last_event_id } = request.query;
       const header = request.headers['last-event-id'];
       const filter = kinds ? parseKinds(kinds) : undefined;
+      if (headOnly(request, reply, hub.heartbeatMs)) return reply;
       reply.hijack();
       hub.open(reply.raw, { lastEventId: header ?? last_event_id, ...(filter ? { kinds: filter } : {}) });
     },
   );
 
-  app.get('/live/map', { schema: { querystring: NoQuery } }, async (_request, reply) => {
+  app.get('/live/map', { schema: { querystring: NoQuery } }, async (request, reply) => {
+    if (headOnly(request, reply, live.heartbeatMs)) return reply;
     reply.hijack();
     live.open(reply.raw);
   });
 };
+
+/**
+ * HEAD on a stream: its headers, then the end. Fastify runs the GET handler for HEAD, and a stream opened
+ * for it would send no body and never end, so a HEAD probe (a monitor, `curl -I`) would hang.
+ */
+function headOnly(request: FastifyRequest, reply: FastifyReply, heartbeatMs: number): boolean {
+  if (request.method !== 'HEAD') return false;
+  const { connection: _, ...headers } = sseHeaders(heartbeatMs);
+  void reply.headers(headers).send();
+  return true;
+}

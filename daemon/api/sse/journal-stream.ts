@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { Journal } from '../../contract/services.ts';
 import type { FrameRing } from './frame-ring.ts';
-import { gapFrame, recordFrame } from './sse-frame.ts';
+import { gapFrame, PING_FRAME, recordFrame } from './sse-frame.ts';
 
 export interface JournalStreamOptions {
   journal: Journal;
@@ -69,9 +69,9 @@ export class JournalStream {
     });
   }
 
-  /** A comment line for idle proxies; skipped while the client is behind (it is not idle then). */
+  /** A comment line for idle proxies and the client's liveness check; skipped while the client is behind (it is not idle then). */
   heartbeat(): void {
-    if (!this.#ended && !this.#waitingDrain) this.#o.res.write(': ping\n\n');
+    if (!this.#ended && !this.#waitingDrain) this.#o.res.write(PING_FRAME);
   }
 
   pump(): void {

@@ -1,4 +1,25 @@
+import type { OutgoingHttpHeaders } from 'node:http';
 import type { JournalRecord } from '../../contract/services.ts';
+
+/** The header that tells a client how often the stream sends at least a `: ping` comment. */
+export const HEARTBEAT_HEADER = 'x-heartbeat-ms';
+
+/**
+ * The response headers of an event stream. `x-heartbeat-ms` lets a client tell a live stream from a
+ * silent one (a hung daemon, a network gone without a FIN): nothing for a few heartbeats means stale.
+ */
+export function sseHeaders(heartbeatMs: number): OutgoingHttpHeaders {
+  return {
+    'content-type': 'text/event-stream; charset=utf-8',
+    'cache-control': 'no-cache, no-transform',
+    connection: 'keep-alive',
+    'x-accel-buffering': 'no',
+    [HEARTBEAT_HEADER]: String(Math.round(heartbeatMs)),
+  };
+}
+
+/** The comment line a stream sends when it has nothing else to send. */
+export const PING_FRAME = ': ping\n\n';
 
 /** One journal record as an SSE event: `id` is its seq, so a reconnecting client resumes with Last-Event-ID. */
 export function recordFrame(record: JournalRecord): string {

@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Journal, MetricFamily } from '../../contract/services.ts';
 import { FrameRing } from './frame-ring.ts';
 import { JournalStream } from './journal-stream.ts';
-import { recordFrame } from './sse-frame.ts';
+import { recordFrame, sseHeaders } from './sse-frame.ts';
 
 export interface SseHubOptions {
   journal: Journal;
@@ -44,6 +44,10 @@ export class SseHub {
     this.#heartbeat.unref();
   }
 
+  get heartbeatMs(): number {
+    return this.#o.heartbeatMs;
+  }
+
   get clients(): number {
     return this.#streams.size;
   }
@@ -55,12 +59,7 @@ export class SseHub {
     // An id past the journal's end means the journal is not the one the client read (a new data dir).
     const ahead = options.lastEventId !== undefined && options.lastEventId > last;
     const fromSeq = options.lastEventId === undefined || ahead ? last + 1 : options.lastEventId + 1;
-    res.writeHead(200, {
-      'content-type': 'text/event-stream; charset=utf-8',
-      'cache-control': 'no-cache, no-transform',
-      connection: 'keep-alive',
-      'x-accel-buffering': 'no',
-    });
+    res.writeHead(200, sseHeaders(this.#o.heartbeatMs));
     res.write(`retry: 2000\n: journal at seq ${last}\n\n`);
     if (ahead) res.write(`event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`);
     const stream: JournalStream = new JournalStream({

@@ -16,6 +16,14 @@ export const ApiConfig = Section(
       description: 'Bearer token every route but /healthz and /readyz requires when set; mandatory off loopback. Use ${AURAISON_EDGE_API_TOKEN}.',
     }),
     body_limit_bytes: Type.Integer({ minimum: 1024, maximum: 64 * 1024 * 1024, default: 1024 * 1024, description: 'Largest request body; larger ones get 413.' }),
+    request_timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 3600,
+      default: 30,
+      description:
+        'A request (its headers and body) must have arrived within this many seconds of its first byte; a slower one gets 408 and its connection is closed. Raise it with body_limit_bytes for big bodies on slow links. An event stream, once its request has arrived, is not cut.',
+    }),
+    keep_alive_timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 3600, default: 72, description: 'An idle keep-alive connection (between requests) is closed after this long.' }),
     query: Section(
       {
         timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 10_000, description: 'Longest a POST /query may run (a request may ask for less).' }),
@@ -40,7 +48,12 @@ export const ApiConfig = Section(
         max_buffered_bytes: Type.Integer({ minimum: 4096, default: 1024 * 1024, description: 'Bytes an SSE client may have unread before the daemon stops writing to it.' }),
         max_lag: Type.Integer({ minimum: 10, default: 10_000, description: 'Records an SSE client may fall behind (or ask to replay) before it is skipped ahead with a `gap` event.' }),
         stall_timeout_s: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'An SSE client that reads nothing for this long while its buffer is full is cut off.' }),
-        heartbeat_s: Type.Number({ exclusiveMinimum: 0, default: 15, description: 'Comment line sent to an idle SSE client so proxies keep the stream open.' }),
+        heartbeat_s: Type.Number({
+          exclusiveMinimum: 0,
+          default: 5,
+          description:
+            'A `: ping` comment line goes to every SSE client (GET /events, /live/map) this often, so proxies keep the stream open and a client can tell a live link from a dead one: the status page calls a stream silent for 3 heartbeats stale, and reconnects.',
+        }),
       },
       'GET /events: Server-Sent Events from the durable journal.',
     ),
@@ -63,7 +76,7 @@ export const FoxgloveConfig = Section(
     allowed_origins: Type.Array(Type.String({ minLength: 1 }), {
       default: DEFAULT_ALLOWED_ORIGINS,
       description:
-        'Browser origins (web pages) allowed to connect: exact (https://app.foxglove.dev), any port (http://localhost:*), or * for any. Clients that send no Origin (scripts, desktop apps) are always allowed; other web pages are refused with 403, so a page open in a browser cannot read topics or drive the robot.',
+        'Browser origins (web pages) allowed to connect: exact (https://app.foxglove.dev), any port (http://localhost:*), null, file://, or * for any. Clients that send no Origin (scripts) and desktop apps (the Foxglove and Lichtblick apps send Origin null from an Electron User-Agent) are always allowed; other web pages, and browser pages with Origin null (a page opened from a file, a sandboxed iframe), are refused with 403, so a page open in a browser cannot read topics or drive the robot.',
     }),
     topics: Section(
       {
