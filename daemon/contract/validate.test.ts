@@ -33,6 +33,14 @@ describe('contract validation', () => {
     expect(issues).toContainEqual({ path: 'extra', message: expect.stringMatching(/^unknown key/) });
   });
 
+  it("names unknown keys even past the error cap (64), where the parent object's error is cut off", () => {
+    const bad: Record<string, unknown> = { ...intent(), tpye: 'x' };
+    for (let i = 0; i < 70; i++) bad[`k${i}`] = i;
+    const issues = intents.issues(bad);
+    expect(issues[0]).toEqual({ path: 'tpye', message: 'unknown key (did you mean "type"?)' });
+    expect(issues[1]).toEqual({ path: 'k0', message: expect.stringMatching(/^unknown key \(known keys: intent_id, type/) });
+  });
+
   it('states a length bound as one range, with the unit in the singular for 1', async () => {
     const { default: Type } = await import('typebox');
     const message = (schema: Parameters<typeof Type.Object>[0][string], value: unknown) => new Validator(Type.Object({ v: schema })).issues({ v: value })[0]?.message;

@@ -75,6 +75,8 @@ export class Validator<T extends TSchema> {
     // Only the first problem per path: the rest are usually consequences of it.
     const byPath = new Map<string, ValidationIssue>();
     for (const issue of issues) if (!byPath.has(issue.path)) byPath.set(issue.path, issue);
+    // Never "invalid" with nothing to say: an error this file does not describe still names the value.
+    if (byPath.size === 0) return [{ path: '', message: `does not match the expected shape (${errors[0]?.message ?? 'no detail'})` }];
     return [...byPath.values()];
   }
 
@@ -89,18 +91,16 @@ export class Validator<T extends TSchema> {
     const path = formatPath(segments);
     const node = schemaAt(this.schema as unknown as SchemaNode, error.schemaPath);
     switch (error.keyword) {
-      case 'boolean':
-        return []; // `schema is false` duplicates the additionalProperties error of the parent
+      case 'boolean': {
+        // `schema is false` under additionalProperties: one error per unknown key, reported before the
+        // parent's additionalProperties error, which the error cap (64) cuts off when there are many.
+        if (!error.schemaPath.endsWith('/additionalProperties')) return [];
+        const parent = schemaAt(this.schema as unknown as SchemaNode, error.schemaPath.slice(0, -'/additionalProperties'.length));
+        return [unknownKey(segments.slice(0, -1), segments.at(-1)!, parent)];
+      }
       case 'additionalProperties': {
         const extra = (error.params.additionalProperties as string[] | undefined) ?? [];
-        const known = Object.keys((node?.properties as SchemaNode | undefined) ?? {});
-        return extra.map((key) => {
-          const guess = didYouMean(key, known);
-          return {
-            path: formatPath([...segments, key]),
-            message: `unknown key${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
-          };
-        });
+        return extra.map((key) => unknownKey(segments, key, node));
       }
       case 'required': {
         const missing = (error.params.requiredProperties as string[] | undefined) ?? [];
@@ -112,6 +112,15 @@ export class Validator<T extends TSchema> {
       }
     }
   }
+}
+
+function unknownKey(parentSegments: string[], key: string, parent: SchemaNode | undefined): ValidationIssue {
+  const known = Object.keys((parent?.properties as SchemaNode | undefined) ?? {});
+  const guess = didYouMean(key, known);
+  return {
+    path: formatPath([...parentSegments, key]),
+    message: `unknown key${guess ? ` (did you mean "${guess}"?)` : known.length ? ` (known keys: ${known.join(', ')})` : ''}`,
+  };
 }
 
 /**
