@@ -1,6 +1,6 @@
 import type { NormalizationSettings, PolicySettings } from '../../daemon/config/sections/system1.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
-import { DatasetError, type FeatureStats } from './dataset/dataset-types.ts';
+import { DatasetError, type FeatureStats, type LeRobotFeature } from './dataset/dataset-types.ts';
 import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';
 import { PolicyRunner } from './policy-runner.ts';
 
@@ -63,6 +63,53 @@ function datasetStats(mode: 'mean_std' | 'min_max', stats: FeatureStats | undefi
   return settings;
 }
 
+/** Values per frame of a dataset feature, as info.json declares it. */
+const featureSize = (f: LeRobotFeature): number => f.shape.reduce((a, b) => a * b, 1);
+
+/** Features a policy can read: numbers, not images or videos. */
+const numeric = (f: LeRobotFeature): boolean => !['video', 'image', 'string'].includes(f.dtype);
+
+/**
+ * Checks before the first frame what a size or name mismatch would otherwise fail at frame 0 with, in the
+ * runner's words and with no way out: each --input names a model input and a numeric feature of the size
+ * that input takes, every model input is fed, and the action output is as long as the recorded action.
+ * Sizes are info.json's; a row that disagrees with them (ragged data) is still caught at its frame.
+ */
+function checkMapping(
+  features: Record<string, LeRobotFeature>,
+  mapping: {
+    inputs: Record<string, string>;
+    /** Whether the user gave --input, or the only input reads observation.state by default. */
+    explicit: boolean;
+    /** Every input of the model, recurrent ones included. */
+    names: string[];
+    /** The inputs a caller feeds (not the recurrent ones), with the size each takes. */
+    fed: { name: string; shape: number[]; size: number }[];
+    output: { name: string; dim: number | undefined };
+    actionFeature: string;
+  },
+): void {
+  const { inputs, explicit, names, fed, output, actionFeature } = mapping;
+  const usable = Object.entries(features).filter(([, f]) => numeric(f)).map(([key, f]) => `${key} [${f.shape.join(', ')}]`).join(', ');
+  for (const [input, feature] of Object.entries(inputs)) {
+    const said = explicit ? `--input ${input}=${feature}` : `model input "${input}" reads ${feature} by default`;
+    if (!names.includes(input)) throw new DatasetError(`${said}: the model has no input "${input}" (inputs: ${names.join(', ')})`);
+    const taken = fed.find((i) => i.name === input);
+    const f = features[feature];
+    if (!taken || !f) continue; // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
+    if (!numeric(f)) throw new DatasetError(`${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`);
+    if (featureSize(f) !== taken.size) {
+      throw new DatasetError(`${said}: ${feature} has ${featureSize(f)} values per frame, but model input "${input}" takes ${taken.size} (${JSON.stringify(taken.shape)}); map it to a feature of that size with --input ${input}=FEATURE (features: ${usable})`);
+    }
+  }
+  const unfed = fed.filter((i) => !(i.name in inputs));
+  if (unfed.length > 0) throw new DatasetError(`model input${unfed.length > 1 ? 's' : ''} ${unfed.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')} not fed: give --input NAME=FEATURE for each (features: ${usable})`);
+  const action = features[actionFeature];
+  if (action && output.dim !== undefined && featureSize(action) !== output.dim) {
+    throw new DatasetError(`model output "${output.name}" has ${output.dim} values per action, but the dataset's ${actionFeature} has ${featureSize(action)}; choose the output with --output NAME, or the recorded action with --action FEATURE (features: ${usable})`);
+  }
+}
+
 /**
  * Runs a dataset's recorded observations through a policy offline, frame by frame in episode order
  * (recurrent state reset at each episode), and compares the first action of each output with the
@@ -100,6 +147,14 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   }
   const active = await PolicyRunner.open(name, settings);
   try {
+    checkMapping(summary.features, {
+      inputs,
+      explicit: options.inputs !== undefined,
+      names: model.inputs.map((i) => i.name),
+      fed: active.callerInputs,
+      output: { name: output, dim: perStep(model.outputs.find((o) => o.name === output)) },
+      actionFeature,
+    });
     const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
     if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
     if (episodes) {

@@ -41,6 +41,7 @@ export function openaiClient(endpoint: Endpoint, maxLineBytes?: number): OpenAI 
   return new OpenAI({
     apiKey: endpoint.apiKey,
     baseURL: endpoint.model.baseUrl,
+    ...(endpoint.model.headers ? { defaultHeaders: endpoint.model.headers } : {}),
     timeout: settings.request_timeout_ms,
     maxRetries: 0,
     logLevel: 'off',

@@ -1,5 +1,6 @@
 import type { Model } from '@mariozechner/pi-ai';
 import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
+import { splitCredentials } from './redact-url.ts';
 
 /** A configured endpoint, resolved: its pi-ai model (custom baseUrl) and its API key from the environment. */
 export interface Endpoint {
@@ -16,12 +17,15 @@ export interface Endpoint {
  */
 export function resolveEndpoint(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv = process.env): Endpoint {
   const key = settings.api_key_env ? env[settings.api_key_env] : undefined;
+  const { url, authorization } = splitCredentials(settings.base_url);
   const model: Model<'openai-completions'> = {
     id: settings.model,
     name: `${settings.name} (${settings.model})`,
     api: 'openai-completions',
     provider: `edge-${settings.name}`,
-    baseUrl: settings.base_url.replace(/\/+$/, ''),
+    baseUrl: url.replace(/\/+$/, ''),
+    // pi-ai and the openai client both send these after (over) their own Bearer header.
+    ...(authorization ? { headers: { Authorization: authorization } } : {}),
     reasoning: false,
     input: ['text'],
     cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0 },

@@ -60,6 +60,8 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
       prepared = await statements.prepare(0);
     } catch (error) {
       if (/Can only (delete|update|insert)|read-only/i.test((error as Error).message)) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
+      const topic = /Table with name (\/.*?) does not exist/.exec((error as Error).message)?.[1];
+      if (topic !== undefined) throw new Error(await missingTopic(conn, topic, paths.root, (error as Error).message));
       throw error;
     }
     if (prepared.statementType !== STATEMENT_SELECT) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
@@ -82,6 +84,22 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
     conn.closeSync();
     instance.closeSync();
   }
+}
+
+/** How many of the lakehouse's topics an error about a missing one lists. */
+const TOPICS_LISTED = 12;
+
+/**
+ * DuckDB's words for a topic the lakehouse lacks ("Table with name /odom does not exist! Did you mean
+ * "/tf"?") suggest a typo; far more often the topic was never recorded (the recorder is off by default) or
+ * imported. So the message says what the lakehouse holds and how topics get into it.
+ */
+async function missingTopic(conn: DuckDBConnection, topic: string, root: string, duckdbMessage: string): Promise<string> {
+  const topics = (await conn.runAndReadAll("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name")).getRows().map((r) => String(r[0]));
+  const guess = /Did you mean "(\/[^"]*)"\?/.exec(duckdbMessage)?.[1];
+  const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more (SELECT DISTINCT topic FROM messages)` : topics.join(', ');
+  const has = topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
+  return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default) or from \`auraison-edge bag import PATH\`.`;
 }
 
 /** 1 GiB, or a quarter of the RAM on a smaller machine. */

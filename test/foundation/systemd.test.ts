@@ -2,6 +2,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { privateTmpWarnings } from '../../daemon/cli/commands/install-service.ts';
 import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('systemd-');
@@ -91,7 +92,20 @@ describe('systemd integration', () => {
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: data_dir /var/tmp/auraison-edge-data is under /var/tmp: the unit has PrivateTmp=yes');
     const fine = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
-    expect(fine.stderr).not.toContain('PrivateTmp');
+    expect(fine.stderr).not.toContain('warning: data_dir');
+  });
+
+  it('warns when the config or the checkout is under /tmp, where the service (PrivateTmp=yes) cannot see it', async () => {
+    const warnings = (paths: { dataDir?: string; config?: string; bin?: string }) =>
+      privateTmpWarnings({ dataDir: paths.dataDir ?? '/var/lib/auraison-edge', dataDirSetting: paths.dataDir ?? './.auraison-edge', config: paths.config ?? '/etc/auraison-edge/edge.yaml', bin: paths.bin ?? '/opt/auraison-edge/bin/auraison-edge.js' });
+    expect(warnings({})).toEqual([]);
+    expect(warnings({ config: '/tmp/x/edge.yaml' })).toEqual([expect.stringMatching(/^config \/tmp\/x\/edge\.yaml is under \/tmp: .* cannot read it; put the config elsewhere/)]);
+    expect(warnings({ bin: '/var/tmp/co/bin/auraison-edge.js' })).toEqual([expect.stringMatching(/^this checkout \(\/var\/tmp\/co\/bin\/auraison-edge\.js\) is under \/var\/tmp: /)]);
+    expect(warnings({ config: '/tmpfiles/edge.yaml', bin: '/home/r/tmp/bin/auraison-edge.js' })).toEqual([]);
+    // And through the CLI: a config in a temp dir gets the warning, the unit is still written.
+    const r = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    expect(r.code).toBe(0);
+    if (config.startsWith('/tmp/')) expect(r.stderr).toContain(`warning: config ${config} is under /tmp: the unit has PrivateTmp=yes`);
   });
 
   it('refuses to install a service whose config is invalid', async () => {

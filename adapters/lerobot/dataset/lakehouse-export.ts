@@ -207,6 +207,15 @@ async function openLakehouse(conn: DuckDBConnection, database: string, warnings:
   return 'own.';
 }
 
+/** How many of the lakehouse's topics an error about a missing one lists. */
+const TOPICS_LISTED = 12;
+
+/** A time as both the forms --window takes: ISO 8601 (UTC) and ns since the epoch. */
+function nsText(ns: bigint): string {
+  const ms = Number(ns / 1_000_000n);
+  return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? `${new Date(ms).toISOString()} (${ns} ns)` : `${ns} ns`;
+}
+
 async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
   const candidates = [f.relation, f.relation.replace(/^\//, ''), f.relation.replace(/^\//, '').replaceAll('/', '_')];
   let relation: string | undefined;
@@ -222,7 +231,9 @@ async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapp
   }
   if (!relation) {
     const topics = schema === '' ? (await queryRows(conn, `SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name`)).map((r) => String(r.view_name)) : [];
-    const known = schema === '' ? ` (its topics: ${topics.length > 0 ? topics.join(', ') : 'none yet; record or import a bag first'})` : '';
+    // A lakehouse of imported test bags holds a hundred topics: name a few, and where to list them all.
+    const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more: auraison-edge query 'SELECT DISTINCT topic FROM messages'` : topics.join(', ');
+    const known = schema === '' ? ` (its topics: ${topics.length > 0 ? listed : 'none yet; record or import a bag first'})` : '';
     throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${[...new Set(candidates)].map((c) => JSON.stringify(c)).join(' or ')}${known}`);
   }
   const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
@@ -262,7 +273,12 @@ async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapp
     times.push(BigInt(r.t as bigint | number));
     values.push(Float32Array.from(flat));
   }
-  if (rows.length === 0) throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${startNs} and ${endNs}`);
+  if (rows.length === 0) {
+    // Window times are hard to guess (log time is wall time, a sped-up sim packs minutes into seconds): say where the data is.
+    const [span] = await queryRows(conn, `SELECT min(${time}) AS first, max(${time}) AS last FROM ${schema}${sqlIdent(relation)}`);
+    const has = span?.first === null || span?.first === undefined ? `${relation} has no rows at all` : `its rows run from ${nsText(BigInt(span.first as bigint))} to ${nsText(BigInt(span.last as bigint))}`;
+    throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${nsText(startNs)} and ${nsText(endNs)}; ${has}: give a window inside that`);
+  }
   if (times.length === 0) throw new DatasetError(`feature ${f.key}: every row of ${relation} between ${startNs} and ${endNs} has column "${nulls!.column}" NULL`);
   return { times, values, dim, nulls };
 }

@@ -1,6 +1,7 @@
 import type { RunState } from '../../contract/schemas.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
+import { unreachableAdvice } from '../api-unreachable.ts';
 import { resolveConfig } from '../config-option.ts';
 
 export const command: Command = {
@@ -35,7 +36,8 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     const { config } = resolveConfig(values.config, io.env);
     const { resolveDataDir } = await import('../../config/load.ts');
     const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
-    const target = resolveApiTarget({ config, dataDir: resolveDataDir(config, io.cwd), env: io.env, url: values.url, token: values.token });
+    const dataDir = resolveDataDir(config, io.cwd);
+    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
     if (!target) {
       io.stderr('auraison-edge approve: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
       return 1;
@@ -49,7 +51,7 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
       return 0;
     } catch (error) {
       if (!(error instanceof ApiClientError)) throw error;
-      io.stderr(`auraison-edge approve: ${error.message}\n`);
+      io.stderr(`auraison-edge approve: ${error.message}${error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : ''}\n`);
       return 1;
     }
   },

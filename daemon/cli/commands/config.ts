@@ -20,7 +20,7 @@ check  validates the config as \`run\` does, without starting anything: the sche
 show   prints the config in effect, every default filled in, as YAML (or JSON with --json). A value
        written with \${ENV} is shown as written, so secrets from the environment are never printed, and
        a secret written in the file itself (api.token, any key named token, password, secret or api_key)
-       is shown as <hidden>.
+       is shown as <hidden>, and a password in a URL (http://user:pw@host) as ***.
 
 Options:
   --config FILE  the config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
@@ -43,7 +43,8 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       return issues.length === 0 ? 0 : 2;
     }
     if (!config) throw new ConfigError(name, issues);
-    const shown = hideSecrets(restoreTemplates(config, templates));
+    const { redactUrl } = await import('../../../adapters/vllm/redact-url.ts');
+    const shown = hideSecrets(restoreTemplates(config, templates), redactUrl);
     io.stdout(values.json ? `${JSON.stringify(shown, null, 2)}\n` : stringify(shown));
     return 0;
   },
@@ -59,14 +60,20 @@ const HIDDEN = '<hidden>';
 /** Keys that hold a secret: `token`, `api_token`, `password`, `client_secret`, `api_key` (not `api_key_env`, a name). */
 const SECRET_KEY = /(?:^|_)(?:token|password|passwd|secret|api_?key)$/i;
 
+/** A value written as a `${ENV}` reference: shown as written, since it names the secret, never holds it. */
+const ENV_REFERENCE = /\$\{[A-Za-z_]/;
+
 /**
  * The config with each non-empty secret hidden, unless it is a `${ENV}` reference (already put back as
- * written): a config shown in a ticket or a CI log must not carry the token written in the file.
+ * written): a config shown in a ticket or a CI log must not carry the token written in the file. A
+ * password in a URL's userinfo (`base_url: http://user:pw@host/v1`) is a secret too, whatever the key:
+ * it becomes `***`, as in `status` and `llm check`.
  */
-function hideSecrets(value: unknown): unknown {
-  if (Array.isArray(value)) return value.map(hideSecrets);
+function hideSecrets(value: unknown, redactUrl: (url: string) => string): unknown {
+  if (Array.isArray(value)) return value.map((item) => hideSecrets(item, redactUrl));
+  if (typeof value === 'string') return ENV_REFERENCE.test(value) ? value : redactUrl(value);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) && typeof item === 'string' && item !== '' && !/\$\{[A-Za-z_]/.test(item) ? HIDDEN : hideSecrets(item)]),
+    Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) && typeof item === 'string' && item !== '' && !ENV_REFERENCE.test(item) ? HIDDEN : hideSecrets(item, redactUrl)]),
   );
 }

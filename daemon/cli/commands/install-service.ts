@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, resolve } from 'node:path';
 import { loadConfigFile, resolveDataDir } from '../../config/load.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
@@ -25,7 +25,7 @@ Options:
                   /var/lib/auraison-edge from systemd, StateDirectory=, owned by the run-as user;
                   ~/.local/share/auraison-edge with --user). A DIR made by a root install is given to
                   the run-as user
-  --output FILE   write the unit here instead
+  --output FILE   write the unit here instead (then copy it to where systemd looks, as the output says)
   --dry-run       print the unit instead of writing it
 
 Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now auraison-edge
@@ -49,17 +49,15 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     const runAs = user ? undefined : (values['run-as'] ?? io.env.SUDO_USER ?? userInfo().username);
     const account = runAs === undefined ? undefined : lookUpAccount(runAs);
     if (runAs !== undefined && !account) io.stderr(`warning: no account ${runAs} on this host (id ${runAs} failed); the unit has no Group= line\n`);
-    // PrivateTmp=yes gives the service its own /tmp, deleted when it stops: recordings there would be lost.
     const dataDir = resolveDataDir(parsed, workdir ?? join('/var/lib', STATE_DIRECTORY));
-    if (/^\/(var\/)?tmp(\/|$)/.test(dataDir)) {
-      io.stderr(`warning: data_dir ${dataDir} is under ${dataDir.startsWith('/var/tmp') ? '/var/tmp' : '/tmp'}: the unit has PrivateTmp=yes, so the service writes to a private copy that systemd deletes on every stop, and the CLI can't see it. Point data_dir elsewhere (e.g. leave it relative, under the working directory).\n`);
-    }
+    for (const warning of privateTmpWarnings({ dataDir, dataDirSetting: parsed.data_dir, config, bin: BIN })) io.stderr(`warning: ${warning}\n`);
     const unit = renderUnit({ node: process.execPath, bin: BIN, config, workdir, user, runAs, group: account?.group });
     if (values['dry-run']) {
       io.stdout(unit);
       return 0;
     }
-    const target = values.output ? resolve(io.cwd, values.output) : user ? join(homedir(), '.config/systemd/user/auraison-edge.service') : '/etc/systemd/system/auraison-edge.service';
+    const installed = user ? join(homedir(), '.config/systemd/user/auraison-edge.service') : '/etc/systemd/system/auraison-edge.service';
+    const target = values.output ? resolve(io.cwd, values.output) : installed;
     mkdirSync(dirname(target), { recursive: true });
     if (workdir !== undefined && !existsSync(workdir)) {
       mkdirSync(workdir, { recursive: true });
@@ -68,7 +66,9 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     }
     writeFileSync(target, unit);
     const ctl = user ? 'systemctl --user' : 'systemctl';
-    io.stdout(`wrote ${target}\nnext: ${ctl} daemon-reload && ${ctl} enable --now auraison-edge\nlogs: journalctl ${user ? '--user ' : ''}-u auraison-edge -f\n`);
+    // systemd looks for units in its own directories only: one written elsewhere has to be put there first.
+    const copy = target === installed ? '' : `${user ? '' : 'sudo '}cp ${shellWord(target)} ${shellWord(installed)} && `;
+    io.stdout(`wrote ${target}\nnext: ${copy}${ctl} daemon-reload && ${ctl} enable --now auraison-edge\nlogs: journalctl ${user ? '--user ' : ''}-u auraison-edge -f\n`);
     return 0;
   },
 };
@@ -81,4 +81,33 @@ function lookUpAccount(name: string): { uid: number; gid: number; group: string 
   };
   const [uid, gid, group] = [id('-u'), id('-g'), id('-gn')];
   return uid && gid && group ? { uid: Number(uid), gid: Number(gid), group } : undefined;
+}
+
+/** A path as a shell word, for a command the user copies: quoted only when it has to be. */
+function shellWord(path: string): string {
+  return /^[\w@%+=:,./-]+$/.test(path) ? path : `'${path.replaceAll("'", "'\\''")}'`;
+}
+
+/** Where a path lies under /tmp or /var/tmp, which one; undefined elsewhere. */
+function tmpRoot(path: string): string | undefined {
+  return /^\/var\/tmp(\/|$)/.test(path) ? '/var/tmp' : /^\/tmp(\/|$)/.test(path) ? '/tmp' : undefined;
+}
+
+/**
+ * The unit has PrivateTmp=yes: the service gets its own empty /tmp and /var/tmp, deleted when it stops. A
+ * data_dir there loses its recordings; a config or a checkout there is not found, so the unit cannot start.
+ */
+export function privateTmpWarnings(paths: { dataDir: string; dataDirSetting: string; config: string; bin: string }): string[] {
+  const warnings: string[] = [];
+  const dataTmp = tmpRoot(paths.dataDir);
+  if (dataTmp) {
+    // A relative data_dir is under /tmp only because the working directory is: that is what to move.
+    const fix = isAbsolute(paths.dataDirSetting) ? 'Point data_dir elsewhere (e.g. leave it relative, under the working directory).' : `Give a --workdir outside /tmp and /var/tmp (data_dir ${paths.dataDirSetting} is relative to it).`;
+    warnings.push(`data_dir ${paths.dataDir} is under ${dataTmp}: the unit has PrivateTmp=yes, so the service writes to a private copy that systemd deletes on every stop, and the CLI can't see it. ${fix}`);
+  }
+  const configTmp = tmpRoot(paths.config);
+  if (configTmp) warnings.push(`config ${paths.config} is under ${configTmp}: the unit has PrivateTmp=yes, so the service sees an empty private ${configTmp} and cannot read it; put the config elsewhere (e.g. /etc/auraison-edge/edge.yaml).`);
+  const binTmp = tmpRoot(paths.bin);
+  if (binTmp) warnings.push(`this checkout (${paths.bin}) is under ${binTmp}: the unit runs it from there, and with PrivateTmp=yes the service sees an empty private ${binTmp}; install from a checkout elsewhere (e.g. /opt/auraison-edge).`);
+  return warnings;
 }

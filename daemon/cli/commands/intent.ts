@@ -1,6 +1,7 @@
 import type { RunState } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
+import { unreachableAdvice } from '../api-unreachable.ts';
 import { resolveConfig } from '../config-option.ts';
 
 export const command: Command = {
@@ -68,7 +69,8 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     const { config } = resolveConfig(values.config, io.env);
     const { resolveDataDir } = await import('../../config/load.ts');
     const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
-    const target = resolveApiTarget({ config, dataDir: resolveDataDir(config, io.cwd), env: io.env, url: values.url, token: values.token });
+    const dataDir = resolveDataDir(config, io.cwd);
+    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
     if (!target) {
       io.stderr('auraison-edge intent: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
       return 1;
@@ -88,7 +90,8 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
       // The API's message already holds its issues, one per line; list only those it does not.
       const message = (error as Error).message;
       const issues = error instanceof ApiClientError ? (error.issues?.filter((i) => !message.includes(`${i.path}: ${i.message}`)).map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '') : '';
-      io.stderr(`auraison-edge intent: ${message}${issues}\n`);
+      const advice = error instanceof ApiClientError && error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : '';
+      io.stderr(`auraison-edge intent: ${message}${issues}${advice}\n`);
       return 1;
     }
   },

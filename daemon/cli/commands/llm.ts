@@ -1,6 +1,7 @@
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
+import { baseUrlProblem } from '../../../adapters/vllm/redact-url.ts';
 
 export const command: Command = {
   name: 'llm',
@@ -36,7 +37,8 @@ Exit codes: 0 every endpoint answered, 1 one failed (or none is configured), 2 b
       { min: 1, max: 1, names: 'check' },
     );
     if (positionals[0] !== 'check') throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
-    if (values['base-url'] !== undefined && !/^https?:\/\//.test(values['base-url'])) throw new UsageError(`--base-url: expected an http(s) URL, got ${JSON.stringify(values['base-url'])}`);
+    const urlProblem = values['base-url'] === undefined ? undefined : baseUrlProblem(values['base-url']);
+    if (urlProblem) throw new UsageError(`--base-url: ${urlProblem}`);
     const timeout = numberOption('timeout-ms', values['timeout-ms'], { min: 1, integer: true });
     const { config } = resolveConfig(values.config, io.env);
     const { checkEndpoints, formatCheck } = await import('../../../adapters/vllm/llm-check.ts');

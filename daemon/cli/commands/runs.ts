@@ -60,7 +60,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         try {
           const query = new URLSearchParams({ limit: String(limit), ...(values.status ? { status: values.status } : {}) });
           const { runs } = await new ApiClient(target, { timeoutMs: 2000 }).get<{ runs: RunState[] }>(`/runs?${query}`);
-          const lines = runs.map((r) => `${r.run_id}  ${r.status.padEnd(17)} ${r.tree_ref}${r.reason ? `  (${r.reason.slice(0, 80)})` : ''}`);
+          const lines = runs.map((r) => `${r.run_id}  ${r.status.padEnd(17)} ${r.tree_ref}${r.reason ? `  (${shortReason(r.reason)})` : ''}`);
           out({ source: 'api', runs }, runs.length ? `${lines.join('\n')}\n` : 'no runs\n');
           return 0;
         } catch (error) {
@@ -84,7 +84,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         const lines = runs.map((r) => {
           const intent = store.get(r.run_id)!.intent;
           const what = intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
-          return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${r.reason.slice(0, 80)})` : ''}`;
+          return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${shortReason(r.reason)})` : ''}`;
         });
         out({ source: 'journal', runs }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
         return 0;
@@ -102,3 +102,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     }
   },
 };
+
+/** A run's reason as the list shows it: cut at 80 characters, and then marked as cut, so a half sentence is not read as the reason. */
+function shortReason(reason: string): string {
+  return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
+}
