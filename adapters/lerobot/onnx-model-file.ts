@@ -1,9 +1,13 @@
 import { existsSync, readFileSync, statSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
-import onnxProto from 'onnx-proto';
+import type onnxProto from 'onnx-proto';
 import { printable } from './printable.ts';
 
-const { onnx } = onnxProto;
+// onnx-proto (protobufjs, ~80 ms to load) is loaded on first use: the daemon imports this module for the
+// model fingerprints of its SIGHUP check whether or not any policy is configured.
+let proto: typeof onnxProto.onnx | undefined;
+const onnx = (): typeof onnxProto.onnx => (proto ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx);
 
 /** ONNX TensorProto.DataType codes, by name (what ORT and the ONNX spec print). */
 export const ONNX_DTYPES: Record<number, string> = {
@@ -49,18 +53,7 @@ const toNumber = (v: number | { toNumber(): number } | null | undefined): number
  * weights into a runtime. External weight files are listed (and checked to exist), not read.
  */
 export function readOnnxModelInfo(path: string): OnnxModelInfo {
-  let bytes: Uint8Array;
-  try {
-    bytes = readFileSync(path);
-  } catch (error) {
-    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
-  }
-  let model;
-  try {
-    model = onnx.ModelProto.decode(bytes);
-  } catch (error) {
-    throw new OnnxModelError(`${path} is not an ONNX model (protobuf decode failed: ${(error as Error).message})`);
-  }
+  const model = decodeModel(path);
   const graph = model.graph;
   if (!graph) throw new OnnxModelError(`${path} is an ONNX file without a graph`);
   const initializers = graph.initializer ?? [];
@@ -79,7 +72,7 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
   for (const init of initializers) {
     const elements = (init.dims ?? []).reduce<number>((n, d) => n * toNumber(d), 1);
     parameters += elements;
-    const entries = new Map((init.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+    const entries = externalEntries(init);
     const location = entries.get('location');
     if (!location) continue;
     externalData.add(location);
@@ -100,6 +93,53 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
     nodes: (graph.node ?? []).length,
   };
 }
+
+function decodeModel(path: string): onnxProto.onnx.ModelProto {
+  let bytes: Uint8Array;
+  try {
+    bytes = readFileSync(path);
+  } catch (error) {
+    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
+  }
+  try {
+    return onnx().ModelProto.decode(bytes);
+  } catch (error) {
+    throw new OnnxModelError(`${path} is not an ONNX model (protobuf decode failed: ${(error as Error).message})`);
+  }
+}
+
+/** An initializer's external_data entries (location, offset, length, checksum) by key. */
+const externalEntries = (init: onnxProto.onnx.ITensorProto): Map<string, string> => new Map((init.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+
+/**
+ * The model file and every external data file its initializers name, as size and mtime: what changes
+ * when a deployment replaces any of them in place. ONNX lets an exporter name those files anything (the
+ * `location` of each initializer's external_data, relative to the model's directory), so they are read
+ * from the model, not guessed from `<model>.data`. A missing file stamps as `missing`; a model that can't
+ * be read or decoded stamps itself alone (loading it fails and says why).
+ */
+export function modelFingerprint(path: string): string {
+  const stamp = (file: string): string => {
+    const st = statSync(file, { throwIfNoEntry: false });
+    return st ? `${st.size}@${st.mtimeMs}` : 'missing';
+  };
+  const own = stamp(path);
+  // A model with its weights inside can be hundreds of MB: decoded again only when the file changed.
+  let locations = externalLocations.get(path)?.stamp === own ? externalLocations.get(path)!.locations : undefined;
+  if (locations === undefined) {
+    try {
+      const initializers = decodeModel(path).graph?.initializer ?? [];
+      locations = [...new Set(initializers.map((i) => externalEntries(i).get('location')).filter((l): l is string => !!l))];
+    } catch {
+      locations = []; // Unreadable or not ONNX: the model's own stamp says it changed; the load reports what is wrong.
+    }
+    externalLocations.set(path, { stamp: own, locations });
+  }
+  return [`${path}=${own}`, ...locations.map((l) => `${l}=${stamp(join(dirname(path), l))}`)].join(' ');
+}
+
+/** The external data files each model names, by its path, with the stamp of the model they were read from. */
+const externalLocations = new Map<string, { stamp: string; locations: string[] }>();
 
 /** Bytes per element of ONNX tensor types with a fixed size (TensorProto.DataType). */
 const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };

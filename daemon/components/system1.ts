@@ -1,19 +1,15 @@
-import { statSync } from 'node:fs';
+import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
 /**
- * Each policy's model file (and its `.onnx.data` weights beside it, LeRobot's and torch.onnx's name for
- * them) as size and mtime: part of the settings, so a SIGHUP after a model was replaced in place restarts
- * what runs it, as a changed config would. A missing file is recorded as such (the restart then fails
- * and says why, as a start would).
+ * Each policy's model file and every external data file it names (any name: each initializer's
+ * external_data location), as size and mtime: part of the settings, so a SIGHUP after a model or its
+ * weights were replaced in place restarts what runs it, as a changed config would. A missing file is
+ * recorded as such (the restart then fails and says why, as a start would).
  */
 function modelFiles(config: EdgeConfig): Record<string, string> {
-  const stamp = (path: string): string => {
-    const st = statSync(path, { throwIfNoEntry: false });
-    return st ? `${st.size}@${st.mtimeMs}` : 'missing';
-  };
-  return Object.fromEntries(Object.entries(config.policies).map(([name, p]) => [name, `${stamp(p.model)} ${stamp(`${p.model}.data`)}`]));
+  return Object.fromEntries(Object.entries(config.policies).map(([name, p]) => [name, modelFingerprint(p.model)]));
 }
 
 /**

@@ -1,14 +1,18 @@
 import { system1Issues } from '../config/sections/system1.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
-import { ControlLoop, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
+import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
+import { monotonicMs } from './loop-clock.ts';
 import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';
 
 /** What the component needs of a loop; a ControlLoop, or a double in tests. */
 export type LoopHandle = Pick<ControlLoop, 'name' | 'starting' | 'start' | 'stop' | 'alive' | 'stats'>;
 
-/** A loop's figures plus what the component adds: restarts after crashes. */
-export type ComponentLoopStats = ControlLoopStats & { restarts: number };
+/** A loop's figures plus what the component adds: crashes by thread, the last one's cause, restarts after them. */
+export type ComponentLoopStats = ControlLoopStats & { restarts: number; crashes: CrashCounts; lastCrash?: string };
+
+/** Crashes of an autostart loop by the thread that died (kept across its restarts). */
+export type CrashCounts = Record<LoopCrash['thread'], number>;
 
 export interface ControlComponentOptions {
   createLoop?: (options: ControlLoopOptions) => LoopHandle;
@@ -26,6 +30,8 @@ interface AutostartLoop {
   options: ControlLoopOptions;
   loop: LoopHandle;
   restarts: number;
+  crashes: CrashCounts;
+  lastCrash?: string;
   /** Crashes in a row (a stable run resets it); sets the restart delay. */
   streak: number;
   startedAt: number;
@@ -90,6 +96,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #crashed(entry: AutostartLoop, error: Error): void {
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const { log } = this.#ctx;
+    entry.lastCrash = error.message;
     entry.streak = Date.now() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
     const delay = Math.min(this.#maxRestartDelayMs, this.#restartDelayMs * 2 ** (entry.streak - 1));
     log.error({ loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay }, 'control loop worker crashed: restarting it');
@@ -129,8 +136,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
         throw new Error(`control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`);
       }
       if (!loop.autostart) continue;
-      const options = this.#loopOptions(name, (error) => this.#crashed(entry, error));
-      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, streak: 0, startedAt: Date.now(), timer: undefined };
+      const options = this.#loopOptions(name, (error) => {
+        entry.crashes[error instanceof LoopCrash ? error.thread : 'loop']++;
+        this.#crashed(entry, error);
+      });
+      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, crashes: { loop: 0, inference: 0 }, streak: 0, startedAt: Date.now(), timer: undefined };
       this.#loops.push(entry);
       try {
         await entry.loop.start();
@@ -205,7 +215,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   }
 
   loopStats(): ComponentLoopStats[] {
-    return [...this.#loops.map((e) => ({ ...e.loop.stats(), restarts: e.restarts })), ...[...this.#onDemand.values()].map((l) => ({ ...l.stats(), restarts: 0 }))];
+    return [
+      ...this.#loops.map((e) => ({ ...e.loop.stats(), restarts: e.restarts, crashes: { ...e.crashes }, ...(e.lastCrash ? { lastCrash: e.lastCrash } : {}) })),
+      // An on-demand run is not restarted: its crash ends the run, and the run's result says so.
+      ...[...this.#onDemand.values()].map((l) => ({ ...l.stats(), restarts: 0, crashes: { loop: 0, inference: 0 } })),
+    ];
   }
 
   health(): ComponentHealth {
@@ -227,17 +241,26 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
           errors: s.errors,
           non_finite_actions: s.nonFinite,
           clamped_commands: s.clamped,
+          inference_overdue: s.inferenceOverdue,
           restarts: s.restarts,
+          crashes: s.crashes,
+          ...(s.fault ? { fault: s.fault } : {}),
+          ...(s.lastCrash ? { last_crash: s.lastCrash } : {}),
         },
       ]),
     );
     // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
     if (dead.length > 0) return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
+    // A loop that ticks but whose inference died (it sends the safe action until restarted) or is overdue:
+    // degraded, yet alive, since the loop frame still works and the watchdog has nothing to restart.
+    const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
+    if (faults.length > 0) return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
     return { state: 'running', alive: true, details };
   }
 
   metrics(): MetricFamily[] {
     const stats = this.loopStats();
+    const now = monotonicMs();
     const counter = (name: string, help: string, value: (s: ComponentLoopStats) => number): MetricFamily => ({
       name,
       help,
@@ -274,6 +297,19 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       counter('auraison_control_loop_non_finite_actions_total', 'Policy actions with a NaN or infinite element, replaced by the safe action.', (s) => s.nonFinite),
       counter('auraison_control_loop_clamped_commands_total', 'Twist commands on the velocity topic clamped to policy.velocity\'s limits.', (s) => s.clamped),
       counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),
+      {
+        name: 'auraison_control_loop_crashes_total',
+        help: 'Deaths of an autostart loop\'s threads after it was ready, by thread: the loop thread, or an async loop\'s inference thread.',
+        type: 'counter',
+        samples: stats.flatMap((s) => (['loop', 'inference'] as const).map((thread) => ({ labels: { loop: s.name, thread }, value: s.crashes[thread] }))),
+      },
+      counter('auraison_control_loop_inference_overdue_total', 'Async chunk requests awaited past chunking.inference_timeout_ms.', (s) => s.inferenceOverdue),
+      {
+        name: 'auraison_control_loop_inference_wait_seconds',
+        help: 'How long the async chunk in flight has been awaited (0: none in flight).',
+        type: 'gauge',
+        samples: stats.map((s) => ({ labels: { loop: s.name }, value: s.inferenceSentMs > 0 ? Math.max(0, now - s.inferenceSentMs) / 1000 : 0 })),
+      },
       counter('auraison_control_loop_observation_errors_total', 'Messages that could not become observations.', (s) => s.observationErrors),
       {
         name: 'auraison_control_loop_alive',

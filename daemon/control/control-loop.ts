@@ -1,4 +1,4 @@
-import type { Worker } from 'node:worker_threads';
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
 import { compileExtractor, type FieldExtractor } from '../../adapters/lerobot/field-extractor.ts';
 import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
@@ -9,6 +9,7 @@ import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
+import { InferenceThread } from './inference-thread.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { nowNs } from '../contract/time.ts';
@@ -31,8 +32,26 @@ export interface ControlLoopOptions {
   onCommand?: (values: Float32Array, safe: boolean) => void;
   /** policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never unlimited). */
   velocity?: VelocityLimits;
-  /** Called once when the worker dies after it was ready, other than by stop() (an uncaught error, an exit). */
+  /**
+   * Called once when the loop thread, or an async loop's inference thread, dies after the loop was ready,
+   * other than by stop() (an uncaught error, an exit, running out of memory), with a LoopCrash that says which.
+   */
   onCrash?: (error: Error) => void;
+  /**
+   * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
+   * stand-in that dies on cue. The control component never sets it, so no config can reach it.
+   */
+  inferenceWorker?: URL;
+}
+
+/** A loop's thread died after the loop was ready: which thread, and why. */
+export class LoopCrash extends Error {
+  override name = 'LoopCrash';
+  readonly thread: 'loop' | 'inference';
+  constructor(thread: 'loop' | 'inference', message: string) {
+    super(message);
+    this.thread = thread;
+  }
 }
 
 export interface ControlLoopStats extends LoopStats {
@@ -51,6 +70,11 @@ export interface ControlLoopStats extends LoopStats {
   alive: boolean;
   /** The worker and its model are still loading. */
   starting: boolean;
+  /**
+   * What is wrong while the loop still ticks, for health: its inference thread died (the loop sends the
+   * safe action until it is restarted), or a chunk is overdue. Undefined when nothing is.
+   */
+  fault?: string;
 }
 
 const STOP_TIMEOUT_MS = 2000;
@@ -68,6 +92,9 @@ export class ControlLoop {
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: Worker | undefined;
+  #inference: InferenceThread | undefined;
+  /** The crash reported (or, while starting, the one that fails the start). */
+  #crash: LoopCrash | undefined;
   #subs: Subscription[] = [];
   #publisher: Publisher | undefined;
   #observationErrors = 0;
@@ -85,14 +112,46 @@ export class ControlLoop {
   }
 
   async start(): Promise<void> {
-    const { name, loop, policyName, policy, bus, definitions, log, velocity = defaultVelocityLimits() } = this.#options;
     this.#starting = true;
+    try {
+      await this.#start();
+    } finally {
+      this.#starting = false;
+    }
+  }
+
+  async #start(): Promise<void> {
+    const { name, loop, policyName, policy, bus, definitions, log, velocity = defaultVelocityLimits() } = this.#options;
     const spec = resolvePolicySpec(policyName, policy, readOnnxModelInfo(policy.model));
     const plan = planLoop(name, loop, spec);
     this.#plan = plan;
     const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
     const state = new LoopState(plan.slots.length);
     this.#state = state;
+
+    let inferencePort: MessagePort | undefined;
+    if (plan.mode === 'async') {
+      const { port1, port2 } = new MessageChannel();
+      // Loaded before the loop thread starts, so a bad model fails the start, not the loop.
+      this.#inference = await InferenceThread.start({
+        policyName,
+        policy,
+        output: plan.output.name,
+        port: port2,
+        entry: this.#options.inferenceWorker,
+        onDeath: (error) => this.#crashed('inference', error.message),
+      }).catch((error: unknown) => {
+        port1.close();
+        throw new Error(`control loop ${name}: ${(error as Error).message}`);
+      });
+      inferencePort = port1;
+      // stop() came while the model loaded: it found no thread to close, so this closes it.
+      if (this.#stopped) {
+        port1.close();
+        await this.#inference.close(STOP_TIMEOUT_MS);
+        throw new Error(`control loop ${name}: stopped while starting`);
+      }
+    }
 
     const command = plan.output.command;
     const commandDefinitions = command ? definitions.resolve(command.type).definitions : undefined;
@@ -109,15 +168,19 @@ export class ControlLoop {
         boardBuffer: board.buffer,
         boardLengths: board.lengths,
         commandDefinitions,
+        inference: inferencePort,
       } satisfies LoopWorkerData,
+      transferList: inferencePort ? [inferencePort] : [],
     });
     this.#worker = worker;
+    let isReady = false;
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: LoopWorkerMessage) => {
         if (m.kind === 'ready') {
           this.#mode = m.mode;
           this.#scheduling = m.scheduling;
           this.#tid = m.tid;
+          isReady = true;
           resolve();
         } else if (m.kind === 'fatal') reject(new Error(`control loop ${name}: ${m.message}`));
         else this.#onMessage(m);
@@ -131,28 +194,37 @@ export class ControlLoop {
     worker.on('error', (error) => log.error({ loop: name, err: error.message }, 'control loop worker failed'));
     try {
       await ready;
+      // The inference thread died while the loop thread was loading.
+      if (this.#crash) throw new Error(`control loop ${name}: ${this.#crash.message}`);
     } catch (error) {
+      // A ready async loop runs no model in its own thread: asked to stop, it sends the safe action and exits.
+      if (isReady) await closeWorker(worker, () => state.requestStop(), STOP_TIMEOUT_MS);
       await worker.terminate();
+      await this.#inference?.close(STOP_TIMEOUT_MS);
       this.#publisher?.close();
       throw error;
-    } finally {
-      this.#starting = false;
     }
     this.#watchForCrash(worker);
     this.#subscribe(plan, board);
     log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
   }
 
-  /** After `ready`, an error or exit not asked for by stop() is a crash: reported once to onCrash. */
+  /** After `ready`, an error or exit of the loop thread not asked for by stop() is a crash. */
   #watchForCrash(worker: Worker): void {
-    let reported = false;
-    const crashed = (error: Error): void => {
-      if (reported || this.#stopped) return;
-      reported = true;
-      this.#options.onCrash?.(error);
-    };
-    worker.on('error', (error) => crashed(error));
-    worker.on('exit', (code) => crashed(new Error(`worker exited with code ${code}`)));
+    worker.on('error', (error) => this.#crashed('loop', error.message));
+    worker.on('exit', (code) => this.#crashed('loop', `worker exited with code ${code}`));
+  }
+
+  /**
+   * A thread died: the first death is the crash, reported once to onCrash (while starting, start() fails
+   * with it instead). A dead inference thread leaves the loop thread ticking: it sends the safe action
+   * until the loop is restarted, and the loop stays alive for the watchdog, since the loop frame still works.
+   */
+  #crashed(thread: 'loop' | 'inference', message: string): void {
+    if (this.#crash || this.#stopped) return;
+    this.#crash = new LoopCrash(thread, message);
+    if (thread === 'inference') this.#state?.markInferenceDead();
+    if (!this.#starting) this.#options.onCrash?.(this.#crash);
   }
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {
@@ -214,6 +286,12 @@ export class ControlLoop {
       case 'non_finite':
         log.error({ loop: name, count: m.count, action: m.values.map(String) }, 'policy action not finite: sent the safe action');
         break;
+      case 'inference_overdue':
+        log.warn({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, 'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile');
+        break;
+      case 'inference_late':
+        log.info({ loop: name, took_ms: m.tookMs }, 'overdue inference came back');
+        break;
       default:
         break;
     }
@@ -239,6 +317,9 @@ export class ControlLoop {
   stats(): ControlLoopStats {
     const snapshot = this.#state?.snapshot();
     if (!snapshot) throw new Error(`control loop ${this.name} has not started`);
+    const waiting = snapshot.inferenceSentMs > 0 ? Math.max(0, Math.round(monotonicMs() - snapshot.inferenceSentMs)) : 0;
+    const limit = this.#options.loop.chunking.inference_timeout_ms;
+    const overdue = waiting > limit ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})` : undefined;
     return {
       ...snapshot,
       name: this.name,
@@ -252,6 +333,7 @@ export class ControlLoop {
       observationErrors: this.#observationErrors,
       alive: this.alive(),
       starting: this.#starting,
+      fault: this.#crash?.message ?? overdue,
     };
   }
 
@@ -270,14 +352,18 @@ export class ControlLoop {
     const { bus, log, name } = this.#options;
     const worker = this.#worker;
     if (worker && !this.#exited) {
-      // The worker sends the safe action, waits for an inference in flight, releases its sessions, says
-      // `stopped` and exits. One still in a run after STOP_TIMEOUT_MS is left to finish (see closeWorker):
-      // terminating it inside onnxruntime would abort the daemon.
+      // The worker sends the safe action, waits for an inline inference in flight, releases its session,
+      // says `stopped` and exits. One still in a run after STOP_TIMEOUT_MS is left to finish (see
+      // closeWorker): terminating it inside onnxruntime would abort the daemon.
       let stopped = false;
       worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
       const exited = await closeWorker(worker, () => this.#state?.requestStop(), STOP_TIMEOUT_MS);
       if (!exited && stopped) await worker.terminate(); // past its last run: safe to end
       else if (!exited) log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'control loop thread still inside an inference: left to finish it and exit on its own');
+    }
+    // After the loop thread, which sends its safe action without waiting for a chunk.
+    if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
+      log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'inference thread still inside an inference: left to finish it and exit on its own');
     }
     for (const sub of this.#subs) bus.unsubscribe(sub);
     this.#subs = [];

@@ -1,3 +1,4 @@
+import type { MessagePort } from 'node:worker_threads';
 import type { ResolvedType } from '../bus/definitions.ts';
 import type { LoopSettings, PolicySettings } from '../config/sections/system1.ts';
 import type { VelocityLimits } from './command-safety.ts';
@@ -15,6 +16,11 @@ export interface LoopWorkerData {
   boardLengths: number[];
   /** Definitions of the command type (root first), for encoding CDR in the worker; absent: no command. */
   commandDefinitions: ResolvedType['definitions'] | undefined;
+  /**
+   * Async chunking: the port to the inference thread (transferred). The loop thread only polls it with
+   * receiveMessageOnPort and never listens on it, so it never has to yield to its event loop for a chunk.
+   */
+  inference?: MessagePort;
 }
 
 /** Messages from a loop worker to the main thread. */
@@ -28,13 +34,40 @@ export type LoopWorkerMessage =
   | { kind: 'error'; message: string; count: number }
   /** A policy action with a NaN or infinite element was replaced by the safe action (the first few, then 1 in 100). */
   | { kind: 'non_finite'; values: number[]; count: number }
+  /** A chunk has been awaited past chunking.inference_timeout_ms (once per request; the first few, then 1 in 100). */
+  | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number }
+  /** An overdue chunk (or its error) came back after all. */
+  | { kind: 'inference_late'; tookMs: number }
   | { kind: 'stopped' };
 
-/** Messages between a loop worker and its inference worker (async chunking). */
-/** An observation to run, or `close`: finish the run in flight, release the session and exit. */
-export type InferenceRequest = { timestep: number; inputs: Record<string, Float32Array> } | { close: true };
+/**
+ * Async chunking: the main thread starts the inference thread (so it sees the thread die, and the loop
+ * thread never waits for it) and hands it one end of a channel whose other end goes to the loop thread.
+ */
+export interface InferenceWorkerData {
+  policyName: string;
+  policy: PolicySettings;
+  /** The output whose chunk goes back. */
+  output: string;
+  /** Observations in, chunks out: the loop thread's channel (transferred). */
+  port: MessagePort;
+}
+
+/** Loop thread -> inference thread, over the channel: an observation to run. */
+export interface InferenceRequest {
+  timestep: number;
+  inputs: Record<string, Float32Array>;
+}
+
+/** Inference thread -> loop thread, over the channel. */
 export type InferenceReply =
-  | { kind: 'ready' }
-  | { kind: 'fatal'; message: string }
   | { kind: 'chunk'; timestep: number; data: Float32Array; dim: number; inferenceUs: number }
   | { kind: 'error'; timestep: number; message: string };
+
+/** Main thread -> inference thread, over its parent port: finish the run in flight, release the session and exit. */
+export interface InferenceClose {
+  close: true;
+}
+
+/** Inference thread -> main thread, over its parent port: the session loaded, or could not. */
+export type InferenceStatus = { kind: 'ready' } | { kind: 'fatal'; message: string };

@@ -3,8 +3,10 @@ import { HISTOGRAM_SLOTS, LatencyHistogram, type HistogramSnapshot } from './lat
 /** Recent samples kept for exact percentiles: a minute at 200 Hz, and then some. */
 export const RING_SIZE = 16_384;
 
-const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped'] as const;
+const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped', 'inference_overdue', 'inference_sent_ms'] as const;
 type Counter = (typeof COUNTERS)[number];
+/** Int32 control words before the counters; a multiple of 8 bytes, so the Float64 views that follow are aligned. */
+const HEADER_BYTES = 16;
 const C = Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<Counter, number>;
 
 export interface LoopStats {
@@ -25,6 +27,10 @@ export interface LoopStats {
   nonFinite: number;
   /** Twist commands on the velocity topic clamped to policy.velocity's limits. */
   clamped: number;
+  /** Async chunking: requests whose chunk was awaited past chunking.inference_timeout_ms. */
+  inferenceOverdue: number;
+  /** Async chunking: when the request in flight went out, in monotonic ms (0: none in flight). */
+  inferenceSentMs: number;
   /** When the last tick finished, in monotonic ms (loop-clock.ts; 0 before the first). */
   heartbeatMs: number;
   startedMs: number;
@@ -40,7 +46,7 @@ export interface LoopStats {
 export class LoopState {
   readonly buffer: SharedArrayBuffer;
   readonly sources: number;
-  /** [0] stop flag, [1] ring write index. The worker waits on [0]. */
+  /** [0] stop flag, [1] ring write index, [2] inference thread dead (set by the main thread). The worker waits on [0]. */
   readonly control: Int32Array;
   readonly counters: Float64Array;
   readonly latency: LatencyHistogram;
@@ -53,11 +59,11 @@ export class LoopState {
   constructor(sources: number, buffer?: SharedArrayBuffer) {
     this.sources = sources;
     const f64 = COUNTERS.length + 2 * HISTOGRAM_SLOTS + sources;
-    const bytes = 8 + f64 * 8 + 2 * RING_SIZE * 4;
+    const bytes = HEADER_BYTES + f64 * 8 + 2 * RING_SIZE * 4;
     this.buffer = buffer ?? new SharedArrayBuffer(bytes);
     if (this.buffer.byteLength !== bytes) throw new RangeError('loop state buffer does not match its layout');
-    this.control = new Int32Array(this.buffer, 0, 2);
-    let at = 8;
+    this.control = new Int32Array(this.buffer, 0, HEADER_BYTES / 4);
+    let at = HEADER_BYTES;
     const f = (n: number): Float64Array => {
       const view = new Float64Array(this.buffer, at, n);
       at += n * 8;
@@ -116,6 +122,15 @@ export class LoopState {
     return Atomics.load(this.control, 0) === 1;
   }
 
+  /** The main thread saw the loop's inference thread die: the loop sends the safe action until it is restarted. */
+  markInferenceDead(): void {
+    Atomics.store(this.control, 2, 1);
+  }
+
+  get inferenceDead(): boolean {
+    return Atomics.load(this.control, 2) === 1;
+  }
+
   /** Sleeps until `ms` have passed or a stop is requested. */
   sleep(ms: number): void {
     if (ms > 0) Atomics.wait(this.control, 0, 0, ms);
@@ -134,6 +149,8 @@ export class LoopState {
       skipped: this.get('skipped'),
       nonFinite: this.get('non_finite'),
       clamped: this.get('clamped'),
+      inferenceOverdue: this.get('inference_overdue'),
+      inferenceSentMs: this.get('inference_sent_ms'),
       heartbeatMs: this.get('heartbeat_ms'),
       startedMs: this.get('started_ms'),
       latency: this.latency.snapshot(),

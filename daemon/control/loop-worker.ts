@@ -1,4 +1,4 @@
-import { MessageChannel, parentPort, receiveMessageOnPort, workerData, type MessagePort, type Worker } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import '../bus/cdr-utf8.ts';
 import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
@@ -12,7 +12,6 @@ import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { nowNs } from '../contract/time.ts';
@@ -32,8 +31,7 @@ const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuf
 interface Inference {
   /** Step and inline: runs the policy here. */
   runner?: PolicyRunner;
-  /** Async: the inference thread and the port requests go out on and chunks come back on. */
-  worker?: Worker;
+  /** Async: the port to the inference thread (which the main thread runs): requests go out, chunks come back. */
   channel?: MessagePort;
 }
 
@@ -50,19 +48,9 @@ async function setup(): Promise<Setup> {
   const command = plan.output.command;
   const build = command ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`) : undefined;
   if (plan.mode !== 'async') return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
-  const { port1, port2 } = new MessageChannel();
-  const worker = spawnTsWorker(new URL('./inference-worker.ts', import.meta.url), {
-    workerData: { policyName: data.policyName, policy: data.policy, output: plan.output.name, port: port2 },
-    transferList: [port2],
-  });
-  // Wait for the session to load before the loop starts, so a bad model fails the start, not the loop.
-  const first = await new Promise<InferenceReply>((resolve, reject) => {
-    worker.once('error', reject);
-    port1.once('message', resolve);
-  });
-  port1.removeAllListeners('message');
-  if (first.kind === 'fatal') throw new Error(first.message);
-  return { spec, plan, inference: { worker, channel: port1 }, build };
+  // The main thread loaded the session in the inference thread before it started this one.
+  if (!data.inference) throw new Error('async chunking without a port to the inference thread');
+  return { spec, plan, inference: { channel: data.inference }, build };
 }
 
 async function main(): Promise<void> {
@@ -149,10 +137,31 @@ async function main(): Promise<void> {
 
   const snapshotInputs = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.slice()]));
 
+  /**
+   * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
+   * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
+   * queue runs dry meanwhile and the robot gets the on_underrun action, as it would from a slow policy.
+   */
+  let request: { sentMs: number; overdue: boolean } | undefined;
+  const timeoutMs = data.loop.chunking.inference_timeout_ms;
+  let overdue = 0;
+  const checkOverdue = (): void => {
+    if (!request || request.overdue) return;
+    const waitedMs = monotonicMs() - request.sentMs;
+    if (waitedMs <= timeoutMs) return;
+    request.overdue = true;
+    overdue++;
+    state.add('inference_overdue');
+    if (overdue <= 3 || overdue % 100 === 0) post({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs: timeoutMs, count: overdue });
+  };
+
   const pollReplies = (): void => {
     if (!inference.channel || !chunker) return;
     for (let m = receiveMessageOnPort(inference.channel); m; m = receiveMessageOnPort(inference.channel)) {
       const reply = m.message as InferenceReply;
+      if (request?.overdue && overdue <= 3) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - request.sentMs) });
+      request = undefined;
+      state.set('inference_sent_ms', 0);
       if (reply.kind === 'chunk') {
         chunker.receive(reply.timestep, reply.data, reply.dim);
         state.add('chunks');
@@ -165,6 +174,7 @@ async function main(): Promise<void> {
 
   const tick = async (): Promise<void> => {
     pollReplies();
+    checkOverdue();
     if (!gather()) {
       state.add('stale');
       chunker?.clear();
@@ -176,6 +186,14 @@ async function main(): Promise<void> {
       for (const { input, s } of previousSlices) inputs[input]!.set(inference.runner!.previousOutput(s.settings.previous_output!, s.length), s.offset);
       const outputs = await inference.runner!.run(inputs);
       emit(outputs[plan.output.name]!.data, false);
+      return;
+    }
+    if (state.inferenceDead) {
+      // No chunk will come: the robot gets the safe action, not the rest of an old plan nor nothing
+      // (on_underrun: skip), until the control component restarts the loop.
+      chunker.clear();
+      held = undefined;
+      emit(plan.safeAction, true);
       return;
     }
     if (chunker.wantsObservation()) {
@@ -192,6 +210,8 @@ async function main(): Promise<void> {
         }
       } else {
         inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() } satisfies InferenceRequest);
+        request = { sentMs: monotonicMs(), overdue: false };
+        state.set('inference_sent_ms', request.sentMs);
       }
     }
     const next = chunker.pop();
@@ -240,9 +260,8 @@ async function main(): Promise<void> {
   // Leave the robot in a safe state: one safe command on the way out.
   emit(plan.safeAction, true);
   await inference.runner?.close();
-  // Never terminate() the inference thread: inside a run that aborts the process (see closeWorker). This
-  // thread waits for it however long its run takes, as exiting first would terminate it too.
-  if (inference.worker) await closeWorker(inference.worker, () => inference.channel!.postMessage({ close: true } satisfies InferenceRequest), Infinity);
+  // The inference thread is the main thread's: it asks it to close once this thread has stopped, and
+  // leaves it to finish a run in flight (never terminated inside one, see closeWorker).
   inference.channel?.close();
   post({ kind: 'stopped' });
 }

@@ -135,6 +135,13 @@ export const ChunkingConfig = Type.Object(
       default: 'async',
       description: 'async: chunks come from an inference thread, the loop never waits; inline: inference runs inside the tick.',
     }),
+    inference_timeout_ms: Type.Number({
+      exclusiveMinimum: 0,
+      default: 1000,
+      description:
+        'async: a chunk not back this long after its observation went out is overdue: counted, logged and reported (the control component is degraded while it waits). ' +
+        'The loop sends its on_underrun action meanwhile; the run is never interrupted (that would abort the daemon) and the loop is not restarted for it.',
+    }),
   },
   { additionalProperties: false, default: {} },
 );

@@ -1,0 +1,156 @@
+import pino from 'pino';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import { ControlComponent } from '../../daemon/control/control-component.ts';
+import { ControlLoop, LoopCrash } from '../../daemon/control/control-loop.ts';
+import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { waitFor as waitForState } from '../helpers/wait.ts';
+import { loopHarness } from './loop-harness.ts';
+import { writeChunkModel, writeSlowChunkModel } from './models.ts';
+
+// An async chunking loop runs its policy in an inference thread. Before, a death of that thread (an
+// uncaught error, an exit) went unnoticed: the loop ticked on, every tick an underrun (with the default
+// on_underrun: skip, the robot got nothing at all), no error, no health change, no restart. A hang was
+// as silent. The stand-in inference-death-worker.ts runs the real inference worker and dies on cue.
+
+const tmp = tempDir();
+afterAll(() => tmp.cleanup());
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 30_000);
+const dying = (query: string) => new URL(`./inference-death-worker.ts?${query}`, import.meta.url);
+const CONSTANT = { obs: { sources: [{ constant: [1, -1] }] } };
+
+/** A real async loop on chunk4.onnx whose inference thread dies as `query` says; crashes are collected. */
+async function dyingLoop(query: string) {
+  const crashes: Error[] = [];
+  const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) });
+  cleanups.push(async () => {
+    await h.control.stop();
+    h.bus.close();
+  });
+  await h.control.start();
+  return { ...h, crashes };
+}
+
+describe('an async loop whose inference thread dies', () => {
+  it('reports an uncaught error as a crash of the inference thread, with its message, and sends the safe action until restarted', async () => {
+    const { control, commands, crashes } = await dyingLoop('die=throw&on=2');
+    expect(control.stats().mode).toBe('async');
+    await waitFor('the crash report', () => crashes.length > 0);
+    const crash = crashes[0]!;
+    expect(crash).toBeInstanceOf(LoopCrash);
+    expect(crash).toMatchObject({ thread: 'inference' });
+    expect(crash.message).toBe('inference thread died: injected fault in the inference thread');
+    // The first observation's chunk ran; then the loop frame goes on ticking (alive, for the watchdog) and,
+    // with on_underrun: skip, sends the safe action rather than nothing.
+    expect(commands.some((c) => !c.safe)).toBe(true);
+    const atCrash = commands.length;
+    await waitFor('safe actions after the crash', () => commands.slice(atCrash).some((c) => c.safe));
+    // Every tick from then on (actions of the last chunk may still have been in flight at the crash).
+    const mark = commands.length;
+    await waitFor('more ticks', () => commands.length >= mark + 5);
+    expect(commands.slice(mark).every((c) => c.safe)).toBe(true);
+    expect(control.alive()).toBe(true);
+    expect(control.stats().fault).toBe(crash.message);
+    expect(crashes).toHaveLength(1);
+    await control.stop();
+    expect(commands.at(-1)).toEqual({ values: [0, 0], safe: true });
+  });
+
+  it('reports an exit with its code', async () => {
+    const { crashes } = await dyingLoop('die=exit&on=1');
+    await waitFor('the crash report', () => crashes.length > 0);
+    expect(crashes[0]!.message).toBe('inference thread exited with code 3');
+  });
+
+  it('fails the start when the inference thread dies while loading, rather than waiting for it forever', async () => {
+    for (const [query, message] of [
+      ['die=exit&on=load', /control loop test: the inference thread exited with code 3 before its model was loaded/],
+      ['die=throw&on=load', /control loop test: the inference thread failed while loading: injected fault/],
+    ] as const) {
+      const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT, inferenceWorker: dying(query) });
+      await expect(h.control.start()).rejects.toThrow(message);
+      expect(h.control.starting).toBe(false);
+      await h.control.stop();
+      h.bus.close();
+    }
+  });
+
+  it('ends a start that a stop overtook while the inference thread was loading, rather than running the loop after it', async () => {
+    const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT });
+    const starting = h.control.start(); // now loading the model in the inference thread
+    await h.control.stop();
+    await expect(starting).rejects.toThrow('control loop test: stopped while starting');
+    expect(h.control.stats().ticks).toBe(0);
+    h.bus.close();
+  });
+});
+
+function context(loop: Record<string, unknown>, model: string): { ctx: ComponentContext; logs: string[] } {
+  const bus = new Bus();
+  cleanups.push(() => bus.close());
+  const policy = { model, serve: false, inputs: CONSTANT, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } };
+  const config = parseConfigText(JSON.stringify({ policies: { p: policy }, control: { loops: { arm: { policy: 'p', rate_hz: 100, ...loop } } } }), 'test.yaml');
+  const logs: string[] = [];
+  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
+  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
+  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  return { ctx, logs };
+}
+
+type LoopDetails = { restarts: number; crashes: { loop: number; inference: number }; last_crash?: string; fault?: string; inference_overdue: number };
+
+describe('the control component', () => {
+  it('restarts a loop whose inference thread died, and says why in health, logs and metrics', async () => {
+    const { ctx, logs } = context({}, writeChunkModel(tmp.path, 4));
+    const control = new ControlComponent(ctx, { createLoop: (o) => new ControlLoop({ ...o, inferenceWorker: dying('die=throw&on=2') }), restartDelayMs: 20, maxRestartDelayMs: 200 });
+    cleanups.push(() => control.stop());
+    await control.start();
+    const details = () => (control.health().details as Record<string, LoopDetails>).arm!;
+    await waitFor('a restart after the inference thread died', () => control.loopStats()[0]!.restarts >= 1);
+    expect(details().last_crash).toBe('inference thread died: injected fault in the inference thread');
+    expect(details().crashes.inference).toBeGreaterThanOrEqual(1);
+    expect(details().crashes.loop).toBe(0);
+    const crashed = logs.map((l) => JSON.parse(l) as { msg: string; err?: string }).find((l) => l.msg.includes('control loop worker crashed'));
+    expect(crashed?.err).toBe('inference thread died: injected fault in the inference thread');
+    const metric = control.metrics().find((f) => f.name === 'auraison_control_loop_crashes_total')!;
+    expect(metric.samples.find((s) => s.labels?.thread === 'inference')!.value).toBeGreaterThanOrEqual(1);
+    // Until its restart the loop still ticks and sends the safe action: degraded, but alive for the watchdog.
+    await waitFor('health naming the dead inference thread', () => {
+      const h = control.health();
+      return h.state === 'degraded' && h.alive === true && /control loop arm: inference thread died/.test(h.reason ?? '');
+    });
+  });
+
+  it('reports an overdue inference (degraded, counted, logged) while the robot gets the safe action, and recovers when the chunk comes', async () => {
+    // A run of a few hundred ms against a 20 ms bound; a 200-action chunk lasts 2 s at 100 Hz, so after it
+    // arrives no chunk is awaited for a second.
+    const { ctx, logs } = context({ on_underrun: 'safe', chunking: { inference_timeout_ms: 20 } }, writeSlowChunkModel(tmp.path, 200));
+    const control = new ControlComponent(ctx);
+    cleanups.push(() => control.stop());
+    await control.start();
+    await waitFor('health saying the inference is overdue', () => {
+      const h = control.health();
+      return h.state === 'degraded' && h.alive === true && /control loop arm: inference overdue: no chunk for \d+ ms \(chunking\.inference_timeout_ms: 20\)/.test(h.reason ?? '');
+    });
+    const stats = () => control.loopStats()[0]!;
+    await waitFor('the overdue request counted (at the loop thread\'s next tick)', () => stats().inferenceOverdue >= 1);
+    expect(stats().restarts).toBe(0);
+    await waitFor('the late chunk, and health running again', () => stats().chunks >= 1 && control.health().state === 'running');
+    const lines = logs.map((l) => JSON.parse(l) as { msg: string; limit_ms?: number; took_ms?: number });
+    expect(lines.find((l) => l.msg.startsWith('inference overdue'))?.limit_ms).toBe(20);
+    expect(lines.find((l) => l.msg === 'overdue inference came back')?.took_ms).toBeGreaterThan(20);
+    const overdue = control.metrics().find((f) => f.name === 'auraison_control_loop_inference_overdue_total')!;
+    expect(overdue.samples[0]!.value).toBeGreaterThanOrEqual(1);
+    // The robot got the safe action meanwhile, from the underruns (the observations are constants, never stale).
+    expect(stats().underruns).toBeGreaterThan(0);
+    expect(stats().staleTicks).toBe(0);
+  });
+});

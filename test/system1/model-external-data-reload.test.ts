@@ -1,0 +1,100 @@
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import onnxProto from 'onnx-proto';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { stringify } from 'yaml';
+import { modelFingerprint, readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
+import { buildLinearPolicy } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { SYSTEM1_COMPONENTS } from '../../daemon/components/system1.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+const { onnx } = onnxProto;
+
+// ONNX external data files can have any name: each initializer's external_data `location` names its file,
+// relative to the model. The SIGHUP check for replaced models stamped the model and `<model>.data` only,
+// so replacing weights kept under another name (as torch.onnx and onnx.save_model let an exporter choose)
+// left the loop running the old ones.
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+const wait = { timeout: 30_000, interval: 20 };
+const ARRAY = 'std_msgs/msg/Float64MultiArray';
+
+/**
+ * y = W x + b (obs [1, 2] -> actions [1, 2]) saved as policy.onnx with each initializer's raw data in a file
+ * of its own, named as no default would: `<initializer>.weights.bin` beside the model. Returns the model path.
+ */
+function writeExternalLinearModel(dir: string, weight: number[], bias: number[]): string {
+  const model = onnx.ModelProto.decode(buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias) }));
+  for (const init of model.graph!.initializer!) {
+    const location = `${init.name}.weights.bin`;
+    writeFileSync(join(dir, location), init.rawData!);
+    init.externalData = [
+      { key: 'location', value: location },
+      { key: 'offset', value: '0' },
+      { key: 'length', value: String(init.rawData!.length) },
+    ];
+    init.dataLocation = onnx.TensorProto.DataLocation.EXTERNAL;
+    init.rawData = new Uint8Array();
+  }
+  const path = join(dir, 'policy.onnx');
+  writeFileSync(path, onnx.ModelProto.encode(model).finish());
+  return path;
+}
+
+describe('a model whose external data files have their own names', () => {
+  it('is fingerprinted with every file its initializers name, so replacing any of them changes the fingerprint', () => {
+    const dir = tempDir('external-data-');
+    cleanups.push(dir.cleanup);
+    const model = writeExternalLinearModel(dir.path, [1, 0, 0, 1], [0, 0]);
+    const files = readOnnxModelInfo(model).externalData;
+    expect(files.length).toBeGreaterThanOrEqual(2);
+    expect(files.every((f) => f.endsWith('.weights.bin'))).toBe(true);
+    const before = modelFingerprint(model);
+    for (const f of files) expect(before).toContain(`${f}=`);
+    // Same sizes, new bytes, one file at a time: each is a different deployment.
+    let last = before;
+    for (const f of files) {
+      writeFileSync(join(dir.path, f), readFileSync(join(dir.path, f)).map((b) => b ^ 1));
+      const now = modelFingerprint(model);
+      expect(now).not.toBe(last);
+      last = now;
+    }
+    expect(modelFingerprint(join(dir.path, 'nothing.onnx'))).toBe(`${join(dir.path, 'nothing.onnx')}=missing`);
+  });
+
+  it('restarts the loop on SIGHUP after only a weights file was replaced, and the loop runs the new weights', async () => {
+    const dir = tempDir('external-data-reload-');
+    cleanups.push(dir.cleanup);
+    const model = writeExternalLinearModel(dir.path, [1, 0, 0, 1], [0, 0]);
+    const config = parseConfigText(
+      stringify({
+        data_dir: './data',
+        policies: { p: { model, inputs: { obs: { sources: [{ constant: [1, 2] }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } } },
+        control: { loops: { l: { policy: 'p', rate_hz: 50 } } },
+      }),
+      'edge.yaml',
+      {},
+    );
+    const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: SYSTEM1_COMPONENTS });
+    const codec = new MessageCodec(daemon.definitions);
+    const sent: number[][] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    await vi.waitFor(() => expect(sent).toContainEqual([1, 2]), wait);
+
+    // A deployment rewrites the weights file alone: the .onnx and the config are unchanged.
+    const weights = join(dir.path, 'linear.weight.weights.bin');
+    writeFileSync(weights, new Uint8Array(Float32Array.of(2, 0, 0, 2).buffer));
+    expect(await daemon.reload(structuredClone(config))).toContain('control');
+    const after = sent.length;
+    await vi.waitFor(() => expect(sent.slice(after)).toContainEqual([2, 4]), wait);
+  });
+});
