@@ -19,7 +19,7 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RunStore } from './run-store.ts';
+import { RunStore, unansweredCalls } from './run-store.ts';
 import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
@@ -124,6 +124,14 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
     for (const record of [...this.store.all()]) {
       const { status } = record.run;
       if (status === 'running' || status === 'pending') {
+        // Killed (or crashed) while a skill acted: its call gets a result saying so, not none.
+        const open = unansweredCalls(record);
+        if (open.length > 0) {
+          await this.store.events(record.run.run_id, open.map((call) => ({
+            kind: 'tool.result',
+            payload: { call_id: call.call_id, tool: call.tool, result: { ok: false, error: `the daemon stopped while ${call.tool} was acting (it did not shut down cleanly): what it did is unknown` }, run_ended: 'interrupted', duration_ms: null },
+          })));
+        }
         await this.store.transition(record.run.run_id, 'interrupted', `the daemon stopped while the run was ${status}; submit the intent again to retry`);
       } else if (status === 'awaiting_approval') {
         this.#approvals.rearm(record);

@@ -179,9 +179,15 @@ function approvalDeadline(record: RunRecord): bigint {
   return BigInt((requested?.payload.deadline as string | undefined) ?? '0');
 }
 
-/** A resumed run's state, from its events: calls that ran, the call count, taint, the last goal. */
+/**
+ * A resumed run's state, from its events: calls that ran, the call count, the time it acted, the tokens,
+ * taint, the last goal.
+ */
 function restore(live: LiveRun): void {
   for (const e of live.record.events) {
+    // Each pause records the time acted so far: the wall-time quota counts on from the last one. (A pause
+    // journaled before acted_ms was recorded starts the count afresh.)
+    if (e.kind === 'approval.requested' && typeof e.payload.acted_ms === 'number') live.restoreActed(e.payload.acted_ms);
     // Every call the run made has its tool.result, refused ones too (a denied or unknown tool), and each
     // counted toward the quota: count results, not tool.call events, which only calls that acted have.
     if (e.kind === 'tool.result') {

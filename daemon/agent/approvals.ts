@@ -45,6 +45,8 @@ export class ApprovalGate {
       rule: request.rule,
       reason: request.reason,
       deadline: deadline.toString(),
+      // The wall-time quota's count so far: a run resumed after a restart goes on from it (see restore).
+      acted_ms: Math.round(live.actedMs),
     });
     await live.status('awaiting_approval', `${request.rule}: ${request.reason}`);
     if (live.closed) return 'ended';

@@ -3,6 +3,23 @@ import type { RunQuotas } from '../policy/quotas.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
 
 /**
+ * How long the end of a run waits for a skill it stopped to return and say what it did. A skill that
+ * honours its abort signal (the navigator, a control loop) returns within milliseconds; one that does not
+ * (a bus query waiting for its timeout) is not waited for past this, and its result says so.
+ */
+const STOPPED_CALL_WAIT_MS = 2000;
+
+/** A call whose `tool.call` is journaled (or being journaled) and whose `tool.result` is not yet. */
+interface OpenCall {
+  tool: string;
+  /** What its skill returned, once it has, and how long it took (ms; null if it never began). */
+  result: ToolResult | undefined;
+  durationMs: number | null;
+  /** Wakes the end of the run waiting for `result`. */
+  settled: (() => void) | undefined;
+}
+
+/**
  * A run while this process executes it: its counters, its abort signal, and the one way it ends. A run
  * ends once (`finish`), whoever ends it first (the runner, a cancel, a quota, an approval timeout); after
  * that, or once the daemon detaches from it at shutdown, its writes stop.
@@ -28,9 +45,11 @@ export class LiveRun {
   #store: RunStore;
   #ended = false;
   #detached = false;
+  #open = new Map<string, OpenCall>();
   #wallTimer: NodeJS.Timeout | undefined;
+  /** performance.now() when the clock last started: monotonic, so a wall-clock step changes no quota. */
   #wallStartedAt = 0;
-  #wallUsedMs = 0;
+  #actedMs = 0;
   #onWallExceeded: (live: LiveRun) => void;
   /** Events noted but not yet appended: they go out with the next write, or at the end of this tick. */
   #noted: { kind: string; payload: Record<string, unknown> }[] = [];
@@ -121,20 +140,61 @@ export class LiveRun {
     return this.#settle(noted, this.#store.transition(this.run.run_id, status, reason));
   }
 
-  /** Ends the run with a terminal status (the first call wins) and stops whatever it is doing. */
-  async finish(status: RunStatus, reason?: string): Promise<RunState> {
-    if (this.closed) return this.run;
+  /**
+   * Ends the run with a terminal status (the first call wins). Whatever it is doing is stopped first, so a
+   * robot driven by one of its skills stops now, not once the end is durable; a call that was acting then
+   * gets its `tool.result` (what the stopped skill returned, `run_ended` naming the status) before the end.
+   */
+  finish(status: RunStatus, reason?: string): Promise<RunState> {
+    if (this.closed) return Promise.resolve(this.run);
     this.#ended = true;
     this.pauseClock();
-    const ending = this.#end(status, reason);
+    this.#stop(reason ?? status);
+    const ending = this.#open.size === 0 ? this.#end(status, reason) : this.#closeCalls(status, reason).then(() => this.#end(status, reason));
     this.#ending = ending.then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
     );
-    try {
-      return await ending;
-    } finally {
-      this.#stop(reason ?? status);
+    return ending;
+  }
+
+  /**
+   * A call whose `tool.call` is about to be journaled, and whose skill may then act: until its result is
+   * noted (`noteResult`), the end of the run waits for it and journals its outcome.
+   */
+  openCall(callId: string, tool: string): void {
+    this.#open.set(callId, { tool, result: undefined, durationMs: null, settled: undefined });
+  }
+
+  /** What an open call's skill returned (or why it did not act). */
+  settleCall(callId: string, result: ToolResult): void {
+    const call = this.#open.get(callId);
+    if (!call) return;
+    call.result = result;
+    call.durationMs = durationSince(this.started.get(callId));
+    call.settled?.();
+  }
+
+  /** Notes a call's `tool.result` and closes the call. Once the run has ended, its end records it instead. */
+  noteResult(callId: string, payload: Record<string, unknown>): void {
+    if (this.closed) return;
+    this.#open.delete(callId);
+    this.note('tool.result', payload);
+  }
+
+  /** Waits (a while) for the calls the end stopped, and notes their results to go out with the end. */
+  async #closeCalls(status: RunStatus, reason: string | undefined): Promise<void> {
+    const calls = [...this.#open];
+    await Promise.all(calls.map(([, call]) => (call.result ? undefined : settledWithin(call, STOPPED_CALL_WAIT_MS))));
+    this.#open.clear();
+    for (const [callId, call] of calls) {
+      const result: ToolResult = call.result ?? {
+        ok: false,
+        error: `the run ended (${reason ?? status}) while ${call.tool} was acting, and it did not return within ${STOPPED_CALL_WAIT_MS} ms of being stopped: what it did is unknown`,
+      };
+      const durationMs = call.result ? call.durationMs : durationSince(this.started.get(callId));
+      this.started.delete(callId);
+      this.#noted.push({ kind: 'tool.result', payload: { call_id: callId, tool: call.tool, result, run_ended: status, duration_ms: durationMs } });
     }
   }
 
@@ -218,18 +278,47 @@ export class LiveRun {
     if (this.#controller && !this.#controller.signal.aborted) this.#controller.abort(new Error(reason));
   }
 
-  /** Wall-time quota: counts while the run acts, not while it waits for a person. */
+  /**
+   * The wall-time quota counts the time the run acts, in this process and in those before a restart
+   * (`restoreActed`), not the time it waits for a person nor the time the daemon was down. A run with no
+   * time left ends here, before anything else it does can act.
+   */
   startClock(): void {
     if (this.#wallTimer || this.closed) return;
-    this.#wallStartedAt = Date.now();
-    const left = this.quotas.maxWallS * 1000 - this.#wallUsedMs;
-    this.#wallTimer = setTimeout(this.#onWallExceeded, Math.max(0, left), this);
+    const left = this.quotas.maxWallS * 1000 - this.#actedMs;
+    if (left <= 0) return this.#onWallExceeded(this);
+    this.#wallStartedAt = performance.now();
+    this.#wallTimer = setTimeout(this.#onWallExceeded, left, this);
   }
 
   pauseClock(): void {
     if (!this.#wallTimer) return;
     clearTimeout(this.#wallTimer);
     this.#wallTimer = undefined;
-    this.#wallUsedMs += Date.now() - this.#wallStartedAt;
+    this.#actedMs += performance.now() - this.#wallStartedAt;
   }
+
+  /** Milliseconds the run has acted (the wall-time quota's count), the clock's running stretch included. */
+  get actedMs(): number {
+    return this.#actedMs + (this.#wallTimer ? performance.now() - this.#wallStartedAt : 0);
+  }
+
+  /** A resumed run's time acted before the restart, from its journal: its quota goes on from there. */
+  restoreActed(ms: number): void {
+    this.#actedMs = ms;
+  }
+}
+
+function durationSince(started: number | undefined): number | null {
+  return started === undefined ? null : performance.now() - started;
+}
+
+function settledWithin(call: OpenCall, ms: number): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    call.settled = () => {
+      clearTimeout(timer);
+      resolve();
+    };
+  });
 }

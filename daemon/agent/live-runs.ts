@@ -86,6 +86,9 @@ export class LiveRuns {
       } finally {
         live.pauseClock();
         this.#running.delete(live);
+        // Held until its end is durable (a cancel stops the runner before it writes the end): a decision
+        // that comes meanwhile, an approval, must find the run ending, not take it for one to resume.
+        await live.endError();
         if (!live.detached) this.#live.delete(live.run.run_id);
       }
     })();
@@ -95,12 +98,19 @@ export class LiveRuns {
 
   /** `reason`: why the agent stops. Waits up to 2 s for the tasks to end. */
   async stop(reason: string): Promise<void> {
-    for (const live of this.#live.values()) {
-      // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
-      if (live.run.status === 'running' || live.run.status === 'pending') await live.finish('interrupted', `${reason} while the run was ${live.run.status}; submit the intent again to retry`);
+    // All at once: each end may wait for a skill it stopped to say what it did.
+    await Promise.all([...this.#live.values()].map((live) => this.#letGo(live, reason)));
+    await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+  }
+
+  async #letGo(live: LiveRun, reason: string): Promise<void> {
+    // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
+    const { status } = live.run;
+    try {
+      if (status === 'running' || status === 'pending') await live.finish('interrupted', `${reason} while the run was ${status}; submit the intent again to retry`);
+    } finally {
       live.detach();
     }
-    await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
   }
 
   async #wallExceeded(live: LiveRun): Promise<void> {

@@ -115,6 +115,8 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   try {
     if (live.run.status !== 'running') await live.status('running');
     live.startClock();
+    // Resumed with its wall-time quota spent already: it ended there.
+    if (live.closed) return;
     let refines = live.record.events.filter((e) => e.kind === 'refine.attempt').length;
     if (resume) await agent.continue();
     else await agent.prompt(text);
@@ -152,9 +154,11 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
     description: skill.description,
     parameters: skill.parameters,
     executionMode: 'sequential',
-    async execute(toolCallId, params, signal) {
+    async execute(toolCallId, params) {
       const input = live.rewritten.get(toolCallId) ?? params;
-      const result = await invoker.execute(live, skill.name, input, toolCallId, signal ?? live.signal);
+      // The run's signal, not pi's: pi's is aborted only when the run ends (run.abort), and without the
+      // reason, which the skill reports (`cancelled by ada`).
+      const result = await invoker.execute(live, skill.name, input, toolCallId, live.signal);
       if (!result.ok) throw new Error(result.error);
       return { content: [{ type: 'text', text: quoteToolResult(skill.name, outputText(result)) }], details: result };
     },

@@ -9,7 +9,7 @@ export class MotionLock {
    * Takes the lock for `name`, aborting the previous holder with a reason that names `name` and `runId`
    * (what its run then reports). The signal also follows `parent`.
    */
-  acquire(name: string, parent: AbortSignal, runId?: string): { signal: AbortSignal; release: () => void } {
+  acquire(name: string, parent: AbortSignal, runId?: string): { signal: AbortSignal; held: () => boolean; release: () => void } {
     this.abort(`superseded by ${name}${runId ? ` of run ${runId}` : ''}`);
     const controller = new AbortController();
     const onParent = () => controller.abort(parent.reason);
@@ -18,6 +18,8 @@ export class MotionLock {
     this.#current = entry;
     return {
       signal: controller.signal,
+      /** Whether this motion still has the robot (nothing superseded or stopped it). */
+      held: () => this.#current === entry,
       release: () => {
         parent.removeEventListener('abort', onParent);
         if (this.#current === entry) this.#current = undefined;

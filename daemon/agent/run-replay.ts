@@ -1,8 +1,13 @@
-import type { AgentEvent, Intent, RunState } from '../contract/schemas.ts';
+import { AgentEvent, Intent, RunState } from '../contract/schemas.ts';
 import type { JournalRecord } from '../contract/services.ts';
+import { Validator } from '../contract/validate.ts';
 import { AGENT_EVENT, RUN_STATE } from './run-store.ts';
 
-/** One step of a run as replayed from the journal: a state change or an event. */
+/**
+ * One step of a run as replayed from the journal: a state change or an event; or, where the journal could
+ * not give one, `skipped` (a record of the run that does not match the contract) or `gap` (records that
+ * could not be read, which may have been the run's).
+ */
 export interface TimelineEntry {
   seq: number;
   /** Seconds since the run was created. */
@@ -18,10 +23,14 @@ export interface RunTimeline {
   entries: TimelineEntry[];
 }
 
+const runValidator = new Validator(RunState);
+const eventValidator = new Validator(AgentEvent);
+const intentValidator = new Validator(Intent);
+
 /** Finds a run by id or unique id prefix. Throws an Error that says what matched. */
 export function resolveRunId(records: readonly JournalRecord[], idOrPrefix: string): string {
   const ids = new Set<string>();
-  for (const r of records) if (r.kind === RUN_STATE) ids.add((r.data as RunState).run_id);
+  for (const r of records) if (r.kind === RUN_STATE && runValidator.check(r.data)) ids.add(r.data.run_id);
   if (ids.has(idOrPrefix)) return idOrPrefix;
   const matches = [...ids].filter((id) => id.startsWith(idOrPrefix));
   if (matches.length === 1) return matches[0]!;
@@ -29,28 +38,58 @@ export function resolveRunId(records: readonly JournalRecord[], idOrPrefix: stri
   throw new Error(`${idOrPrefix} matches ${matches.length} runs: give more of the id`);
 }
 
-/** Replays a run from its records: every state it went through and every event, in journal order. */
+/**
+ * Replays a run from its records: every state it went through and every event, in journal order. The
+ * journal is read as it is: a record of the run that does not match the contract is shown as skipped, and
+ * records that could not be read (their seqs missing) between the run's first and last are shown as a gap.
+ */
 export function runTimeline(records: readonly JournalRecord[], runId: string): RunTimeline | undefined {
   let run: RunState | undefined;
   let intent: Intent | undefined;
   let start = 0n;
   const entries: TimelineEntry[] = [];
+  let lastSeq: number | undefined;
+  let gaps: { from: number; to: number }[] = [];
   for (const r of records) {
-    const data = r.data as { run_id?: string };
-    if (data?.run_id !== runId) continue;
+    if (lastSeq !== undefined && r.seq > lastSeq + 1 && entries.length > 0) gaps.push({ from: lastSeq + 1, to: r.seq - 1 });
+    lastSeq = r.seq;
+    if ((r.data as { run_id?: unknown } | null)?.run_id !== runId) continue;
+    for (const gap of gaps) entries.push(gapEntry(gap, entries.at(-1)!.t_s));
+    gaps = [];
     if (r.kind === RUN_STATE) {
-      const state = r.data as RunState;
+      if (!runValidator.check(r.data)) {
+        entries.push(skipped(r, 'run state', runValidator.issues(r.data), start));
+        continue;
+      }
+      const state = r.data;
       start = start || BigInt(state.created_at);
       run = state;
       entries.push({ seq: r.seq, t_s: seconds(state.updated_at, start), kind: 'state', text: `${state.status}${state.reason ? `: ${state.reason}` : ''}`, data: state });
     } else if (r.kind === AGENT_EVENT) {
-      const event = r.data as AgentEvent;
+      if (!eventValidator.check(r.data)) {
+        entries.push(skipped(r, 'agent event', eventValidator.issues(r.data), start));
+        continue;
+      }
+      const event = r.data;
       start = start || BigInt(event.ts);
-      if (event.kind === 'intent.accepted') intent = event.payload.intent as Intent;
+      if (event.kind === 'intent.accepted' && intentValidator.check(event.payload.intent)) intent = event.payload.intent;
       entries.push({ seq: r.seq, t_s: seconds(event.ts, start), kind: event.kind, text: describeEvent(event), data: event.payload });
     }
   }
   return run ? { run, intent, entries } : undefined;
+}
+
+function skipped(r: JournalRecord, what: string, issues: { path: string; message: string }[], start: bigint): TimelineEntry {
+  // The paths only: a message may quote a whole pattern (an id's), which says little here.
+  const where = [...new Set(issues.map((i) => i.path || '(the record)'))];
+  const t_s = start && /^\d+$/.test(String(r.ts)) ? seconds(String(r.ts), start) : 0;
+  const text = `journal record ${r.seq} is not a valid ${what} (wrong or missing: ${clip(where.join(', '), 100)}); not shown`;
+  return { seq: r.seq, t_s, kind: 'skipped', text, data: r.data };
+}
+
+function gapEntry(gap: { from: number; to: number }, t_s: number): TimelineEntry {
+  const which = gap.from === gap.to ? `record ${gap.from}` : `records ${gap.from} to ${gap.to}`;
+  return { seq: gap.from, t_s, kind: 'gap', text: `journal ${which} could not be read (damaged on disk): events of this run may be missing here`, data: gap };
 }
 
 function seconds(ts: string, start: bigint): number {
@@ -62,21 +101,24 @@ const json = (value: unknown) => clip(JSON.stringify(value) ?? 'undefined');
 
 type LlmContent = { type: string; text?: string; name?: string; arguments?: unknown };
 
-/** One line for an event, for people. */
+/** One line for an event, for people. A payload not in the shape its kind has is shown as JSON. */
 export function describeEvent(event: AgentEvent): string {
   const p = event.payload;
   switch (event.kind) {
     case 'intent.accepted': {
-      const i = p.intent as Intent;
+      if (!intentValidator.check(p.intent)) return json(p);
+      const i = p.intent;
       const what = i.type === 'natural_language' ? JSON.stringify(i.params.text) : json(i.params);
       return `${i.type} ${what} from ${i.policy_ctx.source} by ${i.policy_ctx.actor}`;
     }
     case 'tool.call':
       return `${String(p.tool)} ${json(p.input)} [${String(p.call_id)}]`;
     case 'tool.result': {
-      const result = p.result as { ok: boolean; output?: unknown; error?: string };
+      const result = objectOr(p.result);
+      if (!result || typeof result.ok !== 'boolean') return json(p);
       const ms = typeof p.duration_ms === 'number' ? ` in ${p.duration_ms.toFixed(1)} ms` : '';
-      return `${String(p.tool)} ${result.ok ? `ok ${json(result.output)}` : `error: ${clip(result.error ?? '')}`}${ms}`;
+      const ended = typeof p.run_ended === 'string' ? ` [run ${p.run_ended}]` : '';
+      return `${String(p.tool)} ${result.ok ? `ok ${json(result.output)}` : `error: ${clip(String(result.error))}`}${ms}${ended}`;
     }
     case 'policy.decision':
       return `${String(p.rule)} ${String(p.action)}${p.tool ? ` ${String(p.tool)}` : ''}: ${String(p.reason)}`;
@@ -84,19 +126,35 @@ export function describeEvent(event: AgentEvent): string {
       return `${String(p.tool)} waits for approval (${String(p.rule)}): ${String(p.reason)}`;
     case 'approval.granted':
       return `approved by ${String(p.by)}`;
+    case 'approval.expired':
+      return `nobody approved call ${String(p.call_id)} in time`;
+    case 'run.cancelled':
+      return `by ${String(p.by)}${typeof p.reason === 'string' ? `: ${p.reason}` : ''}`;
     case 'validator.result':
       return `${String(p.validator)} ${p.passed ? 'passed' : 'failed'} (score ${Number(p.score).toFixed(2)}): ${String(p.feedback)}`;
     case 'refine.attempt':
       return `attempt ${String(p.attempt)} after ${String(p.validator)} failed`;
     case 'llm.message': {
-      const m = p.message as { role: string; content: string | LlmContent[]; usage?: { totalTokens?: number }; stopReason?: string; errorMessage?: string; toolName?: string };
-      const parts = typeof m.content === 'string' ? [m.content] : m.content.map((c) => (c.type === 'toolCall' ? `${c.name}(${JSON.stringify(c.arguments)})` : (c.text ?? '')));
+      const m = objectOr(p.message) as { role?: unknown; content?: unknown; usage?: { totalTokens?: number }; stopReason?: string; errorMessage?: string; toolName?: string } | undefined;
+      if (!m || typeof m.role !== 'string' || !(typeof m.content === 'string' || Array.isArray(m.content))) return json(p);
+      const content = m.content as string | unknown[];
+      const parts = typeof content === 'string' ? [content] : content.map((c) => contentText(c));
       const extra = m.role === 'assistant' ? ` [${m.stopReason}${m.usage?.totalTokens ? `, ${m.usage.totalTokens} tokens` : ''}${m.errorMessage ? `: ${m.errorMessage}` : ''}]` : '';
       return `${m.role}${m.toolName ? ` (${m.toolName})` : ''}: ${clip(parts.join(' ').replace(/\s+/g, ' '))}${extra}`;
     }
     default:
       return json(p);
   }
+}
+
+function contentText(c: unknown): string {
+  const part = objectOr(c) as LlmContent | undefined;
+  if (!part) return json(c);
+  return part.type === 'toolCall' ? `${part.name}(${JSON.stringify(part.arguments)})` : (part.text ?? '');
+}
+
+function objectOr(value: unknown): Record<string, unknown> | undefined {
+  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
 }
 
 export function formatTimeline(timeline: RunTimeline): string {
@@ -112,25 +170,25 @@ export function formatTimeline(timeline: RunTimeline): string {
 
 /** What a run came to, for side-by-side comparison. */
 export function runFacts(timeline: RunTimeline): Record<string, string> {
-  const events = timeline.entries.filter((e) => e.kind !== 'state');
+  const events = timeline.entries.filter((e) => e.kind !== 'state' && e.kind !== 'skipped' && e.kind !== 'gap');
   const count = (kind: string) => events.filter((e) => e.kind === kind).length;
-  const tokens = events
-    .filter((e) => e.kind === 'llm.message')
-    .reduce((n, e) => n + (((e.data as { message: { usage?: { totalTokens?: number } } }).message.usage?.totalTokens as number | undefined) ?? 0), 0);
+  const messages = events.filter((e) => e.kind === 'llm.message').map((e) => objectOr((e.data as { message?: unknown }).message));
+  const tokens = messages.reduce((n, m) => n + (Number((objectOr(m?.usage) ?? {}).totalTokens) || 0), 0);
   const intent = timeline.intent;
-  const last = timeline.entries.at(-1);
+  const last = timeline.entries.findLast((e) => e.kind !== 'skipped' && e.kind !== 'gap');
   return {
     intent: intent ? (intent.type === 'natural_language' ? `natural_language ${JSON.stringify(intent.params.text)}` : `${intent.type} ${JSON.stringify(intent.params)}`) : '?',
     status: timeline.run.status,
     reason: timeline.run.reason ?? '',
     duration_s: last ? last.t_s.toFixed(3) : '0',
     tool_calls: String(count('tool.call')),
-    tool_errors: String(events.filter((e) => e.kind === 'tool.result' && !(e.data as { result: { ok: boolean } }).result.ok).length),
-    model_turns: String(events.filter((e) => e.kind === 'llm.message' && (e.data as { message: { role: string } }).message.role === 'assistant').length),
+    tool_errors: String(events.filter((e) => e.kind === 'tool.result' && objectOr((e.data as { result?: unknown }).result)?.ok === false).length),
+    model_turns: String(messages.filter((m) => m?.role === 'assistant').length),
     tokens: String(tokens),
-    policy_decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => String((e.data as { rule: string }).rule)).join(', '),
+    policy_decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => String((e.data as { rule?: unknown }).rule)).join(', '),
     approvals: String(count('approval.requested')),
-    validators: events.filter((e) => e.kind === 'validator.result').map((e) => `${(e.data as { passed: boolean }).passed ? 'pass' : 'fail'} ${Number((e.data as { score: number }).score).toFixed(2)}`).join(', '),
+    validators: events.filter((e) => e.kind === 'validator.result').map((e) => `${(e.data as { passed?: unknown }).passed ? 'pass' : 'fail'} ${Number((e.data as { score?: unknown }).score).toFixed(2)}`).join(', '),
+    unreadable: String(timeline.entries.filter((e) => e.kind === 'skipped' || e.kind === 'gap').length),
   };
 }
 

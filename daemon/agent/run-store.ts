@@ -261,6 +261,16 @@ export class RunStore {
   }
 }
 
+/** The run's calls that have a `tool.call` event and no `tool.result`: those cut off mid-act. */
+export function unansweredCalls(record: RunRecord): { call_id: string; tool: string }[] {
+  const open = new Map<string, string>();
+  for (const e of record.events) {
+    if (e.kind === 'tool.call') open.set(String(e.payload.call_id), String(e.payload.tool));
+    else if (e.kind === 'tool.result') open.delete(String(e.payload.call_id));
+  }
+  return [...open].map(([call_id, tool]) => ({ call_id, tool }));
+}
+
 function firstOf(events: AgentEvent[]): AgentEvent {
   return events[0]!;
 }

@@ -5,7 +5,12 @@
 
 /** Drives the robot to a map point (daemon/navigation's Navigator has this shape). */
 export interface NavigationService {
-  navigateTo(goal: { x: number; y: number }, options: { timeoutS?: number; signal?: AbortSignal }): Promise<{ reached: boolean; outcome: string; message: string }>;
+  navigateTo(
+    goal: { x: number; y: number },
+    options: { timeoutS?: number; signal?: AbortSignal },
+  ): Promise<{ reached: boolean; outcome: string; message: string; goal?: { x: number; y: number }; elapsedS?: number }>;
+  /** Where the robot is, when known: a failed goal says where the robot stopped and how far it had left. */
+  readonly pose?: { x: number; y: number } | undefined;
 }
 
 /**

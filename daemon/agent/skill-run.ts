@@ -18,6 +18,8 @@ export async function runSkill(live: LiveRun, args: Record<string, unknown>, val
   const skill = live.intent.type;
   if (live.run.status !== 'running') await live.status('running');
   live.startClock();
+  // Resumed with its wall-time quota spent already: it ended there.
+  if (live.closed) return;
   const previous = live.record.events.filter((e) => e.kind === 'tool.result').length;
   for (let attempt = previous + 1; ; attempt++) {
     const result = await deps.invoker.invoke(live, skill, args, `skill-${attempt}`);

@@ -123,21 +123,42 @@ export class ToolInvoker {
   }
 
   /**
-   * Runs the skill. Never throws: a failure is a `{ok: false}` result the model can read. The call is
-   * durable (`tool.call`) before the skill acts; its result is recorded by `after`.
+   * Runs the skill. A failure is a `{ok: false}` result the model can read; it throws only when the journal
+   * refuses the call. The call is durable (`tool.call`) before the skill acts; its result is recorded by
+   * `after`, or, when the run ends while the skill acts (a cancel, a quota, the daemon stopping), by the
+   * run's end (see LiveRun.openCall).
    */
   async execute(live: LiveRun, tool: string, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
     const replayed = live.done.get(callId);
     if (replayed) return replayed;
     const skill = this.#o.skills.get(tool);
     if (!skill) return { ok: false, error: `no skill ${tool}` };
+    if (live.closed) return ended(live, tool);
+    live.openCall(callId, tool);
+    try {
+      const result = await this.#act(live, skill, input, callId, signal);
+      live.settleCall(callId, result);
+      return result;
+    } catch (error) {
+      // The tool.call could not be journaled, so the skill did not act; the run fails on the error.
+      live.settleCall(callId, { ok: false, error: `${tool} did not act: its call could not be journaled: ${(error as Error).message}` });
+      throw error;
+    }
+  }
+
+  async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
+    const tool = skill.name;
     await live.event('tool.call', { call_id: callId, tool, input });
     // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
     // a skill never acts for a run that is over, nor without its tool.call in the journal.
-    if (live.closed) return { ok: false, error: `the run ended before ${tool} could act (${live.run.reason ?? live.run.status})` };
+    if (live.closed) return ended(live, tool);
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
     live.started.set(callId, performance.now());
     const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
+    // The run ends while this skill moves the robot, and nothing took the robot over since: a zero Twist
+    // through the gate, whatever the skill does when it is stopped (or if it does not stop). A frame: the
+    // robot's stop is not left to a skill.
+    const offEnd = lock ? live.onEnd(() => lock.held() && this.#o.env.gate.halt()) : undefined;
     try {
       const output = await skill.execute(input, this.#o.env, lock?.signal ?? signal);
       // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.
@@ -146,6 +167,7 @@ export class ToolInvoker {
     } catch (error) {
       return { ok: false, error: error instanceof Error ? error.message : String(error) };
     } finally {
+      offEnd?.();
       lock?.release();
     }
   }
@@ -169,7 +191,7 @@ export class ToolInvoker {
     const started = live.started.get(callId);
     live.started.delete(callId);
     const duration = started === undefined ? null : performance.now() - started;
-    live.note('tool.result', screened === result ? { call_id: callId, tool, result, duration_ms: duration } : { call_id: callId, tool, result, screened, duration_ms: duration });
+    live.noteResult(callId, screened === result ? { call_id: callId, tool, result, duration_ms: duration } : { call_id: callId, tool, result, screened, duration_ms: duration });
     return screened;
   }
 
@@ -184,6 +206,10 @@ export class ToolInvoker {
   #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): void {
     for (const fired of outcome.fired) live.note('policy.decision', { ...fired, stage, tool, call_id: callId });
   }
+}
+
+function ended(live: LiveRun, tool: string): ToolResult {
+  return { ok: false, error: `the run ended before ${tool} could act (${live.run.reason ?? live.run.status})` };
 }
 
 /** Where a navigate_to result says the robot was sent (`goal`), if it says. */

@@ -1,5 +1,6 @@
 import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
+import { nowNs } from '../contract/time.ts';
 import { limitTwist, type VelocityLimits } from './velocity.ts';
 import { fullTwist, type Twist } from './tool-inputs.ts';
 
@@ -20,6 +21,9 @@ export class CmdVelGate {
   #inputs: Subscription[] = [];
   #sent = 0;
   #clamped = 0;
+  /** When the gate last halted (ns): forwarded Twists the bus took before it are stale, and dropped. */
+  #haltedAt = 0n;
+  #stale = 0;
 
   constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits }) {
     const { bus, codec, limits } = options;
@@ -29,8 +33,8 @@ export class CmdVelGate {
     this.topic = limits.topic;
   }
 
-  get counters(): { sent: number; clamped: number } {
-    return { sent: this.#sent, clamped: this.#clamped };
+  get counters(): { sent: number; clamped: number; stale: number } {
+    return { sent: this.#sent, clamped: this.#clamped, stale: this.#stale };
   }
 
   /** New limits for every Twist from now on (a config reload); the topic stays. */
@@ -49,6 +53,15 @@ export class CmdVelGate {
     return { twist, clamped: broken };
   }
 
+  /**
+   * Stops the robot: a zero Twist now, and the forwarded Twists still queued from before (a controller's
+   * last commands) are dropped, so none of them reaches the wheels after the zero.
+   */
+  halt(): void {
+    this.#haltedAt = nowNs();
+    this.send({});
+  }
+
   /** Forwards every Twist published on `internalTopic` through the gate (for a controller that publishes itself). */
   forward(internalTopic: string, name: string): void {
     this.#inputs.push(
@@ -57,6 +70,7 @@ export class CmdVelGate {
         topic: internalTopic,
         queue: { policy: 'drop-oldest', depth: 10 },
         handler: (msg) => {
+          if (msg.logTime <= this.#haltedAt) return void this.#stale++;
           this.send(this.#codec.decode(msg.type, msg.data));
         },
       }),

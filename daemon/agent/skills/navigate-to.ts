@@ -10,7 +10,7 @@ export const navigateTo = defineSkill({
     const navigation = env.navigation();
     if (!navigation) throw new Error('navigation is unavailable: no navigator is running');
     const result = await navigation.navigateTo({ x, y }, { timeoutS: env.settings.navigation.timeout_s, signal });
-    if (!result.reached) throw new Error(`navigation to (${x}, ${y}) failed (${result.outcome}): ${result.message}`);
+    if (!result.reached) throw new Error(`navigation to (${x}, ${y}) failed (${result.outcome}): ${result.message}${whereStopped(navigation.pose, arrivedAt(result) ?? { x, y }, result)}`);
     // The navigator may move a goal that is too close to a wall to the nearest spot the robot fits in;
     // `goal` is where the robot went, `requested` what was asked.
     const arrived = arrivedAt(result);
@@ -27,3 +27,16 @@ function arrivedAt(result: object): { x: number; y: number } | undefined {
 }
 
 const round = (v: number) => Math.round(v * 1000) / 1000;
+
+/**
+ * What a drive that did not arrive had done, when the robot moved or was stopped: where the robot is, how
+ * far (straight line) it had left, how long it drove (robot time).
+ */
+function whereStopped(pose: { x: number; y: number } | undefined, goal: { x: number; y: number }, result: { outcome: string; elapsedS?: number }): string {
+  const driven = result.elapsedS ?? 0;
+  if (!pose || (driven === 0 && result.outcome !== 'cancelled')) return '';
+  const left = `${Math.hypot(goal.x - pose.x, goal.y - pose.y).toFixed(2)} m (straight line) from (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)})`;
+  const at = `(${pose.x.toFixed(2)}, ${pose.y.toFixed(2)})`;
+  if (driven === 0) return `; it had not started driving: the robot is at ${at}, ${left}`;
+  return `; the robot stopped at ${at} after ${driven.toFixed(1)} s of driving (robot time), ${left}`;
+}

@@ -8,7 +8,7 @@ export const stop = defineSkill({
   motion: false,
   async execute(_args, env) {
     const cancelled = env.motion.abort('stopped by the stop skill') ?? null;
-    env.gate.send({});
+    env.gate.halt();
     return { stopped: true, cancelled };
   },
 });

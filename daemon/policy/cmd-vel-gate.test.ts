@@ -1,0 +1,30 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
+import { CmdVelGate } from './cmd-vel-gate.ts';
+
+const TWIST = 'geometry_msgs/msg/Twist';
+let ctx: TestContext | undefined;
+afterEach(() => ctx?.bus.close());
+
+describe('CmdVelGate.halt', () => {
+  it('sends a zero Twist and drops the forwarded Twists still queued from before, so none follows the zero', async () => {
+    ctx = agentContext();
+    const { bus, codec } = ctx;
+    const seen: { linear: { x: number } }[] = [];
+    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push(codec.decode(m.type, m.data)) });
+    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
+    gate.forward('/internal/cmd_vel', 'test-forward');
+    const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });
+    // A controller's last commands, queued for the gate when the robot is stopped.
+    for (let i = 0; i < 3; i++) controller.publish(codec.encode(TWIST, { linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
+    gate.halt();
+    await waitFor(() => gate.counters.stale === 3, 'the queued Twists to be dropped');
+    expect(seen.map((t) => t.linear.x)).toEqual([0]);
+
+    // A command after the halt goes through.
+    controller.publish(codec.encode(TWIST, { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
+    await waitFor(() => seen.length === 2, 'the next command');
+    expect(seen.map((t) => t.linear.x)).toEqual([0, 0.2]);
+    gate.close();
+  });
+});
