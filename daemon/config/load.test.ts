@@ -105,6 +105,13 @@ describe('config', () => {
     expect(errorOf('api:\n  <<: 5\n')).toMatch(/^edge\.yaml: a merge key \(<<\) must take a mapping/);
   });
 
+  it('reports the first YAML syntax error, not the dozen the parser stumbles into after it, and every repeated key', () => {
+    expect(errorOf('robot: {id: ${ROBOT_ID}}\nsim: {speed: fast, enabld: true}\n')).toBe(
+      'edge.yaml: line 1, column 14: Unexpected flow-map-start at node end (inside {...}, quote a value that starts with ${: "${VAR}"); 13 more YAML errors after it, most likely caused by it',
+    );
+    expect(errorOf('sim:\n  seed: 1\nsim:\n  seed: 2\napi: {}\napi: {}\n').split('\n')).toEqual(['edge.yaml: line 3, column 1: Map keys must be unique', 'edge.yaml: line 6, column 1: Map keys must be unique']);
+  });
+
   it('reads a file and names it in errors', () => {
     const dir = tempDir();
     try {

@@ -92,10 +92,18 @@ export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true, lineCounter });
   const refused = (message: string): ConfigCheck => ({ config: undefined, issues: [{ path: '', message }], templates: [] });
   if (doc.errors.length > 0) {
-    const issues = doc.errors.map((e) => {
+    // One syntax error derails the parser for the rest of the file: the first is the one to fix, the
+    // others (often a dozen "Unexpected ... token") are mostly its echoes.
+    // A repeated key is no echo: each is its own mistake, and each is reported.
+    const shown = doc.errors.filter((e, i) => i === 0 || e.code === 'DUPLICATE_KEY');
+    const echoes = doc.errors.length - shown.length;
+    const issues = shown.map((e, i) => {
       const at = e.linePos?.[0];
       // prettyErrors appends " at line L, column C:" and a code frame; the position leads the line instead.
-      const message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').split('\n')[0]!;
+      let message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').split('\n')[0]!;
+      const line = at ? (text.split('\n')[at.line - 1] ?? '') : '';
+      if (/\{[^}]*:\s*\$\{/.test(line)) message += ` (inside {...}, quote a value that starts with \${: "\${VAR}")`;
+      if (i === 0 && echoes > 0) message += `; ${echoes} more YAML error${echoes > 1 ? 's' : ''} after it, most likely caused by it`;
       return at ? { path: '', message: `line ${at.line}, column ${at.col}: ${message}`, line: at.line, column: at.col } : { path: '', message };
     });
     return { config: undefined, issues, templates: [] };
