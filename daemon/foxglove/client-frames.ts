@@ -20,6 +20,8 @@ const OP_LISTS: Record<string, { key: string; items: string; ok: (item: unknown)
   unadvertise: { key: 'channelIds', items: 'channel ids (numbers)', ok: (id) => typeof id === 'number' },
 };
 
+/** The text ops this server handles itself. */
+const HANDLED_OPS = new Set<unknown>(['subscribe', 'unsubscribe']);
 /** Ops the protocol defines that need a capability; the server ignores them silently when it lacks it. */
 const PUBLISH_OPS = new Set<unknown>(['advertise', 'unadvertise', MESSAGE_DATA]);
 const UNOFFERED_OPS = new Set<unknown>([
@@ -87,16 +89,23 @@ function describeText(text: string, error: Error): string {
     return `${op}: ${error.message}`;
   }
   if (PUBLISH_OPS.has(op) || UNOFFERED_OPS.has(op)) return `${op}: ${error.message}`;
+  return unknownOp(op);
+}
+
+function unknownOp(op: string): string {
   return `unknown op ${quote(op)} (this server takes subscribe, unsubscribe, advertise, unadvertise)`;
 }
 
 /**
- * Why the server ignored an op (a text op, or a binary opcode) it knows but does not offer, or undefined
- * when it handles the op. The protocol server drops these without a word; the client should hear why.
+ * Why the server ignored an op (a text op, or a binary opcode) of a frame it did not throw on, or undefined
+ * when it handled the op. The protocol server drops these without a word; the client should hear why. Besides
+ * the ops it does not offer, it drops an unknown op named like a property of every object (`toString`,
+ * `constructor`): it looks up each op's capability in a plain object.
  */
-export function unofferedOp(op: unknown, capabilities: readonly string[]): string | undefined {
+export function ignoredOp(op: unknown, capabilities: readonly string[]): string | undefined {
   const name = typeof op === 'number' ? BINARY_HEADERS.get(op)?.name : op;
-  if (PUBLISH_OPS.has(op) && !capabilities.includes('clientPublish')) return `${name}: client publishing is off on this daemon (foxglove.client_publish.enabled)`;
+  if (PUBLISH_OPS.has(op)) return capabilities.includes('clientPublish') ? undefined : `${name}: client publishing is off on this daemon (foxglove.client_publish.enabled)`;
   if (UNOFFERED_OPS.has(op)) return `${name} is not supported by this daemon`;
+  if (typeof op === 'string' && !HANDLED_OPS.has(op)) return unknownOp(op);
   return undefined;
 }

@@ -103,6 +103,9 @@ export interface PublishGateOptions {
   onStop?: (client: object, clientName: string, topic: string, reason: StopReason) => void;
 }
 
+/** The largest channel id a message-data frame can name (a uint32). */
+const MAX_CHANNEL_ID = 0xffff_ffff;
+
 const TWIST = 'geometry_msgs/msg/Twist';
 const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
 
@@ -170,6 +173,11 @@ export class PublishGate {
     if (typeof id !== 'number' || typeof topic !== 'string' || typeof encoding !== 'string' || typeof schemaName !== 'string') {
       this.counters.refused++;
       return { ok: false, reason: 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)', fired: [] };
+    }
+    // Message data names its channel in 4 bytes: a channel of another id could never be published on.
+    if (!Number.isInteger(id) || id < 0 || id > MAX_CHANNEL_ID) {
+      this.counters.refused++;
+      return { ok: false, reason: `cannot publish on ${topic}: channel id ${id} is not an integer from 0 to ${MAX_CHANNEL_ID}`, fired: [] };
     }
     return this.#advertise(client, clientName, { id, topic, encoding, schemaName });
   }

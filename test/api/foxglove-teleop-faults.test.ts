@@ -1,64 +1,28 @@
-import wsProtocol, { type StatusMessage } from '@foxglove/ws-protocol';
-import { afterEach, describe, expect, it } from 'vitest';
-import { WebSocket } from 'ws';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { describe, expect, it } from 'vitest';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
-import { FoxgloveBridge } from '../../daemon/foxglove/foxglove-bridge.ts';
-import type { Component } from '../../daemon/lifecycle/component.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { startHarness, type Harness } from './harness.ts';
+import { cmdVel, foxgloveTestBed, policyAgent, teleopStops, topicStats, twist } from './foxglove-harness.ts';
 
 // A teleop panel on a flaky link: the robot must not keep the last command when the panel goes quiet
 // (a button let go: Foxglove's Teleop panel then sends nothing), unadvertises, or disconnects.
 
-const { FoxgloveClient } = wsProtocol;
-type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
-const twist = (x: number): Twist => ({ linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } });
-
-let h: Harness | undefined;
-let bridge: FoxgloveBridge | undefined;
-const sockets: WebSocket[] = [];
-afterEach(async () => {
-  for (const s of sockets.splice(0)) s.terminate();
-  await bridge?.stop();
-  bridge = undefined;
-  await h?.close();
-  h = undefined;
-});
+const { start, connectReady } = foxgloveTestBed();
 
 /** The hooks of a running agent: this one lets everything through. */
 const allowAll: PolicyHook = { name: 'allow_all', beforeToolCall: () => ({ action: 'allow' }) };
-const agent = (hooks: PolicyHook[]): Component & { policyHooks(): PolicyHook[] } => ({
-  name: 'agent',
-  start: async () => {},
-  stop: async () => {},
-  health: () => ({ state: 'running' }),
-  policyHooks: () => hooks,
-});
 
 /** A bridge with client publishing on, what reaches /cmd_vel, and a teleop client that advertised it. */
 async function teleop(options: { stopAfterMs?: number; hooks?: PolicyHook[]; pingIntervalMs?: number; autoPong?: boolean } = {}) {
   const { stopAfterMs = 60_000, hooks = [allowAll], pingIntervalMs, autoPong = true } = options;
-  h = await startHarness({ startApi: false, components: [agent(hooks)], foxglove: { client_publish: { enabled: true, stop_after_ms: stopAfterMs } } });
-  bridge = new FoxgloveBridge(h.ctx, h.ctx.config.foxglove, pingIntervalMs ? { pingIntervalMs } : {});
-  await bridge.start();
-  const b = bridge;
-  const codec = new MessageCodec(h.definitions);
-  const received: Twist[] = [];
-  h.bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void received.push(codec.decode<Twist>(m.type, m.data)) });
-  const ws = new WebSocket(b.url!, [FoxgloveClient.SUPPORTED_SUBPROTOCOL], { autoPong });
-  sockets.push(ws);
-  const client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
-  const statuses: StatusMessage[] = [];
-  let ready = false;
-  client.on('serverInfo', () => (ready = true));
-  client.on('status', (s) => statuses.push(s));
-  await waitFor(() => ready, 'server info');
+  const { h, bridge, codec } = await start({ components: [policyAgent(() => hooks)], foxglove: { client_publish: { enabled: true, stop_after_ms: stopAfterMs } } }, pingIntervalMs ? { pingIntervalMs } : {});
+  const received = cmdVel(h.bus, codec);
+  const { ws, client, statuses } = await connectReady(bridge.url!, { autoPong });
   const channel = client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-  await waitFor(() => h!.bus.stats().find((t) => t.topic === '/cmd_vel')?.publishers === 1, 'the client\'s publisher');
+  await waitFor(() => topicStats(h, '/cmd_vel')?.publishers === 1, 'the client\'s publisher');
   const send = (x: number) => client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x)));
-  const stops = (reason: string) => b.metrics().find((f) => f.name === 'auraison_foxglove_teleop_stops_total')?.samples.find((s) => s.labels?.reason === reason)?.value;
-  return { bridge: b, ws, client, channel, send, received, statuses, stops };
+  const stops = (reason: string) => teleopStops(bridge, reason);
+  const publishers = () => topicStats(h, '/cmd_vel')?.publishers;
+  return { bridge, ws, client, channel, send, received, statuses, stops, publishers };
 }
 
 describe('a teleop client that stops commanding the robot', () => {
@@ -96,7 +60,7 @@ describe('a teleop client that stops commanding the robot', () => {
     t.send(0);
     await waitFor(() => t.received.length === 5, 'the client\'s own stop');
     t.ws.terminate();
-    await waitFor(() => t.stops('silent') === 2 && h!.bus.stats().find((s) => s.topic === '/cmd_vel')?.publishers === 0, 'the client gone');
+    await waitFor(() => t.stops('silent') === 2 && t.publishers() === 0, 'the client gone');
     expect(t.received.map((m) => m.linear.x)).toEqual([0.2, 0, 0.1, 0, 0]);
     expect(t.stops('disconnected')).toBe(0);
   });
@@ -115,7 +79,7 @@ describe('a teleop client that stops commanding the robot', () => {
     t.ws.terminate();
     await waitFor(() => t.received.length === 2, 'the stop');
     release();
-    await waitFor(() => h!.bus.stats().find((s) => s.topic === '/cmd_vel')?.publishers === 0, 'the publisher closed');
+    await waitFor(() => t.publishers() === 0, 'the publisher closed');
     await new Promise((r) => setTimeout(r, 50));
     expect(t.received.map((m) => m.linear.x)).toEqual([0.2, 0]);
   });
@@ -123,11 +87,9 @@ describe('a teleop client that stops commanding the robot', () => {
   it('is cut off when its link dies without a word (it answers no ping), and the robot gets a stop', async () => {
     const t = await teleop({ pingIntervalMs: 100, autoPong: false });
     // A client on a live link, for comparison: it answers the same pings.
-    const live = new WebSocket(t.bridge.url!, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
-    sockets.push(live);
+    const live = await connectReady(t.bridge.url!);
     let liveClosed = false;
-    live.on('close', () => (liveClosed = true));
-    await new Promise((r) => live.once('open', r));
+    live.ws.on('close', () => (liveClosed = true));
     t.send(0.2);
     await waitFor(() => t.received.length === 1, 'the command');
     let closed = false;
