@@ -1,55 +1,20 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor as waitForState } from '../helpers/wait.ts';
-import { Value } from 'typebox/value';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
-import { ControlLoop } from '../../daemon/control/control-loop.ts';
 import { readThreadScheduling } from '../../daemon/control/thread-scheduling.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { policySettings, writeChunkModel, writeLinearModel } from './models.ts';
+import { loopHarness } from './loop-harness.ts';
+import { writeChunkModel, writeLinearModel } from './models.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const definitions = new DefinitionsRegistry();
-const codec = new MessageCodec(definitions);
-const log = pino({ level: 'silent' });
-const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
 const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
-
-function setup(model: string, loop: Partial<LoopSettings>) {
-  const bus = new Bus();
-  const policy = policySettings({
-    model,
-    inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
-    outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
-  });
-  const commands: { values: number[]; safe: boolean }[] = [];
-  const published: number[][] = [];
-  bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void published.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
-  const control = new ControlLoop({
-    name: 'test',
-    loop: Value.Default(LoopConfig, { policy: 'p', ...loop }) as LoopSettings,
-    policyName: 'p',
-    policy,
-    bus,
-    definitions,
-    log,
-    onCommand: (values, safe) => void commands.push({ values: Array.from(values), safe }),
-  });
-  const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
-  const send = (data: number[]) => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from(data) }));
-  return { bus, control, commands, published, send };
-}
 
 describe('ControlLoop (worker thread)', () => {
   it.runIf(process.platform === 'linux')('sets the loop thread\'s scheduling and CPU as configured and reports what the kernel applied', async () => {
     const model = writeLinearModel(tmp.path, 'sched', [1, 0, 0, 1], [0, 0]);
     const cpu = Number.parseInt(readThreadScheduling(process.pid).cpus, 10); // one this process may use
-    const { bus, control } = setup(model, { rate_hz: 50, scheduling: 'other', nice: 2, cpu_affinity: [cpu] });
+    const { bus, control } = loopHarness(model, { rate_hz: 50, scheduling: 'other', nice: 2, cpu_affinity: [cpu] });
     await control.start();
     try {
       const { scheduling, tid } = control.stats();
@@ -65,17 +30,17 @@ describe('ControlLoop (worker thread)', () => {
   it('sends the safe action while the observation is missing or stale, counts it, and the policy action while fresh', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
     // An age limit far above the 10 ms publishing interval: a loaded machine must not make fresh data stale.
-    const { bus, control, commands, published, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 500, safe_action: [-7, -7] });
+    const { bus, control, commands, published, publishing } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 500, safe_action: [-7, -7] });
     await control.start();
     await waitFor('a safe command', () => commands.some((c) => c.safe));
     expect(commands[0]).toEqual({ values: [-7, -7], safe: true });
     const staleBefore = control.stats().staleTicks;
     expect(staleBefore).toBeGreaterThan(0);
 
-    const timer = setInterval(() => send([1.5, -2]), 10);
+    const stopPublishing = publishing([1.5, -2]);
     await waitFor('a policy command', () => commands.some((c) => !c.safe));
     expect(commands.find((c) => !c.safe)!.values).toEqual([1.5, -2]);
-    clearInterval(timer);
+    stopPublishing();
 
     const afterFresh = commands.length;
     await waitFor('the safe action again', () => commands.slice(afterFresh).some((c) => c.safe));
@@ -97,13 +62,13 @@ describe('ControlLoop (worker thread)', () => {
 
   it('runs a chunk policy asynchronously with LeRobot semantics: chunks merge, underruns are counted', async () => {
     const model = writeChunkModel(tmp.path, 4);
-    const { bus, control, commands, send } = setup(model, { rate_hz: 100, max_observation_age_ms: 200, on_underrun: 'skip' });
-    const timer = setInterval(() => send([1, -1]), 10);
+    const { bus, control, commands, publishing } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 200, on_underrun: 'skip' });
+    const stopPublishing = publishing([1, -1]);
     await control.start();
     expect(control.stats().mode).toBe('async');
     expect(control.stats().chunkSize).toBe(4);
     await waitFor('several chunks', () => control.stats().chunks >= 5);
-    clearInterval(timer);
+    stopPublishing();
     await control.stop();
     const acted = commands.filter((c) => !c.safe);
     expect(acted.length).toBeGreaterThan(0);
@@ -118,11 +83,11 @@ describe('ControlLoop (worker thread)', () => {
   });
 
   it('fails to start with the reason when the model is missing or the manifest is wrong', async () => {
-    const missing = setup(`${tmp.path}/none.onnx`, {});
+    const missing = loopHarness(`${tmp.path}/none.onnx`, {});
     await expect(missing.control.start()).rejects.toThrow(/cannot read ONNX model .*none\.onnx/);
     missing.bus.close();
     const model = writeLinearModel(tmp.path, 'three', [1, 0, 0, 0, 1, 0], [0, 0]);
-    const wrong = setup(model, { safe_action: [1, 2, 3] });
+    const wrong = loopHarness(model, { safe_action: [1, 2, 3] });
     await expect(wrong.control.start()).rejects.toThrow(/safe_action has 3 values/);
     wrong.bus.close();
   });

@@ -1,15 +1,10 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor as waitForState } from '../helpers/wait.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlComponent, type LoopHandle } from '../../daemon/control/control-component.ts';
 import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/control/control-loop.ts';
 import { LoopState } from '../../daemon/control/loop-state.ts';
-import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { controlContext } from './control-component-harness.ts';
 import { writeLinearModel } from './models.ts';
 
 const tmp = tempDir();
@@ -17,16 +12,10 @@ afterAll(() => tmp.cleanup());
 
 const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
-function context(loops: Record<string, { autostart: boolean }>): { ctx: ComponentContext; bus: Bus; logs: string[] } {
-  const bus = new Bus();
+function context(loops: Record<string, { autostart: boolean }>) {
   const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
-  const policy = { model, serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } };
-  const config = parseConfigText(JSON.stringify({ policies: { p: policy }, control: { loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { policy: 'p', rate_hz: 50, ...l }])) } }), 'test.yaml');
-  const logs: string[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
-  return { ctx, bus, logs };
+  const inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } };
+  return controlContext({ model, inputs, loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { rate_hz: 50, ...l }])), dataDir: tmp.path });
 }
 
 /** A loop double whose worker "crashes" on demand: it reports through onCrash as a dead worker does, and stops being alive. */
@@ -111,7 +100,10 @@ describe('ControlComponent supervision', () => {
 
     created[2]!.crash();
     await control.stop();
-    await new Promise((r) => setTimeout(r, 100));
+    // Nothing to wait on for a restart that must not come: wait out the delay that crash logged for it. A timer
+    // of the same length set later fires after the restart's, so a restart the stop failed to cancel lands first.
+    const restartInMs = (JSON.parse(logs.findLast((l) => l.includes('control loop worker crashed'))!) as { restart_in_ms: number }).restart_in_ms;
+    await new Promise((r) => setTimeout(r, restartInMs));
     expect(created.length).toBe(3);
     bus.close();
   });

@@ -1,15 +1,10 @@
-import pino from 'pino';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlComponent } from '../../daemon/control/control-component.ts';
 import { ControlLoop, LoopCrash } from '../../daemon/control/control-loop.ts';
-import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor as waitForState } from '../helpers/wait.ts';
-import { loopHarness } from './loop-harness.ts';
+import { controlContext } from './control-component-harness.ts';
+import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
 import { writeChunkModel, writeSlowChunkModel } from './models.ts';
 
 // An async chunking loop runs its policy in an inference thread. Before, a death of that thread (an
@@ -25,12 +20,11 @@ afterEach(async () => {
 });
 const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 30_000);
 const dying = (query: string) => new URL(`./inference-death-worker.ts?${query}`, import.meta.url);
-const CONSTANT = { obs: { sources: [{ constant: [1, -1] }] } };
 
 /** A real async loop on chunk4.onnx whose inference thread dies as `query` says; crashes are collected. */
 async function dyingLoop(query: string) {
   const crashes: Error[] = [];
-  const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) });
+  const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) });
   cleanups.push(async () => {
     await h.control.stop();
     h.bus.close();
@@ -75,7 +69,7 @@ describe('an async loop whose inference thread dies', () => {
       ['die=exit&on=load', /control loop test: the inference thread exited with code 3 before its model was loaded/],
       ['die=throw&on=load', /control loop test: the inference thread failed while loading: injected fault/],
     ] as const) {
-      const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT, inferenceWorker: dying(query) });
+      const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS, inferenceWorker: dying(query) });
       await expect(h.control.start()).rejects.toThrow(message);
       expect(h.control.starting).toBe(false);
       await h.control.stop();
@@ -84,7 +78,7 @@ describe('an async loop whose inference thread dies', () => {
   });
 
   it('ends a start that a stop overtook while the inference thread was loading, rather than running the loop after it', async () => {
-    const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT });
+    const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS });
     const starting = h.control.start(); // now loading the model in the inference thread
     await h.control.stop();
     await expect(starting).rejects.toThrow('control loop test: stopped while starting');
@@ -93,15 +87,9 @@ describe('an async loop whose inference thread dies', () => {
   });
 });
 
-function context(loop: Record<string, unknown>, model: string): { ctx: ComponentContext; logs: string[] } {
-  const bus = new Bus();
+function context(loop: Record<string, unknown>, model: string) {
+  const { ctx, bus, logs } = controlContext({ model, inputs: CONSTANT_OBS, loops: { arm: { rate_hz: 100, ...loop } }, dataDir: tmp.path });
   cleanups.push(() => bus.close());
-  const policy = { model, serve: false, inputs: CONSTANT, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } };
-  const config = parseConfigText(JSON.stringify({ policies: { p: policy }, control: { loops: { arm: { policy: 'p', rate_hz: 100, ...loop } } } }), 'test.yaml');
-  const logs: string[] = [];
-  const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
-  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   return { ctx, logs };
 }
 

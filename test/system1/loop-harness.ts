@@ -11,9 +11,13 @@ const ARRAY = 'std_msgs/msg/Float64MultiArray';
 const definitions = new DefinitionsRegistry();
 const codec = new MessageCodec(definitions);
 
+/** Policy inputs that read no topic: input `obs` is the constant [1, -1], so no observation can go stale. */
+export const CONSTANT_OBS = { obs: { sources: [{ constant: [1, -1] }] } };
+
 /**
  * A real ControlLoop on its own bus: policy `p` reads `/obs` (Float64MultiArray data) into input `obs` and
- * sends Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order.
+ * sends Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order;
+ * `published` the data of each command that reached the bus on `/cmd`, in order.
  */
 export function loopHarness(model: string, loop: Partial<LoopSettings>, options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {}) {
   const { inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, ...loopOptions } = options;
@@ -24,6 +28,8 @@ export function loopHarness(model: string, loop: Partial<LoopSettings>, options:
     outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
   });
   const commands: { values: number[]; safe: boolean }[] = [];
+  const published: number[][] = [];
+  bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void published.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
   const control = new ControlLoop({
     name: 'test',
     loop: Value.Default(LoopConfig, { policy: 'p', ...loop }) as LoopSettings,
@@ -42,5 +48,5 @@ export function loopHarness(model: string, loop: Partial<LoopSettings>, options:
     const timer = setInterval(() => send(data), 10);
     return () => clearInterval(timer);
   };
-  return { bus, control, commands, send, publishing };
+  return { bus, control, commands, published, send, publishing };
 }

@@ -2,15 +2,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
 import { modelFingerprint, readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
 import { buildLinearPolicy } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { SYSTEM1_COMPONENTS } from '../../daemon/components/system1.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { startLoopDaemon } from './loop-daemon-harness.ts';
 
 const { onnx } = onnxProto;
 
@@ -24,7 +19,6 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 const wait = { timeout: 30_000, interval: 20 };
-const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
 /**
  * y = W x + b (obs [1, 2] -> actions [1, 2]) saved as policy.onnx with each initializer's raw data in a file
@@ -73,21 +67,7 @@ describe('a model whose external data files have their own names', () => {
     const dir = tempDir('external-data-reload-');
     cleanups.push(dir.cleanup);
     const model = writeExternalLinearModel(dir.path, [1, 0, 0, 1], [0, 0]);
-    const config = parseConfigText(
-      stringify({
-        data_dir: './data',
-        policies: { p: { model, inputs: { obs: { sources: [{ constant: [1, 2] }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } } },
-        control: { loops: { l: { policy: 'p', rate_hz: 50 } } },
-      }),
-      'edge.yaml',
-      {},
-    );
-    const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: SYSTEM1_COMPONENTS });
-    const codec = new MessageCodec(daemon.definitions);
-    const sent: number[][] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
-    await daemon.start();
-    cleanups.push(() => daemon.stop());
+    const { daemon, config, sent } = await startLoopDaemon(dir.path, model, cleanups);
     await vi.waitFor(() => expect(sent).toContainEqual([1, 2]), wait);
 
     // A deployment rewrites the weights file alone: the .onnx and the config are unchanged.

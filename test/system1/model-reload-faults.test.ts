@@ -1,12 +1,7 @@
 import { truncateSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { stringify } from 'yaml';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { SYSTEM1_COMPONENTS } from '../../daemon/components/system1.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { startLoopDaemon } from './loop-daemon-harness.ts';
 import { writeLinearModel } from './models.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
@@ -14,28 +9,13 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 const wait = { timeout: 30_000, interval: 20 };
-const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
 describe('a model replaced in place, then SIGHUP', () => {
   it('restarts the loop on the new model; a truncated one fails the control component, which says so, and the daemon goes on', async () => {
     const dir = tempDir('model-reload-');
     cleanups.push(dir.cleanup);
     const model = writeLinearModel(dir.path, 'policy', [1, 0, 0, 1], [0, 0]);
-    const config = parseConfigText(
-      stringify({
-        data_dir: './data',
-        policies: { p: { model, inputs: { obs: { sources: [{ constant: [1, 2] }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } } },
-        control: { loops: { l: { policy: 'p', rate_hz: 50 } } },
-      }),
-      'edge.yaml',
-      {},
-    );
-    const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: SYSTEM1_COMPONENTS });
-    const codec = new MessageCodec(daemon.definitions);
-    const sent: number[][] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
-    await daemon.start();
-    cleanups.push(() => daemon.stop());
+    const { daemon, config, sent } = await startLoopDaemon(dir.path, model, cleanups);
     await vi.waitFor(() => expect(sent).toContainEqual([1, 2]), wait);
 
     // New weights written over the file, as a deployment does; the config is the same.

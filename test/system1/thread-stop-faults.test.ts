@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { PolicyThread } from '../../adapters/lerobot/policy-thread.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { loopHarness } from './loop-harness.ts';
+import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
 import { policySettings, writeSlowChunkModel, writeSlowModel } from './models.ts';
 
 // onnxruntime-node's session.run computes on the calling thread; terminating a worker thread while it is
@@ -18,7 +18,7 @@ describe('stopping threads that are inside an inference', () => {
   it('stops an async chunk loop while its inference thread runs, sending the safe action last', async () => {
     const model = writeSlowChunkModel(tmp.path, 2);
     // K = 2 at 100 Hz with a run of a few hundred ms: the inference thread is nearly always in a run.
-    const { bus, control, commands } = loopHarness(model, { rate_hz: 100, on_underrun: 'skip' }, { inputs: { obs: { sources: [{ constant: [1, -1] }] } } });
+    const { bus, control, commands } = loopHarness(model, { rate_hz: 100, on_underrun: 'skip' }, { inputs: CONSTANT_OBS });
     await control.start();
     await vi.waitFor(() => expect(control.stats().chunks).toBeGreaterThanOrEqual(2), wait);
     await control.stop();
