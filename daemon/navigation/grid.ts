@@ -16,6 +16,16 @@ export const FREE = 0;
 export const OCCUPIED = 100;
 export const UNKNOWN = -1;
 
+/** What makes a grid unusable (no cells, a data length that does not match, a non-positive resolution), or undefined. */
+export function gridProblem(grid: Grid): string | undefined {
+  const { width, height, resolution, origin, data } = grid;
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) return `the map is ${width} x ${height} cells`;
+  if (data.length !== width * height) return `the map's data has ${data.length} cells, not ${width} x ${height}`;
+  if (!(Number.isFinite(resolution) && resolution > 0)) return `the map's resolution is ${resolution} m`;
+  if (!(Number.isFinite(origin.x) && Number.isFinite(origin.y))) return `the map's origin is (${origin.x}, ${origin.y})`;
+  return undefined;
+}
+
 /** The cell holding a world point, or undefined when the point is off the grid. */
 export function cellOf(grid: Grid, p: Point2D): { col: number; row: number } | undefined {
   const col = Math.floor((p.x - grid.origin.x) / grid.resolution);

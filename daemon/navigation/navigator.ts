@@ -2,74 +2,18 @@ import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { BusMessage } from '../bus/types.ts';
 import { PathPlanner, type PlanOptions } from './astar.ts';
+import type { NavigateOptions, NavigationOutcome, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
 import { formatPoint, type Point2D, type Pose2D } from './geometry.ts';
 import { GoalWatchdog } from './goal-watchdog.ts';
+import { abortReason, distance, notFinite, reachedMessage } from './goal-text.ts';
 import { PathFollower, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
+import { gridProblem } from './grid.ts';
 import { gridOf, poseOf, scanMountOf, scanOf, stampS, type GridMsg, type OdometryMsg, type ScanMsg, type TfMsg } from './ros-messages.ts';
 import { markScanHits, withObstacles } from './scan-obstacles.ts';
 
-/**
- * How a goal ended. `no_data`: /map or /odom never came, /odom stopped mid-drive, or /scan went stale for
- * longer than the grace period. `blocked`: something not on the map stood in the way, and a plan around it
- * found no way.
- */
-export type NavigationOutcome = 'reached' | 'unreachable' | 'timeout' | 'cancelled' | 'no_data' | 'blocked';
+export type { NavigateOptions, NavigationOutcome, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
 
-export interface NavigationResult {
-  reached: boolean;
-  outcome: NavigationOutcome;
-  /** For people: why it failed, or where it arrived. */
-  message: string;
-  /** Length of the last plan, metres (a re-plan replaces it; 0 when no plan). */
-  planLength: number;
-  /** Sim or robot time the drive took, seconds (from message stamps). */
-  elapsedS: number;
-  /**
-   * Where the robot was sent: the goal asked for, or, when that is too close to a wall for the robot, the
-   * nearest spot it fits in (up to the planner's snapRadius away). Absent when no plan was made.
-   */
-  goal?: Point2D;
-  /** Metres between the goal asked for and `goal`. */
-  goalOffsetM?: number;
-}
-
-export type NavigationSafety = {
-  /**
-   * Milliseconds without /odom after which the robot is stopped and the goal ends with no_data: wall time,
-   * stretched by 1 / timeScale when that is below 1.
-   */
-  odomTimeoutMs?: number;
-  /** A /scan older than this (robot seconds, its stamp against the latest /odom stamp) does not count: no forward motion without one. */
-  scanMaxAgeS?: number;
-  /** Robot seconds without a fresh /scan after which the goal ends with no_data. */
-  scanGraceS?: number;
-  /** Robot seconds held back by the safety stop after which the navigator plans around what the scan sees. */
-  blockedReplanS?: number;
-};
-
-export interface NavigateOptions {
-  /** Give up after this many seconds of robot time (message stamps, so sim time in a sim). */
-  timeoutS?: number;
-  /** How long to wait (wall time) for /map and /odom before failing with no_data. */
-  dataTimeoutMs?: number;
-  signal?: AbortSignal;
-}
-
-export interface NavigatorOptions {
-  bus: Bus;
-  codec: MessageCodec;
-  plan?: PlanOptions;
-  follow?: PathFollowerOptions;
-  topics?: { map?: string; odom?: string; scan?: string; cmdVel?: string; plan?: string; tfStatic?: string };
-  /**
-   * Robot seconds per wall second: 1 on a robot, the sim's speed in a sim. Below 1, the wall-clock
-   * watchdogs stretch by its inverse, so a slow sim is not taken for a dead one.
-   */
-  timeScale?: number;
-  safety?: NavigationSafety;
-}
-
-const SAFETY_DEFAULTS: Required<NavigationSafety> = { odomTimeoutMs: 500, scanMaxAgeS: 0.5, scanGraceS: 2, blockedReplanS: 3 };
+const SAFETY_DEFAULTS: Required<NavigationSafety> = { odomTimeoutMs: 500, scanMaxAgeS: 0.5, scanGraceS: 2, blockedReplanS: 3, offPathReplanM: 0.5 };
 // The wall-clock backstop on a goal's timeout: this many times the timeout, so it fires only when robot
 // time stops advancing (a stuck stamp), never before the stamps would have ended the goal.
 const WALL_TIMEOUT_FACTOR = 2;
@@ -120,6 +64,8 @@ export class Navigator {
   #mapBytes: Uint8Array | undefined;
   /** How many /map messages built a new planner (a republished, unchanged map does not). */
   mapsLoaded = 0;
+  /** How many /map messages were refused as unusable (the previous map stays; the bus reports each one's error). */
+  mapsRejected = 0;
   #pose: Pose2D | undefined;
   #poseTimeS = 0;
   #scan: FollowerScan | undefined;
@@ -127,8 +73,10 @@ export class Navigator {
   #active: ActiveGoal | undefined;
   // Counts navigateTo calls, so a call that waited for data knows whether a newer one came meanwhile.
   #calls = 0;
+  #stopped = false;
   #scanOrigin: Point2D | undefined;
-  #dataWaiters: (() => void)[] = [];
+  // Calls waiting for the first /map and /odom: each checks whether it may go on (or must give up) when woken.
+  #dataWaiters = new Set<() => void>();
 
   constructor(options: NavigatorOptions) {
     const { bus, codec, plan = {}, follow = {}, topics = {}, timeScale = 1, safety = {} } = options;
@@ -157,6 +105,7 @@ export class Navigator {
   }
 
   start(): void {
+    this.#stopped = false;
     const t = this.#topics;
     this.#cmd = this.#bus.advertise(t.cmdVel, 'geometry_msgs/msg/Twist', { source: 'navigator' });
     this.#planPub = this.#bus.advertise(t.plan, 'nav_msgs/msg/Path', { source: 'navigator', qos: { durability: 'transient_local', depth: 1 } });
@@ -167,11 +116,19 @@ export class Navigator {
       // labels) costs time on big maps, so only a changed map is rebuilt. The CDR bytes tell.
       const previous = this.#mapBytes;
       if (previous && Buffer.from(previous.buffer, previous.byteOffset, previous.byteLength).equals(msg.data)) return;
+      const grid = gridOf(this.#codec.decode<GridMsg>(msg.type, msg.data));
+      // A broken map would plan nonsense (a zero resolution puts every point in a NaN cell): the last good
+      // one stays, and the error (thrown to the bus) is counted and logged there.
+      const problem = gridProblem(grid);
+      if (problem) {
+        this.mapsRejected++;
+        throw new RangeError(`${this.#topics.map} refused: ${problem}; the navigator keeps the previous map`);
+      }
       this.#mapBytes = msg.data;
-      this.#planner = new PathPlanner(gridOf(this.#codec.decode<GridMsg>(msg.type, msg.data)), this.#planOptions);
+      this.#planner = new PathPlanner(grid, this.#planOptions);
       this.mapsLoaded++;
       this.#wakeDataWaiters();
-      if (this.#active) this.#replanOnNewMap(this.#active);
+      if (this.#active) this.#replan(this.#active, `after a new ${this.#topics.map}`);
     });
     sub(t.scan, (msg) => {
       const m = this.#codec.decode<ScanMsg>(msg.type, msg.data);
@@ -187,7 +144,9 @@ export class Navigator {
   }
 
   stop(): void {
+    this.#stopped = true;
     this.cancel('navigator stopped');
+    this.#wakeDataWaiters();
     for (const s of this.#subs) this.#bus.unsubscribe(s);
     this.#subs = [];
     this.#cmd?.close();
@@ -197,14 +156,24 @@ export class Navigator {
   /** Plans to `goal` and drives there. Resolves (never rejects) with what happened. */
   async navigateTo(goal: Point2D, options: NavigateOptions = {}): Promise<NavigationResult> {
     const { timeoutS = 300, dataTimeoutMs = 5000, signal } = options;
+    const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({ reached: false, outcome, message, planLength: 0, elapsedS: 0 });
+    // A call already cancelled, or with no point to go to, acts on nothing: the current goal, if any, goes on.
+    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
+    const notAPoint = notFinite({ x: goal.x, y: goal.y });
+    if (notAPoint) return fail('unreachable', `goal (${goal.x}, ${goal.y}) is not a point on the map: ${notAPoint}`);
     const call = ++this.#calls;
     const superseded = 'superseded by a new goal';
     this.cancel(superseded);
-    const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({ reached: false, outcome, message, planLength: 0, elapsedS: 0 });
-    const haveData = await this.#waitForData(dataTimeoutMs);
+    // An older call still waiting for data is superseded too, and must not wait out its data timeout.
+    this.#wakeDataWaiters();
+    const data = await this.#waitForData(call, dataTimeoutMs, signal);
+    // The signal's reason first: when another run took the robot, it names that run (the newer call, which
+    // also makes `call` stale, can only say that some goal came).
+    if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
+    if (this.#stopped) return fail('cancelled', 'navigator stopped before the robot moved');
     // Another call came while this one waited: that one is the goal now.
     if (call !== this.#calls) return fail('cancelled', superseded);
-    if (!haveData) {
+    if (data === 'timeout') {
       const missing = [!this.#planner && this.#topics.map, !this.#pose && this.#topics.odom].filter(Boolean).join(' and ');
       return fail('no_data', `no ${missing} received within ${dataTimeoutMs} ms: is the robot (or sim) running?`);
     }
@@ -251,6 +220,8 @@ export class Navigator {
         },
       };
       this.#active = active;
+      // Already there (within the tolerance): no /odom needs to come to say so.
+      if (active.follower.update(start).done) this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(goal, plan.goal) });
     });
   }
 
@@ -262,7 +233,15 @@ export class Navigator {
   }
 
   #onOdom(m: OdometryMsg): void {
-    this.#pose = poseOf(m);
+    const pose = poseOf(m);
+    const bad = notFinite(pose);
+    if (bad) {
+      // A broken localization: no pose to plan or steer by, and a NaN would reach /cmd_vel. Not taken as a
+      // pose (a call waiting for data keeps waiting); a goal being driven ends with the robot stopped.
+      if (this.#active) this.#end(this.#active, { reached: false, outcome: 'no_data', message: `${this.#topics.odom} gave a pose that is not a number (${bad}): is the robot localized? Stopped it` });
+      return;
+    }
+    this.#pose = pose;
     const now = stampS(m.header.stamp);
     this.#poseTimeS = now;
     this.#wakeDataWaiters();
@@ -277,9 +256,15 @@ export class Navigator {
     const { scanMaxAgeS, scanGraceS, blockedReplanS } = this.#safety;
     const scanAge = this.#scan ? now - this.#scanStampS : Infinity;
     const scanFresh = scanAge <= scanMaxAgeS;
-    const command = active.follower.update(this.#pose, scanFresh ? this.#scan : undefined);
+    let command = active.follower.update(pose, scanFresh ? this.#scan : undefined);
+    const { offPathReplanM } = this.#safety;
+    if (!command.done && active.follower.offPathM > offPathReplanM) {
+      // The pose jumped (a teleport, a localization reset): the path no longer leads from here.
+      if (!this.#replan(active, `after ${this.#topics.odom} jumped ${active.follower.offPathM.toFixed(2)} m off the path`)) return;
+      command = active.follower.update(pose, scanFresh ? this.#scan : undefined);
+    }
     if (command.done) {
-      this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(active) });
+      this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(active.requested, active.goal) });
       return;
     }
     if (!scanFresh) {
@@ -304,16 +289,21 @@ export class Navigator {
     this.#sendTwist(command.linear, command.angular);
   }
 
-  /** A new /map: the goal is planned again on it, from where the robot is. */
-  #replanOnNewMap(active: ActiveGoal): void {
-    // Obstacles seen by the scan were marked on the old map's cells; the new map is the better source.
+  /**
+   * The goal planned again from where the robot is: on a new /map, or after the pose jumped. Ends the goal
+   * as unreachable, and returns false, when there is no way from here; `why` starts that message.
+   */
+  #replan(active: ActiveGoal, why: string): boolean {
+    // Obstacles seen by the scan were marked on cells of the map and pose they were seen from; a new map
+    // is the better source, and after a jump they may stand in the wrong place.
     active.seenObstacles.clear();
     const plan = this.#planner!.plan(this.#pose!, active.requested);
     if (!plan.ok) {
-      this.#end(active, { reached: false, outcome: 'unreachable', message: `after a new ${this.#topics.map}: ${plan.message}` });
-      return;
+      this.#end(active, { reached: false, outcome: 'unreachable', message: `${why}: ${plan.message}` });
+      return false;
     }
     this.#adopt(active, plan);
+    return true;
   }
 
   /**
@@ -374,38 +364,30 @@ export class Navigator {
     this.#planPub?.publish(this.#codec.encode('nav_msgs/msg/Path', { header: { stamp, frame_id: 'map' }, poses }));
   }
 
-  #waitForData(timeoutMs: number): Promise<boolean> {
-    if (this.#planner && this.#pose) return Promise.resolve(true);
+  /**
+   * Waits until /map and /odom have come ('ready'), for at most timeoutMs ('timeout'). Gives up at once
+   * ('ended') when the signal aborts, a newer call comes or the navigator stops: the caller says which.
+   */
+  #waitForData(call: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<'ready' | 'timeout' | 'ended'> {
     return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(false), timeoutMs);
-      const check = () => {
-        if (this.#planner && this.#pose) {
-          clearTimeout(timer);
-          resolve(true);
-        } else this.#dataWaiters.push(check);
+      const settle = (how: 'ready' | 'timeout' | 'ended') => {
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', check);
+        this.#dataWaiters.delete(check);
+        resolve(how);
       };
-      this.#dataWaiters.push(check);
+      const check = () => {
+        if (signal?.aborted || call !== this.#calls || this.#stopped) settle('ended');
+        else if (this.#planner && this.#pose) settle('ready');
+      };
+      const timer = setTimeout(() => settle('timeout'), timeoutMs);
+      signal?.addEventListener('abort', check, { once: true });
+      this.#dataWaiters.add(check);
+      check();
     });
   }
 
   #wakeDataWaiters(): void {
-    const waiters = this.#dataWaiters.splice(0);
-    for (const w of waiters) w();
+    for (const check of [...this.#dataWaiters]) check();
   }
-}
-
-const distance = (a: Point2D, b: Point2D) => Math.hypot(a.x - b.x, a.y - b.y);
-
-/** "reached (x, y)", naming the spot the robot was sent to when the planner moved the goal off a wall. */
-function reachedMessage(active: ActiveGoal): string {
-  const offset = distance(active.goal, active.requested);
-  if (offset < 0.005) return `reached ${formatPoint(active.requested)}`;
-  return `reached ${formatPoint(active.goal)}, the nearest spot the robot fits in to ${formatPoint(active.requested)} (${offset.toFixed(2)} m from it)`;
-}
-
-/** Why a goal was cancelled, in words: superseded by another goal, stopped, or its run cancelled. */
-function abortReason(signal: AbortSignal): string {
-  const reason: unknown = signal.reason;
-  if (reason instanceof Error && reason.name !== 'AbortError') return reason.message;
-  return typeof reason === 'string' && reason !== '' ? reason : 'cancelled';
 }

@@ -72,6 +72,7 @@ export class PathFollower {
   #segment = 0;
   #rotating = false;
   #done = false;
+  #offPath = 0;
   // Beam directions for the last scan layout seen; scans from one sensor all share it.
   #beams: { angleMin: number; angleIncrement: number; cos: Float64Array; sin: Float64Array } | undefined;
 
@@ -86,6 +87,14 @@ export class PathFollower {
 
   get done(): boolean {
     return this.#done;
+  }
+
+  /**
+   * How far the pose of the last update was from the path where the follower looked for it (from its
+   * progress so far, a little past the lookahead), metres: large after the pose jumped.
+   */
+  get offPathM(): number {
+    return this.#offPath;
   }
 
   /**
@@ -154,6 +163,7 @@ export class PathFollower {
       along += k === this.#segment ? (1 - t) * len : len;
     }
     this.#segment = best;
+    this.#offPath = bestDistance;
 
     let remaining = lookahead;
     let from = lerp(path[best]!, path[best + 1]!, bestT);
