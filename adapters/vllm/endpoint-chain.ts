@@ -60,7 +60,11 @@ export interface EndpointChainOptions {
   limits?: ReplyLimits;
   /** Failed attempts and fallbacks are warned here, at most once per endpoint and reason a minute. */
   log?: ChainLog;
-  /** Injected for tests of backoff; the real clock otherwise. */
+  /**
+   * ms for cooldowns, warning rates and time to first token: monotonic (performance.now) by default, since
+   * the wall clock steps with NTP (a step back of an hour kept every endpoint cooling down an hour). Tests
+   * of backoff inject one.
+   */
   now?: () => number;
   random?: () => number;
 }
@@ -83,7 +87,7 @@ export class EndpointChain {
   #warned = new Map<string, number>();
 
   constructor(options: EndpointChainOptions) {
-    const { endpoints, now = Date.now, random = Math.random, limits = DEFAULT_REPLY_LIMITS, log } = options;
+    const { endpoints, now = () => performance.now(), random = Math.random, limits = DEFAULT_REPLY_LIMITS, log } = options;
     this.#states = endpoints.map((endpoint) => ({ endpoint, requests: 0, failures: 0, lastTtftMs: null, lastError: null, coolUntil: 0 }));
     this.#now = now;
     this.#random = random;

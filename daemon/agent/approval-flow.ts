@@ -1,5 +1,5 @@
 import type { RunState } from '../contract/schemas.ts';
-import { nowNs } from '../contract/time.ts';
+import type { DeadlineClock } from '../util/wall-clock.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
@@ -16,6 +16,8 @@ export interface ApprovalFlowOptions {
   /** The skills a resumed run's intent is checked against: those of the config in force. */
   skills: Map<string, SkillDefinition>;
   timeoutS: number;
+  /** The wall and monotonic clocks of approval deadlines (the system's by default); tests step them. */
+  clock?: DeadlineClock;
 }
 
 /**
@@ -38,12 +40,12 @@ export class ApprovalFlow {
   #approving = new Set<string>();
 
   constructor(options: ApprovalFlowOptions) {
-    const { store, runs, skills, timeoutS } = options;
+    const { store, runs, skills, timeoutS, clock } = options;
     this.#store = store;
     this.#runs = runs;
     this.#skills = skills;
     this.#timeoutS = timeoutS;
-    this.gate = new ApprovalGate({ timeoutS, onExpired: (id) => void this.#expire(id) });
+    this.gate = new ApprovalGate({ timeoutS, onExpired: (id) => void this.#expire(id), ...(clock ? { clock } : {}) });
   }
 
   /** A run found awaiting approval at start waits again, until the deadline in its event. */
@@ -67,7 +69,7 @@ export class ApprovalFlow {
     } finally {
       this.#approving.delete(runId);
       // The deadline passed while this approval was applied (#expire let it be) and it did not go through.
-      if (record.run.status === 'awaiting_approval' && approvalDeadline(record) <= nowNs()) void this.#expire(runId);
+      if (record.run.status === 'awaiting_approval' && this.gate.overdue(runId, approvalDeadline(record))) void this.#expire(runId);
     }
   }
 
@@ -78,7 +80,7 @@ export class ApprovalFlow {
     const callId = String(requested?.payload.call_id ?? '');
     // Too late is too late, whether or not the deadline's timer has fired yet (a busy event loop, or a
     // daemon that was down at the deadline and has just started).
-    if (approvalDeadline(record) <= nowNs()) {
+    if (this.gate.overdue(runId, approvalDeadline(record))) {
       await this.#expire(runId, true);
       throw new AgentError('conflict', `run ${runId} is ${record.run.status}: its approval timed out after ${this.#timeoutS} s`);
     }
@@ -92,6 +94,7 @@ export class ApprovalFlow {
     // Nothing waits in this process: the run paused before a restart. Resume it from its events.
     clearTimeout(this.#deadlines.get(runId));
     this.#deadlines.delete(runId);
+    this.gate.forget(runId);
     const resumed = this.#runs.get(runId) ?? this.#runs.track(record);
     // The config may have changed while the run waited (its skill removed, its arguments' schema changed):
     // then it cannot go on, and it ends saying why rather than stay `running` with nothing running it.
@@ -134,6 +137,8 @@ export class ApprovalFlow {
       throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
     }
     clearTimeout(this.#deadlines.get(runId));
+    this.#deadlines.delete(runId);
+    this.gate.forget(runId);
     // Noted, not awaited: finish() marks the run ended at once, so no tool call can slip in (and act) while
     // the cancel is being written; the event goes to the journal just before the end.
     live.note('run.cancelled', { by, reason: reason ?? null });
@@ -151,10 +156,12 @@ export class ApprovalFlow {
     const requested = record.events.findLast((e) => e.kind === 'approval.requested');
     const deadline = approvalDeadline(record);
     // setTimeout caps at ~24.8 days: a longer deadline is re-armed until it is really due.
-    if (deadline > BigInt(Date.now()) * 1_000_000n + 1_000_000_000n) {
+    if (!this.gate.overdue(runId, deadline)) {
       this.#deadlines.set(runId, this.gate.arm(runId, deadline));
       return;
     }
+    this.#deadlines.delete(runId);
+    this.gate.forget(runId);
     const live = this.#runs.get(runId) ?? this.#runs.track(record);
     live.note('approval.expired', { call_id: requested?.payload.call_id ?? null });
     await live.finish('failed', `approval timed out after ${this.#timeoutS} s`);

@@ -1,4 +1,4 @@
-import { nowNs } from '../contract/time.ts';
+import { remainingMs, systemClock, type DeadlineClock } from '../util/wall-clock.ts';
 import type { LiveRun } from './live-run.ts';
 
 export type ApprovalOutcome = 'approved' | 'ended';
@@ -23,20 +23,31 @@ interface Waiter {
  * `approval.requested` event naming the call, so it survives a restart: the deadline is in the event, and
  * the component re-arms it at start. Approving resolves the waiting call; cancelling or the deadline ends
  * the run.
+ *
+ * The journaled deadline is wall time, for a restart only. Within the process the wait is timed on the
+ * monotonic clock (`#due`), so an NTP step (years at the first sync on a robot without an RTC) neither
+ * expires every pending approval at once nor keeps one waiting past its timeout; see `remainingMs` for how a
+ * journaled deadline is read back after a restart.
  */
 export class ApprovalGate {
   #waiting = new Map<string, Waiter>();
+  /** When each run's approval is due, on the monotonic clock (ms). */
+  #due = new Map<string, number>();
   #timeoutS: number;
   #onExpired: (runId: string) => void;
+  #clock: DeadlineClock;
 
-  constructor(options: { timeoutS: number; onExpired: (runId: string) => void }) {
+  constructor(options: { timeoutS: number; onExpired: (runId: string) => void; clock?: DeadlineClock }) {
     this.#timeoutS = options.timeoutS;
     this.#onExpired = options.onExpired;
+    this.#clock = options.clock ?? systemClock;
   }
 
   /** Records the request durably, then waits. Resolves `ended` when the run ends or detaches instead. */
   async wait(live: LiveRun, request: ApprovalRequest): Promise<ApprovalOutcome> {
-    const deadline = nowNs() + BigInt(Math.round(this.#timeoutS * 1e9));
+    const timeoutMs = this.#timeoutS * 1000;
+    const deadline = BigInt(Math.round(this.#clock.wallMs() + timeoutMs)) * 1_000_000n;
+    this.#due.set(live.run.run_id, this.#clock.monotonicMs() + timeoutMs);
     live.pauseClock();
     await live.event('approval.requested', {
       call_id: request.callId,
@@ -54,10 +65,11 @@ export class ApprovalGate {
       const runId = live.run.run_id;
       const onAbort = () => {
         this.#waiting.delete(runId);
+        this.#due.delete(runId);
         clearTimeout(timer);
         resolve('ended');
       };
-      const timer = this.#arm(runId, deadline);
+      const timer = this.#arm(runId);
       live.signal.addEventListener('abort', onAbort, { once: true });
       this.#waiting.set(runId, {
         live,
@@ -73,15 +85,38 @@ export class ApprovalGate {
     return outcome;
   }
 
-  /** Re-arms the deadline of a run found awaiting approval at start (no live waiter). */
+  /**
+   * Arms the deadline of a run found awaiting approval at start (no live waiter), from the wall-clock
+   * `deadline` (ns) of its event; or, when this process already times it, again (a timer that fired early).
+   */
   arm(runId: string, deadline: bigint): NodeJS.Timeout {
-    return this.#arm(runId, deadline);
+    this.#dueOf(runId, deadline);
+    return this.#arm(runId);
   }
 
-  #arm(runId: string, deadline: bigint): NodeJS.Timeout {
-    const ms = Math.max(0, Number((deadline - nowNs()) / 1_000_000n));
+  /** Whether the approval of `runId` is due; `deadline` (wall ns, from its event) when this process does not time it yet. */
+  overdue(runId: string, deadline: bigint): boolean {
+    return this.#dueOf(runId, deadline) <= this.#clock.monotonicMs();
+  }
+
+  /** Stops timing a run's approval (it was granted, cancelled or expired). */
+  forget(runId: string): void {
+    this.#due.delete(runId);
+  }
+
+  #dueOf(runId: string, deadline: bigint): number {
+    let due = this.#due.get(runId);
+    if (due === undefined) {
+      due = this.#clock.monotonicMs() + remainingMs(Number(deadline / 1_000_000n), this.#timeoutS * 1000, this.#clock.wallMs());
+      this.#due.set(runId, due);
+    }
+    return due;
+  }
+
+  #arm(runId: string): NodeJS.Timeout {
+    const ms = Math.max(0, (this.#due.get(runId) ?? 0) - this.#clock.monotonicMs());
     // setTimeout holds at most ~24.8 days; longer approvals are re-checked when it fires.
-    const timer = setTimeout(() => this.#onExpired(runId), Math.min(ms, 2 ** 31 - 1));
+    const timer = setTimeout(() => this.#onExpired(runId), Math.min(Math.ceil(ms), 2 ** 31 - 1));
     timer.unref();
     return timer;
   }
@@ -97,6 +132,7 @@ export class ApprovalGate {
     const w = this.#waiting.get(runId);
     if (!w) return false;
     this.#waiting.delete(runId);
+    this.#due.delete(runId);
     clearTimeout(w.timer);
     w.live.approved.add(w.callId);
     w.resolve('approved');
@@ -106,5 +142,6 @@ export class ApprovalGate {
   clearAll(): void {
     for (const w of this.#waiting.values()) clearTimeout(w.timer);
     this.#waiting.clear();
+    this.#due.clear();
   }
 }

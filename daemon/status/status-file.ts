@@ -19,7 +19,7 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
   mkdirSync(join(daemon.dataDir, 'run'), { recursive: true });
   let failing = false;
   const write = (state: 'running' | 'stopped'): void => {
-    const body = JSON.stringify({ state, written_at: new Date().toISOString(), ...daemon.status() }, null, 2);
+    const body = JSON.stringify({ state, written_at: new Date().toISOString(), ...freshnessStamp(), ...daemon.status() }, null, 2);
     try {
       writeFileSync(`${path}.tmp`, body);
       renameSync(`${path}.tmp`, path);
@@ -39,7 +39,52 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
   };
 }
 
-export type StatusFile = DaemonStatus & { state: 'running' | 'stopped'; written_at: string };
+export type StatusFile = DaemonStatus & {
+  state: 'running' | 'stopped';
+  /** Wall time, for people: it steps with NTP, so the file's age is told by the next two fields. */
+  written_at: string;
+  /** CLOCK_MONOTONIC when written (ms); comparable only within one boot. */
+  written_mono_ms?: number;
+  /** The kernel's id of the boot the file was written in. */
+  boot_id?: string;
+};
+
+/** CLOCK_MONOTONIC in ms (libuv's hrtime): one clock for every process of a boot, unlike performance.now. */
+function bootMonotonicMs(): number {
+  return Number(process.hrtime.bigint() / 1_000_000n);
+}
+
+function bootId(): string | undefined {
+  try {
+    return readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim() || undefined;
+  } catch {
+    return undefined; // not Linux
+  }
+}
+
+function freshnessStamp(): { written_mono_ms: number; boot_id?: string } {
+  const id = bootId();
+  return { written_mono_ms: bootMonotonicMs(), ...(id ? { boot_id: id } : {}) };
+}
+
+/**
+ * How long ago the file was written, read by another process (`auraison-edge status`). Not by `written_at`:
+ * the wall clock steps (years at the first NTP sync on a robot without an RTC), which made a running
+ * daemon's file look stale after a step forward and a hung daemon's look fresh for as long as a step back.
+ * Within one boot both processes read the same monotonic clock; a file from another boot is not fresh. A
+ * file without these fields (an older daemon) falls back to the wall clock, where a time still to come (the
+ * clock stepped back since) is an unknown age: not fresh.
+ */
+export function statusAgeMs(status: StatusFile, now: { wallMs: number; monoMs: number; bootId: string | undefined } = { wallMs: Date.now(), monoMs: bootMonotonicMs(), bootId: bootId() }): number {
+  if (typeof status.written_mono_ms === 'number' && status.boot_id && now.bootId) {
+    return status.boot_id === now.bootId ? Math.max(0, now.monoMs - status.written_mono_ms) : Infinity;
+  }
+  const age = now.wallMs - Date.parse(status.written_at);
+  return Number.isNaN(age) || age < -FUTURE_SLACK_MS ? Infinity : Math.max(0, age);
+}
+
+/** How far a wall-clock `written_at` may read ahead of this clock (a writer's clock a little ahead). */
+const FUTURE_SLACK_MS = 1000;
 
 export function readStatusFile(dataDir: string): StatusFile | undefined {
   try {

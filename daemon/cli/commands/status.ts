@@ -2,7 +2,7 @@ import type { Readiness } from '../../api/readiness.ts';
 import { resolveDataDir } from '../../config/load.ts';
 import type { DaemonStatus } from '../../daemon.ts';
 import { alive } from '../../lifecycle/data-dir.ts';
-import { readStatusFile, STATUS_FILE_PERIOD_MS } from '../../status/status-file.ts';
+import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -57,7 +57,7 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     }
 
     const status = readStatusFile(dataDir);
-    const ageMs = status ? Date.now() - Date.parse(status.written_at) : Infinity;
+    const ageMs = status ? statusAgeMs(status) : Infinity;
     // A daemon killed with -9 leaves a fresh-looking file for up to STALE_MS: its pid tells at once.
     const gone = status !== undefined && status.state === 'running' && !alive(status.pid);
     const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS && !gone;
