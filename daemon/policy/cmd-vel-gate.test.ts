@@ -1,4 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { nowNs } from '../contract/time.ts';
 import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
 import { CmdVelGate } from './cmd-vel-gate.ts';
 
@@ -26,5 +27,33 @@ describe('CmdVelGate.halt', () => {
     await waitFor(() => seen.length === 2, 'the next command');
     expect(seen.map((t) => t.linear.x)).toEqual([0, 0.2]);
     gate.close();
+  });
+
+  it('forwards fresh commands after a halt even when the wall clock then steps back (NTP)', async () => {
+    ctx = agentContext();
+    const { bus, codec } = ctx;
+    const seen: number[] = [];
+    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push(codec.decode(m.type, m.data).linear.x) });
+    const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
+    gate.forward('/internal/cmd_vel', 'test-forward');
+    const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });
+    const twist = (x: number) => codec.encode(TWIST, { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } });
+    controller.publish(twist(0.1));
+    gate.halt();
+    await waitFor(() => gate.counters.stale === 1, 'the queued Twist to be dropped');
+    // The wall clock steps back an hour; bus stamps follow it at their next re-sync (within a second).
+    const before = nowNs();
+    const realNow = Date.now.bind(Date);
+    const step = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 3_600_000);
+    try {
+      await waitFor(() => nowNs() < before, 'the bus clock to follow the step');
+      controller.publish(twist(0.15));
+      await waitFor(() => seen.length === 2, 'the command after the step');
+      expect(seen).toEqual([0, 0.15]);
+      expect(gate.counters.stale).toBe(1);
+    } finally {
+      step.mockRestore();
+      gate.close();
+    }
   });
 });

@@ -21,8 +21,12 @@ export class CmdVelGate {
   #inputs: Subscription[] = [];
   #sent = 0;
   #clamped = 0;
-  /** When the gate last halted (ns): forwarded Twists the bus took before it are stale, and dropped. */
-  #haltedAt = 0n;
+  /**
+   * Per forwarded input, when the gate last halted (ns) while Twists were queued on it: those the bus took
+   * before are stale, and dropped. Kept only until that queue has drained, so a wall clock stepping back
+   * later (NTP) cannot make fresh commands look older than the halt.
+   */
+  #haltedAt = new Map<Subscription, bigint>();
   #stale = 0;
 
   constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits }) {
@@ -58,27 +62,30 @@ export class CmdVelGate {
    * last commands) are dropped, so none of them reaches the wheels after the zero.
    */
   halt(): void {
-    this.#haltedAt = nowNs();
+    const now = nowNs();
+    for (const input of this.#inputs) if (input.counters.queued > 0) this.#haltedAt.set(input, now);
     this.send({});
   }
 
   /** Forwards every Twist published on `internalTopic` through the gate (for a controller that publishes itself). */
   forward(internalTopic: string, name: string): void {
-    this.#inputs.push(
-      this.#bus.subscribe({
-        name,
-        topic: internalTopic,
-        queue: { policy: 'drop-oldest', depth: 10 },
-        handler: (msg) => {
-          if (msg.logTime <= this.#haltedAt) return void this.#stale++;
-          this.send(this.#codec.decode(msg.type, msg.data));
-        },
-      }),
-    );
+    const input: Subscription = this.#bus.subscribe({
+      name,
+      topic: internalTopic,
+      queue: { policy: 'drop-oldest', depth: 10 },
+      handler: (msg) => {
+        const haltedAt = this.#haltedAt.get(input);
+        if (haltedAt !== undefined && input.counters.queued === 0) this.#haltedAt.delete(input); // this is the last one queued
+        if (haltedAt !== undefined && msg.logTime <= haltedAt) return void this.#stale++;
+        this.send(this.#codec.decode(msg.type, msg.data));
+      },
+    });
+    this.#inputs.push(input);
   }
 
   close(): void {
     for (const sub of this.#inputs.splice(0)) this.#bus.unsubscribe(sub);
+    this.#haltedAt.clear();
     this.#publisher?.close();
     this.#publisher = undefined;
   }
