@@ -10,7 +10,8 @@ import { DurableJournal } from './journal/durable-journal.ts';
 import { pruneJournal } from './journal/journal-retention.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
-import { Supervisor } from './lifecycle/supervisor.ts';
+import { changedKeys, Supervisor } from './lifecycle/supervisor.ts';
+import { JOURNAL_RESTART_KEYS, readConfigForReload, type ReloadOutcome } from './lifecycle/config-reload.ts';
 import { DataDirLock } from './lifecycle/data-dir.ts';
 
 export interface DaemonOptions {
@@ -35,6 +36,8 @@ export interface DaemonStatus {
   topics: { topic: string; type: string; count: number; bytes: number; rate_hz: number; drops: number; publishers: number; subscribers: number }[];
   subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
   queryables: string[];
+  /** The last config reload (SIGHUP), null when there was none. */
+  last_reload: ReloadOutcome | null;
 }
 
 /**
@@ -59,6 +62,7 @@ export class Daemon {
   #stopped = false;
   /** Health reported by parts that are not components (the systemd notifier), by name. */
   #healthSources = new Map<string, () => ComponentHealth>();
+  #lastReload: ReloadOutcome | null = null;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -219,19 +223,45 @@ export class Daemon {
 
   /** Applies a new, validated config; returns the components that restarted (none once stop was called). */
   reload(config: EdgeConfig): Promise<string[]> {
-    return this.#serialize(() => this.#reload(config));
+    return this.#serialize(async () => (await this.#reload(config, null))?.restarted ?? []);
   }
 
-  async #reload(config: EdgeConfig): Promise<string[]> {
+  /**
+   * Reads the config file again (at this reload's turn, so after a start or reload in flight) and applies
+   * it. A file that can't be used is refused, logged with what to do, and the running config stays in
+   * force. Resolves with the outcome (also in status as last_reload); undefined once stop was called.
+   */
+  reloadFile(env: NodeJS.ProcessEnv = process.env): Promise<ReloadOutcome | undefined> {
+    return this.#serialize(async () => {
+      if (this.#stopRequested) return this.#reload(this.#config, null); // logs the skip
+      if (!this.#configFile) throw new Error('no config file to reload: the daemon runs the embedded default');
+      const read = readConfigForReload(this.#configFile, env);
+      if ('config' in read) return this.#reload(read.config, this.#configFile);
+      this.log.error({ err: read.error, hint: read.hint, file: this.#configFile }, 'config reload rejected; the running config stays in force');
+      this.#lastReload = { at: new Date().toISOString(), ok: false, file: this.#configFile, error: read.error, hint: read.hint, restarted: [], pending_restart: [] };
+      return this.#lastReload;
+    });
+  }
+
+  /** The last config reload's outcome, null before the first. */
+  get lastReload(): ReloadOutcome | null {
+    return this.#lastReload;
+  }
+
+  async #reload(config: EdgeConfig, file: string | null): Promise<ReloadOutcome | undefined> {
     if (this.#stopRequested) {
       this.log.warn('config reload skipped: the daemon is stopping');
-      return [];
+      return undefined;
     }
+    const pending: string[] = [];
     if (JSON.stringify(config.bus) !== JSON.stringify(this.#config.bus)) {
       for (const dir of config.bus.definitions.dirs) {
         if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
       }
       this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
+      if (this.#config.bus.definitions.dirs.some((dir) => !config.bus.definitions.dirs.includes(dir)) || config.bus.definitions.distro !== this.#config.bus.definitions.distro) {
+        pending.push('bus.definitions');
+      }
     }
     if (config.log.level !== this.#config.log.level) {
       // pino changes level at runtime, and child loggers without a level of their own follow it.
@@ -243,12 +273,28 @@ export class Daemon {
       // Until then the daemon runs on the old dir: components' settings and status say so, and nothing
       // restarts for a dir it would not use.
       config = { ...config, data_dir: this.#config.data_dir };
+      pending.push('data_dir');
     }
-    if (JSON.stringify(config.journal) !== JSON.stringify(this.#config.journal)) this.log.warn('journal changes take effect on restart');
+    // The open journal keeps the settings it was made with, and so does the running config, so that what
+    // it says is what runs; retain_days and max_mb apply at the next retention pass.
+    const running = Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, this.#config.journal[key]]));
+    const journalKeys = changedKeys(running, Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, config.journal[key]])), 'journal');
+    if (journalKeys.length > 0) {
+      this.log.warn({ keys: journalKeys }, 'journal changes take effect on restart (retain_days and max_mb apply now)');
+      config = { ...config, journal: { ...config.journal, ...running } };
+      pending.push(...journalKeys);
+    }
     const restarted = await this.#supervisor.reload(config);
+    if (this.#stopRequested) {
+      // The stop that came meanwhile cut the reload short: what it had not started stays stopped.
+      this.log.warn({ restarted }, 'config reload cut short: the daemon is stopping');
+      return undefined;
+    }
     this.#config = config;
-    this.log.info({ restarted }, 'config reloaded');
-    return restarted;
+    // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).
+    this.log.info({ restarted, pending_restart: pending }, 'config reloaded');
+    this.#lastReload = { at: new Date().toISOString(), ok: true, file, restarted, pending_restart: pending };
+    return this.#lastReload;
   }
 
   /** Adds `name` to the components' health in status (and so readiness and metrics), for a part that is no component. */
@@ -284,6 +330,7 @@ export class Daemon {
         errors: s.errors,
       })),
       queryables: this.bus.queryables(),
+      last_reload: this.#lastReload,
     };
   }
 }

@@ -55,15 +55,24 @@ export function defaultConfig(): EdgeConfig {
   return config;
 }
 
+export interface ConfigFileOptions {
+  /**
+   * Refuse a file with no settings in it (empty, or only comments). A reload sets this: an editor that
+   * truncates, then writes, leaves an empty file for a moment, and applying it would put every section
+   * back to its defaults (the recorder off, the API moved to its default port).
+   */
+  refuseEmpty?: boolean;
+}
+
 /** Reads, interpolates `${ENV}` and validates a YAML config file. Throws ConfigError. */
-export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): LoadedConfig {
-  const { config, issues, file, name } = checkConfigFile(path, env);
+export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): LoadedConfig {
+  const { config, issues, file, name } = checkConfigFile(path, env, options);
   if (!config) throw new ConfigError(name, issues);
   return { config, file };
 }
 
 /** Like loadConfigFile, but returns the problems (a file that can't be read is one) instead of throwing. */
-export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck & { file: string; name: string } {
+export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): ConfigCheck & { file: string; name: string } {
   const file = isAbsolute(path) ? path : resolve(path);
   const name = basename(file);
   let text: string;
@@ -74,7 +83,7 @@ export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.e
     const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
     return { config: undefined, issues: [{ path: '', message }], templates: [], file, name };
   }
-  return { ...checkConfigText(text, env), file, name };
+  return { ...checkConfigText(text, env, options), file, name };
 }
 
 /** Parses config YAML text; `name` is used in error messages. Throws ConfigError. */
@@ -85,7 +94,7 @@ export function parseConfigText(text: string, name: string, env: NodeJS.ProcessE
 }
 
 /** Parses and validates config YAML text, collecting every problem rather than stopping at the first. */
-export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.env): ConfigCheck {
+export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): ConfigCheck {
   const lineCounter = new LineCounter();
   // merge: `<<: *base` takes an anchored mapping's keys, the keys written beside it win (YAML 1.1 merge keys,
   // as ROS 2 parameter files and docker-compose use them).
@@ -107,6 +116,9 @@ export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.e
       return at ? { path: '', message: `line ${at.line}, column ${at.col}: ${message}`, line: at.line, column: at.col } : { path: '', message };
     });
     return { config: undefined, issues, templates: [] };
+  }
+  if (options.refuseEmpty && doc.contents === null) {
+    return refused('the file has no settings (empty, or only comments): an editor may be halfway through saving it; save the whole file, then reload again');
   }
   let raw: unknown;
   try {

@@ -61,8 +61,13 @@ export class SystemdNotifier {
     return this.#notify(['--ready', `--status=${status}`]);
   }
 
+  /**
+   * RELOADING=1 with MONOTONIC_USEC, which Type=notify-reload (systemd 253+) needs to tie it to the SIGHUP
+   * it sent (process.hrtime is CLOCK_MONOTONIC on Linux). Every one must be followed by ready(), also when
+   * the reload is refused: systemd holds the unit in "reloading", and `systemctl reload` waits, until then.
+   */
   reloading(): Promise<void> {
-    return this.#notify(['RELOADING=1']);
+    return this.#notify(['RELOADING=1', `MONOTONIC_USEC=${process.hrtime.bigint() / 1000n}`]);
   }
 
   /**

@@ -1,6 +1,6 @@
-import { loadConfigFile } from '../../config/load.ts';
+import { deferSighup, installSignalHandlers } from '../../lifecycle/signals.ts';
 import { parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import type { Command, CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
 export const command: Command = {
@@ -15,10 +15,13 @@ Options:
                   the turtlebot-maze simulator on, data in ./.auraison-edge, no central)
 
 Signals:
-  SIGTERM, SIGINT  stop gracefully within 5 s, flushing what must be flushed (a second one exits at once)
-  SIGHUP           reload the config file; components whose settings changed restart, and an invalid
-                   file is rejected (logged) while the running config stays in force. One that comes
-                   during startup is applied once the daemon is running. A restart of the agent ends
+  SIGTERM, SIGINT  stop gracefully within 5 s, flushing what must be flushed. A second one is only
+                   logged (ros2 launch sends SIGINT, then SIGTERM); a third exits at once, unflushed
+  SIGHUP           reload the config file; components whose settings changed restart, and an invalid,
+                   empty or missing file is rejected (logged, and in /status as last_reload) while the
+                   running config stays in force. One that comes during startup is applied once the
+                   daemon is running; one after a stop signal is ignored. data_dir and journal.fsync,
+                   interval_ms, segment_mb take effect on restart. A restart of the agent ends
                    the runs it is driving (interrupted, the reason says so); policy.* changes apply
                    to the running agent without a restart
 
@@ -30,95 +33,118 @@ Exit codes: 0 stopped cleanly, 1 failed, 2 bad usage or invalid config.
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { config: { type: 'string' } });
-    const { config, file } = resolveConfig(values.config, io.env);
-    const { createLogger } = await import('../../log.ts');
-    const { Daemon } = await import('../../daemon.ts');
-    const { installSignalHandlers } = await import('../../lifecycle/signals.ts');
-    const { startStatusFile } = await import('../../status/status-file.ts');
-    const { SystemdNotifier } = await import('../../lifecycle/systemd-notify.ts');
-
-    const log = createLogger({ level: config.log.level });
-    const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
-    const systemd = new SystemdNotifier({ env: io.env, log });
-    if (systemd.enabled) daemon.reportHealth('systemd', () => systemd.health());
-    // A peer's fault must never take the daemon down: log what escaped and keep running.
-    const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
-    process.on('unhandledRejection', onUnhandled);
-    process.on('uncaughtException', onUnhandled);
-
-    let resolveStopped!: (code: number) => void;
-    const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
-    // The daemon runs until a stop signal, also when no component holds the event loop open (no API, no
-    // sim: every timer of ours is unref'd). Without this, node would exit as soon as the loop drained.
-    const keepAlive = setInterval(() => undefined, 1 << 30);
-    let stopStatus: ((final: 'stopped') => void) | undefined;
-    let stopping = false;
-    // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
-    // it was read, and a reload beside a start would start components twice.
-    let resolveStarted!: (ok: boolean) => void;
-    const started = new Promise<boolean>((resolve) => (resolveStarted = resolve));
-    let running = false;
-    const removeSignals = installSignalHandlers(
-      {
-        stop: async () => {
-          stopping = true;
-          await systemd.stopping();
-          try {
-            // Also cuts a start or reload in flight short, and stops what it started.
-            await daemon.stop(4500);
-            stopStatus?.('stopped');
-            resolveStopped(0);
-          } catch (error) {
-            log.error({ err: (error as Error).message }, 'stop failed');
-            resolveStopped(1);
-          }
-        },
-        reload: async () => {
-          if (!file) {
-            log.warn('SIGHUP ignored: running the embedded default config (no --config file to reload)');
-            return;
-          }
-          if (!running) log.info('SIGHUP during startup: the config is reloaded once the daemon is running');
-          if (!(await started) || stopping) return;
-          await systemd.reloading();
-          try {
-            const next = loadConfigFile(file, io.env);
-            await daemon.reload(next.config);
-          } catch (error) {
-            log.error({ err: (error as Error).message }, 'config reload rejected; the running config stays in force');
-          }
-          if (!stopping) await systemd.ready('running');
-        },
-      },
-      log,
-    );
+    // A SIGHUP must never kill the daemon (its default action), also before its handlers are in place;
+    // one that came by then is a reload once the daemon runs (the file may have changed after it was read).
+    const releaseSighup = deferSighup();
+    let handedOver = false;
     try {
-      try {
-        await daemon.start();
-      } catch (error) {
-        resolveStarted(false);
-        throw error;
-      }
-      // A stop signal during startup: the daemon is stopping (or stopped); no READY, no status file.
-      if (stopping) {
-        resolveStarted(false);
-        return await stopped;
-      }
-      stopStatus = startStatusFile(daemon);
-      await systemd.ready('running');
-      if (stopping) return await stopped; // a stop signal while READY was being sent
-      systemd.startWatchdog(() => {
-        const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
-        return stalled.length === 0 ? { ok: true } : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
+      return await runDaemon(values.config, io, () => {
+        handedOver = true;
+        return releaseSighup();
       });
-      running = true;
-      resolveStarted(true);
-      return await stopped;
     } finally {
-      clearInterval(keepAlive);
-      removeSignals();
-      process.off('unhandledRejection', onUnhandled);
-      process.off('uncaughtException', onUnhandled);
+      if (!handedOver) releaseSighup();
     }
   },
 };
+
+/** The daemon from start to stop; `takeOverSighup` ends run's SIGHUP guard and says whether one came. */
+async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverSighup: () => boolean): Promise<number> {
+  const { config, file } = resolveConfig(configArg, io.env);
+  const { createLogger } = await import('../../log.ts');
+  const { Daemon } = await import('../../daemon.ts');
+  const { startStatusFile } = await import('../../status/status-file.ts');
+  const { SystemdNotifier } = await import('../../lifecycle/systemd-notify.ts');
+
+  const log = createLogger({ level: config.log.level });
+  const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
+  const systemd = new SystemdNotifier({ env: io.env, log });
+  if (systemd.enabled) daemon.reportHealth('systemd', () => systemd.health());
+  // A peer's fault must never take the daemon down: log what escaped and keep running.
+  const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
+  process.on('unhandledRejection', onUnhandled);
+  process.on('uncaughtException', onUnhandled);
+
+  let resolveStopped!: (code: number) => void;
+  const stopped = new Promise<number>((resolve) => (resolveStopped = resolve));
+  // The daemon runs until a stop signal, also when no component holds the event loop open (no API, no
+  // sim: every timer of ours is unref'd). Without this, node would exit as soon as the loop drained.
+  const keepAlive = setInterval(() => undefined, 1 << 30);
+  let stopStatus: ((final: 'stopped') => void) | undefined;
+  let stopping = false;
+  // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
+  // it was read, and a reload beside a start would start components twice.
+  let resolveStarted!: (ok: boolean) => void;
+  const started = new Promise<boolean>((resolve) => (resolveStarted = resolve));
+  let running = false;
+  const removeSignals = installSignalHandlers(
+    {
+      stop: async () => {
+        stopping = true;
+        await systemd.stopping();
+        try {
+          // Also cuts a start or reload in flight short, and stops what it started.
+          await daemon.stop(4500);
+          stopStatus?.('stopped');
+          resolveStopped(0);
+        } catch (error) {
+          log.error({ err: (error as Error).message }, 'stop failed');
+          resolveStopped(1);
+        }
+      },
+      reload: async () => {
+        if (!file) {
+          log.warn('SIGHUP ignored: running the embedded default config (no --config file to reload)');
+          return;
+        }
+        if (!running) log.info('SIGHUP during startup: the config is reloaded once the daemon is running');
+        if (!(await started)) return; // the start failed or a stop came: nothing to reload
+        if (stopping) {
+          log.warn('SIGHUP ignored: the daemon is stopping; start it again to use the config file as it is now');
+          return;
+        }
+        await systemd.reloading();
+        let status = 'running';
+        try {
+          const outcome = await daemon.reloadFile(io.env);
+          if (outcome && !outcome.ok) status = `running; config reload rejected, the running config stays: ${outcome.error?.split('\n')[0] ?? ''}`;
+        } finally {
+          // Always after RELOADING=1, also when the reload was refused or failed: until READY=1 systemd
+          // holds the unit in "reloading" (and under Type=notify-reload, `systemctl reload` waits).
+          if (!stopping) await systemd.ready(status);
+        }
+      },
+    },
+    log,
+    // Removed and replaced in one synchronous step: no SIGHUP can fall between them.
+    { hupPending: takeOverSighup() },
+  );
+  try {
+    try {
+      await daemon.start();
+    } catch (error) {
+      resolveStarted(false);
+      throw error;
+    }
+    // A stop signal during startup: the daemon is stopping (or stopped); no READY, no status file.
+    if (stopping) {
+      resolveStarted(false);
+      return await stopped;
+    }
+    stopStatus = startStatusFile(daemon);
+    await systemd.ready('running');
+    if (stopping) return await stopped; // a stop signal while READY was being sent
+    systemd.startWatchdog(() => {
+      const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
+      return stalled.length === 0 ? { ok: true } : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
+    });
+    running = true;
+    resolveStarted(true);
+    return await stopped;
+  } finally {
+    clearInterval(keepAlive);
+    removeSignals();
+    process.off('unhandledRejection', onUnhandled);
+    process.off('uncaughtException', onUnhandled);
+  }
+}

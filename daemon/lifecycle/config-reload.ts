@@ -1,0 +1,45 @@
+import { loadConfigFile } from '../config/load.ts';
+import type { EdgeConfig } from '../config/schema.ts';
+
+/** What the last config reload did, for /status and the status file (`last_reload`). */
+export interface ReloadOutcome {
+  /** When it ended, ISO 8601. */
+  at: string;
+  /** false: the file was refused and the running config stays in force, unchanged. */
+  ok: boolean;
+  /** The config file read; null for a reload given a config object. */
+  file: string | null;
+  /** Why the file was refused (every problem, one a line); absent when ok. */
+  error?: string;
+  /** What to do about it. */
+  hint?: string;
+  /** The components that restarted for it. */
+  restarted: string[];
+  /** Keys the file changed that the daemon takes only when it restarts (it keeps running on the old values). */
+  pending_restart: string[];
+}
+
+export const RELOAD_AGAIN = 'fix the file, then reload again (systemctl reload auraison-edge, or kill -HUP <pid>)';
+
+/**
+ * Reads and validates the config file for a reload, refusing an empty one (see ConfigFileOptions). Returns
+ * the config, or the error and what to do about it.
+ */
+export function readConfigForReload(file: string, env: NodeJS.ProcessEnv): { config: EdgeConfig } | { error: string; hint: string } {
+  try {
+    return { config: loadConfigFile(file, env, { refuseEmpty: true }).config };
+  } catch (error) {
+    const message = (error as Error).message;
+    // The usual surprise: a variable exported in a shell after the daemon started never reaches it.
+    const hint = /environment variable \S+ is not set/.test(message)
+      ? "the daemon's environment is fixed when it starts: set the variable where it is started (systemd: Environment= or EnvironmentFile= in the unit, `systemctl edit auraison-edge`) and restart it, or give the key a default (${VAR:-default})"
+      : RELOAD_AGAIN;
+    return { error: message, hint };
+  }
+}
+
+/**
+ * The journal settings the open journal was made with: a change takes effect on restart, so until then the
+ * running config keeps the old values (retain_days and max_mb apply at the next retention pass).
+ */
+export const JOURNAL_RESTART_KEYS = ['fsync', 'interval_ms', 'segment_mb'] as const;

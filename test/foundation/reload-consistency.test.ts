@@ -1,0 +1,33 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { tempDir } from '../helpers/cli.ts';
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+describe('daemon reload: what can only change on restart', () => {
+  it('keeps data_dir and the open journal settings in the running config, applies journal retention, and says what waits for a restart in last_reload', async () => {
+    const dir = tempDir('reload-consistency-');
+    cleanups.push(dir.cleanup);
+    const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
+    const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: [] });
+    await daemon.start();
+    expect(daemon.status().last_reload).toBeNull();
+    const next = structuredClone(config);
+    next.data_dir = './elsewhere';
+    next.journal.segment_mb = config.journal.segment_mb * 2;
+    next.journal.fsync = config.journal.fsync === 'always' ? 'interval' : 'always';
+    next.journal.retain_days = 3;
+    await daemon.reload(next);
+    // What the daemon says it runs with is what runs: the journal stays open with its old settings.
+    expect(daemon.config.data_dir).toBe('./data');
+    expect(daemon.config.journal).toEqual({ ...config.journal, retain_days: 3 });
+    expect(daemon.status().last_reload).toMatchObject({ ok: true, restarted: [], pending_restart: ['data_dir', 'journal.fsync', 'journal.segment_mb'] });
+    await daemon.stop();
+  });
+});
