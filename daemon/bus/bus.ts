@@ -39,7 +39,8 @@ export class Bus {
   #queryables = new Map<string, QueryHandler>();
   #onHandlerError: (subscriber: string, topic: string, error: unknown) => void;
   #rateTimer: NodeJS.Timeout;
-  #lastWindow = Date.now();
+  /** Monotonic (ms): a rate is per second of elapsed time, which a wall clock step must not bend. */
+  #lastWindow = performance.now();
   #listeners = new Set<(topic: string, type: string) => void>();
   #closed = false;
 
@@ -301,7 +302,7 @@ export class Bus {
   }
 
   #rollRateWindow(): void {
-    const now = Date.now();
+    const now = performance.now();
     const seconds = Math.max((now - this.#lastWindow) / 1000, 1e-3);
     this.#lastWindow = now;
     for (const r of this.#topics.values()) {

@@ -97,7 +97,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     if (this.#state !== 'running' && this.#state !== 'starting') return;
     const { log } = this.#ctx;
     entry.lastCrash = error.message;
-    entry.streak = Date.now() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
+    entry.streak = monotonicMs() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
     const delay = Math.min(this.#maxRestartDelayMs, this.#restartDelayMs * 2 ** (entry.streak - 1));
     log.error({ loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay }, 'control loop worker crashed: restarting it');
     clearTimeout(entry.timer);
@@ -112,7 +112,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     const loop = this.#createLoop(entry.options);
     entry.loop = loop;
     entry.restarts++;
-    entry.startedAt = Date.now();
+    entry.startedAt = monotonicMs();
     try {
       await loop.start();
       log.info({ loop: entry.name, restarts: entry.restarts }, 'control loop restarted');
@@ -140,7 +140,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
         entry.crashes[error instanceof LoopCrash ? error.thread : 'loop']++;
         this.#crashed(entry, error);
       });
-      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, crashes: { loop: 0, inference: 0 }, streak: 0, startedAt: Date.now(), timer: undefined };
+      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, crashes: { loop: 0, inference: 0 }, streak: 0, startedAt: monotonicMs(), timer: undefined };
       this.#loops.push(entry);
       try {
         await entry.loop.start();

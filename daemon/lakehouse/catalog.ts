@@ -54,7 +54,7 @@ const LOCK_RETRY_MS = 50;
 export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBConnection) => Promise<T>, options: { readOnly?: boolean; timeoutMs?: number } = {}): Promise<T> {
   const { readOnly = false, timeoutMs = 10_000 } = options;
   if (!readOnly) mkdirSync(join(catalogPath, '..'), { recursive: true });
-  const deadline = Date.now() + timeoutMs;
+  const deadline = performance.now() + timeoutMs; // monotonic: a wall clock step neither ends nor stretches it
   let instance: DuckDBInstance | undefined;
   for (;;) {
     try {
@@ -62,7 +62,7 @@ export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBCon
       break;
     } catch (error) {
       const message = (error as Error).message;
-      if (!/lock/i.test(message) || Date.now() > deadline) throw new Error(`lakehouse catalog ${catalogPath}: ${message}`);
+      if (!/lock/i.test(message) || performance.now() > deadline) throw new Error(`lakehouse catalog ${catalogPath}: ${message}`);
       await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
   }

@@ -106,7 +106,7 @@ export class Supervisor {
    * first. Resolves with the components that did not stop within the budget (each is logged), [] when all did.
    */
   stop(budgetMs = 5000): Promise<string[]> {
-    const deadline = Date.now() + budgetMs;
+    const deadline = performance.now() + budgetMs;
     this.#stopDeadline = Math.min(this.#stopDeadline, deadline);
     this.#stopping = true;
     this.#stopRequested.abort();
@@ -122,7 +122,7 @@ export class Supervisor {
       const slots = [...this.#slots.values()].reverse();
       for (const slot of slots) {
         clearTimeout(slot.retryTimer);
-        await this.#stopSlot(slot, Math.max(deadline - Date.now(), STOP_FLOOR_MS));
+        await this.#stopSlot(slot, Math.max(deadline - performance.now(), STOP_FLOOR_MS));
       }
       this.#slots.clear();
       return [...this.#unstopped];
@@ -269,7 +269,7 @@ export class Supervisor {
   async #stopSlot(slot: Slot, budgetMs: number, reason?: string): Promise<void> {
     const name = slot.spec.name;
     this.#live.delete(name);
-    const deadline = Date.now() + budgetMs;
+    const deadline = performance.now() + budgetMs;
     const pending = slot.starting;
     if (pending) {
       // Stopping a component halfway through its start would leave what the rest of start() opens running.
@@ -290,7 +290,7 @@ export class Supervisor {
     const component = slot.component;
     slot.component = undefined;
     if (!component) return;
-    const left = Math.max(deadline - Date.now(), STOP_FLOOR_MS);
+    const left = Math.max(deadline - performance.now(), STOP_FLOOR_MS);
     this.#busy = name;
     try {
       if ((await this.#within(component.stop(reason), left, STOP_FLOOR_MS)) === 'timeout') this.#didNotStop(name, `within ${left} ms`);
@@ -317,7 +317,7 @@ export class Supervisor {
     let onStop = (): void => undefined;
     const timeUp = new Promise<'timeout'>((resolve) => {
       if (Number.isFinite(ms)) timers.push(setTimeout(() => resolve('timeout'), ms));
-      onStop = () => void timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - Date.now(), floorMs)));
+      onStop = () => void timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - performance.now(), floorMs)));
       if (signal.aborted) onStop();
       else signal.addEventListener('abort', onStop, { once: true });
     });

@@ -33,7 +33,7 @@ describe('CmdVelGate.halt', () => {
     ctx = agentContext();
     const { bus, codec } = ctx;
     const seen: number[] = [];
-    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push(codec.decode(m.type, m.data).linear.x) });
+    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push((codec.decode(m.type, m.data) as { linear: { x: number } }).linear.x) });
     const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
     gate.forward('/internal/cmd_vel', 'test-forward');
     const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });

@@ -75,6 +75,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     topics: bus.stats().map((t) => ({ topic: t.topic, type: t.type, count: t.count, bytes: t.bytes, rate_hz: t.rateHz, drops: t.drops, publishers: t.publishers, subscribers: t.subscribers })),
     subscribers: bus.subscriptions().map((s) => ({ name: s.name, topics: [...s.topics], policy: s.queue.policy, depth: s.queue.depth, ...s.counters, errors: s.errors })),
     queryables: bus.queryables(),
+    last_reload: null,
   });
   const ctx: ComponentContext = { config, bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components };
   let api: ApiComponent | undefined;

@@ -98,10 +98,10 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
 };
 
 async function waitForRun(client: { get<T>(path: string): Promise<T> }, run: RunState, timeoutS: number): Promise<RunState> {
-  const deadline = Date.now() + timeoutS * 1000;
+  const deadline = performance.now() + timeoutS * 1000; // monotonic: an NTP step neither ends nor stretches the wait
   let current = run;
   while (!['succeeded', 'failed', 'cancelled', 'interrupted', 'awaiting_approval'].includes(current.status)) {
-    if (Date.now() > deadline) throw new Error(`run ${run.run_id} still ${current.status} after ${timeoutS} s`);
+    if (performance.now() > deadline) throw new Error(`run ${run.run_id} still ${current.status} after ${timeoutS} s`);
     await new Promise((resolve) => setTimeout(resolve, 200));
     current = (await client.get<{ run: RunState }>(`/runs/${run.run_id}`)).run;
   }
