@@ -1,5 +1,7 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../../test/helpers/cli.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { nowNs } from '../contract/time.ts';
 import { silentLogger } from '../log.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { DurableJournal } from './durable-journal.ts';
@@ -70,6 +72,33 @@ describe('journal retention', () => {
     const first = journal.firstSeq;
     expect(run(journal, [], { health: { lakehouse: { state: 'failed', reason: 'duckdb' } } })).toEqual({ skipped: 'component(s) lakehouse failed; they may still need old records' });
     expect(journal.firstSeq).toBe(first);
+    await journal.close();
+  });
+
+  it('never ages out records written before the clock was set (stamped 1970), nor anything while the clock is unset', async () => {
+    const dir = tempDir('journal-retention-');
+    cleanups.push(dir.cleanup);
+    const realNow = Date.now.bind(Date);
+    // A robot without an RTC boots in 1970: the journal stamps its records then.
+    const boot = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 55 * 365 * 86_400_000);
+    let journal: DurableJournal;
+    try {
+      await waitFor(() => nowNs() < 1_000_000_000_000_000_000n, 'the ns clock to follow the wall clock (it re-syncs once a second)');
+      journal = new DurableJournal({ dir: dir.path, segmentBytes: 1024, fsync: 'never' });
+      for (let i = 0; i < 50; i++) await journal.append('agent_event', { i, pad: 'x'.repeat(60) });
+      const first = journal.firstSeq;
+      // While the clock is still unset, nothing is old by age.
+      expect(pruneJournal({ journal, retainDays: 1, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+      expect(journal.firstSeq).toBe(first);
+    } finally {
+      boot.mockRestore();
+    }
+    // NTP sets the clock: the 1970 records are not "55 years old" and stay; max_mb still bounds them.
+    const first = journal.firstSeq;
+    expect(pruneJournal({ journal, retainDays: 1, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+    expect(journal.firstSeq).toBe(first);
+    expect(pruneJournal({ journal, retainDays: 1, maxBytes: 3000, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: expect.any(Number) });
+    expect(journal.firstSeq).toBeGreaterThan(first);
     await journal.close();
   });
 });

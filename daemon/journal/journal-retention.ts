@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import { isJournalHolder } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import type { DurableJournal } from './durable-journal.ts';
+import { plausibleWallMs } from '../util/wall-clock.ts';
 
 export interface JournalRetentionOptions {
   journal: DurableJournal;
@@ -29,10 +30,16 @@ export function pruneJournal(options: JournalRetentionOptions): { segments: numb
     const hold = component.journalHold();
     if (hold !== undefined) keepFrom = Math.min(keepFrom, hold);
   }
-  const cutoff = now() - BigInt(Math.round(retainDays * 86_400)) * 1_000_000_000n;
+  // A robot without an RTC writes records stamped 1970 until NTP sets its clock. Such a time says nothing
+  // about a record's age: by age, it is never old (max_mb still bounds the journal), and while the clock
+  // itself is unset nothing is old. Else the first NTP sync would age out all that was written before it.
+  const current = now();
+  const ageKnown = plausibleWallMs(Number(current / 1_000_000n));
+  const cutoff = current - BigInt(Math.round(retainDays * 86_400)) * 1_000_000_000n;
   let size = journal.sizeBytes;
   const result = journal.prune(keepFrom, (segment) => {
-    const drop = segment.lastTs < cutoff || size > maxBytes;
+    const old = ageKnown && plausibleWallMs(Number(segment.lastTs / 1_000_000n)) && segment.lastTs < cutoff;
+    const drop = old || size > maxBytes;
     if (drop) size -= segment.sizeBytes;
     return drop;
   });
