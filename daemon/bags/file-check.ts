@@ -1,8 +1,11 @@
+import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { BagError } from './errors.ts';
 import { Fields, MAGIC, Op } from './mcap-records.ts';
-import { SqliteFileReader } from './sqlite-file-reader.ts';
+import { emptyDb3, SqliteFileReader } from './sqlite-file-reader.ts';
+
+export { emptyDb3 };
 import type { StorageId } from './open-bag.ts';
 
 /**
@@ -12,6 +15,8 @@ import type { StorageId } from './open-bag.ts';
  */
 export async function checkStorageFile(file: string, storage: StorageId): Promise<void> {
   if (storage === 'sqlite3') {
+    // SQLite takes a 0-byte file for an empty database, which passes quick_check: say what it is instead.
+    if (statSync(file).size === 0) throw new BagError(file, emptyDb3('what metadata.yaml says of it cannot be trusted'));
     const damage = SqliteFileReader.quickCheck(file);
     if (damage) throw new BagError(file, sqliteDamaged(file, damage, 'what it holds cannot be trusted (bag repair handles only MCAP files)'));
     return;
@@ -22,7 +27,10 @@ export async function checkStorageFile(file: string, storage: StorageId): Promis
 
 /** How a .db3 file that fails SQLite's quick_check is described: the finding, `consequence`, and what can salvage its rows. */
 export function sqliteDamaged(file: string, finding: string, consequence: string): string {
-  return `file is damaged (malformed): SQLite's quick_check says "${finding.split('\n')[0]}"; ${consequence}. sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place`;
+  // quick_check heads its findings with "*** in database main ***", which says nothing: the line after it does.
+  const lines = finding.split('\n').map((l) => l.trim()).filter(Boolean);
+  const said = lines.find((l) => !/^\*\*\* in database /.test(l)) ?? lines[0] ?? finding;
+  return `file is damaged (malformed): SQLite's quick_check says "${said}"; ${consequence}. sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place`;
 }
 
 /** What is wrong with an MCAP file's start or end, or undefined when both are whole. */

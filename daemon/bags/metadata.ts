@@ -52,7 +52,8 @@ const MAX_ALIASES = 100;
 /** Parses metadata.yaml text of versions 4 to 9. `file` names it in errors. */
 export function parseMetadata(text: string, file: string): BagMetadata {
   const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: false });
-  if (doc.errors.length > 0) throw new BagError(file, `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]}`);
+  // The yaml library's first line ends with a colon that introduced its excerpt of the text.
+  if (doc.errors.length > 0) throw new BagError(file, `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')}`);
   let root: Record<string, unknown> | null;
   try {
     root = doc.toJS({ maxAliasCount: MAX_ALIASES }) as Record<string, unknown> | null;

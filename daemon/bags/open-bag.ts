@@ -44,12 +44,18 @@ export function locateBag(path: string): LocatedBag {
   const warnings: string[] = [];
   const present = readdirSync(abs).filter((f) => EXTENSIONS[extname(f)] !== undefined).sort(naturalOrder);
   const metaFile = join(abs, 'metadata.yaml');
-  const metadata = existsSync(metaFile) ? parseMetadata(readFileSync(metaFile, 'utf8'), metaFile) : undefined;
+  const metadata = existsSync(metaFile) ? readMetadata(metaFile, abs, present) : undefined;
   if (metadata?.compressionMode) {
     throw new BagError(metaFile, `compression mode "${metadata.compressionMode}" (${metadata.compressionFormat}) is not supported; decompress the bag with \`ros2 bag convert\` first`);
   }
   if (!metadata) {
-    if (present.length === 0) throw new BagError(abs, 'not a bag: no metadata.yaml and no .mcap or .db3 files in it');
+    if (present.length === 0) {
+      // The recorder's marker, alone: its first message never reached the bag (yet).
+      if (existsSync(join(abs, '.recording'))) {
+        throw new BagError(abs, `not a bag yet: it holds only a .recording marker (a recorder is writing it and has no message in it yet, or was killed before its first one); once no recorder writes it, \`auraison-edge bag repair ${abs}\` finishes it as an empty bag`);
+      }
+      throw new BagError(abs, 'not a bag: no metadata.yaml and no .mcap or .db3 files in it');
+    }
     warnings.push(`${metaFile}: missing; reading the storage files present (${present.join(', ')})`);
   }
   let storage: StorageId | undefined = metadata ? storageOf(metadata.storageIdentifier) : undefined;
@@ -84,6 +90,22 @@ export function locateBag(path: string): LocatedBag {
   return { path: abs, name: basename(abs), storage, files, metadata, warnings };
 }
 
+/** A bag's metadata.yaml; one that can't be read is a BagError saying what rebuilds it from the files present. */
+function readMetadata(metaFile: string, dir: string, present: string[]): BagMetadata {
+  try {
+    return parseMetadata(readFileSync(metaFile, 'utf8'), metaFile);
+  } catch (error) {
+    if (!(error instanceof BagError)) throw new BagError(metaFile, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    // A torn file (a crash mid-write by a writer that was not atomic) is what a rebuild is for; a YAML
+    // alias bomb or a file of another kind is reported as it is.
+    if (present.length === 0 || !/: not valid YAML: /.test(error.message)) throw error;
+    const advice = present.some((f) => extname(f) === '.mcap')
+      ? `; \`auraison-edge bag repair ${dir}\` rebuilds it from the .mcap files present (${present.join(', ')}), keeping this one as metadata.yaml.orig`
+      : `; move it out of ${dir} and the .db3 files present (${present.join(', ')}) are read without it`;
+    throw new BagError(error.file, `${error.message.slice(error.file.length + 2)}${advice}`);
+  }
+}
+
 /** Opens one storage file with the reader its format needs. */
 /** Readies what opening files of a storage kind needs (MCAP's decompressors), so a caller can overlap it. */
 export async function prepareStorage(storage: StorageId): Promise<void> {
@@ -101,6 +123,6 @@ function storageOf(identifier: string): StorageId | undefined {
 }
 
 /** `bag_2` before `bag_10`. */
-function naturalOrder(a: string, b: string): number {
+export function naturalOrder(a: string, b: string): number {
   return a.localeCompare(b, undefined, { numeric: true });
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { statSync } from 'node:fs';
 import { BagError } from './errors.ts';
 import type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
 
@@ -29,6 +30,8 @@ export class SqliteFileReader implements StorageFileReader {
   }
 
   static async open(path: string): Promise<SqliteFileReader> {
+    // SQLite would open a 0-byte file as an empty database and find no table in it.
+    if (statSync(path).size === 0) throw new BagError(path, emptyDb3('nothing can be read from it'));
     let db: Database.Database;
     try {
       db = new Database(path, { readonly: true, fileMustExist: true });
@@ -149,4 +152,9 @@ export class SqliteFileReader implements StorageFileReader {
       });
     }
   }
+}
+
+/** How a 0-byte .db3 file is described: `consequence`, and what to do. */
+export function emptyDb3(consequence: string): string {
+  return `the file is empty (0 bytes): it holds no message (cut short by a crash or a full disk, or never written); ${consequence}. Restore it from a copy, or move it out of the bag directory to read the rest`;
 }

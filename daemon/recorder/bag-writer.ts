@@ -213,6 +213,9 @@ export class BagWriter {
 
   /** Closes the open split (summary, fsync) and writes metadata.yaml. */
   async close(): Promise<void> {
+    // Nothing recorded: the bag still gets one (empty) split, as rosbag2 closes a bag with no message, so
+    // that `ros2 bag play`, `bag info` and MCAP readers open it (a metadata.yaml listing no file is "not a bag").
+    if (!this.#split && this.#files.length === 0) this.#openSplit();
     if (this.#split) this.#closeSplit();
     await this.#closing;
     await this.#writeMetadata();
@@ -273,7 +276,7 @@ export class BagWriter {
     const path = `${this.name}_${this.#index++}.mcap`;
     const file = this.#o.io.create(join(this.dir, path));
     const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, chunkCrc: this.#o.chunkCrc ?? true, library: 'auraison-edge recorder' });
-    this.#split = { writer, info: { path, startingTimeNs: 0n, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map(), counts: new Map() };
+    this.#split = { writer, info: { path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map(), counts: new Map() };
     if (!this.#metadataWritten) {
       this.#metadataWritten = true;
       // From the first split on, the directory carries a metadata.yaml (listing no file yet), so it is a bag
@@ -323,7 +326,8 @@ export class BagWriter {
         for (const [name, count] of split.counts) this.#topics.get(name)!.listed += count;
         await this.#writeMetadata();
         finished.handedOver = true;
-        this.#o.onSplitClosed?.(join(this.dir, split.info.path));
+        // An empty split (a bag that recorded nothing) has nothing to index.
+        if (split.info.messageCount > 0) this.#o.onSplitClosed?.(join(this.dir, split.info.path));
       } catch (error) {
         this.error ??= error as Error;
       }

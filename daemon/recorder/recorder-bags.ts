@@ -12,9 +12,9 @@ import { isFullDisk } from './recording-state.ts';
 import { repairBag } from './repair.ts';
 import type { SegmentIO } from './segment-io.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
+import { RECORDING_MARKER } from './recording-marker.ts';
 
-/** A bag directory holding this file was being recorded and was not closed cleanly. */
-export const RECORDING_MARKER = '.recording';
+export { RECORDING_MARKER } from './recording-marker.ts';
 
 export interface RecorderBagsOptions {
   bus: Bus;
@@ -179,6 +179,11 @@ export class RecorderBags {
     try {
       const report = await repairBag(dir, { io: this.#o.io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
+      if (report.empty) {
+        // Killed before its first message reached the bag: finished as an empty bag, as a clean stop leaves one.
+        this.#o.log.warn({ bag: dir }, 'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag');
+        return undefined;
+      }
       const repaired = report.files.filter((f) => f.state === 'repaired');
       const backups = repaired.flatMap((f) => (f.backup ? [f.backup] : []));
       const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);

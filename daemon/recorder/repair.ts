@@ -1,10 +1,10 @@
-import { constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { copyFile, link, open, rename, unlink } from 'node:fs/promises';
 import { basename, extname, join } from 'node:path';
 import type { DecompressHandlers } from '@mcap/core';
 import { decompressHandlers } from '../bags/decompress.ts';
 import { BagError } from '../bags/errors.ts';
-import { sqliteDamaged } from '../bags/file-check.ts';
+import { emptyDb3, sqliteDamaged } from '../bags/file-check.ts';
 import { recoverMcap, type McapDamage, type RecoveredRecord } from '../bags/mcap-recover.ts';
 import type { McapChannel, McapSchema } from '../bags/mcap-records.ts';
 import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
@@ -12,15 +12,19 @@ import { parseOfferedQos, qosProfileV9 } from '../bags/qos.ts';
 import { SqliteFileReader } from '../bags/sqlite-file-reader.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { naturalOrder } from '../bags/open-bag.ts';
+import { checkNothingRecorded, cutOffAtStart, listBag, writeEmptySplit } from './repair-empty.ts';
+import { liveRecorder, RECORDING_MARKER } from './recording-marker.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
 
 export interface FileRepair {
   file: string;
   /**
    * `intact`: whole, every CRC checks, left as it is; `repaired`: rewritten from the records it holds;
-   * `empty`: 0 bytes, left as it is and not listed in metadata.yaml.
+   * `empty`: 0 bytes, left as it is and not listed in metadata.yaml; `created`: the empty split of a bag in
+   * which nothing was recorded, written (or written over a 0-byte split) so that the bag lists one, as rosbag2's do.
    */
-  state: 'intact' | 'repaired' | 'empty';
+  state: 'intact' | 'repaired' | 'empty' | 'created';
   messages: number;
   /** Bytes of the original that held no readable record (cut off or damaged): not in the repaired file. */
   droppedBytes: number;
@@ -44,11 +48,20 @@ export interface BagRepair {
   metadataBackup?: string;
   /** Temporary files of atomic writes whose writer died before renaming them (`metadata.yaml.<pid>.<random>.tmp`), removed. */
   tempFilesRemoved?: string[];
+  /** Files the old metadata.yaml listed that are not in the bag (left off the new one). */
+  missingListed?: string[];
+  /** Nothing was recorded: the bag holds no message, and is finished as an empty bag (one empty split, listed). */
+  empty?: boolean;
+  /** The bag's `.recording` marker was removed: it is closed now. */
+  markerRemoved?: boolean;
 }
 
 export interface RepairOptions {
   io?: SegmentIO;
-  /** The caller wrote the bag's metadata.yaml (the recorder, repairing a bag it left open): no backup of it is kept. */
+  /**
+   * The caller wrote the bag's metadata.yaml and its `.recording` marker (the recorder, repairing a bag it
+   * left open): no backup of metadata.yaml is kept, and a marker holding a live pid is the caller's own.
+   */
   ownMetadata?: boolean;
 }
 
@@ -80,27 +93,53 @@ interface Scan {
  * interrupted repair leaves each split whole or original.
  */
 export async function repairBag(dir: string, options: RepairOptions = {}): Promise<BagRepair> {
-  const { io = fsSegmentIO, ownMetadata = false } = options;
-  if (!existsSync(dir) || !statSync(dir).isDirectory()) throw new BagError(dir, 'not a bag directory');
-  const names = readdirSync(dir).filter((f) => extname(f) === '.mcap').sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-  if (names.length === 0) {
-    const db3 = readdirSync(dir).filter((f) => extname(f) === '.db3').sort((a, b) => a.localeCompare(b, undefined, { numeric: true }));
-    if (db3.length > 0) return checkSqliteBag(dir, db3);
-    throw new BagError(dir, 'no .mcap files to repair');
+  try {
+    return await repair(dir, options);
+  } catch (error) {
+    const e = error as NodeJS.ErrnoException & { dest?: string };
+    if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw error;
+    // Each split is rewritten to a temporary file and renamed over, so a repair stopped here left each whole or as it was.
+    throw new BagError(
+      e.path ?? dir,
+      `${e.code === 'EROFS' ? 'read-only file system' : 'permission denied'} (${e.syscall ?? 'access'}${e.dest ? ` to ${e.dest}` : ''}); the repair stopped there, and each split is whole or as it was. Run \`auraison-edge bag repair\` as a user who may read and write the bag (the daemon's user), or on a copy of it`,
+    );
   }
+}
+
+async function repair(dir: string, options: RepairOptions): Promise<BagRepair> {
+  const { io = fsSegmentIO, ownMetadata = false } = options;
+  const entries = listBag(dir);
+  const recorder = ownMetadata ? undefined : liveRecorder(dir);
+  if (recorder !== undefined) {
+    throw new BagError(dir, `is being recorded by process ${recorder} (its ${RECORDING_MARKER} marker says so): not modified, since a repair now would race the recorder. The recorder finishes the bag itself when it stops; to repair it by hand, stop the daemon first`);
+  }
+  const names = entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder);
+  const marker = entries.includes(RECORDING_MARKER);
   const metaPath = join(dir, 'metadata.yaml');
+  if (entries.includes('metadata.yaml') && !statSync(metaPath).isFile()) {
+    throw new BagError(metaPath, 'is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory, and bag repair writes a metadata.yaml from the files');
+  }
   let previous: BagMetadata | undefined;
+  let metaError: Error | undefined;
   try {
     previous = existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined;
-  } catch {
+  } catch (error) {
     previous = undefined; // a metadata.yaml torn by the crash is rebuilt from the files
+    metaError = error as Error;
+  }
+  if (names.length === 0) {
+    const db3 = entries.filter((f) => extname(f) === '.db3').sort(naturalOrder);
+    if (db3.length > 0) return checkSqliteBag(dir, db3);
+    checkNothingRecorded(dir, marker, previous, metaError);
   }
   const decompress = await decompressHandlers();
 
   // Everything is read before anything is written, so a split that can't be read leaves the bag as it was.
   const scans = new Map<string, Scan>();
   for (const name of names) scans.set(name, await scanFile(join(dir, name), decompress));
-  const unreadable = [...scans].filter(([, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0);
+  // A split cut off before its first record was whole (killed while writing its header or first chunk) holds
+  // no message that was ever durable: it is finished as an empty split, its bytes kept as <split>.orig.
+  const unreadable = [...scans].filter(([name, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0 && !cutOffAtStart(join(dir, name), s));
   if (unreadable.length > 0) throw refusal(dir, unreadable);
   const swept = sweepStaleTempFiles(dir);
   const tempFilesRemoved = swept.length > 0 ? { tempFilesRemoved: swept } : {};
@@ -130,7 +169,8 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
     const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
     const start = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m), undefined);
     const end = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m), undefined);
-    files.push({ path: name, startingTimeNs: start ?? 0n, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages });
+    // A split without messages starts at rosbag2's "never" (INT64_MAX), as rosbag2 writes it.
+    files.push({ path: name, startingTimeNs: start ?? NO_START, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages });
     for (const [id, channel] of scan.channels) {
       const schema = scan.schemas.get(channel.schemaId);
       const entry = topics.get(channel.topic) ?? {
@@ -145,8 +185,25 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
       topics.set(channel.topic, entry);
     }
   }
+  const empty = files.every((f) => f.messageCount === 0);
+  if (files.length === 0) {
+    // Nothing was recorded, and no split is left to list: the bag gets one empty split, as rosbag2 finishes a
+    // bag stopped before its first message (so `ros2 bag info` and `ros2 bag play` open it), written over a
+    // 0-byte split where there is one (nothing to lose there).
+    const name = names[0] ?? `${basename(dir)}_0.mcap`;
+    await writeEmptySplit(join(dir, name), io);
+    const at = result.findIndex((f) => f.file === join(dir, name));
+    const created: FileRepair = { file: join(dir, name), state: 'created', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] };
+    if (at >= 0) result[at] = created;
+    else result.push(created);
+    files.push({ path: name, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 });
+  }
+  const listed = previous ? (previous.relativeFilePaths.length > 0 ? previous.relativeFilePaths : previous.files.map((f) => f.path)) : [];
+  const missing = listed.filter((p) => !names.includes(basename(p)));
+  const closed = { ...(empty ? { empty } : {}), ...(marker ? { markerRemoved: true } : {}), ...(missing.length > 0 ? { missingListed: missing } : {}) };
   if (describes(previous, files)) {
-    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false, ...tempFilesRemoved };
+    if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
+    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false, ...tempFilesRemoved, ...closed };
   }
   const withMessages = files.filter((f) => f.messageCount > 0);
   const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
@@ -167,7 +224,9 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   };
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   await io.writeAtomic(metaPath, formatMetadata(meta));
-  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved };
+  // Last: a repair killed before here leaves the marker, and the next one finishes the job.
+  if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
+  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved, ...closed };
 }
 
 /**
@@ -178,6 +237,7 @@ async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> 
   const files: FileRepair[] = [];
   for (const name of names) {
     const path = join(dir, name);
+    if (statSync(path).size === 0) throw new BagError(path, emptyDb3('not modified (bag repair rewrites only MCAP files)'));
     const finding = SqliteFileReader.quickCheck(path);
     if (finding) throw new BagError(path, sqliteDamaged(path, finding, 'not modified (bag repair rewrites only MCAP files)'));
     const reader = await SqliteFileReader.open(path);

@@ -43,7 +43,7 @@ export function sweepStaleTempFiles(dir: string, now = Date.now()): string[] {
 }
 
 /** Whether a process with this pid exists (signal 0 checks without sending anything). */
-function alive(pid: number): boolean {
+export function alive(pid: number): boolean {
   if (!Number.isSafeInteger(pid) || pid <= 0) return false;
   try {
     process.kill(pid, 0);

@@ -31,6 +31,10 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       split is rewritten without every byte of it read, the original is kept as <split>.orig (.orig.1, ...
       when taken); so is a metadata.yaml it rewrites (metadata.yaml.orig). A split of which no message can
       be read is not modified, nor is anything else in the bag (exit 1). 0-byte splits are left in place.
+      A bag in which nothing was recorded (only the recorder's .recording marker, or splits cut off before
+      their first message) is finished as rosbag2 finishes one: one empty split, listed ("nothing was
+      recorded"; cut-off bytes kept as <split>.orig). The bag's .recording marker is removed once it is
+      repaired; a bag whose marker names a live recorder is not touched (exit 1): stop the daemon first.
       Temporary files of a metadata.yaml write whose writer was killed before renaming them
       (metadata.yaml.<pid>.<random>.tmp: the process is gone, or the file is over an hour old) are removed.
       A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
@@ -151,10 +155,12 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
       const removed = report.tempFilesRemoved ?? [];
       if (removed.length > 0) io.stdout(`${report.dir}: removed ${removed.length} temporary file(s) left by a writer killed before it renamed them: ${removed.join(', ')}\n`);
       const whole = report.files.every((f) => f.state !== 'repaired');
-      if (report.storage === 'sqlite3') io.stdout(`${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
-      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); nothing ${removed.length > 0 ? 'else ' : ''}was changed\n`);
-      else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is\n`);
-      else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}\n`);
+      const changed = report.metadataRewritten || report.markerRemoved || report.files.some((f) => f.state === 'repaired' || f.state === 'created');
+      if (report.empty && changed) io.stdout(`${report.dir}: nothing was recorded: finished as an empty bag (metadata.yaml lists one split with no message${report.markerRemoved ? '; its .recording marker removed' : ''})\n`);
+      else if (report.storage === 'sqlite3') io.stdout(`${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
+      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); ${report.markerRemoved ? 'only its .recording marker was removed' : `nothing ${removed.length > 0 ? 'else ' : ''}was changed`}\n`);
+      else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is${report.markerRemoved ? '; its .recording marker removed' : ''}\n`);
+      else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.missingListed ? ` (the old one listed ${report.missingListed.join(', ')}, not in the bag: left off)` : ''}${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}${report.markerRemoved ? '; its .recording marker removed' : ''}\n`);
     }
     return 0;
   } catch (error) {
@@ -163,6 +169,7 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
 }
 
 function formatFileRepair(f: FileRepair): string {
+  if (f.state === 'created') return `${f.file}: written as an empty split (nothing was recorded)`;
   if (f.state === 'empty') return `${f.file}: empty (0 bytes), left as it is and not listed in metadata.yaml`;
   if (f.state === 'intact') return `${f.file}: intact, ${f.messages} messages`;
   const lost: string[] = [];
