@@ -90,8 +90,8 @@ describe('query strings and headers', () => {
     const query = Array.from({ length: 100 }, (_, i) => `k${i}=1`).join('&');
     const r = await http(h.url, `/runs?${query}`);
     expect(r.status).toBe(400);
-    expect(r.json.message).not.toBe('');
-    expect(r.json.issues![0]!.path).toBe('querystring');
+    expect(r.json.message).toMatch(/^querystring\.k0: unknown key \(known keys: /);
+    expect(r.json.issues![0]!.path).toBe('querystring.k0');
   });
 
   it('answers an HTTP/1.1 request without Host 400 in the API\'s error shape', async () => {
