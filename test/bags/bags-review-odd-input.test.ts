@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import { chmodSync, cpSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { BIN, FIXTURES, runCli, tempDir } from '../helpers/cli.ts';
+import { BIN, FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 
 /** rosbags-rs bags (metadata.yaml version 5): 188 messages in one .mcap, and the same in one .db3. */
 const MCAP_BAG = join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap');
@@ -26,11 +26,11 @@ describe('bag info, repair and import with odd input: an error naming the file a
     const dir = copyBag(MCAP_BAG, 'torn-meta');
     const meta = join(dir, 'metadata.yaml');
     writeFileSync(meta, readFileSync(meta).subarray(0, 300));
-    const info = await runCli(['bag', 'info', dir]);
+    const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(new RegExp(`^auraison-edge bag: ${meta}: not valid YAML: [^\\n]*line \\d+, column \\d+; \`auraison-edge bag repair ${dir}\` rebuilds it from the \\.mcap files present \\(test_bag_mcap\\.mcap\\), keeping this one as metadata\\.yaml\\.orig\\n$`));
-    expect((await runCli(['bag', 'repair', dir])).code).toBe(0);
-    const after = await runCli(['bag', 'info', dir]);
+    expect((await runMain(['bag', 'repair', dir])).code).toBe(0);
+    const after = await runMain(['bag', 'info', dir]);
     expect(after.code).toBe(0);
     expect(after.stdout).toMatch(/Messages:\s+188\n/);
   });
@@ -39,7 +39,7 @@ describe('bag info, repair and import with odd input: an error naming the file a
     const dir = copyBag(MCAP_BAG, 'missing-listed');
     const meta = join(dir, 'metadata.yaml');
     writeFileSync(meta, readFileSync(meta, 'utf8').replaceAll('test_bag_mcap.mcap', 'gone.mcap'));
-    const repair = await runCli(['bag', 'repair', dir]);
+    const repair = await runMain(['bag', 'repair', dir]);
     expect(repair.code).toBe(0);
     expect(repair.stdout).toContain(`${dir}: metadata.yaml rewritten, 188 messages (the old one listed gone.mcap, not in the bag: left off); the old one kept as ${meta}.orig`);
   });
@@ -50,15 +50,15 @@ describe('bag info, repair and import with odd input: an error naming the file a
     writeFileSync(file, '');
     const before = snapshot(dir);
     const empty = `${file}: the file is empty (0 bytes): it holds no message (cut short by a crash or a full disk, or never written)`;
-    const info = await runCli(['bag', 'info', dir]);
+    const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toContain(`${empty}; what metadata.yaml says of it cannot be trusted. Restore it from a copy, or move it out of the bag directory to read the rest`);
-    const repair = await runCli(['bag', 'repair', dir]);
+    const repair = await runMain(['bag', 'repair', dir]);
     expect(repair.code).toBe(1);
     expect(repair.stderr).toContain(`${empty}; not modified (bag repair rewrites only MCAP files)`);
     const data = join(work.path, 'data-empty-db3');
     writeFileSync(join(work.path, 'empty-db3.yaml'), `data_dir: ${data}\n`);
-    const imported = await runCli(['bag', 'import', dir, '--config', join(work.path, 'empty-db3.yaml')]);
+    const imported = await runMain(['bag', 'import', dir, '--config', join(work.path, 'empty-db3.yaml')]);
     expect(imported.code).toBe(1);
     expect(imported.stderr).toContain(`${empty}; nothing can be read from it`);
     expect(snapshot(dir)).toEqual(before);
@@ -70,7 +70,7 @@ describe('bag info, repair and import with odd input: an error naming the file a
     const bytes = readFileSync(file);
     bytes.fill(0xde, 4096 * 5, 4096 * 5 + 4000);
     writeFileSync(file, bytes);
-    const info = await runCli(['bag', 'info', dir]);
+    const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toMatch(new RegExp(`${file}: file is damaged \\(malformed\\): SQLite's quick_check says "[^"*]+"`));
     expect(info.stderr).not.toContain('*** in database');
@@ -102,10 +102,10 @@ describe('bag info, repair and import with odd input: an error naming the file a
     cpSync(join(MCAP_BAG, 'test_bag_mcap.mcap'), join(dir, 'test_bag_mcap.mcap'));
     mkdirSync(join(dir, 'metadata.yaml'));
     const before = snapshot(dir);
-    const info = await runCli(['bag', 'info', dir]);
+    const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toContain(`${join(dir, 'metadata.yaml')}: cannot be read (EISDIR)`);
-    const repair = await runCli(['bag', 'repair', dir]);
+    const repair = await runMain(['bag', 'repair', dir]);
     expect(repair.code).toBe(1);
     expect(repair.stderr).toContain(`${join(dir, 'metadata.yaml')}: is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory`);
     expect(snapshot(dir)).toEqual(before);

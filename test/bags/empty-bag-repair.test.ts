@@ -12,7 +12,7 @@ import { parseMetadata, NO_START } from '../../daemon/bags/metadata.ts';
 import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
-import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
+import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('empty-bag-');
 const children: ChildProcess[] = [];
@@ -60,7 +60,7 @@ async function expectEmptyBag(dir: string): Promise<void> {
   expect(meta.relativeFilePaths).toEqual([`${meta.files[0]!.path}`]);
   expect(meta.files).toEqual([{ path: meta.files[0]!.path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }]);
   expect(await mcapMessages(join(dir, meta.files[0]!.path))).toBe(0);
-  const info = await runCli(['bag', 'info', dir]);
+  const info = await runMain(['bag', 'info', dir]);
   expect(info.stderr).toBe('');
   expect(info.code).toBe(0);
   expect(info.stdout).toMatch(/Messages:\s+0\n/);
@@ -84,7 +84,7 @@ describe('a bag in which nothing was recorded', () => {
     const [bag] = readdirSync(bagsDir);
     const dir = join(bagsDir, bag!);
     expect(readdirSync(dir)).toEqual(['.recording']);
-    const info = await runCli(['bag', 'info', dir]);
+    const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stderr).toContain(`${dir}: not a bag yet: it holds only a .recording marker`);
     expect(info.stderr).toContain(`\`auraison-edge bag repair ${dir}\` finishes it as an empty bag`);
@@ -113,7 +113,7 @@ describe('a bag in which nothing was recorded', () => {
     const dir = join(bagsDir, readdirSync(bagsDir)[0]!);
     await expectEmptyBag(dir);
     const before = snapshot(dir);
-    const repair = await runCli(['bag', 'repair', dir]);
+    const repair = await runMain(['bag', 'repair', dir]);
     expect(repair.code).toBe(0);
     expect(repair.stdout).toMatch(/nothing to repair: .*\(0 messages\); nothing was changed/);
     expect(snapshot(dir)).toEqual(before);
@@ -144,7 +144,7 @@ describe('a bag in which nothing was recorded', () => {
         const split = join(dir, `cut-${size}_0.mcap`);
         writeFileSync(split, whole.subarray(0, size));
         writeFileSync(join(dir, '.recording'), '999999999\n'); // a recorder long gone
-        const result = await runCli(['bag', 'repair', dir]);
+        const result = await runMain(['bag', 'repair', dir]);
         expect(result.stderr).toBe('');
         expect(result.code).toBe(0);
         expect(result.stdout).toMatch(/nothing was recorded: finished as an empty bag .*\.recording marker removed/);
@@ -164,13 +164,13 @@ describe('bag repair refuses what is not a bag left open, and changes nothing', 
     const child = await startEmptyRecorder(bagsDir);
     const dir = join(bagsDir, readdirSync(bagsDir)[0]!);
     const before = snapshot(dir);
-    const result = await runCli(['bag', 'repair', dir]);
+    const result = await runMain(['bag', 'repair', dir]);
     expect(result.code).toBe(1);
     expect(result.stderr).toContain(`${dir}: is being recorded by process ${child.pid} (its .recording marker says so): not modified`);
     expect(result.stderr).toMatch(/stop the daemon first/);
     expect(snapshot(dir)).toEqual(before);
     await kill9(child);
-    const after = await runCli(['bag', 'repair', dir]);
+    const after = await runMain(['bag', 'repair', dir]);
     expect(after.code).toBe(0);
     await expectEmptyBag(dir);
   });
@@ -183,7 +183,7 @@ describe('bag repair refuses what is not a bag left open, and changes nothing', 
     writeFileSync(join(dir, '.recording'), `${other.pid}\n`);
     const hourAgo = new Date(Date.now() - 3600_000);
     utimesSync(join(dir, '.recording'), hourAgo, hourAgo);
-    const result = await runCli(['bag', 'repair', dir]);
+    const result = await runMain(['bag', 'repair', dir]);
     other.kill('SIGKILL');
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
@@ -224,7 +224,7 @@ describe('bag repair refuses what is not a bag left open, and changes nothing', 
       const named = make(dir);
       const target = what === 'a path that is a file' ? named : dir;
       const before = snapshot(dir);
-      const result = await runCli(['bag', 'repair', target]);
+      const result = await runMain(['bag', 'repair', target]);
       expect(result.code).toBe(1);
       expect(result.stderr).toContain(named);
       expect(result.stderr).toMatch(message);
