@@ -49,9 +49,13 @@ function summed(samples: { labels: Record<string, string>; value: number }[]): {
   return [...byKey.values()];
 }
 
-/** Runs by status, from the agent. */
+/**
+ * Runs by status, from every run the agent holds (its live runs and its `agent.keep_finished_runs` newest
+ * finished ones). Not listRuns' default page of 100: past 100 newer runs, a run still awaiting approval or
+ * running would drop out of the gauge, and the finished counts would stop at 100 in all.
+ */
 export function runMetrics(agent: AgentService): MetricFamily {
   const counts = new Map<string, number>(RUN_STATUSES.map((s) => [s, 0]));
-  for (const run of agent.listRuns()) counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
+  for (const run of agent.listRuns({ limit: Number.POSITIVE_INFINITY })) counts.set(run.status, (counts.get(run.status) ?? 0) + 1);
   return { name: 'auraison_runs', help: 'Runs the agent knows, by status.', type: 'gauge', samples: [...counts].map(([status, value]) => ({ labels: { status }, value })) };
 }

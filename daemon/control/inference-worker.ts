@@ -11,27 +11,32 @@ const { policyName, policy, output, port } = workerData as InferenceWorkerData;
 const status = (m: InferenceStatus): void => parentPort!.postMessage(m);
 const reply = (m: InferenceReply): void => port.postMessage(m);
 
-try {
-  const runner = await PolicyRunner.open(policyName, policy);
-  /** The run in flight: a close waits for it (see closeWorker: this thread must never be terminated in a run). */
-  let inFlight: Promise<unknown> = Promise.resolve();
-  port.on('message', (req: InferenceRequest) => {
-    const started = performance.now();
-    inFlight = runner.run(req.inputs).then(
-      (outputs) => {
-        const o = outputs[output]!;
-        reply({ kind: 'chunk', timestep: req.timestep, data: o.data, dim: o.dim, inferenceUs: Math.round((performance.now() - started) * 1000) });
-      },
-      (error: unknown) => reply({ kind: 'error', timestep: req.timestep, message: (error as Error).message }),
-    );
-  });
-  parentPort!.once('message', (_: InferenceClose) => {
-    void inFlight.then(async () => {
-      await runner.close();
-      process.exit(0);
+// No top-level await: workers load their entry as CommonJS (see spawn-worker.ts).
+async function main(): Promise<void> {
+  try {
+    const runner = await PolicyRunner.open(policyName, policy);
+    /** The run in flight: a close waits for it (see closeWorker: this thread must never be terminated in a run). */
+    let inFlight: Promise<unknown> = Promise.resolve();
+    port.on('message', (req: InferenceRequest) => {
+      const started = performance.now();
+      inFlight = runner.run(req.inputs).then(
+        (outputs) => {
+          const o = outputs[output]!;
+          reply({ kind: 'chunk', timestep: req.timestep, data: o.data, dim: o.dim, inferenceUs: Math.round((performance.now() - started) * 1000) });
+        },
+        (error: unknown) => reply({ kind: 'error', timestep: req.timestep, message: (error as Error).message }),
+      );
     });
-  });
-  status({ kind: 'ready' });
-} catch (error) {
-  status({ kind: 'fatal', message: (error as Error).message });
+    parentPort!.once('message', (_: InferenceClose) => {
+      void inFlight.then(async () => {
+        await runner.close();
+        process.exit(0);
+      });
+    });
+    status({ kind: 'ready' });
+  } catch (error) {
+    status({ kind: 'fatal', message: (error as Error).message });
+  }
 }
+
+void main();

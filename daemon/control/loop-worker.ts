@@ -266,4 +266,6 @@ async function main(): Promise<void> {
   post({ kind: 'stopped' });
 }
 
-await main();
+// No top-level await: workers load their entry as CommonJS (see spawn-worker.ts). A rejection still ends the
+// thread with an 'error' event, as an uncaught error.
+void main();

@@ -1,10 +1,25 @@
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
 
 // Node 20 ignores `--import tsx` in a worker's execArgv, so a worker registers tsx's loader itself before
-// importing its TypeScript entry. The loader is resolved here, so the worker finds it from any cwd.
-const TSX_API = import.meta.resolve('tsx/esm/api');
+// loading its TypeScript entry. It registers tsx's require hook (tsx/cjs/api), which compiles in the thread,
+// and loads the entry as CommonJS: so an entry must not use top-level await or import.meta. Not tsx's ESM
+// loader: on Node 20, module.register() in a worker starts a hooks thread whose port the main thread keeps
+// after the worker exits (one MessagePort, its listeners and ~0.5 MB of RSS per worker, never freed), and a
+// daemon starts a worker per run_policy call and per loop restart, for months.
+const TSX_CJS_API = createRequire(import.meta.url).resolve('tsx/cjs/api');
+
+const TSX_ESM_API = import.meta.resolve('tsx/esm/api');
 
 const BOOTSTRAP = `
+const { workerData } = require('node:worker_threads');
+require(workerData.__tsx).register();
+require(workerData.__entry);
+`;
+// An entry with a query string (test fixtures take their settings from it, in import.meta.url) keeps tsx's
+// ESM loader, and the leak above: only tests start those.
+const ESM_BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 import(workerData.__tsx).then((tsx) => { tsx.register(); return import(workerData.__entry); });
 `;
@@ -15,7 +30,8 @@ import(workerData.__tsx).then((tsx) => { tsx.register(); return import(workerDat
  */
 export function spawnTsWorker(entry: URL, options: WorkerOptions & { workerData?: Record<string, unknown> } = {}): Worker {
   const { workerData = {}, ...rest } = options;
-  return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_API, __entry: entry.href } });
+  if (entry.search) return new Worker(ESM_BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_ESM_API, __entry: entry.href } });
+  return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry) } });
 }
 
 /**
