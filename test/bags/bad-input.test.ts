@@ -8,7 +8,7 @@ import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
-import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 
 const BAGS = join(FIXTURES, 'bags');
 const work = tempDir('bad-input-');
@@ -48,7 +48,7 @@ async function importRejects(path: string, pattern: RegExp): Promise<void> {
 }
 
 async function importFails(path: string, pattern: RegExp): Promise<void> {
-  const r = await runCli(['bag', 'import', path, '--config', config]);
+  const r = await runMain(['bag', 'import', path, '--config', config]);
   expect(r.stderr).toMatch(pattern);
   expect(r.code).toBe(1);
   expect(lakehouseFiles()).toEqual([]);

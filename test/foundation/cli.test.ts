@@ -31,17 +31,17 @@ describe('auraison-edge CLI', () => {
     const none = await runCli([], { cwd });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^Usage: auraison-edge <command>/);
-    const typo = await runCli(['stauts'], { cwd });
+    const typo = await runMain(['stauts'], { cwd });
     expect(typo.code).toBe(2);
     expect(typo.stderr).toContain('unknown command "stauts" (did you mean "status"?)');
-    const badOption = await runCli(['sim', 'turtlebot-maze', '--sped', '3'], { cwd });
+    const badOption = await runMain(['sim', 'turtlebot-maze', '--sped', '3'], { cwd });
     expect(badOption.code).toBe(2);
     expect(badOption.stderr).toMatch(/Unknown option '--sped'/);
     expect(badOption.stderr).toContain('Usage: auraison-edge sim turtlebot-maze');
-    const badValue = await runCli(['sim', 'turtlebot-maze', '--speed', 'fast'], { cwd });
+    const badValue = await runMain(['sim', 'turtlebot-maze', '--speed', 'fast'], { cwd });
     expect(badValue.code).toBe(2);
     expect(badValue.stderr).toContain('--speed: expected a number >= 0.01, got "fast"');
-    const badWorld = await runCli(['sim', 'mars'], { cwd });
+    const badWorld = await runMain(['sim', 'mars'], { cwd });
     expect(badWorld.code).toBe(2);
     expect(badWorld.stderr).toContain('unknown world "mars"');
     // A command with subcommands shows the usage of the one that was used, not its first.

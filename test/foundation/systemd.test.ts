@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateTmpWarnings } from '../../daemon/cli/commands/install-service.ts';
-import { BIN, ROOT, runCli, tempDir } from '../helpers/cli.ts';
+import { BIN, ROOT, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('systemd-');
 afterAll(() => work.cleanup());
@@ -33,21 +33,21 @@ describe('systemd integration', () => {
   }
 
   it('by default gives a system unit a state directory systemd makes for the run-as user, and a Group= only when the account has one', async () => {
-    const r = await runCli(['install-service', '--config', config, '--run-as', 'nobody', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'nobody', '--dry-run'], { cwd: work.path });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^StateDirectory=auraison-edge\nWorkingDirectory=%S\/auraison-edge$/m);
     expect(r.stdout).toMatch(/^User=nobody$/m);
     const group = spawnSync('id', ['-gn', 'nobody'], { encoding: 'utf8' }).stdout.trim();
     expect(r.stdout).toMatch(new RegExp(`^Group=${group}$`, 'm'));
     // Verified as root: for User=nobody systemd-analyze adds "Special user nobody configured, this is not safe!".
-    const asRoot = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const asRoot = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
     const unitFile = join(work.path, 'default', 'auraison-edge.service');
     mkdirSync(join(work.path, 'default'), { recursive: true });
     writeFileSync(unitFile, asRoot.stdout);
     expect(asRoot.stdout).toMatch(/^WorkingDirectory=%S\/auraison-edge$/m);
     expect(verify(unitFile)).toEqual({ problems: [], status: 0 });
 
-    const none = await runCli(['install-service', '--config', config, '--run-as', 'no-such-account-x', '--dry-run'], { cwd: work.path });
+    const none = await runMain(['install-service', '--config', config, '--run-as', 'no-such-account-x', '--dry-run'], { cwd: work.path });
     expect(none.stdout).not.toMatch(/^Group=/m);
     expect(none.stderr).toContain('no account no-such-account-x on this host');
   });
@@ -55,7 +55,7 @@ describe('systemd integration', () => {
   // Giving a directory away needs root; run as another user, install-service can only make it its own.
   it.skipIf(process.getuid?.() !== 0)('a root install gives a --workdir it makes to the run-as user', async () => {
     const wd = join(work.path, 'made-for-nobody');
-    const r = await runCli(['install-service', '--config', config, '--run-as', 'nobody', '--workdir', wd, '--output', join(work.path, 'nobody.service')], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'nobody', '--workdir', wd, '--output', join(work.path, 'nobody.service')], { cwd: work.path });
     expect(r.code).toBe(0);
     const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
     expect(statSync(wd).uid).toBe(uid);
@@ -67,7 +67,7 @@ describe('systemd integration', () => {
     const oddConfig = join(odd, 'edge.yaml');
     writeFileSync(oddConfig, 'robot:\n  id: tb3-01\nsim:\n  enabled: false\n');
     const unitFile = join(work.path, 'odd', 'auraison-edge.service');
-    const r = await runCli(['install-service', '--config', oddConfig, '--run-as', 'root', '--workdir', odd, '--output', unitFile], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', oddConfig, '--run-as', 'root', '--workdir', odd, '--output', unitFile], { cwd: work.path });
     expect(r.code).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`WorkingDirectory=${work.path}/probe ops %%i $HOME\n`);
@@ -76,22 +76,22 @@ describe('systemd integration', () => {
   });
 
   it('leaves AmbientCapabilities and LimitRTPRIO out of a --user unit, which a user manager cannot grant', async () => {
-    const r = await runCli(['install-service', '--config', config, '--user', '--workdir', work.path, '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--user', '--workdir', work.path, '--dry-run'], { cwd: work.path });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/^AmbientCapabilities=/m);
     expect(r.stdout).not.toMatch(/^LimitRTPRIO=/m);
     expect(r.stdout).not.toMatch(/^User=/m);
-    const system = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const system = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
     expect(system.stdout).toMatch(/^AmbientCapabilities=CAP_SYS_NICE$/m);
   });
 
   it('warns when data_dir is under /tmp or /var/tmp, which PrivateTmp= makes private and deletes on stop', async () => {
     const tmpConfig = join(work.path, 'tmp-data.yaml');
     writeFileSync(tmpConfig, 'data_dir: /var/tmp/auraison-edge-data\nsim:\n  enabled: false\n');
-    const r = await runCli(['install-service', '--config', tmpConfig, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', tmpConfig, '--run-as', 'root', '--dry-run'], { cwd: work.path });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain('warning: data_dir /var/tmp/auraison-edge-data is under /var/tmp: the unit has PrivateTmp=yes');
-    const fine = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const fine = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
     expect(fine.stderr).not.toContain('warning: data_dir');
   });
 
@@ -103,7 +103,7 @@ describe('systemd integration', () => {
     expect(warnings({ bin: '/var/tmp/co/bin/auraison-edge.js' })).toEqual([expect.stringMatching(/^this checkout \(\/var\/tmp\/co\/bin\/auraison-edge\.js\) is under \/var\/tmp: /)]);
     expect(warnings({ config: '/tmpfiles/edge.yaml', bin: '/home/r/tmp/bin/auraison-edge.js' })).toEqual([]);
     // And through the CLI: a config in a temp dir gets the warning, the unit is still written.
-    const r = await runCli(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
     expect(r.code).toBe(0);
     if (config.startsWith('/tmp/')) expect(r.stderr).toContain(`warning: config ${config} is under /tmp: the unit has PrivateTmp=yes`);
   });
@@ -111,10 +111,10 @@ describe('systemd integration', () => {
   it('refuses to install a service whose config is invalid', async () => {
     const bad = join(work.path, 'bad.yaml');
     writeFileSync(bad, 'sim:\n  sped: 3\n');
-    const r = await runCli(['install-service', '--config', bad, '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', bad, '--dry-run'], { cwd: work.path });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('bad.yaml: sim.sped: unknown key (did you mean "speed"?)');
-    const missing = await runCli(['install-service', '--dry-run'], { cwd: work.path });
+    const missing = await runMain(['install-service', '--dry-run'], { cwd: work.path });
     expect(missing.code).toBe(2);
   });
 
