@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
-import { BIN, runCli, tempDir } from '../helpers/cli.ts';
+import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
 const dirs: { cleanup: () => void }[] = [];
@@ -53,7 +53,7 @@ describe('auraison-edge run', () => {
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
 
-    const status = await runCli(['status', '--config', config, '--json'], { cwd: dir.path });
+    const status = await runMain(['status', '--config', config, '--json'], { cwd: dir.path });
     expect(status.code).toBe(0);
     const body = JSON.parse(status.stdout) as { running: boolean; status: { robot: { id: string }; components: Record<string, { state: string }>; topics: { topic: string }[] } };
     expect(body.running).toBe(true);
@@ -99,7 +99,7 @@ describe('auraison-edge run', () => {
     expect(second.stderr).toContain(`.auraison-edge is in use by pid ${first.child.pid}`);
     expect(second.stderr).toContain('give this one another data_dir');
     expect(readFileSync(apiFile, 'utf8')).toBe(before);
-    expect((await runCli(['status', '--config', config, '--json'], { cwd: dir.path })).code).toBe(0);
+    expect((await runMain(['status', '--config', config, '--json'], { cwd: dir.path })).code).toBe(0);
 
     first.child.kill('SIGKILL');
     await first.exited;
@@ -183,14 +183,14 @@ describe('auraison-edge status', () => {
     writeFileSync(config, 'robot:\n  id: tb3-k9\napi:\n  enabled: false\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n');
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
-    const alive = await runCli(['status', '--config', config, '--json'], { cwd: dir.path });
+    const alive = await runMain(['status', '--config', config, '--json'], { cwd: dir.path });
     expect(JSON.parse(alive.stdout)).toMatchObject({ running: true, source: 'file' });
     d.child.kill('SIGKILL');
     await d.exited;
-    const json = await runCli(['status', '--config', config, '--json'], { cwd: dir.path });
+    const json = await runMain(['status', '--config', config, '--json'], { cwd: dir.path });
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ running: false });
-    const text = await runCli(['status', '--config', config], { cwd: dir.path });
+    const text = await runMain(['status', '--config', config], { cwd: dir.path });
     expect(text.stdout).toBe(`not running: pid ${d.child.pid} is gone (it ended without stopping: killed or crashed)\n`);
   });
 
@@ -216,7 +216,7 @@ describe('auraison-edge status', () => {
       queryables: [],
     };
     writeFileSync(join(dir.path, '.auraison-edge', 'run', 'status.json'), JSON.stringify(status));
-    const r = await runCli(['status', '--config', config], { cwd: dir.path });
+    const r = await runMain(['status', '--config', config], { cwd: dir.path });
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => l.includes('12345'));
     expect(rows).toHaveLength(2);
@@ -241,7 +241,7 @@ describe('auraison-edge status', () => {
     d.child.kill('SIGHUP');
     const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 'config reloaded');
     expect(reloaded.restarted).toEqual([]);
-    const r = await runCli(['status', '--config', config], { cwd: dir.path });
+    const r = await runMain(['status', '--config', config], { cwd: dir.path });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`);
   });

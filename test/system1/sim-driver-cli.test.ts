@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli, tempDir, testConfig } from '../helpers/cli.ts';
+import { runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
 
 describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
   it('drives with the ONNX policy in a control loop and reports the loop in the summary', async () => {
@@ -21,13 +21,13 @@ describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
   });
 
   it('refuses a goal or a speed the wall-clock loop cannot follow', async () => {
-    const goal = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--goal', 'charging_dock']);
+    const goal = await runMain(['sim', 'turtlebot-maze', '--driver', 'policy', '--goal', 'charging_dock']);
     expect(goal.code).toBe(2);
     expect(goal.stderr).toContain('--goal is for --driver nav');
-    const fast = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '50']);
+    const fast = await runMain(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '50']);
     expect(fast.code).toBe(2);
     expect(fast.stderr).toContain('too fast for --driver policy');
-    const bad = await runCli(['sim', 'turtlebot-maze', '--driver', 'teleop']);
+    const bad = await runMain(['sim', 'turtlebot-maze', '--driver', 'teleop']);
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--driver: expected nav or policy, got "teleop"');
   });
