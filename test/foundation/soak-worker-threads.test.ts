@@ -3,6 +3,7 @@ import { queryObjects } from 'node:v8';
 import { describe, expect, it } from 'vitest';
 import { crc32 } from '../../daemon/util/crc32.ts';
 import { spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /** MessagePort objects alive in this isolate (queryObjects collects garbage first). */
 const ports = (): number => queryObjects(MessagePort, { format: 'count' }) as number;
@@ -16,7 +17,7 @@ async function cycle(): Promise<number> {
   return message.crc;
 }
 
-// Found by the soak (scratch/soak): every run_policy call starts a loop thread, and the daemon's RSS grew by
+// Found by the soak (bench/soak.mjs): every run_policy call starts a loop thread, and the daemon's RSS grew by
 // about half a MB per call, for good. On Node 20, a worker that registered tsx's ESM loader (module.register)
 // started a hooks thread whose port the main thread kept after the worker exited.
 describe('worker threads started for TypeScript entries', () => {
@@ -28,6 +29,9 @@ describe('worker threads started for TypeScript entries', () => {
     const baseline = ports();
     const cycles = 12;
     for (let i = 0; i < cycles; i++) await cycle();
-    expect(ports()).toBe(baseline);
+    // The last worker's port can outlive its 'exit' event for a moment: wait for it to go. Leaking, each of
+    // the 12 workers left one for good (16 against 4); one port more than the baseline is let pass, so a
+    // port something else opens meanwhile cannot fail this.
+    await waitFor(() => ports() <= baseline + 1, `MessagePorts back to ${baseline} (+1) after ${cycles} workers`, 10_000);
   });
 });
