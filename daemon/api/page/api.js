@@ -22,15 +22,24 @@ export class Unauthorized extends Error {}
 /** No answer at all: the daemon is down, hung, or the network between is gone. */
 export class Unreachable extends Error {}
 
-/** Longest wait for the answer to one request. */
-const REQUEST_TIMEOUT_MS = 10_000;
+/**
+ * Longest wait for the answer to one request: 10 s, or 4 of the daemon's stream heartbeats once a stream
+ * has named them (x-heartbeat-ms) if that is shorter, at least 2 s. A daemon that sends a heartbeat every
+ * second and has not answered in four is hung or cut off.
+ */
+let requestTimeoutMs = 10_000;
+
+function heartbeatKnown(heartbeatMs) {
+  requestTimeoutMs = Math.min(10_000, Math.max(2_000, 4 * heartbeatMs));
+}
 
 /** fetch, failing with Unreachable when no answer comes (a refused connection, or none within the timeout). */
 async function request(path, init = {}) {
+  const timeoutMs = requestTimeoutMs;
   try {
-    return await fetch(path, { ...init, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
+    return await fetch(path, { ...init, signal: AbortSignal.timeout(timeoutMs) });
   } catch (error) {
-    const why = error?.name === 'TimeoutError' ? `no answer within ${REQUEST_TIMEOUT_MS / 1000} s` : 'no connection';
+    const why = error?.name === 'TimeoutError' ? `no answer within ${timeoutMs / 1000} s` : 'no connection';
     throw new Unreachable(`${path}: the daemon is unreachable (${why})`);
   }
 }
@@ -163,6 +172,7 @@ export function followEvents(path, onEvent, onState = () => {}) {
         // A daemon that names no heartbeat cannot be told silent from idle: no limit then.
         const heartbeatMs = Number(res.headers.get('x-heartbeat-ms'));
         silentLimit = heartbeatMs > 0 ? heartbeatMs * STALE_HEARTBEATS : Infinity;
+        if (heartbeatMs > 0) heartbeatKnown(heartbeatMs);
         watch.setLimit(silentLimit);
         lastDataAt = Date.now();
         onState('open');
