@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { DaemonProcess } from './daemon-process.ts';
 
@@ -35,8 +35,9 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
     await daemon.running();
     return daemon;
   };
+  // The CLI's clients (intent, approve, runs, status) run in this process: the daemon is the process here.
   const cli = async (...args: string[]) => {
-    const result = await runCli([...args, '--config', config, '--json'], { cwd: dir.path });
+    const result = await runMain([...args, '--config', config, '--json'], { cwd: dir.path });
     const body = result.stdout ? (JSON.parse(result.stdout) as Record<string, unknown>) : {};
     return { ...result, body };
   };
