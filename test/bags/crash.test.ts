@@ -1,14 +1,13 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { repairBag } from '../../daemon/recorder/repair.ts';
 import { ROOT, runCli, tempDir } from '../helpers/cli.ts';
+import { openIndexedMcap } from '../helpers/mcap-file.ts';
 
 const codec = new MessageCodec(new DefinitionsRegistry());
 const work = tempDir('crash-');
@@ -39,11 +38,7 @@ function recordAndKill(bagsDir: string, afterMs: number, compression: string, af
 }
 
 async function readSeqs(file: string): Promise<number[]> {
-  const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
-    decompressHandlers: await loadDecompressHandlers(),
-  });
+  const reader = await openIndexedMcap(file);
   const out: number[] = [];
   for await (const m of reader.readMessages()) out.push(Number(codec.decode<{ data: string }>('std_msgs/msg/String', m.data).data));
   return out;

@@ -1,8 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +11,7 @@ import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
+import { mcapMessageCount } from '../helpers/mcap-file.ts';
 
 const work = tempDir('empty-bag-');
 const children: ChildProcess[] = [];
@@ -39,17 +38,6 @@ function kill9(child: ChildProcess): Promise<void> {
   });
 }
 
-/** Messages in an MCAP file, read by @mcap/core through its index (a file without a valid summary and footer throws). */
-async function mcapMessages(file: string): Promise<number> {
-  const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
-    decompressHandlers: await loadDecompressHandlers(),
-  });
-  let n = 0;
-  for await (const _ of reader.readMessages()) n++;
-  return n;
-}
 
 /** What rosbag2 leaves of a bag closed with no message: one listed split holding none, starting at INT64_MAX. */
 async function expectEmptyBag(dir: string): Promise<void> {
@@ -59,7 +47,7 @@ async function expectEmptyBag(dir: string): Promise<void> {
   expect(meta.startingTimeNs).toBe(NO_START);
   expect(meta.relativeFilePaths).toEqual([`${meta.files[0]!.path}`]);
   expect(meta.files).toEqual([{ path: meta.files[0]!.path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }]);
-  expect(await mcapMessages(join(dir, meta.files[0]!.path))).toBe(0);
+  expect(await mcapMessageCount(join(dir, meta.files[0]!.path))).toBe(0);
   const info = await runMain(['bag', 'info', dir]);
   expect(info.stderr).toBe('');
   expect(info.code).toBe(0);

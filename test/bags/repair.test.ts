@@ -1,7 +1,5 @@
 import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadCompressor } from '../../daemon/recorder/chunk-compression.ts';
 import { McapSegmentWriter } from '../../daemon/recorder/mcap-segment-writer.ts';
@@ -9,6 +7,7 @@ import { repairBag } from '../../daemon/recorder/repair.ts';
 import { fsSegmentIO } from '../../daemon/recorder/segment-io.ts';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { mcapMessageCount } from '../helpers/mcap-file.ts';
 
 /** A foreign bag (rosbags-rs, metadata.yaml version 5): one uncompressed chunk of 188 messages from byte 44. */
 const FOREIGN = join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap');
@@ -32,16 +31,6 @@ function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
 }
 
-async function messagesIn(file: string): Promise<number> {
-  const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
-    decompressHandlers: await loadDecompressHandlers(),
-  });
-  let n = 0;
-  for await (const _ of reader.readMessages()) n++;
-  return n;
-}
 
 describe('bag repair never deletes or empties what it cannot read', () => {
   it('a rewrite that fails (disk full) leaves the split as it was, and no half-written copy or open file behind', async () => {
@@ -74,7 +63,7 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`${file}: repaired, 188 messages kept; 8 bytes held no readable record (8 from byte 0: no MCAP magic at its start); the original is kept as ${file}.orig\n`);
     expect(readFileSync(`${file}.orig`).equals(bytes)).toBe(true);
-    expect(await messagesIn(file)).toBe(188);
+    expect(await mcapMessageCount(file)).toBe(188);
     const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(0);
     expect(info.stdout).toMatch(/Messages: +188\n/);
@@ -85,7 +74,7 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/repaired, 188 messages kept; \d+ bytes held no readable record \(\d+ from byte 8: .*\); the original is kept as .*test_bag_mcap\.mcap\.orig\n/);
-    expect(await messagesIn(file)).toBe(188);
+    expect(await mcapMessageCount(file)).toBe(188);
   });
 
   it('header unreadable and no chunk that checks: refused with exit 1, nothing in the bag modified', async () => {
@@ -139,7 +128,7 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const [report] = JSON.parse(r.stdout).files;
     expect(report).toMatchObject({ state: 'repaired', messages: 8, backup: `${file}.orig` });
     expect(report.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) })]);
-    expect(await messagesIn(file)).toBe(8);
+    expect(await mcapMessageCount(file)).toBe(8);
   });
 
   it('an lz4 chunk that fails to decompress does not stop the later ones from being read', async () => {
@@ -163,7 +152,7 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const r = await runMain(['bag', 'repair', dir, '--json']);
     expect(r.code).toBe(0);
     expect(JSON.parse(r.stdout).files[0]).toMatchObject({ state: 'repaired', messages: 8, damage: [{ offset: chunks[1] }] });
-    expect(await messagesIn(file)).toBe(8);
+    expect(await mcapMessageCount(file)).toBe(8);
   });
 
   it('a damaged index record of a whole file: rewritten with a new index, nothing else lost, no backup needed', async () => {
@@ -175,7 +164,7 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const report = JSON.parse(r.stdout).files[0];
     expect(report).toMatchObject({ state: 'repaired', messages: 188, damage: [{ offset: 71307, indexOnly: true }] });
     expect(report.backup).toBeUndefined();
-    expect(await messagesIn(file)).toBe(188);
+    expect(await mcapMessageCount(file)).toBe(188);
   });
 });
 
@@ -201,7 +190,7 @@ describe('bag repair leaves alone what needs no repair', () => {
     expect(report.files[0].backup).toBeUndefined();
     expect(report.metadataRewritten).toBe(false);
     expect(readFileSync(join(dir, 'metadata.yaml'), 'utf8')).toBe(metadata);
-    expect(await messagesIn(file)).toBe(188);
+    expect(await mcapMessageCount(file)).toBe(188);
   });
 
   it('a metadata.yaml it did not write is kept as metadata.yaml.orig before it is rewritten', async () => {

@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { defaultConfig } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { silentLogger } from '../../daemon/log.ts';
 import type { OdometryMsg } from '../../daemon/navigation/ros-messages.ts';
 import { Navigator } from '../../daemon/navigation/navigator.ts';
 import { occupancyGridMessage } from '../../sim/turtlebot-maze/messages.ts';
 import { rasterize } from '../../sim/turtlebot-maze/occupancy.ts';
-import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { startNavSim, stopNavSim } from './nav-sim-harness.ts';
 
 /**
  * Goals and inputs at the edges, against the turtlebot-maze sim at speed 1000: every goal ends with an
@@ -18,28 +13,10 @@ import { tempDir } from '../helpers/cli.ts';
  */
 
 type Twist = { linear: number; angular: number };
-let running: { daemon: Daemon; navigator: Navigator; cleanup: () => void } | undefined;
-afterEach(async () => {
-  running?.navigator.stop();
-  await running?.daemon.stop();
-  running?.cleanup();
-  running = undefined;
-});
+afterEach(stopNavSim);
 
 async function startSim() {
-  const dir = tempDir('nav-review-');
-  const config = defaultConfig();
-  config.api.enabled = false;
-  config.foxglove.enabled = false;
-  config.sim = { ...config.sim, speed: 1000, paused: true };
-  const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
-  await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
-  const codec = new MessageCodec(daemon.definitions);
-  const navigator = new Navigator({ bus: daemon.bus, codec, timeScale: 1000, topics: { odom: '/loc' } });
-  navigator.start();
-  running = { daemon, navigator, cleanup: dir.cleanup };
+  const { daemon, sim, codec, navigator } = await startNavSim('nav-review-', { odom: '/loc' });
   const twists: Twist[] = [];
   daemon.bus.subscribe({
     name: 'test',

@@ -1,14 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { defaultConfig } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { silentLogger } from '../../daemon/log.ts';
-import { Navigator } from '../../daemon/navigation/navigator.ts';
 import { occupancyGridMessage } from '../../sim/turtlebot-maze/messages.ts';
 import { rasterize } from '../../sim/turtlebot-maze/occupancy.ts';
-import { distanceToRect, TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { distanceToRect, type TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import type { Rect } from '../../sim/turtlebot-maze/index.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { startNavSim, stopNavSim } from './nav-sim-harness.ts';
 
 /**
  * The navigation skill against the turtlebot-maze sim when things go wrong: /odom stops, /scan is gone,
@@ -16,28 +11,10 @@ import { tempDir } from '../helpers/cli.ts';
  * is judged in sim time, at speed 1000.
  */
 
-let running: { daemon: Daemon; navigator: Navigator; cleanup: () => void } | undefined;
-afterEach(async () => {
-  running?.navigator.stop();
-  await running?.daemon.stop();
-  running?.cleanup();
-  running = undefined;
-});
+afterEach(stopNavSim);
 
 async function startSim() {
-  const dir = tempDir('nav-sim-');
-  const config = defaultConfig();
-  config.api.enabled = false;
-  config.foxglove.enabled = false;
-  config.sim = { ...config.sim, speed: 1000, paused: true };
-  const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
-  await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
-  const codec = new MessageCodec(daemon.definitions);
-  const navigator = new Navigator({ bus: daemon.bus, codec, timeScale: 1000 });
-  navigator.start();
-  running = { daemon, navigator, cleanup: dir.cleanup };
+  const { daemon, sim, codec, navigator } = await startNavSim('nav-sim-');
   // What the robot is told last, and every pose it is in.
   let lastTwist: { linear: number; angular: number } | undefined;
   let plans = 0;
