@@ -4,6 +4,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BIN, tempDir } from '../helpers/cli.ts';
+import { collectJsonLines } from '../system2/daemon-process.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const children: ChildProcessWithoutNullStreams[] = [];
@@ -35,19 +36,7 @@ function runDaemon(dir: string, config: string) {
   });
   children.push(child);
   const logs: Line[] = [];
-  let buffer = '';
-  child.stderr.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop()!;
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Line);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
+  collectJsonLines(child.stderr, logs);
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
   const count = (msg: string) => logs.filter((l) => l.msg === msg).length;
   const dump = () => logs.map((l) => JSON.stringify(l)).join('\n');

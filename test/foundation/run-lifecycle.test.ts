@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { collectJsonLines } from '../system2/daemon-process.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
 const dirs: { cleanup: () => void }[] = [];
@@ -18,19 +19,7 @@ afterEach(() => {
 function startDaemon(cwd: string, config: string) {
   const logs: Record<string, unknown>[] = [];
   child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd });
-  let buffer = '';
-  child.stderr.on('data', (d: Buffer) => {
-    buffer += d.toString();
-    const lines = buffer.split('\n');
-    buffer = lines.pop()!;
-    for (const line of lines) {
-      try {
-        logs.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        logs.push({ msg: line });
-      }
-    }
-  });
+  collectJsonLines(child.stderr, logs);
   const exited = new Promise<{ code: number | null }>((resolve) => child!.on('close', (code) => resolve({ code })));
   const waitForLog = async (predicate: (l: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000) => {
     const until = Date.now() + timeoutMs;

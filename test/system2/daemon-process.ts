@@ -1,5 +1,23 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import type { Readable } from 'node:stream';
 import { BIN } from '../helpers/cli.ts';
+
+/** Appends each JSON line a stream writes (a daemon's pino log on stderr) to `into`; a line that is not JSON as `{msg}`. */
+export function collectJsonLines<T extends { msg?: unknown }>(stream: Readable, into: T[]): void {
+  let buffer = '';
+  stream.on('data', (d: Buffer) => {
+    buffer += d.toString();
+    const lines = buffer.split('\n');
+    buffer = lines.pop()!;
+    for (const line of lines) {
+      try {
+        into.push(JSON.parse(line) as T);
+      } catch {
+        into.push({ msg: line } as T);
+      }
+    }
+  });
+}
 
 /** `auraison-edge run` as a child process, with its JSON log lines and a way to wait for one. */
 export class DaemonProcess {
@@ -9,25 +27,13 @@ export class DaemonProcess {
 
   constructor(cwd: string, config: string) {
     this.child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd });
-    let buffer = '';
-    this.child.stderr.on('data', (d: Buffer) => {
-      buffer += d.toString();
-      const lines = buffer.split('\n');
-      buffer = lines.pop()!;
-      for (const line of lines) {
-        try {
-          this.logs.push(JSON.parse(line) as Record<string, unknown>);
-        } catch {
-          this.logs.push({ msg: line });
-        }
-      }
-    });
+    collectJsonLines(this.child.stderr, this.logs);
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
   async waitForLog(predicate: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
-    const until = Date.now() + timeoutMs;
-    while (Date.now() < until) {
+    const until = performance.now() + timeoutMs;
+    while (performance.now() < until) {
       const found = this.logs.find(predicate);
       if (found) return found;
       if (this.child.exitCode !== null) break;
