@@ -14,6 +14,13 @@ export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
   return [
     { name: 'auraison_up', help: 'The daemon is running.', type: 'gauge', samples: [{ labels: { robot: status.robot.id, fleet: status.robot.fleet }, value: 1 }] },
     { name: 'auraison_uptime_seconds', help: 'Seconds since the daemon started.', type: 'gauge', samples: [{ value: status.uptime_s }] },
+    // As Prometheus reports its own: whether the last config reload (SIGHUP) applied, and when; none before one.
+    ...(status.last_reload
+      ? ([
+          { name: 'auraison_config_last_reload_successful', help: 'Whether the last config reload applied (1) or was rejected or failed (0).', type: 'gauge', samples: [{ value: status.last_reload.ok ? 1 : 0 }] },
+          { name: 'auraison_config_last_reload_timestamp_seconds', help: 'When the last config reload ended, seconds since the epoch.', type: 'gauge', samples: [{ value: Date.parse(status.last_reload.at) / 1000 }] },
+        ] satisfies MetricFamily[])
+      : []),
     { name: 'auraison_process_resident_memory_bytes', help: 'Resident set size of the daemon.', type: 'gauge', samples: [{ value: mem.rss }] },
     { name: 'auraison_process_heap_used_bytes', help: 'V8 heap in use.', type: 'gauge', samples: [{ value: mem.heapUsed }] },
     { name: 'auraison_bus_messages_total', help: 'Messages published on a bus topic.', type: 'counter', samples: status.topics.map((t) => ({ labels: topic(t), value: t.count })) },

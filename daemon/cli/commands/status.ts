@@ -82,10 +82,19 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
   },
 };
 
-function formatStatus(s: ApiStatus, source: string): string {
+export function formatStatus(s: ApiStatus, source: string): string {
   // Columns as wide as their longest entry, so a long topic or type name does not push the rest out of line.
   const width = (values: string[], min: number) => Math.max(min, ...values.map((v) => v.length));
   const lines = [`robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`, `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`, `from ${source}`];
+  const reload = s.last_reload; // absent from an older daemon's status
+  if (reload) {
+    const pending = reload.pending_restart.length > 0 ? `; waiting for a restart: ${reload.pending_restart.join(', ')}` : '';
+    lines.push(
+      reload.ok
+        ? `last reload ${reload.at}: applied${reload.restarted.length > 0 ? `, restarted ${reload.restarted.join(', ')}` : ''}${pending}`
+        : `last reload ${reload.at}: REJECTED, the running config stays: ${(reload.error ?? 'unknown error').replaceAll('\n', '; ')}${reload.hint ? ` (${reload.hint})` : ''}`,
+    );
+  }
   if (s.readiness) {
     const cw = width(s.readiness.checks.map((c) => c.name), 24);
     lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);
