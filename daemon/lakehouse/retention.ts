@@ -6,6 +6,7 @@ import type { EdgeConfig } from '../config/schema.ts';
 import { tempName } from '../recorder/segment-io.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { quoteString } from './table-writer.ts';
+import { PLAUSIBLE_AFTER_MS } from '../util/wall-clock.ts';
 
 export interface RetentionSettings {
   max_bytes: number;
@@ -84,8 +85,6 @@ export interface RetentionReport {
 
 /** How long a partition directory must have been left alone before an empty one is removed. */
 const EMPTY_DIR_GRACE_MS = 60_000;
-/** Times before this are a clock that was never set (no RTC, before NTP): not a time at all. */
-const PLAUSIBLE_AFTER_MS = Date.UTC(2020, 0, 1);
 /** A file written more than this "after now" was written before the clock stepped back. */
 const FUTURE_SLACK_MS = 60_000;
 const MARGIN_MIN = 64 * 2 ** 20;

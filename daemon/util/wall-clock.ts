@@ -17,8 +17,11 @@ export const systemClock: DeadlineClock = {
   monotonicMs: () => performance.now(),
 };
 
-/** No wall time before this is real: the code running was written after it. */
-export const PLAUSIBLE_AFTER_MS = Date.UTC(2025, 0, 1);
+/**
+ * Times before this are a clock that was never set (no RTC, before NTP): not a time at all. One bound for
+ * the whole daemon (approvals, journal and lakehouse retention).
+ */
+export const PLAUSIBLE_AFTER_MS = Date.UTC(2020, 0, 1);
 
 /** Whether a wall time (ms since the epoch) can be a real time rather than an unset clock's. */
 export function plausibleWallMs(ms: number): boolean {
