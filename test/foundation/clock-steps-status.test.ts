@@ -1,7 +1,7 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.ts';
+import { writeStatusFile } from '../helpers/status-file.ts';
 import { HOUR_MS, YEAR_MS } from './clock-steps-clock.ts';
 
 /**
@@ -19,25 +19,7 @@ const bootId = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
 async function statusWith(stamp: { written_at: string; written_mono_ms: number }) {
   const dir = tempDir('clock-steps-status-');
   dirs.push(dir);
-  const config = join(dir.path, 'edge.yaml');
-  writeFileSync(config, 'api:\n  enabled: false\n');
-  mkdirSync(join(dir.path, '.auraison-edge', 'run'), { recursive: true });
-  const status = {
-    state: 'running',
-    ...stamp,
-    boot_id: bootId,
-    robot: { id: 'r', fleet: 'f' },
-    pid: process.pid,
-    started_at: '0',
-    uptime_s: 1,
-    config_file: config,
-    data_dir: join(dir.path, '.auraison-edge'),
-    components: {},
-    topics: [],
-    subscribers: [],
-    queryables: [],
-  };
-  writeFileSync(join(dir.path, '.auraison-edge', 'run', 'status.json'), JSON.stringify(status));
+  const config = writeStatusFile(dir.path, { ...stamp, boot_id: bootId });
   return runCli(['status', '--config', config], { cwd: dir.path });
 }
 

@@ -1,10 +1,11 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { writeStatusFile } from '../helpers/status-file.ts';
 import { collectJsonLines } from '../system2/daemon-process.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
@@ -186,25 +187,11 @@ describe('auraison-edge status', () => {
   it('keeps its topic columns in line when a topic name is longer than the column', async () => {
     const dir = tempDir('status-columns-');
     dirs.push(dir);
-    const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'api:\n  enabled: false\n');
-    mkdirSync(join(dir.path, '.auraison-edge', 'run'), { recursive: true });
     const topic = (name: string, type: string) => ({ topic: name, type, count: 12345, bytes: 1, rate_hz: 10, drops: 3, publishers: 1, subscribers: 1 });
-    const status = {
-      state: 'running',
-      written_at: new Date().toISOString(),
-      robot: { id: 'r', fleet: 'f' },
-      pid: process.pid,
-      started_at: '0',
-      uptime_s: 1,
-      config_file: config,
-      data_dir: join(dir.path, '.auraison-edge'),
+    const config = writeStatusFile(dir.path, {
       components: { 'a-component-with-a-long-name': { state: 'running' } },
       topics: [topic('/scan', 'sensor_msgs/msg/LaserScan'), topic('/robot/arm/joint_trajectory_controller/state', 'control_msgs/msg/JointTrajectoryControllerState')],
-      subscribers: [],
-      queryables: [],
-    };
-    writeFileSync(join(dir.path, '.auraison-edge', 'run', 'status.json'), JSON.stringify(status));
+    });
     const r = await runMain(['status', '--config', config], { cwd: dir.path });
     expect(r.code).toBe(0);
     const rows = r.stdout.split('\n').filter((l) => l.includes('12345'));
