@@ -6,6 +6,7 @@ import { odometryMessage, occupancyGridMessage, simStamp } from '../../sim/turtl
 import type { Pose2D } from './geometry.ts';
 import { OCCUPIED, type Grid } from './grid.ts';
 import { Navigator, type NavigatorOptions } from './navigator.ts';
+import { recordCmdVel } from '../../test/helpers/cmd-vel.ts';
 
 /**
  * The navigator against a robot played by the test: every /odom and /scan is published by hand with the
@@ -32,16 +33,7 @@ function robot(options: Partial<NavigatorOptions> = {}) {
   const bus = new Bus();
   const nav = new Navigator({ bus, codec, ...options });
   nav.start();
-  const twists: { linear: number; angular: number }[] = [];
-  bus.subscribe({
-    name: 'test',
-    topic: '/cmd_vel',
-    queue: { policy: 'drop-oldest', depth: 100_000 },
-    handler: (m) => {
-      const t = codec.decode<{ linear: { x: number }; angular: { z: number } }>(m.type, m.data);
-      twists.push({ linear: t.linear.x, angular: t.angular.z });
-    },
-  });
+  const twists = recordCmdVel(bus, codec);
   const latched = { source: 'test', qos: { durability: 'transient_local' as const } };
   const mapPub = bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', latched);
   const odomPub = bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test' });

@@ -3,6 +3,7 @@ import type { OdometryMsg } from '../../daemon/navigation/ros-messages.ts';
 import { Navigator } from '../../daemon/navigation/navigator.ts';
 import { occupancyGridMessage } from '../../sim/turtlebot-maze/messages.ts';
 import { rasterize } from '../../sim/turtlebot-maze/occupancy.ts';
+import { recordCmdVel, type PlanarTwist } from '../helpers/cmd-vel.ts';
 import { startNavSim, stopNavSim } from './nav-sim-harness.ts';
 
 /**
@@ -12,21 +13,11 @@ import { startNavSim, stopNavSim } from './nav-sim-harness.ts';
  * a localization reset) or go bad while the sim's robot does not.
  */
 
-type Twist = { linear: number; angular: number };
 afterEach(stopNavSim);
 
 async function startSim() {
   const { daemon, sim, codec, navigator } = await startNavSim('nav-review-', { odom: '/loc' });
-  const twists: Twist[] = [];
-  daemon.bus.subscribe({
-    name: 'test',
-    topic: '/cmd_vel',
-    queue: { policy: 'drop-oldest', depth: 100_000 },
-    handler: (m) => {
-      const t = codec.decode<{ linear: { x: number }; angular: { z: number } }>(m.type, m.data);
-      twists.push({ linear: t.linear.x, angular: t.angular.z });
-    },
-  });
+  const twists = recordCmdVel(daemon.bus, codec);
   // The localization: the sim's /odom, shifted by `offset` (or replaced by `override`).
   const loc = { offset: { x: 0, y: 0 }, override: undefined as undefined | ((m: OdometryMsg) => void) };
   const locPub = daemon.bus.advertise('/loc', 'nav_msgs/msg/Odometry', { source: 'test' });
@@ -49,7 +40,7 @@ async function startSim() {
 }
 
 /** The robot was left with a zero Twist, or never sent one; and no Twist ever carried a NaN. */
-function expectSafe(twists: Twist[]): void {
+function expectSafe(twists: PlanarTwist[]): void {
   expect(twists.every((t) => Number.isFinite(t.linear) && Number.isFinite(t.angular))).toBe(true);
   if (twists.length > 0) expect(twists.at(-1)).toEqual({ linear: 0, angular: 0 });
 }
