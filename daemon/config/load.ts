@@ -7,7 +7,7 @@ import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolat
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 import { system1Issues } from './sections/system1.ts';
-import { baseUrlProblem, splitCredentials } from '../../adapters/vllm/redact-url.ts';
+import { system2Issues } from './sections/system2.ts';
 
 /** A config that can't be used. The message names the file and, one line each, every key path and what is wrong. */
 export class ConfigError extends Error {
@@ -185,13 +185,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   if (api.enabled && foxglove.enabled && api.port !== 0 && api.port === foxglove.port && api.host === foxglove.host) {
     issues.push({ path: 'foxglove.port', message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port` });
   }
-  config.llm.endpoints.forEach((endpoint, i) => {
-    const problem = baseUrlProblem(endpoint.base_url);
-    if (problem) issues.push({ path: `llm.endpoints[${i}].base_url`, message: problem });
-    else if (endpoint.api_key_env !== '' && splitCredentials(endpoint.base_url).authorization) {
-      issues.push({ path: `llm.endpoints[${i}].api_key_env`, message: `set, and base_url holds credentials too: both go in the Authorization header (Bearer and Basic); keep one` });
-    }
-  });
+  // A base_url that is no http URL, or credentials in it beside api_key_env.
+  issues.push(...system2Issues(config));
   // Reversed clip bounds, a safe action that moves, two loops on one topic: refused before anything starts.
   issues.push(...system1Issues(config));
   return issues;

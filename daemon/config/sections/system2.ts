@@ -1,4 +1,5 @@
 import Type, { type Static } from 'typebox';
+import { baseUrlProblem, splitCredentials } from '../../../adapters/vllm/redact-url.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -165,3 +166,19 @@ export type LlmEndpointSettings = Static<typeof LlmEndpointConfig>;
 export type AgentSettings = Static<typeof AgentConfig>;
 export type PolicySettings = Static<typeof PolicyConfig>;
 export type SkillName = Static<typeof SkillName>;
+
+/**
+ * What no one key's schema can see in llm.endpoints: a base_url that is no http(s) URL (found at start, not
+ * at the first request), and credentials in it beside api_key_env (both would be the Authorization header).
+ */
+export function system2Issues(config: { llm: LlmSettings }): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  config.llm.endpoints.forEach((endpoint, i) => {
+    const problem = baseUrlProblem(endpoint.base_url);
+    if (problem) issues.push({ path: `llm.endpoints[${i}].base_url`, message: problem });
+    else if (endpoint.api_key_env !== '' && splitCredentials(endpoint.base_url).authorization) {
+      issues.push({ path: `llm.endpoints[${i}].api_key_env`, message: 'set, and base_url holds credentials too: both go in the Authorization header (Bearer and Basic); keep one' });
+    }
+  });
+  return issues;
+}
