@@ -10,28 +10,20 @@ import { Worker, type WorkerOptions } from 'node:worker_threads';
 // daemon starts a worker per run_policy call and per loop restart, for months.
 const TSX_CJS_API = createRequire(import.meta.url).resolve('tsx/cjs/api');
 
-const TSX_ESM_API = import.meta.resolve('tsx/esm/api');
-
 const BOOTSTRAP = `
 const { workerData } = require('node:worker_threads');
 require(workerData.__tsx).register();
 require(workerData.__entry);
 `;
-// An entry with a query string (test fixtures take their settings from it, in import.meta.url) keeps tsx's
-// ESM loader, and the leak above: only tests start those.
-const ESM_BOOTSTRAP = `
-const { workerData } = require('node:worker_threads');
-import(workerData.__tsx).then((tsx) => { tsx.register(); return import(workerData.__entry); });
-`;
 
 /**
  * Starts a worker thread running the TypeScript module at `entry` (a file: URL). `workerData` reaches the
- * module as usual; the two keys the bootstrap needs are added beside it.
+ * module as usual; the bootstrap's keys (`__tsx`, `__entry`, and `__url`, the entry's URL) are added beside it.
  */
 export function spawnTsWorker(entry: URL, options: WorkerOptions & { workerData?: Record<string, unknown> } = {}): Worker {
   const { workerData = {}, ...rest } = options;
-  if (entry.search) return new Worker(ESM_BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_ESM_API, __entry: entry.href } });
-  return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry) } });
+  // __url keeps the entry's query string, which a module loaded as CommonJS has no import.meta to read.
+  return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry), __url: entry.href } });
 }
 
 /**
