@@ -1,5 +1,4 @@
 import type { RunState } from '../contract/schemas.ts';
-import type { DeadlineClock } from '../util/wall-clock.ts';
 import { INJECTION_RULE } from '../policy/injection.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
@@ -16,8 +15,6 @@ export interface ApprovalFlowOptions {
   /** The skills a resumed run's intent is checked against: those of the config in force. */
   skills: Map<string, SkillDefinition>;
   timeoutS: number;
-  /** The wall and monotonic clocks of approval deadlines (the system's by default); tests step them. */
-  clock?: DeadlineClock;
 }
 
 /**
@@ -40,12 +37,12 @@ export class ApprovalFlow {
   #approving = new Set<string>();
 
   constructor(options: ApprovalFlowOptions) {
-    const { store, runs, skills, timeoutS, clock } = options;
+    const { store, runs, skills, timeoutS } = options;
     this.#store = store;
     this.#runs = runs;
     this.#skills = skills;
     this.#timeoutS = timeoutS;
-    this.gate = new ApprovalGate({ timeoutS, onExpired: (id) => void this.#expire(id), ...(clock ? { clock } : {}) });
+    this.gate = new ApprovalGate({ timeoutS, onExpired: (id) => void this.#expire(id) });
   }
 
   /** A run found awaiting approval at start waits again, until the deadline in its event. */

@@ -1,4 +1,4 @@
-import { remainingMs, systemClock, type DeadlineClock } from '../util/wall-clock.ts';
+import { remainingMs } from '../util/wall-clock.ts';
 import type { LiveRun } from './live-run.ts';
 
 export type ApprovalOutcome = 'approved' | 'ended';
@@ -35,19 +35,17 @@ export class ApprovalGate {
   #due = new Map<string, number>();
   #timeoutS: number;
   #onExpired: (runId: string) => void;
-  #clock: DeadlineClock;
 
-  constructor(options: { timeoutS: number; onExpired: (runId: string) => void; clock?: DeadlineClock }) {
+  constructor(options: { timeoutS: number; onExpired: (runId: string) => void }) {
     this.#timeoutS = options.timeoutS;
     this.#onExpired = options.onExpired;
-    this.#clock = options.clock ?? systemClock;
   }
 
   /** Records the request durably, then waits. Resolves `ended` when the run ends or detaches instead. */
   async wait(live: LiveRun, request: ApprovalRequest): Promise<ApprovalOutcome> {
     const timeoutMs = this.#timeoutS * 1000;
-    const deadline = BigInt(Math.round(this.#clock.wallMs() + timeoutMs)) * 1_000_000n;
-    this.#due.set(live.run.run_id, this.#clock.monotonicMs() + timeoutMs);
+    const deadline = BigInt(Math.round(Date.now() + timeoutMs)) * 1_000_000n;
+    this.#due.set(live.run.run_id, performance.now() + timeoutMs);
     live.pauseClock();
     await live.event('approval.requested', {
       call_id: request.callId,
@@ -96,7 +94,7 @@ export class ApprovalGate {
 
   /** Whether the approval of `runId` is due; `deadline` (wall ns, from its event) when this process does not time it yet. */
   overdue(runId: string, deadline: bigint): boolean {
-    return this.#dueOf(runId, deadline) <= this.#clock.monotonicMs();
+    return this.#dueOf(runId, deadline) <= performance.now();
   }
 
   /** Stops timing a run's approval (it was granted, cancelled or expired). */
@@ -107,14 +105,14 @@ export class ApprovalGate {
   #dueOf(runId: string, deadline: bigint): number {
     let due = this.#due.get(runId);
     if (due === undefined) {
-      due = this.#clock.monotonicMs() + remainingMs(Number(deadline / 1_000_000n), this.#timeoutS * 1000, this.#clock.wallMs());
+      due = performance.now() + remainingMs(Number(deadline / 1_000_000n), this.#timeoutS * 1000, Date.now());
       this.#due.set(runId, due);
     }
     return due;
   }
 
   #arm(runId: string): NodeJS.Timeout {
-    const ms = Math.max(0, (this.#due.get(runId) ?? 0) - this.#clock.monotonicMs());
+    const ms = Math.max(0, (this.#due.get(runId) ?? 0) - performance.now());
     // setTimeout holds at most ~24.8 days; longer approvals are re-checked when it fires.
     const timer = setTimeout(() => this.#onExpired(runId), Math.min(Math.ceil(ms), 2 ** 31 - 1));
     timer.unref();

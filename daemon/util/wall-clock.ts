@@ -1,21 +1,7 @@
-/**
- * The two clocks of a deadline. A robot often has no RTC: it boots in 1970 (or at the last saved time), the
- * first NTP sync steps the wall clock by years, and later syncs step it by seconds either way. So within one
- * process every duration (a timeout, a cooldown, an age) is measured on the monotonic clock; the wall clock
- * only carries a deadline across a restart, and a wall time before this build could have run is a clock not
- * set yet: unknown, never a time to compare with.
- */
-export interface DeadlineClock {
-  /** ms since the epoch; steps with NTP. */
-  wallMs(): number;
-  /** ms on a clock that never steps, for durations within this process. */
-  monotonicMs(): number;
-}
-
-export const systemClock: DeadlineClock = {
-  wallMs: () => Date.now(),
-  monotonicMs: () => performance.now(),
-};
+// A robot often has no RTC: it boots in 1970 (or at the last saved time), the first NTP sync steps the wall
+// clock by years, and later syncs step it by seconds either way. So within one process every duration (a
+// timeout, a cooldown, an age) is measured on the monotonic clock; the wall clock only carries a deadline
+// across a restart, and a wall time from before the clock was set is unknown, never a time to compare with.
 
 /**
  * Times before this are a clock that was never set (no RTC, before NTP): not a time at all. One bound for
