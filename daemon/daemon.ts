@@ -11,7 +11,7 @@ import { pruneJournal } from './journal/journal-retention.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
 import { changedKeys, Supervisor } from './lifecycle/supervisor.ts';
-import { JOURNAL_RESTART_KEYS, readConfigForReload, type ReloadOutcome } from './lifecycle/config-reload.ts';
+import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/config-reload.ts';
 import { DataDirLock } from './lifecycle/data-dir.ts';
 
 export interface DaemonOptions {
@@ -62,7 +62,7 @@ export class Daemon {
   #stopped = false;
   /** Health reported by parts that are not components (the systemd notifier), by name. */
   #healthSources = new Map<string, () => ComponentHealth>();
-  #lastReload: ReloadOutcome | null = null;
+  #reloads = new ReloadHistory();
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
@@ -238,14 +238,13 @@ export class Daemon {
       const read = readConfigForReload(this.#configFile, env);
       if ('config' in read) return this.#reload(read.config, this.#configFile);
       this.log.error({ err: read.error, hint: read.hint, file: this.#configFile }, 'config reload rejected; the running config stays in force');
-      this.#lastReload = { at: new Date().toISOString(), ok: false, file: this.#configFile, error: read.error, hint: read.hint, restarted: [], pending_restart: [] };
-      return this.#lastReload;
+      return this.#reloads.record({ ok: false, file: this.#configFile, error: read.error, hint: read.hint, restarted: [], pending_restart: [] });
     });
   }
 
   /** The last config reload's outcome, null before the first. */
   get lastReload(): ReloadOutcome | null {
-    return this.#lastReload;
+    return this.#reloads.last;
   }
 
   async #reload(config: EdgeConfig, file: string | null): Promise<ReloadOutcome | undefined> {
@@ -293,8 +292,7 @@ export class Daemon {
     this.#config = config;
     // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).
     this.log.info({ restarted, pending_restart: pending }, 'config reloaded');
-    this.#lastReload = { at: new Date().toISOString(), ok: true, file, restarted, pending_restart: pending };
-    return this.#lastReload;
+    return this.#reloads.record({ ok: true, file, restarted, pending_restart: pending });
   }
 
   /** Adds `name` to the components' health in status (and so readiness and metrics), for a part that is no component. */
@@ -330,7 +328,7 @@ export class Daemon {
         errors: s.errors,
       })),
       queryables: this.bus.queryables(),
-      last_reload: this.#lastReload,
+      last_reload: this.#reloads.last,
     };
   }
 }

@@ -14,6 +14,13 @@ export function daemonMetrics(status: DaemonStatus): MetricFamily[] {
   return [
     { name: 'auraison_up', help: 'The daemon is running.', type: 'gauge', samples: [{ labels: { robot: status.robot.id, fleet: status.robot.fleet }, value: 1 }] },
     { name: 'auraison_uptime_seconds', help: 'Seconds since the daemon started.', type: 'gauge', samples: [{ value: status.uptime_s }] },
+    // Both results from the start, at 0 before the first reload, so that increase() sees the first one.
+    {
+      name: 'auraison_config_reloads_total',
+      help: 'Config reloads (SIGHUP) since the daemon started, by result: applied (an unchanged file included) or rejected (the running config stayed).',
+      type: 'counter',
+      samples: (['applied', 'rejected'] as const).map((result) => ({ labels: { result }, value: status.last_reload?.totals[result] ?? 0 })),
+    },
     // As Prometheus reports its own: whether the last config reload (SIGHUP) applied, and when; none before one.
     ...(status.last_reload
       ? ([

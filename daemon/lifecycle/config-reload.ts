@@ -17,6 +17,37 @@ export interface ReloadOutcome {
   restarted: string[];
   /** Keys the file changed that the daemon takes only when it restarts (it keeps running on the old values). */
   pending_restart: string[];
+  /** Reloads since the daemon started, this one included, by how they ended. */
+  totals: ReloadTotals;
+}
+
+/**
+ * How many reloads applied and how many were refused. A reload of an unchanged file counts as applied: it
+ * was read, validated and is the config in force (as Prometheus counts its own). A reload skipped or cut
+ * short by a stop ends with no outcome, and is not counted.
+ */
+export interface ReloadTotals {
+  applied: number;
+  rejected: number;
+}
+
+/** The reloads' outcomes: the last one, and the totals, which only go up (they back a Prometheus counter). */
+export class ReloadHistory {
+  #last: ReloadOutcome | null = null;
+  #totals: ReloadTotals = { applied: 0, rejected: 0 };
+
+  /** Counts a reload that ended, stamped now; returns its outcome, which is then the last one. */
+  record(outcome: Omit<ReloadOutcome, 'at' | 'totals'>): ReloadOutcome {
+    if (outcome.ok) this.#totals.applied++;
+    else this.#totals.rejected++;
+    this.#last = { at: new Date().toISOString(), ...outcome, totals: { ...this.#totals } };
+    return this.#last;
+  }
+
+  /** The last reload's outcome, null before the first. */
+  get last(): ReloadOutcome | null {
+    return this.#last;
+  }
 }
 
 export const RELOAD_AGAIN = 'fix the file, then reload again (systemctl reload auraison-edge, or kill -HUP <pid>)';

@@ -21,7 +21,8 @@ const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
       are skipped. Messages whose type has no definition are kept as raw bytes (table raw_messages) and
       reported, and so are messages that do not decode as their type (corrupt data): the import is
       committed all the same, and exits 3 (unknown types alone exit 0 with --allow-unknown). A bad file
-      imports nothing of its bag (exit 1).
+      imports nothing of its bag (exit 1). An empty bag (one split with no message, as rosbag2 and the
+      recorder leave when nothing was published) imports 0 messages and adds nothing: exit 0.
 
   bag repair DIR [--json]
       Repairs a bag left open by a crash or damaged on disk: rewrites each MCAP split that lacks its
@@ -94,12 +95,18 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   const reports: ImportReport[] = [];
   for (const path of positionals) {
     try {
-      const report = await importBag({ path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows });
+      const options = { path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows };
+      const report = await importBag(options).catch(async (error: unknown) => {
+        if (!(error instanceof BagError && EMPTY_BAG.test(error.message))) throw error;
+        const { locateBag } = await import('../../bags/open-bag.ts');
+        const bag = locateBag(options.path);
+        return { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: bag.warnings, tables: [] } satisfies ImportReport;
+      });
       reports.push(report);
       for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
       for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
       for (const c of report.corrupt) io.stderr(`${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`);
-      if (!values.json) io.stdout(`${importLine(report)} into ${dataDir}/lakehouse\n`);
+      if (!values.json) io.stdout(isEmpty(report) ? `${report.bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${dataDir}/lakehouse\n` : `${importLine(report)} into ${dataDir}/lakehouse\n`);
     } catch (error) {
       if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`); // the import's error is the one to report
       const code = fail(io, error, BagError);
@@ -108,7 +115,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
       return code;
     }
   }
-  if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir) })}\n`);
+  if (values.json) io.stdout(`${toJson({ imported: (await namedForQuery(reports, dataDir)).map((r) => (isEmpty(r) ? { ...r, empty: true } : r)) })}\n`);
   // Exit 3, not 1: the data is in the lakehouse, and importing the same files again skips them.
   const corrupt = reports.reduce((n, r) => n + r.corrupt.reduce((m, c) => m + c.count, 0), 0);
   const unknown = values['allow-unknown'] ? 0 : reports.reduce((n, r) => n + r.unknownTypes.reduce((m, u) => m + u.count, 0), 0);
@@ -121,6 +128,18 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
     return 3;
   }
   return 0;
+}
+
+/**
+ * The importer's refusal of a bag whose files hold no message (importer.ts). rosbag2 leaves such a bag when
+ * nothing was published while it recorded (so does our recorder), and `ros2 bag info` and `ros2 bag play`
+ * take it as a bag like any other: importing it is done, with nothing to add, not a failure.
+ */
+const EMPTY_BAG = /: empty bag: it holds no messages; nothing was imported$/;
+
+/** A bag read whole that held no message (not one whose files were all imported before: those are listed). */
+function isEmpty(report: ImportReport): boolean {
+  return report.messages === 0 && report.segments.length === 0;
 }
 
 /**

@@ -20,7 +20,10 @@ running it reads the agent's durable journal (<data_dir>/log) instead. show and 
 itself, read-only (every state a run went through, which the API's run view does not keep): they work with
 the daemon running or stopped. IDs may be shortened to a unique prefix.
 
-  list   runs, newest first: id, status, intent (or plan), reason
+  list   runs, newest first: id, status, intent (or plan), reason. From the journal, records it could not
+         use are said on stderr, and the list goes on (exit 0): records that do not match the runtime
+         contract, each with why (a run whose intent.accepted event is lost is left out of the list), and
+         damaged or torn bytes of a segment. --json: {source, runs, skipped: [why, ...], unreadable: [note, ...]}
   show   replays one run from its events: every state it went through, the model's messages, tool calls
          and results, policy decisions, approvals and validator scores, with times since the run began
   diff   two runs side by side: intent, outcome, duration, tool calls, tokens, policy decisions, validator
@@ -86,7 +89,10 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
           const what = intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
           return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${shortReason(r.reason)})` : ''}`;
         });
-        out({ source: 'journal', runs }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
+        // A record the list could not use is said, never dropped unsaid: a run whose intent was lost is missing from the list.
+        const skipped = [...store.warnings];
+        if (!values.json && skipped.length > 0) io.stderr(skippedText(skipped));
+        out({ source: 'journal', runs, skipped, unreadable: notes }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
         return 0;
       }
       const timelines = ids.map((id) => replay.runTimeline(records, replay.resolveRunId(records, id))!);
@@ -102,6 +108,15 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     }
   },
 };
+
+const SKIPPED_SHOWN = 10;
+
+/** What `runs` says on stderr of the journal records it skipped: how many, and why (the first ten; --json has all). */
+function skippedText(skipped: readonly string[]): string {
+  const shown = skipped.slice(0, SKIPPED_SHOWN).map((w) => `  ${w}\n`);
+  const more = skipped.length > SKIPPED_SHOWN ? `  and ${skipped.length - SKIPPED_SHOWN} more (--json lists them all)\n` : '';
+  return `auraison-edge runs: ${skipped.length} journal record(s) skipped, each for the reason below; the list goes on without them (\`auraison-edge runs show ID\` replays a run with its odd records):\n${shown.join('')}${more}`;
+}
 
 /** A run's reason as the list shows it: cut at 80 characters, and then marked as cut, so a half sentence is not read as the reason. */
 function shortReason(reason: string): string {
