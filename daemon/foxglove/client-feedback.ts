@@ -4,8 +4,10 @@ import type { FoxgloveServer } from './protocol-server.ts';
 import { Throttle } from './throttle.ts';
 
 /**
- * What one client makes the daemon say: at most 10 status messages a second to it (a flood is not answered
- * in kind), and a log line for its first bad frame, then at most one per 10 s, each with a count of the rest.
+ * What one client makes the daemon say: at most 10 status messages a second to it of the daemon's own
+ * (a flood is not answered in kind), as many of the protocol library's own (its answers to a subscribe or
+ * unsubscribe it ignores), and a log line for its first bad frame, then at most one per 10 s, each with a
+ * count of the rest.
  */
 const STATUS_BURST = 10;
 const STATUS_INTERVAL_MS = 1000;
@@ -13,20 +15,29 @@ const LOG_INTERVAL_MS = 10_000;
 
 /**
  * Tells clients what they did wrong (status messages) and logs it, both throttled per client, so a client
- * that repeats a mistake cannot make the daemon send or log more than it does. Call `left` when a client
+ * that repeats a mistake cannot make the daemon send or log more than it does. The protocol library sends
+ * statuses of its own straight to the socket (one per unknown id of an unsubscribe, per refused item of a
+ * subscribe); the socket hands each to `pass`, which throttles them the same way. Call `left` when a client
  * goes, for the count of what was held back.
  */
 export class ClientFeedback {
   #server: FoxgloveServer;
   #log: Logger;
   #statusThrottle: Throttle;
+  #protocolThrottle: Throttle;
   #logThrottle: Throttle;
+  /** Set while `tell` hands its own status to the server, so that `pass` lets it through. */
+  #telling = false;
+  #onSuppressed: () => void;
 
-  constructor(options: { server: FoxgloveServer; log: Logger; now: () => number }) {
-    const { server, log, now } = options;
+  /** `onSuppressed`: told of each status message the throttles hold back. */
+  constructor(options: { server: FoxgloveServer; log: Logger; now: () => number; onSuppressed?: () => void }) {
+    const { server, log, now, onSuppressed = () => {} } = options;
     this.#server = server;
+    this.#onSuppressed = onSuppressed;
     this.#log = log;
     this.#statusThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
+    this.#protocolThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
     this.#logThrottle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now });
   }
 
@@ -40,9 +51,33 @@ export class ClientFeedback {
   /** A status to one client, throttled; the first after a pause says how many were held back. */
   tell(client: IWebSocket, level: StatusLevel, message: string): void {
     const held = this.#statusThrottle.take(client);
-    if (held === undefined) return;
-    const more = held > 0 ? ` (and ${held} more problem${held === 1 ? '' : 's'} not reported since the last status)` : '';
-    this.#server.sendStatus({ level, message: `${message}${more}` }, client);
+    if (held === undefined) {
+      this.#onSuppressed();
+      return;
+    }
+    this.#telling = true;
+    try {
+      this.#server.sendStatus({ level, message: `${message}${heldBack(held, 'problem', 'not reported since the last status')}` }, client);
+    } finally {
+      this.#telling = false;
+    }
+  }
+
+  /**
+   * A status frame (ws-protocol JSON) on its way to `client`: the frame to send, or undefined to drop it.
+   * The daemon's own (from `tell`) pass as they are; the protocol library's are throttled, and the first
+   * after a pause says how many were held back.
+   */
+  pass(client: IWebSocket, frame: string): string | undefined {
+    if (this.#telling) return frame;
+    const held = this.#protocolThrottle.take(client);
+    if (held === undefined) {
+      this.#onSuppressed();
+      return undefined;
+    }
+    if (held === 0) return frame;
+    const status = JSON.parse(frame) as { message?: unknown };
+    return JSON.stringify({ ...status, message: `${String(status.message)}${heldBack(held, 'status message', `held back since the last one, at most ${STATUS_BURST} a second`)}` });
   }
 
   /** The client left: what its throttles held back is logged, and they forget it. */
@@ -50,5 +85,10 @@ export class ClientFeedback {
     const held = this.#logThrottle.flush(client);
     if (held > 0) this.#log.warn({ client: name, suppressed: held }, 'foxglove client left; its last refused frames were not logged');
     this.#statusThrottle.flush(client);
+    this.#protocolThrottle.flush(client);
   }
+}
+
+function heldBack(held: number, what: string, why: string): string {
+  return held > 0 ? ` (and ${held} more ${what}${held === 1 ? '' : 's'} ${why})` : '';
 }

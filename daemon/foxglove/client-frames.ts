@@ -55,6 +55,23 @@ export function binaryOpcode(data: unknown): number | undefined {
   return bytesOf(data)?.[0];
 }
 
+/**
+ * Why a parsed text frame must not reach the protocol server, or undefined. The server answers each item of
+ * an op's list on its own (a status per unknown subscription id, per subscription it refuses) and takes a
+ * string as a list of its characters: one 1 MB frame would make it send a million statuses and hold the
+ * daemon for seconds. So a list must be a JSON array of at most `maxItems` (a client never needs more than
+ * one subscription per channel); anything else that is not a list the server throws on, as before.
+ */
+export function oversizedList(message: unknown, maxItems: number): string | undefined {
+  if (!isObject(message) || typeof message.op !== 'string' || !Object.hasOwn(OP_LISTS, message.op)) return undefined;
+  const { op } = message;
+  const list = OP_LISTS[op]!;
+  const items = message[list.key];
+  if (typeof items === 'string') return `${op}: "${list.key}" must be a list of ${list.items}, got a string`;
+  if (Array.isArray(items) && items.length > maxItems) return `${op}: ${items.length} ${list.key} in one frame, more than the ${maxItems} this server takes in one (send them in several frames)`;
+  return undefined;
+}
+
 /** What was wrong with a frame the protocol server threw on, given the frame and what it threw. */
 export function describeBadFrame(data: unknown, error: Error): string {
   if (typeof data === 'string') return describeText(data, error);

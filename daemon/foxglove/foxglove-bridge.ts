@@ -8,13 +8,15 @@ import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/
 import type { Logger } from '../log.ts';
 import { BusChannels } from './bus-channels.ts';
 import { ClientFeedback } from './client-feedback.ts';
-import { binaryOpcode, describeBadFrame, ignoredOp } from './client-frames.ts';
+import { ClientAdmission } from './client-admission.ts';
+import { binaryOpcode, describeBadFrame, ignoredOp, oversizedList } from './client-frames.ts';
 import { ClientKeepalive } from './client-keepalive.ts';
 import { ClientPublishing } from './client-publishing.ts';
 import { ClientSubscriptions } from './client-subscriptions.ts';
 import { GuardedSocket } from './guarded-socket.ts';
 import { OriginGuard } from './origin-check.ts';
 import { createProtocolServer, StatusLevel, type FoxgloveServer } from './protocol-server.ts';
+import { Throttle } from './throttle.ts';
 
 export { EVENTS_TOPIC } from './server-frames.ts';
 
@@ -24,6 +26,11 @@ export interface FoxgloveBridgeOptions {
   /** How often each client is pinged (15 s by default); one that answers none of 3 in a row is cut off (ClientKeepalive). */
   pingIntervalMs?: number;
 }
+
+/** The fewest items an op's list may hold in one client frame (more when the server has more channels; oversizedList). */
+const MIN_LIST_ITEMS = 1024;
+/** How often a client's connection error (an oversized frame, bad UTF-8) is logged, whoever sends it. */
+const CONNECTION_ERROR_LOG_MS = 10_000;
 
 /** What runs while the bridge is started; all of it goes at `stop`. */
 interface Running {
@@ -38,9 +45,12 @@ interface Running {
  * Component `foxglove`: a Foxglove WebSocket protocol server (@foxglove/ws-protocol over `ws`). It advertises
  * each selected bus topic with its ros2msg schema and streams the CDR bytes as they are (BusChannels); the
  * journal goes out as JSON on /auraison/events. Handshakes from browser pages not in foxglove.allowed_origins
- * are refused (OriginGuard). Clients may publish only when foxglove.client_publish allows it (ClientPublishing).
- * This class owns the sockets: each client's frames are watched so that what the protocol server does not
- * say (a bad frame's cause, an op it ignores) is told to the client (ClientFeedback).
+ * are refused (OriginGuard), and so are clients past foxglove.max_clients and handshakes that offer only other
+ * subprotocols (ClientAdmission). Clients may publish only when foxglove.client_publish allows it
+ * (ClientPublishing). This class owns the sockets: each client's frames are watched so that what the protocol
+ * server does not say (a bad frame's cause, an op it ignores) is told to the client, and what it says (a
+ * status per item of a list) is throttled (ClientFeedback); a frame whose list is longer than a client's can
+ * be never reaches it (oversizedList).
  */
 export class FoxgloveBridge implements Component, MetricsProvider {
   readonly name = 'foxglove';
@@ -50,10 +60,13 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #now: () => number;
   #pingIntervalMs: number;
   #origins: OriginGuard;
+  #admission: ClientAdmission;
+  #connectionErrors: Throttle;
   #channels: BusChannels;
   #running: Running | undefined;
   #clients = new Set<GuardedSocket>();
   #dropped = 0;
+  #suppressed = 0;
   #url: string | undefined;
   /** The client whose frame the protocol server is handling: its 'error' event names no client. */
   #current: { socket: GuardedSocket; name: string; data: unknown; failed: boolean } | undefined;
@@ -66,6 +79,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#now = now;
     this.#pingIntervalMs = pingIntervalMs;
     this.#origins = new OriginGuard({ log: this.#log, now });
+    this.#admission = new ClientAdmission({ maxClients: settings.max_clients, log: this.#log, now });
+    this.#connectionErrors = new Throttle({ intervalMs: CONNECTION_ERROR_LOG_MS, now });
     this.#channels = new BusChannels({ ctx, include: settings.topics.include, exclude: settings.topics.exclude });
   }
 
@@ -80,7 +95,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     }
     const log = this.#log;
     const server = createProtocolServer(this.#ctx.config.robot, client_publish.enabled);
-    const feedback = new ClientFeedback({ server, log, now: this.#now });
+    const feedback = new ClientFeedback({ server, log, now: this.#now, onSuppressed: () => this.#suppressed++ });
     const channels = this.#channels;
     server.on('error', (error) => {
       const current = this.#current;
@@ -100,7 +115,10 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     });
     const running: Running = { server, wss, feedback, publishing, keepalive };
     this.#running = running;
-    wss.on('connection', (ws, req) => this.#connect(running, ws, `${req.socket.remoteAddress}:${req.socket.remotePort}`));
+    wss.on('connection', (ws, req) => {
+      const name = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
+      if (!this.#admission.full(ws, this.#clients.size, name)) this.#connect(running, ws, name);
+    });
     const address = wss.address() as AddressInfo;
     this.#url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     channels.open(server);
@@ -125,7 +143,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     const { size, unadvertisable } = this.#channels;
     return {
       state: 'running',
-      details: { url: this.#url, clients: this.#clients.size, channels: size, dropped: this.#dropped, ...(unadvertisable.length ? { unadvertisable } : {}) },
+      details: { url: this.#url, clients: this.#clients.size, max_clients: this.#s.max_clients, channels: size, dropped: this.#dropped, ...(unadvertisable.length ? { unadvertisable } : {}) },
     };
   }
 
@@ -135,6 +153,13 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#channels.sent }] },
       { name: 'auraison_foxglove_dropped_total', help: 'Messages dropped for Foxglove clients whose socket was full.', type: 'counter', samples: [{ value: this.#dropped }] },
       { name: 'auraison_foxglove_refused_origins_total', help: 'WebSocket handshakes refused because the web page\'s origin is not in foxglove.allowed_origins.', type: 'counter', samples: [{ value: this.#origins.refused }] },
+      {
+        name: 'auraison_foxglove_refused_clients_total',
+        help: 'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols).',
+        type: 'counter',
+        samples: Object.entries(this.#admission.refused).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      { name: 'auraison_foxglove_statuses_suppressed_total', help: 'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).', type: 'counter', samples: [{ value: this.#suppressed }] },
       ...(this.#running?.publishing?.metrics() ?? []),
     ];
   }
@@ -151,8 +176,10 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       verifyClient: ({ origin, req }, done) => {
         const handshake = { origin, userAgent: req.headers['user-agent'], client: `${req.socket.remoteAddress}:${req.socket.remotePort}` };
         const refusal = this.#origins.refusal(handshake, this.#s.allowed_origins);
-        if (refusal) done(false, 403, refusal);
-        else done(true);
+        if (refusal) return done(false, 403, refusal);
+        const protocol = this.#admission.handshake(req.headers['sec-websocket-protocol'], handshake.client);
+        if (protocol) return done(false, 400, protocol);
+        done(true);
       },
     });
     await new Promise<void>((resolve, reject) => {
@@ -169,13 +196,32 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     const channels = this.#channels;
     // A client's protocol error (an oversized or malformed frame) is emitted on its socket, which ws then
     // closes (1009, 1002); with no listener the emit would throw in the daemon. It is the peer's fault: log it.
-    ws.on('error', (error) => this.#log.warn({ client: name, err: error.message }, 'foxglove client connection error; closed'));
+    // Logged once per 10 s whoever sends it, with a count of the rest: a client could reconnect and send one again.
+    ws.on('error', (error) => {
+      const held = this.#connectionErrors.take(this);
+      if (held !== undefined) this.#log.warn({ client: name, err: error.message, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client connection error; closed');
+    });
     running.keepalive.watch(ws, name);
     const subscriptions = new ClientSubscriptions();
     let existing = new Set<ChannelId>();
+    /** The text frame being handled, parsed once here for #afterFrame. */
+    let parsed: { message: unknown } | undefined;
     const socket: GuardedSocket = new GuardedSocket(ws, {
       maxBufferedBytes: this.#s.max_buffered_bytes,
       onDrop: () => this.#dropped++,
+      passStatus: (frame) => feedback.pass(socket, frame),
+      admit: (data) => {
+        parsed = undefined;
+        if (typeof data !== 'string') return true;
+        try {
+          parsed = { message: JSON.parse(data) };
+        } catch {
+          return true; // the server throws on it, and the client is told
+        }
+        const problem = oversizedList(parsed.message, Math.max(MIN_LIST_ITEMS, channels.size + 1));
+        if (problem) feedback.report(socket, name, StatusLevel.ERROR, problem);
+        return problem === undefined;
+      },
       beforeMessage: (data) => {
         // Only a text frame can subscribe (whose latched replay needs what was subscribed before it):
         // binary frames, a teleop panel's messages, skip this.
@@ -185,7 +231,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       afterMessage: (data) => {
         const failed = this.#current?.failed ?? false;
         this.#current = undefined;
-        this.#afterFrame(running, { socket, name, subscriptions }, data, failed, existing);
+        this.#afterFrame(running, { socket, name, subscriptions }, data, parsed, failed, existing);
       },
       onClose: () => {
         feedback.left(socket, name);
@@ -203,7 +249,14 @@ export class FoxgloveBridge implements Component, MetricsProvider {
    * on was told already), the client's subscriptions are followed, and a subscribe gets the latched replay
    * (also when the server threw on a later subscription of the frame).
    */
-  #afterFrame(running: Running, client: { socket: GuardedSocket; name: string; subscriptions: ClientSubscriptions }, data: unknown, failed: boolean, existing: ReadonlySet<ChannelId>): void {
+  #afterFrame(
+    running: Running,
+    client: { socket: GuardedSocket; name: string; subscriptions: ClientSubscriptions },
+    data: unknown,
+    parsed: { message: unknown } | undefined,
+    failed: boolean,
+    existing: ReadonlySet<ChannelId>,
+  ): void {
     const { socket, name } = client;
     const tell = (op: unknown) => {
       const ignored = failed ? undefined : ignoredOp(op, running.server.capabilities);
@@ -213,12 +266,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       tell(binaryOpcode(data));
       return;
     }
-    let message: unknown;
-    try {
-      message = JSON.parse(data);
-    } catch {
-      return; // reported as the server threw on it
-    }
+    if (!parsed) return; // not JSON: reported as the server threw on it
+    const { message } = parsed;
     // A client's frame is untrusted: `null`, or a subscription that is not an object, must not throw here.
     if (typeof message !== 'object' || message === null) return;
     const { op, subscriptions, subscriptionIds } = message as { op?: unknown; subscriptions?: unknown; subscriptionIds?: unknown };

@@ -49,4 +49,25 @@ describe('GuardedSocket', () => {
     expect(() => ws.onmessage!({ data: 'bad' })).toThrow('bad frame');
     expect(seen).toEqual(['before good', 'handle good', 'after good', 'before bad', 'handle bad', 'after bad']);
   });
+
+  it('gives the protocol server no frame that admit refuses, and sends each status as passStatus says (or none)', () => {
+    const ws = new FakeWs();
+    const seen: string[] = [];
+    const socket = new GuardedSocket(ws as unknown as WebSocket, {
+      maxBufferedBytes: 100,
+      onDrop: () => {},
+      admit: (data) => data !== 'refused',
+      beforeMessage: (data) => seen.push(`before ${String(data)}`),
+      afterMessage: (data) => seen.push(`after ${String(data)}`),
+      passStatus: (frame) => (frame.includes('"held"') ? undefined : frame.replace('first', 'first (and more)')),
+    });
+    socket.onmessage = (event) => void seen.push(`handle ${String(event.data)}`);
+    ws.onmessage!({ data: 'refused' });
+    ws.onmessage!({ data: 'taken' });
+    expect(seen).toEqual(['before taken', 'handle taken', 'after taken']);
+    const advertise = JSON.stringify({ op: 'advertise', channels: [], note: 'held' });
+    for (const message of ['first', 'held']) socket.send(JSON.stringify({ op: 'status', level: 1, message }));
+    socket.send(advertise);
+    expect(ws.sent).toEqual([JSON.stringify({ op: 'status', level: 1, message: 'first (and more)' }), advertise]);
+  });
 });

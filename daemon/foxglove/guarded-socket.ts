@@ -10,19 +10,24 @@ export interface GuardedSocketOptions {
   /** Unsent bytes past which message data for this client is dropped. */
   maxBufferedBytes: number;
   onDrop: () => void;
+  /** Whether the protocol server gets a client frame at all (false: it is dropped here, before the hooks below). */
+  admit?: (data: unknown) => boolean;
   /** Called with each client frame (text or binary) before the protocol server handles it. */
   beforeMessage?: (data: unknown) => void;
   /** Called with each client frame after the protocol server handled it (or threw on it). */
   afterMessage?: (data: unknown) => void;
   onClose?: () => void;
+  /** Each status frame on its way to the client: the frame to send instead, or undefined to send none (a throttle). */
+  passStatus?: (frame: string) => string | undefined;
 }
 
 /**
  * A `ws` socket as the FoxgloveServer sees it, with a guard: message data for a client whose unsent bytes
  * exceed the limit is dropped (and counted) instead of queued, so a slow viewer never grows the daemon's
- * memory. Status messages are dropped the same way; other control messages (advertise) always go
- * through. `send` takes one argument on purpose: FoxgloveServer then sends each message as one frame,
- * which can be dropped whole.
+ * memory. Status messages are dropped the same way, and go through `passStatus` first (a throttle); other
+ * control messages (advertise) always go through. A client frame `admit` refuses never reaches the server.
+ * `send` takes one argument on purpose: FoxgloveServer then sends each message as one frame, which can be
+ * dropped whole.
  */
 export class GuardedSocket implements IWebSocket {
   #ws: WebSocket;
@@ -71,6 +76,7 @@ export class GuardedSocket implements IWebSocket {
       return;
     }
     this.#ws.onmessage = (event) => {
+      if (this.#o.admit?.(event.data) === false) return;
       this.#o.beforeMessage?.(event.data);
       try {
         handler(event);
@@ -85,6 +91,11 @@ export class GuardedSocket implements IWebSocket {
 
   send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
+    if (this.#o.passStatus && typeof data === 'string' && data.startsWith(STATUS_PREFIX)) {
+      const passed = this.#o.passStatus(data);
+      if (passed === undefined) return;
+      data = passed;
+    }
     if (droppable(data) && this.#ws.bufferedAmount > this.#o.maxBufferedBytes) {
       this.#o.onDrop();
       return;

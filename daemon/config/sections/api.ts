@@ -87,6 +87,12 @@ export const FoxgloveConfig = Section(
     ),
     max_buffered_bytes: Type.Integer({ minimum: 4096, default: 4 * 1024 * 1024, description: 'Bytes a client may have unsent before its messages are dropped (counted).' }),
     max_message_bytes: Type.Integer({ minimum: 4096, maximum: 256 * 1024 * 1024, default: 1024 * 1024, description: 'Largest WebSocket message a client may send; a larger one closes its connection (1009).' }),
+    max_clients: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 16,
+      description: 'Clients connected at once; one more is told why in a status message and closed (1013, try again later). Each client that watches /scan or /map costs the robot memory and CPU.',
+    }),
     client_publish: Section(
       {
         enabled: Type.Boolean({ default: false, description: 'Let clients publish (e.g. /cmd_vel from a teleop panel), through the policy hooks.' }),
