@@ -7,7 +7,7 @@
  *   bytes 4+H..    tensor data; tensor i starts at 4 + H + tensors[i].offset (a multiple of 8)
  *
  * Header: { "tensors": [{ "name", "dtype": "float32", "shape": [..], "offset" }], ...fields }. A tensor's
- * byte length is 4 x the product of its shape. Other fields carry request or reply metadata (`timestep`,
+ * byte length is 4 x the product of its shape (dimensions up to 2^53 - 1); tensors do not overlap. Other fields carry request or reply metadata (`timestep`,
  * `chunk`, `inference_us`); an error reply has `"error": { "code", "message" }` and no tensors.
  */
 export const TENSOR_ENCODING = 'application/x-auraison-tensors';
@@ -91,20 +91,28 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
   if (!Array.isArray(list)) throw new TensorCodecError('bad_payload', 'header.tensors must be a list');
   const base = 4 + headerLength;
   const dataLength = payload.byteLength - base;
+  // Tensors may not share bytes: in all they are no more than the data. Without this, a thousand entries
+  // naming the same megabyte at an odd offset would each be copied out, a gigabyte from a 1 MB request.
+  let claimed = 0;
   const tensors = list.map((entry: unknown, i): NamedTensor => {
     const where = `header.tensors[${i}]`;
     if (entry === null || typeof entry !== 'object') throw new TensorCodecError('bad_payload', `${where} must be an object`);
     const { name, dtype, shape, offset } = entry as Record<string, unknown>;
     if (typeof name !== 'string' || name.length === 0) throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
     if (dtype !== 'float32') throw new TensorCodecError('bad_dtype', `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32`);
-    if (!Array.isArray(shape) || !shape.every((d) => Number.isInteger(d) && (d as number) >= 0)) {
-      throw new TensorCodecError('bad_shape', `tensor ${quoted(name)} shape must be a list of non-negative integers, got ${quoted(shape)}`);
+    // Safe integers only: past 2^53 a product is not exact, and [1e308, 1e308, 0] would count NaN elements.
+    if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
+      throw new TensorCodecError('bad_shape', `tensor ${quoted(name)} shape must be a list of non-negative integers (up to 2^53 - 1), got ${quoted(shape)}`);
     }
     if (!Number.isInteger(offset) || (offset as number) < 0) throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const start = offset as number;
     if (start + count * 4 > dataLength) {
       throw new TensorCodecError('bad_payload', `tensor ${quoted(name)} (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`);
+    }
+    claimed += count * 4;
+    if (claimed > dataLength) {
+      throw new TensorCodecError('bad_payload', `tensor ${quoted(name)} and those before it claim ${claimed} bytes in all, more than the ${dataLength} data bytes: tensors must not overlap`);
     }
     const at = payload.byteOffset + base + start;
     let data: Float32Array;

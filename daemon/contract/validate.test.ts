@@ -51,6 +51,16 @@ describe('contract validation', () => {
     expect(message(Type.Array(Type.Number(), { minItems: 0, maxItems: 1 }), [1, 2])).toBe('expected array of at most 1 item, got [1,2]');
   });
 
+  it('refuses an array over its maxItems by its length, without walking its items', () => {
+    const targets = Array.from({ length: 100_000 }, (_, i) => `robot-${i}`);
+    const issues = intents.issues({ ...intent(), targets, policy_ctx: { actor: 'operator', source: 'http', extra: 1 } });
+    expect(issues).toEqual([{ path: 'targets', message: 'expected array of at most 64 items, got an array of 100000 items' }]);
+  });
+
+  it('names the key "" (JSON pointer "/"), not the value itself', () => {
+    expect(intents.issues({ ...intent(), '': 1 })).toEqual([{ path: '[""]', message: expect.stringMatching(/^unknown key/) }]);
+  });
+
   it('reports the branch a sender meant in a union, not every branch', () => {
     const calls = new Validator(ToolCall);
     const issues = calls.issues({ call_id: 'c', run_id: newId(), tool: 'publish', input_schema: {}, output_schema: {}, input: 1, result: { ok: false } });

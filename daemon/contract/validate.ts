@@ -60,6 +60,10 @@ export class Validator<T extends TSchema> {
    */
   issues(value: unknown, quoted: unknown = value): ValidationIssue[] {
     if (this.#compiled.Check(value)) return [];
+    // An array over its maxItems is reported without the full error walk, which visits every item (a
+    // 100k-item body would block the event loop for a quarter of a second to say "at most 64 items").
+    const oversized = oversizedArrays(this.schema as unknown as SchemaNode, value, quoted, []);
+    if (oversized.length > 0) return oversized;
     const errors = pruneUnionNoise([...this.#compiled.Errors(value)] as SchemaError[]);
     const seen = new Set<string>();
     const issues: ValidationIssue[] = [];
@@ -112,6 +116,27 @@ export class Validator<T extends TSchema> {
       }
     }
   }
+}
+
+/**
+ * Arrays longer than their schema's maxItems, found by following the schema's object properties only (never
+ * into items): its cost is the schema's size, whatever the value's.
+ */
+function oversizedArrays(node: SchemaNode, value: unknown, quoted: unknown, segments: string[]): ValidationIssue[] {
+  if (Array.isArray(value)) {
+    const max = node.maxItems;
+    if (typeof max !== 'number' || value.length <= max) return [];
+    return [{ path: formatPath(segments), message: `expected ${describeSchema(node)}, got ${value.length > 64 ? `an array of ${value.length} items` : show(quoted)}` }];
+  }
+  const properties = node.properties as Record<string, SchemaNode> | undefined;
+  if (value === null || typeof value !== 'object' || properties === undefined) return [];
+  const found: ValidationIssue[] = [];
+  for (const key of Object.keys(properties)) {
+    if (!Object.hasOwn(value, key)) continue;
+    const quotedChild = quoted !== null && typeof quoted === 'object' ? (quoted as Record<string, unknown>)[key] : undefined;
+    found.push(...oversizedArrays(properties[key]!, (value as Record<string, unknown>)[key], quotedChild, [...segments, key]));
+  }
+  return found;
 }
 
 function unknownKey(parentSegments: string[], key: string, parent: SchemaNode | undefined): ValidationIssue {
@@ -193,7 +218,8 @@ function schemaAt(schema: SchemaNode, schemaPath: string): SchemaNode | undefine
 }
 
 function pointerSegments(pointer: string): string[] {
-  if (pointer === '' || pointer === '/') return [];
+  // `/` is the key "" (RFC 6901), not the root: `{"": 1}` must not lose its path.
+  if (pointer === '') return [];
   return pointer
     .replace(/^\//, '')
     .split('/')
