@@ -1,8 +1,47 @@
-import { defaultConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
+import { readFileSync } from 'node:fs';
+import { basename, resolve } from 'node:path';
+import { parseDocument } from 'yaml';
+import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
 
 /** The config a command runs with: `--config FILE`, else $AURAISON_EDGE_CONFIG, else the embedded default. */
 export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {
   const path = file ?? env.AURAISON_EDGE_CONFIG;
   if (path) return loadConfigFile(path, env);
   return { config: defaultConfig(), file: undefined };
+}
+
+/**
+ * The config a client of the running daemon (`status`, `intent`, `approve`) finds it with. Those need only
+ * `data_dir` and `api`, and they matter most while the file is being edited: a reload of an invalid file
+ * is rejected and the daemon runs on, and `status` is how the user learns so. So when the file is invalid
+ * elsewhere, its `data_dir` and `api` are used if they are valid on their own, and `warning` lists the
+ * problems. A file that does not parse, or whose `data_dir` or `api` is itself invalid, fails as before.
+ */
+export function resolveClientConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig & { warning?: string } {
+  try {
+    return resolveConfig(file, env);
+  } catch (error) {
+    const path = file ?? env.AURAISON_EDGE_CONFIG;
+    if (!(error instanceof ConfigError) || !path) throw error;
+    const located = locatingKeys(resolve(path), env);
+    if (!located) throw error;
+    const warning = `warning: ${basename(path)} is not a valid config (a daemon reloading it keeps the config it runs with):\n${error.message}\nits data_dir and api are valid: using them to find the daemon\n`;
+    return { config: located, file: resolve(path), warning };
+  }
+}
+
+/** The file's `data_dir` and `api` with every other key at its default, or undefined if those are not valid. */
+function locatingKeys(path: string, env: NodeJS.ProcessEnv) {
+  let raw: unknown;
+  try {
+    const doc = parseDocument(readFileSync(path, 'utf8'), { merge: true, uniqueKeys: true });
+    if (doc.errors.length > 0) return undefined;
+    raw = doc.toJS({ maxAliasCount: 100 });
+  } catch {
+    return undefined; // unreadable, or an alias bomb: the error already thrown says so
+  }
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return undefined;
+  const { data_dir, api } = raw as Record<string, unknown>;
+  // JSON is YAML: the two keys are checked (and their ${ENV} references interpolated) as the loader does.
+  return checkConfigText(JSON.stringify({ data_dir, api }), env).config;
 }

@@ -95,18 +95,23 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
   }
 }
 
-/** The usage line of the subcommand used (`auraison-edge lerobot export ...`), else the command's first. */
+/**
+ * The usage of the subcommand used (`auraison-edge lerobot export ...`), else every form the help gives
+ * (`config` alone: both `config check` and `config show`). A form that wraps onto further lines keeps
+ * them, so `sim`'s usage still shows --speed and --duration.
+ */
 function usageLine(help: string, name: string, sub: string | undefined): string {
   const lines = help.split('\n');
   const start = lines.findIndex((l) => l.startsWith('Usage:'));
   if (start === -1) return '';
-  const forms = [lines[start]!.slice('Usage:'.length).trim()];
+  const forms: string[][] = [[lines[start]!.slice('Usage:'.length).trim()]];
   for (const line of lines.slice(start + 1)) {
-    if (!/^\s+auraison-edge /.test(line)) break;
-    forms.push(line.trim());
+    if (/^\s+auraison-edge /.test(line)) forms.push([line.trim()]);
+    else if (/^\s+\S/.test(line)) forms.at(-1)!.push(line);
+    else break;
   }
-  const form = (sub !== undefined && forms.find((f) => f.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`)) || forms[0]!;
-  return `Usage: ${form}`;
+  const chosen = sub === undefined ? undefined : forms.find(([f]) => f!.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`);
+  return (chosen ? [chosen] : forms).map((form, i) => `${i === 0 ? 'Usage: ' : '       '}${form.join('\n')}`).join('\n');
 }
 
 function defaultIO(): CommandIO {

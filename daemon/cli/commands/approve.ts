@@ -1,8 +1,8 @@
 import type { RunState } from '../../contract/schemas.ts';
 import { parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import { UsageError, type Command } from '../command.ts';
 import { unreachableAdvice } from '../api-unreachable.ts';
-import { resolveConfig } from '../config-option.ts';
+import { resolveClientConfig } from '../config-option.ts';
 
 export const command: Command = {
   name: 'approve',
@@ -32,8 +32,11 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
       { min: 1, max: 1, names: 'RUN_ID' },
     );
     const shortId = positionals[0]!;
+    // An approval carries no reason: dropped without a word, the approver would think it was recorded.
+    if (values.reason !== undefined && !values.cancel) throw new UsageError('--reason is for --cancel: an approval records only who gave it (--by)');
     const by = values.by ?? io.env.USER ?? 'cli';
-    const { config } = resolveConfig(values.config, io.env);
+    const { config, warning } = resolveClientConfig(values.config, io.env);
+    if (warning) io.stderr(warning);
     const { resolveDataDir } = await import('../../config/load.ts');
     const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
     const dataDir = resolveDataDir(config, io.cwd);

@@ -2,7 +2,7 @@ import type { RunState } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { unreachableAdvice } from '../api-unreachable.ts';
-import { resolveConfig } from '../config-option.ts';
+import { resolveClientConfig } from '../config-option.ts';
 
 export const command: Command = {
   name: 'intent',
@@ -65,8 +65,10 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     const validators = parseJson('validators', values.validators);
     if (values.text !== undefined) params.text = values.text;
     if (validators !== undefined) params.validators = validators;
+    if (values['timeout-s'] !== undefined && !values.wait) throw new UsageError('--timeout-s is for --wait: without it, intent returns as soon as the run is accepted');
     const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true }) ?? 300;
-    const { config } = resolveConfig(values.config, io.env);
+    const { config, warning } = resolveClientConfig(values.config, io.env);
+    if (warning) io.stderr(warning);
     const { resolveDataDir } = await import('../../config/load.ts');
     const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
     const dataDir = resolveDataDir(config, io.cwd);

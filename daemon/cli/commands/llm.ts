@@ -3,14 +3,18 @@ import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { baseUrlProblem } from '../../../adapters/vllm/redact-url.ts';
 
+/** What an environment variable's name looks like (POSIX). */
+const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
 export const command: Command = {
   name: 'llm',
   summary: 'Check System 2 model endpoints: list models, time a short completion',
-  help: `Usage: auraison-edge llm check [--base-url URL] [--model M] [--api-key-env VAR] [--config FILE] [--json]
+  help: `Usage: auraison-edge llm check [--base-url URL] [--model M] [--api-key-env VAR] [--timeout-ms N] [--config FILE] [--json]
 
 For each endpoint of the config's llm.endpoints (or only --base-url), lists the models it serves
 (GET /models), then times a short streamed completion: time to first token and total. It says what failed:
-no answer, an HTTP error, the configured model not served, a stream cut short.
+no answer, an HTTP error, the configured model not served, a stream cut short. An endpoint whose
+api_key_env (or --api-key-env) names a variable that is not set is checked without a key, with a warning.
 
 Options:
   --base-url URL      check this OpenAI-compatible endpoint instead (e.g. http://localhost:8000/v1)
@@ -39,8 +43,23 @@ Exit codes: 0 every endpoint answered, 1 one failed (or none is configured), 2 b
     if (positionals[0] !== 'check') throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
     const urlProblem = values['base-url'] === undefined ? undefined : baseUrlProblem(values['base-url']);
     if (urlProblem) throw new UsageError(`--base-url: ${urlProblem}`);
+    const keyEnv = values['api-key-env'];
+    // Without --base-url it would be dropped without a word: configured endpoints name theirs in the config.
+    if (keyEnv !== undefined && values['base-url'] === undefined) throw new UsageError('--api-key-env is for --base-url: a configured endpoint takes its key from llm.endpoints[].api_key_env');
+    // Most likely the key itself, pasted where its variable's name goes: never echo it.
+    if (keyEnv !== undefined && !ENV_NAME.test(keyEnv)) throw new UsageError('--api-key-env: not an environment variable name (value not shown): give the name of the variable that holds the key (e.g. VLLM_API_KEY), not the key itself');
     const timeout = numberOption('timeout-ms', values['timeout-ms'], { min: 1, integer: true });
     const { config } = resolveConfig(values.config, io.env);
+    // The daemon warns of a key variable that is unset (its requests go without a key); so does the check,
+    // or a gateway's 401 would be all the user sees.
+    if (keyEnv !== undefined && !io.env[keyEnv]) io.stderr(`warning: --api-key-env: $${keyEnv} is not set: the endpoint is checked without an API key\n`);
+    if (values['base-url'] === undefined) {
+      const { missingKey } = await import('../../../adapters/vllm/model.ts');
+      for (const endpoint of config.llm.endpoints) {
+        const problem = missingKey(endpoint, io.env);
+        if (problem) io.stderr(`warning: ${problem}: the endpoint is checked without an API key\n`);
+      }
+    }
     const { checkEndpoints, formatCheck } = await import('../../../adapters/vllm/llm-check.ts');
     const report = await checkEndpoints({
       endpoints: config.llm.endpoints,

@@ -20,10 +20,13 @@ Signals:
   SIGHUP           reload the config file; components whose settings changed restart, and an invalid,
                    empty or missing file is rejected (logged, and in /status as last_reload) while the
                    running config stays in force. One that comes during startup is applied once the
-                   daemon is running; one after a stop signal is ignored. data_dir and journal.fsync,
-                   interval_ms, segment_mb take effect on restart. A restart of the agent ends
-                   the runs it is driving (interrupted, the reason says so); policy.* changes apply
-                   to the running agent without a restart
+                   daemon is running; one after a stop signal is ignored, and so is every one when
+                   the daemon runs the embedded default (no file to reload). data_dir, journal.fsync,
+                   interval_ms, segment_mb, a new bus.definitions.distro and removed
+                   bus.definitions.dirs take effect on restart (added dirs apply at once).
+                   A restart of the agent ends the runs it is driving (interrupted, the reason says
+                   so); policy.* changes apply to the running agent without a restart. Did it apply?
+                   \`auraison-edge status --config FILE\` prints the last reload
 
 Under systemd (Type=notify, see \`auraison-edge install-service\`) it reports READY once every component
 has started, RELOADING on SIGHUP, STOPPING on SIGTERM, and pings the watchdog only while no component

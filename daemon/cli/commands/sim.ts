@@ -44,7 +44,7 @@ Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m
 
 With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m", "collisions", "messages",
 "dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
-"safe_commands", "latency_p50_us", "latency_p99_us"}}.
+"safe_commands", "latency_p50_us", "latency_p99_us"}, "seed", "maze_seed"}.
 
 The outcome is reached, unreachable, timeout, cancelled (interrupted), no_data (/odom or /scan stopped
 arriving, or the sim was paused: the robot is stopped) or blocked (something not on the map is in the way

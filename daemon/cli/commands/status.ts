@@ -5,7 +5,7 @@ import { alive } from '../../lifecycle/data-dir.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { resolveConfig } from '../config-option.ts';
+import { resolveClientConfig } from '../config-option.ts';
 
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
 const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
@@ -21,7 +21,9 @@ export const command: Command = {
 Shows the status of the daemon that uses the config's data dir: its components and their health, its
 readiness checks, and per topic the message count, rate and drops. It asks the daemon's HTTP API
 (GET /status); when the API does not answer (disabled, not yet up, or another daemon's) it reads the status
-file the daemon rewrites every 5 s (<data_dir>/run/status.json).
+file the daemon rewrites every 5 s (<data_dir>/run/status.json). A config file that is invalid (so a reload
+of it was rejected, and the daemon runs on its old config) still finds the daemon by its data_dir and api
+keys when those are valid; its problems are printed as a warning.
 
 Options:
   --config FILE   the daemon's config, to find its data dir and API (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
@@ -33,7 +35,8 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } });
-    const { config } = resolveConfig(values.config, io.env);
+    const { config, warning } = resolveClientConfig(values.config, io.env);
+    if (warning) io.stderr(warning);
     const dataDir = resolveDataDir(config, io.cwd);
 
     const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
@@ -102,7 +105,9 @@ export function formatStatus(s: ApiStatus, source: string): string {
   }
   const nw = width(Object.keys(s.components), 16);
   lines.push('', 'components:');
-  for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(nw)} ${h.state}${h.reason ? `: ${h.reason}` : ''}`);
+  // Where a server listens (api, foxglove): with port 0 it is picked at start, and this is where to look.
+  const at = (h: { details?: Record<string, unknown> }) => (typeof h.details?.url === 'string' ? ` at ${h.details.url}` : '');
+  for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(nw)} ${h.state}${at(h)}${h.reason ? `: ${h.reason}` : ''}`);
   const tw = width(s.topics.map((t) => t.topic), 24);
   const yw = width(s.topics.map((t) => t.type), 32);
   lines.push('', 'topics:', `  ${'topic'.padEnd(tw)} ${'type'.padEnd(yw)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`);

@@ -12,7 +12,7 @@ export const RecorderConfig = Section(
       default: 'lz4',
       description: 'MCAP chunk compression. lz4 compresses on libuv\'s thread pool, 4 MiB at a time (the event loop only copies pieces smaller than that together); zstd compresses smaller, on a worker thread of its own (the event loop copies the chunk into one buffer, 4 MiB at a time).',
     }),
-    chunk_size_bytes: Type.Integer({ minimum: 1024, default: 1024 * 1024, description: 'Records per MCAP chunk before it is cut and written.' }),
+    chunk_size_bytes: Type.Integer({ minimum: 1024, default: 1024 * 1024, description: 'Bytes of records an MCAP chunk holds (before compression) before it is cut and written.' }),
     chunk_crc: Type.Boolean({ default: true, description: 'Compute a CRC per chunk, so readers and repair detect torn or corrupt chunks. Costs about 0.2 ms per MiB; off is what rosbag2\'s fastwrite preset does.' }),
     flush_interval_ms: Type.Integer({ minimum: 10, default: 1000, description: 'The open chunk is written and fsynced at least this often: the most a crash can lose.' }),
     split_max_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Start a new split file past this size (0: never).' }),
