@@ -16,7 +16,17 @@ export function yawToQuaternion(yaw: number): { x: number; y: number; z: number;
   return { x: 0, y: 0, z: Math.sin(yaw / 2), w: Math.cos(yaw / 2) };
 }
 
-const ZERO_COVARIANCE = new Float64Array(36);
+/**
+ * The covariance Gazebo's diff drive (gazebo_ros_diff_drive, which the TurtleBot3 Gazebo models use) puts on
+ * pose and twist alike: x, y and yaw known well (1e-5 m^2, 1e-5 m^2, 1e-3 rad^2), and z, roll and pitch, which
+ * planar odometry does not measure, 1e12 ("ignore this"). All zeros would claim a perfect fix in every axis:
+ * robot_localization and AMCL read the matrix, and a zero one is a certainty no odometry has.
+ */
+const ODOM_COVARIANCE = (() => {
+  const c = new Float64Array(36);
+  [1e-5, 1e-5, 1e12, 1e12, 1e12, 1e-3].forEach((v, i) => (c[i * 7] = v));
+  return c;
+})();
 
 export function laserScanMessage(scan: WorldScan) {
   return {
@@ -37,8 +47,8 @@ export function odometryMessage(time: number, pose: Pose2D, twist: { linear: num
   return {
     header: { stamp: simStamp(time), frame_id: 'odom' },
     child_frame_id: 'base_footprint',
-    pose: { pose: { position: { x: pose.x, y: pose.y, z: 0 }, orientation: yawToQuaternion(pose.yaw) }, covariance: ZERO_COVARIANCE },
-    twist: { twist: { linear: { x: twist.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: twist.angular } }, covariance: ZERO_COVARIANCE },
+    pose: { pose: { position: { x: pose.x, y: pose.y, z: 0 }, orientation: yawToQuaternion(pose.yaw) }, covariance: ODOM_COVARIANCE },
+    twist: { twist: { linear: { x: twist.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: twist.angular } }, covariance: ODOM_COVARIANCE },
   };
 }
 

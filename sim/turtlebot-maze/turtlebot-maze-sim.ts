@@ -7,20 +7,27 @@ import { LDS_MOUNT } from './lidar.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import { clockMessage, laserScanMessage, occupancyGridMessage, odometryMessage, odomTfMessage, staticTfMessage } from './messages.ts';
 import { rasterize } from './occupancy.ts';
+import { StepRate } from './schedule.ts';
 import { MazeWorld } from './world.ts';
 
-/** Physics step, sim seconds. /clock is published every step. */
-const PHYSICS_DT = 0.01;
-const ODOM_PERIOD = 1 / 30;
-const SCAN_PERIOD = 0.2;
+/** Physics steps per sim second (10 ms steps). /clock is published every step. */
+const STEP_HZ = 100;
+const PHYSICS_DT = 1 / STEP_HZ;
+/** /odom and /tf at 30 Hz, as the TurtleBot3's diff drive; /scan at 5 Hz, as the LDS-01. */
+const ODOM_HZ = 30;
+const SCAN_HZ = 5;
 // Longest single pacing sleep, wall ms: a slow sim waits in slices, so stop() never waits on a long timer
 // and no timer exceeds Node's 2^31-1 ms (beyond which it fires after 1 ms).
 const PACE_SLICE_MS = 100;
 
 type PubKey = 'scan' | 'odom' | 'tf' | 'tfStatic' | 'map' | 'clock';
 
-const SENSOR_QOS = { reliability: 'best_effort', durability: 'volatile', depth: 5 } as const;
-const LATCHED_QOS = { reliability: 'reliable', durability: 'transient_local', depth: 1 } as const;
+type Qos = { reliability: 'best_effort' | 'reliable'; durability: 'volatile' | 'transient_local'; depth: number };
+// What the ROS 2 publishers offer, as a recorded bag's offered_qos_profiles (ros2 bag play republishes with them).
+const SENSOR_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 5 }; // rclcpp::SensorDataQoS
+const LATCHED_QOS: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 }; // map_server, tf2 static
+const TF_QOS: Qos = { reliability: 'reliable', durability: 'volatile', depth: 100 }; // tf2_ros::DynamicBroadcasterQoS
+const CLOCK_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 1 }; // rclcpp::ClockQoS
 
 /**
  * The turtlebot-maze simulator as a daemon component. It publishes CDR on the bus exactly as a TurtleBot3
@@ -72,15 +79,14 @@ export class TurtlebotMazeSim implements Component {
 
   async start(): Promise<void> {
     const { bus } = this.#ctx;
-    const adv = (topic: string, type: string, qos: typeof SENSOR_QOS | typeof LATCHED_QOS | undefined) =>
-      bus.advertise(topic, type, { source: 'sim', qos });
+    const adv = (topic: string, type: string, qos: Qos | undefined) => bus.advertise(topic, type, { source: 'sim', qos });
     this.#pubs = {
       scan: adv('/scan', 'sensor_msgs/msg/LaserScan', SENSOR_QOS),
       odom: adv('/odom', 'nav_msgs/msg/Odometry', undefined),
-      tf: adv('/tf', 'tf2_msgs/msg/TFMessage', undefined),
+      tf: adv('/tf', 'tf2_msgs/msg/TFMessage', TF_QOS),
       tfStatic: adv('/tf_static', 'tf2_msgs/msg/TFMessage', LATCHED_QOS),
       map: adv('/map', 'nav_msgs/msg/OccupancyGrid', LATCHED_QOS),
-      clock: adv('/clock', 'rosgraph_msgs/msg/Clock', SENSOR_QOS),
+      clock: adv('/clock', 'rosgraph_msgs/msg/Clock', CLOCK_QOS),
     };
     this.#publish('map', 'nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize(this.maze)));
     this.#publish('tfStatic', 'tf2_msgs/msg/TFMessage', staticTfMessage(LDS_MOUNT));
@@ -172,23 +178,22 @@ export class TurtlebotMazeSim implements Component {
   }
 
   async #run(): Promise<void> {
-    let nextOdom = 0;
-    let nextScan = 0;
-    while (this.#running) {
+    const odomRate = new StepRate(ODOM_HZ, STEP_HZ);
+    const scanRate = new StepRate(SCAN_HZ, STEP_HZ);
+    // A scan period is 6 odometry periods, so every /scan step is an /odom step too: each /scan has the /tf of
+    // its very stamp, sent just before it (a TF lookup at the scan's stamp never extrapolates).
+    for (let step = 0; this.#running; step++) {
       if (this.#paused) await this.#waitWhilePaused();
       if (!this.#running) break;
       const t = this.world.time;
-      if (t >= nextOdom - 1e-9) {
+      // The clock first: a node on sim time has reached t when data stamped t arrives, never the step before.
+      this.#publish('clock', 'rosgraph_msgs/msg/Clock', clockMessage(t));
+      if (odomRate.due(step)) {
         const pose = this.world.pose();
         this.#publish('odom', 'nav_msgs/msg/Odometry', odometryMessage(t, pose, this.world.twist()));
         this.#publish('tf', 'tf2_msgs/msg/TFMessage', odomTfMessage(t, pose));
-        nextOdom += ODOM_PERIOD;
       }
-      if (t >= nextScan - 1e-9) {
-        this.#publish('scan', 'sensor_msgs/msg/LaserScan', laserScanMessage(this.world.scan()));
-        nextScan += SCAN_PERIOD;
-      }
-      this.#publish('clock', 'rosgraph_msgs/msg/Clock', clockMessage(t));
+      if (scanRate.due(step)) this.#publish('scan', 'sensor_msgs/msg/LaserScan', laserScanMessage(this.world.scan()));
       // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.
       await this.#pace(t);
       if (!this.#running) break;

@@ -32,7 +32,10 @@ export class MazeWorld {
   readonly maze: Maze;
   #robot: DiffDriveRobot;
   #lidar: Lidar;
-  #time = 0;
+  // Time is a compensated (Neumaier) sum of the steps: a plain running sum of 0.01 drifts off the 10 ms grid
+  // (709.33 s read 709.329999999 after 12 minutes, 90 us off after 3 days), and stamps with it.
+  #timeSum = 0;
+  #timeCarry = 0;
   #command: Twist2D = { linear: 0, angular: 0 };
   #lastCommandTime = -Infinity;
   #cmdTimeout: number;
@@ -53,7 +56,7 @@ export class MazeWorld {
 
   /** Sim seconds since the world was made. */
   get time(): number {
-    return this.#time;
+    return this.#timeSum + this.#timeCarry;
   }
 
   get collisions(): number {
@@ -81,7 +84,7 @@ export class MazeWorld {
       throw new RangeError(`cmd_vel must be finite, got linear ${linear}, angular ${angular}`);
     }
     this.#command = { linear, angular };
-    this.#lastCommandTime = this.#time;
+    this.#lastCommandTime = this.time;
   }
 
   step(dt: number): void {
@@ -89,10 +92,16 @@ export class MazeWorld {
     const n = Math.ceil(dt / this.#maxStep - 1e-9);
     const h = dt / n;
     for (let i = 0; i < n; i++) {
-      const stale = this.#time - this.#lastCommandTime > this.#cmdTimeout;
+      const stale = this.time - this.#lastCommandTime > this.#cmdTimeout;
       this.#robot.step(h, stale ? { linear: 0, angular: 0 } : this.#command);
-      this.#time += h;
+      this.#advanceTime(h);
     }
+  }
+
+  #advanceTime(h: number): void {
+    const sum = this.#timeSum + h;
+    this.#timeCarry += Math.abs(this.#timeSum) >= Math.abs(h) ? this.#timeSum - sum + h : h - sum + this.#timeSum;
+    this.#timeSum = sum;
   }
 
   /** base_link (= base_footprint) in the map frame; the sim has no drift, so odom and map coincide. */
@@ -110,6 +119,6 @@ export class MazeWorld {
     const c = Math.cos(p.yaw);
     const s = Math.sin(p.yaw);
     const sensor = { x: p.x + c * LDS_MOUNT.x - s * LDS_MOUNT.y, y: p.y + s * LDS_MOUNT.x + c * LDS_MOUNT.y, yaw: p.yaw };
-    return { ...this.#lidar.scan(sensor), stamp: this.#time, frameId: 'base_scan' };
+    return { ...this.#lidar.scan(sensor), stamp: this.time, frameId: 'base_scan' };
   }
 }
