@@ -87,5 +87,12 @@ describe('runs (list) from a journal with odd and damaged records', () => {
     const body = JSON.parse(json.stdout) as { runs: unknown[]; skipped: string[]; unreadable: string[] };
     expect(body).toMatchObject({ runs: [], unreadable: [] });
     expect(body.skipped).toHaveLength(12);
+
+    // The file mid-edit (a reload of it rejected): runs still reads the journal of the data_dir it names.
+    writeFileSync(config, 'data_dir: ./data\nsim:\n  speed: fast\n');
+    const invalid = await runMain(['runs', '--json', '--config', config], { cwd: dir.path });
+    expect(invalid.code).toBe(0);
+    expect((JSON.parse(invalid.stdout) as { skipped: string[] }).skipped).toHaveLength(12);
+    expect(invalid.stderr).toContain('edge.yaml is not a valid config');
   });
 });

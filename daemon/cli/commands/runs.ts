@@ -4,7 +4,7 @@ import { resolveDataDir } from '../../config/load.ts';
 import type { RunState, RunStatus } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
-import { resolveConfig } from '../config-option.ts';
+import { resolveClientConfig } from '../config-option.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -51,7 +51,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     if (ids.length !== want) throw new UsageError(`runs ${sub} takes ${want === 0 ? 'no run id' : want === 1 ? 'one run id' : 'two run ids'}`);
     if (values.status !== undefined && !STATUSES.includes(values.status)) throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`);
     const limit = numberOption('limit', values.limit, { min: 1, integer: true }) ?? 50;
-    const { config } = resolveConfig(values.config, io.env);
+    const { config, warning } = resolveClientConfig(values.config, io.env);
+    if (warning) io.stderr(warning);
     const dataDir = resolveDataDir(config, io.cwd);
     const dir = join(dataDir, 'log');
     const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text);
