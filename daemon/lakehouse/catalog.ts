@@ -45,14 +45,51 @@ const SCHEMA = [
 export const NEXT_SEQ = "nextval('catalog_seq')";
 
 const LOCK_RETRY_MS = 50;
+/** How long a writer waits for a catalog another process holds: the daemon holds it for a moment per write. */
+export const CATALOG_WAIT_MS = 10_000;
+
+/**
+ * DuckDB's words for a catalog file it can't open (torn by a power cut, overwritten), with what to do: move
+ * it aside. The lakehouse then starts a new catalog; at its start it deletes the parquet files no row of
+ * it lists (all of them) and indexes the recorded bags under <data_dir>/bags again. Other messages as they are.
+ */
+export function withDamageHint(catalogPath: string, message: string): string {
+  if (!/not a valid DuckDB database file|Could not read enough bytes|[Cc]orrupt|checksum|Serialization Error/.test(message)) return message;
+  return (
+    `${message.split('\n')[0]!.replace(/[!.]$/, '')}. The catalog is damaged: move it aside (mv ${catalogPath} ${catalogPath}.damaged); the daemon then starts a new one ` +
+    'and indexes the recorded bags under <data_dir>/bags again (the old parquet files are deleted; imported bags need `auraison-edge bag import` again)'
+  );
+}
+
+/** The catalog stayed locked by another process past the wait: nothing was changed. */
+export class CatalogLockedError extends Error {
+  override name = 'CatalogLockedError';
+}
+
+/**
+ * What to say when the catalog stays locked: which process holds it (DuckDB names it: "Conflicting lock is
+ * held in /usr/bin/duckdb (PID 4242)"), what that costs (`meanwhile`), and what to do. DuckDB lets one
+ * process at a time open a database file for writing, and a process that opens it at all, read-only
+ * included, keeps writers out for as long as it has it open: a DuckDB shell or a script left open on the
+ * catalog stops the daemon's indexing.
+ */
+export function catalogLockedMessage(catalogPath: string, duckdbMessage: string, waitedMs: number, meanwhile: string): string {
+  const holder = /held in (.*?) \(PID (\d+)\)/.exec(duckdbMessage);
+  const who = holder ? `process ${holder[2]} (${holder[1]})` : 'another process';
+  return (
+    `the lakehouse catalog ${catalogPath} is locked by ${who}, still after ${waitedMs >= 1000 ? `${Math.round(waitedMs / 1000)} s` : `${waitedMs} ms`}; ${meanwhile}. ` +
+    'A DuckDB shell or script that opens catalog.duckdb (read-only too) keeps it locked for as long as it stays open: close it. ' +
+    'To read the lakehouse beside the daemon use `auraison-edge query`, or open a copy of the file (cp catalog.duckdb /tmp/catalog-copy.duckdb)'
+  );
+}
 
 /**
  * Runs `work` on a connection to the catalog database, opened for this call and closed after it. The
  * catalog is never held open between calls: DuckDB lets one process at a time open a database file, and
  * `auraison-edge query` must be able to read it while the daemon runs. A locked catalog is retried.
  */
-export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBConnection) => Promise<T>, options: { readOnly?: boolean; timeoutMs?: number } = {}): Promise<T> {
-  const { readOnly = false, timeoutMs = 10_000 } = options;
+export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBConnection) => Promise<T>, options: { readOnly?: boolean; timeoutMs?: number | undefined } = {}): Promise<T> {
+  const { readOnly = false, timeoutMs = CATALOG_WAIT_MS } = options;
   if (!readOnly) mkdirSync(join(catalogPath, '..'), { recursive: true });
   const deadline = performance.now() + timeoutMs; // monotonic: a wall clock step neither ends nor stretches it
   let instance: DuckDBInstance | undefined;
@@ -62,7 +99,8 @@ export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBCon
       break;
     } catch (error) {
       const message = (error as Error).message;
-      if (!/lock/i.test(message) || performance.now() > deadline) throw new Error(`lakehouse catalog ${catalogPath}: ${message}`);
+      if (!/lock/i.test(message)) throw new Error(`lakehouse catalog ${catalogPath}: ${withDamageHint(catalogPath, message)}`);
+      if (performance.now() > deadline) throw new CatalogLockedError(catalogLockedMessage(catalogPath, message, timeoutMs, 'nothing was changed'));
       await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
   }
@@ -71,6 +109,11 @@ export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBCon
     try {
       if (!readOnly) for (const statement of SCHEMA) await conn.run(statement);
       return await work(conn);
+    } catch (error) {
+      // A catalog torn past its header opens, and fails on the first read: say so, and what to do.
+      const message = (error as Error).message;
+      const hinted = withDamageHint(catalogPath, message);
+      throw hinted === message ? error : new Error(`lakehouse catalog ${catalogPath}: ${hinted}`, { cause: error });
     } finally {
       conn.closeSync();
     }

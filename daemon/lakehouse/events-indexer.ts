@@ -22,10 +22,10 @@ const READ_BATCH = 10_000;
  * batches: one parquet file per date per run. The last journal seq indexed is kept in the catalog
  * (`event_files`), so a restart carries on where it stopped and no event is indexed twice.
  */
-export async function indexEvents(options: { journal: Journal; dataDir: string; robot: string }): Promise<{ rows: number; lastSeq: number }> {
-  const { journal, dataDir, robot } = options;
+export async function indexEvents(options: { journal: Journal; dataDir: string; robot: string; catalogWaitMs?: number }): Promise<{ rows: number; lastSeq: number }> {
+  const { journal, dataDir, robot, catalogWaitMs: timeoutMs } = options;
   const paths = lakehousePaths(dataDir);
-  const done = await withCatalog(paths.catalog, async (conn) => Number((await conn.runAndReadAll('SELECT coalesce(max(last_seq), 0) FROM event_files')).getRows()[0]![0]));
+  const done = await withCatalog(paths.catalog, async (conn) => Number((await conn.runAndReadAll('SELECT coalesce(max(last_seq), 0) FROM event_files')).getRows()[0]![0]), { timeoutMs });
   if (journal.lastSeq <= done) return { rows: 0, lastSeq: done };
   const staging = newStagingDir(dataDir);
   const instance = await DuckDBInstance.create(':memory:');
@@ -67,7 +67,7 @@ export async function indexEvents(options: { journal: Journal; dataDir: string; 
       const files = moved.length > 0 ? moved : [marker];
       for (const f of files) await cat.run(`INSERT INTO event_files (path, first_seq, last_seq, rows, seq) VALUES (${quoteString(f)}, ${done + 1}, ${seq}, ${writer.rowsWritten}, ${NEXT_SEQ})`);
       await cat.run('COMMIT');
-    });
+    }, { timeoutMs });
   } catch (error) {
     for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not stay unlisted
     throw error;

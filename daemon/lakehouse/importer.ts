@@ -31,6 +31,8 @@ export interface ImportOptions {
   project?: (topic: string) => boolean;
   projectMaxBytes?: number;
   batchRows?: number;
+  /** How long to wait for a catalog another process holds (default withCatalog's 10 s). */
+  catalogWaitMs?: number;
 }
 
 /** Messages of a topic whose type has no definition: kept as raw bytes. */
@@ -125,7 +127,7 @@ export function projectionTable(topic: string, type: string, taken: ReadonlyMap<
  * Segments already imported (same checksum) are skipped.
  */
 export async function importBag(options: ImportOptions): Promise<ImportReport> {
-  const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000 } = options;
+  const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000, catalogWaitMs: timeoutMs } = options;
   const bag = locateBag(options.path);
   const paths = lakehousePaths(dataDir);
   const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: [...bag.warnings], tables: [] };
@@ -145,7 +147,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
     const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes, raw_messages FROM bags')).getRows();
     const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
     return { segments: new Map(rows.map((r) => [String(r[0]), Number(r[2] ?? 0)])), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
-  });
+  }, { timeoutMs });
   const creating = DuckDBInstance.create(':memory:');
   let known: Awaited<typeof reading>;
   let instance: DuckDBInstance;
@@ -359,7 +361,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
         }
         for (const p of newProjections) await cat.run(`INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`);
         await cat.run('COMMIT');
-      });
+      }, { timeoutMs });
     } catch (error) {
       for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not be visible
       throw error;

@@ -7,9 +7,9 @@ import { compileTopicSelection } from '../bus/glob.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/sections/bags.ts';
 import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
-import { lakehousePaths, withCatalog } from './catalog.ts';
+import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
 import { indexEvents } from './events-indexer.ts';
-import { removeOrphanParquet, sweepStaging } from './housekeeping.ts';
+import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
 import { unindexedSplits } from './recorded-splits.ts';
@@ -41,6 +41,8 @@ export interface LakehouseOptions {
   retryMs?: { first: number; max: number };
   /** A monotonic clock, ms, for retry backoff (tests step it). */
   now?: () => number;
+  /** How long a job waits for a catalog another process holds before it fails (default 10 s; tests give less). */
+  catalogWaitMs?: number;
 }
 
 /** A recorded split whose indexing failed, waiting for its retry. */
@@ -88,6 +90,15 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #events = 0;
   /** The last journal seq indexed into the events table; 0 until the first pass has run. */
   #indexedThrough = 0;
+  /** The start's catalog work (see #enqueueSetup): done yet, failed attempts, when it is due again. */
+  #setup = { done: false, attempts: 0, retryAt: 0 };
+  /** Set while another process holds the catalog (what the last job that found it locked said); see #tick. */
+  #locked: string | undefined;
+  /** When a job may next try the catalog while it is locked, and how many tries found it locked in a row. */
+  #lockRetryAt = 0;
+  #lockFailures = 0;
+  /** What forgetMissingParquet last said it left alone, so it is logged once. */
+  #forgetSkipped: string | undefined;
 
   constructor(options: LakehouseOptions) {
     this.#o = options;
@@ -97,13 +108,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   async start(): Promise<void> {
     const paths = lakehousePaths(this.#o.dataDir);
     mkdirSync(paths.tables, { recursive: true });
-    await withCatalog(paths.catalog, async () => undefined); // creates the catalog's tables now, not on first use
     const swept = sweepStaging(this.#o.dataDir);
     if (swept.length > 0) this.#o.log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
-    this.#enqueue('orphans', async () => {
-      const orphans = await removeOrphanParquet(this.#o.dataDir);
-      if (orphans.length > 0) this.#o.log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
-    });
+    // The catalog is not waited for here: another process may hold it (a DuckDB shell left open on it) for
+    // as long as it likes, and the lakehouse must still start, say so in health, and catch up once it can.
+    this.#enqueueSetup();
     const every = (ms: number, job: () => void) => {
       const t = setInterval(job, ms);
       t.unref();
@@ -114,8 +123,51 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       every(this.#o.retention.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
       this.#enqueue('retention', () => this.#applyRetention());
     }
-    if (this.#o.settings.index_recordings) this.#enqueue('scan', () => this.#indexUnindexed());
     every(this.#o.tickMs ?? 1000, () => void this.#tick());
+  }
+
+  /**
+   * Queues the start's catalog work: make the catalog's tables, delete parquet no row lists, take files
+   * missing from disk off the catalog, and queue the finished recorded splits it lacks. Retried with the
+   * split retries' backoff until it succeeds (see #tick).
+   */
+  #enqueueSetup(): void {
+    this.#setup.retryAt = Infinity; // not due again while this one waits or runs
+    const skipped = () => void (this.#setup.retryAt = this.#lockRetryAt);
+    this.#enqueue('start', async () => {
+      const paths = lakehousePaths(this.#o.dataDir);
+      let indexed: Set<string>;
+      try {
+        indexed = await withCatalog(paths.catalog, async (conn) => {
+          const orphans = await removeOrphanParquet(conn, paths.tables);
+          if (orphans.length > 0) this.#o.log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
+          this.#logForgotten(await forgetMissingParquet(conn, paths.tables));
+          return new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0])));
+        }, { timeoutMs: this.#o.catalogWaitMs });
+      } catch (error) {
+        const wait = this.#backoff(++this.#setup.attempts);
+        this.#setup.retryAt = this.#now() + wait;
+        throw error;
+      }
+      this.#setup.done = true;
+      if (!this.#o.settings.index_recordings) return;
+      const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.recording?.() ?? { files: [], bags: [], closing: [] });
+      if (splits.length > 0) this.#o.log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
+      for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
+    }, skipped);
+  }
+
+  #logForgotten(report: ForgetReport): void {
+    if (report.forgotten.length > 0) {
+      this.#o.log.warn({ files: report.forgotten, segments_dropped: report.segmentsDropped }, 'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog');
+    }
+    if (report.skipped && report.skipped !== this.#forgetSkipped) this.#o.log.warn(`lakehouse: ${report.skipped}`);
+    this.#forgetSkipped = report.skipped;
+  }
+
+  #backoff(attempts: number): number {
+    const { first = 5000, max = 600_000 } = this.#o.retryMs ?? {};
+    return Math.min(max, first * 2 ** (attempts - 1));
   }
 
   async stop(): Promise<void> {
@@ -146,12 +198,19 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     if (r?.blocked) reasons.push(`retention: ${r.blocked}`);
     if (this.#spaceNote) reasons.push(`retention: ${this.#spaceNote}`);
     if (r?.clock) reasons.push(`retention: ${r.clock}`);
+    // The same failure (a catalog another process holds fails every job) is spelled out once.
+    const said = new Set<string>();
+    const say = (error: string) => {
+      for (const e of said) if (error.startsWith(e)) return `the same${error.slice(e.length)}`;
+      said.add(error);
+      return error;
+    };
     if (this.#failed.size > 0) {
       const [file, f] = [...this.#failed][0]!;
       const retry = f.retryAt === Infinity ? 'retrying now' : `retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`;
-      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${f.error}; ${retry}`);
+      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${say(f.error)}; ${retry}`);
     }
-    for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${error}`);
+    for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${say(error)}`);
     return reasons.length > 0 ? { state: 'degraded', reason: reasons.join('; '), details } : { state: 'running', details };
   }
 
@@ -176,7 +235,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Indexes one closed split of a recorded bag (called by the recorder). */
   indexRecordedSplit(file: string, bagDir: string): void {
     if (!this.#o.settings.index_recordings) return;
-    this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir));
+    this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir), () => this.#waitForLock(file, bagDir));
   }
 
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
@@ -200,7 +259,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   async #import(path: string, only: string[] | undefined, source: 'import' | 'recorder'): Promise<ImportReport> {
     const { dataDir, robot, definitions, settings } = this.#o;
-    const report = await importBag({ path, dataDir, robot, registry: definitions, source, only, project: this.#select, projectMaxBytes: settings.project_max_message_bytes, batchRows: settings.batch_rows });
+    const report = await importBag({ path, dataDir, robot, registry: definitions, source, only, project: this.#select, projectMaxBytes: settings.project_max_message_bytes, batchRows: settings.batch_rows, catalogWaitMs: this.#o.catalogWaitMs });
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
     for (const u of report.unknownTypes) this.#o.log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
     for (const c of report.corrupt) this.#o.log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
@@ -208,7 +267,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   async #indexEvents(): Promise<void> {
-    const { rows, lastSeq } = await indexEvents({ journal: this.#o.journal!, dataDir: this.#o.dataDir, robot: this.#o.robot });
+    const { rows, lastSeq } = await indexEvents({ journal: this.#o.journal!, dataDir: this.#o.dataDir, robot: this.#o.robot, catalogWaitMs: this.#o.catalogWaitMs });
     this.#events += rows;
     this.#indexedThrough = lastSeq;
   }
@@ -218,28 +277,20 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     try {
       await this.#import(bagDir, [file], 'recorder');
       this.#failed.delete(file);
+      this.#unlocked();
     } catch (error) {
+      if (error instanceof CatalogLockedError) this.#lockFailed(error.message);
       if (!existsSync(file)) {
         this.#failed.delete(file); // retention deleted it meanwhile: nothing left to index
         return;
       }
-      const { first = 5000, max = 600_000 } = this.#o.retryMs ?? {};
       const attempts = (this.#failed.get(file)?.attempts ?? 0) + 1;
-      const wait = Math.min(max, first * 2 ** (attempts - 1));
+      const wait = this.#backoff(attempts);
       const message = (error as Error).message;
       this.#failed.set(file, { bagDir, error: message, attempts, retryAt: this.#now() + wait });
       this.#indexFailures++;
       this.#o.log.error({ file, err: message, attempts }, `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`);
     }
-  }
-
-  /** At start: the finished recorded splits that no catalog row lists (killed before indexing, failed before a restart). */
-  async #indexUnindexed(): Promise<void> {
-    const catalog = lakehousePaths(this.#o.dataDir).catalog;
-    const indexed = await withCatalog(catalog, async (conn) => new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0]))));
-    const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.recording?.() ?? { files: [], bags: [], closing: [] });
-    if (splits.length > 0) this.#o.log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
-    for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
   }
 
   /**
@@ -251,11 +302,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#ticking = true;
     try {
       const now = this.#now();
+      if (!this.#setup.done && now >= this.#setup.retryAt) this.#enqueueSetup();
       for (const [file, f] of this.#failed) {
         if (now < f.retryAt) continue;
         // Not due again while this retry waits or runs: its outcome sets the next retryAt (or ends the entry).
         f.retryAt = Infinity;
-        this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir));
+        this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir), () => this.#waitForLock(file, f.bagDir));
       }
       const { minFreeBytes, diskSpace } = this.#o;
       if (this.#o.retention.enabled && minFreeBytes !== undefined) {
@@ -279,8 +331,10 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       minFreeBytes: this.#o.minFreeBytes,
       diskSpace: this.#o.diskSpace,
       repairing: this.#retention?.repairing,
+      catalogWaitMs: this.#o.catalogWaitMs,
     });
     for (const d of report.deleted) this.#o.log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
+    if (report.forgotten) this.#logForgotten(report.forgotten);
     this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
     if (report.emptyDirsRemoved > 0) this.#o.log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
     if (report.blocked && report.blocked !== this.#retention?.blocked) this.#o.log.warn(`retention: ${report.blocked}`);
@@ -292,12 +346,38 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#retention = report;
   }
 
+  /** A catalog write went through: the lock another process held (if any) is gone, and every split waiting on it is due. */
+  #unlocked(): void {
+    if (this.#locked === undefined) return;
+    this.#locked = undefined;
+    this.#lockFailures = 0;
+    for (const f of this.#failed.values()) if (f.retryAt !== Infinity) f.retryAt = 0;
+  }
+
+  /** A job found the catalog locked by another process: jobs skip until the backoff has passed (see #enqueue). */
+  #lockFailed(message: string): void {
+    this.#locked = message;
+    this.#lockRetryAt = this.#now() + this.#backoff(++this.#lockFailures);
+  }
+
+  /** A split's index job skipped while the catalog is locked: it waits in the retry set until the lock's backoff has passed. */
+  #waitForLock(file: string, bagDir: string): void {
+    const f = this.#failed.get(file);
+    this.#failed.set(file, { bagDir, error: this.#locked!, attempts: f?.attempts ?? 0, retryAt: this.#lockRetryAt });
+  }
+
   #now(): number {
     return this.#o.now ? this.#o.now() : performance.now();
   }
 
-  /** Queues a job, unless one of its `kind` waits to start already; its failure shows in health until one of its kind succeeds. */
-  #enqueue(kind: string, job: () => Promise<void>): void {
+  /**
+   * Queues a job, unless one of its `kind` waits to start already; its failure shows in health until one of
+   * its kind succeeds. While another process holds the catalog, a job due to start before the lock's backoff
+   * has passed is skipped (`skipped` runs instead) rather than wait out the lock: the first job after it is
+   * the one that finds out whether the lock is gone, so a lock held for days costs one wait per backoff, not
+   * one per job (a split closed, an events flush, a retention pass) with the rest queued behind it.
+   */
+  #enqueue(kind: string, job: () => Promise<void>, skipped?: () => void): void {
     // After stop() (a free-space check that was waiting on statfs, a split closed late): the next start, or
     // the next Lakehouse after a reload, runs its own passes and its start scan indexes what was missed.
     if (this.#stopped || this.#waiting.has(kind)) return;
@@ -306,11 +386,15 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#jobs = this.#jobs.then(async () => {
       this.#waiting.delete(kind);
       this.#queued--;
+      if (this.#locked !== undefined && this.#now() < this.#lockRetryAt) return skipped?.();
       try {
         await job();
         this.#errors.delete(kind);
+        if (!kind.startsWith('index ')) this.#unlocked(); // (an index job settles its failures itself)
       } catch (error) {
         const message = (error as Error).message;
+        const locked = error instanceof CatalogLockedError ? error : (error as Error).cause instanceof CatalogLockedError ? ((error as Error).cause as Error) : undefined;
+        if (locked) this.#lockFailed(locked.message);
         this.#errors.set(kind, message);
         this.#o.log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');
       }

@@ -1,12 +1,13 @@
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import { totalmem } from 'node:os';
-import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection, type DuckDBResult } from '@duckdb/node-api';
+import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths } from './catalog.ts';
+import { defineViewsOver, vanishedFile } from './query-views.ts';
 import { quoteIdent, quoteString } from './table-writer.ts';
 
+export { defineViews, defineViewsOver, topicViews, vanishedFile } from './query-views.ts';
+
 export interface QueryResult {
-  columns: { name: string; type: string }[];
+  columns: QueryColumn[];
   /** JSON-safe values: BIGINTs as strings when they don't fit a double, lists as arrays. */
   rows: unknown[][];
   truncated: boolean;
@@ -16,70 +17,167 @@ export interface QueryResult {
   warnings?: string[];
 }
 
+export interface QueryColumn {
+  name: string;
+  type: string;
+}
+
 export interface QueryOptions {
   timeoutMs?: number;
   maxRows?: number;
   /** Most bytes the rows may take as JSON; the row that would pass it and the rest are cut. */
   maxBytes?: number;
+  /** Runs once the views are defined, before the statement runs (tests delete a file there, as retention may). */
+  viewsDefined?: () => Promise<void> | void;
+  /** How long to wait for a catalog another process holds for writing (default 10 s). */
+  catalogWaitMs?: number;
 }
+
+/** Where streamLakehouse hands the result, a row at a time. */
+export interface RowSink {
+  /** The columns and the warnings, once the first chunk of rows is read (or the result is known empty). */
+  start(columns: QueryColumn[], warnings: string[]): void;
+  row(values: unknown[]): void;
+  /**
+   * Whether what was handed over can be taken back: a sink that only collects can start over when a file
+   * the query reads is deleted under it (retention, by hand); one that printed rows can't.
+   */
+  restartable?: boolean;
+}
+
+export type StreamSummary = Omit<QueryResult, 'columns' | 'rows'> & { rows: number };
 
 export class QueryRefused extends Error {
   override name = 'QueryRefused';
 }
 
 const STATEMENT_SELECT = 1;
-
-/** Column layouts of the parquet tables, for empty views before any file exists. */
-const EMPTY: Record<string, string> = {
-  messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, "offset" BIGINT, size INTEGER, decoded BOOLEAN, robot VARCHAR, date DATE',
-  raw_messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, data BLOB, robot VARCHAR, date DATE',
-  events: 'seq BIGINT, ts BIGINT, event_id VARCHAR, run_id VARCHAR, kind VARCHAR, payload VARCHAR, robot VARCHAR, date DATE',
-};
+/** Runs of a query a deleted file may cost before its failure is the user's to see. */
+const VANISHED_RETRIES = 2;
 
 /**
- * Runs read-only SQL over the lakehouse: `bags` and `projections` from the catalog (attached read-only),
- * `messages`, `raw_messages`, `events` and one view per projected topic, named by the topic (`"/odom"`),
- * over the Hive-partitioned parquet files the catalog lists as committed. A listed file that can't be read
- * (torn by a power cut, emptied, deleted by hand) is left out with a warning naming it, so it costs its own
- * rows and no query fails for it. Anything but a SELECT is refused before it runs.
+ * Runs read-only SQL over the lakehouse: `bags` and `projections` from the catalog, `messages`,
+ * `raw_messages`, `events` and one view per projected topic, named by the topic (`"/odom"`), over the
+ * Hive-partitioned parquet files the catalog lists as committed (see defineViews). A listed file that
+ * can't be read (torn by a power cut, emptied, deleted by hand) is left out with a warning naming it, so it
+ * costs its own rows and no query fails for it. Anything but a SELECT is refused before it runs.
  */
 export async function queryLakehouse(dataDir: string, sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  let columns: QueryColumn[] = [];
+  let rows: unknown[][] = [];
+  const summary = await streamLakehouse(
+    dataDir,
+    sql,
+    {
+      restartable: true,
+      start: (c) => {
+        columns = c;
+        rows = [];
+      },
+      row: (r) => rows.push(r),
+    },
+    options,
+  );
+  const { truncated, truncated_by, warnings } = summary;
+  return { columns, rows, truncated, ...(truncated_by ? { truncated_by } : {}), ...(warnings ? { warnings } : {}) };
+}
+
+/**
+ * queryLakehouse, handing rows to `sink` as DuckDB streams them: memory stays bounded however many rows
+ * the query returns (`maxRows` and `maxBytes` still cut it). A parquet file deleted while the query reads
+ * it (retention deletes the oldest data while the daemon records) fails the run; it is run again with the
+ * catalog read anew, up to twice, unless the sink has handed out rows already.
+ */
+export async function streamLakehouse(dataDir: string, sql: string, sink: RowSink, options: QueryOptions = {}): Promise<StreamSummary> {
+  for (let attempt = 0; ; attempt++) {
+    let started = false;
+    const watched: RowSink = { start: (c, w) => ((started = true), sink.start(c, w)), row: (r) => sink.row(r) };
+    try {
+      return await runOnce(dataDir, sql, watched, options);
+    } catch (error) {
+      const gone = (error as { vanished?: string }).vanished;
+      if (gone === undefined) throw error;
+      if (attempt < VANISHED_RETRIES && (!started || sink.restartable)) continue;
+      throw new Error(`parquet file ${gone} was deleted while this query read it (retention deletes the oldest data while the daemon records, or it was deleted by hand): run the query again`);
+    }
+  }
+}
+
+async function runOnce(dataDir: string, sql: string, sink: RowSink, options: QueryOptions): Promise<StreamSummary> {
   const { timeoutMs = 30_000, maxRows = 10_000, maxBytes = Infinity } = options;
   const paths = lakehousePaths(dataDir);
   // DuckDB takes 80% of the RAM by default; on a robot the query shares it with everything else. (Values
   // a query returns are not counted against it: maxBytes bounds those.)
   const instance = await DuckDBInstance.create(':memory:', { memory_limit: QUERY_MEMORY_LIMIT });
   const conn = await instance.connect();
+  let files: readonly string[] = [];
   try {
-    const warnings = await defineViews(conn, paths);
-    const statements = await conn.extractStatements(sql);
+    const views = await defineViewsOver(conn, paths, options.catalogWaitMs);
+    files = views.files;
+    await options.viewsDefined?.();
+    const statements = await conn.extractStatements(sql).catch(async (error: Error) => {
+      throw new Error(`${error.message.replace(/^Failed to extract statements: /, '')}\n${await tablesHint(conn)}`);
+    });
     if (statements.count === 0) throw new QueryRefused('no SQL statement given');
     if (statements.count > 1) throw new QueryRefused('one statement at a time, please');
     let prepared;
     try {
       prepared = await statements.prepare(0);
     } catch (error) {
-      if (/Can only (delete|update|insert)|read-only/i.test((error as Error).message)) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
-      const topic = /Table with name (\/.*?) does not exist/.exec((error as Error).message)?.[1];
-      if (topic !== undefined) throw new Error(await missingTopic(conn, topic, paths.root, (error as Error).message));
-      throw error;
+      throw await explained(conn, error as Error, paths.root, sql);
     }
     if (prepared.statementType !== STATEMENT_SELECT) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
     // Files outside the lakehouse are out of reach: a query can read the tables, not the rest of the disk.
     await conn.run(`SET allowed_directories = [${quoteString(paths.root + '/')}]`);
     await conn.run('SET enable_external_access = false');
     await conn.run('SET lock_configuration = true');
-    const timer = setTimeout(() => conn.interrupt(), timeoutMs);
+    // An interrupt that lands before DuckDB has started the statement is lost (the statement then runs to
+    // its end): so once the time is up, interrupt again until the statement has stopped.
+    let repeat: NodeJS.Timeout | undefined;
+    const timer = setTimeout(() => {
+      conn.interrupt();
+      repeat = setInterval(() => conn.interrupt(), 20);
+    }, timeoutMs);
     try {
       const result = await conn.stream(sql);
       const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
-      return { columns, ...(await readRows(result, maxRows, maxBytes)), ...(warnings.length > 0 ? { warnings } : {}) };
+      let rows = 0;
+      let bytes = 2; // the brackets of the rows array
+      let begun = false;
+      const begin = () => {
+        if (!begun) sink.start(columns, views.warnings);
+        begun = true;
+      };
+      const done = (truncated_by?: 'max_rows' | 'max_bytes'): StreamSummary => {
+        begin();
+        return { rows, truncated: truncated_by !== undefined, ...(truncated_by ? { truncated_by } : {}), ...(views.warnings.length > 0 ? { warnings: views.warnings } : {}) };
+      };
+      // One chunk and one row at a time, each row converted to JSON-safe values and its JSON bytes counted;
+      // nothing after the row that crosses a limit is converted (that one row is, once): a result of a few
+      // huge values would otherwise be copied into the JS heap whole before being cut.
+      for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
+        begin();
+        for (let i = 0; i < chunk.rowCount; i++) {
+          if (rows === maxRows) return done('max_rows');
+          const row = chunk.convertRowValues(i, JsonDuckDBValueConverter);
+          bytes += Buffer.byteLength(JSON.stringify(row)) + (rows > 0 ? 1 : 0);
+          if (bytes > maxBytes) return done('max_bytes');
+          sink.row(row);
+          rows++;
+        }
+      }
+      return done();
     } catch (error) {
       if (/interrupt/i.test((error as Error).message)) throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
       throw error;
     } finally {
       clearTimeout(timer);
+      clearInterval(repeat);
     }
+  } catch (error) {
+    const gone = vanishedFile(error as Error, files);
+    if (gone !== undefined) Object.assign(error as Error, { vanished: gone });
+    throw error;
   } finally {
     conn.closeSync();
     instance.closeSync();
@@ -88,6 +186,61 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
 
 /** How many of the lakehouse's topics an error about a missing one lists. */
 const TOPICS_LISTED = 12;
+/** How many columns of a table an error about a missing column lists. */
+const COLUMNS_LISTED = 80;
+
+/**
+ * DuckDB's error for a statement that doesn't bind, with what the user needs to fix it: the tables there
+ * are (an unknown table), the columns of the tables the statement names (an unknown column), and for a
+ * topic the lakehouse lacks, how topics get there.
+ */
+async function explained(conn: DuckDBConnection, error: Error, root: string, sql: string): Promise<Error> {
+  const message = error.message;
+  if (/Can only (delete|update|insert)|read-only/i.test(message)) return new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
+  const table = /Table with name (.*?) does not exist/.exec(message)?.[1];
+  if (table?.startsWith('/')) return new Error(await missingTopic(conn, table, root, message));
+  if (table !== undefined) return new Error(`${message}\n${await tablesHint(conn)}`);
+  if (/Binder Error: .*(column .* not found|Column .* does not exist|does not have a column named)/.test(message)) {
+    const hint = await columnsHint(conn, sql);
+    if (hint) return new Error(`${message}\n${hint}`);
+  }
+  return error;
+}
+
+/** The lakehouse's relations (those a query can name), for errors. */
+async function relations(conn: DuckDBConnection): Promise<string[]> {
+  const rows = (await conn.runAndReadAll("SELECT view_name AS name FROM duckdb_views() WHERE temporary AND NOT internal UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary AND NOT internal")).getRows();
+  const names = rows.map((r) => String(r[0]));
+  const ours = ['bags', 'projections', 'messages', 'raw_messages', 'events'].filter((n) => names.includes(n));
+  return [...ours, ...names.filter((n) => !ours.includes(n)).sort()];
+}
+
+/** `Tables: bags, messages, ..., "/odom" (DESCRIBE "<table>" lists its columns).` */
+async function tablesHint(conn: DuckDBConnection): Promise<string> {
+  const all = (await relations(conn)).map((n) => sqlName(n));
+  const shown = all.length > TOPICS_LISTED + 5 ? `${all.slice(0, TOPICS_LISTED + 5).join(', ')} and ${all.length - TOPICS_LISTED - 5} more (SELECT DISTINCT topic FROM messages)` : all.join(', ');
+  return `Tables: ${shown}. A topic is named in double quotes ("/odom"); DESCRIBE "/odom" lists its columns.`;
+}
+
+/** The columns of each lakehouse relation the statement names, or undefined when it names none. */
+async function columnsHint(conn: DuckDBConnection, sql: string): Promise<string | undefined> {
+  const lines: string[] = [];
+  const reserved = new Set((await conn.runAndReadAll("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'")).getRows().map((r) => String(r[0])));
+  for (const name of await relations(conn)) {
+    const quoted = sql.includes(quoteIdent(name));
+    const bare = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && new RegExp(`\\b${name}\\b`, 'i').test(sql.replace(/"[^"]*"|'[^']*'/g, ' '));
+    if (!quoted && !bare) continue;
+    const cols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${quoteIdent(name)})`)).getRows().map((r) => sqlName(String(r[0]), reserved));
+    const shown = cols.length > COLUMNS_LISTED ? `${cols.slice(0, COLUMNS_LISTED).join(', ')} and ${cols.length - COLUMNS_LISTED} more (DESCRIBE ${quoteIdent(name)})` : cols.join(', ');
+    lines.push(`Columns of ${sqlName(name)}: ${shown}.`);
+  }
+  return lines.length > 0 ? `${lines.join('\n')}\nA column whose name holds dots is named in double quotes ("twist.twist.linear.x").` : undefined;
+}
+
+/** A name as SQL must spell it: quoted unless it is a plain lower-case word (and not one of `reserved`). */
+function sqlName(name: string, reserved: ReadonlySet<string> = new Set()): string {
+  return /^[a-z_][a-z0-9_]*$/.test(name) && !reserved.has(name) ? name : quoteIdent(name);
+}
 
 /**
  * DuckDB's words for a topic the lakehouse lacks ("Table with name /odom does not exist! Did you mean
@@ -104,110 +257,3 @@ async function missingTopic(conn: DuckDBConnection, topic: string, root: string,
 
 /** 1 GiB, or a quarter of the RAM on a smaller machine. */
 const QUERY_MEMORY_LIMIT = `${Math.min(1024, Math.floor(totalmem() / 4 / 2 ** 20))}MiB`;
-
-/**
- * Reads a streamed result one chunk and one row at a time, converting each row to JSON-safe values and
- * counting its JSON bytes, and stops at whichever limit comes first. Nothing after the row that crosses a
- * limit is converted (that one row is, once): a result of a few huge values would otherwise be copied
- * into the JS heap whole before being cut.
- */
-async function readRows(result: DuckDBResult, maxRows: number, maxBytes: number): Promise<Omit<QueryResult, 'columns'>> {
-  const rows: unknown[][] = [];
-  let bytes = 2; // the brackets of the rows array
-  for (let chunk = await result.fetchChunk(); chunk && chunk.rowCount > 0; chunk = await result.fetchChunk()) {
-    for (let i = 0; i < chunk.rowCount; i++) {
-      if (rows.length === maxRows) return { rows, truncated: true, truncated_by: 'max_rows' };
-      const row = chunk.convertRowValues(i, JsonDuckDBValueConverter);
-      bytes += Buffer.byteLength(JSON.stringify(row)) + (rows.length > 0 ? 1 : 0);
-      if (bytes > maxBytes) return { rows, truncated: true, truncated_by: 'max_bytes' };
-      rows.push(row);
-    }
-  }
-  return { rows, truncated: false };
-}
-
-/**
- * Defines on `conn` the views `queryLakehouse` reads (`bags`, `projections`, `messages`, `raw_messages`,
- * `events` and one per projected topic, see topicViews) over the catalog at `paths.catalog` (attached
- * read-only as `catalog`) and the committed parquet under `paths.tables`; returns a warning per parquet
- * file left out. For other readers of the lakehouse (`lerobot export`), so every reader sees the same relations.
- */
-export async function defineViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }): Promise<string[]> {
-  let projections: { topic: string; type: string; table: string }[] = [];
-  /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
-  const files = new Map<string, string[]>();
-  const add = (rel: string) => {
-    const table = rel.slice(0, rel.indexOf('/'));
-    files.set(table, [...(files.get(table) ?? []), join(paths.tables, rel)]);
-  };
-  if (existsSync(paths.catalog)) {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        await conn.run(`ATTACH ${quoteString(paths.catalog)} AS catalog (READ_ONLY)`);
-        break;
-      } catch (error) {
-        if (!/lock/i.test((error as Error).message) || attempt > 200) throw error;
-        await new Promise((r) => setTimeout(r, 50)); // the daemon holds it for a moment while it writes
-      }
-    }
-    await conn.run('CREATE TEMP VIEW bags AS SELECT * FROM catalog.bags');
-    await conn.run('CREATE TEMP VIEW projections AS SELECT * FROM catalog.projections');
-    projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
-    for (const r of (await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')).getRows()) add(String(r[0]));
-    const prefix = paths.tables + '/';
-    for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
-  }
-  const warnings: string[] = [];
-  for (const table of Object.keys(EMPTY)) await view(conn, table, files.get(table) ?? [], EMPTY[table]!, warnings);
-  for (const p of topicViews(projections)) await view(conn, p.name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings);
-  return warnings;
-}
-
-/**
- * The view name of each projection table, as SQL names it: the topic (`/odom`), or `<topic>#<type>` for a
- * topic's second and later types. `projections` must come in the catalog's `ORDER BY topic, type` order.
- */
-export function topicViews<P extends { topic: string; type: string; table: string }>(projections: readonly P[]): (P & { name: string })[] {
-  const named = new Set<string>();
-  return projections.map((p) => {
-    const name = named.has(p.topic) ? `${p.topic}#${p.type}` : p.topic;
-    named.add(p.topic);
-    return { ...p, name };
-  });
-}
-
-/**
- * A view over `files`. DuckDB reads every file's footer when the view is made, so one bad file would fail
- * it (and, made eagerly, every query): when that happens each file is tried alone and the ones that fail
- * are left out, each with a warning. A view that still fails is made empty, with a warning.
- */
-async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[]): Promise<void> {
-  const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
-  const empty = `SELECT * FROM (SELECT ${emptyColumns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
-  const create = (body: string) => conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${body}`);
-  if (files.length === 0) return void (await create(empty));
-  try {
-    return void (await create(over(files)));
-  } catch {
-    // some file is bad: find which below
-  }
-  const good: string[] = [];
-  for (const f of files) {
-    try {
-      await conn.run(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)})`);
-      good.push(f);
-    } catch (error) {
-      warnings.push(`${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning)`);
-    }
-  }
-  try {
-    await create(good.length > 0 ? over(good) : empty);
-  } catch (error) {
-    warnings.push(`${quoteIdent(name)} could not be read and is empty here: ${firstLine((error as Error).message)}`);
-    await create(empty);
-  }
-}
-
-function firstLine(message: string): string {
-  return message.split('\n')[0]!.trim();
-}

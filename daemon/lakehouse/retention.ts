@@ -1,10 +1,12 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname, join, relative } from 'node:path';
 import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/metadata.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import { tempName } from '../recorder/segment-io.ts';
+import type { DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths, withCatalog } from './catalog.ts';
+import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from './housekeeping.ts';
 import { quoteString } from './table-writer.ts';
 import { PLAUSIBLE_AFTER_MS } from '../util/wall-clock.ts';
 
@@ -64,6 +66,8 @@ export interface RetentionOptions {
   diskSpace?: (dir: string) => Promise<DiskSpace>;
   /** `report.repairing` of the previous pass: a `.repairing` file unchanged since then is a dead repair's. */
   repairing?: ReadonlyMap<string, string>;
+  /** How long to wait for a catalog another process holds (default withCatalog's 10 s). */
+  catalogWaitMs?: number;
 }
 
 export interface RetentionReport {
@@ -81,10 +85,10 @@ export interface RetentionReport {
   clock: string | undefined;
   /** `.repairing` files seen and their size and mtime, for the next pass. */
   repairing: Map<string, string>;
+  /** Parquet files listed in the catalog but missing from disk, taken off it in this pass (see forgetMissingParquet). */
+  forgotten?: ForgetReport;
 }
 
-/** How long a partition directory must have been left alone before an empty one is removed. */
-const EMPTY_DIR_GRACE_MS = 60_000;
 /** A file written more than this "after now" was written before the clock stepped back. */
 const FUTURE_SLACK_MS = 60_000;
 const MARGIN_MIN = 64 * 2 ** 20;
@@ -144,16 +148,26 @@ export function syncRequired(config: EdgeConfig): boolean {
  * only ever deleted under the data dir: an imported bag's own files stay where they are.
  */
 export async function applyRetention(options: RetentionOptions): Promise<RetentionReport> {
-  const { dataDir, settings, syncRequired, keep = [], recording, keepUnindexed = false, now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
+  const { dataDir, now = Date.now() } = options;
   const paths = lakehousePaths(dataDir);
   const emptyDirsRemoved = sweepEmptyPartitions(paths.tables, now);
+  // The whole pass holds the catalog: files are deleted and their rows with them, in one hold, so no reader
+  // that opens the catalog sees a row whose file is gone (a reader that listed the files before may still
+  // find one gone; `query` reads the catalog again then), and no writer commits between the read and the update.
+  if (!existsSync(paths.catalog)) return pass(options, undefined, emptyDirsRemoved);
+  return withCatalog(paths.catalog, (conn) => pass(options, conn, emptyDirsRemoved), { timeoutMs: options.catalogWaitMs });
+}
+
+async function pass(options: RetentionOptions, conn: DuckDBConnection | undefined, emptyDirsRemoved: number): Promise<RetentionReport> {
+  const { dataDir, settings, syncRequired, keep = [], recording, keepUnindexed = false, now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
+  const paths = lakehousePaths(dataDir);
   const bagsDir = join(dataDir, 'bags');
-  const { segments, eventFiles } = existsSync(paths.catalog)
-    ? await withCatalog(paths.catalog, async (conn) => ({
+  const { segments, eventFiles } = conn
+    ? {
         segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]) })),
         // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
         eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
-      }))
+      }
     : { segments: [], eventFiles: [] };
   const byPath = new Map(segments.map((s) => [s.path, s]));
   const units: Unit[] = [];
@@ -189,8 +203,10 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   for (const u of unlisted) u.unit.order = [3, bagTime.get(u.bag)!, u.bag, u.index, u.unit.file];
   const parquetBytes = listFiles(paths.tables).reduce((n, f) => n + statSync(f).size, 0);
   let total = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
-  // Imported segments have no file of ours but their parquet: they can go too, oldest first.
-  for (const seg of segments.filter((s) => !s.path.startsWith(bagsDir + '/'))) {
+  // Imported segments have no file of ours but their parquet: they can go too, oldest first. So do recorded
+  // splits whose file is gone (a bag deleted by hand): their parquet would otherwise stay, and count, for good.
+  const splitsOnDisk = new Set(units.filter((u) => u.kind === 'split').map((u) => u.file));
+  for (const seg of segments.filter((s) => !splitsOnDisk.has(s.path))) {
     const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
     if (files.length === 0) continue;
     const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
@@ -280,12 +296,13 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
     free += freed;
     report.deleted.push({ file: unit.file, bytes: freed, why: overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age' });
   }
-  if (goneSegments.length > 0 || goneEvents.length > 0) {
-    await withCatalog(paths.catalog, async (conn) => {
-      if (goneSegments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`);
-      if (goneEvents.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${goneEvents.map(quoteString).join(', ')})`);
-    });
+  if (conn && (goneSegments.length > 0 || goneEvents.length > 0)) {
+    if (goneSegments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`);
+    if (goneEvents.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${goneEvents.map(quoteString).join(', ')})`);
   }
+  // Files of ours the catalog still lists but the disk lacks (deleted by hand; a pass killed between its
+  // deletions and the update above): off the catalog, so queries stop warning about them.
+  if (conn) report.forgotten = await forgetMissingParquet(conn, paths.tables);
   if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
   if (space) {
     // Measured again: deleting a file another process holds open (or a hard link) frees nothing yet.
@@ -370,39 +387,6 @@ function writeAtomic(path: string, text: string): void {
     rmSync(tmp, { force: true });
     throw error;
   }
-}
-
-/**
- * Removes the partition directories under each table (`robot=<id>/date=<day>`) that are empty and have not
- * changed for a minute: deleting a day's last file leaves its directory, and months of them would slow
- * every query's file listing. The grace period keeps this from racing a writer that has just made a
- * directory for a file it is about to write (deleting a file touches the directory too, so a directory
- * emptied in this pass goes in a later one). Table directories themselves stay. Returns how many went.
- */
-function sweepEmptyPartitions(tablesDir: string, now: number): number {
-  if (!existsSync(tablesDir)) return 0;
-  let removed = 0;
-  const visit = (dir: string): boolean => {
-    let empty = true;
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      if (!e.isDirectory() || !visit(join(dir, e.name))) empty = false;
-    }
-    if (!empty || now - statSync(dir).mtimeMs < EMPTY_DIR_GRACE_MS) return false;
-    try {
-      rmdirSync(dir); // fails, and keeps it, if a file appeared since it was listed
-      removed++;
-      return true;
-    } catch {
-      return false;
-    }
-  };
-  for (const table of readdirSync(tablesDir, { withFileTypes: true })) {
-    if (!table.isDirectory()) continue;
-    for (const part of readdirSync(join(tablesDir, table.name), { withFileTypes: true })) {
-      if (part.isDirectory()) visit(join(tablesDir, table.name, part.name));
-    }
-  }
-  return removed;
 }
 
 function listFiles(dir: string): string[] {

@@ -413,16 +413,23 @@ export async function commitStaged(staging: string, tablesDir: string, files: re
   await Promise.all(files.map((rel) => sync(join(staging, rel))));
   const moved: string[] = [];
   const dirs = new Set<string>();
-  for (const rel of files) {
-    const to = join(tablesDir, rel);
-    const made = mkdirSync(dirname(to), { recursive: true });
-    // mkdir makes the first missing level and those below it: each new entry lives in its parent.
-    if (made !== undefined) for (let d = dirname(to); d !== dirname(made); d = dirname(d)) dirs.add(dirname(d));
-    renameSync(join(staging, rel), to);
-    dirs.add(dirname(to));
-    moved.push(to);
+  try {
+    for (const rel of files) {
+      const to = join(tablesDir, rel);
+      const made = mkdirSync(dirname(to), { recursive: true });
+      // mkdir makes the first missing level and those below it: each new entry lives in its parent.
+      if (made !== undefined) for (let d = dirname(to); d !== dirname(made); d = dirname(d)) dirs.add(dirname(d));
+      renameSync(join(staging, rel), to);
+      dirs.add(dirname(to));
+      moved.push(to);
+    }
+    await Promise.all([...dirs].map((d) => sync(d)));
+  } catch (error) {
+    // A full disk (a rename may need a new directory block), EIO: the caller commits nothing, so what was
+    // moved in must not stay, unlisted, where only a restart's sweep would find it.
+    for (const p of moved) rmSync(p, { force: true });
+    throw error;
   }
-  await Promise.all([...dirs].map((d) => sync(d)));
   rmSync(staging, { recursive: true, force: true });
   return moved;
 }

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { defineViews } from '../../../daemon/lakehouse/query.ts';
+import { CatalogLockedError } from '../../../daemon/lakehouse/catalog.ts';
+import { defineViewsOver, vanishedFile } from '../../../daemon/lakehouse/query.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';
@@ -35,6 +36,8 @@ export interface ExportOptions {
   robotType?: string | null;
   /** The most frames all windows may resample to (the export holds them in memory). Default DEFAULT_MAX_FRAMES. */
   maxFrames?: number;
+  /** Runs once the lakehouse's views are defined, before any is read (tests delete a file there, as retention may). */
+  viewsDefined?: () => Promise<void> | void;
 }
 
 /** 1,000,000 frames: 9.3 h at 30 fps, about 1 GB of memory while exporting. */
@@ -104,13 +107,28 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     );
   }
 
-  const warnings: string[] = [];
-  const series = await withDuckDB(async (conn) => {
-    const schema = await openLakehouse(conn, database, warnings);
-    const out: Series[] = [];
-    for (const f of features) out.push(await readSeries(conn, schema, f, minStart, maxEnd));
-    return out;
-  });
+  let warnings: string[] = [];
+  let series: Series[] | undefined;
+  // A parquet file deleted while the export reads it (retention deletes the oldest data while the daemon
+  // records) fails the read: read again, with the catalog read anew, up to twice.
+  for (let attempt = 0; !series; attempt++) {
+    warnings = [];
+    let files: readonly string[] = [];
+    try {
+      series = await withDuckDB(async (conn) => {
+        const opened = await openLakehouse(conn, database, warnings);
+        files = opened.files;
+        await options.viewsDefined?.();
+        const out: Series[] = [];
+        for (const f of features) out.push(await readSeries(conn, opened.schema, f, minStart, maxEnd));
+        return out;
+      });
+    } catch (error) {
+      const gone = vanishedFile(error, files);
+      if (gone === undefined) throw error;
+      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, or it was deleted by hand): export again, or a later window`);
+    }
+  }
 
   series.forEach((s, j) => {
     if (s.nulls) {
@@ -192,19 +210,23 @@ function lastAtOrBefore(times: bigint[], t: bigint): bigint | undefined {
 /**
  * Makes the lakehouse's relations readable on `conn` and returns the schema prefix they are read with: the
  * views `query` defines (`""`: temporary views), or, for a DuckDB file that is not a daemon's catalog, the
- * file itself attached as `own`. Parquet files the views leave out (unreadable) are added to `warnings`.
+ * file itself attached as `own`; and the parquet files the views read. Parquet files the views leave out
+ * (unreadable) are added to `warnings`.
  */
-async function openLakehouse(conn: DuckDBConnection, database: string, warnings: string[]): Promise<string> {
+async function openLakehouse(conn: DuckDBConnection, database: string, warnings: string[]): Promise<{ schema: string; files: readonly string[] }> {
   try {
-    warnings.push(...(await defineViews(conn, { catalog: database, tables: join(dirname(database), 'tables') })));
-    return '';
+    const views = await defineViewsOver(conn, { catalog: database, tables: join(dirname(database), 'tables') });
+    warnings.push(...views.warnings);
+    return { schema: '', files: views.files };
   } catch (error) {
-    // Any other failure (a catalog locked past the retries, a damaged file) is the user's to see.
+    // Another process holding the catalog: its message says which and what to do.
+    if (error instanceof CatalogLockedError) throw new DatasetError(error.message);
+    // Any other failure (a damaged file) is the user's to see.
     if (!/Table with name (bags|projections|event_files) does not exist/.test((error as Error).message)) throw new DatasetError(`lakehouse catalog ${database}: ${(error as Error).message.split('\n')[0]}`);
   }
   await conn.run('DETACH DATABASE IF EXISTS catalog');
   await conn.run(`ATTACH ${sqlString(database)} AS own (READ_ONLY)`);
-  return 'own.';
+  return { schema: 'own.', files: [] };
 }
 
 /** How many of the lakehouse's topics an error about a missing one lists. */
@@ -225,8 +247,9 @@ async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapp
       described = await queryRows(conn, `DESCRIBE ${schema}${sqlIdent(c)}`);
       relation = c;
       break;
-    } catch {
-      // Not this name; try the next spelling.
+    } catch (error) {
+      // Not this name: try the next spelling. Anything else (a file of the view deleted under it) is thrown.
+      if (!/does not exist/.test((error as Error).message)) throw error;
     }
   }
   if (!relation) {

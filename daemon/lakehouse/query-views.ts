@@ -1,0 +1,175 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { DuckDBConnection } from '@duckdb/node-api';
+import { CATALOG_WAIT_MS, catalogLockedMessage, CatalogLockedError, withDamageHint } from './catalog.ts';
+import { quoteIdent, quoteString } from './table-writer.ts';
+
+/** Column layouts of the parquet tables, for empty views before any file exists. */
+const EMPTY: Record<string, string> = {
+  messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, "offset" BIGINT, size INTEGER, decoded BOOLEAN, robot VARCHAR, date DATE',
+  raw_messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, data BLOB, robot VARCHAR, date DATE',
+  events: 'seq BIGINT, ts BIGINT, event_id VARCHAR, run_id VARCHAR, kind VARCHAR, payload VARCHAR, robot VARCHAR, date DATE',
+};
+
+const ATTACH_RETRY_MS = 50;
+/** Files of one view named one by one in warnings; past that, how many more. */
+const FILES_NAMED = 3;
+
+/** The views defined and the parquet files they read: the reader checks a failure against these. */
+export interface Views {
+  warnings: string[];
+  /** Every parquet file a view reads (absolute paths). */
+  files: string[];
+}
+
+/**
+ * Defines on `conn` the relations `queryLakehouse` reads: `bags` and `projections` (copies of the catalog's
+ * tables), `messages`, `raw_messages`, `events` and one view per projected topic (see topicViews) over the
+ * parquet files under `paths.tables` that the catalog at `paths.catalog` lists as committed; returns a
+ * warning per parquet file left out. The catalog is attached read-only only while this runs and detached
+ * before it returns: DuckDB keeps a writer out of a file any other process has open, read-only too, so a
+ * catalog held for a whole query (seconds, minutes) would fail the daemon's indexing meanwhile. For other
+ * readers of the lakehouse (`lerobot export`), so every reader sees the same relations.
+ */
+export async function defineViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }): Promise<string[]> {
+  return (await defineViewsOver(conn, paths)).warnings;
+}
+
+/** defineViews, also returning the files the views read. */
+export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<Views> {
+  let projections: { topic: string; type: string; table: string }[] = [];
+  /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
+  const files = new Map<string, string[]>();
+  const add = (rel: string) => {
+    const table = rel.slice(0, rel.indexOf('/'));
+    files.set(table, [...(files.get(table) ?? []), join(paths.tables, rel)]);
+  };
+  if (existsSync(paths.catalog)) {
+    await attachCatalog(conn, paths.catalog, catalogWaitMs);
+    try {
+      await conn.run('CREATE TEMP TABLE bags AS SELECT * FROM catalog.bags');
+      await conn.run('CREATE TEMP TABLE projections AS SELECT * FROM catalog.projections');
+      projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
+      for (const r of (await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')).getRows()) add(String(r[0]));
+      const prefix = paths.tables + '/';
+      for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
+    } catch (error) {
+      const message = (error as Error).message;
+      const hinted = withDamageHint(paths.catalog, message);
+      throw hinted === message ? error : new Error(hinted, { cause: error });
+    } finally {
+      await conn.run('DETACH DATABASE IF EXISTS catalog');
+    }
+  }
+  const warnings: string[] = [];
+  const read: string[] = [];
+  // Made once the catalog is detached: a view reads every file's footer (seconds for tens of thousands of
+  // files), and the daemon's writes would wait meanwhile. A retention pass may delete a file in between;
+  // the warning names it, and says so.
+  for (const table of Object.keys(EMPTY)) read.push(...(await view(conn, table, files.get(table) ?? [], EMPTY[table]!, warnings)));
+  for (const p of topicViews(projections)) read.push(...(await view(conn, p.name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings)));
+  return { warnings, files: read };
+}
+
+/** ATTACHes the catalog read-only as `catalog`, waiting while a writer holds it; says who holds it when that lasts. */
+async function attachCatalog(conn: DuckDBConnection, catalog: string, waitMs: number): Promise<void> {
+  const deadline = performance.now() + waitMs;
+  for (;;) {
+    try {
+      await conn.run(`ATTACH ${quoteString(catalog)} AS catalog (READ_ONLY)`);
+      return;
+    } catch (error) {
+      const message = (error as Error).message;
+      if (!/lock/i.test(message)) throw new Error(withDamageHint(catalog, message), { cause: error });
+      if (performance.now() > deadline) throw new CatalogLockedError(catalogLockedMessage(catalog, message, waitMs, 'nothing was read. It is locked for writing, which the daemon does only for a moment at a time'));
+      await new Promise((r) => setTimeout(r, ATTACH_RETRY_MS));
+    }
+  }
+}
+
+/**
+ * The view name of each projection table, as SQL names it: the topic (`/odom`), or `<topic>#<type>` for a
+ * topic's second and later types. `projections` must come in the catalog's `ORDER BY topic, type` order.
+ */
+export function topicViews<P extends { topic: string; type: string; table: string }>(projections: readonly P[]): (P & { name: string })[] {
+  const named = new Set<string>();
+  return projections.map((p) => {
+    const name = named.has(p.topic) ? `${p.topic}#${p.type}` : p.topic;
+    named.add(p.topic);
+    return { ...p, name };
+  });
+}
+
+/**
+ * A view over `files`; returns the files it reads. DuckDB reads every file's footer when the view is made,
+ * so one bad file would fail it (and, made eagerly, every query): when that happens each file is tried
+ * alone and the ones that fail are left out, with warnings: one per damaged file, one per view for
+ * files missing from disk (a whole day deleted by hand is hundreds). A view that still fails is made empty, with a warning.
+ */
+async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[]): Promise<readonly string[]> {
+  const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
+  const empty = `SELECT * FROM (SELECT ${emptyColumns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
+  const create = (body: string) => conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${body}`);
+  if (files.length === 0) {
+    await create(empty);
+    return [];
+  }
+  try {
+    await create(over(files));
+    return files;
+  } catch {
+    // some file is bad: find which below
+  }
+  const good: string[] = [];
+  const missing: string[] = [];
+  for (const f of files) {
+    if (!existsSync(f)) {
+      missing.push(f);
+      continue;
+    }
+    try {
+      await conn.run(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)})`);
+      good.push(f);
+    } catch (error) {
+      warnings.push(`${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning: the daemon then takes it off the catalog)`);
+    }
+  }
+  const of = quoteIdent(name);
+  if (missing.length > 0) {
+    warnings.push(
+      `${named(missing)} of ${of} ${missing.length === 1 ? 'is' : 'are'} listed in the catalog but not on disk (deleted by hand, or by retention as this query started); ` +
+        `${missing.length === 1 ? 'its' : 'their'} rows are left out. The daemon takes parquet files missing from disk off the catalog at its start and at each retention pass, which ends this warning; if they were moved, put them back`,
+    );
+  }
+  try {
+    await create(good.length > 0 ? over(good) : empty);
+    return good;
+  } catch (error) {
+    warnings.push(`${of} could not be read and is empty here: ${firstLine((error as Error).message)}`);
+    await create(empty);
+    return [];
+  }
+}
+
+/** `a`, or `a, b and c`, or `a, b, c and 7 more files`. */
+function named(list: readonly string[]): string {
+  if (list.length === 1) return `parquet file ${list[0]}`;
+  const shown = list.slice(0, FILES_NAMED);
+  const more = list.length - shown.length;
+  return `${list.length} parquet files (${more > 0 ? `${shown.join(', ')} and ${more} more` : `${shown.slice(0, -1).join(', ')} and ${shown.at(-1)}`})`;
+}
+
+/**
+ * The file of `files` that `error` names and that is no longer on disk, if any: a parquet file deleted
+ * (by retention, or by hand) after the views over it were made, which fails the statement reading it.
+ */
+export function vanishedFile(error: unknown, files: readonly string[]): string | undefined {
+  const message = (error as Error | undefined)?.message;
+  if (files.length === 0 || typeof message !== 'string') return undefined;
+  for (const m of message.matchAll(/"([^"]+\.parquet)"/g)) if (files.includes(m[1]!) && !existsSync(m[1]!)) return m[1];
+  return undefined;
+}
+
+export function firstLine(message: string): string {
+  return message.split('\n')[0]!.trim();
+}
