@@ -3,7 +3,6 @@ import { join } from 'node:path';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import wsProtocol, { type Channel, type MessageData } from '@foxglove/ws-protocol';
-import { chromium } from 'playwright-core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
@@ -11,6 +10,7 @@ import { readApiFile } from '../../daemon/api/discovery.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 import { http } from './http.ts';
+import { sharedChromium } from './chromium.ts';
 import { SseClient } from './sse-client.ts';
 
 const { FoxgloveClient } = wsProtocol;
@@ -70,15 +70,9 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     await until(async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval', 'the run to wait for approval');
 
     // Approve in the status page, in headless Chromium; the run resumes and finishes.
-    const profile = tempDir('auraison-chromium-');
-    cleanups.push(profile.cleanup);
-    const browser = await chromium.launchPersistentContext(profile.path, {
-      executablePath: '/usr/bin/chromium',
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      viewport: { width: 1280, height: 1100 },
-    });
-    cleanups.push(() => browser.close());
+    const chromium = sharedChromium();
+    cleanups.push(() => chromium.close());
+    const browser = await chromium.context({ viewport: { width: 1280, height: 1100 } });
     const page = await browser.newPage();
     const consoleLines: string[] = [];
     page.on('console', (m) => consoleLines.push(`${m.type()}: ${m.text()}`));

@@ -1,14 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { ApiComponent } from '../../daemon/api/api-component.ts';
 import { readApiFile } from '../../daemon/api/discovery.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { sharedChromium } from './chromium.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
-import { launchChromium } from './chromium.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 
@@ -17,8 +17,9 @@ import { startHarness, type Harness } from './harness.ts';
 let h: Harness | undefined;
 /** An API started again in place of the harness's (a restarted daemon). */
 let api: ApiComponent | undefined;
+/** One browser for the file; each test's `browser` is a fresh context of it (a new profile). */
+const chromium = sharedChromium();
 let browser: BrowserContext | undefined;
-let cleanup: (() => void) | undefined;
 /** A daemon run as a child process, and its data dir; killed and removed after the test. */
 let child: { daemon: DaemonProcess; dir: { cleanup: () => void } } | undefined;
 afterEach(async () => {
@@ -29,13 +30,12 @@ afterEach(async () => {
   }
   await browser?.close();
   browser = undefined;
-  cleanup?.();
-  cleanup = undefined;
   await api?.stop();
   api = undefined;
   await h?.close();
   h = undefined;
 });
+afterAll(() => chromium.close());
 
 /** Headless Chromium shows every tab; this is what the browser does when the user switches to another. */
 async function setHidden(page: Page, hidden: boolean): Promise<void> {
@@ -56,7 +56,7 @@ describe('the status page in many tabs', () => {
   it('lets go of its event streams in a hidden tab, so a fourth tab loads, and catches up when shown again', async () => {
     h = await startHarness();
     const { hub, live } = h.api!.server!;
-    ({ context: browser, cleanup } = await launchChromium());
+    browser = await chromium.context();
     const tabs: Page[] = [];
     for (let i = 0; i < 3; i++) {
       const page = await browser.newPage();
@@ -91,7 +91,7 @@ describe('the status page in many tabs', () => {
 describe('the status page across a daemon restart', () => {
   it('follows the new journal after a reset, listing only its events', async () => {
     h = await startHarness();
-    ({ context: browser, cleanup } = await launchChromium());
+    browser = await chromium.context();
     const page = await browser.newPage();
     await page.goto(`${h.url}/`);
     await page.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
@@ -126,11 +126,13 @@ describe('the status page\'s link to the daemon', () => {
     writeFileSync(config, stringify({ data_dir: './data', api: { port: 0, events: { heartbeat_s: 0.5 } }, foxglove: { enabled: false } }));
     const daemon = new DaemonProcess(dir.path, config);
     child = { daemon, dir };
+    // The browser starts while the daemon does.
+    const context = chromium.context();
     await daemon.running();
     let url = '';
     await waitFor(() => Boolean((url = readApiFile(join(dir.path, 'data'))?.url ?? '')), 'run/api.json');
 
-    ({ context: browser, cleanup } = await launchChromium());
+    browser = await context;
     const page = await browser.newPage();
     await page.goto(`${url}/`);
     const link = page.locator('#stream');

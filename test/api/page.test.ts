@@ -1,12 +1,12 @@
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { ROOT } from '../helpers/cli.ts';
+import { sharedChromium } from './chromium.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { MemoryJournal } from './fakes/memory-journal.ts';
-import { launchChromium } from './chromium.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 
@@ -14,20 +14,19 @@ import { http } from './http.ts';
 const SHOTS = join(ROOT, 'test', '.tmp');
 
 let h: Harness | undefined;
+/** One browser for the file; each test gets a fresh context (a new profile) from `launch`. */
+const chromium = sharedChromium();
 let browser: BrowserContext | undefined;
-let profile: { cleanup: () => void } | undefined;
 afterEach(async () => {
   await browser?.close();
   browser = undefined;
-  profile?.cleanup();
   await h?.close();
   h = undefined;
 });
+afterAll(() => chromium.close());
 
-async function launch(): Promise<BrowserContext> {
-  const launched = await launchChromium({ viewport: { width: 1280, height: 1100 } });
-  profile = { cleanup: launched.cleanup };
-  return launched.context;
+function launch(): Promise<BrowserContext> {
+  return chromium.context({ viewport: { width: 1280, height: 1100 } });
 }
 
 /** A small maze map, the robot's odometry and a plan, as the sim and the navigator publish them. */

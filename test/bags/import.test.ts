@@ -7,7 +7,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { locateBag } from '../../daemon/bags/open-bag.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
-import { FIXTURES, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { fixtureBagDirs } from '../helpers/fixture-bags.ts';
 
 const BAGS = join(FIXTURES, 'bags');
@@ -93,7 +93,7 @@ describe('bag import of every fixture bag', () => {
       const copy = join(work.path, 'convert_a');
       execFileSync('chmod', ['-R', 'u+w', copy]);
       execFileSync('mv', [join(copy, 'rewriter_a_0.mcap'), join(copy, 'renamed_0.mcap')]);
-      const r = await runCli(['bag', 'import', copy, '--msgs', join(FIXTURES, 'msgs'), '--config', writeConfig(work.path, data.path)]);
+      const r = await runMain(['bag', 'import', copy, '--msgs', join(FIXTURES, 'msgs'), '--config', writeConfig(work.path, data.path)]);
       expect(r.stderr).toMatch(/metadata.yaml: names rewriter_a_0.mcap, which is not there\n.*metadata.yaml: reading the storage files present instead \(renamed_0.mcap\)/);
       expect(r.code).toBe(0);
 

@@ -22,13 +22,13 @@ describe('auraison-edge CLI', () => {
     const sim = await runCli(['sim', 'turtlebot-maze', '--help'], { cwd });
     expect(sim.code).toBe(0);
     expect(sim.stdout).toMatch(/^Usage: auraison-edge sim turtlebot-maze/);
-    const top = await runCli(['--help'], { cwd });
+    const top = await runMain(['--help'], { cwd });
     expect(top.code).toBe(0);
     for (const name of commands.keys()) expect(top.stdout).toContain(`  ${name}`);
   });
 
   it('exits 2 with what is wrong on bad usage', async () => {
-    const none = await runCli([], { cwd });
+    const none = await runMain([], { cwd });
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/^Usage: auraison-edge <command>/);
     const typo = await runMain(['stauts'], { cwd });
@@ -86,14 +86,14 @@ describe('auraison-edge CLI', () => {
   it('refuses an invalid config with exit 2, naming the file and key path', async () => {
     const file = join(cwd, 'edge.yaml');
     writeFileSync(file, 'sim:\n  enabld: true\n  speed: "fast"\n');
-    const r = await runCli(['run', '--config', file], { cwd });
+    const r = await runMain(['run', '--config', file], { cwd });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain('edge.yaml: sim.enabld: unknown key (did you mean "enabled"?)');
     expect(r.stderr).toContain('edge.yaml: sim.speed: expected number >= 0.01, got "fast"');
   });
 
   it('status says not running when no daemon has used the data dir', async () => {
-    const r = await runCli(['status', '--json'], { cwd });
+    const r = await runMain(['status', '--json'], { cwd });
     expect(r.code).toBe(1);
     expect(JSON.parse(r.stdout)).toMatchObject({ running: false });
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../daemon/cli/main.ts';
-import { runCli, tempDir, testConfig } from '../helpers/cli.ts';
+import { runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
 
 interface Summary {
   reached: boolean;
@@ -91,7 +91,7 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
   it('prints a human summary without --json', async () => {
     const dir = tempDir('main-job-');
     try {
-      const r = await runCli(['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', testConfig(dir.path)], { cwd: dir.path });
+      const r = await runMain(['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', testConfig(dir.path)], { cwd: dir.path });
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^driving to \(6\.55, 1\.55\)/);
       expect(r.stdout).toMatch(/watch it live: http:\/\/127\.0\.0\.1:\d+\/ \(status page with the map\)/);

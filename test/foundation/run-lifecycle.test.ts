@@ -3,7 +3,10 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfigFile } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
+import { silentLogger } from '../../daemon/log.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 import { collectJsonLines } from '../system2/daemon-process.ts';
@@ -84,7 +87,8 @@ describe('auraison-edge run', () => {
     const apiFile = join(dir.path, '.auraison-edge/run/api.json');
     const before = readFileSync(apiFile, 'utf8');
 
-    const second = await runCli(['run', '--config', config], { cwd: dir.path });
+    // The second one through the CLI's main() in this process: the first one is the process under test.
+    const second = await runMain(['run', '--config', config], { cwd: dir.path });
     expect(second.code).toBe(2);
     expect(second.stderr).toContain(`.auraison-edge is in use by pid ${first.child.pid}`);
     expect(second.stderr).toContain('give this one another data_dir');
@@ -93,8 +97,10 @@ describe('auraison-edge run', () => {
 
     first.child.kill('SIGKILL');
     await first.exited;
-    const third = startDaemon(dir.path, config);
-    await third.waitForLog((l) => l.msg === 'daemon running', 'daemon running after kill -9');
+    // The daemon after it starts on the dir (here in this process: the lock is the kernel's, per host).
+    const third = new Daemon({ config: loadConfigFile(config).config, configFile: config, log: silentLogger(), cwd: dir.path });
+    await third.start(); // throws if the data dir is still taken
+    await third.stop();
   });
 
   it('names a data_dir it cannot create and exits 2 instead of hanging (recursive mkdir never returns under /proc)', async () => {

@@ -2,6 +2,9 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { loadConfigFile } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { silentLogger } from '../../daemon/log.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { DaemonProcess } from './daemon-process.ts';
@@ -35,6 +38,13 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
     await daemon.running();
     return daemon;
   };
+  /** The same daemon in this process, where the process boundary is not what a test is about. */
+  const startInProcess = async () => {
+    const daemon = new Daemon({ config: loadConfigFile(config).config, configFile: config, log: silentLogger(), cwd: dir.path });
+    cleanups.push(() => daemon.stop());
+    await daemon.start();
+    return daemon;
+  };
   // The CLI's clients (intent, approve, runs, status) run in this process: the daemon is the process here.
   const cli = async (...args: string[]) => {
     const result = await runMain([...args, '--config', config, '--json'], { cwd: dir.path });
@@ -55,7 +65,7 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
       await new Promise((r) => setTimeout(r, 50));
     }
   };
-  return { dir, server, config, start, cli, until };
+  return { dir, server, config, start, startInProcess, cli, until };
 }
 
 type Run = { run_id: string; status: string; reason?: string };
@@ -114,7 +124,7 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     // A long cooldown: the checks below take several CLI calls, which must all see the endpoint still down.
     const t = await setup({}, { connect_timeout_ms: 300, retries: 0, cooldown_ms: 600_000 });
     t.server.enqueue({ hang: true });
-    const daemon = await t.start();
+    const daemon = await t.startInProcess();
     const nl = await t.cli('intent', '--text', 'go somewhere', '--wait', '--timeout-s', '20');
     expect(nl.code).toBe(1);
     expect(nl.body.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/local attempt 1: no response from the server \(300 ms\)/) });
@@ -127,6 +137,6 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     expect(skill.body.run).toMatchObject({ status: 'succeeded' });
     const status = await t.cli('status');
     expect((status.body.status as { components: Record<string, { state: string }> }).components.agent).toMatchObject({ state: 'degraded' });
-    await daemon.kill();
+    await daemon.stop();
   });
 });
