@@ -13,6 +13,7 @@ import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
 import { changedKeys, Supervisor } from './lifecycle/supervisor.ts';
 import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/config-reload.ts';
 import { DataDirLock } from './lifecycle/data-dir.ts';
+import { prepareDataDirFormat } from './lifecycle/data-dir-version.ts';
 
 export interface DaemonOptions {
   config: EdgeConfig;
@@ -132,6 +133,7 @@ export class Daemon {
     this.#lock = lock;
     const { fsync, interval_ms, segment_mb } = this.#config.journal;
     try {
+      await prepareDataDirFormat(this.dataDir, this.log); // a newer format refused; a moved data dir's catalog rebased
       this.#journal = new DurableJournal({
         dir: join(this.dataDir, 'log'),
         fsync,

@@ -86,6 +86,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   );
   const { config } = resolveConfig(values.config, io.env);
   const dataDir = resolveDataDir(config, io.cwd);
+  (await import('../../lifecycle/data-dir-version.ts')).readDataDirFormat(dataDir); // a newer data format is refused (exit 2) before the catalog is written
   const { DefinitionsRegistry } = await import('../../bus/definitions.ts');
   const { compileTopicSelection } = await import('../../bus/glob.ts');
   const { importBag } = await import('../../lakehouse/importer.ts');
