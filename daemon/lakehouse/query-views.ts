@@ -29,7 +29,8 @@ export interface Views {
  * warning per parquet file left out. The catalog is attached read-only only while this runs and detached
  * before it returns: DuckDB keeps a writer out of a file any other process has open, read-only too, so a
  * catalog held for a whole query (seconds, minutes) would fail the daemon's indexing meanwhile. For other
- * readers of the lakehouse (`lerobot export`), so every reader sees the same relations.
+ * readers of the lakehouse, so every reader sees the same relations. Makes every view: a reader that knows
+ * which relations it reads uses openViews, which reads only their files.
  */
 export async function defineViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }): Promise<string[]> {
   return (await defineViewsOver(conn, paths)).warnings;
@@ -37,12 +38,47 @@ export async function defineViews(conn: DuckDBConnection, paths: { catalog: stri
 
 /** defineViews, also returning the files the views read. */
 export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<Views> {
+  const views = await openViews(conn, paths, catalogWaitMs);
+  await views.defineAll();
+  return views;
+}
+
+/**
+ * The lakehouse's relations on a connection, each parquet view made only when asked for (see openViews):
+ * `warnings` and `files` grow as views are made.
+ */
+export interface LazyViews extends Views {
+  /** Every relation a query can name, made or not: `bags`, `projections`, the tables, then the topics. */
+  names: readonly string[];
+  /** Makes the views of `names` not made yet (matched as DuckDB matches names: case aside); other names are ignored. */
+  define(names: Iterable<string>): Promise<void>;
+  /** Makes every view not made yet. */
+  defineAll(): Promise<void>;
+  /** Whether `name` is a relation of the lakehouse whose view is not made yet. */
+  pending(name: string): boolean;
+  /**
+   * Makes each view not made yet as an empty one that reads no file: for error messages only (DuckDB's
+   * "Did you mean" and the list of tables look at what the connection has), never before a statement runs.
+   * define() still makes the real view in its place.
+   */
+  placeholders(): Promise<void>;
+}
+
+/**
+ * defineViews, making no parquet view yet: copies `bags` and `projections` from the catalog onto `conn` and
+ * notes which files each view would read. DuckDB reads the footer of every file a view names when the view
+ * is made (about 0.2 ms a file, and a month of recording is tens of thousands of files), so a query makes
+ * only the views its statement names (see statementTables in query.ts).
+ */
+export async function openViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<LazyViews> {
   let projections: { topic: string; type: string; table: string }[] = [];
   /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
   const files = new Map<string, string[]>();
   const add = (rel: string) => {
     const table = rel.slice(0, rel.indexOf('/'));
-    files.set(table, [...(files.get(table) ?? []), join(paths.tables, rel)]);
+    const list = files.get(table);
+    if (list) list.push(join(paths.tables, rel));
+    else files.set(table, [join(paths.tables, rel)]);
   };
   if (existsSync(paths.catalog)) {
     await attachCatalog(conn, paths.catalog, catalogWaitMs);
@@ -52,7 +88,11 @@ export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: 
       projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
       for (const r of (await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')).getRows()) add(String(r[0]));
       const prefix = paths.tables + '/';
-      for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
+      // A catalog from before event_files.deleted_at (a version older than the query; the daemon adds the
+      // column at its start) is read as it is: none of its rows was deleted.
+      const hasDeletedAt = (await conn.runAndReadAll("SELECT 1 FROM duckdb_columns() WHERE database_name = 'catalog' AND table_name = 'event_files' AND column_name = 'deleted_at'")).getRows().length > 0;
+      const live = hasDeletedAt ? 'deleted_at IS NULL AND ' : '';
+      for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE ${live}starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
     } catch (error) {
       const message = (error as Error).message;
       const hinted = withDamageHint(paths.catalog, message);
@@ -61,14 +101,47 @@ export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: 
       await conn.run('DETACH DATABASE IF EXISTS catalog');
     }
   }
-  const warnings: string[] = [];
-  const read: string[] = [];
-  // Made once the catalog is detached: a view reads every file's footer (seconds for tens of thousands of
-  // files), and the daemon's writes would wait meanwhile. A retention pass may delete a file in between;
-  // the warning names it, and says so.
-  for (const table of Object.keys(EMPTY)) read.push(...(await view(conn, table, files.get(table) ?? [], EMPTY[table]!, warnings)));
-  for (const p of topicViews(projections)) read.push(...(await view(conn, p.name, files.get(p.table) ?? [], 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR', warnings)));
-  return { warnings, files: read };
+  // Views are made once the catalog is detached: a view reads every file's footer (seconds for tens of
+  // thousands of files), and the daemon's writes would wait meanwhile. A retention pass may delete a file
+  // in between; the warning names it, and says so.
+  const specs = new Map<string, { files: string[]; columns: string }>();
+  for (const table of Object.keys(EMPTY)) specs.set(table, { files: files.get(table) ?? [], columns: EMPTY[table]! });
+  for (const p of topicViews(projections)) specs.set(p.name, { files: files.get(p.table) ?? [], columns: TOPIC_COLUMNS });
+  /** Views not made yet, by their name as DuckDB matches it (lower case). */
+  const todo = new Map([...specs.keys()].map((n) => [n.toLowerCase(), n]));
+  const placeheld = new Set<string>();
+  const views: LazyViews = {
+    warnings: [],
+    files: [],
+    names: ['bags', 'projections', ...specs.keys()],
+    pending: (name) => todo.has(name.toLowerCase()),
+    async define(names) {
+      for (const asked of names) {
+        const name = todo.get(asked.toLowerCase());
+        if (name === undefined) continue;
+        todo.delete(asked.toLowerCase());
+        const spec = specs.get(name)!;
+        views.files.push(...(await view(conn, name, spec.files, spec.columns, views.warnings, placeheld.delete(name))));
+      }
+    },
+    defineAll: () => views.define([...todo.values()]),
+    async placeholders() {
+      for (const name of todo.values()) {
+        if (placeheld.has(name)) continue;
+        await conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${emptyBody(specs.get(name)!.columns)}`);
+        placeheld.add(name);
+      }
+    },
+  };
+  return views;
+}
+
+/** The columns of a topic's view before any file of it exists. */
+const TOPIC_COLUMNS = 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR';
+
+/** A relation with `columns` ("name TYPE, ...") and no rows. */
+function emptyBody(columns: string): string {
+  return `SELECT * FROM (SELECT ${columns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
 }
 
 /** ATTACHes the catalog read-only as `catalog`, waiting while a writer holds it; says who holds it when that lasts. */
@@ -106,10 +179,10 @@ export function topicViews<P extends { topic: string; type: string; table: strin
  * alone and the ones that fail are left out, with warnings: one per damaged file, one per view for
  * files missing from disk (a whole day deleted by hand is hundreds). A view that still fails is made empty, with a warning.
  */
-async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[]): Promise<readonly string[]> {
+async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[], replace = false): Promise<readonly string[]> {
   const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
-  const empty = `SELECT * FROM (SELECT ${emptyColumns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
-  const create = (body: string) => conn.run(`CREATE TEMP VIEW ${quoteIdent(name)} AS ${body}`);
+  const empty = emptyBody(emptyColumns);
+  const create = (body: string) => conn.run(`CREATE ${replace ? 'OR REPLACE ' : ''}TEMP VIEW ${quoteIdent(name)} AS ${body}`);
   if (files.length === 0) {
     await create(empty);
     return [];
@@ -172,4 +245,42 @@ export function vanishedFile(error: unknown, files: readonly string[]): string |
 
 export function firstLine(message: string): string {
   return message.split('\n')[0]!.trim();
+}
+
+/**
+ * The relations a statement names, from DuckDB's own parse tree (json_serialize_sql): every base table it
+ * reads, in subqueries and CTEs too (a CTE's own name is among them; making a view of that name does no
+ * harm). `all` when the statement may look at the relations some other way, and every view must be made
+ * as before: DuckDB can't serialize the statement (PRAGMA, PIVOT, ...), it lists tables (SHOW TABLES,
+ * duckdb_views(), information_schema), or it calls a table function that takes a name (query_table).
+ */
+export async function statementTables(conn: DuckDBConnection, sql: string): Promise<{ names: string[]; all: boolean }> {
+  let tree: unknown;
+  try {
+    const row = (await conn.runAndReadAll(`SELECT json_serialize_sql(${quoteString(sql)})`)).getRows()[0];
+    tree = JSON.parse(String(row?.[0]));
+  } catch {
+    return { names: [], all: true };
+  }
+  if (typeof tree !== 'object' || tree === null || (tree as { error?: unknown }).error !== false) return { names: [], all: true };
+  const names = new Set<string>();
+  let all = false;
+  const visit = (node: unknown): void => {
+    if (Array.isArray(node)) return node.forEach(visit);
+    if (typeof node !== 'object' || node === null) return;
+    const n = node as Record<string, unknown>;
+    if (n.type === 'BASE_TABLE' && typeof n.table_name === 'string') {
+      if (n.schema_name === '' || n.schema_name === 'main' || n.schema_name === 'temp') names.add(n.table_name);
+      else all = true; // information_schema.tables, pg_catalog...
+      if (/^(duckdb_|sqlite_|pg_)/i.test(n.table_name)) all = true;
+    }
+    if (n.type === 'SHOW_REF' && n.query === null) all = true; // SHOW TABLES, SHOW ALL TABLES
+    if (n.type === 'TABLE_FUNCTION' || n.class === 'FUNCTION') {
+      const fn = typeof n.function_name === 'string' ? n.function_name : '';
+      if (/^(duckdb_|pragma_|query_table$|query$|sqlite_|pg_|information_schema)/i.test(fn)) all = true;
+    }
+    for (const value of Object.values(n)) visit(value);
+  };
+  visit((tree as { statements?: unknown }).statements);
+  return { names: [...names], all };
 }

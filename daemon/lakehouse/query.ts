@@ -1,10 +1,10 @@
 import { totalmem } from 'node:os';
 import { DuckDBInstance, JsonDuckDBValueConverter, type DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths } from './catalog.ts';
-import { defineViewsOver, vanishedFile } from './query-views.ts';
+import { openViews, statementTables, vanishedFile, type LazyViews } from './query-views.ts';
 import { quoteIdent, quoteString } from './table-writer.ts';
 
-export { defineViews, defineViewsOver, topicViews, vanishedFile } from './query-views.ts';
+export { defineViews, defineViewsOver, openViews, statementTables, topicViews, vanishedFile } from './query-views.ts';
 
 export interface QueryResult {
   columns: QueryColumn[];
@@ -27,8 +27,11 @@ export interface QueryOptions {
   maxRows?: number;
   /** Most bytes the rows may take as JSON; the row that would pass it and the rest are cut. */
   maxBytes?: number;
-  /** Runs once the views are defined, before the statement runs (tests delete a file there, as retention may). */
-  viewsDefined?: () => Promise<void> | void;
+  /**
+   * Runs once the views the statement names are defined, before it runs, with the parquet files they read
+   * (tests delete a file there, as retention may, and check which files a statement reads).
+   */
+  viewsDefined?: (files: readonly string[]) => Promise<void> | void;
   /** How long to wait for a catalog another process holds for writing (default 10 s). */
   catalogWaitMs?: number;
 }
@@ -112,20 +115,19 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
   const conn = await instance.connect();
   let files: readonly string[] = [];
   try {
-    const views = await defineViewsOver(conn, paths, options.catalogWaitMs);
+    const views = await openViews(conn, paths, options.catalogWaitMs);
     files = views.files;
-    await options.viewsDefined?.();
     const statements = await conn.extractStatements(sql).catch(async (error: Error) => {
+      await views.placeholders();
       throw new Error(`${error.message.replace(/^Failed to extract statements: /, '')}\n${await tablesHint(conn)}`);
     });
     if (statements.count === 0) throw new QueryRefused('no SQL statement given');
     if (statements.count > 1) throw new QueryRefused('one statement at a time, please');
-    let prepared;
-    try {
-      prepared = await statements.prepare(0);
-    } catch (error) {
-      throw await explained(conn, error as Error, paths.root, sql);
-    }
+    // Only the views the statement names are made: each reads every footer of its files.
+    const named = await statementTables(conn, sql);
+    await (named.all ? views.defineAll() : views.define(named.names));
+    await options.viewsDefined?.(files);
+    const prepared = await prepare(conn, statements, views, paths.root, sql);
     if (prepared.statementType !== STATEMENT_SELECT) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
     // Files outside the lakehouse are out of reach: a query can read the tables, not the rest of the disk.
     await conn.run(`SET allowed_directories = [${quoteString(paths.root + '/')}]`);
@@ -181,6 +183,31 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
   } finally {
     conn.closeSync();
     instance.closeSync();
+  }
+}
+
+/**
+ * Prepares the statement. A table of the lakehouse it names that statementTables missed has its view made
+ * and the statement is prepared again; any other failure is explained as before, with every relation
+ * there (empty placeholders for the views not made: only their names matter to the message).
+ */
+async function prepare(conn: DuckDBConnection, statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>, views: LazyViews, root: string, sql: string) {
+  // (statements extracted once prepare only once: a statement prepared again is extracted again)
+  const again = async () => (await conn.extractStatements(sql)).prepare(0);
+  for (let first = true; ; first = false) {
+    try {
+      return await (first ? statements.prepare(0) : again());
+    } catch (error) {
+      const missing = /Table with name (.*?) does not exist/.exec((error as Error).message)?.[1];
+      if (missing !== undefined && views.pending(missing)) {
+        await views.define([missing]);
+        continue;
+      }
+      if (missing === undefined) throw await explained(conn, error as Error, root, sql);
+      await views.placeholders();
+      // prepared again, so DuckDB's "Did you mean" looks at every relation
+      throw await explained(conn, await again().then(() => error as Error, (failure: Error) => failure), root, sql);
+    }
   }
 }
 

@@ -111,6 +111,9 @@ describe('a data dir moved or copied to another path', () => {
     conn.closeSync();
     db.closeSync();
 
+    // `query` before any daemon of this version ran there reads the old schema as it is.
+    expect((await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM bags')).rows).toEqual([[0]]);
+
     const lines = await startAndStop(dataDir);
     expect(existsSync(join(lakehousePaths(dataDir).tables, part))).toBe(true);
     expect(await eventRows(dataDir)).toBe(2);
