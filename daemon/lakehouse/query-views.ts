@@ -67,7 +67,7 @@ export interface LazyViews extends Views {
 /**
  * defineViews, making no parquet view yet: copies `bags` and `projections` from the catalog onto `conn` and
  * notes which files each view would read. DuckDB reads the footer of every file a view names when the view
- * is made (about 0.2 ms a file, and a month of recording is tens of thousands of files), so a query makes
+ * is made (about 0.3 to 0.5 ms a file, and a month of recording is tens of thousands of files), so a query makes
  * only the views its statement names (see statementTables in query.ts).
  */
 export async function openViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<LazyViews> {
