@@ -2,7 +2,8 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CatalogLockedError } from '../../../daemon/lakehouse/catalog.ts';
-import { defineViewsOver, vanishedFile } from '../../../daemon/lakehouse/query.ts';
+import { openViews, vanishedFile } from '../../../daemon/lakehouse/query.ts';
+import type { LazyViews } from '../../../daemon/lakehouse/query-views.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';
@@ -116,11 +117,15 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     let files: readonly string[] = [];
     try {
       series = await withDuckDB(async (conn) => {
-        const opened = await openLakehouse(conn, database, warnings);
-        files = opened.files;
+        const opened = await openLakehouse(conn, database);
+        files = opened.views?.files ?? [];
+        // Only the views of the topics exported are made: each reads its files' footers (a month of
+        // recording is tens of thousands of files, nearly all of other topics).
+        await opened.views?.define(features.flatMap((f) => relationNames(f.relation)));
         await options.viewsDefined?.();
         const out: Series[] = [];
-        for (const f of features) out.push(await readSeries(conn, opened.schema, f, minStart, maxEnd));
+        for (const f of features) out.push(await readSeries(conn, opened, f, minStart, maxEnd));
+        warnings.push(...(opened.views?.warnings ?? []));
         return out;
       });
     } catch (error) {
@@ -207,17 +212,25 @@ function lastAtOrBefore(times: bigint[], t: bigint): bigint | undefined {
   return lo > 0 ? times[lo - 1] : undefined;
 }
 
+/** Where the export reads the lakehouse's relations: `query`'s views, or a DuckDB file attached as `own`. */
+interface OpenedLakehouse {
+  /** The prefix relations are read with: `""` (temporary views) or `own.`. */
+  schema: string;
+  /**
+   * The lakehouse's views, each made when asked for (define): their `files` (what a retention pass may
+   * delete under the export) and `warnings` (parquet files left out, unreadable) grow as they are made.
+   * Absent for a DuckDB file that is not a daemon's catalog.
+   */
+  views?: LazyViews;
+}
+
 /**
- * Makes the lakehouse's relations readable on `conn` and returns the schema prefix they are read with: the
- * views `query` defines (`""`: temporary views), or, for a DuckDB file that is not a daemon's catalog, the
- * file itself attached as `own`; and the parquet files the views read. Parquet files the views leave out
- * (unreadable) are added to `warnings`.
+ * Makes the lakehouse's relations readable on `conn`: the views `query` defines, made only when asked for,
+ * or, for a DuckDB file that is not a daemon's catalog, the file itself attached as `own`.
  */
-async function openLakehouse(conn: DuckDBConnection, database: string, warnings: string[]): Promise<{ schema: string; files: readonly string[] }> {
+async function openLakehouse(conn: DuckDBConnection, database: string): Promise<OpenedLakehouse> {
   try {
-    const views = await defineViewsOver(conn, { catalog: database, tables: join(dirname(database), 'tables') });
-    warnings.push(...views.warnings);
-    return { schema: '', files: views.files };
+    return { schema: '', views: await openViews(conn, { catalog: database, tables: join(dirname(database), 'tables') }) };
   } catch (error) {
     // Another process holding the catalog: its message says which and what to do.
     if (error instanceof CatalogLockedError) throw new DatasetError(error.message);
@@ -226,7 +239,12 @@ async function openLakehouse(conn: DuckDBConnection, database: string, warnings:
   }
   await conn.run('DETACH DATABASE IF EXISTS catalog');
   await conn.run(`ATTACH ${sqlString(database)} AS own (READ_ONLY)`);
-  return { schema: 'own.', files: [] };
+  return { schema: 'own.' };
+}
+
+/** The names a feature's relation may have: as given, without its leading `/`, and with `_` for `/`. */
+function relationNames(relation: string): string[] {
+  return [...new Set([relation, relation.replace(/^\//, ''), relation.replace(/^\//, '').replaceAll('/', '_')])];
 }
 
 /** How many of the lakehouse's topics an error about a missing one lists. */
@@ -238,11 +256,12 @@ function nsText(ns: bigint): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? `${new Date(ms).toISOString()} (${ns} ns)` : `${ns} ns`;
 }
 
-async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
-  const candidates = [f.relation, f.relation.replace(/^\//, ''), f.relation.replace(/^\//, '').replaceAll('/', '_')];
+async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
+  const { schema } = opened;
+  const candidates = relationNames(f.relation);
   let relation: string | undefined;
   let described: Record<string, unknown>[] = [];
-  for (const c of new Set(candidates)) {
+  for (const c of candidates) {
     try {
       described = await queryRows(conn, `DESCRIBE ${schema}${sqlIdent(c)}`);
       relation = c;
@@ -253,11 +272,11 @@ async function readSeries(conn: DuckDBConnection, schema: string, f: FeatureMapp
     }
   }
   if (!relation) {
-    const topics = schema === '' ? (await queryRows(conn, `SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name`)).map((r) => String(r.view_name)) : [];
+    const topics = (opened.views?.names ?? []).filter((name) => name.startsWith('/')).sort();
     // A lakehouse of imported test bags holds a hundred topics: name a few, and where to list them all.
     const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more: auraison-edge query 'SELECT DISTINCT topic FROM messages'` : topics.join(', ');
     const known = schema === '' ? ` (its topics: ${topics.length > 0 ? listed : 'none yet; record or import a bag first'})` : '';
-    throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${[...new Set(candidates)].map((c) => JSON.stringify(c)).join(' or ')}${known}`);
+    throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${candidates.map((c) => JSON.stringify(c)).join(' or ')}${known}`);
   }
   const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
   const timeType = types.get('log_time');
