@@ -25,6 +25,7 @@ import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
+import { LogBurst, withSuppressed } from '../util/log-burst.ts';
 import type { ValidatorEnv } from './validators.ts';
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
@@ -58,6 +59,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   #codec: MessageCodec;
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
+  #intentLog = new LogBurst();
   #hooks: PolicyHook[];
   #intentHooks: PolicyHook[];
   #runs: LiveRuns;
@@ -310,16 +312,27 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   }
 
   #onIntentMessage(type: string, data: Uint8Array): void {
-    if (type !== 'std_msgs/msg/String') return void this.#ctx.log.warn({ topic: this.#settings.intent_topic, type }, 'intent topic must carry std_msgs/msg/String JSON; message ignored');
+    if (type !== 'std_msgs/msg/String') return this.#intentProblem('type', { type }, 'intent topic must carry std_msgs/msg/String JSON; message ignored');
     let raw: unknown;
     try {
       raw = JSON.parse(this.#codec.decode<{ data: string }>(type, data).data);
     } catch (error) {
-      return void this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent message is not JSON; ignored');
+      return this.#intentProblem('not_json', { err: (error as Error).message }, 'intent message is not JSON; ignored');
     }
-    this.submitIntent(raw, 'ros').catch((error: unknown) =>
-      this.#ctx.log.warn({ topic: this.#settings.intent_topic, err: (error as Error).message }, 'intent from the topic refused'),
-    );
+    this.submitIntent(raw, 'ros').catch((error: unknown) => {
+      // Keyed by the kind of refusal: a flood of invalid intents must not hide the first one the journal refused.
+      const { name, code } = error as Error & { code?: unknown };
+      this.#intentProblem(`refused:${name}:${typeof code === 'string' ? code : ''}`, { err: (error as Error).message }, 'intent from the topic refused');
+    });
+  }
+
+  /**
+   * Whoever publishes on the intent topic can send garbage a hundred times a second: the first of each kind
+   * of problem is logged, then one line a minute at most, with the count held back (`suppressed`).
+   */
+  #intentProblem(key: string, fields: Record<string, unknown>, message: string): void {
+    const held = this.#intentLog.take(key);
+    if (held !== undefined) this.#ctx.log.warn(withSuppressed({ topic: this.#settings.intent_topic, ...fields }, held), message);
   }
 }
 

@@ -17,6 +17,7 @@ import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
+import { LogBurst, withSuppressed } from '../util/log-burst.ts';
 
 export interface ControlLoopOptions {
   name: string;
@@ -42,6 +43,12 @@ export interface ControlLoopOptions {
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.
    */
   inferenceWorker?: URL;
+  /**
+   * The window of the loop's recurring log lines (a failing tick, a stale observation, a message that does
+   * not fit the policy): the first at once, then one per window with the count held back. Default 60 s;
+   * tests set it to see the count of lines for N events without waiting on a clock.
+   */
+  logIntervalMs?: number;
 }
 
 /** A loop's thread died after the loop was ready: which thread, and why. */
@@ -78,6 +85,7 @@ export interface ControlLoopStats extends LoopStats {
 }
 
 const STOP_TIMEOUT_MS = 2000;
+const LOG_INTERVAL_MS = 60_000;
 
 /**
  * One fixed-rate control loop, run by a worker thread so the daemon's garbage collection and event loop
@@ -169,6 +177,7 @@ export class ControlLoop {
         boardLengths: board.lengths,
         commandDefinitions,
         inference: inferencePort,
+        logIntervalMs: this.#options.logIntervalMs ?? LOG_INTERVAL_MS,
       } satisfies LoopWorkerData,
       transferList: inferencePort ? [inferencePort] : [],
     });
@@ -228,8 +237,10 @@ export class ControlLoop {
   }
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {
-    const { name, bus, definitions, log } = this.#options;
+    const { name, bus, definitions, log, logIntervalMs = LOG_INTERVAL_MS } = this.#options;
     const codec = new MessageCodec(definitions);
+    // Per topic: a publisher whose messages never fit (a missing field) would log one line per message.
+    const skipped = new LogBurst({ intervalMs: logIntervalMs });
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];
@@ -255,9 +266,8 @@ export class ControlLoop {
               }
             } catch (error) {
               this.#observationErrors++;
-              if (this.#observationErrors <= 3 || this.#observationErrors % 100 === 0) {
-                log.warn({ loop: name, topic, count: this.#observationErrors, err: (error as Error).message }, 'observation skipped');
-              }
+              const held = skipped.take(topic);
+              if (held !== undefined) log.warn(withSuppressed({ loop: name, topic, count: this.#observationErrors, err: (error as Error).message }, held), 'observation skipped');
             }
           },
         }),
@@ -275,19 +285,19 @@ export class ControlLoop {
         onCommand?.(m.values, m.safe);
         break;
       case 'stale':
-        log.warn({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.ageMs === null ? 'no observation yet: sending the safe action' : 'observation stale: sending the safe action');
+        log.warn(withSuppressed({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.suppressed ?? 0), m.ageMs === null ? 'no observation yet: sending the safe action' : 'observation stale: sending the safe action');
         break;
       case 'fresh':
-        log.info({ loop: name, topic: m.topic }, 'observation fresh again');
+        log.info(withSuppressed({ loop: name, topic: m.topic }, m.suppressed ?? 0), 'observation fresh again');
         break;
       case 'error':
-        log.error({ loop: name, count: m.count, err: m.message }, 'control loop tick failed: sent the safe action');
+        log.error(withSuppressed({ loop: name, count: m.count, err: m.message }, m.suppressed ?? 0), 'control loop tick failed: sent the safe action');
         break;
       case 'non_finite':
-        log.error({ loop: name, count: m.count, action: m.values.map(String) }, 'policy action not finite: sent the safe action');
+        log.error(withSuppressed({ loop: name, count: m.count, action: m.values.map(String) }, m.suppressed ?? 0), 'policy action not finite: sent the safe action');
         break;
       case 'inference_overdue':
-        log.warn({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, 'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile');
+        log.warn(withSuppressed({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, m.suppressed ?? 0), 'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile');
         break;
       case 'inference_late':
         log.info({ loop: name, took_ms: m.tookMs }, 'overdue inference came back');

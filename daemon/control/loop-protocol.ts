@@ -21,6 +21,8 @@ export interface LoopWorkerData {
    * receiveMessageOnPort and never listens on it, so it never has to yield to its event loop for a chunk.
    */
   inference?: MessagePort;
+  /** The window of the loop's log lines: one per problem (two per observation) per window (see LoopReports). */
+  logIntervalMs: number;
 }
 
 /** Messages from a loop worker to the main thread. */
@@ -29,13 +31,17 @@ export type LoopWorkerMessage =
   | { kind: 'fatal'; message: string }
   /** CDR bytes of the command to publish; `values` is the action it carries. */
   | { kind: 'command'; data: Uint8Array; values: Float32Array; safe: boolean }
-  | { kind: 'stale'; topic: string; ageMs: number | null; limitMs: number }
-  | { kind: 'fresh'; topic: string }
-  | { kind: 'error'; message: string; count: number }
-  /** A policy action with a NaN or infinite element was replaced by the safe action (the first few, then 1 in 100). */
-  | { kind: 'non_finite'; values: number[]; count: number }
-  /** A chunk has been awaited past chunking.inference_timeout_ms (once per request; the first few, then 1 in 100). */
-  | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number }
+  /**
+   * The lines below are throttled by LoopReports: `suppressed` says how many like it were held back since
+   * the last one (stale and fresh: transitions of that observation), `count` how many there were in all.
+   */
+  | { kind: 'stale'; topic: string; ageMs: number | null; limitMs: number; suppressed?: number }
+  | { kind: 'fresh'; topic: string; suppressed?: number }
+  | { kind: 'error'; message: string; count: number; suppressed?: number }
+  /** A policy action with a NaN or infinite element was replaced by the safe action. */
+  | { kind: 'non_finite'; values: number[]; count: number; suppressed?: number }
+  /** A chunk has been awaited past chunking.inference_timeout_ms (once per request). */
+  | { kind: 'inference_overdue'; waitedMs: number; limitMs: number; count: number; suppressed?: number }
   /** An overdue chunk (or its error) came back after all. */
   | { kind: 'inference_late'; tookMs: number }
   | { kind: 'stopped' };

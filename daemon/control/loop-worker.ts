@@ -10,6 +10,7 @@ import type { Twist } from '../policy/tool-inputs.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
+import { LoopReports } from './loop-reports.ts';
 import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
@@ -78,6 +79,7 @@ async function main(): Promise<void> {
 
   const chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold: data.loop.chunking.threshold, aggregate: data.loop.chunking.aggregate });
   const staleNow = new Array<boolean>(plan.slots.length).fill(false);
+  const reports = new LoopReports({ post, slots: plan.slots, intervalMs: data.logIntervalMs });
   /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
   let held: { action: Float32Array; atMs: number } | undefined;
   let errors = 0;
@@ -91,7 +93,7 @@ async function main(): Promise<void> {
     if (!isFiniteAction(action)) {
       nonFinite++;
       state.add('non_finite');
-      if (nonFinite <= 3 || nonFinite % 100 === 0) post({ kind: 'non_finite', values: Array.from(action), count: nonFinite });
+      reports.problem({ kind: 'non_finite', values: Array.from(action), count: nonFinite });
       action = plan.safeAction;
       safe = true;
     }
@@ -111,8 +113,8 @@ async function main(): Promise<void> {
   const fail = (error: unknown): void => {
     errors++;
     state.add('errors');
-    // The first few and then one in a hundred: a broken input at 200 Hz must not flood the log.
-    if (errors <= 3 || errors % 100 === 0) post({ kind: 'error', message: (error as Error).message, count: errors });
+    // A broken input at 1 kHz must not flood the log: LoopReports lets a line a minute through.
+    reports.problem({ kind: 'error', message: (error as Error).message, count: errors });
   };
 
   /** Reads the board; true when every topic slice is fresh. */
@@ -126,9 +128,9 @@ async function main(): Promise<void> {
       if (stale) {
         fresh = false;
         state.staleBySource[slot.slot]!++;
-        if (!staleNow[slot.slot]) post({ kind: 'stale', topic: slot.topic, ageMs: Number.isNaN(t) ? null : Math.round(age), limitMs: slot.maxAgeMs });
+        if (!staleNow[slot.slot]) reports.transition(slot.slot, true, Number.isNaN(t) ? null : Math.round(age));
       } else if (staleNow[slot.slot]) {
-        post({ kind: 'fresh', topic: slot.topic });
+        reports.transition(slot.slot, false, Math.round(age));
       }
       staleNow[slot.slot] = stale;
     }
@@ -142,7 +144,7 @@ async function main(): Promise<void> {
    * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
    * queue runs dry meanwhile and the robot gets the on_underrun action, as it would from a slow policy.
    */
-  let request: { sentMs: number; overdue: boolean } | undefined;
+  let request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
   const timeoutMs = data.loop.chunking.inference_timeout_ms;
   let overdue = 0;
   const checkOverdue = (): void => {
@@ -152,14 +154,15 @@ async function main(): Promise<void> {
     request.overdue = true;
     overdue++;
     state.add('inference_overdue');
-    if (overdue <= 3 || overdue % 100 === 0) post({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs: timeoutMs, count: overdue });
+    request.logged = reports.problem({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs: timeoutMs, count: overdue });
   };
 
   const pollReplies = (): void => {
     if (!inference.channel || !chunker) return;
     for (let m = receiveMessageOnPort(inference.channel); m; m = receiveMessageOnPort(inference.channel)) {
       const reply = m.message as InferenceReply;
-      if (request?.overdue && overdue <= 3) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - request.sentMs) });
+      // Said only of a chunk whose overdue line was logged, so the two pair up.
+      if (request?.logged) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - request.sentMs) });
       request = undefined;
       state.set('inference_sent_ms', 0);
       if (reply.kind === 'chunk') {
@@ -210,7 +213,7 @@ async function main(): Promise<void> {
         }
       } else {
         inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() } satisfies InferenceRequest);
-        request = { sentMs: monotonicMs(), overdue: false };
+        request = { sentMs: monotonicMs(), overdue: false, logged: false };
         state.set('inference_sent_ms', request.sentMs);
       }
     }
@@ -248,6 +251,7 @@ async function main(): Promise<void> {
     if (chunker) state.set('underruns', chunker.counters.underruns);
     if (finished > scheduled + periodMs) state.add('missed');
     state.set('heartbeat_ms', monotonicMs());
+    reports.tick();
     scheduled += periodMs;
     // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
     const behind = Math.floor((performance.now() - scheduled) / periodMs);
@@ -259,6 +263,7 @@ async function main(): Promise<void> {
   }
   // Leave the robot in a safe state: one safe command on the way out.
   emit(plan.safeAction, true);
+  reports.flush();
   await inference.runner?.close();
   // The inference thread is the main thread's: it asks it to close once this thread has stopped, and
   // leaves it to finish a run in flight (never terminated inside one, see closeWorker).

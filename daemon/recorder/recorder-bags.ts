@@ -138,19 +138,22 @@ export class RecorderBags {
 
   /**
    * Repairs the abandoned bags before a resume, until `stop` says to stop. A bag stays on the list until
-   * its repair works: one that failed for a full disk blocks the resume (returned; it is tried again after
-   * the backoff); one that failed otherwise is tried again at the next resume.
+   * its repair works: one that failed for a full disk blocks the resume (returned with the bag, for the
+   * caller to log: it is tried again after the backoff); one that failed otherwise is tried again at the
+   * next resume.
    */
-  async repairAbandoned(stop: () => boolean): Promise<NodeJS.ErrnoException | undefined> {
+  async repairAbandoned(stop: () => boolean): Promise<{ error: NodeJS.ErrnoException; bag: string } | undefined> {
     const failed: string[] = [];
     while (this.#abandoned.length > 0 && !stop()) {
       const dir = this.#abandoned.shift()!;
-      const error = await this.#repair(dir);
+      // A full disk is said once per retry, by the resume it blocks: a disk that stays full for a month
+      // must not also log this bag's failed repair every minute.
+      const error = await this.#repair(dir, { quietIfFull: true });
       if (!error) continue;
       failed.push(dir);
       if (isFullDisk(error as NodeJS.ErrnoException)) {
         this.#abandoned.unshift(...failed);
-        return error as NodeJS.ErrnoException;
+        return { error: error as NodeJS.ErrnoException, bag: dir };
       }
     }
     this.#abandoned.push(...failed);
@@ -173,8 +176,8 @@ export class RecorderBags {
     }
   }
 
-  /** Repairs a bag left open; returns the error when it could not be repaired (logged). */
-  async #repair(dir: string): Promise<Error | undefined> {
+  /** Repairs a bag left open; returns the error when it could not be repaired (logged, but with `quietIfFull` a full disk). */
+  async #repair(dir: string, options: { quietIfFull?: boolean } = {}): Promise<Error | undefined> {
     this.#repairing = dir;
     try {
       const report = await repairBag(dir, { io: this.#o.io, ownMetadata: true });
@@ -192,6 +195,7 @@ export class RecorderBags {
       return undefined;
     } catch (error) {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
+      if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;
       this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
       return error as Error;
     } finally {

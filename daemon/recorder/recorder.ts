@@ -335,16 +335,17 @@ export class Recorder implements Component, MetricsProvider {
     }
   }
 
-  #enterStopped(error: NodeJS.ErrnoException): void {
+  /** `bag`: the one being written, or the abandoned one whose repair blocked a resume. */
+  #enterStopped(error: NodeJS.ErrnoException, bag = this.#writer?.dir): void {
     const reason = this.#recording.stopped(error);
-    this.#o.log.error({ err: error.message, code: error.code, bag: this.#writer?.dir }, `recorder: ${reason}`);
+    this.#o.log.error({ err: error.message, code: error.code, bag }, `recorder: ${reason}`);
   }
 
   async #resume(): Promise<void> {
     const blocked = await this.#bags.repairAbandoned(() => this.#stopping);
     // Stopped while repairing: the next start repairs what is left, and opens the bag.
     if (this.#stopping) return;
-    if (blocked) return this.#enterStopped(blocked);
+    if (blocked) return this.#enterStopped(blocked.error, blocked.bag);
     try {
       this.#writer = this.#bags.open(this.#compressor);
     } catch (error) {
