@@ -1,7 +1,7 @@
 import wsProtocol from '@foxglove/ws-protocol';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
-import { Throttle } from './throttle.ts';
+import { LogBurst } from '../util/log-burst.ts';
 
 /** The subprotocol of the Foxglove WebSocket protocol (ws-protocol's FoxgloveServer speaks only this one). */
 const SUBPROTOCOL = wsProtocol.FoxgloveClient.SUPPORTED_SUBPROTOCOL;
@@ -24,14 +24,13 @@ export type RefusalReason = 'max_clients' | 'subprotocol';
 export class ClientAdmission {
   #maxClients: number;
   #log: Logger;
-  #throttle: Throttle;
-  #keys: Record<RefusalReason, object> = { max_clients: {}, subprotocol: {} };
+  #throttle: LogBurst<RefusalReason>;
   #refused: Record<RefusalReason, number> = { max_clients: 0, subprotocol: 0 };
 
   constructor(options: { maxClients: number; log: Logger; now: () => number }) {
     this.#maxClients = options.maxClients;
     this.#log = options.log;
-    this.#throttle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now: options.now });
+    this.#throttle = new LogBurst({ intervalMs: LOG_INTERVAL_MS, now: options.now });
   }
 
   /** Connections refused so far, by reason. */
@@ -67,7 +66,7 @@ export class ClientAdmission {
 
   #refuse(reason: RefusalReason, fields: Record<string, unknown>, line: string): void {
     this.#refused[reason]++;
-    const held = this.#throttle.take(this.#keys[reason]);
+    const held = this.#throttle.take(reason);
     if (held !== undefined) this.#log.warn({ ...fields, held_back: held }, line);
   }
 }

@@ -1,7 +1,7 @@
 import type { IWebSocket, StatusLevel } from '@foxglove/ws-protocol';
 import type { Logger } from '../log.ts';
 import type { FoxgloveServer } from './protocol-server.ts';
-import { Throttle } from './throttle.ts';
+import { LogBurst } from '../util/log-burst.ts';
 
 /**
  * What one client makes the daemon say: at most 10 status messages a second to it of the daemon's own
@@ -18,14 +18,18 @@ const LOG_INTERVAL_MS = 10_000;
  * that repeats a mistake cannot make the daemon send or log more than it does. The protocol library sends
  * statuses of its own straight to the socket (one per unknown id of an unsubscribe, per refused item of a
  * subscribe); the socket hands each to `pass`, which throttles them the same way. Call `left` when a client
- * goes, for the count of what was held back.
+ * goes, for the count of what was held back: the throttles forget it then, and it is told nothing more (its
+ * socket is closed), so a status due after it left (a policy hook that decided late) does not make them
+ * hold it again: what they hold stays bounded by the clients connected.
  */
 export class ClientFeedback {
   #server: FoxgloveServer;
   #log: Logger;
-  #statusThrottle: Throttle;
-  #protocolThrottle: Throttle;
-  #logThrottle: Throttle;
+  #statusThrottle: LogBurst<IWebSocket>;
+  #protocolThrottle: LogBurst<IWebSocket>;
+  #logThrottle: LogBurst<IWebSocket>;
+  /** Clients that left: what comes for them later is dropped, not held. */
+  #left = new WeakSet<IWebSocket>();
   /** Set while `tell` hands its own status to the server, so that `pass` lets it through. */
   #telling = false;
   #onSuppressed: () => void;
@@ -36,13 +40,14 @@ export class ClientFeedback {
     this.#server = server;
     this.#onSuppressed = onSuppressed;
     this.#log = log;
-    this.#statusThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
-    this.#protocolThrottle = new Throttle({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
-    this.#logThrottle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now });
+    this.#statusThrottle = new LogBurst({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
+    this.#protocolThrottle = new LogBurst({ intervalMs: STATUS_INTERVAL_MS, burst: STATUS_BURST, now });
+    this.#logThrottle = new LogBurst({ intervalMs: LOG_INTERVAL_MS, now });
   }
 
   /** A refused frame: a status to the client and a log line. */
   report(client: IWebSocket, name: string, level: StatusLevel, problem: string): void {
+    if (this.#left.has(client)) return;
     this.tell(client, level, problem);
     const held = this.#logThrottle.take(client);
     if (held !== undefined) this.#log.warn({ client: name, problem, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client frame refused');
@@ -50,6 +55,7 @@ export class ClientFeedback {
 
   /** A status to one client, throttled; the first after a pause says how many were held back. */
   tell(client: IWebSocket, level: StatusLevel, message: string): void {
+    if (this.#left.has(client)) return;
     const held = this.#statusThrottle.take(client);
     if (held === undefined) {
       this.#onSuppressed();
@@ -70,6 +76,7 @@ export class ClientFeedback {
    */
   pass(client: IWebSocket, frame: string): string | undefined {
     if (this.#telling) return frame;
+    if (this.#left.has(client)) return undefined;
     const held = this.#protocolThrottle.take(client);
     if (held === undefined) {
       this.#onSuppressed();
@@ -82,10 +89,16 @@ export class ClientFeedback {
 
   /** The client left: what its throttles held back is logged, and they forget it. */
   left(client: IWebSocket, name: string): void {
+    this.#left.add(client);
     const held = this.#logThrottle.flush(client);
     if (held > 0) this.#log.warn({ client: name, suppressed: held }, 'foxglove client left; its last refused frames were not logged');
     this.#statusThrottle.flush(client);
     this.#protocolThrottle.flush(client);
+  }
+
+  /** What the throttles hold: an entry per client and kind that has not left (0 once all have). */
+  get held(): number {
+    return this.#statusThrottle.size + this.#protocolThrottle.size + this.#logThrottle.size;
   }
 }
 

@@ -6,6 +6,7 @@ import type { FoxgloveSettings } from '../config/sections/api.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import type { Logger } from '../log.ts';
+import { LogBurst } from '../util/log-burst.ts';
 import { BusChannels } from './bus-channels.ts';
 import { ClientFeedback } from './client-feedback.ts';
 import { ClientAdmission } from './client-admission.ts';
@@ -16,7 +17,6 @@ import { ClientSubscriptions } from './client-subscriptions.ts';
 import { GuardedSocket } from './guarded-socket.ts';
 import { OriginGuard } from './origin-check.ts';
 import { createProtocolServer, StatusLevel, type FoxgloveServer } from './protocol-server.ts';
-import { Throttle } from './throttle.ts';
 
 export { EVENTS_TOPIC } from './server-frames.ts';
 
@@ -61,7 +61,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #pingIntervalMs: number;
   #origins: OriginGuard;
   #admission: ClientAdmission;
-  #connectionErrors: Throttle;
+  #connectionErrors: LogBurst<'connection_error'>;
   #channels: BusChannels;
   #running: Running | undefined;
   #clients = new Set<GuardedSocket>();
@@ -80,12 +80,17 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#pingIntervalMs = pingIntervalMs;
     this.#origins = new OriginGuard({ log: this.#log, now });
     this.#admission = new ClientAdmission({ maxClients: settings.max_clients, log: this.#log, now });
-    this.#connectionErrors = new Throttle({ intervalMs: CONNECTION_ERROR_LOG_MS, now });
+    this.#connectionErrors = new LogBurst({ intervalMs: CONNECTION_ERROR_LOG_MS, now });
     this.#channels = new BusChannels({ ctx, include: settings.topics.include, exclude: settings.topics.exclude });
   }
 
   get url(): string | undefined {
     return this.#url;
+  }
+
+  /** What the per-client throttles hold (ClientFeedback.held): 0 once every client left, however many came. */
+  get feedbackHeld(): number {
+    return this.#running?.feedback.held ?? 0;
   }
 
   async start(): Promise<void> {
@@ -198,7 +203,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     // closes (1009, 1002); with no listener the emit would throw in the daemon. It is the peer's fault: log it.
     // Logged once per 10 s whoever sends it, with a count of the rest: a client could reconnect and send one again.
     ws.on('error', (error) => {
-      const held = this.#connectionErrors.take(this);
+      const held = this.#connectionErrors.take('connection_error');
       if (held !== undefined) this.#log.warn({ client: name, err: error.message, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client connection error; closed');
     });
     running.keepalive.watch(ws, name);

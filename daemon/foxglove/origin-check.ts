@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import { Throttle } from './throttle.ts';
+import { LogBurst } from '../util/log-burst.ts';
 
 /**
  * Which WebSocket handshakes may open the Foxglove WebSocket, by their `Origin` and `User-Agent`. A
@@ -69,12 +69,12 @@ const LOG_INTERVAL_MS = 10_000;
 /** The handshake check (originRefusal), with the refusals counted and logged (throttled). */
 export class OriginGuard {
   #log: Logger;
-  #throttle: Throttle;
+  #throttle: LogBurst<'refused'>;
   #refused = 0;
 
   constructor(options: { log: Logger; now: () => number }) {
     this.#log = options.log;
-    this.#throttle = new Throttle({ intervalMs: LOG_INTERVAL_MS, now: options.now });
+    this.#throttle = new LogBurst({ intervalMs: LOG_INTERVAL_MS, now: options.now });
   }
 
   /** Handshakes refused so far. */
@@ -88,7 +88,7 @@ export class OriginGuard {
     const refusal = originRefusal(origin, allowed, userAgent);
     if (!refusal) return undefined;
     this.#refused++;
-    const held = this.#throttle.take(this);
+    const held = this.#throttle.take('refused');
     if (held !== undefined) {
       this.#log.warn(
         { client, origin, user_agent: userAgent, held_back: held, key: 'foxglove.allowed_origins', add: refusal.entry },

@@ -61,6 +61,11 @@ export class LogBurst<K = string> {
     return due;
   }
 
+  /** How many keys it holds (each until its window ends and is not renewed, or it is flushed). */
+  get size(): number {
+    return this.#keys.size;
+  }
+
   /** Whether any key has occurrences held back (that `due` will report once their window ends). */
   holding(): boolean {
     for (const state of this.#keys.values()) if (state.held > 0) return true;
