@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './log.ts';
+import { LogBurst, withSuppressed } from './util/log-burst.ts';
 import { Bus } from './bus/bus.ts';
 import { DefinitionsRegistry } from './bus/definitions.ts';
 import { resolveDataDir } from './config/load.ts';
@@ -24,6 +25,8 @@ export interface DaemonOptions {
   cwd?: string;
   /** The components to run; the daemon's own list by default. */
   specs?: readonly ComponentSpec[];
+  /** The clock of the log's throttle windows (repeated reload rejections, failed starts), ms; tests step it. */
+  logClock?: () => number;
 }
 
 export interface DaemonStatus {
@@ -64,9 +67,17 @@ export class Daemon {
   /** Health reported by parts that are not components (the systemd notifier), by name. */
   #healthSources = new Map<string, () => ComponentHealth>();
   #reloads = new ReloadHistory();
+  /**
+   * Repeats of one reload rejection (keyed by its error), at most a line a minute: a script that sends SIGHUP
+   * every second with a bad file must not log a line a second. Only the last error is kept: another error,
+   * or a reload that applies, is logged at once. The outcome and the counters still count every reload.
+   */
+  #rejectionLog: LogBurst<string>;
+  #lastRejection: string | undefined;
 
   constructor(options: DaemonOptions) {
-    const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS } = options;
+    const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS, logClock } = options;
+    this.#rejectionLog = new LogBurst({ intervalMs: 60_000, now: logClock });
     this.#config = config;
     this.#configFile = configFile;
     this.log = log;
@@ -81,6 +92,7 @@ export class Daemon {
     this.#supervisor = new Supervisor({
       specs,
       log,
+      now: logClock,
       context: (cfg) => ({
         config: cfg,
         bus: this.bus,
@@ -239,9 +251,21 @@ export class Daemon {
       if (!this.#configFile) throw new Error('no config file to reload: the daemon runs the embedded default');
       const read = readConfigForReload(this.#configFile, env);
       if ('config' in read) return this.#reload(read.config, this.#configFile);
-      this.log.error({ err: read.error, hint: read.hint, file: this.#configFile }, 'config reload rejected; the running config stays in force');
+      this.#logRejection({ err: read.error, hint: read.hint, file: this.#configFile });
       return this.#reloads.record({ ok: false, file: this.#configFile, error: read.error, hint: read.hint, restarted: [], pending_restart: [] });
     });
+  }
+
+  /** A rejected reload's line: at once for a new error, else once a minute with `suppressed` (repeats held back). */
+  #logRejection(fields: { err: string; hint: string; file: string }): void {
+    let held: number | undefined;
+    if (fields.err === this.#lastRejection) held = this.#rejectionLog.take(fields.err);
+    else {
+      held = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection); // repeats of the error before
+      this.#lastRejection = fields.err;
+      this.#rejectionLog.take(fields.err);
+    }
+    if (held !== undefined) this.log.error(withSuppressed(fields, held), 'config reload rejected; the running config stays in force');
   }
 
   /** The last config reload's outcome, null before the first. */
@@ -292,8 +316,11 @@ export class Daemon {
       return undefined;
     }
     this.#config = config;
+    // The last rejection's repeats that were held back go on this line; the next rejection logs at once.
+    const heldRejections = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection);
+    this.#lastRejection = undefined;
     // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).
-    this.log.info({ restarted, pending_restart: pending }, 'config reloaded');
+    this.log.info({ restarted, pending_restart: pending, ...(heldRejections > 0 && { rejections_suppressed: heldRejections }) }, 'config reloaded');
     return this.#reloads.record({ ok: true, file, restarted, pending_restart: pending });
   }
 

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
+import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 
 export interface SupervisorOptions {
   specs: readonly ComponentSpec[];
@@ -11,6 +12,10 @@ export interface SupervisorOptions {
   startTimeoutMs?: number;
   /** First retry delay of a failed component, ms; it doubles up to 30 s. */
   retryBaseMs?: number;
+  /** Longest a component failing to start the same way goes without a log line, ms (see FAILURE_LOG_INTERVAL_MS). */
+  failureLogIntervalMs?: number;
+  /** The clock of the failure log's windows, ms (tests step it). */
+  now?: () => number;
 }
 
 interface Slot {
@@ -72,9 +77,12 @@ export class Supervisor {
   #busy: string | undefined;
   /** The lifecycle operation running now; the next one waits for it. */
   #chain: Promise<unknown> = Promise.resolve();
+  /** Failed starts: one line per window for repeats of one error (see FAILURE_LOG_INTERVAL_MS). */
+  #failureLog: StartFailureLog;
 
   constructor(options: SupervisorOptions) {
-    const { specs, log, context, startTimeoutMs = 10_000, retryBaseMs = 1000 } = options;
+    const { specs, log, context, startTimeoutMs = 10_000, retryBaseMs = 1000, failureLogIntervalMs = FAILURE_LOG_INTERVAL_MS, now } = options;
+    this.#failureLog = new StartFailureLog(log, { intervalMs: failureLogIntervalMs, now });
     this.#specs = specs;
     this.#log = log;
     this.#makeContext = context;
@@ -197,6 +205,7 @@ export class Supervisor {
   }
 
   async #startSlot(spec: ComponentSpec, config: EdgeConfig): Promise<void> {
+    if (!this.#slots.has(spec.name)) this.#failureLog.restarted(spec.name);
     const slot: Slot = this.#slots.get(spec.name) ?? {
       spec,
       component: undefined,
@@ -233,10 +242,11 @@ export class Supervisor {
         slot.starting = starting.catch(() => undefined);
         return;
       }
+      const failedStarts = slot.failure === undefined ? 0 : slot.retries;
       slot.failure = undefined;
       slot.retries = 0;
       this.#live.set(spec.name, component);
-      this.#log.info({ component: spec.name }, 'component started');
+      this.#failureLog.started(spec.name, failedStarts);
     } catch (error) {
       const reason = error instanceof Error ? error.message : String(error);
       if (spec.critical) throw new CriticalComponentError(`${spec.name} failed to start: ${reason}`);
@@ -252,7 +262,7 @@ export class Supervisor {
       if (this.#stopping) return;
       const delay = Math.min(this.#retryBaseMs * 2 ** slot.retries, 30_000);
       slot.retries++;
-      this.#log.error({ component: spec.name, err: reason, retryInMs: delay }, 'component failed to start; the rest of the daemon keeps running');
+      this.#failureLog.failed(spec.name, reason, { retryInMs: delay, failedStarts: slot.retries });
       slot.retryTimer = setTimeout(() => {
         // In line with reloads and stop, never beside them.
         void this.#serialize(async () => {

@@ -44,8 +44,9 @@ export class SystemdNotifier {
     this.#send = send;
     this.#log = log;
     this.#degradedAfter = degradedAfter;
-    // A socket that is gone fails every watchdog ping (every WatchdogSec/2): log the first few, then one in 100.
-    this.#logFailure = rateLimitedErrors(log, { first: 3, every: 100 });
+    // A socket that is gone fails every watchdog ping (every WatchdogSec/2): log the first few, then one
+    // line per 10 minutes with the count held back (health already says it is failing).
+    this.#logFailure = rateLimitedErrors(log, { first: 3, intervalMs: 600_000 });
   }
 
   /** For /status and readiness (as `systemd`): degraded while notifications keep failing. */
