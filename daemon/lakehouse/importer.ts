@@ -321,10 +321,10 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...perTopic.keys()], size, checksum]);
     }
     if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
-      // A recorded split closed with no message in it (the recorder stopped right after a split) holds
-      // nothing to index: done, not a failure to retry.
-      if (source === 'recorder') return { ...report, segments: [] };
-      throw new BagError(bag.path, 'empty bag: it holds no messages; nothing was imported');
+      // An empty bag (one split with no message: what rosbag2 and the recorder leave when nothing was
+      // published; `ros2 bag info` and `ros2 bag play` take it) holds nothing to index: done, with no
+      // segment, not a failure (and, for a recorded split, nothing to retry).
+      return { ...report, segments: [] };
     }
     const expected = bag.metadata?.messageCount;
     const complete = !only && bag.warnings.length === 0 && report.segments.every((s) => s.state === 'imported');

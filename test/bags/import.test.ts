@@ -27,7 +27,8 @@ describe('bag import of every fixture bag', () => {
     it(`imports ${relative(BAGS, dir)} with the counts of its metadata.yaml, every message decoded`, async () => {
       const meta = locateBag(dir).metadata!;
       if (meta.messageCount === 0) {
-        await expect(importBag({ path: dir, dataDir: data.path, robot: 'r1', registry })).rejects.toThrow(/empty bag: it holds no messages; nothing was imported/);
+        // rosbag2's empty bag: imported, with nothing to add (no segment, so no row in bags).
+        expect(await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry })).toMatchObject({ messages: 0, segments: [], warnings: [] });
         return;
       }
       const report = await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry });

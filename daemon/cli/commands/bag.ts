@@ -97,12 +97,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   for (const path of positionals) {
     try {
       const options = { path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows };
-      const report = await importBag(options).catch(async (error: unknown) => {
-        if (!(error instanceof BagError && EMPTY_BAG.test(error.message))) throw error;
-        const { locateBag } = await import('../../bags/open-bag.ts');
-        const bag = locateBag(options.path);
-        return { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: bag.warnings, tables: [] } satisfies ImportReport;
-      });
+      const report = await importBag(options);
       reports.push(report);
       for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
       for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
@@ -130,13 +125,6 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   }
   return 0;
 }
-
-/**
- * The importer's refusal of a bag whose files hold no message (importer.ts). rosbag2 leaves such a bag when
- * nothing was published while it recorded (so does our recorder), and `ros2 bag info` and `ros2 bag play`
- * take it as a bag like any other: importing it is done, with nothing to add, not a failure.
- */
-const EMPTY_BAG = /: empty bag: it holds no messages; nothing was imported$/;
 
 /** A bag read whole that held no message (not one whose files were all imported before: those are listed). */
 function isEmpty(report: ImportReport): boolean {
