@@ -40,7 +40,7 @@ export class ClientSubscriptions {
   }
 }
 
-/** What the server iterates over: a JSON array, or a string's characters; anything else it throws on. */
+/** The ids a frame lists (a list that is not a JSON array is refused before the server sees it: client-frames.ts). */
 function listed(value: unknown): Iterable<unknown> {
-  return Array.isArray(value) || typeof value === 'string' ? value : [];
+  return Array.isArray(value) ? value : [];
 }

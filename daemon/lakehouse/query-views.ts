@@ -23,20 +23,12 @@ export interface Views {
 }
 
 /**
- * Defines on `conn` the relations `queryLakehouse` reads: `bags` and `projections` (copies of the catalog's
- * tables), `messages`, `raw_messages`, `events` and one view per projected topic (see topicViews) over the
- * parquet files under `paths.tables` that the catalog at `paths.catalog` lists as committed; returns a
- * warning per parquet file left out. The catalog is attached read-only only while this runs and detached
- * before it returns: DuckDB keeps a writer out of a file any other process has open, read-only too, so a
- * catalog held for a whole query (seconds, minutes) would fail the daemon's indexing meanwhile. For other
- * readers of the lakehouse, so every reader sees the same relations. Makes every view: a reader that knows
- * which relations it reads uses openViews, which reads only their files.
+ * Defines on `conn` every relation `queryLakehouse` can read: `bags` and `projections` (copies of the
+ * catalog's tables), `messages`, `raw_messages`, `events` and one view per projected topic (see topicViews)
+ * over the parquet files the catalog lists as committed, with a warning per file left out. Each view reads
+ * all its files' footers: readers use openViews, which makes only the views asked for; this is what every
+ * query did before that (the lakehouse bench's baseline).
  */
-export async function defineViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }): Promise<string[]> {
-  return (await defineViewsOver(conn, paths)).warnings;
-}
-
-/** defineViews, also returning the files the views read. */
 export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<Views> {
   const views = await openViews(conn, paths, catalogWaitMs);
   await views.defineAll();

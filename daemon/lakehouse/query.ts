@@ -4,7 +4,7 @@ import { lakehousePaths } from './catalog.ts';
 import { openViews, statementTables, vanishedFile, type LazyViews } from './query-views.ts';
 import { quoteIdent, quoteString } from './table-writer.ts';
 
-export { defineViews, defineViewsOver, openViews, statementTables, topicViews, vanishedFile } from './query-views.ts';
+export { defineViewsOver, openViews, statementTables, topicViews, vanishedFile } from './query-views.ts';
 
 export interface QueryResult {
   columns: QueryColumn[];
@@ -61,7 +61,7 @@ const VANISHED_RETRIES = 2;
 /**
  * Runs read-only SQL over the lakehouse: `bags` and `projections` from the catalog, `messages`,
  * `raw_messages`, `events` and one view per projected topic, named by the topic (`"/odom"`), over the
- * Hive-partitioned parquet files the catalog lists as committed (see defineViews). A listed file that
+ * Hive-partitioned parquet files the catalog lists as committed (see openViews). A listed file that
  * can't be read (torn by a power cut, emptied, deleted by hand) is left out with a warning naming it, so it
  * costs its own rows and no query fails for it. Anything but a SELECT is refused before it runs.
  */
