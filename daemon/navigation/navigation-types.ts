@@ -21,6 +21,12 @@ export interface NavigationResult {
   /** Sim or robot time the drive took, seconds (from message stamps). */
   elapsedS: number;
   /**
+   * Whether the navigator had sent the robot a motion command for this goal (a drive cancelled right after
+   * its first command has moved for 0 s of robot time, yet it has started). Absent from navigators that do
+   * not say.
+   */
+  commanded?: boolean;
+  /**
    * Where the robot was sent: the goal asked for, or, when that is too close to a wall for the robot, the
    * nearest spot it fits in (up to the planner's snapRadius away). Absent when no plan was made.
    */

@@ -174,4 +174,20 @@ describe('Navigator safety frames', () => {
     });
     expect(r.twists.at(-1)).toEqual({ linear: 0, angular: 0 });
   });
+
+  it('says whether it had sent a motion command: a drive cancelled right after its first has 0 s of robot time, yet it started', async () => {
+    const r = await robotAtStart();
+    const before = r.nav.navigateTo(goal, { timeoutS: 60 });
+    await tick();
+    r.nav.cancel('changed my mind');
+    await expect(before).resolves.toMatchObject({ outcome: 'cancelled', elapsedS: 0, commanded: false });
+
+    const result = r.nav.navigateTo(goal, { timeoutS: 60 });
+    await tick();
+    await r.odom(0.1, start); // the first /odom of this goal: it sends a drive command, and its robot time starts here
+    expect(r.twists.at(-1)!.linear).toBeGreaterThan(0);
+    r.nav.cancel('changed my mind');
+    await expect(result).resolves.toMatchObject({ outcome: 'cancelled', elapsedS: 0, commanded: true });
+    expect(r.twists.at(-1)).toEqual({ linear: 0, angular: 0 });
+  });
 });

@@ -25,6 +25,8 @@ interface ActiveGoal {
   goal: Point2D;
   follower: PathFollower;
   startS: number | undefined;
+  /** Whether a motion command (a nonzero Twist) has been sent for this goal. */
+  commanded: boolean;
   planLength: number;
   timeoutS: number;
   /** Robot time since when no fresh /scan has been seen, while that lasts. */
@@ -193,6 +195,7 @@ export class Navigator {
         goal: plan.goal,
         follower: this.#follower(plan.path),
         startS: undefined,
+        commanded: false,
         planLength: plan.length,
         timeoutS,
         scanStaleSinceS: undefined,
@@ -286,6 +289,7 @@ export class Navigator {
       active.blockedSinceS ??= now;
       if (now - active.blockedSinceS >= blockedReplanS && !this.#planAround(active, this.#scan!)) return;
     } else active.blockedSinceS = undefined;
+    if (command.linear !== 0 || command.angular !== 0) active.commanded = true;
     this.#sendTwist(command.linear, command.angular);
   }
 
@@ -348,6 +352,7 @@ export class Navigator {
       ...result,
       planLength: active.planLength,
       elapsedS: active.startS === undefined ? 0 : this.#poseTimeS - active.startS,
+      commanded: active.commanded,
       goal: active.goal,
       goalOffsetM: distance(active.goal, active.requested),
     });

@@ -116,6 +116,27 @@ const endless: NavigationService = {
   navigateTo: (_goal, { signal }) => new Promise((resolve) => signal!.addEventListener('abort', () => resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) }), { once: true })),
 };
 
+describe('the drive a cancelled navigate_to reports', () => {
+  /** A navigator that has sent its first drive command when cancelled, before any robot time passed. */
+  const justStarted = (commanded: boolean): NavigationService => ({
+    pose: { x: 0.5, y: 0.5 },
+    navigateTo: (_goal, { signal }) => new Promise((resolve) => signal!.addEventListener('abort', () => resolve({ reached: false, outcome: 'cancelled', message: 'cancelled by ada', elapsedS: 0, commanded }), { once: true })),
+  });
+
+  for (const [commanded, said] of [
+    [true, 'cancelled by ada; the robot stopped at (0.50, 0.50) after 0.0 s of driving (robot time), 0.50 m (straight line) from (1.00, 0.50)'],
+    [false, 'cancelled by ada; it had not started driving: the robot is at (0.50, 0.50), 0.50 m (straight line) from (1.00, 0.50)'],
+  ] as const) {
+    it(`says the robot ${commanded ? 'had' : 'had not'} started when the navigator ${commanded ? 'had' : 'had not'} sent a drive command`, async () => {
+      const agent = await startAgent(agentContext(), { navigation: justStarted(commanded) });
+      const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 0.5 }), 'http');
+      await acting(agent, run.run_id);
+      await agent.cancel(run.run_id, 'ada');
+      expect(resultsOf(agent.getRun(run.run_id)!.events)).toEqual([cutOff('navigate_to', 'cancelled', `navigation to (1, 0.5) failed (cancelled): ${said}`)]);
+    });
+  }
+});
+
 describe('a natural-language run cancelled while its tool acts', () => {
   it('journals the tool call the model made as cancelled, and asks the model nothing more', async () => {
     const { faux, model } = fauxModel();

@@ -32,11 +32,12 @@ const round = (v: number) => Math.round(v * 1000) / 1000;
  * What a drive that did not arrive had done, when the robot moved or was stopped: where the robot is, how
  * far (straight line) it had left, how long it drove (robot time).
  */
-function whereStopped(pose: { x: number; y: number } | undefined, goal: { x: number; y: number }, result: { outcome: string; elapsedS?: number }): string {
+function whereStopped(pose: { x: number; y: number } | undefined, goal: { x: number; y: number }, result: { outcome: string; elapsedS?: number; commanded?: boolean }): string {
   const driven = result.elapsedS ?? 0;
-  if (!pose || (driven === 0 && result.outcome !== 'cancelled')) return '';
+  const started = driven > 0 || result.commanded === true;
+  if (!pose || (!started && result.outcome !== 'cancelled')) return '';
   const left = `${Math.hypot(goal.x - pose.x, goal.y - pose.y).toFixed(2)} m (straight line) from (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)})`;
   const at = `(${pose.x.toFixed(2)}, ${pose.y.toFixed(2)})`;
-  if (driven === 0) return `; it had not started driving: the robot is at ${at}, ${left}`;
+  if (!started) return `; it had not started driving: the robot is at ${at}, ${left}`;
   return `; the robot stopped at ${at} after ${driven.toFixed(1)} s of driving (robot time), ${left}`;
 }
