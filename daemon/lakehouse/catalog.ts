@@ -8,6 +8,10 @@ export function lakehousePaths(dataDir: string) {
   return { root, catalog: join(root, 'catalog.duckdb'), tables: join(root, 'tables'), staging: join(root, 'staging') };
 }
 
+// Every column a catalog has today is in its CREATE TABLE: a new catalog never needs an ALTER. DuckDB can't
+// replay an `ALTER TABLE ... ADD COLUMN` of a table with a `DEFAULT current_timestamp` column from its
+// write-ahead log (INTERNAL Error: Failure while replaying WAL file), so a crash or a full disk between such
+// an ALTER and the next checkpoint left a catalog that never opened again for writing.
 const SCHEMA = [
   `CREATE TABLE IF NOT EXISTS bags (
     segment_id VARCHAR PRIMARY KEY,
@@ -27,19 +31,38 @@ const SCHEMA = [
     indexed_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
     parquet_files VARCHAR[] NOT NULL,
     raw_messages BIGINT NOT NULL DEFAULT 0,
-    warnings VARCHAR[] NOT NULL DEFAULT []
+    warnings VARCHAR[] NOT NULL DEFAULT [],
+    seq BIGINT
   )`,
   `CREATE TABLE IF NOT EXISTS projections (topic VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, table_name VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`,
-  // Set when retention deletes the file. The row stays: its last_seq is where indexing of the journal resumes.
-  `ALTER TABLE event_files ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMP`,
+  `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp, deleted_at TIMESTAMP, seq BIGINT)`,
   // The order rows were committed in, shared by both tables: retention deletes oldest first by it, because
   // file mtimes and timestamps follow the wall clock, which steps (no RTC, NTP, GPS glitches). Rows from
   // before this column existed have none and count as older than every row that has one.
   `CREATE SEQUENCE IF NOT EXISTS catalog_seq`,
-  `ALTER TABLE bags ADD COLUMN IF NOT EXISTS seq BIGINT`,
-  `ALTER TABLE event_files ADD COLUMN IF NOT EXISTS seq BIGINT`,
 ];
+
+/**
+ * Columns added after a table's first version, which catalogs made before them get by ALTER (then a
+ * checkpoint at once, so the write-ahead log holds the ALTER for milliseconds, see SCHEMA). event_files'
+ * deleted_at is set when retention deletes the file; the row stays, its last_seq is where indexing of the
+ * journal resumes.
+ */
+const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] = [
+  { table: 'event_files', column: 'deleted_at', type: 'TIMESTAMP' },
+  { table: 'bags', column: 'seq', type: 'BIGINT' },
+  { table: 'event_files', column: 'seq', type: 'BIGINT' },
+];
+
+async function migrate(conn: DuckDBConnection): Promise<void> {
+  for (const statement of SCHEMA) await conn.run(statement);
+  const present = new Set(
+    (await (await conn.runAndReadAll("SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'")).getRows()).map((r) => String(r[0])),
+  );
+  const missing = ADDED_COLUMNS.filter((c) => !present.has(`${c.table}.${c.column}`));
+  for (const { table, column, type } of missing) await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+  if (missing.length > 0) await conn.run('CHECKPOINT');
+}
 
 /** SQL for the next value of the catalog's commit order (see `seq` above). */
 export const NEXT_SEQ = "nextval('catalog_seq')";
@@ -54,6 +77,13 @@ export const CATALOG_WAIT_MS = 10_000;
  * it lists (all of them) and indexes the recorded bags under <data_dir>/bags again. Other messages as they are.
  */
 export function withDamageHint(catalogPath: string, message: string): string {
+  if (/Failure while replaying WAL/.test(message)) {
+    return (
+      `${message.split('\n')[0]!.replace(/[!.]$/, '')}. The catalog's write-ahead log can't be replayed (a crash or a full disk while its tables were being created or ` +
+      `upgraded left it so): move it aside (mv ${catalogPath}.wal ${catalogPath}.wal.unreplayable); the daemon then indexes the recorded bags under ` +
+      '<data_dir>/bags that the catalog lacks again, and `auraison-edge bag import` takes bags imported since the last checkpoint again'
+    );
+  }
   if (!/not a valid DuckDB database file|Could not read enough bytes|[Cc]orrupt|checksum|Serialization Error/.test(message)) return message;
   return (
     `${message.split('\n')[0]!.replace(/[!.]$/, '')}. The catalog is damaged: move it aside (mv ${catalogPath} ${catalogPath}.damaged); the daemon then starts a new one ` +
@@ -107,7 +137,7 @@ export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBCon
   try {
     const conn = await instance.connect();
     try {
-      if (!readOnly) for (const statement of SCHEMA) await conn.run(statement);
+      if (!readOnly) await migrate(conn);
       return await work(conn);
     } catch (error) {
       // A catalog torn past its header opens, and fails on the first read: say so, and what to do.
