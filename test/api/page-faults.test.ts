@@ -104,6 +104,9 @@ describe('the status page across a daemon restart', () => {
     const journal = new MemoryJournal();
     api = new ApiComponent({ ...h.ctx, journal }, { ...h.ctx.config.api, port: Number(port) });
     await api.start();
+    // Reconnected to the new daemon (the tab's "events: open" may still be the old stream's, not yet seen
+    // closed): its reset streams from the new journal's end, so what is appended before would not be listed.
+    await waitFor(() => api!.server!.hub.clients === 1, 'the tab to reconnect to the restarted daemon', 20_000);
     await page.locator('#stream', { hasText: 'events: open' }).waitFor({ timeout: 20_000 });
     await journal.append('agent_event', event('after the restart'));
     await page.locator('#events li', { hasText: 'after the restart' }).waitFor({ timeout: 20_000 });
