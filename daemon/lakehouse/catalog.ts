@@ -56,12 +56,17 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
 
 async function migrate(conn: DuckDBConnection): Promise<void> {
   for (const statement of SCHEMA) await conn.run(statement);
-  const present = new Set(
-    (await (await conn.runAndReadAll("SELECT table_name || '.' || column_name FROM duckdb_columns() WHERE database_name = current_database() AND schema_name = 'main'")).getRows()).map((r) => String(r[0])),
-  );
-  const missing = ADDED_COLUMNS.filter((c) => !present.has(`${c.table}.${c.column}`));
-  for (const { table, column, type } of missing) await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
-  if (missing.length > 0) await conn.run('CHECKPOINT');
+  // One statement that binds every added column: it fails only on a catalog that lacks one (the usual
+  // open costs about what SELECT 1 does; reading duckdb_columns() cost 10 times that).
+  const probe = `SELECT ${ADDED_COLUMNS.map((c, i) => `t${i}.${c.column}`).join(', ')} FROM ${ADDED_COLUMNS.map((c, i) => `${c.table} t${i}`).join(', ')} LIMIT 0`;
+  try {
+    await conn.run(probe);
+    return;
+  } catch {
+    // A catalog from before one of them: add what is missing.
+  }
+  for (const { table, column, type } of ADDED_COLUMNS) await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+  await conn.run('CHECKPOINT');
 }
 
 /** SQL for the next value of the catalog's commit order (see `seq` above). */
