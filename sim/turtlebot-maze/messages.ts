@@ -1,5 +1,7 @@
 import type { Grid } from '../../daemon/navigation/grid.ts';
 import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { WheelJoints } from './robot.ts';
+import { BURGER_MODEL, jointTransform, WHEEL_JOINTS, type UrdfJoint } from './urdf.ts';
 import type { WorldScan } from './world.ts';
 
 /** ROS 2 message objects (as @foxglove/rosmsg2-serialization writes them) for what the sim publishes. */
@@ -60,23 +62,52 @@ function transform(time: number, parent: string, child: string, x: number, y: nu
   };
 }
 
-/** odom -> base_footprint, what the TurtleBot3 node broadcasts on /tf. */
-export function odomTfMessage(time: number, pose: Pose2D) {
-  return { transforms: [transform(time, 'odom', 'base_footprint', pose.x, pose.y, 0, pose.yaw)] };
+/** A URDF joint's transform at `position`, as robot_state_publisher broadcasts it. */
+function jointTf(time: number, joint: UrdfJoint, position?: number) {
+  return { header: { stamp: simStamp(time), frame_id: joint.parent }, child_frame_id: joint.child, transform: jointTransform(joint, position) };
 }
 
 /**
- * The static transforms on /tf_static: map -> odom (identity: the sim's odometry is drift-free, so it stands
- * in for localization), base_footprint -> base_link and base_link -> base_scan (the burger's URDF).
+ * What a TurtleBot3 broadcasts on /tf, in one message: odom -> base_footprint (its diff drive), and
+ * base_link -> wheel_left_link and wheel_right_link turned by the wheels' angles (robot_state_publisher, from
+ * /joint_states), all with one stamp.
  */
-export function staticTfMessage(scanMount: { x: number; y: number; z: number }) {
+export function odomTfMessage(time: number, pose: Pose2D, wheels: WheelJoints) {
   return {
     transforms: [
-      transform(0, 'map', 'odom', 0, 0, 0, 0),
-      transform(0, 'base_footprint', 'base_link', 0, 0, 0.01, 0),
-      transform(0, 'base_link', 'base_scan', scanMount.x, scanMount.y, scanMount.z, 0),
+      transform(time, 'odom', 'base_footprint', pose.x, pose.y, 0, pose.yaw),
+      jointTf(time, WHEEL_JOINTS.left, wheels.leftPosition),
+      jointTf(time, WHEEL_JOINTS.right, wheels.rightPosition),
     ],
   };
+}
+
+/**
+ * The static transforms on /tf_static, in one message (the topic is latched with depth 1, so a second message
+ * would hide the first from a late subscriber): map -> odom (identity: the sim's odometry is drift-free, so it
+ * stands in for localization), then the burger URDF's fixed joints, as robot_state_publisher sends them
+ * (base_footprint -> base_link, base_link -> caster_back_link and base_scan).
+ */
+export function staticTfMessage() {
+  const fixed = BURGER_MODEL.joints.filter((j) => j.type === 'fixed').map((j) => jointTf(0, j));
+  return { transforms: [transform(0, 'map', 'odom', 0, 0, 0, 0), ...fixed] };
+}
+
+/** sensor_msgs/JointState of the wheels, as Gazebo's joint state publisher sends it for a TurtleBot3 (30 Hz). */
+export function jointStateMessage(time: number, wheels: WheelJoints) {
+  return {
+    header: { stamp: simStamp(time), frame_id: '' },
+    name: [WHEEL_JOINTS.left.name, WHEEL_JOINTS.right.name],
+    position: [wheels.leftPosition, wheels.rightPosition],
+    velocity: [wheels.leftVelocity, wheels.rightVelocity],
+    // The sim models no motor torque: an empty effort is JointState's "not measured".
+    effort: [],
+  };
+}
+
+/** std_msgs/String on /robot_description: the URDF, as robot_state_publisher latches it. */
+export function robotDescriptionMessage(urdf: string) {
+  return { data: urdf };
 }
 
 export function occupancyGridMessage(grid: Grid) {

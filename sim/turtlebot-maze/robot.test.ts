@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { normalizeAngle } from '../../daemon/navigation/geometry.ts';
 import type { Rect } from './maze.ts';
 import { BURGER, DiffDriveRobot } from './robot.ts';
+import { Rng } from './rng.ts';
 
 const wallAtX1: Rect[] = [{ x0: 1, y0: -5, x1: 1.1, y1: 5 }];
 
@@ -60,6 +62,48 @@ describe('DiffDriveRobot', () => {
     // Without the wall it would have reached y ≈ 0.83; sliding keeps the y component going.
     expect(p.y).toBeGreaterThan(0.75);
     expect(robot.collisions).toBe(1);
+  });
+
+  it('turns its wheels by the kinematics: r (L + R) / 2 is the path, r (R - L) / separation the turn', () => {
+    const robot = new DiffDriveRobot({ pose: { x: 0, y: 0, yaw: 0 }, walls: [] });
+    const { wheelRadius: r, wheelSeparation: b } = BURGER;
+    let turn = 0;
+    const go = (seconds: number, linear: number, angular: number) => {
+      for (let t = 0; t < seconds - 1e-9; t += 0.01) {
+        const yaw = robot.pose.yaw;
+        robot.step(0.01, { linear, angular });
+        turn += normalizeAngle(robot.pose.yaw - yaw);
+      }
+    };
+    go(2, 0.2, 0); // straight: both wheels alike, by the distance over the radius
+    let w = robot.wheels;
+    expect(w.leftPosition).toBe(w.rightPosition);
+    expect(w.leftPosition * r).toBeCloseTo(robot.distance, 12);
+    go(2, 0, 2); // on the spot (after braking from 0.2 m/s): equal and opposite
+    const before = robot.wheels;
+    const travelled = robot.distance;
+    go(1, 0, -1.5);
+    w = robot.wheels;
+    expect(w.leftPosition - before.leftPosition).toBeCloseTo(-(w.rightPosition - before.rightPosition), 12);
+    expect(robot.distance).toBe(travelled);
+    go(3, 0.15, 0.9); // arcs: the mean is the path, the difference the turn
+    w = robot.wheels;
+    expect((r * (w.leftPosition + w.rightPosition)) / 2).toBeCloseTo(robot.distance, 5); // an arc's steps as chords
+    expect((r * (w.rightPosition - w.leftPosition)) / b).toBeCloseTo(turn, 12);
+    expect(w.leftVelocity).toBeCloseTo((0.15 - (0.9 * b) / 2) / r, 12);
+    expect(w.rightVelocity).toBeCloseTo((0.15 + (0.9 * b) / 2) / r, 12);
+  });
+
+  it('counts wheel turns as encoders do: slip and a wall move the robot, not its wheels', () => {
+    const clean = new DiffDriveRobot({ pose: { x: 0, y: 0, yaw: 0 }, walls: [] });
+    const slipping = new DiffDriveRobot({ pose: { x: 0, y: 0, yaw: 0 }, walls: [], slip: 0.2, rng: new Rng(5) });
+    const blocked = new DiffDriveRobot({ pose: { x: 0.7, y: 0, yaw: 0 }, walls: wallAtX1 });
+    for (const robot of [clean, slipping, blocked]) drive(robot, 3, 0.2, 0);
+    expect(slipping.pose.x).not.toBeCloseTo(clean.pose.x, 3);
+    expect(slipping.wheels).toEqual(clean.wheels);
+    expect(blocked.collisions).toBe(1);
+    expect(blocked.wheels).toEqual(clean.wheels);
+    expect(blocked.distance).toBeLessThan(clean.distance / 2);
   });
 
   it('refuses a start pose that overlaps a wall', () => {

@@ -18,8 +18,23 @@ export type DiffDriveLimits = {
 /**
  * TurtleBot3 burger: the datasheet's top speeds, a 0.105 m footprint circle, and accelerations like the
  * ones nav2's burger profile assumes (rounded down for linear, so braking distance stays about 2.5 cm).
+ * Wheels as turtlebot3_node's burger parameters: radius 0.033 m, 0.160 m apart (axle centre to centre).
  */
-export const BURGER = { radius: 0.105, maxLinear: 0.22, maxAngular: 2.84, maxLinearAccel: 1.0, maxAngularAccel: 3.2 } as const;
+export const BURGER = {
+  radius: 0.105,
+  wheelRadius: 0.033,
+  wheelSeparation: 0.16,
+  maxLinear: 0.22,
+  maxAngular: 2.84,
+  maxLinearAccel: 1.0,
+  maxAngularAccel: 3.2,
+} as const;
+
+/**
+ * The wheel joints as /joint_states reports them: angle turned since the start (rad, not wrapped; positive
+ * rolls the robot forward, for either wheel) and angular velocity (rad/s).
+ */
+export type WheelJoints = { leftPosition: number; rightPosition: number; leftVelocity: number; rightVelocity: number };
 
 export type DiffDriveOptions = {
   pose: Pose2D;
@@ -62,6 +77,8 @@ export class DiffDriveRobot {
   #inContact = false;
   #collisions = 0;
   #distance = 0;
+  #leftWheel = 0;
+  #rightWheel = 0;
 
   constructor(options: DiffDriveOptions) {
     const { pose, walls, radius = BURGER.radius, limits = {}, slip = 0, rng } = options;
@@ -106,6 +123,19 @@ export class DiffDriveRobot {
     return this.#distance;
   }
 
+  /**
+   * The wheels, from the wheel velocities (the twist), as their encoders count them: slip and a wall the
+   * robot pushes against change how far it goes over the ground, not how far its wheels turn.
+   */
+  get wheels(): WheelJoints {
+    return {
+      leftPosition: this.#leftWheel,
+      rightPosition: this.#rightWheel,
+      leftVelocity: wheelSpeed(this.#linear, this.#angular, LEFT),
+      rightVelocity: wheelSpeed(this.#linear, this.#angular, RIGHT),
+    };
+  }
+
   /** Gap between the footprint and the nearest wall, metres (negative would mean overlap). */
   clearance(x = this.#x, y = this.#y): number {
     let d = Infinity;
@@ -121,6 +151,8 @@ export class DiffDriveRobot {
     const targetAngular = clamp(command.angular, maxAngular);
     this.#linear = approach(this.#linear, targetLinear, maxLinearAccel * dt);
     this.#angular = approach(this.#angular, targetAngular, maxAngularAccel * dt);
+    this.#leftWheel += wheelSpeed(this.#linear, this.#angular, LEFT) * dt;
+    this.#rightWheel += wheelSpeed(this.#linear, this.#angular, RIGHT) * dt;
 
     if (this.#slip > 0 && this.#rng) {
       // First-order autoregressive drift with stationary sigma = slip, whatever dt is.
@@ -189,6 +221,14 @@ export class DiffDriveRobot {
       this.#inContact = false;
     }
   }
+}
+
+const LEFT = -1;
+const RIGHT = 1;
+
+/** rad/s of a burger wheel: a left turn (angular > 0) speeds the right wheel up and slows the left. */
+function wheelSpeed(linear: number, angular: number, side: typeof LEFT | typeof RIGHT): number {
+  return (linear + (side * angular * BURGER.wheelSeparation) / 2) / BURGER.wheelRadius;
 }
 
 function clamp(v: number, limit: number): number {

@@ -3,35 +3,45 @@ import type { Publisher, Subscription } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { Pose2D } from '../../daemon/navigation/geometry.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
-import { LDS_MOUNT } from './lidar.ts';
 import { generateMaze, type Maze } from './maze.ts';
-import { clockMessage, laserScanMessage, occupancyGridMessage, odometryMessage, odomTfMessage, staticTfMessage } from './messages.ts';
+import {
+  clockMessage,
+  jointStateMessage,
+  laserScanMessage,
+  occupancyGridMessage,
+  odometryMessage,
+  odomTfMessage,
+  robotDescriptionMessage,
+  staticTfMessage,
+} from './messages.ts';
 import { rasterize } from './occupancy.ts';
 import { StepRate } from './schedule.ts';
+import { BURGER_URDF } from './urdf.ts';
 import { MazeWorld } from './world.ts';
 
 /** Physics steps per sim second (10 ms steps). /clock is published every step. */
 const STEP_HZ = 100;
 const PHYSICS_DT = 1 / STEP_HZ;
-/** /odom and /tf at 30 Hz, as the TurtleBot3's diff drive; /scan at 5 Hz, as the LDS-01. */
+/** /odom, /tf and /joint_states at 30 Hz, as the TurtleBot3's diff drive and joint states; /scan at 5 Hz, as the LDS-01. */
 const ODOM_HZ = 30;
 const SCAN_HZ = 5;
 // Longest single pacing sleep, wall ms: a slow sim waits in slices, so stop() never waits on a long timer
 // and no timer exceeds Node's 2^31-1 ms (beyond which it fires after 1 ms).
 const PACE_SLICE_MS = 100;
 
-type PubKey = 'scan' | 'odom' | 'tf' | 'tfStatic' | 'map' | 'clock';
+type PubKey = 'scan' | 'odom' | 'jointStates' | 'tf' | 'tfStatic' | 'robotDescription' | 'map' | 'clock';
 
 type Qos = { reliability: 'best_effort' | 'reliable'; durability: 'volatile' | 'transient_local'; depth: number };
 // What the ROS 2 publishers offer, as a recorded bag's offered_qos_profiles (ros2 bag play republishes with them).
 const SENSOR_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 5 }; // rclcpp::SensorDataQoS
-const LATCHED_QOS: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 }; // map_server, tf2 static
+const LATCHED_QOS: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 }; // map_server, tf2 static, robot_state_publisher
 const TF_QOS: Qos = { reliability: 'reliable', durability: 'volatile', depth: 100 }; // tf2_ros::DynamicBroadcasterQoS
 const CLOCK_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 1 }; // rclcpp::ClockQoS
 
 /**
  * The turtlebot-maze simulator as a daemon component. It publishes CDR on the bus exactly as a TurtleBot3
- * in Gazebo would (/scan, /odom, /tf, /tf_static, /map, /clock) and drives the robot from /cmd_vel.
+ * in Gazebo would (/scan, /odom, /joint_states, /tf, /tf_static, /robot_description, /map, /clock) and drives
+ * the robot from /cmd_vel.
  *
  * Determinism: time advances in fixed physics steps; after each step the sim yields to the event loop, so
  * every subscriber has handled what was published (and any /cmd_vel it sent back is applied) before the
@@ -83,13 +93,16 @@ export class TurtlebotMazeSim implements Component {
     this.#pubs = {
       scan: adv('/scan', 'sensor_msgs/msg/LaserScan', SENSOR_QOS),
       odom: adv('/odom', 'nav_msgs/msg/Odometry', undefined),
+      jointStates: adv('/joint_states', 'sensor_msgs/msg/JointState', undefined),
       tf: adv('/tf', 'tf2_msgs/msg/TFMessage', TF_QOS),
       tfStatic: adv('/tf_static', 'tf2_msgs/msg/TFMessage', LATCHED_QOS),
+      robotDescription: adv('/robot_description', 'std_msgs/msg/String', LATCHED_QOS),
       map: adv('/map', 'nav_msgs/msg/OccupancyGrid', LATCHED_QOS),
       clock: adv('/clock', 'rosgraph_msgs/msg/Clock', CLOCK_QOS),
     };
     this.#publish('map', 'nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize(this.maze)));
-    this.#publish('tfStatic', 'tf2_msgs/msg/TFMessage', staticTfMessage(LDS_MOUNT));
+    this.#publish('tfStatic', 'tf2_msgs/msg/TFMessage', staticTfMessage());
+    this.#publish('robotDescription', 'std_msgs/msg/String', robotDescriptionMessage(BURGER_URDF));
     bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close(); // declares the type
     this.#cmdSub = bus.subscribe({
       name: 'sim',
@@ -190,8 +203,10 @@ export class TurtlebotMazeSim implements Component {
       this.#publish('clock', 'rosgraph_msgs/msg/Clock', clockMessage(t));
       if (odomRate.due(step)) {
         const pose = this.world.pose();
+        const wheels = this.world.wheels();
         this.#publish('odom', 'nav_msgs/msg/Odometry', odometryMessage(t, pose, this.world.twist()));
-        this.#publish('tf', 'tf2_msgs/msg/TFMessage', odomTfMessage(t, pose));
+        this.#publish('jointStates', 'sensor_msgs/msg/JointState', jointStateMessage(t, wheels));
+        this.#publish('tf', 'tf2_msgs/msg/TFMessage', odomTfMessage(t, pose, wheels));
       }
       if (scanRate.due(step)) this.#publish('scan', 'sensor_msgs/msg/LaserScan', laserScanMessage(this.world.scan()));
       // Let every subscriber handle this step's messages (and answer on /cmd_vel) before physics moves on.

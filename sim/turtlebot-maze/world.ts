@@ -2,7 +2,7 @@ import type { Pose2D } from '../../daemon/navigation/geometry.ts';
 import { LDS_MOUNT, Lidar, type LaserScan } from './lidar.ts';
 import type { Maze } from './maze.ts';
 import { Rng } from './rng.ts';
-import { DiffDriveRobot, type Twist2D } from './robot.ts';
+import { DiffDriveRobot, type Twist2D, type WheelJoints } from './robot.ts';
 
 export type MazeWorldOptions = {
   maze: Maze;
@@ -111,6 +111,11 @@ export class MazeWorld {
 
   twist(): Twist2D {
     return this.#robot.twist;
+  }
+
+  /** The wheel joints (wheel_left_joint, wheel_right_joint): what /joint_states reports. */
+  wheels(): WheelJoints {
+    return this.#robot.wheels;
   }
 
   /** An LDS-01 scan from base_scan (LDS_MOUNT on base_link), taken now. */

@@ -98,19 +98,25 @@ describe('turtlebot-maze as ROS tools read it', () => {
     expect(daemon.bus.topicQos('/clock')).toEqual({ reliability: 'best_effort', durability: 'volatile', depth: 1 }); // ClockQoS
   });
 
-  it('has the TF tree map -> odom -> base_footprint -> base_link -> base_scan of a burger (REP 105)', () => {
+  it('has the TF tree map -> odom -> base_footprint -> base_link -> base_scan, caster and wheels of a burger (REP 105)', () => {
     const statics = of<{ transforms: Tf[] }>('/tf_static');
     expect(statics).toHaveLength(1);
     const edges = statics[0]!.transforms.map((t) => [t.header.frame_id, t.child_frame_id, t.transform.translation]);
     expect(edges).toEqual([
       ['map', 'odom', { x: 0, y: 0, z: 0 }],
       ['base_footprint', 'base_link', { x: 0, y: 0, z: expect.closeTo(0.01, 9) }],
+      ['base_link', 'caster_back_link', { x: expect.closeTo(-0.081, 9), y: 0, z: expect.closeTo(-0.004, 9) }],
       ['base_link', 'base_scan', { x: expect.closeTo(-0.032, 9), y: 0, z: expect.closeTo(0.172, 9) }],
     ]);
     const dynamic = of<{ transforms: Tf[] }>('/tf');
     expect(dynamic.length).toBeGreaterThan(150);
     for (const m of dynamic) {
-      expect(m.transforms.map((t) => [t.header.frame_id, t.child_frame_id])).toEqual([['odom', 'base_footprint']]);
+      // The base's odometry, and the wheels robot_state_publisher turns from /joint_states.
+      expect(m.transforms.map((t) => [t.header.frame_id, t.child_frame_id])).toEqual([
+        ['odom', 'base_footprint'],
+        ['base_link', 'wheel_left_link'],
+        ['base_link', 'wheel_right_link'],
+      ]);
       expect(m.transforms[0]!.transform.translation.z).toBe(0);
     }
   });

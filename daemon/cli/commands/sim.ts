@@ -15,7 +15,7 @@ export const command: Command = {
                                     [--duration S] [--speed N] [--config FILE] [--log-level LEVEL] [--json]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
-/scan, /odom, /tf, /tf_static, /map, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
+/scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
 the deterministic navigation skill: A* on /map and a path follower on /odom, with /scan as a safety stop.
 No model is needed. Everything else the config turns on (recorder, API, ...) runs too.
 
