@@ -62,7 +62,13 @@ export class DataDirLock {
     this.#server = server;
   }
 
-  static async acquire(dataDir: string, configFile: string | undefined): Promise<DataDirLock> {
+  /**
+   * `warn` hears what did not stop the start: on a full disk run/daemon.json can't be written, and on Linux
+   * (where the kernel's lock, not that file, keeps a second daemon out) the daemon starts anyway, since it
+   * is what frees space (retention) and says the disk is full (health). Only the message of a second
+   * daemon is poorer then (`in use by another daemon`, no pid).
+   */
+  static async acquire(dataDir: string, configFile: string | undefined, warn?: (message: string) => void): Promise<DataDirLock> {
     prepareDataDir(dataDir);
     const owner = readOwner(dataDir);
     let server: Server | undefined;
@@ -77,6 +83,13 @@ export class DataDirLock {
     try {
       writeOwner(dataDir, { pid: process.pid, started_at: new Date().toISOString(), config_file: configFile ?? null });
     } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (server && (code === 'ENOSPC' || code === 'EDQUOT')) {
+        // A dead daemon's file would name it as the holder to a second daemon: gone (unlinking takes no space).
+        rmSync(ownerPath(dataDir), { force: true });
+        warn?.(`data dir: cannot write ${ownerPath(dataDir)} (${(error as Error).message}): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`);
+        return new DataDirLock(dataDir, server);
+      }
       server?.close();
       throw new DataDirError(`data_dir ${dataDir}: cannot write run/daemon.json: ${(error as Error).message}`);
     }
@@ -129,8 +142,13 @@ export function readOwner(dataDir: string): DataDirOwner | undefined {
 function writeOwner(dataDir: string, owner: DataDirOwner): void {
   const path = ownerPath(dataDir);
   mkdirSync(dirname(path), { recursive: true });
-  writeFileSync(`${path}.tmp`, `${JSON.stringify(owner, null, 2)}\n`);
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, `${JSON.stringify(owner, null, 2)}\n`);
+    renameSync(`${path}.tmp`, path);
+  } catch (error) {
+    rmSync(`${path}.tmp`, { force: true }); // a full disk leaves it empty or cut short
+    throw error;
+  }
 }
 
 /** Whether process `pid` exists (EPERM: it does, under another user). */

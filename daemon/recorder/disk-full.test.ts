@@ -38,7 +38,7 @@ describe('Recorder on a full disk', () => {
     expect(recorder.state).toBe('disk_full');
     // The first resume comes at the next check, finds the disk still full, and backs off.
     await waitFor(() => /failure 1 in a row/.test(recorder.health().reason ?? ''), 'a failed resume');
-    expect(recorder.health().reason).toMatch(/^disk full: recording stopped at \S+ \(ENOSPC: injected, write\); resuming failed at \S+ \(ENOSPC: injected, create, with 0 bytes and Infinity inodes free\); retrying in 1000 ms \(failure 1 in a row\), and resumes once 0 bytes and 16 inodes are free$/);
+    expect(recorder.health().reason).toMatch(/^disk full: recording stopped at \S+ \(ENOSPC: injected, write\); resuming failed at \S+ \(ENOSPC: injected, create; repairing rosbag2_\S+: rewriting rosbag2_\S+_0\.mcap \(1 KiB\), which takes about as much free space again until the copy replaces the original, with 0 bytes and Infinity inodes free\); retrying in 1000 ms \(failure 1 in a row\), and resumes once 0 bytes and 16 inodes are free$/);
     await waitChecks(3);
     expect(recorder.state).toBe('disk_full');
     expect(recorder.health().reason).toMatch(/failure 1 in a row/); // no retry before the backoff runs out

@@ -1,15 +1,16 @@
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { basename, join } from 'node:path';
 import type { Static } from 'typebox';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import { parseMetadata } from '../bags/metadata.ts';
 import { typeDescriptionHash } from '../bus/type-hash.ts';
 import type { RecorderConfig } from '../config/sections/bags.ts';
 import { BagWriter } from './bag-writer.ts';
 import type { Compressor } from './chunk-compression.ts';
 import { isFullDisk } from './recording-state.ts';
-import { repairBag } from './repair.ts';
+import { repairBag, RepairDiskFullError } from './repair.ts';
 import type { SegmentIO } from './segment-io.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
 import { RECORDING_MARKER } from './recording-marker.ts';
@@ -37,8 +38,15 @@ export class RecorderBags {
   #opened: string[] = [];
   /** Bags closed by rotation, still finishing in the background, and the one stop closes. */
   #closing = new Map<BagWriter, Promise<void>>();
-  /** Bags abandoned after an I/O error, waiting for their repair. */
+  /** Bags abandoned after an I/O error (or left open by a recorder before this one), waiting for their repair. */
   #abandoned: string[] = [];
+  /**
+   * The splits of abandoned bags that no metadata.yaml lists yet (the one cut off, those still closing), by
+   * bag: retention leaves them alone until the repair lists them and hands them to the lakehouse. Deleted
+   * before that (to make room on a full disk), a split's messages were gone, and the repair then said the
+   * bag held none.
+   */
+  #unfinished = new Map<string, string[]>();
   /** The abandoned bag being repaired now. */
   #repairing: string | undefined;
   #typeHashes = new Map<string, string | undefined>();
@@ -52,14 +60,24 @@ export class RecorderBags {
     return this.#opened;
   }
 
-  /** The bags retention must leave alone besides the one being written (see Recorder.active). */
-  active(): { bags: string[]; closing: string[] } {
-    return { bags: [...this.#abandoned], closing: [...[...this.#closing.keys()].map((w) => w.dir), ...(this.#repairing ? [this.#repairing] : [])] };
+  /** The bags retention must leave alone besides the one being written (see Recorder.active), and the unfinished splits of abandoned ones. */
+  active(): { bags: string[]; closing: string[]; files: string[] } {
+    return {
+      bags: [...this.#abandoned],
+      closing: [...[...this.#closing.keys()].map((w) => w.dir), ...(this.#repairing ? [this.#repairing] : [])],
+      files: [...this.#unfinished.values()].flat(),
+    };
+  }
+
+  /** Bags waiting for their repair. */
+  get abandoned(): readonly string[] {
+    return this.#abandoned;
   }
 
   /** A new bag directory, with its marker, and its writer. Throws the I/O error when it can't be made. */
   open(compressor: Compressor | undefined): BagWriter {
     const { bagsDir, settings, definitions, onSplitClosed, bus } = this.#o;
+    if (!existsSync(bagsDir)) mkdirSync(bagsDir, { recursive: true }); // a full disk kept start() from making it
     const dir = uniqueBagDir(bagsDir);
     mkdirSync(dir);
     try {
@@ -100,7 +118,7 @@ export class RecorderBags {
       .then(() => rmSync(join(full.dir, RECORDING_MARKER), { force: true }))
       .catch((error: unknown) => {
         // Left with its marker: repaired when recording resumes after an error, or at the next start.
-        this.#abandoned.push(full.dir);
+        this.#abandon(full.dir, full.activeFiles);
         this.#o.log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
       })
       .finally(() => this.#closing.delete(full));
@@ -121,6 +139,27 @@ export class RecorderBags {
     }
   }
 
+  /**
+   * Closes the bag being written when free space runs below `min_free_bytes` (room for its last chunk, its
+   * summary and metadata.yaml is what that margin is for): its splits are listed and handed to the
+   * lakehouse at once, and retention may free their space, oldest first. Abandoned instead, the cut split
+   * would need a repair, and the repair a copy of it, on a disk with no room to spare. A close that fails
+   * anyway (the disk filled meanwhile) leaves the bag abandoned, as after a write that failed.
+   */
+  async closeOrAbandon(writer: BagWriter): Promise<void> {
+    this.#closing.set(writer, Promise.resolve());
+    try {
+      await writer.close();
+      rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
+    } catch (error) {
+      this.#abandon(writer.dir, writer.activeFiles);
+      this.#o.log.warn({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes');
+      await writer.abandon().catch(() => undefined);
+    } finally {
+      this.#closing.delete(writer);
+    }
+  }
+
   /** Resolves once the bags closing in the background are closed (or abandoned). */
   async settled(): Promise<void> {
     await Promise.all(this.#closing.values());
@@ -128,7 +167,7 @@ export class RecorderBags {
 
   /** After an I/O error: the split being written is left for a repair, and so is the bag. */
   async abandon(writer: BagWriter): Promise<void> {
-    this.#abandoned.push(writer.dir);
+    this.#abandon(writer.dir, writer.activeFiles);
     try {
       await writer.abandon();
     } catch (abandonError) {
@@ -160,8 +199,14 @@ export class RecorderBags {
     return undefined;
   }
 
-  /** At start: bags left open are repaired, and every bag loses the temporary files of writers killed mid-write. */
-  async repairLeftovers(): Promise<void> {
+  /**
+   * At start: bags left open are repaired, and every bag loses the temporary files of writers killed
+   * mid-write. A bag whose repair a full disk stopped joins the abandoned ones (repaired before recording
+   * resumes, its unlisted splits kept from retention meanwhile); the first such failure is returned, for
+   * the recorder to start stopped on it.
+   */
+  async repairLeftovers(): Promise<{ error: NodeJS.ErrnoException; bag: string } | undefined> {
+    let blocked: { error: NodeJS.ErrnoException; bag: string } | undefined;
     for (const entry of readdirSync(this.#o.bagsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const dir = join(this.#o.bagsDir, entry.name);
@@ -172,8 +217,20 @@ export class RecorderBags {
         // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
         this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
       }
-      if (existsSync(join(dir, RECORDING_MARKER))) await this.#repair(dir);
+      if (!existsSync(join(dir, RECORDING_MARKER))) continue;
+      const error = (await this.#repair(dir, { quietIfFull: true })) as NodeJS.ErrnoException | undefined;
+      if (error && isFullDisk(error)) {
+        this.#abandon(dir, unlistedSplits(dir));
+        this.#o.log.warn({ bag: dir, err: error.message }, 'recorder: a bag left open could not be repaired yet: the disk is full. It is repaired before recording resumes, and its splits are kept until then');
+        blocked ??= { error, bag: dir };
+      }
     }
+    return blocked;
+  }
+
+  #abandon(dir: string, unfinished: string[]): void {
+    if (!this.#abandoned.includes(dir)) this.#abandoned.push(dir);
+    this.#unfinished.set(dir, [...new Set([...(this.#unfinished.get(dir) ?? []), ...unfinished])]);
   }
 
   /** Repairs a bag left open; returns the error when it could not be repaired (logged, but with `quietIfFull` a full disk). */
@@ -182,6 +239,7 @@ export class RecorderBags {
     try {
       const report = await repairBag(dir, { io: this.#o.io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
+      this.#unfinished.delete(dir); // listed now, and handed to the lakehouse below: retention's like any other
       if (report.empty) {
         // Killed before its first message reached the bag: finished as an empty bag, as a clean stop leaves one.
         this.#o.log.warn({ bag: dir }, 'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag');
@@ -195,6 +253,10 @@ export class RecorderBags {
       return undefined;
     } catch (error) {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
+      if (options.quietIfFull && error instanceof RepairDiskFullError) {
+        // Worded for health and the log, where recording resumes on its own once the repair has room (not `run bag repair`).
+        return Object.assign(new Error(`${error.reason}; repairing ${basename(dir)}${error.doing ? `: ${error.doing}` : ''}`), { code: error.code });
+      }
       if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;
       this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
       return error as Error;
@@ -207,6 +269,22 @@ export class RecorderBags {
   #typeHash(type: string): string | undefined {
     if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
     return this.#typeHashes.get(type);
+  }
+}
+
+/** The splits of a bag left open that its metadata.yaml does not list (all of them when it can't be read). */
+function unlistedSplits(dir: string): string[] {
+  let listed = new Set<string>();
+  try {
+    const meta = parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), join(dir, 'metadata.yaml'));
+    listed = new Set((meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) => basename(p)));
+  } catch {
+    // None listed: every split waits for the repair.
+  }
+  try {
+    return readdirSync(dir).filter((f) => f.endsWith('.mcap') && !listed.has(f)).map((f) => join(dir, f));
+  } catch {
+    return [];
   }
 }
 

@@ -12,7 +12,7 @@ import type { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
 import { RecorderBags } from './recorder-bags.ts';
 import { recorderMetrics } from './recorder-metrics.ts';
-import { RecordingState, type RecordingStatus } from './recording-state.ts';
+import { isFullDisk, RecordingState, type RecordingStatus } from './recording-state.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 import { TopicSubscriptions } from './topic-subscriptions.ts';
 
@@ -51,9 +51,11 @@ export interface RecorderOptions {
  * it falls behind (queue overflow, the disk too slow) or can't write (disk full), messages are dropped and
  * counted per topic, in metrics, status and the bag's metadata.yaml. Nothing is lost silently.
  *
- * When the disk fills, recording stops with a clear status and the daemon carries on; it resumes into a
- * new bag once free space is back above `min_free_bytes` and MIN_FREE_INODES inodes, after repairing the
- * one it had to abandon. A resume that fails (the disk still full) waits out the same backoff as `failed`.
+ * When the disk fills, recording stops with a clear status and the daemon carries on (a disk already full
+ * at start included); it resumes into a new bag once free space is back above `min_free_bytes` and
+ * MIN_FREE_INODES inodes. Below `min_free_bytes` the bag is closed; after a write that failed it is
+ * abandoned, and repaired before the resume (its unlisted splits kept from retention until then). A
+ * resume that fails (the disk still full) waits out the same backoff as `failed`.
  *
  * A bag is closed, and a new one started, once it spans `bag_max_duration_s` or holds `bag_max_splits`
  * splits, so a recorder that runs for months writes many bags of bounded size, not one that grows forever.
@@ -121,8 +123,8 @@ export class Recorder implements Component, MetricsProvider {
    * mid-close fails that close.
    */
   active(): { files: string[]; bags: string[]; closing: string[] } {
-    const files = this.#writer?.activeFiles ?? [];
-    const { bags: abandoned, closing } = this.#bags.active();
+    const { bags: abandoned, closing, files: unfinished } = this.#bags.active();
+    const files = [...(this.#writer?.activeFiles ?? []), ...unfinished];
     return { files, bags: [...(this.#writer ? [this.#writer.dir] : []), ...abandoned], closing };
   }
 
@@ -130,18 +132,50 @@ export class Recorder implements Component, MetricsProvider {
     return this.#recording.status;
   }
 
+  /**
+   * Starts recording, or, on a disk already full (below `min_free_bytes` or MIN_FREE_INODES, a bag it can't
+   * create, a bag left open whose repair needs room), starts stopped in `disk_full`: the daemon (and the
+   * retention that frees space) must come up on a full disk, and the disk check resumes recording once
+   * there is room, as after a disk that filled while recording.
+   */
   async start(): Promise<void> {
     this.#stopping = false;
-    mkdirSync(this.#o.bagsDir, { recursive: true });
-    await this.#bags.repairLeftovers();
+    let full: { error: NodeJS.ErrnoException; bag?: string } | undefined;
+    try {
+      mkdirSync(this.#o.bagsDir, { recursive: true });
+      full = await this.#bags.repairLeftovers();
+    } catch (error) {
+      if (!isFullDisk(error as NodeJS.ErrnoException)) throw error;
+      full = { error: error as NodeJS.ErrnoException };
+    }
     this.#compressor = await loadCompressor(this.#o.settings.compression);
-    this.#writer = this.#bags.open(this.#compressor);
-    this.#recording.set('recording');
+    full ??= await this.#shortAtStart();
+    if (!full) {
+      try {
+        this.#writer = this.#bags.open(this.#compressor);
+      } catch (error) {
+        if (!isFullDisk(error as NodeJS.ErrnoException)) throw error;
+        full = { error: error as NodeJS.ErrnoException };
+      }
+    }
+    if (full) this.#enterStopped(full.error, full.bag);
+    else this.#recording.set('recording');
     this.#unlisten = this.#o.bus.onTopic((topic) => this.#attach(topic));
     this.#flushTimer = setInterval(() => void this.#flush(), this.#o.settings.flush_interval_ms);
     this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#o.diskCheckMs ?? 1000);
     this.#flushTimer.unref();
     this.#diskTimer.unref();
+  }
+
+  /** ENOSPC when the disk is short of what recording needs, as the disk check finds it. */
+  async #shortAtStart(): Promise<{ error: NodeJS.ErrnoException } | undefined> {
+    try {
+      this.#recording.space = await this.#io.freeSpace(this.#o.bagsDir);
+    } catch {
+      return undefined; // statfs failing says nothing about space; the first write will tell
+    }
+    const short = this.#recording.shortage(this.#recording.space);
+    return short ? { error: Object.assign(new Error(short), { code: 'ENOSPC' }) } : undefined;
   }
 
   async stop(): Promise<void> {
@@ -315,7 +349,7 @@ export class Recorder implements Component, MetricsProvider {
       if (this.#stopping) return;
       const short = this.#recording.shortage(this.#recording.space);
       if (this.#recording.status === 'recording' && short) {
-        await this.#stopForError(Object.assign(new Error(short), { code: 'ENOSPC' }));
+        await this.#stopForError(Object.assign(new Error(short), { code: 'ENOSPC' }), true);
       } else if (this.#recording.status === 'disk_full' && !short) {
         await this.#resume();
       }
@@ -324,14 +358,18 @@ export class Recorder implements Component, MetricsProvider {
     }
   }
 
-  async #stopForError(error: NodeJS.ErrnoException): Promise<void> {
+  /**
+   * Stops recording: after a write that failed the bag is abandoned (a repair finishes it); when free space
+   * only ran short (`shortage`: room left) it is closed, so its splits are listed and handed over at once.
+   */
+  async #stopForError(error: NodeJS.ErrnoException, shortage = false): Promise<void> {
     if (this.#recording.status !== 'recording') return;
     this.#enterStopped(error);
     const writer = this.#writer;
     this.#writer = undefined;
     if (writer) {
       writer.setDrops(this.drops());
-      await this.#bags.abandon(writer);
+      await (shortage ? this.#bags.closeOrAbandon(writer) : this.#bags.abandon(writer));
     }
   }
 

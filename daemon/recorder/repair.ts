@@ -16,6 +16,7 @@ import { naturalOrder } from '../bags/open-bag.ts';
 import { checkNothingRecorded, cutOffAtStart, listBag, writeEmptySplit } from './repair-empty.ts';
 import { liveRecorder, RECORDING_MARKER } from './recording-marker.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
+import { diskSpaceText, formatBytes, isDiskFull } from '../util/disk-full.ts';
 
 export interface FileRepair {
   file: string;
@@ -56,6 +57,26 @@ export interface BagRepair {
   markerRemoved?: boolean;
 }
 
+/**
+ * A full disk stopped a repair: every split is whole or as it was (a split is rewritten beside itself and
+ * renamed over), and no backup of an unchanged file is left. `detail` says what it was writing and how much
+ * room that takes, for callers that word the rest themselves (the recorder retries on its own).
+ */
+export class RepairDiskFullError extends BagError {
+  readonly code: string;
+  /** The error, with its code (`ENOSPC: no space left on device, write`). */
+  readonly reason: string;
+  /** What the repair was writing, and the room that takes. */
+  readonly doing: string;
+  constructor(dir: string, error: NodeJS.ErrnoException, doing: string) {
+    const reason = `${error.code && !error.message.startsWith(`${error.code}: `) ? `${error.code}: ` : ''}${error.message}`;
+    super(dir, `the disk is full${diskSpaceText(dir)}: ${reason}${doing ? `, ${doing}` : ''}. The repair stopped there, and each split is whole or as it was: nothing was lost. Free space on that disk (or copy the bag to one with room) and run auraison-edge bag repair again`);
+    this.code = error.code ?? 'ENOSPC';
+    this.reason = reason;
+    this.doing = doing;
+  }
+}
+
 export interface RepairOptions {
   io?: SegmentIO;
   /**
@@ -93,10 +114,12 @@ interface Scan {
  * interrupted repair leaves each split whole or original.
  */
 export async function repairBag(dir: string, options: RepairOptions = {}): Promise<BagRepair> {
+  const doing = { what: '' };
   try {
-    return await repair(dir, options);
+    return await repair(dir, options, doing);
   } catch (error) {
     const e = error as NodeJS.ErrnoException & { dest?: string };
+    if (!(error instanceof BagError) && isDiskFull(error)) throw new RepairDiskFullError(dir, e, doing.what);
     if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw error;
     // Each split is rewritten to a temporary file and renamed over, so a repair stopped here left each whole or as it was.
     throw new BagError(
@@ -106,7 +129,8 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
   }
 }
 
-async function repair(dir: string, options: RepairOptions): Promise<BagRepair> {
+/** `doing` says what the repair is writing, for the message of a full disk. */
+async function repair(dir: string, options: RepairOptions, doing: { what: string }): Promise<BagRepair> {
   const { io = fsSegmentIO, ownMetadata = false } = options;
   const entries = listBag(dir);
   const recorder = ownMetadata ? undefined : liveRecorder(dir);
@@ -162,8 +186,16 @@ async function repair(dir: string, options: RepairOptions): Promise<BagRepair> {
       result.push({ file: path, state: 'intact', messages, droppedBytes: 0, droppedMessages: 0, damage: [] });
     } else {
       const lossless = scan.damage.every((d) => d.indexOnly) && droppedMessages === 0 && scan.attachments === 0;
+      doing.what = `rewriting ${name} (${formatBytes(scan.size)}), which takes about as much free space again until the copy replaces the original`;
       const backup = lossless ? undefined : await keepBackup(path);
-      await rewrite(path, scan, decompress, io);
+      try {
+        await rewrite(path, scan, decompress, io);
+      } catch (error) {
+        // The original is untouched, so its backup is only another name for it (or a copy): a repair retried
+        // on a full disk every minute must not leave `.orig`, `.orig.1`, ... behind each time.
+        if (backup) await unlink(backup).catch(() => undefined);
+        throw error;
+      }
       result.push({ file: path, state: 'repaired', messages, droppedBytes, droppedMessages, damage: scan.damage, ...(backup ? { backup } : {}) });
     }
     const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
@@ -191,6 +223,7 @@ async function repair(dir: string, options: RepairOptions): Promise<BagRepair> {
     // bag stopped before its first message (so `ros2 bag info` and `ros2 bag play` open it), written over a
     // 0-byte split where there is one (nothing to lose there).
     const name = names[0] ?? `${basename(dir)}_0.mcap`;
+    doing.what = `writing the empty split ${name}`;
     await writeEmptySplit(join(dir, name), io);
     const at = result.findIndex((f) => f.file === join(dir, name));
     const created: FileRepair = { file: join(dir, name), state: 'created', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] };
@@ -222,8 +255,14 @@ async function repair(dir: string, options: RepairOptions): Promise<BagRepair> {
     customData: previous?.customData ?? {},
     rosDistro: previous?.rosDistro || 'jazzy',
   };
+  doing.what = 'writing metadata.yaml (the splits are repaired; the next repair lists them)';
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
-  await io.writeAtomic(metaPath, formatMetadata(meta));
+  try {
+    await io.writeAtomic(metaPath, formatMetadata(meta));
+  } catch (error) {
+    if (metadataBackup) await unlink(metadataBackup).catch(() => undefined); // the old one is still in place
+    throw error;
+  }
   // Last: a repair killed before here leaves the marker, and the next one finishes the job.
   if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
   return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved, ...closed };
@@ -306,7 +345,9 @@ async function keepBackup(path: string): Promise<string> {
       await copyFile(path, backup, constants.COPYFILE_EXCL); // no hard links here (vfat, some FUSE file systems)
       return backup;
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') continue;
+      await unlink(backup).catch(() => undefined); // a copy cut short (a full disk): ours, since the copy made it
+      throw error;
     }
   }
 }

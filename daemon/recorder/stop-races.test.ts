@@ -74,7 +74,9 @@ describe('Recorder.stop() with a disk check under way', () => {
 
   it('a check that finds the disk short while stop() runs leaves the bag to stop(), which closes it cleanly', async () => {
     let answer: ((space: FreeSpace) => void) | undefined;
-    const io: SegmentIO = { ...fsSegmentIO, freeSpace: () => new Promise((resolve) => (answer = resolve)) };
+    let calls = 0;
+    // The first statfs is start()'s (room to record); the next ones are disk checks, answered by the test.
+    const io: SegmentIO = { ...fsSegmentIO, freeSpace: () => (calls++ === 0 ? Promise.resolve({ bytes: 1e12, inodes: Infinity }) : new Promise((resolve) => (answer = resolve))) };
     const { recorder } = await recordOne(io);
     await waitFor(() => answer !== undefined, 'a disk check waiting on statfs');
 

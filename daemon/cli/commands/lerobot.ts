@@ -1,5 +1,6 @@
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { resolveDataDir } from '../../config/load.ts';
+import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -124,8 +125,9 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     const { config } = resolveConfig(values.config, io.env);
     database = join(resolveDataDir(config, io.cwd), 'lakehouse', 'catalog.duckdb');
   }
+  const out = resolve(io.cwd, positionals[0]!);
   try {
-    const report = await exportLakehouseToLeRobot({ database, out: resolve(io.cwd, positionals[0]!), fps, features, episodes: windows, robotType: values['robot-type'] ?? null, maxFrames });
+    const report = await exportLakehouseToLeRobot({ database, out, fps, features, episodes: windows, robotType: values['robot-type'] ?? null, maxFrames });
     for (const w of report.warnings) io.stderr(`auraison-edge lerobot export: warning: ${w}\n`);
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
@@ -137,6 +139,10 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     return 0;
   } catch (error) {
     io.stderr(`auraison-edge lerobot export: ${(error as Error).message}\n`);
+    if (isDiskFull(error)) {
+      // The dataset is written beside OUT and renamed into place at the end: a failed export leaves nothing there.
+      io.stderr(`auraison-edge lerobot export: the disk under ${dirname(out)} is full${diskSpaceText(dirname(out))}: nothing was written (${out} was not made). Free space there, or give an OUT on a disk with room, and run the same export again\n`);
+    }
     return 1;
   }
 }
