@@ -141,7 +141,7 @@ export class Daemon {
     this.#startedAt = nowNs();
     this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
     // Before anything in the data dir is touched: a second daemon on it must not open the same journal.
-    const lock = await DataDirLock.acquire(this.dataDir, this.#configFile);
+    const lock = await DataDirLock.acquire(this.dataDir, this.#configFile, (message) => this.log.warn(message));
     this.#lock = lock;
     const { fsync, interval_ms, segment_mb } = this.#config.journal;
     try {

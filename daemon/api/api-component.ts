@@ -1,7 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { ApiSettings } from '../config/sections/api.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
-import { removeApiFile, writeApiFile } from './discovery.ts';
+import { isDiskFull } from '../util/disk-full.ts';
+import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
 
 /**
@@ -44,7 +45,18 @@ export class ApiComponent implements Component {
     const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
     this.#url = `http://${shownHost}:${address.port}`;
     this.#server = server;
-    writeApiFile(this.#ctx.dataDir, { url: this.#url, pid: process.pid, data_dir: this.#ctx.dataDir });
+    try {
+      writeApiFile(this.#ctx.dataDir, { url: this.#url, pid: process.pid, data_dir: this.#ctx.dataDir });
+    } catch (error) {
+      // The API serves without it: on a full disk /status must answer, it is where the disk full shows. The
+      // CLI then finds the API by api.host and api.port (a file left by a dead daemon names a dead pid and
+      // is passed over).
+      if (!isDiskFull(error)) throw error;
+      this.#ctx.log.warn(
+        { err: (error as Error).message },
+        `api: cannot write ${apiFilePath(this.#ctx.dataDir)}: the disk is full; serving anyway. The CLI finds the API by api.port${port === 0 ? ` (0 here: give the CLI --url ${this.#url})` : ''}`,
+      );
+    }
     this.#ctx.log.info({ url: this.#url }, 'api listening');
   }
 

@@ -15,8 +15,13 @@ export interface ApiFile {
 export function writeApiFile(dataDir: string, info: ApiFile): void {
   const path = apiFilePath(dataDir);
   mkdirSync(join(dataDir, 'run'), { recursive: true });
-  writeFileSync(`${path}.tmp`, JSON.stringify(info, null, 2));
-  renameSync(`${path}.tmp`, path);
+  try {
+    writeFileSync(`${path}.tmp`, JSON.stringify(info, null, 2));
+    renameSync(`${path}.tmp`, path);
+  } catch (error) {
+    rmSync(`${path}.tmp`, { force: true }); // a full disk leaves it empty or cut short
+    throw error;
+  }
 }
 
 export function removeApiFile(dataDir: string, pid = process.pid): void {

@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Daemon, DaemonStatus } from '../daemon.ts';
 
@@ -25,6 +25,7 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
       renameSync(`${path}.tmp`, path);
       failing = false;
     } catch (error) {
+      rmSync(`${path}.tmp`, { force: true }); // a full disk leaves it empty or cut short
       // Once per failure streak (a full disk would otherwise log this every period).
       if (!failing) daemon.log.warn({ err: (error as Error).message, path }, 'cannot write the status file');
       failing = true;

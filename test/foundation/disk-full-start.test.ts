@@ -1,5 +1,6 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { COMPONENTS } from '../../daemon/components/index.ts';
@@ -7,6 +8,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { silentLogger } from '../../daemon/log.ts';
+import { startStatusFile } from '../../daemon/status/status-file.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 import { waitFor } from '../helpers/wait.ts';
 
@@ -56,5 +58,29 @@ describe.runIf(canMountTmpfs)('starting on a disk that is already full', () => {
     disk.resize('4m');
     await waitFor(() => recorder().state === 'running', 'the recorder recording once the disk grew');
     expect(recorder().details).toMatchObject({ bag: expect.stringMatching(new RegExp(`^${dataDir}/bags/rosbag2_`)) });
+  });
+});
+
+describe.runIf(canMountTmpfs)('the API and the status file on a full disk', () => {
+  it('the API serves without run/api.json, says so, and leaves no temporary file; the status file leaves none either', async () => {
+    const { dataDir } = fullDisk();
+    const logged: { msg: string }[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
+    const config = parseConfigText(stringify({ data_dir: dataDir, api: { port: 0 } }), 'edge.yaml', {});
+    const daemon = new Daemon({ config, log, specs: COMPONENTS.filter((s) => s.name === 'api') });
+    cleanups.push(() => daemon.stop());
+    await daemon.start();
+    expect(daemon.status().components.api).toMatchObject({ state: 'running' });
+    const url = (daemon.status().components.api!.details as { url: string }).url;
+    // /status is where the disk full shows: it must answer.
+    expect((await fetch(`${url}/status`)).status).toBe(200);
+    expect(logged.map((l) => l.msg)).toContain(
+      `data dir: cannot write ${dataDir}/run/daemon.json (ENOSPC: no space left on device, write): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
+    );
+    expect(logged.map((l) => l.msg)).toContain(`api: cannot write ${dataDir}/run/api.json: the disk is full; serving anyway. The CLI finds the API by api.port (0 here: give the CLI --url ${url})`);
+
+    const stop = startStatusFile(daemon);
+    stop('stopped');
+    expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no api.json.tmp, no status.json.tmp cut short
   });
 });

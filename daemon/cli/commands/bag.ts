@@ -1,7 +1,7 @@
-import { statfsSync } from 'node:fs';
 import { resolveDataDir } from '../../config/load.ts';
 import type { ImportReport } from '../../lakehouse/importer.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
+import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -200,28 +200,9 @@ function firstThree(items: string[]): string[] {
   return items.length > 3 ? [...items.slice(0, 3), `and ${items.length - 3} more`] : items;
 }
 
-/** ENOSPC or EDQUOT, as an errno from Node or in the text of DuckDB's IO Error. */
-function isDiskFull(error: unknown): boolean {
-  const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'ENOSPC' || code === 'EDQUOT' || (typeof message === 'string' && /No space left on device|Disk quota exceeded/.test(message));
-}
-
 /** What to do when the data dir's disk is full, with how full it is. */
 function diskFullHint(dataDir: string): string {
-  let space = '';
-  try {
-    const fs = statfsSync(dataDir);
-    space = ` (${formatBytes(fs.bavail * fs.bsize)} free of ${formatBytes(fs.blocks * fs.bsize)})`;
-  } catch {
-    // The numbers are a courtesy: the hint stands without them.
-  }
-  return `the disk under ${dataDir} is full${space}: free space there (delete old bags or lower retention.max_bytes, which the daemon applies) and run the same import again; bags already imported are skipped`;
-}
-
-function formatBytes(n: number): string {
-  if (n >= 1024 ** 3) return `${(n / 1024 ** 3).toFixed(1)} GiB`;
-  if (n >= 1024 ** 2) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
-  return `${Math.round(n / 1024)} KiB`;
+  return `the disk under ${dataDir} is full${diskSpaceText(dataDir)}: free space there (delete old bags or lower retention.max_bytes, which the daemon applies) and run the same import again; bags already imported are skipped`;
 }
 
 function fail(io: CommandIO, error: unknown, known: new (...args: never[]) => Error): number {
