@@ -260,6 +260,17 @@ describe('the edge agent', () => {
     expect(first.faux.state.callCount).toBe(1);
   });
 
+  it('cuts a read_topic short when its run is cancelled, rather than waiting out the read', async () => {
+    const agent = await startAgent(agentContext({ agent: { read_topic: { timeout_ms: 600_000 } } }));
+    const run = await agent.submitIntent(intent('read_topic', { topic: '/silent' }), 'http');
+    await waitFor(() => agent.getRun(run.run_id)!.events.some((e) => e.kind === 'tool.call'), 'read_topic to wait for a message');
+    await agent.cancel(run.run_id, 'ada');
+    const { run: done, events } = await settled(agent, run.run_id);
+    expect(done.status).toBe('cancelled');
+    // What the skill itself said when stopped, not the end's "did not return within 2000 ms".
+    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ run_ended: 'cancelled', result: { ok: false, error: 'reading /silent was cancelled' } });
+  });
+
   it('brings runs that were running when the process died back as interrupted', async () => {
     const journal = new MemoryJournal();
     const navigation: NavigationService = { navigateTo: () => new Promise(() => {}) };

@@ -156,9 +156,7 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
     executionMode: 'sequential',
     async execute(toolCallId, params) {
       const input = live.rewritten.get(toolCallId) ?? params;
-      // The run's signal, not pi's: pi's is aborted only when the run ends (run.abort), and without the
-      // reason, which the skill reports (`cancelled by ada`).
-      const result = await invoker.execute(live, skill.name, input, toolCallId, live.signal);
+      const result = await invoker.execute(live, skill.name, input, toolCallId);
       if (!result.ok) throw new Error(result.error);
       return { content: [{ type: 'text', text: quoteToolResult(skill.name, outputText(result)) }], details: result };
     },

@@ -1,6 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
 import type { Intent } from '../contract/schemas.ts';
+import { DurableJournal } from '../journal/durable-journal.ts';
+import { decodeFrame } from '../journal/frame.ts';
+import { tempDir } from '../../test/helpers/cli.ts';
 import { MemoryJournal } from '../../test/system2/memory-journal.ts';
 import { RunStore } from './run-store.ts';
 
@@ -88,5 +93,39 @@ describe('RunStore', () => {
 
   it('refuses a bound that would drop a run the moment it finishes', () => {
     expect(() => new RunStore(new MemoryJournal(), { keepFinished: 0 })).toThrow(/keepFinished must be at least 1/);
+  });
+
+  it('writes each event to the durable journal as JSON.stringify gives it, and reads the same events back', async () => {
+    const dir = tempDir();
+    try {
+      const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
+      const store = new RunStore(journal);
+      const { run } = await store.create(intent(), 'skill:stop');
+      const payloads: Record<string, unknown>[] = [
+        { text: 'quotes " and \\ and \n, é, 日本, 🤖, \u2028 and a lone \ud800', n: 2.539064999999937, neg: -0, nan: NaN, big: 1e21, gone: undefined, list: [undefined, () => 1, null] },
+        { message: { role: 'assistant', content: [{ type: 'toolCall', id: 'tool:1', name: 'stop', arguments: {} }], at: new Date(0) } },
+        { toJSON: (key: string) => ({ key }) },
+        {},
+      ];
+      const events = await store.events(run.run_id, payloads.map((payload, i) => ({ kind: i % 2 ? 'tool.result' : 'policy.decision', payload })));
+      await expect(store.event(run.run_id, 'tool.call', { n: 1n })).rejects.toThrow(/agent_event record: its data is not JSON/);
+      await journal.close();
+      // The bytes of each record are the text JSON.stringify makes of it, envelope and payload alike.
+      const segment = readFileSync(join(dir.path, readdirSync(dir.path).find((f) => f.endsWith('.log'))!));
+      const texts: string[] = [];
+      for (let at = 0; at < segment.length; ) {
+        const frame = decodeFrame(segment, at);
+        if (!frame.ok) throw new Error(`frame at ${at}: ${frame.reason}`);
+        texts.push(frame.payload.toString('utf8'));
+        at = frame.next;
+      }
+      const written = texts.slice(2).map((t) => JSON.parse(t) as { seq: number; ts: string; kind: string });
+      expect(texts.slice(2)).toEqual(events.map((event, i) => JSON.stringify({ seq: written[i]!.seq, ts: written[i]!.ts, kind: written[i]!.kind, data: event })));
+      const rebuilt = new RunStore(new DurableJournal({ dir: dir.path, fsync: 'never' }));
+      rebuilt.rebuild();
+      expect(rebuilt.get(run.run_id)!.events.slice(1)).toEqual(events.map((event) => JSON.parse(JSON.stringify(event))));
+    } finally {
+      dir.cleanup();
+    }
   });
 });

@@ -3,7 +3,7 @@ import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/schema
 import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
 import { Validator } from '../contract/validate.ts';
-import { appendMany } from '../journal/append-many.ts';
+import { appendMany, type SerializedEntry } from '../journal/append-many.ts';
 
 /** Journal record kinds the agent writes. */
 export const RUN_STATE = 'run_state';
@@ -239,7 +239,7 @@ export class RunStore {
     for (let i = 0; i < items.length; i++) {
       const event: AgentEvent = { event_id: newId(), run_id: runId, kind: items[i]!.kind, payload: items[i]!.payload, ts: nsNow() };
       events.push(event);
-      entries.push({ kind: AGENT_EVENT, data: event });
+      entries.push(new EventEntry(event));
     }
     // A reaction on the append, not an async function: this runs for every tool call.
     return appendMany(this.#journal, entries).then(() => this.#shown(record, events));
@@ -269,6 +269,47 @@ export function unansweredCalls(record: RunRecord): { call_id: string; tool: str
     else if (e.kind === 'tool.result') open.delete(String(e.payload.call_id));
   }
   return [...open].map(([call_id, tool]) => ({ call_id, tool }));
+}
+
+/** An event's journal entry; its JSON text is made only if the journal asks for it (see SerializedEntry). */
+class EventEntry implements SerializedEntry {
+  readonly kind = AGENT_EVENT;
+  readonly data: AgentEvent;
+
+  constructor(event: AgentEvent) {
+    this.data = event;
+  }
+
+  get json(): string | undefined {
+    return eventJson(this.data);
+  }
+}
+
+/** Each event kind's JSON text, made once: a run writes a handful of kinds. */
+const kindTexts = new Map<string, string>();
+
+/**
+ * An event's JSON text, exactly what JSON.stringify(event) gives, with only its payload serialized: the
+ * envelope's ids are UUIDs (the store's own, or checked at rebuild) and its ts digits, with nothing to
+ * escape, and the kind's text is made once. Serializing the envelope's four strings costs a third of a
+ * tool call's journal serialization. Undefined when the payload has no JSON text of its own (not JSON, or
+ * its own toJSON): the journal then serializes the event itself, and refuses it in its usual words.
+ */
+export function eventJson(event: AgentEvent): string | undefined {
+  if (typeof (event.payload as { toJSON?: unknown }).toJSON === 'function') return undefined;
+  let payload: string | undefined;
+  try {
+    payload = JSON.stringify(event.payload);
+  } catch {
+    return undefined;
+  }
+  if (payload === undefined) return undefined;
+  let kind = kindTexts.get(event.kind);
+  if (kind === undefined) {
+    kind = JSON.stringify(event.kind);
+    if (kindTexts.size < 256) kindTexts.set(event.kind, kind);
+  }
+  return `{"event_id":"${event.event_id}","run_id":"${event.run_id}","kind":${kind},"payload":${payload},"ts":"${event.ts}"}`;
 }
 
 function firstOf(events: AgentEvent[]): AgentEvent {

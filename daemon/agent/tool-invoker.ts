@@ -126,9 +126,10 @@ export class ToolInvoker {
    * Runs the skill. A failure is a `{ok: false}` result the model can read; it throws only when the journal
    * refuses the call. The call is durable (`tool.call`) before the skill acts; its result is recorded by
    * `after`, or, when the run ends while the skill acts (a cancel, a quota, the daemon stopping), by the
-   * run's end (see LiveRun.openCall).
+   * run's end (see LiveRun.openCall). A cancellable skill is given the run's signal (not pi's: pi's is
+   * aborted only when the run ends, and without the reason, which the skill reports: `cancelled by ada`).
    */
-  async execute(live: LiveRun, tool: string, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
+  async execute(live: LiveRun, tool: string, input: unknown, callId: string): Promise<ToolResult> {
     const replayed = live.done.get(callId);
     if (replayed) return replayed;
     const skill = this.#o.skills.get(tool);
@@ -136,7 +137,7 @@ export class ToolInvoker {
     if (live.closed) return ended(live, tool);
     live.openCall(callId, tool);
     try {
-      const result = await this.#act(live, skill, input, callId, signal);
+      const result = await this.#act(live, skill, input, callId);
       live.settleCall(callId, result);
       return result;
     } catch (error) {
@@ -146,7 +147,7 @@ export class ToolInvoker {
     }
   }
 
-  async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string, signal: AbortSignal): Promise<ToolResult> {
+  async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     const tool = skill.name;
     await live.event('tool.call', { call_id: callId, tool, input });
     // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
@@ -154,6 +155,7 @@ export class ToolInvoker {
     if (live.closed) return ended(live, tool);
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
     live.started.set(callId, performance.now());
+    const signal = skill.motion || skill.cancellable ? live.signal : NEVER_ABORTED;
     const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
     // The run ends while this skill moves the robot, and nothing took the robot over since: a zero Twist
     // through the gate, whatever the skill does when it is stopped (or if it does not stop). A frame: the
@@ -199,7 +201,7 @@ export class ToolInvoker {
   async invoke(live: LiveRun, tool: string, input: unknown, callId: string): Promise<ToolResult> {
     const before = await this.before(live, tool, input, callId);
     if (!before.ok) return { ok: false, error: before.reason };
-    const result = await this.execute(live, tool, before.input, callId, live.signal);
+    const result = await this.execute(live, tool, before.input, callId);
     return this.after(live, tool, before.input, result, callId);
   }
 
@@ -207,6 +209,9 @@ export class ToolInvoker {
     for (const fired of outcome.fired) live.note('policy.decision', { ...fired, stage, tool, call_id: callId });
   }
 }
+
+/** What a skill that is not cancellable is given: it does not read it, so one signal serves them all. */
+const NEVER_ABORTED = new AbortController().signal;
 
 function ended(live: LiveRun, tool: string): ToolResult {
   return { ok: false, error: `the run ended before ${tool} could act (${live.run.reason ?? live.run.status})` };

@@ -2,6 +2,7 @@ import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSyn
 import { basename, join } from 'node:path';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
 import { nowNs } from '../contract/time.ts';
+import type { SerializedEntry } from './append-many.ts';
 import { decodeFrame, FRAME_HEADER, MAX_RECORD_BYTES, sealFrame } from './frame.ts';
 import { recoverSegment } from './segment-recovery.ts';
 import { lastSeqOf, locate, scanSegment, type SeqRun } from './segment-scan.ts';
@@ -139,7 +140,8 @@ export class DurableJournal implements Journal {
   /**
    * Appends several records at once: they take consecutive seqs, go to the OS in one write and resolve
    * together (all durable, or all failed), with one promise instead of one per record. Nothing is appended
-   * when any entry's data has no JSON form.
+   * when any entry's data has no JSON form. An entry that carries its data's JSON text (SerializedEntry)
+   * is written with that text.
    */
   appendMany(entries: readonly JournalEntry[]): Promise<JournalRecord[]> {
     if (entries.length === 0) return Promise.resolve([]);
@@ -148,7 +150,7 @@ export class DurableJournal implements Journal {
     const bodies: (string | undefined)[] = [];
     for (const entry of entries) {
       try {
-        bodies.push(JSON.stringify(entry.data));
+        bodies.push((entry as Partial<SerializedEntry>).json ?? JSON.stringify(entry.data));
       } catch (error) {
         return Promise.reject(this.#notJson(entry.kind, error));
       }

@@ -8,6 +8,7 @@ import { parseConfigText } from '../../config/load.ts';
 import { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
 import { MotionLock } from '../motion-lock.ts';
 import { callService } from './call-service.ts';
+import { SKILLS } from './index.ts';
 import { publish } from './publish.ts';
 import { readTopic } from './read-topic.ts';
 import type { SkillEnv } from './skill.ts';
@@ -94,6 +95,15 @@ describe('agent timeouts', () => {
   it('are capped at 600000 ms in the config, which names the key', () => {
     for (const key of ['service_timeout_ms: 3000000000', 'read_topic: { timeout_ms: 3000000000 }']) {
       expect(() => parseConfigText(`agent: { ${key} }`, 'edge.yaml', {})).toThrow(/agent\.(service_timeout_ms|read_topic\.timeout_ms).*600000/);
+    }
+  });
+});
+
+describe('every skill', () => {
+  it('that reads its signal is cancellable or moves the robot, so that it is given its run\'s signal', () => {
+    // A skill that is neither is given a signal that never aborts (see SkillDefinition.cancellable).
+    for (const skill of Object.values(SKILLS)) {
+      expect({ skill: skill.name, readsSignal: skill.execute.length >= 3 }).toEqual({ skill: skill.name, readsSignal: skill.cancellable || skill.motion });
     }
   });
 });

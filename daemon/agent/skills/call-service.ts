@@ -12,6 +12,7 @@ export const callService = defineSkill({
     { additionalProperties: false },
   ),
   motion: false,
+  cancellable: false,
   async execute({ name, request }, env) {
     const reply = await env.bus.query(name, { encoding: 'application/json', payload: encoder.encode(JSON.stringify(request)) }, { timeoutMs: env.settings.service_timeout_ms });
     if (reply.encoding !== 'application/json') return { service: name, encoding: reply.encoding, bytes: reply.payload.byteLength };

@@ -6,6 +6,7 @@ export const navigateTo = defineSkill({
   description: 'Drive the robot to a point (x, y) in the map frame, metres, avoiding obstacles (A* path planning). Returns when it arrives or fails.',
   parameters: Type.Object({ x: Type.Number({ description: 'metres, map frame' }), y: Type.Number({ description: 'metres, map frame' }) }, { additionalProperties: false }),
   motion: true,
+  cancellable: true,
   async execute({ x, y }, env, signal) {
     const navigation = env.navigation();
     if (!navigation) throw new Error('navigation is unavailable: no navigator is running');

@@ -19,6 +19,7 @@ export const publish = defineSkill({
     { additionalProperties: false },
   ),
   motion: false,
+  cancellable: false,
   async execute({ topic, fields, type }, env) {
     // The velocity topic only ever goes through the gate, which enforces the limits on what is sent.
     if (topic === env.gate.topic) {

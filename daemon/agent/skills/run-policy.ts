@@ -9,6 +9,7 @@ export const runPolicy = defineSkill({
     { additionalProperties: false },
   ),
   motion: true,
+  cancellable: true,
   async execute({ name, seconds }, env, signal) {
     const runner = env.policies();
     if (!runner) throw new Error('System 1 is not running (no `policies` component): run_policy is unavailable; deterministic navigation still works');

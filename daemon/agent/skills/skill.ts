@@ -30,6 +30,13 @@ export interface SkillDefinition<P extends TSchema = TSchema> {
   readonly parameters: P;
   /** Moves the robot: one at a time, stopped by `stop`, and guarded after a suspected injection. */
   readonly motion: boolean;
+  /**
+   * Waits on the world (a message, a goal, a policy) and stops early when its run ends: it reads `signal`,
+   * which is then the run's. A skill that returns at once (or is bounded by its own timeout) is given a
+   * signal that never aborts: a run's AbortController, made and aborted, costs more than the rest of a
+   * short run's frame. A motion skill always gets the run's signal (through its motion lock).
+   */
+  readonly cancellable: boolean;
   execute(args: Static<P>, env: SkillEnv, signal: AbortSignal): Promise<unknown>;
 }
 

@@ -6,6 +6,7 @@ export const stop = defineSkill({
   description: 'Stop the robot now: cancel any navigation or policy and send zero velocity.',
   parameters: Type.Object({}, { additionalProperties: false }),
   motion: false,
+  cancellable: false,
   async execute(_args, env) {
     const cancelled = env.motion.abort('stopped by the stop skill') ?? null;
     env.gate.halt();
