@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
@@ -119,13 +119,29 @@ export function catalogLockedMessage(catalogPath: string, duckdbMessage: string,
 }
 
 /**
+ * An empty catalog file with no write-ahead log holds nothing: DuckDB creates the file, then writes its
+ * header, and a full disk (or a crash) in between leaves it 0 bytes, which DuckDB then calls "not a valid
+ * DuckDB database file" for good. Removed, so the next open creates the catalog again.
+ */
+function removeEmptyCatalog(catalogPath: string): void {
+  try {
+    if (statSync(catalogPath).size === 0 && !existsSync(`${catalogPath}.wal`)) rmSync(catalogPath);
+  } catch {
+    // No file (a new catalog), or one that can't be read: DuckDB's open says what is wrong.
+  }
+}
+
+/**
  * Runs `work` on a connection to the catalog database, opened for this call and closed after it. The
  * catalog is never held open between calls: DuckDB lets one process at a time open a database file, and
  * `auraison-edge query` must be able to read it while the daemon runs. A locked catalog is retried.
  */
 export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBConnection) => Promise<T>, options: { readOnly?: boolean; timeoutMs?: number | undefined } = {}): Promise<T> {
   const { readOnly = false, timeoutMs = CATALOG_WAIT_MS } = options;
-  if (!readOnly) mkdirSync(join(catalogPath, '..'), { recursive: true });
+  if (!readOnly) {
+    mkdirSync(join(catalogPath, '..'), { recursive: true });
+    removeEmptyCatalog(catalogPath);
+  }
   const deadline = performance.now() + timeoutMs; // monotonic: a wall clock step neither ends nor stretches it
   let instance: DuckDBInstance | undefined;
   for (;;) {

@@ -1,9 +1,10 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, renameSync } from 'node:fs';
+import { existsSync, renameSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
+import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 
 /**
  * A catalog whose process dies (kill -9, a power cut, a full disk at the checkpoint) in the middle of a
@@ -48,5 +49,22 @@ describe('a catalog whose process was killed inside a write', () => {
     expect(failure).toContain(`The catalog's write-ahead log can't be replayed (a crash or a full disk while its tables were being created or upgraded left it so): move it aside (mv ${catalog}.wal ${catalog}.wal.unreplayable)`);
     renameSync(`${catalog}.wal`, `${catalog}.wal.unreplayable`);
     expect(await eventFiles(catalog)).toEqual([['tables/events/a.parquet', 10, null, null]]);
+  });
+});
+
+/** A catalog whose very first write found the disk full (a real tmpfs). */
+describe.runIf(canMountTmpfs)('a catalog created on a full disk', () => {
+  it('leaves a 0-byte file, which is made again once there is space (it used to be called damaged for good)', async () => {
+    const disk = mountSmallTmpfs('2m');
+    try {
+      const catalog = join(disk.path, 'lakehouse', 'catalog.duckdb');
+      const filler = fillDisk(disk.path);
+      await expect(eventFiles(catalog)).rejects.toThrow(/No space left on device/);
+      expect(statSync(catalog).size).toBe(0);
+      filler.free();
+      expect(await eventFiles(catalog)).toEqual([]);
+    } finally {
+      disk.cleanup();
+    }
   });
 });
