@@ -1,10 +1,11 @@
-import { copyFileSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
 import { MessageCodec } from '../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
 import { newId } from '../daemon/contract/ids.ts';
 import { lakehousePaths, withCatalog } from '../daemon/lakehouse/catalog.ts';
+import { compactLakehouse } from '../daemon/lakehouse/compaction.ts';
 import { importBag } from '../daemon/lakehouse/importer.ts';
 import { defineViewsOver, queryLakehouse } from '../daemon/lakehouse/query.ts';
 import { quoteString } from '../daemon/lakehouse/table-writer.ts';
@@ -13,10 +14,12 @@ import { fsSegmentIO } from '../daemon/recorder/segment-io.ts';
 import type { BenchResult } from './bench.ts';
 
 // Query latency against the number of parquet files in the lakehouse. Each closed split is indexed into
-// one file per table it touches and files are never merged: the sim's topics give 5 files per 600 s split
-// (messages, /clock, /odom, /scan, /tf; 7 in a bag's first split, with /map and /tf_static), about 21,600 a
-// month on the default recorder settings. Ours makes only the views a statement names; the baseline makes
-// every view (what every query did before), then runs the same statement.
+// one file per table it touches: the sim's topics give 5 files per 600 s split (messages, /clock, /odom,
+// /scan, /tf; 7 in a bag's first split, with /map and /tf_static), about 21,600 a month on the default
+// recorder settings. Ours makes only the views a statement names; the baseline makes every view (what every
+// query did before), then runs the same statement. Then the same data compacted (compaction merges old
+// splits' files per table and partition, see daemon/lakehouse/compaction.ts) against it not compacted, and
+// the compaction's own time.
 
 const OUT = join(import.meta.dirname, 'out');
 const COUNTS = (process.env.BENCH_LAKEHOUSE_FILES ?? '100,1000,10000').split(',').map(Number);
@@ -92,11 +95,24 @@ export async function run(): Promise<BenchResult[]> {
     await oneSegment(dataDir);
     for (const files of COUNTS) {
       await grow(dataDir, files);
+      let lazy = 0;
       for (const sql of ['SELECT count(*) FROM bags', 'SELECT count(*) FROM "/odom"']) {
         const ours = await best(() => queryLakehouse(dataDir, sql));
         const baseline = await best(() => eager(dataDir, sql));
         results.push({ name: `query ${sql}, ${files} parquet files`, ours, baseline: { name: 'every view made', value: baseline }, unit: 'ms', better: 'lower' });
+        lazy = ours;
       }
+      // The same files compacted (a copy: the next count grows the original).
+      const compacted = join(work, `compacted-${files}`);
+      cpSync(dataDir, compacted, { recursive: true });
+      const t0 = performance.now();
+      const report = await compactLakehouse({ dataDir: compacted, afterS: 0, maxBytes: 256 * 1024 * 1024 });
+      const took = performance.now() - t0;
+      const sql = 'SELECT count(*) FROM "/odom"';
+      const ours = await best(() => queryLakehouse(compacted, sql));
+      results.push({ name: `query ${sql}, ${files} parquet files compacted into ${report.filesAfter}`, ours, baseline: { name: 'not compacted', value: lazy }, unit: 'ms', better: 'lower' });
+      results.push({ name: `compaction of ${files} parquet files (${report.merged.length} merges, one thread)`, ours: took, unit: 'ms', better: 'lower', notes: [`peak RSS of the process so far ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`] });
+      rmSync(compacted, { recursive: true, force: true });
     }
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -35,7 +35,7 @@ const SCHEMA = [
     seq BIGINT
   )`,
   `CREATE TABLE IF NOT EXISTS projections (topic VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, table_name VARCHAR NOT NULL)`,
-  `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp, deleted_at TIMESTAMP, seq BIGINT)`,
+  `CREATE TABLE IF NOT EXISTS event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp, deleted_at TIMESTAMP, seq BIGINT, flushes BIGINT)`,
   // The order rows were committed in, shared by both tables: retention deletes oldest first by it, because
   // file mtimes and timestamps follow the wall clock, which steps (no RTC, NTP, GPS glitches). Rows from
   // before this column existed have none and count as older than every row that has one.
@@ -52,6 +52,8 @@ const ADDED_COLUMNS: readonly { table: string; column: string; type: string }[] 
   { table: 'event_files', column: 'deleted_at', type: 'TIMESTAMP' },
   { table: 'bags', column: 'seq', type: 'BIGINT' },
   { table: 'event_files', column: 'seq', type: 'BIGINT' },
+  // How many events flushes a file holds once compaction has merged them (NULL: one, as each flush writes).
+  { table: 'event_files', column: 'flushes', type: 'BIGINT' },
 ];
 
 async function migrate(conn: DuckDBConnection): Promise<void> {

@@ -127,11 +127,11 @@ describe('Lakehouse component', () => {
     });
     vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
     try {
-      await lh.start(); // queues the start's catalog work (running by now) and a retention pass
+      await lh.start(); // queues the start's catalog work (running by now), a retention pass and a compaction run
       // 50 ticks of each timer fire while no job can run (jobs start on the microtask queue): one waits per
-      // kind (retention, events).
+      // kind (retention, compact, events).
       vi.advanceTimersByTime(5000);
-      expect(lh.health().details).toMatchObject({ jobs_queued: 2 });
+      expect(lh.health().details).toMatchObject({ jobs_queued: 3 });
       await lh.idle();
       expect(runs).toBe(1);
       await lh.stop(); // a last events job, always queued

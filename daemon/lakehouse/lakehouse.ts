@@ -8,6 +8,7 @@ import type { LakehouseConfig, RetentionConfig } from '../config/sections/bags.t
 import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
+import { CompactionJob } from './compaction-job.ts';
 import { indexEvents } from './events-indexer.ts';
 import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
 import { importBag, type ImportReport } from './importer.ts';
@@ -43,7 +44,11 @@ export interface LakehouseOptions {
   now?: () => number;
   /** How long a job waits for a catalog another process holds before it fails (default 10 s; tests give less). */
   catalogWaitMs?: number;
+  /** How often a compaction run is queued, ms (default 10 minutes), when `compact_after_s` is not 0. */
+  compactEveryMs?: number;
 }
+
+const COMPACT_EVERY_MS = 600_000;
 
 /** A recorded split whose indexing failed, waiting for its retry. */
 interface FailedSplit {
@@ -56,7 +61,8 @@ interface FailedSplit {
 /**
  * The local lakehouse as a daemon component: it indexes recorded splits as they close (and, at start, the
  * finished splits no one indexed), copies agent events from the journal every `events_flush_s`, applies
- * retention every `check_interval_s` (and as soon as free space runs low), and answers read-only SQL
+ * retention every `check_interval_s` (and as soon as free space runs low), merges old splits' small parquet
+ * files every 10 minutes, one merge per job (compaction.ts, `compact_after_s`), and answers read-only SQL
  * (LakehouseService). Work runs one job at a time, in the background: a failure is logged and shown in
  * health until a job of the same kind succeeds, never thrown at the recorder; a split that failed to index
  * is retried with a backoff that doubles per failure. A job is skipped while one of its kind is still
@@ -99,10 +105,13 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #lockFailures = 0;
   /** What forgetMissingParquet last said it left alone, so it is logged once. */
   #forgetSkipped: string | undefined;
+  #compaction: CompactionJob;
 
   constructor(options: LakehouseOptions) {
     this.#o = options;
     this.#select = compileTopicSelection(options.settings.project, options.settings.project_exclude);
+    const { compact_after_s: afterS, compact_max_bytes: maxBytes } = options.settings;
+    this.#compaction = new CompactionJob({ dataDir: options.dataDir, log: options.log, afterS, maxBytes, catalogWaitMs: options.catalogWaitMs, minFreeBytes: options.minFreeBytes, diskSpace: options.diskSpace });
   }
 
   async start(): Promise<void> {
@@ -123,7 +132,18 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       every(this.#o.retention.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
       this.#enqueue('retention', () => this.#applyRetention());
     }
+    if (this.#o.settings.compact_after_s > 0) {
+      every(this.#o.compactEveryMs ?? COMPACT_EVERY_MS, () => this.#enqueueCompaction());
+      this.#enqueueCompaction();
+    }
     every(this.#o.tickMs ?? 1000, () => void this.#tick());
+  }
+
+  /** Queues a compaction run (one merge); it queues the next while more are due, behind the jobs queued meanwhile. */
+  #enqueueCompaction(): void {
+    this.#enqueue('compact', async () => {
+      if (await this.#compaction.run()) this.#enqueueCompaction();
+    });
   }
 
   /**
@@ -171,6 +191,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   async stop(): Promise<void> {
+    this.#compaction.stop(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     if (this.#o.journal) this.#enqueue('events', () => this.#indexEvents());
@@ -193,6 +214,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       splits_failed: this.#failed.size,
       free_bytes: r?.freeSpace?.free ?? null,
       free_target_bytes: r?.freeSpace?.target ?? null,
+      ...this.#compaction.details,
     };
     const reasons: string[] = [];
     if (r?.blocked) reasons.push(`retention: ${r.blocked}`);
@@ -224,6 +246,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       { name: 'auraison_data_bytes', help: 'Bags plus lakehouse tables on disk, as retention last measured.', type: 'gauge', samples: [{ value: r?.totalBytes ?? 0 }] },
       { name: 'auraison_retention_low_free_space', help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.', type: 'gauge', samples: [{ value: this.#spaceNote ? 1 : 0 }] },
       { name: 'auraison_retention_free_space_deleted_total', help: 'Files retention deleted to keep free space for the recorder.', type: 'counter', samples: [{ value: this.#deletedForSpace }] },
+      ...this.#compaction.metrics(),
     ];
   }
 

@@ -1,12 +1,12 @@
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
-import { dirname, join, relative } from 'node:path';
-import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/metadata.ts';
+import { dirname, join } from 'node:path';
 import type { EdgeConfig } from '../config/schema.ts';
-import { tempName } from '../recorder/segment-io.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from './housekeeping.ts';
+import { dropFromMetadata, listFiles } from './retention-files.ts';
+import { segmentGroups } from './segment-groups.ts';
 import { quoteString } from './table-writer.ts';
 import { PLAUSIBLE_AFTER_MS } from '../util/wall-clock.ts';
 
@@ -104,17 +104,53 @@ export function freeSpaceTarget(minFreeBytes: number, fsSize: number): number {
 }
 
 interface Unit {
-  /** A recorded split under <data_dir>/bags, an imported bag (its parquet goes), an events parquet file, or what bag repair left. */
+  /**
+   * A recorded split under <data_dir>/bags, an imported bag (its parquet goes), an events parquet file, what
+   * bag repair left, or a group of segments that share parquet files (see segmentGroups): its first member's.
+   */
   file: string;
-  kind: 'split' | 'imported' | 'events' | 'leftover';
+  kind: 'split' | 'imported' | 'events' | 'leftover' | 'group';
   bytes: number;
-  /** When it was written, by its mtime, or undefined when that is implausible (see saneTime). */
+  /** When it was written, by its mtime, or undefined when that is implausible (see saneTime); a group's oldest member's. */
   timeMs: number | undefined;
   /** Oldest first: compared element by element (see orderOf). */
   order: (number | string)[];
   synced: boolean;
   segmentId: string | undefined;
   parquet: string[];
+  /** A group's members (splits and imported segments), oldest first: deleted together. */
+  members?: Unit[];
+}
+
+/**
+ * Replaces the units of segments that share parquet files (a compacted group, the splits of one import) by
+ * one unit: their files hold the rows of every member, so deleting one member alone would free nothing and
+ * leave its rows in the queries. The group comes where its oldest member comes (a compacted group's
+ * members are consecutive in commit order) and is as old as that member: deleting the oldest segment of a
+ * group deletes the whole group.
+ */
+function groupUnits(units: Unit[], segments: readonly { id: string; parquet: readonly string[] }[]): Unit[] {
+  const unitOf = new Map(units.filter((u) => u.segmentId !== undefined).map((u) => [u.segmentId!, u]));
+  const grouped = new Set<Unit>();
+  const groups: Unit[] = [];
+  for (const group of segmentGroups(segments)) {
+    const members = group.flatMap((s) => unitOf.get(s.id) ?? []).sort((a, b) => compareOrder(a.order, b.order));
+    if (members.length < 2) continue;
+    for (const m of members) grouped.add(m);
+    const times = members.flatMap((m) => (m.timeMs === undefined ? [] : [m.timeMs]));
+    groups.push({
+      file: members[0]!.file,
+      kind: 'group',
+      bytes: members.reduce((n, m) => n + m.bytes, 0),
+      timeMs: times.length > 0 ? Math.min(...times) : undefined,
+      order: members[0]!.order,
+      synced: members.every((m) => m.synced),
+      segmentId: undefined,
+      parquet: [...new Set(members.flatMap((m) => m.parquet))],
+      members,
+    });
+  }
+  return [...units.filter((u) => !grouped.has(u)), ...groups];
 }
 
 /**
@@ -133,7 +169,8 @@ export function syncRequired(config: EdgeConfig): boolean {
  * Keeps the data dir within `max_bytes` and `max_age_hours`, and (with `minFreeBytes`) its file system
  * above freeSpaceTarget: deletes what bag repair left behind (`.orig` backups, a dead repair's
  * `.repairing`), then the oldest recorded splits (and the lakehouse files indexed from them), imported
- * segments' parquet and events parquet files, oldest first.
+ * segments' parquet and events parquet files, oldest first. Segments that share parquet files (a group
+ * compaction merged, the splits of one import) go together, splits and all (see groupUnits).
  *
  * Oldest means first committed to the catalog (its `seq`), never first by mtime: the wall clock steps (no
  * RTC, NTP, GPS), and mtime order would delete the newest data first. Recorded splits not yet in the
@@ -170,7 +207,7 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
       }
     : { segments: [], eventFiles: [] };
   const byPath = new Map(segments.map((s) => [s.path, s]));
-  const units: Unit[] = [];
+  let units: Unit[] = [];
   const repairingNow = new Map<string, string>();
   const unlisted: { unit: Unit; bag: string; index: number }[] = [];
   for (const file of listFiles(bagsDir)) {
@@ -212,13 +249,15 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
     units.push({ file: seg.path, kind: 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
   }
-  // The events table: a parquet file per flush, each a unit of its own (its bytes are in parquetBytes already).
+  // The events table: a parquet file per flush (or per compacted run of them), each a unit of its own (its
+  // bytes are in parquetBytes already).
   for (const ev of eventFiles) {
     if (!ev.path.startsWith(paths.tables + '/') || !existsSync(ev.path)) continue;
     const st = statSync(ev.path);
     const timeMs = saneTime(st.mtimeMs, now);
     units.push({ file: ev.path, kind: 'events', bytes: st.size, timeMs, order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path], synced: ev.synced, segmentId: undefined, parquet: [] });
   }
+  units = groupUnits(units, segments);
   units.sort((a, b) => compareOrder(a.order, b.order));
 
   const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved, lowSpace: undefined, clock: undefined, repairing: repairingNow };
@@ -244,7 +283,9 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   }
   const target = space ? freeSpaceTarget(minFreeBytes!, space.size) : 0;
   let free = space?.free ?? Infinity;
-  const remaining = new Set(segments.map((s) => s.id));
+  // How many segments still in the catalog list each parquet file: a file goes with the last of them.
+  const listedBy = new Map<string, number>();
+  for (const s of segments) for (const f of new Set(s.parquet)) listedBy.set(f, (listedBy.get(f) ?? 0) + 1);
   const goneSegments: string[] = [];
   const goneEvents: string[] = [];
   const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
@@ -259,7 +300,8 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     const lowFree = free < target;
     const old = tooOld.has(unit);
     if (!overSize && !lowFree && !old) continue;
-    if (unit.order[0] === Infinity || untouched.has(unit.file) || closingDirs.has(dirname(unit.file))) continue;
+    const members = unit.members ?? [unit];
+    if (members.some((m) => m.order[0] === Infinity || untouched.has(m.file) || closingDirs.has(dirname(m.file)))) continue;
     const unindexed = keepUnindexed && unit.kind === 'split' && unit.order[0] === 3;
     if (unindexed && !lowFree) {
       if (overSize) report.blocked ??= `over retention.max_bytes (${total} > ${settings.max_bytes}), but what is left is recorded splits the lakehouse has not indexed yet: they go once indexed, or sooner if free space runs low`;
@@ -269,32 +311,36 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
       report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : lowFree ? `only ${free} bytes free, below the ${target} retention keeps for the recorder` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
       continue;
     }
-    let freed = 0;
-    if (unit.kind === 'events' || unit.kind === 'leftover') {
-      rmSync(unit.file, { force: true });
-      freed += unit.bytes;
-      if (unit.kind === 'events') goneEvents.push(unit.file);
-    }
-    if (unit.kind === 'split' && existsSync(unit.file)) {
-      rmSync(unit.file, { force: true });
-      freed += unit.bytes;
-      dropFromMetadata(unit.file, liveDirs);
-    }
-    if (unit.segmentId) {
-      remaining.delete(unit.segmentId);
-      goneSegments.push(unit.segmentId);
-      for (const rel of unit.parquet) {
-        const stillUsed = segments.some((s) => remaining.has(s.id) && s.parquet.includes(rel));
-        const p = join(paths.tables, rel);
-        if (!stillUsed && existsSync(p)) {
-          freed += statSync(p).size;
-          rmSync(p, { force: true });
-        }
+    const why = overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age';
+    const entries = members.map((m) => ({ file: m.file, bytes: 0, why }) as RetentionReport['deleted'][number]);
+    members.forEach((m, i) => {
+      if (m.kind === 'events' || m.kind === 'leftover') {
+        rmSync(m.file, { force: true });
+        entries[i]!.bytes += m.bytes;
+        if (m.kind === 'events') goneEvents.push(m.file);
       }
+      if (m.kind === 'split' && existsSync(m.file)) {
+        rmSync(m.file, { force: true });
+        entries[i]!.bytes += m.bytes;
+        dropFromMetadata(m.file, liveDirs);
+      }
+      if (m.segmentId) {
+        goneSegments.push(m.segmentId);
+        for (const rel of new Set(m.parquet)) listedBy.set(rel, listedBy.get(rel)! - 1);
+      }
+    });
+    // A parquet file goes once no segment left in the catalog lists it: a group's files with the group, a
+    // segment's own files with it. Their bytes count once, with the first member.
+    for (const rel of unit.parquet) {
+      const p = join(paths.tables, rel);
+      if (listedBy.get(rel)! > 0 || !existsSync(p)) continue;
+      entries[0]!.bytes += statSync(p).size;
+      rmSync(p, { force: true });
     }
+    const freed = entries.reduce((n, e) => n + e.bytes, 0);
     total -= freed;
     free += freed;
-    report.deleted.push({ file: unit.file, bytes: freed, why: overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age' });
+    report.deleted.push(...entries);
   }
   if (conn && (goneSegments.length > 0 || goneEvents.length > 0)) {
     if (goneSegments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`);
@@ -347,55 +393,4 @@ function compareOrder(a: readonly (number | string)[], b: readonly (number | str
 export async function statfsSpace(dir: string): Promise<DiskSpace> {
   const s = await statfs(dir);
   return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
-}
-
-/**
- * Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split.
- * A bag the recorder holds (`live`) is left alone: the recorder rewrites its metadata.yaml itself and
- * notes the split as deleted, and two writers of one file would undo each other's edits.
- */
-function dropFromMetadata(file: string, live: ReadonlySet<string>): void {
-  const dir = dirname(file);
-  if (live.has(dir)) return;
-  const name = relative(dir, file);
-  const metaPath = join(dir, 'metadata.yaml');
-  const left = readdirSync(dir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'));
-  if (left.length === 0) {
-    rmSync(dir, { recursive: true, force: true });
-    return;
-  }
-  if (!existsSync(metaPath)) return;
-  try {
-    const meta = parseMetadata(readFileSync(metaPath, 'utf8'), metaPath);
-    const gone = meta.files.find((f) => f.path === name);
-    meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== name);
-    meta.files = meta.files.filter((f) => f.path !== name);
-    if (gone) meta.messageCount -= gone.messageCount;
-    meta.customData = { ...meta.customData, [RETENTION_DELETED_KEY]: [meta.customData[RETENTION_DELETED_KEY], name].filter(Boolean).join(',') };
-    writeAtomic(metaPath, formatMetadata(meta));
-  } catch {
-    // an unreadable metadata.yaml is left as it is: readers fall back to the files present
-  }
-}
-
-function writeAtomic(path: string, text: string): void {
-  const tmp = tempName(path);
-  try {
-    writeFileSync(tmp, text);
-    renameSync(tmp, path);
-  } catch (error) {
-    rmSync(tmp, { force: true });
-    throw error;
-  }
-}
-
-function listFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) out.push(...listFiles(p));
-    else if (e.isFile()) out.push(p);
-  }
-  return out;
 }

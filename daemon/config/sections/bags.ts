@@ -43,6 +43,8 @@ export const LakehouseConfig = Section(
     events_flush_s: Type.Number({ minimum: 0.1, default: 30, description: 'How often agent events from the journal are written to the events table.' }),
     query_timeout_ms: Type.Integer({ minimum: 1, default: 30_000 }),
     query_max_rows: Type.Integer({ minimum: 1, default: 10_000 }),
+    compact_after_s: Type.Number({ minimum: 0, default: 3600, description: 'Merge the small parquet files of segments (and events flushes) indexed at least this long ago, per table and partition, so a query reads a few files instead of one per split (0: never).' }),
+    compact_max_bytes: Type.Integer({ minimum: 1024 * 1024, default: 256 * 1024 * 1024, description: 'The most bytes a merged group of segments holds (its parquet plus its recorded splits): retention deletes a group whole, oldest first.' }),
   },
   'The local lakehouse.',
 );
