@@ -96,6 +96,9 @@ describe('SIGHUP while the config file is being written, gone, or names an unset
     expect(s.robot.id).toBe('r2');
     expect(s.last_reload).toMatchObject({ ok: true });
 
+    // systemd-notify is a process of its own: the last READY=1 may land after the log line.
+    const readies = () => d.notified().filter((l) => l.startsWith('--ready')).length;
+    await waitFor(() => readies() >= 5, 'a READY=1 for each of the four reloads');
     const reloads = d.notified().filter((l) => l.startsWith('RELOADING=1') || l.startsWith('--ready'));
     expect(reloads.map((l) => l.split(' ')[0])).toEqual(['--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready']);
     expect(reloads[1]).toMatch(/^RELOADING=1 MONOTONIC_USEC=\d+$/);
