@@ -14,7 +14,7 @@ import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetRep
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
 import { unindexedSplits } from './recorded-splits.ts';
-import { applyRetention, freeSpaceTarget, statfsSpace, type DiskSpace, type RecorderActivity, type RetentionReport } from './retention.ts';
+import { applyRetention, spaceIsLow, statfsSpace, type DiskSpace, type RecorderActivity, type RetentionReport } from './retention.ts';
 import { quoteString } from './table-writer.ts';
 
 export interface LakehouseOptions {
@@ -335,7 +335,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       const { minFreeBytes, diskSpace } = this.#o;
       if (this.#o.retention.enabled && minFreeBytes !== undefined) {
         const space = await (diskSpace ?? statfsSpace)(this.#o.dataDir);
-        if (space.free < freeSpaceTarget(minFreeBytes, space.size)) this.#enqueue('retention', () => this.#applyRetention());
+        if (spaceIsLow(space, minFreeBytes)) this.#enqueue('retention', () => this.#applyRetention());
       }
     } catch (error) {
       this.#o.log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed'); // statfs failing says nothing about space

@@ -8,6 +8,7 @@ import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from '.
 import { dropFromMetadata, listFiles } from './retention-files.ts';
 import { segmentGroups } from './segment-groups.ts';
 import { quoteString } from './table-writer.ts';
+import { MIN_FREE_INODES } from '../recorder/recording-state.ts';
 import { PLAUSIBLE_AFTER_MS } from '../util/wall-clock.ts';
 
 export interface RetentionSettings {
@@ -33,10 +34,13 @@ export interface RecorderActivity {
   closing: readonly string[];
 }
 
-/** The data dir's file system, as statfs sees it: bytes free to us and its size. */
+/** The data dir's file system, as statfs sees it: bytes free to us and its size, and its inodes. */
 export interface DiskSpace {
   free: number;
   size: number;
+  /** Free inodes, and how many it has: 0 on file systems without a fixed count (btrfs), which never run out. */
+  inodesFree?: number;
+  inodes?: number;
 }
 
 export interface RetentionOptions {
@@ -101,6 +105,22 @@ const MARGIN_MIN = 64 * 2 ** 20;
  */
 export function freeSpaceTarget(minFreeBytes: number, fsSize: number): number {
   return minFreeBytes + Math.min(Math.max(MARGIN_MIN, minFreeBytes), Math.floor(fsSize / 10));
+}
+
+/**
+ * The free inodes retention keeps while a recorder runs: the recorder's MIN_FREE_INODES plus a margin (64,
+ * or a hundredth of the file system's inodes, at most a tenth of them). A file system full of small files
+ * runs out of inodes with bytes left: the recorder stops below MIN_FREE_INODES, and only deleting files
+ * frees inodes. 0 (nothing kept) on file systems without a fixed inode count.
+ */
+export function freeInodesTarget(inodes: number | undefined): number {
+  if (!inodes) return 0;
+  return MIN_FREE_INODES + Math.min(Math.max(64, Math.floor(inodes / 100)), Math.floor(inodes / 10));
+}
+
+/** Whether `space` is short of what retention keeps for the recorder, in bytes or in inodes. */
+export function spaceIsLow(space: DiskSpace, minFreeBytes: number): boolean {
+  return space.free < freeSpaceTarget(minFreeBytes, space.size) || (space.inodesFree ?? Infinity) < freeInodesTarget(space.inodes);
 }
 
 interface Unit {
@@ -283,6 +303,8 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   }
   const target = space ? freeSpaceTarget(minFreeBytes!, space.size) : 0;
   let free = space?.free ?? Infinity;
+  const inodesTarget = space ? freeInodesTarget(space.inodes) : 0;
+  let inodesFree = space?.inodesFree ?? Infinity;
   // How many segments still in the catalog list each parquet file: a file goes with the last of them.
   const listedBy = new Map<string, number>();
   for (const s of segments) for (const f of new Set(s.parquet)) listedBy.set(f, (listedBy.get(f) ?? 0) + 1);
@@ -297,7 +319,7 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   const liveDirs = new Set([...active.bags, ...active.closing]);
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
-    const lowFree = free < target;
+    const lowFree = free < target || inodesFree < inodesTarget;
     const old = tooOld.has(unit);
     if (!overSize && !lowFree && !old) continue;
     const members = unit.members ?? [unit];
@@ -331,15 +353,18 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     });
     // A parquet file goes once no segment left in the catalog lists it: a group's files with the group, a
     // segment's own files with it. Their bytes count once, with the first member.
+    let files = entries.filter((e) => e.bytes > 0).length;
     for (const rel of unit.parquet) {
       const p = join(paths.tables, rel);
       if (listedBy.get(rel)! > 0 || !existsSync(p)) continue;
       entries[0]!.bytes += statSync(p).size;
       rmSync(p, { force: true });
+      files++;
     }
     const freed = entries.reduce((n, e) => n + e.bytes, 0);
     total -= freed;
     free += freed;
+    inodesFree += files;
     report.deleted.push(...entries);
   }
   if (conn && (goneSegments.length > 0 || goneEvents.length > 0)) {
@@ -352,11 +377,18 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
   if (space) {
     // Measured again: deleting a file another process holds open (or a hard link) frees nothing yet.
-    free = (await diskSpace(dataDir).catch(() => undefined))?.free ?? free;
+    const after = await diskSpace(dataDir).catch(() => undefined);
+    free = after?.free ?? free;
+    // The catalog's write-ahead log, open while this pass holds the catalog, takes an inode until its close.
+    const walHeld = conn && existsSync(`${paths.catalog}.wal`) ? 1 : 0;
+    inodesFree = after?.inodesFree !== undefined ? after.inodesFree + walHeld : inodesFree;
     report.freeSpace = { free, target, minFree: minFreeBytes! };
     const forSpace = report.deleted.filter((d) => d.why === 'free_space');
-    if (free < target) report.lowSpace = `${free} bytes free on the data dir's file system, below recorder.min_free_bytes (${minFreeBytes}) plus a margin (${target} in all), and nothing retention may delete is left: free space outside the data dir`;
-    else if (forSpace.length > 0) report.lowSpace = `deleted the ${forSpace.length} oldest file(s) to keep ${target} bytes free (recorder.min_free_bytes ${minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
+    // When nothing more may go, the rest may be the recorder's own (a split as large as the disk).
+    const holds = active.files.length > 0 ? ` but what the recorder holds (the split being recorded: keep recorder.split_max_bytes well under the disk's size)` : '';
+    if (free < target) report.lowSpace = `${free} bytes free on the data dir's file system, below recorder.min_free_bytes (${minFreeBytes}) plus a margin (${target} in all), and nothing retention may delete is left${holds}: free space outside the data dir`;
+    else if (inodesFree < inodesTarget) report.lowSpace = `${inodesFree} inodes free on the data dir's file system, below the ${inodesTarget} retention keeps for the recorder (it stops below ${MIN_FREE_INODES}), and nothing retention may delete is left${holds}: delete files outside the data dir`;
+    else if (forSpace.length > 0) report.lowSpace = `deleted the ${forSpace.length} oldest file(s) to keep ${target} bytes${inodesTarget > 0 ? ` and ${inodesTarget} inodes` : ''} free (recorder.min_free_bytes ${minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
   }
   report.totalBytes = total;
   return report;
@@ -389,8 +421,8 @@ function compareOrder(a: readonly (number | string)[], b: readonly (number | str
   return 0;
 }
 
-/** Free and total bytes of the file system holding `dir`. */
+/** Free and total bytes, and inodes, of the file system holding `dir`. */
 export async function statfsSpace(dir: string): Promise<DiskSpace> {
   const s = await statfs(dir);
-  return { free: s.bavail * s.bsize, size: s.blocks * s.bsize };
+  return { free: s.bavail * s.bsize, size: s.blocks * s.bsize, inodesFree: s.ffree, inodes: s.files };
 }
