@@ -1,6 +1,7 @@
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelId } from '@foxglove/ws-protocol';
-import { WebSocketServer, type WebSocket } from 'ws';
+import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
 import { isLoopbackHost } from '../api/auth.ts';
 import type { FoxgloveSettings } from '../config/sections/api.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
@@ -15,6 +16,7 @@ import { ClientKeepalive } from './client-keepalive.ts';
 import { ClientPublishing } from './client-publishing.ts';
 import { ClientSubscriptions } from './client-subscriptions.ts';
 import { GuardedSocket } from './guarded-socket.ts';
+import { HandshakeGuard } from './handshake-guard.ts';
 import { OriginGuard } from './origin-check.ts';
 import { createProtocolServer, StatusLevel, type FoxgloveServer } from './protocol-server.ts';
 
@@ -31,10 +33,17 @@ export interface FoxgloveBridgeOptions {
 const MIN_LIST_ITEMS = 1024;
 /** How often a client's connection error (an oversized frame, bad UTF-8) is logged, whoever sends it. */
 const CONNECTION_ERROR_LOG_MS = 10_000;
+/**
+ * How long a connection the daemon closes (a refused client, one that broke the protocol, one whose close it
+ * answered) has to finish the close handshake before its socket is destroyed. ws waits 30 s by default, so a
+ * peer that never answers the close frame held a socket (a file descriptor) that long for each try.
+ */
+export const CLOSE_GRACE_MS = 2000;
 
 /** What runs while the bridge is started; all of it goes at `stop`. */
 interface Running {
   server: FoxgloveServer;
+  http: Server;
   wss: WebSocketServer;
   feedback: ClientFeedback;
   publishing: ClientPublishing | undefined;
@@ -46,7 +55,9 @@ interface Running {
  * each selected bus topic with its ros2msg schema and streams the CDR bytes as they are (BusChannels); the
  * journal goes out as JSON on /auraison/events. Handshakes from browser pages not in foxglove.allowed_origins
  * are refused (OriginGuard), and so are clients past foxglove.max_clients and handshakes that offer only other
- * subprotocols (ClientAdmission). Clients may publish only when foxglove.client_publish allows it
+ * subprotocols (ClientAdmission); connections that do not finish their handshake are bounded per address and
+ * in time (HandshakeGuard), and one the daemon closes is destroyed CLOSE_GRACE_MS later if it does not answer
+ * the close. Clients may publish only when foxglove.client_publish allows it
  * (ClientPublishing). This class owns the sockets: each client's frames are watched so that what the protocol
  * server does not say (a bad frame's cause, an op it ignores) is told to the client, and what it says (a
  * status per item of a list) is throttled (ClientFeedback); a frame whose list is longer than a client's can
@@ -61,6 +72,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   #pingIntervalMs: number;
   #origins: OriginGuard;
   #admission: ClientAdmission;
+  #handshakes: HandshakeGuard;
   #connectionErrors: LogBurst<'connection_error'>;
   #channels: BusChannels;
   #running: Running | undefined;
@@ -80,6 +92,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#pingIntervalMs = pingIntervalMs;
     this.#origins = new OriginGuard({ log: this.#log, now });
     this.#admission = new ClientAdmission({ maxClients: settings.max_clients, log: this.#log, now });
+    this.#handshakes = new HandshakeGuard({ maxPendingPerIp: settings.max_pending_per_ip, handshakeTimeoutMs: settings.handshake_timeout_ms, log: this.#log, now });
     this.#connectionErrors = new LogBurst({ intervalMs: CONNECTION_ERROR_LOG_MS, now });
     this.#channels = new BusChannels({ ctx, include: settings.topics.include, exclude: settings.topics.exclude });
   }
@@ -91,6 +104,11 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   /** What the per-client throttles hold (ClientFeedback.held): 0 once every client left, however many came. */
   get feedbackHeld(): number {
     return this.#running?.feedback.held ?? 0;
+  }
+
+  /** Connections whose WebSocket handshake has not arrived whole yet (HandshakeGuard). */
+  get pendingHandshakes(): number {
+    return this.#handshakes.pending;
   }
 
   async start(): Promise<void> {
@@ -113,18 +131,18 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     server.on('unsubscribe', (id) => channels.unwatch(id));
     const publishing = client_publish.enabled ? new ClientPublishing({ ctx: this.#ctx, server, settings: client_publish, feedback, log, now: this.#now }) : undefined;
 
-    const wss = await this.#listen(server);
+    const { http, wss } = await this.#listen(server);
     const keepalive = new ClientKeepalive({
       intervalMs: this.#pingIntervalMs,
       onDead: (client, missed) => log.warn({ client, missed }, 'foxglove client answered no ping: connection taken for dead and closed'),
     });
-    const running: Running = { server, wss, feedback, publishing, keepalive };
+    const running: Running = { server, http, wss, feedback, publishing, keepalive };
     this.#running = running;
     wss.on('connection', (ws, req) => {
       const name = `${req.socket.remoteAddress}:${req.socket.remotePort}`;
       if (!this.#admission.full(ws, this.#clients.size, name)) this.#connect(running, ws, name);
     });
-    const address = wss.address() as AddressInfo;
+    const address = http.address() as AddressInfo;
     this.#url = `ws://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
     channels.open(server);
     log.info({ url: this.#url, clientPublish: client_publish.enabled }, 'foxglove websocket listening');
@@ -138,8 +156,13 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     running.keepalive.stop();
     this.#channels.close();
     running.publishing?.close();
+    running.feedback.close();
     for (const ws of running.wss.clients) ws.terminate();
     await new Promise<void>((resolve) => running.wss.close(() => resolve()));
+    // Connections still in their handshake (the WebSocket server holds only the upgraded ones).
+    const closed = new Promise<void>((resolve) => running.http.close(() => resolve()));
+    running.http.closeAllConnections();
+    await closed;
   }
 
   health(): ComponentHealth {
@@ -160,22 +183,28 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       { name: 'auraison_foxglove_refused_origins_total', help: 'WebSocket handshakes refused because the web page\'s origin is not in foxglove.allowed_origins.', type: 'counter', samples: [{ value: this.#origins.refused }] },
       {
         name: 'auraison_foxglove_refused_clients_total',
-        help: 'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols).',
+        help:
+          'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols; pending_per_ip: its address had foxglove.max_pending_per_ip unfinished handshakes; handshake_timeout: no whole handshake within foxglove.handshake_timeout_ms).',
         type: 'counter',
-        samples: Object.entries(this.#admission.refused).map(([reason, value]) => ({ labels: { reason }, value })),
+        samples: Object.entries({ ...this.#admission.refused, ...this.#handshakes.refused }).map(([reason, value]) => ({ labels: { reason }, value })),
       },
       { name: 'auraison_foxglove_statuses_suppressed_total', help: 'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).', type: 'counter', samples: [{ value: this.#suppressed }] },
       ...(this.#running?.publishing?.metrics() ?? []),
     ];
   }
 
-  /** The WebSocket server, listening; handshakes from web pages not allowed are refused with 403. */
-  async #listen(server: FoxgloveServer): Promise<WebSocketServer> {
+  /**
+   * The WebSocket server on its HTTP server (HandshakeGuard: unfinished handshakes bounded per address and in
+   * time), listening; handshakes from web pages not allowed are refused with 403.
+   */
+  async #listen(server: FoxgloveServer): Promise<{ http: Server; wss: WebSocketServer }> {
     const { host, port } = this.#s;
+    const http = this.#handshakes.createServer();
     // maxPayload: ws would take 100 MiB per client message by default, held while it waits for the hooks.
-    const wss = new WebSocketServer({
-      host,
-      port,
+    // closeTimeout: see CLOSE_GRACE_MS (ws 8.23, as package.json requires, takes it; @types/ws 8.18 does not declare it).
+    const options: ServerOptions & { closeTimeout: number } = {
+      server: http,
+      closeTimeout: CLOSE_GRACE_MS,
       maxPayload: this.#s.max_message_bytes,
       handleProtocols: (protocols) => server.handleProtocols(protocols),
       verifyClient: ({ origin, req }, done) => {
@@ -186,14 +215,21 @@ export class FoxgloveBridge implements Component, MetricsProvider {
         if (protocol) return done(false, 400, protocol);
         done(true);
       },
-    });
+    };
+    const wss = new WebSocketServer(options);
+    // ws passes on its HTTP server's errors; with no listener the emit would throw. A listen error rejects
+    // start (below); one later (accept failing for want of file descriptors) is logged, and the server goes on.
+    let listening = false;
+    wss.on('error', (error) => listening && this.#log.warn({ err: error.message }, 'foxglove server error'));
     await new Promise<void>((resolve, reject) => {
-      wss.once('listening', resolve);
-      wss.once('error', (error: NodeJS.ErrnoException) =>
+      http.once('listening', resolve);
+      http.once('error', (error: NodeJS.ErrnoException) =>
         reject(new Error(error.code === 'EADDRINUSE' ? `foxglove: ${host}:${port} is in use: set foxglove.port to a free port, or 0 for any` : `foxglove: cannot listen on ${host}:${port}: ${error.message}`)),
       );
+      http.listen(port, host);
     });
-    return wss;
+    listening = true;
+    return { http, wss };
   }
 
   #connect(running: Running, ws: WebSocket, name: string): void {

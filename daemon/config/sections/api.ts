@@ -93,6 +93,19 @@ export const FoxgloveConfig = Section(
       default: 16,
       description: 'Clients connected at once; one more is told why in a status message and closed (1013, try again later). Each client that watches /scan or /map costs the robot memory and CPU.',
     }),
+    max_pending_per_ip: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 8,
+      description:
+        'Connections from one address whose WebSocket handshake (the HTTP upgrade request) has not arrived whole yet; one more from that address is closed at once (counted as refused_clients_total{reason="pending_per_ip"}), so a peer that opens connections and never finishes them (slowloris) cannot use up the daemon\'s sockets. Other addresses are not affected.',
+    }),
+    handshake_timeout_ms: Type.Integer({
+      minimum: 100,
+      maximum: 300_000,
+      default: 5000,
+      description: 'Time a connection has to send its whole WebSocket handshake from when it opens; a slower one (or one that sends nothing) gets 408 and is closed (counted as refused_clients_total{reason="handshake_timeout"}).',
+    }),
     client_publish: Section(
       {
         enabled: Type.Boolean({ default: false, description: 'Let clients publish (e.g. /cmd_vel from a teleop panel), through the policy hooks.' }),
