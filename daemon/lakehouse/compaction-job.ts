@@ -59,7 +59,8 @@ export class CompactionJob {
   }
 
   get details() {
-    return { parquet_files: this.#files ?? null, compactions: this.#merges };
+    // Counted by each compaction run (every 10 minutes), not kept up as splits are indexed: named so.
+    return { parquet_files_at_last_compaction: this.#files ?? null, compactions: this.#merges };
   }
 
   metrics(): MetricFamily[] {

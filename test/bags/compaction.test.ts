@@ -221,7 +221,7 @@ describe('compaction', () => {
     await waitFor(() => metric(next, 'auraison_lakehouse_compactions_total') === 2, 'the other two merges');
     await next.stop();
     expect(next.health().state).toBe('running');
-    expect(next.health().details).toMatchObject({ parquet_files: 33 - 12 - 6 + 2 + 1, compactions: 2 });
+    expect(next.health().details).toMatchObject({ parquet_files_at_last_compaction: 33 - 12 - 6 + 2 + 1, compactions: 2 });
     expect(metric(next, 'auraison_lakehouse_compacted_files_total')).toBe(18);
     expect(metric(next, 'auraison_lakehouse_parquet_files')).toBe(18);
     expect(existsSync(damaged)).toBe(true);
