@@ -1,4 +1,4 @@
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, writeFileSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Static } from 'typebox';
 import type { Logger } from 'pino';
@@ -210,6 +210,10 @@ export class RecorderBags {
     for (const entry of readdirSync(this.#o.bagsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
       const dir = join(this.#o.bagsDir, entry.name);
+      if (removeIfEmpty(dir)) {
+        this.#o.log.warn({ bag: dir }, 'recorder: removed an empty bag directory (a recorder killed between making it and writing its .recording marker left it)');
+        continue;
+      }
       try {
         const removed = sweepStaleTempFiles(dir);
         if (removed.length > 0) this.#o.log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
@@ -269,6 +273,22 @@ export class RecorderBags {
   #typeHash(type: string): string | undefined {
     if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
     return this.#typeHashes.get(type);
+  }
+}
+
+/**
+ * Removes `dir` if it holds nothing at all: open() makes a bag directory, then writes its marker, and a
+ * recorder killed in between leaves it empty. Such a directory is no bag (`bag info` and `bag import
+ * bags/*` fail on it) and nothing else would ever remove it. rmdir refuses a directory that is not empty,
+ * so a file that appeared since it was listed is never lost.
+ */
+function removeIfEmpty(dir: string): boolean {
+  try {
+    if (readdirSync(dir).length > 0) return false;
+    rmdirSync(dir);
+    return true;
+  } catch {
+    return false; // unreadable, or no longer empty: left as it is (repair says what is wrong with it)
   }
 }
 
