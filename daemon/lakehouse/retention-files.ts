@@ -13,6 +13,7 @@ export function dropFromMetadata(file: string, live: ReadonlySet<string>): void 
   if (live.has(dir)) return;
   const name = relative(dir, file);
   const metaPath = join(dir, 'metadata.yaml');
+  if (!existsSync(dir)) return;
   const left = readdirSync(dir).filter((f) => f.endsWith('.mcap') || f.endsWith('.db3'));
   if (left.length === 0) {
     rmSync(dir, { recursive: true, force: true });
@@ -22,6 +23,7 @@ export function dropFromMetadata(file: string, live: ReadonlySet<string>): void 
   try {
     const meta = parseMetadata(readFileSync(metaPath, 'utf8'), metaPath);
     const gone = meta.files.find((f) => f.path === name);
+    if (!gone && !meta.relativeFilePaths.includes(name)) return; // taken off already (a pass that ran again)
     meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== name);
     meta.files = meta.files.filter((f) => f.path !== name);
     if (gone) meta.messageCount -= gone.messageCount;

@@ -221,7 +221,7 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   const bagsDir = join(dataDir, 'bags');
   const { segments, eventFiles } = conn
     ? {
-        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]) })),
+        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]), recorded: r[5] === 'recorder' })),
         // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
         eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
       }
@@ -267,7 +267,9 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
     if (files.length === 0) continue;
     const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
-    units.push({ file: seg.path, kind: 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+    // A recorded split already gone stays a split: a pass killed between deleting it and taking it off its
+    // bag's metadata.yaml left it listed there.
+    units.push({ file: seg.path, kind: seg.recorded ? 'split' : 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
   }
   // The events table: a parquet file per flush (or per compacted run of them), each a unit of its own (its
   // bytes are in parquetBytes already).
@@ -341,9 +343,12 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
         entries[i]!.bytes += m.bytes;
         if (m.kind === 'events') goneEvents.push(m.file);
       }
-      if (m.kind === 'split' && existsSync(m.file)) {
-        rmSync(m.file, { force: true });
-        entries[i]!.bytes += m.bytes;
+      if (m.kind === 'split') {
+        if (existsSync(m.file)) {
+          rmSync(m.file, { force: true });
+          entries[i]!.bytes += m.bytes;
+        }
+        // Also when the split is gone already: a pass killed between deleting it and this left it listed.
         dropFromMetadata(m.file, liveDirs);
       }
       if (m.segmentId) {

@@ -1,0 +1,67 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { parseMetadata, RETENTION_DELETED_KEY } from '../../daemon/bags/metadata.ts';
+import { importBag } from '../../daemon/lakehouse/importer.ts';
+import { applyRetention } from '../../daemon/lakehouse/retention.ts';
+import { bagInfo } from '../../daemon/bags/bag-info.ts';
+import { ROOT, tempDir } from '../helpers/cli.ts';
+import { recordSmallBag } from '../helpers/recorded-bag.ts';
+
+/**
+ * A retention pass killed (kill -9, a power cut) between deleting a recorded split and taking it off its
+ * bag's metadata.yaml. Found by the crash torture harness (seed 30, round 14): the next pass found the split
+ * already gone and skipped the bag's metadata.yaml, which listed the deleted split for good; once the bag's
+ * last split went the same way, its directory stayed, and `bag info` on it said `not a bag: its
+ * metadata.yaml names no storage file that exists`.
+ */
+
+const registry = new DefinitionsRegistry();
+const work = tempDir('crash-retention-');
+afterAll(() => work.cleanup());
+
+async function indexedBag(name: string, messages: number) {
+  const dataDir = join(work.path, name);
+  const { bag, files } = await recordSmallBag(dataDir, registry, messages);
+  for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+  return { dataDir, bag, files };
+}
+
+/** Runs a retention pass (max_bytes 1: everything goes) in a child that dies right after deleting the first file matching `pattern`. */
+function crashAfterDeleting(dataDir: string, pattern: string): void {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-retention-child.ts'), dataDir, pattern, '1'], { cwd: ROOT, encoding: 'utf8' });
+  expect(child.signal, child.stderr).toBe('SIGKILL');
+}
+const crashAfterFirstSplitDeleted = (dataDir: string) => crashAfterDeleting(dataDir, '\\.mcap$');
+
+const listed = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+const settings = (maxBytes: number) => ({ max_bytes: maxBytes, max_age_hours: 0, allow_unsynced_delete: true });
+
+describe('a retention pass killed right after deleting a recorded split', () => {
+  it('the next pass takes the split off its bag metadata.yaml, which lists only files on disk again', async () => {
+    const { dataDir, bag, files } = await indexedBag('split', 320);
+    expect(files.length).toBe(4);
+    crashAfterFirstSplitDeleted(dataDir);
+    expect(existsSync(files[0]!)).toBe(false);
+    expect(listed(bag).files.map((f) => join(bag, f.path))).toEqual(files); // the crash's state: listed, gone
+
+    const { totalBytes } = await applyRetention({ dataDir, settings: settings(0), syncRequired: false });
+    await applyRetention({ dataDir, settings: settings(totalBytes - 1), syncRequired: false });
+    const meta = listed(bag);
+    expect(meta.files.map((f) => join(bag, f.path)).filter((f) => !existsSync(f))).toEqual([]);
+    expect(meta.customData[RETENTION_DELETED_KEY]?.split(',')).toContain(`${files[0]!.slice(bag.length + 1)}`);
+    expect((await bagInfo(bag)).warnings).toEqual([]);
+  });
+
+  it('a bag whose only split it was is removed by the next pass, not left as a metadata.yaml naming nothing', async () => {
+    const { dataDir, bag, files } = await indexedBag('single', 40);
+    expect(files.length).toBe(1);
+    crashAfterFirstSplitDeleted(dataDir);
+    expect(existsSync(bag)).toBe(true);
+
+    await applyRetention({ dataDir, settings: settings(1), syncRequired: false });
+    expect(existsSync(bag)).toBe(false);
+  });
+});
