@@ -71,7 +71,7 @@ export interface ForgetReport {
  * not mounted, or moved, rather than files deleted. Runs on `conn`, the catalog opened for writing.
  */
 export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: string): Promise<ForgetReport> {
-  const segments = (await conn.runAndReadAll('SELECT segment_id, parquet_files FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), files: ((r[1] as string[] | null) ?? []).map(String) }));
+  const segments = (await conn.runAndReadAll('SELECT segment_id, parquet_files, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), files: ((r[1] as string[] | null) ?? []).map(String), recorded: r[2] === 'recorder' }));
   const prefix = tablesDir + '/';
   const events = (await conn.runAndReadAll(`SELECT path FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)})`)).getRows().map((r) => String(r[0]));
   const listed = new Set([...segments.flatMap((s) => s.files.map((f) => join(tablesDir, f))), ...events]);
@@ -81,12 +81,19 @@ export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: st
     return { forgotten: [], segmentsDropped: 0, skipped: `none of the ${listed.size} parquet files the catalog lists is in ${tablesDir}: left as it is (is the disk holding it mounted?)` };
   }
   let dropped = 0;
+  const keptBy = new Map<string, number>();
+  for (const s of segments) for (const f of s.files) keptBy.set(f, (keptBy.get(f) ?? 0) + 1);
+  const unlisted: string[] = [];
   await conn.run('BEGIN TRANSACTION');
   try {
     for (const s of segments) {
       const kept = s.files.filter((f) => !missing.has(join(tablesDir, f)));
       if (kept.length === s.files.length) continue;
-      if (kept.length === 0) {
+      // A recorded segment with some files gone was half deleted (a retention pass killed between its
+      // files) or lost files by hand: whole or not at all, so the messages table and the catalog's counts
+      // agree; its other files go too, and a split still on disk is indexed again whole at the next start.
+      if (kept.length === 0 || s.recorded) {
+        for (const f of s.files) if (keptBy.set(f, keptBy.get(f)! - 1).get(f) === 0 && !missing.has(join(tablesDir, f))) unlisted.push(join(tablesDir, f));
         await conn.run(`DELETE FROM bags WHERE segment_id = ${quoteString(s.id)}`);
         dropped++;
       } else {
@@ -100,6 +107,7 @@ export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: st
     await conn.run('ROLLBACK').catch(() => undefined);
     throw error;
   }
+  for (const f of unlisted) rmSync(f, { force: true }); // after the commit: a crash before leaves orphans, deleted at start
   return { forgotten: [...missing].sort(), segmentsDropped: dropped };
 }
 

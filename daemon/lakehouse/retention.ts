@@ -319,6 +319,10 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   const untouched = new Set([...keep, ...active.files]);
   const closingDirs = new Set(active.closing);
   const liveDirs = new Set([...active.bags, ...active.closing]);
+  // A recorded split gone from disk while its row stays (a pass killed between deleting it and its bag's
+  // metadata.yaml, a split deleted by hand) comes off its bag's metadata.yaml now, whatever the limits say:
+  // the next pass may be under them, and a bag must list only the files it has.
+  for (const seg of segments) if (seg.recorded && !splitsOnDisk.has(seg.path) && !untouched.has(seg.path)) dropFromMetadata(seg.path, liveDirs);
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
     const lowFree = free < target || inodesFree < inodesTarget;

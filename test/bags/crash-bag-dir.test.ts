@@ -15,7 +15,7 @@ import { ROOT, tempDir } from '../helpers/cli.ts';
  * A recorder killed between making a bag directory and writing its `.recording` marker left an empty
  * directory under bags/ that no start removed (it has no marker, so it is no bag left open): `bag info`
  * and `bag import bags/*` failed on it for good (`not a bag: no metadata.yaml and no .mcap or .db3 files in
- * it`). Found by the crash-point sweep (scratch/crash-torture/sweep.ts, the start's change #17).
+ * it`). Found by the crash-point sweep (test/crash-torture/sweep.ts, the start's change #17).
  */
 
 const work = tempDir('crash-bag-dir-');
