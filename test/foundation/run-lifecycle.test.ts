@@ -1,5 +1,5 @@
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,8 +7,10 @@ import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { silentLogger } from '../../daemon/log.ts';
+import { statusFilePath } from '../../daemon/status/status-file.ts';
 import { BIN, runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { collectJsonLines } from '../system2/daemon-process.ts';
 
 let child: ChildProcessWithoutNullStreams | undefined;
@@ -179,6 +181,9 @@ describe('auraison-edge status', () => {
     writeFileSync(config, 'robot:\n  id: tb3-k9\napi:\n  enabled: false\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n');
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
+    // The status file is first written just after that line (and before READY=1): wait for it.
+    const statusFile = statusFilePath(join(dir.path, '.auraison-edge'));
+    await waitFor(() => existsSync(statusFile), 'the status file');
     const alive = await runMain(['status', '--config', config, '--json'], { cwd: dir.path });
     expect(JSON.parse(alive.stdout)).toMatchObject({ running: true, source: 'file' });
     d.child.kill('SIGKILL');
