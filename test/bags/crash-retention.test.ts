@@ -5,6 +5,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseMetadata, RETENTION_DELETED_KEY } from '../../daemon/bags/metadata.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
+import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention } from '../../daemon/lakehouse/retention.ts';
 import { bagInfo } from '../../daemon/bags/bag-info.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
@@ -29,9 +30,9 @@ async function indexedBag(name: string, messages: number) {
   return { dataDir, bag, files };
 }
 
-/** Runs a retention pass (max_bytes 1: everything goes) in a child that dies right after deleting the first file matching `pattern`. */
-function crashAfterDeleting(dataDir: string, pattern: string): void {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-retention-child.ts'), dataDir, pattern, '1'], { cwd: ROOT, encoding: 'utf8' });
+/** Runs a retention pass (max_bytes 1 unless given: everything goes) in a child that dies right after deleting the first file matching `pattern`. */
+function crashAfterDeleting(dataDir: string, pattern: string, maxBytes = 1): void {
+  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-retention-child.ts'), dataDir, pattern, String(maxBytes)], { cwd: ROOT, encoding: 'utf8' });
   expect(child.signal, child.stderr).toBe('SIGKILL');
 }
 const crashAfterFirstSplitDeleted = (dataDir: string) => crashAfterDeleting(dataDir, '\\.mcap$');
@@ -63,5 +64,38 @@ describe('a retention pass killed right after deleting a recorded split', () => 
 
     await applyRetention({ dataDir, settings: settings(1), syncRequired: false });
     expect(existsSync(bag)).toBe(false);
+  });
+});
+
+describe('a retention pass killed right after deleting the last split it had to', () => {
+  // The split no longer counts toward max_bytes, so the next pass is under the limit and deletes nothing: the
+  // bag's metadata.yaml listed the deleted split for good (the crash-point sweep, test/crash-torture/sweep.ts:
+  // retention #52-54, start-retention #71-73).
+  it('the next pass, under max_bytes, still takes the split off its bag metadata.yaml', async () => {
+    const { dataDir, bag, files } = await indexedBag('limit', 320);
+    const { totalBytes } = await applyRetention({ dataDir, settings: settings(0), syncRequired: false });
+    crashAfterDeleting(dataDir, '\\.mcap$', totalBytes - 1); // one byte over: the oldest split goes
+    expect(existsSync(files[0]!)).toBe(false);
+
+    const next = await applyRetention({ dataDir, settings: settings(totalBytes - 1), syncRequired: false });
+    expect(next.deleted).toEqual([]); // under the limit now: nothing is due
+    expect(listed(bag).files.map((f) => join(bag, f.path))).toEqual(files.slice(1));
+  });
+});
+
+describe('a retention pass killed between the parquet files of one segment', () => {
+  // The segment's row was kept with its other file, so `count(*) FROM messages` stayed below the catalog's
+  // message counts for good (the crash-point sweep: retention #56-57, start-retention #75-76).
+  it('the next pass ends with the messages table and the catalog agreeing', async () => {
+    const { dataDir } = await indexedBag('partial', 320);
+    crashAfterDeleting(dataDir, '/tables/messages/.*\\.parquet$');
+    const counts = async () => (await queryLakehouse(dataDir, 'SELECT (SELECT count(*) FROM messages)::INTEGER, (SELECT coalesce(sum(message_count), 0)::INTEGER FROM bags)')).rows[0]!;
+    const [table, catalog] = await counts();
+    expect(table).toBeLessThan(catalog as number); // the crash's state: a row whose messages are half gone
+
+    const { totalBytes } = await applyRetention({ dataDir, settings: settings(0), syncRequired: false });
+    await applyRetention({ dataDir, settings: settings(totalBytes), syncRequired: false }); // under max_bytes: nothing else is due
+    const [after, catalogAfter] = await counts();
+    expect(after).toBe(catalogAfter);
   });
 });

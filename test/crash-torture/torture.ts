@@ -12,6 +12,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { main } from '../../daemon/cli/main.ts';
+import { seededRandom } from '../../daemon/util/seeded-random.ts';
 import { generateMaze, DEFAULT_MAZE_SEED } from '../../sim/turtlebot-maze/maze.ts';
 import { BIN } from '../helpers/cli.ts';
 import { catalogSnapshot, deadStaging, diskBags, journalProblems, RECORDING, type CatalogSnapshot } from './checks.ts';
@@ -39,19 +40,8 @@ const rounds = Number(opt.rounds);
 const maxDelay = Number(opt['max-delay-ms']);
 const retentionOn = opt.retention === 'on';
 
-/** mulberry32: a seeded RNG, so a failing round can be run again. */
-function rng(s: number) {
-  let a = s >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = rng(seed);
-const intentRandom = rng(seed ^ 0x9e3779b9);
+const random = seededRandom(seed); // seeded, so a failing round can be run again
+const intentRandom = seededRandom(seed ^ 0x9e3779b9);
 
 const work = opt.dir ?? mkdtempSync(join(tmpdir(), `crash-torture-${seed}-`));
 mkdirSync(join(work, 'logs'), { recursive: true });
