@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { MetricFamily } from '../contract/services.ts';
-import { compactLakehouse, CompactionError } from './compaction.ts';
+import { compactLakehouse, CompactionError, type CompactionOptions } from './compaction.ts';
 import { freeSpaceTarget, statfsSpace, type DiskSpace } from './retention.ts';
 
 export interface CompactionJobOptions {
@@ -12,13 +12,38 @@ export interface CompactionJobOptions {
   /** The recorder's `min_free_bytes`, when one is configured: a merge never takes free space below retention's target. */
   minFreeBytes?: number;
   diskSpace?: (dir: string) => Promise<DiskSpace>;
+  /** Tests: compactLakehouse's hooks. */
+  hooks?: CompactionOptions['hooks'];
+}
+
+/** Free space a merge must leave: retention's target when a recorder is configured (its `min_free_bytes`), else none. */
+export interface Room {
+  free: number;
+  keep: number;
+}
+
+/**
+ * Whether the disk under `dataDir` has room for a merge of `bytes` (its merged files are written while the
+ * old ones still exist) and still keeps retention's free-space target for the recorder. `undefined` when
+ * statfs fails: that says nothing about space, and the write fails cleanly if there is none.
+ */
+export async function roomForMerge(dataDir: string, bytes: number, minFreeBytes: number | undefined, diskSpace: (dir: string) => Promise<DiskSpace> = statfsSpace): Promise<(Room & { ok: boolean }) | undefined> {
+  let space: DiskSpace;
+  try {
+    space = await diskSpace(dataDir);
+  } catch {
+    return undefined;
+  }
+  const keep = minFreeBytes !== undefined ? freeSpaceTarget(minFreeBytes, space.size) : 0;
+  return { ok: space.free - bytes >= keep, free: space.free, keep };
 }
 
 /**
  * The lakehouse's compaction job (see compaction.ts): one merge per run, so the component's other jobs
  * (indexing a split, an events flush, a retention pass) never wait behind a month of backlog; `run` says
  * whether more merges are due, and the component queues the next run. A merge that fails is left out of
- * later runs until the daemon restarts (it would fail again the same way; the rest still gets merged).
+ * later runs until the daemon restarts (it would fail again the same way; the rest still gets merged), unless
+ * it failed for a locked catalog or a full disk: then the next run tries it again.
  */
 export class CompactionJob {
   #o: CompactionJobOptions;
@@ -38,9 +63,10 @@ export class CompactionJob {
     const { dataDir, log, afterS, maxBytes, catalogWaitMs } = this.#o;
     let report;
     try {
-      report = await compactLakehouse({ dataDir, afterS, maxBytes, maxMerges: 1, skip: this.#failed, catalogWaitMs, signal: this.#abort.signal, roomFor: (bytes) => this.#roomFor(bytes) });
+      report = await compactLakehouse({ dataDir, afterS, maxBytes, maxMerges: 1, skip: this.#failed, catalogWaitMs, signal: this.#abort.signal, hooks: this.#o.hooks, roomFor: async (bytes) => (await roomForMerge(dataDir, bytes, this.#o.minFreeBytes, this.#o.diskSpace))?.ok ?? true });
     } catch (error) {
-      if (error instanceof CompactionError) this.#failed.add(error.key);
+      // A locked catalog or a full disk passes: that merge is tried again at the next run.
+      if (error instanceof CompactionError && !error.transient) this.#failed.add(error.key);
       throw error;
     }
     this.#files = report.filesAfter;
@@ -69,16 +95,5 @@ export class CompactionJob {
       { name: 'auraison_lakehouse_compacted_files_total', help: 'Parquet files replaced by merged ones.', type: 'counter', samples: [{ value: this.#filesMerged }] },
       { name: 'auraison_lakehouse_parquet_files', help: 'Parquet files the lakehouse catalog lists, as the last compaction run counted (no sample before the first).', type: 'gauge', samples: this.#files === undefined ? [] : [{ value: this.#files }] },
     ];
-  }
-
-  async #roomFor(bytes: number): Promise<boolean> {
-    let space: DiskSpace;
-    try {
-      space = await (this.#o.diskSpace ?? statfsSpace)(this.#o.dataDir);
-    } catch {
-      return true; // statfs failing says nothing about space; the write fails cleanly if there is none
-    }
-    const keep = this.#o.minFreeBytes !== undefined ? freeSpaceTarget(this.#o.minFreeBytes, space.size) : 0;
-    return space.free - bytes >= keep;
   }
 }

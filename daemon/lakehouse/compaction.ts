@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { existsSync, mkdirSync, rmSync, statSync, utimesSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { lakehousePaths, withCatalog } from './catalog.ts';
+import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
 import { planMerges, type PlanUnit } from './compaction-plan.ts';
+import { compatibleGroups } from './compaction-schema.ts';
 import { newStagingDir } from './housekeeping.ts';
 import { segmentGroups } from './segment-groups.ts';
 import { commitStaged, quoteString } from './table-writer.ts';
@@ -18,6 +19,8 @@ export interface CompactionOptions {
   maxMerges?: number;
   /** Merges to leave out (their `key`): ones that failed before. */
   skip?: ReadonlySet<string>;
+  /** A merge that fails goes into the report's `failed` and the others are still made (the CLI); otherwise it throws a CompactionError. */
+  keepGoing?: boolean;
   /** How long to wait for a catalog another process holds (default withCatalog's 10 s). */
   catalogWaitMs?: number;
   /** Stops the call at the next step (a merge being written is interrupted); what was committed stays. */
@@ -27,7 +30,7 @@ export interface CompactionOptions {
   /** Whether the disk has room for `bytes` more now (the daemon keeps retention's free-space target). */
   roomFor?: (bytes: number) => Promise<boolean>;
   /** Tests: runs after each step of a merge, given its key (a crash there is what they check). */
-  hooks?: Partial<Record<'staged' | 'moved' | 'committed', (key: string) => Promise<void> | void>>;
+  hooks?: Partial<Record<'staging' | 'staged' | 'moved' | 'committed', (key: string) => Promise<void> | void>>;
 }
 
 export interface MergeReport {
@@ -55,19 +58,30 @@ export interface CompactionReport {
   changed: string[];
   /** Set when the call stopped early: `stopped` (signal) or `no room` (disk). */
   stoppedBy?: 'stopped' | 'no room';
+  /** With `keepGoing`: the merges that failed (each changed nothing), with why. */
+  failed: { key: string; error: string }[];
+  /** With `stoppedBy: 'no room'`: the bytes the merge that waits needs free (its inputs' size, on top of what is kept free). */
+  roomNeeded?: number;
 }
 
-/** A merge that failed: `key` names it, so the caller can leave it out of the next passes. */
+/**
+ * A merge that failed: `key` names it, so the caller can leave it out of the next passes, unless it is
+ * `transient` (the catalog locked by another process, the disk full): that one is worth trying again later.
+ */
 export class CompactionError extends Error {
   override name = 'CompactionError';
   constructor(
     readonly key: string,
     message: string,
-    options?: ErrorOptions,
+    options?: ErrorOptions & { transient?: boolean },
   ) {
     super(message, options);
+    this.transient = options?.transient ?? false;
   }
+  readonly transient: boolean;
 }
+
+const NO_SPACE = /No space left on device|ENOSPC/;
 
 interface Segment {
   id: string;
@@ -112,7 +126,7 @@ const MERGED_PARQUET = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880,
 export async function compactLakehouse(options: CompactionOptions): Promise<CompactionReport> {
   const { dataDir, maxBytes, maxMerges = Infinity, skip = new Set(), signal } = options;
   const paths = lakehousePaths(dataDir);
-  const report: CompactionReport = { merged: [], filesBefore: 0, filesAfter: 0, pending: 0, changed: [] };
+  const report: CompactionReport = { merged: [], filesBefore: 0, filesAfter: 0, pending: 0, changed: [], failed: [] };
   if (!existsSync(paths.catalog)) return report;
   const { merges, files } = await withCatalog(paths.catalog, (conn) => plan(conn, paths.tables, options), { timeoutMs: options.catalogWaitMs });
   report.filesBefore = report.filesAfter = files;
@@ -131,18 +145,29 @@ export async function compactLakehouse(options: CompactionOptions): Promise<Comp
     const bytesIn = inputs.reduce((n, f) => n + statSync(f).size, 0);
     if (options.roomFor && !(await options.roomFor(bytesIn))) {
       report.stoppedBy = 'no room';
+      report.roomNeeded = bytesIn;
       break;
     }
     const t0 = performance.now();
     let made: Omit<MergeReport, 'ms'> | undefined;
     try {
+      await options.hooks?.staging?.(merge.key);
       made = await runMerge(merge, inputs, bytesIn, paths, options);
     } catch (error) {
       if (signal?.aborted) {
         report.stoppedBy = 'stopped';
         break;
       }
-      throw new CompactionError(merge.key, `compacting ${merge.key} failed, nothing was changed: ${(error as Error).message}`, { cause: error });
+      // An input deleted meanwhile (retention of the daemon beside `lakehouse compact`, or by hand) fails the
+      // read: the catalog changed under the merge, nothing is wrong with it.
+      if (!inputs.every((f) => existsSync(f))) {
+        report.changed.push(merge.key);
+        continue;
+      }
+      const failure = compactionError(merge.key, error as Error, options.dataDir, inputs);
+      if (!options.keepGoing) throw failure;
+      report.failed.push({ key: merge.key, error: failure.message });
+      continue;
     }
     if (!made) {
       report.changed.push(merge.key);
@@ -151,8 +176,24 @@ export async function compactLakehouse(options: CompactionOptions): Promise<Comp
     report.merged.push({ ...made, ms: Math.round(performance.now() - t0) });
     report.filesAfter += made.outputFiles - made.inputFiles;
   }
-  report.pending = todo.length - report.merged.length - report.changed.length;
+  report.pending = todo.length - report.merged.length - report.changed.length - report.failed.length;
   return report;
+}
+
+/**
+ * What a failed merge says: nothing of it was changed, and what to do: for a full disk or a locked catalog
+ * (transient: it is tried again), and for an input file DuckDB can't read (damaged: it stays as it is).
+ */
+function compactionError(key: string, error: Error, dataDir: string, inputs: readonly string[]): CompactionError {
+  const locked = error instanceof CatalogLockedError;
+  const full = !locked && NO_SPACE.test(error.message);
+  const damaged = !locked && !full && !/Conversion Error|failed to cast/.test(error.message) && inputs.find((f) => error.message.includes(f));
+  const hint = full
+    ? `; free space under ${dataDir} (retention, or delete old bags) and compact again`
+    : damaged
+      ? `; that file can't be read (damaged): queries leave it out with a warning, and its group is left unmerged. To give up its rows, delete it (the daemon's next start takes it off the catalog)`
+      : '';
+  return new CompactionError(key, `compacting ${key} failed, nothing was changed: ${error.message.trim()}${hint}`, { cause: error, transient: locked || full });
 }
 
 /** Reads the catalog and plans the merges; also counts the parquet files it lists. */
@@ -220,34 +261,37 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
       if (list) list.push(f);
       else byDir.set(dir, [f]);
     }
-    const outputs = new Map([...byDir.keys()].map((dir) => [dir, join(dir, `part-${randomUUID()}.parquet`)]));
-    const rows = await stage(byDir, outputs, staging, merge.table === 'events' ? 'seq' : undefined, options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, signal);
+    const { outputOf, written } = await stage(byDir, staging, merge.table === 'events' ? 'seq' : undefined, options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, signal);
+    const outputs = [...written.keys()];
+    const rows = [...written.values()].reduce((n, r) => n + r, 0);
     await hooks.staged?.(merge.key);
     signal?.throwIfAborted(); // (the last moment to stop: once committing, the merge is made whole)
-    const bytesOut = [...outputs.values()].reduce((n, rel) => n + statSync(join(staging, rel)).size, 0);
+    const bytesOut = outputs.reduce((n, rel) => n + statSync(join(staging, rel)).size, 0);
     const committed = await withCatalog(
       paths.catalog,
       async (conn) => {
         if (!(await unchanged(conn, merge, paths.tables))) return false;
         // Moved in while the catalog is held, as every writer does (see removeOrphanParquet).
-        const moved = await commitStaged(staging, paths.tables, [...outputs.values()]);
+        const moved = await commitStaged(staging, paths.tables, outputs);
         try {
           await hooks.moved?.(merge.key);
           await conn.run('BEGIN TRANSACTION');
           if (merge.table === 'segments') {
             for (const s of merge.segments) {
-              const files = [...new Set(s.parquet.map((f) => outputs.get(dirname(f))!))];
+              const files = [...new Set(s.parquet.map((f) => outputOf.get(join(paths.tables, f))!))];
               await conn.run(`UPDATE bags SET parquet_files = [${files.map(quoteString).join(', ')}]::VARCHAR[] WHERE segment_id = ${quoteString(s.id)}`);
             }
           } else {
             // One row for the merged file, with the range of journal seqs its flushes covered and their commit
             // order (the oldest's); the merged rows go (their last_seq is in the new row: indexing resumes after it).
-            const olds = merge.files.map((f) => quoteString(f.path)).join(', ');
-            const path = join(paths.tables, outputs.values().next().value!);
-            await conn.run(
-              `INSERT INTO event_files (path, first_seq, last_seq, rows, written_at, seq, flushes) SELECT ${quoteString(path)}, min(first_seq), max(last_seq), ${rows}, min(written_at), min(seq), sum(coalesce(flushes, 1)) FROM event_files WHERE path IN (${olds})`,
-            );
-            await conn.run(`DELETE FROM event_files WHERE path IN (${olds})`);
+            // (One merged file, unless the files' column types disagreed: see compatibleGroups.)
+            for (const rel of outputs) {
+              const olds = merge.files.filter((f) => outputOf.get(f.path) === rel).map((f) => quoteString(f.path)).join(', ');
+              await conn.run(
+                `INSERT INTO event_files (path, first_seq, last_seq, rows, written_at, seq, flushes) SELECT ${quoteString(join(paths.tables, rel))}, min(first_seq), max(last_seq), ${written.get(rel)}, min(written_at), min(seq), sum(coalesce(flushes, 1)) FROM event_files WHERE path IN (${olds})`,
+              );
+              await conn.run(`DELETE FROM event_files WHERE path IN (${olds})`);
+            }
           }
           await conn.run('COMMIT');
         } catch (error) {
@@ -265,7 +309,7 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
     );
     if (!committed) return undefined;
     const members = merge.table === 'segments' ? merge.segments.length : merge.files.length;
-    return { key: merge.key, table: merge.table, members, inputFiles: inputs.length, outputFiles: outputs.size, bytesIn, bytesOut, rows };
+    return { key: merge.key, table: merge.table, members, inputFiles: inputs.length, outputFiles: outputs.length, bytesIn, bytesOut, rows };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -277,15 +321,17 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
  * by log_time: in segment order a row group's min/max log_time already spans little more than its splits'
  * time, and sorting a day of the sim's splits took a third longer and 700 MB where not sorting took 300 MB,
  * for queries no faster. The file takes the mtime of its oldest input: retention
- * ages a group by it (and by its splits'). Returns the rows written.
+ * ages a group by it (and by its splits'). Files whose column types disagree go to files of their own (see
+ * compatibleGroups). Returns the file each input went into (relative to `staging`) and the rows of each.
  */
-async function stage(byDir: Map<string, string[]>, outputs: Map<string, string>, staging: string, orderBy: string | undefined, memoryLimit: string, signal: AbortSignal | undefined): Promise<number> {
+async function stage(byDir: Map<string, string[]>, staging: string, orderBy: string | undefined, memoryLimit: string, signal: AbortSignal | undefined): Promise<{ outputOf: Map<string, string>; written: Map<string, number> }> {
   const spill = join(staging, 'spill');
   mkdirSync(spill, { recursive: true });
-  let rows = 0;
+  const outputOf = new Map<string, string>();
+  const written = new Map<string, number>();
   for (const [dir, files] of byDir) {
     signal?.throwIfAborted();
-    // A DuckDB of its own per file written: memory a table's write took (a /scan row group) is given back
+    // A DuckDB of its own per partition written: memory a table's write took (a /scan row group) is given back
     // before the next (one instance for all the tables of a merge held 400 MB where each alone took 270).
     // One thread: compaction runs beside the recorder and the control loops, and is in no hurry. With one
     // thread the files are read one after the other, so rows keep their order (by segment, so by time)
@@ -295,18 +341,22 @@ async function stage(byDir: Map<string, string[]>, outputs: Map<string, string>,
     const interrupt = () => conn.interrupt();
     signal?.addEventListener('abort', interrupt);
     try {
-      const list = `[${files.map(quoteString).join(', ')}]`;
-      const expected = Number((await conn.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata(${list})`)).getRows()[0]![0]);
-      const out = join(staging, outputs.get(dir)!);
-      mkdirSync(dirname(out), { recursive: true });
-      // The files' own columns only: robot and date come from the path (hive_partitioning off). union_by_name,
-      // as the views read them: a topic's later files may have columns its earlier ones lack.
-      const select = `SELECT * FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true)${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
-      const written = Number((await conn.runAndReadAll(`COPY (${select}) TO ${quoteString(out)} (${MERGED_PARQUET})`)).getRows()[0]![0]);
-      if (written !== expected) throw new Error(`merging ${files.length} files of ${dir} wrote ${written} rows where they hold ${expected}`);
-      const oldest = Math.min(...files.map((f) => statSync(f).mtimeMs)) / 1000;
-      utimesSync(out, oldest, oldest);
-      rows += written;
+      for (const group of await compatibleGroups(conn, files)) {
+        const rel = join(dir, `part-${randomUUID()}.parquet`);
+        const list = `[${group.map(quoteString).join(', ')}]`;
+        const expected = Number((await conn.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata(${list})`)).getRows()[0]![0]);
+        const out = join(staging, rel);
+        mkdirSync(dirname(out), { recursive: true });
+        // The files' own columns only: robot and date come from the path (hive_partitioning off). union_by_name,
+        // as the views read them: a topic's later files may have columns its earlier ones lack.
+        const select = `SELECT * FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true)${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
+        const rows = Number((await conn.runAndReadAll(`COPY (${select}) TO ${quoteString(out)} (${MERGED_PARQUET})`)).getRows()[0]![0]);
+        if (rows !== expected) throw new Error(`merging ${group.length} files of ${dir} wrote ${rows} rows where they hold ${expected}`);
+        const oldest = Math.min(...group.map((f) => statSync(f).mtimeMs)) / 1000;
+        utimesSync(out, oldest, oldest);
+        for (const f of group) outputOf.set(f, rel);
+        written.set(rel, rows);
+      }
     } finally {
       signal?.removeEventListener('abort', interrupt);
       conn.closeSync();
@@ -314,7 +364,7 @@ async function stage(byDir: Map<string, string[]>, outputs: Map<string, string>,
     }
   }
   rmSync(spill, { recursive: true, force: true });
-  return rows;
+  return { outputOf, written };
 }
 
 /** Whether the catalog still lists the merge's files as the plan read them (nothing else took them meanwhile). */
