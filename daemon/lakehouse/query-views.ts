@@ -202,7 +202,7 @@ async function view(conn: DuckDBConnection, name: string, files: readonly string
   const of = quoteIdent(name);
   if (missing.length > 0) {
     warnings.push(
-      `${named(missing)} of ${of} ${missing.length === 1 ? 'is' : 'are'} listed in the catalog but not on disk (deleted by hand, or by retention as this query started); ` +
+      `${named(missing)} of ${of} ${missing.length === 1 ? 'is' : 'are'} listed in the catalog but not on disk (deleted by hand, or by retention or compaction as this query started); ` +
         `${missing.length === 1 ? 'its' : 'their'} rows are left out. The daemon takes parquet files missing from disk off the catalog at its start and at each retention pass, which ends this warning; if they were moved, put them back`,
     );
   }

@@ -101,7 +101,7 @@ export async function streamLakehouse(dataDir: string, sql: string, sink: RowSin
       const gone = (error as { vanished?: string }).vanished;
       if (gone === undefined) throw error;
       if (attempt < VANISHED_RETRIES && (!started || sink.restartable)) continue;
-      throw new Error(`parquet file ${gone} was deleted while this query read it (retention deletes the oldest data while the daemon records, or it was deleted by hand): run the query again`);
+      throw new Error(`parquet file ${gone} was deleted while this query read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): run the query again`);
     }
   }
 }

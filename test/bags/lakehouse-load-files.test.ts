@@ -56,7 +56,7 @@ describe('lakehouse files that go away under it', () => {
     const warned = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM "/chatter"');
     expect(warned.rows[0]![0]).toBe(counts[3]);
     expect(warned.warnings).toHaveLength(1); // "/chatter"'s, not one per file (the query reads no other table)
-    expect(warned.warnings).toContainEqual(expect.stringMatching(/^3 parquet files \(.*topic_chatter.*, .* and .*\) of "\/chatter" are listed in the catalog but not on disk \(deleted by hand, or by retention as this query started\); their rows are left out\. The daemon takes parquet files missing from disk off the catalog/));
+    expect(warned.warnings).toContainEqual(expect.stringMatching(/^3 parquet files \(.*topic_chatter.*, .* and .*\) of "\/chatter" are listed in the catalog but not on disk \(deleted by hand, or by retention or compaction as this query started\); their rows are left out\. The daemon takes parquet files missing from disk off the catalog/));
 
     const pass = await retention(dataDir);
     expect(pass.forgotten).toMatchObject({ forgotten: parquet.slice(0, 3).flat().sort(), segmentsDropped: 3 });

@@ -131,7 +131,7 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     } catch (error) {
       const gone = vanishedFile(error, files);
       if (gone === undefined) throw error;
-      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, or it was deleted by hand): export again, or a later window`);
+      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): export again, or a later window`);
     }
   }
 
