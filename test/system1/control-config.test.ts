@@ -54,6 +54,12 @@ describe('control config checks', () => {
     expect(await start({ p: policy({ topic: '/cmd_vel', type: TWIST }) }, { l: { policy: 'p', safe_action: [0, 0] } })).toBe('no loop may be created');
   });
 
+  it('refuses a loop whose policy names nothing in policies at load (config check said valid; the component then failed and retried forever)', async () => {
+    const p = policy({ topic: '/cmd_vel', type: TWIST });
+    expect(await start({ avoid: p }, { l: { policy: 'nope' } })).toBe('test.yaml: control.loops.l.policy: no policy "nope" in policies (known: avoid)');
+    expect(await start({}, { l: { policy: 'nope', autostart: false } })).toBe('test.yaml: control.loops.l.policy: no policy "nope" in policies (known: none)');
+  });
+
   it('refuses two autostart loops commanding one topic', async () => {
     const p = policy({ topic: '/cmd_vel', type: TWIST });
     expect(await start({ p, q: p }, { a: { policy: 'p' }, b: { policy: 'q' } })).toBe(

@@ -6,7 +6,9 @@ import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
-const HELP = `Usage: auraison-edge bag <info|import|repair> PATH... [options]
+const HELP = `Usage: auraison-edge bag info PATH [--json]
+       auraison-edge bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
+       auraison-edge bag repair DIR [--json]
 
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per

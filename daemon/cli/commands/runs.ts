@@ -11,7 +11,7 @@ const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'faile
 export const command: Command = {
   name: 'runs',
   summary: 'List agent runs, replay one from its events, or compare two',
-  help: `Usage: auraison-edge runs [list] [--status S] [--limit N] [--config FILE] [--url URL] [--json]
+  help: `Usage: auraison-edge runs [list] [--status S] [--limit N] [--config FILE] [--url URL] [--token TOKEN] [--json]
        auraison-edge runs show ID [--config FILE] [--json]
        auraison-edge runs diff A B [--config FILE] [--json]
 

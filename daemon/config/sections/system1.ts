@@ -237,7 +237,12 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
   const commanders = new Map<string, string>();
   for (const [name, loop] of Object.entries(config.control.loops)) {
     const policy = config.policies[loop.policy];
-    const outputs = Object.entries(policy?.outputs ?? {}).filter(([o, s]) => s.command && (loop.output === undefined || loop.output === o));
+    if (!policy) {
+      // Here as well as when the loop starts: a config error (exit 2), not a control component that fails and retries forever.
+      issues.push({ path: `control.loops.${name}.policy`, message: `no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})` });
+      continue;
+    }
+    const outputs = Object.entries(policy.outputs).filter(([o, s]) => s.command && (loop.output === undefined || loop.output === o));
     for (const [output, settings] of outputs) {
       const { topic, type, scale, offset, clip: bounds } = settings.command!;
       if (loop.safe_action) {
