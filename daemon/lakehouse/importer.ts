@@ -67,6 +67,11 @@ export interface ImportReport {
   corrupt: CorruptMessages[];
   warnings: string[];
   tables: string[];
+  /**
+   * Topics with messages over `projectMaxBytes` (images, point clouds, a large map): indexed in `messages`
+   * but not decoded into the topic's table. `largest` in bytes.
+   */
+  oversized: { topic: string; count: number; largest: number }[];
 }
 
 const MESSAGE_COLUMNS = [
@@ -130,7 +135,8 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000, catalogWaitMs: timeoutMs } = options;
   const bag = locateBag(options.path);
   const paths = lakehousePaths(dataDir);
-  const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: [...bag.warnings], tables: [] };
+  const report: ImportReport = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: [...bag.warnings], tables: [], oversized: [] };
+  const oversized = new Map<string, { topic: string; count: number; largest: number }>();
   for (const t of bag.metadata?.topics ?? []) {
     if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
   }
@@ -271,6 +277,12 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
                 }
               }
             } else {
+              if (info.project) {
+                const o = oversized.get(m.topic) ?? { topic: m.topic, count: 0, largest: 0 };
+                o.count++;
+                o.largest = Math.max(o.largest, m.data.byteLength);
+                oversized.set(m.topic, o);
+              }
               try {
                 reader2.readMessage(m.data); // not projected, but checked: a message that doesn't decode is reported
                 decoded = true;
@@ -320,6 +332,7 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
       report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
       segmentRows.push([checksum, robot, bag.name, file, bag.storage, source, start ?? null, end ?? null, count, [...perTopic.keys()], size, checksum]);
     }
+    report.oversized = [...oversized.values()];
     if (report.messages === 0 && report.segments.every((s) => s.state === 'imported')) {
       // An empty bag (one split with no message: what rosbag2 and the recorder leave when nothing was
       // published; `ros2 bag info` and `ros2 bag play` take it) holds nothing to index: done, with no

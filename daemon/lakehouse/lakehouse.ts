@@ -8,6 +8,7 @@ import type { LakehouseConfig, RetentionConfig } from '../config/sections/bags.t
 import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
+import { oversizedLine } from './oversized.ts';
 import { CompactionJob } from './compaction-job.ts';
 import { indexEvents } from './events-indexer.ts';
 import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetReport } from './housekeeping.ts';
@@ -93,6 +94,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Set by stop(): no job is queued after it (a free-space check in flight then finds it set). */
   #stopped = false;
   #indexed = 0;
+  /** Topics whose oversized messages were logged (once per topic). */
+  #oversizedTopics = new Set<string>();
   #events = 0;
   /** The last journal seq indexed into the events table; 0 until the first pass has run. */
   #indexedThrough = 0;
@@ -286,6 +289,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
     for (const u of report.unknownTypes) this.#o.log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
     for (const c of report.corrupt) this.#o.log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
+    // Once per topic while the daemon runs: a camera topic would otherwise say it with every split.
+    for (const o of report.oversized) {
+      if (this.#oversizedTopics.has(o.topic)) continue;
+      this.#oversizedTopics.add(o.topic);
+      this.#o.log.info({ file: path, topic: o.topic, count: o.count, largest: o.largest }, `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`);
+    }
     return report;
   }
 

@@ -278,6 +278,16 @@ async function missingTopic(conn: DuckDBConnection, topic: string, root: string,
   const topics = (await conn.runAndReadAll("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name")).getRows().map((r) => String(r[0]));
   const guess = /Did you mean "(\/[^"]*)"\?/.exec(duckdbMessage)?.[1];
   const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more (SELECT DISTINCT topic FROM messages)` : topics.join(', ');
+  // Recorded or imported, but with no table: its messages were not decoded into columns (over
+  // lakehouse.project_max_message_bytes, or left out by lakehouse.project / project_exclude).
+  const segments = Number((await conn.runAndReadAll(`SELECT count(*) FROM bags WHERE list_contains(topics, ${quoteString(topic)})`).catch(() => undefined))?.getRows()[0]?.[0] ?? 0);
+  if (segments > 0) {
+    return (
+      `no table for topic ${topic} in the lakehouse at ${root}: it was recorded (${segments} segment(s); its messages are in the messages table: SELECT * FROM messages WHERE topic = ${quoteString(topic)}), ` +
+      `but not decoded into columns: its messages are larger than lakehouse.project_max_message_bytes (64 KiB by default: images, point clouds, a large map), or the topic is not in lakehouse.project or is in lakehouse.project_exclude. ` +
+      `Change that key to query it by field; it applies to what is indexed from then on.`
+    );
+  }
   const has = topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
   return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default) or from \`auraison-edge bag import PATH\`.`;
 }

@@ -1,5 +1,6 @@
 import { resolveDataDir } from '../../config/load.ts';
 import type { ImportReport } from '../../lakehouse/importer.ts';
+import { oversizedLine } from '../../lakehouse/oversized.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
 import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -105,6 +106,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
       for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
       for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
       for (const c of report.corrupt) io.stderr(`${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`);
+      for (const o of report.oversized) io.stderr(`warning: ${oversizedLine(o, config.lakehouse.project_max_message_bytes)}\n`);
       if (!values.json) io.stdout(isEmpty(report) ? `${report.bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${dataDir}/lakehouse\n` : `${importLine(report)} into ${dataDir}/lakehouse\n`);
     } catch (error) {
       if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`); // the import's error is the one to report
