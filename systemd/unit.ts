@@ -57,9 +57,9 @@ export function renderUnit(options: UnitOptions): string {
       ].join('\n');
   const template = readFileSync(TEMPLATE, 'utf8').replace(/^(#.*\n)+/, '# Written by `auraison-edge install-service` (see its --help).\n');
   return template
-    .replace('@NODE@', () => arg(node))
-    .replace('@BIN@', () => arg(bin))
-    .replace('@CONFIG@', () => arg(config))
+    .replaceAll('@NODE@', () => arg(node))
+    .replaceAll('@BIN@', () => arg(bin))
+    .replaceAll('@CONFIG@', () => arg(config))
     .replace('@WORKDIR_LINES@', () => workdirLines)
     .replace('@USER_LINES@\n', () => (userLines ? `${userLines}\n` : ''))
     .replace('@PRIORITY_LINES@', () => priorityLines)

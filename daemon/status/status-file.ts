@@ -10,11 +10,18 @@ export function statusFilePath(dataDir: string): string {
 /** How often the status file is rewritten; a robot's flash should not take a write every second for months. */
 export const STATUS_FILE_PERIOD_MS = 5000;
 
+/** The status file of a running daemon: `write()` rewrites it now (after a reload: `auraison-edge reload` waits on it). */
+export interface StatusFileWriter {
+  write(): void;
+  /** Stops the periodic writes and writes the final state. */
+  stop(final: 'stopped'): void;
+}
+
 /**
  * Writes the daemon's status every `periodMs`, atomically (write then rename), so a reader never sees a
- * half-written file. Returns a function that stops it and writes the final state.
+ * half-written file.
  */
-export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS): (final: 'stopped') => void {
+export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS): StatusFileWriter {
   const path = statusFilePath(daemon.dataDir);
   mkdirSync(join(daemon.dataDir, 'run'), { recursive: true });
   let failing = false;
@@ -34,9 +41,12 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
   write('running');
   const timer = setInterval(() => write('running'), periodMs);
   timer.unref();
-  return (final) => {
-    clearInterval(timer);
-    write(final);
+  return {
+    write: () => write('running'),
+    stop: (final) => {
+      clearInterval(timer);
+      write(final);
+    },
   };
 }
 

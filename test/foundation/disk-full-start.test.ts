@@ -79,8 +79,7 @@ describe.runIf(canMountTmpfs)('the API and the status file on a full disk', () =
     );
     expect(logged.map((l) => l.msg)).toContain(`api: cannot write ${dataDir}/run/api.json: the disk is full; serving anyway. The CLI finds the API by api.port (0 here: give the CLI --url ${url})`);
 
-    const stop = startStatusFile(daemon);
-    stop('stopped');
+    startStatusFile(daemon).stop('stopped');
     expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no api.json.tmp, no status.json.tmp cut short
   });
 });

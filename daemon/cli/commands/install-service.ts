@@ -14,7 +14,8 @@ export const command: Command = {
 
 Writes a systemd unit that runs \`auraison-edge run --config FILE\` with Type=notify, a 10 s watchdog that
 is pinged only while the control loops are alive, restart on failure (but not on an invalid config, exit 2)
-and SIGHUP for reloads (\`systemctl reload auraison-edge\`). The config is validated first.
+and reloads that wait for the daemon's outcome (\`systemctl reload auraison-edge\` runs \`auraison-edge reload\`,
+which sends SIGHUP, and fails when the daemon rejects the file). The config is validated first.
 
 Options:
   --config FILE   the daemon's config (required); made absolute

@@ -1,4 +1,5 @@
 import { deferSighup, installSignalHandlers } from '../../lifecycle/signals.ts';
+import type { StatusFileWriter } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -26,7 +27,8 @@ Signals:
                    bus.definitions.dirs take effect on restart (added dirs apply at once).
                    A restart of the agent ends the runs it is driving (interrupted, the reason says
                    so); policy.* changes apply to the running agent without a restart. Did it apply?
-                   \`auraison-edge status --config FILE\` prints the last reload
+                   \`auraison-edge status --config FILE\` prints the last reload;
+                   \`auraison-edge reload --config FILE\` sends SIGHUP and waits for the outcome
 
 Under systemd (Type=notify, see \`auraison-edge install-service\`) it reports READY once every component
 has started, RELOADING on SIGHUP, STOPPING on SIGTERM, and pings the watchdog only while no component
@@ -73,7 +75,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   // The daemon runs until a stop signal, also when no component holds the event loop open (no API, no
   // sim: every timer of ours is unref'd). Without this, node would exit as soon as the loop drained.
   const keepAlive = setInterval(() => undefined, 1 << 30);
-  let stopStatus: ((final: 'stopped') => void) | undefined;
+  let statusFile: StatusFileWriter | undefined;
   let stopping = false;
   // A SIGHUP during startup waits for the start to finish, then reloads: the file may have changed after
   // it was read, and a reload beside a start would start components twice.
@@ -88,7 +90,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
         try {
           // Also cuts a start or reload in flight short, and stops what it started.
           await daemon.stop(4500);
-          stopStatus?.('stopped');
+          statusFile?.stop('stopped');
           resolveStopped(0);
         } catch (error) {
           log.error({ err: (error as Error).message }, 'stop failed');
@@ -114,7 +116,10 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
         } finally {
           // Always after RELOADING=1, also when the reload was refused or failed: until READY=1 systemd
           // holds the unit in "reloading" (and under Type=notify-reload, `systemctl reload` waits).
-          if (!stopping) await systemd.ready(status);
+          if (!stopping) {
+            statusFile?.write(); // the outcome, at once: `auraison-edge reload` (systemd's ExecReload) waits on it
+            await systemd.ready(status);
+          }
         }
       },
     },
@@ -134,7 +139,7 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
       resolveStarted(false);
       return await stopped;
     }
-    stopStatus = startStatusFile(daemon);
+    statusFile = startStatusFile(daemon);
     await systemd.ready('running');
     if (stopping) return await stopped; // a stop signal while READY was being sent
     systemd.startWatchdog(() => {
