@@ -289,7 +289,7 @@ async function missingTopic(conn: DuckDBConnection, topic: string, root: string,
     );
   }
   const has = topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
-  return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default) or from \`auraison-edge bag import PATH\`.`;
+  return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default; a split is indexed once it closes, at recorder.split_max_bytes or split_max_duration_s) or from \`auraison-edge bag import PATH\`.`;
 }
 
 /** 1 GiB, or a quarter of the RAM on a smaller machine. */

@@ -21,7 +21,7 @@ describe('auraison-edge query of a topic the lakehouse lacks', () => {
     expect(r.code).toBe(1);
     expect(r.stderr).toBe(
       `auraison-edge query: no topic /odom in the lakehouse at ${lakehouse}. It has no topics yet. ` +
-        'Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default) or from `auraison-edge bag import PATH`.\n',
+        'Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default; a split is indexed once it closes, at recorder.split_max_bytes or split_max_duration_s) or from `auraison-edge bag import PATH`.\n',
     );
   });
 
