@@ -1,11 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
+import { bundleChild } from '../helpers/fast-child.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -15,25 +16,31 @@ import { waitFor } from '../helpers/wait.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('lakehouse-load-lock-');
-afterAll(() => work.cleanup());
+// The other process is started four times: compiled once, it starts without tsx's loader.
+let child: Awaited<ReturnType<typeof bundleChild>>;
+beforeAll(async () => {
+  child = await bundleChild(join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts'));
+});
+afterAll(() => {
+  child?.cleanup();
+  work.cleanup();
+});
 const children: ChildProcess[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.kill('SIGKILL')));
 
-const CHILD = join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts');
-
 /** Another process holding the catalog open (as `duckdb catalog.duckdb` does), until release() ends its stdin. */
 async function holdCatalog(catalog: string, mode: 'hold-rw' | 'hold-ro'): Promise<{ pid: number; release: () => Promise<void> }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, mode, catalog], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
-  children.push(child);
+  const holder = spawn(process.execPath, child.args(mode, catalog), { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+  children.push(holder);
   let out = '';
-  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-  await waitFor(() => out.includes('holding') || child.exitCode !== null, 'the other process to open the catalog');
+  holder.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => out.includes('holding') || holder.exitCode !== null, 'the other process to open the catalog');
   expect(out).toContain('holding');
   return {
-    pid: child.pid!,
+    pid: holder.pid!,
     release: async () => {
-      child.stdin!.end();
-      await waitFor(() => child.exitCode !== null, 'the other process to let the catalog go');
+      holder.stdin!.end();
+      await waitFor(() => holder.exitCode !== null, 'the other process to let the catalog go');
     },
   };
 }
@@ -41,12 +48,12 @@ async function holdCatalog(catalog: string, mode: 'hold-rw' | 'hold-ro'): Promis
 /** One catalog write from another process, as the daemon makes one while `auraison-edge query` runs. */
 function writeFromAnotherProcess(catalog: string, waitMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, 'write', catalog, String(waitMs)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(child);
+    const writer = spawn(process.execPath, child.args('write', catalog, String(waitMs)), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(writer);
     let out = '';
-    child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-    child.once('error', reject);
-    child.once('exit', () => resolve(out.trim()));
+    writer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+    writer.once('error', reject);
+    writer.once('exit', () => resolve(out.trim()));
   });
 }
 

@@ -12,14 +12,14 @@ describe('auraison-edge CLI', () => {
   it('prints --help for every command and exits 0', async () => {
     const commands = await loadCommands();
     expect([...commands.keys()]).toEqual(expect.arrayContaining(['run', 'sim', 'status']));
-    // Every command through the CLI's main(), and one through a real process.
+    // Every command through the CLI's main(); the binary as a real process is the sim-logs test's below.
     for (const name of commands.keys()) {
       let stdout = '';
       const code = await main([name, '--help'], { stdout: (t) => (stdout += t), stderr: () => {}, env: {}, cwd });
       expect(code, name).toBe(0);
       expect(stdout, name).toMatch(new RegExp(`^Usage: auraison-edge ${name}`));
     }
-    const sim = await runCli(['sim', 'turtlebot-maze', '--help'], { cwd });
+    const sim = await runMain(['sim', 'turtlebot-maze', '--help'], { cwd });
     expect(sim.code).toBe(0);
     expect(sim.stdout).toMatch(/^Usage: auraison-edge sim turtlebot-maze/);
     const top = await runMain(['--help'], { cwd });

@@ -42,6 +42,7 @@ function loggedLoop(model: string, loop: Parameters<typeof loopHarness>[1], opti
  */
 async function linesFor(control: ControlLoop, counter: 'errors' | 'nonFinite', lines: () => Record<string, unknown>[]) {
   await control.start();
+  // The rate only sets how soon 120 ticks have passed: the lines are counted per tick, not per second.
   await waitFor(`120 ${counter}`, () => control.stats()[counter] >= 120);
   await control.stop();
   const total = control.stats()[counter];
@@ -62,7 +63,7 @@ describe('control loop log volume', () => {
       inputs: { obs: { sources: [{ constant: [4, 4] }] } },
       outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray', scale: 1e308 } } },
     });
-    const { control, byMsg } = loggedLoop(model, { rate_hz: 200 }, { policy });
+    const { control, byMsg } = loggedLoop(model, { rate_hz: 1000 }, { policy });
     const failed = await linesFor(control, 'errors', () => byMsg('control loop tick failed: sent the safe action'));
     expect(failed[0]).toMatchObject({ err: expect.stringContaining('makes a command of Infinity') });
   });
@@ -70,7 +71,7 @@ describe('control loop log volume', () => {
   it('a policy action that is never finite: one line with the details, then the count when the loop stops', async () => {
     // Weights of 1e30 on inputs of 1e30 overflow float32: every action is infinite.
     const model = writeLinearModel(tmp.path, 'huge', [1e30, 0, 0, 1e30], [0, 0]);
-    const { control, byMsg } = loggedLoop(model, { rate_hz: 200 }, { inputs: { obs: { sources: [{ constant: [1e30, 1e30] }] } } });
+    const { control, byMsg } = loggedLoop(model, { rate_hz: 1000 }, { inputs: { obs: { sources: [{ constant: [1e30, 1e30] }] } } });
     const lines = await linesFor(control, 'nonFinite', () => byMsg('policy action not finite: sent the safe action'));
     expect(lines[0]).toMatchObject({ action: ['Infinity', 'Infinity'] });
   });

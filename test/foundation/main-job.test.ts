@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { main } from '../../daemon/cli/main.ts';
-import { runCli, runMain, tempDir, testConfig } from '../helpers/cli.ts';
+import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 
 interface Summary {
   reached: boolean;
@@ -14,17 +14,14 @@ interface Summary {
 }
 
 /**
- * Runs `auraison-edge sim turtlebot-maze --json ...args`: in a child process as a user would, or, where the
- * process boundary adds nothing, through the CLI's own main() in this process (the same code, faster).
+ * Runs `auraison-edge sim turtlebot-maze --json ...args` through the CLI's own main() in this process (the
+ * same code as the binary, without its seconds of start-up). The command as a child process, its exit code
+ * and stdout, is test/foundation/cli.test.ts's (sim logs) and test/system1/sim-driver-cli.test.ts's.
  */
-async function drive(args: string[], how: 'process' | 'in-process' = 'in-process'): Promise<{ code: number | null; summary: Summary }> {
+async function drive(args: string[]): Promise<{ code: number | null; summary: Summary }> {
   const dir = tempDir('main-job-');
   try {
     const argv = ['sim', 'turtlebot-maze', '--speed', '1000', '--json', '--config', testConfig(dir.path), ...args];
-    if (how === 'process') {
-      const r = await runCli(argv, { cwd: dir.path });
-      return { code: r.code, summary: JSON.parse(r.stdout) as Summary };
-    }
     let stdout = '';
     const code = await main(argv, { stdout: (t) => (stdout += t), stderr: () => {}, env: process.env, cwd: dir.path });
     return { code, summary: JSON.parse(stdout) as Summary };
@@ -43,9 +40,9 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
     ['4.55,4.55', 5],
     ['2.55,6.55', 6],
   ];
-  for (const [i, [goal, seed]] of cases.entries()) {
+  for (const [goal, seed] of cases) {
     it(`reaches ${goal} with seed ${seed}, with 0 collisions and nothing dropped`, async () => {
-      const { code, summary } = await drive(['--goal', goal, '--seed', String(seed)], i === 0 ? 'process' : 'in-process');
+      const { code, summary } = await drive(['--goal', goal, '--seed', String(seed)]);
       expect(summary).toMatchObject({ reached: true, outcome: 'reached', collisions: 0, dropped: 0 });
       expect(code).toBe(0);
       expect(summary.time_s).toBeGreaterThan(0);
@@ -59,7 +56,7 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
   }
 
   it('fails fast with a clear message when the goal is walled off', async () => {
-    const { code, summary } = await drive(['--goal', 'closet'], 'process');
+    const { code, summary } = await drive(['--goal', 'closet']);
     expect(code).toBe(1);
     expect(summary).toMatchObject({ reached: false, outcome: 'unreachable', distance_m: 0 });
     expect(summary.message).toMatch(/^no path from \(0\.55, 0\.55\) to \(3\.55, 2\.55\): the goal is in an area walled off from the start/);

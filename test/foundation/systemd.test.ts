@@ -3,7 +3,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { privateTmpWarnings } from '../../daemon/cli/commands/install-service.ts';
-import { BIN, ROOT, runCli, runMain, tempDir } from '../helpers/cli.ts';
+import { BIN, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('systemd-');
 afterAll(() => work.cleanup());
@@ -13,7 +13,7 @@ writeFileSync(config, 'robot:\n  id: tb3-01\napi:\n  port: 0\nfoxglove:\n  port:
 describe('systemd integration', () => {
   it('install-service writes a unit that systemd-analyze verify accepts', async () => {
     const unitFile = join(work.path, 'auraison-edge.service');
-    const r = await runCli(['install-service', '--config', config, '--run-as', 'root', '--workdir', work.path, '--output', unitFile], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--workdir', work.path, '--output', unitFile], { cwd: work.path });
     expect(r.code).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} ${BIN} run --config ${config}`);

@@ -75,7 +75,7 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     const t = await setup({ require_approval: ['stop'] });
     // vLLM streams the tool call with its arguments split across deltas.
     t.server.enqueue({ toolCalls: [{ name: 'stop', arguments: {} }] });
-    let daemon = await t.start();
+    const daemon = await t.start();
     const submitted = await t.cli('intent', '--text', 'stop the robot', '--wait');
     const run = submitted.body.run as Run;
     expect(run).toMatchObject({ status: 'awaiting_approval', reason: expect.stringMatching(/^skill.requires_approval/) });
@@ -87,7 +87,8 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     expect((shown.body.run as Run).status).toBe('awaiting_approval');
 
     t.server.enqueue({ text: 'The robot is stopped.' });
-    daemon = await t.start();
+    // The daemon after the crash in this process: the kill -9 above is the one that must be a real process.
+    const resumed = await t.startInProcess();
     const listed = await t.cli('runs', '--status', 'awaiting_approval');
     expect((listed.body.runs as Run[]).map((r) => r.run_id)).toEqual([run.run_id]);
     const approved = await t.cli('approve', run.run_id, '--by', 'ada');
@@ -100,24 +101,25 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     const kinds = replay.entries.map((e) => e.kind);
     expect(kinds.filter((k) => k === 'tool.call')).toHaveLength(1);
     expect(kinds).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted', 'tool.result']));
-    await daemon.kill();
+    await resumed.stop();
   });
 
   it('brings a run that was acting at kill -9 back as interrupted, with every acknowledged event', async () => {
     const t = await setup({ read_topic: { timeout_ms: 60_000 } });
     t.server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic: '/never' } }] });
-    let daemon = await t.start();
+    const daemon = await t.start();
     const submitted = await t.cli('intent', '--text', 'read /never');
     const run = submitted.body.run as Run;
     const acting = await t.until(run.run_id, (f) => f.events.some((e) => e.kind === 'tool.call'));
     expect(acting.run.status).toBe('running');
     await daemon.kill();
 
-    daemon = await t.start();
+    // The daemon after the crash in this process: the kill -9 above is the one that must be a real process.
+    const restarted = await t.startInProcess();
     const shown = await t.cli('runs', 'show', run.run_id);
     expect(shown.body.run).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/daemon stopped while the run was running/) });
     expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']));
-    await daemon.kill();
+    await restarted.stop();
   });
 
   it('degrades with no reachable model: natural-language intents fail fast with the reason, skill intents run', async () => {

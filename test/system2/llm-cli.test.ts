@@ -31,7 +31,7 @@ describe('auraison-edge llm check', () => {
   it('lists the models and times a short completion', async () => {
     const s = await server(['qwen2.5-7b-instruct']);
     s.enqueue({ text: 'ok' });
-    const r = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--json']);
+    const r = await runMain(['llm', 'check', '--base-url', s.baseUrl, '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as { ok: boolean; endpoints: { model: string; models: { ids: string[] }; completion: { ok: boolean; content: string; ttft_ms: number } }[] };
     expect(report.ok).toBe(true);
@@ -55,7 +55,7 @@ describe('auraison-edge llm check', () => {
 
   it('says why a connection failed (refused with host and port, DNS), not the library\'s bare "Connection error.", and hides a password', async () => {
     const port = await deadPort();
-    const refused = await runCli(['llm', 'check', '--base-url', `http://localhost:${port}/v1`, '--model', 'm', '--json']);
+    const refused = await runMain(['llm', 'check', '--base-url', `http://localhost:${port}/v1`, '--model', 'm', '--json']);
     expect(refused.code).toBe(1);
     const report = JSON.parse(refused.stdout) as { endpoints: { models: { error: string }; completion: { error: string } }[] };
     expect(report.endpoints[0]!.models.error).toMatch(new RegExp(`^connection refused \\(ECONNREFUSED (127\\.0\\.0\\.1|::1):${port}\\)`));
@@ -82,6 +82,7 @@ describe('auraison-edge llm check', () => {
   it('keeps the openai library\'s own console lines off stderr on a garbage stream', async () => {
     const s = await server(['m']);
     s.enqueue({ raw: 'data: {not json}\n\n', contentType: 'text/event-stream' });
+    // A real process: the library writes with console.error, to the process's stderr, which runMain does not see.
     const r = await runCli(['llm', 'check', '--base-url', s.baseUrl, '--model', 'm']);
     expect(r.code).toBe(1);
     expect(r.stdout).toMatch(/completion: failed: /);
