@@ -16,7 +16,7 @@ export interface CompactionJobOptions {
   hooks?: CompactionOptions['hooks'];
 }
 
-/** Free space a merge must leave: retention's target when a recorder is configured (its `min_free_bytes`), else none. */
+/** Free bytes under the data dir now, and what a merge must leave free (retention's target when a recorder is configured, else 0). */
 export interface Room {
   free: number;
   keep: number;
