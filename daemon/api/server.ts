@@ -17,6 +17,7 @@ import { metricsRoutes } from './routes/metrics.ts';
 import { pageRoutes } from './routes/page.ts';
 import type { RouteContext } from './routes/route-context.ts';
 import { queryRoutes } from './routes/query.ts';
+import { recorderRoutes } from './routes/recorder.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statusRoutes } from './routes/status.ts';
 import { typeboxValidatorCompiler } from './schema-compiler.ts';
@@ -87,7 +88,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
   const codec = new MessageCodec(ctx.definitions);
   const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000, heartbeatMs: events.heartbeat_s * 1000 });
   const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
-  for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, eventRoutes, queryRoutes, inferenceRoutes, pageRoutes]) {
+  for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, eventRoutes, queryRoutes, recorderRoutes, inferenceRoutes, pageRoutes]) {
     await app.register(plugin, routeContext);
   }
   return {

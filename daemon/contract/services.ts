@@ -101,7 +101,35 @@ export interface LakehouseService {
     sql: string,
     options?: { timeoutMs?: number; maxRows?: number; maxBytes?: number },
   ): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean; truncated_by?: 'max_rows' | 'max_bytes' }>;
+  /** Waits for the index jobs queued so far and says whether the recorded split `file` is in the catalog. */
+  splitIndexing?(file: string): Promise<SplitIndexing>;
 }
+
+/** A split closed on request (`RecorderService.split`): absolute paths, times in ns since the epoch. */
+export interface ClosedSplit {
+  file: string;
+  bag: string;
+  messages: number;
+  start_ns: string;
+  end_ns: string;
+}
+
+/** The recorder (component `recorder`). */
+export interface RecorderService {
+  /**
+   * Closes the split being recorded now (rosbag2's `~/split_bagfile`) and resolves once it is listed in
+   * metadata.yaml and handed to the lakehouse; undefined when nothing was recorded since the last split.
+   * Rejects with statusCode 409 when the recorder is not recording (disk full, failed).
+   */
+  split(): Promise<ClosedSplit | undefined>;
+}
+
+/** Whether a recorded split is in the lakehouse's catalog yet, as `LakehouseService.splitIndexing` finds it. */
+export type SplitIndexing =
+  | { state: 'indexed' }
+  | { state: 'failed'; error: string; retry_in_ms: number }
+  | { state: 'pending'; reason: string }
+  | { state: 'off'; reason: string };
 
 /** A Prometheus metric family a component exposes (rendered by the API at /metrics). */
 export interface MetricFamily {

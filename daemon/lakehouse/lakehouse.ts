@@ -5,7 +5,7 @@ import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/sections/bags.ts';
-import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider, SplitIndexing } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
 import { oversizedLine } from './oversized.ts';
@@ -51,6 +51,9 @@ export interface LakehouseOptions {
 
 const COMPACT_EVERY_MS = 600_000;
 
+/** How many recently indexed split paths splitIndexing remembers. */
+const INDEXED_FILES_KEPT = 1000;
+
 /** A recorded split whose indexing failed, waiting for its retry. */
 interface FailedSplit {
   bagDir: string;
@@ -82,6 +85,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #errors = new Map<string, string>();
   #retention: RetentionReport | undefined;
   #failed = new Map<string, FailedSplit>();
+  /** The recorded splits indexed last, oldest first (for splitIndexing). */
+  #indexedFiles = new Set<string>();
   #indexFailures = 0;
   #deletedForSpace = 0;
   /**
@@ -264,6 +269,21 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir), () => this.#waitForLock(file, bagDir));
   }
 
+  /**
+   * Waits for the jobs queued so far (the recorder queues a split's index job as the split closes, before
+   * `split()` resolves) and says whether `file` is in the catalog: `indexed`; `failed` with the error (it is
+   * retried with backoff); `pending` when no index job of this lakehouse has seen it (it was stopped, or
+   * restarted since: its start scan indexes what it lacks); `off` without lakehouse.index_recordings.
+   */
+  async splitIndexing(file: string): Promise<SplitIndexing> {
+    if (!this.#o.settings.index_recordings) return { state: 'off', reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)' };
+    await this.#jobs;
+    const failed = this.#failed.get(file);
+    if (failed) return { state: 'failed', error: failed.error, retry_in_ms: Math.max(0, Math.round(failed.retryAt - this.#now())) };
+    if (this.#indexedFiles.has(file)) return { state: 'indexed' };
+    return { state: 'pending', reason: this.#stopped ? 'the lakehouse is stopped; its next start indexes the split' : 'the lakehouse has not been handed this split (restarted since it closed?); its start scan indexes it' };
+  }
+
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
   async markSynced(segmentIds: readonly string[]): Promise<void> {
     if (segmentIds.length === 0) return;
@@ -309,6 +329,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     try {
       await this.#import(bagDir, [file], 'recorder');
       this.#failed.delete(file);
+      this.#indexedFiles.add(file);
+      if (this.#indexedFiles.size > INDEXED_FILES_KEPT) this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
       this.#unlocked();
     } catch (error) {
       if (error instanceof CatalogLockedError) this.#lockFailed(error.message);

@@ -222,6 +222,24 @@ export class BagWriter {
     if (this.error) throw this.error;
   }
 
+  /**
+   * Closes the open split now, as a size or duration limit would (rosbag2's `~/split_bagfile`), and
+   * resolves once it is ended, listed in metadata.yaml and handed to onSplitClosed. The next message opens
+   * the next split. Resolves undefined when the open split holds no message (there is nothing to close: no
+   * empty split is written). Rejects with the I/O error that stopped the close.
+   */
+  async splitNow(): Promise<BagFileInfo | undefined> {
+    const split = this.#split;
+    if (!split || split.info.messageCount === 0) {
+      await this.#closing;
+      return undefined;
+    }
+    this.#closeSplit();
+    await this.#closing;
+    if (this.error) throw this.error;
+    return { ...split.info };
+  }
+
   /** After an I/O error: closes the open split without a summary (a repair finishes it). */
   async abandon(): Promise<string | undefined> {
     const split = this.#split;

@@ -1,4 +1,5 @@
 import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
 import type { Static } from 'typebox';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
@@ -6,7 +7,7 @@ import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { RecorderConfig } from '../config/sections/bags.ts';
-import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
+import type { ClosedSplit, MetricFamily, MetricsProvider, RecorderService } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import type { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
@@ -65,7 +66,7 @@ export interface RecorderOptions {
  * Once stop() has returned nothing of the recorder runs: it waits for the disk check and the flush under
  * way, and those look, after each wait, whether a stop came meanwhile before they stop or resume recording.
  */
-export class Recorder implements Component, MetricsProvider {
+export class Recorder implements Component, MetricsProvider, RecorderService {
   readonly name = 'recorder';
   #o: RecorderOptions;
   #io: SegmentIO;
@@ -237,6 +238,40 @@ export class Recorder implements Component, MetricsProvider {
   async flush(): Promise<void> {
     while (this.#flushing) await this.#flushing;
     await this.#flush();
+  }
+
+  /**
+   * Closes the split being recorded (as rosbag2's `~/split_bagfile` service does), so what was recorded up
+   * to now is indexed without waiting for split_max_duration_s or split_max_bytes; recording goes on in
+   * the next split of the same bag. Messages already on the bus are written first. Resolves once the split
+   * is listed in metadata.yaml and handed to onSplitClosed; undefined when nothing was recorded since the
+   * last split (no empty split is written).
+   */
+  async split(): Promise<ClosedSplit | undefined> {
+    this.#refuseUnlessRecording();
+    // Messages published before the request but still in the recorder's queues belong in this split.
+    await new Promise((resolve) => setImmediate(resolve));
+    this.#refuseUnlessRecording();
+    const writer = this.#writer!;
+    let info;
+    try {
+      info = await writer.splitNow();
+    } catch (error) {
+      // The close failed as a write does: the flush that meets writer.error stops recording with the reason.
+      void this.#flush();
+      throw error;
+    }
+    if (!info) return undefined;
+    const file = join(writer.dir, info.path);
+    this.#o.log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
+    return { file, bag: writer.dir, messages: info.messageCount, start_ns: String(info.startingTimeNs), end_ns: String(info.startingTimeNs + info.durationNs) };
+  }
+
+  #refuseUnlessRecording(): void {
+    const status = this.#recording.status;
+    if (status === 'recording' && this.#writer) return;
+    const why = status === 'disk_full' || status === 'failed' ? `${status}: ${this.#recording.reason}` : status;
+    throw Object.assign(new Error(`the recorder is not recording (${why}): there is no split to close`), { statusCode: 409, code: 'not_recording' });
   }
 
   metrics(): MetricFamily[] {

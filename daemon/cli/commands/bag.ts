@@ -4,12 +4,14 @@ import { oversizedLine } from '../../lakehouse/oversized.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
 import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
+import { BAG_SPLIT_HELP, bagSplit } from '../bag-split.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge bag info PATH [--json]
        auraison-edge bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
        auraison-edge bag repair DIR [--json]
+       auraison-edge bag split [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
 
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
@@ -44,6 +46,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
       (metadata.yaml.<pid>.<random>.tmp: the process is gone, or the file is over an hour old) are removed.
       A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
 
+${BAG_SPLIT_HELP}
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
                     (default: $AURAISON_EDGE_CONFIG, else the embedded default)
@@ -58,14 +61,15 @@ kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknow
 
 export const command: Command = {
   name: 'bag',
-  summary: 'Inspect, import and repair rosbag2 bags (mcap and sqlite3)',
+  summary: 'Inspect, import and repair rosbag2 bags (mcap and sqlite3); split the one being recorded',
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
     if (sub === 'info') return info(rest, io);
     if (sub === 'import') return importCommand(rest, io);
     if (sub === 'repair') return repair(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand: info, import or repair' : `unknown subcommand "${sub}": expected info, import or repair`);
+    if (sub === 'split') return bagSplit(rest, io);
+    throw new UsageError(sub === undefined ? 'missing subcommand: info, import, repair or split' : `unknown subcommand "${sub}": expected info, import, repair or split`);
   },
 };
 

@@ -1,0 +1,83 @@
+import { relative } from 'node:path';
+import type { SplitReply } from '../api/routes/recorder.ts';
+import { numberOption, parseCommandArgs } from './args.ts';
+import { unreachableAdvice } from './api-unreachable.ts';
+import { UsageError, type CommandIO } from './command.ts';
+import { resolveClientConfig } from './config-option.ts';
+
+export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]
+      Asks the running daemon's recorder to close the split it is writing now and go on in the next one
+      (POST /recorder/split), as rosbag2's recorder service ~/split_bagfile does: what was recorded up to
+      now is listed in its bag's metadata.yaml and, once indexed, in \`auraison-edge query\`, without
+      waiting for recorder.split_max_duration_s or split_max_bytes. By default it waits until the
+      lakehouse has indexed the split (at most --timeout S, default 30). Prints the closed split's path,
+      messages and time span; nothing recorded since the last split closes nothing (exit 0). Exits 1 when
+      the recorder is not recording (disk full, failed: the reason is printed), the indexing failed (it is
+      retried), or no daemon answers.
+`;
+
+export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(
+    argv,
+    { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+    { min: 0, max: 0, names: '' },
+  );
+  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true }) ?? 30;
+  if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
+  const { config, warning } = resolveClientConfig(values.config, io.env);
+  if (warning) io.stderr(warning);
+  const { resolveDataDir } = await import('../config/load.ts');
+  const { ApiClient, ApiClientError, resolveApiTarget } = await import('../api/client.ts');
+  const dataDir = resolveDataDir(config, io.cwd);
+  const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
+  if (!target) {
+    io.stderr('auraison-edge bag split: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
+    return 1;
+  }
+  const timeoutMs = Math.round(timeoutS * 1000);
+  // The reply may wait timeoutMs for the indexing; the split's own close (its last chunk, fsync) comes first.
+  const client = new ApiClient(target, { timeoutMs: timeoutMs + 30_000 });
+  let reply: SplitReply;
+  try {
+    reply = await client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs });
+  } catch (error) {
+    if (!(error instanceof ApiClientError)) throw error;
+    if (values.json) io.stdout(`${JSON.stringify({ error: error.code, message: error.message })}\n`);
+    io.stderr(`auraison-edge bag split: ${error.message}${error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : ''}\n`);
+    return 1;
+  }
+  if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
+  else io.stdout(`${splitText(reply, io.cwd)}\n`);
+  return reply.indexing?.state === 'failed' ? 1 : 0;
+}
+
+function splitText(reply: SplitReply, cwd: string): string {
+  const { split, indexing } = reply;
+  if (!split) return 'nothing was recorded since the last split: no split to close (recording goes on)';
+  const seconds = Number(BigInt(split.end_ns) - BigInt(split.start_ns)) / 1e9;
+  const line = `closed ${shown(split.file, cwd)}: ${split.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(split.start_ns) / 1_000_000n)).toISOString()}; recording goes on in the next split`;
+  return `${line}\n${indexingText(indexing)}`;
+}
+
+function indexingText(indexing: SplitReply['indexing']): string {
+  switch (indexing?.state) {
+    case 'indexed':
+      return 'indexed: its messages are in `auraison-edge query` now';
+    case 'failed':
+      return `indexing FAILED (retried in ${Math.ceil(indexing.retry_in_ms / 1000)} s): ${indexing.error}`;
+    case 'pending':
+    case 'off':
+    case 'timeout':
+      return `not indexed yet: ${indexing.reason}`;
+    case 'not_waited':
+      return 'handed to the lakehouse for indexing (--no-wait: not waited for)';
+    default:
+      return '';
+  }
+}
+
+/** A path under the working directory as a relative one, others as they are. */
+function shown(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel.startsWith('..') ? path : rel;
+}

@@ -1,0 +1,152 @@
+// POST /recorder/split and `auraison-edge bag split`: rosbag2's ~/split_bagfile, so what was just recorded is
+// queryable without waiting for split_max_duration_s. A real recorder hands its split to a real lakehouse.
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Value } from 'typebox/value';
+import { afterEach, describe, expect, it } from 'vitest';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
+import type { Component } from '../../daemon/lifecycle/component.ts';
+import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
+import { silentLogger } from '../../daemon/log.ts';
+import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
+import { runMain } from '../helpers/cli.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { http } from './http.ts';
+
+let h: Harness | undefined;
+let started: Component[] = [];
+afterEach(async () => {
+  for (const c of started.reverse()) await c.stop();
+  started = [];
+  await h?.close();
+  h = undefined;
+});
+
+async function recording(options: { indexRecordings?: boolean } = {}) {
+  h = await startHarness();
+  const harness = h;
+  const lakehouse = new Lakehouse({
+    dataDir: harness.dataDir,
+    robot: 'r1',
+    definitions: harness.definitions,
+    log: silentLogger(),
+    journal: undefined,
+    settings: { ...harness.config.lakehouse, index_recordings: options.indexRecordings ?? true },
+    retention: { ...harness.config.retention, enabled: false },
+    syncRequired: false,
+  });
+  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, include: ['/chatter'] };
+  const recorder = new Recorder({ bus: harness.bus, definitions: harness.definitions, log: silentLogger(), bagsDir: join(harness.dataDir, 'bags'), settings, onSplitClosed: (file, bag) => lakehouse.indexRecordedSplit(file, bag) });
+  for (const c of [lakehouse, recorder]) {
+    await c.start();
+    harness.components.set(c.name, c);
+    started.push(c);
+  }
+  const codec = new MessageCodec(harness.definitions);
+  const chatter = harness.bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+  const publish = async (n: number) => {
+    for (let i = 0; i < n; i++) {
+      chatter.publish(codec.encode('std_msgs/msg/String', { data: `m${i}` }));
+      await new Promise((r) => setTimeout(r, 0));
+    }
+  };
+  const count = async () => (await http(harness.url, '/query', { body: { sql: "SELECT count(*)::INTEGER FROM messages WHERE topic = '/chatter'" } })).json.rows;
+  return { harness, lakehouse, recorder, publish, count };
+}
+
+describe('POST /recorder/split', () => {
+  it('closes the split being recorded and answers once it is indexed: its messages are in queries at once', async () => {
+    const { harness, recorder, publish, count } = await recording();
+    await publish(40);
+    expect(await count()).toEqual([[0]]); // recorded, but the split is still open
+    const r = await http(harness.url, '/recorder/split', { body: {} });
+    expect(r.status).toBe(200);
+    const bag = recorder.bags[0]!;
+    expect(r.json).toMatchObject({ split: { bag, file: join(bag, `${bag.split('/').pop()}_0.mcap`), messages: 40 }, indexing: { state: 'indexed' } });
+    expect(await count()).toEqual([[40]]);
+
+    // Nothing since: nothing closed.
+    expect((await http(harness.url, '/recorder/split', { body: {} })).json).toEqual({ split: null, indexing: null });
+    // Not waited for: answered as soon as the split is listed.
+    await publish(3);
+    expect((await http(harness.url, '/recorder/split', { body: { wait: false } })).json).toMatchObject({ split: { messages: 3 }, indexing: { state: 'not_waited' } });
+    const bad = await http(harness.url, '/recorder/split', { body: { wait: 'yes' } });
+    expect(bad.status).toBe(400);
+    expect(bad.json.message).toContain('body.wait');
+  });
+
+  it('says the split is not indexed when lakehouse.index_recordings is off, and 503 with the reason without a recorder', async () => {
+    const { harness, publish, count } = await recording({ indexRecordings: false });
+    await publish(5);
+    const r = await http(harness.url, '/recorder/split', { body: {} });
+    expect(r.json).toMatchObject({ split: { messages: 5 }, indexing: { state: 'off', reason: expect.stringContaining('index_recordings is false') } });
+    expect(await count()).toEqual([[0]]);
+    harness.components.delete('recorder');
+    const absent = await http(harness.url, '/recorder/split', { body: {} });
+    expect(absent.status).toBe(503);
+    expect(absent.json.message).toBe('the recorder is unavailable: component recorder is not running (not enabled in the config)');
+  });
+
+  it('answers 409 with the reason when the recorder is not recording', async () => {
+    h = await startHarness();
+    const refusing = { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded' as const }), split: async () => Promise.reject(Object.assign(new Error('the recorder is not recording (disk_full: 12 MB free)'), { statusCode: 409, code: 'not_recording' })) };
+    h.components.set('recorder', refusing);
+    const r = await http(h.url, '/recorder/split', { body: {} });
+    expect(r.status).toBe(409);
+    expect(r.json).toEqual({ error: 'not_recording', message: 'the recorder is not recording (disk_full: 12 MB free)' });
+    const cli = await runMain(['bag', 'split', '--url', h.url], { cwd: h.dataDir });
+    expect(cli.code).toBe(1);
+    expect(cli.stderr).toBe('auraison-edge bag split: the recorder is not recording (disk_full: 12 MB free)\n');
+  });
+});
+
+describe('auraison-edge bag split', () => {
+  it('prints the closed split and that it is queryable, or that nothing was recorded since; --json prints the reply', async () => {
+    const { harness, recorder, publish } = await recording();
+    await publish(12);
+    const done = await runMain(['bag', 'split', '--url', harness.url], { cwd: harness.dataDir });
+    expect(done.stderr).toBe('');
+    expect(done.code).toBe(0);
+    const bag = recorder.bags[0]!.split('/').pop()!;
+    expect(done.stdout).toMatch(new RegExp(`^closed bags/${bag}/${bag}_0\\.mcap: 12 message\\(s\\) over \\d+\\.\\d s, from \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; recording goes on in the next split\\nindexed: its messages are in \`auraison-edge query\` now\\n$`));
+
+    const none = await runMain(['bag', 'split', '--url', harness.url], { cwd: harness.dataDir });
+    expect(none).toMatchObject({ code: 0, stdout: 'nothing was recorded since the last split: no split to close (recording goes on)\n' });
+
+    await publish(2);
+    const json = await runMain(['bag', 'split', '--url', harness.url, '--json', '--no-wait'], { cwd: harness.dataDir });
+    expect(JSON.parse(json.stdout)).toMatchObject({ split: { messages: 2, file: join(recorder.bags[0]!, `${bag}_1.mcap`) }, indexing: { state: 'not_waited' } });
+  });
+
+  it('exits 1 when the indexing failed, 2 on bad usage, and says what to do when no daemon answers', async () => {
+    h = await startHarness();
+    const split = { file: '/data/bags/b/b_0.mcap', bag: '/data/bags/b', messages: 3, start_ns: '1000000000', end_ns: '2000000000' };
+    h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), split: async () => split });
+    h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }) });
+    const failed = await runMain(['bag', 'split', '--url', h.url], { cwd: h.dataDir });
+    expect(failed.code).toBe(1);
+    expect(failed.stdout).toBe('closed /data/bags/b/b_0.mcap: 3 message(s) over 1.0 s, from 1970-01-01T00:00:01.000Z; recording goes on in the next split\nindexing FAILED (retried in 4 s): No space left on device\n');
+
+    expect(await runMain(['bag', 'split', '--timeout', '0'], { cwd: h.dataDir })).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout') });
+    expect(await runMain(['bag', 'split', 'extra'], { cwd: h.dataDir })).toMatchObject({ code: 2, stderr: expect.stringContaining("Unexpected argument 'extra'") });
+    const dead = join(h.dataDir, 'edge.yaml');
+    writeFileSync(dead, `data_dir: ${join(h.dataDir, 'none')}\napi:\n  port: 9\n`);
+    const gone = await runMain(['bag', 'split', '--config', dead], { cwd: h.dataDir });
+    expect(gone.code).toBe(1);
+    expect(gone.stderr).toContain('no daemon is running with data dir');
+  });
+});
+
+describe('Lakehouse.splitIndexing', () => {
+  it('says failed, with the error, for a split that does not import, and pending for one it was never handed', async () => {
+    const { harness, lakehouse } = await recording();
+    const broken = join(harness.dataDir, 'broken.mcap');
+    writeFileSync(broken, 'not an mcap file');
+    lakehouse.indexRecordedSplit(broken, harness.dataDir);
+    const failed = await lakehouse.splitIndexing(broken);
+    expect(failed).toMatchObject({ state: 'failed', error: expect.any(String) });
+    expect((failed as { retry_in_ms: number }).retry_in_ms).toBeGreaterThan(0);
+    expect(await lakehouse.splitIndexing(join(harness.dataDir, 'other.mcap'))).toMatchObject({ state: 'pending' });
+  });
+});
