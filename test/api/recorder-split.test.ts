@@ -122,8 +122,8 @@ describe('auraison-edge bag split', () => {
   it('exits 1 when the indexing failed, 2 on bad usage, and says what to do when no daemon answers', async () => {
     h = await startHarness();
     const split = { file: '/data/bags/b/b_0.mcap', bag: '/data/bags/b', messages: 3, start_ns: '1000000000', end_ns: '2000000000' };
-    h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), split: async () => split });
-    h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }) });
+    h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), split: async () => split } as unknown as Component);
+    h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }) } as unknown as Component);
     const failed = await runMain(['bag', 'split', '--url', h.url], { cwd: h.dataDir });
     expect(failed.code).toBe(1);
     expect(failed.stdout).toBe('closed /data/bags/b/b_0.mcap: 3 message(s) over 1.0 s, from 1970-01-01T00:00:01.000Z; recording goes on in the next split\nindexing FAILED (retried in 4 s): No space left on device\n');

@@ -4,6 +4,7 @@ import { oversizedLine } from '../../lakehouse/oversized.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
 import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
+import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
 import { BAG_SPLIT_HELP, bagSplit } from '../bag-split.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -11,6 +12,7 @@ import { resolveConfig } from '../config-option.ts';
 const HELP = `Usage: auraison-edge bag info PATH [--json]
        auraison-edge bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
        auraison-edge bag repair DIR [--json]
+       auraison-edge bag play PATH [--rate R] [--loop] [--topics GLOB]... [--exclude GLOB]... [options]
        auraison-edge bag split [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
 
   bag info PATH [--json]
@@ -46,7 +48,9 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
       (metadata.yaml.<pid>.<random>.tmp: the process is gone, or the file is over an hour old) are removed.
       A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
 
+${BAG_PLAY_HELP}
 ${BAG_SPLIT_HELP}
+${BAG_PLAY_OPTIONS_HELP}
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
                     (default: $AURAISON_EDGE_CONFIG, else the embedded default)
@@ -61,7 +65,7 @@ kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknow
 
 export const command: Command = {
   name: 'bag',
-  summary: 'Inspect, import and repair rosbag2 bags (mcap and sqlite3); split the one being recorded',
+  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split the one being recorded',
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -69,7 +73,8 @@ export const command: Command = {
     if (sub === 'import') return importCommand(rest, io);
     if (sub === 'repair') return repair(rest, io);
     if (sub === 'split') return bagSplit(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand: info, import, repair or split' : `unknown subcommand "${sub}": expected info, import, repair or split`);
+    if (sub === 'play') return bagPlay(rest, io);
+    throw new UsageError(sub === undefined ? 'missing subcommand: info, import, repair, play or split' : `unknown subcommand "${sub}": expected info, import, repair, play or split`);
   },
 };
 

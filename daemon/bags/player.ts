@@ -1,0 +1,239 @@
+import type { Logger } from 'pino';
+import type { Bus } from '../bus/bus.ts';
+import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
+import type { Publisher } from '../bus/publisher.ts';
+import { BagError } from './errors.ts';
+import { locateBag, openStorageFile, prepareStorage, type LocatedBag } from './open-bag.ts';
+import { parseOfferedQos } from './qos.ts';
+import type { StorageMessage, StorageTopic } from './storage-reader.ts';
+
+/** The reason of a topic left out by the selection (--topics, --exclude). */
+export const NOT_SELECTED = 'not selected (--topics, --exclude)';
+
+export interface PlayOptions {
+  /** A rosbag2 directory, or a bare .mcap or .db3 file. */
+  path: string;
+  /** Bag seconds per wall second (ros2 bag play --rate). */
+  rate: number;
+  /** Play the bag again from its start when it ends, until stopped. */
+  loop: boolean;
+  /** Which topics to play (after --topics/--exclude globs). */
+  select: (topic: string) => boolean;
+  /** Skip this much of the bag's start, ns (ros2 bag play --start-offset). */
+  startOffsetNs: bigint;
+  /** Topic renames, bag name to bus name (ros2 bag play --remap). */
+  remap: ReadonlyMap<string, string>;
+}
+
+export interface PlayStats {
+  /** Messages published per bus topic. */
+  messages: Record<string, number>;
+  /** Topics of the bag not played: not selected, or whose name the bus holds with another type. */
+  skipped: { topic: string; reason: string }[];
+  /** Times the bag was played through (a stop in the middle counts the pass it stopped in). */
+  passes: number;
+  /** Bag time played, s (over every pass). */
+  bag_s: number;
+  wall_s: number;
+  /** How late messages went out against their schedule, ms: p50, p99, max. */
+  late_ms: { p50: number; p99: number; max: number };
+  stopped: boolean;
+}
+
+/**
+ * Publishes a recorded bag on the bus as `ros2 bag play` publishes it on ROS: each selected topic is
+ * advertised with the type and QoS it was recorded with (a latched /map stays latched), and each message
+ * goes out at its recorded log time relative to the bag's start, scaled by `rate`, as CDR bytes exactly as
+ * recorded. Messages are played in the order of the storage files (rosbag2 writes them in receive order);
+ * one stamped earlier than the one before goes out at once. The bus stamps each message with the time it is
+ * published, as ROS stamps a replayed message with the time it is sent.
+ *
+ * A type the daemon has no definition for is learnt from the bag's own schema (MCAP `ros2msg`), so the
+ * messages decode where they are read (Foxglove, read_topic); without one they still pass as bytes.
+ */
+export class BagPlayer {
+  #bus: Bus;
+  #registry: DefinitionsRegistry;
+  #log: Logger;
+  #o: PlayOptions;
+  #bag: LocatedBag;
+  #publishers = new Map<string, Publisher | null>();
+  #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n };
+  #late = new LatenessHistogram();
+
+  constructor(deps: { bus: Bus; definitions: DefinitionsRegistry; log: Logger }, options: PlayOptions) {
+    this.#bus = deps.bus;
+    this.#registry = deps.definitions;
+    this.#log = deps.log;
+    this.#o = options;
+    this.#bag = locateBag(options.path);
+  }
+
+  get bag(): LocatedBag {
+    return this.#bag;
+  }
+
+  /**
+   * Plays until the bag ends (or, with `loop`, until `signal` aborts). Throws BagError naming the file when
+   * a storage file can't be read; what was published before stays published.
+   */
+  async play(signal: AbortSignal): Promise<PlayStats> {
+    await prepareStorage(this.#bag.storage);
+    const started = performance.now();
+    try {
+      do {
+        this.#stats.passes++;
+        const played = await this.#pass(signal);
+        if (!played) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
+      } while (this.#o.loop && !signal.aborted);
+    } finally {
+      for (const p of this.#publishers.values()) p?.close();
+      this.#publishers.clear();
+    }
+    return {
+      messages: this.#stats.messages,
+      skipped: [...this.#stats.skipped].map(([topic, reason]) => ({ topic, reason })),
+      passes: this.#stats.passes,
+      bag_s: round(Number(this.#stats.bagNs) / 1e9),
+      wall_s: round((performance.now() - started) / 1000),
+      late_ms: { p50: this.#late.percentile(50), p99: this.#late.percentile(99), max: round(this.#late.max) },
+      stopped: signal.aborted,
+    };
+  }
+
+  /** One pass through the bag; returns whether anything was published. */
+  async #pass(signal: AbortSignal): Promise<boolean> {
+    const rate = this.#o.rate;
+    const offset = this.#o.startOffsetNs;
+    /** Bag time that plays at wallStart: the bag's first message plus the start offset. */
+    let first: bigint | undefined;
+    let last: bigint | undefined;
+    let playedFrom: bigint | undefined;
+    let wallStart = 0;
+    let published = false;
+    for (const file of this.#bag.files) {
+      const reader = await openStorageFile(file, this.#bag.storage);
+      try {
+        for await (const batch of reader.batches()) {
+          for (const m of batch) {
+            if (signal.aborted) return published;
+            first ??= m.logTime + offset;
+            if (offset > 0n && m.logTime < first) continue;
+            const publisher = this.#publisher(m, reader.topics());
+            if (!publisher) continue;
+            // The first message played goes out at once (no wait through a start where nothing selected was).
+            if (!published) {
+              playedFrom = m.logTime;
+              wallStart = performance.now() - Number(m.logTime > first ? m.logTime - first : 0n) / 1e6 / rate;
+            }
+            const due = wallStart + Number(m.logTime - first) / 1e6 / rate;
+            let now = performance.now();
+            // Never early: a timer may fire up to a millisecond before its time (libuv's cached loop time).
+            while (now < due) {
+              await sleep(due - now, signal);
+              if (signal.aborted) return published;
+              now = performance.now();
+            }
+            publisher.publish(m.data);
+            this.#late.add(Math.max(0, now - due));
+            const name = publisher.topic;
+            this.#stats.messages[name] = (this.#stats.messages[name] ?? 0) + 1;
+            if (last === undefined || m.logTime > last) last = m.logTime;
+            published = true;
+          }
+        }
+      } catch (error) {
+        if (error instanceof BagError) throw error;
+        throw new BagError(file, `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair\` finishes it`);
+      } finally {
+        await reader.close();
+      }
+    }
+    if (playedFrom !== undefined && last !== undefined && last > playedFrom) this.#stats.bagNs += last - playedFrom;
+    return published;
+  }
+
+  /** The publisher of a message's topic (advertised at its first message), or null when it is not played. */
+  #publisher(m: StorageMessage, topics: Map<string, StorageTopic>): Publisher | null {
+    const known = this.#publishers.get(m.topic);
+    if (known !== undefined) return known;
+    const topic = topics.get(m.topic);
+    const name = this.#o.remap.get(m.topic) ?? m.topic;
+    let publisher: Publisher | null = null;
+    if (!topic) this.#skip(m.topic, 'the file declares no type for it');
+    else if (!this.#o.select(m.topic)) this.#skip(m.topic, NOT_SELECTED);
+    else if (topic.serializationFormat !== 'cdr') this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
+    else {
+      this.#learnType(topic);
+      const qos = parseOfferedQos(topic.offeredQosProfiles);
+      try {
+        publisher = this.#bus.advertise(name, topic.type, { source: 'bag-play', ...(qos ? { qos } : {}) });
+      } catch (error) {
+        this.#skip(m.topic, (error as Error).message);
+      }
+    }
+    this.#publishers.set(m.topic, publisher);
+    return publisher;
+  }
+
+  #skip(topic: string, reason: string): void {
+    this.#stats.skipped.set(topic, reason);
+    if (reason !== NOT_SELECTED) this.#log.warn({ topic, reason }, 'bag play: topic not played');
+  }
+
+  /** Adds the bag's definition of a type the registry lacks (and of the types it uses) from the MCAP schema. */
+  #learnType(topic: StorageTopic): void {
+    if (this.#registry.has(topic.type) || topic.schema?.encoding !== 'ros2msg') return;
+    const [root = '', ...deps] = topic.schema.text.split(/^=+\s*$/m);
+    try {
+      for (const dep of deps) {
+        const m = /^\s*MSG:\s*(\S+)\s*\n([\s\S]*)$/.exec(dep);
+        if (m && !this.#registry.has(m[1]!)) this.#registry.addMessageText(canonicalType(m[1]!), m[2]!, `bag ${this.#bag.path}`);
+      }
+      this.#registry.addMessageText(topic.type, root, `bag ${this.#bag.path}`);
+    } catch (error) {
+      this.#log.warn({ topic: topic.name, type: topic.type, err: (error as Error).message }, 'bag play: the bag\'s definition of this type does not parse; its messages pass as bytes');
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+/** Lateness in 0.1 ms buckets up to 100 ms (the rest in one), and the exact maximum: bounded however long it loops. */
+class LatenessHistogram {
+  #buckets = new Float64Array(1001);
+  #count = 0;
+  max = 0;
+
+  add(ms: number): void {
+    this.#buckets[Math.min(1000, Math.floor(ms * 10))]!++;
+    this.#count++;
+    if (ms > this.max) this.max = ms;
+  }
+
+  /** The upper bound of the bucket holding the p-th percentile, ms (the maximum for the last bucket). */
+  percentile(p: number): number {
+    if (this.#count === 0) return 0;
+    const rank = Math.ceil((p / 100) * this.#count);
+    let seen = 0;
+    for (let i = 0; i < this.#buckets.length; i++) {
+      seen += this.#buckets[i]!;
+      if (seen >= rank) return i === 1000 ? round(this.max) : round(Math.min((i + 1) / 10, this.max));
+    }
+    return round(this.max);
+  }
+}
+
+function round(n: number): number {
+  return Math.round(n * 1000) / 1000;
+}
