@@ -1,9 +1,8 @@
 import { relative } from 'node:path';
 import type { SplitReply } from '../api/routes/recorder.ts';
 import { numberOption, parseCommandArgs } from './args.ts';
-import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';
-import { resolveClientConfig } from './config-option.ts';
+import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';
 
 export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]
       Asks the running daemon's recorder to close the split it is writing now and go on in the next one
@@ -17,35 +16,14 @@ export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL]
 `;
 
 export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseCommandArgs(
-    argv,
-    { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
-    { min: 0, max: 0, names: '' },
-  );
+  const { values } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS }, { min: 0, max: 0, names: '' });
   const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true }) ?? 30;
   if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
-  const { config, warning } = resolveClientConfig(values.config, io.env);
-  if (warning) io.stderr(warning);
-  const { resolveDataDir } = await import('../config/load.ts');
-  const { ApiClient, ApiClientError, resolveApiTarget } = await import('../api/client.ts');
-  const dataDir = resolveDataDir(config, io.cwd);
-  const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
-  if (!target) {
-    io.stderr('auraison-edge bag split: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
-    return 1;
-  }
   const timeoutMs = Math.round(timeoutS * 1000);
   // The reply may wait timeoutMs for the indexing; the split's own close (its last chunk, fsync) comes first.
-  const client = new ApiClient(target, { timeoutMs: timeoutMs + 30_000 });
-  let reply: SplitReply;
-  try {
-    reply = await client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs });
-  } catch (error) {
-    if (!(error instanceof ApiClientError)) throw error;
-    if (values.json) io.stdout(`${JSON.stringify({ error: error.code, message: error.message })}\n`);
-    io.stderr(`auraison-edge bag split: ${error.message}${error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : ''}\n`);
-    return 1;
-  }
+  const api = await recorderApi('split', values, io, timeoutMs + 30_000);
+  const reply = await api?.ask((client) => client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs }));
+  if (!reply) return 1;
   if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
   else io.stdout(`${splitText(reply, io.cwd)}\n`);
   return reply.indexing?.state === 'failed' ? 1 : 0;

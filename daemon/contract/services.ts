@@ -122,6 +122,20 @@ export interface RecorderService {
    * Rejects with statusCode 409 when the recorder is not recording (disk full, failed).
    */
   split(): Promise<ClosedSplit | undefined>;
+  /** Stops writing messages, keeping the bag open (rosbag2's `~/pause`); they are counted as not recorded. */
+  pause(): PauseState;
+  /** Records again (rosbag2's `~/resume`). */
+  resume(): PauseState;
+  pauseState(): Omit<PauseState, 'changed'>;
+}
+
+/** Whether the recorder is paused; `not_recorded`: messages not recorded in the current (or the last) pause. */
+export interface PauseState {
+  paused: boolean;
+  since_ns: string | null;
+  not_recorded: number;
+  /** Whether this call changed it (a pause of a paused recorder does not). */
+  changed: boolean;
 }
 
 /** Whether a recorded split is in the lakehouse's catalog yet, as `LakehouseService.splitIndexing` finds it. */

@@ -7,7 +7,8 @@ import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { RecorderConfig } from '../config/sections/bags.ts';
-import type { ClosedSplit, MetricFamily, MetricsProvider, RecorderService } from '../contract/services.ts';
+import type { ClosedSplit, MetricFamily, MetricsProvider, PauseState, RecorderService } from '../contract/services.ts';
+import { nowNs } from '../contract/time.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import type { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
@@ -92,6 +93,12 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #stopping = false;
   #written = new Map<string, number>();
   #ownDrops = new Map<string, number>();
+  /** Set while paused (rosbag2's ~/pause): when, ns since the epoch. */
+  #pausedSince: bigint | undefined;
+  /** Messages not recorded while paused: in all, and in the current pause. */
+  #notRecorded = { total: 0, thisPause: 0 };
+  /** The last message of each latched (transient_local) topic that came while paused: recorded at resume. */
+  #heldLatched = new Map<string, BusMessage>();
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -161,6 +168,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     }
     if (full) this.#enterStopped(full.error, full.bag);
     else this.#recording.set('recording');
+    if (this.#o.settings.start_paused) this.pause();
     this.#unlisten = this.#o.bus.onTopic((topic) => this.#attach(topic));
     this.#flushTimer = setInterval(() => void this.#flush(), this.#o.settings.flush_interval_ms);
     this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#o.diskCheckMs ?? 1000);
@@ -212,9 +220,12 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       messages: [...this.#written.values()].reduce((a, b) => a + b, this.#quietWritten),
       dropped: Object.values(this.drops()).reduce((a, b) => a + b, 0),
       pending_bytes: this.#writer?.pendingBytes ?? 0,
+      paused: this.#pausedSince !== undefined,
+      not_recorded_while_paused: this.#notRecorded.total,
     };
     const status = this.#recording.status;
-    if (status === 'recording') return { state: 'running', details };
+    const paused = this.#pausedSince === undefined ? undefined : `paused since ${new Date(Number(this.#pausedSince / 1_000_000n)).toISOString()}: \`auraison-edge bag resume\` records again`;
+    if (status === 'recording') return { state: 'running', ...(paused ? { reason: paused } : {}), details };
     if (status === 'disk_full' || status === 'failed') return { state: 'degraded', reason: this.#recording.reason, details };
     return { state: 'stopped', details };
   }
@@ -275,7 +286,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   }
 
   metrics(): MetricFamily[] {
-    return recorderMetrics({ written: this.#written, drops: this.drops(), pendingBytes: this.#writer?.pendingBytes ?? 0, status: this.#recording.status });
+    return recorderMetrics({ written: this.#written, drops: this.drops(), pendingBytes: this.#writer?.pendingBytes ?? 0, status: this.#recording.status, paused: this.#pausedSince !== undefined, notRecordedWhilePaused: this.#notRecorded.total });
   }
 
   #attach(topic: string): void {
@@ -300,6 +311,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   }
 
   #onMessage = (msg: BusMessage): void => {
+    if (this.#pausedSince !== undefined) return this.#notRecordedWhilePaused(msg);
     const writer = this.#writer;
     if (this.#recording.status !== 'recording' || !writer) return this.#drop(msg.topic);
     // The disk is behind: dropping here keeps memory bounded; the drop is counted like any other.
@@ -313,6 +325,49 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     }
     this.#written.set(msg.topic, (this.#written.get(msg.topic) ?? 0) + 1);
   };
+
+  /**
+   * Paused: the message is not recorded, and that is no drop (it was asked for). A latched topic's last
+   * message is kept for the resume, so the bag after it still has the /map or /tf_static published once
+   * during the pause (a late subscriber would get it from the bus; a bag reader only from the bag).
+   */
+  #notRecordedWhilePaused(msg: BusMessage): void {
+    this.#notRecorded.total++;
+    this.#notRecorded.thisPause++;
+    if (this.#o.bus.topicQos(msg.topic)?.durability === 'transient_local') this.#heldLatched.set(msg.topic, msg);
+  }
+
+  /**
+   * Stops writing messages until resume(), keeping the bag and its open split (rosbag2's ~/pause). Messages
+   * meanwhile are counted as not recorded, not as drops. Pausing a paused recorder changes nothing.
+   */
+  pause(): PauseState {
+    const changed = this.#pausedSince === undefined;
+    if (changed) {
+      this.#pausedSince = nowNs();
+      this.#notRecorded.thisPause = 0;
+      this.#o.log.info('recorder: paused; `auraison-edge bag resume` (POST /recorder/resume) records again');
+    }
+    return { ...this.pauseState(), changed };
+  }
+
+  /** Records again (rosbag2's ~/resume), first the latched topics' messages that came while paused. */
+  resume(): PauseState {
+    const changed = this.#pausedSince !== undefined;
+    const notRecorded = this.#notRecorded.thisPause;
+    if (changed) {
+      this.#pausedSince = undefined;
+      const held = [...this.#heldLatched.values()];
+      this.#heldLatched.clear();
+      for (const msg of held) this.#onMessage(msg);
+      this.#o.log.info({ not_recorded: notRecorded }, 'recorder: resumed');
+    }
+    return { paused: false, since_ns: null, not_recorded: notRecorded, changed };
+  }
+
+  pauseState(): Omit<PauseState, 'changed'> {
+    return { paused: this.#pausedSince !== undefined, since_ns: this.#pausedSince === undefined ? null : String(this.#pausedSince), not_recorded: this.#notRecorded.thisPause };
+  }
 
   #drop(topic: string): void {
     this.#ownDrops.set(topic, (this.#ownDrops.get(topic) ?? 0) + 1);

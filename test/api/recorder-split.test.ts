@@ -90,7 +90,7 @@ describe('POST /recorder/split', () => {
 
   it('answers 409 with the reason when the recorder is not recording', async () => {
     h = await startHarness();
-    const refusing = { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded' as const }), split: async () => Promise.reject(Object.assign(new Error('the recorder is not recording (disk_full: 12 MB free)'), { statusCode: 409, code: 'not_recording' })) };
+    const refusing = { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded' as const }), pause: () => ({}), resume: () => ({}), split: async () => Promise.reject(Object.assign(new Error('the recorder is not recording (disk_full: 12 MB free)'), { statusCode: 409, code: 'not_recording' })) };
     h.components.set('recorder', refusing);
     const r = await http(h.url, '/recorder/split', { body: {} });
     expect(r.status).toBe(409);
@@ -122,7 +122,7 @@ describe('auraison-edge bag split', () => {
   it('exits 1 when the indexing failed, 2 on bad usage, and says what to do when no daemon answers', async () => {
     h = await startHarness();
     const split = { file: '/data/bags/b/b_0.mcap', bag: '/data/bags/b', messages: 3, start_ns: '1000000000', end_ns: '2000000000' };
-    h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), split: async () => split } as unknown as Component);
+    h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), pause: () => ({}), resume: () => ({}), split: async () => split } as unknown as Component);
     h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }) } as unknown as Component);
     const failed = await runMain(['bag', 'split', '--url', h.url], { cwd: h.dataDir });
     expect(failed.code).toBe(1);
@@ -135,6 +135,30 @@ describe('auraison-edge bag split', () => {
     const gone = await runMain(['bag', 'split', '--config', dead], { cwd: h.dataDir });
     expect(gone.code).toBe(1);
     expect(gone.stderr).toContain('no daemon is running with data dir');
+  });
+});
+
+describe('POST /recorder/pause and /recorder/resume, auraison-edge bag pause|resume', () => {
+  it('pauses and resumes the recorder: nothing recorded meanwhile, counted, and said so', async () => {
+    const { harness, recorder, publish, count } = await recording();
+    await publish(4);
+    const paused = await runMain(['bag', 'pause', '--url', harness.url], { cwd: harness.dataDir });
+    expect(paused).toMatchObject({ code: 0, stdout: 'recording paused: nothing is written until `auraison-edge bag resume`\n' });
+    await publish(6);
+    const again = await http(harness.url, '/recorder/pause', { method: 'POST' });
+    expect(again.status).toBe(200);
+    expect(again.json).toMatchObject({ paused: true, changed: false, not_recorded: 6, since_ns: expect.stringMatching(/^\d+$/) });
+    const status = await http(harness.url, '/status');
+    expect((status.json.components as Record<string, { reason?: string; details: { paused: boolean } }>).recorder).toMatchObject({ reason: expect.stringContaining('paused since'), details: { paused: true } });
+    const resumed = await runMain(['bag', 'resume', '--url', harness.url, '--json'], { cwd: harness.dataDir });
+    expect(JSON.parse(resumed.stdout)).toEqual({ paused: false, since_ns: null, not_recorded: 6, changed: true });
+    expect((await runMain(['bag', 'resume', '--url', harness.url], { cwd: harness.dataDir })).stdout).toBe('not paused: the recorder was recording already\n');
+    await publish(2);
+    expect((await http(harness.url, '/recorder/split', { body: {} })).json).toMatchObject({ split: { messages: 6 }, indexing: { state: 'indexed' } });
+    expect(await count()).toEqual([[6]]);
+    expect(recorder.pauseState().paused).toBe(false);
+    harness.components.delete('recorder');
+    expect(await runMain(['bag', 'pause', '--url', harness.url], { cwd: harness.dataDir })).toMatchObject({ code: 1, stderr: 'auraison-edge bag pause: the recorder is unavailable: component recorder is not running (not enabled in the config)\n' });
   });
 });
 

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { SERVICE_NAMES, type ClosedSplit, type LakehouseService, type RecorderService, type SplitIndexing } from '../../contract/services.ts';
+import { SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing } from '../../contract/services.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -20,7 +20,8 @@ export interface SplitReply {
 }
 
 function isRecorder(value: unknown): value is RecorderService {
-  return typeof (value as Partial<RecorderService> | undefined)?.split === 'function';
+  const r = value as Partial<RecorderService> | undefined;
+  return typeof r?.split === 'function' && typeof r.pause === 'function' && typeof r.resume === 'function';
 }
 
 /**
@@ -30,9 +31,22 @@ function isRecorder(value: unknown): value is RecorderService {
  * `timeout_ms` passed (the indexing goes on). 409 when the recorder is not recording, 503 when it is absent.
  */
 export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
-  app.post<{ Body: Static<typeof SplitBody> }>('/recorder/split', { schema: { body: SplitBody } }, async (request): Promise<SplitReply> => {
+  const requireRecorder = (): RecorderService => {
     const recorder = ctx.components.get(SERVICE_NAMES.recorder);
     if (!isRecorder(recorder)) throw unavailable('the recorder', absentReason(ctx, SERVICE_NAMES.recorder));
+    return recorder;
+  };
+
+  /**
+   * POST /recorder/pause and /recorder/resume: rosbag2's `~/pause` and `~/resume`. Paused, the recorder keeps
+   * its bag open and writes nothing; what comes meanwhile is counted (`not_recorded`), not dropped.
+   * `changed` is false for a pause of a paused recorder (or a resume of a recording one).
+   */
+  app.post('/recorder/pause', async (): Promise<PauseState> => requireRecorder().pause());
+  app.post('/recorder/resume', async (): Promise<PauseState> => requireRecorder().resume());
+
+  app.post<{ Body: Static<typeof SplitBody> }>('/recorder/split', { schema: { body: SplitBody } }, async (request): Promise<SplitReply> => {
+    const recorder = requireRecorder();
     let split: ClosedSplit | undefined;
     try {
       split = await recorder.split();

@@ -4,6 +4,7 @@ import { oversizedLine } from '../../lakehouse/oversized.ts';
 import type { FileRepair } from '../../recorder/repair.ts';
 import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
+import { BAG_PAUSE_HELP, bagPause } from '../bag-pause.ts';
 import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
 import { BAG_SPLIT_HELP, bagSplit } from '../bag-split.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
@@ -14,6 +15,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
        auraison-edge bag repair DIR [--json]
        auraison-edge bag play PATH [--rate R] [--loop] [--topics GLOB]... [--exclude GLOB]... [options]
        auraison-edge bag split [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
+       auraison-edge bag pause|resume [--url URL] [--config FILE] [--json]
 
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
@@ -50,6 +52,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
 
 ${BAG_PLAY_HELP}
 ${BAG_SPLIT_HELP}
+${BAG_PAUSE_HELP}
 ${BAG_PLAY_OPTIONS_HELP}
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
@@ -63,9 +66,11 @@ import failed this way committed nothing of that bag), 2 bad usage, 3 (import) c
 kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown.
 `;
 
+const SUBCOMMANDS = 'info, import, repair, play, split, pause or resume';
+
 export const command: Command = {
   name: 'bag',
-  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split the one being recorded',
+  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split, pause or resume the recording',
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -74,7 +79,8 @@ export const command: Command = {
     if (sub === 'repair') return repair(rest, io);
     if (sub === 'split') return bagSplit(rest, io);
     if (sub === 'play') return bagPlay(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand: info, import, repair, play or split' : `unknown subcommand "${sub}": expected info, import, repair, play or split`);
+    if (sub === 'pause' || sub === 'resume') return bagPause(sub, rest, io);
+    throw new UsageError(sub === undefined ? `missing subcommand: ${SUBCOMMANDS}` : `unknown subcommand "${sub}": expected ${SUBCOMMANDS}`);
   },
 };
 

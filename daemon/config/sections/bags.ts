@@ -6,6 +6,7 @@ const Globs = (dflt: string[], description: string) => Type.Array(Type.String({ 
 export const RecorderConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Record bus topics into rosbag2 MCAP bags under <data_dir>/bags.' }),
+    start_paused: Type.Boolean({ default: false, description: 'Start paused, as `ros2 bag record --start-paused`: nothing is written until `auraison-edge bag resume` (POST /recorder/resume).' }),
     include: Globs(['**'], 'Topic globs to record (`*` within a name segment, `**` across them). Topics that appear later are recorded when they match.'),
     exclude: Globs([], 'Topic globs never recorded, even when included.'),
     compression: Type.Union([Type.Literal('zstd'), Type.Literal('lz4'), Type.Literal('none')], {
