@@ -57,4 +57,26 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     expect(meta.messageCount).toBe(1);
     expect(await decoded(join(bag, meta.files[0]!.path))).toEqual([['/chatter', 'late']]);
   });
+
+  it('serves recorder/pause, recorder/resume and recorder/split as bus queries while it runs', async () => {
+    const { bus, recorder } = setup();
+    const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
+    await recorder.start();
+    const ask = async (name: string) => {
+      const reply = await bus.query(name, { encoding: 'application/json', payload: new Uint8Array() });
+      expect(reply.encoding).toBe('application/json');
+      return JSON.parse(new TextDecoder().decode(reply.payload)) as Record<string, unknown>;
+    };
+    expect(await ask('recorder/pause')).toMatchObject({ paused: true, changed: true });
+    chatter.publish(text('skipped'));
+    await tick();
+    expect(await ask('recorder/resume')).toMatchObject({ paused: false, not_recorded: 1 });
+    chatter.publish(text('kept'));
+    await tick();
+    const { split } = (await ask('recorder/split')) as { split: { file: string; messages: number } };
+    expect(split.messages).toBe(1);
+    expect(await decoded(split.file)).toEqual([['/chatter', 'kept']]);
+    await recorder.stop();
+    await expect(bus.query('recorder/split', { encoding: 'application/json', payload: new Uint8Array() })).rejects.toMatchObject({ code: 'no_queryable' });
+  });
 });

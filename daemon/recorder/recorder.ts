@@ -99,6 +99,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #notRecorded = { total: 0, thisPause: 0 };
   /** The last message of each latched (transient_local) topic that came while paused: recorded at resume. */
   #heldLatched = new Map<string, BusMessage>();
+  #stopServing: (() => void)[] = [];
 
   constructor(options: RecorderOptions) {
     this.#o = options;
@@ -174,6 +175,22 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#o.diskCheckMs ?? 1000);
     this.#flushTimer.unref();
     this.#diskTimer.unref();
+    this.#serveQueries();
+  }
+
+  /**
+   * rosbag2's recorder services as bus queries, for the robot's other processes and the agent's
+   * call_service: `recorder/split`, `recorder/pause`, `recorder/resume`, each answering JSON (the split
+   * is not waited on for indexing here: POST /recorder/split does that).
+   */
+  #serveQueries(): void {
+    const json = (value: unknown) => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
+    const { bus } = this.#o;
+    this.#stopServing = [
+      bus.serve('recorder/split', async () => json({ split: (await this.split()) ?? null })),
+      bus.serve('recorder/pause', async () => json(this.pause())),
+      bus.serve('recorder/resume', async () => json(this.resume())),
+    ];
   }
 
   /** ENOSPC when the disk is short of what recording needs, as the disk check finds it. */
@@ -189,6 +206,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
 
   async stop(): Promise<void> {
     this.#stopping = true;
+    for (const stopServing of this.#stopServing.splice(0)) stopServing();
     clearInterval(this.#flushTimer);
     clearInterval(this.#diskTimer);
     this.#unlisten?.();
