@@ -12,7 +12,8 @@ export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL]
       lakehouse has indexed the split (at most --timeout S, default 30). Prints the closed split's path,
       messages and time span; nothing recorded since the last split closes nothing (exit 0). Exits 1 when
       the recorder is not recording (disk full, failed: the reason is printed), the indexing failed (it is
-      retried), or no daemon answers.
+      retried), or no daemon answers; 3 when the split was closed but is not indexed yet (--timeout passed,
+      or the lakehouse was restarting): a query right after would not see it.
 `;
 
 export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
@@ -26,7 +27,9 @@ export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
   if (!reply) return 1;
   if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
   else io.stdout(`${splitText(reply, io.cwd)}\n`);
-  return reply.indexing?.state === 'failed' ? 1 : 0;
+  const state = reply.indexing?.state;
+  // A script's next `query` would not see the split yet: it must be able to tell (exit 3), as from a failure (1).
+  return state === 'failed' ? 1 : state === 'timeout' || state === 'pending' ? 3 : 0;
 }
 
 function splitText(reply: SplitReply, cwd: string): string {

@@ -128,6 +128,12 @@ describe('auraison-edge bag split', () => {
     expect(failed.code).toBe(1);
     expect(failed.stdout).toBe('closed /data/bags/b/b_0.mcap: 3 message(s) over 1.0 s, from 1970-01-01T00:00:01.000Z; recording goes on in the next split\nindexing FAILED (retried in 4 s): No space left on device\n');
 
+    // Not indexed within --timeout: closed, but a query right after would not see it (exit 3).
+    h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: () => new Promise(() => {}) } as unknown as Component);
+    const slow = await runMain(['bag', 'split', '--url', h.url, '--timeout', '0.05'], { cwd: h.dataDir });
+    expect(slow.code).toBe(3);
+    expect(slow.stdout).toContain("\nnot indexed yet: not indexed within 50 ms (the lakehouse's queue is behind); it goes on\n");
+
     expect(await runMain(['bag', 'split', '--timeout', '0'], { cwd: h.dataDir })).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout') });
     expect(await runMain(['bag', 'split', 'extra'], { cwd: h.dataDir })).toMatchObject({ code: 2, stderr: expect.stringContaining("Unexpected argument 'extra'") });
     const dead = join(h.dataDir, 'edge.yaml');
