@@ -63,7 +63,8 @@ Options:
 
 Exit codes: 0 done, 1 the bag is bad or the job failed (the message names the file and the problem; an
 import failed this way committed nothing of that bag), 2 bad usage, 3 (import) committed, but messages were
-kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown.
+kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown; (split) closed, but not
+indexed yet. split, pause and resume exit 1 when no daemon answers or the recorder refuses.
 `;
 
 const SUBCOMMANDS = 'info, import, repair, play, split, pause or resume';
