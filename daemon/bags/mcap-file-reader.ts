@@ -90,6 +90,47 @@ export class McapFileReader implements StorageFileReader {
     }
   }
 
+  /**
+   * The messages in log-time order, as rosbag2's MCAP storage reads them for `ros2 bag play`, when the
+   * file's chunks overlap in time (a writer that chunks per topic, a conversion that writes topic by topic):
+   * read through the summary's indexes, a chunk at a time as the order needs it. Undefined when the chunks
+   * follow one another in time (file order is log-time order, and `batches()` reads it), or the file has
+   * no usable index (a cut-off file: file order it is).
+   */
+  async logTimeOrdered(): Promise<AsyncGenerator<StorageMessage[]> | undefined> {
+    let reader: McapIndexedReader;
+    try {
+      reader = await McapIndexedReader.Initialize({ readable: this.#readable(), decompressHandlers: this.#decompress });
+    } catch {
+      return undefined;
+    }
+    const chunks = [...reader.chunkIndexes].sort((a, b) => (a.chunkStartOffset < b.chunkStartOffset ? -1 : 1));
+    let end: bigint | undefined;
+    let overlap = false;
+    for (const c of chunks) {
+      if (end !== undefined && c.messageStartTime < end) overlap = true;
+      if (end === undefined || c.messageEndTime > end) end = c.messageEndTime;
+    }
+    if (!overlap) return undefined;
+    const byChannel = new Map<number, string>();
+    for (const channel of reader.channelsById.values()) {
+      const topic = this.#topic(channel.topic, channel.messageEncoding, channel.metadata, reader.schemasById.get(channel.schemaId));
+      this.#topics.set(topic.name, topic);
+      byChannel.set(channel.id, channel.topic);
+    }
+    return (async function* () {
+      let batch: StorageMessage[] = [];
+      for await (const m of reader.readMessages()) {
+        batch.push({ topic: byChannel.get(m.channelId) ?? '', logTime: m.logTime, publishTime: m.publishTime, data: m.data, offset: 0n });
+        if (batch.length >= 256) {
+          yield batch;
+          batch = [];
+        }
+      }
+      if (batch.length > 0) yield batch;
+    })();
+  }
+
   async close(): Promise<void> {
     await this.#fh.close();
   }

@@ -3,6 +3,7 @@ import type { Bus } from '../bus/bus.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
 import type { Publisher } from '../bus/publisher.ts';
 import { BagError } from './errors.ts';
+import { McapFileReader } from './mcap-file-reader.ts';
 import { locateBag, openStorageFile, prepareStorage, type LocatedBag } from './open-bag.ts';
 import { parseOfferedQos } from './qos.ts';
 import type { StorageMessage, StorageTopic } from './storage-reader.ts';
@@ -84,7 +85,9 @@ export class BagPlayer {
       do {
         this.#stats.passes++;
         const played = await this.#pass(signal);
-        if (!played) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
+        // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
+        // selected speaks) is a stop, not an empty bag.
+        if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
       } while (this.#o.loop && !signal.aborted);
     } finally {
       for (const p of this.#publishers.values()) p?.close();
@@ -111,12 +114,19 @@ export class BagPlayer {
     let playedFrom: bigint | undefined;
     let wallStart = 0;
     let published = false;
+    /** Ends the pass (one a stop cut short too): its bag time goes to the stats. */
+    const end = (): boolean => {
+      if (playedFrom !== undefined && last !== undefined && last > playedFrom) this.#stats.bagNs += last - playedFrom;
+      return published;
+    };
     for (const file of this.#bag.files) {
       const reader = await openStorageFile(file, this.#bag.storage);
       try {
-        for await (const batch of reader.batches()) {
+        // rosbag2 reads an MCAP file in log-time order; file order is that, unless its chunks overlap in time.
+        const batches = (reader instanceof McapFileReader ? await reader.logTimeOrdered() : undefined) ?? reader.batches();
+        for await (const batch of batches) {
           for (const m of batch) {
-            if (signal.aborted) return published;
+            if (signal.aborted) return end();
             first ??= m.logTime + offset;
             if (offset > 0n && m.logTime < first) continue;
             const publisher = this.#publisher(m, reader.topics());
@@ -131,7 +141,7 @@ export class BagPlayer {
             // Never early: a timer may fire up to a millisecond before its time (libuv's cached loop time).
             while (now < due) {
               await sleep(due - now, signal);
-              if (signal.aborted) return published;
+              if (signal.aborted) return end();
               now = performance.now();
             }
             publisher.publish(m.data);
@@ -149,8 +159,7 @@ export class BagPlayer {
         await reader.close();
       }
     }
-    if (playedFrom !== undefined && last !== undefined && last > playedFrom) this.#stats.bagNs += last - playedFrom;
-    return published;
+    return end();
   }
 
   /** The publisher of a message's topic (advertised at its first message), or null when it is not played. */
@@ -158,10 +167,12 @@ export class BagPlayer {
     const known = this.#publishers.get(m.topic);
     if (known !== undefined) return known;
     const topic = topics.get(m.topic);
-    const name = this.#o.remap.get(m.topic) ?? m.topic;
+    // A relative name (`AAA`, as rosbag2_py scripts write them) is in the root namespace, as ros2 bag play's node resolves it.
+    const full = m.topic.startsWith('/') ? m.topic : `/${m.topic}`;
+    const name = this.#o.remap.get(full) ?? full;
     let publisher: Publisher | null = null;
     if (!topic) this.#skip(m.topic, 'the file declares no type for it');
-    else if (!this.#o.select(m.topic)) this.#skip(m.topic, NOT_SELECTED);
+    else if (!this.#o.select(full)) this.#skip(m.topic, NOT_SELECTED);
     else if (topic.serializationFormat !== 'cdr') this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
     else {
       this.#learnType(topic);
@@ -199,7 +210,8 @@ export class BagPlayer {
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
+    // A timer of more than 2^31-1 ms fires after 1 ms (TimeoutOverflowWarning): the caller sleeps again.
+    const timer = setTimeout(done, Math.min(ms, 2 ** 31 - 1));
     function done() {
       clearTimeout(timer);
       signal.removeEventListener('abort', done);

@@ -34,7 +34,9 @@ export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
 
 function splitText(reply: SplitReply, cwd: string): string {
   const { split, indexing } = reply;
-  if (!split) return 'nothing was recorded since the last split: no split to close (recording goes on)';
+  if (!split) return 'nothing was recorded in this bag yet: no split to close (recording goes on)';
+  // Nothing since the last split (or another request closed it a moment ago): what it holds is what counts.
+  if (split.closed_now === false) return `nothing was recorded since ${shown(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
   const seconds = Number(BigInt(split.end_ns) - BigInt(split.start_ns)) / 1e9;
   const line = `closed ${shown(split.file, cwd)}: ${split.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(split.start_ns) / 1_000_000n)).toISOString()}; recording goes on in the next split`;
   return `${line}\n${indexingText(indexing)}`;

@@ -112,14 +112,20 @@ export interface ClosedSplit {
   messages: number;
   start_ns: string;
   end_ns: string;
+  /**
+   * False when nothing was recorded since the last split closed (by a limit, or another request a moment
+   * ago): this is that split, which holds the last message recorded, and nothing was closed now.
+   */
+  closed_now: boolean;
 }
 
 /** The recorder (component `recorder`). */
 export interface RecorderService {
   /**
    * Closes the split being recorded now (rosbag2's `~/split_bagfile`) and resolves once it is listed in
-   * metadata.yaml and handed to the lakehouse; undefined when nothing was recorded since the last split.
-   * Rejects with statusCode 409 when the recorder is not recording (disk full, failed).
+   * metadata.yaml and handed to the lakehouse. When nothing was recorded since the last split closed, it
+   * resolves that split (`closed_now: false`) once it is handed over; undefined when the bag being
+   * recorded has no message yet. Rejects with statusCode 409 when the recorder is not recording (disk full, failed).
    */
   split(): Promise<ClosedSplit | undefined>;
   /** Stops writing messages, keeping the bag open (rosbag2's `~/pause`); they are counted as not recorded. */

@@ -278,6 +278,15 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   async splitIndexing(file: string): Promise<SplitIndexing> {
     if (!this.#o.settings.index_recordings) return { state: 'off', reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)' };
     await this.#jobs;
+    const skipped = this.#failed.get(file);
+    if (skipped && this.#locked !== undefined && !this.#stopped) {
+      // Skipped, or failed, on a catalog another process held. Asked for now (the shell that held it may be
+      // closed since): tried once now, not after the lock's backoff, which grows to 10 minutes.
+      this.#lockRetryAt = 0;
+      skipped.retryAt = Infinity; // #tick leaves it alone: this attempt sets the next retry
+      this.#enqueue(`index ${file}`, () => this.#indexSplit(file, skipped.bagDir), () => this.#waitForLock(file, skipped.bagDir));
+      await this.#jobs;
+    }
     const failed = this.#failed.get(file);
     if (failed) return { state: 'failed', error: failed.error, retry_in_ms: Math.max(0, Math.round(failed.retryAt - this.#now())) };
     if (this.#indexedFiles.has(file)) return { state: 'indexed' };

@@ -224,20 +224,24 @@ export class BagWriter {
 
   /**
    * Closes the open split now, as a size or duration limit would (rosbag2's `~/split_bagfile`), and
-   * resolves once it is ended, listed in metadata.yaml and handed to onSplitClosed. The next message opens
-   * the next split. Resolves undefined when the open split holds no message (there is nothing to close: no
-   * empty split is written). Rejects with the I/O error that stopped the close.
+   * resolves once it is ended, listed in metadata.yaml and handed to onSplitClosed (`closedNow`). When the
+   * open split holds no message (nothing since the last close; no empty split is written) it resolves the
+   * last split closed with messages instead, not closedNow, once that one is handed over too (another
+   * request may be closing it this moment): it holds the last message recorded. Undefined when the bag has
+   * no message yet. Rejects with the I/O error that stopped the close.
    */
-  async splitNow(): Promise<BagFileInfo | undefined> {
+  async splitNow(): Promise<{ info: BagFileInfo; closedNow: boolean } | undefined> {
     const split = this.#split;
     if (!split || split.info.messageCount === 0) {
       await this.#closing;
-      return undefined;
+      if (this.error) throw this.error;
+      const last = this.#files.findLast((f) => f.handedOver && f.info.messageCount > 0);
+      return last ? { info: { ...last.info }, closedNow: false } : undefined;
     }
     this.#closeSplit();
     await this.#closing;
     if (this.error) throw this.error;
-    return { ...split.info };
+    return { info: { ...split.info }, closedNow: true };
   }
 
   /** After an I/O error: closes the open split without a summary (a repair finishes it). */

@@ -282,18 +282,22 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     await new Promise((resolve) => setImmediate(resolve));
     this.#refuseUnlessRecording();
     const writer = this.#writer!;
-    let info;
+    let closed;
     try {
-      info = await writer.splitNow();
+      closed = await writer.splitNow();
     } catch (error) {
       // The close failed as a write does: the flush that meets writer.error stops recording with the reason.
       void this.#flush();
       throw error;
     }
-    if (!info) return undefined;
+    // A bag rotated just before the request is still closing in the background: its last split holds
+    // messages recorded before this one, and goes to the lakehouse first (its index job queued ahead).
+    await this.#bags.settled();
+    if (!closed) return undefined;
+    const { info, closedNow } = closed;
     const file = join(writer.dir, info.path);
-    this.#o.log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
-    return { file, bag: writer.dir, messages: info.messageCount, start_ns: String(info.startingTimeNs), end_ns: String(info.startingTimeNs + info.durationNs) };
+    if (closedNow) this.#o.log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
+    return { file, bag: writer.dir, messages: info.messageCount, start_ns: String(info.startingTimeNs), end_ns: String(info.startingTimeNs + info.durationNs), closed_now: closedNow };
   }
 
   #refuseUnlessRecording(): void {

@@ -66,8 +66,8 @@ describe('POST /recorder/split', () => {
     expect(r.json).toMatchObject({ split: { bag, file: join(bag, `${bag.split('/').pop()}_0.mcap`), messages: 40 }, indexing: { state: 'indexed' } });
     expect(await count()).toEqual([[40]]);
 
-    // Nothing since: nothing closed.
-    expect((await http(harness.url, '/recorder/split', { body: {} })).json).toEqual({ split: null, indexing: null });
+    // Nothing since: nothing closed; the last split, which holds the last message, and its indexing are said.
+    expect((await http(harness.url, '/recorder/split', { body: {} })).json).toEqual({ split: { ...r.json.split as object, closed_now: false }, indexing: { state: 'indexed' } });
     // Not waited for: answered as soon as the split is listed.
     await publish(3);
     expect((await http(harness.url, '/recorder/split', { body: { wait: false } })).json).toMatchObject({ split: { messages: 3 }, indexing: { state: 'not_waited' } });
@@ -112,7 +112,7 @@ describe('auraison-edge bag split', () => {
     expect(done.stdout).toMatch(new RegExp(`^closed bags/${bag}/${bag}_0\\.mcap: 12 message\\(s\\) over \\d+\\.\\d s, from \\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z; recording goes on in the next split\\nindexed: its messages are in \`auraison-edge query\` now\\n$`));
 
     const none = await runMain(['bag', 'split', '--url', harness.url], { cwd: harness.dataDir });
-    expect(none).toMatchObject({ code: 0, stdout: 'nothing was recorded since the last split: no split to close (recording goes on)\n' });
+    expect(none).toMatchObject({ code: 0, stdout: `nothing was recorded since bags/${bag}/${bag}_0.mcap closed: no split to close (recording goes on)\nindexed: its messages are in \`auraison-edge query\` now\n` });
 
     await publish(2);
     const json = await runMain(['bag', 'split', '--url', harness.url, '--json', '--no-wait'], { cwd: harness.dataDir });

@@ -13,7 +13,10 @@ const SplitBody = Type.Object(
   { additionalProperties: false },
 );
 
-/** POST /recorder/split's reply. `split` is null when nothing was recorded since the last split. */
+/**
+ * POST /recorder/split's reply. `split.closed_now` is false when nothing was recorded since the last split
+ * closed: `split` is that one, with its indexing. `split` is null when the bag being recorded has no message yet.
+ */
 export interface SplitReply {
   split: ClosedSplit | null;
   indexing: SplitIndexing | { state: 'not_waited' } | { state: 'timeout'; reason: string } | null;
