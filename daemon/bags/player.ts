@@ -39,6 +39,8 @@ export interface PlayStats {
   /** How late messages went out against their schedule, ms: p50, p99, max. */
   late_ms: { p50: number; p99: number; max: number };
   stopped: boolean;
+  /** The bag holds no message at all (nothing was published while it was recorded). */
+  empty: boolean;
 }
 
 /**
@@ -59,7 +61,7 @@ export class BagPlayer {
   #o: PlayOptions;
   #bag: LocatedBag;
   #publishers = new Map<string, Publisher | null>();
-  #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n };
+  #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n, empty: true };
   #late = new LatenessHistogram();
 
   constructor(deps: { bus: Bus; definitions: DefinitionsRegistry; log: Logger }, options: PlayOptions) {
@@ -87,6 +89,9 @@ export class BagPlayer {
         const played = await this.#pass(signal);
         // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
         // selected speaks) is a stop, not an empty bag.
+        // A bag with no message at all (rosbag2 leaves one when nothing was published) plays as ros2 bag
+        // play plays it: nothing, and done.
+        if (!played && this.#stats.empty) break;
         if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
       } while (this.#o.loop && !signal.aborted);
     } finally {
@@ -101,6 +106,7 @@ export class BagPlayer {
       wall_s: round((performance.now() - started) / 1000),
       late_ms: { p50: this.#late.percentile(50), p99: this.#late.percentile(99), max: round(this.#late.max) },
       stopped: signal.aborted,
+      empty: this.#stats.empty && !signal.aborted,
     };
   }
 
@@ -127,6 +133,7 @@ export class BagPlayer {
         for await (const batch of batches) {
           for (const m of batch) {
             if (signal.aborted) return end();
+            this.#stats.empty = false;
             first ??= m.logTime + offset;
             if (offset > 0n && m.logTime < first) continue;
             const publisher = this.#publisher(m, reader.topics());

@@ -84,11 +84,18 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
     io.stderr(`auraison-edge bag play: ${error.message}\n`);
     return 1;
   }
-  await daemon.start();
+  // Ctrl-C while the daemon starts stops it cleanly once started (a recorder's bag closed), without playing.
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  try {
+    await daemon.start();
+  } catch (error) {
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    throw error;
+  }
   const bag = player.bag;
   if (!values.json) io.stdout(`playing ${shown(bag.path, io.cwd)} (${bag.storage}, ${bag.files.length} file(s)) at ${rate}x${values.loop ? ', looping until Ctrl-C' : ''}\n`);
   let stats: PlayStats | undefined;
@@ -113,6 +120,10 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
     return 1;
   }
   const s = stats!;
+  if (s.empty && !s.stopped && !values.json) {
+    io.stdout('the bag holds no message (nothing was published while it was recorded): nothing to play\n');
+    return 0;
+  }
   if (values.json) io.stdout(`${JSON.stringify({ bag: bag.path, storage: bag.storage, rate, ...s, dropped })}\n`);
   else io.stdout(summaryText(s, dropped, NOT_SELECTED));
   return 0;

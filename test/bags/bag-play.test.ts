@@ -174,6 +174,13 @@ describe('auraison-edge bag play', () => {
     expect(await runMain(['bag', 'play', TALKER, '--rate', '5000'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--rate: at most 1000') });
     expect(await runMain(['bag', 'play', TALKER, '--remap', 'odom=x'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--remap: expected FROM:=TO') });
     expect(await runMain(['bag', 'play'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('missing argument: PATH') });
+    // rosbag2's empty bag (recorded while nothing was published): nothing to play, as ros2 bag play says, exit 0.
+    const emptyConfig = join(work.path, 'empty.yaml');
+    writeFileSync(emptyConfig, `data_dir: ${join(work.path, 'empty')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`);
+    const empty = await runMain(['bag', 'play', join(FIXTURES, 'bags/rosbag2/ros2bag/test/resources/empty_bag'), '--config', emptyConfig], { cwd: work.path });
+    expect(empty.stderr).toBe('');
+    expect(empty.code).toBe(0);
+    expect(empty.stdout).toMatch(/\nthe bag holds no message \(nothing was published while it was recorded\): nothing to play\n$/);
     const none = await runMain(['bag', 'play', join(work.path, 'nothing-here')], { cwd: work.path });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^auraison-edge bag play: .*nothing-here: no such file or directory\n$/);
