@@ -1,0 +1,125 @@
+import type { Channel } from '@foxglove/ws-protocol';
+import { BagTypeResolver } from '../bags/message-types.ts';
+import { DefinitionsRegistry } from '../bus/definitions.ts';
+import { UsageError, type CommandIO } from './command.ts';
+import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
+import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';
+import { findChannel, onStop, type TopicSession } from './topic-session.ts';
+
+export interface EchoOptions extends FormatOptions {
+  /** Messages to print before exiting 0; undefined: until Ctrl-C. */
+  count: number | undefined;
+  json: boolean;
+  /** `--field` as given, and as steps (parseFieldPath). */
+  field: { text: string; steps: FieldStep[] } | undefined;
+  /** Exit 1 when no message is printed for this long (the first, or the next); undefined: wait forever. */
+  timeoutS: number | undefined;
+}
+
+/** Decodes a channel's messages: CDR with the ros2msg schema the server sent (the registry's when it fails), JSON as JSON. */
+interface ChannelDecoder {
+  layout: MessageLayout | undefined;
+  decode(data: ArrayBufferView): unknown;
+}
+
+function channelDecoder(channel: Channel): ChannelDecoder | { error: string } {
+  if (channel.encoding === 'json') return { layout: undefined, decode: (data) => JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) as unknown };
+  if (channel.encoding !== 'cdr') return { error: `${channel.topic} is encoded as ${channel.encoding}: topic echo decodes cdr (ROS 2) and json` };
+  const resolver = new BagTypeResolver(new DefinitionsRegistry());
+  const schema = channel.schemaEncoding ? { encoding: channel.schemaEncoding, text: channel.schema } : undefined;
+  const resolved = resolver.resolve(channel.schemaName, schema);
+  if ('error' in resolved) return { error: `cannot decode ${channel.topic} (${channel.schemaName}): ${resolved.error}` };
+  const reader = resolver.reader(channel.schemaName, schema)!;
+  return { layout: new MessageLayout(resolved.definitions), decode: (data) => reader.readMessage(data) };
+}
+
+/**
+ * `topic echo`: each message of the topic decoded, as YAML documents each followed by `---` (as
+ * `ros2 topic echo` prints them) or as JSON lines, until `count` messages, Ctrl-C (exit 0), `timeoutS`
+ * without a message (exit 1) or the daemon closing the connection (exit 1).
+ */
+export async function echo(session: TopicSession, topic: string, options: EchoOptions, io: CommandIO): Promise<number> {
+  const { conn } = session;
+  const fail = (message: string) => {
+    conn.close();
+    io.stderr(`auraison-edge topic echo: ${message}\n`);
+    return 1;
+  };
+  const channel = findChannel(session, topic);
+  if (typeof channel === 'string') return fail(channel);
+  const decoder = channelDecoder(channel);
+  if ('error' in decoder) return fail(decoder.error);
+  const steps = options.field?.steps ?? [];
+  let shape: Shape | undefined = decoder.layout?.root;
+  if (options.field && decoder.layout) {
+    const checked = checkFieldPath(steps, decoder.layout);
+    if ('error' in checked) {
+      conn.close();
+      throw new UsageError(`--field ${options.field.text}: ${topic} is ${channel.schemaName}: ${checked.error}`);
+    }
+    shape = checked.shape;
+  }
+  const format = (value: unknown) =>
+    options.json ? `${toJsonLine(value, shape, decoder.layout, options)}\n` : `${toYaml(value, shape, decoder.layout, options)}---\n`;
+
+  return new Promise<number>((resolve) => {
+    let printed = 0;
+    let skipped = 0;
+    let idle: NodeJS.Timeout | undefined;
+    const told = new Set<string>();
+    const finish = (code: number, message?: string) => {
+      clearTimeout(idle);
+      removeStopHandlers();
+      conn.close();
+      if (message) io.stderr(`auraison-edge topic echo: ${message}\n`);
+      resolve(code);
+    };
+    const removeStopHandlers = onStop(() => finish(0));
+    const armIdle = () => {
+      if (options.timeoutS === undefined) return;
+      clearTimeout(idle);
+      const s = options.timeoutS;
+      idle = setTimeout(() => {
+        const why = skipped > 0 ? `${skipped} skipped (see above)` : 'is anything publishing it? (`auraison-edge status` shows each topic\'s rate)';
+        finish(1, `no message printed from ${topic} within ${s} s${printed > 0 ? ` of the last one (${printed} printed)` : ''}: ${why}`);
+      }, s * 1000);
+    };
+    // Each distinct problem once: a topic whose every message fails to decode must not flood stderr.
+    const tell = (line: string) => {
+      if (told.has(line)) return;
+      told.add(line);
+      io.stderr(`auraison-edge topic echo: ${line}\n`);
+    };
+    const onMessage = (data: ArrayBufferView) => {
+      let value: unknown;
+      try {
+        value = decoder.decode(data);
+      } catch (error) {
+        skipped++;
+        tell(`a message on ${topic} (${data.byteLength} bytes) does not decode as ${channel.schemaName}, skipped: ${(error as Error).message}`);
+        return;
+      }
+      const picked = pickField(value, steps);
+      if (!picked.found) {
+        skipped++;
+        tell(`skipped a message: ${picked.why}`);
+        return;
+      }
+      let text: string;
+      try {
+        text = format(picked.value);
+      } catch (error) {
+        // A fault of this command's, not of the message: said, rather than lost in the socket's event handler.
+        finish(1, `cannot print a message on ${topic}: ${(error as Error).message}`);
+        return;
+      }
+      io.stdout(text);
+      printed++;
+      armIdle();
+      if (options.count !== undefined && printed >= options.count) finish(0);
+    };
+    conn.subscribe(channel, (message) => onMessage(message.data));
+    conn.onClose((why) => finish(1, `${why}; ${printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`));
+    armIdle();
+  });
+}

@@ -1,0 +1,96 @@
+import { ApiClient, resolveApiTarget } from '../api/client.ts';
+import type { EdgeConfig } from '../config/schema.ts';
+import type { DaemonStatus } from '../daemon.ts';
+import { alive } from '../lifecycle/data-dir.ts';
+import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/status-file.ts';
+import { unreachableAdvice } from './api-unreachable.ts';
+import { UsageError } from './command.ts';
+
+/** Where `auraison-edge topic` finds the daemon's Foxglove WebSocket server. */
+export interface FoxgloveTarget {
+  url: string;
+  /** Where the URL came from, for messages: `--url`, the API's GET /status, the status file, the config. */
+  from: string;
+  /** The daemon's status when one was read: it tells a bus topic the server does not advertise. */
+  status: DaemonStatus | undefined;
+  /** What to do when nothing answers at the URL. */
+  advice: string;
+}
+
+/** No Foxglove server can be found: the message says why and what to do. */
+export class TopicTargetError extends Error {
+  override name = 'TopicTargetError';
+}
+
+/** How long the API has to answer GET /status before the status file and the config are tried. */
+const API_TIMEOUT_MS = 2000;
+const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
+
+/**
+ * The daemon's Foxglove server: `--url ws://...` as given; else the URL the daemon reports for its `foxglove`
+ * component, asked of its API (GET /status, found as `auraison-edge status` finds it; `--url http://...`
+ * names that API) or read from its status file; else the config's foxglove.host and foxglove.port. A
+ * daemon that runs without the Foxglove server is an error that says how to turn it on.
+ */
+export async function resolveFoxgloveTarget(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): Promise<FoxgloveTarget> {
+  const { config, dataDir, env, url, token } = options;
+  if (url !== undefined && /^wss?:\/\//i.test(url)) {
+    return { url, from: '--url', status: undefined, advice: 'is a daemon\'s Foxglove server listening at that URL? (`auraison-edge status` shows `foxglove running at ws://...`)' };
+  }
+  if (url !== undefined && !/^https?:\/\//i.test(url)) {
+    throw new UsageError(`--url: expected ws://HOST:PORT (the Foxglove server) or http://HOST:PORT (the daemon's API, which says where its Foxglove server is), got ${JSON.stringify(url)}`);
+  }
+  const notes: string[] = [];
+  const api = resolveApiTarget({ config, dataDir, env, url, token });
+  if (api) {
+    try {
+      const status = await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status');
+      // Another daemon may hold the configured port: only our data dir's daemon counts, unless --url named it.
+      if (status.data_dir === dataDir || url !== undefined) return fromStatus(status, `GET /status of the API at ${api.url}`);
+      notes.push(`the API at ${api.url} belongs to the daemon of ${status.data_dir}`);
+    } catch (error) {
+      if (url !== undefined) throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
+      notes.push((error as Error).message);
+    }
+  }
+  const file = readStatusFile(dataDir);
+  if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS) return fromStatus(file, statusFilePath(dataDir));
+  const noApi = notes.length > 0 ? ` (${notes.join('; ')})` : '';
+  const { enabled, host, port } = config.foxglove;
+  if (!enabled || port === 0) {
+    const why = !enabled
+      ? 'the config turns off the Foxglove server topic needs (foxglove.enabled: false): set foxglove.enabled: true and start the daemon'
+      : 'the config has foxglove.port 0 (a port picked at start, which only the running daemon knows): start the daemon';
+    throw new TopicTargetError(`cannot find the daemon's Foxglove server: no daemon of ${dataDir} answered${noApi}, and ${why}, or give --url ws://HOST:PORT`);
+  }
+  const from = 'config foxglove.host/foxglove.port';
+  return { url: `ws://${bracketed(loopbackFor(host))}:${port}`, from, status: undefined, advice: `${unreachableAdvice({ from }, dataDir)}${noApi}` };
+}
+
+/** The Foxglove server a daemon's status reports (its `foxglove` component's URL). */
+function fromStatus(status: DaemonStatus, from: string): FoxgloveTarget {
+  const foxglove = status.components.foxglove;
+  if (!foxglove) {
+    throw new TopicTargetError(
+      `the daemon of ${status.data_dir} runs no Foxglove server (foxglove.enabled is false in its config): set foxglove.enabled: true and reload it (\`auraison-edge reload\`), or give --url ws://HOST:PORT of another`,
+    );
+  }
+  const url = foxglove.details?.url;
+  if (typeof url !== 'string') {
+    throw new TopicTargetError(`the daemon's Foxglove server is ${foxglove.state}${foxglove.reason ? `: ${foxglove.reason}` : ''}; see \`auraison-edge status\` and the daemon's log`);
+  }
+  return {
+    url: url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'),
+    from,
+    status,
+    advice: `the daemon of ${status.data_dir} says its Foxglove server listens there, but it does not answer: see its log, or \`auraison-edge status\``,
+  };
+}
+
+function loopbackFor(host: string): string {
+  return host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '::1' : host;
+}
+
+function bracketed(host: string): string {
+  return host.includes(':') ? `[${host}]` : host;
+}
