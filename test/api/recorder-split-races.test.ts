@@ -2,58 +2,23 @@
 // flight. A real recorder hands its splits to a real lakehouse, as in recorder-split.test.ts.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
-import type { Component } from '../../daemon/lifecycle/component.ts';
-import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
-import { silentLogger } from '../../daemon/log.ts';
-import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
-import { startHarness, type Harness } from './harness.ts';
+import type { Harness } from './harness.ts';
+import { startRecording, type RecordingOptions } from './recording-harness.ts';
 import { http } from './http.ts';
 
 let h: Harness | undefined;
-let started: Component[] = [];
+let rec: Awaited<ReturnType<typeof startRecording>> | undefined;
 afterEach(async () => {
-  for (const c of started.reverse()) await c.stop();
-  started = [];
+  await rec?.close();
+  rec = undefined;
   await h?.close();
   h = undefined;
 });
 
-async function recording(options: { catalogWaitMs?: number; retryMs?: { first: number; max: number } } = {}) {
-  h = await startHarness();
-  const harness = h;
-  const lakehouse = new Lakehouse({
-    dataDir: harness.dataDir,
-    robot: 'r1',
-    definitions: harness.definitions,
-    log: silentLogger(),
-    journal: undefined,
-    settings: { ...harness.config.lakehouse, index_recordings: true },
-    retention: { ...harness.config.retention, enabled: false },
-    syncRequired: false,
-    ...(options.catalogWaitMs ? { catalogWaitMs: options.catalogWaitMs } : {}),
-    ...(options.retryMs ? { retryMs: options.retryMs } : {}),
-  });
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, include: ['/chatter'] };
-  const recorder = new Recorder({ bus: harness.bus, definitions: harness.definitions, log: silentLogger(), bagsDir: join(harness.dataDir, 'bags'), settings, onSplitClosed: (file, bag) => lakehouse.indexRecordedSplit(file, bag) });
-  for (const c of [lakehouse, recorder]) {
-    await c.start();
-    harness.components.set(c.name, c);
-    started.push(c);
-  }
-  await lakehouse.idle(); // its start's catalog work done: the catalog exists, and no job holds it
-  const codec = new MessageCodec(harness.definitions);
-  const chatter = harness.bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-  const publish = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      chatter.publish(codec.encode('std_msgs/msg/String', { data: `m${i}` }));
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  };
-  return { harness, publish };
+async function recording(options: RecordingOptions = {}) {
+  rec = await startRecording(options);
+  return rec;
 }
 
 /**

@@ -2,57 +2,25 @@
 // queryable without waiting for split_max_duration_s. A real recorder hands its split to a real lakehouse.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
-import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
-import { silentLogger } from '../../daemon/log.ts';
-import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { runMain } from '../helpers/cli.ts';
 import { startHarness, type Harness } from './harness.ts';
+import { startRecording, type RecordingOptions } from './recording-harness.ts';
 import { http } from './http.ts';
 
 let h: Harness | undefined;
-let started: Component[] = [];
+let rec: Awaited<ReturnType<typeof startRecording>> | undefined;
 afterEach(async () => {
-  for (const c of started.reverse()) await c.stop();
-  started = [];
+  await rec?.close();
+  rec = undefined;
   await h?.close();
   h = undefined;
 });
 
-async function recording(options: { indexRecordings?: boolean } = {}) {
-  h = await startHarness();
-  const harness = h;
-  const lakehouse = new Lakehouse({
-    dataDir: harness.dataDir,
-    robot: 'r1',
-    definitions: harness.definitions,
-    log: silentLogger(),
-    journal: undefined,
-    settings: { ...harness.config.lakehouse, index_recordings: options.indexRecordings ?? true },
-    retention: { ...harness.config.retention, enabled: false },
-    syncRequired: false,
-  });
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, include: ['/chatter'] };
-  const recorder = new Recorder({ bus: harness.bus, definitions: harness.definitions, log: silentLogger(), bagsDir: join(harness.dataDir, 'bags'), settings, onSplitClosed: (file, bag) => lakehouse.indexRecordedSplit(file, bag) });
-  for (const c of [lakehouse, recorder]) {
-    await c.start();
-    harness.components.set(c.name, c);
-    started.push(c);
-  }
-  const codec = new MessageCodec(harness.definitions);
-  const chatter = harness.bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-  const publish = async (n: number) => {
-    for (let i = 0; i < n; i++) {
-      chatter.publish(codec.encode('std_msgs/msg/String', { data: `m${i}` }));
-      await new Promise((r) => setTimeout(r, 0));
-    }
-  };
-  const count = async () => (await http(harness.url, '/query', { body: { sql: "SELECT count(*)::INTEGER FROM messages WHERE topic = '/chatter'" } })).json.rows;
-  return { harness, lakehouse, recorder, publish, count };
+async function recording(options: RecordingOptions = {}) {
+  rec = await startRecording(options);
+  return rec;
 }
 
 describe('POST /recorder/split', () => {
