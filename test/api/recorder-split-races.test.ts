@@ -2,24 +2,11 @@
 // flight. A real recorder hands its splits to a real lakehouse, as in recorder-split.test.ts.
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import type { Harness } from './harness.ts';
-import { startRecording, type RecordingOptions } from './recording-harness.ts';
+import { describe, expect, it } from 'vitest';
+import { recordingFixture } from './recording-harness.ts';
 import { http } from './http.ts';
 
-let h: Harness | undefined;
-let rec: Awaited<ReturnType<typeof startRecording>> | undefined;
-afterEach(async () => {
-  await rec?.close();
-  rec = undefined;
-  await h?.close();
-  h = undefined;
-});
-
-async function recording(options: RecordingOptions = {}) {
-  rec = await startRecording(options);
-  return rec;
-}
+const { recording } = recordingFixture();
 
 /**
  * Another process that opens the catalog read-only and keeps it open (a DuckDB shell left open on it),

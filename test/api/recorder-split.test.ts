@@ -2,26 +2,13 @@
 // queryable without waiting for split_max_duration_s. A real recorder hands its split to a real lakehouse.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Component } from '../../daemon/lifecycle/component.ts';
 import { runMain } from '../helpers/cli.ts';
-import { startHarness, type Harness } from './harness.ts';
-import { startRecording, type RecordingOptions } from './recording-harness.ts';
+import { recordingFixture } from './recording-harness.ts';
 import { http } from './http.ts';
 
-let h: Harness | undefined;
-let rec: Awaited<ReturnType<typeof startRecording>> | undefined;
-afterEach(async () => {
-  await rec?.close();
-  rec = undefined;
-  await h?.close();
-  h = undefined;
-});
-
-async function recording(options: RecordingOptions = {}) {
-  rec = await startRecording(options);
-  return rec;
-}
+const { recording, plain } = recordingFixture();
 
 describe('POST /recorder/split', () => {
   it('closes the split being recorded and answers once it is indexed: its messages are in queries at once', async () => {
@@ -57,7 +44,7 @@ describe('POST /recorder/split', () => {
   });
 
   it('answers 409 with the reason when the recorder is not recording', async () => {
-    h = await startHarness();
+    const h = await plain();
     const refusing = { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded' as const }), pause: () => ({}), resume: () => ({}), split: async () => Promise.reject(Object.assign(new Error('the recorder is not recording (disk_full: 12 MB free)'), { statusCode: 409, code: 'not_recording' })) };
     h.components.set('recorder', refusing);
     const r = await http(h.url, '/recorder/split', { body: {} });
@@ -88,7 +75,7 @@ describe('auraison-edge bag split', () => {
   });
 
   it('exits 1 when the indexing failed, 2 on bad usage, and says what to do when no daemon answers', async () => {
-    h = await startHarness();
+    const h = await plain();
     const split = { file: '/data/bags/b/b_0.mcap', bag: '/data/bags/b', messages: 3, start_ns: '1000000000', end_ns: '2000000000' };
     h.components.set('recorder', { name: 'recorder', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), pause: () => ({}), resume: () => ({}), split: async () => split } as unknown as Component);
     h.components.set('lakehouse', { name: 'lakehouse', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' as const }), query: async () => ({}), splitIndexing: async () => ({ state: 'failed', error: 'No space left on device', retry_in_ms: 4000 }) } as unknown as Component);

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
+import { afterEach } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import type { Component } from '../../daemon/lifecycle/component.ts';
@@ -57,4 +58,27 @@ export async function startRecording(options: RecordingOptions = {}) {
     await harness.close();
   };
   return { harness, lakehouse, recorder, publish, count, close };
+}
+
+/**
+ * TEST ONLY. Call at the top of a test file: `recording()` starts a recording harness, `plain()` an API
+ * harness alone (for fake components), and whatever a test started is closed after it.
+ */
+export function recordingFixture() {
+  const open: { close: () => Promise<void> }[] = [];
+  afterEach(async () => {
+    for (const o of open.splice(0).reverse()) await o.close();
+  });
+  return {
+    recording: async (options: RecordingOptions = {}) => {
+      const rec = await startRecording(options);
+      open.push(rec);
+      return rec;
+    },
+    plain: async (): Promise<Harness> => {
+      const h = await startHarness();
+      open.push(h);
+      return h;
+    },
+  };
 }
