@@ -1,8 +1,6 @@
-import { relative } from 'node:path';
 import type { SplitReply } from '../api/routes/recorder.ts';
-import { numberOption, parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
-import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';
+import type { CommandIO } from './command.ts';
+import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath } from './recorder-client.ts';
 
 export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]
       Asks the running daemon's recorder to close the split it is writing now and go on in the next one
@@ -17,50 +15,22 @@ export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL]
 `;
 
 export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS }, { min: 0, max: 0, names: '' });
-  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true }) ?? 30;
-  if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
-  const timeoutMs = Math.round(timeoutS * 1000);
+  const { values, timeoutMs } = parseWaitingArgs(argv);
   // The reply may wait timeoutMs for the indexing; the split's own close (its last chunk, fsync) comes first.
   const api = await recorderApi('split', values, io, timeoutMs + 30_000);
   const reply = await api?.ask((client) => client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs }));
   if (!reply) return 1;
   if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
   else io.stdout(`${splitText(reply, io.cwd)}\n`);
-  const state = reply.indexing?.state;
-  // A script's next `query` would not see the split yet: it must be able to tell (exit 3), as from a failure (1).
-  return state === 'failed' ? 1 : state === 'timeout' || state === 'pending' ? 3 : 0;
+  return indexingExit(reply.indexing);
 }
 
 function splitText(reply: SplitReply, cwd: string): string {
   const { split, indexing } = reply;
   if (!split) return 'nothing was recorded in this bag yet: no split to close (recording goes on)';
   // Nothing since the last split (or another request closed it a moment ago): what it holds is what counts.
-  if (split.closed_now === false) return `nothing was recorded since ${shown(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
+  if (split.closed_now === false) return `nothing was recorded since ${shownPath(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
   const seconds = Number(BigInt(split.end_ns) - BigInt(split.start_ns)) / 1e9;
-  const line = `closed ${shown(split.file, cwd)}: ${split.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(split.start_ns) / 1_000_000n)).toISOString()}; recording goes on in the next split`;
+  const line = `closed ${shownPath(split.file, cwd)}: ${split.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(split.start_ns) / 1_000_000n)).toISOString()}; recording goes on in the next split`;
   return `${line}\n${indexingText(indexing)}`;
-}
-
-function indexingText(indexing: SplitReply['indexing']): string {
-  switch (indexing?.state) {
-    case 'indexed':
-      return 'indexed: its messages are in `auraison-edge query` now';
-    case 'failed':
-      return `indexing FAILED (retried in ${Math.ceil(indexing.retry_in_ms / 1000)} s): ${indexing.error}`;
-    case 'pending':
-    case 'off':
-    case 'timeout':
-      return `not indexed yet: ${indexing.reason}`;
-    case 'not_waited':
-      return 'handed to the lakehouse for indexing (--no-wait: not waited for)';
-    default:
-      return '';
-  }
-}
-
-/** A path under the working directory as a relative one, others as they are. */
-function shown(path: string, cwd: string): string {
-  const rel = relative(cwd, path);
-  return rel.startsWith('..') ? path : rel;
 }

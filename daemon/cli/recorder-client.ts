@@ -1,6 +1,9 @@
+import { relative } from 'node:path';
 import type { ApiClient } from '../api/client.ts';
+import type { SplitReply } from '../api/routes/recorder.ts';
+import { numberOption, parseCommandArgs } from './args.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
-import type { CommandIO } from './command.ts';
+import { UsageError, type CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';
 
 /** The options every thin client of the recorder's routes takes. */
@@ -39,4 +42,45 @@ export async function recorderApi(sub: string, values: { url?: string; token?: s
     }
   }
   return { ask };
+}
+
+/** `bag split` and `bag snapshot`: the client options plus --no-wait and --timeout S (default 30, at most 600). */
+export function parseWaitingArgs(argv: string[]) {
+  const { values } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS }, { min: 0, max: 0, names: '' });
+  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true }) ?? 30;
+  if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
+  return { values, timeoutMs: Math.round(timeoutS * 1000) };
+}
+
+/** What the lakehouse said of a split or snapshot it was handed, in a line. */
+export function indexingText(indexing: SplitReply['indexing']): string {
+  switch (indexing?.state) {
+    case 'indexed':
+      return 'indexed: its messages are in `auraison-edge query` now';
+    case 'failed':
+      return `indexing FAILED (retried in ${Math.ceil(indexing.retry_in_ms / 1000)} s): ${indexing.error}`;
+    case 'pending':
+    case 'off':
+    case 'timeout':
+      return `not indexed yet: ${indexing.reason}`;
+    case 'not_waited':
+      return 'handed to the lakehouse for indexing (--no-wait: not waited for)';
+    default:
+      return '';
+  }
+}
+
+/**
+ * The exit code for an indexing state: a script's next `query` would not see the data yet, and it must be
+ * able to tell (3), as from a failure (1).
+ */
+export function indexingExit(indexing: SplitReply['indexing']): number {
+  const state = indexing?.state;
+  return state === 'failed' ? 1 : state === 'timeout' || state === 'pending' ? 3 : 0;
+}
+
+/** A path under the working directory as a relative one, others as they are. */
+export function shownPath(path: string, cwd: string): string {
+  const rel = relative(cwd, path);
+  return rel.startsWith('..') ? path : rel;
 }

@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { RecorderActivity } from '../lakehouse/retention.ts';
 import type { ComponentSpec } from '../lifecycle/component.ts';
 
-/** Components of issue 3, in start order: the lakehouse first, so the recorder can hand it closed splits. */
+/** Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it closed splits. */
 export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'lakehouse',
@@ -22,9 +22,12 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         // When a central link exists, its config section joins settings() above so a change restarts this.
         syncRequired: syncRequired(ctx.config),
         // Found at call time, as onSplitClosed below: the recorder may be restarting or disabled.
+        // The snapshot bag being written is left alone as the recorder's open bag is.
         recording: () => {
-          const recorder = ctx.components.get('recorder') as { active?: () => RecorderActivity } | undefined;
-          return recorder?.active?.() ?? { files: [], bags: [], closing: [] };
+          const active = (name: string) => (ctx.components.get(name) as { active?: () => RecorderActivity } | undefined)?.active?.() ?? { files: [], bags: [], closing: [] };
+          const recorder = active('recorder');
+          const snapshot = active('snapshot');
+          return { files: [...recorder.files, ...snapshot.files], bags: [...recorder.bags, ...snapshot.bags], closing: [...recorder.closing, ...snapshot.closing] };
         },
         // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
         minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,
@@ -34,7 +37,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'recorder',
     enabled: (config) => config.recorder.enabled,
-    settings: (config) => ({ recorder: config.recorder, data_dir: config.data_dir }),
+    // recorder.snapshot is the snapshot component's: changing it does not restart the recorder.
+    settings: (config) => ({ recorder: { ...config.recorder, snapshot: undefined }, data_dir: config.data_dir }),
     create: async (ctx) => {
       const { Recorder } = await import('../recorder/recorder.ts');
       return new Recorder({
@@ -45,6 +49,31 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         settings: ctx.config.recorder,
         onSplitClosed: (file, bagDir) => {
           // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
+          const lakehouse = ctx.components.get('lakehouse') as { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
+          lakehouse?.indexRecordedSplit?.(file, bagDir);
+        },
+      });
+    },
+  },
+  {
+    // Its own component, so that it runs with the recorder off, and neither fails with the other.
+    name: 'snapshot',
+    enabled: (config) => config.recorder.snapshot.enabled,
+    settings: (config) => {
+      const { snapshot, compression, chunk_size_bytes, chunk_crc, queue } = config.recorder;
+      return { snapshot, writing: { compression, chunk_size_bytes, chunk_crc, queue }, data_dir: config.data_dir };
+    },
+    create: async (ctx) => {
+      const { Snapshotter } = await import('../recorder/snapshot.ts');
+      const { snapshot, compression, chunk_size_bytes, chunk_crc, queue } = ctx.config.recorder;
+      return new Snapshotter({
+        bus: ctx.bus,
+        definitions: ctx.definitions,
+        log: ctx.log,
+        bagsDir: join(ctx.dataDir, 'bags'),
+        settings: snapshot,
+        writing: { compression, chunk_size_bytes, chunk_crc, queue },
+        onBag: (file, bagDir) => {
           const lakehouse = ctx.components.get('lakehouse') as { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
           lakehouse?.indexRecordedSplit?.(file, bagDir);
         },

@@ -16,6 +16,7 @@ export const SERVICE_NAMES = {
   api: 'api',
   foxglove: 'foxglove',
   sim: 'sim',
+  snapshot: 'snapshot',
 } as const;
 
 /** One record of the durable journal (`<data_dir>/log/`). `seq` is dense and increasing from 1. */
@@ -142,6 +143,40 @@ export interface PauseState {
   not_recorded: number;
   /** Whether this call changed it (a pause of a paused recorder does not). */
   changed: boolean;
+}
+
+/** A snapshot bag written: absolute paths, times in ns since the epoch (decimal). */
+export interface SnapshotBag {
+  /** The bag directory, `<data_dir>/bags/snapshot_<date>-<time>`. */
+  bag: string;
+  /** Its one MCAP split. */
+  file: string;
+  messages: number;
+  /** Log time of the first and the last message. */
+  start_ns: string;
+  end_ns: string;
+  /** Messages per topic. */
+  topics: Record<string, number>;
+}
+
+/** A snapshot as a trigger gets it. */
+export interface TakenSnapshot extends SnapshotBag {
+  /** True when the trigger came while another trigger's snapshot was being written, and got that bag. */
+  joined: boolean;
+}
+
+/**
+ * The snapshot recorder (component `snapshot`): rosbag2's `~/snapshot` service. `snapshot()` writes what
+ * the buffer holds to a new bag and resolves once it is closed, renamed into place and handed to the
+ * lakehouse; undefined when the buffer holds no message. Rejects with the error (its errno code kept:
+ * ENOSPC for a full disk) when the bag could not be written; the buffer is kept.
+ */
+export interface SnapshotService {
+  snapshot(): Promise<TakenSnapshot | undefined>;
+}
+
+export function isSnapshotService(value: unknown): value is SnapshotService {
+  return typeof (value as Partial<SnapshotService> | undefined)?.snapshot === 'function';
 }
 
 /** Whether a recorded split is in the lakehouse's catalog yet, as `LakehouseService.splitIndexing` finds it. */

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing } from '../../contract/services.ts';
+import { isSnapshotService, SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing, type TakenSnapshot } from '../../contract/services.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -20,6 +20,12 @@ const SplitBody = Type.Object(
 export interface SplitReply {
   split: ClosedSplit | null;
   indexing: SplitIndexing | { state: 'not_waited' } | { state: 'timeout'; reason: string } | null;
+}
+
+/** POST /recorder/snapshot's reply: `snapshot` is null when the buffer holds no message (no bag is written). */
+export interface SnapshotReply {
+  snapshot: TakenSnapshot | null;
+  indexing: SplitReply['indexing'];
 }
 
 function isRecorder(value: unknown): value is RecorderService {
@@ -63,6 +69,35 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
     const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
     if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: { state: 'off', reason: absentReason(ctx, SERVICE_NAMES.lakehouse) } };
     return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
+  });
+
+  /**
+   * POST /recorder/snapshot: rosbag2's `~/snapshot`. Writes what the snapshot buffer holds (the last
+   * recorder.snapshot.max_duration_s of the bus) to a new bag under <data_dir>/bags and answers with it,
+   * once indexed as /recorder/split does (`wait`, `timeout_ms`). A request while a snapshot is being written
+   * gets that one (`joined: true`). 503 when the snapshot component is not running, 507 when the disk is full
+   * (the buffer is kept), 500 for another I/O error.
+   */
+  app.post<{ Body: Static<typeof SplitBody> }>('/recorder/snapshot', { schema: { body: SplitBody } }, async (request): Promise<SnapshotReply> => {
+    const snapshotter = ctx.components.get(SERVICE_NAMES.snapshot);
+    if (!isSnapshotService(snapshotter)) {
+      const why = absentReason(ctx, SERVICE_NAMES.snapshot);
+      throw unavailable('the snapshot buffer', ctx.daemonStatus().components.snapshot ? why : `${why}: set recorder.snapshot.enabled: true (and reload the daemon)`);
+    }
+    let snapshot: TakenSnapshot | undefined;
+    try {
+      snapshot = await snapshotter.snapshot();
+    } catch (error) {
+      const e = error as Error & { statusCode?: number; code?: string };
+      if (e.statusCode === 503) throw unavailable('the snapshot buffer', e.message);
+      if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new HttpError(507, 'insufficient_storage', e.message);
+      throw new HttpError(500, 'snapshot_failed', e.message);
+    }
+    if (!snapshot) return { snapshot: null, indexing: null };
+    if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
+    const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
+    if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: { state: 'off', reason: absentReason(ctx, SERVICE_NAMES.lakehouse) } };
+    return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
   });
 };
 

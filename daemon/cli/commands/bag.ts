@@ -6,6 +6,7 @@ import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
 import { parseCommandArgs } from '../args.ts';
 import { BAG_PAUSE_HELP, bagPause } from '../bag-pause.ts';
 import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
+import { BAG_SNAPSHOT_HELP, bagSnapshot } from '../bag-snapshot.ts';
 import { BAG_SPLIT_HELP, bagSplit } from '../bag-split.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -16,6 +17,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
        auraison-edge bag play PATH [--rate R] [--loop] [--topics GLOB]... [--exclude GLOB]... [options]
        auraison-edge bag split [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
        auraison-edge bag pause|resume [--url URL] [--config FILE] [--json]
+       auraison-edge bag snapshot [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
 
   bag info PATH [--json]
       What \`ros2 bag info\` prints: files, size, storage, duration, start and end, message count, and per
@@ -53,6 +55,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
 ${BAG_PLAY_HELP}
 ${BAG_SPLIT_HELP}
 ${BAG_PAUSE_HELP}
+${BAG_SNAPSHOT_HELP}
 ${BAG_PLAY_OPTIONS_HELP}
 Options:
   --config FILE     the daemon's config, for its data dir, robot id and message definitions
@@ -63,15 +66,15 @@ Options:
 
 Exit codes: 0 done, 1 the bag is bad or the job failed (the message names the file and the problem; an
 import failed this way committed nothing of that bag), 2 bad usage, 3 (import) committed, but messages were
-kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown; (split) closed, but not
-indexed yet. split, pause and resume exit 1 when no daemon answers or the recorder refuses.
+kept as raw bytes: corrupt ones, or ones of unknown types without --allow-unknown; (split, snapshot) written,
+but not indexed yet. split, pause, resume and snapshot exit 1 when no daemon answers or the daemon refuses.
 `;
 
-const SUBCOMMANDS = 'info, import, repair, play, split, pause or resume';
+const SUBCOMMANDS = 'info, import, repair, play, split, pause, resume or snapshot';
 
 export const command: Command = {
   name: 'bag',
-  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split, pause or resume the recording',
+  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split, pause, resume or snapshot the recording',
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -81,6 +84,7 @@ export const command: Command = {
     if (sub === 'split') return bagSplit(rest, io);
     if (sub === 'play') return bagPlay(rest, io);
     if (sub === 'pause' || sub === 'resume') return bagPause(sub, rest, io);
+    if (sub === 'snapshot') return bagSnapshot(rest, io);
     throw new UsageError(sub === undefined ? `missing subcommand: ${SUBCOMMANDS}` : `unknown subcommand "${sub}": expected ${SUBCOMMANDS}`);
   },
 };

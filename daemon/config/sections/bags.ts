@@ -3,6 +3,21 @@ import { Section } from '../section.ts';
 
 const Globs = (dflt: string[], description: string) => Type.Array(Type.String({ minLength: 1 }), { default: dflt, description });
 
+/**
+ * `recorder.snapshot`: rosbag2's `ros2 bag record --snapshot-mode`, a "dashcam" of the bus. Its own component
+ * (`snapshot`), independent of `recorder.enabled`; it writes with the recorder's compression and chunk settings.
+ */
+export const SnapshotConfig = Type.Object(
+  {
+    enabled: Type.Boolean({ default: false, description: 'Keep the last max_duration_s / max_bytes of the selected topics in memory, and write them to a bag on demand (`auraison-edge bag snapshot`, POST /recorder/snapshot, bus query recorder/snapshot). Runs with or without recorder.enabled.' }),
+    max_duration_s: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'Messages whose log time is this much older than the newest buffered one are let go (a latched topic keeps its last message whatever its age).' }),
+    max_bytes: Type.Integer({ minimum: 1024, default: 256 * 1024 * 1024, description: 'The buffer holds at most this many bytes (messages plus about 320 bytes each of bookkeeping); the oldest go first.' }),
+    include: Globs(['**'], 'Topic globs to buffer (`*` within a name segment, `**` across them); topics that appear later are buffered when they match.'),
+    exclude: Globs([], 'Topic globs never buffered, even when included.'),
+  },
+  { additionalProperties: false, default: {}, description: 'Snapshot recording: the last seconds of bus traffic, written to a bag on demand.' },
+);
+
 export const RecorderConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Record bus topics into rosbag2 MCAP bags under <data_dir>/bags.' }),
@@ -29,6 +44,7 @@ export const RecorderConfig = Section(
     ),
     max_pending_bytes: Type.Integer({ minimum: 1024, default: 128 * 1024 * 1024, description: 'When this much is waiting for the disk, new messages are dropped (and counted) instead of queued.' }),
     min_free_bytes: Type.Integer({ minimum: 0, default: 256 * 1024 * 1024, description: 'Stop recording when the disk has less free space than this (or fewer than 16 free inodes); resume when it has more. A resume that fails (the disk still full) is retried after 1 s, 2 s, ... up to 60 s.' }),
+    snapshot: SnapshotConfig,
   },
   'The recorder: bus topics to rosbag2 bags (MCAP).',
 );
