@@ -3,6 +3,7 @@ import { rateLimitedErrors } from './log.ts';
 import { LogBurst, withSuppressed } from './util/log-burst.ts';
 import { Bus } from './bus/bus.ts';
 import { DefinitionsRegistry } from './bus/definitions.ts';
+import type { TopicQos } from './bus/types.ts';
 import { resolveDataDir } from './config/load.ts';
 import type { EdgeConfig } from './config/schema.ts';
 import { nowNs } from './contract/time.ts';
@@ -37,7 +38,20 @@ export interface DaemonStatus {
   config_file: string | null;
   data_dir: string;
   components: Record<string, ComponentHealth>;
-  topics: { topic: string; type: string; count: number; bytes: number; rate_hz: number; drops: number; publishers: number; subscribers: number }[];
+  topics: {
+    topic: string;
+    type: string;
+    count: number;
+    bytes: number;
+    rate_hz: number;
+    drops: number;
+    publishers: number;
+    subscribers: number;
+    /** Each open publisher's source; absent from an older daemon's status. */
+    sources?: string[];
+    /** The QoS its publishers offer; absent from an older daemon's status. */
+    qos?: TopicQos;
+  }[];
   subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
   queryables: string[];
   /** The last config reload (SIGHUP), null when there was none. */
@@ -347,6 +361,8 @@ export class Daemon {
         drops: t.drops,
         publishers: t.publishers,
         subscribers: t.subscribers,
+        sources: t.sources,
+        qos: t.qos,
       })),
       subscribers: this.bus.subscriptions().map((s) => ({
         name: s.name,

@@ -59,6 +59,7 @@ export class Bus {
     this.#refuseIfClosed(`advertise ${topic}`);
     const record = this.#topic(topic, type, options.qos);
     record.publishers++;
+    record.sources.set(options.source, (record.sources.get(options.source) ?? 0) + 1);
     return new Publisher(this, record, options.source);
   }
 
@@ -127,6 +128,8 @@ export class Bus {
       topic: r.topic,
       type: r.type,
       publishers: r.publishers,
+      sources: [...r.sources].flatMap(([source, n]) => Array.from({ length: n }, () => source)),
+      qos: { ...r.qos },
       subscribers: r.subs.length,
       count: r.count,
       bytes: r.bytes,
@@ -268,6 +271,7 @@ export class Bus {
       type,
       qos: { ...DEFAULT_QOS, ...qos },
       publishers: 0,
+      sources: new Map(),
       subs: [],
       count: 0,
       bytes: 0,

@@ -50,5 +50,8 @@ export class Publisher {
     if (this.#closed) return;
     this.#closed = true;
     this.#record.publishers--;
+    const left = (this.#record.sources.get(this.source) ?? 1) - 1;
+    if (left > 0) this.#record.sources.set(this.source, left);
+    else this.#record.sources.delete(this.source);
   }
 }

@@ -25,6 +25,8 @@ export interface TopicRecord {
   readonly type: string;
   qos: TopicQos;
   publishers: number;
+  /** Open publishers by source (`sim`, `agent`, `foxglove:127.0.0.1:50312`), for status. */
+  sources: Map<string, number>;
   subs: Subscription[];
   /** Messages published on the topic; also the sequence number the next one gets. */
   count: number;

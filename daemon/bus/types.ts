@@ -50,6 +50,10 @@ export interface TopicStats {
   topic: string;
   type: string;
   publishers: number;
+  /** The source of each open publisher (one entry per publisher). */
+  sources: string[];
+  /** The QoS its publishers offer. */
+  qos: TopicQos;
   subscribers: number;
   count: number;
   bytes: number;

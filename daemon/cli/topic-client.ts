@@ -1,4 +1,4 @@
-import wsProtocol, { type Channel, type MessageData } from '@foxglove/ws-protocol';
+import wsProtocol, { type Channel, type ClientChannelWithoutId, type MessageData, type StatusMessage } from '@foxglove/ws-protocol';
 import { WebSocket } from 'ws';
 
 const { FoxgloveClient } = wsProtocol;
@@ -11,8 +11,9 @@ export class TopicConnectionError extends Error {
 
 /**
  * A connection to the daemon's Foxglove WebSocket server, as `auraison-edge topic` uses it: the channels it
- * advertises (one per bus topic) and subscriptions to them. `connectTopics` resolves once the server's
- * first advertisement has arrived, so `channels()` is the whole list then; topics advertised later are added.
+ * advertises (one per bus topic) and subscriptions to them; and, where the server offers client publishing,
+ * channels of its own to publish on. `connectTopics` resolves once the server's first advertisement has
+ * arrived, so `channels()` is the whole list then; topics advertised later are added.
  */
 export class TopicConnection {
   readonly url: string;
@@ -22,14 +23,25 @@ export class TopicConnection {
   #handlers = new Map<number, (message: MessageData, receivedMs: number) => void>();
   #onClose: ((why: string) => void) | undefined;
   #closing = false;
+  /** What the server offers (`clientPublish`), from its server info. */
+  readonly capabilities: readonly string[];
+  #statusListeners: ((status: StatusMessage) => void)[] = [];
+  #advertiseListeners: ((channels: Channel[]) => void)[] = [];
+  /** Who waits on each ping sent (`sync`), in order: each pong answers the oldest. */
+  #pongs: (() => void)[] = [];
 
-  constructor(url: string, ws: WebSocket, client: Client, channels: Map<number, Channel>, lastStatus: () => string | undefined) {
+  constructor(url: string, ws: WebSocket, client: Client, channels: Map<number, Channel>, lastStatus: () => string | undefined, capabilities: readonly string[]) {
     this.url = url;
     this.#ws = ws;
     this.#client = client;
     this.#channels = channels;
+    this.capabilities = capabilities;
     client.on('message', (message) => this.#handlers.get(message.subscriptionId)?.(message, performance.now()));
+    client.on('status', (status) => this.#statusListeners.forEach((l) => l(status)));
+    client.on('advertise', (list) => this.#advertiseListeners.forEach((l) => l(list)));
+    ws.on('pong', () => this.#pongs.shift()?.());
     client.on('close', (event: { code: number; reason: string }) => {
+      this.#flushPongs();
       if (this.#closing) return;
       this.#closing = true;
       const status = lastStatus();
@@ -51,6 +63,43 @@ export class TopicConnection {
     this.#handlers.set(this.#client.subscribe(channel.id), handler);
   }
 
+  /** Status messages the server sends from now on (what it refused, and why). */
+  onStatus(listener: (status: StatusMessage) => void): void {
+    this.#statusListeners.push(listener);
+  }
+
+  /** Channels the server advertises from now on (a topic that appeared on the bus). */
+  onAdvertise(listener: (channels: Channel[]) => void): void {
+    this.#advertiseListeners.push(listener);
+  }
+
+  /** A channel of this client's to publish on (the server must offer `clientPublish`); its id. */
+  advertise(channel: ClientChannelWithoutId): number {
+    return this.#client.advertise(channel);
+  }
+
+  /** One message on a channel `advertise` gave. */
+  publish(channelId: number, data: Uint8Array): void {
+    this.#client.sendMessage(channelId, data);
+  }
+
+  /**
+   * Resolves once the server has handled every frame sent before: it reads a ping after them and answers
+   * it only then, so what it said of them (a refused advertisement) has arrived first. Resolves at once
+   * too when the connection closes: the caller's close handler says why.
+   */
+  sync(): Promise<void> {
+    return new Promise((resolve) => {
+      if (this.#closing) return resolve();
+      this.#pongs.push(resolve);
+      this.#ws.ping();
+    });
+  }
+
+  #flushPongs(): void {
+    for (const resolve of this.#pongs.splice(0)) resolve();
+  }
+
   /** The server closed the connection (the daemon stopped, or restarted its Foxglove server on a reload). */
   onClose(listener: (why: string) => void): void {
     this.#onClose = listener;
@@ -58,6 +107,7 @@ export class TopicConnection {
 
   close(): void {
     this.#closing = true;
+    this.#flushPongs();
     this.#ws.terminate(); // nothing is left to say to the server; a close handshake would only wait on it
   }
 }
@@ -99,12 +149,12 @@ export function connectTopics(url: string, options: { timeoutMs: number }): Prom
       if (!settled) fail(`${error.message}${/^Unexpected server response/.test(error.message) ? NOT_WEBSOCKET : ''}`);
     });
     client.on('close', (event: { code: number; reason: string }) => fail(`${closeText(event)}${lastStatus ? `: ${lastStatus}` : ''}`));
-    client.on('serverInfo', () => {
+    client.on('serverInfo', (info) => {
       ws.once('pong', () => {
         if (settled) return;
         settled = true;
         clearTimeout(timer);
-        resolve(new TopicConnection(url, ws, client, channels, () => lastStatus));
+        resolve(new TopicConnection(url, ws, client, channels, () => lastStatus, info.capabilities));
       });
       ws.ping();
     });

@@ -1,9 +1,9 @@
 import type { Channel } from '@foxglove/ws-protocol';
 import { resolveDataDir } from '../config/load.ts';
-import { didYouMean } from '../config/did-you-mean.ts';
 import { EVENTS_TOPIC } from '../foxglove/server-frames.ts';
 import type { CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';
+import { noSuchTopic } from './topic-names.ts';
 import { connectTopics, TopicConnectionError, type TopicConnection } from './topic-client.ts';
 import { resolveFoxgloveTarget, TopicTargetError, type FoxgloveTarget } from './topic-target.ts';
 
@@ -67,11 +67,7 @@ export function findChannel(session: TopicSession, topic: string): Channel | str
       : 'foxglove.topics leaves it out (include/exclude)';
     return `topic ${topic} is on the daemon's bus, but its Foxglove server does not advertise it: ${why}`;
   }
-  const guess = didYouMean(topic, [...topics, EVENTS_TOPIC]);
-  return [
-    `no topic ${topic} on the daemon's Foxglove server (${conn.url})${guess ? `: did you mean ${guess}?` : ''}`,
-    topics.length > 0 ? `its topics: ${topics.join(', ')}` : 'it advertises no bus topic yet',
-  ].join('\n');
+  return noSuchTopic(topic, `the daemon's Foxglove server (${conn.url})`, topics, [EVENTS_TOPIC]);
 }
 
 /**

@@ -40,21 +40,9 @@ export async function resolveFoxgloveTarget(options: { config: EdgeConfig; dataD
   if (url !== undefined && !/^https?:\/\//i.test(url)) {
     throw new UsageError(`--url: expected ws://HOST:PORT (the Foxglove server) or http://HOST:PORT (the daemon's API, which says where its Foxglove server is), got ${JSON.stringify(url)}`);
   }
-  const notes: string[] = [];
-  const api = resolveApiTarget({ config, dataDir, env, url, token });
-  if (api) {
-    try {
-      const status = await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status');
-      // Another daemon may hold the configured port: only our data dir's daemon counts, unless --url named it.
-      if (status.data_dir === dataDir || url !== undefined) return fromStatus(status, `GET /status of the API at ${api.url}`);
-      notes.push(`the API at ${api.url} belongs to the daemon of ${status.data_dir}`);
-    } catch (error) {
-      if (url !== undefined) throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
-      notes.push((error as Error).message);
-    }
-  }
-  const file = readStatusFile(dataDir);
-  if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS) return fromStatus(file, statusFilePath(dataDir));
+  const found = await findDaemonStatus({ config, dataDir, env, url, token });
+  if ('status' in found) return fromStatus(found.status, found.from);
+  const { notes } = found;
   const noApi = notes.length > 0 ? ` (${notes.join('; ')})` : '';
   const { enabled, host, port } = config.foxglove;
   if (!enabled || port === 0) {
@@ -65,6 +53,37 @@ export async function resolveFoxgloveTarget(options: { config: EdgeConfig; dataD
   }
   const from = 'config foxglove.host/foxglove.port';
   return { url: `ws://${bracketed(loopbackFor(host))}:${port}`, from, status: undefined, advice: `${unreachableAdvice({ from }, dataDir)}${noApi}` };
+}
+
+/** A daemon's status, and where it was read (for messages). */
+export interface FoundStatus {
+  status: DaemonStatus;
+  from: string;
+}
+
+/**
+ * The status of the daemon of `dataDir`, as `auraison-edge status` finds it: its API's GET /status
+ * (`url` names the API), else its status file when that is fresh and its pid alive. Else `notes` say why
+ * the API gave none. An API named by `url` that does not answer is a TopicTargetError.
+ */
+export async function findDaemonStatus(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): Promise<FoundStatus | { notes: string[] }> {
+  const { config, dataDir, env, url, token } = options;
+  const notes: string[] = [];
+  const api = resolveApiTarget({ config, dataDir, env, url, token });
+  if (api) {
+    try {
+      const status = await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status');
+      // Another daemon may hold the configured port: only our data dir's daemon counts, unless --url named it.
+      if (status.data_dir === dataDir || url !== undefined) return { status, from: `GET /status of the API at ${api.url}` };
+      notes.push(`the API at ${api.url} belongs to the daemon of ${status.data_dir}`);
+    } catch (error) {
+      if (url !== undefined) throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
+      notes.push((error as Error).message);
+    }
+  }
+  const file = readStatusFile(dataDir);
+  if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS) return { status: file, from: statusFilePath(dataDir) };
+  return { notes };
 }
 
 /** The Foxglove server a daemon's status reports (its `foxglove` component's URL). */

@@ -1,6 +1,7 @@
 import type { IWebSocket } from '@foxglove/ws-protocol';
 import { MessageCodec } from '../bus/codec.ts';
 import type { FoxgloveSettings } from '../config/sections/api.ts';
+import type { PolicyRecord } from '../contract/policy-hook.ts';
 import type { MetricFamily } from '../contract/services.ts';
 import type { ComponentContext } from '../lifecycle/component.ts';
 import type { Logger } from '../log.ts';
@@ -25,9 +26,15 @@ export interface ClientPublishingOptions {
  */
 export class ClientPublishing {
   #gate: PublishGate;
+  #feedback: ClientFeedback;
   #queues: PublishQueues;
   /** Clients told that their publishes are being dropped (until their queue empties). */
   #warned = new WeakSet<object>();
+  /**
+   * Per client and channel, the rules it was last told rewrote a message, so that a panel sending 20
+   * commands a second over a limit hears it once, not 20 times; forgotten when one goes out unchanged.
+   */
+  #toldRewrite = new WeakMap<object, Map<number, string>>();
 
   constructor(options: ClientPublishingOptions) {
     const { ctx, server, settings, feedback, log, now } = options;
@@ -47,6 +54,7 @@ export class ClientPublishing {
       },
     });
     this.#gate = gate;
+    this.#feedback = feedback;
     const queues = new PublishQueues({ maxPending: settings.max_pending });
     this.#queues = queues;
     server.on('advertise', (channel) => {
@@ -74,6 +82,7 @@ export class ClientPublishing {
           const result = await gate.publish(key, message);
           for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
           if (!result.ok) feedback.tell(key, StatusLevel.WARNING, result.reason);
+          else this.#tellRewrite(key, channel.id, channel.topic, result.fired);
         },
         (error: unknown) => log.error({ err: (error as Error).message }, 'foxglove publish failed'),
         { channel: channel.id, stop: message.stop },
@@ -87,6 +96,25 @@ export class ClientPublishing {
       }
       if (queued && queues.pending(key) === 1) this.#warned.delete(key);
     });
+  }
+
+  /**
+   * A message that went out as a policy hook rewrote it (a velocity clamp): the client hears what changed it,
+   * as a denial is heard. Once per set of rules per channel until a message goes out unchanged.
+   */
+  #tellRewrite(client: IWebSocket, channelId: number, topic: string, fired: readonly PolicyRecord[]): void {
+    const rewrites = fired.filter((f) => f.action === 'rewrite');
+    // Keyed by the rules, not their reasons: a clamp's reason names the value, which a panel changes each message.
+    const rules = rewrites.map((f) => f.rule).join(',');
+    let told = this.#toldRewrite.get(client);
+    if (rules === '') {
+      told?.delete(channelId);
+      return;
+    }
+    if (told?.get(channelId) === rules) return;
+    if (!told) this.#toldRewrite.set(client, (told = new Map()));
+    told.set(channelId, rules);
+    this.#feedback.tell(client, StatusLevel.INFO, `message on ${topic} published as changed by the policy: ${rewrites.map((f) => `${f.rule}: ${f.reason}`).join('; ')}`);
   }
 
   /** The client left: a stop for each channel whose last command moves the robot, and its queue goes. */

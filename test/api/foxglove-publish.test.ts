@@ -40,10 +40,15 @@ describe('client publishing', () => {
     await serverHasRead(c);
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(3)));
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(4))); // the same rule again: not told again
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1, 5)));
-    await waitFor(() => received.length === 2 && c.statuses.length === 1, 'two published, one denied');
-    expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5]);
-    expect(c.statuses[0]!.message).toContain('max_turn_rate');
+    await waitFor(() => received.length === 3 && c.statuses.length === 2, 'three published, one denied');
+    expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5, 0.5]);
+    // A rewrite is told (once while it goes on), as a denial is.
+    expect(c.statuses.map((st) => [st.level, st.message])).toEqual([
+      [wsProtocol.StatusLevel.INFO, 'message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s'],
+      [wsProtocol.StatusLevel.WARNING, expect.stringContaining('max_turn_rate')],
+    ]);
   });
 
   it('applies the daemon\'s own policy hooks (policy.velocity clamps a teleop /cmd_vel like an agent\'s)', async () => {
@@ -145,7 +150,8 @@ describe('client publishing', () => {
     await waitFor(() => received.length === 4, 'four published');
     expect(received.map((t) => t.linear.x)).toEqual([0.1, 0.2, 0.3, 0.5]);
     expect(publishCount(bridge, 'rewritten')).toBe(1);
-    expect(c.statuses).toHaveLength(4);
+    await waitFor(() => c.statuses.length === 5, 'the rewrite told');
+    expect(c.statuses[4]!.message).toBe('message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s');
   });
 
   it('caps the channels one client may advertise at once', async () => {

@@ -72,7 +72,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config_file: null,
     data_dir: dir.path,
     components: Object.fromEntries([...components].map(([name, c]) => [name, c.health()])),
-    topics: bus.stats().map((t) => ({ topic: t.topic, type: t.type, count: t.count, bytes: t.bytes, rate_hz: t.rateHz, drops: t.drops, publishers: t.publishers, subscribers: t.subscribers })),
+    topics: bus.stats().map((t) => ({ topic: t.topic, type: t.type, count: t.count, bytes: t.bytes, rate_hz: t.rateHz, drops: t.drops, publishers: t.publishers, subscribers: t.subscribers, sources: t.sources, qos: t.qos })),
     subscribers: bus.subscriptions().map((s) => ({ name: s.name, topics: [...s.topics], policy: s.queue.policy, depth: s.queue.depth, ...s.counters, errors: s.errors })),
     queryables: bus.queryables(),
     last_reload: null,

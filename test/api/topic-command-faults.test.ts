@@ -145,7 +145,7 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
 
 describe('auraison-edge topic bad usage', () => {
   it.each([
-    [['topic'], 'missing subcommand: list, echo or hz'],
+    [['topic'], 'missing subcommand: list, echo, hz, info or pub'],
     [['topic', 'lsit'], 'unknown subcommand "lsit" (did you mean "list"?)'],
     [['topic', 'echo'], 'missing argument: TOPIC'],
     [['topic', 'echo', '/odom', '--count', '0'], '--count: expected an integer >= 1, got "0"'],
