@@ -381,7 +381,11 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       this.#pausedSince = undefined;
       const held = [...this.#heldLatched.values()];
       this.#heldLatched.clear();
-      for (const msg of held) this.#onMessage(msg);
+      // Stamped now, as a subscriber that joined at the resume gets them (ROS hands it the latched message
+      // then; their publish time is their own): they go in the bag recorded after the pause, also when the
+      // pause outlasted bag_max_duration_s and the first of them rotates the bag.
+      const now = nowNs();
+      for (const msg of held) this.#onMessage({ ...msg, logTime: now });
       this.#o.log.info({ not_recorded: notRecorded }, 'recorder: resumed');
     }
     return { paused: false, since_ns: null, not_recorded: notRecorded, changed };

@@ -8,6 +8,13 @@ import type { BusMessage } from '../bus/types.ts';
  */
 export const MESSAGE_OVERHEAD_BYTES = 320;
 
+/**
+ * A message whose bytes are a view into a buffer this much larger is copied: bag play publishes views into
+ * whole decompressed MCAP chunks (1 MiB and more), and a buffered /cmd_vel would keep its chunk alive while
+ * max_bytes counts 48 bytes of it.
+ */
+const VIEW_SLACK_BYTES = 1024;
+
 export interface SnapshotBufferOptions {
   /** Messages whose log time is this much older than the newest message's are let go. */
   maxDurationNs: bigint;
@@ -25,13 +32,15 @@ export interface SnapshotBufferStats {
   newestNs: bigint | undefined;
   /** Messages let go, by age or for room, since the buffer was made. */
   evicted: number;
+  /** Messages never buffered: larger than maxBytes on their own. */
+  tooLarge: number;
 }
 
 /**
  * The snapshot recorder's window of bus traffic: the messages of the last `maxDurationNs` (by log time),
  * at most `maxBytes` of them, the oldest let go first. It holds the BusMessage objects the bus delivered
- * (their bytes are never mutated after publish), so nothing is copied. `add` is O(1) amortized: it runs in
- * the bus handler.
+ * (their bytes are never mutated after publish), so nothing is copied but a message that is a view into a
+ * much larger buffer (VIEW_SLACK_BYTES). `add` is O(1) amortized: it runs in the bus handler.
  *
  * A latched topic's last message (a /map or /tf_static published once) stays when it leaves the window: a
  * snapshot without it is hard to use. It still counts against `maxBytes`, and goes when only such messages
@@ -52,6 +61,7 @@ export class SnapshotBuffer {
   /** Latched topics' last messages that left the window, kept. */
   #kept = new Map<string, BusMessage>();
   #evicted = 0;
+  #tooLarge = 0;
   /** Messages held that came with a log time older than the one before them, in arrival order (from `#descentsHead`). */
   #descents: (BusMessage | undefined)[] = [];
   #descentsHead = 0;
@@ -72,7 +82,7 @@ export class SnapshotBuffer {
       if (oldest === undefined || m.logTime < oldest) oldest = m.logTime;
       if (newest === undefined || m.logTime > newest) newest = m.logTime;
     }
-    return { messages: this.size, bytes: this.#bytes, oldestNs: oldest, newestNs: newest, evicted: this.#evicted };
+    return { messages: this.size, bytes: this.#bytes, oldestNs: oldest, newestNs: newest, evicted: this.#evicted, tooLarge: this.#tooLarge };
   }
 
   /** Bytes held, bookkeeping included (cheap: for health and metrics). */
@@ -84,7 +94,24 @@ export class SnapshotBuffer {
     return this.#evicted;
   }
 
-  add(msg: BusMessage): void {
+  /**
+   * Buffers `msg`; false when it alone is larger than maxBytes: it is not buffered (making room for it would
+   * let the whole window go, and then it too), and a latched topic's older message goes (it is not its last).
+   */
+  add(msg: BusMessage): boolean {
+    if (cost(msg) > this.#o.maxBytes) {
+      this.#tooLarge++;
+      if (this.#o.latched(msg.topic)) {
+        this.#lastLatched.delete(msg.topic);
+        const old = this.#kept.get(msg.topic);
+        if (old) {
+          this.#kept.delete(msg.topic);
+          this.#release(old);
+        }
+      }
+      return false;
+    }
+    if (msg.data.buffer.byteLength - msg.data.byteLength > VIEW_SLACK_BYTES) msg = { ...msg, data: msg.data.slice() };
     if (this.#o.latched(msg.topic)) {
       this.#lastLatched.set(msg.topic, msg);
       // The one kept outside the window is no longer the topic's last message.
@@ -122,6 +149,7 @@ export class SnapshotBuffer {
       this.#descents = this.#descents.slice(this.#descentsHead);
       this.#descentsHead = 0;
     }
+    return true;
   }
 
   /**
@@ -129,11 +157,15 @@ export class SnapshotBuffer {
    * The buffer goes on filling and letting go meanwhile; the caller may drop each entry once written.
    */
   contents(): BusMessage[] {
-    const kept = [...this.#kept.values()].sort(byLogTime);
+    const front = this.#ring[this.#head];
+    // A latched message kept out of the window goes in as a recorder started at the window's start would
+    // have it (ROS hands a late subscriber the latched message then): at the window's first log time, its
+    // publish time its own. Else a /tf_static from bringup hours ago makes the bag span those hours, and
+    // `bag play` waits them out before the window.
+    const kept = [...this.#kept.values()].map((m) => (front && m.logTime < front.logTime ? { ...m, logTime: front.logTime } : m)).sort(byLogTime);
     const out = kept.concat(this.#ring.slice(this.#head) as BusMessage[]);
     // In arrival order, which is log-time order unless a message came out of order (or a kept one is newer
     // than the window's first): sorting 600,000 messages in order already costs 30 ms of the event loop.
-    const front = this.#ring[this.#head];
     const inOrder = this.#descentsHead === this.#descents.length && (kept.length === 0 || !front || kept.at(-1)!.logTime <= front.logTime);
     return inOrder ? out : out.sort(byLogTime);
   }

@@ -114,6 +114,8 @@ export async function finishLeftoverSnapshots(o: { bagsDir: string; io: SegmentI
   for (const name of readdirSync(staging)) {
     if (stop()) return;
     const dir = join(staging, name);
+    // Being written by a Snapshotter of this process (the one a reload stopped, still finishing): no leftover.
+    if (busy.has(dir)) continue;
     busy.add(dir);
     try {
       if (!statSync(dir).isDirectory()) continue;

@@ -22,6 +22,14 @@ import { TopicSubscriptions } from './topic-subscriptions.ts';
 export type SnapshotSettings = Static<typeof SnapshotConfig>;
 type Recorder = Static<typeof RecorderConfig>;
 
+/**
+ * The staging directories of the snapshot bags being written or finished by any Snapshotter of this process.
+ * A reload whose stop gave up waiting on a long write (the supervisor's 5 s budget) starts a new Snapshotter
+ * while the old one still writes: the new one's start must not take that bag for a killed daemon's leftover,
+ * and retention (which asks the new one) must leave it alone.
+ */
+const STAGED_NOW = new Set<string>();
+
 export interface SnapshotterOptions {
   bus: Bus;
   definitions: DefinitionsRegistry;
@@ -66,12 +74,14 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   /** Finishing what a killed daemon left (started by start(), waited for by stop()). */
   #leftovers: Promise<void> = Promise.resolve();
   /** Bag directories being written or finished: retention leaves them alone. */
-  #busy = new Set<string>();
+  #busy = STAGED_NOW;
   #written = 0;
   #failed = 0;
   #lastBag: string | undefined;
   #lastError: string | undefined;
   #typeHashes = new Map<string, string | undefined>();
+  /** Topics a message of which was too large to buffer (said once per topic). */
+  #tooLargeTopics = new Set<string>();
 
   constructor(options: SnapshotterOptions) {
     this.#o = options;
@@ -202,6 +212,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       max_bytes: this.#o.settings.max_bytes,
       span_s: spanSeconds(s.oldestNs, s.newestNs),
       evicted: s.evicted,
+      too_large: s.tooLarge,
       dropped: this.#dropped(),
       snapshots: this.#written,
       failed: this.#failed,
@@ -222,6 +233,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       gauge('auraison_snapshot_buffered_bytes', 'Bytes held by the snapshot buffer (messages plus bookkeeping).', s.bytes),
       gauge('auraison_snapshot_buffered_seconds', 'Log time between the oldest and newest message held by the snapshot buffer.', spanSeconds(s.oldestNs, s.newestNs)),
       counter('auraison_snapshot_evicted_total', 'Messages the snapshot buffer let go (out of the window, or for room).', s.evicted),
+      counter('auraison_snapshot_too_large_total', 'Messages never buffered: larger than recorder.snapshot.max_bytes on their own.', s.tooLarge),
       counter('auraison_snapshot_dropped_total', "Messages dropped from the snapshot buffer's queues on the bus (overflow).", this.#dropped()),
       counter('auraison_snapshot_written_total', 'Snapshot bags written.', this.#written),
       counter('auraison_snapshot_failed_total', 'Snapshots that could not be written (the buffer was kept).', this.#failed),
@@ -235,7 +247,9 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   }
 
   #onMessage = (msg: BusMessage): void => {
-    this.#buffer.add(msg);
+    if (this.#buffer.add(msg) || this.#tooLargeTopics.has(msg.topic)) return;
+    this.#tooLargeTopics.add(msg.topic);
+    this.#o.log.warn({ topic: msg.topic, bytes: msg.data.byteLength, max_bytes: this.#o.settings.max_bytes }, 'snapshot: a message larger than recorder.snapshot.max_bytes is not buffered (said once per topic): raise max_bytes, or exclude the topic');
   };
 
   #typeHash(type: string): string | undefined {

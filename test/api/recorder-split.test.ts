@@ -37,6 +37,12 @@ describe('POST /recorder/split', () => {
     const r = await http(harness.url, '/recorder/split', { body: {} });
     expect(r.json).toMatchObject({ split: { messages: 5 }, indexing: { state: 'off', reason: expect.stringContaining('index_recordings is false') } });
     expect(await count()).toEqual([[0]]);
+    // The config has a lakehouse, but it is not running (failed, restarting): not indexed yet, exit 3.
+    harness.components.delete('lakehouse');
+    await publish(2);
+    const noLakehouse = await runMain(['bag', 'split', '--url', harness.url], { cwd: harness.dataDir });
+    expect(noLakehouse.code).toBe(3);
+    expect(noLakehouse.stdout).toContain('\nnot indexed yet: component lakehouse is not running (not enabled in the config); its next start indexes it\n');
     harness.components.delete('recorder');
     const absent = await http(harness.url, '/recorder/split', { body: {} });
     expect(absent.status).toBe(503);

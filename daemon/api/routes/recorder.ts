@@ -47,6 +47,15 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
   };
 
   /**
+   * No lakehouse to ask: off when the config has none; pending when it has one that is not running (failed,
+   * restarting): its start scan indexes the bag, but a query right now would not see it.
+   */
+  const noLakehouse = (): SplitIndexing => {
+    const reason = absentReason(ctx, SERVICE_NAMES.lakehouse);
+    return ctx.config.lakehouse.enabled ? { state: 'pending', reason: `${reason}; its next start indexes it` } : { state: 'off', reason };
+  };
+
+  /**
    * POST /recorder/pause and /recorder/resume: rosbag2's `~/pause` and `~/resume`. Paused, the recorder keeps
    * its bag open and writes nothing; what comes meanwhile is counted (`not_recorded`), not dropped.
    * `changed` is false for a pause of a paused recorder (or a resume of a recording one).
@@ -67,7 +76,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
     if (!split) return { split: null, indexing: null };
     if (!request.body.wait) return { split, indexing: { state: 'not_waited' } };
     const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
-    if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: { state: 'off', reason: absentReason(ctx, SERVICE_NAMES.lakehouse) } };
+    if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: noLakehouse() };
     return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
   });
 
@@ -96,7 +105,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
     if (!snapshot) return { snapshot: null, indexing: null };
     if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
     const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
-    if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: { state: 'off', reason: absentReason(ctx, SERVICE_NAMES.lakehouse) } };
+    if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: noLakehouse() };
     return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
   });
 };
