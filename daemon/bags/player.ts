@@ -87,11 +87,11 @@ export class BagPlayer {
       do {
         this.#stats.passes++;
         const played = await this.#pass(signal);
-        // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
-        // selected speaks) is a stop, not an empty bag.
         // A bag with no message at all (rosbag2 leaves one when nothing was published) plays as ros2 bag
         // play plays it: nothing, and done.
         if (!played && this.#stats.empty) break;
+        // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
+        // selected speaks) is a stop, not a selection that matches nothing.
         if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
       } while (this.#o.loop && !signal.aborted);
     } finally {
