@@ -1,4 +1,5 @@
 import type { PauseState } from '../contract/services.ts';
+import { nsToIso } from '../contract/time.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CommandIO } from './command.ts';
 import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';
@@ -23,5 +24,5 @@ export async function bagPause(sub: 'pause' | 'resume', argv: string[], io: Comm
 }
 
 function isoOf(ns: string | null): string {
-  return ns === null ? '?' : new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+  return ns === null ? '?' : nsToIso(ns);
 }

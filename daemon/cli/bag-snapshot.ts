@@ -1,6 +1,6 @@
 import type { SnapshotReply } from '../api/routes/recorder.ts';
 import type { CommandIO } from './command.ts';
-import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath } from './recorder-client.ts';
+import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath, spanText } from './recorder-client.ts';
 
 export const BAG_SNAPSHOT_HELP = `  bag snapshot [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]
       Asks the running daemon to write what its snapshot buffer holds to a new bag (POST
@@ -30,12 +30,11 @@ export async function bagSnapshot(argv: string[], io: CommandIO): Promise<number
 function snapshotText(reply: SnapshotReply, cwd: string): string {
   const { snapshot: s, indexing } = reply;
   if (!s) return 'the snapshot buffer holds no message yet (no selected topic has published since it started): no bag written';
-  const seconds = Number(BigInt(s.end_ns) - BigInt(s.start_ns)) / 1e9;
   const topics = Object.entries(s.topics)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([topic, n]) => `  ${topic}: ${n}`);
   const lines = [
-    `${s.joined ? 'a snapshot was being written when asked: ' : ''}wrote ${shownPath(s.bag, cwd)}: ${s.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(s.start_ns) / 1_000_000n)).toISOString()}`,
+    `${s.joined ? 'a snapshot was being written when asked: ' : ''}wrote ${shownPath(s.bag, cwd)}: ${spanText(s)}`,
     ...topics,
   ];
   const said = indexingText(indexing);

@@ -1,6 +1,6 @@
 import type { SplitReply } from '../api/routes/recorder.ts';
 import type { CommandIO } from './command.ts';
-import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath } from './recorder-client.ts';
+import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath, spanText } from './recorder-client.ts';
 
 export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]
       Asks the running daemon's recorder to close the split it is writing now and go on in the next one
@@ -30,7 +30,6 @@ function splitText(reply: SplitReply, cwd: string): string {
   if (!split) return 'nothing was recorded in this bag yet: no split to close (recording goes on)';
   // Nothing since the last split (or another request closed it a moment ago): what it holds is what counts.
   if (split.closed_now === false) return `nothing was recorded since ${shownPath(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
-  const seconds = Number(BigInt(split.end_ns) - BigInt(split.start_ns)) / 1e9;
-  const line = `closed ${shownPath(split.file, cwd)}: ${split.messages} message(s) over ${seconds.toFixed(1)} s, from ${new Date(Number(BigInt(split.start_ns) / 1_000_000n)).toISOString()}; recording goes on in the next split`;
+  const line = `closed ${shownPath(split.file, cwd)}: ${spanText(split)}; recording goes on in the next split`;
   return `${line}\n${indexingText(indexing)}`;
 }

@@ -1,6 +1,7 @@
 import { relative } from 'node:path';
 import type { ApiClient } from '../api/client.ts';
 import type { SplitReply } from '../api/routes/recorder.ts';
+import { nsToIso } from '../contract/time.ts';
 import { numberOption, parseCommandArgs } from './args.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';
@@ -77,6 +78,12 @@ export function indexingText(indexing: SplitReply['indexing']): string {
 export function indexingExit(indexing: SplitReply['indexing']): number {
   const state = indexing?.state;
   return state === 'failed' ? 1 : state === 'timeout' || state === 'pending' ? 3 : 0;
+}
+
+/** `N message(s) over S s, from <ISO time>`: what a closed split or a snapshot holds. */
+export function spanText(what: { messages: number; start_ns: string; end_ns: string }): string {
+  const seconds = Number(BigInt(what.end_ns) - BigInt(what.start_ns)) / 1e9;
+  return `${what.messages} message(s) over ${seconds.toFixed(1)} s, from ${nsToIso(what.start_ns)}`;
 }
 
 /** A path under the working directory as a relative one, others as they are. */

@@ -30,6 +30,11 @@ export function nsFromJson(text: string): bigint {
   return BigInt(text);
 }
 
+/** ns since the epoch (a bigint or its decimal JSON text) as an ISO 8601 UTC time, to the millisecond. */
+export function nsToIso(ns: bigint | string): string {
+  return new Date(Number(BigInt(ns) / 1_000_000n)).toISOString();
+}
+
 /** ROS builtin_interfaces/Time from ns. */
 export function nsToRosTime(ns: bigint): { sec: number; nanosec: number } {
   return { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) };

@@ -8,7 +8,7 @@ import { compileTopicSelection } from '../bus/glob.ts';
 import type { BusMessage } from '../bus/types.ts';
 import type { RecorderConfig } from '../config/sections/bags.ts';
 import type { ClosedSplit, MetricFamily, MetricsProvider, PauseState, RecorderService } from '../contract/services.ts';
-import { nowNs } from '../contract/time.ts';
+import { nowNs, nsToIso } from '../contract/time.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import type { BagWriter } from './bag-writer.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
@@ -242,7 +242,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       not_recorded_while_paused: this.#notRecorded.total,
     };
     const status = this.#recording.status;
-    const paused = this.#pausedSince === undefined ? undefined : `paused since ${new Date(Number(this.#pausedSince / 1_000_000n)).toISOString()}: \`auraison-edge bag resume\` records again`;
+    const paused = this.#pausedSince === undefined ? undefined : `paused since ${nsToIso(this.#pausedSince)}: \`auraison-edge bag resume\` records again`;
     if (status === 'recording') return { state: 'running', ...(paused ? { reason: paused } : {}), details };
     if (status === 'disk_full' || status === 'failed') return { state: 'degraded', reason: this.#recording.reason, details };
     return { state: 'stopped', details };
