@@ -1,10 +1,12 @@
 import { MessageCodec } from '../bus/codec.ts';
 import type { Subscription } from '../bus/bus.ts';
+import type { QueryPayload } from '../bus/types.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
-import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
-import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, SubmittedIntent } from '../contract/services.ts';
+import { StopRequest, type AgentEvent, type Intent, type RunState, type RunStatus } from '../contract/schemas.ts';
+import { Validator } from '../contract/validate.ts';
+import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, SubmittedIntent } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
@@ -19,14 +21,17 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RunStore, unansweredCalls } from './run-store.ts';
+import { RunStore, TERMINAL, unansweredCalls } from './run-store.ts';
 import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
+import { haltRobot } from './skills/stop.ts';
 import { systemPrompt } from './system-prompt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
 import { LogBurst, withSuppressed } from '../util/log-burst.ts';
 import type { ValidatorEnv } from './validators.ts';
+
+const STOP_REQUEST = new Validator(StopRequest);
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
 export const AGENT_NAV_CMD_VEL = '/auraison/agent/nav_cmd_vel';
@@ -49,7 +54,7 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped.
  */
-export class AgentComponent implements Component, AgentService, MetricsProvider, PolicyHooksProvider, JournalHolder {
+export class AgentComponent implements Component, AgentService, RobotStopService, MetricsProvider, PolicyHooksProvider, JournalHolder {
   readonly name = 'agent';
   readonly store: RunStore;
   #ctx: ComponentContext;
@@ -70,6 +75,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
   #timeScale: number;
   #intentSub: Subscription | undefined;
+  #stopServing: (() => void) | undefined;
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
   #submitting = new Map<string, { intent: Intent; accepting: Promise<RunState> }>();
   #validatorEnv = (l: LiveRun): ValidatorEnv => ({
@@ -139,6 +145,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
         this.#approvals.rearm(record);
       }
     }
+    this.#stopServing = this.#ctx.bus.serve('agent/stop', (request) => this.#stopQuery(request));
     const topic = this.#settings.intent_topic;
     if (topic) {
       this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
@@ -148,6 +155,7 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async stop(reason = 'the daemon stopped'): Promise<void> {
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
+    this.#stopServing?.();
     await this.#runs.stop(reason);
     this.#approvals.stop();
     this.#motion.abort('the agent stopped');
@@ -263,6 +271,55 @@ export class AgentComponent implements Component, AgentService, MetricsProvider,
 
   cancel(runId: string, by: string, reason?: string): Promise<RunState> {
     return this.#approvals.cancel(runId, by, reason);
+  }
+
+  /**
+   * The operator's stop. First, in this tick and before anything that can wait (the journal, a model, a
+   * policy hook): the motion skill driving the robot is aborted and a zero Twist goes through the gate, as
+   * the `stop` skill does. Then every run that has not ended is cancelled (`by`, reason `stop[: reason]`),
+   * so no model goes on to move the robot again, and no run awaiting approval moves it once approved. A
+   * journal that refuses the cancels (a full disk) does not undo any of it: the outcome says why.
+   * It is not a latch: an intent submitted afterwards runs.
+   */
+  async stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
+    const why = reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`;
+    const aborted = haltRobot({ motion: this.#motion, gate: this.#gate }, why);
+    const active = [...this.store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
+    const cancels = await Promise.allSettled(active.map((runId) => this.#approvals.cancel(runId, by, reason ? `stop: ${reason}` : 'stop')));
+    const cancelled: string[] = [];
+    const failures: string[] = [];
+    cancels.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') cancelled.push(active[i]!);
+      // A run that ended meanwhile (conflict) needed no cancel; any other refusal is the journal's.
+      else if (!(outcome.reason instanceof AgentError && outcome.reason.code === 'conflict')) {
+        cancelled.push(active[i]!);
+        failures.push((outcome.reason as Error).message);
+      }
+    });
+    const outcome = { topic: this.#gate.topic, aborted, cancelled, journal_error: failures.length > 0 ? [...new Set(failures)].join('; ') : null };
+    this.#ctx.log.warn({ by, reason: reason ?? null, ...outcome }, 'robot stopped');
+    return outcome;
+  }
+
+  /**
+   * The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one. A request that is not
+   * one gets an error reply naming what is wrong, and nothing is stopped (as POST /stop answers 400).
+   */
+  async #stopQuery(request: QueryPayload): Promise<QueryPayload> {
+    let body: StopRequest = {};
+    if (request.payload.length > 0) {
+      let value: unknown;
+      try {
+        value = JSON.parse(new TextDecoder().decode(request.payload));
+      } catch (error) {
+        throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
+      }
+      const issues = STOP_REQUEST.issues(value);
+      if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
+      body = value as StopRequest;
+    }
+    const outcome = await this.stopRobot(body.by ?? 'bus', body.reason);
+    return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
   }
 
   /** Runs a run's skill, or its model on System 2; LiveRuns ends the run if this does not. */

@@ -29,7 +29,8 @@ export interface ToolInvokerOptions {
  * the policy chain before (deny, or rewrite the input), an approval gate when a rule asks for one, the
  * skill, then the chain after (screening the result). Every fired rule is a `policy.decision` event, and
  * each call and result is an event. A call is durable (`tool.call`, with the events noted before it) before
- * the skill acts; decisions and results are noted and go to the journal with the run's next write.
+ * the skill acts, but for `stop`, which acts first (see SkillDefinition.actsFirst); decisions and results
+ * are noted and go to the journal with the run's next write.
  */
 export class ToolInvoker {
   #o: ToolInvokerOptions;
@@ -141,15 +142,19 @@ export class ToolInvoker {
       live.settleCall(callId, result);
       return result;
     } catch (error) {
-      // The tool.call could not be journaled, so the skill did not act; the run fails on the error.
-      live.settleCall(callId, { ok: false, error: `${tool} did not act: its call could not be journaled: ${(error as Error).message}` });
+      // The tool.call could not be journaled: the skill did not act (or, acting first, acted unrecorded).
+      // The run fails on the error.
+      const what = skill.actsFirst ? `${tool} acted, but its call could not be journaled` : `${tool} did not act: its call could not be journaled`;
+      live.settleCall(callId, { ok: false, error: `${what}: ${(error as Error).message}` });
       throw error;
     }
   }
 
   async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     const tool = skill.name;
-    await live.event('tool.call', { call_id: callId, tool, input });
+    const journaled = live.event('tool.call', { call_id: callId, tool, input });
+    if (skill.actsFirst) return this.#actFirst(live, skill, input, callId, journaled);
+    await journaled;
     // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
     // a skill never acts for a run that is over, nor without its tool.call in the journal.
     if (live.closed) return ended(live, tool);
@@ -172,6 +177,23 @@ export class ToolInvoker {
       offEnd?.();
       lock?.release();
     }
+  }
+
+  /**
+   * A skill that acts before its call is durable (`stop`): it acts in this tick, while its tool.call is
+   * being written, then waits for the write; a write that fails fails the run as for any call.
+   */
+  async #actFirst(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string, journaled: Promise<void>): Promise<ToolResult> {
+    journaled.catch(() => {}); // awaited below, once the skill has acted
+    live.started.set(callId, performance.now());
+    let result: ToolResult;
+    try {
+      result = { ok: true, output: await skill.execute(input, this.#o.env, NEVER_ABORTED) };
+    } catch (error) {
+      result = { ok: false, error: error instanceof Error ? error.message : String(error) };
+    }
+    await journaled;
+    return result;
   }
 
   /**

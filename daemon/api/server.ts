@@ -20,6 +20,7 @@ import { queryRoutes } from './routes/query.ts';
 import { recorderRoutes } from './routes/recorder.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statusRoutes } from './routes/status.ts';
+import { stopRoutes } from './routes/stop.ts';
 import { typeboxValidatorCompiler } from './schema-compiler.ts';
 import { SseHub } from './sse/sse-hub.ts';
 
@@ -88,7 +89,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
   const codec = new MessageCodec(ctx.definitions);
   const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000, heartbeatMs: events.heartbeat_s * 1000 });
   const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
-  for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, eventRoutes, queryRoutes, recorderRoutes, inferenceRoutes, pageRoutes]) {
+  for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, stopRoutes, eventRoutes, queryRoutes, recorderRoutes, inferenceRoutes, pageRoutes]) {
     await app.register(plugin, routeContext);
   }
   return {

@@ -130,3 +130,13 @@ export type RunStatus = Static<typeof RunStatus>;
 export type RunState = Static<typeof RunState>;
 export type AgentEvent = Static<typeof AgentEvent>;
 export type ProjectionEvent = Static<typeof ProjectionEvent>;
+
+/** A stop request (POST /stop, the bus query `agent/stop`); none at all is `{}`. */
+export const StopRequest = Type.Object(
+  {
+    by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who stops the robot (default api, or bus)' })),
+    reason: Type.Optional(Type.String({ maxLength: 1024, description: 'why, recorded in each cancelled run' })),
+  },
+  { additionalProperties: false },
+);
+export type StopRequest = Static<typeof StopRequest>;

@@ -87,6 +87,30 @@ export interface AgentService {
   cancel(runId: string, by: string, reason?: string): Promise<RunState>;
 }
 
+/** What the operator's stop did (POST /stop, `auraison-edge stop`, the bus query `agent/stop`). */
+export interface RobotStopOutcome {
+  /** The velocity topic the zero Twist went to. */
+  topic: string;
+  /** The motion skill that was driving the robot and was aborted (navigate_to, run_policy), or null. */
+  aborted: string | null;
+  /** The runs that had not ended, now cancelled. */
+  cancelled: string[];
+  /**
+   * Why the cancels were not all journaled (a full disk), or null. The robot is stopped and the runs are
+   * ended all the same; after a restart they read `interrupted`.
+   */
+  journal_error: string | null;
+}
+
+/** The agent's stop: stops the robot at once, whatever the journal or the model is doing, and ends every run. */
+export interface RobotStopService {
+  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome>;
+}
+
+export function isRobotStop(value: unknown): value is RobotStopService {
+  return typeof (value as Partial<RobotStopService> | undefined)?.stopRobot === 'function';
+}
+
 /**
  * The component that holds the daemon's policy hooks (the agent). Other ways of acting on the robot (a
  * Foxglove teleop panel, ...) pass through the same hooks, so one set of limits covers them all.

@@ -37,6 +37,13 @@ export interface SkillDefinition<P extends TSchema = TSchema> {
    * short run's frame. A motion skill always gets the run's signal (through its motion lock).
    */
   readonly cancellable: boolean;
+  /**
+   * Acts before its tool.call is durable, and the call is journaled right after: `stop` never waits for
+   * the disk (an fsync on a slow SD card, a journal that refuses writes on a full disk). Only for a skill
+   * that is safe to have done unrecorded: a crash between the two loses the record of a stop, never of a
+   * motion. Every other skill acts only once its call is in the journal.
+   */
+  readonly actsFirst?: boolean;
   execute(args: Static<P>, env: SkillEnv, signal: AbortSignal): Promise<unknown>;
 }
 

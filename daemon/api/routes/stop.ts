@@ -1,0 +1,30 @@
+import type { FastifyPluginAsync } from 'fastify';
+import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome } from '../../contract/services.ts';
+import { StopRequest } from '../../contract/schemas.ts';
+import { Validator, ValidationError } from '../../contract/validate.ts';
+import { unavailable, validationHttpError } from '../errors.ts';
+import { absentReason } from '../services.ts';
+import type { RouteContext } from './route-context.ts';
+
+const StopBody = new Validator(StopRequest);
+
+/**
+ * POST /stop: the operator's stop. The robot stops at once (the motion skill driving it is aborted and a
+ * zero Twist goes to the velocity topic), then every run that has not ended is cancelled. No body is
+ * needed (`curl -X POST .../stop`); a body that is not {by?, reason?} is a 400, and nothing is stopped. 200 with what it did, also when the journal refused to record the
+ * cancels (`journal_error`): the robot is stopped either way. 503 when the agent is not running.
+ */
+export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+  app.post('/stop', async (request): Promise<RobotStopOutcome> => {
+    let body: StopRequest = {};
+    try {
+      if (request.body !== undefined) body = StopBody.parse(request.body, 'body');
+    } catch (error) {
+      if (error instanceof ValidationError) throw validationHttpError('body', error);
+      throw error;
+    }
+    const agent = ctx.components.get(SERVICE_NAMES.agent);
+    if (!isRobotStop(agent)) throw unavailable('the stop', `${absentReason(ctx, SERVICE_NAMES.agent)}; nothing of the agent drives the robot then`);
+    return agent.stopRobot(body.by ?? 'api', body.reason);
+  });
+};

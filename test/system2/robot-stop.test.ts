@@ -1,0 +1,206 @@
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { NavigationService } from '../../daemon/agent/services.ts';
+import type { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
+import type { RunState } from '../../daemon/contract/schemas.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
+import { agentContext, waitFor } from './agent-context.ts';
+import { startAgent, stopAgents } from './agent-harness.ts';
+import { MemoryJournal } from './memory-journal.ts';
+import { skillIntent } from './sim-daemon.ts';
+
+/**
+ * Stopping the robot never waits on the disk: the `stop` skill acts before its call is journaled, and the
+ * operator's stop (POST /stop, `auraison-edge stop`, the bus query agent/stop) halts the robot first and
+ * then cancels every run, also when the journal refuses to record it.
+ */
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await stopAgents();
+});
+
+type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
+const isZero = (t: Twist) => [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z].every((v) => v === 0);
+
+function watchCmdVel(bus: Bus, codec: MessageCodec): Twist[] {
+  const seen: Twist[] = [];
+  bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', queue: { policy: 'drop-oldest', depth: 10_000 }, handler: (m) => void seen.push(codec.decode<Twist>(m.type, m.data)) });
+  return seen;
+}
+
+const isToolCall = (kind: string, data: unknown) => kind === 'agent_event' && (data as { kind?: string }).kind === 'tool.call';
+
+/** A journal whose tool.call records wait (a slow fsync) until released, or are refused (a full disk). */
+class SlowJournal extends MemoryJournal {
+  held: (() => void)[] = [];
+  refuse: ((kind: string, data: unknown) => boolean) | undefined;
+  holdToolCalls = true;
+  override append(kind: string, data: unknown): Promise<JournalRecord> {
+    if (this.refuse?.(kind, data)) return Promise.reject(Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' }));
+    if (!this.holdToolCalls || !isToolCall(kind, data)) return super.append(kind, data);
+    return new Promise((resolve) => this.held.push(() => resolve(super.append(kind, data))));
+  }
+  release(): void {
+    for (const go of this.held.splice(0)) go();
+  }
+}
+
+/** A navigator that drives (a Twist on /cmd_vel every 5 ms) until it is stopped. */
+function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationService {
+  return {
+    navigateTo: (_goal, { signal }) =>
+      new Promise((resolve) => {
+        const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test-nav' });
+        const timer = setInterval(() => pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.2 }, angular: { z: 0.1 } })), 5);
+        signal!.addEventListener('abort', () => {
+          clearInterval(timer);
+          resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) });
+        }, { once: true });
+      }),
+  };
+}
+
+async function settledRun(agent: AgentComponent, runId: string): Promise<RunState> {
+  await waitFor(() => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(runId)!.run.status), `run ${runId} to end`);
+  return agent.getRun(runId)!.run;
+}
+
+describe('the stop skill', () => {
+  it('stops the robot while its call is still being written to the journal, then journals it', async () => {
+    const journal = new SlowJournal();
+    const ctx = agentContext({}, { journal });
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx);
+    const run = await agent.submitIntent(skillIntent('stop', {}), 'http');
+    await waitFor(() => journal.held.length === 1, 'the stop call to be written');
+    // The disk has not answered, and the robot is already stopped.
+    await waitFor(() => twists.length === 1, 'a Twist on /cmd_vel before the stop call is durable');
+    expect(isZero(twists[0]!)).toBe(true);
+    expect(agent.getRun(run.run_id)!.run.status).toBe('running');
+
+    journal.release();
+    expect(await settledRun(agent, run.run_id)).toMatchObject({ status: 'succeeded' });
+    expect(agent.getRun(run.run_id)!.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);
+  });
+
+  it('stops the robot when the journal refuses its call, and the run fails saying so', async () => {
+    const journal = new SlowJournal();
+    journal.holdToolCalls = false;
+    const ctx = agentContext({}, { journal });
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
+    const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
+    await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
+    const stop = await agent.submitIntent(skillIntent('stop', {}), 'http');
+    journal.refuse = isToolCall; // the disk fills after the stop intent was accepted
+
+    expect(await settledRun(agent, stop.run_id)).toMatchObject({ status: 'failed', reason: expect.stringContaining('the disk is full') });
+    await waitFor(() => agent.getRun(drive.run_id)!.run.status === 'failed', 'the navigation to end');
+    expect(agent.getRun(drive.run_id)!.events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ result: { ok: false, error: expect.stringContaining('stopped by the stop skill') } });
+    const sent = twists.length;
+    await new Promise((r) => setTimeout(r, 50)); // ten of the navigator's periods: it sends no more
+    expect(twists.length).toBe(sent);
+    expect(isZero(twists.at(-1)!)).toBe(true);
+  });
+});
+
+describe('the operator stop', () => {
+  it('halts the drive, cancels every run and reports a journal that refused the cancels', async () => {
+    const journal = new SlowJournal();
+    journal.holdToolCalls = false;
+    const ctx = agentContext({ agent: { require_approval: ['publish'] } }, { journal });
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
+    const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
+    const waiting = await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }), 'http');
+    await waitFor(() => agent.getRun(waiting.run_id)!.run.status === 'awaiting_approval', 'the publish to wait for approval');
+    await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
+    journal.refuse = () => true; // the disk is full from here on
+
+    const outcome = await agent.stopRobot('ada', 'person in the aisle');
+    expect(outcome).toEqual({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]), journal_error: expect.stringContaining('the disk is full') });
+    expect(outcome.cancelled).toHaveLength(2);
+    const sent = twists.length;
+    expect(isZero(twists.at(-1)!)).toBe(true);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(twists.length).toBe(sent);
+    // Approving the cancelled run acts on nothing.
+    await expect(agent.approve(waiting.run_id, 'bob')).rejects.toThrow();
+    expect(twists.length).toBe(sent);
+  });
+
+  it('answers a bus query agent/stop, and refuses a request it cannot read without stopping anything', async () => {
+    const ctx = agentContext();
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    await startAgent(ctx);
+    const ask = async (text: string) => {
+      const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode(text) });
+      return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
+    };
+    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    expect(twists.filter(isZero)).toHaveLength(2);
+    await expect(ask('stop!')).rejects.toThrow(/agent\/stop: the request is not JSON .*The robot was NOT stopped/);
+    await expect(ask('{"who": "ada"}')).rejects.toThrow(/agent\/stop: .*who.*The robot was NOT stopped/);
+    expect(twists).toHaveLength(2);
+  });
+});
+
+describe('auraison-edge stop', () => {
+  it('stops a robot the sim drives, through the API, and says what it cancelled', { timeout: 60_000 }, async () => {
+    const dir = tempDir('robot-stop-');
+    cleanups.push(dir.cleanup);
+    const configFile = join(dir.path, 'edge.yaml');
+    const yaml = [`data_dir: ${join(dir.path, 'data')}`, 'sim: {enabled: true, speed: 1}', 'api: {port: 0}', 'foxglove: {enabled: false}'].join('\n');
+    writeFileSync(configFile, yaml);
+    const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: pino({ level: 'silent' }), cwd: dir.path });
+    await daemon.start();
+    cleanups.push(() => daemon.stop());
+    const agent = daemon.components.get('agent') as AgentComponent;
+    const twists = watchCmdVel(daemon.bus, new MessageCodec(daemon.definitions));
+    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;
+    const drive = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'http');
+    await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
+
+    const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], { cwd: dir.path });
+    expect(stop.stderr).toBe('');
+    expect(stop.code).toBe(0);
+    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id}\n`);
+    expect(agent.getRun(drive.run_id)!.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
+    expect(isZero(twists.at(-1)!)).toBe(true);
+
+    // Nothing left to stop: the zero Twist goes out all the same. And --json.
+    const again = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: 'bob' } });
+    expect(again.code).toBe(0);
+    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+
+    // curl -X POST with no body; a body it cannot take is a 400 that stops nothing.
+    const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')).url as string;
+    const bare = await fetch(`${url}/stop`, { method: 'POST' });
+    expect(bare.status).toBe(200);
+    const sentBefore = twists.length;
+    const bad = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by": ""}' });
+    expect(bad.status).toBe(400);
+    expect(await bad.json()).toMatchObject({ error: 'bad_request', message: expect.stringContaining('body.by') });
+    expect(twists.length).toBe(sentBefore);
+  });
+
+  it('says the robot was NOT stopped when no daemon answers', async () => {
+    const dir = tempDir('robot-stop-none-');
+    cleanups.push(dir.cleanup);
+    const configFile = join(dir.path, 'edge.yaml');
+    writeFileSync(configFile, `data_dir: ${join(dir.path, 'data')}\napi: {port: 1}\n`);
+    const stop = await runMain(['stop', '--config', configFile], { cwd: dir.path });
+    expect(stop.code).toBe(1);
+    expect(stop.stderr).toMatch(/^auraison-edge stop: the robot was NOT stopped: .*\nno daemon is running with data dir/);
+  });
+});
