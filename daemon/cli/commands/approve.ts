@@ -1,8 +1,7 @@
 import type { RunState } from '../../contract/schemas.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
-import { unreachableAdvice } from '../api-unreachable.ts';
-import { resolveClientConfig } from '../config-option.ts';
+import { daemonApi } from '../api-command.ts';
 
 export const command: Command = {
   name: 'approve',
@@ -35,17 +34,9 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     // An approval carries no reason: dropped without a word, the approver would think it was recorded.
     if (values.reason !== undefined && !values.cancel) throw new UsageError('--reason is for --cancel: an approval records only who gave it (--by)');
     const by = values.by ?? io.env.USER ?? 'cli';
-    const { config, warning } = resolveClientConfig(values.config, io.env);
-    if (warning) io.stderr(warning);
-    const { resolveDataDir } = await import('../../config/load.ts');
-    const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
-    const dataDir = resolveDataDir(config, io.cwd);
-    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
-    if (!target) {
-      io.stderr('auraison-edge approve: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
-      return 1;
-    }
-    const client = new ApiClient(target);
+    const api = await daemonApi('approve', values, io);
+    if (!api) return 1;
+    const { client } = api;
     try {
       const runId = await fullRunId(client, shortId);
       const path = `/runs/${encodeURIComponent(runId)}/${values.cancel ? 'cancel' : 'approve'}`;
@@ -53,8 +44,7 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
       io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
       return 0;
     } catch (error) {
-      if (!(error instanceof ApiClientError)) throw error;
-      io.stderr(`auraison-edge approve: ${error.message}${error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : ''}\n`);
+      api.report(error);
       return 1;
     }
   },

@@ -1,8 +1,7 @@
 import type { RunState } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
-import { unreachableAdvice } from '../api-unreachable.ts';
-import { resolveClientConfig } from '../config-option.ts';
+import { daemonApi } from '../api-command.ts';
 
 export const command: Command = {
   name: 'intent',
@@ -67,17 +66,9 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     if (validators !== undefined) params.validators = validators;
     if (values['timeout-s'] !== undefined && !values.wait) throw new UsageError('--timeout-s is for --wait: without it, intent returns as soon as the run is accepted');
     const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true }) ?? 300;
-    const { config, warning } = resolveClientConfig(values.config, io.env);
-    if (warning) io.stderr(warning);
-    const { resolveDataDir } = await import('../../config/load.ts');
-    const { ApiClient, ApiClientError, resolveApiTarget } = await import('../../api/client.ts');
-    const dataDir = resolveDataDir(config, io.cwd);
-    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
-    if (!target) {
-      io.stderr('auraison-edge intent: no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n');
-      return 1;
-    }
-    const client = new ApiClient(target);
+    const api = await daemonApi('intent', values, io);
+    if (!api) return 1;
+    const { client } = api;
     const body = {
       type: skill ?? 'natural_language',
       params,
@@ -89,11 +80,7 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
       io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
       return run.status === 'failed' || run.status === 'cancelled' || run.status === 'interrupted' ? 1 : 0;
     } catch (error) {
-      // The API's message already holds its issues, one per line; list only those it does not.
-      const message = (error as Error).message;
-      const issues = error instanceof ApiClientError ? (error.issues?.filter((i) => !message.includes(`${i.path}: ${i.message}`)).map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '') : '';
-      const advice = error instanceof ApiClientError && error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : '';
-      io.stderr(`auraison-edge intent: ${message}${issues}${advice}\n`);
+      api.report(error);
       return 1;
     }
   },
