@@ -30,7 +30,9 @@ import { percentile, type BenchResult } from './bench.ts';
 // a session id per run as ours sends, and the same tool-result text, so the faux model reads the same
 // transcript in both and does the same work (ours is configured with only that skill too). The journal is
 // the real one; `fsync: never` (an append is done once the OS has the bytes: one write per tool call)
-// isolates the loop's cost from the disk's; fsync: always is shown for reference.
+// isolates the loop's cost from the disk's; fsync: always is shown for reference. `stop` acts before its
+// tool.call is durable (the one skill that does), but the call still waits for that write before its result
+// goes back to the model: each call pays one write, as a call of any other skill does.
 //
 // Figures are steady state: both loops run WARMUP rounds first, until the JIT has compiled them (a
 // daemon's agent runs for days). The first rounds, before that, are reported in the notes.
