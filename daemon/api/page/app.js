@@ -1,6 +1,6 @@
-// The status page: health and readiness, topics, control loops, runs with their live events, pending
-// approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every figure comes
-// from the API (GET /status, /runs, /metrics, /events, /live/map).
+// The status page: the operator's STOP, health and readiness, topics, control loops, runs with their live
+// events, pending approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every
+// figure comes from the API (GET /status, /runs, /metrics, /events, /live/map; POST /stop).
 import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized, Unreachable } from '/page/api.js';
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
@@ -130,6 +130,64 @@ async function decide(runId, action) {
   }
 }
 
+/*
+ * The operator's stop (POST /stop). Every click sends one, also while an earlier one is unanswered: a stop is
+ * idempotent, and a click that waited on a hung request would be a stop not sent. The line beside the button
+ * tells the answer to the newest click answered so far; an older answer arriving after it would tell of a
+ * state that is no longer the latest.
+ */
+let stopsSent = 0;
+let stopShown = 0;
+let stopsInFlight = 0;
+
+async function stopRobot() {
+  const seq = ++stopsSent;
+  stopsInFlight++;
+  showStopSending();
+  try {
+    const outcome = await postJson('/stop', { by: 'status-page' });
+    showStopResult(seq, 'stopped', stoppedText(outcome), outcome.journal_error, outcome.cancelled.join('\n'));
+    void refreshRuns().catch(showError);
+  } catch (error) {
+    // Unauthorized also opens the token form; the message says what to do with it.
+    if (error instanceof Unauthorized) showError(error);
+    const why = error instanceof Unauthorized ? 'the API needs its bearer token (api.token): enter it above and press STOP again' : String(error.message ?? error);
+    showStopResult(seq, 'failed', `NOT stopped: ${why}`, undefined, '');
+  } finally {
+    stopsInFlight--;
+    $('stop').classList.toggle('sending', stopsInFlight > 0);
+    $('stop').setAttribute('aria-busy', String(stopsInFlight > 0));
+  }
+}
+
+function stoppedText(o) {
+  const runs = o.cancelled.length === 0 ? 'no run was active' : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
+  return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
+}
+
+/** Until an answer comes, the line says so: an earlier click's "stopped" is not this one's answer. */
+function showStopSending() {
+  $('stop').classList.add('sending');
+  $('stop').setAttribute('aria-busy', 'true');
+  const line = $('stop-result');
+  line.dataset.state = 'sending';
+  line.title = '';
+  line.replaceChildren(el('span', { class: 'sending' }, `sending the stop (${new Date().toLocaleTimeString()}): not confirmed yet`));
+}
+
+function showStopResult(seq, state, text, warning, title) {
+  if (seq < stopShown) return;
+  stopShown = seq;
+  const line = $('stop-result');
+  line.dataset.state = state;
+  line.title = title;
+  line.replaceChildren(
+    el('span', { class: state }, text),
+    ...(state === 'failed' ? [el('span', { class: 'advice' }, ' — use the robot\'s hardware e-stop')] : []),
+    ...(warning ? [el('span', { class: 'warning' }, `warning: the cancels were not all journaled (${warning}); the runs are stopped, and read interrupted after a restart`)] : []),
+  );
+}
+
 function onJournalEvent(name, data) {
   const record = JSON.parse(data);
   if (name === 'run_state' && record.data?.run_id) {
@@ -188,6 +246,8 @@ async function tick() {
     ticking = false;
   }
 }
+
+$('stop').addEventListener('click', () => void stopRobot());
 
 $('token-form').addEventListener('submit', (event) => {
   event.preventDefault();

@@ -1,0 +1,223 @@
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BrowserContext, Page } from 'playwright-core';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import type { ApiComponent } from '../../daemon/api/api-component.ts';
+import type { RobotStopOutcome, RobotStopService } from '../../daemon/contract/services.ts';
+import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import { ROOT } from '../helpers/cli.ts';
+import { recordCmdVel } from '../helpers/cmd-vel.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { sharedChromium } from './chromium.ts';
+import { startHarness, type Harness } from './harness.ts';
+import { http } from './http.ts';
+
+// The status page's STOP button: one click stops the robot (POST /stop), and the line beside it says what
+// was stopped, or that the robot was NOT stopped, so the operator knows to reach for the hardware e-stop.
+
+const cleanups: (() => Promise<void> | void)[] = [];
+/** One browser for the file; each test gets a fresh context (a new profile) from `open`. */
+const chromium = sharedChromium();
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+afterAll(() => chromium.close());
+
+/**
+ * TEST ONLY. The agent's stop and nothing else of the agent (component `agent`): it records each call and
+ * answers `outcome`; with `hold` set, the answers wait until `release`.
+ */
+class StopOnlyAgent implements Component, RobotStopService {
+  readonly name = 'agent';
+  readonly calls: { by: string; reason: string | undefined }[] = [];
+  hold = false;
+  #held: (() => void)[] = [];
+
+  constructor(public outcome: RobotStopOutcome) {}
+
+  async start(): Promise<void> {}
+  async stop(): Promise<void> {
+    this.release();
+  }
+  health(): ComponentHealth {
+    return { state: 'running' };
+  }
+
+  async stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
+    this.calls.push({ by, reason });
+    if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
+    return this.outcome;
+  }
+
+  get waiting(): number {
+    return this.#held.length;
+  }
+
+  release(): void {
+    for (const go of this.#held.splice(0)) go();
+  }
+}
+
+/** Where a screenshot goes (test/.tmp is git-ignored). */
+function shot(name: string): string {
+  mkdirSync(SHOTS, { recursive: true });
+  return join(SHOTS, name);
+}
+const SHOTS = join(ROOT, 'test', '.tmp');
+
+const RUNS = ['0190aaaa-0000-7000-8000-000000000001', '0190aaaa-0000-7000-8000-000000000002'];
+
+async function harness(options: Parameters<typeof startHarness>[0] = {}): Promise<Harness> {
+  const h = await startHarness(options);
+  cleanups.push(() => h.close());
+  return h;
+}
+
+/** The page in a fresh browser context; errors thrown in the page's code are collected in `errors`. */
+async function open(url: string): Promise<{ page: Page; errors: string[]; browser: BrowserContext }> {
+  const browser = await chromium.context({ viewport: { width: 1280, height: 900 } });
+  cleanups.push(() => browser.close());
+  const page = await browser.newPage();
+  const errors: string[] = [];
+  page.on('pageerror', (e) => errors.push(e.message));
+  await page.goto(url);
+  return { page, errors, browser };
+}
+
+const stopButton = (page: Page) => page.getByRole('button', { name: 'STOP robot' });
+const resultLine = (page: Page) => page.locator('#stop-result');
+
+/** The line once it tells an answer (not `sending`): its state and its text. */
+async function answer(page: Page): Promise<{ state: string | null; text: string }> {
+  await page.locator('#stop-result[data-state="stopped"], #stop-result[data-state="failed"]').waitFor();
+  return { state: await resultLine(page).getAttribute('data-state'), text: (await resultLine(page).textContent()) ?? '' };
+}
+
+describe('the STOP button of the status page', () => {
+  it('stops the robot in one click, as "status-page", and says what was stopped and cancelled', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: RUNS, journal_error: null });
+    const h = await harness({ components: [agent] });
+    const { page, errors } = await open(h.url);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    const button = stopButton(page);
+    expect(await button.getAttribute('aria-label')).toMatch(/^STOP robot/);
+    expect(await button.textContent()).toBe('STOP robot');
+
+    await button.click();
+    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 2 runs cancelled$/) });
+    expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }]);
+    // The cancelled runs' ids are a hover away.
+    expect(await resultLine(page).getAttribute('title')).toBe(RUNS.join('\n'));
+    expect(await button.getAttribute('aria-busy')).toBe('false');
+    expect(await button.isEnabled()).toBe(true);
+
+    // From the keyboard (a real button: Tab to it, Space), nothing to stop, and a journal on a full disk.
+    agent.outcome = { topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: 'journal: cannot append: the disk is full' };
+    await button.focus();
+    await page.keyboard.press('Space');
+    await page.locator('#stop-result .warning').waitFor();
+    expect(agent.calls).toHaveLength(2);
+    expect(await resultLine(page).locator('.stopped').textContent()).toMatch(/^stopped \S.*: zero Twist on \/cmd_vel, no run was active$/);
+    expect(await resultLine(page).locator('.warning').textContent()).toBe('warning: the cancels were not all journaled (journal: cannot append: the disk is full); the runs are stopped, and read interrupted after a restart');
+    expect(errors).toEqual([]);
+  });
+
+  it('shows that it is sending while the daemon has not answered, and sends each click', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [RUNS[0]!], journal_error: null });
+    agent.hold = true;
+    const h = await harness({ components: [agent] });
+    const { page } = await open(h.url);
+    const button = stopButton(page);
+    await button.click();
+    await waitFor(() => agent.waiting === 1, 'the first stop to reach the agent');
+    expect(await button.getAttribute('aria-busy')).toBe('true');
+    expect(await button.getAttribute('class')).toContain('sending');
+    expect(await resultLine(page).getAttribute('data-state')).toBe('sending');
+    expect(await resultLine(page).textContent()).toMatch(/^sending the stop \(.+\): not confirmed yet$/);
+
+    // Still clickable: a second stop goes out while the first is unanswered.
+    expect(await button.isEnabled()).toBe(true);
+    await button.click();
+    await waitFor(() => agent.waiting === 2, 'the second stop to reach the agent');
+    agent.release();
+    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/: zero Twist on \/cmd_vel, 1 run cancelled$/) });
+    await page.locator('#stop[aria-busy="false"]').waitFor();
+    expect(await button.getAttribute('class')).not.toContain('sending');
+    expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }, { by: 'status-page', reason: undefined }]);
+  });
+
+  it('says NOT stopped, with the daemon\'s reason, when the agent is not running, and the page goes on', async () => {
+    const h = await harness();
+    const { page, errors } = await open(h.url);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    const direct = await http(h.url, '/stop', { method: 'POST' });
+    expect(direct.status).toBe(503);
+
+    await stopButton(page).click();
+    const { state, text } = await answer(page);
+    expect(state).toBe('failed');
+    expect(text).toBe(`NOT stopped: ${direct.json.message} — use the robot's hardware e-stop`);
+    expect(text).toContain('component agent is not running');
+    // It is the red text, and the rest of the page works: the runs table says why it has no runs.
+    expect(await resultLine(page).locator('.failed').textContent()).toBe(`NOT stopped: ${direct.json.message}`);
+    await page.locator('#runs tbody td', { hasText: 'the agent is unavailable: component agent is not running' }).waitFor();
+    await page.screenshot({ path: shot('status-page-not-stopped.png') });
+    expect(errors).toEqual([]);
+  });
+
+  it('says NOT stopped when the daemon does not answer', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    const h = await harness({ components: [agent] });
+    const { page } = await open(h.url);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    await (h.api as ApiComponent).stop();
+
+    await stopButton(page).click();
+    expect(await answer(page)).toEqual({ state: 'failed', text: "NOT stopped: /stop: the daemon is unreachable (no connection) — use the robot's hardware e-stop" });
+    expect(agent.calls).toEqual([]);
+  });
+
+  it('sends the token the page was given, and without one asks for it and says NOT stopped', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    const h = await harness({ components: [agent], api: { token: 'stop-secret' } });
+    const { page, browser } = await open(h.url);
+    await stopButton(page).click();
+    expect(await answer(page)).toEqual({ state: 'failed', text: "NOT stopped: the API needs its bearer token (api.token): enter it above and press STOP again — use the robot's hardware e-stop" });
+    expect(await page.locator('#token-form').isVisible()).toBe(true);
+    expect(agent.calls).toEqual([]);
+
+    const withToken = await browser.newPage();
+    await withToken.goto(`${h.url}/#token=stop-secret`);
+    await stopButton(withToken).click();
+    expect((await answer(withToken)).state).toBe('stopped');
+    expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }]);
+  });
+
+  it('stops a robot the sim drives on a real daemon: the run is cancelled and the last Twist is zero', async () => {
+    const started = await startDaemon({ sim: { enabled: true, speed: 1 }, api: { port: 0 }, foxglove: { enabled: false } }, 'page-stop-');
+    cleanups.push(started.stop);
+    const { daemon, codec } = started;
+    const url = (daemon.components.get('api') as ApiComponent).url!;
+    const twists = recordCmdVel(daemon.bus, codec);
+    const isZero = (t: { linear: number; angular: number }) => t.linear === 0 && t.angular === 0;
+    const { page, errors } = await open(url);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+
+    // The charging dock, across the maze from the start: the drive is long.
+    const created = await http(url, '/intents', { body: { type: 'navigate_to', params: { x: 6.55, y: 1.55 } } });
+    expect(created.status, created.text).toBe(201);
+    const runId = (created.json.run as { run_id: string }).run_id;
+    await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
+    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'running' }).waitFor();
+
+    await stopButton(page).click();
+    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 1 run cancelled$/) });
+    expect(isZero(twists.at(-1)!)).toBe(true);
+    const run = (await http(url, `/runs/${runId}`)).json.run;
+    expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by status-page: stop' });
+    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'cancelled' }).waitFor();
+    await page.screenshot({ path: shot('status-page-stopped.png') });
+    expect(errors).toEqual([]);
+  });
+});
