@@ -4,13 +4,13 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { NavigationService, PolicyRunnerService } from '../../daemon/agent/services.ts';
-import type { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext, waitFor } from './agent-context.ts';
 import { fauxModel, forgetAgent, startAgent, stopAgents } from './agent-harness.ts';
+import { isZero, watchCmdVel } from './cmd-vel-watch.ts';
 import { MemoryJournal } from './memory-journal.ts';
 import { simAgentDaemon, skillIntent } from './sim-daemon.ts';
 
@@ -24,16 +24,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await stopAgents();
 });
-
-type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
-const isZero = (t: Twist) => [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z].every((v) => v === 0);
-
-/** Every Twist on /cmd_vel, decoded. */
-function watchCmdVel(bus: Bus, codec: MessageCodec): Twist[] {
-  const seen: Twist[] = [];
-  bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', queue: { policy: 'drop-oldest', depth: 1000 }, handler: (m) => void seen.push(codec.decode<Twist>(m.type, m.data)) });
-  return seen;
-}
 
 const resultsOf = (events: readonly AgentEvent[]) => events.filter((e) => e.kind === 'tool.result').map((e) => e.payload);
 
