@@ -4,6 +4,7 @@ import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { UsageError, type CommandIO } from './command.ts';
 import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
 import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';
+import { followTopic, type FollowOptions } from './topic-follow.ts';
 import { findChannel, onStop, type TopicSession } from './topic-session.ts';
 
 export interface EchoOptions extends FormatOptions {
@@ -35,10 +36,11 @@ function channelDecoder(channel: Channel): ChannelDecoder | { error: string } {
 
 /**
  * `topic echo`: each message of the topic decoded, as YAML documents each followed by `---` (as
- * `ros2 topic echo` prints them) or as JSON lines, until `count` messages, Ctrl-C (exit 0), `timeoutS`
- * without a message (exit 1) or the daemon closing the connection (exit 1).
+ * `ros2 topic echo` prints them) or as JSON lines, until `count` messages, Ctrl-C (exit 0) or `timeoutS`
+ * without a message (exit 1). When the daemon goes away it reconnects (`reopen`) and goes on; without
+ * `reopen` (--no-reconnect) a lost connection ends it (exit 1).
  */
-export async function echo(session: TopicSession, topic: string, options: EchoOptions, io: CommandIO): Promise<number> {
+export async function echo(session: TopicSession, topic: string, options: EchoOptions, io: CommandIO, reopen?: FollowOptions['reopen']): Promise<number> {
   const { conn } = session;
   const fail = (message: string) => {
     conn.close();
@@ -47,22 +49,16 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
   };
   const channel = findChannel(session, topic);
   if (typeof channel === 'string') return fail(channel);
-  const decoder = channelDecoder(channel);
-  if ('error' in decoder) return fail(decoder.error);
-  const steps = options.field?.steps ?? [];
-  let shape: Shape | undefined = decoder.layout?.root;
-  if (options.field && decoder.layout) {
-    const checked = checkFieldPath(steps, decoder.layout);
-    if ('error' in checked) {
-      conn.close();
-      throw new UsageError(`--field ${options.field.text}: ${topic} is ${channel.schemaName}: ${checked.error}`);
-    }
-    shape = checked.shape;
+  const first = printerFor(channel, options);
+  if ('usage' in first) {
+    conn.close();
+    throw new UsageError(first.usage);
   }
-  const format = (value: unknown) =>
-    options.json ? `${toJsonLine(value, shape, decoder.layout, options)}\n` : `${toYaml(value, shape, decoder.layout, options)}---\n`;
+  if ('error' in first) return fail(first.error);
+  const steps = options.field?.steps ?? [];
 
   return new Promise<number>((resolve) => {
+    let printer: Printer = first;
     let printed = 0;
     let skipped = 0;
     let idle: NodeJS.Timeout | undefined;
@@ -70,7 +66,7 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
     const finish = (code: number, message?: string) => {
       clearTimeout(idle);
       removeStopHandlers();
-      conn.close();
+      unfollow();
       if (message) io.stderr(`auraison-edge topic echo: ${message}\n`);
       resolve(code);
     };
@@ -93,10 +89,10 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
     const onMessage = (data: ArrayBufferView) => {
       let value: unknown;
       try {
-        value = decoder.decode(data);
+        value = printer.decode(data);
       } catch (error) {
         skipped++;
-        tell(`a message on ${topic} (${data.byteLength} bytes) does not decode as ${channel.schemaName}, skipped: ${(error as Error).message}`);
+        tell(`a message on ${topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`);
         return;
       }
       const picked = pickField(value, steps);
@@ -107,7 +103,7 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
       }
       let text: string;
       try {
-        text = format(picked.value);
+        text = printer.format(picked.value);
       } catch (error) {
         // A fault of this command's, not of the message: said, rather than lost in the socket's event handler.
         finish(1, `cannot print a message on ${topic}: ${(error as Error).message}`);
@@ -119,7 +115,47 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
       if (options.count !== undefined && printed >= options.count) finish(0);
     };
     conn.subscribe(channel, (message) => onMessage(message.data));
-    conn.onClose((why) => finish(1, `${why}; ${printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`));
+    const unfollow = followTopic(session, topic, {
+      verb: 'echo',
+      io,
+      reopen,
+      // The daemon that came back may carry the topic with another type: its messages are decoded as that.
+      attach(next, nextChannel) {
+        const made = printerFor(nextChannel, options);
+        if ('usage' in made) return made.usage;
+        if ('error' in made) return made.error;
+        printer = made;
+        next.conn.subscribe(nextChannel, (message) => onMessage(message.data));
+        return undefined;
+      },
+      lost: (why) => finish(1, `${why}; ${printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`),
+      fail: (message) => finish(1, message),
+    });
     armIdle();
   });
+}
+
+/** How one channel's messages are decoded and printed. */
+interface Printer {
+  type: string;
+  decode(data: ArrayBufferView): unknown;
+  format(value: unknown): string;
+}
+
+/** A channel's printer; `usage` when --field names what its type does not have (bad usage, exit 2). */
+function printerFor(channel: Channel, options: EchoOptions): Printer | { error: string } | { usage: string } {
+  const decoder = channelDecoder(channel);
+  if ('error' in decoder) return decoder;
+  let shape: Shape | undefined = decoder.layout?.root;
+  if (options.field && decoder.layout) {
+    const checked = checkFieldPath(options.field.steps, decoder.layout);
+    if ('error' in checked) return { usage: `--field ${options.field.text}: ${channel.topic} is ${channel.schemaName}: ${checked.error}` };
+    shape = checked.shape;
+  }
+  const { layout } = decoder;
+  return {
+    type: channel.schemaName,
+    decode: decoder.decode,
+    format: (value) => (options.json ? `${toJsonLine(value, shape, layout, options)}\n` : `${toYaml(value, shape, layout, options)}---\n`),
+  };
 }

@@ -1,4 +1,5 @@
 import type { CommandIO } from './command.ts';
+import { followTopic, type FollowOptions } from './topic-follow.ts';
 import { findChannel, onStop, type TopicSession } from './topic-session.ts';
 
 export interface HzOptions {
@@ -33,6 +34,11 @@ export class RateWindow {
   /** Messages seen in all. */
   get count(): number {
     return this.#count;
+  }
+
+  /** The next message starts a new interval: the time the topic could not be followed is no interval. */
+  gap(): void {
+    this.#lastMs = undefined;
   }
 
   add(receivedMs: number): void {
@@ -75,7 +81,7 @@ export function formatRate(s: RateStats): string {
  * when none came since the last print), until Ctrl-C or `durationS` (exit 0, after a last print and a
  * line with the count; exit 1 when no message came at all). The messages are not decoded.
  */
-export async function hz(session: TopicSession, topic: string, options: HzOptions, io: CommandIO): Promise<number> {
+export async function hz(session: TopicSession, topic: string, options: HzOptions, io: CommandIO, reopen?: FollowOptions['reopen']): Promise<number> {
   const { conn } = session;
   const channel = findChannel(session, topic);
   if (typeof channel === 'string') {
@@ -101,7 +107,7 @@ export async function hz(session: TopicSession, topic: string, options: HzOption
       clearInterval(ticker);
       clearTimeout(deadline);
       removeStopHandlers();
-      conn.close();
+      unfollow();
       if (message) io.stderr(`auraison-edge topic hz: ${message}\n`);
       resolve(code);
     };
@@ -116,6 +122,17 @@ export async function hz(session: TopicSession, topic: string, options: HzOption
     const deadline = options.durationS === undefined ? undefined : setTimeout(end, options.durationS * 1000);
     const removeStopHandlers = onStop(end);
     conn.subscribe(channel, (_message, receivedMs) => rates.add(receivedMs));
-    conn.onClose((why) => finish(1, `${why}; ${rates.count} message(s) received. Is the daemon still running? (\`auraison-edge status\`)`));
+    const unfollow = followTopic(session, topic, {
+      verb: 'hz',
+      io,
+      reopen,
+      attach(next, nextChannel) {
+        next.conn.subscribe(nextChannel, (_message, receivedMs) => rates.add(receivedMs));
+        return undefined;
+      },
+      resumed: () => rates.gap(),
+      lost: (why) => finish(1, `${why}; ${rates.count} message(s) received. Is the daemon still running? (\`auraison-edge status\`)`),
+      fail: (message) => finish(1, message),
+    });
   });
 }

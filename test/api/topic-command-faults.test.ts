@@ -131,10 +131,10 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     expect(r.stderr.match(/a message on \/point \(5 bytes\) does not decode as geometry_msgs\/msg\/Point, skipped/g)).toHaveLength(1);
   });
 
-  it('exits 1 saying the connection closed when the daemon goes away mid-echo', async () => {
+  it('with --no-reconnect, exits 1 saying the connection closed when the daemon goes away mid-echo', async () => {
     const { h, bridge } = await start();
     h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test' });
-    const echo = runMain(['topic', 'echo', '/odom', '--url', bridge.url!]);
+    const echo = runMain(['topic', 'echo', '/odom', '--no-reconnect', '--url', bridge.url!]);
     await waitFor(() => topicStats(h, '/odom')?.subscribers === 1, 'echo subscribed');
     await bridge.stop();
     const r = await echo;

@@ -3,8 +3,8 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 
 const HELP = `Usage: auraison-edge topic list [-t] [--json] [options]
-       auraison-edge topic echo TOPIC [--once | --count N] [--json] [--field PATH] [--no-arr] [--timeout S] [options]
-       auraison-edge topic hz TOPIC [--window N] [--duration S] [options]
+       auraison-edge topic echo TOPIC [--once | --count N] [--json] [--field PATH] [--no-arr] [--timeout S] [--no-reconnect] [options]
+       auraison-edge topic hz TOPIC [--window N] [--duration S] [--no-reconnect] [options]
        auraison-edge topic info TOPIC [--verbose] [--json] [options]
        auraison-edge topic pub TOPIC TYPE [VALUES] [--once | --times N] [--rate HZ] [--keep-alive S] [options]
 
@@ -27,7 +27,10 @@ foxglove.host/foxglove.port. info reads the daemon's status itself.
       and strings longer than 128 are cut after 128, with a comment saying how long they are (a 360-beam
       /scan, a /map); --full-length prints them whole. /auraison/events (the daemon's journal, JSON) can be
       echoed too. A TOPIC without a leading slash is taken from the root (odom: /odom). Ends on Ctrl-C
-      (exit 0), after --count messages, or when the daemon closes the connection (exit 1).
+      (exit 0) or after --count messages. When the daemon goes away (a restart, a reload that restarts
+      its Foxglove server), it says so on stderr, looks for it again every second (its ports may change)
+      and goes on once the topic is advertised again, as ros2 topic echo waits for a publisher.
+      --no-reconnect      exit 1 when the daemon closes the connection instead
       --once              print one message and exit (--count 1)
       --count N           print N messages and exit
       --json              one JSON object a line instead, arrays whole; int64 values as decimal strings,
@@ -46,7 +49,9 @@ foxglove.host/foxglove.port. info reads the daemon's status itself.
         average rate: 30.012
         	min: 0.031s max: 0.035s std dev: 0.00071s window: 31
       (\`no new messages\` when none came in that second). Ends on Ctrl-C, or after --duration, with a last
-      figure and a line \`N message(s) on TOPIC in S s\`.
+      figure and a line \`N message(s) on TOPIC in S s\`. Reconnects as echo does (the time without the
+      daemon is not an interval).
+      --no-reconnect      exit 1 when the daemon closes the connection instead
       -w, --window N      take the figures over the latest N intervals (default 10000)
       --duration S        stop after S seconds (exit 0; exit 1 when no message came at all)
 
@@ -94,9 +99,9 @@ Options:
   --connect-timeout S  how long the server has to answer the connection (default 5; not for info)
 
 Exit codes: 0 done (or Ctrl-C), 1 no daemon or no Foxglove server, no such topic, --timeout passed, the
-daemon closed the connection, a message refused (or no word on it within --feedback-timeout), an unknown
-TYPE or one other than the topic's, 2 bad usage (also a --field the topic's type does not have; VALUES that
-are not YAML, or name a field TYPE does not have).
+daemon closed the connection (echo and hz: with --no-reconnect; pub: always), a message refused (or no
+word on it within --feedback-timeout), an unknown TYPE or one other than the topic's, 2 bad usage (also a
+--field the topic's type does not have; VALUES that are not YAML, or name a field TYPE does not have).
 `;
 
 const SUBCOMMANDS = ['list', 'echo', 'hz', 'info', 'pub'];
@@ -156,6 +161,7 @@ async function echoCommand(argv: string[], io: CommandIO): Promise<number> {
     argv,
     {
       ...TARGET_OPTIONS,
+      'no-reconnect': { type: 'boolean' },
       once: { type: 'boolean' },
       count: { type: 'string' },
       json: { type: 'boolean' },
@@ -182,6 +188,7 @@ async function echoCommand(argv: string[], io: CommandIO): Promise<number> {
   const { echo } = await import('../topic-echo.ts');
   const session = await openSession('echo', target, io);
   if (typeof session === 'number') return session;
+  const reopen = values['no-reconnect'] ? undefined : reopener(target, io);
   return echo(
     session,
     topic,
@@ -195,13 +202,24 @@ async function echoCommand(argv: string[], io: CommandIO): Promise<number> {
       timeoutS,
     },
     io,
+    reopen,
   );
+}
+
+/** Finds the daemon and connects again, saying nothing while it cannot (the follower says it is looking). */
+function reopener(target: ReturnType<typeof targetOptions>, io: CommandIO) {
+  const quiet: CommandIO = { ...io, stderr: () => {} };
+  return async () => {
+    const { openSession } = await import('../topic-session.ts');
+    const session = await openSession('', target, quiet);
+    return typeof session === 'number' ? undefined : session;
+  };
 }
 
 async function hzCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { ...TARGET_OPTIONS, window: { type: 'string', short: 'w' }, duration: { type: 'string' } },
+    { ...TARGET_OPTIONS, 'no-reconnect': { type: 'boolean' }, window: { type: 'string', short: 'w' }, duration: { type: 'string' } },
     { min: 1, max: 1, names: 'TOPIC' },
   );
   const window = numberOption('window', values.window, { min: 1, integer: true }) ?? 10_000;
@@ -212,7 +230,7 @@ async function hzCommand(argv: string[], io: CommandIO): Promise<number> {
   const { hz } = await import('../topic-hz.ts');
   const session = await openSession('hz', target, io);
   if (typeof session === 'number') return session;
-  return hz(session, topic, { window, durationS }, io);
+  return hz(session, topic, { window, durationS }, io, values['no-reconnect'] ? undefined : reopener(target, io));
 }
 
 async function infoCommand(argv: string[], io: CommandIO): Promise<number> {
