@@ -4,8 +4,7 @@ import type { QueryPayload } from '../bus/types.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
-import { StopRequest, type AgentEvent, type Intent, type RunState, type RunStatus } from '../contract/schemas.ts';
-import { Validator } from '../contract/validate.ts';
+import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
 import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, SubmittedIntent } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
@@ -21,17 +20,15 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RunStore, TERMINAL, unansweredCalls } from './run-store.ts';
+import { RobotStop, parseStopQuery } from './robot-stop.ts';
+import { RunStore, unansweredCalls } from './run-store.ts';
 import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
-import { haltRobot } from './skills/stop.ts';
 import { systemPrompt } from './system-prompt.ts';
 import { ToolInvoker } from './tool-invoker.ts';
 import { LogBurst, withSuppressed } from '../util/log-burst.ts';
 import type { ValidatorEnv } from './validators.ts';
-
-const STOP_REQUEST = new Validator(StopRequest);
 
 /** The internal topic the agent's own navigator publishes to; the CmdVelGate forwards it, limited. */
 export const AGENT_NAV_CMD_VEL = '/auraison/agent/nav_cmd_vel';
@@ -45,6 +42,8 @@ export interface AgentComponentOptions {
   policies?: PolicyRunnerService;
   /** Extra policy hooks, after the configured ones. */
   hooks?: PolicyHook[];
+  /** How long the operator's stop waits for its cancels to be journaled before it answers (default 1000 ms). */
+  stopReplyWaitMs?: number;
 }
 
 /**
@@ -76,6 +75,9 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   #timeScale: number;
   #intentSub: Subscription | undefined;
   #stopServing: (() => void) | undefined;
+  #robotStop: RobotStop;
+  /** Why the agent stopped, once stop() was called: a start or an acceptance still going then must not act. */
+  #stopped: string | undefined;
   /** Intents being accepted (before their run is durable), by intent id: a second delivery waits on the first. */
   #submitting = new Map<string, { intent: Intent; accepting: Promise<RunState> }>();
   #validatorEnv = (l: LiveRun): ValidatorEnv => ({
@@ -106,6 +108,15 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       execute: (live, parsed) => this.#execute(live, parsed),
     });
     this.#approvals = new ApprovalFlow({ store: this.store, runs: this.#runs, skills: this.#skills, timeoutS: this.#settings.approval_timeout_s });
+    this.#robotStop = new RobotStop({
+      motion: this.#motion,
+      gate: this.#gate,
+      store: this.store,
+      approvals: this.#approvals,
+      log: ctx.log,
+      accepting: () => this.#submitting.values(),
+      replyWaitMs: options.stopReplyWaitMs,
+    });
     const env: SkillEnv = {
       bus: ctx.bus,
       codec: this.#codec,
@@ -130,6 +141,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.store.rebuild();
     for (const warning of this.store.warnings) this.#ctx.log.warn({ warning }, 'agent journal record skipped');
     for (const record of [...this.store.all()]) {
+      // Stopped while starting (the supervisor's budget ran out): the agent made next serves, not this one.
+      if (this.#stopped !== undefined) return;
       const { status } = record.run;
       if (status === 'running' || status === 'pending') {
         // Killed (or crashed) while a skill acted: its call gets a result saying so, not none.
@@ -145,6 +158,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
         this.#approvals.rearm(record);
       }
     }
+    if (this.#stopped !== undefined) return;
     this.#stopServing = this.#ctx.bus.serve('agent/stop', (request) => this.#stopQuery(request));
     const topic = this.#settings.intent_topic;
     if (topic) {
@@ -154,6 +168,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
 
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async stop(reason = 'the daemon stopped'): Promise<void> {
+    this.#stopped = reason;
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
     this.#stopServing?.();
     await this.#runs.stop(reason);
@@ -241,8 +256,12 @@ export class AgentComponent implements Component, AgentService, RobotStopService
 
   async #accept(parsed: ParsedIntent): Promise<RunState> {
     const { intent } = parsed;
+    const stops = this.#robotStop.mark;
     const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
-    const live = this.#runs.track(record);
+    // A stop may have cancelled it already, in the tick its record showed in the store.
+    const live = this.#runs.get(record.run.run_id) ?? this.#runs.track(record);
+    const halted = this.#haltedWhileAccepting(live, intent, stops);
+    if (halted) return halted;
     const chain = runHooks<Intent>(this.#intentHooks, intent, (hook, value) => hook.onIntent!(value));
     const verdict = chain instanceof Promise ? await chain : chain;
     for (const fired of verdict.fired) await live.event('policy.decision', { ...fired, stage: 'intent' });
@@ -252,8 +271,28 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       const available = model?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
       if (!model || !available.ok) return live.finish('failed', `System 2 unavailable: ${available.ok ? 'no model' : available.reason}; skill intents still run`);
     }
+    // The intent hooks may have waited: a stop that came meanwhile ends the run before it acts.
+    const haltedMeanwhile = this.#haltedWhileAccepting(live, intent, stops);
+    if (haltedMeanwhile) return haltedMeanwhile;
     this.#runs.run(live, parsed);
     return live.run;
+  }
+
+  /**
+   * A run whose intent was being accepted when the operator stopped the robot (`stops`: the stop count then)
+   * or the agent stopped must not start: it is cancelled, or interrupted, here. Resolves with its state
+   * once that is journaled; undefined when it may start.
+   */
+  #haltedWhileAccepting(live: LiveRun, intent: Intent, stops: number): Promise<RunState> | undefined {
+    if (this.#stopped !== undefined) {
+      const ended = live.finish('interrupted', `${this.#stopped} while the run was pending; submit the intent again to retry`);
+      return ended.finally(() => this.#runs.dropIdle(live));
+    }
+    const order = this.#robotStop.since(stops);
+    if (order) return this.#robotStop.cancelAccepted(intent, live.run.run_id, order);
+    // Ended by something else meanwhile (a cancel): the run as its end left it.
+    if (live.closed) return live.endError().then(() => live.run);
+    return undefined;
   }
 
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[] {
@@ -274,50 +313,17 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   }
 
   /**
-   * The operator's stop. First, in this tick and before anything that can wait (the journal, a model, a
-   * policy hook): the motion skill driving the robot is aborted and a zero Twist goes through the gate, as
-   * the `stop` skill does. Then every run that has not ended is cancelled (`by`, reason `stop[: reason]`),
-   * so no model goes on to move the robot again, and no run awaiting approval moves it once approved. A
-   * journal that refuses the cancels (a full disk) does not undo any of it: the outcome says why.
-   * It is not a latch: an intent submitted afterwards runs.
+   * The operator's stop: the robot stops in this tick, before anything that can wait, then every run that
+   * has not ended is cancelled, and so is the run of any intent being accepted (see RobotStop). The reply
+   * waits a bounded time for the journal. It is not a latch: an intent submitted afterwards runs.
    */
-  async stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
-    const why = reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`;
-    const aborted = haltRobot({ motion: this.#motion, gate: this.#gate }, why);
-    const active = [...this.store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
-    const cancels = await Promise.allSettled(active.map((runId) => this.#approvals.cancel(runId, by, reason ? `stop: ${reason}` : 'stop')));
-    const cancelled: string[] = [];
-    const failures: string[] = [];
-    cancels.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') cancelled.push(active[i]!);
-      // A run that ended meanwhile (conflict) needed no cancel; any other refusal is the journal's.
-      else if (!(outcome.reason instanceof AgentError && outcome.reason.code === 'conflict')) {
-        cancelled.push(active[i]!);
-        failures.push((outcome.reason as Error).message);
-      }
-    });
-    const outcome = { topic: this.#gate.topic, aborted, cancelled, journal_error: failures.length > 0 ? [...new Set(failures)].join('; ') : null };
-    this.#ctx.log.warn({ by, reason: reason ?? null, ...outcome }, 'robot stopped');
-    return outcome;
+  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
+    return this.#robotStop.stop(by, reason);
   }
 
-  /**
-   * The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one. A request that is not
-   * one gets an error reply naming what is wrong, and nothing is stopped (as POST /stop answers 400).
-   */
+  /** The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one (see parseStopQuery). */
   async #stopQuery(request: QueryPayload): Promise<QueryPayload> {
-    let body: StopRequest = {};
-    if (request.payload.length > 0) {
-      let value: unknown;
-      try {
-        value = JSON.parse(new TextDecoder().decode(request.payload));
-      } catch (error) {
-        throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
-      }
-      const issues = STOP_REQUEST.issues(value);
-      if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
-      body = value as StopRequest;
-    }
+    const body = parseStopQuery(request.payload);
     const outcome = await this.stopRobot(body.by ?? 'bus', body.reason);
     return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
   }

@@ -152,9 +152,8 @@ export class ToolInvoker {
 
   async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     const tool = skill.name;
-    const journaled = live.event('tool.call', { call_id: callId, tool, input });
-    if (skill.actsFirst) return this.#actFirst(live, skill, input, callId, journaled);
-    await journaled;
+    if (skill.actsFirst) return this.#actFirst(live, skill, input, callId);
+    await live.event('tool.call', { call_id: callId, tool, input });
     // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
     // a skill never acts for a run that is over, nor without its tool.call in the journal.
     if (live.closed) return ended(live, tool);
@@ -180,15 +179,19 @@ export class ToolInvoker {
   }
 
   /**
-   * A skill that acts before its call is durable (`stop`): it acts in this tick, while its tool.call is
-   * being written, then waits for the write; a write that fails fails the run as for any call.
+   * A skill that acts before its call is durable (`stop`): its first step (up to its first await: all of
+   * `stop`) runs now, before its tool.call is handed to the journal, so the zero Twist is on the bus, and
+   * delivered, before the journal's write(2), which a disk under pressure can hold. Then it waits for that
+   * write; a write that fails fails the run as for any call.
    */
-  async #actFirst(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string, journaled: Promise<void>): Promise<ToolResult> {
-    journaled.catch(() => {}); // awaited below, once the skill has acted
+  async #actFirst(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     live.started.set(callId, performance.now());
+    const acting = skill.execute(input, this.#o.env, NEVER_ABORTED);
+    const journaled = live.event('tool.call', { call_id: callId, tool: skill.name, input });
+    journaled.catch(() => {}); // awaited below, once the skill has acted
     let result: ToolResult;
     try {
-      result = { ok: true, output: await skill.execute(input, this.#o.env, NEVER_ABORTED) };
+      result = { ok: true, output: await acting };
     } catch (error) {
       result = { ok: false, error: error instanceof Error ? error.message : String(error) };
     }

@@ -189,7 +189,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#onDemand.set(name, control);
     try {
       await control.start();
-      await new Promise<void>((resolve) => {
+      // A stop (the run's abort) that came while the worker loaded its model: the loop stops at once and
+      // sends its safe action, rather than run its whole `seconds` (a listener added now would never fire).
+      if (!signal.aborted) await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, seconds * 1000);
         // An on-demand run is not restarted: a crash ends it, and the run says so.
         crashed = () => {

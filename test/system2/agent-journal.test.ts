@@ -11,19 +11,25 @@ import { agentContext, waitFor } from './agent-context.ts';
 
 // How the agent's records reach the journal now that a tool call's records are written together: every
 // event is in the journal, in the order it happened, before the run reports its end; a model message is
-// journaled before any of its tool calls acts; a tool call is durable before its skill acts.
+// journaled before any of its tool calls acts; a tool call is durable before its skill acts (but stop:
+// robot-stop.test.ts).
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = []): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
+/** The tool call each model step makes: by default `stop`. */
+type Call = { name: string; args: Record<string, unknown> };
+const STOP: Call = { name: 'stop', args: {} };
+const PUBLISH_ZERO: Call = { name: 'publish', args: { topic: '/cmd_vel', fields: { linear: { x: 0 } } } };
+
+async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = [], call: Call = STOP): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
   const dir = tempDir('agent-journal-');
   const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
-  const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
+  const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop', 'publish'] } }, { journal });
   const faux = registerFauxProvider();
-  const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }));
+  const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall(call.name, call.args)], { stopReason: 'toolUse' }));
   faux.setResponses([...steps, fauxAssistantMessage('Stopped.')]);
   const agent = new AgentComponent(ctx, { model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) }, hooks });
   await agent.start();
@@ -44,8 +50,9 @@ function journaled(journal: DurableJournal, runId: string): (AgentEvent | RunSta
 
 describe('the agent journal', () => {
   it('journals every event of a run in order, each model message before its calls, all before the run ends', async () => {
-    const { agent, journal, ctx, submit } = await setup();
-    // Write-ahead: each zero twist reaches /cmd_vel only after its tool.call is in the journal.
+    const { agent, journal, ctx, submit } = await setup({}, 5, [], PUBLISH_ZERO);
+    // Write-ahead: each zero twist reaches /cmd_vel only after its tool.call is in the journal. (The call
+    // is `publish`: `stop`, the one skill that acts first, is tested in robot-stop.test.ts.)
     const callsWhenTwisted: number[] = [];
     ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: () => void callsWhenTwisted.push(journal.read(1, 10_000).filter((r) => (r.data as AgentEvent).kind === 'tool.call').length) });
     const accepted = await submit();

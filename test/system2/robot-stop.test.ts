@@ -3,8 +3,6 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import type { NavigationService } from '../../daemon/agent/services.ts';
-import type { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/services.ts';
@@ -14,6 +12,7 @@ import { runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext, waitFor } from './agent-context.ts';
 import { startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from './memory-journal.ts';
+import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from './sim-daemon.ts';
 
 /**
@@ -27,15 +26,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
   await stopAgents();
 });
-
-type Twist = { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
-const isZero = (t: Twist) => [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z].every((v) => v === 0);
-
-function watchCmdVel(bus: Bus, codec: MessageCodec): Twist[] {
-  const seen: Twist[] = [];
-  bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', queue: { policy: 'drop-oldest', depth: 10_000 }, handler: (m) => void seen.push(codec.decode<Twist>(m.type, m.data)) });
-  return seen;
-}
 
 const isToolCall = (kind: string, data: unknown) => kind === 'agent_event' && (data as { kind?: string }).kind === 'tool.call';
 
@@ -52,21 +42,6 @@ class SlowJournal extends MemoryJournal {
   release(): void {
     for (const go of this.held.splice(0)) go();
   }
-}
-
-/** A navigator that drives (a Twist on /cmd_vel every 5 ms) until it is stopped. */
-function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationService {
-  return {
-    navigateTo: (_goal, { signal }) =>
-      new Promise((resolve) => {
-        const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test-nav' });
-        const timer = setInterval(() => pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.2 }, angular: { z: 0.1 } })), 5);
-        signal!.addEventListener('abort', () => {
-          clearInterval(timer);
-          resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) });
-        }, { once: true });
-      }),
-  };
 }
 
 async function settledRun(agent: AgentComponent, runId: string): Promise<RunState> {
@@ -90,6 +65,27 @@ describe('the stop skill', () => {
     journal.release();
     expect(await settledRun(agent, run.run_id)).toMatchObject({ status: 'succeeded' });
     expect(agent.getRun(run.run_id)!.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);
+  });
+
+  it('delivers its zero Twist before the journal writes its call (a write(2) can block on a disk under pressure)', async () => {
+    // As DurableJournal does: records appended in a tick are written in a microtask after it. This one
+    // notes, at that write, how many Twists /cmd_vel's subscribers had been given.
+    let seenAtWrite: number | undefined;
+    let twists: unknown[] = [];
+    class WritingJournal extends MemoryJournal {
+      override append(kind: string, data: unknown): Promise<JournalRecord> {
+        return new Promise((resolve) => queueMicrotask(() => {
+          if (isToolCall(kind, data)) seenAtWrite = twists.length;
+          resolve(super.append(kind, data));
+        }));
+      }
+    }
+    const ctx = agentContext({}, { journal: new WritingJournal() });
+    twists = watchCmdVel(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx);
+    const run = await agent.submitIntent(skillIntent('stop', {}), 'http');
+    expect(await settledRun(agent, run.run_id)).toMatchObject({ status: 'succeeded' });
+    expect(seenAtWrite).toBe(1);
   });
 
   it('stops the robot when the journal refuses its call, and the run fails saying so', async () => {

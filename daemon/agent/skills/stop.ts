@@ -13,14 +13,29 @@ export const stop = defineSkill({
   },
 });
 
+/** The zero Twist could not be sent; `aborted` names the motion skill that was aborted before it, if any. */
+export class HaltError extends Error {
+  override name = 'HaltError';
+  readonly aborted: string | null;
+  constructor(aborted: string | null, message: string) {
+    super(message);
+    this.aborted = aborted;
+  }
+}
+
 /**
  * Stops the robot now, with nothing before it that can wait: the motion skill that drives it (navigation,
  * a policy) is aborted with `reason`, then a zero Twist goes through the gate, which drops the commands
  * still queued from before. Returns the aborted skill's name, or null. The `stop` skill and the
- * operator's stop (POST /stop) both do exactly this.
+ * operator's stop (POST /stop) both do exactly this. A zero Twist the bus refuses (the velocity topic
+ * taken with another type) is a HaltError, thrown once the motion is aborted: a stop never skips a step.
  */
 export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string): string | null {
-  const cancelled = env.motion.abort(reason) ?? null;
-  env.gate.halt();
-  return cancelled;
+  const aborted = env.motion.abort(reason) ?? null;
+  try {
+    env.gate.halt();
+  } catch (error) {
+    throw new HaltError(aborted, `the zero Twist could not be sent to ${env.gate.topic}: ${(error as Error).message}${aborted ? ` (${aborted} was aborted)` : ''}`);
+  }
+  return aborted;
 }

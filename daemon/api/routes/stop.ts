@@ -10,9 +10,12 @@ const StopBody = new Validator(StopRequest);
 
 /**
  * POST /stop: the operator's stop. The robot stops at once (the motion skill driving it is aborted and a
- * zero Twist goes to the velocity topic), then every run that has not ended is cancelled. No body is
- * needed (`curl -X POST .../stop`); a body that is not {by?, reason?} is a 400, and nothing is stopped. 200 with what it did, also when the journal refused to record the
- * cancels (`journal_error`): the robot is stopped either way. 503 when the agent is not running.
+ * zero Twist goes to the velocity topic), then every run that has not ended, or is being accepted, is
+ * cancelled. No body is needed (`curl -X POST .../stop`); a body that is not {by?, reason?} is a 400, and
+ * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
+ * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
+ * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same); 503 when
+ * the agent is not running.
  */
 export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {

@@ -1,0 +1,210 @@
+import type { Logger } from 'pino';
+import { StopRequest, type Intent, type RunState } from '../contract/schemas.ts';
+import type { RobotStopOutcome } from '../contract/services.ts';
+import { Validator } from '../contract/validate.ts';
+import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
+import type { ApprovalFlow } from './approval-flow.ts';
+import { AgentError } from './errors.ts';
+import type { MotionLock } from './motion-lock.ts';
+import { TERMINAL, type RunStore } from './run-store.ts';
+import { HaltError, haltRobot } from './skills/stop.ts';
+
+const STOP_REQUEST = new Validator(StopRequest);
+
+/**
+ * How long a stop's reply waits for its cancels to be journaled. The robot is stopped before the wait;
+ * a disk that does not answer (a stuck fsync) must not keep the operator from knowing that it is.
+ */
+export const STOP_REPLY_WAIT_MS = 1000;
+
+export interface RobotStopOptions {
+  motion: MotionLock;
+  gate: CmdVelGate;
+  store: RunStore;
+  approvals: ApprovalFlow;
+  log: Logger;
+  /** The intents being accepted now, whose runs are not in the store yet. */
+  accepting: () => Iterable<{ intent: Intent; accepting: Promise<RunState> }>;
+  replyWaitMs?: number;
+}
+
+/** Who stopped the robot, and why. */
+export interface StopOrder {
+  by: string;
+  reason: string | undefined;
+}
+
+/** How one run's cancel went: cancelled (journaled), it had ended already, or the journal refused it. */
+type CancelOutcome = 'cancelled' | 'ended' | Error;
+
+interface Cancelled {
+  runId: string;
+  outcome: CancelOutcome;
+}
+
+/** A cancel or an acceptance not settled when the reply went. */
+const PENDING = Symbol('pending');
+
+/** The robot was not stopped: the zero Twist did not go out. A 500 through the API, with `code`. */
+export class RobotNotStoppedError extends Error {
+  override name = 'RobotNotStoppedError';
+  readonly code = 'not_stopped';
+  readonly statusCode = 500;
+}
+
+/**
+ * The operator's stop (POST /stop, `auraison-edge stop`, the bus query agent/stop). First, in this tick and
+ * before anything that can wait: the motion skill driving the robot is aborted and a zero Twist goes
+ * through the gate, as the `stop` skill does. Then every run that has not ended is cancelled, and so is
+ * each run of an intent being accepted at that moment, as soon as it exists (the agent asks `since`
+ * before it starts a run). The reply waits a bounded time for the cancels to be journaled: a journal that
+ * refuses them (a full disk) or does not answer (a stuck fsync) undoes nothing, and the reply says so.
+ */
+export class RobotStop {
+  #o: RobotStopOptions;
+  #waitMs: number;
+  #count = 0;
+  #last: StopOrder | undefined;
+  /** How the cancel of a run accepted after a stop went, by its intent, for that stop's reply. */
+  #late = new WeakMap<Intent, Promise<Cancelled>>();
+
+  constructor(options: RobotStopOptions) {
+    this.#o = options;
+    this.#waitMs = options.replyWaitMs ?? STOP_REPLY_WAIT_MS;
+  }
+
+  /** Taken when an intent starts being accepted, to ask `since` before its run starts. */
+  get mark(): number {
+    return this.#count;
+  }
+
+  /** The last stop since `mark`, if one came: the run must not start. */
+  since(mark: number): StopOrder | undefined {
+    return this.#count === mark ? undefined : this.#last;
+  }
+
+  async stop(by: string, reason?: string): Promise<RobotStopOutcome> {
+    const order: StopOrder = { by, reason };
+    this.#count++;
+    this.#last = order;
+    let aborted: string | null;
+    let halt: HaltError | undefined;
+    try {
+      aborted = haltRobot(this.#o, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`);
+    } catch (error) {
+      // The zero Twist did not go out: the runs are cancelled all the same, then the stop fails saying so.
+      if (!(error instanceof HaltError)) throw error;
+      halt = error;
+      aborted = error.aborted;
+    }
+    const active = [...this.#o.store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
+    const cancels = active.map(async (runId): Promise<Cancelled> => ({ runId, outcome: await this.cancel(runId, order) }));
+    // An intent being accepted whose run is not in the store yet: the agent cancels its run once it exists
+    // (cancelAccepted). One whose run is there already (its intent hooks are running) is among `active`.
+    const acceptances = [...this.#o.accepting()]
+      .filter(({ intent }) => !this.#o.store.byIntent(intent.intent_id))
+      .map(({ intent, accepting }) => accepting.then(() => this.#late.get(intent), () => undefined));
+    const settled = await settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs);
+
+    const cancelled: string[] = [];
+    const refused: string[] = [];
+    let writing = 0;
+    let stillAccepting = 0;
+    settled.forEach((done, i) => {
+      if (done === PENDING) {
+        if (i >= active.length) return void stillAccepting++;
+        // Ended in this process already (nothing of it acts again); its end is not durable yet.
+        cancelled.push(active[i]!);
+        return void writing++;
+      }
+      if (!done || done.outcome === 'ended' || cancelled.includes(done.runId)) return;
+      cancelled.push(done.runId);
+      if (done.outcome instanceof Error) refused.push(done.outcome.message);
+    });
+
+    const problems = [...new Set(refused)];
+    if (writing > 0) {
+      problems.unshift(`not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`);
+    }
+    if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
+    const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null };
+    this.#o.log.warn({ by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) }, halt ? 'robot stop: the zero Twist could not be sent' : 'robot stopped');
+    if (writing > 0) this.#logLate(order, cancels);
+    if (halt) {
+      const runs = cancelled.length === 0 ? 'no run was active' : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;
+      throw new RobotNotStoppedError(`${halt.message}; ${runs}${outcome.journal_error ? `; ${outcome.journal_error}` : ''}. Stop the robot another way (its hardware e-stop)`);
+    }
+    return outcome;
+  }
+
+  /**
+   * Cancels a run for a stop. A journal that refuses the cancel leaves the run ended in this process all the
+   * same (nothing of it acts again), and shown so here rather than as it was: after a restart it comes back
+   * from its last journaled state.
+   */
+  async cancel(runId: string, order: StopOrder): Promise<CancelOutcome> {
+    const why = order.reason ? `stop: ${order.reason}` : 'stop';
+    try {
+      await this.#o.approvals.cancel(runId, order.by, why);
+      return 'cancelled';
+    } catch (error) {
+      // A run that ended meanwhile (its runner, a quota, another stop) needed no cancel.
+      if (error instanceof AgentError) return 'ended';
+      const record = this.#o.store.get(runId);
+      if (record && !TERMINAL.has(record.run.status)) this.#o.store.setUndurable(runId, 'cancelled', `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`);
+      return error as Error;
+    }
+  }
+
+  /**
+   * The run of an intent that was being accepted when `order` came: it is cancelled before it starts, and
+   * that stop's reply names it. Resolves with the run as it then is.
+   */
+  async cancelAccepted(intent: Intent, runId: string, order: StopOrder): Promise<RunState> {
+    const cancelling = this.cancel(runId, order).then((outcome) => ({ runId, outcome }));
+    this.#late.set(intent, cancelling);
+    await cancelling;
+    return this.#o.store.get(runId)!.run;
+  }
+
+  /** Cancels still being written when the reply went: how they went, once they have. */
+  #logLate(order: StopOrder, cancels: Promise<Cancelled>[]): void {
+    void Promise.all(cancels).then((done) => {
+      const refused = done.map((d) => d.outcome).filter((o): o is Error => o instanceof Error);
+      const fields = { by: order.by, reason: order.reason ?? null, refused: refused.length, errors: [...new Set(refused.map((e) => e.message))] };
+      if (refused.length > 0) this.#o.log.warn(fields, 'robot stop: the journal refused cancels written late');
+      else this.#o.log.info(fields, 'robot stop: the cancels are journaled');
+    });
+  }
+}
+
+/**
+ * The bus query agent/stop's request: JSON `{by?, reason?}`, or nothing. Anything else throws an error
+ * naming what is wrong: nothing is stopped then, as POST /stop answers 400.
+ */
+export function parseStopQuery(payload: Uint8Array): StopRequest {
+  if (payload.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (error) {
+    throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
+  }
+  const issues = STOP_REQUEST.issues(value);
+  if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
+  return value as StopRequest;
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}
+
+/** Each promise's value, or PENDING for those not settled within `ms`; the promises must not reject. */
+async function settledWithin<T>(promises: Promise<T>[], ms: number): Promise<(T | typeof PENDING)[]> {
+  const out: (T | typeof PENDING)[] = promises.map(() => PENDING);
+  promises.forEach((p, i) => void p.then((value) => (out[i] = value)));
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([Promise.all(promises), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
+  return out;
+}
