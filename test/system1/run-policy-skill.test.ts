@@ -1,8 +1,8 @@
+import { simPolicyLoopConfig } from './sim-policy-config.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { ROOT } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../system2/agent-context.ts';
 
@@ -13,23 +13,7 @@ afterEach(async () => {
 
 describe('the run_policy skill drives an on-demand System 1 loop', () => {
   it('runs the sim policy for the seconds asked, then stops the loop; unknown loops fail with the reason', async () => {
-    const { daemon, codec, stop } = await startDaemon(
-      {
-        sim: { enabled: true, speed: 1 },
-        api: { enabled: false },
-        foxglove: { enabled: false },
-        policies: {
-          avoid: {
-            model: `${ROOT}/sim/turtlebot-maze/policy/avoid.onnx`,
-            serve: false,
-            inputs: { scan: { sources: [{ topic: '/scan', field: 'ranges', clip: [0, 3.5] }] } },
-            outputs: { cmd: { command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } } },
-          },
-        },
-        control: { loops: { avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] } } },
-      },
-      'run-policy-',
-    );
+    const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'run-policy-');
     cleanups.push(stop);
     const commands: number[] = [];
     daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x) });

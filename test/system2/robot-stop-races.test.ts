@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
@@ -17,7 +18,7 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { startHarness } from '../api/harness.ts';
 import { writeLinearModel } from '../system1/models.ts';
-import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { agentContext, waitFor } from './agent-context.ts';
 import { fauxModel, forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
@@ -309,23 +310,7 @@ class SlowStartLoop implements LoopHandle {
 
 describe('a stop and a control loop run_policy started', () => {
   it('stops a loop driving the sim: the loop is gone, and the last command on /cmd_vel is zero', { timeout: 60_000 }, async () => {
-    const { daemon, codec, stop } = await startDaemon(
-      {
-        sim: { enabled: true, speed: 1 },
-        api: { enabled: false },
-        foxglove: { enabled: false },
-        policies: {
-          avoid: {
-            model: `${ROOT}/sim/turtlebot-maze/policy/avoid.onnx`,
-            serve: false,
-            inputs: { scan: { sources: [{ topic: '/scan', field: 'ranges', clip: [0, 3.5] }] } },
-            outputs: { cmd: { command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } } },
-          },
-        },
-        control: { loops: { avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] } } },
-      },
-      'robot-stop-loop-',
-    );
+    const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'robot-stop-loop-');
     cleanups.push(stop);
     const twists = watchCmdVel(daemon.bus, codec);
     const agent = daemon.components.get('agent') as AgentComponent;
