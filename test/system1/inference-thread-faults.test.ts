@@ -118,9 +118,10 @@ describe('the control component', () => {
   });
 
   it('reports an overdue inference (degraded, counted, logged) while the robot gets the safe action, and recovers when the chunk comes', async () => {
-    // A run of a few hundred ms against a 20 ms bound; a 200-action chunk lasts 2 s at 100 Hz, so after it
-    // arrives no chunk is awaited for a second.
-    const { ctx, logs } = context({ on_underrun: 'safe', chunking: { inference_timeout_ms: 20 } }, writeSlowChunkModel(tmp.path, 200));
+    // A run of a few hundred ms (over a second on a loaded 2-core host) against a 20 ms bound; a
+    // 1000-action chunk lasts 10 s at 100 Hz, so after it arrives no chunk is awaited for 5 s: health is
+    // `running` long enough to be seen however slow the next inference is.
+    const { ctx, logs } = context({ on_underrun: 'safe', chunking: { inference_timeout_ms: 20 } }, writeSlowChunkModel(tmp.path, 1000));
     const control = new ControlComponent(ctx);
     cleanups.push(() => control.stop());
     await control.start();
