@@ -151,9 +151,11 @@ export async function run(): Promise<BenchResult[]> {
   const bareFaux = registerFauxProvider();
   const oursFaux = registerFauxProvider();
   const model: ModelService = { streamFn: streamSimple, primaryModel: oursFaux.getModel(), available: () => ({ ok: true }) };
-  const never = await agentFor('never', dir, bus, model);
-  const always = await agentFor('always', dir, bus, model);
-  const memory = await agentFor('memory', dir, bus, model);
+  // A bus each, as each daemon has one agent on its bus (an agent serves agent/stop there).
+  const buses = [new Bus(), new Bus(), new Bus()];
+  const never = await agentFor('never', dir, buses[0]!, model);
+  const always = await agentFor('always', dir, buses[1]!, model);
+  const memory = await agentFor('memory', dir, buses[2]!, model);
   const bare: number[] = [];
   const ours: number[] = [];
   const durable: number[] = [];
@@ -185,6 +187,7 @@ export async function run(): Promise<BenchResult[]> {
     bareFaux.unregister();
     oursFaux.unregister();
     bus.close();
+    for (const b of buses) b.close();
     rmSync(dir, { recursive: true, force: true });
   }
   for (const list of [bare, ours, durable, loopOnly, coldBare, coldOurs]) list.sort((a, b) => a - b);
@@ -202,7 +205,7 @@ export async function run(): Promise<BenchResult[]> {
       goal: '<= 1.5x the bare loop and < 1 ms per tool call',
       met: oursMs <= 1.5 * bareMs && oursMs < 1,
       notes: [
-        `journal: DurableJournal with fsync never (each tool call's records reach the OS in one write, before its skill acts); p90 ours ${percentile(ours, 90).toFixed(3)} ms, bare ${percentile(bare, 90).toFixed(3)} ms over ${ROUNDS} runs after ${WARMUP} warm-up runs; added per call ${(oursMs - bareMs).toFixed(3)} ms`,
+        `journal: DurableJournal with fsync never (each tool call's records reach the OS in one write, which the call waits for); p90 ours ${percentile(ours, 90).toFixed(3)} ms, bare ${percentile(bare, 90).toFixed(3)} ms over ${ROUNDS} runs after ${WARMUP} warm-up runs; added per call ${(oursMs - bareMs).toFixed(3)} ms`,
         `cold (the first ${COLD} runs, before the JIT has compiled the loops): ours ${median(coldOurs).toFixed(3)} ms, bare ${median(coldBare).toFixed(3)} ms per call`,
       ],
     },
