@@ -2,13 +2,11 @@
 // ports), run through the CLI's main() in this process; the CLI finds the Foxglove server through the
 // API's GET /status, as a user's would. One test spawns the real binary: Ctrl-C and a closed pipe.
 import { spawn } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
+import { startTopicDaemon } from './topic-daemon.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { BIN, runMain } from '../helpers/cli.ts';
-import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 let daemon: Daemon;
@@ -17,22 +15,7 @@ let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  const started = await startDaemon(
-    {
-      sim: { enabled: true, speed: 10 },
-      api: { port: 0 },
-      foxglove: { port: 0 },
-      agent: { enabled: false },
-      lakehouse: { enabled: false },
-      retention: { enabled: false },
-    },
-    'topic-command-',
-  );
-  ({ daemon, stop, dir } = started);
-  config = join(dir, 'edge.yaml');
-  writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {port: 0}\n');
-  const count = (topic: string) => daemon.bus.stats().find((t) => t.topic === topic)?.count ?? 0;
-  await waitFor(() => count('/odom') > 0 && count('/scan') > 0, 'the sim publishing /odom and /scan');
+  ({ daemon, stop, dir, config } = await startTopicDaemon({ foxglove: { port: 0 }, agent: { enabled: false } }, 'topic-command-'));
 }, 60_000);
 afterAll(async () => stop?.());
 

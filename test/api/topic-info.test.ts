@@ -2,13 +2,12 @@
 // through the CLI's main() in this process; it reads the daemon's GET /status, as a user's would.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startTopicDaemon } from './topic-daemon.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
-import { startDaemon } from '../helpers/daemon.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
-import { waitFor } from '../helpers/wait.ts';
 
 let daemon: Daemon;
 let stop: () => Promise<void>;
@@ -16,22 +15,7 @@ let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  const started = await startDaemon(
-    {
-      sim: { enabled: true, speed: 10 },
-      api: { port: 0 },
-      foxglove: { enabled: false },
-      recorder: { enabled: true },
-      agent: { enabled: false },
-      lakehouse: { enabled: false },
-      retention: { enabled: false },
-    },
-    'topic-info-',
-  );
-  ({ daemon, stop, dir } = started);
-  config = join(dir, 'edge.yaml');
-  writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\n');
-  await waitFor(() => (daemon.bus.stats().find((t) => t.topic === '/odom')?.count ?? 0) > 0, 'the sim publishing /odom');
+  ({ daemon, stop, dir, config } = await startTopicDaemon({ foxglove: { enabled: false }, recorder: { enabled: true }, agent: { enabled: false } }, 'topic-info-'));
 }, 60_000);
 afterAll(async () => stop?.());
 

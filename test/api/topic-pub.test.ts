@@ -5,6 +5,7 @@
 // against the Foxglove bridge on the API harness.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { startTopicDaemon } from './topic-daemon.ts';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
@@ -13,7 +14,6 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { policyHooks } from '../../daemon/policy/hooks.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
-import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { cmdVel, foxgloveTestBed, policyAgent, topicStats, type Twist } from './foxglove-harness.ts';
 
@@ -26,20 +26,7 @@ let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  const started = await startDaemon(
-    {
-      sim: { enabled: true, speed: 10 },
-      api: { port: 0 },
-      foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel', '/widget'] } },
-      policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1.0 } },
-      lakehouse: { enabled: false },
-      retention: { enabled: false },
-    },
-    'topic-pub-',
-  );
-  ({ daemon, codec, stop, dir } = started);
-  config = join(dir, 'edge.yaml');
-  writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\n');
+  ({ daemon, codec, stop, dir, config } = await startTopicDaemon({ foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel', '/widget'] } }, policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1.0 } } }, 'topic-pub-'));
 }, 60_000);
 afterAll(async () => stop?.());
 
