@@ -96,8 +96,10 @@ export interface RobotStopOutcome {
   /** The runs that had not ended, now cancelled. */
   cancelled: string[];
   /**
-   * Why the cancels were not all journaled (a full disk), or null. The robot is stopped and the runs are
-   * ended all the same; after a restart they read `interrupted`.
+   * Why the cancels are not all journaled, or null: the journal refused them (a full disk) or has not
+   * written them within the reply's wait (a stuck disk). The robot is stopped and the runs are ended in
+   * this process all the same; after a restart a run comes back as last journaled (running: interrupted;
+   * awaiting approval: waiting again).
    */
   journal_error: string | null;
 }
