@@ -22,7 +22,7 @@ import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { RobotStop, parseStopQuery } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
-import { isPolicyRunner, namedPosesOf, type NavigationService, type PolicyRunnerService } from './services.ts';
+import { isPolicyRunner, namedPosesOf, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
@@ -53,7 +53,7 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped.
  */
-export class AgentComponent implements Component, AgentService, RobotStopService, MetricsProvider, PolicyHooksProvider, JournalHolder {
+export class AgentComponent implements Component, AgentService, RobotStopService, MotionHolder, MetricsProvider, PolicyHooksProvider, JournalHolder {
   readonly name = 'agent';
   readonly store: RunStore;
   #ctx: ComponentContext;
@@ -164,6 +164,16 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     if (topic) {
       this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
     }
+  }
+
+  /**
+   * A driver outside the agent's runs (the sim's main job) holds the robot's motion as a motion skill does
+   * (MotionHolder). The agent stopping (a reload that restarts it) aborts it too: the operator's stop would
+   * no longer reach it.
+   */
+  holdMotion(name: string, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
+    const { signal: held, release } = this.#motion.acquire(name, signal);
+    return { signal: held, release };
   }
 
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */

@@ -1,3 +1,19 @@
+/** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
+export interface StopOrder {
+  by: string;
+  reason: string | undefined;
+}
+
+/** Why a motion was aborted: its signal's reason. `stop` is set when an operator's stop aborted it. */
+export class MotionAborted extends Error {
+  override name = 'MotionAborted';
+  readonly stop: StopOrder | undefined;
+  constructor(message: string, stop?: StopOrder) {
+    super(message);
+    this.stop = stop;
+  }
+}
+
 /**
  * One motion skill at a time, across runs: a new one supersedes the running one (as a new navigation goal
  * does), and `stop` aborts whatever moves.
@@ -27,12 +43,12 @@ export class MotionLock {
     };
   }
 
-  /** Aborts the running motion; returns its name, if any. */
-  abort(reason: string): string | undefined {
+  /** Aborts the running motion (with a MotionAborted naming `stop`, when an operator's stop did); returns its name, if any. */
+  abort(reason: string, stop?: StopOrder): string | undefined {
     const current = this.#current;
     if (!current) return undefined;
     this.#current = undefined;
-    current.controller.abort(new Error(reason));
+    current.controller.abort(new MotionAborted(reason, stop));
     return current.name;
   }
 }

@@ -5,7 +5,7 @@ import { Validator } from '../contract/validate.ts';
 import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
-import type { MotionLock } from './motion-lock.ts';
+import type { MotionLock, StopOrder } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
 
@@ -28,11 +28,6 @@ export interface RobotStopOptions {
   replyWaitMs?: number;
 }
 
-/** Who stopped the robot, and why. */
-export interface StopOrder {
-  by: string;
-  reason: string | undefined;
-}
 
 /** How one run's cancel went: cancelled (journaled), it had ended already, or the journal refused it. */
 type CancelOutcome = 'cancelled' | 'ended' | Error;
@@ -90,7 +85,7 @@ export class RobotStop {
     let aborted: string | null;
     let halt: HaltError | undefined;
     try {
-      aborted = haltRobot(this.#o, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`);
+      aborted = haltRobot(this.#o, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`, order);
     } catch (error) {
       // The zero Twist did not go out: the runs are cancelled all the same, then the stop fails saying so.
       if (!(error instanceof HaltError)) throw error;

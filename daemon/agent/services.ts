@@ -30,3 +30,16 @@ export function namedPosesOf(value: unknown): Record<string, { x: number; y: num
   const poses = (value as { namedPoses?: unknown } | undefined)?.namedPoses;
   return poses !== null && typeof poses === 'object' ? (poses as Record<string, { x: number; y: number }>) : {};
 }
+
+/**
+ * The agent's motion lock, for a driver outside its runs (the sim's main job): while the driver holds it,
+ * the operator's stop aborts the driver's signal (a MotionAborted naming who stopped it) and a run's motion
+ * skill supersedes it, as they do for a run's own navigation. `release` once the driver has stopped.
+ */
+export interface MotionHolder {
+  holdMotion(name: string, signal: AbortSignal): { signal: AbortSignal; release: () => void };
+}
+
+export function isMotionHolder(value: unknown): value is MotionHolder {
+  return typeof (value as Partial<MotionHolder> | undefined)?.holdMotion === 'function';
+}

@@ -281,6 +281,9 @@ export class ControlLoop {
       case 'command':
         // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
         if (this.#leftBus) break;
+        // Once stop() is called only the safe action goes out: a policy command the thread posted before it
+        // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
+        if (this.#stopped && !m.safe) break;
         this.#publisher?.publish(m.data);
         onCommand?.(m.values, m.safe);
         break;

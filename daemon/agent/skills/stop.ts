@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import type { StopOrder } from '../motion-lock.ts';
 import { defineSkill, type SkillEnv } from './skill.ts';
 
 export const stop = defineSkill({
@@ -26,12 +27,13 @@ export class HaltError extends Error {
 /**
  * Stops the robot now, with nothing before it that can wait: the motion skill that drives it (navigation,
  * a policy) is aborted with `reason`, then a zero Twist goes through the gate, which drops the commands
- * still queued from before. Returns the aborted skill's name, or null. The `stop` skill and the
+ * still queued from before. Returns the aborted skill's name, or null. `order`: the operator's stop, for the
+ * aborted motion to say who stopped it. The `stop` skill and the
  * operator's stop (POST /stop) both do exactly this. A zero Twist the bus refuses (the velocity topic
  * taken with another type) is a HaltError, thrown once the motion is aborted: a stop never skips a step.
  */
-export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string): string | null {
-  const aborted = env.motion.abort(reason) ?? null;
+export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string, order?: StopOrder): string | null {
+  const aborted = env.motion.abort(reason, order) ?? null;
   try {
     env.gate.halt();
   } catch (error) {

@@ -2,6 +2,8 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schema.ts';
+import { MotionAborted } from '../../agent/motion-lock.ts';
+import { isMotionHolder } from '../../agent/services.ts';
 import type { DaemonStatus } from '../../daemon.ts';
 import type { Point2D } from '../../navigation/geometry.ts';
 
@@ -40,19 +42,25 @@ Options:
   --json           print one JSON object instead of the human summary (stdout holds only that object)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
-"messages": {"/scan": n, ...}, "dropped", "seed", "maze_seed"}
+"messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed"}
 
 With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m", "collisions", "messages",
 "dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
-"safe_commands", "latency_p50_us", "latency_p99_us"}, "seed", "maze_seed"}.
+"safe_commands", "latency_p50_us", "latency_p99_us"}, "stopped", "seed", "maze_seed"}.
 
-The outcome is reached, unreachable, timeout, cancelled (interrupted), no_data (/odom or /scan stopped
+The drive holds the robot as an agent run's navigate_to does: the operator's stop (the status page's STOP
+button, \`auraison-edge stop\`, POST /stop) ends it at once with the robot stopped, and "stopped" is then
+{"by", "reason"} (else null); a navigate_to or run_policy intent takes the robot over, and the drive ends
+cancelled, naming that run.
+
+The outcome is reached, unreachable, timeout, cancelled (interrupted, stopped or taken over), no_data (/odom or /scan stopped
 arriving, or the sim was paused: the robot is stopped) or blocked (something not on the map is in the way
 and there is no way around it). The message names the goal the robot was sent to when the planner moved
 it off a wall.
 
 Exit codes: 0 the goal was reached (policy: it drove with 0 collisions and no loop errors), 1 it was not
-(unreachable, timeout, interrupted, no data, blocked; policy: a collision or a loop error), 2 bad usage.
+(unreachable, timeout, interrupted, stopped, no data, blocked; policy: a collision, a loop error or a
+stop), 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
@@ -170,12 +178,19 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  const hold = holdRobot(daemon, abort.signal);
+  // In the stop's own tick, before its zero Twist: the loop publishes nothing but its safe action from then on.
+  const onHoldAbort = () => void driver.stop();
+  hold.signal.addEventListener('abort', onHoldAbort, { once: true });
   // The loop's worker takes a moment to start: the drive lasts `duration` from when the policy is in charge.
   const startedAt = sim.time;
-  await Promise.race([sim.until(startedAt + duration), new Promise((resolve) => abort.signal.addEventListener('abort', resolve))]);
+  await Promise.race([sim.until(startedAt + duration), new Promise((resolve) => hold.signal.addEventListener('abort', resolve))]);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
+  hold.signal.removeEventListener('abort', onHoldAbort);
   await driver.stop();
+  hold.release();
+  const stopped = stoppedBy(hold.signal);
   const s = driver.stats();
   const summary = {
     driver: 'policy',
@@ -194,14 +209,16 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
       latency_p50_us: histogramPercentile(s.latency, 50),
       latency_p99_us: histogramPercentile(s.latency, 99),
     },
+    stopped,
     seed: config.sim.seed,
     maze_seed: config.sim.maze_seed,
   };
   const lines = driver.summary();
   await daemon.stop();
-  const ok = summary.collisions === 0 && s.errors === 0 && !abort.signal.aborted;
+  const ok = summary.collisions === 0 && s.errors === 0 && !hold.signal.aborted;
+  const ended = hold.signal.aborted ? `${abortReason(hold.signal)}: ` : '';
   if (json) io.stdout(`${JSON.stringify(summary)}\n`);
-  else io.stdout(`drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  else io.stdout(`${ended}drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
   return ok ? 0 : 1;
 }
 
@@ -241,11 +258,13 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     io.stdout(watchHints(daemon));
   }
 
-  const result = await navigator.navigateTo(goal, { timeoutS: duration, signal: abort.signal });
+  const hold = holdRobot(daemon, abort.signal);
+  const result = await navigator.navigateTo(goal, { timeoutS: duration, signal: hold.signal });
   clearInterval(progress);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   navigator.stop();
+  hold.release();
   const status = daemon.status();
   const summary = {
     reached: result.reached,
@@ -256,6 +275,7 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     distance_m: round(sim.world.distance, 2),
     collisions: sim.world.collisions,
     ...busSummary(status),
+    stopped: result.reached ? null : stoppedBy(hold.signal),
     seed: config.sim.seed,
     maze_seed: config.sim.maze_seed,
   };
@@ -273,6 +293,26 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     );
   }
   return result.reached ? 0 : 1;
+}
+
+/**
+ * The drive holds the robot through the agent's motion lock, as a run's motion skill does: the operator's
+ * stop aborts the returned signal in its own tick (before its zero Twist), and a run's navigate_to or
+ * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
+ */
+function holdRobot(daemon: { components: ReadonlyMap<string, unknown> }, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
+  const agent = daemon.components.get('agent');
+  return isMotionHolder(agent) ? agent.holdMotion('sim drive', signal) : { signal, release: () => {} };
+}
+
+/** Who stopped the drive, when an operator's stop did. */
+function stoppedBy(signal: AbortSignal): { by: string; reason: string | null } | null {
+  const stop = signal.reason instanceof MotionAborted ? signal.reason.stop : undefined;
+  return stop ? { by: stop.by, reason: stop.reason ?? null } : null;
+}
+
+function abortReason(signal: AbortSignal): string {
+  return signal.reason instanceof Error ? signal.reason.message : 'interrupted';
 }
 
 const round = (v: number, digits: number) => Math.round(v * 10 ** digits) / 10 ** digits;
