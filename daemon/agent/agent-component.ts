@@ -5,7 +5,7 @@ import type { EdgeConfig } from '../config/schema.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/schemas.ts';
-import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, SubmittedIntent } from '../contract/services.ts';
+import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome, SubmittedIntent } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { Navigator } from '../navigation/navigator.ts';
 import { hooksWith, runHooks } from '../policy/chain.ts';
@@ -22,6 +22,7 @@ import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { RobotStop, parseStopQuery } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
+import { latchedMessage, StopLatch, stopLatchHook } from './stop-latch.ts';
 import { isPolicyRunner, namedPosesOf, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
@@ -69,7 +70,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   #runs: LiveRuns;
   #approvals: ApprovalFlow;
   #invoker: ToolInvoker;
-  #motion = new MotionLock();
+  #latch: StopLatch;
+  #motion: MotionLock;
   #navigator: Navigator | undefined;
   /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
   #timeScale: number;
@@ -97,9 +99,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.#timeScale = timeScaleOf(ctx.config);
     this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: this.#settings.stop_latch });
+    this.#motion = new MotionLock(() => this.#latch.refusal());
     this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
-    this.#hooks = [...policyHooks(this.#policy), ...(options.hooks ?? [])];
+    this.#hooks = this.#hookChain(this.#policy);
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
     this.#runs = new LiveRuns({
       store: this.store,
@@ -114,6 +118,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       store: this.store,
       approvals: this.#approvals,
       log: ctx.log,
+      latch: this.#latch,
       accepting: () => this.#submitting.values(),
       replyWaitMs: options.stopReplyWaitMs,
     });
@@ -138,6 +143,9 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   }
 
   async start(): Promise<void> {
+    const { latched, ignored } = this.#latch.load();
+    if (latched) this.#ctx.log.warn({ stop_latch: latched, file: this.#latch.path }, `${latchedMessage(latched)}: the stop is latched since before this start`);
+    if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
     this.store.rebuild();
     for (const warning of this.store.warnings) this.#ctx.log.warn({ warning }, 'agent journal record skipped');
     for (const record of [...this.store.all()]) {
@@ -164,6 +172,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     if (topic) {
       this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
     }
+  }
+
+  /** Why no motion may start now: the operator's stop is latched (MotionHolder). */
+  motionRefusal(): string | undefined {
+    return this.#latch.refusal();
   }
 
   /**
@@ -199,7 +212,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.#gate.setLimits(policy.velocity);
     this.#policy = policy;
     // In place: whoever holds the array (Foxglove's publish gate) sees the new chain too.
-    this.#hooks.splice(0, this.#hooks.length, ...policyHooks(policy), ...(this.#options.hooks ?? []));
+    this.#hooks.splice(0, this.#hooks.length, ...this.#hookChain(policy));
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
     this.#invoker.setPolicy(this.#hooks, policy.injection.on_suspect);
     // sim.speed: the navigator is made once and kept, so it is told (goals from now on take it).
@@ -220,7 +233,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   health(): ComponentHealth {
     const counts = Object.fromEntries(this.store.counters.byStatus) as Partial<Record<RunStatus, number>>;
     const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
-    const details = { runs: counts, live: this.#runs.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null };
+    const details = { runs: counts, live: this.#runs.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null, stop_latch: this.#latch.state ?? null };
     if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
     return { state: 'running', details };
   }
@@ -329,6 +342,21 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    */
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
     return this.#robotStop.stop(by, reason);
+  }
+
+  /**
+   * A person releases the latched stop (POST /stop/release, `auraison-edge stop --release`): the robot may
+   * move again. Nothing that was stopped restarts; new intents and motion are taken from now on.
+   */
+  async releaseStop(by: string): Promise<StopReleaseOutcome> {
+    const was = await this.#latch.release();
+    if (was) this.#ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
+    return { released: was !== undefined, latch: was ?? null };
+  }
+
+  /** The hook chain: the latched stop first, then policy.* in its order, then the application's hooks. */
+  #hookChain(policy: PolicySettings): PolicyHook[] {
+    return [stopLatchHook(this.#latch, policy.velocity), ...policyHooks(policy), ...(this.#options.hooks ?? [])];
   }
 
   /** The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one (see parseStopQuery). */

@@ -14,18 +14,33 @@ export class MotionAborted extends Error {
   }
 }
 
+/** No motion may start now (the operator's stop is latched): the message says why and how to release it. */
+export class MotionRefused extends Error {
+  override name = 'MotionRefused';
+}
+
 /**
  * One motion skill at a time, across runs: a new one supersedes the running one (as a new navigation goal
  * does), and `stop` aborts whatever moves.
  */
 export class MotionLock {
   #current: { name: string; controller: AbortController } | undefined;
+  #refusal: () => string | undefined;
+
+  /** `refusal`: why no motion may start now (a latched stop), or undefined. */
+  constructor(refusal: () => string | undefined = () => undefined) {
+    this.#refusal = refusal;
+  }
 
   /**
    * Takes the lock for `name`, aborting the previous holder with a reason that names `name` and `runId`
-   * (what its run then reports). The signal also follows `parent`.
+   * (what its run then reports). The signal also follows `parent`. Throws a MotionRefused while a stop is
+   * latched.
    */
   acquire(name: string, parent: AbortSignal, runId?: string): { signal: AbortSignal; held: () => boolean; release: () => void } {
+    // Refused before anything is superseded: a latched stop leaves whatever holds the robot (nothing) as is.
+    const refusal = this.#refusal();
+    if (refusal !== undefined) throw new MotionRefused(refusal);
     this.abort(`superseded by ${name}${runId ? ` of run ${runId}` : ''}`);
     const controller = new AbortController();
     const onParent = () => controller.abort(parent.reason);

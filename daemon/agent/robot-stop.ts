@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { StopRequest, type Intent, type RunState } from '../contract/schemas.ts';
-import type { RobotStopOutcome } from '../contract/services.ts';
+import type { RobotStopOutcome, StopLatchState } from '../contract/services.ts';
 import { Validator } from '../contract/validate.ts';
 import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
@@ -8,6 +8,7 @@ import { AgentError } from './errors.ts';
 import type { MotionLock, StopOrder } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
+import type { StopLatch } from './stop-latch.ts';
 
 const STOP_REQUEST = new Validator(StopRequest);
 
@@ -23,6 +24,8 @@ export interface RobotStopOptions {
   store: RunStore;
   approvals: ApprovalFlow;
   log: Logger;
+  /** Engaged by every stop when enabled (agent.stop_latch), right after the zero Twist. */
+  latch: StopLatch;
   /** The intents being accepted now, whose runs are not in the store yet. */
   accepting: () => Iterable<{ intent: Intent; accepting: Promise<RunState> }>;
   replyWaitMs?: number;
@@ -92,6 +95,8 @@ export class RobotStop {
       halt = error;
       aborted = error.aborted;
     }
+    // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
+    const latch = this.#o.latch.enabled ? this.#o.latch.engage(order) : undefined;
     const active = [...this.#o.store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
     const cancels = active.map(async (runId): Promise<Cancelled> => ({ runId, outcome: await this.cancel(runId, order) }));
     // An intent being accepted whose run is not in the store yet: the agent cancels its run once it exists
@@ -99,7 +104,10 @@ export class RobotStop {
     const acceptances = [...this.#o.accepting()]
       .filter(({ intent }) => !this.#o.store.byIntent(intent.intent_id))
       .map(({ intent, accepting }) => accepting.then(() => this.#late.get(intent), () => undefined));
-    const settled = await settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs);
+    const [settled] = await Promise.all([
+      settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs),
+      latch ? settledWithin([latch.written], this.#waitMs) : undefined,
+    ]);
 
     const cancelled: string[] = [];
     const refused: string[] = [];
@@ -122,7 +130,9 @@ export class RobotStop {
       problems.unshift(`not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`);
     }
     if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
-    const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null };
+    const latched: StopLatchState | null = latch ? { ...latch.state } : null;
+    if (latched && !latched.persisted && latched.error === null) latched.error = `the latch file ${this.#o.latch.path} is still being written after ${this.#waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
+    const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
     this.#o.log.warn({ by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) }, halt ? 'robot stop: the zero Twist could not be sent' : 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);
     if (halt) {

@@ -7,6 +7,7 @@ import { INJECTION_RULE } from '../policy/injection.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/quotas.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
+import type { MotionLock } from './motion-lock.ts';
 import type { SkillDefinition, SkillEnv } from './skills/index.ts';
 
 /**
@@ -160,7 +161,12 @@ export class ToolInvoker {
     if (tool === 'navigate_to') live.lastGoal = input as { x: number; y: number };
     live.started.set(callId, performance.now());
     const signal = skill.motion || skill.cancellable ? live.signal : NEVER_ABORTED;
-    const lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
+    let lock: ReturnType<MotionLock['acquire']> | undefined;
+    try {
+      lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
+    } catch (error) {
+      return { ok: false, error: (error as Error).message }; // a latched stop: the skill does not act
+    }
     // The run ends while this skill moves the robot, and nothing took the robot over since: a zero Twist
     // through the gate, whatever the skill does when it is stopped (or if it does not stop). A frame: the
     // robot's stop is not left to a skill.

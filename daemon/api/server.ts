@@ -33,6 +33,9 @@ export interface ApiServer {
   close(): Promise<void>;
 }
 
+/** How long a closing server waits for the requests in flight (POST /stop waits about a second for the journal). */
+const CLOSE_GRACE_MS = 1500;
+
 /**
  * The local HTTP API as a fastify instance (not yet listening): one plugin per concern, every route with a
  * TypeBox schema validated by the contract's validator, one error shape, the auth gate first.
@@ -46,8 +49,10 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     ...connectionTimeouts(settings),
     loggerInstance: log,
     logController: new LogController({ disableRequestLogging: true }),
-    // SSE streams are ended by close(); other keep-alive sockets must not hold the shutdown up.
-    forceCloseConnections: true,
+    // SSE streams are ended by close(); idle keep-alive sockets must not hold the shutdown up. A request in
+    // flight is answered (a POST /stop whose stop ended the main job, which stops the daemon), up to
+    // CLOSE_GRACE_MS; then its connection is closed too.
+    forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Errors fastify and node answer before a route runs get the API's `{error, message}` body too.
     frameworkErrors: errorHandler,
@@ -100,7 +105,13 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     close: async () => {
       hub.close();
       live.close();
-      await app.close();
+      let timer: NodeJS.Timeout | undefined;
+      const grace = new Promise<void>((resolve) => (timer = setTimeout(resolve, CLOSE_GRACE_MS)));
+      const closed = app.close();
+      await Promise.race([closed, grace]);
+      clearTimeout(timer);
+      app.server.closeAllConnections();
+      await closed;
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { ApiClient } from '../api/client.ts';
+import type { ApiClient, ApiTarget } from '../api/client.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import type { CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';
@@ -21,6 +21,19 @@ export interface DaemonApi {
 }
 
 /**
+ * The data dir and the API target a client command uses: --url, else <data_dir>/run/api.json, else the
+ * config's api.host/api.port; `target` is undefined when there is none to ask.
+ */
+export async function clientTarget(values: { url?: string; token?: string; config?: string }, io: CommandIO): Promise<{ dataDir: string; target: ApiTarget | undefined }> {
+  const { config, warning } = resolveClientConfig(values.config, io.env);
+  if (warning) io.stderr(warning);
+  const { resolveDataDir } = await import('../config/load.ts');
+  const { resolveApiTarget } = await import('../api/client.ts');
+  const dataDir = resolveDataDir(config, io.cwd);
+  return { dataDir, target: resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token }) };
+}
+
+/**
  * The running daemon's API for a thin client command (`intent`, `approve`, `stop`, `bag split`, ...),
  * found as every client command finds it: --url, else <data_dir>/run/api.json, else the config's
  * api.host/api.port. Undefined, after saying why on stderr, when there is none to ask. `notDone` starts
@@ -33,12 +46,8 @@ export async function daemonApi(
   options: { timeoutMs?: number; notDone?: string } = {},
 ): Promise<DaemonApi | undefined> {
   const { notDone = '' } = options;
-  const { config, warning } = resolveClientConfig(values.config, io.env);
-  if (warning) io.stderr(warning);
-  const { resolveDataDir } = await import('../config/load.ts');
-  const { ApiClient, ApiClientError, resolveApiTarget } = await import('../api/client.ts');
-  const dataDir = resolveDataDir(config, io.cwd);
-  const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
+  const { dataDir, target } = await clientTarget(values, io);
+  const { ApiClient, ApiClientError } = await import('../api/client.ts');
   if (!target) {
     io.stderr(`auraison-edge ${command}: ${notDone}no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n`);
     return undefined;

@@ -140,3 +140,10 @@ export const StopRequest = Type.Object(
   { additionalProperties: false },
 );
 export type StopRequest = Static<typeof StopRequest>;
+
+/** Releasing the latched stop (POST /stop/release): who releases it; no body at all is fine too. */
+export const StopReleaseRequest = Type.Object(
+  { by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' })) },
+  { additionalProperties: false },
+);
+export type StopReleaseRequest = Static<typeof StopReleaseRequest>;

@@ -102,11 +102,37 @@ export interface RobotStopOutcome {
    * awaiting approval: waiting again).
    */
   journal_error: string | null;
+  /**
+   * The latch this stop engaged (agent.stop_latch), or null when stops do not latch: nothing the agent
+   * governs moves the robot until a person releases it.
+   */
+  latched: StopLatchState | null;
 }
 
-/** The agent's stop: stops the robot at once, whatever the journal or the model is doing, and ends every run. */
+/** A latched stop: who stopped the robot, why, and since when (ISO 8601). */
+export interface StopLatchState {
+  by: string;
+  reason: string | null;
+  since: string;
+  /** False while (or when) the latch file could not be written: a restart would then not find it. */
+  persisted: boolean;
+  /** Why the latch file could not be written or read, or null. */
+  error: string | null;
+}
+
+/** What releasing the latch did: whether one was held, and which. */
+export interface StopReleaseOutcome {
+  released: boolean;
+  latch: StopLatchState | null;
+}
+
+/**
+ * The agent's stop: stops the robot at once, whatever the journal or the model is doing, and ends every run;
+ * with agent.stop_latch it holds until `releaseStop`.
+ */
 export interface RobotStopService {
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome>;
+  releaseStop(by: string): Promise<StopReleaseOutcome>;
 }
 
 export function isRobotStop(value: unknown): value is RobotStopService {

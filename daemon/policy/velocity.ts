@@ -32,6 +32,25 @@ function clamp(value: number, max: number, name: string, broken: string[]): numb
 
 const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
 
+/** The velocity topics `limits` govern: its topic and `policy.velocity.topics` (globs). */
+export function governedTopics(limits: VelocityLimits): (topic: string) => boolean {
+  return compileTopicSelection([limits.topic, ...(limits.topics ?? [])]);
+}
+
+/**
+ * A `publish` call's input, when it is a velocity command: a Twist (or a TwistStamped, by its `twist`; with
+ * no type, whichever its fields are) on a governed topic. Undefined for anything else.
+ */
+export function velocityCommand(input: unknown, governed: (topic: string) => boolean): { topic: string; twist: Twist; fields: Record<string, unknown>; stamped: boolean } | undefined {
+  const topic = field<string>(input, 'topic');
+  if (topic === undefined || !governed(topic)) return undefined;
+  const type = field<string>(input, 'type');
+  const fields = field<Record<string, unknown>>(input, 'fields') ?? {};
+  const stamped = type === undefined ? 'twist' in fields && !('linear' in fields || 'angular' in fields) : STAMPED.test(type);
+  if (!stamped && type !== undefined && !/^geometry_msgs\/(msg\/)?Twist$/.test(type)) return undefined;
+  return { topic, twist: fullTwist(stamped ? fields.twist : fields), fields, stamped };
+}
+
 /**
  * Velocity limits on every `publish` (a model's, a skill intent's, a Foxglove client's) to the velocity
  * topic or a topic of `policy.velocity.topics` (robots are namespaced: /robot1/cmd_vel): clamp or reject,
@@ -40,18 +59,15 @@ const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
  * out; on the others this hook is the frame.
  */
 export function velocityHook(limits: VelocityLimits): PolicyHook {
-  const governed = compileTopicSelection([limits.topic, ...(limits.topics ?? [])]);
+  const governed = governedTopics(limits);
   return {
     name: 'velocity',
     beforeToolCall(ctx, input) {
       if (ctx.tool !== 'publish') return ALLOW;
-      const topic = field<string>(input, 'topic');
-      if (topic === undefined || !governed(topic)) return ALLOW;
-      const type = field<string>(input, 'type');
-      const fields = field<Record<string, unknown>>(input, 'fields') ?? {};
-      const stamped = type === undefined ? 'twist' in fields && !('linear' in fields || 'angular' in fields) : STAMPED.test(type);
-      if (!stamped && type !== undefined && !/^geometry_msgs\/(msg\/)?Twist$/.test(type)) return ALLOW;
-      const { twist, broken } = limitTwist(fullTwist(stamped ? fields.twist : fields), limits);
+      const command = velocityCommand(input, governed);
+      if (!command) return ALLOW;
+      const { topic, fields, stamped } = command;
+      const { twist, broken } = limitTwist(command.twist, limits);
       if (broken.length === 0) return ALLOW;
       if (limits.mode === 'reject') return { action: 'deny', rule: 'velocity.limit', reason: `${broken.join(', ')} on ${topic} (policy.velocity, mode reject)` };
       const limited = stamped ? { ...fields, twist } : twist;

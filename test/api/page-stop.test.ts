@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
-import type { RobotStopOutcome, RobotStopService } from '../../daemon/contract/services.ts';
+import type { RobotStopOutcome, RobotStopService, StopLatchState, StopReleaseOutcome } from '../../daemon/contract/services.ts';
 import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';
@@ -15,6 +15,8 @@ import { http } from './http.ts';
 
 // The status page's STOP button: one click stops the robot (POST /stop), and the line beside it says what
 // was stopped, or that the robot was NOT stopped, so the operator knows to reach for the hardware e-stop.
+// A stop that latches (agent.stop_latch) shows as a banner beside the button until a person releases it
+// there (POST /stop/release, after a confirm).
 
 const cleanups: (() => Promise<void> | void)[] = [];
 /** One browser for the file; each test gets a fresh context (a new profile) from `open`. */
@@ -26,11 +28,15 @@ afterAll(() => chromium.close());
 
 /**
  * TEST ONLY. The agent's stop and nothing else of the agent (component `agent`): it records each call and
- * answers `outcome`; with `hold` set, the answers wait until `release`.
+ * answers `outcome`; with `hold` set, the answers wait until `release`. It holds the latch the outcome names
+ * (`latch`, in its health as the agent's is) until `releaseStop`, which fails with `releaseError` when set.
  */
 class StopOnlyAgent implements Component, RobotStopService {
   readonly name = 'agent';
   readonly calls: { by: string; reason: string | undefined }[] = [];
+  readonly releases: string[] = [];
+  latch: StopLatchState | null = null;
+  releaseError: string | undefined;
   hold = false;
   #held: (() => void)[] = [];
 
@@ -41,13 +47,22 @@ class StopOnlyAgent implements Component, RobotStopService {
     this.release();
   }
   health(): ComponentHealth {
-    return { state: 'running' };
+    return { state: 'running', details: { stop_latch: this.latch } };
   }
 
   async stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
     this.calls.push({ by, reason });
     if (this.hold) await new Promise<void>((resolve) => this.#held.push(resolve));
+    this.latch = this.outcome.latched ?? this.latch;
     return this.outcome;
+  }
+
+  async releaseStop(by: string): Promise<StopReleaseOutcome> {
+    this.releases.push(by);
+    if (this.releaseError) throw new Error(this.releaseError);
+    const was = this.latch;
+    this.latch = null;
+    return { released: was !== null, latch: was };
   }
 
   get waiting(): number {
@@ -87,6 +102,62 @@ async function open(url: string): Promise<{ page: Page; errors: string[]; browse
 
 const stopButton = (page: Page) => page.getByRole('button', { name: 'STOP robot' });
 const resultLine = (page: Page) => page.locator('#stop-result');
+const latchBanner = (page: Page) => page.locator('#stop-latch');
+const releaseButton = (page: Page) => page.getByRole('button', { name: 'Release stop' });
+const releaseLine = (page: Page) => page.locator('#release-result');
+
+/** A latch as the agent reports it, latched by the page now unless told otherwise. */
+function latchOf(over: Partial<StopLatchState> = {}): StopLatchState {
+  return { by: 'status-page', reason: null, since: new Date().toISOString(), persisted: true, error: null, ...over };
+}
+
+/** Answers the page's confirm()s (accept, or dismiss when `accept` is false), keeping their messages. */
+function confirms(page: Page): { messages: string[]; accept: boolean } {
+  const seen = { messages: [] as string[], accept: true };
+  page.on('dialog', (dialog) => {
+    seen.messages.push(dialog.message());
+    void (seen.accept ? dialog.accept() : dialog.dismiss());
+  });
+  return seen;
+}
+
+/**
+ * Cuts the page off /status (each fails as with no connection) and resolves once one was refused: the page
+ * asks one at a time, so none asked before is still on its way. What the page shows of the latch from then
+ * on came from the replies to its own POSTs.
+ */
+async function cutStatus(page: Page): Promise<void> {
+  let refused!: () => void;
+  const once = new Promise<void>((resolve) => (refused = resolve));
+  await page.route('**/status', async (route) => {
+    refused();
+    await route.abort();
+  });
+  await once;
+}
+
+/**
+ * Holds the page's next /status: the daemon's answer of the moment it was asked, handed to the page only when
+ * the function this resolves to is called, its robot id set to `mark` so that the page shows when it took it
+ * in. The page asks one at a time: none other comes meanwhile.
+ */
+async function holdNextStatus(page: Page, mark: string): Promise<() => Promise<void>> {
+  let caught!: (deliver: () => Promise<void>) => void;
+  const held = new Promise<() => Promise<void>>((resolve) => (caught = resolve));
+  await page.route('**/status', async (route) => {
+    const response = await route.fetch();
+    const json = (await response.json()) as { robot: { id: string } };
+    json.robot.id = mark;
+    caught(() => route.fulfill({ response, json }));
+  }, { times: 1 });
+  return held;
+}
+
+/** The banner's sentence for a latch, the time as the page's browser writes it. */
+async function latchText(page: Page, latch: StopLatchState): Promise<string> {
+  const time = await page.evaluate((since) => new Date(since).toLocaleTimeString(), latch.since);
+  return `STOPPED (latched) by ${latch.by} at ${time}${latch.reason ? `: ${latch.reason}` : ''}`;
+}
 
 /** The line once it tells an answer (not `sending`): its state and its text. */
 async function answer(page: Page): Promise<{ state: string | null; text: string }> {
@@ -96,7 +167,7 @@ async function answer(page: Page): Promise<{ state: string | null; text: string 
 
 describe('the STOP button of the status page', () => {
   it('stops the robot in one click, as "status-page", and says what was stopped and cancelled', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: RUNS, journal_error: null });
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: RUNS, journal_error: null, latched: null });
     const h = await harness({ components: [agent] });
     const { page, errors } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
@@ -111,9 +182,11 @@ describe('the STOP button of the status page', () => {
     expect(await resultLine(page).getAttribute('title')).toBe(RUNS.join('\n'));
     expect(await button.getAttribute('aria-busy')).toBe('false');
     expect(await button.isEnabled()).toBe(true);
+    // Stops that do not latch (agent.stop_latch false) show no latch.
+    expect(await latchBanner(page).isVisible()).toBe(false);
 
     // From the keyboard (a real button: Tab to it, Space), nothing to stop, and a journal on a full disk.
-    agent.outcome = { topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: 'journal: cannot append: the disk is full' };
+    agent.outcome = { topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: 'journal: cannot append: the disk is full', latched: null };
     await button.focus();
     await page.keyboard.press('Space');
     await page.locator('#stop-result .warning').waitFor();
@@ -124,7 +197,7 @@ describe('the STOP button of the status page', () => {
   });
 
   it('shows that it is sending while the daemon has not answered, and sends each click', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [RUNS[0]!], journal_error: null });
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [RUNS[0]!], journal_error: null, latched: null });
     agent.hold = true;
     const h = await harness({ components: [agent] });
     const { page } = await open(h.url);
@@ -167,7 +240,7 @@ describe('the STOP button of the status page', () => {
   });
 
   it('says NOT stopped when the daemon does not answer', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
     const h = await harness({ components: [agent] });
     const { page } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
@@ -179,7 +252,7 @@ describe('the STOP button of the status page', () => {
   });
 
   it('sends the token the page was given, and without one asks for it and says NOT stopped', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
     const h = await harness({ components: [agent], api: { token: 'stop-secret' } });
     const { page, browser } = await open(h.url);
     await stopButton(page).click();
@@ -194,7 +267,7 @@ describe('the STOP button of the status page', () => {
     expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }]);
   });
 
-  it('stops a robot the sim drives on a real daemon: the run is cancelled and the last Twist is zero', async () => {
+  it('stops a robot the sim drives on a real daemon: the run is cancelled, the last Twist is zero, and the stop holds until Release', async () => {
     const started = await startDaemon({ sim: { enabled: true, speed: 1 }, api: { port: 0 }, foxglove: { enabled: false } }, 'page-stop-');
     cleanups.push(started.stop);
     const { daemon, codec } = started;
@@ -218,6 +291,140 @@ describe('the STOP button of the status page', () => {
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by status-page: stop' });
     await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'cancelled' }).waitFor();
     await page.screenshot({ path: shot('status-page-stopped.png') });
+
+    // The stop latched (agent.stop_latch is on by default) until Release, after a confirm, lets go of it.
+    const agentDetails = async () => ((await http(url, '/status')).json.components as Record<string, { details: { stop_latch: StopLatchState | null } }>).agent!.details;
+    const { stop_latch: latch } = await agentDetails();
+    expect(latch).toMatchObject({ by: 'status-page', reason: null, persisted: true, error: null });
+    expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, latch!));
+    confirms(page);
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="released"]').waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    expect((await agentDetails()).stop_latch).toBeNull();
+    expect(errors).toEqual([]);
+  });
+});
+
+describe('the latched stop on the status page', () => {
+  it('shows the latch a stop engaged from its reply, and releases it after a confirm: the banner goes', async () => {
+    const latched = latchOf();
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched });
+    const h = await harness({ components: [agent] });
+    const { page, errors } = await open(h.url);
+    const asked = confirms(page);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    await cutStatus(page);
+
+    await stopButton(page).click();
+    expect((await answer(page)).state).toBe('stopped');
+    expect(await latchBanner(page).isVisible()).toBe(true);
+    expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, latched));
+    expect(await page.locator('#stop-latch-warning').isVisible()).toBe(false);
+    expect(asked.messages).toEqual([]); // the STOP asks nothing
+
+    // Dismissed, the confirm releases nothing.
+    asked.accept = false;
+    await releaseButton(page).click();
+    expect(asked.messages).toEqual([expect.stringMatching(/^Release the stop latched by status-page\? The robot may be moved again/)]);
+    expect(await latchBanner(page).isVisible()).toBe(true);
+
+    asked.accept = true;
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="released"]').waitFor();
+    expect(await releaseLine(page).textContent()).toMatch(/^released \S.*: the robot may move again; nothing that was stopped restarts by itself$/);
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    expect(agent.releases).toEqual(['status-page']);
+    expect(asked.messages).toHaveLength(2);
+
+    // The next STOP latches again, and the release told of before it is gone.
+    await stopButton(page).click();
+    expect((await answer(page)).state).toBe('stopped');
+    expect(await latchBanner(page).isVisible()).toBe(true);
+    expect(await releaseLine(page).textContent()).toBe('');
+    expect(errors).toEqual([]);
+  });
+
+  it('lets no /status asked before a stop or a release was answered undo what its reply showed', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf() });
+    const h = await harness({ components: [agent] });
+    const { page, errors } = await open(h.url);
+    confirms(page);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+
+    const beforeStop = await holdNextStatus(page, 'asked-before-the-stop');
+    await stopButton(page).click();
+    expect((await answer(page)).state).toBe('stopped');
+    await beforeStop();
+    await page.locator('#robot', { hasText: 'asked-before-the-stop' }).waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(true);
+
+    const beforeRelease = await holdNextStatus(page, 'asked-before-the-release');
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="released"]').waitFor();
+    await beforeRelease();
+    await page.locator('#robot', { hasText: 'asked-before-the-release' }).waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(false);
+
+    // A /status asked since tells the latch as it is.
+    await page.locator('#robot', { hasText: h.config.robot.id }).waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
+  it('keeps the banner and says why when the release fails, with the warning of a latch file not written', async () => {
+    const notWritten = 'the latch could not be written to /data/state/stop-latch.json (ENOSPC: no space left on device): it holds until the daemon stops, and a restart would not find it';
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf({ persisted: false, error: notWritten }) });
+    agent.releaseError = 'the stop latch could not be released: /data/state/stop-latch.json could not be removed (EACCES: permission denied); the robot stays stopped';
+    const h = await harness({ components: [agent] });
+    const { page, errors } = await open(h.url);
+    confirms(page);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    await cutStatus(page);
+
+    await stopButton(page).click();
+    expect((await answer(page)).state).toBe('stopped');
+    expect(await page.locator('#stop-latch-warning').isVisible()).toBe(true);
+    expect(await page.locator('#stop-latch-warning').textContent()).toBe(`warning: ${notWritten}`);
+
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="failed"]').waitFor();
+    expect(await releaseLine(page).textContent()).toBe(`release failed: ${agent.releaseError} — the stop is still latched`);
+    expect(await latchBanner(page).isVisible()).toBe(true);
+    expect(await releaseButton(page).isEnabled()).toBe(true);
+    expect(agent.releases).toEqual(['status-page']);
+
+    // Once the daemon can, a second try releases it.
+    agent.releaseError = undefined;
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="released"]').waitFor();
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    expect(errors).toEqual([]);
+  });
+
+  it('shows the latch the daemon holds when the page opens, and says so when none was left to release', async () => {
+    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
+    const notWritten = 'the latch could not be written to /data/state/stop-latch.json (EROFS: read-only file system): it holds until the daemon stops, and a restart would not find it';
+    agent.latch = latchOf({ by: 'operator', reason: 'bumper hit', persisted: false, error: notWritten });
+    const h = await harness({ components: [agent] });
+    const { page, errors } = await open(h.url);
+    confirms(page);
+    await latchBanner(page).waitFor();
+    expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, agent.latch));
+    expect(await page.locator('#stop-latch-warning').isVisible()).toBe(true);
+    expect(await page.locator('#stop-latch-warning').textContent()).toBe(`warning: ${notWritten}`);
+    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    await page.screenshot({ path: shot('status-page-latched.png') });
+
+    // Released elsewhere (auraison-edge stop --release) before the page heard of it.
+    await cutStatus(page);
+    agent.latch = null;
+    await releaseButton(page).click();
+    await page.locator('#release-result[data-state="released"]').waitFor();
+    expect(await releaseLine(page).textContent()).toBe('no stop was latched: nothing to release');
+    expect(await latchBanner(page).isVisible()).toBe(false);
+    expect(agent.releases).toEqual(['status-page']);
     expect(errors).toEqual([]);
   });
 });

@@ -1,3 +1,6 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import pino from 'pino';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -16,7 +19,15 @@ export interface TestContext extends ComponentContext {
   readonly codec: MessageCodec;
 }
 
-/** A component context for agent tests: config from an object (validated like a file), a fresh bus. */
+const dataDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * A component context for agent tests: config from an object (validated like a file), a fresh bus, and a
+ * data dir of its own (where the stop latch is kept), which a restarted agent on the same context reads again.
+ */
 export function agentContext(config: Record<string, unknown> = {}, options: { journal?: Journal; bus?: Bus } = {}): TestContext {
   const { journal = new MemoryJournal(), bus = new Bus() } = options;
   const parsed = parseConfigText(stringify(config), 'test.yaml', {});
@@ -25,7 +36,7 @@ export function agentContext(config: Record<string, unknown> = {}, options: { jo
     bus,
     definitions,
     log: pino({ level: 'silent' }),
-    dataDir: '/nonexistent',
+    dataDir: newDataDir(),
     journal,
     daemonStatus: () => {
       throw new Error('not in tests');
@@ -37,3 +48,9 @@ export function agentContext(config: Record<string, unknown> = {}, options: { jo
 
 /** Resolves when `predicate` holds, polling; rejects with `what` after `timeoutMs`. */
 export { waitFor } from '../helpers/wait.ts';
+
+function newDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-ctx-'));
+  dataDirs.push(dir);
+  return dir;
+}

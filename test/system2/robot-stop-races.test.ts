@@ -100,7 +100,7 @@ describe('a stop racing an intent being accepted', () => {
     journal.release();
     const run = await submitted;
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
-    expect(await stopping).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [run.run_id], journal_error: null });
+    expect(await stopping).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [run.run_id], journal_error: null, latched: expect.objectContaining({ by: 'ada' }) });
     await aWhile();
     expect(nav.goals).toBe(0);
     expect(twists.length).toBe(1);
@@ -270,6 +270,11 @@ describe('a stop and the agent restarting', () => {
     expect(await reloading).toEqual(['agent']);
     expect(agent()).not.toBe(before);
     expect(agent().getRun(drive.run_id)!.run.status).toBe('cancelled');
+    // The agent the reload made holds the stop the old one latched, whatever the disk has done with it.
+    const refused = await agent().submitIntent(skillIntent('navigate_to', { x: 2, y: 2 }), 'http');
+    await waitFor(() => agent().getRun(refused.run_id)!.run.status === 'failed', 'the latched stop to refuse the drive');
+    expect(agent().getRun(refused.run_id)!.run.reason).toMatch(/the robot is stopped: latched by bus/);
+    expect(await agent().releaseStop('ada')).toMatchObject({ released: true, latch: { by: 'bus' } });
 
     const again = await agent().submitIntent(skillIntent('navigate_to', { x: 2, y: 2 }), 'http');
     await waitFor(() => twists.length > 0 && !isZero(twists.at(-1)!), 'the robot to drive again');
@@ -375,6 +380,7 @@ describe('a journal that stalls or refuses the cancels', () => {
       aborted: 'navigate_to',
       cancelled: [drive.run_id],
       journal_error: expect.stringMatching(/^not yet journaled: the cancel of 1 run is still being written .*the journal's disk/),
+      latched: expect.objectContaining({ by: 'ada' }),
     });
     const sent = twists.length;
     await aWhile();
@@ -538,6 +544,6 @@ describe('auraison-edge stop', () => {
     const stop = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: '' } });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(JSON.parse(stop.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    expect(JSON.parse(stop.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'cli' }) });
   });
 });

@@ -123,7 +123,7 @@ describe('the operator stop', () => {
     journal.refuse = () => true; // the disk is full from here on
 
     const outcome = await agent.stopRobot('ada', 'person in the aisle');
-    expect(outcome).toEqual({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]), journal_error: expect.stringContaining('the disk is full') });
+    expect(outcome).toEqual({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]), journal_error: expect.stringContaining('the disk is full'), latched: { by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null } });
     expect(outcome.cancelled).toHaveLength(2);
     const sent = twists.length;
     expect(isZero(twists.at(-1)!)).toBe(true);
@@ -142,8 +142,8 @@ describe('the operator stop', () => {
       const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode(text) });
       return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
     };
-    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
-    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bus', reason: null }) });
+    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }) });
     expect(twists.filter(isZero)).toHaveLength(2);
     await expect(ask('stop!')).rejects.toThrow(/agent\/stop: the request is not JSON .*The robot was NOT stopped/);
     await expect(ask('{"who": "ada"}')).rejects.toThrow(/agent\/stop: .*who.*The robot was NOT stopped/);
@@ -170,14 +170,14 @@ describe('auraison-edge stop', () => {
     const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], { cwd: dir.path });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id}\n`);
+    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`);
     expect(agent.getRun(drive.run_id)!.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
     expect(isZero(twists.at(-1)!)).toBe(true);
 
     // Nothing left to stop: the zero Twist goes out all the same. And --json.
     const again = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: 'bob' } });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null });
+    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bob', persisted: true }) });
 
     // curl -X POST with no body; a body it cannot take is a 400 that stops nothing.
     const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')).url as string;

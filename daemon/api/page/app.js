@@ -1,6 +1,6 @@
 // The status page: the operator's STOP, health and readiness, topics, control loops, runs with their live
 // events, pending approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every
-// figure comes from the API (GET /status, /runs, /metrics, /events, /live/map; POST /stop).
+// figure comes from the API (GET /status, /runs, /metrics, /events, /live/map; POST /stop, /stop/release).
 import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized, Unreachable } from '/page/api.js';
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
@@ -56,7 +56,9 @@ function showLink(state, detail) {
 }
 
 async function refreshStatus() {
+  const asked = latchChanges;
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
+  if (asked === latchChanges) showLatch(status.components.agent?.details?.stop_latch ?? null);
   $('health').textContent = `health ${health.status}`;
   $('health').className = `badge ${health.status === 'ok' ? 'ok' : 'fail'}`;
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
@@ -146,6 +148,7 @@ async function stopRobot() {
   showStopSending();
   try {
     const outcome = await postJson('/stop', { by: 'status-page' });
+    if (seq >= stopShown) latchChanged(outcome.latched);
     showStopResult(seq, 'stopped', stoppedText(outcome), outcome.journal_error, outcome.cancelled.join('\n'));
     void refreshRuns().catch(showError);
   } catch (error) {
@@ -160,6 +163,68 @@ async function stopRobot() {
   }
 }
 
+/*
+ * The latched stop (agent.stop_latch): once stopped, nothing the daemon governs moves the robot until a person
+ * releases it. The banner beside STOP says who latched it, when and why: from a stop's reply at once, and
+ * from /status (the agent's details.stop_latch), so a tab opened later, or a latch kept over a restart, shows
+ * it too. A /status asked before this tab's latest stop or release was answered may tell of the latch before
+ * it: it is skipped (latchChanges moved on), so a released banner does not come back, nor a fresh one go,
+ * until a /status asked since says so.
+ */
+let latchChanges = 0;
+let latchShown = null;
+
+function latchChanged(latch) {
+  latchChanges++;
+  showLatch(latch);
+}
+
+function showLatch(latch) {
+  latchShown = latch;
+  $('stop-latch').hidden = !latch;
+  if (!latch) return;
+  $('stop-latch-text').textContent = `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}`;
+  $('stop-latch').title = `latched since ${latch.since}: nothing the daemon drives moves the robot until a person releases the stop`;
+  $('stop-latch-warning').hidden = !latch.error;
+  $('stop-latch-warning').textContent = latch.error ? `warning: ${latch.error}` : '';
+}
+
+/** A moment as the operator reads it: the time today, with the date on another day (a latch outlives restarts). */
+function when(iso) {
+  const date = new Date(iso);
+  if (Number.isNaN(date.getTime())) return iso;
+  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
+}
+
+/** Releasing asks first (the robot may move again after it); the STOP button never does. */
+async function releaseStop() {
+  if (!latchShown || !confirm(`Release the stop latched by ${latchShown.by}? The robot may be moved again from then on; nothing that was stopped restarts by itself.`)) return;
+  $('release').disabled = true;
+  showReleaseResult('releasing', `releasing the stop (${new Date().toLocaleTimeString()}): not confirmed yet`);
+  try {
+    const { released } = await postJson('/stop/release', { by: 'status-page' });
+    latchChanged(null);
+    showReleaseResult('released', released ? `released ${new Date().toLocaleTimeString()}: the robot may move again; nothing that was stopped restarts by itself` : 'no stop was latched: nothing to release');
+  } catch (error) {
+    if (error instanceof Unauthorized) showError(error);
+    const why = error instanceof Unauthorized ? 'the API needs its bearer token (api.token): enter it above and press Release again' : String(error.message ?? error);
+    showReleaseResult('failed', `release failed: ${why} — the stop is still latched`);
+  } finally {
+    $('release').disabled = false;
+  }
+}
+
+function showReleaseResult(state, text) {
+  const line = $('release-result');
+  if (!state) {
+    delete line.dataset.state;
+    line.replaceChildren();
+    return;
+  }
+  line.dataset.state = state;
+  line.replaceChildren(el('span', { class: state }, text));
+}
+
 function stoppedText(o) {
   const runs = o.cancelled.length === 0 ? 'no run was active' : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
   return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
@@ -167,6 +232,7 @@ function stoppedText(o) {
 
 /** Until an answer comes, the line says so: an earlier click's "stopped" is not this one's answer. */
 function showStopSending() {
+  showReleaseResult(undefined); // a release told of before this stop is history now
   $('stop').classList.add('sending');
   $('stop').setAttribute('aria-busy', 'true');
   const line = $('stop-result');
@@ -248,6 +314,7 @@ async function tick() {
 }
 
 $('stop').addEventListener('click', () => void stopRobot());
+$('release').addEventListener('click', () => void releaseStop());
 
 $('token-form').addEventListener('submit', (event) => {
   event.preventDefault();

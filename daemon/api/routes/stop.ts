@@ -1,12 +1,14 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome } from '../../contract/services.ts';
-import { StopRequest } from '../../contract/schemas.ts';
+import type { Static, TSchema } from 'typebox';
+import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type StopReleaseOutcome } from '../../contract/services.ts';
+import { StopReleaseRequest, StopRequest } from '../../contract/schemas.ts';
 import { Validator, ValidationError } from '../../contract/validate.ts';
 import { unavailable, validationHttpError } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
 
 const StopBody = new Validator(StopRequest);
+const ReleaseBody = new Validator(StopReleaseRequest);
 
 /**
  * POST /stop: the operator's stop. The robot stops at once (the motion skill driving it is aborted and a
@@ -15,19 +17,32 @@ const StopBody = new Validator(StopRequest);
  * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same); 503 when
- * the agent is not running.
+ * the agent is not running. With agent.stop_latch (the default) the stop holds: POST /stop/release
+ * (`{by?}`) releases it, 200 `{released, latch}` (`released` false when none was held).
  */
 export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {
-    let body: StopRequest = {};
-    try {
-      if (request.body !== undefined) body = StopBody.parse(request.body, 'body');
-    } catch (error) {
-      if (error instanceof ValidationError) throw validationHttpError('body', error);
-      throw error;
-    }
+    const body = parseBody(StopBody, request.body);
     const agent = ctx.components.get(SERVICE_NAMES.agent);
     if (!isRobotStop(agent)) throw unavailable('the stop', `${absentReason(ctx, SERVICE_NAMES.agent)}; nothing of the agent drives the robot then`);
     return agent.stopRobot(body.by ?? 'api', body.reason);
   });
+
+  // A person releases the latched stop: nothing restarts, new motion is taken from now on.
+  app.post('/stop/release', async (request): Promise<StopReleaseOutcome> => {
+    const body = parseBody(ReleaseBody, request.body);
+    const agent = ctx.components.get(SERVICE_NAMES.agent);
+    if (!isRobotStop(agent)) throw unavailable('releasing the stop', absentReason(ctx, SERVICE_NAMES.agent));
+    return agent.releaseStop(body.by ?? 'api');
+  });
 };
+
+/** No body at all is an empty request (`curl -X POST`); a body that does not fit is a 400 naming the path. */
+function parseBody<T extends TSchema>(validator: Validator<T>, body: unknown): Partial<Static<T>> {
+  try {
+    return body === undefined ? {} : validator.parse(body, 'body');
+  } catch (error) {
+    if (error instanceof ValidationError) throw validationHttpError('body', error);
+    throw error;
+  }
+}

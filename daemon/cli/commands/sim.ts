@@ -144,6 +144,13 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
     await daemon.stop();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
   }
+  // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too.
+  const agent = daemon.components.get('agent');
+  const refusal = isMotionHolder(agent) ? agent.motionRefusal() : undefined;
+  if (refusal) {
+    await daemon.stop();
+    throw new Error(`not driving: ${refusal}`);
+  }
   return { daemon, sim, log };
 }
 

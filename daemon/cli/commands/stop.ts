@@ -1,12 +1,13 @@
-import type { RobotStopOutcome } from '../../contract/services.ts';
+import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/services.ts';
 import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
-import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
+import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
 
 export const command: Command = {
   name: 'stop',
-  summary: "Stop the robot now: abort the agent's motion, send zero velocity, cancel every run",
+  summary: "Stop the robot now: abort the agent's motion, send zero velocity, cancel every run; --release lets it move again",
   help: `Usage: auraison-edge stop [--by NAME] [--reason TEXT] [options]
+       auraison-edge stop --release [--by NAME] [options]
 
 Stops the robot through the running daemon (POST /stop). First, before anything that could wait (the
 journal's disk, a model, a person's approval): the motion skill driving the robot (navigate_to, run_policy)
@@ -16,27 +17,37 @@ accepted at that moment, so no model moves the robot again and no run awaiting a
 approved. The reply waits about a second for the journal: a journal that cannot record the cancels (a full
 disk), or has not yet (a stuck disk), does not undo the stop, and is reported.
 
-It is not a latch: an intent sent afterwards runs. Control loops that run on their own (control.loops
-with autostart: true) are not the agent's and keep their own safe action. It is a software stop, not a
-safety-rated emergency stop: keep the robot's hardware e-stop. Other processes on the robot get the same
-stop from the bus query \`agent/stop\`.
+The stop latches (agent.stop_latch, on by default): until a person releases it, nothing the daemon
+governs moves the robot. navigate_to and run_policy are refused, and so is a Twist that moves on a
+velocity topic, from a model, a skill intent, \`topic pub\` or a Foxglove teleop panel; each refusal names
+who latched the stop and how to release it. The latch is kept in <data_dir>/state/stop-latch.json, so a
+restart, a reload or a crash does not release it. \`--release\` releases it (POST /stop/release): nothing
+that was stopped restarts, new intents are taken from then on. With no daemon running, --release removes
+the latch file itself.
+
+Control loops that run on their own (control.loops with autostart: true) are not the agent's and keep
+their own safe action. It is a software stop, not a safety-rated emergency stop: keep the robot's hardware
+e-stop. Other processes on the robot get the same stop from the bus query \`agent/stop\`.
 
 Options:
-  --by NAME       who stops it, recorded in each cancelled run (default: $USER, else cli)
-  --reason TEXT   why, recorded in each cancelled run
+  --by NAME       who stops it, recorded in each cancelled run and the latch (default: $USER, else cli)
+  --reason TEXT   why, recorded in each cancelled run and the latch
+  --release       release the latched stop instead: the robot may move again
   --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
-  --json          print the reply: {topic, aborted, cancelled: [run ids], journal_error}
+  --json          print the reply: {topic, aborted, cancelled: [run ids], journal_error, latched}
+                  (--release: {released, latch})
 
 Exit codes: 0 stopped (also when the journal could not record the cancels: see the warning), 1 no daemon
 answered, its agent is not running, or the zero Twist could not be sent (the robot was NOT stopped by this
-command: use its hardware e-stop), 2 bad usage.
+command: use its hardware e-stop), 2 bad usage. --release: 0 released (or none was latched), 1 the
+latch could not be released (it holds: the message says why).
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(
       argv,
-      { by: { type: 'string' }, reason: { type: 'string' }, ...API_CLIENT_OPTIONS },
+      { by: { type: 'string' }, reason: { type: 'string' }, release: { type: 'boolean' }, ...API_CLIENT_OPTIONS },
     );
     // $USER is only a default: one a service environment leaves empty (or one too long) must not keep the
     // robot from being stopped.
@@ -44,6 +55,10 @@ command: use its hardware e-stop), 2 bad usage.
     const by = values.by ?? (user && user.length <= 128 ? user : 'cli');
     if (by.length === 0 || by.length > 128) throw new UsageError(`--by: expected 1 to 128 characters, got ${by.length}`);
     if (values.reason !== undefined && values.reason.length > 1024) throw new UsageError(`--reason: at most 1024 characters, got ${values.reason.length}`);
+    if (values.release) {
+      if (values.reason !== undefined) throw new UsageError('--reason is for a stop, not --release');
+      return release(by, values, io);
+    }
     const api = await daemonApi('stop', values, io, { notDone: 'the robot was NOT stopped: ' });
     if (!api) return 1;
     try {
@@ -61,5 +76,50 @@ function stopText(o: RobotStopOutcome): string {
   const lines = [`stopped: zero Twist on ${o.topic}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
   lines.push(o.cancelled.length === 0 ? 'no run was active' : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${o.cancelled.join(', ')}`);
   if (o.journal_error) lines.push(`warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`);
+  if (o.latched) lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
+  if (o.latched?.error) lines.push(`warning: ${o.latched.error}`);
   return `${lines.join('\n')}\n`;
+}
+
+/**
+ * `stop --release`: POST /stop/release on the running daemon. With no daemon running on the data dir, the
+ * latch is only its file, which is removed here; a daemon that runs but does not answer keeps its latch in
+ * memory, so its file is left alone and the user is told.
+ */
+async function release(by: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO): Promise<number> {
+  const { dataDir, target } = await clientTarget(values, io);
+  const { readOwner, alive } = await import('../../lifecycle/data-dir.ts');
+  const owner = readOwner(dataDir);
+  const running = owner !== undefined && alive(owner.pid);
+  if (target && (running || values.url)) {
+    const api = await daemonApi('stop --release', values, io, { notDone: 'the stop was NOT released: ' });
+    if (!api) return 1;
+    try {
+      const outcome = await api.client.post<StopReleaseOutcome>('/stop/release', { by });
+      io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : releaseText(outcome.latch, 'released'));
+      return 0;
+    } catch (error) {
+      api.report(error);
+      return 1;
+    }
+  }
+  if (running) {
+    io.stderr(`auraison-edge stop --release: the stop was NOT released: the daemon (pid ${owner.pid}) of ${dataDir} runs with no API to ask (api.enabled false or api.port 0), and holds its latch in memory; give --url, or stop the daemon and run this again\n`);
+    return 1;
+  }
+  const { releaseLatchFile } = await import('../../agent/stop-latch.ts');
+  let removed: StopLatchState | undefined;
+  try {
+    removed = releaseLatchFile(dataDir);
+  } catch (error) {
+    io.stderr(`auraison-edge stop --release: the stop was NOT released: ${(error as Error).message}\n`);
+    return 1;
+  }
+  io.stdout(values.json ? `${JSON.stringify({ released: removed !== undefined, latch: removed ?? null })}\n` : releaseText(removed, `no daemon runs with data dir ${dataDir}: removed its latch file`));
+  return 0;
+}
+
+function releaseText(latch: StopLatchState | null | undefined, done: string): string {
+  if (!latch) return 'no stop was latched: the robot may move\n';
+  return `${done}: the stop latched by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}; the robot may move again\n`;
 }

@@ -77,6 +77,12 @@ export const AgentConfig = Section(
       default: {},
       description: 'Named places the model may refer to (added to the sim\'s).',
     }),
+    stop_latch: Type.Boolean({
+      default: true,
+      description:
+        'The operator\'s stop (POST /stop, `auraison-edge stop`, the status page, agent/stop) latches: nothing the agent governs moves the robot until a person releases it ' +
+        '(`auraison-edge stop --release`, POST /stop/release). Kept in <data_dir>/state/stop-latch.json across restarts. false: a stop only stops.',
+    }),
     keep_finished_runs: Type.Integer({
       minimum: 1,
       default: 1000,

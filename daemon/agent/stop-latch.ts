@@ -1,0 +1,214 @@
+import { randomUUID } from 'node:crypto';
+import { readFileSync, rmSync } from 'node:fs';
+import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import type { PolicyHook } from '../contract/policy-hook.ts';
+import type { StopLatchState } from '../contract/services.ts';
+import { ALLOW } from '../policy/chain.ts';
+import { governedTopics, velocityCommand, type VelocityLimits } from '../policy/velocity.ts';
+import type { StopOrder } from './motion-lock.ts';
+
+/**
+ * The operator's stop latches (agent.stop_latch, on by default): once the robot is stopped by POST /stop,
+ * `auraison-edge stop`, the status page's button or the bus query agent/stop, nothing the daemon governs
+ * moves it again until a person releases the latch (`auraison-edge stop --release`, POST /stop/release, the
+ * page's Release button). Held here and in `<data_dir>/state/stop-latch.json`, so a restart, a reload or a
+ * crash does not release it. A latch file that cannot be read latches too: it errs on the side of the stop.
+ */
+
+export function stopLatchPath(dataDir: string): string {
+  return join(dataDir, 'state', 'stop-latch.json');
+}
+
+/** The latch file's content: what a restart reads back. */
+interface LatchFile {
+  by: string;
+  reason: string | null;
+  since: string;
+}
+
+/**
+ * The latch of each latch file in this process, and the writes to it in flight, across StopLatch instances:
+ * a reload makes a new agent (and latch) while the old one's write may still be going on, and the new one
+ * must hold the stop the old one latched, whatever the disk has done with it yet.
+ */
+const held = new Map<string, StopLatchState>();
+const writes = new Map<string, Promise<unknown>>();
+
+export class StopLatch {
+  readonly path: string;
+  readonly enabled: boolean;
+
+  constructor(options: { dataDir: string; enabled: boolean }) {
+    this.path = stopLatchPath(options.dataDir);
+    this.enabled = options.enabled;
+  }
+
+  /** The latch, or undefined when the robot may move. */
+  get state(): StopLatchState | undefined {
+    return this.enabled ? held.get(this.path) : undefined;
+  }
+
+  /**
+   * Reads the latch file (at start), unless this process holds the latch already (an agent restarted by a
+   * reload). A file that is there but unreadable (cut short by a full disk, edited by hand) latches all the
+   * same, saying so. With the latch off (agent.stop_latch: false) a file left from before is reported, not
+   * obeyed.
+   */
+  load(): { latched: StopLatchState | undefined; ignored: string | undefined } {
+    let state = held.get(this.path);
+    if (!state) {
+      let text: string;
+      try {
+        text = readFileSync(this.path, 'utf8');
+      } catch (error) {
+        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { latched: undefined, ignored: undefined };
+        text = `\0unreadable: ${(error as Error).message}`;
+      }
+      state = parseLatchFile(text, this.path);
+    }
+    if (!this.enabled) return { latched: undefined, ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed` };
+    held.set(this.path, state);
+    return { latched: state, ignored: undefined };
+  }
+
+  /**
+   * Latches now, in memory at once (the next motion is refused), then writes the file. Resolves when it is
+   * written (or could not be: `persisted` false and `error` say why; the latch holds in this process).
+   */
+  engage(order: StopOrder): { state: StopLatchState; written: Promise<StopLatchState> } {
+    const state: StopLatchState = { by: order.by, reason: order.reason ?? null, since: new Date().toISOString(), persisted: false, error: null };
+    held.set(this.path, state);
+    const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
+    const written = this.#serially(async () => {
+      try {
+        await writeDurably(this.path, `${JSON.stringify(file, null, 2)}\n`);
+        state.persisted = true;
+        state.error = null;
+      } catch (error) {
+        state.error = `the latch could not be written to ${this.path} (${(error as Error).message}): it holds until the daemon stops, and a restart would not find it`;
+      }
+      return state;
+    });
+    return { state, written };
+  }
+
+  /**
+   * Releases the latch: the robot may move again. Resolves with the latch it released (undefined when none
+   * was). Throws when the file cannot be removed: the latch then stays, since a restart would read it.
+   */
+  async release(): Promise<StopLatchState | undefined> {
+    const was = this.state;
+    await this.#serially(async () => {
+      try {
+        await rm(this.path, { force: true });
+      } catch (error) {
+        throw new Error(`the stop latch could not be released: ${this.path} could not be removed (${(error as Error).message}); the robot stays stopped`);
+      }
+    });
+    // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
+    if (held.get(this.path) === was) held.delete(this.path);
+    return was;
+  }
+
+  /** Why a motion is refused now, or undefined when the robot may move. */
+  refusal(): string | undefined {
+    const state = this.state;
+    return state ? latchedMessage(state) : undefined;
+  }
+
+  /** Each engage and release writes in turn, so the file ends as the last one left it. */
+  #serially<T>(work: () => Promise<T>): Promise<T> {
+    const next = (writes.get(this.path) ?? Promise.resolve()).then(work, work);
+    const settled = next.then(() => undefined, () => undefined);
+    writes.set(this.path, settled);
+    void settled.then(() => {
+      if (writes.get(this.path) === settled) writes.delete(this.path);
+    });
+    return next;
+  }
+}
+
+/** What a refused motion says: who latched the stop, when, why, and how to release it. */
+export function latchedMessage(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): string {
+  return `the robot is stopped: latched by ${state.by} at ${state.since}${state.reason ? ` (${state.reason})` : ''}; nothing moves it until a person releases it with \`auraison-edge stop --release\` (or POST /stop/release, or the status page)`;
+}
+
+function parseLatchFile(text: string, path: string): StopLatchState {
+  try {
+    const value = JSON.parse(text) as Partial<LatchFile>;
+    if (typeof value.by === 'string' && typeof value.since === 'string' && (value.reason === null || typeof value.reason === 'string')) {
+      return { by: value.by, reason: value.reason, since: value.since, persisted: true, error: null };
+    }
+  } catch {
+    // below
+  }
+  const problem = text.startsWith('\0') ? text.slice(1) : 'not a latch record';
+  return { by: 'unknown', reason: `the latch file ${path} is unreadable (${problem}): latched to be safe`, since: new Date().toISOString(), persisted: true, error: problem };
+}
+
+/** Writes `text` to `path` so that it is whole after a power cut: a temp file, fsync, rename, fsync of the dir. */
+async function writeDurably(path: string, text: string): Promise<void> {
+  const dir = dirname(path);
+  await mkdir(dir, { recursive: true });
+  const tmp = `${path}.${randomUUID()}.tmp`;
+  try {
+    const handle = await open(tmp, 'w');
+    try {
+      await handle.writeFile(text);
+      await handle.datasync();
+    } finally {
+      await handle.close();
+    }
+    await rename(tmp, path);
+  } catch (error) {
+    await rm(tmp, { force: true }).catch(() => undefined);
+    throw error;
+  }
+  const dirHandle = await open(dir, 'r');
+  try {
+    await dirHandle.sync();
+  } finally {
+    await dirHandle.close();
+  }
+}
+
+/**
+ * Releases a latch with no daemon running (`auraison-edge stop --release` when none answers): removes the
+ * file, which is all a latch is while the daemon is down. Returns the latch it removed, or undefined.
+ */
+export function releaseLatchFile(dataDir: string): StopLatchState | undefined {
+  const path = stopLatchPath(dataDir);
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    text = `\0unreadable: ${(error as Error).message}`;
+  }
+  rmSync(path, { force: true });
+  return parseLatchFile(text, path);
+}
+
+/**
+ * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
+ * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
+ * intent, a Foxglove teleop panel. `navigate_to` and `run_policy` are refused; a `publish` is refused when it
+ * is a velocity command that moves (a zero Twist, a stop, passes). Every other call passes.
+ */
+export function stopLatchHook(latch: StopLatch, limits: VelocityLimits): PolicyHook {
+  const governed = governedTopics(limits);
+  return {
+    name: 'stop_latch',
+    beforeToolCall(ctx, input) {
+      const refusal = latch.refusal();
+      if (refusal === undefined) return ALLOW;
+      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy') return { action: 'deny', rule: 'stop_latch', reason: refusal };
+      if (ctx.tool !== 'publish') return ALLOW;
+      const twist = velocityCommand(input, governed);
+      if (!twist) return ALLOW;
+      const moves = [twist.twist.linear, twist.twist.angular].some((v) => v.x !== 0 || v.y !== 0 || v.z !== 0);
+      return moves ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${twist.topic})` } : ALLOW;
+    },
+  };
+}

@@ -1,0 +1,204 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { stopLatchPath } from '../../daemon/agent/stop-latch.ts';
+import type { AgentEvent } from '../../daemon/contract/schemas.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { agentContext, waitFor } from './agent-context.ts';
+import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
+import { skillIntent } from './sim-daemon.ts';
+
+/**
+ * The operator's stop latches (agent.stop_latch, on by default): after POST /stop, `auraison-edge stop` or
+ * agent/stop, nothing the agent governs moves the robot until a person releases it, across restarts.
+ */
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await stopAgents();
+});
+
+const moving = { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } };
+const decisions = (events: AgentEvent[]) => events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload as { rule?: string; action?: string });
+
+describe('a latched stop', () => {
+  it('refuses every motion, from any run, until released; what does not move the robot still runs', async () => {
+    const ctx = agentContext();
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    const nav = drivingNavigator(ctx.bus, ctx.codec);
+    const agent = await startAgent(ctx, { navigation: nav });
+    const outcome = await agent.stopRobot('ada', 'person in the aisle');
+    expect(outcome.latched).toEqual({ by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null });
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
+    const stopTwists = twists.length;
+
+    const drive = await settled(agent, (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
+    expect(drive.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/the robot is stopped: latched by ada at .* \(person in the aisle\); .*auraison-edge stop --release/) });
+    expect(decisions(drive.events)).toContainEqual(expect.objectContaining({ rule: 'stop_latch', action: 'deny' }));
+    expect(nav.goals).toBe(0);
+
+    const policy = await settled(agent, (await agent.submitIntent(skillIntent('run_policy', { name: 'any', seconds: 1 }), 'http')).run_id);
+    expect(policy.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('the robot is stopped: latched by ada') });
+
+    const twist = await settled(agent, (await agent.submitIntent(skillIntent('publish', moving), 'http')).run_id);
+    expect(twist.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('a Twist that moves, on /cmd_vel') });
+    // A zero Twist is a stop: it passes. So does a read.
+    const zero = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: {} }), 'http')).run_id);
+    expect(zero.run.status).toBe('succeeded');
+    expect(twists.slice(stopTwists).every(isZero)).toBe(true);
+    const other = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/chatter', type: 'std_msgs/msg/String', fields: { data: 'hi' } }), 'http')).run_id);
+    expect(other.run.status).toBe('succeeded');
+
+    expect(await agent.releaseStop('bob')).toMatchObject({ released: true, latch: { by: 'ada' } });
+    expect(agent.health().details).toMatchObject({ stop_latch: null });
+    expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
+    const again = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
+    await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
+    await agent.stopRobot('bob');
+    expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
+    // Releasing twice: nothing was latched the second time.
+    await agent.releaseStop('bob');
+    expect(await agent.releaseStop('bob')).toEqual({ released: false, latch: null });
+  });
+
+  it('holds across a restart: the next agent reads it from the data dir, and says so', async () => {
+    const ctx = agentContext();
+    const first = await startAgent(ctx);
+    await first.stopRobot('ada', 'wheel slipping');
+    await first.stop();
+    forgetAgent(first);
+    expect(JSON.parse(readFileSync(stopLatchPath(ctx.dataDir), 'utf8'))).toEqual({ by: 'ada', reason: 'wheel slipping', since: expect.any(String) });
+
+    const warnings: string[] = [];
+    const log = ctx.log.child({});
+    log.warn = ((_obj: unknown, message: string) => void warnings.push(message)) as typeof log.warn;
+    const second = await startAgent({ ...ctx, log });
+    expect(warnings).toContainEqual(expect.stringMatching(/^the robot is stopped: latched by ada .*: the stop is latched since before this start$/));
+    const run = await settled(second, (await second.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
+    expect(run.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('latched by ada') });
+  });
+
+  it('a latch file it cannot read latches all the same (a file cut short by a full disk)', async () => {
+    const ctx = agentContext();
+    mkdirSync(join(ctx.dataDir, 'state'));
+    writeFileSync(stopLatchPath(ctx.dataDir), '{"by": "ad');
+    const agent = await startAgent(ctx);
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown', reason: expect.stringContaining('is unreadable (not a latch record): latched to be safe') } });
+    const run = await settled(agent, (await agent.submitIntent(skillIntent('publish', moving), 'http')).run_id);
+    expect(run.run.status).toBe('failed');
+    expect(await agent.releaseStop('ada')).toMatchObject({ released: true });
+    expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
+  });
+
+  it('a latch that cannot be written holds in this process and says a restart would not find it', async () => {
+    const ctx = agentContext();
+    writeFileSync(join(ctx.dataDir, 'state'), 'a file where the state dir goes');
+    const agent = await startAgent(ctx);
+    const outcome = await agent.stopRobot('ada');
+    expect(outcome.latched).toMatchObject({ by: 'ada', persisted: false, error: expect.stringMatching(/could not be written to .*stop-latch\.json .*a restart would not find it/) });
+    const run = await settled(agent, (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
+    expect(run.run.status).toBe('failed');
+  });
+
+  it('a release the disk refuses leaves the latch in place', async () => {
+    if (process.getuid?.() === 0) {
+      // root removes files from a read-only directory: the refusal is made another way, with the same effect.
+      const ctx = agentContext();
+      const agent = await startAgent(ctx);
+      await agent.stopRobot('ada');
+      const path = stopLatchPath(ctx.dataDir);
+      // A directory where the file was: rm without recursive fails as a busy or read-only disk would.
+      const { rmSync } = await import('node:fs');
+      rmSync(path);
+      mkdirSync(join(path, 'x'), { recursive: true });
+      await expect(agent.releaseStop('bob')).rejects.toThrow(/the stop latch could not be released: .*stop-latch\.json could not be removed .*the robot stays stopped/);
+      expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
+      return;
+    }
+    const ctx = agentContext();
+    const agent = await startAgent(ctx);
+    await agent.stopRobot('ada');
+    chmodSync(join(ctx.dataDir, 'state'), 0o500);
+    cleanups.push(() => chmodSync(join(ctx.dataDir, 'state'), 0o700));
+    await expect(agent.releaseStop('bob')).rejects.toThrow(/the robot stays stopped/);
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
+  });
+
+  it('agent.stop_latch false: a stop only stops, and a latch file left from before is reported, not obeyed', async () => {
+    const ctx = agentContext({ agent: { stop_latch: false } });
+    mkdirSync(join(ctx.dataDir, 'state'));
+    writeFileSync(stopLatchPath(ctx.dataDir), JSON.stringify({ by: 'ada', reason: null, since: '2026-11-23T00:00:00.000Z' }));
+    const warnings: string[] = [];
+    const log = ctx.log.child({});
+    log.warn = ((_obj: unknown, message: string) => void warnings.push(message)) as typeof log.warn;
+    const nav = drivingNavigator(ctx.bus, ctx.codec);
+    const agent = await startAgent({ ...ctx, log }, { navigation: nav });
+    expect(warnings).toContainEqual(expect.stringMatching(/^agent\.stop_latch is false: the latch in .* \(by ada\) is not obeyed$/));
+    expect((await agent.stopRobot('bob')).latched).toBeNull();
+    const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
+    await waitFor(() => nav.goals === 1, 'the robot to drive after an unlatched stop');
+    await agent.stopRobot('bob');
+    expect((await settled(agent, run.run_id)).run.status).toBe('cancelled');
+  });
+});
+
+describe('auraison-edge stop --release', () => {
+  it('releases the running daemon\'s latch; a teleop Twist is refused until then; with no daemon it removes the file', { timeout: 60_000 }, async () => {
+    const { daemon, dir, stop } = await startDaemon(
+      { sim: { enabled: true, speed: 10 }, api: { port: 0 }, foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } }, lakehouse: { enabled: false }, retention: { enabled: false } },
+      'stop-latch-',
+    );
+    cleanups.push(stop);
+    const config = join(dir, 'edge.yaml');
+    writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {port: 0}\n');
+    const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir, env: { USER: 'ada' } });
+
+    const stopped = await cli('stop', '--reason', 'checking the gripper');
+    expect(stopped.code, stopped.stderr).toBe(0);
+    expect(stopped.stdout).toContain('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
+    // A Foxglove client's (here `topic pub`'s) moving Twist is refused, naming the latch.
+    const pub = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
+    expect(pub.code).toBe(1);
+    expect(pub.stderr).toMatch(/the robot is stopped: latched by ada .*checking the gripper/);
+
+    const released = await cli('stop', '--release', '--by', 'bob');
+    expect(released.code, released.stderr).toBe(0);
+    expect(released.stdout).toMatch(/^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/);
+    const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
+    expect(pubAgain.code, pubAgain.stderr).toBe(0);
+    const none = await cli('stop', '--release', '--json');
+    expect(JSON.parse(none.stdout)).toEqual({ released: false, latch: null });
+
+    // Stopped again, then the daemon goes away: the latch is only its file, which --release removes.
+    expect((await cli('stop')).code).toBe(0);
+    await daemon.stop();
+    const path = stopLatchPath(join(dir, 'data'));
+    expect(existsSync(path)).toBe(true);
+    const offline = await cli('stop', '--release');
+    expect(offline.code, offline.stderr).toBe(0);
+    expect(offline.stdout).toMatch(/^no daemon runs with data dir .*: removed its latch file: the stop latched by ada at /);
+    expect(existsSync(path)).toBe(false);
+  });
+
+  it('the main job does not drive while a stop is latched on its data dir, and says how to release it', { timeout: 60_000 }, async () => {
+    const dir = tempDir('stop-latch-sim-');
+    cleanups.push(dir.cleanup);
+    mkdirSync(join(dir.path, '.auraison-edge', 'state'), { recursive: true });
+    writeFileSync(stopLatchPath(join(dir.path, '.auraison-edge')), JSON.stringify({ by: 'status-page', reason: null, since: '2026-11-23T10:00:00.000Z' }));
+    const job = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5'], { cwd: dir.path });
+    expect(job.code).toBe(1);
+    expect(job.stderr).toMatch(/not driving: the robot is stopped: latched by status-page at 2026-11-23T10:00:00\.000Z; .*auraison-edge stop --release/);
+    const released = await runMain(['stop', '--release'], { cwd: dir.path });
+    expect(released.code, released.stderr).toBe(0);
+    expect(existsSync(stopLatchPath(join(dir.path, '.auraison-edge')))).toBe(false);
+  });
+
+  it('refuses --reason with --release (bad usage, exit 2)', async () => {
+    const r = await runMain(['stop', '--release', '--reason', 'x']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--reason is for a stop, not --release');
+  });
+});
