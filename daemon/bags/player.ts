@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
+import { MessageCodec } from '../bus/codec.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
 import type { Publisher } from '../bus/publisher.ts';
 import { BagError } from './errors.ts';
@@ -24,7 +25,13 @@ export interface PlayOptions {
   startOffsetNs: bigint;
   /** Topic renames, bag name to bus name (ros2 bag play --remap). */
   remap: ReadonlyMap<string, string>;
+  /** Publish the playback time on /clock at this rate, Hz (ros2 bag play --clock); 0 or absent: not. */
+  clockHz?: number;
 }
+
+/** Where --clock publishes, and what (rosgraph_msgs/msg/Clock, as ROS's time source). */
+export const CLOCK_TOPIC = '/clock';
+const CLOCK_TYPE = 'rosgraph_msgs/msg/Clock';
 
 export interface PlayStats {
   /** Messages published per bus topic. */
@@ -41,6 +48,8 @@ export interface PlayStats {
   stopped: boolean;
   /** The bag holds no message at all (nothing was published while it was recorded). */
   empty: boolean;
+  /** With --clock: its rate and how many Clock messages went out; else null. */
+  clock: { hz: number; published: number } | null;
 }
 
 /**
@@ -63,6 +72,9 @@ export class BagPlayer {
   #publishers = new Map<string, Publisher | null>();
   #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n, empty: true };
   #late = new LatenessHistogram();
+  /** The pass's time base, once its first message is scheduled: bag time `first` plays at wall time `wallStart`. */
+  #timeline: { first: bigint; wallStart: number } | undefined;
+  #clockPublished = 0;
 
   constructor(deps: { bus: Bus; definitions: DefinitionsRegistry; log: Logger }, options: PlayOptions) {
     this.#bus = deps.bus;
@@ -83,6 +95,7 @@ export class BagPlayer {
   async play(signal: AbortSignal): Promise<PlayStats> {
     await prepareStorage(this.#bag.storage);
     const started = performance.now();
+    const stopClock = this.#startClock();
     try {
       do {
         this.#stats.passes++;
@@ -95,6 +108,7 @@ export class BagPlayer {
         if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
       } while (this.#o.loop && !signal.aborted);
     } finally {
+      stopClock();
       for (const p of this.#publishers.values()) p?.close();
       this.#publishers.clear();
     }
@@ -107,6 +121,31 @@ export class BagPlayer {
       late_ms: { p50: this.#late.percentile(50), p99: this.#late.percentile(99), max: round(this.#late.max) },
       stopped: signal.aborted,
       empty: this.#stats.empty && !signal.aborted,
+      clock: this.#o.clockHz ? { hz: this.#o.clockHz, published: this.#clockPublished } : null,
+    };
+  }
+
+  /**
+   * --clock: the playback time on /clock every 1/clockHz s of wall time, as ros2 bag play --clock does, so
+   * nodes with use_sim_time follow the bag: bag time advances at `rate` from each pass's first message, and
+   * goes back to the bag's start when --loop starts a pass again (a time jump back, as on ROS). Nothing is
+   * published before the first message is scheduled. Returns what stops it.
+   */
+  #startClock(): () => void {
+    const hz = this.#o.clockHz;
+    if (!hz) return () => {};
+    const publisher = this.#bus.advertise(CLOCK_TOPIC, CLOCK_TYPE, { source: 'bag-play' });
+    const codec = new MessageCodec(this.#registry);
+    const timer = setInterval(() => {
+      const at = this.#timeline;
+      if (!at) return;
+      const ns = at.first + BigInt(Math.max(0, Math.round((performance.now() - at.wallStart) * 1e6 * this.#o.rate)));
+      publisher.publish(codec.encode(CLOCK_TYPE, { clock: { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) } }));
+      this.#clockPublished++;
+    }, 1000 / hz);
+    return () => {
+      clearInterval(timer);
+      publisher.close();
     };
   }
 
@@ -142,6 +181,7 @@ export class BagPlayer {
             if (!published) {
               playedFrom = m.logTime;
               wallStart = performance.now() - Number(m.logTime > first ? m.logTime - first : 0n) / 1e6 / rate;
+              this.#timeline = { first, wallStart };
             }
             const due = wallStart + Number(m.logTime - first) / 1e6 / rate;
             let now = performance.now();
@@ -180,6 +220,7 @@ export class BagPlayer {
     let publisher: Publisher | null = null;
     if (!topic) this.#skip(m.topic, 'the file declares no type for it');
     else if (!this.#o.select(full)) this.#skip(m.topic, NOT_SELECTED);
+    else if (this.#o.clockHz && name === CLOCK_TOPIC) this.#skip(m.topic, '--clock publishes /clock from the playback time instead');
     else if (topic.serializationFormat !== 'cdr') this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
     else {
       this.#learnType(topic);

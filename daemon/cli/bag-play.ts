@@ -6,9 +6,12 @@ import { resolveConfig } from './config-option.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
 const MAX_RATE = 1000;
+/** ros2 bag play --clock's rate when none is given, Hz. */
+const CLOCK_HZ = 40;
+const MAX_CLOCK_HZ = 1000;
 
 export const BAG_PLAY_HELP = `  bag play PATH [--rate R] [--loop] [--topics GLOB]... [--exclude GLOB]... [--start-offset S]
-               [--remap FROM:=TO]... [--config FILE] [--log-level LEVEL] [--json]
+               [--remap FROM:=TO]... [--clock [HZ]] [--config FILE] [--log-level LEVEL] [--json]
       Runs the daemon with the config's components, the simulator off, and publishes a recorded bag on its
       bus as \`ros2 bag play\` does on ROS: each topic with the type and QoS it was recorded with (a latched
       /map stays latched for late subscribers), each message at its recorded time relative to the bag's
@@ -27,16 +30,19 @@ const OPTIONS_HELP = `Options (bag play):
   --exclude GLOB     never these; repeatable
   --start-offset S   skip the bag's first S seconds
   --remap FROM:=TO   publish the bag's topic FROM as TO (\`/odom:=/odom_recorded\`); repeatable
+  --clock [HZ]       publish the playback time on /clock (rosgraph_msgs/msg/Clock) at HZ (default ${CLOCK_HZ},
+                     at most ${MAX_CLOCK_HZ}), for nodes with use_sim_time; the bag's own /clock is then not played
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn)
   --json             print one JSON object: {bag, storage, rate, messages: {topic: n}, skipped, passes,
-                     bag_s, wall_s, late_ms: {p50, p99, max}, stopped, dropped}
+                     bag_s, wall_s, late_ms: {p50, p99, max}, stopped, clock: {hz, published} | null,
+                     dropped}
 `;
 
 export { OPTIONS_HELP as BAG_PLAY_OPTIONS_HELP };
 
 export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
-    argv,
+    withClockDefault(argv),
     {
       rate: { type: 'string' },
       loop: { type: 'boolean' },
@@ -44,6 +50,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
       exclude: { type: 'string', multiple: true },
       'start-offset': { type: 'string' },
       remap: { type: 'string', multiple: true },
+      clock: { type: 'string' },
       config: { type: 'string' },
       'log-level': { type: 'string', default: 'warn' },
       json: { type: 'boolean' },
@@ -53,6 +60,8 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   const rate = numberOption('rate', values.rate, { min: 0, exclusiveMin: true }) ?? 1;
   if (rate > MAX_RATE) throw new UsageError(`--rate: at most ${MAX_RATE}, got ${values.rate}`);
   const offsetS = numberOption('start-offset', values['start-offset'], { min: 0 }) ?? 0;
+  const clockHz = numberOption('clock', values.clock, { min: 0, exclusiveMin: true });
+  if (clockHz !== undefined && clockHz > MAX_CLOCK_HZ) throw new UsageError(`--clock: at most ${MAX_CLOCK_HZ} Hz, got ${values.clock}`);
   const remap = new Map<string, string>();
   for (const r of values.remap ?? []) {
     const m = /^(\/\S*):=(\/\S*)$/.exec(r);
@@ -77,7 +86,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   try {
     player = new BagPlayer(
       { bus: daemon.bus, definitions: daemon.definitions, log },
-      { path: resolve(io.cwd, positionals[0]!), rate, loop: Boolean(values.loop), select: compileTopicSelection(values.topics ?? ['**'], values.exclude ?? []), startOffsetNs: BigInt(Math.round(offsetS * 1e9)), remap },
+      { path: resolve(io.cwd, positionals[0]!), rate, loop: Boolean(values.loop), select: compileTopicSelection(values.topics ?? ['**'], values.exclude ?? []), startOffsetNs: BigInt(Math.round(offsetS * 1e9)), remap, clockHz },
     );
   } catch (error) {
     if (!(error instanceof BagError)) throw error;
@@ -138,11 +147,26 @@ function summaryText(s: PlayStats, dropped: number, notSelected: string): string
     `${s.stopped ? 'stopped after publishing' : 'published'} ${total} message(s) on ${topics.length} topic(s): ${s.bag_s} s of bag time in ${s.wall_s} s${s.passes > 1 ? ` (${s.passes} passes)` : ''}`,
     ...topics.map(([t, c]) => `  ${t.padEnd(width)}  ${c}`),
     `late against the schedule: p50 ${s.late_ms.p50} ms, p99 ${s.late_ms.p99} ms, max ${s.late_ms.max} ms; dropped by subscribers: ${dropped}`,
+    ...(s.clock ? [`/clock: ${s.clock.published} message(s) at ${s.clock.hz} Hz`] : []),
     ...s.skipped.filter((k) => k.reason !== notSelected).map((k) => `not played: ${k.topic}: ${k.reason}`),
   ];
   const unselected = s.skipped.filter((k) => k.reason === notSelected).map((k) => k.topic);
   if (unselected.length > 0) lines.push(`not selected (--topics, --exclude): ${unselected.length > 8 ? `${unselected.slice(0, 8).join(', ')}, ... (${unselected.length})` : unselected.join(', ')}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `--clock` with no value (ros2 bag play's `--clock` alone) means CLOCK_HZ: the next word is a rate only if it is a number. */
+function withClockDefault(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    out.push(argv[i]!);
+    if (argv[i] === '--') {
+      out.push(...argv.slice(i + 1));
+      break;
+    }
+    if (argv[i] === '--clock' && !/^\d*\.?\d+([eE][-+]?\d+)?$/.test(argv[i + 1] ?? '')) out.push(String(CLOCK_HZ));
+  }
+  return out;
 }
 
 function shown(path: string, cwd: string): string {
