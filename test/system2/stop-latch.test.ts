@@ -164,11 +164,14 @@ describe('auraison-edge stop --release', () => {
     expect(pub.code).toBe(1);
     expect(pub.stderr).toMatch(/the robot is stopped: latched by ada .*checking the gripper/);
 
+    const status = await cli('status');
+    expect(status.stdout).toMatch(/\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); nothing moves it until `auraison-edge stop --release`\n/);
     const released = await cli('stop', '--release', '--by', 'bob');
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toMatch(/^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/);
     const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
     expect(pubAgain.code, pubAgain.stderr).toBe(0);
+    expect((await cli('status')).stdout).not.toContain('ROBOT STOPPED');
     const none = await cli('stop', '--release', '--json');
     expect(JSON.parse(none.stdout)).toEqual({ released: false, latch: null });
 

@@ -98,6 +98,9 @@ export function formatStatus(s: ApiStatus, source: string): string {
         : `last reload ${reload.at}: REJECTED, the running config stays: ${(reload.error ?? 'unknown error').replaceAll('\n', '; ')}${reload.hint ? ` (${reload.hint})` : ''}`,
     );
   }
+  // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
+  const latch = s.components.agent?.details?.stop_latch as { by?: string; since?: string; reason?: string | null } | null | undefined;
+  if (latch) lines.push(`ROBOT STOPPED: latched by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}; nothing moves it until \`auraison-edge stop --release\``);
   if (s.readiness) {
     const cw = width(s.readiness.checks.map((c) => c.name), 24);
     lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);
