@@ -338,7 +338,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   /**
    * The operator's stop: the robot stops in this tick, before anything that can wait, then every run that
    * has not ended is cancelled, and so is the run of any intent being accepted (see RobotStop). The reply
-   * waits a bounded time for the journal. It is not a latch: an intent submitted afterwards runs.
+   * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
    */
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
     return this.#robotStop.stop(by, reason);
@@ -354,9 +354,9 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     return { released: was !== undefined, latch: was ?? null };
   }
 
-  /** The hook chain: the latched stop first, then policy.* in its order, then the application's hooks. */
+  /** The hook chain: the latched stop first (also on the navigator's topic, which the gate forwards), then policy.* in its order, then the application's hooks. */
   #hookChain(policy: PolicySettings): PolicyHook[] {
-    return [stopLatchHook(this.#latch, policy.velocity), ...policyHooks(policy), ...(this.#options.hooks ?? [])];
+    return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...(this.#options.hooks ?? [])];
   }
 
   /** The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one (see parseStopQuery). */

@@ -5,7 +5,8 @@ import { dirname, join } from 'node:path';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { StopLatchState } from '../contract/services.ts';
 import { ALLOW } from '../policy/chain.ts';
-import { governedTopics, velocityCommand, type VelocityLimits } from '../policy/velocity.ts';
+import { field, fullTwist } from '../policy/tool-inputs.ts';
+import { governedTopics, type VelocityLimits } from '../policy/velocity.ts';
 import type { StopOrder } from './motion-lock.ts';
 
 /**
@@ -98,16 +99,19 @@ export class StopLatch {
    * was). Throws when the file cannot be removed: the latch then stays, since a restart would read it.
    */
   async release(): Promise<StopLatchState | undefined> {
+    // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
+    // that turns it on again must not bring back a latch a person released, and that no restart would find.
+    const seen = held.get(this.path);
     const was = this.state;
     await this.#serially(async () => {
       try {
         await rm(this.path, { force: true });
       } catch (error) {
-        throw new Error(`the stop latch could not be released: ${this.path} could not be removed (${(error as Error).message}); the robot stays stopped`);
+        throw new Error(`the stop latch could not be released: ${this.path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${this.path} by hand (or make its directory writable), then release again`);
       }
     });
     // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
-    if (held.get(this.path) === was) held.delete(this.path);
+    if (held.get(this.path) === seen) held.delete(this.path);
     return was;
   }
 
@@ -193,10 +197,11 @@ export function releaseLatchFile(dataDir: string): StopLatchState | undefined {
 /**
  * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
  * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
- * intent, a Foxglove teleop panel. `navigate_to` and `run_policy` are refused; a `publish` is refused when it
- * is a velocity command that moves (a zero Twist, a stop, passes). Every other call passes.
+ * intent, a Foxglove teleop panel. `navigate_to` and `run_policy` are refused; a `publish` on a velocity
+ * topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused unless it is a
+ * zero Twist (a stop). Every other call passes.
  */
-export function stopLatchHook(latch: StopLatch, limits: VelocityLimits): PolicyHook {
+export function stopLatchHook(latch: StopLatch, limits: VelocityLimits, forwarded: readonly string[] = []): PolicyHook {
   const governed = governedTopics(limits);
   return {
     name: 'stop_latch',
@@ -205,10 +210,13 @@ export function stopLatchHook(latch: StopLatch, limits: VelocityLimits): PolicyH
       if (refusal === undefined) return ALLOW;
       if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy') return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
-      const twist = velocityCommand(input, governed);
-      if (!twist) return ALLOW;
-      const moves = [twist.twist.linear, twist.twist.angular].some((v) => v.x !== 0 || v.y !== 0 || v.z !== 0);
-      return moves ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${twist.topic})` } : ALLOW;
+      const topic = field<string>(input, 'topic');
+      if (topic === undefined || !(governed(topic) || forwarded.includes(topic))) return ALLOW;
+      // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
+      // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
+      const fields = field<unknown>(input, 'fields');
+      const moves = [fullTwist(fields), fullTwist(field(fields, 'twist'))].some(({ linear, angular }) => [linear, angular].some((v) => v.x !== 0 || v.y !== 0 || v.z !== 0));
+      return moves ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` } : ALLOW;
     },
   };
 }

@@ -177,21 +177,25 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   const { histogramPercentile } = await import('../../control/latency-histogram.ts');
   const { daemon, sim, log } = await startSim(config, file, io);
   const speed = config.sim.speed;
-  // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
-  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
-  sim.unpause();
-  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n${watchHints(daemon)}`);
   const abort = new AbortController();
   const onSignal = () => abort.abort();
   process.once('SIGINT', onSignal);
   process.once('SIGTERM', onSignal);
+  // Held before the driver starts (startSim checked the latch in this tick): a stop while its model loads
+  // ends the drive, rather than find nothing held, latch, and leave a loop that drives to the next hold.
   const hold = holdRobot(daemon, abort.signal);
+  // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
+  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
   // In the stop's own tick, before its zero Twist: the loop publishes nothing but its safe action from then on.
   const onHoldAbort = () => void driver.stop();
-  hold.signal.addEventListener('abort', onHoldAbort, { once: true });
+  if (hold.signal.aborted) onHoldAbort();
+  else hold.signal.addEventListener('abort', onHoldAbort, { once: true });
+  sim.unpause();
+  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n${watchHints(daemon)}`);
   // The loop's worker takes a moment to start: the drive lasts `duration` from when the policy is in charge.
   const startedAt = sim.time;
-  await Promise.race([sim.until(startedAt + duration), new Promise((resolve) => hold.signal.addEventListener('abort', resolve))]);
+  const aborted = hold.signal.aborted ? Promise.resolve() : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
+  await Promise.race([sim.until(startedAt + duration), aborted]);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
   hold.signal.removeEventListener('abort', onHoldAbort);

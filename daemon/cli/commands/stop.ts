@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/services.ts';
+import type { DataDirLock } from '../../lifecycle/data-dir.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
@@ -84,39 +86,55 @@ function stopText(o: RobotStopOutcome): string {
 /**
  * `stop --release`: POST /stop/release on the running daemon. With no daemon running on the data dir, the
  * latch is only its file, which is removed here; a daemon that runs but does not answer keeps its latch in
- * memory, so its file is left alone and the user is told.
+ * memory, so its file is left alone and the user is told. Whether a daemon runs is the data dir lock's to
+ * say, not run/daemon.json's (gone when the disk was full at its start, or naming a pid since reused); the
+ * lock is held while the file is removed, so no daemon starts and reads it meanwhile.
  */
 async function release(by: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO): Promise<number> {
   const { dataDir, target } = await clientTarget(values, io);
-  const { readOwner, alive } = await import('../../lifecycle/data-dir.ts');
-  const owner = readOwner(dataDir);
-  const running = owner !== undefined && alive(owner.pid);
-  if (target && (running || values.url)) {
-    const api = await daemonApi('stop --release', values, io, { notDone: 'the stop was NOT released: ' });
-    if (!api) return 1;
+  const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/data-dir.ts');
+  let lock: DataDirLock | undefined;
+  let busy: Error | undefined;
+  // No data dir, no daemon and no latch: none is made just to find that out.
+  if (!values.url && existsSync(dataDir)) {
     try {
-      const outcome = await api.client.post<StopReleaseOutcome>('/stop/release', { by });
-      io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : releaseText(outcome.latch, 'released'));
-      return 0;
+      lock = await Lock.acquire(dataDir, undefined);
     } catch (error) {
-      api.report(error);
-      return 1;
+      busy = error as Error;
     }
   }
-  if (running) {
-    io.stderr(`auraison-edge stop --release: the stop was NOT released: the daemon (pid ${owner.pid}) of ${dataDir} runs with no API to ask (api.enabled false or api.port 0), and holds its latch in memory; give --url, or stop the daemon and run this again\n`);
-    return 1;
-  }
-  const { releaseLatchFile } = await import('../../agent/stop-latch.ts');
-  let removed: StopLatchState | undefined;
   try {
-    removed = releaseLatchFile(dataDir);
-  } catch (error) {
-    io.stderr(`auraison-edge stop --release: the stop was NOT released: ${(error as Error).message}\n`);
-    return 1;
+    if (values.url || busy) {
+      if (!target) {
+        const owner = readOwner(dataDir);
+        const who = /is in use/.test(busy!.message) ? `a daemon${owner ? ` (pid ${owner.pid})` : ''} runs on ${dataDir}` : busy!.message;
+        io.stderr(`auraison-edge stop --release: the stop was NOT released: ${who} with no API to ask (api.enabled false or api.port 0), and holds its latch in memory; give --url, or stop the daemon and run this again\n`);
+        return 1;
+      }
+      const api = await daemonApi('stop --release', values, io, { notDone: 'the stop was NOT released: ' });
+      if (!api) return 1;
+      try {
+        const outcome = await api.client.post<StopReleaseOutcome>('/stop/release', { by });
+        io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : releaseText(outcome.latch, 'released'));
+        return 0;
+      } catch (error) {
+        api.report(error);
+        return 1;
+      }
+    }
+    const { releaseLatchFile } = await import('../../agent/stop-latch.ts');
+    let removed: StopLatchState | undefined;
+    try {
+      removed = releaseLatchFile(dataDir);
+    } catch (error) {
+      io.stderr(`auraison-edge stop --release: the stop was NOT released: ${(error as Error).message}\n`);
+      return 1;
+    }
+    io.stdout(values.json ? `${JSON.stringify({ released: removed !== undefined, latch: removed ?? null })}\n` : releaseText(removed, `no daemon runs with data dir ${dataDir}: removed its latch file`));
+    return 0;
+  } finally {
+    lock?.release();
   }
-  io.stdout(values.json ? `${JSON.stringify({ released: removed !== undefined, latch: removed ?? null })}\n` : releaseText(removed, `no daemon runs with data dir ${dataDir}: removed its latch file`));
-  return 0;
 }
 
 function releaseText(latch: StopLatchState | null | undefined, done: string): string {
