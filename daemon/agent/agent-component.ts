@@ -101,7 +101,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.#codec = new MessageCodec(ctx.definitions);
     this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: this.#settings.stop_latch });
     this.#motion = new MotionLock(() => this.#latch.refusal());
-    this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity });
+    this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity, latched: () => this.#latch.refusal() });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
     this.#hooks = this.#hookChain(this.#policy);
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
@@ -246,6 +246,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       { name: 'auraison_agent_tool_calls_total', help: 'Tool calls run.', type: 'counter', samples: [{ value: toolCalls }] },
       { name: 'auraison_agent_policy_decisions_total', help: 'Policy rules fired, by rule.', type: 'counter', samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })) },
       { name: 'auraison_agent_cmd_vel_clamped_total', help: 'Twists the gate clamped to the velocity limits.', type: 'counter', samples: [{ value: this.#gate.counters.clamped }] },
+      { name: 'auraison_agent_cmd_vel_held_total', help: 'Moving Twists the gate sent as zero while the operator\'s stop was latched.', type: 'counter', samples: [{ value: this.#gate.counters.held }] },
+      { name: 'auraison_agent_stop_latched', help: '1 while the operator\'s stop is latched (nothing the agent governs moves the robot), else 0.', type: 'gauge', samples: [{ value: this.#latch.state ? 1 : 0 }] },
     ];
   }
 

@@ -5,12 +5,15 @@ import { limitTwist, type VelocityLimits } from './velocity.ts';
 import { fullTwist, type Twist } from './tool-inputs.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
+const ZERO: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
 
 /**
  * The one way the agent's motion reaches the velocity topic. Every Twist it sends, from `publish`, `stop`
  * or the navigator it drives (which publishes to an internal topic the gate forwards), is clamped to the
  * limits here, whatever the tool-call hooks decided: the last frame before the wheels. It always clamps,
- * even in reject mode, because a controller's command stream cannot be refused halfway.
+ * even in reject mode, because a controller's command stream cannot be refused halfway. While `latched`
+ * says the operator's stop holds, every Twist that would move goes out as a zero one (counted as held),
+ * whatever path reached the gate without the policy hooks.
  */
 export class CmdVelGate {
   readonly topic: string;
@@ -28,17 +31,21 @@ export class CmdVelGate {
    */
   #haltedAt = new Map<Subscription, bigint>();
   #stale = 0;
+  #latched: () => string | undefined;
+  #held = 0;
 
-  constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits }) {
-    const { bus, codec, limits } = options;
+  /** `latched`: why no Twist may move the robot now (the operator's stop latched), or undefined. */
+  constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits; latched?: () => string | undefined }) {
+    const { bus, codec, limits, latched = () => undefined } = options;
     this.#bus = bus;
     this.#codec = codec;
     this.#limits = limits;
+    this.#latched = latched;
     this.topic = limits.topic;
   }
 
-  get counters(): { sent: number; clamped: number; stale: number } {
-    return { sent: this.#sent, clamped: this.#clamped, stale: this.#stale };
+  get counters(): { sent: number; clamped: number; stale: number; held: number } {
+    return { sent: this.#sent, clamped: this.#clamped, stale: this.#stale, held: this.#held };
   }
 
   /** New limits for every Twist from now on (a config reload); the topic stays. */
@@ -49,7 +56,12 @@ export class CmdVelGate {
 
   /** Sends a Twist (missing components 0) within limits; returns what was sent and what was clamped. */
   send(value: unknown): { twist: Twist; clamped: string[] } {
-    const { twist, broken } = limitTwist(fullTwist(value), this.#limits);
+    let { twist, broken } = limitTwist(fullTwist(value), this.#limits);
+    if (moves(twist) && this.#latched() !== undefined) {
+      twist = ZERO;
+      broken = [];
+      this.#held++;
+    }
     this.#publisher ??= this.#bus.advertise(this.topic, TWIST, { source: 'agent' });
     this.#publisher.publish(this.#codec.encode(TWIST, twist));
     this.#sent++;
@@ -89,4 +101,8 @@ export class CmdVelGate {
     this.#publisher?.close();
     this.#publisher = undefined;
   }
+}
+
+function moves(t: Twist): boolean {
+  return t.linear.x !== 0 || t.linear.y !== 0 || t.linear.z !== 0 || t.angular.x !== 0 || t.angular.y !== 0 || t.angular.z !== 0;
 }

@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'n
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stopLatchPath } from '../../daemon/agent/stop-latch.ts';
+import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -142,6 +143,45 @@ describe('a latched stop', () => {
     await waitFor(() => nav.goals === 1, 'the robot to drive after an unlatched stop');
     await agent.stopRobot('bob');
     expect((await settled(agent, run.run_id)).run.status).toBe('cancelled');
+  });
+});
+
+describe('the CmdVelGate under a latched stop', () => {
+  it('sends a moving Twist that reached it without the policy hooks as a zero one, and counts it', async () => {
+    const ctx = agentContext();
+    const twists = watchCmdVel(ctx.bus, ctx.codec);
+    let latched: string | undefined;
+    const gate = new CmdVelGate({ bus: ctx.bus, codec: ctx.codec, limits: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1, mode: 'clamp' }, latched: () => latched });
+    gate.forward('/controller/cmd_vel', 'test-gate');
+    cleanups.push(() => gate.close());
+    const controller = ctx.bus.advertise('/controller/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
+    const drive = () => controller.publish(ctx.codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.3 }, angular: { z: 0.2 } }));
+
+    drive();
+    await waitFor(() => twists.length === 1, 'the Twist through the gate');
+    expect(isZero(twists[0]!)).toBe(false);
+    latched = 'the robot is stopped: latched by ada';
+    drive();
+    await waitFor(() => twists.length === 2, 'the held Twist');
+    expect(isZero(twists[1]!)).toBe(true);
+    expect(gate.send({ linear: { x: 0.1 } }).twist.linear.x).toBe(0);
+    expect(gate.counters).toMatchObject({ sent: 3, held: 2 });
+    latched = undefined;
+    drive();
+    await waitFor(() => twists.length === 4, 'the Twist once released');
+    expect(isZero(twists[3]!)).toBe(false);
+  });
+
+  it('the agent exports the latch and the held Twists as metrics', async () => {
+    const ctx = agentContext();
+    const agent = await startAgent(ctx);
+    const gauge = () => agent.metrics().find((m) => m.name === 'auraison_agent_stop_latched')!.samples[0]!.value;
+    expect(gauge()).toBe(0);
+    await agent.stopRobot('ada');
+    expect(gauge()).toBe(1);
+    expect(agent.metrics().find((m) => m.name === 'auraison_agent_cmd_vel_held_total')!.samples[0]!.value).toBe(0);
+    await agent.releaseStop('ada');
+    expect(gauge()).toBe(0);
   });
 });
 
