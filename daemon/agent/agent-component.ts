@@ -350,8 +350,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    * A person releases the latched stop (POST /stop/release, `auraison-edge stop --release`): the robot may
    * move again. Nothing that was stopped restarts; new intents and motion are taken from now on.
    */
-  async releaseStop(by: string): Promise<StopReleaseOutcome> {
-    const was = await this.#latch.release();
+  async releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
+    const was = await this.#latch.release(since);
     if (was) this.#ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
     return { released: was !== undefined, latch: was ?? null };
   }

@@ -96,12 +96,16 @@ export class StopLatch {
 
   /**
    * Releases the latch: the robot may move again. Resolves with the latch it released (undefined when none
-   * was). Throws when the file cannot be removed: the latch then stays, since a restart would read it.
+   * was). Throws when the file cannot be removed: the latch then stays, since a restart would read it. With
+   * `expectedSince` (the `since` of the latch the releaser was shown) a newer latch is not released: a
+   * StopLatchConflict says whose it is.
    */
-  async release(): Promise<StopLatchState | undefined> {
+  async release(expectedSince?: string): Promise<StopLatchState | undefined> {
     // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
     // that turns it on again must not bring back a latch a person released, and that no restart would find.
     const seen = held.get(this.path);
+    // The person releasing saw another latch (a page shown before a newer stop): they have not seen this one.
+    if (expectedSince !== undefined && seen && seen.since !== expectedSince) throw new StopLatchConflict(seen, expectedSince);
     const was = this.state;
     await this.#serially(async () => {
       try {
@@ -130,6 +134,16 @@ export class StopLatch {
       if (writes.get(this.path) === settled) writes.delete(this.path);
     });
     return next;
+  }
+}
+
+/** A release of a latch the releaser was not shown: a newer stop holds, and stays. */
+export class StopLatchConflict extends Error {
+  override name = 'StopLatchConflict';
+  readonly latch: StopLatchState;
+  constructor(latch: StopLatchState, expectedSince: string) {
+    super(`not released: the stop now latched is a newer one, by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}, not the one of ${expectedSince} you were shown; look at it, then release again`);
+    this.latch = latch;
   }
 }
 

@@ -143,7 +143,10 @@ export type StopRequest = Static<typeof StopRequest>;
 
 /** Releasing the latched stop (POST /stop/release): who releases it; no body at all is fine too. */
 export const StopReleaseRequest = Type.Object(
-  { by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' })) },
+  {
+    by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' })),
+    since: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the since of the latch the releaser was shown: a newer latch is not released (409)' })),
+  },
   { additionalProperties: false },
 );
 export type StopReleaseRequest = Static<typeof StopReleaseRequest>;

@@ -132,7 +132,8 @@ export interface StopReleaseOutcome {
  */
 export interface RobotStopService {
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome>;
-  releaseStop(by: string): Promise<StopReleaseOutcome>;
+  /** `since`: the latch the releaser was shown; a newer one is not released (StopLatchConflict). */
+  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome>;
 }
 
 export function isRobotStop(value: unknown): value is RobotStopService {

@@ -57,8 +57,12 @@ class StopOnlyAgent implements Component, RobotStopService {
     return this.outcome;
   }
 
-  async releaseStop(by: string): Promise<StopReleaseOutcome> {
+  /** The `since` each release named: the latch the page showed. */
+  releaseSinces: (string | undefined)[] = [];
+
+  async releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
     this.releases.push(by);
+    this.releaseSinces.push(since);
     if (this.releaseError) throw new Error(this.releaseError);
     const was = this.latch;
     this.latch = null;
@@ -336,6 +340,7 @@ describe('the latched stop on the status page', () => {
     expect(await releaseLine(page).textContent()).toMatch(/^released \S.*: the robot may move again; nothing that was stopped restarts by itself$/);
     expect(await latchBanner(page).isVisible()).toBe(false);
     expect(agent.releases).toEqual(['status-page']);
+    expect(agent.releaseSinces).toEqual([agent.outcome.latched!.since]); // the latch it showed, so a newer one is not released unseen
     expect(asked.messages).toHaveLength(2);
 
     // The next STOP latches again, and the release told of before it is gone.

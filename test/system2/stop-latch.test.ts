@@ -60,6 +60,11 @@ describe('a latched stop', () => {
     await waitFor(() => nav.goals === 1 && !isZero(twists.at(-1)!), 'the robot to drive once released');
     await agent.stopRobot('bob');
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
+    // A release that names the latch it was shown does not release a newer one.
+    const newer = (await agent.stopRobot('carol', 'second stop')).latched!;
+    await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(/^not released: the stop now latched is a newer one, by carol at .* \(second stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/);
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'carol' } });
+    expect(await agent.releaseStop('bob', newer.since)).toMatchObject({ released: true, latch: { by: 'carol' } });
     // Releasing twice: nothing was latched the second time.
     await agent.releaseStop('bob');
     expect(await agent.releaseStop('bob')).toEqual({ released: false, latch: null });
@@ -206,6 +211,12 @@ describe('auraison-edge stop --release', () => {
 
     const status = await cli('status');
     expect(status.stdout).toMatch(/\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); nothing moves it until `auraison-edge stop --release`\n/);
+    // POST /stop/release naming a latch other than the one held: 409, and the latch stays.
+    const { readApiFile } = await import('../../daemon/api/discovery.ts');
+    const url = readApiFile(join(dir, 'data'))!.url;
+    const conflict = await fetch(`${url}/stop/release`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'page', since: '2026-01-01T00:00:00.000Z' }) });
+    expect(conflict.status).toBe(409);
+    expect(await conflict.json()).toMatchObject({ error: 'conflict', message: expect.stringContaining('a newer one, by ada') });
     const released = await cli('stop', '--release', '--by', 'bob');
     expect(released.code, released.stderr).toBe(0);
     expect(released.stdout).toMatch(/^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/);

@@ -202,7 +202,8 @@ async function releaseStop() {
   $('release').disabled = true;
   showReleaseResult('releasing', `releasing the stop (${new Date().toLocaleTimeString()}): not confirmed yet`);
   try {
-    const { released } = await postJson('/stop/release', { by: 'status-page' });
+    // The latch shown: a newer stop, latched after this page last looked, is not released unseen (409).
+    const { released } = await postJson('/stop/release', { by: 'status-page', since: latchShown.since });
     latchChanged(null);
     showReleaseResult('released', released ? `released ${new Date().toLocaleTimeString()}: the robot may move again; nothing that was stopped restarts by itself` : 'no stop was latched: nothing to release');
   } catch (error) {

@@ -3,7 +3,8 @@ import type { Static, TSchema } from 'typebox';
 import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type StopReleaseOutcome } from '../../contract/services.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/schemas.ts';
 import { Validator, ValidationError } from '../../contract/validate.ts';
-import { unavailable, validationHttpError } from '../errors.ts';
+import { StopLatchConflict } from '../../agent/stop-latch.ts';
+import { HttpError, unavailable, validationHttpError } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -18,7 +19,8 @@ const ReleaseBody = new Validator(StopReleaseRequest);
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same); 503 when
  * the agent is not running. With agent.stop_latch (the default) the stop holds: POST /stop/release
- * (`{by?}`) releases it, 200 `{released, latch}` (`released` false when none was held).
+ * (`{by?, since?}`) releases it, 200 `{released, latch}` (`released` false when none was held); 409 when
+ * `since` names another latch than the one held (a newer stop the releaser has not seen).
  */
 export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {
@@ -33,7 +35,12 @@ export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
     const body = parseBody(ReleaseBody, request.body);
     const agent = ctx.components.get(SERVICE_NAMES.agent);
     if (!isRobotStop(agent)) throw unavailable('releasing the stop', absentReason(ctx, SERVICE_NAMES.agent));
-    return agent.releaseStop(body.by ?? 'api');
+    try {
+      return await agent.releaseStop(body.by ?? 'api', body.since);
+    } catch (error) {
+      if (error instanceof StopLatchConflict) throw new HttpError(409, 'conflict', error.message);
+      throw error;
+    }
   });
 };
 
