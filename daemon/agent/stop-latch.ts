@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { readFileSync, rmSync } from 'node:fs';
+import { readFileSync, rmSync, statSync } from 'node:fs';
 import { mkdir, open, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { PolicyHook } from '../contract/policy-hook.ts';
@@ -57,17 +57,8 @@ export class StopLatch {
    * obeyed.
    */
   load(): { latched: StopLatchState | undefined; ignored: string | undefined } {
-    let state = held.get(this.path);
-    if (!state) {
-      let text: string;
-      try {
-        text = readFileSync(this.path, 'utf8');
-      } catch (error) {
-        if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { latched: undefined, ignored: undefined };
-        text = `\0unreadable: ${(error as Error).message}`;
-      }
-      state = parseLatchFile(text, this.path);
-    }
+    const state = held.get(this.path) ?? readLatchFile(this.path);
+    if (!state) return { latched: undefined, ignored: undefined };
     if (!this.enabled) return { latched: undefined, ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed` };
     held.set(this.path, state);
     return { latched: state, ignored: undefined };
@@ -197,14 +188,30 @@ async function writeDurably(path: string, text: string): Promise<void> {
  */
 export function releaseLatchFile(dataDir: string): StopLatchState | undefined {
   const path = stopLatchPath(dataDir);
+  const state = readLatchFile(path);
+  if (state) rmSync(path, { force: true });
+  return state;
+}
+
+/** A latch record is a few hundred bytes: anything much larger is not one (and is not read whole). */
+const MAX_LATCH_BYTES = 64 * 1024;
+
+/**
+ * The latch a file holds, undefined when there is no file. Anything else there latches, as unreadable: a
+ * file cut short or edited by hand, a directory, and a FIFO or device (checked before reading, since reading
+ * one would block the daemon's start).
+ */
+function readLatchFile(path: string): StopLatchState | undefined {
   let text: string;
   try {
-    text = readFileSync(path, 'utf8');
+    const stat = statSync(path);
+    if (!stat.isFile()) text = '\0not a regular file';
+    else if (stat.size > MAX_LATCH_BYTES) text = `\0${stat.size} bytes, not a latch record`;
+    else text = readFileSync(path, 'utf8');
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    text = `\0unreadable: ${(error as Error).message}`;
+    text = `\0${(error as Error).message}`;
   }
-  rmSync(path, { force: true });
   return parseLatchFile(text, path);
 }
 

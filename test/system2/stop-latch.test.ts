@@ -99,6 +99,15 @@ describe('a latched stop', () => {
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
   });
 
+  it('a FIFO at the latch path latches as unreadable rather than block the agent\'s start on reading it', async () => {
+    const ctx = agentContext();
+    mkdirSync(join(ctx.dataDir, 'state'));
+    const { execFileSync } = await import('node:child_process');
+    execFileSync('mkfifo', [stopLatchPath(ctx.dataDir)]);
+    const agent = await startAgent(ctx);
+    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown', reason: expect.stringContaining('is unreadable (not a regular file): latched to be safe') } });
+  });
+
   it('a latch that cannot be written holds in this process and says a restart would not find it', async () => {
     const ctx = agentContext();
     writeFileSync(join(ctx.dataDir, 'state'), 'a file where the state dir goes');
