@@ -1,5 +1,5 @@
 import { system1Issues } from '../config/sections/system1.ts';
-import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
+import { isMotionGuard, SERVICE_NAMES, type MetricFamily, type MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -89,6 +89,11 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // The agent's limits: a loop's Twist on the velocity topic is held to them as the CmdVelGate holds the agent's.
       velocity: config.policy.velocity,
       onCrash,
+      // The agent's latched stop (agent.stop_latch) holds every loop at its safe action until released.
+      refusal: () => {
+        const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
+        return isMotionGuard(agent) ? agent.motionRefusal() : undefined;
+      },
     };
   }
 
@@ -242,6 +247,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
           underruns: s.underruns,
           errors: s.errors,
           non_finite_actions: s.nonFinite,
+          held_actions: s.held,
           clamped_commands: s.clamped,
           inference_overdue: s.inferenceOverdue,
           restarts: s.restarts,
@@ -297,6 +303,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       counter('auraison_control_loop_underruns_total', 'Ticks of a chunked policy that found the action queue empty.', (s) => s.underruns),
       counter('auraison_control_loop_errors_total', 'Ticks whose inference failed (the safe action was sent).', (s) => s.errors),
       counter('auraison_control_loop_non_finite_actions_total', 'Policy actions with a NaN or infinite element, replaced by the safe action.', (s) => s.nonFinite),
+      counter('auraison_control_loop_held_actions_total', 'Policy actions replaced by the safe action while the operator\'s stop was latched.', (s) => s.held),
       counter('auraison_control_loop_clamped_commands_total', 'Twist commands on the velocity topic clamped to policy.velocity\'s limits.', (s) => s.clamped),
       counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),
       {

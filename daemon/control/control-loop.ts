@@ -39,6 +39,12 @@ export interface ControlLoopOptions {
    */
   onCrash?: (error: Error) => void;
   /**
+   * Why the loop may not move the robot now (the operator's stop is latched), or undefined. Asked on the main
+   * thread at each command: while it says so, policy commands are not published and the loop thread sends
+   * its safe action instead.
+   */
+  refusal?: () => string | undefined;
+  /**
    * Tests only: the module an async loop's inference thread runs (default inference-worker.ts), for a
    * stand-in that dies on cue. The control component never sets it, so no config can reach it.
    */
@@ -275,6 +281,19 @@ export class ControlLoop {
     }
   }
 
+  /** Whether a latched stop holds the loop now; tells the loop thread when that changes, and logs it. */
+  #heldNow(): boolean {
+    const state = this.#state;
+    const refusal = this.#options.refusal?.();
+    const held = refusal !== undefined;
+    if (state && state.held !== held) {
+      state.setHeld(held);
+      if (held) this.#options.log.warn({ loop: this.name, reason: refusal }, 'control loop held at its safe action: the operator\'s stop is latched');
+      else this.#options.log.warn({ loop: this.name }, 'control loop released: the policy drives again');
+    }
+    return held;
+  }
+
   #onMessage(m: LoopWorkerMessage): void {
     const { name, log, onCommand } = this.#options;
     switch (m.kind) {
@@ -284,6 +303,8 @@ export class ControlLoop {
         // Once stop() is called only the safe action goes out: a policy command the thread posted before it
         // heard of the stop would move the robot after the stop's zero Twist (the operator's stop).
         if (this.#stopped && !m.safe) break;
+        // A policy command the thread posted before it saw the latch goes no further either.
+        if (this.#heldNow() && !m.safe) break;
         this.#publisher?.publish(m.data);
         onCommand?.(m.values, m.safe);
         break;

@@ -3,7 +3,7 @@ import { HISTOGRAM_SLOTS, LatencyHistogram, type HistogramSnapshot } from './lat
 /** Recent samples kept for exact percentiles: a minute at 200 Hz, and then some. */
 export const RING_SIZE = 16_384;
 
-const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped', 'inference_overdue', 'inference_sent_ms'] as const;
+const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped', 'inference_overdue', 'inference_sent_ms', 'held'] as const;
 type Counter = (typeof COUNTERS)[number];
 /** Int32 control words before the counters; a multiple of 8 bytes, so the Float64 views that follow are aligned. */
 const HEADER_BYTES = 16;
@@ -25,6 +25,8 @@ export interface LoopStats {
   skipped: number;
   /** Policy actions with a NaN or infinite element, replaced by the safe action. */
   nonFinite: number;
+  /** Policy actions replaced by the safe action while the operator's stop was latched (setHeld). */
+  held: number;
   /** Twist commands on the velocity topic clamped to policy.velocity's limits. */
   clamped: number;
   /** Async chunking: requests whose chunk was awaited past chunking.inference_timeout_ms. */
@@ -46,7 +48,10 @@ export interface LoopStats {
 export class LoopState {
   readonly buffer: SharedArrayBuffer;
   readonly sources: number;
-  /** [0] stop flag, [1] ring write index, [2] inference thread dead (set by the main thread). The worker waits on [0]. */
+  /**
+   * [0] stop flag, [1] ring write index, [2] inference thread dead, [3] held by a latched stop (both set by
+   * the main thread). The worker waits on [0].
+   */
   readonly control: Int32Array;
   readonly counters: Float64Array;
   readonly latency: LatencyHistogram;
@@ -131,6 +136,15 @@ export class LoopState {
     return Atomics.load(this.control, 2) === 1;
   }
 
+  /** The operator's stop is latched (or released): the loop sends only its safe action while it holds. */
+  setHeld(held: boolean): void {
+    Atomics.store(this.control, 3, held ? 1 : 0);
+  }
+
+  get held(): boolean {
+    return Atomics.load(this.control, 3) === 1;
+  }
+
   /** Sleeps until `ms` have passed or a stop is requested. */
   sleep(ms: number): void {
     if (ms > 0) Atomics.wait(this.control, 0, 0, ms);
@@ -148,6 +162,7 @@ export class LoopState {
       chunks: this.get('chunks'),
       skipped: this.get('skipped'),
       nonFinite: this.get('non_finite'),
+      held: this.get('held'),
       clamped: this.get('clamped'),
       inferenceOverdue: this.get('inference_overdue'),
       inferenceSentMs: this.get('inference_sent_ms'),

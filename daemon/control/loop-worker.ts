@@ -90,6 +90,12 @@ async function main(): Promise<void> {
   const emit = (given: Float32Array, givenSafe: boolean): void => {
     let action = given;
     let safe = givenSafe;
+    // A latched operator's stop: the policy goes on (its chunks stay current), the robot gets the safe action.
+    if (!safe && state.held) {
+      state.add('held');
+      action = plan.safeAction;
+      safe = true;
+    }
     if (!isFiniteAction(action)) {
       nonFinite++;
       state.add('non_finite');

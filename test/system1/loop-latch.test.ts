@@ -1,0 +1,45 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../system2/agent-context.ts';
+import { simPolicyLoopConfig } from './sim-policy-config.ts';
+
+// The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
+// at its safe action until the latch is released, not left driving beside a robot the page says is stopped.
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+type Twist = { linear: { x: number }; angular: { z: number } };
+const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
+
+describe('a latched stop and an autostart control loop', () => {
+  it('holds the loop at its safe action while latched, and lets the policy drive again once released', { timeout: 60_000 }, async () => {
+    const config = simPolicyLoopConfig();
+    (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-');
+    cleanups.push(stop);
+    const fromLoop: Twist[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
+    const agent = daemon.components.get('agent') as AgentComponent;
+    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+    const heldActions = () => (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
+    await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+
+    await agent.stopRobot('ada', 'person in the aisle');
+    await new Promise((resolve) => setImmediate(resolve)); // what the loop published before the stop is delivered
+    const mark = fromLoop.length;
+    await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+    expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
+    expect(heldActions()).toBeGreaterThan(0);
+    const distance = sim.world.distance;
+    await waitFor(() => fromLoop.length >= mark + 15, 'five more ticks');
+    expect(sim.world.distance - distance).toBeLessThan(0.01);
+
+    await agent.releaseStop('ada');
+    await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+  });
+});
