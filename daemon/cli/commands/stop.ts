@@ -27,8 +27,8 @@ restart, a reload or a crash does not release it. \`--release\` releases it (POS
 that was stopped restarts, new intents are taken from then on. With no daemon running, --release removes
 the latch file itself.
 
-Control loops that run on their own (control.loops with autostart: true) are not the agent's and keep
-their own safe action. It is a software stop, not a safety-rated emergency stop: keep the robot's hardware
+Control loops that run on their own (control.loops with autostart: true) are not the agent's: the stop
+does not end them, but while it is latched each sends its safe_action in place of the policy's. It is a software stop, not a safety-rated emergency stop: keep the robot's hardware
 e-stop. Other processes on the robot get the same stop from the bus query \`agent/stop\`.
 
 Options:
