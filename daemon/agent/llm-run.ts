@@ -1,11 +1,11 @@
-import { Agent, type AgentMessage, type AgentTool } from '@mariozechner/pi-agent-core';
+import { Agent, type AfterToolCallResult, type AgentMessage, type AgentTool, type BeforeToolCallResult } from '@mariozechner/pi-agent-core';
 import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model } from '@mariozechner/pi-ai';
 import type { ToolResult } from '../contract/schemas.ts';
 import { outputText } from '../policy/output-text.ts';
 import type { LiveRun } from './live-run.ts';
 import type { ModelService } from './model-service.ts';
 import type { SkillDefinition } from './skills/index.ts';
-import type { ToolInvoker } from './tool-invoker.ts';
+import type { ToolInvoker, Verdict } from './tool-invoker.ts';
 import { runValidators } from './refine.ts';
 import type { ValidatorEnv, ValidatorSpec } from './validators.ts';
 
@@ -80,6 +80,16 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     abort(): void {
       agent.abort();
     },
+    before(callId: string, tool: string, args: unknown): Promise<BeforeToolCallResult | undefined> {
+      if (live.closed) return Promise.resolve({ block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` });
+      const pending = deps.invoker.before(live, tool, args, callId);
+      if (pending instanceof Promise) return pending.then(run.blockUnless);
+      return pending.ok ? UNCHANGED : run.blockUnless(pending);
+    },
+    async blockUnless(verdict: Verdict): Promise<BeforeToolCallResult | undefined> {
+      if (!verdict.ok && verdict.quota) await overToolQuota(live, verdict.quota);
+      return verdict.ok ? undefined : { block: true, reason: verdict.reason };
+    },
   };
   const model = closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn);
   const agent: Agent = new Agent({
@@ -90,25 +100,20 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     },
     toolExecution: 'sequential',
     sessionId: live.run.run_id,
-    async beforeToolCall({ toolCall, args }) {
+    // Not async: pi awaits what the hooks return, and nearly every call is decided without waiting, so
+    // the common case hands back one shared settled promise instead of an async function's frame.
+    beforeToolCall({ toolCall, args }) {
       const overQuota = run.journalMessages();
-      if (overQuota) await overQuota;
-      if (live.closed) return { block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` };
-      const pending = deps.invoker.before(live, toolCall.name, args, toolCall.id);
-      const verdict = pending instanceof Promise ? await pending : pending;
-      if (!verdict.ok && verdict.quota) await overToolQuota(live, verdict.quota);
-      return verdict.ok ? undefined : { block: true, reason: verdict.reason };
+      if (overQuota) return overQuota.then(() => run.before(toolCall.id, toolCall.name, args));
+      return run.before(toolCall.id, toolCall.name, args);
     },
-    async afterToolCall({ toolCall, args, result, isError }) {
-      if (live.done.has(toolCall.id)) return undefined;
+    afterToolCall({ toolCall, args, result, isError }) {
+      if (live.done.has(toolCall.id)) return UNCHANGED;
       const raw: ToolResult = isError ? { ok: false, error: textOf(result.content) } : (result.details as ToolResult);
       const input = live.rewritten.get(toolCall.id) ?? args;
       const pending = deps.invoker.after(live, toolCall.name, input, raw, toolCall.id);
-      const screened = pending instanceof Promise ? await pending : pending;
-      if (screened === raw) return undefined;
-      return screened.ok
-        ? { content: [{ type: 'text', text: renderToolResult(toolCall.name, screened.output) }], details: screened, isError: false }
-        : { content: [{ type: 'text', text: screened.error }], details: screened, isError: true };
+      if (pending instanceof Promise) return pending.then((screened) => screenedResult(toolCall.name, raw, screened));
+      return pending === raw ? UNCHANGED : Promise.resolve(screenedResult(toolCall.name, raw, pending));
     },
   });
   const offEnd = live.onEnd(run.abort);
@@ -145,6 +150,17 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   } finally {
     offEnd();
   }
+}
+
+/** What a hook answers when it leaves the call as it is: settled once, shared by every call. */
+const UNCHANGED: Promise<undefined> = Promise.resolve(undefined);
+
+/** The result the model is given when the after-chain changed it; undefined when it did not. */
+function screenedResult(tool: string, raw: ToolResult, screened: ToolResult): AfterToolCallResult | undefined {
+  if (screened === raw) return undefined;
+  return screened.ok
+    ? { content: [{ type: 'text', text: renderToolResult(tool, screened.output) }], details: screened, isError: false }
+    : { content: [{ type: 'text', text: screened.error }], details: screened, isError: true };
 }
 
 function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker): AgentTool {

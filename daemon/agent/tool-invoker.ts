@@ -151,9 +151,13 @@ export class ToolInvoker {
     }
   }
 
-  async #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
+  // Not async itself: returning one async function's promise from another costs extra ticks every call.
+  #act(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
+    return skill.actsFirst ? this.#actFirst(live, skill, input, callId) : this.#actAfter(live, skill, input, callId);
+  }
+
+  async #actAfter(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     const tool = skill.name;
-    if (skill.actsFirst) return this.#actFirst(live, skill, input, callId);
     await live.event('tool.call', { call_id: callId, tool, input });
     // The run ended while its call was being journaled (a cancel racing an approval, the daemon stopping):
     // a skill never acts for a run that is over, nor without its tool.call in the journal.
