@@ -1,10 +1,11 @@
 import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
-import { nowNs } from '../contract/time.ts';
+import { nowNs, nsToRosTime } from '../contract/time.ts';
 import { limitTwist, type VelocityLimits } from './velocity.ts';
 import { fullTwist, type Twist } from './tool-inputs.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
+const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
 const ZERO: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
 
 /**
@@ -33,6 +34,7 @@ export class CmdVelGate {
   #stale = 0;
   #latched: () => string | undefined;
   #held = 0;
+  #tracked = new Map<string, { publisher: Publisher; type: string }>();
 
   /** `latched`: why no Twist may move the robot now (the operator's stop latched), or undefined. */
   constructor(options: { bus: Bus; codec: MessageCodec; limits: VelocityLimits; latched?: () => string | undefined }) {
@@ -71,12 +73,31 @@ export class CmdVelGate {
 
   /**
    * Stops the robot: a zero Twist now, and the forwarded Twists still queued from before (a controller's
-   * last commands) are dropped, so none of them reaches the wheels after the zero.
+   * last commands) are dropped, so none of them reaches the wheels after the zero. Every other velocity
+   * topic the agent has driven (track) gets its zero too, after the gate's own.
    */
   halt(): void {
     const now = nowNs();
     for (const input of this.#inputs) if (input.counters.queued > 0) this.#haltedAt.set(input, now);
     this.send({});
+    for (const [topic, { publisher, type }] of this.#tracked) {
+      try {
+        const stamped = type !== TWIST;
+        publisher.publish(this.#codec.encode(type, stamped ? { header: { stamp: nsToRosTime(nowNs()) }, twist: ZERO } : ZERO));
+      } catch {
+        this.#tracked.delete(topic); // its publisher was closed: nothing drives that topic through it now
+      }
+    }
+  }
+
+  /**
+   * A velocity topic other than the gate's (a namespaced robot's, policy.velocity.topics) that the agent
+   * published a Twist or TwistStamped on: halt() sends it a zero one too, so a stop reaches every base the
+   * agent drove, not only the gate's.
+   */
+  track(publisher: Publisher): void {
+    if (publisher.topic === this.topic || this.#tracked.has(publisher.topic)) return;
+    if (publisher.type === TWIST || publisher.type === TWIST_STAMPED) this.#tracked.set(publisher.topic, { publisher, type: publisher.type });
   }
 
   /** Forwards every Twist published on `internalTopic` through the gate (for a controller that publishes itself). */
@@ -98,6 +119,7 @@ export class CmdVelGate {
   close(): void {
     for (const sub of this.#inputs.splice(0)) this.#bus.unsubscribe(sub);
     this.#haltedAt.clear();
+    this.#tracked.clear(); // the publish skill's publishers: not the gate's to close
     this.#publisher?.close();
     this.#publisher = undefined;
   }

@@ -134,6 +134,24 @@ describe('the operator stop', () => {
     expect(twists.length).toBe(sent);
   });
 
+  it('sends a zero to every velocity topic the agent drove, a namespaced robot\'s Twist and TwistStamped too', async () => {
+    const ctx = agentContext({ policy: { velocity: { topics: ['/robot*/cmd_vel'] } } });
+    const agent = await startAgent(ctx);
+    const seen: { topic: string; value: { linear?: { x: number }; twist?: { linear: { x: number } } } }[] = [];
+    ctx.bus.subscribe({ name: 'test', topic: '/robot*/cmd_vel', queue: { policy: 'drop-newest', depth: 100 }, handler: (m) => void seen.push({ topic: m.topic, value: ctx.codec.decode(m.type, m.data) }) });
+    const published = (params: Record<string, unknown>) => agent.submitIntent(skillIntent('publish', params), 'http').then((run) => settledRun(agent, run.run_id));
+    expect(await published({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 0.1 } } })).toMatchObject({ status: 'succeeded' });
+    expect(await published({ topic: '/robot2/cmd_vel', type: 'geometry_msgs/msg/TwistStamped', fields: { twist: { linear: { x: 0.1 } } } })).toMatchObject({ status: 'succeeded' });
+    await waitFor(() => seen.length === 2, 'the two moving commands');
+
+    await agent.stopRobot('ada');
+    await waitFor(() => seen.length === 4, 'a zero on each robot\'s topic');
+    expect(seen.slice(2)).toEqual([
+      { topic: '/robot1/cmd_vel', value: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) },
+      { topic: '/robot2/cmd_vel', value: expect.objectContaining({ twist: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) }) },
+    ]);
+  });
+
   it('answers a bus query agent/stop, and refuses a request it cannot read without stopping anything', async () => {
     const ctx = agentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);

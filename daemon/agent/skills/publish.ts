@@ -39,6 +39,8 @@ export const publish = defineSkill({
     let publisher = byTopic.get(topic);
     if (!publisher) byTopic.set(topic, (publisher = env.bus.advertise(topic, msgType, { source: 'agent' })));
     publisher.publish(data);
+    // A Twist on another robot's velocity topic: the operator's stop must reach it too.
+    env.gate.track(publisher);
     // What the bus carries, read back from the bytes (bigints as strings, long arrays summarized).
     return { published: topic, type: msgType, sent: summarize(env.codec.decode(msgType, data), env.settings.read_topic.max_chars, data.byteLength).value };
   },
