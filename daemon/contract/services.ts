@@ -136,18 +136,6 @@ export interface RobotStopService {
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome>;
 }
 
-/**
- * Whether anything may move the robot now: undefined, or why not (the operator's stop is latched). The
- * agent answers it; control loops ask it, so a latched stop holds them at their safe action too.
- */
-export interface MotionGuard {
-  motionRefusal(): string | undefined;
-}
-
-export function isMotionGuard(value: unknown): value is MotionGuard {
-  return typeof (value as Partial<MotionGuard> | undefined)?.motionRefusal === 'function';
-}
-
 export function isRobotStop(value: unknown): value is RobotStopService {
   return typeof (value as Partial<RobotStopService> | undefined)?.stopRobot === 'function';
 }

@@ -1,5 +1,6 @@
 import { system1Issues } from '../config/sections/system1.ts';
-import { isMotionGuard, SERVICE_NAMES, type MetricFamily, type MetricsProvider } from '../contract/services.ts';
+import { StopLatch } from '../agent/stop-latch.ts';
+import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
 import { monotonicMs } from './loop-clock.ts';
@@ -62,6 +63,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
   #loops: AutostartLoop[] = [];
+  #latch: StopLatch;
   #state: ComponentHealth['state'] = 'stopped';
   /** On-demand loops running now, by name. */
   #onDemand = new Map<string, LoopHandle>();
@@ -72,6 +74,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
+    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
   }
 
   #loopOptions(name: string, onCrash: (error: Error) => void): ControlLoopOptions {
@@ -89,11 +92,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       // The agent's limits: a loop's Twist on the velocity topic is held to them as the CmdVelGate holds the agent's.
       velocity: config.policy.velocity,
       onCrash,
-      // The agent's latched stop (agent.stop_latch) holds every loop at its safe action until released.
-      refusal: () => {
-        const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
-        return isMotionGuard(agent) ? agent.motionRefusal() : undefined;
-      },
+      // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
+      // with the agent running or not (the latch is the data dir's, shared by whoever reads it).
+      refusal: () => this.#latch.refusal(),
     };
   }
 
@@ -134,6 +135,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
+    // A stop latched before this start (the agent, if it runs, reads the same file): loops start held.
+    const { latched } = this.#latch.load();
+    if (latched && Object.keys(config.control.loops).length > 0) this.#ctx.log.warn({ stop_latch: latched }, 'control loops start held at their safe action: the operator\'s stop is latched');
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {

@@ -224,18 +224,21 @@ describe('the STOP button of the status page', () => {
     expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }, { by: 'status-page', reason: undefined }]);
   });
 
-  it('says NOT stopped, with the daemon\'s reason, when the agent is not running, and the page goes on', async () => {
+  it('says NOT stopped, with the daemon\'s reason, when no zero Twist can be sent (no agent running), and the page goes on', async () => {
     const h = await harness();
+    // With no agent the daemon still stops the robot itself; here the velocity topic is taken with another
+    // type (a TwistStamped controller), so no zero Twist can go out.
+    h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'other' });
     const { page, errors } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     const direct = await http(h.url, '/stop', { method: 'POST' });
-    expect(direct.status).toBe(503);
+    expect(direct.status).toBe(500);
 
     await stopButton(page).click();
     const { state, text } = await answer(page);
     expect(state).toBe('failed');
     expect(text).toBe(`NOT stopped: ${direct.json.message} — use the robot's hardware e-stop`);
-    expect(text).toContain('component agent is not running');
+    expect(text).toContain('the zero Twist could not be sent to /cmd_vel');
     // It is the red text, and the rest of the page works: the runs table says why it has no runs.
     expect(await resultLine(page).locator('.failed').textContent()).toBe(`NOT stopped: ${direct.json.message}`);
     await page.locator('#runs tbody td', { hasText: 'the agent is unavailable: component agent is not running' }).waitFor();

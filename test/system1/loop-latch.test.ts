@@ -42,4 +42,32 @@ describe('a latched stop and an autostart control loop', () => {
     await agent.releaseStop('ada');
     await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
   });
+
+  it('with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released', { timeout: 60_000 }, async () => {
+    const config: Record<string, unknown> = { ...simPolicyLoopConfig(), api: { port: 0 }, agent: { enabled: false } };
+    (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-noagent-');
+    cleanups.push(stop);
+    const commands: { source: string; twist: Twist }[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push({ source: m.source, twist: codec.decode<Twist>(m.type, m.data) }) });
+    const url = (daemon.components.get('api') as unknown as { url: string }).url;
+    const post = async (path: string, body: unknown) => {
+      const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+    };
+    await waitFor(() => commands.some((c) => moving(c.twist)), 'the policy to drive', 20_000);
+
+    const stopped = await post('/stop', { by: 'ada', reason: 'no agent here' });
+    expect(stopped.status).toBe(200);
+    expect(stopped.json).toMatchObject({ topic: '/cmd_vel', aborted: null, cancelled: [], latched: { by: 'ada', reason: 'no agent here', persisted: true } });
+    await new Promise((resolve) => setImmediate(resolve));
+    const mark = commands.length;
+    expect(commands.some((c) => c.source === 'stop' && !moving(c.twist))).toBe(true);
+    await waitFor(() => commands.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+    expect(commands.slice(mark).filter((c) => moving(c.twist))).toEqual([]);
+
+    expect(await post('/stop/release', { by: 'ada', since: '2026-01-01T00:00:00.000Z' })).toMatchObject({ status: 409 });
+    expect(await post('/stop/release', { by: 'ada' })).toMatchObject({ status: 200, json: { released: true, latch: { by: 'ada' } } });
+    await waitFor(() => commands.slice(mark).some((c) => moving(c.twist)), 'the policy to drive once released', 20_000);
+  });
 });

@@ -3,9 +3,9 @@ import type { Static, TSchema } from 'typebox';
 import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type StopReleaseOutcome } from '../../contract/services.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/schemas.ts';
 import { Validator, ValidationError } from '../../contract/validate.ts';
+import { releaseWithoutAgent, stopWithoutAgent } from '../../agent/agentless-stop.ts';
 import { StopLatchConflict } from '../../agent/stop-latch.ts';
-import { HttpError, unavailable, validationHttpError } from '../errors.ts';
-import { absentReason } from '../services.ts';
+import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
 const StopBody = new Validator(StopRequest);
@@ -17,25 +17,26 @@ const ReleaseBody = new Validator(StopReleaseRequest);
  * cancelled. No body is needed (`curl -X POST .../stop`); a body that is not {by?, reason?} is a 400, and
  * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
- * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same); 503 when
- * the agent is not running. With agent.stop_latch (the default) the stop holds: POST /stop/release
- * (`{by?, since?}`) releases it, 200 `{released, latch}` (`released` false when none was held); 409 when
+ * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same). With no
+ * agent running, the zero Twist and the latch still go out (stopWithoutAgent). With agent.stop_latch (the
+ * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}` (`released` false when none was held); 409 when
  * `since` names another latch than the one held (a newer stop the releaser has not seen).
  */
-export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {
     const body = parseBody(StopBody, request.body);
     const agent = ctx.components.get(SERVICE_NAMES.agent);
-    if (!isRobotStop(agent)) throw unavailable('the stop', `${absentReason(ctx, SERVICE_NAMES.agent)}; nothing of the agent drives the robot then`);
-    return agent.stopRobot(body.by ?? 'api', body.reason);
+    if (isRobotStop(agent)) return agent.stopRobot(body.by ?? 'api', body.reason);
+    // No agent (agent.enabled false, or one restarting): the zero Twist and the latch all the same.
+    return stopWithoutAgent({ bus: ctx.bus, codec, config: ctx.config, dataDir: ctx.dataDir }, body.by ?? 'api', body.reason);
   });
 
   // A person releases the latched stop: nothing restarts, new motion is taken from now on.
   app.post('/stop/release', async (request): Promise<StopReleaseOutcome> => {
     const body = parseBody(ReleaseBody, request.body);
     const agent = ctx.components.get(SERVICE_NAMES.agent);
-    if (!isRobotStop(agent)) throw unavailable('releasing the stop', absentReason(ctx, SERVICE_NAMES.agent));
     try {
+      if (!isRobotStop(agent)) return await releaseWithoutAgent({ config: ctx.config, dataDir: ctx.dataDir }, body.since);
       return await agent.releaseStop(body.by ?? 'api', body.since);
     } catch (error) {
       if (error instanceof StopLatchConflict) throw new HttpError(409, 'conflict', error.message);

@@ -42,7 +42,7 @@ Options:
                   (--release: {released, latch})
 
 Exit codes: 0 stopped (also when the journal could not record the cancels: see the warning), 1 no daemon
-answered, its agent is not running, or the zero Twist could not be sent (the robot was NOT stopped by this
+answered or the zero Twist could not be sent (the robot was NOT stopped by this
 command: use its hardware e-stop), 2 bad usage. --release: 0 released (or none was latched), 1 the
 latch could not be released (it holds: the message says why).
 `,
