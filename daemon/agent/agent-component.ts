@@ -174,11 +174,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     }
   }
 
-  /** Why no motion may start now: the operator's stop is latched (MotionHolder). */
-  motionRefusal(): string | undefined {
-    return this.#latch.refusal();
-  }
-
   /**
    * A driver outside the agent's runs (the sim's main job) holds the robot's motion as a motion skill does
    * (MotionHolder). The agent stopping (a reload that restarts it) aborts it too: the operator's stop would

@@ -2,12 +2,31 @@ import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../contract/services.ts';
+import type { StopOrder } from './motion-lock.ts';
 import { RobotNotStoppedError } from './robot-stop.ts';
-import { StopLatch } from './stop-latch.ts';
+import { StopLatch, stopLatchPath } from './stop-latch.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 /** How long the reply waits for the latch file, as the agent's stop waits for its journal. */
 const WRITE_WAIT_MS = 1000;
+
+/** Who drives the robot with no agent to hold it (the sim's main job), by data dir: told of each stop. */
+const drivers = new Map<string, Set<(order: StopOrder) => void>>();
+
+/**
+ * Tells `listener` of every operator's stop made with no agent running on `dataDir`, in the stop's own tick
+ * (before its zero Twist): a driver outside the agent ends its drive there. Returns what unsubscribes it.
+ */
+export function onStopWithoutAgent(dataDir: string, listener: (order: StopOrder) => void): () => void {
+  const key = stopLatchPath(dataDir);
+  let set = drivers.get(key);
+  if (!set) drivers.set(key, (set = new Set()));
+  set.add(listener);
+  return () => {
+    set.delete(listener);
+    if (set.size === 0 && drivers.get(key) === set) drivers.delete(key);
+  };
+}
 
 /** What the operator's stop needs when no agent runs: the bus, and where the velocity topic and latch are. */
 export interface AgentlessStopContext {
@@ -19,7 +38,8 @@ export interface AgentlessStopContext {
 
 /**
  * The operator's stop with no agent running (agent.enabled false: a robot that runs only System 1 loops;
- * or the moment a reload restarts the agent): a zero Twist on the velocity topic, and the latch engaged,
+ * or the moment a reload restarts the agent): the drivers on this data dir told (onStopWithoutAgent), a
+ * zero Twist on the velocity topic, and the latch engaged,
  * which holds every control loop at its safe action (they read the same latch) and which the next agent
  * reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
  * another type): the robot was not stopped, though the latch holds.
@@ -27,6 +47,7 @@ export interface AgentlessStopContext {
 export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, reason: string | undefined): Promise<RobotStopOutcome> {
   const topic = ctx.config.policy.velocity.topic;
   const latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
+  for (const listener of [...(drivers.get(stopLatchPath(ctx.dataDir)) ?? [])]) listener({ by, reason });
   let zeroError: Error | undefined;
   try {
     const publisher = ctx.bus.advertise(topic, TWIST, { source: 'stop' });

@@ -38,8 +38,6 @@ export function namedPosesOf(value: unknown): Record<string, { x: number; y: num
  */
 export interface MotionHolder {
   holdMotion(name: string, signal: AbortSignal): { signal: AbortSignal; release: () => void };
-  /** Why no motion may start now (the operator's stop is latched), or undefined. */
-  motionRefusal(): string | undefined;
 }
 
 export function isMotionHolder(value: unknown): value is MotionHolder {

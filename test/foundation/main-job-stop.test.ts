@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/discovery.ts';
 import { main } from '../../daemon/cli/main.ts';
 import { http } from '../api/http.ts';
-import { tempDir, testConfig } from '../helpers/cli.ts';
+import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 // The main job drives the robot itself (its own navigator, or the ONNX policy's loop), and prints a status
@@ -25,11 +25,11 @@ interface Summary {
 }
 
 /** Starts the main job in this process; resolves its exit code and JSON summary once it ends. */
-function startMainJob(args: string[]): { dir: string; done: Promise<{ code: number; summary: Summary }> } {
+function startMainJob(args: string[], extraConfig = ''): { dir: string; done: Promise<{ code: number; summary: Summary }> } {
   const dir = tempDir('main-job-stop-');
   cleanups.push(dir.cleanup);
   let stdout = '';
-  const argv = ['sim', 'turtlebot-maze', '--json', '--config', testConfig(dir.path), ...args];
+  const argv = ['sim', 'turtlebot-maze', '--json', '--config', testConfig(dir.path, extraConfig), ...args];
   const done = main(argv, { stdout: (t) => (stdout += t), stderr: () => {}, env: process.env, cwd: dir.path }).then((code) => ({ code, summary: JSON.parse(stdout) as Summary }));
   return { dir: dir.path, done };
 }
@@ -90,6 +90,23 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     expect(ended, 'the policy still drives 10 s after the stop').toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ stopped: { by: 'test', reason: null } });
+  }, 60_000);
+
+  it('with no agent (agent.enabled false), the stop ends the drive all the same, and the latch keeps the next one from starting', async () => {
+    const job = startMainJob(['--goal', 'far_corner', '--speed', '1', '--duration', '600'], 'agent:\n  enabled: false\n');
+    const api = await apiOf(job.dir);
+    await driving(api.cmdVels);
+    const stop = await http(api.url, '/stop', { body: { by: 'test', reason: 'no agent' } });
+    expect(stop.status).toBe(200);
+    expect(stop.json).toMatchObject({ topic: '/cmd_vel', aborted: null, latched: { by: 'test' } });
+    const ended = await endedWithin(job.done, 10_000);
+    expect(ended, 'the main job still drives 10 s after the stop').toBeDefined();
+    expect(ended!.code).toBe(1);
+    expect(ended!.summary).toMatchObject({ reached: false, stopped: { by: 'test', reason: 'no agent' } });
+
+    const again = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5', '--config', join(job.dir, 'edge.yaml')], { cwd: job.dir });
+    expect(again.code).toBe(1);
+    expect(again.stderr).toMatch(/not driving: the robot is stopped: latched by test/);
   }, 60_000);
 
   it('a navigate_to intent takes the robot from the main job rather than drive beside it', async () => {

@@ -2,6 +2,7 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schema.ts';
+import { onStopWithoutAgent } from '../../agent/agentless-stop.ts';
 import { MotionAborted } from '../../agent/motion-lock.ts';
 import { isMotionHolder } from '../../agent/services.ts';
 import type { DaemonStatus } from '../../daemon.ts';
@@ -144,9 +145,12 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
     await daemon.stop();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
   }
-  // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too.
-  const agent = daemon.components.get('agent');
-  const refusal = isMotionHolder(agent) ? agent.motionRefusal() : undefined;
+  // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
+  // with the agent running or not.
+  const { StopLatch } = await import('../../agent/stop-latch.ts');
+  const latch = new StopLatch({ dataDir: daemon.dataDir, enabled: config.agent.stop_latch });
+  latch.load();
+  const refusal = latch.refusal();
   if (refusal) {
     await daemon.stop();
     throw new Error(`not driving: ${refusal}`);
@@ -311,9 +315,21 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
  * stop aborts the returned signal in its own tick (before its zero Twist), and a run's navigate_to or
  * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
  */
-function holdRobot(daemon: { components: ReadonlyMap<string, unknown> }, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
+function holdRobot(daemon: { components: ReadonlyMap<string, unknown>; dataDir: string }, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
   const agent = daemon.components.get('agent');
-  return isMotionHolder(agent) ? agent.holdMotion('sim drive', signal) : { signal, release: () => {} };
+  if (isMotionHolder(agent)) return agent.holdMotion('sim drive', signal);
+  // No agent: the operator's stop (POST /stop, which then stops the robot itself) ends the drive all the same.
+  const controller = new AbortController();
+  const onParent = () => controller.abort(signal.reason);
+  signal.addEventListener('abort', onParent, { once: true });
+  const off = onStopWithoutAgent(daemon.dataDir, (order) => controller.abort(new MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order)));
+  return {
+    signal: controller.signal,
+    release: () => {
+      off();
+      signal.removeEventListener('abort', onParent);
+    },
+  };
 }
 
 /** Who stopped the drive, when an operator's stop did. */
