@@ -1,10 +1,10 @@
 import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { EdgeConfig } from '../config/schema.ts';
-import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../contract/services.ts';
+import type { RobotStopOutcome, StopReleaseOutcome } from '../contract/services.ts';
 import type { StopOrder } from './motion-lock.ts';
 import { RobotNotStoppedError } from './robot-stop.ts';
-import { StopLatch, stopLatchPath } from './stop-latch.ts';
+import { latchReport, StopLatch, stopLatchPath } from './stop-latch.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 /** How long the reply waits for the latch file, as the agent's stop waits for its journal. */
@@ -39,9 +39,8 @@ export interface AgentlessStopContext {
 /**
  * The operator's stop with no agent running (agent.enabled false: a robot that runs only System 1 loops;
  * or the moment a reload restarts the agent): the drivers on this data dir told (onStopWithoutAgent), a
- * zero Twist on the velocity topic, and the latch engaged,
- * which holds every control loop at its safe action (they read the same latch) and which the next agent
- * reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
+ * zero Twist on the velocity topic, and the latch engaged, which holds every control loop at its safe
+ * action (they read the same latch) and which the next agent reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
  * another type): the robot was not stopped, though the latch holds.
  */
 export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, reason: string | undefined): Promise<RobotStopOutcome> {
@@ -58,14 +57,7 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
   }
   const engaged = latch.enabled ? latch.engage({ by, reason }) : undefined;
   if (zeroError) throw new RobotNotStoppedError(`the zero Twist could not be sent to ${topic}: ${zeroError.message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`);
-  let latched: StopLatchState | null = null;
-  if (engaged) {
-    let timer: NodeJS.Timeout | undefined;
-    await Promise.race([engaged.written, new Promise((resolve) => (timer = setTimeout(resolve, WRITE_WAIT_MS)))]);
-    clearTimeout(timer);
-    latched = { ...engaged.state };
-    if (!latched.persisted && latched.error === null) latched.error = `the latch file ${latch.path} is still being written after ${WRITE_WAIT_MS} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
-  }
+  const latched = engaged ? await latchReport(engaged, latch.path, WRITE_WAIT_MS) : null;
   return { topic, aborted: null, cancelled: [], journal_error: null, latched };
 }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { StopRequest, type Intent, type RunState } from '../contract/schemas.ts';
-import type { RobotStopOutcome, StopLatchState } from '../contract/services.ts';
+import type { RobotStopOutcome } from '../contract/services.ts';
 import { Validator } from '../contract/validate.ts';
 import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
@@ -8,7 +8,7 @@ import { AgentError } from './errors.ts';
 import type { MotionLock, StopOrder } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
-import type { StopLatch } from './stop-latch.ts';
+import { latchReport, type StopLatch } from './stop-latch.ts';
 
 const STOP_REQUEST = new Validator(StopRequest);
 
@@ -104,9 +104,9 @@ export class RobotStop {
     const acceptances = [...this.#o.accepting()]
       .filter(({ intent }) => !this.#o.store.byIntent(intent.intent_id))
       .map(({ intent, accepting }) => accepting.then(() => this.#late.get(intent), () => undefined));
-    const [settled] = await Promise.all([
+    const [settled, latched] = await Promise.all([
       settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs),
-      latch ? settledWithin([latch.written], this.#waitMs) : undefined,
+      latch ? latchReport(latch, this.#o.latch.path, this.#waitMs) : null,
     ]);
 
     const cancelled: string[] = [];
@@ -130,8 +130,6 @@ export class RobotStop {
       problems.unshift(`not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`);
     }
     if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
-    const latched: StopLatchState | null = latch ? { ...latch.state } : null;
-    if (latched && !latched.persisted && latched.error === null) latched.error = `the latch file ${this.#o.latch.path} is still being written after ${this.#waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
     const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
     this.#o.log.warn({ by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) }, halt ? 'robot stop: the zero Twist could not be sent' : 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);

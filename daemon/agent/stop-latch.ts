@@ -5,7 +5,7 @@ import { dirname, join } from 'node:path';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { StopLatchState } from '../contract/services.ts';
 import { ALLOW } from '../policy/chain.ts';
-import { field, fullTwist } from '../policy/tool-inputs.ts';
+import { field, fullTwist, twistMoves } from '../policy/tool-inputs.ts';
 import { governedTopics, type VelocityLimits } from '../policy/velocity.ts';
 import type { StopOrder } from './motion-lock.ts';
 
@@ -128,19 +128,37 @@ export class StopLatch {
   }
 }
 
+/**
+ * What a stop reports of the latch it engaged: as written within `waitMs`, or, when its disk has not
+ * answered by then, as held here with `error` saying a restart finds it only once written.
+ */
+export async function latchReport(engaged: ReturnType<StopLatch['engage']>, path: string, waitMs: number): Promise<StopLatchState> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([engaged.written, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
+  clearTimeout(timer);
+  const state = { ...engaged.state };
+  if (!state.persisted && state.error === null) state.error = `the latch file ${path} is still being written after ${waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
+  return state;
+}
+
 /** A release of a latch the releaser was not shown: a newer stop holds, and stays. */
 export class StopLatchConflict extends Error {
   override name = 'StopLatchConflict';
   readonly latch: StopLatchState;
   constructor(latch: StopLatchState, expectedSince: string) {
-    super(`not released: the stop now latched is a newer one, by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}, not the one of ${expectedSince} you were shown; look at it, then release again`);
+    super(`not released: the stop now latched is a newer one, by ${latchText(latch)}, not the one of ${expectedSince} you were shown; look at it, then release again`);
     this.latch = latch;
   }
 }
 
 /** What a refused motion says: who latched the stop, when, why, and how to release it. */
 export function latchedMessage(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): string {
-  return `the robot is stopped: latched by ${state.by} at ${state.since}${state.reason ? ` (${state.reason})` : ''}; nothing moves it until a person releases it with \`auraison-edge stop --release\` (or POST /stop/release, or the status page)`;
+  return `the robot is stopped: latched by ${latchText(state)}; nothing moves it until a person releases it with \`auraison-edge stop --release\` (or POST /stop/release, or the status page)`;
+}
+
+/** Who latched the stop, when, and why: `ada at 2026-...Z (person in the aisle)`. */
+function latchText(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): string {
+  return `${state.by} at ${state.since}${state.reason ? ` (${state.reason})` : ''}`;
 }
 
 function parseLatchFile(text: string, path: string): StopLatchState {
@@ -236,8 +254,7 @@ export function stopLatchHook(latch: StopLatch, limits: VelocityLimits, forwarde
       // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
       // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
       const fields = field<unknown>(input, 'fields');
-      const moves = [fullTwist(fields), fullTwist(field(fields, 'twist'))].some(({ linear, angular }) => [linear, angular].some((v) => v.x !== 0 || v.y !== 0 || v.z !== 0));
-      return moves ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` } : ALLOW;
+      return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist'))) ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` } : ALLOW;
     },
   };
 }

@@ -7,7 +7,7 @@ import { INJECTION_RULE } from '../policy/injection.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/quotas.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
-import type { MotionLock } from './motion-lock.ts';
+import { MotionRefused, type MotionLock } from './motion-lock.ts';
 import type { SkillDefinition, SkillEnv } from './skills/index.ts';
 
 /**
@@ -169,7 +169,8 @@ export class ToolInvoker {
     try {
       lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
     } catch (error) {
-      return { ok: false, error: (error as Error).message }; // a latched stop: the skill does not act
+      if (!(error instanceof MotionRefused)) throw error;
+      return { ok: false, error: error.message }; // a latched stop: the skill does not act
     }
     // The run ends while this skill moves the robot, and nothing took the robot over since: a zero Twist
     // through the gate, whatever the skill does when it is stopped (or if it does not stop). A frame: the

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
+import { nsToRosTime } from '../contract/time.ts';
 import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
 import type { Publisher } from '../bus/publisher.ts';
 import { BagError } from './errors.ts';
@@ -140,7 +141,7 @@ export class BagPlayer {
       const at = this.#timeline;
       if (!at) return;
       const ns = at.first + BigInt(Math.max(0, Math.round((performance.now() - at.wallStart) * 1e6 * this.#o.rate)));
-      publisher.publish(codec.encode(CLOCK_TYPE, { clock: { sec: Number(ns / 1_000_000_000n), nanosec: Number(ns % 1_000_000_000n) } }));
+      publisher.publish(codec.encode(CLOCK_TYPE, { clock: nsToRosTime(ns) }));
       this.#clockPublished++;
     }, 1000 / hz);
     return () => {

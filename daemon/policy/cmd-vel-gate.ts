@@ -2,7 +2,7 @@ import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import { nowNs, nsToRosTime } from '../contract/time.ts';
 import { limitTwist, type VelocityLimits } from './velocity.ts';
-import { fullTwist, type Twist } from './tool-inputs.ts';
+import { fullTwist, twistMoves, type Twist } from './tool-inputs.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
@@ -59,7 +59,7 @@ export class CmdVelGate {
   /** Sends a Twist (missing components 0) within limits; returns what was sent and what was clamped. */
   send(value: unknown): { twist: Twist; clamped: string[] } {
     let { twist, broken } = limitTwist(fullTwist(value), this.#limits);
-    if (moves(twist) && this.#latched() !== undefined) {
+    if (twistMoves(twist) && this.#latched() !== undefined) {
       twist = ZERO;
       broken = [];
       this.#held++;
@@ -123,8 +123,4 @@ export class CmdVelGate {
     this.#publisher?.close();
     this.#publisher = undefined;
   }
-}
-
-function moves(t: Twist): boolean {
-  return t.linear.x !== 0 || t.linear.y !== 0 || t.linear.z !== 0 || t.angular.x !== 0 || t.angular.y !== 0 || t.angular.z !== 0;
 }

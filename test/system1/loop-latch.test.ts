@@ -35,6 +35,8 @@ describe('a latched stop and an autostart control loop', () => {
     await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
     expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
     expect(heldActions()).toBeGreaterThan(0);
+    const control = daemon.components.get('control') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] };
+    expect(control.metrics().find((m) => m.name === 'auraison_control_loop_held_actions_total')!.samples[0]!.value).toBeGreaterThan(0);
     const distance = sim.world.distance;
     await waitFor(() => fromLoop.length >= mark + 15, 'five more ticks');
     expect(sim.world.distance - distance).toBeLessThan(0.01);

@@ -19,8 +19,9 @@ const ReleaseBody = new Validator(StopReleaseRequest);
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same). With no
  * agent running, the zero Twist and the latch still go out (stopWithoutAgent). With agent.stop_latch (the
- * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}` (`released` false when none was held); 409 when
- * `since` names another latch than the one held (a newer stop the releaser has not seen).
+ * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}`
+ * (`released` false when none was held); 409 when `since` names another latch than the one held (a newer
+ * stop the releaser has not seen).
  */
 export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {

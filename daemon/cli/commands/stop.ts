@@ -28,8 +28,10 @@ that was stopped restarts, new intents are taken from then on. With no daemon ru
 the latch file itself.
 
 Control loops that run on their own (control.loops with autostart: true) are not the agent's: the stop
-does not end them, but while it is latched each sends its safe_action in place of the policy's. It is a software stop, not a safety-rated emergency stop: keep the robot's hardware
-e-stop. Other processes on the robot get the same stop from the bus query \`agent/stop\`.
+does not end them, but while it is latched each sends its safe_action in place of the policy's. With no
+agent running the stop still sends the zero Twist and latches. It is a software stop, not a safety-rated
+emergency stop: keep the robot's hardware e-stop. Other processes on the robot get the same stop from the
+bus query \`agent/stop\` (served by the agent).
 
 Options:
   --by NAME       who stops it, recorded in each cancelled run and the latch (default: $USER, else cli)
