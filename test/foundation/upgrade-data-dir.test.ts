@@ -32,7 +32,8 @@ const db = await DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONL
 await (await db.connect()).run('SELECT 1');
 process.stdout.write('holding\\n');
 process.stdin.resume();
-process.stdin.on('end', () => process.exit(0));`;
+// Closed in the handler, which keeps db reachable: once unreachable, a GC would finalize it and drop the lock.
+process.stdin.on('end', () => { db.closeSync(); process.exit(0); });`;
 
 /** A daemon with only the lakehouse (and what always runs) on `dataDir`, started and stopped: stop waits for the lakehouse's start job. */
 async function startAndStop(dataDir: string): Promise<Record<string, unknown>[]> {
@@ -146,6 +147,7 @@ describe('a moved data dir whose catalog cannot be opened at start', () => {
     holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
       await waitFor(() => out.includes('holding') || holder.exitCode !== null, 'the other process to open the catalog');
+      expect(out, 'the holder exited before it held the catalog (its stderr is above)').toContain('holding');
       const { log } = logLines();
       await expect(prepareDataDirFormat(dataDir, log, 100)).rejects.toThrow(
         new RegExp(`^data_dir ${dataDir} was at /old/data when a daemon last ran on it, so its lakehouse catalog, which lists files by path, must be checked .* could not be opened: .*locked.*\\. Nothing was changed; start the daemon again once the catalog is free$`),
