@@ -151,7 +151,7 @@ export async function run(): Promise<BenchResult[]> {
   const bareFaux = registerFauxProvider();
   const oursFaux = registerFauxProvider();
   const model: ModelService = { streamFn: streamSimple, primaryModel: oursFaux.getModel(), available: () => ({ ok: true }) };
-  // A bus each, as each daemon has one agent on its bus (an agent serves agent/stop there).
+  // A bus each, as each daemon has one agent on its bus.
   const buses = [new Bus(), new Bus(), new Bus()];
   const never = await agentFor('never', dir, buses[0]!, model);
   const always = await agentFor('always', dir, buses[1]!, model);

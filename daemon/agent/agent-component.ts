@@ -1,6 +1,5 @@
 import { MessageCodec } from '../bus/codec.ts';
 import type { Subscription } from '../bus/bus.ts';
-import type { QueryPayload } from '../bus/types.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
 import type { PolicyHook } from '../contract/policy-hook.ts';
@@ -20,9 +19,9 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { RobotStop, parseStopQuery } from './robot-stop.ts';
+import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
-import { latchedMessage, StopLatch, stopLatchHook } from './stop-latch.ts';
+import { latchedMessage, StopLatch, stopLatchHook } from '../safety/stop-latch.ts';
 import { isPolicyRunner, namedPosesOf, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
@@ -76,7 +75,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
   #timeScale: number;
   #intentSub: Subscription | undefined;
-  #stopServing: (() => void) | undefined;
   #robotStop: RobotStop;
   /** Why the agent stopped, once stop() was called: a start or an acceptance still going then must not act. */
   #stopped: string | undefined;
@@ -167,7 +165,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       }
     }
     if (this.#stopped !== undefined) return;
-    this.#stopServing = this.#ctx.bus.serve('agent/stop', (request) => this.#stopQuery(request));
     const topic = this.#settings.intent_topic;
     if (topic) {
       this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
@@ -188,7 +185,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   async stop(reason = 'the daemon stopped'): Promise<void> {
     this.#stopped = reason;
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
-    this.#stopServing?.();
     await this.#runs.stop(reason);
     this.#approvals.stop();
     this.#motion.abort('the agent stopped');
@@ -242,7 +238,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       { name: 'auraison_agent_policy_decisions_total', help: 'Policy rules fired, by rule.', type: 'counter', samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })) },
       { name: 'auraison_agent_cmd_vel_clamped_total', help: 'Twists the gate clamped to the velocity limits.', type: 'counter', samples: [{ value: this.#gate.counters.clamped }] },
       { name: 'auraison_agent_cmd_vel_held_total', help: 'Moving Twists the gate sent as zero while the operator\'s stop was latched.', type: 'counter', samples: [{ value: this.#gate.counters.held }] },
-      { name: 'auraison_agent_stop_latched', help: '1 while the operator\'s stop is latched (nothing the agent governs moves the robot), else 0.', type: 'gauge', samples: [{ value: this.#latch.state ? 1 : 0 }] },
     ];
   }
 
@@ -354,13 +349,6 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   /** The hook chain: the latched stop first (also on the navigator's topic, which the gate forwards), then policy.* in its order, then the application's hooks. */
   #hookChain(policy: PolicySettings): PolicyHook[] {
     return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...(this.#options.hooks ?? [])];
-  }
-
-  /** The bus query `agent/stop`: a JSON `{by?, reason?}` request, or an empty one (see parseStopQuery). */
-  async #stopQuery(request: QueryPayload): Promise<QueryPayload> {
-    const body = parseStopQuery(request.payload);
-    const outcome = await this.stopRobot(body.by ?? 'bus', body.reason);
-    return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
   }
 
   /** Runs a run's skill, or its model on System 2; LiveRuns ends the run if this does not. */

@@ -1,8 +1,4 @@
-/** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
-export interface StopOrder {
-  by: string;
-  reason: string | undefined;
-}
+import type { StopOrder } from '../safety/stop-order.ts';
 
 /** Why a motion was aborted: its signal's reason. `stop` is set when an operator's stop aborted it. */
 export class MotionAborted extends Error {

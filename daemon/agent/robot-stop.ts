@@ -1,16 +1,14 @@
 import type { Logger } from 'pino';
-import { StopRequest, type Intent, type RunState } from '../contract/schemas.ts';
+import type { Intent, RunState } from '../contract/schemas.ts';
 import type { RobotStopOutcome } from '../contract/services.ts';
-import { Validator } from '../contract/validate.ts';
 import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
-import type { MotionLock, StopOrder } from './motion-lock.ts';
+import type { MotionLock } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
-import { latchReport, type StopLatch } from './stop-latch.ts';
-
-const STOP_REQUEST = new Validator(StopRequest);
+import { latchReport, type StopLatch } from '../safety/stop-latch.ts';
+import { RobotNotStoppedError, type StopOrder } from '../safety/stop-order.ts';
 
 /**
  * How long a stop's reply waits for its cancels to be journaled. The robot is stopped before the wait;
@@ -42,13 +40,6 @@ interface Cancelled {
 
 /** A cancel or an acceptance not settled when the reply went. */
 const PENDING = Symbol('pending');
-
-/** The robot was not stopped: the zero Twist did not go out. A 500 through the API, with `code`. */
-export class RobotNotStoppedError extends Error {
-  override name = 'RobotNotStoppedError';
-  readonly code = 'not_stopped';
-  readonly statusCode = 500;
-}
 
 /**
  * The operator's stop (POST /stop, `auraison-edge stop`, the bus query agent/stop). First, in this tick and
@@ -179,23 +170,6 @@ export class RobotStop {
       else this.#o.log.info(fields, 'robot stop: the cancels are journaled');
     });
   }
-}
-
-/**
- * The bus query agent/stop's request: JSON `{by?, reason?}`, or nothing. Anything else throws an error
- * naming what is wrong: nothing is stopped then, as POST /stop answers 400.
- */
-export function parseStopQuery(payload: Uint8Array): StopRequest {
-  if (payload.length === 0) return {};
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
-  } catch (error) {
-    throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
-  }
-  const issues = STOP_REQUEST.issues(value);
-  if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
-  return value as StopRequest;
 }
 
 function plural(n: number, noun: string): string {

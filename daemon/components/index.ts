@@ -15,11 +15,27 @@ const SIM: ComponentSpec = {
 };
 
 /**
+ * The operator's stop on the bus (agent/stop). First to start and last to stop: the query is answered
+ * while anything else of the daemon runs, with or without an agent. It restarts when what a stop without
+ * an agent uses changes.
+ */
+const STOP: ComponentSpec = {
+  name: 'stop',
+  enabled: () => true,
+  settings: (config) => ({ topic: config.policy.velocity.topic, topics: config.policy.velocity.topics, latch: config.agent.stop_latch }),
+  create: async (ctx) => {
+    const { StopService } = await import('../safety/stop-service.ts');
+    return new StopService(ctx);
+  },
+};
+
+/**
  * Every component the daemon can run, in start order; they stop in reverse, so the API stops taking
  * requests first and the recorder flushes last. Parts outside the core (simulators, adapters) are imported
  * lazily in `create`, so a daemon that doesn't configure them never loads them.
  */
 export const COMPONENTS: readonly ComponentSpec[] = [
+  STOP,
   ...BAGS_COMPONENTS,
   SIM,
   ...SYSTEM1_COMPONENTS,

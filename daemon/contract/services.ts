@@ -17,6 +17,7 @@ export const SERVICE_NAMES = {
   foxglove: 'foxglove',
   sim: 'sim',
   snapshot: 'snapshot',
+  stop: 'stop',
 } as const;
 
 /** One record of the durable journal (`<data_dir>/log/`). `seq` is dense and increasing from 1. */
@@ -107,6 +108,11 @@ export interface RobotStopOutcome {
    * governs moves the robot until a person releases it.
    */
   latched: StopLatchState | null;
+  /**
+   * The other velocity topics the stop sent a zero command to: those `policy.velocity.topics` govern that
+   * carry a Twist or a TwistStamped on the bus (set by the daemon's stop: POST /stop, agent/stop).
+   */
+  zeroed?: string[];
 }
 
 /** A latched stop: who stopped the robot, why, and since when (ISO 8601). */

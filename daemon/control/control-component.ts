@@ -1,5 +1,5 @@
 import { system1Issues } from '../config/sections/system1.ts';
-import { StopLatch } from '../agent/stop-latch.ts';
+import { StopLatch } from '../safety/stop-latch.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';

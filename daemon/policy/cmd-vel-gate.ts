@@ -1,12 +1,11 @@
 import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
-import { nowNs, nsToRosTime } from '../contract/time.ts';
-import { limitTwist, type VelocityLimits } from './velocity.ts';
+import { nowNs } from '../contract/time.ts';
+import { limitTwist, ZERO_TWIST, zeroVelocity, type VelocityLimits } from './velocity.ts';
 import { fullTwist, twistMoves, type Twist } from './tool-inputs.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
-const ZERO: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
 
 /**
  * The one way the agent's motion reaches the velocity topic. Every Twist it sends, from `publish`, `stop`
@@ -60,7 +59,7 @@ export class CmdVelGate {
   send(value: unknown): { twist: Twist; clamped: string[] } {
     let { twist, broken } = limitTwist(fullTwist(value), this.#limits);
     if (twistMoves(twist) && this.#latched() !== undefined) {
-      twist = ZERO;
+      twist = ZERO_TWIST;
       broken = [];
       this.#held++;
     }
@@ -82,8 +81,7 @@ export class CmdVelGate {
     this.send({});
     for (const [topic, { publisher, type }] of this.#tracked) {
       try {
-        const stamped = type !== TWIST;
-        publisher.publish(this.#codec.encode(type, stamped ? { header: { stamp: nsToRosTime(nowNs()) }, twist: ZERO } : ZERO));
+        publisher.publish(this.#codec.encode(type, zeroVelocity(type, nowNs())));
       } catch {
         this.#tracked.delete(topic); // its publisher was closed: nothing drives that topic through it now
       }

@@ -3,6 +3,7 @@ import type { PolicySettings } from '../config/sections/system2.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
+import { nsToRosTime } from '../contract/time.ts';
 
 /** `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench). */
 export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics'> & { topics?: readonly string[] };
@@ -31,6 +32,13 @@ function clamp(value: number, max: number, name: string, broken: string[]): numb
 }
 
 const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
+
+export const ZERO_TWIST: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
+
+/** The zero command of a velocity type: a zero Twist, or a zero TwistStamped stamped `stampNs`. */
+export function zeroVelocity(type: string, stampNs: bigint): Record<string, unknown> {
+  return STAMPED.test(type) ? { header: { stamp: nsToRosTime(stampNs) }, twist: ZERO_TWIST } : ZERO_TWIST;
+}
 
 /** The velocity topics `limits` govern: its topic and `policy.velocity.topics` (globs). */
 export function governedTopics(limits: VelocityLimits): (topic: string) => boolean {

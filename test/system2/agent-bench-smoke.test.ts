@@ -1,6 +1,6 @@
 // `npm run bench -- agent` still runs: the benchmark builds three agents and a bare pi-agent-core loop
 // from the daemon's own parts, so a change to those parts can break it without any other test noticing
-// (an agent now serves agent/stop on its bus, and the three once shared one). Two rounds after one
+// (as when agents served agent/stop on the bus the three shared). Two rounds after one
 // warm-up: this checks that it runs and prints its table, not what it measures.
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';

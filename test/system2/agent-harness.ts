@@ -1,13 +1,16 @@
 import { registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
+import { StopService } from '../../daemon/safety/stop-service.ts';
 import { waitFor, type TestContext } from './agent-context.ts';
 
 /** Agents and faux providers started by a test file; `stopAgents()` in its afterEach cleans them up. */
 const fauxes: FauxProviderRegistration[] = [];
 const agents: AgentComponent[] = [];
+const stopServices: StopService[] = [];
 
 export async function stopAgents(): Promise<void> {
+  for (const service of stopServices.splice(0)) await service.stop();
   for (const agent of agents.splice(0)) await agent.stop();
   for (const faux of fauxes.splice(0)) faux.unregister();
 }
@@ -24,6 +27,18 @@ export async function startAgent(ctx: TestContext, options: ConstructorParameter
   agents.push(agent);
   await agent.start();
   return agent;
+}
+
+/**
+ * The daemon's stop component on the test's bus (the bus query agent/stop). It reaches the agent as in the
+ * daemon, through the component map: `agent` is put there, as the supervisor puts a started one.
+ */
+export async function serveStop(ctx: TestContext, agent?: AgentComponent): Promise<StopService> {
+  if (agent) ctx.components.set('agent', agent);
+  const service = new StopService(ctx);
+  stopServices.push(service);
+  await service.start();
+  return service;
 }
 
 /** For a test that stops an agent itself (a restart): it is no longer stopped after the test. */

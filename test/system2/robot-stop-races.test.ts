@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import { COMPONENTS } from '../../daemon/components/index.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
@@ -21,7 +22,7 @@ import { writeLinearModel } from '../system1/models.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { agentContext, waitFor } from './agent-context.ts';
-import { fauxModel, forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { fauxModel, forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from './memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from './sim-daemon.ts';
@@ -216,7 +217,7 @@ describe('a stop and the agent restarting', () => {
     expect(nav.goals).toBe(0);
   });
 
-  it('an agent stopped while it was starting leaves agent/stop and the intent topic to the next one', async () => {
+  it('an agent stopped while it was starting leaves the intent topic to the next one, which agent/stop reaches', async () => {
     const crashed = agentContext();
     const first = await startAgent(crashed, { navigation: drivingNavigator(crashed.bus, crashed.codec) });
     const run = await first.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
@@ -233,10 +234,9 @@ describe('a stop and the agent restarting', () => {
     await stuck.stop('the agent component restarted for a config reload');
     journal.release();
     await starting;
-    expect(ctx.bus.queryables()).not.toContain('agent/stop');
     expect(ctx.bus.subscriptions().map((s) => s.name)).not.toContain('agent-intents');
 
-    await startAgent(ctx);
+    await serveStop(ctx, await startAgent(ctx));
     const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new Uint8Array() });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toMatchObject({ topic: '/cmd_vel', cancelled: [] });
   });
@@ -245,13 +245,14 @@ describe('a stop and the agent restarting', () => {
     const dir = tempDir('robot-stop-reload-');
     cleanups.push(dir.cleanup);
     const spec = SYSTEM2_COMPONENTS.find((s) => s.name === 'agent')!;
+    const stop = COMPONENTS.find((s) => s.name === 'stop')!;
     const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
     const codec = agentContext().codec;
     const daemon = new Daemon({
       config,
       log: silentLogger(),
       cwd: dir.path,
-      specs: [{ ...spec, create: (ctx) => new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) }) }],
+      specs: [stop, { ...spec, create: (ctx) => new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) }) }],
     });
     await daemon.start();
     cleanups.push(() => daemon.stop());
@@ -366,6 +367,7 @@ describe('a journal that stalls or refuses the cancels', () => {
     const ctx = agentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec), stopReplyWaitMs: 50 });
+    await serveStop(ctx, agent);
     const harness = await startHarness();
     cleanups.push(() => harness.close());
     harness.components.set('agent', agent);
@@ -381,6 +383,7 @@ describe('a journal that stalls or refuses the cancels', () => {
       cancelled: [drive.run_id],
       journal_error: expect.stringMatching(/^not yet journaled: the cancel of 1 run is still being written .*the journal's disk/),
       latched: expect.objectContaining({ by: 'ada' }),
+      zeroed: [],
     });
     const sent = twists.length;
     await aWhile();
@@ -494,7 +497,7 @@ describe('stop requests it cannot read', () => {
   it('agent/stop: each is an error reply saying the robot was NOT stopped, and the query is served still', async () => {
     const ctx = agentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    await startAgent(ctx);
+    await serveStop(ctx, await startAgent(ctx));
     const ask = (payload: Uint8Array, encoding = 'application/json') => ctx.bus.query('agent/stop', { encoding, payload });
     const text = (t: string) => new TextEncoder().encode(t);
     for (const bad of [text('null'), text('[]'), text('7'), text(' '), text('{"by": ""}'), text('{"by": "a", "reason": 3}'), new Uint8Array([0xff, 0xfe, 0x7b])]) {
@@ -544,6 +547,6 @@ describe('auraison-edge stop', () => {
     const stop = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: '' } });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(JSON.parse(stop.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'cli' }) });
+    expect(JSON.parse(stop.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'cli' }), zeroed: [] });
   });
 });

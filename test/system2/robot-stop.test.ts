@@ -10,7 +10,7 @@ import type { RunState } from '../../daemon/contract/schemas.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext, waitFor } from './agent-context.ts';
-import { startAgent, stopAgents } from './agent-harness.ts';
+import { serveStop, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from './memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from './sim-daemon.ts';
@@ -155,13 +155,13 @@ describe('the operator stop', () => {
   it('answers a bus query agent/stop, and refuses a request it cannot read without stopping anything', async () => {
     const ctx = agentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
-    await startAgent(ctx);
+    await serveStop(ctx, await startAgent(ctx));
     const ask = async (text: string) => {
       const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode(text) });
       return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
     };
-    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bus', reason: null }) });
-    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }) });
+    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bus', reason: null }), zeroed: [] });
+    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }), zeroed: [] });
     expect(twists.filter(isZero)).toHaveLength(2);
     await expect(ask('stop!')).rejects.toThrow(/agent\/stop: the request is not JSON .*The robot was NOT stopped/);
     await expect(ask('{"who": "ada"}')).rejects.toThrow(/agent\/stop: .*who.*The robot was NOT stopped/);
@@ -195,7 +195,7 @@ describe('auraison-edge stop', () => {
     // Nothing left to stop: the zero Twist goes out all the same. And --json.
     const again = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: 'bob' } });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bob', persisted: true }) });
+    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bob', persisted: true }), zeroed: [] });
 
     // curl -X POST with no body; a body it cannot take is a 400 that stops nothing.
     const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')).url as string;

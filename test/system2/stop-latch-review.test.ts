@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_NAV_CMD_VEL, type AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { stopLatchPath } from '../../daemon/agent/stop-latch.ts';
+import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { agentContext, waitFor } from './agent-context.ts';

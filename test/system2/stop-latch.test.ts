@@ -1,13 +1,13 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { stopLatchPath } from '../../daemon/agent/stop-latch.ts';
+import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
 import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { agentContext, waitFor } from './agent-context.ts';
-import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from './sim-daemon.ts';
 
@@ -186,10 +186,11 @@ describe('the CmdVelGate under a latched stop', () => {
     expect(isZero(twists[3]!)).toBe(false);
   });
 
-  it('the agent exports the latch and the held Twists as metrics', async () => {
+  it('the stop component exports the latch, and the agent the held Twists, as metrics', async () => {
     const ctx = agentContext();
     const agent = await startAgent(ctx);
-    const gauge = () => agent.metrics().find((m) => m.name === 'auraison_agent_stop_latched')!.samples[0]!.value;
+    const service = await serveStop(ctx, agent);
+    const gauge = () => service.metrics().find((m) => m.name === 'auraison_agent_stop_latched')!.samples[0]!.value;
     expect(gauge()).toBe(0);
     await agent.stopRobot('ada');
     expect(gauge()).toBe(1);

@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { StopOrder } from '../motion-lock.ts';
+import type { StopOrder } from '../../safety/stop-order.ts';
 import { defineSkill, type SkillEnv } from './skill.ts';
 
 export const stop = defineSkill({

@@ -58,7 +58,7 @@ function showLink(state, detail) {
 async function refreshStatus() {
   const asked = latchChanges;
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
-  if (asked === latchChanges) showLatch(status.components.agent?.details?.stop_latch ?? null);
+  if (asked === latchChanges) showLatch(status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null);
   $('health').textContent = `health ${health.status}`;
   $('health').className = `badge ${health.status === 'ok' ? 'ok' : 'fail'}`;
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
@@ -166,7 +166,7 @@ async function stopRobot() {
 /*
  * The latched stop (agent.stop_latch): once stopped, nothing the daemon governs moves the robot until a person
  * releases it. The banner beside STOP says who latched it, when and why: from a stop's reply at once, and
- * from /status (the agent's details.stop_latch), so a tab opened later, or a latch kept over a restart, shows
+ * from /status (the stop component's details.stop_latch, with or without an agent), so a tab opened later, or a latch kept over a restart, shows
  * it too. A /status asked before this tab's latest stop or release was answered may tell of the latch before
  * it: it is skipped (latchChanges moved on), so a released banner does not come back, nor a fresh one go,
  * until a /status asked since says so.
@@ -228,7 +228,8 @@ function showReleaseResult(state, text) {
 
 function stoppedText(o) {
   const runs = o.cancelled.length === 0 ? 'no run was active' : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
-  return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
+  const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
+  return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
 }
 
 /** Until an answer comes, the line says so: an earlier click's "stopped" is not this one's answer. */

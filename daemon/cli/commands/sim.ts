@@ -2,7 +2,7 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schema.ts';
-import { onStopWithoutAgent } from '../../agent/agentless-stop.ts';
+import { onStopWithoutAgent } from '../../safety/agentless-stop.ts';
 import { MotionAborted } from '../../agent/motion-lock.ts';
 import { isMotionHolder } from '../../agent/services.ts';
 import type { DaemonStatus } from '../../daemon.ts';
@@ -147,7 +147,7 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   }
   // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
   // with the agent running or not.
-  const { StopLatch } = await import('../../agent/stop-latch.ts');
+  const { StopLatch } = await import('../../safety/stop-latch.ts');
   const latch = new StopLatch({ dataDir: daemon.dataDir, enabled: config.agent.stop_latch });
   latch.load();
   const refusal = latch.refusal();

@@ -99,7 +99,8 @@ export function formatStatus(s: ApiStatus, source: string): string {
     );
   }
   // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
-  const latch = s.components.agent?.details?.stop_latch as { by?: string; since?: string; reason?: string | null } | null | undefined;
+  // The stop component shows it with or without an agent; a daemon from before it, through the agent.
+  const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as { by?: string; since?: string; reason?: string | null } | null | undefined;
   if (latch) lines.push(`ROBOT STOPPED: latched by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}; nothing moves it until \`auraison-edge stop --release\``);
   if (s.readiness) {
     const cw = width(s.readiness.checks.map((c) => c.name), 24);

@@ -14,7 +14,8 @@ export const command: Command = {
 Stops the robot through the running daemon (POST /stop). First, before anything that could wait (the
 journal's disk, a model, a person's approval): the motion skill driving the robot (navigate_to, run_policy)
 is aborted and a zero Twist goes to the velocity topic (policy.velocity.topic), dropping the commands still
-queued before it. Then every run that has not ended is cancelled, and so is the run of an intent being
+queued before it; every other topic policy.velocity.topics governs that carries a Twist or TwistStamped on
+the bus (a namespaced base's /robot1/cmd_vel) gets a zero one of its type. Then every run that has not ended is cancelled, and so is the run of an intent being
 accepted at that moment, so no model moves the robot again and no run awaiting approval moves it once
 approved. The reply waits about a second for the journal: a journal that cannot record the cancels (a full
 disk), or has not yet (a stuck disk), does not undo the stop, and is reported.
@@ -31,7 +32,7 @@ Control loops that run on their own (control.loops with autostart: true) are not
 does not end them, but while it is latched each sends its safe_action in place of the policy's. With no
 agent running the stop still sends the zero Twist and latches. It is a software stop, not a safety-rated
 emergency stop: keep the robot's hardware e-stop. Other processes on the robot get the same stop from the
-bus query \`agent/stop\` (served by the agent).
+bus query \`agent/stop\`, with or without an agent.
 
 Options:
   --by NAME       who stops it, recorded in each cancelled run and the latch (default: $USER, else cli)
@@ -40,7 +41,8 @@ Options:
   --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
-  --json          print the reply: {topic, aborted, cancelled: [run ids], journal_error, latched}
+  --json          print the reply: {topic, aborted, cancelled: [run ids], journal_error, latched,
+                  zeroed: [the other velocity topics zeroed]}
                   (--release: {released, latch})
 
 Exit codes: 0 stopped (also when the journal could not record the cancels: see the warning), 1 no daemon
@@ -77,7 +79,8 @@ latch could not be released (it holds: the message says why).
 };
 
 function stopText(o: RobotStopOutcome): string {
-  const lines = [`stopped: zero Twist on ${o.topic}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
+  const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
+  const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
   lines.push(o.cancelled.length === 0 ? 'no run was active' : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${o.cancelled.join(', ')}`);
   if (o.journal_error) lines.push(`warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`);
   if (o.latched) lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
@@ -124,7 +127,7 @@ async function release(by: string, values: { url?: string; token?: string; confi
         return 1;
       }
     }
-    const { releaseLatchFile } = await import('../../agent/stop-latch.ts');
+    const { releaseLatchFile } = await import('../../safety/stop-latch.ts');
     let removed: StopLatchState | undefined;
     try {
       removed = releaseLatchFile(dataDir);

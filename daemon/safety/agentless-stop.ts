@@ -2,8 +2,7 @@ import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { RobotStopOutcome, StopReleaseOutcome } from '../contract/services.ts';
-import type { StopOrder } from './motion-lock.ts';
-import { RobotNotStoppedError } from './robot-stop.ts';
+import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
 import { latchReport, StopLatch, stopLatchPath } from './stop-latch.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';

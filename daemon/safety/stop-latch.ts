@@ -7,7 +7,7 @@ import type { StopLatchState } from '../contract/services.ts';
 import { ALLOW } from '../policy/chain.ts';
 import { field, fullTwist, twistMoves } from '../policy/tool-inputs.ts';
 import { governedTopics, type VelocityLimits } from '../policy/velocity.ts';
-import type { StopOrder } from './motion-lock.ts';
+import type { StopOrder } from './stop-order.ts';
 
 /**
  * The operator's stop latches (agent.stop_latch, on by default): once the robot is stopped by POST /stop,

@@ -1,0 +1,34 @@
+import { StopRequest } from '../contract/schemas.ts';
+import { Validator } from '../contract/validate.ts';
+
+/** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
+export interface StopOrder {
+  by: string;
+  reason: string | undefined;
+}
+
+/** The robot was not stopped: the zero Twist did not go out. A 500 through the API, with `code`. */
+export class RobotNotStoppedError extends Error {
+  override name = 'RobotNotStoppedError';
+  readonly code = 'not_stopped';
+  readonly statusCode = 500;
+}
+
+const STOP_REQUEST = new Validator(StopRequest);
+
+/**
+ * The bus query agent/stop's request: JSON `{by?, reason?}`, or nothing. Anything else throws an error
+ * naming what is wrong: nothing is stopped then, as POST /stop answers 400.
+ */
+export function parseStopQuery(payload: Uint8Array): StopRequest {
+  if (payload.length === 0) return {};
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
+  } catch (error) {
+    throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
+  }
+  const issues = STOP_REQUEST.issues(value);
+  if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
+  return value as StopRequest;
+}

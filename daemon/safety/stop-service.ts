@@ -1,0 +1,72 @@
+import { MessageCodec } from '../bus/codec.ts';
+import type { QueryPayload } from '../bus/types.ts';
+import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/services.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
+import { StopLatch } from './stop-latch.ts';
+import { parseStopQuery } from './stop-order.ts';
+
+/** The bus query every robot process can stop the robot with. */
+export const STOP_QUERY = 'agent/stop';
+
+/**
+ * Serves the bus query `agent/stop` (JSON `{by?, reason?}`, or nothing): the operator's stop for any
+ * process on the bus, a ROS node's e-stop button or a Zenoh peer. It starts first and stops last, so the
+ * query is answered as long as anything else of the daemon runs, and it is answered with or without an
+ * agent (see operatorStop): a robot that runs only System 1 loops, or the moment a reload restarts the
+ * agent, is stopped and latched all the same. There is no bus query to release: a person releases the
+ * robot (POST /stop/release, `auraison-edge stop --release`, the status page).
+ *
+ * POST /stop and /stop/release come here too: this component restarts when the velocity topics or
+ * agent.stop_latch change, so a stop made with no agent uses the config in force, not the API's.
+ *
+ * It also shows the latch, agent or none: `stop_latch` in its status details (what the status page and
+ * `auraison-edge status` show) and the gauge auraison_agent_stop_latched (named when only the agent had it).
+ */
+export class StopService implements Component, RobotStopService, MetricsProvider {
+  readonly name = 'stop';
+  #ctx: OperatorStopContext;
+  #latch: StopLatch;
+  #unserve: (() => void) | undefined;
+  /** Queries taken, whatever came of them (an unreadable request, a robot not stopped). */
+  #asked = 0;
+
+  constructor(ctx: ComponentContext) {
+    this.#ctx = { ...ctx, codec: new MessageCodec(ctx.definitions) };
+    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
+  }
+
+  stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
+    return operatorStop(this.#ctx, by, reason);
+  }
+
+  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
+    return operatorRelease(this.#ctx, by, since);
+  }
+
+  async start(): Promise<void> {
+    // A latch from before this start: held from now on, whoever reads it first (the agent logs it).
+    this.#latch.load();
+    this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
+  }
+
+  async stop(): Promise<void> {
+    this.#unserve?.();
+    this.#unserve = undefined;
+  }
+
+  health(): ComponentHealth {
+    return { state: this.#unserve ? 'running' : 'stopped', details: { query: STOP_QUERY, asked: this.#asked, stop_latch: this.#latch.state ?? null } };
+  }
+
+  metrics(): MetricFamily[] {
+    return [{ name: 'auraison_agent_stop_latched', help: '1 while the operator\'s stop is latched (nothing the daemon governs moves the robot), else 0.', type: 'gauge', samples: [{ value: this.#latch.state ? 1 : 0 }] }];
+  }
+
+  async #stop(request: QueryPayload): Promise<QueryPayload> {
+    this.#asked++;
+    const body = parseStopQuery(request.payload);
+    const outcome = await this.stopRobot(body.by ?? 'bus', body.reason);
+    return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(outcome)) };
+  }
+}
