@@ -16,13 +16,15 @@ const SIM: ComponentSpec = {
 
 /**
  * The operator's stop on the bus (agent/stop). First to start and last to stop: the query is answered
- * while anything else of the daemon runs, with or without an agent. It restarts when what a stop without
- * an agent uses changes.
+ * while anything else of the daemon runs, with or without an agent. What a stop uses (the velocity topics,
+ * agent.stop_latch) it takes live, never restarting: a restart would leave agent/stop unserved between the
+ * old one's stop and the new one's start, and an e-stop node asking then would not stop the robot.
  */
 const STOP: ComponentSpec = {
   name: 'stop',
   enabled: () => true,
-  settings: (config) => ({ topic: config.policy.velocity.topic, topics: config.policy.velocity.topics, latch: config.agent.stop_latch }),
+  settings: () => null,
+  liveSettings: (config) => ({ topic: config.policy.velocity.topic, topics: config.policy.velocity.topics, latch: config.agent.stop_latch }),
   create: async (ctx) => {
     const { StopService } = await import('../safety/stop-service.ts');
     return new StopService(ctx);

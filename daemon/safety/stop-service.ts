@@ -1,4 +1,5 @@
 import { MessageCodec } from '../bus/codec.ts';
+import type { EdgeConfig } from '../config/schema.ts';
 import type { QueryPayload } from '../bus/types.ts';
 import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
@@ -17,8 +18,9 @@ export const STOP_QUERY = 'agent/stop';
  * agent, is stopped and latched all the same. There is no bus query to release: a person releases the
  * robot (POST /stop/release, `auraison-edge stop --release`, the status page).
  *
- * POST /stop and /stop/release come here too: this component restarts when the velocity topics or
- * agent.stop_latch change, so a stop made with no agent uses the config in force, not the API's.
+ * POST /stop and /stop/release come here too: this component takes the velocity topics and
+ * agent.stop_latch of each reload live (applySettings), so a stop made with no agent uses the config in
+ * force, not the API's, and the query is served through the reload.
  *
  * It also shows the latch, agent or none: `stop_latch` in its status details (what the status page and
  * `auraison-edge status` show) and the gauge auraison_agent_stop_latched (named when only the agent had it).
@@ -42,6 +44,14 @@ export class StopService implements Component, RobotStopService, MetricsProvider
 
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
     return operatorRelease(this.#ctx, by, since);
+  }
+
+  /** A reload's velocity topics and agent.stop_latch, for the next stop: nothing is unserved meanwhile. */
+  applySettings(config: EdgeConfig): void {
+    this.#ctx = { ...this.#ctx, config };
+    this.#latch = new StopLatch({ dataDir: this.#ctx.dataDir, enabled: config.agent.stop_latch });
+    // The latch turned on: a file from before, not obeyed while it was off, holds from now on.
+    this.#latch.load();
   }
 
   async start(): Promise<void> {
