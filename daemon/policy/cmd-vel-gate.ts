@@ -71,20 +71,37 @@ export class CmdVelGate {
   }
 
   /**
-   * Stops the robot: a zero Twist now, and the forwarded Twists still queued from before (a controller's
+   * Stops the robot: a zero Twist now (a zero TwistStamped where the topic carries one), and the forwarded Twists still queued from before (a controller's
    * last commands) are dropped, so none of them reaches the wheels after the zero. Every other velocity
    * topic the agent has driven (track) gets its zero too, after the gate's own.
    */
   halt(): void {
     const now = nowNs();
     for (const input of this.#inputs) if (input.counters.queued > 0) this.#haltedAt.set(input, now);
-    this.send({});
-    for (const [topic, { publisher, type }] of this.#tracked) {
-      try {
-        publisher.publish(this.#codec.encode(type, zeroVelocity(type, nowNs())));
-      } catch {
-        this.#tracked.delete(topic); // its publisher was closed: nothing drives that topic through it now
+    try {
+      // A base that takes TwistStamped on the velocity topic (ROS 2 Jazzy's stamped cmd_vel): the gate
+      // cannot drive it, but a stop must reach it, with a zero of the type it takes.
+      if (this.#bus.topicType(this.topic) === TWIST_STAMPED) this.#zeroStamped(now);
+      else this.send({});
+    } finally {
+      // The other bases get their zero also when the gate's own could not be sent.
+      for (const [topic, { publisher, type }] of this.#tracked) {
+        try {
+          publisher.publish(this.#codec.encode(type, zeroVelocity(type, nowNs())));
+        } catch {
+          this.#tracked.delete(topic); // its publisher was closed: nothing drives that topic through it now
+        }
       }
+    }
+  }
+
+  #zeroStamped(stamp: bigint): void {
+    const publisher = this.#bus.advertise(this.topic, TWIST_STAMPED, { source: 'agent' });
+    try {
+      publisher.publish(this.#codec.encode(TWIST_STAMPED, zeroVelocity(TWIST_STAMPED, stamp)));
+      this.#sent++;
+    } finally {
+      publisher.close();
     }
   }
 

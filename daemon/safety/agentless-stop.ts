@@ -2,10 +2,13 @@ import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { RobotStopOutcome, StopReleaseOutcome } from '../contract/services.ts';
+import { nowNs } from '../contract/time.ts';
+import { zeroVelocity } from '../policy/velocity.ts';
 import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
 import { latchReport, StopLatch, stopLatchPath } from './stop-latch.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
+const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
 /** How long the reply waits for the latch file, as the agent's stop waits for its journal. */
 const WRITE_WAIT_MS = 1000;
 
@@ -48,9 +51,15 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
   for (const listener of [...(drivers.get(stopLatchPath(ctx.dataDir)) ?? [])]) listener({ by, reason });
   let zeroError: Error | undefined;
   try {
-    const publisher = ctx.bus.advertise(topic, TWIST, { source: 'stop' });
-    publisher.publish(ctx.codec.encode(TWIST, {}));
-    publisher.close();
+    // A zero of the type the base takes there: a TwistStamped on a stamped cmd_vel, else a Twist (a topic
+    // taken with another type refuses it: the robot is not stopped, said below).
+    const type = ctx.bus.topicType(topic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST;
+    const publisher = ctx.bus.advertise(topic, type, { source: 'stop' });
+    try {
+      publisher.publish(ctx.codec.encode(type, zeroVelocity(type, nowNs())));
+    } finally {
+      publisher.close();
+    }
   } catch (error) {
     zeroError = error as Error;
   }

@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from './agent-context.ts';
 
 // An adversarial review of the operator's stop (daemon/safety/): each test here failed before its fix.
 
@@ -11,6 +12,7 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+const ZERO = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 
 function ask(daemon: Daemon, body?: unknown): Promise<RobotStopOutcome> {
@@ -50,6 +52,30 @@ describe('agent/stop through a reload of what the stop uses', () => {
       // The stop in force uses what the reloads set: the new topic, and no latch.
       expect(await ask(daemon, { by: 'estop_node' })).toMatchObject({ topic: '/robot1/cmd_vel', latched: null });
       expect(daemon.status().components.stop).toMatchObject({ state: 'running', details: { stop_latch: null } });
+    }
+  });
+});
+
+describe('a base on policy.velocity.topic driven with TwistStamped', () => {
+  // The stop sent a geometry_msgs/msg/Twist to policy.velocity.topic and skipped that topic in its sweep;
+  // a base taking TwistStamped there (ROS 2 Jazzy's stamped cmd_vel) kept its moving command, and the stop
+  // failed with not_stopped, though it zeroed TwistStamped on every other governed topic.
+  it('gets a zero TwistStamped, with or without an agent, and the stop succeeds', { timeout: 30_000 }, async () => {
+    for (const agentEnabled of [false, true]) {
+      const { daemon, codec, stop } = await startDaemon({ ...bare, api: { enabled: false }, agent: { enabled: agentEnabled } }, 'stop-review-stamped-');
+      cleanups.push(stop);
+      const twist = { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.3 } };
+      daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'controller' }).publish(codec.encode('geometry_msgs/msg/TwistStamped', { header: { frame_id: 'base_link' }, twist }));
+      const seen: { source: string; value: { header: { stamp: { sec: number } }; twist: unknown } }[] = [];
+      daemon.bus.subscribe({ name: 'test /cmd_vel', topic: '/cmd_vel', queue: { depth: 100 }, handler: (m) => void seen.push({ source: m.source, value: codec.decode(m.type, m.data) }) });
+
+      const outcome = await ask(daemon, { by: 'estop_node' });
+      expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'estop_node' } });
+      await waitFor(() => seen.length > 0, 'a zero TwistStamped on /cmd_vel');
+      expect(seen.map((s) => s.value.twist)).toEqual(seen.map(() => ZERO));
+      expect(seen[0]!.value.header.stamp.sec).toBeGreaterThan(0);
+      // The stop's publisher is gone again: the topic's publishers are as they were.
+      expect(daemon.bus.stats().find((s) => s.topic === '/cmd_vel')).toMatchObject({ type: 'geometry_msgs/msg/TwistStamped', publishers: 1, sources: ['controller'] });
     }
   });
 });
