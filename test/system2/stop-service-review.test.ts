@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { waitFor } from './agent-context.ts';
 
 // An adversarial review of the operator's stop (daemon/safety/): each test here failed before its fix.
@@ -12,6 +13,8 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
+type Twist = { linear: { x: number }; angular: { z: number } };
+const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
 const ZERO = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 
@@ -77,5 +80,31 @@ describe('a base on policy.velocity.topic driven with TwistStamped', () => {
       // The stop's publisher is gone again: the topic's publishers are as they were.
       expect(daemon.bus.stats().find((s) => s.topic === '/cmd_vel')).toMatchObject({ type: 'geometry_msgs/msg/TwistStamped', publishers: 1, sources: ['controller'] });
     }
+  });
+});
+
+describe('agent.stop_latch turned on by a reload', () => {
+  // The control component was not restarted when agent.stop_latch changed, and its latch kept the value it
+  // started with: a daemon started with the latch off, then reloaded with it on, reported ROBOT STOPPED
+  // (latched) after a stop while its autostart loop went on driving the robot.
+  it('holds an autostart control loop at its safe action after the next stop', { timeout: 60_000 }, async () => {
+    const config: Record<string, unknown> = { ...simPolicyLoopConfig(), agent: { enabled: false, stop_latch: false } };
+    (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+    const { daemon, codec, stop } = await startDaemon(config, 'stop-review-latch-on-');
+    cleanups.push(stop);
+    const fromLoop: Twist[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
+    await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+
+    const next: EdgeConfig = structuredClone(daemon.config);
+    next.agent.stop_latch = true;
+    await daemon.reload(next);
+    await waitFor(() => fromLoop.slice(-3).some(moving), 'the policy to drive after the reload', 20_000);
+    expect(await ask(daemon, { by: 'ada' })).toMatchObject({ latched: { by: 'ada' } });
+    expect(daemon.status().components.stop!.details).toMatchObject({ stop_latch: { by: 'ada' } });
+    await new Promise((resolve) => setImmediate(resolve));
+    const mark = fromLoop.length;
+    await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+    expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
   });
 });
