@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import type { EdgeConfig } from '../config/schema.ts';
@@ -36,6 +37,7 @@ export interface AgentlessStopContext {
   codec: MessageCodec;
   config: EdgeConfig;
   dataDir: string;
+  log: Logger;
 }
 
 /**
@@ -64,15 +66,23 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
     zeroError = error as Error;
   }
   const engaged = latch.enabled ? latch.engage({ by, reason }) : undefined;
-  if (zeroError) throw new RobotNotStoppedError(`the zero Twist could not be sent to ${topic}: ${zeroError.message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`);
+  // Logged as the agent's stop logs it: with no agent, this is the only trace of the stop in the log.
+  if (zeroError) {
+    const message = `the zero Twist could not be sent to ${topic}: ${zeroError.message}`;
+    ctx.log.warn({ by, reason: reason ?? null, topic, latched: engaged?.state ?? null, zero_twist_error: message }, 'robot stop: the zero Twist could not be sent');
+    throw new RobotNotStoppedError(`${message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`);
+  }
   const latched = engaged ? await latchReport(engaged, latch.path, WRITE_WAIT_MS) : null;
-  return { topic, aborted: null, cancelled: [], journal_error: null, latched };
+  const outcome: RobotStopOutcome = { topic, aborted: null, cancelled: [], journal_error: null, latched };
+  ctx.log.warn({ by, reason: reason ?? null, ...outcome }, 'robot stopped');
+  return outcome;
 }
 
 /** Releasing the latch with no agent running: as the agent releases it (StopLatch.release). */
-export async function releaseWithoutAgent(ctx: Pick<AgentlessStopContext, 'config' | 'dataDir'>, since: string | undefined): Promise<StopReleaseOutcome> {
+export async function releaseWithoutAgent(ctx: Pick<AgentlessStopContext, 'config' | 'dataDir' | 'log'>, by: string, since: string | undefined): Promise<StopReleaseOutcome> {
   const latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
   latch.load(); // a latch file from before that nothing in this process read yet
   const was = await latch.release(since);
+  if (was) ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
   return { released: was !== undefined, latch: was ?? null };
 }

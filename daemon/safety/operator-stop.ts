@@ -35,5 +35,5 @@ export function operatorStop(ctx: OperatorStopContext, by: string, reason: strin
 export function operatorRelease(ctx: OperatorStopContext, by: string, since: string | undefined): Promise<StopReleaseOutcome> {
   const agent = ctx.components.get(SERVICE_NAMES.agent);
   if (isRobotStop(agent)) return agent.releaseStop(by, since);
-  return releaseWithoutAgent(ctx, since);
+  return releaseWithoutAgent(ctx, by, since);
 }

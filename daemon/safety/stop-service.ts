@@ -4,7 +4,7 @@ import type { QueryPayload } from '../bus/types.ts';
 import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
-import { StopLatch } from './stop-latch.ts';
+import { latchedMessage, StopLatch } from './stop-latch.ts';
 import { parseStopQuery } from './stop-order.ts';
 
 /** The bus query every robot process can stop the robot with. */
@@ -55,8 +55,13 @@ export class StopService implements Component, RobotStopService, MetricsProvider
   }
 
   async start(): Promise<void> {
-    // A latch from before this start: held from now on, whoever reads it first (the agent logs it).
-    this.#latch.load();
+    // A latch from before this start: held from now on, whoever reads it first. The agent logs it as it
+    // starts; with no agent, this is the daemon's only word of why nothing moves.
+    const { latched, ignored } = this.#latch.load();
+    if (!this.#ctx.config.agent.enabled) {
+      if (latched) this.#ctx.log.warn({ stop_latch: latched, file: this.#latch.path }, `${latchedMessage(latched)}: the stop is latched since before this start`);
+      if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
+    }
     this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
   }
 

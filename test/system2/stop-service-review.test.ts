@@ -1,7 +1,14 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
 import { afterEach, describe, expect, it } from 'vitest';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
-import type { Daemon } from '../../daemon/daemon.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { waitFor } from './agent-context.ts';
@@ -106,5 +113,41 @@ describe('agent.stop_latch turned on by a reload', () => {
     const mark = fromLoop.length;
     await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
     expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
+  });
+});
+
+describe('the log of a stop with no agent', () => {
+  // With no agent running, an operator's stop, a stop that could not send its zero Twist (the robot NOT
+  // stopped), a release, and a latch found at start left no line in the daemon's log: only the agent logged
+  // them. A person reading the journal after an incident could not tell the robot had been stopped.
+  it('says who stopped, who released, a stop that failed, and a latch from before the start', { timeout: 30_000 }, async () => {
+    const dir = tempDir('stop-review-log-');
+    cleanups.push(dir.cleanup);
+    mkdirSync(join(dir.path, 'data', 'state'), { recursive: true });
+    writeFileSync(join(dir.path, 'data', 'state', 'stop-latch.json'), `${JSON.stringify({ by: 'bob', reason: 'before the restart', since: '2026-01-01T00:00:00.000Z' })}\n`);
+    const lines: { level: number; msg: string; by?: string }[] = [];
+    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+    const config = parseConfigText(stringify({ data_dir: './data', ...bare, api: { port: 0 }, agent: { enabled: false } }), 'edge.yaml', {});
+    const daemon = new Daemon({ config, log, cwd: dir.path });
+    await daemon.start();
+    cleanups.push(() => daemon.stop().then(() => undefined));
+    const codec = new MessageCodec(daemon.definitions);
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(/latched by bob at 2026-01-01T00:00:00.000Z \(before the restart\).*since before this start/));
+
+    const url = (daemon.components.get('api') as unknown as { url: string }).url;
+    const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    expect((await post('/stop/release', { by: 'ada' })).status).toBe(200);
+    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(/released by ada/));
+
+    expect((await post('/stop', { by: 'ada', reason: 'person in the aisle' })).status).toBe(200);
+    expect(lines.filter((l) => l.level >= 40)).toContainEqual(expect.objectContaining({ msg: 'robot stopped', by: 'ada' }));
+
+    // The velocity topic taken with a type that is not a velocity: the robot was NOT stopped, and the log says so.
+    daemon.bus.advertise('/odd/cmd_vel', 'std_msgs/msg/String', { source: 'odd' }).publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
+    const next: EdgeConfig = structuredClone(daemon.config);
+    next.policy.velocity.topic = '/odd/cmd_vel';
+    await daemon.reload(next);
+    await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
+    expect(lines.filter((l) => l.level >= 40)).toContainEqual(expect.objectContaining({ by: 'estop_node', msg: expect.stringMatching(/could not be sent/) }));
   });
 });
