@@ -102,7 +102,7 @@ export class StopLatch {
       try {
         await rm(this.path, { force: true });
       } catch (error) {
-        throw new Error(`the stop latch could not be released: ${this.path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${this.path} by hand (or make its directory writable), then release again`);
+        throw new Error(`the stop latch could not be released: ${notRemoved(this.path, error)}`);
       }
     });
     // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
@@ -207,8 +207,17 @@ async function writeDurably(path: string, text: string): Promise<void> {
 export function releaseLatchFile(dataDir: string): StopLatchState | undefined {
   const path = stopLatchPath(dataDir);
   const state = readLatchFile(path);
-  if (state) rmSync(path, { force: true });
+  try {
+    if (state) rmSync(path, { force: true });
+  } catch (error) {
+    throw new Error(notRemoved(path, error));
+  }
   return state;
+}
+
+/** A latch file that could not be removed: the latch holds, and what a person does about it. */
+function notRemoved(path: string, error: unknown): string {
+  return `${path} could not be removed (${(error as Error).message}); the robot stays stopped; remove ${path} by hand (or make its directory writable), then release again`;
 }
 
 /** A latch record is a few hundred bytes: anything much larger is not one (and is not read whole). */

@@ -8,7 +8,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import { Daemon } from '../../daemon/daemon.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { waitFor } from './agent-context.ts';
@@ -149,5 +149,19 @@ describe('the log of a stop with no agent', () => {
     await daemon.reload(next);
     await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
     expect(lines.filter((l) => l.level >= 40)).toContainEqual(expect.objectContaining({ by: 'estop_node', msg: expect.stringMatching(/could not be sent/) }));
+  });
+});
+
+describe('auraison-edge stop --release with no daemon running', () => {
+  // The latch file it could not remove (a directory there, a read-only state dir): it printed only the
+  // system's error (`Path is a directory: rm returned EISDIR ...`), not that the robot stays stopped nor
+  // what to do, as the daemon's release says.
+  it('says the robot stays stopped and what to do when the latch cannot be removed', async () => {
+    const dir = tempDir('stop-review-release-');
+    cleanups.push(dir.cleanup);
+    mkdirSync(join(dir.path, '.auraison-edge', 'state', 'stop-latch.json'), { recursive: true });
+    const released = await runMain(['stop', '--release'], { cwd: dir.path, env: { AURAISON_EDGE_CONFIG: '' } });
+    expect(released.code).toBe(1);
+    expect(released.stderr).toMatch(/the stop was NOT released: .*stop-latch\.json could not be removed .*; the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/);
   });
 });
