@@ -226,9 +226,9 @@ describe('the STOP button of the status page', () => {
 
   it('says NOT stopped, with the daemon\'s reason, when no zero Twist can be sent (no agent running), and the page goes on', async () => {
     const h = await harness();
-    // With no agent the daemon still stops the robot itself; here the velocity topic is taken with another
-    // type (a TwistStamped controller), so no zero Twist can go out.
-    h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'other' });
+    // With no agent the daemon still stops the robot itself; here the velocity topic is taken with a type
+    // that is no velocity, so no zero can go out (a TwistStamped base would get a zero TwistStamped).
+    h.bus.advertise('/cmd_vel', 'std_msgs/msg/String', { source: 'other' });
     const { page, errors } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     const direct = await http(h.url, '/stop', { method: 'POST' });

@@ -518,14 +518,15 @@ describe('a stop whose zero Twist cannot go out', () => {
     cleanups.push(() => harness.close());
     harness.components.set('agent', agent);
     const waiting = await waitingPublish(agent);
-    // Something else took the velocity topic with another type (a TwistStamped controller): no Twist goes.
-    ctx.bus.advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'other' });
+    // Something else took the velocity topic with a type that is no velocity: no zero goes. (A TwistStamped
+    // base gets a zero TwistStamped: stop-service-review.test.ts.)
+    ctx.bus.advertise('/cmd_vel', 'std_msgs/msg/String', { source: 'other' });
 
     const response = await fetch(`${harness.url}/stop`, { method: 'POST' });
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({
       error: 'not_stopped',
-      message: expect.stringMatching(/^the zero Twist could not be sent to \/cmd_vel: .*TwistStamped.*; 1 run cancelled \(.*\)\. Stop the robot another way \(its hardware e-stop\)$/),
+      message: expect.stringMatching(/^the zero Twist could not be sent to \/cmd_vel: .*std_msgs\/msg\/String.*; 1 run cancelled \(.*\)\. Stop the robot another way \(its hardware e-stop\)$/),
     });
     expect(agent.getRun(waiting.run_id)!.run.status).toBe('cancelled');
     // Inside a run, the stop skill fails the same way, naming it.
