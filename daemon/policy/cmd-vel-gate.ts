@@ -71,9 +71,10 @@ export class CmdVelGate {
   }
 
   /**
-   * Stops the robot: a zero Twist now (a zero TwistStamped where the topic carries one), and the forwarded Twists still queued from before (a controller's
-   * last commands) are dropped, so none of them reaches the wheels after the zero. Every other velocity
-   * topic the agent has driven (track) gets its zero too, after the gate's own.
+   * Stops the robot: a zero Twist now (a zero TwistStamped where the topic carries one), and the forwarded
+   * Twists still queued from before (a controller's last commands) are dropped, so none of them reaches the
+   * wheels after the zero. Every other velocity topic the agent has driven (track) gets its zero too, after
+   * the gate's own.
    */
   halt(): void {
     const now = nowNs();

@@ -1,6 +1,6 @@
 import { MessageCodec } from '../bus/codec.ts';
-import type { EdgeConfig } from '../config/schema.ts';
 import type { QueryPayload } from '../bus/types.ts';
+import type { EdgeConfig } from '../config/schema.ts';
 import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/services.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
 import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
