@@ -7,6 +7,7 @@ import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
 import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/policy-spec.ts';
 import type { Twist } from '../policy/tool-inputs.ts';
+import { ZERO_TWIST } from '../policy/velocity.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -85,6 +86,7 @@ async function main(): Promise<void> {
   let errors = 0;
 
   const frame = velocityFrame(plan.output.command, data.velocity);
+  const latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
   let nonFinite = 0;
 
   const emit = (given: Float32Array, givenSafe: boolean): void => {
@@ -106,7 +108,10 @@ async function main(): Promise<void> {
     state.add('published');
     if (!build || !writer) return;
     let message = build(action, dim, nowNs(), periodMs / 1000);
-    if (frame) {
+    // While latched a Twist goes out as zero, whatever the safe action: one that moves
+    // (allow_moving_safe_action) is for stale observations, not for a robot an operator stopped.
+    if (state.held && latchZero) message = ZERO_TWIST;
+    else if (frame) {
       const limited = frame(message as Twist);
       if (limited.clamped) state.add('clamped');
       message = limited.twist;

@@ -45,6 +45,29 @@ describe('a latched stop and an autostart control loop', () => {
     await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
   });
 
+  it('sends a zero Twist while latched, also when the loop\'s safe action moves (allow_moving_safe_action)', { timeout: 60_000 }, async () => {
+    const config = simPolicyLoopConfig();
+    // A safe action that creeps forward when observations go stale: the user's choice for a stale /scan, not for
+    // a robot an operator stopped.
+    const loop = (config.control as { loops: { avoid: Record<string, unknown> } }).loops.avoid;
+    Object.assign(loop, { autostart: true, safe_action: [0.05, 0], allow_moving_safe_action: true });
+    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-moving-safe-');
+    cleanups.push(stop);
+    const fromLoop: Twist[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
+    const agent = daemon.components.get('agent') as AgentComponent;
+    await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+
+    await agent.stopRobot('ada', 'person in the aisle');
+    await new Promise((resolve) => setImmediate(resolve));
+    const mark = fromLoop.length;
+    await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+    expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
+
+    await agent.releaseStop('ada');
+    await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+  });
+
   it('with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released', { timeout: 60_000 }, async () => {
     const config: Record<string, unknown> = { ...simPolicyLoopConfig(), api: { port: 0 }, agent: { enabled: false } };
     (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
