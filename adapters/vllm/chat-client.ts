@@ -25,7 +25,7 @@ export interface ChatReply {
   parsed?: unknown;
   finish_reason: string | null;
   usage: { prompt_tokens: number; completion_tokens: number } | null;
-  /** Response headers to first content token, ms. */
+  /** Response headers to the first token (a reasoning model's first thinking token), ms. */
   ttft_ms: number;
   total_ms: number;
 }
@@ -152,6 +152,12 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
       if (chunk.usage) usage = { prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens };
       const choice = chunk.choices?.[0];
       if (!choice) continue;
+      // A reasoning model (vLLM's --reasoning-parser) streams its thinking before any content: those are
+      // tokens too, so they end the wait for a first token and keep the stream from counting as silent.
+      if (reasoningOf(choice.delta)) {
+        firstToken ??= performance.now();
+        arm(settings.idle_timeout_ms, 'the stream went silent');
+      }
       if (choice.delta?.content) {
         firstToken ??= performance.now();
         contentBytes += Buffer.byteLength(choice.delta.content);
@@ -207,6 +213,12 @@ export async function chatWithFallback(endpoints: readonly Endpoint[], request: 
     }
   }
   throw new Error(`no model endpoint answered: ${failures.join('; ')}`);
+}
+
+/** The thinking a delta carries: vLLM's `reasoning_content` (`reasoning` since 0.10), or `reasoning_text`. */
+export function reasoningOf(delta: object | undefined): string | undefined {
+  const d = (delta ?? {}) as Record<string, unknown>;
+  return [d.reasoning_content, d.reasoning, d.reasoning_text].find((r): r is string => typeof r === 'string' && r.length > 0);
 }
 
 function parseStructured(content: string, schema: ResponseSchema): unknown {

@@ -1,7 +1,7 @@
 import type { AssistantMessage, AssistantMessageEvent, Context, TextContent, ThinkingContent, ToolCall } from '@mariozechner/pi-ai';
 import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
-import { openaiClient } from './chat-client.ts';
+import { openaiClient, reasoningOf } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { plausibleWallMs } from '../../daemon/util/wall-clock.ts';
@@ -203,7 +203,7 @@ class ReplyBuilder {
       const over = this.#count(delta.content);
       if (over) return over;
     }
-    const reasoning = [delta.reasoning_content, delta.reasoning, delta.reasoning_text].find((r): r is string => typeof r === 'string' && r.length > 0);
+    const reasoning = reasoningOf(delta);
     if (reasoning) {
       if (!this.#order.includes('thinking')) this.#order.push('thinking');
       this.#thinking += reasoning;
