@@ -127,15 +127,19 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   let settings = options.settings;
   if (normalize) {
     // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
+    // Only the mapped inputs change: the manifest's other inputs (a recurrent one) stay as configured.
     settings = {
       ...settings,
-      inputs: Object.fromEntries(
-        Object.entries(inputs).map(([input, feature]) => {
-          const dim = perStep(model.inputs.find((i) => i.name === input));
-          const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
-          return [input, { sources: [], normalize: stats }];
-        }),
-      ),
+      inputs: {
+        ...settings.inputs,
+        ...Object.fromEntries(
+          Object.entries(inputs).map(([input, feature]) => {
+            const dim = perStep(model.inputs.find((i) => i.name === input));
+            const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
+            return [input, { sources: [], normalize: stats }];
+          }),
+        ),
+      },
       outputs: {
         ...settings.outputs,
         [output]: {
