@@ -1,7 +1,7 @@
-import { createServer, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
+import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { pacedSseServer } from './paced-sse-server.ts';
 
 // A reasoning model on vLLM (`--reasoning-parser`, Qwen3, DeepSeek-R1) streams its thinking as
 // `delta.reasoning_content` (`delta.reasoning` in newer vLLM) before any `delta.content`: tokens flow the
@@ -14,49 +14,27 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-/** A vLLM-like server whose model thinks for `thinkMs` (a reasoning chunk every 50 ms), then answers. */
-async function thinkingServer(thinkMs: number, field: 'reasoning_content' | 'reasoning'): Promise<{ baseUrl: string; chats: number; server: Server }> {
-  const state = { baseUrl: '', chats: 0, server: undefined as unknown as Server };
-  state.server = createServer((req, res) => {
-    req.resume();
-    req.on('end', () => void answer(res));
-  });
-  const answer = async (res: ServerResponse) => {
-    state.chats++;
-    res.writeHead(200, { 'content-type': 'text/event-stream' });
-    const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
-      res.write(`data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`);
-    frame({ role: 'assistant', content: '' });
-    for (let t = 0; t < thinkMs; t += 50) {
-      if (res.destroyed) return;
-      frame({ [field]: 'hmm ' });
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
-    if (res.destroyed) return;
-    frame({ content: 'the dock is at (1, 2)' });
-    frame({}, 'stop');
-    res.write(`data: ${JSON.stringify({ id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [], usage: { prompt_tokens: 5, completion_tokens: 9, total_tokens: 14 } })}\n\n`);
-    res.end('data: [DONE]\n\n');
-  };
-  await new Promise<void>((resolve) => state.server.listen(0, '127.0.0.1', resolve));
-  state.baseUrl = `http://127.0.0.1:${(state.server.address() as AddressInfo).port}/v1`;
-  cleanups.push(() => new Promise<void>((resolve) => state.server.close(() => resolve())));
-  return state;
+const bare = { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
+
+async function daemonWith(endpoint: Record<string, unknown>): Promise<Daemon> {
+  const { daemon, stop } = await startDaemon({ ...bare, llm: { endpoints: [{ name: 'local', model: 'm', retries: 0, ...endpoint }] } }, 'review-s21-reasoning-');
+  cleanups.push(stop);
+  return daemon;
+}
+
+function ask(daemon: Daemon): Promise<Record<string, unknown>> {
+  const payload = new TextEncoder().encode(JSON.stringify({ messages: [{ role: 'user', content: 'where is the dock?' }] }));
+  return daemon.bus.query('ai/inference/llm/local', { encoding: 'application/json', payload }, { timeoutMs: 10_000 }).then((r) => JSON.parse(new TextDecoder().decode(r.payload)) as Record<string, unknown>);
 }
 
 describe('the ai/inference/llm bus query with a reasoning model', () => {
   for (const field of ['reasoning_content', 'reasoning'] as const) {
     it(`takes delta.${field} as tokens: a model thinking past first_token_timeout_ms is answered, not cut off`, { timeout: 20_000 }, async () => {
-      const server = await thinkingServer(900, field);
-      const endpoint = { name: 'local', base_url: server.baseUrl, model: 'm', retries: 0, first_token_timeout_ms: 300, idle_timeout_ms: 300 };
-      const { daemon, stop } = await startDaemon(
-        { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false }, llm: { endpoints: [endpoint] } },
-        'review-s21-reasoning-',
-      );
-      cleanups.push(stop);
-      const payload = new TextEncoder().encode(JSON.stringify({ messages: [{ role: 'user', content: 'where is the dock?' }] }));
-      const reply = await daemon.bus.query('ai/inference/llm/local', { encoding: 'application/json', payload }, { timeoutMs: 10_000 });
-      expect(JSON.parse(new TextDecoder().decode(reply.payload))).toMatchObject({ endpoint: 'local', content: 'the dock is at (1, 2)', finish_reason: 'stop' });
+      // Thinks for 18 x 50 ms = 900 ms, three times the first-token timeout, each gap well within the idle one.
+      const server = await pacedSseServer([...Array.from({ length: 18 }, () => ({ [field]: 'hmm ' })), { content: 'the dock is at (1, 2)' }], { paceMs: 50 });
+      cleanups.push(server.close);
+      const daemon = await daemonWith({ base_url: server.baseUrl, first_token_timeout_ms: 300, idle_timeout_ms: 300 });
+      expect(await ask(daemon)).toMatchObject({ endpoint: 'local', content: 'the dock is at (1, 2)', finish_reason: 'stop' });
       expect(server.chats).toBe(1);
     });
   }
@@ -64,29 +42,9 @@ describe('the ai/inference/llm bus query with a reasoning model', () => {
   it('still gives up on a stream that goes silent while the model thinks', { timeout: 20_000 }, async () => {
     // Thinking counts as tokens, not as a licence to stall: one reasoning chunk, then nothing, is cut off
     // by the idle timeout, long before the first-token timeout.
-    const server = createServer((req, res) => {
-      req.resume();
-      req.on('end', () => {
-        res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.write(`data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { reasoning_content: 'hmm' }, finish_reason: null }] })}\n\n`);
-      });
-    });
-    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => {
-      server.closeAllConnections();
-      return new Promise<void>((resolve) => server.close(() => resolve()));
-    });
-    const baseUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/v1`;
-    const endpoint = { name: 'local', base_url: baseUrl, model: 'm', retries: 0, first_token_timeout_ms: 5000, idle_timeout_ms: 300 };
-    const { daemon, stop } = await startDaemon(
-      { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false }, llm: { endpoints: [endpoint] } },
-      'review-s21-reasoning-',
-    );
-    cleanups.push(stop);
-    const payload = new TextEncoder().encode(JSON.stringify({ messages: [{ role: 'user', content: 'where is the dock?' }] }));
-    await expect(daemon.bus.query('ai/inference/llm/local', { encoding: 'application/json', payload }, { timeoutMs: 10_000 })).rejects.toMatchObject({
-      code: 'handler_error',
-      message: expect.stringContaining('the stream went silent (300 ms)'),
-    });
+    const server = await pacedSseServer([{ reasoning_content: 'hmm' }], { paceMs: 1, finish: null });
+    cleanups.push(server.close);
+    const daemon = await daemonWith({ base_url: server.baseUrl, first_token_timeout_ms: 5000, idle_timeout_ms: 300 });
+    await expect(ask(daemon)).rejects.toMatchObject({ code: 'handler_error', message: expect.stringContaining('the stream went silent (300 ms)') });
   });
 });
