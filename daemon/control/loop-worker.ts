@@ -150,6 +150,12 @@ async function main(): Promise<void> {
 
   const snapshotInputs = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.slice()]));
 
+  /** Runs the policy in this thread (step and inline): previous_output slices first take the last run's outputs. */
+  const runHere = (runner: PolicyRunner): ReturnType<PolicyRunner['run']> => {
+    for (const { input, s } of previousSlices) inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
+    return runner.run(inputs);
+  };
+
   /**
    * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
    * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
@@ -197,8 +203,7 @@ async function main(): Promise<void> {
       return;
     }
     if (!chunker) {
-      for (const { input, s } of previousSlices) inputs[input]!.set(inference.runner!.previousOutput(s.settings.previous_output!, s.length), s.offset);
-      const outputs = await inference.runner!.run(inputs);
+      const outputs = await runHere(inference.runner!);
       emit(outputs[plan.output.name]!.data, false);
       return;
     }
@@ -214,7 +219,7 @@ async function main(): Promise<void> {
       const t = chunker.observationSent();
       if (inference.runner) {
         try {
-          const outputs = await inference.runner.run(inputs);
+          const outputs = await runHere(inference.runner);
           const o = outputs[plan.output.name]!;
           chunker.receive(t, o.data, o.dim);
           state.add('chunks');
