@@ -126,6 +126,12 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
   const watchdog = new Watchdog(controller);
   const arm = (ms: number, what: string) => watchdog.arm(ms, what);
   const started = performance.now();
+  // The openai client's own timeout ends at the response headers: a stream that crawls on is bounded here.
+  let overdue: string | undefined;
+  const whole = setTimeout(() => {
+    overdue = `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`;
+    controller.abort();
+  }, settings.request_timeout_ms);
   let body: Record<string, unknown> = {
     model: settings.model,
     messages: request.messages,
@@ -170,7 +176,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
       }
       if (choice.finish_reason) finish = choice.finish_reason;
     }
-    if (watchdog.expired) throw new Error(watchdog.expired);
+    if (watchdog.expired ?? overdue) throw new Error(watchdog.expired ?? overdue);
     // A stream cut before its finish_reason is an incomplete answer, not a short one.
     if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
     const reply: ChatReply = {
@@ -185,10 +191,11 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     if (request.response_schema) reply.parsed = parseStructured(content, request.response_schema);
     return reply;
   } catch (error) {
-    if (watchdog.expired) throw new Error(watchdog.expired);
+    if (watchdog.expired ?? overdue) throw new Error(watchdog.expired ?? overdue);
     if (signal?.aborted) throw new Error('cancelled');
     throw error instanceof Error ? error : new Error(String(error));
   } finally {
+    clearTimeout(whole);
     watchdog.clear();
     signal?.removeEventListener('abort', onAbort);
   }
