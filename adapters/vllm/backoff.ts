@@ -1,3 +1,5 @@
+import { plausibleWallMs } from '../../daemon/util/wall-clock.ts';
+
 /** Delay before retry `attempt` (1-based): exponential from `baseMs`, capped, with up to 25 % jitter. */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
   const exp = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
@@ -29,4 +31,22 @@ export function isRetryable(message: string): boolean {
   if (!status) return true;
   const code = Number(status[1]);
   return code >= 500 || code === 429 || code === 408 || code === 409;
+}
+
+/**
+ * `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. A date is taken
+ * relative to the response's own `Date` (both the server's clock), not to this machine's clock: a robot
+ * without an RTC reads 1970 until NTP syncs, which made a date 56 years away. Without a `Date` header it is
+ * read against this clock, and ignored while that clock is not set.
+ */
+export function retryAfter(headers: Headers | undefined, nowWallMs = Date.now()): number | undefined {
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
+  const date = Date.parse(value);
+  if (Number.isNaN(date)) return undefined;
+  const sent = Date.parse(headers?.get('date') ?? '');
+  if (!Number.isNaN(sent)) return Math.max(0, date - sent);
+  return plausibleWallMs(nowWallMs) ? Math.max(0, date - nowWallMs) : undefined;
 }

@@ -1,7 +1,7 @@
 import OpenAI from 'openai';
 import type { TSchema } from 'typebox';
 import { Validator } from '../../daemon/contract/validate.ts';
-import { backoffDelay, isRetryable, sleep } from './backoff.ts';
+import { backoffDelay, isRetryable, retryAfter, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
@@ -207,8 +207,9 @@ export async function chatWithFallback(endpoints: readonly Endpoint[], request: 
   const failures: string[] = [];
   for (const endpoint of endpoints) {
     const { settings } = endpoint;
+    let wait: number | undefined;
     for (let attempt = 0; attempt <= settings.retries; attempt++) {
-      if (attempt > 0) await sleep(backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms), signal);
+      if (attempt > 0) await sleep(wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms), signal);
       try {
         return await chatOnce(endpoint, request, signal, limits);
       } catch (error) {
@@ -216,6 +217,10 @@ export async function chatWithFallback(endpoints: readonly Endpoint[], request: 
         if (signal?.aborted) throw error;
         failures.push(`${settings.name} attempt ${attempt + 1}: ${message}`);
         if (error instanceof ReplyTooLargeError || !isRetryable(message)) break;
+        // As in the agent's chain: a 429's Retry-After is waited out when it fits the backoff budget, and a
+        // longer one moves on to the next endpoint rather than ask again sooner than the server said.
+        wait = error instanceof OpenAI.APIError && error.status === 429 ? retryAfter(error.headers) : undefined;
+        if (wait !== undefined && wait > settings.backoff_max_ms) break;
       }
     }
   }

@@ -1,10 +1,10 @@
 import type { AssistantMessage, AssistantMessageEvent, Context, TextContent, ThinkingContent, ToolCall } from '@mariozechner/pi-ai';
 import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
+import { retryAfter } from './backoff.ts';
 import { openaiClient, reasoningOf } from './chat-client.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
-import { plausibleWallMs } from '../../daemon/util/wall-clock.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
 
 
@@ -362,22 +362,4 @@ async function readCapped(response: Response, max: number, truncate = false): Pr
     void reader.cancel().catch(() => undefined);
   }
   return Buffer.concat(chunks).subarray(0, max).toString('utf8');
-}
-
-/**
- * `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. A date is taken
- * relative to the response's own `Date` (both the server's clock), not to this machine's clock: a robot
- * without an RTC reads 1970 until NTP syncs, which made a date 56 years away. Without a `Date` header it is
- * read against this clock, and ignored while that clock is not set.
- */
-export function retryAfter(headers: Headers | undefined, nowWallMs = Date.now()): number | undefined {
-  const value = headers?.get('retry-after');
-  if (!value) return undefined;
-  const seconds = Number(value);
-  if (Number.isFinite(seconds)) return Math.max(0, seconds * 1000);
-  const date = Date.parse(value);
-  if (Number.isNaN(date)) return undefined;
-  const sent = Date.parse(headers?.get('date') ?? '');
-  if (!Number.isNaN(sent)) return Math.max(0, date - sent);
-  return plausibleWallMs(nowWallMs) ? Math.max(0, date - nowWallMs) : undefined;
 }

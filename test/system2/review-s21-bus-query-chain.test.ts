@@ -5,7 +5,8 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { pacedSseServer } from './paced-sse-server.ts';
 
 // The bus query `ai/inference/llm/default` goes down the same endpoints as the agent, and README promises
-// the same frames for every attempt: request_timeout_ms for the whole reply.
+// the same frames for every attempt: request_timeout_ms for the whole reply, and a 429's Retry-After
+// waited out when it fits backoff_max_ms, a longer one moving on to the next endpoint.
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -45,5 +46,39 @@ describe('the ai/inference/llm bus query down the fallback chain', () => {
     ]);
     expect(await ask(daemon)).toMatchObject({ endpoint: 'gateway', content: 'from the gateway' });
     await expect(ask(daemon, 'local')).rejects.toMatchObject({ code: 'handler_error', message: expect.stringContaining('no whole reply within request_timeout_ms (600 ms)') });
+  });
+
+  it('moves on at a 429 whose Retry-After is past backoff_max_ms, without asking that endpoint again', { timeout: 30_000 }, async () => {
+    const local = new OpenAiSseServer();
+    await local.start();
+    cleanups.push(() => local.close());
+    local.enqueue(...Array.from({ length: 3 }, () => ({ status: 429, message: 'slow down', headers: { 'retry-after': '30' } })));
+    const backup = await gateway('from the gateway');
+    const daemon = await daemonWith([
+      { name: 'local', base_url: local.baseUrl, retries: 2, backoff_ms: 1, backoff_max_ms: 4000 },
+      { name: 'gateway', base_url: backup.baseUrl },
+    ]);
+    expect(await ask(daemon)).toMatchObject({ endpoint: 'gateway', content: 'from the gateway' });
+    expect(local.chats).toHaveLength(1);
+  });
+
+  it('waits out a 429 whose Retry-After fits backoff_max_ms, then asks that endpoint again', { timeout: 30_000 }, async () => {
+    const local = new OpenAiSseServer();
+    await local.start();
+    cleanups.push(() => local.close());
+    const at: number[] = [];
+    local.enqueue(
+      () => (at.push(performance.now()), { status: 429, message: 'slow down', headers: { 'retry-after': '1' } }),
+      () => (at.push(performance.now()), { text: 'from local' }),
+    );
+    const backup = await gateway();
+    const daemon = await daemonWith([
+      { name: 'local', base_url: local.baseUrl, retries: 2, backoff_ms: 1, backoff_max_ms: 4000 },
+      { name: 'gateway', base_url: backup.baseUrl },
+    ]);
+    expect(await ask(daemon)).toMatchObject({ endpoint: 'local', content: 'from local' });
+    // Not retried after backoff_ms (1 ms): the server asked for a second.
+    expect(at[1]! - at[0]!).toBeGreaterThanOrEqual(900);
+    expect(backup.chats).toHaveLength(0);
   });
 });
