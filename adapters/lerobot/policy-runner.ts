@@ -58,7 +58,7 @@ export class PolicyRunner {
     return this.spec.inputs.filter((i) => i.recurrent === undefined).map(({ name, shape, size }) => ({ name, shape, size }));
   }
 
-  /** The previous step's raw output, or zeros of `size` before the first step. */
+  /** The previous step's raw output, or zeros of `size` before the first step (and after a step with a non-finite output). */
   previousOutput(name: string, size: number): Float32Array {
     return this.#previous.get(name) ?? new Float32Array(size);
   }
@@ -94,10 +94,12 @@ export class PolicyRunner {
     }
     const results = await this.#session.run(feeds);
     const out: Record<string, PolicyOutput> = {};
+    let finite = true;
     for (const spec of this.spec.outputs) {
       const tensor = results[spec.name];
       if (!tensor || tensor.type !== 'float32') throw new Error(`policy ${this.spec.name}: output ${spec.name} is ${tensor ? tensor.type : 'missing'}, expected float32`);
       const raw = tensor.data as Float32Array;
+      finite &&= raw.every(Number.isFinite);
       this.#previous.set(spec.name, raw.slice());
       const data = raw.slice();
       this.#unnormalizers.get(spec.name)!.unnormalize(data);
@@ -105,6 +107,9 @@ export class PolicyRunner {
       const dim = dims[dims.length - 1] ?? 1;
       out[spec.name] = { data, shape: dims, chunk: dims.length >= 3 ? dims[dims.length - 2]! : 1, dim };
     }
+    // A NaN or infinity fed back would live on: a previous_output input is refused as not finite at every step
+    // after, a recurrent state stays NaN. The state is lost either way, so the next step starts over from zeros.
+    if (!finite) this.#previous.clear();
     return out;
   }
 
