@@ -144,8 +144,9 @@ class ReplyBuilder {
   #where: string;
   #text = '';
   #thinking = '';
+  /** The call each server index is at now: a new call may take an index over (see addChunk). */
   #calls = new Map<number, CallDraft>();
-  #order: ('text' | 'thinking' | number)[] = [];
+  #order: ('text' | 'thinking' | CallDraft)[] = [];
   #bytes = 0;
   #finish: string | null = null;
   #usage = { input: 0, output: 0 };
@@ -214,10 +215,13 @@ class ReplyBuilder {
       for (const raw of delta.tool_calls as { index?: number; id?: string; function?: { name?: string; arguments?: string } }[]) {
         const index = raw.index ?? 0;
         let call = this.#calls.get(index);
-        if (!call) {
+        // A function named under a new id is a new call, even at an index in use: Ollama streams each call
+        // of a batch whole, all at index 0 (ollama/ollama#15457). vLLM sends a call's id once and
+        // llama.cpp repeats the same one: their later deltas go on with the call.
+        if (!call || (raw.id && call.id && raw.id !== call.id && raw.function?.name)) {
           call = { index, id: '', name: '', args: '', bytes: 0 };
           this.#calls.set(index, call);
-          this.#order.push(index);
+          this.#order.push(call);
         }
         if (!call.id && raw.id) call.id = raw.id;
         if (!call.name && raw.function?.name) {
@@ -262,9 +266,8 @@ class ReplyBuilder {
       if (item === 'text') content.push({ type: 'text', text: this.#text });
       else if (item === 'thinking') content.push({ type: 'thinking', thinking: this.#thinking });
       else {
-        const call = this.#calls.get(item)!;
-        rawArgs.set(content.length, call.args);
-        content.push({ type: 'toolCall', id: call.id || `call_${item}`, name: call.name, arguments: {} });
+        rawArgs.set(content.length, item.args);
+        content.push({ type: 'toolCall', id: item.id || `call_${item.index}`, name: item.name, arguments: {} });
       }
     }
     const stop = STOP_REASONS[this.#finish];

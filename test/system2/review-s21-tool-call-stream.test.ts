@@ -1,0 +1,103 @@
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { readApiFile } from '../../daemon/api/discovery.ts';
+import { http } from '../api/http.ts';
+import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+
+// How OpenAI-compatible servers other than vLLM stream tool calls, as the agent meets them through the
+// fallback chain (README: "a local vLLM first, then llama.cpp's server, Ollama or a cloud gateway").
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+const sse = (chunks: Record<string, unknown>[]) =>
+  `${chunks.map((c) => `data: ${JSON.stringify({ id: 'chatcmpl-o', object: 'chat.completion.chunk', created: 1, model: 'scripted-model', ...c })}\n\n`).join('')}data: [DONE]\n\n`;
+const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason: finish }] });
+
+type Run = { run_id: string; status: string; reason?: string };
+type RunEvent = { kind: string; payload: Record<string, unknown> };
+
+async function agentDaemon(server: OpenAiSseServer): Promise<{ url: string; until: (runId: string) => Promise<{ run: Run; events: RunEvent[] }> }> {
+  const { dir, stop } = await startDaemon(
+    {
+      sim: { enabled: false },
+      foxglove: { enabled: false },
+      lakehouse: { enabled: false },
+      retention: { enabled: false },
+      api: { port: 0 },
+      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] },
+    },
+    'review-s21-toolcalls-',
+  );
+  cleanups.push(stop);
+  const { url } = readApiFile(join(dir, 'data'))!;
+  const until = async (runId: string) => {
+    const deadline = performance.now() + 20_000;
+    for (;;) {
+      const found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
+      if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(found.run.status)) return found;
+      if (performance.now() > deadline) throw new Error(`run ${runId} never ended (is ${found.run.status})`);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  };
+  return { url, until };
+}
+
+describe('tool calls streamed by an OpenAI-compatible server', () => {
+  it('runs two parallel calls that Ollama streams whole, each with its own id but both at index 0', { timeout: 30_000 }, async () => {
+    // ollama/ollama#15457 (and #15497 for models without a parser): every call of a batch comes whole in
+    // its own chunk, with a fresh id, all at `index: 0`. Merged by index they make
+    // `{"topic":...}{"topic":...}`, malformed: the batch failed on every retry and every fallback.
+    const server = new OpenAiSseServer();
+    await server.start();
+    cleanups.push(() => server.close());
+    const call = (id: string, data: string) => ({
+      tool_calls: [{ index: 0, id, type: 'function', function: { name: 'publish', arguments: JSON.stringify({ topic: '/note', type: 'std_msgs/msg/String', fields: { data } }) } }],
+    });
+    server.enqueue(
+      { raw: sse([choice({ role: 'assistant', content: '' }), choice(call('call_a1', 'one')), choice(call('call_b2', 'two')), choice({}, 'tool_calls')]), contentType: 'text/event-stream' },
+      { text: 'Both notes are out.' },
+    );
+    const { url, until } = await agentDaemon(server);
+    const created = await http(url, '/intents', { body: { type: 'natural_language', params: { text: 'post two notes' } } });
+    expect(created.status, created.text).toBe(201);
+    const { run, events } = await until((created.json.run as Run).run_id);
+    expect(run, JSON.stringify(events.filter((e) => e.kind === 'tool.result' || e.kind === 'llm.message').slice(0, 4))).toMatchObject({ status: 'succeeded' });
+    const calls = events.filter((e) => e.kind === 'tool.call').map((e) => e.payload);
+    expect(calls).toEqual([
+      expect.objectContaining({ call_id: 'call_a1', tool: 'publish', input: expect.objectContaining({ fields: { data: 'one' } }) }),
+      expect.objectContaining({ call_id: 'call_b2', tool: 'publish', input: expect.objectContaining({ fields: { data: 'two' } }) }),
+    ]);
+    expect(server.chats).toHaveLength(2);
+  });
+
+  it('still joins a call whose later argument deltas carry no id, or the same id again (vLLM, llama.cpp)', { timeout: 30_000 }, async () => {
+    const server = new OpenAiSseServer();
+    await server.start();
+    cleanups.push(() => server.close());
+    const args = JSON.stringify({ topic: '/note', type: 'std_msgs/msg/String', fields: { data: 'é one' } });
+    const pieces = [args.slice(0, 10), args.slice(10, 30), args.slice(30)];
+    server.enqueue(
+      {
+        raw: sse([
+          choice({ role: 'assistant', content: '' }),
+          choice({ tool_calls: [{ index: 0, id: 'call_x', type: 'function', function: { name: 'publish', arguments: '' } }] }),
+          choice({ tool_calls: [{ index: 0, function: { arguments: pieces[0] } }] }),
+          choice({ tool_calls: [{ index: 0, id: 'call_x', function: { arguments: pieces[1] } }] }),
+          choice({ tool_calls: [{ index: 0, id: 'call_x', type: 'function', function: { name: 'publish', arguments: pieces[2] } }] }),
+          choice({}, 'tool_calls'),
+        ]),
+        contentType: 'text/event-stream',
+      },
+      { text: 'Done.' },
+    );
+    const { url, until } = await agentDaemon(server);
+    const created = await http(url, '/intents', { body: { type: 'natural_language', params: { text: 'post a note' } } });
+    const { run, events } = await until((created.json.run as Run).run_id);
+    expect(run.status).toBe('succeeded');
+    expect(events.filter((e) => e.kind === 'tool.call').map((e) => e.payload)).toEqual([expect.objectContaining({ call_id: 'call_x', input: expect.objectContaining({ fields: { data: 'é one' } }) })]);
+  });
+});
