@@ -140,7 +140,7 @@ export class ControlLoop {
     const plan = planLoop(name, loop, spec);
     this.#plan = plan;
     const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
-    const state = new LoopState(plan.slots.length);
+    const state = new LoopState(plan.topics.length);
     this.#state = state;
 
     let inferencePort: MessagePort | undefined;
@@ -181,6 +181,7 @@ export class ControlLoop {
         stateBuffer: state.buffer,
         boardBuffer: board.buffer,
         boardLengths: board.lengths,
+        topicCount: plan.topics.length,
         commandDefinitions,
         inference: inferencePort,
         logIntervalMs: this.#options.logIntervalMs ?? LOG_INTERVAL_MS,
@@ -221,7 +222,7 @@ export class ControlLoop {
     }
     this.#watchForCrash(worker);
     this.#subscribe(plan, board);
-    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics: [...new Set(plan.slots.map((s) => s.topic))] }, 'control loop running');
+    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics: plan.topics.map((t) => t.topic) }, 'control loop running');
   }
 
   /** After `ready`, an error or exit of the loop thread not asked for by stop() is a crash. */
@@ -363,7 +364,7 @@ export class ControlLoop {
       scheduling: this.#scheduling,
       tid: this.#tid,
       chunkSize: this.#plan?.chunkSize ?? 1,
-      topics: this.#plan?.slots.map((s) => s.topic) ?? [],
+      topics: this.#plan?.topics.map((t) => t.topic) ?? [],
       observationErrors: this.#observationErrors,
       alive: this.alive(),
       starting: this.#starting,

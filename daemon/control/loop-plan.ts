@@ -4,6 +4,8 @@ import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type P
 /** A topic slice of an input tensor, with its slot on the observation board. */
 export interface BoardSlot {
   slot: number;
+  /** Index of its topic in LoopPlan.topics: staleness is counted and logged per topic, not per slice. */
+  topicIndex: number;
   input: string;
   offset: number;
   length: number;
@@ -20,6 +22,11 @@ export interface LoopPlan {
   chunkSize: number;
   mode: LoopMode;
   slots: BoardSlot[];
+  /**
+   * The topics the slots read, each once: several slices of one message (position and velocity of a
+   * JointState) are one observation, stale once any of its slices is older than its limit.
+   */
+  topics: { topic: string; maxAgeMs: number }[];
   safeAction: Float32Array;
 }
 
@@ -36,6 +43,7 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   }
   const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
   const slots: BoardSlot[] = [];
+  const topics: LoopPlan['topics'] = [];
   for (const input of spec.inputs) {
     if (input.recurrent === undefined && input.sources.length === 0) {
       throw new ManifestError(`policies.${spec.name}.inputs.${input.name}: a control loop needs sources for every input (topics, constants or previous outputs)`);
@@ -45,15 +53,13 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
         throw new ManifestError(`${at}: policy ${spec.name} input ${input.name} uses previous_output, which needs inference in the loop (a step policy or chunking.inference: inline)`);
       }
       if (source.kind !== 'topic') continue;
-      slots.push({
-        slot: slots.length,
-        input: input.name,
-        offset: source.offset,
-        length: source.length,
-        topic: source.settings.topic!,
-        maxAgeMs: source.settings.max_age_ms ?? loop.max_observation_age_ms,
-        source,
-      });
+      const topic = source.settings.topic!;
+      const maxAgeMs = source.settings.max_age_ms ?? loop.max_observation_age_ms;
+      let topicIndex = topics.findIndex((t) => t.topic === topic);
+      if (topicIndex < 0) topicIndex = topics.push({ topic, maxAgeMs }) - 1;
+      // The slices of one message share its time: the topic goes stale at the shortest of their limits.
+      else topics[topicIndex]!.maxAgeMs = Math.min(topics[topicIndex]!.maxAgeMs, maxAgeMs);
+      slots.push({ slot: slots.length, topicIndex, input: input.name, offset: source.offset, length: source.length, topic, maxAgeMs, source });
     }
   }
   const safe = loop.safe_action ?? new Array<number>(output.dim).fill(0);
@@ -61,5 +67,5 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   const safeAction = Float32Array.from(safe);
   // Checked as float32: 1e39 is a finite double but Infinity once it is an action.
   if (!safeAction.every(Number.isFinite)) throw new ManifestError(`${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`);
-  return { output, chunkSize: k, mode, slots, safeAction };
+  return { output, chunkSize: k, mode, slots, topics, safeAction };
 }

@@ -14,6 +14,8 @@ export interface LoopWorkerData {
   stateBuffer: SharedArrayBuffer;
   boardBuffer: SharedArrayBuffer;
   boardLengths: number[];
+  /** Topics the loop reads (LoopPlan.topics): the stale counters in the state buffer are per topic. */
+  topicCount: number;
   /** Definitions of the command type (root first), for encoding CDR in the worker; absent: no command. */
   commandDefinitions: ResolvedType['definitions'] | undefined;
   /**

@@ -20,17 +20,18 @@ export class LoopReports {
   #post: (m: LoopWorkerMessage) => void;
   /** Per problem kind, the last occurrence held back: its summary repeats it with the count. */
   #lastHeld = new Map<string, LoopProblem>();
-  /** Per board slot, its observation's state now. */
-  #slots: { topic: string; limitMs: number; stale: boolean; ageMs: number | null }[];
+  /** Per topic the loop reads (LoopPlan.topics), its observation's state now. */
+  #topics: { topic: string; limitMs: number; stale: boolean; ageMs: number | null }[];
   /** Something is held back: only then are the windows looked at for summaries. */
   #holding = false;
 
+  /** `slots`: the observations reported, one per topic the loop reads (LoopPlan.topics), by index. */
   constructor(options: { post: (m: LoopWorkerMessage) => void; slots: { topic: string; maxAgeMs: number }[]; intervalMs: number; now?: () => number }) {
-    const { post, slots, intervalMs, now } = options;
+    const { post, slots: topics, intervalMs, now } = options;
     this.#post = post;
     this.#problems = new LogBurst({ intervalMs, now });
     this.#observations = new LogBurst({ intervalMs, burst: 2, now });
-    this.#slots = slots.map((s) => ({ topic: s.topic, limitMs: s.maxAgeMs, stale: false, ageMs: null }));
+    this.#topics = topics.map((t) => ({ topic: t.topic, limitMs: t.maxAgeMs, stale: false, ageMs: null }));
   }
 
   /** A counted problem; true when it went to the log now, false when it was held back. */
@@ -45,21 +46,21 @@ export class LoopReports {
     return true;
   }
 
-  /** Slot `slot`'s observation went stale (`ageMs` null: none ever came) or fresh again. */
-  transition(slot: number, stale: boolean, ageMs: number | null): void {
-    const s = this.#slots[slot]!;
+  /** Topic `topic`'s (an index in the loop's topics) observation went stale (`ageMs` null: none ever came) or fresh again. */
+  transition(topic: number, stale: boolean, ageMs: number | null): void {
+    const s = this.#topics[topic]!;
     s.stale = stale;
     s.ageMs = ageMs;
-    const held = this.#observations.take(String(slot));
+    const held = this.#observations.take(String(topic));
     if (held === undefined) this.#holding = true;
-    else this.#post(this.#slotMessage(slot, held));
+    else this.#post(this.#topicMessage(topic, held));
   }
 
   /** Once a tick: a summary of each problem and observation whose window ended with something held back. */
   tick(): void {
     if (!this.#holding) return;
     for (const [kind, held] of this.#problems.due()) this.#post({ ...this.#lastHeld.get(kind)!, suppressed: held });
-    for (const [slot, held] of this.#observations.due()) this.#post(this.#slotMessage(Number(slot), held));
+    for (const [topic, held] of this.#observations.due()) this.#post(this.#topicMessage(Number(topic), held));
     this.#holding = this.#problems.holding() || this.#observations.holding();
   }
 
@@ -69,15 +70,15 @@ export class LoopReports {
       const held = this.#problems.flush(kind);
       if (held > 0) this.#post({ ...report, suppressed: held });
     }
-    this.#slots.forEach((_, slot) => {
-      const held = this.#observations.flush(String(slot));
-      if (held > 0) this.#post(this.#slotMessage(slot, held));
+    this.#topics.forEach((_, topic) => {
+      const held = this.#observations.flush(String(topic));
+      if (held > 0) this.#post(this.#topicMessage(topic, held));
     });
     this.#holding = false;
   }
 
-  #slotMessage(slot: number, suppressed: number): LoopWorkerMessage {
-    const s = this.#slots[slot]!;
+  #topicMessage(topic: number, suppressed: number): LoopWorkerMessage {
+    const s = this.#topics[topic]!;
     return s.stale ? { kind: 'stale', topic: s.topic, ageMs: s.ageMs, limitMs: s.limitMs, suppressed } : { kind: 'fresh', topic: s.topic, suppressed };
   }
 }

@@ -15,7 +15,7 @@ export interface LoopStats {
   missedDeadlines: number;
   /** Ticks that sent the safe action because an observation was stale or missing. */
   staleTicks: number;
-  /** Stale ticks per source, by index in the policy's topic sources. */
+  /** Stale ticks per topic, by index in the loop's topics (ControlLoopStats.topics). */
   staleBySource: number[];
   underruns: number;
   errors: number;

@@ -27,7 +27,7 @@ import { nowNs } from '../contract/time.ts';
 const data = workerData as LoopWorkerData;
 const port = parentPort!;
 const post = (m: LoopWorkerMessage, transfer: ArrayBuffer[] = []): void => port.postMessage(m, transfer);
-const state = new LoopState(data.boardLengths.length, data.stateBuffer);
+const state = new LoopState(data.topicCount, data.stateBuffer);
 const board = new ObservationBoard({ lengths: data.boardLengths }, data.boardBuffer);
 
 interface Inference {
@@ -79,8 +79,11 @@ async function main(): Promise<void> {
   const previousSlices = policySpec.inputs.flatMap((input) => input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })));
 
   const chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold: data.loop.chunking.threshold, aggregate: data.loop.chunking.aggregate });
-  const staleNow = new Array<boolean>(plan.slots.length).fill(false);
-  const reports = new LoopReports({ post, slots: plan.slots, intervalMs: data.logIntervalMs });
+  const staleNow = new Array<boolean>(plan.topics.length).fill(false);
+  const staleSeen = new Array<boolean>(plan.topics.length).fill(false);
+  /** Per topic, the age (ms) of its message this tick; NaN: none ever came. */
+  const ages = new Array<number>(plan.topics.length).fill(Number.NaN);
+  const reports = new LoopReports({ post, slots: plan.topics, intervalMs: data.logIntervalMs });
   /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
   let held: { action: Float32Array; atMs: number } | undefined;
   let errors = 0;
@@ -128,22 +131,28 @@ async function main(): Promise<void> {
     reports.problem({ kind: 'error', message: (error as Error).message, count: errors });
   };
 
-  /** Reads the board; true when every topic slice is fresh. */
+  /** Reads the board; true when every topic slice is fresh. Staleness is counted and reported per topic. */
   const gather = (): boolean => {
     const now = monotonicMs();
-    let fresh = true;
+    staleSeen.fill(false);
     for (const slot of plan.slots) {
       const t = board.read(slot.slot, inputs[slot.input]!, slot.offset);
       const age = now - t;
-      const stale = Number.isNaN(t) || age > slot.maxAgeMs;
+      if (Number.isNaN(t) || age > slot.maxAgeMs) staleSeen[slot.topicIndex] = true;
+      ages[slot.topicIndex] = age;
+    }
+    let fresh = true;
+    for (let i = 0; i < staleSeen.length; i++) {
+      const stale = staleSeen[i]!;
+      const age = ages[i]!;
       if (stale) {
         fresh = false;
-        state.staleBySource[slot.slot]!++;
-        if (!staleNow[slot.slot]) reports.transition(slot.slot, true, Number.isNaN(t) ? null : Math.round(age));
-      } else if (staleNow[slot.slot]) {
-        reports.transition(slot.slot, false, Math.round(age));
+        state.staleBySource[i]!++;
+        if (!staleNow[i]) reports.transition(i, true, Number.isNaN(age) ? null : Math.round(age));
+      } else if (staleNow[i]) {
+        reports.transition(i, false, Math.round(age));
       }
-      staleNow[slot.slot] = stale;
+      staleNow[i] = stale;
     }
     return fresh;
   };
