@@ -9,6 +9,9 @@ import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
  */
 const STOPPED_CALL_WAIT_MS = 2000;
 
+/** The longest delay setTimeout keeps. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** A call whose `tool.call` is journaled (or being journaled) and whose `tool.result` is not yet. */
 interface OpenCall {
   tool: string;
@@ -288,7 +291,13 @@ export class LiveRun {
     const left = this.quotas.maxWallS * 1000 - this.#actedMs;
     if (left <= 0) return this.#onWallExceeded(this);
     this.#wallStartedAt = performance.now();
-    this.#wallTimer = setTimeout(this.#onWallExceeded, left, this);
+    // setTimeout fires a delay past 2^31-1 ms (24.8 days) after 1 ms: a longer quota is counted in stretches.
+    this.#wallTimer = left > MAX_TIMER_MS ? setTimeout(LiveRun.#nextStretch, MAX_TIMER_MS, this) : setTimeout(this.#onWallExceeded, left, this);
+  }
+
+  static #nextStretch(live: LiveRun): void {
+    live.pauseClock();
+    live.startClock();
   }
 
   pauseClock(): void {
