@@ -18,19 +18,22 @@ const SkillName = Type.Union([
   Type.Literal('stop'),
 ]);
 
+/** The longest delay setTimeout keeps: a longer one fires after 1 ms, so the timeouts below stop there. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const LlmEndpointConfig = Type.Object(
   {
     name: EndpointName,
     base_url: Type.String({ minLength: 1, description: 'OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).' }),
     model: Type.String({ minLength: 1, description: 'Model id the endpoint serves (GET /v1/models).' }),
     api_key_env: Type.String({ default: '', description: 'Environment variable holding the API key; empty for none (local vLLM).' }),
-    connect_timeout_ms: Type.Integer({ minimum: 1, default: 3000, description: 'Until response headers arrive.' }),
-    first_token_timeout_ms: Type.Integer({ minimum: 1, default: 20_000, description: 'From the response to the first streamed token.' }),
-    idle_timeout_ms: Type.Integer({ minimum: 1, default: 20_000, description: 'Longest silence between two streamed chunks.' }),
-    request_timeout_ms: Type.Integer({ minimum: 1, default: 120_000, description: 'Whole request.' }),
+    connect_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 3000, description: 'Until response headers arrive.' }),
+    first_token_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 20_000, description: 'From the response to the first streamed token.' }),
+    idle_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 20_000, description: 'Longest silence between two streamed chunks.' }),
+    request_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 120_000, description: 'Whole request.' }),
     retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries on this endpoint before falling back to the next.' }),
-    backoff_ms: Type.Integer({ minimum: 0, default: 250, description: 'First retry delay; doubles per retry, with jitter.' }),
-    backoff_max_ms: Type.Integer({ minimum: 0, default: 4000 }),
+    backoff_ms: Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS, default: 250, description: 'First retry delay; doubles per retry, with jitter.' }),
+    backoff_max_ms: Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS, default: 4000 }),
     cooldown_ms: Type.Integer({ minimum: 0, default: 10_000, description: 'After an endpoint exhausts its retries, requests skip it this long (fail fast).' }),
     max_tokens: Type.Integer({ minimum: 1, default: 1024 }),
     temperature: Type.Number({ minimum: 0, maximum: 2, default: 0 }),
