@@ -91,7 +91,8 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       return verdict.ok ? undefined : { block: true, reason: verdict.reason };
     },
   };
-  const model = closedGuard(live, resume ? replayFirst(resume.paused, deps.model.streamFn) : deps.model.streamFn);
+  const asked = uniqueCallIds(transcript, deps.model.streamFn);
+  const model = closedGuard(live, resume ? replayFirst(resume.paused, asked) : asked);
   const agent: Agent = new Agent({
     initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
     streamFn(m, context, options) {
@@ -273,6 +274,36 @@ function closedGuard(live: LiveRun, next: ModelService['streamFn']): ModelServic
     queueMicrotask(() => {
       stream.push({ type: 'error', reason: 'aborted', error: message });
       stream.end(message);
+    });
+    return stream;
+  };
+}
+
+/**
+ * Gives every tool call the model makes an id no other call of the run has. A run knows its calls by id:
+ * which one a person approved, which ones ran before a restart (replayed, not run again). A server that
+ * sends no id (named by its index, `call_0`, in every turn), or a model that writes its own (Kimi-K2's
+ * `functions.navigate_to:0`), would have a later call taken for an approved or finished one: run without
+ * approval, or answered with the old result. Renamed before pi reads the message: this reaction to the
+ * reply is registered before pi's own.
+ */
+function uniqueCallIds(transcript: readonly Message[], next: ModelService['streamFn']): ModelService['streamFn'] {
+  const seen = new Set<string>();
+  for (const m of transcript) if (m.role === 'assistant') for (const c of m.content) if (c.type === 'toolCall') seen.add(c.id);
+  return (model, context, options) => {
+    const stream = next(model, context, options);
+    void stream.result().then((message) => {
+      for (const block of message.content) {
+        if (block.type !== 'toolCall') continue;
+        if (block.id && !seen.has(block.id)) {
+          seen.add(block.id);
+          continue;
+        }
+        let n = seen.size;
+        while (seen.has(`call_${n}`)) n++;
+        block.id = `call_${n}`;
+        seen.add(block.id);
+      }
     });
     return stream;
   };

@@ -20,7 +20,7 @@ const choice = (delta: Record<string, unknown>, finish: string | null = null) =>
 type Run = { run_id: string; status: string; reason?: string };
 type RunEvent = { kind: string; payload: Record<string, unknown> };
 
-async function agentDaemon(server: OpenAiSseServer): Promise<{ url: string; until: (runId: string) => Promise<{ run: Run; events: RunEvent[] }> }> {
+async function agentDaemon(server: OpenAiSseServer, agent: Record<string, unknown> = {}): Promise<{ url: string; until: (runId: string, statuses?: string[]) => Promise<{ run: Run; events: RunEvent[] }> }> {
   const { dir, stop } = await startDaemon(
     {
       sim: { enabled: false },
@@ -29,16 +29,17 @@ async function agentDaemon(server: OpenAiSseServer): Promise<{ url: string; unti
       retention: { enabled: false },
       api: { port: 0 },
       llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] },
+      agent,
     },
     'review-s21-toolcalls-',
   );
   cleanups.push(stop);
   const { url } = readApiFile(join(dir, 'data'))!;
-  const until = async (runId: string) => {
+  const until = async (runId: string, statuses = ['succeeded', 'failed', 'cancelled', 'interrupted']) => {
     const deadline = performance.now() + 20_000;
     for (;;) {
       const found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
-      if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(found.run.status)) return found;
+      if (statuses.includes(found.run.status)) return found;
       if (performance.now() > deadline) throw new Error(`run ${runId} never ended (is ${found.run.status})`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
@@ -99,5 +100,42 @@ describe('tool calls streamed by an OpenAI-compatible server', () => {
     const { run, events } = await until((created.json.run as Run).run_id);
     expect(run.status).toBe('succeeded');
     expect(events.filter((e) => e.kind === 'tool.call').map((e) => e.payload)).toEqual([expect.objectContaining({ call_id: 'call_x', input: expect.objectContaining({ fields: { data: 'é one' } }) })]);
+  });
+
+  it('asks again for a second call of a skill that needs approval when the server sends no call ids', { timeout: 30_000 }, async () => {
+    // A server that sends a call with no id (the index alone) had it named call_0, in every turn: the
+    // approval of the first publish (call_0) let the second one (call_0 again) run unapproved.
+    const server = new OpenAiSseServer();
+    await server.start();
+    cleanups.push(() => server.close());
+    const noId = (data: string) =>
+      sse([
+        choice({ role: 'assistant', content: '' }),
+        choice({ tool_calls: [{ index: 0, type: 'function', function: { name: 'publish', arguments: JSON.stringify({ topic: '/note', type: 'std_msgs/msg/String', fields: { data } }) } }] }),
+        choice({}, 'tool_calls'),
+      ]);
+    server.enqueue({ raw: noId('one'), contentType: 'text/event-stream' }, { raw: noId('two'), contentType: 'text/event-stream' }, { text: 'Both notes are out.' });
+    const { url, until } = await agentDaemon(server, { require_approval: ['publish'] });
+    const created = await http(url, '/intents', { body: { type: 'natural_language', params: { text: 'post two notes' } } });
+    const runId = (created.json.run as Run).run_id;
+    const paused = ['awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
+    expect((await until(runId, paused)).run.status).toBe('awaiting_approval');
+    expect((await http(url, `/runs/${runId}/approve`, { body: { by: 'ada' } })).status).toBe(200);
+    // The second publish waits for a person too.
+    const deadline = performance.now() + 20_000;
+    let found: { run: Run; events: RunEvent[] };
+    do {
+      found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    } while (found.events.filter((e) => e.kind === 'approval.requested').length < 2 && !['succeeded', 'failed'].includes(found.run.status) && performance.now() < deadline);
+    expect(found.run.status).toBe('awaiting_approval');
+    const published = found.events.filter((e) => e.kind === 'tool.call').map((e) => (e.payload.input as { fields: unknown }).fields);
+    expect(published).toEqual([{ data: 'one' }]);
+    expect((await http(url, `/runs/${runId}/approve`, { body: { by: 'ada' } })).status).toBe(200);
+    const { run, events } = await until(runId);
+    expect(run.status).toBe('succeeded');
+    const calls = events.filter((e) => e.kind === 'tool.call').map((e) => e.payload);
+    expect(calls.map((c) => (c.input as { fields: unknown }).fields)).toEqual([{ data: 'one' }, { data: 'two' }]);
+    expect(new Set(calls.map((c) => c.call_id)).size).toBe(2);
   });
 });
