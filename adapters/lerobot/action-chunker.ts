@@ -29,7 +29,8 @@ export interface ActionChunkerOptions {
  * tick, refilled by chunks that arrive while it keeps running.
  *
  * - `wantsObservation()` is true when the queue has fallen to `threshold` x K (and no chunk is awaited).
- *   The observation sent is stamped with the latest executed timestep.
+ *   LeRobot's client asks it right after popping the step's action, and stamps the observation it then
+ *   takes with the latest executed timestep.
  * - A chunk for observation timestep t carries actions for t, t+1, ... t+K-1. Actions for timesteps already
  *   executed are dropped; those that overlap a queued action are merged by the aggregate function
  *   (weighted_average: 0.3 old + 0.7 new); the rest are appended. Queued actions the chunk does not cover
@@ -78,9 +79,14 @@ export class ActionChunker {
     return this.#awaiting === undefined && this.#queue.length / this.chunkSize <= this.threshold;
   }
 
-  /** Marks an observation as sent; returns the timestep to stamp it with. */
-  observationSent(): number {
-    const t = Math.max(this.#latest, 0);
+  /**
+   * Marks an observation as sent; returns the timestep to stamp it with: the latest executed one, as
+   * LeRobot's client stamps the observation it takes right after executing an action. `beforeAction`: the
+   * observation was taken before this step's action was popped (a chunk run inline, in the tick), so its
+   * chunk starts at the timestep about to be executed.
+   */
+  observationSent(beforeAction = false): number {
+    const t = beforeAction ? this.#latest + 1 : Math.max(this.#latest, 0);
     this.#awaiting = t;
     return t;
   }

@@ -224,35 +224,37 @@ async function main(): Promise<void> {
       emit(plan.safeAction, true);
       return;
     }
-    if (chunker.wantsObservation()) {
-      const t = chunker.observationSent();
-      if (inference.runner) {
-        try {
-          const outputs = await runHere(inference.runner);
-          const o = outputs[plan.output.name]!;
-          chunker.receive(t, o.data, o.dim);
-          state.add('chunks');
-        } catch (error) {
-          chunker.observationFailed();
-          throw error;
-        }
-      } else {
-        inference.channel!.postMessage({ timestep: t, inputs: snapshotInputs() } satisfies InferenceRequest);
-        request = { sentMs: monotonicMs(), overdue: false, logged: false };
-        state.set('inference_sent_ms', request.sentMs);
+    if (inference.runner && chunker.wantsObservation()) {
+      // Inline: the chunk is planned from this tick's observation, before this tick's action: its first
+      // action is for the timestep this tick executes.
+      const t = chunker.observationSent(true);
+      try {
+        const outputs = await runHere(inference.runner);
+        const o = outputs[plan.output.name]!;
+        chunker.receive(t, o.data, o.dim);
+        state.add('chunks');
+      } catch (error) {
+        chunker.observationFailed();
+        throw error;
       }
     }
     const next = chunker.pop();
     if (next) {
       emit(next.action, false);
       held = { action: next.action, atMs: monotonicMs() };
-      return;
+    } else if (data.loop.on_underrun !== 'skip') {
+      // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
+      // inference) the robot gets the safe action, not a command planned that long ago.
+      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) emit(held.action, false);
+      else emit(plan.safeAction, true);
     }
-    if (data.loop.on_underrun === 'skip') return;
-    // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
-    // inference) the robot gets the safe action, not a command planned that long ago.
-    if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) emit(held.action, false);
-    else emit(plan.safeAction, true);
+    if (inference.channel && chunker.wantsObservation()) {
+      // Async, in LeRobot's client's order: this tick's action first, then the queue as it is now decides,
+      // and the observation (taken at the tick's start) is stamped with the timestep just executed.
+      inference.channel.postMessage({ timestep: chunker.observationSent(), inputs: snapshotInputs() } satisfies InferenceRequest);
+      request = { sentMs: monotonicMs(), overdue: false, logged: false };
+      state.set('inference_sent_ms', request.sentMs);
+    }
   };
 
   // Before `ready`: the main thread counts a loop alive from its start until the first tick.
