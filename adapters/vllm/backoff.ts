@@ -34,6 +34,16 @@ export function isRetryable(message: string): boolean {
 }
 
 /**
+ * Whether the endpoint refused this request as bad (400, 413, 422: a transcript past the model's context, a
+ * schema it cannot compile), rather than failed: another request may well go through, so the endpoint is
+ * not cooled down for it. A refusal of the daemon itself (401, 403, 404: a bad key, an unknown model)
+ * holds for every request: that one still cools the endpoint down.
+ */
+export function isRequestFault(message: string): boolean {
+  return /^(400|413|422)\b/.test(message.trim());
+}
+
+/**
  * `Retry-After` in ms: delta-seconds or an HTTP date; undefined when absent or unreadable. A date is taken
  * relative to the response's own `Date` (both the server's clock), not to this machine's clock: a robot
  * without an RTC reads 1970 until NTP syncs, which made a date 56 years away. Without a `Date` header it is

@@ -8,7 +8,7 @@ import {
   type Model,
   type SimpleStreamOptions,
 } from '@mariozechner/pi-ai';
-import { backoffDelay, isRetryable, sleep } from './backoff.ts';
+import { backoffDelay, isRequestFault, isRetryable, sleep } from './backoff.ts';
 import { replyEvents, streamCompletion } from './completion-stream.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
@@ -150,6 +150,7 @@ export class EndpointChain {
       }
       let cooldown = settings.cooldown_ms;
       let wait: number | undefined;
+      let requestFault = false;
       for (let attempt = 0; attempt <= settings.retries; attempt++) {
         if (attempt > 0) {
           try {
@@ -172,7 +173,10 @@ export class EndpointChain {
         state.lastError = result.reason;
         if (result.aborted) return this.#fail(outer, 'aborted', 'the request was cancelled');
         failures.push(`${settings.name} attempt ${attempt + 1}: ${result.reason}`);
-        if (!result.retryable) break;
+        if (!result.retryable) {
+          requestFault = isRequestFault(result.reason);
+          break;
+        }
         // A 429's Retry-After is honoured when it fits the endpoint's backoff budget; a longer one moves on
         // to the next endpoint now and keeps this one cooling down until the server said to come back.
         wait = result.retryAfterMs;
@@ -181,7 +185,8 @@ export class EndpointChain {
           break;
         }
       }
-      state.coolUntil = this.#now() + cooldown;
+      // This request was refused, not the endpoint down: other requests still go to it.
+      if (!requestFault) state.coolUntil = this.#now() + cooldown;
     }
     const reason =
       this.#states.length === 0 ? 'no model endpoint is configured (llm.endpoints is empty)' : `no model endpoint answered: ${failures.join('; ')}`;
