@@ -267,10 +267,10 @@ export class ControlLoop {
               // The board is stamped on the monotonic clock the worker reads: the message's age by the
               // wall clock that stamped it, taken now; a logTime from the future counts as age 0.
               const timeMs = monotonicMs() - Math.max(0, Number(nowNs() - msg.logTime) / 1e6);
-              for (const s of slots) {
-                s.extract(decoded, s.scratch, 0);
-                board.write(s.slot, s.scratch, timeMs);
-              }
+              // Every slice first, then the board: a message that does not fit one slice is skipped whole,
+              // never half of it beside the previous message's other half.
+              for (const s of slots) s.extract(decoded, s.scratch, 0);
+              for (const s of slots) board.write(s.slot, s.scratch, timeMs);
             } catch (error) {
               this.#observationErrors++;
               const held = skipped.take(topic);
