@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import type { Bus } from '../bus/bus.ts';
 import type { MessageCodec } from '../bus/codec.ts';
 import { nextMessage } from './bus-read.ts';
+import { TOPIC_NAME_PATTERN } from './skills/skill.ts';
 
 /**
  * Checks a run declares on its outcome (in the intent's params, `validators`). When one fails, the run is
@@ -15,7 +16,7 @@ const GoalReached = Type.Object(
     y: Type.Optional(Type.Number()),
     // No schema defaults: they come from agent.navigation (tolerance_m, odom_topic) when the run is checked.
     tolerance_m: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' })),
-    topic: Type.Optional(Type.String({ pattern: '^/', description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic' })),
+    topic: Type.Optional(Type.String({ pattern: TOPIC_NAME_PATTERN, description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic' })),
   },
   { additionalProperties: false },
 );
@@ -23,7 +24,7 @@ const GoalReached = Type.Object(
 const TopicPredicate = Type.Object(
   {
     type: Type.Literal('topic_predicate'),
-    topic: Type.String({ pattern: '^/' }),
+    topic: Type.String({ pattern: TOPIC_NAME_PATTERN }),
     field: Type.String({ minLength: 1, description: 'dot path into the decoded message, e.g. pose.pose.position.x or ranges.0' }),
     op: Type.Union([Type.Literal('<'), Type.Literal('<='), Type.Literal('>'), Type.Literal('>='), Type.Literal('=='), Type.Literal('!=')]),
     value: Type.Union([Type.Number(), Type.String(), Type.Boolean()]),

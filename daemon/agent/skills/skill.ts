@@ -7,6 +7,13 @@ import type { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
 import type { MotionLock } from '../motion-lock.ts';
 import type { NavigationService, PolicyRunnerService } from '../services.ts';
 
+/**
+ * A topic a skill or a validator names: absolute, and without `*` or `?`, which the bus reads as a glob
+ * (no ROS 2 topic name holds them). A glob would pass policy.topics as the string it is and then read or
+ * reach every topic it matches, denied ones included.
+ */
+export const TOPIC_NAME_PATTERN = '^/[^*?]*$';
+
 /** What a skill may use. Services that another part provides are looked up per call: they come and go. */
 export interface SkillEnv {
   bus: Bus;
