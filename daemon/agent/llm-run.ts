@@ -54,6 +54,9 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
   const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
   const known = new Set<string>(deps.skills.map((skill) => skill.name));
+  // Calls that reached the hooks. pi answers the others itself (a tool the agent lacks, arguments that do
+  // not match the schema): they are journaled and counted as refused when their results are journaled.
+  const heard = new Set<string>();
   // Messages are journaled from pi's state at the points the run passes anyway (before a tool call, before
   // each model request, when the loop returns) rather than from a listener: pi awaits its listeners on
   // every streamed event. Each is journaled before any of its tool calls acts; tool results are journaled
@@ -67,8 +70,8 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       let overQuota: Promise<void> | undefined;
       for (; journaled < messages.length; journaled++) {
         const message = messages[journaled] as Message;
-        if (message.role === 'toolResult' && !known.has(message.toolName)) {
-          const over = deps.invoker.refuseUnknown(live, message.toolName, message.toolCallId, textOf(message.content));
+        if (message.role === 'toolResult' && (!known.has(message.toolName) || !heard.has(message.toolCallId))) {
+          const over = deps.invoker.refuseAnsweredByPi(live, message.toolName, message.toolCallId, textOf(message.content));
           if (over) overQuota ??= overToolQuota(live, over);
         }
         if (message === resume?.paused || message.role === 'toolResult') continue;
@@ -81,6 +84,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       agent.abort();
     },
     before(callId: string, tool: string, args: unknown): Promise<BeforeToolCallResult | undefined> {
+      heard.add(callId);
       if (live.closed) return Promise.resolve({ block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` });
       const pending = deps.invoker.before(live, tool, args, callId);
       if (pending instanceof Promise) return pending.then(run.blockUnless);

@@ -102,15 +102,19 @@ export class ToolInvoker {
   }
 
   /**
-   * A call of a tool the agent does not have, which pi answers itself (`told`, what the model read) without
-   * passing the hooks. It is counted like any call, so a model that keeps calling a made-up tool meets the
-   * quota, and journaled like any refused call. Returns the run's end reason when this call is past it.
+   * A call pi answered itself (`told`, what the model read) without passing the hooks: a tool the agent
+   * does not have (`tool.unknown`), or arguments that do not match the skill's schema (`tool.arguments`).
+   * It is counted like any call, so a model that keeps making such calls meets the quota, and journaled
+   * like any refused call. Returns the run's end reason when this call is past it.
    */
-  refuseUnknown(live: LiveRun, tool: string, callId: string, told: string): string | undefined {
+  refuseAnsweredByPi(live: LiveRun, tool: string, callId: string, told: string): string | undefined {
     if (live.done.has(callId)) return undefined;
     live.callCount++;
-    const reason = `unknown tool ${tool}: the agent's tools are ${[...this.#o.skills.keys()].join(', ') || '(none)'}`;
-    live.note('policy.decision', { hook: 'tools', rule: 'tool.unknown', action: 'deny', reason, stage: 'before', tool, call_id: callId });
+    const unknown = !this.#o.skills.has(tool);
+    const reason = unknown
+      ? `unknown tool ${tool}: the agent's tools are ${[...this.#o.skills.keys()].join(', ') || '(none)'}`
+      : `the arguments of ${tool} do not match its parameters: ${told.length > 300 ? `${told.slice(0, 297)}...` : told}`;
+    live.note('policy.decision', { hook: 'tools', rule: unknown ? 'tool.unknown' : 'tool.arguments', action: 'deny', reason, stage: 'before', tool, call_id: callId });
     this.#refuse(live, tool, callId, told);
     const over = toolCallOverQuota(live.callCount, live.quotas.maxToolCalls);
     if (!over) return undefined;
