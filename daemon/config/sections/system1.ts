@@ -258,16 +258,18 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
         if (other !== undefined) issues.push({ path: `control.loops.${name}`, message: `commands ${topic}, as loop ${other} does: two loops would interleave their commands; give each its own topic` });
         else commanders.set(topic, name);
       }
-      if (type !== 'geometry_msgs/msg/Twist' || loop.allow_moving_safe_action || !loop.safe_action) continue;
+      if (type !== 'geometry_msgs/msg/Twist' || loop.allow_moving_safe_action) continue;
+      // The default (zeros) too: with an offset, a zero action moves the robot.
+      const safe = loop.safe_action ?? new Array<number>(settings.command!.fields.length).fill(0);
       // What the robot receives: action * scale + offset, then clip.
-      const sent = loop.safe_action.map((v, i) => {
+      const sent = safe.map((v, i) => {
         const x = v * scale + (Array.isArray(offset) ? (offset[i] ?? 0) : offset);
         return bounds ? Math.min(Math.max(x, bounds[0]), bounds[1]) : x;
       });
       if (sent.some((v) => v !== 0)) {
         issues.push({
           path: `control.loops.${name}.safe_action`,
-          message: `${JSON.stringify(loop.safe_action)} commands ${JSON.stringify(sent)} on ${topic}: the safe action, sent when observations are stale or missing, must stop the robot (0); set allow_moving_safe_action: true if it really must move`,
+          message: `${loop.safe_action ? JSON.stringify(safe) : `not given, so zeros ${JSON.stringify(safe)}, which`} commands ${JSON.stringify(sent)} on ${topic}: the safe action, sent when observations are stale or missing, must stop the robot (0); give a safe_action that commands 0, or set allow_moving_safe_action: true if it really must move`,
         });
       }
     }
