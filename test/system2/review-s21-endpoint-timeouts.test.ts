@@ -28,3 +28,19 @@ describe('llm.endpoints[] timeouts past what a timer can hold', () => {
     });
   }
 });
+
+describe('llm.endpoints[] names', () => {
+  // Each endpoint is the bus query ai/inference/llm/<name>, its health and its metrics' label: two of one
+  // name passed the check, and then the llm component failed at every start ("query
+  // ai/inference/llm/local is already served"), System 2 down with no key named.
+  it('refuses two endpoints of one name at the config check, naming the key', async () => {
+    const dir = tempDir('review-s21-names-');
+    cleanups.push(dir.cleanup);
+    const file = join(dir.path, 'edge.yaml');
+    const endpoint = (port: number) => ({ name: 'local', base_url: `http://127.0.0.1:${port}/v1`, model: 'm' });
+    writeFileSync(file, stringify({ llm: { endpoints: [endpoint(8000), endpoint(8001)] } }));
+    const r = await runMain(['config', 'check', '--config', file]);
+    expect(r.code, r.stdout).toBe(2);
+    expect(r.stdout).toContain('llm.endpoints[1].name: "local" is the name of llm.endpoints[0] too');
+  });
+});

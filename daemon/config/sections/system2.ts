@@ -178,11 +178,14 @@ export type SkillName = Static<typeof SkillName>;
 
 /**
  * What no one key's schema can see in llm.endpoints: a base_url that is no http(s) URL (found at start, not
- * at the first request), and credentials in it beside api_key_env (both would be the Authorization header).
+ * at the first request), credentials in it beside api_key_env (both would be the Authorization header),
+ * and two endpoints of one name (each is the bus query ai/inference/llm/<name>).
  */
 export function system2Issues(config: { llm: LlmSettings }): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
   config.llm.endpoints.forEach((endpoint, i) => {
+    const first = config.llm.endpoints.findIndex((e) => e.name === endpoint.name);
+    if (first !== i) issues.push({ path: `llm.endpoints[${i}].name`, message: `${JSON.stringify(endpoint.name)} is the name of llm.endpoints[${first}] too: give each endpoint its own` });
     const problem = baseUrlProblem(endpoint.base_url);
     if (problem) issues.push({ path: `llm.endpoints[${i}].base_url`, message: problem });
     else if (endpoint.api_key_env !== '' && splitCredentials(endpoint.base_url).authorization) {
