@@ -179,10 +179,15 @@ export type SkillName = Static<typeof SkillName>;
 /**
  * What no one key's schema can see in llm.endpoints: a base_url that is no http(s) URL (found at start, not
  * at the first request), credentials in it beside api_key_env (both would be the Authorization header),
- * and two endpoints of one name (each is the bus query ai/inference/llm/<name>).
+ * and two endpoints of one name (each is the bus query ai/inference/llm/<name>). And a geofence of one or
+ * two points: no polygon, which the hook would take as no fence at all.
  */
-export function system2Issues(config: { llm: LlmSettings }): { path: string; message: string }[] {
+export function system2Issues(config: { llm: LlmSettings; policy: PolicySettings }): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
+  const fence = config.policy.geofence.polygon;
+  if (fence.length > 0 && fence.length < 3) {
+    issues.push({ path: 'policy.geofence.polygon', message: `expected no points (no geofence) or at least 3, got ${fence.length}: a fence of ${fence.length} would fence nothing` });
+  }
   config.llm.endpoints.forEach((endpoint, i) => {
     const first = config.llm.endpoints.findIndex((e) => e.name === endpoint.name);
     if (first !== i) issues.push({ path: `llm.endpoints[${i}].name`, message: `${JSON.stringify(endpoint.name)} is the name of llm.endpoints[${first}] too: give each endpoint its own` });
