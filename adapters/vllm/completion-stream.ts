@@ -3,6 +3,7 @@ import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
 import { retryAfter } from './backoff.ts';
 import { openaiClient, reasoningOf } from './chat-client.ts';
+import { redactUrl } from './redact-url.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
@@ -55,7 +56,8 @@ const COMPAT: Resolved = {
 export async function streamCompletion(endpoint: Endpoint, context: Context, options: CompletionOptions): Promise<Completion> {
   const { settings, model } = endpoint;
   const { limits, signal } = options;
-  const where = `${settings.name} (${settings.base_url})`;
+  // Reasons go to the run, the journal, /status and the log: a proxy's password in base_url shows as ***.
+  const where = `${settings.name} (${redactUrl(settings.base_url)})`;
   let params: Record<string, unknown> = {
     model: model.id,
     messages: convertMessages(model, context, COMPAT),
