@@ -1,8 +1,12 @@
 /**
  * Latest observations shared between the main thread (one writer per slot: the bus subscriber) and a loop's
  * worker (the reader), in one SharedArrayBuffer. Each slot is a seqlock: the writer makes the sequence odd,
- * writes, makes it even; the reader retries a copy that overlapped a write. Neither side ever waits on the
- * other, so a stalled main thread makes observations old (which the loop detects), never a stalled loop.
+ * writes, makes it even; the reader retries a copy that overlapped a write. The writer never waits on the
+ * reader, so a stalled main thread makes observations old (which the loop detects), never a stalled loop.
+ * The reader waits only for a write in progress (a few hundred ns), spinning briefly and then sleeping:
+ * the loop thread runs at SCHED_FIFO, and when it preempted the writer on the writer's own CPU, a spin
+ * would keep the writer from finishing until the kernel throttled the real-time thread (after 0.95 s by
+ * default, never with sched_rt_runtime_us = -1).
  */
 export interface BoardLayout {
   /** Elements of each slot, in order. */
@@ -10,6 +14,10 @@ export interface BoardLayout {
 }
 
 const HEADER_INTS = 2; // seq, writes (debug/monitoring)
+/** Retries of a copy before the reader sleeps between them: far longer than a write takes on another CPU. */
+const SPINS = 1000;
+/** The reader's sleep while a write stays in progress (ms): the writer's CPU is free to finish it meanwhile. */
+const NAP_MS = 0.05;
 
 export class ObservationBoard {
   readonly buffer: SharedArrayBuffer;
@@ -17,6 +25,8 @@ export class ObservationBoard {
   #seq: Int32Array;
   #times: Float64Array;
   #values: Float32Array[];
+  /** Never notified: Atomics.wait on it is a sleep. */
+  #nap = new Int32Array(new SharedArrayBuffer(4));
 
   constructor(layout: BoardLayout, buffer?: SharedArrayBuffer) {
     this.lengths = layout.lengths;
@@ -50,12 +60,15 @@ export class ObservationBoard {
   /** Copies slot `i` into `out` at `offset`; returns its time in monotonic ms (NaN if never written). */
   read(i: number, out: Float32Array, offset: number): number {
     const seq = this.#seq;
-    for (;;) {
+    for (let tries = 1; ; tries++) {
       const before = Atomics.load(seq, i * HEADER_INTS);
-      if ((before & 1) === 1) continue;
-      out.set(this.#values[i]!, offset);
-      const time = this.#times[i]!;
-      if (Atomics.load(seq, i * HEADER_INTS) === before) return time;
+      if ((before & 1) === 0) {
+        out.set(this.#values[i]!, offset);
+        const time = this.#times[i]!;
+        if (Atomics.load(seq, i * HEADER_INTS) === before) return time;
+      }
+      // Still changing after many tries: the writer is not running (preempted, maybe by this thread).
+      if (tries >= SPINS) Atomics.wait(this.#nap, 0, 0, NAP_MS);
     }
   }
 
