@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readApiFile } from '../../daemon/api/discovery.ts';
 import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { apiDaemon } from './api-daemon.ts';
 
 // A base_url may hold a proxy's password (http://user:pw@proxy/v1); README: it shows as *** in /status and
 // error messages. The agent's stream reader named the endpoint by its raw base_url in the reasons of the
@@ -17,7 +15,6 @@ afterEach(async () => {
 });
 
 const PASSWORD = 'hunter2-pw';
-type Run = { run_id: string; status: string; reason?: string };
 
 describe('a proxy password in base_url, in the failures the agent finds in a reply', () => {
   it('is *** in the run, its events and /status', { timeout: 30_000 }, async () => {
@@ -25,37 +22,18 @@ describe('a proxy password in base_url, in the failures the agent finds in a rep
     await server.start();
     cleanups.push(() => server.close());
     const baseUrl = server.baseUrl.replace('http://', `http://probe:${PASSWORD}@`);
-    const { dir, stop } = await startDaemon(
-      {
-        sim: { enabled: false },
-        foxglove: { enabled: false },
-        lakehouse: { enabled: false },
-        retention: { enabled: false },
-        api: { port: 0 },
-        llm: { endpoints: [{ name: 'local', base_url: baseUrl, model: 'scripted-model', retries: 2 }] },
-      },
-      'review-s21-secrets-',
-    );
-    cleanups.push(stop);
-    const { url } = readApiFile(join(dir, 'data'))!;
+    const { url, submit, until } = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: baseUrl, model: 'scripted-model', retries: 2 }] } }, 'review-s21-secrets-', cleanups);
     server.enqueue(
       { cut: { toolCalls: [{ name: 'stop', arguments: {} }] }, fraction: 0.5 },
       { text: '' },
       { raw: '<html><body>502 Bad Gateway</body></html>', contentType: 'text/html' },
     );
-    const created = await http(url, '/intents', { body: { type: 'natural_language', params: { text: 'stop' } } });
-    const runId = (created.json.run as Run).run_id;
-    const deadline = performance.now() + 20_000;
-    let found: { run: Run; events: unknown[] };
-    do {
-      found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: unknown[] };
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    } while (found.run.status !== 'failed' && performance.now() < deadline);
+    const found = await until((await submit({ type: 'natural_language', params: { text: 'stop' } })).run.run_id);
     expect(found.run.status).toBe('failed');
     // The three failures are named, each with the endpoint as it may be shown.
-    expect(found.run.reason).toContain('answered text/html');
     expect(found.run.reason).toContain('ended before the model finished');
     expect(found.run.reason).toContain('sent an empty completion');
+    expect(found.run.reason).toContain('answered text/html');
     expect(found.run.reason).toContain('http://probe:***@127.0.0.1');
     expect(JSON.stringify(found)).not.toContain(PASSWORD);
     expect((await http(url, '/status')).text).not.toContain(PASSWORD);

@@ -1,9 +1,7 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readApiFile } from '../../daemon/api/discovery.ts';
 import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { apiDaemon, type ApiRun, type ApiRunEvent } from './api-daemon.ts';
 
 // How OpenAI-compatible servers other than vLLM stream tool calls, as the agent meets them through the
 // fallback chain (README: "a local vLLM first, then llama.cpp's server, Ollama or a cloud gateway").
@@ -17,34 +15,11 @@ const sse = (chunks: Record<string, unknown>[]) =>
   `${chunks.map((c) => `data: ${JSON.stringify({ id: 'chatcmpl-o', object: 'chat.completion.chunk', created: 1, model: 'scripted-model', ...c })}\n\n`).join('')}data: [DONE]\n\n`;
 const choice = (delta: Record<string, unknown>, finish: string | null = null) => ({ choices: [{ index: 0, delta, finish_reason: finish }] });
 
-type Run = { run_id: string; status: string; reason?: string };
-type RunEvent = { kind: string; payload: Record<string, unknown> };
+type Run = ApiRun;
+type RunEvent = ApiRunEvent;
 
-async function agentDaemon(server: OpenAiSseServer, agent: Record<string, unknown> = {}): Promise<{ url: string; until: (runId: string, statuses?: string[]) => Promise<{ run: Run; events: RunEvent[] }> }> {
-  const { dir, stop } = await startDaemon(
-    {
-      sim: { enabled: false },
-      foxglove: { enabled: false },
-      lakehouse: { enabled: false },
-      retention: { enabled: false },
-      api: { port: 0 },
-      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] },
-      agent,
-    },
-    'review-s21-toolcalls-',
-  );
-  cleanups.push(stop);
-  const { url } = readApiFile(join(dir, 'data'))!;
-  const until = async (runId: string, statuses = ['succeeded', 'failed', 'cancelled', 'interrupted']) => {
-    const deadline = performance.now() + 20_000;
-    for (;;) {
-      const found = (await http(url, `/runs/${runId}`)).json as { run: Run; events: RunEvent[] };
-      if (statuses.includes(found.run.status)) return found;
-      if (performance.now() > deadline) throw new Error(`run ${runId} never ended (is ${found.run.status})`);
-      await new Promise((resolve) => setTimeout(resolve, 20));
-    }
-  };
-  return { url, until };
+async function agentDaemon(server: OpenAiSseServer, agent: Record<string, unknown> = {}) {
+  return apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] }, agent }, 'review-s21-toolcalls-', cleanups);
 }
 
 describe('tool calls streamed by an OpenAI-compatible server', () => {

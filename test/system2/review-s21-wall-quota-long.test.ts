@@ -1,8 +1,5 @@
-import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { readApiFile } from '../../daemon/api/discovery.ts';
-import { http } from '../api/http.ts';
-import { startDaemon } from '../helpers/daemon.ts';
+import { apiDaemon } from './api-daemon.ts';
 
 // policy.quotas.max_wall_s has no upper bound, and a robot that patrols for weeks under one intent may be
 // given a long one. Node's setTimeout fires a delay past 2^31-1 ms (24.8 days) after 1 ms instead (with a
@@ -13,44 +10,21 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-type Run = { run_id: string; status: string; reason?: string };
-
 describe('a wall-time quota longer than setTimeout can count', () => {
   it('lets a run of a 30-day quota act, and still ends one past its quota', { timeout: 30_000 }, async () => {
-    const { daemon, dir, stop } = await startDaemon(
-      {
-        sim: { enabled: false },
-        foxglove: { enabled: false },
-        lakehouse: { enabled: false },
-        retention: { enabled: false },
-        api: { port: 0 },
-        policy: { quotas: { max_wall_s: 30 * 86_400 } },
-      },
-      'review-s21-wall-',
-    );
-    cleanups.push(stop);
+    const { daemon, submit, until } = await apiDaemon({ policy: { quotas: { max_wall_s: 30 * 86_400 } } }, 'review-s21-wall-', cleanups);
     // A service that takes 300 ms to answer: the run acts that long.
     daemon.bus.serve('/slow_service', async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return { encoding: 'application/json', payload: new TextEncoder().encode('{"ok":true}') };
     });
-    const { url } = readApiFile(join(dir, 'data'))!;
-    const until = async (runId: string): Promise<Run> => {
-      const deadline = performance.now() + 20_000;
-      for (;;) {
-        const { run } = (await http(url, `/runs/${runId}`)).json as { run: Run };
-        if (['succeeded', 'failed', 'cancelled', 'interrupted'].includes(run.status)) return run;
-        if (performance.now() > deadline) throw new Error(`run ${runId} never ended (is ${run.status})`);
-        await new Promise((resolve) => setTimeout(resolve, 20));
-      }
-    };
-    const submit = async (policyCtx: Record<string, unknown> = {}) => {
-      const created = await http(url, '/intents', { body: { type: 'call_service', params: { name: '/slow_service', request: {} }, policy_ctx: policyCtx } });
+    const call = async (policyCtx: Record<string, unknown> = {}) => {
+      const created = await submit({ type: 'call_service', params: { name: '/slow_service', request: {} }, policy_ctx: policyCtx });
       expect(created.status, created.text).toBe(201);
-      return until((created.json.run as Run).run_id);
+      return (await until(created.run.run_id)).run;
     };
-    expect(await submit()).toMatchObject({ status: 'succeeded' });
+    expect(await call()).toMatchObject({ status: 'succeeded' });
     // The quota still holds: an intent that lowers it to 0.1 s is ended by it.
-    expect(await submit({ max_wall_s: 0.1 })).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^quota\.wall_time: /) });
+    expect(await call({ max_wall_s: 0.1 })).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^quota\.wall_time: /) });
   });
 });
