@@ -5,16 +5,33 @@ import { ALLOW } from './chain.ts';
 import { compileTopicSelection } from '../bus/glob.ts';
 import { nsToRosTime } from '../contract/time.ts';
 
-/** `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench). */
-export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics'> & { topics?: readonly string[] };
+type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angular_y';
 
-/** The Twist within limits, and which limits it broke (empty when it was within them). */
+/**
+ * `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench), and
+ * the axes a differential-drive base does not have (0 when left out).
+ */
+export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics' | OtherAxes> & Partial<Pick<PolicySettings['velocity'], OtherAxes>> & { topics?: readonly string[] };
+
+/**
+ * The Twist within limits on every axis, and which limits it broke (empty when it was within them). An axis
+ * with no limit given is held to 0: a sideways velocity sent to a holonomic base, or a roll rate to a drone,
+ * moves the robot as surely as linear.x does.
+ */
 export function limitTwist(twist: Twist, limits: VelocityLimits): { twist: Twist; broken: string[] } {
   const broken: string[] = [];
   return {
     twist: {
-      linear: { ...twist.linear, x: clamp(twist.linear.x, limits.max_linear_x, 'linear.x', broken) },
-      angular: { ...twist.angular, z: clamp(twist.angular.z, limits.max_angular_z, 'angular.z', broken) },
+      linear: {
+        x: clamp(twist.linear.x, limits.max_linear_x, 'linear.x', broken),
+        y: clamp(twist.linear.y, limits.max_linear_y ?? 0, 'linear.y', broken),
+        z: clamp(twist.linear.z, limits.max_linear_z ?? 0, 'linear.z', broken),
+      },
+      angular: {
+        x: clamp(twist.angular.x, limits.max_angular_x ?? 0, 'angular.x', broken),
+        y: clamp(twist.angular.y, limits.max_angular_y ?? 0, 'angular.y', broken),
+        z: clamp(twist.angular.z, limits.max_angular_z, 'angular.z', broken),
+      },
     },
     broken,
   };
@@ -28,7 +45,7 @@ function clamp(value: number, max: number, name: string, broken: string[]): numb
   }
   if (Math.abs(value) <= max) return value;
   broken.push(`|${name}| ${Math.abs(value)} > ${max}`);
-  return Math.sign(value) * max;
+  return max === 0 ? 0 : Math.sign(value) * max; // not -0 on an axis held to 0
 }
 
 const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
