@@ -111,11 +111,11 @@ export const AgentConfig = Section(
   'The edge agent: intents, skills, runs.',
 );
 
-const Access = (description: string) =>
+const Access = (description: string, deny: string[] = []) =>
   Section(
     {
       allow: Type.Array(Type.String({ minLength: 1 }), { default: ['**'], description: 'Globs; a name must match one.' }),
-      deny: Type.Array(Type.String({ minLength: 1 }), { default: [], description: 'Globs; a match is refused even if allowed.' }),
+      deny: Type.Array(Type.String({ minLength: 1 }), { default: deny, description: 'Globs; a match is refused even if allowed.' }),
     },
     description,
   );
@@ -123,7 +123,9 @@ const Access = (description: string) =>
 export const PolicyConfig = Section(
   {
     topics: Access('Topics read_topic may read and publish may write.'),
-    services: Access('Services call_service may call.'),
+    // The daemon's own queries are not the model's by default: the recorder's pause would leave the robot
+    // unrecorded, and agent/stop is the operator's latching stop (the model has the stop skill).
+    services: Access('Services call_service may call; the daemon\'s own (recorder/**, agent/**) are denied by default.', ['recorder/**', 'agent/**']),
     skills: Access('Skills an intent or a tool call may use.'),
     velocity: Section(
       {
