@@ -102,7 +102,7 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
     const snippet = head.replace(/\s+/g, ' ').trim().slice(0, 80);
     return { ok: false, reason: `${where} answered ${type || 'no content type'}, not an event stream${snippet ? `: ${snippet}` : ''}`, retryable: false };
   }
-  return reply.finish();
+  return reply.finish(JSON.stringify(params.messages).length + (params.tools ? JSON.stringify(params.tools).length : 0));
 }
 
 /** The events pi's agent loop reads, for a reply that is already whole. */
@@ -151,7 +151,7 @@ class ReplyBuilder {
   #order: ('text' | 'thinking' | CallDraft)[] = [];
   #bytes = 0;
   #finish: string | null = null;
-  #usage = { input: 0, output: 0 };
+  #usage: { input: number; output: number } | undefined;
   #responseId: string | undefined;
 
   constructor(endpoint: Endpoint, limits: ReplyLimits, where: string) {
@@ -257,7 +257,8 @@ class ReplyBuilder {
     return { ok: false, reason: `the reply is over ${this.#limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${this.#where}`, retryable: false };
   }
 
-  finish(): Completion {
+  /** `requestChars`: the request's messages and tools, as sent, for the estimate when no usage comes. */
+  finish(requestChars: number): Completion {
     // A stream cut before its finish_reason is an incomplete answer, not a short one.
     if (this.#finish === null) return { ok: false, reason: `the stream from ${this.#where} ended before the model finished (no finish_reason)`, retryable: true };
     if (this.#order.length === 0) return { ok: false, reason: `${this.#where} sent an empty completion (finish_reason ${this.#finish}, no text and no tool call)`, retryable: true };
@@ -274,7 +275,15 @@ class ReplyBuilder {
     }
     const stop = STOP_REASONS[this.#finish];
     if (!stop) return { ok: false, reason: `${this.#where} finished with finish_reason ${this.#finish}`, retryable: false };
-    const { input, output } = this.#usage;
+    // A server that ignores stream_options.include_usage sends none: estimated (about 4 characters a
+    // token), since counting 0 would leave policy.quotas.max_tokens never reached.
+    let usage = this.#usage;
+    if (!usage) {
+      let outChars = this.#text.length + this.#thinking.length;
+      for (const item of this.#order) if (typeof item === 'object') outChars += item.name.length + item.args.length;
+      usage = { input: Math.ceil(requestChars / CHARS_PER_TOKEN), output: Math.ceil(outChars / CHARS_PER_TOKEN) };
+    }
+    const { input, output } = usage;
     const message: AssistantMessage = {
       role: 'assistant',
       content,
@@ -286,8 +295,18 @@ class ReplyBuilder {
       stopReason: stop,
       timestamp: Date.now(),
     };
+    if (!this.#usage) estimated.add(message);
     return { ok: true, message, rawArgs };
   }
+}
+
+const CHARS_PER_TOKEN = 4;
+/** Replies whose usage was estimated (their server sent none). */
+const estimated = new WeakSet<AssistantMessage>();
+
+/** Whether `message`'s usage is an estimate: its server sent no usage (see ReplyBuilder.finish). */
+export function usageEstimated(message: AssistantMessage): boolean {
+  return estimated.has(message);
 }
 
 const STOP_REASONS: Record<string, AssistantMessage['stopReason']> = { stop: 'stop', end: 'stop', length: 'length', tool_calls: 'toolUse', function_call: 'toolUse' };

@@ -1,8 +1,9 @@
-import type { Api, Model } from '@mariozechner/pi-ai';
+import type { Api, AssistantMessage, Model } from '@mariozechner/pi-ai';
 import type { LlmSettings } from '../../daemon/config/sections/system2.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import { usageEstimated } from './completion-stream.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { LLM_QUERY_PREFIX, llmQueryHandler } from './llm-query.ts';
 import { missingKey, resolveEndpoint } from './model.ts';
@@ -36,6 +37,10 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
 
   get primaryModel(): Model<Api> | undefined {
     return this.chain.primaryModel;
+  }
+
+  usageEstimated(message: AssistantMessage): boolean {
+    return usageEstimated(message);
   }
 
   available() {

@@ -33,6 +33,8 @@ export class LiveRun {
   /** Tool calls so far (the quota counts them). */
   callCount = 0;
   tokens = 0;
+  /** Some of `tokens` were estimated: a server sent no usage. */
+  tokensEstimated = false;
   /** Set when a tool result looked like a prompt injection. */
   tainted = false;
   /** The last navigate_to goal, for the goal_reached validator. */

@@ -76,7 +76,7 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
         }
         if (message === resume?.paused || message.role === 'toolResult') continue;
         live.note('llm.message', { message });
-        if (message.role === 'assistant') overQuota ??= countTokens(live, message);
+        if (message.role === 'assistant') overQuota ??= countTokens(live, message, deps.model.usageEstimated?.(message) ?? false);
       }
       return overQuota;
     },
@@ -184,14 +184,16 @@ function toAgentTool(skill: SkillDefinition, live: LiveRun, invoker: ToolInvoker
   };
 }
 
-function countTokens(live: LiveRun, message: AssistantMessage): Promise<void> | undefined {
+function countTokens(live: LiveRun, message: AssistantMessage, estimated: boolean): Promise<void> | undefined {
   live.tokens += message.usage?.totalTokens ?? 0;
+  if (estimated) live.tokensEstimated = true;
   if (live.tokens <= live.quotas.maxTokens) return undefined;
   return overTokenQuota(live);
 }
 
 async function overTokenQuota(live: LiveRun): Promise<void> {
-  const reason = `the run used ${live.tokens} tokens, over its quota of ${live.quotas.maxTokens}`;
+  const how = live.tokensEstimated ? ' (estimated: the endpoint sent no usage)' : '';
+  const reason = `the run used ${live.tokens} tokens${how}, over its quota of ${live.quotas.maxTokens}`;
   await live.event('policy.decision', { hook: 'quota', rule: 'quota.tokens', action: 'deny', reason, stage: 'model' });
   await live.finish('failed', `quota.tokens: ${reason}`);
 }

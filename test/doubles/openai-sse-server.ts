@@ -15,10 +15,11 @@ export interface ScriptedToolCall {
   arguments: Record<string, unknown> | string;
 }
 
+/** `noUsage`: no usage chunk, as a server that ignores `stream_options.include_usage` sends. */
 export type ScriptedReply =
-  | { text: string; finish?: 'stop' | 'length' }
+  | { text: string; finish?: 'stop' | 'length'; noUsage?: boolean }
   /** `argumentChunk` overrides the server's characters of argument text per delta for this reply. */
-  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length'; argumentChunk?: number }
+  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length'; argumentChunk?: number; noUsage?: boolean }
   /** A non-streamed error response, in the nested OpenAI error body current vLLM sends. */
   | { status: number; message?: string; headers?: Record<string, string> }
   /** A 200 with this body and content type, as a proxy's error page is. */
@@ -151,7 +152,7 @@ export class OpenAiSseServer {
   }
 
   /** The SSE frames of a reply, vLLM style. */
-  #frames(reply: { text: string; finish?: string } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string; argumentChunk?: number }, id: string, model: string): string[] {
+  #frames(reply: { text: string; finish?: string; noUsage?: boolean } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string; argumentChunk?: number; noUsage?: boolean }, id: string, model: string): string[] {
     const created = Math.floor(Date.now() / 1000);
     const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
@@ -176,7 +177,7 @@ export class OpenAiSseServer {
     }
     const finish = reply.finish ?? ('toolCalls' in reply ? 'tool_calls' : 'stop');
     frames.push(frame({}, finish));
-    frames.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 50, completion_tokens: completionTokens, total_tokens: 50 + completionTokens } })}\n\n`);
+    if (!reply.noUsage) frames.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 50, completion_tokens: completionTokens, total_tokens: 50 + completionTokens } })}\n\n`);
     frames.push('data: [DONE]\n\n');
     return frames;
   }
