@@ -5,6 +5,7 @@ import type { RunState, RunStatus } from '../../contract/schemas.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
+import { printable } from '../../util/printable.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -55,7 +56,9 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     if (warning) io.stderr(warning);
     const dataDir = resolveDataDir(config, io.cwd);
     const dir = join(dataDir, 'log');
-    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text);
+    // What a model or a tool said reaches the operator's terminal: its control characters (ESC sequences that
+    // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
+    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map(printable).join('\n'));
     if (sub === 'list') {
       const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });

@@ -1,5 +1,5 @@
 /**
- * Text from a file (ONNX metadata_props, dataset task names) made safe to print on a terminal: control
+ * Text from a file or a peer (ONNX metadata_props, dataset task names, a model's reply) made safe to print on a terminal: control
  * characters (ESC sequences would recolour it or move the cursor, NUL and newlines break lines) are shown as
  * escapes, e.g. \x1b, \n, \0.
  */
