@@ -47,17 +47,23 @@ function negativeValuesJoined(argv: string[], options: Options): string[] {
 }
 
 /** A number option: `--speed 5`. Throws a UsageError naming the option. */
-export function numberOption(name: string, text: string | undefined, check: { min?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number | undefined {
+/** The longest timeout option, ms: a Node timer fires after 1 ms for a longer delay. */
+export const MAX_TIMEOUT_OPTION_MS = 2 ** 31 - 1;
+/** The same in seconds, for options given in seconds. */
+export const MAX_TIMEOUT_OPTION_S = MAX_TIMEOUT_OPTION_MS / 1000;
+
+export function numberOption(name: string, text: string | undefined, check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
-  const { min, integer = false, exclusiveMin = false } = check;
+  const { min, max, integer = false, exclusiveMin = false } = check;
   const bad =
     text.trim() === '' ||
     !Number.isFinite(value) ||
     (integer && !Number.isInteger(value)) ||
-    (min !== undefined && (exclusiveMin ? value <= min : value < min));
+    (min !== undefined && (exclusiveMin ? value <= min : value < min)) ||
+    (max !== undefined && value > max);
   if (bad) {
-    const want = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` ${exclusiveMin ? '>' : '>='} ${min}` : ''}`;
+    const want = `${integer ? 'an integer' : 'a number'}${min !== undefined ? ` ${exclusiveMin ? '>' : '>='} ${min}` : ''}${max !== undefined ? `${min !== undefined ? ' and' : ''} <= ${max}` : ''}`;
     throw new UsageError(`--${name}: expected ${want}, got ${JSON.stringify(text)}`);
   }
   return value;

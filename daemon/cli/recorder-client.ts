@@ -2,7 +2,7 @@ import { relative } from 'node:path';
 import type { ApiClient } from '../api/client.ts';
 import type { SplitReply } from '../api/routes/recorder.ts';
 import { nsToIso } from '../contract/time.ts';
-import { numberOption, parseCommandArgs } from './args.ts';
+import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from './args.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from './api-command.ts';
 import { UsageError, type CommandIO } from './command.ts';
 
@@ -34,7 +34,7 @@ export async function recorderApi(sub: string, values: { url?: string; token?: s
 /** `bag split` and `bag snapshot`: the client options plus --no-wait and --timeout S (default 30, at most 600). */
 export function parseWaitingArgs(argv: string[]) {
   const { values } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS }, { min: 0, max: 0, names: '' });
-  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true }) ?? 30;
+  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 30;
   if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
   return { values, timeoutMs: Math.round(timeoutS * 1000) };
 }

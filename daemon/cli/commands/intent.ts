@@ -1,5 +1,5 @@
 import type { RunState } from '../../contract/schemas.ts';
-import { numberOption, parseCommandArgs } from '../args.ts';
+import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';
 
@@ -65,7 +65,7 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     if (values.text !== undefined) params.text = values.text;
     if (validators !== undefined) params.validators = validators;
     if (values['timeout-s'] !== undefined && !values.wait) throw new UsageError('--timeout-s is for --wait: without it, intent returns as soon as the run is accepted');
-    const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true }) ?? 300;
+    const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 300;
     const api = await daemonApi('intent', values, io);
     if (!api) return 1;
     const { client } = api;

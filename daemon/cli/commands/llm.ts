@@ -1,4 +1,4 @@
-import { numberOption, parseCommandArgs } from '../args.ts';
+import { MAX_TIMEOUT_OPTION_MS, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { baseUrlProblem } from '../../../adapters/vllm/redact-url.ts';
@@ -48,7 +48,7 @@ Exit codes: 0 every endpoint answered, 1 one failed (or none is configured), 2 b
     if (keyEnv !== undefined && values['base-url'] === undefined) throw new UsageError('--api-key-env is for --base-url: a configured endpoint takes its key from llm.endpoints[].api_key_env');
     // Most likely the key itself, pasted where its variable's name goes: never echo it.
     if (keyEnv !== undefined && !ENV_NAME.test(keyEnv)) throw new UsageError('--api-key-env: not an environment variable name (value not shown): give the name of the variable that holds the key (e.g. VLLM_API_KEY), not the key itself');
-    const timeout = numberOption('timeout-ms', values['timeout-ms'], { min: 1, integer: true });
+    const timeout = numberOption('timeout-ms', values['timeout-ms'], { min: 1, max: MAX_TIMEOUT_OPTION_MS, integer: true });
     const { config } = resolveConfig(values.config, io.env);
     // The daemon warns of a key variable that is unset (its requests go without a key); so does the check,
     // or a gateway's 401 would be all the user sees.

@@ -1,5 +1,5 @@
 import { didYouMean } from '../../config/did-you-mean.ts';
-import { numberOption, parseCommandArgs } from '../args.ts';
+import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 
 const HELP = `Usage: auraison-edge topic list [-t] [--json] [options]
@@ -131,7 +131,7 @@ export const command: Command = {
 };
 
 function targetOptions(values: { url?: string; token?: string; config?: string; 'connect-timeout'?: string }) {
-  const connectTimeoutS = numberOption('connect-timeout', values['connect-timeout'], { min: 0, exclusiveMin: true }) ?? 5;
+  const connectTimeoutS = numberOption('connect-timeout', values['connect-timeout'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 5;
   return { url: values.url, token: values.token, config: values.config, connectTimeoutS };
 }
 
@@ -178,7 +178,7 @@ async function echoCommand(argv: string[], io: CommandIO): Promise<number> {
   if (values.once && count !== undefined && count !== 1) throw new UsageError(`--once prints one message; --count ${count} asks for ${count}: give one of them`);
   const truncateLength = numberOption('truncate-length', values['truncate-length'], { min: 1, integer: true });
   if (values['full-length'] && truncateLength !== undefined) throw new UsageError('--full-length prints arrays and strings whole; --truncate-length cuts them: give one of them');
-  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true });
+  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S });
   const topic = topicName(positionals[0]!);
   const target = targetOptions(values);
   const { parseFieldPath } = await import('../topic-field.ts');
@@ -267,7 +267,7 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   const rateHz = numberOption('rate', values.rate, { min: 0, exclusiveMin: true }) ?? 1;
   const keepAliveS = numberOption('keep-alive', values['keep-alive'], { min: 0 }) ?? 0;
   const printEvery = numberOption('print', values.print, { min: 0, integer: true }) ?? 1;
-  const feedbackTimeoutS = numberOption('feedback-timeout', values['feedback-timeout'], { min: 0, exclusiveMin: true }) ?? 5;
+  const feedbackTimeoutS = numberOption('feedback-timeout', values['feedback-timeout'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 5;
   const topic = topicName(positionals[0]!);
   const typeText = positionals[1]!;
   if (!MESSAGE_TYPE.test(typeText)) throw new UsageError(`TYPE: expected a message type such as geometry_msgs/msg/Twist, got ${JSON.stringify(typeText)}`);
