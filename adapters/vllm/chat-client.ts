@@ -179,6 +179,8 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     if (watchdog.expired ?? overdue) throw new Error(watchdog.expired ?? overdue);
     // A stream cut before its finish_reason is an incomplete answer, not a short one.
     if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
+    // Nothing said and nothing cut off: a failed attempt, as it is for the agent, not an answer.
+    if (content === '' && finish === 'stop') throw new Error(`${settings.name} sent an empty completion (finish_reason stop, no text)`);
     const reply: ChatReply = {
       endpoint: settings.name,
       model,
