@@ -122,7 +122,10 @@ export class RobotStop {
     }
     if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
     const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
-    this.#o.log.warn({ by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) }, halt ? 'robot stop: the zero Twist could not be sent' : 'robot stopped');
+    const fields = { by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) };
+    // A stop that did not stop the robot is an error: a person must stop it another way.
+    if (halt) this.#o.log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
+    else this.#o.log.warn(fields, 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);
     if (halt) {
       const runs = cancelled.length === 0 ? 'no run was active' : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;

@@ -69,7 +69,7 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
   // Logged as the agent's stop logs it: with no agent, this is the only trace of the stop in the log.
   if (zeroError) {
     const message = `the zero Twist could not be sent to ${topic}: ${zeroError.message}`;
-    ctx.log.warn({ by, reason: reason ?? null, topic, latched: engaged?.state ?? null, zero_twist_error: message }, 'robot stop: the zero Twist could not be sent');
+    ctx.log.error({ by, reason: reason ?? null, topic, latched: engaged?.state ?? null, zero_twist_error: message }, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
     throw new RobotNotStoppedError(`${message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`);
   }
   const latched = engaged ? await latchReport(engaged, latch.path, WRITE_WAIT_MS) : null;

@@ -148,7 +148,8 @@ describe('the log of a stop with no agent', () => {
     next.policy.velocity.topic = '/odd/cmd_vel';
     await daemon.reload(next);
     await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
-    expect(lines.filter((l) => l.level >= 40)).toContainEqual(expect.objectContaining({ by: 'estop_node', msg: expect.stringMatching(/could not be sent/) }));
+    // An error, not a warning: a person must stop the robot another way.
+    expect(lines.filter((l) => l.level >= 50)).toContainEqual(expect.objectContaining({ by: 'estop_node', msg: expect.stringMatching(/could not be sent; the robot was NOT stopped/) }));
   });
 });
 
