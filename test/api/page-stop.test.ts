@@ -93,11 +93,15 @@ async function harness(options: Parameters<typeof startHarness>[0] = {}): Promis
   return h;
 }
 
-/** The page in a fresh browser context; errors thrown in the page's code are collected in `errors`. */
-async function open(url: string): Promise<{ page: Page; errors: string[]; browser: BrowserContext }> {
+/**
+ * The page in a fresh browser context; errors thrown in the page's code are collected in `errors`. With
+ * `clock`, the page runs on Playwright's clock, which flows as the real one until `askStatusNow` moves it on.
+ */
+async function open(url: string, { clock = false } = {}): Promise<{ page: Page; errors: string[]; browser: BrowserContext }> {
   const browser = await chromium.context({ viewport: { width: 1280, height: 900 } });
   cleanups.push(() => browser.close());
   const page = await browser.newPage();
+  if (clock) await page.clock.install(); // before the page's code runs, so that its timers are the clock's
   const errors: string[] = [];
   page.on('pageerror', (e) => errors.push(e.message));
   await page.goto(url);
@@ -137,6 +141,7 @@ async function cutStatus(page: Page): Promise<void> {
     refused();
     await route.abort();
   });
+  await askStatusNow(page);
   await once;
 }
 
@@ -154,7 +159,22 @@ async function holdNextStatus(page: Page, mark: string): Promise<() => Promise<v
     json.robot.id = mark;
     caught(() => route.fulfill({ response, json }));
   }, { times: 1 });
+  await askStatusNow(page);
   return held;
+}
+
+/** How often the page asks /status (app.js: setInterval(tick, 2000)). */
+const STATUS_EVERY_MS = 2000;
+
+/**
+ * Has the page (opened with `clock`) ask /status now rather than at its next tick, up to 2 s away: its clock
+ * jumps 2 s, which fires that tick as the time passing would. A jump of a few seconds changes nothing else
+ * the page shows: its event streams are stale after 3 heartbeats (15 s). Were a tick still on its way (asked
+ * before the caller's route was set), the fired one would ask nothing, the page asking one at a time, and
+ * the tick after it, 2 s later as the clock flows, would be the one asked: slower, the same test.
+ */
+async function askStatusNow(page: Page): Promise<void> {
+  await page.clock.fastForward(STATUS_EVERY_MS);
 }
 
 /** The banner's sentence for a latch, the time as the page's browser writes it. */
@@ -318,7 +338,7 @@ describe('the latched stop on the status page', () => {
     const latched = latchOf();
     const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched });
     const h = await harness({ components: [agent] });
-    const { page, errors } = await open(h.url);
+    const { page, errors } = await open(h.url, { clock: true });
     const asked = confirms(page);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     expect(await latchBanner(page).isVisible()).toBe(false);
@@ -357,7 +377,7 @@ describe('the latched stop on the status page', () => {
   it('lets no /status asked before a stop or a release was answered undo what its reply showed', async () => {
     const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf() });
     const h = await harness({ components: [agent] });
-    const { page, errors } = await open(h.url);
+    const { page, errors } = await open(h.url, { clock: true });
     confirms(page);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
 
@@ -376,6 +396,7 @@ describe('the latched stop on the status page', () => {
     expect(await latchBanner(page).isVisible()).toBe(false);
 
     // A /status asked since tells the latch as it is.
+    await askStatusNow(page);
     await page.locator('#robot', { hasText: h.config.robot.id }).waitFor();
     expect(await latchBanner(page).isVisible()).toBe(false);
     expect(errors).toEqual([]);
@@ -386,7 +407,7 @@ describe('the latched stop on the status page', () => {
     const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf({ persisted: false, error: notWritten }) });
     agent.releaseError = 'the stop latch could not be released: /data/state/stop-latch.json could not be removed (EACCES: permission denied); the robot stays stopped';
     const h = await harness({ components: [agent] });
-    const { page, errors } = await open(h.url);
+    const { page, errors } = await open(h.url, { clock: true });
     confirms(page);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     await cutStatus(page);
@@ -416,7 +437,7 @@ describe('the latched stop on the status page', () => {
     const notWritten = 'the latch could not be written to /data/state/stop-latch.json (EROFS: read-only file system): it holds until the daemon stops, and a restart would not find it';
     agent.latch = latchOf({ by: 'operator', reason: 'bumper hit', persisted: false, error: notWritten });
     const h = await harness({ components: [agent] });
-    const { page, errors } = await open(h.url);
+    const { page, errors } = await open(h.url, { clock: true });
     confirms(page);
     await latchBanner(page).waitFor();
     expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, agent.latch));
