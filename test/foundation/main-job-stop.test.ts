@@ -54,6 +54,15 @@ async function driving(cmdVels: () => Promise<number>): Promise<void> {
   }
 }
 
+/**
+ * POST /stop from a client that lets go of its connection once answered, as a CLI that exits does. The stop
+ * ends the main job, which stops its daemon: the daemon's API waits up to 1.5 s (its close grace) for a
+ * connection still open, and fetch would keep this one open (keep-alive) for the next request.
+ */
+function postStop(url: string, body: { by: string; reason?: string }) {
+  return http(url, '/stop', { body, headers: { connection: 'close' } });
+}
+
 /** The main job's end, or undefined when it is still running after `ms`. */
 async function endedWithin<T>(done: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -69,7 +78,7 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     const job = startMainJob(['--goal', 'far_corner', '--speed', '1', '--duration', '600']);
     const api = await apiOf(job.dir);
     await driving(api.cmdVels);
-    const stop = await http(api.url, '/stop', { body: { by: 'test', reason: 'person in the aisle' } });
+    const stop = await postStop(api.url, { by: 'test', reason: 'person in the aisle' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ topic: '/cmd_vel', aborted: 'sim drive' });
     const ended = await endedWithin(job.done, 10_000);
@@ -83,7 +92,7 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     const job = startMainJob(['--driver', 'policy', '--speed', '1', '--duration', '600']);
     const api = await apiOf(job.dir);
     await driving(api.cmdVels);
-    const stop = await http(api.url, '/stop', { body: { by: 'test' } });
+    const stop = await postStop(api.url, { by: 'test' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ aborted: 'sim drive' });
     const ended = await endedWithin(job.done, 10_000);
@@ -96,7 +105,7 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     const job = startMainJob(['--goal', 'far_corner', '--speed', '1', '--duration', '600'], 'agent:\n  enabled: false\n');
     const api = await apiOf(job.dir);
     await driving(api.cmdVels);
-    const stop = await http(api.url, '/stop', { body: { by: 'test', reason: 'no agent' } });
+    const stop = await postStop(api.url, { by: 'test', reason: 'no agent' });
     expect(stop.status).toBe(200);
     expect(stop.json).toMatchObject({ topic: '/cmd_vel', aborted: null, latched: { by: 'test' } });
     const ended = await endedWithin(job.done, 10_000);
