@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseMetadata, RETENTION_DELETED_KEY } from '../../daemon/bags/metadata.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
@@ -9,6 +9,7 @@ import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention } from '../../daemon/lakehouse/retention.ts';
 import { bagInfo } from '../../daemon/bags/bag-info.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
+import { bundleChild } from '../helpers/fast-child.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 
 /**
@@ -21,7 +22,15 @@ import { recordSmallBag } from '../helpers/recorded-bag.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('crash-retention-');
-afterAll(() => work.cleanup());
+// The retention child is started four times: compiled once, it starts without tsx's loader.
+let child: Awaited<ReturnType<typeof bundleChild>>;
+beforeAll(async () => {
+  child = await bundleChild(join(ROOT, 'test', 'bags', 'crash-retention-child.ts'));
+});
+afterAll(() => {
+  child?.cleanup();
+  work.cleanup();
+});
 
 async function indexedBag(name: string, messages: number) {
   const dataDir = join(work.path, name);
@@ -32,8 +41,8 @@ async function indexedBag(name: string, messages: number) {
 
 /** Runs a retention pass (max_bytes 1 unless given: everything goes) in a child that dies right after deleting the first file matching `pattern`. */
 function crashAfterDeleting(dataDir: string, pattern: string, maxBytes = 1): void {
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-retention-child.ts'), dataDir, pattern, String(maxBytes)], { cwd: ROOT, encoding: 'utf8' });
-  expect(child.signal, child.stderr).toBe('SIGKILL');
+  const pass = spawnSync(process.execPath, child.args(dataDir, pattern, String(maxBytes)), { cwd: ROOT, encoding: 'utf8' });
+  expect(pass.signal, pass.stderr).toBe('SIGKILL');
 }
 const crashAfterFirstSplitDeleted = (dataDir: string) => crashAfterDeleting(dataDir, '\\.mcap$');
 
