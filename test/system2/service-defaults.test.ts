@@ -1,8 +1,8 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
 import { agentContext, type TestContext } from './agent-context.ts';
 import { fauxModel, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { skillIntent } from './sim-daemon.ts';
 
 // The daemon's own bus queries are not the model's to call by default: pausing the recorder would stop what
 // happens on the robot from being recorded, and agent/stop is the operator's stop, which latches until a
@@ -11,7 +11,6 @@ import { fauxModel, settled, startAgent, stopAgents } from './agent-harness.ts';
 
 afterEach(() => stopAgents());
 
-const nl = (text: string) => ({ intent_id: newId(), type: 'natural_language', params: { text }, policy_ctx: { actor: 'test', source: 'http' }, targets: [] });
 
 async function callAsModel(ctx: TestContext, name: string): Promise<{ called: string[]; result: Record<string, unknown> }> {
   const called: string[] = [];
@@ -24,7 +23,7 @@ async function callAsModel(ctx: TestContext, name: string): Promise<{ called: st
   const { faux, model } = fauxModel();
   faux.setResponses([fauxAssistantMessage([fauxToolCall('call_service', { name, request: {} })], { stopReason: 'toolUse' }), fauxAssistantMessage('Done.')]);
   const agent = await startAgent(ctx, { model });
-  const run = await agent.submitIntent(nl('go'), 'http');
+  const run = await agent.submitIntent(skillIntent('natural_language', { text: 'go' }), 'http');
   const { events } = await settled(agent, run.run_id);
   return { called, result: events.find((e) => e.kind === 'tool.result')!.payload };
 }

@@ -1,8 +1,8 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { newId } from '../../daemon/contract/ids.ts';
 import { agentContext, type TestContext } from './agent-context.ts';
 import { fauxModel, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { skillIntent } from './sim-daemon.ts';
 
 // policy.velocity limits every axis of a Twist, not only linear.x and angular.z: a model (or a teleop panel)
 // that sends a sideways or vertical velocity, or a roll or pitch rate, to a holonomic base or a drone is held to
@@ -17,14 +17,13 @@ function watch(ctx: TestContext, topic: string): Record<string, unknown>[] {
   return seen;
 }
 
-const nl = (text: string) => ({ intent_id: newId(), type: 'natural_language', params: { text }, policy_ctx: { actor: 'test', source: 'http' }, targets: [] });
 
 async function publishAsModel(ctx: TestContext, fields: Record<string, unknown>): Promise<{ sent: Record<string, unknown>[]; decisions: Record<string, unknown>[] }> {
   const sent = watch(ctx, '/cmd_vel');
   const { faux, model } = fauxModel();
   faux.setResponses([fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields })], { stopReason: 'toolUse' }), fauxAssistantMessage('Done.')]);
   const agent = await startAgent(ctx, { model });
-  const run = await agent.submitIntent(nl('move'), 'http');
+  const run = await agent.submitIntent(skillIntent('natural_language', { text: 'move' }), 'http');
   const { events } = await settled(agent, run.run_id);
   return { sent, decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload) };
 }
