@@ -5,20 +5,20 @@ import { defineConfig } from 'vitest/config';
  * worker (`isolate: false`): importing the daemon's modules (DuckDB, onnxruntime, tsx's transforms) took
  * about half of the suite's time when every file paid for it again. These stay isolated because they share
  * process-wide state that a file before them could leave behind:
- * - MCAP reading and writing (bags, the recorder, the lakehouse's imports): @foxglove/wasm-lz4 keeps one
- *   decompression context per process and never resets it after a damaged chunk, so a test of damaged bags
- *   would fail every later test that reads lz4 through @mcap/support (the daemon works around it; see
- *   daemon/bags/decompress.ts);
+ * - MCAP's chunk decompressors, loaded once per process: the load adds process error listeners that rethrow
+ *   (wasm-bz2), and a damaged lz4 chunk breaks @foxglove/wasm-lz4's one context for good. Tests read MCAP
+ *   through the daemon's decompressHandlers() (daemon/bags/decompress.ts), which copes with both, never
+ *   through @mcap/support's loadDecompressHandlers. Two files look at the process itself: decompress.test.ts
+ *   checks what the first load leaves behind (in a shared worker an earlier file has loaded them already),
+ *   and chunk-compression.test.ts decodes with wasm-lz4 directly (an earlier file's damaged chunk breaks it);
  * - the wall clock: nowNs (daemon/contract/time.ts) re-reads Date.now once a second, so a file that steps a
  *   faked Date.now leaves the stamps of the next second off by the step (the files that fake it are listed).
  * A new test file that does either belongs in this list.
  */
 const ISOLATED = [
-  // MCAP reading and writing
-  'daemon/bags/**/*.test.ts',
-  'daemon/recorder/**/*.test.ts',
-  'daemon/lakehouse/**/*.test.ts',
-  'test/bags/**/*.test.ts',
+  // MCAP's decompressors as the process has them
+  'daemon/bags/decompress.test.ts',
+  'daemon/recorder/chunk-compression.test.ts',
   // the wall clock faked
   'daemon/contract/time.test.ts',
   'daemon/contract/ids.test.ts',

@@ -2,10 +2,10 @@ import { readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { McapStreamReader, McapWriter, type TypedMcapRecord } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { afterAll, describe, expect, it } from 'vitest';
 import { FIXTURES, tempDir } from '../../test/helpers/cli.ts';
 import { crc32 } from '../util/crc32.ts';
+import { decompressHandlers } from './decompress.ts';
 import { McapFormatError, readMcap, type McapMessage } from './mcap-stream.ts';
 
 const work = tempDir('mcap-stream-');
@@ -19,7 +19,7 @@ async function ours(file: string, blockSize?: number): Promise<{ topic: string; 
   const fh = await open(file, 'r');
   try {
     const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];
-    for await (const batch of readMcap(fh, statSync(file).size, await loadDecompressHandlers(), () => undefined, blockSize)) for (const m of batch) out.push(plain(m));
+    for await (const batch of readMcap(fh, statSync(file).size, await decompressHandlers(), () => undefined, blockSize)) for (const m of batch) out.push(plain(m));
     return out;
   } finally {
     await fh.close();
@@ -32,7 +32,7 @@ function plain(m: McapMessage) {
 
 /** What @mcap/core's stream reader reads from the same bytes. */
 async function theirs(file: string) {
-  const reader = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true });
+  const reader = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true });
   reader.append(readFileSync(file));
   const topics = new Map<number, string>();
   const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];

@@ -1,10 +1,10 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapStreamReader, type TypedMcapRecords } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import { describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { FIXTURES } from '../../test/helpers/cli.ts';
 import { MessageCodec } from './codec.ts';
 import { DefinitionsRegistry, UnknownTypeError } from './definitions.ts';
@@ -113,8 +113,7 @@ describe('decoding the rosbags-rs MCAP bag', () => {
     );
 
   it('decodes every message whose type has a definition, as the bag\'s own schema does', async () => {
-    const decompressHandlers = await loadDecompressHandlers();
-    const reader = new McapStreamReader({ decompressHandlers, validateCrcs: true });
+    const reader = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true });
     reader.append(readFileSync(join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap/test_bag_mcap.mcap')));
     const schemas = new Map<number, TypedMcapRecords['Schema']>();
     const channels = new Map<number, TypedMcapRecords['Channel']>();

@@ -4,9 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import lz4 from '@foxglove/wasm-lz4';
 import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { compress, decompressFrame } from 'lz4-napi';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { chunkCrc, chunkCrcInSteps, type ChunkRecords } from './chunk-accumulator.ts';
 import { loadCompressor, LOOP_STEP_BYTES, lz4Frame } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
@@ -74,7 +74,7 @@ describe('lz4 chunk compression', () => {
       const file = readFileSync(path);
       const reader = await McapIndexedReader.Initialize({
         readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
-        decompressHandlers: await loadDecompressHandlers(),
+        decompressHandlers: await decompressHandlers(),
       });
       expect(reader.chunkIndexes.every((c) => c.compression === (compression === 'none' ? '' : 'lz4'))).toBe(true);
       const got = [];

@@ -2,8 +2,8 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader, McapStreamReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { loadCompressor, type ChunkCompression } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { repairBag } from './repair.ts';
@@ -47,7 +47,7 @@ describe('McapSegmentWriter', () => {
       const file = readFileSync(path);
       const reader = await McapIndexedReader.Initialize({
         readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
-        decompressHandlers: await loadDecompressHandlers(),
+        decompressHandlers: await decompressHandlers(),
       });
       expect(reader.header.profile).toBe('ros2');
       expect(reader.statistics?.messageCount).toBe(500n);
@@ -67,7 +67,7 @@ describe('McapSegmentWriter', () => {
 
       // The streaming reader checks every CRC, the summary's included. Each chunk's CRC must be there (0
       // would mean "not computed" and pass unchecked).
-      const stream = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true, includeChunks: true });
+      const stream = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true, includeChunks: true });
       stream.append(file);
       let n = 0;
       const chunkCrcs: number[] = [];

@@ -2,10 +2,10 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterEach } from 'vitest';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
@@ -46,7 +46,7 @@ export async function readMcap(path: string) {
   const file = readFileSync(path);
   const reader = await McapIndexedReader.Initialize({
     readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
-    decompressHandlers: await loadDecompressHandlers(),
+    decompressHandlers: await decompressHandlers(),
   });
   const messages = [];
   for await (const m of reader.readMessages()) messages.push({ topic: reader.channelsById.get(m.channelId)!.topic, data: m.data, logTime: m.logTime });

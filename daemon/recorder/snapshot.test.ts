@@ -2,10 +2,10 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFile
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { McapStreamReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterEach, describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../bags/decompress.ts';
 import { parseMetadata } from '../bags/metadata.ts';
 import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
@@ -53,7 +53,7 @@ function setup(settings: Partial<SnapshotSettings> = {}, io?: SegmentIO, dir = m
 
 /** The messages' log times in the order they are in the file (an indexed reader sorts them itself). */
 async function fileOrder(file: string): Promise<bigint[]> {
-  const reader = new McapStreamReader({ decompressHandlers: await loadDecompressHandlers(), validateCrcs: true });
+  const reader = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true });
   reader.append(readFileSync(file));
   const times: bigint[] = [];
   for (let r; (r = reader.nextRecord()); ) if (r.type === 'Message') times.push(r.logTime);

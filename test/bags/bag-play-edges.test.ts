@@ -4,9 +4,9 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 import { BagPlayer, type PlayOptions } from '../../daemon/bags/player.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -36,7 +36,7 @@ function playerOn(path: string, options: Partial<PlayOptions> = {}) {
 /** The talker bag's messages as recorded: data (hex) to log time. */
 async function recordedTimes(file: string): Promise<Map<string, bigint>> {
   const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await loadDecompressHandlers() });
+  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await decompressHandlers() });
   const out = new Map<string, bigint>();
   for await (const m of reader.readMessages()) out.set(Buffer.from(m.data).toString('hex'), m.logTime);
   return out;

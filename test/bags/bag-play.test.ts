@@ -4,9 +4,9 @@
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader, McapWriter } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 import { BagPlayer, type PlayOptions } from '../../daemon/bags/player.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -35,7 +35,7 @@ function playerOn(path: string, options: Partial<PlayOptions> = {}) {
 
 async function mcapMessages(file: string) {
   const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await loadDecompressHandlers() });
+  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await decompressHandlers() });
   const out: { topic: string; type: string; logTime: bigint; data: Uint8Array }[] = [];
   for await (const m of reader.readMessages()) {
     const channel = reader.channelsById.get(m.channelId)!;

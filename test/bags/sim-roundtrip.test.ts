@@ -1,9 +1,9 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { McapIndexedReader } from '@mcap/core';
-import { loadDecompressHandlers } from '@mcap/support';
 import { pino } from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
+import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
@@ -46,7 +46,7 @@ describe('round trip: record the simulator, read back with @mcap/core', () => {
       const bytes = readFileSync(join(bagsDir, bag!, f.path));
       const reader = await McapIndexedReader.Initialize({
         readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
-        decompressHandlers: await loadDecompressHandlers(),
+        decompressHandlers: await decompressHandlers(),
       });
       expect(reader.header.profile).toBe('ros2');
       for await (const m of reader.readMessages()) recorded.push({ topic: reader.channelsById.get(m.channelId)!.topic, logTime: m.logTime, data: m.data });
