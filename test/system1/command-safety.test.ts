@@ -107,12 +107,17 @@ describe('the safety frame on control loop commands', () => {
     const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
     await control.start();
     const timer = setInterval(() => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([3, -9]) })), 10);
-    await waitFor('a clamped command', () => control.loopStats()[0]!.clamped >= 1);
+    const limits = ctx.config.policy.velocity;
+    const atLimits = { linear: { x: limits.max_linear_x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -limits.max_angular_z } };
+    // Waited for on /cmd_vel, not on the loop's counter: the thread counts a clamp before its command reaches
+    // the main thread, and a command that arrives after stop() is rightly not published.
+    await waitFor('a clamped command on /cmd_vel', () => published.some((t) => t.linear.x === atLimits.linear.x && t.angular.z === atLimits.angular.z));
+    const clamped = control.loopStats()[0]!.clamped;
     clearInterval(timer);
     await control.stop();
     bus.close();
-    const limits = ctx.config.policy.velocity;
-    expect(published).toContainEqual({ linear: { x: limits.max_linear_x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -limits.max_angular_z } });
+    expect(clamped).toBeGreaterThanOrEqual(1);
+    expect(published).toContainEqual(atLimits);
     for (const t of published) expect(Math.abs(t.linear.x)).toBeLessThanOrEqual(limits.max_linear_x);
   });
 });
