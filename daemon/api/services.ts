@@ -1,11 +1,6 @@
-import { SERVICE_NAMES, type AgentService, type LakehouseService } from '../contract/services.ts';
+import { isAgentService, SERVICE_NAMES, type AgentService, type LakehouseService } from '../contract/services.ts';
 import type { ComponentContext } from '../lifecycle/component.ts';
 import { unavailable } from './errors.ts';
-
-function isAgent(value: unknown): value is AgentService {
-  const v = value as Partial<AgentService> | undefined;
-  return typeof v?.submitIntent === 'function' && typeof v.submit === 'function' && typeof v.listRuns === 'function' && typeof v.getRun === 'function' && typeof v.approve === 'function' && typeof v.cancel === 'function';
-}
 
 function isLakehouse(value: unknown): value is LakehouseService {
   return typeof (value as Partial<LakehouseService> | undefined)?.query === 'function';
@@ -20,7 +15,7 @@ export function absentReason(ctx: Pick<ComponentContext, 'daemonStatus'>, name: 
 
 export function findAgent(ctx: Pick<ComponentContext, 'components'>): AgentService | undefined {
   const c = ctx.components.get(SERVICE_NAMES.agent);
-  return isAgent(c) ? c : undefined;
+  return isAgentService(c) ? c : undefined;
 }
 
 /** The agent, or a 503 naming why it is absent. */

@@ -1,6 +1,7 @@
 import type { ComponentSpec } from '../lifecycle/component.ts';
 import { API_COMPONENTS } from './api.ts';
 import { BAGS_COMPONENTS } from './bags.ts';
+import { CENTRAL_COMPONENTS } from './central.ts';
 import { SYSTEM1_COMPONENTS } from './system1.ts';
 import { SYSTEM2_COMPONENTS } from './system2.ts';
 
@@ -32,8 +33,8 @@ const STOP: ComponentSpec = {
 };
 
 /**
- * Every component the daemon can run, in start order; they stop in reverse, so the API stops taking
- * requests first and the recorder flushes last. Parts outside the core (simulators, adapters) are imported
+ * Every component the daemon can run, in start order; they stop in reverse, so the central link and the
+ * API stop taking intents and requests first and the recorder flushes last. Parts outside the core (simulators, adapters) are imported
  * lazily in `create`, so a daemon that doesn't configure them never loads them.
  */
 export const COMPONENTS: readonly ComponentSpec[] = [
@@ -43,4 +44,5 @@ export const COMPONENTS: readonly ComponentSpec[] = [
   ...SYSTEM1_COMPONENTS,
   ...SYSTEM2_COMPONENTS,
   ...API_COMPONENTS,
+  ...CENTRAL_COMPONENTS,
 ];

@@ -19,7 +19,8 @@ describe('config', () => {
     const config = defaultConfig();
     expect(config.sim.enabled).toBe(true);
     expect(config.data_dir).toBe('./.auraison-edge');
-    expect(Object.keys(config)).not.toContain('central');
+    expect(config.central.enabled).toBe(false);
+    expect(config.central.url).toBe('');
   });
 
   it('an empty file is valid and takes every default', () => {

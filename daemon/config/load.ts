@@ -6,6 +6,7 @@ import { formatIssue, formatPath, Validator, type ValidationIssue } from '../con
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
+import { centralIssues } from './sections/central.ts';
 import { system1Issues } from './sections/system1.ts';
 import { system2Issues } from './sections/system2.ts';
 
@@ -189,6 +190,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   issues.push(...system2Issues(config));
   // Reversed clip bounds, a safe action that moves, two loops on one topic: refused before anything starts.
   issues.push(...system1Issues(config));
+  // central.enabled with no broker URL, or one of another scheme.
+  issues.push(...centralIssues(config));
   return issues;
 }
 

@@ -2,6 +2,7 @@ import Type, { type Static } from 'typebox';
 import { Section } from './section.ts';
 import { API_SECTIONS } from './sections/api.ts';
 import { BAGS_SECTIONS } from './sections/bags.ts';
+import { CENTRAL_SECTIONS } from './sections/central.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
 import { SYSTEM2_SECTIONS } from './sections/system2.ts';
 
@@ -101,6 +102,7 @@ export const EdgeConfigSchema = Type.Object(
     ...SYSTEM1_SECTIONS,
     ...SYSTEM2_SECTIONS,
     ...API_SECTIONS,
+    ...CENTRAL_SECTIONS,
   },
   { additionalProperties: false },
 );

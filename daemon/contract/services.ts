@@ -52,6 +52,8 @@ export interface Journal {
   /** Called for each appended record, after it is durable. Returns an unsubscribe function. */
   subscribe(listener: (record: JournalRecord) => void): () => void;
   readonly lastSeq: number;
+  /** The oldest seq the journal still holds (retention deletes older ones); 1 when not known. */
+  readonly firstSeq?: number;
 }
 
 /**
@@ -65,6 +67,20 @@ export interface JournalHolder {
 
 export function isJournalHolder(value: unknown): value is JournalHolder {
   return typeof (value as JournalHolder | undefined)?.journalHold === 'function';
+}
+
+/**
+ * Implemented by components that send journal records elsewhere (the central link's outbox): retention
+ * keeps the records from the lowest `journalSyncHold()` on past journal.retain_days, but not past
+ * journal.max_mb. A robot offline for weeks keeps what central has not got while the disk allows, and the
+ * holder reports the records that went before it sent them.
+ */
+export interface JournalSyncHolder {
+  journalSyncHold(): number | undefined;
+}
+
+export function isJournalSyncHolder(value: unknown): value is JournalSyncHolder {
+  return typeof (value as JournalSyncHolder | undefined)?.journalSyncHold === 'function';
 }
 
 /** An accepted intent's run, and whether the intent id was already known (a repeat of the same intent). */
@@ -86,6 +102,11 @@ export interface AgentService {
   getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
   approve(runId: string, by: string): Promise<RunState>;
   cancel(runId: string, by: string, reason?: string): Promise<RunState>;
+}
+
+export function isAgentService(value: unknown): value is AgentService {
+  const v = value as Partial<AgentService> | undefined;
+  return typeof v?.submitIntent === 'function' && typeof v.submit === 'function' && typeof v.listRuns === 'function' && typeof v.getRun === 'function' && typeof v.approve === 'function' && typeof v.cancel === 'function';
 }
 
 /** What the operator's stop did (POST /stop, `auraison-edge stop`, the bus query `agent/stop`). */

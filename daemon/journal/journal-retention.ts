@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { isJournalHolder } from '../contract/services.ts';
+import { isJournalHolder, isJournalSyncHolder } from '../contract/services.ts';
 import type { Component, ComponentHealth } from '../lifecycle/component.ts';
 import type { DurableJournal } from './durable-journal.ts';
 import { plausibleWallMs } from '../util/wall-clock.ts';
@@ -25,10 +25,17 @@ export function pruneJournal(options: JournalRetentionOptions): { segments: numb
   const failed = Object.entries(health()).filter(([, h]) => h.state === 'failed').map(([name]) => name);
   if (failed.length > 0) return { skipped: `component(s) ${failed.join(', ')} failed; they may still need old records` };
   let keepFrom = journal.lastSeq + 1;
+  // Records not yet sent on (the central link's outbox) outlive retain_days, not max_mb: the disk comes first.
+  let unsentFrom = journal.lastSeq + 1;
   for (const component of components.values()) {
-    if (!isJournalHolder(component)) continue;
-    const hold = component.journalHold();
-    if (hold !== undefined) keepFrom = Math.min(keepFrom, hold);
+    if (isJournalHolder(component)) {
+      const hold = component.journalHold();
+      if (hold !== undefined) keepFrom = Math.min(keepFrom, hold);
+    }
+    if (isJournalSyncHolder(component)) {
+      const hold = component.journalSyncHold();
+      if (hold !== undefined) unsentFrom = Math.min(unsentFrom, hold);
+    }
   }
   // A robot without an RTC writes records stamped 1970 until NTP sets its clock. Such a time says nothing
   // about a record's age: by age, it is never old (max_mb still bounds the journal), and while the clock
@@ -37,12 +44,20 @@ export function pruneJournal(options: JournalRetentionOptions): { segments: numb
   const ageKnown = plausibleWallMs(Number(current / 1_000_000n));
   const cutoff = current - BigInt(Math.round(retainDays * 86_400)) * 1_000_000_000n;
   let size = journal.sizeBytes;
+  let droppedTo = 0;
   const result = journal.prune(keepFrom, (segment) => {
-    const old = ageKnown && plausibleWallMs(Number(segment.lastTs / 1_000_000n)) && segment.lastTs < cutoff;
+    const old = ageKnown && plausibleWallMs(Number(segment.lastTs / 1_000_000n)) && segment.lastTs < cutoff && segment.lastSeq < unsentFrom;
     const drop = old || size > maxBytes;
-    if (drop) size -= segment.sizeBytes;
+    if (drop) {
+      size -= segment.sizeBytes;
+      droppedTo = segment.lastSeq;
+    }
     return drop;
   });
-  if (result.segments > 0) log.info({ ...result, keepFrom }, 'journal retention deleted old segments');
+  if (result.segments > 0) {
+    const unsent = Math.max(0, droppedTo - unsentFrom + 1);
+    if (unsent > 0) log.warn({ ...result, keepFrom, unsent }, 'journal retention deleted records central has not got: the journal was past journal.max_mb');
+    else log.info({ ...result, keepFrom }, 'journal retention deleted old segments');
+  }
   return result;
 }

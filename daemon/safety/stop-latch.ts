@@ -1,12 +1,12 @@
-import { randomUUID } from 'node:crypto';
 import { readFileSync, rmSync, statSync } from 'node:fs';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
-import { dirname, join } from 'node:path';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { PolicyHook } from '../contract/policy-hook.ts';
 import type { StopLatchState } from '../contract/services.ts';
 import { ALLOW } from '../policy/chain.ts';
 import { field, fullTwist, twistMoves } from '../policy/tool-inputs.ts';
 import { governedTopics, type VelocityLimits } from '../policy/velocity.ts';
+import { writeDurably } from '../util/durable-file.ts';
 import type { StopOrder } from './stop-order.ts';
 
 /**
@@ -172,32 +172,6 @@ function parseLatchFile(text: string, path: string): StopLatchState {
   }
   const problem = text.startsWith('\0') ? text.slice(1) : 'not a latch record';
   return { by: 'unknown', reason: `the latch file ${path} is unreadable (${problem}): latched to be safe`, since: new Date().toISOString(), persisted: true, error: problem };
-}
-
-/** Writes `text` to `path` so that it is whole after a power cut: a temp file, fsync, rename, fsync of the dir. */
-async function writeDurably(path: string, text: string): Promise<void> {
-  const dir = dirname(path);
-  await mkdir(dir, { recursive: true });
-  const tmp = `${path}.${randomUUID()}.tmp`;
-  try {
-    const handle = await open(tmp, 'w');
-    try {
-      await handle.writeFile(text);
-      await handle.datasync();
-    } finally {
-      await handle.close();
-    }
-    await rename(tmp, path);
-  } catch (error) {
-    await rm(tmp, { force: true }).catch(() => undefined);
-    throw error;
-  }
-  const dirHandle = await open(dir, 'r');
-  try {
-    await dirHandle.sync();
-  } finally {
-    await dirHandle.close();
-  }
 }
 
 /**

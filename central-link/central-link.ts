@@ -1,0 +1,247 @@
+import { readFileSync } from 'node:fs';
+import { redactUrl } from '../adapters/vllm/redact-url.ts';
+import type { CentralSettings } from '../daemon/config/sections/central.ts';
+import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/services.ts';
+import { nowNs } from '../daemon/contract/time.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/component.ts';
+import { rateLimitedErrors } from '../daemon/log.ts';
+import { IntentIntake, type Ack } from './intent-intake.ts';
+import { MqttConnection } from './mqtt-connection.ts';
+import { Outbox } from './outbox.ts';
+import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
+import { centralTopics, type CentralTopics } from './topics.ts';
+
+/** How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged. */
+const STOP_GRACE_MS = 2000;
+/** Room for an intent's MQTT packet around its payload (topic, properties). */
+const PACKET_HEADROOM = 64 * 1024;
+
+interface Running {
+  connection: MqttConnection;
+  /** Connected and subscribed: what central sends now is taken. */
+  online: boolean;
+  outbox: Outbox;
+  intake: IntentIntake;
+  heartbeat: NodeJS.Timeout;
+  topics: CentralTopics;
+}
+
+/**
+ * Component `central`: the central link. MQTT 5 to the fleet's broker, a persistent session and a last will:
+ * intents come down (IntentIntake), journal records go up at least once (Outbox), and a retained status and
+ * periodic heartbeats tell central how the robot is. Offline is a normal state: the daemon runs, records
+ * and executes intents as before, the journal keeps what central has not got, and the link reconnects with
+ * backoff. A broker that is down, refuses the robot or sends garbage degrades this component alone.
+ */
+export class CentralLink implements Component, MetricsProvider, JournalSyncHolder {
+  readonly name = 'central';
+  #ctx: ComponentContext;
+  #s: CentralSettings;
+  #running: Running | undefined;
+  #heartbeats = 0;
+  #ackFailures = 0;
+
+  constructor(ctx: ComponentContext) {
+    this.#ctx = ctx;
+    this.#s = ctx.config.central;
+  }
+
+  async start(): Promise<void> {
+    const { config, journal, log, dataDir } = this.#ctx;
+    const s = this.#s;
+    const { id: robot, fleet } = config.robot;
+    const topics = centralTopics(s.topic_prefix, fleet, robot);
+    const tls = {
+      ...readPem('central.ca_file', s.ca_file, 'ca'),
+      ...readPem('central.cert_file', s.cert_file, 'cert'),
+      ...readPem('central.key_file', s.key_file, 'key'),
+    };
+    const path = outboxCursorPath(dataDir);
+    const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1);
+    if (problem) log.warn({ path, problem }, 'central: outbox cursor unreadable; every record the journal holds goes up again under a new journal id');
+    const writer = new CursorWriter(path);
+    await writer.save(() => cursor); // a new journal id is durable before any record goes up under it
+    // The link goes up before the outbox exists only in name: callbacks read `this.#running` when they fire.
+    let running: Running | undefined;
+    const connection = new MqttConnection({
+      url: s.url,
+      clientId: s.client_id || `auraison-edge-${fleet}-${robot}`,
+      ...(s.username ? { username: s.username } : {}),
+      ...(s.password ? { password: s.password } : {}),
+      ...tls,
+      keepaliveS: s.keepalive_s,
+      connectTimeoutMs: s.connect_timeout_s * 1000,
+      sessionExpiryS: s.session_expiry_s,
+      reconnectMinMs: s.reconnect_min_s * 1000,
+      reconnectMaxMs: s.reconnect_max_s * 1000,
+      maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
+      will: { topic: topics.status, payload: Buffer.from(JSON.stringify(this.#status('offline', 'connection lost (last will)'))) },
+      subscriptions: s.intents ? [topics.intents, topics.config] : [topics.config],
+      unsubscriptions: s.intents ? [] : [topics.intents],
+      onMessage: (topic, payload, packet) => (running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80)),
+      onConnect: () => running && this.#online(running),
+      onClose: () => {
+        if (!running) return;
+        running.online = false;
+        running.outbox.offline();
+      },
+      log,
+    });
+    const outbox = new Outbox({
+      journal,
+      publish: (payload) => connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
+      robot,
+      fleet,
+      cursor,
+      writer,
+      batchRecords: s.outbox.batch_records,
+      batchBytes: s.outbox.batch_bytes,
+      maxInflight: s.outbox.max_inflight,
+      maxPacketBytes: () => connection.serverMaximumPacketSize,
+      log,
+    });
+    const intake = new IntentIntake({
+      robot,
+      topics,
+      agent: () => {
+        const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
+        return isAgentService(agent) ? agent : undefined;
+      },
+      agentOff: () => (this.#ctx.config.agent.enabled ? undefined : 'the agent is off on this robot (agent.enabled: false)'),
+      takeIntents: s.intents,
+      maxIntentBytes: s.max_intent_bytes,
+      ackTimeoutMs: s.intent_ack_timeout_s * 1000,
+      sendAck: (ack, to) => this.#sendAck(connection, ack, to),
+      logRefusal: rateLimitedErrors(log),
+    });
+    const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
+    heartbeat.unref();
+    running = { connection, online: false, outbox, intake, heartbeat, topics };
+    this.#running = running;
+    outbox.start();
+    log.info({ url: redactUrl(s.url), topics: `${s.topic_prefix}/${fleet}/${robot}/#`, journal_id: cursor.journal_id, acked_seq: cursor.acked_seq }, 'central: link started');
+  }
+
+  async stop(reason?: string): Promise<void> {
+    const running = this.#running;
+    if (!running) return;
+    this.#running = undefined;
+    clearInterval(running.heartbeat);
+    const { connection, outbox, topics } = running;
+    if (connection.connected) {
+      // Said before the clean DISCONNECT, which keeps the broker from publishing the will.
+      const offline = connection.publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), { retain: true }).catch(() => undefined);
+      await Promise.race([offline, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS / 2))]);
+    }
+    // Batches in flight may still be acknowledged while the link closes; the cursor is written after.
+    await connection.close(STOP_GRACE_MS);
+    await outbox.stop();
+  }
+
+  health(): ComponentHealth {
+    const running = this.#running;
+    if (!running) return { state: 'stopped' };
+    const { connection, outbox, intake } = running;
+    const details = {
+      url: redactUrl(this.#s.url),
+      connected: running.online,
+      link: connection.state,
+      ...(connection.lastError ? { last_error: connection.lastError } : {}),
+      connects: connection.connects,
+      outbox: { acked_seq: outbox.ackedSeq, backlog: outbox.backlog, inflight: outbox.inflight, ...outbox.counts, ...(outbox.lastError ? { last_error: outbox.lastError } : {}) },
+      intents: { ...intake.counts },
+      heartbeats: this.#heartbeats,
+    };
+    if (!running.online) {
+      const why = connection.lastError ?? (connection.connected ? 'subscribing' : 'not connected yet');
+      return { state: 'degraded', reason: `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`, details };
+    }
+    if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
+    return { state: 'running', details };
+  }
+
+  journalSyncHold(): number | undefined {
+    return this.#running?.outbox.journalHold();
+  }
+
+  metrics(): MetricFamily[] {
+    const running = this.#running;
+    if (!running) return [];
+    const { connection, outbox, intake } = running;
+    const gauge = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'gauge', samples: [{ value }] });
+    const counter = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'counter', samples: [{ value }] });
+    return [
+      gauge('auraison_central_connected', '1 while the MQTT link to central is up (connected and subscribed).', running.online ? 1 : 0),
+      counter('auraison_central_connects_total', 'Connections to the broker made (CONNACK accepted).', connection.connects),
+      counter('auraison_central_connection_failures_total', 'Connection attempts that failed (unreachable, refused, timed out).', connection.connectionFailures),
+      gauge('auraison_central_outbox_backlog_records', 'Journal records the broker has not acknowledged yet.', outbox.backlog),
+      gauge('auraison_central_outbox_acked_seq', 'Every journal record up to this seq was acknowledged by the broker.', outbox.ackedSeq),
+      counter('auraison_central_outbox_published_records_total', 'Journal records published on the events topic (a record sent again counts again).', outbox.counts.published_records),
+      counter('auraison_central_outbox_lost_records_total', 'Journal records gone before central got them (retention past journal.max_mb, a damaged segment).', outbox.counts.lost_records),
+      counter('auraison_central_outbox_refused_batches_total', 'Events batches the broker did not take (sent again).', outbox.counts.refused_batches),
+      {
+        name: 'auraison_central_intents_total',
+        help: 'Intents from central by outcome.',
+        type: 'counter',
+        samples: Object.entries(intake.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
+      },
+      counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
+      counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
+    ];
+  }
+
+  #online(running: Running): void {
+    running.online = true;
+    const { connection, topics, outbox } = running;
+    connection.publish(topics.status, JSON.stringify(this.#status('online', undefined)), { retain: true }).catch((error: unknown) => {
+      this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
+    });
+    outbox.online();
+    this.#heartbeat();
+  }
+
+  #status(state: 'online' | 'offline', reason: string | undefined): Record<string, unknown> {
+    const { id, fleet } = this.#ctx.config.robot;
+    return { schema: 'auraison.status/1', robot: id, fleet, state, ...(reason ? { reason } : {}), pid: process.pid, ts: nowNs().toString() };
+  }
+
+  #heartbeat(): void {
+    const running = this.#running;
+    if (!running?.online) return; // a heartbeat is for now: none is queued while offline
+    const status = this.#ctx.daemonStatus();
+    const problems = Object.entries(status.components)
+      .filter(([, h]) => h.state === 'degraded' || h.state === 'failed')
+      .map(([component, h]) => ({ component, state: h.state, reason: h.reason ?? '' }));
+    const { outbox } = running;
+    const payload = {
+      schema: 'auraison.heartbeat/1',
+      robot: status.robot.id,
+      fleet: status.robot.fleet,
+      ts: nowNs().toString(),
+      uptime_s: status.uptime_s,
+      components: Object.fromEntries(Object.entries(status.components).map(([name, h]) => [name, h.state])),
+      problems,
+      outbox: { acked_seq: outbox.ackedSeq, last_seq: this.#ctx.journal.lastSeq, backlog: outbox.backlog },
+    };
+    this.#heartbeats++;
+    running.connection.publish(running.topics.heartbeat, JSON.stringify(payload)).catch(() => undefined);
+  }
+
+  #sendAck(connection: MqttConnection, ack: Ack, to: { topic: string; correlationData?: Buffer }): void {
+    const properties = { contentType: 'application/json', ...(to.correlationData ? { correlationData: to.correlationData } : {}) };
+    connection.publish(to.topic, JSON.stringify(ack), { properties }).catch((error: unknown) => {
+      this.#ackFailures++;
+      this.#ctx.log.warn({ err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
+    });
+  }
+}
+
+/** A PEM file named in config, read at start: a missing one fails the link's start, naming the key. */
+function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
+  if (path === '') return {};
+  try {
+    return { [as]: readFileSync(path) };
+  } catch (error) {
+    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}

@@ -1,0 +1,5 @@
+export { CentralLink } from './central-link.ts';
+export { ACK_SCHEMA, type Ack, type AckStatus } from './intent-intake.ts';
+export { EVENTS_SCHEMA, type LostRange } from './outbox.ts';
+export { outboxCursorPath, type CursorState } from './outbox-cursor.ts';
+export { centralTopics, type CentralTopics } from './topics.ts';

@@ -1,0 +1,207 @@
+import type { IPublishPacket } from 'mqtt';
+import { jsonHazard } from '../daemon/contract/json-hazards.ts';
+import { nowNs } from '../daemon/contract/time.ts';
+import type { AgentService, SubmittedIntent } from '../daemon/contract/services.ts';
+import { ValidationError, type ValidationIssue } from '../daemon/contract/validate.ts';
+import { isPublishableTopic, type CentralTopics } from './topics.ts';
+
+/** The acks payload's schema name. */
+export const ACK_SCHEMA = 'auraison.ack/1';
+
+/** PUBACK reason codes (MQTT 5, 3.4.2.1). */
+const ACCEPTED = 0;
+const REFUSED = 0x80;
+const IMPLEMENTATION_SPECIFIC = 0x83;
+const QUOTA_EXCEEDED = 0x97;
+const PAYLOAD_FORMAT_INVALID = 0x99;
+
+/** How often a missing agent is looked for again while an intent waits for it (a reload restarting it). */
+const AGENT_POLL_MS = 100;
+
+export type AckStatus = 'accepted' | 'replayed' | 'pending' | 'refused';
+
+/** What goes up on the acks topic (or the intent's MQTT 5 response topic) for each message from central. */
+export interface Ack {
+  schema: typeof ACK_SCHEMA;
+  robot: string;
+  /** What was answered: an intent, or a config (refused: not built yet). */
+  kind: 'intent' | 'config';
+  /** The intent's id as sent, when it had one. */
+  intent_id: string | null;
+  status: AckStatus;
+  run_id?: string;
+  run_status?: string;
+  error?: { code: string; message: string; issues?: ValidationIssue[] };
+  ts: string;
+}
+
+export interface IntentIntakeOptions {
+  robot: string;
+  topics: CentralTopics;
+  /** The agent as it runs now (it may be restarting), or undefined. */
+  agent: () => AgentService | undefined;
+  /** Why there is no agent: undefined while one is configured (agent.enabled), so it is waited for. */
+  agentOff: () => string | undefined;
+  /** Whether intents from central are taken at all (central.intents). */
+  takeIntents: boolean;
+  maxIntentBytes: number;
+  ackTimeoutMs: number;
+  /** Publishes an ack; never throws (a failure is logged by the caller). */
+  sendAck: (ack: Ack, to: { topic: string; correlationData?: Buffer }) => void;
+  /** Logs a refusal at a bounded rate per kind: a peer may send garbage a hundred times a second. */
+  logRefusal: (key: string, fields: Record<string, unknown>, message: string) => void;
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+
+class Refusal extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly puback: number,
+    readonly issues?: ValidationIssue[],
+    /** The intent's id when it is known without parsing the intent (one too large to parse). */
+    readonly intentId?: string,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Takes the messages central sends down. An intent is decoded (UTF-8 JSON, no deeper than the contract
+ * allows), handed to the agent as an intent from `mqtt` (the agent validates it against the contract, keeps
+ * it durable and dedupes it by intent_id, as for HTTP), and answered with an ack: accepted, replayed (the
+ * same intent again: MQTT delivers at least once), or refused with the reason and, for a contract error, the
+ * paths. The broker gets its PUBACK only once the run is durable, so a crash before that leaves the intent
+ * with the broker, which sends it again; past `ackTimeoutMs` (a slow disk, an agent restarting) the PUBACK
+ * goes with a `pending` ack and the outcome follows in a second ack. Nothing here throws: a bad message
+ * costs an ack and a log line.
+ */
+export class IntentIntake {
+  #o: IntentIntakeOptions;
+  readonly counts = { accepted: 0, replayed: 0, refused: 0, pending: 0 };
+
+  constructor(options: IntentIntakeOptions) {
+    this.#o = options;
+  }
+
+  /** Handles one message; resolves with the PUBACK reason code. */
+  async handle(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'properties'>): Promise<number> {
+    const to = this.#replyTo(packet);
+    if (topic === this.#o.topics.config) {
+      const message = 'applying a config sent by central is not built yet: change the robot\'s config file and run `auraison-edge reload`';
+      this.#ack({ kind: 'config', intent_id: null, status: 'refused', error: { code: 'not_supported', message } }, to);
+      this.#o.logRefusal('config', { topic }, 'central: config message refused (not built yet)');
+      return IMPLEMENTATION_SPECIFIC;
+    }
+    let intentId: string | null = null;
+    try {
+      if (!this.#o.takeIntents) throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
+      const raw = this.#decode(payload);
+      intentId = idOf(raw);
+      return await this.#submit(raw, intentId, to);
+    } catch (error) {
+      const refusal = error instanceof Refusal ? error : new Refusal('failed', (error as Error).message, REFUSED);
+      intentId ??= refusal.intentId ?? null;
+      this.counts.refused++;
+      this.#ack({ kind: 'intent', intent_id: intentId, status: 'refused', error: { code: refusal.code, message: refusal.message, ...(refusal.issues ? { issues: refusal.issues } : {}) } }, to);
+      this.#o.logRefusal(`intent:${refusal.code}`, { intent_id: intentId, err: refusal.message }, 'central: intent refused');
+      return refusal.puback;
+    }
+  }
+
+  #decode(payload: Buffer): unknown {
+    if (payload.length > this.#o.maxIntentBytes) {
+      // Not parsed, but central is told which intent it was when its id is near the start, as it usually is.
+      const id = /"intent_id"\s*:\s*"([^"\\]{1,128})"/.exec(payload.subarray(0, 4096).toString('latin1'))?.[1];
+      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#o.maxIntentBytes})`, QUOTA_EXCEEDED, undefined, id);
+    }
+    let text: string;
+    try {
+      text = UTF8.decode(payload);
+    } catch {
+      throw new Refusal('bad_request', 'the intent is not UTF-8: send Intent JSON as UTF-8', PAYLOAD_FORMAT_INVALID);
+    }
+    let raw: unknown;
+    try {
+      raw = JSON.parse(text);
+    } catch (error) {
+      throw new Refusal('bad_request', `the intent is not JSON: ${(error as Error).message}`, PAYLOAD_FORMAT_INVALID);
+    }
+    const hazard = jsonHazard(raw);
+    if (hazard) throw new Refusal('bad_request', `intent: ${hazard.path ? `${hazard.path}: ` : ''}${hazard.message}`, PAYLOAD_FORMAT_INVALID, [hazard]);
+    return raw;
+  }
+
+  async #submit(raw: unknown, intentId: string | null, to: { topic: string; correlationData?: Buffer }): Promise<number> {
+    const agent = await this.#waitForAgent();
+    const submitting = agent.submit(raw, 'mqtt');
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#o.ackTimeoutMs)));
+    const first = await Promise.race([submitting.catch((error: unknown) => ({ error })), late]).finally(() => clearTimeout(timer));
+    if (first === 'late') {
+      this.counts.pending++;
+      this.#ack({ kind: 'intent', intent_id: intentId, status: 'pending', error: { code: 'slow', message: `the run was not durable within central.intent_ack_timeout_s; its outcome follows in another ack` } }, to);
+      // The outcome, when it comes, in a second ack.
+      submitting.then(
+        (submitted) => this.#accepted(submitted, intentId, to),
+        (error: unknown) => {
+          this.counts.refused++;
+          const refusal = toRefusal(error);
+          this.#ack({ kind: 'intent', intent_id: intentId, status: 'refused', error: { code: refusal.code, message: refusal.message } }, to);
+        },
+      );
+      return ACCEPTED;
+    }
+    if ('error' in first) throw toRefusal(first.error);
+    this.#accepted(first, intentId, to);
+    return ACCEPTED;
+  }
+
+  #accepted(submitted: SubmittedIntent, intentId: string | null, to: { topic: string; correlationData?: Buffer }): void {
+    const status = submitted.replayed ? 'replayed' : 'accepted';
+    this.counts[status]++;
+    this.#ack({ kind: 'intent', intent_id: intentId, status, run_id: submitted.run.run_id, run_status: submitted.run.status }, to);
+  }
+
+  /** The agent, waited for up to the ack timeout while one is configured (a reload restarts it). */
+  async #waitForAgent(): Promise<AgentService> {
+    const deadline = performance.now() + this.#o.ackTimeoutMs;
+    for (;;) {
+      const off = this.#o.agentOff();
+      if (off) throw new Refusal('unavailable', off, REFUSED);
+      const agent = this.#o.agent();
+      if (agent) return agent;
+      if (performance.now() >= deadline) throw new Refusal('unavailable', 'the agent is not running (it failed to start, or is restarting): see `auraison-edge status`; send the intent again', REFUSED);
+      await new Promise((resolve) => setTimeout(resolve, AGENT_POLL_MS));
+    }
+  }
+
+  /** MQTT 5 request/response: the ack goes to the message's response topic, with its correlation data. */
+  #replyTo(packet: Pick<IPublishPacket, 'properties'>): { topic: string; correlationData?: Buffer } {
+    const topic = packet.properties?.responseTopic;
+    const correlationData = packet.properties?.correlationData;
+    if (typeof topic === 'string' && isPublishableTopic(topic)) return { topic, ...(correlationData ? { correlationData } : {}) };
+    return { topic: this.#o.topics.acks };
+  }
+
+  #ack(fields: Omit<Ack, 'schema' | 'robot' | 'ts'>, to: { topic: string; correlationData?: Buffer }): void {
+    this.#o.sendAck({ schema: ACK_SCHEMA, robot: this.#o.robot, ...fields, ts: nowNs().toString() }, to);
+  }
+}
+
+/** An intent id to echo in the ack: what the sender wrote, if it is a short string. */
+function idOf(raw: unknown): string | null {
+  const id = raw !== null && typeof raw === 'object' ? (raw as { intent_id?: unknown }).intent_id : undefined;
+  return typeof id === 'string' && id.length <= 128 ? id : null;
+}
+
+/** The agent's refusal as an ack's error: a contract error with its paths, a conflict, a full disk. */
+function toRefusal(error: unknown): Refusal {
+  if (error instanceof Refusal) return error;
+  const e = error as Error & { code?: unknown; statusCode?: unknown };
+  if (error instanceof ValidationError) return new Refusal('bad_request', e.message, PAYLOAD_FORMAT_INVALID, error.issues);
+  if (e.statusCode === 409) return new Refusal('conflict', e.message, REFUSED);
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new Refusal('disk_full', `${e.message}: nothing was accepted; send the intent again once there is room`, REFUSED);
+  return new Refusal('failed', e.message ?? String(error), REFUSED);
+}

@@ -1,0 +1,245 @@
+import mqtt, { ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import { redactUrl } from '../adapters/vllm/redact-url.ts';
+import type { Logger } from '../daemon/log.ts';
+
+export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
+
+export interface MqttConnectionOptions {
+  url: string;
+  clientId: string;
+  username?: string;
+  password?: string;
+  ca?: Buffer;
+  cert?: Buffer;
+  key?: Buffer;
+  keepaliveS: number;
+  connectTimeoutMs: number;
+  sessionExpiryS: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Largest packet the broker may send us (MQTT 5 Maximum Packet Size); it drops larger ones. */
+  maximumPacketSize: number;
+  /** The last will: published by the broker when the link is lost without a DISCONNECT. */
+  will: { topic: string; payload: Buffer };
+  /** Topic filters subscribed at QoS 1 at every connect; onConnect is called once the broker answered. */
+  subscriptions: string[];
+  /** Topic filters unsubscribed at every connect (the session may hold them from an earlier config). */
+  unsubscriptions: string[];
+  /**
+   * A message from central. For QoS 1 and 2 the broker is acknowledged (PUBACK, PUBREC) only once this
+   * resolves, with its reason code (0: accepted; >= 0x80: refused): at least once means nothing is
+   * acknowledged before it is safe. Incoming messages are handled one at a time, in order.
+   */
+  onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<number>;
+  onConnect: (connack: IConnackPacket) => void;
+  onClose: () => void;
+  log: Logger;
+  random?: () => number;
+}
+
+/** Reason codes a PUBACK may carry (MQTT 5, 3.4.2.1); mqtt.js refuses others. */
+const PUBACK_CODES = new Set([0, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+
+/**
+ * One MQTT 5 link to central (mqtt.js), kept up for as long as it runs: a persistent session (Clean Start
+ * off, a session expiry), a last will, and reconnects with exponential backoff and jitter (mqtt.js retries
+ * at a fixed period, and a fleet coming back after a broker outage must not knock all at once). What the
+ * link last failed on is kept in words for health and status. The client's in-flight QoS 1 messages are
+ * kept across reconnects and sent again (DUP), so a publish callback fires once the broker has the message.
+ */
+export class MqttConnection {
+  #o: MqttConnectionOptions;
+  #client: MqttClient;
+  #state: LinkState = 'connecting';
+  #lastError: string | undefined;
+  #failures = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #random: () => number;
+  #connects = 0;
+  #connectionFailures = 0;
+  #connectedSince: number | undefined;
+  #serverMaximumPacketSize: number | undefined;
+
+  constructor(options: MqttConnectionOptions) {
+    this.#o = options;
+    this.#random = options.random ?? Math.random;
+    const o = options;
+    const clientOptions: IClientOptions = {
+      protocolVersion: 5,
+      clientId: o.clientId,
+      clean: false,
+      keepalive: o.keepaliveS,
+      connectTimeout: o.connectTimeoutMs,
+      // Reconnects are ours (backoff with jitter); mqtt.js's own would retry at a fixed period.
+      reconnectPeriod: 0,
+      properties: { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: o.maximumPacketSize, receiveMaximum: 32 },
+      will: { topic: o.will.topic, payload: o.will.payload, qos: 1, retain: true, properties: { contentType: 'application/json' } },
+      customHandleAcks: (topic, message, packet, done) => this.#acknowledge(topic, message, packet as IPublishPacket, done),
+      ...(o.username ? { username: o.username } : {}),
+      ...(o.password ? { password: o.password } : {}),
+      ...(o.ca ? { ca: o.ca } : {}),
+      ...(o.cert ? { cert: o.cert } : {}),
+      ...(o.key ? { key: o.key } : {}),
+    };
+    this.#client = mqtt.connect(o.url, clientOptions);
+    this.#client.on('connect', (connack) => this.#connected(connack));
+    this.#client.on('close', () => this.#closed());
+    this.#client.on('error', (error) => this.#failed(describeError(error)));
+    this.#client.on('disconnect', (packet) => this.#disconnectedByBroker(packet));
+    // QoS 0 messages reach only 'message'; QoS 1 and 2 were handled in #acknowledge before it is emitted.
+    this.#client.on('message', (topic, payload, packet) => {
+      if (packet.qos === 0) void this.#o.onMessage(topic, payload, packet).catch((error: unknown) => this.#o.log.error({ err: (error as Error).message, topic }, 'central: a message failed'));
+    });
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get connected(): boolean {
+    return this.#state === 'connected';
+  }
+
+  /** What the link last failed on (refused, unreachable, dropped), in words; undefined once connected again. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  get connects(): number {
+    return this.#connects;
+  }
+
+  get connectionFailures(): number {
+    return this.#connectionFailures;
+  }
+
+  /** ms (performance.now) since when the link is up, or undefined. */
+  get connectedSince(): number | undefined {
+    return this.#connectedSince;
+  }
+
+  /** The broker's Maximum Packet Size (CONNACK), if it said one: a larger publish would be refused. */
+  get serverMaximumPacketSize(): number | undefined {
+    return this.#serverMaximumPacketSize;
+  }
+
+  /** Publishes at QoS 1; resolves once the broker acknowledged it (PUBACK), rejects if it refused it. */
+  publish(topic: string, payload: Buffer | string, options: { retain?: boolean; properties?: IPublishPacket['properties']; qos?: IClientPublishOptions['qos'] } = {}): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error, packet) => {
+        if (error) return reject(error);
+        const code = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+        // 0x10: no matching subscribers, still taken by the broker.
+        if (code >= 0x80) return reject(new Error(`the broker refused the message on ${topic}: ${ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason'} (0x${code.toString(16)})`));
+        resolve();
+      });
+    });
+  }
+
+  /**
+   * Ends the link: a clean DISCONNECT (the broker then does not publish the will), after waiting at most
+   * `graceMs` for messages in flight to be acknowledged.
+   */
+  async close(graceMs: number): Promise<void> {
+    if (this.#state === 'stopped') return;
+    this.#state = 'stopped';
+    clearTimeout(this.#timer);
+    const client = this.#client;
+    if (!client.connected) {
+      await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
+      return;
+    }
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => client.end(true, {}, () => resolve()), graceMs);
+      client.end(false, { reasonCode: 0 }, () => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+  }
+
+  #acknowledge(topic: string, message: Buffer, packet: IPublishPacket, done: (error: Error | number, code?: number) => void): void {
+    this.#o.onMessage(topic, message, packet).then(
+      (code) => done(PUBACK_CODES.has(code) ? code : 0x80),
+      (error: unknown) => {
+        this.#o.log.error({ err: (error as Error).message, topic }, 'central: handling a message failed; it is refused (PUBACK 0x80)');
+        done(0x80);
+      },
+    );
+  }
+
+  #connected(connack: IConnackPacket): void {
+    if (this.#state === 'stopped') return;
+    this.#state = 'connected';
+    this.#failures = 0;
+    this.#connects++;
+    this.#lastError = undefined;
+    this.#connectedSince = performance.now();
+    this.#serverMaximumPacketSize = connack.properties?.maximumPacketSize;
+    this.#o.log.info({ url: redactUrl(this.#o.url), session_present: connack.sessionPresent }, 'central: connected');
+    // A persistent session keeps its subscriptions: one this config no longer wants (intents) must go.
+    if (this.#o.unsubscriptions.length > 0) this.#client.unsubscribe(this.#o.unsubscriptions);
+    // Online only once subscribed: what central sends after the online status is not dropped by the broker.
+    const filters = this.#o.subscriptions;
+    if (filters.length === 0) return this.#o.onConnect(connack);
+    this.#client.subscribe(filters, { qos: 1 }, (error, granted) => {
+      if (this.#state !== 'connected') return;
+      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
+      if (error) this.#failed(`subscribing to ${filters.join(', ')} failed: ${error.message}`);
+      else if (refused.length > 0) this.#failed(`the broker refused the subscription to ${refused.join(', ')} (its ACL?)`);
+      this.#o.onConnect(connack);
+    });
+  }
+
+  #closed(): void {
+    const wasUp = this.#state === 'connected';
+    this.#connectedSince = undefined;
+    if (this.#state === 'stopped') return;
+    if (!wasUp) this.#connectionFailures++;
+    this.#state = 'offline';
+    if (wasUp) this.#o.log.warn({ url: redactUrl(this.#o.url), reason: this.#lastError ?? 'connection closed' }, 'central: link lost; records wait in the journal');
+    this.#lastError ??= wasUp ? 'the connection closed' : `could not connect to ${redactUrl(this.#o.url)}`;
+    this.#o.onClose();
+    this.#scheduleReconnect();
+  }
+
+  #scheduleReconnect(): void {
+    if (this.#timer !== undefined || this.#state === 'stopped') return;
+    const { reconnectMinMs, reconnectMaxMs } = this.#o;
+    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.#failures, 30));
+    this.#failures++;
+    // Full jitter over the upper half: never sooner than half the backoff, so a dead broker is not hammered.
+    const delay = ceiling / 2 + (this.#random() * ceiling) / 2;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      if (this.#state === 'stopped') return;
+      this.#state = 'connecting';
+      // Passing the stores keeps the messages in flight: reconnect() with none would start empty ones.
+      this.#client.reconnect({ incomingStore: this.#client.incomingStore, outgoingStore: this.#client.outgoingStore } as never);
+    }, delay);
+    this.#timer.unref?.();
+  }
+
+  #failed(reason: string): void {
+    if (this.#state === 'stopped') return;
+    if (reason !== this.#lastError) this.#o.log.warn({ url: redactUrl(this.#o.url), reason }, 'central: link problem');
+    this.#lastError = reason;
+  }
+
+  #disconnectedByBroker(packet: IDisconnectPacket): void {
+    const code = packet.reasonCode ?? 0;
+    const name = ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason';
+    const hint = code === 0x8e ? `: another client connected with client id ${JSON.stringify(this.#o.clientId)}; each robot needs its own robot.id (or central.client_id)` : '';
+    this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
+  }
+}
+
+/** An mqtt.js error in words an operator can act on: the CONNACK reason, or the socket error. */
+function describeError(error: Error & { code?: unknown }): string {
+  if (typeof error.code === 'number') {
+    const code = error.code;
+    const hint = code === 0x86 || code === 4 ? ': check central.username and central.password' : code === 0x87 || code === 5 ? ': the broker\'s ACL does not let this client in' : code === 0x85 || code === 2 ? ': check central.client_id' : '';
+    return `the broker refused the connection: ${ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason'} (0x${code.toString(16)})${hint}`;
+  }
+  return error.message;
+}

@@ -1,0 +1,236 @@
+import type { Journal, JournalRecord } from '../daemon/contract/services.ts';
+import type { Logger } from '../daemon/log.ts';
+import type { CursorState, CursorWriter } from './outbox-cursor.ts';
+
+/** The events payload's schema name: central can tell versions apart. */
+export const EVENTS_SCHEMA = 'auraison.events/1';
+
+/** Bytes of an events payload outside its records (header, brackets) and of the MQTT packet around it. */
+const ENVELOPE_BYTES = 1024;
+/** After the broker refused a batch, the outbox tries again this long after (the record stays first). */
+const RETRY_MS = 5000;
+/** The cursor file is written at most this often while records are being acknowledged. */
+const SAVE_EVERY_MS = 1000;
+
+export interface OutboxOptions {
+  journal: Journal;
+  /** Publishes one events payload at QoS 1; resolves once the broker acknowledged it. */
+  publish: (payload: string) => Promise<void>;
+  robot: string;
+  fleet: string;
+  cursor: CursorState;
+  writer: CursorWriter;
+  batchRecords: number;
+  batchBytes: number;
+  maxInflight: number;
+  /** The broker's Maximum Packet Size, once connected, if it named one. */
+  maxPacketBytes: () => number | undefined;
+  log: Logger;
+}
+
+interface Batch {
+  first: number;
+  last: number;
+  records: number;
+  state: 'pending' | 'acked' | 'failed';
+  generation: number;
+  error?: string;
+}
+
+/** A run of seqs the journal no longer holds when the outbox came to them: lost before central got them. */
+export interface LostRange {
+  from: number;
+  to: number;
+}
+
+/**
+ * The outbox over the durable journal: every record goes up on the events topic, in seq order, at least
+ * once, in batches of at most `batchRecords` records and `batchBytes` bytes. At most `maxInflight` batches
+ * wait for the broker's PUBACK; the cursor (`acked_seq`) moves over a batch only once it and every batch
+ * before it were acknowledged, and is written to disk at most once a second, so after a crash some records
+ * go up again, never none. The journal is the queue: offline, nothing is held in memory, and retention
+ * keeps what the cursor has not passed (journalHold). Seqs the journal no longer holds (deleted past
+ * journal.max_mb, or lost to a damaged segment) are reported in the next batch as `lost`, and counted.
+ */
+export class Outbox {
+  #o: OutboxOptions;
+  #acked: number;
+  #next: number;
+  #inflight: Batch[] = [];
+  #generation = 0;
+  #online = false;
+  #stopped = false;
+  #unsubscribe: (() => void) | undefined;
+  #retryTimer: NodeJS.Timeout | undefined;
+  #saveTimer: NodeJS.Timeout | undefined;
+  #lastError: string | undefined;
+  #pendingLost: LostRange[] = [];
+  readonly counts = { published_records: 0, published_batches: 0, acked_records: 0, lost_records: 0, omitted_records: 0, refused_batches: 0 };
+
+  constructor(options: OutboxOptions) {
+    this.#o = options;
+    this.#acked = options.cursor.acked_seq;
+    this.#next = this.#acked + 1;
+  }
+
+  get ackedSeq(): number {
+    return this.#acked;
+  }
+
+  /** Records appended and not yet acknowledged by the broker. */
+  get backlog(): number {
+    return Math.max(0, this.#o.journal.lastSeq - this.#acked);
+  }
+
+  get inflight(): number {
+    return this.#inflight.filter((b) => b.state === 'pending').length;
+  }
+
+  /** Why the last batch was refused, until one is acknowledged again; or why the cursor cannot be saved. */
+  get lastError(): string | undefined {
+    return this.#lastError ?? this.#o.writer.lastError;
+  }
+
+  /** The lowest seq the outbox still needs: journal retention keeps it (unless past journal.max_mb). */
+  journalHold(): number {
+    return this.#acked + 1;
+  }
+
+  start(): void {
+    this.#unsubscribe = this.#o.journal.subscribe(() => this.#pump());
+  }
+
+  /** The link is up: send what waits. */
+  online(): void {
+    this.#online = true;
+    this.#pump();
+  }
+
+  /** The link is down: publish nothing new; what is in flight stays with the MQTT client, sent again on reconnect. */
+  offline(): void {
+    this.#online = false;
+  }
+
+  /** Stops sending and writes the cursor as the broker's acknowledgements left it. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#online = false;
+    this.#unsubscribe?.();
+    clearTimeout(this.#retryTimer);
+    clearTimeout(this.#saveTimer);
+    this.#saveTimer = undefined;
+    await this.#o.writer.save(() => this.#cursor());
+  }
+
+  #cursor(): CursorState {
+    return { journal_id: this.#o.cursor.journal_id, acked_seq: this.#acked };
+  }
+
+  #pump(): void {
+    if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
+    while (this.inflight < this.#o.maxInflight && this.#next <= this.#o.journal.lastSeq) {
+      const built = this.#build();
+      if (!built) break;
+      const { batch, payload } = built;
+      this.#inflight.push(batch);
+      this.counts.published_batches++;
+      this.counts.published_records += batch.records;
+      this.#o.publish(payload).then(
+        () => this.#settled(batch, 'acked'),
+        (error: unknown) => this.#settled(batch, 'failed', (error as Error).message),
+      );
+    }
+  }
+
+  /** The next batch from #next, or undefined when the journal holds nothing more. */
+  #build(): { batch: Batch; payload: string } | undefined {
+    const { journal, batchRecords, batchBytes } = this.#o;
+    const records = journal.read(this.#next, batchRecords);
+    if (records.length === 0) return undefined;
+    const maxRecordBytes = Math.max(1024, (this.#o.maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
+    const texts: string[] = [];
+    let bytes = 0;
+    let expected = this.#next;
+    let last = this.#next - 1;
+    for (const record of records) {
+      let text = JSON.stringify(record);
+      if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(record, text);
+      const size = Buffer.byteLength(text) + 1;
+      if (texts.length > 0 && bytes + size > batchBytes) break;
+      if (record.seq > expected) this.#lost(expected, record.seq - 1);
+      texts.push(text);
+      bytes += size;
+      last = record.seq;
+      expected = record.seq + 1;
+    }
+    const lost = this.#pendingLost.splice(0);
+    const first = this.#next;
+    this.#next = last + 1;
+    const header = { schema: EVENTS_SCHEMA, robot: this.#o.robot, fleet: this.#o.fleet, journal_id: this.#o.cursor.journal_id, first_seq: first, last_seq: last, ...(lost.length > 0 ? { lost } : {}) };
+    const payload = `${JSON.stringify(header).slice(0, -1)},"records":[${texts.join(',')}]}`;
+    return { batch: { first, last, records: texts.length, state: 'pending', generation: this.#generation }, payload };
+  }
+
+  #lost(from: number, to: number): void {
+    const count = to - from + 1;
+    this.counts.lost_records += count;
+    this.#pendingLost.push({ from, to });
+    this.#o.log.warn({ from, to, count }, 'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch');
+  }
+
+  /** A record larger than the broker takes goes up as its head only, saying so, rather than stopping the outbox. */
+  #omitted(record: JournalRecord, text: string): string {
+    this.counts.omitted_records++;
+    const bytes = Buffer.byteLength(text);
+    this.#o.log.warn({ seq: record.seq, kind: record.kind, bytes }, 'central: a journal record is larger than the broker\'s maximum packet size; sent without its data');
+    return JSON.stringify({ seq: record.seq, ts: record.ts, kind: record.kind, omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)` });
+  }
+
+  #settled(batch: Batch, state: 'acked' | 'failed', error?: string): void {
+    if (batch.generation !== this.#generation || this.#stopped) return; // sent before a rewind: a duplicate at most
+    batch.state = state;
+    batch.error = error;
+    let moved = false;
+    while (this.#inflight[0]?.state === 'acked') {
+      const done = this.#inflight.shift()!;
+      this.#acked = done.last;
+      this.counts.acked_records += done.records;
+      moved = true;
+    }
+    if (moved) {
+      this.#lastError = undefined;
+      this.#scheduleSave();
+    }
+    const head = this.#inflight[0];
+    if (head?.state === 'failed') this.#rewind(head);
+    else this.#pump();
+  }
+
+  /**
+   * The broker refused a batch (or the client gave it up): everything from it on is sent again, after a
+   * pause, in order. Later batches still in flight may be acknowledged meanwhile; they are sent again
+   * anyway (at least once).
+   */
+  #rewind(failed: Batch): void {
+    this.counts.refused_batches++;
+    this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${RETRY_MS / 1000} s`;
+    this.#o.log.warn({ first: failed.first, last: failed.last, err: failed.error }, 'central: the broker did not take an events batch; it is sent again');
+    this.#generation++;
+    this.#inflight = [];
+    this.#next = this.#acked + 1;
+    this.#retryTimer = setTimeout(() => {
+      this.#retryTimer = undefined;
+      this.#pump();
+    }, RETRY_MS);
+    this.#retryTimer.unref?.();
+  }
+
+  #scheduleSave(): void {
+    if (this.#saveTimer !== undefined) return;
+    this.#saveTimer = setTimeout(() => {
+      this.#saveTimer = undefined;
+      void this.#o.writer.save(() => this.#cursor());
+    }, SAVE_EVERY_MS);
+    this.#saveTimer.unref?.();
+  }
+}

@@ -1,0 +1,33 @@
+/**
+ * The central link's MQTT topics for one robot (DESIGN.md): `<prefix>/<fleet>/<robot>/{events, heartbeat,
+ * status, acks}` go up, `<prefix>/<fleet>/<robot>/{intents, config}` come down. Fleet and robot ids are
+ * `[A-Za-z0-9_.-]+` (the config schema's), so no topic holds a wildcard or an empty level.
+ */
+export interface CentralTopics {
+  events: string;
+  heartbeat: string;
+  status: string;
+  acks: string;
+  intents: string;
+  config: string;
+}
+
+export function centralTopics(prefix: string, fleet: string, robot: string): CentralTopics {
+  const at = `${prefix}/${fleet}/${robot}`;
+  return {
+    events: `${at}/events`,
+    heartbeat: `${at}/heartbeat`,
+    status: `${at}/status`,
+    acks: `${at}/acks`,
+    intents: `${at}/intents`,
+    config: `${at}/config`,
+  };
+}
+
+/**
+ * Whether `topic` may be published to: a response topic central names (MQTT 5 request/response) must be a
+ * topic name, not a filter, and not empty; the broker's ACL decides the rest.
+ */
+export function isPublishableTopic(topic: string): boolean {
+  return topic.length > 0 && topic.length <= 65_535 && !/[+#\0]/.test(topic);
+}
