@@ -75,7 +75,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       reconnectMinMs: s.reconnect_min_s * 1000,
       reconnectMaxMs: s.reconnect_max_s * 1000,
       maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
-      will: { topic: topics.status, payload: Buffer.from(JSON.stringify(this.#status('offline', 'connection lost (last will)'))) },
+      // No ts: the broker sends it when the link is lost, long after it was written.
+      will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ ...this.#status('offline', 'connection lost (last will)'), ts: undefined })) },
       subscriptions: s.intents ? [topics.intents, topics.config] : [topics.config],
       unsubscriptions: s.intents ? [] : [topics.intents],
       onMessage: (topic, payload, packet) => (running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80)),

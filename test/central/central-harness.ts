@@ -1,5 +1,9 @@
 import type { MqttClient } from 'mqtt';
-import type { Daemon } from '../../daemon/daemon.ts';
+import { pino } from 'pino';
+import { stringify } from 'yaml';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
+import { tempDir } from '../helpers/cli.ts';
 import type { JournalRecord } from '../../daemon/contract/services.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { centralClient, type Broker, type Received } from '../helpers/mosquitto.ts';
@@ -63,6 +67,38 @@ export async function waitForJournal(daemon: Daemon, records: () => JournalRecor
     return true;
   }, what);
   return seqs;
+}
+
+/**
+ * A daemon with the central link that can be stopped and started again on the same data dir (a restart):
+ * `start()` makes a new Daemon each time. `cleanup()` stops it and removes the dir.
+ */
+export function restartableDaemon(url: string, config: Record<string, unknown> = {}, central: Record<string, unknown> = {}) {
+  const dir = tempDir('central-restart-');
+  const parsed = parseConfigText(stringify({ data_dir: './data', robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, ...config, central: centralConfig(url, central) }), 'edge.yaml', {});
+  let daemon: Daemon | undefined;
+  return {
+    dir: dir.path,
+    get daemon(): Daemon {
+      if (!daemon) throw new Error('not started');
+      return daemon;
+    },
+    async start(online = true): Promise<Daemon> {
+      daemon = new Daemon({ config: parsed, log: pino({ level: 'silent' }), cwd: dir.path });
+      await daemon.start();
+      if (online) await waitOnline(daemon);
+      return daemon;
+    },
+    async stop(): Promise<void> {
+      await daemon?.stop();
+      daemon = undefined;
+    },
+    async cleanup(): Promise<void> {
+      await daemon?.stop();
+      daemon = undefined;
+      dir.cleanup();
+    },
+  };
 }
 
 export { startDaemon };

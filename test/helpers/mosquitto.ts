@@ -30,9 +30,11 @@ export async function startBroker(options: { extraConfig?: string } = {}): Promi
   const data = join(dir.path, 'data');
   mkdirSync(data);
   const conf = join(dir.path, 'mosquitto.conf');
+  // Started as root, mosquitto drops to user mosquitto, which cannot write its persistence file in our
+  // temp dir: sessions would then not survive a restart. `user root` keeps it as the user that started it.
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', `persistence_location ${data}/`, 'log_dest none', 'max_queued_messages 100000', options.extraConfig ?? ''].join('\n'),
+    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', ...(process.getuid?.() === 0 ? ['user root'] : []), `persistence_location ${data}/`, 'log_dest none', 'max_queued_messages 100000', options.extraConfig ?? ''].join('\n'),
   );
   let child: ChildProcess | undefined;
   const launch = async () => {

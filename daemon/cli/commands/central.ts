@@ -1,0 +1,320 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
+import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
+import { UsageError, type Command } from '../command.ts';
+import { resolveConfig } from '../config-option.ts';
+import { redactUrl } from '../../../adapters/vllm/redact-url.ts';
+import { centralTopics } from '../../../central-link/topics.ts';
+import { brokerUrlProblem, type CentralSettings } from '../../config/sections/central.ts';
+import { nowNs } from '../../contract/time.ts';
+
+export const command: Command = {
+  name: 'central',
+  summary: 'Check the link to central: connect to the MQTT broker, subscribe to intents, publish once',
+  help: `Usage: auraison-edge central check [--url URL] [--config FILE] [--timeout-s N] [--json]
+
+Connects to the central broker as the daemon would (MQTT 5, with the config's central.username, password,
+ca_file, cert_file and key_file), and says how long the CONNACK took and what the broker told it (maximum
+packet size, receive maximum, retain, maximum QoS, topic aliases, keep alive). Then it subscribes to the
+robot's intents topic and publishes one QoS 1 message (schema auraison.check/1, not retained) on its
+heartbeat topic, and says whether the broker granted and acknowledged them (an ACL says no with 0x87).
+It says what failed: no broker there, DNS, TLS, credentials refused, no answer in time.
+
+It connects as <the daemon's client id>-check-<random>, with a clean start and no session kept: a daemon
+running with this config keeps its own session, and the check leaves nothing behind at the broker. A broker
+whose ACL is keyed on the client id may treat the check's id differently from the daemon's.
+
+Options:
+  --url URL      the broker to check instead of central.url (mqtt://, mqtts://, ws://, wss://); the
+                 rest (credentials, TLS files, topics) still comes from the config
+  --config FILE  the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
+  --timeout-s N  each step's limit: CONNACK, SUBACK, PUBACK, DISCONNECT (default: central.connect_timeout_s)
+  --json         print one JSON object
+
+Exit codes: 0 every check passed, 1 one failed, 2 bad usage (no broker URL, or not an MQTT one).
+`,
+  async run(argv, io) {
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { url: { type: 'string' }, config: { type: 'string' }, 'timeout-s': { type: 'string' }, json: { type: 'boolean' } },
+      { min: 1, max: 1, names: 'check' },
+    );
+    if (positionals[0] !== 'check') throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
+    const urlProblem = values.url === undefined ? undefined : brokerUrlProblem(values.url);
+    if (urlProblem) throw new UsageError(`--url: ${urlProblem}`);
+    const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S });
+    const { config, file } = resolveConfig(values.config, io.env);
+    const url = values.url ?? config.central.url;
+    if (url === '') throw new UsageError(`no broker to check: give --url, or set central.url in ${file ?? 'the config (--config FILE)'}`);
+    // The config checks central.url only while central.enabled is true; a URL being set up is checked here.
+    const configProblem = values.url === undefined ? brokerUrlProblem(url) : undefined;
+    if (configProblem) throw new UsageError(`central.url: ${configProblem}`);
+    const report = await checkCentral({ central: config.central, url, robot: config.robot.id, fleet: config.robot.fleet, timeoutMs: (timeoutS ?? config.central.connect_timeout_s) * 1000 });
+    io.stdout(values.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
+    return report.ok ? 0 : 1;
+  },
+};
+
+/** A step's outcome: done (with the broker's reason code), failed (with why), or not tried. */
+type Outcome = { ok: true; reason_code: number } | { ok: false; reason_code?: number; error: string } | { ok: false; skipped: string };
+
+/** The CONNACK properties that decide how the central link works with this broker; each only when sent. */
+interface BrokerLimits {
+  maximum_packet_size?: number;
+  receive_maximum?: number;
+  retain_available?: boolean;
+  maximum_qos?: number;
+  topic_alias_maximum?: number;
+  server_keep_alive_s?: number;
+  session_expiry_interval_s?: number;
+}
+
+export interface CentralCheck {
+  ok: boolean;
+  /** The broker, its password shown as ***. */
+  url: string;
+  client_id: string;
+  central_enabled: boolean;
+  timeout_s: number;
+  connect: { ok: true; connack_ms: number; session_present: boolean; broker: BrokerLimits } | { ok: false; reason_code?: number; error: string };
+  subscribe: { topic: string } & Outcome;
+  publish: { topic: string } & Outcome;
+  /** What passed but will bite the daemon (a broker that keeps no retained messages, small packets). */
+  notes: string[];
+}
+
+interface CheckTarget {
+  central: CentralSettings;
+  url: string;
+  robot: string;
+  fleet: string;
+  timeoutMs: number;
+}
+
+/** What the check publishes for: central may see it on the heartbeat topic, and can tell it from a heartbeat. */
+const CHECK_SCHEMA = 'auraison.check/1';
+
+/** `central check`: connect, subscribe to intents, publish once, disconnect; every step within timeoutMs. */
+async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
+  const { central: s, url, robot, fleet, timeoutMs } = target;
+  const { default: mqtt, ReasonCodes } = await import('mqtt');
+  const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
+  const topics = centralTopics(s.topic_prefix, fleet, robot);
+  const clientId = `${s.client_id || `auraison-edge-${fleet}-${robot}`}-check-${randomBytes(3).toString('hex')}`;
+  const report: CentralCheck = {
+    ok: false,
+    url: redactUrl(url),
+    client_id: clientId,
+    central_enabled: s.enabled,
+    timeout_s: timeoutMs / 1000,
+    connect: { ok: false, error: 'not tried' },
+    subscribe: { topic: topics.intents, ok: false, skipped: 'not connected' },
+    publish: { topic: topics.heartbeat, ok: false, skipped: 'not connected' },
+    notes: s.enabled ? [] : ['central.enabled is false: the daemon does not connect to central until it is true'],
+  };
+  let tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>;
+  try {
+    tls = { ...readPem('central.ca_file', s.ca_file, 'ca'), ...readPem('central.cert_file', s.cert_file, 'cert'), ...readPem('central.key_file', s.key_file, 'key') };
+  } catch (error) {
+    report.connect = { ok: false, error: (error as Error).message };
+    return report;
+  }
+  const late = (what: string) => `no ${what} within ${timeoutMs / 1000} s`;
+  const started = performance.now();
+  const client = mqtt.connect(url, {
+    protocolVersion: 5,
+    clientId,
+    // Clean start and no Session Expiry Interval: the session ends with this connection.
+    clean: true,
+    keepalive: s.keepalive_s,
+    // Ours bounds the attempt; mqtt.js's would only say "connack timeout".
+    connectTimeout: timeoutMs + 1000,
+    reconnectPeriod: 0,
+    ...(s.username ? { username: s.username } : {}),
+    ...(s.password ? { password: s.password } : {}),
+    ...tls,
+  });
+  // The connection closing mid-check (a broker's DISCONNECT, a dropped socket) explains a step that then fails.
+  let lost: string | undefined;
+  const connected = await bounded<{ connack: IConnackPacket } | { error: string; reason_code?: number }>(
+    timeoutMs,
+    { error: `${late('CONNACK')}: the wrong host or port, a firewall dropping packets, or a TLS port reached with mqtt://` },
+    (settle) => {
+      client.on('connect', (connack) => settle({ connack }));
+      client.on('error', (error) => {
+        lost ??= describeConnectError(error, reason);
+        settle({ error: lost, ...(typeof (error as { code?: unknown }).code === 'number' ? { reason_code: (error as { code: number }).code } : {}) });
+      });
+      client.on('disconnect', (packet) => (lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`));
+      client.on('close', () => {
+        lost ??= 'the broker closed the connection without a word: a TLS port reached with mqtt://, a broker that does not speak MQTT 5, or one that turns this client away silently';
+        settle({ error: lost });
+      });
+    },
+  );
+  if (!('connack' in connected)) {
+    client.end(true);
+    report.connect = { ok: false, ...connected };
+    report.subscribe = { topic: topics.intents, ok: false, skipped: 'not connected' };
+    return report;
+  }
+  const { connack } = connected;
+  const broker = brokerLimits(connack);
+  report.connect = { ok: true, connack_ms: Math.round((performance.now() - started) * 10) / 10, session_present: connack.sessionPresent, broker };
+  report.notes.push(...limitNotes(broker, s));
+
+  report.subscribe = await bounded<CentralCheck['subscribe']>(timeoutMs, { topic: topics.intents, ok: false, error: late('SUBACK') }, (settle) => {
+    client.subscribe(topics.intents, { qos: 1 }, (error, _granted, packet) => {
+      const code = packet?.granted[0];
+      if (typeof code === 'number' && code < 0x80) return settle({ topic: topics.intents, ok: true, reason_code: code });
+      if (typeof code !== 'number') return settle({ topic: topics.intents, ok: false, error: lost ?? error?.message ?? 'no reason code in the SUBACK' });
+      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot subscribe to its intents topic, so central cannot send it intents' : '';
+      settle({ topic: topics.intents, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+    });
+  });
+  if (report.subscribe.ok && report.subscribe.reason_code === 0) report.notes.push('the broker granted the intents subscription at QoS 0 only: intents may be lost (the link asks for QoS 1)');
+
+  const payload = JSON.stringify({ schema: CHECK_SCHEMA, robot, fleet, client_id: clientId, ts: nowNs().toString() });
+  // A message expiry, so a copy queued for a subscriber that is away (central's session) does not outlive the check.
+  const properties = { contentType: 'application/json', messageExpiryInterval: 60 };
+  report.publish = await bounded<CentralCheck['publish']>(timeoutMs, { topic: topics.heartbeat, ok: false, error: late('PUBACK') }, (settle) => {
+    client.publish(topics.heartbeat, payload, { qos: 1, retain: false, properties }, (error, packet) => {
+      const code = (error as { code?: unknown } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+      if (typeof code !== 'number') return settle({ topic: topics.heartbeat, ok: false, error: lost ?? error?.message ?? 'the publish failed' });
+      if (code < 0x80) return settle({ topic: topics.heartbeat, ok: true, reason_code: code });
+      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot publish on its heartbeat topic (it publishes its events, status and acks beside it)' : '';
+      settle({ topic: topics.heartbeat, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+    });
+  });
+  for (const step of [report.subscribe, report.publish]) if (!step.ok && 'error' in step && lost && !step.error.includes(lost)) step.error += ` (${lost})`;
+
+  // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
+  const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
+  if (!closed) client.end(true);
+  report.ok = report.subscribe.ok && report.publish.ok;
+  return report;
+}
+
+/** Resolves with what `start` settles with, or with `late` once `ms` have passed: no step waits longer. */
+function bounded<T>(ms: number, late: T, start: (settle: (value: T) => void) => void): Promise<T> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(late), ms);
+    start((value) => {
+      clearTimeout(timer);
+      resolve(value);
+    });
+  });
+}
+
+/** A PEM file named in the config: one that cannot be read fails the check, naming the key. */
+function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
+  if (path === '') return {};
+  try {
+    return { [as]: readFileSync(path) };
+  } catch (error) {
+    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`);
+  }
+}
+
+/** What to check when the broker refuses the CONNECT, by reason code (MQTT 5, and 3.1.1's for an old broker). */
+const CONNACK_HINTS: Record<number, string> = {
+  0x86: 'check central.username and central.password',
+  4: 'check central.username and central.password',
+  0x87: 'the broker does not let this client in: check central.username, or the client certificate (central.cert_file)',
+  5: 'the broker does not let this client in: check central.username, or the client certificate (central.cert_file)',
+  0x85: 'the broker refused the client id: check central.client_id against the broker\'s rules (the check adds -check-<random> to it)',
+  0x84: 'the broker does not speak MQTT 5, which the central link needs',
+  1: 'the broker does not speak MQTT 5, which the central link needs',
+  0x8a: 'the broker bans this client (its username, address or client id)',
+  0x88: 'the broker is up but not taking connections now: try again, or see its log',
+  0x89: 'the broker is up but not taking connections now: try again, or see its log',
+  0x9f: 'the broker takes connections from this address less often: try again shortly',
+};
+
+/** What to check for a socket or TLS error, by its code. */
+function socketHint(code: string): string | undefined {
+  if (code === 'ECONNREFUSED') return 'is the broker running, and are the URL\'s host and port its listener\'s?';
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'check the host name in the URL, and the robot\'s DNS';
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return 'check the robot\'s network and its route to the broker';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the port does not speak TLS: use mqtt:// (or ws://), or the broker\'s TLS port';
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_/.test(code)) return 'a TLS problem: check central.ca_file (the CA that signed the broker\'s certificate), the URL\'s host name against the certificate, and central.cert_file and key_file';
+  return undefined;
+}
+
+/** A failed connect in words an operator can act on: the CONNACK's reason, or the socket's. */
+function describeConnectError(error: Error & { code?: unknown }, reason: (code: number) => string): string {
+  if (typeof error.code === 'number') {
+    const hint = CONNACK_HINTS[error.code];
+    return `the broker refused the connection: ${reason(error.code)}${hint ? `: ${hint}` : ''}`;
+  }
+  const code = typeof error.code === 'string' ? error.code : undefined;
+  const where = (error as { address?: string; port?: number; hostname?: string }).address ?? (error as { hostname?: string }).hostname;
+  const port = (error as { port?: number }).port;
+  const text = code ? `${SOCKET_WORDS[code] ?? error.message} (${code}${where ? ` ${where}${port ? `:${port}` : ''}` : ''})` : error.message;
+  const hint = code ? socketHint(code) : undefined;
+  return `${text}${hint ? `: ${hint}` : ''}`.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, redactUrl);
+}
+
+const SOCKET_WORDS: Record<string, string> = {
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ENOTFOUND: 'DNS lookup failed',
+  EAI_AGAIN: 'DNS lookup failed (temporarily)',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+};
+
+function brokerLimits(connack: IConnackPacket): BrokerLimits {
+  const p = connack.properties ?? {};
+  const limits: BrokerLimits = {
+    maximum_packet_size: p.maximumPacketSize,
+    receive_maximum: p.receiveMaximum,
+    retain_available: p.retainAvailable,
+    maximum_qos: p.maximumQoS,
+    topic_alias_maximum: p.topicAliasMaximum,
+    server_keep_alive_s: p.serverKeepAlive,
+    session_expiry_interval_s: p.sessionExpiryInterval,
+  };
+  return Object.fromEntries(Object.entries(limits).filter(([, v]) => v !== undefined));
+}
+
+/** What the CONNACK says that the daemon's link will meet: passing checks that will still bite. */
+function limitNotes(broker: BrokerLimits, s: CentralSettings): string[] {
+  const notes: string[] = [];
+  if (broker.retain_available === false) notes.push('the broker keeps no retained messages (Retain Available 0), and the link\'s status and last will are retained: it will refuse them');
+  if (broker.maximum_qos === 0) notes.push('the broker takes QoS 0 only (Maximum QoS 0), and the link sends events and acks at QoS 1');
+  if (broker.maximum_packet_size !== undefined && broker.maximum_packet_size < s.outbox.batch_bytes) {
+    notes.push(`the broker takes packets up to ${broker.maximum_packet_size} bytes, below central.outbox.batch_bytes (${s.outbox.batch_bytes}): lower batch_bytes so events batches fit`);
+  }
+  return notes;
+}
+
+const LIMIT_WORDS: [keyof BrokerLimits, (v: number | boolean) => string][] = [
+  ['maximum_packet_size', (v) => `max packet ${String(v)} B`],
+  ['receive_maximum', (v) => `receive max ${String(v)}`],
+  ['retain_available', (v) => `retain ${v ? 'yes' : 'no'}`],
+  ['maximum_qos', (v) => `max QoS ${String(v)}`],
+  ['topic_alias_maximum', (v) => `topic aliases ${String(v)}`],
+  ['server_keep_alive_s', (v) => `server keep alive ${String(v)} s`],
+  ['session_expiry_interval_s', (v) => `session expiry ${String(v)} s`],
+];
+
+function formatStep(name: string, step: { topic: string } & Outcome, done: string): string {
+  if (step.ok) return `     ${name} ${step.topic}: ${done}${step.reason_code === 0x10 ? ' (no subscribers now)' : ''}`;
+  return `     ${name} ${step.topic}: ${'skipped' in step ? `skipped: ${step.skipped}` : `failed: ${step.error}`}`;
+}
+
+export function formatCheck(report: CentralCheck): string {
+  const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.url} as ${report.client_id}`];
+  const c = report.connect;
+  if (c.ok) {
+    const limits = LIMIT_WORDS.filter(([key]) => c.broker[key] !== undefined).map(([key, words]) => words(c.broker[key]!));
+    lines.push(`     connect: CONNACK in ${c.connack_ms} ms${limits.length > 0 ? `; the broker: ${limits.join(', ')}` : ''}`);
+  } else lines.push(`     connect: failed: ${c.error}`);
+  const granted = report.subscribe.ok ? `granted (QoS ${report.subscribe.reason_code})` : '';
+  lines.push(formatStep('subscribe', report.subscribe, granted), formatStep('publish', report.publish, 'acknowledged'));
+  for (const note of report.notes) lines.push(`     note: ${note}`);
+  return `${lines.join('\n')}\n`;
+}
