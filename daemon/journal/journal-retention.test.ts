@@ -41,7 +41,28 @@ const run = (journal: DurableJournal, components: Component[], options: { retain
     now: () => BigInt(Date.now() + 365 * 86_400_000) * 1_000_000n,
   });
 
+const syncHolder = (name: string, hold: number | undefined): Component & { journalSyncHold(): number | undefined } => ({
+  name,
+  start: async () => {},
+  stop: async () => {},
+  health: () => ({ state: 'running' }),
+  journalSyncHold: () => hold,
+});
+
 describe('journal retention', () => {
+  it('keeps what central has not got past retain_days, but not past max_mb', async () => {
+    const journal = await journalWith(100);
+    // Old by age, and central's outbox is at 30: nothing from 30 on goes.
+    run(journal, [syncHolder('central', 30)]);
+    expect(journal.firstSeq).toBeGreaterThan(1);
+    expect(journal.firstSeq).toBeLessThanOrEqual(30);
+    expect(journal.read(30, 1)[0]!.seq).toBe(30);
+    // Past max_mb the disk comes first: records central has not got go too (the outbox reports them lost).
+    run(journal, [syncHolder('central', 30)], { maxBytes: 2048 });
+    expect(journal.firstSeq).toBeGreaterThan(30);
+    await journal.close();
+  });
+
   it('deletes old whole segments, but never a record a holder still needs, nor the open segment', async () => {
     const journal = await journalWith(100);
     const before = journal.firstSeq;

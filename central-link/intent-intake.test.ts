@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import type { AgentService, SubmittedIntent } from '../daemon/contract/services.ts';
+import type { RunState } from '../daemon/contract/schemas.ts';
+import { IntentIntake, type Ack } from './intent-intake.ts';
+import { centralTopics } from './topics.ts';
+
+const topics = centralTopics('auraison', 'lab', 'r1');
+const run = { run_id: 'run-1', intent_id: 'i-1', tree_ref: '', status: 'pending' } as unknown as RunState;
+
+function intake(agent: () => AgentService | undefined, extra: { ackTimeoutMs?: number; agentOff?: string } = {}) {
+  const acks: { ack: Ack; topic: string }[] = [];
+  const it = new IntentIntake({
+    robot: 'r1',
+    topics,
+    agent,
+    agentOff: () => extra.agentOff,
+    takeIntents: true,
+    maxIntentBytes: 1024 * 1024,
+    ackTimeoutMs: extra.ackTimeoutMs ?? 1000,
+    sendAck: (ack, to) => acks.push({ ack, topic: to.topic }),
+    logRefusal: () => {},
+  });
+  return { intake: it, acks };
+}
+
+const agentSubmitting = (submit: () => Promise<SubmittedIntent>) => ({ submit }) as unknown as AgentService;
+const payload = Buffer.from(JSON.stringify({ intent_id: 'i-1', type: 'stop', params: {} }));
+
+describe('IntentIntake', () => {
+  it('acknowledges a run not durable in time with a pending ack, then tells the outcome', async () => {
+    let durable!: (s: SubmittedIntent) => void;
+    const slow = new Promise<SubmittedIntent>((resolve) => (durable = resolve));
+    const { intake: i, acks } = intake(() => agentSubmitting(() => slow), { ackTimeoutMs: 20 });
+    expect(await i.handle(topics.intents, payload, {})).toBe(0);
+    expect(acks.map((a) => a.ack.status)).toEqual(['pending']);
+    durable({ run, replayed: false });
+    await slow;
+    await Promise.resolve();
+    expect(acks.map((a) => a.ack.status)).toEqual(['pending', 'accepted']);
+    expect(acks[1]!.ack).toMatchObject({ intent_id: 'i-1', run_id: 'run-1' });
+    expect(acks.every((a) => a.topic === topics.acks)).toBe(true);
+  });
+
+  it('refuses an intent the journal could not take (a full disk), and central may send it again', async () => {
+    const full = Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' });
+    const { intake: i, acks } = intake(() => agentSubmitting(() => Promise.reject(full)));
+    expect(await i.handle(topics.intents, payload, {})).toBe(0x80);
+    expect(acks[0]!.ack).toMatchObject({ status: 'refused', error: { code: 'disk_full', message: expect.stringContaining('send the intent again') } });
+  });
+
+  it('waits for an agent that is restarting (a reload) rather than refusing at once', async () => {
+    let agent: AgentService | undefined;
+    setTimeout(() => (agent = agentSubmitting(async () => ({ run, replayed: false }))), 150);
+    const { intake: i, acks } = intake(() => agent, { ackTimeoutMs: 5000 });
+    expect(await i.handle(topics.intents, payload, {})).toBe(0);
+    expect(acks[0]!.ack.status).toBe('accepted');
+  });
+
+  it('refuses at once when the agent is off, and after the wait when it does not come back', async () => {
+    const off = intake(() => undefined, { agentOff: 'the agent is off on this robot (agent.enabled: false)' });
+    expect(await off.intake.handle(topics.intents, payload, {})).toBe(0x80);
+    expect(off.acks[0]!.ack.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('agent.enabled: false') });
+    const gone = intake(() => undefined, { ackTimeoutMs: 50 });
+    expect(await gone.intake.handle(topics.intents, payload, {})).toBe(0x80);
+    expect(gone.acks[0]!.ack.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('not running') });
+  });
+});
