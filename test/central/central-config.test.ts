@@ -6,7 +6,7 @@ import { runMain, tempDir } from '../helpers/cli.ts';
 const tmp = tempDir('central-config-');
 afterAll(() => tmp.cleanup());
 
-async function check(yaml: string): Promise<{ code: number; out: string }> {
+async function check(yaml: string): Promise<{ code: number | null; out: string }> {
   const file = join(tmp.path, 'edge.yaml');
   writeFileSync(file, yaml);
   const { code, stdout } = await runMain(['config', 'check', '--config', file]);
