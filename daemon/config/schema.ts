@@ -55,8 +55,12 @@ export const JournalConfig = Section(
     }),
     interval_ms: Type.Integer({ minimum: 1, maximum: 60_000, default: 100 }),
     segment_mb: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Size of one journal segment file.' }),
-    retain_days: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'Whole segments whose newest record is older than this are deleted, once the lakehouse has indexed them and no unfinished run needs them.' }),
-    max_mb: Type.Integer({ minimum: 1, default: 2048, description: 'Past this size on disk, the oldest segments are deleted (same conditions).' }),
+    retain_days: Type.Number({
+      exclusiveMinimum: 0,
+      default: 30,
+      description: 'Whole segments whose newest record is older than this are deleted, once the lakehouse has indexed them, no unfinished run needs them and the central link (if any) has sent them.',
+    }),
+    max_mb: Type.Integer({ minimum: 1, default: 2048, description: 'Past this size on disk, the oldest segments are deleted (same conditions, except that records the central link has not sent go too: the disk comes first).' }),
   },
   'The durable journal of runs and agent events (<data_dir>/log/).',
 );
