@@ -70,7 +70,7 @@ interface BrokerLimits {
   session_expiry_interval_s?: number;
 }
 
-export interface CentralCheck {
+interface CentralCheck {
   ok: boolean;
   /** The broker, its password shown as ***. */
   url: string;
@@ -99,6 +99,7 @@ const CHECK_SCHEMA = 'auraison.check/1';
 async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { central: s, url, robot, fleet, timeoutMs } = target;
   const { default: mqtt, ReasonCodes } = await import('mqtt');
+  const { describeFailure } = await import('../../../adapters/vllm/llm-check.ts');
   const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
   const clientId = `${s.client_id || `auraison-edge-${fleet}-${robot}`}-check-${randomBytes(3).toString('hex')}`;
@@ -143,8 +144,9 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     (settle) => {
       client.on('connect', (connack) => settle({ connack }));
       client.on('error', (error) => {
-        lost ??= describeConnectError(error, reason);
-        settle({ error: lost, ...(typeof (error as { code?: unknown }).code === 'number' ? { reason_code: (error as { code: number }).code } : {}) });
+        const failure = connectFailure(error, reason, describeFailure);
+        lost ??= failure.error;
+        settle(failure);
       });
       client.on('disconnect', (packet) => (lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`));
       client.on('close', () => {
@@ -156,7 +158,6 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   if (!('connack' in connected)) {
     client.end(true);
     report.connect = { ok: false, ...connected };
-    report.subscribe = { topic: topics.intents, ok: false, skipped: 'not connected' };
     return report;
   }
   const { connack } = connected;
@@ -221,8 +222,9 @@ function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<
 const CONNACK_HINTS: Record<number, string> = {
   0x86: 'check central.username and central.password',
   4: 'check central.username and central.password',
-  0x87: 'the broker does not let this client in: check central.username, or the client certificate (central.cert_file)',
-  5: 'the broker does not let this client in: check central.username, or the client certificate (central.cert_file)',
+  // mosquitto answers a wrong password, and a missing one, with Not authorized.
+  0x87: 'check central.username and central.password, or the client certificate (central.cert_file)',
+  5: 'check central.username and central.password, or the client certificate (central.cert_file)',
   0x85: 'the broker refused the client id: check central.client_id against the broker\'s rules (the check adds -check-<random> to it)',
   0x84: 'the broker does not speak MQTT 5, which the central link needs',
   1: 'the broker does not speak MQTT 5, which the central link needs',
@@ -237,34 +239,26 @@ function socketHint(code: string): string | undefined {
   if (code === 'ECONNREFUSED') return 'is the broker running, and are the URL\'s host and port its listener\'s?';
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'check the host name in the URL, and the robot\'s DNS';
   if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return 'check the robot\'s network and its route to the broker';
+  if (code === 'ECONNRESET') return 'the broker dropped the connection: a plain port reached with mqtts:// (or wss://), or a broker that turns this client away';
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the port does not speak TLS: use mqtt:// (or ws://), or the broker\'s TLS port';
   if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_/.test(code)) return 'a TLS problem: check central.ca_file (the CA that signed the broker\'s certificate), the URL\'s host name against the certificate, and central.cert_file and key_file';
   return undefined;
 }
 
-/** A failed connect in words an operator can act on: the CONNACK's reason, or the socket's. */
-function describeConnectError(error: Error & { code?: unknown }, reason: (code: number) => string): string {
+/**
+ * A failed connect in words an operator can act on, with the broker's reason code when it refused: the
+ * CONNACK's reason, or the socket's (`describe`: refused, DNS, TLS; host and port) and what to check.
+ */
+function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reason: (code: number) => string, describe: (error: unknown) => string): { error: string; reason_code?: number } {
   if (typeof error.code === 'number') {
     const hint = CONNACK_HINTS[error.code];
-    return `the broker refused the connection: ${reason(error.code)}${hint ? `: ${hint}` : ''}`;
+    return { error: `the broker refused the connection: ${reason(error.code)}${hint ? `: ${hint}` : ''}`, reason_code: error.code };
   }
-  const code = typeof error.code === 'string' ? error.code : undefined;
-  const where = (error as { address?: string; port?: number; hostname?: string }).address ?? (error as { hostname?: string }).hostname;
-  const port = (error as { port?: number }).port;
-  const text = code ? `${SOCKET_WORDS[code] ?? error.message} (${code}${where ? ` ${where}${port ? `:${port}` : ''}` : ''})` : error.message;
-  const hint = code ? socketHint(code) : undefined;
-  return `${text}${hint ? `: ${hint}` : ''}`.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, redactUrl);
+  // localhost is tried as ::1 and 127.0.0.1: an AggregateError, its code on each error.
+  const code = error.code ?? error.errors?.[0]?.code;
+  const hint = typeof code === 'string' ? socketHint(code) : undefined;
+  return { error: `${describe(error)}${hint ? `: ${hint}` : ''}` };
 }
-
-const SOCKET_WORDS: Record<string, string> = {
-  ECONNREFUSED: 'connection refused',
-  ECONNRESET: 'connection reset',
-  ENOTFOUND: 'DNS lookup failed',
-  EAI_AGAIN: 'DNS lookup failed (temporarily)',
-  ETIMEDOUT: 'connection timed out',
-  EHOSTUNREACH: 'host unreachable',
-  ENETUNREACH: 'network unreachable',
-};
 
 function brokerLimits(connack: IConnackPacket): BrokerLimits {
   const p = connack.properties ?? {};
@@ -306,7 +300,7 @@ function formatStep(name: string, step: { topic: string } & Outcome, done: strin
   return `     ${name} ${step.topic}: ${'skipped' in step ? `skipped: ${step.skipped}` : `failed: ${step.error}`}`;
 }
 
-export function formatCheck(report: CentralCheck): string {
+function formatCheck(report: CentralCheck): string {
   const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.url} as ${report.client_id}`];
   const c = report.connect;
   if (c.ok) {
