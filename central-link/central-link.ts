@@ -11,7 +11,10 @@ import { Outbox } from './outbox.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
 
-/** How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged. */
+/**
+ * How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged:
+ * the link stops first, and what it spends here the recorder and the rest have less of within the daemon's 5 s.
+ */
 const STOP_GRACE_MS = 2000;
 /** Room for an intent's MQTT packet around its payload (topic, properties). */
 const PACKET_HEADROOM = 64 * 1024;
@@ -129,12 +132,13 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     this.#running = undefined;
     clearInterval(running.heartbeat);
     const { connection, outbox, topics } = running;
+    // No new batches: the link waits only for what is in flight, and the cursor is written once it settled.
+    outbox.offline();
     if (connection.connected) {
-      // Said before the clean DISCONNECT, which keeps the broker from publishing the will.
-      const offline = connection.publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), { retain: true }).catch(() => undefined);
-      await Promise.race([offline, new Promise((resolve) => setTimeout(resolve, STOP_GRACE_MS / 2))]);
+      // Said before the clean DISCONNECT, which keeps the broker from publishing the will; close() waits for
+      // its PUBACK with the rest in flight (a failure is the will's to cover).
+      connection.publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), { retain: true }).catch(() => undefined);
     }
-    // Batches in flight may still be acknowledged while the link closes; the cursor is written after.
     await connection.close(STOP_GRACE_MS);
     await outbox.stop();
   }

@@ -37,6 +37,9 @@ export interface MqttConnectionOptions {
   random?: () => number;
 }
 
+/** How long a stop waits for a socket to close after its DISCONNECT before destroying it. */
+const DISCONNECT_MS = 250;
+
 /** Reason codes a PUBACK may carry (MQTT 5, 3.4.2.1); mqtt.js refuses others. */
 const PUBACK_CODES = new Set([0, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
 
@@ -137,24 +140,49 @@ export class MqttConnection {
   }
 
   /**
-   * Ends the link: a clean DISCONNECT (the broker then does not publish the will), after waiting at most
-   * `graceMs` for messages in flight to be acknowledged.
+   * Ends the link within about `graceMs`: it waits that long at most for messages in flight to be
+   * acknowledged, then sends a clean DISCONNECT (the broker then does not publish the will). A broker that
+   * has not acknowledged everything by then (hung, or the link dead under a socket still open) gets no
+   * DISCONNECT: the socket is closed under the client, and what was in flight goes again next time.
    */
   async close(graceMs: number): Promise<void> {
     if (this.#state === 'stopped') return;
     this.#state = 'stopped';
     clearTimeout(this.#timer);
     const client = this.#client;
-    if (!client.connected) {
-      await new Promise<void>((resolve) => client.end(true, {}, () => resolve()));
-      return;
-    }
+    if (client.connected) await this.#drained(graceMs);
+    const clean = client.connected && Object.keys(client.outgoing).length === 0;
+    // mqtt.js's end(false) waits, with no limit, for what is in flight, and for a socket able to take the
+    // DISCONNECT; a later end(true) then does nothing. So end(false) only once nothing is in flight, and a
+    // socket that still does not close is destroyed: its 'close' completes the end.
     await new Promise<void>((resolve) => {
-      const force = setTimeout(() => client.end(true, {}, () => resolve()), graceMs);
-      client.end(false, { reasonCode: 0 }, () => {
-        clearTimeout(force);
+      const backstop = setTimeout(() => client.stream?.destroy(), DISCONNECT_MS);
+      client.end(!clean, clean ? { reasonCode: 0 } : {}, () => {
+        clearTimeout(backstop);
         resolve();
       });
+    });
+  }
+
+  /** Resolves once nothing the client sent waits for the broker's answer, the link closed, or `ms` passed. */
+  #drained(ms: number): Promise<void> {
+    const client = this.#client;
+    return new Promise<void>((resolve) => {
+      const done = (): void => {
+        clearTimeout(timer);
+        client.off('packetreceive', onPacket);
+        client.off('close', done);
+        resolve();
+      };
+      // An ack is taken off `outgoing` after 'packetreceive' is emitted for it.
+      const onPacket = (): void => void setImmediate(check);
+      const check = (): void => {
+        if (!client.connected || Object.keys(client.outgoing).length === 0) done();
+      };
+      const timer = setTimeout(done, ms);
+      client.on('packetreceive', onPacket);
+      client.on('close', done);
+      check();
     });
   }
 

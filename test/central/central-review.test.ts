@@ -1,0 +1,98 @@
+import { writeFileSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { Daemon } from '../../daemon/daemon.ts';
+import { DaemonProcess } from '../system2/daemon-process.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { startBroker } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { centralConfig, centralDaemon, FLEET, ROBOT } from './central-harness.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const undo of cleanups.splice(0).reverse()) await undo();
+});
+
+const centralDetails = (daemon: Daemon) => daemon.status().components.central!.details as { outbox: { inflight: number; backlog: number } };
+
+/**
+ * A loopback TCP proxy in front of the broker whose `freeze()` stops what the broker sends from reaching the
+ * robot (a broker that hangs: no PUBACK, no PINGRESP), while the robot's socket stays open. `open` counts
+ * the robot's sockets still open; `sentWhileFrozen` the bytes the robot sent since the freeze.
+ */
+async function freezableProxy(targetPort: number) {
+  const clients = new Set<Socket>();
+  let frozen = false;
+  let sentWhileFrozen = 0;
+  const server: Server = createServer((client) => {
+    const upstream = connect(targetPort, '127.0.0.1');
+    clients.add(client);
+    const drop = () => {
+      clients.delete(client);
+      client.destroy();
+      upstream.destroy();
+    };
+    client.on('error', drop).on('close', drop);
+    upstream.on('error', drop).on('close', drop);
+    client.pipe(upstream);
+    client.on('data', (chunk: Buffer) => void (frozen && (sentWhileFrozen += chunk.length)));
+    upstream.on('data', (chunk: Buffer) => {
+      if (!frozen) client.write(chunk);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as { port: number }).port;
+  return {
+    url: `mqtt://127.0.0.1:${port}`,
+    get open() {
+      return clients.size;
+    },
+    get sentWhileFrozen() {
+      return sentWhileFrozen;
+    },
+    freeze: () => void (frozen = true),
+    close: () => {
+      for (const c of clients) c.destroy();
+      return new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe('the central link under review', () => {
+  it('closes its socket at stop when the broker acknowledges nothing more (a hung broker)', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const proxy = await freezableProxy(broker.port);
+    cleanups.push(proxy.close);
+    // A keep alive longer than the test: only the stop can close the socket.
+    const { daemon, stop } = await centralDaemon(proxy.url, {}, { keepalive_s: 600 });
+    proxy.freeze();
+    await daemon.journal.append('agent_event', { note: 'never acknowledged' });
+    await waitFor(() => centralDetails(daemon).outbox.inflight > 0, 'a batch in flight');
+    await stop();
+    // A socket left open would keep the process from exiting after SIGTERM, and its session alive.
+    await waitFor(() => proxy.open === 0, 'the robot to close its socket');
+  });
+
+  it('exits on SIGTERM while the broker hangs with messages in flight', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const proxy = await freezableProxy(broker.port);
+    cleanups.push(proxy.close);
+    const dir = tempDir('central-sigterm-');
+    cleanups.push(dir.cleanup);
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, stringify({ data_dir: './data', log: { level: 'info' }, robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(proxy.url, { keepalive_s: 600 }) }));
+    const daemon = new DaemonProcess(dir.path, config);
+    cleanups.push(() => daemon.kill());
+    await daemon.waitForLog((l) => l.msg === 'central: connected', 'the link up');
+    proxy.freeze();
+    // A heartbeat (QoS 1) went out that the broker will never acknowledge.
+    await waitFor(() => proxy.sentWhileFrozen > 0, 'a message in flight');
+    daemon.child.kill('SIGTERM');
+    await waitFor(() => daemon.child.exitCode !== null, 'the daemon to exit');
+    expect(daemon.child.exitCode).toBe(0);
+  });
+});
