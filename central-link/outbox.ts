@@ -56,6 +56,8 @@ export class Outbox {
   #o: OutboxOptions;
   #acked: number;
   #next: number;
+  /** The highest seq the journal told us is durable: nothing past it goes up (see start()). */
+  #durable = 0;
   #inflight: Batch[] = [];
   #generation = 0;
   #online = false;
@@ -96,8 +98,18 @@ export class Outbox {
     return this.#acked + 1;
   }
 
+  /**
+   * The journal serves records once written, before they are durable: one whose fsync then fails is dropped
+   * and its seq given to the next record. Sent early, central would keep a record that never was under the
+   * seq of one it then takes for a duplicate. So records go up only once the journal said they are durable
+   * (it tells in seq order); those it held when the outbox started were read from disk at the daemon's start.
+   */
   start(): void {
-    this.#unsubscribe = this.#o.journal.subscribe(() => this.#pump());
+    this.#durable = this.#o.journal.lastSeq;
+    this.#unsubscribe = this.#o.journal.subscribe((record) => {
+      this.#durable = Math.max(this.#durable, record.seq);
+      this.#pump();
+    });
   }
 
   /** The link is up: send what waits. */
@@ -128,7 +140,7 @@ export class Outbox {
 
   #pump(): void {
     if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
-    while (this.inflight < this.#o.maxInflight && this.#next <= this.#o.journal.lastSeq) {
+    while (this.inflight < this.#o.maxInflight && this.#next <= this.#durable) {
       const built = this.#build();
       if (!built) break;
       const { batch, payload } = built;
@@ -145,7 +157,7 @@ export class Outbox {
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
     const { journal, batchRecords, batchBytes } = this.#o;
-    const records = journal.read(this.#next, batchRecords);
+    const records = journal.read(this.#next, batchRecords).filter((r) => r.seq <= this.#durable);
     if (records.length === 0) return undefined;
     const maxRecordBytes = Math.max(1024, (this.#o.maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     const texts: string[] = [];

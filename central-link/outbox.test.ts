@@ -1,0 +1,77 @@
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { JournalRecord } from '../daemon/contract/services.ts';
+import { DurableJournal } from '../daemon/journal/durable-journal.ts';
+import { tempDir } from '../test/helpers/cli.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+import { Outbox } from './outbox.ts';
+import { CursorWriter } from './outbox-cursor.ts';
+
+const cleanups: (() => Promise<void> | void)[] = [];
+afterEach(async () => {
+  for (const undo of cleanups.splice(0).reverse()) await undo();
+});
+
+/** An fdatasync the test completes by hand, one call at a time. */
+function heldSync() {
+  const calls: ((error: NodeJS.ErrnoException | null) => void)[] = [];
+  return {
+    fdatasync: (_fd: number, callback: (error: NodeJS.ErrnoException | null) => void) => void calls.push(callback),
+    get waiting() {
+      return calls.length;
+    },
+    complete: (error: NodeJS.ErrnoException | null = null) => calls.shift()!(error),
+  };
+}
+
+/** An outbox over `journal` whose broker acknowledges every batch at once; `sent` holds what it published. */
+function outboxOver(journal: DurableJournal, dir: string) {
+  const sent: { first_seq: number; records: JournalRecord[] }[] = [];
+  const outbox = new Outbox({
+    journal,
+    publish: async (payload) => void sent.push(JSON.parse(payload) as (typeof sent)[number]),
+    robot: 'r1',
+    fleet: 'lab',
+    cursor: { journal_id: 'j', acked_seq: 0 },
+    writer: new CursorWriter(join(dir, 'cursor.json')),
+    batchRecords: 100,
+    batchBytes: 1024 * 1024,
+    maxInflight: 4,
+    maxPacketBytes: () => undefined,
+    log: pino({ level: 'silent' }),
+  });
+  cleanups.push(() => outbox.stop());
+  return { outbox, sent, records: () => sent.flatMap((b) => b.records) };
+}
+
+describe('Outbox', () => {
+  it('sends a record only once the journal made it durable: a failed fsync gives its seq to another record', async () => {
+    const dir = tempDir('outbox-');
+    cleanups.push(dir.cleanup);
+    const sync = heldSync();
+    const journal = new DurableJournal({ dir: join(dir.path, 'log'), fsync: 'always', fdatasync: sync.fdatasync });
+    const { outbox, records } = outboxOver(journal, dir.path);
+    outbox.start();
+    outbox.online();
+    const first = journal.append('agent_event', { n: 'first' });
+    await waitFor(() => sync.waiting === 1, 'the first fsync');
+    // Written while the first fsync runs: readable, not durable.
+    const second = journal.append('agent_event', { n: 'second' }).catch((error: Error) => error);
+    await new Promise((resolve) => setImmediate(resolve));
+    sync.complete();
+    await first;
+    await waitFor(() => records().length > 0, 'the first record sent');
+    await waitFor(() => sync.waiting === 1, 'the second fsync');
+    sync.complete(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' }));
+    expect(await second).toBeInstanceOf(Error);
+    // The second record never was: its seq goes to the next one.
+    const third = journal.append('agent_event', { n: 'third' });
+    await waitFor(() => sync.waiting === 1, 'the third fsync');
+    sync.complete();
+    expect((await third).seq).toBe(2);
+    await waitFor(() => records().some((r) => r.seq === 2), 'seq 2 sent');
+    expect(records().map((r) => r.data)).toEqual([{ n: 'first' }, { n: 'third' }]);
+    await journal.close();
+  });
+});
