@@ -126,8 +126,15 @@ export class MqttConnection {
     return this.#serverMaximumPacketSize;
   }
 
-  /** Publishes at QoS 1; resolves once the broker acknowledged it (PUBACK), rejects if it refused it. */
+  /**
+   * Publishes at QoS 1; resolves once the broker acknowledged it (PUBACK), rejects if it refused it. A
+   * message over the broker's maximum packet size is refused here: the broker would answer it with
+   * DISCONNECT, and the client would send it again first at every reconnect, keeping the link down for good.
+   */
   publish(topic: string, payload: Buffer | string, options: { retain?: boolean; properties?: IPublishPacket['properties']; qos?: IClientPublishOptions['qos'] } = {}): Promise<void> {
+    const max = this.#serverMaximumPacketSize;
+    const size = max === undefined ? 0 : publishPacketBytes(topic, payload, options.properties);
+    if (max !== undefined && size > max) return Promise.reject(new Error(`a message of about ${size} bytes on ${topic} is over the broker's maximum packet size (${max} bytes); not sent`));
     return new Promise((resolve, reject) => {
       this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error, packet) => {
         if (error) return reject(error);
@@ -260,6 +267,16 @@ export class MqttConnection {
     const hint = code === 0x8e ? `: another client connected with client id ${JSON.stringify(this.#o.clientId)}; each robot needs its own robot.id (or central.client_id)` : '';
     this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
   }
+}
+
+/**
+ * An upper bound of a PUBLISH packet's size (MQTT 5, 3.3): fixed header, topic, packet id, the properties
+ * this link sets (content type, correlation data, response topic) and the payload.
+ */
+function publishPacketBytes(topic: string, payload: Buffer | string, properties: IPublishPacket['properties'] = {}): number {
+  const text = (value: string | undefined) => (value === undefined ? 0 : 3 + Buffer.byteLength(value));
+  const props = text(properties.contentType) + text(properties.responseTopic) + (properties.correlationData ? 3 + properties.correlationData.length : 0) + 16;
+  return 1 + 4 + 2 + Buffer.byteLength(topic) + 2 + 4 + props + Buffer.byteLength(payload);
 }
 
 /** An mqtt.js error in words an operator can act on: the CONNACK reason, or the socket error. */

@@ -45,7 +45,8 @@ export interface LostRange {
 
 /**
  * The outbox over the durable journal: every record goes up on the events topic, in seq order, at least
- * once, in batches of at most `batchRecords` records and `batchBytes` bytes. At most `maxInflight` batches
+ * once, in batches of at most `batchRecords` records and `batchBytes` bytes (less where the broker's maximum
+ * packet size is less). At most `maxInflight` batches
  * wait for the broker's PUBACK; the cursor (`acked_seq`) moves over a batch only once it and every batch
  * before it were acknowledged, and is written to disk at most once a second, so after a crash some records
  * go up again, never none. The journal is the queue: offline, nothing is held in memory, and retention
@@ -160,6 +161,9 @@ export class Outbox {
     const records = journal.read(this.#next, batchRecords).filter((r) => r.seq <= this.#durable);
     if (records.length === 0) return undefined;
     const maxRecordBytes = Math.max(1024, (this.#o.maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
+    // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
+    // again first at every reconnect: the link would never come up again.
+    const maxBatchBytes = Math.min(batchBytes, maxRecordBytes);
     const texts: string[] = [];
     let bytes = 0;
     let expected = this.#next;
@@ -168,7 +172,7 @@ export class Outbox {
       let text = JSON.stringify(record);
       if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(record, text);
       const size = Buffer.byteLength(text) + 1;
-      if (texts.length > 0 && bytes + size > batchBytes) break;
+      if (texts.length > 0 && bytes + size > maxBatchBytes) break;
       if (record.seq > expected) this.#lost(expected, record.seq - 1);
       texts.push(text);
       bytes += size;

@@ -8,7 +8,8 @@ import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { centralConfig, centralDaemon, FLEET, ROBOT } from './central-harness.ts';
+import { skillIntent } from '../system2/sim-daemon.ts';
+import { centralConfig, centralDaemon, FLEET, playCentral, ROBOT, sendIntent, waitForJournal } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -95,4 +96,37 @@ describe('the central link under review', () => {
     await waitFor(() => daemon.child.exitCode !== null, 'the daemon to exit');
     expect(daemon.child.exitCode).toBe(0);
   });
+
+  it('keeps each events batch within the broker\'s maximum packet size: a larger one was refused with DISCONNECT, and sent again at each reconnect', async () => {
+    const broker = await startBroker({ extraConfig: 'max_packet_size 20000' });
+    cleanups.push(broker.cleanup);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    const { daemon, stop } = await centralDaemon(broker.url);
+    cleanups.push(stop);
+    // Each below the broker's limit, together over it (the default batch_bytes is 256 KiB).
+    await Promise.all(Array.from({ length: 8 }, (_, i) => daemon.journal.append('agent_event', { i, pad: 'x'.repeat(5000) })));
+    await waitForJournal(daemon, central.records);
+    expect(Math.max(...central.received.map((m) => m.text.length))).toBeLessThanOrEqual(20000);
+  });
+
+  it('does not send an ack over the broker\'s maximum packet size: the DISCONNECT lost the intent\'s PUBACK, and the ack came again first at every reconnect', async () => {
+    const broker = await startBroker({ extraConfig: 'max_packet_size 20000' });
+    cleanups.push(broker.cleanup);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    const { daemon, stop } = await centralDaemon(broker.url);
+    cleanups.push(stop);
+    // The intent fits the broker; its ack, the same correlation data and a longer text, does not.
+    await sendIntent(central.client, 'x', { responseTopic: 'r', correlationData: Buffer.alloc(19_900) });
+    const good = skillIntent('stop', {});
+    await sendIntent(central.client, good);
+    await waitFor(() => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'), 'the next intent accepted');
+    expect(metric(daemon, 'auraison_central_ack_failures_total')).toBe(1);
+  });
 });
+
+function metric(daemon: Daemon, name: string): number | undefined {
+  const metrics = (daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }).metrics();
+  return metrics.find((m) => m.name === name)?.samples[0]?.value;
+}
