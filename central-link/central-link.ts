@@ -60,8 +60,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       ...readPem('central.key_file', s.key_file, 'key'),
     };
     const path = outboxCursorPath(dataDir);
-    const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1);
-    if (problem) log.warn({ path, problem }, 'central: outbox cursor unreadable; every record the journal holds goes up again under a new journal id');
+    const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1, journal.lastSeq);
+    if (problem) log.warn({ path, problem }, 'central: outbox cursor not used; every record the journal holds goes up again under a new journal id');
     const writer = new CursorWriter(path);
     await writer.save(() => cursor); // a new journal id is durable before any record goes up under it
     // The link goes up before the outbox exists only in name: callbacks read `this.#running` when they fire.

@@ -26,11 +26,14 @@ export interface LoadedCursor {
 }
 
 /**
- * Reads the cursor. No file: a new journal id, nothing acked yet (`firstSeq - 1`), so everything the journal
- * still holds goes up. A file that cannot be read is treated the same way (and said): records go up again
- * under a new journal id, at least once rather than never.
+ * Reads the cursor for a journal holding `firstSeq`..`lastSeq`. No file: a new journal id, nothing acked yet
+ * (`firstSeq - 1`), so everything the journal still holds goes up. A file that cannot be read is treated the
+ * same way (and said): records go up again under a new journal id, at least once rather than never. So is a
+ * cursor past the journal's last record: that journal is not the one central got its records from (its log
+ * was deleted or replaced), and its seqs start again below the cursor; under the old id they would never go
+ * up, and central would take them for records it has.
  */
-export function loadCursor(path: string, firstSeq: number): LoadedCursor {
+export function loadCursor(path: string, firstSeq: number, lastSeq: number): LoadedCursor {
   const fresh = (): CursorState => ({ journal_id: newId(), acked_seq: firstSeq - 1 });
   let text: string;
   try {
@@ -42,7 +45,9 @@ export function loadCursor(path: string, firstSeq: number): LoadedCursor {
   try {
     const value = JSON.parse(text) as Partial<CursorState>;
     if (typeof value.journal_id === 'string' && value.journal_id !== '' && Number.isSafeInteger(value.acked_seq) && (value.acked_seq as number) >= 0) {
-      return { state: { journal_id: value.journal_id, acked_seq: value.acked_seq as number } };
+      const acked = value.acked_seq as number;
+      if (acked > lastSeq) return { state: fresh(), problem: `${path} says records up to ${acked} were sent, and the journal ends at ${lastSeq}: it is another journal (its log deleted or replaced)` };
+      return { state: { journal_id: value.journal_id, acked_seq: acked } };
     }
   } catch {
     // below

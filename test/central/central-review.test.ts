@@ -1,4 +1,4 @@
-import { writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { skillIntent } from '../system2/sim-daemon.ts';
-import { centralConfig, centralDaemon, FLEET, playCentral, ROBOT, sendIntent, waitForJournal } from './central-harness.ts';
+import { centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -123,6 +123,26 @@ describe('the central link under review', () => {
     await sendIntent(central.client, good);
     await waitFor(() => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'), 'the next intent accepted');
     expect(metric(daemon, 'auraison_central_ack_failures_total')).toBe(1);
+  });
+
+  it('sends a journal that starts below its cursor under a new journal id (the log was deleted, the state kept)', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    const robot = restartableDaemon(broker.url);
+    cleanups.push(robot.cleanup);
+    // Central acknowledged 1000 records of journal-a; the journal is empty now.
+    mkdirSync(join(robot.dir, 'data', 'state'), { recursive: true });
+    writeFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), JSON.stringify({ journal_id: 'journal-a', acked_seq: 1000 }));
+    const daemon = await robot.start();
+    await daemon.journal.append('agent_event', { note: 'new' });
+    await waitForJournal(daemon, central.records);
+    const batches = central.received.filter((m) => m.topic === `${PREFIX}/events`).map((m) => m.json as { journal_id: string });
+    // Under journal-a, central would take seq 1 for a record it has.
+    expect(batches.every((b) => b.journal_id !== 'journal-a')).toBe(true);
+    const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as { journal_id: string };
+    expect(cursor.journal_id).toBe(batches[0]!.journal_id);
   });
 });
 
