@@ -80,7 +80,10 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
       // No ts: the broker sends it when the link is lost, long after it was written.
       will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ ...this.#status('offline', 'connection lost (last will)'), ts: undefined })) },
-      subscriptions: s.intents ? [topics.intents, topics.config] : [topics.config],
+      // An intent is a command, never a state: a retained one would come again at every subscribe (each
+      // reconnect), and run again once the agent no longer remembers its id. The session's subscription
+      // keeps retained intents from being sent again; one that still comes is refused (IntentIntake).
+      subscriptions: [...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []), { topic: topics.config, retainHandling: 0 as const }],
       unsubscriptions: s.intents ? [] : [topics.intents],
       onMessage: (topic, payload, packet) => (running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80)),
       onConnect: () => running && this.#online(running),

@@ -86,7 +86,7 @@ export class IntentIntake {
   }
 
   /** Handles one message; resolves with the PUBACK reason code. */
-  async handle(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'properties'>): Promise<number> {
+  async handle(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'properties'> & { retain?: boolean }): Promise<number> {
     const to = this.#replyTo(packet);
     if (topic === this.#o.topics.config) {
       const message = 'applying a config sent by central is not built yet: change the robot\'s config file and run `auraison-edge reload`';
@@ -97,6 +97,12 @@ export class IntentIntake {
     let intentId: string | null = null;
     try {
       if (!this.#o.takeIntents) throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
+      // The retain flag comes only on a message retained before the subscription was made (a live one comes
+      // without it): it is stale, and would come again to every new subscription.
+      if (packet.retain) {
+        const id = idOf(safeJson(payload));
+        throw new Refusal('retained', 'a retained intent is refused: the broker sends it again to every new subscription, where it would run again; publish intents with retain off', REFUSED, undefined, id ?? undefined);
+      }
       const raw = this.#decode(payload);
       intentId = idOf(raw);
       return await this.#submit(raw, intentId, to);
@@ -187,6 +193,15 @@ export class IntentIntake {
 
   #ack(fields: Omit<Ack, 'schema' | 'robot' | 'ts'>, to: { topic: string; correlationData?: Buffer }): void {
     this.#o.sendAck({ schema: ACK_SCHEMA, robot: this.#o.robot, ...fields, ts: nowNs().toString() }, to);
+  }
+}
+
+/** The payload as JSON, or undefined: only to name a refused intent. */
+function safeJson(payload: Buffer): unknown {
+  try {
+    return payload.length <= 64 * 1024 ? JSON.parse(payload.toString('utf8')) : undefined;
+  } catch {
+    return undefined;
   }
 }
 

@@ -21,8 +21,12 @@ export interface MqttConnectionOptions {
   maximumPacketSize: number;
   /** The last will: published by the broker when the link is lost without a DISCONNECT. */
   will: { topic: string; payload: Buffer };
-  /** Topic filters subscribed at QoS 1 at every connect; onConnect is called once the broker answered. */
-  subscriptions: string[];
+  /**
+   * Topic filters subscribed at QoS 1 at every connect, each with its MQTT 5 retain handling (0: the broker
+   * sends retained messages at every subscribe; 1: only to a subscription the session did not hold yet);
+   * onConnect is called once the broker answered.
+   */
+  subscriptions: { topic: string; retainHandling: 0 | 1 }[];
   /** Topic filters unsubscribed at every connect (the session may hold them from an earlier config). */
   unsubscriptions: string[];
   /**
@@ -215,9 +219,10 @@ export class MqttConnection {
     // A persistent session keeps its subscriptions: one this config no longer wants (intents) must go.
     if (this.#o.unsubscriptions.length > 0) this.#client.unsubscribe(this.#o.unsubscriptions);
     // Online only once subscribed: what central sends after the online status is not dropped by the broker.
-    const filters = this.#o.subscriptions;
+    const filters = this.#o.subscriptions.map((s) => s.topic);
     if (filters.length === 0) return this.#o.onConnect(connack);
-    this.#client.subscribe(filters, { qos: 1 }, (error, granted) => {
+    const map = Object.fromEntries(this.#o.subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]));
+    this.#client.subscribe(map, (error, granted) => {
       if (this.#state !== 'connected') return;
       const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
       if (error) this.#failed(`subscribing to ${filters.join(', ')} failed: ${error.message}`);

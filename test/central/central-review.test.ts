@@ -88,7 +88,9 @@ describe('the central link under review', () => {
     writeFileSync(config, stringify({ data_dir: './data', log: { level: 'info' }, robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(proxy.url, { keepalive_s: 600 }) }));
     const daemon = new DaemonProcess(dir.path, config);
     cleanups.push(() => daemon.kill());
-    await daemon.waitForLog((l) => l.msg === 'central: connected', 'the link up');
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/status` && (m.json as { state: string }).state === 'online'), 'the robot online');
     proxy.freeze();
     // A heartbeat (QoS 1) went out that the broker will never acknowledge.
     await waitFor(() => proxy.sentWhileFrozen > 0, 'a message in flight');
@@ -143,6 +145,34 @@ describe('the central link under review', () => {
     expect(batches.every((b) => b.journal_id !== 'journal-a')).toBe(true);
     const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as { journal_id: string };
     expect(cursor.journal_id).toBe(batches[0]!.journal_id);
+  });
+
+  it('runs a retained intent at most once: the broker sends it again at every subscription, and refuses one that was retained before', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    // Retained before the robot ever subscribed: stale by the time it comes, whenever that is.
+    const stale = skillIntent('stop', {});
+    await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(stale), { qos: 1, retain: true });
+    const robot = restartableDaemon(broker.url);
+    cleanups.push(robot.cleanup);
+    await robot.start();
+    await waitFor(() => central.acks().some((a) => a.intent_id === stale.intent_id), 'the stale intent answered');
+    expect(central.acks().find((a) => a.intent_id === stale.intent_id)).toMatchObject({ status: 'refused', error: { code: 'retained' } });
+    // Retained while the robot is subscribed: it comes as any intent, and runs.
+    const live = skillIntent('stop', {});
+    await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(live), { qos: 1, retain: true });
+    await waitFor(() => central.acks().some((a) => a.intent_id === live.intent_id), 'the live intent answered');
+    expect(central.acks().find((a) => a.intent_id === live.intent_id)!.status).toBe('accepted');
+    // A clean stop (its PUBACKs before its DISCONNECT), and the robot subscribes again in its session.
+    await robot.stop();
+    await robot.start();
+    // An intent sent after the subscription: whatever the subscription brings comes before it.
+    const after = skillIntent('stop', {});
+    await sendIntent(central.client, after);
+    await waitFor(() => central.acks().some((a) => a.intent_id === after.intent_id), 'the next intent answered');
+    expect(central.acks().filter((a) => a.intent_id === live.intent_id || a.intent_id === stale.intent_id)).toHaveLength(2);
   });
 });
 
