@@ -156,6 +156,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       link: connection.state,
       ...(connection.lastError ? { last_error: connection.lastError } : {}),
       connects: connection.connects,
+      ...(connection.reconnectDelayMs !== undefined ? { reconnect_delay_ms: Math.round(connection.reconnectDelayMs) } : {}),
       outbox: { acked_seq: outbox.ackedSeq, backlog: outbox.backlog, inflight: outbox.inflight, ...outbox.counts, ...(outbox.lastError ? { last_error: outbox.lastError } : {}) },
       intents: { ...intake.counts },
       heartbeats: this.#heartbeats,

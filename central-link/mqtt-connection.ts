@@ -41,6 +41,8 @@ export interface MqttConnectionOptions {
   random?: () => number;
 }
 
+/** A connection up this long resets the reconnect backoff (as AWS IoT's clients do, after 30 s). */
+const STABLE_MS = 30_000;
 /** How long a stop waits for a socket to close after its DISCONNECT before destroying it. */
 const DISCONNECT_MS = 250;
 
@@ -66,6 +68,7 @@ export class MqttConnection {
   #connectionFailures = 0;
   #connectedSince: number | undefined;
   #serverMaximumPacketSize: number | undefined;
+  #reconnectDelayMs: number | undefined;
 
   constructor(options: MqttConnectionOptions) {
     this.#o = options;
@@ -123,6 +126,11 @@ export class MqttConnection {
   /** ms (performance.now) since when the link is up, or undefined. */
   get connectedSince(): number | undefined {
     return this.#connectedSince;
+  }
+
+  /** The wait before the reconnect now scheduled (or the last one), ms: the backoff as it stands. */
+  get reconnectDelayMs(): number | undefined {
+    return this.#reconnectDelayMs;
   }
 
   /** The broker's Maximum Packet Size (CONNACK), if it said one: a larger publish would be refused. */
@@ -210,7 +218,6 @@ export class MqttConnection {
   #connected(connack: IConnackPacket): void {
     if (this.#state === 'stopped') return;
     this.#state = 'connected';
-    this.#failures = 0;
     this.#connects++;
     this.#lastError = undefined;
     this.#connectedSince = performance.now();
@@ -233,6 +240,10 @@ export class MqttConnection {
 
   #closed(): void {
     const wasUp = this.#state === 'connected';
+    // The backoff starts over only after a connection that held: one the broker drops at once (another
+    // client with this client id taking the session, a broker shedding load) counts as a failed try, so
+    // two robots given one robot.id do not take the session from each other every second, for ever.
+    if (wasUp && performance.now() - (this.#connectedSince ?? Infinity) >= STABLE_MS) this.#failures = 0;
     this.#connectedSince = undefined;
     if (this.#state === 'stopped') return;
     if (!wasUp) this.#connectionFailures++;
@@ -250,6 +261,7 @@ export class MqttConnection {
     this.#failures++;
     // Full jitter over the upper half: never sooner than half the backoff, so a dead broker is not hammered.
     const delay = ceiling / 2 + (this.#random() * ceiling) / 2;
+    this.#reconnectDelayMs = delay;
     this.#timer = setTimeout(() => {
       this.#timer = undefined;
       if (this.#state === 'stopped') return;

@@ -1,8 +1,9 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { stringify } from 'yaml';
+import mqtt from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
+import { stringify } from 'yaml';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -173,6 +174,27 @@ describe('the central link under review', () => {
     await sendIntent(central.client, after);
     await waitFor(() => central.acks().some((a) => a.intent_id === after.intent_id), 'the next intent answered');
     expect(central.acks().filter((a) => a.intent_id === live.intent_id || a.intent_id === stale.intent_id)).toHaveLength(2);
+  });
+
+  it('backs off when another client with its client id keeps taking its session, instead of taking it back at once each time', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const { daemon, stop } = await centralDaemon(broker.url);
+    cleanups.push(stop);
+    const details = () => daemon.status().components.central!.details as { link: string; connects: number; reconnect_delay_ms?: number };
+    const delays: number[] = [];
+    for (let i = 0; i < 3; i++) {
+      const connects = details().connects;
+      // A second robot given the same robot.id: the broker hands it the session and drops this one.
+      const twin = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `auraison-edge-${FLEET}-${ROBOT}`, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } });
+      cleanups.push(() => void twin.end(true));
+      await waitFor(() => details().link !== 'connected', 'the robot dropped');
+      delays.push(details().reconnect_delay_ms!);
+      // It takes the session back (dropping the twin) once its backoff is over.
+      await waitFor(() => details().connects > connects, 'the robot back');
+    }
+    // reconnect_min_s is 0.05: the third wait is past it, as after three failed tries.
+    expect(delays[2]).toBeGreaterThan(50);
   });
 });
 
