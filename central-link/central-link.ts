@@ -165,6 +165,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       const why = connection.lastError ?? (connection.connected ? 'subscribing' : 'not connected yet');
       return { state: 'degraded', reason: `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`, details };
     }
+    // Events and heartbeats still go up: the robot looks fine from central, and hears nothing from it.
+    if (connection.subscriptionProblem) return { state: 'degraded', reason: `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`, details };
     if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
     return { state: 'running', details };
   }

@@ -69,6 +69,7 @@ export class MqttConnection {
   #connectedSince: number | undefined;
   #serverMaximumPacketSize: number | undefined;
   #reconnectDelayMs: number | undefined;
+  #subscriptionProblem: string | undefined;
 
   constructor(options: MqttConnectionOptions) {
     this.#o = options;
@@ -126,6 +127,11 @@ export class MqttConnection {
   /** ms (performance.now) since when the link is up, or undefined. */
   get connectedSince(): number | undefined {
     return this.#connectedSince;
+  }
+
+  /** Why the broker did not take the last SUBSCRIBE (its ACL), in words; undefined once it took it. */
+  get subscriptionProblem(): string | undefined {
+    return this.#subscriptionProblem;
   }
 
   /** The wait before the reconnect now scheduled (or the last one), ms: the backoff as it stands. */
@@ -229,11 +235,16 @@ export class MqttConnection {
     const filters = this.#o.subscriptions.map((s) => s.topic);
     if (filters.length === 0) return this.#o.onConnect(connack);
     const map = Object.fromEntries(this.#o.subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]));
-    this.#client.subscribe(map, (error, granted) => {
+    this.#client.subscribe(map, (error, granted, suback) => {
       if (this.#state !== 'connected') return;
-      const refused = (granted ?? []).filter((g) => g.qos === 128).map((g) => g.topic);
-      if (error) this.#failed(`subscribing to ${filters.join(', ')} failed: ${error.message}`);
-      else if (refused.length > 0) this.#failed(`the broker refused the subscription to ${refused.join(', ')} (its ACL?)`);
+      // mqtt.js fails the whole SUBSCRIBE when the broker refused any filter; the SUBACK says which.
+      const refused = (granted ?? [])
+        .map((g, i) => ({ topic: g.topic, code: suback?.granted[i] ?? g.qos }))
+        .filter((g) => typeof g.code === 'number' && g.code >= 0x80)
+        .map((g) => `${g.topic}: ${ReasonCodes[g.code as keyof typeof ReasonCodes] ?? 'refused'} (0x${g.code.toString(16)})`);
+      this.#subscriptionProblem =
+        refused.length > 0 ? `the broker refused the subscription to ${refused.join(', ')}, by its ACL for this client` : error ? `subscribing to ${filters.join(', ')} failed: ${error.message}` : undefined;
+      if (this.#subscriptionProblem) this.#failed(this.#subscriptionProblem);
       this.#o.onConnect(connack);
     });
   }

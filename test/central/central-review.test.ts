@@ -1,4 +1,4 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
@@ -16,6 +16,11 @@ const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const undo of cleanups.splice(0).reverse()) await undo();
 });
+
+/** mosquitto's dynamic security plugin (Debian's package puts it under the machine's multiarch folder). */
+const DYNAMIC_SECURITY = readdirSync('/usr/lib')
+  .map((d) => join('/usr/lib', d, 'mosquitto_dynamic_security.so'))
+  .find((p) => existsSync(p));
 
 const centralDetails = (daemon: Daemon) => daemon.status().components.central!.details as { outbox: { inflight: number; backlog: number } };
 
@@ -195,6 +200,25 @@ describe('the central link under review', () => {
     }
     // reconnect_min_s is 0.05: the third wait is past it, as after three failed tries.
     expect(delays[2]).toBeGreaterThan(50);
+  });
+
+  it('is degraded, saying why, while the broker refuses its intents subscription', async () => {
+    // mosquitto's acl_file never refuses a SUBSCRIBE; its dynamic security plugin does (0x87).
+    const dir = tempDir('central-acl-');
+    cleanups.push(dir.cleanup);
+    const dynsec = join(dir.path, 'dynamic-security.json');
+    const deny = { acltype: 'subscribeLiteral', topic: `${PREFIX}/intents`, priority: 0, allow: false };
+    const acl = { defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true }, clients: [], groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }] };
+    writeFileSync(dynsec, JSON.stringify({ ...acl, roles: [{ rolename: 'robot', acls: [deny] }], anonymousGroup: 'robots' }));
+    if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
+    const broker = await startBroker({ extraConfig: `plugin ${DYNAMIC_SECURITY}\nplugin_opt_config_file ${dynsec}` });
+    cleanups.push(broker.cleanup);
+    const { daemon, stop } = await centralDaemon(broker.url);
+    cleanups.push(stop);
+    // Connected, events and heartbeats go up; no intent from central can reach the robot.
+    const health = daemon.status().components.central!;
+    expect(health.state).toBe('degraded');
+    expect(health.reason).toMatch(/intents.*Not authorized/);
   });
 });
 
