@@ -64,4 +64,14 @@ describe('IntentIntake', () => {
     expect(await gone.intake.handle(topics.intents, payload, {})).toBe(0x80);
     expect(gone.acks[0]!.ack.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('not running') });
   });
+
+  it('answers on the acks topic when the response topic is no topic it may publish to (a filter, a broker\'s $ topic, control characters)', async () => {
+    const { intake: i, acks } = intake(() => agentSubmitting(async () => ({ run, replayed: false })));
+    for (const responseTopic of ['central/+/acks', 'central/#', '$SYS/acks', 'central/\u0001acks', 'central/\u0085acks', '']) {
+      await i.handle(topics.intents, payload, { properties: { responseTopic, correlationData: Buffer.from('c') } });
+    }
+    expect(acks.map((a) => a.topic)).toEqual(acks.map(() => topics.acks));
+    await i.handle(topics.intents, payload, { properties: { responseTopic: 'central/replies/7' } });
+    expect(acks.at(-1)!.topic).toBe('central/replies/7');
+  });
 });

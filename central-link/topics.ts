@@ -26,8 +26,11 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
 
 /**
  * Whether `topic` may be published to: a response topic central names (MQTT 5 request/response) must be a
- * topic name, not a filter, and not empty; the broker's ACL decides the rest.
+ * topic name, not a filter, and not empty; not the broker's own ($SYS, $share: refused, so the ack would be
+ * lost); and without control characters or non-characters (mosquitto takes those for a malformed packet and
+ * disconnects, and the client would send the ack again first at every reconnect). The broker's ACL decides
+ * the rest.
  */
 export function isPublishableTopic(topic: string): boolean {
-  return topic.length > 0 && topic.length <= 65_535 && !/[+#\0]/.test(topic);
+  return topic.length > 0 && Buffer.byteLength(topic) <= 65_535 && !topic.startsWith('$') && !/[+#\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/.test(topic);
 }
