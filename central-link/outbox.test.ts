@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { JournalRecord } from '../daemon/contract/services.ts';
 import { DurableJournal } from '../daemon/journal/durable-journal.ts';
 import { tempDir } from '../test/helpers/cli.ts';
@@ -25,24 +25,32 @@ function heldSync() {
   };
 }
 
-/** An outbox over `journal` whose broker acknowledges every batch at once; `sent` holds what it published. */
-function outboxOver(journal: DurableJournal, dir: string) {
+/**
+ * An outbox over `journal` whose broker acknowledges every batch at once (or refuses each, with `refuse`);
+ * `sent` holds what it published, `warnings` what it logged at warn.
+ */
+function outboxOver(journal: DurableJournal, dir: string, refuse?: string) {
   const sent: { first_seq: number; records: JournalRecord[] }[] = [];
+  const warnings: string[] = [];
+  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
   const outbox = new Outbox({
     journal,
-    publish: async (payload) => void sent.push(JSON.parse(payload) as (typeof sent)[number]),
+    publish: async (payload) => {
+      sent.push(JSON.parse(payload) as (typeof sent)[number]);
+      if (refuse) throw new Error(refuse);
+    },
     robot: 'r1',
     fleet: 'lab',
     cursor: { journal_id: 'j', acked_seq: 0 },
     writer: new CursorWriter(join(dir, 'cursor.json')),
-    batchRecords: 100,
+    batchRecords: refuse ? 1 : 100,
     batchBytes: 1024 * 1024,
     maxInflight: 4,
     maxPacketBytes: () => undefined,
-    log: pino({ level: 'silent' }),
+    log,
   });
   cleanups.push(() => outbox.stop());
-  return { outbox, sent, records: () => sent.flatMap((b) => b.records) };
+  return { outbox, sent, warnings, records: () => sent.flatMap((b) => b.records) };
 }
 
 describe('Outbox', () => {
@@ -73,5 +81,24 @@ describe('Outbox', () => {
     await waitFor(() => records().some((r) => r.seq === 2), 'seq 2 sent');
     expect(records().map((r) => r.data)).toEqual([{ n: 'first' }, { n: 'third' }]);
     await journal.close();
+  });
+
+  it('backs off from a broker that refuses every batch, one batch at a time, and says so once', async () => {
+    const dir = tempDir('outbox-');
+    cleanups.push(dir.cleanup);
+    const journal = new DurableJournal({ dir: join(dir.path, 'log'), fsync: 'never' });
+    cleanups.push(() => journal.close());
+    for (let i = 0; i < 20; i++) await journal.append('agent_event', { i });
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    cleanups.push(() => void vi.useRealTimers());
+    // The events topic is not this robot's to publish to (an ACL): every batch comes back 0x87.
+    const { outbox, sent, warnings } = outboxOver(journal, dir.path, 'Publish error: Not authorized');
+    outbox.start();
+    outbox.online();
+    await vi.advanceTimersByTimeAsync(10 * 60_000);
+    // At 5 s a retry, max_inflight (4) batches each: over 400 batches in 10 minutes, and a line each time.
+    expect(sent.length).toBeLessThan(20);
+    expect(warnings.filter((w) => /did not take/.test(w))).toHaveLength(1);
+    expect(outbox.lastError).toMatch(/Not authorized/);
   });
 });

@@ -7,8 +7,13 @@ export const EVENTS_SCHEMA = 'auraison.events/1';
 
 /** Bytes of an events payload outside its records (header, brackets) and of the MQTT packet around it. */
 const ENVELOPE_BYTES = 1024;
-/** After the broker refused a batch, the outbox tries again this long after (the record stays first). */
+/**
+ * After the broker refused a batch, the outbox tries again this long after (the record stays first), one
+ * batch at a time, doubling the wait up to RETRY_MAX_MS while it refuses: a topic its ACL closes would
+ * otherwise take max_inflight batches every 5 s (gigabytes a day of a metered cellular link).
+ */
 const RETRY_MS = 5000;
+const RETRY_MAX_MS = 5 * 60_000;
 /** The cursor file is written at most this often while records are being acknowledged. */
 const SAVE_EVERY_MS = 1000;
 
@@ -68,6 +73,9 @@ export class Outbox {
   #saveTimer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
   #pendingLost: LostRange[] = [];
+  /** Batches refused in a row (none acknowledged since); the last one's error. */
+  #refusals = 0;
+  #lastRefusal: string | undefined;
   readonly counts = { published_records: 0, published_batches: 0, acked_records: 0, lost_records: 0, omitted_records: 0, refused_batches: 0 };
 
   constructor(options: OutboxOptions) {
@@ -141,7 +149,8 @@ export class Outbox {
 
   #pump(): void {
     if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
-    while (this.inflight < this.#o.maxInflight && this.#next <= this.#durable) {
+    const window = this.#refusals > 0 ? 1 : this.#o.maxInflight;
+    while (this.inflight < window && this.#next <= this.#durable) {
       const built = this.#build();
       if (!built) break;
       const { batch, payload } = built;
@@ -215,6 +224,8 @@ export class Outbox {
     }
     if (moved) {
       this.#lastError = undefined;
+      this.#refusals = 0;
+      this.#lastRefusal = undefined;
       this.#scheduleSave();
     }
     const head = this.#inflight[0];
@@ -229,15 +240,19 @@ export class Outbox {
    */
   #rewind(failed: Batch): void {
     this.counts.refused_batches++;
-    this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${RETRY_MS / 1000} s`;
-    this.#o.log.warn({ first: failed.first, last: failed.last, err: failed.error }, 'central: the broker did not take an events batch; it is sent again');
+    this.#refusals++;
+    const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.min(this.#refusals - 1, 20));
+    this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${delay / 1000} s`;
+    // Once per streak of refusals (and when the broker's answer changes): health keeps saying it meanwhile.
+    if (failed.error !== this.#lastRefusal) this.#o.log.warn({ first: failed.first, last: failed.last, err: failed.error, retry_in_s: delay / 1000 }, 'central: the broker did not take an events batch; it is sent again, with backoff while it refuses');
+    this.#lastRefusal = failed.error;
     this.#generation++;
     this.#inflight = [];
     this.#next = this.#acked + 1;
     this.#retryTimer = setTimeout(() => {
       this.#retryTimer = undefined;
       this.#pump();
-    }, RETRY_MS);
+    }, delay);
     this.#retryTimer.unref?.();
   }
 
