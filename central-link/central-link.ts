@@ -107,6 +107,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       maxPacketBytes: () => connection.serverMaximumPacketSize,
       log,
     });
+    // Central sets how many intents come, so what each one costs in the log is bounded.
+    const logErrors = rateLimitedErrors(log);
     const intake = new IntentIntake({
       robot,
       topics,
@@ -118,8 +120,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       takeIntents: s.intents,
       maxIntentBytes: s.max_intent_bytes,
       ackTimeoutMs: s.intent_ack_timeout_s * 1000,
-      sendAck: (ack, to) => this.#sendAck(connection, ack, to),
-      logRefusal: rateLimitedErrors(log),
+      sendAck: (ack, to) => this.#sendAck(connection, ack, to, logErrors),
+      logRefusal: logErrors,
     });
     const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
     heartbeat.unref();
@@ -238,13 +240,14 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     running.connection.publish(running.topics.heartbeat, JSON.stringify(payload)).catch(() => undefined);
   }
 
-  #sendAck(connection: MqttConnection, ack: Ack, to: { topic: string; correlationData?: Buffer }): void {
+  #sendAck(connection: MqttConnection, ack: Ack, to: { topic: string; correlationData?: Buffer }, logErrors: ReturnType<typeof rateLimitedErrors>): void {
     const properties = { contentType: 'application/json', ...(to.correlationData ? { correlationData: to.correlationData } : {}) };
     connection.publish(to.topic, JSON.stringify(ack), { properties }).catch((error: unknown) => {
       this.#ackFailures++;
-      this.#ctx.log.warn({ err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
+      logErrors('ack', { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
     });
   }
+
 }
 
 /** A PEM file named in config, read at start: a missing one fails the link's start, naming the key. */

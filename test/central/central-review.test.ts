@@ -2,15 +2,17 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
+import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import type { Daemon } from '../../daemon/daemon.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import { Daemon } from '../../daemon/daemon.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { skillIntent } from '../system2/sim-daemon.ts';
-import { centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal } from './central-harness.ts';
+import { centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -206,12 +208,7 @@ describe('the central link under review', () => {
     // mosquitto's acl_file never refuses a SUBSCRIBE; its dynamic security plugin does (0x87).
     const dir = tempDir('central-acl-');
     cleanups.push(dir.cleanup);
-    const dynsec = join(dir.path, 'dynamic-security.json');
-    const deny = { acltype: 'subscribeLiteral', topic: `${PREFIX}/intents`, priority: 0, allow: false };
-    const acl = { defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true }, clients: [], groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }] };
-    writeFileSync(dynsec, JSON.stringify({ ...acl, roles: [{ rolename: 'robot', acls: [deny] }], anonymousGroup: 'robots' }));
-    if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
-    const broker = await startBroker({ extraConfig: `plugin ${DYNAMIC_SECURITY}\nplugin_opt_config_file ${dynsec}` });
+    const broker = await startBroker({ extraConfig: dynamicSecurity(dir.path, [{ acltype: 'subscribeLiteral', topic: `${PREFIX}/intents`, priority: 0, allow: false }]) });
     cleanups.push(broker.cleanup);
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
@@ -220,7 +217,36 @@ describe('the central link under review', () => {
     expect(health.state).toBe('degraded');
     expect(health.reason).toMatch(/intents.*Not authorized/);
   });
+
+  it('logs acks it cannot publish at a bounded rate: central sets how many come', async () => {
+    // The broker's ACL keeps the robot off its acks topic.
+    const dir = tempDir('central-ackflood-');
+    cleanups.push(dir.cleanup);
+    const broker = await startBroker({ extraConfig: dynamicSecurity(dir.path, [{ acltype: 'publishClientSend', topic: `${PREFIX}/acks`, priority: 0, allow: false }]) });
+    cleanups.push(broker.cleanup);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    const lines: { msg: string }[] = [];
+    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const config = parseConfigText(stringify({ data_dir: './data', robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(broker.url) }), 'edge.yaml', {});
+    const daemon = new Daemon({ config, log, cwd: dir.path });
+    cleanups.push(() => daemon.stop());
+    await daemon.start();
+    await waitOnline(daemon);
+    for (let i = 0; i < 20; i++) await sendIntent(central.client, 'not json');
+    await waitFor(() => metric(daemon, 'auraison_central_ack_failures_total') === 20, 'twenty acks refused');
+    expect(lines.filter((l) => /ack could not be published/.test(l.msg)).length).toBeLessThanOrEqual(5);
+  });
 });
+
+/** mosquitto's config for its dynamic security plugin with `acls` for every (anonymous) client; files in `dir`. */
+function dynamicSecurity(dir: string, acls: Record<string, unknown>[]): string {
+  if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
+  const file = join(dir, 'dynamic-security.json');
+  const access = { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true };
+  writeFileSync(file, JSON.stringify({ defaultACLAccess: access, clients: [], groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }], roles: [{ rolename: 'robot', acls }], anonymousGroup: 'robots' }));
+  return `plugin ${DYNAMIC_SECURITY}\nplugin_opt_config_file ${file}`;
+}
 
 function metric(daemon: Daemon, name: string): number | undefined {
   const metrics = (daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }).metrics();
