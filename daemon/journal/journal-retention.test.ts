@@ -96,6 +96,19 @@ describe('journal retention', () => {
     await journal.close();
   });
 
+  it('goes on by size while the central link has failed: its hold only ever kept records past retain_days', async () => {
+    const journal = await journalWith(100);
+    const first = journal.firstSeq;
+    const health = { central: { state: 'failed' as const, reason: 'central.ca_file: cannot read /etc/robot/ca.pem' } };
+    // Nothing is known of what central got: nothing goes by age.
+    expect(run(journal, [], { health })).toMatchObject({ segments: 0 });
+    expect(journal.firstSeq).toBe(first);
+    // The disk comes first: a central link that cannot start must not switch off journal.max_mb.
+    expect(run(journal, [], { health, maxBytes: 3000 })).toMatchObject({ segments: expect.any(Number) });
+    expect(journal.sizeBytes).toBeLessThanOrEqual(3000 + 1024);
+    await journal.close();
+  });
+
   it('never ages out records written before the clock was set (stamped 1970), nor anything while the clock is unset', async () => {
     const dir = tempDir('journal-retention-');
     cleanups.push(dir.cleanup);

@@ -13,7 +13,15 @@ export interface JournalRetentionOptions {
   health: () => Record<string, ComponentHealth>;
   log: Logger;
   now?: () => bigint;
+  /**
+   * Components whose hold is only a JournalSyncHolder's (the central link): one that failed stops deletion
+   * by age, not by max_mb, which its hold never bounded.
+   */
+  syncOnly?: ReadonlySet<string>;
 }
+
+/** The central link (daemon/components/central.ts) holds records by age only. */
+const SYNC_ONLY: ReadonlySet<string> = new Set(['central']);
 
 /**
  * One pass of journal retention. The journal may only lose what nobody still needs: it asks every running
@@ -21,12 +29,15 @@ export interface JournalRetentionOptions {
  * while a configured component has failed (it might hold records it cannot tell us about).
  */
 export function pruneJournal(options: JournalRetentionOptions): { segments: number; bytes: number; records: number } | { skipped: string } {
-  const { journal, retainDays, maxBytes, components, health, log, now = () => BigInt(Date.now()) * 1_000_000n } = options;
-  const failed = Object.entries(health()).filter(([, h]) => h.state === 'failed').map(([name]) => name);
+  const { journal, retainDays, maxBytes, components, health, log, now = () => BigInt(Date.now()) * 1_000_000n, syncOnly = SYNC_ONLY } = options;
+  const failedAll = Object.entries(health()).filter(([, h]) => h.state === 'failed').map(([name]) => name);
+  const failed = failedAll.filter((name) => !syncOnly.has(name));
   if (failed.length > 0) return { skipped: `component(s) ${failed.join(', ')} failed; they may still need old records` };
   let keepFrom = journal.lastSeq + 1;
   // Records not yet sent on (the central link's outbox) outlive retain_days, not max_mb: the disk comes first.
-  let unsentFrom = journal.lastSeq + 1;
+  // A central link that failed (a TLS file it cannot read) cannot say what it sent: none goes by age, and
+  // max_mb still holds (else the journal would grow until the disk is full).
+  let unsentFrom = failedAll.length > failed.length ? journal.firstSeq : journal.lastSeq + 1;
   for (const component of components.values()) {
     if (isJournalHolder(component)) {
       const hold = component.journalHold();
