@@ -26,6 +26,8 @@ interface Running {
   outbox: Outbox;
   intake: IntentIntake;
   heartbeat: NodeJS.Timeout;
+  /** A heartbeat waits for its PUBACK. */
+  heartbeatInFlight: boolean;
   topics: CentralTopics;
 }
 
@@ -42,6 +44,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #s: CentralSettings;
   #running: Running | undefined;
   #heartbeats = 0;
+  #heartbeatsSkipped = 0;
   #ackFailures = 0;
 
   constructor(ctx: ComponentContext) {
@@ -125,7 +128,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
     heartbeat.unref();
-    running = { connection, online: false, outbox, intake, heartbeat, topics };
+    running = { connection, online: false, outbox, intake, heartbeat, heartbeatInFlight: false, topics };
     this.#running = running;
     outbox.start();
     log.info({ url: redactUrl(s.url), topics: `${s.topic_prefix}/${fleet}/${robot}/#`, journal_id: cursor.journal_id, acked_seq: cursor.acked_seq }, 'central: link started');
@@ -199,6 +202,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         samples: Object.entries(intake.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
       },
       counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
+      counter('auraison_central_heartbeats_skipped_total', 'Heartbeats not sent: the one before still waited for the broker\'s PUBACK.', this.#heartbeatsSkipped),
       counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
     ];
   }
@@ -221,6 +225,12 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #heartbeat(): void {
     const running = this.#running;
     if (!running?.online) return; // a heartbeat is for now: none is queued while offline
+    // Nor while the last one waits for its PUBACK: a broker that keeps the link and acknowledges nothing
+    // would have the client hold one more each period, for as long as the link holds, and send them all later.
+    if (running.heartbeatInFlight) {
+      this.#heartbeatsSkipped++;
+      return;
+    }
     const status = this.#ctx.daemonStatus();
     const problems = Object.entries(status.components)
       .filter(([, h]) => h.state === 'degraded' || h.state === 'failed')
@@ -237,7 +247,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       outbox: { acked_seq: outbox.ackedSeq, last_seq: this.#ctx.journal.lastSeq, backlog: outbox.backlog },
     };
     this.#heartbeats++;
-    running.connection.publish(running.topics.heartbeat, JSON.stringify(payload)).catch(() => undefined);
+    running.heartbeatInFlight = true;
+    running.connection
+      .publish(running.topics.heartbeat, JSON.stringify(payload))
+      .catch(() => undefined) // the next one says it all again
+      .finally(() => (running.heartbeatInFlight = false));
   }
 
   #sendAck(connection: MqttConnection, ack: Ack, to: { topic: string; correlationData?: Buffer }, logErrors: ReturnType<typeof rateLimitedErrors>): void {

@@ -239,6 +239,25 @@ describe('the central link under review', () => {
   });
 });
 
+describe('the central link against a broker that takes messages and acknowledges none', () => {
+  it('keeps one heartbeat in flight, not one more each period for as long as the link holds', async () => {
+    const broker = await startBroker();
+    cleanups.push(broker.cleanup);
+    const proxy = await freezableProxy(broker.port);
+    cleanups.push(proxy.close);
+    const central = await playCentral(broker);
+    cleanups.push(central.end);
+    const { daemon, stop } = await centralDaemon(proxy.url, {}, { keepalive_s: 600 });
+    cleanups.push(stop);
+    await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/heartbeat`), 'a heartbeat');
+    const beat = Math.max(...central.received.filter((m) => m.topic === `${PREFIX}/heartbeat`).map((m) => m.text.length));
+    proxy.freeze();
+    // Every heartbeat period from now on finds the one before still waiting for its PUBACK.
+    await waitFor(() => (metric(daemon, 'auraison_central_heartbeats_skipped_total') ?? 0) >= 3, 'heartbeats skipped');
+    expect(proxy.sentWhileFrozen).toBeLessThan(2 * beat);
+  });
+});
+
 /** mosquitto's config for its dynamic security plugin with `acls` for every (anonymous) client; files in `dir`. */
 function dynamicSecurity(dir: string, acls: Record<string, unknown>[]): string {
   if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
