@@ -261,7 +261,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       logErrors('ack', { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
     });
   }
-
 }
 
 /** A PEM file named in config, read at start: a missing one fails the link's start, naming the key. */

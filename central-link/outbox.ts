@@ -51,12 +51,12 @@ export interface LostRange {
 /**
  * The outbox over the durable journal: every record goes up on the events topic, in seq order, at least
  * once, in batches of at most `batchRecords` records and `batchBytes` bytes (less where the broker's maximum
- * packet size is less). At most `maxInflight` batches
- * wait for the broker's PUBACK; the cursor (`acked_seq`) moves over a batch only once it and every batch
- * before it were acknowledged, and is written to disk at most once a second, so after a crash some records
- * go up again, never none. The journal is the queue: offline, nothing is held in memory, and retention
- * keeps what the cursor has not passed (journalHold). Seqs the journal no longer holds (deleted past
- * journal.max_mb, or lost to a damaged segment) are reported in the next batch as `lost`, and counted.
+ * packet size is less). At most `maxInflight` batches wait for the broker's PUBACK; the cursor (`acked_seq`)
+ * moves over a batch only once it and every batch before it were acknowledged, and is written to disk at
+ * most once a second, so after a crash some records go up again, never none. The journal is the queue:
+ * offline, nothing is held in memory, and retention keeps what the cursor has not passed (journalHold).
+ * Seqs the journal no longer holds (deleted past journal.max_mb, or lost to a damaged segment) are reported
+ * in the next batch as `lost`, and counted.
  */
 export class Outbox {
   #o: OutboxOptions;

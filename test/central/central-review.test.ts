@@ -115,12 +115,7 @@ describe('the central link under review', () => {
   });
 
   it('keeps each events batch within the broker\'s maximum packet size: a larger one was refused with DISCONNECT, and sent again at each reconnect', async () => {
-    const broker = await startBroker({ extraConfig: 'max_packet_size 20000' });
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
-    const { daemon, stop } = await centralDaemon(broker.url);
-    cleanups.push(stop);
+    const { central, daemon } = await brokerCentralRobot({ extraConfig: 'max_packet_size 20000' });
     // Each below the broker's limit, together over it (the default batch_bytes is 256 KiB).
     await Promise.all(Array.from({ length: 8 }, (_, i) => daemon.journal.append('agent_event', { i, pad: 'x'.repeat(5000) })));
     await waitForJournal(daemon, central.records);
@@ -128,12 +123,7 @@ describe('the central link under review', () => {
   });
 
   it('does not send an ack over the broker\'s maximum packet size: the DISCONNECT lost the intent\'s PUBACK, and the ack came again first at every reconnect', async () => {
-    const broker = await startBroker({ extraConfig: 'max_packet_size 20000' });
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
-    const { daemon, stop } = await centralDaemon(broker.url);
-    cleanups.push(stop);
+    const { central, daemon } = await brokerCentralRobot({ extraConfig: 'max_packet_size 20000' });
     // The intent fits the broker; its ack, the same correlation data and a longer text, does not.
     await sendIntent(central.client, 'x', { responseTopic: 'r', correlationData: Buffer.alloc(19_900) });
     const good = skillIntent('stop', {});
@@ -264,6 +254,17 @@ describe('the central link against a broker that takes messages and acknowledges
     expect(proxy.sentWhileFrozen).toBeLessThan(2 * beat);
   });
 });
+
+/** A mosquitto, central on it (playCentral) and a robot online there; all undone after the test. */
+async function brokerCentralRobot(broker: { extraConfig?: string } = {}) {
+  const b = await startBroker(broker);
+  cleanups.push(b.cleanup);
+  const central = await playCentral(b);
+  cleanups.push(central.end);
+  const { daemon, stop } = await centralDaemon(b.url);
+  cleanups.push(stop);
+  return { central, daemon };
+}
 
 /** mosquitto's config for its dynamic security plugin with `acls` for every (anonymous) client; files in `dir`. */
 function dynamicSecurity(dir: string, acls: Record<string, unknown>[]): string {
