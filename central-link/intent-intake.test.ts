@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import type { AgentService, SubmittedIntent } from '../daemon/contract/services.ts';
 import type { RunState } from '../daemon/contract/schemas.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
@@ -73,5 +73,23 @@ describe('IntentIntake', () => {
     expect(acks.map((a) => a.topic)).toEqual(acks.map(() => topics.acks));
     await i.handle(topics.intents, payload, { properties: { responseTopic: 'central/replies/7' } });
     expect(acks.at(-1)!.topic).toBe('central/replies/7');
+  });
+
+  it('answers the broker within intent_ack_timeout_s in all, the wait for a restarting agent included', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      // The agent is back after 800 ms of the 1000, and its run is durable 800 ms after that.
+      let agent: AgentService | undefined;
+      setTimeout(() => (agent = agentSubmitting(() => new Promise((resolve) => setTimeout(() => resolve({ run, replayed: false }), 800)))), 800);
+      const { intake: i, acks } = intake(() => agent, { ackTimeoutMs: 1000 });
+      let answeredAt: number | undefined;
+      void i.handle(topics.intents, payload, {}).then(() => (answeredAt = performance.now()));
+      await vi.advanceTimersByTimeAsync(2000);
+      // The PUBACK went with a pending ack at 1000 ms, not with the outcome at 1600.
+      expect(answeredAt).toBeLessThanOrEqual(1000 + 100);
+      expect(acks.map((a) => a.ack.status)).toEqual(['pending', 'accepted']);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

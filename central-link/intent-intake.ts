@@ -140,10 +140,13 @@ export class IntentIntake {
   }
 
   async #submit(raw: unknown, intentId: string | null, to: { topic: string; correlationData?: Buffer }): Promise<number> {
-    const agent = await this.#waitForAgent();
+    // One deadline for the wait for the agent and for the run to be durable: while a message is handled,
+    // mqtt.js reads nothing more from the broker (PUBACKs, PINGRESP), so it must not stall twice as long.
+    const deadline = performance.now() + this.#o.ackTimeoutMs;
+    const agent = await this.#waitForAgent(deadline);
     const submitting = agent.submit(raw, 'mqtt');
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#o.ackTimeoutMs)));
+    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - performance.now()))));
     const first = await Promise.race([submitting.catch((error: unknown) => ({ error })), late]).finally(() => clearTimeout(timer));
     if (first === 'late') {
       this.counts.pending++;
@@ -170,9 +173,8 @@ export class IntentIntake {
     this.#ack({ kind: 'intent', intent_id: intentId, status, run_id: submitted.run.run_id, run_status: submitted.run.status }, to);
   }
 
-  /** The agent, waited for up to the ack timeout while one is configured (a reload restarts it). */
-  async #waitForAgent(): Promise<AgentService> {
-    const deadline = performance.now() + this.#o.ackTimeoutMs;
+  /** The agent, waited for up to `deadline` (performance.now) while one is configured (a reload restarts it). */
+  async #waitForAgent(deadline: number): Promise<AgentService> {
     for (;;) {
       const off = this.#o.agentOff();
       if (off) throw new Refusal('unavailable', off, REFUSED);
