@@ -1,10 +1,10 @@
-import { readFileSync } from 'node:fs';
 import { redactUrl } from '../adapters/vllm/redact-url.ts';
 import type { CentralSettings } from '../daemon/config/sections/central.ts';
 import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/services.ts';
 import { nowNs } from '../daemon/contract/time.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/component.ts';
 import { rateLimitedErrors } from '../daemon/log.ts';
+import { centralClientId, readTlsFiles } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
 import { MqttConnection } from './mqtt-connection.ts';
 import { Outbox } from './outbox.ts';
@@ -57,11 +57,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const s = this.#s;
     const { id: robot, fleet } = config.robot;
     const topics = centralTopics(s.topic_prefix, fleet, robot);
-    const tls = {
-      ...readPem('central.ca_file', s.ca_file, 'ca'),
-      ...readPem('central.cert_file', s.cert_file, 'cert'),
-      ...readPem('central.key_file', s.key_file, 'key'),
-    };
+    const tls = readTlsFiles(s);
     const path = outboxCursorPath(dataDir);
     const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1, journal.lastSeq);
     if (problem) log.warn({ path, problem }, 'central: outbox cursor not used; every record the journal holds goes up again under a new journal id');
@@ -71,7 +67,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     let running: Running | undefined;
     const connection = new MqttConnection({
       url: s.url,
-      clientId: s.client_id || `auraison-edge-${fleet}-${robot}`,
+      clientId: centralClientId(s, fleet, robot),
       ...(s.username ? { username: s.username } : {}),
       ...(s.password ? { password: s.password } : {}),
       ...tls,
@@ -260,15 +256,5 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       this.#ackFailures++;
       logErrors('ack', { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
     });
-  }
-}
-
-/** A PEM file named in config, read at start: a missing one fails the link's start, naming the key. */
-function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
-  if (path === '') return {};
-  try {
-    return { [as]: readFileSync(path) };
-  } catch (error) {
-    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`);
   }
 }

@@ -1,6 +1,7 @@
 import mqtt, { ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
 import { redactUrl } from '../adapters/vllm/redact-url.ts';
 import type { Logger } from '../daemon/log.ts';
+import { connackRefusal } from './link-settings.ts';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
 
@@ -155,10 +156,9 @@ export class MqttConnection {
     if (max !== undefined && size > max) return Promise.reject(new Error(`a message of about ${size} bytes on ${topic} is over the broker's maximum packet size (${max} bytes); not sent`));
     return new Promise((resolve, reject) => {
       this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error, packet) => {
-        if (error) return reject(error);
-        const code = (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-        // 0x10: no matching subscribers, still taken by the broker.
-        if (code >= 0x80) return reject(new Error(`the broker refused the message on ${topic}: ${ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason'} (0x${code.toString(16)})`));
+        // mqtt.js rejects a PUBACK of 0x80 or more itself ("Publish error: Not authorized"): the topic is added.
+        // 0x10 (no matching subscribers) is taken by the broker, so it resolves.
+        if (error) return reject(new Error(`the broker did not take the message on ${topic}: ${error.message}`));
         resolve();
       });
     });
@@ -309,10 +309,6 @@ function publishPacketBytes(topic: string, payload: Buffer | string, properties:
 
 /** An mqtt.js error in words an operator can act on: the CONNACK reason, or the socket error. */
 function describeError(error: Error & { code?: unknown }): string {
-  if (typeof error.code === 'number') {
-    const code = error.code;
-    const hint = code === 0x86 || code === 4 ? ': check central.username and central.password' : code === 0x87 || code === 5 ? ': the broker\'s ACL does not let this client in' : code === 0x85 || code === 2 ? ': check central.client_id' : '';
-    return `the broker refused the connection: ${ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason'} (0x${code.toString(16)})${hint}`;
-  }
+  if (typeof error.code === 'number') return connackRefusal(error.code, ReasonCodes[error.code as keyof typeof ReasonCodes] ?? 'reason');
   return error.message;
 }

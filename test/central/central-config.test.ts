@@ -29,6 +29,7 @@ describe('the central section of the config', () => {
     expect(secret.out).toContain('robot:***@broker');
     expect(await check('central: {cert_file: /etc/robot.pem}\n')).toMatchObject({ code: 2, out: expect.stringContaining('central.key_file: a client certificate needs both cert_file and key_file') });
     expect(await check('central: {reconnect_min_s: 10, reconnect_max_s: 1}\n')).toMatchObject({ code: 2, out: expect.stringContaining('central.reconnect_max_s') });
+    expect(await check('central: {keepalive_s: 10, intent_ack_timeout_s: 8}\n')).toMatchObject({ code: 2, out: expect.stringContaining('central.intent_ack_timeout_s: 8 is over half of central.keepalive_s (10)') });
     expect(await check('central: {enabled: true, url: "mqtts://central.example.com:8883", password: "${NOT_SET_ANYWHERE}"}\n')).toMatchObject({ code: 2, out: expect.stringContaining('NOT_SET_ANYWHERE') });
   });
 

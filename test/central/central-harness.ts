@@ -15,7 +15,7 @@ export const PREFIX = `auraison/${FLEET}/${ROBOT}`;
 
 /** The central link's config for a test: short backoffs and heartbeats, so reconnects take no seconds. */
 export function centralConfig(url: string, extra: Record<string, unknown> = {}): Record<string, unknown> {
-  return { enabled: true, url, reconnect_min_s: 0.05, reconnect_max_s: 0.5, heartbeat_s: 0.5, keepalive_s: 5, connect_timeout_s: 2, ...extra };
+  return { enabled: true, url, reconnect_min_s: 0.05, reconnect_max_s: 0.5, heartbeat_s: 0.5, keepalive_s: 5, intent_ack_timeout_s: 2, connect_timeout_s: 2, ...extra };
 }
 
 /**

@@ -5,6 +5,7 @@ import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { redactUrl } from '../../../adapters/vllm/redact-url.ts';
+import { centralClientId, connackRefusal, readTlsFiles } from '../../../central-link/link-settings.ts';
 import { centralTopics } from '../../../central-link/topics.ts';
 import { brokerUrlProblem, type CentralSettings } from '../../config/sections/central.ts';
 import { nowNs } from '../../contract/time.ts';
@@ -102,7 +103,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { describeFailure } = await import('../../../adapters/vllm/llm-check.ts');
   const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
-  const clientId = `${s.client_id || `auraison-edge-${fleet}-${robot}`}-check-${randomBytes(3).toString('hex')}`;
+  const clientId = `${centralClientId(s, fleet, robot)}-check-${randomBytes(3).toString('hex')}`;
   const report: CentralCheck = {
     ok: false,
     url: redactUrl(url),
@@ -116,7 +117,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   };
   let tls: Pick<IClientOptions, 'ca' | 'cert' | 'key'>;
   try {
-    tls = { ...readPem('central.ca_file', s.ca_file, 'ca'), ...readPem('central.cert_file', s.cert_file, 'cert'), ...readPem('central.key_file', s.key_file, 'key') };
+    tls = readTlsFiles(s);
   } catch (error) {
     report.connect = { ok: false, error: (error as Error).message };
     return report;
@@ -144,7 +145,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     (settle) => {
       client.on('connect', (connack) => settle({ connack }));
       client.on('error', (error) => {
-        const failure = connectFailure(error, reason, describeFailure);
+        const failure = connectFailure(error, (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason', describeFailure);
         lost ??= failure.error;
         settle(failure);
       });
@@ -208,32 +209,6 @@ function bounded<T>(ms: number, late: T, start: (settle: (value: T) => void) => 
   });
 }
 
-/** A PEM file named in the config: one that cannot be read fails the check, naming the key. */
-function readPem(key: string, path: string, as: 'ca' | 'cert' | 'key'): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
-  if (path === '') return {};
-  try {
-    return { [as]: readFileSync(path) };
-  } catch (error) {
-    throw new Error(`${key}: cannot read ${path}: ${(error as Error).message}`);
-  }
-}
-
-/** What to check when the broker refuses the CONNECT, by reason code (MQTT 5, and 3.1.1's for an old broker). */
-const CONNACK_HINTS: Record<number, string> = {
-  0x86: 'check central.username and central.password',
-  4: 'check central.username and central.password',
-  // mosquitto answers a wrong password, and a missing one, with Not authorized.
-  0x87: 'check central.username and central.password, or the client certificate (central.cert_file)',
-  5: 'check central.username and central.password, or the client certificate (central.cert_file)',
-  0x85: 'the broker refused the client id: check central.client_id against the broker\'s rules (the check adds -check-<random> to it)',
-  0x84: 'the broker does not speak MQTT 5, which the central link needs',
-  1: 'the broker does not speak MQTT 5, which the central link needs',
-  0x8a: 'the broker bans this client (its username, address or client id)',
-  0x88: 'the broker is up but not taking connections now: try again, or see its log',
-  0x89: 'the broker is up but not taking connections now: try again, or see its log',
-  0x9f: 'the broker takes connections from this address less often: try again shortly',
-};
-
 /** What to check for a socket or TLS error, by its code. */
 function socketHint(code: string): string | undefined {
   if (code === 'ECONNREFUSED') return 'is the broker running, and are the URL\'s host and port its listener\'s?';
@@ -249,11 +224,8 @@ function socketHint(code: string): string | undefined {
  * A failed connect in words an operator can act on, with the broker's reason code when it refused: the
  * CONNACK's reason, or the socket's (`describe`: refused, DNS, TLS; host and port) and what to check.
  */
-function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reason: (code: number) => string, describe: (error: unknown) => string): { error: string; reason_code?: number } {
-  if (typeof error.code === 'number') {
-    const hint = CONNACK_HINTS[error.code];
-    return { error: `the broker refused the connection: ${reason(error.code)}${hint ? `: ${hint}` : ''}`, reason_code: error.code };
-  }
+function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reasonName: (code: number) => string, describe: (error: unknown) => string): { error: string; reason_code?: number } {
+  if (typeof error.code === 'number') return { error: connackRefusal(error.code, reasonName(error.code)), reason_code: error.code };
   // localhost is tried as ::1 and 127.0.0.1: an AggregateError, its code on each error.
   const code = error.code ?? error.errors?.[0]?.code;
   const hint = typeof code === 'string' ? socketHint(code) : undefined;

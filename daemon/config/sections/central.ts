@@ -54,7 +54,12 @@ export const CentralConfig = Section(
     reconnect_max_s: Type.Number({ minimum: 0.05, maximum: MAX_TIMER_S, default: 60, description: 'Longest wait between tries (a fleet coming back must not all knock at once).' }),
     heartbeat_s: Type.Number({ minimum: 0.1, maximum: MAX_TIMER_S, default: 10, description: 'A heartbeat (components, outbox backlog, runs) goes up this often while connected.' }),
     intents: Type.Boolean({ default: true, description: 'Take intents from central on the intents topic (validated, then run by the agent as any other intent).' }),
-    max_intent_bytes: Type.Integer({ minimum: 1024, maximum: 16 * 1024 * 1024, default: 1024 * 1024, description: 'Larger intent messages are refused with an ack saying so.' }),
+    max_intent_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 16 * 1024 * 1024,
+      default: 1024 * 1024,
+      description: 'Larger intent messages are refused with an ack saying so, up to 64 KiB more; past that the broker drops them unanswered (the MQTT 5 maximum packet size the robot gives it).',
+    }),
     intent_ack_timeout_s: Type.Number({
       exclusiveMinimum: 0,
       maximum: 3600,
@@ -78,6 +83,11 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
   const issues: { path: string; message: string }[] = [];
   if (central.reconnect_max_s < central.reconnect_min_s) {
     issues.push({ path: 'central.reconnect_max_s', message: `${central.reconnect_max_s} is below central.reconnect_min_s (${central.reconnect_min_s})` });
+  }
+  // While an intent is handled mqtt.js reads nothing else from the broker, its PINGRESP included: a wait
+  // longer than half the keep alive would have the link taken for dead, and the intent sent again.
+  if (central.intent_ack_timeout_s > central.keepalive_s / 2) {
+    issues.push({ path: 'central.intent_ack_timeout_s', message: `${central.intent_ack_timeout_s} is over half of central.keepalive_s (${central.keepalive_s}): while an intent waits the link reads nothing, so the keep alive would drop it; lower this or raise keepalive_s` });
   }
   if ((central.cert_file === '') !== (central.key_file === '')) {
     issues.push({ path: central.cert_file === '' ? 'central.cert_file' : 'central.key_file', message: 'a client certificate needs both cert_file and key_file' });
