@@ -6,7 +6,8 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import type { JournalRecord } from '../../daemon/contract/services.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { centralClient, type Broker, type Received } from '../helpers/mosquitto.ts';
+import { centralClient, startBroker, type Broker, type Received } from '../helpers/mosquitto.ts';
+import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 export const FLEET = 'lab';
@@ -44,6 +45,23 @@ export async function playCentral(broker: Broker, clientId = 'central-test') {
     properties: { sessionExpiryInterval: 600 },
   });
   return { ...central, records: () => eventRecords(central.received), acks: () => central.received.filter((m) => m.topic === `${PREFIX}/acks`).map((m) => m.json as Record<string, unknown>) };
+}
+
+/**
+ * A broker, central's client on it, and with `proxy` a TCP proxy in front of the broker for the robot (a
+ * link that can be cut); what undoes them goes onto `cleanups`.
+ */
+export async function brokerAndCentral(cleanups: (() => Promise<void> | void)[], options: { extraConfig?: string; proxy?: boolean } = {}) {
+  const broker = await startBroker(options.extraConfig === undefined ? {} : { extraConfig: options.extraConfig });
+  cleanups.push(broker.cleanup);
+  let proxy: TcpProxy | undefined;
+  if (options.proxy) {
+    proxy = await startTcpProxy(broker.port);
+    cleanups.push(proxy.close);
+  }
+  const central = await playCentral(broker);
+  cleanups.push(central.end);
+  return { broker, central, proxy: proxy as TcpProxy };
 }
 
 /** Every journal record central got on the events topic, in arrival order (duplicates kept). */

@@ -6,9 +6,8 @@ import type { RunState } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { skillIntent } from '../system2/sim-daemon.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
-import { startTcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { centralDaemon, PREFIX, playCentral, restartableDaemon, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import { brokerAndCentral, centralDaemon, PREFIX, playCentral, restartableDaemon, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -46,12 +45,7 @@ describe('the central link when the network fails', () => {
   });
 
   it('loses nothing while the link flaps: every record goes up, every intent sent meanwhile runs once', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const proxy = await startTcpProxy(broker.port);
-    cleanups.push(proxy.close);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { central, proxy } = await brokerAndCentral(cleanups, { proxy: true });
     const { daemon, stop } = await centralDaemon(proxy.url, {}, { outbox: { batch_records: 5, max_inflight: 2 } });
     cleanups.push(stop);
 
@@ -79,12 +73,7 @@ describe('the central link when the network fails', () => {
   });
 
   it('takes the intents central sent while the robot was away, from its persistent session', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const proxy = await startTcpProxy(broker.port);
-    cleanups.push(proxy.close);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { central, proxy } = await brokerAndCentral(cleanups, { proxy: true });
     const { daemon, stop } = await centralDaemon(proxy.url);
     cleanups.push(stop);
     proxy.block();
@@ -100,10 +89,7 @@ describe('the central link when the network fails', () => {
   });
 
   it('keeps its cursor across a restart: records central acknowledged are not sent again', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const robot = restartableDaemon(broker.url);
     cleanups.push(robot.cleanup);
     let daemon = await robot.start();
@@ -130,10 +116,7 @@ describe('the central link when the network fails', () => {
   });
 
   it('refuses intents with the reason when the robot runs no agent, and keeps the link', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url, { agent: { enabled: false } });
     cleanups.push(stop);
     const intent = skillIntent('stop', {});
@@ -156,10 +139,7 @@ describe('the central link when the network fails', () => {
   });
 
   it('answers a run\'s final state to central even when the run ends after the ack', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url, { sim: { enabled: true, speed: 20 } });
     cleanups.push(stop);
     const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;

@@ -7,7 +7,7 @@ import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, waitForJournal } from './central-harness.ts';
+import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, waitForJournal } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -16,10 +16,7 @@ afterEach(async () => {
 
 describe('what the central link sends of the journal', () => {
   it('tells central which records were gone before it got them, and counts them', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const robot = restartableDaemon(broker.url);
     cleanups.push(robot.cleanup);
     // A journal whose oldest segments went before central had them (retention past journal.max_mb), and a
@@ -43,10 +40,7 @@ describe('what the central link sends of the journal', () => {
   });
 
   it('sends a record larger than the broker takes as its head only, and goes on', async () => {
-    const broker = await startBroker({ extraConfig: 'max_packet_size 20000' });
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups, { extraConfig: 'max_packet_size 20000' });
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
     const big = await daemon.journal.append('agent_event', { note: 'x'.repeat(50_000) });

@@ -2,9 +2,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { skillIntent } from '../system2/sim-daemon.ts';
-import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { centralDaemon, PREFIX, playCentral, sendIntent, waitForJournal } from './central-harness.ts';
+import { brokerAndCentral, centralDaemon, PREFIX, sendIntent, waitForJournal } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -13,10 +12,7 @@ afterEach(async () => {
 
 describe('the central link against a real mosquitto', () => {
   it('takes an intent from central, acks it once its run is durable, and sends the run\'s records up', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
 
@@ -50,10 +46,7 @@ describe('the central link against a real mosquitto', () => {
   });
 
   it('answers the same intent again with its run (replayed), and a reused id with other content as a conflict', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const { stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
     const intent = skillIntent('stop', {});
@@ -68,10 +61,7 @@ describe('the central link against a real mosquitto', () => {
   });
 
   it('refuses garbage with an ack that says why, and goes on taking good intents', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url, {}, { max_intent_bytes: 4096 });
     cleanups.push(stop);
     const deep = `{"intent_id":"deep","params":${'['.repeat(100)}${']'.repeat(100)}}`;
@@ -102,10 +92,7 @@ describe('the central link against a real mosquitto', () => {
   });
 
   it('answers on the MQTT 5 response topic with the correlation data, and refuses a config it cannot apply', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     await central.client.subscribeAsync('central/replies/#', { qos: 1 });
     const { stop } = await centralDaemon(broker.url);
     cleanups.push(stop);

@@ -12,7 +12,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { skillIntent } from '../system2/sim-daemon.ts';
-import { centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
@@ -133,10 +133,7 @@ describe('the central link under review', () => {
   });
 
   it('sends a journal that starts below its cursor under a new journal id (the log was deleted, the state kept)', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     const robot = restartableDaemon(broker.url);
     cleanups.push(robot.cleanup);
     // Central acknowledged 1000 records of journal-a; the journal is empty now.
@@ -153,10 +150,7 @@ describe('the central link under review', () => {
   });
 
   it('runs a retained intent at most once: the broker sends it again at every subscription, and refuses one that was retained before', async () => {
-    const broker = await startBroker();
-    cleanups.push(broker.cleanup);
-    const central = await playCentral(broker);
-    cleanups.push(central.end);
+    const { broker, central } = await brokerAndCentral(cleanups);
     // Retained before the robot ever subscribed: stale by the time it comes, whenever that is.
     const stale = skillIntent('stop', {});
     await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(stale), { qos: 1, retain: true });
