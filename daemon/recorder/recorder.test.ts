@@ -196,10 +196,13 @@ describe('Recorder', () => {
 
     expect(recorder.bags.length).toBe(2);
     const first = parseMetadata(readFileSync(join(recorder.bags[0]!, 'metadata.yaml'), 'utf8'), 'm');
-    expect(first.messageCount).toBe(20); // flushed before the disk filled: kept, repaired, listed
+    // The 20 flushed before the disk filled are kept, repaired, listed. The 5 sent after it filled are kept
+    // too when the disk check stopped the recording first and the bag's close, still under way, wrote them
+    // once space came back (seen on a loaded machine); they went with the write that failed otherwise.
+    expect([20, 25]).toContain(first.messageCount);
     expect(existsSync(join(recorder.bags[0]!, RECORDING_MARKER))).toBe(false);
     const { messages } = await readMcap(join(recorder.bags[0]!, first.files[0]!.path));
-    expect(messages.length).toBe(20);
+    expect(messages.length).toBe(first.messageCount);
     const second = parseMetadata(readFileSync(join(recorder.bags[1]!, 'metadata.yaml'), 'utf8'), 'm');
     expect(second.messageCount).toBe(1);
     expect(readdirSync(recorder.bags[1]!).filter((f) => f.endsWith('.mcap')).length).toBe(1);
