@@ -100,8 +100,7 @@ export class IntentIntake {
       // The retain flag comes only on a message retained before the subscription was made (a live one comes
       // without it): it is stale, and would come again to every new subscription.
       if (packet.retain) {
-        const id = idOf(safeJson(payload));
-        throw new Refusal('retained', 'a retained intent is refused: the broker sends it again to every new subscription, where it would run again; publish intents with retain off', REFUSED, undefined, id ?? undefined);
+        throw new Refusal('retained', 'a retained intent is refused: the broker sends it again to every new subscription, where it would run again; publish intents with retain off', REFUSED, undefined, idNearStart(payload));
       }
       const raw = this.#decode(payload);
       intentId = idOf(raw);
@@ -118,9 +117,7 @@ export class IntentIntake {
 
   #decode(payload: Buffer): unknown {
     if (payload.length > this.#o.maxIntentBytes) {
-      // Not parsed, but central is told which intent it was when its id is near the start, as it usually is.
-      const id = /"intent_id"\s*:\s*"([^"\\]{1,128})"/.exec(payload.subarray(0, 4096).toString('latin1'))?.[1];
-      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#o.maxIntentBytes})`, QUOTA_EXCEEDED, undefined, id);
+      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#o.maxIntentBytes})`, QUOTA_EXCEEDED, undefined, idNearStart(payload));
     }
     let text: string;
     try {
@@ -198,13 +195,12 @@ export class IntentIntake {
   }
 }
 
-/** The payload as JSON, or undefined: only to name a refused intent. */
-function safeJson(payload: Buffer): unknown {
-  try {
-    return payload.length <= 64 * 1024 ? JSON.parse(payload.toString('utf8')) : undefined;
-  } catch {
-    return undefined;
-  }
+/**
+ * The intent id of a payload refused before it is parsed (too large, retained), to name it in the ack: found
+ * when it is near the start, as it usually is.
+ */
+function idNearStart(payload: Buffer): string | undefined {
+  return /"intent_id"\s*:\s*"([^"\\]{1,128})"/.exec(payload.subarray(0, 4096).toString('latin1'))?.[1];
 }
 
 /** An intent id to echo in the ack: what the sender wrote, if it is a short string. */

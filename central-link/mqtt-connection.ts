@@ -125,11 +125,6 @@ export class MqttConnection {
     return this.#connectionFailures;
   }
 
-  /** ms (performance.now) since when the link is up, or undefined. */
-  get connectedSince(): number | undefined {
-    return this.#connectedSince;
-  }
-
   /** Why the broker did not take the last SUBSCRIBE (its ACL), in words; undefined once it took it. */
   get subscriptionProblem(): string | undefined {
     return this.#subscriptionProblem;

@@ -34,8 +34,9 @@ const STOP: ComponentSpec = {
 
 /**
  * Every component the daemon can run, in start order; they stop in reverse, so the central link and the
- * API stop taking intents and requests first and the recorder flushes last. Parts outside the core (simulators, adapters) are imported
- * lazily in `create`, so a daemon that doesn't configure them never loads them.
+ * API stop taking intents and requests first and the recorder flushes last. Parts outside the core
+ * (simulators, adapters, the central link) are imported lazily in `create`, so a daemon that doesn't
+ * configure them never loads them.
  */
 export const COMPONENTS: readonly ComponentSpec[] = [
   STOP,
