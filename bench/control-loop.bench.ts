@@ -30,7 +30,7 @@ const LOOP_SECONDS = Number(process.env.LOOP_SECONDS ?? 60);
 const RATE_HZ = 200;
 const LOAD_BYTES_PER_S = 10_000_000;
 const LOAD_MESSAGE_BYTES = 100_000;
-const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
+const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'test', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
 // BENCH_LOOP_CPUS=1: the deployment the README recommends for a 200 Hz loop on a small robot: the loop

@@ -14,7 +14,7 @@ import { percentile, type BenchResult } from './bench.ts';
 // interleaved, so drift in the machine's speed hits both alike. The query side includes the caller's work:
 // encoding the request, the bus round trip, decoding, input checks, the run, encoding and decoding the reply.
 
-const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', '..', 'shared', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
+const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'test', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
 const WARMUP = 500;
 const SAMPLES = 5000;
 

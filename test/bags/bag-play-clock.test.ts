@@ -1,5 +1,5 @@
 // `bag play --clock [HZ]`: the playback time on /clock (rosgraph_msgs/msg/Clock), as `ros2 bag play --clock`
-// gives nodes with use_sim_time their time, played from the real rosbag2 talker bag in ../shared/fixtures.
+// gives nodes with use_sim_time their time, played from the real rosbag2 talker bag in test/fixtures.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';

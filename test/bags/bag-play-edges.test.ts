@@ -1,5 +1,5 @@
 // BagPlayer (`auraison-edge bag play`): cases a robotics engineer meets that the
-// feature's own tests leave out. Real bags from ../shared/fixtures, and MCAP files written here with
+// feature's own tests leave out. Real bags from test/fixtures, and MCAP files written here with
 // @mcap/core where a case needs a layout no fixture has (chunks that overlap in time, a month-long gap).
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -1,5 +1,5 @@
 // `auraison-edge bag play` and BagPlayer: a recorded bag back on the bus as `ros2 bag play` puts it on ROS.
-// Real rosbag2 bags from ../shared/fixtures (MCAP and sqlite3), one the daemon's own recorder wrote from the
+// Real rosbag2 bags from test/fixtures (MCAP and sqlite3), one the daemon's own recorder wrote from the
 // sim, and MCAP files written here with @mcap/core (a custom type, a cut-off file).
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';

@@ -10,7 +10,7 @@ import { parseMetadata, NO_START } from '../../daemon/bags/metadata.ts';
 import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
-import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
+import { FIXTURES, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { mcapMessageCount } from '../helpers/mcap-file.ts';
 
 const work = tempDir('empty-bag-');
@@ -183,7 +183,7 @@ describe('bag repair refuses what is not a bag left open, and changes nothing', 
     [
       'a metadata.yaml that lists files that are not there, and no storage file',
       (dir) => {
-        writeFileSync(join(dir, 'metadata.yaml'), readFileSync(join(ROOT, '..', 'shared', 'fixtures', 'bags', 'rosbags-rs', 'test_bag_mcap', 'metadata.yaml')));
+        writeFileSync(join(dir, 'metadata.yaml'), readFileSync(join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap', 'metadata.yaml')));
         return join(dir, 'metadata.yaml');
       },
       /metadata\.yaml: lists test_bag_mcap\.mcap \(188 messages\), but no \.mcap or \.db3 file is in .*: nothing to repair from, and nothing was modified\. If the bag's files were moved, put them back/,

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 
 export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const BIN = join(ROOT, 'bin', 'auraison-edge.js');
-export const FIXTURES = join(ROOT, '..', 'shared', 'fixtures');
+export const FIXTURES = join(ROOT, 'test', 'fixtures');
 
 export interface CliResult {
   code: number | null;
