@@ -13,6 +13,7 @@ import { systemPrompt } from '../daemon/agent/system-prompt.ts';
 import { Bus } from '../daemon/bus/bus.ts';
 import { MessageCodec } from '../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
+import { RobotGraph } from '../daemon/bus/graph.ts';
 import { parseConfigText } from '../daemon/config/load.ts';
 import { newId } from '../daemon/contract/ids.ts';
 import type { RunState } from '../daemon/contract/schemas.ts';
@@ -139,7 +140,7 @@ class SerializingJournal implements Journal {
 async function agentFor(fsync: FsyncPolicy | 'memory', dir: string, bus: Bus, model: ModelService): Promise<{ agent: AgentComponent; journal: Journal & { close(): Promise<void> } }> {
   const journal = fsync === 'memory' ? new SerializingJournal() : new DurableJournal({ dir: join(dir, `log-${fsync}`), fsync });
   const config = parseConfigText(stringify({ policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } }, agent: { intent_topic: '', skills: ['stop'], system_prompt: SYSTEM_PROMPT } }), 'bench.yaml', {});
-  const ctx = { config, bus, definitions, log: pino({ level: 'silent' }), dataDir: dir, journal, daemonStatus: () => ({}) as never, components: new Map() };
+  const ctx = { config, bus, definitions, graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: dir, journal, daemonStatus: () => ({}) as never, components: new Map() };
   const agent = new AgentComponent(ctx, { model });
   await agent.start();
   return { agent, journal };

@@ -3,6 +3,7 @@ import { rateLimitedErrors } from './log.ts';
 import { LogBurst, withSuppressed } from './util/log-burst.ts';
 import { Bus } from './bus/bus.ts';
 import { DefinitionsRegistry } from './bus/definitions.ts';
+import { RobotGraph, type GraphEndpoint, type GraphNode } from './bus/graph.ts';
 import type { TopicQos } from './bus/types.ts';
 import { resolveDataDir } from './config/load.ts';
 import type { EdgeConfig } from './config/schema.ts';
@@ -54,6 +55,8 @@ export interface DaemonStatus {
   }[];
   subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
   queryables: string[];
+  /** The robot's graph as the bridges see it; absent from an older daemon's status. */
+  graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };
   /** The last config reload (SIGHUP), null when there was none. */
   last_reload: ReloadOutcome | null;
 }
@@ -65,6 +68,8 @@ export interface DaemonStatus {
 export class Daemon {
   readonly bus: Bus;
   readonly definitions: DefinitionsRegistry;
+  /** The robot's graph as the bridges discover it (nodes, publishers, subscribers, services). */
+  readonly graph = new RobotGraph();
   readonly log: Logger;
   readonly dataDir: string;
   #config: EdgeConfig;
@@ -111,6 +116,7 @@ export class Daemon {
         config: cfg,
         bus: this.bus,
         definitions: this.definitions,
+        graph: this.graph,
         log,
         dataDir: this.dataDir,
         journal: this.journal,
@@ -373,6 +379,7 @@ export class Daemon {
         errors: s.errors,
       })),
       queryables: this.bus.queryables(),
+      graph: { nodes: this.graph.nodes(), endpoints: this.graph.endpoints() },
       last_reload: this.#reloads.last,
     };
   }

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/bus.ts';
 import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import type { RobotGraph } from '../bus/graph.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { Journal } from '../contract/services.ts';
 import type { DaemonStatus } from '../daemon.ts';
@@ -42,6 +43,8 @@ export interface ComponentContext {
   readonly config: EdgeConfig;
   readonly bus: Bus;
   readonly definitions: DefinitionsRegistry;
+  /** The robot's graph: the bridges write what they discover, the API and CLI read it. */
+  readonly graph: RobotGraph;
   readonly log: Logger;
   /** Absolute path of the data dir. */
   readonly dataDir: string;

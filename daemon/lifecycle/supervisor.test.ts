@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../bus/bus.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
+import { RobotGraph } from '../bus/graph.ts';
 import { defaultConfig } from '../config/load.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { Journal } from '../contract/services.ts';
@@ -18,6 +19,7 @@ function harness(specs: ComponentSpec[]) {
       config,
       bus: new Bus(),
       definitions: new DefinitionsRegistry({ distro: 'none' }),
+      graph: new RobotGraph(),
       log: silentLogger(),
       dataDir: '/nonexistent',
       journal: {} as Journal,

@@ -1,5 +1,6 @@
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
@@ -77,7 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queryables: bus.queryables(),
     last_reload: null,
   });
-  const ctx: ComponentContext = { config, bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components };
+  const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components };
   let api: ApiComponent | undefined;
   if (startApi) {
     api = new ApiComponent(ctx);

@@ -4,6 +4,7 @@ import { pino } from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { defaultConfig, loadConfigFile } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -99,7 +100,7 @@ describe('component failed to start: repeats of one error', () => {
       log,
       retryBaseMs: 0, // retries at once: many failed starts in a test, as months of 30 s retries would make
       now: () => now,
-      context: (config) => ({ config, bus: new Bus(), definitions: new DefinitionsRegistry({ distro: 'none' }), log, dataDir: '/nonexistent', journal: {} as Journal, daemonStatus: () => { throw new Error('not in this test'); } }),
+      context: (config) => ({ config, bus: new Bus(), definitions: new DefinitionsRegistry({ distro: 'none' }), graph: new RobotGraph(), log, dataDir: '/nonexistent', journal: {} as Journal, daemonStatus: () => { throw new Error('not in this test'); } }),
     });
     cleanups.push(async () => void (await supervisor.stop()));
     const failed = () => byMsg('component failed to start; the rest of the daemon keeps running');

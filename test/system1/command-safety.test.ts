@@ -7,6 +7,7 @@ import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlComponent } from '../../daemon/control/control-component.ts';
@@ -38,7 +39,7 @@ function context(configText: string): { ctx: ComponentContext; bus: Bus; codec: 
   const definitions = new DefinitionsRegistry();
   const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
   const config = parseConfigText(configText, 'test.yaml');
-  const ctx: ComponentContext = { config, bus, definitions, log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   return { ctx, bus, codec: new MessageCodec(definitions) };
 }
 

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
@@ -18,6 +19,6 @@ export function controlContext(options: { model: string; inputs: Record<string, 
   const logs: string[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void logs.push(line) });
   const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log, dataDir, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), graph: new RobotGraph(), log, dataDir, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   return { ctx, bus, logs };
 }

@@ -2,6 +2,7 @@ import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlComponent } from '../../daemon/control/control-component.ts';
@@ -22,7 +23,7 @@ async function start(policies: Record<string, unknown>, loops: Record<string, un
     return (error as Error).message;
   }
   const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const ctx: ComponentContext = { config, bus: new Bus(), definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), dataDir: '/nonexistent', journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+  const ctx: ComponentContext = { config, bus: new Bus(), definitions: new DefinitionsRegistry(), graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: '/nonexistent', journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   const control = new ControlComponent(ctx, { createLoop: () => { throw new Error('no loop may be created'); } });
   return control.start().then(() => 'started', (error: Error) => error.message);
 }

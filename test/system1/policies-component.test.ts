@@ -3,6 +3,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { PoliciesComponent } from '../../adapters/lerobot/policies-component.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
@@ -18,7 +19,7 @@ describe('the policies component', () => {
     const config = parseConfigText(JSON.stringify({ policies: { p: { model } } }), 'test.yaml');
     const bus = new Bus();
     const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-    const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+    const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
     const policies = new PoliciesComponent(ctx);
     try {
       const starting = policies.start();

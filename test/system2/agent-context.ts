@@ -5,6 +5,7 @@ import pino from 'pino';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
@@ -35,6 +36,7 @@ export function agentContext(config: Record<string, unknown> = {}, options: { jo
     config: parsed,
     bus,
     definitions,
+    graph: new RobotGraph(),
     log: pino({ level: 'silent' }),
     dataDir: newDataDir(),
     journal,
