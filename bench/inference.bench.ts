@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from 'typebox/value';
 import { PolicyRunner } from '../adapters/lerobot/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../adapters/lerobot/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../adapters/lerobot/vla-service.ts';
 import { Bus } from '../daemon/bus/bus.ts';
 import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/system1.ts';

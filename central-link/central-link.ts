@@ -1,4 +1,4 @@
-import { redactUrl } from '../adapters/vllm/redact-url.ts';
+import { redactUrl } from '../daemon/util/redact-url.ts';
 import type { CentralSettings } from '../daemon/config/sections/central.ts';
 import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/services.ts';
 import { nowNs } from '../daemon/contract/time.ts';

@@ -6,7 +6,7 @@ import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
 import { replyCheckSchema, withResponseSchema, type ResponseSchema } from './structured-output.ts';
-import { redactUrl } from './redact-url.ts';
+import { redactUrl } from '../../daemon/util/redact-url.ts';
 
 /** A plain chat request: what the bus query and `llm check` send. */
 export interface ChatRequest {

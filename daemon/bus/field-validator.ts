@@ -1,5 +1,5 @@
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
-import { didYouMean } from '../config/did-you-mean.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
 import { formatPath } from '../contract/validate.ts';
 
 export type FieldCheck = { ok: true; value: unknown } | { ok: false; problem: string };

@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/load.ts';
-import { didYouMean } from '../config/did-you-mean.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
 import { DataDirError } from '../lifecycle/data-dir.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
 

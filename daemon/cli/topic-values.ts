@@ -2,7 +2,7 @@ import type { MessageDefinition, MessageDefinitionField } from '@foxglove/messag
 import { parse as parseYaml } from 'yaml';
 import { canonicalType } from '../bus/definitions.ts';
 import { FieldValidator } from '../bus/field-validator.ts';
-import { didYouMean } from '../config/did-you-mean.ts';
+import { didYouMean } from '../util/did-you-mean.ts';
 import { pythonFloat } from './topic-format.ts';
 
 /**

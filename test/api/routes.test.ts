@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../adapters/lerobot/tensor-codec.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../../daemon/contract/tensor-codec.ts';
 import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
-import { redactUrl } from '../../adapters/vllm/redact-url.ts';
+import { redactUrl } from '../../daemon/util/redact-url.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';

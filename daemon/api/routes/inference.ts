@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { decodeTensors, TENSOR_ENCODING } from '../../../adapters/lerobot/tensor-codec.ts';
+import { decodeTensors, TENSOR_ENCODING } from '../../contract/tensor-codec.ts';
 import { QueryError } from '../../bus/errors.ts';
 import type { QueryPayload } from '../../bus/types.ts';
 import { ValidationError, Validator } from '../../contract/validate.ts';

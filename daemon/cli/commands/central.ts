@@ -3,7 +3,7 @@ import type { IClientOptions, IConnackPacket } from 'mqtt';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
-import { redactUrl } from '../../../adapters/vllm/redact-url.ts';
+import { redactUrl } from '../../util/redact-url.ts';
 import { centralClientId, connackRefusal, readTlsFiles } from '../../../central-link/link-settings.ts';
 import { centralTopics } from '../../../central-link/topics.ts';
 import { brokerUrlProblem, type CentralSettings } from '../../config/sections/central.ts';

@@ -43,7 +43,7 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       return issues.length === 0 ? 0 : 2;
     }
     if (!config) throw new ConfigError(name, issues);
-    const { redactUrl } = await import('../../../adapters/vllm/redact-url.ts');
+    const { redactUrl } = await import('../../util/redact-url.ts');
     const shown = hideSecrets(restoreTemplates(config, templates), redactUrl);
     io.stdout(values.json ? `${JSON.stringify(shown, null, 2)}\n` : stringify(shown));
     return 0;

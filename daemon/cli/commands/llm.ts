@@ -1,7 +1,7 @@
 import { MAX_TIMEOUT_OPTION_MS, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
-import { baseUrlProblem } from '../../../adapters/vllm/redact-url.ts';
+import { baseUrlProblem } from '../../util/redact-url.ts';
 
 /** What an environment variable's name looks like (POSIX). */
 const ENV_NAME = /^[A-Za-z_][A-Za-z0-9_]*$/;

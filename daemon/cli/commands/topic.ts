@@ -1,4 +1,4 @@
-import { didYouMean } from '../../config/did-you-mean.ts';
+import { didYouMean } from '../../util/did-you-mean.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 
