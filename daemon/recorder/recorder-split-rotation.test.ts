@@ -28,7 +28,7 @@ function slowFirstBag() {
   return { io, release };
 }
 
-describe('Recorder.split racing a bag rotation (review s18)', () => {
+describe('Recorder.split racing a bag rotation', () => {
   it('resolves only once the split the rotation is closing is handed over too', async () => {
     const { io, release } = slowFirstBag();
     // A split per message and one split per bag: the second message rotates into a new bag.

@@ -26,7 +26,7 @@ async function holdCatalog(dataDir: string): Promise<{ close: () => Promise<void
   };
 }
 
-describe('POST /recorder/split, two callers at once (review s18)', () => {
+describe('POST /recorder/split, two callers at once', () => {
   it('tells each caller that what it recorded is indexed, not that nothing was recorded', async () => {
     const { harness, publish } = await recording();
     await publish(20);
@@ -41,7 +41,7 @@ describe('POST /recorder/split, two callers at once (review s18)', () => {
   });
 });
 
-describe('POST /recorder/split after a catalog lock is gone (review s18)', () => {
+describe('POST /recorder/split after a catalog lock is gone', () => {
   it('tries the catalog now, rather than answer FAILED, locked by a DuckDB shell that was closed since', async () => {
     // The backoff a lock held for a long while has grown to (10 minutes), whatever this machine's speed.
     const { harness, publish } = await recording({ catalogWaitMs: 300, retryMs: { first: 600_000, max: 600_000 } });

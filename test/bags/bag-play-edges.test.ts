@@ -61,7 +61,7 @@ async function writeMcap(file: string, messages: [string, bigint, string][], chu
 
 const T0 = 1_700_000_000_000_000_000n;
 
-describe('BagPlayer, reviewed (s18)', () => {
+describe('BagPlayer at the edges of a play', () => {
   it('a Ctrl-C before the first message of a pass stops the play; it is no "nothing to play" failure', async () => {
     // Ctrl-C already there (it came while the daemon started), or while the player reads through a start
     // where no selected topic speaks (--topics, --start-offset; each --loop pass reads it again). Before the

@@ -519,7 +519,7 @@ describe('a stop whose zero Twist cannot go out', () => {
     harness.components.set('agent', agent);
     const waiting = await waitingPublish(agent);
     // Something else took the velocity topic with a type that is no velocity: no zero goes. (A TwistStamped
-    // base gets a zero TwistStamped: stop-service-review.test.ts.)
+    // base gets a zero TwistStamped: stop-service-edges.test.ts.)
     ctx.bus.advertise('/cmd_vel', 'std_msgs/msg/String', { source: 'other' });
 
     const response = await fetch(`${harness.url}/stop`, { method: 'POST' });

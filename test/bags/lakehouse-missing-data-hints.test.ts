@@ -1,11 +1,11 @@
-// Following the README as a new user: `query` of a topic never recorded, and `lerobot export` of a window
+// `query` of a topic never recorded, and `lerobot export` of a window
 // with no data, must say what the lakehouse holds and where, not only that something does not exist.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 
-const work = tempDir('newuser-lakehouse-');
+const work = tempDir('lakehouse-hints-');
 afterAll(() => work.cleanup());
 const cwd = work.path;
 const config = join(cwd, 'edge.yaml');

@@ -12,7 +12,7 @@ afterEach(async () => {
 
 describe('a wall-time quota longer than setTimeout can count', () => {
   it('lets a run of a 30-day quota act, and still ends one past its quota', { timeout: 30_000 }, async () => {
-    const { daemon, submit, until } = await apiDaemon({ policy: { quotas: { max_wall_s: 30 * 86_400 } } }, 'review-s21-wall-', cleanups);
+    const { daemon, submit, until } = await apiDaemon({ policy: { quotas: { max_wall_s: 30 * 86_400 } } }, 'wall-quota-long-', cleanups);
     // A service that takes 300 ms to answer: the run acts that long.
     daemon.bus.serve('/slow_service', async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));

@@ -12,8 +12,8 @@ import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts
 import { MemoryJournal } from './memory-journal.ts';
 
 /**
- * What a review of the agent by experiment (the daemon driven over its API) found: decisions that cross
- * while a run's end is being written, and runs replayed from a journal with records that are odd or damaged.
+ * The agent driven over its API: decisions that cross while a run's end is being written, and runs replayed
+ * from a journal with records that are odd or damaged.
  */
 
 const cleanups: (() => void)[] = [];

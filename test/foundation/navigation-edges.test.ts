@@ -45,7 +45,7 @@ function expectSafe(twists: PlanarTwist[]): void {
   if (twists.length > 0) expect(twists.at(-1)).toEqual({ linear: 0, angular: 0 });
 }
 
-describe('navigation review: goals and inputs at the edges, in the sim', () => {
+describe('navigation: goals and inputs at the edges, in the sim', () => {
   it('refuses goals inside a wall, outside the map, and that are no numbers, without moving the robot', async () => {
     const { sim, navigator, twists } = await startSim();
     sim.unpause();

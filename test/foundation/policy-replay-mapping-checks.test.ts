@@ -1,4 +1,4 @@
-// Following the README's `policy replay MODEL DATASET` with the fixture policies and dataset: a mapping that
+// The README's `policy replay MODEL DATASET` with the fixture policies and dataset: a mapping that
 // can't work must be refused before the first frame, saying which option changes it and what would fit.
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -6,7 +6,7 @@ import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { G1 } from '../system1/datasets.ts';
 import { writeLinearModel } from '../system1/models.ts';
 
-const tmp = tempDir('newuser-replay-');
+const tmp = tempDir('policy-replay-mapping-');
 afterAll(() => tmp.cleanup());
 
 const FEATURES = 'features: observation.state [26], action [26], timestamp [1], frame_index [1], episode_index [1], index [1], task_index [1]';

@@ -75,7 +75,7 @@ async function freezableProxy(targetPort: number) {
   };
 }
 
-describe('the central link under review', () => {
+describe('the central link against a broker that hangs, caps packets, retains intents or takes its session', () => {
   it('closes its socket at stop when the broker acknowledges nothing more (a hung broker)', async () => {
     const broker = await startBroker();
     cleanups.push(broker.cleanup);

@@ -19,7 +19,7 @@ type Run = ApiRun;
 type RunEvent = ApiRunEvent;
 
 async function agentDaemon(server: OpenAiSseServer, agent: Record<string, unknown> = {}) {
-  return apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] }, agent }, 'review-s21-toolcalls-', cleanups);
+  return apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] }, agent }, 'toolcalls-', cleanups);
 }
 
 describe('tool calls streamed by an OpenAI-compatible server', () => {

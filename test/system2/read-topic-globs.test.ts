@@ -21,7 +21,7 @@ async function setup() {
       llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 0 }] },
       policy: { topics: { allow: ['**'], deny: ['/battery/secret'] } },
     },
-    'review-s21-globs-',
+    'read-topic-globs-',
     cleanups,
   );
   // The denied topic carries a secret, often.

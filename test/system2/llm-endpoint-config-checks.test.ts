@@ -17,7 +17,7 @@ afterEach(() => {
 describe('llm.endpoints[] timeouts past what a timer can hold', () => {
   for (const key of ['connect_timeout_ms', 'first_token_timeout_ms', 'idle_timeout_ms', 'request_timeout_ms', 'backoff_ms', 'backoff_max_ms']) {
     it(`refuses ${key} over 2^31-1 ms at the config check, naming the key`, async () => {
-      const dir = tempDir('review-s21-timeouts-');
+      const dir = tempDir('llm-endpoint-timeouts-');
       cleanups.push(dir.cleanup);
       const file = join(dir.path, 'edge.yaml');
       writeFileSync(file, stringify({ llm: { endpoints: [{ name: 'local', base_url: 'http://127.0.0.1:8000/v1', model: 'm', [key]: 3_000_000_000 }] } }));
@@ -34,7 +34,7 @@ describe('llm.endpoints[] names', () => {
   // name passed the check, and then the llm component failed at every start ("query
   // ai/inference/llm/local is already served"), System 2 down with no key named.
   it('refuses two endpoints of one name at the config check, naming the key', async () => {
-    const dir = tempDir('review-s21-names-');
+    const dir = tempDir('llm-endpoint-names-');
     cleanups.push(dir.cleanup);
     const file = join(dir.path, 'edge.yaml');
     const endpoint = (port: number) => ({ name: 'local', base_url: `http://127.0.0.1:${port}/v1`, model: 'm' });

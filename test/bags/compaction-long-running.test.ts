@@ -16,7 +16,7 @@ import { recordedSegments } from '../helpers/lakehouse-segments.ts';
 // damaged file in one group, retention deleting an input under a merge, another process holding the catalog.
 
 const registry = new DefinitionsRegistry();
-const work = tempDir('compaction-review-cli-');
+const work = tempDir('compaction-long-running-');
 const children: ChildProcess[] = [];
 afterAll(() => {
   for (const c of children) c.kill('SIGKILL');

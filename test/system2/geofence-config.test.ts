@@ -14,7 +14,7 @@ afterEach(() => {
 });
 
 async function check(polygon: { x: number; y: number }[]) {
-  const dir = tempDir('review-s21-fence-');
+  const dir = tempDir('geofence-config-');
   cleanups.push(dir.cleanup);
   const file = join(dir.path, 'edge.yaml');
   writeFileSync(file, stringify({ policy: { geofence: { polygon } } }));

@@ -19,7 +19,7 @@ async function setup() {
   const server = new OpenAiSseServer();
   await server.start();
   cleanups.push(() => server.close());
-  const daemon = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', cooldown_ms: 600_000 }] } }, 'review-s21-cooldown-', cleanups);
+  const daemon = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', cooldown_ms: 600_000 }] } }, 'cooldown-', cleanups);
   const intent = async (text: string) => {
     const created = await daemon.submit({ type: 'natural_language', params: { text } });
     expect(created.status, created.text).toBe(201);

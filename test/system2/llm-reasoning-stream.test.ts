@@ -17,7 +17,7 @@ afterEach(async () => {
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 
 async function daemonWith(endpoint: Record<string, unknown>): Promise<Daemon> {
-  const { daemon, stop } = await startDaemon({ ...bare, llm: { endpoints: [{ name: 'local', model: 'm', retries: 0, ...endpoint }] } }, 'review-s21-reasoning-');
+  const { daemon, stop } = await startDaemon({ ...bare, llm: { endpoints: [{ name: 'local', model: 'm', retries: 0, ...endpoint }] } }, 'reasoning-');
   cleanups.push(stop);
   return daemon;
 }

@@ -13,7 +13,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { simPolicyLoopConfig } from '../system1/sim-policy-config.ts';
 import { waitFor } from './agent-context.ts';
 
-// An adversarial review of the operator's stop (daemon/safety/): each test here failed before its fix.
+// The operator's stop (daemon/safety/) through reloads, stamped Twists, a latch and a missing daemon.
 
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {

@@ -13,7 +13,7 @@ import { recordedSegments } from '../helpers/lakehouse-segments.ts';
 // type; a merged file must not change what they answer.
 
 const registry = new DefinitionsRegistry();
-const work = tempDir('compaction-review-schema-');
+const work = tempDir('compaction-schema-change-');
 afterAll(() => work.cleanup());
 
 describe('compaction of a topic whose schema changed between segments', () => {

@@ -11,7 +11,7 @@ import { isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from './sim-daemon.ts';
 
 /**
- * The latched stop, reviewed from the robot's side: every way a Twist that moves can reach the wheels while
+ * The latched stop, from the robot's side: every way a Twist that moves can reach the wheels while
  * the stop is latched, and every way the latch can be lost or wrongly released.
  */
 
@@ -101,7 +101,7 @@ describe('auraison-edge stop --release with a daemon running', () => {
 
 describe("the sim's main job", () => {
   it('a stop that comes while the policy driver loads ends the drive: the driver is stopped, not left driving', { timeout: 60_000 }, async () => {
-    const dir = tempDir('stop-latch-review-sim-');
+    const dir = tempDir('stop-latch-sim-');
     cleanups.push(dir.cleanup);
     policyDriver.stopWhileLoading = true;
     cleanups.push(() => void (policyDriver.stopWhileLoading = false));

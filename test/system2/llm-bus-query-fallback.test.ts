@@ -16,7 +16,7 @@ afterEach(async () => {
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 
 async function daemonWith(endpoints: Record<string, unknown>[]): Promise<Daemon> {
-  const { daemon, stop } = await startDaemon({ ...bare, llm: { endpoints: endpoints.map((e) => ({ model: 'scripted-model', ...e })) } }, 'review-s21-chain-');
+  const { daemon, stop } = await startDaemon({ ...bare, llm: { endpoints: endpoints.map((e) => ({ model: 'scripted-model', ...e })) } }, 'chain-');
   cleanups.push(stop);
   return daemon;
 }

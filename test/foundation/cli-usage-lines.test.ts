@@ -1,9 +1,8 @@
-// Usage lines that promised more than the command takes, found by auditing the README's CLI table against
-// each command's --help: each case failed before its help text was fixed.
+// Each command's usage line promises what the command takes, as the README's CLI table and its --help say.
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
 
-const work = tempDir('readme-audit-usage-');
+const work = tempDir('cli-usage-lines-');
 afterAll(() => work.cleanup());
 
 describe('usage lines match what each subcommand takes', () => {

@@ -1,5 +1,5 @@
-// What a robotics engineer meeting the project for the first time ran into while following the README:
-// each case is a place where the CLI said too little, or something wrong, about what to do next.
+// Where a user following the README needs the CLI to say what to do next: each case says enough, and
+// nothing wrong, about it.
 import { createServer } from 'node:net';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,7 +10,7 @@ import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { agentContext, waitFor } from '../system2/agent-context.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 
-const work = tempDir('newuser-cli-');
+const work = tempDir('cli-next-steps-');
 afterAll(() => work.cleanup());
 const cwd = work.path;
 

@@ -1,5 +1,5 @@
-// Where the CLI did not do what the README and its own --help say, found by following the README as a new
-// user would: each case failed before its fix.
+// The CLI does what the README and its own --help say: client commands with an invalid config, usage on
+// bad usage, API keys, options that only apply with another.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -7,7 +7,7 @@ import { runMain, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { writeStatusFile } from '../helpers/status-file.ts';
 
-const work = tempDir('docs-drift-cli-');
+const work = tempDir('cli-as-documented-');
 afterAll(() => work.cleanup());
 
 describe('client commands while the config file is invalid', () => {
