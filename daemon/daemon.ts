@@ -3,8 +3,7 @@ import { rateLimitedErrors } from './log.ts';
 import { LogBurst, withSuppressed } from './util/log-burst.ts';
 import { Bus } from './bus/bus.ts';
 import { DefinitionsRegistry } from './bus/definitions.ts';
-import { RobotGraph, type GraphEndpoint, type GraphNode } from './bus/graph.ts';
-import type { TopicQos } from './bus/types.ts';
+import { RobotGraph } from './bus/graph.ts';
 import { resolveDataDir } from './config/load.ts';
 import type { EdgeConfig } from './config/schema.ts';
 import { nowNs } from './contract/time.ts';
@@ -13,6 +12,7 @@ import { DurableJournal } from './journal/durable-journal.ts';
 import { pruneJournal } from './journal/journal-retention.ts';
 import { COMPONENTS } from './components/index.ts';
 import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
+import type { DaemonStatus } from './lifecycle/daemon-status.ts';
 import { changedKeys, Supervisor } from './lifecycle/supervisor.ts';
 import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/config-reload.ts';
 import { DataDirLock } from './lifecycle/data-dir.ts';
@@ -29,36 +29,6 @@ export interface DaemonOptions {
   specs?: readonly ComponentSpec[];
   /** The clock of the log's throttle windows (repeated reload rejections, failed starts), ms; tests step it. */
   logClock?: () => number;
-}
-
-export interface DaemonStatus {
-  robot: { id: string; fleet: string };
-  pid: number;
-  started_at: string;
-  uptime_s: number;
-  config_file: string | null;
-  data_dir: string;
-  components: Record<string, ComponentHealth>;
-  topics: {
-    topic: string;
-    type: string;
-    count: number;
-    bytes: number;
-    rate_hz: number;
-    drops: number;
-    publishers: number;
-    subscribers: number;
-    /** Each open publisher's source; absent from an older daemon's status. */
-    sources?: string[];
-    /** The QoS its publishers offer; absent from an older daemon's status. */
-    qos?: TopicQos;
-  }[];
-  subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
-  queryables: string[];
-  /** The robot's graph as the bridges see it; absent from an older daemon's status. */
-  graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };
-  /** The last config reload (SIGHUP), null when there was none. */
-  last_reload: ReloadOutcome | null;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { statfs } from 'node:fs/promises';
 import { SERVICE_NAMES } from '../contract/services.ts';
-import type { DaemonStatus } from '../daemon.ts';
+import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
 import type { ComponentHealth } from '../lifecycle/component.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';

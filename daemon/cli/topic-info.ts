@@ -1,5 +1,5 @@
 import { resolveDataDir } from '../config/load.ts';
-import type { DaemonStatus } from '../daemon.ts';
+import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
 import { formatBytes } from '../util/disk-full.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';

@@ -1,6 +1,6 @@
 import { ApiClient, resolveApiTarget } from '../api/client.ts';
 import type { EdgeConfig } from '../config/schema.ts';
-import type { DaemonStatus } from '../daemon.ts';
+import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
 import { alive } from '../lifecycle/data-dir.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/status-file.ts';
 import { unreachableAdvice } from './api-unreachable.ts';

@@ -4,7 +4,7 @@ import type { DefinitionsRegistry } from '../bus/definitions.ts';
 import type { RobotGraph } from '../bus/graph.ts';
 import type { EdgeConfig } from '../config/schema.ts';
 import type { Journal } from '../contract/services.ts';
-import type { DaemonStatus } from '../daemon.ts';
+import type { DaemonStatus } from './daemon-status.ts';
 
 export type ComponentState = 'stopped' | 'starting' | 'running' | 'degraded' | 'stopping' | 'failed';
 

@@ -5,7 +5,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
-import type { DaemonStatus } from '../../daemon/daemon.ts';
+import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { ApiComponent } from '../../daemon/api/api-component.ts';

@@ -5,7 +5,7 @@ import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schem
 import { onStopWithoutAgent } from '../../safety/agentless-stop.ts';
 import { MotionAborted } from '../../agent/motion-lock.ts';
 import { isMotionHolder } from '../../agent/services.ts';
-import type { DaemonStatus } from '../../daemon.ts';
+import type { DaemonStatus } from '../../lifecycle/daemon-status.ts';
 import type { Point2D } from '../../navigation/geometry.ts';
 
 const WORLDS = ['turtlebot-maze'];

@@ -1,6 +1,6 @@
 import type { Readiness } from '../../api/readiness.ts';
 import { resolveDataDir } from '../../config/load.ts';
-import type { DaemonStatus } from '../../daemon.ts';
+import type { DaemonStatus } from '../../lifecycle/daemon-status.ts';
 import { alive } from '../../lifecycle/data-dir.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/status-file.ts';
 import { parseCommandArgs } from '../args.ts';

@@ -1,0 +1,35 @@
+import type { GraphEndpoint, GraphNode } from '../bus/graph.ts';
+import type { TopicQos } from '../bus/types.ts';
+import type { ComponentHealth } from './component.ts';
+import type { ReloadOutcome } from './config-reload.ts';
+
+/** The daemon's status snapshot (/status, the status file, `auraison-edge status`). */
+export interface DaemonStatus {
+  robot: { id: string; fleet: string };
+  pid: number;
+  started_at: string;
+  uptime_s: number;
+  config_file: string | null;
+  data_dir: string;
+  components: Record<string, ComponentHealth>;
+  topics: {
+    topic: string;
+    type: string;
+    count: number;
+    bytes: number;
+    rate_hz: number;
+    drops: number;
+    publishers: number;
+    subscribers: number;
+    /** Each open publisher's source; absent from an older daemon's status. */
+    sources?: string[];
+    /** The QoS its publishers offer; absent from an older daemon's status. */
+    qos?: TopicQos;
+  }[];
+  subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
+  queryables: string[];
+  /** The robot's graph as the bridges see it; absent from an older daemon's status. */
+  graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };
+  /** The last config reload (SIGHUP), null when there was none. */
+  last_reload: ReloadOutcome | null;
+}
