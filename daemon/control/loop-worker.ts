@@ -63,36 +63,197 @@ async function main(): Promise<void> {
     post({ kind: 'fatal', message: (error as Error).message });
     return;
   }
-  const { spec: policySpec, plan, inference, build } = setupResult;
-  const writer = data.commandDefinitions ? new MessageWriter(data.commandDefinitions) : undefined;
-  const periodMs = 1000 / data.loop.rate_hz;
-  const dim = plan.output.dim;
+  const loop = new LoopThread(setupResult);
+  // Before `ready`: the main thread counts a loop alive from its start until the first tick.
+  state.set('started_ms', monotonicMs());
+  const { scheduling: policy, rt_priority: rtPriority, nice, cpu_affinity: cpus } = data.loop;
+  const scheduling = applyThreadScheduling({ policy, rtPriority, nice, cpus });
+  const { mode, chunkSize, output } = setupResult.plan;
+  post({ kind: 'ready', mode, chunkSize, dim: output.dim, tid: scheduling.tid, scheduling: scheduling.summary });
+  await loop.runUntilStopped();
+  await loop.close();
+  post({ kind: 'stopped' });
+}
 
-  // Input buffers, filled in place each tick; constants once.
+/** The policy's input buffers, filled in place each tick; their constant slices set once here. */
+function inputBuffers(spec: PolicySpec): Record<string, Float32Array> {
   const inputs: Record<string, Float32Array> = {};
-  for (const input of policySpec.inputs) {
+  for (const input of spec.inputs) {
     if (input.recurrent !== undefined) continue;
     const buf = new Float32Array(input.size);
     for (const s of input.sources) if (s.kind === 'constant') buf.set(s.settings.constant!, s.offset);
     inputs[input.name] = buf;
   }
-  const previousSlices = policySpec.inputs.flatMap((input) => input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })));
+  return inputs;
+}
 
-  const chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold: data.loop.chunking.threshold, aggregate: data.loop.chunking.aggregate });
-  const staleNow = new Array<boolean>(plan.topics.length).fill(false);
-  const staleSeen = new Array<boolean>(plan.topics.length).fill(false);
+/**
+ * The loop's ticks at a fixed rate: each reads the board, acts (a policy run or a chunk's next action) and
+ * emits a command. Nothing in a tick allocates but the command it posts, and nothing waits on the main thread.
+ */
+class LoopThread {
+  readonly #plan: LoopPlan;
+  readonly #inference: Inference;
+  readonly #build: CommandBuilder | undefined;
+  readonly #writer: MessageWriter | undefined;
+  readonly #periodMs = 1000 / data.loop.rate_hz;
+  readonly #inputs: Record<string, Float32Array>;
+  readonly #previousSlices: { input: string; s: PolicySpec['inputs'][number]['sources'][number] }[];
+  readonly #chunker: ActionChunker | undefined;
+  readonly #staleNow: boolean[];
+  readonly #staleSeen: boolean[];
   /** Per topic, the age (ms) of its message this tick; NaN: none ever came. */
-  const ages = new Array<number>(plan.topics.length).fill(Number.NaN);
-  const reports = new LoopReports({ post, slots: plan.topics, intervalMs: data.logIntervalMs });
+  readonly #ages: number[];
+  readonly #reports: LoopReports;
+  readonly #frame: ReturnType<typeof velocityFrame>;
+  readonly #latchZero: boolean;
   /** The last action popped from a chunk and when (monotonic ms): what on_underrun: hold holds, and for how long. */
-  let held: { action: Float32Array; atMs: number } | undefined;
-  let errors = 0;
+  #held: { action: Float32Array; atMs: number } | undefined;
+  #errors = 0;
+  #nonFinite = 0;
+  /**
+   * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
+   * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
+   * queue runs dry meanwhile and the robot gets the on_underrun action, as it would from a slow policy.
+   */
+  #request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
+  readonly #timeoutMs = data.loop.chunking.inference_timeout_ms;
+  #overdue = 0;
 
-  const frame = velocityFrame(plan.output.command, data.velocity);
-  const latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
-  let nonFinite = 0;
+  constructor({ spec, plan, inference, build }: Setup) {
+    this.#plan = plan;
+    this.#inference = inference;
+    this.#build = build;
+    this.#writer = data.commandDefinitions ? new MessageWriter(data.commandDefinitions) : undefined;
+    this.#inputs = inputBuffers(spec);
+    this.#previousSlices = spec.inputs.flatMap((input) => input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })));
+    const { threshold, aggregate } = data.loop.chunking;
+    this.#chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate });
+    this.#staleNow = new Array<boolean>(plan.topics.length).fill(false);
+    this.#staleSeen = new Array<boolean>(plan.topics.length).fill(false);
+    this.#ages = new Array<number>(plan.topics.length).fill(Number.NaN);
+    this.#reports = new LoopReports({ post, slots: plan.topics, intervalMs: data.logIntervalMs });
+    this.#frame = velocityFrame(plan.output.command, data.velocity);
+    this.#latchZero = plan.output.command?.type === 'geometry_msgs/msg/Twist';
+  }
 
-  const emit = (given: Float32Array, givenSafe: boolean): void => {
+  /** Ticks on schedule until the stop flag is set, counting timing, missed and skipped ticks. */
+  async runUntilStopped(): Promise<void> {
+    const periodMs = this.#periodMs;
+    let scheduled = performance.now() + periodMs;
+    while (!state.stopRequested) {
+      state.sleep(scheduled - performance.now());
+      if (state.stopRequested) break;
+      const started = performance.now();
+      try {
+        await this.#tick();
+      } catch (error) {
+        this.#fail(error);
+        this.#emit(this.#plan.safeAction, true);
+      }
+      const finished = performance.now();
+      state.recordTiming((finished - scheduled) * 1000, Math.max(0, started - scheduled) * 1000);
+      state.add('ticks');
+      if (this.#chunker) state.set('underruns', this.#chunker.counters.underruns);
+      if (finished > scheduled + periodMs) state.add('missed');
+      state.set('heartbeat_ms', monotonicMs());
+      this.#reports.tick();
+      scheduled += periodMs;
+      // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
+      const behind = Math.floor((performance.now() - scheduled) / periodMs);
+      if (behind > 0) {
+        scheduled += behind * periodMs;
+        state.add('skipped', behind);
+        state.add('missed', behind);
+      }
+    }
+  }
+
+  /** Leaves the robot in a safe state (one safe command on the way out) and lets go of the policy. */
+  async close(): Promise<void> {
+    this.#emit(this.#plan.safeAction, true);
+    this.#reports.flush();
+    await this.#inference.runner?.close();
+    // The inference thread is the main thread's: it asks it to close once this thread has stopped, and
+    // leaves it to finish a run in flight (never terminated inside one, see closeWorker).
+    this.#inference.channel?.close();
+  }
+
+  async #tick(): Promise<void> {
+    const plan = this.#plan;
+    const chunker = this.#chunker;
+    this.#pollReplies();
+    this.#checkOverdue();
+    if (!this.#gather()) {
+      state.add('stale');
+      chunker?.clear();
+      this.#held = undefined;
+      this.#emit(plan.safeAction, true);
+      return;
+    }
+    if (!chunker) {
+      const outputs = await this.#runHere(this.#inference.runner!);
+      this.#emit(outputs[plan.output.name]!.data, false);
+      return;
+    }
+    if (state.inferenceDead) {
+      // No chunk will come: the robot gets the safe action, not the rest of an old plan nor nothing
+      // (on_underrun: skip), until the control component restarts the loop.
+      chunker.clear();
+      this.#held = undefined;
+      this.#emit(plan.safeAction, true);
+      return;
+    }
+    if (this.#inference.runner && chunker.wantsObservation()) await this.#planInline(this.#inference.runner, chunker);
+    this.#emitNextAction(chunker);
+    if (this.#inference.channel && chunker.wantsObservation()) this.#requestChunk(this.#inference.channel, chunker);
+  }
+
+  /**
+   * Inline: the chunk is planned from this tick's observation, before this tick's action: its first
+   * action is for the timestep this tick executes.
+   */
+  async #planInline(runner: PolicyRunner, chunker: ActionChunker): Promise<void> {
+    const t = chunker.observationSent(true);
+    try {
+      const outputs = await this.#runHere(runner);
+      const o = outputs[this.#plan.output.name]!;
+      chunker.receive(t, o.data, o.dim);
+      state.add('chunks');
+    } catch (error) {
+      chunker.observationFailed();
+      throw error;
+    }
+  }
+
+  /** The chunk's next action, or on underrun what on_underrun says. */
+  #emitNextAction(chunker: ActionChunker): void {
+    const next = chunker.pop();
+    if (next) {
+      this.#emit(next.action, false);
+      this.#held = { action: next.action, atMs: monotonicMs() };
+    } else if (data.loop.on_underrun !== 'skip') {
+      // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
+      // inference) the robot gets the safe action, not a command planned that long ago.
+      const held = this.#held;
+      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) this.#emit(held.action, false);
+      else this.#emit(this.#plan.safeAction, true);
+    }
+  }
+
+  /**
+   * Async, in LeRobot's client's order: this tick's action first, then the queue as it is now decides,
+   * and the observation (taken at the tick's start) is stamped with the timestep just executed.
+   */
+  #requestChunk(channel: MessagePort, chunker: ActionChunker): void {
+    channel.postMessage({ timestep: chunker.observationSent(), inputs: this.#snapshotInputs() } satisfies InferenceRequest);
+    this.#request = { sentMs: monotonicMs(), overdue: false, logged: false };
+    state.set('inference_sent_ms', this.#request.sentMs);
+  }
+
+  /** Posts an action's command bytes, with the operator's latch, the finite check and the velocity frame applied. */
+  #emit(given: Float32Array, givenSafe: boolean): void {
+    const plan = this.#plan;
     let action = given;
     let safe = givenSafe;
     // A latched operator's stop: the policy goes on (its chunks stay current), the robot gets the safe action.
@@ -102,40 +263,46 @@ async function main(): Promise<void> {
       safe = true;
     }
     if (!isFiniteAction(action)) {
-      nonFinite++;
+      this.#nonFinite++;
       state.add('non_finite');
-      reports.problem({ kind: 'non_finite', values: Array.from(action), count: nonFinite });
+      this.#reports.problem({ kind: 'non_finite', values: Array.from(action), count: this.#nonFinite });
       action = plan.safeAction;
       safe = true;
     }
     state.add('published');
+    const build = this.#build;
+    const writer = this.#writer;
     if (!build || !writer) return;
-    let message = build(action, dim, nowNs(), periodMs / 1000);
+    let message = build(action, plan.output.dim, nowNs(), this.#periodMs / 1000);
     // While latched a Twist goes out as zero, whatever the safe action: one that moves
     // (allow_moving_safe_action) is for stale observations, not for a robot an operator stopped.
-    if (state.held && latchZero) message = ZERO_TWIST;
-    else if (frame) {
-      const limited = frame(message as Twist);
+    if (state.held && this.#latchZero) message = ZERO_TWIST;
+    else if (this.#frame) {
+      const limited = this.#frame(message as Twist);
       if (limited.clamped) state.add('clamped');
       message = limited.twist;
     }
     const bytes = writer.writeMessage(message);
     const values = action.slice();
     post({ kind: 'command', data: bytes, values, safe }, [bytes.buffer as ArrayBuffer, values.buffer]);
-  };
+  }
 
-  const fail = (error: unknown): void => {
-    errors++;
+  #fail(error: unknown): void {
+    this.#errors++;
     state.add('errors');
     // A broken input at 1 kHz must not flood the log: LoopReports lets a line a minute through.
-    reports.problem({ kind: 'error', message: (error as Error).message, count: errors });
-  };
+    this.#reports.problem({ kind: 'error', message: (error as Error).message, count: this.#errors });
+  }
 
   /** Reads the board; true when every topic slice is fresh. Staleness is counted and reported per topic. */
-  const gather = (): boolean => {
+  #gather(): boolean {
+    const inputs = this.#inputs;
+    const staleSeen = this.#staleSeen;
+    const staleNow = this.#staleNow;
+    const ages = this.#ages;
     const now = monotonicMs();
     staleSeen.fill(false);
-    for (const slot of plan.slots) {
+    for (const slot of this.#plan.slots) {
       const t = board.read(slot.slot, inputs[slot.input]!, slot.offset);
       const age = now - t;
       if (Number.isNaN(t) || age > slot.maxAgeMs) staleSeen[slot.topicIndex] = true;
@@ -148,154 +315,58 @@ async function main(): Promise<void> {
       if (stale) {
         fresh = false;
         state.staleBySource[i]!++;
-        if (!staleNow[i]) reports.transition(i, true, Number.isNaN(age) ? null : Math.round(age));
+        if (!staleNow[i]) this.#reports.transition(i, true, Number.isNaN(age) ? null : Math.round(age));
       } else if (staleNow[i]) {
-        reports.transition(i, false, Math.round(age));
+        this.#reports.transition(i, false, Math.round(age));
       }
       staleNow[i] = stale;
     }
     return fresh;
-  };
+  }
 
-  const snapshotInputs = (): Record<string, Float32Array> => Object.fromEntries(Object.entries(inputs).map(([k, v]) => [k, v.slice()]));
+  #snapshotInputs(): Record<string, Float32Array> {
+    return Object.fromEntries(Object.entries(this.#inputs).map(([k, v]) => [k, v.slice()]));
+  }
 
   /** Runs the policy in this thread (step and inline): previous_output slices first take the last run's outputs. */
-  const runHere = (runner: PolicyRunner): ReturnType<PolicyRunner['run']> => {
-    for (const { input, s } of previousSlices) inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
+  #runHere(runner: PolicyRunner): ReturnType<PolicyRunner['run']> {
+    const inputs = this.#inputs;
+    for (const { input, s } of this.#previousSlices) inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
     return runner.run(inputs);
-  };
+  }
 
-  /**
-   * The request in flight to the inference thread: when it went out (monotonic ms) and whether it has been
-   * counted overdue. A run can't be interrupted (see closeWorker), so an overdue one is only reported; the
-   * queue runs dry meanwhile and the robot gets the on_underrun action, as it would from a slow policy.
-   */
-  let request: { sentMs: number; overdue: boolean; logged: boolean } | undefined;
-  const timeoutMs = data.loop.chunking.inference_timeout_ms;
-  let overdue = 0;
-  const checkOverdue = (): void => {
+  #checkOverdue(): void {
+    const request = this.#request;
     if (!request || request.overdue) return;
     const waitedMs = monotonicMs() - request.sentMs;
-    if (waitedMs <= timeoutMs) return;
+    const limitMs = this.#timeoutMs;
+    if (waitedMs <= limitMs) return;
     request.overdue = true;
-    overdue++;
+    this.#overdue++;
     state.add('inference_overdue');
-    request.logged = reports.problem({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs: timeoutMs, count: overdue });
-  };
+    request.logged = this.#reports.problem({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs, count: this.#overdue });
+  }
 
-  const pollReplies = (): void => {
-    if (!inference.channel || !chunker) return;
-    for (let m = receiveMessageOnPort(inference.channel); m; m = receiveMessageOnPort(inference.channel)) {
+  /** Takes the inference thread's replies (chunks or errors) that came since the last tick, without waiting. */
+  #pollReplies(): void {
+    const channel = this.#inference.channel;
+    const chunker = this.#chunker;
+    if (!channel || !chunker) return;
+    for (let m = receiveMessageOnPort(channel); m; m = receiveMessageOnPort(channel)) {
       const reply = m.message as InferenceReply;
       // Said only of a chunk whose overdue line was logged, so the two pair up.
-      if (request?.logged) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - request.sentMs) });
-      request = undefined;
+      if (this.#request?.logged) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - this.#request.sentMs) });
+      this.#request = undefined;
       state.set('inference_sent_ms', 0);
       if (reply.kind === 'chunk') {
         chunker.receive(reply.timestep, reply.data, reply.dim);
         state.add('chunks');
       } else if (reply.kind === 'error') {
         chunker.observationFailed();
-        fail(new Error(`inference failed: ${reply.message}`));
+        this.#fail(new Error(`inference failed: ${reply.message}`));
       }
-    }
-  };
-
-  const tick = async (): Promise<void> => {
-    pollReplies();
-    checkOverdue();
-    if (!gather()) {
-      state.add('stale');
-      chunker?.clear();
-      held = undefined;
-      emit(plan.safeAction, true);
-      return;
-    }
-    if (!chunker) {
-      const outputs = await runHere(inference.runner!);
-      emit(outputs[plan.output.name]!.data, false);
-      return;
-    }
-    if (state.inferenceDead) {
-      // No chunk will come: the robot gets the safe action, not the rest of an old plan nor nothing
-      // (on_underrun: skip), until the control component restarts the loop.
-      chunker.clear();
-      held = undefined;
-      emit(plan.safeAction, true);
-      return;
-    }
-    if (inference.runner && chunker.wantsObservation()) {
-      // Inline: the chunk is planned from this tick's observation, before this tick's action: its first
-      // action is for the timestep this tick executes.
-      const t = chunker.observationSent(true);
-      try {
-        const outputs = await runHere(inference.runner);
-        const o = outputs[plan.output.name]!;
-        chunker.receive(t, o.data, o.dim);
-        state.add('chunks');
-      } catch (error) {
-        chunker.observationFailed();
-        throw error;
-      }
-    }
-    const next = chunker.pop();
-    if (next) {
-      emit(next.action, false);
-      held = { action: next.action, atMs: monotonicMs() };
-    } else if (data.loop.on_underrun !== 'skip') {
-      // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
-      // inference) the robot gets the safe action, not a command planned that long ago.
-      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) emit(held.action, false);
-      else emit(plan.safeAction, true);
-    }
-    if (inference.channel && chunker.wantsObservation()) {
-      // Async, in LeRobot's client's order: this tick's action first, then the queue as it is now decides,
-      // and the observation (taken at the tick's start) is stamped with the timestep just executed.
-      inference.channel.postMessage({ timestep: chunker.observationSent(), inputs: snapshotInputs() } satisfies InferenceRequest);
-      request = { sentMs: monotonicMs(), overdue: false, logged: false };
-      state.set('inference_sent_ms', request.sentMs);
-    }
-  };
-
-  // Before `ready`: the main thread counts a loop alive from its start until the first tick.
-  state.set('started_ms', monotonicMs());
-  const scheduling = applyThreadScheduling({ policy: data.loop.scheduling, rtPriority: data.loop.rt_priority, nice: data.loop.nice, cpus: data.loop.cpu_affinity });
-  post({ kind: 'ready', mode: plan.mode, chunkSize: plan.chunkSize, dim, tid: scheduling.tid, scheduling: scheduling.summary });
-  let scheduled = performance.now() + periodMs;
-  while (!state.stopRequested) {
-    state.sleep(scheduled - performance.now());
-    if (state.stopRequested) break;
-    const started = performance.now();
-    try {
-      await tick();
-    } catch (error) {
-      fail(error);
-      emit(plan.safeAction, true);
-    }
-    const finished = performance.now();
-    state.recordTiming((finished - scheduled) * 1000, Math.max(0, started - scheduled) * 1000);
-    state.add('ticks');
-    if (chunker) state.set('underruns', chunker.counters.underruns);
-    if (finished > scheduled + periodMs) state.add('missed');
-    state.set('heartbeat_ms', monotonicMs());
-    reports.tick();
-    scheduled += periodMs;
-    // More than a whole period behind: skip the ticks that can no longer be on time, and count them.
-    const behind = Math.floor((performance.now() - scheduled) / periodMs);
-    if (behind > 0) {
-      scheduled += behind * periodMs;
-      state.add('skipped', behind);
-      state.add('missed', behind);
     }
   }
-  // Leave the robot in a safe state: one safe command on the way out.
-  emit(plan.safeAction, true);
-  reports.flush();
-  await inference.runner?.close();
-  // The inference thread is the main thread's: it asks it to close once this thread has stopped, and
-  // leaves it to finish a run in flight (never terminated inside one, see closeWorker).
-  inference.channel?.close();
-  post({ kind: 'stopped' });
 }
 
 // No top-level await: workers load their entry as CommonJS (see spawn-worker.ts). A rejection still ends the
