@@ -1,37 +1,57 @@
-import { readdirSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ratio, type BenchResult } from './bench.ts';
+import type { BenchResult } from './bench.ts';
+import { describeHost, resultRow, updateBenchmarksPage } from './benchmarks-page.ts';
 
-// Runs every bench/*.bench.ts (or those whose file name contains the first argument) and prints a table:
+// Runs every bench/*.bench.ts (or those whose file name contains the filter) and prints a table:
 // our figure, the baseline measured in the same run, the ratio (>1 means better than the baseline), the goal.
+// Each file's figures also go to docs/benchmarks.md (its section replaced as soon as the file has run), unless
+// --no-docs; --docs FILE writes another page instead.
+//   npm run bench [-- FILTER] [--no-docs] [--docs FILE]
 const dir = dirname(fileURLToPath(import.meta.url));
-const filter = process.argv[2];
-const files = readdirSync(dir).filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter))).sort();
+const args = process.argv.slice(2);
+let filter: string | undefined;
+let docsPath: string | undefined = join(dir, '..', 'docs', 'benchmarks.md');
+for (let i = 0; i < args.length; i++) {
+  const arg = args[i]!;
+  if (arg === '--no-docs') docsPath = undefined;
+  else if (arg === '--docs' && args[i + 1]) docsPath = args[++i];
+  else if (!arg.startsWith('-') && filter === undefined) filter = arg;
+  else {
+    console.error(
+      `bench: unexpected argument ${JSON.stringify(arg)}\nusage: npm run bench [-- FILTER] [--no-docs] [--docs FILE]`,
+    );
+    process.exit(2);
+  }
+}
+const files = readdirSync(dir)
+  .filter((f) => f.endsWith('.bench.ts') && (!filter || f.includes(filter)))
+  .sort();
 if (files.length === 0) {
   console.error(`no benchmark matches ${JSON.stringify(filter)}`);
   process.exit(2);
 }
 
-const fmt = (n: number): string => (Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3));
 const rows: string[][] = [['benchmark', 'ours', 'baseline', 'ratio', 'goal', 'met']];
 const notes: string[] = [];
 let failed = 0;
 for (const file of files) {
   process.stderr.write(`running ${file}...\n`);
+  // Taken before the run: the load the bench itself adds is not the host's.
+  const ranAt = new Date();
+  const host = describeHost();
   const mod = (await import(join(dir, file))) as { run: () => Promise<BenchResult[]> };
-  for (const r of await mod.run()) {
-    const q = ratio(r);
-    rows.push([
-      r.name,
-      `${fmt(r.ours)} ${r.unit}`,
-      r.baseline ? `${fmt(r.baseline.value)} ${r.unit} (${r.baseline.name})` : '-',
-      q === undefined ? '-' : `${q.toFixed(2)}x`,
-      r.goal ?? '-',
-      r.met === undefined ? '-' : r.met ? 'yes' : 'NO',
-    ]);
+  const results = await mod.run();
+  for (const r of results) {
+    rows.push(resultRow(r));
     if (r.met === false) failed++;
     for (const line of r.notes ?? []) notes.push(`${r.name}: ${line}`);
+  }
+  if (docsPath) {
+    const page = existsSync(docsPath) ? readFileSync(docsPath, 'utf8') : '# Benchmarks\n';
+    const name = file.slice(0, -'.bench.ts'.length);
+    writeFileSync(docsPath, updateBenchmarksPage(page, [{ name, results, ranAt, host }]));
   }
 }
 const widths = rows[0]!.map((_, c) => Math.max(...rows.map((row) => row[c]!.length)));
@@ -41,3 +61,4 @@ for (const [i, row] of rows.entries()) {
 }
 if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
 console.log(`\nratio: ours relative to the baseline, oriented so that > 1 is better. ${failed} goal(s) not met.`);
+if (docsPath) console.log(`figures written to ${docsPath}`);

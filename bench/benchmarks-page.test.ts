@@ -1,0 +1,65 @@
+import { describe, expect, it } from 'vitest';
+import type { BenchResult } from './bench.ts';
+import { updateBenchmarksPage } from './benchmarks-page.ts';
+
+const result = (name: string, ours: number): BenchResult => ({
+  name,
+  ours,
+  baseline: { name: 'EventEmitter', value: 2 * ours },
+  unit: 'msg/s',
+  better: 'higher',
+  goal: '>= 0.5x | 1 M',
+  met: true,
+  notes: ['p50 1 us   p99 2 us'],
+});
+const ranAt = new Date('2026-11-24T05:00:00Z');
+const host = '2 cores, Test CPU, Node v20.0.0, load average 0.10, 0.20, 0.30';
+
+const page = `# Benchmarks
+
+Hand-written header.
+
+<!-- bench:results -->
+<!-- bench:api -->
+old api figures
+<!-- /bench:api -->
+
+<!-- bench:bus -->
+old bus figures
+<!-- /bench:bus -->
+<!-- /bench:results -->
+
+## Earlier figures
+
+Hand-written notes.
+`;
+
+describe('npm run bench writes docs/benchmarks.md', () => {
+  it("replaces the figures of the benches that ran, keeping the others' and the hand-written parts", () => {
+    const out = updateBenchmarksPage(page, [{ name: 'bus', results: [result('bus throughput', 1e7)], ranAt, host }]);
+    expect(out).toContain('old api figures');
+    expect(out).not.toContain('old bus figures');
+    expect(out.startsWith('# Benchmarks\n\nHand-written header.\n\n<!-- bench:results -->\n')).toBe(true);
+    expect(out.endsWith('<!-- /bench:results -->\n\n## Earlier figures\n\nHand-written notes.\n')).toBe(true);
+    expect(out).toContain(`Run 2026-11-24 05:00 UTC on ${host}.`);
+    // each figure beside its baseline and the ratio; a | in a cell does not split the table
+    expect(out).toContain(
+      '| bus throughput | 10,000,000 msg/s | 20,000,000 msg/s (EventEmitter) | 0.50x | >= 0.5x \\| 1 M | yes |',
+    );
+    expect(out).toContain('```text\nbus throughput: p50 1 us   p99 2 us\n```');
+  });
+
+  it('adds the sections of new benches in name order, and is unchanged by a second identical run', () => {
+    const sections = [{ name: 'agent', results: [result('agent overhead', 5)], ranAt, host }];
+    const once = updateBenchmarksPage(page, sections);
+    expect(once.indexOf('<!-- bench:agent -->')).toBeLessThan(once.indexOf('<!-- bench:api -->'));
+    expect(updateBenchmarksPage(once, sections)).toBe(once);
+  });
+
+  it('puts the results at the end of a page that has no place for them yet', () => {
+    const out = updateBenchmarksPage('# Benchmarks\n\nNotes.\n', [{ name: 'bus', results: [], ranAt, host }]);
+    expect(out).toMatch(
+      /^# Benchmarks\n\nNotes\.\n\n<!-- bench:results -->\n<!-- bench:bus -->[\s\S]*<!-- \/bench:results -->\n$/,
+    );
+  });
+});

@@ -1,0 +1,88 @@
+import { cpus, loadavg } from 'node:os';
+import { ratio, type BenchResult } from './bench.ts';
+
+/** One bench file's figures from one run, as docs/benchmarks.md shows them. */
+export interface BenchSection {
+  /** The file's name without `.bench.ts`: `bus`, `control-loop`. */
+  name: string;
+  results: BenchResult[];
+  /** When it ran, and on what: see describeHost. */
+  ranAt: Date;
+  host: string;
+}
+
+const START = '<!-- bench:results -->';
+const END = '<!-- /bench:results -->';
+
+/** The machine a figure was measured on, in the words the page uses: cores, CPU, Node, load at the start. */
+export function describeHost(): string {
+  const cpu = cpus();
+  const load = loadavg()
+    .map((l) => l.toFixed(2))
+    .join(', ');
+  return `${cpu.length} cores, ${cpu[0]?.model.trim() ?? 'unknown CPU'}, Node ${process.version}, load average ${load}`;
+}
+
+export function formatNumber(n: number): string {
+  return Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : n.toPrecision(3);
+}
+
+/** One row of the terminal table and of the page: benchmark, ours, baseline, ratio, goal, met. */
+export function resultRow(r: BenchResult): string[] {
+  const q = ratio(r);
+  return [
+    r.name,
+    `${formatNumber(r.ours)} ${r.unit}`,
+    r.baseline ? `${formatNumber(r.baseline.value)} ${r.unit} (${r.baseline.name})` : '-',
+    q === undefined ? '-' : `${q.toFixed(2)}x`,
+    r.goal ?? '-',
+    r.met === undefined ? '-' : r.met ? 'yes' : 'NO',
+  ];
+}
+
+function cell(text: string): string {
+  return text.replaceAll('|', '\\|').replaceAll('\n', ' ');
+}
+
+export function formatSection({ name, results, ranAt, host }: BenchSection): string {
+  const when = `${ranAt.toISOString().slice(0, 16).replace('T', ' ')} UTC`;
+  const lines = [
+    `<!-- bench:${name} -->`,
+    `### ${name} (\`bench/${name}.bench.ts\`)`,
+    '',
+    `Run ${when} on ${host}.`,
+    '',
+    '| benchmark | ours | baseline | ratio | goal | met |',
+    '| --- | --- | --- | --- | --- | --- |',
+    ...results.map((r) => `| ${resultRow(r).map(cell).join(' | ')} |`),
+  ];
+  const notes = results.flatMap((r) => (r.notes ?? []).map((line) => `${r.name}: ${line}`));
+  // Notes are often aligned columns (histograms, percentiles): a code block keeps them as printed.
+  if (notes.length > 0) lines.push('', '```text', ...notes, '```');
+  lines.push(`<!-- /bench:${name} -->`);
+  return lines.join('\n');
+}
+
+/**
+ * The page with each section's figures put in place of that bench file's earlier ones; the sections of files
+ * not run this time stay as they were, and everything outside the results markers (the hand-written parts)
+ * is kept byte for byte. A page without the markers gets them at its end.
+ */
+export function updateBenchmarksPage(page: string, sections: BenchSection[]): string {
+  let start = page.indexOf(START);
+  let end = page.indexOf(END);
+  if (start === -1 || end === -1 || end < start) {
+    page = `${page.trimEnd()}\n\n${START}\n${END}\n`;
+    start = page.indexOf(START);
+    end = page.indexOf(END);
+  }
+  const inside = page.slice(start + START.length, end);
+  const kept = new Map<string, string>();
+  for (const m of inside.matchAll(/<!-- bench:([\w.-]+) -->[\s\S]*?<!-- \/bench:\1 -->/g)) kept.set(m[1]!, m[0]);
+  for (const s of sections) kept.set(s.name, formatSection(s));
+  const body = [...kept.keys()]
+    .sort()
+    .map((name) => kept.get(name)!)
+    .join('\n\n');
+  return `${page.slice(0, start)}${START}\n${body}\n${page.slice(end)}`;
+}
