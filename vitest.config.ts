@@ -31,6 +31,7 @@ const EXCLUDE = ['node_modules/**', 'scratch/**'];
 
 export default defineConfig({
   test: {
+    globalSetup: ['test/global-setup.ts'],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: tests that spawn the daemon or a broker must not all run at once.

@@ -1,13 +1,20 @@
 #!/usr/bin/env node
-// Entry point of the `auraison-edge` CLI. The sources are TypeScript run through tsx's loader, so there is
-// no build step between `npm ci` and a running daemon.
-import { register } from 'tsx/esm/api';
+// Entry point of the `auraison-edge` CLI. It runs the compiled JavaScript in dist/, which `npm ci` builds
+// (`npm run build` after editing the sources); stack traces point at the .ts sources through source maps.
 
-// SIGHUP's default action ends the process, and loading the CLI takes seconds on a small machine before
-// `run` can install its handler: a `systemctl reload` then would kill the daemon. The config is read after
-// this anyway, so a SIGHUP before then has nothing to reload.
+// SIGHUP's default action ends the process: a `systemctl reload` that comes while the CLI is still loading,
+// before `run` installs its handler, must not kill the daemon. The config is read after this anyway, so a
+// SIGHUP before then has nothing to reload.
 if (process.argv[2] === 'run') process.on('SIGHUP', () => undefined);
+process.setSourceMapsEnabled(true);
 
-register();
-const { main } = await import('../daemon/cli/main.ts');
+const entry = new URL('../dist/daemon/cli/main.js', import.meta.url);
+let main;
+try {
+  ({ main } = await import(entry.href));
+} catch (error) {
+  if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(entry.pathname)) throw error;
+  process.stderr.write(`auraison-edge: ${entry.pathname} is missing: run \`npm run build\` in ${new URL('..', import.meta.url).pathname}\n`);
+  process.exit(2);
+}
 process.exitCode = await main(process.argv.slice(2));

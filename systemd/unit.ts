@@ -1,9 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { PACKAGE_ROOT } from '../daemon/util/package-root.ts';
 
-const TEMPLATE = join(dirname(fileURLToPath(import.meta.url)), 'auraison-edge.service.in');
-export const BIN = join(dirname(fileURLToPath(import.meta.url)), '..', 'bin', 'auraison-edge.js');
+const TEMPLATE = join(PACKAGE_ROOT, 'systemd', 'auraison-edge.service.in');
+export const BIN = join(PACKAGE_ROOT, 'bin', 'auraison-edge.js');
 
 /** The state directory a system unit gets from systemd (StateDirectory=): /var/lib/auraison-edge. */
 export const STATE_DIRECTORY = 'auraison-edge';

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import type { Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
-import { closeWorker, spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from '../../daemon/control/spawn-worker.ts';
 import { PolicyInputError, type PolicyInputErrorCode, type PolicyOutput } from './policy-runner.ts';
 import type { PolicySpec } from './policy-spec.ts';
 
@@ -60,7 +60,7 @@ export class PolicyThread implements PolicyExecutor {
 
   /** Starts the thread and waits for the model to load; rejects with the load error. */
   static async open(name: string, settings: PolicySettings): Promise<PolicyThread> {
-    const worker = spawnTsWorker(new URL('./serving-worker.ts', import.meta.url), { workerData: { policyName: name, policy: settings } });
+    const worker = spawnTsWorker(workerEntry('serving-worker', import.meta.url), { workerData: { policyName: name, policy: settings } });
     // events.once rejects on 'error' (a worker that fails to boot); a model that fails to load posts 'fatal'.
     const [first] = (await once(worker, 'message').catch(async (error: unknown) => {
       await worker.terminate();

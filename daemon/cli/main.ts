@@ -5,6 +5,7 @@ import { ConfigError } from '../config/load.ts';
 import { didYouMean } from '../util/did-you-mean.ts';
 import { DataDirError } from '../lifecycle/data-dir.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 
@@ -13,7 +14,8 @@ export const EXIT_USAGE = 2;
 
 /** Loads every command under daemon/cli/commands/ (each file exports `command`). */
 export async function loadCommands(): Promise<Map<string, Command>> {
-  const files = readdirSync(COMMANDS_DIR).filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'));
+  // .ts when run from the sources (tests), .js when compiled into dist/.
+  const files = readdirSync(COMMANDS_DIR).filter((f) => /\.[jt]s$/.test(f) && !/\.test\.[jt]s$/.test(f));
   const commands = new Map<string, Command>();
   for (const file of files.sort()) {
     const mod = (await import(join(COMMANDS_DIR, file))) as { command?: Command };
@@ -24,7 +26,7 @@ export async function loadCommands(): Promise<Map<string, Command>> {
 }
 
 function version(): string {
-  const pkg = JSON.parse(readFileSync(join(COMMANDS_DIR, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
+  const pkg = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string };
   return pkg.version;
 }
 

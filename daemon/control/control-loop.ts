@@ -16,7 +16,7 @@ import { nowNs } from '../contract/time.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
-import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 import { LogBurst, withSuppressed } from '../util/log-burst.ts';
 
 export interface ControlLoopOptions {
@@ -171,7 +171,7 @@ export class ControlLoop {
     const commandDefinitions = command ? definitions.resolve(command.type).definitions : undefined;
     if (command) this.#publisher = bus.advertise(command.topic, command.type, { source: `control:${name}` });
 
-    const worker = spawnTsWorker(new URL('./loop-worker.ts', import.meta.url), {
+    const worker = spawnTsWorker(workerEntry('loop-worker', import.meta.url), {
       workerData: {
         name,
         policyName,

@@ -1,7 +1,7 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
 import type { PolicySettings } from '../config/sections/system1.ts';
 import type { InferenceClose, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
-import { closeWorker, spawnTsWorker } from './spawn-worker.ts';
+import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 
 export interface InferenceThreadOptions {
   policyName: string;
@@ -35,7 +35,7 @@ export class InferenceThread {
 
   /** Starts the thread and waits for its session to load; rejects with why it could not. */
   static async start(options: InferenceThreadOptions): Promise<InferenceThread> {
-    const { policyName, policy, output, port, onDeath, entry = new URL('./inference-worker.ts', import.meta.url) } = options;
+    const { policyName, policy, output, port, onDeath, entry = workerEntry('inference-worker', import.meta.url) } = options;
     const worker = spawnTsWorker(entry, { workerData: { policyName, policy, output, port } satisfies InferenceWorkerData, transferList: [port] });
     const thread = new InferenceThread(worker);
     let cause: Error | undefined;

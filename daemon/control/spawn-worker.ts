@@ -17,11 +17,21 @@ require(workerData.__entry);
 `;
 
 /**
- * Starts a worker thread running the TypeScript module at `entry` (a file: URL). `workerData` reaches the
- * module as usual; the bootstrap's keys (`__tsx`, `__entry`, and `__url`, the entry's URL) are added beside it.
+ * The URL of the worker module `name` beside the module at `base` (its import.meta.url): `name.ts` when the
+ * caller runs from its sources, `name.js` when it runs compiled from dist/.
+ */
+export function workerEntry(name: string, base: string): URL {
+  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+}
+
+/**
+ * Starts a worker thread running the module at `entry` (a file: URL): compiled JavaScript as it is, TypeScript
+ * through tsx. `workerData` reaches the module as usual; the bootstrap's keys (`__tsx`, `__entry`, and
+ * `__url`, the entry's URL) are added beside it.
  */
 export function spawnTsWorker(entry: URL, options: WorkerOptions & { workerData?: Record<string, unknown> } = {}): Worker {
   const { workerData = {}, ...rest } = options;
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { ...rest, workerData: { ...workerData, __url: entry.href } });
   // __url keeps the entry's query string, which a module loaded as CommonJS has no import.meta to read.
   return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry), __url: entry.href } });
 }

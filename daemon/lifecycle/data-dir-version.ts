@@ -1,7 +1,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { DataDirError } from './data-dir.ts';
+import { PACKAGE_ROOT } from '../util/package-root.ts';
 
 /**
  * The format of the data dir this version writes and reads. Bump it when a change would make an older
@@ -29,7 +30,7 @@ export interface DataDirFormat {
   path: string;
 }
 
-const VERSION = (JSON.parse(readFileSync(join(dirname(new URL(import.meta.url).pathname), '..', '..', 'package.json'), 'utf8')) as { version: string }).version;
+const VERSION = (JSON.parse(readFileSync(join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
 
 /**
  * Reads `<data_dir>/format.json`: undefined when there is none (a new data dir, or one from a version

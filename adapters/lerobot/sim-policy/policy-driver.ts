@@ -1,4 +1,4 @@
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
 import type { Bus } from '../../../daemon/bus/bus.ts';
@@ -7,9 +7,10 @@ import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from
 import { ControlLoop, type ControlLoopStats } from '../../../daemon/control/control-loop.ts';
 import { formatHistogram, histogramPercentile } from '../../../daemon/control/latency-histogram.ts';
 import { RANGE_MAX } from './scan-features.ts';
+import { PACKAGE_ROOT } from '../../../daemon/util/package-root.ts';
 
 /** The fitted policy shipped with the repo (adapters/lerobot/sim-policy/fit.ts writes it). */
-export const SIM_POLICY_MODEL = fileURLToPath(new URL('../../../sim/turtlebot-maze/policy/avoid.onnx', import.meta.url));
+export const SIM_POLICY_MODEL = join(PACKAGE_ROOT, 'sim', 'turtlebot-maze', 'policy', 'avoid.onnx');
 
 export interface PolicyDriverOptions {
   model?: string;

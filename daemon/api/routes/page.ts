@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, extname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { extname, join } from 'node:path';
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import { HttpError } from '../errors.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
+import { PACKAGE_ROOT } from '../../util/package-root.ts';
 
-const PAGE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'page');
+const PAGE_DIR = join(PACKAGE_ROOT, 'daemon', 'api', 'page');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
 const FileParams = Type.Object({ file: Type.String({ pattern: '^[A-Za-z0-9_-]+\\.(js|css)$' }) }, { additionalProperties: false });
 
