@@ -33,7 +33,7 @@ const LOAD_MESSAGE_BYTES = 100_000;
 const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'test', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
-// BENCH_LOOP_CPUS=1: the deployment the README recommends for a 200 Hz loop on a small robot: the loop
+// BENCH_LOOP_CPUS=1: the deployment docs/system1.md recommends for a 200 Hz loop on a small robot: the loop
 // thread pinned to CPU 1 (cpu_affinity), the rest of the daemon kept on the other CPUs (systemd CPUAffinity=).
 const LOOP_CPUS = (process.env.BENCH_LOOP_CPUS ?? '').split(',').filter((c) => c !== '').map(Number);
 const allCpus = (): number[] => Array.from({ length: availableParallelism() }, (_, i) => i);

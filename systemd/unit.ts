@@ -48,7 +48,7 @@ export function renderUnit(options: UnitOptions): string {
   const userLines = user || !runAs ? '' : [`User=${runAs}`, ...(group ? [`Group=${group}`] : [])].join('\n');
   const priorityLines = user
     ? // A user manager can grant no capability and raise no hard limit: such lines fail the unit (218/CAPABILITIES).
-      '# A user unit can\'t grant CAP_SYS_NICE or raise LimitRTPRIO: control loops run at normal priority (see the README).'
+      '# A user unit can\'t grant CAP_SYS_NICE or raise LimitRTPRIO: control loops run at normal priority (see docs/system1.md).'
     : [
         '# Control-loop threads put themselves under SCHED_FIFO (control.loops.<name>.scheduling, via chrt) or raise',
         '# their priority (nice), and pin themselves to cpu_affinity (via taskset); this lets them without root.',
