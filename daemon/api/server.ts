@@ -90,6 +90,8 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     maxLag: events.max_lag,
     stallTimeoutMs: events.stall_timeout_s * 1000,
     heartbeatMs: events.heartbeat_s * 1000,
+    maxClients: events.max_clients,
+    maxReplays: events.max_replays,
   });
   const codec = new MessageCodec(ctx.definitions);
   const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000, heartbeatMs: events.heartbeat_s * 1000 });

@@ -48,8 +48,14 @@ export const eventRoutes: FastifyPluginAsync<RouteContext> = async (app, { hub, 
       const header = request.headers['last-event-id'];
       const filter = kinds ? parseKinds(kinds) : undefined;
       if (headOnly(request, reply, hub.heartbeatMs)) return reply;
+      const options = { lastEventId: header ?? last_event_id, ...(filter ? { kinds: filter } : {}) };
+      const refusal = hub.refusal(options);
+      if (refusal) {
+        void reply.header('retry-after', String(refusal.retryAfterS));
+        throw new HttpError(503, 'busy', `${refusal.message}; try again in ${refusal.retryAfterS} s`);
+      }
       reply.hijack();
-      hub.open(reply.raw, { lastEventId: header ?? last_event_id, ...(filter ? { kinds: filter } : {}) });
+      hub.open(reply.raw, options);
     },
   );
 

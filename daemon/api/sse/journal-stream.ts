@@ -1,11 +1,14 @@
 import type { ServerResponse } from 'node:http';
 import type { Journal } from '../../contract/services.ts';
 import type { FrameRing } from './frame-ring.ts';
-import { gapFrame, PING_FRAME, recordFrame } from './sse-frame.ts';
+import type { ReplayReader } from './replay-reader.ts';
+import { gapFrame, PING_FRAME } from './sse-frame.ts';
 
 export interface JournalStreamOptions {
   journal: Journal;
   ring: FrameRing;
+  /** Where records older than the ring come from, shared by every client. */
+  replay: ReplayReader;
   res: ServerResponse;
   /** The first seq to send. */
   fromSeq: number;
@@ -17,8 +20,8 @@ export interface JournalStreamOptions {
   maxLag: number;
   /** A client whose unread bytes do not go down for this long is cut off. */
   stallTimeoutMs: number;
-  /** Records read from the journal at once when replaying. */
-  pageSize?: number;
+  /** Told once when the client has every record the journal had (it is live from then on). */
+  onCaughtUp?: () => void;
   /** Told once when the stream ends, with why. */
   onEnd: (reason: 'closed' | 'stalled' | 'shutdown') => void;
   /** Counters shared by every stream. */
@@ -27,15 +30,16 @@ export interface JournalStreamOptions {
 
 /**
  * One SSE client of the journal. It keeps no queue: its whole state is a cursor (the next seq to send), and
- * the durable journal is the buffer. It writes while the socket takes bytes; once `maxBufferedBytes` are
- * unread it stops and waits for 'drain', so a slow client costs the daemon at most that much memory. A
- * client that falls more than `maxLag` records behind is skipped ahead with a `gap` event; one that reads
- * nothing for `stallTimeoutMs` is cut off (its EventSource reconnects with Last-Event-ID).
+ * the durable journal is the buffer. It writes a slice at a time, each turn of the event loop; once
+ * `maxBufferedBytes` are unread it stops and waits for 'drain', so a slow client costs the daemon at most
+ * that much memory. A client that falls more than `maxLag` records behind is skipped ahead with a `gap`
+ * event; one that reads nothing for `stallTimeoutMs` is cut off (its EventSource reconnects with
+ * Last-Event-ID).
  */
 export class JournalStream {
   #o: JournalStreamOptions;
-  #pageSize: number;
   #cursor: number;
+  #caughtUp = false;
   #scheduled = false;
   #waitingDrain = false;
   #ended = false;
@@ -45,7 +49,6 @@ export class JournalStream {
 
   constructor(options: JournalStreamOptions) {
     this.#o = options;
-    this.#pageSize = options.pageSize ?? 256;
     this.#cursor = Math.max(1, options.fromSeq);
     options.res.on('close', () => this.end('closed'));
     options.res.on('error', () => this.end('closed'));
@@ -74,36 +77,56 @@ export class JournalStream {
     if (!this.#ended && !this.#waitingDrain) this.#o.res.write(PING_FRAME);
   }
 
+  /**
+   * Writes at most one slice (ReplayReader.sliceRecords records), then yields to the event loop before the
+   * next: a client replaying a month of journal must not hold up a POST /stop, whatever the number of them.
+   */
   pump(): void {
-    const { journal, ring, res, kinds, maxBufferedBytes, maxLag, counters } = this.#o;
+    const { journal, ring, replay, res, kinds, maxBufferedBytes, maxLag, counters } = this.#o;
     if (this.#ended || this.#waitingDrain) return;
-    for (;;) {
-      const last = journal.lastSeq;
-      if (this.#cursor > last) return;
-      if (last - this.#cursor + 1 > maxLag) {
-        const to = last - Math.floor(maxLag / 2);
-        this.#gap(this.#cursor, to, `client is more than ${maxLag} records behind (api.events.max_lag)`);
-      }
-      const cached = ring.get(this.#cursor);
-      if (cached) {
-        this.#cursor++;
-        if (!kinds || kinds.has(cached.kind)) this.#write(cached.frame);
-      } else {
-        const page = journal.read(this.#cursor, this.#pageSize);
-        if (page.length === 0) return; // nothing readable yet; the next append notifies
-        if (page[0]!.seq > this.#cursor) this.#gap(this.#cursor, page[0]!.seq - 1, 'records no longer in the journal');
-        for (const record of page) {
-          if (record.seq < this.#cursor) continue;
-          this.#cursor = record.seq + 1;
-          if (!kinds || kinds.has(record.kind)) this.#write(recordFrame(record));
-          if (res.writableLength >= maxBufferedBytes) break;
-        }
-      }
-      if (res.writableLength >= maxBufferedBytes) {
-        this.#waitForDrain();
-        return;
+    const last = journal.lastSeq;
+    if (this.#cursor > last) return this.#reachedEnd();
+    if (last - this.#cursor + 1 > maxLag) {
+      this.#gap(this.#cursor, last - Math.floor(maxLag / 2), `client is more than ${maxLag} records behind (api.events.max_lag)`);
+    }
+    let chunk = '';
+    let count = 0;
+    let taken = 0;
+    // Unread bytes stay within maxBufferedBytes plus one frame: the slice ends at the frame that reaches it.
+    const room = (): boolean => res.writableLength + chunk.length < maxBufferedBytes;
+    for (let cached = ring.get(this.#cursor); cached && taken < replay.sliceRecords && room(); cached = ring.get(this.#cursor)) {
+      this.#cursor++;
+      taken++;
+      if (kinds && !kinds.has(cached.kind)) continue;
+      chunk += cached.frame;
+      count++;
+    }
+    if (taken === 0) {
+      const frames = replay.read(this.#cursor);
+      if (frames.length === 0) return; // nothing readable yet; the next append notifies
+      if (frames[0]!.seq > this.#cursor) this.#gap(this.#cursor, frames[0]!.seq - 1, 'records no longer in the journal');
+      for (const { seq, kind, frame } of frames) {
+        if (!room()) break;
+        this.#cursor = seq + 1;
+        if (kinds && !kinds.has(kind)) continue;
+        chunk += frame;
+        count++;
       }
     }
+    if (count > 0) {
+      res.write(chunk);
+      counters.sent += count;
+      if (res.writableLength > this.peakBuffered) this.peakBuffered = res.writableLength;
+    }
+    if (res.writableLength >= maxBufferedBytes) return this.#waitForDrain();
+    if (this.#cursor <= journal.lastSeq) this.notify();
+    else this.#reachedEnd();
+  }
+
+  #reachedEnd(): void {
+    if (this.#caughtUp) return;
+    this.#caughtUp = true;
+    this.#o.onCaughtUp?.();
   }
 
   /** Ends the stream (idempotent). */
@@ -114,13 +137,6 @@ export class JournalStream {
     if (reason === 'stalled') this.#o.res.destroy();
     else if (!this.#o.res.writableEnded) this.#o.res.end();
     this.#o.onEnd(reason);
-  }
-
-  #write(frame: string): void {
-    this.#o.res.write(frame);
-    this.#o.counters.sent++;
-    const buffered = this.#o.res.writableLength;
-    if (buffered > this.peakBuffered) this.peakBuffered = buffered;
   }
 
   #gap(from: number, to: number, reason: string): void {

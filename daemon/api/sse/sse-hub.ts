@@ -2,6 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { Journal, MetricFamily } from '../../contract/services.ts';
 import { FrameRing } from './frame-ring.ts';
 import { JournalStream } from './journal-stream.ts';
+import { ReplayReader } from './replay-reader.ts';
 import { recordFrame, sseHeaders } from './sse-frame.ts';
 
 export interface SseHubOptions {
@@ -10,6 +11,16 @@ export interface SseHubOptions {
   maxLag: number;
   stallTimeoutMs: number;
   heartbeatMs: number;
+  /** Clients connected at once; one more is refused (see refusal). */
+  maxClients: number;
+  /** Clients replaying records older than the ring of recent frames at once; one more is refused. */
+  maxReplays: number;
+}
+
+/** Why a client is not let in now, and when to try again. */
+export interface Refusal {
+  message: string;
+  retryAfterS: number;
 }
 
 export interface OpenOptions {
@@ -25,7 +36,10 @@ export interface OpenOptions {
 export class SseHub {
   #o: SseHubOptions;
   #ring = new FrameRing();
+  #replay: ReplayReader;
   #streams = new Set<JournalStream>();
+  #replaying = new Set<JournalStream>();
+  #refused = { clients: 0, replays: 0 };
   #unsubscribe: () => void;
   #heartbeat: NodeJS.Timeout;
   #counters = { sent: 0, gaps: 0, skipped: 0 };
@@ -34,6 +48,7 @@ export class SseHub {
 
   constructor(options: SseHubOptions) {
     this.#o = options;
+    this.#replay = new ReplayReader({ journal: options.journal });
     this.#unsubscribe = options.journal.subscribe((record) => {
       this.#ring.put({ seq: record.seq, kind: record.kind, frame: recordFrame(record) });
       for (const s of this.#streams) s.notify();
@@ -52,19 +67,45 @@ export class SseHub {
     return this.#streams.size;
   }
 
+  /** Journal reads made for replaying clients (shared: one per slice, not one per client). */
+  get replayReads(): number {
+    return this.#replay.reads;
+  }
+
+  /**
+   * Why a client asking for `options` cannot be let in now (undefined: it can). Each client may hold
+   * max_buffered_bytes of the daemon's memory, and a replay reads the journal: both are capped, so no
+   * number of clients can take the memory or the event loop that the operator's stop needs.
+   */
+  refusal(options: OpenOptions = {}): Refusal | undefined {
+    const { maxClients, maxReplays, heartbeatMs } = this.#o;
+    if (this.#streams.size >= maxClients) {
+      this.#refused.clients++;
+      const message = `${this.#streams.size} event stream clients are connected, the most api.events.max_clients allows`;
+      return { message, retryAfterS: Math.max(1, Math.ceil(heartbeatMs / 1000)) };
+    }
+    if (this.#replaying.size >= maxReplays && this.#needsReplay(this.#fromSeq(options.lastEventId))) {
+      this.#refused.replays++;
+      const message = `${this.#replaying.size} clients are replaying the journal, the most api.events.max_replays allows`;
+      return { message, retryAfterS: 1 };
+    }
+    return undefined;
+  }
+
   /** Writes the SSE headers on `res` and starts streaming into it. */
   open(res: ServerResponse, options: OpenOptions = {}): JournalStream {
     const { journal, maxBufferedBytes, maxLag, stallTimeoutMs } = this.#o;
     const last = journal.lastSeq;
     // An id past the journal's end means the journal is not the one the client read (a new data dir).
     const ahead = options.lastEventId !== undefined && options.lastEventId > last;
-    const fromSeq = options.lastEventId === undefined || ahead ? last + 1 : options.lastEventId + 1;
+    const fromSeq = this.#fromSeq(options.lastEventId);
     res.writeHead(200, sseHeaders(this.#o.heartbeatMs));
     res.write(`retry: 2000\n: journal at seq ${last}\n\n`);
     if (ahead) res.write(`event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`);
     const stream: JournalStream = new JournalStream({
       journal,
       ring: this.#ring,
+      replay: this.#replay,
       res,
       fromSeq,
       kinds: options.kinds,
@@ -72,15 +113,29 @@ export class SseHub {
       maxLag,
       stallTimeoutMs,
       counters: this.#counters,
+      onCaughtUp: () => this.#replaying.delete(stream),
       onEnd: (reason) => {
         this.#streams.delete(stream);
+        this.#replaying.delete(stream);
         this.#ended[reason]++;
       },
     });
     this.#streams.add(stream);
+    if (this.#needsReplay(fromSeq)) this.#replaying.add(stream);
     this.#opened++;
     stream.pump();
     return stream;
+  }
+
+  /** The first seq a client with this Last-Event-ID is sent. */
+  #fromSeq(lastEventId: number | undefined): number {
+    const last = this.#o.journal.lastSeq;
+    return lastEventId === undefined || lastEventId > last ? last + 1 : lastEventId + 1;
+  }
+
+  /** A client starting at `fromSeq` reads the journal, not only the ring of recent frames. */
+  #needsReplay(fromSeq: number): boolean {
+    return fromSeq <= this.#o.journal.lastSeq && !this.#ring.get(fromSeq);
   }
 
   streams(): JournalStream[] {
@@ -107,6 +162,13 @@ export class SseHub {
         help: 'SSE streams ended, by reason (stalled: cut off for reading nothing).',
         type: 'counter',
         samples: Object.entries(this.#ended).map(([reason, value]) => ({ labels: { reason }, value })),
+      },
+      { name: 'auraison_sse_replays', help: 'SSE clients now replaying journal records older than the recent ones held in memory.', type: 'gauge', samples: [{ value: this.#replaying.size }] },
+      {
+        name: 'auraison_sse_refused_total',
+        help: 'SSE clients answered 503 with Retry-After, by the cap they met (api.events.max_clients, max_replays).',
+        type: 'counter',
+        samples: Object.entries(this.#refused).map(([cap, value]) => ({ labels: { cap }, value })),
       },
       { name: 'auraison_sse_buffered_bytes', help: 'Bytes written to SSE clients and not yet read by them.', type: 'gauge', samples: [{ value: buffered }] },
     ];

@@ -48,6 +48,18 @@ export const ApiConfig = Section(
         max_buffered_bytes: Type.Integer({ minimum: 4096, default: 1024 * 1024, description: 'Bytes an SSE client may have unread before the daemon stops writing to it.' }),
         max_lag: Type.Integer({ minimum: 10, default: 10_000, description: 'Records an SSE client may fall behind (or ask to replay) before it is skipped ahead with a `gap` event.' }),
         stall_timeout_s: Type.Number({ exclusiveMinimum: 0, default: 30, description: 'An SSE client that reads nothing for this long while its buffer is full is cut off.' }),
+        max_clients: Type.Integer({
+          minimum: 1,
+          maximum: 10_000,
+          default: 64,
+          description: 'SSE clients of GET /events connected at once; one more gets 503 with Retry-After. Each may hold max_buffered_bytes.',
+        }),
+        max_replays: Type.Integer({
+          minimum: 1,
+          maximum: 1000,
+          default: 4,
+          description: 'SSE clients replaying older journal records (a Last-Event-ID behind the recent ones) at once; one more gets 503 with Retry-After.',
+        }),
         heartbeat_s: Type.Number({
           exclusiveMinimum: 0,
           default: 5,
