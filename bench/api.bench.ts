@@ -1,11 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import Fastify from 'fastify';
-import type { JournalRecord } from '../daemon/contract/services.ts';
+import type { JournalRecord } from '../daemon/contract/index.ts';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { DurableJournal } from '../daemon/journal/durable-journal.ts';
+import { DurableJournal } from '../daemon/journal/index.ts';
 import { startHarness } from '../test/api/harness.ts';
 import { SseClient } from '../test/api/sse-client.ts';
 import { percentile, type BenchResult } from './bench.ts';

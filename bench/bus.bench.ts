@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
-import { Bus } from '../daemon/bus/bus.ts';
-import { nowNs } from '../daemon/contract/time.ts';
+import { Bus } from '../daemon/bus/index.ts';
+import { nowNs } from '../daemon/contract/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // Bus throughput and latency for 100 B messages, beside a bare EventEmitter delivering the same buffers

@@ -1,14 +1,14 @@
 import { mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import { MessageCodec } from '../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
-import { BATCH_ROWS, columnStore, resetStores } from '../daemon/lakehouse/column-batch.ts';
-import { compileColumnarDecoder } from '../daemon/lakehouse/columnar-decoder.ts';
-import { flattenColumns } from '../daemon/lakehouse/flatten.ts';
-import { importBag } from '../daemon/lakehouse/importer.ts';
-import { BagWriter } from '../daemon/recorder/bag-writer.ts';
-import { fsSegmentIO } from '../daemon/recorder/segment-io.ts';
+import { MessageCodec } from '../daemon/bus/index.ts';
+import { DefinitionsRegistry } from '../daemon/bus/index.ts';
+import { BATCH_ROWS, columnStore, resetStores } from '../daemon/lakehouse/index.ts';
+import { compileColumnarDecoder } from '../daemon/lakehouse/index.ts';
+import { flattenColumns } from '../daemon/lakehouse/index.ts';
+import { importBag } from '../daemon/lakehouse/index.ts';
+import { BagWriter } from '../daemon/recorder/index.ts';
+import { fsSegmentIO } from '../daemon/recorder/index.ts';
 import type { BenchResult } from './bench.ts';
 
 const OUT = join(import.meta.dirname, 'out');

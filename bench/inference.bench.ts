@@ -2,11 +2,11 @@ import * as ort from 'onnxruntime-node';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Value } from 'typebox/value';
-import { PolicyRunner } from '../adapters/lerobot/policy-runner.ts';
-import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contract/tensor-codec.ts';
-import { VlaService } from '../adapters/lerobot/vla-service.ts';
-import { Bus } from '../daemon/bus/bus.ts';
-import { PolicyConfig, type PolicySettings } from '../daemon/config/sections/system1.ts';
+import { PolicyRunner } from '../adapters/lerobot/index.ts';
+import { decodeTensors, encodeTensors, TENSOR_ENCODING } from '../daemon/contract/index.ts';
+import { VlaService } from '../adapters/lerobot/index.ts';
+import { Bus } from '../daemon/bus/index.ts';
+import { PolicyConfig, type PolicySettings } from '../daemon/config/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
 // Overhead of the ai/inference/vla query over a raw session.run, for an MLP policy (mjlab_microban,

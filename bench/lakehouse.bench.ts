@@ -1,16 +1,16 @@
 import { copyFileSync, cpSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { MessageCodec } from '../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
-import { newId } from '../daemon/contract/ids.ts';
-import { lakehousePaths, withCatalog } from '../daemon/lakehouse/catalog.ts';
-import { compactLakehouse } from '../daemon/lakehouse/compaction.ts';
-import { importBag } from '../daemon/lakehouse/importer.ts';
-import { defineViewsOver, queryLakehouse } from '../daemon/lakehouse/query.ts';
-import { quoteString } from '../daemon/lakehouse/table-writer.ts';
-import { BagWriter } from '../daemon/recorder/bag-writer.ts';
-import { fsSegmentIO } from '../daemon/recorder/segment-io.ts';
+import { MessageCodec } from '../daemon/bus/index.ts';
+import { DefinitionsRegistry } from '../daemon/bus/index.ts';
+import { newId } from '../daemon/contract/index.ts';
+import { lakehousePaths, withCatalog } from '../daemon/lakehouse/index.ts';
+import { compactLakehouse } from '../daemon/lakehouse/index.ts';
+import { importBag } from '../daemon/lakehouse/index.ts';
+import { defineViewsOver, queryLakehouse } from '../daemon/lakehouse/index.ts';
+import { quoteString } from '../daemon/lakehouse/index.ts';
+import { BagWriter } from '../daemon/recorder/index.ts';
+import { fsSegmentIO } from '../daemon/recorder/index.ts';
 import type { BenchResult } from './bench.ts';
 
 // Query latency against the number of parquet files in the lakehouse. Each closed split is indexed into

@@ -6,10 +6,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { Bus } from '../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
-import { RecorderConfig } from '../daemon/config/sections/bags.ts';
-import { Recorder, type RecorderSettings } from '../daemon/recorder/recorder.ts';
+import { Bus } from '../daemon/bus/index.ts';
+import { DefinitionsRegistry } from '../daemon/bus/index.ts';
+import { RecorderConfig } from '../daemon/config/index.ts';
+import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
 
 const registry = new DefinitionsRegistry();
 function scratch(name: string): string {

@@ -3,9 +3,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { McapWriter } from '@mcap/core';
-import { DefinitionsRegistry } from '../daemon/bus/definitions.ts';
-import { BagWriter } from '../daemon/recorder/bag-writer.ts';
-import { fsSegmentIO } from '../daemon/recorder/segment-io.ts';
+import { DefinitionsRegistry } from '../daemon/bus/index.ts';
+import { BagWriter } from '../daemon/recorder/index.ts';
+import { fsSegmentIO } from '../daemon/recorder/index.ts';
 import type { BenchResult } from './bench.ts';
 
 // Written under the repository (bench/out), so both sides hit the same disk.

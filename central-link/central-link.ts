@@ -1,8 +1,8 @@
-import { redactUrl } from '../daemon/util/redact-url.ts';
-import type { CentralSettings } from '../daemon/config/sections/central.ts';
-import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/services.ts';
-import { nowNs } from '../daemon/contract/time.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/component.ts';
+import { redactUrl } from '../daemon/util/index.ts';
+import type { CentralSettings } from '../daemon/config/index.ts';
+import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
+import { nowNs } from '../daemon/contract/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../daemon/log.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';

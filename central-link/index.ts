@@ -3,3 +3,4 @@ export { ACK_SCHEMA, type Ack, type AckStatus } from './intent-intake.ts';
 export { EVENTS_SCHEMA, type LostRange } from './outbox.ts';
 export { outboxCursorPath, type CursorState } from './outbox-cursor.ts';
 export { centralTopics, type CentralTopics } from './topics.ts';
+export { centralClientId, connackRefusal, readTlsFiles } from './link-settings.ts';

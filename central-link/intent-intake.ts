@@ -1,8 +1,8 @@
 import type { IPublishPacket } from 'mqtt';
-import { jsonHazard } from '../daemon/contract/json-hazards.ts';
-import { nowNs } from '../daemon/contract/time.ts';
-import type { AgentService, SubmittedIntent } from '../daemon/contract/services.ts';
-import { ValidationError, type ValidationIssue } from '../daemon/contract/validate.ts';
+import { jsonHazard } from '../daemon/contract/index.ts';
+import { nowNs } from '../daemon/contract/index.ts';
+import type { AgentService, SubmittedIntent } from '../daemon/contract/index.ts';
+import { ValidationError, type ValidationIssue } from '../daemon/contract/index.ts';
 import { isPublishableTopic, type CentralTopics } from './topics.ts';
 
 /** The acks payload's schema name. */

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { CentralSettings } from '../daemon/config/sections/central.ts';
+import type { CentralSettings } from '../daemon/config/index.ts';
 
 /**
  * What the daemon's link and `auraison-edge central check` take from `central.*` alike, so the check tries

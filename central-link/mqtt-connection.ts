@@ -1,5 +1,5 @@
 import mqtt, { ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
-import { redactUrl } from '../daemon/util/redact-url.ts';
+import { redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { connackRefusal } from './link-settings.ts';
 

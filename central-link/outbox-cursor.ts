@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { newId } from '../daemon/contract/ids.ts';
-import { writeDurably } from '../daemon/util/durable-file.ts';
+import { newId } from '../daemon/contract/index.ts';
+import { writeDurably } from '../daemon/util/index.ts';
 
 /** Where the outbox keeps its cursor: `<data_dir>/state/central-outbox.json`. */
 export function outboxCursorPath(dataDir: string): string {

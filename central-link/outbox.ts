@@ -1,4 +1,4 @@
-import type { Journal, JournalRecord } from '../daemon/contract/services.ts';
+import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import type { CursorState, CursorWriter } from './outbox-cursor.ts';
 

@@ -1,22 +1,22 @@
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './log.ts';
-import { LogBurst, withSuppressed } from './util/log-burst.ts';
-import { Bus } from './bus/bus.ts';
-import { DefinitionsRegistry } from './bus/definitions.ts';
-import { RobotGraph } from './bus/graph.ts';
-import { resolveDataDir } from './config/load.ts';
-import type { EdgeConfig } from './config/schema.ts';
-import { nowNs } from './contract/time.ts';
+import { LogBurst, withSuppressed } from './util/index.ts';
+import { Bus } from './bus/index.ts';
+import { DefinitionsRegistry } from './bus/index.ts';
+import { RobotGraph } from './bus/index.ts';
+import { resolveDataDir } from './config/index.ts';
+import type { EdgeConfig } from './config/index.ts';
+import { nowNs } from './contract/index.ts';
 import { join } from 'node:path';
-import { DurableJournal } from './journal/durable-journal.ts';
-import { pruneJournal } from './journal/journal-retention.ts';
+import { DurableJournal } from './journal/index.ts';
+import { pruneJournal } from './journal/index.ts';
 import { COMPONENTS } from './components/index.ts';
-import type { ComponentHealth, ComponentSpec } from './lifecycle/component.ts';
-import type { DaemonStatus } from './lifecycle/daemon-status.ts';
-import { changedKeys, Supervisor } from './lifecycle/supervisor.ts';
-import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/config-reload.ts';
-import { DataDirLock } from './lifecycle/data-dir.ts';
-import { prepareDataDirFormat } from './lifecycle/data-dir-version.ts';
+import type { ComponentHealth, ComponentSpec } from './lifecycle/index.ts';
+import type { DaemonStatus } from './lifecycle/index.ts';
+import { changedKeys, Supervisor } from './lifecycle/index.ts';
+import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/index.ts';
+import { DataDirLock } from './lifecycle/index.ts';
+import { prepareDataDirFormat } from './lifecycle/index.ts';
 
 export interface DaemonOptions {
   config: EdgeConfig;

@@ -1,5 +1,5 @@
 import { pino, type Logger } from 'pino';
-import { LogBurst, withSuppressed } from './util/log-burst.ts';
+import { LogBurst, withSuppressed } from './util/index.ts';
 
 export type { Logger } from 'pino';
 

@@ -1,4 +1,4 @@
-import type { CommandSettings } from '../../daemon/config/sections/system1.ts';
+import type { CommandSettings } from '../../daemon/config/index.ts';
 
 /** Builds the command message (a plain object for the CDR writer) from one action, or a chunk of them. */
 export type CommandBuilder = (actions: Float32Array, dim: number, stampNs: bigint, periodS: number) => unknown;

@@ -1,4 +1,4 @@
-import type { SourceSettings } from '../../daemon/config/sections/system1.ts';
+import type { SourceSettings } from '../../daemon/config/index.ts';
 
 /** Copies a slice of observation out of a decoded message into `out` at `offset`; returns false when it doesn't fit. */
 export type FieldExtractor = (message: unknown, out: Float32Array, offset: number) => void;

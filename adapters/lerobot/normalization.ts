@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { NormalizationSettings } from '../../daemon/config/sections/system1.ts';
+import type { NormalizationSettings } from '../../daemon/config/index.ts';
 
 /**
  * Resolved statistics of one tensor, ready to apply. LeRobot's conventions: mean_std is (x - mean) / std,

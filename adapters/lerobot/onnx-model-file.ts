@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type onnxProto from 'onnx-proto';
-import { printable } from '../../daemon/util/printable.ts';
+import { printable } from '../../daemon/util/index.ts';
 
 // onnx-proto (protobufjs, ~80 ms to load) is loaded on first use: the daemon imports this module for the
 // model fingerprints of its SIGHUP check whether or not any policy is configured.

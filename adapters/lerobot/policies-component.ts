@@ -1,5 +1,5 @@
-import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { PolicyThread } from './policy-thread.ts';
 import { VlaService } from './vla-service.ts';
 

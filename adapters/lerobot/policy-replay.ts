@@ -1,4 +1,4 @@
-import type { NormalizationSettings, PolicySettings } from '../../daemon/config/sections/system1.ts';
+import type { NormalizationSettings, PolicySettings } from '../../daemon/config/index.ts';
 import { readFrames, readLeRobotDataset } from './dataset/dataset-reader.ts';
 import { DatasetError, type FeatureStats, type LeRobotFeature } from './dataset/dataset-types.ts';
 import { readOnnxModelInfo, type TensorInfo } from './onnx-model-file.ts';

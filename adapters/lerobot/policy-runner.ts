@@ -1,4 +1,4 @@
-import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
+import type { PolicySettings } from '../../daemon/config/index.ts';
 import { createNormalizer, type Normalizer } from './normalization.ts';
 import { readOnnxModelInfo } from './onnx-model-file.ts';
 import { openOnnxSession, ort } from './onnx-session.ts';

@@ -1,4 +1,4 @@
-import type { CommandSettings, InputSettings, NormalizationSettings, PolicySettings, SourceSettings } from '../../daemon/config/sections/system1.ts';
+import type { CommandSettings, InputSettings, NormalizationSettings, PolicySettings, SourceSettings } from '../../daemon/config/index.ts';
 import type { OnnxModelInfo, TensorInfo } from './onnx-model-file.ts';
 
 /** One slice of an input tensor, placed: where it starts and how many elements it holds. */

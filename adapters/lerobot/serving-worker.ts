@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import type { PolicySettings } from '../../daemon/config/sections/system1.ts';
+import type { PolicySettings } from '../../daemon/config/index.ts';
 import { PolicyInputError, PolicyRunner } from './policy-runner.ts';
 import type { ServingReply, ServingRequest } from './policy-thread.ts';
 

@@ -1,8 +1,8 @@
-import type { Bus } from '../../daemon/bus/bus.ts';
-import type { QueryPayload } from '../../daemon/bus/types.ts';
+import type { Bus } from '../../daemon/bus/index.ts';
+import type { QueryPayload } from '../../daemon/bus/index.ts';
 import { PolicyInputError } from './policy-runner.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
-import { decodeTensors, encodeError, encodeTensors, type NamedTensor, quoted, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson, withoutLeadingOnes } from '../../daemon/contract/tensor-codec.ts';
+import { decodeTensors, encodeError, encodeTensors, type NamedTensor, quoted, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson, withoutLeadingOnes } from '../../daemon/contract/index.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
 /** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */

@@ -1,4 +1,4 @@
-import { plausibleWallMs } from '../../daemon/util/wall-clock.ts';
+import { plausibleWallMs } from '../../daemon/util/index.ts';
 
 /** Delay before retry `attempt` (1-based): exponential from `baseMs`, capped, with up to 25 % jitter. */
 export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {

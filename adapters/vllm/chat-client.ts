@@ -1,12 +1,12 @@
 import OpenAI from 'openai';
 import type { TSchema } from 'typebox';
-import { Validator } from '../../daemon/contract/validate.ts';
+import { Validator } from '../../daemon/contract/index.ts';
 import { backoffDelay, isRetryable, retryAfter, sleep } from './backoff.ts';
 import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { Watchdog } from './watchdog.ts';
 import { replyCheckSchema, withResponseSchema, type ResponseSchema } from './structured-output.ts';
-import { redactUrl } from '../../daemon/util/redact-url.ts';
+import { redactUrl } from '../../daemon/util/index.ts';
 
 /** A plain chat request: what the bus query and `llm check` send. */
 export interface ChatRequest {

@@ -3,7 +3,7 @@ import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
 import { retryAfter } from './backoff.ts';
 import { openaiClient, reasoningOf } from './chat-client.ts';
-import { redactUrl } from '../../daemon/util/redact-url.ts';
+import { redactUrl } from '../../daemon/util/index.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';

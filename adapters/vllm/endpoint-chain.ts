@@ -14,7 +14,7 @@ import type { Endpoint } from './model.ts';
 import { DEFAULT_REPLY_LIMITS, type ReplyLimits } from './reply-limits.ts';
 import type { ResponseSchema } from './structured-output.ts';
 import { Watchdog } from './watchdog.ts';
-import { redactUrl } from '../../daemon/util/redact-url.ts';
+import { redactUrl } from '../../daemon/util/index.ts';
 
 export interface ChainStreamOptions {
   signal?: AbortSignal;

@@ -5,3 +5,4 @@ export { LlmComponent } from './llm-component.ts';
 export { LLM_QUERY_PREFIX, llmQueryHandler, LlmQueryRequest } from './llm-query.ts';
 export { missingKey, resolveEndpoint, type Endpoint } from './model.ts';
 export { withResponseSchema, type ResponseSchema } from './structured-output.ts';
+export { checkEndpoints, describeFailure, formatCheck } from './llm-check.ts';

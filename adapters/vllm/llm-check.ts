@@ -2,7 +2,7 @@ import { Value } from 'typebox/value';
 import { LlmEndpointConfig, type LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
 import { chatOnce, listModels } from './chat-client.ts';
 import { resolveEndpoint } from './model.ts';
-import { redactUrl } from '../../daemon/util/redact-url.ts';
+import { redactUrl } from '../../daemon/util/index.ts';
 
 export interface EndpointCheck {
   name: string;

@@ -1,8 +1,8 @@
 import type { Api, AssistantMessage, Model } from '@mariozechner/pi-ai';
 import type { LlmSettings } from '../../daemon/config/sections/system2.ts';
-import type { MetricFamily, MetricsProvider } from '../../daemon/contract/services.ts';
-import type { ModelService } from '../../daemon/agent/model-service.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
+import type { ModelService } from '../../daemon/agent/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { usageEstimated } from './completion-stream.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { LLM_QUERY_PREFIX, llmQueryHandler } from './llm-query.ts';

@@ -1,6 +1,6 @@
 import type { Model } from '@mariozechner/pi-ai';
 import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
-import { splitCredentials } from '../../daemon/util/redact-url.ts';
+import { splitCredentials } from '../../daemon/util/index.ts';
 
 /** A configured endpoint, resolved: its pi-ai model (custom baseUrl) and its API key from the environment. */
 export interface Endpoint {

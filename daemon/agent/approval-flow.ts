@@ -1,5 +1,5 @@
-import type { RunState } from '../contract/schemas.ts';
-import { INJECTION_RULE } from '../policy/injection.ts';
+import type { RunState } from '../contract/index.ts';
+import { INJECTION_RULE } from '../policy/index.ts';
 import { ApprovalGate } from './approvals.ts';
 import { AgentError } from './errors.ts';
 import { parseIntent, type ParsedIntent } from './intents.ts';

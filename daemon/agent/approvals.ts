@@ -1,4 +1,4 @@
-import { remainingMs } from '../util/wall-clock.ts';
+import { remainingMs } from '../util/index.ts';
 import type { LiveRun } from './live-run.ts';
 
 export type ApprovalOutcome = 'approved' | 'ended';

@@ -1,5 +1,5 @@
-import { MAX_TIMEOUT_MS, type Bus } from '../bus/bus.ts';
-import type { BusMessage } from '../bus/types.ts';
+import { MAX_TIMEOUT_MS, type Bus } from '../bus/index.ts';
+import type { BusMessage } from '../bus/index.ts';
 
 /**
  * The next message on `topic` (a latched one at once), or a rejection naming the topic after `timeoutMs`

@@ -6,3 +6,7 @@ export { AGENT_EVENT, RUN_STATE, RunStore, TERMINAL, type RunRecord } from './ru
 export type { NavigationService, PolicyRunnerService } from './services.ts';
 export { describeSkill, SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 export { ValidatorList, ValidatorSpec } from './validators.ts';
+export { renderToolResult } from './llm-run.ts';
+export { MotionAborted, MotionLock } from './motion-lock.ts';
+export { isMotionHolder } from './services.ts';
+export { systemPrompt } from './system-prompt.ts';

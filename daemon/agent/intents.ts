@@ -1,10 +1,10 @@
 import { isDeepStrictEqual } from 'node:util';
 import Type, { type Static, type TSchema } from 'typebox';
 import { Value } from 'typebox/value';
-import { jsonHazard } from '../contract/json-hazards.ts';
-import { Intent } from '../contract/schemas.ts';
-import { nowNs } from '../contract/time.ts';
-import { issuesIn, ValidationError, Validator } from '../contract/validate.ts';
+import { jsonHazard } from '../contract/index.ts';
+import { Intent } from '../contract/index.ts';
+import { nowNs } from '../contract/index.ts';
+import { issuesIn, ValidationError, Validator } from '../contract/index.ts';
 import type { SkillDefinition } from './skills/index.ts';
 import { ValidatorList, type ValidatorSpec } from './validators.ts';
 

@@ -1,5 +1,5 @@
-import type { Intent, RunState, RunStatus, ToolResult } from '../contract/schemas.ts';
-import type { RunQuotas } from '../policy/quotas.ts';
+import type { Intent, RunState, RunStatus, ToolResult } from '../contract/index.ts';
+import type { RunQuotas } from '../policy/index.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';
 
 /**

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
-import type { Intent } from '../contract/schemas.ts';
-import type { RunQuotas } from '../policy/quotas.ts';
+import type { Intent } from '../contract/index.ts';
+import type { RunQuotas } from '../policy/index.ts';
 import type { ParsedIntent } from './intents.ts';
 import { LiveRun } from './live-run.ts';
 import { TERMINAL, type RunRecord, type RunStore } from './run-store.ts';

@@ -1,7 +1,7 @@
 import { Agent, type AfterToolCallResult, type AgentMessage, type AgentTool, type BeforeToolCallResult } from '@mariozechner/pi-agent-core';
 import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model } from '@mariozechner/pi-ai';
-import type { ToolResult } from '../contract/schemas.ts';
-import { outputText } from '../policy/output-text.ts';
+import type { ToolResult } from '../contract/index.ts';
+import { outputText } from '../policy/index.ts';
 import type { LiveRun } from './live-run.ts';
 import type { ModelService } from './model-service.ts';
 import type { SkillDefinition } from './skills/index.ts';

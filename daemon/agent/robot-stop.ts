@@ -1,14 +1,14 @@
 import type { Logger } from 'pino';
-import type { Intent, RunState } from '../contract/schemas.ts';
-import type { RobotStopOutcome } from '../contract/services.ts';
-import type { CmdVelGate } from '../policy/cmd-vel-gate.ts';
+import type { Intent, RunState } from '../contract/index.ts';
+import type { RobotStopOutcome } from '../contract/index.ts';
+import type { CmdVelGate } from '../policy/index.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import type { MotionLock } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
-import { latchReport, type StopLatch } from '../safety/stop-latch.ts';
-import { RobotNotStoppedError, type StopOrder } from '../safety/stop-order.ts';
+import { latchReport, type StopLatch } from '../safety/index.ts';
+import { RobotNotStoppedError, type StopOrder } from '../safety/index.ts';
 
 /**
  * How long a stop's reply waits for its cancels to be journaled. The robot is stopped before the wait;

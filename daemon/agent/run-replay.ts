@@ -1,6 +1,6 @@
-import { AgentEvent, Intent, RunState } from '../contract/schemas.ts';
-import type { JournalRecord } from '../contract/services.ts';
-import { Validator } from '../contract/validate.ts';
+import { AgentEvent, Intent, RunState } from '../contract/index.ts';
+import type { JournalRecord } from '../contract/index.ts';
+import { Validator } from '../contract/index.ts';
 import { AGENT_EVENT, RUN_STATE } from './run-store.ts';
 
 /**

@@ -1,9 +1,9 @@
-import { newId } from '../contract/ids.ts';
-import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/schemas.ts';
-import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
-import { nowNs } from '../contract/time.ts';
-import { Validator } from '../contract/validate.ts';
-import { appendMany, type SerializedEntry } from '../journal/append-many.ts';
+import { newId } from '../contract/index.ts';
+import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/index.ts';
+import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
+import { nowNs } from '../contract/index.ts';
+import { Validator } from '../contract/index.ts';
+import { appendMany, type SerializedEntry } from '../journal/index.ts';
 
 /** Journal record kinds the agent writes. */
 export const RUN_STATE = 'run_state';

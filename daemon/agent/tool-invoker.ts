@@ -1,10 +1,10 @@
 import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
-import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/policy-hook.ts';
-import type { ToolResult } from '../contract/schemas.ts';
-import { approvalRequirement } from '../policy/approval.ts';
-import { hooksWith, runHooks } from '../policy/chain.ts';
-import { INJECTION_RULE } from '../policy/injection.ts';
-import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/quotas.ts';
+import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
+import type { ToolResult } from '../contract/index.ts';
+import { approvalRequirement } from '../policy/index.ts';
+import { hooksWith, runHooks } from '../policy/index.ts';
+import { INJECTION_RULE } from '../policy/index.ts';
+import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/index.ts';
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
 import { MotionRefused, type MotionLock } from './motion-lock.ts';

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
-import type { Bus } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
+import type { Bus } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
 import { nextMessage } from './bus-read.ts';
 import { TOPIC_NAME_PATTERN } from './skills/skill.ts';
 

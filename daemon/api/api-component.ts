@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
-import type { ApiSettings } from '../config/sections/api.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
-import { isDiskFull } from '../util/disk-full.ts';
+import type { ApiSettings } from '../config/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
+import { isDiskFull } from '../util/index.ts';
 import { apiFilePath, removeApiFile, writeApiFile } from './discovery.ts';
 import { buildApiServer, type ApiServer } from './server.ts';
 

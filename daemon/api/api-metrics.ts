@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../contract/services.ts';
+import type { MetricFamily } from '../contract/index.ts';
 import { Histogram } from './histogram.ts';
 
 /** The API's own figures: requests by route and status, request and inference latency. */

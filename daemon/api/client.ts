@@ -1,6 +1,6 @@
-import type { EdgeConfig } from '../config/schema.ts';
-import type { ValidationIssue } from '../contract/validate.ts';
-import { alive } from '../lifecycle/data-dir.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { ValidationIssue } from '../contract/index.ts';
+import { alive } from '../lifecycle/index.ts';
 import { readApiFile } from './discovery.ts';
 
 export interface ApiTarget {

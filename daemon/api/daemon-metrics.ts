@@ -1,5 +1,5 @@
-import type { AgentService, MetricFamily } from '../contract/services.ts';
-import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
+import type { AgentService, MetricFamily } from '../contract/index.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
 
 const STATES = ['starting', 'running', 'degraded', 'stopping', 'stopped', 'failed'] as const;
 const RUN_STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'] as const;

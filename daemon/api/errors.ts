@@ -2,7 +2,7 @@ import { maxHeaderSize, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { Logger } from 'pino';
-import { issuesIn, ValidationError, type ValidationIssue } from '../contract/validate.ts';
+import { issuesIn, ValidationError, type ValidationIssue } from '../contract/index.ts';
 
 /**
  * An error a route answers with: its status, a stable machine code and a message that names what was wrong

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../contract/services.ts';
+import type { MetricFamily } from '../contract/index.ts';
 
 /** Latency buckets in seconds, from 1 ms to 30 s. */
 export const LATENCY_BUCKETS_S = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];

@@ -1,7 +1,7 @@
 import type { IncomingHttpHeaders } from 'node:http';
 import type { FastifyInstance } from 'fastify';
-import { jsonHazard } from '../contract/json-hazards.ts';
-import { ValidationError } from '../contract/validate.ts';
+import { jsonHazard } from '../contract/index.ts';
+import { ValidationError } from '../contract/index.ts';
 import { HttpError, validationHttpError } from './errors.ts';
 
 /**

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../contract/services.ts';
+import type { MetricFamily } from '../contract/index.ts';
 
 /**
  * Renders metric families in the Prometheus text exposition format (version 0.0.4). Families with the same

@@ -1,7 +1,7 @@
 import { statfs } from 'node:fs/promises';
-import { SERVICE_NAMES } from '../contract/services.ts';
-import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
-import type { ComponentHealth } from '../lifecycle/component.ts';
+import { SERVICE_NAMES } from '../contract/index.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
+import type { ComponentHealth } from '../lifecycle/index.ts';
 
 export type CheckStatus = 'pass' | 'warn' | 'fail' | 'skip';
 

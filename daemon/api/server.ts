@@ -1,9 +1,9 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import Fastify, { LogController, type FastifyInstance, type RawServerDefault } from 'fastify';
 import type { Logger } from 'pino';
-import { MessageCodec } from '../bus/codec.ts';
-import type { ApiSettings } from '../config/sections/api.ts';
-import type { ComponentContext } from '../lifecycle/component.ts';
+import { MessageCodec } from '../bus/index.ts';
+import type { ApiSettings } from '../config/index.ts';
+import type { ComponentContext } from '../lifecycle/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';

@@ -1,5 +1,5 @@
-import { isAgentService, SERVICE_NAMES, type AgentService, type LakehouseService } from '../contract/services.ts';
-import type { ComponentContext } from '../lifecycle/component.ts';
+import { isAgentService, SERVICE_NAMES, type AgentService, type LakehouseService } from '../contract/index.ts';
+import type { ComponentContext } from '../lifecycle/index.ts';
 import { unavailable } from './errors.ts';
 
 function isLakehouse(value: unknown): value is LakehouseService {

@@ -5,3 +5,11 @@ export { formatMetadata, METADATA_VERSION, NO_START, parseMetadata, type BagFile
 export { locateBag, openStorageFile, type LocatedBag, type StorageId } from './open-bag.ts';
 export { parseOfferedQos, qosProfilesText, qosProfileV9 } from './qos.ts';
 export type { StorageFileReader, StorageMessage, StorageSummary, StorageTopic } from './storage-reader.ts';
+export { decompressHandlers } from './decompress.ts';
+export { emptyDb3, sqliteDamaged } from './file-check.ts';
+export { MAGIC, type McapChannel, type McapSchema } from './mcap-records.ts';
+export { recoverMcap, type McapDamage, type RecoveredRecord } from './mcap-recover.ts';
+export { RETENTION_DELETED_KEY } from './metadata.ts';
+export { naturalOrder, prepareStorage } from './open-bag.ts';
+export { BagPlayer, NOT_SELECTED, type PlayStats } from './player.ts';
+export { SqliteFileReader } from './sqlite-file-reader.ts';

@@ -1,5 +1,5 @@
 import type { DecompressHandlers } from '@mcap/core';
-import { crc32 } from '../util/crc32.ts';
+import { crc32 } from '../util/index.ts';
 
 /** The 8 bytes an MCAP file starts and ends with. */
 export const MAGIC = [0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a];

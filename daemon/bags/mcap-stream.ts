@@ -1,6 +1,6 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
-import { crc32 } from '../util/crc32.ts';
+import { crc32 } from '../util/index.ts';
 import { channelRecord, chunkRecordSpans, Fields, MAGIC, Op, openChunk, RecordError, sameChannel, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
 
 export type { McapChannel, McapSchema } from './mcap-records.ts';

@@ -1,8 +1,8 @@
 import type { MessageDefinition } from '@foxglove/message-definition';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import '../bus/cdr-bounds.ts';
-import type { DefinitionsRegistry } from '../bus/definitions.ts';
+import '../bus/index.ts';
+import type { DefinitionsRegistry } from '../bus/index.ts';
 
 export type Resolution = { definitions: MessageDefinition[]; source: 'bag' | 'registry' } | { error: string };
 

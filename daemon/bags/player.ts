@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.ts';
-import { MessageCodec } from '../bus/codec.ts';
-import { nsToRosTime } from '../contract/time.ts';
-import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
-import type { Publisher } from '../bus/publisher.ts';
+import type { Bus } from '../bus/index.ts';
+import { MessageCodec } from '../bus/index.ts';
+import { nsToRosTime } from '../contract/index.ts';
+import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
+import type { Publisher } from '../bus/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { locateBag, openStorageFile, prepareStorage, type LocatedBag } from './open-bag.ts';

@@ -1,5 +1,5 @@
 import { parse, stringify } from 'yaml';
-import type { TopicQos } from '../bus/types.ts';
+import type { TopicQos } from '../bus/index.ts';
 
 /** rmw's "infinite" duration as rosbag2 writes it. */
 const INFINITE = { sec: 9223372036, nsec: 854775807 };

@@ -6,3 +6,6 @@ export { RobotGraph, type GraphChange, type GraphEndpoint, type GraphEndpointKin
 export { compileTopicGlob, compileTopicSelection } from './glob.ts';
 export { SubscriberQueue } from './subscriber-queue.ts';
 export type * from './types.ts';
+export { MAX_TIMEOUT_MS } from './bus.ts';
+export { FieldValidator } from './field-validator.ts';
+export { typeDescriptionHash } from './type-hash.ts';

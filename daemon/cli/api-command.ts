@@ -1,4 +1,4 @@
-import type { ApiClient, ApiTarget } from '../api/client.ts';
+import type { ApiClient, ApiTarget } from '../api/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import type { CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';
@@ -27,8 +27,8 @@ export interface DaemonApi {
 export async function clientTarget(values: { url?: string; token?: string; config?: string }, io: CommandIO): Promise<{ dataDir: string; target: ApiTarget | undefined }> {
   const { config, warning } = resolveClientConfig(values.config, io.env);
   if (warning) io.stderr(warning);
-  const { resolveDataDir } = await import('../config/load.ts');
-  const { resolveApiTarget } = await import('../api/client.ts');
+  const { resolveDataDir } = await import('../config/index.ts');
+  const { resolveApiTarget } = await import('../api/index.ts');
   const dataDir = resolveDataDir(config, io.cwd);
   return { dataDir, target: resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token }) };
 }
@@ -47,7 +47,7 @@ export async function daemonApi(
 ): Promise<DaemonApi | undefined> {
   const { notDone = '' } = options;
   const { dataDir, target } = await clientTarget(values, io);
-  const { ApiClient, ApiClientError } = await import('../api/client.ts');
+  const { ApiClient, ApiClientError } = await import('../api/index.ts');
   if (!target) {
     io.stderr(`auraison-edge ${command}: ${notDone}no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n`);
     return undefined;

@@ -1,5 +1,5 @@
-import type { PauseState } from '../contract/services.ts';
-import { nsToIso } from '../contract/time.ts';
+import type { PauseState } from '../contract/index.ts';
+import { nsToIso } from '../contract/index.ts';
 import { parseCommandArgs } from './args.ts';
 import type { CommandIO } from './command.ts';
 import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';

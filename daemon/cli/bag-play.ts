@@ -1,5 +1,5 @@
 import { relative, resolve } from 'node:path';
-import type { PlayStats } from '../bags/player.ts';
+import type { PlayStats } from '../bags/index.ts';
 import { numberOption, parseCommandArgs } from './args.ts';
 import { UsageError, type CommandIO } from './command.ts';
 import { resolveConfig } from './config-option.ts';
@@ -75,9 +75,9 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   // The bag is the robot: a sim would publish its own /odom and /scan beside the recorded ones.
   config.sim = { ...config.sim, enabled: false };
 
-  const { compileTopicSelection } = await import('../bus/glob.ts');
-  const { BagPlayer, NOT_SELECTED } = await import('../bags/player.ts');
-  const { BagError } = await import('../bags/errors.ts');
+  const { compileTopicSelection } = await import('../bus/index.ts');
+  const { BagPlayer, NOT_SELECTED } = await import('../bags/index.ts');
+  const { BagError } = await import('../bags/index.ts');
   const { createLogger } = await import('../log.ts');
   const { Daemon } = await import('../daemon.ts');
   const log = createLogger({ level: config.log.level });

@@ -1,4 +1,4 @@
-import type { SnapshotReply } from '../api/routes/recorder.ts';
+import type { SnapshotReply } from '../api/index.ts';
 import type { CommandIO } from './command.ts';
 import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath, spanText } from './recorder-client.ts';
 

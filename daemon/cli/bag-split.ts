@@ -1,4 +1,4 @@
-import type { SplitReply } from '../api/routes/recorder.ts';
+import type { SplitReply } from '../api/index.ts';
 import type { CommandIO } from './command.ts';
 import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath, spanText } from './recorder-client.ts';
 

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { parseDocument } from 'yaml';
-import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/load.ts';
+import { checkConfigText, ConfigError, defaultConfig, loadConfigFile, type LoadedConfig } from '../config/index.ts';
 
 /** The config a command runs with: `--config FILE`, else $AURAISON_EDGE_CONFIG, else the embedded default. */
 export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig {

@@ -1,11 +1,11 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/load.ts';
-import { didYouMean } from '../util/did-you-mean.ts';
-import { DataDirError } from '../lifecycle/data-dir.ts';
+import { ConfigError } from '../config/index.ts';
+import { didYouMean } from '../util/index.ts';
+import { DataDirError } from '../lifecycle/index.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
-import { PACKAGE_ROOT } from '../util/package-root.ts';
+import { PACKAGE_ROOT } from '../util/index.ts';
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
 

@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
-import type { ApiClient } from '../api/client.ts';
-import type { SplitReply } from '../api/routes/recorder.ts';
-import { nsToIso } from '../contract/time.ts';
+import type { ApiClient } from '../api/index.ts';
+import type { SplitReply } from '../api/index.ts';
+import { nsToIso } from '../contract/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from './args.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from './api-command.ts';
 import { UsageError, type CommandIO } from './command.ts';
@@ -16,7 +16,7 @@ export const RECORDER_CLIENT_OPTIONS = API_CLIENT_OPTIONS;
 export async function recorderApi(sub: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO, timeoutMs?: number) {
   const api = await daemonApi(`bag ${sub}`, values, io, timeoutMs === undefined ? {} : { timeoutMs });
   if (!api) return undefined;
-  const { ApiClientError } = await import('../api/client.ts');
+  const { ApiClientError } = await import('../api/index.ts');
   /** Runs a request; an API error (or no answer) is printed with what to do, and gives undefined. */
   async function ask<T>(request: (c: ApiClient) => Promise<T>): Promise<T | undefined> {
     try {

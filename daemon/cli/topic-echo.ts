@@ -1,6 +1,6 @@
 import type { Channel } from '@foxglove/ws-protocol';
-import { BagTypeResolver } from '../bags/message-types.ts';
-import { DefinitionsRegistry } from '../bus/definitions.ts';
+import { BagTypeResolver } from '../bags/index.ts';
+import { DefinitionsRegistry } from '../bus/index.ts';
 import { UsageError, type CommandIO } from './command.ts';
 import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
 import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';

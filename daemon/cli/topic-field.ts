@@ -1,4 +1,4 @@
-import { didYouMean } from '../util/did-you-mean.ts';
+import { didYouMean } from '../util/index.ts';
 import { fieldShape, type MessageLayout, type Shape } from './topic-format.ts';
 
 /** One step of a `--field` path: a field's name, or an index into an array. */

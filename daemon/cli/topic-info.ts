@@ -1,6 +1,6 @@
-import { resolveDataDir } from '../config/load.ts';
-import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
-import { formatBytes } from '../util/disk-full.ts';
+import { resolveDataDir } from '../config/index.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
+import { formatBytes } from '../util/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';

@@ -1,4 +1,4 @@
-import { didYouMean } from '../util/did-you-mean.ts';
+import { didYouMean } from '../util/index.ts';
 
 /**
  * Why `topic` is not among `topics` (those of `where`: the daemon's bus, its Foxglove server): a near one to

@@ -1,6 +1,6 @@
 import type { Channel } from '@foxglove/ws-protocol';
-import { resolveDataDir } from '../config/load.ts';
-import { EVENTS_TOPIC } from '../foxglove/server-frames.ts';
+import { resolveDataDir } from '../config/index.ts';
+import { EVENTS_TOPIC } from '../foxglove/index.ts';
 import type { CommandIO } from './command.ts';
 import { resolveClientConfig } from './config-option.ts';
 import { noSuchTopic } from './topic-names.ts';

@@ -1,8 +1,8 @@
-import { ApiClient, resolveApiTarget } from '../api/client.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
-import { alive } from '../lifecycle/data-dir.ts';
-import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/status-file.ts';
+import { ApiClient, resolveApiTarget } from '../api/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
+import { alive } from '../lifecycle/index.ts';
+import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError } from './command.ts';
 

@@ -1,8 +1,8 @@
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { parse as parseYaml } from 'yaml';
-import { canonicalType } from '../bus/definitions.ts';
-import { FieldValidator } from '../bus/field-validator.ts';
-import { didYouMean } from '../util/did-you-mean.ts';
+import { canonicalType } from '../bus/index.ts';
+import { FieldValidator } from '../bus/index.ts';
+import { didYouMean } from '../util/index.ts';
 import { pythonFloat } from './topic-format.ts';
 
 /**

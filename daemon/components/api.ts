@@ -1,4 +1,4 @@
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /** Components of issue 6, in start order: the HTTP API, then the Foxglove live view. */
 export const API_COMPONENTS: readonly ComponentSpec[] = [
@@ -7,7 +7,7 @@ export const API_COMPONENTS: readonly ComponentSpec[] = [
     enabled: (config) => config.api.enabled,
     settings: (config) => config.api,
     create: async (ctx) => {
-      const { ApiComponent } = await import('../api/api-component.ts');
+      const { ApiComponent } = await import('../api/index.ts');
       return new ApiComponent(ctx);
     },
   },
@@ -16,7 +16,7 @@ export const API_COMPONENTS: readonly ComponentSpec[] = [
     enabled: (config) => config.foxglove.enabled,
     settings: (config) => config.foxglove,
     create: async (ctx) => {
-      const { FoxgloveBridge } = await import('../foxglove/foxglove-bridge.ts');
+      const { FoxgloveBridge } = await import('../foxglove/index.ts');
       return new FoxgloveBridge(ctx);
     },
   },

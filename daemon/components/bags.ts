@@ -1,6 +1,6 @@
 import { join } from 'node:path';
-import type { RecorderActivity } from '../lakehouse/retention.ts';
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import type { RecorderActivity } from '../lakehouse/index.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /** Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it closed splits. */
 export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
@@ -9,8 +9,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     enabled: (config) => config.lakehouse.enabled,
     settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir, min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null }),
     create: async (ctx) => {
-      const { Lakehouse } = await import('../lakehouse/lakehouse.ts');
-      const { syncRequired } = await import('../lakehouse/retention.ts');
+      const { Lakehouse } = await import('../lakehouse/index.ts');
+      const { syncRequired } = await import('../lakehouse/index.ts');
       return new Lakehouse({
         dataDir: ctx.dataDir,
         robot: ctx.config.robot.id,
@@ -40,7 +40,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
     // recorder.snapshot is the snapshot component's: changing it does not restart the recorder.
     settings: (config) => ({ recorder: { ...config.recorder, snapshot: undefined }, data_dir: config.data_dir }),
     create: async (ctx) => {
-      const { Recorder } = await import('../recorder/recorder.ts');
+      const { Recorder } = await import('../recorder/index.ts');
       return new Recorder({
         bus: ctx.bus,
         definitions: ctx.definitions,
@@ -64,7 +64,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
       return { snapshot, writing: { compression, chunk_size_bytes, chunk_crc, queue }, data_dir: config.data_dir };
     },
     create: async (ctx) => {
-      const { Snapshotter } = await import('../recorder/snapshot.ts');
+      const { Snapshotter } = await import('../recorder/index.ts');
       const { snapshot, compression, chunk_size_bytes, chunk_crc, queue } = ctx.config.recorder;
       return new Snapshotter({
         bus: ctx.bus,

@@ -1,4 +1,4 @@
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /**
  * The central link (central-link/): last to start, first to stop, so the intents it takes find the agent

@@ -1,4 +1,4 @@
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 import { API_COMPONENTS } from './api.ts';
 import { BAGS_COMPONENTS } from './bags.ts';
 import { CENTRAL_COMPONENTS } from './central.ts';
@@ -27,7 +27,7 @@ const STOP: ComponentSpec = {
   settings: () => null,
   liveSettings: (config) => ({ topic: config.policy.velocity.topic, topics: config.policy.velocity.topics, latch: config.agent.stop_latch }),
   create: async (ctx) => {
-    const { StopService } = await import('../safety/stop-service.ts');
+    const { StopService } = await import('../safety/index.ts');
     return new StopService(ctx);
   },
 };

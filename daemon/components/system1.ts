@@ -1,6 +1,6 @@
-import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import { modelFingerprint } from '../../adapters/lerobot/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /**
  * Each policy's model file and every external data file it names (any name: each initializer's
@@ -23,7 +23,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { PoliciesComponent } = await import('../../adapters/lerobot/policies-component.ts');
+      const { PoliciesComponent } = await import('../../adapters/lerobot/index.ts');
       return new PoliciesComponent(ctx);
     },
   },
@@ -35,7 +35,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ control: config.control, policies: config.policies, models: modelFiles(config), velocity: config.policy.velocity, stop_latch: config.agent.stop_latch }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { ControlComponent } = await import('../control/control-component.ts');
+      const { ControlComponent } = await import('../control/index.ts');
       return new ControlComponent(ctx);
     },
   },

@@ -1,4 +1,4 @@
-import type { ComponentSpec } from '../lifecycle/component.ts';
+import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /**
  * Components of issue 5, in start order: `llm` (System 2 endpoints and the ai/inference/llm/* queries),
@@ -10,7 +10,7 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     enabled: () => true,
     settings: (config) => config.llm,
     create: async (ctx) => {
-      const { LlmComponent } = await import('../../adapters/vllm/llm-component.ts');
+      const { LlmComponent } = await import('../../adapters/vllm/index.ts');
       return new LlmComponent(ctx);
     },
   },
@@ -23,7 +23,7 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     // So does the sim's speed, which stretches its navigator's watchdogs.
     liveSettings: (config) => ({ policy: config.policy, sim: { enabled: config.sim.enabled, speed: config.sim.speed } }),
     create: async (ctx) => {
-      const { AgentComponent } = await import('../agent/agent-component.ts');
+      const { AgentComponent } = await import('../agent/index.ts');
       return new AgentComponent(ctx);
     },
   },

@@ -1,7 +1,7 @@
 import type { TSchema, Static } from 'typebox';
 import { Compile } from 'typebox/compile';
 import { Settings } from 'typebox/system';
-import { didYouMean } from '../util/did-you-mean.ts';
+import { didYouMean } from '../util/index.ts';
 
 /** One thing wrong with a value, at a path like `targets[0].frame` (empty for the value itself). */
 export interface ValidationIssue {

@@ -1,9 +1,9 @@
 import { Value } from 'typebox/value';
-import type { CommandSettings } from '../config/sections/system1.ts';
+import type { CommandSettings } from '../config/index.ts';
 import { PolicyConfig as AgentPolicyConfig } from '../config/sections/system2.ts';
-import { compileTopicSelection } from '../bus/glob.ts';
-import { limitTwist, type VelocityLimits } from '../policy/velocity.ts';
-import type { Twist } from '../policy/tool-inputs.ts';
+import { compileTopicSelection } from '../bus/index.ts';
+import { limitTwist, type VelocityLimits } from '../policy/index.ts';
+import type { Twist } from '../policy/index.ts';
 
 export type { VelocityLimits };
 

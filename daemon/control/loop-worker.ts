@@ -1,13 +1,13 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
-import '../bus/cdr-utf8.ts';
-import { ActionChunker } from '../../adapters/lerobot/action-chunker.ts';
-import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/action-command.ts';
-import { readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
-import { PolicyRunner } from '../../adapters/lerobot/policy-runner.ts';
-import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/policy-spec.ts';
-import type { Twist } from '../policy/tool-inputs.ts';
-import { ZERO_TWIST } from '../policy/velocity.ts';
+import '../bus/index.ts';
+import { ActionChunker } from '../../adapters/lerobot/index.ts';
+import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/index.ts';
+import { readOnnxModelInfo } from '../../adapters/lerobot/index.ts';
+import { PolicyRunner } from '../../adapters/lerobot/index.ts';
+import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/index.ts';
+import type { Twist } from '../policy/index.ts';
+import { ZERO_TWIST } from '../policy/index.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -16,7 +16,7 @@ import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
 import { monotonicMs } from './loop-clock.ts';
-import { nowNs } from '../contract/time.ts';
+import { nowNs } from '../contract/index.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest

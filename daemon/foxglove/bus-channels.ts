@@ -1,7 +1,7 @@
 import type { ChannelId, IWebSocket } from '@foxglove/ws-protocol';
-import type { Subscription } from '../bus/bus.ts';
-import { compileTopicSelection } from '../bus/glob.ts';
-import type { ComponentContext } from '../lifecycle/component.ts';
+import type { Subscription } from '../bus/index.ts';
+import { compileTopicSelection } from '../bus/index.ts';
+import type { ComponentContext } from '../lifecycle/index.ts';
 import type { TakenSubscription } from './client-subscriptions.ts';
 import type { FoxgloveServer } from './protocol-server.ts';
 import { EVENTS_TOPIC, JOURNAL_RECORD_SCHEMA, messageFrame } from './server-frames.ts';

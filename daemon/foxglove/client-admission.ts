@@ -1,7 +1,7 @@
 import wsProtocol from '@foxglove/ws-protocol';
 import type { WebSocket } from 'ws';
 import type { Logger } from '../log.ts';
-import { LogBurst } from '../util/log-burst.ts';
+import { LogBurst } from '../util/index.ts';
 
 /** The subprotocol of the Foxglove WebSocket protocol (ws-protocol's FoxgloveServer speaks only this one). */
 const SUBPROTOCOL = wsProtocol.FoxgloveClient.SUPPORTED_SUBPROTOCOL;

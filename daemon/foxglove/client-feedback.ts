@@ -1,7 +1,7 @@
 import type { IWebSocket, StatusLevel } from '@foxglove/ws-protocol';
 import type { Logger } from '../log.ts';
 import { StatusLevel as Levels, type FoxgloveServer } from './protocol-server.ts';
-import { LogBurst } from '../util/log-burst.ts';
+import { LogBurst } from '../util/index.ts';
 
 /**
  * What one client makes the daemon say: at most 10 status messages a second to it of the daemon's own

@@ -1,7 +1,7 @@
 import type { MessageDefinition } from '@foxglove/message-definition';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
-import '../bus/cdr-bounds.ts';
-import { FieldValidator } from '../bus/field-validator.ts';
+import '../bus/index.ts';
+import { FieldValidator } from '../bus/index.ts';
 
 export type ReadResult = { ok: true; fields: unknown } | { ok: false; problem: string };
 

@@ -1,9 +1,9 @@
 import type { IWebSocket } from '@foxglove/ws-protocol';
-import { MessageCodec } from '../bus/codec.ts';
-import type { FoxgloveSettings } from '../config/sections/api.ts';
-import type { PolicyRecord } from '../contract/policy-hook.ts';
-import type { MetricFamily } from '../contract/services.ts';
-import type { ComponentContext } from '../lifecycle/component.ts';
+import { MessageCodec } from '../bus/index.ts';
+import type { FoxgloveSettings } from '../config/index.ts';
+import type { PolicyRecord } from '../contract/index.ts';
+import type { MetricFamily } from '../contract/index.ts';
+import type { ComponentContext } from '../lifecycle/index.ts';
 import type { Logger } from '../log.ts';
 import type { ClientFeedback } from './client-feedback.ts';
 import { StatusLevel, type FoxgloveServer } from './protocol-server.ts';

@@ -2,7 +2,7 @@ import { createServer, STATUS_CODES, type Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Socket } from 'node:net';
 import type { Logger } from '../log.ts';
-import { LogBurst } from '../util/log-burst.ts';
+import { LogBurst } from '../util/index.ts';
 
 /** How often refusals of one kind are logged, however fast a peer retries: one line per interval. */
 const LOG_INTERVAL_MS = 10_000;

@@ -1,5 +1,5 @@
 import type { Logger } from '../log.ts';
-import { LogBurst } from '../util/log-burst.ts';
+import { LogBurst } from '../util/index.ts';
 
 /**
  * Which WebSocket handshakes may open the Foxglove WebSocket, by their `Origin` and `User-Agent`. A

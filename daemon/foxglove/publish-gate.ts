@@ -1,15 +1,15 @@
-import type { Bus, Publisher } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import { canonicalType, type DefinitionsRegistry } from '../bus/definitions.ts';
-import { compileTopicSelection } from '../bus/glob.ts';
-import { newId } from '../contract/ids.ts';
-import { runPolicyChain, type PolicyHook, type PolicyRecord, type ToolCallContext } from '../contract/policy-hook.ts';
-import type { Intent, RunState } from '../contract/schemas.ts';
-import { nowNs } from '../contract/time.ts';
-import type { PolicyHooksProvider } from '../contract/services.ts';
-import type { Component } from '../lifecycle/component.ts';
-import { TOOL_CALL_QUOTA_HOOK } from '../policy/quotas.ts';
-import { field, fullTwist } from '../policy/tool-inputs.ts';
+import type { Bus, Publisher } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
+import { compileTopicSelection } from '../bus/index.ts';
+import { newId } from '../contract/index.ts';
+import { runPolicyChain, type PolicyHook, type PolicyRecord, type ToolCallContext } from '../contract/index.ts';
+import type { Intent, RunState } from '../contract/index.ts';
+import { nowNs } from '../contract/index.ts';
+import type { PolicyHooksProvider } from '../contract/index.ts';
+import type { Component } from '../lifecycle/index.ts';
+import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
+import { field, fullTwist } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
 import { TokenBucket } from './token-bucket.ts';
 

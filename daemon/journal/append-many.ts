@@ -1,4 +1,4 @@
-import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
+import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 
 /**
  * An entry that can give its data's JSON text: exactly the text JSON.stringify(data) gives, or undefined

@@ -1,7 +1,7 @@
 import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
 import { basename, join } from 'node:path';
-import type { Journal, JournalEntry, JournalRecord } from '../contract/services.ts';
-import { nowNs } from '../contract/time.ts';
+import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
+import { nowNs } from '../contract/index.ts';
 import type { SerializedEntry } from './append-many.ts';
 import { decodeFrame, FRAME_HEADER, MAX_RECORD_BYTES, sealFrame } from './frame.ts';
 import { recoverSegment } from './segment-recovery.ts';

@@ -1,4 +1,4 @@
-import { crc32 } from '../util/crc32.ts';
+import { crc32 } from '../util/index.ts';
 
 /**
  * The on-disk frame of one journal record: `u32 length | u32 crc32(payload) | payload`, little-endian.

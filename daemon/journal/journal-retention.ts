@@ -1,8 +1,8 @@
 import type { Logger } from 'pino';
-import { isJournalHolder, isJournalSyncHolder } from '../contract/services.ts';
-import type { Component, ComponentHealth } from '../lifecycle/component.ts';
+import { isJournalHolder, isJournalSyncHolder } from '../contract/index.ts';
+import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import type { DurableJournal } from './durable-journal.ts';
-import { plausibleWallMs } from '../util/wall-clock.ts';
+import { plausibleWallMs } from '../util/index.ts';
 
 export interface JournalRetentionOptions {
   journal: DurableJournal;

@@ -1,6 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { Journal, JournalRecord } from '../contract/services.ts';
+import type { Journal, JournalRecord } from '../contract/index.ts';
 import { decodeFrame } from './frame.ts';
 import { scanSegment } from './segment-scan.ts';
 

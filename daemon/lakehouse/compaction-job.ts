@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { MetricFamily } from '../contract/services.ts';
+import type { MetricFamily } from '../contract/index.ts';
 import { compactLakehouse, CompactionError, type CompactionOptions } from './compaction.ts';
 import { freeSpaceTarget, statfsSpace, type DiskSpace } from './retention.ts';
 

@@ -1,7 +1,7 @@
 import { rmSync } from 'node:fs';
 import { DuckDBInstance } from '@duckdb/node-api';
-import type { Journal } from '../contract/services.ts';
-import { newId } from '../contract/ids.ts';
+import type { Journal } from '../contract/index.ts';
+import { newId } from '../contract/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
 import { newStagingDir } from './housekeeping.ts';
 import { commitStaged, partitionDate, quoteString, TableWriter } from './table-writer.ts';

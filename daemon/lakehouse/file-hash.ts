@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { BagError } from '../bags/errors.ts';
+import { BagError } from '../bags/index.ts';
 
 // Plain JavaScript, so the worker needs no TypeScript loader.
 const WORKER = `

@@ -1,8 +1,8 @@
 import { existsSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { newId } from '../contract/ids.ts';
-import { alive } from '../lifecycle/data-dir.ts';
+import { newId } from '../contract/index.ts';
+import { alive } from '../lifecycle/index.ts';
 import { lakehousePaths } from './catalog.ts';
 import { listParquet, quoteString } from './table-writer.ts';
 

@@ -5,3 +5,15 @@ export { importBag, projectionTable, type ImportOptions, type ImportReport, type
 export { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
 export { queryLakehouse, QueryRefused, type QueryResult } from './query.ts';
 export { applyRetention, type RetentionReport, type RetentionSettings } from './retention.ts';
+export { rebaseCatalogPaths } from './catalog-rebase.ts';
+export { CatalogLockedError } from './catalog.ts';
+export { BATCH_ROWS, columnStore, resetStores } from './column-batch.ts';
+export { compileColumnarDecoder } from './columnar-decoder.ts';
+export { roomForMerge, type Room } from './compaction-job.ts';
+export { compactLakehouse, type CompactionReport, type MergeReport } from './compaction.ts';
+export { sweepStaging } from './housekeeping.ts';
+export { oversizedLine } from './oversized.ts';
+export type { LazyViews } from './query-views.ts';
+export { defineViewsOver, openViews, streamLakehouse, topicViews, vanishedFile, type QueryColumn, type StreamSummary } from './query.ts';
+export { syncRequired, type RecorderActivity } from './retention.ts';
+export { quoteString } from './table-writer.ts';

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseMetadata } from '../bags/metadata.ts';
-import { RECORDING_MARKER } from '../recorder/recorder.ts';
+import { parseMetadata } from '../bags/index.ts';
+import { RECORDING_MARKER } from '../recorder/index.ts';
 import type { RecorderActivity } from './retention.ts';
 
 /**

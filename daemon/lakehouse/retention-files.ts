@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, relative } from 'node:path';
-import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/metadata.ts';
-import { tempName } from '../recorder/segment-io.ts';
+import { formatMetadata, parseMetadata, RETENTION_DELETED_KEY } from '../bags/index.ts';
+import { tempName } from '../recorder/index.ts';
 
 /**
  * Takes a deleted split out of its bag's metadata.yaml; removes the bag directory once it holds no split.

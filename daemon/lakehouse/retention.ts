@@ -1,15 +1,15 @@
 import { existsSync, rmSync, statSync } from 'node:fs';
 import { statfs } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import type { EdgeConfig } from '../config/schema.ts';
+import type { EdgeConfig } from '../config/index.ts';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from './housekeeping.ts';
 import { dropFromMetadata, listFiles } from './retention-files.ts';
 import { segmentGroups } from './segment-groups.ts';
 import { quoteString } from './table-writer.ts';
-import { MIN_FREE_INODES } from '../recorder/recording-state.ts';
-import { PLAUSIBLE_AFTER_MS } from '../util/wall-clock.ts';
+import { MIN_FREE_INODES } from '../recorder/index.ts';
+import { PLAUSIBLE_AFTER_MS } from '../util/index.ts';
 
 export interface RetentionSettings {
   max_bytes: number;

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.ts';
-import type { DefinitionsRegistry } from '../bus/definitions.ts';
-import type { RobotGraph } from '../bus/graph.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import type { Journal } from '../contract/services.ts';
+import type { Bus } from '../bus/index.ts';
+import type { DefinitionsRegistry } from '../bus/index.ts';
+import type { RobotGraph } from '../bus/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { Journal } from '../contract/index.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
 export type ComponentState = 'stopped' | 'starting' | 'running' | 'degraded' | 'stopping' | 'failed';

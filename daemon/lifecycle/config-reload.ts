@@ -1,5 +1,5 @@
-import { loadConfigFile } from '../config/load.ts';
-import type { EdgeConfig } from '../config/schema.ts';
+import { loadConfigFile } from '../config/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
 
 /** What the last config reload did, for /status and the status file (`last_reload`). */
 export interface ReloadOutcome {

@@ -1,5 +1,5 @@
-import type { GraphEndpoint, GraphNode } from '../bus/graph.ts';
-import type { TopicQos } from '../bus/types.ts';
+import type { GraphEndpoint, GraphNode } from '../bus/index.ts';
+import type { TopicQos } from '../bus/index.ts';
 import type { ComponentHealth } from './component.ts';
 import type { ReloadOutcome } from './config-reload.ts';
 

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { LogBurst, withSuppressed } from '../util/log-burst.ts';
+import { LogBurst, withSuppressed } from '../util/index.ts';
 
 /**
  * A component that keeps failing to start the same way (a read-only bags dir) is retried every 30 s for

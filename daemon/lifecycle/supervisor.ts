@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { EdgeConfig } from '../config/schema.ts';
+import type { EdgeConfig } from '../config/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 

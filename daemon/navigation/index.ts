@@ -3,3 +3,4 @@ export { clearanceField, inflate, isLethal, LETHAL_THRESHOLD } from './costmap.t
 export { formatPoint, normalizeAngle, type Point2D, type Pose2D } from './geometry.ts';
 export { cellCentre, cellOf, describeExtent, FREE, OCCUPIED, UNKNOWN, type Grid } from './grid.ts';
 export { PathFollower, type FollowerCommand, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
+export { Navigator } from './navigator.ts';

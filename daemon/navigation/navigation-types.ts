@@ -1,5 +1,5 @@
-import type { Bus } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
+import type { Bus } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
 import type { PlanOptions } from './astar.ts';
 import type { Point2D } from './geometry.ts';
 import type { PathFollowerOptions } from './path-follower.ts';

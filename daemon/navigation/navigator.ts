@@ -1,6 +1,6 @@
-import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import type { BusMessage } from '../bus/types.ts';
+import type { Bus, Publisher, Subscription } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import type { BusMessage } from '../bus/index.ts';
 import { PathPlanner, type PlanOptions } from './astar.ts';
 import type { NavigateOptions, NavigationOutcome, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
 import { formatPoint, type Point2D, type Pose2D } from './geometry.ts';

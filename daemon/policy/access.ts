@@ -1,6 +1,6 @@
-import { compileTopicSelection } from '../bus/glob.ts';
+import { compileTopicSelection } from '../bus/index.ts';
 import type { PolicySettings } from '../config/sections/system2.ts';
-import type { PolicyDecision, PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { field } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 

@@ -1,5 +1,5 @@
 import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
-import type { Intent } from '../contract/schemas.ts';
+import type { Intent } from '../contract/index.ts';
 
 /** Read-only skills: they never need approval, even after a suspected injection. */
 const READ_ONLY = new Set<string>(['read_topic', 'stop']);

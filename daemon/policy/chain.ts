@@ -1,4 +1,4 @@
-import type { ChainOutcome, PolicyDecision, PolicyHook, PolicyRecord } from '../contract/policy-hook.ts';
+import type { ChainOutcome, PolicyDecision, PolicyHook, PolicyRecord } from '../contract/index.ts';
 
 /** The one plain allow every hook returns: a decision is only read, so they need not make one per call. */
 export const ALLOW: { readonly action: 'allow' } = Object.freeze({ action: 'allow' });

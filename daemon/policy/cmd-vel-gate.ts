@@ -1,6 +1,6 @@
-import type { Bus, Publisher, Subscription } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import { nowNs } from '../contract/time.ts';
+import type { Bus, Publisher, Subscription } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import { nowNs } from '../contract/index.ts';
 import { limitTwist, ZERO_TWIST, zeroVelocity, type VelocityLimits } from './velocity.ts';
 import { fullTwist, twistMoves, type Twist } from './tool-inputs.ts';
 

@@ -1,4 +1,4 @@
-import type { PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyHook } from '../contract/index.ts';
 import { field } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 

@@ -1,5 +1,5 @@
 import type { PolicySettings } from '../config/sections/system2.ts';
-import type { PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyHook } from '../contract/index.ts';
 import { accessHook } from './access.ts';
 import { geofenceHook } from './geofence.ts';
 import { injectionHook } from './injection.ts';

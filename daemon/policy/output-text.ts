@@ -1,4 +1,4 @@
-import type { ToolResult } from '../contract/schemas.ts';
+import type { ToolResult } from '../contract/index.ts';
 
 const texts = new WeakMap<ToolResult, string>();
 const KEEP_FROM = 512;

@@ -1,6 +1,6 @@
 import type { PolicySettings } from '../config/sections/system2.ts';
-import type { PolicyHook } from '../contract/policy-hook.ts';
-import type { Intent } from '../contract/schemas.ts';
+import type { PolicyHook } from '../contract/index.ts';
+import type { Intent } from '../contract/index.ts';
 import { ALLOW } from './chain.ts';
 
 export interface RunQuotas {

@@ -1,9 +1,9 @@
-import type { PolicyHook } from '../contract/policy-hook.ts';
+import type { PolicyHook } from '../contract/index.ts';
 import type { PolicySettings } from '../config/sections/system2.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
-import { compileTopicSelection } from '../bus/glob.ts';
-import { nsToRosTime } from '../contract/time.ts';
+import { compileTopicSelection } from '../bus/index.ts';
+import { nsToRosTime } from '../contract/index.ts';
 
 type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angular_y';
 

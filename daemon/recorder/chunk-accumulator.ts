@@ -1,4 +1,4 @@
-import { crc32 } from '../util/crc32.ts';
+import { crc32 } from '../util/index.ts';
 
 /** Messages this large are referenced, not copied: bus messages are never mutated after publish. */
 const COPY_LIMIT = 4096;

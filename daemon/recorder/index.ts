@@ -4,3 +4,6 @@ export { McapSegmentWriter, type McapSegmentWriterOptions } from './mcap-segment
 export { Recorder, RECORDING_MARKER, type RecorderOptions, type RecorderSettings } from './recorder.ts';
 export { repairBag, type BagRepair, type FileRepair } from './repair.ts';
 export { fsSegmentIO, type FreeSpace, type SegmentFile, type SegmentIO } from './segment-io.ts';
+export { MIN_FREE_INODES } from './recording-state.ts';
+export { tempName } from './segment-io.ts';
+export { Snapshotter } from './snapshot.ts';

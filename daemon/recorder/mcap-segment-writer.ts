@@ -1,4 +1,4 @@
-import { crc32 } from '../util/crc32.ts';
+import { crc32 } from '../util/index.ts';
 import { McapRecordBuilder, Opcode, type Channel, type ChunkIndex, type Schema, type Statistics } from '@mcap/core';
 import { ChunkAccumulator, chunkCrc, chunkCrcInSteps, type ChunkRecords } from './chunk-accumulator.ts';
 import { LOOP_STEP_BYTES, type ChunkCompression, type Compressor } from './chunk-compression.ts';

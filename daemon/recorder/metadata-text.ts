@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { formatMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/metadata.ts';
+import { formatMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
 
 /** formatMetadata's options, for the pieces formatted here. */
 const YAML_OPTIONS = { indentSeq: true, nullStr: '~', lineWidth: 0 } as const;

@@ -2,11 +2,11 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmdirSync, rmSync, wr
 import { basename, join } from 'node:path';
 import type { Static } from 'typebox';
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.ts';
-import type { DefinitionsRegistry } from '../bus/definitions.ts';
-import { parseMetadata } from '../bags/metadata.ts';
-import { typeDescriptionHash } from '../bus/type-hash.ts';
-import type { RecorderConfig } from '../config/sections/bags.ts';
+import type { Bus } from '../bus/index.ts';
+import type { DefinitionsRegistry } from '../bus/index.ts';
+import { parseMetadata } from '../bags/index.ts';
+import { typeDescriptionHash } from '../bus/index.ts';
+import type { RecorderConfig } from '../config/index.ts';
 import { BagWriter } from './bag-writer.ts';
 import type { Compressor } from './chunk-compression.ts';
 import { isFullDisk } from './recording-state.ts';

@@ -5,11 +5,11 @@ import { McapIndexedReader } from '@mcap/core';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
 import { afterEach } from 'vitest';
-import { decompressHandlers } from '../bags/decompress.ts';
-import { Bus } from '../bus/bus.ts';
-import { MessageCodec } from '../bus/codec.ts';
-import { DefinitionsRegistry } from '../bus/definitions.ts';
-import { RecorderConfig } from '../config/sections/bags.ts';
+import { decompressHandlers } from '../bags/index.ts';
+import { Bus } from '../bus/index.ts';
+import { MessageCodec } from '../bus/index.ts';
+import { DefinitionsRegistry } from '../bus/index.ts';
+import { RecorderConfig } from '../config/index.ts';
 import { Recorder, type RecorderOptions, type RecorderSettings } from './recorder.ts';
 import { fsSegmentIO, type FreeSpace, type SegmentIO } from './segment-io.ts';
 

@@ -1,4 +1,4 @@
-import type { MetricFamily } from '../contract/services.ts';
+import type { MetricFamily } from '../contract/index.ts';
 import type { RecordingStatus } from './recording-state.ts';
 
 /** What the recorder's metrics are made of. */

@@ -1,10 +1,10 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import { rename, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BagError } from '../bags/errors.ts';
-import { MAGIC } from '../bags/mcap-records.ts';
-import type { McapDamage } from '../bags/mcap-recover.ts';
-import type { BagMetadata } from '../bags/metadata.ts';
+import { BagError } from '../bags/index.ts';
+import { MAGIC } from '../bags/index.ts';
+import type { McapDamage } from '../bags/index.ts';
+import type { BagMetadata } from '../bags/index.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { RECORDING_MARKER } from './recording-marker.ts';
 import type { SegmentIO } from './segment-io.ts';

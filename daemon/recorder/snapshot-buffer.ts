@@ -1,4 +1,4 @@
-import type { BusMessage } from '../bus/types.ts';
+import type { BusMessage } from '../bus/index.ts';
 
 /**
  * What one buffered message costs besides its bytes: the bus's BusMessage object, its log time (a BigInt),

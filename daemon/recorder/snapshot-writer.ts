@@ -1,12 +1,12 @@
 import { existsSync, mkdirSync, readdirSync, renameSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Logger } from 'pino';
-import type { BusMessage, TopicQos } from '../bus/types.ts';
+import type { BusMessage, TopicQos } from '../bus/index.ts';
 import { BagWriter } from './bag-writer.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { repairBag } from './repair.ts';
 import type { SegmentIO } from './segment-io.ts';
-import type { SnapshotBag } from '../contract/services.ts';
+import type { SnapshotBag } from '../contract/index.ts';
 
 /**
  * Where snapshot bags are written before they are renamed into `<data_dir>/bags`: a bag named `snapshot_*`

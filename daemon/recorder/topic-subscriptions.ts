@@ -1,5 +1,5 @@
-import type { Bus, Subscription } from '../bus/bus.ts';
-import type { BusMessage, QueueOptions } from '../bus/types.ts';
+import type { Bus, Subscription } from '../bus/index.ts';
+import type { BusMessage, QueueOptions } from '../bus/index.ts';
 
 export interface TopicSubscriptionsOptions {
   bus: Bus;

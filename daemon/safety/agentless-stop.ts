@@ -1,10 +1,10 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import type { RobotStopOutcome, StopReleaseOutcome } from '../contract/services.ts';
-import { nowNs } from '../contract/time.ts';
-import { zeroVelocity } from '../policy/velocity.ts';
+import type { Bus } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
+import { nowNs } from '../contract/index.ts';
+import { zeroVelocity } from '../policy/index.ts';
 import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
 import { latchReport, StopLatch, stopLatchPath } from './stop-latch.ts';
 

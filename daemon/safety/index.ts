@@ -3,3 +3,4 @@ export { operatorRelease, operatorStop, type OperatorStopContext } from './opera
 export { latchedMessage, releaseLatchFile, StopLatch, StopLatchConflict, stopLatchHook, stopLatchPath } from './stop-latch.ts';
 export { parseStopQuery, RobotNotStoppedError, type StopOrder } from './stop-order.ts';
 export { STOP_QUERY, StopService } from './stop-service.ts';
+export { latchReport } from './stop-latch.ts';

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
-import type { Bus } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type StopReleaseOutcome } from '../contract/services.ts';
-import type { Component } from '../lifecycle/component.ts';
+import type { Bus } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type StopReleaseOutcome } from '../contract/index.ts';
+import type { Component } from '../lifecycle/index.ts';
 import { releaseWithoutAgent, stopWithoutAgent } from './agentless-stop.ts';
 import { zeroGovernedTopics } from './velocity-sweep.ts';
 

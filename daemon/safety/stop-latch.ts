@@ -1,12 +1,12 @@
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PolicyHook } from '../contract/policy-hook.ts';
-import type { StopLatchState } from '../contract/services.ts';
-import { ALLOW } from '../policy/chain.ts';
-import { field, fullTwist, twistMoves } from '../policy/tool-inputs.ts';
-import { governedTopics, type VelocityLimits } from '../policy/velocity.ts';
-import { writeDurably } from '../util/durable-file.ts';
+import type { PolicyHook } from '../contract/index.ts';
+import type { StopLatchState } from '../contract/index.ts';
+import { ALLOW } from '../policy/index.ts';
+import { field, fullTwist, twistMoves } from '../policy/index.ts';
+import { governedTopics, type VelocityLimits } from '../policy/index.ts';
+import { writeDurably } from '../util/index.ts';
 import type { StopOrder } from './stop-order.ts';
 
 /**

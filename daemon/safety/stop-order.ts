@@ -1,5 +1,5 @@
-import { StopRequest } from '../contract/schemas.ts';
-import { Validator } from '../contract/validate.ts';
+import { StopRequest } from '../contract/index.ts';
+import { Validator } from '../contract/index.ts';
 
 /** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
 export interface StopOrder {

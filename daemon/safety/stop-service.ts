@@ -1,8 +1,8 @@
-import { MessageCodec } from '../bus/codec.ts';
-import type { QueryPayload } from '../bus/types.ts';
-import type { EdgeConfig } from '../config/schema.ts';
-import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/services.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/component.ts';
+import { MessageCodec } from '../bus/index.ts';
+import type { QueryPayload } from '../bus/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
 import { latchedMessage, StopLatch } from './stop-latch.ts';
 import { parseStopQuery } from './stop-order.ts';

@@ -1,7 +1,7 @@
-import type { Bus } from '../bus/bus.ts';
-import type { MessageCodec } from '../bus/codec.ts';
-import { nowNs } from '../contract/time.ts';
-import { governedTopics, zeroVelocity, type VelocityLimits } from '../policy/velocity.ts';
+import type { Bus } from '../bus/index.ts';
+import type { MessageCodec } from '../bus/index.ts';
+import { nowNs } from '../contract/index.ts';
+import { governedTopics, zeroVelocity, type VelocityLimits } from '../policy/index.ts';
 
 const VELOCITY_TYPES = new Set(['geometry_msgs/msg/Twist', 'geometry_msgs/msg/TwistStamped']);
 

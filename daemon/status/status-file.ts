@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Daemon } from '../daemon.ts';
-import type { DaemonStatus } from '../lifecycle/daemon-status.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
 
 /** Where a running daemon leaves its status, for `auraison-edge status` when no API answers. */
 export function statusFilePath(dataDir: string): string {

@@ -1,8 +1,8 @@
-import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Rect } from './rect.ts';
 import { Rng } from './rng.ts';
 
-export type { Pose2D } from '../../daemon/navigation/geometry.ts';
+export type { Pose2D } from '../../daemon/navigation/index.ts';
 export type { Rect } from './rect.ts';
 
 /**

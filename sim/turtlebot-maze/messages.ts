@@ -1,5 +1,5 @@
-import type { Grid } from '../../daemon/navigation/grid.ts';
-import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { Grid } from '../../daemon/navigation/index.ts';
+import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { WheelJoints } from './robot.ts';
 import { BURGER_MODEL, jointTransform, WHEEL_JOINTS, type UrdfJoint } from './urdf.ts';
 import type { WorldScan } from './world.ts';

@@ -1,7 +1,7 @@
-import { OCCUPIED, type Grid } from '../../daemon/navigation/grid.ts';
+import { OCCUPIED, type Grid } from '../../daemon/navigation/index.ts';
 import type { Maze } from './maze.ts';
 
-export type { Grid } from '../../daemon/navigation/grid.ts';
+export type { Grid } from '../../daemon/navigation/index.ts';
 
 /**
  * The maze as a nav_msgs/OccupancyGrid: origin at the map's (0, 0), row 0 at the bottom, 0 free and 100

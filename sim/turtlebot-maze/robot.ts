@@ -1,4 +1,4 @@
-import { normalizeAngle, type Pose2D } from '../../daemon/navigation/geometry.ts';
+import { normalizeAngle, type Pose2D } from '../../daemon/navigation/index.ts';
 import { distanceToRect, type Rect } from './rect.ts';
 import type { Rng } from './rng.ts';
 

@@ -1,8 +1,8 @@
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
-import type { Publisher, Subscription } from '../../daemon/bus/bus.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import type { Pose2D } from '../../daemon/navigation/geometry.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/component.ts';
+import type { Publisher, Subscription } from '../../daemon/bus/index.ts';
+import { MessageCodec } from '../../daemon/bus/index.ts';
+import type { Pose2D } from '../../daemon/navigation/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { generateMaze, type Maze } from './maze.ts';
 import {
   clockMessage,

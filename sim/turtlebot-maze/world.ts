@@ -1,4 +1,4 @@
-import type { Pose2D } from '../../daemon/navigation/geometry.ts';
+import type { Pose2D } from '../../daemon/navigation/index.ts';
 import { LDS_MOUNT, Lidar, type LaserScan } from './lidar.ts';
 import type { Maze } from './maze.ts';
 import { Rng } from './rng.ts';

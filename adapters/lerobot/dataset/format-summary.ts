@@ -1,4 +1,4 @@
-import { printable } from '../../../daemon/util/printable.ts';
+import { printable } from '../../../daemon/util/index.ts';
 import type { LeRobotDatasetSummary } from './dataset-types.ts';
 
 const vec = (v: number[] | undefined, n = 4): string => (v ? `[${v.slice(0, n).map((x) => x.toPrecision(3)).join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]` : '-');

@@ -1,9 +1,9 @@
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import { CatalogLockedError } from '../../../daemon/lakehouse/catalog.ts';
-import { openViews, vanishedFile } from '../../../daemon/lakehouse/query.ts';
-import type { LazyViews } from '../../../daemon/lakehouse/query-views.ts';
+import { CatalogLockedError } from '../../../daemon/lakehouse/index.ts';
+import { openViews, vanishedFile } from '../../../daemon/lakehouse/index.ts';
+import type { LazyViews } from '../../../daemon/lakehouse/index.ts';
 import { DatasetError } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { writeLeRobotV30, type EpisodeData, type FeatureSpec } from './v30-writer.ts';

@@ -1,6 +1,6 @@
-import { generateMaze, type Maze } from '../../../sim/turtlebot-maze/maze.ts';
-import { MazeWorld } from '../../../sim/turtlebot-maze/world.ts';
-import { seededRandom } from '../../../daemon/util/seeded-random.ts';
+import { generateMaze, type Maze } from '../../../sim/turtlebot-maze/index.ts';
+import { MazeWorld } from '../../../sim/turtlebot-maze/index.ts';
+import { seededRandom } from '../../../daemon/util/index.ts';
 import { sectorMinima } from './scan-features.ts';
 
 export type Controller = (sectors: Float32Array) => [number, number];

@@ -69,8 +69,8 @@ console.log(`closed loop on unseen mazes: expert ${JSON.stringify(report.expert)
 
 writeFileSync(out, buildScanPolicyModel({ mlp, inputScale: 1 / RANGE_MAX, outputMean: mean, outputScale: scale, metadata: { fit_samples: String(xs.length), fit_script: 'adapters/lerobot/sim-policy/fit.ts' } }));
 const { Value } = await import('typebox/value');
-const { PolicyConfig } = await import('../../../daemon/config/sections/system1.ts');
-const runner = await PolicyRunner.open('avoid', Value.Default(PolicyConfig, { model: out }) as import('../../../daemon/config/sections/system1.ts').PolicySettings);
+const { PolicyConfig } = await import('../../../daemon/config/index.ts');
+const runner = await PolicyRunner.open('avoid', Value.Default(PolicyConfig, { model: out }) as import('../../../daemon/config/index.ts').PolicySettings);
 let maxDiff = 0;
 const probe = rollout({ mazeSeed: TEST_MAZES[0]!, seed: 5, seconds: 20, controller: expertCommand });
 for (const s of probe.sectors.slice(0, 50)) {

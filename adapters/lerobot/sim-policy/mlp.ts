@@ -1,4 +1,4 @@
-import { seededRandom } from '../../../daemon/util/seeded-random.ts';
+import { seededRandom } from '../../../daemon/util/index.ts';
 
 /** A one-hidden-layer tanh MLP in plain TypeScript: y = W2 tanh(W1 x + b1) + b2 (weights row-major [out, in]). */
 export interface Mlp {

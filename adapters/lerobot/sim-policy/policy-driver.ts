@@ -1,13 +1,13 @@
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { Value } from 'typebox/value';
-import type { Bus } from '../../../daemon/bus/bus.ts';
-import type { DefinitionsRegistry } from '../../../daemon/bus/definitions.ts';
-import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../../../daemon/config/sections/system1.ts';
-import { ControlLoop, type ControlLoopStats } from '../../../daemon/control/control-loop.ts';
-import { formatHistogram, histogramPercentile } from '../../../daemon/control/latency-histogram.ts';
+import type { Bus } from '../../../daemon/bus/index.ts';
+import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
+import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../../../daemon/config/index.ts';
+import { ControlLoop, type ControlLoopStats } from '../../../daemon/control/index.ts';
+import { formatHistogram, histogramPercentile } from '../../../daemon/control/index.ts';
 import { RANGE_MAX } from './scan-features.ts';
-import { PACKAGE_ROOT } from '../../../daemon/util/package-root.ts';
+import { PACKAGE_ROOT } from '../../../daemon/util/index.ts';
 
 /** The fitted policy shipped with the repo (adapters/lerobot/sim-policy/fit.ts writes it). */
 export const SIM_POLICY_MODEL = join(PACKAGE_ROOT, 'sim', 'turtlebot-maze', 'policy', 'avoid.onnx');

@@ -1,5 +1,5 @@
 import type { SkillName } from '../../config/sections/system2.ts';
-import type { Skill } from '../../contract/schemas.ts';
+import type { Skill } from '../../contract/index.ts';
 import { callService } from './call-service.ts';
 import { navigateTo } from './navigate-to.ts';
 import { publish } from './publish.ts';

@@ -1,6 +1,6 @@
 import Type from 'typebox';
-import type { Publisher } from '../../bus/bus.ts';
-import type { MessageCodec } from '../../bus/codec.ts';
+import type { Publisher } from '../../bus/index.ts';
+import type { MessageCodec } from '../../bus/index.ts';
 import { summarize } from '../bus-read.ts';
 import { defineSkill, TOPIC_NAME_PATTERN } from './skill.ts';
 

@@ -1,9 +1,9 @@
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
-import type { Bus } from '../../bus/bus.ts';
-import type { MessageCodec } from '../../bus/codec.ts';
+import type { Bus } from '../../bus/index.ts';
+import type { MessageCodec } from '../../bus/index.ts';
 import type { AgentSettings, SkillName } from '../../config/sections/system2.ts';
-import type { CmdVelGate } from '../../policy/cmd-vel-gate.ts';
+import type { CmdVelGate } from '../../policy/index.ts';
 import type { MotionLock } from '../motion-lock.ts';
 import type { NavigationService, PolicyRunnerService } from '../services.ts';
 

@@ -1,7 +1,7 @@
 import type { ServerResponse } from 'node:http';
-import type { Bus } from '../../bus/bus.ts';
-import type { MessageCodec } from '../../bus/codec.ts';
-import type { MetricFamily } from '../../contract/services.ts';
+import type { Bus } from '../../bus/index.ts';
+import type { MessageCodec } from '../../bus/index.ts';
+import type { MetricFamily } from '../../contract/index.ts';
 import { PING_FRAME, sseHeaders } from '../sse/sse-frame.ts';
 import { LiveMap, type LiveKind } from './live-map.ts';
 

@@ -1,6 +1,6 @@
-import type { Bus, Subscription } from '../../bus/bus.ts';
-import type { MessageCodec } from '../../bus/codec.ts';
-import type { BusMessage } from '../../bus/types.ts';
+import type { Bus, Subscription } from '../../bus/index.ts';
+import type { MessageCodec } from '../../bus/index.ts';
+import type { BusMessage } from '../../bus/index.ts';
 
 type Quaternion = { x: number; y: number; z: number; w: number };
 type Vec3 = { x: number; y: number; z: number };

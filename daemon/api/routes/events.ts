@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { AGENT_EVENT, RUN_STATE } from '../../agent/run-store.ts';
-import { didYouMean } from '../../util/did-you-mean.ts';
+import { AGENT_EVENT, RUN_STATE } from '../../agent/index.ts';
+import { didYouMean } from '../../util/index.ts';
 import { HttpError } from '../errors.ts';
 import { sseHeaders } from '../sse/sse-frame.ts';
 import { NoQuery } from './health.ts';

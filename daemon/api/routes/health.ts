@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type from 'typebox';
-import type { DaemonStatus } from '../../lifecycle/daemon-status.ts';
+import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { checkReadiness, type Readiness } from '../readiness.ts';
 import type { RouteContext } from './route-context.ts';
 

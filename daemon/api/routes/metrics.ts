@@ -1,5 +1,5 @@
 import type { FastifyPluginAsync } from 'fastify';
-import { hasMetrics, type MetricFamily } from '../../contract/services.ts';
+import { hasMetrics, type MetricFamily } from '../../contract/index.ts';
 import { daemonMetrics, runMetrics } from '../daemon-metrics.ts';
 import { renderPrometheus } from '../prometheus.ts';
 import { findAgent } from '../services.ts';

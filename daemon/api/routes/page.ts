@@ -5,7 +5,7 @@ import Type, { type Static } from 'typebox';
 import { HttpError } from '../errors.ts';
 import { NoQuery } from './health.ts';
 import type { RouteContext } from './route-context.ts';
-import { PACKAGE_ROOT } from '../../util/package-root.ts';
+import { PACKAGE_ROOT } from '../../util/index.ts';
 
 const PAGE_DIR = join(PACKAGE_ROOT, 'daemon', 'api', 'page');
 const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };

@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { isSnapshotService, SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing, type TakenSnapshot } from '../../contract/services.ts';
+import { isSnapshotService, SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing, type TakenSnapshot } from '../../contract/index.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';

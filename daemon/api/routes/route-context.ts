@@ -1,6 +1,6 @@
-import type { MessageCodec } from '../../bus/codec.ts';
-import type { ApiSettings } from '../../config/sections/api.ts';
-import type { ComponentContext } from '../../lifecycle/component.ts';
+import type { MessageCodec } from '../../bus/index.ts';
+import type { ApiSettings } from '../../config/index.ts';
+import type { ComponentContext } from '../../lifecycle/index.ts';
 import type { ApiMetrics } from '../api-metrics.ts';
 import type { LiveMapHub } from '../live/live-map-hub.ts';
 import type { SseHub } from '../sse/sse-hub.ts';

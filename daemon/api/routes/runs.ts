@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { AgentError } from '../../agent/errors.ts';
-import { TERMINAL } from '../../agent/run-store.ts';
-import { newId } from '../../contract/ids.ts';
-import { Id, Intent, NsTime, PolicyContext, RunStatus } from '../../contract/schemas.ts';
-import { ValidationError } from '../../contract/validate.ts';
+import { AgentError } from '../../agent/index.ts';
+import { TERMINAL } from '../../agent/index.ts';
+import { newId } from '../../contract/index.ts';
+import { Id, Intent, NsTime, PolicyContext, RunStatus } from '../../contract/index.ts';
+import { ValidationError } from '../../contract/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import { requireAgent } from '../services.ts';
 import type { RouteContext } from './route-context.ts';

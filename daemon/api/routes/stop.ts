@@ -1,8 +1,8 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type RobotStopService, type StopReleaseOutcome } from '../../contract/services.ts';
-import { StopReleaseRequest, StopRequest } from '../../contract/schemas.ts';
-import { Validator, ValidationError } from '../../contract/validate.ts';
+import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type RobotStopService, type StopReleaseOutcome } from '../../contract/index.ts';
+import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
+import { Validator, ValidationError } from '../../contract/index.ts';
 import { operatorRelease, operatorStop, StopLatchConflict } from '../../safety/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';

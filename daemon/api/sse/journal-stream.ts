@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Journal } from '../../contract/services.ts';
+import type { Journal } from '../../contract/index.ts';
 import type { FrameRing } from './frame-ring.ts';
 import type { ReplayReader } from './replay-reader.ts';
 import { gapFrame, PING_FRAME } from './sse-frame.ts';

@@ -1,4 +1,4 @@
-import type { Journal } from '../../contract/services.ts';
+import type { Journal } from '../../contract/index.ts';
 import type { CachedFrame } from './frame-ring.ts';
 import { recordFrame } from './sse-frame.ts';
 

@@ -1,5 +1,5 @@
 import type { OutgoingHttpHeaders } from 'node:http';
-import type { JournalRecord } from '../../contract/services.ts';
+import type { JournalRecord } from '../../contract/index.ts';
 
 /** The header that tells a client how often the stream sends at least a `: ping` comment. */
 export const HEARTBEAT_HEADER = 'x-heartbeat-ms';

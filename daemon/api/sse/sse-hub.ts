@@ -1,5 +1,5 @@
 import type { ServerResponse } from 'node:http';
-import type { Journal, MetricFamily } from '../../contract/services.ts';
+import type { Journal, MetricFamily } from '../../contract/index.ts';
 import { FrameRing } from './frame-ring.ts';
 import { JournalStream } from './journal-stream.ts';
 import { ReplayReader } from './replay-reader.ts';

@@ -1,4 +1,4 @@
-import type { RunState } from '../../contract/schemas.ts';
+import type { RunState } from '../../contract/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';
@@ -53,9 +53,9 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** The run a prefix names, among the daemon's latest runs; a whole id goes as it is. */
-async function fullRunId(client: import('../../api/client.ts').ApiClient, id: string): Promise<string> {
+async function fullRunId(client: import('../../api/index.ts').ApiClient, id: string): Promise<string> {
   if (UUID.test(id)) return id;
-  const { ApiClientError } = await import('../../api/client.ts');
+  const { ApiClientError } = await import('../../api/index.ts');
   const { runs } = await client.get<{ runs: RunState[] }>('/runs?limit=1000');
   const matches = runs.filter((r) => r.run_id.startsWith(id.toLowerCase()));
   if (matches.length === 1) return matches[0]!.run_id;

@@ -1,8 +1,8 @@
-import { resolveDataDir } from '../../config/load.ts';
-import type { ImportReport } from '../../lakehouse/importer.ts';
-import { oversizedLine } from '../../lakehouse/oversized.ts';
-import type { FileRepair } from '../../recorder/repair.ts';
-import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
+import { resolveDataDir } from '../../config/index.ts';
+import type { ImportReport } from '../../lakehouse/index.ts';
+import { oversizedLine } from '../../lakehouse/index.ts';
+import type { FileRepair } from '../../recorder/index.ts';
+import { diskSpaceText, isDiskFull } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { BAG_PAUSE_HELP, bagPause } from '../bag-pause.ts';
 import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
@@ -110,11 +110,11 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   );
   const { config } = resolveConfig(values.config, io.env);
   const dataDir = resolveDataDir(config, io.cwd);
-  (await import('../../lifecycle/data-dir-version.ts')).readDataDirFormat(dataDir); // a newer data format is refused (exit 2) before the catalog is written
-  const { DefinitionsRegistry } = await import('../../bus/definitions.ts');
-  const { compileTopicSelection } = await import('../../bus/glob.ts');
-  const { importBag } = await import('../../lakehouse/importer.ts');
-  const { BagError } = await import('../../bags/errors.ts');
+  (await import('../../lifecycle/index.ts')).readDataDirFormat(dataDir); // a newer data format is refused (exit 2) before the catalog is written
+  const { DefinitionsRegistry } = await import('../../bus/index.ts');
+  const { compileTopicSelection } = await import('../../bus/index.ts');
+  const { importBag } = await import('../../lakehouse/index.ts');
+  const { BagError } = await import('../../bags/index.ts');
   const registry = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))] });
   const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
   const reports: ImportReport[] = [];
@@ -163,7 +163,7 @@ function isEmpty(report: ImportReport): boolean {
  */
 async function namedForQuery(reports: ImportReport[], dataDir: string): Promise<ImportReport[]> {
   if (reports.every((r) => r.tables.every((t) => t === 'messages' || t === 'raw_messages'))) return reports;
-  const { queryLakehouse, topicViews } = await import('../../lakehouse/query.ts');
+  const { queryLakehouse, topicViews } = await import('../../lakehouse/index.ts');
   const listed = await queryLakehouse(dataDir, 'SELECT topic, type, table_name FROM projections ORDER BY topic, type', { maxRows: Infinity });
   const names = new Map(topicViews(listed.rows.map(([topic, type, table]) => ({ topic: String(topic), type: String(type), table: String(table) }))).map((p) => [p.table, p.name]));
   return reports.map((r) => ({ ...r, tables: r.tables.map((t) => names.get(t) ?? t) }));
@@ -179,8 +179,8 @@ function importLine(report: ImportReport): string {
 
 async function repair(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'DIR' });
-  const { repairBag } = await import('../../recorder/repair.ts');
-  const { BagError } = await import('../../bags/errors.ts');
+  const { repairBag } = await import('../../recorder/index.ts');
+  const { BagError } = await import('../../bags/index.ts');
   try {
     const report = await repairBag(resolvePath(positionals[0]!, io));
     if (values.json) io.stdout(`${toJson(report)}\n`);

@@ -3,11 +3,11 @@ import type { IClientOptions, IConnackPacket } from 'mqtt';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
-import { redactUrl } from '../../util/redact-url.ts';
-import { centralClientId, connackRefusal, readTlsFiles } from '../../../central-link/link-settings.ts';
-import { centralTopics } from '../../../central-link/topics.ts';
-import { brokerUrlProblem, type CentralSettings } from '../../config/sections/central.ts';
-import { nowNs } from '../../contract/time.ts';
+import { redactUrl } from '../../util/index.ts';
+import { centralClientId, connackRefusal, readTlsFiles } from '../../../central-link/index.ts';
+import { centralTopics } from '../../../central-link/index.ts';
+import { brokerUrlProblem, type CentralSettings } from '../../config/index.ts';
+import { nowNs } from '../../contract/index.ts';
 
 export const command: Command = {
   name: 'central',
@@ -99,7 +99,7 @@ const CHECK_SCHEMA = 'auraison.check/1';
 async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { central: s, url, robot, fleet, timeoutMs } = target;
   const { default: mqtt, ReasonCodes } = await import('mqtt');
-  const { describeFailure } = await import('../../../adapters/vllm/llm-check.ts');
+  const { describeFailure } = await import('../../../adapters/vllm/index.ts');
   const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
   const clientId = `${centralClientId(s, fleet, robot)}-check-${randomBytes(3).toString('hex')}`;

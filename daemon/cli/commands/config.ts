@@ -1,8 +1,8 @@
 import { resolve } from 'node:path';
 import { stringify } from 'yaml';
-import { formatIssue } from '../../contract/validate.ts';
-import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/load.ts';
-import { restoreTemplates } from '../../config/interpolate.ts';
+import { formatIssue } from '../../contract/index.ts';
+import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/index.ts';
+import { restoreTemplates } from '../../config/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 
@@ -43,7 +43,7 @@ Exit codes: 0 valid, 2 invalid config (or bad usage).
       return issues.length === 0 ? 0 : 2;
     }
     if (!config) throw new ConfigError(name, issues);
-    const { redactUrl } = await import('../../util/redact-url.ts');
+    const { redactUrl } = await import('../../util/index.ts');
     const shown = hideSecrets(restoreTemplates(config, templates), redactUrl);
     io.stdout(values.json ? `${JSON.stringify(shown, null, 2)}\n` : stringify(shown));
     return 0;

@@ -1,4 +1,4 @@
-import type { RunState } from '../../contract/schemas.ts';
+import type { RunState } from '../../contract/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';

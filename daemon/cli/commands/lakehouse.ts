@@ -1,7 +1,7 @@
-import { resolveDataDir } from '../../config/load.ts';
+import { resolveDataDir } from '../../config/index.ts';
 import { existsSync } from 'node:fs';
-import type { Room } from '../../lakehouse/compaction-job.ts';
-import type { CompactionReport, MergeReport } from '../../lakehouse/compaction.ts';
+import type { Room } from '../../lakehouse/index.ts';
+import type { CompactionReport, MergeReport } from '../../lakehouse/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -46,10 +46,10 @@ export const command: Command = {
       return 0;
     }
     const dataDir = resolveDataDir(config, io.cwd);
-    const { compactLakehouse } = await import('../../lakehouse/compaction.ts');
-    const { roomForMerge } = await import('../../lakehouse/compaction-job.ts');
-    const { lakehousePaths } = await import('../../lakehouse/catalog.ts');
-    const { sweepStaging } = await import('../../lakehouse/housekeeping.ts');
+    const { compactLakehouse } = await import('../../lakehouse/index.ts');
+    const { roomForMerge } = await import('../../lakehouse/index.ts');
+    const { lakehousePaths } = await import('../../lakehouse/index.ts');
+    const { sweepStaging } = await import('../../lakehouse/index.ts');
     const catalog = lakehousePaths(dataDir).catalog;
     if (!existsSync(catalog) && !values.json) {
       io.stdout(`nothing to merge: no lakehouse under ${dataDir} yet (${catalog} does not exist)\n`);

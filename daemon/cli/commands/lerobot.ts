@@ -1,6 +1,6 @@
 import { dirname, join, resolve } from 'node:path';
-import { resolveDataDir } from '../../config/load.ts';
-import { diskSpaceText, isDiskFull } from '../../util/disk-full.ts';
+import { resolveDataDir } from '../../config/index.ts';
+import { diskSpaceText, isDiskFull } from '../../util/index.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -62,8 +62,8 @@ export const command: Command = {
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, episodes: { type: 'string' } }, { min: 1, max: 1, names: 'DIR' });
   const listed = numberOption('episodes', values.episodes, { min: 0, integer: true }) ?? 10;
-  const { readLeRobotDataset } = await import('../../../adapters/lerobot/dataset/dataset-reader.ts');
-  const { formatDatasetSummary } = await import('../../../adapters/lerobot/dataset/format-summary.ts');
+  const { readLeRobotDataset } = await import('../../../adapters/lerobot/index.ts');
+  const { formatDatasetSummary } = await import('../../../adapters/lerobot/index.ts');
   try {
     const summary = await readLeRobotDataset(resolve(io.cwd, positionals[0]!));
     io.stdout(values.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary, listed));
@@ -98,7 +98,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     },
     { min: 1, max: 1, names: 'OUT' },
   );
-  const { parseFeatureMapping, exportLakehouseToLeRobot } = await import('../../../adapters/lerobot/dataset/lakehouse-export.ts');
+  const { parseFeatureMapping, exportLakehouseToLeRobot } = await import('../../../adapters/lerobot/index.ts');
   if (!values.feature?.length) throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN');
   let features;
   try {

@@ -47,7 +47,7 @@ export const command: Command = {
 
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'MODEL' });
-  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await import('../../../adapters/lerobot/onnx-model-file.ts');
+  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await import('../../../adapters/lerobot/index.ts');
   try {
     const info = readOnnxModelInfo(resolve(io.cwd, positionals[0]!));
     io.stdout(values.json ? `${JSON.stringify(info)}\n` : formatOnnxModelInfo(info));
@@ -91,10 +91,10 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
   const isFile = existsSync(modelPath) && statSync(modelPath).isFile();
   let name = model.replace(/^.*\//, '').replace(/\.onnx$/, '');
   const { Value } = await import('typebox/value');
-  const { PolicyConfig } = await import('../../config/sections/system1.ts');
+  const { PolicyConfig } = await import('../../config/index.ts');
   let settings;
   if (isFile) {
-    settings = Value.Default(PolicyConfig, { model: modelPath }) as import('../../config/sections/system1.ts').PolicySettings;
+    settings = Value.Default(PolicyConfig, { model: modelPath }) as import('../../config/index.ts').PolicySettings;
   } else {
     const { config } = resolveConfig(values.config, io.env);
     const found = config.policies[model];
@@ -104,7 +104,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     name = model;
     settings = { ...found, model: resolve(io.cwd, found.model) };
   }
-  const { replayPolicy } = await import('../../../adapters/lerobot/policy-replay.ts');
+  const { replayPolicy } = await import('../../../adapters/lerobot/index.ts');
   try {
     const report = await replayPolicy({
       name,

@@ -1,5 +1,5 @@
-import { resolveDataDir } from '../../config/load.ts';
-import type { QueryColumn, StreamSummary } from '../../lakehouse/query.ts';
+import { resolveDataDir } from '../../config/index.ts';
+import type { QueryColumn, StreamSummary } from '../../lakehouse/index.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -36,7 +36,7 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
     if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
     const { config } = resolveConfig(values.config, io.env);
     const maxRows = numberOption('max-rows', values['max-rows'], { min: 1, integer: true }) ?? config.lakehouse.query_max_rows;
-    const { streamLakehouse } = await import('../../lakehouse/query.ts');
+    const { streamLakehouse } = await import('../../lakehouse/index.ts');
     const out = new Output(io.stdout);
     const printer = values.json ? new JsonPrinter(out) : values.csv ? new CsvPrinter(out) : new TablePrinter(out);
     let summary: StreamSummary;

@@ -1,6 +1,6 @@
-import { ConfigError, resolveDataDir } from '../../config/load.ts';
-import { alive } from '../../lifecycle/data-dir.ts';
-import { readStatusFile, type StatusFile } from '../../status/status-file.ts';
+import { ConfigError, resolveDataDir } from '../../config/index.ts';
+import { alive } from '../../lifecycle/index.ts';
+import { readStatusFile, type StatusFile } from '../../status/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';

@@ -1,5 +1,5 @@
-import { deferSighup, installSignalHandlers } from '../../lifecycle/signals.ts';
-import type { StatusFileWriter } from '../../status/status-file.ts';
+import { deferSighup, installSignalHandlers } from '../../lifecycle/index.ts';
+import type { StatusFileWriter } from '../../status/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -58,8 +58,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   const { config, file } = resolveConfig(configArg, io.env);
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
-  const { startStatusFile } = await import('../../status/status-file.ts');
-  const { SystemdNotifier } = await import('../../lifecycle/systemd-notify.ts');
+  const { startStatusFile } = await import('../../status/index.ts');
+  const { SystemdNotifier } = await import('../../lifecycle/index.ts');
 
   const log = createLogger({ level: config.log.level });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });

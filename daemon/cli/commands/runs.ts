@@ -1,11 +1,11 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { resolveDataDir } from '../../config/load.ts';
-import type { RunState, RunStatus } from '../../contract/schemas.ts';
+import { resolveDataDir } from '../../config/index.ts';
+import type { RunState, RunStatus } from '../../contract/index.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
-import { printable } from '../../util/printable.ts';
+import { printable } from '../../util/index.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -60,7 +60,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
     const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map(printable).join('\n'));
     if (sub === 'list') {
-      const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
+      const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
       // Only this data dir's daemon (its api.json) or an explicit --url: a configured port may be another's.
       if (target && (values.url || target.from.endsWith('run/api.json'))) {
@@ -76,7 +76,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         }
       }
     }
-    const { readJournalDir, recordsJournal } = await import('../../journal/read-only.ts');
+    const { readJournalDir, recordsJournal } = await import('../../journal/index.ts');
     const { records, notes } = readJournalDir(dir);
     for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
     // No journal at all (its note said so) is most often a wrong --config: fail, rather than list nothing.
@@ -84,7 +84,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     const replay = await import('../../agent/run-replay.ts');
     try {
       if (sub === 'list') {
-        const { RunStore } = await import('../../agent/run-store.ts');
+        const { RunStore } = await import('../../agent/index.ts');
         const store = new RunStore(recordsJournal(records));
         store.rebuild();
         const runs = store.list({ status: values.status as RunStatus | undefined, limit });

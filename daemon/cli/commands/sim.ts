@@ -1,12 +1,12 @@
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
-import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/schema.ts';
-import { onStopWithoutAgent } from '../../safety/agentless-stop.ts';
-import { MotionAborted } from '../../agent/motion-lock.ts';
-import { isMotionHolder } from '../../agent/services.ts';
-import type { DaemonStatus } from '../../lifecycle/daemon-status.ts';
-import type { Point2D } from '../../navigation/geometry.ts';
+import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
+import { onStopWithoutAgent } from '../../safety/index.ts';
+import { MotionAborted } from '../../agent/index.ts';
+import { isMotionHolder } from '../../agent/index.ts';
+import type { DaemonStatus } from '../../lifecycle/index.ts';
+import type { Point2D } from '../../navigation/index.ts';
 
 const WORLDS = ['turtlebot-maze'];
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;
@@ -147,7 +147,7 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   }
   // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
   // with the agent running or not.
-  const { StopLatch } = await import('../../safety/stop-latch.ts');
+  const { StopLatch } = await import('../../safety/index.ts');
   const latch = new StopLatch({ dataDir: daemon.dataDir, enabled: config.agent.stop_latch });
   latch.load();
   const refusal = latch.refusal();
@@ -177,8 +177,8 @@ function busSummary(status: DaemonStatus) {
 }
 
 async function wander(config: EdgeConfig, file: string | undefined, duration: number, json: boolean, io: CommandIO): Promise<number> {
-  const { createPolicyDriver } = await import('../../../adapters/lerobot/sim-policy/policy-driver.ts');
-  const { histogramPercentile } = await import('../../control/latency-histogram.ts');
+  const { createPolicyDriver } = await import('../../../adapters/lerobot/index.ts');
+  const { histogramPercentile } = await import('../../control/index.ts');
   const { daemon, sim, log } = await startSim(config, file, io);
   const speed = config.sim.speed;
   const abort = new AbortController();
@@ -238,8 +238,8 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
 }
 
 async function drive(config: EdgeConfig, file: string | undefined, goalArg: GoalArg, duration: number, json: boolean, io: CommandIO): Promise<number> {
-  const { MessageCodec } = await import('../../bus/codec.ts');
-  const { Navigator } = await import('../../navigation/navigator.ts');
+  const { MessageCodec } = await import('../../bus/index.ts');
+  const { Navigator } = await import('../../navigation/index.ts');
   const { daemon, sim } = await startSim(config, file, io);
 
   let goal: Point2D;

@@ -1,8 +1,8 @@
-import type { Readiness } from '../../api/readiness.ts';
-import { resolveDataDir } from '../../config/load.ts';
-import type { DaemonStatus } from '../../lifecycle/daemon-status.ts';
-import { alive } from '../../lifecycle/data-dir.ts';
-import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/status-file.ts';
+import type { Readiness } from '../../api/index.ts';
+import { resolveDataDir } from '../../config/index.ts';
+import type { DaemonStatus } from '../../lifecycle/index.ts';
+import { alive } from '../../lifecycle/index.ts';
+import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
@@ -39,7 +39,7 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     if (warning) io.stderr(warning);
     const dataDir = resolveDataDir(config, io.cwd);
 
-    const { ApiClient, resolveApiTarget } = await import('../../api/client.ts');
+    const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
     const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
     let apiNote: string | undefined;
     let otherDaemon: string | undefined;

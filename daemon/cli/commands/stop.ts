@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
-import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/services.ts';
-import type { DataDirLock } from '../../lifecycle/data-dir.ts';
+import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
+import type { DataDirLock } from '../../lifecycle/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
@@ -97,7 +97,7 @@ function stopText(o: RobotStopOutcome): string {
  */
 async function release(by: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO): Promise<number> {
   const { dataDir, target } = await clientTarget(values, io);
-  const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/data-dir.ts');
+  const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/index.ts');
   let lock: DataDirLock | undefined;
   let busy: Error | undefined;
   // No data dir, no daemon and no latch: none is made just to find that out.
@@ -127,7 +127,7 @@ async function release(by: string, values: { url?: string; token?: string; confi
         return 1;
       }
     }
-    const { releaseLatchFile } = await import('../../safety/stop-latch.ts');
+    const { releaseLatchFile } = await import('../../safety/index.ts');
     let removed: StopLatchState | undefined;
     try {
       removed = releaseLatchFile(dataDir);

@@ -1,4 +1,4 @@
-import { didYouMean } from '../../util/did-you-mean.ts';
+import { didYouMean } from '../../util/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 
@@ -271,7 +271,7 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   const topic = topicName(positionals[0]!);
   const typeText = positionals[1]!;
   if (!MESSAGE_TYPE.test(typeText)) throw new UsageError(`TYPE: expected a message type such as geometry_msgs/msg/Twist, got ${JSON.stringify(typeText)}`);
-  const { canonicalType } = await import('../../bus/definitions.ts');
+  const { canonicalType } = await import('../../bus/index.ts');
   const type = canonicalType(typeText);
   const { parseValues } = await import('../topic-values.ts');
   const parsed = parseValues(positionals[2] ?? '{}', values['json-values'] === true);
@@ -281,7 +281,7 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   // definition first (the daemon's, which the server sends, is checked again before anything is sent).
   const local = resolveTemplate(type, undefined);
   if (!('error' in local)) {
-    const { nowNs } = await import('../../contract/time.ts');
+    const { nowNs } = await import('../../contract/index.ts');
     const built = local.build(parsed.value, nowNs());
     if ('error' in built) throw new UsageError(`VALUES: ${built.error}`);
   }

@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { redactUrl } from '../../util/redact-url.ts';
+import { redactUrl } from '../../util/index.ts';
 import { Section } from '../section.ts';
 
 /**

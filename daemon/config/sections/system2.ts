@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { baseUrlProblem, splitCredentials } from '../../util/redact-url.ts';
+import { baseUrlProblem, splitCredentials } from '../../util/index.ts';
 import { Section } from '../section.ts';
 
 /**

@@ -1,0 +1,10 @@
+export { crc32 } from './crc32.ts';
+export { didYouMean } from './did-you-mean.ts';
+export { diskSpaceText, formatBytes, isDiskFull } from './disk-full.ts';
+export { writeDurably } from './durable-file.ts';
+export { LogBurst, withSuppressed } from './log-burst.ts';
+export { PACKAGE_ROOT } from './package-root.ts';
+export { printable } from './printable.ts';
+export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';
+export { seededRandom } from './seeded-random.ts';
+export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
