@@ -4,6 +4,7 @@ import { BAGS_COMPONENTS } from './bags.ts';
 import { CENTRAL_COMPONENTS } from './central.ts';
 import { SYSTEM1_COMPONENTS } from './system1.ts';
 import { SYSTEM2_COMPONENTS } from './system2.ts';
+import { ZENOH_COMPONENTS } from './zenoh.ts';
 
 const SIM: ComponentSpec = {
   name: 'sim',
@@ -44,6 +45,7 @@ export const COMPONENTS: readonly ComponentSpec[] = [
   SIM,
   ...SYSTEM1_COMPONENTS,
   ...SYSTEM2_COMPONENTS,
+  ...ZENOH_COMPONENTS,
   ...API_COMPONENTS,
   ...CENTRAL_COMPONENTS,
 ];

@@ -5,6 +5,7 @@ import { BAGS_SECTIONS } from './sections/bags.ts';
 import { CENTRAL_SECTIONS } from './sections/central.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
 import { SYSTEM2_SECTIONS } from './sections/system2.ts';
+import { ZENOH_SECTIONS } from './sections/zenoh.ts';
 
 /**
  * The daemon's configuration: one YAML file, validated against this schema. Every key has a default, so an
@@ -107,6 +108,7 @@ export const EdgeConfigSchema = Type.Object(
     ...SYSTEM2_SECTIONS,
     ...API_SECTIONS,
     ...CENTRAL_SECTIONS,
+    ...ZENOH_SECTIONS,
   },
   { additionalProperties: false },
 );

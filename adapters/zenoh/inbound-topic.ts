@@ -1,0 +1,147 @@
+import type { Logger } from 'pino';
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
+import type { Bus, MessageCodec, Publisher, TopicQos } from '../../daemon/bus/index.ts';
+import { nowNs } from '../../daemon/contract/index.ts';
+import type { PublishedTopic } from './graph-discovery.ts';
+import type { Mapping } from './mapping.ts';
+import { decodeAttachment } from './rmw-zenoh-keys.ts';
+import type { Handle, ZenohLink } from './zenoh-link.ts';
+
+export interface InboundCounters {
+  received: number;
+  delivered: number;
+  /** Not CDR (no encapsulation header), or not the topic's type: dropped. */
+  malformed: number;
+  /** Samples the daemon published itself, heard back: dropped. */
+  echoes: number;
+  /** A transient_local sample heard both from the history query and live: delivered once. */
+  duplicates: number;
+}
+
+/** Whether `data` starts with a CDR encapsulation header (PLAIN_CDR/PL_CDR/CDR2 in either byte order). */
+export function hasCdrHeader(data: Uint8Array): boolean {
+  return data.length >= 4 && data[0] === 0 && data[1]! <= 0x0b;
+}
+
+/**
+ * One topic of the graph on the bus: a Zenoh subscriber whose samples are published on the bus as they are
+ * (CDR bytes, never re-encoded), under source `zenoh`. A sample is checked at the boundary: its CDR header
+ * always, and small samples of known types by decoding them once; a bad one is counted and dropped, and the
+ * topic goes on. A transient_local topic also asks the publishers' caches for their last samples, so a
+ * daemon that joins late gets `/tf_static` and `/map`.
+ */
+export class InboundTopic {
+  readonly name: string;
+  readonly rosType: string;
+  readonly counters: InboundCounters = { received: 0, delivered: 0, malformed: 0, echoes: 0, duplicates: 0 };
+  lastError: string | undefined;
+  #link: ZenohLink;
+  #mapping: Mapping;
+  #codec: MessageCodec;
+  #validate: boolean;
+  #validateMaxBytes: number;
+  #ownGids: ReadonlySet<string>;
+  #log: Logger;
+  #qos: TopicQos;
+  #publisher: Publisher;
+  #subscriber: Handle | undefined;
+  #unwatch: (() => void) | undefined;
+  /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
+  #lastSeq = new Map<string, bigint>();
+
+  constructor(options: {
+    link: ZenohLink;
+    bus: Bus;
+    mapping: Mapping;
+    topic: PublishedTopic;
+    codec: MessageCodec;
+    knownType: boolean;
+    validateMaxBytes: number;
+    ownGids: ReadonlySet<string>;
+    log: Logger;
+  }) {
+    const { link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
+    this.name = topic.name;
+    this.rosType = topic.rosType;
+    this.#link = link;
+    this.#mapping = mapping;
+    this.#codec = codec;
+    this.#validate = knownType && validateMaxBytes > 0;
+    this.#validateMaxBytes = validateMaxBytes;
+    this.#ownGids = ownGids;
+    this.#log = log;
+    this.#qos = topic.qos;
+    // Throws when the bus has the topic with another type: the caller reports it and does not bridge.
+    this.#publisher = bus.advertise(topic.name, topic.rosType, { source: 'zenoh', qos: topic.qos });
+  }
+
+  start(): void {
+    const key = this.#mapping.subscribeKey(this.name, this.rosType);
+    this.#subscriber = this.#link.declareSubscriber(key, (sample) => this.#receive(sample));
+    if (this.#qos.durability === 'transient_local') {
+      this.#unwatch = this.#link.onUp(() => void this.#queryHistory(key));
+      if (this.#link.state === 'up') void this.#queryHistory(key);
+    }
+  }
+
+  async close(): Promise<void> {
+    this.#unwatch?.();
+    this.#publisher.close();
+    await this.#subscriber?.close();
+  }
+
+  async #queryHistory(key: string): Promise<void> {
+    try {
+      const replies = await this.#link.get(key, { timeoutMs: 2000 });
+      for (const reply of replies) if (reply.ok) this.#receive(reply.sample);
+    } catch (error) {
+      this.#log.debug({ topic: this.name, err: (error as Error).message }, 'zenoh: no history for a transient_local topic');
+    }
+  }
+
+  #receive(sample: Sample): void {
+    this.counters.received++;
+    const data = sample.payload().toBytes();
+    let publishTime: bigint | undefined;
+    if (this.#mapping.attachments) {
+      const bytes = sample.attachment()?.toBytes();
+      const attachment = bytes === undefined ? undefined : decodeAttachment(bytes);
+      if (attachment !== undefined) {
+        const gid = Buffer.from(attachment.gid).toString('hex');
+        if (this.#ownGids.has(gid)) {
+          this.counters.echoes++;
+          return;
+        }
+        if (this.#qos.durability === 'transient_local') {
+          const last = this.#lastSeq.get(gid);
+          if (last !== undefined && attachment.sequence <= last) {
+            this.counters.duplicates++;
+            return;
+          }
+          this.#lastSeq.set(gid, attachment.sequence);
+        }
+        if (attachment.timestampNs > 0n) publishTime = attachment.timestampNs;
+      }
+    }
+    const problem = this.#check(data);
+    if (problem !== undefined) {
+      this.counters.malformed++;
+      if (this.lastError === undefined) this.#log.warn({ topic: this.name, type: this.rosType }, `zenoh: dropped a sample: ${problem}`);
+      this.lastError = problem;
+      return;
+    }
+    this.#publisher.publish(data, publishTime ?? nowNs());
+    this.counters.delivered++;
+  }
+
+  #check(data: Uint8Array): string | undefined {
+    if (!hasCdrHeader(data)) return `${data.length} bytes without a CDR encapsulation header`;
+    if (!this.#validate || data.length > this.#validateMaxBytes) return undefined;
+    try {
+      this.#codec.decode(this.rosType, data);
+      return undefined;
+    } catch (error) {
+      return (error as Error).message;
+    }
+  }
+}

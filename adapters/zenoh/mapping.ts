@@ -1,0 +1,125 @@
+import type { GraphEndpointKind, TopicQos } from '../../daemon/bus/index.ts';
+import * as rmw from './rmw-zenoh-keys.ts';
+
+/** One entity of the graph as a liveliness token announces it. */
+export interface AnnouncedEntity {
+  kind: GraphEndpointKind | 'node';
+  /** The announcing Zenoh session. */
+  zid: string;
+  /** Unique among the entities of every session (the token's own identity). */
+  id: string;
+  /** Fully qualified node name; a ros2dds bridge has no nodes, and is named after its session. */
+  node: string;
+  /** Topic or service name (not for nodes). */
+  name: string;
+  rosType: string;
+  typeHash?: string;
+  qos?: TopicQos;
+}
+
+/** The daemon's own node, as it declares itself. */
+export interface LocalNode {
+  zid: string;
+  nodeId: number;
+  namespace: string;
+  name: string;
+}
+
+export interface LocalEntity {
+  kind: GraphEndpointKind;
+  entityId: number;
+  name: string;
+  rosType: string;
+  typeHash: string | undefined;
+  qos: TopicQos;
+}
+
+/** How ROS 2 names become Zenoh keys and tokens: rmw_zenoh's or zenoh-bridge-ros2dds's. */
+export interface Mapping {
+  readonly name: 'rmw_zenoh' | 'ros2dds';
+  /** The key expression of every liveliness token of the graph. */
+  readonly livelinessKey: string;
+  parseToken(key: string): AnnouncedEntity | undefined;
+  /** The data key of a topic or service of a known type. */
+  dataKey(name: string, rosType: string, typeHash: string | undefined): string;
+  /** The key to subscribe to a topic with, matching publishers of any type hash. */
+  subscribeKey(name: string, rosType: string): string;
+  /** The token of the daemon's node; undefined where the mapping has none. */
+  nodeToken(node: LocalNode): string | undefined;
+  entityToken(node: LocalNode, entity: LocalEntity): string;
+  /** Whether samples and requests carry rmw_zenoh's attachment. */
+  readonly attachments: boolean;
+}
+
+export function rmwZenohMapping(domain: number): Mapping {
+  const identity = (node: LocalNode): rmw.NodeIdentity => ({ domain, ...node });
+  return {
+    name: 'rmw_zenoh',
+    livelinessKey: `${rmw.ADMIN_SPACE}/${domain}/**`,
+    attachments: true,
+    parseToken: (key) => {
+      const t = rmw.parseToken(key, domain);
+      if (t === undefined) return undefined;
+      if (t.kind === 'node') return { kind: 'node', zid: t.zid, id: `${t.zid}/${t.nodeId}`, node: t.node, name: t.node, rosType: '' };
+      const { kind, zid, nodeId, entityId, node, name, rosType, typeHash, qos } = t;
+      return { kind, zid, id: `${zid}/${nodeId}/${entityId}`, node, name, rosType, qos, ...(typeHash ? { typeHash } : {}) };
+    },
+    dataKey: (name, rosType, typeHash) => rmw.dataKey(domain, name, rosType, typeHash),
+    subscribeKey: (name, rosType) => rmw.dataKeyAnyHash(domain, name, rosType),
+    nodeToken: (node) => rmw.nodeToken(identity(node)),
+    entityToken: (node, entity) => rmw.entityToken(identity(node), entity),
+  };
+}
+
+// zenoh-bridge-ros2dds (src/liveliness_mgt.rs): `@/<zid>/@ros2_lv/<MP|MS|SS|SC>/<key>/<type>[/<qos>]`, with
+// `/` in the key and the type written as `§`, and QoS as `<K if keyed>:<rel>:<dur>:<hist>,<depth>[:<user data>]`
+// in DDS's enum values (reliability 0 best effort, 1 reliable; durability 0 volatile, 1 transient local).
+const SLASH = '§';
+const ROS2DDS_KIND: Record<string, GraphEndpointKind> = { MP: 'publisher', MS: 'subscriber', SS: 'service', SC: 'client' };
+const ROS2DDS_CODE: Record<GraphEndpointKind, string> = { publisher: 'MP', subscriber: 'MS', service: 'SS', client: 'SC' };
+
+function ros2ddsQos(text: string): TopicQos | undefined {
+  const parts = text.split(':');
+  if (parts.length < 4) return undefined;
+  const [, rel, dur, history] = parts as [string, string, string, string];
+  const depth = history === '' ? 10 : Number(history.split(',')[1]);
+  if (!Number.isInteger(depth)) return undefined;
+  return {
+    reliability: rel === '0' ? 'best_effort' : 'reliable',
+    durability: dur === '1' ? 'transient_local' : 'volatile',
+    depth: depth > 0 ? depth : 10,
+  };
+}
+
+function ros2ddsQosText(qos: TopicQos): string {
+  return `:${qos.reliability === 'reliable' ? 1 : 0}:${qos.durability === 'transient_local' ? 1 : 0}:0,${qos.depth}`;
+}
+
+/** `namespace` is the bridge's: every key the robot's bridge routes starts with it. */
+export function ros2ddsMapping(namespace: string): Mapping {
+  const prefix = namespace === '/' ? '' : namespace.replace(/^\//, '') + '/';
+  const strip = (key: string) => (prefix !== '' && key.startsWith(prefix) ? key.slice(prefix.length) : key);
+  const key = (name: string) => `${prefix}${name.replace(/^\/+/, '')}`;
+  return {
+    name: 'ros2dds',
+    livelinessKey: '@/*/@ros2_lv/**',
+    attachments: false,
+    parseToken: (token) => {
+      const parts = token.split('/');
+      if (parts[0] !== '@' || parts[2] !== '@ros2_lv' || parts.length < 6) return undefined;
+      const [, zid, , code, ke, type, qosText] = parts as [string, string, string, string, string, string, string | undefined];
+      const kind = ROS2DDS_KIND[code];
+      if (kind === undefined) return undefined;
+      const qos = qosText === undefined ? undefined : ros2ddsQos(qosText);
+      const name = `/${strip(ke.replaceAll(SLASH, '/'))}`;
+      return { kind, zid, id: `${zid}/${code}/${ke}`, node: `/zenoh_bridge_ros2dds_${zid}`, name, rosType: type.replaceAll(SLASH, '/'), ...(qos ? { qos } : {}) };
+    },
+    dataKey: (name) => key(name),
+    subscribeKey: (name) => key(name),
+    nodeToken: () => undefined,
+    entityToken: (node, entity) => {
+      const head = `@/${node.zid}/@ros2_lv/${ROS2DDS_CODE[entity.kind]}/${key(entity.name).replaceAll('/', SLASH)}/${entity.rosType.replaceAll('/', SLASH)}`;
+      return entity.kind === 'publisher' || entity.kind === 'subscriber' ? `${head}/${ros2ddsQosText(entity.qos)}` : head;
+    },
+  };
+}

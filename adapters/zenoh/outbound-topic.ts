@@ -1,0 +1,122 @@
+import type { PublisherOptions, Query } from '@eclipse-zenoh/zenoh-ts';
+import type { Bus, BusMessage, Subscription, TopicQos } from '../../daemon/bus/index.ts';
+import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import { encodeAttachment } from './rmw-zenoh-keys.ts';
+import type { Handle, LinkPublisher, ZenohLink } from './zenoh-link.ts';
+
+export interface OutboundCounters {
+  sent: number;
+  /** Handed to a link that was down (or failed the send): lost. */
+  linkDrops: number;
+  /** Bus messages that came from Zenoh: never sent back. */
+  echoesSkipped: number;
+  /** transient_local samples served to late joiners. */
+  historyServed: number;
+}
+
+/**
+ * One bus topic published to Zenoh by the daemon's node: a liveliness token announcing the publisher, a Zenoh
+ * publisher on the topic's key, and a bus subscription of its own with a bounded drop-oldest queue, so a
+ * large topic that the link cannot keep up with drops its own oldest messages (counted by the bus) and never
+ * holds up another topic. Each sample carries rmw_zenoh's attachment (sequence number, source timestamp,
+ * GID). A transient_local topic keeps its last `depth` samples and answers history queries with them.
+ */
+export class OutboundTopic {
+  readonly name: string;
+  readonly rosType: string;
+  readonly gid: Uint8Array;
+  readonly counters: OutboundCounters = { sent: 0, linkDrops: 0, echoesSkipped: 0, historyServed: 0 };
+  #link: ZenohLink;
+  #bus: Bus;
+  #mapping: Mapping;
+  #key: string;
+  #qos: TopicQos;
+  #queueDepth: number;
+  #attachments: boolean;
+  #publisherOptions: PublisherOptions;
+  #handles: Handle[] = [];
+  #publisher: LinkPublisher | undefined;
+  #subscription: Subscription | undefined;
+  #sequence = 0n;
+  #cache: { data: Uint8Array; attachment: Uint8Array | undefined }[] = [];
+
+  constructor(options: {
+    link: ZenohLink;
+    bus: Bus;
+    mapping: Mapping;
+    node: () => LocalNode;
+    entity: LocalEntity;
+    gid: Uint8Array;
+    publisherOptions: PublisherOptions;
+    queueDepth: number;
+  }) {
+    const { link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
+    this.name = entity.name;
+    this.rosType = entity.rosType;
+    this.gid = gid;
+    this.#link = link;
+    this.#bus = bus;
+    this.#mapping = mapping;
+    this.#key = mapping.dataKey(entity.name, entity.rosType, entity.typeHash);
+    this.#qos = entity.qos;
+    this.#queueDepth = queueDepth;
+    this.#attachments = mapping.attachments;
+    this.#publisherOptions = publisherOptions;
+    this.#handles.push(link.declareToken(() => mapping.entityToken(node(), entity)));
+  }
+
+  get key(): string {
+    return this.#key;
+  }
+
+  /** The bus subscription's counters: its queue's drops are this topic's drops toward Zenoh. */
+  get queue(): { dropped: number; queued: number } {
+    const c = this.#subscription?.counters;
+    return { dropped: c?.dropped ?? 0, queued: c?.queued ?? 0 };
+  }
+
+  start(): void {
+    this.#publisher = this.#link.declarePublisher(this.#key, this.#publisherOptions);
+    this.#handles.push(this.#publisher);
+    if (this.#qos.durability === 'transient_local') {
+      this.#handles.push(this.#link.declareQueryable(this.#key, (query) => void this.#serveHistory(query)));
+    }
+    this.#subscription = this.#bus.subscribe({
+      name: `zenoh:${this.name}`,
+      topic: this.name,
+      queue: { policy: 'drop-oldest', depth: this.#queueDepth },
+      handler: (msg) => this.#send(msg),
+    });
+  }
+
+  async close(): Promise<void> {
+    if (this.#subscription) this.#bus.unsubscribe(this.#subscription);
+    await Promise.all(this.#handles.map((h) => h.close()));
+  }
+
+  async #send(msg: BusMessage): Promise<void> {
+    // What came from Zenoh goes back to no one: the bridge never echoes.
+    if (msg.source === 'zenoh') {
+      this.counters.echoesSkipped++;
+      return;
+    }
+    const attachment = this.#attachments ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid }) : undefined;
+    if (this.#qos.durability === 'transient_local') {
+      this.#cache.push({ data: msg.data, attachment });
+      if (this.#cache.length > this.#qos.depth) this.#cache.shift();
+    }
+    if (await this.#publisher!.put(msg.data, attachment)) this.counters.sent++;
+    else this.counters.linkDrops++;
+  }
+
+  async #serveHistory(query: Query): Promise<void> {
+    try {
+      for (const { data, attachment } of this.#cache) {
+        await query.reply(this.#key, data, attachment ? { attachment } : undefined);
+        this.counters.historyServed++;
+      }
+    } finally {
+      await query.finalize();
+    }
+  }
+}

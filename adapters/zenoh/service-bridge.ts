@@ -1,0 +1,142 @@
+import type { Logger } from 'pino';
+import type { Query } from '@eclipse-zenoh/zenoh-ts';
+import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts';
+import { QueryError } from '../../daemon/bus/index.ts';
+import { nowNs } from '../../daemon/contract/index.ts';
+import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
+import type { Handle, ZenohLink } from './zenoh-link.ts';
+
+const JSON_ENCODING = 'application/json';
+const SERVICE_QOS = { reliability: 'reliable', durability: 'volatile', depth: 10 } as const;
+
+export interface ServiceContext {
+  link: ZenohLink;
+  bus: Bus;
+  codec: MessageCodec;
+  mapping: Mapping;
+  node: () => LocalNode;
+  /** A new entity id of the daemon's node. */
+  entityId: () => number;
+  typeHash: (rosType: string) => string | undefined;
+  gid: (what: string) => Uint8Array;
+  timeoutMs: number;
+  log: Logger;
+}
+
+export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0 });
+
+const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+
+/**
+ * A ROS 2 service of the graph as a bus query of its name (`/add_two_ints`): the JSON request is encoded as
+ * the service's Request in CDR and sent as rmw_zenoh's service call (a `get` to every complete queryable, with
+ * the attachment), and the first reply's CDR is decoded back to JSON. Served while some node announces the
+ * service; the daemon's node announces its client meanwhile.
+ */
+export class ServiceClient {
+  readonly name: string;
+  #ctx: ServiceContext;
+  #rosType: string;
+  #key: string;
+  #gid: Uint8Array;
+  #sequence = 0n;
+  #unserve: () => void;
+  #token: Handle;
+
+  constructor(ctx: ServiceContext, name: string, rosType: string, typeHash: string | undefined, counters: ReturnType<typeof serviceCounters>) {
+    this.#ctx = ctx;
+    this.name = name;
+    this.#rosType = rosType;
+    this.#key = ctx.mapping.dataKey(name, rosType, typeHash);
+    const entity: LocalEntity = { kind: 'client', entityId: ctx.entityId(), name, rosType, typeHash, qos: SERVICE_QOS };
+    this.#gid = ctx.gid(`client ${name}`);
+    this.#token = ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity));
+    this.#unserve = ctx.bus.serve(name, async (request) => {
+      try {
+        const reply = await this.call(request);
+        counters.calls++;
+        return reply;
+      } catch (error) {
+        counters.callFailures++;
+        throw error;
+      }
+    });
+  }
+
+  async close(): Promise<void> {
+    this.#unserve();
+    await this.#token.close();
+  }
+
+  async call(request: QueryPayload): Promise<QueryPayload> {
+    const { codec, link, timeoutMs } = this.#ctx;
+    let fields: unknown;
+    try {
+      fields = request.payload.length === 0 ? {} : JSON.parse(new TextDecoder().decode(request.payload));
+    } catch (error) {
+      throw new QueryError('bad_request', `the request to ${this.name} is not JSON: ${(error as Error).message}`);
+    }
+    const payload = codec.encode(`${this.#rosType}_Request`, fields);
+    const attachment = this.#ctx.mapping.attachments ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid }) : undefined;
+    const replies = await link.get(this.#key, { payload, timeoutMs, allComplete: true, ...(attachment ? { attachment } : {}) });
+    const first = replies[0];
+    if (first === undefined) throw new QueryError('timeout', `no reply from ${this.name} within ${timeoutMs} ms`);
+    if (!first.ok) throw new QueryError('handler_error', `${this.name} answered an error: ${new TextDecoder().decode(first.payload)}`);
+    const response = codec.decode(`${this.#rosType}_Response`, first.sample.payload().toBytes());
+    return { encoding: JSON_ENCODING, payload: json(response) };
+  }
+}
+
+/**
+ * A bus query served as a ROS 2 service (rmw_zenoh): a complete queryable on the service's key and the
+ * server's liveliness token. The CDR request is decoded to JSON for the bus query, whose JSON reply is encoded
+ * as the service's Response; the reply's attachment carries the request's sequence number and client GID,
+ * as rmw_zenoh's clients match replies by them.
+ */
+export class ServiceServer {
+  #handles: Handle[];
+  #ctx: ServiceContext;
+  #rosType: string;
+  #query: string;
+  #key: string;
+  #counters: ReturnType<typeof serviceCounters>;
+
+  constructor(ctx: ServiceContext, entry: { service: string; type: string; query: string }, counters: ReturnType<typeof serviceCounters>) {
+    this.#ctx = ctx;
+    this.#rosType = entry.type;
+    this.#query = entry.query;
+    this.#counters = counters;
+    const typeHash = ctx.typeHash(entry.type);
+    this.#key = ctx.mapping.dataKey(entry.service, entry.type, typeHash);
+    const entity: LocalEntity = { kind: 'service', entityId: ctx.entityId(), name: entry.service, rosType: entry.type, typeHash, qos: SERVICE_QOS };
+    this.#handles = [
+      ctx.link.declareQueryable(this.#key, (query) => void this.#answer(query), true),
+      ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity)),
+    ];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#handles.map((h) => h.close()));
+  }
+
+  async #answer(query: Query): Promise<void> {
+    const { codec, bus, timeoutMs } = this.#ctx;
+    const request = decodeAttachment(query.attachment()?.toBytes() ?? new Uint8Array());
+    try {
+      const fields = codec.decode(`${this.#rosType}_Request`, query.payload()?.toBytes() ?? new Uint8Array());
+      const reply = await bus.query(this.#query, { encoding: JSON_ENCODING, payload: json(fields) }, { timeoutMs });
+      const text = new TextDecoder().decode(reply.payload);
+      const response = codec.encode(`${this.#rosType}_Response`, text === '' ? {} : JSON.parse(text));
+      const attachment = request ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid }) : undefined;
+      await query.reply(query.keyExpr(), response, attachment ? { attachment } : undefined);
+      this.#counters.served++;
+    } catch (error) {
+      this.#counters.serveFailures++;
+      this.#ctx.log.warn({ service: this.#key, err: (error as Error).message }, 'zenoh: a service call failed');
+      await query.replyErr((error as Error).message).catch(() => {});
+    } finally {
+      await query.finalize().catch(() => {});
+    }
+  }
+}

@@ -1,0 +1,256 @@
+import { randomInt } from 'node:crypto';
+import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
+import { compileTopicGlob, compileTopicSelection, MessageCodec, type TopicQos } from '../../daemon/bus/index.ts';
+import { typeDescriptionHash } from '../../daemon/bus/index.ts';
+import type { ZenohSettings } from '../../daemon/config/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
+import { GraphDiscovery } from './graph-discovery.ts';
+import { InboundTopic } from './inbound-topic.ts';
+import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
+import { OutboundTopic } from './outbound-topic.ts';
+import { QueryServer } from './query-server.ts';
+import { entityGid } from './rmw-zenoh-keys.ts';
+import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
+import { ZenohLink, type Handle } from './zenoh-link.ts';
+import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
+
+const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
+  real_time: 'REAL_TIME',
+  interactive_high: 'INTERACTIVE_HIGH',
+  interactive_low: 'INTERACTIVE_LOW',
+  data_high: 'DATA_HIGH',
+  data: 'DATA',
+  data_low: 'DATA_LOW',
+  background: 'BACKGROUND',
+};
+
+const fromZenohOnly = (sources: string[] | undefined) => sources !== undefined && sources.length > 0 && sources.every((s) => s === 'zenoh');
+
+/**
+ * The daemon as a node of a robot's Zenoh graph (rmw_zenoh or zenoh-bridge-ros2dds keys): it announces its
+ * node and endpoints by liveliness tokens, learns the graph from everyone else's into RobotGraph, bridges
+ * the selected topics both ways as CDR bytes, serves bus queries as queryables and services, and calls the
+ * graph's services. It starts whether or not the router is there: while the link is down it is degraded,
+ * says why, and keeps everything declared for when the link comes back.
+ */
+export class ZenohComponent implements Component {
+  readonly name = 'zenoh';
+  #ctx: ComponentContext;
+  #settings: ZenohSettings;
+  #mapping: Mapping;
+  #link: ZenohLink;
+  #discovery: GraphDiscovery;
+  #codec: MessageCodec;
+  #nodeId = randomInt(1, 2 ** 31);
+  #nextEntityId = 1;
+  #bridged: (topic: string) => boolean;
+  #published: (topic: string) => boolean;
+  #callable: (service: string) => boolean;
+  #inbound = new Map<string, InboundTopic>();
+  #outbound = new Map<string, OutboundTopic>();
+  #clients = new Map<string, ServiceClient>();
+  #servers: ServiceServer[] = [];
+  #refused = new Map<string, string>();
+  #ownGids = new Set<string>();
+  #typeHashes = new Map<string, string | undefined>();
+  #serviceCounters = serviceCounters();
+  #handles: Handle[] = [];
+  #queries: QueryServer | undefined;
+  #unlisten: (() => void) | undefined;
+  #zenoh: ZenohModule | undefined;
+  #stopped = false;
+
+  constructor(ctx: ComponentContext) {
+    const settings = ctx.config.zenoh;
+    this.#ctx = ctx;
+    this.#settings = settings;
+    this.#codec = new MessageCodec(ctx.definitions);
+    this.#mapping = settings.mapping === 'rmw_zenoh' ? rmwZenohMapping(settings.domain_id) : ros2ddsMapping(settings.namespace);
+    const { recorder } = ctx.config;
+    const recorded = settings.bridge_recorded && recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : () => false;
+    const chosen = compileTopicSelection(settings.topics);
+    this.#bridged = (topic) => chosen(topic) || recorded(topic);
+    this.#published = compileTopicSelection(settings.publish);
+    this.#callable = compileTopicSelection(settings.services.call);
+    this.#link = new ZenohLink({
+      endpoint: settings.endpoint,
+      openTimeoutMs: settings.open_timeout_ms,
+      responseTimeoutMs: settings.response_timeout_ms,
+      keepaliveMs: settings.keepalive_ms,
+      reconnectMinMs: settings.reconnect_min_ms,
+      reconnectMaxMs: settings.reconnect_max_ms,
+      log: ctx.log,
+      onState: (state, reason) => {
+        if (state === 'up') ctx.log.info({ endpoint: settings.endpoint }, 'zenoh: link up');
+        else if (state === 'down') ctx.log.warn({ endpoint: settings.endpoint, reason }, 'zenoh: link down');
+      },
+    });
+    this.#discovery = new GraphDiscovery({ graph: ctx.graph, mapping: this.#mapping, isLocal: (e) => this.#isLocal(e), onChange: () => this.#reconcile() });
+  }
+
+  async start(): Promise<void> {
+    this.#zenoh = await loadZenoh();
+    const node = this.#node();
+    if (this.#mapping.nodeToken(node) !== undefined) this.#handles.push(this.#link.declareToken(() => this.#mapping.nodeToken(this.#node())!));
+    this.#handles.push(this.#link.declareLivelinessSubscriber(this.#mapping.livelinessKey, (sample) => {
+      this.#discovery.token(sample.keyexpr().toString(), sample.kind() === this.#zenoh!.SampleKind.PUT);
+    }));
+    this.#link.onUp(() => this.#discovery.resync(this.#settings.history_settle_ms));
+    this.#queries = new QueryServer({ link: this.#link, bus: this.#ctx.bus, keys: this.#settings.queries, timeoutMs: this.#settings.query_timeout_ms, log: this.#ctx.log });
+    for (const entry of this.#settings.services.serve) this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
+    this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
+    this.#link.start();
+  }
+
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    this.#unlisten?.();
+    const closing = [...this.#inbound.values(), ...this.#outbound.values(), ...this.#clients.values(), ...this.#servers];
+    await Promise.all([...closing.map((c) => c.close()), this.#queries?.close(), ...this.#handles.map((h) => h.close())]);
+    await this.#link.close();
+    this.#discovery.clear();
+  }
+
+  health(): ComponentHealth {
+    const link = this.#link;
+    const details = {
+      mapping: this.#mapping.name,
+      link: link.details(),
+      inbound: Object.fromEntries([...this.#inbound].map(([name, t]) => [name, { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) }])),
+      outbound: Object.fromEntries([...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }])),
+      refused: Object.fromEntries(this.#refused),
+      queries: this.#queries?.counters,
+      services: { ...this.#serviceCounters, calling: [...this.#clients.keys()], serving: this.#settings.services.serve.map((s) => s.service) },
+      tokens_ignored: this.#discovery.ignored,
+    };
+    if (link.state === 'up') {
+      if (link.counters.routers === 0) return { state: 'degraded', reason: `the Zenoh bridge at ${link.endpoint} reaches no router`, details };
+      return { state: 'running', details };
+    }
+    const reason = link.state === 'connecting' ? `connecting to ${link.endpoint}` : `no Zenoh link to ${link.endpoint}: ${link.reason ?? 'down'}`;
+    return { state: 'degraded', reason, details };
+  }
+
+  #node(): LocalNode {
+    return { zid: this.#link.zid || '0', nodeId: this.#nodeId, namespace: this.#settings.mapping === 'rmw_zenoh' ? this.#settings.namespace : '/', name: this.#settings.node_name };
+  }
+
+  #isLocal(entity: AnnouncedEntity): boolean {
+    if (entity.zid !== this.#link.zid) return false;
+    // rmw_zenoh ids are <zid>/<node id>[/<entity id>]: other zenoh-ts clients of the same bridge share its zid.
+    return this.#mapping.name === 'ros2dds' || entity.id === `${entity.zid}/${this.#nodeId}` || entity.id.startsWith(`${entity.zid}/${this.#nodeId}/`);
+  }
+
+  #typeHash(rosType: string): string | undefined {
+    if (!this.#typeHashes.has(rosType)) this.#typeHashes.set(rosType, typeDescriptionHash(this.#ctx.definitions, rosType));
+    return this.#typeHashes.get(rosType);
+  }
+
+  #gid(what: string): Uint8Array {
+    return entityGid(`${this.#ctx.config.robot.fleet}/${this.#ctx.config.robot.id}/${this.#settings.node_name}/${what}`);
+  }
+
+  #serviceContext(): ServiceContext {
+    return {
+      link: this.#link,
+      bus: this.#ctx.bus,
+      codec: this.#codec,
+      mapping: this.#mapping,
+      node: () => this.#node(),
+      entityId: () => this.#nextEntityId++,
+      typeHash: (t) => this.#typeHash(t),
+      gid: (what) => this.#gid(what),
+      timeoutMs: this.#settings.services.timeout_ms,
+      log: this.#ctx.log,
+    };
+  }
+
+  #topicQos(topic: string, busQos: TopicQos | undefined): { qos: TopicQos; options: PublisherOptions } {
+    const zenoh = this.#zenoh!;
+    const override = this.#settings.topic_qos.find((q) => compileTopicGlob(q.topic)(topic));
+    const base = busQos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
+    const qos: TopicQos = { reliability: override?.reliability ?? base.reliability, durability: override?.durability ?? base.durability, depth: override?.depth ?? base.depth };
+    const reliable = qos.reliability === 'reliable';
+    return {
+      qos,
+      options: {
+        // Sensor data drops under congestion rather than stalling everything behind it; reliable topics block.
+        congestionControl: reliable ? zenoh.CongestionControl.BLOCK : zenoh.CongestionControl.DROP,
+        reliability: reliable ? zenoh.Reliability.RELIABLE : zenoh.Reliability.BEST_EFFORT,
+        priority: zenoh.Priority[PRIORITY[override?.priority ?? 'data']!],
+        express: override?.express ?? false,
+        encoding: zenoh.Encoding.APPLICATION_CDR,
+      },
+    };
+  }
+
+  #maybePublish(topic: string, type: string): void {
+    if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
+    // A topic bridged from Zenoh is already there; the ros2dds mapping has no GID to tell our samples apart.
+    if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources)) return;
+    const { qos, options } = this.#topicQos(topic, this.#ctx.bus.topicQos(topic));
+    const gid = this.#gid(`publisher ${topic}`);
+    this.#ownGids.add(Buffer.from(gid).toString('hex'));
+    const out = new OutboundTopic({
+      link: this.#link,
+      bus: this.#ctx.bus,
+      mapping: this.#mapping,
+      node: () => this.#node(),
+      entity: { kind: 'publisher', entityId: this.#nextEntityId++, name: topic, rosType: type, typeHash: this.#typeHash(type), qos },
+      gid,
+      publisherOptions: options,
+      queueDepth: this.#settings.queue_depth,
+    });
+    this.#outbound.set(topic, out);
+    out.start();
+  }
+
+  /** Bridges the graph's topics and services as their publishers and servers come, and drops them as they go. */
+  #reconcile(): void {
+    if (this.#stopped) return;
+    const published = this.#discovery.published();
+    for (const [name, inbound] of this.#inbound) {
+      if (published.has(name)) continue;
+      this.#inbound.delete(name);
+      void inbound.close();
+    }
+    for (const [name, topic] of published) {
+      if (this.#inbound.has(name) || !this.#bridged(name)) continue;
+      if (this.#mapping.name === 'ros2dds' && this.#outbound.has(name)) continue;
+      try {
+        const inbound = new InboundTopic({
+          link: this.#link,
+          bus: this.#ctx.bus,
+          mapping: this.#mapping,
+          topic,
+          codec: this.#codec,
+          knownType: this.#ctx.definitions.has(topic.rosType),
+          validateMaxBytes: this.#settings.validate_max_bytes,
+          ownGids: this.#ownGids,
+          log: this.#ctx.log,
+        });
+        this.#inbound.set(name, inbound);
+        this.#refused.delete(name);
+        inbound.start();
+      } catch (error) {
+        // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once.
+        if (!this.#refused.has(name)) this.#ctx.log.warn({ topic: name, type: topic.rosType, err: (error as Error).message }, 'zenoh: topic not bridged');
+        this.#refused.set(name, (error as Error).message);
+      }
+    }
+    const servers = this.#discovery.servers();
+    for (const [name, client] of this.#clients) {
+      if (servers.has(name)) continue;
+      this.#clients.delete(name);
+      void client.close();
+    }
+    for (const [name, server] of servers) {
+      if (this.#clients.has(name) || !this.#callable(name)) continue;
+      try {
+        this.#clients.set(name, new ServiceClient(this.#serviceContext(), name, server.rosType, server.typeHash, this.#serviceCounters));
+      } catch (error) {
+        this.#refused.set(name, (error as Error).message);
+      }
+    }
+  }
+}

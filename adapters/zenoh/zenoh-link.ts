@@ -1,0 +1,423 @@
+import type { Logger } from 'pino';
+import { WebSocket as ProbeSocket } from 'ws';
+import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
+import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
+
+export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
+
+export interface ZenohLinkOptions {
+  /** The remote-api WebSocket: `ws://127.0.0.1:10000` or zenoh's `ws/127.0.0.1:10000`. */
+  endpoint: string;
+  openTimeoutMs?: number;
+  /** How long zenoh-ts waits for the bridge's answer to a request (a declaration, a keepalive). */
+  responseTimeoutMs?: number;
+  keepaliveMs?: number;
+  reconnectMinMs?: number;
+  reconnectMaxMs?: number;
+  log: Logger;
+  /** Called on every change of state, with the reason when the link is down. */
+  onState?: (state: LinkState, reason?: string) => void;
+}
+
+/** A declaration the link keeps across sessions: made again on every session the link opens. */
+interface Declaration {
+  readonly what: string;
+  declare(session: Session, zenoh: ZenohModule): Promise<void>;
+  /** Forgets the handle of a session that is gone (nothing to undeclare there). */
+  forget(): void;
+  undeclare(): Promise<void>;
+}
+
+export interface Handle {
+  close(): Promise<void>;
+}
+
+export interface LinkPublisher extends Handle {
+  readonly key: string;
+  /** False when the sample could not be handed to the link (down, or the send failed): the caller counts it. */
+  put(payload: Uint8Array, attachment?: Uint8Array): Promise<boolean>;
+}
+
+export interface GetOptions {
+  payload?: Uint8Array;
+  encoding?: string;
+  attachment?: Uint8Array;
+  timeoutMs: number;
+  /** All complete queryables (rmw_zenoh's service calls) instead of the best matching one. */
+  allComplete?: boolean;
+}
+
+export type GetReply = { ok: true; sample: Sample } | { ok: false; payload: Uint8Array; encoding: string };
+
+const sleep = (ms: number, signal: AbortSignal) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+  });
+
+function message(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** Whether a WebSocket endpoint accepts a connection within `ms`: zenoh-ts's own open retries for ~30 minutes. */
+function probe(url: string, ms: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const ws = new ProbeSocket(url);
+    const done = (error?: Error) => {
+      clearTimeout(timer);
+      ws.removeAllListeners();
+      ws.on('error', () => {}); // a late error of a socket given up must not reach the event loop
+      ws.terminate();
+      if (error) reject(error);
+      else resolve();
+    };
+    const timer = setTimeout(() => done(new Error(`no answer from ${url} within ${ms} ms`)), ms);
+    ws.once('open', () => done());
+    ws.once('error', (error) => done(new Error(`cannot reach ${url}: ${error.message}`)));
+  });
+}
+
+/**
+ * One Zenoh session through zenoh-ts that stays up: zenoh-ts never reconnects, does not notice a closed
+ * socket on send, and retries a dead endpoint for half an hour in `Session.open`. The link opens with its own
+ * timeout, watches the socket (its close event and a keepalive request), and after a loss reconnects with
+ * exponential backoff and jitter, declaring again every publisher, subscriber, queryable and liveliness
+ * token it holds. Callbacks into the daemon run inside try/catch: a handler's fault is counted, never thrown
+ * into zenoh-ts's socket handler. Declarations may be made while the link is down; they take effect on the
+ * next session.
+ */
+export class ZenohLink {
+  readonly endpoint: string;
+  #url: string;
+  #openTimeoutMs: number;
+  #responseTimeoutMs: number;
+  #keepaliveMs: number;
+  #reconnectMinMs: number;
+  #reconnectMaxMs: number;
+  #log: Logger;
+  #onState: (state: LinkState, reason?: string) => void;
+  #declarations = new Set<Declaration>();
+  #session: Session | undefined;
+  #zenoh: ZenohModule | undefined;
+  #state: LinkState = 'connecting';
+  #reason: string | undefined;
+  #stop = new AbortController();
+  #running: Promise<void> | undefined;
+  #lost: (() => void) | undefined;
+  #upListeners = new Set<(session: Session) => void>();
+  readonly counters = { opens: 0, openFailures: 0, losses: 0, callbackErrors: 0, declareFailures: 0, routers: 0 };
+  #upSince: number | undefined;
+  #zid = '';
+  #nextTryAt: number | undefined;
+
+  constructor(options: ZenohLinkOptions) {
+    const { endpoint, openTimeoutMs = 5000, responseTimeoutMs = 3000, keepaliveMs = 1000, reconnectMinMs = 250, reconnectMaxMs = 10_000 } = options;
+    this.endpoint = endpoint;
+    this.#url = /^wss?\//.test(endpoint) && !endpoint.includes('://') ? endpoint.replace('/', '://') : endpoint;
+    this.#openTimeoutMs = openTimeoutMs;
+    this.#responseTimeoutMs = responseTimeoutMs;
+    this.#keepaliveMs = keepaliveMs;
+    this.#reconnectMinMs = reconnectMinMs;
+    this.#reconnectMaxMs = reconnectMaxMs;
+    this.#log = options.log;
+    this.#onState = options.onState ?? (() => {});
+  }
+
+  get state(): LinkState {
+    return this.#state;
+  }
+
+  get reason(): string | undefined {
+    return this.#reason;
+  }
+
+  details(): Record<string, unknown> {
+    return {
+      endpoint: this.endpoint,
+      state: this.#state,
+      zid: this.#zid,
+      ...(this.#reason ? { reason: this.#reason } : {}),
+      up_since_ms: this.#upSince,
+      next_try_in_ms: this.#nextTryAt === undefined ? undefined : Math.max(0, Math.round(this.#nextTryAt - performance.now())),
+      declarations: this.#declarations.size,
+      ...this.counters,
+    };
+  }
+
+  /** Starts connecting in the background; never throws, whether or not the endpoint is there. */
+  start(): void {
+    this.#running ??= this.#run();
+  }
+
+  async close(): Promise<void> {
+    this.#stop.abort();
+    this.#lost?.();
+    await this.#running;
+    this.#setState('closed');
+  }
+
+  /** Calls `listener` with each new session, after everything held has been declared on it. */
+  onUp(listener: (session: Session) => void): () => void {
+    this.#upListeners.add(listener);
+    return () => this.#upListeners.delete(listener);
+  }
+
+  /** The session while the link is up. */
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  /** The Zenoh id of the current (or last) session, in hex. */
+  get zid(): string {
+    return this.#zid;
+  }
+
+  declarePublisher(key: string, options: PublisherOptions): LinkPublisher {
+    let publisher: Publisher | undefined;
+    const handle = this.#hold({
+      what: `publisher ${key}`,
+      declare: async (session) => {
+        publisher = await session.declarePublisher(key, options);
+      },
+      forget: () => (publisher = undefined),
+      undeclare: async () => {
+        const p = publisher;
+        publisher = undefined;
+        await p?.undeclare();
+      },
+    });
+    return {
+      key,
+      close: handle.close,
+      put: async (payload, attachment) => {
+        const p = publisher;
+        if (p === undefined) return false;
+        try {
+          await p.put(payload, attachment ? { attachment } : undefined);
+          return true;
+        } catch {
+          return false; // the link is going down: the watch will see it, the caller counts the sample
+        }
+      },
+    };
+  }
+
+  declareSubscriber(key: string, onSample: (sample: Sample) => void): Handle {
+    let undeclare: (() => Promise<void>) | undefined;
+    return this.#hold({
+      what: `subscriber ${key}`,
+      declare: async (session) => {
+        const sub = await session.declareSubscriber(key, { handler: this.#guard(onSample) });
+        undeclare = () => sub.undeclare();
+      },
+      forget: () => (undeclare = undefined),
+      undeclare: async () => undeclare?.(),
+    });
+  }
+
+  declareQueryable(key: string, onQuery: (query: Query) => void, complete = true): Handle {
+    let undeclare: (() => Promise<void>) | undefined;
+    return this.#hold({
+      what: `queryable ${key}`,
+      declare: async (session) => {
+        const q = await session.declareQueryable(key, { complete, handler: this.#guard(onQuery) });
+        undeclare = () => q.undeclare();
+      },
+      forget: () => (undeclare = undefined),
+      undeclare: async () => undeclare?.(),
+    });
+  }
+
+  /** `key` is asked again for each session: a token names the session it is declared on. */
+  declareToken(key: () => string): Handle {
+    let undeclare: (() => Promise<void>) | undefined;
+    return this.#hold({
+      what: `liveliness token ${key()}`,
+      declare: async (session) => {
+        const token = await session.liveliness().declareToken(key());
+        undeclare = () => token.undeclare();
+      },
+      forget: () => (undeclare = undefined),
+      undeclare: async () => undeclare?.(),
+    });
+  }
+
+  /** A liveliness subscriber; with `history`, the tokens alive when it is declared come first (each session). */
+  declareLivelinessSubscriber(key: string, onSample: (sample: Sample) => void, history = true): Handle {
+    let undeclare: (() => Promise<void>) | undefined;
+    return this.#hold({
+      what: `liveliness subscriber ${key}`,
+      declare: async (session) => {
+        const sub = await session.liveliness().declareSubscriber(key, { history, handler: this.#guard(onSample) });
+        undeclare = () => sub.undeclare();
+      },
+      forget: () => (undeclare = undefined),
+      undeclare: async () => undeclare?.(),
+    });
+  }
+
+  /** A Zenoh get; rejects when the link is down, and at `timeoutMs` even if the bridge never says it is done. */
+  async get(selector: string, options: GetOptions): Promise<GetReply[]> {
+    const session = this.#session;
+    const zenoh = this.#zenoh;
+    if (session === undefined || zenoh === undefined) throw new Error(`the Zenoh link to ${this.endpoint} is down`);
+    const { payload, encoding, attachment, timeoutMs, allComplete = false } = options;
+    const replies: GetReply[] = [];
+    return new Promise<GetReply[]>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(replies), timeoutMs + 500);
+      const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
+        const result = reply.result();
+        if (result instanceof zenoh.Sample) replies.push({ ok: true, sample: result });
+        else replies.push({ ok: false, payload: result.payload().toBytes(), encoding: result.encoding().toString() });
+      });
+      const done = () => (clearTimeout(timer), resolve(replies));
+      session
+        .get(selector, {
+          ...(payload ? { payload } : {}),
+          ...(encoding ? { encoding } : {}),
+          ...(attachment ? { attachment } : {}),
+          timeout: zenoh.Duration.milliseconds.of(timeoutMs),
+          target: allComplete ? zenoh.QueryTarget.ALL_COMPLETE : zenoh.QueryTarget.BEST_MATCHING,
+          handler: [onReply, done],
+        })
+        .catch((error: unknown) => (clearTimeout(timer), reject(error)));
+    });
+  }
+
+  #hold(declaration: Declaration): Handle {
+    this.#declarations.add(declaration);
+    const session = this.#session;
+    if (session !== undefined && this.#zenoh !== undefined) {
+      declaration.declare(session, this.#zenoh).catch((error: unknown) => this.#declareFailed(declaration, error));
+    }
+    return {
+      close: async () => {
+        if (!this.#declarations.delete(declaration)) return;
+        try {
+          if (this.#session !== undefined) await declaration.undeclare();
+        } catch {
+          // the session went down under us: nothing remains declared there
+        }
+      },
+    };
+  }
+
+  #declareFailed(declaration: Declaration, error: unknown): void {
+    this.counters.declareFailures++;
+    this.#log.warn({ err: message(error) }, `zenoh: could not declare ${declaration.what}; declaring again on the next session`);
+    this.#lost?.(); // a declaration the bridge refused or timed out on: the link is not what we think
+  }
+
+  /** Wraps a callback zenoh-ts calls from its socket handler: an exception is counted and logged here. */
+  #guard<T>(callback: (value: T) => void): (value: T) => void {
+    return (value) => {
+      try {
+        callback(value);
+      } catch (error) {
+        this.counters.callbackErrors++;
+        this.#log.error({ err: message(error) }, 'zenoh: a handler failed');
+      }
+    };
+  }
+
+  #setState(state: LinkState, reason?: string): void {
+    const changed = state !== this.#state || reason !== this.#reason;
+    this.#state = state;
+    this.#reason = reason;
+    if (changed) this.#onState(state, reason);
+  }
+
+  async #run(): Promise<void> {
+    const signal = this.#stop.signal;
+    let failures = 0;
+    while (!signal.aborted) {
+      let reason: string;
+      try {
+        const session = await this.#open();
+        if (signal.aborted) {
+          await session.close().catch(() => {});
+          break;
+        }
+        const opened = performance.now();
+        reason = await this.#serve(session);
+        // A session that held a while starts the backoff over; one dropped at once keeps backing off.
+        if (performance.now() - opened > this.#reconnectMaxMs) failures = 0;
+      } catch (error) {
+        this.counters.openFailures++;
+        reason = message(error);
+      }
+      this.#session = undefined;
+      this.#upSince = undefined;
+      for (const declaration of this.#declarations) declaration.forget();
+      if (signal.aborted) break;
+      const delay = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** failures) * (0.5 + Math.random() / 2);
+      failures = Math.min(failures + 1, 30);
+      this.#setState('down', reason);
+      this.#nextTryAt = performance.now() + delay;
+      await sleep(delay, signal);
+      this.#nextTryAt = undefined;
+    }
+  }
+
+  async #open(): Promise<Session> {
+    this.#zenoh ??= await loadZenoh();
+    const zenoh = this.#zenoh;
+    await probe(this.#url, this.#openTimeoutMs);
+    const opening = zenoh.Session.open(new zenoh.Config(this.#url, this.#responseTimeoutMs));
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no Zenoh session from ${this.endpoint} within ${this.#openTimeoutMs} ms`)), this.#openTimeoutMs);
+    });
+    try {
+      return await Promise.race([opening, timeout]);
+    } catch (error) {
+      // zenoh-ts goes on trying in the background: a session it opens late is closed at once.
+      opening.then((late) => late.close().catch(() => {}), () => {});
+      throw error;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Declares everything on `session`, then returns the reason once the session is lost. */
+  async #serve(session: Session): Promise<string> {
+    let reason = 'closed';
+    const lost = new Promise<void>((resolve) => {
+      this.#lost = () => resolve();
+      // zenoh-ts 1.10 keeps its socket in a private field and only logs its close: we listen too, so a
+      // router that goes away is seen at once; the keepalive below catches it if that field ever moves.
+      const ws = (session as unknown as { inner?: { link?: { ws?: { addEventListener?: (e: string, l: () => void) => void } } } }).inner?.link?.ws;
+      ws?.addEventListener?.('close', () => ((reason = 'the bridge closed the WebSocket'), resolve()));
+    });
+    const keepalive = setInterval(() => {
+      session.info().then(
+        (info) => (this.counters.routers = info.routersZid().length),
+        (error: unknown) => {
+          reason = `no answer to a keepalive: ${message(error)}`;
+          this.#lost?.();
+        },
+      );
+    }, this.#keepaliveMs);
+    try {
+      const info = await session.info();
+      this.#zid = info.zid().toString();
+      this.counters.routers = info.routersZid().length;
+      for (const declaration of this.#declarations) await declaration.declare(session, this.#zenoh!);
+      this.counters.opens++;
+      this.#session = session;
+      this.#upSince = Date.now();
+      this.#setState('up');
+      for (const listener of this.#upListeners) listener(session);
+      await lost;
+    } catch (error) {
+      reason = `declaring on a new session failed: ${message(error)}`;
+    } finally {
+      clearInterval(keepalive);
+      this.#lost = undefined;
+      this.#session = undefined;
+      this.counters.losses++;
+      await session.close().catch(() => {});
+    }
+    return this.#stop.signal.aborted ? 'closed' : reason;
+  }
+}

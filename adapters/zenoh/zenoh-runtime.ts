@@ -1,0 +1,52 @@
+import { register } from 'node:module';
+
+export type ZenohModule = typeof import('@eclipse-zenoh/zenoh-ts');
+
+/**
+ * A module loader hook that does for zenoh-ts's one `.wasm` import (its key expression library) what Node 22
+ * does natively and Node 20 does only under --experimental-wasm-modules: the .wasm becomes an ES module whose
+ * imports are the JS modules it names and whose exports are the instance's. Hooks run on their own thread
+ * in Node 20, so this is plain JS in a data: URL (no file to find once the daemon is compiled to dist/).
+ */
+const WASM_HOOK = `
+export async function load(url, context, nextLoad) {
+  if (!url.startsWith('file:') || !url.endsWith('.wasm')) return nextLoad(url, context);
+  const { readFile } = await import('node:fs/promises');
+  const mod = await WebAssembly.compile(await readFile(new URL(url)));
+  const froms = [...new Set(WebAssembly.Module.imports(mod).map((i) => i.module))];
+  const names = WebAssembly.Module.exports(mod).map((e) => e.name);
+  const source = [
+    "import { readFileSync } from 'node:fs';",
+    ...froms.map((m, i) => 'import * as i' + i + ' from ' + JSON.stringify(m) + ';'),
+    'const bytes = readFileSync(new URL(import.meta.url));',
+    'const imports = {' + froms.map((m, i) => JSON.stringify(m) + ': i' + i).join(', ') + '};',
+    'const x = new WebAssembly.Instance(new WebAssembly.Module(bytes), imports).exports;',
+    ...names.map((n, i) => 'const e' + i + ' = x[' + JSON.stringify(n) + ']; export { e' + i + ' as ' + JSON.stringify(n) + ' };'),
+  ].join('\\n');
+  return { format: 'module', source, shortCircuit: true };
+}`;
+
+const NODE_MAJOR = Number(process.versions.node.split('.')[0]);
+
+let loading: Promise<ZenohModule> | undefined;
+
+/**
+ * Loads zenoh-ts, on Node 20 as on 22+, with no command-line flag: on Node 20 it registers the .wasm hook
+ * above and, where there is no global WebSocket (Node 20 has one only under --experimental-websocket), gives
+ * zenoh-ts the `ws` package's, which has the browser API it uses (binaryType, onmessage, bufferedAmount).
+ */
+export function loadZenoh(): Promise<ZenohModule> {
+  loading ??= (async () => {
+    if (NODE_MAJOR < 22 && !process.execArgv.includes('--experimental-wasm-modules')) {
+      register(`data:text/javascript,${encodeURIComponent(WASM_HOOK)}`);
+    }
+    if (typeof globalThis.WebSocket === 'undefined') {
+      const { WebSocket } = await import('ws');
+      // zenoh-ts calls the global constructor; the two classes differ only in what it does not use.
+      (globalThis as { WebSocket?: unknown }).WebSocket = WebSocket;
+    }
+    return import('@eclipse-zenoh/zenoh-ts');
+  })();
+  return loading;
+}
+

@@ -1,0 +1,152 @@
+"""
+ROS-2-shaped Zenoh peers for tests, written to rmw_zenoh's design (docs/design.md of ros2/rmw_zenoh): data keys
+<domain>/<name>/<dds type>/<RIHS01 hash>, liveliness tokens under @ros2_lv, and the attachment (int64 LE
+sequence, int64 LE source timestamp, GID length, GID) on every sample, request and reply.
+
+python ros_peer.py '<json spec>': a spec names the router, the node, and what the node does:
+  publish: a topic, type, hash and hex CDR payloads, sent at `rate_hz` (or on "pub <hex>" lines from stdin)
+  subscribe: a topic and type: each sample is printed as {"event": "sample", key, payload, attachment}
+  serve: std_srvs/srv/SetBool served on a name: replies success=data, message="ok:<data>"
+  get: one Zenoh get of a key with a payload; prints the replies, then exits
+  liveliness: prints the liveliness tokens of the domain
+Events are JSON lines on stdout; the peer runs until stdin closes ("quit" also ends it).
+"""
+import json
+import struct
+import sys
+import threading
+import time
+
+import zenoh
+
+spec = json.loads(sys.argv[1])
+domain = spec.get("domain", 0)
+node_name = spec.get("node", "peer")
+lock = threading.Lock()
+
+
+def emit(**event):
+    with lock:
+        print(json.dumps(event), flush=True)
+
+
+def dds_type(ros_type):
+    pkg, kind, name = ros_type.split("/")
+    return f"{pkg}::{kind}::dds_::{name}_"
+
+
+def mangle(name):
+    return name.replace("/", "%")
+
+
+def attachment(seq, gid):
+    return struct.pack("<qq", seq, time.time_ns()) + bytes([len(gid)]) + gid
+
+
+def parse_attachment(raw):
+    if raw is None:
+        return None
+    b = raw.to_bytes()
+    seq, ts = struct.unpack_from("<qq", b, 0)
+    n = b[16]
+    return {"seq": seq, "ts": ts, "gid": b[17 : 17 + n].hex(), "length": len(b)}
+
+
+conf = zenoh.Config()
+conf.insert_json5("mode", '"client"')
+conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
+conf.insert_json5("scouting/multicast/enabled", "false")
+session = zenoh.open(conf)
+zid = str(session.zid())
+tokens = [session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/{node_name}")]
+QOS = spec.get("qos", "::,10:,:,:,,")
+
+
+def entity_token(eid, kind, name, ros_type, type_hash):
+    return f"@ros2_lv/{domain}/{zid}/0/{eid}/{kind}/%/%/{node_name}/{mangle(name)}/{dds_type(ros_type)}/{type_hash}/{QOS}"
+
+
+def key(name, ros_type, type_hash):
+    return f"{domain}/{name.lstrip('/')}/{dds_type(ros_type)}/{type_hash}"
+
+
+handles = []
+publisher = None
+gid = bytes(range(16))
+seq = 0
+
+
+def publish(payload):
+    global seq
+    seq += 1
+    publisher.put(payload, attachment=attachment(seq, gid))
+    emit(event="published", seq=seq)
+
+
+if "publish" in spec:
+    p = spec["publish"]
+    tokens.append(session.liveliness().declare_token(entity_token(10, "MP", p["topic"], p["type"], p["hash"])))
+    publisher = session.declare_publisher(key(p["topic"], p["type"], p["hash"]))
+    if p.get("rate_hz"):
+        payloads = [bytes.fromhex(h) for h in p["payloads"]]
+
+        def run():
+            i = 0
+            while True:
+                publish(payloads[i % len(payloads)])
+                i += 1
+                time.sleep(1 / p["rate_hz"])
+
+        threading.Thread(target=run, daemon=True).start()
+
+if "subscribe" in spec:
+    s = spec["subscribe"]
+    tokens.append(session.liveliness().declare_token(entity_token(11, "MS", s["topic"], s["type"], s.get("hash", "TypeHashNotSupported"))))
+
+    def on_sample(sample):
+        emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment))
+
+    handles.append(session.declare_subscriber(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", on_sample))
+
+if "serve" in spec:
+    v = spec["serve"]
+    tokens.append(session.liveliness().declare_token(entity_token(12, "SS", v["service"], "std_srvs/srv/SetBool", v["hash"])))
+
+    def on_query(query):
+        data = query.payload.to_bytes()[4] if query.payload is not None else 0
+        message = f"ok:{data}".encode() + b"\0"
+        body = bytes([data, 0, 0, 0]) + struct.pack("<I", len(message)) + message
+        att = parse_attachment(query.attachment)
+        reply_att = struct.pack("<qq", att["seq"], time.time_ns()) + bytes([16]) + bytes.fromhex(att["gid"]) if att else None
+        query.reply(query.key_expr, b"\x00\x01\x00\x00" + body, attachment=reply_att)
+        emit(event="served", data=data, attachment=att)
+
+    handles.append(session.declare_queryable(key(v["service"], "std_srvs/srv/SetBool", v["hash"]), on_query, complete=True))
+
+if "get" in spec:
+    g = spec["get"]
+    started = time.perf_counter()
+    replies = []
+    for reply in session.get(g["key"], payload=g.get("payload", "").encode(), encoding=g.get("encoding", "application/json"), timeout=g.get("timeout_s", 10)):
+        if reply.ok is not None:
+            replies.append({"ok": True, "key": str(reply.ok.key_expr), "payload": reply.ok.payload.to_bytes().decode(errors="replace"), "encoding": str(reply.ok.encoding)})
+        else:
+            replies.append({"ok": False, "payload": reply.err.payload.to_bytes().decode(errors="replace"), "encoding": str(reply.err.encoding)})
+    emit(event="replies", replies=replies, elapsed_ms=(time.perf_counter() - started) * 1000)
+    session.close()
+    sys.exit(0)
+
+if spec.get("liveliness"):
+    def on_token(sample):
+        emit(event="token", key=str(sample.key_expr), alive=sample.kind == zenoh.SampleKind.PUT)
+
+    handles.append(session.liveliness().declare_subscriber(f"@ros2_lv/{domain}/**", on_token, history=True))
+
+emit(event="ready", zid=zid)
+for line in sys.stdin:
+    words = line.split()
+    if not words or words[0] == "quit":
+        break
+    if words[0] == "pub":
+        publish(bytes.fromhex(words[1]))
+session.close()

@@ -1,0 +1,145 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { connect } from 'node:net';
+import { createInterface } from 'node:readline';
+import { closedPort } from '../helpers/closed-port.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { zenohPeers, type ZenohPeers } from '../peers/index.ts';
+
+export interface PeerEvent {
+  event: string;
+  [key: string]: unknown;
+}
+
+/** A ROS-2-shaped Python peer (test/peers/zenoh/ros_peer.py): its JSON events, and lines to its stdin. */
+export interface Peer {
+  readonly events: PeerEvent[];
+  next(predicate: (e: PeerEvent) => boolean, what: string, timeoutMs?: number): Promise<PeerEvent>;
+  send(line: string): void;
+  close(): Promise<void>;
+}
+
+function exited(child: ChildProcess): Promise<void> {
+  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+}
+
+async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
+  if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  await exited(child);
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => (socket.destroy(), resolve(true)));
+    socket.once('error', () => resolve(false));
+  });
+}
+
+/**
+ * A real Zenoh network on free loopback ports: a router (eclipse-zenoh in router mode) and
+ * zenoh-bridge-remote-api connected to it as a client, whose WebSocket the daemon's zenoh-ts uses; and Python
+ * peers connected to the router. Everything it starts, `close()` stops.
+ */
+export class ZenohNetwork {
+  readonly peers: ZenohPeers;
+  readonly routerPort: number;
+  readonly wsPort: number;
+  #router: ChildProcess | undefined;
+  #bridge: ChildProcess | undefined;
+  #children = new Set<ChildProcess>();
+
+  private constructor(peers: ZenohPeers, routerPort: number, wsPort: number) {
+    this.peers = peers;
+    this.routerPort = routerPort;
+    this.wsPort = wsPort;
+  }
+
+  static async create(): Promise<ZenohNetwork> {
+    return new ZenohNetwork(zenohPeers(), await closedPort(), await closedPort());
+  }
+
+  get routerEndpoint(): string {
+    return `tcp/127.0.0.1:${this.routerPort}`;
+  }
+
+  get wsUrl(): string {
+    return `ws://127.0.0.1:${this.wsPort}`;
+  }
+
+  /** Router and bridge, each ready. */
+  async start(): Promise<void> {
+    await this.startRouter();
+    await this.startBridge();
+  }
+
+  async startRouter(): Promise<void> {
+    const child = this.#spawn(this.peers.python, [this.peers.routerScript, this.routerEndpoint]);
+    this.#router = child;
+    const lines = createInterface({ input: child.stdout! });
+    await new Promise<void>((resolve, reject) => {
+      lines.on('line', (line) => line.startsWith('READY') && resolve());
+      child.once('exit', (code) => reject(new Error(`the Zenoh router exited (${code}) before it was ready`)));
+    });
+  }
+
+  async startBridge(): Promise<void> {
+    const args = ['-m', 'client', '-e', this.routerEndpoint, '--ws-port', `127.0.0.1:${this.wsPort}`, '--no-multicast-scouting'];
+    this.#bridge = this.#spawn(this.peers.bridge, args, { RUST_LOG: 'error' });
+    const deadline = performance.now() + 20_000;
+    while (!(await portOpen(this.wsPort))) {
+      if (this.#bridge.exitCode !== null) throw new Error(`zenoh-bridge-remote-api exited (${this.#bridge.exitCode}) at start`);
+      if (performance.now() > deadline) throw new Error('zenoh-bridge-remote-api did not listen within 20 s');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Kills the router and the bridge, as a router whose remote-api plugin dies with it. */
+  async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await Promise.all([stopChild(this.#bridge, signal), stopChild(this.#router, signal)]);
+  }
+
+  async peer(spec: Record<string, unknown>): Promise<Peer> {
+    const child = this.#spawn(this.peers.python, [this.peers.peerScript, JSON.stringify({ router: this.routerEndpoint, ...spec })]);
+    const events: PeerEvent[] = [];
+    let stderr = '';
+    child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    createInterface({ input: child.stdout! }).on('line', (line) => {
+      try {
+        events.push(JSON.parse(line) as PeerEvent);
+      } catch {
+        events.push({ event: 'text', line });
+      }
+    });
+    const peer: Peer = {
+      events,
+      next: async (predicate, what, timeoutMs = 20_000) => {
+        await waitFor(() => events.some(predicate) || child.exitCode !== null, what, timeoutMs);
+        const found = events.find(predicate);
+        if (found === undefined) throw new Error(`the peer exited (${child.exitCode}) before ${what}: ${stderr}`);
+        return found;
+      },
+      send: (line) => child.stdin!.write(`${line}\n`),
+      close: async () => {
+        child.stdin!.end();
+        const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
+        await exited(child);
+        clearTimeout(timer);
+      },
+    };
+    if (!('get' in spec)) await peer.next((e) => e.event === 'ready', 'the peer to be ready');
+    return peer;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.#children].map((c) => stopChild(c, 'SIGKILL')));
+  }
+
+  #spawn(command: string, args: string[], env: Record<string, string> = {}): ChildProcess {
+    const child = spawn(command, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
+    child.stderr!.resume();
+    this.#children.add(child);
+    child.once('exit', () => this.#children.delete(child));
+    return child;
+  }
+}
