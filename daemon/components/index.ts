@@ -2,6 +2,7 @@ import type { ComponentSpec } from '../lifecycle/index.ts';
 import { API_COMPONENTS } from './api.ts';
 import { BAGS_COMPONENTS } from './bags.ts';
 import { CENTRAL_COMPONENTS } from './central.ts';
+import { ROS_COMPONENTS } from './ros.ts';
 import { SYSTEM1_COMPONENTS } from './system1.ts';
 import { SYSTEM2_COMPONENTS } from './system2.ts';
 import { ZENOH_COMPONENTS } from './zenoh.ts';
@@ -46,6 +47,7 @@ export const COMPONENTS: readonly ComponentSpec[] = [
   ...SYSTEM1_COMPONENTS,
   ...SYSTEM2_COMPONENTS,
   ...ZENOH_COMPONENTS,
+  ...ROS_COMPONENTS,
   ...API_COMPONENTS,
   ...CENTRAL_COMPONENTS,
 ];

@@ -3,6 +3,7 @@ import { Section } from './section.ts';
 import { API_SECTIONS } from './sections/api.ts';
 import { BAGS_SECTIONS } from './sections/bags.ts';
 import { CENTRAL_SECTIONS } from './sections/central.ts';
+import { ROS_SECTIONS } from './sections/ros.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
 import { SYSTEM2_SECTIONS } from './sections/system2.ts';
 import { ZENOH_SECTIONS } from './sections/zenoh.ts';
@@ -108,6 +109,7 @@ export const EdgeConfigSchema = Type.Object(
     ...SYSTEM2_SECTIONS,
     ...API_SECTIONS,
     ...CENTRAL_SECTIONS,
+    ...ROS_SECTIONS,
     ...ZENOH_SECTIONS,
   },
   { additionalProperties: false },

@@ -1,0 +1,153 @@
+import { compileTopicSelection } from '../../daemon/bus/index.ts';
+import type { EdgeConfig } from '../../daemon/config/index.ts';
+import type { RosSettings } from '../../daemon/config/index.ts';
+import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
+import { BridgeReport, errorText } from './bridge-report.ts';
+import type { RclnodejsLoader } from './load-rclnodejs.ts';
+import type { Rclnodejs, RosNode } from './rcl-api.ts';
+import { fullyQualified, GraphMirror, readRosGraph } from './ros-graph.ts';
+import { RosServiceBridge } from './service-bridge.ts';
+import { RosTopicBridge } from './topic-bridge.ts';
+
+const NEVER = () => false;
+
+/** ROS topics the bridge brings onto the bus: ros.topics, and what the recorder or snapshot would keep. */
+export function inboundSelection(config: Pick<EdgeConfig, 'ros' | 'recorder'>): (topic: string) => boolean {
+  const { ros, recorder } = config;
+  const own = compileTopicSelection(ros.topics);
+  const recorded = recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : NEVER;
+  const { snapshot } = recorder;
+  const buffered = snapshot.enabled ? compileTopicSelection(snapshot.include, snapshot.exclude) : NEVER;
+  const excluded = compileTopicSelection(ros.exclude);
+  return (topic) => (own(topic) || recorded(topic) || buffered(topic)) && !excluded(topic);
+}
+
+interface Running {
+  rcl: Rclnodejs;
+  node: RosNode;
+  self: string;
+  topics: RosTopicBridge;
+  services: RosServiceBridge;
+  timer: NodeJS.Timeout;
+}
+
+/**
+ * The daemon as a node of the ROS 2 graph, through rclnodejs (loaded by `load` at start, so a daemon without
+ * ROS never imports it). It polls the graph into ctx.graph (source `ros`), bridges topics and services, and is
+ * degraded, with a reason, while a graph query, a publish or a service fails; nothing of rclnodejs throws
+ * out of it after start.
+ */
+export class RosComponent implements Component, MetricsProvider {
+  readonly name = 'ros';
+  #ctx: ComponentContext;
+  #settings: RosSettings;
+  #load: RclnodejsLoader;
+  #report: BridgeReport;
+  #mirror: GraphMirror;
+  #running: Running | undefined;
+  #polls = 0;
+  #lastPollAt: string | null = null;
+
+  constructor(ctx: ComponentContext, load: RclnodejsLoader) {
+    this.#ctx = ctx;
+    this.#settings = ctx.config.ros;
+    this.#load = load;
+    this.#report = new BridgeReport(ctx.log);
+    this.#mirror = new GraphMirror(ctx.graph);
+  }
+
+  async start(): Promise<void> {
+    const { bus, log, config } = this.#ctx;
+    const settings = this.#settings;
+    const rcl = await this.#load();
+    await rcl.init();
+    try {
+      const node = new rcl.Node(settings.node_name, settings.namespace === '' ? undefined : settings.namespace);
+      const self = fullyQualified(node.namespace(), node.name());
+      const report = this.#report;
+      const topics = new RosTopicBridge({ rcl, node, bus, settings, bridgeIn: inboundSelection(config), bridgeOut: compileTopicSelection(settings.publish), report, log });
+      const services = new RosServiceBridge({ node, bus, settings, callable: compileTopicSelection(settings.services.call), self, report, log });
+      services.start();
+      topics.start();
+      node.spin();
+      const timer = setInterval(() => this.#poll(), settings.graph_poll_ms);
+      timer.unref();
+      this.#running = { rcl, node, self, topics, services, timer };
+      this.#poll();
+      log.info({ node: self, ros_distro: process.env.ROS_DISTRO }, 'ros: joined the ROS 2 graph');
+    } catch (error) {
+      this.#shutdown(rcl);
+      throw error;
+    }
+  }
+
+  async stop(): Promise<void> {
+    const running = this.#running;
+    if (running === undefined) return;
+    this.#running = undefined;
+    clearInterval(running.timer);
+    running.topics.close();
+    running.services.close();
+    this.#mirror.clear();
+    try {
+      running.node.destroy();
+    } catch (error) {
+      // rclnodejs's own SIGINT handler may have shut the context down already; the node went with it.
+      this.#ctx.log.debug({ err: errorText(error) }, 'ros: destroying the node failed');
+    }
+    this.#shutdown(running.rcl);
+  }
+
+  health(): ComponentHealth {
+    const running = this.#running;
+    if (running === undefined) return { state: 'stopped' };
+    const reason = this.#report.reason();
+    const { topics, services, self } = running;
+    const details = {
+      node: self,
+      ros_distro: process.env.ROS_DISTRO ?? null,
+      graph_polls: this.#polls,
+      last_graph_poll: this.#lastPollAt,
+      topics_in: topics.inbound,
+      topics_out: topics.outbound,
+      services_called: services.called,
+      services_served: services.served,
+      messages_in: this.#report.total('auraison_ros_messages_total', { direction: 'in' }),
+      messages_out: this.#report.total('auraison_ros_messages_total', { direction: 'out' }),
+      echo_dropped: this.#report.total('auraison_ros_echo_dropped_total'),
+      errors: this.#report.total('auraison_ros_errors_total'),
+      problems: this.#report.problems,
+    };
+    return reason === undefined ? { state: 'running', details } : { state: 'degraded', reason, details };
+  }
+
+  metrics(): MetricFamily[] {
+    return this.#report.metrics();
+  }
+
+  #poll(): void {
+    const running = this.#running;
+    if (running === undefined) return;
+    try {
+      const snapshot = readRosGraph(running.node, running.self);
+      this.#polls += 1;
+      this.#lastPollAt = new Date().toISOString();
+      this.#report.resolved('graph');
+      this.#mirror.apply(snapshot);
+      running.topics.reconcile(snapshot);
+      running.services.reconcile(snapshot);
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'graph' });
+      this.#report.problem('graph', `reading the ROS graph failed: ${errorText(error)}`);
+    }
+  }
+
+  #shutdown(rcl: Rclnodejs): void {
+    try {
+      if (!rcl.isShutdown()) rcl.shutdown();
+    } catch (error) {
+      this.#ctx.log.warn({ err: errorText(error) }, 'ros: rclnodejs shutdown failed');
+    }
+  }
+}

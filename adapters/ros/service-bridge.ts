@@ -1,0 +1,193 @@
+import type { Logger } from 'pino';
+import type { Bus, QueryPayload } from '../../daemon/bus/index.ts';
+import type { RosSettings } from '../../daemon/config/index.ts';
+import { errorText, type BridgeReport } from './bridge-report.ts';
+import { typeClass, type Rcl, type RosNode } from './rcl-api.ts';
+import type { RosGraphSnapshot } from './ros-graph.ts';
+
+type ServiceClass = ReturnType<typeof typeClass>;
+type Served = RosSettings['services']['serve'][number];
+
+const JSON_ENCODING = 'application/json';
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** JSON of a message as rclnodejs gives it: int64 fields come as bigint, arrays of numbers as typed arrays. */
+export function messageJson(message: unknown): string {
+  return JSON.stringify(message, (_key, value: unknown) => {
+    if (typeof value === 'bigint') return value.toString();
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+    return value;
+  });
+}
+
+function parseObject(text: string, what: string): Record<string, unknown> {
+  const value: unknown = text === '' ? {} : JSON.parse(text);
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/**
+ * The response a ROS client gets for a bus query: the template's fields that the reply has, and for the
+ * std_srvs convention (Trigger, SetBool) `success` and `message` say how the query went when the reply has
+ * neither. A ROS 2 service has no error channel: this is the only way to tell the caller.
+ */
+export function fillResponse(template: Record<string, unknown>, reply: unknown, error: string | undefined, replyText: string): Record<string, unknown> {
+  const body = typeof reply === 'object' && reply !== null && !Array.isArray(reply) ? (reply as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = { ...template };
+  for (const key of Object.keys(template)) if (key in body) out[key] = body[key];
+  if (typeof template.success === 'boolean' && !('success' in body)) out.success = error === undefined;
+  if (typeof template.message === 'string' && !('message' in body)) out.message = error ?? replyText;
+  return out;
+}
+
+export interface ServiceBridgeOptions {
+  node: RosNode;
+  bus: Bus;
+  settings: RosSettings;
+  /** ROS services to serve as bus queries (ros.services.call). */
+  callable: (service: string) => boolean;
+  /** The daemon's node, fully qualified: its own services are never called through the bus. */
+  self: string;
+  report: BridgeReport;
+  log: Logger;
+}
+
+/**
+ * Services both ways. A ROS service selected by ros.services.call is served on the bus under its own name
+ * while a node other than the daemon's serves it (JSON request and reply, as call_service sends); the bus
+ * queries named in ros.services.serve are served as ROS services. Requests and replies are messages as
+ * rclnodejs gives them (plain objects): rclnodejs has no raw service calls.
+ */
+export class RosServiceBridge {
+  #node: RosNode;
+  #bus: Bus;
+  #settings: RosSettings;
+  #callable: (service: string) => boolean;
+  #self: string;
+  #report: BridgeReport;
+  #log: Logger;
+  #called = new Map<string, { client: Rcl.Client<ServiceClass>; unserve: () => void }>();
+  #served: string[] = [];
+
+  constructor(options: ServiceBridgeOptions) {
+    const { node, bus, settings, callable, self, report, log } = options;
+    this.#node = node;
+    this.#bus = bus;
+    this.#settings = settings;
+    this.#callable = callable;
+    this.#self = self;
+    this.#report = report;
+    this.#log = log;
+  }
+
+  get called(): string[] {
+    return [...this.#called.keys()].sort();
+  }
+
+  get served(): string[] {
+    return [...this.#served];
+  }
+
+  /** Creates the ROS services of ros.services.serve. */
+  start(): void {
+    for (const entry of this.#settings.services.serve) {
+      try {
+        this.#node.createService(typeClass(entry.type), entry.service, (request, response) => {
+          void this.#answer(entry, request, response);
+        });
+        this.#served.push(entry.service);
+        this.#log.info({ service: entry.service, type: entry.type, query: entry.query }, 'ros: serving a bus query as a ROS service');
+      } catch (error) {
+        this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
+        this.#report.problem(`serve ${entry.service}`, `cannot serve ${entry.query} as ROS service ${entry.service} (${entry.type}): ${errorText(error)}`);
+      }
+    }
+  }
+
+  reconcile(snapshot: RosGraphSnapshot): void {
+    for (const [name, { type, servers }] of snapshot.services) {
+      if (this.#called.has(name) || !this.#callable(name) || !servers.some((n) => n !== this.#self)) continue;
+      this.#openCall(name, type);
+    }
+    for (const [name, { client, unserve }] of [...this.#called]) {
+      if (snapshot.services.get(name)?.servers.some((n) => n !== this.#self)) continue;
+      unserve();
+      this.#called.delete(name);
+      this.#destroy(() => this.#node.destroyClient(client));
+      this.#log.info({ service: name }, 'ros: service gone, no longer served on the bus');
+    }
+  }
+
+  close(): void {
+    for (const { client, unserve } of this.#called.values()) {
+      unserve();
+      this.#destroy(() => this.#node.destroyClient(client));
+    }
+    this.#called.clear();
+  }
+
+  #openCall(name: string, type: string): void {
+    let client: Rcl.Client<ServiceClass> | undefined;
+    try {
+      const rosClient = this.#node.createClient(typeClass(type), name);
+      client = rosClient;
+      const unserve = this.#bus.serve(name, (request, signal) => this.#call(name, rosClient, request, signal));
+      this.#called.set(name, { client: rosClient, unserve });
+      this.#report.resolved(`call ${name}`);
+      this.#log.info({ service: name, type }, 'ros: ROS service served as a bus query');
+    } catch (error) {
+      if (client) this.#destroy(() => this.#node.destroyClient(client!));
+      this.#report.count('auraison_ros_errors_total', { kind: 'service', service: name });
+      this.#report.problem(`call ${name}`, `cannot serve ROS service ${name} (${type}) on the bus: ${errorText(error)}`);
+    }
+  }
+
+  async #call(name: string, client: Rcl.Client<ServiceClass>, request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> {
+    const labels = { service: name, direction: 'to_ros' };
+    if (request.encoding !== JSON_ENCODING) {
+      this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'bad_request' });
+      throw new Error(`ROS service ${name} takes ${JSON_ENCODING} requests (a message's fields), got ${request.encoding}`);
+    }
+    const body = parseObject(decoder.decode(request.payload), `the request to ROS service ${name}`);
+    try {
+      const response = await client.sendRequestAsync(body, { signal });
+      this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'ok' });
+      return { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(response)) };
+    } catch (error) {
+      this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'error' });
+      throw error;
+    }
+  }
+
+  /** Answers a ROS client from a bus query. Never throws into rclnodejs: every outcome is a response. */
+  async #answer(entry: Served, request: object, response: Rcl.ServiceResponse<ServiceClass>): Promise<void> {
+    const labels = { service: entry.service, direction: 'from_ros' };
+    let reply: unknown;
+    let replyText = '';
+    let error: string | undefined;
+    try {
+      const answer = await this.#bus.query(entry.query, { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(request)) }, { timeoutMs: this.#settings.services.timeout_ms });
+      replyText = answer.encoding === JSON_ENCODING ? decoder.decode(answer.payload) : `${answer.payload.byteLength} bytes of ${answer.encoding}`;
+      if (answer.encoding === JSON_ENCODING) reply = JSON.parse(replyText);
+    } catch (failure) {
+      error = errorText(failure);
+    }
+    this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: error === undefined ? 'ok' : 'error' });
+    try {
+      response.send(fillResponse(response.template as Record<string, unknown>, reply, error, replyText));
+      this.#report.resolved(`serve ${entry.service}`);
+    } catch (failure) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
+      this.#report.problem(`serve ${entry.service}`, `cannot answer ROS service ${entry.service}: ${errorText(failure)}`);
+    }
+  }
+
+  #destroy(destroy: () => void): void {
+    try {
+      destroy();
+    } catch (error) {
+      this.#log.debug({ err: errorText(error) }, 'ros: destroying a client failed');
+    }
+  }
+}

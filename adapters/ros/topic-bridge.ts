@@ -1,0 +1,231 @@
+import type { Logger } from 'pino';
+import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../daemon/bus/index.ts';
+import type { RosSettings } from '../../daemon/config/index.ts';
+import { errorText, type BridgeReport } from './bridge-report.ts';
+import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
+import { asEndpointInfo, typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
+import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
+
+type RosPublisher = Rcl.Publisher<ReturnType<typeof typeClass>>;
+
+export interface TopicBridgeOptions {
+  rcl: Rclnodejs;
+  node: RosNode;
+  bus: Bus;
+  settings: RosSettings;
+  /** ROS topics to bring onto the bus (ros.topics and the recorder's selection, less ros.exclude). */
+  bridgeIn: (topic: string) => boolean;
+  /** Bus topics to publish to ROS (ros.publish). */
+  bridgeOut: (topic: string) => boolean;
+  report: BridgeReport;
+  log: Logger;
+}
+
+interface Inbound {
+  type: string;
+  subscription: Rcl.Subscription;
+  publisher: Publisher;
+}
+
+interface Outbound {
+  publisher: RosPublisher;
+  subscription: Subscription;
+}
+
+/** What the bus records as offered: best_effort if any publisher is, transient_local if all are. */
+function offered(pubs: readonly RosTopicEndpoint[]): TopicQos {
+  return {
+    reliability: pubs.some((p) => p.qos.reliability === 'best_effort') ? 'best_effort' : 'reliable',
+    durability: pubs.every((p) => p.qos.durability === 'transient_local') ? 'transient_local' : 'volatile',
+    depth: Math.max(...pubs.map((p) => p.qos.depth)),
+  };
+}
+
+/**
+ * Topics both ways as raw CDR. In: a selected ROS topic is subscribed (isRaw) while a node other than the
+ * daemon's publishes it, and dropped when the last one goes. Out: bus topics selected by ros.publish get a ROS
+ * publisher of their own. No echo either way: a bus message that came from ROS is not sent back, and a ROS
+ * message whose publisher GID is one of the daemon's own publishers is not put on the bus.
+ * Nothing here throws into rclnodejs's executor or into a bus publisher: failures are counted and reported.
+ */
+export class RosTopicBridge {
+  #rcl: Rclnodejs;
+  #node: RosNode;
+  #bus: Bus;
+  #settings: RosSettings;
+  #bridgeIn: (topic: string) => boolean;
+  #bridgeOut: (topic: string) => boolean;
+  #report: BridgeReport;
+  #log: Logger;
+  #in = new Map<string, Inbound>();
+  #out = new Map<string, Outbound>();
+  /** GIDs (hex) of the daemon's own ROS publishers. */
+  #ownGids = new Set<string>();
+  #unlisten: (() => void) | undefined;
+
+  constructor(options: TopicBridgeOptions) {
+    const { rcl, node, bus, settings, bridgeIn, bridgeOut, report, log } = options;
+    this.#rcl = rcl;
+    this.#node = node;
+    this.#bus = bus;
+    this.#settings = settings;
+    this.#bridgeIn = bridgeIn;
+    this.#bridgeOut = bridgeOut;
+    this.#report = report;
+    this.#log = log;
+  }
+
+  get inbound(): string[] {
+    return [...this.#in.keys()].sort();
+  }
+
+  get outbound(): string[] {
+    return [...this.#out.keys()].sort();
+  }
+
+  /** Starts publishing selected bus topics, those there now and those that appear later. */
+  start(): void {
+    this.#unlisten = this.#bus.onTopic((topic, type) => {
+      if (this.#bridgeOut(topic) && !this.#out.has(topic)) this.#openOut(topic, type);
+    });
+  }
+
+  /** Opens and drops inbound topics to match the graph. */
+  reconcile(snapshot: RosGraphSnapshot): void {
+    const own = new Set<string>();
+    for (const { endpoints } of snapshot.topics.values()) {
+      for (const e of endpoints) if (e.local && e.kind === 'publisher') own.add(e.gid);
+    }
+    this.#ownGids = own;
+    for (const [topic, { endpoints }] of snapshot.topics) {
+      const pubs = endpoints.filter((e) => e.kind === 'publisher' && !e.local);
+      if (pubs.length > 0 && !this.#in.has(topic) && this.#bridgeIn(topic)) this.#openIn(topic, pubs);
+    }
+    for (const topic of [...this.#in.keys()]) {
+      const left = snapshot.topics.get(topic)?.endpoints.some((e) => e.kind === 'publisher' && !e.local) ?? false;
+      if (!left) this.#drop(topic, 'its last publisher left');
+    }
+  }
+
+  close(): void {
+    this.#unlisten?.();
+    for (const topic of [...this.#in.keys()]) this.#drop(topic, 'the bridge stopped');
+    for (const [topic, out] of this.#out) {
+      this.#bus.unsubscribe(out.subscription);
+      this.#destroy(`publisher of ${topic}`, () => this.#node.destroyPublisher(out.publisher));
+    }
+    this.#out.clear();
+  }
+
+  #openIn(topic: string, pubs: RosTopicEndpoint[]): void {
+    const types = [...new Set(pubs.map((p) => p.type))];
+    const type = types[0]!;
+    if (types.length > 1) this.#report.problem(`types ${topic}`, `ROS topic ${topic} is published with ${types.length} types (${types.join(', ')}): bridging ${type}`);
+    let publisher: Publisher;
+    try {
+      publisher = this.#bus.advertise(topic, type, { source: SOURCE, qos: offered(pubs) });
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'advertise', topic });
+      this.#report.problem(`topic ${topic}`, `ROS topic ${topic} not bridged: ${errorText(error)}`);
+      return;
+    }
+    const qos = subscriptionQos(this.#settings, topic, pubs.map((p) => p.qos));
+    try {
+      const entry = { type, publisher } as Inbound;
+      // Two declared parameters: rclnodejs passes MessageInfo only to a callback whose length is 2 or more.
+      entry.subscription = this.#node.createSubscription(typeClass(type), topic, { isRaw: true, qos: toRclQos(this.#rcl, qos) }, (message: Buffer, info?: Rcl.MessageInfo) =>
+        this.#received(topic, entry, message, info));
+      this.#in.set(topic, entry);
+      this.#report.resolved(`topic ${topic}`);
+      this.#log.info({ topic, type, qos }, 'ros: bridging topic onto the bus');
+    } catch (error) {
+      publisher.close();
+      this.#report.count('auraison_ros_errors_total', { kind: 'subscribe', topic });
+      this.#report.problem(`topic ${topic}`, `cannot subscribe to ROS topic ${topic} (${type}): ${errorText(error)}`);
+    }
+  }
+
+  #received(topic: string, entry: Inbound, message: Buffer, info: Rcl.MessageInfo | undefined): void {
+    try {
+      if (info !== undefined && this.#ownGids.has(info.publisherGid.toString('hex'))) {
+        this.#report.count('auraison_ros_echo_dropped_total', { topic });
+        return;
+      }
+      // rmw fills no source timestamp on some middlewares: the bus then takes its receive time.
+      const sent = info?.sourceTimestamp;
+      entry.publisher.publish(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), sent ? sent : undefined);
+      this.#report.count('auraison_ros_messages_total', { topic, direction: 'in' });
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'callback', topic });
+      this.#report.problem(`in ${topic}`, `a message of ROS topic ${topic} was not put on the bus: ${errorText(error)}`);
+    }
+  }
+
+  #drop(topic: string, why: string): void {
+    const entry = this.#in.get(topic);
+    if (entry === undefined) return;
+    this.#in.delete(topic);
+    entry.publisher.close();
+    this.#destroy(`subscription of ${topic}`, () => this.#node.destroySubscription(entry.subscription));
+    this.#report.resolved(`in ${topic}`);
+    this.#log.info({ topic }, `ros: topic dropped from the bus: ${why}`);
+  }
+
+  #openOut(topic: string, type: string): void {
+    // Called from inside bus.advertise: whatever fails here must not reach the advertiser.
+    try {
+      const qos = publisherQos(this.#settings, topic, this.#bus.topicQos(topic));
+      const publisher = this.#node.createPublisher(typeClass(type), topic, { qos: toRclQos(this.#rcl, qos) });
+      this.#learnOwnGids(topic);
+      const subscription = this.#bus.subscribe({
+        name: 'ros-bridge',
+        topic,
+        queue: { policy: 'drop-oldest', depth: qos.depth },
+        handler: (msg) => this.#send(topic, publisher, msg),
+      });
+      this.#out.set(topic, { publisher, subscription });
+      this.#log.info({ topic, type, qos }, 'ros: publishing bus topic to ROS');
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'advertise', topic });
+      this.#report.problem(`publish ${topic}`, `cannot publish bus topic ${topic} to ROS: ${errorText(error)}`);
+    }
+  }
+
+  /** A new publisher's GID, read now so that no message of it comes back before the next graph poll. */
+  #learnOwnGids(topic: string): void {
+    try {
+      for (const raw of this.#node.getPublishersInfoByTopic(topic, false)) {
+        const info = asEndpointInfo(raw);
+        if (info?.node_name === this.#node.name() && info.node_namespace === this.#node.namespace()) {
+          this.#ownGids.add(Buffer.from(info.endpoint_gid).toString('hex'));
+        }
+      }
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'graph', topic });
+      this.#log.warn({ topic, err: errorText(error) }, 'ros: cannot read the GID of the daemon\'s publisher yet (next graph poll will)');
+    }
+  }
+
+  #send(topic: string, publisher: RosPublisher, msg: BusMessage): void {
+    if (msg.source === SOURCE) return;
+    try {
+      // A Buffer over the same bytes: rclnodejs takes a raw message only as a Buffer (publisher.js), and
+      // copies it into rcl synchronously.
+      publisher.publish(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+      this.#report.count('auraison_ros_messages_total', { topic, direction: 'out' });
+      this.#report.resolved(`publish ${topic}`);
+    } catch (error) {
+      this.#report.count('auraison_ros_errors_total', { kind: 'publish', topic });
+      this.#report.problem(`publish ${topic}`, `publishing ${topic} to ROS failed: ${errorText(error)}`);
+    }
+  }
+
+  #destroy(what: string, destroy: () => void): void {
+    try {
+      destroy();
+    } catch (error) {
+      // Destroying after rclnodejs's own SIGINT handler shut the context down fails; nothing is left to free.
+      this.#log.debug({ err: errorText(error) }, `ros: destroying the ${what} failed`);
+    }
+  }
+}

@@ -1,0 +1,2 @@
+export { DoubleNode } from './node.ts';
+export { RosWorld, type Fault } from './world.ts';

@@ -1,0 +1,116 @@
+import type { Rcl } from '../../../adapters/ros/index.ts';
+import { notInDouble } from './entities.ts';
+import type { DoubleNode } from './node.ts';
+
+type Any = Rcl.TypeClass;
+type Plain = Record<string, unknown>;
+
+/** A message as rclnodejs builds one from a plain object: the type's fields, defaults for those not given. */
+export function conform(template: Plain, given: unknown): Plain {
+  const source = typeof given === 'object' && given !== null ? (given as Plain) : {};
+  const out: Plain = {};
+  for (const [key, value] of Object.entries(template)) out[key] = key in source ? source[key] : value;
+  return out;
+}
+
+export type ServiceHandler = (request: Plain, response: DoubleServiceResponse) => unknown;
+
+/** Service#processRequest's Response (lib/service.js). */
+export class DoubleServiceResponse {
+  sent = false;
+
+  constructor(readonly service: DoubleService, readonly reply: (response: Plain) => void) {}
+
+  get template(): Plain {
+    return { ...this.service.templates.response };
+  }
+
+  send(response: object): void {
+    this.reply(conform(this.service.templates.response, response));
+    this.sent = true;
+  }
+}
+
+export class DoubleService {
+  readonly options: object = {};
+
+  constructor(
+    readonly node: DoubleNode,
+    readonly serviceName: string,
+    readonly type: string,
+    readonly templates: { request: Plain; response: Plain },
+    readonly callback: ServiceHandler,
+  ) {}
+
+  /** As lib/service.js: a returned value is the response unless send() was called; a rejection is only logged. */
+  processRequest(request: Plain, reply: (response: Plain) => void): void {
+    const response = new DoubleServiceResponse(this, reply);
+    Promise.resolve(this.callback(conform(this.templates.request, request), response))
+      .then((returned) => {
+        if (!response.sent && returned) reply(conform(this.templates.response, returned));
+      })
+      .catch((error: unknown) => this.node.world.logged.push(`Error processing ${this.serviceName} request: ${String(error)}`));
+  }
+}
+
+export class DoubleClient implements Rcl.Client<Any> {
+  willValidateRequest = false;
+  options: object = {};
+  readonly qos: Rcl.QoS;
+  readonly typedArrayEnabled = true;
+  readonly loggerName: string;
+  destroyed = false;
+
+  constructor(readonly node: DoubleNode, readonly typeClass: Any, readonly serviceName: string, readonly type: string, qos: Rcl.QoS) {
+    this.qos = qos;
+    this.loggerName = node.name();
+  }
+
+  isDestroyed(): boolean {
+    return this.destroyed;
+  }
+
+  setValidation(): void {
+    notInDouble('Client.setValidation');
+  }
+
+  sendRequest(request: object, callback: (response: object) => void): void {
+    this.node.world.request(this, request as Plain, callback);
+  }
+
+  /** As lib/client.js: pending until a response, the timeout (TimeoutError) or the signal (AbortError). */
+  sendRequestAsync(request: object, options: Rcl.Client.AsyncRequestOptions = {}): Promise<object> {
+    return new Promise((resolve, reject) => {
+      let settled = false;
+      const signals = [options.signal, options.timeout !== undefined && options.timeout >= 0 ? AbortSignal.timeout(options.timeout) : undefined];
+      const live = signals.filter((s): s is AbortSignal => s !== undefined);
+      const fail = () => {
+        if (settled) return;
+        settled = true;
+        const timedOut = options.signal?.aborted !== true && options.timeout !== undefined;
+        reject(new Error(timedOut ? `Service request timeout after ${options.timeout}ms` : 'Service request was aborted'));
+      };
+      for (const s of live) {
+        if (s.aborted) return fail();
+        s.addEventListener('abort', fail, { once: true });
+      }
+      this.node.world.request(this, request as Plain, (response) => {
+        if (settled) return;
+        settled = true;
+        resolve(response);
+      });
+    });
+  }
+
+  isServiceServerAvailable(): boolean {
+    return this.node.world.serverOf(this) !== undefined;
+  }
+
+  async waitForService(): Promise<boolean> {
+    return this.isServiceServerAvailable();
+  }
+
+  configureIntrospection(): void {
+    notInDouble('Client.configureIntrospection');
+  }
+}
