@@ -1,0 +1,88 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { ZenohNetwork, type Peer } from './zenoh-network.ts';
+
+const SCAN = 'sensor_msgs/msg/LaserScan';
+const TWIST = 'geometry_msgs/msg/Twist';
+const FAST_LINK = { keepalive_ms: 200, response_timeout_ms: 1000, open_timeout_ms: 2000, reconnect_min_ms: 100, reconnect_max_ms: 1000, history_settle_ms: 500 };
+
+type Details = { inbound: Record<string, Record<string, number>>; outbound: Record<string, Record<string, number>>; link: Record<string, number | string> };
+
+describe('the Zenoh link through router faults', () => {
+  const cleanups: (() => Promise<void>)[] = [];
+  afterEach(async () => {
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  });
+
+  async function setup(options: { startNetwork: boolean }) {
+    const net = await ZenohNetwork.create();
+    cleanups.push(() => net.close());
+    if (options.startNetwork) await net.start();
+    const started = await startDaemon({ zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/scan'], publish: ['/cmd_vel'], ...FAST_LINK } });
+    cleanups.push(started.stop);
+    const { daemon } = started;
+    const health = () => daemon.components.get('zenoh')!.health();
+    const details = () => health().details as Details;
+    const peers: Peer[] = [];
+    cleanups.push(() => Promise.all(peers.map((p) => p.close())).then(() => {}));
+    const peer = async (spec: Record<string, unknown>) => {
+      const p = await net.peer(spec);
+      peers.push(p);
+      return p;
+    };
+    return { net, daemon, health, details, peer, codec: started.codec };
+  }
+
+  /** Whether a Python peer's liveliness subscriber (with history) sees the daemon's node. */
+  async function seesDaemon(peer: (spec: Record<string, unknown>) => Promise<Peer>, daemon: Daemon): Promise<void> {
+    const watcher = await peer({ node: 'watcher', liveliness: true });
+    const zid = (daemon.components.get('zenoh')!.health().details as Details).link.zid;
+    await watcher.next((e) => e.event === 'token' && e.alive === true && new RegExp(`^@ros2_lv/0/${zid}/\\d+/\\d+/NN/%/%/auraison_edge$`).test(String(e.key)), 'the daemon\'s node token');
+  }
+
+  it('runs degraded, saying why, while no router is there, and joins the graph when one comes up', async () => {
+    const { net, daemon, health, peer } = await setup({ startNetwork: false });
+    await waitFor(() => health().state === 'degraded' && /no Zenoh link/.test(health().reason ?? ''), 'degraded with a reason');
+    expect(health().reason).toContain(net.wsUrl);
+    expect(daemon.status().components.zenoh?.state).toBe('degraded');
+
+    await net.start();
+    await waitFor(() => health().state === 'running', 'the link up once the router is there', 20_000);
+    await seesDaemon(peer, daemon);
+  });
+
+  it('reconnects by itself after the router is killed during traffic, declares everything again, and counts what was lost', async () => {
+    const { net, daemon, health, details, peer, codec } = await setup({ startNetwork: true });
+    await waitFor(() => health().state === 'running', 'the link up');
+    const cmdVel = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
+    const twist = codec.encode(TWIST, { linear: { x: 0.1 } });
+    const traffic = setInterval(() => cmdVel.publish(twist), 5);
+    cleanups.push(async () => clearInterval(traffic));
+    const hash = typeDescriptionHash(daemon.definitions, SCAN)!;
+    const scans: number[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/scan', handler: () => void scans.push(Date.now()) });
+    const scan = Buffer.from(codec.encode(SCAN, { ranges: [1] })).toString('hex');
+    await peer({ node: 'lidar', publish: { topic: '/scan', type: SCAN, hash, rate_hz: 50, payloads: [scan] } });
+    await waitFor(() => scans.length > 5 && (details().outbound['/cmd_vel']?.sent ?? 0) > 5, 'traffic both ways');
+
+    await net.kill('SIGKILL');
+    await waitFor(() => health().state === 'degraded', 'degraded once the router is gone');
+    const dropsBefore = details().outbound['/cmd_vel']!.linkDrops!;
+    await waitFor(() => details().outbound['/cmd_vel']!.linkDrops! > dropsBefore, 'samples counted as lost while down');
+
+    await net.start();
+    await waitFor(() => health().state === 'running', 'the link back, by itself', 20_000);
+    expect(Number(details().link.opens)).toBeGreaterThanOrEqual(2);
+    // A new peer sees the daemon's node again, and the daemon hears a new publisher of /scan.
+    await seesDaemon(peer, daemon);
+    const before = scans.length;
+    await peer({ node: 'lidar2', publish: { topic: '/scan', type: SCAN, hash, rate_hz: 50, payloads: [scan] } });
+    await waitFor(() => scans.length > before + 5, 'scans again after the restart');
+    const listener = await peer({ node: 'base', subscribe: { topic: '/cmd_vel', type: TWIST } });
+    await listener.next((e) => e.event === 'sample', '/cmd_vel at a peer after the restart');
+    expect(details().outbound['/cmd_vel']!.linkDrops).toBeGreaterThan(0);
+  });
+});
