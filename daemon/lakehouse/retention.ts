@@ -218,83 +218,14 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
 async function pass(options: RetentionOptions, conn: DuckDBConnection | undefined, emptyDirsRemoved: number): Promise<RetentionReport> {
   const { dataDir, settings, syncRequired, keep = [], recording, keepUnindexed = false, now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
   const paths = lakehousePaths(dataDir);
-  const bagsDir = join(dataDir, 'bags');
-  const { segments, eventFiles } = conn
-    ? {
-        segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]), recorded: r[5] === 'recorder' })),
-        // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
-        eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
-      }
-    : { segments: [], eventFiles: [] };
-  const byPath = new Map(segments.map((s) => [s.path, s]));
-  let units: Unit[] = [];
-  const repairingNow = new Map<string, string>();
-  const unlisted: { unit: Unit; bag: string; index: number }[] = [];
-  for (const file of listFiles(bagsDir)) {
-    const leftover = REPAIR_LEFTOVER.exec(file);
-    if (!leftover && !file.endsWith('.mcap') && !file.endsWith('.db3')) continue;
-    const st = statSync(file);
-    const timeMs = saneTime(st.mtimeMs, now);
-    if (leftover) {
-      // A hard link to a split still in place costs nothing until that split is replaced.
-      const bytes = st.nlink > 1 ? 0 : st.size;
-      const sig = `${st.size}:${st.mtimeMs}`;
-      if (leftover[1] === 'repairing') repairingNow.set(file, sig);
-      // A `.repairing` file that changed since the last pass (or is new) may be one a repair is writing:
-      // counted, never deleted (order Infinity). One left unchanged between passes is a dead repair's.
-      const live = leftover[1] === 'repairing' && seen.get(file) !== sig;
-      units.push({ file, kind: 'leftover', bytes, timeMs, order: live ? [Infinity] : [0, file], synced: true, segmentId: undefined, parquet: [] });
-      continue;
-    }
-    const seg = byPath.get(file);
-    const unit: Unit = { file, kind: 'split', bytes: st.size, timeMs, order: [], synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] };
-    units.push(unit);
-    if (seg?.seq !== undefined) unit.order = [2, seg.seq];
-    else if (seg) unit.order = [1, timeMs ?? Infinity, file];
-    else unlisted.push({ unit, bag: dirname(file), index: splitIndex(file) });
-  }
-  // Splits not in the catalog yet: after all that is, bag by bag (the bag's oldest plausible mtime, then its
-  // name), each bag's splits in the recorder's order.
-  const bagTime = new Map<string, number>();
-  for (const u of unlisted) bagTime.set(u.bag, Math.min(bagTime.get(u.bag) ?? Infinity, u.unit.timeMs ?? Infinity));
-  for (const u of unlisted) u.unit.order = [3, bagTime.get(u.bag)!, u.bag, u.index, u.unit.file];
-  const parquetBytes = listFiles(paths.tables).reduce((n, f) => n + statSync(f).size, 0);
-  let total = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
-  // Imported segments have no file of ours but their parquet: they can go too, oldest first. So do recorded
-  // splits whose file is gone (a bag deleted by hand): their parquet would otherwise stay, and count, for good.
-  const splitsOnDisk = new Set(units.filter((u) => u.kind === 'split').map((u) => u.file));
-  for (const seg of segments.filter((s) => !splitsOnDisk.has(s.path))) {
-    const files = seg.parquet.map((p) => join(paths.tables, p)).filter(existsSync);
-    if (files.length === 0) continue;
-    const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
-    // A recorded split already gone stays a split: a pass killed between deleting it and taking it off its
-    // bag's metadata.yaml left it listed there.
-    units.push({ file: seg.path, kind: seg.recorded ? 'split' : 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
-  }
-  // The events table: a parquet file per flush (or per compacted run of them), each a unit of its own (its
-  // bytes are in parquetBytes already).
-  for (const ev of eventFiles) {
-    if (!ev.path.startsWith(paths.tables + '/') || !existsSync(ev.path)) continue;
-    const st = statSync(ev.path);
-    const timeMs = saneTime(st.mtimeMs, now);
-    units.push({ file: ev.path, kind: 'events', bytes: st.size, timeMs, order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path], synced: ev.synced, segmentId: undefined, parquet: [] });
-  }
-  units = groupUnits(units, segments);
-  units.sort((a, b) => compareOrder(a.order, b.order));
-
-  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved, lowSpace: undefined, clock: undefined, repairing: repairingNow };
-  const tooOld = new Set<Unit>();
+  const { segments, eventFiles } = conn ? await readCatalog(conn) : { segments: [], eventFiles: [] };
+  const listed = listUnits(dataDir, segments, eventFiles, seen, now);
+  const { units, splitsOnDisk } = listed;
+  let total = listed.totalBytes;
+  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved, lowSpace: undefined, clock: undefined, repairing: listed.repairing };
   const maxAgeMs = settings.max_age_hours * 3600_000;
-  if (maxAgeMs > 0 && now < PLAUSIBLE_AFTER_MS) {
-    report.clock = `the clock reads ${new Date(now).toISOString()}, before 2020: retention.max_age_hours is not applied until it is set`;
-  } else if (maxAgeMs > 0) {
-    // In commit order, whatever comes before data that is too old is older still, whatever its mtime says.
-    let last = -1;
-    units.forEach((u, i) => {
-      if (u.timeMs !== undefined && now - u.timeMs > maxAgeMs && u.order[0] !== Infinity) last = i;
-    });
-    for (let i = 0; i <= last; i++) tooOld.add(units[i]!);
-  }
+  const { tooOld, clock } = agedOut(units, maxAgeMs, now);
+  report.clock = clock;
   let space: DiskSpace | undefined;
   if (minFreeBytes !== undefined) {
     try {
@@ -310,8 +241,7 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   // How many segments still in the catalog list each parquet file: a file goes with the last of them.
   const listedBy = new Map<string, number>();
   for (const s of segments) for (const f of new Set(s.parquet)) listedBy.set(f, (listedBy.get(f) ?? 0) + 1);
-  const goneSegments: string[] = [];
-  const goneEvents: string[] = [];
+  const gone = { segments: [] as string[], events: [] as string[] };
   const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
   // Asked here, after the last await: the loop below runs in one synchronous stretch, so the recorder (in
   // this process) can neither open, close nor finish a split between this answer and the deletions.
@@ -340,45 +270,16 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
       continue;
     }
     const why = overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age';
-    const entries = members.map((m) => ({ file: m.file, bytes: 0, why }) as RetentionReport['deleted'][number]);
-    members.forEach((m, i) => {
-      if (m.kind === 'events' || m.kind === 'leftover') {
-        rmSync(m.file, { force: true });
-        entries[i]!.bytes += m.bytes;
-        if (m.kind === 'events') goneEvents.push(m.file);
-      }
-      if (m.kind === 'split') {
-        if (existsSync(m.file)) {
-          rmSync(m.file, { force: true });
-          entries[i]!.bytes += m.bytes;
-        }
-        // Also when the split is gone already: a pass killed between deleting it and this left it listed.
-        dropFromMetadata(m.file, liveDirs);
-      }
-      if (m.segmentId) {
-        goneSegments.push(m.segmentId);
-        for (const rel of new Set(m.parquet)) listedBy.set(rel, listedBy.get(rel)! - 1);
-      }
-    });
-    // A parquet file goes once no segment left in the catalog lists it: a group's files with the group, a
-    // segment's own files with it. Their bytes count once, with the first member.
-    let files = entries.filter((e) => e.bytes > 0).length;
-    for (const rel of unit.parquet) {
-      const p = join(paths.tables, rel);
-      if (listedBy.get(rel)! > 0 || !existsSync(p)) continue;
-      entries[0]!.bytes += statSync(p).size;
-      rmSync(p, { force: true });
-      files++;
-    }
+    const { entries, files } = deleteUnit(unit, why, paths.tables, listedBy, liveDirs, gone);
     const freed = entries.reduce((n, e) => n + e.bytes, 0);
     total -= freed;
     free += freed;
     inodesFree += files;
     report.deleted.push(...entries);
   }
-  if (conn && (goneSegments.length > 0 || goneEvents.length > 0)) {
-    if (goneSegments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${goneSegments.map(quoteString).join(', ')})`);
-    if (goneEvents.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${goneEvents.map(quoteString).join(', ')})`);
+  if (conn && (gone.segments.length > 0 || gone.events.length > 0)) {
+    if (gone.segments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${gone.segments.map(quoteString).join(', ')})`);
+    if (gone.events.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.events.map(quoteString).join(', ')})`);
   }
   // Files of ours the catalog still lists but the disk lacks (deleted by hand; a pass killed between its
   // deletions and the update above): off the catalog, so queries stop warning about them.
@@ -392,15 +293,174 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     const walHeld = conn && existsSync(`${paths.catalog}.wal`) ? 1 : 0;
     inodesFree = after?.inodesFree !== undefined ? after.inodesFree + walHeld : inodesFree;
     report.freeSpace = { free, target, minFree: minFreeBytes! };
-    const forSpace = report.deleted.filter((d) => d.why === 'free_space');
-    // When nothing more may go, the rest may be the recorder's own (a split as large as the disk).
-    const holds = active.files.length > 0 ? ` but what the recorder holds (the split being recorded: keep recorder.split_max_bytes well under the disk's size)` : '';
-    if (free < target) report.lowSpace = `${free} bytes free on the data dir's file system, below recorder.min_free_bytes (${minFreeBytes}) plus a margin (${target} in all), and nothing retention may delete is left${holds}: free space outside the data dir`;
-    else if (inodesFree < inodesTarget) report.lowSpace = `${inodesFree} inodes free on the data dir's file system, below the ${inodesTarget} retention keeps for the recorder (it stops below ${MIN_FREE_INODES}), and nothing retention may delete is left${holds}: delete files outside the data dir`;
-    else if (forSpace.length > 0) report.lowSpace = `deleted the ${forSpace.length} oldest file(s) to keep ${target} bytes${inodesTarget > 0 ? ` and ${inodesTarget} inodes` : ''} free (recorder.min_free_bytes ${minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
+    report.lowSpace = lowSpaceNote(report.deleted, { free, target, inodesFree, inodesTarget, minFreeBytes: minFreeBytes!, recording: active.files.length > 0 });
   }
   report.totalBytes = total;
   return report;
+}
+
+/** A segment as the catalog lists it. */
+interface CatalogSegment {
+  id: string;
+  path: string;
+  synced: boolean;
+  parquet: string[];
+  seq: number | undefined;
+  recorded: boolean;
+}
+
+/** A file of the events table as the catalog lists it. */
+interface CatalogEventFile {
+  path: string;
+  synced: boolean;
+  seq: number | undefined;
+}
+
+async function readCatalog(conn: DuckDBConnection): Promise<{ segments: CatalogSegment[]; eventFiles: CatalogEventFile[] }> {
+  return {
+    segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]), recorded: r[5] === 'recorder' })),
+    // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
+    eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
+  };
+}
+
+/**
+ * What retention may delete, oldest first: the files under <data_dir>/bags, imported segments and recorded
+ * splits whose file is gone (by their parquet), events parquet files, with segments that share parquet
+ * files as one group. `totalBytes` is the data dir's: its bags' files and all parquet.
+ */
+function listUnits(dataDir: string, segments: readonly CatalogSegment[], eventFiles: readonly CatalogEventFile[], seen: ReadonlyMap<string, string>, now: number): { units: Unit[]; totalBytes: number; repairing: Map<string, string>; splitsOnDisk: Set<string> } {
+  const tables = lakehousePaths(dataDir).tables;
+  const { units, repairing } = bagUnits(join(dataDir, 'bags'), segments, seen, now);
+  const parquetBytes = listFiles(tables).reduce((n, f) => n + statSync(f).size, 0);
+  const totalBytes = units.reduce((n, u) => n + u.bytes, 0) + parquetBytes;
+  // Imported segments have no file of ours but their parquet: they can go too, oldest first. So do recorded
+  // splits whose file is gone (a bag deleted by hand): their parquet would otherwise stay, and count, for good.
+  const splitsOnDisk = new Set(units.filter((u) => u.kind === 'split').map((u) => u.file));
+  for (const seg of segments.filter((s) => !splitsOnDisk.has(s.path))) {
+    const files = seg.parquet.map((p) => join(tables, p)).filter(existsSync);
+    if (files.length === 0) continue;
+    const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
+    // A recorded split already gone stays a split: a pass killed between deleting it and taking it off its
+    // bag's metadata.yaml left it listed there.
+    units.push({ file: seg.path, kind: seg.recorded ? 'split' : 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+  }
+  // The events table: a parquet file per flush (or per compacted run of them), each a unit of its own (its
+  // bytes are in parquetBytes already).
+  for (const ev of eventFiles) {
+    if (!ev.path.startsWith(tables + '/') || !existsSync(ev.path)) continue;
+    const st = statSync(ev.path);
+    const timeMs = saneTime(st.mtimeMs, now);
+    units.push({ file: ev.path, kind: 'events', bytes: st.size, timeMs, order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path], synced: ev.synced, segmentId: undefined, parquet: [] });
+  }
+  const grouped = groupUnits(units, segments);
+  grouped.sort((a, b) => compareOrder(a.order, b.order));
+  return { units: grouped, totalBytes, repairing, splitsOnDisk };
+}
+
+/** The splits and bag repair's leftovers under `bagsDir`, ordered: a split by its segment's place in the catalog. */
+function bagUnits(bagsDir: string, segments: readonly CatalogSegment[], seen: ReadonlyMap<string, string>, now: number): { units: Unit[]; repairing: Map<string, string> } {
+  const byPath = new Map(segments.map((s) => [s.path, s]));
+  const units: Unit[] = [];
+  const repairing = new Map<string, string>();
+  const unlisted: { unit: Unit; bag: string; index: number }[] = [];
+  for (const file of listFiles(bagsDir)) {
+    const leftover = REPAIR_LEFTOVER.exec(file);
+    if (!leftover && !file.endsWith('.mcap') && !file.endsWith('.db3')) continue;
+    const st = statSync(file);
+    const timeMs = saneTime(st.mtimeMs, now);
+    if (leftover) {
+      // A hard link to a split still in place costs nothing until that split is replaced.
+      const bytes = st.nlink > 1 ? 0 : st.size;
+      const sig = `${st.size}:${st.mtimeMs}`;
+      if (leftover[1] === 'repairing') repairing.set(file, sig);
+      // A `.repairing` file that changed since the last pass (or is new) may be one a repair is writing:
+      // counted, never deleted (order Infinity). One left unchanged between passes is a dead repair's.
+      const live = leftover[1] === 'repairing' && seen.get(file) !== sig;
+      units.push({ file, kind: 'leftover', bytes, timeMs, order: live ? [Infinity] : [0, file], synced: true, segmentId: undefined, parquet: [] });
+      continue;
+    }
+    const seg = byPath.get(file);
+    const unit: Unit = { file, kind: 'split', bytes: st.size, timeMs, order: [], synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] };
+    units.push(unit);
+    if (seg?.seq !== undefined) unit.order = [2, seg.seq];
+    else if (seg) unit.order = [1, timeMs ?? Infinity, file];
+    else unlisted.push({ unit, bag: dirname(file), index: splitIndex(file) });
+  }
+  // Splits not in the catalog yet: after all that is, bag by bag (the bag's oldest plausible mtime, then its
+  // name), each bag's splits in the recorder's order.
+  const bagTime = new Map<string, number>();
+  for (const u of unlisted) bagTime.set(u.bag, Math.min(bagTime.get(u.bag) ?? Infinity, u.unit.timeMs ?? Infinity));
+  for (const u of unlisted) u.unit.order = [3, bagTime.get(u.bag)!, u.bag, u.index, u.unit.file];
+  return { units, repairing };
+}
+
+/** The units past max_age_hours (none when it is 0, or the clock is before 2020: `clock` says so). */
+function agedOut(units: readonly Unit[], maxAgeMs: number, now: number): { tooOld: Set<Unit>; clock: string | undefined } {
+  const tooOld = new Set<Unit>();
+  if (maxAgeMs > 0 && now < PLAUSIBLE_AFTER_MS) {
+    return { tooOld, clock: `the clock reads ${new Date(now).toISOString()}, before 2020: retention.max_age_hours is not applied until it is set` };
+  }
+  if (maxAgeMs > 0) {
+    // In commit order, whatever comes before data that is too old is older still, whatever its mtime says.
+    let last = -1;
+    units.forEach((u, i) => {
+      if (u.timeMs !== undefined && now - u.timeMs > maxAgeMs && u.order[0] !== Infinity) last = i;
+    });
+    for (let i = 0; i <= last; i++) tooOld.add(units[i]!);
+  }
+  return { tooOld, clock: undefined };
+}
+
+/**
+ * Deletes a unit's files (a group's members all) and the parquet files no segment left in the catalog
+ * lists; the segments and events files gone are added to `gone`, for the catalog. Returns what each
+ * member freed and how many files went.
+ */
+function deleteUnit(unit: Unit, why: RetentionReport['deleted'][number]['why'], tables: string, listedBy: Map<string, number>, liveDirs: ReadonlySet<string>, gone: { segments: string[]; events: string[] }): { entries: RetentionReport['deleted']; files: number } {
+  const members = unit.members ?? [unit];
+  const entries = members.map((m) => ({ file: m.file, bytes: 0, why }) as RetentionReport['deleted'][number]);
+  members.forEach((m, i) => {
+    if (m.kind === 'events' || m.kind === 'leftover') {
+      rmSync(m.file, { force: true });
+      entries[i]!.bytes += m.bytes;
+      if (m.kind === 'events') gone.events.push(m.file);
+    }
+    if (m.kind === 'split') {
+      if (existsSync(m.file)) {
+        rmSync(m.file, { force: true });
+        entries[i]!.bytes += m.bytes;
+      }
+      // Also when the split is gone already: a pass killed between deleting it and this left it listed.
+      dropFromMetadata(m.file, liveDirs);
+    }
+    if (m.segmentId) {
+      gone.segments.push(m.segmentId);
+      for (const rel of new Set(m.parquet)) listedBy.set(rel, listedBy.get(rel)! - 1);
+    }
+  });
+  // A parquet file goes once no segment left in the catalog lists it: a group's files with the group, a
+  // segment's own files with it. Their bytes count once, with the first member.
+  let files = entries.filter((e) => e.bytes > 0).length;
+  for (const rel of unit.parquet) {
+    const p = join(tables, rel);
+    if (listedBy.get(rel)! > 0 || !existsSync(p)) continue;
+    entries[0]!.bytes += statSync(p).size;
+    rmSync(p, { force: true });
+    files++;
+  }
+  return { entries, files };
+}
+
+/** What retention says of free space after a pass: still short (and of what), or what it deleted to keep it. */
+function lowSpaceNote(deleted: RetentionReport['deleted'], s: { free: number; target: number; inodesFree: number; inodesTarget: number; minFreeBytes: number; recording: boolean }): string | undefined {
+  const forSpace = deleted.filter((d) => d.why === 'free_space');
+  // When nothing more may go, the rest may be the recorder's own (a split as large as the disk).
+  const holds = s.recording ? ` but what the recorder holds (the split being recorded: keep recorder.split_max_bytes well under the disk's size)` : '';
+  if (s.free < s.target) return `${s.free} bytes free on the data dir's file system, below recorder.min_free_bytes (${s.minFreeBytes}) plus a margin (${s.target} in all), and nothing retention may delete is left${holds}: free space outside the data dir`;
+  if (s.inodesFree < s.inodesTarget) return `${s.inodesFree} inodes free on the data dir's file system, below the ${s.inodesTarget} retention keeps for the recorder (it stops below ${MIN_FREE_INODES}), and nothing retention may delete is left${holds}: delete files outside the data dir`;
+  if (forSpace.length > 0) return `deleted the ${forSpace.length} oldest file(s) to keep ${s.target} bytes${s.inodesTarget > 0 ? ` and ${s.inodesTarget} inodes` : ''} free (recorder.min_free_bytes ${s.minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
+  return undefined;
 }
 
 /** `<split>.orig`, `<split>.orig.N` (bag repair's backups) and `<split>.repairing` (a repair's copy in progress). */
