@@ -6,5 +6,7 @@ export { MAX_SIM_SEED, MIN_SIM_SPEED } from './schema.ts';
 export type { ApiSettings, FoxgloveSettings } from './sections/api.ts';
 export { LakehouseConfig, RecorderConfig, RetentionConfig, SnapshotConfig } from './sections/bags.ts';
 export { brokerUrlProblem, type CentralSettings } from './sections/central.ts';
+export type { RosSettings } from './sections/ros.ts';
 export { LoopConfig, PolicyConfig, system1Issues, type CommandSettings, type InputSettings, type LoopSettings, type NormalizationSettings, type PolicySettings, type SourceSettings } from './sections/system1.ts';
 export { LlmEndpointConfig, PolicyConfig as AgentPolicyConfig, type PolicySettings as AgentPolicySettings, type AgentSettings, type LlmEndpointSettings, type LlmSettings, type SkillName } from './sections/system2.ts';
+export type { ZenohSettings } from './sections/zenoh.ts';
