@@ -15,12 +15,15 @@ export const command: Command = {
   name: 'sim',
   summary: 'Run the daemon with a built-in simulator and drive the robot to a goal',
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
-                                    [--duration S] [--speed N] [--config FILE] [--log-level LEVEL] [--json]
+                                    [--duration S] [--speed N] [--config FILE] [--record | --no-record]
+                                    [--log-level LEVEL] [--json]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
 /scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
 the deterministic navigation skill: A* on /map and a path follower on /odom, with /scan as a safety stop.
-No model is needed. Everything else the config turns on (recorder, API, ...) runs too.
+No model is needed. Everything else the config turns on (recorder, API, ...) runs too. With no config file
+(or with --record), the drive is recorded into a bag under the data dir and indexed into its lakehouse, and
+the summary ends with the bag's path and a query to try on it.
 
 With --driver policy, System 1 drives instead: the obstacle-avoidance ONNX policy shipped in
 sim/turtlebot-maze/policy/avoid.onnx (an MLP fitted on sim data by adapters/lerobot/sim-policy/fit.ts) runs in
@@ -38,16 +41,18 @@ Options:
   --speed N        sim seconds per wall second, at least 0.01 (default 1: real time; 50 runs a 60 s
                    drive in about 1 s); at most 4 with --driver policy, whose loop runs on the wall clock
   --config FILE    daemon config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
+  --record, --no-record  record the drive (recorder.enabled for this run); default: on with the embedded
+                   default config, else as the config says
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn, so the
                    summary stands alone; the config's log.level is for \`run\`)
   --json           print one JSON object instead of the human summary (stdout holds only that object)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
-"messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed"}
+"messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed", "bags": [recorded bag dirs]}
 
 With --driver policy, --json prints {"driver": "policy", "time_s", "distance_m", "collisions", "messages",
 "dropped", "loop": {"ticks", "rate_hz", "missed_deadlines", "stale_ticks", "errors", "commands",
-"safe_commands", "latency_p50_us", "latency_p99_us"}, "stopped", "seed", "maze_seed"}.
+"safe_commands", "latency_p50_us", "latency_p99_us"}, "stopped", "seed", "maze_seed", "bags"}.
 
 The drive holds the robot as an agent run's navigate_to does: the operator's stop (the status page's STOP
 button, \`auraison-edge stop\`, POST /stop) ends it at once with the robot stopped, and "stopped" is then
@@ -76,6 +81,8 @@ stop), 2 bad usage.
         config: { type: 'string' },
         'log-level': { type: 'string', default: 'warn' },
         json: { type: 'boolean' },
+        record: { type: 'boolean' },
+        'no-record': { type: 'boolean' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
     );
@@ -107,6 +114,10 @@ stop), 2 bad usage.
       ...(mazeSeed !== undefined ? { maze_seed: mazeSeed } : {}),
       ...(speed !== undefined ? { speed } : {}),
     };
+    if (values.record && values['no-record']) throw new UsageError('--record and --no-record: give one of them');
+    // With no config (`npm start`), the main job shows the whole product: the drive is recorded and indexed.
+    const record = values.record ? true : values['no-record'] ? false : file === undefined ? true : undefined;
+    if (record !== undefined) config.recorder = { ...config.recorder, enabled: record };
     if (driver === 'policy') return wander(config, file, duration, Boolean(values.json), io);
     return drive(config, file, goalArg, duration, Boolean(values.json), io);
   },
@@ -229,11 +240,15 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
     maze_seed: config.sim.maze_seed,
   };
   const lines = driver.summary();
+  const bags = recordedBags(daemon);
   await daemon.stop();
   const ok = summary.collisions === 0 && s.errors === 0 && !hold.signal.aborted;
   const ended = hold.signal.aborted ? `${abortReason(hold.signal)}: ` : '';
-  if (json) io.stdout(`${JSON.stringify(summary)}\n`);
-  else io.stdout(`${ended}drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}\n${lines.map((l) => `  ${l}`).join('\n')}\n`);
+  if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
+  else {
+    const head = `${ended}drove ${summary.distance_m} m in ${summary.time_s} s (sim time), collisions ${summary.collisions}, dropped messages ${summary.dropped}`;
+    io.stdout(`${[head, ...lines.map((l) => `  ${l}`), ...recordingLines(bags, daemon.config, io.cwd)].join('\n')}\n`);
+  }
   return ok ? 0 : 1;
 }
 
@@ -294,15 +309,17 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     seed: config.sim.seed,
     maze_seed: config.sim.maze_seed,
   };
+  const bags = recordedBags(daemon);
   await daemon.stop();
 
-  if (json) io.stdout(`${JSON.stringify(summary)}\n`);
+  if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
   else {
     io.stdout(
       [
         result.reached ? `reached the goal in ${summary.time_s} s (sim time)` : `did not reach the goal: ${result.message}`,
         `  distance ${summary.distance_m} m, collisions ${summary.collisions}, dropped messages ${summary.dropped}`,
         `  messages: ${Object.entries(summary.messages).map(([t, n]) => `${t} ${n}`).join(', ')}`,
+        ...recordingLines(bags, daemon.config, io.cwd),
         '',
       ].join('\n'),
     );
@@ -330,6 +347,26 @@ function holdRobot(daemon: { components: ReadonlyMap<string, unknown>; dataDir: 
       signal.removeEventListener('abort', onParent);
     },
   };
+}
+
+/** The bag directories the recorder wrote during the drive (none when it is not configured). */
+function recordedBags(daemon: { components: ReadonlyMap<string, unknown> }): string[] {
+  const recorder = daemon.components.get('recorder') as { bags?: readonly string[] } | undefined;
+  return [...(recorder?.bags ?? [])];
+}
+
+/** Where the drive was recorded, and what to try on it. */
+function recordingLines(bags: string[], config: EdgeConfig, cwd: string): string[] {
+  if (bags.length === 0) return [];
+  const shown = bags.map((b) => (b.startsWith(`${cwd}/`) ? b.slice(cwd.length + 1) : b));
+  const tries = [
+    ...(config.lakehouse.enabled ? [`auraison-edge query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`] : []),
+    `auraison-edge bag info ${shown[shown.length - 1]}`,
+  ];
+  return [
+    `  recorded: ${shown.join(', ')}${config.lakehouse.enabled ? ' (indexed in the lakehouse)' : ''}`,
+    ...tries.map((t, i) => `  ${i === 0 ? 'try:' : '    '}      ${t}`),
+  ];
 }
 
 /** Who stopped the drive, when an operator's stop did. */
