@@ -12,13 +12,13 @@ import { RosTopicBridge } from './topic-bridge.ts';
 
 const NEVER = () => false;
 
-/** ROS topics the bridge brings onto the bus: ros.topics, and what the recorder or snapshot would keep. */
+/** ROS topics the bridge brings onto the bus: ros.topics, and (bridge_recorded) what the recorder or snapshot keeps. */
 export function inboundSelection(config: Pick<EdgeConfig, 'ros' | 'recorder'>): (topic: string) => boolean {
   const { ros, recorder } = config;
   const own = compileTopicSelection(ros.topics);
-  const recorded = recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : NEVER;
+  const recorded = ros.bridge_recorded && recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : NEVER;
   const { snapshot } = recorder;
-  const buffered = snapshot.enabled ? compileTopicSelection(snapshot.include, snapshot.exclude) : NEVER;
+  const buffered = ros.bridge_recorded && snapshot.enabled ? compileTopicSelection(snapshot.include, snapshot.exclude) : NEVER;
   const excluded = compileTopicSelection(ros.exclude);
   return (topic) => (own(topic) || recorded(topic) || buffered(topic)) && !excluded(topic);
 }
@@ -63,7 +63,7 @@ export class RosComponent implements Component, MetricsProvider {
     const rcl = await this.#load();
     await rcl.init();
     try {
-      const node = new rcl.Node(settings.node_name, settings.namespace === '' ? undefined : settings.namespace);
+      const node = new rcl.Node(settings.node_name, settings.namespace);
       const self = fullyQualified(node.namespace(), node.name());
       const report = this.#report;
       const topics = new RosTopicBridge({ rcl, node, bus, settings, bridgeIn: inboundSelection(config), bridgeOut: compileTopicSelection(settings.publish), report, log });

@@ -39,8 +39,9 @@ export const RosConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Join the ROS 2 graph through rclnodejs (installed and ROS 2 sourced).' }),
     node_name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'auraison_edge', description: 'The daemon\'s node name.' }),
-    namespace: Type.String({ pattern: '^(/[A-Za-z_][A-Za-z0-9_]*)*$', default: '', description: 'Its namespace, e.g. /robot1; empty: the root.' }),
-    topics: Globs('ROS topics bridged onto the bus as they appear (`*` within a name segment, `**` across them); topics the recorder or snapshot selects are bridged too.'),
+    namespace: Type.String({ pattern: '^(/|(/[A-Za-z_][A-Za-z0-9_]*)+)$', default: '/', description: 'Its namespace, e.g. /robot1; / is the root.' }),
+    topics: Globs('ROS topics bridged onto the bus as they appear (`*` within a name segment, `**` across them).'),
+    bridge_recorded: Type.Boolean({ default: true, description: 'Also bridge the topics the recorder (while enabled) or its snapshot (while enabled) selects.' }),
     exclude: Globs('ROS topics never bridged onto the bus, even when selected.'),
     publish: Globs('Bus topics the daemon publishes to ROS 2 (e.g. /cmd_vel); what came from ROS is never sent back.'),
     qos: RosQosConfig,
