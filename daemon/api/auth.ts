@@ -1,16 +1,12 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { isIP } from 'node:net';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import { apiExposure } from '../config/index.ts';
+import { formatIssue } from '../contract/index.ts';
+import { isLoopbackHost } from '../util/index.ts';
 import { HttpError } from './errors.ts';
 
 /** Routes anyone may call: the health checks a supervisor probes, and the status page's static files (no data). */
 const PUBLIC = /^\/(healthz|readyz|page\/[A-Za-z0-9._-]+)?(\?.*)?$/;
-
-export function isLoopbackHost(host: string): boolean {
-  const h = host.replace(/^\[|\]$/g, '').toLowerCase();
-  if (h === 'localhost' || h === '::1') return true;
-  return isIP(h) === 4 && h.startsWith('127.');
-}
 
 export interface AuthOptions {
   /** The address the API binds. */
@@ -28,9 +24,9 @@ export interface AuthOptions {
  */
 export function makeAuthHook(options: AuthOptions) {
   const { host, token } = options;
-  if (!isLoopbackHost(host) && token === '') {
-    throw new Error(`api.host is ${host}, which is not a loopback address: set api.token (e.g. token: \${AURAISON_EDGE_API_TOKEN}) or bind 127.0.0.1`);
-  }
+  // The config check refuses this already; a server built from settings that skipped it refuses it alike.
+  const [exposed] = apiExposure({ host, token });
+  if (exposed) throw new Error(formatIssue(exposed));
   const expected = token === '' ? undefined : digest(token);
   const loopback = isLoopbackHost(host);
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {

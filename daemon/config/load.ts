@@ -6,6 +6,7 @@ import { formatIssue, formatPath, Validator, type ValidationIssue } from '../con
 import { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
 import { placeIssues, type ConfigIssue } from './issue-positions.ts';
 import { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
+import { exposureIssues } from './sections/api.ts';
 import { centralIssues } from './sections/central.ts';
 import { system1Issues } from './sections/system1.ts';
 import { system2Issues } from './sections/system2.ts';
@@ -186,6 +187,8 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   if (api.enabled && foxglove.enabled && api.port !== 0 && api.port === foxglove.port && api.host === foxglove.host) {
     issues.push({ path: 'foxglove.port', message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port` });
   }
+  // The API without a token, or the Foxglove bridge, bound off loopback: the servers would refuse to start.
+  issues.push(...exposureIssues(config));
   // A base_url that is no http URL, or credentials in it beside api_key_env.
   issues.push(...system2Issues(config));
   // Reversed clip bounds, a safe action that moves, two loops on one topic: refused before anything starts.

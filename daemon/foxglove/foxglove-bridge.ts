@@ -2,7 +2,8 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { ChannelId } from '@foxglove/ws-protocol';
 import { WebSocketServer, type ServerOptions, type WebSocket } from 'ws';
-import { isLoopbackHost } from '../api/index.ts';
+import { foxgloveExposure } from '../config/index.ts';
+import { formatIssue } from '../contract/index.ts';
 import type { FoxgloveSettings } from '../config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
@@ -113,9 +114,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
 
   async start(): Promise<void> {
     const { host, port, allow_remote, client_publish } = this.#s;
-    if (!isLoopbackHost(host) && !allow_remote) {
-      throw new Error(`foxglove.host is ${host}: the Foxglove protocol has no authentication, so binding off loopback needs foxglove.allow_remote: true`);
-    }
+    const [exposed] = foxgloveExposure({ host, allow_remote });
+    if (exposed) throw new Error(formatIssue(exposed));
     const log = this.#log;
     const server = createProtocolServer(this.#ctx.config.robot, client_publish.enabled);
     const feedback = new ClientFeedback({ server, log, now: this.#now, onSuppressed: () => this.#suppressed++ });

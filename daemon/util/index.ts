@@ -3,6 +3,7 @@ export { didYouMean } from './did-you-mean.ts';
 export { diskSpaceText, formatBytes, isDiskFull } from './disk-full.ts';
 export { writeDurably } from './durable-file.ts';
 export { LogBurst, withSuppressed } from './log-burst.ts';
+export { isLoopbackHost } from './loopback.ts';
 export { PACKAGE_ROOT } from './package-root.ts';
 export { printable } from './printable.ts';
 export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';

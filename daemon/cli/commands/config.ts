@@ -13,8 +13,10 @@ export const command: Command = {
        auraison-edge config show [--config FILE] [--json]
 
 check  validates the config as \`run\` does, without starting anything: the schema (unknown keys, types,
-       ranges), \${ENV} references, and the checks across keys (api.port and foxglove.port, policy clip
-       bounds, control loops). Every problem is printed, one per line in the order of the file:
+       ranges), \${ENV} references, and the checks across keys (api.port and foxglove.port, api.host
+       off loopback without api.token, foxglove.host without allow_remote, policy clip bounds, control
+       loops): what \`run\` and a reload refuse, with the same message. Every problem is printed, one per
+       line in the order of the file:
          edge.yaml: sim.speed: expected number >= 0.01, got "fast"
        --json prints {"file", "valid", "problems": [{"path", "message", "line"?, "column"?}]}.
 show   prints the config in effect, every default filled in, as YAML (or JSON with --json). A value

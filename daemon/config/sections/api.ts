@@ -1,4 +1,6 @@
 import Type, { type Static } from 'typebox';
+import type { ValidationIssue } from '../../contract/validate.ts';
+import { isLoopbackHost } from '../../util/index.ts';
 import { Section } from '../section.ts';
 
 /** The web apps that speak the Foxglove protocol, and pages served from this machine (a self-hosted Lichtblick). */
@@ -147,6 +149,29 @@ export const FoxgloveConfig = Section(
  * Config sections of issue 6: api (HTTP), foxglove.
  */
 export const API_SECTIONS = { api: ApiConfig, foxglove: FoxgloveConfig } satisfies Type.TProperties;
+
+/**
+ * The servers bound off loopback without what makes that safe: the API without api.token, the Foxglove
+ * bridge (no authentication at all) without allow_remote. `config check`, a reload and `run` refuse them
+ * with these issues, and each server refuses to start with the same words.
+ */
+export function exposureIssues(config: { api: Pick<ApiSettings, 'enabled' | 'host' | 'token'>; foxglove: Pick<FoxgloveSettings, 'enabled' | 'host' | 'allow_remote'> }): ValidationIssue[] {
+  const { api, foxglove } = config;
+  const issues: ValidationIssue[] = [];
+  if (api.enabled) issues.push(...apiExposure(api));
+  if (foxglove.enabled) issues.push(...foxgloveExposure(foxglove));
+  return issues;
+}
+
+export function apiExposure({ host, token }: Pick<ApiSettings, 'host' | 'token'>): ValidationIssue[] {
+  if (isLoopbackHost(host) || token !== '') return [];
+  return [{ path: 'api.host', message: `${host} is not a loopback address: set api.token (e.g. token: \${AURAISON_EDGE_API_TOKEN}) or bind 127.0.0.1` }];
+}
+
+export function foxgloveExposure({ host, allow_remote }: Pick<FoxgloveSettings, 'host' | 'allow_remote'>): ValidationIssue[] {
+  if (isLoopbackHost(host) || allow_remote) return [];
+  return [{ path: 'foxglove.host', message: `${host} is not a loopback address: the Foxglove protocol has no authentication, so binding off loopback needs foxglove.allow_remote: true` }];
+}
 
 export type ApiSettings = Static<typeof ApiConfig>;
 export type FoxgloveSettings = Static<typeof FoxgloveConfig>;
