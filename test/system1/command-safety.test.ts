@@ -10,7 +10,7 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
-import { ControlComponent } from '../../daemon/control/control-component.ts';
+import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { writeLinearModel } from './models.ts';

@@ -1,8 +1,8 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { waitFor as waitForState } from '../helpers/wait.ts';
-import { ControlComponent, type LoopHandle } from '../../daemon/control/control-component.ts';
-import type { ControlLoopOptions, ControlLoopStats } from '../../daemon/control/control-loop.ts';
-import { LoopState } from '../../daemon/control/loop-state.ts';
+import { ControlComponent, type LoopHandle } from '../../adapters/lerobot/control/control-component.ts';
+import type { ControlLoopOptions, ControlLoopStats } from '../../adapters/lerobot/control/control-loop.ts';
+import { LoopState } from '../../adapters/lerobot/control/loop-state.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { controlContext } from './control-component-harness.ts';
 import { writeLinearModel } from './models.ts';

@@ -22,4 +22,4 @@ data.port.on('message', () => {
   if (++seen === nth) die();
 });
 // Loaded after the listener above (a static import would run first).
-createRequire(fileURLToPath(data.__url))('../../daemon/control/inference-worker.ts');
+createRequire(fileURLToPath(data.__url))('../../adapters/lerobot/control/inference-worker.ts');

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { ControlComponent } from '../../daemon/control/control-component.ts';
-import { ControlLoop, LoopCrash } from '../../daemon/control/control-loop.ts';
+import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
+import { ControlLoop, LoopCrash } from '../../adapters/lerobot/control/control-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor as waitForState } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';

@@ -1,7 +1,7 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { spawnTsWorker } from '../../daemon/control/spawn-worker.ts';
-import { readThreadScheduling, type SchedulingRequest, type SchedulingResult } from '../../daemon/control/thread-scheduling.ts';
+import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';
+import { readThreadScheduling, type SchedulingRequest, type SchedulingResult } from '../../adapters/lerobot/control/thread-scheduling.ts';
 
 const onLinux = process.platform === 'linux';
 /** A CPU this process may run on (a container's cpuset need not include CPU 0). */

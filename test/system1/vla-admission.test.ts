@@ -14,7 +14,7 @@ import { QueryError } from '../../daemon/bus/errors.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
 import type { Journal } from '../../daemon/contract/services.ts';
-import { ControlLoop } from '../../daemon/control/control-loop.ts';
+import { ControlLoop } from '../../adapters/lerobot/control/control-loop.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';

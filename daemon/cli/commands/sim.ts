@@ -189,7 +189,7 @@ function busSummary(status: DaemonStatus) {
 
 async function wander(config: EdgeConfig, file: string | undefined, duration: number, json: boolean, io: CommandIO): Promise<number> {
   const { createPolicyDriver } = await import('../../../adapters/lerobot/index.ts');
-  const { histogramPercentile } = await import('../../control/index.ts');
+  const { histogramPercentile } = await import('../../../adapters/lerobot/control/index.ts');
   const { daemon, sim, log } = await startSim(config, file, io);
   const speed = config.sim.speed;
   const abort = new AbortController();

@@ -1,9 +1,9 @@
 import { Value } from 'typebox/value';
-import type { CommandSettings } from '../config/index.ts';
-import { PolicyConfig as AgentPolicyConfig } from '../config/sections/system2.ts';
-import { compileTopicSelection } from '../bus/index.ts';
-import { limitTwist, type VelocityLimits } from '../policy/index.ts';
-import type { Twist } from '../policy/index.ts';
+import type { CommandSettings } from '../../../daemon/config/index.ts';
+import { PolicyConfig as AgentPolicyConfig } from '../../../daemon/config/sections/system2.ts';
+import { compileTopicSelection } from '../../../daemon/bus/index.ts';
+import { limitTwist, type VelocityLimits } from '../../../daemon/policy/index.ts';
+import type { Twist } from '../../../daemon/policy/index.ts';
 
 export type { VelocityLimits };
 

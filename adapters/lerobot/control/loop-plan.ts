@@ -1,5 +1,5 @@
-import type { LoopSettings } from '../config/index.ts';
-import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../../adapters/lerobot/index.ts';
+import type { LoopSettings } from '../../../daemon/config/index.ts';
+import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../index.ts';
 
 /** A topic slice of an input tensor, with its slot on the observation board. */
 export interface BoardSlot {

@@ -1,23 +1,23 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { compileExtractor, type FieldExtractor } from '../../adapters/lerobot/index.ts';
-import { readOnnxModelInfo } from '../../adapters/lerobot/index.ts';
-import { resolvePolicySpec } from '../../adapters/lerobot/index.ts';
-import type { Bus, Publisher, Subscription } from '../bus/index.ts';
-import { MessageCodec } from '../bus/index.ts';
-import type { DefinitionsRegistry } from '../bus/index.ts';
-import type { BusMessage } from '../bus/index.ts';
-import type { LoopSettings, PolicySettings } from '../config/index.ts';
+import { compileExtractor, type FieldExtractor } from '../index.ts';
+import { readOnnxModelInfo } from '../index.ts';
+import { resolvePolicySpec } from '../index.ts';
+import type { Bus, Publisher, Subscription } from '../../../daemon/bus/index.ts';
+import { MessageCodec } from '../../../daemon/bus/index.ts';
+import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
+import type { BusMessage } from '../../../daemon/bus/index.ts';
+import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import { defaultVelocityLimits, type VelocityLimits } from './command-safety.ts';
 import { InferenceThread } from './inference-thread.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../../../daemon/contract/index.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LoopState, type LoopStats } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
-import { LogBurst, withSuppressed } from '../util/index.ts';
+import { LogBurst, withSuppressed } from '../../../daemon/util/index.ts';
 
 export interface ControlLoopOptions {
   name: string;

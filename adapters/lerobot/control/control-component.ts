@@ -1,7 +1,7 @@
-import { system1Issues } from '../config/index.ts';
-import { StopLatch } from '../safety/index.ts';
-import type { MetricFamily, MetricsProvider } from '../contract/index.ts';
-import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
+import { system1Issues } from '../../../daemon/config/index.ts';
+import { StopLatch } from '../../../daemon/safety/index.ts';
+import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
+import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
 import { monotonicMs } from './loop-clock.ts';
 import { LATENCY_BUCKETS_US, type HistogramSnapshot } from './latency-histogram.ts';

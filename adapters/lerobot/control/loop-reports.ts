@@ -1,4 +1,4 @@
-import { LogBurst } from '../util/index.ts';
+import { LogBurst } from '../../../daemon/util/index.ts';
 import type { LoopWorkerMessage } from './loop-protocol.ts';
 
 /** The problems a loop thread counts and reports: a failed tick, a non-finite action, an overdue chunk. */

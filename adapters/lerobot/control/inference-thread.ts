@@ -1,5 +1,5 @@
 import type { MessagePort, Worker } from 'node:worker_threads';
-import type { PolicySettings } from '../config/index.ts';
+import type { PolicySettings } from '../../../daemon/config/index.ts';
 import type { InferenceClose, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
 import { closeWorker, spawnTsWorker, workerEntry } from './spawn-worker.ts';
 

@@ -1,13 +1,13 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
-import '../bus/index.ts';
-import { ActionChunker } from '../../adapters/lerobot/index.ts';
-import { compileCommand, type CommandBuilder } from '../../adapters/lerobot/index.ts';
-import { readOnnxModelInfo } from '../../adapters/lerobot/index.ts';
-import { PolicyRunner } from '../../adapters/lerobot/index.ts';
-import { resolvePolicySpec, type PolicySpec } from '../../adapters/lerobot/index.ts';
-import type { Twist } from '../policy/index.ts';
-import { ZERO_TWIST } from '../policy/index.ts';
+import '../../../daemon/bus/index.ts';
+import { ActionChunker } from '../index.ts';
+import { compileCommand, type CommandBuilder } from '../index.ts';
+import { readOnnxModelInfo } from '../index.ts';
+import { PolicyRunner } from '../index.ts';
+import { resolvePolicySpec, type PolicySpec } from '../index.ts';
+import type { Twist } from '../../../daemon/policy/index.ts';
+import { ZERO_TWIST } from '../../../daemon/policy/index.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
 import { planLoop, type LoopPlan } from './loop-plan.ts';
 import type { InferenceReply, InferenceRequest, LoopWorkerData, LoopWorkerMessage } from './loop-protocol.ts';
@@ -16,7 +16,7 @@ import { LoopState } from './loop-state.ts';
 import { ObservationBoard } from './observation-board.ts';
 import { applyThreadScheduling } from './thread-scheduling.ts';
 import { monotonicMs } from './loop-clock.ts';
-import { nowNs } from '../contract/index.ts';
+import { nowNs } from '../../../daemon/contract/index.ts';
 
 /**
  * A control loop's thread. It sleeps on the shared stop flag until each tick is due, reads the latest

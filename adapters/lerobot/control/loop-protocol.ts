@@ -1,6 +1,6 @@
 import type { MessagePort } from 'node:worker_threads';
-import type { ResolvedType } from '../bus/index.ts';
-import type { LoopSettings, PolicySettings } from '../config/index.ts';
+import type { ResolvedType } from '../../../daemon/bus/index.ts';
+import type { LoopSettings, PolicySettings } from '../../../daemon/config/index.ts';
 import type { VelocityLimits } from './command-safety.ts';
 
 /** What a loop worker gets at start (structured-cloned; the buffers are shared). */
