@@ -14,8 +14,8 @@ const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const OUT = join(ROOT, 'dist');
 const BUNDLED_PACKAGES = /^(typebox|yaml)(\/|$)/;
 
-/** Modules that spawnTsWorker runs in worker threads (see workerEntry in daemon/control/spawn-worker.ts). */
-const WORKERS = ['daemon/control/loop-worker.ts', 'daemon/control/inference-worker.ts', 'adapters/lerobot/serving-worker.ts'];
+/** Modules that spawnTsWorker runs in worker threads (see workerEntry in adapters/lerobot/control/spawn-worker.ts). */
+const WORKERS = ['adapters/lerobot/control/loop-worker.ts', 'adapters/lerobot/control/inference-worker.ts', 'adapters/lerobot/serving-worker.ts'];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
