@@ -18,7 +18,7 @@ import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { DataDirError } from '../../daemon/lifecycle/data-dir.ts';
-import { DATA_DIR_FORMAT, FORMAT_FILE, prepareDataDirFormat, readDataDirFormat } from '../../daemon/lifecycle/data-dir-version.ts';
+import { DATA_DIR_FORMAT, FORMAT_FILE, prepareDataDirFormat, readDataDirFormat } from '../../daemon/data-dir-version.ts';
 import { FIXTURES, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';

@@ -1,8 +1,8 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { DataDirError } from './data-dir.ts';
-import { PACKAGE_ROOT } from '../util/index.ts';
+import { DataDirError } from './lifecycle/index.ts';
+import { PACKAGE_ROOT } from './util/index.ts';
 
 /**
  * The format of the data dir this version writes and reads. Bump it when a change would make an older
@@ -105,7 +105,7 @@ export async function prepareDataDirFormat(dataDir: string, log: Logger, catalog
   if (found && found.format === DATA_DIR_FORMAT && found.path === dataDir && found.written_by === VERSION) return;
   if (!found || found.path !== dataDir) {
     // Loaded only here (DuckDB is a native module): most starts find the data dir where it was.
-    const { rebaseCatalogPaths } = await import('../lakehouse/index.ts');
+    const { rebaseCatalogPaths } = await import('./lakehouse/index.ts');
     const where = found?.path ? `was at ${found.path} when a daemon last ran on it` : `has no ${FORMAT_FILE} yet (a version before it wrote the data dir)`;
     let report: Awaited<ReturnType<typeof rebaseCatalogPaths>>;
     try {
