@@ -46,22 +46,9 @@ const DEFAULT_FEATURES = [
  */
 export async function writeLeRobotV30(target: string, options: WriteOptions): Promise<{ frames: number; episodes: number }> {
   const { fps, robotType = null, features, episodes } = options;
-  if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
-  if (episodes.length === 0) throw new DatasetError('no episodes to write');
-  if (existsSync(target) && readdirSync(target).length > 0) throw new DatasetError(`${target} exists and is not empty; give a new directory`);
-  const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
-  for (const f of features) if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
-
-  const tasks = [...new Set(episodes.map((e) => e.task))];
-  const taskIndex = new Map(tasks.map((t, i) => [t, i]));
-  const lengths = episodes.map((e, i) => {
-    const counts = features.map((f) => e.frames[f.key]?.length ?? -1);
-    if (counts.some((c) => c !== counts[0])) throw new DatasetError(`episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`);
-    if (counts[0]! <= 0) throw new DatasetError(`episode ${i} has no frames`);
-    for (const f of features) for (const v of e.frames[f.key]!) if (v.length !== f.dim) throw new DatasetError(`episode ${i}: a ${f.key} frame has ${v.length} values, the feature ${f.dim}`);
-    return counts[0]!;
-  });
+  const lengths = checkEpisodes(target, fps, features, episodes);
   const total = lengths.reduce((a, b) => a + b, 0);
+  const tasks = [...new Set(episodes.map((e) => e.task))];
 
   const root = join(dirname(target), `.${basename(target)}.partial-${process.pid}`);
   rmSync(root, { recursive: true, force: true });
@@ -71,99 +58,17 @@ export async function writeLeRobotV30(target: string, options: WriteOptions): Pr
   mkdirSync(tmp, { recursive: true });
   let done = false;
   try {
-    // Frames, as newline-delimited JSON that DuckDB reads with declared column types.
-    const frameLines: string[] = [];
-    const statsRows: Record<string, number[][]> = Object.fromEntries([...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]));
-    const episodeStats: Record<string, FeatureStats>[] = [];
-    let index = 0;
-    episodes.forEach((e, ep) => {
-      const perEpisode: Record<string, number[][]> = Object.fromEntries(Object.keys(statsRows).map((k) => [k, []]));
-      for (let i = 0; i < lengths[ep]!; i++) {
-        const row: Record<string, unknown> = {};
-        for (const f of features) {
-          const v = Array.from(e.frames[f.key]![i]!);
-          row[f.key] = v;
-          perEpisode[f.key]!.push(v);
-        }
-        const defaults = { timestamp: Math.fround(i / fps), frame_index: i, episode_index: ep, index, task_index: taskIndex.get(e.task)! };
-        Object.assign(row, defaults);
-        for (const [k, v] of Object.entries(defaults)) perEpisode[k]!.push([v]);
-        frameLines.push(JSON.stringify(row));
-        index++;
-      }
-      const s: Record<string, FeatureStats> = {};
-      for (const [k, rows] of Object.entries(perEpisode)) {
-        s[k] = computeStats(rows, rows[0]!.length);
-        // One by one: spreading a long episode's rows into push overflows the call stack.
-        for (const r of rows) statsRows[k]!.push(r);
-      }
-      episodeStats.push(s);
-    });
+    const { frameLines, stats, episodeStats } = framesWithStats(fps, features, episodes, lengths, new Map(tasks.map((t, i) => [t, i])));
     const framesJson = join(tmp, 'frames.ndjson');
     writeFileSync(framesJson, `${frameLines.join('\n')}\n`);
-
-    const stats: Record<string, FeatureStats> = {};
-    for (const [k, rows] of Object.entries(statsRows)) stats[k] = computeStats(rows, rows[0]!.length);
-
-    const episodeRows = episodes.map((e, ep) => {
-      const from = lengths.slice(0, ep).reduce((a, b) => a + b, 0);
-      const row: Record<string, unknown> = {
-        episode_index: ep,
-        tasks: [e.task],
-        length: lengths[ep],
-        'data/chunk_index': 0,
-        'data/file_index': 0,
-        dataset_from_index: from,
-        dataset_to_index: from + lengths[ep]!,
-        'meta/episodes/chunk_index': 0,
-        'meta/episodes/file_index': 0,
-      };
-      for (const [k, s] of Object.entries(episodeStats[ep]!)) for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
-      return row;
-    });
+    const episodeRows = episodesIndex(episodes, lengths, episodeStats);
     const episodesJson = join(tmp, 'episodes.ndjson');
     writeFileSync(episodesJson, `${episodeRows.map((r) => JSON.stringify(r)).join('\n')}\n`);
 
     await withDuckDB(async (conn) => {
-      const frameColumns: Record<string, string> = Object.fromEntries(features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']));
-      Object.assign(frameColumns, { timestamp: 'FLOAT', frame_index: 'BIGINT', episode_index: 'BIGINT', index: 'BIGINT', task_index: 'BIGINT' });
-      // A shape [1] feature is a scalar column in LeRobot's parquet; the frames hold it as [x].
-      const select = Object.keys(frameColumns)
-        .map((k) => (features.find((f) => f.key === k)?.dim === 1 ? `${sqlIdent(k)}[1] AS ${sqlIdent(k)}` : sqlIdent(k)))
-        .join(', ');
-      const frameTypes = Object.fromEntries(Object.keys(frameColumns).map((k) => [k, features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!]));
-      await copyJson(conn, framesJson, frameTypes, select, join(root, 'data', 'chunk-000', 'file-000.parquet'));
-
-      const episodeTypes: Record<string, string> = {
-        episode_index: 'BIGINT',
-        tasks: 'VARCHAR[]',
-        length: 'BIGINT',
-        'data/chunk_index': 'BIGINT',
-        'data/file_index': 'BIGINT',
-        dataset_from_index: 'BIGINT',
-        dataset_to_index: 'BIGINT',
-        'meta/episodes/chunk_index': 'BIGINT',
-        'meta/episodes/file_index': 'BIGINT',
-      };
-      for (const key of Object.keys(episodeRows[0]!)) if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
-      await copyJson(conn, episodesJson, episodeTypes, Object.keys(episodeTypes).map(sqlIdent).join(', '), join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'));
-
-      // LeRobot reads tasks.parquet with pandas, the task string being the frame's index: say so in the
-      // pandas metadata, so pandas restores it as the index.
-      const pandas = JSON.stringify({
-        index_columns: ['task'],
-        column_indexes: [],
-        columns: [
-          { name: 'task_index', field_name: 'task_index', pandas_type: 'int64', numpy_type: 'int64', metadata: null },
-          { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
-        ],
-        creator: { library: 'auraison-edge', version: '0.1.0' },
-        pandas_version: '2.2.0',
-      });
-      const values = tasks.map((t, i) => `(${i}::BIGINT, ${sqlString(t)})`).join(', ');
-      await conn.run(
-        `COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(join(root, 'meta', 'tasks.parquet'))} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`,
-      );
+      await writeFramesParquet(conn, framesJson, features, join(root, 'data', 'chunk-000', 'file-000.parquet'));
+      await writeEpisodesParquet(conn, episodesJson, Object.keys(episodeRows[0]!), join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'));
+      await writeTasksParquet(conn, tasks, join(root, 'meta', 'tasks.parquet'));
     });
 
     const featureInfo: Record<string, unknown> = {};
@@ -194,6 +99,125 @@ export async function writeLeRobotV30(target: string, options: WriteOptions): Pr
     if (!done) rmSync(root, { recursive: true, force: true });
   }
   return { frames: total, episodes: episodes.length };
+}
+
+/** Refuses what cannot be written (before anything is); returns each episode's frame count. */
+function checkEpisodes(target: string, fps: number, features: readonly FeatureSpec[], episodes: readonly EpisodeData[]): number[] {
+  if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
+  if (episodes.length === 0) throw new DatasetError('no episodes to write');
+  if (existsSync(target) && readdirSync(target).length > 0) throw new DatasetError(`${target} exists and is not empty; give a new directory`);
+  const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
+  for (const f of features) if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
+  return episodes.map((e, i) => {
+    const counts = features.map((f) => e.frames[f.key]?.length ?? -1);
+    if (counts.some((c) => c !== counts[0])) throw new DatasetError(`episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`);
+    if (counts[0]! <= 0) throw new DatasetError(`episode ${i} has no frames`);
+    for (const f of features) for (const v of e.frames[f.key]!) if (v.length !== f.dim) throw new DatasetError(`episode ${i}: a ${f.key} frame has ${v.length} values, the feature ${f.dim}`);
+    return counts[0]!;
+  });
+}
+
+/**
+ * The frames as newline-delimited JSON lines (which DuckDB reads with declared column types), LeRobot's
+ * default features added, with each feature's stats over the dataset and per episode.
+ */
+function framesWithStats(fps: number, features: readonly FeatureSpec[], episodes: readonly EpisodeData[], lengths: readonly number[], taskIndex: ReadonlyMap<string, number>): { frameLines: string[]; stats: Record<string, FeatureStats>; episodeStats: Record<string, FeatureStats>[] } {
+  const frameLines: string[] = [];
+  const statsRows: Record<string, number[][]> = Object.fromEntries([...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]));
+  const episodeStats: Record<string, FeatureStats>[] = [];
+  let index = 0;
+  episodes.forEach((e, ep) => {
+    const perEpisode: Record<string, number[][]> = Object.fromEntries(Object.keys(statsRows).map((k) => [k, []]));
+    for (let i = 0; i < lengths[ep]!; i++) {
+      const row: Record<string, unknown> = {};
+      for (const f of features) {
+        const v = Array.from(e.frames[f.key]![i]!);
+        row[f.key] = v;
+        perEpisode[f.key]!.push(v);
+      }
+      const defaults = { timestamp: Math.fround(i / fps), frame_index: i, episode_index: ep, index, task_index: taskIndex.get(e.task)! };
+      Object.assign(row, defaults);
+      for (const [k, v] of Object.entries(defaults)) perEpisode[k]!.push([v]);
+      frameLines.push(JSON.stringify(row));
+      index++;
+    }
+    const s: Record<string, FeatureStats> = {};
+    for (const [k, rows] of Object.entries(perEpisode)) {
+      s[k] = computeStats(rows, rows[0]!.length);
+      // One by one: spreading a long episode's rows into push overflows the call stack.
+      for (const r of rows) statsRows[k]!.push(r);
+    }
+    episodeStats.push(s);
+  });
+  const stats: Record<string, FeatureStats> = {};
+  for (const [k, rows] of Object.entries(statsRows)) stats[k] = computeStats(rows, rows[0]!.length);
+  return { frameLines, stats, episodeStats };
+}
+
+/** meta/episodes' rows: each episode's task, length, place in the data file and stats. */
+function episodesIndex(episodes: readonly EpisodeData[], lengths: readonly number[], episodeStats: readonly Record<string, FeatureStats>[]): Record<string, unknown>[] {
+  return episodes.map((e, ep) => {
+    const from = lengths.slice(0, ep).reduce((a, b) => a + b, 0);
+    const row: Record<string, unknown> = {
+      episode_index: ep,
+      tasks: [e.task],
+      length: lengths[ep],
+      'data/chunk_index': 0,
+      'data/file_index': 0,
+      dataset_from_index: from,
+      dataset_to_index: from + lengths[ep]!,
+      'meta/episodes/chunk_index': 0,
+      'meta/episodes/file_index': 0,
+    };
+    for (const [k, s] of Object.entries(episodeStats[ep]!)) for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
+    return row;
+  });
+}
+
+async function writeFramesParquet(conn: DuckDBConnection, framesJson: string, features: readonly FeatureSpec[], out: string): Promise<void> {
+  const frameColumns: Record<string, string> = Object.fromEntries(features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']));
+  Object.assign(frameColumns, { timestamp: 'FLOAT', frame_index: 'BIGINT', episode_index: 'BIGINT', index: 'BIGINT', task_index: 'BIGINT' });
+  // A shape [1] feature is a scalar column in LeRobot's parquet; the frames hold it as [x].
+  const select = Object.keys(frameColumns)
+    .map((k) => (features.find((f) => f.key === k)?.dim === 1 ? `${sqlIdent(k)}[1] AS ${sqlIdent(k)}` : sqlIdent(k)))
+    .join(', ');
+  const frameTypes = Object.fromEntries(Object.keys(frameColumns).map((k) => [k, features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!]));
+  await copyJson(conn, framesJson, frameTypes, select, out);
+}
+
+async function writeEpisodesParquet(conn: DuckDBConnection, episodesJson: string, keys: readonly string[], out: string): Promise<void> {
+  const episodeTypes: Record<string, string> = {
+    episode_index: 'BIGINT',
+    tasks: 'VARCHAR[]',
+    length: 'BIGINT',
+    'data/chunk_index': 'BIGINT',
+    'data/file_index': 'BIGINT',
+    dataset_from_index: 'BIGINT',
+    dataset_to_index: 'BIGINT',
+    'meta/episodes/chunk_index': 'BIGINT',
+    'meta/episodes/file_index': 'BIGINT',
+  };
+  for (const key of keys) if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
+  await copyJson(conn, episodesJson, episodeTypes, Object.keys(episodeTypes).map(sqlIdent).join(', '), out);
+}
+
+/**
+ * LeRobot reads tasks.parquet with pandas, the task string being the frame's index: say so in the pandas
+ * metadata, so pandas restores it as the index.
+ */
+async function writeTasksParquet(conn: DuckDBConnection, tasks: readonly string[], out: string): Promise<void> {
+  const pandas = JSON.stringify({
+    index_columns: ['task'],
+    column_indexes: [],
+    columns: [
+      { name: 'task_index', field_name: 'task_index', pandas_type: 'int64', numpy_type: 'int64', metadata: null },
+      { name: 'task', field_name: 'task', pandas_type: 'unicode', numpy_type: 'object', metadata: null },
+    ],
+    creator: { library: 'auraison-edge', version: '0.1.0' },
+    pandas_version: '2.2.0',
+  });
+  const values = tasks.map((t, i) => `(${i}::BIGINT, ${sqlString(t)})`).join(', ');
+  await conn.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(out)} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`);
 }
 
 async function copyJson(conn: DuckDBConnection, json: string, columns: Record<string, string>, select: string, out: string): Promise<void> {
