@@ -16,7 +16,7 @@ import type { DaemonStatus } from './lifecycle/index.ts';
 import { changedKeys, Supervisor } from './lifecycle/index.ts';
 import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/index.ts';
 import { DataDirLock } from './lifecycle/index.ts';
-import { prepareDataDirFormat } from './lifecycle/index.ts';
+import { prepareDataDirFormat } from './data-dir-version.ts';
 
 export interface DaemonOptions {
   config: EdgeConfig;

@@ -1,7 +1,6 @@
 export type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 export { JOURNAL_RESTART_KEYS, ReloadHistory, readConfigForReload, type ReloadOutcome } from './config-reload.ts';
 export type { DaemonStatus } from './daemon-status.ts';
-export { prepareDataDirFormat, readDataDirFormat } from '../data-dir-version.ts';
 export { DataDirError, DataDirLock, alive, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
 export { Supervisor, changedKeys } from './supervisor.ts';
