@@ -95,7 +95,14 @@ export class ZenohComponent implements Component {
     this.#handles.push(this.#link.declareLivelinessSubscriber(this.#mapping.livelinessKey, (sample) => {
       this.#discovery.token(sample.keyexpr().toString(), sample.kind() === this.#zenoh!.SampleKind.PUT);
     }));
-    this.#link.onUp(() => this.#discovery.resync(this.#settings.history_settle_ms));
+    this.#link.onUp(() => {
+      this.#discovery.resync(this.#settings.history_settle_ms);
+      // As rmw_zenoh does at start: the liveliness subscriber's history alone missed tokens through the bridge.
+      this.#link.livelinessGet(this.#mapping.livelinessKey, this.#settings.response_timeout_ms).then(
+        (keys) => keys.forEach((key) => this.#discovery.token(key, true)),
+        (error: unknown) => this.#ctx.log.warn({ err: (error as Error).message }, 'zenoh: could not read the graph\'s liveliness tokens'),
+      );
+    });
     this.#queries = new QueryServer({ link: this.#link, bus: this.#ctx.bus, keys: this.#settings.queries, timeoutMs: this.#settings.query_timeout_ms, log: this.#ctx.log });
     for (const entry of this.#settings.services.serve) this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));

@@ -174,12 +174,14 @@ export class ZenohLink {
 
   declarePublisher(key: string, options: PublisherOptions): LinkPublisher {
     let publisher: Publisher | undefined;
+    let declaring: Promise<Publisher | undefined> | undefined;
     const handle = this.#hold({
       what: `publisher ${key}`,
       declare: async (session) => {
-        publisher = await session.declarePublisher(key, options);
+        declaring = session.declarePublisher(key, options);
+        publisher = await declaring;
       },
-      forget: () => (publisher = undefined),
+      forget: () => (publisher = declaring = undefined),
       undeclare: async () => {
         const p = publisher;
         publisher = undefined;
@@ -190,7 +192,8 @@ export class ZenohLink {
       key,
       close: handle.close,
       put: async (payload, attachment) => {
-        const p = publisher;
+        // A topic's first samples come as its publisher is being declared: they wait for it.
+        const p = publisher ?? (await declaring?.catch(() => undefined));
         if (p === undefined) return false;
         try {
           await p.put(payload, attachment ? { attachment } : undefined);
@@ -278,8 +281,29 @@ export class ZenohLink {
           ...(attachment ? { attachment } : {}),
           timeout: zenoh.Duration.milliseconds.of(timeoutMs),
           target: allComplete ? zenoh.QueryTarget.ALL_COMPLETE : zenoh.QueryTarget.BEST_MATCHING,
+          // Every reply counts: a publication cache answers several samples under one key.
+          consolidation: zenoh.ConsolidationMode.NONE,
           handler: [onReply, done],
         })
+        .catch((error: unknown) => (clearTimeout(timer), reject(error)));
+    });
+  }
+
+  /** The keys of the liveliness tokens alive now that match `key`; rejects when the link is down. */
+  async livelinessGet(key: string, timeoutMs: number): Promise<string[]> {
+    const session = this.#session;
+    const zenoh = this.#zenoh;
+    if (session === undefined || zenoh === undefined) throw new Error(`the Zenoh link to ${this.endpoint} is down`);
+    const keys: string[] = [];
+    return new Promise<string[]>((resolve, reject) => {
+      const timer = setTimeout(() => resolve(keys), timeoutMs + 500);
+      const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
+        const result = reply.result();
+        if (result instanceof zenoh.Sample) keys.push(result.keyexpr().toString());
+      });
+      session
+        .liveliness()
+        .get(key, { timeout: zenoh.Duration.milliseconds.of(timeoutMs), handler: [onReply, () => (clearTimeout(timer), resolve(keys))] })
         .catch((error: unknown) => (clearTimeout(timer), reject(error)));
     });
   }

@@ -76,17 +76,33 @@ gid = bytes(range(16))
 seq = 0
 
 
+history = []  # a transient_local publisher's cache: (payload, attachment) of its last `depth` samples
+
+
 def publish(payload):
     global seq
     seq += 1
-    publisher.put(payload, attachment=attachment(seq, gid))
+    att = attachment(seq, gid)
+    publisher.put(payload, attachment=att)
+    if "publish" in spec and spec["publish"].get("transient_local"):
+        history.append((payload, att))
+        del history[: -spec["publish"].get("depth", 10)]
     emit(event="published", seq=seq)
 
 
 if "publish" in spec:
     p = spec["publish"]
+    if p.get("transient_local"):
+        QOS = f":1:,{p.get('depth', 10)}:,:,:,,"
     tokens.append(session.liveliness().declare_token(entity_token(10, "MP", p["topic"], p["type"], p["hash"])))
     publisher = session.declare_publisher(key(p["topic"], p["type"], p["hash"]))
+    if p.get("transient_local"):
+        # As rmw_zenoh's publication cache: late joiners query the topic's key and get the last samples.
+        def on_history_query(query):
+            for payload, att in list(history):
+                query.reply(key(p["topic"], p["type"], p["hash"]), payload, attachment=att)
+
+        handles.append(session.declare_queryable(key(p["topic"], p["type"], p["hash"]), on_history_query, complete=True))
     if p.get("rate_hz"):
         payloads = [bytes.fromhex(h) for h in p["payloads"]]
 
@@ -107,6 +123,11 @@ if "subscribe" in spec:
         emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment))
 
     handles.append(session.declare_subscriber(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", on_sample))
+    if s.get("transient_local"):
+        # A late joiner of a transient_local topic asks the publishers' caches for their last samples.
+        for reply in session.get(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", timeout=5, consolidation=zenoh.ConsolidationMode.NONE):
+            if reply.ok is not None:
+                emit(event="history", key=str(reply.ok.key_expr), payload=reply.ok.payload.to_bytes().hex(), attachment=parse_attachment(reply.ok.attachment))
 
 if "serve" in spec:
     v = spec["serve"]
