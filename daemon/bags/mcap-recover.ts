@@ -46,12 +46,147 @@ const CHUNK_HEAD = 8 + 8 + 8 + 4 + 4;
  * `mcap recover` does, and reads on from there. What it skipped is listed in `damage`.
  */
 export async function recoverMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, visit: (record: RecoveredRecord) => void | Promise<void>): Promise<McapRecovery> {
-  const file = new Window(fh, size);
-  const result: McapRecovery = { complete: false, header: false, damage: [], attachments: 0 };
-  const known = new Set(['', ...Object.keys(decompress)]);
+  return new Recovery(fh, size, decompress).run(visit);
+}
+
+/** Records a recovery reads out and hands on (the others are derived, or not ours to carry). */
+const WANTED = new Set<number>([Op.HEADER, Op.FOOTER, Op.SCHEMA, Op.CHANNEL, Op.MESSAGE, Op.METADATA]);
+
+/** One recovery of a file: `run` once. */
+class Recovery {
+  readonly #file: Window;
+  readonly #size: number;
+  readonly #decompress: DecompressHandlers;
+  /** The chunk compressions that can be read here ('' is none). */
+  readonly #known: Set<string>;
+  readonly #result: McapRecovery = { complete: false, header: false, damage: [], attachments: 0 };
+
+  constructor(fh: FileHandle, size: number, decompress: DecompressHandlers) {
+    this.#file = new Window(fh, size);
+    this.#size = size;
+    this.#decompress = decompress;
+    this.#known = new Set(['', ...Object.keys(decompress)]);
+  }
+
+  async run(visit: (record: RecoveredRecord) => void | Promise<void>): Promise<McapRecovery> {
+    const result = this.#result;
+    const size = this.#size;
+    if (!(await this.#checkMagic())) return result;
+    let pos = 8;
+    while (pos < size) {
+      if (size - pos < 9) {
+        const cut = await this.#file.bytes(pos, 1);
+        result.damage.push({ offset: pos, length: size - pos, problem: `it ends at byte ${size} inside a record`, ...(DERIVED.has(cut[0]!) ? { indexOnly: true } : {}) });
+        break;
+      }
+      pos = await this.#recordAt(pos, visit);
+    }
+    return result;
+  }
+
+  /** Whether reading goes on after the magic: damage is noted, and only a file of 8 bytes or less ends here. */
+  async #checkMagic(): Promise<boolean> {
+    const size = this.#size;
+    const magic = await this.#file.bytes(0, Math.min(8, size));
+    if (magic.length >= 8 && MAGIC.every((b, i) => magic[i] === b)) return true;
+    if (size <= 8) {
+      this.#result.damage.push({ offset: 0, length: size, problem: size === 0 ? 'the file is empty' : 'no MCAP magic at its start' });
+      return false;
+    }
+    this.#result.damage.push({ offset: 0, length: 8, problem: 'no MCAP magic at its start' });
+    return true;
+  }
+
+  /** Reads the record at `pos`, handing what it holds to `visit`; returns where reading goes on. */
+  async #recordAt(pos: number, visit: (record: RecoveredRecord) => void | Promise<void>): Promise<number> {
+    const result = this.#result;
+    const size = this.#size;
+    const head = await this.#file.bytes(pos, 9);
+    const opcode = head[0]!;
+    const length64 = new DataView(head.buffer, head.byteOffset, 9).getBigUint64(1, true);
+    if (length64 > BigInt(size - pos - 9)) {
+      const next = await this.#resync(pos, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`);
+      // Cut off by the end of the file, and no chunk after its start: the file ends inside it.
+      if (next === size && DERIVED.has(opcode)) result.damage.at(-1)!.indexOnly = true;
+      return next;
+    }
+    if (opcode === 0 || (opcode > KNOWN_MAX && opcode < 0x80)) return this.#resync(pos, `no record has opcode ${opcode}`);
+    // A damaged opcode would otherwise read the header's fields as another record (as a message, say).
+    if (pos === 8 && opcode !== Op.HEADER) return this.#resync(pos, `a record of opcode ${opcode} where the Header record should be`);
+    const length = Number(length64);
+    const end = pos + 9 + length;
+    if (opcode === Op.CHUNK) {
+      const chunk = await this.#chunkAt(pos, true);
+      if ('problem' in chunk) return this.#resync(pos, chunk.problem);
+      for (const r of chunk.records) await visit(r);
+      return end;
+    }
+    if (DERIVED.has(opcode)) {
+      // Not carried (a rewrite writes its own), but checked: a damaged index is a file that is not whole.
+      const problem = derivedRecordProblem(opcode, await this.#file.bytes(pos + 9, length));
+      if (problem) result.damage.push({ offset: pos, length: 9 + length, problem, indexOnly: true });
+      return end;
+    }
+    if (!WANTED.has(opcode)) {
+      // Attachments and private records: not ours to carry.
+      if (opcode === Op.ATTACHMENT) result.attachments++;
+      return end;
+    }
+    const body = await this.#file.bytes(pos + 9, length);
+    let record: RecoveredRecord | undefined;
+    try {
+      if (opcode === Op.FOOTER) {
+        await this.#checkFooter(body, end);
+        return size;
+      }
+      record = this.#readRecord(opcode, body, pos);
+    } catch (error) {
+      return this.#resync(pos, (error as Error).message);
+    }
+    if (record) await visit(record);
+    return end;
+  }
+
+  /** A Header, Schema, Channel, Metadata or Message record's body, read; throws when it doesn't parse. */
+  #readRecord(opcode: number, body: Uint8Array, pos: number): RecoveredRecord | undefined {
+    const f = new Fields(body, 0, body.length);
+    let record: RecoveredRecord | undefined;
+    if (opcode === Op.HEADER) {
+      if (pos !== 8) throw new Error('a Header record after the start of the file');
+      f.string();
+      f.string();
+      this.#result.header = this.#result.damage.length === 0;
+    } else if (opcode === Op.SCHEMA) record = { type: 'schema', schema: schemaRecord(f) };
+    else if (opcode === Op.CHANNEL) record = { type: 'channel', channel: channelRecord(f) };
+    else if (opcode === Op.METADATA) record = { type: 'metadata', name: f.string(), metadata: f.stringMap() };
+    else {
+      const channelId = f.u16();
+      f.u32();
+      const logTime = f.u64();
+      const publishTime = f.u64();
+      record = { type: 'message', channelId, logTime, publishTime, data: body.subarray(f.at) };
+    }
+    if (f.at !== f.end && opcode !== Op.MESSAGE) throw new Error(`${f.end - f.at} bytes left over at the end of a record`);
+    return record;
+  }
+
+  /** The Footer, the closing magic right after it, and nothing more: then the file is whole if nothing was skipped. */
+  async #checkFooter(body: Uint8Array, end: number): Promise<void> {
+    const size = this.#size;
+    const f = new Fields(body, 0, body.length);
+    f.u64();
+    f.u64();
+    f.u32();
+    const closing = await this.#file.bytes(end, Math.min(8, size - end));
+    if (closing.length < 8 || MAGIC.some((b, i) => closing[i] !== b)) throw new Error('no MCAP magic after the footer');
+    if (end + 8 !== size) throw new Error(`${size - end - 8} bytes after the footer and closing magic`);
+    this.#result.complete = this.#result.header && this.#result.damage.length === 0;
+  }
 
   /** A Chunk record at `at` that checks in full, as its records; undefined (with why) when it doesn't. */
-  const chunkAt = async (at: number, strict: boolean): Promise<{ records: RecoveredRecord[]; end: number } | { problem: string }> => {
+  async #chunkAt(at: number, strict: boolean): Promise<{ records: RecoveredRecord[]; end: number } | { problem: string }> {
+    const file = this.#file;
+    const size = this.#size;
     const head = await file.bytes(at, Math.min(9 + CHUNK_HEAD, size - at));
     if (head.length < 9 + CHUNK_HEAD || head[0] !== Op.CHUNK) return { problem: 'not a chunk' };
     const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
@@ -66,132 +201,31 @@ export async function recoverMcap(fh: FileHandle, size: number, decompress: Deco
       const tail = await file.bytes(at + 9 + CHUNK_HEAD, nameLength + 8);
       const name = new TextDecoder().decode(tail.subarray(0, nameLength));
       const recordsLength = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getBigUint64(nameLength, true);
-      if (!known.has(name) || recordsLength !== length - BigInt(CHUNK_HEAD + nameLength + 8)) return { problem: 'not a chunk' };
+      if (!this.#known.has(name) || recordsLength !== length - BigInt(CHUNK_HEAD + nameLength + 8)) return { problem: 'not a chunk' };
       if (name === '' && v.getBigUint64(25, true) !== recordsLength) return { problem: 'not a chunk' };
     }
     const body = await file.bytes(at + 9, Number(length));
     try {
-      const records = openChunk(body, 0, body.length, decompress);
+      const records = openChunk(body, 0, body.length, this.#decompress);
       return { records: chunkRecords(records), end: at + 9 + Number(length) };
     } catch (error) {
       return { problem: (error as Error).message };
     }
-  };
+  }
 
   /** Skips damage from `from` to the next chunk that checks; returns where reading goes on (size when none). */
-  const resync = async (from: number, problem: string): Promise<number> => {
+  async #resync(from: number, problem: string): Promise<number> {
+    const file = this.#file;
     for (let at = await file.indexOf(Op.CHUNK, from + 1); at >= 0; at = await file.indexOf(Op.CHUNK, at + 1)) {
-      const chunk = await chunkAt(at, false);
+      const chunk = await this.#chunkAt(at, false);
       if ('records' in chunk) {
-        result.damage.push({ offset: from, length: at - from, problem });
+        this.#result.damage.push({ offset: from, length: at - from, problem });
         return at;
       }
     }
-    result.damage.push({ offset: from, length: size - from, problem });
-    return size;
-  };
-
-  let pos = 8;
-  const magic = await file.bytes(0, Math.min(8, size));
-  if (magic.length < 8 || MAGIC.some((b, i) => magic[i] !== b)) {
-    if (size <= 8) {
-      result.damage.push({ offset: 0, length: size, problem: size === 0 ? 'the file is empty' : 'no MCAP magic at its start' });
-      return result;
-    }
-    result.damage.push({ offset: 0, length: 8, problem: 'no MCAP magic at its start' });
+    this.#result.damage.push({ offset: from, length: this.#size - from, problem });
+    return this.#size;
   }
-  while (pos < size) {
-    const start = pos;
-    if (size - pos < 9) {
-      const cut = await file.bytes(pos, 1);
-      result.damage.push({ offset: pos, length: size - pos, problem: `it ends at byte ${size} inside a record`, ...(DERIVED.has(cut[0]!) ? { indexOnly: true } : {}) });
-      break;
-    }
-    const head = await file.bytes(pos, 9);
-    const opcode = head[0]!;
-    const length64 = new DataView(head.buffer, head.byteOffset, 9).getBigUint64(1, true);
-    const fail = async (problem: string): Promise<void> => {
-      pos = await resync(start, problem);
-    };
-    if (length64 > BigInt(size - pos - 9)) {
-      await fail(`a record of ${length64} bytes runs past the end of the file (${size} bytes)`);
-      // Cut off by the end of the file, and no chunk after its start: the file ends inside it.
-      if (pos === size && DERIVED.has(opcode)) result.damage.at(-1)!.indexOnly = true;
-      continue;
-    }
-    if (opcode === 0 || (opcode > KNOWN_MAX && opcode < 0x80)) {
-      await fail(`no record has opcode ${opcode}`);
-      continue;
-    }
-    if (pos === 8 && opcode !== Op.HEADER) {
-      // A damaged opcode would otherwise read the header's fields as another record (as a message, say).
-      await fail(`a record of opcode ${opcode} where the Header record should be`);
-      continue;
-    }
-    const length = Number(length64);
-    const end = pos + 9 + length;
-    if (opcode === Op.CHUNK) {
-      const chunk = await chunkAt(pos, true);
-      if ('problem' in chunk) {
-        await fail(chunk.problem);
-        continue;
-      }
-      for (const r of chunk.records) await visit(r);
-      pos = end;
-      continue;
-    }
-    if (DERIVED.has(opcode)) {
-      // Not carried (a rewrite writes its own), but checked: a damaged index is a file that is not whole.
-      const problem = derivedRecordProblem(opcode, await file.bytes(pos + 9, length));
-      if (problem) result.damage.push({ offset: start, length: 9 + length, problem, indexOnly: true });
-      pos = end;
-      continue;
-    }
-    const wanted = opcode === Op.HEADER || opcode === Op.FOOTER || opcode === Op.SCHEMA || opcode === Op.CHANNEL || opcode === Op.MESSAGE || opcode === Op.METADATA;
-    if (!wanted) {
-      // Attachments and private records: not ours to carry.
-      if (opcode === Op.ATTACHMENT) result.attachments++;
-      pos = end;
-      continue;
-    }
-    const body = await file.bytes(pos + 9, length);
-    let record: RecoveredRecord | undefined;
-    try {
-      const f = new Fields(body, 0, body.length);
-      if (opcode === Op.HEADER) {
-        if (pos !== 8) throw new Error('a Header record after the start of the file');
-        f.string();
-        f.string();
-        result.header = result.damage.length === 0;
-      } else if (opcode === Op.FOOTER) {
-        f.u64();
-        f.u64();
-        f.u32();
-        const closing = await file.bytes(end, Math.min(8, size - end));
-        if (closing.length < 8 || MAGIC.some((b, i) => closing[i] !== b)) throw new Error('no MCAP magic after the footer');
-        if (end + 8 !== size) throw new Error(`${size - end - 8} bytes after the footer and closing magic`);
-        result.complete = result.header && result.damage.length === 0;
-        pos = size;
-        continue;
-      } else if (opcode === Op.SCHEMA) record = { type: 'schema', schema: schemaRecord(f) };
-      else if (opcode === Op.CHANNEL) record = { type: 'channel', channel: channelRecord(f) };
-      else if (opcode === Op.METADATA) record = { type: 'metadata', name: f.string(), metadata: f.stringMap() };
-      else {
-        const channelId = f.u16();
-        f.u32();
-        const logTime = f.u64();
-        const publishTime = f.u64();
-        record = { type: 'message', channelId, logTime, publishTime, data: body.subarray(f.at) };
-      }
-      if (f.at !== f.end && opcode !== Op.MESSAGE) throw new Error(`${f.end - f.at} bytes left over at the end of a record`);
-    } catch (error) {
-      await fail((error as Error).message);
-      continue;
-    }
-    if (record) await visit(record);
-    pos = end;
-  }
-  return result;
 }
 
 /** The schemas, channels and messages of a chunk's (decompressed) records. Throws when they don't parse. */
