@@ -215,6 +215,7 @@ function toRefusal(error: unknown): Refusal {
   const e = error as Error & { code?: unknown; statusCode?: unknown };
   if (error instanceof ValidationError) return new Refusal('bad_request', e.message, PAYLOAD_FORMAT_INVALID, error.issues);
   if (e.statusCode === 409) return new Refusal('conflict', e.message, REFUSED);
+  if (e.code === 'wrong_target') return new Refusal('wrong_target', e.message, REFUSED);
   if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new Refusal('disk_full', `${e.message}: nothing was accepted; send the intent again once there is room`, REFUSED);
   return new Refusal('failed', e.message ?? String(error), REFUSED);
 }

@@ -1,8 +1,9 @@
 import { MessageCodec } from '../bus/index.ts';
 import type { Subscription } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { AgentSettings, PolicySettings, SkillName } from '../config/sections/system2.ts';
+import type { AgentSettings, AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
+import { misdirection } from '../contract/index.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/index.ts';
 import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome, SubmittedIntent } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
@@ -247,6 +248,9 @@ export class AgentComponent implements Component, AgentService, RobotStopService
 
   async submit(raw: unknown, source: IntentSource): Promise<SubmittedIntent> {
     const parsed = parseIntent(raw, source, this.#skills);
+    // Every intake (HTTP, MQTT, ROS, Zenoh, the CLI) comes through here: one check of whom it is for.
+    const misdirected = misdirection(parsed.intent.targets, this.#ctx.config.robot.id);
+    if (misdirected) throw new AgentError('wrong_target', misdirected);
     const id = parsed.intent.intent_id;
     // Intents arrive at least once (MQTT redelivers): the same intent id is the same run, also when the
     // second copy comes while the first is still being made durable. A different intent under a used id is

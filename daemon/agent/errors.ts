@@ -1,15 +1,18 @@
+const STATUS = { not_found: 404, conflict: 409, wrong_target: 421 } as const;
+
 /**
- * A request the agent cannot do: `not_found` (no such run) or `conflict` (the run is not in a state that
- * allows it, e.g. approving a run that does not wait). The API maps them to 404 and 409.
+ * A request the agent cannot do: `not_found` (no such run), `conflict` (the run is not in a state that
+ * allows it, e.g. approving a run that does not wait) or `wrong_target` (an intent for another robot). The
+ * API maps them to 404, 409 and 421 (Misdirected Request).
  */
 export class AgentError extends Error {
   override name = 'AgentError';
-  readonly code: 'not_found' | 'conflict';
+  readonly code: keyof typeof STATUS;
   /** For the API's error mapping (fastify reads `statusCode`). */
-  readonly statusCode: 404 | 409;
-  constructor(code: 'not_found' | 'conflict', message: string) {
+  readonly statusCode: (typeof STATUS)[keyof typeof STATUS];
+  constructor(code: keyof typeof STATUS, message: string) {
     super(message);
     this.code = code;
-    this.statusCode = code === 'not_found' ? 404 : 409;
+    this.statusCode = STATUS[code];
   }
 }

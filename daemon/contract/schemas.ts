@@ -35,7 +35,10 @@ export const Intent = Type.Object(
     type: Name,
     params: JsonObject,
     policy_ctx: PolicyContext,
-    targets: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), { maxItems: 64, description: 'robots or resources the intent addresses' }),
+    targets: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
+      maxItems: 64,
+      description: 'robots (robot.id) or resources on a robot (<robot id>/<resource>: an arm, a named policy) the intent addresses; empty: the robot that received it. A robot refuses an intent whose targets name neither it nor one of its resources (wrong_target).',
+    }),
     created_at: Type.Optional(NsTime),
   },
   { additionalProperties: false },

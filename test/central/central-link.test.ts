@@ -52,7 +52,7 @@ describe('the central link against a real mosquitto', () => {
     const intent = skillIntent('stop', {});
     await sendIntent(central.client, intent);
     await sendIntent(central.client, intent);
-    await sendIntent(central.client, { ...intent, targets: ['another-robot'] });
+    await sendIntent(central.client, { ...intent, targets: ['tb3-1/arm'] });
     await waitFor(() => central.acks().filter((a) => a.intent_id === intent.intent_id).length === 3, 'three acks');
     const [first, second, third] = central.acks().filter((a) => a.intent_id === intent.intent_id);
     expect(first!.status).toBe('accepted');
