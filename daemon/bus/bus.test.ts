@@ -2,10 +2,10 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { Bus } from './bus.ts';
 import { QueryError } from './errors.ts';
 import type { BusMessage } from './types.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 const TYPE = 'std_msgs/msg/String';
 const bytes = (n: number) => new Uint8Array([0, 1, 0, 0, n & 0xff]);
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 
 let bus: Bus;
 afterEach(() => bus?.close());

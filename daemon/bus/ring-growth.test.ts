@@ -4,6 +4,7 @@ import { Subscription } from './subscription.ts';
 import type { TopicRecord } from './topic-record.ts';
 import { MIN_RING } from './topic-ring.ts';
 import type { BusMessage } from './types.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 // The ring a topic's cursor subscribers share grows only as messages back up: a recorder subscribes to
 // every topic with depth 10,000, and a ring sized to that up front cost 130 KiB per topic before any message.
@@ -14,7 +15,6 @@ function topic(): TopicRecord {
 }
 const message = (n: number) => ({ topic: '/x', type: 't', data: new Uint8Array([n & 255, n >> 8]), logTime: BigInt(n), publishTime: BigInt(n), source: 't' }) as BusMessage;
 const seqOf = (m: BusMessage) => m.data[0]! + (m.data[1]! << 8);
-const tick = () => new Promise((r) => setTimeout(r, 0));
 
 function subscribe(record: TopicRecord, depth: number, handler: (m: BusMessage) => void | Promise<void>): Subscription {
   const sub = Subscription.create({ name: 's', topic: record.topic, queue: { policy: 'drop-oldest', depth }, handler }, () => {});

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { PublishQueues } from './publish-queue.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 /** A task that waits until released, recording that it ran. */
 function gated() {
@@ -13,8 +14,6 @@ function gated() {
   return { ran, task, release: () => release() };
 }
 
-const settle = () => new Promise((r) => setTimeout(r, 0));
-
 describe('PublishQueues', () => {
   it('runs one client\'s tasks in order and drops (counts) past maxPending instead of queueing', async () => {
     const q = new PublishQueues({ maxPending: 3 });
@@ -25,7 +24,7 @@ describe('PublishQueues', () => {
     expect(q.pending(client)).toBe(3);
     expect(q.dropped).toBe(7);
     release();
-    await settle();
+    await tick();
     expect(ran).toEqual([0, 1, 2]);
     // Once the queue empties the client's entry is gone, and it may queue again.
     expect(q.size).toBe(0);
@@ -41,10 +40,10 @@ describe('PublishQueues', () => {
     expect(q.push(a, async () => Promise.reject(new Error('hook failed')), (e) => errors.push(e))).toBe(true);
     expect(q.push(b, async () => void ran.push('b'), () => {})).toBe(true);
     expect(q.push(a, async () => void ran.push('a2'), () => {})).toBe(false);
-    await settle();
+    await tick();
     expect(errors).toHaveLength(1);
     expect(q.push(a, async () => void ran.push('a3'), () => {})).toBe(true);
-    await settle();
+    await tick();
     expect(ran).toEqual(['b', 'a3']);
     expect(q.size).toBe(0);
   });
@@ -59,7 +58,7 @@ describe('PublishQueues', () => {
     q.push(client, task(2), () => {});
     expect(q.size).toBe(1);
     release();
-    await settle();
+    await tick();
     expect(q.size).toBe(0);
   });
 
@@ -79,9 +78,9 @@ describe('PublishQueues', () => {
         { channel, stop },
       );
     const runOne = async () => {
-      await settle();
+      await tick();
       releases.shift()!();
-      await settle();
+      await tick();
     };
     expect([push('move1', 1, false), push('move2', 1, false), push('move3', 1, false), push('dropped', 1, false)]).toEqual([true, true, true, false]);
     expect([push('stop1', 1, true), push('merged', 1, true), push('stop2', 2, true)]).toEqual([true, true, true]);

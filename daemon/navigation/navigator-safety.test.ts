@@ -7,13 +7,13 @@ import type { Pose2D } from './geometry.ts';
 import { OCCUPIED, type Grid } from './grid.ts';
 import { Navigator, type NavigatorOptions } from './navigator.ts';
 import { recordCmdVel } from '../../test/helpers/cmd-vel.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 /**
  * The navigator against a robot played by the test: every /odom and /scan is published by hand with the
  * stamp the test chooses, so robot time is exactly what the test says. The robot does not move.
  */
 
-const tick = () => new Promise((resolve) => setImmediate(resolve));
 const codec = new MessageCodec(new DefinitionsRegistry());
 const cleanups: (() => void)[] = [];
 afterEach(() => {

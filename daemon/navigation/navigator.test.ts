@@ -3,8 +3,7 @@ import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
 import { Navigator } from './navigator.ts';
-
-const tick = () => new Promise((r) => setImmediate(r));
+import { tick } from '../../test/helpers/wait.ts';
 
 function grid(width: number, fill: number) {
   return {

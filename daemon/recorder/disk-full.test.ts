@@ -1,7 +1,7 @@
 import { existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { parseMetadata } from '../bags/metadata.ts';
 import { readFileSync } from 'node:fs';
 import { RECORDING_MARKER } from './recorder.ts';
@@ -9,7 +9,6 @@ import { readMcap, recorderFixture } from './recorder-fixture.ts';
 import type { FreeSpace } from './segment-io.ts';
 
 const { setup, faultyIO, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
 
 describe('Recorder on a full disk', () => {

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { Bus } from '../bus/bus.ts';
 import type { BusMessage } from '../bus/types.ts';
 import { parseMetadata } from '../bags/metadata.ts';
@@ -9,7 +9,6 @@ import { recorderFixture } from './recorder-fixture.ts';
 import { TopicSubscriptions } from './topic-subscriptions.ts';
 
 const { setup, readMcap, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const HOUR = 3600_000;
 const delivered = () => new Promise((r) => setImmediate(r));
 

@@ -3,12 +3,11 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../bags/metadata.ts';
 import { nowNs } from '../contract/time.ts';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { recorderFixture } from './recorder-fixture.ts';
 
 /** Recorder pause/resume across a bag rotation: the test failed before its fix. */
 const { setup, readMcap, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 const bagContents = async (bag: string) => {
   const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');

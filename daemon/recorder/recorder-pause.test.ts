@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../bags/metadata.ts';
 import { recorderFixture } from './recorder-fixture.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 const { setup, readMcap, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 const decoded = async (file: string) => (await readMcap(file)).messages.map((m) => [m.topic, (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data]);
 

@@ -5,9 +5,9 @@ import { basename } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { recorderFixture } from './recorder-fixture.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 const { setup, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 
 /** fsSegmentIO whose fsyncs of the first bag's files wait until `release()`: a slow disk under a big split. */

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../bags/metadata.ts';
 import { recorderFixture } from './recorder-fixture.ts';
+import { tick } from '../../test/helpers/wait.ts';
 
 const { setup, faultyIO, readMcap, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 
 describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {

@@ -2,7 +2,7 @@ import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { parse } from 'yaml';
 import { parseMetadata } from '../bags/metadata.ts';
 import { DROPS_KEY } from './bag-writer.ts';
@@ -11,7 +11,6 @@ import { recorderFixture } from './recorder-fixture.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
 
 const { setup, faultyIO, readMcap, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('Recorder', () => {
   it('records selected topics, late ones too, into a rosbag2 bag that @mcap/core reads back byte for byte', async () => {

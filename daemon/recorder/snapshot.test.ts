@@ -13,7 +13,7 @@ import { DefinitionsRegistry } from '../bus/definitions.ts';
 import type { BusMessage } from '../bus/types.ts';
 import { RecorderConfig } from '../config/sections/bags.ts';
 import { runMain } from '../../test/helpers/cli.ts';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import type { RecorderSettings } from './recorder.ts';
 import { faultyIO, readMcap } from './recorder-fixture.ts';
 import type { SegmentIO } from './segment-io.ts';
@@ -23,7 +23,6 @@ import { SNAPSHOT_STAGING } from './snapshot-writer.ts';
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
-const tick = () => new Promise((r) => setTimeout(r, 0));
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
   for (const f of cleanups.splice(0).reverse()) await f();

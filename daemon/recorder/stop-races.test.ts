@@ -1,14 +1,13 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { basename, dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { waitFor } from '../../test/helpers/wait.ts';
+import { tick, waitFor } from '../../test/helpers/wait.ts';
 import { parseMetadata } from '../bags/metadata.ts';
 import { RECORDING_MARKER } from './recorder.ts';
 import { recorderFixture } from './recorder-fixture.ts';
 import { fsSegmentIO, type FreeSpace, type SegmentIO } from './segment-io.ts';
 
 const { setup, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 
 /** Calls that wait, while `held` is on, until the test lets them go. */
 class Gate {

@@ -11,6 +11,7 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { tick } from '../helpers/wait.ts';
 
 const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talker');
 const work = tempDir('bag-play-clock-');
@@ -31,8 +32,6 @@ function playerOn(options: Partial<PlayOptions>) {
     });
   return { bus, seen, player, clocks };
 }
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 describe('bag play --clock', () => {
   it('publishes the bag time on /clock from the first message on, never going back within a pass', async () => {

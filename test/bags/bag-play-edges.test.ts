@@ -13,7 +13,7 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { FIXTURES, tempDir } from '../helpers/cli.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 
 const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talker');
 const WBAG = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/wbag');
@@ -23,7 +23,6 @@ afterEach(() => vi.restoreAllMocks());
 const log = pino({ level: 'silent' });
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
-const tick = () => new Promise((r) => setImmediate(r));
 
 function playerOn(path: string, options: Partial<PlayOptions> = {}) {
   const bus = new Bus();

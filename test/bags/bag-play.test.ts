@@ -17,6 +17,7 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
+import { tick } from '../helpers/wait.ts';
 
 const TALKER = join(FIXTURES, 'bags/rosbag2/rosbag2_py/test/resources/mcap/talker');
 const CDR_DB3 = join(FIXTURES, 'bags/rosbag2/rosbag2_tests/resources/sqlite3/cdr_test');
@@ -43,8 +44,6 @@ async function mcapMessages(file: string) {
   }
   return out;
 }
-
-const tick = () => new Promise((r) => setImmediate(r));
 
 describe('BagPlayer', () => {
   it('publishes every message of a real ROS 2 bag byte for byte with its type, in order, and never before its time', async () => {

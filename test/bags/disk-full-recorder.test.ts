@@ -14,7 +14,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 import { RETENTION_DEFAULTS } from '../helpers/test-lakehouse.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
@@ -22,7 +22,6 @@ const cleanups: (() => void)[] = [];
 afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
-const tick = () => new Promise((r) => setImmediate(r));
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
 const MIN_FREE = 64 * 1024;
 

@@ -1,14 +1,13 @@
 import pino from 'pino';
 import { describe, expect, it } from 'vitest';
 import { recorderFixture } from '../../daemon/recorder/recorder-fixture.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { tick, waitFor } from '../helpers/wait.ts';
 
 // Months unattended: a disk that stays full (another program filled it; min_free_bytes 0) makes the recorder
 // retry its resume every minute at most. Each retry must cost one log line, not one for the resume and one
 // more for the repair of the bag it had to abandon, which fails for the same reason.
 
 const { setup, faultyIO, codec } = recorderFixture();
-const tick = () => new Promise((r) => setTimeout(r, 0));
 
 describe('recorder log volume on a disk that stays full', () => {
   it('logs one line per failed resume, naming the bag it could not repair, and the repair line only once there is room', async () => {

@@ -10,3 +10,11 @@ export async function waitFor(predicate: () => boolean, what: string, timeoutMs 
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
+
+/**
+ * One turn of the event loop, timers included: what the code under test queued before it (promise
+ * continuations, immediates, I/O callbacks that were ready, a 0 ms timer) has run.
+ */
+export function tick(): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, 0));
+}

@@ -12,6 +12,7 @@ import { SKILLS } from './index.ts';
 import { publish } from './publish.ts';
 import { readTopic } from './read-topic.ts';
 import type { SkillEnv } from './skill.ts';
+import { tick } from '../../../test/helpers/wait.ts';
 
 const registry = new DefinitionsRegistry({ distro: 'jazzy' });
 let bus: Bus;
@@ -27,7 +28,6 @@ function skillEnv(yaml = ''): SkillEnv & { seen: BusMessage[] } {
   return { bus, codec, gate, motion: new MotionLock(), settings: config.agent, log: pino({ level: 'silent' }), navigation: () => undefined, policies: () => undefined, seen };
 }
 const signal = new AbortController().signal;
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('the publish skill', () => {
   it('refuses fields that do not match the type, naming the path, and puts nothing on the bus', async () => {
@@ -42,7 +42,7 @@ describe('the publish skill', () => {
     expect(await refused('/b', 'std_msgs/Bool', { data: 1 })).toMatch(/data: expected boolean, got number$/);
     expect(await refused('/fa', 'std_msgs/Float64MultiArray', { data: { length: 1e8 } })).toMatch(/data: expected array, got object$/);
     expect(await refused('/cmd_vel', undefined, { linear: { x: '0.5' } })).toMatch(/linear\.x: expected number \(float64\), got string$/);
-    await settle();
+    await tick();
     expect(env.seen).toEqual([]);
     // A refused first message leaves no topic behind, so the model can retry with another type.
     expect(env.bus.topicType('/s')).toBeUndefined();
@@ -52,7 +52,7 @@ describe('the publish skill', () => {
     const env = skillEnv();
     const result = await publish.execute({ topic: '/i64', type: 'std_msgs/Int64', fields: { data: '9007199254740993' } }, env, signal);
     expect(result).toEqual({ published: '/i64', type: 'std_msgs/msg/Int64', sent: { data: '9007199254740993' } });
-    await settle();
+    await tick();
     expect(env.seen.map((m) => env.codec.decode(m.type, m.data))).toEqual([{ data: 9007199254740993n }]);
   });
 });
