@@ -140,17 +140,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   const names = entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder);
   const marker = entries.includes(RECORDING_MARKER);
   const metaPath = join(dir, 'metadata.yaml');
-  if (entries.includes('metadata.yaml') && !statSync(metaPath).isFile()) {
-    throw new BagError(metaPath, 'is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory, and bag repair writes a metadata.yaml from the files');
-  }
-  let previous: BagMetadata | undefined;
-  let metaError: Error | undefined;
-  try {
-    previous = existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined;
-  } catch (error) {
-    previous = undefined; // a metadata.yaml torn by the crash is rebuilt from the files
-    metaError = error as Error;
-  }
+  const { previous, metaError } = readPreviousMetadata(metaPath, entries.includes('metadata.yaml'));
   if (names.length === 0) {
     const db3 = entries.filter((f) => extname(f) === '.db3').sort(naturalOrder);
     if (db3.length > 0) return checkSqliteBag(dir, db3);
@@ -172,50 +162,12 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   const files: BagFileInfo[] = [];
   const topics = new Map<string, BagTopic>();
   for (const name of names) {
-    const path = join(dir, name);
     const scan = scans.get(name)!;
-    if (scan.size === 0) {
-      // Created and never written (a crash at a split's start): nothing to read or to lose.
-      result.push({ file: path, state: 'empty', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] });
-      continue;
-    }
-    const messages = messageCount(scan);
-    const droppedMessages = [...scan.counts].reduce((n, [id, c]) => n + (scan.channels.has(id) ? 0 : c), 0);
-    const droppedBytes = scan.damage.reduce((n, d) => n + d.length, 0);
-    if (scan.complete) {
-      result.push({ file: path, state: 'intact', messages, droppedBytes: 0, droppedMessages: 0, damage: [] });
-    } else {
-      const lossless = scan.damage.every((d) => d.indexOnly) && droppedMessages === 0 && scan.attachments === 0;
-      doing.what = `rewriting ${name} (${formatBytes(scan.size)}), which takes about as much free space again until the copy replaces the original`;
-      const backup = lossless ? undefined : await keepBackup(path);
-      try {
-        await rewrite(path, scan, decompress, io);
-      } catch (error) {
-        // The original is untouched, so its backup is only another name for it (or a copy): a repair retried
-        // on a full disk every minute must not leave `.orig`, `.orig.1`, ... behind each time.
-        if (backup) await unlink(backup).catch(() => undefined);
-        throw error;
-      }
-      result.push({ file: path, state: 'repaired', messages, droppedBytes, droppedMessages, damage: scan.damage, ...(backup ? { backup } : {}) });
-    }
-    const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
-    const start = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m), undefined);
-    const end = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m), undefined);
-    // A split without messages starts at rosbag2's "never" (INT64_MAX), as rosbag2 writes it.
-    files.push({ path: name, startingTimeNs: start ?? NO_START, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages });
-    for (const [id, channel] of scan.channels) {
-      const schema = scan.schemas.get(channel.schemaId);
-      const entry = topics.get(channel.topic) ?? {
-        name: channel.topic,
-        type: schema?.name ?? '',
-        serializationFormat: channel.messageEncoding,
-        offeredQosProfiles: [qosProfileV9(parseOfferedQos(channel.metadata.get('offered_qos_profiles')) ?? { reliability: 'reliable', durability: 'volatile', depth: 10 })],
-        typeDescriptionHash: channel.metadata.get('topic_type_hash') ?? '',
-        messageCount: 0,
-      };
-      entry.messageCount += scan.counts.get(id) ?? 0;
-      topics.set(channel.topic, entry);
-    }
+    const repaired = await repairSplit(join(dir, name), scan, decompress, io, doing);
+    result.push(repaired);
+    if (repaired.state === 'empty') continue;
+    files.push(splitInfo(name, scan, repaired.messages));
+    addTopics(topics, scan);
   }
   const empty = files.every((f) => f.messageCount === 0);
   if (files.length === 0) {
@@ -238,23 +190,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
     return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false, ...tempFilesRemoved, ...closed };
   }
-  const withMessages = files.filter((f) => f.messageCount > 0);
-  const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
-  const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
-  const meta: BagMetadata = {
-    version: 9,
-    storageIdentifier: 'mcap',
-    durationNs: withMessages.length ? end - start : 0n,
-    startingTimeNs: start,
-    messageCount: files.reduce((n, f) => n + f.messageCount, 0),
-    topics: [...topics.values()],
-    compressionFormat: '',
-    compressionMode: '',
-    relativeFilePaths: files.map((f) => f.path),
-    files,
-    customData: previous?.customData ?? {},
-    rosDistro: previous?.rosDistro || 'jazzy',
-  };
+  const meta = bagMetadata(files, [...topics.values()], previous);
   doing.what = 'writing metadata.yaml (the splits are repaired; the next repair lists them)';
   const metadataBackup = existsSync(metaPath) && !ownMetadata ? await keepBackup(metaPath) : undefined;
   try {
@@ -266,6 +202,92 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   // Last: a repair killed before here leaves the marker, and the next one finishes the job.
   if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
   return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved, ...closed };
+}
+
+/** The bag's metadata.yaml as it was (undefined, with the error, when a crash tore it: it is rebuilt). */
+function readPreviousMetadata(metaPath: string, listed: boolean): { previous: BagMetadata | undefined; metaError: Error | undefined } {
+  if (listed && !statSync(metaPath).isFile()) {
+    throw new BagError(metaPath, 'is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory, and bag repair writes a metadata.yaml from the files');
+  }
+  try {
+    return { previous: existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined, metaError: undefined };
+  } catch (error) {
+    return { previous: undefined, metaError: error as Error }; // a metadata.yaml torn by the crash is rebuilt from the files
+  }
+}
+
+/**
+ * Leaves a whole or 0-byte split as it is, or rewrites it from the records it holds (a backup of the
+ * original first, unless the rewrite carries every message over).
+ */
+async function repairSplit(path: string, scan: Scan, decompress: DecompressHandlers, io: SegmentIO, doing: { what: string }): Promise<FileRepair> {
+  if (scan.size === 0) {
+    // Created and never written (a crash at a split's start): nothing to read or to lose.
+    return { file: path, state: 'empty', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] };
+  }
+  const messages = messageCount(scan);
+  if (scan.complete) return { file: path, state: 'intact', messages, droppedBytes: 0, droppedMessages: 0, damage: [] };
+  const droppedMessages = [...scan.counts].reduce((n, [id, c]) => n + (scan.channels.has(id) ? 0 : c), 0);
+  const droppedBytes = scan.damage.reduce((n, d) => n + d.length, 0);
+  const lossless = scan.damage.every((d) => d.indexOnly) && droppedMessages === 0 && scan.attachments === 0;
+  doing.what = `rewriting ${basename(path)} (${formatBytes(scan.size)}), which takes about as much free space again until the copy replaces the original`;
+  const backup = lossless ? undefined : await keepBackup(path);
+  try {
+    await rewrite(path, scan, decompress, io);
+  } catch (error) {
+    // The original is untouched, so its backup is only another name for it (or a copy): a repair retried
+    // on a full disk every minute must not leave `.orig`, `.orig.1`, ... behind each time.
+    if (backup) await unlink(backup).catch(() => undefined);
+    throw error;
+  }
+  return { file: path, state: 'repaired', messages, droppedBytes, droppedMessages, damage: scan.damage, ...(backup ? { backup } : {}) };
+}
+
+/** A split's entry in metadata.yaml: its time span from the messages whose channel is known. */
+function splitInfo(name: string, scan: Scan, messages: number): BagFileInfo {
+  const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
+  const start = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m), undefined);
+  const end = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m), undefined);
+  // A split without messages starts at rosbag2's "never" (INT64_MAX), as rosbag2 writes it.
+  return { path: name, startingTimeNs: start ?? NO_START, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages };
+}
+
+/** Adds a split's channels to the bag's topics, with their message counts. */
+function addTopics(topics: Map<string, BagTopic>, scan: Scan): void {
+  for (const [id, channel] of scan.channels) {
+    const schema = scan.schemas.get(channel.schemaId);
+    const entry = topics.get(channel.topic) ?? {
+      name: channel.topic,
+      type: schema?.name ?? '',
+      serializationFormat: channel.messageEncoding,
+      offeredQosProfiles: [qosProfileV9(parseOfferedQos(channel.metadata.get('offered_qos_profiles')) ?? { reliability: 'reliable', durability: 'volatile', depth: 10 })],
+      typeDescriptionHash: channel.metadata.get('topic_type_hash') ?? '',
+      messageCount: 0,
+    };
+    entry.messageCount += scan.counts.get(id) ?? 0;
+    topics.set(channel.topic, entry);
+  }
+}
+
+/** metadata.yaml rebuilt from the splits, keeping the old one's custom data and ROS distribution. */
+function bagMetadata(files: BagFileInfo[], topics: BagTopic[], previous: BagMetadata | undefined): BagMetadata {
+  const withMessages = files.filter((f) => f.messageCount > 0);
+  const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
+  const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
+  return {
+    version: 9,
+    storageIdentifier: 'mcap',
+    durationNs: withMessages.length ? end - start : 0n,
+    startingTimeNs: start,
+    messageCount: files.reduce((n, f) => n + f.messageCount, 0),
+    topics,
+    compressionFormat: '',
+    compressionMode: '',
+    relativeFilePaths: files.map((f) => f.path),
+    files,
+    customData: previous?.customData ?? {},
+    rosDistro: previous?.rosDistro || 'jazzy',
+  };
 }
 
 /**
