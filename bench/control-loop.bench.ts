@@ -11,10 +11,10 @@ import { MessageCodec } from '../daemon/bus/index.ts';
 import { DefinitionsRegistry } from '../daemon/bus/index.ts';
 import { RecorderConfig } from '../daemon/config/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../daemon/config/index.ts';
-import { ControlLoop } from '../adapters/lerobot/control/index.ts';
-import { spawnTsWorker } from '../adapters/lerobot/control/index.ts';
-import type { SchedulingRequest } from '../adapters/lerobot/control/index.ts';
-import { formatHistogram, LatencyHistogram } from '../adapters/lerobot/control/index.ts';
+import { ControlLoop } from '../adapters/lerobot/index.ts';
+import { spawnTsWorker } from '../adapters/lerobot/index.ts';
+import type { SchedulingRequest } from '../adapters/lerobot/index.ts';
+import { formatHistogram, LatencyHistogram } from '../adapters/lerobot/index.ts';
 import { Recorder, type RecorderSettings } from '../daemon/recorder/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 

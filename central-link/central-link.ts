@@ -3,7 +3,7 @@ import type { CentralSettings } from '../daemon/config/index.ts';
 import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
 import { nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
-import { rateLimitedErrors } from '../daemon/log.ts';
+import { rateLimitedErrors } from '../daemon/util/index.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
 import { MqttConnection } from './mqtt-connection.ts';

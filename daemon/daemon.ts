@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { rateLimitedErrors } from './log.ts';
+import { rateLimitedErrors } from './util/index.ts';
 import { LogBurst, withSuppressed } from './util/index.ts';
 import { Bus } from './bus/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';

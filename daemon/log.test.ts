@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
-import { rateLimitedErrors } from './log.ts';
+import { rateLimitedErrors } from './util/index.ts';
 
 // rateLimitedErrors on a clock the test steps: lines counted for N events, no timing.
 

@@ -11,3 +11,8 @@ export { PolicyRunner } from './policy-runner.ts';
 export { ManifestError, actionOutput, resolvePolicySpec, type OutputSpec, type PlacedSource, type PolicySpec } from './policy-spec.ts';
 export { createPolicyDriver } from './sim-policy/policy-driver.ts';
 export { VlaService } from './vla-service.ts';
+export { ControlComponent } from './control/control-component.ts';
+export { ControlLoop, type ControlLoopStats } from './control/control-loop.ts';
+export { LatencyHistogram, formatHistogram, histogramPercentile } from './control/latency-histogram.ts';
+export { closeWorker, spawnTsWorker, workerEntry } from './control/spawn-worker.ts';
+export { applyThreadScheduling, type SchedulingRequest } from './control/thread-scheduling.ts';

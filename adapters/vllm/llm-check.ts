@@ -1,5 +1,5 @@
 import { Value } from 'typebox/value';
-import { LlmEndpointConfig, type LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
+import { LlmEndpointConfig, type LlmEndpointSettings } from '../../daemon/config/index.ts';
 import { chatOnce, listModels } from './chat-client.ts';
 import { resolveEndpoint } from './model.ts';
 import { redactUrl } from '../../daemon/util/index.ts';

@@ -1,5 +1,5 @@
 import type { Api, AssistantMessage, Model } from '@mariozechner/pi-ai';
-import type { LlmSettings } from '../../daemon/config/sections/system2.ts';
+import type { LlmSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { ModelService } from '../../daemon/agent/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';

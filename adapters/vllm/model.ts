@@ -1,5 +1,5 @@
 import type { Model } from '@mariozechner/pi-ai';
-import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
+import type { LlmEndpointSettings } from '../../daemon/config/index.ts';
 import { splitCredentials } from '../../daemon/util/index.ts';
 
 /** A configured endpoint, resolved: its pi-ai model (custom baseUrl) and its API key from the environment. */

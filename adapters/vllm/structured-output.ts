@@ -1,4 +1,4 @@
-import type { LlmEndpointSettings } from '../../daemon/config/sections/system2.ts';
+import type { LlmEndpointSettings } from '../../daemon/config/index.ts';
 
 /** A JSON schema the completion must match (structured output). */
 export interface ResponseSchema {

@@ -1,4 +1,3 @@
-export { AGENT_NAV_CMD_VEL, AgentComponent, type AgentComponentOptions } from './agent-component.ts';
 export { AgentError } from './errors.ts';
 export { NaturalLanguageParams, parseIntent, type ParsedIntent } from './intents.ts';
 export { isModelService, type ModelService } from './model-service.ts';
@@ -6,7 +5,6 @@ export { AGENT_EVENT, RUN_STATE, RunStore, TERMINAL, type RunRecord } from './ru
 export type { NavigationService, PolicyRunnerService } from './services.ts';
 export { describeSkill, SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 export { ValidatorList, ValidatorSpec } from './validators.ts';
-export { renderToolResult } from './llm-run.ts';
 export { MotionAborted, MotionLock } from './motion-lock.ts';
 export { isMotionHolder } from './services.ts';
-export { systemPrompt } from './system-prompt.ts';
+export { describeEvent, diffRuns, formatDiff, formatTimeline, resolveRunId, runTimeline } from './run-replay.ts';

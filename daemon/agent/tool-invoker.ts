@@ -1,4 +1,4 @@
-import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
+import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
 import type { ToolResult } from '../contract/index.ts';
 import { approvalRequirement } from '../policy/index.ts';

@@ -51,3 +51,5 @@ export const COMPONENTS: readonly ComponentSpec[] = [
   ...API_COMPONENTS,
   ...CENTRAL_COMPONENTS,
 ];
+
+export { loadCentralLink, loadLeRobot, loadOnnxModelFile, loadTurtlebotMaze, loadVllm } from './loaders.ts';

@@ -1,4 +1,4 @@
-import { modelFingerprint } from '../../adapters/lerobot/index.ts';
+import { modelFingerprint } from '../../adapters/lerobot/onnx-model-file.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
 
@@ -35,7 +35,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ control: config.control, policies: config.policies, models: modelFiles(config), velocity: config.policy.velocity, stop_latch: config.agent.stop_latch }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { ControlComponent } = await import('../../adapters/lerobot/control/index.ts');
+      const { ControlComponent } = await import('../../adapters/lerobot/index.ts');
       return new ControlComponent(ctx);
     },
   },

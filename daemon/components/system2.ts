@@ -23,7 +23,7 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     // So does the sim's speed, which stretches its navigator's watchdogs.
     liveSettings: (config) => ({ policy: config.policy, sim: { enabled: config.sim.enabled, speed: config.sim.speed } }),
     create: async (ctx) => {
-      const { AgentComponent } = await import('../agent/index.ts');
+      const { AgentComponent } = await import('../agent/agent-component.ts');
       return new AgentComponent(ctx);
     },
   },

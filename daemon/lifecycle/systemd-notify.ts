@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import type { Logger } from 'pino';
-import { rateLimitedErrors } from '../log.ts';
+import { rateLimitedErrors } from '../util/index.ts';
 import type { ComponentHealth } from './component.ts';
 
 export type NotifySender = (args: string[]) => Promise<void>;

@@ -1,5 +1,5 @@
 import { compileTopicSelection } from '../bus/index.ts';
-import type { PolicySettings } from '../config/sections/system2.ts';
+import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyDecision, PolicyHook } from '../contract/index.ts';
 import { field } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';

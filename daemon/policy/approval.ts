@@ -1,4 +1,4 @@
-import type { PolicySettings, SkillName } from '../config/sections/system2.ts';
+import type { AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
 import type { Intent } from '../contract/index.ts';
 
 /** Read-only skills: they never need approval, even after a suspected injection. */

@@ -1,4 +1,4 @@
-import type { PolicySettings } from '../config/sections/system2.ts';
+import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import type { PolicyHook } from '../contract/index.ts';
 import type { Intent } from '../contract/index.ts';
 import { ALLOW } from './chain.ts';

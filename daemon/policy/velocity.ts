@@ -1,5 +1,5 @@
 import type { PolicyHook } from '../contract/index.ts';
-import type { PolicySettings } from '../config/sections/system2.ts';
+import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
 import { compileTopicSelection } from '../bus/index.ts';

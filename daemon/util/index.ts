@@ -1,6 +1,7 @@
 export { crc32 } from './crc32.ts';
 export { didYouMean } from './did-you-mean.ts';
 export { diskSpaceText, formatBytes, isDiskFull } from './disk-full.ts';
+export { findByPrefix, prefixProblem, SHORT_ID_MIN, shortId, shortIds } from './id-prefix.ts';
 export { writeDurably } from './durable-file.ts';
 export { LogBurst, withSuppressed } from './log-burst.ts';
 export { isLoopbackHost } from './loopback.ts';
@@ -9,3 +10,4 @@ export { printable } from './printable.ts';
 export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';
 export { seededRandom } from './seeded-random.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
+export { rateLimitedErrors } from './rate-limited-errors.ts';

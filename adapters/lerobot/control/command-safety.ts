@@ -1,6 +1,6 @@
 import { Value } from 'typebox/value';
 import type { CommandSettings } from '../../../daemon/config/index.ts';
-import { PolicyConfig as AgentPolicyConfig } from '../../../daemon/config/sections/system2.ts';
+import { AgentPolicyConfig } from '../../../daemon/config/index.ts';
 import { compileTopicSelection } from '../../../daemon/bus/index.ts';
 import { limitTwist, type VelocityLimits } from '../../../daemon/policy/index.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';

@@ -4,8 +4,8 @@ import { Value } from 'typebox/value';
 import type { Bus } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';
 import { LoopConfig, PolicyConfig, type LoopSettings, type PolicySettings } from '../../../daemon/config/index.ts';
-import { ControlLoop, type ControlLoopStats } from '../control/index.ts';
-import { formatHistogram, histogramPercentile } from '../control/index.ts';
+import { ControlLoop, type ControlLoopStats } from '../control/control-loop.ts';
+import { formatHistogram, histogramPercentile } from '../control/latency-histogram.ts';
 import { RANGE_MAX } from './scan-features.ts';
 import { PACKAGE_ROOT } from '../../../daemon/util/index.ts';
 

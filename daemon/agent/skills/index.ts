@@ -1,4 +1,4 @@
-import type { SkillName } from '../../config/sections/system2.ts';
+import type { SkillName } from '../../config/index.ts';
 import type { Skill } from '../../contract/index.ts';
 import { callService } from './call-service.ts';
 import { navigateTo } from './navigate-to.ts';

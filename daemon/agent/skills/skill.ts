@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
 import type { Bus } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
-import type { AgentSettings, SkillName } from '../../config/sections/system2.ts';
+import type { AgentSettings, SkillName } from '../../config/index.ts';
 import type { CmdVelGate } from '../../policy/index.ts';
 import type { MotionLock } from '../motion-lock.ts';
 import type { NavigationService, PolicyRunnerService } from '../services.ts';

@@ -1,6 +1,5 @@
 import { resolveDataDir } from '../../config/index.ts';
 import type { ImportReport } from '../../lakehouse/index.ts';
-import { oversizedLine } from '../../lakehouse/index.ts';
 import type { FileRepair } from '../../recorder/index.ts';
 import { diskSpaceText, isDiskFull } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
@@ -113,7 +112,7 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   (await import('../../data-dir-version.ts')).readDataDirFormat(dataDir); // a newer data format is refused (exit 2) before the catalog is written
   const { DefinitionsRegistry } = await import('../../bus/index.ts');
   const { compileTopicSelection } = await import('../../bus/index.ts');
-  const { importBag } = await import('../../lakehouse/index.ts');
+  const { importBag, oversizedLine } = await import('../../lakehouse/index.ts');
   const { BagError } = await import('../../bags/index.ts');
   const registry = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))] });
   const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);

@@ -4,8 +4,7 @@ import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { redactUrl } from '../../util/index.ts';
-import { centralClientId, connackRefusal, readTlsFiles } from '../../../central-link/index.ts';
-import { centralTopics } from '../../../central-link/index.ts';
+import { loadCentralLink, loadVllm } from '../../components/index.ts';
 import { brokerUrlProblem, type CentralSettings } from '../../config/index.ts';
 import { nowNs } from '../../contract/index.ts';
 
@@ -99,7 +98,8 @@ const CHECK_SCHEMA = 'auraison.check/1';
 async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { central: s, url, robot, fleet, timeoutMs } = target;
   const { default: mqtt, ReasonCodes } = await import('mqtt');
-  const { describeFailure } = await import('../../../adapters/vllm/index.ts');
+  const { describeFailure } = await loadVllm();
+  const { centralClientId, centralTopics, connackRefusal, readTlsFiles } = await loadCentralLink();
   const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
   const clientId = `${centralClientId(s, fleet, robot)}-check-${randomBytes(3).toString('hex')}`;
@@ -144,7 +144,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     (settle) => {
       client.on('connect', (connack) => settle({ connack }));
       client.on('error', (error) => {
-        const failure = connectFailure(error, (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason', describeFailure);
+        const failure = connectFailure(error, (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason', describeFailure, connackRefusal);
         lost ??= failure.error;
         settle(failure);
       });
@@ -223,7 +223,7 @@ function socketHint(code: string): string | undefined {
  * A failed connect in words an operator can act on, with the broker's reason code when it refused: the
  * CONNACK's reason, or the socket's (`describe`: refused, DNS, TLS; host and port) and what to check.
  */
-function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reasonName: (code: number) => string, describe: (error: unknown) => string): { error: string; reason_code?: number } {
+function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reasonName: (code: number) => string, describe: (error: unknown) => string, connackRefusal: (code: number, name: string) => string): { error: string; reason_code?: number } {
   if (typeof error.code === 'number') return { error: connackRefusal(error.code, reasonName(error.code)), reason_code: error.code };
   // localhost is tried as ::1 and 127.0.0.1: an AggregateError, its code on each error.
   const code = error.code ?? error.errors?.[0]?.code;

@@ -62,8 +62,7 @@ export const command: Command = {
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, episodes: { type: 'string' } }, { min: 1, max: 1, names: 'DIR' });
   const listed = numberOption('episodes', values.episodes, { min: 0, integer: true }) ?? 10;
-  const { readLeRobotDataset } = await import('../../../adapters/lerobot/index.ts');
-  const { formatDatasetSummary } = await import('../../../adapters/lerobot/index.ts');
+  const { readLeRobotDataset, formatDatasetSummary } = await (await import('../../components/index.ts')).loadLeRobot();
   try {
     const summary = await readLeRobotDataset(resolve(io.cwd, positionals[0]!));
     io.stdout(values.json ? `${JSON.stringify(summary)}\n` : formatDatasetSummary(summary, listed));
@@ -98,7 +97,7 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     },
     { min: 1, max: 1, names: 'OUT' },
   );
-  const { parseFeatureMapping, exportLakehouseToLeRobot } = await import('../../../adapters/lerobot/index.ts');
+  const { parseFeatureMapping, exportLakehouseToLeRobot } = await (await import('../../components/index.ts')).loadLeRobot();
   if (!values.feature?.length) throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN');
   let features;
   try {

@@ -54,13 +54,13 @@ Exit codes: 0 every endpoint answered, 1 one failed (or none is configured), 2 b
     // or a gateway's 401 would be all the user sees.
     if (keyEnv !== undefined && !io.env[keyEnv]) io.stderr(`warning: --api-key-env: $${keyEnv} is not set: the endpoint is checked without an API key\n`);
     if (values['base-url'] === undefined) {
-      const { missingKey } = await import('../../../adapters/vllm/index.ts');
+      const { missingKey } = await (await import('../../components/index.ts')).loadVllm();
       for (const endpoint of config.llm.endpoints) {
         const problem = missingKey(endpoint, io.env);
         if (problem) io.stderr(`warning: ${problem}: the endpoint is checked without an API key\n`);
       }
     }
-    const { checkEndpoints, formatCheck } = await import('../../../adapters/vllm/index.ts');
+    const { checkEndpoints, formatCheck } = await (await import('../../components/index.ts')).loadVllm();
     const report = await checkEndpoints({
       endpoints: config.llm.endpoints,
       baseUrl: values['base-url'],

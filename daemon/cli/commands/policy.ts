@@ -47,7 +47,7 @@ export const command: Command = {
 
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'MODEL' });
-  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await import('../../../adapters/lerobot/index.ts');
+  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await (await import('../../components/index.ts')).loadOnnxModelFile();
   try {
     const info = readOnnxModelInfo(resolve(io.cwd, positionals[0]!));
     io.stdout(values.json ? `${JSON.stringify(info)}\n` : formatOnnxModelInfo(info));
@@ -104,7 +104,7 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     name = model;
     settings = { ...found, model: resolve(io.cwd, found.model) };
   }
-  const { replayPolicy } = await import('../../../adapters/lerobot/index.ts');
+  const { replayPolicy } = await (await import('../../components/index.ts')).loadLeRobot();
   try {
     const report = await replayPolicy({
       name,

@@ -5,7 +5,7 @@ import type { RunState, RunStatus } from '../../contract/index.ts';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
-import { printable } from '../../util/index.ts';
+import { printable, shortIds } from '../../util/index.ts';
 
 const STATUSES = ['pending', 'running', 'awaiting_approval', 'succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -81,7 +81,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     for (const note of notes) io.stderr(`auraison-edge runs: ${note}\n`);
     // No journal at all (its note said so) is most often a wrong --config: fail, rather than list nothing.
     if (!existsSync(dir)) return 1;
-    const replay = await import('../../agent/run-replay.ts');
+    const replay = await import('../../agent/index.ts');
     try {
       if (sub === 'list') {
         const { RunStore } = await import('../../agent/index.ts');

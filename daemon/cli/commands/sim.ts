@@ -147,7 +147,7 @@ function parseGoal(text: string | undefined): GoalArg {
 async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
-  const { TurtlebotMazeSim } = await import('../../../sim/turtlebot-maze/index.ts');
+  const { TurtlebotMazeSim } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
   const log = createLogger({ level: config.log.level });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
@@ -188,8 +188,7 @@ function busSummary(status: DaemonStatus) {
 }
 
 async function wander(config: EdgeConfig, file: string | undefined, duration: number, json: boolean, io: CommandIO): Promise<number> {
-  const { createPolicyDriver } = await import('../../../adapters/lerobot/index.ts');
-  const { histogramPercentile } = await import('../../../adapters/lerobot/control/index.ts');
+  const { createPolicyDriver, histogramPercentile } = await (await import('../../components/index.ts')).loadLeRobot();
   const { daemon, sim, log } = await startSim(config, file, io);
   const speed = config.sim.speed;
   const abort = new AbortController();
