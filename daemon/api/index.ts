@@ -5,6 +5,5 @@ export { HttpError, type ErrorBody } from './errors.ts';
 export { renderPrometheus } from './prometheus.ts';
 export { checkReadiness, type Readiness, type ReadinessCheck } from './readiness.ts';
 export { buildApiServer, type ApiServer } from './server.ts';
-export { isLoopbackHost } from './auth.ts';
 export { resolveApiTarget } from './client.ts';
 export type { SnapshotReply, SplitReply } from './routes/recorder.ts';
