@@ -27,6 +27,7 @@ export class OutboundTopic {
   readonly gid: Uint8Array;
   readonly counters: OutboundCounters = { sent: 0, linkDrops: 0, echoesSkipped: 0, historyServed: 0 };
   #link: ZenohLink;
+  #dataLink: ZenohLink;
   #bus: Bus;
   #mapping: Mapping;
   #key: string;
@@ -42,6 +43,8 @@ export class OutboundTopic {
 
   constructor(options: {
     link: ZenohLink;
+    /** The link its samples go through: `link`, or a second session for bulk topics. */
+    dataLink?: ZenohLink;
     bus: Bus;
     mapping: Mapping;
     node: () => LocalNode;
@@ -50,11 +53,12 @@ export class OutboundTopic {
     publisherOptions: PublisherOptions;
     queueDepth: number;
   }) {
-    const { link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
+    const { link, dataLink = link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
     this.name = entity.name;
     this.rosType = entity.rosType;
     this.gid = gid;
     this.#link = link;
+    this.#dataLink = dataLink;
     this.#bus = bus;
     this.#mapping = mapping;
     this.#key = mapping.dataKey(entity.name, entity.rosType, entity.typeHash);
@@ -76,7 +80,7 @@ export class OutboundTopic {
   }
 
   start(): void {
-    this.#publisher = this.#link.declarePublisher(this.#key, this.#publisherOptions);
+    this.#publisher = this.#dataLink.declarePublisher(this.#key, this.#publisherOptions);
     this.#handles.push(this.#publisher);
     if (this.#qos.durability === 'transient_local') {
       this.#handles.push(this.#link.declareQueryable(this.#key, (query) => void this.#serveHistory(query)));

@@ -39,6 +39,7 @@ export class ZenohComponent implements Component {
   #settings: ZenohSettings;
   #mapping: Mapping;
   #link: ZenohLink;
+  #bulkLink: ZenohLink | undefined;
   #discovery: GraphDiscovery;
   #codec: MessageCodec;
   #nodeId = randomInt(1, 2 ** 31);
@@ -73,18 +74,16 @@ export class ZenohComponent implements Component {
     this.#published = compileTopicSelection(settings.publish);
     this.#callable = compileTopicSelection(settings.services.call);
     this.#link = new ZenohLink({
-      endpoint: settings.endpoint,
-      openTimeoutMs: settings.open_timeout_ms,
-      responseTimeoutMs: settings.response_timeout_ms,
-      keepaliveMs: settings.keepalive_ms,
-      reconnectMinMs: settings.reconnect_min_ms,
-      reconnectMaxMs: settings.reconnect_max_ms,
-      log: ctx.log,
+      ...this.#linkOptions(settings, ctx),
       onState: (state, reason) => {
         if (state === 'up') ctx.log.info({ endpoint: settings.endpoint }, 'zenoh: link up');
         else if (state === 'down') ctx.log.warn({ endpoint: settings.endpoint, reason }, 'zenoh: link down');
       },
     });
+    // A second session for bulk topics: one WebSocket is one FIFO, where a 5 MB sample would hold up every
+    // small one behind it before Zenoh's priorities can act.
+    const bulk = settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
+    this.#bulkLink = bulk ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined }) : undefined;
     this.#discovery = new GraphDiscovery({ graph: ctx.graph, mapping: this.#mapping, isLocal: (e) => this.#isLocal(e), onChange: () => this.#reconcile() });
   }
 
@@ -107,6 +106,7 @@ export class ZenohComponent implements Component {
     for (const entry of this.#settings.services.serve) this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
     this.#link.start();
+    this.#bulkLink?.start();
   }
 
   async stop(): Promise<void> {
@@ -114,7 +114,7 @@ export class ZenohComponent implements Component {
     this.#unlisten?.();
     const closing = [...this.#inbound.values(), ...this.#outbound.values(), ...this.#clients.values(), ...this.#servers];
     await Promise.all([...closing.map((c) => c.close()), this.#queries?.close(), ...this.#handles.map((h) => h.close())]);
-    await this.#link.close();
+    await Promise.all([this.#link.close(), this.#bulkLink?.close()]);
     this.#discovery.clear();
   }
 
@@ -123,6 +123,7 @@ export class ZenohComponent implements Component {
     const details = {
       mapping: this.#mapping.name,
       link: link.details(),
+      ...(this.#bulkLink ? { bulk_link: this.#bulkLink.details() } : {}),
       inbound: Object.fromEntries([...this.#inbound].map(([name, t]) => [name, { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) }])),
       outbound: Object.fromEntries([...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }])),
       refused: Object.fromEntries(this.#refused),
@@ -130,12 +131,28 @@ export class ZenohComponent implements Component {
       services: { ...this.#serviceCounters, calling: [...this.#clients.keys()], serving: this.#settings.services.serve.map((s) => s.service) },
       tokens_ignored: this.#discovery.ignored,
     };
+    const bulk = this.#bulkLink;
+    if (link.state === 'up' && bulk !== undefined && bulk.state !== 'up') {
+      return { state: 'degraded', reason: `the bulk session to ${bulk.endpoint} is down: ${bulk.reason ?? bulk.state}`, details };
+    }
     if (link.state === 'up') {
       if (link.counters.routers === 0) return { state: 'degraded', reason: `the Zenoh bridge at ${link.endpoint} reaches no router`, details };
       return { state: 'running', details };
     }
     const reason = link.state === 'connecting' ? `connecting to ${link.endpoint}` : `no Zenoh link to ${link.endpoint}: ${link.reason ?? 'down'}`;
     return { state: 'degraded', reason, details };
+  }
+
+  #linkOptions(settings: ZenohSettings, ctx: ComponentContext) {
+    return {
+      endpoint: settings.endpoint,
+      openTimeoutMs: settings.open_timeout_ms,
+      responseTimeoutMs: settings.response_timeout_ms,
+      keepaliveMs: settings.keepalive_ms,
+      reconnectMinMs: settings.reconnect_min_ms,
+      reconnectMaxMs: settings.reconnect_max_ms,
+      log: ctx.log,
+    };
   }
 
   #node(): LocalNode {
@@ -172,19 +189,21 @@ export class ZenohComponent implements Component {
     };
   }
 
-  #topicQos(topic: string, busQos: TopicQos | undefined): { qos: TopicQos; options: PublisherOptions } {
+  #topicQos(topic: string, busQos: TopicQos | undefined): { qos: TopicQos; options: PublisherOptions; bulk: boolean } {
     const zenoh = this.#zenoh!;
     const override = this.#settings.topic_qos.find((q) => compileTopicGlob(q.topic)(topic));
     const base = busQos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
     const qos: TopicQos = { reliability: override?.reliability ?? base.reliability, durability: override?.durability ?? base.durability, depth: override?.depth ?? base.depth };
     const reliable = qos.reliability === 'reliable';
+    const priority: string = override?.priority ?? 'data';
     return {
       qos,
+      bulk: priority === 'data_low' || priority === 'background',
       options: {
         // Sensor data drops under congestion rather than stalling everything behind it; reliable topics block.
         congestionControl: reliable ? zenoh.CongestionControl.BLOCK : zenoh.CongestionControl.DROP,
         reliability: reliable ? zenoh.Reliability.RELIABLE : zenoh.Reliability.BEST_EFFORT,
-        priority: zenoh.Priority[PRIORITY[override?.priority ?? 'data']!],
+        priority: zenoh.Priority[PRIORITY[priority]!],
         express: override?.express ?? false,
         encoding: zenoh.Encoding.APPLICATION_CDR,
       },
@@ -195,11 +214,12 @@ export class ZenohComponent implements Component {
     if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
     // A topic bridged from Zenoh is already there; the ros2dds mapping has no GID to tell our samples apart.
     if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources)) return;
-    const { qos, options } = this.#topicQos(topic, this.#ctx.bus.topicQos(topic));
+    const { qos, options, bulk } = this.#topicQos(topic, this.#ctx.bus.topicQos(topic));
     const gid = this.#gid(`publisher ${topic}`);
     this.#ownGids.add(Buffer.from(gid).toString('hex'));
     const out = new OutboundTopic({
       link: this.#link,
+      ...(bulk && this.#bulkLink ? { dataLink: this.#bulkLink } : {}),
       bus: this.#ctx.bus,
       mapping: this.#mapping,
       node: () => this.#node(),

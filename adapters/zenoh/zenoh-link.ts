@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { WebSocket as ProbeSocket } from 'ws';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
-import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
+import { loadZenoh, zbytes, type ZenohModule } from './zenoh-runtime.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -196,7 +196,8 @@ export class ZenohLink {
         const p = publisher ?? (await declaring?.catch(() => undefined));
         if (p === undefined) return false;
         try {
-          await p.put(payload, attachment ? { attachment } : undefined);
+          const zenoh = this.#zenoh!;
+          await p.put(zbytes(zenoh, payload), attachment ? { attachment: zbytes(zenoh, attachment) } : undefined);
           return true;
         } catch {
           return false; // the link is going down: the watch will see it, the caller counts the sample

@@ -127,7 +127,7 @@ export class ZenohNetwork {
         clearTimeout(timer);
       },
     };
-    if (!('get' in spec)) await peer.next((e) => e.event === 'ready', 'the peer to be ready');
+    if (!('get' in spec) && !('repeat_get' in spec)) await peer.next((e) => e.event === 'ready', 'the peer to be ready');
     return peer;
   }
 

@@ -70,6 +70,10 @@ export const ZenohConfig = Section(
       'Services over Zenoh, both ways.',
     ),
     topic_qos: Type.Array(ZenohTopicQos, { default: [], description: 'Per-topic QoS toward Zenoh; the default takes the bus topic\'s reliability, durability and depth at priority data.' }),
+    bulk_lane: Type.Boolean({
+      default: true,
+      description: 'Topics at priority data_low or background go through a second WebSocket session, so their large samples never queue ahead of small ones in one socket (Zenoh priorities apply only past the bridge).',
+    }),
     queue_depth: Type.Integer({ minimum: 1, maximum: 100_000, default: 100, description: 'Messages queued per topic toward Zenoh; past it the oldest are dropped and counted.' }),
     validate_max_bytes: Type.Integer({
       minimum: 0,

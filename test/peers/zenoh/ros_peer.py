@@ -144,6 +144,42 @@ if "serve" in spec:
 
     handles.append(session.declare_queryable(key(v["service"], "std_srvs/srv/SetBool", v["hash"]), on_query, complete=True))
 
+measured = {}
+if "measure" in spec:
+    # For benchmarks: per topic, the count, bytes and latency (now - the attachment's source timestamp), in ms.
+    for m in spec["measure"]:
+        stats = measured.setdefault(m["topic"], {"count": 0, "bytes": 0, "latency_ms": []})
+
+        def on_measured(sample, stats=stats):
+            stats["count"] += 1
+            stats["bytes"] += len(sample.payload)
+            att = sample.attachment
+            if att is not None:
+                stats["latency_ms"].append((time.time_ns() - struct.unpack_from("<q", att.to_bytes(), 8)[0]) / 1e6)
+
+        handles.append(session.declare_subscriber(f"{domain}/{m['topic'].lstrip('/')}/{dds_type(m['type'])}/*", on_measured))
+
+if "repeat_get" in spec:
+    # For benchmarks: the round trip of `n` gets of one key, and of `n` HTTP POSTs of the same body, in ms.
+    import urllib.request
+
+    r = spec["repeat_get"]
+    zenoh_ms, http_ms = [], []
+    for _ in range(r["n"]):
+        t = time.perf_counter()
+        replies = list(session.get(r["key"], payload=r["payload"].encode(), encoding="application/json", timeout=10))
+        zenoh_ms.append((time.perf_counter() - t) * 1000)
+        assert replies and replies[0].ok is not None, "no reply"
+    if r.get("http"):
+        for _ in range(r["n"]):
+            t = time.perf_counter()
+            req = urllib.request.Request(r["http"], data=json.dumps({"input": json.loads(r["payload"])}).encode(), headers={"content-type": "application/json"})
+            urllib.request.urlopen(req).read()
+            http_ms.append((time.perf_counter() - t) * 1000)
+    emit(event="round_trips", zenoh_ms=zenoh_ms, http_ms=http_ms)
+    session.close()
+    sys.exit(0)
+
 if "get" in spec:
     g = spec["get"]
     started = time.perf_counter()
@@ -170,4 +206,8 @@ for line in sys.stdin:
         break
     if words[0] == "pub":
         publish(bytes.fromhex(words[1]))
+    if words[0] == "report":
+        emit(event="report", topics=measured)
+        for stats in measured.values():
+            stats.update(count=0, bytes=0, latency_ms=[])
 session.close()
