@@ -1,0 +1,46 @@
+// The `parts/boundaries` rule: parts depend one way (no cycle between parts), use another part only through its
+// index.ts (tests, benches and the component registry may reach a module: see mayReachIn), and the core loads
+// adapters, sim and central-link only through the component registry (daemon/components). See lint/parts.js.
+import { dirname, resolve } from 'node:path';
+import { isCore, isFace, isOuter, isTest, mayReachIn, partOf, repoPath, ROOT, treeCycles } from './parts.js';
+
+const boundaries = {
+  meta: {
+    type: 'problem',
+    docs: { description: 'parts depend one way, through their index.ts' },
+    schema: [],
+    messages: {
+      face: "'{{spec}}' reaches into {{part}}: import it through {{part}}/index.ts (add what is missing there)",
+      core: "the core loads {{part}} only through the component registry (daemon/components), lazily",
+      cycle: '{{from}} and {{to}} depend on each other (parts cycle: {{cycle}}): move the shared piece down',
+    },
+  },
+  create(context) {
+    const file = context.filename;
+    if (!file.startsWith(ROOT)) return {};
+    const from = repoPath(file);
+    const fromPart = partOf(from);
+    const test = isTest(from);
+    const check = (node, spec) => {
+      if (typeof spec !== 'string' || !spec.startsWith('.')) return;
+      const to = repoPath(resolve(dirname(file), spec));
+      const toPart = partOf(to);
+      if (toPart === undefined || toPart === fromPart) return;
+      if (!mayReachIn(from) && !isFace(to)) context.report({ node, messageId: 'face', data: { spec, part: toPart } });
+      if (isCore(fromPart) && isOuter(toPart)) context.report({ node, messageId: 'core', data: { part: toPart } });
+      if (!test && fromPart !== undefined) {
+        const cycle = treeCycles().find((c) => c.includes(fromPart) && c.includes(toPart));
+        if (cycle) context.report({ node, messageId: 'cycle', data: { from: fromPart, to: toPart, cycle: cycle.join(', ') } });
+      }
+    };
+    const fromSource = (node) => node.source && check(node.source, node.source.value);
+    return {
+      ImportDeclaration: fromSource,
+      ExportNamedDeclaration: fromSource,
+      ExportAllDeclaration: fromSource,
+      ImportExpression: (node) => node.source.type === 'Literal' && check(node.source, node.source.value),
+    };
+  },
+};
+
+export default { meta: { name: 'parts' }, rules: { boundaries } };
