@@ -60,7 +60,12 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   #ctx: ComponentContext;
   #settings: AgentSettings;
   #policy: PolicySettings;
-  #options: AgentComponentOptions;
+  /** System 2, System 1 and navigation as given; each looked up, or the agent's own, when not. */
+  readonly #givenModel: ModelService | undefined;
+  readonly #givenPolicies: PolicyRunnerService | undefined;
+  readonly #givenNavigation: NavigationService | undefined;
+  /** Policy hooks given, after the configured ones. */
+  readonly #extraHooks: PolicyHook[];
   #codec: MessageCodec;
   #gate: CmdVelGate;
   #skills: Map<string, SkillDefinition>;
@@ -94,7 +99,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.#ctx = ctx;
     this.#settings = ctx.config.agent;
     this.#policy = ctx.config.policy;
-    this.#options = options;
+    const { model, policies, navigation, hooks = [] } = options;
+    this.#givenModel = model;
+    this.#givenPolicies = policies;
+    this.#givenNavigation = navigation;
+    this.#extraHooks = hooks;
     this.#timeScale = timeScaleOf(ctx.config);
     this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
     this.#codec = new MessageCodec(ctx.definitions);
@@ -352,7 +361,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
 
   /** The hook chain: the latched stop first (also on the navigator's topic, which the gate forwards), then policy.* in its order, then the application's hooks. */
   #hookChain(policy: PolicySettings): PolicyHook[] {
-    return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...(this.#options.hooks ?? [])];
+    return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...this.#extraHooks];
   }
 
   /** Runs a run's skill, or its model on System 2; LiveRuns ends the run if this does not. */
@@ -374,13 +383,13 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   }
 
   #model(): ModelService | undefined {
-    if (this.#options.model) return this.#options.model;
+    if (this.#givenModel) return this.#givenModel;
     const llm = this.#ctx.components.get('llm');
     return isModelService(llm) ? llm : undefined;
   }
 
   #policiesService(): PolicyRunnerService | undefined {
-    if (this.#options.policies) return this.#options.policies;
+    if (this.#givenPolicies) return this.#givenPolicies;
     // The control component runs on-demand loops; look at every component that might offer it.
     for (const name of ['control', 'policies']) {
       const candidate: unknown = this.#ctx.components.get(name);
@@ -390,7 +399,7 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   }
 
   #navigation(): NavigationService {
-    if (this.#options.navigation) return this.#options.navigation;
+    if (this.#givenNavigation) return this.#givenNavigation;
     if (!this.#navigator) {
       const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
       // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to match.

@@ -50,7 +50,13 @@ const PENDING = Symbol('pending');
  * refuses them (a full disk) or does not answer (a stuck fsync) undoes nothing, and the reply says so.
  */
 export class RobotStop {
-  #o: RobotStopOptions;
+  readonly #motion: MotionLock;
+  readonly #latch: StopLatch;
+  readonly #store: RunStore;
+  readonly #accepting: RobotStopOptions['accepting'];
+  readonly #gate: CmdVelGate;
+  readonly #log: Logger;
+  readonly #approvals: ApprovalFlow;
   #waitMs: number;
   #count = 0;
   #last: StopOrder | undefined;
@@ -58,7 +64,14 @@ export class RobotStop {
   #late = new WeakMap<Intent, Promise<Cancelled>>();
 
   constructor(options: RobotStopOptions) {
-    this.#o = options;
+    const { motion, latch, store, accepting, gate, log, approvals } = options;
+    this.#motion = motion;
+    this.#latch = latch;
+    this.#store = store;
+    this.#accepting = accepting;
+    this.#gate = gate;
+    this.#log = log;
+    this.#approvals = approvals;
     this.#waitMs = options.replyWaitMs ?? STOP_REPLY_WAIT_MS;
   }
 
@@ -79,7 +92,7 @@ export class RobotStop {
     let aborted: string | null;
     let halt: HaltError | undefined;
     try {
-      aborted = haltRobot(this.#o, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`, order);
+      aborted = haltRobot({ motion: this.#motion, gate: this.#gate }, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`, order);
     } catch (error) {
       // The zero Twist did not go out: the runs are cancelled all the same, then the stop fails saying so.
       if (!(error instanceof HaltError)) throw error;
@@ -87,17 +100,17 @@ export class RobotStop {
       aborted = error.aborted;
     }
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
-    const latch = this.#o.latch.enabled ? this.#o.latch.engage(order) : undefined;
-    const active = [...this.#o.store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
+    const latch = this.#latch.enabled ? this.#latch.engage(order) : undefined;
+    const active = [...this.#store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
     const cancels = active.map(async (runId): Promise<Cancelled> => ({ runId, outcome: await this.cancel(runId, order) }));
     // An intent being accepted whose run is not in the store yet: the agent cancels its run once it exists
     // (cancelAccepted). One whose run is there already (its intent hooks are running) is among `active`.
-    const acceptances = [...this.#o.accepting()]
-      .filter(({ intent }) => !this.#o.store.byIntent(intent.intent_id))
+    const acceptances = [...this.#accepting()]
+      .filter(({ intent }) => !this.#store.byIntent(intent.intent_id))
       .map(({ intent, accepting }) => accepting.then(() => this.#late.get(intent), () => undefined));
     const [settled, latched] = await Promise.all([
       settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs),
-      latch ? latchReport(latch, this.#o.latch.path, this.#waitMs) : null,
+      latch ? latchReport(latch, this.#latch.path, this.#waitMs) : null,
     ]);
 
     const cancelled: string[] = [];
@@ -121,11 +134,11 @@ export class RobotStop {
       problems.unshift(`not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`);
     }
     if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
-    const outcome: RobotStopOutcome = { topic: this.#o.gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
+    const outcome: RobotStopOutcome = { topic: this.#gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
     const fields = { by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) };
     // A stop that did not stop the robot is an error: a person must stop it another way.
-    if (halt) this.#o.log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
-    else this.#o.log.warn(fields, 'robot stopped');
+    if (halt) this.#log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
+    else this.#log.warn(fields, 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);
     if (halt) {
       const runs = cancelled.length === 0 ? 'no run was active' : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;
@@ -142,13 +155,13 @@ export class RobotStop {
   async cancel(runId: string, order: StopOrder): Promise<CancelOutcome> {
     const why = order.reason ? `stop: ${order.reason}` : 'stop';
     try {
-      await this.#o.approvals.cancel(runId, order.by, why);
+      await this.#approvals.cancel(runId, order.by, why);
       return 'cancelled';
     } catch (error) {
       // A run that ended meanwhile (its runner, a quota, another stop) needed no cancel.
       if (error instanceof AgentError) return 'ended';
-      const record = this.#o.store.get(runId);
-      if (record && !TERMINAL.has(record.run.status)) this.#o.store.setUndurable(runId, 'cancelled', `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`);
+      const record = this.#store.get(runId);
+      if (record && !TERMINAL.has(record.run.status)) this.#store.setUndurable(runId, 'cancelled', `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`);
       return error as Error;
     }
   }
@@ -161,7 +174,7 @@ export class RobotStop {
     const cancelling = this.cancel(runId, order).then((outcome) => ({ runId, outcome }));
     this.#late.set(intent, cancelling);
     await cancelling;
-    return this.#o.store.get(runId)!.run;
+    return this.#store.get(runId)!.run;
   }
 
   /** Cancels still being written when the reply went: how they went, once they have. */
@@ -169,8 +182,8 @@ export class RobotStop {
     void Promise.all(cancels).then((done) => {
       const refused = done.map((d) => d.outcome).filter((o): o is Error => o instanceof Error);
       const fields = { by: order.by, reason: order.reason ?? null, refused: refused.length, errors: [...new Set(refused.map((e) => e.message))] };
-      if (refused.length > 0) this.#o.log.warn(fields, 'robot stop: the journal refused cancels written late');
-      else this.#o.log.info(fields, 'robot stop: the cancels are journaled');
+      if (refused.length > 0) this.#log.warn(fields, 'robot stop: the journal refused cancels written late');
+      else this.#log.info(fields, 'robot stop: the cancels are journaled');
     });
   }
 }

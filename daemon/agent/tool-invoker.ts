@@ -34,21 +34,31 @@ export interface ToolInvokerOptions {
  * are noted and go to the journal with the run's next write.
  */
 export class ToolInvoker {
-  #o: ToolInvokerOptions;
+  readonly #requireApproval: ReadonlySet<SkillName>;
+  /** Replaced by setPolicy. */
+  #onSuspect: ToolInvokerOptions['onSuspect'];
+  readonly #approvals: ApprovalGate;
+  readonly #skills: ReadonlyMap<string, SkillDefinition>;
+  readonly #env: SkillEnv;
   #before: PolicyHook[];
   #after: PolicyHook[];
   /** Bumped by every setPolicy: a call that waited for a person meanwhile passes the new chain too. */
   #generation = 0;
 
   constructor(options: ToolInvokerOptions) {
-    this.#o = options;
+    const { requireApproval, onSuspect, approvals, skills, env } = options;
+    this.#requireApproval = requireApproval;
+    this.#onSuspect = onSuspect;
+    this.#approvals = approvals;
+    this.#skills = skills;
+    this.#env = env;
     this.#before = hooksWith(options.hooks, 'beforeToolCall');
     this.#after = hooksWith(options.hooks, 'afterToolCall');
   }
 
   /** A new policy chain (a config reload) for every call from now on, runs in progress included. */
   setPolicy(hooks: readonly PolicyHook[], onSuspect: ToolInvokerOptions['onSuspect']): void {
-    this.#o = { ...this.#o, hooks, onSuspect };
+    this.#onSuspect = onSuspect;
     this.#before = hooksWith(hooks, 'beforeToolCall');
     this.#after = hooksWith(hooks, 'afterToolCall');
     this.#generation++;
@@ -74,7 +84,7 @@ export class ToolInvoker {
       return outcome.fired.some((f) => f.rule === TOOL_CALL_QUOTA_RULE) ? { ...refused, quota: outcome.reason } : refused;
     }
     if (!live.approved.has(callId)) {
-      const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#o.requireApproval, tainted: live.tainted, onSuspect: this.#o.onSuspect });
+      const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#requireApproval, tainted: live.tainted, onSuspect: this.#onSuspect });
       if (need) return this.#approve(live, tool, input, callId, outcome.value, need);
     }
     live.rewritten.set(callId, outcome.value);
@@ -84,7 +94,7 @@ export class ToolInvoker {
   /** `asked`: the input as the call asked it; `allowed`: as the chain left it, what the person is shown. */
   async #approve(live: LiveRun, tool: string, asked: unknown, callId: string, allowed: unknown, need: { rule: string; reason: string }): Promise<Verdict> {
     const generation = this.#generation;
-    const result = await this.#o.approvals.wait(live, { callId, tool, input: allowed, ...need });
+    const result = await this.#approvals.wait(live, { callId, tool, input: allowed, ...need });
     if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
     let input = allowed;
     if (generation !== this.#generation) {
@@ -110,9 +120,9 @@ export class ToolInvoker {
   refuseAnsweredByPi(live: LiveRun, tool: string, callId: string, told: string): string | undefined {
     if (live.done.has(callId)) return undefined;
     live.callCount++;
-    const unknown = !this.#o.skills.has(tool);
+    const unknown = !this.#skills.has(tool);
     const reason = unknown
-      ? `unknown tool ${tool}: the agent's tools are ${[...this.#o.skills.keys()].join(', ') || '(none)'}`
+      ? `unknown tool ${tool}: the agent's tools are ${[...this.#skills.keys()].join(', ') || '(none)'}`
       : `the arguments of ${tool} do not match its parameters: ${told.length > 300 ? `${told.slice(0, 297)}...` : told}`;
     live.note('policy.decision', { hook: 'tools', rule: unknown ? 'tool.unknown' : 'tool.arguments', action: 'deny', reason, stage: 'before', tool, call_id: callId });
     this.#refuse(live, tool, callId, told);
@@ -138,7 +148,7 @@ export class ToolInvoker {
   async execute(live: LiveRun, tool: string, input: unknown, callId: string): Promise<ToolResult> {
     const replayed = live.done.get(callId);
     if (replayed) return replayed;
-    const skill = this.#o.skills.get(tool);
+    const skill = this.#skills.get(tool);
     if (!skill) return { ok: false, error: `no skill ${tool}` };
     if (live.closed) return ended(live, tool);
     live.openCall(callId, tool);
@@ -171,7 +181,7 @@ export class ToolInvoker {
     const signal = skill.motion || skill.cancellable ? live.signal : NEVER_ABORTED;
     let lock: ReturnType<MotionLock['acquire']> | undefined;
     try {
-      lock = skill.motion ? this.#o.env.motion.acquire(tool, signal, live.run.run_id) : undefined;
+      lock = skill.motion ? this.#env.motion.acquire(tool, signal, live.run.run_id) : undefined;
     } catch (error) {
       if (!(error instanceof MotionRefused)) throw error;
       return { ok: false, error: error.message }; // a latched stop: the skill does not act
@@ -179,9 +189,9 @@ export class ToolInvoker {
     // The run ends while this skill moves the robot, and nothing took the robot over since: a zero Twist
     // through the gate, whatever the skill does when it is stopped (or if it does not stop). A frame: the
     // robot's stop is not left to a skill.
-    const offEnd = lock ? live.onEnd(() => lock.held() && this.#o.env.gate.halt()) : undefined;
+    const offEnd = lock ? live.onEnd(() => lock.held() && this.#env.gate.halt()) : undefined;
     try {
-      const output = await skill.execute(input, this.#o.env, lock?.signal ?? signal);
+      const output = await skill.execute(input, this.#env, lock?.signal ?? signal);
       // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.
       if (tool === 'navigate_to') live.lastGoal = sentTo(output) ?? live.lastGoal;
       return { ok: true, output };
@@ -201,7 +211,7 @@ export class ToolInvoker {
    */
   async #actFirst(live: LiveRun, skill: SkillDefinition, input: unknown, callId: string): Promise<ToolResult> {
     live.started.set(callId, performance.now());
-    const acting = skill.execute(input, this.#o.env, NEVER_ABORTED);
+    const acting = skill.execute(input, this.#env, NEVER_ABORTED);
     const journaled = live.event('tool.call', { call_id: callId, tool: skill.name, input });
     journaled.catch(() => {}); // awaited below, once the skill has acted
     let result: ToolResult;

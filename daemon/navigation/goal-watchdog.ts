@@ -17,7 +17,10 @@ export type GoalWatchdogOptions = {
  * Call stop() once the goal ends; fires at most once.
  */
 export class GoalWatchdog {
-  #o: GoalWatchdogOptions;
+  readonly #silenceMs: number;
+  readonly #onSilence: () => void;
+  readonly #limitMs: number;
+  readonly #onLimit: () => void;
   #timer: ReturnType<typeof setInterval>;
   #tickMs: number;
   #lastTick: number;
@@ -25,8 +28,12 @@ export class GoalWatchdog {
   #elapsedMs = 0;
 
   constructor(options: GoalWatchdogOptions) {
-    this.#o = options;
-    this.#tickMs = Math.max(1, Math.min(options.silenceMs, options.limitMs) / 10);
+    const { silenceMs, onSilence, limitMs, onLimit } = options;
+    this.#silenceMs = silenceMs;
+    this.#onSilence = onSilence;
+    this.#limitMs = limitMs;
+    this.#onLimit = onLimit;
+    this.#tickMs = Math.max(1, Math.min(silenceMs, limitMs) / 10);
     this.#lastTick = performance.now();
     this.#timer = setInterval(() => this.#tick(), this.#tickMs);
   }
@@ -46,12 +53,12 @@ export class GoalWatchdog {
     this.#lastTick = now;
     this.#silentMs += counted;
     this.#elapsedMs += counted;
-    if (this.#silentMs >= this.#o.silenceMs) {
+    if (this.#silentMs >= this.#silenceMs) {
       this.stop();
-      this.#o.onSilence();
-    } else if (this.#elapsedMs >= this.#o.limitMs) {
+      this.#onSilence();
+    } else if (this.#elapsedMs >= this.#limitMs) {
       this.stop();
-      this.#o.onLimit();
+      this.#onLimit();
     }
   }
 }
