@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
+import { typeClass } from '../../adapters/ros/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
 
@@ -16,7 +17,7 @@ describe('the ROS 2 bridge, services', () => {
     const d = await startRosDaemon({ services: { call: ['/add_two_ints'] } });
     cleanups.push(d.stop);
     const adder = d.world.peer('adder');
-    adder.createService('example_interfaces/srv/AddTwoInts', '/add_two_ints', (request, response) => {
+    adder.createService(typeClass('example_interfaces/srv/AddTwoInts'), '/add_two_ints', (request, response) => {
       const { a, b } = request as { a: number; b: number };
       response.send({ sum: BigInt(a) + BigInt(b) });
     });
@@ -37,7 +38,7 @@ describe('the ROS 2 bridge, services', () => {
     const d = await startRosDaemon({ services: { serve: [{ query: 'agent/stop', service: '/auraison/stop', type: 'std_srvs/srv/Trigger' }] } });
     cleanups.push(d.stop);
     const estop = d.world.peer('estop_button');
-    const client = estop.createClient('std_srvs/srv/Trigger', '/auraison/stop');
+    const client = estop.createClient(typeClass('std_srvs/srv/Trigger'), '/auraison/stop');
     await waitFor(() => client.isServiceServerAvailable(), 'the stop service');
     const response = (await client.sendRequestAsync({}, { timeout: 10_000 })) as { success: boolean; message: string };
     expect(response.success).toBe(true);
@@ -50,7 +51,7 @@ describe('the ROS 2 bridge, services', () => {
   it('tells a ROS client that the bus query failed, in the response, and keeps serving', async () => {
     const d = await startRosDaemon({ services: { serve: [{ query: 'robot/none', service: '/none', type: 'std_srvs/srv/SetBool' }], timeout_ms: 200 } });
     cleanups.push(d.stop);
-    const client = d.world.peer('caller').createClient('std_srvs/srv/SetBool', '/none');
+    const client = d.world.peer('caller').createClient(typeClass('std_srvs/srv/SetBool'), '/none');
     await waitFor(() => client.isServiceServerAvailable(), 'the /none service');
     const response = (await client.sendRequestAsync({ data: true }, { timeout: 10_000 })) as { success: boolean; message: string };
     expect(response.success).toBe(false);

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../../daemon/bus/index.ts';
 import type { TopicEndpointInfo } from '../../adapters/ros/index.ts';
+import { typeClass } from '../../adapters/ros/index.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
 
@@ -25,7 +26,7 @@ describe('the ROS 2 bridge, topics', () => {
     cleanups.push(d.stop);
     const got = collect(d, '/scan');
     const lidar = d.world.peer('lidar_driver', '/robot1');
-    const publisher = lidar.createPublisher(SCAN, '/scan', { qos: 'qos_profile_sensor_data' });
+    const publisher = lidar.createPublisher(typeClass(SCAN), '/scan', { qos: 'qos_profile_sensor_data' });
     await waitFor(() => d.details().topics_in.includes('/scan'), '/scan bridged');
 
     const bytes = Buffer.from(d.codec.encode(SCAN, { header: { frame_id: 'laser' }, angle_max: 3.14, ranges: [1, 2.5, 4] }));
@@ -52,9 +53,9 @@ describe('the ROS 2 bridge, topics', () => {
     const d = await startRosDaemon({ exclude: ['/odom_raw'] }, { recorder: { enabled: true, include: ['/odom*'] } });
     cleanups.push(d.stop);
     const base = d.world.peer('base');
-    base.createPublisher('nav_msgs/msg/Odometry', '/odom');
-    base.createPublisher('nav_msgs/msg/Odometry', '/odom_raw');
-    base.createPublisher('std_msgs/msg/String', '/chatter');
+    base.createPublisher(typeClass('nav_msgs/msg/Odometry'), '/odom');
+    base.createPublisher(typeClass('nav_msgs/msg/Odometry'), '/odom_raw');
+    base.createPublisher(typeClass('std_msgs/msg/String'), '/chatter');
     await waitFor(() => d.details().topics_in.includes('/odom'), '/odom bridged');
     await waitFor(() => d.daemon.graph.endpoints({ name: '/chatter' }).length === 1, '/chatter seen in the graph');
     expect(d.details().topics_in).toEqual(['/odom']);
@@ -71,8 +72,8 @@ describe('the ROS 2 bridge, topics', () => {
     const mapServer = d.world.peer('map_server');
     const rcl = d.world.module();
     const latched = new rcl.QoS(1, 1, 1, 1);
-    const scan = lidar.createPublisher(SCAN, '/scan', { qos: 'qos_profile_sensor_data' });
-    const map = mapServer.createPublisher('nav_msgs/msg/OccupancyGrid', '/map', { qos: latched });
+    const scan = lidar.createPublisher(typeClass(SCAN), '/scan', { qos: 'qos_profile_sensor_data' });
+    const map = mapServer.createPublisher(typeClass('nav_msgs/msg/OccupancyGrid'), '/map', { qos: latched });
     const mapBytes = Buffer.from(d.codec.encode('nav_msgs/msg/OccupancyGrid', { info: { width: 2, height: 1 }, data: [0, 100] }));
     map.publish(mapBytes); // before the daemon subscribes: a late joiner must still get it
     const maps = collect(d, '/map');
@@ -96,7 +97,7 @@ describe('the ROS 2 bridge, topics', () => {
     cleanups.push(d.stop);
     const base = d.world.peer('base_driver');
     const heard: Buffer[] = [];
-    base.createSubscription(TWIST, '/cmd_vel', { isRaw: true }, (m: Buffer) => void heard.push(m));
+    base.createSubscription(typeClass(TWIST), '/cmd_vel', { isRaw: true }, (m: Buffer) => void heard.push(m));
     const onBus = collect(d, '/cmd_vel');
     const busPublisher = d.daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
     await waitFor(() => d.details().topics_out.includes('/cmd_vel'), '/cmd_vel published to ROS');
@@ -107,7 +108,7 @@ describe('the ROS 2 bridge, topics', () => {
     await waitFor(() => heard.length === 1, 'the daemon\'s twist at the base');
     expect(heard[0]!.equals(twist(0.5))).toBe(true);
 
-    const teleop = d.world.peer('teleop').createPublisher(TWIST, '/cmd_vel');
+    const teleop = d.world.peer('teleop').createPublisher(typeClass(TWIST), '/cmd_vel');
     await waitFor(() => d.details().topics_in.includes('/cmd_vel'), '/cmd_vel bridged in once teleop publishes');
     teleop.publish(twist(-1));
     await waitFor(() => onBus.some((m) => m.source === 'ros'), 'teleop\'s twist on the bus');

@@ -1,7 +1,8 @@
-import type { Rcl } from '../../../adapters/ros/index.ts';
+import type { Rcl, typeClass } from '../../../adapters/ros/index.ts';
 import type { DoubleNode } from './node.ts';
 
-type Any = Rcl.TypeClass;
+/** A type as the bridge names it (rclnodejs's object form), whatever interfaces rclnodejs generated. */
+type Any = ReturnType<typeof typeClass>;
 
 /** A method rclnodejs has and the double does not: calling it fails the test that reached it. */
 export function notInDouble(what: string): never {
@@ -57,12 +58,12 @@ abstract class DoubleEntity {
   options: object;
   readonly qos: Rcl.QoS;
   readonly typedArrayEnabled = true;
-  readonly typeClass: Any;
+  readonly typeClass: Rcl.TypeClass;
   readonly loggerName: string;
   readonly wire: WireQos;
   destroyed = false;
 
-  constructor(readonly node: DoubleNode, typeClass: Any, options: Rcl.Options | undefined) {
+  constructor(readonly node: DoubleNode, typeClass: Rcl.TypeClass, options: Rcl.Options | undefined) {
     this.typeClass = typeClass;
     this.options = options ?? {};
     this.qos = (typeof options?.qos === 'object' ? options.qos : new DoubleQoS()) as unknown as Rcl.QoS;
@@ -82,7 +83,7 @@ export class DoublePublisher extends DoubleEntity implements Rcl.Publisher<Any> 
   readonly kept: Buffer[] = [];
   sequence = 0n;
 
-  constructor(node: DoubleNode, typeClass: Any, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, gid: number[]) {
+  constructor(node: DoubleNode, typeClass: Rcl.TypeClass, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, gid: number[]) {
     super(node, typeClass, options);
     this.gid = gid;
   }
@@ -113,7 +114,7 @@ export class DoubleSubscription extends DoubleEntity implements Rcl.Subscription
   readonly gid: number[];
   received = 0n;
 
-  constructor(node: DoubleNode, typeClass: Any, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, readonly callback: RawCallback, gid: number[]) {
+  constructor(node: DoubleNode, typeClass: Rcl.TypeClass, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, readonly callback: RawCallback, gid: number[]) {
     super(node, typeClass, options);
     this.isRaw = options?.isRaw ?? false;
     this.gid = gid;

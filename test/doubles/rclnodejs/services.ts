@@ -1,8 +1,9 @@
-import type { Rcl } from '../../../adapters/ros/index.ts';
+import type { Rcl, typeClass } from '../../../adapters/ros/index.ts';
 import { notInDouble } from './entities.ts';
 import type { DoubleNode } from './node.ts';
 
-type Any = Rcl.TypeClass;
+/** A type as the bridge names it (rclnodejs's object form), whatever interfaces rclnodejs generated. */
+type Any = ReturnType<typeof typeClass>;
 type Plain = Record<string, unknown>;
 
 /** A message as rclnodejs builds one from a plain object: the type's fields, defaults for those not given. */
@@ -61,7 +62,7 @@ export class DoubleClient implements Rcl.Client<Any> {
   readonly loggerName: string;
   destroyed = false;
 
-  constructor(readonly node: DoubleNode, readonly typeClass: Any, readonly serviceName: string, readonly type: string, qos: Rcl.QoS) {
+  constructor(readonly node: DoubleNode, readonly typeClass: Rcl.TypeClass, readonly serviceName: string, readonly type: string, qos: Rcl.QoS) {
     this.qos = qos;
     this.loggerName = node.name();
   }
