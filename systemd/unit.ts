@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { PACKAGE_ROOT } from '../daemon/util/package-root.ts';
+import { PACKAGE_ROOT } from '../daemon/util/index.ts';
 
 const TEMPLATE = join(PACKAGE_ROOT, 'systemd', 'auraison-edge.service.in');
 export const BIN = join(PACKAGE_ROOT, 'bin', 'auraison-edge.js');
