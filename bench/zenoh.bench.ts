@@ -80,18 +80,28 @@ export async function run(): Promise<BenchResult[]> {
     await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
     const hash = typeDescriptionHash(daemon.definitions, BYTES);
 
-    for (const [size, n, label] of [[SMALL, 20_000, '100 B'], [LARGE, 200, '1 MiB']] as const) {
-      const ours = await busToZenoh(daemon, `/put/s${size}`, size, n);
-      const bare = await bareZenohTs(net.wsUrl, `0/bare/s${size}/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, size, n);
+    for (const [size, n, label] of [[SMALL, 10_000, '100 B'], [LARGE, 100, '1 MiB']] as const) {
+      // Alternated, best of three each: on a shared machine the load moves between two back-to-back runs.
+      const ours: number[] = [];
+      const bare: number[] = [];
+      let drops = 0;
+      for (let round = 0; round < 3; round++) {
+        const r = await busToZenoh(daemon, `/put/s${size}/r${round}`, size, n);
+        ours.push(r.rate);
+        drops += r.drops;
+        bare.push(await bareZenohTs(net.wsUrl, `0/bare/s${size}/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, size, n));
+      }
+      const best = Math.max(...ours);
+      const bestBare = Math.max(...bare);
       results.push({
         name: `put throughput bus to Zenoh, ${label}`,
-        ours: ours.rate,
-        baseline: { name: 'bare zenoh-ts client, same puts, same bridge', value: bare },
+        ours: best,
+        baseline: { name: 'bare zenoh-ts client, same puts, same bridge', value: bestBare },
         unit: 'msgs/s',
         better: 'higher',
         goal: '>= 0.8x the bare client',
-        met: ours.rate >= 0.8 * bare,
-        notes: [`${n} puts; dropped ${ours.drops}`],
+        met: best >= 0.8 * bestBare,
+        notes: [`best of 3 runs of ${n} puts each (ours ${ours.map((r) => r.toFixed(0)).join(', ')}; bare ${bare.map((r) => r.toFixed(0)).join(', ')}); dropped ${drops}`],
       });
     }
 
