@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ConfigError } from '../config/index.ts';
-import { didYouMean } from '../util/index.ts';
+import { didYouMean, printable } from '../util/index.ts';
 import { DataDirError } from '../lifecycle/index.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
@@ -49,6 +49,19 @@ function topHelp(commands: Map<string, Command>): string {
 }
 
 export async function main(argv: string[], io: CommandIO = defaultIO()): Promise<number> {
+  return run(argv, terminalSafe(io));
+}
+
+/**
+ * Everything the CLI prints, through one escaping function: the commands print what peers sent (a stop's
+ * `by` and `reason`, run texts, topic names, model metadata), and an ESC or OSC sequence in it must reach
+ * the terminal as text, not act on it. The CLI writes no control characters of its own but newlines.
+ */
+function terminalSafe(io: CommandIO): CommandIO {
+  return { ...io, stdout: (text) => io.stdout(printable(text, { keepLines: true })), stderr: (text) => io.stderr(printable(text, { keepLines: true })) };
+}
+
+async function run(argv: string[], io: CommandIO): Promise<number> {
   const commands = await loadCommands();
   const [name, ...rest] = argv;
   if (name === undefined) {

@@ -1,5 +1,7 @@
-import { readFileSync } from 'node:fs';
-import { McapIndexedReader } from '@mcap/core';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { McapIndexedReader, McapWriter } from '@mcap/core';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 
 /** An MCAP file opened by @mcap/core through its index: a file without a valid summary and footer throws. */
@@ -9,6 +11,25 @@ export async function openIndexedMcap(file: string): Promise<McapIndexedReader> 
     readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
     decompressHandlers: await decompressHandlers(),
   });
+}
+
+/** An MCAP file of std_msgs/msg/String messages, [topic, log time ns, text] each, in the order given. */
+export async function writeStringMcap(file: string, messages: [string, bigint, string][]): Promise<void> {
+  const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
+  const chunks: Uint8Array[] = [];
+  let position = 0n;
+  const writable = { position: () => position, write: async (b: Uint8Array) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))) };
+  const writer = new McapWriter({ writable, useChunks: true });
+  await writer.start({ profile: 'ros2', library: 'test' });
+  const schemaId = await writer.registerSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
+  const channels = new Map<string, number>();
+  for (const [i, [topic, logTime, data]] of messages.entries()) {
+    let channelId = channels.get(topic);
+    if (channelId === undefined) channels.set(topic, (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })));
+    await writer.addMessage({ channelId, sequence: i, logTime, publishTime: logTime, data: codec.encode('std_msgs/msg/String', { data }) });
+  }
+  await writer.end();
+  writeFileSync(file, Buffer.concat(chunks));
 }
 
 /** How many messages an MCAP file holds, read through its index. */

@@ -19,9 +19,11 @@ export const command: Command = {
 list asks the running daemon's API (GET /runs), which knows the live state of each run; with no daemon
 running it reads the agent's durable journal (<data_dir>/log) instead. show and diff replay the journal
 itself, read-only (every state a run went through, which the API's run view does not keep): they work with
-the daemon running or stopped. IDs may be shortened to a unique prefix.
+the daemon running or stopped. An ID's short form is its shortest prefix of at least 13 characters (the
+time it was made, to the ms) that no other run shares; any unique prefix works.
 
-  list   runs, newest first: id, status, intent (or plan), reason. From the journal, records it could not
+  list   runs, newest first, under a header: ID (its short form, which every command and the API take),
+         STATUS, INTENT (the plan, from the API), REASON (cut at 80 characters). From the journal, records it could not
          use are said on stderr, and the list goes on (exit 0): records that do not match the runtime
          contract, each with why (a run whose intent.accepted event is lost is left out of the list), and
          damaged or torn bytes of a segment. --json: {source, runs, skipped: [why, ...], unreadable: [note, ...]}
@@ -58,7 +60,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     const dir = join(dataDir, 'log');
     // What a model or a tool said reaches the operator's terminal: its control characters (ESC sequences that
     // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
-    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map(printable).join('\n'));
+    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((line) => printable(line)).join('\n'));
     if (sub === 'list') {
       const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
@@ -67,8 +69,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         try {
           const query = new URLSearchParams({ limit: String(limit), ...(values.status ? { status: values.status } : {}) });
           const { runs } = await new ApiClient(target, { timeoutMs: 2000 }).get<{ runs: RunState[] }>(`/runs?${query}`);
-          const lines = runs.map((r) => `${r.run_id}  ${r.status.padEnd(17)} ${r.tree_ref}${r.reason ? `  (${shortReason(r.reason)})` : ''}`);
-          out({ source: 'api', runs }, runs.length ? `${lines.join('\n')}\n` : 'no runs\n');
+          out({ source: 'api', runs }, runs.length ? runsTable(runs, runs.map((r) => r.tree_ref), runs) : 'no runs\n');
           return 0;
         } catch (error) {
           if (values.url) throw error;
@@ -88,15 +89,15 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         const store = new RunStore(recordsJournal(records));
         store.rebuild();
         const runs = store.list({ status: values.status as RunStatus | undefined, limit });
-        const lines = runs.map((r) => {
+        const intents = runs.map((r) => {
           const intent = store.get(r.run_id)!.intent;
-          const what = intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
-          return `${r.run_id}  ${r.status.padEnd(17)} ${what}${r.reason ? `  (${shortReason(r.reason)})` : ''}`;
+          return intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
         });
         // A record the list could not use is said, never dropped unsaid: a run whose intent was lost is missing from the list.
         const skipped = [...store.warnings];
         if (!values.json && skipped.length > 0) io.stderr(skippedText(skipped));
-        out({ source: 'journal', runs, skipped, unreadable: notes }, runs.length ? `${lines.join('\n')}\n` : `no runs in ${dir}\n`);
+        const table = runsTable(runs, intents, [...store.all()].map((r) => r.run));
+        out({ source: 'journal', runs, skipped, unreadable: notes }, runs.length ? table : `no runs in ${dir}\n`);
         return 0;
       }
       const timelines = ids.map((id) => replay.runTimeline(records, replay.resolveRunId(records, id))!);
@@ -122,7 +123,21 @@ function skippedText(skipped: readonly string[]): string {
   return `auraison-edge runs: ${skipped.length} journal record(s) skipped, each for the reason below; the list goes on without them (\`auraison-edge runs show ID\` replays a run with its odd records):\n${shown.join('')}${more}`;
 }
 
-/** A run's reason as the list shows it: cut at 80 characters, and then marked as cut, so a half sentence is not read as the reason. */
-function shortReason(reason: string): string {
-  return reason.length > 80 ? `${reason.slice(0, 77)}...` : reason;
+/**
+ * The list as a table with a header: each id in its short form (unique among `known`, the runs the list
+ * comes from), the status, the intent (or plan) and the reason, each cut at its width.
+ */
+function runsTable(runs: readonly RunState[], intents: readonly string[], known: readonly RunState[]): string {
+  const short = shortIds(known.map((r) => r.run_id).concat(runs.map((r) => r.run_id)));
+  const rows = runs.map((r, i) => [short.get(r.run_id)!, r.status, cut(intents[i]!, 48), cut(r.reason ?? '', 80)]);
+  const header = ['ID', 'STATUS', 'INTENT', 'REASON'];
+  const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
+  const line = (cells: string[]) =>
+    cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ').trimEnd();
+  return `${[header, ...rows].map(line).join('\n')}\n`;
+}
+
+/** Text cut at `max` characters, and then marked as cut, so a half sentence is not read as the whole. */
+function cut(text: string, max: number): string {
+  return text.length > max ? `${text.slice(0, max - 3)}...` : text;
 }

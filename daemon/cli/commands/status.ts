@@ -3,6 +3,7 @@ import { resolveDataDir } from '../../config/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
+import { printable } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
@@ -101,7 +102,8 @@ export function formatStatus(s: ApiStatus, source: string): string {
   // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
   // The stop component shows it with or without an agent; a daemon from before it, through the agent.
   const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as { by?: string; since?: string; reason?: string | null } | null | undefined;
-  if (latch) lines.push(`ROBOT STOPPED: latched by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}; nothing moves it until \`auraison-edge stop --release\``);
+  // `by` and `reason` are whatever the stop's sender wrote: a newline in them must not forge a line.
+  if (latch) lines.push(`ROBOT STOPPED: latched by ${printable(String(latch.by))} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; nothing moves it until \`auraison-edge stop --release\``);
   if (s.readiness) {
     const cw = width(s.readiness.checks.map((c) => c.name), 24);
     lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);

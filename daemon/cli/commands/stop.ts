@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
+import { printable } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
@@ -144,5 +145,5 @@ async function release(by: string, values: { url?: string; token?: string; confi
 
 function releaseText(latch: StopLatchState | null | undefined, done: string): string {
   if (!latch) return 'no stop was latched: the robot may move\n';
-  return `${done}: the stop latched by ${latch.by} at ${latch.since}${latch.reason ? ` (${latch.reason})` : ''}; the robot may move again\n`;
+  return `${done}: the stop latched by ${printable(latch.by)} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; the robot may move again\n`;
 }
