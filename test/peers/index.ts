@@ -1,3 +1,4 @@
+import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -30,4 +31,39 @@ export function zenohPeers(): ZenohPeers {
     routerScript: join(HERE, 'zenoh', 'router.py'),
     peerScript: join(HERE, 'zenoh', 'ros_peer.py'),
   };
+}
+
+export interface ReaderPeers {
+  /** Python with rosbags, mcap, mcap-ros2-support, pyarrow and duckdb. */
+  python: string;
+  /** test/peers/python, the scripts that python runs. */
+  scripts: string;
+  /** The MCAP checker built on the official Go library (test/peers/go/mcap-check). */
+  mcapCheck: string;
+}
+
+/** The independent readers of what we write; throws naming the install command when one is missing. */
+export function readerPeers(): ReaderPeers {
+  return {
+    python: need(join(PEERS_CACHE, 'readers', 'bin', 'python'), 'Python with rosbags, mcap-ros2-support, pyarrow and duckdb'),
+    scripts: join(HERE, 'python'),
+    mcapCheck: need(join(PEERS_CACHE, 'gobin', 'mcap-check'), 'mcap-check (the Go MCAP library)'),
+  };
+}
+
+/** Runs a peer's command and gives its stdout; a failure throws with the peer's stderr, which says why. */
+export function runPeer(command: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = execFile(command, args, { cwd: options.cwd, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+      else resolve(stdout);
+    });
+    child.stdin?.end(options.input ?? '');
+  });
+}
+
+/** Runs test/peers/python/<script> under the readers' Python and parses the JSON it prints. */
+export async function runPythonPeer<T>(script: string, args: string[], input?: string): Promise<T> {
+  const peers = readerPeers();
+  return JSON.parse(await runPeer(peers.python, [join(peers.scripts, script), ...args], { cwd: peers.scripts, input })) as T;
 }
