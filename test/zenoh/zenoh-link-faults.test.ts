@@ -85,4 +85,14 @@ describe('the Zenoh link through router faults', () => {
     await listener.next((e) => e.event === 'sample', '/cmd_vel at a peer after the restart');
     expect(details().outbound['/cmd_vel']!.linkDrops).toBeGreaterThan(0);
   });
+
+  it('says the bridge reaches no router while the router alone is down, and is seen again once it is back', async () => {
+    const { net, daemon, health, peer } = await setup({ startNetwork: true });
+    await waitFor(() => health().state === 'running', 'the link up');
+    await net.killRouter();
+    await waitFor(() => health().state === 'degraded' && /reaches no router/.test(health().reason ?? ''), 'degraded: no router');
+    await net.startRouter();
+    await waitFor(() => health().state === 'running', 'running once the bridge has its router back', 30_000);
+    await seesDaemon(peer, daemon);
+  });
 });

@@ -94,6 +94,11 @@ export class ZenohNetwork {
     }
   }
 
+  /** Kills the router alone; the bridge stays up and reconnects to it when it comes back. */
+  async killRouter(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await stopChild(this.#router, signal);
+  }
+
   /** Kills the router and the bridge, as a router whose remote-api plugin dies with it. */
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     await Promise.all([stopChild(this.#bridge, signal), stopChild(this.#router, signal)]);

@@ -2,7 +2,7 @@ import { didYouMean } from '../../util/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 
-const HELP = `Usage: auraison-edge topic list [-t] [--json] [options]
+const HELP = `Usage: auraison-edge topic list [-t] [-v] [--json] [options]
        auraison-edge topic echo TOPIC [--once | --count N] [--json] [--field PATH] [--no-arr] [--timeout S] [--no-reconnect] [options]
        auraison-edge topic hz TOPIC [--window N] [--duration S] [--no-reconnect] [options]
        auraison-edge topic info TOPIC [--verbose] [--json] [options]
@@ -20,6 +20,10 @@ foxglove.host/foxglove.port. info reads the daemon's status itself.
       [nav_msgs/msg/Odometry]). Bus topics the server does not advertise are named on stderr. --json
       prints {url, topics: [{topic, type}], not_advertised: [{topic, type}]}. (\`auraison-edge status\`
       shows every bus topic with its count, rate and drops.)
+      -v, --verbose   as \`ros2 topic list -v\`: "Published topics:" and "Subscribed topics:", each topic
+                      with its type and its count of publishers or subscribers in the robot's graph as the
+                      bridges (zenoh, ros) see it, the daemon's own node included; bus topics no bridge
+                      reports are counted by their bus publishers and subscribers.
 
   topic echo TOPIC [--once | --count N] [--json] [--field PATH] [--no-arr] [--no-str]
                    [--full-length | --truncate-length N] [--timeout S]
@@ -136,11 +140,24 @@ function targetOptions(values: { url?: string; token?: string; config?: string; 
 }
 
 async function list(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseCommandArgs(argv, { ...TARGET_OPTIONS, 'show-types': { type: 'boolean', short: 't' }, json: { type: 'boolean' } });
+  const { values } = parseCommandArgs(argv, {
+    ...TARGET_OPTIONS,
+    'show-types': { type: 'boolean', short: 't' },
+    verbose: { type: 'boolean', short: 'v' },
+    json: { type: 'boolean' },
+  });
   const target = targetOptions(values);
   const { openSession, busChannels } = await import('../topic-session.ts');
   const session = await openSession('list', target, io);
   if (typeof session === 'number') return session;
+  if (values.verbose && !values.json) {
+    session.conn.close();
+    const status = session.target.status;
+    if (status === undefined) throw new UsageError('topic list -v reads the daemon\'s status, which a --url target does not give');
+    const { formatVerboseTopics } = await import('../topic-graph.ts');
+    io.stdout(formatVerboseTopics(status));
+    return 0;
+  }
   const channels = busChannels(session.conn);
   session.conn.close();
   const advertised = new Set(channels.map((c) => c.topic));
