@@ -71,7 +71,10 @@ async function mcapWriterMsgsPerSecond(messages: Uint8Array[]): Promise<number> 
   }
 }
 
-/** Baseline for large messages: a plain sequential write of the same bytes, fsync at the end (file creation timed, as ours). */
+/**
+ * Baseline for large messages: a plain sequential write of the same bytes, fsync at the end (file creation timed, as
+ * ours).
+ */
 async function plainWriteBytesPerSecond(messages: Uint8Array[]): Promise<number> {
   const dir = scratch('plain');
   try {

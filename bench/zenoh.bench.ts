@@ -19,7 +19,7 @@ const GID = new Uint8Array(16);
 
 type Outbound = Record<string, { sent: number; linkDrops: number; dropped: number }>;
 
-/** The wall clock in ns to the microsecond (nowNs re-reads Date.now only once a second): latencies against Python's time_ns. */
+/** The wall clock in ns to the microsecond, against Python's time_ns (nowNs re-reads Date.now once a second). */
 const wallNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 
 const payload = (size: number) => {

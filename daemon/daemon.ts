@@ -251,7 +251,8 @@ export class Daemon {
     let held: number | undefined;
     if (fields.err === this.#lastRejection) held = this.#rejectionLog.take(fields.err);
     else {
-      held = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection); // repeats of the error before
+      // repeats of the error before
+      held = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection);
       this.#lastRejection = fields.err;
       this.#rejectionLog.take(fields.err);
     }
@@ -314,7 +315,9 @@ export class Daemon {
     return this.#reloads.record({ ok: true, file, restarted, pending_restart: pending });
   }
 
-  /** Adds `name` to the components' health in status (and so readiness and metrics), for a part that is no component. */
+  /**
+   * Adds `name` to the components' health in status (and so readiness and metrics), for a part that is no component.
+   */
   reportHealth(name: string, health: () => ComponentHealth): void {
     this.#healthSources.set(name, health);
   }

@@ -68,7 +68,9 @@ export function readDataDirFormat(dataDir: string): DataDirFormat | undefined {
   return { format, written_by: String(value.written_by ?? ''), path: String(value.path ?? '') };
 }
 
-/** Writes `<data_dir>/format.json` for this version (atomically: a temp file, fsynced, renamed, the directory fsynced). */
+/**
+ * Writes `<data_dir>/format.json` for this version (atomically: a temp file, fsynced, renamed, the directory fsynced).
+ */
 export function writeDataDirFormat(dataDir: string): void {
   const path = join(dataDir, FORMAT_FILE);
   const record: DataDirFormat = { format: DATA_DIR_FORMAT, written_by: VERSION, path: dataDir };

@@ -96,7 +96,8 @@ function checkMapping(
     if (!names.includes(input)) throw new DatasetError(`${said}: the model has no input "${input}" (inputs: ${names.join(', ')})`);
     const taken = fed.find((i) => i.name === input);
     const f = features[feature];
-    if (!taken || !f) continue; // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
+    // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
+    if (!taken || !f) continue;
     if (!numeric(f)) throw new DatasetError(`${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`);
     if (featureSize(f) !== taken.size) {
       throw new DatasetError(`${said}: ${feature} has ${featureSize(f)} values per frame, but model input "${input}" takes ${taken.size} (${JSON.stringify(taken.shape)}); map it to a feature of that size with --input ${input}=FEATURE (features: ${usable})`);

@@ -58,7 +58,10 @@ export class PolicyRunner {
     return this.spec.inputs.filter((i) => i.recurrent === undefined).map(({ name, shape, size }) => ({ name, shape, size }));
   }
 
-  /** The previous step's raw output, or zeros of `size` before the first step (and after a step with a non-finite output). */
+  /**
+   * The previous step's raw output, or zeros of `size` before the first step (and after a step with a non-finite
+   * output).
+   */
   previousOutput(name: string, size: number): Float32Array {
     return this.#previous.get(name) ?? new Float32Array(size);
   }

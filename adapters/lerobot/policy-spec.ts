@@ -97,7 +97,8 @@ function resolveInput(
     if (s.previous_output !== undefined) {
       const dim = outputDim.get(s.previous_output);
       if (dim === undefined) throw new ManifestError(`${where}.previous_output: the model has no output "${s.previous_output}"`);
-      // One step's output, as long as one action: a chunk's K actions would not fit the slice (recurrent takes a whole tensor).
+      // One step's output, as long as one action: a chunk's K actions would not fit the slice (recurrent takes a whole
+      // tensor).
       const out = modelOutputs.get(s.previous_output)!;
       const actions = concrete(out.shape).reduce((a, b) => a * b, 1) / dim;
       if (actions !== 1) {

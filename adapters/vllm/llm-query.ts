@@ -58,11 +58,12 @@ export function llmQueryHandler(endpoints: readonly Endpoint[], limits?: ReplyLi
 }
 
 /**
- * The request as a chat, or a QueryError `bad_request` naming what is wrong, before any model is asked.
- * Refused first, as the HTTP API refuses them in any body: nesting past 64 levels (sending the request
- * or compiling its schema recurses, and 100k levels overflow the stack), a non-finite number, a `__proto__`
- * key. (A messages list past its limit is refused by its length alone: the validator never walks it.) The response schema is compiled here too, so a schema that is not one (a bad regular
- * expression) is the caller's fault, not a model failure found after the model was paid for.
+ * The request as a chat, or a QueryError `bad_request` naming what is wrong, before any model is asked. Refused first,
+ * as the HTTP API refuses them in any body: nesting past 64 levels (sending the request or compiling its schema
+ * recurses, and 100k levels overflow the stack), a non-finite number, a `__proto__` key. (A messages list past its
+ * limit is refused by its length alone: the validator never walks it.) The response schema is compiled here too, so a
+ * schema that is not one (a bad regular expression) is the caller's fault, not a model failure found after the model
+ * was paid for.
  */
 function checkRequest(body: unknown): ChatRequest {
   const hazard = jsonHazard(body);

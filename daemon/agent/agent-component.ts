@@ -359,7 +359,10 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     return { released: was !== undefined, latch: was ?? null };
   }
 
-  /** The hook chain: the latched stop first (also on the navigator's topic, which the gate forwards), then policy.* in its order, then the application's hooks. */
+  /**
+   * The hook chain: the latched stop first (also on the navigator's topic, which the gate forwards), then policy.* in
+   * its order, then the application's hooks.
+   */
   #hookChain(policy: PolicySettings): PolicyHook[] {
     return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...this.#extraHooks];
   }
@@ -402,7 +405,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     if (this.#givenNavigation) return this.#givenNavigation;
     if (!this.#navigator) {
       const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
-      // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to match.
+      // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to
+      // match.
       this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance }, timeScale: this.#timeScale });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();

@@ -92,7 +92,10 @@ export class ApprovalGate {
     return this.#arm(runId);
   }
 
-  /** Whether the approval of `runId` is due; `deadline` (wall ns, from its event) when this process does not time it yet. */
+  /**
+   * Whether the approval of `runId` is due; `deadline` (wall ns, from its event) when this process does not time it
+   * yet.
+   */
   overdue(runId: string, deadline: bigint): boolean {
     return this.#dueOf(runId, deadline) <= performance.now();
   }

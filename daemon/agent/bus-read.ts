@@ -80,7 +80,10 @@ function shown(items: ArrayLike<unknown>, maxItems: number, maxString: number): 
   return out;
 }
 
-/** count/finite/min/max/mean of a numeric array, read in place; over a stride past MAX_STAT_ITEMS (then `stride` says so). */
+/**
+ * count/finite/min/max/mean of a numeric array, read in place; over a stride past MAX_STAT_ITEMS (then `stride` says
+ * so).
+ */
 function numberStats(items: ArrayLike<number>, maxItems: number, maxString: number): Record<string, unknown> {
   const stride = Math.ceil(items.length / MAX_STAT_ITEMS);
   let min = Infinity;

@@ -54,7 +54,10 @@ export class MotionLock {
     };
   }
 
-  /** Aborts the running motion (with a MotionAborted naming `stop`, when an operator's stop did); returns its name, if any. */
+  /**
+   * Aborts the running motion (with a MotionAborted naming `stop`, when an operator's stop did); returns its name, if
+   * any.
+   */
   abort(reason: string, stop?: StopOrder): string | undefined {
     const current = this.#current;
     if (!current) return undefined;

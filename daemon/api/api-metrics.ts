@@ -10,7 +10,10 @@ export class ApiMetrics {
 
   #clientErrors = new Map<string, number>();
 
-  /** A connection answered before any route ran and closed: `error` is its code (timeout, headers_too_large, bad_request). */
+  /**
+   * A connection answered before any route ran and closed: `error` is its code (timeout, headers_too_large,
+   * bad_request).
+   */
   clientError(error: string): void {
     this.#clientErrors.set(error, (this.#clientErrors.get(error) ?? 0) + 1);
   }

@@ -25,7 +25,10 @@ export async function checkStorageFile(file: string, storage: StorageId): Promis
   if (problem) throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
 }
 
-/** How a .db3 file that fails SQLite's quick_check is described: the finding, `consequence`, and what can salvage its rows. */
+/**
+ * How a .db3 file that fails SQLite's quick_check is described: the finding, `consequence`, and what can salvage its
+ * rows.
+ */
 export function sqliteDamaged(file: string, finding: string, consequence: string): string {
   // quick_check heads its findings with "*** in database main ***", which says nothing: the line after it does.
   const lines = finding.split('\n').map((l) => l.trim()).filter(Boolean);
@@ -59,7 +62,8 @@ function headerProblem(head: Uint8Array, size: number): string | undefined {
   if (head[8] !== Op.HEADER) return `is missing (a record of opcode ${head[8]} is where it should be)`;
   const length = new DataView(head.buffer, head.byteOffset, head.byteLength).getBigUint64(9, true);
   if (length > BigInt(size - 17)) return `claims ${length} bytes, more than the file holds`;
-  if (length > BigInt(head.length - 17)) return undefined; // a profile and library longer than 4 KiB: not worth reading here
+  // a profile and library longer than 4 KiB: not worth reading here
+  if (length > BigInt(head.length - 17)) return undefined;
   const f = new Fields(head, 17, 17 + Number(length));
   try {
     f.string();

@@ -17,7 +17,9 @@ export interface McapDamage {
   offset: number;
   length: number;
   problem: string;
-  /** The stretch is only an index or summary record, damaged or cut off by the end of the file: nothing a rewrite needs. */
+  /**
+   * The stretch is only an index or summary record, damaged or cut off by the end of the file: nothing a rewrite needs.
+   */
   indexOnly?: boolean;
 }
 
@@ -33,7 +35,10 @@ export interface McapRecovery {
 }
 
 const WINDOW = 4 * 1024 * 1024;
-/** Records derived from the others (message and chunk indexes, attachment and metadata indexes, statistics, summary offsets, data end): a rewrite writes its own. */
+/**
+ * Records derived from the others (message and chunk indexes, attachment and metadata indexes, statistics, summary
+ * offsets, data end): a rewrite writes its own.
+ */
 const DERIVED = new Set([0x07, 0x08, 0x0a, 0x0b, 0x0d, 0x0e, 0x0f]);
 /** A chunk's fields before its compression string: start and end time, uncompressed size, CRC, string length. */
 const CHUNK_HEAD = 8 + 8 + 8 + 4 + 4;

@@ -35,12 +35,12 @@ export class McapFormatError extends Error {
 }
 
 /**
- * Streams the messages of an MCAP file in file order, a chunk's messages at a time, checking what @mcap/core's stream reader checks
- * (magic, record framing, chunk CRCs, attachment CRCs, channels declared before use and never redefined
- * differently, records allowed in chunks, the footer and trailing magic), but with zlib's native CRC-32
- * and without copying: message data are views into the bytes read or the decompressed chunk. Buffers
- * are never reused, so a view stays valid as long as it is held. The file is read `blockSize` bytes at a
- * time, the next block while this one is parsed.
+ * Streams the messages of an MCAP file in file order, a chunk's messages at a time, checking what @mcap/core's stream
+ * reader checks (magic, record framing, chunk CRCs, attachment CRCs, channels declared before use and never redefined
+ * differently, records allowed in chunks, the footer and trailing magic), but with zlib's native CRC-32 and without
+ * copying: message data are views into the bytes read or the decompressed chunk. Buffers are never reused, so a view
+ * stays valid as long as it is held. The file is read `blockSize` bytes at a time, the next block while this one is
+ * parsed.
  */
 export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void, blockSize = READ_SIZE): AsyncGenerator<McapMessage[]> {
   const src = new BlockSource(fh, size, blockSize);

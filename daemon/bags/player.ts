@@ -215,7 +215,8 @@ export class BagPlayer {
     const known = this.#publishers.get(m.topic);
     if (known !== undefined) return known;
     const topic = topics.get(m.topic);
-    // A relative name (`AAA`, as rosbag2_py scripts write them) is in the root namespace, as ros2 bag play's node resolves it.
+    // A relative name (`AAA`, as rosbag2_py scripts write them) is in the root namespace, as ros2 bag play's node
+    // resolves it.
     const full = m.topic.startsWith('/') ? m.topic : `/${m.topic}`;
     const name = this.#o.remap.get(full) ?? full;
     let publisher: Publisher | null = null;

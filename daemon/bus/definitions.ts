@@ -243,7 +243,10 @@ function endlessCycle(definitions: readonly MessageDefinition[]): string[] | und
   return walk(definitions[0]!.name!);
 }
 
-/** What to do about a missing type. A bare `Header` in a .msg is its own package's; std_msgs/Header is what is usually meant. */
+/**
+ * What to do about a missing type. A bare `Header` in a .msg is its own package's; std_msgs/Header is what is usually
+ * meant.
+ */
 function missingHint(name: string): string {
   const [pkg, , base] = name.split('/');
   if (base === 'Header' && pkg !== 'std_msgs') return `a bare \`Header\` in a .msg of ${pkg} means ${name}: for the standard one write \`std_msgs/Header\``;

@@ -12,7 +12,10 @@ const BAGS = join(FIXTURES, 'bags');
 /** Types whose definition gained a field after the fixture bags were recorded, and that field's line. */
 const CHANGED_SINCE = { 'sensor_msgs/msg/Range': 'float32 variance', 'rosbag2_interfaces/msg/WriteSplitEvent': 'string node_name' } as Record<string, string>;
 
-/** type -> RIHS01 hash, as ROS 2 wrote them into the fixture bags' metadata (metadata.yaml, or the MCAP's `rosbag2` record). */
+/**
+ * type -> RIHS01 hash, as ROS 2 wrote them into the fixture bags' metadata (metadata.yaml, or the MCAP's `rosbag2`
+ * record).
+ */
 async function hashesInFixtureBags(): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const add = (yaml: string, file: string) => {

@@ -23,7 +23,10 @@ interface IndividualType {
   fields: { name: string; type: FieldType }[];
 }
 
-/** type_description_interfaces/msg/FieldType ids of the scalar types; arrays add 48, bounded sequences 96, sequences 144. */
+/**
+ * type_description_interfaces/msg/FieldType ids of the scalar types; arrays add 48, bounded sequences 96, sequences
+ * 144.
+ */
 const SCALAR_IDS: Record<string, number> = {
   int8: 2, uint8: 3, int16: 4, uint16: 5, int32: 6, uint32: 7, int64: 8, uint64: 9,
   float32: 10, float64: 11, char: 13, byte: 16, bool: 15, string: 17, wstring: 18,

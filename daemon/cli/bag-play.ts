@@ -155,7 +155,10 @@ function summaryText(s: PlayStats, dropped: number, notSelected: string): string
   return `${lines.join('\n')}\n`;
 }
 
-/** `--clock` with no value (ros2 bag play's `--clock` alone) means CLOCK_HZ: the next word is a rate only if it is a number. */
+/**
+ * `--clock` with no value (ros2 bag play's `--clock` alone) means CLOCK_HZ: the next word is a rate only if it is a
+ * number.
+ */
 function withClockDefault(argv: string[]): string[] {
   const out: string[] = [];
   for (let i = 0; i < argv.length; i++) {

@@ -17,7 +17,10 @@ export interface EchoOptions extends FormatOptions {
   timeoutS: number | undefined;
 }
 
-/** Decodes a channel's messages: CDR with the ros2msg schema the server sent (the registry's when it fails), JSON as JSON. */
+/**
+ * Decodes a channel's messages: CDR with the ros2msg schema the server sent (the registry's when it fails), JSON as
+ * JSON.
+ */
 interface ChannelDecoder {
   layout: MessageLayout | undefined;
   decode(data: ArrayBufferView): unknown;

@@ -53,7 +53,9 @@ export function checkFieldPath(steps: readonly FieldStep[], layout: MessageLayou
   return { shape };
 }
 
-/** The value at the path in a decoded message; `found: false` names the step that is not there (an index past the end). */
+/**
+ * The value at the path in a decoded message; `found: false` names the step that is not there (an index past the end).
+ */
 export function pickField(value: unknown, steps: readonly FieldStep[]): { found: true; value: unknown } | { found: false; why: string } {
   let current = value;
   for (let i = 0; i < steps.length; i++) {

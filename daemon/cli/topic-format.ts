@@ -168,7 +168,8 @@ export function pythonFloat(v: number): string {
 
 /** Strings YAML reads back as themselves without quotes (and not as a number, bool or null). */
 const PLAIN = /^[A-Za-z_/][\w/.-]*( [\w/.-]+)*$/;
-// What PyYAML (YAML 1.1, as ros2 writes) and YAML 1.2 read as a bool or null; `y` and `n` stay plain, as ros2 prints them.
+// What PyYAML (YAML 1.1, as ros2 writes) and YAML 1.2 read as a bool or null; `y` and `n` stay plain, as ros2 prints
+// them.
 const RESERVED = /^(true|false|yes|no|on|off|null)$/i;
 
 /** A string as a YAML scalar: plain when it reads back the same, else single-quoted, else double-quoted (escapes). */

@@ -361,7 +361,8 @@ class Publication {
   #sendOne(): void {
     if (this.#done) return;
     const n = ++this.#sent;
-    const built = n === 1 ? { message: this.#first } : this.#template.build(this.#values, nowNs()); // `now` is the time of each message
+    // `now` is the time of each message
+    const built = n === 1 ? { message: this.#first } : this.#template.build(this.#values, nowNs());
     if ('error' in built) return this.#finish(1, built.error);
     const bytes = this.#writer.writeMessage(built.message);
     this.#conn.publish(this.#channelId, bytes);

@@ -2,7 +2,10 @@ import { join } from 'node:path';
 import type { RecorderActivity } from '../lakehouse/index.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
 
-/** Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it closed splits. */
+/**
+ * Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it
+ * closed splits.
+ */
 export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'lakehouse',

@@ -88,7 +88,8 @@ describe('config', () => {
   it('ignores top-level x- extension fields, so a block of shared settings can hold an anchor', () => {
     const config = parseConfigText('x-loopback: &lo {host: 127.0.0.1}\napi: *lo\nfoxglove: *lo\nx-unused: {port: "${UNSET}"}\n', 'edge.yaml', {});
     expect([config.api.host, config.foxglove.host]).toEqual(['127.0.0.1', '127.0.0.1']);
-    expect([config.api.port, config.foxglove.port]).toEqual([7400, 8765]); // one alias, two sections with their own defaults
+    // one alias, two sections with their own defaults
+    expect([config.api.port, config.foxglove.port]).toEqual([7400, 8765]);
     expect(Object.keys(config).filter((k) => k.startsWith('x'))).toEqual([]);
     // What an x- block holds is checked where it is aliased.
     expect(errorOf('x-sim: &s {sped: 2}\nsim: *s\n')).toBe('edge.yaml: sim.sped: unknown key (did you mean "speed"?)');
@@ -99,7 +100,8 @@ describe('config', () => {
   it('takes YAML merge keys: an anchored block of shared settings, with the keys written beside it winning', () => {
     const config = parseConfigText('x-lo: &lo {host: 127.0.0.1, port: 9000}\napi:\n  <<: *lo\n  port: 9100\nfoxglove:\n  <<: [{port: 9200}, *lo]\n', 'edge.yaml', {});
     expect([config.api.host, config.api.port]).toEqual(['127.0.0.1', 9100]);
-    expect([config.foxglove.host, config.foxglove.port]).toEqual(['127.0.0.1', 9200]); // in a list, the first to have a key wins
+    // in a list, the first to have a key wins
+    expect([config.foxglove.host, config.foxglove.port]).toEqual(['127.0.0.1', 9200]);
     // What a merge brings in is checked where it lands, as an alias is.
     expect(errorOf('x-lo: &lo {host: 127.0.0.1, prot: 9000}\napi:\n  <<: *lo\n')).toBe('edge.yaml: api.prot: unknown key (did you mean "port"?)');
     expect(errorOf('x-lo: &lo [1, 2]\napi:\n  <<: *lo\n')).toBe('edge.yaml: a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])');

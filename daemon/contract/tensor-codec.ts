@@ -5,10 +5,10 @@
  *   bytes 0..3     uint32 LE: H, the byte length of the header
  *   bytes 4..4+H   UTF-8 JSON header, padded with spaces so that 4 + H is a multiple of 8
  *   bytes 4+H..    tensor data; tensor i starts at 4 + H + tensors[i].offset (a multiple of 8)
- *
- * Header: { "tensors": [{ "name", "dtype": "float32", "shape": [..], "offset" }], ...fields }. A tensor's
- * byte length is 4 x the product of its shape (dimensions up to 2^53 - 1); tensors do not overlap. Other fields carry request or reply metadata (`timestep`,
- * `chunk`, `inference_us`); an error reply has `"error": { "code", "message" }` and no tensors.
+ *  Header: { "tensors": [{ "name", "dtype": "float32", "shape": [..], "offset" }], ...fields }. A tensor's byte length
+ * is 4 x the product of its shape (dimensions up to 2^53 - 1); tensors do not overlap. Other fields carry request or
+ * reply metadata (`timestep`, `chunk`, `inference_us`); an error reply has `"error": { "code", "message" }` and no
+ * tensors.
  */
 export const TENSOR_ENCODING = 'application/x-auraison-tensors';
 

@@ -34,7 +34,9 @@ export class ClientFeedback {
   #logThrottle: LogBurst<IWebSocket>;
   /** Clients that left: what comes for them later is dropped, not held. */
   #left = new WeakSet<IWebSocket>();
-  /** Set while the daemon hands a status of its own to the server (`tell`, a summary), so that `pass` lets it through. */
+  /**
+   * Set while the daemon hands a status of its own to the server (`tell`, a summary), so that `pass` lets it through.
+   */
   #telling = false;
   #onSuppressed: () => void;
   #now: () => number;

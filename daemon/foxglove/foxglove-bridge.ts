@@ -26,11 +26,16 @@ export { EVENTS_TOPIC } from './server-frames.ts';
 export interface FoxgloveBridgeOptions {
   /** Milliseconds, for rates and throttles (performance.now by default); tests step it. */
   now?: () => number;
-  /** How often each client is pinged (15 s by default); one that answers none of 3 in a row is cut off (ClientKeepalive). */
+  /**
+   * How often each client is pinged (15 s by default); one that answers none of 3 in a row is cut off
+   * (ClientKeepalive).
+   */
   pingIntervalMs?: number;
 }
 
-/** The fewest items an op's list may hold in one client frame (more when the server has more channels; oversizedList). */
+/**
+ * The fewest items an op's list may hold in one client frame (more when the server has more channels; oversizedList).
+ */
 const MIN_LIST_ITEMS = 1024;
 /** How often a client's connection error (an oversized frame, bad UTF-8) is logged, whoever sends it. */
 const CONNECTION_ERROR_LOG_MS = 10_000;
@@ -200,8 +205,8 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   async #listen(server: FoxgloveServer): Promise<{ http: Server; wss: WebSocketServer }> {
     const { host, port } = this.#s;
     const http = this.#handshakes.createServer();
-    // maxPayload: ws would take 100 MiB per client message by default, held while it waits for the hooks.
-    // closeTimeout: see CLOSE_GRACE_MS (ws 8.23, as package.json requires, takes it; @types/ws 8.18 does not declare it).
+    // maxPayload: ws would take 100 MiB per client message by default, held while it waits for the hooks. closeTimeout:
+    // see CLOSE_GRACE_MS (ws 8.23, as package.json requires, takes it; @types/ws 8.18 does not declare it).
     const options: ServerOptions & { closeTimeout: number } = {
       server: http,
       closeTimeout: CLOSE_GRACE_MS,

@@ -194,7 +194,8 @@ describe('compileColumnarDecoder', () => {
     const le = encode(definitions, name, value, EncapsulationKind.CDR_LE);
     const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le, encode(definitions, name, middle, EncapsulationKind.CDR_LE)];
     messages.forEach((m, row) => fast(m, row, stores));
-    expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]); // rows 3 (big endian) and 4 hold the same values
+    // rows 3 (big endian) and 4 hold the same values
+    expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]);
     expect(list.n).toBe(144);
     const reference = new MessageReader(definitions as MessageDefinition[]);
     const covariance = (m: Uint8Array) => Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);

@@ -3,9 +3,9 @@ import { listValue } from '@duckdb/node-api';
 import { reserveList, type ColumnStore } from './column-batch.ts';
 
 /**
- * Decodes one CDR message (4-byte encapsulation header first) straight into row `row` of the column stores,
- * one store per flattened column from `base` on, in `flattenColumns` order (`columnStore(c.sql, c.time)`). Throws on anything it can't
- * read; the caller then takes the row back and decodes the message with @foxglove/rosmsg2-serialization's
+ * Decodes one CDR message (4-byte encapsulation header first) straight into row `row` of the column stores, one store
+ * per flattened column from `base` on, in `flattenColumns` order (`columnStore(c.sql, c.time)`). Throws on anything it
+ * can't read; the caller then takes the row back and decodes the message with @foxglove/rosmsg2-serialization's
  * MessageReader, which has the last word.
  */
 export type ColumnarDecode = (bytes: Uint8Array, row: number, stores: readonly ColumnStore[]) => void;

@@ -9,14 +9,19 @@ export interface CompactionJobOptions {
   afterS: number;
   maxBytes: number;
   catalogWaitMs?: number;
-  /** The recorder's `min_free_bytes`, when one is configured: a merge never takes free space below retention's target. */
+  /**
+   * The recorder's `min_free_bytes`, when one is configured: a merge never takes free space below retention's target.
+   */
   minFreeBytes?: number;
   diskSpace?: (dir: string) => Promise<DiskSpace>;
   /** Tests: compactLakehouse's hooks. */
   hooks?: CompactionOptions['hooks'];
 }
 
-/** Free bytes under the data dir now, and what a merge must leave free (retention's target when a recorder is configured, else 0). */
+/**
+ * Free bytes under the data dir now, and what a merge must leave free (retention's target when a recorder is
+ * configured, else 0).
+ */
 export interface Room {
   free: number;
   keep: number;

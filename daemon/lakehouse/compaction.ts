@@ -11,15 +11,24 @@ import { commitStaged, quoteString } from './table-writer.ts';
 
 export interface CompactionOptions {
   dataDir: string;
-  /** Only what was indexed (segments) or written (events files) at least this long ago, by the catalog's wall-clock stamps; 0: everything. */
+  /**
+   * Only what was indexed (segments) or written (events files) at least this long ago, by the catalog's wall-clock
+   * stamps; 0: everything.
+   */
   afterS: number;
-  /** The most bytes a merged group holds: its parquet plus its segments' recorded splits (retention deletes a group whole). */
+  /**
+   * The most bytes a merged group holds: its parquet plus its segments' recorded splits (retention deletes a group
+   * whole).
+   */
   maxBytes: number;
   /** Merges made in this call at most (the daemon makes one per job, so other jobs run in between). */
   maxMerges?: number;
   /** Merges to leave out (their `key`): ones that failed before. */
   skip?: ReadonlySet<string>;
-  /** A merge that fails goes into the report's `failed` and the others are still made (the CLI); otherwise it throws a CompactionError. */
+  /**
+   * A merge that fails goes into the report's `failed` and the others are still made (the CLI); otherwise it throws a
+   * CompactionError.
+   */
   keepGoing?: boolean;
   /** How long to wait for a catalog another process holds (default withCatalog's 10 s). */
   catalogWaitMs?: number;
@@ -60,7 +69,10 @@ export interface CompactionReport {
   stoppedBy?: 'stopped' | 'no room';
   /** With `keepGoing`: the merges that failed (each changed nothing), with why. */
   failed: { key: string; error: string }[];
-  /** With `stoppedBy: 'no room'`: the bytes the merge that waits needs free (its inputs' size, on top of what is kept free). */
+  /**
+   * With `stoppedBy: 'no room'`: the bytes the merge that waits needs free (its inputs' size, on top of what is kept
+   * free).
+   */
   roomNeeded?: number;
 }
 
@@ -248,7 +260,10 @@ async function plan(conn: DuckDBConnection, tablesDir: string, options: Compacti
   return { merges, files };
 }
 
-/** Makes one merge: stages the merged files, then commits them. Returns undefined when the catalog changed since the plan. */
+/**
+ * Makes one merge: stages the merged files, then commits them. Returns undefined when the catalog changed since the
+ * plan.
+ */
 async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: ReturnType<typeof lakehousePaths>, options: CompactionOptions): Promise<Omit<MergeReport, 'ms'> | undefined> {
   const { signal, hooks = {} } = options;
   const staging = newStagingDir(options.dataDir);
@@ -296,7 +311,8 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
           await conn.run('COMMIT');
         } catch (error) {
           await conn.run('ROLLBACK').catch(() => undefined);
-          for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not stay unlisted
+          // the catalog did not take them: they must not stay unlisted
+          for (const p of moved) rmSync(p, { force: true });
           throw error;
         }
         await hooks.committed?.(merge.key);

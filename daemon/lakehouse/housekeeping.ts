@@ -107,7 +107,8 @@ export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: st
     await conn.run('ROLLBACK').catch(() => undefined);
     throw error;
   }
-  for (const f of unlisted) rmSync(f, { force: true }); // after the commit: a crash before leaves orphans, deleted at start
+  // after the commit: a crash before leaves orphans, deleted at start
+  for (const f of unlisted) rmSync(f, { force: true });
   return { forgotten: [...missing].sort(), segmentsDropped: dropped };
 }
 

@@ -461,7 +461,8 @@ class BagImport {
       report.warnings.push(`${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`);
     }
     const writers = this.#writers();
-    const flushing = Promise.all(writers.map((w) => w.flush())); // each has its own connection: DuckDB writes them side by side
+    // each has its own connection: DuckDB writes them side by side
+    const flushing = Promise.all(writers.map((w) => w.flush()));
     const written = async (): Promise<string[]> => {
       await flushing;
       report.tables = [...new Set(writers.filter((w) => w.rowsWritten > 0).map((w) => w.table))];

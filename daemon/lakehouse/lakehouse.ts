@@ -378,7 +378,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         if (spaceIsLow(space, minFreeBytes)) this.#enqueue('retention', () => this.#applyRetention());
       }
     } catch (error) {
-      this.#o.log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed'); // statfs failing says nothing about space
+      // statfs failing says nothing about space
+      this.#o.log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed');
     } finally {
       this.#ticking = false;
     }
@@ -409,7 +410,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#retention = report;
   }
 
-  /** A catalog write went through: the lock another process held (if any) is gone, and every split waiting on it is due. */
+  /**
+   * A catalog write went through: the lock another process held (if any) is gone, and every split waiting on it is due.
+   */
   #unlocked(): void {
     if (this.#locked === undefined) return;
     this.#locked = undefined;
@@ -423,7 +426,10 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#lockRetryAt = this.#now() + this.#backoff(++this.#lockFailures);
   }
 
-  /** A split's index job skipped while the catalog is locked: it waits in the retry set until the lock's backoff has passed. */
+  /**
+   * A split's index job skipped while the catalog is locked: it waits in the retry set until the lock's backoff has
+   * passed.
+   */
   #waitForLock(file: string, bagDir: string): void {
     const f = this.#failed.get(file);
     this.#failed.set(file, { bagDir, error: this.#locked!, attempts: f?.attempts ?? 0, retryAt: this.#lockRetryAt });

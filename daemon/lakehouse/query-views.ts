@@ -64,7 +64,9 @@ export interface LazyViews extends Views {
  */
 export async function openViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<LazyViews> {
   let projections: { topic: string; type: string; table: string }[] = [];
-  /** Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too). */
+  /**
+   * Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too).
+   */
   const files = new Map<string, string[]>();
   const add = (rel: string) => {
     const table = rel.slice(0, rel.indexOf('/'));
@@ -166,10 +168,10 @@ export function topicViews<P extends { topic: string; type: string; table: strin
 }
 
 /**
- * A view over `files`; returns the files it reads. DuckDB reads every file's footer when the view is made,
- * so one bad file would fail it (and, made eagerly, every query): when that happens each file is tried
- * alone and the ones that fail are left out, with warnings: one per damaged file, one per view for
- * files missing from disk (a whole day deleted by hand is hundreds). A view that still fails is made empty, with a warning.
+ * A view over `files`; returns the files it reads. DuckDB reads every file's footer when the view is made, so one bad
+ * file would fail it (and, made eagerly, every query): when that happens each file is tried alone and the ones that
+ * fail are left out, with warnings: one per damaged file, one per view for files missing from disk (a whole day deleted
+ * by hand is hundreds). A view that still fails is made empty, with a warning.
  */
 async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[], replace = false): Promise<readonly string[]> {
   const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;

@@ -81,7 +81,10 @@ export interface RetentionReport {
   blocked: string | undefined;
   /** Partition directories (robot=, date=) that earlier passes left empty, removed in this one. */
   emptyDirsRemoved: number;
-  /** Free space on the data dir's file system after the pass, and the least retention keeps; absent without minFreeBytes. */
+  /**
+   * Free space on the data dir's file system after the pass, and the least retention keeps; absent without
+   * minFreeBytes.
+   */
   freeSpace?: { free: number; target: number; minFree: number };
   /** Set while free space is below its target: what retention did about it, in words. */
   lowSpace: string | undefined;
@@ -89,7 +92,9 @@ export interface RetentionReport {
   clock: string | undefined;
   /** `.repairing` files seen and their size and mtime, for the next pass. */
   repairing: Map<string, string>;
-  /** Parquet files listed in the catalog but missing from disk, taken off it in this pass (see forgetMissingParquet). */
+  /**
+   * Parquet files listed in the catalog but missing from disk, taken off it in this pass (see forgetMissingParquet).
+   */
   forgotten?: ForgetReport;
 }
 
@@ -131,7 +136,9 @@ interface Unit {
   file: string;
   kind: 'split' | 'imported' | 'events' | 'leftover' | 'group';
   bytes: number;
-  /** When it was written, by its mtime, or undefined when that is implausible (see saneTime); a group's oldest member's. */
+  /**
+   * When it was written, by its mtime, or undefined when that is implausible (see saneTime); a group's oldest member's.
+   */
   timeMs: number | undefined;
   /** Oldest first: compared element by element (see orderOf). */
   order: (number | string)[];

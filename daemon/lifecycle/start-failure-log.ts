@@ -42,7 +42,9 @@ export class StartFailureLog {
     this.#logged.delete(component);
   }
 
-  /** The component started: the recovery after `failedStarts` failures (0: a plain start), with the repeats held back. */
+  /**
+   * The component started: the recovery after `failedStarts` failures (0: a plain start), with the repeats held back.
+   */
   started(component: string, failedStarts: number): void {
     this.#logged.delete(component);
     if (failedStarts === 0) this.#log.info({ component }, 'component started');

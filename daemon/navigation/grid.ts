@@ -16,7 +16,9 @@ export const FREE = 0;
 export const OCCUPIED = 100;
 export const UNKNOWN = -1;
 
-/** What makes a grid unusable (no cells, a data length that does not match, a non-positive resolution), or undefined. */
+/**
+ * What makes a grid unusable (no cells, a data length that does not match, a non-positive resolution), or undefined.
+ */
 export function gridProblem(grid: Grid): string | undefined {
   const { width, height, resolution, origin, data } = grid;
   if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) return `the map is ${width} x ${height} cells`;

@@ -41,13 +41,19 @@ export type NavigationSafety = {
    * stretched by 1 / timeScale when that is below 1.
    */
   odomTimeoutMs?: number;
-  /** A /scan older than this (robot seconds, its stamp against the latest /odom stamp) does not count: no forward motion without one. */
+  /**
+   * A /scan older than this (robot seconds, its stamp against the latest /odom stamp) does not count: no forward motion
+   * without one.
+   */
   scanMaxAgeS?: number;
   /** Robot seconds without a fresh /scan after which the goal ends with no_data. */
   scanGraceS?: number;
   /** Robot seconds held back by the safety stop after which the navigator plans around what the scan sees. */
   blockedReplanS?: number;
-  /** Metres off its path beyond which the robot is planned for again from where it is (its pose jumped: a teleport, a localization reset). */
+  /**
+   * Metres off its path beyond which the robot is planned for again from where it is (its pose jumped: a teleport, a
+   * localization reset).
+   */
   offPathReplanM?: number;
 };
 

@@ -21,7 +21,9 @@ export type PathFollowerOptions = {
   /** Slowest forward speed while moving, so the goal is always reached. */
   minLinear?: number;
   robotRadius?: number;
-  /** Gap between the footprint's front and the nearest scan point ahead below which the robot will not drive forward. */
+  /**
+   * Gap between the footprint's front and the nearest scan point ahead below which the robot will not drive forward.
+   */
   stopDistance?: number;
   /** Gap below which forward speed is scaled down towards zero at stopDistance. */
   slowDistance?: number;

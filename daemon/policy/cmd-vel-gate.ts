@@ -124,7 +124,8 @@ export class CmdVelGate {
       queue: { policy: 'drop-oldest', depth: 10 },
       handler: (msg) => {
         const haltedAt = this.#haltedAt.get(input);
-        if (haltedAt !== undefined && input.counters.queued === 0) this.#haltedAt.delete(input); // this is the last one queued
+        // this is the last one queued
+        if (haltedAt !== undefined && input.counters.queued === 0) this.#haltedAt.delete(input);
         if (haltedAt !== undefined && msg.logTime <= haltedAt) return void this.#stale++;
         this.send(this.#codec.decode(msg.type, msg.data));
       },

@@ -11,7 +11,10 @@ const { setup, codec } = recorderFixture();
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), join(bag, 'metadata.yaml'));
 
-/** Every split listed in a bag's metadata.yaml, read with @mcap/core: its messages, and its own `rosbag2` metadata record. */
+/**
+ * Every split listed in a bag's metadata.yaml, read with @mcap/core: its messages, and its own `rosbag2` metadata
+ * record.
+ */
 async function splitsOf(bag: string) {
   const meta = metadataOf(bag);
   const out = [];

@@ -131,7 +131,9 @@ export function chunkCrc(records: ChunkRecords): number {
   return crc;
 }
 
-/** chunkCrc over `step` bytes at a time, yielding to the event loop between steps (for a chunk of one large message). */
+/**
+ * chunkCrc over `step` bytes at a time, yielding to the event loop between steps (for a chunk of one large message).
+ */
 export async function chunkCrcInSteps(records: ChunkRecords, step: number): Promise<number> {
   let crc = 0;
   for (const piece of records.pieces) {

@@ -163,7 +163,8 @@ export class McapSegmentWriter {
           this.error ??= error as Error;
         }
       }
-      await this.#file?.close().catch(() => undefined); // closing after a failed write may fail too; the write error is what counts
+      // closing after a failed write may fail too; the write error is what counts
+      await this.#file?.close().catch(() => undefined);
     });
     await this.#queue;
     if (this.error) throw this.error;

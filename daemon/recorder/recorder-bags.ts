@@ -60,7 +60,10 @@ export class RecorderBags {
     return this.#opened;
   }
 
-  /** The bags retention must leave alone besides the one being written (see Recorder.active), and the unfinished splits of abandoned ones. */
+  /**
+   * The bags retention must leave alone besides the one being written (see Recorder.active), and the unfinished splits
+   * of abandoned ones.
+   */
   active(): { bags: string[]; closing: string[]; files: string[] } {
     return {
       bags: [...this.#abandoned],
@@ -237,7 +240,10 @@ export class RecorderBags {
     this.#unfinished.set(dir, [...new Set([...(this.#unfinished.get(dir) ?? []), ...unfinished])]);
   }
 
-  /** Repairs a bag left open; returns the error when it could not be repaired (logged, but with `quietIfFull` a full disk). */
+  /**
+   * Repairs a bag left open; returns the error when it could not be repaired (logged, but with `quietIfFull` a full
+   * disk).
+   */
   async #repair(dir: string, options: { quietIfFull?: boolean } = {}): Promise<Error | undefined> {
     this.#repairing = dir;
     try {
@@ -258,7 +264,8 @@ export class RecorderBags {
     } catch (error) {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
       if (options.quietIfFull && error instanceof RepairDiskFullError) {
-        // Worded for health and the log, where recording resumes on its own once the repair has room (not `run bag repair`).
+        // Worded for health and the log, where recording resumes on its own once the repair has room (not `run bag
+        // repair`).
         return Object.assign(new Error(`${error.reason}; repairing ${basename(dir)}${error.doing ? `: ${error.doing}` : ''}`), { code: error.code });
       }
       if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;

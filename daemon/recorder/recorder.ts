@@ -41,9 +41,14 @@ export interface RecorderOptions {
   onSplitClosed?: (file: string, bagDir: string) => void;
   /** How often free disk space is checked (and a failed recorder retried), ms. */
   diskCheckMs?: number;
-  /** Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per failure. */
+  /**
+   * Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per
+   * failure.
+   */
   retryMs?: { first: number; max: number };
-  /** Wall clock, ms (tests step it to walk through the backoff and quiet topics' time; that one is monotonic otherwise). */
+  /**
+   * Wall clock, ms (tests step it to walk through the backoff and quiet topics' time; that one is monotonic otherwise).
+   */
   now?: () => number;
 }
 

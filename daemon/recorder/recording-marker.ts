@@ -27,7 +27,10 @@ export function liveRecorder(dir: string): number | undefined {
   return started === undefined || started <= writtenMs + 1000 ? pid : undefined;
 }
 
-/** When a process started (Linux: /proc/<pid>/stat's starttime after /proc/stat's btime), or undefined where that can't be read. */
+/**
+ * When a process started (Linux: /proc/<pid>/stat's starttime after /proc/stat's btime), or undefined where that can't
+ * be read.
+ */
 function processStartMs(pid: number): number | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');

@@ -12,7 +12,10 @@ export type RecordingStatus = 'stopped' | 'recording' | 'disk_full' | 'failed';
 export interface RecordingStateOptions {
   /** recorder.min_free_bytes. */
   minFreeBytes: number;
-  /** Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per failure. */
+  /**
+   * Backoff after an I/O error, and after a failed resume from a full disk: first wait and cap, ms; doubles per
+   * failure.
+   */
   retryMs?: { first: number; max: number };
   /** Wall clock, ms. */
   now: () => number;

@@ -9,7 +9,9 @@ import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { RECORDING_MARKER } from './recording-marker.ts';
 import type { SegmentIO } from './segment-io.ts';
 
-/** The names in a bag directory; a BagError naming the path and what to do when it is not a directory that can be read. */
+/**
+ * The names in a bag directory; a BagError naming the path and what to do when it is not a directory that can be read.
+ */
 export function listBag(dir: string): string[] {
   let isDir: boolean;
   try {

@@ -47,7 +47,10 @@ export interface BagRepair {
   metadataRewritten: boolean;
   /** Where the old metadata.yaml was kept (one the recorder did not write, rewritten). */
   metadataBackup?: string;
-  /** Temporary files of atomic writes whose writer died before renaming them (`metadata.yaml.<pid>.<random>.tmp`), removed. */
+  /**
+   * Temporary files of atomic writes whose writer died before renaming them (`metadata.yaml.<pid>.<random>.tmp`),
+   * removed.
+   */
   tempFilesRemoved?: string[];
   /** Files the old metadata.yaml listed that are not in the bag (left off the new one). */
   missingListed?: string[];
@@ -121,7 +124,8 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
     const e = error as NodeJS.ErrnoException & { dest?: string };
     if (!(error instanceof BagError) && isDiskFull(error)) throw new RepairDiskFullError(dir, e, doing.what);
     if (e.code !== 'EACCES' && e.code !== 'EPERM' && e.code !== 'EROFS') throw error;
-    // Each split is rewritten to a temporary file and renamed over, so a repair stopped here left each whole or as it was.
+    // Each split is rewritten to a temporary file and renamed over, so a repair stopped here left each whole or as it
+    // was.
     throw new BagError(
       e.path ?? dir,
       `${e.code === 'EROFS' ? 'read-only file system' : 'permission denied'} (${e.syscall ?? 'access'}${e.dest ? ` to ${e.dest}` : ''}); the repair stopped there, and each split is whole or as it was. Run \`auraison-edge bag repair\` as a user who may read and write the bag (the daemon's user), or on a copy of it`,
@@ -212,7 +216,8 @@ function readPreviousMetadata(metaPath: string, listed: boolean): { previous: Ba
   try {
     return { previous: existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined, metaError: undefined };
   } catch (error) {
-    return { previous: undefined, metaError: error as Error }; // a metadata.yaml torn by the crash is rebuilt from the files
+    // a metadata.yaml torn by the crash is rebuilt from the files
+    return { previous: undefined, metaError: error as Error };
   }
 }
 

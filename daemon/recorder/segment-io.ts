@@ -21,7 +21,10 @@ export interface SegmentIO {
   create(path: string): Promise<SegmentFile>;
   /** Writes a small file atomically: to a temporary name, fsync, rename. */
   writeAtomic(path: string, text: string): Promise<void>;
-  /** Free space for an unprivileged writer on the file system holding `dir`: bytes, and inodes (Infinity where the file system has no fixed count, as btrfs). */
+  /**
+   * Free space for an unprivileged writer on the file system holding `dir`: bytes, and inodes (Infinity where the file
+   * system has no fixed count, as btrfs).
+   */
   freeSpace(dir: string): Promise<FreeSpace>;
   /** The names in a directory. */
   list(dir: string): Promise<string[]>;

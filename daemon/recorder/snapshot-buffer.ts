@@ -52,7 +52,9 @@ export interface SnapshotBufferStats {
  */
 export class SnapshotBuffer {
   #o: SnapshotBufferOptions;
-  /** Messages in arrival order: `#ring[#head]` is the oldest. Slots before `#head` are free (compacted now and then). */
+  /**
+   * Messages in arrival order: `#ring[#head]` is the oldest. Slots before `#head` are free (compacted now and then).
+   */
   #ring: (BusMessage | undefined)[] = [];
   #head = 0;
   #bytes = 0;
@@ -62,7 +64,9 @@ export class SnapshotBuffer {
   #kept = new Map<string, BusMessage>();
   #evicted = 0;
   #tooLarge = 0;
-  /** Messages held that came with a log time older than the one before them, in arrival order (from `#descentsHead`). */
+  /**
+   * Messages held that came with a log time older than the one before them, in arrival order (from `#descentsHead`).
+   */
   #descents: (BusMessage | undefined)[] = [];
   #descentsHead = 0;
 

@@ -67,7 +67,8 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
   it('writes what it buffered to a new bag: every message byte for byte, in log-time order, late and latched topics included', async () => {
     const { bus, snap, bagsDir, handed } = setup({ exclude: ['/ignored'] });
     const map = bus.advertise('/map_name', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local' } });
-    const sent: BusMessage[] = [map.publish(text('the map'))]; // before start: replayed to the buffer as to any late subscriber
+    // before start: replayed to the buffer as to any late subscriber
+    const sent: BusMessage[] = [map.publish(text('the map'))];
     await snap.start();
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     const ignored = bus.advertise('/ignored', 'std_msgs/msg/String', { source: 'test' });
@@ -120,7 +121,8 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
     const a = await snap.snapshot();
     const written = (await readMcap(a!.file)).messages.map((m) => [m.topic, (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data]);
     expect(written[0]).toEqual(['/map_name', 'the map']); // older than the window, kept
-    expect(written.slice(1).every(([topic, data]) => topic === '/chatter' && data === 'more')).toBe(true); // 'first' went
+    // 'first' went
+    expect(written.slice(1).every(([topic, data]) => topic === '/chatter' && data === 'more')).toBe(true);
     expect(BigInt(a!.start_ns)).toBeGreaterThan(first.logTime); // the kept map is written at the window's start
     const times = await fileOrder(a!.file);
     expect(times).toEqual(sorted(times)); // the map, kept out of the window, written first
@@ -189,7 +191,8 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
   });
 
   it('finishes at start a snapshot bag a daemon was killed while writing: repaired, moved into place, handed over', async () => {
-    const first = setup({}, undefined, undefined, { compression: 'none', chunk_size_bytes: 1024 }); // many chunks: a cut keeps the first ones
+    // many chunks: a cut keeps the first ones
+    const first = setup({}, undefined, undefined, { compression: 'none', chunk_size_bytes: 1024 });
     await first.snap.start();
     const chatter = first.bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     for (let i = 0; i < 200; i++) chatter.publish(text(`message ${i} `.repeat(20)));

@@ -122,7 +122,8 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       try {
         this.#topics.forgetQuiet(QUIET_TOPIC_MS, () => false);
       } catch (error) {
-        this.#o.log.error({ err: (error as Error).message }, 'snapshot: letting go of quiet topics failed'); // from a timer: never thrown
+        // from a timer: never thrown
+        this.#o.log.error({ err: (error as Error).message }, 'snapshot: letting go of quiet topics failed');
       }
     }, QUIET_TOPIC_MS / 10);
     this.#quietTimer.unref();
@@ -148,7 +149,9 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
     this.#compressor = undefined;
   }
 
-  /** What retention must leave alone: the snapshot bag being written (see RecorderActivity in lakehouse/retention.ts). */
+  /**
+   * What retention must leave alone: the snapshot bag being written (see RecorderActivity in lakehouse/retention.ts).
+   */
   active(): { files: string[]; bags: string[]; closing: string[] } {
     const dirs = [...this.#busy];
     return { files: dirs.map((d) => join(d, `${basename(d)}_0.mcap`)), bags: [], closing: dirs };

@@ -41,10 +41,10 @@ export interface AgentlessStopContext {
 }
 
 /**
- * The operator's stop with no agent running (agent.enabled false: a robot that runs only System 1 loops;
- * or the moment a reload restarts the agent): the drivers on this data dir told (onStopWithoutAgent), a
- * zero Twist on the velocity topic, and the latch engaged, which holds every control loop at its safe
- * action (they read the same latch) and which the next agent reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
+ * The operator's stop with no agent running (agent.enabled false: a robot that runs only System 1 loops; or the moment
+ * a reload restarts the agent): the drivers on this data dir told (onStopWithoutAgent), a zero Twist on the velocity
+ * topic, and the latch engaged, which holds every control loop at its safe action (they read the same latch) and which
+ * the next agent reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
  * another type): the robot was not stopped, though the latch holds.
  */
 export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, reason: string | undefined): Promise<RobotStopOutcome> {

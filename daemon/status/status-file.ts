@@ -11,7 +11,9 @@ export function statusFilePath(dataDir: string): string {
 /** How often the status file is rewritten; a robot's flash should not take a write every second for months. */
 export const STATUS_FILE_PERIOD_MS = 5000;
 
-/** The status file of a running daemon: `write()` rewrites it now (after a reload: `auraison-edge reload` waits on it). */
+/**
+ * The status file of a running daemon: `write()` rewrites it now (after a reload: `auraison-edge reload` waits on it).
+ */
 export interface StatusFileWriter {
   write(): void;
   /** Stops the periodic writes and writes the final state. */

@@ -22,7 +22,9 @@ import { MazeWorld } from './world.ts';
 /** Physics steps per sim second (10 ms steps). /clock is published every step. */
 const STEP_HZ = 100;
 const PHYSICS_DT = 1 / STEP_HZ;
-/** /odom, /tf and /joint_states at 30 Hz, as the TurtleBot3's diff drive and joint states; /scan at 5 Hz, as the LDS-01. */
+/**
+ * /odom, /tf and /joint_states at 30 Hz, as the TurtleBot3's diff drive and joint states; /scan at 5 Hz, as the LDS-01.
+ */
 const ODOM_HZ = 30;
 const SCAN_HZ = 5;
 // Longest single pacing sleep, wall ms: a slow sim waits in slices, so stop() never waits on a long timer
@@ -34,7 +36,8 @@ type PubKey = 'scan' | 'odom' | 'jointStates' | 'tf' | 'tfStatic' | 'robotDescri
 type Qos = { reliability: 'best_effort' | 'reliable'; durability: 'volatile' | 'transient_local'; depth: number };
 // What the ROS 2 publishers offer, as a recorded bag's offered_qos_profiles (ros2 bag play republishes with them).
 const SENSOR_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 5 }; // rclcpp::SensorDataQoS
-const LATCHED_QOS: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 }; // map_server, tf2 static, robot_state_publisher
+// map_server, tf2 static, robot_state_publisher
+const LATCHED_QOS: Qos = { reliability: 'reliable', durability: 'transient_local', depth: 1 };
 const TF_QOS: Qos = { reliability: 'reliable', durability: 'volatile', depth: 100 }; // tf2_ros::DynamicBroadcasterQoS
 const CLOCK_QOS: Qos = { reliability: 'best_effort', durability: 'volatile', depth: 1 }; // rclcpp::ClockQoS
 

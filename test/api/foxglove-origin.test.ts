@@ -47,9 +47,11 @@ describe('the Foxglove WebSocket and browser origins', () => {
   it('refuses a web page that is not a Foxglove app, and lets Foxglove\'s web app, desktop apps and scripts in', async () => {
     const b = await startBridge();
     expect(await connect(b.url!, 'https://evil.example', CHROME)).toEqual({ opened: false, status: 403 });
-    expect(await connect(b.url!, 'null', CHROME)).toEqual({ opened: false, status: 403 }); // a sandboxed iframe of any page
+    // a sandboxed iframe of any page
+    expect(await connect(b.url!, 'null', CHROME)).toEqual({ opened: false, status: 403 });
     expect(await connect(b.url!, 'https://app.foxglove.dev', CHROME)).toEqual({ opened: true });
-    expect(await connect(b.url!, 'http://localhost:8080', CHROME)).toEqual({ opened: true }); // a self-hosted Lichtblick
+    // a self-hosted Lichtblick
+    expect(await connect(b.url!, 'http://localhost:8080', CHROME)).toEqual({ opened: true });
     expect(await connect(b.url!, 'file://')).toEqual({ opened: true }); // a desktop app's page
     expect(await connect(b.url!, undefined)).toEqual({ opened: true }); // a script
     expect(refused(b)).toBe(2);
@@ -60,7 +62,8 @@ describe('the Foxglove WebSocket and browser origins', () => {
     // Electron serves the app's pages from file://, for which Chromium sends Origin null (file:// before Chrome 92).
     expect(await connect(b.url!, 'null', FOXGLOVE_DESKTOP)).toEqual({ opened: true });
     expect(await connect(b.url!, 'file://', FOXGLOVE_DESKTOP)).toEqual({ opened: true });
-    expect(await connect(b.url!, 'null')).toEqual({ opened: true }); // a WebSocket library: every browser sends a User-Agent
+    // a WebSocket library: every browser sends a User-Agent
+    expect(await connect(b.url!, 'null')).toEqual({ opened: true });
     // The same origins from a browser: a page opened from a file, or a sandboxed iframe that any web site can make.
     expect(await connect(b.url!, 'null', FIREFOX)).toEqual({ opened: false, status: 403 });
     expect(await connect(b.url!, 'file://', CHROME)).toEqual({ opened: false, status: 403 });
@@ -70,7 +73,8 @@ describe('the Foxglove WebSocket and browser origins', () => {
   it('lets browser pages with Origin null in when foxglove.allowed_origins lists null', async () => {
     const b = await startBridge({ allowed_origins: ['null'] });
     expect(await connect(b.url!, 'null', CHROME)).toEqual({ opened: true });
-    expect(await connect(b.url!, 'file://', CHROME)).toEqual({ opened: false, status: 403 }); // an older browser's file:// page: listed apart
+    // an older browser's file:// page: listed apart
+    expect(await connect(b.url!, 'file://', CHROME)).toEqual({ opened: false, status: 403 });
   });
 
   it('logs a refusal with the key to set and the value to add, at most once per 10 s', async () => {

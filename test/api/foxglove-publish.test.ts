@@ -40,7 +40,8 @@ describe('client publishing', () => {
     await serverHasRead(c);
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(3)));
-    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(4))); // the same rule again: not told again
+    // the same rule again: not told again
+    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(4)));
     c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.1, 5)));
     await waitFor(() => received.length === 3 && c.statuses.length === 2, 'three published, one denied');
     expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5, 0.5]);

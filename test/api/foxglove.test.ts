@@ -95,7 +95,8 @@ describe('the Foxglove WebSocket server', () => {
     publishLatchedMap(h, codec, [7]);
     const a = connectClient(bridge.url!);
     await waitFor(() => a.channels.has('/map'), '/map advertised');
-    a.client.subscribe(a.channels.get('/map')!.id); // /map is now watched: a later subscribe goes through the latched replay
+    // /map is now watched: a later subscribe goes through the latched replay
+    a.client.subscribe(a.channels.get('/map')!.id);
     await waitFor(() => a.messages.length === 1, 'the map for the first client');
     const rogue = connectClient(bridge.url!);
     await waitFor(() => rogue.channels.has('/map'), '/map advertised to the rogue client');

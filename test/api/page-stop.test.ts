@@ -363,7 +363,8 @@ describe('the latched stop on the status page', () => {
     expect(await releaseLine(page).textContent()).toMatch(/^released \S.*: the robot may move again; nothing that was stopped restarts by itself$/);
     expect(await latchBanner(page).isVisible()).toBe(false);
     expect(agent.releases).toEqual(['status-page']);
-    expect(agent.releaseSinces).toEqual([agent.outcome.latched!.since]); // the latch it showed, so a newer one is not released unseen
+    // the latch it showed, so a newer one is not released unseen
+    expect(agent.releaseSinces).toEqual([agent.outcome.latched!.since]);
     expect(asked.messages).toHaveLength(2);
 
     // The next STOP latches again, and the release told of before it is gone.

@@ -90,7 +90,8 @@ describe('bag info, repair and import with odd input: an error naming the file a
     const run = spawnSync(asUser[0] ?? process.execPath, [...asUser.slice(1), ...(asUser.length ? [process.execPath] : []), BIN, 'bag', 'repair', dir], { encoding: 'utf8' });
     chmodSync(dir, 0o755);
     expect(run.status).toBe(1);
-    // link (a hard link as the backup) when the user owns the file, else copyfile (the fallback when linking is refused).
+    // link (a hard link as the backup) when the user owns the file, else copyfile (the fallback when linking is
+    // refused).
     const esc = (t: string) => t.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
     expect(run.stderr).toMatch(new RegExp(`${esc(file)}: permission denied \\((link|copyfile) to ${esc(file)}\\.orig\\); the repair stopped there, and each split is whole or as it was\\. Run \`auraison-edge bag repair\` as a user who may read and write the bag`));
     expect(snapshot(dir)).toEqual(before);

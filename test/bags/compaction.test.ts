@@ -21,7 +21,9 @@ const work = tempDir('compaction-');
 afterAll(() => work.cleanup());
 const MAX = 256 * 1024 * 1024;
 
-/** 13 splits, each indexed on its own (26 parquet files), and 7 events flushes (7 files): the template each test copies. */
+/**
+ * 13 splits, each indexed on its own (26 parquet files), and 7 events flushes (7 files): the template each test copies.
+ */
 let template = '';
 let splits: { files: string[]; ids: string[] } = { files: [], ids: [] };
 let journal: ReturnType<typeof memoryJournal>;
@@ -32,7 +34,9 @@ beforeAll(async () => {
   await eventFlushes(template, journal, 7);
 }, 30_000);
 
-/** A copy of the template, its catalog's paths (recorded splits, events files) moved with it; returns it and its splits. */
+/**
+ * A copy of the template, its catalog's paths (recorded splits, events files) moved with it; returns it and its splits.
+ */
 async function dataDirCopy(name: string): Promise<{ dataDir: string; files: string[] }> {
   const dataDir = join(work.path, name);
   cpSync(template, dataDir, { recursive: true });
@@ -43,7 +47,9 @@ async function dataDirCopy(name: string): Promise<{ dataDir: string; files: stri
   return { dataDir, files: splits.files.map((f) => f.replace(`${template}/`, `${dataDir}/`)) };
 }
 
-/** What queries answer about the rows: per segment its rows, sums and distinct values; the events' seqs; the segments. */
+/**
+ * What queries answer about the rows: per segment its rows, sums and distinct values; the events' seqs; the segments.
+ */
 async function snapshot(dataDir: string) {
   const sql = `SELECT
     (SELECT list([segment_id, n, t, o] ORDER BY segment_id) FROM (SELECT segment_id, count(*)::VARCHAR n, sum(log_time)::VARCHAR t, sum("offset")::VARCHAR o FROM messages GROUP BY ALL)),

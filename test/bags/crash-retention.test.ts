@@ -39,7 +39,10 @@ async function indexedBag(name: string, messages: number) {
   return { dataDir, bag, files };
 }
 
-/** Runs a retention pass (max_bytes 1 unless given: everything goes) in a child that dies right after deleting the first file matching `pattern`. */
+/**
+ * Runs a retention pass (max_bytes 1 unless given: everything goes) in a child that dies right after deleting the first
+ * file matching `pattern`.
+ */
 function crashAfterDeleting(dataDir: string, pattern: string, maxBytes = 1): void {
   const pass = spawnSync(process.execPath, child.args(dataDir, pattern, String(maxBytes)), { cwd: ROOT, encoding: 'utf8' });
   expect(pass.signal, pass.stderr).toBe('SIGKILL');
@@ -103,7 +106,8 @@ describe('a retention pass killed between the parquet files of one segment', () 
     expect(table).toBeLessThan(catalog as number); // the crash's state: a row whose messages are half gone
 
     const { totalBytes } = await applyRetention({ dataDir, settings: settings(0), syncRequired: false });
-    await applyRetention({ dataDir, settings: settings(totalBytes), syncRequired: false }); // under max_bytes: nothing else is due
+    // under max_bytes: nothing else is due
+    await applyRetention({ dataDir, settings: settings(totalBytes), syncRequired: false });
     const [after, catalogAfter] = await counts();
     expect(after).toBe(catalogAfter);
   });

@@ -84,7 +84,8 @@ describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
     await recorder.start();
     await publish(300);
     await recorder.flush();
-    const filler = fillDisk(disk.path, 256 * 1024); // another program leaves 256 KiB: below min_free_bytes, room to close
+    // another program leaves 256 KiB: below min_free_bytes, room to close
+    const filler = fillDisk(disk.path, 256 * 1024);
     await waitFor(() => recorder.state === 'disk_full', 'recording stopped below min_free_bytes');
     const [bag] = recorder.bags;
     // Closed as at a stop: its split listed with every message and handed over at once, so retention may

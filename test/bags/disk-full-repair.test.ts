@@ -27,7 +27,8 @@ describe.runIf(canMountTmpfs)('bag repair on a full disk', () => {
     const bag = join(disk.path, 'bag');
     cpSync(recorded, bag, { recursive: true });
     const cut = files.at(-1)!.split('/').at(-1)!;
-    truncateSync(join(bag, cut), Math.floor(readFileSync(join(bag, cut)).byteLength / 2) + 7); // killed mid-chunk: its bytes are kept as .orig
+    // killed mid-chunk: its bytes are kept as .orig
+    truncateSync(join(bag, cut), Math.floor(readFileSync(join(bag, cut)).byteLength / 2) + 7);
     writeFileSync(join(bag, RECORDING_MARKER), '999999999\n');
     const before = readdirSync(bag).sort();
     fillDisk(disk.path, 4096);
@@ -53,6 +54,7 @@ describe.runIf(canMountTmpfs)('bag repair on a full disk', () => {
     expect(meta.files).toHaveLength(4);
     expect(meta.messageCount).toBeGreaterThanOrEqual(240); // the cut half of the last split is lost
     expect(meta.messageCount).toBeLessThan(320);
-    expect(readdirSync(bag).filter((f) => f.startsWith(`${cut}.`))).toEqual([`${cut}.orig`]); // one backup, of the one repair that rewrote the split
+    // one backup, of the one repair that rewrote the split
+    expect(readdirSync(bag).filter((f) => f.startsWith(`${cut}.`))).toEqual([`${cut}.orig`]);
   });
 });

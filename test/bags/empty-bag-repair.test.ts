@@ -20,7 +20,9 @@ afterAll(() => {
   work.cleanup();
 });
 
-/** A recorder in a child process that never gets a message; resolves once it records (its bag holds only the marker). */
+/**
+ * A recorder in a child process that never gets a message; resolves once it records (its bag holds only the marker).
+ */
 function startEmptyRecorder(bagsDir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bags/empty-bag-record-child.ts'), bagsDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });

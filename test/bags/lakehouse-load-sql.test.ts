@@ -55,7 +55,8 @@ describe('auraison-edge query, SQL with a mistake in it', () => {
 
 describe('auraison-edge query, results of any size', () => {
   it('prints rows as they are read (CSV, JSON and the table), never the whole result at once', async () => {
-    const rows = 160_000; // the table layout's column widths once took Math.max(...every row): past ~125,000 rows, a stack overflow
+    // the table layout's column widths once took Math.max(...every row): past ~125,000 rows, a stack overflow
+    const rows = 160_000;
     const table = await query(`SELECT i, i * 2 AS j FROM range(${rows}) t(i)`, '--max-rows', String(rows));
     expect(table.code).toBe(0);
     expect(table.stderr).toBe('');

@@ -90,7 +90,8 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
     };
     const files = await settleAll();
     expect(files.map((f) => f.path)).toEqual(rel.map((f) => join(staging, f)));
-    expect(rel.every((f) => existsSync(join(staging, f)) && !existsSync(join(tablesDir, f)))).toBe(true); // not moved before its fsync
+    // not moved before its fsync
+    expect(rel.every((f) => existsSync(join(staging, f)) && !existsSync(join(tablesDir, f)))).toBe(true);
     for (const f of files) f.done();
     const dirs = await settleAll();
     expect(new Set(dirs.map((d) => d.path))).toEqual(new Set([join(tablesDir, 't'), join(tablesDir, 't/robot=r1'), join(tablesDir, 't/robot=r1/date=2024-01-01'), join(tablesDir, 't/robot=r1/date=2024-01-02')]));
@@ -151,7 +152,8 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     mkdirSync(crashed);
     for (const f of readdirSync(bag)) writeFileSync(join(crashed, f.replace(/^[^_]+_[^_]+_[^_]+_[^_]+_/, 'crashed_')), '');
     writeFileSync(join(crashed, RECORDING_MARKER), '1\n');
-    const lh = lakehouse(dataDir, { recording: () => ({ files: [files[3]!], bags: [], closing: [] }) }); // as if files[3] were still being written
+    // as if files[3] were still being written
+    const lh = lakehouse(dataDir, { recording: () => ({ files: [files[3]!], bags: [], closing: [] }) });
     await lh.start();
     await lh.idle();
     await lh.stop();

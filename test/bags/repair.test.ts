@@ -117,7 +117,8 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const file = join(dir, 'bad-crc_0.mcap');
     const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), chunkSize: 1000 });
     const channel = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
-    for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), new Uint8Array(600).fill(i)); // two per chunk
+    // two per chunk
+    for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), new Uint8Array(600).fill(i));
     await writer.abandon(); // no footer: as a crash leaves it
     const bytes = readFileSync(file);
     const second = bytes.indexOf(Buffer.from(new Uint8Array(600).fill(2)));

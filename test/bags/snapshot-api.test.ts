@@ -32,7 +32,8 @@ afterEach(async () => {
 });
 
 async function serve(io?: SegmentIO): Promise<{ h: Harness; snap: CountingSnapshotter; publish: (n: number) => void }> {
-  const h = await startHarness({ configText: 'lakehouse:\n  enabled: false\n' }); // no lakehouse: the reply says the bag is not indexed (off)
+  // no lakehouse: the reply says the bag is not indexed (off)
+  const h = await startHarness({ configText: 'lakehouse:\n  enabled: false\n' });
   const recorder = Value.Default(RecorderConfig, {}) as RecorderSettings;
   const snap = new CountingSnapshotter({ bus: h.bus, definitions: h.definitions, log: silentLogger(), bagsDir: join(h.dataDir, 'bags'), settings: { ...recorder.snapshot, enabled: true }, writing: recorder, io });
   await snap.start();

@@ -32,7 +32,8 @@ describe('snapshot buffer', () => {
     b.add(msg('/odom', 12n * S, 100));
     expect(topics(b)).toEqual([...Array.from({ length: 10 }, (_, i) => `/odom@${i + 1}`), '/odom@12']);
     expect(b.bytes).toBe(11 * (100 + MESSAGE_OVERHEAD_BYTES));
-    expect((b.stats() as { tooLarge?: number }).tooLarge).toBe(1); // said in health (too_large) and /metrics, not silently gone
+    // said in health (too_large) and /metrics, not silently gone
+    expect((b.stats() as { tooLarge?: number }).tooLarge).toBe(1);
   });
 
   it('keeps the other latched topics when a latched message larger than max_bytes comes', () => {

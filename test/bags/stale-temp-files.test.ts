@@ -24,7 +24,10 @@ function deadPid(): number {
   return child.pid!;
 }
 
-/** metadata.yaml's temporary file as a writer with `pid` names it, written `ageMs` ago (half a metadata.yaml, as a kill leaves it). */
+/**
+ * metadata.yaml's temporary file as a writer with `pid` names it, written `ageMs` ago (half a metadata.yaml, as a kill
+ * leaves it).
+ */
 function leaveTemp(dir: string, pid: number, ageMs = 0, random = 'a1b2c3d4e5f6'): string {
   const name = `metadata.yaml.${pid}.${random}.tmp`;
   writeFileSync(join(dir, name), 'rosbag2_bagfile_information:\n  version: 9\n  storage_identifier: mc');

@@ -1,8 +1,8 @@
 // Crash-point sweep: for each scenario (a step of work on a data dir), runs it in a child that dies by
 // SIGKILL at its 1st, 2nd, ... file-system change (after it, or before it), then does what the next start
 // does, and checks the data dir: invariants, and the same state as a run that did not crash.
-//
-//   npx tsx test/crash-torture/sweep.ts [--scenarios retention,import,...] [--when after,before] [--points 52,53] [--keep]
+//  npx tsx test/crash-torture/sweep.ts [--scenarios retention,import,...] [--when after,before] [--points 52,53]
+// [--keep]
 import { spawnSync } from 'node:child_process';
 import { cpSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';

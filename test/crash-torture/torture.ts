@@ -314,7 +314,10 @@ async function offlineChecks(): Promise<string[]> {
   return problems;
 }
 
-/** Submits intents until `done()`; each acknowledged (2xx) one is remembered. Its own RNG: the kill's choices stay reproducible. */
+/**
+ * Submits intents until `done()`; each acknowledged (2xx) one is remembered. Its own RNG: the kill's choices stay
+ * reproducible.
+ */
 async function submitIntents(url: string, round: number, done: () => boolean): Promise<void> {
   while (!done()) {
     const stop = intentRandom() < 0.2;

@@ -38,7 +38,8 @@ describe('auraison-edge reload', () => {
     expect(outcome).toMatchObject({ ok: false, totals: { applied: 1, rejected: 1 } });
     expect(outcome.error).toContain('recorder.split_max_bytes');
 
-    // Not even its data_dir readable: with the pid (as systemd gives it) the daemon is still told, and it rejects it too.
+    // Not even its data_dir readable: with the pid (as systemd gives it) the daemon is still told, and it rejects it
+    // too.
     writeFileSync(config, `${BASE}camera: [\n`); // an unclosed flow sequence
     const broken = await runMain(['reload', '--config', config, '--pid', String(daemon.child.pid)], { cwd: work.path });
     expect(broken.code).toBe(1);

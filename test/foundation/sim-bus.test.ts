@@ -14,7 +14,9 @@ afterEach(async () => {
   daemon = undefined;
 });
 
-/** Starts a daemon with the sim paused (other components take a while to start), then unpauses it unless asked not to. */
+/**
+ * Starts a daemon with the sim paused (other components take a while to start), then unpauses it unless asked not to.
+ */
 async function startSim(speed = 200, stayPaused = false) {
   const dir = tempDir('sim-bus-');
   cleanup = dir.cleanup;

@@ -93,9 +93,12 @@ describe('turtlebot-maze as ROS tools read it', () => {
   it('offers the QoS the ROS 2 publishers offer, so a recorded bag replays (and re-latches) like one', () => {
     expect(daemon.bus.topicQos('/tf_static')).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 1 });
     expect(daemon.bus.topicQos('/map')).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 1 });
-    expect(daemon.bus.topicQos('/tf')).toEqual({ reliability: 'reliable', durability: 'volatile', depth: 100 }); // tf2 broadcaster
-    expect(daemon.bus.topicQos('/scan')).toMatchObject({ reliability: 'best_effort', durability: 'volatile' }); // SensorDataQoS
-    expect(daemon.bus.topicQos('/clock')).toEqual({ reliability: 'best_effort', durability: 'volatile', depth: 1 }); // ClockQoS
+    // tf2 broadcaster
+    expect(daemon.bus.topicQos('/tf')).toEqual({ reliability: 'reliable', durability: 'volatile', depth: 100 });
+    // SensorDataQoS
+    expect(daemon.bus.topicQos('/scan')).toMatchObject({ reliability: 'best_effort', durability: 'volatile' });
+    // ClockQoS
+    expect(daemon.bus.topicQos('/clock')).toEqual({ reliability: 'best_effort', durability: 'volatile', depth: 1 });
   });
 
   it('has the TF tree map -> odom -> base_footprint -> base_link -> base_scan, caster and wheels of a burger (REP 105)', () => {

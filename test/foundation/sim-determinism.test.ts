@@ -8,7 +8,10 @@ import { Navigator } from '../../daemon/navigation/navigator.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 
-/** Runs the sim with the navigator to the charging dock; returns a hash of every CDR payload on the sensor topics, in order. */
+/**
+ * Runs the sim with the navigator to the charging dock; returns a hash of every CDR payload on the sensor topics, in
+ * order.
+ */
 async function run(seed: number): Promise<{ hash: string; messages: number }> {
   const dir = tempDir('determinism-');
   const config = defaultConfig();

@@ -26,7 +26,9 @@ import { recordSmallBag } from '../helpers/recorded-bag.ts';
 const work = tempDir('upgrade-');
 afterAll(() => work.cleanup());
 const registry = new DefinitionsRegistry();
-/** Another process holding the catalog open read-only (as a `duckdb catalog.duckdb` shell does) until its stdin ends. */
+/**
+ * Another process holding the catalog open read-only (as a `duckdb catalog.duckdb` shell does) until its stdin ends.
+ */
 const HOLD_CATALOG = `import { DuckDBInstance } from '@duckdb/node-api';
 const db = await DuckDBInstance.create(process.argv[1], { access_mode: 'READ_ONLY' });
 await (await db.connect()).run('SELECT 1');
@@ -35,7 +37,10 @@ process.stdin.resume();
 // Closed in the handler, which keeps db reachable: once unreachable, a GC would finalize it and drop the lock.
 process.stdin.on('end', () => { db.closeSync(); process.exit(0); });`;
 
-/** A daemon with only the lakehouse (and what always runs) on `dataDir`, started and stopped: stop waits for the lakehouse's start job. */
+/**
+ * A daemon with only the lakehouse (and what always runs) on `dataDir`, started and stopped: stop waits for the
+ * lakehouse's start job.
+ */
 async function startAndStop(dataDir: string): Promise<Record<string, unknown>[]> {
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
@@ -98,7 +103,8 @@ describe('a data dir moved or copied to another path', () => {
     mkdirSync(join(lakehousePaths(dataDir).tables, part, '..'), { recursive: true });
     const db = await DuckDBInstance.create(lakehousePaths(dataDir).catalog);
     const conn = await db.connect();
-    // The catalog as auraison-edge wrote it at commit e01fa21 (event_files without deleted_at and seq, bags without seq).
+    // The catalog as auraison-edge wrote it at commit e01fa21 (event_files without deleted_at and seq, bags without
+    // seq).
     await conn.run(`CREATE TABLE bags (segment_id VARCHAR PRIMARY KEY, robot VARCHAR NOT NULL, bag VARCHAR NOT NULL, path VARCHAR NOT NULL, storage VARCHAR NOT NULL, source VARCHAR NOT NULL,
       start_ns BIGINT, end_ns BIGINT, message_count BIGINT NOT NULL, topics VARCHAR[] NOT NULL, size_bytes BIGINT NOT NULL, checksum VARCHAR NOT NULL, sync_state VARCHAR NOT NULL DEFAULT 'pending',
       synced_at TIMESTAMP, indexed_at TIMESTAMP NOT NULL DEFAULT current_timestamp, parquet_files VARCHAR[] NOT NULL, raw_messages BIGINT NOT NULL DEFAULT 0, warnings VARCHAR[] NOT NULL DEFAULT [])`);
@@ -194,7 +200,8 @@ describe('a data dir of a newer format (a rollback)', () => {
     );
     expect(refused).toBeInstanceOf(DataDirError);
     expect((refused as Error).message).toContain(expected);
-    // Through the CLI, after the first refusal freed the data-dir lock: exit 2 (systemd does not restart-loop), for its format, not "in use".
+    // Through the CLI, after the first refusal freed the data-dir lock: exit 2 (systemd does not restart-loop), for its
+    // format, not "in use".
     const r = await runMain(['run', '--config', join(dir, 'edge.yaml')], { cwd: dir });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`auraison-edge run: ${expected}`);

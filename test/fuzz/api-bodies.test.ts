@@ -59,7 +59,10 @@ function intentLike(gen: Gen): Record<string, unknown> {
   return body;
 }
 
-/** The text of a body: JSON no serializer writes, or a random value, an intent-like one, or one with a hazard spliced in. */
+/**
+ * The text of a body: JSON no serializer writes, or a random value, an intent-like one, or one with a hazard spliced
+ * in.
+ */
 function bodyText(gen: Gen): string {
   return gen.pick([
     () => gen.jsonText(),
@@ -103,7 +106,10 @@ function takesBody({ path, contentType, body }: Sent): boolean | undefined {
   return reason === undefined || (path.endsWith('/cancel') && text(reason, 0, 1024));
 }
 
-/** Statuses a bad request may get: bad request, not found (a run id), not allowed, conflict (an intent id), too large, media type. */
+/**
+ * Statuses a bad request may get: bad request, not found (a run id), not allowed, conflict (an intent id), too large,
+ * media type.
+ */
 const CLIENT_ERRORS = new Set([400, 404, 405, 409, 413, 415]);
 
 describe('fuzz: HTTP API request bodies', () => {

@@ -89,7 +89,9 @@ function sorted(messages: PeerMessage[]): string[] {
   return messages.map((m) => JSON.stringify(m)).sort();
 }
 
-/** A value our codec decoded, as plain.py writes the peers' values: arrays for typed arrays, non-finite floats as text. */
+/**
+ * A value our codec decoded, as plain.py writes the peers' values: arrays for typed arrays, non-finite floats as text.
+ */
 export function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
   if (typeof value === 'number') return Number.isFinite(value) ? value : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';

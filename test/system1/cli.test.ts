@@ -115,7 +115,8 @@ describe('auraison-edge lerobot export', () => {
   const t0 = 1_700_000_000_000_000_000n;
   beforeAll(async () => {
     // --db with a DuckDB file of one's own (not a daemon's catalog), read as it is: one relation per topic,
-    // decoded fields as columns, log_time in ns. (What the daemon records is exported in lerobot-export-recorded.test.ts.)
+    // decoded fields as columns, log_time in ns. (What the daemon records is exported in
+    // lerobot-export-recorded.test.ts.)
     const instance = await DuckDBInstance.create(db);
     const conn = await instance.connect();
     await conn.run(`CREATE TABLE "/joint_states" (log_time BIGINT, "position" DOUBLE[])`);

@@ -18,7 +18,10 @@ function context(loops: Record<string, { autostart: boolean }>) {
   return controlContext({ model, inputs, loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { rate_hz: 50, ...l }])), dataDir: tmp.path });
 }
 
-/** A loop double whose worker "crashes" on demand: it reports through onCrash as a dead worker does, and stops being alive. */
+/**
+ * A loop double whose worker "crashes" on demand: it reports through onCrash as a dead worker does, and stops being
+ * alive.
+ */
 class CrashingLoop implements LoopHandle {
   readonly name: string;
   readonly options: ControlLoopOptions;

@@ -9,7 +9,10 @@ export const G1 = join(FIXTURES, 'lerobot', 'g1_inspire_v2.1');
 export type Features = Record<string, Record<string, unknown>>;
 let copies = 0;
 
-/** A copy of the fixture's metadata and its first three episodes' data in `dir`, changed by `edit` (the fixture is read-only). */
+/**
+ * A copy of the fixture's metadata and its first three episodes' data in `dir`, changed by `edit` (the fixture is
+ * read-only).
+ */
 export function copyG1Dataset(dir: string, edit: (meta: string, data: string) => void = () => {}): string {
   const root = join(dir, `g1-${copies++}`);
   cpSync(join(G1, 'meta'), join(root, 'meta'), { recursive: true });

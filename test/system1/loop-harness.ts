@@ -15,8 +15,8 @@ const codec = new MessageCodec(definitions);
 export const CONSTANT_OBS = { obs: { sources: [{ constant: [1, -1] }] } };
 
 /**
- * A real ControlLoop on its own bus: policy `p` reads `/obs` (Float64MultiArray data) into input `obs` and
- * sends Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order;
+ * A real ControlLoop on its own bus: policy `p` reads `/obs` (Float64MultiArray data) into input `obs` and sends
+ * Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order;
  * `published` the data of each command that reached the bus on `/cmd`, in order.
  */
 export function loopHarness(model: string, loop: Partial<LoopSettings>, options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {}) {

@@ -103,7 +103,8 @@ describe('ai/inference/vla/<policy> with a JSON request (mjlab_microban)', () =>
     ['a ragged list', { obs: [obs, [1]] }, 'bad_shape', 'obs"[1]'],
     ['a null (NaN in JSON)', { obs: obs.map((v, i) => (i === 5 ? null : v)) }, 'not_finite', 'obs"[5] is null'],
     ['a number past float32', { obs: obs.map((v, i) => (i === 2 ? 1e39 : v)) }, 'not_finite', 'obs"[2] is 1e+39, outside the float32 range'],
-    // The shape is read off the first rows: 10^12 elements, once allocated before the rows were checked (a RangeError out of handle).
+    // The shape is read off the first rows: 10^12 elements, once allocated before the rows were checked (a RangeError
+    // out of handle).
     ['first rows that claim 10^12 elements', { obs: firstRow(10_000, firstRow(10_000, firstRow(10_000, 0))) }, 'bad_shape', 'obs"[0][1] is 0'],
     ['a rectangular list of another shape, however large', { obs: Array.from({ length: 64 }, () => obs) }, 'bad_shape', 'has shape [64,63]; the model takes [1,63]'],
     ['a string', { obs: obs.map((v, i) => (i === 0 ? '0.1' : v)) }, 'bad_dtype', 'obs"[0] is "0.1"'],

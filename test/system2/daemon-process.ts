@@ -2,7 +2,9 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { BIN } from '../helpers/cli.ts';
 
-/** Appends each JSON line a stream writes (a daemon's pino log on stderr) to `into`; a line that is not JSON as `{msg}`. */
+/**
+ * Appends each JSON line a stream writes (a daemon's pino log on stderr) to `into`; a line that is not JSON as `{msg}`.
+ */
 export function collectJsonLines<T extends { msg?: unknown }>(stream: Readable, into: T[]): void {
   let buffer = '';
   stream.on('data', (d: Buffer) => {

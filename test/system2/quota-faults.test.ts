@@ -17,9 +17,11 @@ describe('the tool-call quota across a restart', () => {
     const config = { agent: { require_approval: ['stop'] }, policy: { skills: { deny: ['publish'] } } };
     const { faux, model } = fauxModel();
     faux.setResponses([
-      fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields: {} })], { stopReason: 'toolUse' }), // call 1: refused
+      // call 1: refused
+      fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields: {} })], { stopReason: 'toolUse' }),
       fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }), // call 2: waits for approval
-      fauxAssistantMessage([fauxToolCall('read_topic', { topic: '/odom' })], { stopReason: 'toolUse' }), // call 3: over the quota
+      // call 3: over the quota
+      fauxAssistantMessage([fauxToolCall('read_topic', { topic: '/odom' })], { stopReason: 'toolUse' }),
       fauxAssistantMessage('Done.'),
     ]);
     const before = await startAgent(agentContext(config, { journal }), { model });

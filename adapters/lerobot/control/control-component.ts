@@ -17,7 +17,9 @@ export type CrashCounts = Record<LoopCrash['thread'], number>;
 
 export interface ControlComponentOptions {
   createLoop?: (options: ControlLoopOptions) => LoopHandle;
-  /** Delay before the first restart of a crashed autostart loop; doubles per crash in a row, up to maxRestartDelayMs. */
+  /**
+   * Delay before the first restart of a crashed autostart loop; doubles per crash in a row, up to maxRestartDelayMs.
+   */
   restartDelayMs?: number;
   maxRestartDelayMs?: number;
 }

@@ -31,7 +31,10 @@ export interface ControlLoopOptions {
   livenessTimeoutMs?: number;
   /** Called on the main thread for each command the loop sends (after it is published). */
   onCommand?: (values: Float32Array, safe: boolean) => void;
-  /** policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never unlimited). */
+  /**
+   * policy.velocity: a Twist command on its topic is clamped to these. Default: policy.velocity's defaults (never
+   * unlimited).
+   */
   velocity?: VelocityLimits;
   /**
    * Called once when the loop thread, or an async loop's inference thread, dies after the loop was ready,

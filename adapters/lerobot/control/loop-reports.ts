@@ -46,7 +46,10 @@ export class LoopReports {
     return true;
   }
 
-  /** Topic `topic`'s (an index in the loop's topics) observation went stale (`ageMs` null: none ever came) or fresh again. */
+  /**
+   * Topic `topic`'s (an index in the loop's topics) observation went stale (`ageMs` null: none ever came) or fresh
+   * again.
+   */
   transition(topic: number, stale: boolean, ageMs: number | null): void {
     const s = this.#topics[topic]!;
     s.stale = stale;

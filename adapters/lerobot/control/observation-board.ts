@@ -47,7 +47,10 @@ export class ObservationBoard {
     if (!buffer) this.#times.fill(NaN);
   }
 
-  /** Writes slot `i` from `values` (exactly its length), stamped with `timeMs` (monotonic ms, loop-clock.ts, of the message). */
+  /**
+   * Writes slot `i` from `values` (exactly its length), stamped with `timeMs` (monotonic ms, loop-clock.ts, of the
+   * message).
+   */
   write(i: number, values: Float32Array, timeMs: number): void {
     const seq = this.#seq;
     Atomics.add(seq, i * HEADER_INTS, 1);

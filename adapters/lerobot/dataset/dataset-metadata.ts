@@ -13,7 +13,9 @@ export interface InfoJson {
   fps?: number;
   total_episodes?: number;
   total_frames?: number;
-  /** v2.x: where each episode's data file is, e.g. data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet. */
+  /**
+   * v2.x: where each episode's data file is, e.g. data/chunk-{episode_chunk:03d}/episode_{episode_index:06d}.parquet.
+   */
   data_path?: string;
   chunks_size?: number;
   features: Record<string, LeRobotFeature>;

@@ -51,7 +51,9 @@ export class DatasetError extends Error {
   override name = 'DatasetError';
 }
 
-/** Deeper nesting than any dataset writes ([[...]] or {motors: [...]}); past it, names are refused, not recursed into. */
+/**
+ * Deeper nesting than any dataset writes ([[...]] or {motors: [...]}); past it, names are refused, not recursed into.
+ */
 const MAX_NAMES_DEPTH = 8;
 
 /** Flattens names as datasets write them: a list, a nested list, or an object of lists. */

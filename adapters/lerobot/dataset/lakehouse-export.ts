@@ -316,7 +316,8 @@ async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: Fe
     values.push(Float32Array.from(flat));
   }
   if (rows.length === 0) {
-    // Window times are hard to guess (log time is wall time, a sped-up sim packs minutes into seconds): say where the data is.
+    // Window times are hard to guess (log time is wall time, a sped-up sim packs minutes into seconds): say where the
+    // data is.
     const [span] = await queryRows(conn, `SELECT min(${time}) AS first, max(${time}) AS last FROM ${schema}${sqlIdent(relation)}`);
     const has = span?.first === null || span?.first === undefined ? `${relation} has no rows at all` : `its rows run from ${nsText(BigInt(span.first as bigint))} to ${nsText(BigInt(span.last as bigint))}`;
     throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${nsText(startNs)} and ${nsText(endNs)}; ${has}: give a window inside that`);

@@ -72,7 +72,10 @@ export class JournalStream {
     });
   }
 
-  /** A comment line for idle proxies and the client's liveness check; skipped while the client is behind (it is not idle then). */
+  /**
+   * A comment line for idle proxies and the client's liveness check; skipped while the client is behind (it is not idle
+   * then).
+   */
   heartbeat(): void {
     if (!this.#ended && !this.#waitingDrain) this.#o.res.write(PING_FRAME);
   }

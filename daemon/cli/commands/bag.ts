@@ -109,7 +109,8 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   );
   const { config } = resolveConfig(values.config, io.env);
   const dataDir = resolveDataDir(config, io.cwd);
-  (await import('../../data-dir-version.ts')).readDataDirFormat(dataDir); // a newer data format is refused (exit 2) before the catalog is written
+  // a newer data format is refused (exit 2) before the catalog is written
+  (await import('../../data-dir-version.ts')).readDataDirFormat(dataDir);
   const { DefinitionsRegistry } = await import('../../bus/index.ts');
   const { compileTopicSelection } = await import('../../bus/index.ts');
   const { importBag, oversizedLine } = await import('../../lakehouse/index.ts');

@@ -59,7 +59,9 @@ function embedded(): ConfigCheck {
 /** What show prints for a secret written literally in the file. */
 const HIDDEN = '<hidden>';
 
-/** Keys that hold a secret: `token`, `api_token`, `password`, `client_secret`, `api_key` (not `api_key_env`, a name). */
+/**
+ * Keys that hold a secret: `token`, `api_token`, `password`, `client_secret`, `api_key` (not `api_key_env`, a name).
+ */
 const SECRET_KEY = /(?:^|_)(?:token|password|passwd|secret|api_?key)$/i;
 
 /** A value written as a `${ENV}` reference: shown as written, since it names the secret, never holds it. */

@@ -93,7 +93,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
           const intent = store.get(r.run_id)!.intent;
           return intent.type === 'natural_language' ? JSON.stringify(intent.params.text) : intent.type;
         });
-        // A record the list could not use is said, never dropped unsaid: a run whose intent was lost is missing from the list.
+        // A record the list could not use is said, never dropped unsaid: a run whose intent was lost is missing from
+        // the list.
         const skipped = [...store.warnings];
         if (!values.json && skipped.length > 0) io.stderr(skippedText(skipped));
         const table = runsTable(runs, intents, [...store.all()].map((r) => r.run));

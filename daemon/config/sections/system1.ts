@@ -238,7 +238,8 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
   for (const [name, loop] of Object.entries(config.control.loops)) {
     const policy = config.policies[loop.policy];
     if (!policy) {
-      // Here as well as when the loop starts: a config error (exit 2), not a control component that fails and retries forever.
+      // Here as well as when the loop starts: a config error (exit 2), not a control component that fails and retries
+      // forever.
       issues.push({ path: `control.loops.${name}.policy`, message: `no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})` });
       continue;
     }
