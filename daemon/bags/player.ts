@@ -68,7 +68,12 @@ export class BagPlayer {
   #bus: Bus;
   #registry: DefinitionsRegistry;
   #log: Logger;
-  #o: PlayOptions;
+  readonly #startOffsetNs: bigint;
+  readonly #loop: boolean;
+  readonly #clockHz: number | undefined;
+  readonly #rate: number;
+  readonly #remap: ReadonlyMap<string, string>;
+  readonly #select: (topic: string) => boolean;
   #bag: LocatedBag;
   #publishers = new Map<string, Publisher | null>();
   #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n, empty: true };
@@ -81,7 +86,13 @@ export class BagPlayer {
     this.#bus = deps.bus;
     this.#registry = deps.definitions;
     this.#log = deps.log;
-    this.#o = options;
+    const { startOffsetNs, loop, clockHz, rate, remap, select } = options;
+    this.#startOffsetNs = startOffsetNs;
+    this.#loop = loop;
+    this.#clockHz = clockHz;
+    this.#rate = rate;
+    this.#remap = remap;
+    this.#select = select;
     this.#bag = locateBag(options.path);
   }
 
@@ -106,8 +117,8 @@ export class BagPlayer {
         if (!played && this.#stats.empty) break;
         // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
         // selected speaks) is a stop, not a selection that matches nothing.
-        if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#o.startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
-      } while (this.#o.loop && !signal.aborted);
+        if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
+      } while (this.#loop && !signal.aborted);
     } finally {
       stopClock();
       for (const p of this.#publishers.values()) p?.close();
@@ -122,7 +133,7 @@ export class BagPlayer {
       late_ms: { p50: this.#late.percentile(50), p99: this.#late.percentile(99), max: round(this.#late.max) },
       stopped: signal.aborted,
       empty: this.#stats.empty && !signal.aborted,
-      clock: this.#o.clockHz ? { hz: this.#o.clockHz, published: this.#clockPublished } : null,
+      clock: this.#clockHz ? { hz: this.#clockHz, published: this.#clockPublished } : null,
     };
   }
 
@@ -133,14 +144,14 @@ export class BagPlayer {
    * published before the first message is scheduled. Returns what stops it.
    */
   #startClock(): () => void {
-    const hz = this.#o.clockHz;
+    const hz = this.#clockHz;
     if (!hz) return () => {};
     const publisher = this.#bus.advertise(CLOCK_TOPIC, CLOCK_TYPE, { source: 'bag-play' });
     const codec = new MessageCodec(this.#registry);
     const timer = setInterval(() => {
       const at = this.#timeline;
       if (!at) return;
-      const ns = at.first + BigInt(Math.max(0, Math.round((performance.now() - at.wallStart) * 1e6 * this.#o.rate)));
+      const ns = at.first + BigInt(Math.max(0, Math.round((performance.now() - at.wallStart) * 1e6 * this.#rate)));
       publisher.publish(codec.encode(CLOCK_TYPE, { clock: nsToRosTime(ns) }));
       this.#clockPublished++;
     }, 1000 / hz);
@@ -152,8 +163,8 @@ export class BagPlayer {
 
   /** One pass through the bag; returns whether anything was published. */
   async #pass(signal: AbortSignal): Promise<boolean> {
-    const rate = this.#o.rate;
-    const offset = this.#o.startOffsetNs;
+    const rate = this.#rate;
+    const offset = this.#startOffsetNs;
     /** Bag time that plays at wallStart: the bag's first message plus the start offset. */
     let first: bigint | undefined;
     let last: bigint | undefined;
@@ -218,11 +229,11 @@ export class BagPlayer {
     // A relative name (`AAA`, as rosbag2_py scripts write them) is in the root namespace, as ros2 bag play's node
     // resolves it.
     const full = m.topic.startsWith('/') ? m.topic : `/${m.topic}`;
-    const name = this.#o.remap.get(full) ?? full;
+    const name = this.#remap.get(full) ?? full;
     let publisher: Publisher | null = null;
     if (!topic) this.#skip(m.topic, 'the file declares no type for it');
-    else if (!this.#o.select(full)) this.#skip(m.topic, NOT_SELECTED);
-    else if (this.#o.clockHz && name === CLOCK_TOPIC) this.#skip(m.topic, '--clock publishes /clock from the playback time instead');
+    else if (!this.#select(full)) this.#skip(m.topic, NOT_SELECTED);
+    else if (this.#clockHz && name === CLOCK_TOPIC) this.#skip(m.topic, '--clock publishes /clock from the playback time instead');
     else if (topic.serializationFormat !== 'cdr') this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
     else {
       this.#learnType(topic);

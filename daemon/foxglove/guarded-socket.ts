@@ -31,11 +31,21 @@ export interface GuardedSocketOptions {
  */
 export class GuardedSocket implements IWebSocket {
   #ws: WebSocket;
-  #o: GuardedSocketOptions;
-
+  readonly #admit: ((data: unknown) => boolean) | undefined;
+  readonly #beforeMessage: ((data: unknown) => void) | undefined;
+  readonly #afterMessage: ((data: unknown) => void) | undefined;
+  readonly #passStatus: ((frame: string) => string | undefined) | undefined;
+  readonly #maxBufferedBytes: number;
+  readonly #onDrop: () => void;
   constructor(ws: WebSocket, options: GuardedSocketOptions) {
     this.#ws = ws;
-    this.#o = options;
+    const { admit, beforeMessage, afterMessage, passStatus, maxBufferedBytes, onDrop } = options;
+    this.#admit = admit;
+    this.#beforeMessage = beforeMessage;
+    this.#afterMessage = afterMessage;
+    this.#passStatus = passStatus;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#onDrop = onDrop;
     ws.on('close', () => options.onClose?.());
   }
 
@@ -76,12 +86,12 @@ export class GuardedSocket implements IWebSocket {
       return;
     }
     this.#ws.onmessage = (event) => {
-      if (this.#o.admit?.(event.data) === false) return;
-      this.#o.beforeMessage?.(event.data);
+      if (this.#admit?.(event.data) === false) return;
+      this.#beforeMessage?.(event.data);
       try {
         handler(event);
       } finally {
-        this.#o.afterMessage?.(event.data);
+        this.#afterMessage?.(event.data);
       }
     };
   }
@@ -91,13 +101,13 @@ export class GuardedSocket implements IWebSocket {
 
   send(data: string | ArrayBuffer | ArrayBufferView): void {
     if (this.#ws.readyState !== this.#ws.OPEN) return;
-    if (this.#o.passStatus && typeof data === 'string' && data.startsWith(STATUS_PREFIX)) {
-      const passed = this.#o.passStatus(data);
+    if (this.#passStatus && typeof data === 'string' && data.startsWith(STATUS_PREFIX)) {
+      const passed = this.#passStatus(data);
       if (passed === undefined) return;
       data = passed;
     }
-    if (droppable(data) && this.#ws.bufferedAmount > this.#o.maxBufferedBytes) {
-      this.#o.onDrop();
+    if (droppable(data) && this.#ws.bufferedAmount > this.#maxBufferedBytes) {
+      this.#onDrop();
       return;
     }
     this.#ws.send(data);

@@ -143,7 +143,13 @@ function stopFields(type: string): unknown {
  * done (the hooks, then the bus).
  */
 export class PublishGate {
-  #o: PublishGateOptions;
+  readonly #topics: readonly string[];
+  readonly #definitions: DefinitionsRegistry;
+  readonly #bus: Bus;
+  readonly #codec: MessageCodec;
+  readonly #onStop: PublishGateOptions['onStop'];
+  /** The hooks in force now, asked at each message (a reload changes them). */
+  readonly #currentHooks: () => readonly PolicyHook[] | undefined;
   #allowed: (topic: string) => boolean;
   #sessions = new Map<object, Session>();
   /** One reader per message type clients publish. */
@@ -159,8 +165,14 @@ export class PublishGate {
   readonly stops: Record<StopReason, number> = { disconnected: 0, unadvertised: 0, silent: 0 };
 
   constructor(options: PublishGateOptions) {
-    const { topics, maxChannels = 16, maxRateHz = 200, now = () => performance.now(), stopAfterMs = 2000 } = options;
-    this.#o = options;
+    const { topics, definitions, bus, codec, onStop, hooks } = options;
+    const { maxChannels = 16, maxRateHz = 200, now = () => performance.now(), stopAfterMs = 2000 } = options;
+    this.#topics = topics;
+    this.#definitions = definitions;
+    this.#bus = bus;
+    this.#codec = codec;
+    this.#onStop = onStop;
+    this.#currentHooks = hooks;
     this.#allowed = compileTopicSelection(topics);
     this.#maxChannels = maxChannels;
     this.#maxRateHz = maxRateHz;
@@ -187,11 +199,11 @@ export class PublishGate {
       this.counters.refused++;
       return { ok: false, reason: `cannot publish on ${channel.topic}: ${reason}`, fired: [] };
     };
-    if (!this.#allowed(channel.topic)) return refuse(`not in foxglove.client_publish.topics (${this.#o.topics.join(', ') || 'empty'})`);
+    if (!this.#allowed(channel.topic)) return refuse(`not in foxglove.client_publish.topics (${this.#topics.join(', ') || 'empty'})`);
     if (channel.encoding !== 'cdr' && channel.encoding !== 'json') return refuse(`encoding ${channel.encoding} is not supported (use cdr or json)`);
     const type = canonicalType(channel.schemaName);
-    if (!this.#o.definitions.has(type)) return refuse(`unknown message type ${channel.schemaName}`);
-    const existing = this.#o.bus.topicType(channel.topic);
+    if (!this.#definitions.has(type)) return refuse(`unknown message type ${channel.schemaName}`);
+    const existing = this.#bus.topicType(channel.topic);
     if (existing && existing !== type) return refuse(`the topic carries ${existing}, not ${type}`);
     const open = this.#sessions.get(client)?.channels;
     if (open && !open.has(channel.id) && open.size >= this.#maxChannels) {
@@ -200,7 +212,7 @@ export class PublishGate {
     let reader = this.#readers.get(type);
     if (!reader) {
       try {
-        reader = new ClientMessageReader(type, this.#o.definitions.resolve(type).definitions);
+        reader = new ClientMessageReader(type, this.#definitions.resolve(type).definitions);
       } catch (error) {
         return refuse((error as Error).message); // a type whose dependencies have no definition
       }
@@ -209,7 +221,7 @@ export class PublishGate {
     const session = this.#session(client, clientName);
     const previous = session.channels.get(channel.id);
     if (previous) this.#release(client, previous, 'unadvertised');
-    const publisher = this.#o.bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` });
+    const publisher = this.#bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` });
     session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, reader, publisher, deadman: undefined });
     return { ok: true, fired: [] };
   }
@@ -267,7 +279,7 @@ export class PublishGate {
       const final = outcome.value as PublishInput;
       // Bytes pass through untouched unless a hook rewrote the message or it came as JSON: the reader
       // took them as exactly one message of the type, in an encapsulation ROS 2 sends.
-      out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#o.codec.encode(channel.type, final.fields);
+      out = !rewritten && channel.encoding === 'cdr' ? bytes : this.#codec.encode(channel.type, final.fields);
     } catch (error) {
       return deny(`cannot encode it as ${channel.type}: ${(error as Error).message}`, outcome.fired);
     }
@@ -309,12 +321,12 @@ export class PublishGate {
     clearTimeout(channel.deadman);
     channel.deadman = undefined;
     try {
-      channel.publisher.publish(this.#o.codec.encode(channel.type, stopFields(channel.type)));
+      channel.publisher.publish(this.#codec.encode(channel.type, stopFields(channel.type)));
     } catch {
       return; // the bus closed first (the daemon is stopping): nothing is left to command the robot
     }
     this.stops[reason]++;
-    this.#o.onStop?.(client, this.#sessions.get(client)?.name ?? 'unknown', channel.topic, reason);
+    this.#onStop?.(client, this.#sessions.get(client)?.name ?? 'unknown', channel.topic, reason);
   }
 
   #refuse(outcome: Refusal['outcome'], reason: string): Refusal {
@@ -327,7 +339,7 @@ export class PublishGate {
    * time are the run's own, never hooks). Filtered once per set of hooks, not per message.
    */
   #hooks(): readonly PolicyHook[] | undefined {
-    const hooks = this.#o.hooks();
+    const hooks = this.#currentHooks();
     if (hooks !== this.#hooksSeen) {
       this.#hooksSeen = hooks;
       this.#sessionHooks = hooks?.filter((hook) => hook.name !== TOOL_CALL_QUOTA_HOOK) ?? [];
