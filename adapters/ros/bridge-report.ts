@@ -5,8 +5,10 @@ import type { MetricFamily } from '../../daemon/contract/index.ts';
 export const ROS_METRICS = {
   auraison_ros_messages_total: 'Messages bridged, by topic and direction (in: ROS to bus, out: bus to ROS).',
   auraison_ros_echo_dropped_total: 'Messages the daemon itself published to ROS, heard back and not put on the bus.',
-  auraison_ros_errors_total: 'Failures by kind (publish, callback, graph, subscribe, advertise, service) and topic or service.',
-  auraison_ros_service_calls_total: 'Service calls by service, direction (to_ros: a bus query calling a ROS service; from_ros) and outcome.',
+  auraison_ros_errors_total:
+    'Failures by kind (publish, callback, graph, subscribe, advertise, service) and topic or service.',
+  auraison_ros_service_calls_total:
+    'Service calls by service, direction (to_ros: a bus query calling a ROS service; from_ros) and outcome.',
 } as const;
 
 type Metric = keyof typeof ROS_METRICS;

@@ -28,7 +28,8 @@ function howTo(distro: string | undefined): string {
 export async function importRclnodejs(options: ImportOptions = {}): Promise<Rclnodejs> {
   const { env = process.env, importer = (specifier) => import(specifier) } = options;
   const distro = env.ROS_DISTRO;
-  if (!distro) throw new Error(`ros.enabled is true but ROS 2 is not sourced here (ROS_DISTRO is unset): ${howTo(undefined)}`);
+  if (!distro)
+    throw new Error(`ros.enabled is true but ROS 2 is not sourced here (ROS_DISTRO is unset): ${howTo(undefined)}`);
   let loaded: unknown;
   try {
     loaded = await importer('rclnodejs');

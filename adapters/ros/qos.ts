@@ -26,8 +26,12 @@ export function subscriptionQos(settings: RosSettings, topic: string, offered: r
   const anyBestEffort = offered.some((q) => q.reliability === 'best_effort');
   const allLatched = offered.length > 0 && offered.every((q) => q.durability === 'transient_local');
   return {
-    reliability: override.reliability ?? (qos.reliability === 'auto' ? (anyBestEffort ? 'best_effort' : 'reliable') : qos.reliability),
-    durability: override.durability ?? (qos.durability === 'auto' ? (allLatched ? 'transient_local' : 'volatile') : qos.durability),
+    reliability:
+      override.reliability ??
+      (qos.reliability === 'auto' ? (anyBestEffort ? 'best_effort' : 'reliable') : qos.reliability),
+    durability:
+      override.durability ??
+      (qos.durability === 'auto' ? (allLatched ? 'transient_local' : 'volatile') : qos.durability),
     depth: override.depth ?? qos.depth,
   };
 }
@@ -37,8 +41,9 @@ export function publisherQos(settings: RosSettings, topic: string, onBus: TopicQ
   const { qos } = settings;
   const override: Override = settings.topic_qos[topic] ?? {};
   return {
-    reliability: override.reliability ?? (qos.reliability === 'auto' ? onBus?.reliability ?? 'reliable' : qos.reliability),
-    durability: override.durability ?? (qos.durability === 'auto' ? onBus?.durability ?? 'volatile' : qos.durability),
+    reliability:
+      override.reliability ?? (qos.reliability === 'auto' ? (onBus?.reliability ?? 'reliable') : qos.reliability),
+    durability: override.durability ?? (qos.durability === 'auto' ? (onBus?.durability ?? 'volatile') : qos.durability),
     depth: override.depth ?? qos.depth,
   };
 }

@@ -62,7 +62,8 @@ export interface TopicEndpointInfo {
 /** Validates an element of a graph query at this boundary: rclnodejs gives it as `object`. */
 export function asEndpointInfo(value: object): TopicEndpointInfo | undefined {
   const v = value as Partial<TopicEndpointInfo>;
-  if (typeof v.node_name !== 'string' || typeof v.node_namespace !== 'string' || typeof v.topic_type !== 'string') return undefined;
+  if (typeof v.node_name !== 'string' || typeof v.node_namespace !== 'string' || typeof v.topic_type !== 'string')
+    return undefined;
   if (!Array.isArray(v.endpoint_gid) || typeof v.qos_profile !== 'object' || v.qos_profile === null) return undefined;
   return v as TopicEndpointInfo;
 }

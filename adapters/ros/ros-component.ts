@@ -16,9 +16,11 @@ const NEVER = () => false;
 export function inboundSelection(config: Pick<EdgeConfig, 'ros' | 'recorder'>): (topic: string) => boolean {
   const { ros, recorder } = config;
   const own = compileTopicSelection(ros.topics);
-  const recorded = ros.bridge_recorded && recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : NEVER;
+  const recorded =
+    ros.bridge_recorded && recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : NEVER;
   const { snapshot } = recorder;
-  const buffered = ros.bridge_recorded && snapshot.enabled ? compileTopicSelection(snapshot.include, snapshot.exclude) : NEVER;
+  const buffered =
+    ros.bridge_recorded && snapshot.enabled ? compileTopicSelection(snapshot.include, snapshot.exclude) : NEVER;
   const excluded = compileTopicSelection(ros.exclude);
   return (topic) => (own(topic) || recorded(topic) || buffered(topic)) && !excluded(topic);
 }
@@ -66,8 +68,25 @@ export class RosComponent implements Component, MetricsProvider {
       const node = new rcl.Node(settings.node_name, settings.namespace);
       const self = fullyQualified(node.namespace(), node.name());
       const report = this.#report;
-      const topics = new RosTopicBridge({ rcl, node, bus, settings, bridgeIn: inboundSelection(config), bridgeOut: compileTopicSelection(settings.publish), report, log });
-      const services = new RosServiceBridge({ node, bus, settings, callable: compileTopicSelection(settings.services.call), self, report, log });
+      const topics = new RosTopicBridge({
+        rcl,
+        node,
+        bus,
+        settings,
+        bridgeIn: inboundSelection(config),
+        bridgeOut: compileTopicSelection(settings.publish),
+        report,
+        log,
+      });
+      const services = new RosServiceBridge({
+        node,
+        bus,
+        settings,
+        callable: compileTopicSelection(settings.services.call),
+        self,
+        report,
+        log,
+      });
       services.start();
       topics.start();
       node.spin();

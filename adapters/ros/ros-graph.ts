@@ -103,7 +103,17 @@ export class GraphMirror {
       for (const e of endpoints) {
         const id = `${e.kind}:${e.gid}`;
         const { typeHash } = e;
-        seen.set(id, { source: SOURCE, kind: e.kind, node: e.node, name, type: e.type, qos: e.qos, id, local: e.local, ...(typeHash ? { typeHash } : {}) });
+        seen.set(id, {
+          source: SOURCE,
+          kind: e.kind,
+          node: e.node,
+          name,
+          type: e.type,
+          qos: e.qos,
+          id,
+          local: e.local,
+          ...(typeHash ? { typeHash } : {}),
+        });
       }
     }
     for (const [name, { type, servers, clients }] of snapshot.services) {
@@ -120,7 +130,8 @@ export class GraphMirror {
 
     const names = new Set(snapshot.nodes.map((n) => n.name));
     for (const name of this.#nodes) if (!names.has(name)) this.#graph.removeNode(SOURCE, name);
-    for (const n of snapshot.nodes) if (!this.#nodes.has(n.name)) this.#graph.addNode({ source: SOURCE, name: n.name, local: n.local });
+    for (const n of snapshot.nodes)
+      if (!this.#nodes.has(n.name)) this.#graph.addNode({ source: SOURCE, name: n.name, local: n.local });
     this.#nodes = names;
   }
 

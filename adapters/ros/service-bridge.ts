@@ -16,14 +16,16 @@ const decoder = new TextDecoder();
 export function messageJson(message: unknown): string {
   return JSON.stringify(message, (_key, value: unknown) => {
     if (typeof value === 'bigint') return value.toString();
-    if (ArrayBuffer.isView(value) && !(value instanceof DataView)) return Array.from(value as unknown as ArrayLike<number>);
+    if (ArrayBuffer.isView(value) && !(value instanceof DataView))
+      return Array.from(value as unknown as ArrayLike<number>);
     return value;
   });
 }
 
 function parseObject(text: string, what: string): Record<string, unknown> {
   const value: unknown = text === '' ? {} : JSON.parse(text);
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${what} must be a JSON object`);
+  if (typeof value !== 'object' || value === null || Array.isArray(value))
+    throw new Error(`${what} must be a JSON object`);
   return value as Record<string, unknown>;
 }
 
@@ -32,8 +34,14 @@ function parseObject(text: string, what: string): Record<string, unknown> {
  * std_srvs convention (Trigger, SetBool) `success` and `message` say how the query went when the reply has
  * neither. A ROS 2 service has no error channel: this is the only way to tell the caller.
  */
-export function fillResponse(template: Record<string, unknown>, reply: unknown, error: string | undefined, replyText: string): Record<string, unknown> {
-  const body = typeof reply === 'object' && reply !== null && !Array.isArray(reply) ? (reply as Record<string, unknown>) : {};
+export function fillResponse(
+  template: Record<string, unknown>,
+  reply: unknown,
+  error: string | undefined,
+  replyText: string,
+): Record<string, unknown> {
+  const body =
+    typeof reply === 'object' && reply !== null && !Array.isArray(reply) ? (reply as Record<string, unknown>) : {};
   const out: Record<string, unknown> = { ...template };
   for (const key of Object.keys(template)) if (key in body) out[key] = body[key];
   if (typeof template.success === 'boolean' && !('success' in body)) out.success = error === undefined;
@@ -97,10 +105,16 @@ export class RosServiceBridge {
           void this.#answer(entry, request, response);
         });
         this.#served.push(entry.service);
-        this.#log.info({ service: entry.service, type: entry.type, query: entry.query }, 'ros: serving a bus query as a ROS service');
+        this.#log.info(
+          { service: entry.service, type: entry.type, query: entry.query },
+          'ros: serving a bus query as a ROS service',
+        );
       } catch (error) {
         this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
-        this.#report.problem(`serve ${entry.service}`, `cannot serve ${entry.query} as ROS service ${entry.service} (${entry.type}): ${errorText(error)}`);
+        this.#report.problem(
+          `serve ${entry.service}`,
+          `cannot serve ${entry.query} as ROS service ${entry.service} (${entry.type}): ${errorText(error)}`,
+        );
       }
     }
   }
@@ -139,15 +153,25 @@ export class RosServiceBridge {
     } catch (error) {
       if (client) this.#destroy(() => this.#node.destroyClient(client!));
       this.#report.count('auraison_ros_errors_total', { kind: 'service', service: name });
-      this.#report.problem(`call ${name}`, `cannot serve ROS service ${name} (${type}) on the bus: ${errorText(error)}`);
+      this.#report.problem(
+        `call ${name}`,
+        `cannot serve ROS service ${name} (${type}) on the bus: ${errorText(error)}`,
+      );
     }
   }
 
-  async #call(name: string, client: Rcl.Client<ServiceClass>, request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> {
+  async #call(
+    name: string,
+    client: Rcl.Client<ServiceClass>,
+    request: QueryPayload,
+    signal: AbortSignal,
+  ): Promise<QueryPayload> {
     const labels = { service: name, direction: 'to_ros' };
     if (request.encoding !== JSON_ENCODING) {
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'bad_request' });
-      throw new Error(`ROS service ${name} takes ${JSON_ENCODING} requests (a message's fields), got ${request.encoding}`);
+      throw new Error(
+        `ROS service ${name} takes ${JSON_ENCODING} requests (a message's fields), got ${request.encoding}`,
+      );
     }
     const body = parseObject(decoder.decode(request.payload), `the request to ROS service ${name}`);
     try {
@@ -167,19 +191,32 @@ export class RosServiceBridge {
     let replyText = '';
     let error: string | undefined;
     try {
-      const answer = await this.#bus.query(entry.query, { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(request)) }, { timeoutMs: this.#settings.services.timeout_ms });
-      replyText = answer.encoding === JSON_ENCODING ? decoder.decode(answer.payload) : `${answer.payload.byteLength} bytes of ${answer.encoding}`;
+      const answer = await this.#bus.query(
+        entry.query,
+        { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(request)) },
+        { timeoutMs: this.#settings.services.timeout_ms },
+      );
+      replyText =
+        answer.encoding === JSON_ENCODING
+          ? decoder.decode(answer.payload)
+          : `${answer.payload.byteLength} bytes of ${answer.encoding}`;
       if (answer.encoding === JSON_ENCODING) reply = JSON.parse(replyText);
     } catch (failure) {
       error = errorText(failure);
     }
-    this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: error === undefined ? 'ok' : 'error' });
+    this.#report.count('auraison_ros_service_calls_total', {
+      ...labels,
+      outcome: error === undefined ? 'ok' : 'error',
+    });
     try {
       response.send(fillResponse(response.template as Record<string, unknown>, reply, error, replyText));
       this.#report.resolved(`serve ${entry.service}`);
     } catch (failure) {
       this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
-      this.#report.problem(`serve ${entry.service}`, `cannot answer ROS service ${entry.service}: ${errorText(failure)}`);
+      this.#report.problem(
+        `serve ${entry.service}`,
+        `cannot answer ROS service ${entry.service}: ${errorText(failure)}`,
+      );
     }
   }
 

@@ -120,7 +120,11 @@ export class RosTopicBridge {
   #openIn(topic: string, pubs: RosTopicEndpoint[]): void {
     const types = [...new Set(pubs.map((p) => p.type))];
     const type = types[0]!;
-    if (types.length > 1) this.#report.problem(`types ${topic}`, `ROS topic ${topic} is published with ${types.length} types (${types.join(', ')}): bridging ${type}`);
+    if (types.length > 1)
+      this.#report.problem(
+        `types ${topic}`,
+        `ROS topic ${topic} is published with ${types.length} types (${types.join(', ')}): bridging ${type}`,
+      );
     let publisher: Publisher;
     try {
       publisher = this.#bus.advertise(topic, type, { source: SOURCE, qos: offered(pubs) });
@@ -129,12 +133,20 @@ export class RosTopicBridge {
       this.#report.problem(`topic ${topic}`, `ROS topic ${topic} not bridged: ${errorText(error)}`);
       return;
     }
-    const qos = subscriptionQos(this.#settings, topic, pubs.map((p) => p.qos));
+    const qos = subscriptionQos(
+      this.#settings,
+      topic,
+      pubs.map((p) => p.qos),
+    );
     try {
       const entry = { type, publisher } as Inbound;
       // Two declared parameters: rclnodejs passes MessageInfo only to a callback whose length is 2 or more.
-      entry.subscription = this.#node.createSubscription(typeClass(type), topic, { isRaw: true, qos: toRclQos(this.#rcl, qos) }, (message: Buffer, info?: Rcl.MessageInfo) =>
-        this.#received(topic, entry, message, info));
+      entry.subscription = this.#node.createSubscription(
+        typeClass(type),
+        topic,
+        { isRaw: true, qos: toRclQos(this.#rcl, qos) },
+        (message: Buffer, info?: Rcl.MessageInfo) => this.#received(topic, entry, message, info),
+      );
       this.#in.set(topic, entry);
       this.#report.resolved(`topic ${topic}`);
       this.#log.info({ topic, type, qos }, 'ros: bridging topic onto the bus');
@@ -153,11 +165,17 @@ export class RosTopicBridge {
       }
       // rmw fills no source timestamp on some middlewares: the bus then takes its receive time.
       const sent = info?.sourceTimestamp;
-      entry.publisher.publish(new Uint8Array(message.buffer, message.byteOffset, message.byteLength), sent ? sent : undefined);
+      entry.publisher.publish(
+        new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
+        sent ? sent : undefined,
+      );
       this.#report.count('auraison_ros_messages_total', { topic, direction: 'in' });
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'callback', topic });
-      this.#report.problem(`in ${topic}`, `a message of ROS topic ${topic} was not put on the bus: ${errorText(error)}`);
+      this.#report.problem(
+        `in ${topic}`,
+        `a message of ROS topic ${topic} was not put on the bus: ${errorText(error)}`,
+      );
     }
   }
 
@@ -202,7 +220,10 @@ export class RosTopicBridge {
       }
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'graph', topic });
-      this.#log.warn({ topic, err: errorText(error) }, 'ros: cannot read the GID of the daemon\'s publisher yet (next graph poll will)');
+      this.#log.warn(
+        { topic, err: errorText(error) },
+        "ros: cannot read the GID of the daemon's publisher yet (next graph poll will)",
+      );
     }
   }
 

@@ -11,8 +11,16 @@ export function rosComponent(loadRclnodejs?: RclnodejsLoader): ComponentSpec {
     enabled: (config) => config.ros.enabled,
     settings: (config) => ({
       ros: config.ros,
-      recorder: { enabled: config.recorder.enabled, include: config.recorder.include, exclude: config.recorder.exclude },
-      snapshot: { enabled: config.recorder.snapshot.enabled, include: config.recorder.snapshot.include, exclude: config.recorder.snapshot.exclude },
+      recorder: {
+        enabled: config.recorder.enabled,
+        include: config.recorder.include,
+        exclude: config.recorder.exclude,
+      },
+      snapshot: {
+        enabled: config.recorder.snapshot.enabled,
+        include: config.recorder.snapshot.include,
+        exclude: config.recorder.snapshot.exclude,
+      },
     }),
     create: async (ctx) => {
       const { importRclnodejs, RosComponent } = await import('../../adapters/ros/index.ts');

@@ -35,11 +35,14 @@ describe('the ROS 2 bridge without rclnodejs', () => {
     expect(d.daemon.status().components.stop?.state).toBe('running');
   });
 
-  it.skipIf(installed('rclnodejs'))('says rclnodejs is not installed where ROS 2 is sourced and it is missing', async () => {
-    await expect(importRclnodejs({ env: { ROS_DISTRO: 'jazzy' } })).rejects.toThrow(
-      /^ros.enabled is true but rclnodejs is not installed \(ROS_DISTRO=jazzy\): on the robot, source \/opt\/ros\/jazzy\/setup.bash .*npm install rclnodejs@2.2.0/,
-    );
-  });
+  it.skipIf(installed('rclnodejs'))(
+    'says rclnodejs is not installed where ROS 2 is sourced and it is missing',
+    async () => {
+      await expect(importRclnodejs({ env: { ROS_DISTRO: 'jazzy' } })).rejects.toThrow(
+        /^ros.enabled is true but rclnodejs is not installed \(ROS_DISTRO=jazzy\): on the robot, source \/opt\/ros\/jazzy\/setup.bash .*npm install rclnodejs@2.2.0/,
+      );
+    },
+  );
 
   it('says rclnodejs failed to load when its native part does not load', async () => {
     const importer = async () => {
@@ -60,9 +63,17 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
     expect(d.health().reason).toBe('reading the ROS graph failed: rcl_get_topic_names_and_types failed: error not set');
     d.world.faults.delete('graph');
     d.world.peer('lidar').createPublisher(typeClass('sensor_msgs/msg/LaserScan'), '/scan');
-    await waitFor(() => d.health().state === 'running' && d.details().topics_in.includes('/scan'), 'running again, /scan bridged');
-    const errors = d.daemon.components.get('ros') as unknown as { metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[] };
-    const graphErrors = errors.metrics().find((m) => m.name === 'auraison_ros_errors_total')!.samples.find((s) => s.labels?.kind === 'graph');
+    await waitFor(
+      () => d.health().state === 'running' && d.details().topics_in.includes('/scan'),
+      'running again, /scan bridged',
+    );
+    const errors = d.daemon.components.get('ros') as unknown as {
+      metrics(): { name: string; samples: { labels?: Record<string, string>; value: number }[] }[];
+    };
+    const graphErrors = errors
+      .metrics()
+      .find((m) => m.name === 'auraison_ros_errors_total')!
+      .samples.find((s) => s.labels?.kind === 'graph');
     expect(graphErrors!.value).toBeGreaterThan(0);
   });
 
@@ -70,19 +81,23 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
     const d = await startRosDaemon({ publish: ['/cmd_vel'] });
     cleanups.push(d.stop);
     const heard: Buffer[] = [];
-    d.world.peer('base').createSubscription(typeClass(TWIST), '/cmd_vel', { isRaw: true }, (m: Buffer) => void heard.push(m));
+    d.world
+      .peer('base')
+      .createSubscription(typeClass(TWIST), '/cmd_vel', { isRaw: true }, (m: Buffer) => void heard.push(m));
     const cmd = d.daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
     await waitFor(() => d.details().topics_out.includes('/cmd_vel'), '/cmd_vel out');
-    d.world.faults.set('publish', new Error('Failed to publish: publisher\'s context is invalid'));
+    d.world.faults.set('publish', new Error("Failed to publish: publisher's context is invalid"));
     cmd.publish(d.codec.encode(TWIST, { linear: { x: 1 } }));
     await waitFor(() => d.health().state === 'degraded', 'degraded');
-    expect(d.health().reason).toBe('publishing /cmd_vel to ROS failed: Failed to publish: publisher\'s context is invalid');
+    expect(d.health().reason).toBe(
+      "publishing /cmd_vel to ROS failed: Failed to publish: publisher's context is invalid",
+    );
     d.world.faults.delete('publish');
     cmd.publish(d.codec.encode(TWIST, { linear: { x: 2 } }));
     await waitFor(() => heard.length === 1 && d.health().state === 'running', 'the next twist delivered');
   });
 
-  it('reports a ROS topic whose type clashes with the bus\'s, or that this ROS install lacks, and bridges the rest', async () => {
+  it("reports a ROS topic whose type clashes with the bus's, or that this ROS install lacks, and bridges the rest", async () => {
     const d = await startRosDaemon({ topics: ['**'] });
     cleanups.push(d.stop);
     d.daemon.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'sim' });
@@ -92,15 +107,20 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
     const chatter = peer.createPublisher(typeClass('std_msgs/msg/String'), '/chatter');
     const got: BusMessage[] = [];
     d.daemon.bus.subscribe({ name: 'test', topic: '/chatter', handler: (m) => void got.push(m) });
-    await waitFor(() => d.details().topics_in.includes('/chatter') && d.health().state === 'degraded', '/chatter bridged, the rest reported');
+    await waitFor(
+      () => d.details().topics_in.includes('/chatter') && d.health().state === 'degraded',
+      '/chatter bridged, the rest reported',
+    );
     expect(d.details().topics_in).toEqual(['/chatter']);
     expect(d.health().reason).toContain('ROS topic /odom not bridged: ');
-    expect(d.health().reason).toContain('cannot subscribe to ROS topic /widget (acme_msgs/msg/Widget): The message required does not exist: acme_msgs, msg, Widget');
+    expect(d.health().reason).toContain(
+      'cannot subscribe to ROS topic /widget (acme_msgs/msg/Widget): The message required does not exist: acme_msgs, msg, Widget',
+    );
     chatter.publish(Buffer.from(d.codec.encode('std_msgs/msg/String', { data: 'still here' })));
     await waitFor(() => got.length === 1, '/chatter on the bus');
   });
 
-  it('answers a bus query with a timeout when the ROS service\'s handler fails, and goes on serving', async () => {
+  it("answers a bus query with a timeout when the ROS service's handler fails, and goes on serving", async () => {
     const d = await startRosDaemon({ services: { call: ['/flaky'] } });
     cleanups.push(d.stop);
     let calls = 0;
@@ -111,7 +131,9 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
     });
     await waitFor(() => d.daemon.bus.queryables().includes('/flaky'), '/flaky served on the bus');
     const request = { encoding: 'application/json', payload: new TextEncoder().encode('{}') };
-    await expect(d.daemon.bus.query('/flaky', request, { timeoutMs: 300 })).rejects.toThrow(/got no reply within 300 ms/);
+    await expect(d.daemon.bus.query('/flaky', request, { timeoutMs: 300 })).rejects.toThrow(
+      /got no reply within 300 ms/,
+    );
     expect(d.world.logged).toEqual(['Error processing /flaky request: Error: driver fault']);
     const reply = await d.daemon.bus.query('/flaky', request, { timeoutMs: 5000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'ok' });

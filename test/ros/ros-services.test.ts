@@ -9,7 +9,10 @@ afterEach(async () => {
   for (const undo of cleanups.splice(0).reverse()) await undo();
 });
 
-const json = (value: unknown): QueryPayload => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
+const json = (value: unknown): QueryPayload => ({
+  encoding: 'application/json',
+  payload: new TextEncoder().encode(JSON.stringify(value)),
+});
 const parse = (reply: QueryPayload): unknown => JSON.parse(new TextDecoder().decode(reply.payload));
 
 describe('the ROS 2 bridge, services', () => {
@@ -22,20 +25,26 @@ describe('the ROS 2 bridge, services', () => {
       response.send({ sum: BigInt(a) + BigInt(b) });
     });
     await waitFor(() => d.daemon.bus.queryables().includes('/add_two_ints'), '/add_two_ints served on the bus');
-    expect(d.daemon.graph.endpoints({ name: '/add_two_ints' })).toContainEqual(expect.objectContaining({ kind: 'service', node: '/adder', type: 'example_interfaces/srv/AddTwoInts' }));
+    expect(d.daemon.graph.endpoints({ name: '/add_two_ints' })).toContainEqual(
+      expect.objectContaining({ kind: 'service', node: '/adder', type: 'example_interfaces/srv/AddTwoInts' }),
+    );
 
     const reply = await d.daemon.bus.query('/add_two_ints', json({ a: 2, b: 40 }));
     expect(reply.encoding).toBe('application/json');
     expect(parse(reply)).toEqual({ sum: '42' }); // int64 as a decimal string, as the contract writes ns times
-    await expect(d.daemon.bus.query('/add_two_ints', { encoding: 'application/cdr', payload: new Uint8Array(4) })).rejects.toThrow(/takes application\/json requests/);
+    await expect(
+      d.daemon.bus.query('/add_two_ints', { encoding: 'application/cdr', payload: new Uint8Array(4) }),
+    ).rejects.toThrow(/takes application\/json requests/);
 
     adder.destroy();
     await waitFor(() => !d.daemon.bus.queryables().includes('/add_two_ints'), '/add_two_ints no longer served');
     expect(d.health().state).toBe('running');
   });
 
-  it('serves agent/stop as a ROS service a node\'s e-stop button calls (std_srvs/srv/Trigger)', async () => {
-    const d = await startRosDaemon({ services: { serve: [{ query: 'agent/stop', service: '/auraison/stop', type: 'std_srvs/srv/Trigger' }] } });
+  it("serves agent/stop as a ROS service a node's e-stop button calls (std_srvs/srv/Trigger)", async () => {
+    const d = await startRosDaemon({
+      services: { serve: [{ query: 'agent/stop', service: '/auraison/stop', type: 'std_srvs/srv/Trigger' }] },
+    });
     cleanups.push(d.stop);
     const estop = d.world.peer('estop_button');
     const client = estop.createClient(typeClass('std_srvs/srv/Trigger'), '/auraison/stop');
@@ -44,16 +53,26 @@ describe('the ROS 2 bridge, services', () => {
     expect(response.success).toBe(true);
     expect(JSON.parse(response.message)).toMatchObject({ topic: '/cmd_vel', cancelled: [] });
     expect(d.daemon.status().components.stop?.details).toMatchObject({ asked: 1 });
-    await waitFor(() => d.daemon.graph.endpoints({ name: '/auraison/stop', kind: 'service' }).length === 1, 'the daemon\'s service in the graph');
-    expect(d.daemon.graph.endpoints({ name: '/auraison/stop' })).toContainEqual(expect.objectContaining({ node: '/auraison_edge', local: true }));
+    await waitFor(
+      () => d.daemon.graph.endpoints({ name: '/auraison/stop', kind: 'service' }).length === 1,
+      "the daemon's service in the graph",
+    );
+    expect(d.daemon.graph.endpoints({ name: '/auraison/stop' })).toContainEqual(
+      expect.objectContaining({ node: '/auraison_edge', local: true }),
+    );
   });
 
   it('tells a ROS client that the bus query failed, in the response, and keeps serving', async () => {
-    const d = await startRosDaemon({ services: { serve: [{ query: 'robot/none', service: '/none', type: 'std_srvs/srv/SetBool' }], timeout_ms: 200 } });
+    const d = await startRosDaemon({
+      services: { serve: [{ query: 'robot/none', service: '/none', type: 'std_srvs/srv/SetBool' }], timeout_ms: 200 },
+    });
     cleanups.push(d.stop);
     const client = d.world.peer('caller').createClient(typeClass('std_srvs/srv/SetBool'), '/none');
     await waitFor(() => client.isServiceServerAvailable(), 'the /none service');
-    const response = (await client.sendRequestAsync({ data: true }, { timeout: 10_000 })) as { success: boolean; message: string };
+    const response = (await client.sendRequestAsync({ data: true }, { timeout: 10_000 })) as {
+      success: boolean;
+      message: string;
+    };
     expect(response.success).toBe(false);
     expect(response.message).toMatch(/^nothing serves query robot\/none/);
     expect(d.health().state).toBe('running');

@@ -29,17 +29,36 @@ describe('the ROS 2 bridge, topics', () => {
     const publisher = lidar.createPublisher(typeClass(SCAN), '/scan', { qos: 'qos_profile_sensor_data' });
     await waitFor(() => d.details().topics_in.includes('/scan'), '/scan bridged');
 
-    const bytes = Buffer.from(d.codec.encode(SCAN, { header: { frame_id: 'laser' }, angle_max: 3.14, ranges: [1, 2.5, 4] }));
+    const bytes = Buffer.from(
+      d.codec.encode(SCAN, { header: { frame_id: 'laser' }, angle_max: 3.14, ranges: [1, 2.5, 4] }),
+    );
     publisher.publish(bytes);
     await waitFor(() => got.length === 1, 'the scan on the bus');
     expect(Buffer.from(got[0]!.data).equals(bytes)).toBe(true);
     expect(got[0]).toMatchObject({ topic: '/scan', type: SCAN, source: 'ros' });
-    expect(d.daemon.status().topics.find((t) => t.topic === '/scan')).toMatchObject({ publishers: 1, sources: ['ros'], qos: { reliability: 'best_effort', depth: 5 } });
+    expect(d.daemon.status().topics.find((t) => t.topic === '/scan')).toMatchObject({
+      publishers: 1,
+      sources: ['ros'],
+      qos: { reliability: 'best_effort', depth: 5 },
+    });
     // The daemon's subscription shows from the graph poll after the one that saw the publisher.
-    await waitFor(() => d.daemon.graph.endpoints({ name: '/scan', kind: 'subscriber' }).length === 1, 'the daemon\'s subscriber in the graph');
+    await waitFor(
+      () => d.daemon.graph.endpoints({ name: '/scan', kind: 'subscriber' }).length === 1,
+      "the daemon's subscriber in the graph",
+    );
     const endpoints = d.daemon.graph.endpoints({ name: '/scan', source: 'ros' });
-    expect(endpoints).toContainEqual(expect.objectContaining({ kind: 'publisher', node: '/robot1/lidar_driver', type: SCAN, local: false, qos: { reliability: 'best_effort', durability: 'volatile', depth: 5 } }));
-    expect(endpoints).toContainEqual(expect.objectContaining({ kind: 'subscriber', node: '/auraison_edge', local: true }));
+    expect(endpoints).toContainEqual(
+      expect.objectContaining({
+        kind: 'publisher',
+        node: '/robot1/lidar_driver',
+        type: SCAN,
+        local: false,
+        qos: { reliability: 'best_effort', durability: 'volatile', depth: 5 },
+      }),
+    );
+    expect(endpoints).toContainEqual(
+      expect.objectContaining({ kind: 'subscriber', node: '/auraison_edge', local: true }),
+    );
     expect(d.daemon.graph.nodes().map((n) => n.name)).toEqual(['/auraison_edge', '/robot1/lidar_driver']);
 
     lidar.destroyPublisher(publisher);
@@ -74,13 +93,16 @@ describe('the ROS 2 bridge, topics', () => {
     const latched = new rcl.QoS(1, 1, 1, 1);
     const scan = lidar.createPublisher(typeClass(SCAN), '/scan', { qos: 'qos_profile_sensor_data' });
     const map = mapServer.createPublisher(typeClass('nav_msgs/msg/OccupancyGrid'), '/map', { qos: latched });
-    const mapBytes = Buffer.from(d.codec.encode('nav_msgs/msg/OccupancyGrid', { info: { width: 2, height: 1 }, data: [0, 100] }));
+    const mapBytes = Buffer.from(
+      d.codec.encode('nav_msgs/msg/OccupancyGrid', { info: { width: 2, height: 1 }, data: [0, 100] }),
+    );
     map.publish(mapBytes); // before the daemon subscribes: a late joiner must still get it
     const maps = collect(d, '/map');
     const scans = collect(d, '/scan');
     await waitFor(() => d.details().topics_in.length === 2, '/scan and /map bridged');
 
-    const subs = (topic: string) => infoOf(lidar.getSubscriptionsInfoByTopic(topic, false), 'auraison_edge')!.qos_profile;
+    const subs = (topic: string) =>
+      infoOf(lidar.getSubscriptionsInfoByTopic(topic, false), 'auraison_edge')!.qos_profile;
     expect(subs('/scan')).toMatchObject({ reliability: 1, durability: 2, depth: 7 });
     expect(subs('/map')).toMatchObject({ reliability: 1, durability: 1, depth: 1 });
     await waitFor(() => maps.length === 1, 'the latched map on the bus');
@@ -101,19 +123,23 @@ describe('the ROS 2 bridge, topics', () => {
     const onBus = collect(d, '/cmd_vel');
     const busPublisher = d.daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
     await waitFor(() => d.details().topics_out.includes('/cmd_vel'), '/cmd_vel published to ROS');
-    expect(infoOf(base.getPublishersInfoByTopic('/cmd_vel', false), 'auraison_edge')!.qos_profile).toMatchObject({ reliability: 1, durability: 2, depth: 3 });
+    expect(infoOf(base.getPublishersInfoByTopic('/cmd_vel', false), 'auraison_edge')!.qos_profile).toMatchObject({
+      reliability: 1,
+      durability: 2,
+      depth: 3,
+    });
 
     const twist = (x: number) => Buffer.from(d.codec.encode(TWIST, { linear: { x } }));
     busPublisher.publish(twist(0.5));
-    await waitFor(() => heard.length === 1, 'the daemon\'s twist at the base');
+    await waitFor(() => heard.length === 1, "the daemon's twist at the base");
     expect(heard[0]!.equals(twist(0.5))).toBe(true);
 
     const teleop = d.world.peer('teleop').createPublisher(typeClass(TWIST), '/cmd_vel');
     await waitFor(() => d.details().topics_in.includes('/cmd_vel'), '/cmd_vel bridged in once teleop publishes');
     teleop.publish(twist(-1));
-    await waitFor(() => onBus.some((m) => m.source === 'ros'), 'teleop\'s twist on the bus');
+    await waitFor(() => onBus.some((m) => m.source === 'ros'), "teleop's twist on the bus");
     busPublisher.publish(twist(0.25));
-    await waitFor(() => d.details().echo_dropped === 1, 'the daemon\'s own twist heard back and dropped');
+    await waitFor(() => d.details().echo_dropped === 1, "the daemon's own twist heard back and dropped");
     teleop.publish(twist(-2)); // a marker: once it is on the bus, everything before it was delivered
     await waitFor(() => onBus.filter((m) => m.source === 'ros').length === 2 && heard.length === 4, 'the marker');
 

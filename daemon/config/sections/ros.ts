@@ -10,7 +10,7 @@ const Globs = (description: string) => Type.Array(Type.String({ minLength: 1 }),
 
 const Reliability = Type.Union([Type.Literal('auto'), Type.Literal('reliable'), Type.Literal('best_effort')], {
   default: 'auto',
-  description: 'auto: as the topic\'s publishers offer it (best_effort if any of them is), as ros2 bag record does.',
+  description: "auto: as the topic's publishers offer it (best_effort if any of them is), as ros2 bag record does.",
 });
 const Durability = Type.Union([Type.Literal('auto'), Type.Literal('volatile'), Type.Literal('transient_local')], {
   default: 'auto',
@@ -23,44 +23,88 @@ export const RosQosConfig = Section(
     durability: Durability,
     depth: Type.Integer({ minimum: 1, maximum: 10_000, default: 10, description: 'History depth (KEEP_LAST).' }),
   },
-  'QoS of the daemon\'s subscriptions and publishers.',
+  "QoS of the daemon's subscriptions and publishers.",
 );
 
 export const RosServeConfig = Type.Object(
   {
     query: Type.String({ minLength: 1, description: 'The bus query answered, e.g. agent/stop.' }),
-    service: Type.String({ pattern: '^/', description: 'The ROS 2 service name, fully qualified, e.g. /auraison/stop.' }),
-    type: Type.String({ pattern: '^[A-Za-z0-9_]+/srv/[A-Za-z0-9_]+$', description: 'Its service type, e.g. std_srvs/srv/Trigger.' }),
+    service: Type.String({
+      pattern: '^/',
+      description: 'The ROS 2 service name, fully qualified, e.g. /auraison/stop.',
+    }),
+    type: Type.String({
+      pattern: '^[A-Za-z0-9_]+/srv/[A-Za-z0-9_]+$',
+      description: 'Its service type, e.g. std_srvs/srv/Trigger.',
+    }),
   },
   { additionalProperties: false },
 );
 
 export const RosConfig = Section(
   {
-    enabled: Type.Boolean({ default: false, description: 'Join the ROS 2 graph through rclnodejs (installed and ROS 2 sourced).' }),
-    node_name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'auraison_edge', description: 'The daemon\'s node name.' }),
-    namespace: Type.String({ pattern: '^(/|(/[A-Za-z_][A-Za-z0-9_]*)+)$', default: '/', description: 'Its namespace, e.g. /robot1; / is the root.' }),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Join the ROS 2 graph through rclnodejs (installed and ROS 2 sourced).',
+    }),
+    node_name: Type.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      default: 'auraison_edge',
+      description: "The daemon's node name.",
+    }),
+    namespace: Type.String({
+      pattern: '^(/|(/[A-Za-z_][A-Za-z0-9_]*)+)$',
+      default: '/',
+      description: 'Its namespace, e.g. /robot1; / is the root.',
+    }),
     topics: Globs('ROS topics bridged onto the bus as they appear (`*` within a name segment, `**` across them).'),
-    bridge_recorded: Type.Boolean({ default: true, description: 'Also bridge the topics the recorder (while enabled) or its snapshot (while enabled) selects.' }),
+    bridge_recorded: Type.Boolean({
+      default: true,
+      description: 'Also bridge the topics the recorder (while enabled) or its snapshot (while enabled) selects.',
+    }),
     exclude: Globs('ROS topics never bridged onto the bus, even when selected.'),
     publish: Globs('Bus topics the daemon publishes to ROS 2 (e.g. /cmd_vel); what came from ROS is never sent back.'),
     qos: RosQosConfig,
-    topic_qos: Type.Record(Type.String({ pattern: '^/' }), Type.Partial(Type.Object({
-      reliability: Type.Union([Type.Literal('reliable'), Type.Literal('best_effort')]),
-      durability: Type.Union([Type.Literal('volatile'), Type.Literal('transient_local')]),
-      depth: Type.Integer({ minimum: 1, maximum: 10_000 }),
-    }, { additionalProperties: false })), { default: {}, description: 'QoS for one topic, over `qos`.' }),
+    topic_qos: Type.Record(
+      Type.String({ pattern: '^/' }),
+      Type.Partial(
+        Type.Object(
+          {
+            reliability: Type.Union([Type.Literal('reliable'), Type.Literal('best_effort')]),
+            durability: Type.Union([Type.Literal('volatile'), Type.Literal('transient_local')]),
+            depth: Type.Integer({ minimum: 1, maximum: 10_000 }),
+          },
+          { additionalProperties: false },
+        ),
+      ),
+      { default: {}, description: 'QoS for one topic, over `qos`.' },
+    ),
     services: Section(
       {
-        call: Globs('ROS services the bus may call (call_service, `auraison-edge query`): each is served as a bus query of its name, with a JSON request and reply, while a ROS node serves it.'),
-        serve: Type.Array(RosServeConfig, { default: [], description: 'Bus queries the daemon serves as ROS 2 services.' }),
-        timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000, description: 'How long a ROS client of a served query waits for the bus query.' }),
+        call: Globs(
+          'ROS services the bus may call (call_service, `auraison-edge query`): each is served as a bus query of its name, with a JSON request and reply, while a ROS node serves it.',
+        ),
+        serve: Type.Array(RosServeConfig, {
+          default: [],
+          description: 'Bus queries the daemon serves as ROS 2 services.',
+        }),
+        timeout_ms: Type.Integer({
+          minimum: 1,
+          maximum: 600_000,
+          default: 5000,
+          description: 'How long a ROS client of a served query waits for the bus query.',
+        }),
       },
       'Services, both ways.',
     ),
-    graph_poll_ms: Type.Integer({ minimum: 50, maximum: 60_000, default: 1000, description: 'How often the ROS graph (nodes, topics, services) is read.' }),
+    graph_poll_ms: Type.Integer({
+      minimum: 50,
+      maximum: 60_000,
+      default: 1000,
+      description: 'How often the ROS graph (nodes, topics, services) is read.',
+    }),
   },
-  'The ROS 2 bridge (rclnodejs): the daemon as a node of the robot\'s graph.',
+  "The ROS 2 bridge (rclnodejs): the daemon as a node of the robot's graph.",
 );
 
 export const ROS_SECTIONS = { ros: RosConfig } satisfies Type.TProperties;

@@ -44,7 +44,14 @@ export class DoubleQoS {
   liveliness: number;
   avoidRosNameSpaceConventions: boolean;
 
-  constructor(history = 0, depth = 0, reliability = 0, durability = 0, liveliness = 0, avoidRosNameSpaceConventions = false) {
+  constructor(
+    history = 0,
+    depth = 0,
+    reliability = 0,
+    durability = 0,
+    liveliness = 0,
+    avoidRosNameSpaceConventions = false,
+  ) {
     this.history = history;
     this.depth = depth;
     this.reliability = reliability;
@@ -63,7 +70,11 @@ abstract class DoubleEntity {
   readonly wire: WireQos;
   destroyed = false;
 
-  constructor(readonly node: DoubleNode, typeClass: Rcl.TypeClass, options: Rcl.Options | undefined) {
+  constructor(
+    readonly node: DoubleNode,
+    typeClass: Rcl.TypeClass,
+    options: Rcl.Options | undefined,
+  ) {
     this.typeClass = typeClass;
     this.options = options ?? {};
     this.qos = (typeof options?.qos === 'object' ? options.qos : new DoubleQoS()) as unknown as Rcl.QoS;
@@ -83,7 +94,14 @@ export class DoublePublisher extends DoubleEntity implements Rcl.Publisher<Any> 
   readonly kept: Buffer[] = [];
   sequence = 0n;
 
-  constructor(node: DoubleNode, typeClass: Rcl.TypeClass, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, gid: number[]) {
+  constructor(
+    node: DoubleNode,
+    typeClass: Rcl.TypeClass,
+    readonly topic: string,
+    readonly type: string,
+    options: Rcl.Options | undefined,
+    gid: number[],
+  ) {
     super(node, typeClass, options);
     this.gid = gid;
   }
@@ -114,7 +132,15 @@ export class DoubleSubscription extends DoubleEntity implements Rcl.Subscription
   readonly gid: number[];
   received = 0n;
 
-  constructor(node: DoubleNode, typeClass: Rcl.TypeClass, readonly topic: string, readonly type: string, options: Rcl.Options | undefined, readonly callback: RawCallback, gid: number[]) {
+  constructor(
+    node: DoubleNode,
+    typeClass: Rcl.TypeClass,
+    readonly topic: string,
+    readonly type: string,
+    options: Rcl.Options | undefined,
+    readonly callback: RawCallback,
+    gid: number[],
+  ) {
     super(node, typeClass, options);
     this.isRaw = options?.isRaw ?? false;
     this.gid = gid;

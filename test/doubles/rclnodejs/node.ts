@@ -14,7 +14,12 @@ export class DoubleNode implements RosNode {
   destroyed = false;
 
   /** A peer stands for another process with its own ROS install: any type name goes. */
-  constructor(readonly world: RosWorld, nodeName: string, namespace = '', readonly peer = false) {
+  constructor(
+    readonly world: RosWorld,
+    nodeName: string,
+    namespace = '',
+    readonly peer = false,
+  ) {
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(nodeName)) throw new Error(`Invalid node name: ${nodeName}`);
     this.#name = nodeName;
     this.#namespace = namespace === '' ? '/' : namespace;
@@ -37,10 +42,16 @@ export class DoubleNode implements RosNode {
 
   createPublisher<T extends Msg>(typeClass: T, topic: string, options?: Rcl.Options): Rcl.Publisher<T> {
     const type = this.world.messageType(typeClass, this.peer);
-    return this.world.addPublisher(new DoublePublisher(this, typeClass, this.expand(topic), type, options, this.world.gid())) as unknown as Rcl.Publisher<T>;
+    return this.world.addPublisher(
+      new DoublePublisher(this, typeClass, this.expand(topic), type, options, this.world.gid()),
+    ) as unknown as Rcl.Publisher<T>;
   }
 
-  createSubscription<T extends Msg>(typeClass: T, topic: string, callback: Rcl.SubscriptionCallback<T>): Rcl.Subscription;
+  createSubscription<T extends Msg>(
+    typeClass: T,
+    topic: string,
+    callback: Rcl.SubscriptionCallback<T>,
+  ): Rcl.Subscription;
   createSubscription<T extends Msg>(
     typeClass: T,
     topic: string,
@@ -55,19 +66,33 @@ export class DoubleNode implements RosNode {
   ): Rcl.Subscription {
     const options = typeof optionsOrCallback === 'function' ? {} : optionsOrCallback;
     const cb = (typeof optionsOrCallback === 'function' ? optionsOrCallback : callback) as RawCallback;
-    if (!options.isRaw) throw new Error('the rclnodejs double delivers raw (isRaw) messages only: it has no message classes');
+    if (!options.isRaw)
+      throw new Error('the rclnodejs double delivers raw (isRaw) messages only: it has no message classes');
     const type = this.world.messageType(typeClass, this.peer);
-    return this.world.addSubscription(new DoubleSubscription(this, typeClass, this.expand(topic), type, options, cb, this.world.gid()));
+    return this.world.addSubscription(
+      new DoubleSubscription(this, typeClass, this.expand(topic), type, options, cb, this.world.gid()),
+    );
   }
 
   createClient<T extends Srv>(typeClass: T, serviceName: string, options?: Rcl.Options): Rcl.Client<T> {
     const type = this.world.serviceType(typeClass, this.peer);
     const qos = (typeof options?.qos === 'object' ? options.qos : undefined) as Rcl.QoS;
-    return this.world.addClient(new DoubleClient(this, typeClass, this.expand(serviceName), type, qos)) as unknown as Rcl.Client<T>;
+    return this.world.addClient(
+      new DoubleClient(this, typeClass, this.expand(serviceName), type, qos),
+    ) as unknown as Rcl.Client<T>;
   }
 
-  createService<T extends Srv>(typeClass: T, serviceName: string, callback: Rcl.ServiceRequestHandler<T>): Rcl.ServiceType<T>;
-  createService<T extends Srv>(typeClass: T, serviceName: string, options: Rcl.Options, callback: Rcl.ServiceRequestHandler<T>): Rcl.ServiceType<T>;
+  createService<T extends Srv>(
+    typeClass: T,
+    serviceName: string,
+    callback: Rcl.ServiceRequestHandler<T>,
+  ): Rcl.ServiceType<T>;
+  createService<T extends Srv>(
+    typeClass: T,
+    serviceName: string,
+    options: Rcl.Options,
+    callback: Rcl.ServiceRequestHandler<T>,
+  ): Rcl.ServiceType<T>;
   createService<T extends Srv>(
     typeClass: T,
     serviceName: string,
@@ -77,7 +102,13 @@ export class DoubleNode implements RosNode {
     const callback = typeof optionsOrCallback === 'function' ? optionsOrCallback : handler!;
     const type = this.world.serviceType(typeClass, this.peer);
     const templates = this.world.serviceTemplates(type);
-    const service = new DoubleService(this, this.expand(serviceName), type, templates, callback as unknown as ServiceHandler);
+    const service = new DoubleService(
+      this,
+      this.expand(serviceName),
+      type,
+      templates,
+      callback as unknown as ServiceHandler,
+    );
     return this.world.addService(service) as unknown as Rcl.ServiceType<T>;
   }
 

@@ -20,7 +20,10 @@ export type ServiceHandler = (request: Plain, response: DoubleServiceResponse) =
 export class DoubleServiceResponse {
   sent = false;
 
-  constructor(readonly service: DoubleService, readonly reply: (response: Plain) => void) {}
+  constructor(
+    readonly service: DoubleService,
+    readonly reply: (response: Plain) => void,
+  ) {}
 
   get template(): Plain {
     return { ...this.service.templates.response };
@@ -50,7 +53,9 @@ export class DoubleService {
       .then((returned) => {
         if (!response.sent && returned) reply(conform(this.templates.response, returned));
       })
-      .catch((error: unknown) => this.node.world.logged.push(`Error processing ${this.serviceName} request: ${String(error)}`));
+      .catch((error: unknown) =>
+        this.node.world.logged.push(`Error processing ${this.serviceName} request: ${String(error)}`),
+      );
   }
 }
 
@@ -62,7 +67,13 @@ export class DoubleClient implements Rcl.Client<Any> {
   readonly loggerName: string;
   destroyed = false;
 
-  constructor(readonly node: DoubleNode, readonly typeClass: Rcl.TypeClass, readonly serviceName: string, readonly type: string, qos: Rcl.QoS) {
+  constructor(
+    readonly node: DoubleNode,
+    readonly typeClass: Rcl.TypeClass,
+    readonly serviceName: string,
+    readonly type: string,
+    qos: Rcl.QoS,
+  ) {
     this.qos = qos;
     this.loggerName = node.name();
   }
@@ -83,13 +94,18 @@ export class DoubleClient implements Rcl.Client<Any> {
   sendRequestAsync(request: object, options: Rcl.Client.AsyncRequestOptions = {}): Promise<object> {
     return new Promise((resolve, reject) => {
       let settled = false;
-      const signals = [options.signal, options.timeout !== undefined && options.timeout >= 0 ? AbortSignal.timeout(options.timeout) : undefined];
+      const signals = [
+        options.signal,
+        options.timeout !== undefined && options.timeout >= 0 ? AbortSignal.timeout(options.timeout) : undefined,
+      ];
       const live = signals.filter((s): s is AbortSignal => s !== undefined);
       const fail = () => {
         if (settled) return;
         settled = true;
         const timedOut = options.signal?.aborted !== true && options.timeout !== undefined;
-        reject(new Error(timedOut ? `Service request timeout after ${options.timeout}ms` : 'Service request was aborted'));
+        reject(
+          new Error(timedOut ? `Service request timeout after ${options.timeout}ms` : 'Service request was aborted'),
+        );
       };
       for (const s of live) {
         if (s.aborted) return fail();

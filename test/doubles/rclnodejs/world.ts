@@ -1,7 +1,7 @@
 import type { Rcl, Rclnodejs } from '../../../adapters/ros/index.ts';
-import { DoublePublisher, DoubleQoS, DoubleSubscription, messageInfo } from './entities.ts';
+import { type DoublePublisher, DoubleQoS, type DoubleSubscription, messageInfo } from './entities.ts';
 import { DoubleNode } from './node.ts';
-import { DoubleClient, DoubleService } from './services.ts';
+import type { DoubleClient, DoubleService } from './services.ts';
 
 type Plain = Record<string, unknown>;
 
@@ -13,7 +13,26 @@ const SERVICE_TEMPLATES: Record<string, { request: Plain; response: Plain }> = {
   'example_interfaces/srv/AddTwoInts': { request: { a: 0n, b: 0n }, response: { sum: 0n } },
 };
 
-const INSTALLED = new Set(['std_msgs', 'sensor_msgs', 'geometry_msgs', 'nav_msgs', 'tf2_msgs', 'std_srvs', 'example_interfaces', 'rcl_interfaces']);
+const INSTALLED = new Set([
+  'std_msgs',
+  'sensor_msgs',
+  'geometry_msgs',
+  'nav_msgs',
+  'tf2_msgs',
+  'std_srvs',
+  'example_interfaces',
+  'rcl_interfaces',
+]);
+
+/** rclnodejs's Node in `world`: made only between init() and shutdown(). */
+function nodeClass(world: RosWorld) {
+  return class Node extends DoubleNode {
+    constructor(nodeName: string, namespace?: string) {
+      if (!world.initialized) throw new Error('The context is not valid: call rclnodejs.init() first');
+      super(world, nodeName, namespace);
+    }
+  };
+}
 
 /** Where rclnodejs's native side would fail: every graph query, or every publish. */
 export type Fault = 'graph' | 'publish';
@@ -39,13 +58,7 @@ export class RosWorld {
 
   /** The module as `import('rclnodejs')` gives it, bound to this graph. */
   module(): Rclnodejs {
-    const world = this;
-    class Node extends DoubleNode {
-      constructor(nodeName: string, namespace?: string) {
-        if (!world.initialized) throw new Error('The context is not valid: call rclnodejs.init() first');
-        super(world, nodeName, namespace);
-      }
-    }
+    const Node = nodeClass(this);
     return {
       init: async () => {
         if (this.initialized) throw new Error('The context has already been initialized.');
@@ -85,9 +98,15 @@ export class RosWorld {
 
   /** rclnodejs's interface loader: a type of a package the ROS install lacks throws. */
   messageType(typeClass: Rcl.TypeClass, peer = false): string {
-    const type = typeof typeClass === 'string' ? typeClass : 'package' in typeClass ? `${typeClass.package}/${typeClass.type}/${typeClass.name}` : '';
+    const type =
+      typeof typeClass === 'string'
+        ? typeClass
+        : 'package' in typeClass
+          ? `${typeClass.package}/${typeClass.type}/${typeClass.name}`
+          : '';
     const [pkg = '', kind = '', name = ''] = type.split('/');
-    if ((!peer && !INSTALLED.has(pkg)) || name === '') throw new Error(`The message required does not exist: ${pkg}, ${kind}, ${name} at /double/generated`);
+    if ((!peer && !INSTALLED.has(pkg)) || name === '')
+      throw new Error(`The message required does not exist: ${pkg}, ${kind}, ${name} at /double/generated`);
     return type;
   }
 
@@ -103,14 +122,17 @@ export class RosWorld {
 
   addNode(node: DoubleNode): void {
     for (const n of this.nodes) {
-      if (n.name() === node.name() && n.namespace() === node.namespace()) throw new Error(`a node ${node.namespace()}/${node.name()} exists already`);
+      if (n.name() === node.name() && n.namespace() === node.namespace())
+        throw new Error(`a node ${node.namespace()}/${node.name()} exists already`);
     }
     this.nodes.add(node);
   }
 
   removeNode(node: DoubleNode): void {
     this.nodes.delete(node);
-    for (const set of [this.publishers, this.subscriptions, this.services, this.clients] as Set<{ node: DoubleNode }>[]) {
+    for (const set of [this.publishers, this.subscriptions, this.services, this.clients] as Set<{
+      node: DoubleNode;
+    }>[]) {
       for (const e of [...set]) if (e.node === node) set.delete(e);
     }
   }
@@ -128,7 +150,8 @@ export class RosWorld {
     this.subscriptions.add(subscription);
     // A transient_local subscription gets what matching transient_local publishers kept.
     for (const publisher of this.matchedPublishers(subscription)) {
-      if (publisher.wire.durability === 1) for (const bytes of publisher.kept) this.#deliver(publisher, subscription, bytes);
+      if (publisher.wire.durability === 1)
+        for (const bytes of publisher.kept) this.#deliver(publisher, subscription, bytes);
     }
     return subscription;
   }
@@ -144,7 +167,8 @@ export class RosWorld {
   }
 
   remove(entity: object): void {
-    for (const set of [this.publishers, this.subscriptions, this.services, this.clients] as Set<object>[]) set.delete(entity);
+    for (const set of [this.publishers, this.subscriptions, this.services, this.clients] as Set<object>[])
+      set.delete(entity);
   }
 
   #matches(p: DoublePublisher, s: DoubleSubscription): boolean {
@@ -181,13 +205,16 @@ export class RosWorld {
       subscription.received += 1n;
       // rcl hands over a copy; MessageInfo only to a callback declaring two parameters (lib/subscription.js).
       const copy = Buffer.from(bytes);
-      if (subscription.callback.length >= 2) subscription.callback(copy, messageInfo(publisher, subscription.received, sent));
+      if (subscription.callback.length >= 2)
+        subscription.callback(copy, messageInfo(publisher, subscription.received, sent));
       else subscription.callback(copy);
     });
   }
 
   serverOf(client: DoubleClient): DoubleService | undefined {
-    return [...this.services].find((s) => s.serviceName === client.serviceName && s.type === client.type && s.node.spinning);
+    return [...this.services].find(
+      (s) => s.serviceName === client.serviceName && s.type === client.type && s.node.spinning,
+    );
   }
 
   /** A request reaches a spinning server of its name and type; with none it is lost, as in DDS. */
@@ -208,7 +235,8 @@ export class RosWorld {
 
   /** TopicEndpointInfo as src/rcl_utilities.cpp builds it (Jazzy: with topic_type_hash). */
   endpointInfo(topic: string, kind: 'publisher' | 'subscription'): object[] {
-    const list: (DoublePublisher | DoubleSubscription)[] = kind === 'publisher' ? [...this.publishers] : [...this.subscriptions];
+    const list: (DoublePublisher | DoubleSubscription)[] =
+      kind === 'publisher' ? [...this.publishers] : [...this.subscriptions];
     return list
       .filter((e) => e.topic === topic)
       .map((e) => ({
@@ -231,8 +259,11 @@ export class RosWorld {
 
   /** rcl_get_*_names_and_types_by_node: an unknown node is an error. */
   servicesOfNode(name: string, namespace: string, role: 'server' | 'client'): Rcl.NamesAndTypesQueryResult[] {
-    const node = [...this.nodes].find((n) => n.name() === name && n.namespace() === (namespace === '' ? '/' : namespace));
-    if (node === undefined) throw new Error(`Failed to get_service_names_and_types_by_node: Node name not found: ${namespace}/${name}`);
+    const node = [...this.nodes].find(
+      (n) => n.name() === name && n.namespace() === (namespace === '' ? '/' : namespace),
+    );
+    if (node === undefined)
+      throw new Error(`Failed to get_service_names_and_types_by_node: Node name not found: ${namespace}/${name}`);
     const list: (DoubleService | DoubleClient)[] = role === 'server' ? [...this.services] : [...this.clients];
     return list.filter((e) => e.node === node).map((e) => ({ name: e.serviceName, types: [e.type] }));
   }
