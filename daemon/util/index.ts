@@ -6,6 +6,7 @@ export { writeDurably } from './durable-file.ts';
 export { LogBurst, withSuppressed } from './log-burst.ts';
 export { isLoopbackHost } from './loopback.ts';
 export { PACKAGE_ROOT } from './package-root.ts';
+export { polygonProblems } from './polygon.ts';
 export { printable } from './printable.ts';
 export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';
 export { seededRandom } from './seeded-random.ts';

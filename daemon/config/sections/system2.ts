@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import { baseUrlProblem, splitCredentials } from '../../util/index.ts';
+import { baseUrlProblem, polygonProblems, splitCredentials } from '../../util/index.ts';
 import { Section } from '../section.ts';
 
 /**
@@ -185,14 +185,18 @@ export type SkillName = Static<typeof SkillName>;
 /**
  * What no one key's schema can see in llm.endpoints: a base_url that is no http(s) URL (found at start, not
  * at the first request), credentials in it beside api_key_env (both would be the Authorization header),
- * and two endpoints of one name (each is the bus query ai/inference/llm/<name>). And a geofence of one or
- * two points: no polygon, which the hook would take as no fence at all.
+ * and two endpoints of one name (each is the bus query ai/inference/llm/<name>). And a geofence that is no
+ * region: one or two points (the hook would take them as no fence at all), a bow-tie, repeated or collinear
+ * points, no area.
  */
 export function system2Issues(config: { llm: LlmSettings; policy: PolicySettings }): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
   const fence = config.policy.geofence.polygon;
   if (fence.length > 0 && fence.length < 3) {
     issues.push({ path: 'policy.geofence.polygon', message: `expected no points (no geofence) or at least 3, got ${fence.length}: a fence of ${fence.length} would fence nothing` });
+  } else if (fence.length >= 3) {
+    // A fence must be a region: a bow-tie or a flat one lets ray casting wave goals through, or none at all.
+    for (const problem of polygonProblems(fence)) issues.push({ path: 'policy.geofence.polygon', message: `not a region: ${problem}` });
   }
   config.llm.endpoints.forEach((endpoint, i) => {
     const first = config.llm.endpoints.findIndex((e) => e.name === endpoint.name);
