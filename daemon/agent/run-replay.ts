@@ -1,6 +1,7 @@
 import { AgentEvent, Intent, RunState } from '../contract/index.ts';
 import type { JournalRecord } from '../contract/index.ts';
 import { Validator } from '../contract/index.ts';
+import { findByPrefix, prefixProblem } from '../util/index.ts';
 import { AGENT_EVENT, RUN_STATE } from './run-store.ts';
 
 /**
@@ -31,11 +32,10 @@ const intentValidator = new Validator(Intent);
 export function resolveRunId(records: readonly JournalRecord[], idOrPrefix: string): string {
   const ids = new Set<string>();
   for (const r of records) if (r.kind === RUN_STATE && runValidator.check(r.data)) ids.add(r.data.run_id);
-  if (ids.has(idOrPrefix)) return idOrPrefix;
-  const matches = [...ids].filter((id) => id.startsWith(idOrPrefix));
-  if (matches.length === 1) return matches[0]!;
-  if (matches.length === 0) throw new Error(`no run ${idOrPrefix} in the journal (${ids.size} runs): list them with \`auraison-edge runs\``);
-  throw new Error(`${idOrPrefix} matches ${matches.length} runs: give more of the id`);
+  const found = findByPrefix(ids, idOrPrefix);
+  if (found.id !== undefined) return found.id;
+  if (found.matches.length > 0) throw new Error(prefixProblem(idOrPrefix, found.matches));
+  throw new Error(`no run ${idOrPrefix} in the journal (${ids.size} runs): list them with \`auraison-edge runs\``);
 }
 
 /**

@@ -10,15 +10,21 @@ function idAt(ms: number, counter: number, random: () => number): string {
   const hex = (n: number, digits: number) => Math.floor(n).toString(16).padStart(digits, '0');
   const time = hex(ms, 12);
   const tail = Array.from({ length: 12 }, () => hex(random() * 16, 1)).join('');
-  return `${time.slice(0, 8)}-${time.slice(8)}-7${hex(counter, 3)}-${hex(8 + random() * 4, 1)}${hex(random() * 4096, 3)}-${tail}`;
+  const variant = `${hex(8 + random() * 4, 1)}${hex(random() * 4096, 3)}`;
+  return `${time.slice(0, 8)}-${time.slice(8)}-7${hex(counter, 3)}-${variant}-${tail}`;
 }
 
-describe('a run id\'s short form', () => {
+describe("a run id's short form", () => {
   it('is the 13 characters of its ms when no other run was made in the same ms', () => {
     const ids = [newId(), newId()];
     const a = '0190aaaa-0001-7000-8000-000000000001';
     const b = '0190aaaa-0002-7000-8000-000000000002';
-    expect(shortIds([a, b])).toEqual(new Map([[a, '0190aaaa-0001'], [b, '0190aaaa-0002']]));
+    expect(shortIds([a, b])).toEqual(
+      new Map([
+        [a, '0190aaaa-0001'],
+        [b, '0190aaaa-0002'],
+      ]),
+    );
     expect(shortId(a)).toBe('0190aaaa-0001');
     // Made by the daemon's own newId, a short form is always a prefix that names the one id.
     for (const [id, short] of shortIds(ids)) expect(findByPrefix(ids, short)).toEqual({ id });
@@ -36,11 +42,13 @@ describe('a run id\'s short form', () => {
     expect(shortId(b, [a])).toBe('0190aaaa-0001-7001');
   });
 
-  it('is computed the same by the status page\'s copy (daemon/api/page/run-ids.js)', () => {
+  it("is computed the same by the status page's copy (daemon/api/page/run-ids.js)", () => {
     const random = seededRandom(7);
     for (let round = 0; round < 200; round++) {
       // Few distinct ms and counters: collisions at every length are common.
-      const ids = Array.from({ length: 1 + Math.floor(random() * 30) }, () => idAt(1_700_000_000_000 + Math.floor(random() * 3), Math.floor(random() * 3), random));
+      const ids = Array.from({ length: 1 + Math.floor(random() * 30) }, () =>
+        idAt(1_700_000_000_000 + Math.floor(random() * 3), Math.floor(random() * 3), random),
+      );
       expect(pageShortIds(ids) as Map<string, string>).toEqual(shortIds(ids));
       for (const [id, short] of shortIds(ids)) expect(findByPrefix(ids, short)).toEqual({ id });
     }

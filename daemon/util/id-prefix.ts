@@ -30,7 +30,10 @@ export function shortId(id: string, others: Iterable<string> = []): string {
  * The id among `ids` that `prefix` names: one equal to it, else the only one it starts (case does not
  * matter: ids are lowercase hex). `matches` is every id it starts when that is not exactly one.
  */
-export function findByPrefix(ids: Iterable<string>, prefix: string): { id: string } | { id?: undefined; matches: string[] } {
+export function findByPrefix(
+  ids: Iterable<string>,
+  prefix: string,
+): { id: string } | { id?: undefined; matches: string[] } {
   const wanted = prefix.toLowerCase();
   const matches: string[] = [];
   for (const id of ids) {

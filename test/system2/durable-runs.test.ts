@@ -48,7 +48,8 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
   // The CLI's clients (intent, approve, runs, status) run in this process: the daemon is the process here.
   const cli = async (...args: string[]) => {
     const result = await runMain([...args, '--config', config, '--json'], { cwd: dir.path });
-    const body = result.stdout ? (JSON.parse(result.stdout) as Record<string, unknown>) : {};
+    // intent --wait --json prints a line per event first: the run is its last line.
+    const body = result.stdout ? (JSON.parse(result.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>) : {};
     return { ...result, body };
   };
   /** GET from the running daemon's API (where it wrote run/api.json), for polling without spawning the CLI. */

@@ -34,7 +34,7 @@ describe('runs show and list, and text a model sent', () => {
     expect(shown.stdout).toContain('done\\x1b[2J\\x1b]52;c;cm0gLXJmIH4=\\x07\\rall fine');
     expect(shown.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     const listed = await runMain(['runs', 'list', '--config', config], { cwd: dir.path });
-    expect(listed.stdout).toContain(run.run_id);
+    expect(listed.stdout).toContain(run.run_id.slice(0, 13));
     expect(listed.stdout).not.toMatch(/[\u0000-\u0008\u000b-\u001f\u007f]/);
     // --json stays JSON: the text as it was, in JSON's own escapes.
     const json = await runMain(['runs', 'show', run.run_id, '--json', '--config', config], { cwd: dir.path });

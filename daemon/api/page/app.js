@@ -4,6 +4,7 @@
 import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized, Unreachable } from '/page/api.js';
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
+import { shortIds } from '/page/run-ids.js';
 
 const $ = (id) => document.getElementById(id);
 const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
@@ -26,7 +27,8 @@ function fill(tableId, rows) {
 }
 
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
-const shortId = (id) => id.slice(-8);
+// The short form the CLI and the API take too: unique among the runs this page knows.
+const shortId = (id) => shortIds([...runs.keys(), id]).get(id);
 const nsToTime = (ns) => new Date(Number(BigInt(ns) / 1_000_000n)).toLocaleTimeString();
 
 function showError(error) {
@@ -109,13 +111,18 @@ function upsertRun(run) {
 
 function renderRuns(unavailable) {
   const list = [...runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
+  const short = shortIds(runs.keys());
   fill('runs', list.length > 0
-    ? list.map((r) => el('tr', { 'data-run': r.run_id }, el('td', {}, el('code', {}, shortId(r.run_id))), el('td', {}, r.tree_ref), el('td', { class: `status ${r.status}` }, r.status), el('td', {}, r.reason ?? ''), el('td', { class: 'muted' }, nsToTime(r.updated_at))))
+    ? list.map((r) => el('tr', { 'data-run': r.run_id },
+      el('td', {}, el('code', { title: r.run_id }, short.get(r.run_id))), el('td', {}, r.tree_ref),
+      el('td', { class: `status ${r.status}` }, r.status), el('td', {}, r.reason ?? ''),
+      el('td', { class: 'muted' }, nsToTime(r.updated_at))))
     : [el('tr', {}, el('td', { class: 'muted', colspan: '5' }, unavailable ?? 'no runs yet'))]);
   const waiting = list.filter((r) => r.status === 'awaiting_approval');
   $('approvals').replaceChildren(...(waiting.length > 0
     ? waiting.map((r) => el('li', { 'data-run': r.run_id },
-      el('code', {}, shortId(r.run_id)), ` ${r.tree_ref}`, r.reason ? el('span', { class: 'muted' }, ` — ${r.reason}`) : '',
+      el('code', { title: r.run_id }, short.get(r.run_id)), ` ${r.tree_ref}`,
+      r.reason ? el('span', { class: 'muted' }, ` — ${r.reason}`) : '',
       el('button', { class: 'approve', type: 'button', onclick: () => decide(r.run_id, 'approve') }, 'Approve'),
       el('button', { class: 'cancel', type: 'button', onclick: () => decide(r.run_id, 'cancel') }, 'Cancel')))
     : [el('li', { class: 'muted' }, 'none')]));

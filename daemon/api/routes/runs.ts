@@ -4,7 +4,8 @@ import { AgentError } from '../../agent/index.ts';
 import { TERMINAL } from '../../agent/index.ts';
 import { newId } from '../../contract/index.ts';
 import { Id, Intent, NsTime, PolicyContext, RunStatus } from '../../contract/index.ts';
-import { ValidationError } from '../../contract/index.ts';
+import { ValidationError, type AgentService } from '../../contract/index.ts';
+import { findByPrefix, prefixProblem } from '../../util/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import { requireAgent } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
@@ -34,7 +35,12 @@ export const IntentBody = Type.Object(
   { additionalProperties: false },
 );
 
-const RunParams = Type.Object({ id: Id }, { additionalProperties: false });
+const RunParams = Type.Object(
+  {
+    id: Type.String({ pattern: '^[0-9a-fA-F-]{1,36}$', description: 'a run id, or a unique prefix of one' }),
+  },
+  { additionalProperties: false },
+);
 const RunsQuery = Type.Object(
   { status: Type.Optional(RunStatus), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
   { additionalProperties: false },
@@ -69,9 +75,8 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
   });
 
   app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (request) => {
-    const found = requireAgent(ctx).getRun(request.params.id);
-    if (!found) throw notFound(request.params.id);
-    return found;
+    const agent = requireAgent(ctx);
+    return agent.getRun(runIdOf(agent, request.params.id))!;
   });
 
   app.post<{ Params: Static<typeof RunParams>; Body: Static<typeof ApproveBody> }>(
@@ -79,9 +84,8 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
     { schema: { params: RunParams, body: ApproveBody } },
     async (request) => {
       const agent = requireAgent(ctx);
-      const { id } = request.params;
-      const found = agent.getRun(id);
-      if (!found) throw notFound(id);
+      const id = runIdOf(agent, request.params.id);
+      const found = agent.getRun(id)!;
       if (found.run.status !== 'awaiting_approval') throw new HttpError(409, 'conflict', `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`);
       return { run: await agentCall(() => agent.approve(id, request.body.by), 'body') };
     },
@@ -92,17 +96,25 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
     { schema: { params: RunParams, body: CancelBody } },
     async (request) => {
       const agent = requireAgent(ctx);
-      const { id } = request.params;
-      const found = agent.getRun(id);
-      if (!found) throw notFound(id);
+      const id = runIdOf(agent, request.params.id);
+      const found = agent.getRun(id)!;
       if (TERMINAL.has(found.run.status)) throw new HttpError(409, 'conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
       return { run: await agentCall(() => agent.cancel(id, request.body.by, request.body.reason), 'body') };
     },
   );
 };
 
-function notFound(id: string): HttpError {
-  return new HttpError(404, 'not_found', `no run ${id}: list runs with GET /runs`);
+/**
+ * The run an id or a unique prefix of one names, among the runs the agent holds: 404 when none, 400 naming
+ * each when several (a prefix of the ms the runs share, or too short).
+ */
+function runIdOf(agent: AgentService, idOrPrefix: string): string {
+  if (agent.getRun(idOrPrefix)) return idOrPrefix;
+  const found = findByPrefix(agent.listRuns({ limit: Number.MAX_SAFE_INTEGER }).map((r) => r.run_id), idOrPrefix);
+  if (found.id !== undefined) return found.id;
+  const problem = prefixProblem(idOrPrefix, found.matches);
+  if (found.matches.length > 0) throw new HttpError(400, 'ambiguous', problem);
+  throw new HttpError(404, 'not_found', `${problem}: list runs with GET /runs`);
 }
 
 /**

@@ -2,6 +2,7 @@ import type { RunState } from '../../contract/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';
+import { shortId } from '../../util/index.ts';
 
 export const command: Command = {
   name: 'approve',
@@ -11,7 +12,7 @@ export const command: Command = {
 
 Approves the call a run waits on (POST /runs/ID/approve): the run goes on exactly where it paused, even
 across a daemon restart. With --cancel, the run ends instead (POST /runs/ID/cancel). RUN_ID may be a
-unique prefix of a run among the daemon's latest 1000 (as \`runs list\` shows them).
+unique prefix of a run id: the short form \`runs list\`, \`intent\` and the status page show, or fewer characters.
 
 Options:
   --by NAME       who approves (default: $USER)
@@ -22,7 +23,7 @@ Options:
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
   --json          print JSON
 
-Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage.
+Exit codes: 0 done, 1 no such run, a prefix of several, nothing to approve, or no daemon, 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
@@ -30,7 +31,10 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
       { by: { type: 'string' }, cancel: { type: 'boolean' }, reason: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
       { min: 1, max: 1, names: 'RUN_ID' },
     );
-    const shortId = positionals[0]!;
+    const id = positionals[0]!;
+    if (!/^[0-9a-f-]{1,36}$/i.test(id)) {
+      throw new UsageError(`RUN_ID: expected a run id or a prefix of one (hex digits, dashes), got ${JSON.stringify(id)}`);
+    }
     // An approval carries no reason: dropped without a word, the approver would think it was recorded.
     if (values.reason !== undefined && !values.cancel) throw new UsageError('--reason is for --cancel: an approval records only who gave it (--by)');
     const by = values.by ?? io.env.USER ?? 'cli';
@@ -38,10 +42,11 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     if (!api) return 1;
     const { client } = api;
     try {
-      const runId = await fullRunId(client, shortId);
-      const path = `/runs/${encodeURIComponent(runId)}/${values.cancel ? 'cancel' : 'approve'}`;
+      // The API takes a unique prefix as it takes a whole id, and names the runs a prefix matches.
+      const path = `/runs/${encodeURIComponent(id)}/${values.cancel ? 'cancel' : 'approve'}`;
       const { run } = await client.post<{ run: RunState }>(path, values.cancel ? { by, ...(values.reason ? { reason: values.reason } : {}) } : { by });
-      io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
+      const reason = run.reason ? ` (${run.reason})` : '';
+      io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${shortId(run.run_id)}: ${run.status}${reason}\n`);
       return 0;
     } catch (error) {
       api.report(error);
@@ -49,16 +54,3 @@ Exit codes: 0 done, 1 no such run, nothing to approve, or no daemon, 2 bad usage
     }
   },
 };
-
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
-
-/** The run a prefix names, among the daemon's latest runs; a whole id goes as it is. */
-async function fullRunId(client: import('../../api/index.ts').ApiClient, id: string): Promise<string> {
-  if (UUID.test(id)) return id;
-  const { ApiClientError } = await import('../../api/index.ts');
-  const { runs } = await client.get<{ runs: RunState[] }>('/runs?limit=1000');
-  const matches = runs.filter((r) => r.run_id.startsWith(id.toLowerCase()));
-  if (matches.length === 1) return matches[0]!.run_id;
-  if (matches.length === 0) throw new ApiClientError(404, 'not_found', `no run whose id starts with ${id} among the daemon's latest ${runs.length}`);
-  throw new ApiClientError(409, 'ambiguous', `${matches.length} runs start with ${id}: ${matches.slice(0, 5).map((r) => `${r.run_id} (${r.status})`).join(', ')}${matches.length > 5 ? ', ...' : ''}; give more of the id`);
-}

@@ -2,6 +2,8 @@ import type { RunState } from '../../contract/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';
+import { RunFollow } from '../run-follow.ts';
+import { shortId } from '../../util/index.ts';
 
 export const command: Command = {
   name: 'intent',
@@ -9,7 +11,8 @@ export const command: Command = {
   help: `Usage: auraison-edge intent SKILL [--params JSON] [options]
        auraison-edge intent --text "go to the charging dock" [options]
 
-Submits an intent with POST /intents to the daemon that uses this config's data dir, and prints the run.
+Submits an intent with POST /intents to the daemon that uses this config's data dir, and prints the run
+(its id in the short form \`runs list\`, \`approve\` and the status page use).
 A skill intent (navigate_to, run_policy, read_topic, publish, call_service, stop) runs with no model; a
 natural-language one (--text) is planned by System 2.
 
@@ -21,12 +24,14 @@ Options:
                       read_topic are exempt (they only take motion away or read) unless listed in
                       agent.require_approval
   --actor NAME        who asks (default: $USER)
-  --wait              wait until the run ends or waits for approval, then print it
+  --wait              print the run's events as they happen (time since the run began, kind, what it
+                      says, as \`runs show\` does), until it ends or waits for approval; then its state
   --timeout-s N       with --wait: give up after N seconds (default 300)
   --url URL           the API (default: <data_dir>/run/api.json, else config api.host/api.port)
   --token TOKEN       bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE       the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
-  --json              print JSON
+  --json              print JSON: {run}; with --wait, JSON lines first, one per event ({t_s, event}) and
+                      state change ({t_s, state}), then {run}
 
 Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused, failed or no daemon, 2 bad usage.
 `,
@@ -75,9 +80,15 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
       policy_ctx: { actor: values.actor ?? io.env.USER ?? 'cli', source: 'cli', ...(values.approval ? { requires_approval: true } : {}) },
     };
     try {
-      let { run } = await client.post<{ run: RunState }>('/intents', body);
-      if (values.wait) run = await waitForRun(client, run, timeoutS);
-      io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${run.run_id}: ${run.status}${run.reason ? ` (${run.reason})` : ''}\n`);
+      const submit = async () => (await client.post<{ run: RunState }>('/intents', body)).run;
+      let run: RunState;
+      if (values.wait) {
+        const { describeEvent } = await import('../../agent/index.ts');
+        const follow = new RunFollow({ client, io, json: values.json === true, timeoutS, describe: describeEvent });
+        run = await follow.run(submit);
+      } else run = await submit();
+      const reason = run.reason ? ` (${run.reason})` : '';
+      io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${shortId(run.run_id)}: ${run.status}${reason}\n`);
       return run.status === 'failed' || run.status === 'cancelled' || run.status === 'interrupted' ? 1 : 0;
     } catch (error) {
       api.report(error);
@@ -85,14 +96,3 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     }
   },
 };
-
-async function waitForRun(client: { get<T>(path: string): Promise<T> }, run: RunState, timeoutS: number): Promise<RunState> {
-  const deadline = performance.now() + timeoutS * 1000; // monotonic: an NTP step neither ends nor stretches the wait
-  let current = run;
-  while (!['succeeded', 'failed', 'cancelled', 'interrupted', 'awaiting_approval'].includes(current.status)) {
-    if (performance.now() > deadline) throw new Error(`run ${run.run_id} still ${current.status} after ${timeoutS} s`);
-    await new Promise((resolve) => setTimeout(resolve, 200));
-    current = (await client.get<{ run: RunState }>(`/runs/${run.run_id}`)).run;
-  }
-  return current;
-}

@@ -60,7 +60,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     const dir = join(dataDir, 'log');
     // What a model or a tool said reaches the operator's terminal: its control characters (ESC sequences that
     // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
-    const out = (value: unknown, text: string) => io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((line) => printable(line)).join('\n'));
+    const out = (value: unknown, text: string) =>
+      io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((line) => printable(line)).join('\n'));
     if (sub === 'list') {
       const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
