@@ -138,9 +138,9 @@ describe('auraison-edge status, intent and approve over the API', () => {
     // An id may be shortened to a unique prefix, as `runs show` takes it.
     const ambiguous = await cli('approve', otherId.slice(0, 4), '--cancel');
     expect(ambiguous.code).toBe(1);
-    expect(ambiguous.stderr).toContain(`runs start with ${otherId.slice(0, 4)}: `);
+    expect(ambiguous.stderr).toContain(`prefix ${otherId.slice(0, 4)} matches 2 runs: ${otherId}, ${id}; give more of the id`);
     const none = await cli('approve', 'fffff', '--cancel');
-    expect(none.stderr).toContain('no run whose id starts with fffff among the daemon\'s latest 2');
+    expect(none.stderr).toContain('no run fffff: list runs with GET /runs');
     const cancelled = await cli('approve', otherId.slice(0, -4), '--cancel', '--reason', 'wrong room', '--json');
     expect(cancelled.body.run).toMatchObject({ run_id: otherId, status: 'cancelled', reason: 'wrong room' });
   });

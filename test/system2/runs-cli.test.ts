@@ -4,6 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
+import { shortIds } from '../../daemon/util/index.ts';
 import { runCli, runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext, waitFor } from './agent-context.ts';
 
@@ -46,7 +47,9 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
 
     const list = await runCli(['runs', '--config', config], { cwd: dir.path });
     expect(list.code).toBe(0);
-    expect(list.stdout.split('\n')[0]).toMatch(new RegExp(`^${b}  failed +read_topic  \\(read_topic: no message on /nothing within 20 ms`));
+    const [header, newest] = list.stdout.split('\n');
+    expect(header).toMatch(/^ID +STATUS +INTENT +REASON$/);
+    expect(newest).toMatch(new RegExp(`^${shortIds([a, b]).get(b)}  failed +read_topic +read_topic: no message on /nothing within 20 ms`));
 
     const show = await runMain(['runs', 'show', a.slice(0, 24), '--config', config], { cwd: dir.path });
     expect(show.code).toBe(0);

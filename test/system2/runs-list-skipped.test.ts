@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
+import { shortIds } from '../../daemon/util/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { agentContext } from './agent-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
@@ -63,7 +64,7 @@ describe('runs (list) from a journal with odd and damaged records', () => {
 
     const text = await runMain(['runs', '--config', config], { cwd: dir.path });
     expect(text.code).toBe(0);
-    expect(text.stdout.trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual([a, b].sort());
+    expect(text.stdout.trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(['ID', ...shortIds([a, b]).values()].sort());
     expect(text.stderr).toMatch(/^auraison-edge runs: \S+\.log: \d+ bytes of corrupt record\(s\) at byte \d+ skipped/m);
     expect(text.stderr).toContain(`auraison-edge runs: ${body.skipped.length} journal record(s) skipped, each for the reason below`);
     for (const why of body.skipped) expect(text.stderr).toContain(`\n  ${why}\n`);
