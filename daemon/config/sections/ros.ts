@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Section } from '../section.ts';
+import { ServedService } from './served-service.ts';
 
 /**
  * Config section of the ROS 2 bridge (adapters/ros, through rclnodejs). Off by default: rclnodejs is an
@@ -26,20 +27,7 @@ export const RosQosConfig = Section(
   "QoS of the daemon's subscriptions and publishers.",
 );
 
-export const RosServeConfig = Type.Object(
-  {
-    query: Type.String({ minLength: 1, description: 'The bus query answered, e.g. agent/stop.' }),
-    service: Type.String({
-      pattern: '^/',
-      description: 'The ROS 2 service name, fully qualified, e.g. /auraison/stop.',
-    }),
-    type: Type.String({
-      pattern: '^[A-Za-z0-9_]+/srv/[A-Za-z0-9_]+$',
-      description: 'Its service type, e.g. std_srvs/srv/Trigger.',
-    }),
-  },
-  { additionalProperties: false },
-);
+export const RosServeConfig = ServedService;
 
 export const RosConfig = Section(
   {

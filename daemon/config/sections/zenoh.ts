@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Section } from '../section.ts';
+import { ServedService } from './served-service.ts';
 
 /**
  * Config section of the Zenoh bridge (adapters/zenoh): the daemon joins a robot's graph through zenoh-ts and
@@ -27,14 +28,7 @@ export const ZenohTopicQos = Type.Object(
   { additionalProperties: false },
 );
 
-export const ZenohService = Type.Object(
-  {
-    query: Type.String({ minLength: 1, description: 'The bus query answered, e.g. agent/stop.' }),
-    service: Type.String({ pattern: '^/', description: 'The ROS 2 service name, fully qualified, e.g. /auraison/stop.' }),
-    type: Type.String({ pattern: '^[A-Za-z0-9_]+/srv/[A-Za-z0-9_]+$', description: 'Its service type, e.g. std_srvs/srv/Trigger.' }),
-  },
-  { additionalProperties: false },
-);
+export const ZenohService = ServedService;
 
 export const ZenohConfig = Section(
   {
