@@ -29,7 +29,12 @@ const payload = (size: number) => {
 };
 
 /** Puts per second from the daemon's bus to Zenoh (each put handed to the bridge's WebSocket, in order). */
-async function busToZenoh(daemon: Daemon, topic: string, size: number, n: number): Promise<{ rate: number; drops: number }> {
+async function busToZenoh(
+  daemon: Daemon,
+  topic: string,
+  size: number,
+  n: number,
+): Promise<{ rate: number; drops: number }> {
   const pub = daemon.bus.advertise(topic, BYTES, { source: 'bench' });
   const out = () => (daemon.components.get('zenoh')!.health().details as { outbound: Outbound }).outbound[topic];
   await waitFor(() => out() !== undefined, 'the outbound topic');
@@ -54,7 +59,8 @@ async function bareZenohTs(url: string, key: string, size: number, n: number): P
   await publisher.put(data);
   const started = performance.now();
   let seq = 0n;
-  for (let i = 0; i < n; i++) await publisher.put(data, { attachment: encodeAttachment({ sequence: ++seq, timestampNs: nowNs(), gid: GID }) });
+  for (let i = 0; i < n; i++)
+    await publisher.put(data, { attachment: encodeAttachment({ sequence: ++seq, timestampNs: nowNs(), gid: GID }) });
   const rate = n / ((performance.now() - started) / 1000);
   await publisher.undeclare();
   await session.close();
@@ -70,17 +76,27 @@ export async function run(): Promise<BenchResult[]> {
     await net.start();
     const started = await startDaemon({
       api: { port: 0 },
-      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/lat'], queue_depth: 20_000, publish: ['/put/**', '/joint_states', '/points'], topic_qos: [
-        { topic: '/joint_states', priority: 'real_time', express: true },
-        { topic: '/points', priority: 'data_low', reliability: 'best_effort' },
-      ] },
+      zenoh: {
+        enabled: true,
+        endpoint: net.wsUrl,
+        topics: ['/lat'],
+        queue_depth: 20_000,
+        publish: ['/put/**', '/joint_states', '/points'],
+        topic_qos: [
+          { topic: '/joint_states', priority: 'real_time', express: true },
+          { topic: '/points', priority: 'data_low', reliability: 'best_effort' },
+        ],
+      },
     });
     stop = started.stop;
     const { daemon } = started;
     await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
     const hash = typeDescriptionHash(daemon.definitions, BYTES);
 
-    for (const [size, n, label] of [[SMALL, 10_000, '100 B'], [LARGE, 100, '1 MiB']] as const) {
+    for (const [size, n, label] of [
+      [SMALL, 10_000, '100 B'],
+      [LARGE, 100, '1 MiB'],
+    ] as const) {
       // Alternated, best of three each: on a shared machine the load moves between two back-to-back runs.
       const ours: number[] = [];
       const bare: number[] = [];
@@ -89,7 +105,9 @@ export async function run(): Promise<BenchResult[]> {
         const r = await busToZenoh(daemon, `/put/s${size}/r${round}`, size, n);
         ours.push(r.rate);
         drops += r.drops;
-        bare.push(await bareZenohTs(net.wsUrl, `0/bare/s${size}/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, size, n));
+        bare.push(
+          await bareZenohTs(net.wsUrl, `0/bare/s${size}/std_msgs::msg::dds_::ByteMultiArray_/${hash}`, size, n),
+        );
       }
       const best = Math.max(...ours);
       const bestBare = Math.max(...bare);
@@ -101,7 +119,9 @@ export async function run(): Promise<BenchResult[]> {
         better: 'higher',
         goal: '>= 0.8x the bare client',
         met: best >= 0.8 * bestBare,
-        notes: [`best of 3 runs of ${n} puts each (ours ${ours.map((r) => r.toFixed(0)).join(', ')}; bare ${bare.map((r) => r.toFixed(0)).join(', ')}); dropped ${drops}`],
+        notes: [
+          `best of 3 runs of ${n} puts each (ours ${ours.map((r) => r.toFixed(0)).join(', ')}; bare ${bare.map((r) => r.toFixed(0)).join(', ')}); dropped ${drops}`,
+        ],
       });
     }
 
@@ -117,11 +137,20 @@ export async function run(): Promise<BenchResult[]> {
 }
 
 /** Zenoh to bus latency of 100 B samples from a Python publisher, beside a bare zenoh-ts subscriber's. */
-async function zenohToBus(net: ZenohNetwork, daemon: Daemon, peers: Peer[], hash: string | undefined): Promise<BenchResult> {
+async function zenohToBus(
+  net: ZenohNetwork,
+  daemon: Daemon,
+  peers: Peer[],
+  hash: string | undefined,
+): Promise<BenchResult> {
   const zenoh = await loadZenoh();
   const ours: number[] = [];
   const bare: number[] = [];
-  daemon.bus.subscribe({ name: 'bench', topic: '/lat', handler: (m) => void ours.push(Number(wallNs() - m.publishTime) / 1e6) });
+  daemon.bus.subscribe({
+    name: 'bench',
+    topic: '/lat',
+    handler: (m) => void ours.push(Number(wallNs() - m.publishTime) / 1e6),
+  });
   const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
   const sub = await session.declareSubscriber(`0/lat/std_msgs::msg::dds_::ByteMultiArray_/*`, {
     handler: (sample: Sample) => {
@@ -130,7 +159,10 @@ async function zenohToBus(net: ZenohNetwork, daemon: Daemon, peers: Peer[], hash
     },
   });
   const data = Buffer.from(payload(SMALL)).toString('hex');
-  const talker = await net.peer({ node: 'bench_talker', publish: { topic: '/lat', type: BYTES, hash, rate_hz: 500, payloads: [data] } });
+  const talker = await net.peer({
+    node: 'bench_talker',
+    publish: { topic: '/lat', type: BYTES, hash, rate_hz: 500, payloads: [data] },
+  });
   peers.push(talker);
   await waitFor(() => ours.length >= 200 && bare.length >= 200, 'samples both ways');
   ours.length = 0;
@@ -154,12 +186,21 @@ async function zenohToBus(net: ZenohNetwork, daemon: Daemon, peers: Peer[], hash
 /** ai/inference/vla/<policy> from a Python get, beside the same bus query over the HTTP API from Python. */
 async function vlaRoundTrip(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): Promise<BenchResult> {
   const reply = new TextEncoder().encode(JSON.stringify({ actions: [[0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7]] }));
-  const unserve = daemon.bus.serve('ai/inference/vla/bench', async () => ({ encoding: 'application/json', payload: reply }));
+  const unserve = daemon.bus.serve('ai/inference/vla/bench', async () => ({
+    encoding: 'application/json',
+    payload: reply,
+  }));
   const url = (daemon.components.get('api') as unknown as { url: string }).url;
   const obs = JSON.stringify({ obs: [Array.from({ length: 14 }, (_, i) => i / 10)] });
-  const caller = await net.peer({ repeat_get: { key: 'ai/inference/vla/bench', payload: obs, n: 300, http: `${url}/inference/vla/bench` } });
+  const caller = await net.peer({
+    repeat_get: { key: 'ai/inference/vla/bench', payload: obs, n: 300, http: `${url}/inference/vla/bench` },
+  });
   peers.push(caller);
-  const { zenoh_ms, http_ms } = (await caller.next((e) => e.event === 'round_trips', 'the round trips', 120_000)) as unknown as { zenoh_ms: number[]; http_ms: number[] };
+  const { zenoh_ms, http_ms } = (await caller.next(
+    (e) => e.event === 'round_trips',
+    'the round trips',
+    120_000,
+  )) as unknown as { zenoh_ms: number[]; http_ms: number[] };
   unserve();
   const z = Float64Array.from(zenoh_ms.slice(20)).sort();
   const h = Float64Array.from(http_ms.slice(20)).sort();
@@ -169,16 +210,27 @@ async function vlaRoundTrip(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): P
     baseline: { name: 'the same policy over the HTTP API (Python urllib)', value: percentile(h, 50) },
     unit: 'ms',
     better: 'lower',
-    notes: [`p99 ${percentile(z, 99).toFixed(3)} ms over Zenoh, ${percentile(h, 99).toFixed(3)} ms over HTTP; ${z.length} calls each`],
+    notes: [
+      `p99 ${percentile(z, 99).toFixed(3)} ms over Zenoh, ${percentile(h, 99).toFixed(3)} ms over HTTP; ${z.length} calls each`,
+    ],
   };
 }
 
 /** 1 kHz small messages to Zenoh alone, then beside 5 MB messages at 10 Hz: the small stream's rate and p99. */
 async function fairness(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): Promise<BenchResult[]> {
-  const listener = await net.peer({ node: 'bench_listener', measure: [{ topic: '/joint_states', type: BYTES }, { topic: '/points', type: BYTES }] });
+  const listener = await net.peer({
+    node: 'bench_listener',
+    measure: [
+      { topic: '/joint_states', type: BYTES },
+      { topic: '/points', type: BYTES },
+    ],
+  });
   peers.push(listener);
   const small = daemon.bus.advertise('/joint_states', BYTES, { source: 'bench' });
-  const large = daemon.bus.advertise('/points', BYTES, { source: 'bench', qos: { reliability: 'best_effort', depth: 2 } });
+  const large = daemon.bus.advertise('/points', BYTES, {
+    source: 'bench',
+    qos: { reliability: 'best_effort', depth: 2 },
+  });
   const smallData = payload(SMALL);
   const largeData = payload(5 * 1024 * 1024);
   const phase = async (withLarge: boolean, seconds: number) => {
@@ -191,23 +243,32 @@ async function fairness(net: ZenohNetwork, daemon: Daemon, peers: Peer[]): Promi
     let sentLarge = 0;
     while (performance.now() - start < seconds * 1000) {
       const elapsed = performance.now() - start;
-      while (sentSmall < elapsed) sentSmall++, small.publish(smallData);
-      if (withLarge) while (sentLarge < elapsed / 100) sentLarge++, large.publish(largeData);
+      for (; sentSmall < elapsed; sentSmall++) small.publish(smallData);
+      if (withLarge) for (; sentLarge < elapsed / 100; sentLarge++) large.publish(largeData);
       await new Promise((r) => setTimeout(r, 1));
     }
     await new Promise((r) => setTimeout(r, 200));
     listener.send('report');
     await waitFor(() => listener.events.filter((e) => e.event === 'report').length > reports, 'the report');
-    const report = listener.events.filter((e) => e.event === 'report').at(-1)! as unknown as { topics: Record<string, { count: number; bytes: number; latency_ms: number[] }> };
+    const report = listener.events.filter((e) => e.event === 'report').at(-1)! as unknown as {
+      topics: Record<string, { count: number; bytes: number; latency_ms: number[] }>;
+    };
     const js = report.topics['/joint_states']!;
     const lat = Float64Array.from(js.latency_ms).sort();
-    return { rate: js.count / seconds, sent: sentSmall / seconds, p99: percentile(lat, 99), large: report.topics['/points']!.count / seconds, largeSent: sentLarge / seconds };
+    return {
+      rate: js.count / seconds,
+      sent: sentSmall / seconds,
+      p99: percentile(lat, 99),
+      large: report.topics['/points']!.count / seconds,
+      largeSent: sentLarge / seconds,
+    };
   };
   const alone = await phase(false, 3);
   const loaded = await phase(true, 3);
   small.close();
   large.close();
-  const note = `alone: ${alone.rate.toFixed(0)} of ${alone.sent.toFixed(0)} Hz delivered, p99 ${alone.p99.toFixed(2)} ms; ` +
+  const note =
+    `alone: ${alone.rate.toFixed(0)} of ${alone.sent.toFixed(0)} Hz delivered, p99 ${alone.p99.toFixed(2)} ms; ` +
     `with 5 MB at ${loaded.largeSent.toFixed(1)} Hz offered (${loaded.large.toFixed(1)} Hz delivered): ${loaded.rate.toFixed(0)} Hz, p99 ${loaded.p99.toFixed(2)} ms`;
   return [
     {

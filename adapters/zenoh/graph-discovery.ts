@@ -37,7 +37,12 @@ export class GraphDiscovery {
   ignored = 0;
 
   /** `onChange` is called when remote publishers or service servers come or go. */
-  constructor(options: { graph: RobotGraph; mapping: Mapping; isLocal: (entity: AnnouncedEntity) => boolean; onChange: () => void }) {
+  constructor(options: {
+    graph: RobotGraph;
+    mapping: Mapping;
+    isLocal: (entity: AnnouncedEntity) => boolean;
+    onChange: () => void;
+  }) {
     const { graph, mapping, isLocal, onChange } = options;
     this.#graph = graph;
     this.#mapping = mapping;
@@ -101,13 +106,22 @@ export class GraphDiscovery {
       const qos = entity.qos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
       const seen = topics.get(entity.name);
       if (seen === undefined) {
-        topics.set(entity.name, { name: entity.name, rosType: entity.rosType, qos, publishers: 1, ...(entity.typeHash ? { typeHash: entity.typeHash } : {}) });
+        topics.set(entity.name, {
+          name: entity.name,
+          rosType: entity.rosType,
+          qos,
+          publishers: 1,
+          ...(entity.typeHash ? { typeHash: entity.typeHash } : {}),
+        });
         continue;
       }
       seen.publishers++;
       seen.qos = {
         reliability: seen.qos.reliability === 'reliable' || qos.reliability === 'reliable' ? 'reliable' : 'best_effort',
-        durability: seen.qos.durability === 'transient_local' || qos.durability === 'transient_local' ? 'transient_local' : 'volatile',
+        durability:
+          seen.qos.durability === 'transient_local' || qos.durability === 'transient_local'
+            ? 'transient_local'
+            : 'volatile',
         depth: Math.max(seen.qos.depth, qos.depth),
       };
     }

@@ -95,7 +95,10 @@ export class InboundTopic {
       const replies = await this.#link.get(key, { timeoutMs: 2000 });
       for (const reply of replies) if (reply.ok) this.#receive(reply.sample);
     } catch (error) {
-      this.#log.debug({ topic: this.name, err: (error as Error).message }, 'zenoh: no history for a transient_local topic');
+      this.#log.debug(
+        { topic: this.name, err: (error as Error).message },
+        'zenoh: no history for a transient_local topic',
+      );
     }
   }
 
@@ -126,7 +129,8 @@ export class InboundTopic {
     const problem = this.#check(data);
     if (problem !== undefined) {
       this.counters.malformed++;
-      if (this.lastError === undefined) this.#log.warn({ topic: this.name, type: this.rosType }, `zenoh: dropped a sample: ${problem}`);
+      if (this.lastError === undefined)
+        this.#log.warn({ topic: this.name, type: this.rosType }, `zenoh: dropped a sample: ${problem}`);
       this.lastError = problem;
       return;
     }

@@ -60,9 +60,19 @@ export function rmwZenohMapping(domain: number): Mapping {
     parseToken: (key) => {
       const t = rmw.parseToken(key, domain);
       if (t === undefined) return undefined;
-      if (t.kind === 'node') return { kind: 'node', zid: t.zid, id: `${t.zid}/${t.nodeId}`, node: t.node, name: t.node, rosType: '' };
+      if (t.kind === 'node')
+        return { kind: 'node', zid: t.zid, id: `${t.zid}/${t.nodeId}`, node: t.node, name: t.node, rosType: '' };
       const { kind, zid, nodeId, entityId, node, name, rosType, typeHash, qos } = t;
-      return { kind, zid, id: `${zid}/${nodeId}/${entityId}`, node, name, rosType, qos, ...(typeHash ? { typeHash } : {}) };
+      return {
+        kind,
+        zid,
+        id: `${zid}/${nodeId}/${entityId}`,
+        node,
+        name,
+        rosType,
+        qos,
+        ...(typeHash ? { typeHash } : {}),
+      };
     },
     dataKey: (name, rosType, typeHash) => rmw.dataKey(domain, name, rosType, typeHash),
     subscribeKey: (name, rosType) => rmw.dataKeyAnyHash(domain, name, rosType),
@@ -75,8 +85,18 @@ export function rmwZenohMapping(domain: number): Mapping {
 // `/` in the key and the type written as `§`, and QoS as `<K if keyed>:<rel>:<dur>:<hist>,<depth>[:<user data>]`
 // in DDS's enum values (reliability 0 best effort, 1 reliable; durability 0 volatile, 1 transient local).
 const SLASH = '§';
-const ROS2DDS_KIND: Record<string, GraphEndpointKind> = { MP: 'publisher', MS: 'subscriber', SS: 'service', SC: 'client' };
-const ROS2DDS_CODE: Record<GraphEndpointKind, string> = { publisher: 'MP', subscriber: 'MS', service: 'SS', client: 'SC' };
+const ROS2DDS_KIND: Record<string, GraphEndpointKind> = {
+  MP: 'publisher',
+  MS: 'subscriber',
+  SS: 'service',
+  SC: 'client',
+};
+const ROS2DDS_CODE: Record<GraphEndpointKind, string> = {
+  publisher: 'MP',
+  subscriber: 'MS',
+  service: 'SS',
+  client: 'SC',
+};
 
 function ros2ddsQos(text: string): TopicQos | undefined {
   const parts = text.split(':');
@@ -107,19 +127,37 @@ export function ros2ddsMapping(namespace: string): Mapping {
     parseToken: (token) => {
       const parts = token.split('/');
       if (parts[0] !== '@' || parts[2] !== '@ros2_lv' || parts.length < 6) return undefined;
-      const [, zid, , code, ke, type, qosText] = parts as [string, string, string, string, string, string, string | undefined];
+      const [, zid, , code, ke, type, qosText] = parts as [
+        string,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string | undefined,
+      ];
       const kind = ROS2DDS_KIND[code];
       if (kind === undefined) return undefined;
       const qos = qosText === undefined ? undefined : ros2ddsQos(qosText);
       const name = `/${strip(ke.replaceAll(SLASH, '/'))}`;
-      return { kind, zid, id: `${zid}/${code}/${ke}`, node: `/zenoh_bridge_ros2dds_${zid}`, name, rosType: type.replaceAll(SLASH, '/'), ...(qos ? { qos } : {}) };
+      return {
+        kind,
+        zid,
+        id: `${zid}/${code}/${ke}`,
+        node: `/zenoh_bridge_ros2dds_${zid}`,
+        name,
+        rosType: type.replaceAll(SLASH, '/'),
+        ...(qos ? { qos } : {}),
+      };
     },
     dataKey: (name) => key(name),
     subscribeKey: (name) => key(name),
     nodeToken: () => undefined,
     entityToken: (node, entity) => {
       const head = `@/${node.zid}/@ros2_lv/${ROS2DDS_CODE[entity.kind]}/${key(entity.name).replaceAll('/', SLASH)}/${entity.rosType.replaceAll('/', SLASH)}`;
-      return entity.kind === 'publisher' || entity.kind === 'subscriber' ? `${head}/${ros2ddsQosText(entity.qos)}` : head;
+      return entity.kind === 'publisher' || entity.kind === 'subscriber'
+        ? `${head}/${ros2ddsQosText(entity.qos)}`
+        : head;
     },
   };
 }

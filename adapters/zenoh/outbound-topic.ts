@@ -29,7 +29,6 @@ export class OutboundTopic {
   #link: ZenohLink;
   #dataLink: ZenohLink;
   #bus: Bus;
-  #mapping: Mapping;
   #key: string;
   #qos: TopicQos;
   #queueDepth: number;
@@ -60,7 +59,6 @@ export class OutboundTopic {
     this.#link = link;
     this.#dataLink = dataLink;
     this.#bus = bus;
-    this.#mapping = mapping;
     this.#key = mapping.dataKey(entity.name, entity.rosType, entity.typeHash);
     this.#qos = entity.qos;
     this.#queueDepth = queueDepth;
@@ -104,7 +102,9 @@ export class OutboundTopic {
       this.counters.echoesSkipped++;
       return;
     }
-    const attachment = this.#attachments ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid }) : undefined;
+    const attachment = this.#attachments
+      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid })
+      : undefined;
     if (this.#qos.durability === 'transient_local') {
       this.#cache.push({ data: msg.data, attachment });
       if (this.#cache.length > this.#qos.depth) this.#cache.shift();

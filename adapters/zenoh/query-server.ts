@@ -42,7 +42,10 @@ export class QueryServer {
   async #answer(query: Query): Promise<void> {
     this.counters.queries++;
     const name = query.keyExpr().toString();
-    const request = { encoding: query.encoding()?.toString() ?? OCTET_STREAM, payload: query.payload()?.toBytes() ?? new Uint8Array() };
+    const request = {
+      encoding: query.encoding()?.toString() ?? OCTET_STREAM,
+      payload: query.payload()?.toBytes() ?? new Uint8Array(),
+    };
     try {
       const reply = await this.#bus.query(name, request, { timeoutMs: this.#timeoutMs });
       await query.reply(name, reply.payload, { encoding: reply.encoding });

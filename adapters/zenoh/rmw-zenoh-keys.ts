@@ -14,8 +14,20 @@ export const ADMIN_SPACE = '@ros2_lv';
 /** What rmw_zenoh puts in a token's hash chunk when a type has none (before Jazzy, or unknown .msg). */
 export const NO_TYPE_HASH = 'TypeHashNotSupported';
 
-const KIND_OF: Record<string, GraphEndpointKind | 'node'> = { NN: 'node', MP: 'publisher', MS: 'subscriber', SS: 'service', SC: 'client' };
-const CODE_OF: Record<GraphEndpointKind | 'node', string> = { node: 'NN', publisher: 'MP', subscriber: 'MS', service: 'SS', client: 'SC' };
+const KIND_OF: Record<string, GraphEndpointKind | 'node'> = {
+  NN: 'node',
+  MP: 'publisher',
+  MS: 'subscriber',
+  SS: 'service',
+  SC: 'client',
+};
+const CODE_OF: Record<GraphEndpointKind | 'node', string> = {
+  node: 'NN',
+  publisher: 'MP',
+  subscriber: 'MS',
+  service: 'SS',
+  client: 'SC',
+};
 
 export function mangle(name: string): string {
   return name === '' ? '%' : name.replaceAll('/', '%');
@@ -28,7 +40,8 @@ export function demangle(name: string): string {
 /** `sensor_msgs/msg/LaserScan` -> `sensor_msgs::msg::dds_::LaserScan_` (the type as DDS names it). */
 export function ddsTypeName(rosType: string): string {
   const [pkg, kind, name] = rosType.split('/');
-  if (pkg === undefined || kind === undefined || name === undefined) throw new Error(`not a ROS 2 type name: ${rosType}`);
+  if (pkg === undefined || kind === undefined || name === undefined)
+    throw new Error(`not a ROS 2 type name: ${rosType}`);
   return `${pkg}::${kind}::dds_::${name}_`;
 }
 
@@ -106,7 +119,17 @@ export interface EntityToken {
 
 function nodePrefix(node: NodeIdentity, id: number, code: string): string {
   const ns = node.namespace === '/' ? '' : node.namespace;
-  return [ADMIN_SPACE, node.domain, node.zid, node.nodeId, id, code, mangle(node.enclave ?? ''), mangle(ns), mangle(node.name)].join('/');
+  return [
+    ADMIN_SPACE,
+    node.domain,
+    node.zid,
+    node.nodeId,
+    id,
+    code,
+    mangle(node.enclave ?? ''),
+    mangle(ns),
+    mangle(node.name),
+  ].join('/');
 }
 
 export function nodeToken(node: NodeIdentity): string {
@@ -114,7 +137,12 @@ export function nodeToken(node: NodeIdentity): string {
 }
 
 export function entityToken(node: NodeIdentity, entity: EntityToken): string {
-  const tail = [mangle(entity.name), ddsTypeName(entity.rosType), entity.typeHash ?? NO_TYPE_HASH, qosToKeyexpr(entity.qos)];
+  const tail = [
+    mangle(entity.name),
+    ddsTypeName(entity.rosType),
+    entity.typeHash ?? NO_TYPE_HASH,
+    qosToKeyexpr(entity.qos),
+  ];
   return `${nodePrefix(node, entity.entityId, CODE_OF[entity.kind])}/${tail.join('/')}`;
 }
 
@@ -147,7 +175,17 @@ function fullNodeName(namespace: string, node: string): string {
 export function parseToken(key: string, domain: number): ParsedToken | undefined {
   const parts = key.split('/');
   if (parts[0] !== ADMIN_SPACE || parts.length < 9 || parts[1] !== String(domain)) return undefined;
-  const [, , zid, nodeId, entityId, code, , ns, nodeName] = parts as string[] as [string, string, string, string, string, string, string, string, string];
+  const [, , zid, nodeId, entityId, code, , ns, nodeName] = parts as string[] as [
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+    string,
+  ];
   const kind = KIND_OF[code];
   if (kind === undefined) return undefined;
   const namespace = ns === '%' ? '/' : demangle(ns);

@@ -26,7 +26,8 @@ export interface ServiceContext {
 
 export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0 });
 
-const json = (value: unknown) => new TextEncoder().encode(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+const json = (value: unknown) =>
+  new TextEncoder().encode(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
 
 /**
  * A ROS 2 service of the graph as a bus query of its name (`/add_two_ints`): the JSON request is encoded as
@@ -44,7 +45,13 @@ export class ServiceClient {
   #unserve: () => void;
   #token: Handle;
 
-  constructor(ctx: ServiceContext, name: string, rosType: string, typeHash: string | undefined, counters: ReturnType<typeof serviceCounters>) {
+  constructor(
+    ctx: ServiceContext,
+    name: string,
+    rosType: string,
+    typeHash: string | undefined,
+    counters: ReturnType<typeof serviceCounters>,
+  ) {
     this.#ctx = ctx;
     this.name = name;
     this.#rosType = rosType;
@@ -78,11 +85,22 @@ export class ServiceClient {
       throw new QueryError('bad_request', `the request to ${this.name} is not JSON: ${(error as Error).message}`);
     }
     const payload = codec.encode(`${this.#rosType}_Request`, fields);
-    const attachment = this.#ctx.mapping.attachments ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid }) : undefined;
-    const replies = await link.get(this.#key, { payload, timeoutMs, allComplete: true, ...(attachment ? { attachment } : {}) });
+    const attachment = this.#ctx.mapping.attachments
+      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
+      : undefined;
+    const replies = await link.get(this.#key, {
+      payload,
+      timeoutMs,
+      allComplete: true,
+      ...(attachment ? { attachment } : {}),
+    });
     const first = replies[0];
     if (first === undefined) throw new QueryError('timeout', `no reply from ${this.name} within ${timeoutMs} ms`);
-    if (!first.ok) throw new QueryError('handler_error', `${this.name} answered an error: ${new TextDecoder().decode(first.payload)}`);
+    if (!first.ok)
+      throw new QueryError(
+        'handler_error',
+        `${this.name} answered an error: ${new TextDecoder().decode(first.payload)}`,
+      );
     const response = codec.decode(`${this.#rosType}_Response`, first.sample.payload().toBytes());
     return { encoding: JSON_ENCODING, payload: json(response) };
   }
@@ -102,14 +120,28 @@ export class ServiceServer {
   #key: string;
   #counters: ReturnType<typeof serviceCounters>;
 
-  constructor(ctx: ServiceContext, entry: { service: string; type: string; query: string }, counters: ReturnType<typeof serviceCounters>) {
+  constructor(
+    ctx: ServiceContext,
+    entry: { service: string; type: string; query: string },
+    counters: ReturnType<typeof serviceCounters>,
+  ) {
     this.#ctx = ctx;
     this.#rosType = entry.type;
     this.#query = entry.query;
     this.#counters = counters;
     const typeHash = ctx.typeHash(entry.type);
-    this.#key = ctx.mapping.dataKey(entry.service, entry.type, typeHash);
-    const entity: LocalEntity = { kind: 'service', entityId: ctx.entityId(), name: entry.service, rosType: entry.type, typeHash, qos: SERVICE_QOS };
+    // With no hash of the service type, any hash's clients are answered: they query the key with theirs.
+    this.#key = typeHash
+      ? ctx.mapping.dataKey(entry.service, entry.type, typeHash)
+      : ctx.mapping.subscribeKey(entry.service, entry.type);
+    const entity: LocalEntity = {
+      kind: 'service',
+      entityId: ctx.entityId(),
+      name: entry.service,
+      rosType: entry.type,
+      typeHash,
+      qos: SERVICE_QOS,
+    };
     this.#handles = [
       ctx.link.declareQueryable(this.#key, (query) => void this.#answer(query), true),
       ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity)),
@@ -128,7 +160,9 @@ export class ServiceServer {
       const reply = await bus.query(this.#query, { encoding: JSON_ENCODING, payload: json(fields) }, { timeoutMs });
       const text = new TextDecoder().decode(reply.payload);
       const response = codec.encode(`${this.#rosType}_Response`, text === '' ? {} : JSON.parse(text));
-      const attachment = request ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid }) : undefined;
+      const attachment = request
+        ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid })
+        : undefined;
       await query.reply(query.keyExpr(), response, attachment ? { attachment } : undefined);
       this.#counters.served++;
     } catch (error) {

@@ -24,7 +24,8 @@ const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
   background: 'BACKGROUND',
 };
 
-const fromZenohOnly = (sources: string[] | undefined) => sources !== undefined && sources.length > 0 && sources.every((s) => s === 'zenoh');
+const fromZenohOnly = (sources: string[] | undefined) =>
+  sources !== undefined && sources.length > 0 && sources.every((s) => s === 'zenoh');
 
 /**
  * The daemon as a node of a robot's Zenoh graph (rmw_zenoh or zenoh-bridge-ros2dds keys): it announces its
@@ -66,9 +67,13 @@ export class ZenohComponent implements Component {
     this.#ctx = ctx;
     this.#settings = settings;
     this.#codec = new MessageCodec(ctx.definitions);
-    this.#mapping = settings.mapping === 'rmw_zenoh' ? rmwZenohMapping(settings.domain_id) : ros2ddsMapping(settings.namespace);
+    this.#mapping =
+      settings.mapping === 'rmw_zenoh' ? rmwZenohMapping(settings.domain_id) : ros2ddsMapping(settings.namespace);
     const { recorder } = ctx.config;
-    const recorded = settings.bridge_recorded && recorder.enabled ? compileTopicSelection(recorder.include, recorder.exclude) : () => false;
+    const recorded =
+      settings.bridge_recorded && recorder.enabled
+        ? compileTopicSelection(recorder.include, recorder.exclude)
+        : () => false;
     const chosen = compileTopicSelection(settings.topics);
     this.#bridged = (topic) => chosen(topic) || recorded(topic);
     this.#published = compileTopicSelection(settings.publish);
@@ -82,28 +87,45 @@ export class ZenohComponent implements Component {
     });
     // A second session for bulk topics: one WebSocket is one FIFO, where a 5 MB sample would hold up every
     // small one behind it before Zenoh's priorities can act.
-    const bulk = settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
+    const bulk =
+      settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
     this.#bulkLink = bulk ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined }) : undefined;
-    this.#discovery = new GraphDiscovery({ graph: ctx.graph, mapping: this.#mapping, isLocal: (e) => this.#isLocal(e), onChange: () => this.#reconcile() });
+    this.#discovery = new GraphDiscovery({
+      graph: ctx.graph,
+      mapping: this.#mapping,
+      isLocal: (e) => this.#isLocal(e),
+      onChange: () => this.#reconcile(),
+    });
   }
 
   async start(): Promise<void> {
     this.#zenoh = await loadZenoh();
     const node = this.#node();
-    if (this.#mapping.nodeToken(node) !== undefined) this.#handles.push(this.#link.declareToken(() => this.#mapping.nodeToken(this.#node())!));
-    this.#handles.push(this.#link.declareLivelinessSubscriber(this.#mapping.livelinessKey, (sample) => {
-      this.#discovery.token(sample.keyexpr().toString(), sample.kind() === this.#zenoh!.SampleKind.PUT);
-    }));
+    if (this.#mapping.nodeToken(node) !== undefined)
+      this.#handles.push(this.#link.declareToken(() => this.#mapping.nodeToken(this.#node())!));
+    this.#handles.push(
+      this.#link.declareLivelinessSubscriber(this.#mapping.livelinessKey, (sample) => {
+        this.#discovery.token(sample.keyexpr().toString(), sample.kind() === this.#zenoh!.SampleKind.PUT);
+      }),
+    );
     this.#link.onUp(() => {
       this.#discovery.resync(this.#settings.history_settle_ms);
       // As rmw_zenoh does at start: the liveliness subscriber's history alone missed tokens through the bridge.
       this.#link.livelinessGet(this.#mapping.livelinessKey, this.#settings.response_timeout_ms).then(
         (keys) => keys.forEach((key) => this.#discovery.token(key, true)),
-        (error: unknown) => this.#ctx.log.warn({ err: (error as Error).message }, 'zenoh: could not read the graph\'s liveliness tokens'),
+        (error: unknown) =>
+          this.#ctx.log.warn({ err: (error as Error).message }, "zenoh: could not read the graph's liveliness tokens"),
       );
     });
-    this.#queries = new QueryServer({ link: this.#link, bus: this.#ctx.bus, keys: this.#settings.queries, timeoutMs: this.#settings.query_timeout_ms, log: this.#ctx.log });
-    for (const entry of this.#settings.services.serve) this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
+    this.#queries = new QueryServer({
+      link: this.#link,
+      bus: this.#ctx.bus,
+      keys: this.#settings.queries,
+      timeoutMs: this.#settings.query_timeout_ms,
+      log: this.#ctx.log,
+    });
+    for (const entry of this.#settings.services.serve)
+      this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
     this.#link.start();
     this.#bulkLink?.start();
@@ -112,8 +134,17 @@ export class ZenohComponent implements Component {
   async stop(): Promise<void> {
     this.#stopped = true;
     this.#unlisten?.();
-    const closing = [...this.#inbound.values(), ...this.#outbound.values(), ...this.#clients.values(), ...this.#servers];
-    await Promise.all([...closing.map((c) => c.close()), this.#queries?.close(), ...this.#handles.map((h) => h.close())]);
+    const closing = [
+      ...this.#inbound.values(),
+      ...this.#outbound.values(),
+      ...this.#clients.values(),
+      ...this.#servers,
+    ];
+    await Promise.all([
+      ...closing.map((c) => c.close()),
+      this.#queries?.close(),
+      ...this.#handles.map((h) => h.close()),
+    ]);
     await Promise.all([this.#link.close(), this.#bulkLink?.close()]);
     this.#discovery.clear();
   }
@@ -124,22 +155,41 @@ export class ZenohComponent implements Component {
       mapping: this.#mapping.name,
       link: link.details(),
       ...(this.#bulkLink ? { bulk_link: this.#bulkLink.details() } : {}),
-      inbound: Object.fromEntries([...this.#inbound].map(([name, t]) => [name, { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) }])),
-      outbound: Object.fromEntries([...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }])),
+      inbound: Object.fromEntries(
+        [...this.#inbound].map(([name, t]) => [
+          name,
+          { type: t.rosType, ...t.counters, ...(t.lastError ? { last_error: t.lastError } : {}) },
+        ]),
+      ),
+      outbound: Object.fromEntries(
+        [...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }]),
+      ),
       refused: Object.fromEntries(this.#refused),
       queries: this.#queries?.counters,
-      services: { ...this.#serviceCounters, calling: [...this.#clients.keys()], serving: this.#settings.services.serve.map((s) => s.service) },
+      services: {
+        ...this.#serviceCounters,
+        calling: [...this.#clients.keys()],
+        serving: this.#settings.services.serve.map((s) => s.service),
+      },
       tokens_ignored: this.#discovery.ignored,
     };
     const bulk = this.#bulkLink;
     if (link.state === 'up' && bulk !== undefined && bulk.state !== 'up') {
-      return { state: 'degraded', reason: `the bulk session to ${bulk.endpoint} is down: ${bulk.reason ?? bulk.state}`, details };
+      return {
+        state: 'degraded',
+        reason: `the bulk session to ${bulk.endpoint} is down: ${bulk.reason ?? bulk.state}`,
+        details,
+      };
     }
     if (link.state === 'up') {
-      if (link.counters.routers === 0) return { state: 'degraded', reason: `the Zenoh bridge at ${link.endpoint} reaches no router`, details };
+      if (link.counters.routers === 0)
+        return { state: 'degraded', reason: `the Zenoh bridge at ${link.endpoint} reaches no router`, details };
       return { state: 'running', details };
     }
-    const reason = link.state === 'connecting' ? `connecting to ${link.endpoint}` : `no Zenoh link to ${link.endpoint}: ${link.reason ?? 'down'}`;
+    const reason =
+      link.state === 'connecting'
+        ? `connecting to ${link.endpoint}`
+        : `no Zenoh link to ${link.endpoint}: ${link.reason ?? 'down'}`;
     return { state: 'degraded', reason, details };
   }
 
@@ -156,22 +206,34 @@ export class ZenohComponent implements Component {
   }
 
   #node(): LocalNode {
-    return { zid: this.#link.zid || '0', nodeId: this.#nodeId, namespace: this.#settings.mapping === 'rmw_zenoh' ? this.#settings.namespace : '/', name: this.#settings.node_name };
+    return {
+      zid: this.#link.zid || '0',
+      nodeId: this.#nodeId,
+      namespace: this.#settings.mapping === 'rmw_zenoh' ? this.#settings.namespace : '/',
+      name: this.#settings.node_name,
+    };
   }
 
   #isLocal(entity: AnnouncedEntity): boolean {
     if (entity.zid !== this.#link.zid) return false;
     // rmw_zenoh ids are <zid>/<node id>[/<entity id>]: other zenoh-ts clients of the same bridge share its zid.
-    return this.#mapping.name === 'ros2dds' || entity.id === `${entity.zid}/${this.#nodeId}` || entity.id.startsWith(`${entity.zid}/${this.#nodeId}/`);
+    return (
+      this.#mapping.name === 'ros2dds' ||
+      entity.id === `${entity.zid}/${this.#nodeId}` ||
+      entity.id.startsWith(`${entity.zid}/${this.#nodeId}/`)
+    );
   }
 
   #typeHash(rosType: string): string | undefined {
-    if (!this.#typeHashes.has(rosType)) this.#typeHashes.set(rosType, typeDescriptionHash(this.#ctx.definitions, rosType));
+    if (!this.#typeHashes.has(rosType))
+      this.#typeHashes.set(rosType, typeDescriptionHash(this.#ctx.definitions, rosType));
     return this.#typeHashes.get(rosType);
   }
 
   #gid(what: string): Uint8Array {
-    return entityGid(`${this.#ctx.config.robot.fleet}/${this.#ctx.config.robot.id}/${this.#settings.node_name}/${what}`);
+    return entityGid(
+      `${this.#ctx.config.robot.fleet}/${this.#ctx.config.robot.id}/${this.#settings.node_name}/${what}`,
+    );
   }
 
   #serviceContext(): ServiceContext {
@@ -193,7 +255,11 @@ export class ZenohComponent implements Component {
     const zenoh = this.#zenoh!;
     const override = this.#settings.topic_qos.find((q) => compileTopicGlob(q.topic)(topic));
     const base = busQos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
-    const qos: TopicQos = { reliability: override?.reliability ?? base.reliability, durability: override?.durability ?? base.durability, depth: override?.depth ?? base.depth };
+    const qos: TopicQos = {
+      reliability: override?.reliability ?? base.reliability,
+      durability: override?.durability ?? base.durability,
+      depth: override?.depth ?? base.depth,
+    };
     const reliable = qos.reliability === 'reliable';
     const priority: string = override?.priority ?? 'data';
     return {
@@ -213,7 +279,8 @@ export class ZenohComponent implements Component {
   #maybePublish(topic: string, type: string): void {
     if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
     // A topic bridged from Zenoh is already there; the ros2dds mapping has no GID to tell our samples apart.
-    if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources)) return;
+    if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources))
+      return;
     const { qos, options, bulk } = this.#topicQos(topic, this.#ctx.bus.topicQos(topic));
     const gid = this.#gid(`publisher ${topic}`);
     this.#ownGids.add(Buffer.from(gid).toString('hex'));
@@ -223,7 +290,14 @@ export class ZenohComponent implements Component {
       bus: this.#ctx.bus,
       mapping: this.#mapping,
       node: () => this.#node(),
-      entity: { kind: 'publisher', entityId: this.#nextEntityId++, name: topic, rosType: type, typeHash: this.#typeHash(type), qos },
+      entity: {
+        kind: 'publisher',
+        entityId: this.#nextEntityId++,
+        name: topic,
+        rosType: type,
+        typeHash: this.#typeHash(type),
+        qos,
+      },
       gid,
       publisherOptions: options,
       queueDepth: this.#settings.queue_depth,
@@ -261,7 +335,11 @@ export class ZenohComponent implements Component {
         inbound.start();
       } catch (error) {
         // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once.
-        if (!this.#refused.has(name)) this.#ctx.log.warn({ topic: name, type: topic.rosType, err: (error as Error).message }, 'zenoh: topic not bridged');
+        if (!this.#refused.has(name))
+          this.#ctx.log.warn(
+            { topic: name, type: topic.rosType, err: (error as Error).message },
+            'zenoh: topic not bridged',
+          );
         this.#refused.set(name, (error as Error).message);
       }
     }
@@ -274,7 +352,10 @@ export class ZenohComponent implements Component {
     for (const [name, server] of servers) {
       if (this.#clients.has(name) || !this.#callable(name)) continue;
       try {
-        this.#clients.set(name, new ServiceClient(this.#serviceContext(), name, server.rosType, server.typeHash, this.#serviceCounters));
+        this.#clients.set(
+          name,
+          new ServiceClient(this.#serviceContext(), name, server.rosType, server.typeHash, this.#serviceCounters),
+        );
       } catch (error) {
         this.#refused.set(name, (error as Error).message);
       }

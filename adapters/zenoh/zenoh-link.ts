@@ -111,7 +111,14 @@ export class ZenohLink {
   #nextTryAt: number | undefined;
 
   constructor(options: ZenohLinkOptions) {
-    const { endpoint, openTimeoutMs = 5000, responseTimeoutMs = 3000, keepaliveMs = 1000, reconnectMinMs = 250, reconnectMaxMs = 10_000 } = options;
+    const {
+      endpoint,
+      openTimeoutMs = 5000,
+      responseTimeoutMs = 3000,
+      keepaliveMs = 1000,
+      reconnectMinMs = 250,
+      reconnectMaxMs = 10_000,
+    } = options;
     this.endpoint = endpoint;
     this.#url = /^wss?\//.test(endpoint) && !endpoint.includes('://') ? endpoint.replace('/', '://') : endpoint;
     this.#openTimeoutMs = openTimeoutMs;
@@ -138,7 +145,8 @@ export class ZenohLink {
       zid: this.#zid,
       ...(this.#reason ? { reason: this.#reason } : {}),
       up_since_ms: this.#upSince,
-      next_try_in_ms: this.#nextTryAt === undefined ? undefined : Math.max(0, Math.round(this.#nextTryAt - performance.now())),
+      next_try_in_ms:
+        this.#nextTryAt === undefined ? undefined : Math.max(0, Math.round(this.#nextTryAt - performance.now())),
       declarations: this.#declarations.size,
       ...this.counters,
     };
@@ -304,7 +312,10 @@ export class ZenohLink {
       });
       session
         .liveliness()
-        .get(key, { timeout: zenoh.Duration.milliseconds.of(timeoutMs), handler: [onReply, () => (clearTimeout(timer), resolve(keys))] })
+        .get(key, {
+          timeout: zenoh.Duration.milliseconds.of(timeoutMs),
+          handler: [onReply, () => (clearTimeout(timer), resolve(keys))],
+        })
         .catch((error: unknown) => (clearTimeout(timer), reject(error)));
     });
   }
@@ -329,7 +340,10 @@ export class ZenohLink {
 
   #declareFailed(declaration: Declaration, error: unknown): void {
     this.counters.declareFailures++;
-    this.#log.warn({ err: message(error) }, `zenoh: could not declare ${declaration.what}; declaring again on the next session`);
+    this.#log.warn(
+      { err: message(error) },
+      `zenoh: could not declare ${declaration.what}; declaring again on the next session`,
+    );
     this.#lost?.(); // a declaration the bridge refused or timed out on: the link is not what we think
   }
 
@@ -391,13 +405,19 @@ export class ZenohLink {
     const opening = zenoh.Session.open(new zenoh.Config(this.#url, this.#responseTimeoutMs));
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no Zenoh session from ${this.endpoint} within ${this.#openTimeoutMs} ms`)), this.#openTimeoutMs);
+      timer = setTimeout(
+        () => reject(new Error(`no Zenoh session from ${this.endpoint} within ${this.#openTimeoutMs} ms`)),
+        this.#openTimeoutMs,
+      );
     });
     try {
       return await Promise.race([opening, timeout]);
     } catch (error) {
       // zenoh-ts goes on trying in the background: a session it opens late is closed at once.
-      opening.then((late) => late.close().catch(() => {}), () => {});
+      opening.then(
+        (late) => late.close().catch(() => {}),
+        () => {},
+      );
       throw error;
     } finally {
       clearTimeout(timer);
@@ -411,7 +431,9 @@ export class ZenohLink {
       this.#lost = () => resolve();
       // zenoh-ts 1.10 keeps its socket in a private field and only logs its close: we listen too, so a
       // router that goes away is seen at once; the keepalive below catches it if that field ever moves.
-      const ws = (session as unknown as { inner?: { link?: { ws?: { addEventListener?: (e: string, l: () => void) => void } } } }).inner?.link?.ws;
+      const ws = (
+        session as unknown as { inner?: { link?: { ws?: { addEventListener?: (e: string, l: () => void) => void } } } }
+      ).inner?.link?.ws;
       ws?.addEventListener?.('close', () => ((reason = 'the bridge closed the WebSocket'), resolve()));
     });
     const keepalive = setInterval(() => {

@@ -50,7 +50,6 @@ export function loadZenoh(): Promise<ZenohModule> {
   return loading;
 }
 
-
 type ZBytesInstance = InstanceType<ZenohModule['ZBytes']>;
 let sharing: boolean | undefined;
 

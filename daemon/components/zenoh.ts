@@ -9,7 +9,15 @@ export const ZENOH_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'zenoh',
     enabled: (config) => config.zenoh.enabled,
-    settings: (config) => ({ zenoh: config.zenoh, robot: config.robot, recorder: { enabled: config.recorder.enabled, include: config.recorder.include, exclude: config.recorder.exclude } }),
+    settings: (config) => ({
+      zenoh: config.zenoh,
+      robot: config.robot,
+      recorder: {
+        enabled: config.recorder.enabled,
+        include: config.recorder.include,
+        exclude: config.recorder.exclude,
+      },
+    }),
     create: async (ctx) => {
       const { ZenohComponent } = await import('../../adapters/zenoh/index.ts');
       return new ZenohComponent(ctx);

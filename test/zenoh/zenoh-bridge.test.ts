@@ -26,12 +26,22 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     return p;
   };
   const zenohHealth = () => daemon.components.get('zenoh')!.health();
-  const details = () => zenohHealth().details as { inbound: Record<string, Record<string, number>>; outbound: Record<string, Record<string, number>>; link: { zid: string } };
+  const details = () =>
+    zenohHealth().details as {
+      inbound: Record<string, Record<string, number>>;
+      outbound: Record<string, Record<string, number>>;
+      link: { zid: string };
+    };
 
   beforeAll(async () => {
     net = await ZenohNetwork.create();
     await net.start();
-    ({ daemon, codec, dir: dataDir, stop: stopDaemon } = await startDaemon({
+    ({
+      daemon,
+      codec,
+      dir: dataDir,
+      stop: stopDaemon,
+    } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
       recorder: { enabled: true, include: ['/scan'], compression: 'none' },
       zenoh: {
@@ -53,16 +63,30 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     await net?.close();
   });
 
-  it('bridges a peer\'s LaserScan onto the bus byte for byte as it appears, records it, and drops it when the peer leaves', async () => {
+  it("bridges a peer's LaserScan onto the bus byte for byte as it appears, records it, and drops it when the peer leaves", async () => {
     const hash = typeDescriptionHash(daemon.definitions, SCAN)!;
-    const scans = [0, 1, 2].map((i) => codec.encode(SCAN, { header: { frame_id: `laser${i}` }, angle_min: -1, angle_max: 1, ranges: [i, i + 0.5, 2] }));
+    const scans = [0, 1, 2].map((i) =>
+      codec.encode(SCAN, { header: { frame_id: `laser${i}` }, angle_min: -1, angle_max: 1, ranges: [i, i + 0.5, 2] }),
+    );
     const received: Uint8Array[] = [];
     const publishTimes: bigint[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/scan', handler: (m) => void (received.push(m.data), publishTimes.push(m.publishTime)) });
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '/scan',
+      handler: (m) => void (received.push(m.data), publishTimes.push(m.publishTime)),
+    });
     const lidar = await peer({ node: 'lidar_driver', publish: { topic: '/scan', type: SCAN, hash } });
-    await waitFor(() => daemon.graph.endpoints({ name: '/scan', kind: 'publisher' }).length === 1, 'the peer\'s publisher in the graph');
+    await waitFor(
+      () => daemon.graph.endpoints({ name: '/scan', kind: 'publisher' }).length === 1,
+      "the peer's publisher in the graph",
+    );
     expect(daemon.graph.nodes().map((n) => n.name)).toContain('/lidar_driver');
-    expect(daemon.graph.endpoints({ name: '/scan' })[0]).toMatchObject({ type: SCAN, typeHash: hash, node: '/lidar_driver', local: false });
+    expect(daemon.graph.endpoints({ name: '/scan' })[0]).toMatchObject({
+      type: SCAN,
+      typeHash: hash,
+      node: '/lidar_driver',
+      local: false,
+    });
     await waitFor(() => details().inbound['/scan'] !== undefined, 'the topic bridged');
     // A subscriber declared through the bridge may miss what is put at once: publish until one arrives.
     const warmup = Buffer.from(codec.encode(SCAN, { header: { frame_id: 'warmup' } })).toString('hex');
@@ -76,32 +100,58 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     expect(publishTimes.every((t) => t > 0n && t <= BigInt(Date.now()) * 1_000_000n)).toBe(true);
 
     await lidar.close();
-    await waitFor(() => daemon.graph.endpoints({ name: '/scan' }).length === 0, 'the peer\'s publisher gone from the graph');
+    await waitFor(
+      () => daemon.graph.endpoints({ name: '/scan' }).length === 0,
+      "the peer's publisher gone from the graph",
+    );
     await waitFor(() => details().inbound['/scan'] === undefined, 'the topic dropped');
     expect(daemon.bus.stats().find((s) => s.topic === '/scan')?.publishers).toBe(0);
   });
 
-  it('publishes bus /cmd_vel to Zenoh with rmw_zenoh\'s key, attachment and liveliness tokens, and the peer sees the daemon\'s node', async () => {
+  it("publishes bus /cmd_vel to Zenoh with rmw_zenoh's key, attachment and liveliness tokens, and the peer sees the daemon's node", async () => {
     const hash = typeDescriptionHash(daemon.definitions, TWIST)!;
-    const listener = await peer({ node: 'base_controller', subscribe: { topic: '/cmd_vel', type: TWIST }, liveliness: true });
+    const listener = await peer({
+      node: 'base_controller',
+      subscribe: { topic: '/cmd_vel', type: TWIST },
+      liveliness: true,
+    });
     const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
     const twist = (x: number) => codec.encode(TWIST, { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.25 } });
-    await waitFor(() => details().outbound['/cmd_vel'] !== undefined, 'the daemon\'s /cmd_vel publisher');
+    await waitFor(() => details().outbound['/cmd_vel'] !== undefined, "the daemon's /cmd_vel publisher");
     const zid = details().link.zid;
-    const token = await listener.next((e) => e.event === 'token' && String(e.key).includes('/MP/') && String(e.key).includes('%cmd_vel'), 'the daemon\'s publisher token');
-    expect(String(token.key)).toMatch(new RegExp(`^@ros2_lv/0/${zid}/\\d+/\\d+/MP/%/%/auraison_edge/%cmd_vel/geometry_msgs::msg::dds_::Twist_/${hash}/::,10:,:,:,,$`));
-    await listener.next((e) => e.event === 'token' && /\/NN\/%\/%\/auraison_edge$/.test(String(e.key)), 'the daemon\'s node token');
+    const token = await listener.next(
+      (e) => e.event === 'token' && String(e.key).includes('/MP/') && String(e.key).includes('%cmd_vel'),
+      "the daemon's publisher token",
+    );
+    expect(String(token.key)).toMatch(
+      new RegExp(
+        `^@ros2_lv/0/${zid}/\\d+/\\d+/MP/%/%/auraison_edge/%cmd_vel/geometry_msgs::msg::dds_::Twist_/${hash}/::,10:,:,:,,$`,
+      ),
+    );
+    await listener.next(
+      (e) => e.event === 'token' && /\/NN\/%\/%\/auraison_edge$/.test(String(e.key)),
+      "the daemon's node token",
+    );
 
     const sent: { data: Uint8Array; publishTime: bigint }[] = [];
-    await waitFor(() => (sent.push(pub.publish(twist(sent.length))), listener.events.some((e) => e.event === 'sample')), 'a first sample at the peer');
+    await waitFor(
+      () => (sent.push(pub.publish(twist(sent.length))), listener.events.some((e) => e.event === 'sample')),
+      'a first sample at the peer',
+    );
     for (let i = 0; i < 3; i++) sent.push(pub.publish(twist(1000 + i)));
     const finals = sent.slice(-3).map((s) => Buffer.from(s.data).toString('hex'));
-    type Sample = { key: string; payload: string; attachment: { seq: number; ts: number; gid: string; length: number } };
+    type Sample = {
+      key: string;
+      payload: string;
+      attachment: { seq: number; ts: number; gid: string; length: number };
+    };
     const samples = () => listener.events.filter((e) => e.event === 'sample') as unknown as Sample[];
     await waitFor(() => samples().some((s) => s.payload === finals[2]), 'the last sample at the peer');
     const last = samples().filter((s) => finals.includes(s.payload));
     expect(last.map((s) => s.payload)).toEqual(finals);
-    expect(new Set(samples().map((s) => s.key))).toEqual(new Set([`0/cmd_vel/geometry_msgs::msg::dds_::Twist_/${hash}`]));
+    expect(new Set(samples().map((s) => s.key))).toEqual(
+      new Set([`0/cmd_vel/geometry_msgs::msg::dds_::Twist_/${hash}`]),
+    );
     const seqs = samples().map((s) => s.attachment.seq);
     expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
     expect(last.map((s) => s.attachment.seq)).toEqual([seqs.at(-3), seqs.at(-3)! + 1, seqs.at(-3)! + 2]);
@@ -112,21 +162,37 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     pub.close();
   });
 
-  it('answers a Python get of ai/inference/vla/<policy> with the bus query\'s reply, and an unknown policy with an error', async () => {
+  it("answers a Python get of ai/inference/vla/<policy> with the bus query's reply, and an unknown policy with an error", async () => {
     const unserve = daemon.bus.serve('ai/inference/vla/pick', async (request) => ({
       encoding: 'application/json',
-      payload: new TextEncoder().encode(JSON.stringify({ actions: [[0.5, -0.25]], echo: JSON.parse(new TextDecoder().decode(request.payload)), encoding: request.encoding })),
+      payload: new TextEncoder().encode(
+        JSON.stringify({
+          actions: [[0.5, -0.25]],
+          echo: JSON.parse(new TextDecoder().decode(request.payload)),
+          encoding: request.encoding,
+        }),
+      ),
     }));
     try {
-      const caller = await peer({ get: { key: 'ai/inference/vla/pick', payload: JSON.stringify({ obs: [[1, 2, 3]] }) } });
-      const { replies } = (await caller.next((e) => e.event === 'replies', 'the replies')) as unknown as { replies: { ok: boolean; payload: string; encoding: string }[] };
+      const caller = await peer({
+        get: { key: 'ai/inference/vla/pick', payload: JSON.stringify({ obs: [[1, 2, 3]] }) },
+      });
+      const { replies } = (await caller.next((e) => e.event === 'replies', 'the replies')) as unknown as {
+        replies: { ok: boolean; payload: string; encoding: string }[];
+      };
       expect(replies).toHaveLength(1);
       expect(replies[0]!.ok).toBe(true);
       expect(replies[0]!.encoding).toBe('application/json');
-      expect(JSON.parse(replies[0]!.payload)).toEqual({ actions: [[0.5, -0.25]], echo: { obs: [[1, 2, 3]] }, encoding: 'application/json' });
+      expect(JSON.parse(replies[0]!.payload)).toEqual({
+        actions: [[0.5, -0.25]],
+        echo: { obs: [[1, 2, 3]] },
+        encoding: 'application/json',
+      });
 
       const lost = await peer({ get: { key: 'ai/inference/vla/nothing', payload: '{}' } });
-      const none = (await lost.next((e) => e.event === 'replies', 'the replies')) as unknown as { replies: { ok: boolean; payload: string }[] };
+      const none = (await lost.next((e) => e.event === 'replies', 'the replies')) as unknown as {
+        replies: { ok: boolean; payload: string }[];
+      };
       expect(none.replies).toHaveLength(1);
       expect(none.replies[0]!.ok).toBe(false);
       expect(JSON.parse(none.replies[0]!.payload)).toMatchObject({ code: 'no_queryable' });
@@ -139,7 +205,10 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     const hash = typeDescriptionHash(daemon.definitions, 'std_srvs/srv/SetBool') ?? 'TypeHashNotSupported';
     const server = await peer({ node: 'flag_server', serve: { service: '/set_flag', hash } });
     await waitFor(() => daemon.bus.queryables().includes('/set_flag'), 'the service served on the bus');
-    const reply = await daemon.bus.query('/set_flag', { encoding: 'application/json', payload: new TextEncoder().encode('{"data": true}') });
+    const reply = await daemon.bus.query('/set_flag', {
+      encoding: 'application/json',
+      payload: new TextEncoder().encode('{"data": true}'),
+    });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'ok:1' });
     const served = await server.next((e) => e.event === 'served', 'the request at the server');
     expect(served).toMatchObject({ data: 1, attachment: { seq: 1 } });
@@ -155,7 +224,11 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     daemon.bus.subscribe({ name: 'test-garbage', topic: '/scan', handler: (m) => void received.push(m.data) });
     const bad = await peer({ node: 'bad_lidar', publish: { topic: '/scan', type: SCAN, hash } });
     await waitFor(() => details().inbound['/scan'] !== undefined, 'the topic bridged again');
-    await waitFor(() => (bad.send(`pub ${Buffer.from(good).toString('hex')}`), received.length > 0), 'a first good scan', 20_000);
+    await waitFor(
+      () => (bad.send(`pub ${Buffer.from(good).toString('hex')}`), received.length > 0),
+      'a first good scan',
+      20_000,
+    );
     const counters = () => details().inbound['/scan']!;
     const { malformed } = counters();
     bad.send('pub deadbeef');

@@ -7,9 +7,20 @@ import { ZenohNetwork, type Peer } from './zenoh-network.ts';
 
 const SCAN = 'sensor_msgs/msg/LaserScan';
 const TWIST = 'geometry_msgs/msg/Twist';
-const FAST_LINK = { keepalive_ms: 200, response_timeout_ms: 1000, open_timeout_ms: 2000, reconnect_min_ms: 100, reconnect_max_ms: 1000, history_settle_ms: 500 };
+const FAST_LINK = {
+  keepalive_ms: 200,
+  response_timeout_ms: 1000,
+  open_timeout_ms: 2000,
+  reconnect_min_ms: 100,
+  reconnect_max_ms: 1000,
+  history_settle_ms: 500,
+};
 
-type Details = { inbound: Record<string, Record<string, number>>; outbound: Record<string, Record<string, number>>; link: Record<string, number | string> };
+type Details = {
+  inbound: Record<string, Record<string, number>>;
+  outbound: Record<string, Record<string, number>>;
+  link: Record<string, number | string>;
+};
 
 describe('the Zenoh link through router faults', () => {
   const cleanups: (() => Promise<void>)[] = [];
@@ -21,7 +32,9 @@ describe('the Zenoh link through router faults', () => {
     const net = await ZenohNetwork.create();
     cleanups.push(() => net.close());
     if (options.startNetwork) await net.start();
-    const started = await startDaemon({ zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/scan'], publish: ['/cmd_vel'], ...FAST_LINK } });
+    const started = await startDaemon({
+      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/scan'], publish: ['/cmd_vel'], ...FAST_LINK },
+    });
     cleanups.push(started.stop);
     const { daemon } = started;
     const health = () => daemon.components.get('zenoh')!.health();
@@ -40,12 +53,21 @@ describe('the Zenoh link through router faults', () => {
   async function seesDaemon(peer: (spec: Record<string, unknown>) => Promise<Peer>, daemon: Daemon): Promise<void> {
     const watcher = await peer({ node: 'watcher', liveliness: true });
     const zid = (daemon.components.get('zenoh')!.health().details as Details).link.zid;
-    await watcher.next((e) => e.event === 'token' && e.alive === true && new RegExp(`^@ros2_lv/0/${zid}/\\d+/\\d+/NN/%/%/auraison_edge$`).test(String(e.key)), 'the daemon\'s node token');
+    await watcher.next(
+      (e) =>
+        e.event === 'token' &&
+        e.alive === true &&
+        new RegExp(`^@ros2_lv/0/${zid}/\\d+/\\d+/NN/%/%/auraison_edge$`).test(String(e.key)),
+      "the daemon's node token",
+    );
   }
 
   it('runs degraded, saying why, while no router is there, and joins the graph when one comes up', async () => {
     const { net, daemon, health, peer } = await setup({ startNetwork: false });
-    await waitFor(() => health().state === 'degraded' && /no Zenoh link/.test(health().reason ?? ''), 'degraded with a reason');
+    await waitFor(
+      () => health().state === 'degraded' && /no Zenoh link/.test(health().reason ?? ''),
+      'degraded with a reason',
+    );
     expect(health().reason).toContain(net.wsUrl);
     expect(daemon.status().components.zenoh?.state).toBe('degraded');
 
@@ -90,7 +112,10 @@ describe('the Zenoh link through router faults', () => {
     const { net, daemon, health, peer } = await setup({ startNetwork: true });
     await waitFor(() => health().state === 'running', 'the link up');
     await net.killRouter();
-    await waitFor(() => health().state === 'degraded' && /reaches no router/.test(health().reason ?? ''), 'degraded: no router');
+    await waitFor(
+      () => health().state === 'degraded' && /reaches no router/.test(health().reason ?? ''),
+      'degraded: no router',
+    );
     await net.startRouter();
     await waitFor(() => health().state === 'running', 'running once the bridge has its router back', 30_000);
     await seesDaemon(peer, daemon);

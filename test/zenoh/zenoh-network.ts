@@ -19,7 +19,9 @@ export interface Peer {
 }
 
 function exited(child: ChildProcess): Promise<void> {
-  return child.exitCode !== null || child.signalCode !== null ? Promise.resolve() : new Promise((resolve) => child.once('exit', () => resolve()));
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve()
+    : new Promise((resolve) => child.once('exit', () => resolve()));
 }
 
 async function stopChild(child: ChildProcess | undefined, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
@@ -84,11 +86,20 @@ export class ZenohNetwork {
   }
 
   async startBridge(): Promise<void> {
-    const args = ['-m', 'client', '-e', this.routerEndpoint, '--ws-port', `127.0.0.1:${this.wsPort}`, '--no-multicast-scouting'];
+    const args = [
+      '-m',
+      'client',
+      '-e',
+      this.routerEndpoint,
+      '--ws-port',
+      `127.0.0.1:${this.wsPort}`,
+      '--no-multicast-scouting',
+    ];
     this.#bridge = this.#spawn(this.peers.bridge, args, { RUST_LOG: 'error' });
     const deadline = performance.now() + 20_000;
     while (!(await portOpen(this.wsPort))) {
-      if (this.#bridge.exitCode !== null) throw new Error(`zenoh-bridge-remote-api exited (${this.#bridge.exitCode}) at start`);
+      if (this.#bridge.exitCode !== null)
+        throw new Error(`zenoh-bridge-remote-api exited (${this.#bridge.exitCode}) at start`);
       if (performance.now() > deadline) throw new Error('zenoh-bridge-remote-api did not listen within 20 s');
       await new Promise((r) => setTimeout(r, 20));
     }
@@ -105,7 +116,10 @@ export class ZenohNetwork {
   }
 
   async peer(spec: Record<string, unknown>): Promise<Peer> {
-    const child = this.#spawn(this.peers.python, [this.peers.peerScript, JSON.stringify({ router: this.routerEndpoint, ...spec })]);
+    const child = this.#spawn(this.peers.python, [
+      this.peers.peerScript,
+      JSON.stringify({ router: this.routerEndpoint, ...spec }),
+    ]);
     const events: PeerEvent[] = [];
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -132,7 +146,8 @@ export class ZenohNetwork {
         clearTimeout(timer);
       },
     };
-    if (!('get' in spec) && !('repeat_get' in spec)) await peer.next((e) => e.event === 'ready', 'the peer to be ready');
+    const oneShot = 'get' in spec || 'repeat_get' in spec || 'call' in spec;
+    if (!oneShot) await peer.next((e) => e.event === 'ready', 'the peer to be ready');
     return peer;
   }
 

@@ -19,15 +19,23 @@ describe('auraison-edge topic list -v with a Zenoh graph', () => {
     await net?.close();
   });
 
-  it('shows the graph\'s publishers and subscribers with their types beside the daemon\'s own bus topics, as ros2 topic list -v', async () => {
+  it("shows the graph's publishers and subscribers with their types beside the daemon's own bus topics, as ros2 topic list -v", async () => {
     const started = await startTopicDaemon(
-      { foxglove: { port: 0 }, agent: { enabled: false }, zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/lidar'] } },
+      {
+        foxglove: { port: 0 },
+        agent: { enabled: false },
+        zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/lidar'] },
+      },
       'zenoh-topic-list-',
     );
     stop = started.stop;
     const hash = typeDescriptionHash(started.daemon.definitions, 'sensor_msgs/msg/LaserScan')!;
-    peers.push(await net.peer({ node: 'lidar_driver', publish: { topic: '/lidar', type: 'sensor_msgs/msg/LaserScan', hash } }));
-    peers.push(await net.peer({ node: 'talk_listener', subscribe: { topic: '/chatter', type: 'std_msgs/msg/String' } }));
+    peers.push(
+      await net.peer({ node: 'lidar_driver', publish: { topic: '/lidar', type: 'sensor_msgs/msg/LaserScan', hash } }),
+    );
+    peers.push(
+      await net.peer({ node: 'talk_listener', subscribe: { topic: '/chatter', type: 'std_msgs/msg/String' } }),
+    );
     await waitFor(() => started.daemon.graph.endpoints().length >= 2, 'the peers in the graph');
 
     const r = await runMain(['topic', 'list', '-v', '--config', started.config], { cwd: started.dir });

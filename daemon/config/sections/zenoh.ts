@@ -8,19 +8,28 @@ import { ServedService } from './served-service.ts';
  * daemon runs alone.
  */
 
-const Globs = (description: string, defaults: string[] = []) => Type.Array(Type.String({ minLength: 1 }), { default: defaults, description });
-const Ms = (fallback: number, description: string, minimum = 1) => Type.Integer({ minimum, maximum: 3_600_000, default: fallback, description });
+const Globs = (description: string, defaults: string[] = []) =>
+  Type.Array(Type.String({ minLength: 1 }), { default: defaults, description });
+const Ms = (fallback: number, description: string, minimum = 1) =>
+  Type.Integer({ minimum, maximum: 3_600_000, default: fallback, description });
 
 const Priority = Type.Union(
-  ['real_time', 'interactive_high', 'interactive_low', 'data_high', 'data', 'data_low', 'background'].map((p) => Type.Literal(p)),
+  ['real_time', 'interactive_high', 'interactive_low', 'data_high', 'data', 'data_low', 'background'].map((p) =>
+    Type.Literal(p),
+  ),
   { description: 'Zenoh priority of the samples (real_time is highest).' },
 );
 
 export const ZenohTopicQos = Type.Object(
   {
-    topic: Type.String({ minLength: 1, description: 'Topic glob this entry applies to (the first entry that matches wins).' }),
+    topic: Type.String({
+      minLength: 1,
+      description: 'Topic glob this entry applies to (the first entry that matches wins).',
+    }),
     priority: Type.Optional(Priority),
-    express: Type.Optional(Type.Boolean({ description: 'Send at once, not batched with others (small urgent messages).' })),
+    express: Type.Optional(
+      Type.Boolean({ description: 'Send at once, not batched with others (small urgent messages).' }),
+    ),
     reliability: Type.Optional(Type.Union([Type.Literal('reliable'), Type.Literal('best_effort')])),
     durability: Type.Optional(Type.Union([Type.Literal('volatile'), Type.Literal('transient_local')])),
     depth: Type.Optional(Type.Integer({ minimum: 1, maximum: 10_000 })),
@@ -32,58 +41,99 @@ export const ZenohService = ServedService;
 
 export const ZenohConfig = Section(
   {
-    enabled: Type.Boolean({ default: false, description: 'Join a Zenoh network. Off: no Zenoh link (nothing else changes).' }),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Join a Zenoh network. Off: no Zenoh link (nothing else changes).',
+    }),
     endpoint: Type.String({
       default: 'ws://127.0.0.1:10000',
-      description: 'The remote-api WebSocket of a Zenoh router (its remote_api plugin) or of zenoh-bridge-remote-api: ws://host:port.',
+      description:
+        'The remote-api WebSocket of a Zenoh router (its remote_api plugin) or of zenoh-bridge-remote-api: ws://host:port.',
     }),
     mapping: Type.Union([Type.Literal('rmw_zenoh'), Type.Literal('ros2dds')], {
       default: 'rmw_zenoh',
-      description: 'Key expressions and liveliness tokens: rmw_zenoh (ROS 2 nodes running rmw_zenoh_cpp) or ros2dds (zenoh-bridge-ros2dds).',
+      description:
+        'Key expressions and liveliness tokens: rmw_zenoh (ROS 2 nodes running rmw_zenoh_cpp) or ros2dds (zenoh-bridge-ros2dds).',
     }),
-    domain_id: Type.Integer({ minimum: 0, maximum: 232, default: 0, description: 'ROS_DOMAIN_ID (rmw_zenoh keys start with it).' }),
-    node_name: Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$', default: 'auraison_edge', description: 'The daemon\'s node name in the graph.' }),
+    domain_id: Type.Integer({
+      minimum: 0,
+      maximum: 232,
+      default: 0,
+      description: 'ROS_DOMAIN_ID (rmw_zenoh keys start with it).',
+    }),
+    node_name: Type.String({
+      pattern: '^[A-Za-z_][A-Za-z0-9_]*$',
+      default: 'auraison_edge',
+      description: "The daemon's node name in the graph.",
+    }),
     namespace: Type.String({
       pattern: '^/([A-Za-z_][A-Za-z0-9_]*(/[A-Za-z_][A-Za-z0-9_]*)*)?$',
       default: '/',
-      description: 'rmw_zenoh: the node\'s namespace. ros2dds: the namespace of the zenoh-bridge-ros2dds the robot runs (its `namespace` setting), which prefixes every key.',
+      description:
+        "rmw_zenoh: the node's namespace. ros2dds: the namespace of the zenoh-bridge-ros2dds the robot runs (its `namespace` setting), which prefixes every key.",
     }),
-    topics: Globs('Topics of the graph bridged onto the bus as their publishers appear, and dropped when the last one goes (`/scan`, `/camera/**`). The recorder\'s topics are added when bridge_recorded is on.'),
-    bridge_recorded: Type.Boolean({ default: true, description: 'Also bridge graph topics the recorder records, while it is enabled (recorder.include, less recorder.exclude).' }),
-    publish: Globs('Bus topics the daemon publishes to Zenoh as its own node\'s publishers (`/cmd_vel`).'),
-    queries: Globs('Bus queries served as Zenoh queryables under the same name, e.g. ai/inference/vla/* (a Python or C++ node then needs one `get`).', [
-      'ai/inference/vla/*',
-      'ai/inference/llm/**',
-    ]),
+    topics: Globs(
+      "Topics of the graph bridged onto the bus as their publishers appear, and dropped when the last one goes (`/scan`, `/camera/**`). The recorder's topics are added when bridge_recorded is on.",
+    ),
+    bridge_recorded: Type.Boolean({
+      default: true,
+      description:
+        'Also bridge graph topics the recorder records, while it is enabled (recorder.include, less recorder.exclude).',
+    }),
+    publish: Globs("Bus topics the daemon publishes to Zenoh as its own node's publishers (`/cmd_vel`)."),
+    queries: Globs(
+      'Bus queries served as Zenoh queryables under the same name, e.g. ai/inference/vla/* (a Python or C++ node then needs one `get`).',
+      ['ai/inference/vla/*', 'ai/inference/llm/**'],
+    ),
     services: Section(
       {
-        call: Globs('ROS 2 services of the graph the bus may call (call_service, `auraison-edge query`): each is served as a bus query of its name, with a JSON request and reply, while a server announces it.'),
-        serve: Type.Array(ZenohService, { default: [], description: 'Bus queries the daemon serves as ROS 2 services (rmw_zenoh mapping).' }),
+        call: Globs(
+          'ROS 2 services of the graph the bus may call (call_service, `auraison-edge query`): each is served as a bus query of its name, with a JSON request and reply, while a server announces it.',
+        ),
+        serve: Type.Array(ZenohService, {
+          default: [],
+          description: 'Bus queries the daemon serves as ROS 2 services (rmw_zenoh mapping).',
+        }),
         timeout_ms: Ms(5000, 'How long a service call over Zenoh, or a bus query serving one, may take.'),
       },
       'Services over Zenoh, both ways.',
     ),
-    topic_qos: Type.Array(ZenohTopicQos, { default: [], description: 'Per-topic QoS toward Zenoh; the default takes the bus topic\'s reliability, durability and depth at priority data.' }),
+    topic_qos: Type.Array(ZenohTopicQos, {
+      default: [],
+      description:
+        "Per-topic QoS toward Zenoh; the default takes the bus topic's reliability, durability and depth at priority data.",
+    }),
     bulk_lane: Type.Boolean({
       default: true,
-      description: 'Topics at priority data_low or background go through a second WebSocket session, so their large samples never queue ahead of small ones in one socket (Zenoh priorities apply only past the bridge).',
+      description:
+        'Topics at priority data_low or background go through a second WebSocket session, so their large samples never queue ahead of small ones in one socket (Zenoh priorities apply only past the bridge).',
     }),
-    queue_depth: Type.Integer({ minimum: 1, maximum: 100_000, default: 100, description: 'Messages queued per topic toward Zenoh; past it the oldest are dropped and counted.' }),
+    queue_depth: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 100,
+      description: 'Messages queued per topic toward Zenoh; past it the oldest are dropped and counted.',
+    }),
     validate_max_bytes: Type.Integer({
       minimum: 0,
       maximum: 1 << 30,
       default: 65_536,
-      description: 'Samples from Zenoh up to this size are decoded once against their type (a wrong type or garbage is dropped and counted); larger ones, and unknown types, have their CDR header checked only. 0: header only.',
+      description:
+        'Samples from Zenoh up to this size are decoded once against their type (a wrong type or garbage is dropped and counted); larger ones, and unknown types, have their CDR header checked only. 0: header only.',
     }),
     open_timeout_ms: Ms(5000, 'A session that is not open by then is given up and tried again.'),
     response_timeout_ms: Ms(3000, 'How long a request to the bridge (a declaration, a keepalive) may take.'),
     keepalive_ms: Ms(1000, 'How often the link asks the bridge whether it is alive.', 50),
     reconnect_min_ms: Ms(250, 'First wait before reconnecting; doubles per failed try, with jitter.', 10),
     reconnect_max_ms: Ms(10_000, 'Longest wait between tries.', 10),
-    history_settle_ms: Ms(2000, 'After a reconnect, graph entries not announced again within this time are taken as gone.', 10),
+    history_settle_ms: Ms(
+      2000,
+      'After a reconnect, graph entries not announced again within this time are taken as gone.',
+      10,
+    ),
     query_timeout_ms: Ms(10_000, 'Longest time a Zenoh query served from the bus may take.'),
   },
-  'The Zenoh bridge: the daemon as a node of the robot\'s graph (rmw_zenoh or zenoh-bridge-ros2dds), through a remote-api WebSocket.',
+  "The Zenoh bridge: the daemon as a node of the robot's graph (rmw_zenoh or zenoh-bridge-ros2dds), through a remote-api WebSocket.",
 );
 
 export const ZENOH_SECTIONS = { zenoh: ZenohConfig } satisfies Type.TProperties;

@@ -82,7 +82,7 @@ history = []  # a transient_local publisher's cache: (payload, attachment) of it
 def publish(payload):
     global seq
     seq += 1
-    att = attachment(seq, gid)
+    att = None if "raw" in spec else attachment(seq, gid)
     publisher.put(payload, attachment=att)
     if "publish" in spec and spec["publish"].get("transient_local"):
         history.append((payload, att))
@@ -122,7 +122,8 @@ if "subscribe" in spec:
     def on_sample(sample):
         emit(event="sample", key=str(sample.key_expr), payload=sample.payload.to_bytes().hex(), attachment=parse_attachment(sample.attachment))
 
-    handles.append(session.declare_subscriber(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", on_sample))
+    sub_key = s.get("key", f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*")
+    handles.append(session.declare_subscriber(sub_key, on_sample))
     if s.get("transient_local"):
         # A late joiner of a transient_local topic asks the publishers' caches for their last samples.
         for reply in session.get(f"{domain}/{s['topic'].lstrip('/')}/{dds_type(s['type'])}/*", timeout=5, consolidation=zenoh.ConsolidationMode.NONE):
@@ -143,6 +144,24 @@ if "serve" in spec:
         emit(event="served", data=data, attachment=att)
 
     handles.append(session.declare_queryable(key(v["service"], "std_srvs/srv/SetBool", v["hash"]), on_query, complete=True))
+
+if "raw" in spec:
+    # Another mapping's peer (zenoh-bridge-ros2dds): its own tokens, and samples on a key, with no attachment.
+    tokens.extend(session.liveliness().declare_token(t) for t in spec["raw"]["tokens"])
+    publisher = session.declare_publisher(spec["raw"]["key"])
+
+if "call" in spec:
+    # A ROS 2 service client as rmw_zenoh's: a get to all complete queryables, with the attachment.
+    c = spec["call"]
+    replies = []
+    for reply in session.get(c["key"], payload=bytes.fromhex(c["request"]), attachment=attachment(7, gid), target=zenoh.QueryTarget.ALL_COMPLETE, timeout=10):
+        if reply.ok is not None:
+            replies.append({"ok": True, "payload": reply.ok.payload.to_bytes().hex(), "attachment": parse_attachment(reply.ok.attachment)})
+        else:
+            replies.append({"ok": False, "payload": reply.err.payload.to_bytes().decode(errors="replace")})
+    emit(event="replies", replies=replies, gid=gid.hex())
+    session.close()
+    sys.exit(0)
 
 measured = {}
 if "measure" in spec:
@@ -197,7 +216,8 @@ if spec.get("liveliness"):
     def on_token(sample):
         emit(event="token", key=str(sample.key_expr), alive=sample.kind == zenoh.SampleKind.PUT)
 
-    handles.append(session.liveliness().declare_subscriber(f"@ros2_lv/{domain}/**", on_token, history=True))
+    lv_key = spec["liveliness"] if isinstance(spec["liveliness"], str) else f"@ros2_lv/{domain}/**"
+    handles.append(session.liveliness().declare_subscriber(lv_key, on_token, history=True))
 
 emit(event="ready", zid=zid)
 for line in sys.stdin:
