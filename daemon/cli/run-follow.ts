@@ -139,11 +139,27 @@ export class RunFollow {
     }
   }
 
-  /** The stream again after it ended, from the last record read; polling when there is none to resume from. */
+  /**
+   * The stream again after it ended, from the last record read. While no daemon answers (it restarts) it is
+   * tried every second until the wait's deadline; when the API refuses one, the run is polled instead.
+   */
   async #reopen(): Promise<JournalEvents | undefined> {
     if (this.#lastSeq === undefined) return undefined;
-    await this.#beforeDeadline(new Promise((resolve) => setTimeout(resolve, RECONNECT_MS)));
-    return this.#open(this.#lastSeq);
+    let said = false;
+    for (;;) {
+      await this.#beforeDeadline(new Promise((resolve) => setTimeout(resolve, RECONNECT_MS)));
+      try {
+        return await JournalEvents.open(this.#client.target, {
+          kinds: 'agent_event,run_state',
+          lastEventId: this.#lastSeq,
+        });
+      } catch (error) {
+        if ((error as { status?: number }).status !== 0) return this.#open(this.#lastSeq);
+        if (!said)
+          this.#io.stderr(`auraison-edge intent: the event stream ended (${(error as Error).message}); reconnecting\n`);
+        said = true;
+      }
+    }
   }
 
   #event(event: AgentEvent): void {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { main } from '../../daemon/cli/main.ts';
 import { runMain } from '../helpers/cli.ts';
+import { closedPort } from '../helpers/closed-port.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
@@ -114,6 +115,24 @@ describe('auraison-edge intent --wait', () => {
     // The last run.status may come after the state the poll ends at: the two before it are always there.
     expect(kinds.slice(0, 2)).toEqual(['run.created', 'run.status']);
     expect(cli.out.stdout).toMatch(/: succeeded \(done\)\n$/);
+  });
+
+  it('resumes the event stream after the API restarts, printing what happened meanwhile once', async () => {
+    const port = await closedPort(); // free now: the API restarts on it
+    const { h, agent, start } = await setup(600_000, { api: { port } });
+    const cli = start('intent', 'stop', '--wait');
+    await waitFor(() => /run\.status +\{"status":"running"\}/.test(cli.out.stdout), 'the running event printed');
+    await h.api!.stop();
+    // While no API answers, the run goes on and ends: its records wait in the journal.
+    const runId = agent.listRuns()[0]!.run_id;
+    await agent.cancel(runId, 'ops', 'while the API was down');
+    await waitFor(() => /reconnecting/.test(cli.out.stderr), 'the reconnecting notice');
+    await h.api!.start();
+    expect(await cli.code).toBe(1);
+    const kinds = cli.out.stdout.trimEnd().split('\n').slice(1, -1).map((l) => l.trim().split(/ +/)[1]);
+    expect(kinds).toEqual(['run.created', 'state', 'run.status', 'state']);
+    expect(cli.out.stdout).toMatch(/state +cancelled: while the API was down\nrun \S+: cancelled \(while the API was down\)\n$/);
+    expect(cli.out.stderr).toMatch(/^auraison-edge intent: the event stream ended \(no event stream from .*\); reconnecting\n$/);
   });
 
   it('gives up after --timeout-s, naming the run and its state', async () => {
