@@ -188,7 +188,7 @@ describe('auraison-edge stop', () => {
     const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], { cwd: dir.path });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`);
+    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id.slice(0, 13)}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`);
     expect(agent.getRun(drive.run_id)!.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
     expect(isZero(twists.at(-1)!)).toBe(true);
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
-import { printable } from '../../util/index.ts';
+import { printable, shortIds } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
@@ -82,7 +82,9 @@ latch could not be released (it holds: the message says why).
 function stopText(o: RobotStopOutcome): string {
   const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
   const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
-  lines.push(o.cancelled.length === 0 ? 'no run was active' : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${o.cancelled.join(', ')}`);
+  const short = shortIds(o.cancelled); // the form `runs list` shows and `runs show` takes
+  const cancelled = o.cancelled.map((id) => short.get(id)).join(', ');
+  lines.push(o.cancelled.length === 0 ? 'no run was active' : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${cancelled}`);
   if (o.journal_error) lines.push(`warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`);
   if (o.latched) lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
   if (o.latched?.error) lines.push(`warning: ${o.latched.error}`);
