@@ -8,7 +8,7 @@ import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '.
 import type { ApprovalGate } from './approvals.ts';
 import type { LiveRun } from './live-run.ts';
 import { MotionRefused, type MotionLock } from './motion-lock.ts';
-import type { SkillDefinition, SkillEnv } from './skills/index.ts';
+import { frameDecisions, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 
 /**
  * What `before` decides: run the call with this input, or refuse it and say why. `quota` marks a call past
@@ -192,6 +192,7 @@ export class ToolInvoker {
     const offEnd = lock ? live.onEnd(() => lock.held() && this.#env.gate.halt()) : undefined;
     try {
       const output = await skill.execute(input, this.#env, lock?.signal ?? signal);
+      for (const decision of frameDecisions(output)) live.note('policy.decision', { ...decision, stage: 'frame', tool, call_id: callId });
       // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.
       if (tool === 'navigate_to') live.lastGoal = sentTo(output) ?? live.lastGoal;
       return { ok: true, output };

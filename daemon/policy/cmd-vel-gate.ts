@@ -55,10 +55,14 @@ export class CmdVelGate {
     this.#limits = limits;
   }
 
-  /** Sends a Twist (missing components 0) within limits; returns what was sent and what was clamped. */
-  send(value: unknown): { twist: Twist; clamped: string[] } {
+  /**
+   * Sends a Twist (missing components 0) within limits; returns what was sent, what was clamped, and why it
+   * was held to zero (the operator's stop latched), if it was.
+   */
+  send(value: unknown): { twist: Twist; clamped: string[]; held?: string } {
     let { twist, broken } = limitTwist(fullTwist(value), this.#limits);
-    if (twistMoves(twist) && this.#latched() !== undefined) {
+    const held = twistMoves(twist) ? this.#latched() : undefined;
+    if (held !== undefined) {
       twist = ZERO_TWIST;
       broken = [];
       this.#held++;
@@ -67,7 +71,7 @@ export class CmdVelGate {
     this.#publisher.publish(this.#codec.encode(TWIST, twist));
     this.#sent++;
     if (broken.length > 0) this.#clamped++;
-    return { twist, clamped: broken };
+    return { twist, clamped: broken, ...(held !== undefined ? { held } : {}) };
   }
 
   /**

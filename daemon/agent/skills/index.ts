@@ -9,6 +9,7 @@ import type { SkillDefinition } from './skill.ts';
 import { stop } from './stop.ts';
 
 export type { SkillDefinition, SkillEnv } from './skill.ts';
+export { frameDecisions, type FrameDecision } from './skill.ts';
 
 /** Every skill the agent knows, by name. */
 export const SKILLS: Readonly<Record<SkillName, SkillDefinition>> = {

@@ -2,7 +2,7 @@ import Type from 'typebox';
 import type { Publisher } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import { summarize } from '../bus-read.ts';
-import { defineSkill, TOPIC_NAME_PATTERN } from './skill.ts';
+import { defineSkill, TOPIC_NAME_PATTERN, type FrameDecision } from './skill.ts';
 
 const publishers = new WeakMap<object, Map<string, Publisher>>();
 
@@ -24,8 +24,13 @@ export const publish = defineSkill({
     // The velocity topic only ever goes through the gate, which enforces the limits on what is sent.
     if (topic === env.gate.topic) {
       checked(env.codec, 'geometry_msgs/msg/Twist', topic, fields);
-      const { twist, clamped } = env.gate.send(fields);
-      return { published: topic, type: 'geometry_msgs/msg/Twist', sent: twist, clamped };
+      const { twist, clamped, held } = env.gate.send(fields);
+      // The gate is the last frame before the wheels, after the policy hooks: what it changed is said as a
+      // rule of its own, so the run shows the value that reached the robot and why it is not the one asked.
+      const decisions: FrameDecision[] = [];
+      if (clamped.length > 0) decisions.push({ hook: 'cmd_vel_gate', rule: 'velocity.limit', action: 'rewrite', reason: `clamped on ${topic}: ${clamped.join(', ')}` });
+      if (held !== undefined) decisions.push({ hook: 'cmd_vel_gate', rule: 'stop.latched', action: 'rewrite', reason: `sent as a zero Twist on ${topic}: ${held}` });
+      return { published: topic, type: 'geometry_msgs/msg/Twist', sent: twist, clamped, ...(decisions.length > 0 ? { decisions } : {}) };
     }
     const known = env.bus.topicType(topic);
     const msgType = known ?? (type ? type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') : undefined);

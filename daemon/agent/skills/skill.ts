@@ -54,6 +54,24 @@ export interface SkillDefinition<P extends TSchema = TSchema> {
   execute(args: Static<P>, env: SkillEnv, signal: AbortSignal): Promise<unknown>;
 }
 
+/**
+ * A frame inside a skill that changed what the skill was asked to send (the velocity gate clamping a Twist,
+ * or holding it to zero while the operator's stop is latched). A skill returns them as `decisions` in its
+ * output; the run journals each as a `policy.decision` (stage `frame`), beside the value that was sent.
+ */
+export interface FrameDecision {
+  hook: string;
+  rule: string;
+  action: 'rewrite';
+  reason: string;
+}
+
+/** The frame decisions a skill's output carries (see FrameDecision). */
+export function frameDecisions(output: unknown): FrameDecision[] {
+  const decisions = (output as { decisions?: unknown } | null)?.decisions;
+  return Array.isArray(decisions) ? (decisions as FrameDecision[]) : [];
+}
+
 export function defineSkill<P extends TSchema>(skill: SkillDefinition<P>): SkillDefinition<P> {
   return skill;
 }
