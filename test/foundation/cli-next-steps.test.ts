@@ -81,7 +81,9 @@ describe('auraison-edge runs list', () => {
     const list = await runMain(['runs', '--config', join(dir, 'edge.yaml')], { cwd: dir });
     expect(list.stderr).toBe('');
     expect(list.code).toBe(0);
-    expect(list.stdout).toBe(`${run.run_id}  failed            read_topic  (${reason.slice(0, 77)}...)\n`);
+    expect(list.stdout).toBe(
+      `ID${' '.repeat(13)}STATUS  INTENT      REASON\n${run.run_id.slice(0, 13)}  failed  read_topic  ${reason.slice(0, 77)}...\n`,
+    );
   });
 });
 
