@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { WebSocket as ProbeSocket } from 'ws';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
-import { loadZenoh, zbytes, type ZenohModule } from './zenoh-runtime.ts';
+import { loadZenoh, quietConsole, zbytes, type ZenohModule } from './zenoh-runtime.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -402,7 +402,10 @@ export class ZenohLink {
     this.#zenoh ??= await loadZenoh();
     const zenoh = this.#zenoh;
     await probe(this.#url, this.#openTimeoutMs);
+    // zenoh-ts prints "Connected to ..." and "Successfully opened session ..." while it opens.
+    const restore = quietConsole((text) => this.#log.debug({ zenoh_ts: text }, 'zenoh-ts'));
     const opening = zenoh.Session.open(new zenoh.Config(this.#url, this.#responseTimeoutMs));
+    opening.then(restore, restore);
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
@@ -414,6 +417,7 @@ export class ZenohLink {
       return await Promise.race([opening, timeout]);
     } catch (error) {
       // zenoh-ts goes on trying in the background: a session it opens late is closed at once.
+      restore();
       opening.then(
         (late) => late.close().catch(() => {}),
         () => {},

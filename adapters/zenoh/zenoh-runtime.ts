@@ -72,3 +72,30 @@ export function zbytes(zenoh: ZenohModule, data: Uint8Array): ZBytesInstance | U
   (z as unknown as { buffer_: Uint8Array }).buffer_ = data;
   return z;
 }
+
+let quieted = 0;
+let original: Pick<Console, 'log' | 'warn'> | undefined;
+const sinks = new Set<(text: string) => void>();
+
+/**
+ * Sends console.log and console.warn to `sink` until the returned function is called: zenoh-ts prints with
+ * them while a session opens, and the daemon's stdout is a CLI's output and its stderr a JSON log. Counted,
+ * so two sessions opening at once restore the console once, to what it was.
+ */
+export function quietConsole(sink: (text: string) => void): () => void {
+  if (quieted++ === 0) {
+    original = { log: console.log, warn: console.warn };
+    console.log = console.warn = (...args: unknown[]) => {
+      const text = args.map(String).join(' ');
+      for (const s of sinks) s(text);
+    };
+  }
+  sinks.add(sink);
+  let done = false;
+  return () => {
+    if (done) return;
+    done = true;
+    sinks.delete(sink);
+    if (--quieted === 0 && original) Object.assign(console, original);
+  };
+}
