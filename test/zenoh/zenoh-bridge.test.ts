@@ -43,11 +43,11 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
       stop: stopDaemon,
     } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
-      recorder: { enabled: true, include: ['/scan'], compression: 'none' },
+      recorder: { enabled: true, include: ['/scan', '/widget'], compression: 'none' },
       zenoh: {
         enabled: true,
         endpoint: net.wsUrl,
-        topics: ['/scan'],
+        topics: ['/scan'], // and /widget, which the recorder records (bridge_recorded)
         publish: ['/cmd_vel'],
         services: { call: ['/set_flag'] },
         history_settle_ms: 500,
@@ -242,12 +242,33 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     await bad.close();
   });
 
+  it('bridges a type no definition here knows, as raw CDR under its name', async () => {
+    const widget = await peer({
+      node: 'widget_maker',
+      publish: { topic: '/widget', type: 'acme_msgs/msg/Widget', hash: 'TypeHashNotSupported' },
+    });
+    const received: string[] = [];
+    await waitFor(() => daemon.bus.topicType('/widget') === 'acme_msgs/msg/Widget', 'the topic on the bus');
+    daemon.bus.subscribe({
+      name: 'test-widget',
+      topic: '/widget',
+      handler: (m) => void received.push(Buffer.from(m.data).toString('hex')),
+    });
+    await waitFor(() => (widget.send('pub 000100002a000000'), received.length >= 2), 'widgets on the bus');
+    expect(new Set(received)).toEqual(new Set(['000100002a000000']));
+  });
+
   it('recorded what it bridged: bag info shows the topic with its type and every message that reached the bus', async () => {
     const count = daemon.bus.stats().find((s) => s.topic === '/scan')!.count;
     expect(count).toBeGreaterThan(0);
+    const widgets = daemon.bus.stats().find((s) => s.topic === '/widget')!.count;
     await daemon.stop();
     const bags = join(dataDir, 'bags');
     const info = await bagInfo(join(bags, readdirSync(bags)[0]!));
     expect(info.topics.find((t) => t.name === '/scan')).toMatchObject({ type: SCAN, count });
+    expect(info.topics.find((t) => t.name === '/widget')).toMatchObject({
+      type: 'acme_msgs/msg/Widget',
+      count: widgets,
+    });
   });
 });
