@@ -80,7 +80,20 @@ interface FinishedSplit {
 export class BagWriter {
   readonly dir: string;
   readonly name: string;
-  #o: BagWriterOptions;
+  readonly #typeHash: ((type: string) => string | undefined) | undefined;
+  readonly #topicInfo: BagWriterOptions['topicInfo'];
+  readonly #rosDistro: string | undefined;
+  readonly #io: SegmentIO;
+  readonly #compression: ChunkCompression;
+  readonly #compressor: Compressor | undefined;
+  readonly #chunkSize: number;
+  readonly #chunkCrc: boolean | undefined;
+  readonly #schemaText: (type: string) => string | undefined;
+  readonly #onSplitClosed: ((file: string) => void) | undefined;
+  readonly #bagMaxSplits: number;
+  readonly #bagMaxDurationNs: bigint;
+  readonly #splitMaxBytes: number;
+  readonly #splitMaxDurationNs: bigint;
   #topics = new Map<string, TopicEntry>();
   #files: FinishedSplit[] = [];
   #split: Split | undefined;
@@ -99,7 +112,22 @@ export class BagWriter {
   error: Error | undefined;
 
   constructor(options: BagWriterOptions) {
-    this.#o = options;
+    const { typeHash, topicInfo, rosDistro, io, compression, compressor, chunkSize, chunkCrc, schemaText, onSplitClosed } = options;
+    const { bagMaxSplits = 0, bagMaxDurationNs = 0n, splitMaxBytes, splitMaxDurationNs } = options;
+    this.#typeHash = typeHash;
+    this.#topicInfo = topicInfo;
+    this.#rosDistro = rosDistro;
+    this.#io = io;
+    this.#compression = compression;
+    this.#compressor = compressor;
+    this.#chunkSize = chunkSize;
+    this.#chunkCrc = chunkCrc;
+    this.#schemaText = schemaText;
+    this.#onSplitClosed = onSplitClosed;
+    this.#bagMaxSplits = bagMaxSplits;
+    this.#bagMaxDurationNs = bagMaxDurationNs;
+    this.#splitMaxBytes = splitMaxBytes;
+    this.#splitMaxDurationNs = splitMaxDurationNs;
     this.dir = options.dir;
     this.name = basename(options.dir);
     this.#index = options.firstIndex ?? 0;
@@ -136,23 +164,24 @@ export class BagWriter {
    * open split is due to close and the bag holds `bagMaxSplits` splits with it.
    */
   full(logTime: bigint): boolean {
-    const { bagMaxSplits = 0, bagMaxDurationNs = 0n } = this.#o;
-    if (bagMaxDurationNs > 0n && this.#bagStart !== undefined && logTime - this.#bagStart >= bagMaxDurationNs) return true;
+    const maxDurationNs = this.#bagMaxDurationNs;
+    if (maxDurationNs > 0n && this.#bagStart !== undefined && logTime - this.#bagStart >= maxDurationNs) return true;
     const split = this.#split;
-    return bagMaxSplits > 0 && split !== undefined && this.#files.length + 1 >= bagMaxSplits && this.#shouldSplit(split, logTime);
+    const maxSplits = this.#bagMaxSplits;
+    return maxSplits > 0 && split !== undefined && this.#files.length + 1 >= maxSplits && this.#shouldSplit(split, logTime);
   }
 
   /** Declares a topic; its QoS is written into metadata.yaml and the MCAP channel. */
   addTopic(topic: string, type: string, qos: TopicQos): void {
     if (this.#topics.has(topic)) return;
     this.#topics.set(topic, {
-      meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: this.#o.typeHash?.(type) ?? '', messageCount: 0 },
+      meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: this.#typeHash?.(type) ?? '', messageCount: 0 },
       listed: 0,
     });
   }
 
   #declare(topic: string): TopicEntry {
-    const info = this.#o.topicInfo?.(topic);
+    const info = this.#topicInfo?.(topic);
     if (!info) throw new Error(`BagWriter: topic ${topic} was not declared with addTopic`);
     this.addTopic(topic, info.type, info.qos);
     return this.#topics.get(topic)!;
@@ -283,21 +312,21 @@ export class BagWriter {
       relativeFilePaths: files.map((f) => f.path),
       files: files.map((f) => ({ ...f })),
       customData,
-      rosDistro: this.#o.rosDistro ?? 'jazzy',
+      rosDistro: this.#rosDistro ?? 'jazzy',
     };
   }
 
   #shouldSplit(split: Split, logTime: bigint): boolean {
-    const { splitMaxBytes, splitMaxDurationNs } = this.#o;
     if (split.info.messageCount === 0) return false;
-    if (splitMaxBytes > 0 && split.writer.byteLength >= splitMaxBytes) return true;
-    return splitMaxDurationNs > 0n && split.firstLogTime !== undefined && logTime - split.firstLogTime >= splitMaxDurationNs;
+    if (this.#splitMaxBytes > 0 && split.writer.byteLength >= this.#splitMaxBytes) return true;
+    const maxDurationNs = this.#splitMaxDurationNs;
+    return maxDurationNs > 0n && split.firstLogTime !== undefined && logTime - split.firstLogTime >= maxDurationNs;
   }
 
   #openSplit(): Split {
     const path = `${this.name}_${this.#index++}.mcap`;
-    const file = this.#o.io.create(join(this.dir, path));
-    const writer = new McapSegmentWriter({ file, compression: this.#o.compression, compressor: this.#o.compressor, chunkSize: this.#o.chunkSize, chunkCrc: this.#o.chunkCrc ?? true, library: 'auraison-edge recorder' });
+    const file = this.#io.create(join(this.dir, path));
+    const writer = new McapSegmentWriter({ file, compression: this.#compression, compressor: this.#compressor, chunkSize: this.#chunkSize, chunkCrc: this.#chunkCrc ?? true, library: 'auraison-edge recorder' });
     this.#split = { writer, info: { path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map(), counts: new Map() };
     if (!this.#metadataWritten) {
       this.#metadataWritten = true;
@@ -315,7 +344,7 @@ export class BagWriter {
   }
 
   #addChannel(split: Split, entry: TopicEntry): number {
-    const text = this.#o.schemaText(entry.meta.type);
+    const text = this.#schemaText(entry.meta.type);
     const schemaId = text === undefined ? 0 : split.writer.addSchema({ name: entry.meta.type, encoding: 'ros2msg', data: new TextEncoder().encode(text) });
     const qos = entry.meta.offeredQosProfiles as Record<string, unknown>[];
     const channelId = split.writer.addChannel({
@@ -342,14 +371,14 @@ export class BagWriter {
     this.#files.push(finished);
     this.#closing = this.#closing.then(async () => {
       try {
-        split.writer.addMetadata('rosbag2', new Map([['serialized_metadata', this.#splitMetadata(split)], ['ROS_DISTRO', this.#o.rosDistro ?? 'jazzy']]));
+        split.writer.addMetadata('rosbag2', new Map([['serialized_metadata', this.#splitMetadata(split)], ['ROS_DISTRO', this.#rosDistro ?? 'jazzy']]));
         await split.writer.end();
         finished.ended = true;
         for (const [name, count] of split.counts) this.#topics.get(name)!.listed += count;
         await this.#writeMetadata();
         finished.handedOver = true;
         // An empty split (a bag that recorded nothing) has nothing to index.
-        if (split.info.messageCount > 0) this.#o.onSplitClosed?.(join(this.dir, split.info.path));
+        if (split.info.messageCount > 0) this.#onSplitClosed?.(join(this.dir, split.info.path));
       } catch (error) {
         this.error ??= error as Error;
       }
@@ -372,7 +401,7 @@ export class BagWriter {
     const files = this.#files.filter((f) => f.ended).map((f) => f.info);
     const topics: BagTopic[] = [];
     for (const t of this.#topics.values()) if (t.listed > 0) topics.push({ ...t.meta, messageCount: t.listed });
-    await this.#o.io.writeAtomic(join(this.dir, 'metadata.yaml'), this.#text.format(this.#describe(files, topics)));
+    await this.#io.writeAtomic(join(this.dir, 'metadata.yaml'), this.#text.format(this.#describe(files, topics)));
   }
 
   /**
@@ -383,7 +412,7 @@ export class BagWriter {
    */
   async #forgetDeleted(): Promise<void> {
     if (this.#files.length === 0) return;
-    const present = new Set(await this.#o.io.list(this.dir));
+    const present = new Set(await this.#io.list(this.dir));
     const gone = this.#files.filter((f) => f.ended && !present.has(f.info.path));
     if (gone.length === 0) return;
     this.#files = this.#files.filter((f) => !gone.includes(f));
@@ -402,7 +431,7 @@ export class BagWriter {
   async #retentionNote(): Promise<string[]> {
     const path = join(this.dir, 'metadata.yaml');
     try {
-      const text = await this.#o.io.readText(path);
+      const text = await this.#io.readText(path);
       const note = text === undefined ? undefined : parseMetadata(text, path).customData[RETENTION_DELETED_KEY];
       return note ? note.split(',').filter(Boolean) : [];
     } catch {

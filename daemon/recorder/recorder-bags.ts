@@ -34,7 +34,13 @@ export interface RecorderBagsOptions {
  * take the compressor away: the bags closing in the background still use it.
  */
 export class RecorderBags {
-  #o: RecorderBagsOptions;
+  readonly #io: SegmentIO;
+  readonly #log: Logger;
+  readonly #bagsDir: string;
+  readonly #onSplitClosed: ((file: string, bagDir: string) => void) | undefined;
+  readonly #definitions: DefinitionsRegistry;
+  readonly #settings: Static<typeof RecorderConfig>;
+  readonly #bus: Bus;
   #opened: string[] = [];
   /** Bags closed by rotation, still finishing in the background, and the one stop closes. */
   #closing = new Map<BagWriter, Promise<void>>();
@@ -52,7 +58,14 @@ export class RecorderBags {
   #typeHashes = new Map<string, string | undefined>();
 
   constructor(options: RecorderBagsOptions) {
-    this.#o = options;
+    const { io, log, bagsDir, onSplitClosed, definitions, settings, bus } = options;
+    this.#io = io;
+    this.#log = log;
+    this.#bagsDir = bagsDir;
+    this.#onSplitClosed = onSplitClosed;
+    this.#definitions = definitions;
+    this.#settings = settings;
+    this.#bus = bus;
   }
 
   /** Bags opened, oldest first. */
@@ -79,9 +92,9 @@ export class RecorderBags {
 
   /** A new bag directory, with its marker, and its writer. Throws the I/O error when it can't be made. */
   open(compressor: Compressor | undefined): BagWriter {
-    const { bagsDir, settings, definitions, onSplitClosed, bus } = this.#o;
-    if (!existsSync(bagsDir)) mkdirSync(bagsDir, { recursive: true }); // a full disk kept start() from making it
-    const dir = uniqueBagDir(bagsDir);
+    const settings = this.#settings;
+    if (!existsSync(this.#bagsDir)) mkdirSync(this.#bagsDir, { recursive: true }); // a full disk kept start() from making it
+    const dir = uniqueBagDir(this.#bagsDir);
     mkdirSync(dir);
     try {
       writeFileSync(join(dir, RECORDING_MARKER), `${process.pid}\n`);
@@ -91,26 +104,26 @@ export class RecorderBags {
     }
     const writer = new BagWriter({
       dir,
-      io: this.#o.io,
+      io: this.#io,
       compression: settings.compression,
       compressor,
       chunkSize: settings.chunk_size_bytes,
       chunkCrc: settings.chunk_crc,
       splitMaxBytes: settings.split_max_bytes,
       splitMaxDurationNs: BigInt(Math.round(settings.split_max_duration_s * 1e9)),
-      schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
+      schemaText: (type) => (this.#definitions.has(type) ? this.#definitions.schemaText(type) : undefined),
       typeHash: (type) => this.#typeHash(type),
       topicInfo: (topic) => {
-        const type = bus.topicType(topic);
-        const qos = bus.topicQos(topic);
+        const type = this.#bus.topicType(topic);
+        const qos = this.#bus.topicQos(topic);
         return type === undefined || qos === undefined ? undefined : { type, qos };
       },
       bagMaxSplits: settings.bag_max_splits,
       bagMaxDurationNs: BigInt(Math.round(settings.bag_max_duration_s * 1e9)),
-      onSplitClosed: (file) => onSplitClosed?.(file, dir),
+      onSplitClosed: (file) => this.#onSplitClosed?.(file, dir),
     });
     this.#opened.push(dir);
-    this.#o.log.info({ bag: dir }, 'recorder: recording');
+    this.#log.info({ bag: dir }, 'recorder: recording');
     return writer;
   }
 
@@ -122,7 +135,7 @@ export class RecorderBags {
       .catch((error: unknown) => {
         // Left with its marker: repaired when recording resumes after an error, or at the next start.
         this.#abandon(full.dir, full.activeFiles);
-        this.#o.log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
+        this.#log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
       })
       .finally(() => this.#closing.delete(full));
     this.#closing.set(full, closing);
@@ -136,7 +149,7 @@ export class RecorderBags {
       await writer.close();
       rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
     } catch (error) {
-      this.#o.log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
+      this.#log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
     } finally {
       this.#closing.delete(writer);
     }
@@ -156,7 +169,7 @@ export class RecorderBags {
       rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
     } catch (error) {
       this.#abandon(writer.dir, writer.activeFiles);
-      this.#o.log.warn({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes');
+      this.#log.warn({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes');
       await writer.abandon().catch(() => undefined);
     } finally {
       this.#closing.delete(writer);
@@ -174,7 +187,7 @@ export class RecorderBags {
     try {
       await writer.abandon();
     } catch (abandonError) {
-      this.#o.log.error({ bag: writer.dir, err: (abandonError as Error).message }, 'recorder: could not close the abandoned bag; it is repaired when recording resumes');
+      this.#log.error({ bag: writer.dir, err: (abandonError as Error).message }, 'recorder: could not close the abandoned bag; it is repaired when recording resumes');
     }
   }
 
@@ -210,25 +223,25 @@ export class RecorderBags {
    */
   async repairLeftovers(): Promise<{ error: NodeJS.ErrnoException; bag: string } | undefined> {
     let blocked: { error: NodeJS.ErrnoException; bag: string } | undefined;
-    for (const entry of readdirSync(this.#o.bagsDir, { withFileTypes: true })) {
+    for (const entry of readdirSync(this.#bagsDir, { withFileTypes: true })) {
       if (!entry.isDirectory()) continue;
-      const dir = join(this.#o.bagsDir, entry.name);
+      const dir = join(this.#bagsDir, entry.name);
       if (removeIfEmpty(dir)) {
-        this.#o.log.warn({ bag: dir }, 'recorder: removed an empty bag directory (a recorder killed between making it and writing its .recording marker left it)');
+        this.#log.warn({ bag: dir }, 'recorder: removed an empty bag directory (a recorder killed between making it and writing its .recording marker left it)');
         continue;
       }
       try {
         const removed = sweepStaleTempFiles(dir);
-        if (removed.length > 0) this.#o.log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
+        if (removed.length > 0) this.#log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
       } catch (error) {
         // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
-        this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
+        this.#log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
       }
       if (!existsSync(join(dir, RECORDING_MARKER))) continue;
       const error = (await this.#repair(dir, { quietIfFull: true })) as NodeJS.ErrnoException | undefined;
       if (error && isFullDisk(error)) {
         this.#abandon(dir, unlistedSplits(dir));
-        this.#o.log.warn({ bag: dir, err: error.message }, 'recorder: a bag left open could not be repaired yet: the disk is full. It is repaired before recording resumes, and its splits are kept until then');
+        this.#log.warn({ bag: dir, err: error.message }, 'recorder: a bag left open could not be repaired yet: the disk is full. It is repaired before recording resumes, and its splits are kept until then');
         blocked ??= { error, bag: dir };
       }
     }
@@ -247,19 +260,19 @@ export class RecorderBags {
   async #repair(dir: string, options: { quietIfFull?: boolean } = {}): Promise<Error | undefined> {
     this.#repairing = dir;
     try {
-      const report = await repairBag(dir, { io: this.#o.io, ownMetadata: true });
+      const report = await repairBag(dir, { io: this.#io, ownMetadata: true });
       rmSync(join(dir, RECORDING_MARKER), { force: true });
       this.#unfinished.delete(dir); // listed now, and handed to the lakehouse below: retention's like any other
       if (report.empty) {
         // Killed before its first message reached the bag: finished as an empty bag, as a clean stop leaves one.
-        this.#o.log.warn({ bag: dir }, 'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag');
+        this.#log.warn({ bag: dir }, 'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag');
         return undefined;
       }
       const repaired = report.files.filter((f) => f.state === 'repaired');
       const backups = repaired.flatMap((f) => (f.backup ? [f.backup] : []));
       const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);
-      this.#o.log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
-      for (const f of report.files) if (f.messages > 0) this.#o.onSplitClosed?.(f.file, dir);
+      this.#log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
+      for (const f of report.files) if (f.messages > 0) this.#onSplitClosed?.(f.file, dir);
       return undefined;
     } catch (error) {
       // The bag keeps its marker: nothing in it was changed, and every start says so again until someone looks.
@@ -269,7 +282,7 @@ export class RecorderBags {
         return Object.assign(new Error(`${error.reason}; repairing ${basename(dir)}${error.doing ? `: ${error.doing}` : ''}`), { code: error.code });
       }
       if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;
-      this.#o.log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
+      this.#log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
       return error as Error;
     } finally {
       this.#repairing = undefined;
@@ -278,7 +291,7 @@ export class RecorderBags {
 
   /** RIHS01 hashes per type: each new bag declares its topics again, and a hash parses the type's .msg text. */
   #typeHash(type: string): string | undefined {
-    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
+    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#definitions, type));
     return this.#typeHashes.get(type);
   }
 }

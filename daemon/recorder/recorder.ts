@@ -74,7 +74,11 @@ export interface RecorderOptions {
  */
 export class Recorder implements Component, MetricsProvider, RecorderService {
   readonly name = 'recorder';
-  #o: RecorderOptions;
+  readonly #bagsDir: string;
+  readonly #settings: RecorderSettings;
+  readonly #bus: Bus;
+  readonly #diskCheckMs: number | undefined;
+  readonly #log: Logger;
   #io: SegmentIO;
   #select: (topic: string) => boolean;
   #topics: TopicSubscriptions;
@@ -107,15 +111,19 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #stopServing: (() => void)[] = [];
 
   constructor(options: RecorderOptions) {
-    this.#o = options;
+    const { bagsDir, settings, bus, diskCheckMs, log, definitions, onSplitClosed } = options;
+    this.#bagsDir = bagsDir;
+    this.#settings = settings;
+    this.#bus = bus;
+    this.#diskCheckMs = diskCheckMs;
+    this.#log = log;
     this.#io = options.io ?? fsSegmentIO;
-    this.#select = compileTopicSelection(options.settings.include, options.settings.exclude);
-    const { queue, split_max_duration_s } = options.settings;
+    this.#select = compileTopicSelection(settings.include, settings.exclude);
+    const { queue, split_max_duration_s } = settings;
     // Quiet time is measured on a monotonic clock (the wall clock steps on robots), unless a test steps `now`.
     this.#quietClock = options.now ?? (() => performance.now());
-    this.#topics = new TopicSubscriptions({ bus: options.bus, name: 'recorder', queue: { policy: queue.policy, depth: queue.depth }, handler: this.#onMessage, now: this.#quietClock });
+    this.#topics = new TopicSubscriptions({ bus, name: 'recorder', queue: { policy: queue.policy, depth: queue.depth }, handler: this.#onMessage, now: this.#quietClock });
     this.#quietMs = Math.max(QUIET_TOPIC_MS, split_max_duration_s * 1000);
-    const { bus, definitions, log, bagsDir, settings, onSplitClosed } = options;
     this.#bags = new RecorderBags({ bus, definitions, log, bagsDir, settings, io: this.#io, onSplitClosed });
     this.#recording = new RecordingState({ minFreeBytes: settings.min_free_bytes, retryMs: options.retryMs, now: () => (options.now ? options.now() : Date.now()) });
   }
@@ -156,13 +164,13 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     this.#stopping = false;
     let full: { error: NodeJS.ErrnoException; bag?: string } | undefined;
     try {
-      mkdirSync(this.#o.bagsDir, { recursive: true });
+      mkdirSync(this.#bagsDir, { recursive: true });
       full = await this.#bags.repairLeftovers();
     } catch (error) {
       if (!isFullDisk(error as NodeJS.ErrnoException)) throw error;
       full = { error: error as NodeJS.ErrnoException };
     }
-    this.#compressor = await loadCompressor(this.#o.settings.compression);
+    this.#compressor = await loadCompressor(this.#settings.compression);
     full ??= await this.#shortAtStart();
     if (!full) {
       try {
@@ -174,10 +182,10 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     }
     if (full) this.#enterStopped(full.error, full.bag);
     else this.#recording.set('recording');
-    if (this.#o.settings.start_paused) this.pause();
-    this.#unlisten = this.#o.bus.onTopic((topic) => this.#attach(topic));
-    this.#flushTimer = setInterval(() => void this.#flush(), this.#o.settings.flush_interval_ms);
-    this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#o.diskCheckMs ?? 1000);
+    if (this.#settings.start_paused) this.pause();
+    this.#unlisten = this.#bus.onTopic((topic) => this.#attach(topic));
+    this.#flushTimer = setInterval(() => void this.#flush(), this.#settings.flush_interval_ms);
+    this.#diskTimer = setInterval(() => void this.#checkDisk(), this.#diskCheckMs ?? 1000);
     this.#flushTimer.unref();
     this.#diskTimer.unref();
     this.#serveQueries();
@@ -190,7 +198,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
    */
   #serveQueries(): void {
     const json = (value: unknown) => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
-    const { bus } = this.#o;
+    const bus = this.#bus;
     this.#stopServing = [
       bus.serve('recorder/split', async () => json({ split: (await this.split()) ?? null })),
       bus.serve('recorder/pause', async () => json(this.pause())),
@@ -201,7 +209,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   /** ENOSPC when the disk is short of what recording needs, as the disk check finds it. */
   async #shortAtStart(): Promise<{ error: NodeJS.ErrnoException } | undefined> {
     try {
-      this.#recording.space = await this.#io.freeSpace(this.#o.bagsDir);
+      this.#recording.space = await this.#io.freeSpace(this.#bagsDir);
     } catch {
       return undefined; // statfs failing says nothing about space; the first write will tell
     }
@@ -301,7 +309,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     if (!closed) return undefined;
     const { info, closedNow } = closed;
     const file = join(writer.dir, info.path);
-    if (closedNow) this.#o.log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
+    if (closedNow) this.#log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
     return { file, bag: writer.dir, messages: info.messageCount, start_ns: String(info.startingTimeNs), end_ns: String(info.startingTimeNs + info.durationNs), closed_now: closedNow };
   }
 
@@ -342,7 +350,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     const writer = this.#writer;
     if (this.#recording.status !== 'recording' || !writer) return this.#drop(msg.topic);
     // The disk is behind: dropping here keeps memory bounded; the drop is counted like any other.
-    if (writer.pendingBytes > this.#o.settings.max_pending_bytes) return this.#drop(msg.topic);
+    if (writer.pendingBytes > this.#settings.max_pending_bytes) return this.#drop(msg.topic);
     if (writer.full(msg.logTime)) {
       const next = this.#rotate(writer);
       if (!next) return this.#drop(msg.topic);
@@ -361,7 +369,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   #notRecordedWhilePaused(msg: BusMessage): void {
     this.#notRecorded.total++;
     this.#notRecorded.thisPause++;
-    if (this.#o.bus.topicQos(msg.topic)?.durability === 'transient_local') this.#heldLatched.set(msg.topic, msg);
+    if (this.#bus.topicQos(msg.topic)?.durability === 'transient_local') this.#heldLatched.set(msg.topic, msg);
   }
 
   /**
@@ -373,7 +381,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     if (changed) {
       this.#pausedSince = nowNs();
       this.#notRecorded.thisPause = 0;
-      this.#o.log.info('recorder: paused; `auraison-edge bag resume` (POST /recorder/resume) records again');
+      this.#log.info('recorder: paused; `auraison-edge bag resume` (POST /recorder/resume) records again');
     }
     return { ...this.pauseState(), changed };
   }
@@ -391,7 +399,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       // pause outlasted bag_max_duration_s and the first of them rotates the bag.
       const now = nowNs();
       for (const msg of held) this.#onMessage({ ...msg, logTime: now });
-      this.#o.log.info({ not_recorded: notRecorded }, 'recorder: resumed');
+      this.#log.info({ not_recorded: notRecorded }, 'recorder: resumed');
     }
     return { paused: false, since_ns: null, not_recorded: notRecorded, changed };
   }
@@ -446,7 +454,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     try {
       this.#forgetQuietTopics();
     } catch (error) {
-      this.#o.log.error({ err: (error as Error).message }, 'recorder: letting go of quiet topics failed');
+      this.#log.error({ err: (error as Error).message }, 'recorder: letting go of quiet topics failed');
     }
     // One check at a time: a resume awaits the repair of the abandoned bag, and a second check meanwhile
     // would resume too, into a second new bag.
@@ -463,7 +471,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       // A resume that failed waits out its backoff, even when statfs says there is room (it said so before).
       if (this.#recording.status === 'disk_full' && !this.#recording.retryDue()) return;
       try {
-        this.#recording.space = await this.#io.freeSpace(this.#o.bagsDir);
+        this.#recording.space = await this.#io.freeSpace(this.#bagsDir);
       } catch {
         return; // statfs failing says nothing about space; the next write will tell
       }
@@ -475,7 +483,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
         await this.#resume();
       }
     } catch (error) {
-      this.#o.log.error({ err: (error as Error).message }, 'recorder: disk check failed');
+      this.#log.error({ err: (error as Error).message }, 'recorder: disk check failed');
     }
   }
 
@@ -497,7 +505,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   /** `bag`: the one being written, or the abandoned one whose repair blocked a resume. */
   #enterStopped(error: NodeJS.ErrnoException, bag = this.#writer?.dir): void {
     const reason = this.#recording.stopped(error);
-    this.#o.log.error({ err: error.message, code: error.code, bag }, `recorder: ${reason}`);
+    this.#log.error({ err: error.message, code: error.code, bag }, `recorder: ${reason}`);
   }
 
   async #resume(): Promise<void> {
@@ -512,6 +520,6 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       return;
     }
     const was = this.#recording.resumed();
-    this.#o.log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
+    this.#log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
   }
 }

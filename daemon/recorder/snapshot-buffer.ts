@@ -51,7 +51,9 @@ export interface SnapshotBufferStats {
  * snapshot never mixes two clocks' worth of messages for long.
  */
 export class SnapshotBuffer {
-  #o: SnapshotBufferOptions;
+  readonly #maxBytes: number;
+  readonly #latched: (topic: string) => boolean;
+  readonly #maxDurationNs: bigint;
   /**
    * Messages in arrival order: `#ring[#head]` is the oldest. Slots before `#head` are free (compacted now and then).
    */
@@ -71,7 +73,10 @@ export class SnapshotBuffer {
   #descentsHead = 0;
 
   constructor(options: SnapshotBufferOptions) {
-    this.#o = options;
+    const { maxBytes, latched, maxDurationNs } = options;
+    this.#maxBytes = maxBytes;
+    this.#latched = latched;
+    this.#maxDurationNs = maxDurationNs;
   }
 
   get size(): number {
@@ -103,9 +108,9 @@ export class SnapshotBuffer {
    * let the whole window go, and then it too), and a latched topic's older message goes (it is not its last).
    */
   add(msg: BusMessage): boolean {
-    if (cost(msg) > this.#o.maxBytes) {
+    if (cost(msg) > this.#maxBytes) {
       this.#tooLarge++;
-      if (this.#o.latched(msg.topic)) {
+      if (this.#latched(msg.topic)) {
         this.#lastLatched.delete(msg.topic);
         const old = this.#kept.get(msg.topic);
         if (old) {
@@ -116,7 +121,7 @@ export class SnapshotBuffer {
       return false;
     }
     if (msg.data.buffer.byteLength - msg.data.byteLength > VIEW_SLACK_BYTES) msg = { ...msg, data: msg.data.slice() };
-    if (this.#o.latched(msg.topic)) {
+    if (this.#latched(msg.topic)) {
       this.#lastLatched.set(msg.topic, msg);
       // The one kept outside the window is no longer the topic's last message.
       const old = this.#kept.get(msg.topic);
@@ -129,7 +134,8 @@ export class SnapshotBuffer {
     if (last && msg.logTime < last.logTime) this.#descents.push(msg);
     this.#ring.push(msg);
     this.#bytes += cost(msg);
-    const { maxDurationNs, maxBytes } = this.#o;
+    const maxDurationNs = this.#maxDurationNs;
+    const maxBytes = this.#maxBytes;
     const from = msg.logTime - maxDurationNs;
     const to = msg.logTime + maxDurationNs;
     while (this.#head < this.#ring.length) {

@@ -58,7 +58,14 @@ export interface SnapshotterOptions {
  */
 export class Snapshotter implements Component, MetricsProvider, SnapshotService {
   readonly name = 'snapshot';
-  #o: SnapshotterOptions;
+  readonly #bagsDir: string;
+  readonly #log: Logger;
+  readonly #bus: Bus;
+  readonly #definitions: DefinitionsRegistry;
+  readonly #settings: SnapshotSettings;
+  /** How splits are written: the recorder's compression, chunk size and CRCs. */
+  readonly #writeSettings: Pick<Recorder, 'compression' | 'chunk_size_bytes' | 'chunk_crc' | 'queue'>;
+  readonly #onBag: ((file: string, bagDir: string) => void) | undefined;
   #io: SegmentIO;
   #select: (topic: string) => boolean;
   #buffer: SnapshotBuffer;
@@ -84,9 +91,15 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   #tooLargeTopics = new Set<string>();
 
   constructor(options: SnapshotterOptions) {
-    this.#o = options;
+    const { bagsDir, log, bus, definitions, settings, writing, onBag } = options;
+    this.#bagsDir = bagsDir;
+    this.#log = log;
+    this.#bus = bus;
+    this.#definitions = definitions;
+    this.#settings = settings;
+    this.#writeSettings = writing;
+    this.#onBag = onBag;
     this.#io = options.io ?? fsSegmentIO;
-    const { settings, writing, bus } = options;
     this.#select = compileTopicSelection(settings.include, settings.exclude);
     this.#buffer = new SnapshotBuffer({
       maxDurationNs: BigInt(Math.round(settings.max_duration_s * 1e9)),
@@ -99,22 +112,22 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   async start(): Promise<void> {
     this.#stopping = false;
     try {
-      mkdirSync(this.#o.bagsDir, { recursive: true });
+      mkdirSync(this.#bagsDir, { recursive: true });
     } catch (error) {
       // The buffer works without it; a snapshot says what is wrong with the disk when asked for.
-      this.#o.log.warn({ dir: this.#o.bagsDir, err: (error as Error).message }, 'snapshot: could not make the bags directory');
+      this.#log.warn({ dir: this.#bagsDir, err: (error as Error).message }, 'snapshot: could not make the bags directory');
     }
     try {
-      this.#compressor = await loadCompressor(this.#o.writing.compression);
+      this.#compressor = await loadCompressor(this.#writeSettings.compression);
       const json = (value: unknown) => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
-      this.#stopServing = this.#o.bus.serve('recorder/snapshot', async () => json({ snapshot: (await this.snapshot()) ?? null }));
+      this.#stopServing = this.#bus.serve('recorder/snapshot', async () => json({ snapshot: (await this.snapshot()) ?? null }));
     } catch (error) {
       // A start that failed leaves nothing running (the supervisor retries it): nothing is subscribed yet.
       await this.#compressor?.close?.();
       this.#compressor = undefined;
       throw error;
     }
-    this.#unlisten = this.#o.bus.onTopic((topic) => {
+    this.#unlisten = this.#bus.onTopic((topic) => {
       if (this.#select(topic)) this.#topics.subscribe(topic);
     });
     // Topics that come and go (per-run namespaces) must not keep a subscription each for good.
@@ -123,14 +136,13 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
         this.#topics.forgetQuiet(QUIET_TOPIC_MS, () => false);
       } catch (error) {
         // from a timer: never thrown
-        this.#o.log.error({ err: (error as Error).message }, 'snapshot: letting go of quiet topics failed');
+        this.#log.error({ err: (error as Error).message }, 'snapshot: letting go of quiet topics failed');
       }
     }, QUIET_TOPIC_MS / 10);
     this.#quietTimer.unref();
     this.#running = true;
-    const { bagsDir, log } = this.#o;
-    this.#leftovers = finishLeftoverSnapshots({ bagsDir, io: this.#io, log, busy: this.#busy, onBag: (file, bag) => this.#o.onBag?.(file, bag), stop: () => this.#stopping }).catch((error: unknown) => {
-      log.error({ err: (error as Error).message }, 'snapshot: could not look for snapshot bags a daemon stopped while writing');
+    this.#leftovers = finishLeftoverSnapshots({ bagsDir: this.#bagsDir, io: this.#io, log: this.#log, busy: this.#busy, onBag: (file, bag) => this.#onBag?.(file, bag), stop: () => this.#stopping }).catch((error: unknown) => {
+      this.#log.error({ err: (error as Error).message }, 'snapshot: could not look for snapshot bags a daemon stopped while writing');
     });
   }
 
@@ -170,11 +182,12 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
     await new Promise((resolve) => setImmediate(resolve));
     const messages = this.#buffer.contents();
     if (messages.length === 0) return undefined;
-    const { bagsDir, writing, definitions, bus, log } = this.#o;
+    const writing = this.#writeSettings;
+    const definitions = this.#definitions;
     let staging: string | undefined;
     try {
       const bag = await writeSnapshotBag(messages, {
-        bagsDir,
+        bagsDir: this.#bagsDir,
         io: this.#io,
         compression: writing.compression,
         compressor: this.#compressor,
@@ -182,24 +195,24 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
         chunkCrc: writing.chunk_crc,
         schemaText: (type) => (definitions.has(type) ? definitions.schemaText(type) : undefined),
         typeHash: (type) => this.#typeHash(type),
-        topicQos: (topic) => bus.topicQos(topic),
+        topicQos: (topic) => this.#bus.topicQos(topic),
         onStaging: (dir) => this.#busy.add((staging = dir)),
       });
       this.#written++;
       this.#lastBag = bag.bag;
       this.#lastError = undefined;
-      log.info({ bag: bag.bag, messages: bag.messages }, 'snapshot: written');
-      this.#o.onBag?.(bag.file, bag.bag);
+      this.#log.info({ bag: bag.bag, messages: bag.messages }, 'snapshot: written');
+      this.#onBag?.(bag.file, bag.bag);
       return bag;
     } catch (error) {
       this.#failed++;
       const e = error as NodeJS.ErrnoException;
       const kept = `the buffer is kept (${this.#buffer.size} messages)`;
       const message = isFullDisk(e)
-        ? `no snapshot written: the disk holding ${bagsDir} is full${diskSpaceText(bagsDir)} (${e.message}); ${kept}. Free space there (delete old bags, or lower retention.max_bytes) and ask again`
+        ? `no snapshot written: the disk holding ${this.#bagsDir} is full${diskSpaceText(this.#bagsDir)} (${e.message}); ${kept}. Free space there (delete old bags, or lower retention.max_bytes) and ask again`
         : `no snapshot written: ${e.message}; ${kept}: ask again`;
       this.#lastError = message;
-      log.error({ err: e.message, code: e.code }, `snapshot: ${message}`);
+      this.#log.error({ err: e.message, code: e.code }, `snapshot: ${message}`);
       throw Object.assign(new Error(message), { code: e.code });
     } finally {
       if (staging) this.#busy.delete(staging);
@@ -212,7 +225,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       topics: this.#topics.size,
       messages: s.messages,
       bytes: s.bytes,
-      max_bytes: this.#o.settings.max_bytes,
+      max_bytes: this.#settings.max_bytes,
       span_s: spanSeconds(s.oldestNs, s.newestNs),
       evicted: s.evicted,
       too_large: s.tooLarge,
@@ -252,11 +265,11 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   #onMessage = (msg: BusMessage): void => {
     if (this.#buffer.add(msg) || this.#tooLargeTopics.has(msg.topic)) return;
     this.#tooLargeTopics.add(msg.topic);
-    this.#o.log.warn({ topic: msg.topic, bytes: msg.data.byteLength, max_bytes: this.#o.settings.max_bytes }, 'snapshot: a message larger than recorder.snapshot.max_bytes is not buffered (said once per topic): raise max_bytes, or exclude the topic');
+    this.#log.warn({ topic: msg.topic, bytes: msg.data.byteLength, max_bytes: this.#settings.max_bytes }, 'snapshot: a message larger than recorder.snapshot.max_bytes is not buffered (said once per topic): raise max_bytes, or exclude the topic');
   };
 
   #typeHash(type: string): string | undefined {
-    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#o.definitions, type));
+    if (!this.#typeHashes.has(type)) this.#typeHashes.set(type, typeDescriptionHash(this.#definitions, type));
     return this.#typeHashes.get(type);
   }
 }

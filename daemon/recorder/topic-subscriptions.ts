@@ -29,7 +29,11 @@ interface Entry {
  * was recorded already.
  */
 export class TopicSubscriptions {
-  #o: TopicSubscriptionsOptions;
+  readonly #bus: Bus;
+  readonly #now: () => number;
+  readonly #name: string;
+  readonly #queue: QueueOptions;
+  readonly #handler: (msg: BusMessage) => void;
   #subs = new Map<string, Entry>();
   /** Topics let go, each waiting on the bus's onNextPublish hook (one listener serves them all). */
   #quiet = new Set<string>();
@@ -38,7 +42,12 @@ export class TopicSubscriptions {
   #closedDrops = new Map<string, number>();
 
   constructor(options: TopicSubscriptionsOptions) {
-    this.#o = options;
+    const { bus, now, name, queue, handler } = options;
+    this.#bus = bus;
+    this.#now = now;
+    this.#name = name;
+    this.#queue = queue;
+    this.#handler = handler;
   }
 
   /** Topics subscribed now. */
@@ -58,10 +67,9 @@ export class TopicSubscriptions {
   /** Subscribes to `topic` unless it is already. */
   subscribe(topic: string): void {
     if (this.#subs.has(topic)) return;
-    if (this.#quiet.delete(topic)) this.#o.bus.offNextPublish(topic, this.#revive);
-    const { bus, name, queue, handler } = this.#o;
-    const sub = bus.subscribe({ name, topic, queue, handler });
-    this.#subs.set(topic, { sub, received: 0, since: this.#o.now() });
+    if (this.#quiet.delete(topic)) this.#bus.offNextPublish(topic, this.#revive);
+    const sub = this.#bus.subscribe({ name: this.#name, topic, queue: this.#queue, handler: this.#handler });
+    this.#subs.set(topic, { sub, received: 0, since: this.#now() });
   }
 
   /**
@@ -71,7 +79,7 @@ export class TopicSubscriptions {
    * between sweeps after its last message. Returns the topics let go.
    */
   forgetQuiet(quietMs: number, keep: (topic: string) => boolean): string[] {
-    const now = this.#o.now();
+    const now = this.#now();
     const forgotten: string[] = [];
     for (const [topic, entry] of this.#subs) {
       const { received, queued } = entry.sub.counters;
@@ -80,11 +88,11 @@ export class TopicSubscriptions {
         entry.since = now;
         continue;
       }
-      if (now - entry.since < quietMs || keep(topic) || this.#o.bus.topicQos(topic)?.durability === 'transient_local') continue;
+      if (now - entry.since < quietMs || keep(topic) || this.#bus.topicQos(topic)?.durability === 'transient_local') continue;
       this.#close(topic, entry.sub, false);
       this.#subs.delete(topic);
       // Subscribed again before its next message is delivered: that message is recorded like any other.
-      this.#o.bus.onNextPublish(topic, this.#revive);
+      this.#bus.onNextPublish(topic, this.#revive);
       this.#quiet.add(topic);
       forgotten.push(topic);
     }
@@ -95,7 +103,7 @@ export class TopicSubscriptions {
   closeAll(): void {
     for (const [topic, entry] of this.#subs) this.#close(topic, entry.sub, true);
     this.#subs.clear();
-    for (const topic of this.#quiet) this.#o.bus.offNextPublish(topic, this.#revive);
+    for (const topic of this.#quiet) this.#bus.offNextPublish(topic, this.#revive);
     this.#quiet.clear();
   }
 
@@ -110,6 +118,6 @@ export class TopicSubscriptions {
   #close(topic: string, sub: Subscription, listed: boolean): void {
     const dropped = sub.counters.dropped;
     if (listed || dropped > 0 || this.#closedDrops.has(topic)) this.#closedDrops.set(topic, (this.#closedDrops.get(topic) ?? 0) + dropped);
-    this.#o.bus.unsubscribe(sub);
+    this.#bus.unsubscribe(sub);
   }
 }
