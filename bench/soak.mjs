@@ -100,7 +100,9 @@ for (let i = 0; ; i++) {
   try {
     const r = await req('GET', '/readyz', undefined, 1000);
     if (r.status === 200) break;
-  } catch {}
+  } catch {
+    // not listening yet: asked again below
+  }
   if (i > 600) throw new Error('daemon did not become ready');
   await sleep(200);
 }
@@ -117,7 +119,9 @@ function every(ms, fn) {
       while (!stop) {
         try {
           await fn();
-        } catch {}
+        } catch {
+          // a failed request is counted by the daemon's metrics, which the soak reads
+        }
         await sleep(ms);
       }
     })(),
@@ -240,7 +244,9 @@ function fdKinds() {
     let target = '?';
     try {
       target = fs.readlinkSync(`/proc/${PID}/fd/${fd}`);
-    } catch {}
+    } catch {
+      // closed since the listing: not open any more
+    }
     const k = target.startsWith('socket:') ? 'socket' : target.startsWith('anon_inode:') ? target : target.startsWith('pipe:') ? 'pipe' : target.startsWith('/') ? (target.startsWith(DATA) ? 'data:' + path.relative(DATA, target).split('/')[0] : 'file') : target;
     kinds[k] = (kinds[k] ?? 0) + 1;
   }

@@ -29,7 +29,7 @@ const WIDE = new Set(['int64', 'uint64']);
 const FLOAT32_MAX = 3.4028234663852886e38;
 
 /** The typed array the CDR writer takes as is for a primitive sequence; any other it would write as zeros. */
-const TYPED_ARRAYS: Record<string, readonly Function[]> = {
+const TYPED_ARRAYS: Record<string, readonly (abstract new (...args: never[]) => unknown)[]> = {
   int8: [Int8Array],
   uint8: [Uint8Array, Uint8ClampedArray],
   byte: [Uint8Array, Uint8ClampedArray],

@@ -109,7 +109,7 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   if (!values.json) io.stdout(`playing ${shown(bag.path, io.cwd)} (${bag.storage}, ${bag.files.length} file(s)) at ${rate}x${values.loop ? ', looping until Ctrl-C' : ''}\n`);
   let stats: PlayStats | undefined;
   let failure: string | undefined;
-  let dropped = 0;
+  let dropped: number;
   try {
     stats = await player.play(abort.signal);
   } catch (error) {

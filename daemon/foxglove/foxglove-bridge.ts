@@ -118,7 +118,7 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   }
 
   async start(): Promise<void> {
-    const { host, port, allow_remote, client_publish } = this.#s;
+    const { host, allow_remote, client_publish } = this.#s;
     const [exposed] = foxgloveExposure({ host, allow_remote });
     if (exposed) throw new Error(formatIssue(exposed));
     const log = this.#log;

@@ -72,7 +72,6 @@ const kindTexts = new Map<string, string>();
 export class DurableJournal implements Journal {
   readonly dir: string;
   readonly fsync: FsyncPolicy;
-  #intervalMs: number;
   #segmentBytes: number;
   #segments: Segment[] = [];
   #fd: number | undefined;
@@ -103,7 +102,6 @@ export class DurableJournal implements Journal {
     this.#fdatasync = sync;
     this.dir = dir;
     this.fsync = fsync;
-    this.#intervalMs = intervalMs;
     this.#segmentBytes = segmentBytes;
     mkdirSync(dir, { recursive: true });
     this.#open(onRecovery);

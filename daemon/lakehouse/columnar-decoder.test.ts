@@ -17,7 +17,7 @@ const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
 
 /** Row `row` of the stores as plain values, to compare the two decoding paths. */
 function rowOf(stores: readonly ColumnStore[], row: number): unknown[] {
-  return stores.map((c, i) => {
+  return stores.map((c) => {
     if (c.kind === 'fixed') return c.nulls?.[row] ? null : c.d[row];
     if (c.kind === 'list') return Array.from(c.child.subarray(c.offs[row]!, c.offs[row]! + c.lens[row]!) as ArrayLike<unknown>);
     if (c.kind === 'time') return c.nulls?.[row] ? null : `{"sec":${c.d[2 * row + 1]},"nanosec":${c.d[2 * row]! >>> 0}}`;

@@ -136,7 +136,7 @@ const MERGED_PARQUET = "FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880,
  * of a merge not committed, the old ones of a merge committed) and staging dirs of dead processes.
  */
 export async function compactLakehouse(options: CompactionOptions): Promise<CompactionReport> {
-  const { dataDir, maxBytes, maxMerges = Infinity, skip = new Set(), signal } = options;
+  const { dataDir, maxMerges = Infinity, skip = new Set(), signal } = options;
   const paths = lakehousePaths(dataDir);
   const report: CompactionReport = { merged: [], filesBefore: 0, filesAfter: 0, pending: 0, changed: [], failed: [] };
   if (!existsSync(paths.catalog)) return report;

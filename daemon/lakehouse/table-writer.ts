@@ -3,7 +3,7 @@ import { open } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBTableFunction, DuckDBTypeId, ENUM, type DuckDBConnection, type DuckDBInstance, type DuckDBType, type DuckDBValue } from '@duckdb/node-api';
+import { DuckDBTableFunction, DuckDBTypeId, ENUM, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { BATCH_ROWS, columnStore, fillChunk, resetStores, setValue, type ColumnStore, type FixedColumn } from './column-batch.ts';
 
 export interface TableColumn {
@@ -307,7 +307,7 @@ export class TableWriter {
   async #copy(batch: Chunk[], rows: number, days: readonly number[]): Promise<void> {
     const conn = await this.#connection();
     const dir = join(this.#staging, this.table);
-    const select = this.columns.map((c, i) => {
+    const select = this.columns.map((c) => {
       const q = quoteIdent(c.name);
       // sec is the high word (arithmetic shift keeps its sign), nanosec the low word, unsigned.
       if (c.time) return `'{"sec":' || (${q} >> 32) || ',"nanosec":' || (${q} & 4294967295) || '}' AS ${q}`;

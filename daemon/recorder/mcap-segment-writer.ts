@@ -4,7 +4,6 @@ import { ChunkAccumulator, chunkCrc, chunkCrcInSteps, type ChunkRecords } from '
 import { LOOP_STEP_BYTES, type ChunkCompression, type Compressor } from './chunk-compression.ts';
 import type { SegmentFile } from './segment-io.ts';
 
-const MAGIC = new Uint8Array([0x89, 0x4d, 0x43, 0x41, 0x50, 0x30, 0x0d, 0x0a]);
 
 export interface McapSegmentWriterOptions {
   /** The file, or its opening: writes wait for it, and a failure to open is the writer's first error. */
@@ -377,7 +376,7 @@ function chunkHead(records: ChunkRecords, compression: string, compressedSize: n
   v.setUint32((p += 8), crc, true);
   v.setUint32((p += 4), name.byteLength, true);
   head.set(name, (p += 4));
-  v.setBigUint64((p += name.byteLength), BigInt(compressedSize), true);
+  v.setBigUint64(p + name.byteLength, BigInt(compressedSize), true);
   return head;
 }
 

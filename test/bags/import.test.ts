@@ -117,7 +117,7 @@ describe('bag info', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`Storage id: +${storage}`));
       expect(r.stdout).toMatch(/Duration: +4\.531096768s/);
-      expect(r.stdout).toMatch(/Start: +Apr  2 2020 22:23:55\.112411371 \(1585866235\.112411371\)/);
+      expect(r.stdout).toMatch(/Start: +Apr {2}2 2020 22:23:55\.112411371 \(1585866235\.112411371\)/);
       expect(r.stdout).toMatch(/Messages: +20/);
       expect(r.stdout).toContain('Topic: /topic | Type: std_msgs/msg/String | Count: 10 | Serialization Format: cdr');
     }

@@ -389,7 +389,7 @@ for (let round = 0; round < rounds; round++) {
   const d = new Daemon(round);
   const startupKill = round > 0 && random() < 0.2;
   const delay = Math.round(startupKill ? 1200 + random() * 4000 : random() * maxDelay);
-  let what = '';
+  let what: string;
   let kill = '';
   if (startupKill) {
     // Half of them at a file event of the start's own work (repairs, the catalog's setup, compaction).

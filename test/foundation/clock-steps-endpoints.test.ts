@@ -2,7 +2,7 @@ import type { Context } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EndpointChain } from '../../adapters/vllm/endpoint-chain.ts';
 import { resolveEndpoint } from '../../adapters/vllm/model.ts';
-import { OpenAiSseServer, withServerPair } from '../doubles/openai-sse-server.ts';
+import { type OpenAiSseServer, withServerPair } from '../doubles/openai-sse-server.ts';
 import { endpointSettings } from '../system2/endpoint-settings.ts';
 import { HOUR_MS, SteppedWallClock, until } from './clock-steps-clock.ts';
 

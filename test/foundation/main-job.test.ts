@@ -92,7 +92,7 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^driving to \(6\.55, 1\.55\)/);
       expect(r.stdout).toMatch(/watch it live: http:\/\/127\.0\.0\.1:\d+\/ \(status page with the map\)/);
-      expect(r.stdout).toMatch(/reached the goal in [\d.]+ s \(sim time\)\n  distance [\d.]+ m, collisions 0, dropped messages 0/);
+      expect(r.stdout).toMatch(/reached the goal in [\d.]+ s \(sim time\)\n {2}distance [\d.]+ m, collisions 0, dropped messages 0/);
     } finally {
       dir.cleanup();
     }

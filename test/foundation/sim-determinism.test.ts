@@ -5,7 +5,7 @@ import { defaultConfig } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { Navigator } from '../../daemon/navigation/navigator.ts';
-import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 /**

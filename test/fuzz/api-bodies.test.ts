@@ -36,7 +36,7 @@ interface Sent {
 async function send({ path, contentType, body }: Sent): Promise<{ status: number; json: Record<string, unknown> }> {
   const response = await fetch(`${h.url}${path}`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
   const text = await response.text();
-  let json: Record<string, unknown> = {};
+  let json: Record<string, unknown>;
   try {
     json = JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -131,6 +131,6 @@ describe('auraison-edge lerobot inspect prints text from the dataset safely', ()
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('\u001b');
     expect(r.stdout).toContain('   0  pick\\x1b[2Jup\\nnow');
-    expect(r.stdout).toMatch(/^\s+0\s+479 frames  pick\\x1b\[2Jup\\nnow$/m);
+    expect(r.stdout).toMatch(/^\s+0\s+479 frames {2}pick\\x1b\[2Jup\\nnow$/m);
   });
 });

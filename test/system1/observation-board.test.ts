@@ -1,4 +1,4 @@
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ObservationBoard } from '../../adapters/lerobot/control/observation-board.ts';
 import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';

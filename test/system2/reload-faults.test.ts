@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { SYSTEM2_COMPONENTS } from '../../daemon/components/system2.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';

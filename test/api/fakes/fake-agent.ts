@@ -1,6 +1,6 @@
 import type { AgentService, Journal, SubmittedIntent } from '../../../daemon/contract/services.ts';
 import { newId } from '../../../daemon/contract/ids.ts';
-import { AgentEvent, Intent, type RunState, type RunStatus } from '../../../daemon/contract/schemas.ts';
+import { type AgentEvent, Intent, type RunState, type RunStatus } from '../../../daemon/contract/schemas.ts';
 import { nowNs } from '../../../daemon/contract/time.ts';
 import { Validator } from '../../../daemon/contract/validate.ts';
 import type { Component, ComponentHealth } from '../../../daemon/lifecycle/component.ts';
