@@ -96,6 +96,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    */
   #spaceNote: string | undefined;
   #ticking = false;
+  /** Set by stop(): a queued job that has not begun is left for the next start (see stop). */
+  #draining = false;
+  #leftForNextStart: string[] = [];
   /** Set by stop(): no job is queued after it (a free-space check in flight then finds it set). */
   #stopped = false;
   #indexed = 0;
@@ -198,13 +201,24 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     return Math.min(max, first * 2 ** (attempts - 1));
   }
 
+  /**
+   * Ends within one job: the job in progress finishes (a merge is interrupted), then one last pass over the
+   * journal's events. Jobs still queued are left to the next start, whose scan finds what they would have
+   * done: after a large `bag repair` the queue holds a split each, and waiting for them all held SIGTERM
+   * past the daemon's stop budget.
+   */
   async stop(): Promise<void> {
     this.#compaction.stop(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
+    this.#draining = true;
     if (this.#o.journal) this.#enqueue('events', () => this.#indexEvents());
     this.#stopped = true;
     await this.#jobs;
+    if (this.#leftForNextStart.length > 0) {
+      const left = this.#leftForNextStart.splice(0);
+      this.#o.log.warn({ jobs: left.length, first: left[0] }, `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`);
+    }
   }
 
   /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */
@@ -455,6 +469,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#jobs = this.#jobs.then(async () => {
       this.#waiting.delete(kind);
       this.#queued--;
+      if (this.#draining && kind !== 'events') return void this.#leftForNextStart.push(kind);
       if (this.#locked !== undefined && this.#now() < this.#lockRetryAt) return skipped?.();
       try {
         await job();
