@@ -3,6 +3,7 @@ import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
 import { compileTopicGlob, compileTopicSelection, MessageCodec, type TopicQos } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/index.ts';
 import type { ZenohSettings } from '../../daemon/config/index.ts';
+import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
@@ -34,7 +35,7 @@ const fromZenohOnly = (sources: string[] | undefined) =>
  * graph's services. It starts whether or not the router is there: while the link is down it is degraded,
  * says why, and keeps everything declared for when the link comes back.
  */
-export class ZenohComponent implements Component {
+export class ZenohComponent implements Component, MetricsProvider {
   readonly name = 'zenoh';
   #ctx: ComponentContext;
   #settings: ZenohSettings;
@@ -147,6 +148,75 @@ export class ZenohComponent implements Component {
     ]);
     await Promise.all([this.#link.close(), this.#bulkLink?.close()]);
     this.#discovery.clear();
+  }
+
+  metrics(): MetricFamily[] {
+    const links = [['main', this.#link], ...(this.#bulkLink ? [['bulk', this.#bulkLink] as const] : [])] as const;
+    const perLink = (value: (l: ZenohLink) => number) =>
+      links.map(([link, l]) => ({ labels: { link }, value: value(l) }));
+    const perTopic = <T>(topics: Map<string, T>, value: (t: T) => number) =>
+      [...topics].map(([topic, t]) => ({ labels: { topic }, value: value(t) }));
+    const family = (name: string, help: string, type: 'counter' | 'gauge', samples: MetricFamily['samples']) => ({
+      name,
+      help,
+      type,
+      samples,
+    });
+    const inbound = this.#inbound;
+    const outbound = this.#outbound;
+    return [
+      family(
+        'auraison_zenoh_link_up',
+        '1 while the Zenoh session through the remote-api bridge is up.',
+        'gauge',
+        perLink((l) => (l.state === 'up' ? 1 : 0)),
+      ),
+      family(
+        'auraison_zenoh_link_opens_total',
+        'Zenoh sessions opened (the first and every reconnect).',
+        'counter',
+        perLink((l) => l.counters.opens),
+      ),
+      family(
+        'auraison_zenoh_link_losses_total',
+        'Zenoh sessions lost (closed socket, no keepalive answer).',
+        'counter',
+        perLink((l) => l.counters.losses),
+      ),
+      family(
+        'auraison_zenoh_sent_total',
+        'Samples a bus topic sent to Zenoh.',
+        'counter',
+        perTopic(outbound, (t) => t.counters.sent),
+      ),
+      family(
+        'auraison_zenoh_link_drops_total',
+        'Samples of a bus topic lost because the Zenoh link was down.',
+        'counter',
+        perTopic(outbound, (t) => t.counters.linkDrops),
+      ),
+      family(
+        'auraison_zenoh_queue_drops_total',
+        'Samples of a bus topic its queue toward Zenoh dropped (the link was too slow).',
+        'counter',
+        perTopic(outbound, (t) => t.queue.dropped),
+      ),
+      family(
+        'auraison_zenoh_received_total',
+        'Samples of a graph topic received from Zenoh.',
+        'counter',
+        perTopic(inbound, (t) => t.counters.received),
+      ),
+      family(
+        'auraison_zenoh_malformed_total',
+        "Samples from Zenoh dropped as not CDR or not the topic's type.",
+        'counter',
+        perTopic(inbound, (t) => t.counters.malformed),
+      ),
+      family('auraison_zenoh_graph_endpoints', "Endpoints of the robot's graph seen over Zenoh.", 'gauge', [
+        { value: this.#ctx.graph.endpoints({ source: 'zenoh' }).length },
+      ]),
+    ];
   }
 
   health(): ComponentHealth {

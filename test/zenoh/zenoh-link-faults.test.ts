@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import type { MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -106,6 +107,16 @@ describe('the Zenoh link through router faults', () => {
     const listener = await peer({ node: 'base', subscribe: { topic: '/cmd_vel', type: TWIST } });
     await listener.next((e) => e.event === 'sample', '/cmd_vel at a peer after the restart');
     expect(details().outbound['/cmd_vel']!.linkDrops).toBeGreaterThan(0);
+    // The same counts in /metrics.
+    const families = (daemon.components.get('zenoh') as unknown as MetricsProvider).metrics();
+    const value = (name: string, labels: Record<string, string>) =>
+      families.find((f) => f.name === name)!.samples.find((x) => JSON.stringify(x.labels) === JSON.stringify(labels))!
+        .value;
+    expect(value('auraison_zenoh_link_up', { link: 'main' })).toBe(1);
+    expect(value('auraison_zenoh_link_opens_total', { link: 'main' })).toBeGreaterThanOrEqual(2);
+    expect(value('auraison_zenoh_link_drops_total', { topic: '/cmd_vel' })).toBe(
+      details().outbound['/cmd_vel']!.linkDrops,
+    );
   });
 
   it('says the bridge reaches no router while the router alone is down, and is seen again once it is back', async () => {
