@@ -7,7 +7,6 @@ import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
 
 const $ = (id) => document.getElementById(id);
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 const runs = new Map();
 let streams = [];
 
@@ -60,7 +59,8 @@ function showLink(state, detail) {
 async function refreshStatus() {
   const asked = latchChanges;
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
-  if (asked === latchChanges) showLatch(status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null);
+  const latch = status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null;
+  if (asked === latchChanges) showLatch(latch);
   $('health').textContent = `health ${health.status}`;
   $('health').className = `badge ${health.status === 'ok' ? 'ok' : 'fail'}`;
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';

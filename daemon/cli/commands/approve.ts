@@ -44,7 +44,8 @@ Exit codes: 0 done, 1 no such run, a prefix of several, nothing to approve, or n
     try {
       // The API takes a unique prefix as it takes a whole id, and names the runs a prefix matches.
       const path = `/runs/${encodeURIComponent(id)}/${values.cancel ? 'cancel' : 'approve'}`;
-      const { run } = await client.post<{ run: RunState }>(path, values.cancel ? { by, ...(values.reason ? { reason: values.reason } : {}) } : { by });
+      const body = values.cancel ? { by, ...(values.reason ? { reason: values.reason } : {}) } : { by };
+      const { run } = await client.post<{ run: RunState }>(path, body);
       const reason = run.reason ? ` (${run.reason})` : '';
       io.stdout(values.json ? `${JSON.stringify({ run })}\n` : `run ${shortId(run.run_id)}: ${run.status}${reason}\n`);
       return 0;

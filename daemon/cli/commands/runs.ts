@@ -68,7 +68,8 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
       // Only this data dir's daemon (its api.json) or an explicit --url: a configured port may be another's.
       if (target && (values.url || target.from.endsWith('run/api.json'))) {
         try {
-          const query = new URLSearchParams({ limit: String(limit), ...(values.status ? { status: values.status } : {}) });
+          const query = new URLSearchParams({ limit: String(limit) });
+          if (values.status) query.set('status', values.status);
           const { runs } = await new ApiClient(target, { timeoutMs: 2000 }).get<{ runs: RunState[] }>(`/runs?${query}`);
           out({ source: 'api', runs }, runs.length ? runsTable(runs, runs.map((r) => r.tree_ref), runs) : 'no runs\n');
           return 0;
