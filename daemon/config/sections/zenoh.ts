@@ -46,6 +46,7 @@ export const ZenohConfig = Section(
       description: 'Join a Zenoh network. Off: no Zenoh link (nothing else changes).',
     }),
     endpoint: Type.String({
+      pattern: '^wss?(://|/)[^/\\s]+',
       default: 'ws://127.0.0.1:10000',
       description:
         'The remote-api WebSocket of a Zenoh router (its remote_api plugin) or of zenoh-bridge-remote-api: ws://host:port.',
