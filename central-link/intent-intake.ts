@@ -78,25 +78,42 @@ class Refusal extends Error {
  * costs an ack and a log line.
  */
 export class IntentIntake {
-  #o: IntentIntakeOptions;
+  readonly #topics: CentralTopics;
+  readonly #logRefusal: (key: string, fields: Record<string, unknown>, message: string) => void;
+  readonly #takeIntents: boolean;
+  readonly #maxIntentBytes: number;
+  readonly #ackTimeoutMs: number;
+  readonly #agentOff: () => string | undefined;
+  readonly #agent: () => AgentService | undefined;
+  readonly #sendAck: IntentIntakeOptions['sendAck'];
+  readonly #robot: string;
   readonly counts = { accepted: 0, replayed: 0, refused: 0, pending: 0 };
 
   constructor(options: IntentIntakeOptions) {
-    this.#o = options;
+    const { topics, logRefusal, takeIntents, maxIntentBytes, ackTimeoutMs, agentOff, agent, sendAck, robot } = options;
+    this.#topics = topics;
+    this.#logRefusal = logRefusal;
+    this.#takeIntents = takeIntents;
+    this.#maxIntentBytes = maxIntentBytes;
+    this.#ackTimeoutMs = ackTimeoutMs;
+    this.#agentOff = agentOff;
+    this.#agent = agent;
+    this.#sendAck = sendAck;
+    this.#robot = robot;
   }
 
   /** Handles one message; resolves with the PUBACK reason code. */
   async handle(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'properties'> & { retain?: boolean }): Promise<number> {
     const to = this.#replyTo(packet);
-    if (topic === this.#o.topics.config) {
+    if (topic === this.#topics.config) {
       const message = 'applying a config sent by central is not built yet: change the robot\'s config file and run `auraison-edge reload`';
       this.#ack({ kind: 'config', intent_id: null, status: 'refused', error: { code: 'not_supported', message } }, to);
-      this.#o.logRefusal('config', { topic }, 'central: config message refused (not built yet)');
+      this.#logRefusal('config', { topic }, 'central: config message refused (not built yet)');
       return IMPLEMENTATION_SPECIFIC;
     }
     let intentId: string | null = null;
     try {
-      if (!this.#o.takeIntents) throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
+      if (!this.#takeIntents) throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
       // The retain flag comes only on a message retained before the subscription was made (a live one comes
       // without it): it is stale, and would come again to every new subscription.
       if (packet.retain) {
@@ -110,14 +127,14 @@ export class IntentIntake {
       intentId ??= refusal.intentId ?? null;
       this.counts.refused++;
       this.#ack({ kind: 'intent', intent_id: intentId, status: 'refused', error: { code: refusal.code, message: refusal.message, ...(refusal.issues ? { issues: refusal.issues } : {}) } }, to);
-      this.#o.logRefusal(`intent:${refusal.code}`, { intent_id: intentId, err: refusal.message }, 'central: intent refused');
+      this.#logRefusal(`intent:${refusal.code}`, { intent_id: intentId, err: refusal.message }, 'central: intent refused');
       return refusal.puback;
     }
   }
 
   #decode(payload: Buffer): unknown {
-    if (payload.length > this.#o.maxIntentBytes) {
-      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#o.maxIntentBytes})`, QUOTA_EXCEEDED, undefined, idNearStart(payload));
+    if (payload.length > this.#maxIntentBytes) {
+      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#maxIntentBytes})`, QUOTA_EXCEEDED, undefined, idNearStart(payload));
     }
     let text: string;
     try {
@@ -139,7 +156,7 @@ export class IntentIntake {
   async #submit(raw: unknown, intentId: string | null, to: { topic: string; correlationData?: Buffer }): Promise<number> {
     // One deadline for the wait for the agent and for the run to be durable: while a message is handled,
     // mqtt.js reads nothing more from the broker (PUBACKs, PINGRESP), so it must not stall twice as long.
-    const deadline = performance.now() + this.#o.ackTimeoutMs;
+    const deadline = performance.now() + this.#ackTimeoutMs;
     const agent = await this.#waitForAgent(deadline);
     const submitting = agent.submit(raw, 'mqtt');
     let timer: NodeJS.Timeout | undefined;
@@ -173,9 +190,9 @@ export class IntentIntake {
   /** The agent, waited for up to `deadline` (performance.now) while one is configured (a reload restarts it). */
   async #waitForAgent(deadline: number): Promise<AgentService> {
     for (;;) {
-      const off = this.#o.agentOff();
+      const off = this.#agentOff();
       if (off) throw new Refusal('unavailable', off, REFUSED);
-      const agent = this.#o.agent();
+      const agent = this.#agent();
       if (agent) return agent;
       if (performance.now() >= deadline) throw new Refusal('unavailable', 'the agent is not running (it failed to start, or is restarting): see `auraison-edge status`; send the intent again', REFUSED);
       await new Promise((resolve) => setTimeout(resolve, AGENT_POLL_MS));
@@ -187,11 +204,11 @@ export class IntentIntake {
     const topic = packet.properties?.responseTopic;
     const correlationData = packet.properties?.correlationData;
     if (typeof topic === 'string' && isPublishableTopic(topic)) return { topic, ...(correlationData ? { correlationData } : {}) };
-    return { topic: this.#o.topics.acks };
+    return { topic: this.#topics.acks };
   }
 
   #ack(fields: Omit<Ack, 'schema' | 'robot' | 'ts'>, to: { topic: string; correlationData?: Buffer }): void {
-    this.#o.sendAck({ schema: ACK_SCHEMA, robot: this.#o.robot, ...fields, ts: nowNs().toString() }, to);
+    this.#sendAck({ schema: ACK_SCHEMA, robot: this.#robot, ...fields, ts: nowNs().toString() }, to);
   }
 }
 

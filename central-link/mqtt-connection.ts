@@ -58,7 +58,16 @@ const PUBACK_CODES = new Set([0, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]
  * kept across reconnects and sent again (DUP), so a publish callback fires once the broker has the message.
  */
 export class MqttConnection {
-  #o: MqttConnectionOptions;
+  readonly #onMessage: (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<number>;
+  readonly #log: Logger;
+  readonly #url: string;
+  readonly #unsubscriptions: string[];
+  readonly #subscriptions: MqttConnectionOptions['subscriptions'];
+  readonly #onConnect: (connack: IConnackPacket) => void;
+  readonly #onClose: () => void;
+  readonly #clientId: string;
+  readonly #reconnectMinMs: number;
+  readonly #reconnectMaxMs: number;
   #client: MqttClient;
   #state: LinkState = 'connecting';
   #lastError: string | undefined;
@@ -73,7 +82,17 @@ export class MqttConnection {
   #subscriptionProblem: string | undefined;
 
   constructor(options: MqttConnectionOptions) {
-    this.#o = options;
+    const { onMessage, log, url, unsubscriptions, subscriptions, onConnect, onClose, clientId, reconnectMinMs, reconnectMaxMs } = options;
+    this.#onMessage = onMessage;
+    this.#log = log;
+    this.#url = url;
+    this.#unsubscriptions = unsubscriptions;
+    this.#subscriptions = subscriptions;
+    this.#onConnect = onConnect;
+    this.#onClose = onClose;
+    this.#clientId = clientId;
+    this.#reconnectMinMs = reconnectMinMs;
+    this.#reconnectMaxMs = reconnectMaxMs;
     this.#random = options.random ?? Math.random;
     const o = options;
     const clientOptions: IClientOptions = {
@@ -100,7 +119,7 @@ export class MqttConnection {
     this.#client.on('disconnect', (packet) => this.#disconnectedByBroker(packet));
     // QoS 0 messages reach only 'message'; QoS 1 and 2 were handled in #acknowledge before it is emitted.
     this.#client.on('message', (topic, payload, packet) => {
-      if (packet.qos === 0) void this.#o.onMessage(topic, payload, packet).catch((error: unknown) => this.#o.log.error({ err: (error as Error).message, topic }, 'central: a message failed'));
+      if (packet.qos === 0) void this.#onMessage(topic, payload, packet).catch((error: unknown) => this.#log.error({ err: (error as Error).message, topic }, 'central: a message failed'));
     });
   }
 
@@ -150,7 +169,7 @@ export class MqttConnection {
     const size = max === undefined ? 0 : publishPacketBytes(topic, payload, options.properties);
     if (max !== undefined && size > max) return Promise.reject(new Error(`a message of about ${size} bytes on ${topic} is over the broker's maximum packet size (${max} bytes); not sent`));
     return new Promise((resolve, reject) => {
-      this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error, packet) => {
+      this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error) => {
         // mqtt.js rejects a PUBACK of 0x80 or more itself ("Publish error: Not authorized"): the topic is added.
         // 0x10 (no matching subscribers) is taken by the broker, so it resolves.
         if (error) return reject(new Error(`the broker did not take the message on ${topic}: ${error.message}`));
@@ -207,10 +226,10 @@ export class MqttConnection {
   }
 
   #acknowledge(topic: string, message: Buffer, packet: IPublishPacket, done: (error: Error | number, code?: number) => void): void {
-    this.#o.onMessage(topic, message, packet).then(
+    this.#onMessage(topic, message, packet).then(
       (code) => done(PUBACK_CODES.has(code) ? code : 0x80),
       (error: unknown) => {
-        this.#o.log.error({ err: (error as Error).message, topic }, 'central: handling a message failed; it is refused (PUBACK 0x80)');
+        this.#log.error({ err: (error as Error).message, topic }, 'central: handling a message failed; it is refused (PUBACK 0x80)');
         done(0x80);
       },
     );
@@ -223,13 +242,13 @@ export class MqttConnection {
     this.#lastError = undefined;
     this.#connectedSince = performance.now();
     this.#serverMaximumPacketSize = connack.properties?.maximumPacketSize;
-    this.#o.log.info({ url: redactUrl(this.#o.url), session_present: connack.sessionPresent }, 'central: connected');
+    this.#log.info({ url: redactUrl(this.#url), session_present: connack.sessionPresent }, 'central: connected');
     // A persistent session keeps its subscriptions: one this config no longer wants (intents) must go.
-    if (this.#o.unsubscriptions.length > 0) this.#client.unsubscribe(this.#o.unsubscriptions);
+    if (this.#unsubscriptions.length > 0) this.#client.unsubscribe(this.#unsubscriptions);
     // Online only once subscribed: what central sends after the online status is not dropped by the broker.
-    const filters = this.#o.subscriptions.map((s) => s.topic);
-    if (filters.length === 0) return this.#o.onConnect(connack);
-    const map = Object.fromEntries(this.#o.subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]));
+    const filters = this.#subscriptions.map((s) => s.topic);
+    if (filters.length === 0) return this.#onConnect(connack);
+    const map = Object.fromEntries(this.#subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]));
     this.#client.subscribe(map, (error, granted, suback) => {
       if (this.#state !== 'connected') return;
       // mqtt.js fails the whole SUBSCRIBE when the broker refused any filter; the SUBACK says which.
@@ -240,7 +259,7 @@ export class MqttConnection {
       this.#subscriptionProblem =
         refused.length > 0 ? `the broker refused the subscription to ${refused.join(', ')}, by its ACL for this client` : error ? `subscribing to ${filters.join(', ')} failed: ${error.message}` : undefined;
       if (this.#subscriptionProblem) this.#failed(this.#subscriptionProblem);
-      this.#o.onConnect(connack);
+      this.#onConnect(connack);
     });
   }
 
@@ -254,16 +273,15 @@ export class MqttConnection {
     if (this.#state === 'stopped') return;
     if (!wasUp) this.#connectionFailures++;
     this.#state = 'offline';
-    if (wasUp) this.#o.log.warn({ url: redactUrl(this.#o.url), reason: this.#lastError ?? 'connection closed' }, 'central: link lost; records wait in the journal');
-    this.#lastError ??= wasUp ? 'the connection closed' : `could not connect to ${redactUrl(this.#o.url)}`;
-    this.#o.onClose();
+    if (wasUp) this.#log.warn({ url: redactUrl(this.#url), reason: this.#lastError ?? 'connection closed' }, 'central: link lost; records wait in the journal');
+    this.#lastError ??= wasUp ? 'the connection closed' : `could not connect to ${redactUrl(this.#url)}`;
+    this.#onClose();
     this.#scheduleReconnect();
   }
 
   #scheduleReconnect(): void {
     if (this.#timer !== undefined || this.#state === 'stopped') return;
-    const { reconnectMinMs, reconnectMaxMs } = this.#o;
-    const ceiling = Math.min(reconnectMaxMs, reconnectMinMs * 2 ** Math.min(this.#failures, 30));
+    const ceiling = Math.min(this.#reconnectMaxMs, this.#reconnectMinMs * 2 ** Math.min(this.#failures, 30));
     this.#failures++;
     // Full jitter over the upper half: never sooner than half the backoff, so a dead broker is not hammered.
     const delay = ceiling / 2 + (this.#random() * ceiling) / 2;
@@ -280,14 +298,14 @@ export class MqttConnection {
 
   #failed(reason: string): void {
     if (this.#state === 'stopped') return;
-    if (reason !== this.#lastError) this.#o.log.warn({ url: redactUrl(this.#o.url), reason }, 'central: link problem');
+    if (reason !== this.#lastError) this.#log.warn({ url: redactUrl(this.#url), reason }, 'central: link problem');
     this.#lastError = reason;
   }
 
   #disconnectedByBroker(packet: IDisconnectPacket): void {
     const code = packet.reasonCode ?? 0;
     const name = ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason';
-    const hint = code === 0x8e ? `: another client connected with client id ${JSON.stringify(this.#o.clientId)}; each robot needs its own robot.id (or central.client_id)` : '';
+    const hint = code === 0x8e ? `: another client connected with client id ${JSON.stringify(this.#clientId)}; each robot needs its own robot.id (or central.client_id)` : '';
     this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
   }
 }

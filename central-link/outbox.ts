@@ -59,7 +59,18 @@ export interface LostRange {
  * in the next batch as `lost`, and counted.
  */
 export class Outbox {
-  #o: OutboxOptions;
+  readonly #journal: Journal;
+  readonly #writer: CursorWriter;
+  readonly #maxInflight: number;
+  readonly #publish: (payload: string) => Promise<void>;
+  readonly #maxPacketBytes: () => number | undefined;
+  readonly #robot: string;
+  readonly #fleet: string;
+  readonly #log: Logger;
+  readonly #batchRecords: number;
+  readonly #batchBytes: number;
+  /** The journal the cursor is for: a new data dir's journal starts over. */
+  readonly #journalId: string;
   #acked: number;
   #next: number;
   /** The highest seq the journal told us is durable: nothing past it goes up (see start()). */
@@ -79,7 +90,18 @@ export class Outbox {
   readonly counts = { published_records: 0, published_batches: 0, acked_records: 0, lost_records: 0, omitted_records: 0, refused_batches: 0 };
 
   constructor(options: OutboxOptions) {
-    this.#o = options;
+    const { journal, writer, maxInflight, publish, maxPacketBytes, robot, fleet, log, batchRecords, batchBytes } = options;
+    this.#journal = journal;
+    this.#writer = writer;
+    this.#maxInflight = maxInflight;
+    this.#publish = publish;
+    this.#maxPacketBytes = maxPacketBytes;
+    this.#robot = robot;
+    this.#fleet = fleet;
+    this.#log = log;
+    this.#batchRecords = batchRecords;
+    this.#batchBytes = batchBytes;
+    this.#journalId = options.cursor.journal_id;
     this.#acked = options.cursor.acked_seq;
     this.#next = this.#acked + 1;
   }
@@ -90,7 +112,7 @@ export class Outbox {
 
   /** Records appended and not yet acknowledged by the broker. */
   get backlog(): number {
-    return Math.max(0, this.#o.journal.lastSeq - this.#acked);
+    return Math.max(0, this.#journal.lastSeq - this.#acked);
   }
 
   get inflight(): number {
@@ -99,7 +121,7 @@ export class Outbox {
 
   /** Why the last batch was refused, until one is acknowledged again; or why the cursor cannot be saved. */
   get lastError(): string | undefined {
-    return this.#lastError ?? this.#o.writer.lastError;
+    return this.#lastError ?? this.#writer.lastError;
   }
 
   /** The lowest seq the outbox still needs: journal retention keeps it (unless past journal.max_mb). */
@@ -114,8 +136,8 @@ export class Outbox {
    * (it tells in seq order); those it held when the outbox started were read from disk at the daemon's start.
    */
   start(): void {
-    this.#durable = this.#o.journal.lastSeq;
-    this.#unsubscribe = this.#o.journal.subscribe((record) => {
+    this.#durable = this.#journal.lastSeq;
+    this.#unsubscribe = this.#journal.subscribe((record) => {
       this.#durable = Math.max(this.#durable, record.seq);
       this.#pump();
     });
@@ -140,16 +162,16 @@ export class Outbox {
     clearTimeout(this.#retryTimer);
     clearTimeout(this.#saveTimer);
     this.#saveTimer = undefined;
-    await this.#o.writer.save(() => this.#cursor());
+    await this.#writer.save(() => this.#cursor());
   }
 
   #cursor(): CursorState {
-    return { journal_id: this.#o.cursor.journal_id, acked_seq: this.#acked };
+    return { journal_id: this.#journalId, acked_seq: this.#acked };
   }
 
   #pump(): void {
     if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
-    const window = this.#refusals > 0 ? 1 : this.#o.maxInflight;
+    const window = this.#refusals > 0 ? 1 : this.#maxInflight;
     while (this.inflight < window && this.#next <= this.#durable) {
       const built = this.#build();
       if (!built) break;
@@ -157,7 +179,7 @@ export class Outbox {
       this.#inflight.push(batch);
       this.counts.published_batches++;
       this.counts.published_records += batch.records;
-      this.#o.publish(payload).then(
+      this.#publish(payload).then(
         () => this.#settled(batch, 'acked'),
         (error: unknown) => this.#settled(batch, 'failed', (error as Error).message),
       );
@@ -166,13 +188,12 @@ export class Outbox {
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
-    const { journal, batchRecords, batchBytes } = this.#o;
-    const records = journal.read(this.#next, batchRecords).filter((r) => r.seq <= this.#durable);
+    const records = this.#journal.read(this.#next, this.#batchRecords).filter((r) => r.seq <= this.#durable);
     if (records.length === 0) return undefined;
-    const maxRecordBytes = Math.max(1024, (this.#o.maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
+    const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
     // again first at every reconnect: the link would never come up again.
-    const maxBatchBytes = Math.min(batchBytes, maxRecordBytes);
+    const maxBatchBytes = Math.min(this.#batchBytes, maxRecordBytes);
     const texts: string[] = [];
     let bytes = 0;
     let expected = this.#next;
@@ -191,7 +212,7 @@ export class Outbox {
     const lost = this.#pendingLost.splice(0);
     const first = this.#next;
     this.#next = last + 1;
-    const header = { schema: EVENTS_SCHEMA, robot: this.#o.robot, fleet: this.#o.fleet, journal_id: this.#o.cursor.journal_id, first_seq: first, last_seq: last, ...(lost.length > 0 ? { lost } : {}) };
+    const header = { schema: EVENTS_SCHEMA, robot: this.#robot, fleet: this.#fleet, journal_id: this.#journalId, first_seq: first, last_seq: last, ...(lost.length > 0 ? { lost } : {}) };
     const payload = `${JSON.stringify(header).slice(0, -1)},"records":[${texts.join(',')}]}`;
     return { batch: { first, last, records: texts.length, state: 'pending', generation: this.#generation }, payload };
   }
@@ -200,14 +221,14 @@ export class Outbox {
     const count = to - from + 1;
     this.counts.lost_records += count;
     this.#pendingLost.push({ from, to });
-    this.#o.log.warn({ from, to, count }, 'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch');
+    this.#log.warn({ from, to, count }, 'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch');
   }
 
   /** A record larger than the broker takes goes up as its head only, saying so, rather than stopping the outbox. */
   #omitted(record: JournalRecord, text: string): string {
     this.counts.omitted_records++;
     const bytes = Buffer.byteLength(text);
-    this.#o.log.warn({ seq: record.seq, kind: record.kind, bytes }, 'central: a journal record is larger than the broker\'s maximum packet size; sent without its data');
+    this.#log.warn({ seq: record.seq, kind: record.kind, bytes }, 'central: a journal record is larger than the broker\'s maximum packet size; sent without its data');
     return JSON.stringify({ seq: record.seq, ts: record.ts, kind: record.kind, omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)` });
   }
 
@@ -244,7 +265,7 @@ export class Outbox {
     const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.min(this.#refusals - 1, 20));
     this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${delay / 1000} s`;
     // Once per streak of refusals (and when the broker's answer changes): health keeps saying it meanwhile.
-    if (failed.error !== this.#lastRefusal) this.#o.log.warn({ first: failed.first, last: failed.last, err: failed.error, retry_in_s: delay / 1000 }, 'central: the broker did not take an events batch; it is sent again, with backoff while it refuses');
+    if (failed.error !== this.#lastRefusal) this.#log.warn({ first: failed.first, last: failed.last, err: failed.error, retry_in_s: delay / 1000 }, 'central: the broker did not take an events batch; it is sent again, with backoff while it refuses');
     this.#lastRefusal = failed.error;
     this.#generation++;
     this.#inflight = [];
@@ -260,7 +281,7 @@ export class Outbox {
     if (this.#saveTimer !== undefined) return;
     this.#saveTimer = setTimeout(() => {
       this.#saveTimer = undefined;
-      void this.#o.writer.save(() => this.#cursor());
+      void this.#writer.save(() => this.#cursor());
     }, SAVE_EVERY_MS);
     this.#saveTimer.unref?.();
   }
