@@ -47,7 +47,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
       zenoh: {
         enabled: true,
         endpoint: net.wsUrl,
-        topics: ['/scan'], // and /widget, which the recorder records (bridge_recorded)
+        topics: ['/scan', '/cmd_vel'], // and /widget, which the recorder records (bridge_recorded)
         publish: ['/cmd_vel'],
         services: { call: ['/set_flag'] },
         history_settle_ms: 500,
@@ -160,6 +160,34 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     expect(Math.abs(last[2]!.attachment.ts - Number(sent.at(-1)!.publishTime))).toBeLessThan(1e4);
     expect(details().outbound['/cmd_vel']!.echoesSkipped).toBe(0);
     pub.close();
+  });
+
+  it("never echoes: its own /cmd_vel does not come back onto the bus, and a peer's /cmd_vel is not sent back out", async () => {
+    const hash = typeDescriptionHash(daemon.definitions, TWIST)!;
+    const onBus: { hex: string; source: string }[] = [];
+    daemon.bus.subscribe({
+      name: 'test-echo',
+      topic: '/cmd_vel',
+      handler: (m) => void onBus.push({ hex: Buffer.from(m.data).toString('hex'), source: m.source }),
+    });
+    const teleop = await peer({ node: 'teleop', publish: { topic: '/cmd_vel', type: TWIST, hash } });
+    await waitFor(() => details().inbound['/cmd_vel'] !== undefined, '/cmd_vel bridged in too');
+    const fromPeer = Buffer.from(codec.encode(TWIST, { linear: { x: 7 } })).toString('hex');
+    await waitFor(
+      () => (teleop.send(`pub ${fromPeer}`), onBus.some((m) => m.hex === fromPeer)),
+      "the peer's /cmd_vel on the bus",
+    );
+    const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
+    const ours = [1, 2, 3].map((i) =>
+      Buffer.from(pub.publish(codec.encode(TWIST, { linear: { x: 100 + i } })).data).toString('hex'),
+    );
+    await waitFor(() => details().inbound['/cmd_vel']!.echoes! >= 3, 'our samples heard back and dropped');
+    await new Promise((r) => setTimeout(r, 200));
+    for (const hex of ours) expect(onBus.filter((m) => m.hex === hex)).toEqual([{ hex, source: 'test' }]);
+    expect(onBus.filter((m) => m.hex === fromPeer).every((m) => m.source === 'zenoh')).toBe(true);
+    expect(details().outbound['/cmd_vel']!.echoesSkipped).toBeGreaterThan(0);
+    pub.close();
+    await teleop.close();
   });
 
   it("answers a Python get of ai/inference/vla/<policy> with the bus query's reply, and an unknown policy with an error", async () => {
