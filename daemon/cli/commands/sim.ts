@@ -2,9 +2,8 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
-import { onStopWithoutAgent } from '../../safety/index.ts';
-import { MotionAborted } from '../../agent/index.ts';
-import { isMotionHolder } from '../../agent/index.ts';
+import type * as SafetyPart from '../../safety/index.ts';
+import type * as AgentPart from '../../agent/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
 
@@ -144,7 +143,13 @@ function parseGoal(text: string | undefined): GoalArg {
 }
 
 /** Starts the daemon with the sim and hands back both; the daemon's logs go to stderr at --log-level. */
+/** The agent's and safety's parts, loaded with the daemon (startSim): `--help` need not load the bus's codecs. */
+let agentPart: typeof AgentPart;
+let safetyPart: typeof SafetyPart;
+
 async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
+  agentPart = await import('../../agent/index.ts');
+  safetyPart = await import('../../safety/index.ts');
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { TurtlebotMazeSim } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
@@ -333,12 +338,12 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
  */
 function holdRobot(daemon: { components: ReadonlyMap<string, unknown>; dataDir: string }, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
   const agent = daemon.components.get('agent');
-  if (isMotionHolder(agent)) return agent.holdMotion('sim drive', signal);
+  if (agentPart.isMotionHolder(agent)) return agent.holdMotion('sim drive', signal);
   // No agent: the operator's stop (POST /stop, which then stops the robot itself) ends the drive all the same.
   const controller = new AbortController();
   const onParent = () => controller.abort(signal.reason);
   signal.addEventListener('abort', onParent, { once: true });
-  const off = onStopWithoutAgent(daemon.dataDir, (order) => controller.abort(new MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order)));
+  const off = safetyPart.onStopWithoutAgent(daemon.dataDir, (order) => controller.abort(new agentPart.MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order)));
   return {
     signal: controller.signal,
     release: () => {
@@ -370,7 +375,7 @@ function recordingLines(bags: string[], config: EdgeConfig, cwd: string): string
 
 /** Who stopped the drive, when an operator's stop did. */
 function stoppedBy(signal: AbortSignal): { by: string; reason: string | null } | null {
-  const stop = signal.reason instanceof MotionAborted ? signal.reason.stop : undefined;
+  const stop = signal.reason instanceof agentPart.MotionAborted ? signal.reason.stop : undefined;
   return stop ? { by: stop.by, reason: stop.reason ?? null } : null;
 }
 
