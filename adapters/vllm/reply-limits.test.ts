@@ -15,12 +15,20 @@ describe('EndpointChain: what a model reply may hold', () => {
   withServerPair((s, b) => ((server = s), (backup = b)));
 
   it('aborts a 20 MB tool-call argument while it streams, and falls back to the next endpoint', async () => {
-    server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic: 'x'.repeat(20 * 1024 * 1024) } }], argumentChunk: 4096 });
+    // Past 1 MiB (four times the limit) the server holds the rest until the client goes away: what it sent
+    // then depends on when the client aborted, not on how much the loopback socket's buffers took meanwhile.
+    const topic = 'x'.repeat(20 * 1024 * 1024);
+    const call = { name: 'read_topic', arguments: { topic } };
+    server.enqueue({ toolCalls: [call], argumentChunk: 4096, holdAfterBytes: 1024 * 1024 });
     backup.enqueue({ text: 'stopped' });
+    // The server and the client share this thread, and the server builds the whole 20 MB reply before it
+    // sends any of it: on a loaded machine that outlasts the default 3 s for the response headers, which
+    // this test is not about.
+    const connect_timeout_ms = 600_000;
     const chain = new EndpointChain({
       endpoints: [
-        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 2 })),
-        resolveEndpoint(endpointSettings({ name: 'gateway', base_url: backup.baseUrl })),
+        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 2, connect_timeout_ms })),
+        resolveEndpoint(endpointSettings({ name: 'gateway', base_url: backup.baseUrl, connect_timeout_ms })),
       ],
     });
     const message = await chain.stream(context).result();
@@ -29,7 +37,8 @@ describe('EndpointChain: what a model reply may hold', () => {
     expect(server.chats).toHaveLength(1);
     expect(chain.health()[0]!.last_error).toMatch(/^tool-call arguments for read_topic over 262144 bytes \(llm.max_tool_argument_bytes\) from local \(http:/);
     // Aborted while streaming: most of the body was never read, let alone held.
-    const { bytesSent, bytesTotal } = server.chats[0]!;
+    const { bytesSent, bytesTotal, leftEarly } = server.chats[0]!;
+    expect(leftEarly).toBe(true);
     expect(bytesTotal).toBeGreaterThan(20 * 1024 * 1024);
     expect(bytesSent).toBeLessThan(bytesTotal / 2);
   });

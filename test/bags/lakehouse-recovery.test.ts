@@ -2,10 +2,8 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { Value } from 'typebox/value';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RetentionConfig } from '../../daemon/config/sections/bags.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import type { LakehouseOptions } from '../../daemon/lakehouse/lakehouse.ts';
@@ -15,6 +13,7 @@ import { RECORDING_MARKER } from '../../daemon/recorder/recorder.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
+import { tick } from '../helpers/wait.ts';
 
 const registry = new DefinitionsRegistry();
 const work = tempDir('lakehouse-recovery-');
@@ -107,29 +106,43 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     const { bag, files } = await recordSmallBag(dataDir, registry, 60); // one split
     expect(files.length).toBe(1);
     let clock = 0;
-    // As if the recorder were still writing the split: the start scan leaves it to the recorder's hand-over.
-    const lh = lakehouse(dataDir, { tickMs: 10, now: () => clock, recording: () => ({ files: [files[0]!], bags: [], closing: [] }), retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), check_interval_s: 0.05 } });
-    await lh.start();
-    await lh.idle();
-    expect(lh.health().details?.segments_indexed).toBe(0); // the start scan left it to the recorder
-    // The disk refuses the staging directory (as a full disk would).
-    const staging = lakehousePaths(dataDir).staging;
-    rmSync(staging, { recursive: true, force: true });
-    writeFileSync(staging, 'not a directory');
-    lh.indexRecordedSplit(files[0]!, bag);
-    await lh.idle();
-    expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/indexing failed for 1 recorded split\(s\), first .*_0\.mcap: .*; retrying in 5 s/) });
-    // Retention passes succeed meanwhile: the failure stays in health, and no retry runs before its time.
-    await vi.waitFor(() => expect(lh.health().details?.data_bytes).not.toBeNull(), { timeout: 20_000, interval: 20 });
-    await lh.idle();
-    expect(lh.health().state).toBe('degraded');
-    expect(lh.metrics().find((m) => m.name === 'auraison_lakehouse_splits_failed')!.samples[0]!.value).toBe(1);
-    rmSync(staging);
-    clock = 5000; // the backoff has passed
-    await vi.waitFor(() => expect(lh.health().details?.segments_indexed).toBe(1), { timeout: 20_000, interval: 20 });
-    await lh.idle();
-    await lh.stop();
-    expect(lh.health().state).toBe('running');
+    // The lakehouse's ticks and retention passes run when the test advances its intervals, not on their own:
+    // idle() waits for a queue that stays empty, which a pass longer than its period (a loaded machine)
+    // never leaves.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      // As if the recorder were still writing the split: the start scan leaves it to the recorder's hand-over.
+      const retention = { ...RETENTION_DEFAULTS, check_interval_s: 0.05 };
+      const recording = () => ({ files: [files[0]!], bags: [], closing: [] });
+      const lh = lakehouse(dataDir, { tickMs: 10, now: () => clock, recording, retention });
+      await lh.start();
+      await lh.idle();
+      expect(lh.health().details?.segments_indexed).toBe(0); // the start scan left it to the recorder
+      // The disk refuses the staging directory (as a full disk would).
+      const staging = lakehousePaths(dataDir).staging;
+      rmSync(staging, { recursive: true, force: true });
+      writeFileSync(staging, 'not a directory');
+      lh.indexRecordedSplit(files[0]!, bag);
+      await lh.idle();
+      const failing = /^indexing failed for 1 recorded split\(s\), first .*_0\.mcap: .*; retrying in 5 s$/;
+      expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(failing) });
+      // Retention passes succeed meanwhile, and ticks before the retry is due queue nothing: the failure
+      // stays in health, alone, and no retry runs before its time.
+      vi.advanceTimersByTime(100); // two retention passes' intervals, ten ticks
+      await lh.idle();
+      expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(failing) });
+      expect(lh.metrics().find((m) => m.name === 'auraison_lakehouse_splits_failed')!.samples[0]!.value).toBe(1);
+      expect(lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value).toBe(1);
+      rmSync(staging);
+      clock = 5000; // the backoff has passed
+      vi.advanceTimersByTime(10); // the next tick queues the retry
+      await lh.idle();
+      expect(lh.health().details?.segments_indexed).toBe(1);
+      await lh.stop();
+      expect(lh.health().state).toBe('running');
+    } finally {
+      vi.useRealTimers();
+    }
     expect(await catalogPaths(dataDir)).toEqual(files);
   });
 
@@ -166,22 +179,32 @@ describe('a failed split\'s retry', () => {
   it('is queued once when due, not again by every tick while it runs: each attempt counts once', async () => {
     const dataDir = join(work.path, 'retry-once');
     let clock = 0;
-    const lh = lakehouse(dataDir, { tickMs: 1, now: () => clock, retryMs: { first: 1000, max: 1000 } });
-    await lh.start();
-    await lh.idle();
-    const { bag, files } = await recordSmallBag(dataDir, registry, 60); // after the start scan: only the hand-over below indexes it
-    const staging = lakehousePaths(dataDir).staging;
-    rmSync(staging, { recursive: true, force: true });
-    writeFileSync(staging, 'not a directory'); // every attempt fails
-    const failures = () => lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
-    lh.indexRecordedSplit(files[0]!, bag);
-    await lh.idle();
-    expect(failures()).toBe(1);
-    clock = 1000; // due now, and stays due by the clock while the retry runs (ticks go on every ms)
-    await vi.waitFor(() => expect(failures()).toBe(2), { timeout: 20_000 });
-    await lh.idle();
-    expect(failures()).toBe(2);
-    await lh.stop();
+    // The ticks run when the test advances them: one at each turn of the event loop while the retry runs.
+    vi.useFakeTimers({ toFake: ['setInterval', 'clearInterval'] });
+    try {
+      const lh = lakehouse(dataDir, { tickMs: 1, now: () => clock, retryMs: { first: 1000, max: 1000 } });
+      await lh.start();
+      await lh.idle();
+      // after the start scan: only the hand-over below indexes it
+      const { bag, files } = await recordSmallBag(dataDir, registry, 60);
+      const staging = lakehousePaths(dataDir).staging;
+      rmSync(staging, { recursive: true, force: true });
+      writeFileSync(staging, 'not a directory'); // every attempt fails
+      const failures = () => lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
+      lh.indexRecordedSplit(files[0]!, bag);
+      await lh.idle();
+      expect(failures()).toBe(1);
+      clock = 1000; // due now, and stays due by the clock while the retry runs
+      while (failures() < 2) {
+        vi.advanceTimersByTime(1);
+        await tick();
+      }
+      await lh.idle();
+      expect(failures()).toBe(2);
+      await lh.stop();
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -15,11 +15,22 @@ export interface ScriptedToolCall {
   arguments: Record<string, unknown> | string;
 }
 
-/** `noUsage`: no usage chunk, as a server that ignores `stream_options.include_usage` sends. */
+/**
+ * `noUsage`: no usage chunk, as a server that ignores `stream_options.include_usage` sends. `holdAfterBytes`:
+ * once that many bytes are handed to the socket, the rest waits until the client goes away, so what a client
+ * that aborts at a limit was sent does not depend on how much the kernel's socket buffers took meanwhile.
+ */
 export type ScriptedReply =
-  | { text: string; finish?: 'stop' | 'length'; noUsage?: boolean }
+  | { text: string; finish?: 'stop' | 'length'; noUsage?: boolean; holdAfterBytes?: number }
   /** `argumentChunk` overrides the server's characters of argument text per delta for this reply. */
-  | { toolCalls: ScriptedToolCall[]; text?: string; finish?: 'tool_calls' | 'length'; argumentChunk?: number; noUsage?: boolean }
+  | {
+      toolCalls: ScriptedToolCall[];
+      text?: string;
+      finish?: 'tool_calls' | 'length';
+      argumentChunk?: number;
+      noUsage?: boolean;
+      holdAfterBytes?: number;
+    }
   /** A non-streamed error response, in the nested OpenAI error body current vLLM sends. */
   | { status: number; message?: string; headers?: Record<string, string> }
   /** A 200 with this body and content type, as a proxy's error page is. */
@@ -39,6 +50,8 @@ export interface RecordedRequest {
   bytesSent: number;
   /** The whole reply's size, bytes: more than bytesSent when the client stopped reading. */
   bytesTotal: number;
+  /** The client went away before the whole reply was handed to the socket. */
+  leftEarly: boolean;
 }
 
 export type ScriptStep = ScriptedReply | ((request: RecordedRequest) => ScriptedReply);
@@ -105,7 +118,7 @@ export class OpenAiSseServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const path = (req.url ?? '').split('?')[0]!;
-    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, bytesSent: 0, bytesTotal: 0 };
+    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, bytesSent: 0, bytesTotal: 0, leftEarly: false };
     this.requests.push(request);
     if (req.method === 'GET' && path === '/v1/models') {
       if (this.stallModels) {
@@ -148,7 +161,7 @@ export class OpenAiSseServer {
       return;
     }
     sseHead(res);
-    await streamFrames(res, this.#frames(reply, id, model), request);
+    await streamFrames(res, this.#frames(reply, id, model), request, reply.holdAfterBytes ?? Infinity);
   }
 
   /** The SSE frames of a reply, vLLM style. */
@@ -201,9 +214,10 @@ function sseHead(res: ServerResponse): void {
 
 /**
  * Writes the frames in batches, waiting while the socket is full, and stops when the client goes away: so
- * `bytesSent` tells how much of a large reply a client read before it aborted.
+ * `bytesSent` tells how much of a large reply a client read before it aborted. Past `holdAfterBytes` the
+ * rest waits for the client to go away.
  */
-async function streamFrames(res: ServerResponse, frames: string[], request: RecordedRequest): Promise<void> {
+async function streamFrames(res: ServerResponse, frames: string[], request: RecordedRequest, holdAfterBytes: number): Promise<void> {
   const batches: Buffer[] = [];
   let batch: string[] = [];
   let size = 0;
@@ -219,9 +233,18 @@ async function streamFrames(res: ServerResponse, frames: string[], request: Reco
   if (batch.length > 0) batches.push(Buffer.from(batch.join('')));
   request.bytesTotal = batches.reduce((n, b) => n + b.length, 0);
   let gone = false;
-  res.on('close', () => (gone = true));
+  const away = new Promise<void>((resolve) =>
+    res.on('close', () => {
+      gone = true;
+      resolve();
+    }),
+  );
   for (const buffer of batches) {
-    if (gone || res.destroyed) return;
+    if (!gone && !res.destroyed && request.bytesSent >= holdAfterBytes) await away;
+    if (gone || res.destroyed) {
+      request.leftEarly = true;
+      return;
+    }
     request.bytesSent += buffer.length;
     if (!res.write(buffer)) {
       await new Promise<void>((resolve) => {
