@@ -1,7 +1,8 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { runMain } from '../helpers/cli.ts';
+import { DurableJournal } from '../../daemon/journal/index.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { sharedChromium } from './chromium.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
@@ -38,7 +39,7 @@ async function twoWaitingRuns() {
 }
 
 describe('a run id in its short form, the same in the CLI, the API and the status page', () => {
-  it('runs list shows each run by the 13 characters of its ms, under a header; the API and approve take that', async () => {
+  it('runs list shows each run by its ms (13 characters) under a header; the API and approve take that', async () => {
     const { h, cli, ids } = await twoWaitingRuns();
     const list = await cli('runs');
     expect(list.code, list.stderr).toBe(0);
@@ -90,6 +91,42 @@ describe('a run id in its short form, the same in the CLI, the API and the statu
     // Not an id at all: bad usage, said before anything is asked.
     expect((await cli('approve', 'dock')).code).toBe(2);
     expect((await http(h.url, '/runs/dock')).status).toBe(400);
+  });
+
+  it('runs show and diff (the journal) take the short form, and name the runs of a prefix of several', async () => {
+    const dir = tempDir('run-id-journal-');
+    const journal = new DurableJournal({ dir: join(dir.path, 'data', 'log'), fsync: 'never' });
+    const agent = new FakeAgent({ journal, workMs: 20 });
+    const ids: string[] = [];
+    for (const type of ['stop', 'navigate_to']) {
+      const intent = { intent_id: `0190aaaa-0000-7000-8000-00000000000${ids.length}`, type, params: {} };
+      ids.push(
+        (await agent.submitIntent({ ...intent, targets: [], policy_ctx: { actor: 'ops', source: 'cli' } }, 'cli'))
+          .run_id,
+      );
+    }
+    await agent.stop();
+    await journal.close();
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'data_dir: ./data\n');
+    const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir.path });
+    try {
+      const shown = await cli('runs', 'show', ids[0]!.slice(0, 13), '--json');
+      expect(shown.code, shown.stderr).toBe(0);
+      expect((JSON.parse(shown.stdout) as { run: { run_id: string } }).run.run_id).toBe(ids[0]);
+      const diff = await cli('runs', 'diff', ids[0]!.slice(0, 13), ids[1]!.slice(0, 13), '--json');
+      expect(JSON.parse(diff.stdout)).toMatchObject({ a: ids[0], b: ids[1] });
+      let shared = 0;
+      while (ids[0]![shared] === ids[1]![shared]) shared++;
+      const both = ids[0]!.slice(0, shared);
+      const ambiguous = await cli('runs', 'show', both);
+      expect([ambiguous.code, ambiguous.stdout]).toEqual([1, '']);
+      expect(ambiguous.stderr).toBe(
+        `auraison-edge runs: prefix ${both} matches 2 runs: ${ids[0]}, ${ids[1]}; give more of the id\n`,
+      );
+    } finally {
+      dir.cleanup();
+    }
   });
 
   it('the status page shows each run and waiting approval by the same short form', async () => {
