@@ -1,4 +1,4 @@
-import { compileTopicSelection } from '../../daemon/bus/index.ts';
+import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
@@ -81,6 +81,7 @@ export class RosComponent implements Component, MetricsProvider {
       const services = new RosServiceBridge({
         node,
         bus,
+        codec: new MessageCodec(this.#ctx.definitions),
         settings,
         callable: compileTopicSelection(settings.services.call),
         self,

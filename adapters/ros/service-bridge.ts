@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bus, QueryPayload } from '../../daemon/bus/index.ts';
+import { UnknownTypeError, type Bus, type MessageCodec, type QueryPayload } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import { errorText, type BridgeReport } from './bridge-report.ts';
 import { typeClass, type Rcl, type RosNode } from './rcl-api.ts';
@@ -52,6 +52,8 @@ export function fillResponse(
 export interface ServiceBridgeOptions {
   node: RosNode;
   bus: Bus;
+  /** Checks requests against the definitions registry, where it knows the service type. */
+  codec: MessageCodec;
   settings: RosSettings;
   /** ROS services to serve as bus queries (ros.services.call). */
   callable: (service: string) => boolean;
@@ -70,6 +72,7 @@ export interface ServiceBridgeOptions {
 export class RosServiceBridge {
   #node: RosNode;
   #bus: Bus;
+  #codec: MessageCodec;
   #settings: RosSettings;
   #callable: (service: string) => boolean;
   #self: string;
@@ -79,9 +82,10 @@ export class RosServiceBridge {
   #served: string[] = [];
 
   constructor(options: ServiceBridgeOptions) {
-    const { node, bus, settings, callable, self, report, log } = options;
+    const { node, bus, codec, settings, callable, self, report, log } = options;
     this.#node = node;
     this.#bus = bus;
+    this.#codec = codec;
     this.#settings = settings;
     this.#callable = callable;
     this.#self = self;
@@ -146,7 +150,7 @@ export class RosServiceBridge {
     try {
       const rosClient = this.#node.createClient(typeClass(type), name);
       client = rosClient;
-      const unserve = this.#bus.serve(name, (request, signal) => this.#call(name, rosClient, request, signal));
+      const unserve = this.#bus.serve(name, (request, signal) => this.#call(name, type, rosClient, request, signal));
       this.#called.set(name, { client: rosClient, unserve });
       this.#report.resolved(`call ${name}`);
       this.#log.info({ service: name, type }, 'ros: ROS service served as a bus query');
@@ -162,6 +166,7 @@ export class RosServiceBridge {
 
   async #call(
     name: string,
+    type: string,
     client: Rcl.Client<ServiceClass>,
     request: QueryPayload,
     signal: AbortSignal,
@@ -173,7 +178,11 @@ export class RosServiceBridge {
         `ROS service ${name} takes ${JSON_ENCODING} requests (a message's fields), got ${request.encoding}`,
       );
     }
-    const body = parseObject(decoder.decode(request.payload), `the request to ROS service ${name}`);
+    const body = this.#checked(
+      name,
+      type,
+      parseObject(decoder.decode(request.payload), `the request to ROS service ${name}`),
+    );
     try {
       const response = await client.sendRequestAsync(body, { signal });
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'ok' });
@@ -182,6 +191,24 @@ export class RosServiceBridge {
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'error' });
       throw error;
     }
+  }
+
+  /**
+   * The request checked against its type where the definitions registry has it (bus.definitions.dirs): a
+   * wrong field is named here, and 64-bit integers, which rclnodejs takes only as bigint, become bigints.
+   */
+  #checked(name: string, type: string, body: Record<string, unknown>): Record<string, unknown> {
+    let validator;
+    try {
+      validator = this.#codec.validator(`${type}_Request`);
+    } catch (error) {
+      // Not in the registry: rclnodejs builds the request from the object and says what it refuses.
+      if (error instanceof UnknownTypeError) return body;
+      throw error;
+    }
+    const check = validator.check(body);
+    if (!check.ok) throw new Error(`the request to ROS service ${name} (${type}) is not valid: ${check.problem}`);
+    return check.value as Record<string, unknown>;
   }
 
   /** Answers a ROS client from a bus query. Never throws into rclnodejs: every outcome is a response. */

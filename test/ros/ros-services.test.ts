@@ -1,6 +1,9 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
 import { typeClass } from '../../adapters/ros/index.ts';
+import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
 
@@ -17,12 +20,23 @@ const parse = (reply: QueryPayload): unknown => JSON.parse(new TextDecoder().dec
 
 describe('the ROS 2 bridge, services', () => {
   it('serves a ROS service as a bus query of its name, as call_service calls it, while a node serves it', async () => {
-    const d = await startRosDaemon({ services: { call: ['/add_two_ints'] } });
+    // The service's definition, as a ROS install's share folder has it, for the registry to check requests with.
+    const share = tempDir('ros-share-');
+    cleanups.push(share.cleanup);
+    mkdirSync(join(share.path, 'example_interfaces', 'srv'), { recursive: true });
+    writeFileSync(
+      join(share.path, 'example_interfaces', 'srv', 'AddTwoInts.srv'),
+      'int64 a\nint64 b\n---\nint64 sum\n',
+    );
+    const d = await startRosDaemon(
+      { services: { call: ['/add_two_ints'] } },
+      { bus: { definitions: { dirs: [share.path] } } },
+    );
     cleanups.push(d.stop);
     const adder = d.world.peer('adder');
     adder.createService(typeClass('example_interfaces/srv/AddTwoInts'), '/add_two_ints', (request, response) => {
-      const { a, b } = request as { a: number; b: number };
-      response.send({ sum: BigInt(a) + BigInt(b) });
+      const { a, b } = request as { a: bigint; b: bigint };
+      response.send({ sum: a + b });
     });
     await waitFor(() => d.daemon.bus.queryables().includes('/add_two_ints'), '/add_two_ints served on the bus');
     expect(d.daemon.graph.endpoints({ name: '/add_two_ints' })).toContainEqual(
@@ -32,6 +46,12 @@ describe('the ROS 2 bridge, services', () => {
     const reply = await d.daemon.bus.query('/add_two_ints', json({ a: 2, b: 40 }));
     expect(reply.encoding).toBe('application/json');
     expect(parse(reply)).toEqual({ sum: '42' }); // int64 as a decimal string, as the contract writes ns times
+    expect(parse(await d.daemon.bus.query('/add_two_ints', json({ a: '9007199254740993', b: 1 })))).toEqual({
+      sum: '9007199254740994',
+    });
+    await expect(d.daemon.bus.query('/add_two_ints', json({ a: 2, c: 40 }))).rejects.toThrow(
+      /the request to ROS service \/add_two_ints \(example_interfaces\/srv\/AddTwoInts\) is not valid: c: not a field/,
+    );
     await expect(
       d.daemon.bus.query('/add_two_ints', { encoding: 'application/cdr', payload: new Uint8Array(4) }),
     ).rejects.toThrow(/takes application\/json requests/);

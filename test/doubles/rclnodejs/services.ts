@@ -6,11 +6,22 @@ import type { DoubleNode } from './node.ts';
 type Any = ReturnType<typeof typeClass>;
 type Plain = Record<string, unknown>;
 
-/** A message as rclnodejs builds one from a plain object: the type's fields, defaults for those not given. */
+/**
+ * A message as rclnodejs builds one from a plain object: the type's fields, defaults for those not given; a
+ * 64-bit integer field takes only a bigint (its generated setter throws, rosidl_gen/templates).
+ */
 export function conform(template: Plain, given: unknown): Plain {
   const source = typeof given === 'object' && given !== null ? (given as Plain) : {};
   const out: Plain = {};
-  for (const [key, value] of Object.entries(template)) out[key] = key in source ? source[key] : value;
+  for (const [key, value] of Object.entries(template)) {
+    if (!(key in source)) {
+      out[key] = value;
+      continue;
+    }
+    if (typeof value === 'bigint' && typeof source[key] !== 'bigint')
+      throw new TypeError(`${key} must be type of bigint`);
+    out[key] = source[key];
+  }
   return out;
 }
 
@@ -87,7 +98,12 @@ export class DoubleClient implements Rcl.Client<Any> {
   }
 
   sendRequest(request: object, callback: (response: object) => void): void {
-    this.node.world.request(this, request as Plain, callback);
+    this.node.world.request(this, this.#build(request), callback);
+  }
+
+  /** As Client#sendRequest: the Request is built (and refused) in the caller's call. */
+  #build(request: object): Plain {
+    return conform(this.node.world.serviceTemplates(this.type).request, request);
   }
 
   /** As lib/client.js: pending until a response, the timeout (TimeoutError) or the signal (AbortError). */
@@ -111,7 +127,7 @@ export class DoubleClient implements Rcl.Client<Any> {
         if (s.aborted) return fail();
         s.addEventListener('abort', fail, { once: true });
       }
-      this.node.world.request(this, request as Plain, (response) => {
+      this.node.world.request(this, this.#build(request), (response) => {
         if (settled) return;
         settled = true;
         resolve(response);
