@@ -75,6 +75,13 @@ export function locateBag(path: string): LocatedBag {
     const absent = missing.filter((rel) => !outside.includes(rel));
     if (outside.length > 0) warnings.push(`${metaFile}: names ${outside.join(', ')}, outside the bag directory: not followed (a bag's files are listed relative to it)`);
     if (absent.length > 0) warnings.push(`${metaFile}: names ${absent.join(', ')}, which ${absent.length === 1 ? 'is' : 'are'} not there`);
+    if (named.length === 0 && present.length > 0) {
+      // What a recorder killed mid-split leaves: its metadata.yaml is written as each split closes, so it
+      // names none yet. The splits present are the bag; reading them says what `bag info FILE` says.
+      const recording = existsSync(join(abs, '.recording')) ? ' and a .recording marker' : '';
+      warnings.push(`${metaFile}: names no storage file yet: an unfinished recording (killed while recording, or still being written), with ${present.join(', ')}${recording}; \`auraison-edge bag repair ${abs}\` finishes it`);
+      files = present.map((f) => join(abs, f));
+    }
     if (missing.length > 0) {
       const fallback = present.map((f) => join(abs, f)).filter((f) => !files.includes(f));
       warnings.push(`${metaFile}: reading the storage files present instead (${fallback.map((f) => basename(f)).join(', ') || 'none'})`);
