@@ -23,8 +23,8 @@ the daemon running or stopped. An ID's short form is its shortest prefix of at l
 time it was made, to the ms) that no other run shares; any unique prefix works.
 
   list   runs, newest first, under a header: ID (its short form, which every command and the API take),
-         STATUS, INTENT (the plan, from the API), REASON (cut at 80 characters). From the journal, records it could not
-         use are said on stderr, and the list goes on (exit 0): records that do not match the runtime
+         STATUS, INTENT (the plan, from the API), REASON (cut at 80 characters). From the journal, records
+         it could not use are said on stderr, and the list goes on (exit 0): records that do not match the runtime
          contract, each with why (a run whose intent.accepted event is lost is left out of the list), and
          damaged or torn bytes of a segment. --json: {source, runs, skipped: [why, ...], unreadable: [note, ...]}
   show   replays one run from its events: every state it went through, the model's messages, tool calls
@@ -61,7 +61,7 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     // What a model or a tool said reaches the operator's terminal: its control characters (ESC sequences that
     // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
     const out = (value: unknown, text: string) =>
-      io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((line) => printable(line)).join('\n'));
+      io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((l) => printable(l)).join('\n'));
     if (sub === 'list') {
       const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
