@@ -1,7 +1,7 @@
 import type { Context } from '@mariozechner/pi-ai';
 import Type from 'typebox';
 import { describe, expect, it } from 'vitest';
-import { OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
+import { type OpenAiSseServer, withServerPair } from '../../test/doubles/openai-sse-server.ts';
 import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';

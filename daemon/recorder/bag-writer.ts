@@ -1,6 +1,6 @@
 import { basename, join } from 'node:path';
 import type { TopicQos } from '../bus/index.ts';
-import { formatMetadata, NO_START, parseMetadata, RETENTION_DELETED_KEY, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
+import { NO_START, parseMetadata, RETENTION_DELETED_KEY, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
 import { qosProfilesText, qosProfileV9 } from '../bags/index.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
