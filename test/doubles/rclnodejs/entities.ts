@@ -61,7 +61,20 @@ export class DoubleQoS {
   }
 }
 
+/** Where a topic endpoint is: its node, topic, type and GID, with what every rclnodejs Entity has. */
+export interface EndpointAt {
+  node: DoubleNode;
+  typeClass: Rcl.TypeClass;
+  topic: string;
+  type: string;
+  gid: number[];
+}
+
 abstract class DoubleEntity {
+  readonly node: DoubleNode;
+  readonly topic: string;
+  readonly type: string;
+  readonly gid: number[];
   options: object;
   readonly qos: Rcl.QoS;
   readonly typedArrayEnabled = true;
@@ -70,11 +83,12 @@ abstract class DoubleEntity {
   readonly wire: WireQos;
   destroyed = false;
 
-  constructor(
-    readonly node: DoubleNode,
-    typeClass: Rcl.TypeClass,
-    options: Rcl.Options | undefined,
-  ) {
+  constructor(at: EndpointAt, options: Rcl.Options | undefined) {
+    const { node, typeClass, topic, type, gid } = at;
+    this.node = node;
+    this.topic = topic;
+    this.type = type;
+    this.gid = gid;
     this.typeClass = typeClass;
     this.options = options ?? {};
     this.qos = (typeof options?.qos === 'object' ? options.qos : new DoubleQoS()) as unknown as Rcl.QoS;
@@ -89,22 +103,9 @@ abstract class DoubleEntity {
 
 export class DoublePublisher extends DoubleEntity implements Rcl.Publisher<Any> {
   willValidateMessage = false;
-  readonly gid: number[];
   /** What a transient_local publisher keeps for late joiners (its history depth). */
   readonly kept: Buffer[] = [];
   sequence = 0n;
-
-  constructor(
-    node: DoubleNode,
-    typeClass: Rcl.TypeClass,
-    readonly topic: string,
-    readonly type: string,
-    options: Rcl.Options | undefined,
-    gid: number[],
-  ) {
-    super(node, typeClass, options);
-    this.gid = gid;
-  }
 
   publish(message: object | Buffer): void {
     this.node.world.publish(this, message);
@@ -129,21 +130,15 @@ export type RawCallback = (message: Buffer, info?: Rcl.MessageInfo) => void;
 
 export class DoubleSubscription extends DoubleEntity implements Rcl.Subscription {
   readonly isRaw: boolean;
-  readonly gid: number[];
   received = 0n;
 
   constructor(
-    node: DoubleNode,
-    typeClass: Rcl.TypeClass,
-    readonly topic: string,
-    readonly type: string,
+    at: EndpointAt,
     options: Rcl.Options | undefined,
     readonly callback: RawCallback,
-    gid: number[],
   ) {
-    super(node, typeClass, options);
+    super(at, options);
     this.isRaw = options?.isRaw ?? false;
-    this.gid = gid;
   }
 
   isContentFilterSupported(): boolean {

@@ -1,5 +1,5 @@
 import type { Rcl, RosNode } from '../../../adapters/ros/index.ts';
-import { DoublePublisher, DoubleSubscription, type RawCallback } from './entities.ts';
+import { DoublePublisher, DoubleSubscription, type EndpointAt, type RawCallback } from './entities.ts';
 import { DoubleClient, DoubleService, type ServiceHandler } from './services.ts';
 import type { RosWorld } from './world.ts';
 
@@ -43,7 +43,7 @@ export class DoubleNode implements RosNode {
   createPublisher<T extends Msg>(typeClass: T, topic: string, options?: Rcl.Options): Rcl.Publisher<T> {
     const type = this.world.messageType(typeClass, this.peer);
     return this.world.addPublisher(
-      new DoublePublisher(this, typeClass, this.expand(topic), type, options, this.world.gid()),
+      new DoublePublisher(this.#at(typeClass, topic, type), options),
     ) as unknown as Rcl.Publisher<T>;
   }
 
@@ -69,9 +69,7 @@ export class DoubleNode implements RosNode {
     if (!options.isRaw)
       throw new Error('the rclnodejs double delivers raw (isRaw) messages only: it has no message classes');
     const type = this.world.messageType(typeClass, this.peer);
-    return this.world.addSubscription(
-      new DoubleSubscription(this, typeClass, this.expand(topic), type, options, cb, this.world.gid()),
-    );
+    return this.world.addSubscription(new DoubleSubscription(this.#at(typeClass, topic, type), options, cb));
   }
 
   createClient<T extends Srv>(typeClass: T, serviceName: string, options?: Rcl.Options): Rcl.Client<T> {
@@ -152,6 +150,10 @@ export class DoubleNode implements RosNode {
   getClientNamesAndTypesByNode(remoteNodeName: string, namespace = '/'): Rcl.NamesAndTypesQueryResult[] {
     this.world.faultOf('graph');
     return this.world.servicesOfNode(remoteNodeName, namespace, 'client');
+  }
+
+  #at(typeClass: Rcl.TypeClass, topic: string, type: string): EndpointAt {
+    return { node: this, typeClass, topic: this.expand(topic), type, gid: this.world.gid() };
   }
 
   spin(): void {
