@@ -54,7 +54,8 @@ describe('usage shown on bad usage', () => {
   it('keeps the lines a long usage wraps onto, and lists every form when no subcommand was given', async () => {
     const sim = await runMain(['sim'], { cwd: work.path });
     expect(sim.code).toBe(2);
-    expect(sim.stderr).toContain('[--duration S] [--speed N] [--config FILE] [--log-level LEVEL] [--json]');
+    expect(sim.stderr).toContain('[--duration S] [--speed N] [--config FILE] [--record | --no-record]\n');
+    expect(sim.stderr).toContain('[--log-level LEVEL] [--json]\n');
     const config = await runMain(['config'], { cwd: work.path });
     expect(config.code).toBe(2);
     expect(config.stderr).toContain('Usage: auraison-edge config check [--config FILE] [--json]\n       auraison-edge config show [--config FILE] [--json]\n');
