@@ -1,56 +1,21 @@
 // The bags the recorder writes, opened by the tools users trust: rosbags (Python, its own CDR codec), the
 // official Go MCAP library (what `mcap doctor` and `mcap info` are built on) and mcap-ros2-support.
 import { spawn } from 'node:child_process';
-import { readdirSync, writeFileSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import { repairBag } from '../../daemon/recorder/repair.ts';
-import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { bundleChild } from '../helpers/fast-child.ts';
 import { checkBagWithReaders, plain, type PeerMessage } from './bag-check.ts';
+import { recordDrive } from './sim-drive.ts';
 
 const work = tempDir('interop-bags-');
 afterAll(() => work.cleanup());
 const codec = new MessageCodec(new DefinitionsRegistry());
-
-/**
- * Drives the sim for 3 s of sim time with the recorder on (splits of 20 KB) and the snapshot buffer on; `during`
- * runs at 1.5 s. Returns the data dir, its config file and every message the bus carried.
- */
-async function recordDrive(name: string, compression: string, during?: (configFile: string) => Promise<void>) {
-  const dataDir = join(work.path, name, 'data');
-  const yaml = [
-    `data_dir: ${dataDir}`,
-    'sim: {enabled: true, speed: 10, paused: true}',
-    `recorder: {enabled: true, compression: ${compression}, split_max_bytes: 20000, snapshot: {enabled: true, max_duration_s: 60}}`,
-    'lakehouse: {enabled: false}',
-    `api: {enabled: ${during !== undefined}, port: 0}`,
-    'foxglove: {enabled: false}',
-  ].join('\n');
-  const configFile = join(work.path, `${name}.yaml`);
-  writeFileSync(configFile, yaml);
-  const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: pino({ level: 'silent' }), cwd: work.path });
-  const seen: BusMessage[] = [];
-  daemon.bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
-  await daemon.start();
-  try {
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
-    sim.unpause();
-    await sim.until(1.5);
-    await during?.(configFile);
-    await sim.until(3);
-  } finally {
-    await daemon.stop();
-  }
-  return { dataDir, configFile, seen };
-}
 
 /** Every message a peer read equals, field for field, the one the bus carried on that topic at that log time. */
 function expectPublishedValues(read: PeerMessage[], seen: BusMessage[], all: boolean) {
@@ -71,17 +36,17 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
   let snapshotReply: { snapshot: { bag: string; messages: number } };
   beforeAll(async () => {
     // A zstd drive in which `bag split` and `bag snapshot` run against the daemon, as a user runs them.
-    drive = await recordDrive('zstd', 'zstd', async (configFile) => {
+    drive = await recordDrive(work.path, 'zstd', { compression: 'zstd', during: async (configFile) => {
       const split = await runMain(['bag', 'split', '--json', '--no-wait', '--config', configFile], { cwd: work.path });
       expect(split.code, split.stderr).toBe(0);
       splitReply = JSON.parse(split.stdout);
       const snapshot = await runMain(['bag', 'snapshot', '--json', '--no-wait', '--config', configFile], { cwd: work.path });
       expect(snapshot.code, snapshot.stderr).toBe(0);
       snapshotReply = JSON.parse(snapshot.stdout);
-    });
-  }, 120_000);
+    } });
+  }, 300_000);
 
-  it('open a zstd bag split by size and by `bag split` with every topic, QoS, hash and count, and every value published', { timeout: 60_000 }, async () => {
+  it('open a zstd bag split by size and by `bag split` with every topic, QoS, hash and count, and every value published', { timeout: 240_000 }, async () => {
     const [bag] = bagsIn(drive.dataDir).filter((b) => !b.includes('snapshot_'));
     expect(splitReply.split.file.startsWith(bag!)).toBe(true);
     expect(splitReply.split.messages).toBeGreaterThan(0);
@@ -90,7 +55,7 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
     expectPublishedValues(read, drive.seen, true);
   });
 
-  it('open the snapshot bag `bag snapshot` wrote, with the values published', { timeout: 60_000 }, async () => {
+  it('open the snapshot bag `bag snapshot` wrote, with the values published', { timeout: 240_000 }, async () => {
     const snapshot = bagsIn(drive.dataDir).find((b) => b.includes('snapshot_'))!;
     expect(snapshotReply.snapshot.bag).toBe(snapshot);
     const read = await checkBagWithReaders(snapshot);
@@ -100,14 +65,14 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
   });
 
   for (const compression of ['lz4', 'none']) {
-    it(`open a ${compression} bag with every value published`, { timeout: 90_000 }, async () => {
-      const other = await recordDrive(compression, compression);
+    it(`open a ${compression} bag with every value published`, { timeout: 240_000 }, async () => {
+      const other = await recordDrive(work.path, compression, { compression });
       const [bag] = bagsIn(other.dataDir);
       expectPublishedValues(await checkBagWithReaders(bag!), other.seen, true);
     });
   }
 
-  it('open a bag recovered by `bag repair` after the recorder was killed with SIGKILL, with every message in order', { timeout: 90_000 }, async () => {
+  it('open a bag recovered by `bag repair` after the recorder was killed with SIGKILL, with every message in order', { timeout: 240_000 }, async () => {
     const child = await bundleChild(join(ROOT, 'test/bags/record-child.ts'));
     try {
       const bagsDir = join(work.path, 'killed');
