@@ -51,7 +51,14 @@ export async function roomForMerge(dataDir: string, bytes: number, minFreeBytes:
  * it failed for a locked catalog or a full disk: then the next run tries it again.
  */
 export class CompactionJob {
-  #o: CompactionJobOptions;
+  readonly #hooks: CompactionOptions['hooks'] | undefined;
+  readonly #minFreeBytes: number | undefined;
+  readonly #diskSpace: ((dir: string) => Promise<DiskSpace>) | undefined;
+  readonly #dataDir: string;
+  readonly #log: Logger;
+  readonly #afterS: number;
+  readonly #maxBytes: number;
+  readonly #catalogWaitMs: number | undefined;
   #abort = new AbortController();
   #failed = new Set<string>();
   #merges = 0;
@@ -59,16 +66,34 @@ export class CompactionJob {
   #files: number | undefined;
 
   constructor(options: CompactionJobOptions) {
-    this.#o = options;
+    const { hooks, minFreeBytes, diskSpace, dataDir, log, afterS, maxBytes, catalogWaitMs } = options;
+    this.#hooks = hooks;
+    this.#minFreeBytes = minFreeBytes;
+    this.#diskSpace = diskSpace;
+    this.#dataDir = dataDir;
+    this.#log = log;
+    this.#afterS = afterS;
+    this.#maxBytes = maxBytes;
+    this.#catalogWaitMs = catalogWaitMs;
   }
 
   /** Makes the next merge due, if any. Returns whether more are due now. */
   async run(): Promise<boolean> {
     if (this.#abort.signal.aborted) return false;
-    const { dataDir, log, afterS, maxBytes, catalogWaitMs } = this.#o;
+    const dataDir = this.#dataDir;
     let report;
     try {
-      report = await compactLakehouse({ dataDir, afterS, maxBytes, maxMerges: 1, skip: this.#failed, catalogWaitMs, signal: this.#abort.signal, hooks: this.#o.hooks, roomFor: async (bytes) => (await roomForMerge(dataDir, bytes, this.#o.minFreeBytes, this.#o.diskSpace))?.ok ?? true });
+      report = await compactLakehouse({
+        dataDir,
+        afterS: this.#afterS,
+        maxBytes: this.#maxBytes,
+        maxMerges: 1,
+        skip: this.#failed,
+        catalogWaitMs: this.#catalogWaitMs,
+        signal: this.#abort.signal,
+        hooks: this.#hooks,
+        roomFor: async (bytes) => (await roomForMerge(dataDir, bytes, this.#minFreeBytes, this.#diskSpace))?.ok ?? true,
+      });
     } catch (error) {
       // A locked catalog or a full disk passes: that merge is tried again at the next run.
       if (error instanceof CompactionError && !error.transient) this.#failed.add(error.key);
@@ -78,9 +103,9 @@ export class CompactionJob {
     for (const m of report.merged) {
       this.#merges++;
       this.#filesMerged += m.inputFiles;
-      log.info({ merge: m.key, members: m.members, files_in: m.inputFiles, files_out: m.outputFiles, bytes_in: m.bytesIn, bytes_out: m.bytesOut, rows: m.rows, ms: m.ms }, 'lakehouse: compacted parquet files');
+      this.#log.info({ merge: m.key, members: m.members, files_in: m.inputFiles, files_out: m.outputFiles, bytes_in: m.bytesIn, bytes_out: m.bytesOut, rows: m.rows, ms: m.ms }, 'lakehouse: compacted parquet files');
     }
-    if (report.stoppedBy === 'no room') log.warn('lakehouse: compaction waits: merging would take free space below what retention keeps for the recorder');
+    if (report.stoppedBy === 'no room') this.#log.warn('lakehouse: compaction waits: merging would take free space below what retention keeps for the recorder');
     return report.pending > 0 && report.stoppedBy === undefined;
   }
 

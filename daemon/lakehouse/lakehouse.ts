@@ -74,7 +74,22 @@ interface FailedSplit {
  */
 export class Lakehouse implements Component, LakehouseService, MetricsProvider, JournalHolder {
   readonly name = 'lakehouse';
-  #o: LakehouseOptions;
+  readonly #dataDir: string;
+  readonly #log: Logger;
+  readonly #journal: Journal | undefined;
+  readonly #settings: Static<typeof LakehouseConfig>;
+  readonly #retentionSettings: Static<typeof RetentionConfig>;
+  readonly #compactEveryMs: number | undefined;
+  readonly #tickMs: number | undefined;
+  readonly #catalogWaitMs: number | undefined;
+  readonly #recording: (() => RecorderActivity) | undefined;
+  readonly #retryMs: LakehouseOptions['retryMs'];
+  readonly #robot: string;
+  readonly #syncRequired: boolean;
+  readonly #minFreeBytes: number | undefined;
+  readonly #diskSpace: ((dir: string) => Promise<DiskSpace>) | undefined;
+  readonly #givenNow: (() => number) | undefined;
+  readonly #definitions: DefinitionsRegistry;
   #select: (topic: string) => boolean;
   #jobs: Promise<void> = Promise.resolve();
   /** Kinds of periodic job queued and not yet started. */
@@ -119,17 +134,33 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #compaction: CompactionJob;
 
   constructor(options: LakehouseOptions) {
-    this.#o = options;
+    const { dataDir, log, journal, settings, retention: retentionSettings, compactEveryMs, tickMs, catalogWaitMs, recording, retryMs, robot, syncRequired, minFreeBytes, diskSpace, now: givenNow, definitions } = options;
+    this.#dataDir = dataDir;
+    this.#log = log;
+    this.#journal = journal;
+    this.#settings = settings;
+    this.#retentionSettings = retentionSettings;
+    this.#compactEveryMs = compactEveryMs;
+    this.#tickMs = tickMs;
+    this.#catalogWaitMs = catalogWaitMs;
+    this.#recording = recording;
+    this.#retryMs = retryMs;
+    this.#robot = robot;
+    this.#syncRequired = syncRequired;
+    this.#minFreeBytes = minFreeBytes;
+    this.#diskSpace = diskSpace;
+    this.#givenNow = givenNow;
+    this.#definitions = definitions;
     this.#select = compileTopicSelection(options.settings.project, options.settings.project_exclude);
     const { compact_after_s: afterS, compact_max_bytes: maxBytes } = options.settings;
     this.#compaction = new CompactionJob({ dataDir: options.dataDir, log: options.log, afterS, maxBytes, catalogWaitMs: options.catalogWaitMs, minFreeBytes: options.minFreeBytes, diskSpace: options.diskSpace });
   }
 
   async start(): Promise<void> {
-    const paths = lakehousePaths(this.#o.dataDir);
+    const paths = lakehousePaths(this.#dataDir);
     mkdirSync(paths.tables, { recursive: true });
-    const swept = sweepStaging(this.#o.dataDir);
-    if (swept.length > 0) this.#o.log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
+    const swept = sweepStaging(this.#dataDir);
+    if (swept.length > 0) this.#log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
     // The catalog is not waited for here: another process may hold it (a DuckDB shell left open on it) for
     // as long as it likes, and the lakehouse must still start, say so in health, and catch up once it can.
     this.#enqueueSetup();
@@ -138,16 +169,16 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#o.journal) every(this.#o.settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
-    if (this.#o.retention.enabled) {
-      every(this.#o.retention.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
+    if (this.#journal) every(this.#settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
+    if (this.#retentionSettings.enabled) {
+      every(this.#retentionSettings.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
       this.#enqueue('retention', () => this.#applyRetention());
     }
-    if (this.#o.settings.compact_after_s > 0) {
-      every(this.#o.compactEveryMs ?? COMPACT_EVERY_MS, () => this.#enqueueCompaction());
+    if (this.#settings.compact_after_s > 0) {
+      every(this.#compactEveryMs ?? COMPACT_EVERY_MS, () => this.#enqueueCompaction());
       this.#enqueueCompaction();
     }
-    every(this.#o.tickMs ?? 1000, () => void this.#tick());
+    every(this.#tickMs ?? 1000, () => void this.#tick());
   }
 
   /** Queues a compaction run (one merge); it queues the next while more are due, behind the jobs queued meanwhile. */
@@ -166,38 +197,38 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#setup.retryAt = Infinity; // not due again while this one waits or runs
     const skipped = () => void (this.#setup.retryAt = this.#lockRetryAt);
     this.#enqueue('start', async () => {
-      const paths = lakehousePaths(this.#o.dataDir);
+      const paths = lakehousePaths(this.#dataDir);
       let indexed: Set<string>;
       try {
         indexed = await withCatalog(paths.catalog, async (conn) => {
           const orphans = await removeOrphanParquet(conn, paths.tables);
-          if (orphans.length > 0) this.#o.log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
+          if (orphans.length > 0) this.#log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
           this.#logForgotten(await forgetMissingParquet(conn, paths.tables));
           return new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0])));
-        }, { timeoutMs: this.#o.catalogWaitMs });
+        }, { timeoutMs: this.#catalogWaitMs });
       } catch (error) {
         const wait = this.#backoff(++this.#setup.attempts);
         this.#setup.retryAt = this.#now() + wait;
         throw error;
       }
       this.#setup.done = true;
-      if (!this.#o.settings.index_recordings) return;
-      const splits = unindexedSplits(join(this.#o.dataDir, 'bags'), indexed, this.#o.recording?.() ?? { files: [], bags: [], closing: [] });
-      if (splits.length > 0) this.#o.log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
+      if (!this.#settings.index_recordings) return;
+      const splits = unindexedSplits(join(this.#dataDir, 'bags'), indexed, this.#recording?.() ?? { files: [], bags: [], closing: [] });
+      if (splits.length > 0) this.#log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
       for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
     }, skipped);
   }
 
   #logForgotten(report: ForgetReport): void {
     if (report.forgotten.length > 0) {
-      this.#o.log.warn({ files: report.forgotten, segments_dropped: report.segmentsDropped }, 'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog');
+      this.#log.warn({ files: report.forgotten, segments_dropped: report.segmentsDropped }, 'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog');
     }
-    if (report.skipped && report.skipped !== this.#forgetSkipped) this.#o.log.warn(`lakehouse: ${report.skipped}`);
+    if (report.skipped && report.skipped !== this.#forgetSkipped) this.#log.warn(`lakehouse: ${report.skipped}`);
     this.#forgetSkipped = report.skipped;
   }
 
   #backoff(attempts: number): number {
-    const { first = 5000, max = 600_000 } = this.#o.retryMs ?? {};
+    const { first = 5000, max = 600_000 } = this.#retryMs ?? {};
     return Math.min(max, first * 2 ** (attempts - 1));
   }
 
@@ -212,18 +243,18 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
     this.#draining = true;
-    if (this.#o.journal) this.#enqueue('events', () => this.#indexEvents());
+    if (this.#journal) this.#enqueue('events', () => this.#indexEvents());
     this.#stopped = true;
     await this.#jobs;
     if (this.#leftForNextStart.length > 0) {
       const left = this.#leftForNextStart.splice(0);
-      this.#o.log.warn({ jobs: left.length, first: left[0] }, `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`);
+      this.#log.warn({ jobs: left.length, first: left[0] }, `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`);
     }
   }
 
   /** Journal retention keeps what the events table has not indexed yet (everything, until the first pass). */
   journalHold(): number | undefined {
-    return this.#o.journal ? this.#indexedThrough + 1 : undefined;
+    return this.#journal ? this.#indexedThrough + 1 : undefined;
   }
 
   health(): ComponentHealth {
@@ -273,13 +304,13 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
-    const { timeoutMs = this.#o.settings.query_timeout_ms, maxRows = this.#o.settings.query_max_rows, maxBytes } = options;
-    return queryLakehouse(this.#o.dataDir, sql, { timeoutMs, maxRows, maxBytes });
+    const { timeoutMs = this.#settings.query_timeout_ms, maxRows = this.#settings.query_max_rows, maxBytes } = options;
+    return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes });
   }
 
   /** Indexes one closed split of a recorded bag (called by the recorder). */
   indexRecordedSplit(file: string, bagDir: string): void {
-    if (!this.#o.settings.index_recordings) return;
+    if (!this.#settings.index_recordings) return;
     this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir), () => this.#waitForLock(file, bagDir));
   }
 
@@ -290,7 +321,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    * restarted since: its start scan indexes what it lacks); `off` without lakehouse.index_recordings.
    */
   async splitIndexing(file: string): Promise<SplitIndexing> {
-    if (!this.#o.settings.index_recordings) return { state: 'off', reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)' };
+    if (!this.#settings.index_recordings) return { state: 'off', reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)' };
     await this.#jobs;
     const skipped = this.#failed.get(file);
     if (skipped && this.#locked !== undefined && !this.#stopped) {
@@ -310,7 +341,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
   async markSynced(segmentIds: readonly string[]): Promise<void> {
     if (segmentIds.length === 0) return;
-    await withCatalog(lakehousePaths(this.#o.dataDir).catalog, (conn) =>
+    await withCatalog(lakehousePaths(this.#dataDir).catalog, (conn) =>
       conn.run(`UPDATE bags SET sync_state = 'synced', synced_at = current_timestamp WHERE segment_id IN (${segmentIds.map(quoteString).join(', ')})`).then(() => undefined),
     );
   }
@@ -327,22 +358,33 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   async #import(path: string, only: string[] | undefined, source: 'import' | 'recorder'): Promise<ImportReport> {
-    const { dataDir, robot, definitions, settings } = this.#o;
-    const report = await importBag({ path, dataDir, robot, registry: definitions, source, only, project: this.#select, projectMaxBytes: settings.project_max_message_bytes, batchRows: settings.batch_rows, catalogWaitMs: this.#o.catalogWaitMs });
+    const settings = this.#settings;
+    const report = await importBag({
+      path,
+      dataDir: this.#dataDir,
+      robot: this.#robot,
+      registry: this.#definitions,
+      source,
+      only,
+      project: this.#select,
+      projectMaxBytes: settings.project_max_message_bytes,
+      batchRows: settings.batch_rows,
+      catalogWaitMs: this.#catalogWaitMs,
+    });
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
-    for (const u of report.unknownTypes) this.#o.log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
-    for (const c of report.corrupt) this.#o.log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
+    for (const u of report.unknownTypes) this.#log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
+    for (const c of report.corrupt) this.#log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
     // Once per topic while the daemon runs: a camera topic would otherwise say it with every split.
     for (const o of report.oversized) {
       if (this.#oversizedTopics.has(o.topic)) continue;
       this.#oversizedTopics.add(o.topic);
-      this.#o.log.info({ file: path, topic: o.topic, count: o.count, largest: o.largest }, `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`);
+      this.#log.info({ file: path, topic: o.topic, count: o.count, largest: o.largest }, `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`);
     }
     return report;
   }
 
   async #indexEvents(): Promise<void> {
-    const { rows, lastSeq } = await indexEvents({ journal: this.#o.journal!, dataDir: this.#o.dataDir, robot: this.#o.robot, catalogWaitMs: this.#o.catalogWaitMs });
+    const { rows, lastSeq } = await indexEvents({ journal: this.#journal!, dataDir: this.#dataDir, robot: this.#robot, catalogWaitMs: this.#catalogWaitMs });
     this.#events += rows;
     this.#indexedThrough = lastSeq;
   }
@@ -366,7 +408,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       const message = (error as Error).message;
       this.#failed.set(file, { bagDir, error: message, attempts, retryAt: this.#now() + wait });
       this.#indexFailures++;
-      this.#o.log.error({ file, err: message, attempts }, `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`);
+      this.#log.error({ file, err: message, attempts }, `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`);
     }
   }
 
@@ -386,14 +428,14 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         f.retryAt = Infinity;
         this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir), () => this.#waitForLock(file, f.bagDir));
       }
-      const { minFreeBytes, diskSpace } = this.#o;
-      if (this.#o.retention.enabled && minFreeBytes !== undefined) {
-        const space = await (diskSpace ?? statfsSpace)(this.#o.dataDir);
+      const minFreeBytes = this.#minFreeBytes;
+      if (this.#retentionSettings.enabled && minFreeBytes !== undefined) {
+        const space = await (this.#diskSpace ?? statfsSpace)(this.#dataDir);
         if (spaceIsLow(space, minFreeBytes)) this.#enqueue('retention', () => this.#applyRetention());
       }
     } catch (error) {
       // statfs failing says nothing about space
-      this.#o.log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed');
+      this.#log.debug({ err: (error as Error).message }, 'lakehouse: free space check failed');
     } finally {
       this.#ticking = false;
     }
@@ -401,26 +443,26 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   async #applyRetention(): Promise<void> {
     const report = await applyRetention({
-      dataDir: this.#o.dataDir,
-      settings: this.#o.retention,
-      syncRequired: this.#o.syncRequired,
-      recording: this.#o.recording,
-      keepUnindexed: this.#o.settings.index_recordings,
-      minFreeBytes: this.#o.minFreeBytes,
-      diskSpace: this.#o.diskSpace,
+      dataDir: this.#dataDir,
+      settings: this.#retentionSettings,
+      syncRequired: this.#syncRequired,
+      recording: this.#recording,
+      keepUnindexed: this.#settings.index_recordings,
+      minFreeBytes: this.#minFreeBytes,
+      diskSpace: this.#diskSpace,
       repairing: this.#retention?.repairing,
-      catalogWaitMs: this.#o.catalogWaitMs,
+      catalogWaitMs: this.#catalogWaitMs,
     });
-    for (const d of report.deleted) this.#o.log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
+    for (const d of report.deleted) this.#log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
     if (report.forgotten) this.#logForgotten(report.forgotten);
     this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
-    if (report.emptyDirsRemoved > 0) this.#o.log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
-    if (report.blocked && report.blocked !== this.#retention?.blocked) this.#o.log.warn(`retention: ${report.blocked}`);
-    if (report.lowSpace && report.lowSpace !== this.#spaceNote) this.#o.log.warn(`retention: ${report.lowSpace}`);
+    if (report.emptyDirsRemoved > 0) this.#log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
+    if (report.blocked && report.blocked !== this.#retention?.blocked) this.#log.warn(`retention: ${report.blocked}`);
+    if (report.lowSpace && report.lowSpace !== this.#spaceNote) this.#log.warn(`retention: ${report.lowSpace}`);
     const space = report.freeSpace;
     if (report.lowSpace) this.#spaceNote = report.lowSpace;
     else if (!space || space.free >= space.target + (space.target - space.minFree) / 2) this.#spaceNote = undefined;
-    if (report.clock && report.clock !== this.#retention?.clock) this.#o.log.warn(`retention: ${report.clock}`);
+    if (report.clock && report.clock !== this.#retention?.clock) this.#log.warn(`retention: ${report.clock}`);
     this.#retention = report;
   }
 
@@ -450,7 +492,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   #now(): number {
-    return this.#o.now ? this.#o.now() : performance.now();
+    return this.#givenNow ? this.#givenNow() : performance.now();
   }
 
   /**
@@ -480,7 +522,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         const locked = error instanceof CatalogLockedError ? error : (error as Error).cause instanceof CatalogLockedError ? ((error as Error).cause as Error) : undefined;
         if (locked) this.#lockFailed(locked.message);
         this.#errors.set(kind, message);
-        this.#o.log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');
+        this.#log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');
       }
     });
   }
