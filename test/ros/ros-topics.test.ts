@@ -1,7 +1,11 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import type { BusMessage } from '../../daemon/bus/index.ts';
 import type { TopicEndpointInfo } from '../../adapters/ros/index.ts';
 import { typeClass } from '../../adapters/ros/index.ts';
+import { openIndexedMcap } from '../helpers/mcap-file.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { startRosDaemon } from './ros-daemon.ts';
 
@@ -68,16 +72,35 @@ describe('the ROS 2 bridge, topics', () => {
     expect(d.health().state).toBe('running');
   });
 
-  it('bridges what the recorder records though ros.topics names nothing, and leaves the rest off the bus', async () => {
+  it('records what the recorder selects though ros.topics names nothing, its bytes as they came, and leaves the rest off the bus', async () => {
     const d = await startRosDaemon({ exclude: ['/odom_raw'] }, { recorder: { enabled: true, include: ['/odom*'] } });
     cleanups.push(d.stop);
     const base = d.world.peer('base');
-    base.createPublisher(typeClass('nav_msgs/msg/Odometry'), '/odom');
+    const odom = base.createPublisher(typeClass('nav_msgs/msg/Odometry'), '/odom');
     base.createPublisher(typeClass('nav_msgs/msg/Odometry'), '/odom_raw');
     base.createPublisher(typeClass('std_msgs/msg/String'), '/chatter');
     await waitFor(() => d.details().topics_in.includes('/odom'), '/odom bridged');
     await waitFor(() => d.daemon.graph.endpoints({ name: '/chatter' }).length === 1, '/chatter seen in the graph');
     expect(d.details().topics_in).toEqual(['/odom']);
+
+    const sent = [1, 2].map((x) =>
+      Buffer.from(d.codec.encode('nav_msgs/msg/Odometry', { pose: { pose: { position: { x } } } })),
+    );
+    for (const bytes of sent) odom.publish(bytes);
+    await waitFor(() => d.daemon.status().topics.find((t) => t.topic === '/odom')?.count === 2, 'both on the bus');
+    await d.daemon.stop();
+    const [bag] = readdirSync(join(d.dir, 'data', 'bags'));
+    const bagDir = join(d.dir, 'data', 'bags', bag!);
+    const metadata = parseMetadata(readFileSync(join(bagDir, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+    expect(metadata.topics.map((t) => [t.name, t.type, t.messageCount])).toEqual([
+      ['/odom', 'nav_msgs/msg/Odometry', 2],
+    ]);
+    const recorded: Buffer[] = [];
+    for (const file of metadata.files) {
+      for await (const m of (await openIndexedMcap(join(bagDir, file.path))).readMessages())
+        recorded.push(Buffer.from(m.data));
+    }
+    expect(recorded).toEqual(sent);
   });
 
   it('subscribes with the QoS config gives, and adapts to the publishers where it says auto', async () => {
