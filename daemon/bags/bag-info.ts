@@ -1,7 +1,7 @@
 import { statSync } from 'node:fs';
 import { basename } from 'node:path';
 import { checkStorageFile } from './file-check.ts';
-import { locateBag, openStorageFile, type StorageId } from './open-bag.ts';
+import { locateBag, openBagFile, type StorageId } from './open-bag.ts';
 import { NO_START } from './metadata.ts';
 
 export interface BagTopicInfo {
@@ -71,7 +71,7 @@ export async function bagInfo(path: string): Promise<BagInfo> {
     if (hi !== undefined && (endNs === undefined || hi > endNs)) endNs = hi;
   };
   for (const file of bag.files) {
-    const reader = await openStorageFile(file, bag.storage);
+    const reader = await openBagFile(bag, file);
     try {
       const summary = await reader.summary();
       if (summary) {

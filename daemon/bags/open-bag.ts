@@ -2,6 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
+import { compressionProblem, decompressingReader, messageDecompressor } from './message-compression.ts';
 import { parseMetadata, type BagMetadata } from './metadata.ts';
 import { SqliteFileReader } from './sqlite-file-reader.ts';
 import type { StorageFileReader } from './storage-reader.ts';
@@ -45,9 +46,8 @@ export function locateBag(path: string): LocatedBag {
   const present = readdirSync(abs).filter((f) => EXTENSIONS[extname(f)] !== undefined).sort(naturalOrder);
   const metaFile = join(abs, 'metadata.yaml');
   const metadata = existsSync(metaFile) ? readMetadata(metaFile, abs, present) : undefined;
-  if (metadata?.compressionMode) {
-    throw new BagError(metaFile, `compression mode "${metadata.compressionMode}" (${metadata.compressionFormat}) is not supported; decompress the bag with \`ros2 bag convert\` first`);
-  }
+  const compression = compressionProblem(metadata);
+  if (compression) throw new BagError(metaFile, compression);
   if (!metadata) {
     if (present.length === 0) {
       // The recorder's marker, alone: its first message never reached the bag (yet).
@@ -113,7 +113,16 @@ function readMetadata(metaFile: string, dir: string, present: string[]): BagMeta
   }
 }
 
-/** Opens one storage file with the reader its format needs. */
+/**
+ * Opens one storage file of `bag` with the reader its format needs, its messages decompressed when the
+ * bag's metadata.yaml says they were compressed one by one (compression_mode MESSAGE).
+ */
+export async function openBagFile(bag: LocatedBag, file: string): Promise<StorageFileReader> {
+  const decompress = await messageDecompressor(bag.metadata, join(bag.path, 'metadata.yaml'));
+  const reader = await openStorageFile(file, bag.storage);
+  return decompress ? decompressingReader(reader, decompress) : reader;
+}
+
 /** Readies what opening files of a storage kind needs (MCAP's decompressors), so a caller can overlap it. */
 export async function prepareStorage(storage: StorageId): Promise<void> {
   if (storage === 'mcap') await McapFileReader.prepare();

@@ -6,7 +6,7 @@ import { canonicalType, type DefinitionsRegistry } from '../bus/index.ts';
 import type { Publisher } from '../bus/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
-import { locateBag, openStorageFile, prepareStorage, type LocatedBag } from './open-bag.ts';
+import { locateBag, openBagFile, prepareStorage, type LocatedBag } from './open-bag.ts';
 import { parseOfferedQos } from './qos.ts';
 import type { StorageMessage, StorageTopic } from './storage-reader.ts';
 
@@ -177,7 +177,7 @@ export class BagPlayer {
       return published;
     };
     for (const file of this.#bag.files) {
-      const reader = await openStorageFile(file, this.#bag.storage);
+      const reader = await openBagFile(this.#bag, file);
       try {
         // rosbag2 reads an MCAP file in log-time order; file order is that, unless its chunks overlap in time.
         const batches = (reader instanceof McapFileReader ? await reader.logTimeOrdered() : undefined) ?? reader.batches();

@@ -7,7 +7,7 @@ import type { MessageReader } from '@foxglove/rosmsg2-serialization';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import { BagError } from '../bags/index.ts';
 import { BagTypeResolver } from '../bags/index.ts';
-import { locateBag, openStorageFile, prepareStorage } from '../bags/index.ts';
+import { locateBag, openBagFile, prepareStorage } from '../bags/index.ts';
 import type { StorageTopic } from '../bags/index.ts';
 import { newId } from '../contract/index.ts';
 import { lakehousePaths, NEXT_SEQ, withCatalog } from './catalog.ts';
@@ -292,7 +292,7 @@ class BagImport {
     const bag = this.#bag;
     const report = this.#report;
     const messages = this.#messages;
-    const reader = await openStorageFile(file, bag.storage);
+    const reader = await openBagFile(bag, file);
     // Per topic of this file, looked up once: its type's reader (or why there is none), its projection,
     // and its dict codes (a code stays valid when the segment's placeholder is relabelled).
     const perTopic = new Map<string, TopicInfo>();

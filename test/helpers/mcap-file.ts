@@ -13,8 +13,11 @@ export async function openIndexedMcap(file: string): Promise<McapIndexedReader> 
   });
 }
 
-/** An MCAP file of std_msgs/msg/String messages, [topic, log time ns, text] each, in the order given. */
-export async function writeStringMcap(file: string, messages: [string, bigint, string][]): Promise<void> {
+/**
+ * An MCAP file of std_msgs/msg/String messages, [topic, log time ns, text] each, in the order given;
+ * `compress` stores each message's CDR as it returns it (rosbag2's compression_mode MESSAGE).
+ */
+export async function writeStringMcap(file: string, messages: [string, bigint, string][], compress: (cdr: Uint8Array) => Uint8Array = (cdr) => cdr): Promise<void> {
   const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
   const chunks: Uint8Array[] = [];
   let position = 0n;
@@ -26,7 +29,7 @@ export async function writeStringMcap(file: string, messages: [string, bigint, s
   for (const [i, [topic, logTime, data]] of messages.entries()) {
     let channelId = channels.get(topic);
     if (channelId === undefined) channels.set(topic, (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })));
-    await writer.addMessage({ channelId, sequence: i, logTime, publishTime: logTime, data: codec.encode('std_msgs/msg/String', { data }) });
+    await writer.addMessage({ channelId, sequence: i, logTime, publishTime: logTime, data: compress(codec.encode('std_msgs/msg/String', { data })) });
   }
   await writer.end();
   writeFileSync(file, Buffer.concat(chunks));

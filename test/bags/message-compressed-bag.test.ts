@@ -1,0 +1,112 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import zstd from '@foxglove/wasm-zstd';
+import { pino } from 'pino';
+import { afterEach, describe, expect, it } from 'vitest';
+import { BagPlayer } from '../../daemon/bags/player.ts';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import type { BusMessage } from '../../daemon/bus/types.ts';
+import { runMain, tempDir } from '../helpers/cli.ts';
+import { writeStringMcap } from '../helpers/mcap-file.ts';
+
+// rosbag2's `compression_mode: MESSAGE` (`ros2 bag record --compression-mode message --compression-format
+// zstd`) keeps each message's CDR as a zstd frame of its own, in an ordinary .mcap file. It was refused even
+// by `bag info`; info, import and play read it now, each message decompressed.
+
+const cleanups: (() => void)[] = [];
+afterEach(() => {
+  for (const c of cleanups.splice(0)) c();
+});
+
+const T0 = 1_700_000_000_000_000_000n;
+const TEXTS = ['hello', 'a longer message '.repeat(20), ''];
+
+/** A bag as rosbag2 writes one with per-message zstd: its metadata.yaml says so, its split is plain MCAP. */
+async function messageCompressedBag(): Promise<string> {
+  await zstd.isLoaded;
+  const dir = tempDir('msg-zstd-');
+  cleanups.push(dir.cleanup);
+  const bag = join(dir.path, 'talker');
+  mkdirSync(bag);
+  await writeStringMcap(join(bag, 'talker_0.mcap'), TEXTS.map((t, i) => ['/chatter', T0 + BigInt(i) * 1_000_000n, t]), (cdr) => zstd.compress(cdr, 3));
+  const end = T0 + 2_000_000n;
+  writeFileSync(
+    join(bag, 'metadata.yaml'),
+    `rosbag2_bagfile_information:
+  version: 9
+  storage_identifier: mcap
+  duration:
+    nanoseconds: ${end - T0}
+  starting_time:
+    nanoseconds_since_epoch: ${T0}
+  message_count: 3
+  topics_with_message_count:
+    - topic_metadata:
+        name: /chatter
+        type: std_msgs/msg/String
+        serialization_format: cdr
+        offered_qos_profiles: ""
+        type_description_hash: ""
+      message_count: 3
+  compression_format: zstd
+  compression_mode: MESSAGE
+  relative_file_paths:
+    - talker_0.mcap
+  files:
+    - path: talker_0.mcap
+      starting_time:
+        nanoseconds_since_epoch: ${T0}
+      duration:
+        nanoseconds: ${end - T0}
+      message_count: 3
+  custom_data: ~
+  ros_distro: jazzy
+`,
+  );
+  return bag;
+}
+
+describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
+  it('bag info reads it', async () => {
+    const bag = await messageCompressedBag();
+    const info = await runMain(['bag', 'info', bag, '--json']);
+    expect(info.code, info.stderr).toBe(0);
+    expect(JSON.parse(info.stdout)).toMatchObject({ messageCount: 3, topics: [expect.objectContaining({ name: '/chatter', count: 3 })] });
+  });
+
+  it('says what to do with a bag compressed whole (compression_mode FILE), which it does not read', async () => {
+    const bag = await messageCompressedBag();
+    const meta = join(bag, 'metadata.yaml');
+    writeFileSync(meta, readFileSync(meta, 'utf8').replace('compression_mode: MESSAGE', 'compression_mode: FILE'));
+    const info = await runMain(['bag', 'info', bag]);
+    expect(info.code).toBe(1);
+    expect(info.stderr).toContain('compression mode "FILE" (zstd; only MESSAGE is read) is not supported; decompress the bag with `ros2 bag convert` first');
+  });
+
+  it('bag play publishes each message decompressed', async () => {
+    const bag = await messageCompressedBag();
+    const definitions = new DefinitionsRegistry({ distro: 'jazzy' });
+    const bus = new Bus();
+    const seen: BusMessage[] = [];
+    bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1000 }, handler: (m) => void seen.push(m) });
+    const player = new BagPlayer({ bus, definitions, log: pino({ level: 'silent' }) }, { path: bag, rate: 100, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() });
+    await player.play(new AbortController().signal);
+    const codec = new MessageCodec(definitions);
+    expect(seen.filter((m) => m.topic === '/chatter').map((m) => codec.decode<{ data: string }>(m.type, m.data).data)).toEqual(TEXTS);
+  });
+
+  it('bag import decodes every message (none kept as raw bytes)', async () => {
+    const bag = await messageCompressedBag();
+    const work = tempDir('msg-zstd-import-');
+    cleanups.push(work.cleanup);
+    const config = join(work.path, 'edge.yaml');
+    writeFileSync(config, 'data_dir: ./data\n');
+    const imported = await runMain(['bag', 'import', bag, '--config', config, '--json'], { cwd: work.path });
+    expect(imported.code, imported.stdout + imported.stderr).toBe(0);
+    const query = await runMain(['query', '--config', config, '--json', "SELECT count(*)::INTEGER AS n FROM messages WHERE topic = '/chatter'"], { cwd: work.path });
+    expect(query.code, query.stdout + query.stderr).toBe(0);
+    expect(query.stdout).toContain('3');
+  });
+});
