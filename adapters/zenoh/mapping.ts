@@ -25,14 +25,8 @@ export interface LocalNode {
   name: string;
 }
 
-export interface LocalEntity {
-  kind: GraphEndpointKind;
-  entityId: number;
-  name: string;
-  rosType: string;
-  typeHash: string | undefined;
-  qos: TopicQos;
-}
+/** One of the daemon's endpoints, as its token announces it. */
+export type LocalEntity = rmw.EntityToken;
 
 /** How ROS 2 names become Zenoh keys and tokens: rmw_zenoh's or zenoh-bridge-ros2dds's. */
 export interface Mapping {

@@ -215,57 +215,27 @@ export class ZenohLink {
   }
 
   declareSubscriber(key: string, onSample: (sample: Sample) => void): Handle {
-    let undeclare: (() => Promise<void>) | undefined;
-    return this.#hold({
-      what: `subscriber ${key}`,
-      declare: async (session) => {
-        const sub = await session.declareSubscriber(key, { handler: this.#guard(onSample) });
-        undeclare = () => sub.undeclare();
-      },
-      forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
-    });
+    return this.#holdUndeclarable(`subscriber ${key}`, (session) =>
+      session.declareSubscriber(key, { handler: this.#guard(onSample) }),
+    );
   }
 
   declareQueryable(key: string, onQuery: (query: Query) => void, complete = true): Handle {
-    let undeclare: (() => Promise<void>) | undefined;
-    return this.#hold({
-      what: `queryable ${key}`,
-      declare: async (session) => {
-        const q = await session.declareQueryable(key, { complete, handler: this.#guard(onQuery) });
-        undeclare = () => q.undeclare();
-      },
-      forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
-    });
+    return this.#holdUndeclarable(`queryable ${key}`, (session) =>
+      session.declareQueryable(key, { complete, handler: this.#guard(onQuery) }),
+    );
   }
 
   /** `key` is asked again for each session: a token names the session it is declared on. */
   declareToken(key: () => string): Handle {
-    let undeclare: (() => Promise<void>) | undefined;
-    return this.#hold({
-      what: `liveliness token ${key()}`,
-      declare: async (session) => {
-        const token = await session.liveliness().declareToken(key());
-        undeclare = () => token.undeclare();
-      },
-      forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
-    });
+    return this.#holdUndeclarable(`liveliness token ${key()}`, (session) => session.liveliness().declareToken(key()));
   }
 
   /** A liveliness subscriber; with `history`, the tokens alive when it is declared come first (each session). */
   declareLivelinessSubscriber(key: string, onSample: (sample: Sample) => void, history = true): Handle {
-    let undeclare: (() => Promise<void>) | undefined;
-    return this.#hold({
-      what: `liveliness subscriber ${key}`,
-      declare: async (session) => {
-        const sub = await session.liveliness().declareSubscriber(key, { history, handler: this.#guard(onSample) });
-        undeclare = () => sub.undeclare();
-      },
-      forget: () => (undeclare = undefined),
-      undeclare: async () => undeclare?.(),
-    });
+    return this.#holdUndeclarable(`liveliness subscriber ${key}`, (session) =>
+      session.liveliness().declareSubscriber(key, { history, handler: this.#guard(onSample) }),
+    );
   }
 
   /** A Zenoh get; rejects when the link is down, and at `timeoutMs` even if the bridge never says it is done. */
@@ -317,6 +287,20 @@ export class ZenohLink {
           handler: [onReply, () => (clearTimeout(timer), resolve(keys))],
         })
         .catch((error: unknown) => (clearTimeout(timer), reject(error)));
+    });
+  }
+
+  /** Holds what `make` declares on each session, undeclared through its own `undeclare()`. */
+  #holdUndeclarable(what: string, make: (session: Session) => Promise<{ undeclare(): Promise<void> }>): Handle {
+    let undeclare: (() => Promise<void>) | undefined;
+    return this.#hold({
+      what,
+      declare: async (session) => {
+        const declared = await make(session);
+        undeclare = () => declared.undeclare();
+      },
+      forget: () => (undeclare = undefined),
+      undeclare: async () => undeclare?.(),
     });
   }
 

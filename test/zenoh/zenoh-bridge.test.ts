@@ -7,24 +7,19 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import type { MessageCodec } from '../../daemon/bus/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ZenohNetwork, type Peer } from './zenoh-network.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
 
 const SCAN = 'sensor_msgs/msg/LaserScan';
 const TWIST = 'geometry_msgs/msg/Twist';
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 
 describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, rmw_zenoh-shaped Python peers)', () => {
-  let net: ZenohNetwork;
   let daemon: Daemon;
   let codec: MessageCodec;
   let dataDir: string;
   let stopDaemon: () => Promise<void>;
-  const peers: Peer[] = [];
-  const peer = async (spec: Record<string, unknown>) => {
-    const p = await net.peer(spec);
-    peers.push(p);
-    return p;
-  };
+  const zn = useZenohNetwork();
+  const { peer } = zn;
   const zenohHealth = () => daemon.components.get('zenoh')!.health();
   const details = () =>
     zenohHealth().details as {
@@ -34,8 +29,6 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     };
 
   beforeAll(async () => {
-    net = await ZenohNetwork.create();
-    await net.start();
     ({
       daemon,
       codec,
@@ -46,7 +39,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
       recorder: { enabled: true, include: ['/scan', '/widget'], compression: 'none' },
       zenoh: {
         enabled: true,
-        endpoint: net.wsUrl,
+        endpoint: zn.net.wsUrl,
         topics: ['/scan', '/cmd_vel'], // and /widget, which the recorder records (bridge_recorded)
         publish: ['/cmd_vel'],
         services: { call: ['/set_flag'] },
@@ -58,9 +51,7 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
   });
 
   afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
     await stopDaemon?.();
-    await net?.close();
   });
 
   it("bridges a peer's LaserScan onto the bus byte for byte as it appears, records it, and drops it when the peer leaves", async () => {

@@ -1,6 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
+import { afterAll, beforeAll } from 'vitest';
 import { closedPort } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { zenohPeers, type ZenohPeers } from '../peers/index.ts';
@@ -162,4 +163,34 @@ export class ZenohNetwork {
     child.once('exit', () => this.#children.delete(child));
     return child;
   }
+}
+
+/**
+ * A network for one test file: started before its tests; after them its peers, then what the tests pushed onto
+ * `cleanups` (their daemons), then the network stop.
+ */
+export function useZenohNetwork() {
+  let net: ZenohNetwork | undefined;
+  const peers: Peer[] = [];
+  const cleanups: (() => Promise<void>)[] = [];
+  beforeAll(async () => {
+    net = await ZenohNetwork.create();
+    await net.start();
+  });
+  afterAll(async () => {
+    await Promise.all(peers.map((p) => p.close()));
+    for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+    await net?.close();
+  });
+  return {
+    get net(): ZenohNetwork {
+      return net!;
+    },
+    peer: async (spec: Record<string, unknown>): Promise<Peer> => {
+      const p = await net!.peer(spec);
+      peers.push(p);
+      return p;
+    },
+    cleanups,
+  };
 }

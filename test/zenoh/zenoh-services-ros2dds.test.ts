@@ -1,39 +1,24 @@
 import { resolve } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ZenohNetwork, type Peer } from './zenoh-network.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
 
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 const SCAN = 'sensor_msgs/msg/LaserScan';
 const TWIST = 'geometry_msgs/msg/Twist';
 
 describe('the Zenoh bridge serving ROS 2 services, and speaking zenoh-bridge-ros2dds', () => {
-  let net: ZenohNetwork;
-  const cleanups: (() => Promise<void>)[] = [];
-  const peers: Peer[] = [];
-  const peer = async (spec: Record<string, unknown>) => {
-    const p = await net.peer(spec);
-    peers.push(p);
-    return p;
-  };
-  beforeAll(async () => {
-    net = await ZenohNetwork.create();
-    await net.start();
-  });
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await net?.close();
-  });
+  const zn = useZenohNetwork();
+  const { cleanups, peer } = zn;
 
   it('serves a bus query as a ROS 2 service to an rmw_zenoh-style client, echoing its sequence number and GID', async () => {
     const { daemon, codec, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
       zenoh: {
         enabled: true,
-        endpoint: net.wsUrl,
+        endpoint: zn.net.wsUrl,
         services: { serve: [{ query: 'test/flag', service: '/daemon_flag', type: 'std_srvs/srv/SetBool' }] },
       },
     });
@@ -74,7 +59,7 @@ describe('the Zenoh bridge serving ROS 2 services, and speaking zenoh-bridge-ros
     const { daemon, codec, stop } = await startDaemon({
       zenoh: {
         enabled: true,
-        endpoint: net.wsUrl,
+        endpoint: zn.net.wsUrl,
         mapping: 'ros2dds',
         namespace: '/bot1',
         topics: ['/scan'],

@@ -1,41 +1,26 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startTopicDaemon } from '../api/topic-daemon.ts';
 import { runMain } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ZenohNetwork, type Peer } from './zenoh-network.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
 
 describe('auraison-edge topic list -v with a Zenoh graph', () => {
-  let net: ZenohNetwork;
-  let stop: (() => Promise<void>) | undefined;
-  const peers: Peer[] = [];
-  beforeAll(async () => {
-    net = await ZenohNetwork.create();
-    await net.start();
-  });
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    await stop?.();
-    await net?.close();
-  });
+  const zn = useZenohNetwork();
 
   it("shows the graph's publishers and subscribers with their types beside the daemon's own bus topics, as ros2 topic list -v", async () => {
     const started = await startTopicDaemon(
       {
         foxglove: { port: 0 },
         agent: { enabled: false },
-        zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/lidar'] },
+        zenoh: { enabled: true, endpoint: zn.net.wsUrl, topics: ['/lidar'] },
       },
       'zenoh-topic-list-',
     );
-    stop = started.stop;
+    zn.cleanups.push(started.stop);
     const hash = typeDescriptionHash(started.daemon.definitions, 'sensor_msgs/msg/LaserScan')!;
-    peers.push(
-      await net.peer({ node: 'lidar_driver', publish: { topic: '/lidar', type: 'sensor_msgs/msg/LaserScan', hash } }),
-    );
-    peers.push(
-      await net.peer({ node: 'talk_listener', subscribe: { topic: '/chatter', type: 'std_msgs/msg/String' } }),
-    );
+    await zn.peer({ node: 'lidar_driver', publish: { topic: '/lidar', type: 'sensor_msgs/msg/LaserScan', hash } });
+    await zn.peer({ node: 'talk_listener', subscribe: { topic: '/chatter', type: 'std_msgs/msg/String' } });
     await waitFor(() => started.daemon.graph.endpoints().length >= 2, 'the peers in the graph');
 
     const r = await runMain(['topic', 'list', '-v', '--config', started.config], { cwd: started.dir });

@@ -1,25 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ZenohNetwork, type Peer } from './zenoh-network.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
 
 const GRID = 'nav_msgs/msg/OccupancyGrid';
 
 describe('transient_local topics over Zenoh: a late joiner gets the last samples, as /map and /tf_static need', () => {
-  let net: ZenohNetwork;
-  const cleanups: (() => Promise<void>)[] = [];
-  const peers: Peer[] = [];
-
-  beforeAll(async () => {
-    net = await ZenohNetwork.create();
-    await net.start();
-  });
-  afterAll(async () => {
-    await Promise.all(peers.map((p) => p.close()));
-    for (const cleanup of cleanups.reverse()) await cleanup();
-    await net?.close();
-  });
+  const zn = useZenohNetwork();
+  const { cleanups } = zn;
 
   it("a daemon that joins after the map was published gets the publisher's cached maps, each once", async () => {
     // The map server publishes before any daemon exists; its cache answers the daemon's history query.
@@ -29,16 +18,15 @@ describe('transient_local topics over Zenoh: a late joiner gets the last samples
       Buffer.from(probe.codec.encode(GRID, { info: { width: i, height: 1 }, data: [i] })).toString('hex'),
     );
     await probe.stop();
-    const server = await net.peer({
+    const server = await zn.peer({
       node: 'map_server',
       publish: { topic: '/map', type: GRID, hash, transient_local: true, depth: 5 },
     });
-    peers.push(server);
     for (const map of maps) server.send(`pub ${map}`);
     await waitFor(() => server.events.filter((e) => e.event === 'published').length === 3, 'the maps published');
 
     const { daemon, stop } = await startDaemon({
-      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['/map'], history_settle_ms: 500 },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, topics: ['/map'], history_settle_ms: 500 },
     });
     cleanups.push(stop);
     const received: string[] = [];
@@ -55,7 +43,7 @@ describe('transient_local topics over Zenoh: a late joiner gets the last samples
 
   it("a subscriber that joins after the daemon published gets the daemon's last samples with their attachments", async () => {
     const { daemon, codec, stop } = await startDaemon({
-      zenoh: { enabled: true, endpoint: net.wsUrl, publish: ['/local_map'] },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/local_map'] },
     });
     cleanups.push(stop);
     await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
@@ -68,11 +56,10 @@ describe('transient_local topics over Zenoh: a late joiner gets the last samples
       daemon.components.get('zenoh')!.health().details as { outbound: Record<string, { sent: number }> };
     await waitFor(() => details().outbound['/local_map']?.sent === 3, 'the maps sent');
 
-    const late = await net.peer({
+    const late = await zn.peer({
       node: 'late_viewer',
       subscribe: { topic: '/local_map', type: GRID, transient_local: true },
     });
-    peers.push(late);
     const history = late.events.filter((e) => e.event === 'history') as unknown as {
       payload: string;
       attachment: { seq: number };
