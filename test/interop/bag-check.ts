@@ -34,9 +34,20 @@ interface McapCheck {
 interface RawMetadata {
   message_count: bigint;
   relative_file_paths: string[];
-  files: { path: string; starting_time: { nanoseconds_since_epoch: bigint }; duration: { nanoseconds: bigint }; message_count: bigint }[];
+  files: {
+    path: string;
+    starting_time: { nanoseconds_since_epoch: bigint };
+    duration: { nanoseconds: bigint };
+    message_count: bigint;
+  }[];
   topics_with_message_count: {
-    topic_metadata: { name: string; type: string; serialization_format: string; offered_qos_profiles: unknown[]; type_description_hash: string };
+    topic_metadata: {
+      name: string;
+      type: string;
+      serialization_format: string;
+      offered_qos_profiles: unknown[];
+      type_description_hash: string;
+    };
     message_count: bigint;
   }[];
 }
@@ -51,12 +62,20 @@ interface RawMetadata {
 export async function checkBagWithReaders(bag: string): Promise<PeerMessage[]> {
   // Read as plain YAML, not with our parser: the file is what the peers read.
   // Integers as bigints: times in ns since the epoch do not fit a double.
-  const meta = (parse(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), { intAsBigInt: true }) as { rosbag2_bagfile_information: RawMetadata }).rosbag2_bagfile_information;
+  const meta = (
+    parse(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), { intAsBigInt: true }) as {
+      rosbag2_bagfile_information: RawMetadata;
+    }
+  ).rosbag2_bagfile_information;
   const rosbags = await runPythonPeer<RosbagsBag>('rosbags_read.py', [bag]);
 
   const ours = meta.topics_with_message_count.map(({ topic_metadata: t, message_count }) => ({
-    name: t.name, type: t.type, count: Number(message_count), digest: t.type_description_hash,
-    serialization_format: t.serialization_format, qos: plain(t.offered_qos_profiles),
+    name: t.name,
+    type: t.type,
+    count: Number(message_count),
+    digest: t.type_description_hash,
+    serialization_format: t.serialization_format,
+    qos: plain(t.offered_qos_profiles),
   }));
   expect(rosbags.topics).toEqual(ours);
   expect(rosbags.from_bag, 'types rosbags had to take from the bag rather than its ROS 2 Jazzy store').toEqual([]);
@@ -68,20 +87,34 @@ export async function checkBagWithReaders(bag: string): Promise<PeerMessage[]> {
   expect(rosbags.messages.length).toBe(Number(meta.message_count));
 
   const splits = meta.relative_file_paths.map((p) => join(bag, p));
-  const checks = (await runPeer(readerPeers().mcapCheck, splits)).trim().split('\n').map((line) => JSON.parse(line) as McapCheck);
+  const checks = (await runPeer(readerPeers().mcapCheck, splits))
+    .trim()
+    .split('\n')
+    .map((line) => JSON.parse(line) as McapCheck);
   const perTopic: Record<string, number> = {};
   for (const [i, check] of checks.entries()) {
-    expect({ file: check.file, errors: check.errors, warnings: check.warnings, profile: check.profile }).toEqual({ file: splits[i], errors: [], warnings: [], profile: 'ros2' });
+    expect({ file: check.file, errors: check.errors, warnings: check.warnings, profile: check.profile }).toEqual({
+      file: splits[i],
+      errors: [],
+      warnings: [],
+      profile: 'ros2',
+    });
     const entry = meta.files.find((f) => join(bag, f.path) === check.file)!;
     const start = entry.starting_time.nanoseconds_since_epoch;
     const info = [check.messageCount, check.start, check.end];
-    expect(info, check.file).toEqual([Number(entry.message_count), String(start), String(start + entry.duration.nanoseconds)]);
+    expect(info, check.file).toEqual([
+      Number(entry.message_count),
+      String(start),
+      String(start + entry.duration.nanoseconds),
+    ]);
     for (const [topic, n] of Object.entries(check.topics)) perTopic[topic] = (perTopic[topic] ?? 0) + n;
   }
   expect(perTopic).toEqual(Object.fromEntries(ours.filter((t) => t.count > 0).map((t) => [t.name, t.count])));
 
   const decoded = await runPythonPeer<{ messages: PeerMessage[] }>('mcap_ros2_read.py', splits);
-  expect(sorted(decoded.messages.map(({ topic, log_time, value }) => ({ topic, log_time, value })))).toEqual(sorted(rosbags.messages));
+  expect(sorted(decoded.messages.map(({ topic, log_time, value }) => ({ topic, log_time, value })))).toEqual(
+    sorted(rosbags.messages),
+  );
   return rosbags.messages;
 }
 
@@ -94,9 +127,11 @@ function sorted(messages: PeerMessage[]): string[] {
  */
 export function plain(value: unknown): unknown {
   if (typeof value === 'bigint') return Number(value);
-  if (typeof value === 'number') return Number.isFinite(value) ? value : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
+  if (typeof value === 'number')
+    return Number.isFinite(value) ? value : Number.isNaN(value) ? 'nan' : value > 0 ? 'inf' : '-inf';
   if (ArrayBuffer.isView(value)) return Array.from(value as unknown as ArrayLike<number>, plain);
   if (Array.isArray(value)) return value.map(plain);
-  if (value !== null && typeof value === 'object') return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, plain(v)]));
   return value;
 }

@@ -28,7 +28,10 @@ function expectPublishedValues(read: PeerMessage[], seen: BusMessage[], all: boo
   if (all) expect(read.length).toBe(seen.length);
 }
 
-const bagsIn = (dataDir: string) => readdirSync(join(dataDir, 'bags')).sort().map((b) => join(dataDir, 'bags', b));
+const bagsIn = (dataDir: string) =>
+  readdirSync(join(dataDir, 'bags'))
+    .sort()
+    .map((b) => join(dataDir, 'bags', b));
 
 describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-support', () => {
   let drive: Awaited<ReturnType<typeof recordDrive>>;
@@ -36,24 +39,37 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
   let snapshotReply: { snapshot: { bag: string; messages: number } };
   beforeAll(async () => {
     // A zstd drive in which `bag split` and `bag snapshot` run against the daemon, as a user runs them.
-    drive = await recordDrive(work.path, 'zstd', { compression: 'zstd', during: async (configFile) => {
-      const split = await runMain(['bag', 'split', '--json', '--no-wait', '--config', configFile], { cwd: work.path });
-      expect(split.code, split.stderr).toBe(0);
-      splitReply = JSON.parse(split.stdout);
-      const snapshot = await runMain(['bag', 'snapshot', '--json', '--no-wait', '--config', configFile], { cwd: work.path });
-      expect(snapshot.code, snapshot.stderr).toBe(0);
-      snapshotReply = JSON.parse(snapshot.stdout);
-    } });
+    drive = await recordDrive(work.path, 'zstd', {
+      compression: 'zstd',
+      during: async (configFile) => {
+        const split = await runMain(['bag', 'split', '--json', '--no-wait', '--config', configFile], {
+          cwd: work.path,
+        });
+        expect(split.code, split.stderr).toBe(0);
+        splitReply = JSON.parse(split.stdout);
+        const snapshot = await runMain(['bag', 'snapshot', '--json', '--no-wait', '--config', configFile], {
+          cwd: work.path,
+        });
+        expect(snapshot.code, snapshot.stderr).toBe(0);
+        snapshotReply = JSON.parse(snapshot.stdout);
+      },
+    });
   }, 300_000);
 
-  it('open a zstd bag split by size and by `bag split` with every topic, QoS, hash and count, and every value published', { timeout: 240_000 }, async () => {
-    const [bag] = bagsIn(drive.dataDir).filter((b) => !b.includes('snapshot_'));
-    expect(splitReply.split.file.startsWith(bag!)).toBe(true);
-    expect(splitReply.split.messages).toBeGreaterThan(0);
-    const read = await checkBagWithReaders(bag!);
-    expect(new Set(read.map((m) => m.topic))).toEqual(new Set(['/map', '/tf_static', '/robot_description', '/clock', '/odom', '/joint_states', '/tf', '/scan']));
-    expectPublishedValues(read, drive.seen, true);
-  });
+  it(
+    'open a zstd bag split by size and by `bag split` with every topic, QoS, hash and count, and every value published',
+    { timeout: 240_000 },
+    async () => {
+      const [bag] = bagsIn(drive.dataDir).filter((b) => !b.includes('snapshot_'));
+      expect(splitReply.split.file.startsWith(bag!)).toBe(true);
+      expect(splitReply.split.messages).toBeGreaterThan(0);
+      const read = await checkBagWithReaders(bag!);
+      expect(new Set(read.map((m) => m.topic))).toEqual(
+        new Set(['/map', '/tf_static', '/robot_description', '/clock', '/odom', '/joint_states', '/tf', '/scan']),
+      );
+      expectPublishedValues(read, drive.seen, true);
+    },
+  );
 
   it('open the snapshot bag `bag snapshot` wrote, with the values published', { timeout: 240_000 }, async () => {
     const snapshot = bagsIn(drive.dataDir).find((b) => b.includes('snapshot_'))!;
@@ -72,32 +88,41 @@ describe('recorded bags, read by rosbags, the Go MCAP library and mcap-ros2-supp
     });
   }
 
-  it('open a bag recovered by `bag repair` after the recorder was killed with SIGKILL, with every message in order', { timeout: 240_000 }, async () => {
-    const child = await bundleChild(join(ROOT, 'test/bags/record-child.ts'));
-    try {
-      const bagsDir = join(work.path, 'killed');
-      await new Promise<void>((resolve, reject) => {
-        const recording = spawn(process.execPath, child.args(bagsDir, 'zstd'), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
-        let out = '';
-        // Killed while a split is open, once one has closed: the bag holds finished splits and one to repair.
-        recording.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (/^closed /m.test(out)) setTimeout(() => recording.kill('SIGKILL'), 300);
+  it(
+    'open a bag recovered by `bag repair` after the recorder was killed with SIGKILL, with every message in order',
+    { timeout: 240_000 },
+    async () => {
+      const child = await bundleChild(join(ROOT, 'test/bags/record-child.ts'));
+      try {
+        const bagsDir = join(work.path, 'killed');
+        await new Promise<void>((resolve, reject) => {
+          const recording = spawn(process.execPath, child.args(bagsDir, 'zstd'), {
+            cwd: ROOT,
+            stdio: ['ignore', 'pipe', 'inherit'],
+          });
+          let out = '';
+          // Killed while a split is open, once one has closed: the bag holds finished splits and one to repair.
+          recording.stdout.on('data', (d: Buffer) => {
+            out += d.toString();
+            if (/^closed /m.test(out)) setTimeout(() => recording.kill('SIGKILL'), 300);
+          });
+          recording.on('error', reject);
+          recording.on('close', (_code, signal) =>
+            signal === 'SIGKILL' ? resolve() : reject(new Error(`the child exited by itself:\n${out}`)),
+          );
         });
-        recording.on('error', reject);
-        recording.on('close', (_code, signal) => (signal === 'SIGKILL' ? resolve() : reject(new Error(`the child exited by itself:\n${out}`))));
-      });
-      const [name] = readdirSync(bagsDir);
-      const report = await repairBag(join(bagsDir, name!));
-      expect(report.files.some((f) => f.state === 'repaired')).toBe(true);
-      const read = await checkBagWithReaders(join(bagsDir, name!));
-      expect(read.length).toBeGreaterThan(100);
-      // The child publishes "0", "1", ... on /seq: kept in order, once each (past the last flush a gap may be).
-      const seqs = read.map((m) => Number((m.value as { data: string }).data));
-      expect(seqs[0]).toBe(0);
-      expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!)).toBe(true);
-    } finally {
-      child.cleanup();
-    }
-  });
+        const [name] = readdirSync(bagsDir);
+        const report = await repairBag(join(bagsDir, name!));
+        expect(report.files.some((f) => f.state === 'repaired')).toBe(true);
+        const read = await checkBagWithReaders(join(bagsDir, name!));
+        expect(read.length).toBeGreaterThan(100);
+        // The child publishes "0", "1", ... on /seq: kept in order, once each (past the last flush a gap may be).
+        const seqs = read.map((m) => Number((m.value as { data: string }).data));
+        expect(seqs[0]).toBe(0);
+        expect(seqs.every((s, i) => i === 0 || s > seqs[i - 1]!)).toBe(true);
+      } finally {
+        child.cleanup();
+      }
+    },
+  );
 });

@@ -12,7 +12,11 @@ import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
  * lakehouse indexes what was recorded when `lakehouse` is set. Returns the data dir, the config file and every
  * message the bus carried.
  */
-export async function recordDrive(dir: string, name: string, options: { compression: string; lakehouse?: boolean; during?: (configFile: string) => Promise<void> }) {
+export async function recordDrive(
+  dir: string,
+  name: string,
+  options: { compression: string; lakehouse?: boolean; during?: (configFile: string) => Promise<void> },
+) {
   const { compression, lakehouse = false, during } = options;
   const dataDir = join(dir, name, 'data');
   const yaml = [
@@ -29,7 +33,12 @@ export async function recordDrive(dir: string, name: string, options: { compress
   const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: pino({ level: 'silent' }), cwd: dir });
   const seen: BusMessage[] = [];
   // A subscriber with a queue deep enough to miss nothing: what the bus carried, to compare with.
-  daemon.bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
+  daemon.bus.subscribe({
+    name: 'test',
+    topic: '**',
+    queue: { policy: 'drop-newest', depth: 1_000_000 },
+    handler: (m) => void seen.push(m),
+  });
   await daemon.start();
   try {
     const sim = daemon.components.get('sim') as TurtlebotMazeSim;
