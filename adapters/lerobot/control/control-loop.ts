@@ -105,7 +105,19 @@ const LOG_INTERVAL_MS = 60_000;
  */
 export class ControlLoop {
   readonly name: string;
-  #options: ControlLoopOptions;
+  readonly #loop: LoopSettings;
+  readonly #policyName: string;
+  readonly #policy: PolicySettings;
+  readonly #bus: Bus;
+  readonly #definitions: DefinitionsRegistry;
+  readonly #log: Logger;
+  readonly #livenessTimeoutMs: number | undefined;
+  readonly #onCommand: ControlLoopOptions['onCommand'];
+  readonly #velocity: VelocityLimits;
+  readonly #onCrash: ControlLoopOptions['onCrash'];
+  readonly #refusal: ControlLoopOptions['refusal'];
+  readonly #inferenceWorker: URL | undefined;
+  readonly #logIntervalMs: number;
   #plan: LoopPlan | undefined;
   #state: LoopState | undefined;
   #worker: Worker | undefined;
@@ -124,8 +136,22 @@ export class ControlLoop {
   #leftBus = false;
 
   constructor(options: ControlLoopOptions) {
-    this.name = options.name;
-    this.#options = options;
+    const { name, loop, policyName, policy, bus, definitions, log, livenessTimeoutMs, onCommand, onCrash, refusal, inferenceWorker } = options;
+    const { velocity = defaultVelocityLimits(), logIntervalMs = LOG_INTERVAL_MS } = options;
+    this.name = name;
+    this.#loop = loop;
+    this.#policyName = policyName;
+    this.#policy = policy;
+    this.#bus = bus;
+    this.#definitions = definitions;
+    this.#log = log;
+    this.#livenessTimeoutMs = livenessTimeoutMs;
+    this.#onCommand = onCommand;
+    this.#velocity = velocity;
+    this.#onCrash = onCrash;
+    this.#refusal = refusal;
+    this.#inferenceWorker = inferenceWorker;
+    this.#logIntervalMs = logIntervalMs;
   }
 
   async start(): Promise<void> {
@@ -137,61 +163,79 @@ export class ControlLoop {
     }
   }
 
+  /** Plans the loop, starts its threads (the inference thread first, when async), and subscribes once ready. */
   async #start(): Promise<void> {
-    const { name, loop, policyName, policy, bus, definitions, log, velocity = defaultVelocityLimits() } = this.#options;
-    const spec = resolvePolicySpec(policyName, policy, readOnnxModelInfo(policy.model));
-    const plan = planLoop(name, loop, spec);
+    const { name } = this;
+    const spec = resolvePolicySpec(this.#policyName, this.#policy, readOnnxModelInfo(this.#policy.model));
+    const plan = planLoop(name, this.#loop, spec);
     this.#plan = plan;
     const board = new ObservationBoard({ lengths: plan.slots.map((s) => s.length) });
     const state = new LoopState(plan.topics.length);
     this.#state = state;
-
-    let inferencePort: MessagePort | undefined;
-    if (plan.mode === 'async') {
-      const { port1, port2 } = new MessageChannel();
-      // Loaded before the loop thread starts, so a bad model fails the start, not the loop.
-      this.#inference = await InferenceThread.start({
-        policyName,
-        policy,
-        output: plan.output.name,
-        port: port2,
-        entry: this.#options.inferenceWorker,
-        onDeath: (error) => this.#crashed('inference', error.message),
-      }).catch((error: unknown) => {
-        port1.close();
-        throw new Error(`control loop ${name}: ${(error as Error).message}`);
-      });
-      inferencePort = port1;
-      // stop() came while the model loaded: it found no thread to close, so this closes it.
-      if (this.#stopped) {
-        port1.close();
-        await this.#inference.close(STOP_TIMEOUT_MS);
-        throw new Error(`control loop ${name}: stopped while starting`);
-      }
-    }
+    const inferencePort = plan.mode === 'async' ? await this.#startInference(plan) : undefined;
 
     const command = plan.output.command;
-    const commandDefinitions = command ? definitions.resolve(command.type).definitions : undefined;
-    if (command) this.#publisher = bus.advertise(command.topic, command.type, { source: `control:${name}` });
+    const commandDefinitions = command ? this.#definitions.resolve(command.type).definitions : undefined;
+    if (command) this.#publisher = this.#bus.advertise(command.topic, command.type, { source: `control:${name}` });
 
     const worker = spawnTsWorker(workerEntry('loop-worker', import.meta.url), {
       workerData: {
         name,
-        policyName,
-        policy,
-        loop,
-        velocity,
+        policyName: this.#policyName,
+        policy: this.#policy,
+        loop: this.#loop,
+        velocity: this.#velocity,
         stateBuffer: state.buffer,
         boardBuffer: board.buffer,
         boardLengths: board.lengths,
         topicCount: plan.topics.length,
         commandDefinitions,
         inference: inferencePort,
-        logIntervalMs: this.#options.logIntervalMs ?? LOG_INTERVAL_MS,
+        logIntervalMs: this.#logIntervalMs,
       } satisfies LoopWorkerData,
       transferList: inferencePort ? [inferencePort] : [],
     });
     this.#worker = worker;
+    await this.#ready(worker, state);
+    this.#watchForCrash(worker);
+    this.#subscribe(plan, board);
+    const topics = plan.topics.map((t) => t.topic);
+    this.#log.info({ loop: name, policy: this.#policyName, rate_hz: this.#loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics }, 'control loop running');
+  }
+
+  /**
+   * An async loop's inference thread, loaded before the loop thread starts, so a bad model fails the start,
+   * not the loop. Returns the loop thread's end of their channel.
+   */
+  async #startInference(plan: LoopPlan): Promise<MessagePort> {
+    const name = this.name;
+    const { port1, port2 } = new MessageChannel();
+    this.#inference = await InferenceThread.start({
+      policyName: this.#policyName,
+      policy: this.#policy,
+      output: plan.output.name,
+      port: port2,
+      entry: this.#inferenceWorker,
+      onDeath: (error) => this.#crashed('inference', error.message),
+    }).catch((error: unknown) => {
+      port1.close();
+      throw new Error(`control loop ${name}: ${(error as Error).message}`);
+    });
+    // stop() came while the model loaded: it found no thread to close, so this closes it.
+    if (this.#stopped) {
+      port1.close();
+      await this.#inference.close(STOP_TIMEOUT_MS);
+      throw new Error(`control loop ${name}: stopped while starting`);
+    }
+    return port1;
+  }
+
+  /**
+   * Waits for the loop thread's `ready` (its model loaded, its scheduling set). A loop that fails first is
+   * taken down whole: its threads ended and its command topic let go.
+   */
+  async #ready(worker: Worker, state: LoopState): Promise<void> {
+    const name = this.name;
     let isReady = false;
     const ready = new Promise<void>((resolve, reject) => {
       worker.on('message', (m: LoopWorkerMessage) => {
@@ -210,7 +254,7 @@ export class ControlLoop {
         reject(new Error(`control loop ${name}: worker exited with code ${code} before it was ready`));
       });
     });
-    worker.on('error', (error) => log.error({ loop: name, err: error.message }, 'control loop worker failed'));
+    worker.on('error', (error) => this.#log.error({ loop: name, err: error.message }, 'control loop worker failed'));
     try {
       await ready;
       // The inference thread died while the loop thread was loading.
@@ -223,9 +267,6 @@ export class ControlLoop {
       this.#publisher?.close();
       throw error;
     }
-    this.#watchForCrash(worker);
-    this.#subscribe(plan, board);
-    log.info({ loop: name, policy: policyName, rate_hz: loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics: plan.topics.map((t) => t.topic) }, 'control loop running');
   }
 
   /** After `ready`, an error or exit of the loop thread not asked for by stop() is a crash. */
@@ -243,23 +284,24 @@ export class ControlLoop {
     if (this.#crash || this.#stopped) return;
     this.#crash = new LoopCrash(thread, message);
     if (thread === 'inference') this.#state?.markInferenceDead();
-    if (!this.#starting) this.#options.onCrash?.(this.#crash);
+    if (!this.#starting) this.#onCrash?.(this.#crash);
   }
 
   #subscribe(plan: LoopPlan, board: ObservationBoard): void {
-    const { name, bus, definitions, log, logIntervalMs = LOG_INTERVAL_MS } = this.#options;
-    const codec = new MessageCodec(definitions);
+    const { name } = this;
+    const log = this.#log;
+    const codec = new MessageCodec(this.#definitions);
     // Per topic: a publisher whose messages never fit (a missing field) would log one line per message.
-    const skipped = new LogBurst({ intervalMs: logIntervalMs });
+    const skipped = new LogBurst({ intervalMs: this.#logIntervalMs });
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];
-      list.push({ slot: slot.slot, extract: compileExtractor(slot.source.settings, slot.length, `policies.${this.#options.policyName} ${slot.input}[${slot.offset}..]`), scratch: new Float32Array(slot.length) });
+      list.push({ slot: slot.slot, extract: compileExtractor(slot.source.settings, slot.length, `policies.${this.#policyName} ${slot.input}[${slot.offset}..]`), scratch: new Float32Array(slot.length) });
       byTopic.set(slot.topic, list);
     }
     for (const [topic, slots] of byTopic) {
       this.#subs.push(
-        bus.subscribe({
+        this.#bus.subscribe({
           name: `control:${name}`,
           topic,
           // A loop wants the latest observation only: an older one is worthless once a newer exists.
@@ -288,18 +330,19 @@ export class ControlLoop {
   /** Whether a latched stop holds the loop now; tells the loop thread when that changes, and logs it. */
   #heldNow(): boolean {
     const state = this.#state;
-    const refusal = this.#options.refusal?.();
+    const refusal = this.#refusal?.();
     const held = refusal !== undefined;
     if (state && state.held !== held) {
       state.setHeld(held);
-      if (held) this.#options.log.warn({ loop: this.name, reason: refusal }, 'control loop held at its safe action: the operator\'s stop is latched');
-      else this.#options.log.warn({ loop: this.name }, 'control loop released: the policy drives again');
+      if (held) this.#log.warn({ loop: this.name, reason: refusal }, 'control loop held at its safe action: the operator\'s stop is latched');
+      else this.#log.warn({ loop: this.name }, 'control loop released: the policy drives again');
     }
     return held;
   }
 
   #onMessage(m: LoopWorkerMessage): void {
-    const { name, log, onCommand } = this.#options;
+    const { name } = this;
+    const log = this.#log;
     switch (m.kind) {
       case 'command':
         // A thread left to finish its run after stop() (see #stop) may still send its last safe action.
@@ -310,7 +353,7 @@ export class ControlLoop {
         // A policy command the thread posted before it saw the latch goes no further either.
         if (this.#heldNow() && !m.safe) break;
         this.#publisher?.publish(m.data);
-        onCommand?.(m.values, m.safe);
+        this.#onCommand?.(m.values, m.safe);
         break;
       case 'stale':
         log.warn(withSuppressed({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.suppressed ?? 0), m.ageMs === null ? 'no observation yet: sending the safe action' : 'observation stale: sending the safe action');
@@ -348,7 +391,7 @@ export class ControlLoop {
   alive(nowMs = monotonicMs()): boolean {
     if (!this.#state || this.#exited) return false;
     const heartbeat = this.#state.get('heartbeat_ms') || this.#state.get('started_ms');
-    const timeout = Math.max(this.#options.livenessTimeoutMs ?? 1000, (3 * 1000) / this.#options.loop.rate_hz);
+    const timeout = Math.max(this.#livenessTimeoutMs ?? 1000, (3 * 1000) / this.#loop.rate_hz);
     return heartbeat > 0 && nowMs - heartbeat <= timeout;
   }
 
@@ -356,13 +399,13 @@ export class ControlLoop {
     const snapshot = this.#state?.snapshot();
     if (!snapshot) throw new Error(`control loop ${this.name} has not started`);
     const waiting = snapshot.inferenceSentMs > 0 ? Math.max(0, Math.round(monotonicMs() - snapshot.inferenceSentMs)) : 0;
-    const limit = this.#options.loop.chunking.inference_timeout_ms;
+    const limit = this.#loop.chunking.inference_timeout_ms;
     const overdue = waiting > limit ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})` : undefined;
     return {
       ...snapshot,
       name: this.name,
-      policy: this.#options.policyName,
-      rateHz: this.#options.loop.rate_hz,
+      policy: this.#policyName,
+      rateHz: this.#loop.rate_hz,
       mode: this.#mode,
       scheduling: this.#scheduling,
       tid: this.#tid,
@@ -387,7 +430,8 @@ export class ControlLoop {
   }
 
   async #stop(): Promise<void> {
-    const { bus, log, name } = this.#options;
+    const { name } = this;
+    const log = this.#log;
     const worker = this.#worker;
     if (worker && !this.#exited) {
       // The worker sends the safe action, waits for an inline inference in flight, releases its session,
@@ -403,7 +447,7 @@ export class ControlLoop {
     if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
       log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'inference thread still inside an inference: left to finish it and exit on its own');
     }
-    for (const sub of this.#subs) bus.unsubscribe(sub);
+    for (const sub of this.#subs) this.#bus.unsubscribe(sub);
     this.#subs = [];
     this.#leftBus = true;
     this.#publisher?.close();
