@@ -13,6 +13,7 @@ const boundaries = {
       face: "'{{spec}}' reaches into {{part}}: import it through {{part}}/index.ts (add what is missing there)",
       core: "the core loads {{part}} only through the component registry (daemon/components), lazily",
       cycle: '{{from}} and {{to}} depend on each other (parts cycle: {{cycle}}): move the shared piece down',
+      own: "'{{spec}}' is this part's own index.ts: import the module itself (the index loads the whole part)",
     },
   },
   create(context) {
@@ -25,7 +26,11 @@ const boundaries = {
       if (typeof spec !== 'string' || !spec.startsWith('.')) return;
       const to = repoPath(resolve(dirname(file), spec));
       const toPart = partOf(to);
-      if (toPart === undefined || toPart === fromPart) return;
+      if (toPart === undefined) return;
+      if (toPart === fromPart) {
+        if (!test && isFace(to) && to !== from) context.report({ node, messageId: 'own', data: { spec } });
+        return;
+      }
       if (!mayReachIn(from) && !isFace(to)) context.report({ node, messageId: 'face', data: { spec, part: toPart } });
       if (!test && isCore(fromPart) && isOuter(toPart)) context.report({ node, messageId: 'core', data: { part: toPart } });
       if (!test && fromPart !== undefined) {

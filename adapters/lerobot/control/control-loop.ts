@@ -1,8 +1,8 @@
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads';
 import type { Logger } from 'pino';
-import { compileExtractor, type FieldExtractor } from '../index.ts';
-import { readOnnxModelInfo } from '../index.ts';
-import { resolvePolicySpec } from '../index.ts';
+import { compileExtractor, type FieldExtractor } from '../field-extractor.ts';
+import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { resolvePolicySpec } from '../policy-spec.ts';
 import type { Bus, Publisher, Subscription } from '../../../daemon/bus/index.ts';
 import { MessageCodec } from '../../../daemon/bus/index.ts';
 import type { DefinitionsRegistry } from '../../../daemon/bus/index.ts';

@@ -1,5 +1,5 @@
 import { parentPort, workerData } from 'node:worker_threads';
-import { PolicyRunner } from '../index.ts';
+import { PolicyRunner } from '../policy-runner.ts';
 import type { InferenceClose, InferenceReply, InferenceRequest, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
 
 // The inference side of async chunking: runs the policy on each observation the loop thread sends and

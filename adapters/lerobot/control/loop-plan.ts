@@ -1,5 +1,5 @@
 import type { LoopSettings } from '../../../daemon/config/index.ts';
-import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../index.ts';
+import { actionOutput, ManifestError, type OutputSpec, type PlacedSource, type PolicySpec } from '../policy-spec.ts';
 
 /** A topic slice of an input tensor, with its slot on the observation board. */
 export interface BoardSlot {

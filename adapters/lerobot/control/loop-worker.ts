@@ -1,11 +1,11 @@
 import { parentPort, receiveMessageOnPort, workerData, type MessagePort } from 'node:worker_threads';
 import { MessageWriter } from '@foxglove/rosmsg2-serialization';
 import '../../../daemon/bus/index.ts';
-import { ActionChunker } from '../index.ts';
-import { compileCommand, type CommandBuilder } from '../index.ts';
-import { readOnnxModelInfo } from '../index.ts';
-import { PolicyRunner } from '../index.ts';
-import { resolvePolicySpec, type PolicySpec } from '../index.ts';
+import { ActionChunker } from '../action-chunker.ts';
+import { compileCommand, type CommandBuilder } from '../action-command.ts';
+import { readOnnxModelInfo } from '../onnx-model-file.ts';
+import { PolicyRunner } from '../policy-runner.ts';
+import { resolvePolicySpec, type PolicySpec } from '../policy-spec.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';
 import { ZERO_TWIST } from '../../../daemon/policy/index.ts';
 import { isFiniteAction, velocityFrame } from './command-safety.ts';
