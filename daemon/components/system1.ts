@@ -23,7 +23,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ policies: config.policies, models: modelFiles(config) }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { PoliciesComponent } = await import('../../adapters/lerobot/index.ts');
+      const { PoliciesComponent } = await import('../../adapters/lerobot/policies-component.ts');
       return new PoliciesComponent(ctx);
     },
   },
@@ -35,7 +35,7 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ control: config.control, policies: config.policies, models: modelFiles(config), velocity: config.policy.velocity, stop_latch: config.agent.stop_latch }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
-      const { ControlComponent } = await import('../../adapters/lerobot/index.ts');
+      const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');
       return new ControlComponent(ctx);
     },
   },
