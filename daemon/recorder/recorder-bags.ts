@@ -93,7 +93,8 @@ export class RecorderBags {
   /** A new bag directory, with its marker, and its writer. Throws the I/O error when it can't be made. */
   open(compressor: Compressor | undefined): BagWriter {
     const settings = this.#settings;
-    if (!existsSync(this.#bagsDir)) mkdirSync(this.#bagsDir, { recursive: true }); // a full disk kept start() from making it
+    // a full disk kept start() from making it
+    if (!existsSync(this.#bagsDir)) mkdirSync(this.#bagsDir, { recursive: true });
     const dir = uniqueBagDir(this.#bagsDir);
     mkdirSync(dir);
     try {
