@@ -120,36 +120,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   const { name, dataset, episodes, normalize, actionFeature = 'action' } = options;
   const summary = await readLeRobotDataset(dataset);
   const model = readOnnxModelInfo(options.settings.model);
-  const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
-  if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
-  if (model.outputs.length === 0) throw new DatasetError(`${options.settings.model} has no outputs`);
-  const output = options.output ?? model.outputs[0]!.name;
-  if (!model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
-  let settings = options.settings;
-  if (normalize) {
-    // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
-    // Only the mapped inputs change: the manifest's other inputs (a recurrent one) stay as configured.
-    settings = {
-      ...settings,
-      inputs: {
-        ...settings.inputs,
-        ...Object.fromEntries(
-          Object.entries(inputs).map(([input, feature]) => {
-            const dim = perStep(model.inputs.find((i) => i.name === input));
-            const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
-            return [input, { sources: [], normalize: stats }];
-          }),
-        ),
-      },
-      outputs: {
-        ...settings.outputs,
-        [output]: {
-          ...settings.outputs[output],
-          unnormalize: datasetStats(normalize, summary.stats[actionFeature], actionFeature, `model output "${output}"`, perStep(model.outputs.find((o) => o.name === output)), 'name the action feature of that size with --action FEATURE'),
-        },
-      },
-    };
-  }
+  const { inputs, output } = modelInputsAndOutput(model, options);
+  // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
+  const settings = normalize ? normalizedSettings(options.settings, normalize, summary, model, inputs, output, actionFeature) : options.settings;
   const active = await PolicyRunner.open(name, settings);
   try {
     checkMapping(summary.features, {
@@ -161,63 +134,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       actionFeature,
     });
     const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
-    if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
-    if (episodes) {
-      // Replaying fewer episodes than asked would report an error over other data than the user meant.
-      const found = new Set(frames.episodeIndex);
-      const missing = [...new Set(episodes)].filter((e) => !found.has(e));
-      if (missing.length > 0) {
-        const listed = summary.episodes.map((e) => e.episode_index);
-        throw new DatasetError(`${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`);
-      }
-    }
-    const recorded = frames.columns[actionFeature]!;
-    const dim = recorded[0]!.length;
-    let nonFinite: { frames: number; first: string } | undefined;
-    const absSum = new Array<number>(dim).fill(0);
-    let sq = 0;
-    let maxAbs = 0;
-    let zeroAbs = 0;
-    let zeroSq = 0;
-    let inferenceMs = 0;
-    let episode = -1;
-    for (let i = 0; i < frames.episodeIndex.length; i++) {
-      if (frames.episodeIndex[i] !== episode) {
-        episode = frames.episodeIndex[i]!;
-        active.reset();
-      }
-      const feed: Record<string, Float32Array> = {};
-      for (const [input, feature] of Object.entries(inputs)) feed[input] = frames.columns[feature]![i]!;
-      const at = `episode ${frames.episodeIndex[i]} frame ${frames.frameIndex[i]}`;
-      const started = performance.now();
-      let out;
-      try {
-        out = (await active.run(feed))[output]!;
-      } catch (error) {
-        throw new DatasetError(`${at}: ${(error as Error).message}`);
-      }
-      inferenceMs += performance.now() - started;
-      if (out.dim !== dim) throw new DatasetError(`output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`);
-      const truth = recorded[i]!;
-      if (truth.length !== dim) throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
-      const bad = out.data.subarray(0, dim).findIndex((v) => !Number.isFinite(v));
-      if (bad >= 0) {
-        nonFinite ??= { frames: 0, first: `${at}, element ${bad} = ${out.data[bad]}` };
-        nonFinite.frames++;
-      }
-      for (let d = 0; d < dim; d++) {
-        const err = out.data[d]! - truth[d]!;
-        absSum[d]! += Math.abs(err);
-        sq += err * err;
-        maxAbs = Math.max(maxAbs, Math.abs(err));
-        zeroAbs += Math.abs(truth[d]!);
-        zeroSq += truth[d]! * truth[d]!;
-      }
-    }
-    const n = frames.episodeIndex.length;
-    if (nonFinite) {
-      throw new DatasetError(`the policy's ${output} is not finite in ${nonFinite.frames} of ${n} frames (first: ${nonFinite.first}); the error can't be measured, and a control loop would send the safe action instead`);
-    }
+    checkEpisodesFound(dataset, summary, frames, episodes);
+    const measured = await compareActions(active, frames, inputs, output, actionFeature);
+    const { n, dim, absSum, sq } = measured;
     return {
       policy: name,
       model: settings.model,
@@ -230,11 +149,119 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
       maePerDim: absSum.map((a) => a / n),
       mae: absSum.reduce((a, b) => a + b, 0) / (n * dim),
       rmse: Math.sqrt(sq / (n * dim)),
-      maxAbsError: maxAbs,
-      zeroBaseline: { mae: zeroAbs / (n * dim), rmse: Math.sqrt(zeroSq / (n * dim)) },
-      inferenceUsMean: (inferenceMs * 1000) / n,
+      maxAbsError: measured.maxAbs,
+      zeroBaseline: { mae: measured.zeroAbs / (n * dim), rmse: Math.sqrt(measured.zeroSq / (n * dim)) },
+      inferenceUsMean: (measured.inferenceMs * 1000) / n,
     };
   } finally {
     await active.close();
   }
+}
+
+type ModelInfo = ReturnType<typeof readOnnxModelInfo>;
+type DatasetSummary = Awaited<ReturnType<typeof readLeRobotDataset>>;
+type Frames = Awaited<ReturnType<typeof readFrames>>;
+
+/** Which dataset feature feeds each model input (given, or the one input from observation.state), and the output compared. */
+function modelInputsAndOutput(model: ModelInfo, options: ReplayOptions): { inputs: Record<string, string>; output: string } {
+  const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
+  if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
+  if (model.outputs.length === 0) throw new DatasetError(`${options.settings.model} has no outputs`);
+  const output = options.output ?? model.outputs[0]!.name;
+  if (!model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
+  return { inputs, output };
+}
+
+/**
+ * The policy's settings with the mapped inputs normalized, and the output unnormalized, by the dataset's
+ * statistics. Only the mapped inputs change: the manifest's other inputs (a recurrent one) stay as configured.
+ */
+function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonNullable<ReplayOptions['normalize']>, summary: DatasetSummary, model: ModelInfo, inputs: Record<string, string>, output: string, actionFeature: string): ReplayOptions['settings'] {
+  return {
+    ...settings,
+    inputs: {
+      ...settings.inputs,
+      ...Object.fromEntries(
+        Object.entries(inputs).map(([input, feature]) => {
+          const dim = perStep(model.inputs.find((i) => i.name === input));
+          const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
+          return [input, { sources: [], normalize: stats }];
+        }),
+      ),
+    },
+    outputs: {
+      ...settings.outputs,
+      [output]: {
+        ...settings.outputs[output],
+        unnormalize: datasetStats(normalize, summary.stats[actionFeature], actionFeature, `model output "${output}"`, perStep(model.outputs.find((o) => o.name === output)), 'name the action feature of that size with --action FEATURE'),
+      },
+    },
+  };
+}
+
+/** Frames were read for every episode asked: replaying fewer would report an error over other data than the user meant. */
+function checkEpisodesFound(dataset: string, summary: DatasetSummary, frames: Frames, episodes: readonly number[] | undefined): void {
+  if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
+  if (!episodes) return;
+  const found = new Set(frames.episodeIndex);
+  const missing = [...new Set(episodes)].filter((e) => !found.has(e));
+  if (missing.length > 0) {
+    const listed = summary.episodes.map((e) => e.episode_index);
+    throw new DatasetError(`${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`);
+  }
+}
+
+/**
+ * Runs each frame's observation through the policy, in episode order (recurrent state reset at each
+ * episode), and sums how far its action is from the recorded one, and from zero (the baseline).
+ */
+async function compareActions(active: PolicyRunner, frames: Frames, inputs: Record<string, string>, output: string, actionFeature: string): Promise<{ n: number; dim: number; absSum: number[]; sq: number; maxAbs: number; zeroAbs: number; zeroSq: number; inferenceMs: number }> {
+  const recorded = frames.columns[actionFeature]!;
+  const dim = recorded[0]!.length;
+  let nonFinite: { frames: number; first: string } | undefined;
+  const absSum = new Array<number>(dim).fill(0);
+  let sq = 0;
+  let maxAbs = 0;
+  let zeroAbs = 0;
+  let zeroSq = 0;
+  let inferenceMs = 0;
+  let episode = -1;
+  for (let i = 0; i < frames.episodeIndex.length; i++) {
+    if (frames.episodeIndex[i] !== episode) {
+      episode = frames.episodeIndex[i]!;
+      active.reset();
+    }
+    const feed: Record<string, Float32Array> = {};
+    for (const [input, feature] of Object.entries(inputs)) feed[input] = frames.columns[feature]![i]!;
+    const at = `episode ${frames.episodeIndex[i]} frame ${frames.frameIndex[i]}`;
+    const started = performance.now();
+    let out;
+    try {
+      out = (await active.run(feed))[output]!;
+    } catch (error) {
+      throw new DatasetError(`${at}: ${(error as Error).message}`);
+    }
+    inferenceMs += performance.now() - started;
+    if (out.dim !== dim) throw new DatasetError(`output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`);
+    const truth = recorded[i]!;
+    if (truth.length !== dim) throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
+    const bad = out.data.subarray(0, dim).findIndex((v) => !Number.isFinite(v));
+    if (bad >= 0) {
+      nonFinite ??= { frames: 0, first: `${at}, element ${bad} = ${out.data[bad]}` };
+      nonFinite.frames++;
+    }
+    for (let d = 0; d < dim; d++) {
+      const err = out.data[d]! - truth[d]!;
+      absSum[d]! += Math.abs(err);
+      sq += err * err;
+      maxAbs = Math.max(maxAbs, Math.abs(err));
+      zeroAbs += Math.abs(truth[d]!);
+      zeroSq += truth[d]! * truth[d]!;
+    }
+  }
+  const n = frames.episodeIndex.length;
+  if (nonFinite) {
+    throw new DatasetError(`the policy's ${output} is not finite in ${nonFinite.frames} of ${n} frames (first: ${nonFinite.first}); the error can't be measured, and a control loop would send the safe action instead`);
+  }
+  return { n, dim, absSum, sq, maxAbs, zeroAbs, zeroSq, inferenceMs };
 }
