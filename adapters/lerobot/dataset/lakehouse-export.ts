@@ -83,58 +83,11 @@ const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UI
  * Numeric and numeric-list columns only: image and video topics are refused (see README).
  */
 export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<ExportReport> {
-  const { database, out, fps, features, episodes, robotType = null, maxFrames = DEFAULT_MAX_FRAMES } = options;
-  if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
-  if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
-  if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
-  const keys = new Set<string>();
-  for (const f of features) {
-    // Two mappings into one key would put both series' frames into it: twice the frames, all mislabelled.
-    if (keys.has(f.key)) throw new DatasetError(`feature ${f.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
-    keys.add(f.key);
-  }
+  const { database, out, fps, features, episodes, robotType = null } = options;
+  const counts = checkExport(options);
   const minStart = episodes.reduce((a, e) => (e.startNs < a ? e.startNs : a), episodes[0]!.startNs);
   const maxEnd = episodes.reduce((a, e) => (e.endNs > a ? e.endNs : a), episodes[0]!.endNs);
-  for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
-  const period = 1e9 / fps;
-  const counts = episodes.map((e) => Math.floor(Number(e.endNs - e.startNs) / period) + 1);
-  const resampled = counts.reduce((a, b) => a + b, 0);
-  // Checked before anything is read: a window of "everything" (a year) would otherwise build ~1e9 frames in memory.
-  if (resampled > maxFrames) {
-    const hours = (maxFrames / fps / 3600).toFixed(1);
-    throw new DatasetError(
-      `the ${episodes.length === 1 ? 'window resamples' : `${episodes.length} windows resample`} to ${resampled} frames at ${fps} fps, more than ${maxFrames} (--max-frames; ${hours} h at ${fps} fps): ` +
-        'export shorter windows (--episode START,END for each stretch you want), a lower --fps, or raise --max-frames',
-    );
-  }
-
-  let warnings: string[] = [];
-  let series: Series[] | undefined;
-  // A parquet file deleted while the export reads it (retention deletes the oldest data while the daemon
-  // records) fails the read: read again, with the catalog read anew, up to twice.
-  for (let attempt = 0; !series; attempt++) {
-    warnings = [];
-    let files: readonly string[] = [];
-    try {
-      series = await withDuckDB(async (conn) => {
-        const opened = await openLakehouse(conn, database);
-        files = opened.views?.files ?? [];
-        // Only the views of the topics exported are made: each reads its files' footers (a month of
-        // recording is tens of thousands of files, nearly all of other topics).
-        await opened.views?.define(features.flatMap((f) => relationNames(f.relation)));
-        await options.viewsDefined?.();
-        const out: Series[] = [];
-        for (const f of features) out.push(await readSeries(conn, opened, f, minStart, maxEnd));
-        warnings.push(...(opened.views?.warnings ?? []));
-        return out;
-      });
-    } catch (error) {
-      const gone = vanishedFile(error, files);
-      if (gone === undefined) throw error;
-      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): export again, or a later window`);
-    }
-  }
-
+  const { series, warnings } = await readAllSeries(database, features, minStart, maxEnd, options.viewsDefined);
   series.forEach((s, j) => {
     if (s.nulls) {
       warnings.push(
@@ -147,41 +100,18 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
   let trailing = 0;
   const data: EpisodeData[] = [];
   for (const [i, e] of episodes.entries()) {
-    const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
-    const cursor = series.map(() => -1);
-    // The episode ends at the last sample of the feature that ends first: past it sample-and-hold would repeat
-    // that feature's last value (a stale command held for the rest of the window).
-    let endJ = 0;
-    const lastNs = series.map((s) => lastAtOrBefore(s.times, e.endNs));
-    lastNs.forEach((t, j) => {
-      if (t !== undefined && lastNs[endJ] !== undefined && t < lastNs[endJ]!) endJ = j;
-    });
-    const endNs = lastNs[endJ];
-    let cut = 0;
-    for (let k = 0; k < counts[i]!; k++) {
-      const t = e.startNs + BigInt(Math.round(k * period));
-      if (endNs !== undefined && t > endNs) {
-        cut = counts[i]! - k;
-        break;
-      }
-      series.forEach((s, j) => {
-        while (cursor[j]! + 1 < s.times.length && s.times[cursor[j]! + 1]! <= t) cursor[j]!++;
-      });
-      if (cursor.some((c) => c < 0)) {
-        if (Object.values(frames)[0]!.length === 0) dropped++;
-        continue;
-      }
-      features.forEach((f, j) => frames[f.key]!.push(series[j]!.values[cursor[j]!]!));
-    }
-    if (frames[features[0]!.key]!.length === 0) throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
+    const episode = resampleEpisode(e, counts[i]!, 1e9 / fps, features, series);
+    dropped += episode.dropped;
+    if (episode.frames[features[0]!.key]!.length === 0) throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
+    const { cut, endNs } = episode;
     if (cut > 0) {
       trailing += cut;
       warnings.push(
-        `episode ${i}: feature ${features[endJ]!.key} has no sample after ${endNs} ns (${(Number(endNs! - e.startNs) / 1e9).toFixed(3)} s into the window, which is ` +
+        `episode ${i}: feature ${features[episode.endsFirst]!.key} has no sample after ${endNs} ns (${(Number(endNs! - e.startNs) / 1e9).toFixed(3)} s into the window, which is ` +
           `${(Number(e.endNs - e.startNs) / 1e9).toFixed(3)} s): the episode ends there; ${cut} frames to the window's end were cut, not filled by holding its last sample`,
       );
     }
-    data.push({ task: e.task, frames });
+    data.push({ task: e.task, frames: episode.frames });
   }
   const specs: FeatureSpec[] = features.map((f, j) => ({
     key: f.key,
@@ -198,6 +128,100 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
     trailingFramesDropped: trailing,
     warnings,
   };
+}
+
+/** Refuses an export that can't be made, before anything is read; returns each window's frame count. */
+function checkExport(options: ExportOptions): number[] {
+  const { database, fps, features, episodes, maxFrames = DEFAULT_MAX_FRAMES } = options;
+  if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
+  if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
+  if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
+  const keys = new Set<string>();
+  for (const f of features) {
+    // Two mappings into one key would put both series' frames into it: twice the frames, all mislabelled.
+    if (keys.has(f.key)) throw new DatasetError(`feature ${f.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
+    keys.add(f.key);
+  }
+  for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
+  const period = 1e9 / fps;
+  const counts = episodes.map((e) => Math.floor(Number(e.endNs - e.startNs) / period) + 1);
+  const resampled = counts.reduce((a, b) => a + b, 0);
+  // Checked before anything is read: a window of "everything" (a year) would otherwise build ~1e9 frames in memory.
+  if (resampled > maxFrames) {
+    const hours = (maxFrames / fps / 3600).toFixed(1);
+    throw new DatasetError(
+      `the ${episodes.length === 1 ? 'window resamples' : `${episodes.length} windows resample`} to ${resampled} frames at ${fps} fps, more than ${maxFrames} (--max-frames; ${hours} h at ${fps} fps): ` +
+        'export shorter windows (--episode START,END for each stretch you want), a lower --fps, or raise --max-frames',
+    );
+  }
+  return counts;
+}
+
+/**
+ * Each feature's samples between `minStart` and `maxEnd`, with the views' warnings. A parquet file deleted
+ * while the export reads it (retention deletes the oldest data while the daemon records) fails the read:
+ * read again, with the catalog read anew, up to twice.
+ */
+async function readAllSeries(database: string, features: readonly FeatureMapping[], minStart: bigint, maxEnd: bigint, viewsDefined: ExportOptions['viewsDefined']): Promise<{ series: Series[]; warnings: string[] }> {
+  for (let attempt = 0; ; attempt++) {
+    const warnings: string[] = [];
+    let files: readonly string[] = [];
+    try {
+      const series = await withDuckDB(async (conn) => {
+        const opened = await openLakehouse(conn, database);
+        files = opened.views?.files ?? [];
+        // Only the views of the topics exported are made: each reads its files' footers (a month of
+        // recording is tens of thousands of files, nearly all of other topics).
+        await opened.views?.define(features.flatMap((f) => relationNames(f.relation)));
+        await viewsDefined?.();
+        const out: Series[] = [];
+        for (const f of features) out.push(await readSeries(conn, opened, f, minStart, maxEnd));
+        warnings.push(...(opened.views?.warnings ?? []));
+        return out;
+      });
+      return { series, warnings };
+    } catch (error) {
+      const gone = vanishedFile(error, files);
+      if (gone === undefined) throw error;
+      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): export again, or a later window`);
+    }
+  }
+}
+
+/**
+ * One window's frames by sample-and-hold: frame k takes each feature's latest sample at or before
+ * start + k * period. Frames before every feature has a sample are dropped (`dropped`); the episode ends at
+ * the last sample of the feature that ends first (`endsFirst`, at `endNs`), the frames after it `cut`.
+ */
+function resampleEpisode(e: ExportOptions['episodes'][number], count: number, period: number, features: readonly FeatureMapping[], series: readonly Series[]): { frames: Record<string, Float32Array[]>; dropped: number; cut: number; endsFirst: number; endNs: bigint | undefined } {
+  const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
+  const cursor = series.map(() => -1);
+  // The episode ends at the last sample of the feature that ends first: past it sample-and-hold would repeat
+  // that feature's last value (a stale command held for the rest of the window).
+  let endJ = 0;
+  const lastNs = series.map((s) => lastAtOrBefore(s.times, e.endNs));
+  lastNs.forEach((t, j) => {
+    if (t !== undefined && lastNs[endJ] !== undefined && t < lastNs[endJ]!) endJ = j;
+  });
+  const endNs = lastNs[endJ];
+  let cut = 0;
+  let dropped = 0;
+  for (let k = 0; k < count; k++) {
+    const t = e.startNs + BigInt(Math.round(k * period));
+    if (endNs !== undefined && t > endNs) {
+      cut = count - k;
+      break;
+    }
+    series.forEach((s, j) => {
+      while (cursor[j]! + 1 < s.times.length && s.times[cursor[j]! + 1]! <= t) cursor[j]!++;
+    });
+    if (cursor.some((c) => c < 0)) {
+      if (Object.values(frames)[0]!.length === 0) dropped++;
+      continue;
+    }
+    features.forEach((f, j) => frames[f.key]!.push(series[j]!.values[cursor[j]!]!));
+  }
+  return { frames, dropped, cut, endsFirst: endJ, endNs };
 }
 
 /** The last time in `times` (ascending) at or before `t`. */
