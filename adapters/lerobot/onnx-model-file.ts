@@ -2,7 +2,7 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, isAbsolute, join, relative } from 'node:path';
 import type onnxProto from 'onnx-proto';
-import { printable } from '../../daemon/util/index.ts';
+import { lfsPointerMessage, printable, readLfsPointer } from '../../daemon/util/index.ts';
 
 // onnx-proto (protobufjs, ~80 ms to load) is loaded on first use: the daemon imports this module for the
 // model fingerprints of its SIGHUP check whether or not any policy is configured.
@@ -95,6 +95,7 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
 }
 
 function decodeModel(path: string): onnxProto.onnx.ModelProto {
+  if (readLfsPointer(path)) throw new OnnxModelError(lfsPointerMessage([path], 'ONNX model'));
   let bytes: Uint8Array;
   try {
     bytes = readFileSync(path);
@@ -158,6 +159,7 @@ function checkExternalData(model: string, tensor: string, location: string, offs
   if (!existsSync(file)) {
     throw new OnnxModelError(`${model} keeps its weights in ${location}, which is not beside it (${file}); copy the .onnx.data file next to the model`);
   }
+  if (readLfsPointer(file)) throw new OnnxModelError(`${model}: its weights: ${lfsPointerMessage([file], 'external data')}`);
   const size = statSync(file).size;
   if (!Number.isFinite(offset) || !Number.isFinite(length) || offset < 0 || offset + length > size) {
     throw new OnnxModelError(`${model}: tensor "${tensor}" needs bytes ${offset} to ${offset + length} of ${location}, which has ${size} bytes (cut short, or not this model's weights)`);

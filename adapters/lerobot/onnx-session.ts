@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
+import { lfsPointerMessage, readLfsPointer } from '../../daemon/util/index.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
 
@@ -38,6 +39,8 @@ export function providerAvailable(provider: ExecutionProvider): boolean {
 export async function openOnnxSession(modelPath: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   const { provider = 'cpu', threads = 1 } = options;
   if (!existsSync(modelPath)) throw new Error(`ONNX model ${modelPath} does not exist`);
+  // onnxruntime says only "protobuf parsing failed" of a pointer: say what it is.
+  if (readLfsPointer(modelPath)) throw new Error(lfsPointerMessage([modelPath], 'ONNX model'));
   if (!providerAvailable(provider)) {
     throw new ProviderUnavailableError(
       `execution provider "${provider}" is not available on this host: onnxruntime-node has no ` +

@@ -1,5 +1,6 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join, relative, resolve } from 'node:path';
+import { lfsPointerMessage, readLfsPointer } from '../util/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { compressionProblem, decompressingReader, messageDecompressor } from './message-compression.ts';
@@ -39,6 +40,7 @@ export function locateBag(path: string): LocatedBag {
   if (stat.isFile()) {
     const storage = EXTENSIONS[extname(abs)];
     if (!storage) throw new BagError(abs, 'not a bag: expected a rosbag2 directory, or a .mcap or .db3 file');
+    if (readLfsPointer(abs)) throw new BagError(abs, lfsPointerMessage([abs], 'bag file'));
     return { path: abs, name: basename(abs, extname(abs)), storage, files: [abs], metadata: undefined, warnings: [] };
   }
   if (!stat.isDirectory()) throw new BagError(abs, 'not a bag: neither a file nor a directory');
@@ -91,6 +93,8 @@ export function locateBag(path: string): LocatedBag {
     files = present.map((f) => join(abs, f));
   }
   if (files.length === 0) throw new BagError(abs, 'not a bag: its metadata.yaml names no storage file that exists, and none is present');
+  const pointers = files.filter((f) => readLfsPointer(f));
+  if (pointers.length > 0) throw new BagError(abs, lfsPointerMessage(pointers, 'split'));
   storage ??= EXTENSIONS[extname(files[0]!)]!;
   const other = files.filter((f) => EXTENSIONS[extname(f)] !== storage);
   if (other.length > 0) throw new BagError(abs, `mixes storage formats: ${other.map((f) => basename(f)).join(', ')} ${other.length === 1 ? 'is' : 'are'} not ${storage}`);

@@ -3,6 +3,7 @@ export { didYouMean } from './did-you-mean.ts';
 export { diskSpaceText, formatBytes, isDiskFull } from './disk-full.ts';
 export { findByPrefix, prefixProblem, SHORT_ID_MIN, shortId, shortIds } from './id-prefix.ts';
 export { writeDurably } from './durable-file.ts';
+export { lfsPointerMessage, readLfsPointer, type LfsPointer } from './lfs-pointer.ts';
 export { LogBurst, withSuppressed } from './log-burst.ts';
 export { isLoopbackHost } from './loopback.ts';
 export { PACKAGE_ROOT } from './package-root.ts';

@@ -18,6 +18,9 @@ export interface InfoJson {
    */
   data_path?: string;
   chunks_size?: number;
+  /** v2.x: where each episode's video of each video feature is ({video_key}); v3.0: per file. */
+  video_path?: string | null;
+  total_videos?: number;
   features: Record<string, LeRobotFeature>;
 }
 
@@ -39,7 +42,8 @@ export function parseInfo(value: unknown, where: string): InfoJson {
   if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps))) fail('fps', 'a number > 0');
   if (value.data_path !== undefined && typeof value.data_path !== 'string') fail('data_path', 'a path template');
   if (value.chunks_size !== undefined && !(isCount(value.chunks_size) && value.chunks_size > 0)) fail('chunks_size', 'a whole number > 0');
-  for (const key of ['total_episodes', 'total_frames']) if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
+  if (value.video_path !== undefined && value.video_path !== null && typeof value.video_path !== 'string') fail('video_path', 'a path template or null');
+  for (const key of ['total_episodes', 'total_frames', 'total_videos']) if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
   const features: Record<string, LeRobotFeature> = {};
   if (value.features !== undefined && !isObject(value.features)) fail('features', 'an object of features');
   for (const [key, f] of Object.entries((value.features ?? {}) as Record<string, unknown>)) {
@@ -66,6 +70,8 @@ export function parseInfo(value: unknown, where: string): InfoJson {
     ...(value.total_frames !== undefined ? { total_frames: value.total_frames as number } : {}),
     ...(value.data_path !== undefined ? { data_path: value.data_path as string } : {}),
     ...(value.chunks_size !== undefined ? { chunks_size: value.chunks_size as number } : {}),
+    ...(typeof value.video_path === 'string' ? { video_path: value.video_path } : {}),
+    ...(value.total_videos !== undefined ? { total_videos: value.total_videos as number } : {}),
     features,
   };
 }

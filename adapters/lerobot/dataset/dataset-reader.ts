@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
+import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
 import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
 import { DatasetError, type FeatureStats, type LeRobotDatasetSummary, type LeRobotEpisode, type LeRobotFeature, type LeRobotTask } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
@@ -43,6 +44,8 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   if (!existsSync(infoPath)) {
     throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json${existsSync(root) && statSync(root).isDirectory() ? '' : ' (the directory does not exist)'}`);
   }
+  const warnings: string[] = [];
+  checkLfsPointers(root, warnings);
   const info = parseInfo(readJson(infoPath), infoPath);
   const version = info.codebase_version;
   const major = version.replace(/^v/, '').split('.')[0];
@@ -50,7 +53,6 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   const { features } = info;
   const dataFiles = listFiles(join(root, 'data'), '.parquet');
   const videoFiles = listFiles(join(root, 'videos'), '.mp4');
-  const warnings: string[] = [];
   for (const [key, f] of Object.entries(features)) {
     // Image and video names label the axes (height, width, channel), not the elements.
     if (f.dtype === 'image' || f.dtype === 'video' || !f.names) continue;
@@ -75,6 +77,7 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
       const missing = episodes.map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000)).filter((p) => !existsSync(join(root, p)));
       if (missing.length > 0) warnings.push(`${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
     }
+    warnAbsentVideos(root, info, features, episodes, warnings);
     for (const [key, st] of Object.entries(stats)) {
       for (const [stat, v] of Object.entries(st)) {
         const bad = (v as number[]).findIndex((x) => !Number.isFinite(x));

@@ -1,0 +1,66 @@
+import { existsSync, readdirSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { lfsPointerMessage, readLfsPointer } from '../../../daemon/util/index.ts';
+import { episodeDataPath } from './dataset-metadata.ts';
+import { DatasetError, type LeRobotEpisode, type LeRobotFeature } from './dataset-types.ts';
+
+/** Every file under `dir`, recursively, sorted. */
+function allFiles(dir: string): string[] {
+  if (!existsSync(dir)) return [];
+  const out: string[] = [];
+  const walk = (d: string): void => {
+    for (const entry of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, entry.name);
+      if (entry.isDirectory()) walk(p);
+      else if (entry.isFile()) out.push(p);
+    }
+  };
+  walk(dir);
+  return out.sort();
+}
+
+/**
+ * A dataset cloned without `git lfs` holds pointers in place of its files. Pointers among the files that
+ * are read (meta/, data/) are a DatasetError saying so and what to do (reading one failed with "line 1 is
+ * not JSON"); pointers among the videos, which inspect does not read, are a warning.
+ */
+export function checkLfsPointers(root: string, warnings: string[]): void {
+  const read = [...allFiles(join(root, 'meta')), ...allFiles(join(root, 'data'))].filter((f) => readLfsPointer(f));
+  if (read.length > 0) throw new DatasetError(lfsPointerMessage(read, 'dataset file'));
+  const videos = allFiles(join(root, 'videos')).filter((f) => readLfsPointer(f));
+  if (videos.length > 0) warnings.push(lfsPointerMessage(videos, 'video'));
+}
+
+/**
+ * The videos info.json declares that are not there, said as a warning with their count and the first one:
+ * a v2.x dataset names a file per episode and video feature (video_path); for one without the template
+ * (v3.0 packs episodes into files), a video feature with no .mp4 under videos/ at all is said.
+ */
+export function warnAbsentVideos(
+  root: string,
+  info: { video_path?: string | null; total_videos?: number; chunks_size?: number },
+  features: Record<string, LeRobotFeature>,
+  episodes: readonly LeRobotEpisode[],
+  warnings: string[],
+): void {
+  const keys = Object.entries(features).filter(([, f]) => f.dtype === 'video').map(([k]) => k);
+  if (keys.length === 0 && !info.total_videos) return;
+  const present = allFiles(join(root, 'videos')).filter((f) => f.endsWith('.mp4')).map((f) => relative(root, f));
+  const none = present.length === 0 ? ' (there is no .mp4 under videos/)' : '';
+  if (info.video_path && !info.video_path.includes('{file_index')) {
+    const have = new Set(present);
+    const path = (key: string, episode: number) => episodeDataPath(info.video_path!.replaceAll('{video_key}', key), episode, info.chunks_size ?? 1000);
+    const declared = keys.flatMap((key) => episodes.map((e) => path(key, e.episode_index)));
+    const absent = declared.filter((p) => !have.has(p));
+    if (absent.length === 0) return;
+    warnings.push(`info.json declares ${declared.length} video${declared.length === 1 ? '' : 's'} (video_path, per episode and video feature); ${absent.length} ${absent.length === 1 ? 'is' : 'are'} absent, first ${absent[0]}${none}`);
+    return;
+  }
+  // v3.0 packs episodes into files: what can be told is a video feature with no file, or fewer files than declared.
+  const bare = keys.filter((key) => !present.some((p) => p.split('/').includes(key)));
+  const short = info.total_videos !== undefined && present.length < info.total_videos ? info.total_videos - present.length : 0;
+  if (bare.length === 0 && short === 0) return;
+  const count = Math.max(short, bare.length);
+  const first = bare.length > 0 ? `videos/${bare[0]}/` : 'videos/';
+  warnings.push(`info.json declares ${info.total_videos ?? keys.length} video${(info.total_videos ?? keys.length) === 1 ? '' : 's'}; ${count} ${count === 1 ? 'is' : 'are'} absent, first under ${first}${none}`);
+}
