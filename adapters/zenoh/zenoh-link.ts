@@ -60,11 +60,13 @@ function message(error: unknown): string {
 }
 
 /** Whether a WebSocket endpoint accepts a connection within `ms`: zenoh-ts's own open retries for ~30 minutes. */
-function probe(url: string, ms: number): Promise<void> {
+function probe(url: string, ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve, reject) => {
+    if (signal.aborted) return reject(new Error('closed'));
     const ws = new ProbeSocket(url);
     const done = (error?: Error) => {
       clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
       ws.removeAllListeners();
       ws.on('error', () => {}); // a late error of a socket given up must not reach the event loop
       ws.terminate();
@@ -72,6 +74,8 @@ function probe(url: string, ms: number): Promise<void> {
       else resolve();
     };
     const timer = setTimeout(() => done(new Error(`no answer from ${url} within ${ms} ms`)), ms);
+    const onAbort = () => done(new Error('closed'));
+    signal.addEventListener('abort', onAbort, { once: true });
     ws.once('open', () => done());
     ws.once('error', (error) => done(new Error(`cannot reach ${url}: ${error.message}`)));
   });
@@ -385,17 +389,21 @@ export class ZenohLink {
   async #open(): Promise<Session> {
     this.#zenoh ??= await loadZenoh();
     const zenoh = this.#zenoh;
-    await probe(this.#url, this.#openTimeoutMs);
+    await probe(this.#url, this.#openTimeoutMs, this.#stop.signal);
     // zenoh-ts prints "Connected to ..." and "Successfully opened session ..." while it opens.
     const restore = quietConsole((text) => this.#log.debug({ zenoh_ts: text }, 'zenoh-ts'));
     const opening = zenoh.Session.open(new zenoh.Config(this.#url, this.#responseTimeoutMs));
     opening.then(restore, restore);
     let timer: NodeJS.Timeout | undefined;
+    let onStop: (() => void) | undefined;
+    // Given up at the open timeout, or at once when the link is closed (a daemon stopping must not wait).
     const timeout = new Promise<never>((_, reject) => {
       timer = setTimeout(
         () => reject(new Error(`no Zenoh session from ${this.endpoint} within ${this.#openTimeoutMs} ms`)),
         this.#openTimeoutMs,
       );
+      onStop = () => reject(new Error('closed'));
+      this.#stop.signal.addEventListener('abort', onStop, { once: true });
     });
     try {
       return await Promise.race([opening, timeout]);
@@ -409,6 +417,7 @@ export class ZenohLink {
       throw error;
     } finally {
       clearTimeout(timer);
+      this.#stop.signal.removeEventListener('abort', onStop!);
     }
   }
 

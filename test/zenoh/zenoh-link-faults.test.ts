@@ -1,3 +1,4 @@
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
 import type { MetricsProvider } from '../../daemon/contract/index.ts';
@@ -117,6 +118,26 @@ describe('the Zenoh link through router faults', () => {
     expect(value('auraison_zenoh_link_drops_total', { topic: '/cmd_vel' })).toBe(
       details().outbound['/cmd_vel']!.linkDrops,
     );
+  });
+
+  it('stops at once while an open hangs on an endpoint that takes the connection and never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => void sockets.add(socket)); // takes TCP, never speaks WebSocket
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    cleanups.push(async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => silent.close(() => resolve()));
+    });
+    const { port } = silent.address() as AddressInfo;
+    // An open timeout of ten minutes: a stop that waited for the open would outlast the test.
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: `ws://127.0.0.1:${port}`, open_timeout_ms: 600_000 },
+    });
+    const zenoh = daemon.components.get('zenoh')!;
+    expect(zenoh.health()).toMatchObject({ state: 'degraded', reason: `connecting to ws://127.0.0.1:${port}` });
+    await stop();
+    // Closed within the daemon's stop, not cut off by the stop budget with the open still pending.
+    expect((zenoh.health().details as Details).link.state).toBe('closed');
   });
 
   it('says the bridge reaches no router while the router alone is down, and is seen again once it is back', async () => {
