@@ -127,33 +127,41 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     live.startClock();
     // Resumed with its wall-time quota spent already: it ended there.
     if (live.closed) return;
-    let refines = live.record.events.filter((e) => e.kind === 'refine.attempt').length;
     if (resume) await agent.continue();
     else await agent.prompt(text);
-    for (;;) {
-      await run.journalMessages();
-      if (live.closed) return;
-      const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
-      if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {
-        await live.finish('failed', `System 2 failed: ${last?.errorMessage ?? 'no answer'}`);
-        return;
-      }
-      const failed = await runValidators(live, validators, refines + 1, deps.validatorEnv);
-      if (live.closed) return;
-      if (!failed) {
-        await live.finish('succeeded', textOf(last.content).slice(0, 500) || undefined);
-        return;
-      }
-      if (refines >= deps.maxRefines) {
-        await live.finish('failed', `validator ${failed.validator} still failing after ${refines + 1} attempts: ${failed.feedback}`);
-        return;
-      }
-      refines++;
-      await live.event('refine.attempt', { attempt: refines + 1, validator: failed.validator, feedback: failed.feedback });
-      await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
-    }
+    await untilValidated(live, agent, () => run.journalMessages(), validators, deps);
   } finally {
     offEnd();
+  }
+}
+
+/**
+ * Once the agent has answered: the run ends failed if System 2 failed, succeeded once its validators pass,
+ * and otherwise the agent is asked again with the validator's feedback, up to max_refines times.
+ */
+async function untilValidated(live: LiveRun, agent: Agent, journalMessages: () => Promise<void> | undefined, validators: readonly ValidatorSpec[], deps: LlmRunDeps): Promise<void> {
+  let refines = live.record.events.filter((e) => e.kind === 'refine.attempt').length;
+  for (;;) {
+    await journalMessages();
+    if (live.closed) return;
+    const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
+    if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {
+      await live.finish('failed', `System 2 failed: ${last?.errorMessage ?? 'no answer'}`);
+      return;
+    }
+    const failed = await runValidators(live, validators, refines + 1, deps.validatorEnv);
+    if (live.closed) return;
+    if (!failed) {
+      await live.finish('succeeded', textOf(last.content).slice(0, 500) || undefined);
+      return;
+    }
+    if (refines >= deps.maxRefines) {
+      await live.finish('failed', `validator ${failed.validator} still failing after ${refines + 1} attempts: ${failed.feedback}`);
+      return;
+    }
+    refines++;
+    await live.event('refine.attempt', { attempt: refines + 1, validator: failed.validator, feedback: failed.feedback });
+    await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
   }
 }
 
