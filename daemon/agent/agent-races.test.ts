@@ -3,8 +3,9 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
 import type { JournalRecord } from '../contract/services.ts';
-import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
-import { MemoryJournal } from '../../test/system2/memory-journal.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { componentContext } from '../../test/helpers/component-context.ts';
+import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { fauxModel, forgetAgent, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
 import type { AgentComponent } from './agent-component.ts';
 import type { NavigationService } from './services.ts';
@@ -35,7 +36,7 @@ class BreakingJournal extends MemoryJournal {
 describe('the edge agent, concurrently', () => {
   it('makes one run of an intent delivered twice at once', async () => {
     const journal = new MemoryJournal();
-    const agent = await startAgent(agentContext({}, { journal }));
+    const agent = await startAgent(componentContext({}, { journal }));
     const once = intent('stop');
     // Both submitted before either is durable: the second must not slip between the check and the create.
     const [a, b] = await Promise.all([agent.submitIntent(once, 'mqtt'), agent.submitIntent(structuredClone(once), 'mqtt')]);
@@ -58,13 +59,13 @@ describe('the edge agent, concurrently', () => {
         return { reached: true, outcome: 'reached', message: 'arrived' };
       },
     };
-    const before = await startAgent(agentContext(config, { journal }), { navigation });
+    const before = await startAgent(componentContext(config, { journal }), { navigation });
     const run = await before.submitIntent(intent('navigate_to', { x: 1, y: 2 }), 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
     await before.stop();
     forgetAgent(before);
 
-    const after = await startAgent(agentContext(config, { journal }), { navigation });
+    const after = await startAgent(componentContext(config, { journal }), { navigation });
     const [first, second] = await Promise.allSettled([after.approve(run.run_id, 'ada'), after.approve(run.run_id, 'bob')]);
     expect(first).toMatchObject({ status: 'fulfilled', value: { status: 'running' } });
     expect(second).toMatchObject({ status: 'rejected', reason: { code: 'conflict', statusCode: 409 } });
@@ -77,7 +78,7 @@ describe('the edge agent, concurrently', () => {
 
   it('answers a second approval of a live paused run with a conflict, and runs the call once', async () => {
     const cmd: unknown[] = [];
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } });
     ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: (msg) => void cmd.push(msg) });
     const { faux, model } = fauxModel();
     faux.setResponses([fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } })], { stopReason: 'toolUse' }), fauxAssistantMessage('Moved.')]);
@@ -106,7 +107,7 @@ describe('the edge agent, when the journal fails', () => {
         return new Promise(() => {}); // never arrives
       },
     };
-    const agent = await startAgent({ ...agentContext({}, { journal }), log }, { navigation });
+    const agent = await startAgent({ ...componentContext({}, { journal }), log }, { navigation });
     const slow = { ...intent('navigate_to', { x: 1, y: 1 }), policy_ctx: { actor: 'tester', source: 'internal' as const, max_wall_s: 0.2 } };
     const accepted = await agent.submitIntent(slow, 'http');
     await waitFor(() => agent.getRun(accepted.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the skill to act');
@@ -121,7 +122,7 @@ describe('the edge agent, when the journal fails', () => {
     const journal = new BreakingJournal();
     const lines: { msg: string; err?: string; run?: string }[] = [];
     const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
-    const agent = await startAgent({ ...agentContext({}, { journal }), log });
+    const agent = await startAgent({ ...componentContext({}, { journal }), log });
     const accepted = await agent.submitIntent(intent('stop'), 'http');
     // The run is durable and pending; from now on nothing more can be written, its end included.
     journal.broken = true;
@@ -132,7 +133,7 @@ describe('the edge agent, when the journal fails', () => {
     journal.broken = false;
     await agent.stop();
     forgetAgent(agent);
-    const after = await startAgent(agentContext({}, { journal }));
+    const after = await startAgent(componentContext({}, { journal }));
     expect(after.getRun(accepted.run_id)!.run.status).toBe('interrupted');
   });
 });
@@ -141,7 +142,7 @@ describe('the edge agent, over a long life', () => {
   it('keeps agent.keep_finished_runs finished runs in memory and counts all of them in its metrics', async () => {
     const journal = new MemoryJournal();
     const config = { agent: { keep_finished_runs: 2 } };
-    const agent = await startAgent(agentContext(config, { journal }));
+    const agent = await startAgent(componentContext(config, { journal }));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const run = await agent.submitIntent(intent('stop'), 'http');
@@ -154,7 +155,7 @@ describe('the edge agent, over a long life', () => {
     expect(metric('auraison_agent_runs')).toContainEqual({ labels: { status: 'succeeded' }, value: 3 });
     expect(agent.health().details).toMatchObject({ runs: { succeeded: 3 } });
 
-    const after = await startAgent(agentContext(config, { journal }));
+    const after = await startAgent(componentContext(config, { journal }));
     expect(ids.map((id) => after.getRun(id)?.run.status)).toEqual([undefined, 'succeeded', 'succeeded']);
     expect(after.metrics().find((m) => m.name === 'auraison_agent_tool_calls_total')!.samples).toEqual([{ value: 3 }]);
   });

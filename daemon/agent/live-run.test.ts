@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
 import type { Intent } from '../contract/schemas.ts';
 import type { JournalRecord } from '../contract/services.ts';
-import { MemoryJournal } from '../../test/system2/memory-journal.ts';
+import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';
 import { RunStore } from './run-store.ts';
 

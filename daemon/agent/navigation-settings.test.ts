@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
-import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { AgentComponent } from './agent-component.ts';
 import type { NavigationService } from './services.ts';
 
@@ -29,7 +30,7 @@ async function submit(agent: AgentComponent, type: string, params: Record<string
 
 describe('agent.navigation', () => {
   it('is where goal_reached reads the robot and how close it must be, unless the validator says', async () => {
-    const ctx = agentContext(config);
+    const ctx = componentContext(config);
     const at = odometry(ctx, '/robot1/odom');
     // Nothing on /odom: a validator reading it would fail for want of a message.
     const navigation: NavigationService = {
@@ -50,7 +51,7 @@ describe('agent.navigation', () => {
   });
 
   it('drives the agent\'s own Navigator: its odometry topic, and arrival within tolerance_m', async () => {
-    const ctx = agentContext(config);
+    const ctx = componentContext(config);
     // A free 2 m x 2 m map; the robot sits 0.2 m from the goal, inside 0.3 m but outside the follower's own 0.1 m.
     const map = ctx.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test', qos: { durability: 'transient_local' } });
     map.publish(ctx.codec.encode('nav_msgs/msg/OccupancyGrid', { header: { frame_id: 'map' }, info: { resolution: 0.05, width: 40, height: 40, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { w: 1 } } }, data: new Int8Array(1600) }));

@@ -6,7 +6,7 @@ import type { Intent } from '../contract/schemas.ts';
 import { DurableJournal } from '../journal/durable-journal.ts';
 import { decodeFrame } from '../journal/frame.ts';
 import { tempDir } from '../../test/helpers/cli.ts';
-import { MemoryJournal } from '../../test/system2/memory-journal.ts';
+import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { RunStore } from './run-store.ts';
 
 const intent = (): Intent => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 't', source: 'internal' }, targets: [] });

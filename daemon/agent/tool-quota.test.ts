@@ -1,7 +1,8 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../contract/ids.ts';
-import { agentContext, waitFor } from '../../test/system2/agent-context.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { componentContext } from '../../test/helpers/component-context.ts';
 import { fauxModel, startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
 import type { AgentComponent } from './agent-component.ts';
 
@@ -25,7 +26,7 @@ describe('the tool-call quota', () => {
     const { faux, model } = fauxModel();
     // A model that calls a made-up tool for ever (it would, until the token quota, or never with no usage).
     faux.setResponses(Array.from({ length: 50 }, () => fauxAssistantMessage([fauxToolCall('self_destruct', { now: true })], { stopReason: 'toolUse' })));
-    const agent = await startAgent(agentContext(), { model });
+    const agent = await startAgent(componentContext(), { model });
     const run = await agent.submitIntent(nl('stop the robot', { max_tool_calls: 3 }), 'http');
     const { run: state, events } = await settled(agent, run.run_id);
     expect(state.status).toBe('failed');
@@ -42,7 +43,7 @@ describe('the tool-call quota', () => {
   it('ends the run when a known tool is called past the quota', async () => {
     const { faux, model } = fauxModel();
     faux.setResponses(Array.from({ length: 50 }, () => fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' })));
-    const agent = await startAgent(agentContext(), { model });
+    const agent = await startAgent(componentContext(), { model });
     const run = await agent.submitIntent(nl('stop, again and again', { max_tool_calls: 2 }), 'http');
     const { run: state, events } = await settled(agent, run.run_id);
     expect(state.status).toBe('failed');

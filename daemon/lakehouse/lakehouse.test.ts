@@ -12,26 +12,12 @@ import type { Journal, JournalRecord } from '../contract/services.ts';
 import { Recorder, type RecorderSettings } from '../recorder/recorder.ts';
 import { lakehousePaths, withCatalog } from './catalog.ts';
 import { Lakehouse, type LakehouseOptions } from './lakehouse.ts';
+import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 
 const registry = new DefinitionsRegistry();
 const log = pino({ level: 'silent' });
 const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
-
-/** The Journal interface over an array, as the durable journal presents it. */
-function memoryJournal(records: Omit<JournalRecord, 'seq'>[]): Journal {
-  const all = records.map((r, i) => ({ ...r, seq: i + 1 }));
-  return {
-    append: async () => {
-      throw new Error('read-only in this test');
-    },
-    read: (from, limit) => all.filter((r) => r.seq >= from).slice(0, limit),
-    subscribe: () => () => undefined,
-    get lastSeq() {
-      return all.length;
-    },
-  };
-}
 
 function lakehouse(dataDir: string, journal: Journal | undefined) {
   return new Lakehouse({
@@ -51,7 +37,7 @@ describe('Lakehouse component', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-events-'));
     dirs.push(dataDir);
     const event = (i: number) => ({ ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${i}`, run_id: 'run-1', kind: 'tool.called', payload: { i }, ts: `${1700000000000000000n + BigInt(i)}` } });
-    const journal = memoryJournal([event(1), { ts: '1700000000000000000', kind: 'run_state', data: {} }, event(2), event(3)]);
+    const journal = MemoryJournal.holding([event(1), { ts: '1700000000000000000', kind: 'run_state', data: {} }, event(2), event(3)]);
     const lh = lakehouse(dataDir, journal);
     expect(lh.journalHold()).toBe(1); // before its first pass it holds the whole journal
     await lh.start();
@@ -71,7 +57,7 @@ describe('Lakehouse component', () => {
     const records: Omit<JournalRecord, 'seq'>[] = [];
     for (let pass = 0; pass < 3; pass++) {
       records.push({ ts: '1700000000000000000', kind: 'run_state', data: {} });
-      const lh = lakehouse(dataDir, memoryJournal(records));
+      const lh = lakehouse(dataDir, MemoryJournal.holding(records));
       await lh.start();
       await lh.stop();
       expect(lh.journalHold()).toBe(records.length + 1);
@@ -110,11 +96,12 @@ describe('Lakehouse component', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-queue-'));
     dirs.push(dataDir);
     let runs = 0; // each events job reads journal.lastSeq once
-    const journal = memoryJournal([]);
-    const counted: Journal = { ...journal, get lastSeq() {
-      runs++;
-      return journal.lastSeq;
-    } };
+    const counted = new (class extends MemoryJournal {
+      override get lastSeq(): number {
+        runs++;
+        return super.lastSeq;
+      }
+    })();
     const lh = new Lakehouse({
       dataDir,
       robot: 'r1',

@@ -1,11 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../bus/bus.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
-import { RobotGraph } from '../bus/graph.ts';
 import { defaultConfig } from '../config/load.ts';
 import type { EdgeConfig } from '../config/schema.ts';
-import type { Journal } from '../contract/services.ts';
 import { silentLogger } from '../log.ts';
+import { componentContext } from '../../test/helpers/component-context.ts';
 import { waitFor } from '../../test/helpers/wait.ts';
 import type { ComponentSpec } from './component.ts';
 import { CriticalComponentError, Supervisor } from './supervisor.ts';
@@ -15,16 +13,7 @@ function harness(specs: ComponentSpec[]) {
     specs,
     log: silentLogger(),
     retryBaseMs: 10,
-    context: (config) => ({
-      config,
-      bus: new Bus(),
-      definitions: new DefinitionsRegistry({ distro: 'none' }),
-      graph: new RobotGraph(),
-      log: silentLogger(),
-      dataDir: '/nonexistent',
-      journal: {} as Journal,
-      daemonStatus: () => { throw new Error('not in this test'); },
-    }),
+    context: (config) => ({ ...componentContext({}, { definitions: new DefinitionsRegistry({ distro: 'none' }), dataDir: '/nonexistent' }), config }),
   });
 }
 

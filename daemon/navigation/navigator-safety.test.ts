@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bus } from '../bus/bus.ts';
 import { MessageCodec } from '../bus/codec.ts';
 import { DefinitionsRegistry } from '../bus/definitions.ts';
@@ -8,6 +8,7 @@ import { OCCUPIED, type Grid } from './grid.ts';
 import { Navigator, type NavigatorOptions } from './navigator.ts';
 import { recordCmdVel } from '../../test/helpers/cmd-vel.ts';
 import { tick } from '../../test/helpers/wait.ts';
+import { cleanupStack } from '../../test/helpers/cleanups.ts';
 
 /**
  * The navigator against a robot played by the test: every /odom and /scan is published by hand with the
@@ -15,10 +16,7 @@ import { tick } from '../../test/helpers/wait.ts';
  */
 
 const codec = new MessageCodec(new DefinitionsRegistry());
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = cleanupStack();
 
 /** A corridor 3 m long and 1 m wide (inside), walls all round: cells of 0.05 m, origin at (0, 0). */
 function corridor(): Grid {

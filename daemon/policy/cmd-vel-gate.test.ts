@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { nowNs } from '../contract/time.ts';
-import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { CmdVelGate } from './cmd-vel-gate.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
@@ -9,7 +10,7 @@ afterEach(() => ctx?.bus.close());
 
 describe('CmdVelGate.halt', () => {
   it('sends a zero Twist and drops the forwarded Twists still queued from before, so none follows the zero', async () => {
-    ctx = agentContext();
+    ctx = componentContext();
     const { bus, codec } = ctx;
     const seen: { linear: { x: number } }[] = [];
     bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push(codec.decode(m.type, m.data)) });
@@ -30,7 +31,7 @@ describe('CmdVelGate.halt', () => {
   });
 
   it('forwards fresh commands after a halt even when the wall clock then steps back (NTP)', async () => {
-    ctx = agentContext();
+    ctx = componentContext();
     const { bus, codec } = ctx;
     const seen: number[] = [];
     bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push((codec.decode(m.type, m.data) as { linear: { x: number } }).linear.x) });

@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { BusMessage } from '../bus/types.ts';
 import { newId } from '../contract/ids.ts';
-import { agentContext, waitFor, type TestContext } from '../../test/system2/agent-context.ts';
+import { waitFor } from '../../test/helpers/wait.ts';
+import { componentContext, type TestContext } from '../../test/helpers/component-context.ts';
 import { startAgent, stopAgents } from '../../test/system2/agent-harness.ts';
 
 afterEach(stopAgents);
@@ -22,7 +23,7 @@ function watch(ctx: TestContext, topic: string): Record<string, unknown>[] {
 
 describe('policy.velocity.topics', () => {
   it('clamps a Twist the agent publishes on a namespaced velocity topic (/robot1/cmd_vel)', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const seen = watch(ctx, '/robot1/cmd_vel');
     const agent = await startAgent(ctx);
     const run = await agent.submitIntent(publish({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 5 }, angular: { z: 10 } } }), 'http');
@@ -33,7 +34,7 @@ describe('policy.velocity.topics', () => {
   });
 
   it('clamps the twist inside a TwistStamped, and leaves topics outside the globs alone', async () => {
-    const ctx = agentContext({ policy: { velocity: { topics: ['/cmd_vel', '/base/*/cmd_vel_stamped'] } } });
+    const ctx = componentContext({ policy: { velocity: { topics: ['/cmd_vel', '/base/*/cmd_vel_stamped'] } } });
     const stamped = watch(ctx, '/base/left/cmd_vel_stamped');
     const other = watch(ctx, '/robot1/cmd_vel');
     const agent = await startAgent(ctx);

@@ -4,7 +4,7 @@ import { basename, join } from 'node:path';
 import { McapStreamReader } from '@mcap/core';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { decompressHandlers } from '../bags/decompress.ts';
 import { parseMetadata } from '../bags/metadata.ts';
 import { Bus } from '../bus/bus.ts';
@@ -19,14 +19,12 @@ import { faultyIO, readMcap } from './recorder-fixture.ts';
 import type { SegmentIO } from './segment-io.ts';
 import { Snapshotter, type SnapshotSettings } from './snapshot.ts';
 import { SNAPSHOT_STAGING } from './snapshot-writer.ts';
+import { cleanupStack } from '../../test/helpers/cleanups.ts';
 
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
+const cleanups = cleanupStack();
 
 function setup(settings: Partial<SnapshotSettings> = {}, io?: SegmentIO, dir = mkdtempSync(join(tmpdir(), 'snapshot-')), writing: Partial<RecorderSettings> = {}) {
   const bus = new Bus();

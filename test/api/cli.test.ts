@@ -5,7 +5,7 @@ import { approvalRequirement } from '../../daemon/policy/approval.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 import { http } from './http.ts';
 

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { parse } from '@foxglove/rosmsg';
 import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import wsProtocol, { type Channel, type MessageData } from '@foxglove/ws-protocol';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocket } from 'ws';
 import { stringify } from 'yaml';
 import { readApiFile } from '../../daemon/api/discovery.ts';
@@ -12,12 +12,10 @@ import { DaemonProcess } from '../system2/daemon-process.ts';
 import { http } from './http.ts';
 import { sharedChromium } from './chromium.ts';
 import { SseClient } from './sse-client.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 const { FoxgloveClient } = wsProtocol;
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 async function until<T>(get: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

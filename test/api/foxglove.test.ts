@@ -5,7 +5,7 @@ import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from '../helpers/wait.ts';
 import { EVENTS_TOPIC } from '../../daemon/foxglove/foxglove-bridge.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { foxgloveTestBed, serverHasRead, type StartedBridge } from './foxglove-harness.ts';
 
 const { start, connect: connectClient, connectReady } = foxgloveTestBed();

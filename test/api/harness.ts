@@ -1,6 +1,5 @@
 import { Bus } from '../../daemon/bus/bus.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
@@ -10,7 +9,8 @@ import type { Component, ComponentContext } from '../../daemon/lifecycle/compone
 import { silentLogger } from '../../daemon/log.ts';
 import { ApiComponent } from '../../daemon/api/api-component.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { componentContext } from '../helpers/component-context.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
 
@@ -78,7 +78,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queryables: bus.queryables(),
     last_reload: null,
   });
-  const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components };
+  const ctx: ComponentContext = { ...componentContext({}, { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components }), config };
   let api: ApiComponent | undefined;
   if (startApi) {
     api = new ApiComponent(ctx);

@@ -9,7 +9,7 @@ import { tempDir } from '../helpers/cli.ts';
 import { sharedChromium } from './chromium.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 
 // The status page left open for days: in several tabs, and across daemon restarts.

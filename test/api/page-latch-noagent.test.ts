@@ -1,17 +1,15 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { sharedChromium } from './chromium.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // A robot that runs no agent (agent.enabled false: System 1 loops only) is stopped by a process on the bus
 // (agent/stop, a ROS node's e-stop button): the status page shows the latch all the same, from the stop
 // component's status, and releases it.
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups = cleanupStack();
 const chromium = sharedChromium();
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 afterAll(() => chromium.close());
 
 describe('the status page with no agent running', () => {

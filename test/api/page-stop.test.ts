@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import type { RobotStopOutcome, RobotStopService, StopLatchState, StopReleaseOutcome } from '../../daemon/contract/services.ts';
 import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
@@ -12,18 +12,16 @@ import { waitFor } from '../helpers/wait.ts';
 import { sharedChromium } from './chromium.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The status page's STOP button: one click stops the robot (POST /stop), and the line beside it says what
 // was stopped, or that the robot was NOT stopped, so the operator knows to reach for the hardware e-stop.
 // A stop that latches (agent.stop_latch) shows as a banner beside the button until a person releases it
 // there (POST /stop/release, after a confirm).
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups = cleanupStack();
 /** One browser for the file; each test gets a fresh context (a new profile) from `open`. */
 const chromium = sharedChromium();
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
 afterAll(() => chromium.close());
 
 /**

@@ -6,7 +6,7 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { sharedChromium } from './chromium.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 

@@ -10,7 +10,7 @@ import { FIXTURES } from '../helpers/cli.ts';
 import { policySettings } from '../system1/models.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { FakeLakehouse } from './fakes/fake-lakehouse.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 

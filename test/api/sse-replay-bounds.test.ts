@@ -2,7 +2,7 @@ import { connect, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { JournalRecord } from '../../daemon/contract/services.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 import { SseClient } from './sse-client.ts';

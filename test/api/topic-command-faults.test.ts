@@ -5,13 +5,13 @@ import { writeFileSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { parseAllDocuments } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { WebSocketServer } from 'ws';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { foxgloveTestBed, topicStats } from './foxglove-harness.ts';
-import { MemoryJournal } from './fakes/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startHarness } from './harness.ts';
 
 const { start, cleanups } = foxgloveTestBed();

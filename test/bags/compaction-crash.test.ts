@@ -8,7 +8,8 @@ import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 import { bundleChild } from '../helpers/fast-child.ts';
-import { eventFlushes, memoryJournal, recordedSegments } from '../helpers/lakehouse-segments.ts';
+import { eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 
 // A compaction killed (kill -9, a power cut) at any step leaves the old files listed or the merged ones,
@@ -23,7 +24,7 @@ beforeAll(async () => {
   child = await bundleChild(join(ROOT, 'test/bags/compaction-crash-child.ts'));
   template = join(work.path, 'template');
   await recordedSegments(template, registry, 7); // one merge of 6 splits, one split left
-  await eventFlushes(template, memoryJournal(), 6); // one merge of 6 files
+  await eventFlushes(template, new MemoryJournal(), 6); // one merge of 6 files
 }, 30_000);
 afterAll(() => {
   child?.cleanup();

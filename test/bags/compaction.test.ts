@@ -10,7 +10,8 @@ import { applyRetention } from '../../daemon/lakehouse/retention.ts';
 import { listParquet } from '../../daemon/lakehouse/table-writer.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { ageCatalog, eventFlushes, memoryJournal, recordedSegments } from '../helpers/lakehouse-segments.ts';
+import { ageCatalog, eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { RETENTION_DEFAULTS, testLakehouse } from '../helpers/test-lakehouse.ts';
 
 // Compaction merges the small parquet files of old segments (and of events flushes): queries must answer
@@ -26,11 +27,11 @@ const MAX = 256 * 1024 * 1024;
  */
 let template = '';
 let splits: { files: string[]; ids: string[] } = { files: [], ids: [] };
-let journal: ReturnType<typeof memoryJournal>;
+let journal: MemoryJournal;
 beforeAll(async () => {
   template = join(work.path, 'template');
   splits = await recordedSegments(template, registry, 13);
-  journal = memoryJournal();
+  journal = new MemoryJournal();
   await eventFlushes(template, journal, 7);
 }, 30_000);
 

@@ -2,7 +2,7 @@ import { cpSync, existsSync, readdirSync, readFileSync, rmSync, truncateSync, wr
 import { basename, join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -15,13 +15,11 @@ import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 import { RETENTION_DEFAULTS } from '../helpers/test-lakehouse.ts';
 import { tick, waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
-const cleanups: (() => void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
 const MIN_FREE = 64 * 1024;
 

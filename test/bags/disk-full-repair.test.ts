@@ -7,11 +7,9 @@ import { RECORDING_MARKER } from '../../daemon/recorder/recorder.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterAll(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupStack(afterAll);
 
 /**
  * `bag repair` of a bag left open, on a real tmpfs with a page free: rewriting the cut split takes about its

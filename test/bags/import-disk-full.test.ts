@@ -5,11 +5,9 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { canMountTmpfs, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterAll(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupStack(afterAll);
 
 /**
  * A data dir on a real 100 KiB tmpfs: a bag of 2,000 messages does not fit in its lakehouse, and the new

@@ -7,11 +7,9 @@ import { applyRetention, freeInodesTarget } from '../../daemon/lakehouse/retenti
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 import { canMountTmpfs, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 import { RETENTION_DEFAULTS } from '../helpers/test-lakehouse.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterAll(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupStack(afterAll);
 
 /**
  * A file system full of small files has bytes left and no inodes: the recorder stops below 16 free inodes,

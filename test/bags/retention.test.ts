@@ -1,5 +1,4 @@
 import { existsSync, mkdirSync, readdirSync, readFileSync, utimesSync } from 'node:fs';
-import type { Journal, JournalRecord } from '../../daemon/contract/services.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { Lakehouse } from '../../daemon/lakehouse/lakehouse.ts';
@@ -13,6 +12,7 @@ import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { applyRetention, syncRequired } from '../../daemon/lakehouse/retention.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
 
 const registry = new DefinitionsRegistry();
@@ -97,21 +97,11 @@ describe('retention on a small data dir', () => {
 
   it('deletes events parquet files like bags (oldest first, same sync rule) and never re-indexes their events', async () => {
     const dataDir = join(work.path, 'events');
-    const records: JournalRecord[] = [];
-    const journal: Journal = {
-      append: async () => {
-        throw new Error('read-only in this test');
-      },
-      read: (from, limit) => records.filter((r) => r.seq >= from).slice(0, limit),
-      subscribe: () => () => undefined,
-      get lastSeq() {
-        return records.length;
-      },
-    };
+    const journal = new MemoryJournal();
     const add = (n: number) => {
       for (let i = 0; i < n; i++) {
-        const seq = records.length + 1;
-        records.push({ seq, ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${seq}`, run_id: 'run-1', kind: 'tool.called', payload: { seq }, ts: '1700000000000000000' } });
+        const seq = journal.lastSeq + 1;
+        journal.records.push({ seq, ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${seq}`, run_id: 'run-1', kind: 'tool.called', payload: { seq }, ts: '1700000000000000000' } });
       }
     };
     const eventFiles = async () => (await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path, deleted_at IS NOT NULL FROM event_files ORDER BY first_seq')).getRowsJson())).map((r) => ({ path: String(r[0]), deleted: r[1] === true }));

@@ -4,7 +4,7 @@
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { RecorderConfig } from '../../daemon/config/sections/bags.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -16,6 +16,7 @@ import { startHarness, type Harness } from '../api/harness.ts';
 import { http } from '../api/http.ts';
 import { runMain } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 /** Counts the triggers it gets (to know when a second request has reached it). */
 class CountingSnapshotter extends Snapshotter {
@@ -26,10 +27,7 @@ class CountingSnapshotter extends Snapshotter {
   }
 }
 
-const open: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const close of open.splice(0).reverse()) await close();
-});
+const open = cleanupStack();
 
 async function serve(io?: SegmentIO): Promise<{ h: Harness; snap: CountingSnapshotter; publish: (n: number) => void }> {
   // no lakehouse: the reply says the bag is not indexed (off)

@@ -4,7 +4,7 @@ import { existsSync, readdirSync, statfsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -13,13 +13,11 @@ import type { RecorderSettings } from '../../daemon/recorder/recorder.ts';
 import { readMcap } from '../../daemon/recorder/recorder-fixture.ts';
 import { Snapshotter } from '../../daemon/recorder/snapshot.ts';
 import { canMountTmpfs, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 
 describe.skipIf(!canMountTmpfs)('snapshot on a full disk', () => {
   it('fails with the reason, leaves nothing behind, keeps the buffer, and writes it all once there is room', async () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { Value } from 'typebox/value';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -16,6 +16,7 @@ import { MESSAGE_OVERHEAD_BYTES, SnapshotBuffer } from '../../daemon/recorder/sn
 import { Snapshotter } from '../../daemon/recorder/snapshot.ts';
 import { SNAPSHOT_STAGING } from '../../daemon/recorder/snapshot-writer.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 /**
  * Edge cases of the snapshot recorder a robot meets: each test failed before its fix.
@@ -58,10 +59,7 @@ describe('snapshot buffer', () => {
 
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0).reverse()) await f();
-});
+const cleanups = cleanupStack();
 
 /** The first `pass` disk writes land; the next wait for `release()`: a slow SD card under a big snapshot. */
 function gatedIO(pass: number) {

@@ -3,7 +3,7 @@ import { connect, createServer, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -11,13 +11,11 @@ import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { skillIntent } from '../system2/sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
+const cleanups = cleanupStack();
 
 /** mosquitto's dynamic security plugin (Debian's package puts it under the machine's multiarch folder). */
 const DYNAMIC_SECURITY = readdirSync('/usr/lib')

@@ -1,18 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentService } from '../../daemon/contract/services.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
-import { skillIntent } from '../system2/sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralDaemon, PREFIX, playCentral, restartableDaemon, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
+const cleanups = cleanupStack();
 
 const agentOf = (daemon: Daemon) => daemon.components.get('agent') as unknown as AgentService;
 const centralHealth = (daemon: Daemon) => daemon.status().components.central!;

@@ -1,18 +1,16 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, waitForJournal } from './central-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
+const cleanups = cleanupStack();
 
 describe('what the central link sends of the journal', () => {
   it('tells central which records were gone before it got them, and counts them', async () => {

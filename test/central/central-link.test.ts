@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
-import { skillIntent } from '../system2/sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { brokerAndCentral, centralDaemon, PREFIX, sendIntent, waitForJournal } from './central-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const undo of cleanups.splice(0).reverse()) await undo();
-});
+const cleanups = cleanupStack();
 
 describe('the central link against a real mosquitto', () => {
   it('takes an intent from central, acks it once its run is durable, and sends the run\'s records up', async () => {

@@ -1,20 +1,18 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import type { Intent } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { skillIntent } from '../system2/sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 import { brokerAndCentral, centralDaemon, ROBOT, sendIntent } from './central-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // An intent names whom it is for (targets: robot ids, or <robot id>/<resource>). One sent to tb3-1 with
 // targets ["tb3-2"] was accepted and drove tb3-1. Every intake refuses an intent whose targets name neither
 // this robot nor one of its resources, with the code wrong_target, and runs nothing.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const forOther = (): Intent => ({ ...skillIntent('stop', {}), targets: ['tb3-2'] });
 

@@ -7,7 +7,8 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
-import { agentContext, waitFor } from '../system2/agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 
 const work = tempDir('cli-next-steps-');
@@ -68,7 +69,7 @@ describe('auraison-edge runs list', () => {
   it('marks a reason it cuts short, so half a sentence is not read as the whole reason', async () => {
     const dir = join(cwd, 'runs');
     const journal = new DurableJournal({ dir: join(dir, 'data', 'log'), fsync: 'never' });
-    const agent = new AgentComponent(agentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
+    const agent = new AgentComponent(componentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
     await agent.start();
     const topic = `/robot_arm/${'wrist_camera_'.repeat(6)}image_raw`;
     const run = await agent.submitIntent({ intent_id: newId(), type: 'read_topic', params: { topic }, policy_ctx: { actor: 'ada', source: 'cli' }, targets: [] }, 'cli');

@@ -1,9 +1,9 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext } from '../system2/agent-context.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, startAgent, stopAgents } from '../system2/agent-harness.ts';
-import { MemoryJournal } from '../system2/memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { HOUR_MS, SteppedWallClock, until, YEAR_MS } from './clock-steps-clock.ts';
 
 /**
@@ -21,7 +21,7 @@ const stopIntent = () => ({ intent_id: newId(), type: 'stop', params: {}, policy
 const status = (agent: AgentComponent, runId: string) => agent.getRun(runId)?.run.status;
 
 async function awaiting(config: Record<string, unknown>, journal = new MemoryJournal()) {
-  const agent = await startAgent(agentContext(config, { journal }));
+  const agent = await startAgent(componentContext(config, { journal }));
   const { run_id: runId } = await agent.submitIntent(stopIntent(), 'http');
   await until(() => status(agent, runId) === 'awaiting_approval', 'the run to await approval');
   return { agent, runId, journal };
@@ -30,7 +30,7 @@ async function awaiting(config: Record<string, unknown>, journal = new MemoryJou
 async function restarted(agent: AgentComponent, config: Record<string, unknown>, journal: MemoryJournal) {
   await agent.stop();
   forgetAgent(agent);
-  return startAgent(agentContext(config, { journal }));
+  return startAgent(componentContext(config, { journal }));
 }
 
 describe('approval deadlines when the wall clock steps', () => {

@@ -1,19 +1,17 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // What `run` refuses, `config check` and a reload (SIGHUP) refuse too, with the same words: a config that
 // passed the check and then failed at `run` was retried for ever by the supervisor. A config error is not a
 // transient fault: `run` exits 2 before starting anything.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 
 const PREFIX = 'data_dir: ./data\nsim:\n  enabled: false\nlakehouse:\n  enabled: false\n';
 

@@ -1,7 +1,7 @@
 import { mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { COMPONENTS } from '../../daemon/components/index.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
@@ -11,11 +11,9 @@ import { silentLogger } from '../../daemon/log.ts';
 import { startStatusFile } from '../../daemon/status/status-file.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 
 function fullDisk() {
   const disk = mountSmallTmpfs('256k');

@@ -1,16 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // policy.geofence.polygon must be a region: a bow-tie, repeated or collinear points and a fence of no area
 // passed the config check, and ray casting then waved goals through where the fence should hold (or let
 // none in). `config check` (and so `run` and a reload) refuses them, naming the key and the vertices.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = cleanupStack();
 
 async function check(points: [number, number][]): Promise<{ code: number; text: string }> {
   const dir = tempDir('geofence-');

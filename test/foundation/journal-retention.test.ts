@@ -1,10 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const stops: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const stop of stops.splice(0)) await stop();
-});
+const stops = cleanupStack();
 
 /**
  * A daemon whose journal rolls segments at 1 MB and keeps records for about 0.1 s. Its lakehouse (when on)

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../daemon/config/load.ts';
@@ -9,6 +9,7 @@ import { DataDirLock } from '../../daemon/lifecycle/data-dir.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 /**
  * Fake components whose start waits on a gate the test opens, so a stop or a reload can be sent at a
@@ -58,10 +59,7 @@ class World {
   }
 }
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = cleanupStack();
 
 function daemonWith(world: World, specs: ComponentSpec[]) {
   const dir = tempDir('lifecycle-races-');

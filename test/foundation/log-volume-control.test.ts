@@ -4,7 +4,7 @@ import type { ControlLoop } from '../../adapters/lerobot/control/control-loop.ts
 import type { LoopWorkerMessage } from '../../adapters/lerobot/control/loop-protocol.ts';
 import { LoopReports } from '../../adapters/lerobot/control/loop-reports.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { waitFor as waitForState } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { loopHarness } from '../system1/loop-harness.ts';
 import { policySettings, writeLinearModel } from '../system1/models.ts';
 
@@ -24,7 +24,6 @@ afterEach(async () => {
   }
 });
 
-const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 30_000);
 
 /** A loop on the harness's bus whose log lines land in `lines`. */
 function loggedLoop(model: string, loop: Parameters<typeof loopHarness>[1], options: Parameters<typeof loopHarness>[2] = {}) {
@@ -43,7 +42,7 @@ function loggedLoop(model: string, loop: Parameters<typeof loopHarness>[1], opti
 async function linesFor(control: ControlLoop, counter: 'errors' | 'nonFinite', lines: () => Record<string, unknown>[]) {
   await control.start();
   // The rate only sets how soon 120 ticks have passed: the lines are counted per tick, not per second.
-  await waitFor(`120 ${counter}`, () => control.stats()[counter] >= 120);
+  await waitFor(() => control.stats()[counter] >= 120, `120 ${counter}`, 30_000);
   await control.stop();
   const total = control.stats()[counter];
   const found = lines();
@@ -85,10 +84,10 @@ describe('control loop log volume', () => {
       // Published until the loop acts on it (fresh), then silent until it sends the safe action (stale).
       const mark = commands.length;
       const stop = publishing([1, 2]);
-      await waitFor(`fresh ${i}`, () => commands.slice(mark).some((c) => !c.safe));
+      await waitFor(() => commands.slice(mark).some((c) => !c.safe), `fresh ${i}`, 30_000);
       stop();
       const fresh = commands.length;
-      await waitFor(`stale ${i}`, () => commands.slice(fresh).some((c) => c.safe));
+      await waitFor(() => commands.slice(fresh).some((c) => c.safe), `stale ${i}`, 30_000);
     }
     await control.stop();
     const stale = byMsg('observation stale: sending the safe action');
@@ -111,7 +110,7 @@ describe('control loop log volume', () => {
     // latest message of a topic, so a burst would be one.
     for (let i = 1; i <= N; i++) {
       send([1, 2, 3]);
-      await waitFor(`${i} skipped (${control.stats().observationErrors})`, () => control.stats().observationErrors === i);
+      await waitFor(() => control.stats().observationErrors === i, `${i} skipped (${control.stats().observationErrors})`, 30_000);
     }
     const skipped = byMsg('observation skipped');
     expect(skipped).toHaveLength(1);

@@ -1,25 +1,21 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.ts';
+import { describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { defaultConfig, loadConfigFile } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
 import { Supervisor } from '../../daemon/lifecycle/supervisor.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // Months unattended: a SIGHUP script with a bad file, a component that can never start. Lines counted for
 // N events on a clock the test steps (no timing thresholds).
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
@@ -100,7 +96,10 @@ describe('component failed to start: repeats of one error', () => {
       log,
       retryBaseMs: 0, // retries at once: many failed starts in a test, as months of 30 s retries would make
       now: () => now,
-      context: (config) => ({ config, bus: new Bus(), definitions: new DefinitionsRegistry({ distro: 'none' }), graph: new RobotGraph(), log, dataDir: '/nonexistent', journal: {} as Journal, daemonStatus: () => { throw new Error('not in this test'); } }),
+      context: (config) => {
+        const definitions = new DefinitionsRegistry({ distro: 'none' });
+        return { ...componentContext({}, { definitions, log, dataDir: '/nonexistent' }), config };
+      },
     });
     cleanups.push(async () => void (await supervisor.stop()));
     const failed = () => byMsg('component failed to start; the rest of the daemon keeps running');

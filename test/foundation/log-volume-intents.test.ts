@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentContext, waitFor } from '../system2/agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { startAgent, stopAgents } from '../system2/agent-harness.ts';
 
 // Months unattended: whatever publishes on the intent topic can send garbage at any rate, and each kind of
@@ -11,7 +12,7 @@ afterEach(stopAgents);
 describe('the intent topic under a flood of garbage', () => {
   it('logs the first message of each kind of problem, not every message, and still takes a good intent', async () => {
     const lines: Record<string, unknown>[] = [];
-    const ctx = { ...agentContext({ agent: { skills: ['stop'] } }), log: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }) };
+    const ctx = { ...componentContext({ agent: { skills: ['stop'] } }), log: pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) }) };
     const agent = await startAgent(ctx);
     const topic = ctx.bus.advertise('/auraison/intents', 'std_msgs/msg/String', { source: 'test' });
     const send = (data: string) => topic.publish(ctx.codec.encode('std_msgs/msg/String', { data }));

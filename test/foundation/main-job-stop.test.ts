@@ -1,20 +1,18 @@
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { readApiFile } from '../../daemon/api/discovery.ts';
 import { main } from '../../daemon/cli/main.ts';
 import { http } from '../api/http.ts';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The main job drives the robot itself (its own navigator, or the ONNX policy's loop), and prints a status
 // page URL whose STOP button, like `auraison-edge stop`, is the operator's stop. That stop must stop the
 // main job's drive too, not only the agent's runs: before, the page said "stopped" while the main job's
 // navigator went on publishing /cmd_vel and the robot drove on to its goal.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
+const cleanups = cleanupStack();
 
 interface Summary {
   reached?: boolean;

@@ -1,13 +1,10 @@
-import pino from 'pino';
-import { stringify } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { AgentEvent, Intent } from '../../daemon/contract/schemas.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { startDaemon } from '../helpers/daemon.ts';
 
 /**
  * navigate_to stopped before the robot moved: the navigator is still waiting for its first /map and /odom
@@ -15,19 +12,13 @@ import { waitFor } from '../helpers/wait.ts';
  * newer goal, and the run names what ended it.
  */
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 /** A real daemon with the agent and no sim: nothing publishes /map or /odom. */
 async function daemonWithoutRobot() {
-  const dir = tempDir('nav-cancel-');
-  cleanups.push(dir.cleanup);
-  const config = parseConfigText(stringify({ data_dir: './data', sim: { enabled: false }, api: { enabled: false }, foxglove: { enabled: false } }), 'edge.yaml', {});
-  const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
-  await daemon.start();
-  cleanups.push(() => daemon.stop());
+  const config = { sim: { enabled: false }, api: { enabled: false }, foxglove: { enabled: false } };
+  const { daemon, stop } = await startDaemon(config, 'nav-cancel-');
+  cleanups.push(stop);
   return { daemon, agent: daemon.components.get('agent') as AgentComponent };
 }
 

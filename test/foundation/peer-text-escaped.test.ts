@@ -1,23 +1,21 @@
 import { closeSync, openSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { createLogger } from '../../daemon/log.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { writeStringMcap } from '../helpers/mcap-file.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // Text that came from a peer reaches a person's terminal through one escaping function: the CLI prints
 // everything through it, and the daemon's log too. The stop latch's `by` and `reason` reached `status` and
 // `stop --release` with their ANSI and OSC sequences intact (one that sets the terminal's title or its
 // clipboard acts on the operator's machine). Each input here carries such sequences; each output is read.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 
 /** Clears the screen, sets the window title and the clipboard, a one-byte CSI, and a forged line. */
 const HOSTILE = 'ada\u001b[2J\u001b]0;owned\u0007\u001b]52;c;cm0gLXJmIH4=\u0007\u009b31m\nROBOT MAY MOVE';

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { daemonMetrics } from '../../daemon/api/daemon-metrics.ts';
@@ -6,11 +6,9 @@ import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = cleanupStack();
 
 describe('daemon reload: what can only change on restart', () => {
   it('keeps data_dir and the open journal settings in the running config, applies journal retention, and says what waits for a restart in last_reload', async () => {

@@ -1,36 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { defaultConfig } from '../../daemon/config/load.ts';
-import { Daemon } from '../../daemon/daemon.ts';
-import { silentLogger } from '../../daemon/log.ts';
-import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
-import { tempDir } from '../helpers/cli.ts';
+import { describe, expect, it } from 'vitest';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { startSimDaemon } from '../helpers/daemon.ts';
 
-let daemon: Daemon | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  await daemon?.stop();
-  cleanup?.();
-  daemon = undefined;
-});
+const cleanups = cleanupStack();
 
 /**
  * Starts a daemon with the sim paused (other components take a while to start), then unpauses it unless asked not to.
  */
 async function startSim(speed = 200, stayPaused = false) {
-  const dir = tempDir('sim-bus-');
-  cleanup = dir.cleanup;
-  const config = defaultConfig();
-  config.api.enabled = false;
-  config.foxglove.enabled = false;
-  config.sim.speed = speed;
-  config.sim.paused = true;
-  daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path });
-  await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) throw new Error('no sim');
+  const { daemon, sim, codec } = await startSimDaemon(cleanups, { speed, paused: true, prefix: 'sim-bus-' });
   if (!stayPaused) sim.unpause();
-  return { daemon, sim, codec: new MessageCodec(daemon.definitions) };
+  return { daemon, sim, codec };
 }
 
 describe('turtlebot-maze on the bus', () => {

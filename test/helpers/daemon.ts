@@ -1,10 +1,13 @@
 import { pino } from 'pino';
 import { stringify } from 'yaml';
+import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { ComponentSpec } from '../../daemon/lifecycle/component.ts';
+import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from './cli.ts';
+import type { Cleanup } from './cleanups.ts';
 
 /**
  * Starts a real daemon in this process from a config given as an object (validated like a file), in a
@@ -28,4 +31,29 @@ export async function startDaemon(config: Record<string, unknown>, prefix = 'dae
       dir.cleanup();
     },
   };
+}
+
+export interface SimDaemonOptions {
+  /** Sim seconds per wall second. */
+  speed?: number;
+  /** Starts the sim paused: `sim.unpause()` lets it run once the test is ready for its first messages. */
+  paused?: boolean;
+  /** More config, over the sim daemon's (its `sim` section merged into the sim's). */
+  config?: Record<string, unknown>;
+  prefix?: string;
+}
+
+/**
+ * The sim daemon: a real daemon with the turtlebot-maze sim, the agent and no API or Foxglove, from
+ * startDaemon. `cleanups` gets what stops it and removes its dir.
+ */
+export async function startSimDaemon(cleanups: Cleanup[], options: SimDaemonOptions = {}) {
+  const { speed = 1, paused = false, config = {}, prefix = 'sim-daemon-' } = options;
+  const sim = { enabled: true, speed, paused, ...(config.sim as Record<string, unknown> | undefined) };
+  const started = await startDaemon({ api: { enabled: false }, foxglove: { enabled: false }, ...config, sim }, prefix);
+  cleanups.push(started.stop);
+  const component = started.daemon.components.get('sim');
+  if (!(component instanceof TurtlebotMazeSim)) throw new Error('the daemon started no turtlebot-maze sim');
+  const agent = started.daemon.components.get('agent') as AgentComponent; // unless config turns it off
+  return { ...started, sim: component, agent, dock: component.namedPoses.charging_dock! };
 }

@@ -2,11 +2,11 @@ import { copyFileSync } from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { basename, dirname, join } from 'node:path';
 import type { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import type { Journal, JournalRecord } from '../../daemon/contract/services.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
 import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { quoteString } from '../../daemon/lakehouse/table-writer.ts';
+import type { MemoryJournal } from './memory-journal.ts';
 import { recordSmallBag } from './recorded-bag.ts';
 
 /**
@@ -56,26 +56,13 @@ export async function ageCatalog(dataDir: string, seconds: number, where = 'true
   });
 }
 
-/** A journal in memory with `agent_event` records, for the events table. */
-export function memoryJournal(): Journal & { add(n: number): void } {
-  const records: JournalRecord[] = [];
-  return {
-    add(n: number) {
-      for (let i = 0; i < n; i++) records.push({ seq: records.length + 1, ts: String(Date.now() * 1e6), kind: 'agent_event', data: { event_id: `e${records.length + 1}`, run_id: 'r', kind: 'note', payload: { i } } } as JournalRecord);
-    },
-    append: () => Promise.reject(new Error('read-only')),
-    read: (from, limit) => records.filter((r) => r.seq >= from).slice(0, limit),
-    subscribe: () => () => undefined,
-    get lastSeq() {
-      return records.length;
-    },
-  };
-}
-
 /** `flushes` events flushes of `perFlush` events each into the events table: one parquet file each. */
-export async function eventFlushes(dataDir: string, journal: ReturnType<typeof memoryJournal>, flushes: number, perFlush = 3): Promise<void> {
+export async function eventFlushes(dataDir: string, journal: MemoryJournal, flushes: number, perFlush = 3): Promise<void> {
   for (let i = 0; i < flushes; i++) {
-    journal.add(perFlush);
+    for (let e = 0; e < perFlush; e++) {
+      const event_id = `e${journal.lastSeq + 1}`;
+      await journal.append('agent_event', { event_id, run_id: 'r', kind: 'note', payload: { i: e } });
+    }
     await indexEvents({ journal, dataDir, robot: 'r1' });
   }
 }

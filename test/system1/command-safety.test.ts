@@ -1,18 +1,14 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor as waitForState } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { OnnxGraphBuilder } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
+import type { Bus } from '../../daemon/bus/bus.ts';
+import type { MessageCodec } from '../../daemon/bus/codec.ts';
 import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { writeLinearModel } from './models.ts';
 
 const tmp = tempDir();
@@ -32,15 +28,10 @@ function writeSqrtModel(dir: string): string {
   return path;
 }
 
-const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 function context(configText: string): { ctx: ComponentContext; bus: Bus; codec: MessageCodec } {
-  const bus = new Bus();
-  const definitions = new DefinitionsRegistry();
-  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const config = parseConfigText(configText, 'test.yaml');
-  const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
-  return { ctx, bus, codec: new MessageCodec(definitions) };
+  const ctx = componentContext(configText, { dataDir: tmp.path });
+  return { ctx, bus: ctx.bus, codec: ctx.codec };
 }
 
 const policy = (model: string, topic = '/cmd_vel') => ({
@@ -68,7 +59,7 @@ describe('the safety frame on control loop commands', () => {
     await control.start();
     const timer = setInterval(send, 10);
     const byName = (name: string) => control.loopStats().find((s) => s.name === name)!;
-    await waitFor('non-finite and clamped commands', () => byName('nan').nonFinite >= 3 && byName('fast').clamped >= 3);
+    await waitFor(() => byName('nan').nonFinite >= 3 && byName('fast').clamped >= 3, 'non-finite and clamped commands');
     const health = control.health();
     const metrics = control.metrics();
     const nan = byName('nan');
@@ -112,7 +103,7 @@ describe('the safety frame on control loop commands', () => {
     const atLimits = { linear: { x: limits.max_linear_x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -limits.max_angular_z } };
     // Waited for on /cmd_vel, not on the loop's counter: the thread counts a clamp before its command reaches
     // the main thread, and a command that arrives after stop() is rightly not published.
-    await waitFor('a clamped command on /cmd_vel', () => published.some((t) => t.linear.x === atLimits.linear.x && t.angular.z === atLimits.angular.z));
+    await waitFor(() => published.some((t) => t.linear.x === atLimits.linear.x && t.angular.z === atLimits.angular.z), 'a clamped command on /cmd_vel');
     const clamped = control.loopStats()[0]!.clamped;
     clearInterval(timer);
     await control.stop();

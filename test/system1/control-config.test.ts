@@ -1,12 +1,7 @@
-import pino from 'pino';
 import { describe, expect, it } from 'vitest';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { componentContext } from '../helpers/component-context.ts';
 
 const TWIST = 'geometry_msgs/msg/Twist';
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
@@ -16,14 +11,12 @@ const ARRAY = 'std_msgs/msg/Float64MultiArray';
  * before anything starts), and the component checks again before any model is loaded.
  */
 async function start(policies: Record<string, unknown>, loops: Record<string, unknown>): Promise<string> {
-  let config: ReturnType<typeof parseConfigText>;
+  let ctx: ComponentContext;
   try {
-    config = parseConfigText(JSON.stringify({ policies, control: { loops } }), 'test.yaml');
+    ctx = componentContext({ policies, control: { loops } }, { dataDir: '/nonexistent' });
   } catch (error) {
     return (error as Error).message;
   }
-  const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-  const ctx: ComponentContext = { config, bus: new Bus(), definitions: new DefinitionsRegistry(), graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: '/nonexistent', journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
   const control = new ControlComponent(ctx, { createLoop: () => { throw new Error('no loop may be created'); } });
   return control.start().then(() => 'started', (error: Error) => error.message);
 }

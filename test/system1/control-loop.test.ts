@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor as waitForState } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { readThreadScheduling } from '../../adapters/lerobot/control/thread-scheduling.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { loopHarness } from './loop-harness.ts';
@@ -8,7 +8,6 @@ import { writeChunkModel, writeLinearModel } from './models.ts';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 describe('ControlLoop (worker thread)', () => {
   it.runIf(process.platform === 'linux')('sets the loop thread\'s scheduling and CPU as configured and reports what the kernel applied', async () => {
@@ -32,18 +31,18 @@ describe('ControlLoop (worker thread)', () => {
     // An age limit far above the 10 ms publishing interval: a loaded machine must not make fresh data stale.
     const { bus, control, commands, published, publishing } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 500, safe_action: [-7, -7] });
     await control.start();
-    await waitFor('a safe command', () => commands.some((c) => c.safe));
+    await waitFor(() => commands.some((c) => c.safe), 'a safe command');
     expect(commands[0]).toEqual({ values: [-7, -7], safe: true });
     const staleBefore = control.stats().staleTicks;
     expect(staleBefore).toBeGreaterThan(0);
 
     const stopPublishing = publishing([1.5, -2]);
-    await waitFor('a policy command', () => commands.some((c) => !c.safe));
+    await waitFor(() => commands.some((c) => !c.safe), 'a policy command');
     expect(commands.find((c) => !c.safe)!.values).toEqual([1.5, -2]);
     stopPublishing();
 
     const afterFresh = commands.length;
-    await waitFor('the safe action again', () => commands.slice(afterFresh).some((c) => c.safe));
+    await waitFor(() => commands.slice(afterFresh).some((c) => c.safe), 'the safe action again');
     expect(control.alive()).toBe(true);
     await control.stop();
     expect(control.alive()).toBe(false);
@@ -67,7 +66,7 @@ describe('ControlLoop (worker thread)', () => {
     await control.start();
     expect(control.stats().mode).toBe('async');
     expect(control.stats().chunkSize).toBe(4);
-    await waitFor('several chunks', () => control.stats().chunks >= 5);
+    await waitFor(() => control.stats().chunks >= 5, 'several chunks');
     stopPublishing();
     await control.stop();
     const acted = commands.filter((c) => !c.safe);

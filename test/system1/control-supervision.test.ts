@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { waitFor as waitForState } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { ControlComponent, type LoopHandle } from '../../adapters/lerobot/control/control-component.ts';
 import type { ControlLoopOptions, ControlLoopStats } from '../../adapters/lerobot/control/control-loop.ts';
 import { LoopState } from '../../adapters/lerobot/control/loop-state.ts';
@@ -10,7 +10,6 @@ import { writeLinearModel } from './models.ts';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 20_000);
 
 function context(loops: Record<string, { autostart: boolean }>) {
   const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
@@ -60,7 +59,7 @@ describe('ControlComponent supervision', () => {
     expect(control.loopStats()[0]!.starting).toBe(true);
     expect(control.loopsAlive()).toBe(true);
     expect(control.health()).toMatchObject({ state: 'running', alive: true });
-    await waitFor('the loop to be ready', () => !control.loopStats()[0]!.starting);
+    await waitFor(() => !control.loopStats()[0]!.starting, 'the loop to be ready');
     // Ready but perhaps not ticked yet: alive from its start.
     expect(control.loopsAlive()).toBe(true);
     aborter.abort();
@@ -87,11 +86,11 @@ describe('ControlComponent supervision', () => {
     created[0]!.crash();
     expect(control.loopsAlive()).toBe(false); // dead until the restart: the watchdog pauses
     expect(control.health()).toMatchObject({ state: 'degraded', alive: false });
-    await waitFor('the first restart', () => created.length === 2 && control.loopsAlive());
+    await waitFor(() => created.length === 2 && control.loopsAlive(), 'the first restart');
     expect(control.loopStats()[0]!.restarts).toBe(1);
 
     created[1]!.crash();
-    await waitFor('the second restart', () => created.length === 3 && control.loopsAlive());
+    await waitFor(() => created.length === 3 && control.loopsAlive(), 'the second restart');
     // A second crash in a row waits twice as long.
     const delays = logs.map((l) => JSON.parse(l) as { msg: string; restart_in_ms?: number }).filter((l) => l.msg.includes('crashed')).map((l) => l.restart_in_ms);
     expect(delays).toEqual([20, 40]);

@@ -4,11 +4,9 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterAll(() => {
-  for (const c of cleanups.splice(0).reverse()) c();
-});
+const cleanups = cleanupStack(afterAll);
 
 /** `lerobot export` to a real tmpfs with 8 KiB left, then with room: the dataset and its temporary files need more. */
 describe.runIf(canMountTmpfs)('lerobot export onto a full disk', () => {

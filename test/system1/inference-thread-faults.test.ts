@@ -1,11 +1,12 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { ControlComponent } from '../../adapters/lerobot/control/control-component.ts';
 import { ControlLoop, LoopCrash } from '../../adapters/lerobot/control/control-loop.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { waitFor as waitForState } from '../helpers/wait.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { controlContext } from './control-component-harness.ts';
 import { CONSTANT_OBS, loopHarness } from './loop-harness.ts';
 import { writeChunkModel, writeSlowChunkModel } from './models.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // An async chunking loop runs its policy in an inference thread. Before, a death of that thread (an
 // uncaught error, an exit) went unnoticed: the loop ticked on, every tick an underrun (with the default
@@ -14,11 +15,7 @@ import { writeChunkModel, writeSlowChunkModel } from './models.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
-const waitFor = (what: string, check: () => boolean) => waitForState(check, what, 30_000);
+const cleanups = cleanupStack();
 const dying = (query: string) => new URL(`./inference-death-worker.ts?${query}`, import.meta.url);
 
 /** A real async loop on chunk4.onnx whose inference thread dies as `query` says; crashes are collected. */
@@ -37,7 +34,7 @@ describe('an async loop whose inference thread dies', () => {
   it('reports an uncaught error as a crash of the inference thread, with its message, and sends the safe action until restarted', async () => {
     const { control, commands, crashes } = await dyingLoop('die=throw&on=2');
     expect(control.stats().mode).toBe('async');
-    await waitFor('the crash report', () => crashes.length > 0);
+    await waitFor(() => crashes.length > 0, 'the crash report', 30_000);
     const crash = crashes[0]!;
     expect(crash).toBeInstanceOf(LoopCrash);
     expect(crash).toMatchObject({ thread: 'inference' });
@@ -46,10 +43,10 @@ describe('an async loop whose inference thread dies', () => {
     // with on_underrun: skip, sends the safe action rather than nothing.
     expect(commands.some((c) => !c.safe)).toBe(true);
     const atCrash = commands.length;
-    await waitFor('safe actions after the crash', () => commands.slice(atCrash).some((c) => c.safe));
+    await waitFor(() => commands.slice(atCrash).some((c) => c.safe), 'safe actions after the crash', 30_000);
     // Every tick from then on (actions of the last chunk may still have been in flight at the crash).
     const mark = commands.length;
-    await waitFor('more ticks', () => commands.length >= mark + 5);
+    await waitFor(() => commands.length >= mark + 5, 'more ticks', 30_000);
     expect(commands.slice(mark).every((c) => c.safe)).toBe(true);
     expect(control.alive()).toBe(true);
     expect(control.stats().fault).toBe(crash.message);
@@ -60,7 +57,7 @@ describe('an async loop whose inference thread dies', () => {
 
   it('reports an exit with its code', async () => {
     const { crashes } = await dyingLoop('die=exit&on=1');
-    await waitFor('the crash report', () => crashes.length > 0);
+    await waitFor(() => crashes.length > 0, 'the crash report', 30_000);
     expect(crashes[0]!.message).toBe('inference thread exited with code 3');
   });
 
@@ -102,7 +99,7 @@ describe('the control component', () => {
     cleanups.push(() => control.stop());
     await control.start();
     const details = () => (control.health().details as Record<string, LoopDetails>).arm!;
-    await waitFor('a restart after the inference thread died', () => control.loopStats()[0]!.restarts >= 1);
+    await waitFor(() => control.loopStats()[0]!.restarts >= 1, 'a restart after the inference thread died', 30_000);
     expect(details().last_crash).toBe('inference thread died: injected fault in the inference thread');
     expect(details().crashes.inference).toBeGreaterThanOrEqual(1);
     expect(details().crashes.loop).toBe(0);
@@ -111,10 +108,10 @@ describe('the control component', () => {
     const metric = control.metrics().find((f) => f.name === 'auraison_control_loop_crashes_total')!;
     expect(metric.samples.find((s) => s.labels?.thread === 'inference')!.value).toBeGreaterThanOrEqual(1);
     // Until its restart the loop still ticks and sends the safe action: degraded, but alive for the watchdog.
-    await waitFor('health naming the dead inference thread', () => {
+    await waitFor(() => {
       const h = control.health();
       return h.state === 'degraded' && h.alive === true && /control loop arm: inference thread died/.test(h.reason ?? '');
-    });
+    }, 'health naming the dead inference thread', 30_000);
   });
 
   it('reports an overdue inference (degraded, counted, logged) while the robot gets the safe action, and recovers when the chunk comes', async () => {
@@ -125,14 +122,14 @@ describe('the control component', () => {
     const control = new ControlComponent(ctx);
     cleanups.push(() => control.stop());
     await control.start();
-    await waitFor('health saying the inference is overdue', () => {
+    await waitFor(() => {
       const h = control.health();
       return h.state === 'degraded' && h.alive === true && /control loop arm: inference overdue: no chunk for \d+ ms \(chunking\.inference_timeout_ms: 20\)/.test(h.reason ?? '');
-    });
+    }, 'health saying the inference is overdue', 30_000);
     const stats = () => control.loopStats()[0]!;
-    await waitFor('the overdue request counted (at the loop thread\'s next tick)', () => stats().inferenceOverdue >= 1);
+    await waitFor(() => stats().inferenceOverdue >= 1, 'the overdue request counted (at the loop thread\'s next tick)', 30_000);
     expect(stats().restarts).toBe(0);
-    await waitFor('the late chunk, and health running again', () => stats().chunks >= 1 && control.health().state === 'running');
+    await waitFor(() => stats().chunks >= 1 && control.health().state === 'running', 'the late chunk, and health running again', 30_000);
     const lines = logs.map((l) => JSON.parse(l) as { msg: string; limit_ms?: number; took_ms?: number });
     expect(lines.find((l) => l.msg.startsWith('inference overdue'))?.limit_ms).toBe(20);
     expect(lines.find((l) => l.msg === 'overdue inference came back')?.took_ms).toBeGreaterThan(20);

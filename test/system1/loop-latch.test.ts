@@ -1,17 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { waitFor } from '../system2/agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The operator's stop latches (agent.stop_latch): a control loop that runs on its own (autostart) is held
 // at its safe action until the latch is released, not left driving beside a robot the page says is stopped.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 type Twist = { linear: { x: number }; angular: { z: number } };
 const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;

@@ -1,11 +1,12 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import onnxProto from 'onnx-proto';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { modelFingerprint, readOnnxModelInfo } from '../../adapters/lerobot/onnx-model-file.ts';
 import { buildLinearPolicy } from '../../adapters/lerobot/sim-policy/onnx-builder.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startLoopDaemon } from './loop-daemon-harness.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 const { onnx } = onnxProto;
 
@@ -14,10 +15,7 @@ const { onnx } = onnxProto;
 // so replacing weights kept under another name (as torch.onnx and onnx.save_model let an exporter choose)
 // left the loop running the old ones.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 const wait = { timeout: 30_000, interval: 20 };
 
 /**

@@ -1,13 +1,11 @@
 import { truncateSync } from 'node:fs';
-import { afterEach, describe, expect, it, vi } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { tempDir } from '../helpers/cli.ts';
 import { startLoopDaemon } from './loop-daemon-harness.ts';
 import { writeLinearModel } from './models.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
-});
+const cleanups = cleanupStack();
 const wait = { timeout: 30_000, interval: 20 };
 
 describe('a model replaced in place, then SIGHUP', () => {

@@ -1,13 +1,7 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PoliciesComponent } from '../../adapters/lerobot/policies-component.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
-import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { writeLinearModel } from './models.ts';
 
 const tmp = tempDir();
@@ -16,10 +10,8 @@ afterAll(() => tmp.cleanup());
 describe('the policies component', () => {
   it('a start stopped while its models load (a start timeout) leaves no thread or query behind, so the retry starts', async () => {
     const model = writeLinearModel(tmp.path, 'p', [1, 0, 0, 1], [0, 0]);
-    const config = parseConfigText(JSON.stringify({ policies: { p: { model } } }), 'test.yaml');
-    const bus = new Bus();
-    const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-    const ctx: ComponentContext = { config, bus, definitions: new DefinitionsRegistry(), graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+    const ctx = componentContext({ policies: { p: { model } } }, { dataDir: tmp.path });
+    const { bus } = ctx;
     const policies = new PoliciesComponent(ctx);
     try {
       const starting = policies.start();

@@ -1,15 +1,13 @@
 import { simPolicyLoopConfig } from './sim-policy-config.ts';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { waitFor } from '../system2/agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('the run_policy skill drives an on-demand System 1 loop', () => {
   it('runs the sim policy for the seconds asked, then stops the loop; unknown loops fail with the reason', async () => {

@@ -1,26 +1,16 @@
-import pino from 'pino';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createPolicyDriver } from '../../adapters/lerobot/sim-policy/policy-driver.ts';
-import { Bus } from '../../daemon/bus/bus.ts';
-import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
-import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { componentContext } from '../helpers/component-context.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
 describe('turtlebot-maze driven by the ONNX policy through a control loop', () => {
   it('drives the robot from /scan to /cmd_vel without hitting a wall, and reports loop statistics', async () => {
-    const bus = new Bus();
-    const definitions = new DefinitionsRegistry();
-    const log = pino({ level: 'silent' });
-    const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-    const config = parseConfigText('sim: { enabled: true, speed: 2 }', 'test.yaml');
-    const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+    const ctx = componentContext('sim: { enabled: true, speed: 2 }', { dataDir: tmp.path });
+    const { bus, definitions, log } = ctx;
     const sim = new TurtlebotMazeSim(ctx);
     // /scan comes at 5 Hz of sim time, every 100 ms of wall time at speed 2. The age limit is ten scan
     // periods, so only a stopped scan stream (not a loaded CI machine) makes the loop send the safe action.

@@ -1,15 +1,13 @@
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { startDaemon } from '../helpers/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { writeLinearModel } from './models.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
-const cleanups: (() => Promise<void>)[] = [];
-afterEach(async () => {
-  for (const c of cleanups.splice(0)) await c();
-});
+const cleanups = cleanupStack();
 
 describe('stale observations are counted per topic, as README says', () => {
   it('a topic read by two sources of a policy is one series in /metrics and in status, counting each stale tick once', async () => {

@@ -9,14 +9,11 @@ import { VlaService } from '../../adapters/lerobot/vla-service.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
-import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { QueryError } from '../../daemon/bus/errors.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
 import { LoopConfig, type LoopSettings } from '../../daemon/config/sections/system1.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
 import { ControlLoop } from '../../adapters/lerobot/control/control-loop.ts';
-import type { ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { policySettings, writeLinearModel, writeSlowModel } from './models.ts';
 
@@ -97,9 +94,8 @@ describe('ai/inference/vla/<policy> admission', () => {
     const codec = new MessageCodec(definitions);
     const slow = writeSlowModel(tmp.path, 12_288); // ~600 ms a run on an idle CI machine
     const fast = writeLinearModel(tmp.path, 'fast', [1, 0, 0, 1], [0, 0]);
-    const config = parseConfigText(JSON.stringify({ policies: { slow: { model: slow, max_pending_queries: 2 } } }), 'test.yaml');
-    const journal = { append: async () => ({ seq: 0, ts: '0', kind: '', data: null }), read: () => [], subscribe: () => () => {}, lastSeq: 0 } as Journal;
-    const ctx: ComponentContext = { config, bus, definitions, graph: new RobotGraph(), log, dataDir: tmp.path, journal, daemonStatus: () => { throw new Error('unused'); }, components: new Map() };
+    const config = { policies: { slow: { model: slow, max_pending_queries: 2 } } };
+    const ctx = componentContext(config, { bus, definitions, log, dataDir: tmp.path });
     const policies = new PoliciesComponent(ctx);
     const query = () => bus.query('ai/inference/vla/slow', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 });
     let loop: ControlLoop | undefined;

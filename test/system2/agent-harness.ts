@@ -2,7 +2,8 @@ import { registerFauxProvider, streamSimple, type FauxProviderRegistration } fro
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import type { ModelService } from '../../daemon/agent/model-service.ts';
 import { StopService } from '../../daemon/safety/stop-service.ts';
-import { waitFor, type TestContext } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import type { TestContext } from '../helpers/component-context.ts';
 
 /** Agents and faux providers started by a test file; `stopAgents()` in its afterEach cleans them up. */
 const fauxes: FauxProviderRegistration[] = [];

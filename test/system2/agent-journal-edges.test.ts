@@ -7,9 +7,10 @@ import type { JournalRecord } from '../../daemon/contract/services.ts';
 import { nowNs } from '../../daemon/contract/time.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 /**
  * The agent driven over its API: decisions that cross while a run's end is being written, and runs replayed
@@ -43,7 +44,7 @@ describe('a cancel and an approval that cross', () => {
         return { reached: true, outcome: 'reached', message: 'arrived' };
       },
     };
-    const agent = await startAgent(agentContext({ agent: { require_approval: ['navigate_to'] } }, { journal }), { navigation });
+    const agent = await startAgent(componentContext({ agent: { require_approval: ['navigate_to'] } }, { journal }), { navigation });
     const run = await agent.submitIntent(intent('navigate_to', { x: 3, y: 4 }), 'http');
     await settled(agent, run.run_id, ['awaiting_approval']);
 
@@ -71,7 +72,7 @@ describe('runs show and diff on a journal with odd records', () => {
     cleanups.push(dir.cleanup);
     const log = join(dir.path, 'data', 'log');
     const journal = new DurableJournal({ dir: log, fsync: 'never' });
-    const agent = await startAgent(agentContext({}, { journal }));
+    const agent = await startAgent(componentContext({}, { journal }));
     const run = await agent.submitIntent(intent('stop'), 'cli');
     await settled(agent, run.run_id);
     const other = await agent.submitIntent(intent('stop'), 'cli');

@@ -1,20 +1,19 @@
 import { createAssistantMessageEventStream, type AssistantMessage, type AssistantMessageEventStream } from '@mariozechner/pi-ai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { MAX_RECORD_BYTES } from '../../daemon/journal/frame.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // A model message too large for the journal (a tool call with huge arguments) fails its run, with the
 // journal's reason; the agent and the journal carry on, and a restart finds every record.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const TERMINAL = ['succeeded', 'failed', 'cancelled', 'interrupted'];
 
@@ -22,7 +21,7 @@ describe('a record over the journal limit', () => {
   it('fails the run that made it, not the daemon, and loses nothing at restart', async () => {
     const dir = tempDir('agent-journal-limit-');
     const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
-    const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
+    const ctx = componentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
     const replies = [callStop({ note: 'x'.repeat(MAX_RECORD_BYTES) }), reply('Stopped.'), callStop({}), reply('Stopped.')];
     const agent = new AgentComponent(ctx, { model: { streamFn: () => answer(replies.shift() ?? reply('nothing more')), primaryModel: undefined, available: () => ({ ok: true }) } });
     await agent.start();

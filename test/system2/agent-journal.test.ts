@@ -1,5 +1,5 @@
 import { fauxAssistantMessage, fauxToolCall, registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { RunStore } from '../../daemon/agent/run-store.ts';
 import { newId } from '../../daemon/contract/ids.ts';
@@ -7,27 +7,26 @@ import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import type { AgentEvent, RunState } from '../../daemon/contract/schemas.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext, type TestContext } from '../helpers/component-context.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // How the agent's records reach the journal now that a tool call's records are written together: every
 // event is in the journal, in the order it happened, before the run reports its end; a model message is
 // journaled before any of its tool calls acts; a tool call is durable before its skill acts (but stop:
 // robot-stop.test.ts).
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 /** The tool call each model step makes: by default `stop`. */
 type Call = { name: string; args: Record<string, unknown> };
 const STOP: Call = { name: 'stop', args: {} };
 const PUBLISH_ZERO: Call = { name: 'publish', args: { topic: '/cmd_vel', fields: { linear: { x: 0 } } } };
 
-async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = [], call: Call = STOP): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: ReturnType<typeof agentContext>; submit: () => Promise<RunState> }> {
+async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = [], call: Call = STOP): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: TestContext; submit: () => Promise<RunState> }> {
   const dir = tempDir('agent-journal-');
   const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
-  const ctx = agentContext({ agent: { intent_topic: '', skills: ['stop', 'publish'] } }, { journal });
+  const ctx = componentContext({ agent: { intent_topic: '', skills: ['stop', 'publish'] } }, { journal });
   const faux = registerFauxProvider();
   const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall(call.name, call.args)], { stopReason: 'toolUse' }));
   faux.setResponses([...steps, fauxAssistantMessage('Stopped.')]);

@@ -3,10 +3,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { NavigationService } from '../../daemon/agent/services.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 import type { JournalRecord } from '../../daemon/contract/services.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 /**
  * Approval gates the way a deployment meets them: a cancel and an approval at once, an approval that comes
@@ -34,7 +35,7 @@ function recordingNavigation(goals: unknown[]): NavigationService {
 /** An agent with a navigate_to run paused for approval, stopped; the journal it leaves. */
 async function pausedThenStopped(goals: unknown[]): Promise<{ journal: MemoryJournal; runId: string }> {
   const journal = new MemoryJournal();
-  const before = await startAgent(agentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
+  const before = await startAgent(componentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
   const run = await before.submitIntent(intent('navigate_to', { x: 1, y: 2 }), 'http');
   await settled(before, run.run_id, ['awaiting_approval']);
   await before.stop();
@@ -56,7 +57,7 @@ describe('approvals under faults', () => {
     const goals: unknown[] = [];
     // Restored after a restart: the approval resumes the run from its events while the cancel ends it.
     const { journal, runId } = await pausedThenStopped(goals);
-    const restored = await startAgent(agentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
+    const restored = await startAgent(componentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
     const [approved] = await Promise.allSettled([restored.approve(runId, 'ada'), restored.cancel(runId, 'bob')]);
     expect((await settled(restored, runId)).run.status).toBe('cancelled');
     // The approval did not take: it says so, rather than answer with a state the run is leaving.
@@ -83,7 +84,7 @@ describe('approvals under faults', () => {
     // The deadline passed while the daemon was down.
     const requested = journal.records.find((r) => (r.data as { kind?: string }).kind === 'approval.requested')!;
     (requested.data as { payload: { deadline: string } }).payload.deadline = '1';
-    const after = await startAgent(agentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
+    const after = await startAgent(componentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
     // Asked at once, before the re-armed deadline's timer has had a chance to fire.
     await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/approval timed out/) });
     const { run, events } = await settled(after, runId);
@@ -98,21 +99,21 @@ describe('approvals under faults', () => {
     const goals: unknown[] = [];
     const { journal, runId } = await pausedThenStopped(goals);
     // The reload restarted the agent with navigate_to no longer among its skills.
-    const after = await startAgent(agentContext({ agent: { skills: ['stop', 'read_topic'] } }, { journal }), { navigation: recordingNavigation(goals) });
+    const after = await startAgent(componentContext({ agent: { skills: ['stop', 'read_topic'] } }, { journal }), { navigation: recordingNavigation(goals) });
     await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/cannot resume under the current config: .*unknown intent type "navigate_to"/) });
     const { run } = after.getRun(runId)!;
     expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^approved by ada, but the run cannot resume/) });
     // And so it stays after another restart: the end is in the journal.
     await after.stop();
     forgetAgent(after);
-    const again = await startAgent(agentContext({}, { journal }));
+    const again = await startAgent(componentContext({}, { journal }));
     expect(again.getRun(runId)!.run.status).toBe('failed');
     expect(goals).toEqual([]);
   });
 
   it('holds a call approved after a policy reload to the new policy, naming the rule', async () => {
     const sent: unknown[] = [];
-    const ctx = agentContext(WAITS);
+    const ctx = componentContext(WAITS);
     ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: (msg) => void sent.push(msg) });
     const agent = await startAgent(ctx);
     const run = await agent.submitIntent(intent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }), 'http');
@@ -129,7 +130,7 @@ describe('approvals under faults', () => {
 
   it('refuses a cancel that comes while the run\'s end is being written, naming how it ended', async () => {
     const journal = new SlowEndJournal();
-    const agent = await startAgent(agentContext({}, { journal }));
+    const agent = await startAgent(componentContext({}, { journal }));
     const run = await agent.submitIntent(intent('stop'), 'http');
     await waitFor(() => journal.held !== undefined, 'the run to be writing its end');
     const cancelling = agent.cancel(run.run_id, 'bob');

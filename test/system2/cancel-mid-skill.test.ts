@@ -8,11 +8,13 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, startAgent, stopAgents } from './agent-harness.ts';
 import { isZero, watchCmdVel } from './cmd-vel-watch.ts';
-import { MemoryJournal } from './memory-journal.ts';
-import { simAgentDaemon, skillIntent } from './sim-daemon.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
+import { startSimDaemon } from '../helpers/daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 /**
  * A run that ends while its skill acts (cancelled, interrupted by the daemon stopping, or killed) journals
@@ -39,7 +41,7 @@ async function acting(agent: AgentComponent, runId: string): Promise<void> {
 
 describe('a run cancelled while its skill acts', () => {
   it('journals navigate_to as cancelled with where the robot stopped and how far it had left, and stops the robot', async () => {
-    const { daemon, agent, dock } = await simAgentDaemon(1, cleanups);
+    const { daemon, agent, dock } = await startSimDaemon(cleanups, { speed: 1 });
     const twists = watchCmdVel(daemon.bus, new MessageCodec(daemon.definitions));
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'internal');
     await acting(agent, run.run_id);
@@ -68,7 +70,7 @@ describe('a run cancelled while its skill acts', () => {
   });
 
   it('journals what run_policy reported when stopped, and sends a zero Twist though the policy runner did not', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     // A System 1 runner that stops on its signal and says how far it got, but leaves the stop to others.
     const policies: PolicyRunnerService = {
@@ -86,7 +88,7 @@ describe('a run cancelled while its skill acts', () => {
   });
 
   it('journals a skill that does not return when stopped as unknown, after a short wait, and stops the robot', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const policies: PolicyRunnerService = { runPolicy: () => new Promise(() => {}) }; // deaf to its signal
     const agent = await startAgent(ctx, { policies });
@@ -118,7 +120,7 @@ describe('the drive a cancelled navigate_to reports', () => {
     [false, 'cancelled by ada; it had not started driving: the robot is at (0.50, 0.50), 0.50 m (straight line) from (1.00, 0.50)'],
   ] as const) {
     it(`says the robot ${commanded ? 'had' : 'had not'} started when the navigator ${commanded ? 'had' : 'had not'} sent a drive command`, async () => {
-      const agent = await startAgent(agentContext(), { navigation: justStarted(commanded) });
+      const agent = await startAgent(componentContext(), { navigation: justStarted(commanded) });
       const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 0.5 }), 'http');
       await acting(agent, run.run_id);
       await agent.cancel(run.run_id, 'ada');
@@ -131,7 +133,7 @@ describe('a natural-language run cancelled while its tool acts', () => {
   it('journals the tool call the model made as cancelled, and asks the model nothing more', async () => {
     const { faux, model } = fauxModel();
     faux.setResponses([fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 2 })], { stopReason: 'toolUse' }), fauxAssistantMessage('Arrived.')]);
-    const agent = await startAgent(agentContext(), { model, navigation: endless });
+    const agent = await startAgent(componentContext(), { model, navigation: endless });
     const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'go to (1, 2)' }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] };
     const run = await agent.submitIntent(intent, 'http');
     await acting(agent, run.run_id);
@@ -148,7 +150,7 @@ describe('a natural-language run cancelled while its tool acts', () => {
 describe('a run whose daemon stops while its skill acts', () => {
   it('journals the call as interrupted when the daemon stops', async () => {
     const journal = new MemoryJournal();
-    const agent = await startAgent(agentContext({}, { journal }), { navigation: endless });
+    const agent = await startAgent(componentContext({}, { journal }), { navigation: endless });
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 2 }), 'http');
     await acting(agent, run.run_id);
     await agent.stop();
@@ -161,14 +163,14 @@ describe('a run whose daemon stops while its skill acts', () => {
 
   it('gives a call cut off by kill -9 a result at the next start, saying its outcome is unknown', async () => {
     const journal = new MemoryJournal();
-    const killed = await startAgent(agentContext({}, { journal }), { navigation: endless });
+    const killed = await startAgent(componentContext({}, { journal }), { navigation: endless });
     const run = await killed.submitIntent(skillIntent('navigate_to', { x: 1, y: 2 }), 'http');
     await acting(killed, run.run_id);
     // What kill -9 leaves: the records durable at that moment.
     const left = new MemoryJournal();
     for (const record of journal.records) await left.append(record.kind, record.data);
 
-    const after = await startAgent(agentContext({}, { journal: left }), { navigation: endless });
+    const after = await startAgent(componentContext({}, { journal: left }), { navigation: endless });
     const { run: done, events } = after.getRun(run.run_id)!;
     expect(done.status).toBe('interrupted');
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);

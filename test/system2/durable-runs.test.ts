@@ -1,6 +1,6 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -8,11 +8,9 @@ import { silentLogger } from '../../daemon/log.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { DaemonProcess } from './daemon-process.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 async function setup(agent: Record<string, unknown>, endpoint: Record<string, unknown> = {}) {
   const dir = tempDir('system2-');

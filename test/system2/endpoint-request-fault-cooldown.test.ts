@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // vLLM answers 400 to a request it cannot take: a run whose transcript grew past the model's context
 // ("This model's maximum context length is 32768 tokens. However, you requested 33012 tokens"), a
@@ -10,10 +11,7 @@ import { apiDaemon } from './api-daemon.ts';
 // intent failed at once for cooldown_ms ("every model endpoint failed recently") and the agent reported
 // System 2 down.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 async function setup() {
   const server = new OpenAiSseServer();

@@ -1,17 +1,15 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // policy.geofence.polygon with fewer than 3 points is no polygon, and the hook treated it as no fence:
 // a fence written with one point too few (or cut short by a merge) let navigate_to send the robot
 // anywhere, and the config check said "valid". Only the empty list means "no fence".
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
+const cleanups = cleanupStack();
 
 async function check(polygon: { x: number; y: number }[]) {
   const dir = tempDir('geofence-config-');

@@ -1,17 +1,15 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { pacedSseServer } from './paced-sse-server.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The bus query `ai/inference/llm/default` goes down the same endpoints as the agent, and README promises
 // the same frames for every attempt: request_timeout_ms for the whole reply, and a 429's Retry-After
 // waited out when it fits backoff_max_ms, a longer one moving on to the next endpoint.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 

@@ -4,7 +4,7 @@ import { Bus } from '../../daemon/bus/bus.ts';
 import { LlmComponent } from '../../adapters/vllm/llm-component.ts';
 import { runCli, runMain } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
-import { agentContext } from './agent-context.ts';
+import { componentContext } from '../helpers/component-context.ts';
 
 const servers: OpenAiSseServer[] = [];
 afterEach(async () => {
@@ -103,7 +103,7 @@ describe('the ai/inference/llm bus query', () => {
     const a = await server();
     const b = await server();
     const bus = new Bus();
-    const ctx = agentContext(
+    const ctx = componentContext(
       { llm: { endpoints: [{ name: 'local', base_url: a.baseUrl, model: 'scripted-model', retries: 0, structured_outputs: 'vllm' }, { name: 'gateway', base_url: b.baseUrl, model: 'scripted-model' }] } },
       { bus },
     );

@@ -1,18 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runMain, tempDir } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // An endpoint's timeouts are setTimeout delays, and Node fires one past 2^31-1 ms (24.8 days) after 1 ms
 // (a TimeoutOverflowWarning). A config that meant "no limit" with a big number (request_timeout_ms:
 // 3000000000) passed the check, and then every request was aborted at once ("no whole reply within
 // request_timeout_ms (3000000000 ms)"): System 2 down, with a valid config.
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const cleanup of cleanups.splice(0)) cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('llm.endpoints[] timeouts past what a timer can hold', () => {
   for (const key of ['connect_timeout_ms', 'first_token_timeout_ms', 'idle_timeout_ms', 'request_timeout_ms', 'backoff_ms', 'backoff_max_ms']) {

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { startDaemon } from '../helpers/daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // An empty completion (no text, finish_reason stop) is a failed attempt for the bus query
 // ai/inference/llm, as it is for the agent (README): retried, then the next endpoint, never handed to the
 // caller as an answer.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('the ai/inference/llm bus query and an empty completion', () => {
   it('tries again and answers with the next reply that says something; says so when none does', { timeout: 30_000 }, async () => {

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { pacedSseServer } from './paced-sse-server.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // A reasoning model on vLLM (`--reasoning-parser`, Qwen3, DeepSeek-R1) streams its thinking as
 // `delta.reasoning_content` (`delta.reasoning` in newer vLLM) before any `delta.content`: tokens flow the
@@ -9,10 +10,7 @@ import { pacedSseServer } from './paced-sse-server.ts';
 // first_token_timeout_ms was cut off as silent ("no first token") while it streamed, and retried from the
 // start, paying for the thinking again.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const bare = { sim: { enabled: false }, foxglove: { enabled: false }, api: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
 

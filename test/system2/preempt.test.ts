@@ -1,17 +1,16 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { waitFor } from './agent-context.ts';
-import { simAgentDaemon, skillIntent } from './sim-daemon.ts';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from '../helpers/wait.ts';
+import { startSimDaemon } from '../helpers/daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const navigate = (x: number, y: number) => skillIntent('navigate_to', { x, y });
 
 describe('one motion at a time', () => {
   it('a new goal supersedes the running one, whose run names the run that took over; stop names itself', async () => {
-    const { agent, dock } = await simAgentDaemon(1, cleanups);
+    const { agent, dock } = await startSimDaemon(cleanups, { speed: 1 });
     const ended = (runId: string) => ['succeeded', 'failed', 'cancelled'].includes(agent.getRun(runId)!.run.status);
 
     // The dock is far from the start: at speed 1 the first goal is still being driven when the second comes.

@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { settled, startAgent, stopAgents } from './agent-harness.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 // The run's events say what was done: the value that reached the robot, and the rule that changed it when it
 // is not the one asked. A `publish` of x=5 on the velocity topic, as a TwistStamped the velocity hook did not

@@ -1,9 +1,9 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext } from './agent-context.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 /** A run's tool-call quota holds across a restart: calls refused before it still count after it. */
 
@@ -24,14 +24,14 @@ describe('the tool-call quota across a restart', () => {
       fauxAssistantMessage([fauxToolCall('read_topic', { topic: '/odom' })], { stopReason: 'toolUse' }),
       fauxAssistantMessage('Done.'),
     ]);
-    const before = await startAgent(agentContext(config, { journal }), { model });
+    const before = await startAgent(componentContext(config, { journal }), { model });
     const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop' }, policy_ctx: { actor: 't', source: 'internal', max_tool_calls: 2 }, targets: [] };
     const run = await before.submitIntent(intent, 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
     await before.stop();
     forgetAgent(before);
 
-    const after = await startAgent(agentContext(config, { journal }), { model });
+    const after = await startAgent(componentContext(config, { journal }), { model });
     await after.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(after, run.run_id);
     expect(done).toMatchObject({ status: 'failed', reason: "quota.tool_calls: call 3 exceeds the run's quota of 2 tool calls" });

@@ -1,16 +1,14 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // policy.topics is checked on the topic a call names, but the bus reads a name holding `*` or `?` as a
 // glob: read_topic("/battery/*") passed a deny of /battery/secret (the string "/battery/*" is not
 // "/battery/secret") and then read the next message on any topic under /battery, the denied one included.
 // No ROS 2 topic name holds either character.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 async function setup() {
   const server = new OpenAiSseServer();

@@ -21,11 +21,12 @@ import { startHarness } from '../api/harness.ts';
 import { writeLinearModel } from '../system1/models.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 /**
  * The operator's stop against everything else that happens at the same moment: an intent being accepted,
@@ -89,7 +90,7 @@ const aWhile = () => new Promise((resolve) => setTimeout(resolve, 50));
 describe('a stop racing an intent being accepted', () => {
   it('cancels a run whose intent was being made durable when the stop came, before it moves the robot', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav, stopReplyWaitMs: 60_000 });
@@ -117,7 +118,7 @@ describe('a stop racing an intent being accepted', () => {
     };
     const { faux, model } = fauxModel();
     faux.setResponses([fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 })], { stopReason: 'toolUse' }), fauxAssistantMessage('Arrived.')]);
-    const ctx = agentContext();
+    const ctx = componentContext();
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav, model, hooks: [slowHook] });
     const submitted = agent.submitIntent(skillIntent('natural_language', { text: 'go to the dock' }), 'http');
@@ -138,7 +139,7 @@ describe('a stop racing an intent being accepted', () => {
 describe('a stop racing an approval', () => {
   it('wins over an approval whose grant is being written: the call it approved never acts', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } }, { journal });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } }, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { stopReplyWaitMs: 60_000 });
     const run = await waitingPublish(agent);
@@ -153,7 +154,7 @@ describe('a stop racing an approval', () => {
 
   it('wins over an approval of a run that paused before a restart, resumed while the stop comes', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } }, { journal });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } }, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const first = await startAgent(ctx);
     const run = await waitingPublish(first);
@@ -180,7 +181,7 @@ describe('a stop while the model thinks', () => {
     ]);
     // A server that already sent its tool call: the abort does not reach the stream.
     const deaf = { ...model, streamFn: ((m, c, o) => streamSimple(m, c, { ...o, signal: undefined })) as typeof model.streamFn };
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav, model: deaf });
@@ -201,7 +202,7 @@ describe('a stop while the model thinks', () => {
 describe('a stop and the agent restarting', () => {
   it('a run accepted while the agent stops does not start once it is written', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav });
     journal.hold = (kind, data) => runStateOf(kind, data)?.status === 'pending';
@@ -218,14 +219,14 @@ describe('a stop and the agent restarting', () => {
   });
 
   it('an agent stopped while it was starting leaves the intent topic to the next one, which agent/stop reaches', async () => {
-    const crashed = agentContext();
+    const crashed = componentContext();
     const first = await startAgent(crashed, { navigation: drivingNavigator(crashed.bus, crashed.codec) });
     const run = await first.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => first.getRun(run.run_id)!.run.status === 'running', 'the run to be running');
     // The daemon died here, the run running: the next start writes it interrupted, and that write stalls.
     const journal = new GatedJournal();
     journal.records.push(...(crashed.journal as MemoryJournal).records);
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     journal.hold = () => true;
     const stuck = new AgentComponent(ctx);
     const starting = stuck.start();
@@ -247,7 +248,7 @@ describe('a stop and the agent restarting', () => {
     const spec = SYSTEM2_COMPONENTS.find((s) => s.name === 'agent')!;
     const stop = COMPONENTS.find((s) => s.name === 'stop')!;
     const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
-    const codec = agentContext().codec;
+    const codec = componentContext().codec;
     const daemon = new Daemon({
       config,
       log: silentLogger(),
@@ -335,14 +336,14 @@ describe('a stop and a control loop run_policy started', () => {
     expect(twists.length).toBe(sent);
   });
 
-  // daemon/control/control-component.ts runPolicy listens for the abort only once the loop has started: a
+  // adapters/lerobot/control/control-component.ts runPolicy listens for the abort only once the loop has started: a
   // stop that comes while the worker loads its model is missed, and the loop runs its whole `seconds`.
   it('stops a loop the stop caught starting: it never runs its seconds, and its safe action goes out', async () => {
     const dir = tempDir('robot-stop-loop-');
     cleanups.push(dir.cleanup);
     const loops: SlowStartLoop[] = [];
     const config = parseConfigText(stringify({ policies: { p: { model: writeLinearModel(dir.path, 'p', [1, 0, 0, 1], [0, 0]), serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } } }, control: { loops: { arm: { policy: 'p', rate_hz: 50, autostart: false } } } }), 'test.yaml');
-    const ctx = agentContext();
+    const ctx = componentContext();
     const control = new ControlComponent({ ...ctx, config }, { createLoop: (o) => loops[loops.push(new SlowStartLoop(o)) - 1]! });
     await control.start();
     cleanups.push(() => control.stop());
@@ -364,7 +365,7 @@ describe('a stop and a control loop run_policy started', () => {
 describe('a journal that stalls or refuses the cancels', () => {
   it('POST /stop answers once the robot is stopped, saying the cancels are still being written', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec), stopReplyWaitMs: 50 });
     await serveStop(ctx, agent);
@@ -405,7 +406,7 @@ describe('a journal that stalls or refuses the cancels', () => {
 
   it('some cancels journaled, some refused: every run shows ended, and the reply names the refusal', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } }, { journal });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } }, { journal });
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     const waiting = await waitingPublish(agent);
@@ -426,7 +427,7 @@ describe('a journal that stalls or refuses the cancels', () => {
 describe('the stop skill in a run', () => {
   it('journals its call before its result, counts as a tool call, and replays the same after a restart', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const agent = await startAgent(ctx);
     const run = await agent.submitIntent(skillIntent('stop', {}), 'http');
     const done = await settled(agent, run.run_id);
@@ -444,7 +445,7 @@ describe('the stop skill in a run', () => {
 
   it('a stop skill whose run is cancelled while its call is being written still stopped the robot, and its result is journaled', async () => {
     const journal = new GatedJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx);
     journal.hold = (kind, data) => eventOf(kind, data)?.kind === 'tool.call';
@@ -463,7 +464,7 @@ describe('the stop skill in a run', () => {
 
 describe('stop requests it cannot read', () => {
   it('POST /stop: each is a 4xx naming the problem, nothing is stopped, and the daemon goes on', async () => {
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx);
     const harness = await startHarness();
@@ -495,7 +496,7 @@ describe('stop requests it cannot read', () => {
   });
 
   it('agent/stop: each is an error reply saying the robot was NOT stopped, and the query is served still', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     await serveStop(ctx, await startAgent(ctx));
     const ask = (payload: Uint8Array, encoding = 'application/json') => ctx.bus.query('agent/stop', { encoding, payload });
@@ -512,7 +513,7 @@ describe('stop requests it cannot read', () => {
 
 describe('a stop whose zero Twist cannot go out', () => {
   it('still cancels every run, then answers 500 saying the robot was NOT stopped', async () => {
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } });
     const agent = await startAgent(ctx);
     const harness = await startHarness();
     cleanups.push(() => harness.close());

@@ -9,11 +9,12 @@ import type { JournalRecord, RobotStopOutcome } from '../../daemon/contract/serv
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { serveStop, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 /**
  * Stopping the robot never waits on the disk: the `stop` skill acts before its call is journaled, and the
@@ -52,7 +53,7 @@ async function settledRun(agent: AgentComponent, runId: string): Promise<RunStat
 describe('the stop skill', () => {
   it('stops the robot while its call is still being written to the journal, then journals it', async () => {
     const journal = new SlowJournal();
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx);
     const run = await agent.submitIntent(skillIntent('stop', {}), 'http');
@@ -80,7 +81,7 @@ describe('the stop skill', () => {
         }));
       }
     }
-    const ctx = agentContext({}, { journal: new WritingJournal() });
+    const ctx = componentContext({}, { journal: new WritingJournal() });
     twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx);
     const run = await agent.submitIntent(skillIntent('stop', {}), 'http');
@@ -91,7 +92,7 @@ describe('the stop skill', () => {
   it('stops the robot when the journal refuses its call, and the run fails saying so', async () => {
     const journal = new SlowJournal();
     journal.holdToolCalls = false;
-    const ctx = agentContext({}, { journal });
+    const ctx = componentContext({}, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
@@ -113,7 +114,7 @@ describe('the operator stop', () => {
   it('halts the drive, cancels every run and reports a journal that refused the cancels', async () => {
     const journal = new SlowJournal();
     journal.holdToolCalls = false;
-    const ctx = agentContext({ agent: { require_approval: ['publish'] } }, { journal });
+    const ctx = componentContext({ agent: { require_approval: ['publish'] } }, { journal });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
@@ -135,7 +136,7 @@ describe('the operator stop', () => {
   });
 
   it('sends a zero to every velocity topic the agent drove, a namespaced robot\'s Twist and TwistStamped too', async () => {
-    const ctx = agentContext({ policy: { velocity: { topics: ['/robot*/cmd_vel'] } } });
+    const ctx = componentContext({ policy: { velocity: { topics: ['/robot*/cmd_vel'] } } });
     const agent = await startAgent(ctx);
     const seen: { topic: string; value: { linear?: { x: number }; twist?: { linear: { x: number } } } }[] = [];
     ctx.bus.subscribe({ name: 'test', topic: '/robot*/cmd_vel', queue: { policy: 'drop-newest', depth: 100 }, handler: (m) => void seen.push({ topic: m.topic, value: ctx.codec.decode(m.type, m.data) }) });
@@ -153,7 +154,7 @@ describe('the operator stop', () => {
   });
 
   it('answers a bus query agent/stop, and refuses a request it cannot read without stopping anything', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     await serveStop(ctx, await startAgent(ctx));
     const ask = async (text: string) => {

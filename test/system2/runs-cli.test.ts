@@ -1,17 +1,16 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { shortIds } from '../../daemon/util/index.ts';
 import { runCli, runMain, tempDir } from '../helpers/cli.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
-afterEach(() => {
-  for (const c of cleanups.splice(0)) c();
-});
+const cleanups = cleanupStack();
 
 describe('auraison-edge runs, from the journal files with no daemon', () => {
   it('exits 1 with one message when the data dir has no journal, for list as for show', async () => {
@@ -31,7 +30,7 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     const dir = tempDir('runs-cli-');
     cleanups.push(dir.cleanup);
     const journal = new DurableJournal({ dir: join(dir.path, 'data', 'log') });
-    const agent = new AgentComponent(agentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
+    const agent = new AgentComponent(componentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
     await agent.start();
     const submit = async (type: string, params: Record<string, unknown>) => {
       const run = await agent.submitIntent({ intent_id: newId(), type, params, policy_ctx: { actor: 'ada', source: 'cli' }, targets: [] }, 'cli');

@@ -5,7 +5,7 @@ import { newId } from '../../daemon/contract/ids.ts';
 import { DurableJournal } from '../../daemon/journal/durable-journal.ts';
 import { shortIds } from '../../daemon/util/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
-import { agentContext } from './agent-context.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 
 const cleanups: (() => void)[] = [];
@@ -22,7 +22,7 @@ describe('runs (list) from a journal with odd and damaged records', () => {
     cleanups.push(dir.cleanup);
     const log = join(dir.path, 'data', 'log');
     const journal = new DurableJournal({ dir: log, fsync: 'never' });
-    const agent = await startAgent(agentContext({}, { journal }));
+    const agent = await startAgent(componentContext({}, { journal }));
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
       const run = await agent.submitIntent(intent(), 'cli');

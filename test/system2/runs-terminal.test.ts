@@ -1,19 +1,17 @@
 import { join } from 'node:path';
 import { writeFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // `runs list`, `runs show` and `runs diff` print what a model and the tools said. A reply holding terminal
 // escapes (ESC [2J clears the screen, OSC 52 writes the clipboard, a carriage return hides what came before)
 // is printed with them shown as \x1b, \r, ..., not sent to the operator's terminal. --json is JSON as ever.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('runs show and list, and text a model sent', () => {
   it('shows control characters as escapes', { timeout: 30_000 }, async () => {

@@ -1,7 +1,8 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // A base_url may hold a proxy's password (http://user:pw@proxy/v1); README: it shows as *** in /status and
 // error messages. The agent's stream reader named the endpoint by its raw base_url in the reasons of the
@@ -9,10 +10,7 @@ import { apiDaemon } from './api-daemon.ts';
 // the password went into the run's failure reason, its journaled events (synced to central), /status and
 // the fallback warning.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const PASSWORD = 'hunter2-pw';
 

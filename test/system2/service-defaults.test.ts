@@ -1,8 +1,8 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
-import { agentContext, type TestContext } from './agent-context.ts';
+import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { fauxModel, settled, startAgent, stopAgents } from './agent-harness.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 // The daemon's own bus queries are not the model's to call by default: pausing the recorder would stop what
 // happens on the robot from being recorded, and agent/stop is the operator's stop, which latches until a
@@ -31,14 +31,14 @@ async function callAsModel(ctx: TestContext, name: string): Promise<{ called: st
 describe('call_service and the daemon\'s own queries', () => {
   for (const name of ['recorder/pause', 'agent/stop']) {
     it(`refuses ${name} by default`, async () => {
-      const { called, result } = await callAsModel(agentContext(), name);
+      const { called, result } = await callAsModel(componentContext(), name);
       expect(called).toEqual([]);
       expect(result).toMatchObject({ refused: true, result: { ok: false, error: expect.stringMatching(/^refused by policy: services\.deny/) } });
     });
   }
 
   it('calls an application service, and the daemon\'s own once the config allows them', async () => {
-    expect((await callAsModel(agentContext(), 'arm/home')).called).toEqual(['arm/home']);
-    expect((await callAsModel(agentContext({ policy: { services: { deny: [] } } }), 'recorder/pause')).called).toEqual(['recorder/pause']);
+    expect((await callAsModel(componentContext(), 'arm/home')).called).toEqual(['arm/home']);
+    expect((await callAsModel(componentContext({ policy: { services: { deny: [] } } }), 'recorder/pause')).called).toEqual(['recorder/pause']);
   });
 });

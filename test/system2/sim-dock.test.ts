@@ -1,19 +1,13 @@
-import pino from 'pino';
-import { afterEach, describe, expect, it } from 'vitest';
-import { stringify } from 'yaml';
+import { describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
-import { parseConfigText } from '../../daemon/config/load.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { Daemon } from '../../daemon/daemon.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { OpenAiSseServer, type RecordedRequest } from '../doubles/openai-sse-server.ts';
-import { tempDir } from '../helpers/cli.ts';
-import { waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { startSimDaemon } from '../helpers/daemon.ts';
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 /** The scripted model reads the named place from the system prompt the agent sent, as a real one would. */
 function planDock(request: RecordedRequest) {
@@ -25,27 +19,16 @@ function planDock(request: RecordedRequest) {
 
 describe('the edge agent in the turtlebot-maze sim', () => {
   it('plans "go to the charging dock" into navigate_to, drives there within the velocity limits, and checks it arrived', async () => {
-    const dir = tempDir('sim-dock-');
     const server = new OpenAiSseServer();
     await server.start();
-    cleanups.push(dir.cleanup, () => server.close());
+    cleanups.push(() => server.close());
     server.enqueue(planDock, { text: 'I am at the charging dock.' });
-    const config = parseConfigText(
-      stringify({
-        data_dir: './data',
-        sim: { enabled: true, speed: 1000 },
-        api: { enabled: false },
-        foxglove: { enabled: false },
-        llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
-        // Below the path follower's own 0.22 m/s, so the limit has something to do.
-        policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
-      }),
-      'edge.yaml',
-      {},
-    );
-    const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir.path });
-    await daemon.start();
-    cleanups.push(() => daemon.stop());
+    const config = {
+      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
+      // Below the path follower's own 0.22 m/s, so the limit has something to do.
+      policy: { velocity: { max_linear_x: 0.15, max_angular_z: 1.5 } },
+    };
+    const { daemon } = await startSimDaemon(cleanups, { speed: 1000, config, prefix: 'sim-dock-' });
     const codec = new MessageCodec(daemon.definitions);
     let maxLinear = 0;
     let maxAngular = 0;

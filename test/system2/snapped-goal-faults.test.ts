@@ -2,9 +2,10 @@ import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NavigationService } from '../../daemon/agent/services.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext, waitFor, type TestContext } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext, type TestContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 /**
  * A goal too close to a wall is moved by the navigator to the nearest spot the robot fits in, and
@@ -35,7 +36,7 @@ const navigate = { x: 1, y: 1, validators: [{ type: 'goal_reached' }] };
 
 describe('goal_reached after a snapped goal', () => {
   it('checks the goal the robot was sent to, not the one asked for', async () => {
-    const ctx = agentContext({ agent: { max_refines: 0 } });
+    const ctx = componentContext({ agent: { max_refines: 0 } });
     const agent = await startAgent(ctx, { navigation: snappingNavigation(ctx) });
     const run = await agent.submitIntent({ intent_id: newId(), type: 'navigate_to', params: navigate, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
     await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
@@ -49,7 +50,7 @@ describe('goal_reached after a snapped goal', () => {
     const journal = new MemoryJournal();
     // navigate_to runs, then stop waits for approval; the validator runs once the run resumes.
     const config = { agent: { require_approval: ['stop'], max_refines: 0 } };
-    const ctx = agentContext(config, { journal });
+    const ctx = componentContext(config, { journal });
     const { faux, model } = fauxModel();
     faux.setResponses([
       fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 }), fauxToolCall('stop', {})], { stopReason: 'toolUse' }),

@@ -5,10 +5,11 @@ import { AGENT_NAV_CMD_VEL, type AgentComponent } from '../../daemon/agent/agent
 import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { isZero, watchCmdVel } from './robot-stop-fixtures.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 /**
  * The latched stop, from the robot's side: every way a Twist that moves can reach the wheels while
@@ -49,7 +50,7 @@ describe('a latched stop refuses a moving Twist however the publish names its ty
   // says: a `type` that makes the latch read the fields as something else must not let it through.
   for (const type of ['geometry_msgs/msg/TwistStamped', 'std_msgs/msg/String', 'Geometry_msgs/msg/Twist']) {
     it(`type ${type} on the velocity topic`, async () => {
-      const ctx = agentContext();
+      const ctx = componentContext();
       const twists = watchCmdVel(ctx.bus, ctx.codec);
       const agent = await startAgent(ctx);
       await agent.stopRobot('ada', 'person in the aisle');
@@ -63,7 +64,7 @@ describe('a latched stop refuses a moving Twist however the publish names its ty
 
 describe("a latched stop refuses a Twist on the agent's own navigation topic", () => {
   it('which the gate forwards to the velocity topic', async () => {
-    const ctx = agentContext({ agent: { navigation: { timeout_s: 600 } } });
+    const ctx = componentContext({ agent: { navigation: { timeout_s: 600 } } });
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx);
     // The agent's navigator (made by the first navigate_to) publishes on AGENT_NAV_CMD_VEL; the gate forwards it.
@@ -114,13 +115,13 @@ describe("the sim's main job", () => {
 
 describe('releasing the latch', () => {
   it('a release while agent.stop_latch is false leaves no latch behind for a later reload that turns it on again', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const latching = await startAgent(ctx);
     await latching.stopRobot('ada');
     await latching.stop();
     forgetAgent(latching);
     // A reload with agent.stop_latch: false restarts the agent on the same data dir; a person releases the stop.
-    const off = agentContext({ agent: { stop_latch: false } });
+    const off = componentContext({ agent: { stop_latch: false } });
     const unlatched = await startAgent({ ...off, dataDir: ctx.dataDir });
     await unlatched.releaseStop('bob');
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
@@ -132,7 +133,7 @@ describe('releasing the latch', () => {
   });
 
   it('a latch file that cannot be removed (a directory put there) says what to do', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     mkdirSync(join(stopLatchPath(ctx.dataDir), 'x'), { recursive: true });
     const agent = await startAgent(ctx);
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown' } });

@@ -6,10 +6,11 @@ import { CmdVelGate } from '../../daemon/policy/cmd-vel-gate.ts';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
-import { skillIntent } from './sim-daemon.ts';
+import { skillIntent } from '../helpers/intents.ts';
 
 /**
  * The operator's stop latches (agent.stop_latch, on by default): after POST /stop, `auraison-edge stop` or
@@ -27,7 +28,7 @@ const decisions = (events: AgentEvent[]) => events.filter((e) => e.kind === 'pol
 
 describe('a latched stop', () => {
   it('refuses every motion, from any run, until released; what does not move the robot still runs', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav });
@@ -71,7 +72,7 @@ describe('a latched stop', () => {
   });
 
   it('holds across a restart: the next agent reads it from the data dir, and says so', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const first = await startAgent(ctx);
     await first.stopRobot('ada', 'wheel slipping');
     await first.stop();
@@ -88,7 +89,7 @@ describe('a latched stop', () => {
   });
 
   it('a latch file it cannot read latches all the same (a file cut short by a full disk)', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     mkdirSync(join(ctx.dataDir, 'state'));
     writeFileSync(stopLatchPath(ctx.dataDir), '{"by": "ad');
     const agent = await startAgent(ctx);
@@ -100,7 +101,7 @@ describe('a latched stop', () => {
   });
 
   it('a FIFO at the latch path latches as unreadable rather than block the agent\'s start on reading it', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     mkdirSync(join(ctx.dataDir, 'state'));
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [stopLatchPath(ctx.dataDir)]);
@@ -109,7 +110,7 @@ describe('a latched stop', () => {
   });
 
   it('a latch that cannot be written holds in this process and says a restart would not find it', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     writeFileSync(join(ctx.dataDir, 'state'), 'a file where the state dir goes');
     const agent = await startAgent(ctx);
     const outcome = await agent.stopRobot('ada');
@@ -121,7 +122,7 @@ describe('a latched stop', () => {
   it('a release the disk refuses leaves the latch in place', async () => {
     if (process.getuid?.() === 0) {
       // root removes files from a read-only directory: the refusal is made another way, with the same effect.
-      const ctx = agentContext();
+      const ctx = componentContext();
       const agent = await startAgent(ctx);
       await agent.stopRobot('ada');
       const path = stopLatchPath(ctx.dataDir);
@@ -133,7 +134,7 @@ describe('a latched stop', () => {
       expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
       return;
     }
-    const ctx = agentContext();
+    const ctx = componentContext();
     const agent = await startAgent(ctx);
     await agent.stopRobot('ada');
     chmodSync(join(ctx.dataDir, 'state'), 0o500);
@@ -143,7 +144,7 @@ describe('a latched stop', () => {
   });
 
   it('agent.stop_latch false: a stop only stops, and a latch file left from before is reported, not obeyed', async () => {
-    const ctx = agentContext({ agent: { stop_latch: false } });
+    const ctx = componentContext({ agent: { stop_latch: false } });
     mkdirSync(join(ctx.dataDir, 'state'));
     writeFileSync(stopLatchPath(ctx.dataDir), JSON.stringify({ by: 'ada', reason: null, since: '2026-11-23T00:00:00.000Z' }));
     const warnings: string[] = [];
@@ -162,7 +163,7 @@ describe('a latched stop', () => {
 
 describe('the CmdVelGate under a latched stop', () => {
   it('sends a moving Twist that reached it without the policy hooks as a zero one, and counts it', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     let latched: string | undefined;
     const gate = new CmdVelGate({ bus: ctx.bus, codec: ctx.codec, limits: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1, mode: 'clamp' }, latched: () => latched });
@@ -187,7 +188,7 @@ describe('the CmdVelGate under a latched stop', () => {
   });
 
   it('the stop component exports the latch, and the agent the held Twists, as metrics', async () => {
-    const ctx = agentContext();
+    const ctx = componentContext();
     const agent = await startAgent(ctx);
     const service = await serveStop(ctx, agent);
     const gauge = () => service.metrics().find((m) => m.name === 'auraison_agent_stop_latched')!.samples[0]!.value;

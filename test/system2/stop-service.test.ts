@@ -1,19 +1,17 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { RobotStopOutcome } from '../../daemon/contract/services.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runMain } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
-import { waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // The bus query agent/stop is the operator's stop for any process on the bus (a ROS node's e-stop button, a
 // Zenoh peer). It is answered whether or not an agent runs: with agent.enabled false (a robot that runs only
 // System 1 loops), and while a reload restarts the agent.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 type Twist = { linear: { x: number }; angular: { z: number } };
 

@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // policy.quotas.max_tokens holds also against a server that sends no usage (one that ignores
 // stream_options.include_usage: a proxy, an older llama.cpp): the tokens are then estimated from the text
 // sent and received, and the reply says so, rather than counted as 0, which left the quota never reached.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('the token quota and a server that sends no usage', () => {
   it('ends the run past the quota on estimated tokens, saying they were estimated', { timeout: 30_000 }, async () => {

@@ -1,7 +1,8 @@
 import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, startAgent, stopAgents } from './agent-harness.ts';
 
 // A call whose arguments do not match its skill's schema is refused by pi itself, before the policy
@@ -23,7 +24,7 @@ describe('a tool call with arguments that do not match the skill', () => {
   it('is journaled as refused, counted toward the quota, and the run ends at the quota', async () => {
     const { faux, model } = fauxModel();
     faux.setResponses(Array.from({ length: 50 }, () => fauxAssistantMessage([fauxToolCall('navigate_to', { x: 'far', y: 1 })], { stopReason: 'toolUse' })));
-    const agent = await startAgent(agentContext(), { model });
+    const agent = await startAgent(componentContext(), { model });
     const run = await agent.submitIntent(nl('go far', { max_tool_calls: 3 }), 'http');
     await waitFor(() => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
     const { run: state, events } = agent.getRun(run.run_id)!;
@@ -44,7 +45,7 @@ describe('a tool call with arguments that do not match the skill', () => {
       fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }),
       fauxAssistantMessage('Stopped.'),
     ]);
-    const agent = await startAgent(agentContext(), { model });
+    const agent = await startAgent(componentContext(), { model });
     const run = await agent.submitIntent(nl('stop'), 'http');
     await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
     const { run: state, events } = agent.getRun(run.run_id)!;

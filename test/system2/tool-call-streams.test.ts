@@ -1,15 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { http } from '../api/http.ts';
 import { OpenAiSseServer } from '../doubles/openai-sse-server.ts';
 import { apiDaemon, type ApiRun, type ApiRunEvent } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // How OpenAI-compatible servers other than vLLM stream tool calls, as the agent meets them through the
 // fallback chain (README: "a local vLLM first, then llama.cpp's server, Ollama or a cloud gateway").
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 const sse = (chunks: Record<string, unknown>[]) =>
   `${chunks.map((c) => `data: ${JSON.stringify({ id: 'chatcmpl-o', object: 'chat.completion.chunk', created: 1, model: 'scripted-model', ...c })}\n\n`).join('')}data: [DONE]\n\n`;

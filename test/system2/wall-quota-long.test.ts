@@ -1,14 +1,12 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { apiDaemon } from './api-daemon.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
 
 // policy.quotas.max_wall_s has no upper bound, and a robot that patrols for weeks under one intent may be
 // given a long one. Node's setTimeout fires a delay past 2^31-1 ms (24.8 days) after 1 ms instead (with a
 // TimeoutOverflowWarning), so such a quota ended every run at once: quota.wall_time.
 
-const cleanups: (() => Promise<void> | void)[] = [];
-afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
-});
+const cleanups = cleanupStack();
 
 describe('a wall-time quota longer than setTimeout can count', () => {
   it('lets a run of a 30-day quota act, and still ends one past its quota', { timeout: 30_000 }, async () => {

@@ -2,9 +2,10 @@ import { fauxAssistantMessage, fauxToolCall } from '@mariozechner/pi-ai';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { NavigationService } from '../../daemon/agent/services.ts';
 import { newId } from '../../daemon/contract/ids.ts';
-import { agentContext, waitFor } from './agent-context.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { componentContext } from '../helpers/component-context.ts';
 import { fauxModel, forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
-import { MemoryJournal } from './memory-journal.ts';
+import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 /**
  * A run's wall-time quota counts the time the run acts. It holds across a restart: the time acted before
@@ -39,7 +40,7 @@ describe('the wall-time quota across a restart', () => {
       fauxAssistantMessage('Done.'),
     ]);
     const navigation = drivingFor(300);
-    const before = await startAgent(agentContext({ agent: { require_approval: ['stop'] } }, { journal }), { model, navigation });
+    const before = await startAgent(componentContext({ agent: { require_approval: ['stop'] } }, { journal }), { model, navigation });
     const run = await before.submitIntent(nl('drive, then stop'), 'http');
     const paused = await settled(before, run.run_id, ['awaiting_approval']);
     const requested = paused.events.find((e) => e.kind === 'approval.requested')!;
@@ -48,7 +49,7 @@ describe('the wall-time quota across a restart', () => {
     forgetAgent(before);
 
     // The quota is lowered (a reload of the config while the daemon was down) below what the run acted.
-    const after = await startAgent(agentContext({ agent: { require_approval: ['stop'] }, policy: { quotas: { max_wall_s: 0.25 } } }, { journal }), { model, navigation });
+    const after = await startAgent(componentContext({ agent: { require_approval: ['stop'] }, policy: { quotas: { max_wall_s: 0.25 } } }, { journal }), { model, navigation });
     await after.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(after, run.run_id);
     expect(done).toMatchObject({ status: 'failed', reason: 'quota.wall_time: the run acted for more than its quota of 0.25 s' });
@@ -63,7 +64,7 @@ describe('the wall-time quota across a restart', () => {
     const { faux, model } = fauxModel();
     faux.setResponses([fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }), fauxAssistantMessage('Stopped.')]);
     const config = { agent: { require_approval: ['stop'] } };
-    const before = await startAgent(agentContext(config, { journal }), { model });
+    const before = await startAgent(componentContext(config, { journal }), { model });
     const run = await before.submitIntent(nl('stop', { max_wall_s: 0.2 }), 'http');
     const paused = await settled(before, run.run_id, ['awaiting_approval']);
     const pausedAt = Number(BigInt(paused.events.find((e) => e.kind === 'approval.requested')!.ts) / 1_000_000n);
@@ -72,7 +73,7 @@ describe('the wall-time quota across a restart', () => {
     // Longer than the run's quota passes, waiting and down.
     await waitFor(() => Date.now() - pausedAt > 300, 'more than the quota to pass');
 
-    const after = await startAgent(agentContext(config, { journal }), { model });
+    const after = await startAgent(componentContext(config, { journal }), { model });
     await after.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(after, run.run_id);
     expect(done).toMatchObject({ status: 'succeeded', reason: 'Stopped.' });

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { newId } from '../../contract/ids.ts';
-import { agentContext, waitFor } from '../../../test/system2/agent-context.ts';
+import { waitFor } from '../../../test/helpers/wait.ts';
+import { componentContext } from '../../../test/helpers/component-context.ts';
 import { AgentComponent } from '../agent-component.ts';
 import type { NavigationService } from '../services.ts';
 
@@ -10,7 +11,7 @@ afterEach(async () => {
 });
 
 async function navigate(navigation: NavigationService, x: number, y: number) {
-  const agent = new AgentComponent(agentContext(), { navigation });
+  const agent = new AgentComponent(componentContext(), { navigation });
   agents.push(agent);
   await agent.start();
   const run = await agent.submitIntent({ intent_id: newId(), type: 'navigate_to', params: { x, y }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');

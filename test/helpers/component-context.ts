@@ -1,0 +1,74 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino, type Logger } from 'pino';
+import { stringify } from 'yaml';
+import { Bus } from '../../daemon/bus/bus.ts';
+import { MessageCodec } from '../../daemon/bus/codec.ts';
+import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
+import { RobotGraph } from '../../daemon/bus/graph.ts';
+import { parseConfigText } from '../../daemon/config/load.ts';
+import type { Journal } from '../../daemon/contract/services.ts';
+import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
+import { MemoryJournal } from './memory-journal.ts';
+
+/** A component's context in a test, with the codec over its definitions and the components map writable. */
+export interface TestContext extends ComponentContext {
+  readonly journal: Journal;
+  readonly components: Map<string, Component>;
+  readonly codec: MessageCodec;
+}
+
+export interface TestContextOptions {
+  bus?: Bus;
+  definitions?: DefinitionsRegistry;
+  log?: Logger;
+  dataDir?: string;
+  journal?: Journal;
+  daemonStatus?: ComponentContext['daemonStatus'];
+  components?: Map<string, Component>;
+}
+
+const dataDirs: string[] = [];
+process.once('exit', () => {
+  for (const dir of dataDirs) rmSync(dir, { recursive: true, force: true });
+});
+
+/**
+ * The context the daemon gives a component, for a component test: config as an object or YAML text
+ * (validated like a file, with no environment to expand), and unless `options` gives them a fresh bus,
+ * definitions and graph, a silent log, an in-memory journal, no other components, and a data dir of its own
+ * (removed when the process exits), which a component restarted on the same context reads again.
+ */
+export function componentContext(config: Record<string, unknown> | string = {}, options: TestContextOptions = {}): TestContext {
+  const {
+    bus = new Bus(),
+    definitions = new DefinitionsRegistry(),
+    log = pino({ level: 'silent' }),
+    dataDir = newDataDir(),
+    journal = new MemoryJournal(),
+    daemonStatus = () => {
+      throw new Error('no daemon status in a component test');
+    },
+    components = new Map<string, Component>(),
+  } = options;
+  const text = typeof config === 'string' ? config : stringify(config);
+  return {
+    config: parseConfigText(text, 'test.yaml', {}),
+    bus,
+    definitions,
+    graph: new RobotGraph(),
+    log,
+    dataDir,
+    journal,
+    daemonStatus,
+    components,
+    codec: new MessageCodec(definitions),
+  };
+}
+
+function newDataDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'component-ctx-'));
+  dataDirs.push(dir);
+  return dir;
+}
