@@ -46,81 +46,17 @@ export function compileColumnarDecoder(definitions: readonly MessageDefinition[]
 }
 
 function generate(definitions: readonly MessageDefinition[], base: number): ColumnarDecode {
-  const byName = new Map(definitions.map((d) => [d.name!, d]));
-  const lines: string[] = [];
-  let column = base;
-  let strings = 0;
-  /** DataView getters of the lists whose elements may be shared, each with its compare function. */
-  const sames = new Set<string>();
-  const align = (size: number): void => {
-    if (size > 1) lines.push(`o += (4 - o) & ${size - 1};`);
-  };
-  const scalar = (field: MessageDefinitionField): void => {
-    const k = column++;
-    if (field.type === 'bool') {
-      lines.push(`S[${k}].d[row] = view.getInt8(b + o) !== 0 ? 1 : 0; o += 1;`);
-    } else if (field.type === 'time' || field.type === 'duration') {
-      // MessageReader gives {sec, nanosec}; the column (a TimeColumn) holds nanosec, then sec, as int32 words.
-      align(4);
-      lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(b + o + 4, le); d[2 * row + 1] = view.getInt32(b + o, le); } o += 8;`);
-    } else if (field.type === 'string') {
-      align(4);
-      lines.push(`n = view.getUint32(b + o, le); o += 4; S[${k}].d[row] = str(${strings++}, o, n); o += n;`);
-    } else {
-      const t = SIZES[field.type];
-      if (!t) throw new Unsupported(field.type);
-      align(t.size);
-      lines.push(`S[${k}].d[row] = view.${t.get}(b + o${t.size > 1 ? ', le' : ''}); o += ${t.size};`);
-    }
-  };
-  const array = (field: MessageDefinitionField): void => {
-    const k = column++;
-    if (field.arrayLength !== undefined) lines.push(`n = ${field.arrayLength};`);
-    else {
-      align(4);
-      lines.push("n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');");
-    }
-    if (field.type === 'uint8' || field.type === 'int8') {
-      lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
-    } else if (field.type === 'bool') {
-      lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`);
-    } else if (field.type === 'string') {
-      lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(b + o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
-    } else {
-      const t = SIZES[field.type];
-      if (!t) throw new Unsupported(`${field.type}[]`);
-      // MessageReader aligns only a non-empty array.
-      const pad = t.size > 1 ? `o += (4 - o) & ${t.size - 1}; ` : '';
-      const fill = HOST_LITTLE
-        ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, false);`
-        : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, le);`;
-      // The same list as the last one taken: share its elements. Not for 64-bit integers (a BigInt per read).
-      const share = t.size < 8 || t.get === 'getFloat64' ? `c.shareLen === n && same_${t.get}(c, o, n)` : 'false';
-      sames.add(t.get);
-      lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
-    }
-  };
-  const walk = (def: MessageDefinition, depth: number): void => {
-    const fields = def.definitions.filter((f) => f.isConstant !== true);
-    if (fields.length === 0) {
-      // ROS 2 gives an empty message one uint8 (`structure_needs_at_least_one_member`); it has no column.
-      lines.push('view.getUint8(b + o); o += 1;');
-      return;
-    }
-    for (const field of fields) {
-      if (field.isComplex === true) {
-        const child = byName.get(field.type);
-        if (field.isArray === true || !child || depth > 16) throw new Unsupported(field.type);
-        walk(child, depth + 1);
-      } else if (field.isArray === true) array(field);
-      else scalar(field);
-    }
-  };
   const root = definitions.find((d) => !(d.definitions.length > 0 && d.definitions.every((f) => f.isConstant === true)));
   if (!root || root !== definitions[0]) throw new Unsupported('root');
-  walk(root, 0);
+  const emitted = new DecoderLines(definitions, base);
+  emitted.walk(root, 0);
+  const factory = new Function('reserve', 'listValue', decoderSource(emitted)) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
+  return factory(reserveList, listValue);
+}
 
-  const body = `
+/** The decoder's source: its string caches and list comparers, then the decode function around the lines. */
+function decoderSource({ lines, strings, sames }: DecoderLines): string {
+  return `
     const caches = [];
     for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
     const decoder = new TextDecoder();
@@ -175,6 +111,92 @@ function generate(definitions: readonly MessageDefinition[], base: number): Colu
       ${lines.join('\n      ')}
       if (o > len) throw new RangeError('the message is shorter than its type');
     };`;
-  const factory = new Function('reserve', 'listValue', body) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
-  return factory(reserveList, listValue);
+}
+
+/** The decoder's statements, field by field: what `generate` wraps into a function. */
+class DecoderLines {
+  readonly lines: string[] = [];
+  /** The next column to fill. */
+  column: number;
+  /** String fields, each with its cache of the last value. */
+  strings = 0;
+  /** DataView getters of the lists whose elements may be shared, each with its compare function. */
+  readonly sames = new Set<string>();
+  readonly #byName: Map<string, MessageDefinition>;
+
+  constructor(definitions: readonly MessageDefinition[], base: number) {
+    this.#byName = new Map(definitions.map((d) => [d.name!, d]));
+    this.column = base;
+  }
+
+  /** A scalar field into its column. */
+  scalar(field: MessageDefinitionField): void {
+    const k = this.column++;
+    if (field.type === 'bool') {
+      this.lines.push(`S[${k}].d[row] = view.getInt8(b + o) !== 0 ? 1 : 0; o += 1;`);
+    } else if (field.type === 'time' || field.type === 'duration') {
+      // MessageReader gives {sec, nanosec}; the column (a TimeColumn) holds nanosec, then sec, as int32 words.
+      this.#align(4);
+      this.lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(b + o + 4, le); d[2 * row + 1] = view.getInt32(b + o, le); } o += 8;`);
+    } else if (field.type === 'string') {
+      this.#align(4);
+      this.lines.push(`n = view.getUint32(b + o, le); o += 4; S[${k}].d[row] = str(${this.strings++}, o, n); o += n;`);
+    } else {
+      const t = SIZES[field.type];
+      if (!t) throw new Unsupported(field.type);
+      this.#align(t.size);
+      this.lines.push(`S[${k}].d[row] = view.${t.get}(b + o${t.size > 1 ? ', le' : ''}); o += ${t.size};`);
+    }
+  }
+
+  /** An array field into its list (or bytes) column. */
+  array(field: MessageDefinitionField): void {
+    const k = this.column++;
+    if (field.arrayLength !== undefined) this.lines.push(`n = ${field.arrayLength};`);
+    else {
+      this.#align(4);
+      this.lines.push("n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');");
+    }
+    if (field.type === 'uint8' || field.type === 'int8') {
+      this.lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
+    } else if (field.type === 'bool') {
+      this.lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`);
+    } else if (field.type === 'string') {
+      this.lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(b + o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
+    } else {
+      const t = SIZES[field.type];
+      if (!t) throw new Unsupported(`${field.type}[]`);
+      // MessageReader aligns only a non-empty array.
+      const pad = t.size > 1 ? `o += (4 - o) & ${t.size - 1}; ` : '';
+      const fill = HOST_LITTLE
+        ? `if (le) new Uint8Array(ch.buffer, ch.byteOffset + c.n * ${t.size}, n * ${t.size}).set(bytes.subarray(o, o + n * ${t.size})); else for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, false);`
+        : `for (let i = 0; i < n; i++) ch[c.n + i] = view.${t.get}(b + o + i * ${t.size}, le);`;
+      // The same list as the last one taken: share its elements. Not for 64-bit integers (a BigInt per read).
+      const share = t.size < 8 || t.get === 'getFloat64' ? `c.shareLen === n && same_${t.get}(c, o, n)` : 'false';
+      this.sames.add(t.get);
+      this.lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
+    }
+  }
+
+  /** A message's fields in order, nested messages inlined. */
+  walk(def: MessageDefinition, depth: number): void {
+    const fields = def.definitions.filter((f) => f.isConstant !== true);
+    if (fields.length === 0) {
+      // ROS 2 gives an empty message one uint8 (`structure_needs_at_least_one_member`); it has no column.
+      this.lines.push('view.getUint8(b + o); o += 1;');
+      return;
+    }
+    for (const field of fields) {
+      if (field.isComplex === true) {
+        const child = this.#byName.get(field.type);
+        if (field.isArray === true || !child || depth > 16) throw new Unsupported(field.type);
+        this.walk(child, depth + 1);
+      } else if (field.isArray === true) this.array(field);
+      else this.scalar(field);
+    }
+  }
+
+  #align(size: number): void {
+    if (size > 1) this.lines.push(`o += (4 - o) & ${size - 1};`);
+  }
 }
