@@ -1,6 +1,5 @@
 import { randomInt } from 'node:crypto';
-import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
-import { compileTopicGlob, compileTopicSelection, MessageCodec, type TopicQos } from '../../daemon/bus/index.ts';
+import { compileTopicSelection, MessageCodec } from '../../daemon/bus/index.ts';
 import { typeDescriptionHash } from '../../daemon/bus/index.ts';
 import type { ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
@@ -9,21 +8,12 @@ import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
 import { OutboundTopic } from './outbound-topic.ts';
+import { publisherQos } from './publisher-qos.ts';
 import { QueryServer } from './query-server.ts';
 import { entityGid } from './rmw-zenoh-keys.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
-
-const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
-  real_time: 'REAL_TIME',
-  interactive_high: 'INTERACTIVE_HIGH',
-  interactive_low: 'INTERACTIVE_LOW',
-  data_high: 'DATA_HIGH',
-  data: 'DATA',
-  data_low: 'DATA_LOW',
-  background: 'BACKGROUND',
-};
 
 const fromZenohOnly = (sources: string[] | undefined) =>
   sources !== undefined && sources.length > 0 && sources.every((s) => s === 'zenoh');
@@ -321,37 +311,17 @@ export class ZenohComponent implements Component, MetricsProvider {
     };
   }
 
-  #topicQos(topic: string, busQos: TopicQos | undefined): { qos: TopicQos; options: PublisherOptions; bulk: boolean } {
-    const zenoh = this.#zenoh!;
-    const override = this.#settings.topic_qos.find((q) => compileTopicGlob(q.topic)(topic));
-    const base = busQos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
-    const qos: TopicQos = {
-      reliability: override?.reliability ?? base.reliability,
-      durability: override?.durability ?? base.durability,
-      depth: override?.depth ?? base.depth,
-    };
-    const reliable = qos.reliability === 'reliable';
-    const priority: string = override?.priority ?? 'data';
-    return {
-      qos,
-      bulk: priority === 'data_low' || priority === 'background',
-      options: {
-        // Sensor data drops under congestion rather than stalling everything behind it; reliable topics block.
-        congestionControl: reliable ? zenoh.CongestionControl.BLOCK : zenoh.CongestionControl.DROP,
-        reliability: reliable ? zenoh.Reliability.RELIABLE : zenoh.Reliability.BEST_EFFORT,
-        priority: zenoh.Priority[PRIORITY[priority]!],
-        express: override?.express ?? false,
-        encoding: zenoh.Encoding.APPLICATION_CDR,
-      },
-    };
-  }
-
   #maybePublish(topic: string, type: string): void {
     if (this.#stopped || this.#outbound.has(topic) || !this.#published(topic)) return;
     // A topic bridged from Zenoh is already there; the ros2dds mapping has no GID to tell our samples apart.
     if (this.#inbound.has(topic) || fromZenohOnly(this.#ctx.bus.stats().find((s) => s.topic === topic)?.sources))
       return;
-    const { qos, options, bulk } = this.#topicQos(topic, this.#ctx.bus.topicQos(topic));
+    const { qos, options, bulk } = publisherQos(
+      this.#zenoh!,
+      this.#settings.topic_qos,
+      topic,
+      this.#ctx.bus.topicQos(topic),
+    );
     const gid = this.#gid(`publisher ${topic}`);
     this.#ownGids.add(Buffer.from(gid).toString('hex'));
     const out = new OutboundTopic({

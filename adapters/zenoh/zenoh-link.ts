@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
-import { WebSocket as ProbeSocket } from 'ws';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
-import { loadZenoh, quietConsole, zbytes, type ZenohModule } from './zenoh-runtime.ts';
+import { openSession } from './session-open.ts';
+import { loadZenoh, zbytes, type ZenohModule } from './zenoh-runtime.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -57,28 +57,6 @@ const sleep = (ms: number, signal: AbortSignal) =>
 
 function message(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
-}
-
-/** Whether a WebSocket endpoint accepts a connection within `ms`: zenoh-ts's own open retries for ~30 minutes. */
-function probe(url: string, ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(new Error('closed'));
-    const ws = new ProbeSocket(url);
-    const done = (error?: Error) => {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', onAbort);
-      ws.removeAllListeners();
-      ws.on('error', () => {}); // a late error of a socket given up must not reach the event loop
-      ws.terminate();
-      if (error) reject(error);
-      else resolve();
-    };
-    const timer = setTimeout(() => done(new Error(`no answer from ${url} within ${ms} ms`)), ms);
-    const onAbort = () => done(new Error('closed'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    ws.once('open', () => done());
-    ws.once('error', (error) => done(new Error(`cannot reach ${url}: ${error.message}`)));
-  });
 }
 
 /**
@@ -388,37 +366,13 @@ export class ZenohLink {
 
   async #open(): Promise<Session> {
     this.#zenoh ??= await loadZenoh();
-    const zenoh = this.#zenoh;
-    await probe(this.#url, this.#openTimeoutMs, this.#stop.signal);
-    // zenoh-ts prints "Connected to ..." and "Successfully opened session ..." while it opens.
-    const restore = quietConsole((text) => this.#log.debug({ zenoh_ts: text }, 'zenoh-ts'));
-    const opening = zenoh.Session.open(new zenoh.Config(this.#url, this.#responseTimeoutMs));
-    opening.then(restore, restore);
-    let timer: NodeJS.Timeout | undefined;
-    let onStop: (() => void) | undefined;
-    // Given up at the open timeout, or at once when the link is closed (a daemon stopping must not wait).
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(
-        () => reject(new Error(`no Zenoh session from ${this.endpoint} within ${this.#openTimeoutMs} ms`)),
-        this.#openTimeoutMs,
-      );
-      onStop = () => reject(new Error('closed'));
-      this.#stop.signal.addEventListener('abort', onStop, { once: true });
+    return openSession(this.#zenoh, {
+      url: this.#url,
+      openTimeoutMs: this.#openTimeoutMs,
+      responseTimeoutMs: this.#responseTimeoutMs,
+      signal: this.#stop.signal,
+      log: this.#log,
     });
-    try {
-      return await Promise.race([opening, timeout]);
-    } catch (error) {
-      // zenoh-ts goes on trying in the background: a session it opens late is closed at once.
-      restore();
-      opening.then(
-        (late) => late.close().catch(() => {}),
-        () => {},
-      );
-      throw error;
-    } finally {
-      clearTimeout(timer);
-      this.#stop.signal.removeEventListener('abort', onStop!);
-    }
   }
 
   /** Declares everything on `session`, then returns the reason once the session is lost. */

@@ -9,4 +9,4 @@ export { brokerUrlProblem, type CentralSettings } from './sections/central.ts';
 export type { RosSettings } from './sections/ros.ts';
 export { LoopConfig, PolicyConfig, system1Issues, type CommandSettings, type InputSettings, type LoopSettings, type NormalizationSettings, type PolicySettings, type SourceSettings } from './sections/system1.ts';
 export { LlmEndpointConfig, PolicyConfig as AgentPolicyConfig, type PolicySettings as AgentPolicySettings, type AgentSettings, type LlmEndpointSettings, type LlmSettings, type SkillName } from './sections/system2.ts';
-export type { ZenohSettings } from './sections/zenoh.ts';
+export type { ZenohSettings, ZenohTopicQosSettings } from './sections/zenoh.ts';

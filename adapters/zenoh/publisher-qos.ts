@@ -1,0 +1,48 @@
+import type { PublisherOptions } from '@eclipse-zenoh/zenoh-ts';
+import { compileTopicGlob, type TopicQos } from '../../daemon/bus/index.ts';
+import type { ZenohTopicQosSettings } from '../../daemon/config/index.ts';
+import type { ZenohModule } from './zenoh-runtime.ts';
+
+const PRIORITY: Record<string, keyof ZenohModule['Priority']> = {
+  real_time: 'REAL_TIME',
+  interactive_high: 'INTERACTIVE_HIGH',
+  interactive_low: 'INTERACTIVE_LOW',
+  data_high: 'DATA_HIGH',
+  data: 'DATA',
+  data_low: 'DATA_LOW',
+  background: 'BACKGROUND',
+};
+
+/**
+ * The QoS a bus topic is published to Zenoh with: the bus topic's own, under the first `topic_qos` entry that
+ * matches, as ROS 2 QoS (announced in its token) and as zenoh-ts publisher options; `bulk` for the topics that
+ * go through the second session (priority data_low or background).
+ */
+export function publisherQos(
+  zenoh: ZenohModule,
+  overrides: readonly ZenohTopicQosSettings[],
+  topic: string,
+  busQos: TopicQos | undefined,
+): { qos: TopicQos; options: PublisherOptions; bulk: boolean } {
+  const override = overrides.find((q) => compileTopicGlob(q.topic)(topic));
+  const base = busQos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
+  const qos: TopicQos = {
+    reliability: override?.reliability ?? base.reliability,
+    durability: override?.durability ?? base.durability,
+    depth: override?.depth ?? base.depth,
+  };
+  const reliable = qos.reliability === 'reliable';
+  const priority: string = override?.priority ?? 'data';
+  return {
+    qos,
+    bulk: priority === 'data_low' || priority === 'background',
+    options: {
+      // Sensor data drops under congestion rather than stalling everything behind it; reliable topics block.
+      congestionControl: reliable ? zenoh.CongestionControl.BLOCK : zenoh.CongestionControl.DROP,
+      reliability: reliable ? zenoh.Reliability.RELIABLE : zenoh.Reliability.BEST_EFFORT,
+      priority: zenoh.Priority[PRIORITY[priority]!],
+      express: override?.express ?? false,
+      encoding: zenoh.Encoding.APPLICATION_CDR,
+    },
+  };
+}
