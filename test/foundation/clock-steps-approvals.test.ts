@@ -4,7 +4,8 @@ import { newId } from '../../daemon/contract/ids.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, startAgent, stopAgents } from '../system2/agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
-import { HOUR_MS, SteppedWallClock, until, YEAR_MS } from './clock-steps-clock.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { HOUR_MS, SteppedWallClock, YEAR_MS } from './clock-steps-clock.ts';
 
 /**
  * Approval deadlines under NTP steps. Within the process the wait is timed on the monotonic clock; the
@@ -23,7 +24,7 @@ const status = (agent: AgentComponent, runId: string) => agent.getRun(runId)?.ru
 async function awaiting(config: Record<string, unknown>, journal = new MemoryJournal()) {
   const agent = await startAgent(componentContext(config, { journal }));
   const { run_id: runId } = await agent.submitIntent(stopIntent(), 'http');
-  await until(() => status(agent, runId) === 'awaiting_approval', 'the run to await approval');
+  await waitFor(() => status(agent, runId) === 'awaiting_approval', 'the run to await approval');
   return { agent, runId, journal };
 }
 
@@ -39,14 +40,14 @@ describe('approval deadlines when the wall clock steps', () => {
     const { agent, runId } = await awaiting({ agent: { require_approval: ['stop'], approval_timeout_s: 3600 } });
     await clock.step(3 * YEAR_MS);
     expect((await agent.approve(runId, 'ada')).status).toBe('running');
-    await until(() => status(agent, runId) === 'succeeded', 'the approved run to succeed');
+    await waitFor(() => status(agent, runId) === 'succeeded', 'the approved run to succeed');
   });
 
   it('a step back of an hour does not keep an approval waiting past its timeout', async () => {
     clock.install();
     const { agent, runId } = await awaiting({ agent: { require_approval: ['stop'], approval_timeout_s: 1 } });
     await clock.step(-HOUR_MS);
-    await until(() => status(agent, runId) === 'failed', 'the approval to time out');
+    await waitFor(() => status(agent, runId) === 'failed', 'the approval to time out');
     expect(agent.getRun(runId)!.run.reason).toBe('approval timed out after 1 s');
   });
 
@@ -56,7 +57,7 @@ describe('approval deadlines when the wall clock steps', () => {
     const { agent, runId, journal } = await awaiting(config);
     await clock.step(-HOUR_MS);
     const after = await restarted(agent, config, journal);
-    await until(() => status(after, runId) === 'failed', 'the approval to time out');
+    await waitFor(() => status(after, runId) === 'failed', 'the approval to time out');
   });
 
   it('after a restart with the clock not set yet (a reboot without an RTC), a waiting approval ends: the time that passed is unknown', async () => {
@@ -66,6 +67,6 @@ describe('approval deadlines when the wall clock steps', () => {
     await clock.set(Date.UTC(1970, 0, 1, 0, 5));
     const after = await restarted(agent, config, journal);
     await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/approval timed out/) });
-    await until(() => status(after, runId) === 'failed', 'the approval to end');
+    await waitFor(() => status(after, runId) === 'failed', 'the approval to end');
   });
 });

@@ -1,5 +1,6 @@
 import { vi } from 'vitest';
 import { nowNs } from '../../daemon/contract/time.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * The system wall clock, stepped the way NTP steps it on a robot without an RTC: Date.now() reads the real
@@ -18,7 +19,7 @@ export class SteppedWallClock {
   /** Steps the wall clock by `ms` (negative: back), then waits until nowNs() follows (it re-syncs once a second). */
   async step(ms: number): Promise<void> {
     this.#offsetMs += ms;
-    await until(() => Math.abs(Number(nowNs() / 1_000_000n) - Date.now()) < 100, 'nowNs() to follow the stepped wall clock');
+    await waitFor(() => Math.abs(Number(nowNs() / 1_000_000n) - Date.now()) < 100, 'nowNs() to follow the stepped wall clock');
   }
 
   /** Sets the wall clock to read `wallMs` now. */
@@ -28,15 +29,6 @@ export class SteppedWallClock {
 
   uninstall(): void {
     vi.restoreAllMocks();
-  }
-}
-
-/** waitFor on the monotonic clock: test/helpers/wait.ts times its limit with Date.now, which these tests step. */
-export async function until(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (!predicate()) {
-    if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 5));
   }
 }
 

@@ -4,7 +4,8 @@ import { EndpointChain } from '../../adapters/vllm/endpoint-chain.ts';
 import { resolveEndpoint } from '../../adapters/vllm/model.ts';
 import { type OpenAiSseServer, withServerPair } from '../doubles/openai-sse-server.ts';
 import { endpointSettings } from '../system2/endpoint-settings.ts';
-import { HOUR_MS, SteppedWallClock, until } from './clock-steps-clock.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { HOUR_MS, SteppedWallClock } from './clock-steps-clock.ts';
 
 /** The model endpoints' cooldowns when the wall clock steps: they run on the monotonic clock. */
 
@@ -24,7 +25,7 @@ describe('endpoint cooldowns when the wall clock steps', () => {
     expect((await chain.stream(context).result()).stopReason).toBe('error');
     expect(chain.health()[0]!.cooling_down).toBe(true);
     await clock.step(-HOUR_MS);
-    await until(() => !chain.health()[0]!.cooling_down, 'the 300 ms cooldown to end');
+    await waitFor(() => !chain.health()[0]!.cooling_down, 'the 300 ms cooldown to end');
     expect(chain.available()).toEqual({ ok: true });
   });
 
@@ -37,7 +38,7 @@ describe('endpoint cooldowns when the wall clock steps', () => {
     expect((await chain.stream(context).result()).stopReason).toBe('error');
     // Longer than the backoff budget (2 ms in these settings): the endpoint cools down as asked, not 56 years.
     expect(chain.health()[0]!.cooling_down).toBe(true);
-    await until(() => !chain.health()[0]!.cooling_down, 'the 2 s Retry-After to pass');
+    await waitFor(() => !chain.health()[0]!.cooling_down, 'the 2 s Retry-After to pass');
     expect(server.chats).toHaveLength(1);
   });
 });
