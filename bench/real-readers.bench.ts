@@ -123,7 +123,8 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'MB/s',
         better: 'higher',
         notes: [
-          `${messages} messages, ${MB} MB of CDR in ${fileMb.toFixed(1)} MB of files; best of ${RUNS}: ours ${best(ours).toFixed(2)} s, rosbags ${best(theirs).toFixed(2)} s (inside its process)`,
+          `${messages} messages, ${MB} MB of CDR in ${fileMb.toFixed(1)} MB of files`,
+          `best of ${RUNS}: ours ${best(ours).toFixed(2)} s, rosbags ${best(theirs).toFixed(2)} s (inside its process)`,
         ],
       },
       {
@@ -133,7 +134,8 @@ export async function run(): Promise<BenchResult[]> {
         unit: 'ms',
         better: 'lower',
         notes: [
-          'ours is `query` (queryLakehouse: opens the catalog, DuckDB over the files); pyarrow reads the Hive layout into memory, then sums',
+          'ours is `query` (queryLakehouse: opens the catalog, DuckDB over the files)',
+          'pyarrow reads the Hive layout into memory, then sums',
         ],
       },
     ];
