@@ -41,35 +41,7 @@ const OPTIONS_HELP = `Options (bag play):
 export { OPTIONS_HELP as BAG_PLAY_OPTIONS_HELP };
 
 export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(
-    withClockDefault(argv),
-    {
-      rate: { type: 'string' },
-      loop: { type: 'boolean' },
-      topics: { type: 'string', multiple: true },
-      exclude: { type: 'string', multiple: true },
-      'start-offset': { type: 'string' },
-      remap: { type: 'string', multiple: true },
-      clock: { type: 'string' },
-      config: { type: 'string' },
-      'log-level': { type: 'string', default: 'warn' },
-      json: { type: 'boolean' },
-    },
-    { min: 1, max: 1, names: 'PATH' },
-  );
-  const rate = numberOption('rate', values.rate, { min: 0, exclusiveMin: true }) ?? 1;
-  if (rate > MAX_RATE) throw new UsageError(`--rate: at most ${MAX_RATE}, got ${values.rate}`);
-  const offsetS = numberOption('start-offset', values['start-offset'], { min: 0 }) ?? 0;
-  const clockHz = numberOption('clock', values.clock, { min: 0, exclusiveMin: true });
-  if (clockHz !== undefined && clockHz > MAX_CLOCK_HZ) throw new UsageError(`--clock: at most ${MAX_CLOCK_HZ} Hz, got ${values.clock}`);
-  const remap = new Map<string, string>();
-  for (const r of values.remap ?? []) {
-    const m = /^(\/\S*):=(\/\S*)$/.exec(r);
-    if (!m) throw new UsageError(`--remap: expected FROM:=TO with topic names starting with /, e.g. /odom:=/odom_recorded; got ${JSON.stringify(r)}`);
-    remap.set(m[1]!, m[2]!);
-  }
-  const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
-  if (!logLevel) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+  const { values, positionals, rate, offsetS, clockHz, remap, logLevel } = playArguments(argv);
   const { config, file } = resolveConfig(values.config, io.env);
   config.log = { ...config.log, level: logLevel };
   // The bag is the robot: a sim would publish its own /odom and /scan beside the recorded ones.
@@ -136,6 +108,40 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   if (values.json) io.stdout(`${JSON.stringify({ bag: bag.path, storage: bag.storage, rate, ...s, dropped })}\n`);
   else io.stdout(summaryText(s, dropped, NOT_SELECTED));
   return 0;
+}
+
+/** The command line, checked: a value out of range is a UsageError naming the option. */
+function playArguments(argv: string[]) {
+  const { values, positionals } = parseCommandArgs(
+    withClockDefault(argv),
+    {
+      rate: { type: 'string' },
+      loop: { type: 'boolean' },
+      topics: { type: 'string', multiple: true },
+      exclude: { type: 'string', multiple: true },
+      'start-offset': { type: 'string' },
+      remap: { type: 'string', multiple: true },
+      clock: { type: 'string' },
+      config: { type: 'string' },
+      'log-level': { type: 'string', default: 'warn' },
+      json: { type: 'boolean' },
+    },
+    { min: 1, max: 1, names: 'PATH' },
+  );
+  const rate = numberOption('rate', values.rate, { min: 0, exclusiveMin: true }) ?? 1;
+  if (rate > MAX_RATE) throw new UsageError(`--rate: at most ${MAX_RATE}, got ${values.rate}`);
+  const offsetS = numberOption('start-offset', values['start-offset'], { min: 0 }) ?? 0;
+  const clockHz = numberOption('clock', values.clock, { min: 0, exclusiveMin: true });
+  if (clockHz !== undefined && clockHz > MAX_CLOCK_HZ) throw new UsageError(`--clock: at most ${MAX_CLOCK_HZ} Hz, got ${values.clock}`);
+  const remap = new Map<string, string>();
+  for (const r of values.remap ?? []) {
+    const m = /^(\/\S*):=(\/\S*)$/.exec(r);
+    if (!m) throw new UsageError(`--remap: expected FROM:=TO with topic names starting with /, e.g. /odom:=/odom_recorded; got ${JSON.stringify(r)}`);
+    remap.set(m[1]!, m[2]!);
+  }
+  const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
+  if (!logLevel) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+  return { values, positionals, rate, offsetS, clockHz, remap, logLevel };
 }
 
 /** `notSelected`: the reason the player gives a topic the selection left out (listed on one line). */
