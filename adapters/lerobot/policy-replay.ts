@@ -162,7 +162,10 @@ type ModelInfo = ReturnType<typeof readOnnxModelInfo>;
 type DatasetSummary = Awaited<ReturnType<typeof readLeRobotDataset>>;
 type Frames = Awaited<ReturnType<typeof readFrames>>;
 
-/** Which dataset feature feeds each model input (given, or the one input from observation.state), and the output compared. */
+/**
+ * Which dataset feature feeds each model input (given, or the one input from observation.state), and the output
+ * compared.
+ */
 function modelInputsAndOutput(model: ModelInfo, options: ReplayOptions): { inputs: Record<string, string>; output: string } {
   const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
   if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
@@ -199,7 +202,9 @@ function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonN
   };
 }
 
-/** Frames were read for every episode asked: replaying fewer would report an error over other data than the user meant. */
+/**
+ * Frames were read for every episode asked: replaying fewer would report an error over other data than the user meant.
+ */
 function checkEpisodesFound(dataset: string, summary: DatasetSummary, frames: Frames, episodes: readonly number[] | undefined): void {
   if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
   if (!episodes) return;
