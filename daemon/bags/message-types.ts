@@ -4,6 +4,9 @@ import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 
+/** The line between a service's request and response. */
+const SECTION = /^---\s*$/m;
+
 export type Resolution = { definitions: MessageDefinition[]; source: 'bag' | 'registry' } | { error: string };
 
 /**
@@ -45,7 +48,12 @@ export class BagTypeResolver {
 
   #resolve(type: string, schema?: { encoding: string; text: string }): Resolution {
     let bagProblem: string | undefined;
-    if (schema && schema.encoding === 'ros2msg' && schema.text.trim() !== '') {
+    const event = /^(.+)\/srv\/(.+)_Event$/.exec(type);
+    if (schema && schema.encoding === 'ros2msg' && event && SECTION.test(schema.text)) {
+      const built = this.#serviceEventFromSchema(type, `${event[1]}/srv/${event[2]}`, schema.text);
+      if (!('error' in built)) return built;
+      bagProblem = built.error;
+    } else if (schema && schema.encoding === 'ros2msg' && schema.text.trim() !== '') {
       try {
         const definitions = parse(schema.text, { ros2: true });
         // A service's text (`request --- response`) is not a message: rosbag2 stores it for _Event types.
@@ -61,7 +69,6 @@ export class BagTypeResolver {
     try {
       return { definitions: this.#registry.resolve(type).definitions, source: 'registry' };
     } catch (error) {
-      const event = /^(.+)\/srv\/(.+)_Event$/.exec(type);
       let eventProblem: string | undefined;
       if (event) {
         const built = this.#serviceEvent(type, `${event[1]}/srv/${event[2]}`);
@@ -70,6 +77,41 @@ export class BagTypeResolver {
       }
       const why = [bagProblem && `the bag's own definition did not parse: ${bagProblem}`, eventProblem && `building it from the service's request and response failed: ${eventProblem}`].filter(Boolean);
       return { error: `${(error as Error).message}${why.length > 0 ? ` (${why.join('; ')})` : ''}` };
+    }
+  }
+
+  /**
+   * A service event from the service's own text as rosbag2 stores it for `_Event` types: `request --- response`,
+   * then the types they use after `===` lines (`MSG: pkg/Name`). ServiceEventInfo comes from the registry
+   * when the bag does not carry it.
+   */
+  #serviceEventFromSchema(type: string, service: string, text: string): Resolution {
+    try {
+      const [root = '', ...deps] = text.split(/^=+\s*$/m);
+      const [request = '', response = '', ...rest] = root.split(SECTION);
+      if (rest.length > 0) throw new Error(`the service's text has ${rest.length + 1} \`---\` lines, not one`);
+      const depText = deps.map((d) => `${'='.repeat(80)}\n${d.trim()}\n`).join('');
+      const part = (name: string, body: string): MessageDefinition[] => {
+        const defs = parse(`${body.trim()}\n${depText}`, { ros2: true });
+        defs[0] = { ...defs[0]!, name };
+        return defs;
+      };
+      const info = deps.some((d) => /^\s*MSG:\s*service_msgs\/(msg\/)?ServiceEventInfo\s*$/m.test(d)) ? [] : this.#registry.resolve('service_msgs/msg/ServiceEventInfo').definitions;
+      const root_: MessageDefinition = {
+        name: type,
+        definitions: [
+          { name: 'info', type: 'service_msgs/msg/ServiceEventInfo', isComplex: true },
+          { name: 'request', type: `${service}_Request`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+          { name: 'response', type: `${service}_Response`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+        ],
+      };
+      const seen = new Set<string>();
+      const all = [root_, ...part(`${service}_Request`, request), ...part(`${service}_Response`, response), ...info];
+      const definitions = all.filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
+      new MessageReader(definitions); // fails now, not on the first message, if a type is missing
+      return { definitions, source: 'bag' };
+    } catch (error) {
+      return { error: (error as Error).message };
     }
   }
 

@@ -30,7 +30,7 @@ describe('DefinitionsRegistry refuses definitions it cannot encode', () => {
   it('warns about a .srv with more than one `---` and does not load it', () => {
     const registry = new DefinitionsRegistry({ distro: 'none', dirs: [pkg({ 'srv/Three.srv': 'int32 a\n---\nint32 b\n---\nint32 c\n', 'srv/Two.srv': 'int32 a\n---\nint32 b\n' })] });
     expect(registry.warnings).toEqual([expect.stringMatching(/Three\.srv: a \.srv has one `---` line between request and response; this one has 2, so it was not loaded$/)]);
-    expect(registry.types()).toEqual(['odd_msgs/srv/Two_Request', 'odd_msgs/srv/Two_Response']);
+    expect(registry.types()).toEqual(['odd_msgs/srv/Two_Event', 'odd_msgs/srv/Two_Request', 'odd_msgs/srv/Two_Response']);
   });
 
   it('says a bare Header is the package\'s own and how to name std_msgs/Header', () => {

@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { MessageDefinition, MessageDefinitionField } from '@foxglove/message-definition';
 import { parse } from '@foxglove/rosmsg';
 import { ros2humble, ros2iron, ros2jazzy } from '@foxglove/rosmsg-msgs-common';
+import { coreFileOf, coreTypes, interfaceTypes, type InterfaceKind } from './interface-files.ts';
 
 const BUILTIN_SETS = { jazzy: ros2jazzy, iron: ros2iron, humble: ros2humble } as const;
 export type BuiltinDistro = keyof typeof BUILTIN_SETS | 'none';
@@ -52,8 +53,12 @@ export class DefinitionsRegistry {
   /** Problems met while loading (a .msg that does not parse): reported, never fatal. */
   readonly warnings: string[] = [];
 
+  /** Whether the ROS 2 core interface packages (ros2-core.json) back the built-in set: with every distro. */
+  #core: boolean;
+
   constructor(options: { distro?: BuiltinDistro; dirs?: readonly string[] } = {}) {
     const { distro = 'jazzy', dirs = [] } = options;
+    this.#core = distro !== 'none';
     if (distro !== 'none') this.#addBuiltin(distro);
     for (const dir of dirs) this.addDirectory(dir);
   }
@@ -67,15 +72,34 @@ export class DefinitionsRegistry {
   }
 
   get size(): number {
-    return this.#entries.size;
+    return this.types().length;
   }
 
   types(): string[] {
-    return [...this.#entries.keys()].sort();
+    const types = new Set(this.#entries.keys());
+    if (this.#core) for (const t of coreTypes()) types.add(t);
+    return [...types].sort();
   }
 
   has(type: string): boolean {
-    return this.#entries.has(canonicalType(type));
+    return this.#entry(canonicalType(type)) !== undefined;
+  }
+
+  /**
+   * A type's entry: the built-in set's or a directory's, else the ROS 2 core packages', whose file is
+   * parsed the first time one of its types is asked for (most of them never are).
+   */
+  #entry(type: string): Entry | undefined {
+    const entry = this.#entries.get(type);
+    if (entry || !this.#core) return entry;
+    const file = coreFileOf(type);
+    if (!file) return undefined;
+    try {
+      this.#addInterface(file.pkg, file.kind, file.name, file.text, `ros2 core: ${file.source}`, false);
+    } catch (error) {
+      this.warnings.push(`${file.source}: ${(error as Error).message}`);
+    }
+    return this.#entries.get(type);
   }
 
   /**
@@ -84,7 +108,7 @@ export class DefinitionsRegistry {
    * Undefined when there is none (the parsed definition alone loses `byte`, which type hashes need).
    */
   messageText(type: string): string | undefined {
-    const entry = this.#entries.get(canonicalType(type));
+    const entry = this.#entry(canonicalType(type));
     if (!entry) return undefined;
     if (entry.text !== undefined) return entry.text;
     if (!(entry.origin in BUILTIN_SETS)) return undefined;
@@ -95,7 +119,7 @@ export class DefinitionsRegistry {
 
   /** Where a type's definition came from (`jazzy` or a file path). */
   origin(type: string): string | undefined {
-    return this.#entries.get(canonicalType(type))?.origin;
+    return this.#entry(canonicalType(type))?.origin;
   }
 
   /**
@@ -114,8 +138,7 @@ export class DefinitionsRegistry {
       for (const name of names) {
         const full = join(path, name);
         if (!isDirectory(full)) continue;
-        if (name === 'msg') added += this.#addPackageFiles(full, 'msg', path);
-        else if (name === 'srv') added += this.#addPackageFiles(full, 'srv', path);
+        if (name === 'msg' || name === 'srv' || name === 'action') added += this.#addPackageFiles(full, name, path);
         else if (depth < 4 && !name.startsWith('.')) walk(full, depth + 1);
       }
     };
@@ -126,12 +149,23 @@ export class DefinitionsRegistry {
 
   /** Adds one definition from .msg text (used for schemas found inside bags). */
   addMessageText(type: string, text: string, origin: string): void {
+    this.#setText(type, text, origin);
+    this.#changed();
+  }
+
+  #setText(type: string, text: string, origin: string): void {
     const canonical = canonicalType(type);
     const pkg = canonical.split('/')[0]!;
     const defs = parse(text, { ros2: true, skipTypeFixup: true });
     const root = defs[0]!;
     this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(root.definitions, pkg) }, text, origin });
-    this.#changed();
+  }
+
+  /** Every type an interface file defines (see interfaceTypes); `replace` false keeps types already known. */
+  #addInterface(pkg: string, kind: InterfaceKind, name: string, text: string, origin: string, replace = true): number {
+    const types = interfaceTypes(pkg, kind, name, text);
+    for (const t of types) if (replace || !this.#entries.has(t.type)) this.#setText(t.type, t.text, origin);
+    return types.length;
   }
 
   /**
@@ -148,7 +182,7 @@ export class DefinitionsRegistry {
     const visit = (name: string, from: string | undefined): void => {
       if (seen.has(name)) return;
       seen.add(name);
-      const entry = this.#entries.get(name);
+      const entry = this.#entry(name);
       if (!entry) throw new UnknownTypeError(`no definition for ${name}${from ? ` (needed by ${from})` : ''}; ${missingHint(name)}`);
       order.push(entry.definition);
       for (const field of entry.definition.definitions) {
@@ -191,25 +225,14 @@ export class DefinitionsRegistry {
     }
   }
 
-  #addPackageFiles(dir: string, kind: 'msg' | 'srv', pkgDir: string): number {
+  #addPackageFiles(dir: string, kind: InterfaceKind, pkgDir: string): number {
     const pkg = pkgDir.split(/[\\/]/).filter(Boolean).pop()!;
     let added = 0;
     for (const file of readdirSync(dir)) {
       const path = join(dir, file);
+      if (!file.endsWith(`.${kind}`)) continue;
       try {
-        if (kind === 'msg' && file.endsWith('.msg')) {
-          this.addMessageText(`${pkg}/msg/${file.slice(0, -4)}`, readFileSync(path, 'utf8'), path);
-          added++;
-        } else if (kind === 'srv' && file.endsWith('.srv')) {
-          const sections = readFileSync(path, 'utf8').split(/^---\s*$/m);
-          // An .action file has three sections; a .srv with three is a mistake, and nothing would use the third.
-          if (sections.length > 2) throw new Error(`a .srv has one \`---\` line between request and response; this one has ${sections.length - 1}, so it was not loaded`);
-          const [request = '', response = ''] = sections;
-          const base = `${pkg}/srv/${file.slice(0, -4)}`;
-          this.addMessageText(`${base}_Request`, request, path);
-          this.addMessageText(`${base}_Response`, response, path);
-          added += 2;
-        }
+        added += this.#addInterface(pkg, kind, file.slice(0, -kind.length - 1), readFileSync(path, 'utf8'), path);
       } catch (error) {
         this.warnings.push(`${path}: ${(error as Error).message}`);
       }
