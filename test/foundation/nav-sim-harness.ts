@@ -1,8 +1,8 @@
-import { MessageCodec } from '../../daemon/bus/codec.ts';
-import { Daemon } from '../../daemon/daemon.ts';
+import type { MessageCodec } from '../../daemon/bus/codec.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
 import type { NavigatorOptions } from '../../daemon/navigation/navigation-types.ts';
 import { Navigator } from '../../daemon/navigation/navigator.ts';
-import { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 
