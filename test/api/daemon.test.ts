@@ -13,19 +13,10 @@ import { http } from './http.ts';
 import { sharedChromium } from './chromium.ts';
 import { SseClient } from './sse-client.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
 
 const { FoxgloveClient } = wsProtocol;
 const cleanups = cleanupStack();
-
-async function until<T>(get: () => T | undefined | Promise<T | undefined>, what: string, timeoutMs = 20_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await get();
-    if (value !== undefined && value !== false) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
 
 describe('the API, the status page and the Foxglove server on a real daemon (sim, agent, durable journal)', () => {
   it('serves status, readiness, metrics, the event stream with replay, approvals from the page, the live map and Foxglove', async () => {
@@ -47,7 +38,7 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     cleanups.push(() => void daemon.child.kill('SIGKILL'));
     await daemon.running();
     const dataDir = join(dir.path, 'data');
-    const api = await until(() => readApiFile(dataDir), 'run/api.json');
+    const api = await waitForValue(() => readApiFile(dataDir), 'run/api.json');
     const url = api.url;
 
     // Readiness names its checks; the sim and the agent run; no model is configured (skill intents only).
@@ -65,7 +56,7 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     const created = await http(url, '/intents', { body: { type: 'stop', params: {} } });
     expect(created.status, created.text).toBe(201);
     const runId = (created.json.run as { run_id: string }).run_id;
-    await until(async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval', 'the run to wait for approval');
+    await waitFor(async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval', 'the run to wait for approval');
 
     // Approve in the status page, in headless Chromium; the run resumes and finishes.
     const chromium = sharedChromium();
@@ -136,9 +127,9 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     const messages: MessageData[] = [];
     client.on('advertise', (list) => list.forEach((c) => channels.set(c.topic, c)));
     client.on('message', (m) => messages.push(m));
-    const scan = await until(() => channels.get('/scan'), 'the /scan channel');
+    const scan = await waitForValue(() => channels.get('/scan'), 'the /scan channel');
     client.subscribe(scan.id);
-    await until(() => messages.length > 0, 'a scan');
+    await waitFor(() => messages.length > 0, 'a scan');
     const reader = new MessageReader(parse(scan.schema, { ros2: true }));
     const decoded = reader.readMessage<{ ranges: Float32Array; header: { frame_id: string } }>(messages[0]!.data);
     expect(decoded.ranges.length).toBeGreaterThan(100);

@@ -11,6 +11,7 @@ import { policySettings } from '../system1/models.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { FakeLakehouse } from './fakes/fake-lakehouse.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { startHarness, type Harness } from './harness.ts';
 import { http } from './http.ts';
 
@@ -28,14 +29,6 @@ async function withAgent(options: Parameters<typeof startHarness>[0] = {}) {
   return { h, agent, lakehouse, journal };
 }
 
-/** Polls `check` until it holds, up to a deadline generous enough for a loaded CI machine. */
-const until = async (check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> => {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-};
 
 describe('health, readiness, status', () => {
   it('GET /healthz answers ok, and a bad query string is a 400 naming it', async () => {
@@ -223,7 +216,7 @@ describe('intents and runs', () => {
     expect(approved.status).toBe(200);
     expect((approved.json.run as { status: string }).status).toBe('running');
     expect(agent.calls.at(-1)).toEqual({ method: 'approve', args: [id, 'operator'] });
-    await until(async () => ((await http(h.url, `/runs/${id}`)).json.run as { status: string }).status === 'succeeded', 'the run to finish');
+    await waitFor(async () => ((await http(h.url, `/runs/${id}`)).json.run as { status: string }).status === 'succeeded', 'the run to finish');
     const again = await http(h.url, `/runs/${id}/approve`, { method: 'POST' });
     expect(again.status).toBe(409);
     expect(again.json.message).toContain('not awaiting_approval');

@@ -45,11 +45,7 @@ async function apiOf(dir: string): Promise<{ url: string; cmdVels: () => Promise
 }
 
 async function driving(cmdVels: () => Promise<number>): Promise<void> {
-  const deadline = performance.now() + 30_000;
-  while ((await cmdVels()) < 20) {
-    if (performance.now() > deadline) throw new Error('the main job never drove');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
+  await waitFor(async () => (await cmdVels()) >= 20, 'the main job to drive', 30_000);
 }
 
 /**

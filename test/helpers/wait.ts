@@ -3,9 +3,24 @@
  * the default is generous, since on a loaded CI machine (two cores, daemons and brokers beside this test) what
  * takes milliseconds here can take seconds. A test that passes only waits as long as it takes.
  */
-export async function waitFor(predicate: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+export async function waitFor(
+  predicate: () => boolean | Promise<boolean>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<void> {
+  await waitForValue(async () => (await predicate()) || undefined, what, timeoutMs);
+}
+
+/** As waitFor, for a value: polls `get` until it gives one (not undefined or false), and returns it. */
+export async function waitForValue<T>(
+  get: () => T | undefined | false | Promise<T | undefined | false>,
+  what: string,
+  timeoutMs = 20_000,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs; // monotonic: tests that step Date.now use it too
-  while (!predicate()) {
+  for (;;) {
+    const value = await get();
+    if (value !== undefined && value !== false) return value;
     if (performance.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((resolve) => setTimeout(resolve, 5));
   }
