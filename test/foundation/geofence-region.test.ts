@@ -17,7 +17,7 @@ async function check(points: [number, number][]): Promise<{ code: number; text: 
   const polygon = points.map(([x, y]) => `      - { x: ${x}, y: ${y} }`).join('\n');
   writeFileSync(file, `data_dir: ./data\npolicy:\n  geofence:\n    polygon:\n${polygon}\n`);
   const r = await runMain(['config', 'check', '--config', file], { cwd: dir.path });
-  return { code: r.code, text: r.stdout + r.stderr };
+  return { code: r.code ?? -1, text: r.stdout + r.stderr };
 }
 
 describe('a geofence', () => {
