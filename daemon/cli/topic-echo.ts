@@ -58,84 +58,121 @@ export async function echo(session: TopicSession, topic: string, options: EchoOp
     throw new UsageError(first.usage);
   }
   if ('error' in first) return fail(first.error);
-  const steps = options.field?.steps ?? [];
+  return new Echo(topic, options, io, first).run(session, channel, reopen);
+}
 
-  return new Promise<number>((resolve) => {
-    let printer: Printer = first;
-    let printed = 0;
-    let skipped = 0;
-    let idle: NodeJS.Timeout | undefined;
-    const told = new Set<string>();
-    const finish = (code: number, message?: string) => {
-      clearTimeout(idle);
-      removeStopHandlers();
-      unfollow();
-      if (message) io.stderr(`auraison-edge topic echo: ${message}\n`);
-      resolve(code);
-    };
-    const removeStopHandlers = onStop(() => finish(0));
-    const armIdle = () => {
-      if (options.timeoutS === undefined) return;
-      clearTimeout(idle);
-      const s = options.timeoutS;
-      idle = setTimeout(() => {
-        const why = skipped > 0 ? `${skipped} skipped (see above)` : 'is anything publishing it? (`auraison-edge status` shows each topic\'s rate)';
-        finish(1, `no message printed from ${topic} within ${s} s${printed > 0 ? ` of the last one (${printed} printed)` : ''}: ${why}`);
-      }, s * 1000);
-    };
-    // Each distinct problem once: a topic whose every message fails to decode must not flood stderr.
-    const tell = (line: string) => {
-      if (told.has(line)) return;
-      told.add(line);
-      io.stderr(`auraison-edge topic echo: ${line}\n`);
-    };
-    const onMessage = (data: ArrayBufferView) => {
-      let value: unknown;
-      try {
-        value = printer.decode(data);
-      } catch (error) {
-        skipped++;
-        tell(`a message on ${topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`);
-        return;
-      }
-      const picked = pickField(value, steps);
-      if (!picked.found) {
-        skipped++;
-        tell(`skipped a message: ${picked.why}`);
-        return;
-      }
-      let text: string;
-      try {
-        text = printer.format(picked.value);
-      } catch (error) {
-        // A fault of this command's, not of the message: said, rather than lost in the socket's event handler.
-        finish(1, `cannot print a message on ${topic}: ${(error as Error).message}`);
-        return;
-      }
-      io.stdout(text);
-      printed++;
-      armIdle();
-      if (options.count !== undefined && printed >= options.count) finish(0);
-    };
-    conn.subscribe(channel, (message) => onMessage(message.data));
-    const unfollow = followTopic(session, topic, {
-      verb: 'echo',
-      io,
-      reopen,
-      // The daemon that came back may carry the topic with another type: its messages are decoded as that.
-      attach(next, nextChannel) {
-        const made = printerFor(nextChannel, options);
-        if ('usage' in made) return made.usage;
-        if ('error' in made) return made.error;
-        printer = made;
-        next.conn.subscribe(nextChannel, (message) => onMessage(message.data));
-        return undefined;
-      },
-      lost: (why) => finish(1, `${why}; ${printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`),
-      fail: (message) => finish(1, message),
+/**
+ * One `topic echo`: prints each message until `count`, Ctrl-C, `timeoutS` without one, or a lost daemon;
+ * a daemon that came back is followed with the printer of its type. `run` once.
+ */
+class Echo {
+  readonly #topic: string;
+  readonly #count: number | undefined;
+  readonly #timeoutS: number | undefined;
+  readonly #steps: NonNullable<EchoOptions['field']>['steps'];
+  readonly #options: EchoOptions;
+  readonly #io: CommandIO;
+  #printer: Printer;
+  #printed = 0;
+  #skipped = 0;
+  #idle: NodeJS.Timeout | undefined;
+  /** Problems said already: each distinct one once, so a topic whose every message fails does not flood stderr. */
+  readonly #told = new Set<string>();
+  #removeStopHandlers: () => void = () => undefined;
+  #unfollow: () => void = () => undefined;
+  #resolve: (code: number) => void = () => undefined;
+
+  constructor(topic: string, options: EchoOptions, io: CommandIO, printer: Printer) {
+    this.#topic = topic;
+    this.#count = options.count;
+    this.#timeoutS = options.timeoutS;
+    this.#steps = options.field?.steps ?? [];
+    this.#options = options;
+    this.#io = io;
+    this.#printer = printer;
+  }
+
+  run(session: TopicSession, channel: Channel, reopen: FollowOptions['reopen']): Promise<number> {
+    return new Promise<number>((resolve) => {
+      this.#resolve = resolve;
+      this.#removeStopHandlers = onStop(() => this.#finish(0));
+      session.conn.subscribe(channel, (message) => this.#onMessage(message.data));
+      this.#unfollow = followTopic(session, this.#topic, {
+        verb: 'echo',
+        io: this.#io,
+        reopen,
+        // The daemon that came back may carry the topic with another type: its messages are decoded as that.
+        attach: (next, nextChannel) => {
+          const made = printerFor(nextChannel, this.#options);
+          if ('usage' in made) return made.usage;
+          if ('error' in made) return made.error;
+          this.#printer = made;
+          next.conn.subscribe(nextChannel, (message) => this.#onMessage(message.data));
+          return undefined;
+        },
+        lost: (why) => this.#finish(1, `${why}; ${this.#printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`),
+        fail: (message) => this.#finish(1, message),
+      });
+      this.#armIdle();
     });
-    armIdle();
-  });
+  }
+
+  #finish(code: number, message?: string): void {
+    clearTimeout(this.#idle);
+    this.#removeStopHandlers();
+    this.#unfollow();
+    if (message) this.#io.stderr(`auraison-edge topic echo: ${message}\n`);
+    this.#resolve(code);
+  }
+
+  /** (Re)starts the wait for the next message printed, when --timeout is given. */
+  #armIdle(): void {
+    if (this.#timeoutS === undefined) return;
+    clearTimeout(this.#idle);
+    const s = this.#timeoutS;
+    this.#idle = setTimeout(() => {
+      const why = this.#skipped > 0 ? `${this.#skipped} skipped (see above)` : 'is anything publishing it? (`auraison-edge status` shows each topic\'s rate)';
+      const printed = this.#printed;
+      this.#finish(1, `no message printed from ${this.#topic} within ${s} s${printed > 0 ? ` of the last one (${printed} printed)` : ''}: ${why}`);
+    }, s * 1000);
+  }
+
+  #tell(line: string): void {
+    if (this.#told.has(line)) return;
+    this.#told.add(line);
+    this.#io.stderr(`auraison-edge topic echo: ${line}\n`);
+  }
+
+  /** Decodes, picks the field asked and prints a message; one that does not decode or lacks the field is skipped. */
+  #onMessage(data: ArrayBufferView): void {
+    const printer = this.#printer;
+    let value: unknown;
+    try {
+      value = printer.decode(data);
+    } catch (error) {
+      this.#skipped++;
+      this.#tell(`a message on ${this.#topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`);
+      return;
+    }
+    const picked = pickField(value, this.#steps);
+    if (!picked.found) {
+      this.#skipped++;
+      this.#tell(`skipped a message: ${picked.why}`);
+      return;
+    }
+    let text: string;
+    try {
+      text = printer.format(picked.value);
+    } catch (error) {
+      // A fault of this command's, not of the message: said, rather than lost in the socket's event handler.
+      this.#finish(1, `cannot print a message on ${this.#topic}: ${(error as Error).message}`);
+      return;
+    }
+    this.#io.stdout(text);
+    this.#printed++;
+    this.#armIdle();
+    if (this.#count !== undefined && this.#printed >= this.#count) this.#finish(0);
+  }
 }
 
 /** How one channel's messages are decoded and printed. */
