@@ -3,18 +3,16 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zstd from '@foxglove/wasm-zstd';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { readMcap } from './recorder-fixture.ts';
 import { fsSegmentIO } from './segment-io.ts';
 import { ZstdWorker } from './zstd-worker.ts';
+import { cleanupStack } from '../../test/helpers/cleanups.ts';
 
 const MiB = 1024 * 1024;
-const cleanups: (() => unknown)[] = [];
-afterEach(async () => {
-  for (const f of cleanups.splice(0)) await f();
-});
+const cleanups = cleanupStack();
 
 /** Half random, half a pattern: compresses some. */
 function sample(n: number, seed: number): Uint8Array {

@@ -9,11 +9,12 @@ import { waitFor } from '../helpers/wait.ts';
 import { FakeAgent } from './fakes/fake-agent.ts';
 import { startHarness, type Harness, type HarnessOptions } from './harness.ts';
 import { http } from './http.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 let h: Harness | undefined;
-const cleanups: (() => unknown)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const c of cleanups.splice(0).reverse()) await c();
+  await runCleanups(cleanups);
   await h?.close();
   h = undefined;
 });

@@ -11,16 +11,17 @@ import { waitFor } from '../helpers/wait.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * The agent driven over its API: decisions that cross while a run's end is being written, and runs replayed
  * from a journal with records that are odd or damaged.
  */
 
-const cleanups: (() => void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   await stopAgents();
-  for (const cleanup of cleanups.splice(0)) cleanup();
+  await runCleanups(cleanups);
 });
 
 const intent = (type: string, params: Record<string, unknown> = {}) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });

@@ -15,15 +15,16 @@ import { isZero, watchCmdVel } from './cmd-vel-watch.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * A run that ends while its skill acts (cancelled, interrupted by the daemon stopping, or killed) journals
  * that call's outcome, so its record never shows a tool call without a result; and the robot is stopped.
  */
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await runCleanups(cleanups);
   await stopAgents();
 });
 

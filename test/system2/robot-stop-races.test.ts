@@ -27,6 +27,7 @@ import { fauxModel, forgetAgent, serveStop, settled, startAgent, stopAgents } fr
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * The operator's stop against everything else that happens at the same moment: an intent being accepted,
@@ -35,9 +36,9 @@ import { skillIntent } from '../helpers/intents.ts';
  * and the answer comes even when the disk does not.
  */
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await runCleanups(cleanups);
   await stopAgents();
 });
 

@@ -15,6 +15,7 @@ import { serveStop, startAgent, stopAgents } from './agent-harness.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * Stopping the robot never waits on the disk: the `stop` skill acts before its call is journaled, and the
@@ -22,9 +23,9 @@ import { skillIntent } from '../helpers/intents.ts';
  * then cancels every run, also when the journal refuses to record it.
  */
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await runCleanups(cleanups);
   await stopAgents();
 });
 

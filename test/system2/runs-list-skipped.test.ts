@@ -7,11 +7,12 @@ import { shortIds } from '../../daemon/util/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
-const cleanups: (() => void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
   await stopAgents();
-  for (const cleanup of cleanups.splice(0)) cleanup();
+  await runCleanups(cleanups);
 });
 
 const intent = () => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });

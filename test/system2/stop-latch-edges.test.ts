@@ -10,6 +10,7 @@ import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * The latched stop, from the robot's side: every way a Twist that moves can reach the wheels while
@@ -39,9 +40,9 @@ vi.mock('../../adapters/lerobot/sim-policy/policy-driver.ts', async (importOrigi
   };
 });
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await runCleanups(cleanups);
   await stopAgents();
 });
 

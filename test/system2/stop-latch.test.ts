@@ -11,15 +11,16 @@ import { componentContext } from '../helpers/component-context.ts';
 import { forgetAgent, serveStop, settled, startAgent, stopAgents } from './agent-harness.ts';
 import { drivingNavigator, isZero, watchCmdVel } from './robot-stop-fixtures.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
 
 /**
  * The operator's stop latches (agent.stop_latch, on by default): after POST /stop, `auraison-edge stop` or
  * agent/stop, nothing the agent governs moves the robot until a person releases it, across restarts.
  */
 
-const cleanups: (() => Promise<void> | void)[] = [];
+const cleanups: Cleanup[] = [];
 afterEach(async () => {
-  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+  await runCleanups(cleanups);
   await stopAgents();
 });
 
