@@ -4,6 +4,18 @@ import { MessageReader } from '@foxglove/rosmsg2-serialization';
 import '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 
+/** A service event as rosidl makes it: the event's info, then at most one request and one response. */
+function eventRoot(type: string, service: string): MessageDefinition {
+  return {
+    name: type,
+    definitions: [
+      { name: 'info', type: 'service_msgs/msg/ServiceEventInfo', isComplex: true },
+      { name: 'request', type: `${service}_Request`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+      { name: 'response', type: `${service}_Response`, isComplex: true, isArray: true, arrayUpperBound: 1 },
+    ],
+  };
+}
+
 /** The line between a service's request and response. */
 const SECTION = /^---\s*$/m;
 
@@ -97,16 +109,8 @@ export class BagTypeResolver {
         return defs;
       };
       const info = deps.some((d) => /^\s*MSG:\s*service_msgs\/(msg\/)?ServiceEventInfo\s*$/m.test(d)) ? [] : this.#registry.resolve('service_msgs/msg/ServiceEventInfo').definitions;
-      const root_: MessageDefinition = {
-        name: type,
-        definitions: [
-          { name: 'info', type: 'service_msgs/msg/ServiceEventInfo', isComplex: true },
-          { name: 'request', type: `${service}_Request`, isComplex: true, isArray: true, arrayUpperBound: 1 },
-          { name: 'response', type: `${service}_Response`, isComplex: true, isArray: true, arrayUpperBound: 1 },
-        ],
-      };
       const seen = new Set<string>();
-      const all = [root_, ...part(`${service}_Request`, request), ...part(`${service}_Response`, response), ...info];
+      const all = [eventRoot(type, service), ...part(`${service}_Request`, request), ...part(`${service}_Response`, response), ...info];
       const definitions = all.filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
       new MessageReader(definitions); // fails now, not on the first message, if a type is missing
       return { definitions, source: 'bag' };
@@ -119,14 +123,7 @@ export class BagTypeResolver {
   #serviceEvent(type: string, service: string): Resolution {
     try {
       const parts = ['service_msgs/msg/ServiceEventInfo', `${service}_Request`, `${service}_Response`].map((t) => this.#registry.resolve(t).definitions);
-      const root: MessageDefinition = {
-        name: type,
-        definitions: [
-          { name: 'info', type: 'service_msgs/msg/ServiceEventInfo', isComplex: true },
-          { name: 'request', type: `${service}_Request`, isComplex: true, isArray: true, arrayUpperBound: 1 },
-          { name: 'response', type: `${service}_Response`, isComplex: true, isArray: true, arrayUpperBound: 1 },
-        ],
-      };
+      const root = eventRoot(type, service);
       const seen = new Set<string>();
       const deps = parts.flat().filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
       return { definitions: [root, ...deps], source: 'registry' };

@@ -1,23 +1,11 @@
-import { existsSync, readdirSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { lfsPointerMessage, readLfsPointer } from '../../../daemon/util/index.ts';
 import { episodeDataPath } from './dataset-metadata.ts';
+import { listFiles } from './dataset-reader.ts';
 import { DatasetError, type LeRobotEpisode, type LeRobotFeature } from './dataset-types.ts';
 
 /** Every file under `dir`, recursively, sorted. */
-function allFiles(dir: string): string[] {
-  if (!existsSync(dir)) return [];
-  const out: string[] = [];
-  const walk = (d: string): void => {
-    for (const entry of readdirSync(d, { withFileTypes: true })) {
-      const p = join(d, entry.name);
-      if (entry.isDirectory()) walk(p);
-      else if (entry.isFile()) out.push(p);
-    }
-  };
-  walk(dir);
-  return out.sort();
-}
+const allFiles = (dir: string): string[] => listFiles(dir, '');
 
 /**
  * A dataset cloned without `git lfs` holds pointers in place of its files. Pointers among the files that
