@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { IClientOptions, IConnackPacket } from 'mqtt';
+import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -137,7 +137,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     ...tls,
   });
   // The connection closing mid-check (a broker's DISCONNECT, a dropped socket) explains a step that then fails.
-  let lost: string | undefined;
+  const watch: { lost?: string } = {};
   const connected = await bounded<{ connack: IConnackPacket } | { error: string; reason_code?: number }>(
     timeoutMs,
     { error: `${late('CONNACK')}: the wrong host or port, a firewall dropping packets, or a TLS port reached with mqtt://` },
@@ -145,13 +145,13 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
       client.on('connect', (connack) => settle({ connack }));
       client.on('error', (error) => {
         const failure = connectFailure(error, (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason', describeFailure, connackRefusal);
-        lost ??= failure.error;
+        watch.lost ??= failure.error;
         settle(failure);
       });
-      client.on('disconnect', (packet) => (lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`));
+      client.on('disconnect', (packet) => (watch.lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`));
       client.on('close', () => {
-        lost ??= 'the broker closed the connection without a word: a TLS port reached with mqtt://, a broker that does not speak MQTT 5, or one that turns this client away silently';
-        settle({ error: lost });
+        watch.lost ??= 'the broker closed the connection without a word: a TLS port reached with mqtt://, a broker that does not speak MQTT 5, or one that turns this client away silently';
+        settle({ error: watch.lost });
       });
     },
   );
@@ -165,36 +165,58 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   report.connect = { ok: true, connack_ms: Math.round((performance.now() - started) * 10) / 10, session_present: connack.sessionPresent, broker };
   report.notes.push(...limitNotes(broker, s));
 
-  report.subscribe = await bounded<CentralCheck['subscribe']>(timeoutMs, { topic: topics.intents, ok: false, error: late('SUBACK') }, (settle) => {
-    client.subscribe(topics.intents, { qos: 1 }, (error, _granted, packet) => {
-      const code = packet?.granted[0];
-      if (typeof code === 'number' && code < 0x80) return settle({ topic: topics.intents, ok: true, reason_code: code });
-      if (typeof code !== 'number') return settle({ topic: topics.intents, ok: false, error: lost ?? error?.message ?? 'no reason code in the SUBACK' });
-      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot subscribe to its intents topic, so central cannot send it intents' : '';
-      settle({ topic: topics.intents, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
-    });
-  });
+  const step = { client, timeoutMs, reason, watch };
+  report.subscribe = await subscribeStep(step, topics.intents);
   if (report.subscribe.ok && report.subscribe.reason_code === 0) report.notes.push('the broker granted the intents subscription at QoS 0 only: intents may be lost (the link asks for QoS 1)');
-
   const payload = JSON.stringify({ schema: CHECK_SCHEMA, robot, fleet, client_id: clientId, ts: nowNs().toString() });
-  // A message expiry, so a copy queued for a subscriber that is away (central's session) does not outlive the check.
-  const properties = { contentType: 'application/json', messageExpiryInterval: 60 };
-  report.publish = await bounded<CentralCheck['publish']>(timeoutMs, { topic: topics.heartbeat, ok: false, error: late('PUBACK') }, (settle) => {
-    client.publish(topics.heartbeat, payload, { qos: 1, retain: false, properties }, (error, packet) => {
-      const code = (error as { code?: unknown } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-      if (typeof code !== 'number') return settle({ topic: topics.heartbeat, ok: false, error: lost ?? error?.message ?? 'the publish failed' });
-      if (code < 0x80) return settle({ topic: topics.heartbeat, ok: true, reason_code: code });
-      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot publish on its heartbeat topic (it publishes its events, status and acks beside it)' : '';
-      settle({ topic: topics.heartbeat, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
-    });
-  });
-  for (const step of [report.subscribe, report.publish]) if (!step.ok && 'error' in step && lost && !step.error.includes(lost)) step.error += ` (${lost})`;
+  report.publish = await publishStep(step, topics.heartbeat, payload);
+  const { lost } = watch;
+  for (const done of [report.subscribe, report.publish]) if (!done.ok && 'error' in done && lost && !done.error.includes(lost)) done.error += ` (${lost})`;
 
   // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
   const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
   if (!closed) client.end(true);
   report.ok = report.subscribe.ok && report.publish.ok;
   return report;
+}
+
+/** What a check step needs: the client, the bound on each step, how a reason code reads, and why the link was lost. */
+interface CheckStep {
+  client: MqttClient;
+  timeoutMs: number;
+  reason: (code: number) => string;
+  watch: { lost?: string };
+}
+
+/** Subscribes to the intents topic as the link does (QoS 1): granted, or refused with the SUBACK's reason. */
+function subscribeStep({ client, timeoutMs, reason, watch }: CheckStep, topic: string): Promise<CentralCheck['subscribe']> {
+  return bounded<CentralCheck['subscribe']>(timeoutMs, { topic, ok: false, error: `no SUBACK within ${timeoutMs / 1000} s` }, (settle) => {
+    client.subscribe(topic, { qos: 1 }, (error, _granted, packet) => {
+      const code = packet?.granted[0];
+      if (typeof code === 'number' && code < 0x80) return settle({ topic, ok: true, reason_code: code });
+      if (typeof code !== 'number') return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'no reason code in the SUBACK' });
+      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot subscribe to its intents topic, so central cannot send it intents' : '';
+      settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+    });
+  });
+}
+
+/**
+ * Publishes one check message on the heartbeat topic (QoS 1): acknowledged, or refused with the PUBACK's
+ * reason. A message expiry, so a copy queued for a subscriber that is away (central's session) does not
+ * outlive the check.
+ */
+function publishStep({ client, timeoutMs, reason, watch }: CheckStep, topic: string, payload: string): Promise<CentralCheck['publish']> {
+  const properties = { contentType: 'application/json', messageExpiryInterval: 60 };
+  return bounded<CentralCheck['publish']>(timeoutMs, { topic, ok: false, error: `no PUBACK within ${timeoutMs / 1000} s` }, (settle) => {
+    client.publish(topic, payload, { qos: 1, retain: false, properties }, (error, packet) => {
+      const code = (error as { code?: unknown } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
+      if (typeof code !== 'number') return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'the publish failed' });
+      if (code < 0x80) return settle({ topic, ok: true, reason_code: code });
+      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot publish on its heartbeat topic (it publishes its events, status and acks beside it)' : '';
+      settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+    });
+  });
 }
 
 /** Resolves with what `start` settles with, or with `late` once `ms` have passed: no step waits longer. */
