@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
 import { openSession } from './session-open.ts';
-import { loadZenoh, zbytes, type ZenohModule } from './zenoh-runtime.ts';
+import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
 
 export type LinkState = 'connecting' | 'up' | 'down' | 'closed';
 
@@ -186,8 +186,7 @@ export class ZenohLink {
         const p = publisher ?? (await declaring?.catch(() => undefined));
         if (p === undefined) return false;
         try {
-          const zenoh = this.#zenoh!;
-          await p.put(zbytes(zenoh, payload), attachment ? { attachment: zbytes(zenoh, attachment) } : undefined);
+          await p.put(payload, attachment ? { attachment } : undefined);
           return true;
         } catch {
           return false; // the link is going down: the watch will see it, the caller counts the sample

@@ -50,29 +50,6 @@ export function loadZenoh(): Promise<ZenohModule> {
   return loading;
 }
 
-type ZBytesInstance = InstanceType<ZenohModule['ZBytes']>;
-let sharing: boolean | undefined;
-
-/**
- * `data` as zenoh-ts's ZBytes without a copy. zenoh-ts 1.10 copies every payload with `Uint8Array.from`, an
- * element-by-element iteration that holds the event loop for 50-150 ms per 5 MB sample (measured here):
- * every small message and control loop waits meanwhile. A ZBytes it is given is shared as it is, so this
- * builds one around `data` through its private field, checked once; if that field ever moves, it falls
- * back to the copy.
- */
-export function zbytes(zenoh: ZenohModule, data: Uint8Array): ZBytesInstance | Uint8Array {
-  if (sharing === undefined) {
-    const probe = new Uint8Array([1, 2, 3]);
-    const z = new zenoh.ZBytes(new Uint8Array(0));
-    (z as unknown as { buffer_: Uint8Array }).buffer_ = probe;
-    sharing = z.toBytes() === probe && new zenoh.ZBytes(z).toBytes() === probe;
-  }
-  if (!sharing) return data;
-  const z = new zenoh.ZBytes(new Uint8Array(0));
-  (z as unknown as { buffer_: Uint8Array }).buffer_ = data;
-  return z;
-}
-
 let quieted = 0;
 let original: Pick<Console, 'log' | 'warn'> | undefined;
 const sinks = new Set<(text: string) => void>();
