@@ -37,7 +37,17 @@ export interface JournalStreamOptions {
  * Last-Event-ID).
  */
 export class JournalStream {
-  #o: JournalStreamOptions;
+  readonly #res: ServerResponse;
+  readonly #onCaughtUp: (() => void) | undefined;
+  readonly #onEnd: (reason: 'closed' | 'stalled' | 'shutdown') => void;
+  readonly #counters: JournalStreamOptions['counters'];
+  readonly #journal: Journal;
+  readonly #ring: FrameRing;
+  readonly #replay: ReplayReader;
+  readonly #kinds: ReadonlySet<string> | undefined;
+  readonly #maxBufferedBytes: number;
+  readonly #maxLag: number;
+  readonly #stallTimeoutMs: number;
   #cursor: number;
   #caughtUp = false;
   #scheduled = false;
@@ -48,7 +58,18 @@ export class JournalStream {
   peakBuffered = 0;
 
   constructor(options: JournalStreamOptions) {
-    this.#o = options;
+    const { res, onCaughtUp, onEnd, counters, journal, ring, replay, kinds, maxBufferedBytes, maxLag, stallTimeoutMs } = options;
+    this.#res = res;
+    this.#onCaughtUp = onCaughtUp;
+    this.#onEnd = onEnd;
+    this.#counters = counters;
+    this.#journal = journal;
+    this.#ring = ring;
+    this.#replay = replay;
+    this.#kinds = kinds;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#maxLag = maxLag;
+    this.#stallTimeoutMs = stallTimeoutMs;
     this.#cursor = Math.max(1, options.fromSeq);
     options.res.on('close', () => this.end('closed'));
     options.res.on('error', () => this.end('closed'));
@@ -59,7 +80,7 @@ export class JournalStream {
   }
 
   get buffered(): number {
-    return this.#o.res.writableLength;
+    return this.#res.writableLength;
   }
 
   /** New records exist: pump soon (coalesced, so a burst of appends costs one pump). */
@@ -77,7 +98,7 @@ export class JournalStream {
    * then).
    */
   heartbeat(): void {
-    if (!this.#ended && !this.#waitingDrain) this.#o.res.write(PING_FRAME);
+    if (!this.#ended && !this.#waitingDrain) this.#res.write(PING_FRAME);
   }
 
   /**
@@ -85,7 +106,13 @@ export class JournalStream {
    * next: a client replaying a month of journal must not hold up a POST /stop, whatever the number of them.
    */
   pump(): void {
-    const { journal, ring, replay, res, kinds, maxBufferedBytes, maxLag, counters } = this.#o;
+    const journal = this.#journal;
+    const ring = this.#ring;
+    const replay = this.#replay;
+    const res = this.#res;
+    const kinds = this.#kinds;
+    const maxBufferedBytes = this.#maxBufferedBytes;
+    const maxLag = this.#maxLag;
     if (this.#ended || this.#waitingDrain) return;
     const last = journal.lastSeq;
     if (this.#cursor > last) return this.#reachedEnd();
@@ -118,7 +145,7 @@ export class JournalStream {
     }
     if (count > 0) {
       res.write(chunk);
-      counters.sent += count;
+      this.#counters.sent += count;
       if (res.writableLength > this.peakBuffered) this.peakBuffered = res.writableLength;
     }
     if (res.writableLength >= maxBufferedBytes) return this.#waitForDrain();
@@ -129,7 +156,7 @@ export class JournalStream {
   #reachedEnd(): void {
     if (this.#caughtUp) return;
     this.#caughtUp = true;
-    this.#o.onCaughtUp?.();
+    this.#onCaughtUp?.();
   }
 
   /** Ends the stream (idempotent). */
@@ -137,20 +164,21 @@ export class JournalStream {
     if (this.#ended) return;
     this.#ended = true;
     clearTimeout(this.#stallTimer);
-    if (reason === 'stalled') this.#o.res.destroy();
-    else if (!this.#o.res.writableEnded) this.#o.res.end();
-    this.#o.onEnd(reason);
+    if (reason === 'stalled') this.#res.destroy();
+    else if (!this.#res.writableEnded) this.#res.end();
+    this.#onEnd(reason);
   }
 
   #gap(from: number, to: number, reason: string): void {
-    this.#o.res.write(gapFrame(from, to, reason));
-    this.#o.counters.gaps++;
-    this.#o.counters.skipped += to - from + 1;
+    this.#res.write(gapFrame(from, to, reason));
+    this.#counters.gaps++;
+    this.#counters.skipped += to - from + 1;
     this.#cursor = to + 1;
   }
 
   #waitForDrain(): void {
-    const { res, stallTimeoutMs } = this.#o;
+    const res = this.#res;
+    const stallTimeoutMs = this.#stallTimeoutMs;
     this.#waitingDrain = true;
     let lastBuffered = res.writableLength;
     const check = (): void => {

@@ -34,7 +34,13 @@ export interface OpenOptions {
  * bounded ring of frames, and wakes the clients; each client then writes at its own pace (JournalStream).
  */
 export class SseHub {
-  #o: SseHubOptions;
+  readonly #heartbeatMs: number;
+  readonly #journal: Journal;
+  readonly #maxClients: number;
+  readonly #maxReplays: number;
+  readonly #maxBufferedBytes: number;
+  readonly #maxLag: number;
+  readonly #stallTimeoutMs: number;
   #ring = new FrameRing();
   #replay: ReplayReader;
   #streams = new Set<JournalStream>();
@@ -47,7 +53,14 @@ export class SseHub {
   #opened = 0;
 
   constructor(options: SseHubOptions) {
-    this.#o = options;
+    const { heartbeatMs, journal, maxClients, maxReplays, maxBufferedBytes, maxLag, stallTimeoutMs } = options;
+    this.#heartbeatMs = heartbeatMs;
+    this.#journal = journal;
+    this.#maxClients = maxClients;
+    this.#maxReplays = maxReplays;
+    this.#maxBufferedBytes = maxBufferedBytes;
+    this.#maxLag = maxLag;
+    this.#stallTimeoutMs = stallTimeoutMs;
     this.#replay = new ReplayReader({ journal: options.journal });
     this.#unsubscribe = options.journal.subscribe((record) => {
       this.#ring.put({ seq: record.seq, kind: record.kind, frame: recordFrame(record) });
@@ -60,7 +73,7 @@ export class SseHub {
   }
 
   get heartbeatMs(): number {
-    return this.#o.heartbeatMs;
+    return this.#heartbeatMs;
   }
 
   get clients(): number {
@@ -78,13 +91,12 @@ export class SseHub {
    * number of clients can take the memory or the event loop that the operator's stop needs.
    */
   refusal(options: OpenOptions = {}): Refusal | undefined {
-    const { maxClients, maxReplays, heartbeatMs } = this.#o;
-    if (this.#streams.size >= maxClients) {
+    if (this.#streams.size >= this.#maxClients) {
       this.#refused.clients++;
       const message = `${this.#streams.size} event stream clients are connected, the most api.events.max_clients allows`;
-      return { message, retryAfterS: Math.max(1, Math.ceil(heartbeatMs / 1000)) };
+      return { message, retryAfterS: Math.max(1, Math.ceil(this.#heartbeatMs / 1000)) };
     }
-    if (this.#replaying.size >= maxReplays && this.#needsReplay(this.#fromSeq(options.lastEventId))) {
+    if (this.#replaying.size >= this.#maxReplays && this.#needsReplay(this.#fromSeq(options.lastEventId))) {
       this.#refused.replays++;
       const message = `${this.#replaying.size} clients are replaying the journal, the most api.events.max_replays allows`;
       return { message, retryAfterS: 1 };
@@ -94,12 +106,12 @@ export class SseHub {
 
   /** Writes the SSE headers on `res` and starts streaming into it. */
   open(res: ServerResponse, options: OpenOptions = {}): JournalStream {
-    const { journal, maxBufferedBytes, maxLag, stallTimeoutMs } = this.#o;
+    const journal = this.#journal;
     const last = journal.lastSeq;
     // An id past the journal's end means the journal is not the one the client read (a new data dir).
     const ahead = options.lastEventId !== undefined && options.lastEventId > last;
     const fromSeq = this.#fromSeq(options.lastEventId);
-    res.writeHead(200, sseHeaders(this.#o.heartbeatMs));
+    res.writeHead(200, sseHeaders(this.#heartbeatMs));
     res.write(`retry: 2000\n: journal at seq ${last}\n\n`);
     if (ahead) res.write(`event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`);
     const stream: JournalStream = new JournalStream({
@@ -109,9 +121,9 @@ export class SseHub {
       res,
       fromSeq,
       kinds: options.kinds,
-      maxBufferedBytes,
-      maxLag,
-      stallTimeoutMs,
+      maxBufferedBytes: this.#maxBufferedBytes,
+      maxLag: this.#maxLag,
+      stallTimeoutMs: this.#stallTimeoutMs,
       counters: this.#counters,
       onCaughtUp: () => this.#replaying.delete(stream),
       onEnd: (reason) => {
@@ -129,13 +141,13 @@ export class SseHub {
 
   /** The first seq a client with this Last-Event-ID is sent. */
   #fromSeq(lastEventId: number | undefined): number {
-    const last = this.#o.journal.lastSeq;
+    const last = this.#journal.lastSeq;
     return lastEventId === undefined || lastEventId > last ? last + 1 : lastEventId + 1;
   }
 
   /** A client starting at `fromSeq` reads the journal, not only the ring of recent frames. */
   #needsReplay(fromSeq: number): boolean {
-    return fromSeq <= this.#o.journal.lastSeq && !this.#ring.get(fromSeq);
+    return fromSeq <= this.#journal.lastSeq && !this.#ring.get(fromSeq);
   }
 
   streams(): JournalStream[] {
