@@ -17,4 +17,14 @@ try {
   process.stderr.write(`auraison-edge: ${entry.pathname} is missing: run \`npm run build\` in ${new URL('..', import.meta.url).pathname}\n`);
   process.exit(2);
 }
-process.exitCode = await main(process.argv.slice(2));
+const code = await main(process.argv.slice(2));
+process.exitCode = code;
+if (process.argv[2] === 'run') {
+  // The daemon's stop is bounded: what still holds the event loop a second after it (a native thread, a
+  // socket a peer keeps open) must not keep a stopped daemon alive past the documented time.
+  setTimeout(() => {
+    const pending = process.getActiveResourcesInfo().filter((r) => r !== 'TTYWrap' && r !== 'Timeout');
+    process.stderr.write(`auraison-edge: exiting with ${pending.join(', ') || 'work'} still open after the stop\n`);
+    process.exit(code);
+  }, 1000).unref();
+}
