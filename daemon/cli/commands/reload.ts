@@ -2,7 +2,7 @@ import { ConfigError, resolveDataDir } from '../../config/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, type StatusFile } from '../../status/index.ts';
 import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveClientConfig } from '../config-option.ts';
 
 /** systemd's TimeoutStartSec of our unit (60 s) bounds ExecReload: give up, and say so, before it does. */
@@ -43,7 +43,7 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
     } catch (error) {
       // Not even its data_dir can be read (a YAML syntax error): the daemon, told anyway, rejects the file too.
       if (pidArg === undefined || !(error instanceof ConfigError)) throw error;
-      if (!signal(pidArg)) return 1;
+      if (!signal(pidArg, io)) return 1;
       io.stderr(`reload REJECTED, the running config stays: ${error.message.replaceAll('\n', '; ')} (sent SIGHUP to pid ${pidArg}, which rejects it too; fix the file and reload again)\n`);
       return 1;
     }
@@ -59,59 +59,69 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
     }
     const ours = before?.state === 'running' && before.pid === pid;
     const baseline = reloadsSoFar(ours ? before : undefined);
-    if (!signal(pid)) return 1;
+    if (!signal(pid, io)) return 1;
     if (!ours) {
       // A data_dir the file changes takes effect only at the daemon's restart: its outcome is in the old dir.
       io.stderr(`auraison-edge reload: sent SIGHUP to pid ${pid}, but ${dataDir}/run/status.json is not that daemon's, so its outcome can't be read here (did the file change data_dir? that takes effect when the daemon restarts). See its log, or \`auraison-edge status\` with its old config\n`);
       return 0;
     }
 
-    const deadline = performance.now() + timeoutS * 1000;
-    for (;;) {
-      await new Promise((r) => setTimeout(r, POLL_MS));
-      const now = readStatusFile(dataDir);
-      if (now?.pid === pid && reloadsSoFar(now) > baseline && now.last_reload) return report(now.last_reload, pid);
-      if (!alive(pid)) {
-        io.stderr(`auraison-edge reload: pid ${pid} ended before its reload did (see its log)\n`);
-        return 1;
-      }
-      if (now?.pid === pid && now.state === 'stopped') {
-        io.stderr(`auraison-edge reload: the daemon (pid ${pid}) stopped instead: a reload after a stop signal is ignored\n`);
-        return 1;
-      }
-      if (performance.now() > deadline) {
-        io.stderr(
-          `auraison-edge reload: sent SIGHUP to pid ${pid}; no outcome within ${timeoutS} s. A reload that restarts components can take longer (its outcome will be in \`auraison-edge status\`); ` +
-            'a daemon running the embedded default config (no --config) ignores SIGHUP. See its log\n',
-        );
-        return 1;
-      }
-    }
-
-    /** Sends the SIGHUP; false (said) when this user may not signal it. */
-    function signal(target: number): boolean {
-      try {
-        process.kill(target, 'SIGHUP');
-        return true;
-      } catch (error) {
-        io.stderr(`auraison-edge reload: cannot signal pid ${target}: ${(error as Error).message} (run it as the daemon's user, or with sudo)\n`);
-        return false;
-      }
-    }
-
-    function report(outcome: NonNullable<StatusFile['last_reload']>, daemonPid: number): number {
-      if (values.json) io.stdout(`${JSON.stringify({ pid: daemonPid, outcome })}\n`);
-      else if (outcome.ok) {
-        const restarted = outcome.restarted.length > 0 ? `restarted: ${outcome.restarted.join(', ')}` : 'no component restarted';
-        const pending = outcome.pending_restart.length > 0 ? `; waiting for a restart of the daemon: ${outcome.pending_restart.join(', ')}` : '';
-        io.stdout(`reload applied (${outcome.file ?? 'config'}): ${restarted}${pending}\n`);
-      } else {
-        io.stderr(`reload REJECTED, the running config stays: ${(outcome.error ?? 'unknown error').replaceAll('\n', '; ')}${outcome.hint ? ` (${outcome.hint})` : ''}\n`);
-      }
-      return outcome.ok ? 0 : 1;
-    }
+    const outcome = await reloadOutcome(dataDir, pid, baseline, timeoutS, io);
+    return outcome === undefined ? 1 : report(outcome, pid, Boolean(values.json), io);
   },
 };
+
+/**
+ * Waits for the daemon's status file to say how its reload went; undefined (said) when the daemon ended,
+ * stopped instead, or said nothing within `timeoutS`.
+ */
+async function reloadOutcome(dataDir: string, pid: number, baseline: number, timeoutS: number, io: CommandIO): Promise<NonNullable<StatusFile['last_reload']> | undefined> {
+  const deadline = performance.now() + timeoutS * 1000;
+  for (;;) {
+    await new Promise((r) => setTimeout(r, POLL_MS));
+    const now = readStatusFile(dataDir);
+    if (now?.pid === pid && reloadsSoFar(now) > baseline && now.last_reload) return now.last_reload;
+    if (!alive(pid)) {
+      io.stderr(`auraison-edge reload: pid ${pid} ended before its reload did (see its log)\n`);
+      return undefined;
+    }
+    if (now?.pid === pid && now.state === 'stopped') {
+      io.stderr(`auraison-edge reload: the daemon (pid ${pid}) stopped instead: a reload after a stop signal is ignored\n`);
+      return undefined;
+    }
+    if (performance.now() > deadline) {
+      io.stderr(
+        `auraison-edge reload: sent SIGHUP to pid ${pid}; no outcome within ${timeoutS} s. A reload that restarts components can take longer (its outcome will be in \`auraison-edge status\`); ` +
+          'a daemon running the embedded default config (no --config) ignores SIGHUP. See its log\n',
+      );
+      return undefined;
+    }
+  }
+}
+
+/** Sends the SIGHUP; false (said) when this user may not signal it. */
+function signal(target: number, io: CommandIO): boolean {
+  try {
+    process.kill(target, 'SIGHUP');
+    return true;
+  } catch (error) {
+    io.stderr(`auraison-edge reload: cannot signal pid ${target}: ${(error as Error).message} (run it as the daemon's user, or with sudo)\n`);
+    return false;
+  }
+}
+
+/** Says how the reload went (applied, and what restarted; or rejected, and why); its exit code. */
+function report(outcome: NonNullable<StatusFile['last_reload']>, daemonPid: number, json: boolean, io: CommandIO): number {
+  if (json) io.stdout(`${JSON.stringify({ pid: daemonPid, outcome })}\n`);
+  else if (outcome.ok) {
+    const restarted = outcome.restarted.length > 0 ? `restarted: ${outcome.restarted.join(', ')}` : 'no component restarted';
+    const pending = outcome.pending_restart.length > 0 ? `; waiting for a restart of the daemon: ${outcome.pending_restart.join(', ')}` : '';
+    io.stdout(`reload applied (${outcome.file ?? 'config'}): ${restarted}${pending}\n`);
+  } else {
+    io.stderr(`reload REJECTED, the running config stays: ${(outcome.error ?? 'unknown error').replaceAll('\n', '; ')}${outcome.hint ? ` (${outcome.hint})` : ''}\n`);
+  }
+  return outcome.ok ? 0 : 1;
+}
 
 /** Reloads the daemon has ended since it started (applied and rejected), as its status file last said. */
 function reloadsSoFar(status: StatusFile | undefined): number {
