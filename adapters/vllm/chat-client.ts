@@ -132,16 +132,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     overdue = `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`;
     controller.abort();
   }, settings.request_timeout_ms);
-  let body: Record<string, unknown> = {
-    model: settings.model,
-    messages: request.messages,
-    // The endpoint's setting is a ceiling: a caller (a bus query) cannot ask for more.
-    max_tokens: Math.min(request.max_tokens ?? settings.max_tokens, settings.max_tokens),
-    temperature: request.temperature ?? settings.temperature,
-    stream: true,
-    stream_options: { include_usage: true },
-  };
-  if (request.response_schema) body = withResponseSchema(body, request.response_schema, settings.structured_outputs);
+  const body = requestBody(settings, request);
   try {
     arm(settings.connect_timeout_ms, 'no response from the server');
     const stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
@@ -177,10 +168,7 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
       if (choice.finish_reason) finish = choice.finish_reason;
     }
     if (watchdog.expired ?? overdue) throw new Error(watchdog.expired ?? overdue);
-    // A stream cut before its finish_reason is an incomplete answer, not a short one.
-    if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
-    // Nothing said and nothing cut off: a failed attempt, as it is for the agent, not an answer.
-    if (content === '' && finish === 'stop') throw new Error(`${settings.name} sent an empty completion (finish_reason stop, no text)`);
+    checkFinished(settings.name, content, finish);
     const reply: ChatReply = {
       endpoint: settings.name,
       model,
@@ -201,6 +189,28 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     watchdog.clear();
     signal?.removeEventListener('abort', onAbort);
   }
+}
+
+/** The streamed request's body: the endpoint's model and limits, the caller's messages, a response schema if asked. */
+function requestBody(settings: Endpoint['settings'], request: ChatRequest): Record<string, unknown> {
+  const body: Record<string, unknown> = {
+    model: settings.model,
+    messages: request.messages,
+    // The endpoint's setting is a ceiling: a caller (a bus query) cannot ask for more.
+    max_tokens: Math.min(request.max_tokens ?? settings.max_tokens, settings.max_tokens),
+    temperature: request.temperature ?? settings.temperature,
+    stream: true,
+    stream_options: { include_usage: true },
+  };
+  return request.response_schema ? withResponseSchema(body, request.response_schema, settings.structured_outputs) : body;
+}
+
+/** Throws when a stream that ended is not an answer: cut before its finish_reason, or empty. */
+function checkFinished(endpoint: string, content: string, finish: string | null): asserts finish is string {
+  // A stream cut before its finish_reason is an incomplete answer, not a short one.
+  if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
+  // Nothing said and nothing cut off: a failed attempt, as it is for the agent, not an answer.
+  if (content === '' && finish === 'stop') throw new Error(`${endpoint} sent an empty completion (finish_reason stop, no text)`);
 }
 
 /** The same request down the fallback chain, with retries and backoff per endpoint. */
