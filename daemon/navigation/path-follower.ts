@@ -70,7 +70,20 @@ const SIDE_MARGIN = 0.02;
  */
 export class PathFollower {
   readonly path: readonly Point2D[];
-  #o: Required<PathFollowerOptions>;
+  /** The tuning, options over DEFAULTS. */
+  readonly #lookahead: number;
+  readonly #maxLinear: number;
+  readonly #maxAngular: number;
+  readonly #goalTolerance: number;
+  readonly #rotateInPlaceAngle: number;
+  readonly #resumeAngle: number;
+  readonly #headingGain: number;
+  readonly #approachDistance: number;
+  readonly #minLinear: number;
+  readonly #robotRadius: number;
+  readonly #stopDistance: number;
+  readonly #slowDistance: number;
+  readonly #scanOrigin: Point2D;
   #segment = 0;
   #rotating = false;
   #done = false;
@@ -81,10 +94,25 @@ export class PathFollower {
   constructor(path: readonly Point2D[], options: PathFollowerOptions = {}) {
     if (path.length === 0) throw new RangeError('path follower needs a path with at least one waypoint');
     this.path = path;
-    this.#o = { ...DEFAULTS, ...options };
-    if (this.#o.stopDistance >= this.#o.slowDistance) {
-      throw new RangeError(`stopDistance (${this.#o.stopDistance}) must be below slowDistance (${this.#o.slowDistance})`);
+    const tuning: Required<PathFollowerOptions> = { ...DEFAULTS, ...options };
+    const { lookahead, maxLinear, maxAngular, goalTolerance, rotateInPlaceAngle, resumeAngle, headingGain } = tuning;
+    const { approachDistance, minLinear, robotRadius, stopDistance, slowDistance, scanOrigin } = tuning;
+    if (stopDistance >= slowDistance) {
+      throw new RangeError(`stopDistance (${stopDistance}) must be below slowDistance (${slowDistance})`);
     }
+    this.#lookahead = lookahead;
+    this.#maxLinear = maxLinear;
+    this.#maxAngular = maxAngular;
+    this.#goalTolerance = goalTolerance;
+    this.#rotateInPlaceAngle = rotateInPlaceAngle;
+    this.#resumeAngle = resumeAngle;
+    this.#headingGain = headingGain;
+    this.#approachDistance = approachDistance;
+    this.#minLinear = minLinear;
+    this.#robotRadius = robotRadius;
+    this.#stopDistance = stopDistance;
+    this.#slowDistance = slowDistance;
+    this.#scanOrigin = scanOrigin;
   }
 
   get done(): boolean {
@@ -105,38 +133,37 @@ export class PathFollower {
    * (the Navigator does, judging a scan's age by its stamp).
    */
   update(pose: Pose2D, scan?: FollowerScan): FollowerCommand {
-    const o = this.#o;
     const goal = this.path[this.path.length - 1]!;
     const toGoal = Math.hypot(goal.x - pose.x, goal.y - pose.y);
-    if (this.#done || toGoal <= o.goalTolerance) {
+    if (this.#done || toGoal <= this.#goalTolerance) {
       this.#done = true;
       return { linear: 0, angular: 0, done: true, blocked: false };
     }
 
     const target = this.#lookaheadPoint(pose);
     const alpha = normalizeAngle(Math.atan2(target.y - pose.y, target.x - pose.x) - pose.yaw);
-    if (Math.abs(alpha) > o.rotateInPlaceAngle) this.#rotating = true;
-    else if (Math.abs(alpha) < o.resumeAngle) this.#rotating = false;
+    if (Math.abs(alpha) > this.#rotateInPlaceAngle) this.#rotating = true;
+    else if (Math.abs(alpha) < this.#resumeAngle) this.#rotating = false;
     if (this.#rotating) {
-      return { linear: 0, angular: clamp(o.headingGain * alpha, o.maxAngular), done: false, blocked: false };
+      return { linear: 0, angular: clamp(this.#headingGain * alpha, this.#maxAngular), done: false, blocked: false };
     }
 
     // Pure pursuit: the arc through the target point, at a speed regulated by heading and goal distance.
     const distance = Math.max(Math.hypot(target.x - pose.x, target.y - pose.y), 1e-6);
     const curvature = (2 * Math.sin(alpha)) / distance;
-    let linear = o.maxLinear * Math.max(0.25, Math.cos(alpha));
-    if (toGoal < o.approachDistance) linear = Math.min(linear, Math.max(o.minLinear, (o.maxLinear * toGoal) / o.approachDistance));
-    if (Math.abs(curvature) * linear > o.maxAngular) linear = o.maxAngular / Math.abs(curvature);
+    let linear = this.#maxLinear * Math.max(0.25, Math.cos(alpha));
+    if (toGoal < this.#approachDistance) linear = Math.min(linear, Math.max(this.#minLinear, (this.#maxLinear * toGoal) / this.#approachDistance));
+    if (Math.abs(curvature) * linear > this.#maxAngular) linear = this.#maxAngular / Math.abs(curvature);
 
     let blocked = false;
     if (scan) {
       const gap = this.#gapAhead(scan);
-      if (gap < o.stopDistance) {
+      if (gap < this.#stopDistance) {
         linear = 0;
         blocked = true;
-      } else if (gap < o.slowDistance) {
-        const room = (gap - o.stopDistance) / (o.slowDistance - o.stopDistance);
-        linear = Math.min(linear, Math.max(o.minLinear, o.maxLinear * room));
+      } else if (gap < this.#slowDistance) {
+        const room = (gap - this.#stopDistance) / (this.#slowDistance - this.#stopDistance);
+        linear = Math.min(linear, Math.max(this.#minLinear, this.#maxLinear * room));
       }
     }
     return { linear, angular: curvature * linear, done: false, blocked };
@@ -146,7 +173,7 @@ export class PathFollower {
   #lookaheadPoint(pose: Pose2D): Point2D {
     const path = this.path;
     if (path.length === 1) return path[0]!;
-    const { lookahead } = this.#o;
+    const lookahead = this.#lookahead;
     let best = this.#segment;
     let bestT = 0;
     let bestDistance = Infinity;
@@ -181,7 +208,8 @@ export class PathFollower {
 
   /** Free distance between the footprint's front and the nearest scan point in the corridor straight ahead. */
   #gapAhead(scan: FollowerScan): number {
-    const { robotRadius, scanOrigin } = this.#o;
+    const robotRadius = this.#robotRadius;
+    const scanOrigin = this.#scanOrigin;
     const halfWidth = robotRadius + SIDE_MARGIN;
     const { cos, sin } = this.#beamDirections(scan);
     let gap = Infinity;
