@@ -70,7 +70,8 @@ class Echo {
   readonly #count: number | undefined;
   readonly #timeoutS: number | undefined;
   readonly #steps: NonNullable<EchoOptions['field']>['steps'];
-  readonly #options: EchoOptions;
+  /** How messages are printed: printerFor takes them whole, for the printer of a daemon that came back. */
+  readonly #format: EchoOptions;
   readonly #io: CommandIO;
   #printer: Printer;
   #printed = 0;
@@ -87,7 +88,7 @@ class Echo {
     this.#count = options.count;
     this.#timeoutS = options.timeoutS;
     this.#steps = options.field?.steps ?? [];
-    this.#options = options;
+    this.#format = options;
     this.#io = io;
     this.#printer = printer;
   }
@@ -103,7 +104,7 @@ class Echo {
         reopen,
         // The daemon that came back may carry the topic with another type: its messages are decoded as that.
         attach: (next, nextChannel) => {
-          const made = printerFor(nextChannel, this.#options);
+          const made = printerFor(nextChannel, this.#format);
           if ('usage' in made) return made.usage;
           if ('error' in made) return made.error;
           this.#printer = made;

@@ -57,7 +57,9 @@ const DEFAULTS = {
 export class PathPlanner {
   readonly grid: Grid;
   readonly inflationRadius: number;
-  #options: Required<PlanOptions>;
+  /** How far a start or goal too close to a wall may move to a cell the robot fits in, metres. */
+  readonly #snapRadius: number;
+  readonly #simplifyTolerance: number;
   #clearance: Float32Array;
   #cost: Float32Array;
   // Connected regions (4-neighbour) of cells the robot fits in, and of cells that are merely not obstacles.
@@ -70,8 +72,9 @@ export class PathPlanner {
       throw new RangeError(`grid data has ${grid.data.length} cells, expected ${grid.width} x ${grid.height}`);
     }
     this.grid = grid;
-    this.#options = { ...DEFAULTS, ...options };
-    const { robotRadius, safetyMargin, preferredClearance, clearanceWeight } = this.#options;
+    const { robotRadius, safetyMargin, preferredClearance, clearanceWeight, snapRadius, simplifyTolerance } = { ...DEFAULTS, ...options };
+    this.#snapRadius = snapRadius;
+    this.#simplifyTolerance = simplifyTolerance;
     this.inflationRadius = robotRadius + safetyMargin;
     this.#clearance = clearanceField(grid);
     // Cost per metre of entering a cell; Infinity where the robot does not fit.
@@ -113,7 +116,7 @@ export class PathPlanner {
     if (goalFree < 0) {
       return fail(
         'goal_in_obstacle',
-        `goal ${formatPoint(goal)} is too close to obstacles: the robot needs ${need} m of clearance and there is no such spot within ${this.#options.snapRadius} m`,
+        `goal ${formatPoint(goal)} is too close to obstacles: the robot needs ${need} m of clearance and there is no such spot within ${this.#snapRadius} m`,
       );
     }
     const startFree = this.#nearestFree(startIndex);
@@ -140,7 +143,7 @@ export class PathPlanner {
     const startPoint = startFree === startIndex ? start : cellCentre(grid, startFree);
     const goalPoint = goalFree === goalIndex ? goal : cellCentre(grid, goalFree);
     const points = [startPoint, ...cells.slice(1, -1).map((i) => cellCentre(grid, i)), goalPoint];
-    const path = simplifyPath(points, this.#options.simplifyTolerance, (a, b) => this.#lineOfSight(a, b));
+    const path = simplifyPath(points, this.#simplifyTolerance, (a, b) => this.#lineOfSight(a, b));
     if (startPoint !== start) path.unshift(start);
     let length = 0;
     for (let i = 1; i < path.length; i++) length += Math.hypot(path[i]!.x - path[i - 1]!.x, path[i]!.y - path[i - 1]!.y);
@@ -151,7 +154,7 @@ export class PathPlanner {
   #nearestFree(index: number): number {
     if (this.#cost[index]! < Infinity) return index;
     const { width, height, resolution } = this.grid;
-    const reach = Math.floor(this.#options.snapRadius / resolution);
+    const reach = Math.floor(this.#snapRadius / resolution);
     const col = index % width;
     const row = (index - col) / width;
     let best = -1;
