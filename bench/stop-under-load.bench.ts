@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import type { ApiComponent } from '../daemon/api/index.ts';
+import type { ApiComponent } from '../daemon/api/api-component.ts';
 import type { FoxgloveBridge } from '../daemon/foxglove/index.ts';
 import { startDaemon } from '../test/helpers/daemon.ts';
 import { percentile, type BenchResult } from './bench.ts';

@@ -1,13 +1,13 @@
 import type { ComponentSpec } from '../lifecycle/index.ts';
 
-/** Components of issue 6, in start order: the HTTP API, then the Foxglove live view. */
+/** The local API and the live view, in start order: the HTTP API, then the Foxglove server. */
 export const API_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'api',
     enabled: (config) => config.api.enabled,
     settings: (config) => config.api,
     create: async (ctx) => {
-      const { ApiComponent } = await import('../api/index.ts');
+      const { ApiComponent } = await import('../api/api-component.ts');
       return new ApiComponent(ctx);
     },
   },
