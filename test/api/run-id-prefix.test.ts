@@ -2,6 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { DurableJournal } from '../../daemon/journal/index.ts';
+import { shortIds } from '../../daemon/util/index.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { sharedChromium } from './chromium.ts';
@@ -111,10 +112,12 @@ describe('a run id in its short form, the same in the CLI, the API and the statu
     writeFileSync(config, 'data_dir: ./data\n');
     const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir.path });
     try {
-      const shown = await cli('runs', 'show', ids[0]!.slice(0, 13), '--json');
+      // The short forms runs list shows: 13 characters, more when both runs began in the same millisecond.
+      const short = shortIds(ids);
+      const shown = await cli('runs', 'show', short.get(ids[0]!)!, '--json');
       expect(shown.code, shown.stderr).toBe(0);
       expect((JSON.parse(shown.stdout) as { run: { run_id: string } }).run.run_id).toBe(ids[0]);
-      const diff = await cli('runs', 'diff', ids[0]!.slice(0, 13), ids[1]!.slice(0, 13), '--json');
+      const diff = await cli('runs', 'diff', short.get(ids[0]!)!, short.get(ids[1]!)!, '--json');
       expect(JSON.parse(diff.stdout)).toMatchObject({ a: ids[0], b: ids[1] });
       let shared = 0;
       while (ids[0]![shared] === ids[1]![shared]) shared++;
