@@ -11,7 +11,7 @@ const boundaries = {
     schema: [],
     messages: {
       face: "'{{spec}}' reaches into {{part}}: import it through {{part}}/index.ts (add what is missing there)",
-      core: "the core loads {{part}} only through the component registry (daemon/components), lazily",
+      core: 'the core loads {{part}} only through the component registry (daemon/components), lazily',
       cycle: '{{from}} and {{to}} depend on each other (parts cycle: {{cycle}}): move the shared piece down',
       own: "'{{spec}}' is this part's own index.ts: import the module itself (the index loads the whole part)",
     },
@@ -32,10 +32,12 @@ const boundaries = {
         return;
       }
       if (!mayReachIn(from) && !isFace(to)) context.report({ node, messageId: 'face', data: { spec, part: toPart } });
-      if (!test && isCore(fromPart) && isOuter(toPart)) context.report({ node, messageId: 'core', data: { part: toPart } });
+      if (!test && isCore(fromPart) && isOuter(toPart))
+        context.report({ node, messageId: 'core', data: { part: toPart } });
       if (!test && fromPart !== undefined) {
         const cycle = treeCycles().find((c) => c.includes(fromPart) && c.includes(toPart));
-        if (cycle) context.report({ node, messageId: 'cycle', data: { from: fromPart, to: toPart, cycle: cycle.join(', ') } });
+        if (cycle)
+          context.report({ node, messageId: 'cycle', data: { from: fromPart, to: toPart, cycle: cycle.join(', ') } });
       }
     };
     const fromSource = (node) => node.source && check(node.source, node.source.value);

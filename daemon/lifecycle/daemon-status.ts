@@ -26,7 +26,17 @@ export interface DaemonStatus {
     /** The QoS its publishers offer; absent from an older daemon's status. */
     qos?: TopicQos;
   }[];
-  subscribers: { name: string; topics: string[]; policy: string; depth: number; received: number; delivered: number; dropped: number; queued: number; errors: number }[];
+  subscribers: {
+    name: string;
+    topics: string[];
+    policy: string;
+    depth: number;
+    received: number;
+    delivered: number;
+    dropped: number;
+    queued: number;
+    errors: number;
+  }[];
   queryables: string[];
   /** The robot's graph as the bridges see it; absent from an older daemon's status. */
   graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };

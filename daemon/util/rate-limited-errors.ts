@@ -16,8 +16,10 @@ export function rateLimitedErrors(
   options: { first?: number; intervalMs?: number; maxKeys?: number; now?: () => number } = {},
 ): (key: string, fields: Record<string, unknown>, message: string) => void {
   const { first = 5, intervalMs = 60_000, maxKeys = 256, now = () => performance.now() } = options;
-  if (!Number.isInteger(first) || first < 1) throw new RangeError(`rateLimitedErrors: first must be an integer >= 1, got ${first}`);
-  if (!Number.isInteger(maxKeys) || maxKeys < 1) throw new RangeError(`rateLimitedErrors: maxKeys must be an integer >= 1, got ${maxKeys}`);
+  if (!Number.isInteger(first) || first < 1)
+    throw new RangeError(`rateLimitedErrors: first must be an integer >= 1, got ${first}`);
+  if (!Number.isInteger(maxKeys) || maxKeys < 1)
+    throw new RangeError(`rateLimitedErrors: maxKeys must be an integer >= 1, got ${maxKeys}`);
   const burst = new LogBurst<string>({ intervalMs, now });
   /** Per key: its last fields and message (for a summary line), occurrences so far, and when its last line went out. */
   const keys = new Map<string, { fields: Record<string, unknown>; message: string; count: number; lineAt: number }>();
@@ -44,7 +46,10 @@ export function rateLimitedErrors(
     const t = now();
     if (t >= nextSweep) sweep(t);
     if (!keys.has(key) && key !== OVERFLOW_KEY && keys.size >= maxKeys + (keys.has(OVERFLOW_KEY) ? 1 : 0)) {
-      fields = { ...fields, key_overflow: `more than ${maxKeys} distinct problems at once: the rest share this line's rate` };
+      fields = {
+        ...fields,
+        key_overflow: `more than ${maxKeys} distinct problems at once: the rest share this line's rate`,
+      };
       key = OVERFLOW_KEY;
     }
     let entry = keys.get(key);
