@@ -60,7 +60,7 @@ export class PolicyThread implements PolicyExecutor {
 
   /** Starts the thread and waits for the model to load; rejects with the load error. */
   static async open(name: string, settings: PolicySettings): Promise<PolicyThread> {
-    const worker = spawnTsWorker(workerEntry('serving-worker', import.meta.url), { workerData: { policyName: name, policy: settings } });
+    const worker = spawnTsWorker(workerEntry('adapters/lerobot/serving-worker'), { workerData: { policyName: name, policy: settings } });
     // events.once rejects on 'error' (a worker that fails to boot); a model that fails to load posts 'fatal'.
     const [first] = (await once(worker, 'message').catch(async (error: unknown) => {
       await worker.terminate();

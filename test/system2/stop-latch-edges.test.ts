@@ -23,8 +23,9 @@ import { type Cleanup, runCleanups } from '../helpers/cleanups.ts';
  * but before it holds the robot; `stopped` counts the driver's stops.
  */
 const policyDriver = vi.hoisted(() => ({ stopWhileLoading: false, stopped: 0 }));
-vi.mock('../../adapters/lerobot/sim-policy/policy-driver.ts', async (importOriginal) => {
-  const real = await importOriginal<typeof import('../../adapters/lerobot/sim-policy/policy-driver.ts')>();
+// The main job loads the driver through the LeRobot part's index (daemon/components/loaders.ts).
+vi.mock('../../adapters/lerobot/index.ts', async (importOriginal) => {
+  const real = await importOriginal<typeof import('../../adapters/lerobot/index.ts')>();
   return {
     ...real,
     createPolicyDriver: async (...args: Parameters<typeof real.createPolicyDriver>) => {

@@ -178,7 +178,7 @@ export class ControlLoop {
     const commandDefinitions = command ? this.#definitions.resolve(command.type).definitions : undefined;
     if (command) this.#publisher = this.#bus.advertise(command.topic, command.type, { source: `control:${name}` });
 
-    const worker = spawnTsWorker(workerEntry('loop-worker', import.meta.url), {
+    const worker = spawnTsWorker(workerEntry('adapters/lerobot/control/loop-worker'), {
       workerData: {
         name,
         policyName: this.#policyName,

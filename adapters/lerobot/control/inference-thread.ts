@@ -35,7 +35,7 @@ export class InferenceThread {
 
   /** Starts the thread and waits for its session to load; rejects with why it could not. */
   static async start(options: InferenceThreadOptions): Promise<InferenceThread> {
-    const { policyName, policy, output, port, onDeath, entry = workerEntry('inference-worker', import.meta.url) } = options;
+    const { policyName, policy, output, port, onDeath, entry = workerEntry('adapters/lerobot/control/inference-worker') } = options;
     const worker = spawnTsWorker(entry, { workerData: { policyName, policy, output, port } satisfies InferenceWorkerData, transferList: [port] });
     const thread = new InferenceThread(worker);
     let cause: Error | undefined;

@@ -1,6 +1,8 @@
 import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker, type WorkerOptions } from 'node:worker_threads';
+import { PACKAGE_ROOT } from '../../../daemon/util/index.ts';
 
 // Node 20 ignores `--import tsx` in a worker's execArgv, so a worker registers tsx's loader itself before
 // loading its TypeScript entry. It registers tsx's require hook (tsx/cjs/api), which compiles in the thread,
@@ -16,12 +18,16 @@ require(workerData.__tsx).register();
 require(workerData.__entry);
 `;
 
+/** True when this code runs compiled from dist/ (bin/build.js), false from its TypeScript sources. */
+const COMPILED = !import.meta.url.endsWith('.ts');
+
 /**
- * The URL of the worker module `name` beside the module at `base` (its import.meta.url): `name.ts` when the
- * caller runs from its sources, `name.js` when it runs compiled from dist/.
+ * The URL of a worker module, given by its source path from the package root without extension
+ * (`adapters/lerobot/control/loop-worker`): the .ts source, or its build in dist/ (bin/build.js's WORKERS)
+ * when this code runs compiled. Not relative to the caller: compiled, the caller is a shared chunk.
  */
-export function workerEntry(name: string, base: string): URL {
-  return new URL(`./${name}${base.endsWith('.ts') ? '.ts' : '.js'}`, base);
+export function workerEntry(path: string): URL {
+  return pathToFileURL(COMPILED ? join(PACKAGE_ROOT, 'dist', `${path}.js`) : join(PACKAGE_ROOT, `${path}.ts`));
 }
 
 /**

@@ -204,7 +204,17 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   // ends the drive, rather than find nothing held, latch, and leave a loop that drives to the next hold.
   const hold = holdRobot(daemon, abort.signal);
   // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
-  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed });
+  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed }).catch(
+    async (error: unknown) => {
+      // A driver that cannot start (its model or worker thread) must not leave the daemon running with
+      // SIGINT and SIGTERM taken: the process would never end.
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+      hold.release();
+      await daemon.stop();
+      throw error;
+    },
+  );
   // In the stop's own tick, before its zero Twist: the loop publishes nothing but its safe action from then on.
   const onHoldAbort = () => void driver.stop();
   if (hold.signal.aborted) onHoldAbort();
