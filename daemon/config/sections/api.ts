@@ -1,5 +1,5 @@
 import Type, { type Static } from 'typebox';
-import type { ValidationIssue } from '../../contract/validate.ts';
+import type { ValidationIssue } from '../../contract/index.ts';
 import { isLoopbackHost } from '../../util/index.ts';
 import { Section } from '../section.ts';
 
