@@ -38,7 +38,10 @@ export default defineConfig({
     maxWorkers: 2,
     projects: [
       { extends: true, test: { name: 'isolated', include: ISOLATED, exclude: EXCLUDE } },
-      { extends: true, test: { name: 'shared', include: ['**/*.test.ts'], exclude: [...EXCLUDE, ...ISOLATED], isolate: false } },
+      {
+        extends: true,
+        test: { name: 'shared', include: ['**/*.test.ts'], exclude: [...EXCLUDE, ...ISOLATED], isolate: false },
+      },
     ],
   },
 });

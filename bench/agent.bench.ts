@@ -1,5 +1,11 @@
 import { Agent, type AgentTool } from '@mariozechner/pi-agent-core';
-import { fauxAssistantMessage, fauxToolCall, registerFauxProvider, streamSimple, type FauxResponseStep } from '@mariozechner/pi-ai';
+import {
+  fauxAssistantMessage,
+  fauxToolCall,
+  registerFauxProvider,
+  streamSimple,
+  type FauxResponseStep,
+} from '@mariozechner/pi-ai';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -48,15 +54,29 @@ const definitions = new DefinitionsRegistry({ distro: 'jazzy', dirs: [] });
 
 function script(faux: ReturnType<typeof registerFauxProvider>): void {
   const steps: FauxResponseStep[] = [];
-  for (let i = 0; i < CALLS; i++) steps.push(fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }));
+  for (let i = 0; i < CALLS; i++)
+    steps.push(fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }));
   steps.push(fauxAssistantMessage('Stopped.'));
   faux.setResponses(steps);
 }
 
 async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus): Promise<number> {
   const codec = new MessageCodec(definitions);
-  const gate = new CmdVelGate({ bus, codec, limits: { topic: '/cmd_vel', max_linear_x: 0.22, max_angular_z: 2.84, mode: 'clamp' } });
-  const env = { bus, codec, gate, motion: new MotionLock(), settings: {} as never, log: pino({ level: 'silent' }), navigation: () => undefined, policies: () => undefined };
+  const gate = new CmdVelGate({
+    bus,
+    codec,
+    limits: { topic: '/cmd_vel', max_linear_x: 0.22, max_angular_z: 2.84, mode: 'clamp' },
+  });
+  const env = {
+    bus,
+    codec,
+    gate,
+    motion: new MotionLock(),
+    settings: {} as never,
+    log: pino({ level: 'silent' }),
+    navigation: () => undefined,
+    policies: () => undefined,
+  };
   const skill = SKILLS.stop;
   const idle = new AbortController().signal; // pi passes its run's signal; this is only its type's fallback
   script(faux);
@@ -69,7 +89,10 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
     parameters: skill.parameters,
     executionMode: 'sequential',
     // The same text as ours gives the model, so the faux model reads the same transcript in both loops.
-    execute: async (_id, _params, signal) => ({ content: [{ type: 'text', text: renderToolResult(skill.name, await skill.execute({}, env, signal ?? idle)) }], details: {} }),
+    execute: async (_id, _params, signal) => ({
+      content: [{ type: 'text', text: renderToolResult(skill.name, await skill.execute({}, env, signal ?? idle)) }],
+      details: {},
+    }),
   };
   // The same system prompt and a session id per run, as ours sends: the faux model's own work (it
   // serializes the context, and compares it with the session's last one) is then the same in both.
@@ -86,9 +109,19 @@ async function bareRun(faux: ReturnType<typeof registerFauxProvider>, bus: Bus):
   return ms / CALLS;
 }
 
-async function oursRun(agent: AgentComponent, journal: Journal, faux: ReturnType<typeof registerFauxProvider>): Promise<number> {
+async function oursRun(
+  agent: AgentComponent,
+  journal: Journal,
+  faux: ReturnType<typeof registerFauxProvider>,
+): Promise<number> {
   script(faux);
-  const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop the robot, repeatedly' }, policy_ctx: { actor: 'bench', source: 'internal' }, targets: [] };
+  const intent = {
+    intent_id: newId(),
+    type: 'natural_language',
+    params: { text: 'stop the robot, repeatedly' },
+    policy_ctx: { actor: 'bench', source: 'internal' },
+    targets: [],
+  };
   const start = process.hrtime.bigint();
   const { run_id } = await agent.submitIntent(intent, 'internal');
   // The run ends with a durable state record: wait for it on the journal, not by polling.
@@ -137,10 +170,33 @@ class SerializingJournal implements Journal {
   async close(): Promise<void> {}
 }
 
-async function agentFor(fsync: FsyncPolicy | 'memory', dir: string, bus: Bus, model: ModelService): Promise<{ agent: AgentComponent; journal: Journal & { close(): Promise<void> } }> {
-  const journal = fsync === 'memory' ? new SerializingJournal() : new DurableJournal({ dir: join(dir, `log-${fsync}`), fsync });
-  const config = parseConfigText(stringify({ policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } }, agent: { intent_topic: '', skills: ['stop'], system_prompt: SYSTEM_PROMPT } }), 'bench.yaml', {});
-  const ctx = { config, bus, definitions, graph: new RobotGraph(), log: pino({ level: 'silent' }), dataDir: dir, journal, daemonStatus: () => ({}) as never, components: new Map() };
+async function agentFor(
+  fsync: FsyncPolicy | 'memory',
+  dir: string,
+  bus: Bus,
+  model: ModelService,
+): Promise<{ agent: AgentComponent; journal: Journal & { close(): Promise<void> } }> {
+  const journal =
+    fsync === 'memory' ? new SerializingJournal() : new DurableJournal({ dir: join(dir, `log-${fsync}`), fsync });
+  const config = parseConfigText(
+    stringify({
+      policy: { quotas: { max_tool_calls: 100_000, max_tokens: 100_000_000 } },
+      agent: { intent_topic: '', skills: ['stop'], system_prompt: SYSTEM_PROMPT },
+    }),
+    'bench.yaml',
+    {},
+  );
+  const ctx = {
+    config,
+    bus,
+    definitions,
+    graph: new RobotGraph(),
+    log: pino({ level: 'silent' }),
+    dataDir: dir,
+    journal,
+    daemonStatus: () => ({}) as never,
+    components: new Map(),
+  };
   const agent = new AgentComponent(ctx, { model });
   await agent.start();
   return { agent, journal };
@@ -151,7 +207,11 @@ export async function run(): Promise<BenchResult[]> {
   const bus = new Bus();
   const bareFaux = registerFauxProvider();
   const oursFaux = registerFauxProvider();
-  const model: ModelService = { streamFn: streamSimple, primaryModel: oursFaux.getModel(), available: () => ({ ok: true }) };
+  const model: ModelService = {
+    streamFn: streamSimple,
+    primaryModel: oursFaux.getModel(),
+    available: () => ({ ok: true }),
+  };
   // A bus each, as each daemon has one agent on its bus.
   const buses = [new Bus(), new Bus(), new Bus()];
   const never = await agentFor('never', dir, buses[0]!, model);
@@ -178,7 +238,8 @@ export async function run(): Promise<BenchResult[]> {
         loopOnly.push(m);
       }
     }
-    for (let i = 0; i < Math.max(3, ROUNDS / 8); i++) durable.push(await oursRun(always.agent, always.journal, oursFaux));
+    for (let i = 0; i < Math.max(3, ROUNDS / 8); i++)
+      durable.push(await oursRun(always.agent, always.journal, oursFaux));
   } finally {
     await never.agent.stop();
     await always.agent.stop();
@@ -216,14 +277,18 @@ export async function run(): Promise<BenchResult[]> {
       baseline: { name: 'bare pi-agent-core Agent', value: bareMs },
       unit: 'ms',
       better: 'lower',
-      notes: ['the same runs with a journal that JSON-serializes each record and keeps it in memory: the agent\'s own code, without the write path'],
+      notes: [
+        "the same runs with a journal that JSON-serializes each record and keeps it in memory: the agent's own code, without the write path",
+      ],
     },
     {
       name: 'agent loop per tool call, journal fsync always (disk-bound, for reference)',
       ours: median(durable),
       unit: 'ms',
       better: 'lower',
-      notes: ['the loop waits for one fdatasync per tool call (its tool.call, with the records noted before it); the tool result\'s fsync overlaps the next model request: this is the disk\'s fsync latency'],
+      notes: [
+        "the loop waits for one fdatasync per tool call (its tool.call, with the records noted before it); the tool result's fsync overlaps the next model request: this is the disk's fsync latency",
+      ],
     },
   ];
 }

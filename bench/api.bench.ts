@@ -38,7 +38,12 @@ async function metricsScrape(): Promise<{ ours: number[]; bare: number[]; bytes:
     const payload = new Uint8Array(64);
     for (let i = 0; i < TOPICS; i++) {
       const topic = `/robot/sensor_${i}/data`;
-      h.bus.subscribe({ name: `consumer_${i % 20}`, topic, queue: { policy: 'drop-oldest', depth: 10 }, handler: () => {} });
+      h.bus.subscribe({
+        name: `consumer_${i % 20}`,
+        topic,
+        queue: { policy: 'drop-oldest', depth: 10 },
+        handler: () => {},
+      });
       const pub = h.bus.advertise(topic, 'std_msgs/msg/ByteMultiArray', { source: 'bench' });
       for (let k = 0; k < 5; k++) pub.publish(payload);
     }
@@ -63,7 +68,13 @@ function record(seq: number): Omit<JournalRecord, 'seq'> & { data: Record<string
   return {
     ts: String(1_700_000_000_000_000_000n + BigInt(seq)),
     kind: 'agent_event',
-    data: { event_id: '0190f6f0-0000-7000-8000-000000000000', run_id: '0190f6f0-0000-7000-8000-000000000001', kind: 'tool.result', payload: { call_id: `skill-${seq}`, tool: 'read_topic', result: { ok: true, output: 'x'.repeat(160) } }, ts: '1700000000000000000' },
+    data: {
+      event_id: '0190f6f0-0000-7000-8000-000000000000',
+      run_id: '0190f6f0-0000-7000-8000-000000000001',
+      kind: 'tool.result',
+      payload: { call_id: `skill-${seq}`, tool: 'read_topic', result: { ok: true, output: 'x'.repeat(160) } },
+      ts: '1700000000000000000',
+    },
   };
 }
 
@@ -167,7 +178,9 @@ export async function run(): Promise<BenchResult[]> {
       better: 'higher',
       goal: '>= 0.5x the bare route (bounded memory per client costs little)',
       met: ours / bare >= 0.5,
-      notes: [`${SSE_EVENTS.toLocaleString('en-US')} agent events of ~${JSON.stringify(record(1)).length} B; the bare route has no replay, no buffer limit and no gap handling`],
+      notes: [
+        `${SSE_EVENTS.toLocaleString('en-US')} agent events of ~${JSON.stringify(record(1)).length} B; the bare route has no replay, no buffer limit and no gap handling`,
+      ],
     },
   ];
 }

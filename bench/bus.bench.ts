@@ -16,7 +16,12 @@ async function busThroughput(subscribers: number): Promise<number> {
   const bus = new Bus();
   let delivered = 0;
   for (let i = 0; i < subscribers; i++) {
-    bus.subscribe({ name: `s${i}`, topic: '/bench', queue: { policy: 'drop-oldest', depth: BURST }, handler: () => void delivered++ });
+    bus.subscribe({
+      name: `s${i}`,
+      topic: '/bench',
+      queue: { policy: 'drop-oldest', depth: BURST },
+      handler: () => void delivered++,
+    });
   }
   const pub = bus.advertise('/bench', 'std_msgs/msg/ByteMultiArray', { source: 'bench' });
   const start = process.hrtime.bigint();
@@ -27,7 +32,8 @@ async function busThroughput(subscribers: number): Promise<number> {
   const seconds = Number(process.hrtime.bigint() - start) / 1e9;
   const dropped = bus.subscriptions().reduce((n, s) => n + s.counters.dropped, 0);
   bus.close();
-  if (delivered !== MESSAGES * subscribers || dropped !== 0) throw new Error(`bus delivered ${delivered}, dropped ${dropped}`);
+  if (delivered !== MESSAGES * subscribers || dropped !== 0)
+    throw new Error(`bus delivered ${delivered}, dropped ${dropped}`);
   return MESSAGES / seconds;
 }
 
@@ -61,7 +67,14 @@ async function stampedEmitterThroughput(subscribers: number): Promise<number> {
   for (let sent = 0; sent < MESSAGES; sent += BURST) {
     for (let i = 0; i < BURST; i++) {
       const logTime = nowNs();
-      emitter.emit('bench', { topic: '/bench', type: 'std_msgs/msg/ByteMultiArray', data: payload, logTime, publishTime: logTime, source: 'bench' });
+      emitter.emit('bench', {
+        topic: '/bench',
+        type: 'std_msgs/msg/ByteMultiArray',
+        data: payload,
+        logTime,
+        publishTime: logTime,
+        source: 'bench',
+      });
     }
     await null;
   }
@@ -76,7 +89,12 @@ async function busLatency(): Promise<Float64Array> {
   const samples = new Float64Array(LATENCY_SAMPLES);
   let t0 = 0n;
   let i = 0;
-  bus.subscribe({ name: 'lat', topic: '/bench', queue: { policy: 'drop-oldest', depth: 10 }, handler: () => void (samples[i] = Number(process.hrtime.bigint() - t0) / 1000) });
+  bus.subscribe({
+    name: 'lat',
+    topic: '/bench',
+    queue: { policy: 'drop-oldest', depth: 10 },
+    handler: () => void (samples[i] = Number(process.hrtime.bigint() - t0) / 1000),
+  });
   const pub = bus.advertise('/bench', 'std_msgs/msg/ByteMultiArray', { source: 'bench' });
   for (i = 0; i < LATENCY_SAMPLES; i++) {
     t0 = process.hrtime.bigint();
@@ -131,7 +149,9 @@ export async function run(): Promise<BenchResult[]> {
       baseline: { name: 'EventEmitter + nowNs()', value: stamped },
       unit: 'msg/s',
       better: 'higher',
-      notes: [`${subs} subscriber(s): bare EventEmitter ${(1e9 / baseline).toFixed(1)} ns/msg, + ns timestamp ${(1e9 / stamped).toFixed(1)} ns/msg, bus ${(1e9 / ours).toFixed(1)} ns/msg`],
+      notes: [
+        `${subs} subscriber(s): bare EventEmitter ${(1e9 / baseline).toFixed(1)} ns/msg, + ns timestamp ${(1e9 / stamped).toFixed(1)} ns/msg, bus ${(1e9 / ours).toFixed(1)} ns/msg`,
+      ],
     });
   }
   const ours = await busLatency();

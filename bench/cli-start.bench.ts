@@ -47,7 +47,9 @@ export async function run(): Promise<BenchResult[]> {
         better: 'lower',
         goal: `<= ${GOAL_S} s`,
         met: median <= GOAL_S,
-        notes: [`p90 ${percentile(times, 90).toFixed(3)} s over ${RUNS} runs; node -e 0 p90 ${percentile(bare, 90).toFixed(3)} s`],
+        notes: [
+          `p90 ${percentile(times, 90).toFixed(3)} s over ${RUNS} runs; node -e 0 p90 ${percentile(bare, 90).toFixed(3)} s`,
+        ],
       } satisfies BenchResult;
     });
   } finally {

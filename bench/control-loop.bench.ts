@@ -30,18 +30,31 @@ const LOOP_SECONDS = Number(process.env.LOOP_SECONDS ?? 60);
 const RATE_HZ = 200;
 const LOAD_BYTES_PER_S = 10_000_000;
 const LOAD_MESSAGE_BYTES = 100_000;
-const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'test', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
+const MODEL = join(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '..',
+  'test',
+  'fixtures',
+  'onnx',
+  'mjlab_microban',
+  'policy.onnx',
+);
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 
 // BENCH_LOOP_CPUS=1: the deployment docs/system1.md recommends for a 200 Hz loop on a small robot: the loop
 // thread pinned to CPU 1 (cpu_affinity), the rest of the daemon kept on the other CPUs (systemd CPUAffinity=).
-const LOOP_CPUS = (process.env.BENCH_LOOP_CPUS ?? '').split(',').filter((c) => c !== '').map(Number);
+const LOOP_CPUS = (process.env.BENCH_LOOP_CPUS ?? '')
+  .split(',')
+  .filter((c) => c !== '')
+  .map(Number);
 const allCpus = (): number[] => Array.from({ length: availableParallelism() }, (_, i) => i);
 const DAEMON_CPUS = allCpus().filter((c) => !LOOP_CPUS.includes(c));
 
 /** Sets the CPUs of every thread of this process (and of threads it starts later), as CPUAffinity= does. */
 function pinProcess(cpus: readonly number[]): void {
-  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus.join(','), String(process.pid)], { stdio: 'ignore' });
+  execFileSync('taskset', ['--all-tasks', '--cpu-list', '--pid', cpus.join(','), String(process.pid)], {
+    stdio: 'ignore',
+  });
 }
 
 interface Load {
@@ -51,7 +64,12 @@ interface Load {
 /** Starts the recorder on /load and publishes 10 MB/s there, plus the loop's 200 Hz observations on /obs. */
 async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string): Promise<Load> {
   const log = pino({ level: 'silent' });
-  const settings = Value.Default(RecorderConfig, { enabled: true, include: ['/load'], compression: 'none', min_free_bytes: 0 }) as RecorderSettings;
+  const settings = Value.Default(RecorderConfig, {
+    enabled: true,
+    include: ['/load'],
+    compression: 'none',
+    min_free_bytes: 0,
+  }) as RecorderSettings;
   const recorder = new Recorder({ bus, definitions, log, bagsDir: join(dir, 'bags'), settings });
   await recorder.start();
   const codec = new MessageCodec(definitions);
@@ -66,7 +84,10 @@ async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string
   });
   const load = bus.advertise('/load', 'sensor_msgs/msg/Image', { source: 'bench' });
   const obs = bus.advertise('/obs', ARRAY, { source: 'bench' });
-  const obsBytes = codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from({ length: 63 }, (_, i) => Math.sin(i) * 0.3) });
+  const obsBytes = codec.encode(ARRAY, {
+    layout: { dim: [], data_offset: 0 },
+    data: Float64Array.from({ length: 63 }, (_, i) => Math.sin(i) * 0.3),
+  });
   const perTick = LOAD_BYTES_PER_S / LOAD_MESSAGE_BYTES / 100; // messages per 10 ms
   let written = 0;
   const loadTimer = setInterval(() => {
@@ -81,7 +102,10 @@ async function startLoad(bus: Bus, definitions: DefinitionsRegistry, dir: string
       clearInterval(loadTimer);
       clearInterval(obsTimer);
       await recorder.stop();
-      const drops = bus.subscriptions().filter((s) => s.name === 'recorder').reduce((n, s) => n + s.counters.dropped, 0);
+      const drops = bus
+        .subscriptions()
+        .filter((s) => s.name === 'recorder')
+        .reduce((n, s) => n + s.counters.dropped, 0);
       return { written, drops };
     },
   };
@@ -122,9 +146,19 @@ async function mainThreadLoop(seconds: number) {
  * Whatever it misses, the VM or the kernel missed (the vCPU was not running when the timer fired): no loop
  * on this machine can do better.
  */
-function emptyLoop(seconds: number, loop: LoopSettings): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
-  const scheduling: SchedulingRequest = { policy: loop.scheduling, rtPriority: loop.rt_priority, nice: loop.nice, cpus: loop.cpu_affinity };
-  const worker = spawnTsWorker(new URL('./empty-loop-worker.ts', import.meta.url), { workerData: { seconds, rateHz: RATE_HZ, scheduling } });
+function emptyLoop(
+  seconds: number,
+  loop: LoopSettings,
+): Promise<{ missed: number; jitter: number[]; scheduling: string }> {
+  const scheduling: SchedulingRequest = {
+    policy: loop.scheduling,
+    rtPriority: loop.rt_priority,
+    nice: loop.nice,
+    cpus: loop.cpu_affinity,
+  };
+  const worker = spawnTsWorker(new URL('./empty-loop-worker.ts', import.meta.url), {
+    workerData: { seconds, rateHz: RATE_HZ, scheduling },
+  });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
     worker.once('message', (m: { missed: number; jitter: number[]; scheduling: string }) => {
@@ -145,9 +179,22 @@ async function workerLoop(seconds: number) {
     inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
     outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
   }) as PolicySettings;
-  const loop = Value.Default(LoopConfig, { policy: 'mlp', rate_hz: RATE_HZ, max_observation_age_ms: 100, cpu_affinity: LOOP_CPUS }) as LoopSettings;
+  const loop = Value.Default(LoopConfig, {
+    policy: 'mlp',
+    rate_hz: RATE_HZ,
+    max_observation_age_ms: 100,
+    cpu_affinity: LOOP_CPUS,
+  }) as LoopSettings;
   if (LOOP_CPUS.length > 0) pinProcess(DAEMON_CPUS);
-  const control = new ControlLoop({ name: 'bench', loop, policyName: 'mlp', policy, bus, definitions, log: pino({ level: 'silent' }) });
+  const control = new ControlLoop({
+    name: 'bench',
+    loop,
+    policyName: 'mlp',
+    policy,
+    bus,
+    definitions,
+    log: pino({ level: 'silent' }),
+  });
   await control.start();
   const floor = await emptyLoop(seconds, loop);
   const stats = control.stats();
@@ -162,7 +209,10 @@ async function workerLoop(seconds: number) {
   // with a late finish was stalled while it ran.
   const late: string[] = [];
   for (let i = 0; i < recent.latencyUs.length; i++) {
-    if (recent.latencyUs[i]! > 1e6 / RATE_HZ) late.push(`woke +${(recent.jitterUs[i]! / 1000).toFixed(1)}, done +${(recent.latencyUs[i]! / 1000).toFixed(1)} ms`);
+    if (recent.latencyUs[i]! > 1e6 / RATE_HZ)
+      late.push(
+        `woke +${(recent.jitterUs[i]! / 1000).toFixed(1)}, done +${(recent.latencyUs[i]! / 1000).toFixed(1)} ms`,
+      );
   }
   return { stats, jitter, loadStats, floor, late };
 }
@@ -214,7 +264,9 @@ export async function run(): Promise<BenchResult[]> {
       baseline: { name: 'empty loop: the platform floor', value: ours.floor.missed },
       unit: 'ticks',
       better: 'lower',
-      notes: [`empty loop wake-up jitter p50 ${percentile(ours.floor.jitter, 50).toFixed(0)} us, p99 ${percentile(ours.floor.jitter, 99).toFixed(0)} us, max ${ours.floor.jitter.at(-1)?.toFixed(0)} us`],
+      notes: [
+        `empty loop wake-up jitter p50 ${percentile(ours.floor.jitter, 50).toFixed(0)} us, p99 ${percentile(ours.floor.jitter, 99).toFixed(0)} us, max ${ours.floor.jitter.at(-1)?.toFixed(0)} us`,
+      ],
     },
     {
       name: `control loop ${RATE_HZ} Hz, ${LOOP_SECONDS} s, recorder 10 MB/s: jitter p99`,

@@ -3,7 +3,11 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { applyThreadScheduling, type SchedulingRequest } from '../adapters/lerobot/control/thread-scheduling.ts';
 
-const { seconds, rateHz, scheduling } = workerData as { seconds: number; rateHz: number; scheduling: SchedulingRequest };
+const { seconds, rateHz, scheduling } = workerData as {
+  seconds: number;
+  rateHz: number;
+  scheduling: SchedulingRequest;
+};
 const applied = applyThreadScheduling(scheduling);
 const period = 1000 / rateHz;
 const flag = new Int32Array(new SharedArrayBuffer(4));

@@ -21,7 +21,16 @@ const RUNS = 3;
  */
 async function odometryBag(dir: string, registry: DefinitionsRegistry, varying = false): Promise<Uint8Array[]> {
   const codec = new MessageCodec(registry);
-  const writer = new BagWriter({ dir, io: fsSegmentIO, compression: 'none', compressor: undefined, chunkSize: 1024 * 1024, splitMaxBytes: 0, splitMaxDurationNs: 0n, schemaText: (t) => registry.schemaText(t) });
+  const writer = new BagWriter({
+    dir,
+    io: fsSegmentIO,
+    compression: 'none',
+    compressor: undefined,
+    chunkSize: 1024 * 1024,
+    splitMaxBytes: 0,
+    splitMaxDurationNs: 0n,
+    schemaText: (t) => registry.schemaText(t),
+  });
   writer.addTopic('/odom', 'nav_msgs/msg/Odometry', { reliability: 'reliable', durability: 'volatile', depth: 10 });
   const start = 1_700_000_000_000_000_000n;
   const messages: Uint8Array[] = [];
@@ -31,8 +40,17 @@ async function odometryBag(dir: string, registry: DefinitionsRegistry, varying =
     const data = codec.encode('nav_msgs/msg/Odometry', {
       header: { stamp: { sec: Number(t / 1_000_000_000n), nanosec: Number(t % 1_000_000_000n) }, frame_id: 'odom' },
       child_frame_id: 'base_footprint',
-      pose: { pose: { position: { x: i * 0.001, y: Math.sin(i / 100), z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(i / 200), w: Math.cos(i / 200) } }, covariance: Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 0.01 + drift : 0)) },
-      twist: { twist: { linear: { x: 0.2 + (i % 10) * 0.01, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.1 } }, covariance: Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 0.02 + drift : 0)) },
+      pose: {
+        pose: {
+          position: { x: i * 0.001, y: Math.sin(i / 100), z: 0 },
+          orientation: { x: 0, y: 0, z: Math.sin(i / 200), w: Math.cos(i / 200) },
+        },
+        covariance: Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 0.01 + drift : 0)),
+      },
+      twist: {
+        twist: { linear: { x: 0.2 + (i % 10) * 0.01, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.1 } },
+        covariance: Array.from({ length: 36 }, (_, k) => (k % 7 === 0 ? 0.02 + drift : 0)),
+      },
     });
     messages.push(data);
     writer.write('/odom', t, t, data);
@@ -43,13 +61,19 @@ async function odometryBag(dir: string, registry: DefinitionsRegistry, varying =
 }
 
 /** Imports a bag and times it: wall time (the figure), and CPU time of all threads for the notes. */
-async function importOnce(bag: string, dataDir: string, registry: DefinitionsRegistry): Promise<{ rows: number; notes: string[] }> {
+async function importOnce(
+  bag: string,
+  dataDir: string,
+  registry: DefinitionsRegistry,
+): Promise<{ rows: number; notes: string[] }> {
   const t0 = process.hrtime.bigint();
   const cpu0 = process.cpuUsage();
   const report = await importBag({ path: bag, dataDir, robot: 'bench', registry });
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
   const cpu = process.cpuUsage(cpu0);
-  const files = readdirSync(join(dataDir, 'lakehouse', 'tables'), { recursive: true }).filter((f) => String(f).endsWith('.parquet')).length;
+  const files = readdirSync(join(dataDir, 'lakehouse', 'tables'), { recursive: true }).filter((f) =>
+    String(f).endsWith('.parquet'),
+  ).length;
   return {
     rows: report.decoded / seconds,
     notes: [
@@ -61,7 +85,11 @@ async function importOnce(bag: string, dataDir: string, registry: DefinitionsReg
 }
 
 /** The fastest of RUNS imports of the bag, each into an empty data dir; the notes list every run. */
-async function bestImport(bag: string, dataDir: string, registry: DefinitionsRegistry): Promise<{ rows: number; notes: string[] }> {
+async function bestImport(
+  bag: string,
+  dataDir: string,
+  registry: DefinitionsRegistry,
+): Promise<{ rows: number; notes: string[] }> {
   let best: { rows: number; notes: string[] } | undefined;
   const all: number[] = [];
   for (let run = 0; run < RUNS; run++) {
@@ -71,7 +99,13 @@ async function bestImport(bag: string, dataDir: string, registry: DefinitionsReg
     all.push(result.rows);
     if (!best || result.rows > best.rows) best = result;
   }
-  return { rows: best!.rows, notes: [`best of ${RUNS} imports, each into an empty lakehouse: ${all.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')} rows/s`, ...best!.notes] };
+  return {
+    rows: best!.rows,
+    notes: [
+      `best of ${RUNS} imports, each into an empty lakehouse: ${all.map((r) => Math.round(r).toLocaleString('en-US')).join(', ')} rows/s`,
+      ...best!.notes,
+    ],
+  };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -91,7 +125,8 @@ export async function run(): Promise<BenchResult[]> {
     let decodeOnly = 0;
     for (let run = 0; run < RUNS; run++) {
       t0 = process.hrtime.bigint();
-      for (const m of messages) sink += reader.readMessage<{ twist: { twist: { linear: { x: number } } } }>(m).twist.twist.linear.x;
+      for (const m of messages)
+        sink += reader.readMessage<{ twist: { twist: { linear: { x: number } } } }>(m).twist.twist.linear.x;
       decodeOnly = Math.max(decodeOnly, messages.length / (Number(process.hrtime.bigint() - t0) / 1e9));
     }
 
@@ -126,9 +161,19 @@ export async function run(): Promise<BenchResult[]> {
         better: 'higher',
         goal: '>= 200,000 decoded rows/s',
         met: constant.rows >= 200_000,
-        notes: [...constant.notes, `checksum ${sink > 0 ? 'ok' : '?'}; generated columnar decoder alone: ${Math.round(columnarOnly).toLocaleString('en-US')} msgs/s`],
+        notes: [
+          ...constant.notes,
+          `checksum ${sink > 0 ? 'ok' : '?'}; generated columnar decoder alone: ${Math.round(columnarOnly).toLocaleString('en-US')} msgs/s`,
+        ],
       },
-      { name: 'the same import, covariances changing in every message', ours: varying.rows, baseline, unit: 'rows/s', better: 'higher', notes: varying.notes },
+      {
+        name: 'the same import, covariances changing in every message',
+        ours: varying.rows,
+        baseline,
+        unit: 'rows/s',
+        better: 'higher',
+        notes: varying.notes,
+      },
     ];
   } finally {
     rmSync(work, { recursive: true, force: true });

@@ -14,12 +14,25 @@ import { percentile, type BenchResult } from './bench.ts';
 // interleaved, so drift in the machine's speed hits both alike. The query side includes the caller's work:
 // encoding the request, the bus round trip, decoding, input checks, the run, encoding and decoding the reply.
 
-const MODEL = join(fileURLToPath(new URL('.', import.meta.url)), '..', 'test', 'fixtures', 'onnx', 'mjlab_microban', 'policy.onnx');
+const MODEL = join(
+  fileURLToPath(new URL('.', import.meta.url)),
+  '..',
+  'test',
+  'fixtures',
+  'onnx',
+  'mjlab_microban',
+  'policy.onnx',
+);
 const WARMUP = 500;
 const SAMPLES = 5000;
 
 export async function run(): Promise<BenchResult[]> {
-  const session = await ort.InferenceSession.create(MODEL, { executionProviders: ['cpu'], intraOpNumThreads: 1, interOpNumThreads: 1, graphOptimizationLevel: 'all' });
+  const session = await ort.InferenceSession.create(MODEL, {
+    executionProviders: ['cpu'],
+    intraOpNumThreads: 1,
+    interOpNumThreads: 1,
+    graphOptimizationLevel: 'all',
+  });
   const runner = await PolicyRunner.open('mlp', Value.Default(PolicyConfig, { model: MODEL }) as PolicySettings);
   const bus = new Bus();
   const service = new VlaService(bus, runner);
@@ -33,7 +46,10 @@ export async function run(): Promise<BenchResult[]> {
     await session.run(feeds);
     const r = Number(process.hrtime.bigint() - t) / 1000;
     t = process.hrtime.bigint();
-    const reply = await bus.query(service.name, { encoding: TENSOR_ENCODING, payload: encodeTensors([{ name: 'obs', shape: [1, 63], data: obs }]) });
+    const reply = await bus.query(service.name, {
+      encoding: TENSOR_ENCODING,
+      payload: encodeTensors([{ name: 'obs', shape: [1, 63], data: obs }]),
+    });
     const decoded = decodeTensors(reply.payload);
     const q = Number(process.hrtime.bigint() - t) / 1000;
     if (decoded.fields.error) throw new Error(`query failed: ${JSON.stringify(decoded.fields.error)}`);
@@ -51,7 +67,9 @@ export async function run(): Promise<BenchResult[]> {
   const p = (xs: number[], q: number) => percentile(xs, q);
   const overhead50 = p(query, 50) - p(raw, 50);
   const overhead99 = p(query, 99) - p(raw, 99);
-  const notes = [`session.run p50 ${p(raw, 50).toFixed(1)} us, p99 ${p(raw, 99).toFixed(1)} us; query p50 ${p(query, 50).toFixed(1)} us, p99 ${p(query, 99).toFixed(1)} us (${SAMPLES} each)`];
+  const notes = [
+    `session.run p50 ${p(raw, 50).toFixed(1)} us, p99 ${p(raw, 99).toFixed(1)} us; query p50 ${p(query, 50).toFixed(1)} us, p99 ${p(query, 99).toFixed(1)} us (${SAMPLES} each)`,
+  ];
   return [
     {
       name: 'vla query overhead p50 (MLP 63->18)',

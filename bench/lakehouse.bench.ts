@@ -32,10 +32,26 @@ async function oneSegment(dataDir: string): Promise<void> {
   const codec = new MessageCodec(registry);
   const bag = join(dataDir, 'bag');
   mkdirSync(bag, { recursive: true });
-  const writer = new BagWriter({ dir: bag, io: fsSegmentIO, compression: 'none', compressor: undefined, chunkSize: 1024 * 1024, splitMaxBytes: 0, splitMaxDurationNs: 0n, schemaText: (t) => registry.schemaText(t) });
-  for (const t of TOPICS) writer.addTopic(t, 'std_msgs/msg/String', { reliability: 'reliable', durability: 'volatile', depth: 10 });
+  const writer = new BagWriter({
+    dir: bag,
+    io: fsSegmentIO,
+    compression: 'none',
+    compressor: undefined,
+    chunkSize: 1024 * 1024,
+    splitMaxBytes: 0,
+    splitMaxDurationNs: 0n,
+    schemaText: (t) => registry.schemaText(t),
+  });
+  for (const t of TOPICS)
+    writer.addTopic(t, 'std_msgs/msg/String', { reliability: 'reliable', durability: 'volatile', depth: 10 });
   const start = 1_700_000_000_000_000_000n;
-  for (let i = 0; i < 200; i++) writer.write(TOPICS[i % 4]!, start + BigInt(i) * 10_000_000n, start + BigInt(i) * 10_000_000n, codec.encode('std_msgs/msg/String', { data: `m${i}` }));
+  for (let i = 0; i < 200; i++)
+    writer.write(
+      TOPICS[i % 4]!,
+      start + BigInt(i) * 10_000_000n,
+      start + BigInt(i) * 10_000_000n,
+      codec.encode('std_msgs/msg/String', { data: `m${i}` }),
+    );
   await writer.close();
   await importBag({ path: bag, dataDir, robot: 'bench', registry });
 }
@@ -47,7 +63,10 @@ async function oneSegment(dataDir: string): Promise<void> {
 async function grow(dataDir: string, files: number): Promise<void> {
   const { catalog, tables } = lakehousePaths(dataDir);
   await withCatalog(catalog, async (conn) => {
-    const [seg] = (await conn.runAndReadAll('SELECT segment_id, parquet_files FROM bags')).getRowsJson() as [string, string[]][];
+    const [seg] = (await conn.runAndReadAll('SELECT segment_id, parquet_files FROM bags')).getRowsJson() as [
+      string,
+      string[],
+    ][];
     const have = Number((await conn.runAndReadAll('SELECT count(*) FROM bags')).getRows()[0]![0]);
     const rows: string[] = [];
     for (let i = have; i < Math.ceil(files / seg![1].length); i++) {
@@ -99,7 +118,13 @@ export async function run(): Promise<BenchResult[]> {
       for (const sql of ['SELECT count(*) FROM bags', 'SELECT count(*) FROM "/odom"']) {
         const ours = await best(() => queryLakehouse(dataDir, sql));
         const baseline = await best(() => eager(dataDir, sql));
-        results.push({ name: `query ${sql}, ${files} parquet files`, ours, baseline: { name: 'every view made', value: baseline }, unit: 'ms', better: 'lower' });
+        results.push({
+          name: `query ${sql}, ${files} parquet files`,
+          ours,
+          baseline: { name: 'every view made', value: baseline },
+          unit: 'ms',
+          better: 'lower',
+        });
         lazy = ours;
       }
       // The same files compacted (a copy: the next count grows the original).
@@ -110,8 +135,20 @@ export async function run(): Promise<BenchResult[]> {
       const took = performance.now() - t0;
       const sql = 'SELECT count(*) FROM "/odom"';
       const ours = await best(() => queryLakehouse(compacted, sql));
-      results.push({ name: `query ${sql}, ${files} parquet files compacted into ${report.filesAfter}`, ours, baseline: { name: 'not compacted', value: lazy }, unit: 'ms', better: 'lower' });
-      results.push({ name: `compaction of ${files} parquet files (${report.merged.length} merges, one thread)`, ours: took, unit: 'ms', better: 'lower', notes: [`peak RSS of the process so far ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`] });
+      results.push({
+        name: `query ${sql}, ${files} parquet files compacted into ${report.filesAfter}`,
+        ours,
+        baseline: { name: 'not compacted', value: lazy },
+        unit: 'ms',
+        better: 'lower',
+      });
+      results.push({
+        name: `compaction of ${files} parquet files (${report.merged.length} merges, one thread)`,
+        ours: took,
+        unit: 'ms',
+        better: 'lower',
+        notes: [`peak RSS of the process so far ${Math.round(process.resourceUsage().maxRSS / 1024)} MB`],
+      });
       rmSync(compacted, { recursive: true, force: true });
     }
   } finally {

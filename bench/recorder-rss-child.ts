@@ -17,10 +17,19 @@ function scratch(name: string): string {
 }
 
 /** RSS while a Recorder, on the bus, records `mbPerSecond` MB/s of 1 MB messages for `seconds`. */
-async function rssWhileRecording(seconds: number, mbPerSecond: number): Promise<{ samples: number[]; idle: number; dropped: number; written: number }> {
+async function rssWhileRecording(
+  seconds: number,
+  mbPerSecond: number,
+): Promise<{ samples: number[]; idle: number; dropped: number; written: number }> {
   const dir = scratch('rss');
   const bus = new Bus();
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: 'none' as const, min_free_bytes: 0, split_max_bytes: 512 * 1024 * 1024 };
+  const settings = {
+    ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+    enabled: true,
+    compression: 'none' as const,
+    min_free_bytes: 0,
+    split_max_bytes: 512 * 1024 * 1024,
+  };
   const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: dir, settings });
   const pub = bus.advertise('/camera/raw', 'sensor_msgs/msg/CompressedImage', { source: 'bench' });
   global.gc?.();
@@ -34,7 +43,8 @@ async function rssWhileRecording(seconds: number, mbPerSecond: number): Promise<
   while (Date.now() < end) {
     for (let i = 0; i < perTick; i++) {
       const data = new Uint8Array(1_000_000);
-      data[0] = 0; data[1] = 1; // CDR little-endian header
+      data[0] = 0;
+      data[1] = 1; // CDR little-endian header
       pub.publish(data);
     }
     if (++tick % 10 === 0) samples.push(process.memoryUsage().rss);
@@ -48,7 +58,6 @@ async function rssWhileRecording(seconds: number, mbPerSecond: number): Promise<
   rmSync(dir, { recursive: true, force: true });
   return { samples, idle, dropped, written };
 }
-
 
 const result = await rssWhileRecording(Number(process.argv[2] ?? 60), 50);
 process.stdout.write(`${JSON.stringify(result)}\n`);

@@ -17,7 +17,17 @@ function scratch(name: string): string {
 }
 
 function bagWriter(dir: string, chunkCrc: boolean): BagWriter {
-  return new BagWriter({ dir, io: fsSegmentIO, compression: 'none', compressor: undefined, chunkSize: 1024 * 1024, chunkCrc, splitMaxBytes: 0, splitMaxDurationNs: 0n, schemaText: (t) => registry.schemaText(t) });
+  return new BagWriter({
+    dir,
+    io: fsSegmentIO,
+    compression: 'none',
+    compressor: undefined,
+    chunkSize: 1024 * 1024,
+    chunkCrc,
+    splitMaxBytes: 0,
+    splitMaxDurationNs: 0n,
+    schemaText: (t) => registry.schemaText(t),
+  });
 }
 
 /** Ours: what the recorder's handler does per message (BagWriter.write), then close (summary, fsync). */
@@ -51,11 +61,26 @@ async function mcapWriterMsgsPerSecond(messages: Uint8Array[]): Promise<number> 
     const start = process.hrtime.bigint();
     const fh = await open(join(dir, 'x.mcap'), 'w');
     let position = 0n;
-    const writable = { write: async (b: Uint8Array) => { await fh.write(b); position += BigInt(b.byteLength); }, position: () => position };
+    const writable = {
+      write: async (b: Uint8Array) => {
+        await fh.write(b);
+        position += BigInt(b.byteLength);
+      },
+      position: () => position,
+    };
     const writer = new McapWriter({ writable, chunkSize: 1024 * 1024 });
     await writer.start({ profile: 'ros2', library: 'bench' });
-    const schemaId = await writer.registerSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode(registry.schemaText('std_msgs/msg/String')) });
-    const channelId = await writer.registerChannel({ topic: '/bench', schemaId, messageEncoding: 'cdr', metadata: new Map() });
+    const schemaId = await writer.registerSchema({
+      name: 'std_msgs/msg/String',
+      encoding: 'ros2msg',
+      data: new TextEncoder().encode(registry.schemaText('std_msgs/msg/String')),
+    });
+    const channelId = await writer.registerChannel({
+      topic: '/bench',
+      schemaId,
+      messageEncoding: 'cdr',
+      metadata: new Map(),
+    });
     let t = 1n;
     let seq = 0;
     for (const data of messages) {
@@ -104,7 +129,11 @@ async function bestPair(n: number, a: () => Promise<number>, b: () => Promise<nu
 
 /** Runs the RSS measurement in a fresh process, so the other benchmarks' memory does not count. */
 function rssInChild(seconds: number): Promise<{ samples: number[]; idle: number; dropped: number; written: number }> {
-  const out = execFileSync(process.execPath, ['--import', 'tsx', '--expose-gc', join(import.meta.dirname, 'recorder-rss-child.ts'), String(seconds), OUT], { encoding: 'utf8', maxBuffer: 1 << 20 });
+  const out = execFileSync(
+    process.execPath,
+    ['--import', 'tsx', '--expose-gc', join(import.meta.dirname, 'recorder-rss-child.ts'), String(seconds), OUT],
+    { encoding: 'utf8', maxBuffer: 1 << 20 },
+  );
   return Promise.resolve(JSON.parse(out.trim().split('\n').pop()!));
 }
 
@@ -119,7 +148,11 @@ export async function run(): Promise<BenchResult[]> {
     return m;
   });
   // Interleaved, best of 3 each: the disk and the other processes on the machine are noisy.
-  const [ours, mcap] = await bestPair(3, () => oursMsgsPerSecond(small), () => mcapWriterMsgsPerSecond(small));
+  const [ours, mcap] = await bestPair(
+    3,
+    () => oursMsgsPerSecond(small),
+    () => mcapWriterMsgsPerSecond(small),
+  );
   // Let the 400,000 small messages go before the large-message runs: kept alive, every full garbage
   // collection during those runs (ours allocate, the plain write does not) would have to mark them.
   small = [];
@@ -141,7 +174,10 @@ export async function run(): Promise<BenchResult[]> {
   // The plain write and ours with and without chunk CRCs take turns, round after round (best of 5 each,
   // after a warm-up round), so neither configuration gets the machine's better or worse minutes.
   const plainRuns: number[] = [];
-  const oursRuns = new Map<boolean, number[]>([[true, []], [false, []]]);
+  const oursRuns = new Map<boolean, number[]>([
+    [true, []],
+    [false, []],
+  ]);
   for (let round = 0; round <= 5; round++) {
     const plain = await plainWriteBytesPerSecond(big);
     const crc = await oursMsgsPerSecond(big, true);
@@ -162,7 +198,12 @@ export async function run(): Promise<BenchResult[]> {
       better: 'higher',
       goal: '>= 0.8x a plain sequential write',
       met: oursBig >= 0.8 * plain,
-      notes: [`192 messages of 1 MiB per run; runs (MiB/s): ours ${oursRuns.get(chunkCrc)!.map((r) => Math.round(r / 1024 / 1024)).join(', ')}; plain ${plainRuns.map((r) => Math.round(r / 1024 / 1024)).join(', ')}`],
+      notes: [
+        `192 messages of 1 MiB per run; runs (MiB/s): ours ${oursRuns
+          .get(chunkCrc)!
+          .map((r) => Math.round(r / 1024 / 1024))
+          .join(', ')}; plain ${plainRuns.map((r) => Math.round(r / 1024 / 1024)).join(', ')}`,
+      ],
     });
   }
 
@@ -180,7 +221,10 @@ export async function run(): Promise<BenchResult[]> {
     better: 'lower',
     goal: '< 250 MB and flat',
     met: mb(max) < 250 && drift < 50,
-    notes: [`per-second RSS (MB): ${rss.samples.map((s) => mb(s).toFixed(0)).join(' ')}`, `second-half spread ${drift.toFixed(1)} MB; ${rss.written} written, ${rss.dropped} dropped`],
+    notes: [
+      `per-second RSS (MB): ${rss.samples.map((s) => mb(s).toFixed(0)).join(' ')}`,
+      `second-half spread ${drift.toFixed(1)} MB; ${rss.written} written, ${rss.dropped} dropped`,
+    ],
   });
   return results;
 }

@@ -72,7 +72,10 @@ foxglove: {port: ${FG_PORT}, max_buffered_bytes: ${v.fgbuf ?? 4194304}}
 writeConfig(variants[0]);
 
 const logFd = fs.openSync(LOG, 'w');
-const daemon = spawn(process.execPath, ['bin/auraison-edge.js', 'run', '--config', CFG], { cwd: ROOT, stdio: ['ignore', logFd, logFd] });
+const daemon = spawn(process.execPath, ['bin/auraison-edge.js', 'run', '--config', CFG], {
+  cwd: ROOT,
+  stdio: ['ignore', logFd, logFd],
+});
 const PID = daemon.pid;
 let exited = false;
 daemon.on('exit', (code, sig) => {
@@ -80,7 +83,19 @@ daemon.on('exit', (code, sig) => {
   console.log(`daemon exited code=${code} sig=${sig}`);
 });
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const stats = { intents: 0, intentErr: {}, polls: 0, pollErr: 0, sseOpen: 0, sseEvents: 0, fgConn: 0, fgMsgs: 0, hups: 0, queries: 0, queryErr: 0 };
+const stats = {
+  intents: 0,
+  intentErr: {},
+  polls: 0,
+  pollErr: 0,
+  sseOpen: 0,
+  sseEvents: 0,
+  fgConn: 0,
+  fgMsgs: 0,
+  hups: 0,
+  queries: 0,
+  queryErr: 0,
+};
 const bump = (o, k) => (o[k] = (o[k] ?? 0) + 1);
 
 async function req(method, url, body, timeoutMs = 10000) {
@@ -145,7 +160,10 @@ every(1000, async () => {
 every(4000, async () => {
   const r = Math.floor(Math.random() * 8);
   const c = Math.floor(Math.random() * 8);
-  const body = Math.random() < 0.12 ? { type: 'run_policy', params: { name: 'avoid', seconds: 2 } } : { type: 'navigate_to', params: { x: c + 0.55, y: r + 0.55 } };
+  const body =
+    Math.random() < 0.12
+      ? { type: 'run_policy', params: { name: 'avoid', seconds: 2 } }
+      : { type: 'navigate_to', params: { x: c + 0.55, y: r + 0.55 } };
   try {
     const res = await req('POST', '/intents', body);
     stats.intents++;
@@ -156,7 +174,11 @@ every(4000, async () => {
 });
 
 every(30000, async () => {
-  const sqls = ['SELECT count(*) AS n FROM "/odom"', 'SELECT count(*) AS n FROM events', 'SELECT * FROM "/scan" ORDER BY 1 DESC LIMIT 5'];
+  const sqls = [
+    'SELECT count(*) AS n FROM "/odom"',
+    'SELECT count(*) AS n FROM events',
+    'SELECT * FROM "/scan" ORDER BY 1 DESC LIMIT 5',
+  ];
   const sql = sqls[Math.floor(Math.random() * sqls.length)];
   try {
     const res = await req('POST', '/query', { sql }, 30000);
@@ -172,19 +194,23 @@ every(30000, async () => {
 
 // SSE: /events (reconnect every 45 s) and /live/map (every 60 s); some aborted mid-stream, some at once.
 function sse(route, holdMs) {
-  every(500, () => new Promise((resolve) => {
-    const r = http.get(BASE + route, (res) => {
-      stats.sseOpen++;
-      res.on('data', (d) => (stats.sseEvents += String(d).split('\n\n').length - 1));
-      res.on('error', () => {});
-      res.on('end', resolve);
-    });
-    r.on('error', resolve);
-    setTimeout(() => {
-      r.destroy();
-      resolve();
-    }, holdMs);
-  }));
+  every(
+    500,
+    () =>
+      new Promise((resolve) => {
+        const r = http.get(BASE + route, (res) => {
+          stats.sseOpen++;
+          res.on('data', (d) => (stats.sseEvents += String(d).split('\n\n').length - 1));
+          res.on('error', () => {});
+          res.on('end', resolve);
+        });
+        r.on('error', resolve);
+        setTimeout(() => {
+          r.destroy();
+          resolve();
+        }, holdMs);
+      }),
+  );
 }
 sse('/events', 45000);
 sse('/events?last_event_id=0', 20000);
@@ -192,26 +218,35 @@ sse('/live/map', 60000);
 
 // Foxglove clients: subscribe /scan and /odom, stay 10-25 s, leave (close or terminate), 3 s later again.
 function foxglove(idx) {
-  every(3000, () => new Promise((resolve) => {
-    const ws = new WebSocket(`ws://127.0.0.1:${FG_PORT}`, ['foxglove.websocket.v1']);
-    let subId = 1;
-    const done = () => resolve();
-    ws.on('open', () => stats.fgConn++);
-    ws.on('message', (data, isBinary) => {
-      if (isBinary) {
-        stats.fgMsgs++;
-        return;
-      }
-      const msg = JSON.parse(String(data));
-      if (msg.op === 'advertise') {
-        const subs = msg.channels.filter((c) => c.topic === '/scan' || c.topic === '/odom').map((c) => ({ id: subId++, channelId: c.id }));
-        if (subs.length) ws.send(JSON.stringify({ op: 'subscribe', subscriptions: subs }));
-      }
-    });
-    ws.on('error', done);
-    ws.on('close', done);
-    setTimeout(() => (Math.random() < 0.5 ? ws.close() : ws.terminate()), 10000 + Math.random() * 15000 + idx * 1000);
-  }));
+  every(
+    3000,
+    () =>
+      new Promise((resolve) => {
+        const ws = new WebSocket(`ws://127.0.0.1:${FG_PORT}`, ['foxglove.websocket.v1']);
+        let subId = 1;
+        const done = () => resolve();
+        ws.on('open', () => stats.fgConn++);
+        ws.on('message', (data, isBinary) => {
+          if (isBinary) {
+            stats.fgMsgs++;
+            return;
+          }
+          const msg = JSON.parse(String(data));
+          if (msg.op === 'advertise') {
+            const subs = msg.channels
+              .filter((c) => c.topic === '/scan' || c.topic === '/odom')
+              .map((c) => ({ id: subId++, channelId: c.id }));
+            if (subs.length) ws.send(JSON.stringify({ op: 'subscribe', subscriptions: subs }));
+          }
+        });
+        ws.on('error', done);
+        ws.on('close', done);
+        setTimeout(
+          () => (Math.random() < 0.5 ? ws.close() : ws.terminate()),
+          10000 + Math.random() * 15000 + idx * 1000,
+        );
+      }),
+  );
 }
 foxglove(0);
 foxglove(1);
@@ -247,7 +282,17 @@ function fdKinds() {
     } catch {
       // closed since the listing: not open any more
     }
-    const k = target.startsWith('socket:') ? 'socket' : target.startsWith('anon_inode:') ? target : target.startsWith('pipe:') ? 'pipe' : target.startsWith('/') ? (target.startsWith(DATA) ? 'data:' + path.relative(DATA, target).split('/')[0] : 'file') : target;
+    const k = target.startsWith('socket:')
+      ? 'socket'
+      : target.startsWith('anon_inode:')
+        ? target
+        : target.startsWith('pipe:')
+          ? 'pipe'
+          : target.startsWith('/')
+            ? target.startsWith(DATA)
+              ? 'data:' + path.relative(DATA, target).split('/')[0]
+              : 'file'
+            : target;
     kinds[k] = (kinds[k] ?? 0) + 1;
   }
   return kinds;
@@ -266,7 +311,8 @@ function metricValue(name) {
 const seriesCount = () => lastMetrics.split('\n').filter((l) => l && !l.startsWith('#')).length;
 const warnCount = () => {
   const text = fs.readFileSync(LOG, 'utf8');
-  let warn = 0, err = 0;
+  let warn = 0,
+    err = 0;
   for (const line of text.split('\n')) {
     if (line.includes('"level":40')) warn++;
     else if (/"level":(50|60)/.test(line)) err++;
@@ -276,7 +322,24 @@ const warnCount = () => {
 };
 
 const samples = [];
-const header = ['t_s', 'rss_mb', 'heap_mb', 'thr', 'fds', 'sock', 'evfd', 'data_mb', 'jrnl_mb', 'lake_mb', 'bags', 'topics', 'series', 'runs', 'warn', 'err'];
+const header = [
+  't_s',
+  'rss_mb',
+  'heap_mb',
+  'thr',
+  'fds',
+  'sock',
+  'evfd',
+  'data_mb',
+  'jrnl_mb',
+  'lake_mb',
+  'bags',
+  'topics',
+  'series',
+  'runs',
+  'warn',
+  'err',
+];
 console.log(header.map((h) => h.padStart(8)).join(''));
 async function sample() {
   const ps = procStatus();
@@ -289,20 +352,36 @@ async function sample() {
     thr: ps.threads,
     fds: Object.values(kinds).reduce((a, b) => a + b, 0),
     sock: kinds.socket ?? 0,
-    evfd: Object.entries(kinds).filter(([k]) => k.startsWith('anon_inode')).reduce((a, [, v]) => a + v, 0),
+    evfd: Object.entries(kinds)
+      .filter(([k]) => k.startsWith('anon_inode'))
+      .reduce((a, [, v]) => a + v, 0),
     data_mb: du(DATA),
     jrnl_mb: du(path.join(DATA, 'log')),
     lake_mb: du(path.join(DATA, 'lakehouse')),
     bags: fs.existsSync(bagsDir) ? fs.readdirSync(bagsDir).length : 0,
     topics: lastStatus?.topics?.length ?? NaN,
     series: seriesCount(),
-    runs: (lastStatus && JSON.stringify(lastStatus).length) ? NaN : NaN,
+    runs: lastStatus && JSON.stringify(lastStatus).length ? NaN : NaN,
     ...warnCount(),
   };
-  row.runs = [...lastMetrics.matchAll(/^auraison_runs\{status="[^"]*"\} (\d+)$/gm)].reduce((a, m) => a + Number(m[1]), 0);
+  row.runs = [...lastMetrics.matchAll(/^auraison_runs\{status="[^"]*"\} (\d+)$/gm)].reduce(
+    (a, m) => a + Number(m[1]),
+    0,
+  );
   row.kinds = kinds;
   samples.push(row);
-  console.log(header.map((h) => (typeof row[h] === 'number' ? (Number.isInteger(row[h]) ? String(row[h]) : row[h].toFixed(1)) : String(row[h])).padStart(8)).join(''));
+  console.log(
+    header
+      .map((h) =>
+        (typeof row[h] === 'number'
+          ? Number.isInteger(row[h])
+            ? String(row[h])
+            : row[h].toFixed(1)
+          : String(row[h])
+        ).padStart(8),
+      )
+      .join(''),
+  );
   fs.writeFileSync(path.join(OUT, 'samples.json'), JSON.stringify({ samples, stats }, null, 1));
 }
 
@@ -317,8 +396,16 @@ while (elapsed() < SOAK_S && !exited) {
 }
 stop = true;
 console.log('stats', JSON.stringify(stats));
-console.log('runs:', [...lastMetrics.matchAll(/^auraison_runs\{status="([^"]*)"\} (\d+)$/gm)].map((m) => `${m[1]}=${m[2]}`).join(' '));
-console.log('fd kinds first:', JSON.stringify(samples[0]?.kinds), '\nfd kinds last: ', JSON.stringify(samples.at(-1)?.kinds));
+console.log(
+  'runs:',
+  [...lastMetrics.matchAll(/^auraison_runs\{status="([^"]*)"\} (\d+)$/gm)].map((m) => `${m[1]}=${m[2]}`).join(' '),
+);
+console.log(
+  'fd kinds first:',
+  JSON.stringify(samples[0]?.kinds),
+  '\nfd kinds last: ',
+  JSON.stringify(samples.at(-1)?.kinds),
+);
 if (!exited) {
   daemon.kill('SIGTERM');
   const t = Date.now();
@@ -340,5 +427,8 @@ for (const line of fs.readFileSync(LOG, 'utf8').split('\n')) {
   counts[key] = (counts[key] ?? 0) + 1;
 }
 console.log('log lines >= warn:');
-for (const [k, n] of Object.entries(counts).sort((a, b) => b[1] - a[1]).slice(0, 40)) console.log(String(n).padStart(6), k.slice(0, 220));
+for (const [k, n] of Object.entries(counts)
+  .sort((a, b) => b[1] - a[1])
+  .slice(0, 40))
+  console.log(String(n).padStart(6), k.slice(0, 220));
 process.exit(0);

@@ -8,11 +8,15 @@ const [surface, url, foxglove] = process.argv.slice(2) as [string, string, strin
 
 function httpOnce(path: string, method = 'GET', body?: string): Promise<void> {
   return new Promise((resolve) => {
-    const req = request(`${url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-      res.on('error', () => resolve());
-    });
+    const req = request(
+      `${url}${path}`,
+      { method, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', () => resolve());
+      },
+    );
     req.on('error', () => resolve());
     req.end(body);
   });
@@ -41,7 +45,12 @@ function foxgloveOnce(): Promise<void> {
       if (binary) return;
       const message = JSON.parse(String(data)) as { op: string; channels?: { id: number }[] };
       if (message.op !== 'advertise') return;
-      ws.send(JSON.stringify({ op: 'subscribe', subscriptions: (message.channels ?? []).map((c) => ({ id: id++, channelId: c.id })) }));
+      ws.send(
+        JSON.stringify({
+          op: 'subscribe',
+          subscriptions: (message.channels ?? []).map((c) => ({ id: id++, channelId: c.id })),
+        }),
+      );
       setTimeout(() => ws.close(), 50);
     });
     ws.on('error', () => {});
@@ -50,10 +59,16 @@ function foxgloveOnce(): Promise<void> {
 }
 
 const LOADS: Record<string, { inFlight: number; once: () => Promise<void> }> = {
-  api: { inFlight: 128, once: () => httpOnce(['/status', '/metrics', '/runs', '/healthz'][Math.floor(Math.random() * 4)]!) },
+  api: {
+    inFlight: 128,
+    once: () => httpOnce(['/status', '/metrics', '/runs', '/healthz'][Math.floor(Math.random() * 4)]!),
+  },
   sse: { inFlight: 500, once: replayOnce },
   foxglove: { inFlight: 64, once: foxgloveOnce },
-  query: { inFlight: 32, once: () => httpOnce('/query', 'POST', JSON.stringify({ sql: 'SELECT sum(range) FROM range(2000000)' })) },
+  query: {
+    inFlight: 32,
+    once: () => httpOnce('/query', 'POST', JSON.stringify({ sql: 'SELECT sum(range) FROM range(2000000)' })),
+  },
 };
 
 const load = LOADS[surface];

@@ -26,7 +26,11 @@ async function stops(url: string, zeroSeen: () => number, n: number): Promise<Ti
   for (let i = 0; i < n; i++) {
     const before = zeroSeen();
     const start = performance.now();
-    const res = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by":"bench"}' });
+    const res = await fetch(`${url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"by":"bench"}',
+    });
     await res.text();
     if (res.status !== 200) throw new Error(`POST /stop answered ${res.status}`);
     times.answered.push(performance.now() - start);
@@ -40,8 +44,17 @@ async function stops(url: string, zeroSeen: () => number, n: number): Promise<Ti
 
 let lastZeroAt = 0;
 
-async function underLoad(surface: string, url: string, foxglove: string, measure: () => Promise<Times>): Promise<{ times: Times; heapMb: number }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'stop-load-child.ts'), surface, url, foxglove], { stdio: ['ignore', 'pipe', 'inherit'] });
+async function underLoad(
+  surface: string,
+  url: string,
+  foxglove: string,
+  measure: () => Promise<Times>,
+): Promise<{ times: Times; heapMb: number }> {
+  const child = spawn(
+    process.execPath,
+    ['--import', 'tsx', join(import.meta.dirname, 'stop-load-child.ts'), surface, url, foxglove],
+    { stdio: ['ignore', 'pipe', 'inherit'] },
+  );
   try {
     await new Promise<void>((resolve, reject) => {
       child.stdout.once('data', () => resolve());
@@ -60,7 +73,10 @@ async function underLoad(surface: string, url: string, foxglove: string, measure
 }
 
 export async function run(): Promise<BenchResult[]> {
-  const started = await startDaemon({ sim: { enabled: false }, retention: { enabled: false }, api: { port: 0 }, foxglove: { port: 0 } }, 'bench-stop-');
+  const started = await startDaemon(
+    { sim: { enabled: false }, retention: { enabled: false }, api: { port: 0 }, foxglove: { port: 0 } },
+    'bench-stop-',
+  );
   const { daemon, codec } = started;
   try {
     const url = (daemon.components.get('api') as ApiComponent).url!;
@@ -79,7 +95,9 @@ export async function run(): Promise<BenchResult[]> {
     });
     const text = 'a tool call and its result '.repeat(10);
     for (let i = 0; i < RECORDS; i += 1000) {
-      await Promise.all(Array.from({ length: 1000 }, (_, k) => daemon.journal.append('agent_event', { i: i + k, text })));
+      await Promise.all(
+        Array.from({ length: 1000 }, (_, k) => daemon.journal.append('agent_event', { i: i + k, text })),
+      );
     }
     const measure = () => stops(url, () => zeros, STOPS);
     await measure(); // warm-up
@@ -91,7 +109,10 @@ export async function run(): Promise<BenchResult[]> {
       results.push({
         name: `operator's stop under ${surface} load, p99 answered and zero Twist sent`,
         ours: p99,
-        baseline: { name: 'the same stop, idle daemon', value: Math.max(percentile(idle.answered, 99), percentile(idle.zeroed, 99)) },
+        baseline: {
+          name: 'the same stop, idle daemon',
+          value: Math.max(percentile(idle.answered, 99), percentile(idle.zeroed, 99)),
+        },
         unit: 'ms',
         better: 'lower',
         goal: '<= 100 ms under any load',

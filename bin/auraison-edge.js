@@ -14,7 +14,9 @@ try {
   ({ main } = await import(entry.href));
 } catch (error) {
   if (error?.code !== 'ERR_MODULE_NOT_FOUND' || !String(error.message).includes(entry.pathname)) throw error;
-  process.stderr.write(`auraison-edge: ${entry.pathname} is missing: run \`npm run build\` in ${new URL('..', import.meta.url).pathname}\n`);
+  process.stderr.write(
+    `auraison-edge: ${entry.pathname} is missing: run \`npm run build\` in ${new URL('..', import.meta.url).pathname}\n`,
+  );
   process.exit(2);
 }
 const code = await main(process.argv.slice(2));

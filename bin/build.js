@@ -15,7 +15,11 @@ const OUT = join(ROOT, 'dist');
 const BUNDLED_PACKAGES = /^(typebox|yaml)(\/|$)/;
 
 /** Modules that spawnTsWorker runs in worker threads (see workerEntry in adapters/lerobot/control/spawn-worker.ts). */
-const WORKERS = ['adapters/lerobot/control/loop-worker.ts', 'adapters/lerobot/control/inference-worker.ts', 'adapters/lerobot/serving-worker.ts'];
+const WORKERS = [
+  'adapters/lerobot/control/loop-worker.ts',
+  'adapters/lerobot/control/inference-worker.ts',
+  'adapters/lerobot/serving-worker.ts',
+];
 
 const commands = readdirSync(join(ROOT, 'daemon/cli/commands'))
   .filter((f) => f.endsWith('.ts') && !f.endsWith('.test.ts'))
@@ -39,12 +43,16 @@ const { outputFiles } = await build({
   logLevel: 'warning',
   write: false,
   // yaml is CommonJS: its require() of Node's modules needs a require in the ES module it is bundled into.
-  banner: { js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);" },
+  banner: {
+    js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
+  },
   plugins: [
     {
       name: 'packages-external',
       setup(b) {
-        b.onResolve({ filter: /^[^./]/ }, (args) => (BUNDLED_PACKAGES.test(args.path) ? undefined : { path: args.path, external: true }));
+        b.onResolve({ filter: /^[^./]/ }, (args) =>
+          BUNDLED_PACKAGES.test(args.path) ? undefined : { path: args.path, external: true },
+        );
       },
     },
   ],

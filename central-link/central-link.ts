@@ -1,6 +1,12 @@
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings } from '../daemon/config/index.ts';
-import { isAgentService, SERVICE_NAMES, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
+import {
+  isAgentService,
+  SERVICE_NAMES,
+  type JournalSyncHolder,
+  type MetricFamily,
+  type MetricsProvider,
+} from '../daemon/contract/index.ts';
 import { nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../daemon/util/index.ts';
@@ -60,7 +66,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const tls = readTlsFiles(s);
     const path = outboxCursorPath(dataDir);
     const { state: cursor, problem } = loadCursor(path, journal.firstSeq ?? 1, journal.lastSeq);
-    if (problem) log.warn({ path, problem }, 'central: outbox cursor not used; every record the journal holds goes up again under a new journal id');
+    if (problem)
+      log.warn(
+        { path, problem },
+        'central: outbox cursor not used; every record the journal holds goes up again under a new journal id',
+      );
     const writer = new CursorWriter(path);
     await writer.save(() => cursor); // a new journal id is durable before any record goes up under it
     // The link goes up before the outbox exists only in name: callbacks read `this.#running` when they fire.
@@ -78,13 +88,22 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       reconnectMaxMs: s.reconnect_max_s * 1000,
       maximumPacketSize: s.max_intent_bytes + PACKET_HEADROOM,
       // No ts: the broker sends it when the link is lost, long after it was written.
-      will: { topic: topics.status, payload: Buffer.from(JSON.stringify({ ...this.#status('offline', 'connection lost (last will)'), ts: undefined })) },
+      will: {
+        topic: topics.status,
+        payload: Buffer.from(
+          JSON.stringify({ ...this.#status('offline', 'connection lost (last will)'), ts: undefined }),
+        ),
+      },
       // An intent is a command, never a state: a retained one would come again at every subscribe (each
       // reconnect), and run again once the agent no longer remembers its id. The session's subscription
       // keeps retained intents from being sent again; one that still comes is refused (IntentIntake).
-      subscriptions: [...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []), { topic: topics.config, retainHandling: 0 as const }],
+      subscriptions: [
+        ...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []),
+        { topic: topics.config, retainHandling: 0 as const },
+      ],
       unsubscriptions: s.intents ? [] : [topics.intents],
-      onMessage: (topic, payload, packet) => (running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80)),
+      onMessage: (topic, payload, packet) =>
+        running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
@@ -95,7 +114,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     const outbox = new Outbox({
       journal,
-      publish: (payload) => connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
+      publish: (payload) =>
+        connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
       robot,
       fleet,
       cursor,
@@ -115,7 +135,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
         return isAgentService(agent) ? agent : undefined;
       },
-      agentOff: () => (this.#ctx.config.agent.enabled ? undefined : 'the agent is off on this robot (agent.enabled: false)'),
+      agentOff: () =>
+        this.#ctx.config.agent.enabled ? undefined : 'the agent is off on this robot (agent.enabled: false)',
       takeIntents: s.intents,
       maxIntentBytes: s.max_intent_bytes,
       ackTimeoutMs: s.intent_ack_timeout_s * 1000,
@@ -127,7 +148,15 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     running = { connection, online: false, outbox, intake, heartbeat, heartbeatInFlight: false, topics };
     this.#running = running;
     outbox.start();
-    log.info({ url: redactUrl(s.url), topics: `${s.topic_prefix}/${fleet}/${robot}/#`, journal_id: cursor.journal_id, acked_seq: cursor.acked_seq }, 'central: link started');
+    log.info(
+      {
+        url: redactUrl(s.url),
+        topics: `${s.topic_prefix}/${fleet}/${robot}/#`,
+        journal_id: cursor.journal_id,
+        acked_seq: cursor.acked_seq,
+      },
+      'central: link started',
+    );
   }
 
   async stop(reason?: string): Promise<void> {
@@ -141,7 +170,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     if (connection.connected) {
       // Said before the clean DISCONNECT, which keeps the broker from publishing the will; close() waits for
       // its PUBACK with the rest in flight (a failure is the will's to cover).
-      connection.publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), { retain: true }).catch(() => undefined);
+      connection
+        .publish(topics.status, JSON.stringify(this.#status('offline', reason ?? 'the daemon stopped')), {
+          retain: true,
+        })
+        .catch(() => undefined);
     }
     await connection.close(STOP_GRACE_MS);
     await outbox.stop();
@@ -157,17 +190,34 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       link: connection.state,
       ...(connection.lastError ? { last_error: connection.lastError } : {}),
       connects: connection.connects,
-      ...(connection.reconnectDelayMs !== undefined ? { reconnect_delay_ms: Math.round(connection.reconnectDelayMs) } : {}),
-      outbox: { acked_seq: outbox.ackedSeq, backlog: outbox.backlog, inflight: outbox.inflight, ...outbox.counts, ...(outbox.lastError ? { last_error: outbox.lastError } : {}) },
+      ...(connection.reconnectDelayMs !== undefined
+        ? { reconnect_delay_ms: Math.round(connection.reconnectDelayMs) }
+        : {}),
+      outbox: {
+        acked_seq: outbox.ackedSeq,
+        backlog: outbox.backlog,
+        inflight: outbox.inflight,
+        ...outbox.counts,
+        ...(outbox.lastError ? { last_error: outbox.lastError } : {}),
+      },
       intents: { ...intake.counts },
       heartbeats: this.#heartbeats,
     };
     if (!running.online) {
       const why = connection.lastError ?? (connection.connected ? 'subscribing' : 'not connected yet');
-      return { state: 'degraded', reason: `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`, details };
+      return {
+        state: 'degraded',
+        reason: `offline (${why}); ${outbox.backlog} journal record(s) wait for central, sent on reconnect`,
+        details,
+      };
     }
     // Events and heartbeats still go up: the robot looks fine from central, and hears nothing from it.
-    if (connection.subscriptionProblem) return { state: 'degraded', reason: `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`, details };
+    if (connection.subscriptionProblem)
+      return {
+        state: 'degraded',
+        reason: `connected, but ${connection.subscriptionProblem}: what central sends there does not reach this robot`,
+        details,
+      };
     if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
     return { state: 'running', details };
   }
@@ -180,17 +230,59 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const running = this.#running;
     if (!running) return [];
     const { connection, outbox, intake } = running;
-    const gauge = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'gauge', samples: [{ value }] });
-    const counter = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'counter', samples: [{ value }] });
+    const gauge = (name: string, help: string, value: number): MetricFamily => ({
+      name,
+      help,
+      type: 'gauge',
+      samples: [{ value }],
+    });
+    const counter = (name: string, help: string, value: number): MetricFamily => ({
+      name,
+      help,
+      type: 'counter',
+      samples: [{ value }],
+    });
     return [
-      gauge('auraison_central_connected', '1 while the MQTT link to central is up (connected and subscribed).', running.online ? 1 : 0),
-      counter('auraison_central_connects_total', 'Connections to the broker made (CONNACK accepted).', connection.connects),
-      counter('auraison_central_connection_failures_total', 'Connection attempts that failed (unreachable, refused, timed out).', connection.connectionFailures),
-      gauge('auraison_central_outbox_backlog_records', 'Journal records the broker has not acknowledged yet.', outbox.backlog),
-      gauge('auraison_central_outbox_acked_seq', 'Every journal record up to this seq was acknowledged by the broker.', outbox.ackedSeq),
-      counter('auraison_central_outbox_published_records_total', 'Journal records published on the events topic (a record sent again counts again).', outbox.counts.published_records),
-      counter('auraison_central_outbox_lost_records_total', 'Journal records gone before central got them (retention past journal.max_mb, a damaged segment).', outbox.counts.lost_records),
-      counter('auraison_central_outbox_refused_batches_total', 'Events batches the broker did not take (sent again).', outbox.counts.refused_batches),
+      gauge(
+        'auraison_central_connected',
+        '1 while the MQTT link to central is up (connected and subscribed).',
+        running.online ? 1 : 0,
+      ),
+      counter(
+        'auraison_central_connects_total',
+        'Connections to the broker made (CONNACK accepted).',
+        connection.connects,
+      ),
+      counter(
+        'auraison_central_connection_failures_total',
+        'Connection attempts that failed (unreachable, refused, timed out).',
+        connection.connectionFailures,
+      ),
+      gauge(
+        'auraison_central_outbox_backlog_records',
+        'Journal records the broker has not acknowledged yet.',
+        outbox.backlog,
+      ),
+      gauge(
+        'auraison_central_outbox_acked_seq',
+        'Every journal record up to this seq was acknowledged by the broker.',
+        outbox.ackedSeq,
+      ),
+      counter(
+        'auraison_central_outbox_published_records_total',
+        'Journal records published on the events topic (a record sent again counts again).',
+        outbox.counts.published_records,
+      ),
+      counter(
+        'auraison_central_outbox_lost_records_total',
+        'Journal records gone before central got them (retention past journal.max_mb, a damaged segment).',
+        outbox.counts.lost_records,
+      ),
+      counter(
+        'auraison_central_outbox_refused_batches_total',
+        'Events batches the broker did not take (sent again).',
+        outbox.counts.refused_batches,
+      ),
       {
         name: 'auraison_central_intents_total',
         help: 'Intents from central by outcome.',
@@ -198,7 +290,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         samples: Object.entries(intake.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
       },
       counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
-      counter('auraison_central_heartbeats_skipped_total', 'Heartbeats not sent: the one before still waited for the broker\'s PUBACK.', this.#heartbeatsSkipped),
+      counter(
+        'auraison_central_heartbeats_skipped_total',
+        "Heartbeats not sent: the one before still waited for the broker's PUBACK.",
+        this.#heartbeatsSkipped,
+      ),
       counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
     ];
   }
@@ -206,16 +302,26 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #online(running: Running): void {
     running.online = true;
     const { connection, topics, outbox } = running;
-    connection.publish(topics.status, JSON.stringify(this.#status('online', undefined)), { retain: true }).catch((error: unknown) => {
-      this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
-    });
+    connection
+      .publish(topics.status, JSON.stringify(this.#status('online', undefined)), { retain: true })
+      .catch((error: unknown) => {
+        this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
+      });
     outbox.online();
     this.#heartbeat();
   }
 
   #status(state: 'online' | 'offline', reason: string | undefined): Record<string, unknown> {
     const { id, fleet } = this.#ctx.config.robot;
-    return { schema: 'auraison.status/1', robot: id, fleet, state, ...(reason ? { reason } : {}), pid: process.pid, ts: nowNs().toString() };
+    return {
+      schema: 'auraison.status/1',
+      robot: id,
+      fleet,
+      state,
+      ...(reason ? { reason } : {}),
+      pid: process.pid,
+      ts: nowNs().toString(),
+    };
   }
 
   #heartbeat(): void {
@@ -250,11 +356,23 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       .finally(() => (running.heartbeatInFlight = false));
   }
 
-  #sendAck(connection: MqttConnection, ack: Ack, to: { topic: string; correlationData?: Buffer }, logErrors: ReturnType<typeof rateLimitedErrors>): void {
-    const properties = { contentType: 'application/json', ...(to.correlationData ? { correlationData: to.correlationData } : {}) };
+  #sendAck(
+    connection: MqttConnection,
+    ack: Ack,
+    to: { topic: string; correlationData?: Buffer },
+    logErrors: ReturnType<typeof rateLimitedErrors>,
+  ): void {
+    const properties = {
+      contentType: 'application/json',
+      ...(to.correlationData ? { correlationData: to.correlationData } : {}),
+    };
     connection.publish(to.topic, JSON.stringify(ack), { properties }).catch((error: unknown) => {
       this.#ackFailures++;
-      logErrors('ack', { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id }, 'central: an ack could not be published');
+      logErrors(
+        'ack',
+        { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id },
+        'central: an ack could not be published',
+      );
     });
   }
 }

@@ -45,7 +45,10 @@ describe('IntentIntake', () => {
     const full = Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' });
     const { intake: i, acks } = intake(() => agentSubmitting(() => Promise.reject(full)));
     expect(await i.handle(topics.intents, payload, {})).toBe(0x80);
-    expect(acks[0]!.ack).toMatchObject({ status: 'refused', error: { code: 'disk_full', message: expect.stringContaining('send the intent again') } });
+    expect(acks[0]!.ack).toMatchObject({
+      status: 'refused',
+      error: { code: 'disk_full', message: expect.stringContaining('send the intent again') },
+    });
   });
 
   it('waits for an agent that is restarting (a reload) rather than refusing at once', async () => {
@@ -59,15 +62,28 @@ describe('IntentIntake', () => {
   it('refuses at once when the agent is off, and after the wait when it does not come back', async () => {
     const off = intake(() => undefined, { agentOff: 'the agent is off on this robot (agent.enabled: false)' });
     expect(await off.intake.handle(topics.intents, payload, {})).toBe(0x80);
-    expect(off.acks[0]!.ack.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('agent.enabled: false') });
+    expect(off.acks[0]!.ack.error).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('agent.enabled: false'),
+    });
     const gone = intake(() => undefined, { ackTimeoutMs: 50 });
     expect(await gone.intake.handle(topics.intents, payload, {})).toBe(0x80);
-    expect(gone.acks[0]!.ack.error).toMatchObject({ code: 'unavailable', message: expect.stringContaining('not running') });
+    expect(gone.acks[0]!.ack.error).toMatchObject({
+      code: 'unavailable',
+      message: expect.stringContaining('not running'),
+    });
   });
 
-  it('answers on the acks topic when the response topic is no topic it may publish to (a filter, a broker\'s $ topic, control characters)', async () => {
+  it("answers on the acks topic when the response topic is no topic it may publish to (a filter, a broker's $ topic, control characters)", async () => {
     const { intake: i, acks } = intake(() => agentSubmitting(async () => ({ run, replayed: false })));
-    for (const responseTopic of ['central/+/acks', 'central/#', '$SYS/acks', 'central/\u0001acks', 'central/\u0085acks', '']) {
+    for (const responseTopic of [
+      'central/+/acks',
+      'central/#',
+      '$SYS/acks',
+      'central/\u0001acks',
+      'central/\u0085acks',
+      '',
+    ]) {
       await i.handle(topics.intents, payload, { properties: { responseTopic, correlationData: Buffer.from('c') } });
     }
     expect(acks.map((a) => a.topic)).toEqual(acks.map(() => topics.acks));
@@ -80,7 +96,13 @@ describe('IntentIntake', () => {
     try {
       // The agent is back after 800 ms of the 1000, and its run is durable 800 ms after that.
       let agent: AgentService | undefined;
-      setTimeout(() => (agent = agentSubmitting(() => new Promise((resolve) => setTimeout(() => resolve({ run, replayed: false }), 800)))), 800);
+      setTimeout(
+        () =>
+          (agent = agentSubmitting(
+            () => new Promise((resolve) => setTimeout(() => resolve({ run, replayed: false }), 800)),
+          )),
+        800,
+      );
       const { intake: i, acks } = intake(() => agent, { ackTimeoutMs: 1000 });
       let answeredAt: number | undefined;
       void i.handle(topics.intents, payload, {}).then(() => (answeredAt = performance.now()));

@@ -103,21 +103,33 @@ export class IntentIntake {
   }
 
   /** Handles one message; resolves with the PUBACK reason code. */
-  async handle(topic: string, payload: Buffer, packet: Pick<IPublishPacket, 'properties'> & { retain?: boolean }): Promise<number> {
+  async handle(
+    topic: string,
+    payload: Buffer,
+    packet: Pick<IPublishPacket, 'properties'> & { retain?: boolean },
+  ): Promise<number> {
     const to = this.#replyTo(packet);
     if (topic === this.#topics.config) {
-      const message = 'applying a config sent by central is not built yet: change the robot\'s config file and run `auraison-edge reload`';
+      const message =
+        "applying a config sent by central is not built yet: change the robot's config file and run `auraison-edge reload`";
       this.#ack({ kind: 'config', intent_id: null, status: 'refused', error: { code: 'not_supported', message } }, to);
       this.#logRefusal('config', { topic }, 'central: config message refused (not built yet)');
       return IMPLEMENTATION_SPECIFIC;
     }
     let intentId: string | null = null;
     try {
-      if (!this.#takeIntents) throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
+      if (!this.#takeIntents)
+        throw new Refusal('not_accepted', 'this robot takes no intents from central (central.intents: false)', REFUSED);
       // The retain flag comes only on a message retained before the subscription was made (a live one comes
       // without it): it is stale, and would come again to every new subscription.
       if (packet.retain) {
-        throw new Refusal('retained', 'a retained intent is refused: the broker sends it again to every new subscription, where it would run again; publish intents with retain off', REFUSED, undefined, idNearStart(payload));
+        throw new Refusal(
+          'retained',
+          'a retained intent is refused: the broker sends it again to every new subscription, where it would run again; publish intents with retain off',
+          REFUSED,
+          undefined,
+          idNearStart(payload),
+        );
       }
       const raw = this.#decode(payload);
       intentId = idOf(raw);
@@ -126,15 +138,37 @@ export class IntentIntake {
       const refusal = error instanceof Refusal ? error : new Refusal('failed', (error as Error).message, REFUSED);
       intentId ??= refusal.intentId ?? null;
       this.counts.refused++;
-      this.#ack({ kind: 'intent', intent_id: intentId, status: 'refused', error: { code: refusal.code, message: refusal.message, ...(refusal.issues ? { issues: refusal.issues } : {}) } }, to);
-      this.#logRefusal(`intent:${refusal.code}`, { intent_id: intentId, err: refusal.message }, 'central: intent refused');
+      this.#ack(
+        {
+          kind: 'intent',
+          intent_id: intentId,
+          status: 'refused',
+          error: {
+            code: refusal.code,
+            message: refusal.message,
+            ...(refusal.issues ? { issues: refusal.issues } : {}),
+          },
+        },
+        to,
+      );
+      this.#logRefusal(
+        `intent:${refusal.code}`,
+        { intent_id: intentId, err: refusal.message },
+        'central: intent refused',
+      );
       return refusal.puback;
     }
   }
 
   #decode(payload: Buffer): unknown {
     if (payload.length > this.#maxIntentBytes) {
-      throw new Refusal('too_large', `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#maxIntentBytes})`, QUOTA_EXCEEDED, undefined, idNearStart(payload));
+      throw new Refusal(
+        'too_large',
+        `the intent is ${payload.length} bytes, over central.max_intent_bytes (${this.#maxIntentBytes})`,
+        QUOTA_EXCEEDED,
+        undefined,
+        idNearStart(payload),
+      );
     }
     let text: string;
     try {
@@ -149,29 +183,62 @@ export class IntentIntake {
       throw new Refusal('bad_request', `the intent is not JSON: ${(error as Error).message}`, PAYLOAD_FORMAT_INVALID);
     }
     const hazard = jsonHazard(raw);
-    if (hazard) throw new Refusal('bad_request', `intent: ${hazard.path ? `${hazard.path}: ` : ''}${hazard.message}`, PAYLOAD_FORMAT_INVALID, [hazard]);
+    if (hazard)
+      throw new Refusal(
+        'bad_request',
+        `intent: ${hazard.path ? `${hazard.path}: ` : ''}${hazard.message}`,
+        PAYLOAD_FORMAT_INVALID,
+        [hazard],
+      );
     return raw;
   }
 
-  async #submit(raw: unknown, intentId: string | null, to: { topic: string; correlationData?: Buffer }): Promise<number> {
+  async #submit(
+    raw: unknown,
+    intentId: string | null,
+    to: { topic: string; correlationData?: Buffer },
+  ): Promise<number> {
     // One deadline for the wait for the agent and for the run to be durable: while a message is handled,
     // mqtt.js reads nothing more from the broker (PUBACKs, PINGRESP), so it must not stall twice as long.
     const deadline = performance.now() + this.#ackTimeoutMs;
     const agent = await this.#waitForAgent(deadline);
     const submitting = agent.submit(raw, 'mqtt');
     let timer: NodeJS.Timeout | undefined;
-    const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - performance.now()))));
-    const first = await Promise.race([submitting.catch((error: unknown) => ({ error })), late]).finally(() => clearTimeout(timer));
+    const late = new Promise<'late'>(
+      (resolve) => (timer = setTimeout(() => resolve('late'), Math.max(0, deadline - performance.now()))),
+    );
+    const first = await Promise.race([submitting.catch((error: unknown) => ({ error })), late]).finally(() =>
+      clearTimeout(timer),
+    );
     if (first === 'late') {
       this.counts.pending++;
-      this.#ack({ kind: 'intent', intent_id: intentId, status: 'pending', error: { code: 'slow', message: `the run was not durable within central.intent_ack_timeout_s; its outcome follows in another ack` } }, to);
+      this.#ack(
+        {
+          kind: 'intent',
+          intent_id: intentId,
+          status: 'pending',
+          error: {
+            code: 'slow',
+            message: `the run was not durable within central.intent_ack_timeout_s; its outcome follows in another ack`,
+          },
+        },
+        to,
+      );
       // The outcome, when it comes, in a second ack.
       submitting.then(
         (submitted) => this.#accepted(submitted, intentId, to),
         (error: unknown) => {
           this.counts.refused++;
           const refusal = toRefusal(error);
-          this.#ack({ kind: 'intent', intent_id: intentId, status: 'refused', error: { code: refusal.code, message: refusal.message } }, to);
+          this.#ack(
+            {
+              kind: 'intent',
+              intent_id: intentId,
+              status: 'refused',
+              error: { code: refusal.code, message: refusal.message },
+            },
+            to,
+          );
         },
       );
       return ACCEPTED;
@@ -181,10 +248,17 @@ export class IntentIntake {
     return ACCEPTED;
   }
 
-  #accepted(submitted: SubmittedIntent, intentId: string | null, to: { topic: string; correlationData?: Buffer }): void {
+  #accepted(
+    submitted: SubmittedIntent,
+    intentId: string | null,
+    to: { topic: string; correlationData?: Buffer },
+  ): void {
     const status = submitted.replayed ? 'replayed' : 'accepted';
     this.counts[status]++;
-    this.#ack({ kind: 'intent', intent_id: intentId, status, run_id: submitted.run.run_id, run_status: submitted.run.status }, to);
+    this.#ack(
+      { kind: 'intent', intent_id: intentId, status, run_id: submitted.run.run_id, run_status: submitted.run.status },
+      to,
+    );
   }
 
   /** The agent, waited for up to `deadline` (performance.now) while one is configured (a reload restarts it). */
@@ -194,7 +268,12 @@ export class IntentIntake {
       if (off) throw new Refusal('unavailable', off, REFUSED);
       const agent = this.#agent();
       if (agent) return agent;
-      if (performance.now() >= deadline) throw new Refusal('unavailable', 'the agent is not running (it failed to start, or is restarting): see `auraison-edge status`; send the intent again', REFUSED);
+      if (performance.now() >= deadline)
+        throw new Refusal(
+          'unavailable',
+          'the agent is not running (it failed to start, or is restarting): see `auraison-edge status`; send the intent again',
+          REFUSED,
+        );
       await new Promise((resolve) => setTimeout(resolve, AGENT_POLL_MS));
     }
   }
@@ -203,7 +282,8 @@ export class IntentIntake {
   #replyTo(packet: Pick<IPublishPacket, 'properties'>): { topic: string; correlationData?: Buffer } {
     const topic = packet.properties?.responseTopic;
     const correlationData = packet.properties?.correlationData;
-    if (typeof topic === 'string' && isPublishableTopic(topic)) return { topic, ...(correlationData ? { correlationData } : {}) };
+    if (typeof topic === 'string' && isPublishableTopic(topic))
+      return { topic, ...(correlationData ? { correlationData } : {}) };
     return { topic: this.#topics.acks };
   }
 
@@ -230,9 +310,15 @@ function idOf(raw: unknown): string | null {
 function toRefusal(error: unknown): Refusal {
   if (error instanceof Refusal) return error;
   const e = error as Error & { code?: unknown; statusCode?: unknown };
-  if (error instanceof ValidationError) return new Refusal('bad_request', e.message, PAYLOAD_FORMAT_INVALID, error.issues);
+  if (error instanceof ValidationError)
+    return new Refusal('bad_request', e.message, PAYLOAD_FORMAT_INVALID, error.issues);
   if (e.statusCode === 409) return new Refusal('conflict', e.message, REFUSED);
   if (e.code === 'wrong_target') return new Refusal('wrong_target', e.message, REFUSED);
-  if (e.code === 'ENOSPC' || e.code === 'EDQUOT') return new Refusal('disk_full', `${e.message}: nothing was accepted; send the intent again once there is room`, REFUSED);
+  if (e.code === 'ENOSPC' || e.code === 'EDQUOT')
+    return new Refusal(
+      'disk_full',
+      `${e.message}: nothing was accepted; send the intent again once there is room`,
+      REFUSED,
+    );
   return new Refusal('failed', e.message ?? String(error), REFUSED);
 }

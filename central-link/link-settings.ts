@@ -12,7 +12,9 @@ export function centralClientId(settings: Pick<CentralSettings, 'client_id'>, fl
 }
 
 /** The PEM files named in `central.*`, read now: one that cannot be read is an error naming its key. */
-export function readTlsFiles(settings: Pick<CentralSettings, 'ca_file' | 'cert_file' | 'key_file'>): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
+export function readTlsFiles(
+  settings: Pick<CentralSettings, 'ca_file' | 'cert_file' | 'key_file'>,
+): Partial<Record<'ca' | 'cert' | 'key', Buffer>> {
   return {
     ...readPem('central.ca_file', settings.ca_file, 'ca'),
     ...readPem('central.cert_file', settings.cert_file, 'cert'),
@@ -34,9 +36,9 @@ const CONNACK_HINTS: Record<number, string> = {
   0x86: 'check central.username and central.password',
   4: 'check central.username and central.password',
   // mosquitto answers a wrong password, and a missing one, with Not authorized; other brokers, an ACL.
-  0x87: 'check central.username and central.password, or the client certificate (central.cert_file), and the broker\'s ACL',
-  5: 'check central.username and central.password, or the client certificate (central.cert_file), and the broker\'s ACL',
-  0x85: 'the broker refused the client id: check central.client_id against the broker\'s rules',
+  0x87: "check central.username and central.password, or the client certificate (central.cert_file), and the broker's ACL",
+  5: "check central.username and central.password, or the client certificate (central.cert_file), and the broker's ACL",
+  0x85: "the broker refused the client id: check central.client_id against the broker's rules",
   0x84: 'the broker does not speak MQTT 5, which the central link needs',
   1: 'the broker does not speak MQTT 5, which the central link needs',
   0x8a: 'the broker bans this client (its username, address or client id)',

@@ -1,4 +1,12 @@
-import mqtt, { ReasonCodes, type IClientOptions, type IClientPublishOptions, type IConnackPacket, type IDisconnectPacket, type IPublishPacket, type MqttClient } from 'mqtt';
+import mqtt, {
+  ReasonCodes,
+  type IClientOptions,
+  type IClientPublishOptions,
+  type IConnackPacket,
+  type IDisconnectPacket,
+  type IPublishPacket,
+  type MqttClient,
+} from 'mqtt';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { connackRefusal } from './link-settings.ts';
@@ -82,7 +90,18 @@ export class MqttConnection {
   #subscriptionProblem: string | undefined;
 
   constructor(options: MqttConnectionOptions) {
-    const { onMessage, log, url, unsubscriptions, subscriptions, onConnect, onClose, clientId, reconnectMinMs, reconnectMaxMs } = options;
+    const {
+      onMessage,
+      log,
+      url,
+      unsubscriptions,
+      subscriptions,
+      onConnect,
+      onClose,
+      clientId,
+      reconnectMinMs,
+      reconnectMaxMs,
+    } = options;
     this.#onMessage = onMessage;
     this.#log = log;
     this.#url = url;
@@ -103,9 +122,20 @@ export class MqttConnection {
       connectTimeout: o.connectTimeoutMs,
       // Reconnects are ours (backoff with jitter); mqtt.js's own would retry at a fixed period.
       reconnectPeriod: 0,
-      properties: { sessionExpiryInterval: o.sessionExpiryS, maximumPacketSize: o.maximumPacketSize, receiveMaximum: 32 },
-      will: { topic: o.will.topic, payload: o.will.payload, qos: 1, retain: true, properties: { contentType: 'application/json' } },
-      customHandleAcks: (topic, message, packet, done) => this.#acknowledge(topic, message, packet as IPublishPacket, done),
+      properties: {
+        sessionExpiryInterval: o.sessionExpiryS,
+        maximumPacketSize: o.maximumPacketSize,
+        receiveMaximum: 32,
+      },
+      will: {
+        topic: o.will.topic,
+        payload: o.will.payload,
+        qos: 1,
+        retain: true,
+        properties: { contentType: 'application/json' },
+      },
+      customHandleAcks: (topic, message, packet, done) =>
+        this.#acknowledge(topic, message, packet as IPublishPacket, done),
       ...(o.username ? { username: o.username } : {}),
       ...(o.password ? { password: o.password } : {}),
       ...(o.ca ? { ca: o.ca } : {}),
@@ -119,7 +149,10 @@ export class MqttConnection {
     this.#client.on('disconnect', (packet) => this.#disconnectedByBroker(packet));
     // QoS 0 messages reach only 'message'; QoS 1 and 2 were handled in #acknowledge before it is emitted.
     this.#client.on('message', (topic, payload, packet) => {
-      if (packet.qos === 0) void this.#onMessage(topic, payload, packet).catch((error: unknown) => this.#log.error({ err: (error as Error).message, topic }, 'central: a message failed'));
+      if (packet.qos === 0)
+        void this.#onMessage(topic, payload, packet).catch((error: unknown) =>
+          this.#log.error({ err: (error as Error).message, topic }, 'central: a message failed'),
+        );
     });
   }
 
@@ -164,17 +197,35 @@ export class MqttConnection {
    * message over the broker's maximum packet size is refused here: the broker would answer it with
    * DISCONNECT, and the client would send it again first at every reconnect, keeping the link down for good.
    */
-  publish(topic: string, payload: Buffer | string, options: { retain?: boolean; properties?: IPublishPacket['properties']; qos?: IClientPublishOptions['qos'] } = {}): Promise<void> {
+  publish(
+    topic: string,
+    payload: Buffer | string,
+    options: { retain?: boolean; properties?: IPublishPacket['properties']; qos?: IClientPublishOptions['qos'] } = {},
+  ): Promise<void> {
     const max = this.#serverMaximumPacketSize;
     const size = max === undefined ? 0 : publishPacketBytes(topic, payload, options.properties);
-    if (max !== undefined && size > max) return Promise.reject(new Error(`a message of about ${size} bytes on ${topic} is over the broker's maximum packet size (${max} bytes); not sent`));
+    if (max !== undefined && size > max)
+      return Promise.reject(
+        new Error(
+          `a message of about ${size} bytes on ${topic} is over the broker's maximum packet size (${max} bytes); not sent`,
+        ),
+      );
     return new Promise((resolve, reject) => {
-      this.#client.publish(topic, payload, { qos: options.qos ?? 1, retain: options.retain ?? false, ...(options.properties ? { properties: options.properties } : {}) }, (error) => {
-        // mqtt.js rejects a PUBACK of 0x80 or more itself ("Publish error: Not authorized"): the topic is added.
-        // 0x10 (no matching subscribers) is taken by the broker, so it resolves.
-        if (error) return reject(new Error(`the broker did not take the message on ${topic}: ${error.message}`));
-        resolve();
-      });
+      this.#client.publish(
+        topic,
+        payload,
+        {
+          qos: options.qos ?? 1,
+          retain: options.retain ?? false,
+          ...(options.properties ? { properties: options.properties } : {}),
+        },
+        (error) => {
+          // mqtt.js rejects a PUBACK of 0x80 or more itself ("Publish error: Not authorized"): the topic is added.
+          // 0x10 (no matching subscribers) is taken by the broker, so it resolves.
+          if (error) return reject(new Error(`the broker did not take the message on ${topic}: ${error.message}`));
+          resolve();
+        },
+      );
     });
   }
 
@@ -225,11 +276,19 @@ export class MqttConnection {
     });
   }
 
-  #acknowledge(topic: string, message: Buffer, packet: IPublishPacket, done: (error: Error | number, code?: number) => void): void {
+  #acknowledge(
+    topic: string,
+    message: Buffer,
+    packet: IPublishPacket,
+    done: (error: Error | number, code?: number) => void,
+  ): void {
     this.#onMessage(topic, message, packet).then(
       (code) => done(PUBACK_CODES.has(code) ? code : 0x80),
       (error: unknown) => {
-        this.#log.error({ err: (error as Error).message, topic }, 'central: handling a message failed; it is refused (PUBACK 0x80)');
+        this.#log.error(
+          { err: (error as Error).message, topic },
+          'central: handling a message failed; it is refused (PUBACK 0x80)',
+        );
         done(0x80);
       },
     );
@@ -248,16 +307,25 @@ export class MqttConnection {
     // Online only once subscribed: what central sends after the online status is not dropped by the broker.
     const filters = this.#subscriptions.map((s) => s.topic);
     if (filters.length === 0) return this.#onConnect(connack);
-    const map = Object.fromEntries(this.#subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]));
+    const map = Object.fromEntries(
+      this.#subscriptions.map((s) => [s.topic, { qos: 1 as const, rh: s.retainHandling }]),
+    );
     this.#client.subscribe(map, (error, granted, suback) => {
       if (this.#state !== 'connected') return;
       // mqtt.js fails the whole SUBSCRIBE when the broker refused any filter; the SUBACK says which.
       const refused = (granted ?? [])
         .map((g, i) => ({ topic: g.topic, code: suback?.granted[i] ?? g.qos }))
         .filter((g) => typeof g.code === 'number' && g.code >= 0x80)
-        .map((g) => `${g.topic}: ${ReasonCodes[g.code as keyof typeof ReasonCodes] ?? 'refused'} (0x${g.code.toString(16)})`);
+        .map(
+          (g) =>
+            `${g.topic}: ${ReasonCodes[g.code as keyof typeof ReasonCodes] ?? 'refused'} (0x${g.code.toString(16)})`,
+        );
       this.#subscriptionProblem =
-        refused.length > 0 ? `the broker refused the subscription to ${refused.join(', ')}, by its ACL for this client` : error ? `subscribing to ${filters.join(', ')} failed: ${error.message}` : undefined;
+        refused.length > 0
+          ? `the broker refused the subscription to ${refused.join(', ')}, by its ACL for this client`
+          : error
+            ? `subscribing to ${filters.join(', ')} failed: ${error.message}`
+            : undefined;
       if (this.#subscriptionProblem) this.#failed(this.#subscriptionProblem);
       this.#onConnect(connack);
     });
@@ -273,7 +341,11 @@ export class MqttConnection {
     if (this.#state === 'stopped') return;
     if (!wasUp) this.#connectionFailures++;
     this.#state = 'offline';
-    if (wasUp) this.#log.warn({ url: redactUrl(this.#url), reason: this.#lastError ?? 'connection closed' }, 'central: link lost; records wait in the journal');
+    if (wasUp)
+      this.#log.warn(
+        { url: redactUrl(this.#url), reason: this.#lastError ?? 'connection closed' },
+        'central: link lost; records wait in the journal',
+      );
     this.#lastError ??= wasUp ? 'the connection closed' : `could not connect to ${redactUrl(this.#url)}`;
     this.#onClose();
     this.#scheduleReconnect();
@@ -291,7 +363,10 @@ export class MqttConnection {
       if (this.#state === 'stopped') return;
       this.#state = 'connecting';
       // Passing the stores keeps the messages in flight: reconnect() with none would start empty ones.
-      this.#client.reconnect({ incomingStore: this.#client.incomingStore, outgoingStore: this.#client.outgoingStore } as never);
+      this.#client.reconnect({
+        incomingStore: this.#client.incomingStore,
+        outgoingStore: this.#client.outgoingStore,
+      } as never);
     }, delay);
     this.#timer.unref?.();
   }
@@ -305,7 +380,10 @@ export class MqttConnection {
   #disconnectedByBroker(packet: IDisconnectPacket): void {
     const code = packet.reasonCode ?? 0;
     const name = ReasonCodes[code as keyof typeof ReasonCodes] ?? 'reason';
-    const hint = code === 0x8e ? `: another client connected with client id ${JSON.stringify(this.#clientId)}; each robot needs its own robot.id (or central.client_id)` : '';
+    const hint =
+      code === 0x8e
+        ? `: another client connected with client id ${JSON.stringify(this.#clientId)}; each robot needs its own robot.id (or central.client_id)`
+        : '';
     this.#failed(`the broker disconnected us: ${name} (0x${code.toString(16)})${hint}`);
   }
 }
@@ -314,14 +392,23 @@ export class MqttConnection {
  * An upper bound of a PUBLISH packet's size (MQTT 5, 3.3): fixed header, topic, packet id, the properties
  * this link sets (content type, correlation data, response topic) and the payload.
  */
-function publishPacketBytes(topic: string, payload: Buffer | string, properties: IPublishPacket['properties'] = {}): number {
+function publishPacketBytes(
+  topic: string,
+  payload: Buffer | string,
+  properties: IPublishPacket['properties'] = {},
+): number {
   const text = (value: string | undefined) => (value === undefined ? 0 : 3 + Buffer.byteLength(value));
-  const props = text(properties.contentType) + text(properties.responseTopic) + (properties.correlationData ? 3 + properties.correlationData.length : 0) + 16;
+  const props =
+    text(properties.contentType) +
+    text(properties.responseTopic) +
+    (properties.correlationData ? 3 + properties.correlationData.length : 0) +
+    16;
   return 1 + 4 + 2 + Buffer.byteLength(topic) + 2 + 4 + props + Buffer.byteLength(payload);
 }
 
 /** An mqtt.js error in words an operator can act on: the CONNACK reason, or the socket error. */
 function describeError(error: Error & { code?: unknown }): string {
-  if (typeof error.code === 'number') return connackRefusal(error.code, ReasonCodes[error.code as keyof typeof ReasonCodes] ?? 'reason');
+  if (typeof error.code === 'number')
+    return connackRefusal(error.code, ReasonCodes[error.code as keyof typeof ReasonCodes] ?? 'reason');
   return error.message;
 }

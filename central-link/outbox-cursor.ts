@@ -44,9 +44,18 @@ export function loadCursor(path: string, firstSeq: number, lastSeq: number): Loa
   }
   try {
     const value = JSON.parse(text) as Partial<CursorState>;
-    if (typeof value.journal_id === 'string' && value.journal_id !== '' && Number.isSafeInteger(value.acked_seq) && (value.acked_seq as number) >= 0) {
+    if (
+      typeof value.journal_id === 'string' &&
+      value.journal_id !== '' &&
+      Number.isSafeInteger(value.acked_seq) &&
+      (value.acked_seq as number) >= 0
+    ) {
       const acked = value.acked_seq as number;
-      if (acked > lastSeq) return { state: fresh(), problem: `${path} says records up to ${acked} were sent, and the journal ends at ${lastSeq}: it is another journal (its log deleted or replaced)` };
+      if (acked > lastSeq)
+        return {
+          state: fresh(),
+          problem: `${path} says records up to ${acked} were sent, and the journal ends at ${lastSeq}: it is another journal (its log deleted or replaced)`,
+        };
       return { state: { journal_id: value.journal_id, acked_seq: acked } };
     }
   } catch {

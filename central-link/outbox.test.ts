@@ -32,7 +32,10 @@ function heldSync() {
 function outboxOver(journal: DurableJournal, dir: string, refuse?: string) {
   const sent: { first_seq: number; records: JournalRecord[] }[] = [];
   const warnings: string[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) });
+  const log = pino(
+    { level: 'warn' },
+    { write: (line: string) => void warnings.push((JSON.parse(line) as { msg: string }).msg) },
+  );
   const outbox = new Outbox({
     journal,
     publish: async (payload) => {

@@ -87,10 +87,18 @@ export class Outbox {
   /** Batches refused in a row (none acknowledged since); the last one's error. */
   #refusals = 0;
   #lastRefusal: string | undefined;
-  readonly counts = { published_records: 0, published_batches: 0, acked_records: 0, lost_records: 0, omitted_records: 0, refused_batches: 0 };
+  readonly counts = {
+    published_records: 0,
+    published_batches: 0,
+    acked_records: 0,
+    lost_records: 0,
+    omitted_records: 0,
+    refused_batches: 0,
+  };
 
   constructor(options: OutboxOptions) {
-    const { journal, writer, maxInflight, publish, maxPacketBytes, robot, fleet, log, batchRecords, batchBytes } = options;
+    const { journal, writer, maxInflight, publish, maxPacketBytes, robot, fleet, log, batchRecords, batchBytes } =
+      options;
     this.#journal = journal;
     this.#writer = writer;
     this.#maxInflight = maxInflight;
@@ -212,7 +220,15 @@ export class Outbox {
     const lost = this.#pendingLost.splice(0);
     const first = this.#next;
     this.#next = last + 1;
-    const header = { schema: EVENTS_SCHEMA, robot: this.#robot, fleet: this.#fleet, journal_id: this.#journalId, first_seq: first, last_seq: last, ...(lost.length > 0 ? { lost } : {}) };
+    const header = {
+      schema: EVENTS_SCHEMA,
+      robot: this.#robot,
+      fleet: this.#fleet,
+      journal_id: this.#journalId,
+      first_seq: first,
+      last_seq: last,
+      ...(lost.length > 0 ? { lost } : {}),
+    };
     const payload = `${JSON.stringify(header).slice(0, -1)},"records":[${texts.join(',')}]}`;
     return { batch: { first, last, records: texts.length, state: 'pending', generation: this.#generation }, payload };
   }
@@ -221,15 +237,26 @@ export class Outbox {
     const count = to - from + 1;
     this.counts.lost_records += count;
     this.#pendingLost.push({ from, to });
-    this.#log.warn({ from, to, count }, 'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch');
+    this.#log.warn(
+      { from, to, count },
+      'central: journal records were gone before central got them (retention past journal.max_mb, or a damaged segment); central is told in the next batch',
+    );
   }
 
   /** A record larger than the broker takes goes up as its head only, saying so, rather than stopping the outbox. */
   #omitted(record: JournalRecord, text: string): string {
     this.counts.omitted_records++;
     const bytes = Buffer.byteLength(text);
-    this.#log.warn({ seq: record.seq, kind: record.kind, bytes }, 'central: a journal record is larger than the broker\'s maximum packet size; sent without its data');
-    return JSON.stringify({ seq: record.seq, ts: record.ts, kind: record.kind, omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)` });
+    this.#log.warn(
+      { seq: record.seq, kind: record.kind, bytes },
+      "central: a journal record is larger than the broker's maximum packet size; sent without its data",
+    );
+    return JSON.stringify({
+      seq: record.seq,
+      ts: record.ts,
+      kind: record.kind,
+      omitted: `${bytes} bytes, over the broker's maximum packet size; read it on the robot (auraison-edge runs show)`,
+    });
   }
 
   #settled(batch: Batch, state: 'acked' | 'failed', error?: string): void {
@@ -265,7 +292,11 @@ export class Outbox {
     const delay = Math.min(RETRY_MAX_MS, RETRY_MS * 2 ** Math.min(this.#refusals - 1, 20));
     this.#lastError = `events ${failed.first}..${failed.last} were not taken by the broker (${failed.error}); sending again from ${this.#acked + 1} in ${delay / 1000} s`;
     // Once per streak of refusals (and when the broker's answer changes): health keeps saying it meanwhile.
-    if (failed.error !== this.#lastRefusal) this.#log.warn({ first: failed.first, last: failed.last, err: failed.error, retry_in_s: delay / 1000 }, 'central: the broker did not take an events batch; it is sent again, with backoff while it refuses');
+    if (failed.error !== this.#lastRefusal)
+      this.#log.warn(
+        { first: failed.first, last: failed.last, err: failed.error, retry_in_s: delay / 1000 },
+        'central: the broker did not take an events batch; it is sent again, with backoff while it refuses',
+      );
     this.#lastRefusal = failed.error;
     this.#generation++;
     this.#inflight = [];

@@ -32,5 +32,10 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
  * the rest.
  */
 export function isPublishableTopic(topic: string): boolean {
-  return topic.length > 0 && Buffer.byteLength(topic) <= 65_535 && !topic.startsWith('$') && !/[+#\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/.test(topic);
+  return (
+    topic.length > 0 &&
+    Buffer.byteLength(topic) <= 65_535 &&
+    !topic.startsWith('$') &&
+    !/[+#\u0000-\u001f\u007f-\u009f\ufdd0-\ufdef\ufffe\uffff]/.test(topic)
+  );
 }

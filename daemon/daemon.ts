@@ -71,12 +71,19 @@ export class Daemon {
     this.#configFile = configFile;
     this.log = log;
     this.dataDir = resolveDataDir(config, cwd);
-    this.definitions = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: config.bus.definitions.dirs });
+    this.definitions = new DefinitionsRegistry({
+      distro: config.bus.definitions.distro,
+      dirs: config.bus.definitions.dirs,
+    });
     for (const warning of this.definitions.warnings) log.warn({ warning }, 'message definition skipped');
     const handlerError = rateLimitedErrors(log);
     this.bus = new Bus({
       onHandlerError: (subscriber, topic, error) =>
-        handlerError(`${subscriber} ${topic}`, { subscriber, topic, err: error instanceof Error ? error.message : String(error) }, 'subscriber handler failed; message skipped'),
+        handlerError(
+          `${subscriber} ${topic}`,
+          { subscriber, topic, err: error instanceof Error ? error.message : String(error) },
+          'subscriber handler failed; message skipped',
+        ),
     });
     this.#supervisor = new Supervisor({
       specs,
@@ -129,7 +136,10 @@ export class Daemon {
   async #start(): Promise<void> {
     if (this.#stopRequested) return;
     this.#startedAt = nowNs();
-    this.log.info({ robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' }, 'daemon starting');
+    this.log.info(
+      { robot: this.#config.robot.id, dataDir: this.dataDir, config: this.#configFile ?? '<default>' },
+      'daemon starting',
+    );
     // Before anything in the data dir is touched: a second daemon on it must not open the same journal.
     const lock = await DataDirLock.acquire(this.dataDir, this.#configFile, (message) => this.log.warn(message));
     this.#lock = lock;
@@ -141,7 +151,11 @@ export class Daemon {
         fsync,
         intervalMs: interval_ms,
         segmentBytes: segment_mb * 1024 * 1024,
-        onRecovery: (message) => this.log.warn({ message }, 'journal recovered at start (a torn tail or damaged records; the message says which)'),
+        onRecovery: (message) =>
+          this.log.warn(
+            { message },
+            'journal recovered at start (a torn tail or damaged records; the message says which)',
+          ),
       });
       await this.#supervisor.start(this.#config);
     } catch (error) {
@@ -218,7 +232,14 @@ export class Daemon {
   pruneJournal(): ReturnType<typeof pruneJournal> {
     const { retain_days, max_mb } = this.#config.journal;
     try {
-      return pruneJournal({ journal: this.journal, retainDays: retain_days, maxBytes: max_mb * 1024 * 1024, components: this.components, health: () => this.#supervisor.health(), log: this.log });
+      return pruneJournal({
+        journal: this.journal,
+        retainDays: retain_days,
+        maxBytes: max_mb * 1024 * 1024,
+        components: this.components,
+        health: () => this.#supervisor.health(),
+        log: this.log,
+      });
     } catch (error) {
       this.log.error({ err: (error as Error).message }, 'journal retention failed; it will try again');
       return { skipped: (error as Error).message };
@@ -242,7 +263,14 @@ export class Daemon {
       const read = readConfigForReload(this.#configFile, env);
       if ('config' in read) return this.#reload(read.config, this.#configFile);
       this.#logRejection({ err: read.error, hint: read.hint, file: this.#configFile });
-      return this.#reloads.record({ ok: false, file: this.#configFile, error: read.error, hint: read.hint, restarted: [], pending_restart: [] });
+      return this.#reloads.record({
+        ok: false,
+        file: this.#configFile,
+        error: read.error,
+        hint: read.hint,
+        restarted: [],
+        pending_restart: [],
+      });
     });
   }
 
@@ -256,7 +284,8 @@ export class Daemon {
       this.#lastRejection = fields.err;
       this.#rejectionLog.take(fields.err);
     }
-    if (held !== undefined) this.log.error(withSuppressed(fields, held), 'config reload rejected; the running config stays in force');
+    if (held !== undefined)
+      this.log.error(withSuppressed(fields, held), 'config reload rejected; the running config stays in force');
   }
 
   /** The last config reload's outcome, null before the first. */
@@ -275,7 +304,10 @@ export class Daemon {
         if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
       }
       this.log.warn('bus.definitions changes are applied additively; restart the daemon to remove definitions');
-      if (this.#config.bus.definitions.dirs.some((dir) => !config.bus.definitions.dirs.includes(dir)) || config.bus.definitions.distro !== this.#config.bus.definitions.distro) {
+      if (
+        this.#config.bus.definitions.dirs.some((dir) => !config.bus.definitions.dirs.includes(dir)) ||
+        config.bus.definitions.distro !== this.#config.bus.definitions.distro
+      ) {
         pending.push('bus.definitions');
       }
     }
@@ -285,7 +317,10 @@ export class Daemon {
       this.log.level = config.log.level;
     }
     if (config.data_dir !== this.#config.data_dir) {
-      this.log.warn({ running: this.#config.data_dir, file: config.data_dir }, 'data_dir changes take effect on restart');
+      this.log.warn(
+        { running: this.#config.data_dir, file: config.data_dir },
+        'data_dir changes take effect on restart',
+      );
       // Until then the daemon runs on the old dir: components' settings and status say so, and nothing
       // restarts for a dir it would not use.
       config = { ...config, data_dir: this.#config.data_dir };
@@ -294,7 +329,11 @@ export class Daemon {
     // The open journal keeps the settings it was made with, and so does the running config, so that what
     // it says is what runs; retain_days and max_mb apply at the next retention pass.
     const running = Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, this.#config.journal[key]]));
-    const journalKeys = changedKeys(running, Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, config.journal[key]])), 'journal');
+    const journalKeys = changedKeys(
+      running,
+      Object.fromEntries(JOURNAL_RESTART_KEYS.map((key) => [key, config.journal[key]])),
+      'journal',
+    );
     if (journalKeys.length > 0) {
       this.log.warn({ keys: journalKeys }, 'journal changes take effect on restart (retain_days and max_mb apply now)');
       config = { ...config, journal: { ...config.journal, ...running } };
@@ -311,7 +350,10 @@ export class Daemon {
     const heldRejections = this.#lastRejection === undefined ? 0 : this.#rejectionLog.flush(this.#lastRejection);
     this.#lastRejection = undefined;
     // pending_restart: what the file changed that this daemon only takes on its next start (each was warned above).
-    this.log.info({ restarted, pending_restart: pending, ...(heldRejections > 0 && { rejections_suppressed: heldRejections }) }, 'config reloaded');
+    this.log.info(
+      { restarted, pending_restart: pending, ...(heldRejections > 0 && { rejections_suppressed: heldRejections }) },
+      'config reloaded',
+    );
     return this.#reloads.record({ ok: true, file, restarted, pending_restart: pending });
   }
 
@@ -330,7 +372,10 @@ export class Daemon {
       uptime_s: Number(nowNs() - this.#startedAt) / 1e9,
       config_file: this.#configFile ?? null,
       data_dir: this.dataDir,
-      components: { ...this.#supervisor.health(), ...Object.fromEntries([...this.#healthSources].map(([name, health]) => [name, health()])) },
+      components: {
+        ...this.#supervisor.health(),
+        ...Object.fromEntries([...this.#healthSources].map(([name, health]) => [name, health()])),
+      },
       topics: this.bus.stats().map((t) => ({
         topic: t.topic,
         type: t.type,

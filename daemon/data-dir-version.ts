@@ -52,7 +52,12 @@ export function readDataDirFormat(dataDir: string): DataDirFormat | undefined {
   } catch {
     value = {};
   }
-  if (typeof value !== 'object' || value === null || !Number.isSafeInteger(value.format) || (value.format as number) < 1) {
+  if (
+    typeof value !== 'object' ||
+    value === null ||
+    !Number.isSafeInteger(value.format) ||
+    (value.format as number) < 1
+  ) {
     throw new DataDirError(
       `data_dir ${dataDir}: ${path} does not say which format the data dir holds (expected {"format": <integer>, ...}, got ${JSON.stringify(text.slice(0, 80))}); ` +
         `nothing was changed. If only auraison-edge ${VERSION} or older ever used this data dir, delete the file and start again; otherwise restore it`,
@@ -108,21 +113,29 @@ export async function prepareDataDirFormat(dataDir: string, log: Logger, catalog
   if (!found || found.path !== dataDir) {
     // Loaded only here (DuckDB is a native module): most starts find the data dir where it was.
     const { rebaseCatalogPaths } = await import('./lakehouse/index.ts');
-    const where = found?.path ? `was at ${found.path} when a daemon last ran on it` : `has no ${FORMAT_FILE} yet (a version before it wrote the data dir)`;
+    const where = found?.path
+      ? `was at ${found.path} when a daemon last ran on it`
+      : `has no ${FORMAT_FILE} yet (a version before it wrote the data dir)`;
     let report: Awaited<ReturnType<typeof rebaseCatalogPaths>>;
     try {
       report = await rebaseCatalogPaths(dataDir, found?.path, catalogWaitMs);
     } catch (error) {
       const message = (error as Error).message;
       const what = `data_dir ${dataDir} ${where}, so its lakehouse catalog, which lists files by path, must be checked for paths of another place, and it could not be opened: ${message}`;
-      if ((error as Error).name === 'CatalogLockedError' || /Could not set lock|Conflicting lock|is locked by/i.test(message)) {
+      if (
+        (error as Error).name === 'CatalogLockedError' ||
+        /Could not set lock|Conflicting lock|is locked by/i.test(message)
+      ) {
         throw new Error(`${what}. Nothing was changed; start the daemon again once the catalog is free`);
       }
       log.warn(`${what}. Left to the lakehouse component; checked again at the next start`);
       return;
     }
     if (report.from.length > 0) {
-      log.warn({ from: report.from, to: dataDir, event_files: report.eventFiles, segments: report.segments }, `data dir moved from ${report.from.join(', ')}: the lakehouse catalog's paths now point to ${dataDir}`);
+      log.warn(
+        { from: report.from, to: dataDir, event_files: report.eventFiles, segments: report.segments },
+        `data dir moved from ${report.from.join(', ')}: the lakehouse catalog's paths now point to ${dataDir}`,
+      );
     }
   }
   try {
@@ -131,6 +144,9 @@ export async function prepareDataDirFormat(dataDir: string, log: Logger, catalog
     // A full disk must not keep the daemon (and the retention that frees space) from starting: the file is
     // written at a later start. Until then a rolled-back older version is not refused by it.
     rmSync(join(dataDir, `${FORMAT_FILE}.tmp`), { force: true });
-    log.warn({ err: (error as Error).message }, `data dir: cannot write ${join(dataDir, FORMAT_FILE)} (it says which data format the data dir holds); carrying on, it is written at the next start`);
+    log.warn(
+      { err: (error as Error).message },
+      `data dir: cannot write ${join(dataDir, FORMAT_FILE)} (it says which data format the data dir holds); carrying on, it is written at the next start`,
+    );
   }
 }

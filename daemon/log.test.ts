@@ -6,7 +6,10 @@ import { rateLimitedErrors } from './util/index.ts';
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'error' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as Record<string, unknown>) },
+  );
   return { lines, log };
 }
 
@@ -34,7 +37,11 @@ describe('rateLimitedErrors', () => {
     for (let i = 0; i < 5; i++) report('a', { key: 'a' }, 'a failed');
     now = 1000;
     report('b', { key: 'b' }, 'b failed');
-    expect(lines.map((l) => [l.msg, l.suppressed ?? null])).toEqual([['a failed', null], ['a failed (repeats held back)', 4], ['b failed', null]]);
+    expect(lines.map((l) => [l.msg, l.suppressed ?? null])).toEqual([
+      ['a failed', null],
+      ['a failed (repeats held back)', 4],
+      ['b failed', null],
+    ]);
     now = 3000;
     report('a', { key: 'a' }, 'a failed'); // forgotten: logged at once, as a new problem
     expect(lines.at(-1)).toEqual(expect.objectContaining({ msg: 'a failed' }));
@@ -47,7 +54,8 @@ describe('rateLimitedErrors', () => {
     const report = rateLimitedErrors(log, { first: 1, maxKeys: 256, intervalMs: 60_000, now: () => now });
     // A peer publishing on 100,000 topics of its choosing, each failing a handler: without the bound,
     // 100,000 keys held (and 100,000 lines).
-    for (let i = 0; i < 100_000; i++) report(`recorder /junk_${i}`, { topic: `/junk_${i}` }, 'subscriber handler failed; message skipped');
+    for (let i = 0; i < 100_000; i++)
+      report(`recorder /junk_${i}`, { topic: `/junk_${i}` }, 'subscriber handler failed; message skipped');
     expect(lines).toHaveLength(257);
     expect(lines.filter((l) => l.key_overflow !== undefined)).toHaveLength(1);
     expect(lines.at(-1)).toMatchObject({ topic: '/junk_256', key_overflow: expect.stringContaining('more than 256') });

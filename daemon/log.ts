@@ -15,7 +15,10 @@ export function createLogger(options: { level: string; name?: string; destinatio
     formatters: { log: (object: Record<string, unknown>) => printableFields(object, 3) as Record<string, unknown> },
     hooks: {
       logMethod(this: Logger, args: Parameters<Logger['info']>, method: (...a: unknown[]) => void) {
-        method.apply(this, args.map((a) => (typeof a === 'string' ? printable(a, { keepLines: true }) : a)));
+        method.apply(
+          this,
+          args.map((a) => (typeof a === 'string' ? printable(a, { keepLines: true }) : a)),
+        );
       },
     },
   };

@@ -44,18 +44,24 @@ export function renderUnit(options: UnitOptions): string {
     const escaped = specifiers(p).replaceAll('$', '$$$$').replaceAll('\\', '\\\\').replaceAll('"', '\\"');
     return /[\s"'\\]/.test(p) ? `"${escaped}"` : escaped;
   };
-  const workdirLines = workdir === undefined ? `StateDirectory=${STATE_DIRECTORY}\nWorkingDirectory=%S/${STATE_DIRECTORY}` : `WorkingDirectory=${specifiers(workdir)}`;
+  const workdirLines =
+    workdir === undefined
+      ? `StateDirectory=${STATE_DIRECTORY}\nWorkingDirectory=%S/${STATE_DIRECTORY}`
+      : `WorkingDirectory=${specifiers(workdir)}`;
   const userLines = user || !runAs ? '' : [`User=${runAs}`, ...(group ? [`Group=${group}`] : [])].join('\n');
   const priorityLines = user
     ? // A user manager can grant no capability and raise no hard limit: such lines fail the unit (218/CAPABILITIES).
-      '# A user unit can\'t grant CAP_SYS_NICE or raise LimitRTPRIO: control loops run at normal priority (see docs/system1.md).'
+      "# A user unit can't grant CAP_SYS_NICE or raise LimitRTPRIO: control loops run at normal priority (see docs/system1.md)."
     : [
         '# Control-loop threads put themselves under SCHED_FIFO (control.loops.<name>.scheduling, via chrt) or raise',
         '# their priority (nice), and pin themselves to cpu_affinity (via taskset); this lets them without root.',
         'AmbientCapabilities=CAP_SYS_NICE',
         'LimitRTPRIO=99',
       ].join('\n');
-  const template = readFileSync(TEMPLATE, 'utf8').replace(/^(#.*\n)+/, '# Written by `auraison-edge install-service` (see its --help).\n');
+  const template = readFileSync(TEMPLATE, 'utf8').replace(
+    /^(#.*\n)+/,
+    '# Written by `auraison-edge install-service` (see its --help).\n',
+  );
   return template
     .replaceAll('@NODE@', () => arg(node))
     .replaceAll('@BIN@', () => arg(bin))

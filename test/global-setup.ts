@@ -7,5 +7,8 @@ import { ROOT } from './helpers/cli.ts';
  * run the compiled CLI, which must be the sources under test, not a build from before an edit.
  */
 export default function setup(): void {
-  execFileSync(process.execPath, [join(ROOT, 'bin', 'build.js')], { cwd: ROOT, stdio: ['ignore', 'ignore', 'inherit'] });
+  execFileSync(process.execPath, [join(ROOT, 'bin', 'build.js')], {
+    cwd: ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
 }

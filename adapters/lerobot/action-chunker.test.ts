@@ -13,9 +13,15 @@ describe('aggregators (LeRobot async inference weights)', () => {
   it('merge an old and a new action as LeRobot does', () => {
     const old = chunk(1, 10);
     const next = chunk(3, 20);
-    expect(Array.from(aggregator('weighted_average')(old, next))).toEqual([Math.fround(0.3 * 1 + 0.7 * 3), Math.fround(0.3 * 10 + 0.7 * 20)]);
+    expect(Array.from(aggregator('weighted_average')(old, next))).toEqual([
+      Math.fround(0.3 * 1 + 0.7 * 3),
+      Math.fround(0.3 * 10 + 0.7 * 20),
+    ]);
     expect(Array.from(aggregator('average')(old, next))).toEqual([2, 15]);
-    expect(Array.from(aggregator('conservative')(old, next))).toEqual([Math.fround(0.7 * 1 + 0.3 * 3), Math.fround(0.7 * 10 + 0.3 * 20)]);
+    expect(Array.from(aggregator('conservative')(old, next))).toEqual([
+      Math.fround(0.7 * 1 + 0.3 * 3),
+      Math.fround(0.7 * 10 + 0.3 * 20),
+    ]);
     expect(Array.from(aggregator('latest_only')(old, next))).toEqual([3, 20]);
   });
 });

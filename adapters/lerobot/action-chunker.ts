@@ -50,7 +50,8 @@ export class ActionChunker {
 
   constructor(options: ActionChunkerOptions) {
     const { chunkSize, threshold = 0.5, aggregate = 'weighted_average' } = options;
-    if (!Number.isInteger(chunkSize) || chunkSize < 1) throw new RangeError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
+    if (!Number.isInteger(chunkSize) || chunkSize < 1)
+      throw new RangeError(`chunkSize must be an integer >= 1, got ${chunkSize}`);
     if (!(threshold >= 0 && threshold <= 1)) throw new RangeError(`threshold must be within [0, 1], got ${threshold}`);
     this.chunkSize = chunkSize;
     this.threshold = threshold;
@@ -98,7 +99,8 @@ export class ActionChunker {
 
   /** Merges a chunk: `actions` holds K' actions of `dim` each, for timesteps observationTimestep + i. */
   receive(observationTimestep: number, actions: Float32Array, dim: number): void {
-    if (actions.length % dim !== 0) throw new RangeError(`chunk of ${actions.length} values is not a whole number of ${dim}-element actions`);
+    if (actions.length % dim !== 0)
+      throw new RangeError(`chunk of ${actions.length} values is not a whole number of ${dim}-element actions`);
     this.#awaiting = undefined;
     this.counters.chunks++;
     const current = new Map(this.#queue.map((a) => [a.timestep, a.action]));

@@ -18,20 +18,27 @@ const TWIST_FIELDS = new Set(['linear.x', 'linear.y', 'linear.z', 'angular.x', '
 export function compileCommand(settings: CommandSettings, dim: number, where: string): CommandBuilder {
   const { type, fields, joint_names: jointNames, scale, offset, clip, frame_id: frameId } = settings;
   const offsets = typeof offset === 'number' ? new Array<number>(dim).fill(offset) : offset;
-  if (offsets.length !== dim) throw new CommandError(`${where}.offset has ${offsets.length} values, the action has ${dim}`);
-  if (!Number.isFinite(scale) || !offsets.every(Number.isFinite)) throw new CommandError(`${where}: scale and offset must be finite numbers`);
+  if (offsets.length !== dim)
+    throw new CommandError(`${where}.offset has ${offsets.length} values, the action has ${dim}`);
+  if (!Number.isFinite(scale) || !offsets.every(Number.isFinite))
+    throw new CommandError(`${where}: scale and offset must be finite numbers`);
   const [lo, hi] = clip ?? [-Infinity, Infinity];
   const map = (v: number, i: number): number => {
     const x = v * scale + offsets[i % dim]!;
     // NaN passes any clip; the loop replaces a non-finite action before it gets here, so this is the last guard.
-    if (!Number.isFinite(x)) throw new CommandError(`${where}: element ${i % dim} of the action is ${v}, which makes a command of ${x}; commands must be finite`);
+    if (!Number.isFinite(x))
+      throw new CommandError(
+        `${where}: element ${i % dim} of the action is ${v}, which makes a command of ${x}; commands must be finite`,
+      );
     return x < lo ? lo : x > hi ? hi : x;
   };
   switch (type) {
     case 'geometry_msgs/msg/Twist': {
-      if (fields.length !== dim) throw new CommandError(`${where}.fields names ${fields.length} Twist fields, the action has ${dim} elements`);
+      if (fields.length !== dim)
+        throw new CommandError(`${where}.fields names ${fields.length} Twist fields, the action has ${dim} elements`);
       const bad = fields.find((f) => !TWIST_FIELDS.has(f));
-      if (bad) throw new CommandError(`${where}.fields: "${bad}" is not a Twist field (${[...TWIST_FIELDS].join(', ')})`);
+      if (bad)
+        throw new CommandError(`${where}.fields: "${bad}" is not a Twist field (${[...TWIST_FIELDS].join(', ')})`);
       return (actions) => {
         const msg = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
         for (let i = 0; i < dim; i++) {
@@ -46,11 +53,20 @@ export function compileCommand(settings: CommandSettings, dim: number, where: st
         const data = new Float64Array(actions.length);
         for (let i = 0; i < actions.length; i++) data[i] = map(actions[i]!, i);
         const count = actions.length / dim;
-        const dims = count > 1 ? [{ label: 'chunk', size: count, stride: actions.length }, { label: 'action', size: dim, stride: dim }] : [{ label: 'action', size: dim, stride: dim }];
+        const dims =
+          count > 1
+            ? [
+                { label: 'chunk', size: count, stride: actions.length },
+                { label: 'action', size: dim, stride: dim },
+              ]
+            : [{ label: 'action', size: dim, stride: dim }];
         return { layout: { dim: dims, data_offset: 0 }, data };
       };
     case 'trajectory_msgs/msg/JointTrajectory': {
-      if (jointNames.length !== dim) throw new CommandError(`${where}.joint_names names ${jointNames.length} joints, the action has ${dim} elements`);
+      if (jointNames.length !== dim)
+        throw new CommandError(
+          `${where}.joint_names names ${jointNames.length} joints, the action has ${dim} elements`,
+        );
       return (actions, _dim, stampNs, periodS) => {
         const count = actions.length / dim;
         const points = [];
@@ -67,7 +83,10 @@ export function compileCommand(settings: CommandSettings, dim: number, where: st
           });
         }
         return {
-          header: { stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) }, frame_id: frameId },
+          header: {
+            stamp: { sec: Number(stampNs / 1_000_000_000n), nanosec: Number(stampNs % 1_000_000_000n) },
+            frame_id: frameId,
+          },
           joint_names: jointNames,
           points,
         };

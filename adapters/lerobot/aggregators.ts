@@ -18,7 +18,8 @@ export type Aggregator = (old: Float32Array, next: Float32Array) => Float32Array
 
 export function aggregator(name: AggregateName): Aggregator {
   const w = OLD_WEIGHT[name];
-  if (w === undefined) throw new RangeError(`unknown aggregate function "${name}" (known: ${AGGREGATE_NAMES.join(', ')})`);
+  if (w === undefined)
+    throw new RangeError(`unknown aggregate function "${name}" (known: ${AGGREGATE_NAMES.join(', ')})`);
   if (w === 0) return (_old, next) => next.slice();
   return (old, next) => {
     const out = new Float32Array(next.length);

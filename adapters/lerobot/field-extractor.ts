@@ -49,7 +49,8 @@ export function compileExtractor(source: SourceSettings, length: number, where: 
     return (message, out, at) => {
       for (let i = 0; i < getters.length; i++) {
         const v = getters[i]!(message);
-        if (typeof v !== 'number' && typeof v !== 'bigint') throw new FieldError(`${where}: field ${fields[i]} is ${describe(v)}, not a number`);
+        if (typeof v !== 'number' && typeof v !== 'bigint')
+          throw new FieldError(`${where}: field ${fields[i]} is ${describe(v)}, not a number`);
         out[at + i] = Number(v);
       }
       finish(out, at);
@@ -60,17 +61,20 @@ export function compileExtractor(source: SourceSettings, length: number, where: 
   return (message, out, at) => {
     const v = get(message);
     if (typeof v === 'number' || typeof v === 'bigint') {
-      if (length !== 1 || indices) throw new FieldError(`${where}: field ${field} is a number, the slice holds ${length}`);
+      if (length !== 1 || indices)
+        throw new FieldError(`${where}: field ${field} is a number, the slice holds ${length}`);
       out[at] = Number(v);
     } else if (isNumberArray(v)) {
       if (indices) {
         for (let i = 0; i < indices.length; i++) {
           const idx = indices[i]!;
-          if (idx >= v.length) throw new FieldError(`${where}: index ${idx} is past the end of ${field} (${v.length} elements)`);
+          if (idx >= v.length)
+            throw new FieldError(`${where}: index ${idx} is past the end of ${field} (${v.length} elements)`);
           out[at + i] = Number(v[idx]);
         }
       } else {
-        if (v.length !== length) throw new FieldError(`${where}: field ${field} has ${v.length} elements, the slice holds ${length}`);
+        if (v.length !== length)
+          throw new FieldError(`${where}: field ${field} has ${v.length} elements, the slice holds ${length}`);
         for (let i = 0; i < length; i++) out[at + i] = Number(v[i]);
       }
     } else {

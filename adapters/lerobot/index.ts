@@ -8,7 +8,14 @@ export { OnnxModelError, formatOnnxModelInfo, modelFingerprint, readOnnxModelInf
 export { PoliciesComponent } from './policies-component.ts';
 export { replayPolicy } from './policy-replay.ts';
 export { PolicyRunner } from './policy-runner.ts';
-export { ManifestError, actionOutput, resolvePolicySpec, type OutputSpec, type PlacedSource, type PolicySpec } from './policy-spec.ts';
+export {
+  ManifestError,
+  actionOutput,
+  resolvePolicySpec,
+  type OutputSpec,
+  type PlacedSource,
+  type PolicySpec,
+} from './policy-spec.ts';
 export { createPolicyDriver } from './sim-policy/policy-driver.ts';
 export { VlaService } from './vla-service.ts';
 export { ControlComponent } from './control/control-component.ts';

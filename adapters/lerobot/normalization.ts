@@ -55,7 +55,12 @@ export function readStatsFile(path: string, feature: string): Record<string, num
  * manifest's own numbers, the stats file, the model's metadata_props. A length mismatch is an error that
  * names where the statistic came from.
  */
-export function createNormalizer(settings: NormalizationSettings | undefined, dim: number, metadata: Record<string, string>, where: string): Normalizer {
+export function createNormalizer(
+  settings: NormalizationSettings | undefined,
+  dim: number,
+  metadata: Record<string, string>,
+  where: string,
+): Normalizer {
   if (!settings || settings.mode === 'identity') return IDENTITY;
   const { mode, epsilon } = settings;
   const fromFile = settings.stats ? readStatsFile(settings.stats, settings.feature ?? 'observation.state') : {};
@@ -69,13 +74,22 @@ export function createNormalizer(settings: NormalizationSettings | undefined, di
     const metaKey = settings.metadata?.[key];
     if (!values && metaKey) {
       const text = metadata[metaKey];
-      if (text === undefined) throw new NormalizationError(`${where}: the model has no metadata_props key "${metaKey}" (it has: ${Object.keys(metadata).join(', ') || 'none'})`);
+      if (text === undefined)
+        throw new NormalizationError(
+          `${where}: the model has no metadata_props key "${metaKey}" (it has: ${Object.keys(metadata).join(', ') || 'none'})`,
+        );
       values = parseNumberList(text, `metadata_props ${metaKey}`);
       origin = `metadata_props ${metaKey}`;
     }
-    if (!values) throw new NormalizationError(`${where}: mode ${mode} needs ${key}; give it inline, in a stats file (stats + feature) or as a metadata_props key`);
+    if (!values)
+      throw new NormalizationError(
+        `${where}: mode ${mode} needs ${key}; give it inline, in a stats file (stats + feature) or as a metadata_props key`,
+      );
     if (values.length === 1 && dim > 1) values = new Array<number>(dim).fill(values[0]!);
-    if (values.length !== dim) throw new NormalizationError(`${where}: ${key} from ${origin} has ${values.length} values, the tensor has ${dim} per step`);
+    if (values.length !== dim)
+      throw new NormalizationError(
+        `${where}: ${key} from ${origin} has ${values.length} values, the tensor has ${dim} per step`,
+      );
     return Float32Array.from(values);
   };
   if (mode === 'mean_std') {

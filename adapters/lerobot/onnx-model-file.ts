@@ -7,12 +7,27 @@ import { lfsPointerMessage, printable, readLfsPointer } from '../../daemon/util/
 // onnx-proto (protobufjs, ~80 ms to load) is loaded on first use: the daemon imports this module for the
 // model fingerprints of its SIGHUP check whether or not any policy is configured.
 let proto: typeof onnxProto.onnx | undefined;
-const onnx = (): typeof onnxProto.onnx => (proto ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx);
+const onnx = (): typeof onnxProto.onnx =>
+  (proto ??= (createRequire(import.meta.url)('onnx-proto') as typeof onnxProto).onnx);
 
 /** ONNX TensorProto.DataType codes, by name (what ORT and the ONNX spec print). */
 export const ONNX_DTYPES: Record<number, string> = {
-  1: 'float32', 2: 'uint8', 3: 'int8', 4: 'uint16', 5: 'int16', 6: 'int32', 7: 'int64', 8: 'string', 9: 'bool',
-  10: 'float16', 11: 'float64', 12: 'uint32', 13: 'uint64', 14: 'complex64', 15: 'complex128', 16: 'bfloat16',
+  1: 'float32',
+  2: 'uint8',
+  3: 'int8',
+  4: 'uint16',
+  5: 'int16',
+  6: 'int32',
+  7: 'int64',
+  8: 'string',
+  9: 'bool',
+  10: 'float16',
+  11: 'float64',
+  12: 'uint32',
+  13: 'uint64',
+  14: 'complex64',
+  15: 'complex128',
+  16: 'bfloat16',
 };
 
 /** One graph input or output: a dimension is a number, or the name of a symbolic (dynamic) dimension. */
@@ -63,7 +78,9 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
     return {
       name: v.name ?? '',
       dtype: tensor ? (ONNX_DTYPES[tensor.elemType ?? 0] ?? `type${tensor.elemType}`) : 'non-tensor',
-      shape: (tensor?.shape?.dim ?? []).map((d) => (d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue) : '?')),
+      shape: (tensor?.shape?.dim ?? []).map((d) =>
+        d.dimParam ? d.dimParam : d.dimValue !== null && d.dimValue !== undefined ? toNumber(d.dimValue) : '?',
+      ),
       ...(tensor && !tensor.shape ? { shapeUnknown: true as const } : {}),
     };
   };
@@ -76,7 +93,13 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
     const location = entries.get('location');
     if (!location) continue;
     externalData.add(location);
-    checkExternalData(path, init.name ?? '', location, Number(entries.get('offset') ?? 0), entries.has('length') ? Number(entries.get('length')) : elements * (ELEMENT_BYTES[init.dataType ?? 0] ?? 0));
+    checkExternalData(
+      path,
+      init.name ?? '',
+      location,
+      Number(entries.get('offset') ?? 0),
+      entries.has('length') ? Number(entries.get('length')) : elements * (ELEMENT_BYTES[init.dataType ?? 0] ?? 0),
+    );
   }
   return {
     path,
@@ -110,7 +133,8 @@ function decodeModel(path: string): onnxProto.onnx.ModelProto {
 }
 
 /** An initializer's external_data entries (location, offset, length, checksum) by key. */
-const externalEntries = (init: onnxProto.onnx.ITensorProto): Map<string, string> => new Map((init.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
+const externalEntries = (init: onnxProto.onnx.ITensorProto): Map<string, string> =>
+  new Map((init.externalData ?? []).map((e) => [e.key ?? '', e.value ?? '']));
 
 /**
  * The model file and every external data file its initializers name, as size and mtime: what changes
@@ -130,7 +154,9 @@ export function modelFingerprint(path: string): string {
   if (locations === undefined) {
     try {
       const initializers = decodeModel(path).graph?.initializer ?? [];
-      locations = [...new Set(initializers.map((i) => externalEntries(i).get('location')).filter((l): l is string => !!l))];
+      locations = [
+        ...new Set(initializers.map((i) => externalEntries(i).get('location')).filter((l): l is string => !!l)),
+      ];
     } catch {
       locations = []; // Unreadable or not ONNX: the model's own stamp says it changed; the load reports what is wrong.
     }
@@ -143,7 +169,21 @@ export function modelFingerprint(path: string): string {
 const externalLocations = new Map<string, { stamp: string; locations: string[] }>();
 
 /** Bytes per element of ONNX tensor types with a fixed size (TensorProto.DataType). */
-const ELEMENT_BYTES: Record<number, number> = { 1: 4, 2: 1, 3: 1, 4: 2, 5: 2, 6: 4, 7: 8, 9: 1, 10: 2, 11: 8, 12: 4, 13: 8, 16: 2 };
+const ELEMENT_BYTES: Record<number, number> = {
+  1: 4,
+  2: 1,
+  3: 1,
+  4: 2,
+  5: 2,
+  6: 4,
+  7: 8,
+  9: 1,
+  10: 2,
+  11: 8,
+  12: 4,
+  13: 8,
+  16: 2,
+};
 
 /**
  * An initializer's external weights must be in a file beside the model (ONNX resolves the location from
@@ -154,22 +194,30 @@ function checkExternalData(model: string, tensor: string, location: string, offs
   const dir = dirname(model);
   const file = join(dir, location);
   if (isAbsolute(location) || relative(dir, file).startsWith('..')) {
-    throw new OnnxModelError(`${model}: tensor "${tensor}" keeps its weights at ${location}, outside the model's directory; ONNX external data must sit beside the model`);
+    throw new OnnxModelError(
+      `${model}: tensor "${tensor}" keeps its weights at ${location}, outside the model's directory; ONNX external data must sit beside the model`,
+    );
   }
   if (!existsSync(file)) {
-    throw new OnnxModelError(`${model} keeps its weights in ${location}, which is not beside it (${file}); copy the .onnx.data file next to the model`);
+    throw new OnnxModelError(
+      `${model} keeps its weights in ${location}, which is not beside it (${file}); copy the .onnx.data file next to the model`,
+    );
   }
-  if (readLfsPointer(file)) throw new OnnxModelError(`${model}: its weights: ${lfsPointerMessage([file], 'external data')}`);
+  if (readLfsPointer(file))
+    throw new OnnxModelError(`${model}: its weights: ${lfsPointerMessage([file], 'external data')}`);
   const size = statSync(file).size;
   if (!Number.isFinite(offset) || !Number.isFinite(length) || offset < 0 || offset + length > size) {
-    throw new OnnxModelError(`${model}: tensor "${tensor}" needs bytes ${offset} to ${offset + length} of ${location}, which has ${size} bytes (cut short, or not this model's weights)`);
+    throw new OnnxModelError(
+      `${model}: tensor "${tensor}" needs bytes ${offset} to ${offset + length} of ${location}, which has ${size} bytes (cut short, or not this model's weights)`,
+    );
   }
 }
 
 /** A text rendering of the info, as `policy inspect` prints it. */
 export function formatOnnxModelInfo(info: OnnxModelInfo): string {
   // Names, shapes and metadata come from the file: printed with control characters escaped.
-  const shape = (t: TensorInfo) => (t.dtype === 'non-tensor' ? '' : t.shapeUnknown ? 'shape unknown (any rank)' : printable(`[${t.shape.join(', ')}]`));
+  const shape = (t: TensorInfo) =>
+    t.dtype === 'non-tensor' ? '' : t.shapeUnknown ? 'shape unknown (any rank)' : printable(`[${t.shape.join(', ')}]`);
   const tensorLine = (t: TensorInfo) => `  ${printable(t.name).padEnd(24)} ${t.dtype.padEnd(8)} ${shape(t)}`.trimEnd();
   const lines = [
     `model      ${info.path}`,

@@ -27,7 +27,8 @@ function bindingDir(): string {
 
 export function providerAvailable(provider: ExecutionProvider): boolean {
   if (provider === 'cpu') return true;
-  const lib = process.platform === 'win32' ? `onnxruntime_providers_${provider}.dll` : `libonnxruntime_providers_${provider}.so`;
+  const lib =
+    process.platform === 'win32' ? `onnxruntime_providers_${provider}.dll` : `libonnxruntime_providers_${provider}.so`;
   return existsSync(join(bindingDir(), lib));
 }
 

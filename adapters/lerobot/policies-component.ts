@@ -37,7 +37,10 @@ export class PoliciesComponent implements Component, MetricsProvider {
         this.#threads.set(name, thread);
         const service = new VlaService(bus, thread);
         this.#services.push(service);
-        log.info({ policy: name, model: settings.model, provider: settings.provider, query: service.name }, 'policy serving');
+        log.info(
+          { policy: name, model: settings.model, provider: settings.provider, query: service.name },
+          'policy serving',
+        );
       }
     } catch (error) {
       await this.stop();
@@ -64,8 +67,12 @@ export class PoliciesComponent implements Component, MetricsProvider {
     const dead = [...this.#threads].filter(([, t]) => t.dead).map(([name, t]) => `policy ${name}: ${t.dead!.message}`);
     return {
       // A serving thread that died answers every query inference_failed: say so rather than "running".
-      ...(this.#state === 'running' && dead.length > 0 ? { state: 'degraded' as const, reason: dead.join('; ') } : { state: this.#state }),
-      details: Object.fromEntries(this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors, pending: s.pending }])),
+      ...(this.#state === 'running' && dead.length > 0
+        ? { state: 'degraded' as const, reason: dead.join('; ') }
+        : { state: this.#state }),
+      details: Object.fromEntries(
+        this.#services.map((s) => [s.name, { queries: s.stats.queries, errors: s.stats.errors, pending: s.pending }]),
+      ),
     };
   }
 
@@ -81,7 +88,9 @@ export class PoliciesComponent implements Component, MetricsProvider {
         name: 'auraison_policy_query_errors_total',
         help: 'ai/inference/vla queries answered with an error, per policy and code.',
         type: 'counter',
-        samples: this.#services.flatMap((s) => Object.entries(s.stats.errorsByCode).map(([code, value]) => ({ labels: { query: s.name, code }, value }))),
+        samples: this.#services.flatMap((s) =>
+          Object.entries(s.stats.errorsByCode).map(([code, value]) => ({ labels: { query: s.name, code }, value })),
+        ),
       },
     ];
   }

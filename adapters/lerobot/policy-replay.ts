@@ -38,7 +38,11 @@ export interface ReplayReport {
   inferenceUsMean: number;
 }
 
-const statsSettings = (mode: 'mean_std' | 'min_max', s: FeatureStats | undefined, feature: string): NormalizationSettings => {
+const statsSettings = (
+  mode: 'mean_std' | 'min_max',
+  s: FeatureStats | undefined,
+  feature: string,
+): NormalizationSettings => {
   if (!s) throw new DatasetError(`the dataset has no statistics for ${feature}; replay without --normalize`);
   return { mode, mean: s.mean, std: s.std, min: s.min, max: s.max, epsilon: 1e-8 };
 };
@@ -54,11 +58,20 @@ const perStep = (t: TensorInfo | undefined): number | undefined => {
  * replay's terms (the dataset feature, the model tensor, the option to change), rather than by the runner,
  * which would name a policies.<name>... config path that the user never wrote.
  */
-function datasetStats(mode: 'mean_std' | 'min_max', stats: FeatureStats | undefined, feature: string, tensor: string, dim: number | undefined, fix: string): NormalizationSettings {
+function datasetStats(
+  mode: 'mean_std' | 'min_max',
+  stats: FeatureStats | undefined,
+  feature: string,
+  tensor: string,
+  dim: number | undefined,
+  fix: string,
+): NormalizationSettings {
   const settings = statsSettings(mode, stats, feature);
   const n = (mode === 'mean_std' ? settings.mean : settings.min)?.length;
   if (dim !== undefined && n !== undefined && n !== 1 && n !== dim) {
-    throw new DatasetError(`--normalize ${mode}: the dataset's ${feature} statistics have ${n} values, but ${tensor} has ${dim} per step; ${fix}, or replay without --normalize`);
+    throw new DatasetError(
+      `--normalize ${mode}: the dataset's ${feature} statistics have ${n} values, but ${tensor} has ${dim} per step; ${fix}, or replay without --normalize`,
+    );
   }
   return settings;
 }
@@ -90,24 +103,38 @@ function checkMapping(
   },
 ): void {
   const { inputs, explicit, names, fed, output, actionFeature } = mapping;
-  const usable = Object.entries(features).filter(([, f]) => numeric(f)).map(([key, f]) => `${key} [${f.shape.join(', ')}]`).join(', ');
+  const usable = Object.entries(features)
+    .filter(([, f]) => numeric(f))
+    .map(([key, f]) => `${key} [${f.shape.join(', ')}]`)
+    .join(', ');
   for (const [input, feature] of Object.entries(inputs)) {
     const said = explicit ? `--input ${input}=${feature}` : `model input "${input}" reads ${feature} by default`;
-    if (!names.includes(input)) throw new DatasetError(`${said}: the model has no input "${input}" (inputs: ${names.join(', ')})`);
+    if (!names.includes(input))
+      throw new DatasetError(`${said}: the model has no input "${input}" (inputs: ${names.join(', ')})`);
     const taken = fed.find((i) => i.name === input);
     const f = features[feature];
     // a recurrent input, or a feature info.json does not declare (readFrames says if the data lacks it)
     if (!taken || !f) continue;
-    if (!numeric(f)) throw new DatasetError(`${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`);
+    if (!numeric(f))
+      throw new DatasetError(
+        `${said}: ${feature} is a ${f.dtype} feature; a policy is fed numeric features (${usable})`,
+      );
     if (featureSize(f) !== taken.size) {
-      throw new DatasetError(`${said}: ${feature} has ${featureSize(f)} values per frame, but model input "${input}" takes ${taken.size} (${JSON.stringify(taken.shape)}); map it to a feature of that size with --input ${input}=FEATURE (features: ${usable})`);
+      throw new DatasetError(
+        `${said}: ${feature} has ${featureSize(f)} values per frame, but model input "${input}" takes ${taken.size} (${JSON.stringify(taken.shape)}); map it to a feature of that size with --input ${input}=FEATURE (features: ${usable})`,
+      );
     }
   }
   const unfed = fed.filter((i) => !(i.name in inputs));
-  if (unfed.length > 0) throw new DatasetError(`model input${unfed.length > 1 ? 's' : ''} ${unfed.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')} not fed: give --input NAME=FEATURE for each (features: ${usable})`);
+  if (unfed.length > 0)
+    throw new DatasetError(
+      `model input${unfed.length > 1 ? 's' : ''} ${unfed.map((i) => `"${i.name}" ${JSON.stringify(i.shape)}`).join(', ')} not fed: give --input NAME=FEATURE for each (features: ${usable})`,
+    );
   const action = features[actionFeature];
   if (action && output.dim !== undefined && featureSize(action) !== output.dim) {
-    throw new DatasetError(`model output "${output.name}" has ${output.dim} values per action, but the dataset's ${actionFeature} has ${featureSize(action)}; choose the output with --output NAME, or the recorded action with --action FEATURE (features: ${usable})`);
+    throw new DatasetError(
+      `model output "${output.name}" has ${output.dim} values per action, but the dataset's ${actionFeature} has ${featureSize(action)}; choose the output with --output NAME, or the recorded action with --action FEATURE (features: ${usable})`,
+    );
   }
 }
 
@@ -122,7 +149,9 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
   const model = readOnnxModelInfo(options.settings.model);
   const { inputs, output } = modelInputsAndOutput(model, options);
   // A LeRobot-trained policy expects what its dataset's statistics make of raw values.
-  const settings = normalize ? normalizedSettings(options.settings, normalize, summary, model, inputs, output, actionFeature) : options.settings;
+  const settings = normalize
+    ? normalizedSettings(options.settings, normalize, summary, model, inputs, output, actionFeature)
+    : options.settings;
   const active = await PolicyRunner.open(name, settings);
   try {
     checkMapping(summary.features, {
@@ -166,12 +195,22 @@ type Frames = Awaited<ReturnType<typeof readFrames>>;
  * Which dataset feature feeds each model input (given, or the one input from observation.state), and the output
  * compared.
  */
-function modelInputsAndOutput(model: ModelInfo, options: ReplayOptions): { inputs: Record<string, string>; output: string } {
-  const inputs = options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
-  if (!inputs) throw new DatasetError(`the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`);
+function modelInputsAndOutput(
+  model: ModelInfo,
+  options: ReplayOptions,
+): { inputs: Record<string, string>; output: string } {
+  const inputs =
+    options.inputs ?? (model.inputs.length === 1 ? { [model.inputs[0]!.name]: 'observation.state' } : undefined);
+  if (!inputs)
+    throw new DatasetError(
+      `the model has ${model.inputs.length} inputs (${model.inputs.map((i) => i.name).join(', ')}); map each to a dataset feature`,
+    );
   if (model.outputs.length === 0) throw new DatasetError(`${options.settings.model} has no outputs`);
   const output = options.output ?? model.outputs[0]!.name;
-  if (!model.outputs.some((o) => o.name === output)) throw new DatasetError(`the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`);
+  if (!model.outputs.some((o) => o.name === output))
+    throw new DatasetError(
+      `the model has no output "${output}" (outputs: ${model.outputs.map((o) => o.name).join(', ')})`,
+    );
   return { inputs, output };
 }
 
@@ -179,7 +218,15 @@ function modelInputsAndOutput(model: ModelInfo, options: ReplayOptions): { input
  * The policy's settings with the mapped inputs normalized, and the output unnormalized, by the dataset's
  * statistics. Only the mapped inputs change: the manifest's other inputs (a recurrent one) stay as configured.
  */
-function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonNullable<ReplayOptions['normalize']>, summary: DatasetSummary, model: ModelInfo, inputs: Record<string, string>, output: string, actionFeature: string): ReplayOptions['settings'] {
+function normalizedSettings(
+  settings: ReplayOptions['settings'],
+  normalize: NonNullable<ReplayOptions['normalize']>,
+  summary: DatasetSummary,
+  model: ModelInfo,
+  inputs: Record<string, string>,
+  output: string,
+  actionFeature: string,
+): ReplayOptions['settings'] {
   return {
     ...settings,
     inputs: {
@@ -187,7 +234,14 @@ function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonN
       ...Object.fromEntries(
         Object.entries(inputs).map(([input, feature]) => {
           const dim = perStep(model.inputs.find((i) => i.name === input));
-          const stats = datasetStats(normalize, summary.stats[feature], feature, `model input "${input}"`, dim, `map it to a feature of that size with --input ${input}=FEATURE`);
+          const stats = datasetStats(
+            normalize,
+            summary.stats[feature],
+            feature,
+            `model input "${input}"`,
+            dim,
+            `map it to a feature of that size with --input ${input}=FEATURE`,
+          );
           return [input, { sources: [], normalize: stats }];
         }),
       ),
@@ -196,7 +250,14 @@ function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonN
       ...settings.outputs,
       [output]: {
         ...settings.outputs[output],
-        unnormalize: datasetStats(normalize, summary.stats[actionFeature], actionFeature, `model output "${output}"`, perStep(model.outputs.find((o) => o.name === output)), 'name the action feature of that size with --action FEATURE'),
+        unnormalize: datasetStats(
+          normalize,
+          summary.stats[actionFeature],
+          actionFeature,
+          `model output "${output}"`,
+          perStep(model.outputs.find((o) => o.name === output)),
+          'name the action feature of that size with --action FEATURE',
+        ),
       },
     },
   };
@@ -205,14 +266,22 @@ function normalizedSettings(settings: ReplayOptions['settings'], normalize: NonN
 /**
  * Frames were read for every episode asked: replaying fewer would report an error over other data than the user meant.
  */
-function checkEpisodesFound(dataset: string, summary: DatasetSummary, frames: Frames, episodes: readonly number[] | undefined): void {
-  if (frames.episodeIndex.length === 0) throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
+function checkEpisodesFound(
+  dataset: string,
+  summary: DatasetSummary,
+  frames: Frames,
+  episodes: readonly number[] | undefined,
+): void {
+  if (frames.episodeIndex.length === 0)
+    throw new DatasetError(`no frames in ${dataset}${episodes ? ` for episodes ${episodes.join(', ')}` : ''}`);
   if (!episodes) return;
   const found = new Set(frames.episodeIndex);
   const missing = [...new Set(episodes)].filter((e) => !found.has(e));
   if (missing.length > 0) {
     const listed = summary.episodes.map((e) => e.episode_index);
-    throw new DatasetError(`${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`);
+    throw new DatasetError(
+      `${dataset} has no frames for episode${missing.length > 1 ? 's' : ''} ${missing.join(', ')}${listed.length ? ` (its metadata lists ${listed.length} episodes, ${listed[0]}..${listed[listed.length - 1]})` : ''}`,
+    );
   }
 }
 
@@ -220,7 +289,22 @@ function checkEpisodesFound(dataset: string, summary: DatasetSummary, frames: Fr
  * Runs each frame's observation through the policy, in episode order (recurrent state reset at each
  * episode), and sums how far its action is from the recorded one, and from zero (the baseline).
  */
-async function compareActions(active: PolicyRunner, frames: Frames, inputs: Record<string, string>, output: string, actionFeature: string): Promise<{ n: number; dim: number; absSum: number[]; sq: number; maxAbs: number; zeroAbs: number; zeroSq: number; inferenceMs: number }> {
+async function compareActions(
+  active: PolicyRunner,
+  frames: Frames,
+  inputs: Record<string, string>,
+  output: string,
+  actionFeature: string,
+): Promise<{
+  n: number;
+  dim: number;
+  absSum: number[];
+  sq: number;
+  maxAbs: number;
+  zeroAbs: number;
+  zeroSq: number;
+  inferenceMs: number;
+}> {
   const recorded = frames.columns[actionFeature]!;
   const dim = recorded[0]!.length;
   let nonFinite: { frames: number; first: string } | undefined;
@@ -247,9 +331,13 @@ async function compareActions(active: PolicyRunner, frames: Frames, inputs: Reco
       throw new DatasetError(`${at}: ${(error as Error).message}`);
     }
     inferenceMs += performance.now() - started;
-    if (out.dim !== dim) throw new DatasetError(`output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`);
+    if (out.dim !== dim)
+      throw new DatasetError(
+        `output ${output} has ${out.dim} elements per action, the dataset's ${actionFeature} ${dim}`,
+      );
     const truth = recorded[i]!;
-    if (truth.length !== dim) throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
+    if (truth.length !== dim)
+      throw new DatasetError(`${at}: ${actionFeature} has ${truth.length} elements, the first frame's ${dim}`);
     const bad = out.data.subarray(0, dim).findIndex((v) => !Number.isFinite(v));
     if (bad >= 0) {
       nonFinite ??= { frames: 0, first: `${at}, element ${bad} = ${out.data[bad]}` };
@@ -266,7 +354,9 @@ async function compareActions(active: PolicyRunner, frames: Frames, inputs: Reco
   }
   const n = frames.episodeIndex.length;
   if (nonFinite) {
-    throw new DatasetError(`the policy's ${output} is not finite in ${nonFinite.frames} of ${n} frames (first: ${nonFinite.first}); the error can't be measured, and a control loop would send the safe action instead`);
+    throw new DatasetError(
+      `the policy's ${output} is not finite in ${nonFinite.frames} of ${n} frames (first: ${nonFinite.first}); the error can't be measured, and a control loop would send the safe action instead`,
+    );
   }
   return { n, dim, absSum, sq, maxAbs, zeroAbs, zeroSq, inferenceMs };
 }

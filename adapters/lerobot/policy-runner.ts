@@ -42,8 +42,23 @@ export class PolicyRunner {
   private constructor(spec: PolicySpec, session: ort.InferenceSession) {
     this.spec = spec;
     this.#session = session;
-    this.#normalizers = new Map(spec.inputs.map((i) => [i.name, createNormalizer(i.normalize, i.shape[i.shape.length - 1] ?? 1, spec.metadata, `policies.${spec.name}.inputs.${i.name}.normalize`)]));
-    this.#unnormalizers = new Map(spec.outputs.map((o) => [o.name, createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`)]));
+    this.#normalizers = new Map(
+      spec.inputs.map((i) => [
+        i.name,
+        createNormalizer(
+          i.normalize,
+          i.shape[i.shape.length - 1] ?? 1,
+          spec.metadata,
+          `policies.${spec.name}.inputs.${i.name}.normalize`,
+        ),
+      ]),
+    );
+    this.#unnormalizers = new Map(
+      spec.outputs.map((o) => [
+        o.name,
+        createNormalizer(o.unnormalize, o.dim, spec.metadata, `policies.${spec.name}.outputs.${o.name}.unnormalize`),
+      ]),
+    );
   }
 
   static async open(name: string, settings: PolicySettings): Promise<PolicyRunner> {
@@ -55,7 +70,9 @@ export class PolicyRunner {
 
   /** Inputs a caller must give (all but the recurrent ones). */
   get callerInputs(): { name: string; shape: number[]; size: number }[] {
-    return this.spec.inputs.filter((i) => i.recurrent === undefined).map(({ name, shape, size }) => ({ name, shape, size }));
+    return this.spec.inputs
+      .filter((i) => i.recurrent === undefined)
+      .map(({ name, shape, size }) => ({ name, shape, size }));
   }
 
   /**
@@ -76,20 +93,33 @@ export class PolicyRunner {
    * exactly as many elements as the input's shape. `state` may carry recurrent inputs explicitly (a
    * stateless caller, such as a query); otherwise they come from the previous step.
    */
-  async run(inputs: Record<string, Float32Array>, state?: Record<string, Float32Array>): Promise<Record<string, PolicyOutput>> {
+  async run(
+    inputs: Record<string, Float32Array>,
+    state?: Record<string, Float32Array>,
+  ): Promise<Record<string, PolicyOutput>> {
     const known = new Set(this.spec.inputs.map((i) => i.name));
     for (const key of Object.keys(inputs)) {
-      if (!known.has(key)) throw new PolicyInputError('unknown_input', `policy ${this.spec.name} has no input "${key}" (inputs: ${[...known].join(', ')})`);
+      if (!known.has(key))
+        throw new PolicyInputError(
+          'unknown_input',
+          `policy ${this.spec.name} has no input "${key}" (inputs: ${[...known].join(', ')})`,
+        );
     }
     const feeds = this.#feeds;
     for (const input of this.spec.inputs) {
       let values: Float32Array;
       if (input.recurrent !== undefined) {
         const given = state?.[input.name] ?? inputs[input.name];
-        values = given ? checked(this.spec.name, input.name, given, input.size, input.shape) : this.previousOutput(input.recurrent, input.size).slice();
+        values = given
+          ? checked(this.spec.name, input.name, given, input.size, input.shape)
+          : this.previousOutput(input.recurrent, input.size).slice();
       } else {
         const given = inputs[input.name];
-        if (!given) throw new PolicyInputError('missing_input', `policy ${this.spec.name} needs input "${input.name}" (float32 ${JSON.stringify(input.shape)})`);
+        if (!given)
+          throw new PolicyInputError(
+            'missing_input',
+            `policy ${this.spec.name} needs input "${input.name}" (float32 ${JSON.stringify(input.shape)})`,
+          );
         values = checked(this.spec.name, input.name, given, input.size, input.shape).slice();
         this.#normalizers.get(input.name)!.normalize(values);
       }
@@ -100,7 +130,10 @@ export class PolicyRunner {
     let finite = true;
     for (const spec of this.spec.outputs) {
       const tensor = results[spec.name];
-      if (!tensor || tensor.type !== 'float32') throw new Error(`policy ${this.spec.name}: output ${spec.name} is ${tensor ? tensor.type : 'missing'}, expected float32`);
+      if (!tensor || tensor.type !== 'float32')
+        throw new Error(
+          `policy ${this.spec.name}: output ${spec.name} is ${tensor ? tensor.type : 'missing'}, expected float32`,
+        );
       const raw = tensor.data as Float32Array;
       finite &&= raw.every(Number.isFinite);
       this.#previous.set(spec.name, raw.slice());
@@ -122,12 +155,20 @@ export class PolicyRunner {
 }
 
 function checked(policy: string, name: string, values: Float32Array, size: number, shape: number[]): Float32Array {
-  if (!(values instanceof Float32Array)) throw new PolicyInputError('bad_dtype', `policy ${policy}: input "${name}" must be float32`);
+  if (!(values instanceof Float32Array))
+    throw new PolicyInputError('bad_dtype', `policy ${policy}: input "${name}" must be float32`);
   if (values.length !== size) {
-    throw new PolicyInputError('bad_shape', `policy ${policy}: input "${name}" has ${values.length} elements; the model takes ${JSON.stringify(shape)} = ${size}`);
+    throw new PolicyInputError(
+      'bad_shape',
+      `policy ${policy}: input "${name}" has ${values.length} elements; the model takes ${JSON.stringify(shape)} = ${size}`,
+    );
   }
   for (let i = 0; i < values.length; i++) {
-    if (!Number.isFinite(values[i]!)) throw new PolicyInputError('not_finite', `policy ${policy}: input "${name}" element ${i} is ${values[i]}; inputs must be finite`);
+    if (!Number.isFinite(values[i]!))
+      throw new PolicyInputError(
+        'not_finite',
+        `policy ${policy}: input "${name}" element ${i} is ${values[i]}; inputs must be finite`,
+      );
   }
   return values;
 }

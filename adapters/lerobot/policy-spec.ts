@@ -1,4 +1,10 @@
-import type { CommandSettings, InputSettings, NormalizationSettings, PolicySettings, SourceSettings } from '../../daemon/config/index.ts';
+import type {
+  CommandSettings,
+  InputSettings,
+  NormalizationSettings,
+  PolicySettings,
+  SourceSettings,
+} from '../../daemon/config/index.ts';
 import type { OnnxModelInfo, TensorInfo } from './onnx-model-file.ts';
 
 /** One slice of an input tensor, placed: where it starts and how many elements it holds. */
@@ -52,18 +58,32 @@ export function resolvePolicySpec(name: string, settings: PolicySettings, model:
   const modelInputs = new Map(model.inputs.map((t) => [t.name, t]));
   const modelOutputs = new Map(model.outputs.map((t) => [t.name, t]));
   for (const key of Object.keys(settings.inputs)) {
-    if (!modelInputs.has(key)) throw new ManifestError(`${at}.inputs.${key}: the model has no input "${key}" (inputs: ${[...modelInputs.keys()].join(', ')})`);
+    if (!modelInputs.has(key))
+      throw new ManifestError(
+        `${at}.inputs.${key}: the model has no input "${key}" (inputs: ${[...modelInputs.keys()].join(', ')})`,
+      );
   }
   for (const key of Object.keys(settings.outputs)) {
-    if (!modelOutputs.has(key)) throw new ManifestError(`${at}.outputs.${key}: the model has no output "${key}" (outputs: ${[...modelOutputs.keys()].join(', ')})`);
+    if (!modelOutputs.has(key))
+      throw new ManifestError(
+        `${at}.outputs.${key}: the model has no output "${key}" (outputs: ${[...modelOutputs.keys()].join(', ')})`,
+      );
   }
   const outputs = model.outputs.map((t): OutputSpec => {
     const cfg = settings.outputs[t.name];
     const last = t.shape[t.shape.length - 1];
-    return { name: t.name, shape: t.shape, dim: typeof last === 'number' && last > 0 ? last : 1, unnormalize: cfg?.unnormalize, command: cfg?.command };
+    return {
+      name: t.name,
+      shape: t.shape,
+      dim: typeof last === 'number' && last > 0 ? last : 1,
+      unnormalize: cfg?.unnormalize,
+      command: cfg?.command,
+    };
   });
   const outputDim = new Map(outputs.map((o) => [o.name, o.dim]));
-  const inputs = model.inputs.map((t) => resolveInput(`${at}.inputs.${t.name}`, t, settings.inputs[t.name], outputDim, modelOutputs));
+  const inputs = model.inputs.map((t) =>
+    resolveInput(`${at}.inputs.${t.name}`, t, settings.inputs[t.name], outputDim, modelOutputs),
+  );
   return { name, settings, inputs, outputs, metadata: model.metadata };
 }
 
@@ -74,7 +94,8 @@ function resolveInput(
   outputDim: Map<string, number>,
   modelOutputs: Map<string, TensorInfo>,
 ): InputSpec {
-  if (tensor.dtype !== 'float32') throw new ManifestError(`${at}: the model input is ${tensor.dtype}; only float32 inputs are supported`);
+  if (tensor.dtype !== 'float32')
+    throw new ManifestError(`${at}: the model input is ${tensor.dtype}; only float32 inputs are supported`);
   const shape = concrete(tensor.shape);
   const size = shape.reduce((a, b) => a * b, 1);
   const recurrent = cfg?.recurrent;
@@ -82,27 +103,34 @@ function resolveInput(
     const out = modelOutputs.get(recurrent);
     if (!out) throw new ManifestError(`${at}.recurrent: the model has no output "${recurrent}"`);
     const outSize = concrete(out.shape).reduce((a, b) => a * b, 1);
-    if (outSize !== size) throw new ManifestError(`${at}.recurrent: output ${recurrent} has ${outSize} elements, the input ${size}`);
+    if (outSize !== size)
+      throw new ManifestError(`${at}.recurrent: output ${recurrent} has ${outSize} elements, the input ${size}`);
     if (cfg && cfg.sources.length > 0) throw new ManifestError(`${at}: a recurrent input takes no sources`);
     return { name: tensor.name, shape, size, recurrent, sources: [], normalize: undefined };
   }
   const sources = cfg?.sources ?? [];
   // No sources: the input is fed whole by a caller (a query, a replay); a control loop can't run it.
-  if (sources.length === 0) return { name: tensor.name, shape, size, recurrent: undefined, sources: [], normalize: cfg?.normalize };
+  if (sources.length === 0)
+    return { name: tensor.name, shape, size, recurrent: undefined, sources: [], normalize: cfg?.normalize };
   const lengths = sources.map((s, i): number | undefined => {
     const where = `${at}.sources[${i}]`;
-    const kinds = [s.topic !== undefined, s.constant !== undefined, s.previous_output !== undefined].filter(Boolean).length;
+    const kinds = [s.topic !== undefined, s.constant !== undefined, s.previous_output !== undefined].filter(
+      Boolean,
+    ).length;
     if (kinds !== 1) throw new ManifestError(`${where}: give exactly one of topic, constant, previous_output`);
     if (s.constant) return s.constant.length;
     if (s.previous_output !== undefined) {
       const dim = outputDim.get(s.previous_output);
-      if (dim === undefined) throw new ManifestError(`${where}.previous_output: the model has no output "${s.previous_output}"`);
+      if (dim === undefined)
+        throw new ManifestError(`${where}.previous_output: the model has no output "${s.previous_output}"`);
       // One step's output, as long as one action: a chunk's K actions would not fit the slice (recurrent takes a whole
       // tensor).
       const out = modelOutputs.get(s.previous_output)!;
       const actions = concrete(out.shape).reduce((a, b) => a * b, 1) / dim;
       if (actions !== 1) {
-        throw new ManifestError(`${where}.previous_output: output ${s.previous_output} ${JSON.stringify(out.shape)} holds ${actions} actions of ${dim}; previous_output takes an output of one (feed a whole tensor back with recurrent)`);
+        throw new ManifestError(
+          `${where}.previous_output: output ${s.previous_output} ${JSON.stringify(out.shape)} holds ${actions} actions of ${dim}; previous_output takes an output of one (feed a whole tensor back with recurrent)`,
+        );
       }
       return dim;
     }
@@ -110,10 +138,14 @@ function resolveInput(
   });
   const unknown = lengths.filter((l) => l === undefined).length;
   const known = lengths.reduce<number>((a, l) => a + (l ?? 0), 0);
-  if (unknown > 1) throw new ManifestError(`${at}: ${unknown} sources have no known length; give indices or length to all but one`);
-  if (unknown === 1 && known >= size) throw new ManifestError(`${at}: the sources of known length already fill the ${size} elements of the tensor`);
+  if (unknown > 1)
+    throw new ManifestError(`${at}: ${unknown} sources have no known length; give indices or length to all but one`);
+  if (unknown === 1 && known >= size)
+    throw new ManifestError(`${at}: the sources of known length already fill the ${size} elements of the tensor`);
   if (unknown === 0 && known !== size) {
-    throw new ManifestError(`${at}: the sources give ${known} elements, the model input ${tensor.name} ${JSON.stringify(tensor.shape)} takes ${size}`);
+    throw new ManifestError(
+      `${at}: the sources give ${known} elements, the model input ${tensor.name} ${JSON.stringify(tensor.shape)} takes ${size}`,
+    );
   }
   let offset = 0;
   const placed = sources.map((s, i): PlacedSource => {
@@ -130,10 +162,14 @@ function resolveInput(
 export function actionOutput(spec: PolicySpec, name?: string): OutputSpec {
   if (name !== undefined) {
     const o = spec.outputs.find((x) => x.name === name);
-    if (!o) throw new ManifestError(`policy ${spec.name} has no output "${name}" (outputs: ${spec.outputs.map((x) => x.name).join(', ')})`);
+    if (!o)
+      throw new ManifestError(
+        `policy ${spec.name} has no output "${name}" (outputs: ${spec.outputs.map((x) => x.name).join(', ')})`,
+      );
     return o;
   }
   const withCommand = spec.outputs.filter((o) => o.command);
-  if (withCommand.length > 1) throw new ManifestError(`policy ${spec.name} has several outputs with a command; name the loop's output`);
+  if (withCommand.length > 1)
+    throw new ManifestError(`policy ${spec.name} has several outputs with a command; name the loop's output`);
   return withCommand[0] ?? spec.outputs[0]!;
 }

@@ -60,7 +60,9 @@ export class PolicyThread implements PolicyExecutor {
 
   /** Starts the thread and waits for the model to load; rejects with the load error. */
   static async open(name: string, settings: PolicySettings): Promise<PolicyThread> {
-    const worker = spawnTsWorker(workerEntry('adapters/lerobot/serving-worker'), { workerData: { policyName: name, policy: settings } });
+    const worker = spawnTsWorker(workerEntry('adapters/lerobot/serving-worker'), {
+      workerData: { policyName: name, policy: settings },
+    });
     // events.once rejects on 'error' (a worker that fails to boot); a model that fails to load posts 'fatal'.
     const [first] = (await once(worker, 'message').catch(async (error: unknown) => {
       await worker.terminate();
@@ -68,7 +70,9 @@ export class PolicyThread implements PolicyExecutor {
     })) as [ServingReply];
     if (first.kind !== 'ready') {
       await worker.terminate();
-      throw new Error(first.kind === 'fatal' ? first.message : `policy ${name}: unexpected first message from the serving thread`);
+      throw new Error(
+        first.kind === 'fatal' ? first.message : `policy ${name}: unexpected first message from the serving thread`,
+      );
     }
     return new PolicyThread(first.spec, worker);
   }
@@ -94,6 +98,10 @@ export class PolicyThread implements PolicyExecutor {
    */
   async close(): Promise<void> {
     this.#dead ??= new Error('the policy was closed');
-    await closeWorker(this.#worker, () => this.#worker.postMessage({ close: true } satisfies ServingRequest), CLOSE_TIMEOUT_MS);
+    await closeWorker(
+      this.#worker,
+      () => this.#worker.postMessage({ close: true } satisfies ServingRequest),
+      CLOSE_TIMEOUT_MS,
+    );
   }
 }

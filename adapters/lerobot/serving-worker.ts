@@ -27,7 +27,10 @@ async function main(): Promise<void> {
       runner.reset();
       inFlight = runner.run(req.inputs).then(
         (outputs) => {
-          post({ kind: 'outputs', id: req.id, outputs }, Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer));
+          post(
+            { kind: 'outputs', id: req.id, outputs },
+            Object.values(outputs).map((o) => o.data.buffer as ArrayBuffer),
+          );
         },
         (error: unknown) => {
           const code = error instanceof PolicyInputError ? error.code : undefined;

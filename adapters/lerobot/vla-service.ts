@@ -2,7 +2,18 @@ import type { Bus } from '../../daemon/bus/index.ts';
 import type { QueryPayload } from '../../daemon/bus/index.ts';
 import { PolicyInputError } from './policy-runner.ts';
 import type { PolicyExecutor } from './policy-thread.ts';
-import { decodeTensors, encodeError, encodeTensors, type NamedTensor, quoted, TENSOR_ENCODING, TensorCodecError, tensorFromJson, tensorToJson, withoutLeadingOnes } from '../../daemon/contract/index.ts';
+import {
+  decodeTensors,
+  encodeError,
+  encodeTensors,
+  type NamedTensor,
+  quoted,
+  TENSOR_ENCODING,
+  TensorCodecError,
+  tensorFromJson,
+  tensorToJson,
+  withoutLeadingOnes,
+} from '../../daemon/contract/index.ts';
 
 export const VLA_QUERY_PREFIX = 'ai/inference/vla/';
 /** The other request encoding: `{"<input name>": number or nested lists}`, answered in JSON (see handle). */
@@ -47,7 +58,9 @@ export class VlaService {
   constructor(bus: Bus, policy: PolicyExecutor, options: VlaServiceOptions = {}) {
     const { maxPending = policy.spec.settings.max_pending_queries } = options;
     this.#policy = policy;
-    this.#inputShapes = new Map(policy.spec.inputs.map((i) => [i.name, { shape: i.shape, key: withoutLeadingOnes(i.shape).join() }]));
+    this.#inputShapes = new Map(
+      policy.spec.inputs.map((i) => [i.name, { shape: i.shape, key: withoutLeadingOnes(i.shape).join() }]),
+    );
     this.#maxPending = maxPending;
     this.name = `${VLA_QUERY_PREFIX}${policy.spec.name}`;
     this.#stop = bus.serve(this.name, (request, signal) => this.handle(request, signal));
@@ -64,17 +77,26 @@ export class VlaService {
     const policy = this.#policy.spec.name;
     const json = request.encoding === JSON_ENCODING;
     if (!json && request.encoding !== TENSOR_ENCODING) {
-      return this.#error('bad_encoding', `query ${this.name} takes encoding ${TENSOR_ENCODING} or ${JSON_ENCODING}, got ${quoted(request.encoding)}`, false);
+      return this.#error(
+        'bad_encoding',
+        `query ${this.name} takes encoding ${TENSOR_ENCODING} or ${JSON_ENCODING}, got ${quoted(request.encoding)}`,
+        false,
+      );
     }
     let inputs: Record<string, Float32Array>;
     let fields: Record<string, unknown>;
     try {
       ({ inputs, fields } = this.#decode(json ? this.#fromJson(request.payload) : decodeTensors(request.payload)));
     } catch (error) {
-      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message, json);
+      if (error instanceof TensorCodecError || error instanceof PolicyInputError)
+        return this.#error(error.code, error.message, json);
       // Decoding reads only the caller's bytes, so anything else it throws (a RangeError no check foresaw) is
       // still a bad request: thrown, it would reach the bus as handler_error and HTTP would blame upstream (502).
-      return this.#error('bad_payload', `the request could not be decoded: ${quoted(error instanceof Error ? error.message : String(error))}`, json);
+      return this.#error(
+        'bad_payload',
+        `the request could not be decoded: ${quoted(error instanceof Error ? error.message : String(error))}`,
+        json,
+      );
     }
     if (this.#pending >= this.#maxPending) {
       return this.#error(
@@ -103,21 +125,34 @@ export class VlaService {
     }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) {
       const names = [...this.#inputShapes.keys()];
-      throw new TensorCodecError('bad_payload', `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : quoted(body)}`);
+      throw new TensorCodecError(
+        'bad_payload',
+        `the JSON request must be an object of inputs by name, e.g. {"${names[0] ?? 'obs'}": [...]}; got ${Array.isArray(body) ? 'a list' : quoted(body)}`,
+      );
     }
-    return { tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value, this.#inputOf(name).shape)), fields: {} };
+    return {
+      tensors: Object.entries(body).map(([name, value]) => tensorFromJson(name, value, this.#inputOf(name).shape)),
+      fields: {},
+    };
   }
 
-  #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): { inputs: Record<string, Float32Array>; fields: Record<string, unknown> } {
+  #decode({ tensors, fields }: { tensors: NamedTensor[]; fields: Record<string, unknown> }): {
+    inputs: Record<string, Float32Array>;
+    fields: Record<string, unknown>;
+  } {
     const policy = this.#policy.spec.name;
     // No prototype: a tensor named __proto__ or toString is just a name (and an unknown input).
     const inputs: Record<string, Float32Array> = Object.create(null) as Record<string, Float32Array>;
     for (const t of tensors) {
-      if (Object.hasOwn(inputs, t.name)) throw new TensorCodecError('bad_payload', `tensor ${quoted(t.name)} appears twice`);
+      if (Object.hasOwn(inputs, t.name))
+        throw new TensorCodecError('bad_payload', `tensor ${quoted(t.name)} appears twice`);
       const spec = this.#inputOf(t.name);
       // The runner checks the element count; a transposed or reshaped tensor has the right count and the wrong meaning.
       if (withoutLeadingOnes(t.shape).join() !== spec.key) {
-        throw new PolicyInputError('bad_shape', `policy ${policy}: input ${quoted(t.name)} has shape ${quoted(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`);
+        throw new PolicyInputError(
+          'bad_shape',
+          `policy ${policy}: input ${quoted(t.name)} has shape ${quoted(t.shape)}; the model takes ${JSON.stringify(spec.shape)}`,
+        );
       }
       inputs[t.name] = t.data;
     }
@@ -130,13 +165,27 @@ export class VlaService {
    */
   #inputOf(name: string): { shape: readonly number[]; key: string } {
     const spec = this.#inputShapes.get(name);
-    if (!spec) throw new PolicyInputError('unknown_input', `policy ${this.#policy.spec.name} has no input ${quoted(name)} (inputs: ${[...this.#inputShapes.keys()].join(', ')})`);
+    if (!spec)
+      throw new PolicyInputError(
+        'unknown_input',
+        `policy ${this.#policy.spec.name} has no input ${quoted(name)} (inputs: ${[...this.#inputShapes.keys()].join(', ')})`,
+      );
     return spec;
   }
 
-  async #run(inputs: Record<string, Float32Array>, fields: Record<string, unknown>, signal: AbortSignal | undefined, json: boolean): Promise<QueryPayload> {
+  async #run(
+    inputs: Record<string, Float32Array>,
+    fields: Record<string, unknown>,
+    signal: AbortSignal | undefined,
+    json: boolean,
+  ): Promise<QueryPayload> {
     const policy = this.#policy.spec.name;
-    if (signal?.aborted) return this.#error('timeout', `policy ${policy}: the caller's timeout passed while the query waited; the model was not run`, json);
+    if (signal?.aborted)
+      return this.#error(
+        'timeout',
+        `policy ${policy}: the caller's timeout passed while the query waited; the model was not run`,
+        json,
+      );
     try {
       this.#policy.reset?.();
       const started = performance.now();
@@ -145,7 +194,12 @@ export class VlaService {
       for (const [name, o] of Object.entries(outputs)) {
         const i = o.data.findIndex((v) => !Number.isFinite(v));
         // The safety frame covers loops only: a caller driving a robot from this reply must never get NaN.
-        if (i >= 0) return this.#error('non_finite_output', `policy ${policy}: output "${name}" element ${i} is ${o.data[i]}; no outputs returned`, json);
+        if (i >= 0)
+          return this.#error(
+            'non_finite_output',
+            `policy ${policy}: output "${name}" element ${i} is ${o.data[i]}; no outputs returned`,
+            json,
+          );
       }
       const action = Object.values(outputs)[0];
       const reply: Record<string, unknown> = { policy, chunk: action?.chunk ?? 1, inference_us: inferenceUs };
@@ -153,11 +207,15 @@ export class VlaService {
       const tensors = Object.entries(outputs).map(([name, o]) => ({ name, shape: o.shape, data: o.data }));
       if (json) {
         const named = Object.fromEntries(tensors.map((t) => [t.name, { shape: t.shape, data: tensorToJson(t) }]));
-        return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify({ ...reply, outputs: named })) };
+        return {
+          encoding: JSON_ENCODING,
+          payload: new TextEncoder().encode(JSON.stringify({ ...reply, outputs: named })),
+        };
       }
       return { encoding: TENSOR_ENCODING, payload: encodeTensors(tensors, reply) };
     } catch (error) {
-      if (error instanceof TensorCodecError || error instanceof PolicyInputError) return this.#error(error.code, error.message, json);
+      if (error instanceof TensorCodecError || error instanceof PolicyInputError)
+        return this.#error(error.code, error.message, json);
       return this.#error('inference_failed', `policy ${policy}: ${(error as Error).message}`, json);
     }
   }
@@ -167,7 +225,11 @@ export class VlaService {
     this.stats.errors++;
     this.stats.errorsByCode[code] = (this.stats.errorsByCode[code] ?? 0) + 1;
     const policy = this.#policy.spec.name;
-    if (json) return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify({ policy, error: { code, message } })) };
+    if (json)
+      return {
+        encoding: JSON_ENCODING,
+        payload: new TextEncoder().encode(JSON.stringify({ policy, error: { code, message } })),
+      };
     return { encoding: TENSOR_ENCODING, payload: encodeError(code, message, { policy }) };
   }
 

@@ -1,7 +1,12 @@
 import { plausibleWallMs } from '../../daemon/util/index.ts';
 
 /** Delay before retry `attempt` (1-based): exponential from `baseMs`, capped, with up to 25 % jitter. */
-export function backoffDelay(attempt: number, baseMs: number, maxMs: number, random: () => number = Math.random): number {
+export function backoffDelay(
+  attempt: number,
+  baseMs: number,
+  maxMs: number,
+  random: () => number = Math.random,
+): number {
   const exp = Math.min(maxMs, baseMs * 2 ** (attempt - 1));
   return Math.round(exp * (0.75 + 0.25 * random()));
 }

@@ -45,7 +45,9 @@ export function openaiClient(endpoint: Endpoint, maxLineBytes?: number): OpenAI 
     timeout: settings.request_timeout_ms,
     maxRetries: 0,
     logLevel: 'off',
-    ...(maxLineBytes ? { fetch: boundedFetch(maxLineBytes, `${settings.name} (${redactUrl(endpoint.model.baseUrl)})`) } : {}),
+    ...(maxLineBytes
+      ? { fetch: boundedFetch(maxLineBytes, `${settings.name} (${redactUrl(endpoint.model.baseUrl)})`) }
+      : {}),
   });
 }
 
@@ -73,12 +75,21 @@ function boundedFetch(limit: number, where: string): typeof fetch {
             start = newline + 1;
           }
           line += chunk.byteLength - start;
-          if (line > limit) controller.error(new ReplyTooLargeError(`a line of the reply from ${where} passed ${limit} bytes (llm.max_reply_bytes and its JSON)`));
+          if (line > limit)
+            controller.error(
+              new ReplyTooLargeError(
+                `a line of the reply from ${where} passed ${limit} bytes (llm.max_reply_bytes and its JSON)`,
+              ),
+            );
           else controller.enqueue(chunk);
         },
       }),
     );
-    return new Response(counted, { status: response.status, statusText: response.statusText, headers: response.headers });
+    return new Response(counted, {
+      status: response.status,
+      statusText: response.statusText,
+      headers: response.headers,
+    });
   };
 }
 
@@ -105,7 +116,8 @@ export async function listModels(endpoint: Endpoint, signal?: AbortSignal, deadl
     for await (const model of page) ids.push(model.id);
     return ids;
   } catch (error) {
-    if (expired) throw new Error(`no complete answer from ${redactUrl(endpoint.model.baseUrl)}/models within ${deadline} ms`);
+    if (expired)
+      throw new Error(`no complete answer from ${redactUrl(endpoint.model.baseUrl)}/models within ${deadline} ms`);
     throw error;
   } finally {
     clearTimeout(timer);
@@ -117,7 +129,12 @@ export async function listModels(endpoint: Endpoint, signal?: AbortSignal, deadl
  * One streamed chat completion under the endpoint's connect, first-token and idle timeouts. Throws an
  * Error whose message starts with the HTTP status when there is one (so `isRetryable` can read it).
  */
-export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?: AbortSignal, limits: ReplyLimits = DEFAULT_REPLY_LIMITS): Promise<ChatReply> {
+export async function chatOnce(
+  endpoint: Endpoint,
+  request: ChatRequest,
+  signal?: AbortSignal,
+  limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+): Promise<ChatReply> {
   const { settings } = endpoint;
   const client = openaiClient(endpoint, limits.max_reply_bytes + LINE_SLACK_BYTES);
   const controller = new AbortController();
@@ -135,7 +152,9 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
   const body = requestBody(settings, request);
   try {
     arm(settings.connect_timeout_ms, 'no response from the server');
-    const stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal: controller.signal });
+    const stream = await client.chat.completions.create(body as unknown as OpenAI.ChatCompletionCreateParamsStreaming, {
+      signal: controller.signal,
+    });
     const responded = performance.now();
     arm(settings.first_token_timeout_ms, 'no first token');
     let content = '';
@@ -146,7 +165,8 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
     let model = settings.model;
     for await (const chunk of stream) {
       if (chunk.model) model = chunk.model;
-      if (chunk.usage) usage = { prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens };
+      if (chunk.usage)
+        usage = { prompt_tokens: chunk.usage.prompt_tokens, completion_tokens: chunk.usage.completion_tokens };
       const choice = chunk.choices?.[0];
       if (!choice) continue;
       // A reasoning model (vLLM's --reasoning-parser) streams its thinking before any content: those are
@@ -160,7 +180,9 @@ export async function chatOnce(endpoint: Endpoint, request: ChatRequest, signal?
         contentBytes += Buffer.byteLength(choice.delta.content);
         if (contentBytes > limits.max_reply_bytes) {
           controller.abort();
-          throw new ReplyTooLargeError(`reply over ${limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${settings.name} (${redactUrl(endpoint.model.baseUrl)})`);
+          throw new ReplyTooLargeError(
+            `reply over ${limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${settings.name} (${redactUrl(endpoint.model.baseUrl)})`,
+          );
         }
         content += choice.delta.content;
         arm(settings.idle_timeout_ms, 'the stream went silent');
@@ -202,7 +224,9 @@ function requestBody(settings: Endpoint['settings'], request: ChatRequest): Reco
     stream: true,
     stream_options: { include_usage: true },
   };
-  return request.response_schema ? withResponseSchema(body, request.response_schema, settings.structured_outputs) : body;
+  return request.response_schema
+    ? withResponseSchema(body, request.response_schema, settings.structured_outputs)
+    : body;
 }
 
 /** Throws when a stream that ended is not an answer: cut before its finish_reason, or empty. */
@@ -210,11 +234,17 @@ function checkFinished(endpoint: string, content: string, finish: string | null)
   // A stream cut before its finish_reason is an incomplete answer, not a short one.
   if (finish === null) throw new Error('the stream ended before the model finished (no finish_reason)');
   // Nothing said and nothing cut off: a failed attempt, as it is for the agent, not an answer.
-  if (content === '' && finish === 'stop') throw new Error(`${endpoint} sent an empty completion (finish_reason stop, no text)`);
+  if (content === '' && finish === 'stop')
+    throw new Error(`${endpoint} sent an empty completion (finish_reason stop, no text)`);
 }
 
 /** The same request down the fallback chain, with retries and backoff per endpoint. */
-export async function chatWithFallback(endpoints: readonly Endpoint[], request: ChatRequest, signal?: AbortSignal, limits: ReplyLimits = DEFAULT_REPLY_LIMITS): Promise<ChatReply> {
+export async function chatWithFallback(
+  endpoints: readonly Endpoint[],
+  request: ChatRequest,
+  signal?: AbortSignal,
+  limits: ReplyLimits = DEFAULT_REPLY_LIMITS,
+): Promise<ChatReply> {
   if (endpoints.length === 0) throw new Error('no model endpoint is configured (llm.endpoints is empty)');
   const failures: string[] = [];
   for (const endpoint of endpoints) {
@@ -242,7 +272,9 @@ export async function chatWithFallback(endpoints: readonly Endpoint[], request: 
 /** The thinking a delta carries: vLLM's `reasoning_content` (`reasoning` since 0.10), or `reasoning_text`. */
 export function reasoningOf(delta: object | undefined): string | undefined {
   const d = (delta ?? {}) as Record<string, unknown>;
-  return [d.reasoning_content, d.reasoning, d.reasoning_text].find((r): r is string => typeof r === 'string' && r.length > 0);
+  return [d.reasoning_content, d.reasoning, d.reasoning_text].find(
+    (r): r is string => typeof r === 'string' && r.length > 0,
+  );
 }
 
 function parseStructured(content: string, schema: ResponseSchema): unknown {
@@ -250,7 +282,9 @@ function parseStructured(content: string, schema: ResponseSchema): unknown {
   try {
     value = JSON.parse(content);
   } catch (error) {
-    throw new Error(`the reply is not JSON though a response schema was asked for (${(error as Error).message}): ${content.slice(0, 120)}`);
+    throw new Error(
+      `the reply is not JSON though a response schema was asked for (${(error as Error).message}): ${content.slice(0, 120)}`,
+    );
   }
   // Structured output is a server feature we cannot see: check the reply rather than trust it (all but the
   // caller's regular expressions, which the server applied and which could stall the daemon here).

@@ -1,4 +1,11 @@
-import type { AssistantMessage, AssistantMessageEvent, Context, TextContent, ThinkingContent, ToolCall } from '@mariozechner/pi-ai';
+import type {
+  AssistantMessage,
+  AssistantMessageEvent,
+  Context,
+  TextContent,
+  ThinkingContent,
+  ToolCall,
+} from '@mariozechner/pi-ai';
 import { convertMessages } from '@mariozechner/pi-ai/openai-completions';
 import OpenAI from 'openai';
 import { retryAfter } from './backoff.ts';
@@ -7,7 +14,6 @@ import { redactUrl } from '../../daemon/util/index.ts';
 import type { Endpoint } from './model.ts';
 import { LINE_SLACK_BYTES, type ReplyLimits } from './reply-limits.ts';
 import { withResponseSchema, type ResponseSchema } from './structured-output.ts';
-
 
 export interface CompletionOptions {
   signal: AbortSignal;
@@ -45,7 +51,6 @@ const COMPAT: Resolved = {
   supportsLongCacheRetention: false,
 };
 
-
 /**
  * One streamed chat completion for pi's agent, parsed here rather than by pi-ai: pi-ai re-parses a tool
  * call's whole argument text on every delta (quadratic: a 20 MB argument held the event loop for minutes),
@@ -53,7 +58,11 @@ const COMPAT: Resolved = {
  * it arrives, and the request is aborted at the first byte over a limit, so a runaway endpoint costs at
  * most the limits in memory and time. Only complete, finished replies come back `ok`.
  */
-export async function streamCompletion(endpoint: Endpoint, context: Context, options: CompletionOptions): Promise<Completion> {
+export async function streamCompletion(
+  endpoint: Endpoint,
+  context: Context,
+  options: CompletionOptions,
+): Promise<Completion> {
   const { settings, model } = endpoint;
   const { limits, signal } = options;
   // Reasons go to the run, the journal, /status and the log: a proxy's password in base_url shows as ***.
@@ -67,7 +76,10 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
     temperature: settings.temperature,
   };
   if (context.tools && context.tools.length > 0) {
-    params.tools = context.tools.map((t) => ({ type: 'function', function: { name: t.name, description: t.description, parameters: t.parameters } }));
+    params.tools = context.tools.map((t) => ({
+      type: 'function',
+      function: { name: t.name, description: t.description, parameters: t.parameters },
+    }));
   }
   if (options.responseSchema) params = withResponseSchema(params, options.responseSchema, settings.structured_outputs);
 
@@ -77,7 +89,8 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
       .chat.completions.create(params as unknown as OpenAI.ChatCompletionCreateParamsStreaming, { signal })
       .asResponse();
   } catch (error) {
-    const retryAfterMs = error instanceof OpenAI.APIError && error.status === 429 ? retryAfter(error.headers) : undefined;
+    const retryAfterMs =
+      error instanceof OpenAI.APIError && error.status === 429 ? retryAfter(error.headers) : undefined;
     const reason = (error as Error).message;
     return { ok: false, reason, retryable: true, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
   }
@@ -87,7 +100,12 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
   if (type.includes('application/json')) {
     // A server that ignores `stream: true` answers one JSON completion.
     const text = await readCapped(response, limits.max_reply_bytes + LINE_SLACK_BYTES);
-    if (text === undefined) return { ok: false, reason: `${where} answered a JSON body over ${limits.max_reply_bytes + LINE_SLACK_BYTES} bytes`, retryable: false };
+    if (text === undefined)
+      return {
+        ok: false,
+        reason: `${where} answered a JSON body over ${limits.max_reply_bytes + LINE_SLACK_BYTES} bytes`,
+        retryable: false,
+      };
     const problem = reply.addJson(text);
     if (problem) return problem;
   } else if (type.includes('text/event-stream')) {
@@ -100,9 +118,15 @@ export async function streamCompletion(endpoint: Endpoint, context: Context, opt
   } else {
     const head = (await readCapped(response, 4096, true)) ?? '';
     const snippet = head.replace(/\s+/g, ' ').trim().slice(0, 80);
-    return { ok: false, reason: `${where} answered ${type || 'no content type'}, not an event stream${snippet ? `: ${snippet}` : ''}`, retryable: false };
+    return {
+      ok: false,
+      reason: `${where} answered ${type || 'no content type'}, not an event stream${snippet ? `: ${snippet}` : ''}`,
+      retryable: false,
+    };
   }
-  return reply.finish(JSON.stringify(params.messages).length + (params.tools ? JSON.stringify(params.tools).length : 0));
+  return reply.finish(
+    JSON.stringify(params.messages).length + (params.tools ? JSON.stringify(params.tools).length : 0),
+  );
 }
 
 /** The events pi's agent loop reads, for a reply that is already whole. */
@@ -165,13 +189,34 @@ class ReplyBuilder {
     try {
       body = JSON.parse(text);
     } catch {
-      return { ok: false, reason: `${this.#where} answered application/json that does not parse: ${text.slice(0, 80)}`, retryable: false };
+      return {
+        ok: false,
+        reason: `${this.#where} answered application/json that does not parse: ${text.slice(0, 80)}`,
+        retryable: false,
+      };
     }
-    const b = body as { error?: { message?: string }; choices?: { message?: Record<string, unknown>; finish_reason?: string }[]; usage?: unknown };
-    if (b.error) return { ok: false, reason: `${this.#where} answered an error: ${b.error.message ?? JSON.stringify(b.error).slice(0, 120)}`, retryable: true };
+    const b = body as {
+      error?: { message?: string };
+      choices?: { message?: Record<string, unknown>; finish_reason?: string }[];
+      usage?: unknown;
+    };
+    if (b.error)
+      return {
+        ok: false,
+        reason: `${this.#where} answered an error: ${b.error.message ?? JSON.stringify(b.error).slice(0, 120)}`,
+        retryable: true,
+      };
     const choice = b.choices?.[0];
-    if (!choice?.message) return { ok: false, reason: `${this.#where} answered JSON that is not a chat completion: ${text.slice(0, 80)}`, retryable: false };
-    const message = choice.message as { content?: string; tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[] };
+    if (!choice?.message)
+      return {
+        ok: false,
+        reason: `${this.#where} answered JSON that is not a chat completion: ${text.slice(0, 80)}`,
+        retryable: false,
+      };
+    const message = choice.message as {
+      content?: string;
+      tool_calls?: { id?: string; function?: { name?: string; arguments?: string } }[];
+    };
     return this.addChunk({
       usage: b.usage,
       choices: [
@@ -193,7 +238,12 @@ class ReplyBuilder {
     };
     if (c === null || typeof c !== 'object') return undefined;
     // vLLM reports an error met mid-stream as one more data line.
-    if (c.error) return { ok: false, reason: `${this.#where} reported an error mid-stream: ${c.error.message ?? 'no message'}`, retryable: true };
+    if (c.error)
+      return {
+        ok: false,
+        reason: `${this.#where} reported an error mid-stream: ${c.error.message ?? 'no message'}`,
+        retryable: true,
+      };
     this.#responseId ??= c.id;
     if (c.usage) this.#usage = { input: c.usage.prompt_tokens ?? 0, output: c.usage.completion_tokens ?? 0 };
     const choice = Array.isArray(c.choices) ? c.choices[0] : undefined;
@@ -214,7 +264,11 @@ class ReplyBuilder {
       if (over) return over;
     }
     if (Array.isArray(delta.tool_calls)) {
-      for (const raw of delta.tool_calls as { index?: number; id?: string; function?: { name?: string; arguments?: string } }[]) {
+      for (const raw of delta.tool_calls as {
+        index?: number;
+        id?: string;
+        function?: { name?: string; arguments?: string };
+      }[]) {
         const index = raw.index ?? 0;
         let call = this.#calls.get(index);
         // A function named under a new id is a new call, even at an index in use: Ollama streams each call
@@ -254,14 +308,28 @@ class ReplyBuilder {
   #count(piece: string, bytes = Buffer.byteLength(piece)): Failed | undefined {
     this.#bytes += bytes;
     if (this.#bytes <= this.#limits.max_reply_bytes) return undefined;
-    return { ok: false, reason: `the reply is over ${this.#limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${this.#where}`, retryable: false };
+    return {
+      ok: false,
+      reason: `the reply is over ${this.#limits.max_reply_bytes} bytes (llm.max_reply_bytes) from ${this.#where}`,
+      retryable: false,
+    };
   }
 
   /** `requestChars`: the request's messages and tools, as sent, for the estimate when no usage comes. */
   finish(requestChars: number): Completion {
     // A stream cut before its finish_reason is an incomplete answer, not a short one.
-    if (this.#finish === null) return { ok: false, reason: `the stream from ${this.#where} ended before the model finished (no finish_reason)`, retryable: true };
-    if (this.#order.length === 0) return { ok: false, reason: `${this.#where} sent an empty completion (finish_reason ${this.#finish}, no text and no tool call)`, retryable: true };
+    if (this.#finish === null)
+      return {
+        ok: false,
+        reason: `the stream from ${this.#where} ended before the model finished (no finish_reason)`,
+        retryable: true,
+      };
+    if (this.#order.length === 0)
+      return {
+        ok: false,
+        reason: `${this.#where} sent an empty completion (finish_reason ${this.#finish}, no text and no tool call)`,
+        retryable: true,
+      };
     const { model } = this.#endpoint;
     const content: (TextContent | ThinkingContent | ToolCall)[] = [];
     const rawArgs = new Map<number, string>();
@@ -274,7 +342,8 @@ class ReplyBuilder {
       }
     }
     const stop = STOP_REASONS[this.#finish];
-    if (!stop) return { ok: false, reason: `${this.#where} finished with finish_reason ${this.#finish}`, retryable: false };
+    if (!stop)
+      return { ok: false, reason: `${this.#where} finished with finish_reason ${this.#finish}`, retryable: false };
     // A server that ignores stream_options.include_usage sends none: estimated (about 4 characters a
     // token), since counting 0 would leave policy.quotas.max_tokens never reached.
     let usage = this.#usage;
@@ -291,7 +360,14 @@ class ReplyBuilder {
       provider: model.provider,
       model: model.id,
       ...(this.#responseId ? { responseId: this.#responseId } : {}),
-      usage: { input, output, cacheRead: 0, cacheWrite: 0, totalTokens: input + output, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+      usage: {
+        input,
+        output,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: input + output,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+      },
       stopReason: stop,
       timestamp: Date.now(),
     };
@@ -309,13 +385,24 @@ export function usageEstimated(message: AssistantMessage): boolean {
   return estimated.has(message);
 }
 
-const STOP_REASONS: Record<string, AssistantMessage['stopReason']> = { stop: 'stop', end: 'stop', length: 'length', tool_calls: 'toolUse', function_call: 'toolUse' };
+const STOP_REASONS: Record<string, AssistantMessage['stopReason']> = {
+  stop: 'stop',
+  end: 'stop',
+  length: 'length',
+  tool_calls: 'toolUse',
+  function_call: 'toolUse',
+};
 
 /**
  * Reads an SSE body line by line, handing each `data:` payload (parsed) to `onData`. No line may grow past
  * `maxLine` bytes: a server that sends megabytes without a newline is cut off there.
  */
-async function readEvents(response: Response, maxLine: number, where: string, onData: (data: unknown) => Failed | undefined): Promise<Failed | undefined> {
+async function readEvents(
+  response: Response,
+  maxLine: number,
+  where: string,
+  onData: (data: unknown) => Failed | undefined,
+): Promise<Failed | undefined> {
   const reader = response.body?.getReader();
   if (!reader) return { ok: false, reason: `${where} answered with no body`, retryable: true };
   const decoder = new TextDecoder();
@@ -352,7 +439,8 @@ async function readEvents(response: Response, maxLine: number, where: string, on
       }
       pending = pending.slice(start);
       searchFrom = pending.length;
-      if (pending.length > maxLine) return { ok: false, reason: `${where} sent an event-stream line over ${maxLine} bytes`, retryable: false };
+      if (pending.length > maxLine)
+        return { ok: false, reason: `${where} sent an event-stream line over ${maxLine} bytes`, retryable: false };
       if (done) {
         if (pending.startsWith('data:')) data.push(pending.slice(pending.startsWith('data: ') ? 6 : 5));
         const result = dispatch();

@@ -12,7 +12,11 @@ const navigateTool = {
   parameters: Type.Object({ x: Type.Number(), y: Type.Number() }),
 };
 
-const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', content: 'go to the dock', timestamp: Date.now() }], tools: [navigateTool] };
+const context: Context = {
+  systemPrompt: 'plan',
+  messages: [{ role: 'user', content: 'go to the dock', timestamp: Date.now() }],
+  tools: [navigateTool],
+};
 
 async function finalMessage(chain: EndpointChain, ctx: Context = context): Promise<AssistantMessage> {
   return chain.stream(ctx).result();
@@ -29,7 +33,9 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
 
   it('reassembles a tool call whose arguments arrive split across deltas', async () => {
     server.enqueue({ toolCalls: [{ name: 'navigate_to', arguments: { x: 1.25, y: -3.5 } }] });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))] });
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+    });
     const message = await finalMessage(chain);
     expect(message.stopReason).toBe('toolUse');
     expect(toolCalls(message)).toMatchObject([{ name: 'navigate_to', arguments: { x: 1.25, y: -3.5 } }]);
@@ -41,7 +47,9 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
 
   it('retries a 500 and answers from the same endpoint', async () => {
     server.enqueue({ status: 500 }, { text: 'done' });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))] });
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+    });
     const message = await finalMessage(chain);
     expect(message.stopReason).toBe('stop');
     expect(message.content).toMatchObject([{ type: 'text', text: 'done' }]);
@@ -49,8 +57,13 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
   });
 
   it('never hands on a tool call with malformed JSON arguments, and retries', async () => {
-    server.enqueue({ toolCalls: [{ name: 'navigate_to', arguments: '{"x": 1.0, "y": }' }] }, { toolCalls: [{ name: 'navigate_to', arguments: { x: 1, y: 2 } }] });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))] });
+    server.enqueue(
+      { toolCalls: [{ name: 'navigate_to', arguments: '{"x": 1.0, "y": }' }] },
+      { toolCalls: [{ name: 'navigate_to', arguments: { x: 1, y: 2 } }] },
+    );
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl }))],
+    });
     const message = await finalMessage(chain);
     expect(toolCalls(message)).toMatchObject([{ arguments: { x: 1, y: 2 } }]);
     expect(server.chats).toHaveLength(2);
@@ -58,11 +71,18 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
   });
 
   it('treats a stream that stops mid tool call as a failure, not as partial arguments', async () => {
-    server.enqueue({ cut: { toolCalls: [{ name: 'navigate_to', arguments: { x: 12.345678, y: 98.765432 } }] }, fraction: 0.6 });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0 }))] });
+    server.enqueue({
+      cut: { toolCalls: [{ name: 'navigate_to', arguments: { x: 12.345678, y: 98.765432 } }] },
+      fraction: 0.6,
+    });
+    const chain = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0 }))],
+    });
     const message = await finalMessage(chain);
     expect(message.stopReason).toBe('error');
-    expect(message.errorMessage).toMatch(/local attempt 1: the stream from local .* ended before the model finished \(no finish_reason\)/);
+    expect(message.errorMessage).toMatch(
+      /local attempt 1: the stream from local .* ended before the model finished \(no finish_reason\)/,
+    );
     expect(toolCalls(message)).toHaveLength(0);
   });
 
@@ -71,7 +91,9 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
     backup.enqueue({ text: 'from the gateway' });
     const chain = new EndpointChain({
       endpoints: [
-        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0, connect_timeout_ms: 150 })),
+        resolveEndpoint(
+          endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0, connect_timeout_ms: 150 }),
+        ),
         resolveEndpoint(endpointSettings({ name: 'gateway', base_url: backup.baseUrl })),
       ],
     });
@@ -86,7 +108,17 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
   it('times out a stream that stalls after its first chunk', async () => {
     server.enqueue({ stall: { toolCalls: [{ name: 'navigate_to', arguments: { x: 1, y: 2 } }] } });
     const chain = new EndpointChain({
-      endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0, first_token_timeout_ms: 150, idle_timeout_ms: 150 }))],
+      endpoints: [
+        resolveEndpoint(
+          endpointSettings({
+            name: 'local',
+            base_url: server.baseUrl,
+            retries: 0,
+            first_token_timeout_ms: 150,
+            idle_timeout_ms: 150,
+          }),
+        ),
+      ],
     });
     const message = await finalMessage(chain);
     expect(message.stopReason).toBe('error');
@@ -117,17 +149,29 @@ describe('EndpointChain against a vLLM-style SSE server', () => {
     const schema = { name: 'goal', schema: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'] } };
     server.enqueue({ text: '{"x": 1}' });
     backup.enqueue({ text: '{"x": 2}' });
-    const openai = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'cloud', base_url: server.baseUrl }))] });
-    const vllm = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: backup.baseUrl, structured_outputs: 'vllm' }))] });
+    const openai = new EndpointChain({
+      endpoints: [resolveEndpoint(endpointSettings({ name: 'cloud', base_url: server.baseUrl }))],
+    });
+    const vllm = new EndpointChain({
+      endpoints: [
+        resolveEndpoint(endpointSettings({ name: 'local', base_url: backup.baseUrl, structured_outputs: 'vllm' })),
+      ],
+    });
     await openai.stream(context, { responseSchema: schema }).result();
     await vllm.stream(context, { responseSchema: schema }).result();
-    expect(server.chats[0]!.body.response_format).toEqual({ type: 'json_schema', json_schema: { ...schema, strict: true } });
+    expect(server.chats[0]!.body.response_format).toEqual({
+      type: 'json_schema',
+      json_schema: { ...schema, strict: true },
+    });
     expect(backup.chats[0]!.body.structured_outputs).toEqual({ json: schema.schema });
   });
 
   it('with no endpoints, fails at once with the reason', async () => {
     const chain = new EndpointChain({ endpoints: [] });
-    expect(chain.available()).toEqual({ ok: false, reason: 'no model endpoint is configured (llm.endpoints is empty)' });
+    expect(chain.available()).toEqual({
+      ok: false,
+      reason: 'no model endpoint is configured (llm.endpoints is empty)',
+    });
     const message = await finalMessage(chain);
     expect(message.errorMessage).toBe('no model endpoint is configured (llm.endpoints is empty)');
   });

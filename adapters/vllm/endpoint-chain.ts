@@ -87,8 +87,21 @@ export class EndpointChain {
   #warned = new Map<string, number>();
 
   constructor(options: EndpointChainOptions) {
-    const { endpoints, now = () => performance.now(), random = Math.random, limits = DEFAULT_REPLY_LIMITS, log } = options;
-    this.#states = endpoints.map((endpoint) => ({ endpoint, requests: 0, failures: 0, lastTtftMs: null, lastError: null, coolUntil: 0 }));
+    const {
+      endpoints,
+      now = () => performance.now(),
+      random = Math.random,
+      limits = DEFAULT_REPLY_LIMITS,
+      log,
+    } = options;
+    this.#states = endpoints.map((endpoint) => ({
+      endpoint,
+      requests: 0,
+      failures: 0,
+      lastTtftMs: null,
+      lastError: null,
+      coolUntil: 0,
+    }));
     this.#now = now;
     this.#random = random;
     this.#limits = limits;
@@ -106,10 +119,14 @@ export class EndpointChain {
 
   /** Whether some endpoint may be tried now (none configured, or all cooling down after failures: no). */
   available(): { ok: true } | { ok: false; reason: string } {
-    if (this.#states.length === 0) return { ok: false, reason: 'no model endpoint is configured (llm.endpoints is empty)' };
+    if (this.#states.length === 0)
+      return { ok: false, reason: 'no model endpoint is configured (llm.endpoints is empty)' };
     const now = this.#now();
     if (this.#states.every((s) => s.coolUntil > now)) {
-      return { ok: false, reason: `every model endpoint failed recently: ${this.#states.map((s) => `${s.endpoint.settings.name}: ${s.lastError}`).join('; ')}` };
+      return {
+        ok: false,
+        reason: `every model endpoint failed recently: ${this.#states.map((s) => `${s.endpoint.settings.name}: ${s.lastError}`).join('; ')}`,
+      };
     }
     return { ok: true };
   }
@@ -129,8 +146,11 @@ export class EndpointChain {
   }
 
   /** pi's StreamFn: the agent loop calls this for every turn. The `model` argument is ignored. */
-  readonly streamFn = (_model: Model<Api>, context: Context, options?: SimpleStreamOptions): AssistantMessageEventStream =>
-    this.stream(context, { signal: options?.signal, sessionId: options?.sessionId });
+  readonly streamFn = (
+    _model: Model<Api>,
+    context: Context,
+    options?: SimpleStreamOptions,
+  ): AssistantMessageEventStream => this.stream(context, { signal: options?.signal, sessionId: options?.sessionId });
 
   stream(context: Context, options: ChainStreamOptions = {}): AssistantMessageEventStream {
     const outer = createAssistantMessageEventStream();
@@ -145,7 +165,9 @@ export class EndpointChain {
     for (const state of this.#states) {
       const { settings } = state.endpoint;
       if (state.coolUntil > this.#now()) {
-        failures.push(`${settings.name}: skipped, it failed within the last ${settings.cooldown_ms} ms (${state.lastError})`);
+        failures.push(
+          `${settings.name}: skipped, it failed within the last ${settings.cooldown_ms} ms (${state.lastError})`,
+        );
         continue;
       }
       let cooldown = settings.cooldown_ms;
@@ -154,7 +176,10 @@ export class EndpointChain {
       for (let attempt = 0; attempt <= settings.retries; attempt++) {
         if (attempt > 0) {
           try {
-            await sleep(wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random), signal);
+            await sleep(
+              wait ?? backoffDelay(attempt, settings.backoff_ms, settings.backoff_max_ms, this.#random),
+              signal,
+            );
           } catch {
             return this.#fail(outer, 'aborted', 'the request was cancelled');
           }
@@ -189,7 +214,9 @@ export class EndpointChain {
       if (!requestFault) state.coolUntil = this.#now() + cooldown;
     }
     const reason =
-      this.#states.length === 0 ? 'no model endpoint is configured (llm.endpoints is empty)' : `no model endpoint answered: ${failures.join('; ')}`;
+      this.#states.length === 0
+        ? 'no model endpoint is configured (llm.endpoints is empty)'
+        : `no model endpoint answered: ${failures.join('; ')}`;
     if (failures.length > 0) this.#warnFallback(failures, undefined);
     this.#fail(outer, 'error', reason);
   }
@@ -204,7 +231,11 @@ export class EndpointChain {
     const now = this.#now();
     if ((this.#warned.get(key) ?? -Infinity) > now - WARN_EVERY_MS) return;
     this.#warned.set(key, now);
-    if (usedInstead) this.#log.warn({ failures, endpoint: usedInstead }, `model endpoint fallback: ${failures.join('; ')}; answered by ${usedInstead} instead`);
+    if (usedInstead)
+      this.#log.warn(
+        { failures, endpoint: usedInstead },
+        `model endpoint fallback: ${failures.join('; ')}; answered by ${usedInstead} instead`,
+      );
     else this.#log.warn({ failures }, `no model endpoint answered: ${failures.join('; ')}`);
   }
 
@@ -216,7 +247,14 @@ export class EndpointChain {
       api: model?.api ?? 'none',
       provider: model?.provider ?? 'none',
       model: model?.id ?? 'none',
-      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+      usage: {
+        input: 0,
+        output: 0,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: 0,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+      },
       stopReason: reason,
       errorMessage: message,
       timestamp: Date.now(),
@@ -254,10 +292,22 @@ export class EndpointChain {
       });
       if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
       if (watchdog.expired) return { ok: false, reason: watchdog.expired, retryable: true, aborted: false };
-      if (controller.signal.aborted) return { ok: false, reason: `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`, retryable: true, aborted: false };
+      if (controller.signal.aborted)
+        return {
+          ok: false,
+          reason: `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`,
+          retryable: true,
+          aborted: false,
+        };
       if (!result.ok) {
         const { reason, retryAfterMs } = result;
-        return { ok: false, reason, retryable: result.retryable && isRetryable(reason), aborted: false, ...(retryAfterMs !== undefined ? { retryAfterMs } : {}) };
+        return {
+          ok: false,
+          reason,
+          retryable: result.retryable && isRetryable(reason),
+          aborted: false,
+          ...(retryAfterMs !== undefined ? { retryAfterMs } : {}),
+        };
       }
       const problem = checkToolCalls(result.message, result.rawArgs);
       if (problem) return { ok: false, reason: problem, retryable: true, aborted: false };
@@ -265,7 +315,11 @@ export class EndpointChain {
       return { ok: true, events: replyEvents(result.message) };
     } catch (error) {
       if (options.signal?.aborted) return { ok: false, reason: 'cancelled', retryable: false, aborted: true };
-      const reason = watchdog.expired ?? (controller.signal.aborted ? `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)` : (error as Error).message);
+      const reason =
+        watchdog.expired ??
+        (controller.signal.aborted
+          ? `no whole reply within request_timeout_ms (${settings.request_timeout_ms} ms)`
+          : (error as Error).message);
       return { ok: false, reason, retryable: watchdog.expired !== undefined || isRetryable(reason), aborted: false };
     } finally {
       clearTimeout(whole);
@@ -299,7 +353,8 @@ function checkToolCalls(message: AssistantMessage, rawArgs: ReadonlyMap<number, 
     } catch (error) {
       return `malformed tool-call arguments for ${block.name} (${(error as Error).message}): ${raw.length > 120 ? `${raw.slice(0, 117)}...` : raw}`;
     }
-    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed)) return `tool-call arguments for ${block.name} are not a JSON object: ${raw.slice(0, 120)}`;
+    if (parsed === null || typeof parsed !== 'object' || Array.isArray(parsed))
+      return `tool-call arguments for ${block.name} are not a JSON object: ${raw.slice(0, 120)}`;
     block.arguments = parsed as Record<string, unknown>;
   }
   return undefined;

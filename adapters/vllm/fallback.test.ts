@@ -6,7 +6,10 @@ import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
 
-const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', content: 'drive to the charging dock', timestamp: Date.now() }] };
+const context: Context = {
+  systemPrompt: 'plan',
+  messages: [{ role: 'user', content: 'drive to the charging dock', timestamp: Date.now() }],
+};
 
 describe('EndpointChain: what counts as a failed endpoint, and saying so', () => {
   let server: OpenAiSseServer;
@@ -33,7 +36,9 @@ describe('EndpointChain: what counts as a failed endpoint, and saying so', () =>
     const c = chain();
     const message = await c.stream(context).result();
     expect(message.content).toMatchObject([{ type: 'text', text: 'On my way.' }]);
-    expect(c.health()[0]!.last_error).toBe(`local (${server.baseUrl}) answered text/html, not an event stream: <html><body>502 Bad Gateway</body></html>`);
+    expect(c.health()[0]!.last_error).toBe(
+      `local (${server.baseUrl}) answered text/html, not an event stream: <html><body>502 Bad Gateway</body></html>`,
+    );
     expect(server.chats).toHaveLength(1);
   });
 
@@ -43,7 +48,9 @@ describe('EndpointChain: what counts as a failed endpoint, and saying so', () =>
     const c = chain({ retries: 0 });
     const message = await c.stream(context).result();
     expect(message.content).toMatchObject([{ type: 'text', text: 'On my way.' }]);
-    expect(c.health()[0]!.last_error).toMatch(/^local \(http:.*\) sent an empty completion \(finish_reason stop, no text and no tool call\)$/);
+    expect(c.health()[0]!.last_error).toMatch(
+      /^local \(http:.*\) sent an empty completion \(finish_reason stop, no text and no tool call\)$/,
+    );
   });
 
   it('warns when it falls back, naming the endpoint that failed, why, and the one used instead; once a minute per cause', async () => {
@@ -56,8 +63,13 @@ describe('EndpointChain: what counts as a failed endpoint, and saying so', () =>
     await c.stream(context).result();
     expect(server.chats).toHaveLength(2);
     expect(warnings).toHaveLength(1);
-    expect(warnings[0]!.message).toBe('model endpoint fallback: local attempt 1: 500 CUDA out of memory; answered by gateway instead');
-    expect(warnings[0]!.fields).toMatchObject({ endpoint: 'gateway', failures: ['local attempt 1: 500 CUDA out of memory'] });
+    expect(warnings[0]!.message).toBe(
+      'model endpoint fallback: local attempt 1: 500 CUDA out of memory; answered by gateway instead',
+    );
+    expect(warnings[0]!.fields).toMatchObject({
+      endpoint: 'gateway',
+      failures: ['local attempt 1: 500 CUDA out of memory'],
+    });
   });
 
   it('honours a 429 Retry-After longer than the backoff budget by moving on and cooling the endpoint down that long', async () => {

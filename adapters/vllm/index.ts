@@ -1,5 +1,12 @@
 export { backoffDelay, isRetryable } from './backoff.ts';
-export { chatOnce, chatWithFallback, listModels, openaiClient, type ChatReply, type ChatRequest } from './chat-client.ts';
+export {
+  chatOnce,
+  chatWithFallback,
+  listModels,
+  openaiClient,
+  type ChatReply,
+  type ChatRequest,
+} from './chat-client.ts';
 export { EndpointChain, type ChainStreamOptions, type EndpointHealth } from './endpoint-chain.ts';
 export { LlmComponent } from './llm-component.ts';
 export { LLM_QUERY_PREFIX, llmQueryHandler, LlmQueryRequest } from './llm-query.ts';

@@ -3,8 +3,14 @@ import { describeFailure } from './llm-check.ts';
 
 describe('describeFailure', () => {
   it('names the network reason found in the innermost cause', () => {
-    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), { code: 'ECONNREFUSED', address: '127.0.0.1', port: 8000 });
-    const text = describeFailure(new Error('Connection error.', { cause: new TypeError('fetch failed', { cause: refused }) }));
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:8000'), {
+      code: 'ECONNREFUSED',
+      address: '127.0.0.1',
+      port: 8000,
+    });
+    const text = describeFailure(
+      new Error('Connection error.', { cause: new TypeError('fetch failed', { cause: refused }) }),
+    );
     expect(text).toContain('(ECONNREFUSED 127.0.0.1:8000)');
   });
 

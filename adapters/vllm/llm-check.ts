@@ -9,7 +9,10 @@ export interface EndpointCheck {
   base_url: string;
   model: string | null;
   models: { ok: true; ids: string[]; served: boolean | null } | { ok: false; error: string };
-  completion: { ok: true; ttft_ms: number; total_ms: number; content: string; finish_reason: string | null } | { ok: false; error: string } | { ok: false; skipped: string };
+  completion:
+    | { ok: true; ttft_ms: number; total_ms: number; content: string; finish_reason: string | null }
+    | { ok: false; error: string }
+    | { ok: false; skipped: string };
   ok: boolean;
 }
 
@@ -32,18 +35,42 @@ export interface CheckOptions {
 export async function checkEndpoints(options: CheckOptions): Promise<CheckReport> {
   const { baseUrl, model, apiKeyEnv, timeoutMs, env } = options;
   const targets: LlmEndpointSettings[] = baseUrl
-    ? [Value.Default(LlmEndpointConfig, { name: 'cli', base_url: baseUrl, model: model ?? '', api_key_env: apiKeyEnv ?? '' }) as LlmEndpointSettings]
+    ? [
+        Value.Default(LlmEndpointConfig, {
+          name: 'cli',
+          base_url: baseUrl,
+          model: model ?? '',
+          api_key_env: apiKeyEnv ?? '',
+        }) as LlmEndpointSettings,
+      ]
     : options.endpoints.map((e) => (model ? { ...e, model } : e));
-  if (targets.length === 0) return { ok: false, endpoints: [], problem: 'no endpoint to check: llm.endpoints is empty in the config; give --base-url' };
+  if (targets.length === 0)
+    return {
+      ok: false,
+      endpoints: [],
+      problem: 'no endpoint to check: llm.endpoints is empty in the config; give --base-url',
+    };
   const endpoints: EndpointCheck[] = [];
   for (const settings of targets) {
-    const tuned: LlmEndpointSettings = timeoutMs ? { ...settings, connect_timeout_ms: timeoutMs, first_token_timeout_ms: timeoutMs, idle_timeout_ms: timeoutMs, retries: 0 } : { ...settings, retries: 0 };
+    const tuned: LlmEndpointSettings = timeoutMs
+      ? {
+          ...settings,
+          connect_timeout_ms: timeoutMs,
+          first_token_timeout_ms: timeoutMs,
+          idle_timeout_ms: timeoutMs,
+          retries: 0,
+        }
+      : { ...settings, retries: 0 };
     endpoints.push(await checkOne(tuned, env, timeoutMs));
   }
   return { ok: endpoints.every((e) => e.ok), endpoints };
 }
 
-async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, timeoutMs: number | undefined): Promise<EndpointCheck> {
+async function checkOne(
+  settings: LlmEndpointSettings,
+  env: NodeJS.ProcessEnv,
+  timeoutMs: number | undefined,
+): Promise<EndpointCheck> {
   let models: EndpointCheck['models'];
   let modelId = settings.model || null;
   try {
@@ -54,7 +81,8 @@ async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, t
     models = { ok: false, error: describeFailure(error) };
   }
   let completion: EndpointCheck['completion'];
-  if (!modelId) completion = { ok: false, skipped: 'no model to complete with: give --model, or the endpoint lists none' };
+  if (!modelId)
+    completion = { ok: false, skipped: 'no model to complete with: give --model, or the endpoint lists none' };
   else {
     try {
       const reply = await chatOnce(resolveEndpoint({ ...settings, model: modelId }, env), {
@@ -62,13 +90,26 @@ async function checkOne(settings: LlmEndpointSettings, env: NodeJS.ProcessEnv, t
         max_tokens: 8,
         temperature: 0,
       });
-      completion = { ok: true, ttft_ms: round(reply.ttft_ms), total_ms: round(reply.total_ms), content: reply.content, finish_reason: reply.finish_reason };
+      completion = {
+        ok: true,
+        ttft_ms: round(reply.ttft_ms),
+        total_ms: round(reply.total_ms),
+        content: reply.content,
+        finish_reason: reply.finish_reason,
+      };
     } catch (error) {
       completion = { ok: false, error: describeFailure(error) };
     }
   }
   const served = !models.ok || models.served !== false;
-  return { name: settings.name, base_url: redactUrl(settings.base_url), model: modelId, models, completion, ok: models.ok && served && completion.ok };
+  return {
+    name: settings.name,
+    base_url: redactUrl(settings.base_url),
+    model: modelId,
+    models,
+    completion,
+    ok: models.ok && served && completion.ok,
+  };
 }
 
 /** What a network error code means, for the ones an engineer pointing at an endpoint meets. */
@@ -106,7 +147,8 @@ const MAX_CAUSE_HOPS = 10;
 export function describeFailure(error: unknown): string {
   let inner = error as NetworkCause | undefined;
   // Bounded: a cause chain may loop back on itself (an error made its own cause), and real ones are short.
-  for (let hops = 0; hops < MAX_CAUSE_HOPS && inner?.cause && typeof inner.cause === 'object'; hops++) inner = inner.cause as NetworkCause;
+  for (let hops = 0; hops < MAX_CAUSE_HOPS && inner?.cause && typeof inner.cause === 'object'; hops++)
+    inner = inner.cause as NetworkCause;
   const causes = inner?.errors?.length ? (inner.errors as NetworkCause[]) : [inner];
   const described = causes.map((c) => {
     if (!c?.code) return undefined;
@@ -129,7 +171,10 @@ export function formatCheck(report: CheckReport): string {
       if (e.models.served === false) lines.push(`     problem: the configured model ${e.model} is not among them`);
     } else lines.push(`     models: failed: ${e.models.error}`);
     const c = e.completion;
-    if (c.ok) lines.push(`     completion: first token ${c.ttft_ms} ms, total ${c.total_ms} ms, finish ${c.finish_reason}: ${JSON.stringify(c.content)}`);
+    if (c.ok)
+      lines.push(
+        `     completion: first token ${c.ttft_ms} ms, total ${c.total_ms} ms, finish ${c.finish_reason}: ${JSON.stringify(c.content)}`,
+      );
     else lines.push(`     completion: ${'skipped' in c ? `skipped: ${c.skipped}` : `failed: ${c.error}`}`);
   }
   return `${lines.join('\n')}\n`;

@@ -26,7 +26,9 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
     this.#ctx = ctx;
     this.#settings = ctx.config.llm;
     const endpoints = this.#settings.endpoints.map((e) => resolveEndpoint(e, env));
-    this.#warnings = this.#settings.endpoints.map((e) => missingKey(e, env)).filter((w): w is string => w !== undefined);
+    this.#warnings = this.#settings.endpoints
+      .map((e) => missingKey(e, env))
+      .filter((w): w is string => w !== undefined);
     const { max_tool_argument_bytes, max_reply_bytes } = this.#settings;
     this.chain = new EndpointChain({ endpoints, limits: { max_tool_argument_bytes, max_reply_bytes }, log: ctx.log });
   }
@@ -56,10 +58,14 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
     if (!this.#settings.serve_queries) return;
     const { bus } = this.#ctx;
     for (const endpoint of this.chain.endpoints) {
-      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}${endpoint.settings.name}`, llmQueryHandler([endpoint], this.#replyLimits())));
+      this.#unserve.push(
+        bus.serve(`${LLM_QUERY_PREFIX}${endpoint.settings.name}`, llmQueryHandler([endpoint], this.#replyLimits())),
+      );
     }
     if (!this.chain.endpoints.some((e) => e.settings.name === 'default')) {
-      this.#unserve.push(bus.serve(`${LLM_QUERY_PREFIX}default`, llmQueryHandler(this.chain.endpoints, this.#replyLimits())));
+      this.#unserve.push(
+        bus.serve(`${LLM_QUERY_PREFIX}default`, llmQueryHandler(this.chain.endpoints, this.#replyLimits())),
+      );
     }
   }
 
@@ -75,20 +81,37 @@ export class LlmComponent implements Component, ModelService, MetricsProvider {
   health(): ComponentHealth {
     const endpoints = this.chain.health();
     const available = this.chain.available();
-    if (!available.ok) return { state: 'degraded', reason: `${available.reason}; deterministic intents still run`, details: { endpoints } };
+    if (!available.ok)
+      return {
+        state: 'degraded',
+        reason: `${available.reason}; deterministic intents still run`,
+        details: { endpoints },
+      };
     return { state: 'running', details: { endpoints, warnings: this.#warnings } };
   }
 
   metrics(): MetricFamily[] {
     const health = this.chain.health();
     return [
-      { name: 'auraison_llm_requests_total', help: 'Model requests sent, per endpoint (attempts, retries included).', type: 'counter', samples: health.map((h) => ({ labels: { endpoint: h.name }, value: h.requests })) },
-      { name: 'auraison_llm_failures_total', help: 'Failed model request attempts, per endpoint.', type: 'counter', samples: health.map((h) => ({ labels: { endpoint: h.name }, value: h.failures })) },
+      {
+        name: 'auraison_llm_requests_total',
+        help: 'Model requests sent, per endpoint (attempts, retries included).',
+        type: 'counter',
+        samples: health.map((h) => ({ labels: { endpoint: h.name }, value: h.requests })),
+      },
+      {
+        name: 'auraison_llm_failures_total',
+        help: 'Failed model request attempts, per endpoint.',
+        type: 'counter',
+        samples: health.map((h) => ({ labels: { endpoint: h.name }, value: h.failures })),
+      },
       {
         name: 'auraison_llm_ttft_seconds',
         help: 'Time to first token of the last good answer, per endpoint.',
         type: 'gauge',
-        samples: health.filter((h) => h.last_ttft_ms !== null).map((h) => ({ labels: { endpoint: h.name }, value: h.last_ttft_ms! / 1000 })),
+        samples: health
+          .filter((h) => h.last_ttft_ms !== null)
+          .map((h) => ({ labels: { endpoint: h.name }, value: h.last_ttft_ms! / 1000 })),
       },
     ];
   }

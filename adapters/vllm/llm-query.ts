@@ -18,15 +18,23 @@ export const LlmQueryRequest = Type.Object(
   {
     messages: Type.Array(
       Type.Object(
-        { role: Type.Union([Type.Literal('system'), Type.Literal('user'), Type.Literal('assistant')]), content: Type.String() },
+        {
+          role: Type.Union([Type.Literal('system'), Type.Literal('user'), Type.Literal('assistant')]),
+          content: Type.String(),
+        },
         { additionalProperties: false },
       ),
       { minItems: 1, maxItems: MAX_MESSAGES },
     ),
-    max_tokens: Type.Optional(Type.Integer({ minimum: 1, description: 'capped at the endpoint\'s llm.endpoints[].max_tokens' })),
+    max_tokens: Type.Optional(
+      Type.Integer({ minimum: 1, description: "capped at the endpoint's llm.endpoints[].max_tokens" }),
+    ),
     temperature: Type.Optional(Type.Number({ minimum: 0, maximum: 2 })),
     response_schema: Type.Optional(
-      Type.Object({ name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), schema: Type.Record(Type.String(), Type.Unknown()) }, { additionalProperties: false }),
+      Type.Object(
+        { name: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }), schema: Type.Record(Type.String(), Type.Unknown()) },
+        { additionalProperties: false },
+      ),
     ),
   },
   { additionalProperties: false },
@@ -44,7 +52,8 @@ const decoder = new TextDecoder();
  */
 export function llmQueryHandler(endpoints: readonly Endpoint[], limits?: ReplyLimits) {
   return async (request: QueryPayload, signal: AbortSignal): Promise<QueryPayload> => {
-    if (request.encoding !== 'application/json') throw new QueryError('bad_request', `llm query: expected encoding application/json, got ${request.encoding}`);
+    if (request.encoding !== 'application/json')
+      throw new QueryError('bad_request', `llm query: expected encoding application/json, got ${request.encoding}`);
     let body: unknown;
     try {
       body = JSON.parse(decoder.decode(request.payload));
@@ -74,13 +83,19 @@ function checkRequest(body: unknown): ChatRequest {
   } catch (error) {
     if (error instanceof ValidationError) throw new QueryError('bad_request', error.message);
     // parse throws only for a value it refused: describing why failed (a key such as "" it did not foresee).
-    throw new QueryError('bad_request', `llm query request: does not match the expected shape (the daemon could not say where: ${(error as Error).message})`);
+    throw new QueryError(
+      'bad_request',
+      `llm query request: does not match the expected shape (the daemon could not say where: ${(error as Error).message})`,
+    );
   }
   if (chat.response_schema) {
     try {
       new Validator(chat.response_schema.schema as unknown as TSchema);
     } catch (error) {
-      throw new QueryError('bad_request', `llm query request: response_schema.schema is not a schema the daemon can check replies against: ${(error as Error).message}`);
+      throw new QueryError(
+        'bad_request',
+        `llm query request: response_schema.schema is not a schema the daemon can check replies against: ${(error as Error).message}`,
+      );
     }
   }
   return chat;

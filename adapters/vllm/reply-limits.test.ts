@@ -6,8 +6,16 @@ import { endpointSettings } from '../../test/system2/endpoint-settings.ts';
 import { EndpointChain } from './endpoint-chain.ts';
 import { resolveEndpoint } from './model.ts';
 
-const readTopic = { name: 'read_topic', description: 'Read a topic.', parameters: Type.Object({ topic: Type.String() }) };
-const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', content: 'stop the robot', timestamp: Date.now() }], tools: [readTopic] };
+const readTopic = {
+  name: 'read_topic',
+  description: 'Read a topic.',
+  parameters: Type.Object({ topic: Type.String() }),
+};
+const context: Context = {
+  systemPrompt: 'plan',
+  messages: [{ role: 'user', content: 'stop the robot', timestamp: Date.now() }],
+  tools: [readTopic],
+};
 
 describe('EndpointChain: what a model reply may hold', () => {
   let server: OpenAiSseServer;
@@ -35,7 +43,9 @@ describe('EndpointChain: what a model reply may hold', () => {
     expect(message.content).toMatchObject([{ type: 'text', text: 'stopped' }]);
     // The same endpoint is not asked again: a model that wrote this once will write it again.
     expect(server.chats).toHaveLength(1);
-    expect(chain.health()[0]!.last_error).toMatch(/^tool-call arguments for read_topic over 262144 bytes \(llm.max_tool_argument_bytes\) from local \(http:/);
+    expect(chain.health()[0]!.last_error).toMatch(
+      /^tool-call arguments for read_topic over 262144 bytes \(llm.max_tool_argument_bytes\) from local \(http:/,
+    );
     // Aborted while streaming: most of the body was never read, let alone held.
     const { bytesSent, bytesTotal, leftEarly } = server.chats[0]!;
     expect(leftEarly).toBe(true);
@@ -51,7 +61,9 @@ describe('EndpointChain: what a model reply may hold', () => {
     });
     const message = await chain.stream(context).result();
     expect(message.stopReason).toBe('error');
-    expect(message.errorMessage).toMatch(/^no model endpoint answered: local attempt 1: the reply is over 65536 bytes \(llm.max_reply_bytes\) from local/);
+    expect(message.errorMessage).toMatch(
+      /^no model endpoint answered: local attempt 1: the reply is over 65536 bytes \(llm.max_reply_bytes\) from local/,
+    );
     expect(server.chats).toHaveLength(1);
   });
 

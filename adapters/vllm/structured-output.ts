@@ -10,9 +10,16 @@ export interface ResponseSchema {
  * Adds a structured-output request to a chat-completions body: OpenAI's `response_format` json_schema, or
  * vLLM's `structured_outputs: {json}` (vLLM >= 0.10.2).
  */
-export function withResponseSchema(body: Record<string, unknown>, schema: ResponseSchema, style: LlmEndpointSettings['structured_outputs']): Record<string, unknown> {
+export function withResponseSchema(
+  body: Record<string, unknown>,
+  schema: ResponseSchema,
+  style: LlmEndpointSettings['structured_outputs'],
+): Record<string, unknown> {
   if (style === 'vllm') return { ...body, structured_outputs: { json: schema.schema } };
-  return { ...body, response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } } };
+  return {
+    ...body,
+    response_format: { type: 'json_schema', json_schema: { name: schema.name, schema: schema.schema, strict: true } },
+  };
 }
 
 /** Keywords whose value maps names to schemas: the names are not keywords. */

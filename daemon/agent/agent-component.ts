@@ -5,7 +5,17 @@ import type { AgentSettings, AgentPolicySettings as PolicySettings, SkillName } 
 import type { PolicyHook } from '../contract/index.ts';
 import { misdirection } from '../contract/index.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/index.ts';
-import type { AgentService, JournalHolder, MetricFamily, MetricsProvider, PolicyHooksProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome, SubmittedIntent } from '../contract/index.ts';
+import type {
+  AgentService,
+  JournalHolder,
+  MetricFamily,
+  MetricsProvider,
+  PolicyHooksProvider,
+  RobotStopOutcome,
+  RobotStopService,
+  StopReleaseOutcome,
+  SubmittedIntent,
+} from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { Navigator } from '../navigation/index.ts';
 import { hooksWith, runHooks } from '../policy/index.ts';
@@ -23,7 +33,13 @@ import { MotionLock } from './motion-lock.ts';
 import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
 import { latchedMessage, StopLatch, stopLatchHook } from '../safety/index.ts';
-import { isPolicyRunner, namedPosesOf, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
+import {
+  isPolicyRunner,
+  namedPosesOf,
+  type MotionHolder,
+  type NavigationService,
+  type PolicyRunnerService,
+} from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
@@ -54,7 +70,16 @@ export interface AgentComponentOptions {
  * the journal, and are rebuilt from it at start: runs that were running come back `interrupted`, runs that
  * waited for approval wait again and resume where they stopped.
  */
-export class AgentComponent implements Component, AgentService, RobotStopService, MotionHolder, MetricsProvider, PolicyHooksProvider, JournalHolder {
+export class AgentComponent
+  implements
+    Component,
+    AgentService,
+    RobotStopService,
+    MotionHolder,
+    MetricsProvider,
+    PolicyHooksProvider,
+    JournalHolder
+{
   readonly name = 'agent';
   readonly store: RunStore;
   #ctx: ComponentContext;
@@ -109,7 +134,12 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.#codec = new MessageCodec(ctx.definitions);
     this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: this.#settings.stop_latch });
     this.#motion = new MotionLock(() => this.#latch.refusal());
-    this.#gate = new CmdVelGate({ bus: ctx.bus, codec: this.#codec, limits: this.#policy.velocity, latched: () => this.#latch.refusal() });
+    this.#gate = new CmdVelGate({
+      bus: ctx.bus,
+      codec: this.#codec,
+      limits: this.#policy.velocity,
+      latched: () => this.#latch.refusal(),
+    });
     this.#skills = new Map(this.#settings.skills.map((name) => [name, SKILLS[name]]));
     this.#hooks = this.#hookChain(this.#policy);
     this.#intentHooks = hooksWith(this.#hooks, 'onIntent');
@@ -119,7 +149,12 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       quotas: (intent) => runQuotas(this.#policy.quotas, intent),
       execute: (live, parsed) => this.#execute(live, parsed),
     });
-    this.#approvals = new ApprovalFlow({ store: this.store, runs: this.#runs, skills: this.#skills, timeoutS: this.#settings.approval_timeout_s });
+    this.#approvals = new ApprovalFlow({
+      store: this.store,
+      runs: this.#runs,
+      skills: this.#skills,
+      timeoutS: this.#settings.approval_timeout_s,
+    });
     this.#robotStop = new RobotStop({
       motion: this.#motion,
       gate: this.#gate,
@@ -152,7 +187,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
 
   async start(): Promise<void> {
     const { latched, ignored } = this.#latch.load();
-    if (latched) this.#ctx.log.warn({ stop_latch: latched, file: this.#latch.path }, `${latchedMessage(latched)}: the stop is latched since before this start`);
+    if (latched)
+      this.#ctx.log.warn(
+        { stop_latch: latched, file: this.#latch.path },
+        `${latchedMessage(latched)}: the stop is latched since before this start`,
+      );
     if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
     this.store.rebuild();
     for (const warning of this.store.warnings) this.#ctx.log.warn({ warning }, 'agent journal record skipped');
@@ -164,12 +203,28 @@ export class AgentComponent implements Component, AgentService, RobotStopService
         // Killed (or crashed) while a skill acted: its call gets a result saying so, not none.
         const open = unansweredCalls(record);
         if (open.length > 0) {
-          await this.store.events(record.run.run_id, open.map((call) => ({
-            kind: 'tool.result',
-            payload: { call_id: call.call_id, tool: call.tool, result: { ok: false, error: `the daemon stopped while ${call.tool} was acting (it did not shut down cleanly): what it did is unknown` }, run_ended: 'interrupted', duration_ms: null },
-          })));
+          await this.store.events(
+            record.run.run_id,
+            open.map((call) => ({
+              kind: 'tool.result',
+              payload: {
+                call_id: call.call_id,
+                tool: call.tool,
+                result: {
+                  ok: false,
+                  error: `the daemon stopped while ${call.tool} was acting (it did not shut down cleanly): what it did is unknown`,
+                },
+                run_ended: 'interrupted',
+                duration_ms: null,
+              },
+            })),
+          );
         }
-        await this.store.transition(record.run.run_id, 'interrupted', `the daemon stopped while the run was ${status}; submit the intent again to retry`);
+        await this.store.transition(
+          record.run.run_id,
+          'interrupted',
+          `the daemon stopped while the run was ${status}; submit the intent again to retry`,
+        );
       } else if (status === 'awaiting_approval') {
         this.#approvals.rearm(record);
       }
@@ -177,7 +232,12 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     if (this.#stopped !== undefined) return;
     const topic = this.#settings.intent_topic;
     if (topic) {
-      this.#intentSub = this.#ctx.bus.subscribe({ name: 'agent-intents', topic, queue: { policy: 'drop-oldest', depth: 100 }, handler: (msg) => this.#onIntentMessage(msg.type, msg.data) });
+      this.#intentSub = this.#ctx.bus.subscribe({
+        name: 'agent-intents',
+        topic,
+        queue: { policy: 'drop-oldest', depth: 100 },
+        handler: (msg) => this.#onIntentMessage(msg.type, msg.data),
+      });
     }
   }
 
@@ -234,8 +294,20 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   health(): ComponentHealth {
     const counts = Object.fromEntries(this.store.counters.byStatus) as Partial<Record<RunStatus, number>>;
     const model = this.#model()?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
-    const details = { runs: counts, live: this.#runs.size, skills: [...this.#skills.keys()], gate: this.#gate.counters, navigator_time_scale: this.#navigator?.timeScale ?? null, stop_latch: this.#latch.state ?? null };
-    if (!model.ok) return { state: 'degraded', reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`, details };
+    const details = {
+      runs: counts,
+      live: this.#runs.size,
+      skills: [...this.#skills.keys()],
+      gate: this.#gate.counters,
+      navigator_time_scale: this.#navigator?.timeScale ?? null,
+      stop_latch: this.#latch.state ?? null,
+    };
+    if (!model.ok)
+      return {
+        state: 'degraded',
+        reason: `System 2 unavailable (${model.reason}): natural-language intents fail fast, skill intents run`,
+        details,
+      };
     return { state: 'running', details };
   }
 
@@ -243,11 +315,36 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     // Totals over the whole journal, kept by the store as records come: a scrape walks no events.
     const { byStatus, toolCalls, decisions } = this.store.counters;
     return [
-      { name: 'auraison_agent_runs', help: 'Runs in the journal, by status.', type: 'gauge', samples: [...byStatus].map(([status, value]) => ({ labels: { status }, value })) },
-      { name: 'auraison_agent_tool_calls_total', help: 'Tool calls run.', type: 'counter', samples: [{ value: toolCalls }] },
-      { name: 'auraison_agent_policy_decisions_total', help: 'Policy rules fired, by rule.', type: 'counter', samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })) },
-      { name: 'auraison_agent_cmd_vel_clamped_total', help: 'Twists the gate clamped to the velocity limits.', type: 'counter', samples: [{ value: this.#gate.counters.clamped }] },
-      { name: 'auraison_agent_cmd_vel_held_total', help: 'Moving Twists the gate sent as zero while the operator\'s stop was latched.', type: 'counter', samples: [{ value: this.#gate.counters.held }] },
+      {
+        name: 'auraison_agent_runs',
+        help: 'Runs in the journal, by status.',
+        type: 'gauge',
+        samples: [...byStatus].map(([status, value]) => ({ labels: { status }, value })),
+      },
+      {
+        name: 'auraison_agent_tool_calls_total',
+        help: 'Tool calls run.',
+        type: 'counter',
+        samples: [{ value: toolCalls }],
+      },
+      {
+        name: 'auraison_agent_policy_decisions_total',
+        help: 'Policy rules fired, by rule.',
+        type: 'counter',
+        samples: [...decisions].map(([rule, value]) => ({ labels: { rule }, value })),
+      },
+      {
+        name: 'auraison_agent_cmd_vel_clamped_total',
+        help: 'Twists the gate clamped to the velocity limits.',
+        type: 'counter',
+        samples: [{ value: this.#gate.counters.clamped }],
+      },
+      {
+        name: 'auraison_agent_cmd_vel_held_total',
+        help: "Moving Twists the gate sent as zero while the operator's stop was latched.",
+        type: 'counter',
+        samples: [{ value: this.#gate.counters.held }],
+      },
     ];
   }
 
@@ -285,7 +382,10 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   async #accept(parsed: ParsedIntent): Promise<RunState> {
     const { intent } = parsed;
     const stops = this.#robotStop.mark;
-    const record = await this.store.create(intent, intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`);
+    const record = await this.store.create(
+      intent,
+      intent.type === 'natural_language' ? `llm:${this.#settings.name}` : `skill:${intent.type}`,
+    );
     // A stop may have cancelled it already, in the tick its record showed in the store.
     const live = this.#runs.get(record.run.run_id) ?? this.#runs.track(record);
     const halted = this.#haltedWhileAccepting(live, intent, stops);
@@ -297,7 +397,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     if (intent.type === 'natural_language') {
       const model = this.#model();
       const available = model?.available() ?? { ok: false as const, reason: 'the llm component is not running' };
-      if (!model || !available.ok) return live.finish('failed', `System 2 unavailable: ${available.ok ? 'no model' : available.reason}; skill intents still run`);
+      if (!model || !available.ok)
+        return live.finish(
+          'failed',
+          `System 2 unavailable: ${available.ok ? 'no model' : available.reason}; skill intents still run`,
+        );
     }
     // The intent hooks may have waited: a stop that came meanwhile ends the run before it acts.
     const haltedMeanwhile = this.#haltedWhileAccepting(live, intent, stops);
@@ -313,7 +417,10 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    */
   #haltedWhileAccepting(live: LiveRun, intent: Intent, stops: number): Promise<RunState> | undefined {
     if (this.#stopped !== undefined) {
-      const ended = live.finish('interrupted', `${this.#stopped} while the run was pending; submit the intent again to retry`);
+      const ended = live.finish(
+        'interrupted',
+        `${this.#stopped} while the run was pending; submit the intent again to retry`,
+      );
       return ended.finally(() => this.#runs.dropIdle(live));
     }
     const order = this.#robotStop.since(stops);
@@ -355,7 +462,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    */
   async releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
     const was = await this.#latch.release(since);
-    if (was) this.#ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
+    if (was)
+      this.#ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
     return { released: was !== undefined, latch: was ?? null };
   }
 
@@ -364,13 +472,21 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    * its order, then the application's hooks.
    */
   #hookChain(policy: PolicySettings): PolicyHook[] {
-    return [stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]), ...policyHooks(policy), ...this.#extraHooks];
+    return [
+      stopLatchHook(this.#latch, policy.velocity, [AGENT_NAV_CMD_VEL]),
+      ...policyHooks(policy),
+      ...this.#extraHooks,
+    ];
   }
 
   /** Runs a run's skill, or its model on System 2; LiveRuns ends the run if this does not. */
   #execute(live: LiveRun, parsed: ParsedIntent): Promise<unknown> {
     if (parsed.text === undefined) {
-      return runSkill(live, parsed.args, parsed.validators, { invoker: this.#invoker, maxRefines: this.#settings.max_refines, validatorEnv: this.#validatorEnv });
+      return runSkill(live, parsed.args, parsed.validators, {
+        invoker: this.#invoker,
+        maxRefines: this.#settings.max_refines,
+        validatorEnv: this.#validatorEnv,
+      });
     }
     const model = this.#model();
     if (!model) return live.finish('failed', 'System 2 unavailable: the llm component is not running');
@@ -407,7 +523,13 @@ export class AgentComponent implements Component, AgentService, RobotStopService
       const { odom_topic: odom, tolerance_m: goalTolerance } = this.#settings.navigation;
       // In a sim slower than real time, /odom comes less often per wall second: the navigator's watchdogs stretch to
       // match.
-      this.#navigator = new Navigator({ bus: this.#ctx.bus, codec: this.#codec, topics: { cmdVel: AGENT_NAV_CMD_VEL, odom }, follow: { goalTolerance }, timeScale: this.#timeScale });
+      this.#navigator = new Navigator({
+        bus: this.#ctx.bus,
+        codec: this.#codec,
+        topics: { cmdVel: AGENT_NAV_CMD_VEL, odom },
+        follow: { goalTolerance },
+        timeScale: this.#timeScale,
+      });
       this.#gate.forward(AGENT_NAV_CMD_VEL, 'agent-gate');
       this.#navigator.start();
     }
@@ -415,7 +537,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
   }
 
   #onIntentMessage(type: string, data: Uint8Array): void {
-    if (type !== 'std_msgs/msg/String') return this.#intentProblem('type', { type }, 'intent topic must carry std_msgs/msg/String JSON; message ignored');
+    if (type !== 'std_msgs/msg/String')
+      return this.#intentProblem('type', { type }, 'intent topic must carry std_msgs/msg/String JSON; message ignored');
     let raw: unknown;
     try {
       raw = JSON.parse(this.#codec.decode<{ data: string }>(type, data).data);
@@ -425,7 +548,11 @@ export class AgentComponent implements Component, AgentService, RobotStopService
     this.submitIntent(raw, 'ros').catch((error: unknown) => {
       // Keyed by the kind of refusal: a flood of invalid intents must not hide the first one the journal refused.
       const { name, code } = error as Error & { code?: unknown };
-      this.#intentProblem(`refused:${name}:${typeof code === 'string' ? code : ''}`, { err: (error as Error).message }, 'intent from the topic refused');
+      this.#intentProblem(
+        `refused:${name}:${typeof code === 'string' ? code : ''}`,
+        { err: (error as Error).message },
+        'intent from the topic refused',
+      );
     });
   }
 
@@ -435,7 +562,8 @@ export class AgentComponent implements Component, AgentService, RobotStopService
    */
   #intentProblem(key: string, fields: Record<string, unknown>, message: string): void {
     const held = this.#intentLog.take(key);
-    if (held !== undefined) this.#ctx.log.warn(withSuppressed({ topic: this.#settings.intent_topic, ...fields }, held), message);
+    if (held !== undefined)
+      this.#ctx.log.warn(withSuppressed({ topic: this.#settings.intent_topic, ...fields }, held), message);
   }
 }
 
@@ -448,7 +576,10 @@ function timeScaleOf(config: EdgeConfig): number {
 function sameIntent(first: Intent, again: Intent, run: RunState): RunState {
   const differ = intentDifferences(first, again);
   if (differ.length > 0) {
-    throw new AgentError('conflict', `intent_id ${again.intent_id} already used with different ${differ.join('/')} (run ${run.run_id}): send a new intent_id, or the same intent to get that run`);
+    throw new AgentError(
+      'conflict',
+      `intent_id ${again.intent_id} already used with different ${differ.join('/')} (run ${run.run_id}): send a new intent_id, or the same intent to get that run`,
+    );
   }
   return run;
 }

@@ -17,10 +17,23 @@ import type { NavigationService } from './services.ts';
 
 afterEach(stopAgents);
 
-const intent = (type: string, params: Record<string, unknown> = {}) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const intent = (type: string, params: Record<string, unknown> = {}) => ({
+  intent_id: newId(),
+  type,
+  params,
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 
-async function settled(agent: AgentComponent, runId: string, statuses = ['succeeded', 'failed', 'cancelled', 'interrupted']) {
-  await waitFor(() => statuses.includes(agent.getRun(runId)?.run.status ?? ''), `run ${runId} to reach ${statuses.join('|')} (is ${agent.getRun(runId)?.run.status})`);
+async function settled(
+  agent: AgentComponent,
+  runId: string,
+  statuses = ['succeeded', 'failed', 'cancelled', 'interrupted'],
+) {
+  await waitFor(
+    () => statuses.includes(agent.getRun(runId)?.run.status ?? ''),
+    `run ${runId} to reach ${statuses.join('|')} (is ${agent.getRun(runId)?.run.status})`,
+  );
   return agent.getRun(runId)!;
 }
 
@@ -39,9 +52,14 @@ describe('the edge agent, concurrently', () => {
     const agent = await startAgent(componentContext({}, { journal }));
     const once = intent('stop');
     // Both submitted before either is durable: the second must not slip between the check and the create.
-    const [a, b] = await Promise.all([agent.submitIntent(once, 'mqtt'), agent.submitIntent(structuredClone(once), 'mqtt')]);
+    const [a, b] = await Promise.all([
+      agent.submitIntent(once, 'mqtt'),
+      agent.submitIntent(structuredClone(once), 'mqtt'),
+    ]);
     expect(b.run_id).toBe(a.run_id);
-    const accepted = journal.records.filter((r) => r.kind === 'agent_event' && (r.data as { kind: string }).kind === 'intent.accepted');
+    const accepted = journal.records.filter(
+      (r) => r.kind === 'agent_event' && (r.data as { kind: string }).kind === 'intent.accepted',
+    );
     expect(accepted).toHaveLength(1);
     expect(agent.listRuns()).toHaveLength(1);
     await settled(agent, a.run_id);
@@ -66,7 +84,10 @@ describe('the edge agent, concurrently', () => {
     forgetAgent(before);
 
     const after = await startAgent(componentContext(config, { journal }), { navigation });
-    const [first, second] = await Promise.allSettled([after.approve(run.run_id, 'ada'), after.approve(run.run_id, 'bob')]);
+    const [first, second] = await Promise.allSettled([
+      after.approve(run.run_id, 'ada'),
+      after.approve(run.run_id, 'bob'),
+    ]);
     expect(first).toMatchObject({ status: 'fulfilled', value: { status: 'running' } });
     expect(second).toMatchObject({ status: 'rejected', reason: { code: 'conflict', statusCode: 409 } });
     const { run: done, events } = await settled(after, run.run_id);
@@ -81,7 +102,12 @@ describe('the edge agent, concurrently', () => {
     const ctx = componentContext({ agent: { require_approval: ['publish'] } });
     ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: (msg) => void cmd.push(msg) });
     const { faux, model } = fauxModel();
-    faux.setResponses([fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } })], { stopReason: 'toolUse' }), fauxAssistantMessage('Moved.')]);
+    faux.setResponses([
+      fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } })], {
+        stopReason: 'toolUse',
+      }),
+      fauxAssistantMessage('Moved.'),
+    ]);
     const agent = await startAgent(ctx, { model });
     const run = await agent.submitIntent(intent('natural_language', { text: 'inch forward' }), 'http');
     await settled(agent, run.run_id, ['awaiting_approval']);
@@ -97,7 +123,10 @@ describe('the edge agent, when the journal fails', () => {
   it('ends a run past its wall-time quota even when the journal refuses the end, without an unhandled rejection', async () => {
     const journal = new BreakingJournal();
     const lines: { msg: string; run?: string }[] = [];
-    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const log = pino(
+      { level: 'error' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+    );
     // The skill is acting (its tool.call is durable) when the journal breaks; then the quota runs out. The
     // journal breaks as the skill starts, not when the test next looks: the quota's 0.2 s runs on the wall
     // clock, and on a loaded machine a look can come later than that.
@@ -108,27 +137,46 @@ describe('the edge agent, when the journal fails', () => {
       },
     };
     const agent = await startAgent({ ...componentContext({}, { journal }), log }, { navigation });
-    const slow = { ...intent('navigate_to', { x: 1, y: 1 }), policy_ctx: { actor: 'tester', source: 'internal' as const, max_wall_s: 0.2 } };
+    const slow = {
+      ...intent('navigate_to', { x: 1, y: 1 }),
+      policy_ctx: { actor: 'tester', source: 'internal' as const, max_wall_s: 0.2 },
+    };
     const accepted = await agent.submitIntent(slow, 'http');
     await waitFor(() => agent.getRun(accepted.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the skill to act');
     expect(journal.broken).toBe(true);
     const { run } = await settled(agent, accepted.run_id, ['failed']);
-    expect(run.reason).toMatch(/^quota\.wall_time: the run acted for more than its quota of 0\.2 s \(not journaled: EROFS/);
-    expect(lines).toContainEqual(expect.objectContaining({ run: accepted.run_id, msg: expect.stringMatching(/wall-time end .* could not be journaled/) }));
+    expect(run.reason).toMatch(
+      /^quota\.wall_time: the run acted for more than its quota of 0\.2 s \(not journaled: EROFS/,
+    );
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        run: accepted.run_id,
+        msg: expect.stringMatching(/wall-time end .* could not be journaled/),
+      }),
+    );
     journal.broken = false;
   });
 
   it('logs a run whose end could not be journaled and shows it failed, not running forever', async () => {
     const journal = new BreakingJournal();
     const lines: { msg: string; err?: string; run?: string }[] = [];
-    const log = pino({ level: 'error' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const log = pino(
+      { level: 'error' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+    );
     const agent = await startAgent({ ...componentContext({}, { journal }), log });
     const accepted = await agent.submitIntent(intent('stop'), 'http');
     // The run is durable and pending; from now on nothing more can be written, its end included.
     journal.broken = true;
     const { run } = await settled(agent, accepted.run_id, ['failed']);
     expect(run.reason).toMatch(/^internal error: EROFS: read-only file system \(not journaled: EROFS/);
-    expect(lines).toContainEqual(expect.objectContaining({ run: accepted.run_id, err: expect.stringMatching(/^EROFS/), msg: expect.stringMatching(/could not be journaled/) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        run: accepted.run_id,
+        err: expect.stringMatching(/^EROFS/),
+        msg: expect.stringMatching(/could not be journaled/),
+      }),
+    );
     // The journal's last word is still `pending`: a restart brings the run back interrupted.
     journal.broken = false;
     await agent.stop();

@@ -57,7 +57,8 @@ export class ApprovalFlow {
 
   async approve(runId: string, by: string): Promise<RunState> {
     const record = this.#require(runId);
-    if (record.run.status !== 'awaiting_approval') throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
+    if (record.run.status !== 'awaiting_approval')
+      throw new AgentError('conflict', `run ${runId} is ${record.run.status}, not awaiting approval`);
     // Marked before the first await: a second approval while this one is applied must not resume twice.
     if (this.#approving.has(runId)) throw new AgentError('conflict', `run ${runId} is already being approved`);
     this.#approving.add(runId);
@@ -66,7 +67,8 @@ export class ApprovalFlow {
     } finally {
       this.#approving.delete(runId);
       // The deadline passed while this approval was applied (#expire let it be) and it did not go through.
-      if (record.run.status === 'awaiting_approval' && this.gate.overdue(runId, approvalDeadline(record))) void this.#expire(runId);
+      if (record.run.status === 'awaiting_approval' && this.gate.overdue(runId, approvalDeadline(record)))
+        void this.#expire(runId);
     }
   }
 
@@ -79,7 +81,10 @@ export class ApprovalFlow {
     // daemon that was down at the deadline and has just started).
     if (this.gate.overdue(runId, approvalDeadline(record))) {
       await this.#expire(runId, true);
-      throw new AgentError('conflict', `run ${runId} is ${record.run.status}: its approval timed out after ${this.#timeoutS} s`);
+      throw new AgentError(
+        'conflict',
+        `run ${runId} is ${record.run.status}: its approval timed out after ${this.#timeoutS} s`,
+      );
     }
     if (live && this.gate.waiting(runId)) {
       await live.event('approval.granted', { by, call_id: callId });
@@ -121,12 +126,16 @@ export class ApprovalFlow {
   /** An approval that lost to a cancel, a timeout or a quota: a conflict, told once the end is written. */
   async #tooLate(live: LiveRun): Promise<never> {
     await live.endError();
-    throw new AgentError('conflict', `run ${live.run.run_id} ended (${live.run.status}) before the approval could be applied: ${live.run.reason ?? 'no reason given'}`);
+    throw new AgentError(
+      'conflict',
+      `run ${live.run.run_id} ended (${live.run.status}) before the approval could be applied: ${live.run.reason ?? 'no reason given'}`,
+    );
   }
 
   async cancel(runId: string, by: string, reason?: string): Promise<RunState> {
     const record = this.#require(runId);
-    if (TERMINAL.has(record.run.status)) throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
+    if (TERMINAL.has(record.run.status))
+      throw new AgentError('conflict', `run ${runId} already ended (${record.run.status})`);
     const live = this.#runs.get(runId) ?? this.#runs.track(record);
     if (live.closed) {
       // Its end is being written (the runner finished it, a quota or a timeout did): the cancel came too late.
@@ -191,15 +200,18 @@ function restore(live: LiveRun): void {
   for (const e of live.record.events) {
     // Each pause records the time acted so far: the wall-time quota counts on from the last one. (A pause
     // journaled before acted_ms was recorded starts the count afresh.)
-    if (e.kind === 'approval.requested' && typeof e.payload.acted_ms === 'number') live.restoreActed(e.payload.acted_ms);
+    if (e.kind === 'approval.requested' && typeof e.payload.acted_ms === 'number')
+      live.restoreActed(e.payload.acted_ms);
     // Every call the run made has its tool.result, refused ones too (a denied or unknown tool), and each
     // counted toward the quota: count results, not tool.call events, which only calls that acted have.
     if (e.kind === 'tool.result') {
       live.callCount++;
       live.done.set(String(e.payload.call_id), (e.payload.screened ?? e.payload.result) as never);
-      if (e.payload.tool === 'navigate_to') live.lastGoal = sentTo((e.payload.result as { output?: unknown }).output) ?? live.lastGoal;
+      if (e.payload.tool === 'navigate_to')
+        live.lastGoal = sentTo((e.payload.result as { output?: unknown }).output) ?? live.lastGoal;
     }
-    if (e.kind === 'tool.call' && e.payload.tool === 'navigate_to') live.lastGoal = e.payload.input as { x: number; y: number };
+    if (e.kind === 'tool.call' && e.payload.tool === 'navigate_to')
+      live.lastGoal = e.payload.input as { x: number; y: number };
     if (e.kind === 'policy.decision' && e.payload.rule === INJECTION_RULE) live.tainted = true;
     if (e.kind === 'approval.granted') live.approved.add(String(e.payload.call_id));
     if (e.kind === 'llm.message') {

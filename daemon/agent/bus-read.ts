@@ -6,7 +6,10 @@ import type { BusMessage } from '../bus/index.ts';
  * (from 1 to 2^31-1: Node fires a longer timer after 1 ms).
  */
 export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?: AbortSignal): Promise<BusMessage> {
-  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS)) return Promise.reject(new RangeError(`reading ${topic}: the timeout must be from 1 to ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`));
+  if (!(timeoutMs >= 1 && timeoutMs <= MAX_TIMEOUT_MS))
+    return Promise.reject(
+      new RangeError(`reading ${topic}: the timeout must be from 1 to ${MAX_TIMEOUT_MS} ms, got ${timeoutMs}`),
+    );
   return new Promise((resolve, reject) => {
     let done = false;
     const finish = (error: Error | undefined, msg?: BusMessage) => {
@@ -22,10 +25,17 @@ export function nextMessage(bus: Bus, topic: string, timeoutMs: number, signal?:
     const onAbort = () => finish(new Error(`reading ${topic} was cancelled`));
     const timer = setTimeout(() => {
       const type = bus.topicType(topic);
-      finish(new Error(`no message on ${topic} within ${timeoutMs} ms${type ? '' : ' (nothing has published on it yet)'}`));
+      finish(
+        new Error(`no message on ${topic} within ${timeoutMs} ms${type ? '' : ' (nothing has published on it yet)'}`),
+      );
     }, timeoutMs);
     signal?.addEventListener('abort', onAbort, { once: true });
-    const sub = bus.subscribe({ name: 'agent', topic, queue: { policy: 'keep-latest' }, handler: (msg) => finish(undefined, msg) });
+    const sub = bus.subscribe({
+      name: 'agent',
+      topic,
+      queue: { policy: 'keep-latest' },
+      handler: (msg) => finish(undefined, msg),
+    });
   });
 }
 
@@ -51,13 +61,17 @@ export function summarize(value: unknown, maxChars: number, cdrBytes: number): {
   const plain = toJson(value, 16, 200);
   const text = JSON.stringify(plain);
   if (text.length <= maxChars) return { value: plain, summarized: true };
-  return { value: { truncated_json: `${text.slice(0, maxChars - 40)}...`, summary_chars: text.length, cdr_bytes: cdrBytes }, summarized: true };
+  return {
+    value: { truncated_json: `${text.slice(0, maxChars - 40)}...`, summary_chars: text.length, cdr_bytes: cdrBytes },
+    summarized: true,
+  };
 }
 
 function toJson(value: unknown, maxItems: number, maxString: number): unknown {
   if (typeof value === 'bigint') return value.toString();
   if (typeof value === 'number') return Number.isFinite(value) ? value : String(value);
-  if (typeof value === 'string') return value.length > maxString ? `${value.slice(0, maxString)}... (${value.length} chars)` : value;
+  if (typeof value === 'string')
+    return value.length > maxString ? `${value.slice(0, maxString)}... (${value.length} chars)` : value;
   if (value === null || typeof value !== 'object') return value;
   if (ArrayBuffer.isView(value) && !(value instanceof DataView)) {
     const items = value as unknown as ArrayLike<number | bigint>;
@@ -66,7 +80,8 @@ function toJson(value: unknown, maxItems: number, maxString: number): unknown {
     return shown(items, maxItems, maxString);
   }
   if (Array.isArray(value)) {
-    if (value.length > maxItems && value.every((v) => typeof v === 'number')) return numberStats(value as number[], maxItems, maxString);
+    if (value.length > maxItems && value.every((v) => typeof v === 'number'))
+      return numberStats(value as number[], maxItems, maxString);
     return shown(value, maxItems, maxString);
   }
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, toJson(v, maxItems, maxString)]));
@@ -102,7 +117,14 @@ function numberStats(items: ArrayLike<number>, maxItems: number, maxString: numb
   }
   const first: unknown[] = [];
   for (let i = 0; i < items.length && i < SHOWN_ITEMS; i++) first.push(toJson(items[i], maxItems, maxString));
-  const stats: Record<string, unknown> = { count: items.length, finite, min: finite ? min : null, max: finite ? max : null, mean: finite ? sum / finite : null, first };
+  const stats: Record<string, unknown> = {
+    count: items.length,
+    finite,
+    min: finite ? min : null,
+    max: finite ? max : null,
+    mean: finite ? sum / finite : null,
+    first,
+  };
   if (stride > 1) Object.assign(stats, { stride, sampled: visited });
   return stats;
 }

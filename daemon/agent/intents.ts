@@ -39,7 +39,11 @@ export function hasOptionalDefaults(schema: unknown): boolean {
  * every default is on a required field, all present). Value.Default walks the whole schema, trying each
  * branch of a union, and costs more than everything else in accepting an intent.
  */
-function fillDefaults<T extends TSchema>(validator: Validator<T>, skip: boolean, value: unknown): { value: unknown; valid: boolean } {
+function fillDefaults<T extends TSchema>(
+  validator: Validator<T>,
+  skip: boolean,
+  value: unknown,
+): { value: unknown; valid: boolean } {
   if (skip && validator.check(value)) return { value, valid: true };
   // Value.Default fills in place: a copy, so the value it came from (the intent's own params) stays as sent.
   return { value: Value.Default(validator.schema, structuredClone(value)), valid: false };
@@ -61,7 +65,11 @@ export interface ParsedIntent {
  * whatever the sender claimed. A skill intent's params are the skill's arguments (plus `validators`);
  * a `natural_language` intent's are NaturalLanguageParams. Throws ValidationError naming the path.
  */
-export function parseIntent(raw: unknown, source: IntentSource, skills: ReadonlyMap<string, SkillDefinition>): ParsedIntent {
+export function parseIntent(
+  raw: unknown,
+  source: IntentSource,
+  skills: ReadonlyMap<string, SkillDefinition>,
+): ParsedIntent {
   // Before anything recurses into it: copying or validating thousands of levels overflows the stack.
   const hazard = jsonHazard(raw);
   if (hazard) throw new ValidationError('intent', [hazard]);
@@ -70,21 +78,39 @@ export function parseIntent(raw: unknown, source: IntentSource, skills: Readonly
   if (copy !== null && typeof copy === 'object' && typeof (copy as { policy_ctx?: unknown }).policy_ctx === 'object') {
     (copy as { policy_ctx: Record<string, unknown> }).policy_ctx.source = source;
   }
-  const filled = copy !== null && typeof copy === 'object' ? fillDefaults(intentValidator, intentSkip, copy) : { value: copy, valid: false };
+  const filled =
+    copy !== null && typeof copy === 'object'
+      ? fillDefaults(intentValidator, intentSkip, copy)
+      : { value: copy, valid: false };
   // A value fillDefaults found valid is not checked twice.
   const intent = filled.valid ? (filled.value as Intent) : intentValidator.parse(filled.value, 'intent');
   intent.created_at ??= nowNs().toString();
   if (intent.type === 'natural_language') {
     const nl = fillDefaults(nlValidator, nlSkip, intent.params);
-    const params: Static<typeof NaturalLanguageParams> = nl.valid ? (nl.value as Static<typeof NaturalLanguageParams>) : parsePart(nlValidator, nl.value, 'params', 'intent');
+    const params: Static<typeof NaturalLanguageParams> = nl.valid
+      ? (nl.value as Static<typeof NaturalLanguageParams>)
+      : parsePart(nlValidator, nl.value, 'params', 'intent');
     return { intent, args: {}, text: params.text, validators: params.validators ?? [] };
   }
   const skill = skills.get(intent.type);
   if (!skill) {
-    throw new ValidationError('intent', [{ path: 'type', message: `unknown intent type ${JSON.stringify(intent.type)}: expected natural_language or a skill (${[...skills.keys()].join(', ')})` }]);
+    throw new ValidationError('intent', [
+      {
+        path: 'type',
+        message: `unknown intent type ${JSON.stringify(intent.type)}: expected natural_language or a skill (${[...skills.keys()].join(', ')})`,
+      },
+    ]);
   }
   const { validators: rawValidators, ...args } = intent.params;
-  const validators = rawValidators === undefined ? [] : parsePart(validatorsValidator, Value.Default(ValidatorList, structuredClone(rawValidators)), 'params.validators', 'intent');
+  const validators =
+    rawValidators === undefined
+      ? []
+      : parsePart(
+          validatorsValidator,
+          Value.Default(ValidatorList, structuredClone(rawValidators)),
+          'params.validators',
+          'intent',
+        );
   let validator = argValidators.get(skill.parameters);
   if (!validator) argValidators.set(skill.parameters, (validator = new Validator(skill.parameters)));
   parsePart(validator, args, 'params', `intent (arguments of ${skill.name})`);

@@ -6,7 +6,13 @@ import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { LiveRun } from './live-run.ts';
 import { RunStore } from './run-store.ts';
 
-const intent = (): Intent => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 't', source: 'internal' }, targets: [] });
+const intent = (): Intent => ({
+  intent_id: newId(),
+  type: 'stop',
+  params: {},
+  policy_ctx: { actor: 't', source: 'internal' },
+  targets: [],
+});
 
 /** A MemoryJournal that counts the ticks its appends arrive in, and can be told to fail. */
 class TickJournal extends MemoryJournal {
@@ -31,10 +37,16 @@ class TickJournal extends MemoryJournal {
 async function liveRun(journal: TickJournal): Promise<LiveRun> {
   const store = new RunStore(journal);
   const record = await store.create(intent(), 'skill:stop');
-  return new LiveRun({ record, store, quotas: { maxToolCalls: 10, maxTokens: 10, maxWallS: 10 }, onWallExceeded: () => {} });
+  return new LiveRun({
+    record,
+    store,
+    quotas: { maxToolCalls: 10, maxTokens: 10, maxWallS: 10 },
+    onWallExceeded: () => {},
+  });
 }
 
-const eventKinds = (journal: MemoryJournal) => journal.records.filter((r) => r.kind === 'agent_event').map((r) => (r.data as { kind: string }).kind);
+const eventKinds = (journal: MemoryJournal) =>
+  journal.records.filter((r) => r.kind === 'agent_event').map((r) => (r.data as { kind: string }).kind);
 
 describe('LiveRun', () => {
   it('appends noted events with the next event, in order and in one tick, and shows them once durable', async () => {
@@ -48,7 +60,12 @@ describe('LiveRun', () => {
     await live.event('tool.call', { n: 3 });
     expect(eventKinds(journal)).toEqual(['intent.accepted', 'llm.message', 'policy.decision', 'tool.call']);
     expect(new Set(journal.ticks.slice(before)).size).toBe(1);
-    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted', 'llm.message', 'policy.decision', 'tool.call']);
+    expect(live.record.events.map((e) => e.kind)).toEqual([
+      'intent.accepted',
+      'llm.message',
+      'policy.decision',
+      'tool.call',
+    ]);
   });
 
   it('writes noted events at the end of the tick when nothing else writes', async () => {
@@ -68,14 +85,11 @@ describe('LiveRun', () => {
     await live.status('running');
     live.note('tool.result', {});
     await live.finish('succeeded');
-    expect(journal.records.map((r) => (r.data as { kind?: string; status?: string }).kind ?? (r.data as { status: string }).status)).toEqual([
-      'intent.accepted',
-      'pending',
-      'llm.message',
-      'running',
-      'tool.result',
-      'succeeded',
-    ]);
+    expect(
+      journal.records.map(
+        (r) => (r.data as { kind?: string; status?: string }).kind ?? (r.data as { status: string }).status,
+      ),
+    ).toEqual(['intent.accepted', 'pending', 'llm.message', 'running', 'tool.result', 'succeeded']);
   });
 
   it('fails the next write when a noted event could not be written', async () => {
@@ -103,7 +117,12 @@ describe('LiveRun', () => {
     live.note('llm.message', {});
     await live.event('tool.call', {});
     expect(batches.at(-1)).toEqual(['tool.result', 'llm.message', 'tool.call']);
-    expect(live.record.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.result', 'llm.message', 'tool.call']);
+    expect(live.record.events.map((e) => e.kind)).toEqual([
+      'intent.accepted',
+      'tool.result',
+      'llm.message',
+      'tool.call',
+    ]);
   });
 
   it('tells its end listeners when it ends, and aborts its signal only once someone has taken it', async () => {

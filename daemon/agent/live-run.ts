@@ -71,7 +71,12 @@ export class LiveRun {
   #stopReason: string | undefined;
   #endListeners = new Set<() => void>();
 
-  constructor(options: { record: RunRecord; store: RunStore; quotas: RunQuotas; onWallExceeded: (live: LiveRun) => void }) {
+  constructor(options: {
+    record: RunRecord;
+    store: RunStore;
+    quotas: RunQuotas;
+    onWallExceeded: (live: LiveRun) => void;
+  }) {
     const { record, store, quotas, onWallExceeded } = options;
     this.record = record;
     this.#store = store;
@@ -155,7 +160,10 @@ export class LiveRun {
     this.#ended = true;
     this.pauseClock();
     this.#stop(reason ?? status);
-    const ending = this.#open.size === 0 ? this.#end(status, reason) : this.#closeCalls(status, reason).then(() => this.#end(status, reason));
+    const ending =
+      this.#open.size === 0
+        ? this.#end(status, reason)
+        : this.#closeCalls(status, reason).then(() => this.#end(status, reason));
     this.#ending = ending.then(
       () => undefined,
       (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
@@ -199,7 +207,10 @@ export class LiveRun {
       };
       const durationMs = call.result ? call.durationMs : durationSince(this.started.get(callId));
       this.started.delete(callId);
-      this.#noted.push({ kind: 'tool.result', payload: { call_id: callId, tool: call.tool, result, run_ended: status, duration_ms: durationMs } });
+      this.#noted.push({
+        kind: 'tool.result',
+        payload: { call_id: callId, tool: call.tool, result, run_ended: status, duration_ms: durationMs },
+      });
     }
   }
 
@@ -294,7 +305,10 @@ export class LiveRun {
     if (left <= 0) return this.#onWallExceeded(this);
     this.#wallStartedAt = performance.now();
     // setTimeout fires a delay past 2^31-1 ms (24.8 days) after 1 ms: a longer quota is counted in stretches.
-    this.#wallTimer = left > MAX_TIMER_MS ? setTimeout(LiveRun.#nextStretch, MAX_TIMER_MS, this) : setTimeout(this.#onWallExceeded, left, this);
+    this.#wallTimer =
+      left > MAX_TIMER_MS
+        ? setTimeout(LiveRun.#nextStretch, MAX_TIMER_MS, this)
+        : setTimeout(this.#onWallExceeded, left, this);
   }
 
   static #nextStretch(live: LiveRun): void {

@@ -80,7 +80,10 @@ export class LiveRuns {
         // (which brings it back interrupted, from its last durable state).
         const endError = await live.endError();
         if (endError && !TERMINAL.has(live.run.status)) {
-          this.#log.error({ run: live.run.run_id, err: endError.message }, 'the end of an agent run could not be journaled; it shows failed until a restart');
+          this.#log.error(
+            { run: live.run.run_id, err: endError.message },
+            'the end of an agent run could not be journaled; it shows failed until a restart',
+          );
           this.#store.setUndurable(live.run.run_id, 'failed', `${reason} (not journaled: ${endError.message})`);
         }
       } finally {
@@ -100,14 +103,18 @@ export class LiveRuns {
   async stop(reason: string): Promise<void> {
     // All at once: each end may wait for a skill it stopped to say what it did.
     await Promise.all([...this.#live.values()].map((live) => this.#letGo(live, reason)));
-    await Promise.race([Promise.allSettled([...this.#tasks]), new Promise((resolve) => setTimeout(resolve, 2000).unref())]);
+    await Promise.race([
+      Promise.allSettled([...this.#tasks]),
+      new Promise((resolve) => setTimeout(resolve, 2000).unref()),
+    ]);
   }
 
   async #letGo(live: LiveRun, reason: string): Promise<void> {
     // A run waiting for a person keeps waiting across the restart; one that was acting is interrupted.
     const { status } = live.run;
     try {
-      if (status === 'running' || status === 'pending') await live.finish('interrupted', `${reason} while the run was ${status}; submit the intent again to retry`);
+      if (status === 'running' || status === 'pending')
+        await live.finish('interrupted', `${reason} while the run was ${status}; submit the intent again to retry`);
     } finally {
       live.detach();
     }
@@ -120,8 +127,16 @@ export class LiveRuns {
       await live.finish('failed', `quota.wall_time: ${reason}`);
     } catch (error) {
       // Called from a timer: nothing awaits it. The journal refused the end; show the run ended here anyway.
-      this.#log.error({ run: live.run.run_id, err: (error as Error).message }, 'the wall-time end of an agent run could not be journaled');
-      if (!TERMINAL.has(live.run.status)) this.#store.setUndurable(live.run.run_id, 'failed', `quota.wall_time: ${reason} (not journaled: ${(error as Error).message})`);
+      this.#log.error(
+        { run: live.run.run_id, err: (error as Error).message },
+        'the wall-time end of an agent run could not be journaled',
+      );
+      if (!TERMINAL.has(live.run.status))
+        this.#store.setUndurable(
+          live.run.run_id,
+          'failed',
+          `quota.wall_time: ${reason} (not journaled: ${(error as Error).message})`,
+        );
     }
   }
 }

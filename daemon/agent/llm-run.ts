@@ -1,5 +1,17 @@
-import { Agent, type AfterToolCallResult, type AgentMessage, type AgentTool, type BeforeToolCallResult } from '@mariozechner/pi-agent-core';
-import { createAssistantMessageEventStream, type Api, type AssistantMessage, type Message, type Model } from '@mariozechner/pi-ai';
+import {
+  Agent,
+  type AfterToolCallResult,
+  type AgentMessage,
+  type AgentTool,
+  type BeforeToolCallResult,
+} from '@mariozechner/pi-agent-core';
+import {
+  createAssistantMessageEventStream,
+  type Api,
+  type AssistantMessage,
+  type Message,
+  type Model,
+} from '@mariozechner/pi-ai';
 import type { ToolResult } from '../contract/index.ts';
 import { outputText } from '../policy/index.ts';
 import type { LiveRun } from './live-run.ts';
@@ -49,7 +61,12 @@ const PLACEHOLDER_MODEL: Model<Api> = {
  * message is restored, that message is replayed (not asked of the model again), calls that already ran
  * return their recorded results, and the loop goes on from the paused call.
  */
-export async function runNaturalLanguage(live: LiveRun, text: string, validators: readonly ValidatorSpec[], deps: LlmRunDeps): Promise<void> {
+export async function runNaturalLanguage(
+  live: LiveRun,
+  text: string,
+  validators: readonly ValidatorSpec[],
+  deps: LlmRunDeps,
+): Promise<void> {
   const transcript = transcriptOf(live);
   const resume = transcript.length > 0 ? pausedBatch(transcript) : undefined;
   const tools = deps.skills.map((skill) => toAgentTool(skill, live, deps.invoker));
@@ -71,12 +88,18 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
       for (; journaled < messages.length; journaled++) {
         const message = messages[journaled] as Message;
         if (message.role === 'toolResult' && (!known.has(message.toolName) || !heard.has(message.toolCallId))) {
-          const over = deps.invoker.refuseAnsweredByPi(live, message.toolName, message.toolCallId, textOf(message.content));
+          const over = deps.invoker.refuseAnsweredByPi(
+            live,
+            message.toolName,
+            message.toolCallId,
+            textOf(message.content),
+          );
           if (over) overQuota ??= overToolQuota(live, over);
         }
         if (message === resume?.paused || message.role === 'toolResult') continue;
         live.note('llm.message', { message });
-        if (message.role === 'assistant') overQuota ??= countTokens(live, message, deps.model.usageEstimated?.(message) ?? false);
+        if (message.role === 'assistant')
+          overQuota ??= countTokens(live, message, deps.model.usageEstimated?.(message) ?? false);
       }
       return overQuota;
     },
@@ -85,7 +108,8 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
     },
     before(callId: string, tool: string, args: unknown): Promise<BeforeToolCallResult | undefined> {
       heard.add(callId);
-      if (live.closed) return Promise.resolve({ block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` });
+      if (live.closed)
+        return Promise.resolve({ block: true, reason: `the run ended: ${live.run.reason ?? live.run.status}` });
       const pending = deps.invoker.before(live, tool, args, callId);
       if (pending instanceof Promise) return pending.then(run.blockUnless);
       return pending.ok ? UNCHANGED : run.blockUnless(pending);
@@ -98,7 +122,12 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
   const asked = uniqueCallIds(transcript, deps.model.streamFn);
   const model = closedGuard(live, resume ? replayFirst(resume.paused, asked) : asked);
   const agent: Agent = new Agent({
-    initialState: { systemPrompt: deps.systemPrompt, model: deps.model.primaryModel ?? PLACEHOLDER_MODEL, tools, messages: resume?.before ?? [] },
+    initialState: {
+      systemPrompt: deps.systemPrompt,
+      model: deps.model.primaryModel ?? PLACEHOLDER_MODEL,
+      tools,
+      messages: resume?.before ?? [],
+    },
     streamFn(m, context, options) {
       const overQuota = run.journalMessages();
       return overQuota ? overQuota.then(() => model(m, context, options)) : model(m, context, options);
@@ -139,12 +168,20 @@ export async function runNaturalLanguage(live: LiveRun, text: string, validators
  * Once the agent has answered: the run ends failed if System 2 failed, succeeded once its validators pass,
  * and otherwise the agent is asked again with the validator's feedback, up to max_refines times.
  */
-async function untilValidated(live: LiveRun, agent: Agent, journalMessages: () => Promise<void> | undefined, validators: readonly ValidatorSpec[], deps: LlmRunDeps): Promise<void> {
+async function untilValidated(
+  live: LiveRun,
+  agent: Agent,
+  journalMessages: () => Promise<void> | undefined,
+  validators: readonly ValidatorSpec[],
+  deps: LlmRunDeps,
+): Promise<void> {
   let refines = live.record.events.filter((e) => e.kind === 'refine.attempt').length;
   for (;;) {
     await journalMessages();
     if (live.closed) return;
-    const last = agent.state.messages.findLast((m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant');
+    const last = agent.state.messages.findLast(
+      (m: AgentMessage): m is AssistantMessage => (m as Message).role === 'assistant',
+    );
     if (!last || last.stopReason === 'error' || last.stopReason === 'aborted') {
       await live.finish('failed', `System 2 failed: ${last?.errorMessage ?? 'no answer'}`);
       return;
@@ -156,12 +193,21 @@ async function untilValidated(live: LiveRun, agent: Agent, journalMessages: () =
       return;
     }
     if (refines >= deps.maxRefines) {
-      await live.finish('failed', `validator ${failed.validator} still failing after ${refines + 1} attempts: ${failed.feedback}`);
+      await live.finish(
+        'failed',
+        `validator ${failed.validator} still failing after ${refines + 1} attempts: ${failed.feedback}`,
+      );
       return;
     }
     refines++;
-    await live.event('refine.attempt', { attempt: refines + 1, validator: failed.validator, feedback: failed.feedback });
-    await agent.prompt(`The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`);
+    await live.event('refine.attempt', {
+      attempt: refines + 1,
+      validator: failed.validator,
+      feedback: failed.feedback,
+    });
+    await agent.prompt(
+      `The result was checked and it is not done: ${failed.validator} failed (${failed.feedback}). Try again.`,
+    );
   }
 }
 
@@ -237,7 +283,14 @@ function transcriptOf(live: LiveRun): Message[] {
       const result = (e.payload.screened ?? e.payload.result) as ToolResult;
       const callId = String(e.payload.call_id);
       answered.add(callId);
-      messages.push({ role: 'toolResult', toolCallId: callId, toolName: String(e.payload.tool), content: [{ type: 'text', text: toolResultContent(String(e.payload.tool), result) }], isError: !result.ok, timestamp: 0 });
+      messages.push({
+        role: 'toolResult',
+        toolCallId: callId,
+        toolName: String(e.payload.tool),
+        content: [{ type: 'text', text: toolResultContent(String(e.payload.tool), result) }],
+        isError: !result.ok,
+        timestamp: 0,
+      });
     }
   }
   // Calls before the last assistant message all had results; those without one were unknown tools.
@@ -248,7 +301,14 @@ function transcriptOf(live: LiveRun): Message[] {
     if (m.role !== 'assistant' || i === last) continue;
     for (const call of m.content) {
       if (call.type === 'toolCall' && !answered.has(call.id)) {
-        out.push({ role: 'toolResult', toolCallId: call.id, toolName: call.name, content: [{ type: 'text', text: `Tool ${call.name} not found` }], isError: true, timestamp: 0 });
+        out.push({
+          role: 'toolResult',
+          toolCallId: call.id,
+          toolName: call.name,
+          content: [{ type: 'text', text: `Tool ${call.name} not found` }],
+          isError: true,
+          timestamp: 0,
+        });
       }
     }
   }
@@ -280,7 +340,14 @@ function closedGuard(live: LiveRun, next: ModelService['streamFn']): ModelServic
       api: model.api,
       provider: model.provider,
       model: model.id,
-      usage: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, totalTokens: 0, cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 } },
+      usage: {
+        input: 0,
+        output: 0,
+        cacheRead: 0,
+        cacheWrite: 0,
+        totalTokens: 0,
+        cost: { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 },
+      },
       stopReason: 'aborted',
       errorMessage: 'the run ended',
       timestamp: Date.now(),
@@ -303,7 +370,8 @@ function closedGuard(live: LiveRun, next: ModelService['streamFn']): ModelServic
  */
 function uniqueCallIds(transcript: readonly Message[], next: ModelService['streamFn']): ModelService['streamFn'] {
   const seen = new Set<string>();
-  for (const m of transcript) if (m.role === 'assistant') for (const c of m.content) if (c.type === 'toolCall') seen.add(c.id);
+  for (const m of transcript)
+    if (m.role === 'assistant') for (const c of m.content) if (c.type === 'toolCall') seen.add(c.id);
   return (model, context, options) => {
     const stream = next(model, context, options);
     void stream.result().then((message) => {

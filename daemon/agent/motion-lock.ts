@@ -33,7 +33,11 @@ export class MotionLock {
    * (what its run then reports). The signal also follows `parent`. Throws a MotionRefused while a stop is
    * latched.
    */
-  acquire(name: string, parent: AbortSignal, runId?: string): { signal: AbortSignal; held: () => boolean; release: () => void } {
+  acquire(
+    name: string,
+    parent: AbortSignal,
+    runId?: string,
+  ): { signal: AbortSignal; held: () => boolean; release: () => void } {
     // Refused before anything is superseded: a latched stop leaves whatever holds the robot (nothing) as is.
     const refusal = this.#refusal();
     if (refusal !== undefined) throw new MotionRefused(refusal);

@@ -18,12 +18,23 @@ afterEach(async () => {
 const config = { agent: { navigation: { odom_topic: '/robot1/odom', tolerance_m: 0.3 } } };
 
 function odometry(ctx: TestContext, topic: string) {
-  const pub = ctx.bus.advertise(topic, 'nav_msgs/msg/Odometry', { source: 'test', qos: { durability: 'transient_local' } });
-  return (x: number, y: number) => pub.publish(ctx.codec.encode('nav_msgs/msg/Odometry', { pose: { pose: { position: { x, y, z: 0 }, orientation: { w: 1 } } } }));
+  const pub = ctx.bus.advertise(topic, 'nav_msgs/msg/Odometry', {
+    source: 'test',
+    qos: { durability: 'transient_local' },
+  });
+  return (x: number, y: number) =>
+    pub.publish(
+      ctx.codec.encode('nav_msgs/msg/Odometry', {
+        pose: { pose: { position: { x, y, z: 0 }, orientation: { w: 1 } } },
+      }),
+    );
 }
 
 async function submit(agent: AgentComponent, type: string, params: Record<string, unknown>) {
-  const run = await agent.submitIntent({ intent_id: newId(), type, params, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
+  const run = await agent.submitIntent(
+    { intent_id: newId(), type, params, policy_ctx: { actor: 't', source: 'internal' }, targets: [] },
+    'http',
+  );
   await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
   return agent.getRun(run.run_id)!;
 }
@@ -44,17 +55,41 @@ describe('agent.navigation', () => {
     await agent.start();
     const { run, events } = await submit(agent, 'navigate_to', { x: 2, y: 1, validators: [{ type: 'goal_reached' }] });
     expect(run.status).toBe('succeeded');
-    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({ validator: 'goal_reached(2, 1, 0.3 m)', passed: true });
+    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({
+      validator: 'goal_reached(2, 1, 0.3 m)',
+      passed: true,
+    });
     // A validator's own tolerance still wins.
-    const strict = await submit(agent, 'navigate_to', { x: 2, y: 1, validators: [{ type: 'goal_reached', tolerance_m: 0.1 }] });
-    expect(strict.events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({ passed: false, feedback: expect.stringMatching(/0.25 m from the goal \(tolerance 0.1 m\)/) });
+    const strict = await submit(agent, 'navigate_to', {
+      x: 2,
+      y: 1,
+      validators: [{ type: 'goal_reached', tolerance_m: 0.1 }],
+    });
+    expect(strict.events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({
+      passed: false,
+      feedback: expect.stringMatching(/0.25 m from the goal \(tolerance 0.1 m\)/),
+    });
   });
 
-  it('drives the agent\'s own Navigator: its odometry topic, and arrival within tolerance_m', async () => {
+  it("drives the agent's own Navigator: its odometry topic, and arrival within tolerance_m", async () => {
     const ctx = componentContext(config);
     // A free 2 m x 2 m map; the robot sits 0.2 m from the goal, inside 0.3 m but outside the follower's own 0.1 m.
-    const map = ctx.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test', qos: { durability: 'transient_local' } });
-    map.publish(ctx.codec.encode('nav_msgs/msg/OccupancyGrid', { header: { frame_id: 'map' }, info: { resolution: 0.05, width: 40, height: 40, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { w: 1 } } }, data: new Int8Array(1600) }));
+    const map = ctx.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
+    map.publish(
+      ctx.codec.encode('nav_msgs/msg/OccupancyGrid', {
+        header: { frame_id: 'map' },
+        info: {
+          resolution: 0.05,
+          width: 40,
+          height: 40,
+          origin: { position: { x: 0, y: 0, z: 0 }, orientation: { w: 1 } },
+        },
+        data: new Int8Array(1600),
+      }),
+    );
     const at = odometry(ctx, '/robot1/odom');
     at(1, 1);
     // The robot does not move; its odometry keeps coming, as a real one's would.
@@ -64,6 +99,8 @@ describe('agent.navigation', () => {
     await agent.start();
     const { run, events } = await submit(agent, 'navigate_to', { x: 1.2, y: 1 });
     expect(run).toMatchObject({ status: 'succeeded' });
-    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ result: { ok: true, output: { reached: true } } });
+    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({
+      result: { ok: true, output: { reached: true } },
+    });
   });
 });

@@ -5,7 +5,12 @@ import { evaluateValidator, type ValidatorEnv, type ValidatorOutcome, type Valid
  * Runs every validator, records each score as a `validator.result` event; returns the first failure. The
  * environment is made only when there is a validator to run (it holds the run's signal).
  */
-export async function runValidators(live: LiveRun, validators: readonly ValidatorSpec[], attempt: number, envOf: (live: LiveRun) => ValidatorEnv): Promise<ValidatorOutcome | undefined> {
+export async function runValidators(
+  live: LiveRun,
+  validators: readonly ValidatorSpec[],
+  attempt: number,
+  envOf: (live: LiveRun) => ValidatorEnv,
+): Promise<ValidatorOutcome | undefined> {
   if (validators.length === 0) return undefined;
   const env = envOf(live);
   let failed: ValidatorOutcome | undefined;

@@ -29,7 +29,6 @@ export interface RobotStopOptions {
   replyWaitMs?: number;
 }
 
-
 /** How one run's cancel went: cancelled (journaled), it had ended already, or the journal refused it. */
 type CancelOutcome = 'cancelled' | 'ended' | Error;
 
@@ -92,7 +91,11 @@ export class RobotStop {
     let aborted: string | null;
     let halt: HaltError | undefined;
     try {
-      aborted = haltRobot({ motion: this.#motion, gate: this.#gate }, reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`, order);
+      aborted = haltRobot(
+        { motion: this.#motion, gate: this.#gate },
+        reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`,
+        order,
+      );
     } catch (error) {
       // The zero Twist did not go out: the runs are cancelled all the same, then the stop fails saying so.
       if (!(error instanceof HaltError)) throw error;
@@ -102,12 +105,20 @@ export class RobotStop {
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const latch = this.#latch.enabled ? this.#latch.engage(order) : undefined;
     const active = [...this.#store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
-    const cancels = active.map(async (runId): Promise<Cancelled> => ({ runId, outcome: await this.cancel(runId, order) }));
+    const cancels = active.map(async (runId): Promise<Cancelled> => ({
+      runId,
+      outcome: await this.cancel(runId, order),
+    }));
     // An intent being accepted whose run is not in the store yet: the agent cancels its run once it exists
     // (cancelAccepted). One whose run is there already (its intent hooks are running) is among `active`.
     const acceptances = [...this.#accepting()]
       .filter(({ intent }) => !this.#store.byIntent(intent.intent_id))
-      .map(({ intent, accepting }) => accepting.then(() => this.#late.get(intent), () => undefined));
+      .map(({ intent, accepting }) =>
+        accepting.then(
+          () => this.#late.get(intent),
+          () => undefined,
+        ),
+      );
     const [settled, latched] = await Promise.all([
       settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs),
       latch ? latchReport(latch, this.#latch.path, this.#waitMs) : null,
@@ -131,18 +142,34 @@ export class RobotStop {
 
     const problems = [...new Set(refused)];
     if (writing > 0) {
-      problems.unshift(`not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`);
+      problems.unshift(
+        `not yet journaled: the cancel of ${plural(writing, 'run')} is still being written after ${this.#waitMs} ms (the journal's disk is slow or stuck); the ${writing === 1 ? 'run is' : 'runs are'} ended here, and read cancelled once written; if never, a restart brings them back as last journaled`,
+      );
     }
-    if (stillAccepting > 0) problems.push(`${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`);
-    const outcome: RobotStopOutcome = { topic: this.#gate.topic, aborted, cancelled, journal_error: problems.length > 0 ? problems.join('; ') : null, latched };
+    if (stillAccepting > 0)
+      problems.push(
+        `${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`,
+      );
+    const outcome: RobotStopOutcome = {
+      topic: this.#gate.topic,
+      aborted,
+      cancelled,
+      journal_error: problems.length > 0 ? problems.join('; ') : null,
+      latched,
+    };
     const fields = { by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) };
     // A stop that did not stop the robot is an error: a person must stop it another way.
     if (halt) this.#log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
     else this.#log.warn(fields, 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);
     if (halt) {
-      const runs = cancelled.length === 0 ? 'no run was active' : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;
-      throw new RobotNotStoppedError(`${halt.message}; ${runs}${outcome.journal_error ? `; ${outcome.journal_error}` : ''}. Stop the robot another way (its hardware e-stop)`);
+      const runs =
+        cancelled.length === 0
+          ? 'no run was active'
+          : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;
+      throw new RobotNotStoppedError(
+        `${halt.message}; ${runs}${outcome.journal_error ? `; ${outcome.journal_error}` : ''}. Stop the robot another way (its hardware e-stop)`,
+      );
     }
     return outcome;
   }
@@ -161,7 +188,12 @@ export class RobotStop {
       // A run that ended meanwhile (its runner, a quota, another stop) needed no cancel.
       if (error instanceof AgentError) return 'ended';
       const record = this.#store.get(runId);
-      if (record && !TERMINAL.has(record.run.status)) this.#store.setUndurable(runId, 'cancelled', `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`);
+      if (record && !TERMINAL.has(record.run.status))
+        this.#store.setUndurable(
+          runId,
+          'cancelled',
+          `cancelled by ${order.by}: ${why} (not journaled: ${(error as Error).message})`,
+        );
       return error as Error;
     }
   }
@@ -181,7 +213,12 @@ export class RobotStop {
   #logLate(order: StopOrder, cancels: Promise<Cancelled>[]): void {
     void Promise.all(cancels).then((done) => {
       const refused = done.map((d) => d.outcome).filter((o): o is Error => o instanceof Error);
-      const fields = { by: order.by, reason: order.reason ?? null, refused: refused.length, errors: [...new Set(refused.map((e) => e.message))] };
+      const fields = {
+        by: order.by,
+        reason: order.reason ?? null,
+        refused: refused.length,
+        errors: [...new Set(refused.map((e) => e.message))],
+      };
       if (refused.length > 0) this.#log.warn(fields, 'robot stop: the journal refused cancels written late');
       else this.#log.info(fields, 'robot stop: the cancels are journaled');
     });

@@ -51,7 +51,8 @@ export function runTimeline(records: readonly JournalRecord[], runId: string): R
   let lastSeq: number | undefined;
   let gaps: { from: number; to: number }[] = [];
   for (const r of records) {
-    if (lastSeq !== undefined && r.seq > lastSeq + 1 && entries.length > 0) gaps.push({ from: lastSeq + 1, to: r.seq - 1 });
+    if (lastSeq !== undefined && r.seq > lastSeq + 1 && entries.length > 0)
+      gaps.push({ from: lastSeq + 1, to: r.seq - 1 });
     lastSeq = r.seq;
     if ((r.data as { run_id?: unknown } | null)?.run_id !== runId) continue;
     for (const gap of gaps) entries.push(gapEntry(gap, entries.at(-1)!.t_s));
@@ -64,7 +65,13 @@ export function runTimeline(records: readonly JournalRecord[], runId: string): R
       const state = r.data;
       start = start || BigInt(state.created_at);
       run = state;
-      entries.push({ seq: r.seq, t_s: seconds(state.updated_at, start), kind: 'state', text: `${state.status}${state.reason ? `: ${state.reason}` : ''}`, data: state });
+      entries.push({
+        seq: r.seq,
+        t_s: seconds(state.updated_at, start),
+        kind: 'state',
+        text: `${state.status}${state.reason ? `: ${state.reason}` : ''}`,
+        data: state,
+      });
     } else if (r.kind === AGENT_EVENT) {
       if (!eventValidator.check(r.data)) {
         entries.push(skipped(r, 'agent event', eventValidator.issues(r.data), start));
@@ -72,14 +79,26 @@ export function runTimeline(records: readonly JournalRecord[], runId: string): R
       }
       const event = r.data;
       start = start || BigInt(event.ts);
-      if (event.kind === 'intent.accepted' && intentValidator.check(event.payload.intent)) intent = event.payload.intent;
-      entries.push({ seq: r.seq, t_s: seconds(event.ts, start), kind: event.kind, text: describeEvent(event), data: event.payload });
+      if (event.kind === 'intent.accepted' && intentValidator.check(event.payload.intent))
+        intent = event.payload.intent;
+      entries.push({
+        seq: r.seq,
+        t_s: seconds(event.ts, start),
+        kind: event.kind,
+        text: describeEvent(event),
+        data: event.payload,
+      });
     }
   }
   return run ? { run, intent, entries } : undefined;
 }
 
-function skipped(r: JournalRecord, what: string, issues: { path: string; message: string }[], start: bigint): TimelineEntry {
+function skipped(
+  r: JournalRecord,
+  what: string,
+  issues: { path: string; message: string }[],
+  start: bigint,
+): TimelineEntry {
   // The paths only: a message may quote a whole pattern (an id's), which says little here.
   const where = [...new Set(issues.map((i) => i.path || '(the record)'))];
   const t_s = start && /^\d+$/.test(String(r.ts)) ? seconds(String(r.ts), start) : 0;
@@ -89,7 +108,13 @@ function skipped(r: JournalRecord, what: string, issues: { path: string; message
 
 function gapEntry(gap: { from: number; to: number }, t_s: number): TimelineEntry {
   const which = gap.from === gap.to ? `record ${gap.from}` : `records ${gap.from} to ${gap.to}`;
-  return { seq: gap.from, t_s, kind: 'gap', text: `journal ${which} could not be read (damaged on disk): events of this run may be missing here`, data: gap };
+  return {
+    seq: gap.from,
+    t_s,
+    kind: 'gap',
+    text: `journal ${which} could not be read (damaged on disk): events of this run may be missing here`,
+    data: gap,
+  };
 }
 
 function seconds(ts: string, start: bigint): number {
@@ -135,11 +160,24 @@ export function describeEvent(event: AgentEvent): string {
     case 'refine.attempt':
       return `attempt ${String(p.attempt)} after ${String(p.validator)} failed`;
     case 'llm.message': {
-      const m = objectOr(p.message) as { role?: unknown; content?: unknown; usage?: { totalTokens?: number }; stopReason?: string; errorMessage?: string; toolName?: string } | undefined;
-      if (!m || typeof m.role !== 'string' || !(typeof m.content === 'string' || Array.isArray(m.content))) return json(p);
+      const m = objectOr(p.message) as
+        | {
+            role?: unknown;
+            content?: unknown;
+            usage?: { totalTokens?: number };
+            stopReason?: string;
+            errorMessage?: string;
+            toolName?: string;
+          }
+        | undefined;
+      if (!m || typeof m.role !== 'string' || !(typeof m.content === 'string' || Array.isArray(m.content)))
+        return json(p);
       const content = m.content as string | unknown[];
       const parts = typeof content === 'string' ? [content] : content.map((c) => contentText(c));
-      const extra = m.role === 'assistant' ? ` [${m.stopReason}${m.usage?.totalTokens ? `, ${m.usage.totalTokens} tokens` : ''}${m.errorMessage ? `: ${m.errorMessage}` : ''}]` : '';
+      const extra =
+        m.role === 'assistant'
+          ? ` [${m.stopReason}${m.usage?.totalTokens ? `, ${m.usage.totalTokens} tokens` : ''}${m.errorMessage ? `: ${m.errorMessage}` : ''}]`
+          : '';
       return `${m.role}${m.toolName ? ` (${m.toolName})` : ''}: ${clip(parts.join(' ').replace(/\s+/g, ' '))}${extra}`;
     }
     default:
@@ -154,7 +192,9 @@ function contentText(c: unknown): string {
 }
 
 function objectOr(value: unknown): Record<string, unknown> | undefined {
-  return value !== null && typeof value === 'object' && !Array.isArray(value) ? (value as Record<string, unknown>) : undefined;
+  return value !== null && typeof value === 'object' && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
 }
 
 export function formatTimeline(timeline: RunTimeline): string {
@@ -164,7 +204,8 @@ export function formatTimeline(timeline: RunTimeline): string {
     `intent ${run.intent_id} ${intent?.type ?? '?'}, plan ${run.tree_ref}`,
     '',
   ];
-  for (const e of timeline.entries) lines.push(`${`+${e.t_s.toFixed(3)}s`.padStart(10)}  ${e.kind.padEnd(18)} ${e.text}`);
+  for (const e of timeline.entries)
+    lines.push(`${`+${e.t_s.toFixed(3)}s`.padStart(10)}  ${e.kind.padEnd(18)} ${e.text}`);
   return `${lines.join('\n')}\n`;
 }
 
@@ -172,22 +213,40 @@ export function formatTimeline(timeline: RunTimeline): string {
 export function runFacts(timeline: RunTimeline): Record<string, string> {
   const events = timeline.entries.filter((e) => e.kind !== 'state' && e.kind !== 'skipped' && e.kind !== 'gap');
   const count = (kind: string) => events.filter((e) => e.kind === kind).length;
-  const messages = events.filter((e) => e.kind === 'llm.message').map((e) => objectOr((e.data as { message?: unknown }).message));
+  const messages = events
+    .filter((e) => e.kind === 'llm.message')
+    .map((e) => objectOr((e.data as { message?: unknown }).message));
   const tokens = messages.reduce((n, m) => n + (Number((objectOr(m?.usage) ?? {}).totalTokens) || 0), 0);
   const intent = timeline.intent;
   const last = timeline.entries.findLast((e) => e.kind !== 'skipped' && e.kind !== 'gap');
   return {
-    intent: intent ? (intent.type === 'natural_language' ? `natural_language ${JSON.stringify(intent.params.text)}` : `${intent.type} ${JSON.stringify(intent.params)}`) : '?',
+    intent: intent
+      ? intent.type === 'natural_language'
+        ? `natural_language ${JSON.stringify(intent.params.text)}`
+        : `${intent.type} ${JSON.stringify(intent.params)}`
+      : '?',
     status: timeline.run.status,
     reason: timeline.run.reason ?? '',
     duration_s: last ? last.t_s.toFixed(3) : '0',
     tool_calls: String(count('tool.call')),
-    tool_errors: String(events.filter((e) => e.kind === 'tool.result' && objectOr((e.data as { result?: unknown }).result)?.ok === false).length),
+    tool_errors: String(
+      events.filter((e) => e.kind === 'tool.result' && objectOr((e.data as { result?: unknown }).result)?.ok === false)
+        .length,
+    ),
     model_turns: String(messages.filter((m) => m?.role === 'assistant').length),
     tokens: String(tokens),
-    policy_decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => String((e.data as { rule?: unknown }).rule)).join(', '),
+    policy_decisions: events
+      .filter((e) => e.kind === 'policy.decision')
+      .map((e) => String((e.data as { rule?: unknown }).rule))
+      .join(', '),
     approvals: String(count('approval.requested')),
-    validators: events.filter((e) => e.kind === 'validator.result').map((e) => `${(e.data as { passed?: unknown }).passed ? 'pass' : 'fail'} ${Number((e.data as { score?: unknown }).score).toFixed(2)}`).join(', '),
+    validators: events
+      .filter((e) => e.kind === 'validator.result')
+      .map(
+        (e) =>
+          `${(e.data as { passed?: unknown }).passed ? 'pass' : 'fail'} ${Number((e.data as { score?: unknown }).score).toFixed(2)}`,
+      )
+      .join(', '),
     unreadable: String(timeline.entries.filter((e) => e.kind === 'skipped' || e.kind === 'gap').length),
   };
 }
@@ -204,10 +263,16 @@ export function diffRuns(a: RunTimeline, b: RunTimeline): RunDiff {
   const fa = runFacts(a);
   const fb = runFacts(b);
   const facts = Object.keys(fa).map((name) => ({ name, a: fa[name]!, b: fb[name]!, same: fa[name] === fb[name] }));
-  const calls = (t: RunTimeline) => t.entries.filter((e) => e.kind === 'tool.call').map((e) => e.text.replace(/ \[[^\]]*\]$/, ''));
+  const calls = (t: RunTimeline) =>
+    t.entries.filter((e) => e.kind === 'tool.call').map((e) => e.text.replace(/ \[[^\]]*\]$/, ''));
   const ca = calls(a);
   const cb = calls(b);
-  const rows = Array.from({ length: Math.max(ca.length, cb.length) }, (_, i) => ({ index: i + 1, a: ca[i] ?? '', b: cb[i] ?? '', same: ca[i] === cb[i] }));
+  const rows = Array.from({ length: Math.max(ca.length, cb.length) }, (_, i) => ({
+    index: i + 1,
+    a: ca[i] ?? '',
+    b: cb[i] ?? '',
+    same: ca[i] === cb[i],
+  }));
   return { a: a.run.run_id, b: b.run.run_id, facts, calls: rows };
 }
 
@@ -215,9 +280,13 @@ export function formatDiff(diff: RunDiff): string {
   const width = 48;
   const cell = (s: string) => clip(s, width).padEnd(width);
   const lines = [`${' '.repeat(18)}  ${cell(`A ${diff.a}`)} | B ${diff.b}`];
-  for (const f of diff.facts) lines.push(`${f.same ? ' ' : '*'} ${f.name.padEnd(16)}  ${cell(f.a)} | ${clip(f.b, width)}`);
+  for (const f of diff.facts)
+    lines.push(`${f.same ? ' ' : '*'} ${f.name.padEnd(16)}  ${cell(f.a)} | ${clip(f.b, width)}`);
   lines.push('', 'tool calls:');
-  for (const c of diff.calls) lines.push(`${c.same ? ' ' : '*'} ${String(c.index).padStart(3)}${' '.repeat(14)}  ${cell(c.a)} | ${clip(c.b, width)}`);
+  for (const c of diff.calls)
+    lines.push(
+      `${c.same ? ' ' : '*'} ${String(c.index).padStart(3)}${' '.repeat(14)}  ${cell(c.a)} | ${clip(c.b, width)}`,
+    );
   if (diff.calls.length === 0) lines.push('  (none in either run)');
   return `${lines.join('\n')}\n`;
 }

@@ -9,10 +9,19 @@ import { tempDir } from '../../test/helpers/cli.ts';
 import { MemoryJournal } from '../../test/helpers/memory-journal.ts';
 import { RunStore } from './run-store.ts';
 
-const intent = (): Intent => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 't', source: 'internal' }, targets: [] });
+const intent = (): Intent => ({
+  intent_id: newId(),
+  type: 'stop',
+  params: {},
+  policy_ctx: { actor: 't', source: 'internal' },
+  targets: [],
+});
 
 /** A run that called a tool, had a policy rule fire and succeeded. */
-async function finishedRun(store: RunStore, status: 'succeeded' | 'failed' = 'succeeded'): Promise<{ runId: string; intentId: string }> {
+async function finishedRun(
+  store: RunStore,
+  status: 'succeeded' | 'failed' = 'succeeded',
+): Promise<{ runId: string; intentId: string }> {
   const i = intent();
   const { run } = await store.create(i, 'skill:stop');
   await store.transition(run.run_id, 'running');
@@ -29,7 +38,9 @@ describe('RunStore', () => {
     expect(store.oldestLiveSeq()).toBeUndefined();
     await finishedRun(store);
     const live = await store.create(intent(), 'skill:stop');
-    const firstOfLive = journal.read(1, 1000).find((r) => (r.data as { run_id?: string }).run_id === live.run.run_id)!.seq;
+    const firstOfLive = journal
+      .read(1, 1000)
+      .find((r) => (r.data as { run_id?: string }).run_id === live.run.run_id)!.seq;
     await finishedRun(store);
     expect(store.oldestLiveSeq()).toBe(firstOfLive);
     const rebuilt = new RunStore(journal);
@@ -76,8 +87,17 @@ describe('RunStore', () => {
     const store = new RunStore(journal, { keepFinished: 2 });
     store.rebuild(3);
     expect([...store.all()].map((r) => r.run.run_id)).toEqual([runs[3]!.runId, runs[4]!.runId, waiting]);
-    expect(store.get(runs[4]!.runId)!.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'policy.decision']);
-    expect(Object.fromEntries(store.counters.byStatus)).toEqual({ pending: 0, running: 0, succeeded: 5, awaiting_approval: 1 });
+    expect(store.get(runs[4]!.runId)!.events.map((e) => e.kind)).toEqual([
+      'intent.accepted',
+      'tool.call',
+      'policy.decision',
+    ]);
+    expect(Object.fromEntries(store.counters.byStatus)).toEqual({
+      pending: 0,
+      running: 0,
+      succeeded: 5,
+      awaiting_approval: 1,
+    });
     expect(store.counters.toolCalls).toBe(5);
   });
 
@@ -86,7 +106,10 @@ describe('RunStore', () => {
     const store = new RunStore(journal);
     const { run } = await store.create(intent(), 'skill:stop');
     const records = journal.records.length;
-    expect(store.setUndurable(run.run_id, 'failed', 'disk gone')).toMatchObject({ status: 'failed', reason: 'disk gone' });
+    expect(store.setUndurable(run.run_id, 'failed', 'disk gone')).toMatchObject({
+      status: 'failed',
+      reason: 'disk gone',
+    });
     expect(store.get(run.run_id)!.run.status).toBe('failed');
     expect(journal.records).toHaveLength(records);
   });
@@ -102,28 +125,58 @@ describe('RunStore', () => {
       const store = new RunStore(journal);
       const { run } = await store.create(intent(), 'skill:stop');
       const payloads: Record<string, unknown>[] = [
-        { text: 'quotes " and \\ and \n, é, 日本, 🤖, \u2028 and a lone \ud800', n: 2.539064999999937, neg: -0, nan: NaN, big: 1e21, gone: undefined, list: [undefined, () => 1, null] },
-        { message: { role: 'assistant', content: [{ type: 'toolCall', id: 'tool:1', name: 'stop', arguments: {} }], at: new Date(0) } },
+        {
+          text: 'quotes " and \\ and \n, é, 日本, 🤖, \u2028 and a lone \ud800',
+          n: 2.539064999999937,
+          neg: -0,
+          nan: NaN,
+          big: 1e21,
+          gone: undefined,
+          list: [undefined, () => 1, null],
+        },
+        {
+          message: {
+            role: 'assistant',
+            content: [{ type: 'toolCall', id: 'tool:1', name: 'stop', arguments: {} }],
+            at: new Date(0),
+          },
+        },
         { toJSON: (key: string) => ({ key }) },
         {},
       ];
-      const events = await store.events(run.run_id, payloads.map((payload, i) => ({ kind: i % 2 ? 'tool.result' : 'policy.decision', payload })));
-      await expect(store.event(run.run_id, 'tool.call', { n: 1n })).rejects.toThrow(/agent_event record: its data is not JSON/);
+      const events = await store.events(
+        run.run_id,
+        payloads.map((payload, i) => ({ kind: i % 2 ? 'tool.result' : 'policy.decision', payload })),
+      );
+      await expect(store.event(run.run_id, 'tool.call', { n: 1n })).rejects.toThrow(
+        /agent_event record: its data is not JSON/,
+      );
       await journal.close();
       // The bytes of each record are the text JSON.stringify makes of it, envelope and payload alike.
-      const segment = readFileSync(join(dir.path, readdirSync(dir.path).find((f) => f.endsWith('.log'))!));
+      const segment = readFileSync(
+        join(
+          dir.path,
+          readdirSync(dir.path).find((f) => f.endsWith('.log'))!,
+        ),
+      );
       const texts: string[] = [];
-      for (let at = 0; at < segment.length; ) {
+      for (let at = 0; at < segment.length;) {
         const frame = decodeFrame(segment, at);
         if (!frame.ok) throw new Error(`frame at ${at}: ${frame.reason}`);
         texts.push(frame.payload.toString('utf8'));
         at = frame.next;
       }
       const written = texts.slice(2).map((t) => JSON.parse(t) as { seq: number; ts: string; kind: string });
-      expect(texts.slice(2)).toEqual(events.map((event, i) => JSON.stringify({ seq: written[i]!.seq, ts: written[i]!.ts, kind: written[i]!.kind, data: event })));
+      expect(texts.slice(2)).toEqual(
+        events.map((event, i) =>
+          JSON.stringify({ seq: written[i]!.seq, ts: written[i]!.ts, kind: written[i]!.kind, data: event }),
+        ),
+      );
       const rebuilt = new RunStore(new DurableJournal({ dir: dir.path, fsync: 'never' }));
       rebuilt.rebuild();
-      expect(rebuilt.get(run.run_id)!.events.slice(1)).toEqual(events.map((event) => JSON.parse(JSON.stringify(event))));
+      expect(rebuilt.get(run.run_id)!.events.slice(1)).toEqual(
+        events.map((event) => JSON.parse(JSON.stringify(event))),
+      );
     } finally {
       dir.cleanup();
     }

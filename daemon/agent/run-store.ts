@@ -82,7 +82,7 @@ export class RunStore {
   /** Reads the whole journal back. Call once, before any write. */
   rebuild(batch = 1000): void {
     const pendingEvents = new Map<string, AgentEvent[]>();
-    for (let seq = 1; ; ) {
+    for (let seq = 1; ;) {
       const records = this.#journal.read(seq, batch);
       if (records.length === 0) break;
       for (const record of records) this.#apply(record, pendingEvents);
@@ -92,9 +92,11 @@ export class RunStore {
 
   #apply(record: JournalRecord, pending: Map<string, AgentEvent[]>): void {
     const runId = (record.data as { run_id?: unknown } | null)?.run_id;
-    if (typeof runId === 'string' && !this.#liveFirstSeq.has(runId) && !this.#runs.has(runId)) this.#liveFirstSeq.set(runId, record.seq);
+    if (typeof runId === 'string' && !this.#liveFirstSeq.has(runId) && !this.#runs.has(runId))
+      this.#liveFirstSeq.set(runId, record.seq);
     if (record.kind === AGENT_EVENT) {
-      if (!eventValidator.check(record.data)) return void this.#warnings.push(`journal record ${record.seq}: not an AgentEvent, skipped`);
+      if (!eventValidator.check(record.data))
+        return void this.#warnings.push(`journal record ${record.seq}: not an AgentEvent, skipped`);
       const event = record.data;
       this.#count(event);
       const existing = this.#runs.get(event.run_id);
@@ -105,7 +107,8 @@ export class RunStore {
         else pending.set(event.run_id, [event]);
       }
     } else if (record.kind === RUN_STATE) {
-      if (!runValidator.check(record.data)) return void this.#warnings.push(`journal record ${record.seq}: not a RunState, skipped`);
+      if (!runValidator.check(record.data))
+        return void this.#warnings.push(`journal record ${record.seq}: not a RunState, skipped`);
       const run = record.data;
       const existing = this.#runs.get(run.run_id);
       if (existing) return void this.#setRun(existing, run);
@@ -113,7 +116,10 @@ export class RunStore {
       pending.delete(run.run_id);
       const accepted = events.find((e) => e.kind === 'intent.accepted');
       const intent = accepted?.payload.intent;
-      if (!intentValidator.check(intent)) return void this.#warnings.push(`journal record ${record.seq}: run ${run.run_id} has no valid intent.accepted event, skipped`);
+      if (!intentValidator.check(intent))
+        return void this.#warnings.push(
+          `journal record ${record.seq}: run ${run.run_id} has no valid intent.accepted event, skipped`,
+        );
       this.#add({ run, intent, events });
     }
   }
@@ -144,7 +150,8 @@ export class RunStore {
       this.#finished.delete(oldest);
       const record = this.#runs.get(oldest);
       this.#runs.delete(oldest);
-      if (record && this.#byIntent.get(record.intent.intent_id) === oldest) this.#byIntent.delete(record.intent.intent_id);
+      if (record && this.#byIntent.get(record.intent.intent_id) === oldest)
+        this.#byIntent.delete(record.intent.intent_id);
     }
   }
 
@@ -191,10 +198,26 @@ export class RunStore {
   /** Creates a pending run for an intent: its intent event, then its state, both durable on return. */
   async create(intent: Intent, treeRef: string): Promise<RunRecord> {
     const now = nsNow();
-    const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: treeRef, status: 'pending', created_at: now, updated_at: now };
-    const accepted: AgentEvent = { event_id: newId(), run_id: run.run_id, kind: 'intent.accepted', payload: { intent }, ts: now };
+    const run: RunState = {
+      run_id: newId(),
+      intent_id: intent.intent_id,
+      tree_ref: treeRef,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+    };
+    const accepted: AgentEvent = {
+      event_id: newId(),
+      run_id: run.run_id,
+      kind: 'intent.accepted',
+      payload: { intent },
+      ts: now,
+    };
     // Both in the same tick: one journal write. The journal keeps them in order.
-    const [first] = await Promise.all([this.#journal.append(AGENT_EVENT, accepted), this.#journal.append(RUN_STATE, run)]);
+    const [first] = await Promise.all([
+      this.#journal.append(AGENT_EVENT, accepted),
+      this.#journal.append(RUN_STATE, run),
+    ]);
     this.#liveFirstSeq.set(run.run_id, first.seq);
     const record: RunRecord = { run, intent, events: [accepted] };
     this.#add(record);
@@ -237,7 +260,13 @@ export class RunStore {
     const events: AgentEvent[] = [];
     const entries: JournalEntry[] = [];
     for (let i = 0; i < items.length; i++) {
-      const event: AgentEvent = { event_id: newId(), run_id: runId, kind: items[i]!.kind, payload: items[i]!.payload, ts: nsNow() };
+      const event: AgentEvent = {
+        event_id: newId(),
+        run_id: runId,
+        kind: items[i]!.kind,
+        payload: items[i]!.payload,
+        ts: nsNow(),
+      };
       events.push(event);
       entries.push(new EventEntry(event));
     }

@@ -8,7 +8,14 @@ export interface NavigationService {
   navigateTo(
     goal: { x: number; y: number },
     options: { timeoutS?: number; signal?: AbortSignal },
-  ): Promise<{ reached: boolean; outcome: string; message: string; goal?: { x: number; y: number }; elapsedS?: number; commanded?: boolean }>;
+  ): Promise<{
+    reached: boolean;
+    outcome: string;
+    message: string;
+    goal?: { x: number; y: number };
+    elapsedS?: number;
+    commanded?: boolean;
+  }>;
   /** Where the robot is, when known: a failed goal says where the robot stopped and how far it had left. */
   readonly pose?: { x: number; y: number } | undefined;
 }

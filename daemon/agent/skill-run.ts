@@ -14,7 +14,12 @@ export interface SkillRunDeps {
  * model's tool call. A failed validator runs it again, up to maxRefines times. Call ids are
  * `skill-<attempt>`, so a run resumed after a restart picks up at the attempt it paused in.
  */
-export async function runSkill(live: LiveRun, args: Record<string, unknown>, validators: readonly ValidatorSpec[], deps: SkillRunDeps): Promise<void> {
+export async function runSkill(
+  live: LiveRun,
+  args: Record<string, unknown>,
+  validators: readonly ValidatorSpec[],
+  deps: SkillRunDeps,
+): Promise<void> {
   const skill = live.intent.type;
   if (live.run.status !== 'running') await live.status('running');
   live.startClock();
@@ -35,9 +40,16 @@ export async function runSkill(live: LiveRun, args: Record<string, unknown>, val
       return;
     }
     if (attempt > deps.maxRefines) {
-      await live.finish('failed', `validator ${failed.validator} still failing after ${attempt} attempts: ${failed.feedback}`);
+      await live.finish(
+        'failed',
+        `validator ${failed.validator} still failing after ${attempt} attempts: ${failed.feedback}`,
+      );
       return;
     }
-    await live.event('refine.attempt', { attempt: attempt + 1, validator: failed.validator, feedback: failed.feedback });
+    await live.event('refine.attempt', {
+      attempt: attempt + 1,
+      validator: failed.validator,
+      feedback: failed.feedback,
+    });
   }
 }

@@ -74,17 +74,33 @@ export class ToolInvoker {
     live.callCount++;
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runHooks(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
-    return chain instanceof Promise ? chain.then((outcome) => this.#decide(live, tool, input, callId, outcome)) : this.#decide(live, tool, input, callId, chain);
+    return chain instanceof Promise
+      ? chain.then((outcome) => this.#decide(live, tool, input, callId, outcome))
+      : this.#decide(live, tool, input, callId, chain);
   }
 
-  #decide(live: LiveRun, tool: string, input: unknown, callId: string, outcome: ChainOutcome<unknown>): Verdict | Promise<Verdict> {
+  #decide(
+    live: LiveRun,
+    tool: string,
+    input: unknown,
+    callId: string,
+    outcome: ChainOutcome<unknown>,
+  ): Verdict | Promise<Verdict> {
     this.#record(live, outcome, 'before', tool, callId);
     if (!outcome.allowed) {
       const refused = this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
-      return outcome.fired.some((f) => f.rule === TOOL_CALL_QUOTA_RULE) ? { ...refused, quota: outcome.reason } : refused;
+      return outcome.fired.some((f) => f.rule === TOOL_CALL_QUOTA_RULE)
+        ? { ...refused, quota: outcome.reason }
+        : refused;
     }
     if (!live.approved.has(callId)) {
-      const need = approvalRequirement({ tool, intent: live.intent, requireApproval: this.#requireApproval, tainted: live.tainted, onSuspect: this.#onSuspect });
+      const need = approvalRequirement({
+        tool,
+        intent: live.intent,
+        requireApproval: this.#requireApproval,
+        tainted: live.tainted,
+        onSuspect: this.#onSuspect,
+      });
       if (need) return this.#approve(live, tool, input, callId, outcome.value, need);
     }
     live.rewritten.set(callId, outcome.value);
@@ -92,10 +108,18 @@ export class ToolInvoker {
   }
 
   /** `asked`: the input as the call asked it; `allowed`: as the chain left it, what the person is shown. */
-  async #approve(live: LiveRun, tool: string, asked: unknown, callId: string, allowed: unknown, need: { rule: string; reason: string }): Promise<Verdict> {
+  async #approve(
+    live: LiveRun,
+    tool: string,
+    asked: unknown,
+    callId: string,
+    allowed: unknown,
+    need: { rule: string; reason: string },
+  ): Promise<Verdict> {
     const generation = this.#generation;
     const result = await this.#approvals.wait(live, { callId, tool, input: allowed, ...need });
-    if (result !== 'approved') return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
+    if (result !== 'approved')
+      return this.#refuse(live, tool, callId, `not approved: ${live.run.reason ?? 'the run ended'}`);
     let input = allowed;
     if (generation !== this.#generation) {
       // The policy was reloaded while the call waited (maybe for hours): it runs under the policy in force
@@ -124,11 +148,27 @@ export class ToolInvoker {
     const reason = unknown
       ? `unknown tool ${tool}: the agent's tools are ${[...this.#skills.keys()].join(', ') || '(none)'}`
       : `the arguments of ${tool} do not match its parameters: ${told.length > 300 ? `${told.slice(0, 297)}...` : told}`;
-    live.note('policy.decision', { hook: 'tools', rule: unknown ? 'tool.unknown' : 'tool.arguments', action: 'deny', reason, stage: 'before', tool, call_id: callId });
+    live.note('policy.decision', {
+      hook: 'tools',
+      rule: unknown ? 'tool.unknown' : 'tool.arguments',
+      action: 'deny',
+      reason,
+      stage: 'before',
+      tool,
+      call_id: callId,
+    });
     this.#refuse(live, tool, callId, told);
     const over = toolCallOverQuota(live.callCount, live.quotas.maxToolCalls);
     if (!over) return undefined;
-    live.note('policy.decision', { hook: TOOL_CALL_QUOTA_HOOK, rule: TOOL_CALL_QUOTA_RULE, action: 'deny', reason: over, stage: 'before', tool, call_id: callId });
+    live.note('policy.decision', {
+      hook: TOOL_CALL_QUOTA_HOOK,
+      rule: TOOL_CALL_QUOTA_RULE,
+      action: 'deny',
+      reason: over,
+      stage: 'before',
+      tool,
+      call_id: callId,
+    });
     return `${TOOL_CALL_QUOTA_RULE}: ${over}`;
   }
 
@@ -159,7 +199,9 @@ export class ToolInvoker {
     } catch (error) {
       // The tool.call could not be journaled: the skill did not act (or, acting first, acted unrecorded).
       // The run fails on the error.
-      const what = skill.actsFirst ? `${tool} acted, but its call could not be journaled` : `${tool} did not act: its call could not be journaled`;
+      const what = skill.actsFirst
+        ? `${tool} acted, but its call could not be journaled`
+        : `${tool} did not act: its call could not be journaled`;
       live.settleCall(callId, { ok: false, error: `${what}: ${(error as Error).message}` });
       throw error;
     }
@@ -192,7 +234,8 @@ export class ToolInvoker {
     const offEnd = lock ? live.onEnd(() => lock.held() && this.#env.gate.halt()) : undefined;
     try {
       const output = await skill.execute(input, this.#env, lock?.signal ?? signal);
-      for (const decision of frameDecisions(output)) live.note('policy.decision', { ...decision, stage: 'frame', tool, call_id: callId });
+      for (const decision of frameDecisions(output))
+        live.note('policy.decision', { ...decision, stage: 'frame', tool, call_id: callId });
       // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.
       if (tool === 'navigate_to') live.lastGoal = sentTo(output) ?? live.lastGoal;
       return { ok: true, output };
@@ -230,21 +273,42 @@ export class ToolInvoker {
    * One `tool.result` event holds what the skill returned and, when a rule changed it, what the model was
    * given (`screened`): a resumed run replays exactly that.
    */
-  after(live: LiveRun, tool: string, input: unknown, result: ToolResult, callId: string): ToolResult | Promise<ToolResult> {
+  after(
+    live: LiveRun,
+    tool: string,
+    input: unknown,
+    result: ToolResult,
+    callId: string,
+  ): ToolResult | Promise<ToolResult> {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
     const chain = runHooks<ToolResult>(this.#after, result, (hook, value) => hook.afterToolCall!(ctx, input, value));
-    return chain instanceof Promise ? chain.then((outcome) => this.#screen(live, tool, result, callId, outcome)) : this.#screen(live, tool, result, callId, chain);
+    return chain instanceof Promise
+      ? chain.then((outcome) => this.#screen(live, tool, result, callId, outcome))
+      : this.#screen(live, tool, result, callId, chain);
   }
 
-  #screen(live: LiveRun, tool: string, result: ToolResult, callId: string, outcome: ChainOutcome<ToolResult>): ToolResult {
+  #screen(
+    live: LiveRun,
+    tool: string,
+    result: ToolResult,
+    callId: string,
+    outcome: ChainOutcome<ToolResult>,
+  ): ToolResult {
     if (outcome.fired.some((f) => f.rule === INJECTION_RULE)) live.tainted = true;
     this.#record(live, outcome, 'after', tool, callId);
     // A denied result is withheld from the model entirely.
-    const screened: ToolResult = outcome.allowed ? outcome.value : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
+    const screened: ToolResult = outcome.allowed
+      ? outcome.value
+      : { ok: false, error: `result withheld by policy: ${outcome.reason}` };
     const started = live.started.get(callId);
     live.started.delete(callId);
     const duration = started === undefined ? null : performance.now() - started;
-    live.noteResult(callId, screened === result ? { call_id: callId, tool, result, duration_ms: duration } : { call_id: callId, tool, result, screened, duration_ms: duration });
+    live.noteResult(
+      callId,
+      screened === result
+        ? { call_id: callId, tool, result, duration_ms: duration }
+        : { call_id: callId, tool, result, screened, duration_ms: duration },
+    );
     return screened;
   }
 
@@ -256,7 +320,13 @@ export class ToolInvoker {
     return this.after(live, tool, before.input, result, callId);
   }
 
-  #record(live: LiveRun, outcome: ChainOutcome<unknown>, stage: 'before' | 'after', tool: string, callId: string): void {
+  #record(
+    live: LiveRun,
+    outcome: ChainOutcome<unknown>,
+    stage: 'before' | 'after',
+    tool: string,
+    callId: string,
+  ): void {
     for (const fired of outcome.fired) live.note('policy.decision', { ...fired, stage, tool, call_id: callId });
   }
 }

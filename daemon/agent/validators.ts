@@ -12,11 +12,18 @@ import { TOPIC_NAME_PATTERN } from './skills/skill.ts';
 const GoalReached = Type.Object(
   {
     type: Type.Literal('goal_reached'),
-    x: Type.Optional(Type.Number({ description: 'default: the run\'s last navigate_to goal' })),
+    x: Type.Optional(Type.Number({ description: "default: the run's last navigate_to goal" })),
     y: Type.Optional(Type.Number()),
     // No schema defaults: they come from agent.navigation (tolerance_m, odom_topic) when the run is checked.
-    tolerance_m: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' })),
-    topic: Type.Optional(Type.String({ pattern: TOPIC_NAME_PATTERN, description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic' })),
+    tolerance_m: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: 'default: agent.navigation.tolerance_m' }),
+    ),
+    topic: Type.Optional(
+      Type.String({
+        pattern: TOPIC_NAME_PATTERN,
+        description: 'nav_msgs/msg/Odometry; default: agent.navigation.odom_topic',
+      }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -25,8 +32,18 @@ const TopicPredicate = Type.Object(
   {
     type: Type.Literal('topic_predicate'),
     topic: Type.String({ pattern: TOPIC_NAME_PATTERN }),
-    field: Type.String({ minLength: 1, description: 'dot path into the decoded message, e.g. pose.pose.position.x or ranges.0' }),
-    op: Type.Union([Type.Literal('<'), Type.Literal('<='), Type.Literal('>'), Type.Literal('>='), Type.Literal('=='), Type.Literal('!=')]),
+    field: Type.String({
+      minLength: 1,
+      description: 'dot path into the decoded message, e.g. pose.pose.position.x or ranges.0',
+    }),
+    op: Type.Union([
+      Type.Literal('<'),
+      Type.Literal('<='),
+      Type.Literal('>'),
+      Type.Literal('>='),
+      Type.Literal('=='),
+      Type.Literal('!='),
+    ]),
     value: Type.Union([Type.Number(), Type.String(), Type.Boolean()]),
     timeout_ms: Type.Integer({ minimum: 1, default: 2000 }),
   },
@@ -64,13 +81,19 @@ export async function evaluateValidator(spec: ValidatorSpec, env: ValidatorEnv):
     const tolerance = spec.tolerance_m ?? env.toleranceM;
     const topic = spec.topic ?? env.odomTopic;
     const name = `goal_reached(${goal ? `${goal.x}, ${goal.y}` : '?'}, ${tolerance} m)`;
-    if (!goal) return { validator: name, passed: false, score: 0, feedback: 'no goal: give x and y, or call navigate_to first' };
+    if (!goal)
+      return { validator: name, passed: false, score: 0, feedback: 'no goal: give x and y, or call navigate_to first' };
     let odom: Odometry;
     try {
       const msg = await nextMessage(env.bus, topic, 2000, env.signal);
       odom = env.codec.decode<Odometry>(msg.type, msg.data);
     } catch (error) {
-      return { validator: name, passed: false, score: 0, feedback: `cannot read the robot's position: ${(error as Error).message}` };
+      return {
+        validator: name,
+        passed: false,
+        score: 0,
+        feedback: `cannot read the robot's position: ${(error as Error).message}`,
+      };
     }
     const p = odom.pose.pose.position;
     const distance = Math.hypot(p.x - goal.x, p.y - goal.y);
@@ -86,16 +109,30 @@ export async function evaluateValidator(spec: ValidatorSpec, env: ValidatorEnv):
   let actual: unknown;
   try {
     const msg = await nextMessage(env.bus, spec.topic, spec.timeout_ms, env.signal);
-    actual = spec.field.split('.').reduce<unknown>((v, key) => (v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[key]), env.codec.decode(msg.type, msg.data));
+    actual = spec.field
+      .split('.')
+      .reduce<unknown>(
+        (v, key) => (v === null || typeof v !== 'object' ? undefined : (v as Record<string, unknown>)[key]),
+        env.codec.decode(msg.type, msg.data),
+      );
   } catch (error) {
     return { validator: name, passed: false, score: 0, feedback: (error as Error).message };
   }
   if (typeof actual === 'bigint') actual = Number(actual);
   const passed = compare(actual, spec.op, spec.value);
-  return { validator: name, passed, score: passed ? 1 : 0, feedback: `${spec.topic} ${spec.field} is ${JSON.stringify(actual) ?? 'missing'}` };
+  return {
+    validator: name,
+    passed,
+    score: passed ? 1 : 0,
+    feedback: `${spec.topic} ${spec.field} is ${JSON.stringify(actual) ?? 'missing'}`,
+  };
 }
 
-function compare(actual: unknown, op: Static<typeof TopicPredicate>['op'], expected: number | string | boolean): boolean {
+function compare(
+  actual: unknown,
+  op: Static<typeof TopicPredicate>['op'],
+  expected: number | string | boolean,
+): boolean {
   switch (op) {
     case '==':
       return actual === expected;
@@ -103,7 +140,13 @@ function compare(actual: unknown, op: Static<typeof TopicPredicate>['op'], expec
       return actual !== expected;
     default: {
       if (typeof actual !== 'number' || typeof expected !== 'number') return false;
-      return op === '<' ? actual < expected : op === '<=' ? actual <= expected : op === '>' ? actual > expected : actual >= expected;
+      return op === '<'
+        ? actual < expected
+        : op === '<='
+          ? actual <= expected
+          : op === '>'
+            ? actual > expected
+            : actual >= expected;
     }
   }
 }

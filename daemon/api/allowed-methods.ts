@@ -26,7 +26,8 @@ export class AllowedMethods {
   /** The methods `path` (no query) takes, sorted; empty for a path no route has. */
   of(path: string): string[] {
     const methods = new Set<string>();
-    for (const route of this.#paths.values()) if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
+    for (const route of this.#paths.values())
+      if (route.pattern.test(path)) for (const m of route.methods) methods.add(m);
     return [...methods].sort();
   }
 }
@@ -35,7 +36,10 @@ export class AllowedMethods {
 function patternOf(url: string): RegExp {
   const segments = url.split('/').map((segment) => {
     if (segment.startsWith(':')) return '[^/]+';
-    return segment.split('*').map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&')).join('.*');
+    return segment
+      .split('*')
+      .map((part) => part.replace(/[.+?^${}()|[\]\\]/g, '\\$&'))
+      .join('.*');
   });
   return new RegExp(`^${segments.join('/')}$`);
 }

@@ -38,7 +38,8 @@ export class ApiComponent implements Component {
     } catch (error) {
       await server.close();
       const code = (error as NodeJS.ErrnoException).code;
-      if (code === 'EADDRINUSE') throw new Error(`api: ${host}:${port} is in use (another daemon?): set api.port to a free port, or 0 for any`);
+      if (code === 'EADDRINUSE')
+        throw new Error(`api: ${host}:${port} is in use (another daemon?): set api.port to a free port, or 0 for any`);
       throw new Error(`api: cannot listen on ${host}:${port}: ${(error as Error).message}`);
     }
     const address = server.app.server.address() as AddressInfo;
@@ -69,6 +70,9 @@ export class ApiComponent implements Component {
 
   health(): ComponentHealth {
     if (!this.#server) return { state: 'stopped' };
-    return { state: 'running', details: { url: this.#url, sse_clients: this.#server.hub.clients, live_map_viewers: this.#server.live.viewers } };
+    return {
+      state: 'running',
+      details: { url: this.#url, sse_clients: this.#server.hub.clients, live_map_viewers: this.#server.live.viewers },
+    };
   }
 }

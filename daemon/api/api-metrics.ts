@@ -5,8 +5,14 @@ import { Histogram } from './histogram.ts';
 export class ApiMetrics {
   #requests = new Map<string, { labels: Record<string, string>; value: number }>();
   #latency = new Histogram({ name: 'auraison_api_request_duration_seconds', help: 'HTTP request latency by route.' });
-  readonly inference = new Histogram({ name: 'auraison_api_inference_duration_seconds', help: 'Latency of POST /inference/{vla,llm}/... by kind, name and outcome.' });
-  readonly query = new Histogram({ name: 'auraison_api_query_duration_seconds', help: 'Latency of POST /query by outcome.' });
+  readonly inference = new Histogram({
+    name: 'auraison_api_inference_duration_seconds',
+    help: 'Latency of POST /inference/{vla,llm}/... by kind, name and outcome.',
+  });
+  readonly query = new Histogram({
+    name: 'auraison_api_query_duration_seconds',
+    help: 'Latency of POST /query by outcome.',
+  });
 
   #clientErrors = new Map<string, number>();
 
@@ -30,7 +36,12 @@ export class ApiMetrics {
 
   families(): MetricFamily[] {
     return [
-      { name: 'auraison_api_requests_total', help: 'HTTP requests by method, route and status code.', type: 'counter', samples: [...this.#requests.values()] },
+      {
+        name: 'auraison_api_requests_total',
+        help: 'HTTP requests by method, route and status code.',
+        type: 'counter',
+        samples: [...this.#requests.values()],
+      },
       {
         name: 'auraison_api_client_errors_total',
         help: 'Connections closed before any route ran, by error: timeout (the request did not arrive within api.request_timeout_s), headers_too_large, bad_request (malformed HTTP).',

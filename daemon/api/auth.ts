@@ -38,17 +38,27 @@ export function makeAuthHook(options: AuthOptions) {
       return error;
     };
     // Node's own check answers this with a bare 400 (no body); HTTP/1.1 requires Host (RFC 9112).
-    if (request.headers.host === undefined && request.raw.httpVersion === '1.1') throw refuse(new HttpError(400, 'bad_request', 'missing Host header: HTTP/1.1 requires one'));
+    if (request.headers.host === undefined && request.raw.httpVersion === '1.1')
+      throw refuse(new HttpError(400, 'bad_request', 'missing Host header: HTTP/1.1 requires one'));
     if (loopback) {
       const hostHeader = (request.headers.host ?? '').replace(/:\d+$/, '');
-      if (!isLoopbackHost(hostHeader)) throw refuse(new HttpError(403, 'forbidden', `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`));
+      if (!isLoopbackHost(hostHeader))
+        throw refuse(
+          new HttpError(
+            403,
+            'forbidden',
+            `Host ${JSON.stringify(request.headers.host ?? '')} is not a loopback name; the API is bound to ${host}`,
+          ),
+        );
     }
     if (!expected || PUBLIC.test(request.url)) return;
     reply.header('www-authenticate', 'Bearer realm="auraison-edge"');
     const header = request.headers.authorization;
     const match = typeof header === 'string' ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    if (!match) throw refuse(new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>'));
-    if (!timingSafeEqual(digest(match[1]!), expected)) throw refuse(new HttpError(401, 'unauthorized', 'wrong bearer token'));
+    if (!match)
+      throw refuse(new HttpError(401, 'unauthorized', 'missing bearer token: send Authorization: Bearer <api.token>'));
+    if (!timingSafeEqual(digest(match[1]!), expected))
+      throw refuse(new HttpError(401, 'unauthorized', 'wrong bearer token'));
   };
 }
 

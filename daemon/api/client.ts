@@ -29,15 +29,30 @@ export class ApiClientError extends Error {
  * wrote to <data_dir>/run/api.json (so `api.port: 0` works); else the config's host and port. The token is
  * `--token`, else $AURAISON_EDGE_API_TOKEN, else the config's api.token.
  */
-export function resolveApiTarget(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): ApiTarget | undefined {
+export function resolveApiTarget(options: {
+  config: EdgeConfig;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  url?: string;
+  token?: string;
+}): ApiTarget | undefined {
   const { config, dataDir, env, url, token } = options;
   const bearer = token ?? (env.AURAISON_EDGE_API_TOKEN || undefined) ?? (config.api.token || undefined);
   if (url) return { url: url.replace(/\/+$/, ''), token: bearer, from: '--url' };
   const file = readApiFile(dataDir);
-  if (file && alive(file.pid)) return { url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'), token: bearer, from: `${dataDir}/run/api.json` };
+  if (file && alive(file.pid))
+    return {
+      url: file.url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'),
+      token: bearer,
+      from: `${dataDir}/run/api.json`,
+    };
   if (!config.api.enabled || config.api.port === 0) return undefined;
   const host = config.api.host === '0.0.0.0' ? '127.0.0.1' : config.api.host === '::' ? '::1' : config.api.host;
-  return { url: `http://${host.includes(':') ? `[${host}]` : host}:${config.api.port}`, token: bearer, from: 'config api.host/api.port' };
+  return {
+    url: `http://${host.includes(':') ? `[${host}]` : host}:${config.api.port}`,
+    token: bearer,
+    from: 'config api.host/api.port',
+  };
 }
 
 /** A small JSON client of the local API, for the CLI's thin commands. */
@@ -73,8 +88,15 @@ export class ApiClient {
     } catch (error) {
       // fetch's own error says only "fetch failed"; the cause says why (ECONNREFUSED, a port fetch blocks, a timeout).
       const { cause: inner } = error as { cause?: { code?: string; message?: string } };
-      const cause = inner?.code ?? inner?.message ?? ((error as Error).name === 'TimeoutError' ? `no reply within ${this.#timeoutMs} ms` : (error as Error).message);
-      throw new ApiClientError(0, 'unreachable', `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`);
+      const cause =
+        inner?.code ??
+        inner?.message ??
+        ((error as Error).name === 'TimeoutError' ? `no reply within ${this.#timeoutMs} ms` : (error as Error).message);
+      throw new ApiClientError(
+        0,
+        'unreachable',
+        `no answer from the API at ${this.target.url} (${this.target.from}): ${cause}`,
+      );
     }
     const text = await response.text();
     let parsed: unknown;
@@ -85,7 +107,12 @@ export class ApiClient {
     }
     if (!response.ok) {
       const err = parsed as { error?: string; message?: string; issues?: ValidationIssue[] } | undefined;
-      throw new ApiClientError(response.status, err?.error ?? 'http_error', err?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`, err?.issues);
+      throw new ApiClientError(
+        response.status,
+        err?.error ?? 'http_error',
+        err?.message ?? `${method} ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        err?.issues,
+      );
     }
     return parsed as T;
   }

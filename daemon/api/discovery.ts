@@ -32,7 +32,9 @@ export function removeApiFile(dataDir: string, pid = process.pid): void {
 export function readApiFile(dataDir: string): ApiFile | undefined {
   try {
     const value = JSON.parse(readFileSync(apiFilePath(dataDir), 'utf8')) as Partial<ApiFile>;
-    return typeof value.url === 'string' && typeof value.pid === 'number' && typeof value.data_dir === 'string' ? (value as ApiFile) : undefined;
+    return typeof value.url === 'string' && typeof value.pid === 'number' && typeof value.data_dir === 'string'
+      ? (value as ApiFile)
+      : undefined;
   } catch {
     return undefined; // no API has run with this data dir, or it is being rewritten: the caller falls back
   }

@@ -47,7 +47,8 @@ export function makeErrorHandler(log: Logger) {
   return (error: FastifyError | HttpError | Error, request: FastifyRequest, reply: FastifyReply): void => {
     const body = toErrorBody(error);
     const status = statusOf(error);
-    if (status >= 500 && status !== 503 && status !== 504) log.error({ err: error.message, url: request.url }, 'api request failed');
+    if (status >= 500 && status !== 503 && status !== 504)
+      log.error({ err: error.message, url: request.url }, 'api request failed');
     void reply.code(status).send(body);
   };
 }
@@ -62,22 +63,35 @@ function statusOf(error: Error): number {
 }
 
 function toErrorBody(error: Error): ErrorBody {
-  if (error instanceof HttpError) return { error: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) };
+  if (error instanceof HttpError)
+    return { error: error.code, message: error.message, ...(error.issues ? { issues: error.issues } : {}) };
   const part = (error as { validationContext?: string }).validationContext;
   if (error instanceof ValidationError && part) return toErrorBody(validationHttpError(part, error));
   const status = statusOf(error);
   const fastifyCode = (error as FastifyError).code;
   // From fastify's router (frameworkErrors): the URL is at fault, not the body.
-  if (fastifyCode === 'FST_ERR_BAD_URL') return { error: 'bad_request', message: `url: ${clipQuotedUrl(error.message)} (check its percent-encoding)` };
-  if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH') return { error: 'uri_too_long', message: `url: ${clipQuotedUrl(error.message)}: send a shorter path` };
-  if (status === 413) return { error: 'payload_too_large', message: `${error.message}; send a smaller body (api.body_limit_bytes)` };
-  if (status === 415) return { error: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
+  if (fastifyCode === 'FST_ERR_BAD_URL')
+    return { error: 'bad_request', message: `url: ${clipQuotedUrl(error.message)} (check its percent-encoding)` };
+  if (fastifyCode === 'FST_ERR_MAX_PARAM_LENGTH')
+    return { error: 'uri_too_long', message: `url: ${clipQuotedUrl(error.message)}: send a shorter path` };
+  if (status === 413)
+    return { error: 'payload_too_large', message: `${error.message}; send a smaller body (api.body_limit_bytes)` };
+  if (status === 415)
+    return { error: 'unsupported_media_type', message: `${error.message}; send Content-Type: application/json` };
   if (status === 400) {
     // A body fastify could not parse: the failing path is the body itself.
-    return { error: 'bad_request', message: `body: ${error.message}`, issues: [{ path: 'body', message: error.message }] };
+    return {
+      error: 'bad_request',
+      message: `body: ${error.message}`,
+      issues: [{ path: 'body', message: error.message }],
+    };
   }
   if (status === 404) return { error: 'not_found', message: error.message };
-  if (status === 507) return { error: 'insufficient_storage', message: `${error.message}; nothing was accepted: free space on the data dir's disk and send it again` };
+  if (status === 507)
+    return {
+      error: 'insufficient_storage',
+      message: `${error.message}; nothing was accepted: free space on the data dir's disk and send it again`,
+    };
   return { error: fastifyCode ? fastifyCode.toLowerCase() : 'internal', message: error.message };
 }
 
@@ -108,7 +122,9 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
   const inFlight = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage;
   if (socket.writable && !inFlight?.headersSent) {
     const text = JSON.stringify(body);
-    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
+    );
   }
   socket.destroy(error);
   return body.error;
@@ -116,8 +132,18 @@ export function clientErrorHandler(error: Error & { code?: string }, socket: Dup
 
 function clientErrorReply(error: Error & { code?: string }): [number, ErrorBody] {
   if (error.code === 'HPE_HEADER_OVERFLOW') {
-    return [431, { error: 'headers_too_large', message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers` }];
+    return [
+      431,
+      {
+        error: 'headers_too_large',
+        message: `the request line and headers (the URL included) passed ${maxHeaderSize} bytes: send a shorter URL or fewer headers`,
+      },
+    ];
   }
-  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') return [408, { error: 'timeout', message: 'the request did not arrive whole within api.request_timeout_s: send it again' }];
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT')
+    return [
+      408,
+      { error: 'timeout', message: 'the request did not arrive whole within api.request_timeout_s: send it again' },
+    ];
   return [400, { error: 'bad_request', message: `malformed HTTP request (${error.code ?? error.message})` }];
 }

@@ -10,7 +10,9 @@ import { HttpError, validationHttpError } from './errors.ts';
  * validation (nesting too deep, a non-finite number, a `__proto__` key), so each is a 400 naming its path
  * instead of a 500 from a blown stack or fastify's "Body is not valid JSON" for valid JSON.
  */
-export function useJsonBodies(app: Pick<FastifyInstance, 'removeAllContentTypeParsers' | 'addContentTypeParser'>): void {
+export function useJsonBodies(
+  app: Pick<FastifyInstance, 'removeAllContentTypeParsers' | 'addContentTypeParser'>,
+): void {
   app.removeAllContentTypeParsers();
   app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (request, body, done) => {
     try {
@@ -31,11 +33,19 @@ const UTF8 = new TextDecoder('utf-8', { fatal: true });
 function decodeBody(headers: IncomingHttpHeaders, body: Buffer): string {
   const encoding = headers['content-encoding']?.trim().toLowerCase();
   if (encoding && encoding !== 'identity') {
-    throw new HttpError(415, 'unsupported_media_type', `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `Content-Encoding ${JSON.stringify(encoding)} is not supported: send the body uncompressed`,
+    );
   }
   const charset = /;\s*charset\s*=\s*"?([^";\s]*)/i.exec(headers['content-type'] ?? '')?.[1]?.toLowerCase();
   if (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') {
-    throw new HttpError(415, 'unsupported_media_type', `charset ${JSON.stringify(charset)} is not supported: send JSON as UTF-8 (Content-Type: application/json)`);
+    throw new HttpError(
+      415,
+      'unsupported_media_type',
+      `charset ${JSON.stringify(charset)} is not supported: send JSON as UTF-8 (Content-Type: application/json)`,
+    );
   }
   try {
     return UTF8.decode(body);

@@ -4,16 +4,36 @@ import { renderPrometheus } from './prometheus.ts';
 describe('renderPrometheus', () => {
   it('escapes label values, merges families of the same name, and closes histograms with +Inf', () => {
     const text = renderPrometheus([
-      { name: 'auraison_x_total', help: 'X.\nSecond line', type: 'counter', samples: [{ labels: { topic: '/a "quoted"\\path\n' }, value: 3 }] },
+      {
+        name: 'auraison_x_total',
+        help: 'X.\nSecond line',
+        type: 'counter',
+        samples: [{ labels: { topic: '/a "quoted"\\path\n' }, value: 3 }],
+      },
       { name: 'auraison_x_total', help: 'ignored', type: 'counter', samples: [{ labels: { topic: '/b' }, value: 1 }] },
       {
         name: 'auraison_lat_seconds',
         help: 'Latency.',
         type: 'histogram',
         samples: [],
-        histograms: [{ labels: { loop: 'base' }, buckets: [{ le: 0.001, count: 2 }, { le: 0.01, count: 5 }], sum: 0.02, count: 6 }],
+        histograms: [
+          {
+            labels: { loop: 'base' },
+            buckets: [
+              { le: 0.001, count: 2 },
+              { le: 0.01, count: 5 },
+            ],
+            sum: 0.02,
+            count: 6,
+          },
+        ],
       },
-      { name: 'auraison_g', help: 'G.', type: 'gauge', samples: [{ value: NaN }, { labels: { 'bad-name': 'v' }, value: Infinity }] },
+      {
+        name: 'auraison_g',
+        help: 'G.',
+        type: 'gauge',
+        samples: [{ value: NaN }, { labels: { 'bad-name': 'v' }, value: Infinity }],
+      },
     ]);
     expect(text).toBe(
       [

@@ -9,7 +9,12 @@ export function renderPrometheus(families: readonly MetricFamily[]): string {
   const merged = new Map<string, MetricFamily>();
   for (const family of families) {
     const seen = merged.get(family.name);
-    if (!seen) merged.set(family.name, { ...family, samples: [...family.samples], histograms: family.histograms ? [...family.histograms] : undefined });
+    if (!seen)
+      merged.set(family.name, {
+        ...family,
+        samples: [...family.samples],
+        histograms: family.histograms ? [...family.histograms] : undefined,
+      });
     else {
       seen.samples.push(...family.samples);
       if (family.histograms) seen.histograms = [...(seen.histograms ?? []), ...family.histograms];
@@ -26,7 +31,10 @@ export function renderPrometheus(families: readonly MetricFamily[]): string {
           out.push(`${f.name}_bucket${labels({ ...h.labels, le: formatValue(b.le) })} ${formatValue(b.count)}`);
         }
         if (!sawInf) out.push(`${f.name}_bucket${labels({ ...h.labels, le: '+Inf' })} ${formatValue(h.count)}`);
-        out.push(`${f.name}_sum${labels(h.labels)} ${formatValue(h.sum)}`, `${f.name}_count${labels(h.labels)} ${formatValue(h.count)}`);
+        out.push(
+          `${f.name}_sum${labels(h.labels)} ${formatValue(h.sum)}`,
+          `${f.name}_count${labels(h.labels)} ${formatValue(h.count)}`,
+        );
       }
     }
     for (const s of f.samples) out.push(`${f.name}${labels(s.labels)} ${formatValue(s.value)}`);

@@ -20,7 +20,11 @@ export interface Readiness {
 
 /** Components with a check of their own name; every other component gets a `component:<name>` check. */
 const NAMED: Record<string, { check: string; absent: string; informational?: boolean; degradedFails: boolean }> = {
-  [SERVICE_NAMES.llm]: { check: 'model_endpoint', absent: 'no model endpoint configured (llm.endpoints): skill intents only', degradedFails: true },
+  [SERVICE_NAMES.llm]: {
+    check: 'model_endpoint',
+    absent: 'no model endpoint configured (llm.endpoints): skill intents only',
+    degradedFails: true,
+  },
   [SERVICE_NAMES.control]: { check: 'control_loops', absent: 'no control loops configured', degradedFails: true },
   central: { check: 'central_link', absent: 'no central link configured', informational: true, degradedFails: true },
 };
@@ -42,23 +46,45 @@ export interface ReadinessOptions {
 export async function checkReadiness(options: ReadinessOptions): Promise<Readiness> {
   const { status, dataDir, minFreeBytes, modelConfigured } = options;
   const checks: ReadinessCheck[] = [
-    { name: 'bus', status: 'pass', reason: `${status.topics.length} topics, ${status.subscribers.length} subscribers, ${status.queryables.length} queryables` },
+    {
+      name: 'bus',
+      status: 'pass',
+      reason: `${status.topics.length} topics, ${status.subscribers.length} subscribers, ${status.queryables.length} queryables`,
+    },
     await diskCheck(dataDir, minFreeBytes),
   ];
   for (const [component, named] of Object.entries(NAMED)) {
     const health = component === SERVICE_NAMES.llm && !modelConfigured ? undefined : status.components[component];
-    if (!health) checks.push({ name: named.check, status: 'skip', reason: named.absent, ...(named.informational ? { informational: true } : {}) });
-    else checks.push({ name: named.check, ...fromHealth(component, health, named.degradedFails), ...(named.informational ? { informational: true } : {}) });
+    if (!health)
+      checks.push({
+        name: named.check,
+        status: 'skip',
+        reason: named.absent,
+        ...(named.informational ? { informational: true } : {}),
+      });
+    else
+      checks.push({
+        name: named.check,
+        ...fromHealth(component, health, named.degradedFails),
+        ...(named.informational ? { informational: true } : {}),
+      });
   }
   for (const [component, health] of Object.entries(status.components)) {
     if (component in NAMED) continue;
     const adapter = ADAPTER.test(component);
-    checks.push({ name: adapter ? `adapter:${component}` : `component:${component}`, ...fromHealth(component, health, adapter) });
+    checks.push({
+      name: adapter ? `adapter:${component}` : `component:${component}`,
+      ...fromHealth(component, health, adapter),
+    });
   }
   return { ready: !checks.some((c) => c.status === 'fail' && !c.informational), checks };
 }
 
-function fromHealth(name: string, health: ComponentHealth, degradedFails: boolean): { status: CheckStatus; reason: string } {
+function fromHealth(
+  name: string,
+  health: ComponentHealth,
+  degradedFails: boolean,
+): { status: CheckStatus; reason: string } {
   const why = health.reason ? `: ${health.reason}` : '';
   switch (health.state) {
     case 'running':
@@ -77,7 +103,11 @@ async function diskCheck(dataDir: string, minFreeBytes: number): Promise<Readine
     const mb = (n: number): string => `${Math.round(n / 1024 / 1024)} MiB`;
     return free >= minFreeBytes
       ? { name: 'disk', status: 'pass', reason: `${mb(free)} free in ${dataDir}` }
-      : { name: 'disk', status: 'fail', reason: `${mb(free)} free in ${dataDir}, below api.ready.min_free_bytes (${mb(minFreeBytes)}): free space or lower the retention limits` };
+      : {
+          name: 'disk',
+          status: 'fail',
+          reason: `${mb(free)} free in ${dataDir}, below api.ready.min_free_bytes (${mb(minFreeBytes)}): free space or lower the retention limits`,
+        };
   } catch (error) {
     return { name: 'disk', status: 'fail', reason: `cannot stat ${dataDir}: ${(error as Error).message}` };
   }

@@ -16,7 +16,8 @@ export const typeboxValidatorCompiler: FastifySchemaCompiler<unknown> = (route) 
   const part = route.httpPart ?? 'body';
   const convert = part !== 'body';
   // A POST with no body is the natural call for routes whose body is all optional (`approve`).
-  const emptyBodyIsObject = part === 'body' && (schema as { type?: unknown }).type === 'object' && validator.check(Value.Default(schema, {}));
+  const emptyBodyIsObject =
+    part === 'body' && (schema as { type?: unknown }).type === 'object' && validator.check(Value.Default(schema, {}));
   return (data: unknown) => {
     let value: unknown = data === null && emptyBodyIsObject ? {} : data;
     if (convert) value = Value.Convert(schema, value === null ? {} : structuredClone(value));
@@ -35,6 +36,11 @@ function issuesOf(validator: Validator<TSchema>, value: unknown): ValidationIssu
   try {
     return validator.issues(value);
   } catch (error) {
-    return [{ path: '', message: `does not match the expected shape (the daemon could not say where: ${(error as Error).message})` }];
+    return [
+      {
+        path: '',
+        message: `does not match the expected shape (the daemon could not say where: ${(error as Error).message})`,
+      },
+    ];
   }
 }

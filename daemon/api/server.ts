@@ -75,12 +75,21 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     }
     reply.header('allow', methods.join(', '));
     if (request.method === 'OPTIONS') void reply.code(204).send();
-    else void reply.code(405).send({ error: 'method_not_allowed', message: `${request.method} ${path}: this route takes ${methods.join(', ')}` });
+    else
+      void reply.code(405).send({
+        error: 'method_not_allowed',
+        message: `${request.method} ${path}: this route takes ${methods.join(', ')}`,
+      });
   });
   app.addHook('onRequest', makeAuthHook({ host: settings.host, token: settings.token }));
 
   app.addHook('onResponse', async (request, reply) => {
-    metrics.request(request.method, request.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+    metrics.request(
+      request.method,
+      request.routeOptions.url ?? 'unmatched',
+      reply.statusCode,
+      reply.elapsedTime / 1000,
+    );
   });
 
   const { events } = settings;
@@ -94,9 +103,26 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     maxReplays: events.max_replays,
   });
   const codec = new MessageCodec(ctx.definitions);
-  const live = new LiveMapHub({ bus: ctx.bus, codec, maxBufferedBytes: events.max_buffered_bytes, stallTimeoutMs: events.stall_timeout_s * 1000, heartbeatMs: events.heartbeat_s * 1000 });
+  const live = new LiveMapHub({
+    bus: ctx.bus,
+    codec,
+    maxBufferedBytes: events.max_buffered_bytes,
+    stallTimeoutMs: events.stall_timeout_s * 1000,
+    heartbeatMs: events.heartbeat_s * 1000,
+  });
   const routeContext: RouteContext = { ctx, settings, codec, hub, live, metrics };
-  for (const plugin of [healthRoutes, statusRoutes, metricsRoutes, runRoutes, stopRoutes, eventRoutes, queryRoutes, recorderRoutes, inferenceRoutes, pageRoutes]) {
+  for (const plugin of [
+    healthRoutes,
+    statusRoutes,
+    metricsRoutes,
+    runRoutes,
+    stopRoutes,
+    eventRoutes,
+    queryRoutes,
+    recorderRoutes,
+    inferenceRoutes,
+    pageRoutes,
+  ]) {
     await app.register(plugin, routeContext);
   }
   return {

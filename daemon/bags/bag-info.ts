@@ -46,7 +46,12 @@ export async function bagInfo(path: string): Promise<BagInfo> {
   const meta = bag.metadata;
   if (meta && bag.warnings.length === 0) {
     const empty = meta.messageCount === 0 || meta.startingTimeNs === NO_START;
-    const topics = meta.topics.map((t) => ({ name: t.name, type: t.type, count: t.messageCount, serializationFormat: t.serializationFormat }));
+    const topics = meta.topics.map((t) => ({
+      name: t.name,
+      type: t.type,
+      count: t.messageCount,
+      serializationFormat: t.serializationFormat,
+    }));
     return {
       path: bag.path,
       storage: bag.storage,
@@ -107,14 +112,23 @@ export async function bagInfo(path: string): Promise<BagInfo> {
   };
 }
 
-function add(counts: Map<string, BagTopicInfo>, name: string, type: string, serializationFormat: string, n: number): void {
+function add(
+  counts: Map<string, BagTopicInfo>,
+  name: string,
+  type: string,
+  serializationFormat: string,
+  n: number,
+): void {
   const entry = counts.get(name);
   if (entry) entry.count += n;
   else counts.set(name, { name, type, count: n, serializationFormat });
 }
 
 function splitServices(all: BagTopicInfo[]): { topics: BagTopicInfo[]; services: BagTopicInfo[] } {
-  return { topics: all.filter((t) => !t.name.endsWith(SERVICE_EVENT)), services: all.filter((t) => t.name.endsWith(SERVICE_EVENT)) };
+  return {
+    topics: all.filter((t) => !t.name.endsWith(SERVICE_EVENT)),
+    services: all.filter((t) => t.name.endsWith(SERVICE_EVENT)),
+  };
 }
 
 /** The text `ros2 bag info` prints (Jazzy layout). */

@@ -26,7 +26,8 @@ export function decompressHandlers(): Promise<DecompressHandlers> {
     } finally {
       for (const event of FATAL_EVENTS) {
         const kept = before.get(event)!;
-        for (const listener of emitter.listeners(event)) if (!kept.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
+        for (const listener of emitter.listeners(event))
+          if (!kept.has(listener)) emitter.off(event, listener as (...args: unknown[]) => void);
       }
     }
   })();
@@ -52,7 +53,9 @@ function resettingLz4(wasm: Decompress): Decompress {
       }
     }
     napi ??= (() => {
-      const { decompressFrameSync } = createRequire(import.meta.url)('lz4-napi') as { decompressFrameSync: (data: Uint8Array) => Uint8Array };
+      const { decompressFrameSync } = createRequire(import.meta.url)('lz4-napi') as {
+        decompressFrameSync: (data: Uint8Array) => Uint8Array;
+      };
       return (bytes: Uint8Array) => decompressFrameSync(bytes);
     })();
     return napi(data, size);

@@ -16,13 +16,19 @@ import type { StorageId } from './open-bag.ts';
 export async function checkStorageFile(file: string, storage: StorageId): Promise<void> {
   if (storage === 'sqlite3') {
     // SQLite takes a 0-byte file for an empty database, which passes quick_check: say what it is instead.
-    if (statSync(file).size === 0) throw new BagError(file, emptyDb3('what metadata.yaml says of it cannot be trusted'));
+    if (statSync(file).size === 0)
+      throw new BagError(file, emptyDb3('what metadata.yaml says of it cannot be trusted'));
     const damage = SqliteFileReader.quickCheck(file);
-    if (damage) throw new BagError(file, sqliteDamaged(file, damage, 'what it holds cannot be trusted (bag repair handles only MCAP files)'));
+    if (damage)
+      throw new BagError(
+        file,
+        sqliteDamaged(file, damage, 'what it holds cannot be trusted (bag repair handles only MCAP files)'),
+      );
     return;
   }
   const problem = await mcapProblem(file);
-  if (problem) throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
+  if (problem)
+    throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
 }
 
 /**
@@ -31,7 +37,10 @@ export async function checkStorageFile(file: string, storage: StorageId): Promis
  */
 export function sqliteDamaged(file: string, finding: string, consequence: string): string {
   // quick_check heads its findings with "*** in database main ***", which says nothing: the line after it does.
-  const lines = finding.split('\n').map((l) => l.trim()).filter(Boolean);
+  const lines = finding
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
   const said = lines.find((l) => !/^\*\*\* in database /.test(l)) ?? lines[0] ?? finding;
   return `file is damaged (malformed): SQLite's quick_check says "${said}"; ${consequence}. sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place`;
 }
@@ -49,7 +58,8 @@ async function mcapProblem(file: string): Promise<string | undefined> {
     if (damaged) return `MCAP header unreadable (the Header record ${damaged})`;
     const tail = new Uint8Array(8);
     await fh.read(tail, 0, 8, size - 8);
-    if (size < 16 || MAGIC.some((b, i) => tail[i] !== b)) return 'truncated MCAP: it ends without its closing magic (cut short by a crash or a full disk, or still being written)';
+    if (size < 16 || MAGIC.some((b, i) => tail[i] !== b))
+      return 'truncated MCAP: it ends without its closing magic (cut short by a crash or a full disk, or still being written)';
     return undefined;
   } finally {
     await fh.close();

@@ -35,9 +35,15 @@ export class McapFileReader implements StorageFileReader {
     const { size } = await fh.stat();
     const magic = new Uint8Array(8);
     await fh.read(magic, 0, 8, 0);
-    if (size < 8 || !(magic[0] === 0x89 && magic[1] === 0x4d && magic[2] === 0x43 && magic[3] === 0x41 && magic[4] === 0x50)) {
+    if (
+      size < 8 ||
+      !(magic[0] === 0x89 && magic[1] === 0x4d && magic[2] === 0x43 && magic[3] === 0x41 && magic[4] === 0x50)
+    ) {
       await fh.close();
-      throw new BagError(path, size === 0 ? 'the file is empty, not an MCAP file' : 'not an MCAP file (no MCAP magic at its start)');
+      throw new BagError(
+        path,
+        size === 0 ? 'the file is empty, not an MCAP file' : 'not an MCAP file (no MCAP magic at its start)',
+      );
     }
     return new McapFileReader(path, fh, size, await decompressHandlers());
   }
@@ -68,7 +74,12 @@ export class McapFileReader implements StorageFileReader {
       topics.push({ ...topic, messageCount: Number(stats.channelMessageCounts.get(channel.id) ?? 0n) });
     }
     const empty = stats.messageCount === 0n;
-    return { messageCount: Number(stats.messageCount), startNs: empty ? undefined : stats.messageStartTime, endNs: empty ? undefined : stats.messageEndTime, topics };
+    return {
+      messageCount: Number(stats.messageCount),
+      startNs: empty ? undefined : stats.messageStartTime,
+      endNs: empty ? undefined : stats.messageEndTime,
+      topics,
+    };
   }
 
   async *messages(): AsyncGenerator<StorageMessage> {
@@ -77,16 +88,28 @@ export class McapFileReader implements StorageFileReader {
 
   async *batches(): AsyncGenerator<StorageMessage[]> {
     const onChannel = (c: McapChannel, schema: McapSchema | undefined): void => {
-      if (!this.#topics.has(c.topic)) this.#topics.set(c.topic, this.#topic(c.topic, c.messageEncoding, c.metadata, schema));
+      if (!this.#topics.has(c.topic))
+        this.#topics.set(c.topic, this.#topic(c.topic, c.messageEncoding, c.metadata, schema));
     };
     try {
       yield* readMcap(this.#fh, this.#size, this.#decompress, onChannel); // its messages are StorageMessages
     } catch (error) {
       if (!(error instanceof McapFormatError)) throw error;
-      if (error.truncated) throw new BagError(this.path, `truncated MCAP: ${error.message} (run \`auraison-edge bag repair\` on its bag to recover what it holds)`);
+      if (error.truncated)
+        throw new BagError(
+          this.path,
+          `truncated MCAP: ${error.message} (run \`auraison-edge bag repair\` on its bag to recover what it holds)`,
+        );
       const { chunk, offset } = error;
-      const where = !chunk ? `near byte ${offset}` : offset === chunk.start ? `in the chunk at bytes ${chunk.start} to ${chunk.end}` : `near byte ${offset} (in the chunk at bytes ${chunk.start} to ${chunk.end})`;
-      throw new BagError(this.path, `corrupt MCAP ${where}: ${error.message} (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)`);
+      const where = !chunk
+        ? `near byte ${offset}`
+        : offset === chunk.start
+          ? `in the chunk at bytes ${chunk.start} to ${chunk.end}`
+          : `near byte ${offset} (in the chunk at bytes ${chunk.start} to ${chunk.end})`;
+      throw new BagError(
+        this.path,
+        `corrupt MCAP ${where}: ${error.message} (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)`,
+      );
     }
   }
 
@@ -114,14 +137,25 @@ export class McapFileReader implements StorageFileReader {
     if (!overlap) return undefined;
     const byChannel = new Map<number, string>();
     for (const channel of reader.channelsById.values()) {
-      const topic = this.#topic(channel.topic, channel.messageEncoding, channel.metadata, reader.schemasById.get(channel.schemaId));
+      const topic = this.#topic(
+        channel.topic,
+        channel.messageEncoding,
+        channel.metadata,
+        reader.schemasById.get(channel.schemaId),
+      );
       this.#topics.set(topic.name, topic);
       byChannel.set(channel.id, channel.topic);
     }
     return (async function* () {
       let batch: StorageMessage[] = [];
       for await (const m of reader.readMessages()) {
-        batch.push({ topic: byChannel.get(m.channelId) ?? '', logTime: m.logTime, publishTime: m.publishTime, data: m.data, offset: 0n });
+        batch.push({
+          topic: byChannel.get(m.channelId) ?? '',
+          logTime: m.logTime,
+          publishTime: m.publishTime,
+          data: m.data,
+          offset: 0n,
+        });
         if (batch.length >= 256) {
           yield batch;
           batch = [];
@@ -135,14 +169,22 @@ export class McapFileReader implements StorageFileReader {
     await this.#fh.close();
   }
 
-  #topic(name: string, encoding: string, metadata: Map<string, string>, schema: { name: string; encoding: string; data: Uint8Array } | undefined): StorageTopic {
+  #topic(
+    name: string,
+    encoding: string,
+    metadata: Map<string, string>,
+    schema: { name: string; encoding: string; data: Uint8Array } | undefined,
+  ): StorageTopic {
     return {
       name,
       type: schema?.name ?? '',
       serializationFormat: encoding,
       offeredQosProfiles: metadata.get('offered_qos_profiles') ?? '',
       typeDescriptionHash: metadata.get('topic_type_hash') ?? '',
-      schema: schema && schema.data.byteLength > 0 ? { encoding: schema.encoding, text: new TextDecoder().decode(schema.data) } : undefined,
+      schema:
+        schema && schema.data.byteLength > 0
+          ? { encoding: schema.encoding, text: new TextDecoder().decode(schema.data) }
+          : undefined,
     };
   }
 

@@ -75,7 +75,8 @@ export class Fields {
   length64(): number {
     const at = this.at;
     const n = this.u64();
-    if (n > BigInt(this.end - this.at)) throw new RecordError(`a length of ${n} runs past the end of its record`, this.bytes, at);
+    if (n > BigInt(this.end - this.at))
+      throw new RecordError(`a length of ${n} runs past the end of its record`, this.bytes, at);
     return Number(n);
   }
   bytesOf(n: number): Uint8Array {
@@ -87,7 +88,11 @@ export class Fields {
     try {
       return decoder.decode(bytes);
     } catch {
-      throw new RecordError(`a string field of ${bytes.length} bytes is not valid UTF-8`, this.bytes, this.at - bytes.length);
+      throw new RecordError(
+        `a string field of ${bytes.length} bytes is not valid UTF-8`,
+        this.bytes,
+        this.at - bytes.length,
+      );
     }
   }
   /** A map<string, string> field (a uint32 byte length, then key-value pairs). */
@@ -124,7 +129,13 @@ export function channelRecord(f: Fields): McapChannel {
 }
 
 export function sameChannel(a: McapChannel, b: McapChannel): boolean {
-  if (a.schemaId !== b.schemaId || a.topic !== b.topic || a.messageEncoding !== b.messageEncoding || a.metadata.size !== b.metadata.size) return false;
+  if (
+    a.schemaId !== b.schemaId ||
+    a.topic !== b.topic ||
+    a.messageEncoding !== b.messageEncoding ||
+    a.metadata.size !== b.metadata.size
+  )
+    return false;
   for (const [k, v] of a.metadata) if (b.metadata.get(k) !== v) return false;
   return true;
 }
@@ -148,9 +159,13 @@ export function openChunk(bytes: Uint8Array, at: number, length: number, decompr
     const handler = decompress[compression];
     if (!handler) throw new Error(`unsupported chunk compression "${compression}"`);
     // A damaged size would have the decompressor allocate it (WebAssembly heaps stop at 2 GiB or 4 GiB).
-    if (uncompressedSize > MAX_CHUNK) throw new Error(`a chunk claims ${uncompressedSize} bytes uncompressed, more than a chunk can hold`);
+    if (uncompressedSize > MAX_CHUNK)
+      throw new Error(`a chunk claims ${uncompressedSize} bytes uncompressed, more than a chunk can hold`);
     records = handler(records, uncompressedSize); // lz4's own fault after a failure is handled in decompress.ts
-    if (BigInt(records.byteLength) !== uncompressedSize) throw new Error(`a chunk decompressed to ${records.byteLength} bytes, not the ${uncompressedSize} its header gives`);
+    if (BigInt(records.byteLength) !== uncompressedSize)
+      throw new Error(
+        `a chunk decompressed to ${records.byteLength} bytes, not the ${uncompressedSize} its header gives`,
+      );
   }
   if (crc !== 0) {
     const actual = crc32(records);
@@ -171,14 +186,17 @@ export function chunkRecordSpans(records: Uint8Array): Int32Array {
   let n = 0;
   let p = 0;
   while (p < records.length) {
-    if (records.length - p < 9) throw new RecordError(`${records.length - p} bytes left over at the end of a chunk`, records, p);
+    if (records.length - p < 9)
+      throw new RecordError(`${records.length - p} bytes left over at the end of a chunk`, records, p);
     const op = records[p]!;
     const len = view.getUint32(p + 1, true);
-    if (view.getUint32(p + 5, true) !== 0 || len > records.length - p - 9) throw new RecordError(`a record in a chunk runs past the chunk's end`, records, p);
+    if (view.getUint32(p + 5, true) !== 0 || len > records.length - p - 9)
+      throw new RecordError(`a record in a chunk runs past the chunk's end`, records, p);
     const at = p + 9;
     p = at + len;
     if (op === Op.MESSAGE || op === Op.SCHEMA || op === Op.CHANNEL) {
-      if (op === Op.MESSAGE && len < 22) throw new RecordError('a message record shorter than its header', records, at - 9);
+      if (op === Op.MESSAGE && len < 22)
+        throw new RecordError('a message record shorter than its header', records, at - 9);
       if (n + 3 > spans.length) {
         const grown = new Int32Array(spans.length * 2);
         grown.set(spans);
@@ -187,7 +205,8 @@ export function chunkRecordSpans(records: Uint8Array): Int32Array {
       spans[n++] = op;
       spans[n++] = at;
       spans[n++] = p;
-    } else if (op >= 1 && op <= KNOWN_MAX) throw new RecordError(`a record of opcode ${op} is not allowed inside a chunk`, records, at - 9);
+    } else if (op >= 1 && op <= KNOWN_MAX)
+      throw new RecordError(`a record of opcode ${op} is not allowed inside a chunk`, records, at - 9);
   }
   return spans.subarray(0, n);
 }

@@ -1,6 +1,17 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
-import { channelRecord, chunkRecordSpans, Fields, KNOWN_MAX, MAGIC, Op, openChunk, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+import {
+  channelRecord,
+  chunkRecordSpans,
+  Fields,
+  KNOWN_MAX,
+  MAGIC,
+  Op,
+  openChunk,
+  schemaRecord,
+  type McapChannel,
+  type McapSchema,
+} from './mcap-records.ts';
 
 /**
  * What a recovery reads out of a file, in file order; byte fields are views into buffers that are never
@@ -50,7 +61,12 @@ const CHUNK_HEAD = 8 + 8 + 8 + 4 + 4;
  * in full (a length that fits, a known compression, a CRC that matches, records that parse), as
  * `mcap recover` does, and reads on from there. What it skipped is listed in `damage`.
  */
-export async function recoverMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, visit: (record: RecoveredRecord) => void | Promise<void>): Promise<McapRecovery> {
+export async function recoverMcap(
+  fh: FileHandle,
+  size: number,
+  decompress: DecompressHandlers,
+  visit: (record: RecoveredRecord) => void | Promise<void>,
+): Promise<McapRecovery> {
   return new Recovery(fh, size, decompress).run(visit);
 }
 
@@ -81,7 +97,12 @@ class Recovery {
     while (pos < size) {
       if (size - pos < 9) {
         const cut = await this.#file.bytes(pos, 1);
-        result.damage.push({ offset: pos, length: size - pos, problem: `it ends at byte ${size} inside a record`, ...(DERIVED.has(cut[0]!) ? { indexOnly: true } : {}) });
+        result.damage.push({
+          offset: pos,
+          length: size - pos,
+          problem: `it ends at byte ${size} inside a record`,
+          ...(DERIVED.has(cut[0]!) ? { indexOnly: true } : {}),
+        });
         break;
       }
       pos = await this.#recordAt(pos, visit);
@@ -95,7 +116,11 @@ class Recovery {
     const magic = await this.#file.bytes(0, Math.min(8, size));
     if (magic.length >= 8 && MAGIC.every((b, i) => magic[i] === b)) return true;
     if (size <= 8) {
-      this.#result.damage.push({ offset: 0, length: size, problem: size === 0 ? 'the file is empty' : 'no MCAP magic at its start' });
+      this.#result.damage.push({
+        offset: 0,
+        length: size,
+        problem: size === 0 ? 'the file is empty' : 'no MCAP magic at its start',
+      });
       return false;
     }
     this.#result.damage.push({ offset: 0, length: 8, problem: 'no MCAP magic at its start' });
@@ -110,14 +135,19 @@ class Recovery {
     const opcode = head[0]!;
     const length64 = new DataView(head.buffer, head.byteOffset, 9).getBigUint64(1, true);
     if (length64 > BigInt(size - pos - 9)) {
-      const next = await this.#resync(pos, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`);
+      const next = await this.#resync(
+        pos,
+        `a record of ${length64} bytes runs past the end of the file (${size} bytes)`,
+      );
       // Cut off by the end of the file, and no chunk after its start: the file ends inside it.
       if (next === size && DERIVED.has(opcode)) result.damage.at(-1)!.indexOnly = true;
       return next;
     }
-    if (opcode === 0 || (opcode > KNOWN_MAX && opcode < 0x80)) return this.#resync(pos, `no record has opcode ${opcode}`);
+    if (opcode === 0 || (opcode > KNOWN_MAX && opcode < 0x80))
+      return this.#resync(pos, `no record has opcode ${opcode}`);
     // A damaged opcode would otherwise read the header's fields as another record (as a message, say).
-    if (pos === 8 && opcode !== Op.HEADER) return this.#resync(pos, `a record of opcode ${opcode} where the Header record should be`);
+    if (pos === 8 && opcode !== Op.HEADER)
+      return this.#resync(pos, `a record of opcode ${opcode} where the Header record should be`);
     const length = Number(length64);
     const end = pos + 9 + length;
     if (opcode === Op.CHUNK) {
@@ -171,7 +201,8 @@ class Recovery {
       const publishTime = f.u64();
       record = { type: 'message', channelId, logTime, publishTime, data: body.subarray(f.at) };
     }
-    if (f.at !== f.end && opcode !== Op.MESSAGE) throw new Error(`${f.end - f.at} bytes left over at the end of a record`);
+    if (f.at !== f.end && opcode !== Op.MESSAGE)
+      throw new Error(`${f.end - f.at} bytes left over at the end of a record`);
     return record;
   }
 
@@ -189,24 +220,30 @@ class Recovery {
   }
 
   /** A Chunk record at `at` that checks in full, as its records; undefined (with why) when it doesn't. */
-  async #chunkAt(at: number, strict: boolean): Promise<{ records: RecoveredRecord[]; end: number } | { problem: string }> {
+  async #chunkAt(
+    at: number,
+    strict: boolean,
+  ): Promise<{ records: RecoveredRecord[]; end: number } | { problem: string }> {
     const file = this.#file;
     const size = this.#size;
     const head = await file.bytes(at, Math.min(9 + CHUNK_HEAD, size - at));
     if (head.length < 9 + CHUNK_HEAD || head[0] !== Op.CHUNK) return { problem: 'not a chunk' };
     const v = new DataView(head.buffer, head.byteOffset, head.byteLength);
     const length = v.getBigUint64(1, true);
-    if (length > BigInt(size - at - 9)) return { problem: `a record of ${length} bytes runs past the end of the file (${size} bytes)` };
+    if (length > BigInt(size - at - 9))
+      return { problem: `a record of ${length} bytes runs past the end of the file (${size} bytes)` };
     if (!strict) {
       // Cheap checks first, so a byte 0x06 in the middle of other data is passed over without reading on.
       const start = v.getBigUint64(9, true);
       const end = v.getBigUint64(17, true);
       const nameLength = v.getUint32(9 + 28, true);
-      if (start > end || nameLength > 16 || Number(length) < CHUNK_HEAD + nameLength + 8) return { problem: 'not a chunk' };
+      if (start > end || nameLength > 16 || Number(length) < CHUNK_HEAD + nameLength + 8)
+        return { problem: 'not a chunk' };
       const tail = await file.bytes(at + 9 + CHUNK_HEAD, nameLength + 8);
       const name = new TextDecoder().decode(tail.subarray(0, nameLength));
       const recordsLength = new DataView(tail.buffer, tail.byteOffset, tail.byteLength).getBigUint64(nameLength, true);
-      if (!this.#known.has(name) || recordsLength !== length - BigInt(CHUNK_HEAD + nameLength + 8)) return { problem: 'not a chunk' };
+      if (!this.#known.has(name) || recordsLength !== length - BigInt(CHUNK_HEAD + nameLength + 8))
+        return { problem: 'not a chunk' };
       if (name === '' && v.getBigUint64(25, true) !== recordsLength) return { problem: 'not a chunk' };
     }
     const body = await file.bytes(at + 9, Number(length));
@@ -240,7 +277,14 @@ function chunkRecords(records: Uint8Array): RecoveredRecord[] {
   const out: RecoveredRecord[] = [];
   for (let i = 0; i < spans.length; i += 3) {
     const [op, at, end] = [spans[i]!, spans[i + 1]!, spans[i + 2]!];
-    if (op === Op.MESSAGE) out.push({ type: 'message', channelId: view.getUint16(at, true), logTime: view.getBigUint64(at + 6, true), publishTime: view.getBigUint64(at + 14, true), data: records.subarray(at + 22, end) });
+    if (op === Op.MESSAGE)
+      out.push({
+        type: 'message',
+        channelId: view.getUint16(at, true),
+        logTime: view.getBigUint64(at + 6, true),
+        publishTime: view.getBigUint64(at + 14, true),
+        data: records.subarray(at + 22, end),
+      });
     else if (op === Op.SCHEMA) out.push({ type: 'schema', schema: schemaRecord(new Fields(records, at, end)) });
     else out.push({ type: 'channel', channel: channelRecord(new Fields(records, at, end)) });
   }
@@ -291,7 +335,9 @@ function derivedRecordProblem(opcode: number, body: Uint8Array): string | undefi
   } catch (error) {
     return `a damaged index or summary record (opcode ${opcode}): ${(error as Error).message}`;
   }
-  return f.at === f.end ? undefined : `a damaged index or summary record (opcode ${opcode}): ${f.end - f.at} bytes left over`;
+  return f.at === f.end
+    ? undefined
+    : `a damaged index or summary record (opcode ${opcode}): ${f.end - f.at} bytes left over`;
 }
 
 /** Positional reads of a file through a window of WINDOW bytes, so small records cost no read each. */

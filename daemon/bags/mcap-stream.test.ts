@@ -12,14 +12,20 @@ const work = tempDir('mcap-stream-');
 afterAll(() => work.cleanup());
 
 function mcapFiles(dir: string): string[] {
-  return readdirSync(dir, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? mcapFiles(join(dir, e.name)) : e.name.endsWith('.mcap') ? [join(dir, e.name)] : []));
+  return readdirSync(dir, { withFileTypes: true }).flatMap((e) =>
+    e.isDirectory() ? mcapFiles(join(dir, e.name)) : e.name.endsWith('.mcap') ? [join(dir, e.name)] : [],
+  );
 }
 
-async function ours(file: string, blockSize?: number): Promise<{ topic: string; logTime: bigint; publishTime: bigint; data: number[] }[]> {
+async function ours(
+  file: string,
+  blockSize?: number,
+): Promise<{ topic: string; logTime: bigint; publishTime: bigint; data: number[] }[]> {
   const fh = await open(file, 'r');
   try {
     const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];
-    for await (const batch of readMcap(fh, statSync(file).size, await decompressHandlers(), () => undefined, blockSize)) for (const m of batch) out.push(plain(m));
+    for await (const batch of readMcap(fh, statSync(file).size, await decompressHandlers(), () => undefined, blockSize))
+      for (const m of batch) out.push(plain(m));
     return out;
   } finally {
     await fh.close();
@@ -36,9 +42,15 @@ async function theirs(file: string) {
   reader.append(readFileSync(file));
   const topics = new Map<number, string>();
   const out: { topic: string; logTime: bigint; publishTime: bigint; data: number[] }[] = [];
-  for (let r: TypedMcapRecord | undefined; (r = reader.nextRecord()); ) {
+  for (let r: TypedMcapRecord | undefined; (r = reader.nextRecord());) {
     if (r.type === 'Channel') topics.set(r.id, r.topic);
-    if (r.type === 'Message') out.push({ topic: topics.get(r.channelId)!, logTime: r.logTime, publishTime: r.publishTime, data: Array.from(r.data) });
+    if (r.type === 'Message')
+      out.push({
+        topic: topics.get(r.channelId)!,
+        logTime: r.logTime,
+        publishTime: r.publishTime,
+        data: Array.from(r.data),
+      });
   }
   expect(reader.done()).toBe(true);
   return out;
@@ -72,7 +84,8 @@ describe('readMcap', () => {
     expect(files.length).toBeGreaterThan(5);
     for (const file of files) {
       const expected = await ours(file);
-      for (const blockSize of [17, 4096]) expect(await ours(file, blockSize), `${file}, blocks of ${blockSize}`).toEqual(expected);
+      for (const blockSize of [17, 4096])
+        expect(await ours(file, blockSize), `${file}, blocks of ${blockSize}`).toEqual(expected);
     }
   });
 
@@ -83,10 +96,29 @@ describe('readMcap', () => {
   it('reports a wrong chunk CRC, a truncated file and bytes after the footer, with where', async () => {
     const path = join(work.path, 'ok.mcap');
     const chunks: Uint8Array[] = [];
-    const writer = new McapWriter({ writable: { position: () => BigInt(chunks.reduce((a, c) => a + c.byteLength, 0)), write: async (b) => void chunks.push(b.slice()) }, useChunks: true, chunkSize: 64 });
+    const writer = new McapWriter({
+      writable: {
+        position: () => BigInt(chunks.reduce((a, c) => a + c.byteLength, 0)),
+        write: async (b) => void chunks.push(b.slice()),
+      },
+      useChunks: true,
+      chunkSize: 64,
+    });
     await writer.start({ profile: 'ros2', library: 'test' });
-    const channelId = await writer.registerChannel({ topic: '/a', messageEncoding: 'cdr', schemaId: 0, metadata: new Map() });
-    for (let i = 0; i < 20; i++) await writer.addMessage({ channelId, sequence: i, logTime: BigInt(i), publishTime: BigInt(i), data: new Uint8Array([i, i, i, i]) });
+    const channelId = await writer.registerChannel({
+      topic: '/a',
+      messageEncoding: 'cdr',
+      schemaId: 0,
+      metadata: new Map(),
+    });
+    for (let i = 0; i < 20; i++)
+      await writer.addMessage({
+        channelId,
+        sequence: i,
+        logTime: BigInt(i),
+        publishTime: BigInt(i),
+        data: new Uint8Array([i, i, i, i]),
+      });
     await writer.end();
     const bytes = Buffer.concat(chunks);
     writeFileSync(path, bytes);
@@ -111,9 +143,26 @@ describe('readMcap', () => {
 
     // A string that is not UTF-8 (a channel's topic, in a file written without chunks) is named as such.
     const plainChunks: Uint8Array[] = [];
-    const unchunked = new McapWriter({ writable: { position: () => BigInt(plainChunks.reduce((a, c) => a + c.byteLength, 0)), write: async (b) => void plainChunks.push(b.slice()) }, useChunks: false });
+    const unchunked = new McapWriter({
+      writable: {
+        position: () => BigInt(plainChunks.reduce((a, c) => a + c.byteLength, 0)),
+        write: async (b) => void plainChunks.push(b.slice()),
+      },
+      useChunks: false,
+    });
     await unchunked.start({ profile: 'ros2', library: 'test' });
-    await unchunked.addMessage({ channelId: await unchunked.registerChannel({ topic: '/a', messageEncoding: 'cdr', schemaId: 0, metadata: new Map() }), sequence: 0, logTime: 0n, publishTime: 0n, data: new Uint8Array([1]) });
+    await unchunked.addMessage({
+      channelId: await unchunked.registerChannel({
+        topic: '/a',
+        messageEncoding: 'cdr',
+        schemaId: 0,
+        metadata: new Map(),
+      }),
+      sequence: 0,
+      logTime: 0n,
+      publishTime: 0n,
+      data: new Uint8Array([1]),
+    });
     await unchunked.end();
     const notText = Buffer.concat(plainChunks);
     notText[notText.indexOf(Buffer.from([2, 0, 0, 0, 0x2f, 0x61])) + 4] = 0xff;
@@ -141,12 +190,20 @@ describe('readMcap', () => {
       expect((await ours(path, blockSize)).map((m) => m.data[0])).toEqual(Array.from({ length: 20 }, (_, i) => i));
       for (const file of [truncated, corrupt, trailing]) {
         const [a, b] = [await failure(file), await failure(file, blockSize)];
-        expect([b.message, b.offset, b.truncated], `${file}, blocks of ${blockSize}`).toEqual([a.message, a.offset, a.truncated]);
+        expect([b.message, b.offset, b.truncated], `${file}, blocks of ${blockSize}`).toEqual([
+          a.message,
+          a.offset,
+          a.truncated,
+        ]);
       }
       for (let cutAt = 0; cutAt < bytes.length; cutAt += 37) {
         writeFileSync(truncated, bytes.subarray(0, cutAt));
         const [a, b] = [await failure(truncated), await failure(truncated, blockSize)];
-        expect([b.message, b.offset, b.truncated], `cut at ${cutAt}, blocks of ${blockSize}`).toEqual([a.message, a.offset, a.truncated]);
+        expect([b.message, b.offset, b.truncated], `cut at ${cutAt}, blocks of ${blockSize}`).toEqual([
+          a.message,
+          a.offset,
+          a.truncated,
+        ]);
       }
     }
   });

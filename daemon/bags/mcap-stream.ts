@@ -1,7 +1,19 @@
 import type { FileHandle } from 'node:fs/promises';
 import type { DecompressHandlers } from '@mcap/core';
 import { crc32 } from '../util/index.ts';
-import { channelRecord, chunkRecordSpans, Fields, MAGIC, Op, openChunk, RecordError, sameChannel, schemaRecord, type McapChannel, type McapSchema } from './mcap-records.ts';
+import {
+  channelRecord,
+  chunkRecordSpans,
+  Fields,
+  MAGIC,
+  Op,
+  openChunk,
+  RecordError,
+  sameChannel,
+  schemaRecord,
+  type McapChannel,
+  type McapSchema,
+} from './mcap-records.ts';
 
 export type { McapChannel, McapSchema } from './mcap-records.ts';
 
@@ -42,13 +54,21 @@ export class McapFormatError extends Error {
  * stays valid as long as it is held. The file is read `blockSize` bytes at a time, the next block while this one is
  * parsed.
  */
-export async function* readMcap(fh: FileHandle, size: number, decompress: DecompressHandlers, onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void, blockSize = READ_SIZE): AsyncGenerator<McapMessage[]> {
+export async function* readMcap(
+  fh: FileHandle,
+  size: number,
+  decompress: DecompressHandlers,
+  onChannel: (channel: McapChannel, schema: McapSchema | undefined) => void,
+  blockSize = READ_SIZE,
+): AsyncGenerator<McapMessage[]> {
   const src = new BlockSource(fh, size, blockSize);
-  if (!(await src.ensure(8)) || MAGIC.some((b, i) => src.buf[i] !== b)) throw new McapFormatError(0, 'no MCAP magic at its start');
+  if (!(await src.ensure(8)) || MAGIC.some((b, i) => src.buf[i] !== b))
+    throw new McapFormatError(0, 'no MCAP magic at its start');
   // A file cut short (a crash, a full disk) has lost its closing magic. One that still has it, yet holds a
   // record longer than what is left of it, was damaged in place: `bag repair` leaves such a file alone.
   const tail = new Uint8Array(8);
-  const closed = size >= 16 && (await fh.read(tail, 0, 8, size - 8)).bytesRead === 8 && MAGIC.every((b, i) => tail[i] === b);
+  const closed =
+    size >= 16 && (await fh.read(tail, 0, 8, size - 8)).bytesRead === 8 && MAGIC.every((b, i) => tail[i] === b);
   src.pos = 8;
   const declared = new Declared(onChannel);
   let header = false;
@@ -59,11 +79,20 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
     const opcode = src.buf[src.pos]!;
     const length64 = src.bv.getBigUint64(src.pos + 1, true);
     if (length64 > BigInt(size - start - 9)) {
-      if (closed) throw new McapFormatError(start, `a record claims ${length64} bytes, more than is left of the file (${size} bytes), though the file ends with its closing magic: the record's length is damaged`);
-      throw new McapFormatError(start, `a record of ${length64} bytes runs past the end of the file (${size} bytes)`, true);
+      if (closed)
+        throw new McapFormatError(
+          start,
+          `a record claims ${length64} bytes, more than is left of the file (${size} bytes), though the file ends with its closing magic: the record's length is damaged`,
+        );
+      throw new McapFormatError(
+        start,
+        `a record of ${length64} bytes runs past the end of the file (${size} bytes)`,
+        true,
+      );
     }
     const length = Number(length64);
-    if (!(await src.ensure(9 + length))) throw new McapFormatError(start, `it ends at byte ${size} inside a record, without its footer`, true);
+    if (!(await src.ensure(9 + length)))
+      throw new McapFormatError(start, `it ends at byte ${size} inside a record, without its footer`, true);
     const bytes = src.buf;
     const at = src.pos + 9;
     src.pos = at + length;
@@ -88,7 +117,15 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
           f.u32();
           const logTime = f.u64();
           const publishTime = f.u64();
-          yield [{ topic: channel.topic, logTime, publishTime, data: bytes.subarray(f.at, at + length), offset: BigInt(start) }];
+          yield [
+            {
+              topic: channel.topic,
+              logTime,
+              publishTime,
+              data: bytes.subarray(f.at, at + length),
+              offset: BigInt(start),
+            },
+          ];
           break;
         }
         case CHUNK: {
@@ -108,17 +145,24 @@ export async function* readMcap(fh: FileHandle, size: number, decompress: Decomp
       // records has no file offset: the chunk's start is as near as it gets.
       const inFile = error instanceof RecordError && error.bytes.buffer === bytes.buffer;
       const offset = inFile ? start + (error.bytes.byteOffset + error.at - (bytes.byteOffset + at - 9)) : start;
-      throw new McapFormatError(offset, (error as Error).message, false, opcode === CHUNK ? { start, end: start + 9 + length } : undefined);
+      throw new McapFormatError(
+        offset,
+        (error as Error).message,
+        false,
+        opcode === CHUNK ? { start, end: start + 9 + length } : undefined,
+      );
     }
   }
 }
 
 /** After the footer: the closing magic, then nothing. */
 async function checkTrailer(src: BlockSource, size: number): Promise<void> {
-  if (!(await src.ensure(8))) throw new McapFormatError(src.base + src.pos, `it ends at byte ${size} without the magic after its footer`, true);
+  if (!(await src.ensure(8)))
+    throw new McapFormatError(src.base + src.pos, `it ends at byte ${size} without the magic after its footer`, true);
   if (MAGIC.some((b, i) => src.buf[src.pos + i] !== b)) throw new Error('no MCAP magic after the footer');
   src.pos += 8;
-  if (src.base + src.pos !== size) throw new Error(`${size - src.base - src.pos} bytes after the footer and trailing magic`);
+  if (src.base + src.pos !== size)
+    throw new Error(`${size - src.base - src.pos} bytes after the footer and trailing magic`);
 }
 
 /** The messages of a chunk's decompressed records, in order; its schemas and channels are declared as met. */
@@ -132,7 +176,13 @@ function chunkMessages(records: Uint8Array, offset: bigint, declared: Declared):
     const rEnd = spans[i + 2]!;
     if (op === MESSAGE) {
       const channel = declared.channelOf(rv.getUint16(rAt, true));
-      batch.push({ topic: channel.topic, logTime: rv.getBigUint64(rAt + 6, true), publishTime: rv.getBigUint64(rAt + 14, true), data: records.subarray(rAt + 22, rEnd), offset });
+      batch.push({
+        topic: channel.topic,
+        logTime: rv.getBigUint64(rAt + 6, true),
+        publishTime: rv.getBigUint64(rAt + 14, true),
+        data: records.subarray(rAt + 22, rEnd),
+        offset,
+      });
     } else if (op === SCHEMA) {
       declared.schema(schemaRecord(new Fields(records, rAt, rEnd)));
     } else {
@@ -175,7 +225,10 @@ class Declared {
   channel(c: McapChannel): void {
     const existing = this.#channels.get(c.id);
     if (existing) {
-      if (!sameChannel(existing, c)) throw new Error(`channel record for id ${c.id} (topic: ${c.topic}) differs from a previous channel record of the same id`);
+      if (!sameChannel(existing, c))
+        throw new Error(
+          `channel record for id ${c.id} (topic: ${c.topic}) differs from a previous channel record of the same id`,
+        );
       return;
     }
     this.#channels.set(c.id, c);

@@ -12,7 +12,10 @@ export type MessageDecompressor = (data: Uint8Array, where: string) => Uint8Arra
  * rosbag2 ships), in an ordinary .mcap or .db3 file. undefined for a bag that is not compressed. FILE mode
  * (the whole split compressed, `<bag>_0.mcap.zstd`) and other formats are a BagError saying what to do.
  */
-export async function messageDecompressor(metadata: BagMetadata | undefined, metaFile: string): Promise<MessageDecompressor | undefined> {
+export async function messageDecompressor(
+  metadata: BagMetadata | undefined,
+  metaFile: string,
+): Promise<MessageDecompressor | undefined> {
   if (!compressed(metadata)) return undefined;
   const problem = compressionProblem(metadata);
   if (problem) throw new BagError(metaFile, problem);
@@ -20,7 +23,11 @@ export async function messageDecompressor(metadata: BagMetadata | undefined, met
   if (!zstd) throw new BagError(metaFile, 'zstd is not available to decompress its messages');
   return (data, where) => {
     const size = zstdContentSize(data);
-    if (size === undefined) throw new BagError(where, 'a message is not a zstd frame with its size in its header, as compression_mode MESSAGE writes one');
+    if (size === undefined)
+      throw new BagError(
+        where,
+        'a message is not a zstd frame with its size in its header, as compression_mode MESSAGE writes one',
+      );
     try {
       return zstd(data, BigInt(size));
     } catch (error) {
@@ -39,13 +46,19 @@ export function compressionProblem(metadata: BagMetadata | undefined): string | 
   if (!compressed(metadata)) return undefined;
   const { compressionMode: mode, compressionFormat: format } = metadata;
   if (mode.toUpperCase() === 'MESSAGE' && format === 'zstd') return undefined;
-  const what = mode.toUpperCase() === 'MESSAGE' ? `format "${format}" (only zstd is read)` : `mode "${mode}" (${format}; only MESSAGE is read)`;
+  const what =
+    mode.toUpperCase() === 'MESSAGE'
+      ? `format "${format}" (only zstd is read)`
+      : `mode "${mode}" (${format}; only MESSAGE is read)`;
   return `compression ${what} is not supported; decompress the bag with \`ros2 bag convert\` first`;
 }
 
 /** `reader` with each message's bytes decompressed (see messageDecompressor). */
 export function decompressingReader(reader: StorageFileReader, decompress: MessageDecompressor): StorageFileReader {
-  const inflate = (m: StorageMessage): StorageMessage => ({ ...m, data: decompress(m.data, `${reader.path}: ${m.topic} at ${m.logTime} ns`) });
+  const inflate = (m: StorageMessage): StorageMessage => ({
+    ...m,
+    data: decompress(m.data, `${reader.path}: ${m.topic} at ${m.logTime} ns`),
+  });
   return {
     path: reader.path,
     storage: reader.storage,

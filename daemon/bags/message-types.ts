@@ -87,7 +87,10 @@ export class BagTypeResolver {
         if (!('error' in built)) return built;
         eventProblem = built.error;
       }
-      const why = [bagProblem && `the bag's own definition did not parse: ${bagProblem}`, eventProblem && `building it from the service's request and response failed: ${eventProblem}`].filter(Boolean);
+      const why = [
+        bagProblem && `the bag's own definition did not parse: ${bagProblem}`,
+        eventProblem && `building it from the service's request and response failed: ${eventProblem}`,
+      ].filter(Boolean);
       return { error: `${(error as Error).message}${why.length > 0 ? ` (${why.join('; ')})` : ''}` };
     }
   }
@@ -108,9 +111,16 @@ export class BagTypeResolver {
         defs[0] = { ...defs[0]!, name };
         return defs;
       };
-      const info = deps.some((d) => /^\s*MSG:\s*service_msgs\/(msg\/)?ServiceEventInfo\s*$/m.test(d)) ? [] : this.#registry.resolve('service_msgs/msg/ServiceEventInfo').definitions;
+      const info = deps.some((d) => /^\s*MSG:\s*service_msgs\/(msg\/)?ServiceEventInfo\s*$/m.test(d))
+        ? []
+        : this.#registry.resolve('service_msgs/msg/ServiceEventInfo').definitions;
       const seen = new Set<string>();
-      const all = [eventRoot(type, service), ...part(`${service}_Request`, request), ...part(`${service}_Response`, response), ...info];
+      const all = [
+        eventRoot(type, service),
+        ...part(`${service}_Request`, request),
+        ...part(`${service}_Response`, response),
+        ...info,
+      ];
       const definitions = all.filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));
       new MessageReader(definitions); // fails now, not on the first message, if a type is missing
       return { definitions, source: 'bag' };
@@ -122,7 +132,9 @@ export class BagTypeResolver {
   /** An error (kept for the import's report) when the service's request or response type is not known. */
   #serviceEvent(type: string, service: string): Resolution {
     try {
-      const parts = ['service_msgs/msg/ServiceEventInfo', `${service}_Request`, `${service}_Response`].map((t) => this.#registry.resolve(t).definitions);
+      const parts = ['service_msgs/msg/ServiceEventInfo', `${service}_Request`, `${service}_Response`].map(
+        (t) => this.#registry.resolve(t).definitions,
+      );
       const root = eventRoot(type, service);
       const seen = new Set<string>();
       const deps = parts.flat().filter((d) => (seen.has(d.name!) ? false : (seen.add(d.name!), true)));

@@ -53,20 +53,24 @@ const MAX_ALIASES = 100;
 export function parseMetadata(text: string, file: string): BagMetadata {
   const doc = parseDocument(text, { intAsBigInt: true, uniqueKeys: false });
   // The yaml library's first line ends with a colon that introduced its excerpt of the text.
-  if (doc.errors.length > 0) throw new BagError(file, `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')}`);
+  if (doc.errors.length > 0)
+    throw new BagError(file, `not valid YAML: ${doc.errors[0]!.message.split('\n')[0]!.replace(/:$/, '')}`);
   let root: Record<string, unknown> | null;
   try {
     root = doc.toJS({ maxAliasCount: MAX_ALIASES }) as Record<string, unknown> | null;
   } catch (error) {
     // The yaml library's "Excessive alias count indicates a resource exhaustion attack" names no file.
-    if (/alias/i.test((error as Error).message)) throw new BagError(file, `too many YAML aliases (more than ${MAX_ALIASES} expansions; rosbag2 writes none)`);
+    if (/alias/i.test((error as Error).message))
+      throw new BagError(file, `too many YAML aliases (more than ${MAX_ALIASES} expansions; rosbag2 writes none)`);
     throw new BagError(file, `not valid YAML: ${(error as Error).message}`);
   }
   const info = root?.rosbag2_bagfile_information as Record<string, unknown> | undefined;
-  if (!info || typeof info !== 'object') throw new BagError(file, 'no rosbag2_bagfile_information mapping: this is not a rosbag2 metadata.yaml');
+  if (!info || typeof info !== 'object')
+    throw new BagError(file, 'no rosbag2_bagfile_information mapping: this is not a rosbag2 metadata.yaml');
   const at = (key: string) => `${file}: rosbag2_bagfile_information.${key}`;
   const version = num(info.version, at('version'));
-  if (version < 1 || version > METADATA_VERSION) throw new BagError(file, `metadata version ${version} is not supported (versions 1 to ${METADATA_VERSION} are)`);
+  if (version < 1 || version > METADATA_VERSION)
+    throw new BagError(file, `metadata version ${version} is not supported (versions 1 to ${METADATA_VERSION} are)`);
   const topicsRaw = info.topics_with_message_count ?? [];
   if (!Array.isArray(topicsRaw)) throw new BagError(file, 'topics_with_message_count is not a list');
   const topics = topicsRaw.map((entry: Record<string, unknown>, i: number): BagTopic => {
@@ -81,7 +85,8 @@ export function parseMetadata(text: string, file: string): BagMetadata {
     };
   });
   const filesRaw = Array.isArray(info.files) ? (info.files as Record<string, unknown>[]) : [];
-  const custom = info.custom_data && typeof info.custom_data === 'object' ? (info.custom_data as Record<string, unknown>) : {};
+  const custom =
+    info.custom_data && typeof info.custom_data === 'object' ? (info.custom_data as Record<string, unknown>) : {};
   return {
     version,
     storageIdentifier: typeof info.storage_identifier === 'string' ? info.storage_identifier : '',

@@ -45,7 +45,9 @@ export function locateBag(path: string): LocatedBag {
   }
   if (!stat.isDirectory()) throw new BagError(abs, 'not a bag: neither a file nor a directory');
   const warnings: string[] = [];
-  const present = readdirSync(abs).filter((f) => EXTENSIONS[extname(f)] !== undefined).sort(naturalOrder);
+  const present = readdirSync(abs)
+    .filter((f) => EXTENSIONS[extname(f)] !== undefined)
+    .sort(naturalOrder);
   const metaFile = join(abs, 'metadata.yaml');
   const metadata = existsSync(metaFile) ? readMetadata(metaFile, abs, present) : undefined;
   const compression = compressionProblem(metadata);
@@ -54,7 +56,10 @@ export function locateBag(path: string): LocatedBag {
     if (present.length === 0) {
       // The recorder's marker, alone: its first message never reached the bag (yet).
       if (existsSync(join(abs, '.recording'))) {
-        throw new BagError(abs, `not a bag yet: it holds only a .recording marker (a recorder is writing it and has no message in it yet, or was killed before its first one); once no recorder writes it, \`auraison-edge bag repair ${abs}\` finishes it as an empty bag`);
+        throw new BagError(
+          abs,
+          `not a bag yet: it holds only a .recording marker (a recorder is writing it and has no message in it yet, or was killed before its first one); once no recorder writes it, \`auraison-edge bag repair ${abs}\` finishes it as an empty bag`,
+        );
       }
       throw new BagError(abs, 'not a bag: no metadata.yaml and no .mcap or .db3 files in it');
     }
@@ -63,7 +68,8 @@ export function locateBag(path: string): LocatedBag {
   let storage: StorageId | undefined = metadata ? storageOf(metadata.storageIdentifier) : undefined;
   let files: string[] = [];
   if (metadata) {
-    const named = metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
+    const named =
+      metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
     const missing: string[] = [];
     for (const rel of named) {
       // Old bags list paths with the bag directory in front (`bag/bag_0.db3`): try the bare name too.
@@ -75,29 +81,42 @@ export function locateBag(path: string): LocatedBag {
     }
     const outside = missing.filter((rel) => relative(abs, join(abs, rel)).startsWith('..'));
     const absent = missing.filter((rel) => !outside.includes(rel));
-    if (outside.length > 0) warnings.push(`${metaFile}: names ${outside.join(', ')}, outside the bag directory: not followed (a bag's files are listed relative to it)`);
-    if (absent.length > 0) warnings.push(`${metaFile}: names ${absent.join(', ')}, which ${absent.length === 1 ? 'is' : 'are'} not there`);
+    if (outside.length > 0)
+      warnings.push(
+        `${metaFile}: names ${outside.join(', ')}, outside the bag directory: not followed (a bag's files are listed relative to it)`,
+      );
+    if (absent.length > 0)
+      warnings.push(`${metaFile}: names ${absent.join(', ')}, which ${absent.length === 1 ? 'is' : 'are'} not there`);
     if (named.length === 0 && present.length > 0) {
       // What a recorder killed mid-split leaves: its metadata.yaml is written as each split closes, so it
       // names none yet. The splits present are the bag; reading them says what `bag info FILE` says.
       const recording = existsSync(join(abs, '.recording')) ? ' and a .recording marker' : '';
-      warnings.push(`${metaFile}: names no storage file yet: an unfinished recording (killed while recording, or still being written), with ${present.join(', ')}${recording}; \`auraison-edge bag repair ${abs}\` finishes it`);
+      warnings.push(
+        `${metaFile}: names no storage file yet: an unfinished recording (killed while recording, or still being written), with ${present.join(', ')}${recording}; \`auraison-edge bag repair ${abs}\` finishes it`,
+      );
       files = present.map((f) => join(abs, f));
     }
     if (missing.length > 0) {
       const fallback = present.map((f) => join(abs, f)).filter((f) => !files.includes(f));
-      warnings.push(`${metaFile}: reading the storage files present instead (${fallback.map((f) => basename(f)).join(', ') || 'none'})`);
+      warnings.push(
+        `${metaFile}: reading the storage files present instead (${fallback.map((f) => basename(f)).join(', ') || 'none'})`,
+      );
       files = [...files, ...fallback].sort(naturalOrder);
     }
   } else {
     files = present.map((f) => join(abs, f));
   }
-  if (files.length === 0) throw new BagError(abs, 'not a bag: its metadata.yaml names no storage file that exists, and none is present');
+  if (files.length === 0)
+    throw new BagError(abs, 'not a bag: its metadata.yaml names no storage file that exists, and none is present');
   const pointers = files.filter((f) => readLfsPointer(f));
   if (pointers.length > 0) throw new BagError(abs, lfsPointerMessage(pointers, 'split'));
   storage ??= EXTENSIONS[extname(files[0]!)]!;
   const other = files.filter((f) => EXTENSIONS[extname(f)] !== storage);
-  if (other.length > 0) throw new BagError(abs, `mixes storage formats: ${other.map((f) => basename(f)).join(', ')} ${other.length === 1 ? 'is' : 'are'} not ${storage}`);
+  if (other.length > 0)
+    throw new BagError(
+      abs,
+      `mixes storage formats: ${other.map((f) => basename(f)).join(', ')} ${other.length === 1 ? 'is' : 'are'} not ${storage}`,
+    );
   return { path: abs, name: basename(abs), storage, files, metadata, warnings };
 }
 
@@ -106,7 +125,11 @@ function readMetadata(metaFile: string, dir: string, present: string[]): BagMeta
   try {
     return parseMetadata(readFileSync(metaFile, 'utf8'), metaFile);
   } catch (error) {
-    if (!(error instanceof BagError)) throw new BagError(metaFile, `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`);
+    if (!(error instanceof BagError))
+      throw new BagError(
+        metaFile,
+        `cannot be read (${(error as NodeJS.ErrnoException).code ?? (error as Error).message})`,
+      );
     // A torn file (a crash mid-write by a writer that was not atomic) is what a rebuild is for; a YAML
     // alias bomb or a file of another kind is reported as it is.
     if (present.length === 0 || !/: not valid YAML: /.test(error.message)) throw error;
@@ -132,7 +155,10 @@ export async function prepareStorage(storage: StorageId): Promise<void> {
   if (storage === 'mcap') await McapFileReader.prepare();
 }
 
-export async function openStorageFile(file: string, storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap'): Promise<StorageFileReader> {
+export async function openStorageFile(
+  file: string,
+  storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap',
+): Promise<StorageFileReader> {
   return storage === 'mcap' ? McapFileReader.open(file) : SqliteFileReader.open(file);
 }
 

@@ -76,7 +76,13 @@ export class BagPlayer {
   readonly #select: (topic: string) => boolean;
   #bag: LocatedBag;
   #publishers = new Map<string, Publisher | null>();
-  #stats = { messages: {} as Record<string, number>, skipped: new Map<string, string>(), passes: 0, bagNs: 0n, empty: true };
+  #stats = {
+    messages: {} as Record<string, number>,
+    skipped: new Map<string, string>(),
+    passes: 0,
+    bagNs: 0n,
+    empty: true,
+  };
   #late = new LatenessHistogram();
   /** The pass's time base, once its first message is scheduled: bag time `first` plays at wall time `wallStart`. */
   #timeline: { first: bigint; wallStart: number } | undefined;
@@ -117,7 +123,11 @@ export class BagPlayer {
         if (!played && this.#stats.empty) break;
         // A stop before a pass published anything (Ctrl-C while reading through a start where nothing
         // selected speaks) is a stop, not a selection that matches nothing.
-        if (!played && !signal.aborted) throw new BagError(this.#bag.path, `nothing to play: no message${this.#startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`);
+        if (!played && !signal.aborted)
+          throw new BagError(
+            this.#bag.path,
+            `nothing to play: no message${this.#startOffsetNs > 0n ? ' after the start offset' : ''} on a selected topic`,
+          );
       } while (this.#loop && !signal.aborted);
     } finally {
       stopClock();
@@ -180,7 +190,8 @@ export class BagPlayer {
       const reader = await openBagFile(this.#bag, file);
       try {
         // rosbag2 reads an MCAP file in log-time order; file order is that, unless its chunks overlap in time.
-        const batches = (reader instanceof McapFileReader ? await reader.logTimeOrdered() : undefined) ?? reader.batches();
+        const batches =
+          (reader instanceof McapFileReader ? await reader.logTimeOrdered() : undefined) ?? reader.batches();
         for await (const batch of batches) {
           for (const m of batch) {
             if (signal.aborted) return end();
@@ -213,7 +224,10 @@ export class BagPlayer {
         }
       } catch (error) {
         if (error instanceof BagError) throw error;
-        throw new BagError(file, `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair\` finishes it`);
+        throw new BagError(
+          file,
+          `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair\` finishes it`,
+        );
       } finally {
         await reader.close();
       }
@@ -233,8 +247,10 @@ export class BagPlayer {
     let publisher: Publisher | null = null;
     if (!topic) this.#skip(m.topic, 'the file declares no type for it');
     else if (!this.#select(full)) this.#skip(m.topic, NOT_SELECTED);
-    else if (this.#clockHz && name === CLOCK_TOPIC) this.#skip(m.topic, '--clock publishes /clock from the playback time instead');
-    else if (topic.serializationFormat !== 'cdr') this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
+    else if (this.#clockHz && name === CLOCK_TOPIC)
+      this.#skip(m.topic, '--clock publishes /clock from the playback time instead');
+    else if (topic.serializationFormat !== 'cdr')
+      this.#skip(m.topic, `serialization format ${topic.serializationFormat}, not cdr`);
     else {
       this.#learnType(topic);
       const qos = parseOfferedQos(topic.offeredQosProfiles);
@@ -260,11 +276,15 @@ export class BagPlayer {
     try {
       for (const dep of deps) {
         const m = /^\s*MSG:\s*(\S+)\s*\n([\s\S]*)$/.exec(dep);
-        if (m && !this.#registry.has(m[1]!)) this.#registry.addMessageText(canonicalType(m[1]!), m[2]!, `bag ${this.#bag.path}`);
+        if (m && !this.#registry.has(m[1]!))
+          this.#registry.addMessageText(canonicalType(m[1]!), m[2]!, `bag ${this.#bag.path}`);
       }
       this.#registry.addMessageText(topic.type, root, `bag ${this.#bag.path}`);
     } catch (error) {
-      this.#log.warn({ topic: topic.name, type: topic.type, err: (error as Error).message }, 'bag play: the bag\'s definition of this type does not parse; its messages pass as bytes');
+      this.#log.warn(
+        { topic: topic.name, type: topic.type, err: (error as Error).message },
+        "bag play: the bag's definition of this type does not parse; its messages pass as bytes",
+      );
     }
   }
 }

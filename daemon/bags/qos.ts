@@ -27,8 +27,18 @@ export function qosProfilesText(qos: TopicQos): string {
   return stringify([qosProfileV9(qos)]).trimEnd();
 }
 
-const RELIABILITY: Record<string, TopicQos['reliability']> = { '1': 'reliable', '2': 'best_effort', reliable: 'reliable', best_effort: 'best_effort' };
-const DURABILITY: Record<string, TopicQos['durability']> = { '1': 'transient_local', '2': 'volatile', transient_local: 'transient_local', volatile: 'volatile' };
+const RELIABILITY: Record<string, TopicQos['reliability']> = {
+  '1': 'reliable',
+  '2': 'best_effort',
+  reliable: 'reliable',
+  best_effort: 'best_effort',
+};
+const DURABILITY: Record<string, TopicQos['durability']> = {
+  '1': 'transient_local',
+  '2': 'volatile',
+  transient_local: 'transient_local',
+  volatile: 'volatile',
+};
 
 /**
  * Reads offered QoS profiles in any metadata version: a YAML string with numeric enums (versions 4 to 8)

@@ -77,14 +77,24 @@ export class SqliteFileReader implements StorageFileReader {
 
   async summary(): Promise<StorageSummary | undefined> {
     try {
-      const total = this.#db.prepare('SELECT count(*) AS n, min(timestamp) AS lo, max(timestamp) AS hi FROM messages').safeIntegers(true).get() as { n: bigint; lo: bigint | null; hi: bigint | null };
+      const total = this.#db
+        .prepare('SELECT count(*) AS n, min(timestamp) AS lo, max(timestamp) AS hi FROM messages')
+        .safeIntegers(true)
+        .get() as { n: bigint; lo: bigint | null; hi: bigint | null };
       const counts = new Map<number, number>();
-      for (const row of this.#db.prepare('SELECT topic_id, count(*) AS n FROM messages GROUP BY topic_id').all() as { topic_id: number; n: number }[]) counts.set(row.topic_id, row.n);
+      for (const row of this.#db.prepare('SELECT topic_id, count(*) AS n FROM messages GROUP BY topic_id').all() as {
+        topic_id: number;
+        n: number;
+      }[])
+        counts.set(row.topic_id, row.n);
       return {
         messageCount: Number(total.n),
         startNs: total.lo ?? undefined,
         endNs: total.hi ?? undefined,
-        topics: [...this.#byId.entries()].map(([id, name]) => ({ ...this.#topics.get(name)!, messageCount: counts.get(id) ?? 0 })),
+        topics: [...this.#byId.entries()].map(([id, name]) => ({
+          ...this.#topics.get(name)!,
+          messageCount: counts.get(id) ?? 0,
+        })),
       };
     } catch (error) {
       throw new BagError(this.path, `corrupt sqlite3 bag: ${(error as Error).message}`);
@@ -94,7 +104,10 @@ export class SqliteFileReader implements StorageFileReader {
   async *messages(): AsyncGenerator<StorageMessage> {
     let rows: IterableIterator<unknown>;
     try {
-      rows = this.#db.prepare('SELECT id, topic_id, timestamp, data FROM messages ORDER BY timestamp, id').safeIntegers(true).iterate();
+      rows = this.#db
+        .prepare('SELECT id, topic_id, timestamp, data FROM messages ORDER BY timestamp, id')
+        .safeIntegers(true)
+        .iterate();
     } catch (error) {
       throw new BagError(this.path, `corrupt sqlite3 bag: ${(error as Error).message}`);
     }
@@ -108,8 +121,18 @@ export class SqliteFileReader implements StorageFileReader {
       if (next.done) return;
       const row = next.value as { id: bigint; topic_id: bigint; timestamp: bigint; data: Buffer };
       const topic = this.#byId.get(Number(row.topic_id));
-      if (topic === undefined) throw new BagError(this.path, `corrupt sqlite3 bag: message ${row.id} refers to topic id ${row.topic_id}, which the topics table lacks`);
-      yield { topic, logTime: row.timestamp, publishTime: row.timestamp, data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength), offset: row.id };
+      if (topic === undefined)
+        throw new BagError(
+          this.path,
+          `corrupt sqlite3 bag: message ${row.id} refers to topic id ${row.topic_id}, which the topics table lacks`,
+        );
+      yield {
+        topic,
+        logTime: row.timestamp,
+        publishTime: row.timestamp,
+        data: new Uint8Array(row.data.buffer, row.data.byteOffset, row.data.byteLength),
+        offset: row.id,
+      };
     }
   }
 
@@ -130,14 +153,24 @@ export class SqliteFileReader implements StorageFileReader {
   }
 
   #loadTopics(): void {
-    const tables = new Set((this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map((r) => r.name));
+    const tables = new Set(
+      (this.#db.prepare("SELECT name FROM sqlite_master WHERE type = 'table'").all() as { name: string }[]).map(
+        (r) => r.name,
+      ),
+    );
     if (!tables.has('topics') || !tables.has('messages')) {
-      throw new BagError(this.path, `not a rosbag2 sqlite3 file: it has no ${tables.has('topics') ? 'messages' : 'topics'} table`);
+      throw new BagError(
+        this.path,
+        `not a rosbag2 sqlite3 file: it has no ${tables.has('topics') ? 'messages' : 'topics'} table`,
+      );
     }
     const definitions = new Map<string, { encoding: string; text: string }>();
     if (tables.has('message_definitions')) {
-      for (const row of this.#db.prepare('SELECT topic_type, encoding, encoded_message_definition FROM message_definitions').all() as { topic_type: string; encoding: string; encoded_message_definition: string }[]) {
-        if (row.encoded_message_definition) definitions.set(row.topic_type, { encoding: row.encoding, text: row.encoded_message_definition });
+      for (const row of this.#db
+        .prepare('SELECT topic_type, encoding, encoded_message_definition FROM message_definitions')
+        .all() as { topic_type: string; encoding: string; encoded_message_definition: string }[]) {
+        if (row.encoded_message_definition)
+          definitions.set(row.topic_type, { encoding: row.encoding, text: row.encoded_message_definition });
       }
     }
     for (const row of this.#db.prepare('SELECT * FROM topics ORDER BY id').all() as TopicRow[]) {

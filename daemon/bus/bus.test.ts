@@ -75,7 +75,13 @@ describe('Bus topics', () => {
     bus = new Bus({ onHandlerError: (sub, topic, e) => errors.push(`${sub} ${topic} ${(e as Error).message}`) });
     const pub = bus.advertise('/x', TYPE, { source: 't' });
     const ok: number[] = [];
-    const bad = bus.subscribe({ name: 'bad', topic: '/x', handler: () => { throw new Error('boom'); } });
+    const bad = bus.subscribe({
+      name: 'bad',
+      topic: '/x',
+      handler: () => {
+        throw new Error('boom');
+      },
+    });
     bus.subscribe({ name: 'ok', topic: '/x', handler: (m) => void ok.push(m.data[4]!) });
     pub.publish(bytes(1));
     pub.publish(bytes(2));
@@ -153,7 +159,15 @@ describe('Bus queues and drop policies', () => {
     const got: number[] = [];
     let release!: () => void;
     let gate = new Promise<void>((r) => (release = r));
-    const sub = bus.subscribe({ name: 'blocking', topic: '/x', queue: { policy: 'block', depth: 2 }, handler: async (m) => { got.push(m.data[4]!); await gate; } });
+    const sub = bus.subscribe({
+      name: 'blocking',
+      topic: '/x',
+      queue: { policy: 'block', depth: 2 },
+      handler: async (m) => {
+        got.push(m.data[4]!);
+        await gate;
+      },
+    });
     pub.publish(bytes(0));
     await tick();
     await pub.publishAsync(bytes(1));
@@ -179,19 +193,27 @@ describe('Bus queues and drop policies', () => {
     // The rate shows once the window rolls over (and reads 0 again after the next, empty, window): waited for,
     // not slept for, since on a loaded machine a fixed sleep may end before the first roll or after the second.
     // Polled more often than the window, so the reading between the two rolls is seen.
-    const s = await vi.waitFor(() => {
-      const topic = bus.stats().find((t) => t.topic === '/x')!;
-      expect(topic.rateHz).toBeGreaterThan(0);
-      return topic;
-    }, { timeout: 20_000, interval: 5 });
+    const s = await vi.waitFor(
+      () => {
+        const topic = bus.stats().find((t) => t.topic === '/x')!;
+        expect(topic.rateHz).toBeGreaterThan(0);
+        return topic;
+      },
+      { timeout: 20_000, interval: 5 },
+    );
     expect(s).toMatchObject({ count: 10, bytes: 50, publishers: 1, drops: 0 });
   });
 
-  it('counts a glob subscriber\'s drops against the topic each dropped message was on, and keeps them after it leaves', async () => {
+  it("counts a glob subscriber's drops against the topic each dropped message was on, and keeps them after it leaves", async () => {
     bus = new Bus();
     const a = bus.advertise('/a', TYPE, { source: 't' });
     const b = bus.advertise('/b', TYPE, { source: 't' });
-    const sub = bus.subscribe({ name: 'rec', topic: '/*', queue: { policy: 'drop-newest', depth: 2 }, handler: () => {} });
+    const sub = bus.subscribe({
+      name: 'rec',
+      topic: '/*',
+      queue: { policy: 'drop-newest', depth: 2 },
+      handler: () => {},
+    });
     a.publish(bytes(1));
     a.publish(bytes(2));
     a.publish(bytes(3)); // dropped: /a
@@ -227,10 +249,24 @@ describe('Bus queries', () => {
   it('fails with a named code when nothing serves, the handler throws, or it is too slow', async () => {
     bus = new Bus();
     await expect(bus.query('nope', req('x'))).rejects.toMatchObject({ code: 'no_queryable' });
-    bus.serve('bad', async () => { throw new Error('wrong shape'); });
-    await expect(bus.query('bad', req('x'))).rejects.toMatchObject({ code: 'handler_error', message: expect.stringMatching(/wrong shape/) });
+    bus.serve('bad', async () => {
+      throw new Error('wrong shape');
+    });
+    await expect(bus.query('bad', req('x'))).rejects.toMatchObject({
+      code: 'handler_error',
+      message: expect.stringMatching(/wrong shape/),
+    });
     let aborted = false;
-    bus.serve('slow', (_r, signal) => new Promise((resolve) => signal.addEventListener('abort', () => { aborted = true; resolve(req('late')); })));
+    bus.serve(
+      'slow',
+      (_r, signal) =>
+        new Promise((resolve) =>
+          signal.addEventListener('abort', () => {
+            aborted = true;
+            resolve(req('late'));
+          }),
+        ),
+    );
     const err = await bus.query('slow', req('x'), { timeoutMs: 20 }).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(QueryError);
     expect((err as QueryError).code).toBe('timeout');
@@ -263,7 +299,8 @@ describe('Bus exact-topic subscribers sharing the topic ring', () => {
     });
     return { got, sub, state, release: () => release() };
   }
-  const balanced = (c: { received: number; delivered: number; dropped: number; queued: number }) => c.received === c.delivered + c.dropped + c.queued;
+  const balanced = (c: { received: number; delivered: number; dropped: number; queued: number }) =>
+    c.received === c.delivered + c.dropped + c.queued;
 
   it('gives each subscriber its own depth and position: a slow one keeps its newest `depth`, a fast one misses nothing', async () => {
     bus = new Bus();
@@ -327,10 +364,15 @@ describe('Bus exact-topic subscribers sharing the topic ring', () => {
     bus = new Bus();
     const pub = bus.advertise('/x', TYPE, { source: 't' });
     const got: number[] = [];
-    bus.subscribe({ name: 'relay', topic: '/x', queue: { policy: 'drop-oldest', depth: 10 }, handler: (m) => {
-      got.push(m.data[4]!);
-      if (m.data[4]! < 5) pub.publish(bytes(m.data[4]! + 1));
-    } });
+    bus.subscribe({
+      name: 'relay',
+      topic: '/x',
+      queue: { policy: 'drop-oldest', depth: 10 },
+      handler: (m) => {
+        got.push(m.data[4]!);
+        if (m.data[4]! < 5) pub.publish(bytes(m.data[4]! + 1));
+      },
+    });
     pub.publish(bytes(0));
     await tick();
     expect(got).toEqual([0, 1, 2, 3, 4, 5]);
@@ -359,7 +401,12 @@ describe('Bus exact-topic subscribers sharing the topic ring', () => {
     bus = new Bus();
     const pub = bus.advertise('/x', TYPE, { source: 't' });
     const got: number[] = [];
-    const sub = bus.subscribe({ name: 'huge', topic: '/x', queue: { policy: 'drop-oldest', depth: 100_000 }, handler: (m) => void got.push(m.data[4]!) });
+    const sub = bus.subscribe({
+      name: 'huge',
+      topic: '/x',
+      queue: { policy: 'drop-oldest', depth: 100_000 },
+      handler: (m) => void got.push(m.data[4]!),
+    });
     for (let i = 0; i < 3; i++) pub.publish(bytes(i));
     await tick();
     expect(got).toEqual([0, 1, 2]);

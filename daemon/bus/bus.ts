@@ -173,7 +173,10 @@ export class Bus {
     const handler = this.#queryables.get(name);
     if (!handler) {
       const known = this.queryables();
-      throw new QueryError('no_queryable', `nothing serves query ${name}${known.length ? ` (served: ${known.join(', ')})` : ''}`);
+      throw new QueryError(
+        'no_queryable',
+        `nothing serves query ${name}${known.length ? ` (served: ${known.join(', ')})` : ''}`,
+      );
     }
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
@@ -189,14 +192,20 @@ export class Bus {
       reply = await Promise.race([handler(request, controller.signal), timeout]);
     } catch (error) {
       if (error instanceof QueryError) throw error;
-      throw new QueryError('handler_error', `query ${name} failed: ${error instanceof Error ? error.message : String(error)}`);
+      throw new QueryError(
+        'handler_error',
+        `query ${name} failed: ${error instanceof Error ? error.message : String(error)}`,
+      );
     } finally {
       clearTimeout(timer);
     }
     // Handlers are typed, but a plain JS one (or one resolving nothing) is caught here, naming the query.
     const { encoding, payload } = (reply ?? {}) as Partial<QueryPayload>;
     if (typeof encoding !== 'string' || !(payload instanceof Uint8Array)) {
-      throw new QueryError('handler_error', `query ${name} replied with ${reply === undefined ? 'nothing' : 'something'} that is not {encoding: string, payload: Uint8Array}`);
+      throw new QueryError(
+        'handler_error',
+        `query ${name} replied with ${reply === undefined ? 'nothing' : 'something'} that is not {encoding: string, payload: Uint8Array}`,
+      );
     }
     return reply as QueryPayload;
   }
@@ -233,7 +242,8 @@ export class Bus {
     }
     if (record.cursors.length > 0) {
       // The slot this message takes may still hold one a lagging reader is owed: make room first.
-      if (record.count - record.released >= record.ring.length && record.ring.length < record.ringLimit) growRing(record);
+      if (record.count - record.released >= record.ring.length && record.ring.length < record.ringLimit)
+        growRing(record);
       record.ring[record.count & record.mask] = msg;
       if (record.sleepers.length > 0) wakeSleepers(record);
     }

@@ -23,7 +23,10 @@ const PATCHED = Symbol.for('auraison-edge.cdr-bounds');
 
 function within(reader: ReaderInternals, bytes: number, what: string): void {
   const left = reader.view.byteLength - reader.offset;
-  if (bytes > left) throw new RangeError(`${what} of ${bytes} bytes at offset ${reader.offset} runs past the end of the ${reader.view.byteLength}-byte message`);
+  if (bytes > left)
+    throw new RangeError(
+      `${what} of ${bytes} bytes at offset ${reader.offset} runs past the end of the ${reader.view.byteLength}-byte message`,
+    );
 }
 
 const proto = CdrReader.prototype as unknown as ReaderInternals & { [PATCHED]?: true };
@@ -43,7 +46,13 @@ if (!proto[PATCHED]) {
     within(this, count, 'a uint8 array');
     return uint8Array.call(this, count);
   };
-  proto.typedArray = function (this: ReaderInternals, ctor: { BYTES_PER_ELEMENT: number }, getter: string, count: number, alignment = ctor.BYTES_PER_ELEMENT): unknown {
+  proto.typedArray = function (
+    this: ReaderInternals,
+    ctor: { BYTES_PER_ELEMENT: number },
+    getter: string,
+    count: number,
+    alignment = ctor.BYTES_PER_ELEMENT,
+  ): unknown {
     if (count > 0) {
       this.align(alignment); // as the original does first; aligning again there moves nothing
       within(this, count * ctor.BYTES_PER_ELEMENT, 'an array');

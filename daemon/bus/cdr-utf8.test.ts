@@ -29,14 +29,17 @@ function stringMessageBytes(text: string): Uint8Array {
 }
 
 describe('non-ASCII strings in CDR', () => {
-  it.each(Object.entries(samples))('writes a %s std_msgs/String as the UTF-8 bytes a ROS 2 reader expects', (_, text) => {
-    const bytes = codec.encode('std_msgs/msg/String', { data: text });
-    expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(stringMessageBytes(text)).toString('hex'));
-    expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(Buffer.byteLength(text) + 1);
-    expect(codec.decode('std_msgs/msg/String', bytes)).toEqual({ data: text });
-    // The message fills its ArrayBuffer, as an ASCII one does (a consumer may transfer or wrap .buffer).
-    expect(bytes.byteLength).toBe(bytes.buffer.byteLength);
-  });
+  it.each(Object.entries(samples))(
+    'writes a %s std_msgs/String as the UTF-8 bytes a ROS 2 reader expects',
+    (_, text) => {
+      const bytes = codec.encode('std_msgs/msg/String', { data: text });
+      expect(Buffer.from(bytes).toString('hex')).toBe(Buffer.from(stringMessageBytes(text)).toString('hex'));
+      expect(new DataView(bytes.buffer, bytes.byteOffset).getUint32(4, true)).toBe(Buffer.byteLength(text) + 1);
+      expect(codec.decode('std_msgs/msg/String', bytes)).toEqual({ data: text });
+      // The message fills its ArrayBuffer, as an ASCII one does (a consumer may transfer or wrap .buffer).
+      expect(bytes.byteLength).toBe(bytes.buffer.byteLength);
+    },
+  );
 
   it('round-trips non-ASCII text in plain, sequence, bounded and nested string fields, with the fields after them intact', () => {
     const message = {

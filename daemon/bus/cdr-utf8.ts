@@ -24,7 +24,11 @@ const encoder = new TextEncoder();
 const proto = CdrWriter.prototype as unknown as WriterInternals & { [PATCHED]?: true };
 if (!proto[PATCHED]) {
   proto[PATCHED] = true;
-  (proto as unknown as { string: (value: string, writeLength?: boolean) => unknown }).string = function (this: WriterInternals, value: string, writeLength = true) {
+  (proto as unknown as { string: (value: string, writeLength?: boolean) => unknown }).string = function (
+    this: WriterInternals,
+    value: string,
+    writeLength = true,
+  ) {
     // A lone surrogate counts 3 bytes here as in encodeInto, which writes U+FFFD for it.
     const bytes = Buffer.byteLength(value, 'utf8');
     if (writeLength) this.uint32(bytes + 1); // and one for the terminating NUL
@@ -36,7 +40,9 @@ if (!proto[PATCHED]) {
     return this;
   };
 
-  const writerProto = MessageWriter.prototype as unknown as { writeMessage: (message: unknown, output?: Uint8Array) => Uint8Array };
+  const writerProto = MessageWriter.prototype as unknown as {
+    writeMessage: (message: unknown, output?: Uint8Array) => Uint8Array;
+  };
   const { writeMessage } = writerProto;
   writerProto.writeMessage = function (this: MessageWriter, message: unknown, output?: Uint8Array): Uint8Array {
     const data = writeMessage.call(this, message, output);

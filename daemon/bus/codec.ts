@@ -109,7 +109,8 @@ function sequenceDefaults(definitions: readonly MessageDefinition[]): ((message:
         if (!need(f.type)) continue;
         if (!f.isArray) out[f.name] = fill(f.type, v);
         else if (Array.isArray(v)) out[f.name] = v.map((item) => fill(f.type, item));
-        else if (f.arrayLength !== undefined) out[f.name] = Array.from({ length: f.arrayLength }, () => fill(f.type, undefined));
+        else if (f.arrayLength !== undefined)
+          out[f.name] = Array.from({ length: f.arrayLength }, () => fill(f.type, undefined));
       } else if (isDefaultedSequence(f) && !(Array.isArray(v) || ArrayBuffer.isView(v))) {
         out[f.name] = f.defaultValue; // what the writer would use for the items, now with its length
       }

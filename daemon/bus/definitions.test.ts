@@ -34,23 +34,46 @@ const SIM_SAMPLES: Record<string, unknown> = {
   'nav_msgs/msg/Odometry': {
     header: header('odom'),
     child_frame_id: 'base_footprint',
-    pose: { pose: { position: { x: 1.5, y: -2.25, z: 0 }, orientation: quat }, covariance: new Float64Array(36).fill(0.01) },
-    twist: { twist: { linear: { x: 0.22, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -1.5 } }, covariance: new Float64Array(36) },
+    pose: {
+      pose: { position: { x: 1.5, y: -2.25, z: 0 }, orientation: quat },
+      covariance: new Float64Array(36).fill(0.01),
+    },
+    twist: {
+      twist: { linear: { x: 0.22, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -1.5 } },
+      covariance: new Float64Array(36),
+    },
   },
   'tf2_msgs/msg/TFMessage': {
     transforms: [
-      { header: header('odom'), child_frame_id: 'base_footprint', transform: { translation: { x: 1, y: 2, z: 0 }, rotation: quat } },
-      { header: header('base_link'), child_frame_id: 'base_scan', transform: { translation: { x: -0.032, y: 0, z: 0.172 }, rotation: { x: 0, y: 0, z: 0, w: 1 } } },
+      {
+        header: header('odom'),
+        child_frame_id: 'base_footprint',
+        transform: { translation: { x: 1, y: 2, z: 0 }, rotation: quat },
+      },
+      {
+        header: header('base_link'),
+        child_frame_id: 'base_scan',
+        transform: { translation: { x: -0.032, y: 0, z: 0.172 }, rotation: { x: 0, y: 0, z: 0, w: 1 } },
+      },
     ],
   },
   'nav_msgs/msg/OccupancyGrid': {
     header: header('map'),
-    info: { map_load_time: stamp, resolution: 0.05, width: 3, height: 2, origin: { position: { x: -1, y: -1, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+    info: {
+      map_load_time: stamp,
+      resolution: 0.05,
+      width: 3,
+      height: 2,
+      origin: { position: { x: -1, y: -1, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+    },
     data: new Int8Array([0, 100, -1, 0, 0, 100]),
   },
   'geometry_msgs/msg/Twist': { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } },
   'rosgraph_msgs/msg/Clock': { clock: stamp },
-  'nav_msgs/msg/Path': { header: header('map'), poses: [{ header: header('map'), pose: { position: { x: 1, y: 2, z: 0 }, orientation: quat } }] },
+  'nav_msgs/msg/Path': {
+    header: header('map'),
+    poses: [{ header: header('map'), pose: { position: { x: 1, y: 2, z: 0 }, orientation: quat } }],
+  },
 };
 
 describe('DefinitionsRegistry', () => {
@@ -68,7 +91,9 @@ describe('DefinitionsRegistry', () => {
     const partial = new DefinitionsRegistry({ distro: 'none' });
     partial.addMessageText('my_msgs/msg/Thing', 'std_msgs/Header header\nfloat64 x\n', 'inline');
     expect(() => partial.resolve('my_msgs/msg/Thing')).toThrow(UnknownTypeError);
-    expect(() => partial.resolve('my_msgs/msg/Thing')).toThrow(/std_msgs\/msg\/Header \(needed by my_msgs\/msg\/Thing\)/);
+    expect(() => partial.resolve('my_msgs/msg/Thing')).toThrow(
+      /std_msgs\/msg\/Header \(needed by my_msgs\/msg\/Thing\)/,
+    );
   });
 
   it('writes ros2msg schema text with every dependency, which parses back to the same definitions', () => {
@@ -78,7 +103,9 @@ describe('DefinitionsRegistry', () => {
       const parsed = parse(text, { ros2: true });
       const sample = SIM_SAMPLES['nav_msgs/msg/Odometry'];
       const bytes = new MessageCodec(registry).encode('nav_msgs/msg/Odometry', sample);
-      expect(new MessageReader(parsed).readMessage(bytes)).toEqual(new MessageCodec(registry).decode('nav_msgs/msg/Odometry', bytes));
+      expect(new MessageReader(parsed).readMessage(bytes)).toEqual(
+        new MessageCodec(registry).decode('nav_msgs/msg/Odometry', bytes),
+      );
     }
   });
 });
@@ -101,18 +128,30 @@ describe('CDR round trip of every type the sim uses', () => {
 
 describe('decoding the rosbags-rs MCAP bag', () => {
   /** Field lists without comments or defaults, to tell whether two definitions describe the same bytes. */
-  type Defs = { name?: string; definitions: { name: string; type: string; isArray?: boolean; arrayLength?: number; isConstant?: boolean }[] }[];
+  type Defs = {
+    name?: string;
+    definitions: { name: string; type: string; isArray?: boolean; arrayLength?: number; isConstant?: boolean }[];
+  }[];
   const BUILTIN: Record<string, string> = { time: 'builtin_interfaces/Time', duration: 'builtin_interfaces/Duration' };
   const shape = (defs: Defs) =>
     JSON.stringify(
       defs
         .filter((d) => !/^builtin_interfaces\//.test(d.name ?? ''))
-        .map((d) => d.definitions.filter((f) => !f.isConstant).map((f) => [f.name, BUILTIN[f.type] ?? f.type.replace('/msg/', '/'), f.isArray ?? false, f.arrayLength ?? null]))
+        .map((d) =>
+          d.definitions
+            .filter((f) => !f.isConstant)
+            .map((f) => [
+              f.name,
+              BUILTIN[f.type] ?? f.type.replace('/msg/', '/'),
+              f.isArray ?? false,
+              f.arrayLength ?? null,
+            ]),
+        )
         .map((fields) => JSON.stringify(fields))
         .sort(),
     );
 
-  it('decodes every message whose type has a definition, as the bag\'s own schema does', async () => {
+  it("decodes every message whose type has a definition, as the bag's own schema does", async () => {
     const reader = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true });
     reader.append(readFileSync(join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap/test_bag_mcap.mcap')));
     const schemas = new Map<number, TypedMcapRecords['Schema']>();
@@ -121,7 +160,7 @@ describe('decoding the rosbags-rs MCAP bag', () => {
     const decoded = { jazzy: 0, files: 0 };
     const drifted = new Set<string>();
     let messages = 0;
-    for (let record; (record = reader.nextRecord()); ) {
+    for (let record; (record = reader.nextRecord());) {
       if (record.type === 'Schema') schemas.set(record.id, record);
       else if (record.type === 'Channel') channels.set(record.id, record);
       else if (record.type === 'Message') {
@@ -139,7 +178,10 @@ describe('decoding the rosbags-rs MCAP bag', () => {
             drifted.add(`${name}:${schema.name}`);
             continue;
           }
-          expect(new MessageCodec(registry).decode(schema.name, record.data), `${channel.topic} (${schema.name}) with ${name}`).toEqual(theirs);
+          expect(
+            new MessageCodec(registry).decode(schema.name, record.data),
+            `${channel.topic} (${schema.name}) with ${name}`,
+          ).toEqual(theirs);
           decoded[name]++;
         }
       }

@@ -11,7 +11,10 @@ export type BuiltinDistro = keyof typeof BUILTIN_SETS | 'none';
 
 const SEPARATOR = '='.repeat(80);
 /** The .msg files the built-in sets were made from, shipped in the package. */
-const BUILTIN_MSGDEFS = join(dirname(createRequire(import.meta.url).resolve('@foxglove/rosmsg-msgs-common/package.json')), 'msgdefs');
+const BUILTIN_MSGDEFS = join(
+  dirname(createRequire(import.meta.url).resolve('@foxglove/rosmsg-msgs-common/package.json')),
+  'msgdefs',
+);
 
 /** A resolved type: the root definition first, then every type it depends on (what the CDR codec needs). */
 export interface ResolvedType {
@@ -158,7 +161,11 @@ export class DefinitionsRegistry {
     const pkg = canonical.split('/')[0]!;
     const defs = parse(text, { ros2: true, skipTypeFixup: true });
     const root = defs[0]!;
-    this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(root.definitions, pkg) }, text, origin });
+    this.#entries.set(canonical, {
+      definition: { name: canonical, definitions: qualifyFields(root.definitions, pkg) },
+      text,
+      origin,
+    });
   }
 
   /** Every type an interface file defines (see interfaceTypes); `replace` false keeps types already known. */
@@ -183,7 +190,10 @@ export class DefinitionsRegistry {
       if (seen.has(name)) return;
       seen.add(name);
       const entry = this.#entry(name);
-      if (!entry) throw new UnknownTypeError(`no definition for ${name}${from ? ` (needed by ${from})` : ''}; ${missingHint(name)}`);
+      if (!entry)
+        throw new UnknownTypeError(
+          `no definition for ${name}${from ? ` (needed by ${from})` : ''}; ${missingHint(name)}`,
+        );
       order.push(entry.definition);
       for (const field of entry.definition.definitions) {
         if (field.isComplex === true && !field.isConstant) visit(field.type, name);
@@ -191,7 +201,10 @@ export class DefinitionsRegistry {
     };
     visit(canonical, undefined);
     const cycle = endlessCycle(order);
-    if (cycle) throw new UnknownTypeError(`${canonical} contains itself other than through a sequence (${cycle.join(' -> ')}), so a message of it would never end`);
+    if (cycle)
+      throw new UnknownTypeError(
+        `${canonical} contains itself other than through a sequence (${cycle.join(' -> ')}), so a message of it would never end`,
+      );
     const resolved = { type: canonical, definitions: order };
     this.#resolved.set(canonical, resolved);
     return resolved;
@@ -221,7 +234,11 @@ export class DefinitionsRegistry {
     for (const [name, def] of Object.entries(BUILTIN_SETS[distro] as Record<string, MessageDefinition>)) {
       const canonical = canonicalType(name);
       const pkg = canonical.split('/')[0]!;
-      this.#entries.set(canonical, { definition: { name: canonical, definitions: qualifyFields(def.definitions, pkg) }, text: undefined, origin: distro });
+      this.#entries.set(canonical, {
+        definition: { name: canonical, definitions: qualifyFields(def.definitions, pkg) },
+        text: undefined,
+        origin: distro,
+      });
     }
   }
 
@@ -272,7 +289,8 @@ function endlessCycle(definitions: readonly MessageDefinition[]): string[] | und
  */
 function missingHint(name: string): string {
   const [pkg, , base] = name.split('/');
-  if (base === 'Header' && pkg !== 'std_msgs') return `a bare \`Header\` in a .msg of ${pkg} means ${name}: for the standard one write \`std_msgs/Header\``;
+  if (base === 'Header' && pkg !== 'std_msgs')
+    return `a bare \`Header\` in a .msg of ${pkg} means ${name}: for the standard one write \`std_msgs/Header\``;
   return 'add its package to bus.definitions.dirs';
 }
 
@@ -303,7 +321,13 @@ function stringifyDefinition(definition: MessageDefinition): string {
   for (const f of definition.definitions) {
     const type = f.isComplex === true ? f.type.replace('/msg/', '/') : f.type;
     const bounded = f.upperBound !== undefined && f.type === 'string' ? `string<=${f.upperBound}` : type;
-    const array = f.isArray ? (f.arrayLength !== undefined ? `[${f.arrayLength}]` : f.arrayUpperBound !== undefined ? `[<=${f.arrayUpperBound}]` : '[]') : '';
+    const array = f.isArray
+      ? f.arrayLength !== undefined
+        ? `[${f.arrayLength}]`
+        : f.arrayUpperBound !== undefined
+          ? `[<=${f.arrayUpperBound}]`
+          : '[]'
+      : '';
     if (f.isConstant) {
       lines.push(`${bounded}${array} ${f.name}=${f.valueText ?? JSON.stringify(f.value)}`);
     } else {

@@ -91,19 +91,28 @@ export class FieldValidator {
 
   // The walk follows the definition, not the value, so a deeply nested value costs no deeper recursion.
   #object(value: unknown, type: string, path: string[], anyFloat: boolean): unknown {
-    if (kindOf(value) !== 'object') return at(path, `expected ${path.length ? 'object' : `a ${type} object`}, got ${kindOf(value)}`);
+    if (kindOf(value) !== 'object')
+      return at(path, `expected ${path.length ? 'object' : `a ${type} object`}, got ${kindOf(value)}`);
     const fields = this.#types.get(type) ?? [];
     const record = value as Record<string, unknown>;
     for (const key of Object.keys(record)) {
       if (fields.some((f) => f.name === key)) continue;
-      const guess = didYouMean(key, fields.map((f) => f.name));
-      return at([...path, key], `not a field of ${type} (${guess ? `did you mean "${guess}"?` : `fields: ${fields.map((f) => f.name).join(', ')}`})`);
+      const guess = didYouMean(
+        key,
+        fields.map((f) => f.name),
+      );
+      return at(
+        [...path, key],
+        `not a field of ${type} (${guess ? `did you mean "${guess}"?` : `fields: ${fields.map((f) => f.name).join(', ')}`})`,
+      );
     }
     let copy: Record<string, unknown> | undefined;
     for (const field of fields) {
       const v = record[field.name];
       if (v === undefined) continue;
-      const checked = field.isArray ? this.#array(v, field, [...path, field.name], anyFloat) : this.#item(v, field, [...path, field.name], anyFloat);
+      const checked = field.isArray
+        ? this.#array(v, field, [...path, field.name], anyFloat)
+        : this.#item(v, field, [...path, field.name], anyFloat);
       if (checked instanceof Problem) return checked;
       if (checked !== v) (copy ??= { ...record })[field.name] = checked;
     }
@@ -115,10 +124,13 @@ export class FieldValidator {
     const value = bytes ? asBytes(given) : given;
     if (value instanceof Problem) return at(path, value.text);
     const typed = ArrayBuffer.isView(value) && TYPED_ARRAYS[field.type]?.some((ctor) => value instanceof ctor) === true;
-    if (!Array.isArray(value) && !typed) return at(path, `expected array${bytes ? ' or base64 string' : ''}, got ${kindOf(value)}`);
+    if (!Array.isArray(value) && !typed)
+      return at(path, `expected array${bytes ? ' or base64 string' : ''}, got ${kindOf(value)}`);
     const items = value as ArrayLike<unknown>;
-    if (field.arrayLength !== undefined && items.length !== field.arrayLength) return at(path, `expected ${field.arrayLength} items, got ${items.length}`);
-    if (field.arrayUpperBound !== undefined && items.length > field.arrayUpperBound) return at(path, `expected at most ${field.arrayUpperBound} items, got ${items.length}`);
+    if (field.arrayLength !== undefined && items.length !== field.arrayLength)
+      return at(path, `expected ${field.arrayLength} items, got ${items.length}`);
+    if (field.arrayUpperBound !== undefined && items.length > field.arrayUpperBound)
+      return at(path, `expected at most ${field.arrayUpperBound} items, got ${items.length}`);
     // A typed array of the right class holds only values of the type. Its floats are taken as they are,
     // NaN and ±Inf included: it comes from code (a LaserScan's ranges use them, REP 117), not a model's JSON.
     if (typed) return value;
@@ -141,7 +153,12 @@ export class FieldValidator {
       if (field.upperBound === undefined || value.length <= field.upperBound / 3) return value;
       // A ROS 2 bound counts the bytes CDR carries (a C char each), not characters: "日本" is 6 of them.
       const size = Buffer.byteLength(value, 'utf8');
-      return size > field.upperBound ? at(path, `expected at most ${field.upperBound} bytes (UTF-8), got ${size}${size === value.length ? '' : ` for ${[...value].length} characters`}`) : value;
+      return size > field.upperBound
+        ? at(
+            path,
+            `expected at most ${field.upperBound} bytes (UTF-8), got ${size}${size === value.length ? '' : ` for ${[...value].length} characters`}`,
+          )
+        : value;
     }
     if (type === 'wstring') return at(path, 'wstring fields cannot be written (the CDR writer does not support them)');
     const range = INTEGER_RANGES[type];
@@ -150,7 +167,8 @@ export class FieldValidator {
     if (typeof value !== 'number') return at(path, `expected number (${type}), got ${kindOf(value)}`);
     if (anyFloat) return value;
     if (!Number.isFinite(value)) return at(path, `expected a finite number (${type}), got ${value}`);
-    if (type === 'float32' && Math.abs(value) > FLOAT32_MAX) return at(path, `expected float32 (at most ${FLOAT32_MAX} in size), got ${value}`);
+    if (type === 'float32' && Math.abs(value) > FLOAT32_MAX)
+      return at(path, `expected float32 (at most ${FLOAT32_MAX} in size), got ${value}`);
     return value;
   }
 }
@@ -163,7 +181,10 @@ export class FieldValidator {
 function asBytes(value: unknown): unknown {
   if (value instanceof Int8Array) return new Uint8Array(value.buffer, value.byteOffset, value.byteLength);
   if (typeof value !== 'string') return value;
-  if (!BASE64.test(value)) return new Problem(`expected array or base64 string, got a string that is not base64 (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)})`);
+  if (!BASE64.test(value))
+    return new Problem(
+      `expected array or base64 string, got a string that is not base64 (${JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value)})`,
+    );
   return new Uint8Array(Buffer.from(value, 'base64'));
 }
 
@@ -176,14 +197,18 @@ function integer(value: unknown, type: string, [min, max]: readonly [bigint, big
   let exact: bigint;
   if (typeof value === 'number') {
     if (!Number.isInteger(value)) return at(path, `${expected}, got ${value}`);
-    if (WIDE.has(type) && !Number.isSafeInteger(value)) return at(path, `${expected}, got ${value}, past 2^53 where a number is not exact: give it as a string`);
+    if (WIDE.has(type) && !Number.isSafeInteger(value))
+      return at(path, `${expected}, got ${value}, past 2^53 where a number is not exact: give it as a string`);
     exact = BigInt(value);
   } else if (WIDE.has(type) && typeof value === 'bigint') {
     exact = value;
   } else if (WIDE.has(type) && typeof value === 'string' && /^-?\d{1,20}$/.test(value)) {
     exact = BigInt(value);
   } else {
-    return at(path, `${expected}, got ${typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : kindOf(value)}`);
+    return at(
+      path,
+      `${expected}, got ${typeof value === 'string' ? JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}...` : value) : kindOf(value)}`,
+    );
   }
   if (exact < min || exact > max) return at(path, `${expected}, got ${exact}`);
   // The writer takes a number for one int64, but a sequence of them only as bigints (`new BigInt64Array([1])` throws).

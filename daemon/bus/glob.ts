@@ -29,7 +29,10 @@ export function compileTopicGlob(glob: string): (topic: string) => boolean {
 }
 
 /** A topic selection: included by any `include` glob and excluded by no `exclude` glob. */
-export function compileTopicSelection(include: readonly string[], exclude: readonly string[] = []): (topic: string) => boolean {
+export function compileTopicSelection(
+  include: readonly string[],
+  exclude: readonly string[] = [],
+): (topic: string) => boolean {
   const inc = include.map(compileTopicGlob);
   const exc = exclude.map(compileTopicGlob);
   return (topic) => inc.some((m) => m(topic)) && !exc.some((m) => m(topic));

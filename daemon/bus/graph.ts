@@ -110,7 +110,10 @@ export class RobotGraph {
   endpoints(filter: { name?: string; kind?: GraphEndpointKind; source?: string } = {}): GraphEndpoint[] {
     const { name, kind, source } = filter;
     return [...this.#endpoints.values()].filter(
-      (e) => (name === undefined || e.name === name) && (kind === undefined || e.kind === kind) && (source === undefined || e.source === source),
+      (e) =>
+        (name === undefined || e.name === name) &&
+        (kind === undefined || e.kind === kind) &&
+        (source === undefined || e.source === source),
     );
   }
 

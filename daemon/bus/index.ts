@@ -1,8 +1,21 @@
 export { Bus, Publisher, Subscription, type AdvertiseOptions, type BusOptions, type SubscribeOptions } from './bus.ts';
 export { MessageCodec, DecodeError } from './codec.ts';
-export { canonicalType, DefinitionsRegistry, UnknownTypeError, type BuiltinDistro, type ResolvedType } from './definitions.ts';
+export {
+  canonicalType,
+  DefinitionsRegistry,
+  UnknownTypeError,
+  type BuiltinDistro,
+  type ResolvedType,
+} from './definitions.ts';
 export { BusError, QueryError, type QueryErrorCode } from './errors.ts';
-export { RobotGraph, type GraphChange, type GraphEndpoint, type GraphEndpointKind, type GraphName, type GraphNode } from './graph.ts';
+export {
+  RobotGraph,
+  type GraphChange,
+  type GraphEndpoint,
+  type GraphEndpointKind,
+  type GraphName,
+  type GraphNode,
+} from './graph.ts';
 export { compileTopicGlob, compileTopicSelection } from './glob.ts';
 export { SubscriberQueue } from './subscriber-queue.ts';
 export type * from './types.ts';

@@ -22,7 +22,10 @@ export function interfaceTypes(pkg: string, kind: InterfaceKind, name: string, t
   const sections = text.split(SECTION);
   const want = kind === 'srv' ? 2 : 3;
   if (sections.length !== want) {
-    const parts = kind === 'srv' ? 'a .srv has one `---` line between request and response' : 'an .action has two `---` lines between goal, result and feedback';
+    const parts =
+      kind === 'srv'
+        ? 'a .srv has one `---` line between request and response'
+        : 'an .action has two `---` lines between goal, result and feedback';
     throw new Error(`${parts}; this one has ${sections.length - 1}, so it was not loaded`);
   }
   if (kind === 'srv') return service(base, sections[0]!, sections[1]!);
@@ -31,7 +34,11 @@ export function interfaceTypes(pkg: string, kind: InterfaceKind, name: string, t
     { type: `${base}_Goal`, text: goal },
     { type: `${base}_Result`, text: result },
     { type: `${base}_Feedback`, text: feedback },
-    ...service(`${base}_SendGoal`, `unique_identifier_msgs/UUID goal_id\n${base}_Goal goal\n`, 'bool accepted\nbuiltin_interfaces/Time stamp\n'),
+    ...service(
+      `${base}_SendGoal`,
+      `unique_identifier_msgs/UUID goal_id\n${base}_Goal goal\n`,
+      'bool accepted\nbuiltin_interfaces/Time stamp\n',
+    ),
     ...service(`${base}_GetResult`, 'unique_identifier_msgs/UUID goal_id\n', `int8 status\n${base}_Result result\n`),
     { type: `${base}_FeedbackMessage`, text: `unique_identifier_msgs/UUID goal_id\n${base}_Feedback feedback\n` },
   ];
@@ -41,7 +48,10 @@ function service(base: string, request: string, response: string): InterfaceType
   return [
     { type: `${base}_Request`, text: request },
     { type: `${base}_Response`, text: response },
-    { type: `${base}_Event`, text: `service_msgs/ServiceEventInfo info\n${base}_Request[<=1] request\n${base}_Response[<=1] response\n` },
+    {
+      type: `${base}_Event`,
+      text: `service_msgs/ServiceEventInfo info\n${base}_Request[<=1] request\n${base}_Response[<=1] response\n`,
+    },
   ];
 }
 
@@ -51,7 +61,14 @@ function typeNames(pkg: string, kind: InterfaceKind, name: string): string[] {
   const srv = (b: string) => [`${b}_Request`, `${b}_Response`, `${b}_Event`];
   if (kind === 'msg') return [base];
   if (kind === 'srv') return srv(base);
-  return [`${base}_Goal`, `${base}_Result`, `${base}_Feedback`, ...srv(`${base}_SendGoal`), ...srv(`${base}_GetResult`), `${base}_FeedbackMessage`];
+  return [
+    `${base}_Goal`,
+    `${base}_Result`,
+    `${base}_Feedback`,
+    ...srv(`${base}_SendGoal`),
+    ...srv(`${base}_GetResult`),
+    `${base}_FeedbackMessage`,
+  ];
 }
 
 /** A file of the ROS 2 core interface packages (ros2-core.json, see core-interfaces/generate.ts). */

@@ -177,7 +177,9 @@ async function play(seed: number, pattern: '/x' | '/x*'): Promise<Outcome> {
     for (const actor of actors) {
       const counters = actor.sub.counters;
       if (!sameCounters(counters, actor.model.counters)) {
-        problems.push(`${at}, ${actor.name}: counters ${JSON.stringify(counters)}, model ${JSON.stringify(actor.model.counters)}`);
+        problems.push(
+          `${at}, ${actor.name}: counters ${JSON.stringify(counters)}, model ${JSON.stringify(actor.model.counters)}`,
+        );
       }
       if (counters.received !== counters.delivered + counters.dropped + counters.queued) {
         problems.push(`${at}, ${actor.name}: unbalanced ${JSON.stringify(counters)}`);
@@ -196,15 +198,26 @@ async function play(seed: number, pattern: '/x' | '/x*'): Promise<Outcome> {
   const checkSettled = (at: string) => {
     for (const actor of actors) {
       if (actor.model.left || actor.gate) continue;
-      if (actor.model.fifo.length > 0) problems.push(`${at}, ${actor.name}: idle yet owed ${JSON.stringify(actor.model.fifo)}`);
-      if (actor.sub.errors !== actor.faults) problems.push(`${at}, ${actor.name}: ${actor.sub.errors} errors counted, ${actor.faults} raised`);
+      if (actor.model.fifo.length > 0)
+        problems.push(`${at}, ${actor.name}: idle yet owed ${JSON.stringify(actor.model.fifo)}`);
+      if (actor.sub.errors !== actor.faults)
+        problems.push(`${at}, ${actor.name}: ${actor.sub.errors} errors counted, ${actor.faults} raised`);
     }
   };
 
   const subscribe = (plan: Plan) => {
     const depth = plan.policy === 'keep-latest' ? 1 : plan.depth;
     const model = new ModelQueue(depth);
-    const actor: Actor = { name: `s${actors.length}`, plan, model, sub: undefined as never, seen: [], owed: [], gate: undefined, faults: 0 };
+    const actor: Actor = {
+      name: `s${actors.length}`,
+      plan,
+      model,
+      sub: undefined as never,
+      seen: [],
+      owed: [],
+      gate: undefined,
+      faults: 0,
+    };
     const handler = (m: BusMessage): void | Promise<void> => {
       const n = decode(m);
       const owed = actor.model.take() ?? -1;
@@ -231,7 +244,12 @@ async function play(seed: number, pattern: '/x' | '/x*'): Promise<Outcome> {
       }
       if (plan.gated) return new Promise<void>((open, fail) => (actor.gate = { open, fail }));
     };
-    actor.sub = bus.subscribe({ name: actor.name, topic: pattern, queue: { policy: plan.policy, depth: plan.depth }, handler });
+    actor.sub = bus.subscribe({
+      name: actor.name,
+      topic: pattern,
+      queue: { policy: plan.policy, depth: plan.depth },
+      handler,
+    });
     if (latched && published > 0) {
       actor.model.offer(published - 1);
       did.add('latched replay');
@@ -314,18 +332,24 @@ async function play(seed: number, pattern: '/x' | '/x*'): Promise<Outcome> {
 describe('shared-ring subscribers against a model of the queue policies, a microtask at a time', () => {
   const seeds = Array.from({ length: 32 }, (_, i) => 1000 + 7 * i);
 
-  it.each(seeds)('seed %i: exact-topic (shared ring) and glob (own queue) subscribers each match the model', async (seed) => {
-    await play(seed, '/x');
-    await play(seed, '/x*');
-  });
+  it.each(seeds)(
+    'seed %i: exact-topic (shared ring) and glob (own queue) subscribers each match the model',
+    async (seed) => {
+      await play(seed, '/x');
+      await play(seed, '/x*');
+    },
+  );
 
   // With relays, which subscriber runs first within a turn changes what a keep-latest one is given: both kinds
   // wake their idle subscribers in subscription order, so they agree (see the case below).
-  it.each(seeds)('seed %i: exact-topic and glob subscribers are given the same messages, relays and all', async (seed) => {
-    const exact = await play(seed, '/x');
-    const glob = await play(seed, '/x*');
-    expect({ ...exact, did: undefined }).toEqual({ ...glob, did: undefined });
-  });
+  it.each(seeds)(
+    'seed %i: exact-topic and glob subscribers are given the same messages, relays and all',
+    async (seed) => {
+      const exact = await play(seed, '/x');
+      const glob = await play(seed, '/x*');
+      expect({ ...exact, did: undefined }).toEqual({ ...glob, did: undefined });
+    },
+  );
 
   it('covers drops, latched replay, relays, a deeper subscriber joining and subscribers that leave, across the seeds', async () => {
     const did = new Set<string>();
@@ -350,10 +374,19 @@ describe('shared-ring subscribers against a model of the queue policies, a micro
       const pub = bus.advertise(TOPIC, TYPE, { source: 'test' });
       const latest: number[] = [];
       // Async, so it goes idle after the relay does, a microtask later.
-      bus.subscribe({ name: 'latest', topic: pattern, queue: { policy: 'keep-latest' }, handler: async (m) => void latest.push(decode(m)) });
-      bus.subscribe({ name: 'relay', topic: pattern, handler: (m) => {
-        if (decode(m) % 2 === 0) pub.publish(encode(decode(m) + 1));
-      } });
+      bus.subscribe({
+        name: 'latest',
+        topic: pattern,
+        queue: { policy: 'keep-latest' },
+        handler: async (m) => void latest.push(decode(m)),
+      });
+      bus.subscribe({
+        name: 'relay',
+        topic: pattern,
+        handler: (m) => {
+          if (decode(m) % 2 === 0) pub.publish(encode(decode(m) + 1));
+        },
+      });
       pub.publish(encode(0));
       await turn();
       pub.publish(encode(2));

@@ -11,13 +11,45 @@ import { tick } from '../../test/helpers/wait.ts';
 // The record is the bus's own (what Bus.#topic makes); publishing goes through Bus.deliver, as a Publisher's does.
 
 function topic(): TopicRecord {
-  return { topic: '/x', type: 't', qos: { reliability: 'reliable', durability: 'volatile', depth: 10 }, publishers: 0, sources: new Map(), subs: [], count: 0, bytes: 0, windowCount: 0, rateHz: 0, lastLogTime: null, latched: undefined, closedDrops: 0, ring: [], mask: 0, ringLimit: 0, released: 0, queued: [], cursors: [], sleepers: [] };
+  return {
+    topic: '/x',
+    type: 't',
+    qos: { reliability: 'reliable', durability: 'volatile', depth: 10 },
+    publishers: 0,
+    sources: new Map(),
+    subs: [],
+    count: 0,
+    bytes: 0,
+    windowCount: 0,
+    rateHz: 0,
+    lastLogTime: null,
+    latched: undefined,
+    closedDrops: 0,
+    ring: [],
+    mask: 0,
+    ringLimit: 0,
+    released: 0,
+    queued: [],
+    cursors: [],
+    sleepers: [],
+  };
 }
-const message = (n: number) => ({ topic: '/x', type: 't', data: new Uint8Array([n & 255, n >> 8]), logTime: BigInt(n), publishTime: BigInt(n), source: 't' }) as BusMessage;
+const message = (n: number) =>
+  ({
+    topic: '/x',
+    type: 't',
+    data: new Uint8Array([n & 255, n >> 8]),
+    logTime: BigInt(n),
+    publishTime: BigInt(n),
+    source: 't',
+  }) as BusMessage;
 const seqOf = (m: BusMessage) => m.data[0]! + (m.data[1]! << 8);
 
 function subscribe(record: TopicRecord, depth: number, handler: (m: BusMessage) => void | Promise<void>): Subscription {
-  const sub = Subscription.create({ name: 's', topic: record.topic, queue: { policy: 'drop-oldest', depth }, handler }, () => {});
+  const sub = Subscription.create(
+    { name: 's', topic: record.topic, queue: { policy: 'drop-oldest', depth }, handler },
+    () => {},
+  );
   record.subs = [...record.subs, sub];
   sub.attach(record);
   return sub;

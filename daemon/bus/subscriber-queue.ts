@@ -19,7 +19,8 @@ export class SubscriberQueue {
 
   constructor(options: QueueOptions) {
     const { policy, depth } = options;
-    if (!Number.isInteger(depth) || depth < 1) throw new RangeError(`queue depth must be an integer >= 1, got ${depth}`);
+    if (!Number.isInteger(depth) || depth < 1)
+      throw new RangeError(`queue depth must be an integer >= 1, got ${depth}`);
     this.policy = policy;
     this.depth = policy === 'keep-latest' ? 1 : depth;
     this.#ring = new Array(this.depth).fill(undefined);

@@ -40,8 +40,14 @@ export abstract class Subscription {
   /** A subscription of the kind that suits `options`; the bus attaches it to its topics. */
   static create(options: SubscribeOptions, onError: (topic: string, error: unknown) => void): Subscription {
     const policy = options.queue?.policy ?? 'drop-oldest';
-    const depth = policy === 'keep-latest' ? 1 : options.queue?.depth ?? 100;
-    if (!isTopicGlob(options.topic) && (policy === 'drop-oldest' || policy === 'keep-latest') && Number.isInteger(depth) && depth >= 1 && depth <= MAX_RING_DEPTH) {
+    const depth = policy === 'keep-latest' ? 1 : (options.queue?.depth ?? 100);
+    if (
+      !isTopicGlob(options.topic) &&
+      (policy === 'drop-oldest' || policy === 'keep-latest') &&
+      Number.isInteger(depth) &&
+      depth >= 1 &&
+      depth <= MAX_RING_DEPTH
+    ) {
       return new CursorSubscription(options, policy, depth, onError);
     }
     return new QueuedSubscription(options, new SubscriberQueue({ policy, depth }), onError);
@@ -149,7 +155,12 @@ class CursorSubscription extends Subscription {
   #delivered = 0;
   #dropped = 0;
 
-  constructor(options: SubscribeOptions, policy: QueuePolicy, depth: number, onError: (topic: string, error: unknown) => void) {
+  constructor(
+    options: SubscribeOptions,
+    policy: QueuePolicy,
+    depth: number,
+    onError: (topic: string, error: unknown) => void,
+  ) {
     super(options, onError);
     this.depth = depth;
     this.queue = { policy, depth };

@@ -5,14 +5,39 @@ import type { BusMessage } from './types.ts';
 
 /** A topic record with only what the ring uses, and a publish that stores as the bus does. */
 function topic(): TopicRecord {
-  return { topic: '/x', type: 't', qos: { reliability: 'reliable', durability: 'volatile', depth: 10 }, publishers: 0, sources: new Map(), subs: [], count: 0, bytes: 0, windowCount: 0, rateHz: 0, lastLogTime: null, latched: undefined, closedDrops: 0, ring: [], mask: 0, ringLimit: 0, released: 0, queued: [], cursors: [], sleepers: [] };
+  return {
+    topic: '/x',
+    type: 't',
+    qos: { reliability: 'reliable', durability: 'volatile', depth: 10 },
+    publishers: 0,
+    sources: new Map(),
+    subs: [],
+    count: 0,
+    bytes: 0,
+    windowCount: 0,
+    rateHz: 0,
+    lastLogTime: null,
+    latched: undefined,
+    closedDrops: 0,
+    ring: [],
+    mask: 0,
+    ringLimit: 0,
+    released: 0,
+    queued: [],
+    cursors: [],
+    sleepers: [],
+  };
 }
 const message = (n: number) => ({ data: new Uint8Array([n]) }) as unknown as BusMessage;
 function publish(record: TopicRecord, n: number): void {
   record.ring[record.count & record.mask] = message(n);
   record.count++;
 }
-const held = (record: TopicRecord) => record.ring.filter((m) => m !== undefined).map((m) => m!.data[0]).sort((a, b) => a! - b!);
+const held = (record: TopicRecord) =>
+  record.ring
+    .filter((m) => m !== undefined)
+    .map((m) => m!.data[0])
+    .sort((a, b) => a! - b!);
 
 describe('topic ring', () => {
   it('clears what every reader has passed, and keeps what a lagging reader is still owed (its newest `depth`)', () => {
@@ -45,7 +70,7 @@ describe('topic ring', () => {
     expect(held(record)).toEqual([30, 31, 32, 33, 34, 35, 36, 37, 38, 39]);
   });
 
-  it('grows to a deeper reader\'s depth and keeps the messages it holds in their slots', () => {
+  it("grows to a deeper reader's depth and keeps the messages it holds in their slots", () => {
     const record = topic();
     const reader = { position: 0, depth: 16, order: 0, wake() {} };
     record.cursors = [reader];

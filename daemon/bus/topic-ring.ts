@@ -49,7 +49,8 @@ export function fitRingLimit(record: TopicRecord): void {
  */
 export function growRing(record: TopicRecord): void {
   releaseRing(record);
-  if (record.count - record.released >= record.ring.length) reserveRing(record, Math.min(record.ring.length * 2, record.ringLimit));
+  if (record.count - record.released >= record.ring.length)
+    reserveRing(record, Math.min(record.ring.length * 2, record.ringLimit));
 }
 
 /** Makes `record`'s ring hold at least `depth` messages, keeping what it holds. */
@@ -60,7 +61,8 @@ export function reserveRing(record: TopicRecord, depth: number): void {
   const ring: TopicRecord['ring'] = new Array(capacity).fill(undefined);
   const mask = capacity - 1;
   const oldMask = old.length - 1;
-  for (let seq = Math.max(record.released, record.count - old.length); seq < record.count; seq++) ring[seq & mask] = old[seq & oldMask];
+  for (let seq = Math.max(record.released, record.count - old.length); seq < record.count; seq++)
+    ring[seq & mask] = old[seq & oldMask];
   record.ring = ring;
   record.mask = mask;
 }

@@ -10,7 +10,10 @@ import { typeDescriptionHash } from './type-hash.ts';
 const BAGS = join(FIXTURES, 'bags');
 
 /** Types whose definition gained a field after the fixture bags were recorded, and that field's line. */
-const CHANGED_SINCE = { 'sensor_msgs/msg/Range': 'float32 variance', 'rosbag2_interfaces/msg/WriteSplitEvent': 'string node_name' } as Record<string, string>;
+const CHANGED_SINCE = {
+  'sensor_msgs/msg/Range': 'float32 variance',
+  'rosbag2_interfaces/msg/WriteSplitEvent': 'string node_name',
+} as Record<string, string>;
 
 /**
  * type -> RIHS01 hash, as ROS 2 wrote them into the fixture bags' metadata (metadata.yaml, or the MCAP's `rosbag2`
@@ -19,18 +22,30 @@ const CHANGED_SINCE = { 'sensor_msgs/msg/Range': 'float32 variance', 'rosbag2_in
 async function hashesInFixtureBags(): Promise<Map<string, string>> {
   const found = new Map<string, string>();
   const add = (yaml: string, file: string) => {
-    for (const t of parseMetadata(yaml, file).topics) if (t.typeDescriptionHash) found.set(t.type, t.typeDescriptionHash);
+    for (const t of parseMetadata(yaml, file).topics)
+      if (t.typeDescriptionHash) found.set(t.type, t.typeDescriptionHash);
   };
   // The MCAP's `rosbag2` record holds the same YAML without its top-level key.
   const embedded = (yaml: string) => `rosbag2_bagfile_information:\n${yaml.replace(/^/gm, '  ')}`;
   for (const store of ['mcap', 'sqlite3']) {
-    const file = join(BAGS, 'rosbag2/rosbag2_tests/resources', store, 'bag_with_topics_and_service_events/metadata.yaml');
+    const file = join(
+      BAGS,
+      'rosbag2/rosbag2_tests/resources',
+      store,
+      'bag_with_topics_and_service_events/metadata.yaml',
+    );
     add(readFileSync(file, 'utf8'), file);
   }
   const mcap = join(BAGS, 'rosbags-rs/test_bag_mcap/test_bag_mcap.mcap');
   const bytes = readFileSync(mcap);
-  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) } });
-  for await (const record of reader.readMetadata({ name: 'rosbag2' })) add(embedded(record.metadata.get('serialized_metadata')!), mcap);
+  const reader = await McapIndexedReader.Initialize({
+    readable: {
+      size: async () => BigInt(bytes.byteLength),
+      read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
+    },
+  });
+  for await (const record of reader.readMetadata({ name: 'rosbag2' }))
+    add(embedded(record.metadata.get('serialized_metadata')!), mcap);
   return found;
 }
 
@@ -38,7 +53,10 @@ describe('RIHS01 type description hashes', () => {
   it('match what ROS 2 wrote into the fixture bags, from the built-in Jazzy set and from the .msg files alike', async () => {
     const expected = await hashesInFixtureBags();
     expect(expected.size).toBeGreaterThan(90);
-    const registries = { builtin: new DefinitionsRegistry(), files: new DefinitionsRegistry({ distro: 'none', dirs: [join(FIXTURES, 'msgs')] }) };
+    const registries = {
+      builtin: new DefinitionsRegistry(),
+      files: new DefinitionsRegistry({ distro: 'none', dirs: [join(FIXTURES, 'msgs')] }),
+    };
     for (const [label, registry] of Object.entries(registries)) {
       const wrong: string[] = [];
       let compared = 0;
@@ -61,7 +79,11 @@ describe('RIHS01 type description hashes', () => {
     const registry = new DefinitionsRegistry({ distro: 'none', dirs: [join(FIXTURES, 'msgs')] });
     for (const [type, addedLine] of Object.entries(CHANGED_SINCE)) {
       expect(typeDescriptionHash(registry, type), type).not.toBe(expected.get(type));
-      const text = registry.messageText(type)!.split('\n').filter((line) => !line.startsWith(addedLine)).join('\n');
+      const text = registry
+        .messageText(type)!
+        .split('\n')
+        .filter((line) => !line.startsWith(addedLine))
+        .join('\n');
       registry.addMessageText(type, text, 'test');
       expect(typeDescriptionHash(registry, type), type).toBe(expected.get(type));
     }

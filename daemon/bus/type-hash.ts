@@ -28,8 +28,21 @@ interface IndividualType {
  * 144.
  */
 const SCALAR_IDS: Record<string, number> = {
-  int8: 2, uint8: 3, int16: 4, uint16: 5, int32: 6, uint32: 7, int64: 8, uint64: 9,
-  float32: 10, float64: 11, char: 13, byte: 16, bool: 15, string: 17, wstring: 18,
+  int8: 2,
+  uint8: 3,
+  int16: 4,
+  uint16: 5,
+  int32: 6,
+  uint32: 7,
+  int64: 8,
+  uint64: 9,
+  float32: 10,
+  float64: 11,
+  char: 13,
+  byte: 16,
+  bool: 15,
+  string: 17,
+  wstring: 18,
 };
 const NESTED = 1;
 const BOUNDED_STRING = 21;
@@ -82,7 +95,11 @@ function describe(typeName: string, text: string): IndividualType | undefined {
     fields.push({ name: m[2]!, type });
   }
   // rosidl gives an empty message one member, so that every structure has one.
-  if (fields.length === 0) fields.push({ name: 'structure_needs_at_least_one_member', type: { type_id: SCALAR_IDS.uint8!, capacity: 0, string_capacity: 0, nested_type_name: '' } });
+  if (fields.length === 0)
+    fields.push({
+      name: 'structure_needs_at_least_one_member',
+      type: { type_id: SCALAR_IDS.uint8!, capacity: 0, string_capacity: 0, nested_type_name: '' },
+    });
   return { type_name: typeName, fields };
 }
 

@@ -24,7 +24,10 @@ export interface DaemonApi {
  * The data dir and the API target a client command uses: --url, else <data_dir>/run/api.json, else the
  * config's api.host/api.port; `target` is undefined when there is none to ask.
  */
-export async function clientTarget(values: { url?: string; token?: string; config?: string }, io: CommandIO): Promise<{ dataDir: string; target: ApiTarget | undefined }> {
+export async function clientTarget(
+  values: { url?: string; token?: string; config?: string },
+  io: CommandIO,
+): Promise<{ dataDir: string; target: ApiTarget | undefined }> {
   const { config, warning } = resolveClientConfig(values.config, io.env);
   if (warning) io.stderr(warning);
   const { resolveDataDir } = await import('../config/index.ts');
@@ -49,7 +52,9 @@ export async function daemonApi(
   const { dataDir, target } = await clientTarget(values, io);
   const { ApiClient, ApiClientError } = await import('../api/index.ts');
   if (!target) {
-    io.stderr(`auraison-edge ${command}: ${notDone}no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n`);
+    io.stderr(
+      `auraison-edge ${command}: ${notDone}no API to send to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n`,
+    );
     return undefined;
   }
   return {
@@ -58,7 +63,11 @@ export async function daemonApi(
       const message = error instanceof Error ? error.message : String(error);
       if (!(error instanceof ApiClientError)) return void io.stderr(`auraison-edge ${command}: ${notDone}${message}\n`);
       // The API's message already holds its issues, one per line; list only those it does not.
-      const issues = error.issues?.filter((i) => !message.includes(`${i.path}: ${i.message}`)).map((i) => `\n  ${i.path}: ${i.message}`).join('') ?? '';
+      const issues =
+        error.issues
+          ?.filter((i) => !message.includes(`${i.path}: ${i.message}`))
+          .map((i) => `\n  ${i.path}: ${i.message}`)
+          .join('') ?? '';
       const advice = error.code === 'unreachable' ? `\n${unreachableAdvice(target, dataDir)}` : '';
       io.stderr(`auraison-edge ${command}: ${notDone}${message}${issues}${advice}\n`);
     },

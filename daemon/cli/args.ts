@@ -7,7 +7,11 @@ type Options = NonNullable<ParseArgsConfig['options']>;
  * Parses a subcommand's argv with node's parseArgs in strict mode. Unknown options, missing values and
  * wrong positional counts become UsageErrors (exit 2).
  */
-export function parseCommandArgs<O extends Options>(argv: string[], options: O, positionals: { min?: number; max?: number; names?: string } = {}) {
+export function parseCommandArgs<O extends Options>(
+  argv: string[],
+  options: O,
+  positionals: { min?: number; max?: number; names?: string } = {},
+) {
   const { min = 0, max = 0, names = '' } = positionals;
   let parsed;
   try {
@@ -37,7 +41,11 @@ function negativeValuesJoined(argv: string[], options: Options): string[] {
       out.push(...argv.slice(i));
       break;
     }
-    const long = arg.startsWith('--') ? arg.slice(2) : arg.length === 2 && arg[0] === '-' ? Object.keys(options).find((k) => options[k]!.short === arg[1]) : undefined;
+    const long = arg.startsWith('--')
+      ? arg.slice(2)
+      : arg.length === 2 && arg[0] === '-'
+        ? Object.keys(options).find((k) => options[k]!.short === arg[1])
+        : undefined;
     if (long !== undefined && options[long]?.type === 'string' && next !== undefined && NEGATIVE_NUMBER.test(next)) {
       out.push(`--${long}=${next}`);
       i++;
@@ -52,7 +60,11 @@ export const MAX_TIMEOUT_OPTION_MS = 2 ** 31 - 1;
 /** The same in seconds, for options given in seconds. */
 export const MAX_TIMEOUT_OPTION_S = MAX_TIMEOUT_OPTION_MS / 1000;
 
-export function numberOption(name: string, text: string | undefined, check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {}): number | undefined {
+export function numberOption(
+  name: string,
+  text: string | undefined,
+  check: { min?: number; max?: number; integer?: boolean; exclusiveMin?: boolean } = {},
+): number | undefined {
   if (text === undefined) return undefined;
   const value = Number(text);
   const { min, max, integer = false, exclusiveMin = false } = check;

@@ -18,8 +18,18 @@ export async function bagPause(sub: 'pause' | 'resume', argv: string[], io: Comm
   const state = await api?.ask((client) => client.post<PauseState>(`/recorder/${sub}`));
   if (!state) return 1;
   if (values.json) io.stdout(`${JSON.stringify(state)}\n`);
-  else if (sub === 'pause') io.stdout(state.changed ? 'recording paused: nothing is written until `auraison-edge bag resume`\n' : `already paused since ${isoOf(state.since_ns)} (${state.not_recorded} message(s) not recorded so far)\n`);
-  else io.stdout(state.changed ? `recording resumed (${state.not_recorded} message(s) were not recorded while paused)\n` : 'not paused: the recorder was recording already\n');
+  else if (sub === 'pause')
+    io.stdout(
+      state.changed
+        ? 'recording paused: nothing is written until `auraison-edge bag resume`\n'
+        : `already paused since ${isoOf(state.since_ns)} (${state.not_recorded} message(s) not recorded so far)\n`,
+    );
+  else
+    io.stdout(
+      state.changed
+        ? `recording resumed (${state.not_recorded} message(s) were not recorded while paused)\n`
+        : 'not paused: the recorder was recording already\n',
+    );
   return 0;
 }
 

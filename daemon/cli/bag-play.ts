@@ -58,7 +58,15 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
   try {
     player = new BagPlayer(
       { bus: daemon.bus, definitions: daemon.definitions, log },
-      { path: resolve(io.cwd, positionals[0]!), rate, loop: Boolean(values.loop), select: compileTopicSelection(values.topics ?? ['**'], values.exclude ?? []), startOffsetNs: BigInt(Math.round(offsetS * 1e9)), remap, clockHz },
+      {
+        path: resolve(io.cwd, positionals[0]!),
+        rate,
+        loop: Boolean(values.loop),
+        select: compileTopicSelection(values.topics ?? ['**'], values.exclude ?? []),
+        startOffsetNs: BigInt(Math.round(offsetS * 1e9)),
+        remap,
+        clockHz,
+      },
     );
   } catch (error) {
     if (!(error instanceof BagError)) throw error;
@@ -78,7 +86,10 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
     throw error;
   }
   const bag = player.bag;
-  if (!values.json) io.stdout(`playing ${shown(bag.path, io.cwd)} (${bag.storage}, ${bag.files.length} file(s)) at ${rate}x${values.loop ? ', looping until Ctrl-C' : ''}\n`);
+  if (!values.json)
+    io.stdout(
+      `playing ${shown(bag.path, io.cwd)} (${bag.storage}, ${bag.files.length} file(s)) at ${rate}x${values.loop ? ', looping until Ctrl-C' : ''}\n`,
+    );
   let stats: PlayStats | undefined;
   let failure: string | undefined;
   let dropped: number;
@@ -132,15 +143,22 @@ function playArguments(argv: string[]) {
   if (rate > MAX_RATE) throw new UsageError(`--rate: at most ${MAX_RATE}, got ${values.rate}`);
   const offsetS = numberOption('start-offset', values['start-offset'], { min: 0 }) ?? 0;
   const clockHz = numberOption('clock', values.clock, { min: 0, exclusiveMin: true });
-  if (clockHz !== undefined && clockHz > MAX_CLOCK_HZ) throw new UsageError(`--clock: at most ${MAX_CLOCK_HZ} Hz, got ${values.clock}`);
+  if (clockHz !== undefined && clockHz > MAX_CLOCK_HZ)
+    throw new UsageError(`--clock: at most ${MAX_CLOCK_HZ} Hz, got ${values.clock}`);
   const remap = new Map<string, string>();
   for (const r of values.remap ?? []) {
     const m = /^(\/\S*):=(\/\S*)$/.exec(r);
-    if (!m) throw new UsageError(`--remap: expected FROM:=TO with topic names starting with /, e.g. /odom:=/odom_recorded; got ${JSON.stringify(r)}`);
+    if (!m)
+      throw new UsageError(
+        `--remap: expected FROM:=TO with topic names starting with /, e.g. /odom:=/odom_recorded; got ${JSON.stringify(r)}`,
+      );
     remap.set(m[1]!, m[2]!);
   }
   const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
-  if (!logLevel) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+  if (!logLevel)
+    throw new UsageError(
+      `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`,
+    );
   return { values, positionals, rate, offsetS, clockHz, remap, logLevel };
 }
 
@@ -157,7 +175,10 @@ function summaryText(s: PlayStats, dropped: number, notSelected: string): string
     ...s.skipped.filter((k) => k.reason !== notSelected).map((k) => `not played: ${k.topic}: ${k.reason}`),
   ];
   const unselected = s.skipped.filter((k) => k.reason === notSelected).map((k) => k.topic);
-  if (unselected.length > 0) lines.push(`not selected (--topics, --exclude): ${unselected.length > 8 ? `${unselected.slice(0, 8).join(', ')}, ... (${unselected.length})` : unselected.join(', ')}`);
+  if (unselected.length > 0)
+    lines.push(
+      `not selected (--topics, --exclude): ${unselected.length > 8 ? `${unselected.slice(0, 8).join(', ')}, ... (${unselected.length})` : unselected.join(', ')}`,
+    );
   return `${lines.join('\n')}\n`;
 }
 

@@ -20,7 +20,9 @@ export async function bagSnapshot(argv: string[], io: CommandIO): Promise<number
   const { values, timeoutMs } = parseWaitingArgs(argv);
   // The reply waits for the bag to be written (256 MiB by default: seconds) and then up to timeoutMs for its indexing.
   const api = await recorderApi('snapshot', values, io, timeoutMs + 120_000);
-  const reply = await api?.ask((client) => client.post<SnapshotReply>('/recorder/snapshot', { wait: !values['no-wait'], timeout_ms: timeoutMs }));
+  const reply = await api?.ask((client) =>
+    client.post<SnapshotReply>('/recorder/snapshot', { wait: !values['no-wait'], timeout_ms: timeoutMs }),
+  );
   if (!reply) return 1;
   if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
   else io.stdout(`${snapshotText(reply, io.cwd)}\n`);
@@ -29,7 +31,8 @@ export async function bagSnapshot(argv: string[], io: CommandIO): Promise<number
 
 function snapshotText(reply: SnapshotReply, cwd: string): string {
   const { snapshot: s, indexing } = reply;
-  if (!s) return 'the snapshot buffer holds no message yet (no selected topic has published since it started): no bag written';
+  if (!s)
+    return 'the snapshot buffer holds no message yet (no selected topic has published since it started): no bag written';
   const topics = Object.entries(s.topics)
     .sort(([a], [b]) => (a < b ? -1 : 1))
     .map(([topic, n]) => `  ${topic}: ${n}`);

@@ -18,7 +18,9 @@ export async function bagSplit(argv: string[], io: CommandIO): Promise<number> {
   const { values, timeoutMs } = parseWaitingArgs(argv);
   // The reply may wait timeoutMs for the indexing; the split's own close (its last chunk, fsync) comes first.
   const api = await recorderApi('split', values, io, timeoutMs + 30_000);
-  const reply = await api?.ask((client) => client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs }));
+  const reply = await api?.ask((client) =>
+    client.post<SplitReply>('/recorder/split', { wait: !values['no-wait'], timeout_ms: timeoutMs }),
+  );
   if (!reply) return 1;
   if (values.json) io.stdout(`${JSON.stringify(reply)}\n`);
   else io.stdout(`${splitText(reply, io.cwd)}\n`);
@@ -29,7 +31,8 @@ function splitText(reply: SplitReply, cwd: string): string {
   const { split, indexing } = reply;
   if (!split) return 'nothing was recorded in this bag yet: no split to close (recording goes on)';
   // Nothing since the last split (or another request closed it a moment ago): what it holds is what counts.
-  if (split.closed_now === false) return `nothing was recorded since ${shownPath(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
+  if (split.closed_now === false)
+    return `nothing was recorded since ${shownPath(split.file, cwd)} closed: no split to close (recording goes on)\n${indexingText(indexing)}`;
   const line = `closed ${shownPath(split.file, cwd)}: ${spanText(split)}; recording goes on in the next split`;
   return `${line}\n${indexingText(indexing)}`;
 }

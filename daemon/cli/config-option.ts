@@ -17,7 +17,10 @@ export function resolveConfig(file: string | undefined, env: NodeJS.ProcessEnv):
  * elsewhere, its `data_dir` and `api` are used if they are valid on their own, and `warning` lists the
  * problems. A file that does not parse, or whose `data_dir` or `api` is itself invalid, fails as before.
  */
-export function resolveClientConfig(file: string | undefined, env: NodeJS.ProcessEnv): LoadedConfig & { warning?: string } {
+export function resolveClientConfig(
+  file: string | undefined,
+  env: NodeJS.ProcessEnv,
+): LoadedConfig & { warning?: string } {
   try {
     return resolveConfig(file, env);
   } catch (error) {

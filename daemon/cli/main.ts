@@ -41,7 +41,7 @@ function topHelp(commands: Map<string, Command>): string {
     'Commands:',
     ...lines,
     '',
-    'Run `auraison-edge <command> --help` for a command\'s options.',
+    "Run `auraison-edge <command> --help` for a command's options.",
     'Exit codes: 0 success, 1 the job failed, 2 bad usage or invalid config; `bag import` also exits 3 when',
     'it committed the import but kept some messages as raw bytes.',
     '',
@@ -58,7 +58,11 @@ export async function main(argv: string[], io: CommandIO = defaultIO()): Promise
  * the terminal as text, not act on it. The CLI writes no control characters of its own but newlines.
  */
 function terminalSafe(io: CommandIO): CommandIO {
-  return { ...io, stdout: (text) => io.stdout(printable(text, { keepLines: true })), stderr: (text) => io.stderr(printable(text, { keepLines: true })) };
+  return {
+    ...io,
+    stdout: (text) => io.stdout(printable(text, { keepLines: true })),
+    stderr: (text) => io.stderr(printable(text, { keepLines: true })),
+  };
 }
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
@@ -80,7 +84,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   const command = commands.get(name);
   if (!command) {
     const guess = didYouMean(name, [...commands.keys()]);
-    io.stderr(`auraison-edge: unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}\nRun \`auraison-edge --help\` for the list of commands.\n`);
+    io.stderr(
+      `auraison-edge: unknown command "${name}"${guess ? ` (did you mean "${guess}"?)` : ''}\nRun \`auraison-edge --help\` for the list of commands.\n`,
+    );
     return EXIT_USAGE;
   }
   // --help anywhere before a `--` wins, so `auraison-edge sim turtlebot-maze --help` works too.
@@ -94,7 +100,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   } catch (error) {
     if (error instanceof UsageError) {
       const usage = usageLine(command.help, name, rest[0]);
-      io.stderr(`auraison-edge ${name}: ${error.message}\n${usage}\nRun \`auraison-edge ${name} --help\` for details.\n`);
+      io.stderr(
+        `auraison-edge ${name}: ${error.message}\n${usage}\nRun \`auraison-edge ${name} --help\` for details.\n`,
+      );
       return EXIT_USAGE;
     }
     if (error instanceof ConfigError) {
@@ -125,8 +133,13 @@ function usageLine(help: string, name: string, sub: string | undefined): string 
     else if (/^\s+\S/.test(line)) forms.at(-1)!.push(line);
     else break;
   }
-  const chosen = sub === undefined ? undefined : forms.find(([f]) => f!.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`);
-  return (chosen ? [chosen] : forms).map((form, i) => `${i === 0 ? 'Usage: ' : '       '}${form.join('\n')}`).join('\n');
+  const chosen =
+    sub === undefined
+      ? undefined
+      : forms.find(([f]) => f!.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`);
+  return (chosen ? [chosen] : forms)
+    .map((form, i) => `${i === 0 ? 'Usage: ' : '       '}${form.join('\n')}`)
+    .join('\n');
 }
 
 function defaultIO(): CommandIO {

@@ -13,7 +13,12 @@ export const RECORDER_CLIENT_OPTIONS = API_CLIENT_OPTIONS;
  * A client of the running daemon's API for `bag <sub>`, and how to report its errors; undefined (after
  * saying why on stderr) when there is no API to ask.
  */
-export async function recorderApi(sub: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO, timeoutMs?: number) {
+export async function recorderApi(
+  sub: string,
+  values: { url?: string; token?: string; config?: string; json?: boolean },
+  io: CommandIO,
+  timeoutMs?: number,
+) {
   const api = await daemonApi(`bag ${sub}`, values, io, timeoutMs === undefined ? {} : { timeoutMs });
   if (!api) return undefined;
   const { ApiClientError } = await import('../api/index.ts');
@@ -33,8 +38,13 @@ export async function recorderApi(sub: string, values: { url?: string; token?: s
 
 /** `bag split` and `bag snapshot`: the client options plus --no-wait and --timeout S (default 30, at most 600). */
 export function parseWaitingArgs(argv: string[]) {
-  const { values } = parseCommandArgs(argv, { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS }, { min: 0, max: 0, names: '' });
-  const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 30;
+  const { values } = parseCommandArgs(
+    argv,
+    { 'no-wait': { type: 'boolean' }, timeout: { type: 'string' }, ...RECORDER_CLIENT_OPTIONS },
+    { min: 0, max: 0, names: '' },
+  );
+  const timeoutS =
+    numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 30;
   if (timeoutS > 600) throw new UsageError(`--timeout: at most 600 s, got ${values.timeout}`);
   return { values, timeoutMs: Math.round(timeoutS * 1000) };
 }

@@ -1,4 +1,9 @@
-import wsProtocol, { type Channel, type ClientChannelWithoutId, type MessageData, type StatusMessage } from '@foxglove/ws-protocol';
+import wsProtocol, {
+  type Channel,
+  type ClientChannelWithoutId,
+  type MessageData,
+  type StatusMessage,
+} from '@foxglove/ws-protocol';
 import { WebSocket } from 'ws';
 
 const { FoxgloveClient } = wsProtocol;
@@ -30,7 +35,14 @@ export class TopicConnection {
   /** Who waits on each ping sent (`sync`), in order: each pong answers the oldest. */
   #pongs: (() => void)[] = [];
 
-  constructor(url: string, ws: WebSocket, client: Client, channels: Map<number, Channel>, lastStatus: () => string | undefined, capabilities: readonly string[]) {
+  constructor(
+    url: string,
+    ws: WebSocket,
+    client: Client,
+    channels: Map<number, Channel>,
+    lastStatus: () => string | undefined,
+    capabilities: readonly string[],
+  ) {
     this.url = url;
     this.#ws = ws;
     this.#client = client;
@@ -140,7 +152,13 @@ export function connectTopics(url: string, options: { timeoutMs: number }): Prom
       ws.terminate();
       reject(new TopicConnectionError(`no Foxglove connection to ${url}: ${why}`));
     };
-    const timer = setTimeout(() => fail(`no answer within ${timeoutMs / 1000} s: nothing there speaks the Foxglove WebSocket protocol (a hung daemon, another program on that port, or a firewall that drops the connection)`), timeoutMs);
+    const timer = setTimeout(
+      () =>
+        fail(
+          `no answer within ${timeoutMs / 1000} s: nothing there speaks the Foxglove WebSocket protocol (a hung daemon, another program on that port, or a firewall that drops the connection)`,
+        ),
+      timeoutMs,
+    );
     client.on('advertise', (list) => list.forEach((c) => channels.set(c.id, c)));
     client.on('unadvertise', (ids) => ids.forEach((id) => channels.delete(id)));
     client.on('status', (s) => (lastStatus = s.message));
@@ -148,7 +166,9 @@ export function connectTopics(url: string, options: { timeoutMs: number }): Prom
       // After the handshake, a frame the client cannot parse is not worth ending the connection for.
       if (!settled) fail(`${error.message}${/^Unexpected server response/.test(error.message) ? NOT_WEBSOCKET : ''}`);
     });
-    client.on('close', (event: { code: number; reason: string }) => fail(`${closeText(event)}${lastStatus ? `: ${lastStatus}` : ''}`));
+    client.on('close', (event: { code: number; reason: string }) =>
+      fail(`${closeText(event)}${lastStatus ? `: ${lastStatus}` : ''}`),
+    );
     client.on('serverInfo', (info) => {
       ws.once('pong', () => {
         if (settled) return;
@@ -162,7 +182,8 @@ export function connectTopics(url: string, options: { timeoutMs: number }): Prom
 }
 
 /** An HTTP server that refuses the upgrade: most often the daemon's API given where its Foxglove server belongs. */
-const NOT_WEBSOCKET = ' (an HTTP server that is not a Foxglove WebSocket server: if it is the daemon\'s API, give it as --url http://HOST:PORT, which says where the Foxglove server is)';
+const NOT_WEBSOCKET =
+  " (an HTTP server that is not a Foxglove WebSocket server: if it is the daemon's API, give it as --url http://HOST:PORT, which says where the Foxglove server is)";
 
 function closeText(event: { code: number; reason: string }): string {
   return `the server closed the connection (code ${event.code}${event.reason ? `, ${event.reason}` : ''})`;

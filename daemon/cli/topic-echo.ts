@@ -27,12 +27,19 @@ interface ChannelDecoder {
 }
 
 function channelDecoder(channel: Channel): ChannelDecoder | { error: string } {
-  if (channel.encoding === 'json') return { layout: undefined, decode: (data) => JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) as unknown };
-  if (channel.encoding !== 'cdr') return { error: `${channel.topic} is encoded as ${channel.encoding}: topic echo decodes cdr (ROS 2) and json` };
+  if (channel.encoding === 'json')
+    return {
+      layout: undefined,
+      decode: (data) =>
+        JSON.parse(new TextDecoder().decode(new Uint8Array(data.buffer, data.byteOffset, data.byteLength))) as unknown,
+    };
+  if (channel.encoding !== 'cdr')
+    return { error: `${channel.topic} is encoded as ${channel.encoding}: topic echo decodes cdr (ROS 2) and json` };
   const resolver = new BagTypeResolver(new DefinitionsRegistry());
   const schema = channel.schemaEncoding ? { encoding: channel.schemaEncoding, text: channel.schema } : undefined;
   const resolved = resolver.resolve(channel.schemaName, schema);
-  if ('error' in resolved) return { error: `cannot decode ${channel.topic} (${channel.schemaName}): ${resolved.error}` };
+  if ('error' in resolved)
+    return { error: `cannot decode ${channel.topic} (${channel.schemaName}): ${resolved.error}` };
   const reader = resolver.reader(channel.schemaName, schema)!;
   return { layout: new MessageLayout(resolved.definitions), decode: (data) => reader.readMessage(data) };
 }
@@ -43,7 +50,13 @@ function channelDecoder(channel: Channel): ChannelDecoder | { error: string } {
  * without a message (exit 1). When the daemon goes away it reconnects (`reopen`) and goes on; without
  * `reopen` (--no-reconnect) a lost connection ends it (exit 1).
  */
-export async function echo(session: TopicSession, topic: string, options: EchoOptions, io: CommandIO, reopen?: FollowOptions['reopen']): Promise<number> {
+export async function echo(
+  session: TopicSession,
+  topic: string,
+  options: EchoOptions,
+  io: CommandIO,
+  reopen?: FollowOptions['reopen'],
+): Promise<number> {
   const { conn } = session;
   const fail = (message: string) => {
     conn.close();
@@ -111,7 +124,11 @@ class Echo {
           next.conn.subscribe(nextChannel, (message) => this.#onMessage(message.data));
           return undefined;
         },
-        lost: (why) => this.#finish(1, `${why}; ${this.#printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`),
+        lost: (why) =>
+          this.#finish(
+            1,
+            `${why}; ${this.#printed} message(s) printed. Is the daemon still running? (\`auraison-edge status\`)`,
+          ),
         fail: (message) => this.#finish(1, message),
       });
       this.#armIdle();
@@ -132,9 +149,15 @@ class Echo {
     clearTimeout(this.#idle);
     const s = this.#timeoutS;
     this.#idle = setTimeout(() => {
-      const why = this.#skipped > 0 ? `${this.#skipped} skipped (see above)` : 'is anything publishing it? (`auraison-edge status` shows each topic\'s rate)';
+      const why =
+        this.#skipped > 0
+          ? `${this.#skipped} skipped (see above)`
+          : "is anything publishing it? (`auraison-edge status` shows each topic's rate)";
       const printed = this.#printed;
-      this.#finish(1, `no message printed from ${this.#topic} within ${s} s${printed > 0 ? ` of the last one (${printed} printed)` : ''}: ${why}`);
+      this.#finish(
+        1,
+        `no message printed from ${this.#topic} within ${s} s${printed > 0 ? ` of the last one (${printed} printed)` : ''}: ${why}`,
+      );
     }, s * 1000);
   }
 
@@ -152,7 +175,9 @@ class Echo {
       value = printer.decode(data);
     } catch (error) {
       this.#skipped++;
-      this.#tell(`a message on ${this.#topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`);
+      this.#tell(
+        `a message on ${this.#topic} (${data.byteLength} bytes) does not decode as ${printer.type}, skipped: ${(error as Error).message}`,
+      );
       return;
     }
     const picked = pickField(value, this.#steps);
@@ -190,13 +215,15 @@ function printerFor(channel: Channel, options: EchoOptions): Printer | { error: 
   let shape: Shape | undefined = decoder.layout?.root;
   if (options.field && decoder.layout) {
     const checked = checkFieldPath(options.field.steps, decoder.layout);
-    if ('error' in checked) return { usage: `--field ${options.field.text}: ${channel.topic} is ${channel.schemaName}: ${checked.error}` };
+    if ('error' in checked)
+      return { usage: `--field ${options.field.text}: ${channel.topic} is ${channel.schemaName}: ${checked.error}` };
     shape = checked.shape;
   }
   const { layout } = decoder;
   return {
     type: channel.schemaName,
     decode: decoder.decode,
-    format: (value) => (options.json ? `${toJsonLine(value, shape, layout, options)}\n` : `${toYaml(value, shape, layout, options)}---\n`),
+    format: (value) =>
+      options.json ? `${toJsonLine(value, shape, layout, options)}\n` : `${toYaml(value, shape, layout, options)}---\n`,
   };
 }

@@ -29,24 +29,33 @@ export function formatFieldPath(steps: readonly FieldStep[]): string {
  * The shape of the field the path names in messages of `layout`, or why there is none: a field the type
  * does not have (with a did-you-mean and the fields it has), an index into what is not an array.
  */
-export function checkFieldPath(steps: readonly FieldStep[], layout: MessageLayout): { shape: Shape } | { error: string } {
+export function checkFieldPath(
+  steps: readonly FieldStep[],
+  layout: MessageLayout,
+): { shape: Shape } | { error: string } {
   let shape = layout.root;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
-    const at = i === 0 ? layout.root.type : `${formatFieldPath(steps.slice(0, i))} (${shape.type}${shape.isArray ? '[]' : ''})`;
+    const at =
+      i === 0 ? layout.root.type : `${formatFieldPath(steps.slice(0, i))} (${shape.type}${shape.isArray ? '[]' : ''})`;
     if (typeof step === 'number') {
       if (!shape.isArray) return { error: `${at} is not an array: it has no [${step}]` };
       shape = { type: shape.type, isComplex: shape.isComplex, isArray: false };
       continue;
     }
-    if (shape.isArray) return { error: `${at} is an array: index it first (${formatFieldPath([...steps.slice(0, i), 0, ...steps.slice(i)])})` };
+    if (shape.isArray)
+      return {
+        error: `${at} is an array: index it first (${formatFieldPath([...steps.slice(0, i), 0, ...steps.slice(i)])})`,
+      };
     const fields = layout.fields(shape);
     if (!fields) return { error: `${at} has no fields: it is a ${shape.type}` };
     const field = fields.find((f) => f.name === step);
     if (!field) {
       const names = fields.map((f) => f.name);
       const guess = didYouMean(step, names);
-      return { error: `${at} has no field "${step}"${guess ? ` (did you mean "${guess}"?)` : ''}; its fields: ${names.join(', ')}` };
+      return {
+        error: `${at} has no field "${step}"${guess ? ` (did you mean "${guess}"?)` : ''}; its fields: ${names.join(', ')}`,
+      };
     }
     shape = fieldShape(field);
   }
@@ -56,18 +65,25 @@ export function checkFieldPath(steps: readonly FieldStep[], layout: MessageLayou
 /**
  * The value at the path in a decoded message; `found: false` names the step that is not there (an index past the end).
  */
-export function pickField(value: unknown, steps: readonly FieldStep[]): { found: true; value: unknown } | { found: false; why: string } {
+export function pickField(
+  value: unknown,
+  steps: readonly FieldStep[],
+): { found: true; value: unknown } | { found: false; why: string } {
   let current = value;
   for (let i = 0; i < steps.length; i++) {
     const step = steps[i]!;
     if (typeof step === 'number') {
       const items = current as ArrayLike<unknown> | undefined;
       if (items === undefined || items === null || typeof items.length !== 'number' || step >= items.length) {
-        return { found: false, why: `${formatFieldPath(steps.slice(0, i))} has ${items?.length ?? 0} items, no [${step}]` };
+        return {
+          found: false,
+          why: `${formatFieldPath(steps.slice(0, i))} has ${items?.length ?? 0} items, no [${step}]`,
+        };
       }
       current = items[step];
     } else {
-      if (current === null || typeof current !== 'object' || !(step in current)) return { found: false, why: `${formatFieldPath(steps.slice(0, i + 1))} is not in the message` };
+      if (current === null || typeof current !== 'object' || !(step in current))
+        return { found: false, why: `${formatFieldPath(steps.slice(0, i + 1))} is not in the message` };
       current = (current as Record<string, unknown>)[step];
     }
   }

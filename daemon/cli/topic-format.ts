@@ -41,7 +41,12 @@ export class MessageLayout {
 }
 
 export function fieldShape(field: Field): Shape {
-  return { type: field.type, isComplex: field.isComplex === true, isArray: field.isArray === true, arrayLength: field.arrayLength };
+  return {
+    type: field.type,
+    isComplex: field.isComplex === true,
+    isArray: field.isArray === true,
+    arrayLength: field.arrayLength,
+  };
 }
 
 const elementOf = (shape: Shape): Shape => ({ type: shape.type, isComplex: shape.isComplex, isArray: false });
@@ -59,12 +64,22 @@ export interface FormatOptions {
 type Node = { scalar: string } | { lines: string[]; seq: boolean };
 
 /** The message (or the part of it `shape` describes) as a YAML document, without the `---` after it. */
-export function toYaml(value: unknown, shape: Shape | undefined, layout: MessageLayout | undefined, options: FormatOptions): string {
+export function toYaml(
+  value: unknown,
+  shape: Shape | undefined,
+  layout: MessageLayout | undefined,
+  options: FormatOptions,
+): string {
   const node = yamlNode(value, shape, layout, options);
   return `${'scalar' in node ? node.scalar : node.lines.join('\n')}\n`;
 }
 
-function yamlNode(value: unknown, shape: Shape | undefined, layout: MessageLayout | undefined, options: FormatOptions): Node {
+function yamlNode(
+  value: unknown,
+  shape: Shape | undefined,
+  layout: MessageLayout | undefined,
+  options: FormatOptions,
+): Node {
   if (isArrayValue(value)) {
     if (options.noArr) return { scalar: singleQuoted(arraySummary(value.length, shape)) };
     const element = shape ? elementOf(shape) : undefined;
@@ -116,11 +131,21 @@ function yamlScalar(value: unknown, shape: Shape | undefined, options: FormatOpt
 }
 
 /** The message as one JSON line: int64 as decimal strings, NaN and infinities as strings, arrays whole. */
-export function toJsonLine(value: unknown, shape: Shape | undefined, layout: MessageLayout | undefined, options: Pick<FormatOptions, 'noArr' | 'noStr'>): string {
+export function toJsonLine(
+  value: unknown,
+  shape: Shape | undefined,
+  layout: MessageLayout | undefined,
+  options: Pick<FormatOptions, 'noArr' | 'noStr'>,
+): string {
   return JSON.stringify(jsonValue(value, shape, layout, options));
 }
 
-function jsonValue(value: unknown, shape: Shape | undefined, layout: MessageLayout | undefined, options: Pick<FormatOptions, 'noArr' | 'noStr'>): unknown {
+function jsonValue(
+  value: unknown,
+  shape: Shape | undefined,
+  layout: MessageLayout | undefined,
+  options: Pick<FormatOptions, 'noArr' | 'noStr'>,
+): unknown {
   if (isArrayValue(value)) {
     if (options.noArr) return arraySummary(value.length, shape);
     const element = shape ? elementOf(shape) : undefined;
@@ -132,7 +157,8 @@ function jsonValue(value: unknown, shape: Shape | undefined, layout: MessageLayo
   if (value === null || typeof value !== 'object') return value;
   const record = value as Record<string, unknown>;
   const fields = shape ? layout?.fields(shape) : undefined;
-  if (fields) return Object.fromEntries(fields.map((f) => [f.name, jsonValue(record[f.name], fieldShape(f), layout, options)]));
+  if (fields)
+    return Object.fromEntries(fields.map((f) => [f.name, jsonValue(record[f.name], fieldShape(f), layout, options)]));
   return Object.fromEntries(Object.entries(record).map(([k, v]) => [k, jsonValue(v, undefined, layout, options)]));
 }
 

@@ -81,7 +81,13 @@ export function formatRate(s: RateStats): string {
  * when none came since the last print), until Ctrl-C or `durationS` (exit 0, after a last print and a
  * line with the count; exit 1 when no message came at all). The messages are not decoded.
  */
-export async function hz(session: TopicSession, topic: string, options: HzOptions, io: CommandIO, reopen?: FollowOptions['reopen']): Promise<number> {
+export async function hz(
+  session: TopicSession,
+  topic: string,
+  options: HzOptions,
+  io: CommandIO,
+  reopen?: FollowOptions['reopen'],
+): Promise<number> {
   const { conn } = session;
   const channel = findChannel(session, topic);
   if (typeof channel === 'string') {
@@ -113,7 +119,11 @@ export async function hz(session: TopicSession, topic: string, options: HzOption
     };
     const end = () => {
       const s = ((performance.now() - startedMs) / 1000).toFixed(1);
-      if (rates.count === 0) return finish(options.durationS !== undefined ? 1 : 0, `no message on ${topic} in ${s} s: is anything publishing it? (\`auraison-edge status\` shows each topic's rate)`);
+      if (rates.count === 0)
+        return finish(
+          options.durationS !== undefined ? 1 : 0,
+          `no message on ${topic} in ${s} s: is anything publishing it? (\`auraison-edge status\` shows each topic's rate)`,
+        );
       if (rates.count > printedCount) print();
       io.stdout(`${rates.count} message(s) on ${topic} in ${s} s\n`);
       finish(0);
@@ -131,7 +141,11 @@ export async function hz(session: TopicSession, topic: string, options: HzOption
         return undefined;
       },
       resumed: () => rates.gap(),
-      lost: (why) => finish(1, `${why}; ${rates.count} message(s) received. Is the daemon still running? (\`auraison-edge status\`)`),
+      lost: (why) =>
+        finish(
+          1,
+          `${why}; ${rates.count} message(s) received. Is the daemon still running? (\`auraison-edge status\`)`,
+        ),
       fail: (message) => finish(1, message),
     });
   });

@@ -47,9 +47,16 @@ export function topicInfo(status: DaemonStatus, topic: string): TopicInfo | unde
  * QoS where the daemon's status has them, and the topic's count, rate and drops. Read from the daemon's
  * GET /status (else its status file): no Foxglove server is needed.
  */
-export async function info(topic: string, target: { config?: string; url?: string; token?: string }, options: InfoOptions, io: CommandIO): Promise<number> {
+export async function info(
+  topic: string,
+  target: { config?: string; url?: string; token?: string },
+  options: InfoOptions,
+  io: CommandIO,
+): Promise<number> {
   if (target.url !== undefined && !/^https?:\/\//i.test(target.url)) {
-    throw new UsageError(`--url: topic info asks the daemon's API: expected http://HOST:PORT, got ${JSON.stringify(target.url)}`);
+    throw new UsageError(
+      `--url: topic info asks the daemon's API: expected http://HOST:PORT, got ${JSON.stringify(target.url)}`,
+    );
   }
   const { config, warning } = resolveClientConfig(target.config, io.env);
   if (warning) io.stderr(warning);
@@ -66,14 +73,21 @@ export async function info(topic: string, target: { config?: string; url?: strin
     return fail(error.message);
   }
   if (!('status' in found)) {
-    const why = found.notes.length > 0 ? found.notes.join('; ') : 'no API is configured (api.enabled false, or api.port 0 with no run/api.json)';
-    return fail(`cannot read the daemon's status: ${why}, and no fresh status file in ${dataDir}/run\n${unreachableAdvice({ from: 'config' }, dataDir)}`);
+    const why =
+      found.notes.length > 0
+        ? found.notes.join('; ')
+        : 'no API is configured (api.enabled false, or api.port 0 with no run/api.json)';
+    return fail(
+      `cannot read the daemon's status: ${why}, and no fresh status file in ${dataDir}/run\n${unreachableAdvice({ from: 'config' }, dataDir)}`,
+    );
   }
   const { status, from } = found;
   const entry = topicInfo(status, topic);
   if (!entry) {
     const topics = status.topics.map((t) => t.topic).sort();
-    return fail(`${noSuchTopic(topic, `the daemon's bus (status from ${from})`, topics)}\n(\`auraison-edge topic list\` lists them)`);
+    return fail(
+      `${noSuchTopic(topic, `the daemon's bus (status from ${from})`, topics)}\n(\`auraison-edge topic list\` lists them)`,
+    );
   }
   io.stdout(options.json ? `${JSON.stringify(infoJson(entry))}\n` : formatInfo(entry, options.verbose));
   return 0;
@@ -87,7 +101,17 @@ export function infoJson({ topic: t, subscribers }: TopicInfo): unknown {
     subscription_count: t.subscribers,
     ...(t.qos ? { qos: t.qos } : {}),
     ...(t.sources ? { publishers: t.sources.map((source) => ({ source })) } : {}),
-    subscribers: subscribers.map(({ name, policy, depth, received, delivered, dropped, queued, errors, topics }) => ({ name, policy, depth, received, delivered, dropped, queued, errors, topics })),
+    subscribers: subscribers.map(({ name, policy, depth, received, delivered, dropped, queued, errors, topics }) => ({
+      name,
+      policy,
+      depth,
+      received,
+      delivered,
+      dropped,
+      queued,
+      errors,
+      topics,
+    })),
     count: t.count,
     bytes: t.bytes,
     rate_hz: t.rate_hz,
@@ -98,12 +122,24 @@ export function infoJson({ topic: t, subscribers }: TopicInfo): unknown {
 /** As `ros2 topic info [--verbose]` prints it; the endpoints are publishers' sources and the bus's subscribers. */
 export function formatInfo({ topic: t, subscribers }: TopicInfo, verbose: boolean): string {
   if (!verbose) return `Type: ${t.type}\nPublisher count: ${t.publishers}\nSubscription count: ${t.subscribers}\n`;
-  const lines = [`Type: ${t.type}`, `Messages: ${t.count} (${t.bytes < 1024 ? `${t.bytes} B` : formatBytes(t.bytes)}), rate: ${t.rate_hz.toFixed(1)} Hz, drops: ${t.drops}`, '', `Publisher count: ${t.publishers}`, ''];
+  const lines = [
+    `Type: ${t.type}`,
+    `Messages: ${t.count} (${t.bytes < 1024 ? `${t.bytes} B` : formatBytes(t.bytes)}), rate: ${t.rate_hz.toFixed(1)} Hz, drops: ${t.drops}`,
+    '',
+    `Publisher count: ${t.publishers}`,
+    '',
+  ];
   const qos = t.qos
-    ? ['QoS profile:', `  Reliability: ${t.qos.reliability.toUpperCase()}`, `  History (Depth): KEEP_LAST (${t.qos.depth})`, `  Durability: ${t.qos.durability.toUpperCase()}`]
+    ? [
+        'QoS profile:',
+        `  Reliability: ${t.qos.reliability.toUpperCase()}`,
+        `  History (Depth): KEEP_LAST (${t.qos.depth})`,
+        `  Durability: ${t.qos.durability.toUpperCase()}`,
+      ]
     : [];
   if (t.sources) {
-    for (const source of t.sources) lines.push(`Source: ${source}`, `Topic type: ${t.type}`, 'Endpoint type: PUBLISHER', ...qos, '');
+    for (const source of t.sources)
+      lines.push(`Source: ${source}`, `Topic type: ${t.type}`, 'Endpoint type: PUBLISHER', ...qos, '');
   } else if (qos.length > 0) {
     lines.push(...qos, '');
   }
@@ -120,4 +156,3 @@ export function formatInfo({ topic: t, subscribers }: TopicInfo, verbose: boolea
   }
   return `${lines.join('\n').trimEnd()}\n`;
 }
-

@@ -21,7 +21,11 @@ export function readFeedback(status: Pick<StatusMessage, 'level' | 'message'>, t
   const text = status.message;
   if (text.startsWith(`no command on ${topic} `)) return { kind: 'stopped', text };
   if (text.startsWith(`message on ${topic} published as changed by the policy`)) return { kind: 'rewritten', text };
-  const refused = status.level === ERROR || text.startsWith(`message on ${topic} not published`) || text.startsWith(`messages on ${topic} dropped`) || text.startsWith(`cannot publish on ${topic}`);
+  const refused =
+    status.level === ERROR ||
+    text.startsWith(`message on ${topic} not published`) ||
+    text.startsWith(`messages on ${topic} dropped`) ||
+    text.startsWith(`cannot publish on ${topic}`);
   if (!refused) return { kind: 'note', text };
   return { kind: 'refused', text, advice: adviceFor(text, topic, type) };
 }
@@ -29,16 +33,21 @@ export function readFeedback(status: Pick<StatusMessage, 'level' | 'message'>, t
 /** What to change, for the refusals the server words; undefined for one it words another way. */
 function adviceFor(text: string, topic: string, type: string): string | undefined {
   if (text.includes('client publishing is off')) return clientPublishOff(topic);
-  if (text.includes('not in foxglove.client_publish.topics')) return `add ${topic} to foxglove.client_publish.topics in the daemon's config, then ${RELOAD}`;
+  if (text.includes('not in foxglove.client_publish.topics'))
+    return `add ${topic} to foxglove.client_publish.topics in the daemon's config, then ${RELOAD}`;
   if (text.includes('policy hooks are not running')) {
-    return 'a client\'s message goes through the agent\'s policy hooks and is refused while none run: start the agent (agent.enabled: true in the daemon\'s config, then ' +
-      `${RELOAD}; \`auraison-edge status\` shows its state)`;
+    return (
+      "a client's message goes through the agent's policy hooks and is refused while none run: start the agent (agent.enabled: true in the daemon's config, then " +
+      `${RELOAD}; \`auraison-edge status\` shows its state)`
+    );
   }
-  if (text.includes('unknown message type')) return `the daemon has no definition of ${type}: add its package to bus.definitions.dirs in the daemon's config`;
+  if (text.includes('unknown message type'))
+    return `the daemon has no definition of ${type}: add its package to bus.definitions.dirs in the daemon's config`;
   if (text.includes('the topic carries')) return `publish the topic's own type (\`auraison-edge topic info ${topic}\`)`;
   if (text.includes('max_rate_hz')) return 'lower --rate, or raise foxglove.client_publish.max_rate_hz';
-  if (text.includes('max_pending')) return 'lower --rate: the daemon\'s policy hooks decide slower than that';
-  if (text.includes('max_channels')) return 'this client has too many channels advertised (foxglove.client_publish.max_channels)';
+  if (text.includes('max_pending')) return "lower --rate: the daemon's policy hooks decide slower than that";
+  if (text.includes('max_channels'))
+    return 'this client has too many channels advertised (foxglove.client_publish.max_channels)';
   const rule = /not published: ([\w.-]+): /.exec(text)?.[1];
   if (rule) {
     return `the daemon's policy refused it (rule ${rule}); its hooks decide what reaches the bus, for a client as for the agent: send values it allows, or change the policy section of the daemon's config`;

@@ -25,7 +25,10 @@ export interface PubOptions {
  * the daemon decodes them with) when the topic has that type, else this CLI's registry of ROS 2 types.
  */
 export function resolveTemplate(type: string, channel: Channel | undefined): MessageTemplate | { error: string } {
-  const schema = channel && channel.schemaName === type && channel.schemaEncoding ? { encoding: channel.schemaEncoding, text: channel.schema } : undefined;
+  const schema =
+    channel && channel.schemaName === type && channel.schemaEncoding
+      ? { encoding: channel.schemaEncoding, text: channel.schema }
+      : undefined;
   const resolved = new BagTypeResolver(new DefinitionsRegistry()).resolve(type, schema);
   if ('error' in resolved) return { error: `unknown message type ${type}: ${resolved.error}` };
   try {
@@ -52,7 +55,8 @@ const TWISTS = /^geometry_msgs\/msg\/Twist(Stamped)?$/;
 /** A Twist (or TwistStamped) that moves the robot: the daemon follows it with a stop when this client leaves. */
 function moves(type: string, message: Record<string, unknown>): boolean {
   if (!TWISTS.test(type)) return false;
-  const twist = (type.endsWith('Stamped') ? message.twist : message) as Record<string, Record<string, number>> | undefined;
+  const twist = (type.endsWith('Stamped') ? message.twist : message) as
+    Record<string, Record<string, number>> | undefined;
   return ['linear', 'angular'].some((k) => Object.values(twist?.[k] ?? {}).some((v) => v !== 0));
 }
 
@@ -68,7 +72,14 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
  * message is told: refused (the server's words and what to change, exit 1), or reached the topic, as sent
  * or changed by the policy (the fields it changed), seen by subscribing to the topic on the same server.
  */
-export async function pub(session: TopicSession, topic: string, type: string, values: Record<string, unknown>, options: PubOptions, io: CommandIO): Promise<number> {
+export async function pub(
+  session: TopicSession,
+  topic: string,
+  type: string,
+  values: Record<string, unknown>,
+  options: PubOptions,
+  io: CommandIO,
+): Promise<number> {
   const { conn, target } = session;
   const say = (line: string) => io.stderr(`auraison-edge topic pub: ${line}\n`);
   const fail = (message: string) => {
@@ -85,9 +96,13 @@ export async function pub(session: TopicSession, topic: string, type: string, va
   const relay = new ServerWords(conn, topic, type);
   const channelId = conn.advertise({ topic, encoding: 'cdr', schemaName: type });
   await conn.sync();
-  if (relay.closed !== undefined) return fail(`${relay.closed}: nothing published. Is the daemon still running? (\`auraison-edge status\`)`);
+  if (relay.closed !== undefined)
+    return fail(`${relay.closed}: nothing published. Is the daemon still running? (\`auraison-edge status\`)`);
   const refused = relay.early.find((f) => f.kind === 'refused');
-  if (refused) return fail(`${refused.text}: nothing published${refused.kind === 'refused' && refused.advice ? `\n${refused.advice}` : ''}`);
+  if (refused)
+    return fail(
+      `${refused.text}: nothing published${refused.kind === 'refused' && refused.advice ? `\n${refused.advice}` : ''}`,
+    );
   for (const f of relay.early) say(`the daemon says: ${f.text}`);
 
   // What reaches the topic comes back on the server's channel of it (there now, if the server streams the
@@ -104,11 +119,30 @@ export async function pub(session: TopicSession, topic: string, type: string, va
   // With no other publisher, a message on the topic that is not the one sent is that one, changed by the
   // policy; with others, it may be theirs.
   const otherPublishers = onBus?.publishers ?? 0;
-  return new Publication({ conn, relay, channelId, topic, type, values, options, io, say, echo, template, first: first.message, otherPublishers }).run();
+  return new Publication({
+    conn,
+    relay,
+    channelId,
+    topic,
+    type,
+    values,
+    options,
+    io,
+    say,
+    echo,
+    template,
+    first: first.message,
+    otherPublishers,
+  }).run();
 }
 
 /** Why nothing can be published on TOPIC as TYPE, known before advertising: undefined when it can. */
-function cannotPublish(conn: TopicSession['conn'], topic: string, type: string, listedType: string | undefined): string | undefined {
+function cannotPublish(
+  conn: TopicSession['conn'],
+  topic: string,
+  type: string,
+  listedType: string | undefined,
+): string | undefined {
   if (!conn.capabilities.includes('clientPublish')) {
     return `the daemon's Foxglove server takes no messages from clients (foxglove.client_publish.enabled is false): nothing published\n${clientPublishOff(topic)}`;
   }
@@ -197,7 +231,21 @@ class Publication {
   #removeStopHandlers: () => void = () => undefined;
   #resolve: (code: number) => void = () => undefined;
 
-  constructor({ conn, relay, channelId, topic, type, values, options, io, say, echo, template, first, otherPublishers }: PublicationOptions) {
+  constructor({
+    conn,
+    relay,
+    channelId,
+    topic,
+    type,
+    values,
+    options,
+    io,
+    say,
+    echo,
+    template,
+    first,
+    otherPublishers,
+  }: PublicationOptions) {
     const { times, rateHz, keepAliveS, feedbackTimeoutS, printEvery } = options;
     this.#conn = conn;
     this.#relay = relay;
@@ -226,9 +274,13 @@ class Publication {
     return new Promise<number>((resolve) => {
       this.#resolve = resolve;
       this.#removeStopHandlers = onStop(() => this.#finish(0));
-      this.#relay.onClosed = (why) => this.#finish(1, `${why}. Is the daemon still running? (\`auraison-edge status\`)`);
+      this.#relay.onClosed = (why) =>
+        this.#finish(1, `${why}. Is the daemon still running? (\`auraison-edge status\`)`);
       this.#relay.onFeedback = (f) => this.#feedback(f);
-      if (this.#echoes) this.#conn.subscribe(this.#echo!, (m) => this.#echoed(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength).slice()));
+      if (this.#echoes)
+        this.#conn.subscribe(this.#echo!, (m) =>
+          this.#echoed(new Uint8Array(m.data.buffer, m.data.byteOffset, m.data.byteLength).slice()),
+        );
       this.#startMs = performance.now();
       void this.#begin();
     });
@@ -257,16 +309,31 @@ class Publication {
     this.#conn.close();
     if (message) this.#say(message);
     const topic = this.#topic;
-    const parts = [`${this.#reached} message(s) reached ${topic}${this.#changed > 0 ? ` (${this.#changed} changed by the daemon's policy)` : ''}`];
-    if (this.#unchecked > 0) parts.push(`${this.#unchecked} sent and not refused, unchecked: the daemon's Foxglove server does not stream ${topic} (foxglove.topics)`);
+    const parts = [
+      `${this.#reached} message(s) reached ${topic}${this.#changed > 0 ? ` (${this.#changed} changed by the daemon's policy)` : ''}`,
+    ];
+    if (this.#unchecked > 0)
+      parts.push(
+        `${this.#unchecked} sent and not refused, unchecked: the daemon's Foxglove server does not stream ${topic} (foxglove.topics)`,
+      );
     this.#say(parts.join('; '));
-    if (this.#lastMoved) this.#say(`the daemon publishes a stop (a zero Twist) on ${topic} as this client leaves: its last command moved the robot`);
+    if (this.#lastMoved)
+      this.#say(
+        `the daemon publishes a stop (a zero Twist) on ${topic} as this client leaves: its last command moved the robot`,
+      );
     this.#resolve(code);
   }
 
   /** The last message's fate is known: after --keep-alive, done. */
   #maybeDone(): void {
-    if (this.#done || this.#pending.length > 0 || this.#times === undefined || this.#sent < this.#times || this.#keepAlive) return;
+    if (
+      this.#done ||
+      this.#pending.length > 0 ||
+      this.#times === undefined ||
+      this.#sent < this.#times ||
+      this.#keepAlive
+    )
+      return;
     this.#keepAlive = setTimeout(() => this.#finish(0), this.#keepAliveS * 1000);
   }
 
@@ -284,13 +351,19 @@ class Publication {
     let message = entry.message;
     if (!sameBytes(entry.bytes, bytes)) {
       this.#changed++;
-      const caveat = unsure ? ` (${topic} has ${this.#otherPublishers} other publisher(s): the message taken for it may be theirs)` : '';
+      const caveat = unsure
+        ? ` (${topic} has ${this.#otherPublishers} other publisher(s): the message taken for it may be theirs)`
+        : '';
       try {
         message = this.#reader.readMessage<Record<string, unknown>>(bytes);
         const diff = changedFields(entry.message, message, type, this.#template);
-        this.#say(`#${entry.n} reached ${topic} changed by the daemon's policy: ${diff.length > 0 ? diff.join(', ') : 're-encoded, same values'}${caveat}`);
+        this.#say(
+          `#${entry.n} reached ${topic} changed by the daemon's policy: ${diff.length > 0 ? diff.join(', ') : 're-encoded, same values'}${caveat}`,
+        );
       } catch (error) {
-        this.#say(`#${entry.n} reached ${topic} changed by the daemon's policy, in a form this command cannot decode as ${type}: ${(error as Error).message}${caveat}`);
+        this.#say(
+          `#${entry.n} reached ${topic} changed by the daemon's policy, in a form this command cannot decode as ${type}: ${(error as Error).message}${caveat}`,
+        );
       }
     }
     this.#lastMoved = moves(type, message);
@@ -344,7 +417,11 @@ class Publication {
     }
     const s = this.#feedbackTimeoutS;
     entry.timer = setTimeout(
-      () => this.#finish(1, `no word on message #${entry.n} within ${s} s: it neither reached ${this.#topic} nor was refused (a policy hook still deciding, an approval waiting? see the daemon's log)`),
+      () =>
+        this.#finish(
+          1,
+          `no word on message #${entry.n} within ${s} s: it neither reached ${this.#topic} nor was refused (a policy hook still deciding, an approval waiting? see the daemon's log)`,
+        ),
       s * 1000,
     );
   }
@@ -368,8 +445,13 @@ class Publication {
     this.#conn.publish(this.#channelId, bytes);
     const entry: Sent = { n, bytes, message: built.message, others: [] };
     this.#pending.push(entry);
-    if (this.#printEvery > 0 && n % this.#printEvery === 0) this.#io.stdout(`publishing #${n}: ${pythonRepr(built.message, this.#type, this.#template)}\n\n`);
+    if (this.#printEvery > 0 && n % this.#printEvery === 0)
+      this.#io.stdout(`publishing #${n}: ${pythonRepr(built.message, this.#type, this.#template)}\n\n`);
     void this.#confirm(entry);
-    if (this.#times === undefined || n < this.#times) this.#ticker = setTimeout(this.#sendNext, Math.max(0, this.#startMs + (n * 1000) / this.#rateHz - performance.now()));
+    if (this.#times === undefined || n < this.#times)
+      this.#ticker = setTimeout(
+        this.#sendNext,
+        Math.max(0, this.#startMs + (n * 1000) / this.#rateHz - performance.now()),
+      );
   }
 }

@@ -62,9 +62,10 @@ export function findChannel(session: TopicSession, topic: string): Channel | str
   const onBus = target.status?.topics.find((t) => t.topic === topic);
   if (onBus) {
     const unadvertisable = target.status?.components.foxglove?.details?.unadvertisable;
-    const why = Array.isArray(unadvertisable) && unadvertisable.includes(topic)
-      ? `its type ${onBus.type} has no message definition in the daemon (add its package to bus.definitions.dirs)`
-      : 'foxglove.topics leaves it out (include/exclude)';
+    const why =
+      Array.isArray(unadvertisable) && unadvertisable.includes(topic)
+        ? `its type ${onBus.type} has no message definition in the daemon (add its package to bus.definitions.dirs)`
+        : 'foxglove.topics leaves it out (include/exclude)';
     return `topic ${topic} is on the daemon's bus, but its Foxglove server does not advertise it: ${why}`;
   }
   return noSuchTopic(topic, `the daemon's Foxglove server (${conn.url})`, topics, [EVENTS_TOPIC]);

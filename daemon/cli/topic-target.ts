@@ -32,13 +32,27 @@ const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
  * names that API) or read from its status file; else the config's foxglove.host and foxglove.port. A
  * daemon that runs without the Foxglove server is an error that says how to turn it on.
  */
-export async function resolveFoxgloveTarget(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): Promise<FoxgloveTarget> {
+export async function resolveFoxgloveTarget(options: {
+  config: EdgeConfig;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  url?: string;
+  token?: string;
+}): Promise<FoxgloveTarget> {
   const { config, dataDir, env, url, token } = options;
   if (url !== undefined && /^wss?:\/\//i.test(url)) {
-    return { url, from: '--url', status: undefined, advice: 'is a daemon\'s Foxglove server listening at that URL? (`auraison-edge status` shows `foxglove running at ws://...`)' };
+    return {
+      url,
+      from: '--url',
+      status: undefined,
+      advice:
+        "is a daemon's Foxglove server listening at that URL? (`auraison-edge status` shows `foxglove running at ws://...`)",
+    };
   }
   if (url !== undefined && !/^https?:\/\//i.test(url)) {
-    throw new UsageError(`--url: expected ws://HOST:PORT (the Foxglove server) or http://HOST:PORT (the daemon's API, which says where its Foxglove server is), got ${JSON.stringify(url)}`);
+    throw new UsageError(
+      `--url: expected ws://HOST:PORT (the Foxglove server) or http://HOST:PORT (the daemon's API, which says where its Foxglove server is), got ${JSON.stringify(url)}`,
+    );
   }
   const found = await findDaemonStatus({ config, dataDir, env, url, token });
   if ('status' in found) return fromStatus(found.status, found.from);
@@ -49,10 +63,17 @@ export async function resolveFoxgloveTarget(options: { config: EdgeConfig; dataD
     const why = !enabled
       ? 'the config turns off the Foxglove server topic needs (foxglove.enabled: false): set foxglove.enabled: true and start the daemon'
       : 'the config has foxglove.port 0 (a port picked at start, which only the running daemon knows): start the daemon';
-    throw new TopicTargetError(`cannot find the daemon's Foxglove server: no daemon of ${dataDir} answered${noApi}, and ${why}, or give --url ws://HOST:PORT`);
+    throw new TopicTargetError(
+      `cannot find the daemon's Foxglove server: no daemon of ${dataDir} answered${noApi}, and ${why}, or give --url ws://HOST:PORT`,
+    );
   }
   const from = 'config foxglove.host/foxglove.port';
-  return { url: `ws://${bracketed(loopbackFor(host))}:${port}`, from, status: undefined, advice: `${unreachableAdvice({ from }, dataDir)}${noApi}` };
+  return {
+    url: `ws://${bracketed(loopbackFor(host))}:${port}`,
+    from,
+    status: undefined,
+    advice: `${unreachableAdvice({ from }, dataDir)}${noApi}`,
+  };
 }
 
 /** A daemon's status, and where it was read (for messages). */
@@ -66,7 +87,13 @@ export interface FoundStatus {
  * (`url` names the API), else its status file when that is fresh and its pid alive. Else `notes` say why
  * the API gave none. An API named by `url` that does not answer is a TopicTargetError.
  */
-export async function findDaemonStatus(options: { config: EdgeConfig; dataDir: string; env: NodeJS.ProcessEnv; url?: string; token?: string }): Promise<FoundStatus | { notes: string[] }> {
+export async function findDaemonStatus(options: {
+  config: EdgeConfig;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  url?: string;
+  token?: string;
+}): Promise<FoundStatus | { notes: string[] }> {
   const { config, dataDir, env, url, token } = options;
   const notes: string[] = [];
   const api = resolveApiTarget({ config, dataDir, env, url, token });
@@ -74,15 +101,18 @@ export async function findDaemonStatus(options: { config: EdgeConfig; dataDir: s
     try {
       const status = await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status');
       // Another daemon may hold the configured port: only our data dir's daemon counts, unless --url named it.
-      if (status.data_dir === dataDir || url !== undefined) return { status, from: `GET /status of the API at ${api.url}` };
+      if (status.data_dir === dataDir || url !== undefined)
+        return { status, from: `GET /status of the API at ${api.url}` };
       notes.push(`the API at ${api.url} belongs to the daemon of ${status.data_dir}`);
     } catch (error) {
-      if (url !== undefined) throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
+      if (url !== undefined)
+        throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
       notes.push((error as Error).message);
     }
   }
   const file = readStatusFile(dataDir);
-  if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS) return { status: file, from: statusFilePath(dataDir) };
+  if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS)
+    return { status: file, from: statusFilePath(dataDir) };
   return { notes };
 }
 
@@ -96,7 +126,9 @@ function fromStatus(status: DaemonStatus, from: string): FoxgloveTarget {
   }
   const url = foxglove.details?.url;
   if (typeof url !== 'string') {
-    throw new TopicTargetError(`the daemon's Foxglove server is ${foxglove.state}${foxglove.reason ? `: ${foxglove.reason}` : ''}; see \`auraison-edge status\` and the daemon's log`);
+    throw new TopicTargetError(
+      `the daemon's Foxglove server is ${foxglove.state}${foxglove.reason ? `: ${foxglove.reason}` : ''}; see \`auraison-edge status\` and the daemon's log`,
+    );
   }
   return {
     url: url.replace('://0.0.0.0:', '://127.0.0.1:').replace('://[::]:', '://[::1]:'),

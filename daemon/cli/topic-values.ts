@@ -38,7 +38,9 @@ export function parseValues(text: string, json: boolean): { value: Record<string
   }
   if (value === null || value === undefined) return { value: {} }; // '' sends the defaults, as ros2's '{}'
   if (typeof value !== 'object' || Array.isArray(value)) {
-    return { error: `VALUES must be a mapping of field names to values, such as '{linear: {x: 0.1}, angular: {z: 0.5}}'; got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}` };
+    return {
+      error: `VALUES must be a mapping of field names to values, such as '{linear: {x: 0.1}, angular: {z: 0.5}}'; got ${Array.isArray(value) ? 'a list' : JSON.stringify(value)}`,
+    };
   }
   return { value: value as Record<string, unknown> };
 }
@@ -58,9 +60,12 @@ export class MessageTemplate {
     const timeTypes = { time: TIME, duration: DURATION } as Record<string, string>;
     const normalized = definitions.map((d) => ({
       ...d,
-      definitions: d.definitions.map((f) => (timeTypes[f.type] ? { ...f, type: timeTypes[f.type]!, isComplex: true } : f)),
+      definitions: d.definitions.map((f) =>
+        timeTypes[f.type] ? { ...f, type: timeTypes[f.type]!, isComplex: true } : f,
+      ),
     }));
-    for (const name of [TIME, DURATION]) if (!normalized.some((d) => d.name === name)) normalized.push(TIME_DEFINITION(name));
+    for (const name of [TIME, DURATION])
+      if (!normalized.some((d) => d.name === name)) normalized.push(TIME_DEFINITION(name));
     normalized[0] = { ...normalized[0]!, name: type };
     this.type = type;
     this.definitions = normalized;
@@ -89,8 +94,10 @@ export class MessageTemplate {
   #message(value: unknown, type: string, path: string[], nowNs: bigint): Record<string, unknown> | string {
     const fields = this.#fields.get(type) ?? [];
     const at = path.length === 0 ? type : `${path.join('.')} (${type})`;
-    if (value === 'now' && type === TIME) return { sec: Number(nowNs / 1_000_000_000n), nanosec: Number(nowNs % 1_000_000_000n) };
-    if (value === 'auto' && /^std_msgs\/(msg\/)?Header$/.test(type)) return { stamp: this.#message('now', TIME, [...path, 'stamp'], nowNs), frame_id: '' };
+    if (value === 'now' && type === TIME)
+      return { sec: Number(nowNs / 1_000_000_000n), nanosec: Number(nowNs % 1_000_000_000n) };
+    if (value === 'auto' && /^std_msgs\/(msg\/)?Header$/.test(type))
+      return { stamp: this.#message('now', TIME, [...path, 'stamp'], nowNs), frame_id: '' };
     if (value === null || typeof value !== 'object' || Array.isArray(value)) {
       const hint = type === TIME ? " (or 'now')" : /Header$/.test(type) ? " (or 'auto')" : '';
       return `${at}: expected a mapping of its fields (${fields.map((f) => f.name).join(', ')})${hint}, got ${Array.isArray(value) ? 'a list' : JSON.stringify(toJsonSafe(value))}`;
@@ -116,7 +123,8 @@ export class MessageTemplate {
           items.push(item);
         }
         built = items;
-      } else if (f.isArray) built = v; // a base64 string for bytes, or an error the validator names
+      } else if (f.isArray)
+        built = v; // a base64 string for bytes, or an error the validator names
       else built = this.#item(v, f, fieldPath, nowNs);
       if (typeof built === 'string' && f.isComplex) return built;
       out[f.name] = built;
@@ -127,7 +135,8 @@ export class MessageTemplate {
   /** One value of a field (an array's item): a message built, a number made the field's kind. */
   #item(value: unknown, f: Field, path: string[], nowNs: bigint): unknown {
     if (f.isComplex) return this.#message(value, f.type, path, nowNs);
-    if (typeof value === 'bigint' && !WIDE.has(f.type) && (INTEGERS.has(f.type) || FLOATS.has(f.type))) return Number(value);
+    if (typeof value === 'bigint' && !WIDE.has(f.type) && (INTEGERS.has(f.type) || FLOATS.has(f.type)))
+      return Number(value);
     if (typeof value === 'number' && WIDE.has(f.type) && Number.isSafeInteger(value)) return BigInt(value);
     return value;
   }
@@ -196,10 +205,19 @@ function scalarRepr(value: unknown, type: string): string {
  * The leaves where `arrived` differs from `sent` (messages of `type`), as `path: sent -> arrived`: what the
  * daemon's policy did to a message on its way to the bus (a velocity clamp).
  */
-export function changedFields(sent: unknown, arrived: unknown, type: string, template: MessageTemplate, path = ''): string[] {
+export function changedFields(
+  sent: unknown,
+  arrived: unknown,
+  type: string,
+  template: MessageTemplate,
+  path = '',
+): string[] {
   const fields = template.fields(type);
   if (!fields) {
-    const same = Object.is(sent, arrived) || (typeof sent === 'bigint' && typeof arrived === 'bigint' && sent === arrived) || (type === 'float32' && typeof sent === 'number' && Math.fround(sent) === arrived);
+    const same =
+      Object.is(sent, arrived) ||
+      (typeof sent === 'bigint' && typeof arrived === 'bigint' && sent === arrived) ||
+      (type === 'float32' && typeof sent === 'number' && Math.fround(sent) === arrived);
     return same ? [] : [`${path}: ${scalarRepr(sent, type)} -> ${scalarRepr(arrived, type)}`];
   }
   const a = sent as Record<string, unknown>;

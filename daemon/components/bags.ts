@@ -10,7 +10,13 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'lakehouse',
     enabled: (config) => config.lakehouse.enabled,
-    settings: (config) => ({ lakehouse: config.lakehouse, retention: config.retention, robot: config.robot.id, data_dir: config.data_dir, min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null }),
+    settings: (config) => ({
+      lakehouse: config.lakehouse,
+      retention: config.retention,
+      robot: config.robot.id,
+      data_dir: config.data_dir,
+      min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null,
+    }),
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/index.ts');
       const { syncRequired } = await import('../lakehouse/index.ts');
@@ -27,10 +33,19 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         // Found at call time, as onSplitClosed below: the recorder may be restarting or disabled.
         // The snapshot bag being written is left alone as the recorder's open bag is.
         recording: () => {
-          const active = (name: string) => (ctx.components.get(name) as { active?: () => RecorderActivity } | undefined)?.active?.() ?? { files: [], bags: [], closing: [] };
+          const active = (name: string) =>
+            (ctx.components.get(name) as { active?: () => RecorderActivity } | undefined)?.active?.() ?? {
+              files: [],
+              bags: [],
+              closing: [],
+            };
           const recorder = active('recorder');
           const snapshot = active('snapshot');
-          return { files: [...recorder.files, ...snapshot.files], bags: [...recorder.bags, ...snapshot.bags], closing: [...recorder.closing, ...snapshot.closing] };
+          return {
+            files: [...recorder.files, ...snapshot.files],
+            bags: [...recorder.bags, ...snapshot.bags],
+            closing: [...recorder.closing, ...snapshot.closing],
+          };
         },
         // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
         minFreeBytes: ctx.config.recorder.enabled ? ctx.config.recorder.min_free_bytes : undefined,
@@ -52,7 +67,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         settings: ctx.config.recorder,
         onSplitClosed: (file, bagDir) => {
           // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
-          const lakehouse = ctx.components.get('lakehouse') as { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
+          const lakehouse = ctx.components.get('lakehouse') as
+            { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
           lakehouse?.indexRecordedSplit?.(file, bagDir);
         },
       });
@@ -77,7 +93,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         settings: snapshot,
         writing: { compression, chunk_size_bytes, chunk_crc, queue },
         onBag: (file, bagDir) => {
-          const lakehouse = ctx.components.get('lakehouse') as { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
+          const lakehouse = ctx.components.get('lakehouse') as
+            { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
           lakehouse?.indexRecordedSplit?.(file, bagDir);
         },
       });

@@ -27,7 +27,11 @@ const STOP: ComponentSpec = {
   name: 'stop',
   enabled: () => true,
   settings: () => null,
-  liveSettings: (config) => ({ topic: config.policy.velocity.topic, topics: config.policy.velocity.topics, latch: config.agent.stop_latch }),
+  liveSettings: (config) => ({
+    topic: config.policy.velocity.topic,
+    topics: config.policy.velocity.topics,
+    latch: config.agent.stop_latch,
+  }),
   create: async (ctx) => {
     const { StopService } = await import('../safety/index.ts');
     return new StopService(ctx);

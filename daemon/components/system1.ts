@@ -32,7 +32,13 @@ export const SYSTEM1_COMPONENTS: readonly ComponentSpec[] = [
     enabled: (config) => Object.keys(config.control.loops).length > 0,
     // policy.velocity too: loops clamp their Twist commands to it, so a new limit restarts them. And
     // agent.stop_latch: the loops obey the latch only when it is on, as read at their start.
-    settings: (config) => ({ control: config.control, policies: config.policies, models: modelFiles(config), velocity: config.policy.velocity, stop_latch: config.agent.stop_latch }),
+    settings: (config) => ({
+      control: config.control,
+      policies: config.policies,
+      models: modelFiles(config),
+      velocity: config.policy.velocity,
+      stop_latch: config.agent.stop_latch,
+    }),
     startTimeout: (config) => ({ ms: config.control.start_timeout_s * 1000, key: 'control.start_timeout_s' }),
     create: async (ctx) => {
       const { ControlComponent } = await import('../../adapters/lerobot/control/control-component.ts');

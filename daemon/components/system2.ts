@@ -21,7 +21,10 @@ export const SYSTEM2_COMPONENTS: readonly ComponentSpec[] = [
     settings: (config) => ({ agent: config.agent, policy: { velocity: { topic: config.policy.velocity.topic } } }),
     // The rest of policy.* goes to the running agent (applySettings): a tighter limit must not end a run.
     // So does the sim's speed, which stretches its navigator's watchdogs.
-    liveSettings: (config) => ({ policy: config.policy, sim: { enabled: config.sim.enabled, speed: config.sim.speed } }),
+    liveSettings: (config) => ({
+      policy: config.policy,
+      sim: { enabled: config.sim.enabled, speed: config.sim.speed },
+    }),
     create: async (ctx) => {
       const { AgentComponent } = await import('../agent/agent-component.ts');
       return new AgentComponent(ctx);

@@ -1,4 +1,11 @@
-export { ConfigError, defaultConfig, loadConfigFile, parseConfigText, resolveDataDir, type LoadedConfig } from './load.ts';
+export {
+  ConfigError,
+  defaultConfig,
+  loadConfigFile,
+  parseConfigText,
+  resolveDataDir,
+  type LoadedConfig,
+} from './load.ts';
 export { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 export { restoreTemplates } from './interpolate.ts';
 export { checkConfigFile, checkConfigText, type ConfigCheck } from './load.ts';
@@ -7,6 +14,24 @@ export { apiExposure, foxgloveExposure, type ApiSettings, type FoxgloveSettings 
 export { LakehouseConfig, RecorderConfig, RetentionConfig, SnapshotConfig } from './sections/bags.ts';
 export { brokerUrlProblem, type CentralSettings } from './sections/central.ts';
 export type { RosSettings } from './sections/ros.ts';
-export { LoopConfig, PolicyConfig, system1Issues, type CommandSettings, type InputSettings, type LoopSettings, type NormalizationSettings, type PolicySettings, type SourceSettings } from './sections/system1.ts';
-export { LlmEndpointConfig, PolicyConfig as AgentPolicyConfig, type PolicySettings as AgentPolicySettings, type AgentSettings, type LlmEndpointSettings, type LlmSettings, type SkillName } from './sections/system2.ts';
+export {
+  LoopConfig,
+  PolicyConfig,
+  system1Issues,
+  type CommandSettings,
+  type InputSettings,
+  type LoopSettings,
+  type NormalizationSettings,
+  type PolicySettings,
+  type SourceSettings,
+} from './sections/system1.ts';
+export {
+  LlmEndpointConfig,
+  PolicyConfig as AgentPolicyConfig,
+  type PolicySettings as AgentPolicySettings,
+  type AgentSettings,
+  type LlmEndpointSettings,
+  type LlmSettings,
+  type SkillName,
+} from './sections/system2.ts';
 export type { ZenohSettings, ZenohTopicQosSettings } from './sections/zenoh.ts';

@@ -12,7 +12,10 @@ export interface EnvTemplate {
  * environment). An unset variable's reference is left in place as a placeholder, so the rest of the
  * config can still be validated and every problem reported in one pass.
  */
-export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): { value: unknown; problems: { path: string[]; message: string }[]; templates: EnvTemplate[] } {
+export function interpolateEnv(
+  value: unknown,
+  env: NodeJS.ProcessEnv,
+): { value: unknown; problems: { path: string[]; message: string }[]; templates: EnvTemplate[] } {
   const problems: { path: string[]; message: string }[] = [];
   const templates: EnvTemplate[] = [];
   const walk = (v: unknown, p: string[]): unknown => {
@@ -27,15 +30,21 @@ export function interpolateEnv(value: unknown, env: NodeJS.ProcessEnv): { value:
   };
   const replace = (text: string, p: string[]): string => {
     let templated = false;
-    const out = text.replace(/\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g, (match, name: string, fallback: string | undefined) => {
-      templated = true;
-      if (match.startsWith('$$')) return match.slice(1);
-      const found = env[name];
-      if (found !== undefined && found !== '') return found;
-      if (fallback !== undefined) return fallback;
-      problems.push({ path: p, message: `environment variable ${name} is not set (use \${${name}:-default} for a default)` });
-      return match;
-    });
+    const out = text.replace(
+      /\$?\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}/g,
+      (match, name: string, fallback: string | undefined) => {
+        templated = true;
+        if (match.startsWith('$$')) return match.slice(1);
+        const found = env[name];
+        if (found !== undefined && found !== '') return found;
+        if (fallback !== undefined) return fallback;
+        problems.push({
+          path: p,
+          message: `environment variable ${name} is not set (use \${${name}:-default} for a default)`,
+        });
+        return match;
+      },
+    );
     if (templated) templates.push({ path: p, text });
     return out;
   };
@@ -47,7 +56,8 @@ export function restoreTemplates(value: unknown, templates: readonly EnvTemplate
   const copy = structuredClone(value);
   for (const { path, text } of templates) {
     let at: unknown = copy;
-    for (const key of path.slice(0, -1)) at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
+    for (const key of path.slice(0, -1))
+      at = at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined;
     if (at !== null && typeof at === 'object') (at as Record<string, unknown>)[path.at(-1)!] = text;
   }
   return copy;

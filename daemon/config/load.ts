@@ -67,14 +67,22 @@ export interface ConfigFileOptions {
 }
 
 /** Reads, interpolates `${ENV}` and validates a YAML config file. Throws ConfigError. */
-export function loadConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): LoadedConfig {
+export function loadConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ConfigFileOptions = {},
+): LoadedConfig {
   const { config, issues, file, name } = checkConfigFile(path, env, options);
   if (!config) throw new ConfigError(name, issues);
   return { config, file };
 }
 
 /** Like loadConfigFile, but returns the problems (a file that can't be read is one) instead of throwing. */
-export function checkConfigFile(path: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): ConfigCheck & { file: string; name: string } {
+export function checkConfigFile(
+  path: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ConfigFileOptions = {},
+): ConfigCheck & { file: string; name: string } {
   const file = isAbsolute(path) ? path : resolve(path);
   const name = basename(file);
   let text: string;
@@ -96,12 +104,20 @@ export function parseConfigText(text: string, name: string, env: NodeJS.ProcessE
 }
 
 /** Parses and validates config YAML text, collecting every problem rather than stopping at the first. */
-export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.env, options: ConfigFileOptions = {}): ConfigCheck {
+export function checkConfigText(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: ConfigFileOptions = {},
+): ConfigCheck {
   const lineCounter = new LineCounter();
   // merge: `<<: *base` takes an anchored mapping's keys, the keys written beside it win (YAML 1.1 merge keys,
   // as ROS 2 parameter files and docker-compose use them).
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true, lineCounter });
-  const refused = (message: string): ConfigCheck => ({ config: undefined, issues: [{ path: '', message }], templates: [] });
+  const refused = (message: string): ConfigCheck => ({
+    config: undefined,
+    issues: [{ path: '', message }],
+    templates: [],
+  });
   if (doc.errors.length > 0) {
     // One syntax error derails the parser for the rest of the file: the first is the one to fix, the
     // others (often a dozen "Unexpected ... token") are mostly its echoes.
@@ -114,13 +130,18 @@ export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.e
       let message = e.message.replace(/ at line \d+, column \d+:[\s\S]*$/, '').split('\n')[0]!;
       const line = at ? (text.split('\n')[at.line - 1] ?? '') : '';
       if (/\{[^}]*:\s*\$\{/.test(line)) message += ` (inside {...}, quote a value that starts with \${: "\${VAR}")`;
-      if (i === 0 && echoes > 0) message += `; ${echoes} more YAML error${echoes > 1 ? 's' : ''} after it, most likely caused by it`;
-      return at ? { path: '', message: `line ${at.line}, column ${at.col}: ${message}`, line: at.line, column: at.col } : { path: '', message };
+      if (i === 0 && echoes > 0)
+        message += `; ${echoes} more YAML error${echoes > 1 ? 's' : ''} after it, most likely caused by it`;
+      return at
+        ? { path: '', message: `line ${at.line}, column ${at.col}: ${message}`, line: at.line, column: at.col }
+        : { path: '', message };
     });
     return { config: undefined, issues, templates: [] };
   }
   if (options.refuseEmpty && doc.contents === null) {
-    return refused('the file has no settings (empty, or only comments): an editor may be halfway through saving it; save the whole file, then reload again');
+    return refused(
+      'the file has no settings (empty, or only comments): an editor may be halfway through saving it; save the whole file, then reload again',
+    );
   }
   let raw: unknown;
   try {
@@ -128,11 +149,20 @@ export function checkConfigText(text: string, env: NodeJS.ProcessEnv = process.e
   } catch (error) {
     // The yaml library refuses an alias bomb ("billion laughs") here, in its own words and with no file.
     const message = (error as Error).message;
-    if (/^Merge sources/.test(message)) return refused('a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])');
-    return refused(/alias/i.test(message) ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out` : message);
+    if (/^Merge sources/.test(message))
+      return refused(
+        'a merge key (<<) must take a mapping, an alias of one (<<: *base) or a list of them (<<: [*a, *b])',
+      );
+    return refused(
+      /alias/i.test(message)
+        ? `too many YAML alias expansions (the limit is ${MAX_ALIAS_COUNT}): write the values out`
+        : message,
+    );
   }
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) {
-    return refused(`expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`);
+    return refused(
+      `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
+    );
   }
   const check = checkObject(raw, env);
   return { ...check, issues: placeIssues(check.issues, doc, lineCounter) };
@@ -151,10 +181,18 @@ function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
   const unset = new Set(envIssues.map((i) => i.path));
   const withDefaults = Value.Default(EdgeConfigSchema, structuredClone(value));
   // Messages quote a value as written: `${TOKEN}`, never the secret it stands for (in check, show and run).
-  const schemaIssues = validator.issues(withDefaults, restoreTemplates(withDefaults, templates)).map(hintExtensionFields).filter((i) => !unset.has(i.path));
+  const schemaIssues = validator
+    .issues(withDefaults, restoreTemplates(withDefaults, templates))
+    .map(hintExtensionFields)
+    .filter((i) => !unset.has(i.path));
   // Cross-checks need the types the schema promises, so they run only on a value that passes it (a
   // placeholder is still a string where a string belongs).
-  const crossIssues = schemaIssues.length === 0 ? crossChecks(withDefaults as EdgeConfig).filter((i) => !unset.has(i.path)).map((i) => unsubstituted(i, value, templates)) : [];
+  const crossIssues =
+    schemaIssues.length === 0
+      ? crossChecks(withDefaults as EdgeConfig)
+          .filter((i) => !unset.has(i.path))
+          .map((i) => unsubstituted(i, value, templates))
+      : [];
   const issues = [...envIssues, ...schemaIssues, ...crossIssues];
   return { config: issues.length === 0 ? (withDefaults as EdgeConfig) : undefined, issues, templates };
 }
@@ -165,8 +203,17 @@ function checkObject(raw: object, env: NodeJS.ProcessEnv): ConfigCheck {
  */
 function unsubstituted(issue: ValidationIssue, value: unknown, templates: readonly EnvTemplate[]): ValidationIssue {
   const substitutions = templates
-    .map(({ path, text }) => ({ text, substituted: path.reduce<unknown>((at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined), value) }))
-    .filter((s): s is { text: string; substituted: string } => typeof s.substituted === 'string' && s.substituted !== '' && s.substituted !== s.text)
+    .map(({ path, text }) => ({
+      text,
+      substituted: path.reduce<unknown>(
+        (at, key) => (at !== null && typeof at === 'object' ? (at as Record<string, unknown>)[key] : undefined),
+        value,
+      ),
+    }))
+    .filter(
+      (s): s is { text: string; substituted: string } =>
+        typeof s.substituted === 'string' && s.substituted !== '' && s.substituted !== s.text,
+    )
     .sort((a, b) => b.substituted.length - a.substituted.length); // a secret holding another is replaced whole
   let message = issue.message;
   for (const { text, substituted } of substitutions) message = message.replaceAll(substituted, text);
@@ -177,7 +224,10 @@ function unsubstituted(issue: ValidationIssue, value: unknown, templates: readon
 function hintExtensionFields(issue: ValidationIssue): ValidationIssue {
   const topLevel = !/[.[]/.test(issue.path);
   if (!topLevel || !issue.message.startsWith('unknown key') || issue.message.includes('did you mean')) return issue;
-  return { ...issue, message: `${issue.message}; a block kept only for YAML anchors must be named ${EXTENSION_PREFIX}<something>` };
+  return {
+    ...issue,
+    message: `${issue.message}; a block kept only for YAML anchors must be named ${EXTENSION_PREFIX}<something>`,
+  };
 }
 
 /** What no one key's schema can see. */
@@ -185,7 +235,10 @@ function crossChecks(config: EdgeConfig): ValidationIssue[] {
   const issues: ValidationIssue[] = [];
   const { api, foxglove } = config;
   if (api.enabled && foxglove.enabled && api.port !== 0 && api.port === foxglove.port && api.host === foxglove.host) {
-    issues.push({ path: 'foxglove.port', message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port` });
+    issues.push({
+      path: 'foxglove.port',
+      message: `${foxglove.port} is also api.port: the HTTP API and the Foxglove bridge each need their own port`,
+    });
   }
   // The API without a token, or the Foxglove bridge, bound off loopback: the servers would refuse to start.
   issues.push(...exposureIssues(config));

@@ -14,18 +14,37 @@ import { ZENOH_SECTIONS } from './sections/zenoh.ts';
  * documents every key.
  */
 
-
 export const RobotConfig = Section(
   {
-    id: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'sim-robot', description: 'Robot id: MQTT topics, lakehouse partitions.' }),
-    fleet: Type.String({ minLength: 1, pattern: '^[A-Za-z0-9_.-]+$', default: 'default', description: 'Fleet the robot belongs to.' }),
+    id: Type.String({
+      minLength: 1,
+      pattern: '^[A-Za-z0-9_.-]+$',
+      default: 'sim-robot',
+      description: 'Robot id: MQTT topics, lakehouse partitions.',
+    }),
+    fleet: Type.String({
+      minLength: 1,
+      pattern: '^[A-Za-z0-9_.-]+$',
+      default: 'default',
+      description: 'Fleet the robot belongs to.',
+    }),
   },
   'Who this daemon is.',
 );
 
 export const LogConfig = Section(
   {
-    level: Type.Union([Type.Literal('trace'), Type.Literal('debug'), Type.Literal('info'), Type.Literal('warn'), Type.Literal('error'), Type.Literal('fatal')], { default: 'info' }),
+    level: Type.Union(
+      [
+        Type.Literal('trace'),
+        Type.Literal('debug'),
+        Type.Literal('info'),
+        Type.Literal('warn'),
+        Type.Literal('error'),
+        Type.Literal('fatal'),
+      ],
+      { default: 'info' },
+    ),
   },
   'Structured logs (pino): JSON lines on stderr, which journald keeps.',
 );
@@ -34,13 +53,17 @@ export const BusConfig = Section(
   {
     definitions: Section(
       {
-        distro: Type.Union([Type.Literal('jazzy'), Type.Literal('iron'), Type.Literal('humble'), Type.Literal('none')], {
-          default: 'jazzy',
-          description: 'Built-in message definitions (@foxglove/rosmsg-msgs-common).',
-        }),
+        distro: Type.Union(
+          [Type.Literal('jazzy'), Type.Literal('iron'), Type.Literal('humble'), Type.Literal('none')],
+          {
+            default: 'jazzy',
+            description: 'Built-in message definitions (@foxglove/rosmsg-msgs-common).',
+          },
+        ),
         dirs: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'Directories of ROS 2 interface packages (<pkg>/msg/*.msg, <pkg>/srv/*.srv), e.g. /opt/ros/jazzy/share. They override the built-in set.',
+          description:
+            'Directories of ROS 2 interface packages (<pkg>/msg/*.msg, <pkg>/srv/*.srv), e.g. /opt/ros/jazzy/share. They override the built-in set.',
         }),
       },
       'Where message definitions come from.',
@@ -53,16 +76,28 @@ export const JournalConfig = Section(
   {
     fsync: Type.Union([Type.Literal('always'), Type.Literal('interval'), Type.Literal('never')], {
       default: 'always',
-      description: 'always: a record is fsynced before it is acknowledged (appends in flight share one fsync); interval: fsync every interval_ms; never: leave it to the OS (survives a crash of the daemon, not a power cut).',
+      description:
+        'always: a record is fsynced before it is acknowledged (appends in flight share one fsync); interval: fsync every interval_ms; never: leave it to the OS (survives a crash of the daemon, not a power cut).',
     }),
     interval_ms: Type.Integer({ minimum: 1, maximum: 60_000, default: 100 }),
-    segment_mb: Type.Integer({ minimum: 1, maximum: 4096, default: 64, description: 'Size of one journal segment file.' }),
+    segment_mb: Type.Integer({
+      minimum: 1,
+      maximum: 4096,
+      default: 64,
+      description: 'Size of one journal segment file.',
+    }),
     retain_days: Type.Number({
       exclusiveMinimum: 0,
       default: 30,
-      description: 'Whole segments whose newest record is older than this are deleted, once the lakehouse has indexed them, no unfinished run needs them and the central link (if any) has sent them.',
+      description:
+        'Whole segments whose newest record is older than this are deleted, once the lakehouse has indexed them, no unfinished run needs them and the central link (if any) has sent them.',
     }),
-    max_mb: Type.Integer({ minimum: 1, default: 2048, description: 'Past this size on disk, the oldest segments are deleted (same conditions, except that records the central link has not sent go too: the disk comes first).' }),
+    max_mb: Type.Integer({
+      minimum: 1,
+      default: 2048,
+      description:
+        'Past this size on disk, the oldest segments are deleted (same conditions, except that records the central link has not sent go too: the disk comes first).',
+    }),
   },
   'The durable journal of runs and agent events (<data_dir>/log/).',
 );
@@ -84,13 +119,30 @@ export const SimConfig = Section(
   {
     enabled: Type.Boolean({ default: false, description: 'Run the built-in simulator inside the daemon.' }),
     world: Type.Literal('turtlebot-maze', { default: 'turtlebot-maze' }),
-    seed: Type.Integer({ minimum: 0, maximum: MAX_SIM_SEED, default: 1, description: 'Seed of sensor noise: the same seed gives the same run.' }),
-    maze_seed: Type.Integer({ minimum: 0, maximum: MAX_SIM_SEED, default: 7, description: 'Seed of the maze layout; the default maze is seed 7.' }),
-    speed: Type.Number({ minimum: MIN_SIM_SPEED, default: 1, description: 'Sim seconds per wall second, at least 0.01. Large values run as fast as the CPU allows.' }),
-    paused: Type.Boolean({ default: false, description: 'Start with the clock held at 0 until the bus query sim/unpause (like Gazebo\'s paused:=true).' }),
+    seed: Type.Integer({
+      minimum: 0,
+      maximum: MAX_SIM_SEED,
+      default: 1,
+      description: 'Seed of sensor noise: the same seed gives the same run.',
+    }),
+    maze_seed: Type.Integer({
+      minimum: 0,
+      maximum: MAX_SIM_SEED,
+      default: 7,
+      description: 'Seed of the maze layout; the default maze is seed 7.',
+    }),
+    speed: Type.Number({
+      minimum: MIN_SIM_SPEED,
+      default: 1,
+      description: 'Sim seconds per wall second, at least 0.01. Large values run as fast as the CPU allows.',
+    }),
+    paused: Type.Boolean({
+      default: false,
+      description: "Start with the clock held at 0 until the bus query sim/unpause (like Gazebo's paused:=true).",
+    }),
     named_poses: Type.Record(Type.String(), Pose2D, {
       default: {},
-      description: 'Named goal poses in the map frame (added to the world\'s own, e.g. charging_dock).',
+      description: "Named goal poses in the map frame (added to the world's own, e.g. charging_dock).",
     }),
   },
   'The built-in turtlebot-maze simulator.',
@@ -99,7 +151,11 @@ export const SimConfig = Section(
 export const EdgeConfigSchema = Type.Object(
   {
     robot: RobotConfig,
-    data_dir: Type.String({ minLength: 1, default: './.auraison-edge', description: 'Where bags, logs and the lakehouse live (relative to the working directory).' }),
+    data_dir: Type.String({
+      minLength: 1,
+      default: './.auraison-edge',
+      description: 'Where bags, logs and the lakehouse live (relative to the working directory).',
+    }),
     log: LogConfig,
     bus: BusConfig,
     journal: JournalConfig,

@@ -26,7 +26,8 @@ describe('newId', () => {
       expect(b[14]).toBe('7');
       expect(b[19]).toMatch(/[89ab]/);
       // The same ms: the counter (hex digits 15..17) goes up by one; a later ms: it starts again.
-      if (uuidv7Time(a) === uuidv7Time(b)) expect(parseInt(b.slice(15, 18), 16)).toBe(parseInt(a.slice(15, 18), 16) + 1);
+      if (uuidv7Time(a) === uuidv7Time(b))
+        expect(parseInt(b.slice(15, 18), 16)).toBe(parseInt(a.slice(15, 18), 16) + 1);
       else expect(uuidv7Time(b)).toBeGreaterThan(uuidv7Time(a));
     }
   });

@@ -51,15 +51,33 @@ export function newId(): string {
   }
   const r = randomBytes(8);
   return (
-    prefix + HEX3[counter]! +
-    '-' + h(0x80 | (POOL[r]! & 0x3f)) + h(POOL[r + 1]!) +
-    '-' + h(POOL[r + 2]!) + h(POOL[r + 3]!) + h(POOL[r + 4]!) + h(POOL[r + 5]!) + h(POOL[r + 6]!) + h(POOL[r + 7]!)
+    prefix +
+    HEX3[counter]! +
+    '-' +
+    h(0x80 | (POOL[r]! & 0x3f)) +
+    h(POOL[r + 1]!) +
+    '-' +
+    h(POOL[r + 2]!) +
+    h(POOL[r + 3]!) +
+    h(POOL[r + 4]!) +
+    h(POOL[r + 5]!) +
+    h(POOL[r + 6]!) +
+    h(POOL[r + 7]!)
   );
 }
 
 /** `tttttttt-tttt-7`: 48 bits of ms, then the version digit that starts the counter's field. */
 function timePrefix(t: number): string {
-  return h(Math.floor(t / 2 ** 40) & 0xff) + h(Math.floor(t / 2 ** 32) & 0xff) + h((t >>> 24) & 0xff) + h((t >>> 16) & 0xff) + '-' + h((t >>> 8) & 0xff) + h(t & 0xff) + '-7';
+  return (
+    h(Math.floor(t / 2 ** 40) & 0xff) +
+    h(Math.floor(t / 2 ** 32) & 0xff) +
+    h((t >>> 24) & 0xff) +
+    h((t >>> 16) & 0xff) +
+    '-' +
+    h((t >>> 8) & 0xff) +
+    h(t & 0xff) +
+    '-7'
+  );
 }
 
 export const UUID_PATTERN = '^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$';

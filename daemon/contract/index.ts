@@ -5,7 +5,48 @@ export * from './policy-hook.ts';
 export { formatIssue, formatPath, ValidationError, Validator, type ValidationIssue } from './validate.ts';
 export { jsonHazard } from './json-hazards.ts';
 export { addressesRobot, misdirection } from './intent-targets.ts';
-export { SERVICE_NAMES, hasMetrics, isAgentService, isJournalHolder, isJournalSyncHolder, isRobotStop, isSnapshotService, type AgentService, type ClosedSplit, type Journal, type JournalEntry, type JournalHolder, type JournalRecord, type JournalSyncHolder, type LakehouseService, type MetricFamily, type MetricsProvider, type PauseState, type PolicyHooksProvider, type RecorderService, type RobotStopOutcome, type RobotStopService, type SnapshotBag, type SnapshotService, type SplitIndexing, type StopLatchState, type StopReleaseOutcome, type SubmittedIntent, type TakenSnapshot } from './services.ts';
-export { TENSOR_ENCODING, TensorCodecError, decodeTensors, encodeError, encodeTensors, quoted, tensorFromJson, tensorToJson, withoutLeadingOnes, type NamedTensor } from './tensor-codec.ts';
+export {
+  SERVICE_NAMES,
+  hasMetrics,
+  isAgentService,
+  isJournalHolder,
+  isJournalSyncHolder,
+  isRobotStop,
+  isSnapshotService,
+  type AgentService,
+  type ClosedSplit,
+  type Journal,
+  type JournalEntry,
+  type JournalHolder,
+  type JournalRecord,
+  type JournalSyncHolder,
+  type LakehouseService,
+  type MetricFamily,
+  type MetricsProvider,
+  type PauseState,
+  type PolicyHooksProvider,
+  type RecorderService,
+  type RobotStopOutcome,
+  type RobotStopService,
+  type SnapshotBag,
+  type SnapshotService,
+  type SplitIndexing,
+  type StopLatchState,
+  type StopReleaseOutcome,
+  type SubmittedIntent,
+  type TakenSnapshot,
+} from './services.ts';
+export {
+  TENSOR_ENCODING,
+  TensorCodecError,
+  decodeTensors,
+  encodeError,
+  encodeTensors,
+  quoted,
+  tensorFromJson,
+  tensorToJson,
+  withoutLeadingOnes,
+  type NamedTensor,
+} from './tensor-codec.ts';
 export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';

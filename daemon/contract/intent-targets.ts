@@ -13,6 +13,10 @@ export function addressesRobot(targets: readonly string[], robotId: string): boo
 /** Why an intent is not for this robot, for the refusal that names it; undefined when it is. */
 export function misdirection(targets: readonly string[], robotId: string): string | undefined {
   if (addressesRobot(targets, robotId)) return undefined;
-  const shown = targets.slice(0, 5).map((t) => JSON.stringify(t)).join(', ') + (targets.length > 5 ? ', ...' : '');
+  const shown =
+    targets
+      .slice(0, 5)
+      .map((t) => JSON.stringify(t))
+      .join(', ') + (targets.length > 5 ? ', ...' : '');
   return `targets: the intent is for ${shown}, not this robot (${JSON.stringify(robotId)}): a target is a robot id or <robot id>/<resource>; nothing was run`;
 }

@@ -16,9 +16,13 @@ export const MAX_JSON_DEPTH = 64;
 export function jsonHazard(value: unknown): ValidationIssue | undefined {
   const path: string[] = [];
   const walk = (v: unknown, depth: number): ValidationIssue | undefined => {
-    if (typeof v === 'number') return Number.isFinite(v) ? undefined : { path: formatPath(path), message: 'non-finite number: JSON numbers must fit a double (|x| < 1.8e308)' };
+    if (typeof v === 'number')
+      return Number.isFinite(v)
+        ? undefined
+        : { path: formatPath(path), message: 'non-finite number: JSON numbers must fit a double (|x| < 1.8e308)' };
     if (v === null || typeof v !== 'object') return undefined;
-    if (depth > MAX_JSON_DEPTH) return { path: formatPath(path.slice(0, 1)), message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
+    if (depth > MAX_JSON_DEPTH)
+      return { path: formatPath(path.slice(0, 1)), message: `nested deeper than ${MAX_JSON_DEPTH} levels` };
     if (Array.isArray(v)) {
       for (let i = 0; i < v.length; i++) {
         path.push(String(i));

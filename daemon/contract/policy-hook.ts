@@ -27,7 +27,11 @@ export interface PolicyHook {
   readonly name: string;
   onIntent?(intent: Intent): PolicyDecision<Intent> | Promise<PolicyDecision<Intent>>;
   beforeToolCall?(ctx: ToolCallContext, input: unknown): PolicyDecision<unknown> | Promise<PolicyDecision<unknown>>;
-  afterToolCall?(ctx: ToolCallContext, input: unknown, result: ToolResult): PolicyDecision<ToolResult> | Promise<PolicyDecision<ToolResult>>;
+  afterToolCall?(
+    ctx: ToolCallContext,
+    input: unknown,
+    result: ToolResult,
+  ): PolicyDecision<ToolResult> | Promise<PolicyDecision<ToolResult>>;
 }
 
 /** One fired rule, for the event log. */
@@ -38,7 +42,8 @@ export interface PolicyRecord {
   reason: string;
 }
 
-export type ChainOutcome<T> = { allowed: true; value: T; fired: PolicyRecord[] } | { allowed: false; fired: PolicyRecord[]; reason: string };
+export type ChainOutcome<T> =
+  { allowed: true; value: T; fired: PolicyRecord[] } | { allowed: false; fired: PolicyRecord[]; reason: string };
 
 /** Runs `pick(hook)` over the hooks in order, threading rewrites and stopping at the first deny. */
 export async function runPolicyChain<T>(

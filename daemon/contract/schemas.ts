@@ -16,7 +16,14 @@ const JsonObject = Type.Record(Type.String(), Type.Unknown());
 export const PolicyContext = Type.Object(
   {
     actor: Type.String({ maxLength: 128, default: 'anonymous', description: 'who submitted the intent' }),
-    source: Type.Union([Type.Literal('http'), Type.Literal('mqtt'), Type.Literal('ros'), Type.Literal('zenoh'), Type.Literal('cli'), Type.Literal('internal')]),
+    source: Type.Union([
+      Type.Literal('http'),
+      Type.Literal('mqtt'),
+      Type.Literal('ros'),
+      Type.Literal('zenoh'),
+      Type.Literal('cli'),
+      Type.Literal('internal'),
+    ]),
     requires_approval: Type.Optional(Type.Boolean()),
     max_tool_calls: Type.Optional(Type.Integer({ minimum: 1 })),
     max_tokens: Type.Optional(Type.Integer({ minimum: 1 })),
@@ -37,7 +44,8 @@ export const Intent = Type.Object(
     policy_ctx: PolicyContext,
     targets: Type.Array(Type.String({ minLength: 1, maxLength: 256 }), {
       maxItems: 64,
-      description: 'robots (robot.id) or resources on a robot (<robot id>/<resource>: an arm, a named policy) the intent addresses; empty: the robot that received it. A robot refuses an intent whose targets name neither it nor one of its resources (wrong_target).',
+      description:
+        'robots (robot.id) or resources on a robot (<robot id>/<resource>: an arm, a named policy) the intent addresses; empty: the robot that received it. A robot refuses an intent whose targets name neither it nor one of its resources (wrong_target).',
     }),
     created_at: Type.Optional(NsTime),
   },
@@ -137,7 +145,9 @@ export type ProjectionEvent = Static<typeof ProjectionEvent>;
 /** A stop request (POST /stop, the bus query `agent/stop`); none at all is `{}`. */
 export const StopRequest = Type.Object(
   {
-    by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who stops the robot (default api, or bus)' })),
+    by: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'who stops the robot (default api, or bus)' }),
+    ),
     reason: Type.Optional(Type.String({ maxLength: 1024, description: 'why, recorded in each cancelled run' })),
   },
   { additionalProperties: false },
@@ -147,8 +157,16 @@ export type StopRequest = Static<typeof StopRequest>;
 /** Releasing the latched stop (POST /stop/release): who releases it; no body at all is fine too. */
 export const StopReleaseRequest = Type.Object(
   {
-    by: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' })),
-    since: Type.Optional(Type.String({ minLength: 1, maxLength: 64, description: 'the since of the latch the releaser was shown: a newer latch is not released (409)' })),
+    by: Type.Optional(
+      Type.String({ minLength: 1, maxLength: 128, description: 'who releases the latch (default api)' }),
+    ),
+    since: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 64,
+        description: 'the since of the latch the releaser was shown: a newer latch is not released (409)',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

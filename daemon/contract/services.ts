@@ -106,7 +106,14 @@ export interface AgentService {
 
 export function isAgentService(value: unknown): value is AgentService {
   const v = value as Partial<AgentService> | undefined;
-  return typeof v?.submitIntent === 'function' && typeof v.submit === 'function' && typeof v.listRuns === 'function' && typeof v.getRun === 'function' && typeof v.approve === 'function' && typeof v.cancel === 'function';
+  return (
+    typeof v?.submitIntent === 'function' &&
+    typeof v.submit === 'function' &&
+    typeof v.listRuns === 'function' &&
+    typeof v.getRun === 'function' &&
+    typeof v.approve === 'function' &&
+    typeof v.cancel === 'function'
+  );
 }
 
 /** What the operator's stop did (POST /stop, `auraison-edge stop`, the bus query `agent/stop`). */
@@ -181,7 +188,12 @@ export interface LakehouseService {
   query(
     sql: string,
     options?: { timeoutMs?: number; maxRows?: number; maxBytes?: number },
-  ): Promise<{ columns: { name: string; type: string }[]; rows: unknown[][]; truncated: boolean; truncated_by?: 'max_rows' | 'max_bytes' }>;
+  ): Promise<{
+    columns: { name: string; type: string }[];
+    rows: unknown[][];
+    truncated: boolean;
+    truncated_by?: 'max_rows' | 'max_bytes';
+  }>;
   /** Waits for the index jobs queued so far and says whether the recorded split `file` is in the catalog. */
   splitIndexing?(file: string): Promise<SplitIndexing>;
 }
@@ -273,7 +285,12 @@ export interface MetricFamily {
   type: 'counter' | 'gauge' | 'histogram';
   samples: { labels?: Record<string, string>; value: number }[];
   /** For histograms: cumulative buckets per label set. */
-  histograms?: { labels?: Record<string, string>; buckets: { le: number; count: number }[]; sum: number; count: number }[];
+  histograms?: {
+    labels?: Record<string, string>;
+    buckets: { le: number; count: number }[];
+    sum: number;
+    count: number;
+  }[];
 }
 
 /** Implemented by components that have metrics of their own. */

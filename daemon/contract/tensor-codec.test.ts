@@ -5,10 +5,18 @@ describe('tensor codec', () => {
   it('round-trips tensors and fields, 8-byte aligned', () => {
     const a = Float32Array.of(1, 2, 3);
     const b = Float32Array.of(-1.5);
-    const bytes = encodeTensors([{ name: 'obs', shape: [1, 3], data: a }, { name: 'h', shape: [1], data: b }], { timestep: 7 });
+    const bytes = encodeTensors(
+      [
+        { name: 'obs', shape: [1, 3], data: a },
+        { name: 'h', shape: [1], data: b },
+      ],
+      { timestep: 7 },
+    );
     const headerLength = new DataView(bytes.buffer).getUint32(0, true);
     expect((4 + headerLength) % 8).toBe(0);
-    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as { tensors: { offset: number }[] };
+    const header = JSON.parse(new TextDecoder().decode(bytes.subarray(4, 4 + headerLength))) as {
+      tensors: { offset: number }[];
+    };
     expect(header.tensors.map((t) => t.offset)).toEqual([0, 16]);
     const back = decodeTensors(bytes);
     expect(back.fields).toEqual({ timestep: 7 });
@@ -26,7 +34,9 @@ describe('tensor codec', () => {
   });
 
   it('carries errors', () => {
-    expect(decodeTensors(encodeError('bad_shape', 'no')).fields).toEqual({ error: { code: 'bad_shape', message: 'no' } });
+    expect(decodeTensors(encodeError('bad_shape', 'no')).fields).toEqual({
+      error: { code: 'bad_shape', message: 'no' },
+    });
   });
 
   it.each([
@@ -34,7 +44,11 @@ describe('tensor codec', () => {
     ['header past the end', Uint8Array.of(255, 0, 0, 0, 1), 'bad_payload'],
     ['float64 tensor', frame({ tensors: [{ name: 'x', dtype: 'float64', shape: [1], offset: 0 }] }, 8), 'bad_dtype'],
     ['bad shape', frame({ tensors: [{ name: 'x', dtype: 'float32', shape: [-1], offset: 0 }] }, 8), 'bad_shape'],
-    ['data past the end', frame({ tensors: [{ name: 'x', dtype: 'float32', shape: [10], offset: 0 }] }, 8), 'bad_payload'],
+    [
+      'data past the end',
+      frame({ tensors: [{ name: 'x', dtype: 'float32', shape: [10], offset: 0 }] }, 8),
+      'bad_payload',
+    ],
     ['not JSON', Uint8Array.of(3, 0, 0, 0, 0x7b, 0x7b, 0x7b), 'bad_payload'],
   ])('rejects %s', (_what, bytes, code) => {
     try {
@@ -47,8 +61,16 @@ describe('tensor codec', () => {
   });
 
   it.each([
-    ['a megabyte name', { name: 'n'.repeat(1_000_000), dtype: 'float64', shape: [1], offset: 0 }, '"... (1000000 characters) has dtype "float64"'],
-    ['a shape of 100000 dimensions', { name: 'x', dtype: 'float32', shape: new Array<number>(100_000).fill(-1), offset: 0 }, 'got a list of 100000'],
+    [
+      'a megabyte name',
+      { name: 'n'.repeat(1_000_000), dtype: 'float64', shape: [1], offset: 0 },
+      '"... (1000000 characters) has dtype "float64"',
+    ],
+    [
+      'a shape of 100000 dimensions',
+      { name: 'x', dtype: 'float32', shape: new Array<number>(100_000).fill(-1), offset: 0 },
+      'got a list of 100000',
+    ],
   ])('quotes at most a few hundred characters of %s in its error', (_what, tensor, text) => {
     expect(() => decodeTensors(frame({ tensors: [tensor] }, 8))).toThrow(text);
     try {

@@ -74,11 +74,18 @@ export function encodeError(code: string, message: string, fields: Record<string
 }
 
 export function decodeTensors(payload: Uint8Array): TensorMessage {
-  if (payload.byteLength < 4) throw new TensorCodecError('bad_payload', `payload of ${payload.byteLength} bytes is too short for a header length`);
+  if (payload.byteLength < 4)
+    throw new TensorCodecError(
+      'bad_payload',
+      `payload of ${payload.byteLength} bytes is too short for a header length`,
+    );
   const view = new DataView(payload.buffer, payload.byteOffset, payload.byteLength);
   const headerLength = view.getUint32(0, true);
   if (4 + headerLength > payload.byteLength) {
-    throw new TensorCodecError('bad_payload', `header length ${headerLength} runs past the end of the ${payload.byteLength}-byte payload`);
+    throw new TensorCodecError(
+      'bad_payload',
+      `header length ${headerLength} runs past the end of the ${payload.byteLength}-byte payload`,
+    );
   }
   let header: unknown;
   try {
@@ -86,7 +93,8 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
   } catch (error) {
     throw new TensorCodecError('bad_payload', `header is not UTF-8 JSON: ${(error as Error).message}`);
   }
-  if (header === null || typeof header !== 'object' || Array.isArray(header)) throw new TensorCodecError('bad_payload', 'header must be a JSON object');
+  if (header === null || typeof header !== 'object' || Array.isArray(header))
+    throw new TensorCodecError('bad_payload', 'header must be a JSON object');
   const { tensors: list = [], ...fields } = header as { tensors?: unknown };
   if (!Array.isArray(list)) throw new TensorCodecError('bad_payload', 'header.tensors must be a list');
   const base = 4 + headerLength;
@@ -96,23 +104,36 @@ export function decodeTensors(payload: Uint8Array): TensorMessage {
   let claimed = 0;
   const tensors = list.map((entry: unknown, i): NamedTensor => {
     const where = `header.tensors[${i}]`;
-    if (entry === null || typeof entry !== 'object') throw new TensorCodecError('bad_payload', `${where} must be an object`);
+    if (entry === null || typeof entry !== 'object')
+      throw new TensorCodecError('bad_payload', `${where} must be an object`);
     const { name, dtype, shape, offset } = entry as Record<string, unknown>;
-    if (typeof name !== 'string' || name.length === 0) throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
-    if (dtype !== 'float32') throw new TensorCodecError('bad_dtype', `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32`);
+    if (typeof name !== 'string' || name.length === 0)
+      throw new TensorCodecError('bad_payload', `${where}.name must be a non-empty string`);
+    if (dtype !== 'float32')
+      throw new TensorCodecError('bad_dtype', `tensor ${quoted(name)} has dtype ${quoted(dtype)}; send float32`);
     // Safe integers only: past 2^53 a product is not exact, and [1e308, 1e308, 0] would count NaN elements.
     if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && (d as number) >= 0)) {
-      throw new TensorCodecError('bad_shape', `tensor ${quoted(name)} shape must be a list of non-negative integers (up to 2^53 - 1), got ${quoted(shape)}`);
+      throw new TensorCodecError(
+        'bad_shape',
+        `tensor ${quoted(name)} shape must be a list of non-negative integers (up to 2^53 - 1), got ${quoted(shape)}`,
+      );
     }
-    if (!Number.isInteger(offset) || (offset as number) < 0) throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
+    if (!Number.isInteger(offset) || (offset as number) < 0)
+      throw new TensorCodecError('bad_payload', `${where}.offset must be a non-negative integer`);
     const count = (shape as number[]).reduce((a, b) => a * b, 1);
     const start = offset as number;
     if (start + count * 4 > dataLength) {
-      throw new TensorCodecError('bad_payload', `tensor ${quoted(name)} (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`);
+      throw new TensorCodecError(
+        'bad_payload',
+        `tensor ${quoted(name)} (${count} float32 from offset ${start}) runs past the ${dataLength} data bytes`,
+      );
     }
     claimed += count * 4;
     if (claimed > dataLength) {
-      throw new TensorCodecError('bad_payload', `tensor ${quoted(name)} and those before it claim ${claimed} bytes in all, more than the ${dataLength} data bytes: tensors must not overlap`);
+      throw new TensorCodecError(
+        'bad_payload',
+        `tensor ${quoted(name)} and those before it claim ${claimed} bytes in all, more than the ${dataLength} data bytes: tensors must not overlap`,
+      );
     }
     const at = payload.byteOffset + base + start;
     let data: Float32Array;
@@ -144,9 +165,11 @@ const QUOTE_LIMIT = 200;
  */
 export function quoted(value: unknown): string {
   if (Array.isArray(value)) {
-    if (value.length > QUOTE_LIMIT / 2 || value.some((x) => x !== null && typeof x === 'object')) return `a list of ${value.length}`;
+    if (value.length > QUOTE_LIMIT / 2 || value.some((x) => x !== null && typeof x === 'object'))
+      return `a list of ${value.length}`;
   } else if (value !== null && typeof value === 'object') return 'an object';
-  if (typeof value === 'string' && value.length > QUOTE_LIMIT) return `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}... (${value.length} characters)`;
+  if (typeof value === 'string' && value.length > QUOTE_LIMIT)
+    return `${JSON.stringify(value.slice(0, QUOTE_LIMIT))}... (${value.length} characters)`;
   const text = JSON.stringify(value) ?? String(value);
   return text.length > QUOTE_LIMIT ? `${text.slice(0, QUOTE_LIMIT)}...` : text;
 }
@@ -170,7 +193,10 @@ export function tensorFromJson(name: string, value: unknown, declared: readonly 
   const shape: number[] = [];
   for (let v = value; Array.isArray(v); v = v[0]) {
     if (shape.length === maxRank) {
-      throw new TensorCodecError('bad_shape', `${input} nests lists more than ${maxRank} deep; the model takes ${JSON.stringify(declared)}`);
+      throw new TensorCodecError(
+        'bad_shape',
+        `${input} nests lists more than ${maxRank} deep; the model takes ${JSON.stringify(declared)}`,
+      );
     }
     shape.push(v.length);
   }
@@ -179,20 +205,35 @@ export function tensorFromJson(name: string, value: unknown, declared: readonly 
   const walk = (v: unknown, depth: number, at: string): void => {
     if (depth < shape.length) {
       if (!Array.isArray(v) || v.length !== shape[depth]) {
-        throw new TensorCodecError('bad_shape', `${input}${at} is ${Array.isArray(v) ? `a list of ${v.length}` : quoted(v)}; its first row makes the shape ${JSON.stringify(shape)}, so it must be a list of ${shape[depth]}`);
+        throw new TensorCodecError(
+          'bad_shape',
+          `${input}${at} is ${Array.isArray(v) ? `a list of ${v.length}` : quoted(v)}; its first row makes the shape ${JSON.stringify(shape)}, so it must be a list of ${shape[depth]}`,
+        );
       }
       v.forEach((x, i) => walk(x, depth + 1, `${at}[${i}]`));
       return;
     }
-    if (v === null) throw new TensorCodecError('not_finite', `${input}${at} is null (JSON has no NaN); inputs must be finite`);
-    if (typeof v !== 'number') throw new TensorCodecError(Array.isArray(v) ? 'bad_shape' : 'bad_dtype', `${input}${at} is ${quoted(v)}; send numbers in lists of the shape ${JSON.stringify(shape)}`);
+    if (v === null)
+      throw new TensorCodecError('not_finite', `${input}${at} is null (JSON has no NaN); inputs must be finite`);
+    if (typeof v !== 'number')
+      throw new TensorCodecError(
+        Array.isArray(v) ? 'bad_shape' : 'bad_dtype',
+        `${input}${at} is ${quoted(v)}; send numbers in lists of the shape ${JSON.stringify(shape)}`,
+      );
     // Stored as float32 it would be Infinity, a value the caller never sent: name the one they did.
-    if (!Number.isFinite(Math.fround(v))) throw new TensorCodecError('not_finite', `${input}${at} is ${v}, outside the float32 range (magnitude up to 3.4028234663852886e+38)`);
+    if (!Number.isFinite(Math.fround(v)))
+      throw new TensorCodecError(
+        'not_finite',
+        `${input}${at} is ${v}, outside the float32 range (magnitude up to 3.4028234663852886e+38)`,
+      );
     values.push(v);
   };
   walk(value, 0, '');
   if (withoutLeadingOnes(shape).join() !== withoutLeadingOnes(declared).join()) {
-    throw new TensorCodecError('bad_shape', `${input} has shape ${JSON.stringify(shape)}; the model takes ${JSON.stringify(declared)}`);
+    throw new TensorCodecError(
+      'bad_shape',
+      `${input} has shape ${JSON.stringify(shape)}; the model takes ${JSON.stringify(declared)}`,
+    );
   }
   return { name, shape, data: Float32Array.from(values) };
 }

@@ -18,18 +18,59 @@ describe('contract validation', () => {
   it('accepts well-formed primitives', () => {
     expect(intents.issues(intent())).toEqual([]);
     const ts = '1732190000000000000';
-    expect(new Validator(RunState).issues({ run_id: newId(), intent_id: newId(), tree_ref: 'navigate_to', status: 'running', created_at: ts, updated_at: ts })).toEqual([]);
-    expect(new Validator(AgentEvent).issues({ event_id: newId(), run_id: newId(), kind: 'tool.call', payload: {}, ts })).toEqual([]);
-    expect(new Validator(ProjectionEvent).issues({ event_id: newId(), domain: 'nav', projection: 'goal_reached', payload: { x: 1 }, ts })).toEqual([]);
-    expect(new Validator(ToolCall).issues({ call_id: 'c1', run_id: newId(), tool: 'publish', input_schema: {}, output_schema: {}, input: { topic: '/cmd_vel' }, result: { ok: false, error: 'denied' } })).toEqual([]);
+    expect(
+      new Validator(RunState).issues({
+        run_id: newId(),
+        intent_id: newId(),
+        tree_ref: 'navigate_to',
+        status: 'running',
+        created_at: ts,
+        updated_at: ts,
+      }),
+    ).toEqual([]);
+    expect(
+      new Validator(AgentEvent).issues({ event_id: newId(), run_id: newId(), kind: 'tool.call', payload: {}, ts }),
+    ).toEqual([]);
+    expect(
+      new Validator(ProjectionEvent).issues({
+        event_id: newId(),
+        domain: 'nav',
+        projection: 'goal_reached',
+        payload: { x: 1 },
+        ts,
+      }),
+    ).toEqual([]);
+    expect(
+      new Validator(ToolCall).issues({
+        call_id: 'c1',
+        run_id: newId(),
+        tool: 'publish',
+        input_schema: {},
+        output_schema: {},
+        input: { topic: '/cmd_vel' },
+        result: { ok: false, error: 'denied' },
+      }),
+    ).toEqual([]);
   });
 
   it('gives each problem with its path', () => {
-    const bad = { ...intent(), intent_id: 'not-a-uuid', targets: ['ok', ''], policy_ctx: { source: 'email' }, extra: 1 };
+    const bad = {
+      ...intent(),
+      intent_id: 'not-a-uuid',
+      targets: ['ok', ''],
+      policy_ctx: { source: 'email' },
+      extra: 1,
+    };
     const issues = intents.issues(bad);
-    expect(issues).toContainEqual({ path: 'intent_id', message: expect.stringMatching(/^expected string matching .* got "not-a-uuid"$/) });
+    expect(issues).toContainEqual({
+      path: 'intent_id',
+      message: expect.stringMatching(/^expected string matching .* got "not-a-uuid"$/),
+    });
     expect(issues).toContainEqual({ path: 'targets[1]', message: 'expected string of 1 to 256 characters, got ""' });
-    expect(issues).toContainEqual({ path: 'policy_ctx.source', message: expect.stringMatching(/^expected one of "http", "mqtt".* got "email"$/) });
+    expect(issues).toContainEqual({
+      path: 'policy_ctx.source',
+      message: expect.stringMatching(/^expected one of "http", "mqtt".* got "email"$/),
+    });
     expect(issues).toContainEqual({ path: 'extra', message: expect.stringMatching(/^unknown key/) });
   });
 
@@ -38,32 +79,56 @@ describe('contract validation', () => {
     for (let i = 0; i < 70; i++) bad[`k${i}`] = i;
     const issues = intents.issues(bad);
     expect(issues[0]).toEqual({ path: 'tpye', message: 'unknown key (did you mean "type"?)' });
-    expect(issues[1]).toEqual({ path: 'k0', message: expect.stringMatching(/^unknown key \(known keys: intent_id, type/) });
+    expect(issues[1]).toEqual({
+      path: 'k0',
+      message: expect.stringMatching(/^unknown key \(known keys: intent_id, type/),
+    });
   });
 
   it('states a length bound as one range, with the unit in the singular for 1', async () => {
     const { default: Type } = await import('typebox');
-    const message = (schema: Parameters<typeof Type.Object>[0][string], value: unknown) => new Validator(Type.Object({ v: schema })).issues({ v: value })[0]?.message;
+    const message = (schema: Parameters<typeof Type.Object>[0][string], value: unknown) =>
+      new Validator(Type.Object({ v: schema })).issues({ v: value })[0]?.message;
     expect(message(Type.String({ minLength: 1 }), '')).toBe('expected string of at least 1 character, got ""');
     expect(message(Type.String({ maxLength: 3 }), 'abcd')).toBe('expected string of at most 3 characters, got "abcd"');
     expect(message(Type.String({ minLength: 2, maxLength: 2 }), 'a')).toBe('expected string of 2 characters, got "a"');
-    expect(message(Type.Array(Type.Number(), { minItems: 1, maxItems: 4 }), [])).toBe('expected array of 1 to 4 items, got []');
-    expect(message(Type.Array(Type.Number(), { minItems: 0, maxItems: 1 }), [1, 2])).toBe('expected array of at most 1 item, got [1,2]');
+    expect(message(Type.Array(Type.Number(), { minItems: 1, maxItems: 4 }), [])).toBe(
+      'expected array of 1 to 4 items, got []',
+    );
+    expect(message(Type.Array(Type.Number(), { minItems: 0, maxItems: 1 }), [1, 2])).toBe(
+      'expected array of at most 1 item, got [1,2]',
+    );
   });
 
   it('refuses an array over its maxItems by its length, without walking its items', () => {
     const targets = Array.from({ length: 100_000 }, (_, i) => `robot-${i}`);
-    const issues = intents.issues({ ...intent(), targets, policy_ctx: { actor: 'operator', source: 'http', extra: 1 } });
-    expect(issues).toEqual([{ path: 'targets', message: 'expected array of at most 64 items, got an array of 100000 items' }]);
+    const issues = intents.issues({
+      ...intent(),
+      targets,
+      policy_ctx: { actor: 'operator', source: 'http', extra: 1 },
+    });
+    expect(issues).toEqual([
+      { path: 'targets', message: 'expected array of at most 64 items, got an array of 100000 items' },
+    ]);
   });
 
   it('names the key "" (JSON pointer "/"), not the value itself', () => {
-    expect(intents.issues({ ...intent(), '': 1 })).toEqual([{ path: '[""]', message: expect.stringMatching(/^unknown key/) }]);
+    expect(intents.issues({ ...intent(), '': 1 })).toEqual([
+      { path: '[""]', message: expect.stringMatching(/^unknown key/) },
+    ]);
   });
 
   it('reports the branch a sender meant in a union, not every branch', () => {
     const calls = new Validator(ToolCall);
-    const issues = calls.issues({ call_id: 'c', run_id: newId(), tool: 'publish', input_schema: {}, output_schema: {}, input: 1, result: { ok: false } });
+    const issues = calls.issues({
+      call_id: 'c',
+      run_id: newId(),
+      tool: 'publish',
+      input_schema: {},
+      output_schema: {},
+      input: 1,
+      result: { ok: false },
+    });
     expect(issues).toEqual([{ path: 'result.error', message: 'required' }]);
   });
 
@@ -82,12 +147,32 @@ describe('contract validation', () => {
 
 describe('policy hook chain', () => {
   it('threads rewrites, stops at the first deny and names every rule that fired', async () => {
-    const clamp: PolicyHook = { name: 'limits', beforeToolCall: (_c, input) => ({ action: 'rewrite', rule: 'max_linear_x', reason: 'clamped 2.0 to 0.22', value: { x: 0.22, was: input } }) };
-    const deny: PolicyHook = { name: 'allowlist', beforeToolCall: () => ({ action: 'deny', rule: 'topic_allowlist', reason: '/arm is not allowed' }) };
-    const never: PolicyHook = { name: 'never', beforeToolCall: () => { throw new Error('must not run after a deny'); } };
+    const clamp: PolicyHook = {
+      name: 'limits',
+      beforeToolCall: (_c, input) => ({
+        action: 'rewrite',
+        rule: 'max_linear_x',
+        reason: 'clamped 2.0 to 0.22',
+        value: { x: 0.22, was: input },
+      }),
+    };
+    const deny: PolicyHook = {
+      name: 'allowlist',
+      beforeToolCall: () => ({ action: 'deny', rule: 'topic_allowlist', reason: '/arm is not allowed' }),
+    };
+    const never: PolicyHook = {
+      name: 'never',
+      beforeToolCall: () => {
+        throw new Error('must not run after a deny');
+      },
+    };
     const pick = (h: PolicyHook, v: unknown) => h.beforeToolCall?.({} as never, v);
     const allowed = await runPolicyChain([clamp], { x: 2 }, pick);
-    expect(allowed).toEqual({ allowed: true, value: { x: 0.22, was: { x: 2 } }, fired: [{ hook: 'limits', rule: 'max_linear_x', action: 'rewrite', reason: 'clamped 2.0 to 0.22' }] });
+    expect(allowed).toEqual({
+      allowed: true,
+      value: { x: 0.22, was: { x: 2 } },
+      fired: [{ hook: 'limits', rule: 'max_linear_x', action: 'rewrite', reason: 'clamped 2.0 to 0.22' }],
+    });
     const denied = await runPolicyChain([clamp, deny, never], { x: 2 }, pick);
     expect(denied).toMatchObject({ allowed: false, reason: 'topic_allowlist: /arm is not allowed' });
     expect(denied.fired.map((f) => f.rule)).toEqual(['max_linear_x', 'topic_allowlist']);

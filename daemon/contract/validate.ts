@@ -80,7 +80,8 @@ export class Validator<T extends TSchema> {
     const byPath = new Map<string, ValidationIssue>();
     for (const issue of issues) if (!byPath.has(issue.path)) byPath.set(issue.path, issue);
     // Never "invalid" with nothing to say: an error this file does not describe still names the value.
-    if (byPath.size === 0) return [{ path: '', message: `does not match the expected shape (${errors[0]?.message ?? 'no detail'})` }];
+    if (byPath.size === 0)
+      return [{ path: '', message: `does not match the expected shape (${errors[0]?.message ?? 'no detail'})` }];
     return [...byPath.values()];
   }
 
@@ -99,7 +100,10 @@ export class Validator<T extends TSchema> {
         // `schema is false` under additionalProperties: one error per unknown key, reported before the
         // parent's additionalProperties error, which the error cap (64) cuts off when there are many.
         if (!error.schemaPath.endsWith('/additionalProperties')) return [];
-        const parent = schemaAt(this.schema as unknown as SchemaNode, error.schemaPath.slice(0, -'/additionalProperties'.length));
+        const parent = schemaAt(
+          this.schema as unknown as SchemaNode,
+          error.schemaPath.slice(0, -'/additionalProperties'.length),
+        );
         return [unknownKey(segments.slice(0, -1), segments.at(-1)!, parent)];
       }
       case 'additionalProperties': {
@@ -126,15 +130,23 @@ function oversizedArrays(node: SchemaNode, value: unknown, quoted: unknown, segm
   if (Array.isArray(value)) {
     const max = node.maxItems;
     if (typeof max !== 'number' || value.length <= max) return [];
-    return [{ path: formatPath(segments), message: `expected ${describeSchema(node)}, got ${value.length > 64 ? `an array of ${value.length} items` : show(quoted)}` }];
+    return [
+      {
+        path: formatPath(segments),
+        message: `expected ${describeSchema(node)}, got ${value.length > 64 ? `an array of ${value.length} items` : show(quoted)}`,
+      },
+    ];
   }
   const properties = node.properties as Record<string, SchemaNode> | undefined;
   if (value === null || typeof value !== 'object' || properties === undefined) return [];
   const found: ValidationIssue[] = [];
   for (const key of Object.keys(properties)) {
     if (!Object.hasOwn(value, key)) continue;
-    const quotedChild = quoted !== null && typeof quoted === 'object' ? (quoted as Record<string, unknown>)[key] : undefined;
-    found.push(...oversizedArrays(properties[key]!, (value as Record<string, unknown>)[key], quotedChild, [...segments, key]));
+    const quotedChild =
+      quoted !== null && typeof quoted === 'object' ? (quoted as Record<string, unknown>)[key] : undefined;
+    found.push(
+      ...oversizedArrays(properties[key]!, (value as Record<string, unknown>)[key], quotedChild, [...segments, key]),
+    );
   }
   return found;
 }
@@ -164,11 +176,15 @@ function pruneUnionNoise(errors: SchemaError[]): SchemaError[] {
       const b = branchOf(e);
       if (b !== undefined) branches.set(b, [...(branches.get(b) ?? []), e]);
     }
-    const meant = [...branches.values()].filter((errs) => !errs.some((e) => e.keyword === 'const' && e.instancePath !== union.instancePath));
-    const literalUnion = [...branches.values()].every((errs) => errs.every((e) => e.instancePath === union.instancePath));
+    const meant = [...branches.values()].filter(
+      (errs) => !errs.some((e) => e.keyword === 'const' && e.instancePath !== union.instancePath),
+    );
+    const literalUnion = [...branches.values()].every((errs) =>
+      errs.every((e) => e.instancePath === union.instancePath),
+    );
     if (meant.length > 0 && !literalUnion) {
       const keep = new Set(meant.flat());
-      kept = kept.filter((e) => e === union ? false : branchOf(e) === undefined || keep.has(e));
+      kept = kept.filter((e) => (e === union ? false : branchOf(e) === undefined || keep.has(e)));
     } else {
       kept = kept.filter((e) => branchOf(e) === undefined);
     }
@@ -186,7 +202,8 @@ function describeSchema(node: SchemaNode): string {
   let type = (node.type as string | undefined) ?? 'value';
   const bounds: string[] = [];
   // A length reads as one range: "string of 1 to 256 characters", not "of at least 1 ... of at most 256 ...".
-  const range = lengthRange(node.minLength, node.maxLength, 'character') ?? lengthRange(node.minItems, node.maxItems, 'item');
+  const range =
+    lengthRange(node.minLength, node.maxLength, 'character') ?? lengthRange(node.minItems, node.maxItems, 'item');
   if (range) type = `${type} of ${range}`;
   if (typeof node.minimum === 'number') bounds.push(`>= ${node.minimum}`);
   if (typeof node.exclusiveMinimum === 'number') bounds.push(`> ${node.exclusiveMinimum}`);
@@ -248,7 +265,10 @@ function valueAt(root: unknown, segments: readonly string[]): unknown {
 
 /** Prefixes issue paths with where the value sits: `body` and `params.x` give `body.params.x`. */
 export function issuesIn(part: string, issues: readonly ValidationIssue[]): ValidationIssue[] {
-  return issues.map((issue) => ({ path: issue.path ? `${part}${issue.path.startsWith('[') ? '' : '.'}${issue.path}` : part, message: issue.message }));
+  return issues.map((issue) => ({
+    path: issue.path ? `${part}${issue.path.startsWith('[') ? '' : '.'}${issue.path}` : part,
+    message: issue.message,
+  }));
 }
 
 function show(value: unknown): string {

@@ -61,11 +61,20 @@ export class BusChannels {
 
   open(server: FoxgloveServer): void {
     this.#server = server;
-    this.#cleanups.push(this.#ctx.bus.onTopic((topic, type) => this.#selected(topic) && this.#advertise(server, topic, type)));
-    this.#eventsChannel = server.addChannel({ topic: EVENTS_TOPIC, encoding: 'json', schemaName: 'auraison_edge/JournalRecord', schema: JOURNAL_RECORD_SCHEMA, schemaEncoding: 'jsonschema' });
+    this.#cleanups.push(
+      this.#ctx.bus.onTopic((topic, type) => this.#selected(topic) && this.#advertise(server, topic, type)),
+    );
+    this.#eventsChannel = server.addChannel({
+      topic: EVENTS_TOPIC,
+      encoding: 'json',
+      schemaName: 'auraison_edge/JournalRecord',
+      schema: JOURNAL_RECORD_SCHEMA,
+      schemaEncoding: 'jsonschema',
+    });
     this.#cleanups.push(
       this.#ctx.journal.subscribe((record) => {
-        if (this.#eventsWatched) this.#send(this.#eventsChannel!, BigInt(record.ts), new TextEncoder().encode(JSON.stringify(record)));
+        if (this.#eventsWatched)
+          this.#send(this.#eventsChannel!, BigInt(record.ts), new TextEncoder().encode(JSON.stringify(record)));
       }),
     );
   }
@@ -128,7 +137,8 @@ export class BusChannels {
     for (const { id, channelId } of taken) {
       if (typeof id !== 'number' || typeof channelId !== 'number') continue;
       const channel = this.#channels.get(channelId);
-      if (channel?.latched && channel.last && existing.has(channelId)) socket.send(messageFrame(id, channel.last.logTime, channel.last.data));
+      if (channel?.latched && channel.last && existing.has(channelId))
+        socket.send(messageFrame(id, channel.last.logTime, channel.last.data));
     }
   }
 
@@ -138,7 +148,11 @@ export class BusChannels {
       schema = this.#ctx.definitions.schemaText(type);
     } catch (error) {
       // A type with no definition cannot be shown; it is reported in health and the log, once.
-      if (!this.#unadvertisable.has(topic)) this.#ctx.log.warn({ topic, type, err: (error as Error).message }, 'foxglove: topic not advertised (no message definition)');
+      if (!this.#unadvertisable.has(topic))
+        this.#ctx.log.warn(
+          { topic, type, err: (error as Error).message },
+          'foxglove: topic not advertised (no message definition)',
+        );
       this.#unadvertisable.set(topic, type);
       return;
     }

@@ -40,7 +40,11 @@ export class ClientAdmission {
 
   /** Why a handshake is refused (the 400's reason) for the subprotocols it offers, or undefined. */
   handshake(offered: string | string[] | undefined, client: string): string | undefined {
-    const protocols = [offered ?? []].flat().flatMap((header) => header.split(',')).map((p) => p.trim()).filter((p) => p !== '');
+    const protocols = [offered ?? []]
+      .flat()
+      .flatMap((header) => header.split(','))
+      .map((p) => p.trim())
+      .filter((p) => p !== '');
     if (protocols.length === 0 || protocols.includes(SUBPROTOCOL)) return undefined;
     const reason = `this is a Foxglove WebSocket server: it speaks subprotocol ${SUBPROTOCOL}, and the client offered only ${protocols.join(', ')}`;
     this.#refuse('subprotocol', { client, offered: protocols }, `foxglove: refused a WebSocket: ${reason}`);
@@ -60,7 +64,11 @@ export class ClientAdmission {
     const message = `this daemon serves at most ${max} Foxglove client${max === 1 ? '' : 's'} at once and ${connected} are connected: close one, or raise foxglove.max_clients`;
     ws.send(JSON.stringify({ op: 'status', level: wsProtocol.StatusLevel.ERROR, message }));
     ws.close(CLOSE_TRY_AGAIN_LATER, `server full: foxglove.max_clients is ${max}`);
-    this.#refuse('max_clients', { client, connected, key: 'foxglove.max_clients' }, `foxglove: refused a client: ${connected} are connected, foxglove.max_clients is ${max}; raise it to let more in`);
+    this.#refuse(
+      'max_clients',
+      { client, connected, key: 'foxglove.max_clients' },
+      `foxglove: refused a client: ${connected} are connected, foxglove.max_clients is ${max}; raise it to let more in`,
+    );
     return true;
   }
 

@@ -62,7 +62,11 @@ export class ClientFeedback {
     if (this.#left.has(client)) return;
     this.tell(client, level, problem);
     const held = this.#logThrottle.take(client);
-    if (held !== undefined) this.#log.warn({ client: name, problem, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client frame refused');
+    if (held !== undefined)
+      this.#log.warn(
+        { client: name, problem, ...(held > 0 ? { suppressed: held } : {}) },
+        'foxglove client frame refused',
+      );
   }
 
   /** A status to one client, throttled; the first after a pause says how many were held back. */
@@ -91,14 +95,21 @@ export class ClientFeedback {
     }
     if (held === 0) return frame;
     const status = JSON.parse(frame) as { message?: unknown };
-    return JSON.stringify({ ...status, message: `${String(status.message)}${heldBack(held, 'status message', `held back since the last one, at most ${STATUS_BURST} a second`)}` });
+    return JSON.stringify({
+      ...status,
+      message: `${String(status.message)}${heldBack(held, 'status message', `held back since the last one, at most ${STATUS_BURST} a second`)}`,
+    });
   }
 
   /** The client left: what its throttles held back is logged, and they forget it. */
   left(client: IWebSocket, name: string): void {
     this.#left.add(client);
     const held = this.#logThrottle.flush(client);
-    if (held > 0) this.#log.warn({ client: name, suppressed: held }, 'foxglove client left; its last refused frames were not logged');
+    if (held > 0)
+      this.#log.warn(
+        { client: name, suppressed: held },
+        'foxglove client left; its last refused frames were not logged',
+      );
     this.#statusThrottle.flush(client);
     this.#protocolThrottle.flush(client);
   }
@@ -146,11 +157,19 @@ export class ClientFeedback {
     if (this.#closed) return;
     for (const [client, held] of this.#statusThrottle.due()) {
       this.#statusThrottle.flush(client);
-      this.#send(client, Levels.WARNING, `${held} more problem${held === 1 ? '' : 's'} not reported since the last status (at most ${STATUS_BURST} a second)`);
+      this.#send(
+        client,
+        Levels.WARNING,
+        `${held} more problem${held === 1 ? '' : 's'} not reported since the last status (at most ${STATUS_BURST} a second)`,
+      );
     }
     for (const [client, held] of this.#protocolThrottle.due()) {
       this.#protocolThrottle.flush(client);
-      this.#send(client, Levels.WARNING, `${held} more status message${held === 1 ? '' : 's'} held back since the last one (at most ${STATUS_BURST} a second)`);
+      this.#send(
+        client,
+        Levels.WARNING,
+        `${held} more status message${held === 1 ? '' : 's'} held back since the last one (at most ${STATUS_BURST} a second)`,
+      );
     }
     const holding = this.#statusThrottle.holding() || this.#protocolThrottle.holding();
     if (holding && this.#now() !== this.#armedAt) {

@@ -9,12 +9,19 @@ const MESSAGE_DATA = 1;
 const SERVICE_CALL_REQUEST = 2;
 const BINARY_HEADERS = new Map([
   [MESSAGE_DATA, { name: 'message data', bytes: 5, layout: 'opcode, channel id' }],
-  [SERVICE_CALL_REQUEST, { name: 'service call request', bytes: 13, layout: 'opcode, service id, call id, encoding length' }],
+  [
+    SERVICE_CALL_REQUEST,
+    { name: 'service call request', bytes: 13, layout: 'opcode, service id, call id, encoding length' },
+  ],
 ]);
 
 /** The list each op carries, and what its items must be. */
 const OP_LISTS: Record<string, { key: string; items: string; ok: (item: unknown) => boolean }> = {
-  subscribe: { key: 'subscriptions', items: '{id, channelId} objects', ok: (s) => isObject(s) && typeof s.id === 'number' && typeof s.channelId === 'number' },
+  subscribe: {
+    key: 'subscriptions',
+    items: '{id, channelId} objects',
+    ok: (s) => isObject(s) && typeof s.id === 'number' && typeof s.channelId === 'number',
+  },
   unsubscribe: { key: 'subscriptionIds', items: 'subscription ids (numbers)', ok: (id) => typeof id === 'number' },
   advertise: { key: 'channels', items: '{id, topic, encoding, schemaName} objects', ok: isObject },
   unadvertise: { key: 'channelIds', items: 'channel ids (numbers)', ok: (id) => typeof id === 'number' },
@@ -68,7 +75,8 @@ export function oversizedList(message: unknown, maxItems: number): string | unde
   const list = OP_LISTS[op]!;
   const items = message[list.key];
   if (typeof items === 'string') return `${op}: "${list.key}" must be a list of ${list.items}, got a string`;
-  if (Array.isArray(items) && items.length > maxItems) return `${op}: ${items.length} ${list.key} in one frame, more than the ${maxItems} this server takes in one (send them in several frames)`;
+  if (Array.isArray(items) && items.length > maxItems)
+    return `${op}: ${items.length} ${list.key} in one frame, more than the ${maxItems} this server takes in one (send them in several frames)`;
   return undefined;
 }
 
@@ -80,10 +88,13 @@ export function describeBadFrame(data: unknown, error: Error): string {
   if (bytes.byteLength === 0) return 'empty binary frame';
   const op = bytes[0]!;
   const header = BINARY_HEADERS.get(op);
-  if (!header) return `binary frame with opcode ${op}, which the protocol does not define for clients (${MESSAGE_DATA} is message data)`;
-  if (bytes.byteLength < header.bytes) return `${header.name} frame of ${bytes.byteLength} bytes is shorter than its ${header.bytes}-byte header (${header.layout})`;
+  if (!header)
+    return `binary frame with opcode ${op}, which the protocol does not define for clients (${MESSAGE_DATA} is message data)`;
+  if (bytes.byteLength < header.bytes)
+    return `${header.name} frame of ${bytes.byteLength} bytes is shorter than its ${header.bytes}-byte header (${header.layout})`;
   const unknownChannel = /^Client sent message data for unknown channel (\d+)$/.exec(error.message);
-  if (unknownChannel) return `message data on channel ${unknownChannel[1]}, which this client has not advertised (advertise it first)`;
+  if (unknownChannel)
+    return `message data on channel ${unknownChannel[1]}, which this client has not advertised (advertise it first)`;
   return `${header.name}: ${error.message}`;
 }
 
@@ -94,7 +105,8 @@ function describeText(text: string, error: Error): string {
   } catch (parseError) {
     return `text frame is not JSON: ${(parseError as Error).message}`;
   }
-  if (!isObject(message)) return `text frame is not a JSON object with an "op", got ${message === null ? 'null' : Array.isArray(message) ? 'an array' : typeof message}`;
+  if (!isObject(message))
+    return `text frame is not a JSON object with an "op", got ${message === null ? 'null' : Array.isArray(message) ? 'an array' : typeof message}`;
   const { op } = message;
   if (typeof op !== 'string') return 'text frame has no "op" (a string)';
   const list = OP_LISTS[op];
@@ -121,7 +133,10 @@ function unknownOp(op: string): string {
  */
 export function ignoredOp(op: unknown, capabilities: readonly string[]): string | undefined {
   const name = typeof op === 'number' ? BINARY_HEADERS.get(op)?.name : op;
-  if (PUBLISH_OPS.has(op)) return capabilities.includes('clientPublish') ? undefined : `${name}: client publishing is off on this daemon (foxglove.client_publish.enabled)`;
+  if (PUBLISH_OPS.has(op))
+    return capabilities.includes('clientPublish')
+      ? undefined
+      : `${name}: client publishing is off on this daemon (foxglove.client_publish.enabled)`;
   if (UNOFFERED_OPS.has(op)) return `${name} is not supported by this daemon`;
   if (typeof op === 'string' && !HANDLED_OPS.has(op)) return unknownOp(op);
   return undefined;

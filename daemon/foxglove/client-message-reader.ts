@@ -45,20 +45,32 @@ export class ClientMessageReader {
   }
 
   #readCdr(bytes: Uint8Array): ReadResult {
-    if (bytes.byteLength < 4) return { ok: false, problem: `${bytes.byteLength} bytes are not CDR: it starts with a 4-byte encapsulation header` };
+    if (bytes.byteLength < 4)
+      return {
+        ok: false,
+        problem: `${bytes.byteLength} bytes are not CDR: it starts with a 4-byte encapsulation header`,
+      };
     const encapsulation = (bytes[0]! << 8) | bytes[1]!;
-    if (!ENCAPSULATIONS.has(encapsulation)) return { ok: false, problem: `CDR encapsulation 0x${hex(encapsulation)} is not one of ${ENCAPSULATION_LIST}` };
+    if (!ENCAPSULATIONS.has(encapsulation))
+      return { ok: false, problem: `CDR encapsulation 0x${hex(encapsulation)} is not one of ${ENCAPSULATION_LIST}` };
     let fields: unknown;
     try {
       fields = this.#cdr.readMessage(bytes);
     } catch (error) {
       const hint = error instanceof RangeError ? ' (cut short, or a length in it is wrong)' : '';
-      return { ok: false, problem: `${bytes.byteLength} bytes do not decode as CDR ${this.type}${hint}: ${(error as Error).message}` };
+      return {
+        ok: false,
+        problem: `${bytes.byteLength} bytes do not decode as CDR ${this.type}${hint}: ${(error as Error).message}`,
+      };
     }
     // No read went past the view's end (cdr-bounds.ts), so what it used is within the bytes.
     const used = this.#cdr.lastReadByteLength();
     const extra = bytes.byteLength - used;
-    if (extra > MAX_PADDING) return { ok: false, problem: `${extra} bytes follow the ${used}-byte CDR ${this.type} (CDR pads at most ${MAX_PADDING})` };
+    if (extra > MAX_PADDING)
+      return {
+        ok: false,
+        problem: `${extra} bytes follow the ${used}-byte CDR ${this.type} (CDR pads at most ${MAX_PADDING})`,
+      };
     return { ok: true, fields };
   }
 

@@ -50,7 +50,12 @@ export class ClientPublishing {
       stopAfterMs: settings.stop_after_ms,
       onStop: (client, name, topic, reason) => {
         log.warn({ client: name, topic, reason }, 'foxglove client stopped commanding: published a stop (zero Twist)');
-        if (reason === 'silent') feedback.tell(client as IWebSocket, StatusLevel.WARNING, `no command on ${topic} for ${settings.stop_after_ms} ms (foxglove.client_publish.stop_after_ms): published a stop`);
+        if (reason === 'silent')
+          feedback.tell(
+            client as IWebSocket,
+            StatusLevel.WARNING,
+            `no command on ${topic} for ${settings.stop_after_ms} ms (foxglove.client_publish.stop_after_ms): published a stop`,
+          );
       },
     });
     this.#gate = gate;
@@ -71,7 +76,12 @@ export class ClientPublishing {
       const key = client.connection;
       const accepted = gate.accept(key, channel.id, data);
       if (!accepted.ok) {
-        feedback.report(key, client.name, accepted.outcome === 'invalid' ? StatusLevel.ERROR : StatusLevel.WARNING, accepted.reason);
+        feedback.report(
+          key,
+          client.name,
+          accepted.outcome === 'invalid' ? StatusLevel.ERROR : StatusLevel.WARNING,
+          accepted.reason,
+        );
         return;
       }
       const { message } = accepted;
@@ -80,7 +90,8 @@ export class ClientPublishing {
         key,
         async () => {
           const result = await gate.publish(key, message);
-          for (const f of result.fired) log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
+          for (const f of result.fired)
+            log.info({ client: client.name, topic: channel.topic, ...f }, 'policy hook fired on a foxglove publish');
           if (!result.ok) feedback.tell(key, StatusLevel.WARNING, result.reason);
           else this.#tellRewrite(key, channel.id, channel.topic, result.fired);
         },
@@ -91,8 +102,17 @@ export class ClientPublishing {
       // let the client grow the daemon's send buffer instead.
       if (!queued && !this.#warned.has(key)) {
         this.#warned.add(key);
-        log.warn({ client: client.name, topic: channel.topic }, 'foxglove client publishes faster than the policy hooks decide: dropping');
-        server.sendStatus({ level: StatusLevel.WARNING, message: `messages on ${channel.topic} dropped: ${settings.max_pending} already wait for the policy hooks (foxglove.client_publish.max_pending)` }, key);
+        log.warn(
+          { client: client.name, topic: channel.topic },
+          'foxglove client publishes faster than the policy hooks decide: dropping',
+        );
+        server.sendStatus(
+          {
+            level: StatusLevel.WARNING,
+            message: `messages on ${channel.topic} dropped: ${settings.max_pending} already wait for the policy hooks (foxglove.client_publish.max_pending)`,
+          },
+          key,
+        );
       }
       if (queued && queues.pending(key) === 1) this.#warned.delete(key);
     });
@@ -114,7 +134,11 @@ export class ClientPublishing {
     if (told?.get(channelId) === rules) return;
     if (!told) this.#toldRewrite.set(client, (told = new Map()));
     told.set(channelId, rules);
-    this.#feedback.tell(client, StatusLevel.INFO, `message on ${topic} published as changed by the policy: ${rewrites.map((f) => `${f.rule}: ${f.reason}`).join('; ')}`);
+    this.#feedback.tell(
+      client,
+      StatusLevel.INFO,
+      `message on ${topic} published as changed by the policy: ${rewrites.map((f) => `${f.rule}: ${f.reason}`).join('; ')}`,
+    );
   }
 
   /** The client left: a stop for each channel whose last command moves the robot, and its queue goes. */
@@ -134,7 +158,7 @@ export class ClientPublishing {
     return [
       {
         name: 'auraison_foxglove_client_publish_total',
-        help: 'Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel\'s type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).',
+        help: "Messages Foxglove clients sent, by outcome (denied: by a policy hook; invalid: not its channel's type, or on a channel not advertised; limited: over foxglove.client_publish.max_rate_hz; refused: advertisement refused; dropped: the client had foxglove.client_publish.max_pending waiting).",
         type: 'counter',
         samples: Object.entries(outcomes).map(([outcome, value]) => ({ labels: { outcome }, value })),
       },

@@ -89,7 +89,11 @@ export class FoxgloveBridge implements Component, MetricsProvider {
   /** The client whose frame the protocol server is handling: its 'error' event names no client. */
   #current: { socket: GuardedSocket; name: string; data: unknown; failed: boolean } | undefined;
 
-  constructor(ctx: ComponentContext, settings: FoxgloveSettings = ctx.config.foxglove, options: FoxgloveBridgeOptions = {}) {
+  constructor(
+    ctx: ComponentContext,
+    settings: FoxgloveSettings = ctx.config.foxglove,
+    options: FoxgloveBridgeOptions = {},
+  ) {
     const { now = () => performance.now(), pingIntervalMs = 15_000 } = options;
     this.#ctx = ctx;
     this.#s = settings;
@@ -98,7 +102,12 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     this.#pingIntervalMs = pingIntervalMs;
     this.#origins = new OriginGuard({ log: this.#log, now });
     this.#admission = new ClientAdmission({ maxClients: settings.max_clients, log: this.#log, now });
-    this.#handshakes = new HandshakeGuard({ maxPendingPerIp: settings.max_pending_per_ip, handshakeTimeoutMs: settings.handshake_timeout_ms, log: this.#log, now });
+    this.#handshakes = new HandshakeGuard({
+      maxPendingPerIp: settings.max_pending_per_ip,
+      handshakeTimeoutMs: settings.handshake_timeout_ms,
+      log: this.#log,
+      now,
+    });
     this.#connectionErrors = new LogBurst({ intervalMs: CONNECTION_ERROR_LOG_MS, now });
     this.#channels = new BusChannels({ ctx, include: settings.topics.include, exclude: settings.topics.exclude });
   }
@@ -134,12 +143,15 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     });
     server.on('subscribe', (id) => channels.watch(id));
     server.on('unsubscribe', (id) => channels.unwatch(id));
-    const publishing = client_publish.enabled ? new ClientPublishing({ ctx: this.#ctx, server, settings: client_publish, feedback, log, now: this.#now }) : undefined;
+    const publishing = client_publish.enabled
+      ? new ClientPublishing({ ctx: this.#ctx, server, settings: client_publish, feedback, log, now: this.#now })
+      : undefined;
 
     const { http, wss } = await this.#listen(server);
     const keepalive = new ClientKeepalive({
       intervalMs: this.#pingIntervalMs,
-      onDead: (client, missed) => log.warn({ client, missed }, 'foxglove client answered no ping: connection taken for dead and closed'),
+      onDead: (client, missed) =>
+        log.warn({ client, missed }, 'foxglove client answered no ping: connection taken for dead and closed'),
     });
     const running: Running = { server, http, wss, feedback, publishing, keepalive };
     this.#running = running;
@@ -176,24 +188,58 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     const { size, unadvertisable } = this.#channels;
     return {
       state: 'running',
-      details: { url: this.#url, clients: this.#clients.size, max_clients: this.#s.max_clients, channels: size, dropped: this.#dropped, ...(unadvertisable.length ? { unadvertisable } : {}) },
+      details: {
+        url: this.#url,
+        clients: this.#clients.size,
+        max_clients: this.#s.max_clients,
+        channels: size,
+        dropped: this.#dropped,
+        ...(unadvertisable.length ? { unadvertisable } : {}),
+      },
     };
   }
 
   metrics(): MetricFamily[] {
     return [
-      { name: 'auraison_foxglove_clients', help: 'Foxglove WebSocket clients connected.', type: 'gauge', samples: [{ value: this.#clients.size }] },
-      { name: 'auraison_foxglove_messages_sent_total', help: 'Messages handed to Foxglove clients.', type: 'counter', samples: [{ value: this.#channels.sent }] },
-      { name: 'auraison_foxglove_dropped_total', help: 'Messages dropped for Foxglove clients whose socket was full.', type: 'counter', samples: [{ value: this.#dropped }] },
-      { name: 'auraison_foxglove_refused_origins_total', help: 'WebSocket handshakes refused because the web page\'s origin is not in foxglove.allowed_origins.', type: 'counter', samples: [{ value: this.#origins.refused }] },
+      {
+        name: 'auraison_foxglove_clients',
+        help: 'Foxglove WebSocket clients connected.',
+        type: 'gauge',
+        samples: [{ value: this.#clients.size }],
+      },
+      {
+        name: 'auraison_foxglove_messages_sent_total',
+        help: 'Messages handed to Foxglove clients.',
+        type: 'counter',
+        samples: [{ value: this.#channels.sent }],
+      },
+      {
+        name: 'auraison_foxglove_dropped_total',
+        help: 'Messages dropped for Foxglove clients whose socket was full.',
+        type: 'counter',
+        samples: [{ value: this.#dropped }],
+      },
+      {
+        name: 'auraison_foxglove_refused_origins_total',
+        help: "WebSocket handshakes refused because the web page's origin is not in foxglove.allowed_origins.",
+        type: 'counter',
+        samples: [{ value: this.#origins.refused }],
+      },
       {
         name: 'auraison_foxglove_refused_clients_total',
-        help:
-          'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols; pending_per_ip: its address had foxglove.max_pending_per_ip unfinished handshakes; handshake_timeout: no whole handshake within foxglove.handshake_timeout_ms).',
+        help: 'Foxglove connections refused, by reason (max_clients: foxglove.max_clients were connected; subprotocol: the handshake offered only other subprotocols; pending_per_ip: its address had foxglove.max_pending_per_ip unfinished handshakes; handshake_timeout: no whole handshake within foxglove.handshake_timeout_ms).',
         type: 'counter',
-        samples: Object.entries({ ...this.#admission.refused, ...this.#handshakes.refused }).map(([reason, value]) => ({ labels: { reason }, value })),
+        samples: Object.entries({ ...this.#admission.refused, ...this.#handshakes.refused }).map(([reason, value]) => ({
+          labels: { reason },
+          value,
+        })),
       },
-      { name: 'auraison_foxglove_statuses_suppressed_total', help: 'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).', type: 'counter', samples: [{ value: this.#suppressed }] },
+      {
+        name: 'auraison_foxglove_statuses_suppressed_total',
+        help: 'Status messages to Foxglove clients held back by the per-client throttle (10 a second of each kind).',
+        type: 'counter',
+        samples: [{ value: this.#suppressed }],
+      },
       ...(this.#running?.publishing?.metrics() ?? []),
     ];
   }
@@ -213,7 +259,11 @@ export class FoxgloveBridge implements Component, MetricsProvider {
       maxPayload: this.#s.max_message_bytes,
       handleProtocols: (protocols) => server.handleProtocols(protocols),
       verifyClient: ({ origin, req }, done) => {
-        const handshake = { origin, userAgent: req.headers['user-agent'], client: `${req.socket.remoteAddress}:${req.socket.remotePort}` };
+        const handshake = {
+          origin,
+          userAgent: req.headers['user-agent'],
+          client: `${req.socket.remoteAddress}:${req.socket.remotePort}`,
+        };
         const refusal = this.#origins.refusal(handshake, this.#s.allowed_origins);
         if (refusal) return done(false, 403, refusal);
         const protocol = this.#admission.handshake(req.headers['sec-websocket-protocol'], handshake.client);
@@ -229,7 +279,13 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     await new Promise<void>((resolve, reject) => {
       http.once('listening', resolve);
       http.once('error', (error: NodeJS.ErrnoException) =>
-        reject(new Error(error.code === 'EADDRINUSE' ? `foxglove: ${host}:${port} is in use: set foxglove.port to a free port, or 0 for any` : `foxglove: cannot listen on ${host}:${port}: ${error.message}`)),
+        reject(
+          new Error(
+            error.code === 'EADDRINUSE'
+              ? `foxglove: ${host}:${port} is in use: set foxglove.port to a free port, or 0 for any`
+              : `foxglove: cannot listen on ${host}:${port}: ${error.message}`,
+          ),
+        ),
       );
       http.listen(port, host);
     });
@@ -245,7 +301,11 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     // Logged once per 10 s whoever sends it, with a count of the rest: a client could reconnect and send one again.
     ws.on('error', (error) => {
       const held = this.#connectionErrors.take('connection_error');
-      if (held !== undefined) this.#log.warn({ client: name, err: error.message, ...(held > 0 ? { suppressed: held } : {}) }, 'foxglove client connection error; closed');
+      if (held !== undefined)
+        this.#log.warn(
+          { client: name, err: error.message, ...(held > 0 ? { suppressed: held } : {}) },
+          'foxglove client connection error; closed',
+        );
     });
     running.keepalive.watch(ws, name);
     const subscriptions = new ClientSubscriptions();
@@ -316,9 +376,18 @@ export class FoxgloveBridge implements Component, MetricsProvider {
     const { message } = parsed;
     // A client's frame is untrusted: `null`, or a subscription that is not an object, must not throw here.
     if (typeof message !== 'object' || message === null) return;
-    const { op, subscriptions, subscriptionIds } = message as { op?: unknown; subscriptions?: unknown; subscriptionIds?: unknown };
+    const { op, subscriptions, subscriptionIds } = message as {
+      op?: unknown;
+      subscriptions?: unknown;
+      subscriptionIds?: unknown;
+    };
     tell(op);
-    if (op === 'subscribe') this.#channels.replayLatched(socket, client.subscriptions.subscribe(subscriptions, (id) => this.#channels.has(id)), existing);
+    if (op === 'subscribe')
+      this.#channels.replayLatched(
+        socket,
+        client.subscriptions.subscribe(subscriptions, (id) => this.#channels.has(id)),
+        existing,
+      );
     if (op === 'unsubscribe') client.subscriptions.unsubscribe(subscriptionIds);
   }
 }

@@ -68,10 +68,18 @@ export class HandshakeGuard {
   createServer(): Server {
     const timeout = this.#timeoutMs;
     const server = createServer(
-      { headersTimeout: timeout, requestTimeout: timeout, connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, Math.max(25, Math.floor(timeout / 4))) },
+      {
+        headersTimeout: timeout,
+        requestTimeout: timeout,
+        connectionsCheckingInterval: Math.min(MAX_CHECK_INTERVAL_MS, Math.max(25, Math.floor(timeout / 4))),
+      },
       (_req, res) => {
         const body = STATUS_CODES[426]!;
-        res.writeHead(426, { 'Content-Type': 'text/plain', 'Content-Length': Buffer.byteLength(body), Connection: 'close' });
+        res.writeHead(426, {
+          'Content-Type': 'text/plain',
+          'Content-Length': Buffer.byteLength(body),
+          Connection: 'close',
+        });
         res.end(body);
       },
     );
@@ -118,7 +126,11 @@ export class HandshakeGuard {
         `foxglove: closed a connection that did not send its whole WebSocket handshake within foxglove.handshake_timeout_ms (${this.#timeoutMs} ms)`,
       );
     }
-    if (error.code !== 'ECONNRESET' && socket.writable && !(socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent) {
+    if (
+      error.code !== 'ECONNRESET' &&
+      socket.writable &&
+      !(socket as Duplex & { _httpMessage?: { headersSent?: boolean } | null })._httpMessage?.headersSent
+    ) {
       const status = error.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? 408 : error.code === 'HPE_HEADER_OVERFLOW' ? 431 : 400;
       socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nConnection: close\r\n\r\n`);
     }

@@ -24,7 +24,11 @@ export function originAllowed(origin: string | undefined, allowed: readonly stri
 }
 
 /** Why a handshake is refused, naming the entry that would let it in; undefined when it is allowed. */
-export function originRefusal(origin: string | undefined, allowed: readonly string[], userAgent?: string): { reason: string; entry: string } | undefined {
+export function originRefusal(
+  origin: string | undefined,
+  allowed: readonly string[],
+  userAgent?: string,
+): { reason: string; entry: string } | undefined {
   if (origin === undefined || origin === '') return undefined;
   const normalized = normalize(origin);
   if (listed(normalized, allowed)) return undefined;
@@ -57,7 +61,9 @@ function listed(normalized: string, allowed: readonly string[]): boolean {
     if (e === '*') return true;
     if (e.endsWith(':*')) {
       const base = e.slice(0, -2);
-      return normalized === base || (normalized.startsWith(`${base}:`) && /^\d+$/.test(normalized.slice(base.length + 1)));
+      return (
+        normalized === base || (normalized.startsWith(`${base}:`) && /^\d+$/.test(normalized.slice(base.length + 1)))
+      );
     }
     return normalized === e;
   });
@@ -83,7 +89,10 @@ export class OriginGuard {
   }
 
   /** Why a handshake is refused (the 403's reason), or undefined when it is allowed. */
-  refusal(handshake: { origin: string | undefined; userAgent: string | undefined; client: string }, allowed: readonly string[]): string | undefined {
+  refusal(
+    handshake: { origin: string | undefined; userAgent: string | undefined; client: string },
+    allowed: readonly string[],
+  ): string | undefined {
     const { origin, userAgent, client } = handshake;
     const refusal = originRefusal(origin, allowed, userAgent);
     if (!refusal) return undefined;

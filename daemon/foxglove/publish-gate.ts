@@ -180,34 +180,59 @@ export class PublishGate {
     this.#stopAfterMs = stopAfterMs;
   }
 
-  advertise(client: object, clientName: string, channel: { id: unknown; topic: unknown; encoding: unknown; schemaName: unknown }): GateResult {
+  advertise(
+    client: object,
+    clientName: string,
+    channel: { id: unknown; topic: unknown; encoding: unknown; schemaName: unknown },
+  ): GateResult {
     const { id, topic, encoding, schemaName } = channel;
-    if (typeof id !== 'number' || typeof topic !== 'string' || typeof encoding !== 'string' || typeof schemaName !== 'string') {
+    if (
+      typeof id !== 'number' ||
+      typeof topic !== 'string' ||
+      typeof encoding !== 'string' ||
+      typeof schemaName !== 'string'
+    ) {
       this.counters.refused++;
-      return { ok: false, reason: 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)', fired: [] };
+      return {
+        ok: false,
+        reason: 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)',
+        fired: [],
+      };
     }
     // Message data names its channel in 4 bytes: a channel of another id could never be published on.
     if (!Number.isInteger(id) || id < 0 || id > MAX_CHANNEL_ID) {
       this.counters.refused++;
-      return { ok: false, reason: `cannot publish on ${topic}: channel id ${id} is not an integer from 0 to ${MAX_CHANNEL_ID}`, fired: [] };
+      return {
+        ok: false,
+        reason: `cannot publish on ${topic}: channel id ${id} is not an integer from 0 to ${MAX_CHANNEL_ID}`,
+        fired: [],
+      };
     }
     return this.#advertise(client, clientName, { id, topic, encoding, schemaName });
   }
 
-  #advertise(client: object, clientName: string, channel: { id: number; topic: string; encoding: string; schemaName: string }): GateResult {
+  #advertise(
+    client: object,
+    clientName: string,
+    channel: { id: number; topic: string; encoding: string; schemaName: string },
+  ): GateResult {
     const refuse = (reason: string): GateResult => {
       this.counters.refused++;
       return { ok: false, reason: `cannot publish on ${channel.topic}: ${reason}`, fired: [] };
     };
-    if (!this.#allowed(channel.topic)) return refuse(`not in foxglove.client_publish.topics (${this.#topics.join(', ') || 'empty'})`);
-    if (channel.encoding !== 'cdr' && channel.encoding !== 'json') return refuse(`encoding ${channel.encoding} is not supported (use cdr or json)`);
+    if (!this.#allowed(channel.topic))
+      return refuse(`not in foxglove.client_publish.topics (${this.#topics.join(', ') || 'empty'})`);
+    if (channel.encoding !== 'cdr' && channel.encoding !== 'json')
+      return refuse(`encoding ${channel.encoding} is not supported (use cdr or json)`);
     const type = canonicalType(channel.schemaName);
     if (!this.#definitions.has(type)) return refuse(`unknown message type ${channel.schemaName}`);
     const existing = this.#bus.topicType(channel.topic);
     if (existing && existing !== type) return refuse(`the topic carries ${existing}, not ${type}`);
     const open = this.#sessions.get(client)?.channels;
     if (open && !open.has(channel.id) && open.size >= this.#maxChannels) {
-      return refuse(`this client already has ${open.size} channels advertised (foxglove.client_publish.max_channels): unadvertise one first`);
+      return refuse(
+        `this client already has ${open.size} channels advertised (foxglove.client_publish.max_channels): unadvertise one first`,
+      );
     }
     let reader = this.#readers.get(type);
     if (!reader) {
@@ -222,7 +247,15 @@ export class PublishGate {
     const previous = session.channels.get(channel.id);
     if (previous) this.#release(client, previous, 'unadvertised');
     const publisher = this.#bus.advertise(channel.topic, type, { source: `foxglove:${clientName}` });
-    session.channels.set(channel.id, { id: channel.id, topic: channel.topic, type, encoding: channel.encoding, reader, publisher, deadman: undefined });
+    session.channels.set(channel.id, {
+      id: channel.id,
+      topic: channel.topic,
+      type,
+      encoding: channel.encoding,
+      reader,
+      publisher,
+      deadman: undefined,
+    });
     return { ok: true, fired: [] };
   }
 
@@ -241,14 +274,18 @@ export class PublishGate {
   accept(client: object, channelId: number, data: ArrayBufferView): { ok: true; message: ClientMessage } | Refusal {
     const session = this.#sessions.get(client);
     const channel = session?.channels.get(channelId);
-    if (!session || !channel) return this.#refuse('invalid', `channel ${channelId} was not advertised (or was refused)`);
+    if (!session || !channel)
+      return this.#refuse('invalid', `channel ${channelId} was not advertised (or was refused)`);
     const bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
     const read = channel.reader.read(channel.encoding, bytes);
     if (!read.ok) return this.#refuse('invalid', `message on ${channel.topic} not published: ${read.problem}`);
     const { fields } = read;
     const stop = isStop(channel.type, fields);
     if (!stop && !session.rate.take()) {
-      return this.#refuse('limited', `message on ${channel.topic} not published: over ${this.#maxRateHz} messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through`);
+      return this.#refuse(
+        'limited',
+        `message on ${channel.topic} not published: over ${this.#maxRateHz} messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through`,
+      );
     }
     return { ok: true, message: { channel, bytes, fields, stop } };
   }
@@ -258,20 +295,40 @@ export class PublishGate {
     const { channel, bytes } = message;
     const session = this.#sessions.get(client);
     // Unadvertised (or the client left) while the message waited: its publisher is closed.
-    if (!session || session.channels.get(channel.id) !== channel) return { ok: false, reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`, fired: [] };
+    if (!session || session.channels.get(channel.id) !== channel)
+      return {
+        ok: false,
+        reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`,
+        fired: [],
+      };
     const deny = (reason: string, fired: PolicyRecord[] = []): GateResult => {
       this.counters.denied++;
       return { ok: false, reason: `message on ${channel.topic} not published: ${reason}`, fired };
     };
     const hooks = this.#hooks();
     // Fails closed, but a stop can only take motion away: it goes out with no hooks to ask.
-    if (!hooks && !message.stop) return deny('the policy hooks are not running (component agent), so client publishing is closed; only a stop (zero Twist) goes through');
+    if (!hooks && !message.stop)
+      return deny(
+        'the policy hooks are not running (component agent), so client publishing is closed; only a stop (zero Twist) goes through',
+      );
     session.calls++;
-    const ctx: ToolCallContext = { run: session.run, intent: session.intent, tool: PUBLISH_TOOL, callIndex: session.calls };
+    const ctx: ToolCallContext = {
+      run: session.run,
+      intent: session.intent,
+      tool: PUBLISH_TOOL,
+      callIndex: session.calls,
+    };
     const input: PublishInput = { topic: channel.topic, type: channel.type, fields: message.fields };
-    const outcome = await runPolicyChain<unknown>(hooks ?? [], input, (hook, value) => hook.beforeToolCall?.(ctx, value));
+    const outcome = await runPolicyChain<unknown>(hooks ?? [], input, (hook, value) =>
+      hook.beforeToolCall?.(ctx, value),
+    );
     // The client may have left (or unadvertised) while a hook decided: its stop is out, nothing may follow it.
-    if (this.#sessions.get(client) !== session || session.channels.get(channel.id) !== channel) return { ok: false, reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`, fired: outcome.fired };
+    if (this.#sessions.get(client) !== session || session.channels.get(channel.id) !== channel)
+      return {
+        ok: false,
+        reason: `message on ${channel.topic} not published: channel ${channel.id} was unadvertised`,
+        fired: outcome.fired,
+      };
     if (!outcome.allowed) return deny(outcome.reason, outcome.fired);
     const rewritten = outcome.fired.length > 0;
     let out: Uint8Array;
@@ -351,9 +408,30 @@ export class PublishGate {
     let s = this.#sessions.get(client);
     if (!s) {
       const now = nowNs().toString();
-      const intent: Intent = { intent_id: newId(), type: 'teleop', params: { client: name }, policy_ctx: { actor: `foxglove:${name}`, source: 'internal' }, targets: [], created_at: now };
-      const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: 'foxglove/teleop', status: 'running', created_at: now, updated_at: now };
-      s = { name, intent, run, calls: 0, rate: new TokenBucket({ ratePerS: this.#maxRateHz, now: this.#now }), channels: new Map() };
+      const intent: Intent = {
+        intent_id: newId(),
+        type: 'teleop',
+        params: { client: name },
+        policy_ctx: { actor: `foxglove:${name}`, source: 'internal' },
+        targets: [],
+        created_at: now,
+      };
+      const run: RunState = {
+        run_id: newId(),
+        intent_id: intent.intent_id,
+        tree_ref: 'foxglove/teleop',
+        status: 'running',
+        created_at: now,
+        updated_at: now,
+      };
+      s = {
+        name,
+        intent,
+        run,
+        calls: 0,
+        rate: new TokenBucket({ ratePerS: this.#maxRateHz, now: this.#now }),
+        channels: new Map(),
+      };
       this.#sessions.set(client, s);
     }
     return s;

@@ -15,7 +15,7 @@ function gated() {
 }
 
 describe('PublishQueues', () => {
-  it('runs one client\'s tasks in order and drops (counts) past maxPending instead of queueing', async () => {
+  it("runs one client's tasks in order and drops (counts) past maxPending instead of queueing", async () => {
     const q = new PublishQueues({ maxPending: 3 });
     const client = {};
     const { ran, task, release } = gated();
@@ -28,7 +28,13 @@ describe('PublishQueues', () => {
     expect(ran).toEqual([0, 1, 2]);
     // Once the queue empties the client's entry is gone, and it may queue again.
     expect(q.size).toBe(0);
-    expect(q.push(client, async () => {}, () => {})).toBe(true);
+    expect(
+      q.push(
+        client,
+        async () => {},
+        () => {},
+      ),
+    ).toBe(true);
   });
 
   it('caps each client on its own, and a throwing task does not stop the queue', async () => {
@@ -37,12 +43,36 @@ describe('PublishQueues', () => {
     const b = {};
     const errors: unknown[] = [];
     const ran: string[] = [];
-    expect(q.push(a, async () => Promise.reject(new Error('hook failed')), (e) => errors.push(e))).toBe(true);
-    expect(q.push(b, async () => void ran.push('b'), () => {})).toBe(true);
-    expect(q.push(a, async () => void ran.push('a2'), () => {})).toBe(false);
+    expect(
+      q.push(
+        a,
+        async () => Promise.reject(new Error('hook failed')),
+        (e) => errors.push(e),
+      ),
+    ).toBe(true);
+    expect(
+      q.push(
+        b,
+        async () => void ran.push('b'),
+        () => {},
+      ),
+    ).toBe(true);
+    expect(
+      q.push(
+        a,
+        async () => void ran.push('a2'),
+        () => {},
+      ),
+    ).toBe(false);
     await tick();
     expect(errors).toHaveLength(1);
-    expect(q.push(a, async () => void ran.push('a3'), () => {})).toBe(true);
+    expect(
+      q.push(
+        a,
+        async () => void ran.push('a3'),
+        () => {},
+      ),
+    ).toBe(true);
     await tick();
     expect(ran).toEqual(['b', 'a3']);
     expect(q.size).toBe(0);
@@ -82,7 +112,12 @@ describe('PublishQueues', () => {
       releases.shift()!();
       await tick();
     };
-    expect([push('move1', 1, false), push('move2', 1, false), push('move3', 1, false), push('dropped', 1, false)]).toEqual([true, true, true, false]);
+    expect([
+      push('move1', 1, false),
+      push('move2', 1, false),
+      push('move3', 1, false),
+      push('dropped', 1, false),
+    ]).toEqual([true, true, true, false]);
     expect([push('stop1', 1, true), push('merged', 1, true), push('stop2', 2, true)]).toEqual([true, true, true]);
     expect(q.pending(client)).toBe(5);
     expect(q.dropped).toBe(1);

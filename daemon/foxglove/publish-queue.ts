@@ -27,7 +27,8 @@ export class PublishQueues {
 
   constructor(options: { maxPending: number }) {
     const { maxPending } = options;
-    if (!Number.isInteger(maxPending) || maxPending < 1) throw new Error(`PublishQueues: maxPending must be a positive integer, got ${maxPending}`);
+    if (!Number.isInteger(maxPending) || maxPending < 1)
+      throw new Error(`PublishQueues: maxPending must be a positive integer, got ${maxPending}`);
     this.#maxPending = maxPending;
   }
 
@@ -73,11 +74,14 @@ export class PublishQueues {
       if (kind && q.waitingStops.get(kind.channel) === token) q.waitingStops.delete(kind.channel);
       return task();
     };
-    q.tail = q.tail.then(run).catch(onError).finally(() => {
-      q.pending--;
-      // Only the entry this task belongs to: the client may have gone and come back as a new one.
-      if (q.pending === 0 && this.#queues.get(client) === q) this.#queues.delete(client);
-    });
+    q.tail = q.tail
+      .then(run)
+      .catch(onError)
+      .finally(() => {
+        q.pending--;
+        // Only the entry this task belongs to: the client may have gone and come back as a new one.
+        if (q.pending === 0 && this.#queues.get(client) === q) this.#queues.delete(client);
+      });
     return true;
   }
 

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { TokenBucket } from './token-bucket.ts';
 
 describe('TokenBucket', () => {
-  it('allows a second\'s worth at once, then the rate, and never banks more than the burst', () => {
+  it("allows a second's worth at once, then the rate, and never banks more than the burst", () => {
     let now = 0;
     const bucket = new TokenBucket({ ratePerS: 4, now: () => now });
     const take = (n: number) => Array.from({ length: n }, () => bucket.take());

@@ -16,7 +16,10 @@ function dir(): string {
   cleanups.push(t.cleanup);
   return t.path;
 }
-const segmentsOf = (d: string) => readdirSync(d).filter((f) => f.endsWith('.log')).sort();
+const segmentsOf = (d: string) =>
+  readdirSync(d)
+    .filter((f) => f.endsWith('.log'))
+    .sort();
 
 describe('DurableJournal', () => {
   it('reads back what it appended, in order, across a reopen', async () => {
@@ -91,7 +94,16 @@ describe('DurableJournal', () => {
     const d = dir();
     const j = new DurableJournal({ dir: d, fsync: 'never' });
     const big = { text: 'é€😀'.repeat(30_000), n: 1 }; // past the write buffer, multi-byte UTF-8
-    const datas: unknown[] = [{ i: 1, s: 'ünïcødé "quoted" \\ \n' }, null, 'text', 42, [1, { a: undefined }], undefined, big, { after: true }];
+    const datas: unknown[] = [
+      { i: 1, s: 'ünïcødé "quoted" \\ \n' },
+      null,
+      'text',
+      42,
+      [1, { a: undefined }],
+      undefined,
+      big,
+      { after: true },
+    ];
     const records = await Promise.all(datas.map((data, i) => j.append(i % 2 ? 'run_state' : 'agent_event', data)));
     await j.close();
     const expected = Buffer.concat(records.map((r) => encodeFrame(Buffer.from(JSON.stringify(r)))));
@@ -123,13 +135,23 @@ describe('DurableJournal', () => {
     const all = new DurableJournal({ dir: d }).read(1, 10);
     const expected = Buffer.concat(all.map((r) => encodeFrame(Buffer.from(JSON.stringify(r)))));
     expect(readFileSync(join(d, segmentsOf(d)[0]!)).equals(expected)).toBe(true);
-    expect(all.map((r) => r.data)).toEqual([{ before: true }, { kind: 'llm.message', text: 'ünïcødé' }, { kind: 'tool.call' }, undefined]);
+    expect(all.map((r) => r.data)).toEqual([
+      { before: true },
+      { kind: 'llm.message', text: 'ünïcødé' },
+      { kind: 'tool.call' },
+      undefined,
+    ]);
   });
 
   it('refuses a whole batch when one entry has no JSON form, and uses up no seq', async () => {
     const d = dir();
     const j = new DurableJournal({ dir: d, fsync: 'never' });
-    await expect(j.appendMany([{ kind: 'agent_event', data: { ok: 1 } }, { kind: 'agent_event', data: { n: 1n } }])).rejects.toThrow(/agent_event record: its data is not JSON/);
+    await expect(
+      j.appendMany([
+        { kind: 'agent_event', data: { ok: 1 } },
+        { kind: 'agent_event', data: { n: 1n } },
+      ]),
+    ).rejects.toThrow(/agent_event record: its data is not JSON/);
     expect((await j.append('agent_event', { next: true })).seq).toBe(1);
     expect(j.read(1, 10).map((r) => r.data)).toEqual([{ next: true }]);
     await j.close();
@@ -138,10 +160,19 @@ describe('DurableJournal', () => {
   it('rejects a whole batch after a failed fsync, and its seqs are used again', async () => {
     const d = dir();
     let failNext = false;
-    const j = new DurableJournal({ dir: d, fsync: 'always', fdatasync: (fd, cb) => (failNext ? cb(Object.assign(new Error('EIO'), { code: 'EIO' })) : fdatasync(fd, cb)) });
+    const j = new DurableJournal({
+      dir: d,
+      fsync: 'always',
+      fdatasync: (fd, cb) => (failNext ? cb(Object.assign(new Error('EIO'), { code: 'EIO' })) : fdatasync(fd, cb)),
+    });
     await j.append('run_state', { first: true });
     failNext = true;
-    await expect(j.appendMany([{ kind: 'agent_event', data: { a: 1 } }, { kind: 'agent_event', data: { b: 2 } }])).rejects.toThrow(/fsync failed/);
+    await expect(
+      j.appendMany([
+        { kind: 'agent_event', data: { a: 1 } },
+        { kind: 'agent_event', data: { b: 2 } },
+      ]),
+    ).rejects.toThrow(/fsync failed/);
     failNext = false;
     expect((await j.appendMany([{ kind: 'agent_event', data: { c: 3 } }]))[0]!.seq).toBe(2);
     expect(j.read(1, 10).map((r) => r.data)).toEqual([{ first: true }, { c: 3 }]);
@@ -176,13 +207,19 @@ describe('DurableJournal', () => {
     let fail = false;
     const j = new DurableJournal({
       dir: d,
-      fdatasync: (fd, callback) => (fail ? callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : fdatasync(fd, callback)),
+      fdatasync: (fd, callback) =>
+        fail ? callback(Object.assign(new Error('EIO: i/o error'), { code: 'EIO' })) : fdatasync(fd, callback),
     });
     await j.append('agent_event', { i: 'durable' });
     fail = true;
-    const results = await Promise.allSettled([j.append('agent_event', { i: 'lost-1' }), j.append('agent_event', { i: 'lost-2' })]);
+    const results = await Promise.allSettled([
+      j.append('agent_event', { i: 'lost-1' }),
+      j.append('agent_event', { i: 'lost-2' }),
+    ]);
     expect(results.map((r) => r.status)).toEqual(['rejected', 'rejected']);
-    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(/fsync failed, records from 2 on were not made durable/);
+    expect(String((results[0] as PromiseRejectedResult).reason)).toMatch(
+      /fsync failed, records from 2 on were not made durable/,
+    );
     expect(j.lastSeq).toBe(1);
     expect(j.read(1, 10).map((r) => r.data)).toEqual([{ i: 'durable' }]); // nothing the writer was told failed
     fail = false;
@@ -196,7 +233,9 @@ describe('DurableJournal', () => {
   it('loses no acknowledged record when the writer is killed with SIGKILL', async () => {
     for (let round = 0; round < 5; round++) {
       const d = dir();
-      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/journal-writer.ts'), d], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/helpers/journal-writer.ts'), d], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
       let out = '';
       child.stdout.on('data', (b: Buffer) => (out += b.toString()));
       // Kill at a different moment each round, once it has acknowledged a few records.

@@ -1,4 +1,17 @@
-import { closeSync, fdatasync, fdatasyncSync, fstatSync, ftruncateSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  fdatasync,
+  fdatasyncSync,
+  fstatSync,
+  ftruncateSync,
+  mkdirSync,
+  openSync,
+  readdirSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeSync,
+} from 'node:fs';
 import { basename, join } from 'node:path';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
@@ -98,7 +111,14 @@ export class DurableJournal implements Journal {
   #idleWaiters: (() => void)[] = [];
 
   constructor(options: DurableJournalOptions) {
-    const { dir, fsync = 'always', intervalMs = 100, segmentBytes = 64 * 1024 * 1024, onRecovery = () => {}, fdatasync: sync = fdatasync } = options;
+    const {
+      dir,
+      fsync = 'always',
+      intervalMs = 100,
+      segmentBytes = 64 * 1024 * 1024,
+      onRecovery = () => {},
+      fdatasync: sync = fdatasync,
+    } = options;
     this.#fdatasync = sync;
     this.dir = dir;
     this.fsync = fsync;
@@ -199,7 +219,9 @@ export class DurableJournal implements Journal {
   }
 
   #notJson(kind: string, error: unknown): Error {
-    return new Error(`journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`);
+    return new Error(
+      `journal ${this.dir}: cannot append a ${kind} record: its data is not JSON (${(error as Error).message})`,
+    );
   }
 
   /** Takes the next seq and encodes the record into the write buffer. */
@@ -209,7 +231,12 @@ export class DurableJournal implements Journal {
     return record;
   }
 
-  #enqueue(record: JournalRecord, resolve: Pending['resolve'], reject: Pending['reject'], result: Pending['result']): void {
+  #enqueue(
+    record: JournalRecord,
+    resolve: Pending['resolve'],
+    reject: Pending['reject'],
+    result: Pending['result'],
+  ): void {
     this.#pending.push({ record, bytes: this.#lastBytes, resolve, reject, result });
     // Records appended in the same tick go to disk in one write.
     if (this.#pending.length === 1) queueMicrotask(this.#flushWrites);
@@ -227,7 +254,11 @@ export class DurableJournal implements Journal {
       if (kindTexts.size < 256) kindTexts.set(record.kind, kindText);
     }
     const head = `{"seq":${record.seq},"ts":"${record.ts}","kind":${kindText}${body === undefined ? '}' : ',"data":'}`;
-    const max = FRAME_HEADER + 3 * head.length + (body === undefined ? 0 : body.length <= MEASURE_FROM ? 3 * body.length : Buffer.byteLength(body)) + 1;
+    const max =
+      FRAME_HEADER +
+      3 * head.length +
+      (body === undefined ? 0 : body.length <= MEASURE_FROM ? 3 * body.length : Buffer.byteLength(body)) +
+      1;
     if (this.#stage.length - this.#staged < max) {
       const grown = Buffer.allocUnsafe(Math.max(2 * this.#stage.length, this.#staged + max));
       this.#stage.copy(grown, 0, 0, this.#staged);
@@ -265,7 +296,12 @@ export class DurableJournal implements Journal {
       this.#nextSeq = batch[0]!.record.seq; // the failed records were never written: their seqs are free again
       const code = (error as NodeJS.ErrnoException).code;
       // The errno goes with it: the API answers a full disk with 507, not 500.
-      const failure = Object.assign(new Error(`journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`), { code });
+      const failure = Object.assign(
+        new Error(
+          `journal ${segment.path}: cannot append${code === 'ENOSPC' ? ': the disk is full' : ''}: ${(error as Error).message}`,
+        ),
+        { code },
+      );
       for (const p of batch) p.reject?.(failure);
       return;
     } finally {
@@ -273,7 +309,8 @@ export class DurableJournal implements Journal {
     }
     for (const p of batch) {
       // The first record after a gap (seqs lost to damage at open) starts a run.
-      if (lastSeqOf(segment.runs, segment.offsets.length) !== p.record.seq - 1) segment.runs.push({ index: segment.offsets.length, seq: p.record.seq });
+      if (lastSeqOf(segment.runs, segment.offsets.length) !== p.record.seq - 1)
+        segment.runs.push({ index: segment.offsets.length, seq: p.record.seq });
       segment.offsets.push(segment.size);
       segment.size += p.bytes;
       this.#lastSeq = p.record.seq;
@@ -313,7 +350,10 @@ export class DurableJournal implements Journal {
    * record at or after `keepFrom` (what a reader still needs) and never the open segment; a segment's
    * `.corrupt-*` files (see recoverSegment) go with it. Returns what went.
    */
-  prune(keepFrom: number, shouldDrop: (segment: { firstSeq: number; lastSeq: number; sizeBytes: number; lastTs: bigint }) => boolean): { segments: number; bytes: number; records: number } {
+  prune(
+    keepFrom: number,
+    shouldDrop: (segment: { firstSeq: number; lastSeq: number; sizeBytes: number; lastTs: bigint }) => boolean,
+  ): { segments: number; bytes: number; records: number } {
     const dropped = { segments: 0, bytes: 0, records: 0 };
     while (this.#segments.length > 1) {
       const seg = this.#segments[0]!;
@@ -328,7 +368,8 @@ export class DurableJournal implements Journal {
       }
       rmSync(seg.path, { force: true });
       // Damaged bytes recovery moved aside from this segment go with it: they are bounded by retention too.
-      for (const aside of readdirSync(this.dir)) if (aside.startsWith(`${basename(seg.path)}.corrupt-`)) rmSync(join(this.dir, aside), { force: true });
+      for (const aside of readdirSync(this.dir))
+        if (aside.startsWith(`${basename(seg.path)}.corrupt-`)) rmSync(join(this.dir, aside), { force: true });
       this.#segments.shift();
       dropped.segments++;
       dropped.bytes += seg.size;
@@ -400,7 +441,9 @@ export class DurableJournal implements Journal {
     }
     this.#lastSeq = firstSeq - 1;
     this.#nextSeq = firstSeq;
-    const failure = new Error(`journal: fsync failed, records from ${firstSeq} on were not made durable and are dropped: ${error.message}`);
+    const failure = new Error(
+      `journal: fsync failed, records from ${firstSeq} on were not made durable and are dropped: ${error.message}`,
+    );
     for (const p of failed) p.reject?.(failure);
     for (const wake of this.#idleWaiters.splice(0)) wake();
   }
@@ -480,7 +523,8 @@ export class DurableJournal implements Journal {
     const buf = Buffer.allocUnsafe(end - start);
     readSync(fd, buf, 0, buf.length, start);
     const frame = decodeFrame(buf, 0);
-    if (!frame.ok) throw new Error(`${segment.path}: record at byte ${start} is ${frame.reason} (was it changed on disk?)`);
+    if (!frame.ok)
+      throw new Error(`${segment.path}: record at byte ${start} is ${frame.reason} (was it changed on disk?)`);
     return JSON.parse(frame.payload.toString('utf8')) as JournalRecord;
   }
 }
@@ -489,4 +533,3 @@ function writeAll(fd: number, bytes: Buffer, length: number): void {
   let written = 0;
   while (written < length) written += writeSync(fd, bytes, written, length - written);
 }
-

@@ -39,6 +39,7 @@ export function decodeFrame(buf: Buffer, offset: number): FrameScan {
   const length = buf.readUInt32LE(offset);
   const end = offset + FRAME_HEADER + length;
   if (end > buf.length) return { ok: false, reason: 'truncated' };
-  if (crc32(buf.subarray(offset + FRAME_HEADER, end)) !== buf.readUInt32LE(offset + 4)) return { ok: false, reason: 'crc' };
+  if (crc32(buf.subarray(offset + FRAME_HEADER, end)) !== buf.readUInt32LE(offset + 4))
+    return { ok: false, reason: 'crc' };
   return { ok: true, payload: buf.subarray(offset + FRAME_HEADER, end), next: end };
 }

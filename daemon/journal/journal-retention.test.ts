@@ -29,7 +29,11 @@ const holder = (name: string, hold: number | undefined): Component & { journalHo
   journalHold: () => hold,
 });
 
-const run = (journal: DurableJournal, components: Component[], options: { retainDays?: number; maxBytes?: number; health?: Record<string, ComponentHealth> } = {}) =>
+const run = (
+  journal: DurableJournal,
+  components: Component[],
+  options: { retainDays?: number; maxBytes?: number; health?: Record<string, ComponentHealth> } = {},
+) =>
   pruneJournal({
     journal,
     retainDays: options.retainDays ?? 30,
@@ -80,9 +84,25 @@ describe('journal retention', () => {
   it('keeps recent segments under retain_days and max_mb, and deletes by size past max_mb', async () => {
     const journal = await journalWith(100);
     const first = journal.firstSeq;
-    expect(pruneJournal({ journal, retainDays: 30, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+    expect(
+      pruneJournal({
+        journal,
+        retainDays: 30,
+        maxBytes: 1e9,
+        components: new Map(),
+        health: () => ({}),
+        log: silentLogger(),
+      }),
+    ).toMatchObject({ segments: 0 });
     expect(journal.firstSeq).toBe(first);
-    const bySize = pruneJournal({ journal, retainDays: 30, maxBytes: 3000, components: new Map(), health: () => ({}), log: silentLogger() });
+    const bySize = pruneJournal({
+      journal,
+      retainDays: 30,
+      maxBytes: 3000,
+      components: new Map(),
+      health: () => ({}),
+      log: silentLogger(),
+    });
     expect(bySize).toMatchObject({ segments: expect.any(Number) });
     expect(journal.sizeBytes).toBeLessThanOrEqual(3000 + 1024);
     await journal.close();
@@ -91,7 +111,9 @@ describe('journal retention', () => {
   it('does nothing while a configured component has failed: it might hold records it cannot report', async () => {
     const journal = await journalWith(50);
     const first = journal.firstSeq;
-    expect(run(journal, [], { health: { lakehouse: { state: 'failed', reason: 'duckdb' } } })).toEqual({ skipped: 'component(s) lakehouse failed; they may still need old records' });
+    expect(run(journal, [], { health: { lakehouse: { state: 'failed', reason: 'duckdb' } } })).toEqual({
+      skipped: 'component(s) lakehouse failed; they may still need old records',
+    });
     expect(journal.firstSeq).toBe(first);
     await journal.close();
   });
@@ -117,21 +139,51 @@ describe('journal retention', () => {
     const boot = vi.spyOn(Date, 'now').mockImplementation(() => realNow() - 55 * 365 * 86_400_000);
     let journal: DurableJournal;
     try {
-      await waitFor(() => nowNs() < 1_000_000_000_000_000_000n, 'the ns clock to follow the wall clock (it re-syncs once a second)');
+      await waitFor(
+        () => nowNs() < 1_000_000_000_000_000_000n,
+        'the ns clock to follow the wall clock (it re-syncs once a second)',
+      );
       journal = new DurableJournal({ dir: dir.path, segmentBytes: 1024, fsync: 'never' });
       for (let i = 0; i < 50; i++) await journal.append('agent_event', { i, pad: 'x'.repeat(60) });
       const first = journal.firstSeq;
       // While the clock is still unset, nothing is old by age.
-      expect(pruneJournal({ journal, retainDays: 1, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+      expect(
+        pruneJournal({
+          journal,
+          retainDays: 1,
+          maxBytes: 1e9,
+          components: new Map(),
+          health: () => ({}),
+          log: silentLogger(),
+        }),
+      ).toMatchObject({ segments: 0 });
       expect(journal.firstSeq).toBe(first);
     } finally {
       boot.mockRestore();
     }
     // NTP sets the clock: the 1970 records are not "55 years old" and stay; max_mb still bounds them.
     const first = journal.firstSeq;
-    expect(pruneJournal({ journal, retainDays: 1, maxBytes: 1e9, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: 0 });
+    expect(
+      pruneJournal({
+        journal,
+        retainDays: 1,
+        maxBytes: 1e9,
+        components: new Map(),
+        health: () => ({}),
+        log: silentLogger(),
+      }),
+    ).toMatchObject({ segments: 0 });
     expect(journal.firstSeq).toBe(first);
-    expect(pruneJournal({ journal, retainDays: 1, maxBytes: 3000, components: new Map(), health: () => ({}), log: silentLogger() })).toMatchObject({ segments: expect.any(Number) });
+    expect(
+      pruneJournal({
+        journal,
+        retainDays: 1,
+        maxBytes: 3000,
+        components: new Map(),
+        health: () => ({}),
+        log: silentLogger(),
+      }),
+    ).toMatchObject({ segments: expect.any(Number) });
     expect(journal.firstSeq).toBeGreaterThan(first);
     await journal.close();
   });

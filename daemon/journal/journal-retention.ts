@@ -28,11 +28,25 @@ const SYNC_ONLY: ReadonlySet<string> = new Set(['central']);
  * component that holds journal records (JournalHolder) for the lowest seq it needs, and does nothing at all
  * while a configured component has failed (it might hold records it cannot tell us about).
  */
-export function pruneJournal(options: JournalRetentionOptions): { segments: number; bytes: number; records: number } | { skipped: string } {
-  const { journal, retainDays, maxBytes, components, health, log, now = () => BigInt(Date.now()) * 1_000_000n, syncOnly = SYNC_ONLY } = options;
-  const failedAll = Object.entries(health()).filter(([, h]) => h.state === 'failed').map(([name]) => name);
+export function pruneJournal(
+  options: JournalRetentionOptions,
+): { segments: number; bytes: number; records: number } | { skipped: string } {
+  const {
+    journal,
+    retainDays,
+    maxBytes,
+    components,
+    health,
+    log,
+    now = () => BigInt(Date.now()) * 1_000_000n,
+    syncOnly = SYNC_ONLY,
+  } = options;
+  const failedAll = Object.entries(health())
+    .filter(([, h]) => h.state === 'failed')
+    .map(([name]) => name);
   const failed = failedAll.filter((name) => !syncOnly.has(name));
-  if (failed.length > 0) return { skipped: `component(s) ${failed.join(', ')} failed; they may still need old records` };
+  if (failed.length > 0)
+    return { skipped: `component(s) ${failed.join(', ')} failed; they may still need old records` };
   let keepFrom = journal.lastSeq + 1;
   // Records not yet sent on (the central link's outbox) outlive retain_days, not max_mb: the disk comes first.
   // A central link that failed (a TLS file it cannot read) cannot say what it sent: none goes by age, and
@@ -57,7 +71,11 @@ export function pruneJournal(options: JournalRetentionOptions): { segments: numb
   let size = journal.sizeBytes;
   let droppedTo = 0;
   const result = journal.prune(keepFrom, (segment) => {
-    const old = ageKnown && plausibleWallMs(Number(segment.lastTs / 1_000_000n)) && segment.lastTs < cutoff && segment.lastSeq < unsentFrom;
+    const old =
+      ageKnown &&
+      plausibleWallMs(Number(segment.lastTs / 1_000_000n)) &&
+      segment.lastTs < cutoff &&
+      segment.lastSeq < unsentFrom;
     const drop = old || size > maxBytes;
     if (drop) {
       size -= segment.sizeBytes;
@@ -67,7 +85,11 @@ export function pruneJournal(options: JournalRetentionOptions): { segments: numb
   });
   if (result.segments > 0) {
     const unsent = Math.max(0, droppedTo - unsentFrom + 1);
-    if (unsent > 0) log.warn({ ...result, keepFrom, unsent }, 'journal retention deleted records central has not got: the journal was past journal.max_mb');
+    if (unsent > 0)
+      log.warn(
+        { ...result, keepFrom, unsent },
+        'journal retention deleted records central has not got: the journal was past journal.max_mb',
+      );
     else log.info({ ...result, keepFrom }, 'journal retention deleted old segments');
   }
   return result;

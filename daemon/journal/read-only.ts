@@ -20,9 +20,14 @@ export function readJournalDir(dir: string): { records: JournalRecord[]; notes: 
   for (const file of files) {
     const buf = readFileSync(join(dir, file));
     const scan = scanSegment(buf, Number(file.slice(0, 20)), (records.at(-1)?.seq ?? 0) + 1);
-    for (const d of scan.damaged) notes.push(`${file}: ${d.length} bytes of corrupt record(s) at byte ${d.offset} skipped; read on from byte ${d.offset + d.length}`);
+    for (const d of scan.damaged)
+      notes.push(
+        `${file}: ${d.length} bytes of corrupt record(s) at byte ${d.offset} skipped; read on from byte ${d.offset + d.length}`,
+      );
     if (scan.tail) {
-      const what = scan.torn ? 'torn record (a write in progress, or one a crash cut off)' : `${scan.tail.length} bytes of corrupt record(s)`;
+      const what = scan.torn
+        ? 'torn record (a write in progress, or one a crash cut off)'
+        : `${scan.tail.length} bytes of corrupt record(s)`;
       notes.push(`${file}: ${what} at byte ${scan.tail.offset}; nothing whole after it in this segment`);
     }
     for (const offset of scan.offsets) {

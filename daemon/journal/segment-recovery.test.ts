@@ -22,7 +22,7 @@ async function journalOf(n: number): Promise<{ dir: string; file: string; frames
   const file = join(t.path, readdirSync(t.path)[0]!);
   const buf = readFileSync(file);
   const frames: { offset: number; end: number }[] = [];
-  for (let offset = 0; offset < buf.length; ) {
+  for (let offset = 0; offset < buf.length;) {
     const frame = decodeFrame(buf, offset);
     if (!frame.ok) throw new Error('the journal wrote a bad frame');
     frames.push({ offset, end: frame.next });
@@ -55,7 +55,11 @@ describe('a damaged journal at open', () => {
     const { journal, messages } = reopen(dir);
     expect(seqsOf(journal)).toEqual(range(2, 10));
     expect(journal.read(2, 1)[0]!.data).toEqual({ i: 2, text: 'record 2' });
-    expect(messages).toEqual([expect.stringMatching(/00000000000000000001\.log: corrupt record at byte 0 \(\d+ bytes, CRC mismatch\) moved to 00000000000000000001\.log\.corrupt-0; record 1 lost; 9 record\(s\) after it kept/)]);
+    expect(messages).toEqual([
+      expect.stringMatching(
+        /00000000000000000001\.log: corrupt record at byte 0 \(\d+ bytes, CRC mismatch\) moved to 00000000000000000001\.log\.corrupt-0; record 1 lost; 9 record\(s\) after it kept/,
+      ),
+    ]);
     // The quarantine file holds exactly the damaged bytes; the segment lost nothing else.
     expect(quarantined(dir)).toEqual(['00000000000000000001.log.corrupt-0']);
     const aside = readFileSync(join(dir, '00000000000000000001.log.corrupt-0'));
@@ -77,12 +81,22 @@ describe('a damaged journal at open', () => {
     // Before any daemon opens it, a read-only reader (runs show) skips the damage and reads on.
     const before = readJournalDir(dir);
     expect(before.records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
-    expect(before.notes).toEqual([expect.stringMatching(/00000000000000000001\.log: \d+ bytes of corrupt record\(s\) at byte \d+ skipped; read on from byte \d+/)]);
+    expect(before.notes).toEqual([
+      expect.stringMatching(
+        /00000000000000000001\.log: \d+ bytes of corrupt record\(s\) at byte \d+ skipped; read on from byte \d+/,
+      ),
+    ]);
     const { journal, messages } = reopen(dir);
     expect(seqsOf(journal)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
     expect(journal.read(5, 2).map((r) => r.seq)).toEqual([6, 7]); // a read from the lost seq goes on after it
-    expect(messages[0]).toMatch(new RegExp(`corrupt record at byte ${frames[4]!.offset} .* moved to 00000000000000000001\\.log\\.corrupt-${frames[4]!.offset}; record 5 lost; 5 record\\(s\\) after it kept`));
-    expect(readFileSync(join(dir, `00000000000000000001.log.corrupt-${frames[4]!.offset}`)).length).toBe(frames[4]!.end - frames[4]!.offset);
+    expect(messages[0]).toMatch(
+      new RegExp(
+        `corrupt record at byte ${frames[4]!.offset} .* moved to 00000000000000000001\\.log\\.corrupt-${frames[4]!.offset}; record 5 lost; 5 record\\(s\\) after it kept`,
+      ),
+    );
+    expect(readFileSync(join(dir, `00000000000000000001.log.corrupt-${frames[4]!.offset}`)).length).toBe(
+      frames[4]!.end - frames[4]!.offset,
+    );
     await journal.close();
     expect(readJournalDir(dir)).toEqual({ records: expect.any(Array), notes: [] });
     expect(readJournalDir(dir).records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 6, 7, 8, 9, 10]);
@@ -109,10 +123,14 @@ describe('a damaged journal at open', () => {
   it('still cuts a torn tail, keeping nothing of it', async () => {
     const { dir, file, frames } = await journalOf(5);
     truncateSync(file, frames[4]!.end - 3);
-    expect(readJournalDir(dir).notes).toEqual([expect.stringMatching(/torn record .* at byte \d+; nothing whole after it/)]);
+    expect(readJournalDir(dir).notes).toEqual([
+      expect.stringMatching(/torn record .* at byte \d+; nothing whole after it/),
+    ]);
     const { journal, messages } = reopen(dir);
     expect(seqsOf(journal)).toEqual([1, 2, 3, 4]);
-    expect(messages).toEqual([`${file}: torn record at byte ${frames[4]!.offset} (${frames[4]!.end - 3 - frames[4]!.offset} bytes, a write that never finished) cut off`]);
+    expect(messages).toEqual([
+      `${file}: torn record at byte ${frames[4]!.offset} (${frames[4]!.end - 3 - frames[4]!.offset} bytes, a write that never finished) cut off`,
+    ]);
     expect(statSync(file).size).toBe(frames[4]!.offset);
     expect(quarantined(dir)).toEqual([]);
     expect((await journal.append('agent_event', { i: 'new' })).seq).toBe(5);
@@ -124,7 +142,9 @@ describe('a damaged journal at open', () => {
     flipBit(file, frames[4]!.end - 5);
     const { journal, messages } = reopen(dir);
     expect(seqsOf(journal)).toEqual([1, 2, 3, 4]);
-    expect(messages[0]).toMatch(/corrupt record at byte \d+ \(\d+ bytes, CRC mismatch\) to the end moved to 00000000000000000001\.log\.corrupt-\d+; records from 5 on lost \(1 record start\(s\) seen in it\)/);
+    expect(messages[0]).toMatch(
+      /corrupt record at byte \d+ \(\d+ bytes, CRC mismatch\) to the end moved to 00000000000000000001\.log\.corrupt-\d+; records from 5 on lost \(1 record start\(s\) seen in it\)/,
+    );
     expect(quarantined(dir)).toHaveLength(1);
     expect((await journal.append('agent_event', { i: 'new' })).seq).toBe(6);
     expect(seqsOf(journal)).toEqual([1, 2, 3, 4, 6]);
@@ -158,7 +178,10 @@ describe('a damaged journal at open', () => {
     flipBit(file, 20); // the old second record is now at byte 0
     const second = reopen(dir);
     expect(seqsOf(second.journal)).toEqual([3, 4, 5, 6]);
-    expect(quarantined(dir).sort()).toEqual(['00000000000000000001.log.corrupt-0', '00000000000000000001.log.corrupt-0.1']);
+    expect(quarantined(dir).sort()).toEqual([
+      '00000000000000000001.log.corrupt-0',
+      '00000000000000000001.log.corrupt-0.1',
+    ]);
     await second.journal.close();
   });
 });
@@ -171,9 +194,16 @@ describe('record size', () => {
     await j.append('agent_event', { i: 1 });
     const huge = { text: 'x'.repeat(MAX_RECORD_BYTES) };
     await expect(j.append('agent_event', huge)).rejects.toThrow(
-      new RegExp(`cannot append a agent_event record of 1677\\d{4} bytes: over the journal's limit of 16777216 bytes \\(16 MiB\\) a record; nothing was appended`),
+      new RegExp(
+        `cannot append a agent_event record of 1677\\d{4} bytes: over the journal's limit of 16777216 bytes \\(16 MiB\\) a record; nothing was appended`,
+      ),
     );
-    await expect(j.appendMany([{ kind: 'agent_event', data: { i: 'with' } }, { kind: 'agent_event', data: huge }])).rejects.toThrow(/over the journal's limit of 16777216 bytes/);
+    await expect(
+      j.appendMany([
+        { kind: 'agent_event', data: { i: 'with' } },
+        { kind: 'agent_event', data: huge },
+      ]),
+    ).rejects.toThrow(/over the journal's limit of 16777216 bytes/);
     expect((await j.append('agent_event', { i: 2 })).seq).toBe(2);
     // Just under the limit is taken.
     const under = await j.append('agent_event', { text: 'y'.repeat(MAX_RECORD_BYTES - 200) });
@@ -189,7 +219,10 @@ describe('record size', () => {
     const { dir, file } = await journalOf(3);
     const big = { seq: 4, ts: '1', kind: 'agent_event', data: { text: 'z'.repeat(MAX_RECORD_BYTES + 1000) } };
     appendFileSync(file, encodeFrame(Buffer.from(JSON.stringify(big))));
-    appendFileSync(file, encodeFrame(Buffer.from(JSON.stringify({ seq: 5, ts: '2', kind: 'agent_event', data: { i: 5 } }))));
+    appendFileSync(
+      file,
+      encodeFrame(Buffer.from(JSON.stringify({ seq: 5, ts: '2', kind: 'agent_event', data: { i: 5 } }))),
+    );
     expect(readJournalDir(dir).records.map((r) => r.seq)).toEqual([1, 2, 3, 4, 5]);
     expect(readJournalDir(dir).notes).toEqual([]);
     const { journal, messages } = reopen(dir);

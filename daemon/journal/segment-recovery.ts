@@ -1,4 +1,13 @@
-import { closeSync, existsSync, fdatasyncSync, fsyncSync, ftruncateSync, openSync, renameSync, writeSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fdatasyncSync,
+  fsyncSync,
+  ftruncateSync,
+  openSync,
+  renameSync,
+  writeSync,
+} from 'node:fs';
 import { basename, dirname } from 'node:path';
 import { type Damage, lastSeqOf, recordStarts, type SegmentScan, type SeqRun } from './segment-scan.ts';
 
@@ -21,7 +30,14 @@ export interface RecoveredSegment {
  * The records after damage keep their seqs: the lost records leave a gap. Each step is reported.
  * `afterSeq` is the last seq before this segment.
  */
-export function recoverSegment(path: string, buf: Buffer, scan: SegmentScan, last: boolean, afterSeq: number, report: (message: string) => void): RecoveredSegment {
+export function recoverSegment(
+  path: string,
+  buf: Buffer,
+  scan: SegmentScan,
+  last: boolean,
+  afterSeq: number,
+  report: (message: string) => void,
+): RecoveredSegment {
   const { offsets, runs, damaged, tail } = scan;
   const cutOnly = tail !== undefined && scan.torn && last;
   const aside = cutOnly || tail === undefined ? damaged : [...damaged, tail];
@@ -37,18 +53,22 @@ export function recoverSegment(path: string, buf: Buffer, scan: SegmentScan, las
       syncDir(dirname(path));
     } catch (error) {
       // Nothing is taken out then: readers skip the damage in place, and the next start tries again.
-      for (const d of aside) report(`${path}: ${describe(d)} skipped and left in place: cannot copy it aside (${(error as Error).message})`);
+      for (const d of aside)
+        report(`${path}: ${describe(d)} skipped and left in place: cannot copy it aside (${(error as Error).message})`);
       if (cutOnly) cut(path, tail, result, report);
       return result;
     }
   }
-  for (const d of damaged) report(`${path}: ${describe(d)} moved to ${names.get(d)}; ${lostBetween(scan, d, afterSeq)}`);
+  for (const d of damaged)
+    report(`${path}: ${describe(d)} moved to ${names.get(d)}; ${lostBetween(scan, d, afterSeq)}`);
   if (tail !== undefined) {
     if (cutOnly) cut(path, tail, result, report);
     else {
       result.lostAtEnd = recordStarts(buf, tail.offset, buf.length);
       const before = lastSeqOf(runs, offsets.length) ?? afterSeq;
-      report(`${path}: ${describe(tail)} to the end moved to ${names.get(tail)}; records from ${before + 1} on lost (${result.lostAtEnd} record start(s) seen in it)`);
+      report(
+        `${path}: ${describe(tail)} to the end moved to ${names.get(tail)}; records from ${before + 1} on lost (${result.lostAtEnd} record start(s) seen in it)`,
+      );
       result.size = tail.offset;
     }
   }
@@ -98,7 +118,12 @@ function lostBetween(scan: SegmentScan, d: Damage, afterSeq: number): string {
   const nextRunIndex = next === undefined ? scan.offsets.length : next.index;
   const before = previous === undefined ? afterSeq : previous.seq + (nextRunIndex - 1 - previous.index);
   const keptAfter = scan.offsets.filter((o) => o >= end).length;
-  const lost = next === undefined || next.seq <= before + 1 ? 'no seq lost' : next.seq - 1 === before + 1 ? `record ${before + 1} lost` : `records ${before + 1}..${next.seq - 1} lost`;
+  const lost =
+    next === undefined || next.seq <= before + 1
+      ? 'no seq lost'
+      : next.seq - 1 === before + 1
+        ? `record ${before + 1} lost`
+        : `records ${before + 1}..${next.seq - 1} lost`;
   return `${lost}; ${keptAfter} record(s) after it kept`;
 }
 

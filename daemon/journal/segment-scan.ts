@@ -90,7 +90,11 @@ export function recordStarts(buf: Buffer, from: number, to: number): number {
 
 /** The seq a record payload starts with, read without parsing the rest. */
 export function seqOf(payload: Buffer): number | undefined {
-  if (payload.length < RECORD_START.length + 2 || payload.compare(RECORD_START, 0, RECORD_START.length, 0, RECORD_START.length) !== 0) return undefined;
+  if (
+    payload.length < RECORD_START.length + 2 ||
+    payload.compare(RECORD_START, 0, RECORD_START.length, 0, RECORD_START.length) !== 0
+  )
+    return undefined;
   let seq = 0;
   let i = RECORD_START.length;
   for (; i < payload.length && i < RECORD_START.length + 16; i++) {
@@ -111,7 +115,11 @@ export function lastSeqOf(runs: readonly SeqRun[], count: number): number | unde
  * Where `seq` is among a segment's `count` records: its index, or, when no record has it (lost to damage,
  * or before the segment's first), the next seq the segment holds (undefined: none after it).
  */
-export function locate(runs: readonly SeqRun[], count: number, seq: number): { index: number } | { next: number | undefined } {
+export function locate(
+  runs: readonly SeqRun[],
+  count: number,
+  seq: number,
+): { index: number } | { next: number | undefined } {
   let lo = 0;
   let hi = runs.length - 1;
   while (lo <= hi) {

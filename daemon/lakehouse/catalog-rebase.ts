@@ -27,7 +27,11 @@ const RECORDED_SPLIT = /^(\/.*)\/bags\/[^/]+\/[^/]+$/;
  * wrote) to the same place under `dataDir`. Imported bags outside the data dir keep their paths. One
  * transaction: every row moves or none.
  */
-export async function rebaseCatalogPaths(dataDir: string, previous: string | undefined, catalogWaitMs?: number): Promise<RebaseReport> {
+export async function rebaseCatalogPaths(
+  dataDir: string,
+  previous: string | undefined,
+  catalogWaitMs?: number,
+): Promise<RebaseReport> {
   const { catalog } = lakehousePaths(dataDir);
   if (!existsSync(catalog)) return { from: [], eventFiles: 0, segments: 0 };
   const tablesUnder = (d: string) => `${join(d, 'lakehouse', 'tables')}/`;
@@ -37,11 +41,15 @@ export async function rebaseCatalogPaths(dataDir: string, previous: string | und
     async (conn) => {
       const from = new Set<string>(previous && previous !== dataDir ? [previous] : []);
       const elsewhere = async (sql: string) => (await conn.runAndReadAll(sql)).getRows().map((r) => String(r[0]));
-      for (const path of await elsewhere(`SELECT path FROM event_files WHERE NOT starts_with(path, ${quoteString(tablesUnder(dataDir))})`)) {
+      for (const path of await elsewhere(
+        `SELECT path FROM event_files WHERE NOT starts_with(path, ${quoteString(tablesUnder(dataDir))})`,
+      )) {
         const old = EVENTS_FILE.exec(path)?.[1];
         if (old) from.add(old);
       }
-      for (const path of await elsewhere(`SELECT path FROM bags WHERE source = 'recorder' AND NOT starts_with(path, ${quoteString(bagsUnder(dataDir))})`)) {
+      for (const path of await elsewhere(
+        `SELECT path FROM bags WHERE source = 'recorder' AND NOT starts_with(path, ${quoteString(bagsUnder(dataDir))})`,
+      )) {
         const old = RECORDED_SPLIT.exec(path)?.[1];
         if (old) from.add(old);
       }

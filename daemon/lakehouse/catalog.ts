@@ -67,7 +67,8 @@ async function migrate(conn: DuckDBConnection): Promise<void> {
   } catch {
     // A catalog from before one of them: add what is missing.
   }
-  for (const { table, column, type } of ADDED_COLUMNS) await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
+  for (const { table, column, type } of ADDED_COLUMNS)
+    await conn.run(`ALTER TABLE ${table} ADD COLUMN IF NOT EXISTS ${column} ${type}`);
   await conn.run('CHECKPOINT');
 }
 
@@ -91,7 +92,12 @@ export function withDamageHint(catalogPath: string, message: string): string {
       '<data_dir>/bags that the catalog lacks again, and `auraison-edge bag import` takes bags imported since the last checkpoint again'
     );
   }
-  if (!/not a valid DuckDB database file|Could not read enough bytes|[Cc]orrupt|checksum|Serialization Error/.test(message)) return message;
+  if (
+    !/not a valid DuckDB database file|Could not read enough bytes|[Cc]orrupt|checksum|Serialization Error/.test(
+      message,
+    )
+  )
+    return message;
   return (
     `${message.split('\n')[0]!.replace(/[!.]$/, '')}. The catalog is damaged: move it aside (mv ${catalogPath} ${catalogPath}.damaged); the daemon then starts a new one ` +
     'and indexes the recorded bags under <data_dir>/bags again (the old parquet files are deleted; imported bags need `auraison-edge bag import` again)'
@@ -110,7 +116,12 @@ export class CatalogLockedError extends Error {
  * included, keeps writers out for as long as it has it open: a DuckDB shell or a script left open on the
  * catalog stops the daemon's indexing.
  */
-export function catalogLockedMessage(catalogPath: string, duckdbMessage: string, waitedMs: number, meanwhile: string): string {
+export function catalogLockedMessage(
+  catalogPath: string,
+  duckdbMessage: string,
+  waitedMs: number,
+  meanwhile: string,
+): string {
   const holder = /held in (.*?) \(PID (\d+)\)/.exec(duckdbMessage);
   const who = holder ? `process ${holder[2]} (${holder[1]})` : 'another process';
   return (
@@ -138,7 +149,11 @@ function removeEmptyCatalog(catalogPath: string): void {
  * catalog is never held open between calls: DuckDB lets one process at a time open a database file, and
  * `auraison-edge query` must be able to read it while the daemon runs. A locked catalog is retried.
  */
-export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBConnection) => Promise<T>, options: { readOnly?: boolean; timeoutMs?: number | undefined } = {}): Promise<T> {
+export async function withCatalog<T>(
+  catalogPath: string,
+  work: (conn: DuckDBConnection) => Promise<T>,
+  options: { readOnly?: boolean; timeoutMs?: number | undefined } = {},
+): Promise<T> {
   const { readOnly = false, timeoutMs = CATALOG_WAIT_MS } = options;
   if (!readOnly) {
     mkdirSync(join(catalogPath, '..'), { recursive: true });
@@ -152,8 +167,10 @@ export async function withCatalog<T>(catalogPath: string, work: (conn: DuckDBCon
       break;
     } catch (error) {
       const message = (error as Error).message;
-      if (!/lock/i.test(message)) throw new Error(`lakehouse catalog ${catalogPath}: ${withDamageHint(catalogPath, message)}`);
-      if (performance.now() > deadline) throw new CatalogLockedError(catalogLockedMessage(catalogPath, message, timeoutMs, 'nothing was changed'));
+      if (!/lock/i.test(message))
+        throw new Error(`lakehouse catalog ${catalogPath}: ${withDamageHint(catalogPath, message)}`);
+      if (performance.now() > deadline)
+        throw new CatalogLockedError(catalogLockedMessage(catalogPath, message, timeoutMs, 'nothing was changed'));
       await new Promise((r) => setTimeout(r, LOCK_RETRY_MS));
     }
   }

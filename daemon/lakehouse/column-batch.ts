@@ -4,7 +4,8 @@ import { DuckDBBlobValue, DuckDBListValue, type DuckDBDataChunk, type DuckDBValu
 /** Rows per batch: DuckDB's vector size, so one batch is one data chunk. */
 export const BATCH_ROWS = 2048;
 
-type NumericArray = Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
+type NumericArray =
+  Float64Array | Float32Array | Int8Array | Uint8Array | Int16Array | Uint16Array | Int32Array | Uint32Array;
 type BigArray = BigInt64Array | BigUint64Array;
 type FixedArray = NumericArray | BigArray;
 type FixedCtor = { new (n: number): FixedArray; readonly BYTES_PER_ELEMENT: number };
@@ -82,11 +83,30 @@ export type ColumnStore = FixedColumn | ListColumn | BytesColumn | ValueColumn |
 export function columnStore(sql: string, time = false): ColumnStore {
   if (time) return { kind: 'time', d: new Int32Array(2 * BATCH_ROWS), nulls: undefined };
   const fixed = FIXED[sql];
-  if (fixed) return { kind: 'fixed', d: new fixed(BATCH_ROWS), big: sql.endsWith('BIGINT'), bool: sql === 'BOOLEAN', nulls: undefined };
+  if (fixed)
+    return {
+      kind: 'fixed',
+      d: new fixed(BATCH_ROWS),
+      big: sql.endsWith('BIGINT'),
+      bool: sql === 'BOOLEAN',
+      nulls: undefined,
+    };
   const list = /^(\w+)\[\]$/.exec(sql);
   const inner = list ? FIXED[list[1]!] : undefined;
   if (list && inner) {
-    return { kind: 'list', lens: new Uint32Array(BATCH_ROWS), offs: new Uint32Array(BATCH_ROWS), child: new inner(BATCH_ROWS * 4), n: 0, shareOff: 0, shareLen: -1, ctor: inner, big: list[1]!.endsWith('BIGINT'), bool: list[1] === 'BOOLEAN', nulls: undefined };
+    return {
+      kind: 'list',
+      lens: new Uint32Array(BATCH_ROWS),
+      offs: new Uint32Array(BATCH_ROWS),
+      child: new inner(BATCH_ROWS * 4),
+      n: 0,
+      shareOff: 0,
+      shareLen: -1,
+      ctor: inner,
+      big: list[1]!.endsWith('BIGINT'),
+      bool: list[1] === 'BOOLEAN',
+      nulls: undefined,
+    };
   }
   if (sql === 'VARCHAR') return { kind: 'str', d: new Array<string | null>(BATCH_ROWS).fill(null) };
   if (sql === 'BLOB') return { kind: 'blob', d: new Array<Uint8Array | null>(BATCH_ROWS).fill(null) };
@@ -119,7 +139,8 @@ export function setValue(c: ColumnStore, row: number, value: DuckDBValue): void 
   switch (c.kind) {
     case 'fixed':
       c.nulls = setNull(c.nulls, row, value == null);
-      if (value != null) (c.d as unknown as unknown[])[row] = c.bool ? (value ? 1 : 0) : c.big ? BigInt(value as bigint) : Number(value);
+      if (value != null)
+        (c.d as unknown as unknown[])[row] = c.bool ? (value ? 1 : 0) : c.big ? BigInt(value as bigint) : Number(value);
       break;
     case 'list': {
       c.nulls = setNull(c.nulls, row, value == null);
@@ -232,7 +253,14 @@ export function fillChunk(chunk: DuckDBDataChunk, stores: readonly ColumnStore[]
       const size = c.n;
       duckdb.list_vector_reserve(vector, size);
       duckdb.list_vector_set_size(vector, size);
-      if (size > 0) duckdb.copy_data_to_vector(duckdb.list_vector_get_child(vector), 0, c.child.buffer as ArrayBuffer, c.child.byteOffset, size * c.child.BYTES_PER_ELEMENT);
+      if (size > 0)
+        duckdb.copy_data_to_vector(
+          duckdb.list_vector_get_child(vector),
+          0,
+          c.child.buffer as ArrayBuffer,
+          c.child.byteOffset,
+          size * c.child.BYTES_PER_ELEMENT,
+        );
       duckdb.copy_data_to_vector(vector, 0, entries.buffer as ArrayBuffer, 0, entries.byteLength);
       if (c.nulls) copyValidity(vector, c.nulls, rows);
     } else if (c.kind === 'str' && constantString(c.d, rows)) {

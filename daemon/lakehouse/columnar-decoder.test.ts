@@ -19,15 +19,20 @@ const registry = new DefinitionsRegistry({ dirs: [join(FIXTURES, 'msgs')] });
 function rowOf(stores: readonly ColumnStore[], row: number): unknown[] {
   return stores.map((c) => {
     if (c.kind === 'fixed') return c.nulls?.[row] ? null : c.d[row];
-    if (c.kind === 'list') return Array.from(c.child.subarray(c.offs[row]!, c.offs[row]! + c.lens[row]!) as ArrayLike<unknown>);
-    if (c.kind === 'time') return c.nulls?.[row] ? null : `{"sec":${c.d[2 * row + 1]},"nanosec":${c.d[2 * row]! >>> 0}}`;
+    if (c.kind === 'list')
+      return Array.from(c.child.subarray(c.offs[row]!, c.offs[row]! + c.lens[row]!) as ArrayLike<unknown>);
+    if (c.kind === 'time')
+      return c.nulls?.[row] ? null : `{"sec":${c.d[2 * row + 1]},"nanosec":${c.d[2 * row]! >>> 0}}`;
     if (c.kind === 'blob') return c.d[row] == null ? null : Array.from(c.d[row] as Uint8Array);
     return c.d[row] instanceof Object ? String(c.d[row]) : c.d[row];
   });
 }
 
 /** Decodes `data` both ways; returns undefined when the generated decoder gives up (MessageReader then decides). */
-function bothWays(definitions: readonly MessageDefinition[], data: Uint8Array): { fast: unknown[]; reference: unknown[] } | undefined {
+function bothWays(
+  definitions: readonly MessageDefinition[],
+  data: Uint8Array,
+): { fast: unknown[]; reference: unknown[] } | undefined {
   const columns = flattenColumns(definitions);
   const fast = compileColumnarDecoder(definitions, 0);
   if (!fast) return undefined;
@@ -48,27 +53,45 @@ function bagDirs(): string[] {
 }
 
 /** Random values for a type, of the shapes MessageReader gives back. */
-function randomValue(definitions: readonly MessageDefinition[], name: string, rnd: () => number): Record<string, unknown> {
+function randomValue(
+  definitions: readonly MessageDefinition[],
+  name: string,
+  rnd: () => number,
+): Record<string, unknown> {
   const def = definitions.find((d) => d.name === name)!;
   const out: Record<string, unknown> = {};
   const prim = (type: string): unknown => {
     const r = rnd();
     switch (type) {
-      case 'bool': return r < 0.5;
-      case 'int8': return Math.floor(r * 256) - 128;
-      case 'uint8': return Math.floor(r * 256);
-      case 'int16': return Math.floor(r * 65536) - 32768;
-      case 'uint16': return Math.floor(r * 65536);
-      case 'int32': return Math.floor(r * 2 ** 32) - 2 ** 31;
-      case 'uint32': return Math.floor(r * 2 ** 32);
-      case 'int64': return BigInt(Math.floor(r * 2 ** 53)) * (r < 0.5 ? -1n : 1n);
-      case 'uint64': return BigInt(Math.floor(r * 2 ** 53)) * 1024n;
-      case 'float32': return Math.fround((r - 0.5) * 1e6);
-      case 'float64': return (r - 0.5) * 1e12;
+      case 'bool':
+        return r < 0.5;
+      case 'int8':
+        return Math.floor(r * 256) - 128;
+      case 'uint8':
+        return Math.floor(r * 256);
+      case 'int16':
+        return Math.floor(r * 65536) - 32768;
+      case 'uint16':
+        return Math.floor(r * 65536);
+      case 'int32':
+        return Math.floor(r * 2 ** 32) - 2 ** 31;
+      case 'uint32':
+        return Math.floor(r * 2 ** 32);
+      case 'int64':
+        return BigInt(Math.floor(r * 2 ** 53)) * (r < 0.5 ? -1n : 1n);
+      case 'uint64':
+        return BigInt(Math.floor(r * 2 ** 53)) * 1024n;
+      case 'float32':
+        return Math.fround((r - 0.5) * 1e6);
+      case 'float64':
+        return (r - 0.5) * 1e12;
       case 'time':
-      case 'duration': return { sec: Math.floor(r * 2 ** 32) - 2 ** 31, nanosec: Math.floor(rnd() * 2 ** 32) };
-      case 'string': return ['', 'odom', 'base_footprint', 'ünïcödé ✓', 'x'.repeat(Math.floor(r * 100))][Math.floor(r * 5)];
-      default: throw new Error(type);
+      case 'duration':
+        return { sec: Math.floor(r * 2 ** 32) - 2 ** 31, nanosec: Math.floor(rnd() * 2 ** 32) };
+      case 'string':
+        return ['', 'odom', 'base_footprint', 'ünïcödé ✓', 'x'.repeat(Math.floor(r * 100))][Math.floor(r * 5)];
+      default:
+        throw new Error(type);
     }
   };
   for (const f of def.definitions) {
@@ -80,7 +103,12 @@ function randomValue(definitions: readonly MessageDefinition[], name: string, rn
 }
 
 /** A CDR encoder for both endiannesses (MessageWriter writes little endian only). */
-function encode(definitions: readonly MessageDefinition[], name: string, value: Record<string, unknown>, kind: EncapsulationKind): Uint8Array {
+function encode(
+  definitions: readonly MessageDefinition[],
+  name: string,
+  value: Record<string, unknown>,
+  kind: EncapsulationKind,
+): Uint8Array {
   const w = new CdrWriter({ kind });
   const write = (defName: string, v: Record<string, unknown>): void => {
     const def = definitions.find((d) => d.name === defName)!;
@@ -96,8 +124,7 @@ function encode(definitions: readonly MessageDefinition[], name: string, value: 
         else if (f.type === 'time' || f.type === 'duration') {
           w.int32((x as { sec: number }).sec);
           w.uint32((x as { nanosec: number }).nanosec);
-        }
-        else (w as unknown as Record<string, (x: unknown) => void>)[f.type]!(x);
+        } else (w as unknown as Record<string, (x: unknown) => void>)[f.type]!(x);
       }
     }
   };
@@ -139,13 +166,23 @@ describe('compileColumnarDecoder', () => {
 
   it('gives what MessageReader gives for random values, little and big endian', () => {
     let seed = 42;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
-    const types = ['nav_msgs/msg/Odometry', 'sensor_msgs/msg/LaserScan', 'sensor_msgs/msg/Imu', 'test_msgs/msg/BasicTypes', 'test_msgs/msg/Arrays', 'test_msgs/msg/UnboundedSequences', 'std_msgs/msg/Empty'];
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
+    const types = [
+      'nav_msgs/msg/Odometry',
+      'sensor_msgs/msg/LaserScan',
+      'sensor_msgs/msg/Imu',
+      'test_msgs/msg/BasicTypes',
+      'test_msgs/msg/Arrays',
+      'test_msgs/msg/UnboundedSequences',
+      'std_msgs/msg/Empty',
+    ];
     let compared = 0;
     for (const type of types) {
       const definitions = registry.resolve(type).definitions;
       if (!compileColumnarDecoder(definitions, 0)) {
-        expect(type, 'only types with arrays of messages keep the MessageReader path').toMatch(/Arrays|UnboundedSequences/);
+        expect(type, 'only types with arrays of messages keep the MessageReader path').toMatch(
+          /Arrays|UnboundedSequences/,
+        );
         continue;
       }
       for (let i = 0; i < 50; i++) {
@@ -163,10 +200,14 @@ describe('compileColumnarDecoder', () => {
 
   it('gives what MessageReader gives for builtin time fields (a bag schema parsed as ros2msg), little and big endian', () => {
     let seed = 7;
-    const rnd = () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+    const rnd = () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31;
     // As an imported bag's schema text parses: builtin_interfaces/Time becomes the primitive `time`.
     const definitions = parse(registry.schemaText('nav_msgs/msg/Odometry'), { ros2: true });
-    expect(flattenColumns(definitions).filter((c) => c.time).map((c) => c.name)).toEqual(['header.stamp']);
+    expect(
+      flattenColumns(definitions)
+        .filter((c) => c.time)
+        .map((c) => c.name),
+    ).toEqual(['header.stamp']);
     for (let i = 0; i < 50; i++) {
       const value = randomValue(definitions, definitions[0]!.name!, rnd);
       for (const kind of [EncapsulationKind.CDR_LE, EncapsulationKind.CDR_BE]) {
@@ -186,19 +227,27 @@ describe('compileColumnarDecoder', () => {
     const cov = columns.findIndex((c) => c.name === 'pose.covariance');
     const list = stores[cov] as ListColumn;
     let seed = 3;
-    const value = randomValue(definitions, name, () => ((seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31));
+    const value = randomValue(definitions, name, () => (seed = (seed * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
     const other = structuredClone(value);
     (other.pose as { covariance: number[] }).covariance[35] = 1.5;
     const middle = structuredClone(value);
     (middle.pose as { covariance: number[] }).covariance[10] = -2.5; // first and last elements as the last list's
     const le = encode(definitions, name, value, EncapsulationKind.CDR_LE);
-    const messages = [le, le, encode(definitions, name, other, EncapsulationKind.CDR_LE), encode(definitions, name, value, EncapsulationKind.CDR_BE), le, encode(definitions, name, middle, EncapsulationKind.CDR_LE)];
+    const messages = [
+      le,
+      le,
+      encode(definitions, name, other, EncapsulationKind.CDR_LE),
+      encode(definitions, name, value, EncapsulationKind.CDR_BE),
+      le,
+      encode(definitions, name, middle, EncapsulationKind.CDR_LE),
+    ];
     messages.forEach((m, row) => fast(m, row, stores));
     // rows 3 (big endian) and 4 hold the same values
     expect([...list.offs.subarray(0, 6)]).toEqual([0, 0, 36, 72, 72, 108]);
     expect(list.n).toBe(144);
     const reference = new MessageReader(definitions as MessageDefinition[]);
-    const covariance = (m: Uint8Array) => Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);
+    const covariance = (m: Uint8Array) =>
+      Array.from(reference.readMessage<{ pose: { covariance: ArrayLike<number> } }>(m).pose.covariance);
     messages.forEach((m, row) => expect(rowOf(stores, row)[cov]).toEqual(covariance(m)));
 
     // -0 is not 0, and a NaN is never the same as another: those lists keep their own elements.
@@ -210,14 +259,18 @@ describe('compileColumnarDecoder', () => {
     (nan.pose as { covariance: number[] }).covariance[3] = NaN;
     const fresh = columns.map((c) => columnStore(c.sql, c.time));
     const lists = fresh[cov] as ListColumn;
-    [zero, negative, nan, nan, zero].forEach((v, row) => fast(encode(definitions, name, v, EncapsulationKind.CDR_LE), row, fresh));
+    [zero, negative, nan, nan, zero].forEach((v, row) =>
+      fast(encode(definitions, name, v, EncapsulationKind.CDR_LE), row, fresh),
+    );
     expect([...lists.offs.subarray(0, 5)]).toEqual([0, 36, 72, 108, 144]);
     expect(Object.is(lists.child[36 + 3], -0)).toBe(true);
     expect(Number.isNaN(lists.child[108 + 3])).toBe(true);
 
     // A row that fails after its lists were taken gives them back; the next row must not point at them.
     const marks = listMarks(stores);
-    expect(() => fast(encode(definitions, name, other, EncapsulationKind.CDR_LE).subarray(0, le.byteLength - 8), 6, stores)).toThrow();
+    expect(() =>
+      fast(encode(definitions, name, other, EncapsulationKind.CDR_LE).subarray(0, le.byteLength - 8), 6, stores),
+    ).toThrow();
     rollbackLists(stores, marks);
     fast(encode(definitions, name, other, EncapsulationKind.CDR_LE), 6, stores);
     expect([list.offs[6], list.n]).toEqual([144, 180]);
@@ -226,7 +279,12 @@ describe('compileColumnarDecoder', () => {
 
   it('throws on a message cut short, so the caller falls back to MessageReader', () => {
     const definitions = registry.resolve('nav_msgs/msg/Odometry').definitions;
-    const data = encode(definitions, definitions[0]!.name!, randomValue(definitions, definitions[0]!.name!, Math.random), EncapsulationKind.CDR_LE);
+    const data = encode(
+      definitions,
+      definitions[0]!.name!,
+      randomValue(definitions, definitions[0]!.name!, Math.random),
+      EncapsulationKind.CDR_LE,
+    );
     const fast = compileColumnarDecoder(definitions, 0)!;
     const stores = flattenColumns(definitions).map((c) => columnStore(c.sql, c.time));
     expect(() => fast(data.subarray(0, data.byteLength - 8), 0, stores)).toThrow();

@@ -36,7 +36,10 @@ class Unsupported extends Error {}
  * endian); returns undefined for types it doesn't cover (arrays of messages, wstring, arrays of
  * time/duration, byte/char), which keep the MessageReader path.
  */
-export function compileColumnarDecoder(definitions: readonly MessageDefinition[], base: number): ColumnarDecode | undefined {
+export function compileColumnarDecoder(
+  definitions: readonly MessageDefinition[],
+  base: number,
+): ColumnarDecode | undefined {
   try {
     return generate(definitions, base);
   } catch (error) {
@@ -46,11 +49,16 @@ export function compileColumnarDecoder(definitions: readonly MessageDefinition[]
 }
 
 function generate(definitions: readonly MessageDefinition[], base: number): ColumnarDecode {
-  const root = definitions.find((d) => !(d.definitions.length > 0 && d.definitions.every((f) => f.isConstant === true)));
+  const root = definitions.find(
+    (d) => !(d.definitions.length > 0 && d.definitions.every((f) => f.isConstant === true)),
+  );
   if (!root || root !== definitions[0]) throw new Unsupported('root');
   const emitted = new DecoderLines(definitions, base);
   emitted.walk(root, 0);
-  const factory = new Function('reserve', 'listValue', decoderSource(emitted)) as (r: typeof reserveList, l: typeof listValue) => ColumnarDecode;
+  const factory = new Function('reserve', 'listValue', decoderSource(emitted)) as (
+    r: typeof reserveList,
+    l: typeof listValue,
+  ) => ColumnarDecode;
   return factory(reserveList, listValue);
 }
 
@@ -61,7 +69,9 @@ function decoderSource({ lines, strings, sames }: DecoderLines): string {
     for (let i = 0; i < ${strings}; i++) caches.push({ bytes: new Uint8Array(0), text: '' });
     const decoder = new TextDecoder();
     let bytes, view, viewBuffer, b, len, le;
-    ${[...sames].map((get) => `
+    ${[...sames]
+      .map(
+        (get) => `
     // True when the list at o holds exactly the elements at c.shareOff: the same values, and zeros of the
     // same sign (a NaN is never the same, so it is copied: its bits stay its own).
     const same_${get} = (c, o, n) => {
@@ -72,7 +82,9 @@ function decoderSource({ lines, strings, sames }: DecoderLines): string {
         if (x !== y || (x === 0 && 1 / x !== 1 / y)) return false;
       }
       return true;
-    };`).join('')}
+    };`,
+      )
+      .join('')}
     // A string field mostly repeats (frame ids): compare with the last one before decoding.
     const str = (slot, o, n) => {
       if (n <= 1) return '';
@@ -137,7 +149,9 @@ class DecoderLines {
     } else if (field.type === 'time' || field.type === 'duration') {
       // MessageReader gives {sec, nanosec}; the column (a TimeColumn) holds nanosec, then sec, as int32 words.
       this.#align(4);
-      this.lines.push(`{ const d = S[${k}].d; d[2 * row] = view.getUint32(b + o + 4, le); d[2 * row + 1] = view.getInt32(b + o, le); } o += 8;`);
+      this.lines.push(
+        `{ const d = S[${k}].d; d[2 * row] = view.getUint32(b + o + 4, le); d[2 * row + 1] = view.getInt32(b + o, le); } o += 8;`,
+      );
     } else if (field.type === 'string') {
       this.#align(4);
       this.lines.push(`n = view.getUint32(b + o, le); o += 4; S[${k}].d[row] = str(${this.strings++}, o, n); o += n;`);
@@ -155,14 +169,22 @@ class DecoderLines {
     if (field.arrayLength !== undefined) this.lines.push(`n = ${field.arrayLength};`);
     else {
       this.#align(4);
-      this.lines.push("n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');");
+      this.lines.push(
+        "n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');",
+      );
     }
     if (field.type === 'uint8' || field.type === 'int8') {
-      this.lines.push(`if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`);
+      this.lines.push(
+        `if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`,
+      );
     } else if (field.type === 'bool') {
-      this.lines.push(`{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`);
+      this.lines.push(
+        `{ if (o + n > len) throw new RangeError('array past the end'); const c = S[${k}]; const ch = reserve(c, n); for (let i = 0; i < n; i++) ch[c.n + i] = bytes[o + i] !== 0 ? 1 : 0; c.offs[row] = c.n; c.n += n; c.lens[row] = n; o += n; }`,
+      );
     } else if (field.type === 'string') {
-      this.lines.push(`{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(b + o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`);
+      this.lines.push(
+        `{ const a = new Array(n); for (let i = 0; i < n; i++) { o += (4 - o) & 3; const m = view.getUint32(b + o, le); o += 4; a[i] = str(-1, o, m); o += m; } S[${k}].d[row] = listValue(a); }`,
+      );
     } else {
       const t = SIZES[field.type];
       if (!t) throw new Unsupported(`${field.type}[]`);
@@ -174,7 +196,9 @@ class DecoderLines {
       // The same list as the last one taken: share its elements. Not for 64-bit integers (a BigInt per read).
       const share = t.size < 8 || t.get === 'getFloat64' ? `c.shareLen === n && same_${t.get}(c, o, n)` : 'false';
       this.sames.add(t.get);
-      this.lines.push(`{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`);
+      this.lines.push(
+        `{ const c = S[${k}]; c.offs[row] = c.n; if (n > 0) { ${pad}if (o + n * ${t.size} > len) throw new RangeError('array past the end'); if (${share}) c.offs[row] = c.shareOff; else { const ch = reserve(c, n); ${fill} c.shareOff = c.n; c.shareLen = n; c.n += n; } o += n * ${t.size}; } c.lens[row] = n; }`,
+      );
     }
   }
 

@@ -32,7 +32,12 @@ export interface Room {
  * old ones still exist) and still keeps retention's free-space target for the recorder. `undefined` when
  * statfs fails: that says nothing about space, and the write fails cleanly if there is none.
  */
-export async function roomForMerge(dataDir: string, bytes: number, minFreeBytes: number | undefined, diskSpace: (dir: string) => Promise<DiskSpace> = statfsSpace): Promise<(Room & { ok: boolean }) | undefined> {
+export async function roomForMerge(
+  dataDir: string,
+  bytes: number,
+  minFreeBytes: number | undefined,
+  diskSpace: (dir: string) => Promise<DiskSpace> = statfsSpace,
+): Promise<(Room & { ok: boolean }) | undefined> {
   let space: DiskSpace;
   try {
     space = await diskSpace(dataDir);
@@ -103,9 +108,24 @@ export class CompactionJob {
     for (const m of report.merged) {
       this.#merges++;
       this.#filesMerged += m.inputFiles;
-      this.#log.info({ merge: m.key, members: m.members, files_in: m.inputFiles, files_out: m.outputFiles, bytes_in: m.bytesIn, bytes_out: m.bytesOut, rows: m.rows, ms: m.ms }, 'lakehouse: compacted parquet files');
+      this.#log.info(
+        {
+          merge: m.key,
+          members: m.members,
+          files_in: m.inputFiles,
+          files_out: m.outputFiles,
+          bytes_in: m.bytesIn,
+          bytes_out: m.bytesOut,
+          rows: m.rows,
+          ms: m.ms,
+        },
+        'lakehouse: compacted parquet files',
+      );
     }
-    if (report.stoppedBy === 'no room') this.#log.warn('lakehouse: compaction waits: merging would take free space below what retention keeps for the recorder');
+    if (report.stoppedBy === 'no room')
+      this.#log.warn(
+        'lakehouse: compaction waits: merging would take free space below what retention keeps for the recorder',
+      );
     return report.pending > 0 && report.stoppedBy === undefined;
   }
 
@@ -121,9 +141,24 @@ export class CompactionJob {
 
   metrics(): MetricFamily[] {
     return [
-      { name: 'auraison_lakehouse_compactions_total', help: 'Merges of small lakehouse parquet files into one per table and partition.', type: 'counter', samples: [{ value: this.#merges }] },
-      { name: 'auraison_lakehouse_compacted_files_total', help: 'Parquet files replaced by merged ones.', type: 'counter', samples: [{ value: this.#filesMerged }] },
-      { name: 'auraison_lakehouse_parquet_files', help: 'Parquet files the lakehouse catalog lists, as the last compaction run counted (no sample before the first).', type: 'gauge', samples: this.#files === undefined ? [] : [{ value: this.#files }] },
+      {
+        name: 'auraison_lakehouse_compactions_total',
+        help: 'Merges of small lakehouse parquet files into one per table and partition.',
+        type: 'counter',
+        samples: [{ value: this.#merges }],
+      },
+      {
+        name: 'auraison_lakehouse_compacted_files_total',
+        help: 'Parquet files replaced by merged ones.',
+        type: 'counter',
+        samples: [{ value: this.#filesMerged }],
+      },
+      {
+        name: 'auraison_lakehouse_parquet_files',
+        help: 'Parquet files the lakehouse catalog lists, as the last compaction run counted (no sample before the first).',
+        type: 'gauge',
+        samples: this.#files === undefined ? [] : [{ value: this.#files }],
+      },
     ];
   }
 }

@@ -70,7 +70,11 @@ export function planMerges<U extends PlanUnit>(units: readonly U[], maxBytes: nu
       let n = 0;
       let bytes = 0;
       while (n < candidates.length && bytes + candidates[n]!.bytes <= maxBytes) bytes += candidates[n++]!.bytes;
-      const merged: Entry<U> = { units: candidates.slice(0, n).flatMap((e) => e.units), members: candidates.slice(0, n).reduce((m, e) => m + e.members, 0), bytes };
+      const merged: Entry<U> = {
+        units: candidates.slice(0, n).flatMap((e) => e.units),
+        members: candidates.slice(0, n).reduce((m, e) => m + e.members, 0),
+        bytes,
+      };
       stack.splice(stack.length - fanout, n, merged);
       if (sealed(merged)) {
         // As big as a group gets: what came before it can't merge across it, so those runs end here.

@@ -16,7 +16,11 @@ export async function compatibleGroups(conn: DuckDBConnection, files: readonly s
   const list = `[${files.map(quoteString).join(', ')}]`;
   // A file's whole schema, as its footer lists it: files with the same one agree (most are alike).
   const signature = new Map(
-    (await conn.runAndReadAll(`SELECT file_name, string_agg(concat_ws(':', name, type, converted_type, logical_type::VARCHAR, num_children, repetition_type), ',') FROM parquet_schema(${list}) GROUP BY file_name`))
+    (
+      await conn.runAndReadAll(
+        `SELECT file_name, string_agg(concat_ws(':', name, type, converted_type, logical_type::VARCHAR, num_children, repetition_type), ',') FROM parquet_schema(${list}) GROUP BY file_name`,
+      )
+    )
       .getRows()
       .map((r) => [String(r[0]), String(r[1])]),
   );
@@ -26,13 +30,16 @@ export async function compatibleGroups(conn: DuckDBConnection, files: readonly s
   for (const f of files) {
     const sig = signature.get(f) ?? f;
     if (columns.has(sig)) continue;
-    const described = (await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)}, hive_partitioning = false)`)).getRows();
+    const described = (
+      await conn.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)}, hive_partitioning = false)`)
+    ).getRows();
     columns.set(sig, new Map(described.map((r) => [String(r[0]), String(r[1])])));
   }
   const groups: { types: Map<string, string>; files: string[] }[] = [];
   for (const f of files) {
     const types = columns.get(signature.get(f) ?? f)!;
-    const agrees = (g: { types: Map<string, string> }) => [...types].every(([name, type]) => (g.types.get(name) ?? type) === type);
+    const agrees = (g: { types: Map<string, string> }) =>
+      [...types].every(([name, type]) => (g.types.get(name) ?? type) === type);
     const group = groups.find(agrees);
     if (!group) groups.push({ types: new Map(types), files: [f] });
     else {

@@ -113,7 +113,8 @@ interface EventFile {
   aged: boolean;
 }
 
-type Merge = { key: string; table: 'segments'; segments: Segment[] } | { key: string; table: 'events'; files: EventFile[] };
+type Merge =
+  { key: string; table: 'segments'; segments: Segment[] } | { key: string; table: 'events'; files: EventFile[] };
 
 const DEFAULT_MEMORY_LIMIT = '256MiB';
 /**
@@ -140,7 +141,9 @@ export async function compactLakehouse(options: CompactionOptions): Promise<Comp
   const paths = lakehousePaths(dataDir);
   const report: CompactionReport = { merged: [], filesBefore: 0, filesAfter: 0, pending: 0, changed: [], failed: [] };
   if (!existsSync(paths.catalog)) return report;
-  const { merges, files } = await withCatalog(paths.catalog, (conn) => plan(conn, paths.tables, options), { timeoutMs: options.catalogWaitMs });
+  const { merges, files } = await withCatalog(paths.catalog, (conn) => plan(conn, paths.tables, options), {
+    timeoutMs: options.catalogWaitMs,
+  });
   report.filesBefore = report.filesAfter = files;
   const todo = merges.filter((m) => !skip.has(m.key));
   for (const [i, merge] of todo.entries()) {
@@ -149,7 +152,10 @@ export async function compactLakehouse(options: CompactionOptions): Promise<Comp
       report.stoppedBy = 'stopped';
       break;
     }
-    const inputs = merge.table === 'segments' ? [...new Set(merge.segments.flatMap((s) => s.parquet))].map((f) => join(paths.tables, f)) : merge.files.map((f) => f.path);
+    const inputs =
+      merge.table === 'segments'
+        ? [...new Set(merge.segments.flatMap((s) => s.parquet))].map((f) => join(paths.tables, f))
+        : merge.files.map((f) => f.path);
     if (!inputs.every((f) => existsSync(f))) {
       report.changed.push(merge.key); // deleted since the plan (retention, by hand)
       continue;
@@ -199,30 +205,64 @@ export async function compactLakehouse(options: CompactionOptions): Promise<Comp
 function compactionError(key: string, error: Error, dataDir: string, inputs: readonly string[]): CompactionError {
   const locked = error instanceof CatalogLockedError;
   const full = !locked && NO_SPACE.test(error.message);
-  const damaged = !locked && !full && !/Conversion Error|failed to cast/.test(error.message) && inputs.find((f) => error.message.includes(f));
+  const damaged =
+    !locked &&
+    !full &&
+    !/Conversion Error|failed to cast/.test(error.message) &&
+    inputs.find((f) => error.message.includes(f));
   const hint = full
     ? `; free space under ${dataDir} (retention, or delete old bags) and compact again`
     : damaged
       ? `; that file can't be read (damaged): queries leave it out with a warning, and its group is left unmerged. To give up its rows, delete it (the daemon's next start takes it off the catalog)`
       : '';
-  return new CompactionError(key, `compacting ${key} failed, nothing was changed: ${error.message.trim()}${hint}`, { cause: error, transient: locked || full });
+  return new CompactionError(key, `compacting ${key} failed, nothing was changed: ${error.message.trim()}${hint}`, {
+    cause: error,
+    transient: locked || full,
+  });
 }
 
 /** Reads the catalog and plans the merges; also counts the parquet files it lists. */
-async function plan(conn: DuckDBConnection, tablesDir: string, options: CompactionOptions): Promise<{ merges: Merge[]; files: number }> {
-  const aged = (column: string) => (options.afterS > 0 ? `${column} <= current_timestamp::TIMESTAMP - to_seconds(${Number(options.afterS)})` : 'true');
-  const segments: Segment[] = (await conn.runAndReadAll(`SELECT segment_id, parquet_files, seq, path, source, size_bytes, sync_state = 'synced', ${aged('indexed_at')} FROM bags ORDER BY seq NULLS FIRST, segment_id`))
+async function plan(
+  conn: DuckDBConnection,
+  tablesDir: string,
+  options: CompactionOptions,
+): Promise<{ merges: Merge[]; files: number }> {
+  const aged = (column: string) =>
+    options.afterS > 0 ? `${column} <= current_timestamp::TIMESTAMP - to_seconds(${Number(options.afterS)})` : 'true';
+  const segments: Segment[] = (
+    await conn.runAndReadAll(
+      `SELECT segment_id, parquet_files, seq, path, source, size_bytes, sync_state = 'synced', ${aged('indexed_at')} FROM bags ORDER BY seq NULLS FIRST, segment_id`,
+    )
+  )
     .getRowsJson()
     .map((r) => {
       const path = String(r[3]);
       // A recorded split on disk goes with its group (retention): it counts toward the group's size.
       const splitBytes = r[4] === 'recorder' && existsSync(path) ? Number(r[5]) : 0;
-      return { id: String(r[0]), parquet: ((r[1] as string[] | null) ?? []).map(String), seq: r[2] === null ? undefined : Number(r[2]), path, splitBytes, synced: r[6] === true, aged: r[7] === true };
+      return {
+        id: String(r[0]),
+        parquet: ((r[1] as string[] | null) ?? []).map(String),
+        seq: r[2] === null ? undefined : Number(r[2]),
+        path,
+        splitBytes,
+        synced: r[6] === true,
+        aged: r[7] === true,
+      };
     });
   const eventsDir = join(tablesDir, 'events') + '/';
-  const events: EventFile[] = (await conn.runAndReadAll(`SELECT path, seq, coalesce(flushes, 1), sync_state = 'synced', ${aged('written_at')} FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(eventsDir)}) ORDER BY seq NULLS FIRST, path`))
+  const events: EventFile[] = (
+    await conn.runAndReadAll(
+      `SELECT path, seq, coalesce(flushes, 1), sync_state = 'synced', ${aged('written_at')} FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(eventsDir)}) ORDER BY seq NULLS FIRST, path`,
+    )
+  )
     .getRowsJson()
-    .map((r) => ({ path: String(r[0]), seq: r[1] === null ? undefined : Number(r[1]), flushes: Number(r[2]), synced: r[3] === true, aged: r[4] === true }));
+    .map((r) => ({
+      path: String(r[0]),
+      seq: r[1] === null ? undefined : Number(r[1]),
+      flushes: Number(r[2]),
+      synced: r[3] === true,
+      aged: r[4] === true,
+    }));
   const listed = new Set(segments.flatMap((s) => s.parquet));
   const files = listed.size + events.length;
 
@@ -247,14 +287,23 @@ async function plan(conn: DuckDBConnection, tablesDir: string, options: Compacti
   const partitions = new Map<string, (PlanUnit & { file: EventFile })[]>();
   for (const e of events) {
     const bytes = size(e.path);
-    const unit = { file: e, members: e.flushes, bytes: bytes ?? 0, eligible: bytes !== undefined && e.aged && !e.synced && e.seq !== undefined };
+    const unit = {
+      file: e,
+      members: e.flushes,
+      bytes: bytes ?? 0,
+      eligible: bytes !== undefined && e.aged && !e.synced && e.seq !== undefined,
+    };
     const list = partitions.get(dirname(e.path));
     if (list) list.push(unit);
     else partitions.set(dirname(e.path), [unit]);
   }
   for (const units of partitions.values()) {
     for (const run of planMerges(units, options.maxBytes)) {
-      merges.push({ key: `events ${relative(tablesDir, run[0]!.file.path)}+${run.length}`, table: 'events', files: run.map((u) => u.file) });
+      merges.push({
+        key: `events ${relative(tablesDir, run[0]!.file.path)}+${run.length}`,
+        table: 'events',
+        files: run.map((u) => u.file),
+      });
     }
   }
   return { merges, files };
@@ -264,7 +313,13 @@ async function plan(conn: DuckDBConnection, tablesDir: string, options: Compacti
  * Makes one merge: stages the merged files, then commits them. Returns undefined when the catalog changed since the
  * plan.
  */
-async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: ReturnType<typeof lakehousePaths>, options: CompactionOptions): Promise<Omit<MergeReport, 'ms'> | undefined> {
+async function runMerge(
+  merge: Merge,
+  inputs: string[],
+  bytesIn: number,
+  paths: ReturnType<typeof lakehousePaths>,
+  options: CompactionOptions,
+): Promise<Omit<MergeReport, 'ms'> | undefined> {
   const { signal, hooks = {} } = options;
   const staging = newStagingDir(options.dataDir);
   try {
@@ -276,7 +331,13 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
       if (list) list.push(f);
       else byDir.set(dir, [f]);
     }
-    const { outputOf, written } = await stage(byDir, staging, merge.table === 'events' ? 'seq' : undefined, options.memoryLimit ?? DEFAULT_MEMORY_LIMIT, signal);
+    const { outputOf, written } = await stage(
+      byDir,
+      staging,
+      merge.table === 'events' ? 'seq' : undefined,
+      options.memoryLimit ?? DEFAULT_MEMORY_LIMIT,
+      signal,
+    );
     const outputs = [...written.keys()];
     const rows = [...written.values()].reduce((n, r) => n + r, 0);
     await hooks.staged?.(merge.key);
@@ -294,14 +355,19 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
           if (merge.table === 'segments') {
             for (const s of merge.segments) {
               const files = [...new Set(s.parquet.map((f) => outputOf.get(join(paths.tables, f))!))];
-              await conn.run(`UPDATE bags SET parquet_files = [${files.map(quoteString).join(', ')}]::VARCHAR[] WHERE segment_id = ${quoteString(s.id)}`);
+              await conn.run(
+                `UPDATE bags SET parquet_files = [${files.map(quoteString).join(', ')}]::VARCHAR[] WHERE segment_id = ${quoteString(s.id)}`,
+              );
             }
           } else {
             // One row for the merged file, with the range of journal seqs its flushes covered and their commit
             // order (the oldest's); the merged rows go (their last_seq is in the new row: indexing resumes after it).
             // (One merged file, unless the files' column types disagreed: see compatibleGroups.)
             for (const rel of outputs) {
-              const olds = merge.files.filter((f) => outputOf.get(f.path) === rel).map((f) => quoteString(f.path)).join(', ');
+              const olds = merge.files
+                .filter((f) => outputOf.get(f.path) === rel)
+                .map((f) => quoteString(f.path))
+                .join(', ');
               await conn.run(
                 `INSERT INTO event_files (path, first_seq, last_seq, rows, written_at, seq, flushes) SELECT ${quoteString(join(paths.tables, rel))}, min(first_seq), max(last_seq), ${written.get(rel)}, min(written_at), min(seq), sum(coalesce(flushes, 1)) FROM event_files WHERE path IN (${olds})`,
               );
@@ -325,7 +391,16 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
     );
     if (!committed) return undefined;
     const members = merge.table === 'segments' ? merge.segments.length : merge.files.length;
-    return { key: merge.key, table: merge.table, members, inputFiles: inputs.length, outputFiles: outputs.length, bytesIn, bytesOut, rows };
+    return {
+      key: merge.key,
+      table: merge.table,
+      members,
+      inputFiles: inputs.length,
+      outputFiles: outputs.length,
+      bytesIn,
+      bytesOut,
+      rows,
+    };
   } finally {
     rmSync(staging, { recursive: true, force: true });
   }
@@ -340,7 +415,13 @@ async function runMerge(merge: Merge, inputs: string[], bytesIn: number, paths: 
  * ages a group by it (and by its splits'). Files whose column types disagree go to files of their own (see
  * compatibleGroups). Returns the file each input went into (relative to `staging`) and the rows of each.
  */
-async function stage(byDir: Map<string, string[]>, staging: string, orderBy: string | undefined, memoryLimit: string, signal: AbortSignal | undefined): Promise<{ outputOf: Map<string, string>; written: Map<string, number> }> {
+async function stage(
+  byDir: Map<string, string[]>,
+  staging: string,
+  orderBy: string | undefined,
+  memoryLimit: string,
+  signal: AbortSignal | undefined,
+): Promise<{ outputOf: Map<string, string>; written: Map<string, number> }> {
   const spill = join(staging, 'spill');
   mkdirSync(spill, { recursive: true });
   const outputOf = new Map<string, string>();
@@ -352,7 +433,13 @@ async function stage(byDir: Map<string, string[]>, staging: string, orderBy: str
     // One thread: compaction runs beside the recorder and the control loops, and is in no hurry. With one
     // thread the files are read one after the other, so rows keep their order (by segment, so by time)
     // without DuckDB having to preserve it, which it must not for ROW_GROUP_SIZE_BYTES.
-    const instance = await DuckDBInstance.create(':memory:', { memory_limit: memoryLimit, threads: '1', temp_directory: spill, preserve_insertion_order: 'false', allocator_flush_threshold: '8MB' });
+    const instance = await DuckDBInstance.create(':memory:', {
+      memory_limit: memoryLimit,
+      threads: '1',
+      temp_directory: spill,
+      preserve_insertion_order: 'false',
+      allocator_flush_threshold: '8MB',
+    });
     const conn = await instance.connect();
     const interrupt = () => conn.interrupt();
     signal?.addEventListener('abort', interrupt);
@@ -360,14 +447,19 @@ async function stage(byDir: Map<string, string[]>, staging: string, orderBy: str
       for (const group of await compatibleGroups(conn, files)) {
         const rel = join(dir, `part-${randomUUID()}.parquet`);
         const list = `[${group.map(quoteString).join(', ')}]`;
-        const expected = Number((await conn.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata(${list})`)).getRows()[0]![0]);
+        const expected = Number(
+          (await conn.runAndReadAll(`SELECT sum(num_rows) FROM parquet_file_metadata(${list})`)).getRows()[0]![0],
+        );
         const out = join(staging, rel);
         mkdirSync(dirname(out), { recursive: true });
         // The files' own columns only: robot and date come from the path (hive_partitioning off). union_by_name,
         // as the views read them: a topic's later files may have columns its earlier ones lack.
         const select = `SELECT * FROM read_parquet(${list}, hive_partitioning = false, union_by_name = true)${orderBy ? ` ORDER BY ${orderBy}` : ''}`;
-        const rows = Number((await conn.runAndReadAll(`COPY (${select}) TO ${quoteString(out)} (${MERGED_PARQUET})`)).getRows()[0]![0]);
-        if (rows !== expected) throw new Error(`merging ${group.length} files of ${dir} wrote ${rows} rows where they hold ${expected}`);
+        const rows = Number(
+          (await conn.runAndReadAll(`COPY (${select}) TO ${quoteString(out)} (${MERGED_PARQUET})`)).getRows()[0]![0],
+        );
+        if (rows !== expected)
+          throw new Error(`merging ${group.length} files of ${dir} wrote ${rows} rows where they hold ${expected}`);
         const oldest = Math.min(...group.map((f) => statSync(f).mtimeMs)) / 1000;
         utimesSync(out, oldest, oldest);
         for (const f of group) outputOf.set(f, rel);
@@ -387,17 +479,31 @@ async function stage(byDir: Map<string, string[]>, staging: string, orderBy: str
 async function unchanged(conn: DuckDBConnection, merge: Merge, tablesDir: string): Promise<boolean> {
   if (merge.table === 'events') {
     const paths = merge.files.map((f) => quoteString(f.path)).join(', ');
-    const live = Number((await conn.runAndReadAll(`SELECT count(*) FROM event_files WHERE deleted_at IS NULL AND path IN (${paths})`)).getRows()[0]![0]);
+    const live = Number(
+      (
+        await conn.runAndReadAll(`SELECT count(*) FROM event_files WHERE deleted_at IS NULL AND path IN (${paths})`)
+      ).getRows()[0]![0],
+    );
     return live === merge.files.length && merge.files.every((f) => existsSync(f.path));
   }
   const ids = merge.segments.map((s) => quoteString(s.id)).join(', ');
-  const now = new Map((await conn.runAndReadAll(`SELECT segment_id, parquet_files FROM bags WHERE segment_id IN (${ids})`)).getRowsJson().map((r) => [String(r[0]), ((r[1] as string[] | null) ?? []).map(String)]));
+  const now = new Map(
+    (await conn.runAndReadAll(`SELECT segment_id, parquet_files FROM bags WHERE segment_id IN (${ids})`))
+      .getRowsJson()
+      .map((r) => [String(r[0]), ((r[1] as string[] | null) ?? []).map(String)]),
+  );
   const same = merge.segments.every((s) => {
     const files = now.get(s.id);
     return files !== undefined && files.length === s.parquet.length && files.every((f, i) => f === s.parquet[i]);
   });
   if (!same) return false;
   const olds = [...new Set(merge.segments.flatMap((s) => s.parquet))];
-  const others = Number((await conn.runAndReadAll(`SELECT count(*) FROM bags WHERE segment_id NOT IN (${ids}) AND list_has_any(parquet_files, [${olds.map(quoteString).join(', ')}]::VARCHAR[])`)).getRows()[0]![0]);
+  const others = Number(
+    (
+      await conn.runAndReadAll(
+        `SELECT count(*) FROM bags WHERE segment_id NOT IN (${ids}) AND list_has_any(parquet_files, [${olds.map(quoteString).join(', ')}]::VARCHAR[])`,
+      )
+    ).getRows()[0]![0],
+  );
   return others === 0 && olds.every((f) => existsSync(join(tablesDir, f)));
 }

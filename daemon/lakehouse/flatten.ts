@@ -70,23 +70,32 @@ function primitive(field: MessageDefinitionField, name: string, path: (m: unknow
     return { name, sql: scalar, get: (m) => (path(m) ?? null) as DuckDBValue };
   }
   if (BYTES.has(field.type)) {
-    return { name, sql: 'BLOB', get: (m) => {
-      const v = path(m) as ArrayLike<number> | undefined;
-      if (v == null) return null;
-      return blobValue(v instanceof Uint8Array ? v : Uint8Array.from(v, (x) => x & 0xff));
-    } };
+    return {
+      name,
+      sql: 'BLOB',
+      get: (m) => {
+        const v = path(m) as ArrayLike<number> | undefined;
+        if (v == null) return null;
+        return blobValue(v instanceof Uint8Array ? v : Uint8Array.from(v, (x) => x & 0xff));
+      },
+    };
   }
-  return { name, sql: `${scalar}[]`, get: (m) => {
-    const v = path(m) as ArrayLike<unknown> | undefined;
-    return v == null ? null : listValue(Array.from(v as ArrayLike<DuckDBValue>));
-  } };
+  return {
+    name,
+    sql: `${scalar}[]`,
+    get: (m) => {
+      const v = path(m) as ArrayLike<unknown> | undefined;
+      return v == null ? null : listValue(Array.from(v as ArrayLike<DuckDBValue>));
+    },
+  };
 }
 
 function toJson(value: unknown): string | null {
   if (value === undefined) return null;
   return JSON.stringify(value, (_key, v: unknown) => {
     if (typeof v === 'bigint') return v.toString();
-    if (ArrayBuffer.isView(v) && !(v instanceof DataView)) return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? x.toString() : x));
+    if (ArrayBuffer.isView(v) && !(v instanceof DataView))
+      return Array.from(v as unknown as ArrayLike<number | bigint>, (x) => (typeof x === 'bigint' ? x.toString() : x));
     return v;
   });
 }

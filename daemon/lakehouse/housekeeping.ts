@@ -44,9 +44,13 @@ export function sweepStaging(dataDir: string): string[] {
 export async function removeOrphanParquet(conn: DuckDBConnection, tablesDir: string): Promise<string[]> {
   if (!existsSync(tablesDir)) return [];
   const listed = new Set<string>();
-  for (const r of (await conn.runAndReadAll('SELECT unnest(parquet_files) FROM bags')).getRows()) listed.add(String(r[0]));
-  for (const r of (await conn.runAndReadAll('SELECT path FROM event_files WHERE deleted_at IS NULL')).getRows()) listed.add(relative(tablesDir, String(r[0])));
-  const orphans = listParquet(tablesDir).filter((f) => !listed.has(f)).map((f) => join(tablesDir, f));
+  for (const r of (await conn.runAndReadAll('SELECT unnest(parquet_files) FROM bags')).getRows())
+    listed.add(String(r[0]));
+  for (const r of (await conn.runAndReadAll('SELECT path FROM event_files WHERE deleted_at IS NULL')).getRows())
+    listed.add(relative(tablesDir, String(r[0])));
+  const orphans = listParquet(tablesDir)
+    .filter((f) => !listed.has(f))
+    .map((f) => join(tablesDir, f));
   for (const f of orphans) rmSync(f, { force: true });
   return orphans;
 }
@@ -71,14 +75,30 @@ export interface ForgetReport {
  * not mounted, or moved, rather than files deleted. Runs on `conn`, the catalog opened for writing.
  */
 export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: string): Promise<ForgetReport> {
-  const segments = (await conn.runAndReadAll('SELECT segment_id, parquet_files, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), files: ((r[1] as string[] | null) ?? []).map(String), recorded: r[2] === 'recorder' }));
+  const segments = (await conn.runAndReadAll('SELECT segment_id, parquet_files, source FROM bags'))
+    .getRowsJson()
+    .map((r) => ({
+      id: String(r[0]),
+      files: ((r[1] as string[] | null) ?? []).map(String),
+      recorded: r[2] === 'recorder',
+    }));
   const prefix = tablesDir + '/';
-  const events = (await conn.runAndReadAll(`SELECT path FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)})`)).getRows().map((r) => String(r[0]));
+  const events = (
+    await conn.runAndReadAll(
+      `SELECT path FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(prefix)})`,
+    )
+  )
+    .getRows()
+    .map((r) => String(r[0]));
   const listed = new Set([...segments.flatMap((s) => s.files.map((f) => join(tablesDir, f))), ...events]);
   const missing = new Set([...listed].filter((f) => !existsSync(f)));
   if (missing.size === 0) return { forgotten: [], segmentsDropped: 0 };
   if (missing.size === listed.size) {
-    return { forgotten: [], segmentsDropped: 0, skipped: `none of the ${listed.size} parquet files the catalog lists is in ${tablesDir}: left as it is (is the disk holding it mounted?)` };
+    return {
+      forgotten: [],
+      segmentsDropped: 0,
+      skipped: `none of the ${listed.size} parquet files the catalog lists is in ${tablesDir}: left as it is (is the disk holding it mounted?)`,
+    };
   }
   let dropped = 0;
   const keptBy = new Map<string, number>();
@@ -93,15 +113,22 @@ export async function forgetMissingParquet(conn: DuckDBConnection, tablesDir: st
       // files) or lost files by hand: whole or not at all, so the messages table and the catalog's counts
       // agree; its other files go too, and a split still on disk is indexed again whole at the next start.
       if (kept.length === 0 || s.recorded) {
-        for (const f of s.files) if (keptBy.set(f, keptBy.get(f)! - 1).get(f) === 0 && !missing.has(join(tablesDir, f))) unlisted.push(join(tablesDir, f));
+        for (const f of s.files)
+          if (keptBy.set(f, keptBy.get(f)! - 1).get(f) === 0 && !missing.has(join(tablesDir, f)))
+            unlisted.push(join(tablesDir, f));
         await conn.run(`DELETE FROM bags WHERE segment_id = ${quoteString(s.id)}`);
         dropped++;
       } else {
-        await conn.run(`UPDATE bags SET parquet_files = [${kept.map(quoteString).join(', ')}]::VARCHAR[] WHERE segment_id = ${quoteString(s.id)}`);
+        await conn.run(
+          `UPDATE bags SET parquet_files = [${kept.map(quoteString).join(', ')}]::VARCHAR[] WHERE segment_id = ${quoteString(s.id)}`,
+        );
       }
     }
     const gone = events.filter((f) => missing.has(f));
-    if (gone.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.map(quoteString).join(', ')})`);
+    if (gone.length > 0)
+      await conn.run(
+        `UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.map(quoteString).join(', ')})`,
+      );
     await conn.run('COMMIT');
   } catch (error) {
     await conn.run('ROLLBACK').catch(() => undefined);

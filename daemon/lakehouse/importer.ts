@@ -58,7 +58,13 @@ export interface ImportReport {
   bag: string;
   storage: string;
   /** For a file already imported, `raw` is how many of its messages were kept raw when it was. */
-  segments: { file: string; segmentId: string; messages: number; state: 'imported' | 'already imported'; raw?: number }[];
+  segments: {
+    file: string;
+    segmentId: string;
+    messages: number;
+    state: 'imported' | 'already imported';
+    raw?: number;
+  }[];
   messages: number;
   decoded: number;
   /** Messages kept as raw bytes (table raw_messages): their type has no definition, or they did not decode. */
@@ -135,7 +141,11 @@ export async function importBag(options: ImportOptions): Promise<ImportReport> {
   const { dataDir, source = 'import', only, catalogWaitMs: timeoutMs } = options;
   const bag = locateBag(options.path);
   for (const t of bag.metadata?.topics ?? []) {
-    if (t.serializationFormat !== 'cdr') throw new BagError(join(bag.path, 'metadata.yaml'), `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`);
+    if (t.serializationFormat !== 'cdr')
+      throw new BagError(
+        join(bag.path, 'metadata.yaml'),
+        `topic ${t.name} has serialization format "${t.serializationFormat}"; only cdr can be imported`,
+      );
   }
   const files = only ? bag.files.filter((f) => only.includes(f)) : bag.files;
   // A bag import (the CLI's, beside the daemon or not) first clears what dead writers left in staging;
@@ -165,18 +175,34 @@ interface KnownToCatalog {
 }
 
 /** Reads what the catalog knows while an in-memory DuckDB starts; neither is left open if the other fails. */
-async function readCatalogBeside(catalog: string, timeoutMs: number | undefined): Promise<{ known: KnownToCatalog; instance: DuckDBInstance }> {
-  const reading = withCatalog(catalog, async (conn) => {
-    const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes, raw_messages FROM bags')).getRows();
-    const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
-    return { segments: new Map(rows.map((r) => [String(r[0]), Number(r[2] ?? 0)])), sizes: new Set(rows.map((r) => Number(r[1]))), projections };
-  }, { timeoutMs });
+async function readCatalogBeside(
+  catalog: string,
+  timeoutMs: number | undefined,
+): Promise<{ known: KnownToCatalog; instance: DuckDBInstance }> {
+  const reading = withCatalog(
+    catalog,
+    async (conn) => {
+      const rows = (await conn.runAndReadAll('SELECT segment_id, size_bytes, raw_messages FROM bags')).getRows();
+      const projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM projections'))
+        .getRows()
+        .map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
+      return {
+        segments: new Map(rows.map((r) => [String(r[0]), Number(r[2] ?? 0)])),
+        sizes: new Set(rows.map((r) => Number(r[1]))),
+        projections,
+      };
+    },
+    { timeoutMs },
+  );
   const creating = DuckDBInstance.create(':memory:');
   try {
     const [known, instance] = await Promise.all([reading, creating]);
     return { known, instance };
   } catch (error) {
-    creating.then((i) => i.closeSync(), () => undefined);
+    creating.then(
+      (i) => i.closeSync(),
+      () => undefined,
+    );
     throw error;
   }
 }
@@ -227,8 +253,23 @@ class BagImport {
   #segment = '';
   #pending: { label: string; hashing: Promise<string> } | undefined;
 
-  constructor(options: ImportOptions, bag: ReturnType<typeof locateBag>, known: KnownToCatalog, instance: DuckDBInstance) {
-    const { dataDir, robot, registry, source = 'import', only, project = () => true, projectMaxBytes = 65536, batchRows = 200_000, catalogWaitMs } = options;
+  constructor(
+    options: ImportOptions,
+    bag: ReturnType<typeof locateBag>,
+    known: KnownToCatalog,
+    instance: DuckDBInstance,
+  ) {
+    const {
+      dataDir,
+      robot,
+      registry,
+      source = 'import',
+      only,
+      project = () => true,
+      projectMaxBytes = 65536,
+      batchRows = 200_000,
+      catalogWaitMs,
+    } = options;
     this.#bag = bag;
     this.#dataDir = dataDir;
     this.#robot = robot;
@@ -240,15 +281,44 @@ class BagImport {
     this.#timeoutMs = catalogWaitMs;
     this.#known = known;
     this.#instance = instance;
-    this.#report = { bag: bag.path, storage: bag.storage, segments: [], messages: 0, decoded: 0, raw: 0, unknownTypes: [], corrupt: [], warnings: [...bag.warnings], tables: [], oversized: [] };
+    this.#report = {
+      bag: bag.path,
+      storage: bag.storage,
+      segments: [],
+      messages: 0,
+      decoded: 0,
+      raw: 0,
+      unknownTypes: [],
+      corrupt: [],
+      warnings: [...bag.warnings],
+      tables: [],
+      oversized: [],
+    };
     this.#tableOwners = new Map(known.projections.map((p) => [p.table, `${p.topic}\0${p.type}`]));
     this.#projectionOf = new Map(known.projections.map((p) => [`${p.topic}\0${p.type}`, p.table]));
     this.#staging = newStagingDir(dataDir);
     this.#resolver = new BagTypeResolver(registry);
-    this.#messages = new TableWriter({ db: instance, staging: this.#staging, table: 'messages', robot, columns: MESSAGE_COLUMNS, batchRows });
-    this.#raw = new TableWriter({ db: instance, staging: this.#staging, table: 'raw_messages', robot, columns: RAW_COLUMNS, batchRows });
+    this.#messages = new TableWriter({
+      db: instance,
+      staging: this.#staging,
+      table: 'messages',
+      robot,
+      columns: MESSAGE_COLUMNS,
+      batchRows,
+    });
+    this.#raw = new TableWriter({
+      db: instance,
+      staging: this.#staging,
+      table: 'raw_messages',
+      robot,
+      columns: RAW_COLUMNS,
+      batchRows,
+    });
     this.#allWriters = [this.#messages, this.#raw];
-    this.#segmentColumns = new Map([[this.#messages, 0], [this.#raw, 0]]);
+    this.#segmentColumns = new Map([
+      [this.#messages, 0],
+      [this.#raw, 0],
+    ]);
     for (const w of this.#allWriters) w.beforeWrite = this.#settle;
   }
 
@@ -357,7 +427,15 @@ class BagImport {
           else {
             report.raw++;
             // A copy: the reader's data are views into its buffers, which this row would keep alive.
-            await this.#raw.add(partitionDate(m.logTime), [this.#segment, bag.name, m.topic, topic.type, m.logTime, m.publishTime, blobValue(m.data.slice())]);
+            await this.#raw.add(partitionDate(m.logTime), [
+              this.#segment,
+              bag.name,
+              m.topic,
+              topic.type,
+              m.logTime,
+              m.publishTime,
+              blobValue(m.data.slice()),
+            ]);
             if (failure !== undefined) countIn(corrupt, file, m.topic, topic.type, failure);
             else countIn(unknown, file, m.topic, topic.type, reason ?? 'unknown');
           }
@@ -374,13 +452,24 @@ class BagImport {
     report.corrupt.push(...corrupt.values());
     report.messages += count;
     report.segments.push({ file, segmentId: checksum, messages: count, state: 'imported' });
-    this.#segmentRows.push({ id: checksum, file, start: start ?? null, end: end ?? null, count, topics: [...perTopic.keys()], size });
+    this.#segmentRows.push({
+      id: checksum,
+      file,
+      start: start ?? null,
+      end: end ?? null,
+      count,
+      topics: [...perTopic.keys()],
+      size,
+    });
   }
 
   /** What the loop keeps of a topic, looked up at its first message in a file. */
   #topicInfo(file: string, name: string, topic: StorageTopic): TopicInfo {
     if (topic.serializationFormat !== 'cdr') {
-      throw new BagError(file, `topic ${topic.name} has serialization format "${topic.serializationFormat}"; only cdr can be imported`);
+      throw new BagError(
+        file,
+        `topic ${topic.name} has serialization format "${topic.serializationFormat}"; only cdr can be imported`,
+      );
     }
     const decoder = this.#resolver.reader(topic.type, topic.schema);
     const r = this.#resolver.resolve(topic.type, topic.schema);
@@ -458,7 +547,9 @@ class BagImport {
     const expected = bag.metadata?.messageCount;
     const complete = !this.#only && bag.warnings.length === 0 && report.segments.every((s) => s.state === 'imported');
     if (complete && expected !== undefined && expected !== report.messages) {
-      report.warnings.push(`${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`);
+      report.warnings.push(
+        `${join(bag.path, 'metadata.yaml')}: says ${expected} messages; the storage files hold ${report.messages}`,
+      );
     }
     const writers = this.#writers();
     // each has its own connection: DuckDB writes them side by side
@@ -489,21 +580,30 @@ class BagImport {
     // A parquet file may hold rows of several segments of this import: each segment lists them all, and
     // retention deletes a file only with the last segment that lists it.
     try {
-      await withCatalog(paths.catalog, async (cat) => {
-        // The catalog opens while the last batches are written; nothing is moved or recorded before they are.
-        const staged = await written();
-        moved = await commitStaged(this.#staging, paths.tables, staged);
-        await cat.run('BEGIN TRANSACTION');
-        for (const { id, file, start, end, count, topics, size } of this.#segmentRows) {
-          const raw = [...report.unknownTypes, ...report.corrupt].filter((u) => u.file === file).reduce((a, u) => a + u.count, 0);
-          await cat.run(
-            `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings, seq)
+      await withCatalog(
+        paths.catalog,
+        async (cat) => {
+          // The catalog opens while the last batches are written; nothing is moved or recorded before they are.
+          const staged = await written();
+          moved = await commitStaged(this.#staging, paths.tables, staged);
+          await cat.run('BEGIN TRANSACTION');
+          for (const { id, file, start, end, count, topics, size } of this.#segmentRows) {
+            const raw = [...report.unknownTypes, ...report.corrupt]
+              .filter((u) => u.file === file)
+              .reduce((a, u) => a + u.count, 0);
+            await cat.run(
+              `INSERT INTO bags (segment_id, robot, bag, path, storage, source, start_ns, end_ns, message_count, topics, size_bytes, checksum, parquet_files, raw_messages, warnings, seq)
              VALUES (${quoteString(id)}, ${quoteString(this.#robot)}, ${quoteString(bag.name)}, ${quoteString(file)}, ${quoteString(bag.storage)}, ${quoteString(this.#source)}, ${start ?? 'NULL'}, ${end ?? 'NULL'}, ${count}, ${sqlList(topics)}, ${size}, ${quoteString(id)}, ${sqlList(staged)}, ${raw}, ${sqlList(report.warnings)}, ${NEXT_SEQ})`,
-          );
-        }
-        for (const p of this.#newProjections) await cat.run(`INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`);
-        await cat.run('COMMIT');
-      }, { timeoutMs: this.#timeoutMs });
+            );
+          }
+          for (const p of this.#newProjections)
+            await cat.run(
+              `INSERT OR IGNORE INTO projections VALUES (${quoteString(p.topic)}, ${quoteString(p.type)}, ${quoteString(p.table)})`,
+            );
+          await cat.run('COMMIT');
+        },
+        { timeoutMs: this.#timeoutMs },
+      );
     } catch (error) {
       for (const p of moved) rmSync(p, { force: true }); // the catalog did not take them: they must not be visible
       throw error;
@@ -547,7 +647,14 @@ function decoderFor(definitions: readonly MessageDefinition[]): ColumnarDecode |
  * else (or when it gives up on this message) with MessageReader and the flattened columns' getters.
  * Returns the error when the message does not decode; then the row is left unwritten.
  */
-function projectRow(proj: Projection, reader: MessageReader, data: Uint8Array, logTime: bigint, publishTime: bigint, segment: number): Error | undefined {
+function projectRow(
+  proj: Projection,
+  reader: MessageReader,
+  data: Uint8Array,
+  logTime: bigint,
+  publishTime: bigint,
+  segment: number,
+): Error | undefined {
   const stores = proj.writer.stores;
   const row = proj.writer.row;
   const prefix = stores as FixedColumn[];

@@ -14,6 +14,14 @@ export { compactLakehouse, type CompactionReport, type MergeReport } from './com
 export { sweepStaging } from './housekeeping.ts';
 export { oversizedLine } from './oversized.ts';
 export type { LazyViews } from './query-views.ts';
-export { defineViewsOver, openViews, streamLakehouse, topicViews, vanishedFile, type QueryColumn, type StreamSummary } from './query.ts';
+export {
+  defineViewsOver,
+  openViews,
+  streamLakehouse,
+  topicViews,
+  vanishedFile,
+  type QueryColumn,
+  type StreamSummary,
+} from './query.ts';
 export { syncRequired, type RecorderActivity } from './retention.ts';
 export { quoteString } from './table-writer.ts';

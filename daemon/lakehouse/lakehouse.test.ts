@@ -36,8 +36,23 @@ describe('Lakehouse component', () => {
   it('indexes agent events from the journal into the events table, each once', async () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'lh-events-'));
     dirs.push(dataDir);
-    const event = (i: number) => ({ ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${i}`, run_id: 'run-1', kind: 'tool.called', payload: { i }, ts: `${1700000000000000000n + BigInt(i)}` } });
-    const journal = MemoryJournal.holding([event(1), { ts: '1700000000000000000', kind: 'run_state', data: {} }, event(2), event(3)]);
+    const event = (i: number) => ({
+      ts: '1700000000000000000',
+      kind: 'agent_event',
+      data: {
+        event_id: `e${i}`,
+        run_id: 'run-1',
+        kind: 'tool.called',
+        payload: { i },
+        ts: `${1700000000000000000n + BigInt(i)}`,
+      },
+    });
+    const journal = MemoryJournal.holding([
+      event(1),
+      { ts: '1700000000000000000', kind: 'run_state', data: {} },
+      event(2),
+      event(3),
+    ]);
     const lh = lakehouse(dataDir, journal);
     expect(lh.journalHold()).toBe(1); // before its first pass it holds the whole journal
     await lh.start();
@@ -46,8 +61,14 @@ describe('Lakehouse component', () => {
     const again = lakehouse(dataDir, journal);
     await again.start();
     await again.stop(); // a restart indexes nothing twice
-    const r = await lh.query("SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date FROM events ORDER BY seq");
-    expect(r.rows.map((row) => row.slice(0, 4))).toEqual([[1, 'e1', 'tool.called', 1], [3, 'e2', 'tool.called', 2], [4, 'e3', 'tool.called', 3]]);
+    const r = await lh.query(
+      "SELECT seq::INTEGER, event_id, kind, json_extract(payload, '$.i')::INTEGER, date FROM events ORDER BY seq",
+    );
+    expect(r.rows.map((row) => row.slice(0, 4))).toEqual([
+      [1, 'e1', 'tool.called', 1],
+      [3, 'e2', 'tool.called', 2],
+      [4, 'e3', 'tool.called', 3],
+    ]);
     expect(String(r.rows[0]![4])).toBe('2023-11-14');
   });
 
@@ -62,7 +83,9 @@ describe('Lakehouse component', () => {
       await lh.stop();
       expect(lh.journalHold()).toBe(records.length + 1);
     }
-    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (conn) => (await conn.runAndReadAll('SELECT count(*)::INTEGER, max(last_seq)::INTEGER FROM event_files')).getRows());
+    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (conn) =>
+      (await conn.runAndReadAll('SELECT count(*)::INTEGER, max(last_seq)::INTEGER FROM event_files')).getRows(),
+    );
     expect(rows[0]).toEqual([1, 3]);
   });
 
@@ -72,21 +95,44 @@ describe('Lakehouse component', () => {
     const lh = lakehouse(dataDir, undefined);
     await lh.start();
     const bus = new Bus();
-    const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, split_max_bytes: 4000, chunk_size_bytes: 1024, min_free_bytes: 0 };
-    const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dataDir, 'bags'), settings, onSplitClosed: (f, d) => lh.indexRecordedSplit(f, d) });
+    const settings = {
+      ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+      enabled: true,
+      split_max_bytes: 4000,
+      chunk_size_bytes: 1024,
+      min_free_bytes: 0,
+    };
+    const recorder = new Recorder({
+      bus,
+      definitions: registry,
+      log,
+      bagsDir: join(dataDir, 'bags'),
+      settings,
+      onSplitClosed: (f, d) => lh.indexRecordedSplit(f, d),
+    });
     const codec = new MessageCodec(registry);
     const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
     await recorder.start();
-    for (let i = 0; i < 100; i++) pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: i / 100, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } }));
+    for (let i = 0; i < 100; i++)
+      pub.publish(
+        codec.encode('geometry_msgs/msg/Twist', {
+          linear: { x: i / 100, y: 0, z: 0 },
+          angular: { x: 0, y: 0, z: 0.5 },
+        }),
+      );
     await new Promise((r) => setImmediate(r));
     await recorder.stop();
     bus.close();
     await lh.idle();
-    const r = await lh.query('SELECT count(*)::INTEGER, round(avg("linear.x"), 3), count(DISTINCT segment_id)::INTEGER FROM "/cmd_vel"');
+    const r = await lh.query(
+      'SELECT count(*)::INTEGER, round(avg("linear.x"), 3), count(DISTINCT segment_id)::INTEGER FROM "/cmd_vel"',
+    );
     expect(r.rows[0]![0]).toBe(100);
     expect(r.rows[0]![1]).toBe(0.495);
     expect(r.rows[0]![2]).toBeGreaterThan(1);
-    const bags = await lh.query("SELECT count(*)::INTEGER FROM bags WHERE source = 'recorder' AND sync_state = 'pending'");
+    const bags = await lh.query(
+      "SELECT count(*)::INTEGER FROM bags WHERE source = 'recorder' AND sync_state = 'pending'",
+    );
     expect(bags.rows[0]![0]).toBe(r.rows[0]![2]);
     expect(lh.health().state).toBe('running');
     await lh.stop();

@@ -5,7 +5,14 @@ import type { Static } from 'typebox';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import { compileTopicSelection } from '../bus/index.ts';
 import type { LakehouseConfig, RetentionConfig } from '../config/index.ts';
-import type { Journal, JournalHolder, LakehouseService, MetricFamily, MetricsProvider, SplitIndexing } from '../contract/index.ts';
+import type {
+  Journal,
+  JournalHolder,
+  LakehouseService,
+  MetricFamily,
+  MetricsProvider,
+  SplitIndexing,
+} from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import { CatalogLockedError, lakehousePaths, withCatalog } from './catalog.ts';
 import { oversizedLine } from './oversized.ts';
@@ -15,7 +22,14 @@ import { forgetMissingParquet, removeOrphanParquet, sweepStaging, type ForgetRep
 import { importBag, type ImportReport } from './importer.ts';
 import { queryLakehouse, type QueryOptions, type QueryResult } from './query.ts';
 import { unindexedSplits } from './recorded-splits.ts';
-import { applyRetention, spaceIsLow, statfsSpace, type DiskSpace, type RecorderActivity, type RetentionReport } from './retention.ts';
+import {
+  applyRetention,
+  spaceIsLow,
+  statfsSpace,
+  type DiskSpace,
+  type RecorderActivity,
+  type RetentionReport,
+} from './retention.ts';
 import { quoteString } from './table-writer.ts';
 
 export interface LakehouseOptions {
@@ -134,7 +148,24 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #compaction: CompactionJob;
 
   constructor(options: LakehouseOptions) {
-    const { dataDir, log, journal, settings, retention: retentionSettings, compactEveryMs, tickMs, catalogWaitMs, recording, retryMs, robot, syncRequired, minFreeBytes, diskSpace, now: givenNow, definitions } = options;
+    const {
+      dataDir,
+      log,
+      journal,
+      settings,
+      retention: retentionSettings,
+      compactEveryMs,
+      tickMs,
+      catalogWaitMs,
+      recording,
+      retryMs,
+      robot,
+      syncRequired,
+      minFreeBytes,
+      diskSpace,
+      now: givenNow,
+      definitions,
+    } = options;
     this.#dataDir = dataDir;
     this.#log = log;
     this.#journal = journal;
@@ -153,14 +184,23 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     this.#definitions = definitions;
     this.#select = compileTopicSelection(options.settings.project, options.settings.project_exclude);
     const { compact_after_s: afterS, compact_max_bytes: maxBytes } = options.settings;
-    this.#compaction = new CompactionJob({ dataDir: options.dataDir, log: options.log, afterS, maxBytes, catalogWaitMs: options.catalogWaitMs, minFreeBytes: options.minFreeBytes, diskSpace: options.diskSpace });
+    this.#compaction = new CompactionJob({
+      dataDir: options.dataDir,
+      log: options.log,
+      afterS,
+      maxBytes,
+      catalogWaitMs: options.catalogWaitMs,
+      minFreeBytes: options.minFreeBytes,
+      diskSpace: options.diskSpace,
+    });
   }
 
   async start(): Promise<void> {
     const paths = lakehousePaths(this.#dataDir);
     mkdirSync(paths.tables, { recursive: true });
     const swept = sweepStaging(this.#dataDir);
-    if (swept.length > 0) this.#log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
+    if (swept.length > 0)
+      this.#log.warn({ dirs: swept }, 'lakehouse: removed staged parquet that writers killed mid-write left behind');
     // The catalog is not waited for here: another process may hold it (a DuckDB shell left open on it) for
     // as long as it likes, and the lakehouse must still start, say so in health, and catch up once it can.
     this.#enqueueSetup();
@@ -169,9 +209,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       t.unref();
       this.#timers.push(t);
     };
-    if (this.#journal) every(this.#settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
+    if (this.#journal)
+      every(this.#settings.events_flush_s * 1000, () => this.#enqueue('events', () => this.#indexEvents()));
     if (this.#retentionSettings.enabled) {
-      every(this.#retentionSettings.check_interval_s * 1000, () => this.#enqueue('retention', () => this.#applyRetention()));
+      every(this.#retentionSettings.check_interval_s * 1000, () =>
+        this.#enqueue('retention', () => this.#applyRetention()),
+      );
       this.#enqueue('retention', () => this.#applyRetention());
     }
     if (this.#settings.compact_after_s > 0) {
@@ -196,32 +239,52 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #enqueueSetup(): void {
     this.#setup.retryAt = Infinity; // not due again while this one waits or runs
     const skipped = () => void (this.#setup.retryAt = this.#lockRetryAt);
-    this.#enqueue('start', async () => {
-      const paths = lakehousePaths(this.#dataDir);
-      let indexed: Set<string>;
-      try {
-        indexed = await withCatalog(paths.catalog, async (conn) => {
-          const orphans = await removeOrphanParquet(conn, paths.tables);
-          if (orphans.length > 0) this.#log.warn({ files: orphans }, 'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)');
-          this.#logForgotten(await forgetMissingParquet(conn, paths.tables));
-          return new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0])));
-        }, { timeoutMs: this.#catalogWaitMs });
-      } catch (error) {
-        const wait = this.#backoff(++this.#setup.attempts);
-        this.#setup.retryAt = this.#now() + wait;
-        throw error;
-      }
-      this.#setup.done = true;
-      if (!this.#settings.index_recordings) return;
-      const splits = unindexedSplits(join(this.#dataDir, 'bags'), indexed, this.#recording?.() ?? { files: [], bags: [], closing: [] });
-      if (splits.length > 0) this.#log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
-      for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
-    }, skipped);
+    this.#enqueue(
+      'start',
+      async () => {
+        const paths = lakehousePaths(this.#dataDir);
+        let indexed: Set<string>;
+        try {
+          indexed = await withCatalog(
+            paths.catalog,
+            async (conn) => {
+              const orphans = await removeOrphanParquet(conn, paths.tables);
+              if (orphans.length > 0)
+                this.#log.warn(
+                  { files: orphans },
+                  'lakehouse: deleted parquet files no catalog row lists (a writer was killed between moving them in and committing)',
+                );
+              this.#logForgotten(await forgetMissingParquet(conn, paths.tables));
+              return new Set((await conn.runAndReadAll('SELECT path FROM bags')).getRows().map((r) => String(r[0])));
+            },
+            { timeoutMs: this.#catalogWaitMs },
+          );
+        } catch (error) {
+          const wait = this.#backoff(++this.#setup.attempts);
+          this.#setup.retryAt = this.#now() + wait;
+          throw error;
+        }
+        this.#setup.done = true;
+        if (!this.#settings.index_recordings) return;
+        const splits = unindexedSplits(
+          join(this.#dataDir, 'bags'),
+          indexed,
+          this.#recording?.() ?? { files: [], bags: [], closing: [] },
+        );
+        if (splits.length > 0)
+          this.#log.info({ splits: splits.length }, 'lakehouse: indexing recorded splits not in the catalog');
+        for (const s of splits) this.indexRecordedSplit(s.file, s.bagDir);
+      },
+      skipped,
+    );
   }
 
   #logForgotten(report: ForgetReport): void {
     if (report.forgotten.length > 0) {
-      this.#log.warn({ files: report.forgotten, segments_dropped: report.segmentsDropped }, 'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog');
+      this.#log.warn(
+        { files: report.forgotten, segments_dropped: report.segmentsDropped },
+        'lakehouse: took parquet files missing from disk (deleted by hand?) off the catalog',
+      );
     }
     if (report.skipped && report.skipped !== this.#forgetSkipped) this.#log.warn(`lakehouse: ${report.skipped}`);
     this.#forgetSkipped = report.skipped;
@@ -248,7 +311,10 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     await this.#jobs;
     if (this.#leftForNextStart.length > 0) {
       const left = this.#leftForNextStart.splice(0);
-      this.#log.warn({ jobs: left.length, first: left[0] }, `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`);
+      this.#log.warn(
+        { jobs: left.length, first: left[0] },
+        `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`,
+      );
     }
   }
 
@@ -282,23 +348,65 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     };
     if (this.#failed.size > 0) {
       const [file, f] = [...this.#failed][0]!;
-      const retry = f.retryAt === Infinity ? 'retrying now' : `retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`;
-      reasons.push(`indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${say(f.error)}; ${retry}`);
+      const retry =
+        f.retryAt === Infinity
+          ? 'retrying now'
+          : `retrying in ${Math.max(0, Math.round((f.retryAt - this.#now()) / 1000))} s`;
+      reasons.push(
+        `indexing failed for ${this.#failed.size} recorded split(s), first ${file}: ${say(f.error)}; ${retry}`,
+      );
     }
     for (const [kind, error] of this.#errors) reasons.push(`${kind}: ${say(error)}`);
-    return reasons.length > 0 ? { state: 'degraded', reason: reasons.join('; '), details } : { state: 'running', details };
+    return reasons.length > 0
+      ? { state: 'degraded', reason: reasons.join('; '), details }
+      : { state: 'running', details };
   }
 
   metrics(): MetricFamily[] {
     const r = this.#retention;
     return [
-      { name: 'auraison_lakehouse_segments_indexed_total', help: 'Bag segments indexed into the lakehouse.', type: 'counter', samples: [{ value: this.#indexed }] },
-      { name: 'auraison_lakehouse_events_indexed_total', help: 'Agent events written to the events table.', type: 'counter', samples: [{ value: this.#events }] },
-      { name: 'auraison_lakehouse_index_failures_total', help: 'Failed attempts to index a recorded split.', type: 'counter', samples: [{ value: this.#indexFailures }] },
-      { name: 'auraison_lakehouse_splits_failed', help: 'Recorded splits whose indexing failed, waiting for a retry.', type: 'gauge', samples: [{ value: this.#failed.size }] },
-      { name: 'auraison_data_bytes', help: 'Bags plus lakehouse tables on disk, as retention last measured.', type: 'gauge', samples: [{ value: r?.totalBytes ?? 0 }] },
-      { name: 'auraison_retention_low_free_space', help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.', type: 'gauge', samples: [{ value: this.#spaceNote ? 1 : 0 }] },
-      { name: 'auraison_retention_free_space_deleted_total', help: 'Files retention deleted to keep free space for the recorder.', type: 'counter', samples: [{ value: this.#deletedForSpace }] },
+      {
+        name: 'auraison_lakehouse_segments_indexed_total',
+        help: 'Bag segments indexed into the lakehouse.',
+        type: 'counter',
+        samples: [{ value: this.#indexed }],
+      },
+      {
+        name: 'auraison_lakehouse_events_indexed_total',
+        help: 'Agent events written to the events table.',
+        type: 'counter',
+        samples: [{ value: this.#events }],
+      },
+      {
+        name: 'auraison_lakehouse_index_failures_total',
+        help: 'Failed attempts to index a recorded split.',
+        type: 'counter',
+        samples: [{ value: this.#indexFailures }],
+      },
+      {
+        name: 'auraison_lakehouse_splits_failed',
+        help: 'Recorded splits whose indexing failed, waiting for a retry.',
+        type: 'gauge',
+        samples: [{ value: this.#failed.size }],
+      },
+      {
+        name: 'auraison_data_bytes',
+        help: 'Bags plus lakehouse tables on disk, as retention last measured.',
+        type: 'gauge',
+        samples: [{ value: r?.totalBytes ?? 0 }],
+      },
+      {
+        name: 'auraison_retention_low_free_space',
+        help: '1 while retention deletes data to keep free space for the recorder, or cannot free enough.',
+        type: 'gauge',
+        samples: [{ value: this.#spaceNote ? 1 : 0 }],
+      },
+      {
+        name: 'auraison_retention_free_space_deleted_total',
+        help: 'Files retention deleted to keep free space for the recorder.',
+        type: 'counter',
+        samples: [{ value: this.#deletedForSpace }],
+      },
       ...this.#compaction.metrics(),
     ];
   }
@@ -311,7 +419,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Indexes one closed split of a recorded bag (called by the recorder). */
   indexRecordedSplit(file: string, bagDir: string): void {
     if (!this.#settings.index_recordings) return;
-    this.#enqueue(`index ${file}`, () => this.#indexSplit(file, bagDir), () => this.#waitForLock(file, bagDir));
+    this.#enqueue(
+      `index ${file}`,
+      () => this.#indexSplit(file, bagDir),
+      () => this.#waitForLock(file, bagDir),
+    );
   }
 
   /**
@@ -321,7 +433,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
    * restarted since: its start scan indexes what it lacks); `off` without lakehouse.index_recordings.
    */
   async splitIndexing(file: string): Promise<SplitIndexing> {
-    if (!this.#settings.index_recordings) return { state: 'off', reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)' };
+    if (!this.#settings.index_recordings)
+      return {
+        state: 'off',
+        reason: 'lakehouse.index_recordings is false: recorded splits are not indexed (bag import indexes them)',
+      };
     await this.#jobs;
     const skipped = this.#failed.get(file);
     if (skipped && this.#locked !== undefined && !this.#stopped) {
@@ -329,20 +445,38 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       // closed since): tried once now, not after the lock's backoff, which grows to 10 minutes.
       this.#lockRetryAt = 0;
       skipped.retryAt = Infinity; // #tick leaves it alone: this attempt sets the next retry
-      this.#enqueue(`index ${file}`, () => this.#indexSplit(file, skipped.bagDir), () => this.#waitForLock(file, skipped.bagDir));
+      this.#enqueue(
+        `index ${file}`,
+        () => this.#indexSplit(file, skipped.bagDir),
+        () => this.#waitForLock(file, skipped.bagDir),
+      );
       await this.#jobs;
     }
     const failed = this.#failed.get(file);
-    if (failed) return { state: 'failed', error: failed.error, retry_in_ms: Math.max(0, Math.round(failed.retryAt - this.#now())) };
+    if (failed)
+      return {
+        state: 'failed',
+        error: failed.error,
+        retry_in_ms: Math.max(0, Math.round(failed.retryAt - this.#now())),
+      };
     if (this.#indexedFiles.has(file)) return { state: 'indexed' };
-    return { state: 'pending', reason: this.#stopped ? 'the lakehouse is stopped; its next start indexes the split' : 'the lakehouse has not been handed this split (restarted since it closed?); its start scan indexes it' };
+    return {
+      state: 'pending',
+      reason: this.#stopped
+        ? 'the lakehouse is stopped; its next start indexes the split'
+        : 'the lakehouse has not been handed this split (restarted since it closed?); its start scan indexes it',
+    };
   }
 
   /** Marks segments as synced to central, so retention may delete them (called by the central link). */
   async markSynced(segmentIds: readonly string[]): Promise<void> {
     if (segmentIds.length === 0) return;
     await withCatalog(lakehousePaths(this.#dataDir).catalog, (conn) =>
-      conn.run(`UPDATE bags SET sync_state = 'synced', synced_at = current_timestamp WHERE segment_id IN (${segmentIds.map(quoteString).join(', ')})`).then(() => undefined),
+      conn
+        .run(
+          `UPDATE bags SET sync_state = 'synced', synced_at = current_timestamp WHERE segment_id IN (${segmentIds.map(quoteString).join(', ')})`,
+        )
+        .then(() => undefined),
     );
   }
 
@@ -372,19 +506,35 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       catalogWaitMs: this.#catalogWaitMs,
     });
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
-    for (const u of report.unknownTypes) this.#log.warn({ file: u.file, topic: u.topic, type: u.type, count: u.count }, `lakehouse: messages kept raw: ${u.reason}`);
-    for (const c of report.corrupt) this.#log.warn({ file: c.file, topic: c.topic, type: c.type, count: c.count }, `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`);
+    for (const u of report.unknownTypes)
+      this.#log.warn(
+        { file: u.file, topic: u.topic, type: u.type, count: u.count },
+        `lakehouse: messages kept raw: ${u.reason}`,
+      );
+    for (const c of report.corrupt)
+      this.#log.warn(
+        { file: c.file, topic: c.topic, type: c.type, count: c.count },
+        `lakehouse: messages that do not decode as their type kept raw (corrupt data): ${c.reason}`,
+      );
     // Once per topic while the daemon runs: a camera topic would otherwise say it with every split.
     for (const o of report.oversized) {
       if (this.#oversizedTopics.has(o.topic)) continue;
       this.#oversizedTopics.add(o.topic);
-      this.#log.info({ file: path, topic: o.topic, count: o.count, largest: o.largest }, `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`);
+      this.#log.info(
+        { file: path, topic: o.topic, count: o.count, largest: o.largest },
+        `lakehouse: ${oversizedLine(o, settings.project_max_message_bytes)} (said once per topic)`,
+      );
     }
     return report;
   }
 
   async #indexEvents(): Promise<void> {
-    const { rows, lastSeq } = await indexEvents({ journal: this.#journal!, dataDir: this.#dataDir, robot: this.#robot, catalogWaitMs: this.#catalogWaitMs });
+    const { rows, lastSeq } = await indexEvents({
+      journal: this.#journal!,
+      dataDir: this.#dataDir,
+      robot: this.#robot,
+      catalogWaitMs: this.#catalogWaitMs,
+    });
     this.#events += rows;
     this.#indexedThrough = lastSeq;
   }
@@ -395,7 +545,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       await this.#import(bagDir, [file], 'recorder');
       this.#failed.delete(file);
       this.#indexedFiles.add(file);
-      if (this.#indexedFiles.size > INDEXED_FILES_KEPT) this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
+      if (this.#indexedFiles.size > INDEXED_FILES_KEPT)
+        this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
       this.#unlocked();
     } catch (error) {
       if (error instanceof CatalogLockedError) this.#lockFailed(error.message);
@@ -408,7 +559,10 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       const message = (error as Error).message;
       this.#failed.set(file, { bagDir, error: message, attempts, retryAt: this.#now() + wait });
       this.#indexFailures++;
-      this.#log.error({ file, err: message, attempts }, `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`);
+      this.#log.error(
+        { file, err: message, attempts },
+        `lakehouse: indexing a recorded split failed; retrying in ${wait} ms`,
+      );
     }
   }
 
@@ -426,7 +580,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         if (now < f.retryAt) continue;
         // Not due again while this retry waits or runs: its outcome sets the next retryAt (or ends the entry).
         f.retryAt = Infinity;
-        this.#enqueue(`index ${file}`, () => this.#indexSplit(file, f.bagDir), () => this.#waitForLock(file, f.bagDir));
+        this.#enqueue(
+          `index ${file}`,
+          () => this.#indexSplit(file, f.bagDir),
+          () => this.#waitForLock(file, f.bagDir),
+        );
       }
       const minFreeBytes = this.#minFreeBytes;
       if (this.#retentionSettings.enabled && minFreeBytes !== undefined) {
@@ -456,7 +614,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     for (const d of report.deleted) this.#log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
     if (report.forgotten) this.#logForgotten(report.forgotten);
     this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
-    if (report.emptyDirsRemoved > 0) this.#log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
+    if (report.emptyDirsRemoved > 0)
+      this.#log.debug({ dirs: report.emptyDirsRemoved }, 'retention: removed empty partition directories');
     if (report.blocked && report.blocked !== this.#retention?.blocked) this.#log.warn(`retention: ${report.blocked}`);
     if (report.lowSpace && report.lowSpace !== this.#spaceNote) this.#log.warn(`retention: ${report.lowSpace}`);
     const space = report.freeSpace;
@@ -519,7 +678,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         if (!kind.startsWith('index ')) this.#unlocked(); // (an index job settles its failures itself)
       } catch (error) {
         const message = (error as Error).message;
-        const locked = error instanceof CatalogLockedError ? error : (error as Error).cause instanceof CatalogLockedError ? ((error as Error).cause as Error) : undefined;
+        const locked =
+          error instanceof CatalogLockedError
+            ? error
+            : (error as Error).cause instanceof CatalogLockedError
+              ? ((error as Error).cause as Error)
+              : undefined;
         if (locked) this.#lockFailed(locked.message);
         this.#errors.set(kind, message);
         this.#log.error({ err: message, job: kind }, 'lakehouse job failed; its next run tries again');

@@ -28,7 +28,10 @@ describe('Lakehouse: messages over project_max_message_bytes in recorded splits'
       definitions: new DefinitionsRegistry(),
       log: pino({ level: 'info' }, sink),
       journal: undefined,
-      settings: { ...(Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings']), project_max_message_bytes: 1 },
+      settings: {
+        ...(Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings']),
+        project_max_message_bytes: 1,
+      },
       retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), enabled: false },
       syncRequired: false,
     });

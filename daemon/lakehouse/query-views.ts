@@ -6,9 +6,12 @@ import { quoteIdent, quoteString } from './table-writer.ts';
 
 /** Column layouts of the parquet tables, for empty views before any file exists. */
 const EMPTY: Record<string, string> = {
-  messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, "offset" BIGINT, size INTEGER, decoded BOOLEAN, robot VARCHAR, date DATE',
-  raw_messages: 'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, data BLOB, robot VARCHAR, date DATE',
-  events: 'seq BIGINT, ts BIGINT, event_id VARCHAR, run_id VARCHAR, kind VARCHAR, payload VARCHAR, robot VARCHAR, date DATE',
+  messages:
+    'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, "offset" BIGINT, size INTEGER, decoded BOOLEAN, robot VARCHAR, date DATE',
+  raw_messages:
+    'segment_id VARCHAR, bag VARCHAR, topic VARCHAR, type VARCHAR, log_time BIGINT, publish_time BIGINT, data BLOB, robot VARCHAR, date DATE',
+  events:
+    'seq BIGINT, ts BIGINT, event_id VARCHAR, run_id VARCHAR, kind VARCHAR, payload VARCHAR, robot VARCHAR, date DATE',
 };
 
 const ATTACH_RETRY_MS = 50;
@@ -29,7 +32,11 @@ export interface Views {
  * all its files' footers: readers use openViews, which makes only the views asked for; this is what every
  * query did before that (the lakehouse bench's baseline).
  */
-export async function defineViewsOver(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<Views> {
+export async function defineViewsOver(
+  conn: DuckDBConnection,
+  paths: { catalog: string; tables: string },
+  catalogWaitMs = CATALOG_WAIT_MS,
+): Promise<Views> {
   const views = await openViews(conn, paths, catalogWaitMs);
   await views.defineAll();
   return views;
@@ -62,7 +69,11 @@ export interface LazyViews extends Views {
  * is made (about 0.3 to 0.5 ms a file, and a month of recording is tens of thousands of files), so a query makes
  * only the views its statement names (see statementTables in query.ts).
  */
-export async function openViews(conn: DuckDBConnection, paths: { catalog: string; tables: string }, catalogWaitMs = CATALOG_WAIT_MS): Promise<LazyViews> {
+export async function openViews(
+  conn: DuckDBConnection,
+  paths: { catalog: string; tables: string },
+  catalogWaitMs = CATALOG_WAIT_MS,
+): Promise<LazyViews> {
   let projections: { topic: string; type: string; table: string }[] = [];
   /**
    * Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too).
@@ -79,14 +90,31 @@ export async function openViews(conn: DuckDBConnection, paths: { catalog: string
     try {
       await conn.run('CREATE TEMP TABLE bags AS SELECT * FROM catalog.bags');
       await conn.run('CREATE TEMP TABLE projections AS SELECT * FROM catalog.projections');
-      projections = (await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')).getRows().map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
-      for (const r of (await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')).getRows()) add(String(r[0]));
+      projections = (
+        await conn.runAndReadAll('SELECT topic, type, table_name FROM catalog.projections ORDER BY topic, type')
+      )
+        .getRows()
+        .map((r) => ({ topic: String(r[0]), type: String(r[1]), table: String(r[2]) }));
+      for (const r of (
+        await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')
+      ).getRows())
+        add(String(r[0]));
       const prefix = paths.tables + '/';
       // A catalog from before event_files.deleted_at (a version older than the query; the daemon adds the
       // column at its start) is read as it is: none of its rows was deleted.
-      const hasDeletedAt = (await conn.runAndReadAll("SELECT 1 FROM duckdb_columns() WHERE database_name = 'catalog' AND table_name = 'event_files' AND column_name = 'deleted_at'")).getRows().length > 0;
+      const hasDeletedAt =
+        (
+          await conn.runAndReadAll(
+            "SELECT 1 FROM duckdb_columns() WHERE database_name = 'catalog' AND table_name = 'event_files' AND column_name = 'deleted_at'",
+          )
+        ).getRows().length > 0;
       const live = hasDeletedAt ? 'deleted_at IS NULL AND ' : '';
-      for (const r of (await conn.runAndReadAll(`SELECT path FROM catalog.event_files WHERE ${live}starts_with(path, ${quoteString(prefix)}) ORDER BY path`)).getRows()) add(String(r[0]).slice(prefix.length));
+      for (const r of (
+        await conn.runAndReadAll(
+          `SELECT path FROM catalog.event_files WHERE ${live}starts_with(path, ${quoteString(prefix)}) ORDER BY path`,
+        )
+      ).getRows())
+        add(String(r[0]).slice(prefix.length));
     } catch (error) {
       const message = (error as Error).message;
       const hinted = withDamageHint(paths.catalog, message);
@@ -100,7 +128,8 @@ export async function openViews(conn: DuckDBConnection, paths: { catalog: string
   // in between; the warning names it, and says so.
   const specs = new Map<string, { files: string[]; columns: string }>();
   for (const table of Object.keys(EMPTY)) specs.set(table, { files: files.get(table) ?? [], columns: EMPTY[table]! });
-  for (const p of topicViews(projections)) specs.set(p.name, { files: files.get(p.table) ?? [], columns: TOPIC_COLUMNS });
+  for (const p of topicViews(projections))
+    specs.set(p.name, { files: files.get(p.table) ?? [], columns: TOPIC_COLUMNS });
   /** Views not made yet, by their name as DuckDB matches it (lower case). */
   const todo = new Map([...specs.keys()].map((n) => [n.toLowerCase(), n]));
   const placeheld = new Set<string>();
@@ -135,7 +164,10 @@ const TOPIC_COLUMNS = 'log_time BIGINT, publish_time BIGINT, segment_id VARCHAR'
 
 /** A relation with `columns` ("name TYPE, ...") and no rows. */
 function emptyBody(columns: string): string {
-  return `SELECT * FROM (SELECT ${columns.split(', ').map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`).join(', ')}) WHERE false`;
+  return `SELECT * FROM (SELECT ${columns
+    .split(', ')
+    .map((c) => `NULL::${c.slice(c.lastIndexOf(' ') + 1)} AS ${c.slice(0, c.lastIndexOf(' '))}`)
+    .join(', ')}) WHERE false`;
 }
 
 /** ATTACHes the catalog read-only as `catalog`, waiting while a writer holds it; says who holds it when that lasts. */
@@ -148,7 +180,15 @@ async function attachCatalog(conn: DuckDBConnection, catalog: string, waitMs: nu
     } catch (error) {
       const message = (error as Error).message;
       if (!/lock/i.test(message)) throw new Error(withDamageHint(catalog, message), { cause: error });
-      if (performance.now() > deadline) throw new CatalogLockedError(catalogLockedMessage(catalog, message, waitMs, 'nothing was read. It is locked for writing, which the daemon does only for a moment at a time'));
+      if (performance.now() > deadline)
+        throw new CatalogLockedError(
+          catalogLockedMessage(
+            catalog,
+            message,
+            waitMs,
+            'nothing was read. It is locked for writing, which the daemon does only for a moment at a time',
+          ),
+        );
       await new Promise((r) => setTimeout(r, ATTACH_RETRY_MS));
     }
   }
@@ -158,7 +198,9 @@ async function attachCatalog(conn: DuckDBConnection, catalog: string, waitMs: nu
  * The view name of each projection table, as SQL names it: the topic (`/odom`), or `<topic>#<type>` for a
  * topic's second and later types. `projections` must come in the catalog's `ORDER BY topic, type` order.
  */
-export function topicViews<P extends { topic: string; type: string; table: string }>(projections: readonly P[]): (P & { name: string })[] {
+export function topicViews<P extends { topic: string; type: string; table: string }>(
+  projections: readonly P[],
+): (P & { name: string })[] {
   const named = new Set<string>();
   return projections.map((p) => {
     const name = named.has(p.topic) ? `${p.topic}#${p.type}` : p.topic;
@@ -173,10 +215,19 @@ export function topicViews<P extends { topic: string; type: string; table: strin
  * fail are left out, with warnings: one per damaged file, one per view for files missing from disk (a whole day deleted
  * by hand is hundreds). A view that still fails is made empty, with a warning.
  */
-async function view(conn: DuckDBConnection, name: string, files: readonly string[], emptyColumns: string, warnings: string[], replace = false): Promise<readonly string[]> {
-  const over = (list: readonly string[]) => `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
+async function view(
+  conn: DuckDBConnection,
+  name: string,
+  files: readonly string[],
+  emptyColumns: string,
+  warnings: string[],
+  replace = false,
+): Promise<readonly string[]> {
+  const over = (list: readonly string[]) =>
+    `SELECT * FROM read_parquet([${list.map(quoteString).join(', ')}], hive_partitioning = true, union_by_name = true)`;
   const empty = emptyBody(emptyColumns);
-  const create = (body: string) => conn.run(`CREATE ${replace ? 'OR REPLACE ' : ''}TEMP VIEW ${quoteIdent(name)} AS ${body}`);
+  const create = (body: string) =>
+    conn.run(`CREATE ${replace ? 'OR REPLACE ' : ''}TEMP VIEW ${quoteIdent(name)} AS ${body}`);
   if (files.length === 0) {
     await create(empty);
     return [];
@@ -198,7 +249,9 @@ async function view(conn: DuckDBConnection, name: string, files: readonly string
       await conn.run(`DESCRIBE SELECT * FROM read_parquet(${quoteString(f)})`);
       good.push(f);
     } catch (error) {
-      warnings.push(`${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning: the daemon then takes it off the catalog)`);
+      warnings.push(
+        `${f}: ${firstLine((error as Error).message)}; its rows are left out of ${quoteIdent(name)} (delete the file to clear this warning: the daemon then takes it off the catalog)`,
+      );
     }
   }
   const of = quoteIdent(name);
@@ -256,7 +309,8 @@ export async function statementTables(conn: DuckDBConnection, sql: string): Prom
   } catch {
     return { names: [], all: true };
   }
-  if (typeof tree !== 'object' || tree === null || (tree as { error?: unknown }).error !== false) return { names: [], all: true };
+  if (typeof tree !== 'object' || tree === null || (tree as { error?: unknown }).error !== false)
+    return { names: [], all: true };
   const names = new Set<string>();
   let all = false;
   const visit = (node: unknown): void => {

@@ -91,7 +91,12 @@ export async function queryLakehouse(dataDir: string, sql: string, options: Quer
  * it (retention deletes the oldest data while the daemon records) fails the run; it is run again with the
  * catalog read anew, up to twice, unless the sink has handed out rows already.
  */
-export async function streamLakehouse(dataDir: string, sql: string, sink: RowSink, options: QueryOptions = {}): Promise<StreamSummary> {
+export async function streamLakehouse(
+  dataDir: string,
+  sql: string,
+  sink: RowSink,
+  options: QueryOptions = {},
+): Promise<StreamSummary> {
   for (let attempt = 0; ; attempt++) {
     let started = false;
     const watched: RowSink = { start: (c, w) => ((started = true), sink.start(c, w)), row: (r) => sink.row(r) };
@@ -101,7 +106,9 @@ export async function streamLakehouse(dataDir: string, sql: string, sink: RowSin
       const gone = (error as { vanished?: string }).vanished;
       if (gone === undefined) throw error;
       if (attempt < VANISHED_RETRIES && (!started || sink.restartable)) continue;
-      throw new Error(`parquet file ${gone} was deleted while this query read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): run the query again`);
+      throw new Error(
+        `parquet file ${gone} was deleted while this query read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): run the query again`,
+      );
     }
   }
 }
@@ -128,7 +135,8 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
     await (named.all ? views.defineAll() : views.define(named.names));
     await options.viewsDefined?.(files);
     const prepared = await prepare(conn, statements, views, paths.root, sql);
-    if (prepared.statementType !== STATEMENT_SELECT) throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
+    if (prepared.statementType !== STATEMENT_SELECT)
+      throw new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
     // Files outside the lakehouse are out of reach: a query can read the tables, not the rest of the disk.
     await conn.run(`SET allowed_directories = [${quoteString(paths.root + '/')}]`);
     await conn.run('SET enable_external_access = false');
@@ -152,7 +160,12 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
       };
       const done = (truncated_by?: 'max_rows' | 'max_bytes'): StreamSummary => {
         begin();
-        return { rows, truncated: truncated_by !== undefined, ...(truncated_by ? { truncated_by } : {}), ...(views.warnings.length > 0 ? { warnings: views.warnings } : {}) };
+        return {
+          rows,
+          truncated: truncated_by !== undefined,
+          ...(truncated_by ? { truncated_by } : {}),
+          ...(views.warnings.length > 0 ? { warnings: views.warnings } : {}),
+        };
       };
       // One chunk and one row at a time, each row converted to JSON-safe values and its JSON bytes counted;
       // nothing after the row that crosses a limit is converted (that one row is, once): a result of a few
@@ -170,7 +183,8 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
       }
       return done();
     } catch (error) {
-      if (/interrupt/i.test((error as Error).message)) throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
+      if (/interrupt/i.test((error as Error).message))
+        throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
       throw error;
     } finally {
       clearTimeout(timer);
@@ -191,7 +205,13 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
  * and the statement is prepared again; any other failure is explained as before, with every relation
  * there (empty placeholders for the views not made: only their names matter to the message).
  */
-async function prepare(conn: DuckDBConnection, statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>, views: LazyViews, root: string, sql: string) {
+async function prepare(
+  conn: DuckDBConnection,
+  statements: Awaited<ReturnType<DuckDBConnection['extractStatements']>>,
+  views: LazyViews,
+  root: string,
+  sql: string,
+) {
   // (statements extracted once prepare only once: a statement prepared again is extracted again)
   const again = async () => (await conn.extractStatements(sql)).prepare(0);
   for (let first = true; ; first = false) {
@@ -206,7 +226,15 @@ async function prepare(conn: DuckDBConnection, statements: Awaited<ReturnType<Du
       if (missing === undefined) throw await explained(conn, error as Error, root, sql);
       await views.placeholders();
       // prepared again, so DuckDB's "Did you mean" looks at every relation
-      throw await explained(conn, await again().then(() => error as Error, (failure: Error) => failure), root, sql);
+      throw await explained(
+        conn,
+        await again().then(
+          () => error as Error,
+          (failure: Error) => failure,
+        ),
+        root,
+        sql,
+      );
     }
   }
 }
@@ -223,7 +251,8 @@ const COLUMNS_LISTED = 80;
  */
 async function explained(conn: DuckDBConnection, error: Error, root: string, sql: string): Promise<Error> {
   const message = error.message;
-  if (/Can only (delete|update|insert)|read-only/i.test(message)) return new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
+  if (/Can only (delete|update|insert)|read-only/i.test(message))
+    return new QueryRefused('the lakehouse is read-only here: only SELECT statements run (and WITH ... SELECT)');
   const table = /Table with name (.*?) does not exist/.exec(message)?.[1];
   if (table?.startsWith('/')) return new Error(await missingTopic(conn, table, root, message));
   if (table !== undefined) return new Error(`${message}\n${await tablesHint(conn)}`);
@@ -236,7 +265,11 @@ async function explained(conn: DuckDBConnection, error: Error, root: string, sql
 
 /** The lakehouse's relations (those a query can name), for errors. */
 async function relations(conn: DuckDBConnection): Promise<string[]> {
-  const rows = (await conn.runAndReadAll("SELECT view_name AS name FROM duckdb_views() WHERE temporary AND NOT internal UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary AND NOT internal")).getRows();
+  const rows = (
+    await conn.runAndReadAll(
+      'SELECT view_name AS name FROM duckdb_views() WHERE temporary AND NOT internal UNION ALL SELECT table_name FROM duckdb_tables() WHERE temporary AND NOT internal',
+    )
+  ).getRows();
   const names = rows.map((r) => String(r[0]));
   const ours = ['bags', 'projections', 'messages', 'raw_messages', 'events'].filter((n) => names.includes(n));
   return [...ours, ...names.filter((n) => !ours.includes(n)).sort()];
@@ -245,23 +278,39 @@ async function relations(conn: DuckDBConnection): Promise<string[]> {
 /** `Tables: bags, messages, ..., "/odom" (DESCRIBE "<table>" lists its columns).` */
 async function tablesHint(conn: DuckDBConnection): Promise<string> {
   const all = (await relations(conn)).map((n) => sqlName(n));
-  const shown = all.length > TOPICS_LISTED + 5 ? `${all.slice(0, TOPICS_LISTED + 5).join(', ')} and ${all.length - TOPICS_LISTED - 5} more (SELECT DISTINCT topic FROM messages)` : all.join(', ');
+  const shown =
+    all.length > TOPICS_LISTED + 5
+      ? `${all.slice(0, TOPICS_LISTED + 5).join(', ')} and ${all.length - TOPICS_LISTED - 5} more (SELECT DISTINCT topic FROM messages)`
+      : all.join(', ');
   return `Tables: ${shown}. A topic is named in double quotes ("/odom"); DESCRIBE "/odom" lists its columns.`;
 }
 
 /** The columns of each lakehouse relation the statement names, or undefined when it names none. */
 async function columnsHint(conn: DuckDBConnection, sql: string): Promise<string | undefined> {
   const lines: string[] = [];
-  const reserved = new Set((await conn.runAndReadAll("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'")).getRows().map((r) => String(r[0])));
+  const reserved = new Set(
+    (await conn.runAndReadAll("SELECT keyword_name FROM duckdb_keywords() WHERE keyword_category = 'reserved'"))
+      .getRows()
+      .map((r) => String(r[0])),
+  );
   for (const name of await relations(conn)) {
     const quoted = sql.includes(quoteIdent(name));
-    const bare = /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) && new RegExp(`\\b${name}\\b`, 'i').test(sql.replace(/"[^"]*"|'[^']*'/g, ' '));
+    const bare =
+      /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) &&
+      new RegExp(`\\b${name}\\b`, 'i').test(sql.replace(/"[^"]*"|'[^']*'/g, ' '));
     if (!quoted && !bare) continue;
-    const cols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${quoteIdent(name)})`)).getRows().map((r) => sqlName(String(r[0]), reserved));
-    const shown = cols.length > COLUMNS_LISTED ? `${cols.slice(0, COLUMNS_LISTED).join(', ')} and ${cols.length - COLUMNS_LISTED} more (DESCRIBE ${quoteIdent(name)})` : cols.join(', ');
+    const cols = (await conn.runAndReadAll(`SELECT column_name FROM (DESCRIBE ${quoteIdent(name)})`))
+      .getRows()
+      .map((r) => sqlName(String(r[0]), reserved));
+    const shown =
+      cols.length > COLUMNS_LISTED
+        ? `${cols.slice(0, COLUMNS_LISTED).join(', ')} and ${cols.length - COLUMNS_LISTED} more (DESCRIBE ${quoteIdent(name)})`
+        : cols.join(', ');
     lines.push(`Columns of ${sqlName(name)}: ${shown}.`);
   }
-  return lines.length > 0 ? `${lines.join('\n')}\nA column whose name holds dots is named in double quotes ("twist.twist.linear.x").` : undefined;
+  return lines.length > 0
+    ? `${lines.join('\n')}\nA column whose name holds dots is named in double quotes ("twist.twist.linear.x").`
+    : undefined;
 }
 
 /** A name as SQL must spell it: quoted unless it is a plain lower-case word (and not one of `reserved`). */
@@ -274,13 +323,33 @@ function sqlName(name: string, reserved: ReadonlySet<string> = new Set()): strin
  * "/tf"?") suggest a typo; far more often the topic was never recorded (the recorder is off by default) or
  * imported. So the message says what the lakehouse holds and how topics get into it.
  */
-async function missingTopic(conn: DuckDBConnection, topic: string, root: string, duckdbMessage: string): Promise<string> {
-  const topics = (await conn.runAndReadAll("SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name")).getRows().map((r) => String(r[0]));
+async function missingTopic(
+  conn: DuckDBConnection,
+  topic: string,
+  root: string,
+  duckdbMessage: string,
+): Promise<string> {
+  const topics = (
+    await conn.runAndReadAll(
+      "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name",
+    )
+  )
+    .getRows()
+    .map((r) => String(r[0]));
   const guess = /Did you mean "(\/[^"]*)"\?/.exec(duckdbMessage)?.[1];
-  const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more (SELECT DISTINCT topic FROM messages)` : topics.join(', ');
+  const listed =
+    topics.length > TOPICS_LISTED
+      ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more (SELECT DISTINCT topic FROM messages)`
+      : topics.join(', ');
   // Recorded or imported, but with no table: its messages were not decoded into columns (over
   // lakehouse.project_max_message_bytes, or left out by lakehouse.project / project_exclude).
-  const segments = Number((await conn.runAndReadAll(`SELECT count(*) FROM bags WHERE list_contains(topics, ${quoteString(topic)})`).catch(() => undefined))?.getRows()[0]?.[0] ?? 0);
+  const segments = Number(
+    (
+      await conn
+        .runAndReadAll(`SELECT count(*) FROM bags WHERE list_contains(topics, ${quoteString(topic)})`)
+        .catch(() => undefined)
+    )?.getRows()[0]?.[0] ?? 0,
+  );
   if (segments > 0) {
     return (
       `no table for topic ${topic} in the lakehouse at ${root}: it was recorded (${segments} segment(s); its messages are in the messages table: SELECT * FROM messages WHERE topic = ${quoteString(topic)}), ` +
@@ -288,7 +357,8 @@ async function missingTopic(conn: DuckDBConnection, topic: string, root: string,
       `Change that key to query it by field; it applies to what is indexed from then on.`
     );
   }
-  const has = topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
+  const has =
+    topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
   return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default; a split is indexed once it closes, at recorder.split_max_bytes or split_max_duration_s) or from \`auraison-edge bag import PATH\`.`;
 }
 

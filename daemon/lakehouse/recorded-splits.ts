@@ -13,7 +13,11 @@ import type { RecorderActivity } from './retention.ts';
  * being recorded now (holding one of `active.files`), whose listed splits are finished, but for those the
  * recorder has not handed over yet (`active.files` too). Splits the metadata says hold no message are skipped.
  */
-export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, active: RecorderActivity): { file: string; bagDir: string }[] {
+export function unindexedSplits(
+  bagsDir: string,
+  indexed: ReadonlySet<string>,
+  active: RecorderActivity,
+): { file: string; bagDir: string }[] {
   if (!existsSync(bagsDir)) return [];
   const out: { file: string; bagDir: string }[] = [];
   for (const e of readdirSync(bagsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
@@ -31,7 +35,8 @@ export function unindexedSplits(bagsDir: string, indexed: ReadonlySet<string>, a
     }
     for (const f of files) {
       const file = join(bagDir, f.path);
-      if (f.messageCount > 0 && !indexed.has(file) && !active.files.includes(file) && existsSync(file)) out.push({ file, bagDir });
+      if (f.messageCount > 0 && !indexed.has(file) && !active.files.includes(file) && existsSync(file))
+        out.push({ file, bagDir });
     }
   }
   return out;

@@ -27,7 +27,10 @@ export function dropFromMetadata(file: string, live: ReadonlySet<string>): void 
     meta.relativeFilePaths = meta.relativeFilePaths.filter((p) => p !== name);
     meta.files = meta.files.filter((f) => f.path !== name);
     if (gone) meta.messageCount -= gone.messageCount;
-    meta.customData = { ...meta.customData, [RETENTION_DELETED_KEY]: [meta.customData[RETENTION_DELETED_KEY], name].filter(Boolean).join(',') };
+    meta.customData = {
+      ...meta.customData,
+      [RETENTION_DELETED_KEY]: [meta.customData[RETENTION_DELETED_KEY], name].filter(Boolean).join(','),
+    };
     writeAtomic(metaPath, formatMetadata(meta));
   } catch {
     // an unreadable metadata.yaml is left as it is: readers fall back to the files present

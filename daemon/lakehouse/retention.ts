@@ -125,7 +125,10 @@ export function freeInodesTarget(inodes: number | undefined): number {
 
 /** Whether `space` is short of what retention keeps for the recorder, in bytes or in inodes. */
 export function spaceIsLow(space: DiskSpace, minFreeBytes: number): boolean {
-  return space.free < freeSpaceTarget(minFreeBytes, space.size) || (space.inodesFree ?? Infinity) < freeInodesTarget(space.inodes);
+  return (
+    space.free < freeSpaceTarget(minFreeBytes, space.size) ||
+    (space.inodesFree ?? Infinity) < freeInodesTarget(space.inodes)
+  );
 }
 
 interface Unit {
@@ -219,17 +222,42 @@ export async function applyRetention(options: RetentionOptions): Promise<Retenti
   // that opens the catalog sees a row whose file is gone (a reader that listed the files before may still
   // find one gone; `query` reads the catalog again then), and no writer commits between the read and the update.
   if (!existsSync(paths.catalog)) return pass(options, undefined, emptyDirsRemoved);
-  return withCatalog(paths.catalog, (conn) => pass(options, conn, emptyDirsRemoved), { timeoutMs: options.catalogWaitMs });
+  return withCatalog(paths.catalog, (conn) => pass(options, conn, emptyDirsRemoved), {
+    timeoutMs: options.catalogWaitMs,
+  });
 }
 
-async function pass(options: RetentionOptions, conn: DuckDBConnection | undefined, emptyDirsRemoved: number): Promise<RetentionReport> {
-  const { dataDir, settings, syncRequired, keep = [], recording, keepUnindexed = false, now = Date.now(), minFreeBytes, diskSpace = statfsSpace, repairing: seen = new Map() } = options;
+async function pass(
+  options: RetentionOptions,
+  conn: DuckDBConnection | undefined,
+  emptyDirsRemoved: number,
+): Promise<RetentionReport> {
+  const {
+    dataDir,
+    settings,
+    syncRequired,
+    keep = [],
+    recording,
+    keepUnindexed = false,
+    now = Date.now(),
+    minFreeBytes,
+    diskSpace = statfsSpace,
+    repairing: seen = new Map(),
+  } = options;
   const paths = lakehousePaths(dataDir);
   const { segments, eventFiles } = conn ? await readCatalog(conn) : { segments: [], eventFiles: [] };
   const listed = listUnits(dataDir, segments, eventFiles, seen, now);
   const { units, splitsOnDisk } = listed;
   let total = listed.totalBytes;
-  const report: RetentionReport = { totalBytes: total, deleted: [], blocked: undefined, emptyDirsRemoved, lowSpace: undefined, clock: undefined, repairing: listed.repairing };
+  const report: RetentionReport = {
+    totalBytes: total,
+    deleted: [],
+    blocked: undefined,
+    emptyDirsRemoved,
+    lowSpace: undefined,
+    clock: undefined,
+    repairing: listed.repairing,
+  };
   const maxAgeMs = settings.max_age_hours * 3600_000;
   const { tooOld, clock } = agedOut(units, maxAgeMs, now);
   report.clock = clock;
@@ -259,17 +287,20 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
   // A recorded split gone from disk while its row stays (a pass killed between deleting it and its bag's
   // metadata.yaml, a split deleted by hand) comes off its bag's metadata.yaml now, whatever the limits say:
   // the next pass may be under them, and a bag must list only the files it has.
-  for (const seg of segments) if (seg.recorded && !splitsOnDisk.has(seg.path) && !untouched.has(seg.path)) dropFromMetadata(seg.path, liveDirs);
+  for (const seg of segments)
+    if (seg.recorded && !splitsOnDisk.has(seg.path) && !untouched.has(seg.path)) dropFromMetadata(seg.path, liveDirs);
   for (const unit of units) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
     const lowFree = free < target || inodesFree < inodesTarget;
     const old = tooOld.has(unit);
     if (!overSize && !lowFree && !old) continue;
     const members = unit.members ?? [unit];
-    if (members.some((m) => m.order[0] === Infinity || untouched.has(m.file) || closingDirs.has(dirname(m.file)))) continue;
+    if (members.some((m) => m.order[0] === Infinity || untouched.has(m.file) || closingDirs.has(dirname(m.file))))
+      continue;
     const unindexed = keepUnindexed && unit.kind === 'split' && unit.order[0] === 3;
     if (unindexed && !lowFree) {
-      if (overSize) report.blocked ??= `over retention.max_bytes (${total} > ${settings.max_bytes}), but what is left is recorded splits the lakehouse has not indexed yet: they go once indexed, or sooner if free space runs low`;
+      if (overSize)
+        report.blocked ??= `over retention.max_bytes (${total} > ${settings.max_bytes}), but what is left is recorded splits the lakehouse has not indexed yet: they go once indexed, or sooner if free space runs low`;
       continue;
     }
     if (!unit.synced && keepUnsynced) {
@@ -285,13 +316,18 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     report.deleted.push(...entries);
   }
   if (conn && (gone.segments.length > 0 || gone.events.length > 0)) {
-    if (gone.segments.length > 0) await conn.run(`DELETE FROM bags WHERE segment_id IN (${gone.segments.map(quoteString).join(', ')})`);
-    if (gone.events.length > 0) await conn.run(`UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.events.map(quoteString).join(', ')})`);
+    if (gone.segments.length > 0)
+      await conn.run(`DELETE FROM bags WHERE segment_id IN (${gone.segments.map(quoteString).join(', ')})`);
+    if (gone.events.length > 0)
+      await conn.run(
+        `UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.events.map(quoteString).join(', ')})`,
+      );
   }
   // Files of ours the catalog still lists but the disk lacks (deleted by hand; a pass killed between its
   // deletions and the update above): off the catalog, so queries stop warning about them.
   if (conn) report.forgotten = await forgetMissingParquet(conn, paths.tables);
-  if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over')) report.blocked = undefined;
+  if (settings.max_bytes > 0 && total <= settings.max_bytes && report.blocked?.startsWith('over'))
+    report.blocked = undefined;
   if (space) {
     // Measured again: deleting a file another process holds open (or a hard link) frees nothing yet.
     const after = await diskSpace(dataDir).catch(() => undefined);
@@ -300,7 +336,14 @@ async function pass(options: RetentionOptions, conn: DuckDBConnection | undefine
     const walHeld = conn && existsSync(`${paths.catalog}.wal`) ? 1 : 0;
     inodesFree = after?.inodesFree !== undefined ? after.inodesFree + walHeld : inodesFree;
     report.freeSpace = { free, target, minFree: minFreeBytes! };
-    report.lowSpace = lowSpaceNote(report.deleted, { free, target, inodesFree, inodesTarget, minFreeBytes: minFreeBytes!, recording: active.files.length > 0 });
+    report.lowSpace = lowSpaceNote(report.deleted, {
+      free,
+      target,
+      inodesFree,
+      inodesTarget,
+      minFreeBytes: minFreeBytes!,
+      recording: active.files.length > 0,
+    });
   }
   report.totalBytes = total;
   return report;
@@ -323,11 +366,24 @@ interface CatalogEventFile {
   seq: number | undefined;
 }
 
-async function readCatalog(conn: DuckDBConnection): Promise<{ segments: CatalogSegment[]; eventFiles: CatalogEventFile[] }> {
+async function readCatalog(
+  conn: DuckDBConnection,
+): Promise<{ segments: CatalogSegment[]; eventFiles: CatalogEventFile[] }> {
   return {
-    segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq, source FROM bags')).getRowsJson().map((r) => ({ id: String(r[0]), path: String(r[1]), synced: r[2] === 'synced', parquet: (r[3] as string[]) ?? [], seq: r[4] === null ? undefined : Number(r[4]), recorded: r[5] === 'recorder' })),
+    segments: (await conn.runAndReadAll('SELECT segment_id, path, sync_state, parquet_files, seq, source FROM bags'))
+      .getRowsJson()
+      .map((r) => ({
+        id: String(r[0]),
+        path: String(r[1]),
+        synced: r[2] === 'synced',
+        parquet: (r[3] as string[]) ?? [],
+        seq: r[4] === null ? undefined : Number(r[4]),
+        recorded: r[5] === 'recorder',
+      })),
     // Rows of flushes that wrote no file (their path is a marker) have nothing on disk and are skipped below.
-    eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL')).getRowsJson().map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
+    eventFiles: (await conn.runAndReadAll('SELECT path, sync_state, seq FROM event_files WHERE deleted_at IS NULL'))
+      .getRowsJson()
+      .map((r) => ({ path: String(r[0]), synced: r[1] === 'synced', seq: r[2] === null ? undefined : Number(r[2]) })),
   };
 }
 
@@ -336,7 +392,13 @@ async function readCatalog(conn: DuckDBConnection): Promise<{ segments: CatalogS
  * splits whose file is gone (by their parquet), events parquet files, with segments that share parquet
  * files as one group. `totalBytes` is the data dir's: its bags' files and all parquet.
  */
-function listUnits(dataDir: string, segments: readonly CatalogSegment[], eventFiles: readonly CatalogEventFile[], seen: ReadonlyMap<string, string>, now: number): { units: Unit[]; totalBytes: number; repairing: Map<string, string>; splitsOnDisk: Set<string> } {
+function listUnits(
+  dataDir: string,
+  segments: readonly CatalogSegment[],
+  eventFiles: readonly CatalogEventFile[],
+  seen: ReadonlyMap<string, string>,
+  now: number,
+): { units: Unit[]; totalBytes: number; repairing: Map<string, string>; splitsOnDisk: Set<string> } {
   const tables = lakehousePaths(dataDir).tables;
   const { units, repairing } = bagUnits(join(dataDir, 'bags'), segments, seen, now);
   const parquetBytes = listFiles(tables).reduce((n, f) => n + statSync(f).size, 0);
@@ -350,7 +412,16 @@ function listUnits(dataDir: string, segments: readonly CatalogSegment[], eventFi
     const timeMs = saneTime(Math.min(...files.map((f) => statSync(f).mtimeMs)), now);
     // A recorded split already gone stays a split: a pass killed between deleting it and taking it off its
     // bag's metadata.yaml left it listed there.
-    units.push({ file: seg.path, kind: seg.recorded ? 'split' : 'imported', bytes: 0, timeMs, order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path], synced: seg.synced, segmentId: seg.id, parquet: seg.parquet });
+    units.push({
+      file: seg.path,
+      kind: seg.recorded ? 'split' : 'imported',
+      bytes: 0,
+      timeMs,
+      order: seg.seq !== undefined ? [2, seg.seq] : [1, timeMs ?? Infinity, seg.path],
+      synced: seg.synced,
+      segmentId: seg.id,
+      parquet: seg.parquet,
+    });
   }
   // The events table: a parquet file per flush (or per compacted run of them), each a unit of its own (its
   // bytes are in parquetBytes already).
@@ -358,7 +429,16 @@ function listUnits(dataDir: string, segments: readonly CatalogSegment[], eventFi
     if (!ev.path.startsWith(tables + '/') || !existsSync(ev.path)) continue;
     const st = statSync(ev.path);
     const timeMs = saneTime(st.mtimeMs, now);
-    units.push({ file: ev.path, kind: 'events', bytes: st.size, timeMs, order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path], synced: ev.synced, segmentId: undefined, parquet: [] });
+    units.push({
+      file: ev.path,
+      kind: 'events',
+      bytes: st.size,
+      timeMs,
+      order: ev.seq !== undefined ? [2, ev.seq] : [1, timeMs ?? Infinity, ev.path],
+      synced: ev.synced,
+      segmentId: undefined,
+      parquet: [],
+    });
   }
   const grouped = groupUnits(units, segments);
   grouped.sort((a, b) => compareOrder(a.order, b.order));
@@ -366,7 +446,12 @@ function listUnits(dataDir: string, segments: readonly CatalogSegment[], eventFi
 }
 
 /** The splits and bag repair's leftovers under `bagsDir`, ordered: a split by its segment's place in the catalog. */
-function bagUnits(bagsDir: string, segments: readonly CatalogSegment[], seen: ReadonlyMap<string, string>, now: number): { units: Unit[]; repairing: Map<string, string> } {
+function bagUnits(
+  bagsDir: string,
+  segments: readonly CatalogSegment[],
+  seen: ReadonlyMap<string, string>,
+  now: number,
+): { units: Unit[]; repairing: Map<string, string> } {
   const byPath = new Map(segments.map((s) => [s.path, s]));
   const units: Unit[] = [];
   const repairing = new Map<string, string>();
@@ -384,11 +469,29 @@ function bagUnits(bagsDir: string, segments: readonly CatalogSegment[], seen: Re
       // A `.repairing` file that changed since the last pass (or is new) may be one a repair is writing:
       // counted, never deleted (order Infinity). One left unchanged between passes is a dead repair's.
       const live = leftover[1] === 'repairing' && seen.get(file) !== sig;
-      units.push({ file, kind: 'leftover', bytes, timeMs, order: live ? [Infinity] : [0, file], synced: true, segmentId: undefined, parquet: [] });
+      units.push({
+        file,
+        kind: 'leftover',
+        bytes,
+        timeMs,
+        order: live ? [Infinity] : [0, file],
+        synced: true,
+        segmentId: undefined,
+        parquet: [],
+      });
       continue;
     }
     const seg = byPath.get(file);
-    const unit: Unit = { file, kind: 'split', bytes: st.size, timeMs, order: [], synced: seg?.synced ?? false, segmentId: seg?.id, parquet: seg?.parquet ?? [] };
+    const unit: Unit = {
+      file,
+      kind: 'split',
+      bytes: st.size,
+      timeMs,
+      order: [],
+      synced: seg?.synced ?? false,
+      segmentId: seg?.id,
+      parquet: seg?.parquet ?? [],
+    };
     units.push(unit);
     if (seg?.seq !== undefined) unit.order = [2, seg.seq];
     else if (seg) unit.order = [1, timeMs ?? Infinity, file];
@@ -403,10 +506,17 @@ function bagUnits(bagsDir: string, segments: readonly CatalogSegment[], seen: Re
 }
 
 /** The units past max_age_hours (none when it is 0, or the clock is before 2020: `clock` says so). */
-function agedOut(units: readonly Unit[], maxAgeMs: number, now: number): { tooOld: Set<Unit>; clock: string | undefined } {
+function agedOut(
+  units: readonly Unit[],
+  maxAgeMs: number,
+  now: number,
+): { tooOld: Set<Unit>; clock: string | undefined } {
   const tooOld = new Set<Unit>();
   if (maxAgeMs > 0 && now < PLAUSIBLE_AFTER_MS) {
-    return { tooOld, clock: `the clock reads ${new Date(now).toISOString()}, before 2020: retention.max_age_hours is not applied until it is set` };
+    return {
+      tooOld,
+      clock: `the clock reads ${new Date(now).toISOString()}, before 2020: retention.max_age_hours is not applied until it is set`,
+    };
   }
   if (maxAgeMs > 0) {
     // In commit order, whatever comes before data that is too old is older still, whatever its mtime says.
@@ -424,7 +534,14 @@ function agedOut(units: readonly Unit[], maxAgeMs: number, now: number): { tooOl
  * lists; the segments and events files gone are added to `gone`, for the catalog. Returns what each
  * member freed and how many files went.
  */
-function deleteUnit(unit: Unit, why: RetentionReport['deleted'][number]['why'], tables: string, listedBy: Map<string, number>, liveDirs: ReadonlySet<string>, gone: { segments: string[]; events: string[] }): { entries: RetentionReport['deleted']; files: number } {
+function deleteUnit(
+  unit: Unit,
+  why: RetentionReport['deleted'][number]['why'],
+  tables: string,
+  listedBy: Map<string, number>,
+  liveDirs: ReadonlySet<string>,
+  gone: { segments: string[]; events: string[] },
+): { entries: RetentionReport['deleted']; files: number } {
   const members = unit.members ?? [unit];
   const entries = members.map((m) => ({ file: m.file, bytes: 0, why }) as RetentionReport['deleted'][number]);
   members.forEach((m, i) => {
@@ -460,13 +577,28 @@ function deleteUnit(unit: Unit, why: RetentionReport['deleted'][number]['why'], 
 }
 
 /** What retention says of free space after a pass: still short (and of what), or what it deleted to keep it. */
-function lowSpaceNote(deleted: RetentionReport['deleted'], s: { free: number; target: number; inodesFree: number; inodesTarget: number; minFreeBytes: number; recording: boolean }): string | undefined {
+function lowSpaceNote(
+  deleted: RetentionReport['deleted'],
+  s: {
+    free: number;
+    target: number;
+    inodesFree: number;
+    inodesTarget: number;
+    minFreeBytes: number;
+    recording: boolean;
+  },
+): string | undefined {
   const forSpace = deleted.filter((d) => d.why === 'free_space');
   // When nothing more may go, the rest may be the recorder's own (a split as large as the disk).
-  const holds = s.recording ? ` but what the recorder holds (the split being recorded: keep recorder.split_max_bytes well under the disk's size)` : '';
-  if (s.free < s.target) return `${s.free} bytes free on the data dir's file system, below recorder.min_free_bytes (${s.minFreeBytes}) plus a margin (${s.target} in all), and nothing retention may delete is left${holds}: free space outside the data dir`;
-  if (s.inodesFree < s.inodesTarget) return `${s.inodesFree} inodes free on the data dir's file system, below the ${s.inodesTarget} retention keeps for the recorder (it stops below ${MIN_FREE_INODES}), and nothing retention may delete is left${holds}: delete files outside the data dir`;
-  if (forSpace.length > 0) return `deleted the ${forSpace.length} oldest file(s) to keep ${s.target} bytes${s.inodesTarget > 0 ? ` and ${s.inodesTarget} inodes` : ''} free (recorder.min_free_bytes ${s.minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
+  const holds = s.recording
+    ? ` but what the recorder holds (the split being recorded: keep recorder.split_max_bytes well under the disk's size)`
+    : '';
+  if (s.free < s.target)
+    return `${s.free} bytes free on the data dir's file system, below recorder.min_free_bytes (${s.minFreeBytes}) plus a margin (${s.target} in all), and nothing retention may delete is left${holds}: free space outside the data dir`;
+  if (s.inodesFree < s.inodesTarget)
+    return `${s.inodesFree} inodes free on the data dir's file system, below the ${s.inodesTarget} retention keeps for the recorder (it stops below ${MIN_FREE_INODES}), and nothing retention may delete is left${holds}: delete files outside the data dir`;
+  if (forSpace.length > 0)
+    return `deleted the ${forSpace.length} oldest file(s) to keep ${s.target} bytes${s.inodesTarget > 0 ? ` and ${s.inodesTarget} inodes` : ''} free (recorder.min_free_bytes ${s.minFreeBytes} plus a margin): the disk is smaller than retention.max_bytes allows for`;
   return undefined;
 }
 

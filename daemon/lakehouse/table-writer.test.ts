@@ -14,7 +14,17 @@ const BASE = 19_675n * DAY; // 2023-11-14
 async function write(robot: string, times: bigint[], batchRows: number) {
   const db = await DuckDBInstance.create(':memory:');
   const staging = join(work.path, `s-${robot.replace(/\W/g, '_')}-${batchRows}-${times.length}`);
-  const writer = new TableWriter({ db, staging, table: 't', robot, columns: [{ name: 'seg', sql: 'VARCHAR', dict: true }, { name: 'x', sql: 'BIGINT' }], batchRows });
+  const writer = new TableWriter({
+    db,
+    staging,
+    table: 't',
+    robot,
+    columns: [
+      { name: 'seg', sql: 'VARCHAR', dict: true },
+      { name: 'x', sql: 'BIGINT' },
+    ],
+    batchRows,
+  });
   try {
     await writer.open();
     const seg = writer.code(0, 'placeholder');
@@ -28,7 +38,11 @@ async function write(robot: string, times: bigint[], batchRows: number) {
     }
     await writer.flush();
     const conn = await db.connect();
-    const rows = (await conn.runAndReadAll(`SELECT robot, date::VARCHAR, seg, count(*)::INTEGER, min(x) FROM read_parquet('${staging}/t/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY 2`)).getRows();
+    const rows = (
+      await conn.runAndReadAll(
+        `SELECT robot, date::VARCHAR, seg, count(*)::INTEGER, min(x) FROM read_parquet('${staging}/t/**/*.parquet', hive_partitioning = true) GROUP BY ALL ORDER BY 2`,
+      )
+    ).getRows();
     conn.closeSync();
     return { files: writer.files, rows, written: writer.rowsWritten };
   } finally {
@@ -62,9 +76,19 @@ describe('TableWriter', () => {
   it('writes time columns as the JSON text MessageReader values flatten to, and strings the same in every row as they are', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const staging = join(work.path, 's-time');
-    const columns = [{ name: 'stamp', sql: 'VARCHAR', time: true }, { name: 'frame', sql: 'VARCHAR' }, { name: 'x', sql: 'BIGINT' }];
+    const columns = [
+      { name: 'stamp', sql: 'VARCHAR', time: true },
+      { name: 'frame', sql: 'VARCHAR' },
+      { name: 'x', sql: 'BIGINT' },
+    ];
     const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns, batchRows: 100_000 });
-    const times: [number, number][] = [[0, 0], [-1, 4294967295], [2147483647, 999999999], [-2147483648, 1], [1700000000, 20000000]];
+    const times: [number, number][] = [
+      [0, 0],
+      [-1, 4294967295],
+      [2147483647, 999999999],
+      [-2147483648, 1],
+      [1700000000, 20000000],
+    ];
     try {
       await writer.open();
       for (let i = 0; i < 5000; i++) {
@@ -82,7 +106,9 @@ describe('TableWriter', () => {
       }
       await writer.flush();
       const conn = await db.connect();
-      const rows = (await conn.runAndReadAll(`SELECT x, stamp, frame FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRows();
+      const rows = (
+        await conn.runAndReadAll(`SELECT x, stamp, frame FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)
+      ).getRows();
       conn.closeSync();
       expect(rows.length).toBe(5000);
       rows.forEach(([x, stamp, frame], i) => {
@@ -100,7 +126,18 @@ describe('TableWriter', () => {
   it('writes dict columns of many values, nulls, and two codes relabelled to one value (two files with one checksum)', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const staging = join(work.path, 's-dict');
-    const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns: [{ name: 'seg', sql: 'VARCHAR', dict: true }, { name: 'topic', sql: 'VARCHAR', dict: true }, { name: 'x', sql: 'BIGINT' }], batchRows: 100_000 });
+    const writer = new TableWriter({
+      db,
+      staging,
+      table: 't',
+      robot: 'r',
+      columns: [
+        { name: 'seg', sql: 'VARCHAR', dict: true },
+        { name: 'topic', sql: 'VARCHAR', dict: true },
+        { name: 'x', sql: 'BIGINT' },
+      ],
+      batchRows: 100_000,
+    });
     try {
       await writer.open();
       const a = writer.code(0, 'placeholder-a');
@@ -118,8 +155,14 @@ describe('TableWriter', () => {
       }
       await writer.flush();
       const conn = await db.connect();
-      const rows = (await conn.runAndReadAll(`SELECT x, seg, topic FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRows();
-      const types = (await conn.runAndReadAll(`SELECT seg, topic FROM read_parquet('${staging}/t/**/*.parquet') LIMIT 0`)).columnTypes().map(String);
+      const rows = (
+        await conn.runAndReadAll(`SELECT x, seg, topic FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)
+      ).getRows();
+      const types = (
+        await conn.runAndReadAll(`SELECT seg, topic FROM read_parquet('${staging}/t/**/*.parquet') LIMIT 0`)
+      )
+        .columnTypes()
+        .map(String);
       conn.closeSync();
       expect(types).toEqual(['VARCHAR', 'VARCHAR']);
       expect(rows.length).toBe(3000);
@@ -135,7 +178,17 @@ describe('TableWriter', () => {
   it('writes list rows that share elements (a repeated list) as the lists they stand for', async () => {
     const db = await DuckDBInstance.create(':memory:');
     const staging = join(work.path, 's-lists');
-    const writer = new TableWriter({ db, staging, table: 't', robot: 'r', columns: [{ name: 'x', sql: 'BIGINT' }, { name: 'cov', sql: 'DOUBLE[]' }], batchRows: 100_000 });
+    const writer = new TableWriter({
+      db,
+      staging,
+      table: 't',
+      robot: 'r',
+      columns: [
+        { name: 'x', sql: 'BIGINT' },
+        { name: 'cov', sql: 'DOUBLE[]' },
+      ],
+      batchRows: 100_000,
+    });
     const expected: (number[] | null)[] = [];
     try {
       await writer.open();
@@ -166,10 +219,14 @@ describe('TableWriter', () => {
       }
       await writer.flush();
       const conn = await db.connect();
-      const rows = (await conn.runAndReadAll(`SELECT x, cov FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)).getRowsJS();
+      const rows = (
+        await conn.runAndReadAll(`SELECT x, cov FROM read_parquet('${staging}/t/**/*.parquet') ORDER BY x`)
+      ).getRowsJS();
       conn.closeSync();
       expect(rows.map((r) => r[1])).toEqual(expected);
-      expect(expected.filter((e, i) => i > 0 && e !== null && expected[i - 1] !== null && e.length > 0).length).toBeGreaterThan(1000);
+      expect(
+        expected.filter((e, i) => i > 0 && e !== null && expected[i - 1] !== null && e.length > 0).length,
+      ).toBeGreaterThan(1000);
     } finally {
       await writer.drop();
       db.closeSync();

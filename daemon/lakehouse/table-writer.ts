@@ -3,8 +3,23 @@ import { open } from 'node:fs/promises';
 import { randomUUID } from 'node:crypto';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { DuckDBTableFunction, DuckDBTypeId, ENUM, type DuckDBConnection, type DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
-import { BATCH_ROWS, columnStore, fillChunk, resetStores, setValue, type ColumnStore, type FixedColumn } from './column-batch.ts';
+import {
+  DuckDBTableFunction,
+  DuckDBTypeId,
+  ENUM,
+  type DuckDBConnection,
+  type DuckDBInstance,
+  type DuckDBValue,
+} from '@duckdb/node-api';
+import {
+  BATCH_ROWS,
+  columnStore,
+  fillChunk,
+  resetStores,
+  setValue,
+  type ColumnStore,
+  type FixedColumn,
+} from './column-batch.ts';
 
 export interface TableColumn {
   name: string;
@@ -103,7 +118,15 @@ export class TableWriter {
   /** Runs before each batch is written: where the caller settles dict values it gave as placeholders. */
   beforeWrite: (() => Promise<void>) | undefined;
 
-  constructor(options: { db: DuckDBInstance; staging: string; table: string; robot: string; columns: TableColumn[]; batchRows?: number; batchBytes?: number }) {
+  constructor(options: {
+    db: DuckDBInstance;
+    staging: string;
+    table: string;
+    robot: string;
+    columns: TableColumn[];
+    batchRows?: number;
+    batchBytes?: number;
+  }) {
     const { db, staging, table, robot, columns, batchRows = 200_000, batchBytes = 64 * 1024 * 1024 } = options;
     this.#db = db;
     this.#staging = staging;
@@ -245,7 +268,10 @@ export class TableWriter {
     // Row order inside a file is no guarantee of the lakehouse (queries ORDER BY): without it DuckDB encodes
     // a file's row groups on all its threads, which halves the write of a batch on two cores.
     await conn.run('SET preserve_insertion_order = false');
-    const cols = [...this.columns.map((c, i) => `CAST(NULL AS ${c.dict ? 'INTEGER' : c.time ? 'BIGINT' : c.sql}) AS c${i}`), 'CAST(NULL AS INTEGER) AS "_day"'];
+    const cols = [
+      ...this.columns.map((c, i) => `CAST(NULL AS ${c.dict ? 'INTEGER' : c.time ? 'BIGINT' : c.sql}) AS c${i}`),
+      'CAST(NULL AS INTEGER) AS "_day"',
+    ];
     const types = (await conn.run(`SELECT ${cols.join(', ')} LIMIT 0`)).columnTypes();
     const names = [...this.columns.map((c) => c.name), '_day'];
     conn.registerTableFunction(
@@ -263,10 +289,16 @@ export class TableWriter {
             }
             // An ENUM's members are unique; two codes may share a value (two files of a bag with one checksum).
             const unique = [...new Set(values)];
-            const remap = unique.length < values.length ? Uint32Array.from(values, (v) => unique.indexOf(v)) : undefined;
+            const remap =
+              unique.length < values.length ? Uint32Array.from(values, (v) => unique.indexOf(v)) : undefined;
             const type = ENUM(unique.length > 0 ? unique : ['']);
             bind.addResultColumn(names[i]!, type);
-            const d = type.internalTypeId === DuckDBTypeId.UTINYINT ? new Uint8Array(BATCH_ROWS) : type.internalTypeId === DuckDBTypeId.USMALLINT ? new Uint16Array(BATCH_ROWS) : new Uint32Array(BATCH_ROWS);
+            const d =
+              type.internalTypeId === DuckDBTypeId.UTINYINT
+                ? new Uint8Array(BATCH_ROWS)
+                : type.internalTypeId === DuckDBTypeId.USMALLINT
+                  ? new Uint16Array(BATCH_ROWS)
+                  : new Uint32Array(BATCH_ROWS);
             this.#narrow[i] = { store: { kind: 'fixed', d, big: false, bool: false, nulls: undefined }, remap };
           }
         },
@@ -323,7 +355,9 @@ export class TableWriter {
         // DuckDB's partitioning pass (a quarter of the write's time). Names needing escapes take the general path.
         const rel = join(`robot=${this.#robot}`, `date=${date}`, `part-${randomUUID()}.parquet`);
         mkdirSync(dirname(join(dir, rel)), { recursive: true });
-        await conn.run(`COPY (SELECT ${select.join(', ')} FROM ${this.#function}()) TO ${quoteString(join(dir, rel))} (${PARQUET})`);
+        await conn.run(
+          `COPY (SELECT ${select.join(', ')} FROM ${this.#function}()) TO ${quoteString(join(dir, rel))} (${PARQUET})`,
+        );
         this.#files.push(join(this.table, rel));
       } else {
         mkdirSync(dir, { recursive: true });
@@ -409,7 +443,12 @@ export function listParquet(dir: string, prefix = ''): string[] {
  * on the thread pool (callers hold the catalog, and the daemon's loops must not wait on the disk): the
  * files' together, then the renames, then the directories'. `sync` is the fsync of one path (tests watch it).
  */
-export async function commitStaged(staging: string, tablesDir: string, files: readonly string[], sync: (path: string) => Promise<void> = fsyncPath): Promise<string[]> {
+export async function commitStaged(
+  staging: string,
+  tablesDir: string,
+  files: readonly string[],
+  sync: (path: string) => Promise<void> = fsyncPath,
+): Promise<string[]> {
   await Promise.all(files.map((rel) => sync(join(staging, rel))));
   const moved: string[] = [];
   const dirs = new Set<string>();

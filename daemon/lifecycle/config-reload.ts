@@ -56,7 +56,10 @@ export const RELOAD_AGAIN = 'fix the file, then reload again (systemctl reload a
  * Reads and validates the config file for a reload, refusing an empty one (see ConfigFileOptions). Returns
  * the config, or the error and what to do about it.
  */
-export function readConfigForReload(file: string, env: NodeJS.ProcessEnv): { config: EdgeConfig } | { error: string; hint: string } {
+export function readConfigForReload(
+  file: string,
+  env: NodeJS.ProcessEnv,
+): { config: EdgeConfig } | { error: string; hint: string } {
   try {
     return { config: loadConfigFile(file, env, { refuseEmpty: true }).config };
   } catch (error) {

@@ -19,7 +19,9 @@ describe('DataDirLock', () => {
     const dir = join(root(), 'a', 'b');
     const lock = await DataDirLock.acquire(dir, '/etc/edge.yaml');
     expect(readOwner(dir)).toMatchObject({ pid: process.pid, config_file: '/etc/edge.yaml' });
-    await expect(DataDirLock.acquire(dir, undefined)).rejects.toThrow(new RegExp(`${dir} is in use by pid ${process.pid} \\(started .*, config /etc/edge.yaml\\)`));
+    await expect(DataDirLock.acquire(dir, undefined)).rejects.toThrow(
+      new RegExp(`${dir} is in use by pid ${process.pid} \\(started .*, config /etc/edge.yaml\\)`),
+    );
     await expect(DataDirLock.acquire(`${dir}/../b`, undefined)).rejects.toBeInstanceOf(DataDirError);
     lock.release();
     expect(existsSync(join(dir, 'run', 'daemon.json'))).toBe(false);
@@ -31,7 +33,10 @@ describe('DataDirLock', () => {
     const dir = root();
     const first = await DataDirLock.acquire(dir, undefined);
     first.release();
-    writeFileSync(join(dir, 'run', 'daemon.json'), JSON.stringify({ pid: 999_999_999, started_at: 'yesterday', config_file: null }));
+    writeFileSync(
+      join(dir, 'run', 'daemon.json'),
+      JSON.stringify({ pid: 999_999_999, started_at: 'yesterday', config_file: null }),
+    );
     const lock = await DataDirLock.acquire(dir, undefined);
     expect(readOwner(dir)?.pid).toBe(process.pid);
     lock.release();
@@ -43,7 +48,9 @@ describe('prepareDataDir', () => {
     const file = join(root(), 'file');
     writeFileSync(file, '');
     expect(() => prepareDataDir(file)).toThrow(`data_dir ${file} exists and is not a directory`);
-    expect(() => prepareDataDir(join(file, 'sub'))).toThrow(`data_dir ${join(file, 'sub')}: cannot create ${join(file, 'sub')}`);
+    expect(() => prepareDataDir(join(file, 'sub'))).toThrow(
+      `data_dir ${join(file, 'sub')}: cannot create ${join(file, 'sub')}`,
+    );
     expect(() => prepareDataDir('/proc/auraison-edge-nope/x')).toThrow('cannot create /proc/auraison-edge-nope');
   });
 });

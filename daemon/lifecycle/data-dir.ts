@@ -1,5 +1,16 @@
 import { createHash } from 'node:crypto';
-import { accessSync, constants, existsSync, mkdirSync, readFileSync, realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  realpathSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 
@@ -22,7 +33,8 @@ export function prepareDataDir(dataDir: string): void {
     try {
       mkdirSync(level);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw new DataDirError(`data_dir ${dataDir}: cannot create ${level}: ${(error as Error).message}`);
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST')
+        throw new DataDirError(`data_dir ${dataDir}: cannot create ${level}: ${(error as Error).message}`);
     }
   }
   let isDirectory: boolean;
@@ -35,7 +47,9 @@ export function prepareDataDir(dataDir: string): void {
   try {
     accessSync(dataDir, constants.W_OK);
   } catch {
-    throw new DataDirError(`data_dir ${dataDir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); fix its owner or point data_dir elsewhere`);
+    throw new DataDirError(
+      `data_dir ${dataDir} is not writable by this user (uid ${process.getuid?.() ?? '?'}); fix its owner or point data_dir elsewhere`,
+    );
   }
 }
 
@@ -68,7 +82,11 @@ export class DataDirLock {
    * is what frees space (retention) and says the disk is full (health). Only the message of a second
    * daemon is poorer then (`in use by another daemon`, no pid).
    */
-  static async acquire(dataDir: string, configFile: string | undefined, warn?: (message: string) => void): Promise<DataDirLock> {
+  static async acquire(
+    dataDir: string,
+    configFile: string | undefined,
+    warn?: (message: string) => void,
+  ): Promise<DataDirLock> {
     prepareDataDir(dataDir);
     const owner = readOwner(dataDir);
     let server: Server | undefined;
@@ -87,7 +105,9 @@ export class DataDirLock {
       if (server && (code === 'ENOSPC' || code === 'EDQUOT')) {
         // A dead daemon's file would name it as the holder to a second daemon: gone (unlinking takes no space).
         rmSync(ownerPath(dataDir), { force: true });
-        warn?.(`data dir: cannot write ${ownerPath(dataDir)} (${(error as Error).message}): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`);
+        warn?.(
+          `data dir: cannot write ${ownerPath(dataDir)} (${(error as Error).message}): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
+        );
         return new DataDirLock(dataDir, server);
       }
       server?.close();
@@ -122,8 +142,12 @@ function listenAbstract(name: string): Promise<Server> {
 }
 
 function inUse(dataDir: string, owner: DataDirOwner | undefined): DataDirError {
-  const who = owner ? `pid ${owner.pid} (started ${owner.started_at}${owner.config_file ? `, config ${owner.config_file}` : ''})` : 'another daemon';
-  return new DataDirError(`data_dir ${dataDir} is in use by ${who}; stop that daemon first, or give this one another data_dir`);
+  const who = owner
+    ? `pid ${owner.pid} (started ${owner.started_at}${owner.config_file ? `, config ${owner.config_file}` : ''})`
+    : 'another daemon';
+  return new DataDirError(
+    `data_dir ${dataDir} is in use by ${who}; stop that daemon first, or give this one another data_dir`,
+  );
 }
 
 function ownerPath(dataDir: string): string {
@@ -133,7 +157,9 @@ function ownerPath(dataDir: string): string {
 export function readOwner(dataDir: string): DataDirOwner | undefined {
   try {
     const value = JSON.parse(readFileSync(ownerPath(dataDir), 'utf8')) as Partial<DataDirOwner>;
-    return typeof value.pid === 'number' && typeof value.started_at === 'string' ? { pid: value.pid, started_at: value.started_at, config_file: value.config_file ?? null } : undefined;
+    return typeof value.pid === 'number' && typeof value.started_at === 'string'
+      ? { pid: value.pid, started_at: value.started_at, config_file: value.config_file ?? null }
+      : undefined;
   } catch {
     return undefined; // none yet, or left half-written by a crash: the lock, not this file, decides
   }

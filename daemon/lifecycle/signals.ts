@@ -39,13 +39,19 @@ export function installSignalHandlers(handlers: SignalHandlers, log: Logger, opt
   const onStop = (signal: NodeJS.Signals): void => {
     stopSignals++;
     if (stopSignals >= 3) {
-      log.error({ signal }, `stop signal ${stopSignals}: exiting now, without flushing (a bag being recorded needs \`auraison-edge bag repair\`)`);
+      log.error(
+        { signal },
+        `stop signal ${stopSignals}: exiting now, without flushing (a bag being recorded needs \`auraison-edge bag repair\`)`,
+      );
       process.exit(1);
     }
     if (stopSignals > 1) {
       // ros2 launch and a terminal's Ctrl-C both send SIGINT, and launch follows with SIGTERM: exiting on
       // the second would leave the bag being recorded unclosed. The stop is bounded by its budget anyway.
-      log.warn({ signal }, 'already stopping (it ends within its budget); one more stop signal exits at once, without flushing');
+      log.warn(
+        { signal },
+        'already stopping (it ends within its budget); one more stop signal exits at once, without flushing',
+      );
       return;
     }
     log.info({ signal }, 'stop requested');
@@ -68,7 +74,9 @@ export function installSignalHandlers(handlers: SignalHandlers, log: Logger, opt
     void (async () => {
       do {
         again = false;
-        await handlers.reload().catch((error: unknown) => log.error({ err: (error as Error).message }, 'config reload failed'));
+        await handlers
+          .reload()
+          .catch((error: unknown) => log.error({ err: (error as Error).message }, 'config reload failed'));
       } while (again && stopSignals === 0);
       reloading = false;
     })();

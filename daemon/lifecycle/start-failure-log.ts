@@ -48,6 +48,10 @@ export class StartFailureLog {
   started(component: string, failedStarts: number): void {
     this.#logged.delete(component);
     if (failedStarts === 0) this.#log.info({ component }, 'component started');
-    else this.#log.info(withSuppressed({ component, recovered_after_failed_starts: failedStarts }, this.#burst.flush(component)), 'component started');
+    else
+      this.#log.info(
+        withSuppressed({ component, recovered_after_failed_starts: failedStarts }, this.#burst.flush(component)),
+        'component started',
+      );
   }
 }

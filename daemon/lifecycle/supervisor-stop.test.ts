@@ -20,7 +20,8 @@ function harness(specs: ComponentSpec[], { retryBaseMs = 600_000 } = {}) {
   const lines: { component?: string; msg: string }[] = [];
   const stream = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as { component?: string; msg: string });
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as { component?: string; msg: string });
       done();
     },
   });
@@ -36,7 +37,13 @@ function harness(specs: ComponentSpec[], { retryBaseMs = 600_000 } = {}) {
 }
 
 function component(name: string, parts: Partial<Component> = {}): Component {
-  return { name, start: async () => undefined, stop: async () => undefined, health: () => ({ state: 'running' }), ...parts };
+  return {
+    name,
+    start: async () => undefined,
+    stop: async () => undefined,
+    health: () => ({ state: 'running' }),
+    ...parts,
+  };
 }
 
 function spec(name: string, create: ComponentSpec['create']): ComponentSpec {
@@ -83,33 +90,36 @@ describe('Supervisor.stop with components that never settle', () => {
   it.each([
     ['start() throws', () => Promise.reject(new Error('cannot reach its peer'))],
     ['start() rejects after the stop was asked for', undefined],
-  ])('returns within its budget when %s and the clean-up stop() never settles, and reports the component', async (_, start) => {
-    const stopCalled = signal();
-    const startCalled = signal();
-    const failStart = signal<void>();
-    const { supervisor, lines } = harness([
-      spec('hung', () =>
-        component('hung', {
-          start: () => {
-            startCalled.resolve();
-            return start ? start() : failStart.promise.then(() => Promise.reject(new Error('connect failed')));
-          },
-          stop: () => {
-            stopCalled.resolve();
-            return never();
-          },
-        }),
-      ),
-    ]);
-    const started = supervisor.start(defaultConfig());
-    // Either the start failed and its clean-up stop is now hanging, or the start is in flight.
-    await (start ? stopCalled.promise : startCalled.promise);
-    const stopping = supervisor.stop(20);
-    failStart.resolve();
-    expect(await stopping).toEqual(['hung']);
-    await started;
-    expect(lines.some((l) => l.component === 'hung' && l.msg.includes('did not stop'))).toBe(true);
-  });
+  ])(
+    'returns within its budget when %s and the clean-up stop() never settles, and reports the component',
+    async (_, start) => {
+      const stopCalled = signal();
+      const startCalled = signal();
+      const failStart = signal<void>();
+      const { supervisor, lines } = harness([
+        spec('hung', () =>
+          component('hung', {
+            start: () => {
+              startCalled.resolve();
+              return start ? start() : failStart.promise.then(() => Promise.reject(new Error('connect failed')));
+            },
+            stop: () => {
+              stopCalled.resolve();
+              return never();
+            },
+          }),
+        ),
+      ]);
+      const started = supervisor.start(defaultConfig());
+      // Either the start failed and its clean-up stop is now hanging, or the start is in flight.
+      await (start ? stopCalled.promise : startCalled.promise);
+      const stopping = supervisor.stop(20);
+      failStart.resolve();
+      expect(await stopping).toEqual(['hung']);
+      await started;
+      expect(lines.some((l) => l.component === 'hung' && l.msg.includes('did not stop'))).toBe(true);
+    },
+  );
 
   it('reports a started component whose stop() never settles, and still stops the others', async () => {
     const events: string[] = [];
@@ -133,7 +143,11 @@ describe('Supervisor.stop with components that never settle', () => {
     const stopped: string[] = [];
     const { supervisor } = harness([
       // Stops in 20 ms: within the floor, after a 0 ms wait.
-      spec('recorder', () => component('recorder', { stop: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)) })),
+      spec('recorder', () =>
+        component('recorder', {
+          stop: () => new Promise<void>((resolve) => setTimeout(() => resolve(void stopped.push('recorder')), 20)),
+        }),
+      ),
       spec('stuck', () => component('stuck', { stop: never })),
     ]);
     await supervisor.start(defaultConfig());
@@ -163,10 +177,15 @@ describe('Supervisor waits for stop', () => {
     try {
       await supervisor.start(defaultConfig());
       await fourth.promise; // three retries, each a create, a start and a stop after the failed start
-      const stopSignals = new Set(addListener.mock.contexts.filter((target, i) => target instanceof AbortSignal && addListener.mock.calls[i]![0] === 'abort'));
+      const stopSignals = new Set(
+        addListener.mock.contexts.filter(
+          (target, i) => target instanceof AbortSignal && addListener.mock.calls[i]![0] === 'abort',
+        ),
+      );
       expect(stopSignals.size).toBe(1);
       // At most the wait of the start in flight (the fourth); without their removal, one or two per start.
-      for (const target of stopSignals) expect(getEventListeners(target as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
+      for (const target of stopSignals)
+        expect(getEventListeners(target as AbortSignal, 'abort').length).toBeLessThanOrEqual(1);
     } finally {
       addListener.mockRestore();
       await supervisor.stop(50);

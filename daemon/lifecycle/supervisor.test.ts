@@ -13,12 +13,19 @@ function harness(specs: ComponentSpec[]) {
     specs,
     log: silentLogger(),
     retryBaseMs: 10,
-    context: (config) => ({ ...componentContext({}, { definitions: new DefinitionsRegistry({ distro: 'none' }), dataDir: '/nonexistent' }), config }),
+    context: (config) => ({
+      ...componentContext({}, { definitions: new DefinitionsRegistry({ distro: 'none' }), dataDir: '/nonexistent' }),
+      config,
+    }),
   });
 }
 
 /** A component that records its lifecycle in `events`; `fail` makes start throw that many times. */
-function spec(name: string, events: string[], options: { fail?: number; critical?: boolean; key?: (c: EdgeConfig) => unknown } = {}): ComponentSpec {
+function spec(
+  name: string,
+  events: string[],
+  options: { fail?: number; critical?: boolean; key?: (c: EdgeConfig) => unknown } = {},
+): ComponentSpec {
   let failures = options.fail ?? 0;
   return {
     name,
@@ -47,11 +54,19 @@ describe('Supervisor', () => {
         enabled: () => true,
         settings: () => null,
         startTimeout: () => ({ ms: 30, key: 'control.start_timeout_s' }),
-        create: () => ({ name: 'slow', start: () => new Promise<void>(() => undefined), stop: async () => undefined, health: () => ({ state: 'running' }) }),
+        create: () => ({
+          name: 'slow',
+          start: () => new Promise<void>(() => undefined),
+          stop: async () => undefined,
+          health: () => ({ state: 'running' }),
+        }),
       },
     ]);
     await s.start(defaultConfig());
-    expect(s.health().slow).toMatchObject({ state: 'failed', reason: expect.stringContaining('slow did not start within 30 ms (control.start_timeout_s)') });
+    expect(s.health().slow).toMatchObject({
+      state: 'failed',
+      reason: expect.stringContaining('slow did not start within 30 ms (control.start_timeout_s)'),
+    });
     await s.stop();
   });
 

@@ -81,7 +81,15 @@ export class Supervisor {
   #failureLog: StartFailureLog;
 
   constructor(options: SupervisorOptions) {
-    const { specs, log, context, startTimeoutMs = 10_000, retryBaseMs = 1000, failureLogIntervalMs = FAILURE_LOG_INTERVAL_MS, now } = options;
+    const {
+      specs,
+      log,
+      context,
+      startTimeoutMs = 10_000,
+      retryBaseMs = 1000,
+      failureLogIntervalMs = FAILURE_LOG_INTERVAL_MS,
+      now,
+    } = options;
     this.#failureLog = new StartFailureLog(log, { intervalMs: failureLogIntervalMs, now });
     this.#specs = specs;
     this.#log = log;
@@ -125,7 +133,10 @@ export class Supervisor {
       if ((await this.#within(previous, budgetMs)) === 'timeout') {
         const busy = this.#busy;
         if (busy !== undefined) this.#unstopped.add(busy);
-        this.#log.error({ component: busy }, 'a lifecycle operation was still running when the stop budget ran out; stopping the rest');
+        this.#log.error(
+          { component: busy },
+          'a lifecycle operation was still running when the stop budget ran out; stopping the rest',
+        );
       }
       const slots = [...this.#slots.values()].reverse();
       for (const slot of slots) {
@@ -161,7 +172,10 @@ export class Supervisor {
           this.#log.info({ component: spec.name, changed: keys }, 'settings applied without a restart');
         } catch (error) {
           // It could not take them live: a restart brings it up with them.
-          this.#log.warn({ component: spec.name, changed: keys, err: (error as Error).message }, 'settings could not be applied live; restarting the component');
+          this.#log.warn(
+            { component: spec.name, changed: keys, err: (error as Error).message },
+            'settings could not be applied live; restarting the component',
+          );
           changed.push(spec);
         }
       }
@@ -171,8 +185,13 @@ export class Supervisor {
         if (slot) {
           clearTimeout(slot.retryTimer);
           const keys = changedKeys(JSON.parse(slot.settings), spec.settings(config));
-          const live = slot.live === liveSlice(spec, config) ? [] : changedKeys(JSON.parse(slot.live || 'null'), spec.liveSettings?.(config) ?? null);
-          const why = spec.enabled(config) ? `restarted for a config reload (${[...keys, ...live].join(', ') || 'settings'} changed)` : 'disabled by a config reload';
+          const live =
+            slot.live === liveSlice(spec, config)
+              ? []
+              : changedKeys(JSON.parse(slot.live || 'null'), spec.liveSettings?.(config) ?? null);
+          const why = spec.enabled(config)
+            ? `restarted for a config reload (${[...keys, ...live].join(', ') || 'settings'} changed)`
+            : 'disabled by a config reload';
           await this.#stopSlot(slot, 5000, `the ${spec.name} component ${why}`);
           this.#slots.delete(spec.name);
         }
@@ -191,7 +210,8 @@ export class Supervisor {
   health(): Record<string, ComponentHealth> {
     const out: Record<string, ComponentHealth> = {};
     for (const [name, slot] of this.#slots) {
-      if (slot.failure !== undefined) out[name] = { state: 'failed', reason: slot.failure, details: { retries: slot.retries } };
+      if (slot.failure !== undefined)
+        out[name] = { state: 'failed', reason: slot.failure, details: { retries: slot.retries } };
       else if (slot.component) out[name] = safeHealth(slot.component);
     }
     return out;
@@ -221,7 +241,9 @@ export class Supervisor {
     if (slot.component) await this.#stopSlot(slot, 5000);
     this.#busy = spec.name;
     try {
-      const created = Promise.resolve().then(() => spec.create({ ...this.#makeContext(config), components: this.#live }));
+      const created = Promise.resolve().then(() =>
+        spec.create({ ...this.#makeContext(config), components: this.#live }),
+      );
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
       const made = await this.#untilStop(created);
       if (made === STOPPED) {
@@ -235,7 +257,11 @@ export class Supervisor {
       slot.component = component;
       const timeout = spec.startTimeout?.(config);
       const ms = timeout?.ms ?? this.#startTimeoutMs;
-      const starting = withTimeout(component.start(), ms, `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`);
+      const starting = withTimeout(
+        component.start(),
+        ms,
+        `${spec.name} did not start within ${ms} ms${timeout ? ` (${timeout.key})` : ''}`,
+      );
       // A stop does not wait for a model to load: it takes over this start (and stops the component once
       // the start has settled, within its budget).
       if ((await this.#untilStop(starting)) === STOPPED) {
@@ -268,7 +294,9 @@ export class Supervisor {
         void this.#serialize(async () => {
           if (this.#stopping || !this.#config || this.#slots.get(spec.name) !== slot) return;
           await this.#startSlot(spec, this.#config);
-        }).catch((error: unknown) => this.#log.error({ component: spec.name, err: (error as Error).message }, 'component retry failed'));
+        }).catch((error: unknown) =>
+          this.#log.error({ component: spec.name, err: (error as Error).message }, 'component retry failed'),
+        );
       }, delay);
       slot.retryTimer.unref();
     } finally {
@@ -295,7 +323,11 @@ export class Supervisor {
         });
         return;
       }
-      if (!settled) this.#log.error({ component: name }, 'component was still starting when the stop budget ran out; stopping it anyway');
+      if (!settled)
+        this.#log.error(
+          { component: name },
+          'component was still starting when the stop budget ran out; stopping it anyway',
+        );
     }
     const component = slot.component;
     slot.component = undefined;
@@ -303,7 +335,8 @@ export class Supervisor {
     const left = Math.max(deadline - performance.now(), STOP_FLOOR_MS);
     this.#busy = name;
     try {
-      if ((await this.#within(component.stop(reason), left, STOP_FLOOR_MS)) === 'timeout') this.#didNotStop(name, `within ${left} ms`);
+      if ((await this.#within(component.stop(reason), left, STOP_FLOOR_MS)) === 'timeout')
+        this.#didNotStop(name, `within ${left} ms`);
       else this.#log.info({ component: name }, 'component stopped');
     } catch (error) {
       this.#log.error({ component: name, err: (error as Error).message }, 'component stop failed');
@@ -327,7 +360,10 @@ export class Supervisor {
     let onStop = (): void => undefined;
     const timeUp = new Promise<'timeout'>((resolve) => {
       if (Number.isFinite(ms)) timers.push(setTimeout(() => resolve('timeout'), ms));
-      onStop = () => void timers.push(setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - performance.now(), floorMs)));
+      onStop = () =>
+        void timers.push(
+          setTimeout(() => resolve('timeout'), Math.max(this.#stopDeadline - performance.now(), floorMs)),
+        );
       if (signal.aborted) onStop();
       else signal.addEventListener('abort', onStop, { once: true });
     });
@@ -362,8 +398,10 @@ function liveSlice(spec: ComponentSpec, config: EdgeConfig): string {
 
 /** The dotted keys under which two settings slices differ (`velocity.max_linear_x`), for logs and reasons. */
 export function changedKeys(before: unknown, after: unknown, prefix = ''): string[] {
-  const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-  if (!isObject(before) || !isObject(after)) return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix || '(all)'];
+  const isObject = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  if (!isObject(before) || !isObject(after))
+    return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix || '(all)'];
   const keys = new Set([...Object.keys(before), ...Object.keys(after)]);
   return [...keys].flatMap((key) => changedKeys(before[key], after[key], prefix ? `${prefix}.${key}` : key));
 }

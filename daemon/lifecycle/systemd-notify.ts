@@ -12,7 +12,9 @@ export type NotifySender = (args: string[]) => Promise<void>;
  */
 const sendWithTool: NotifySender = (args) =>
   new Promise((resolve, reject) => {
-    execFile('systemd-notify', [`--pid=${process.pid}`, ...args], { timeout: 5000 }, (error) => (error ? reject(error) : resolve()));
+    execFile('systemd-notify', [`--pid=${process.pid}`, ...args], { timeout: 5000 }, (error) =>
+      error ? reject(error) : resolve(),
+    );
   });
 
 /**
@@ -51,9 +53,17 @@ export class SystemdNotifier {
 
   /** For /status and readiness (as `systemd`): degraded while notifications keep failing. */
   health(): ComponentHealth {
-    const details = { failures: this.#totalFailures, failing_in_a_row: this.#failures, watchdog_ms: this.watchdogMs ?? null };
+    const details = {
+      failures: this.#totalFailures,
+      failing_in_a_row: this.#failures,
+      watchdog_ms: this.watchdogMs ?? null,
+    };
     if (this.#failures >= this.#degradedAfter) {
-      return { state: 'degraded', reason: `systemd-notify failed ${this.#failures} times in a row (${this.#lastError}): systemd sees no READY or watchdog pings`, details };
+      return {
+        state: 'degraded',
+        reason: `systemd-notify failed ${this.#failures} times in a row (${this.#lastError}): systemd sees no READY or watchdog pings`,
+        details,
+      };
     }
     return { state: 'running', details };
   }

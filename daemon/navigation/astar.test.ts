@@ -11,7 +11,12 @@ const planner = new PathPlanner(grid);
 const INFLATION = 0.105 + 0.05;
 
 /** A grid with the given boxes (metres) occupied. */
-function gridWith(widthM: number, heightM: number, boxes: { x0: number; y0: number; x1: number; y1: number }[], resolution = 0.05): Grid {
+function gridWith(
+  widthM: number,
+  heightM: number,
+  boxes: { x0: number; y0: number; x1: number; y1: number }[],
+  resolution = 0.05,
+): Grid {
   const width = Math.round(widthM / resolution);
   const height = Math.round(heightM / resolution);
   const data = new Int8Array(width * height);
@@ -50,7 +55,8 @@ describe('planPath', () => {
     expect(result.path.at(-1)).toEqual(goal);
     expect(result.goal).toEqual(goal);
     let length = 0;
-    for (let i = 1; i < result.path.length; i++) length += Math.hypot(result.path[i]!.x - result.path[i - 1]!.x, result.path[i]!.y - result.path[i - 1]!.y);
+    for (let i = 1; i < result.path.length; i++)
+      length += Math.hypot(result.path[i]!.x - result.path[i - 1]!.x, result.path[i]!.y - result.path[i - 1]!.y);
     expect(result.length).toBeCloseTo(length, 9);
     // The maze is 8 x 8 cells; no route to the far corner is shorter than the Manhattan distance of cells.
     expect(result.length).toBeGreaterThan(14);
@@ -92,7 +98,9 @@ describe('planPath', () => {
     expect(result.ok).toBe(false);
     if (result.ok) return;
     expect(result.reason).toBe('no_path');
-    expect(result.message).toBe(`no path from (0.55, 0.55) to (${closet.x.toFixed(2)}, ${closet.y.toFixed(2)}): the goal is in an area walled off from the start`);
+    expect(result.message).toBe(
+      `no path from (0.55, 0.55) to (${closet.x.toFixed(2)}, ${closet.y.toFixed(2)}): the goal is in an area walled off from the start`,
+    );
     // Answered from the region labels, without searching a single cell.
     expect(result.expanded).toBe(0);
   });
@@ -105,7 +113,10 @@ describe('planPath', () => {
     ]);
     const result = planPath(g, { x: 0.5, y: 0.6 }, { x: 2.5, y: 0.6 });
     expect(result).toMatchObject({ ok: false, reason: 'no_path' });
-    if (!result.ok) expect(result.message).toMatch(/^no path from \(0\.50, 0\.60\) to \(2\.50, 0\.60\): every way there is narrower than the robot needs \(0\.155 m clearance each side\)$/);
+    if (!result.ok)
+      expect(result.message).toMatch(
+        /^no path from \(0\.50, 0\.60\) to \(2\.50, 0\.60\): every way there is narrower than the robot needs \(0\.155 m clearance each side\)$/,
+      );
   });
 
   it('rejects a goal outside the map', () => {

@@ -72,7 +72,10 @@ export class PathPlanner {
       throw new RangeError(`grid data has ${grid.data.length} cells, expected ${grid.width} x ${grid.height}`);
     }
     this.grid = grid;
-    const { robotRadius, safetyMargin, preferredClearance, clearanceWeight, snapRadius, simplifyTolerance } = { ...DEFAULTS, ...options };
+    const { robotRadius, safetyMargin, preferredClearance, clearanceWeight, snapRadius, simplifyTolerance } = {
+      ...DEFAULTS,
+      ...options,
+    };
     this.#snapRadius = snapRadius;
     this.#simplifyTolerance = simplifyTolerance;
     this.inflationRadius = robotRadius + safetyMargin;
@@ -100,7 +103,10 @@ export class PathPlanner {
     }
     const startCell = cellOf(grid, start);
     if (!startCell) {
-      return fail('start_in_obstacle', `start ${formatPoint(start)} is outside the map (${describeExtent(grid)}); is the robot localized?`);
+      return fail(
+        'start_in_obstacle',
+        `start ${formatPoint(start)} is outside the map (${describeExtent(grid)}); is the robot localized?`,
+      );
     }
     const goalIndex = goalCell.row * grid.width + goalCell.col;
     const startIndex = startCell.row * grid.width + startCell.col;
@@ -110,7 +116,10 @@ export class PathPlanner {
       return fail('goal_in_obstacle', `goal ${formatPoint(goal)} is ${what} on the map`);
     }
     if (isLethal(grid.data[startIndex]!)) {
-      return fail('start_in_obstacle', `start ${formatPoint(start)} is inside an obstacle on the map; is the robot localized?`);
+      return fail(
+        'start_in_obstacle',
+        `start ${formatPoint(start)} is inside an obstacle on the map; is the robot localized?`,
+      );
     }
     const goalFree = this.#nearestFree(goalIndex);
     if (goalFree < 0) {
@@ -121,7 +130,10 @@ export class PathPlanner {
     }
     const startFree = this.#nearestFree(startIndex);
     if (startFree < 0) {
-      return fail('start_in_obstacle', `start ${formatPoint(start)} is too close to obstacles to move off (needs ${need} m of clearance)`);
+      return fail(
+        'start_in_obstacle',
+        `start ${formatPoint(start)} is too close to obstacles to move off (needs ${need} m of clearance)`,
+      );
     }
 
     const noPath = (expanded: number): PlanResult => {
@@ -129,7 +141,12 @@ export class PathPlanner {
         this.#openRegion[startIndex] === this.#openRegion[goalIndex]
           ? `every way there is narrower than the robot needs (${need} m clearance each side)`
           : 'the goal is in an area walled off from the start';
-      return { ok: false, reason: 'no_path', message: `no path from ${formatPoint(start)} to ${formatPoint(goal)}: ${why}`, expanded };
+      return {
+        ok: false,
+        reason: 'no_path',
+        message: `no path from ${formatPoint(start)} to ${formatPoint(goal)}: ${why}`,
+        expanded,
+      };
     };
     if (this.#fitRegion[startFree] !== this.#fitRegion[goalFree]) return noPath(0);
     const { cameFrom, expanded } = this.#search(startFree, goalFree);
@@ -146,7 +163,8 @@ export class PathPlanner {
     const path = simplifyPath(points, this.#simplifyTolerance, (a, b) => this.#lineOfSight(a, b));
     if (startPoint !== start) path.unshift(start);
     let length = 0;
-    for (let i = 1; i < path.length; i++) length += Math.hypot(path[i]!.x - path[i - 1]!.x, path[i]!.y - path[i - 1]!.y);
+    for (let i = 1; i < path.length; i++)
+      length += Math.hypot(path[i]!.x - path[i - 1]!.x, path[i]!.y - path[i - 1]!.y);
     return { ok: true, path, length, goal: goalPoint, expanded };
   }
 
@@ -253,7 +271,12 @@ function labelRegions(width: number, height: number, inside: (i: number) => bool
     while (stack.length > 0) {
       const i = stack.pop()!;
       const col = i % width;
-      const neighbours = [col > 0 ? i - 1 : -1, col < width - 1 ? i + 1 : -1, i - width, i < width * (height - 1) ? i + width : -1];
+      const neighbours = [
+        col > 0 ? i - 1 : -1,
+        col < width - 1 ? i + 1 : -1,
+        i - width,
+        i < width * (height - 1) ? i + width : -1,
+      ];
       for (const j of neighbours) {
         if (j < 0 || label[j] !== -1 || !inside(j)) continue;
         label[j] = next;

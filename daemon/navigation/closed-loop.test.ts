@@ -24,7 +24,13 @@ function navigate(seed: number, goal: Point2D, path: readonly Point2D[], timeout
     minClearance = Math.min(minClearance, world.clearance);
   }
   const p = world.pose();
-  return { done: follower.done, time: world.time, error: Math.hypot(p.x - goal.x, p.y - goal.y), collisions: world.collisions, minClearance };
+  return {
+    done: follower.done,
+    time: world.time,
+    error: Math.hypot(p.x - goal.x, p.y - goal.y),
+    collisions: world.collisions,
+    minClearance,
+  };
 }
 
 describe('navigation in the default maze, closed loop', () => {

@@ -21,10 +21,12 @@ export const UNKNOWN = -1;
  */
 export function gridProblem(grid: Grid): string | undefined {
   const { width, height, resolution, origin, data } = grid;
-  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0)) return `the map is ${width} x ${height} cells`;
+  if (!(Number.isInteger(width) && width > 0 && Number.isInteger(height) && height > 0))
+    return `the map is ${width} x ${height} cells`;
   if (data.length !== width * height) return `the map's data has ${data.length} cells, not ${width} x ${height}`;
   if (!(Number.isFinite(resolution) && resolution > 0)) return `the map's resolution is ${resolution} m`;
-  if (!(Number.isFinite(origin.x) && Number.isFinite(origin.y))) return `the map's origin is (${origin.x}, ${origin.y})`;
+  if (!(Number.isFinite(origin.x) && Number.isFinite(origin.y)))
+    return `the map's origin is (${origin.x}, ${origin.y})`;
   return undefined;
 }
 

@@ -23,7 +23,9 @@ function corridor(): Grid {
   const width = 62;
   const height = 22;
   const data = new Int8Array(width * height);
-  for (let r = 0; r < height; r++) for (let c = 0; c < width; c++) if (r === 0 || c === 0 || r === height - 1 || c === width - 1) data[r * width + c] = OCCUPIED;
+  for (let r = 0; r < height; r++)
+    for (let c = 0; c < width; c++)
+      if (r === 0 || c === 0 || r === height - 1 || c === width - 1) data[r * width + c] = OCCUPIED;
   return { width, height, resolution: 0.05, origin: { x: 0, y: 0 }, data };
 }
 
@@ -55,7 +57,15 @@ function robot(options: Partial<NavigatorOptions> = {}) {
     scan: async (t: number, range: (angle: number) => number = () => Infinity) => {
       const ranges = new Float32Array(360);
       for (let i = 0; i < 360; i++) ranges[i] = range((i * Math.PI) / 180);
-      const msg = { header: { stamp: simStamp(t), frame_id: 'base_scan' }, angle_min: 0, angle_max: (359 * Math.PI) / 180, angle_increment: Math.PI / 180, range_min: 0.12, range_max: 3.5, ranges };
+      const msg = {
+        header: { stamp: simStamp(t), frame_id: 'base_scan' },
+        angle_min: 0,
+        angle_max: (359 * Math.PI) / 180,
+        angle_increment: Math.PI / 180,
+        range_min: 0.12,
+        range_max: 3.5,
+        ranges,
+      };
       scanPub.publish(codec.encode('sensor_msgs/msg/LaserScan', msg));
       await tick();
     },
@@ -66,7 +76,10 @@ const start: Pose2D = { x: 0.5, y: 0.55, yaw: 0 };
 const goal = { x: 2.5, y: 0.55 };
 
 /** The robot at the start of the corridor at t = 0, with its map and (unless `scan` says not) a clear scan. */
-async function robotAtStart(options: Partial<NavigatorOptions> = {}, scan: ((angle: number) => number) | 'none' = () => Infinity) {
+async function robotAtStart(
+  options: Partial<NavigatorOptions> = {},
+  scan: ((angle: number) => number) | 'none' = () => Infinity,
+) {
   const r = robot(options);
   await r.map(corridor());
   await r.odom(0, start);
@@ -93,7 +106,8 @@ describe('Navigator safety frames', () => {
     await expect(result).resolves.toMatchObject({
       reached: false,
       outcome: 'no_data',
-      message: 'no /scan newer than 0.5 s for 2 s (the last one is 2.60 s older than /odom): the safety stop needs the lidar, so the robot stopped',
+      message:
+        'no /scan newer than 0.5 s for 2 s (the last one is 2.60 s older than /odom): the safety stop needs the lidar, so the robot stopped',
     });
     expect(r.twists.at(-1)).toEqual({ linear: 0, angular: 0 });
   });
@@ -104,7 +118,10 @@ describe('Navigator safety frames', () => {
     await tick();
     for (let k = 1; k <= 25; k++) await r.odom(k / 10, start);
     expect(r.twists.every((t) => t.linear === 0)).toBe(true);
-    await expect(result).resolves.toMatchObject({ outcome: 'no_data', message: expect.stringContaining('(none has arrived)') });
+    await expect(result).resolves.toMatchObject({
+      outcome: 'no_data',
+      message: expect.stringContaining('(none has arrived)'),
+    });
   });
 
   it('plans around what blocks it for blockedReplanS, and ends as blocked when there is no way round', async () => {
@@ -119,7 +136,9 @@ describe('Navigator safety frames', () => {
     }
     const ended = await result;
     expect(ended).toMatchObject({ reached: false, outcome: 'blocked' });
-    expect(ended.message).toMatch(/^blocked at \(0\.50, 0\.55\) by an obstacle that is not on the map, with no way around it: no path from/);
+    expect(ended.message).toMatch(
+      /^blocked at \(0\.50, 0\.55\) by an obstacle that is not on the map, with no way around it: no path from/,
+    );
     expect(ended.elapsedS).toBeLessThan(8);
     expect(r.twists.every((t) => t.linear === 0)).toBe(true);
   });
@@ -133,7 +152,10 @@ describe('Navigator safety frames', () => {
     const walled = corridor();
     for (let row = 0; row < walled.height; row++) walled.data[row * walled.width + 30] = OCCUPIED; // across at x = 1.5
     await r.map(walled);
-    await expect(result).resolves.toMatchObject({ outcome: 'unreachable', message: expect.stringMatching(/^after a new \/map: no path from \(0\.50, 0\.55\) to \(2\.50, 0\.55\)/) });
+    await expect(result).resolves.toMatchObject({
+      outcome: 'unreachable',
+      message: expect.stringMatching(/^after a new \/map: no path from \(0\.50, 0\.55\) to \(2\.50, 0\.55\)/),
+    });
     expect(r.twists.at(-1)).toEqual({ linear: 0, angular: 0 });
   });
 
@@ -141,7 +163,11 @@ describe('Navigator safety frames', () => {
     const r = await robotAtStart();
     const first = r.nav.navigateTo(goal, { timeoutS: 60 });
     const second = r.nav.navigateTo({ x: 1.5, y: 0.55 }, { timeoutS: 60 });
-    await expect(first).resolves.toMatchObject({ reached: false, outcome: 'cancelled', message: 'superseded by a new goal' });
+    await expect(first).resolves.toMatchObject({
+      reached: false,
+      outcome: 'cancelled',
+      message: 'superseded by a new goal',
+    });
     r.nav.cancel('test over');
     await expect(second).resolves.toMatchObject({ outcome: 'cancelled', message: 'test over' });
   });
@@ -154,7 +180,9 @@ describe('Navigator safety frames', () => {
     cleanups.push(() => clearInterval(timer));
     await expect(result).resolves.toMatchObject({
       outcome: 'timeout',
-      message: expect.stringMatching(/^did not reach \(2\.50, 0\.55\) within 0\.05 s: robot time \(\/odom stamps\) stopped advancing/),
+      message: expect.stringMatching(
+        /^did not reach \(2\.50, 0\.55\) within 0\.05 s: robot time \(\/odom stamps\) stopped advancing/,
+      ),
     });
     expect(r.twists.at(-1)).toEqual({ linear: 0, angular: 0 });
   });

@@ -2,18 +2,46 @@ import type { Bus, Publisher, Subscription } from '../bus/index.ts';
 import type { MessageCodec } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import { PathPlanner, type PlanOptions } from './astar.ts';
-import type { NavigateOptions, NavigationOutcome, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
+import type {
+  NavigateOptions,
+  NavigationOutcome,
+  NavigationResult,
+  NavigationSafety,
+  NavigatorOptions,
+} from './navigation-types.ts';
 import { formatPoint, type Point2D, type Pose2D } from './geometry.ts';
 import { GoalWatchdog } from './goal-watchdog.ts';
 import { abortReason, distance, notFinite, reachedMessage } from './goal-text.ts';
 import { PathFollower, type FollowerScan, type PathFollowerOptions } from './path-follower.ts';
 import { gridProblem } from './grid.ts';
-import { gridOf, poseOf, scanMountOf, scanOf, stampS, type GridMsg, type OdometryMsg, type ScanMsg, type TfMsg } from './ros-messages.ts';
+import {
+  gridOf,
+  poseOf,
+  scanMountOf,
+  scanOf,
+  stampS,
+  type GridMsg,
+  type OdometryMsg,
+  type ScanMsg,
+  type TfMsg,
+} from './ros-messages.ts';
 import { markScanHits, withObstacles } from './scan-obstacles.ts';
 
-export type { NavigateOptions, NavigationOutcome, NavigationResult, NavigationSafety, NavigatorOptions } from './navigation-types.ts';
+export type {
+  NavigateOptions,
+  NavigationOutcome,
+  NavigationResult,
+  NavigationSafety,
+  NavigatorOptions,
+} from './navigation-types.ts';
 
-const SAFETY_DEFAULTS: Required<NavigationSafety> = { odomTimeoutMs: 500, scanMaxAgeS: 0.5, scanGraceS: 2, blockedReplanS: 3, offPathReplanM: 0.5 };
+const SAFETY_DEFAULTS: Required<NavigationSafety> = {
+  odomTimeoutMs: 500,
+  scanMaxAgeS: 0.5,
+  scanGraceS: 2,
+  blockedReplanS: 3,
+  offPathReplanM: 0.5,
+};
 // The wall-clock backstop on a goal's timeout: this many times the timeout, so it fires only when robot
 // time stops advancing (a stuck stamp), never before the stamps would have ended the goal.
 const WALL_TIMEOUT_FACTOR = 2;
@@ -86,7 +114,15 @@ export class Navigator {
     this.#codec = codec;
     this.#planOptions = plan;
     this.#followOptions = follow;
-    this.#topics = { map: '/map', odom: '/odom', scan: '/scan', cmdVel: '/cmd_vel', plan: '/plan', tfStatic: '/tf_static', ...topics };
+    this.#topics = {
+      map: '/map',
+      odom: '/odom',
+      scan: '/scan',
+      cmdVel: '/cmd_vel',
+      plan: '/plan',
+      tfStatic: '/tf_static',
+      ...topics,
+    };
     this.#safety = { ...SAFETY_DEFAULTS, ...safety };
     this.setTimeScale(timeScale);
   }
@@ -110,7 +146,10 @@ export class Navigator {
     this.#stopped = false;
     const t = this.#topics;
     this.#cmd = this.#bus.advertise(t.cmdVel, 'geometry_msgs/msg/Twist', { source: 'navigator' });
-    this.#planPub = this.#bus.advertise(t.plan, 'nav_msgs/msg/Path', { source: 'navigator', qos: { durability: 'transient_local', depth: 1 } });
+    this.#planPub = this.#bus.advertise(t.plan, 'nav_msgs/msg/Path', {
+      source: 'navigator',
+      qos: { durability: 'transient_local', depth: 1 },
+    });
     const sub = (topic: string, handler: (msg: BusMessage) => void) =>
       this.#subs.push(this.#bus.subscribe({ name: 'navigator', topic, queue: { policy: 'keep-latest' }, handler }));
     sub(t.map, (msg) => {
@@ -158,7 +197,13 @@ export class Navigator {
   /** Plans to `goal` and drives there. Resolves (never rejects) with what happened. */
   async navigateTo(goal: Point2D, options: NavigateOptions = {}): Promise<NavigationResult> {
     const { timeoutS = 300, dataTimeoutMs = 5000, signal } = options;
-    const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({ reached: false, outcome, message, planLength: 0, elapsedS: 0 });
+    const fail = (outcome: NavigationOutcome, message: string): NavigationResult => ({
+      reached: false,
+      outcome,
+      message,
+      planLength: 0,
+      elapsedS: 0,
+    });
     // A call already cancelled, or with no point to go to, acts on nothing: the current goal, if any, goes on.
     if (signal?.aborted) return fail('cancelled', `${abortReason(signal)} before the robot moved`);
     const notAPoint = notFinite({ x: goal.x, y: goal.y });
@@ -176,7 +221,9 @@ export class Navigator {
     // Another call came while this one waited: that one is the goal now.
     if (call !== this.#calls) return fail('cancelled', superseded);
     if (data === 'timeout') {
-      const missing = [!this.#planner && this.#topics.map, !this.#pose && this.#topics.odom].filter(Boolean).join(' and ');
+      const missing = [!this.#planner && this.#topics.map, !this.#pose && this.#topics.odom]
+        .filter(Boolean)
+        .join(' and ');
       return fail('no_data', `no ${missing} received within ${dataTimeoutMs} ms: is the robot (or sim) running?`);
     }
     const start = this.#pose!;
@@ -224,7 +271,8 @@ export class Navigator {
       };
       this.#active = active;
       // Already there (within the tolerance): no /odom needs to come to say so.
-      if (active.follower.update(start).done) this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(goal, plan.goal) });
+      if (active.follower.update(start).done)
+        this.#end(active, { reached: true, outcome: 'reached', message: reachedMessage(goal, plan.goal) });
     });
   }
 
@@ -241,7 +289,12 @@ export class Navigator {
     if (bad) {
       // A broken localization: no pose to plan or steer by, and a NaN would reach /cmd_vel. Not taken as a
       // pose (a call waiting for data keeps waiting); a goal being driven ends with the robot stopped.
-      if (this.#active) this.#end(this.#active, { reached: false, outcome: 'no_data', message: `${this.#topics.odom} gave a pose that is not a number (${bad}): is the robot localized? Stopped it` });
+      if (this.#active)
+        this.#end(this.#active, {
+          reached: false,
+          outcome: 'no_data',
+          message: `${this.#topics.odom} gave a pose that is not a number (${bad}): is the robot localized? Stopped it`,
+        });
       return;
     }
     this.#pose = pose;
@@ -253,7 +306,11 @@ export class Navigator {
     active.watchdog.feed();
     active.startS ??= now;
     if (now - active.startS > active.timeoutS) {
-      this.#end(active, { reached: false, outcome: 'timeout', message: `did not reach ${formatPoint(active.requested)} within ${active.timeoutS} s` });
+      this.#end(active, {
+        reached: false,
+        outcome: 'timeout',
+        message: `did not reach ${formatPoint(active.requested)} within ${active.timeoutS} s`,
+      });
       return;
     }
     const { scanMaxAgeS, scanGraceS, blockedReplanS } = this.#safety;
@@ -263,7 +320,10 @@ export class Navigator {
     const { offPathReplanM } = this.#safety;
     if (!command.done && active.follower.offPathM > offPathReplanM) {
       // The pose jumped (a teleport, a localization reset): the path no longer leads from here.
-      if (!this.#replan(active, `after ${this.#topics.odom} jumped ${active.follower.offPathM.toFixed(2)} m off the path`)) return;
+      if (
+        !this.#replan(active, `after ${this.#topics.odom} jumped ${active.follower.offPathM.toFixed(2)} m off the path`)
+      )
+        return;
       command = active.follower.update(pose, scanFresh ? this.#scan : undefined);
     }
     if (command.done) {
@@ -275,7 +335,9 @@ export class Navigator {
       // period (a lidar restarting) the goal ends.
       active.scanStaleSinceS ??= now;
       if (now - active.scanStaleSinceS >= scanGraceS) {
-        const last = this.#scan ? `the last one is ${scanAge.toFixed(2)} s older than ${this.#topics.odom}` : 'none has arrived';
+        const last = this.#scan
+          ? `the last one is ${scanAge.toFixed(2)} s older than ${this.#topics.odom}`
+          : 'none has arrived';
         this.#end(active, {
           reached: false,
           outcome: 'no_data',
@@ -319,7 +381,10 @@ export class Navigator {
     const grid = this.#planner!.grid;
     const pose = this.#pose!;
     markScanHits(grid, pose, scan, this.#scanOrigin ?? { x: 0, y: 0 }, active.seenObstacles);
-    const plan = new PathPlanner(withObstacles(grid, active.seenObstacles), this.#planOptions).plan(pose, active.requested);
+    const plan = new PathPlanner(withObstacles(grid, active.seenObstacles), this.#planOptions).plan(
+      pose,
+      active.requested,
+    );
     if (!plan.ok) {
       this.#end(active, {
         reached: false,
@@ -341,7 +406,10 @@ export class Navigator {
   }
 
   #follower(path: readonly Point2D[]): PathFollower {
-    return new PathFollower(path, { ...(this.#scanOrigin ? { scanOrigin: this.#scanOrigin } : {}), ...this.#followOptions });
+    return new PathFollower(path, {
+      ...(this.#scanOrigin ? { scanOrigin: this.#scanOrigin } : {}),
+      ...this.#followOptions,
+    });
   }
 
   #end(active: ActiveGoal, result: Pick<NavigationResult, 'reached' | 'outcome' | 'message'>): void {
@@ -360,12 +428,23 @@ export class Navigator {
 
   #sendTwist(linear: number, angular: number): void {
     if (!this.#cmd) return;
-    this.#cmd.publish(this.#codec.encode('geometry_msgs/msg/Twist', { linear: { x: linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: angular } }));
+    this.#cmd.publish(
+      this.#codec.encode('geometry_msgs/msg/Twist', {
+        linear: { x: linear, y: 0, z: 0 },
+        angular: { x: 0, y: 0, z: angular },
+      }),
+    );
   }
 
   #publishPlan(path: readonly Point2D[]): void {
-    const stamp = { sec: Math.floor(this.#poseTimeS), nanosec: Math.round((this.#poseTimeS % 1) * 1e9) % 1_000_000_000 };
-    const poses = path.map((p) => ({ header: { stamp, frame_id: 'map' }, pose: { position: { x: p.x, y: p.y, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } }));
+    const stamp = {
+      sec: Math.floor(this.#poseTimeS),
+      nanosec: Math.round((this.#poseTimeS % 1) * 1e9) % 1_000_000_000,
+    };
+    const poses = path.map((p) => ({
+      header: { stamp, frame_id: 'map' },
+      pose: { position: { x: p.x, y: p.y, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+    }));
     this.#planPub?.publish(this.#codec.encode('nav_msgs/msg/Path', { header: { stamp, frame_id: 'map' }, poses }));
   }
 
@@ -373,7 +452,11 @@ export class Navigator {
    * Waits until /map and /odom have come ('ready'), for at most timeoutMs ('timeout'). Gives up at once
    * ('ended') when the signal aborts, a newer call comes or the navigator stops: the caller says which.
    */
-  #waitForData(call: number, timeoutMs: number, signal: AbortSignal | undefined): Promise<'ready' | 'timeout' | 'ended'> {
+  #waitForData(
+    call: number,
+    timeoutMs: number,
+    signal: AbortSignal | undefined,
+  ): Promise<'ready' | 'timeout' | 'ended'> {
     return new Promise((resolve) => {
       const settle = (how: 'ready' | 'timeout' | 'ended') => {
         clearTimeout(timer);

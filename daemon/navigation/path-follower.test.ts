@@ -73,14 +73,20 @@ describe('PathFollower', () => {
     const stopped = new PathFollower(straight).update(pose, scanWith({ 0: 0.15 }));
     expect(stopped).toMatchObject({ linear: 0, blocked: true, done: false });
     // A surface too close to measure (REP 117 -Infinity) straight ahead stops it too.
-    expect(new PathFollower(straight).update(pose, scanWith({ 0: -Infinity }))).toMatchObject({ linear: 0, blocked: true });
+    expect(new PathFollower(straight).update(pose, scanWith({ 0: -Infinity }))).toMatchObject({
+      linear: 0,
+      blocked: true,
+    });
     // 0.3 m ahead: slowed, not stopped.
     const slowed = new PathFollower(straight).update(pose, scanWith({ 0: 0.3 }));
     expect(slowed.blocked).toBe(false);
     expect(slowed.linear).toBeGreaterThan(0);
     expect(slowed.linear).toBeLessThan(0.15);
     // Walls beside the robot, as in a corridor, do not slow it.
-    expect(new PathFollower(straight).update(pose, scanWith({ 90: 0.2, 270: 0.2, 30: 0.3 })).linear).toBeCloseTo(0.22, 9);
+    expect(new PathFollower(straight).update(pose, scanWith({ 90: 0.2, 270: 0.2, 30: 0.3 })).linear).toBeCloseTo(
+      0.22,
+      9,
+    );
   });
 
   it('allows for where the scanner sits on the base', () => {
@@ -88,7 +94,9 @@ describe('PathFollower', () => {
     // 0.063 m if it sits 3.2 cm behind it, as on a burger (stop).
     const pose = { x: 0, y: 0, yaw: 0 };
     expect(new PathFollower(straight).update(pose, scanWith({ 0: 0.2 })).blocked).toBe(false);
-    expect(new PathFollower(straight, { scanOrigin: { x: -0.032, y: 0 } }).update(pose, scanWith({ 0: 0.2 })).blocked).toBe(true);
+    expect(
+      new PathFollower(straight, { scanOrigin: { x: -0.032, y: 0 } }).update(pose, scanWith({ 0: 0.2 })).blocked,
+    ).toBe(true);
   });
 
   it('gives the same commands for the same inputs', () => {

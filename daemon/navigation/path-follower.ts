@@ -152,7 +152,8 @@ export class PathFollower {
     const distance = Math.max(Math.hypot(target.x - pose.x, target.y - pose.y), 1e-6);
     const curvature = (2 * Math.sin(alpha)) / distance;
     let linear = this.#maxLinear * Math.max(0.25, Math.cos(alpha));
-    if (toGoal < this.#approachDistance) linear = Math.min(linear, Math.max(this.#minLinear, (this.#maxLinear * toGoal) / this.#approachDistance));
+    if (toGoal < this.#approachDistance)
+      linear = Math.min(linear, Math.max(this.#minLinear, (this.#maxLinear * toGoal) / this.#approachDistance));
     if (Math.abs(curvature) * linear > this.#maxAngular) linear = this.#maxAngular / Math.abs(curvature);
 
     let blocked = false;
@@ -182,7 +183,10 @@ export class PathFollower {
       const a = path[k]!;
       const b = path[k + 1]!;
       const len = Math.hypot(b.x - a.x, b.y - a.y);
-      const t = len === 0 ? 0 : Math.max(0, Math.min(1, ((pose.x - a.x) * (b.x - a.x) + (pose.y - a.y) * (b.y - a.y)) / (len * len)));
+      const t =
+        len === 0
+          ? 0
+          : Math.max(0, Math.min(1, ((pose.x - a.x) * (b.x - a.x) + (pose.y - a.y) * (b.y - a.y)) / (len * len)));
       const d = Math.hypot(pose.x - (a.x + t * (b.x - a.x)), pose.y - (a.y + t * (b.y - a.y)));
       if (d < bestDistance) {
         bestDistance = d;

@@ -10,7 +10,13 @@ export type OdometryMsg = {
   pose: { pose: { position: { x: number; y: number }; orientation: { x: number; y: number; z: number; w: number } } };
 };
 export type ScanMsg = { header: { stamp: Stamp }; angle_min: number; angle_increment: number; ranges: Float32Array };
-export type TfMsg = { transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: { x: number; y: number } } }[] };
+export type TfMsg = {
+  transforms: {
+    header: { frame_id: string };
+    child_frame_id: string;
+    transform: { translation: { x: number; y: number } };
+  }[];
+};
 export type GridMsg = {
   info: { resolution: number; width: number; height: number; origin: { position: { x: number; y: number } } };
   data: Int8Array;
@@ -32,7 +38,13 @@ export function scanOf(m: ScanMsg): FollowerScan {
 }
 
 export function gridOf(m: GridMsg): Grid {
-  return { width: m.info.width, height: m.info.height, resolution: m.info.resolution, origin: { x: m.info.origin.position.x, y: m.info.origin.position.y }, data: m.data };
+  return {
+    width: m.info.width,
+    height: m.info.height,
+    resolution: m.info.resolution,
+    origin: { x: m.info.origin.position.x, y: m.info.origin.position.y },
+    data: m.data,
+  };
 }
 
 /** Where the lidar sits on the base (base_link -> base_scan), when this /tf_static message says. */

@@ -7,7 +7,13 @@ import type { FollowerScan } from './path-follower.ts';
  * lidar sees that the map may not show. Beams with no return (±Infinity, NaN) mark nothing; neither do
  * hits off the grid. `scanOrigin` is where the scan frame sits on base_link.
  */
-export function markScanHits(grid: Grid, pose: Pose2D, scan: FollowerScan, scanOrigin: Point2D, cells: Set<number>): void {
+export function markScanHits(
+  grid: Grid,
+  pose: Pose2D,
+  scan: FollowerScan,
+  scanOrigin: Point2D,
+  cells: Set<number>,
+): void {
   const cos = Math.cos(pose.yaw);
   const sin = Math.sin(pose.yaw);
   for (let i = 0; i < scan.ranges.length; i++) {

@@ -4,7 +4,11 @@ import type { Point2D } from './geometry.ts';
  * Ramer-Douglas-Peucker over a grid path, with one more condition: a segment may replace the points it
  * skips only if `clear(a, b)` says the robot fits all along it, so shortcuts never clip an obstacle.
  */
-export function simplifyPath(points: readonly Point2D[], tolerance: number, clear: (a: Point2D, b: Point2D) => boolean): Point2D[] {
+export function simplifyPath(
+  points: readonly Point2D[],
+  tolerance: number,
+  clear: (a: Point2D, b: Point2D) => boolean,
+): Point2D[] {
   if (points.length <= 2) return [...points];
   const keep = new Uint8Array(points.length);
   keep[0] = 1;

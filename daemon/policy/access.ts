@@ -13,8 +13,10 @@ function compile(kind: 'topics' | 'services' | 'skills', lists: Access): Check {
   const denied = compileTopicSelection(lists.deny);
   const allowed = compileTopicSelection(lists.allow);
   return (name) => {
-    if (lists.deny.length > 0 && denied(name)) return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
-    if (!allowed(name)) return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
+    if (lists.deny.length > 0 && denied(name))
+      return { action: 'deny', rule: `${kind}.deny`, reason: `${name} matches policy.${kind}.deny` };
+    if (!allowed(name))
+      return { action: 'deny', rule: `${kind}.allow`, reason: `${name} is not in policy.${kind}.allow` };
     return undefined;
   };
 }

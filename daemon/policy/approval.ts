@@ -21,11 +21,16 @@ export interface ApprovalRuleInput {
  */
 export function approvalRequirement(input: ApprovalRuleInput): { rule: string; reason: string } | undefined {
   const { tool, intent, requireApproval, tainted, onSuspect } = input;
-  if (requireApproval.has(tool as SkillName)) return { rule: 'skill.requires_approval', reason: `${tool} is in agent.require_approval` };
+  if (requireApproval.has(tool as SkillName))
+    return { rule: 'skill.requires_approval', reason: `${tool} is in agent.require_approval` };
   if (READ_ONLY.has(tool)) return undefined;
-  if (intent.policy_ctx.requires_approval) return { rule: 'intent.requires_approval', reason: `the intent asks for approval of every acting call (${tool})` };
+  if (intent.policy_ctx.requires_approval)
+    return { rule: 'intent.requires_approval', reason: `the intent asks for approval of every acting call (${tool})` };
   if (tainted && onSuspect === 'require_approval') {
-    return { rule: 'injection.taint', reason: `${tool} would act after the run read a result that looked like an injection (policy.injection.on_suspect)` };
+    return {
+      rule: 'injection.taint',
+      reason: `${tool} would act after the run read a result that looked like an injection (policy.injection.on_suspect)`,
+    };
   }
   return undefined;
 }

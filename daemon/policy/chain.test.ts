@@ -17,28 +17,43 @@ function hook(name: string, decide: (value: number) => D, async = false): Policy
 
 const allow = (): D => ({ action: 'allow' });
 const double = (v: number): D => ({ action: 'rewrite', rule: 'x.double', reason: 'doubled', value: v * 2 });
-const denyOver = (max: number) => (v: number): D => (v > max ? { action: 'deny', rule: 'x.max', reason: `${v} > ${max}` } : { action: 'allow' });
+const denyOver =
+  (max: number) =>
+  (v: number): D =>
+    v > max ? { action: 'deny', rule: 'x.max', reason: `${v} > ${max}` } : { action: 'allow' };
 
-const pick = (h: PolicyHook, value: number) => h.beforeToolCall?.(undefined as never, value) as D | Promise<D> | undefined;
+const pick = (h: PolicyHook, value: number) =>
+  h.beforeToolCall?.(undefined as never, value) as D | Promise<D> | undefined;
 
 describe('runHooks', () => {
   const chains: [string, PolicyHook[]][] = [
     ['allow only', [hook('a', allow), hook('b', allow)]],
     ['rewrites thread through', [hook('a', double), hook('b', double), hook('c', denyOver(100))]],
     ['the first deny stops the chain', [hook('a', double), hook('b', denyOver(5)), hook('c', double)]],
-    ['an async hook in the middle', [hook('a', double), hook('b', double, true), hook('c', denyOver(10)), hook('d', double)]],
+    [
+      'an async hook in the middle',
+      [hook('a', double), hook('b', double, true), hook('c', denyOver(10)), hook('d', double)],
+    ],
     ['async hooks throughout', [hook('a', double, true), hook('b', allow, true), hook('c', double, true)]],
   ];
 
   for (const [name, hooks] of chains) {
     it(`decides as runPolicyChain does: ${name}`, async () => {
-      for (const value of [1, 3, 40]) expect(await runHooks(hooks, value, pick)).toEqual(await runPolicyChain(hooks, value, pick));
+      for (const value of [1, 3, 40])
+        expect(await runHooks(hooks, value, pick)).toEqual(await runPolicyChain(hooks, value, pick));
     });
   }
 
   it('answers synchronously while every hook does, and with a promise once one does not', () => {
     const sync = runHooks([hook('a', double), hook('b', denyOver(5))], 3, pick);
-    expect(sync).toEqual({ allowed: false, fired: [{ hook: 'a', rule: 'x.double', action: 'rewrite', reason: 'doubled' }, { hook: 'b', rule: 'x.max', action: 'deny', reason: '6 > 5' }], reason: 'x.max: 6 > 5' });
+    expect(sync).toEqual({
+      allowed: false,
+      fired: [
+        { hook: 'a', rule: 'x.double', action: 'rewrite', reason: 'doubled' },
+        { hook: 'b', rule: 'x.max', action: 'deny', reason: '6 > 5' },
+      ],
+      reason: 'x.max: 6 > 5',
+    });
     expect(runHooks([hook('a', double), hook('b', allow, true)], 3, pick)).toBeInstanceOf(Promise);
   });
 

@@ -11,7 +11,11 @@ type Pick<T> = (hook: PolicyHook, value: T) => PolicyDecision<T> | Promise<Polic
  * a tool call runs the chain twice, so awaiting each of them would cost a microtask hop per hook. A hook
  * that returns a promise is awaited, and so is the rest of the chain.
  */
-export function runHooks<T>(hooks: readonly PolicyHook[], value: T, pick: Pick<T>): ChainOutcome<T> | Promise<ChainOutcome<T>> {
+export function runHooks<T>(
+  hooks: readonly PolicyHook[],
+  value: T,
+  pick: Pick<T>,
+): ChainOutcome<T> | Promise<ChainOutcome<T>> {
   const fired: PolicyRecord[] = [];
   let current = value;
   for (let i = 0; i < hooks.length; i++) {
@@ -26,7 +30,10 @@ export function runHooks<T>(hooks: readonly PolicyHook[], value: T, pick: Pick<T
 }
 
 /** The hooks that take part in one stage, so a stage does not visit hooks that have nothing to say. */
-export function hooksWith(hooks: readonly PolicyHook[], stage: 'onIntent' | 'beforeToolCall' | 'afterToolCall'): PolicyHook[] {
+export function hooksWith(
+  hooks: readonly PolicyHook[],
+  stage: 'onIntent' | 'beforeToolCall' | 'afterToolCall',
+): PolicyHook[] {
   return hooks.filter((hook) => typeof hook[stage] === 'function');
 }
 

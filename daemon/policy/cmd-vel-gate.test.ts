@@ -13,12 +13,17 @@ describe('CmdVelGate.halt', () => {
     ctx = componentContext();
     const { bus, codec } = ctx;
     const seen: { linear: { x: number } }[] = [];
-    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push(codec.decode(m.type, m.data)) });
+    bus.subscribe({
+      name: 'test-cmd-vel',
+      topic: '/cmd_vel',
+      handler: (m) => void seen.push(codec.decode(m.type, m.data)),
+    });
     const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
     gate.forward('/internal/cmd_vel', 'test-forward');
     const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });
     // A controller's last commands, queued for the gate when the robot is stopped.
-    for (let i = 0; i < 3; i++) controller.publish(codec.encode(TWIST, { linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
+    for (let i = 0; i < 3; i++)
+      controller.publish(codec.encode(TWIST, { linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
     gate.halt();
     await waitFor(() => gate.counters.stale === 3, 'the queued Twists to be dropped');
     expect(seen.map((t) => t.linear.x)).toEqual([0]);
@@ -34,7 +39,11 @@ describe('CmdVelGate.halt', () => {
     ctx = componentContext();
     const { bus, codec } = ctx;
     const seen: number[] = [];
-    bus.subscribe({ name: 'test-cmd-vel', topic: '/cmd_vel', handler: (m) => void seen.push((codec.decode(m.type, m.data) as { linear: { x: number } }).linear.x) });
+    bus.subscribe({
+      name: 'test-cmd-vel',
+      topic: '/cmd_vel',
+      handler: (m) => void seen.push((codec.decode(m.type, m.data) as { linear: { x: number } }).linear.x),
+    });
     const gate = new CmdVelGate({ bus, codec, limits: ctx.config.policy.velocity });
     gate.forward('/internal/cmd_vel', 'test-forward');
     const controller = bus.advertise('/internal/cmd_vel', TWIST, { source: 'test' });

@@ -51,7 +51,8 @@ export class CmdVelGate {
 
   /** New limits for every Twist from now on (a config reload); the topic stays. */
   setLimits(limits: VelocityLimits): void {
-    if (limits.topic !== this.topic) throw new Error(`the velocity topic changed (${this.topic} to ${limits.topic}); a new gate is needed`);
+    if (limits.topic !== this.topic)
+      throw new Error(`the velocity topic changed (${this.topic} to ${limits.topic}); a new gate is needed`);
     this.#limits = limits;
   }
 
@@ -117,7 +118,8 @@ export class CmdVelGate {
    */
   track(publisher: Publisher): void {
     if (publisher.topic === this.topic || this.#tracked.has(publisher.topic)) return;
-    if (publisher.type === TWIST || publisher.type === TWIST_STAMPED) this.#tracked.set(publisher.topic, { publisher, type: publisher.type });
+    if (publisher.type === TWIST || publisher.type === TWIST_STAMPED)
+      this.#tracked.set(publisher.topic, { publisher, type: publisher.type });
   }
 
   /** Forwards every Twist published on `internalTopic` through the gate (for a controller that publishes itself). */

@@ -19,7 +19,12 @@ export function insidePolygon(p: Point, polygon: readonly Point[]): boolean {
 function onSegment(p: Point, a: Point, b: Point): boolean {
   const cross = (b.x - a.x) * (p.y - a.y) - (b.y - a.y) * (p.x - a.x);
   if (Math.abs(cross) > 1e-9) return false;
-  return p.x >= Math.min(a.x, b.x) - 1e-9 && p.x <= Math.max(a.x, b.x) + 1e-9 && p.y >= Math.min(a.y, b.y) - 1e-9 && p.y <= Math.max(a.y, b.y) + 1e-9;
+  return (
+    p.x >= Math.min(a.x, b.x) - 1e-9 &&
+    p.x <= Math.max(a.x, b.x) + 1e-9 &&
+    p.y >= Math.min(a.y, b.y) - 1e-9 &&
+    p.y <= Math.max(a.y, b.y) + 1e-9
+  );
 }
 
 /** navigate_to goals must lie in the geofence polygon (none configured: no fence). */
@@ -30,7 +35,11 @@ export function geofenceHook(polygon: readonly Point[]): PolicyHook {
       if (ctx.tool !== 'navigate_to' || polygon.length < 3) return ALLOW;
       const goal = { x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN };
       if (insidePolygon(goal, polygon)) return ALLOW;
-      return { action: 'deny', rule: 'geofence', reason: `goal (${goal.x}, ${goal.y}) is outside the geofence (policy.geofence.polygon)` };
+      return {
+        action: 'deny',
+        rule: 'geofence',
+        reason: `goal (${goal.x}, ${goal.y}) is outside the geofence (policy.geofence.polygon)`,
+      };
     },
   };
 }

@@ -11,5 +11,11 @@ import { velocityHook } from './velocity.ts';
  * limits on parameters (geofence, velocity), then the screening of results (injection).
  */
 export function policyHooks(policy: PolicySettings): PolicyHook[] {
-  return [accessHook(policy), toolCallQuotaHook(policy.quotas), geofenceHook(policy.geofence.polygon), velocityHook(policy.velocity), injectionHook()];
+  return [
+    accessHook(policy),
+    toolCallQuotaHook(policy.quotas),
+    geofenceHook(policy.geofence.polygon),
+    velocityHook(policy.velocity),
+    injectionHook(),
+  ];
 }

@@ -4,16 +4,21 @@ import { outputText } from './output-text.ts';
 describe('outputText', () => {
   it('is a string output as it is, and JSON otherwise', () => {
     expect(outputText({ ok: true, output: 'battery 87%' })).toBe('battery 87%');
-    expect(outputText({ ok: true, output: { stopped: true, cancelled: null } })).toBe('{"stopped":true,"cancelled":null}');
+    expect(outputText({ ok: true, output: { stopped: true, cancelled: null } })).toBe(
+      '{"stopped":true,"cancelled":null}',
+    );
     expect(outputText({ ok: true, output: undefined })).toBe('');
   });
 
   it('serializes a large output once per result, and each result afresh', () => {
     let serialized = 0;
-    const output = { ranges: new Array(500).fill(1.5), toJSON() {
-      serialized++;
-      return { ranges: this.ranges };
-    } };
+    const output = {
+      ranges: new Array(500).fill(1.5),
+      toJSON() {
+        serialized++;
+        return { ranges: this.ranges };
+      },
+    };
     const result = { ok: true as const, output };
     const text = outputText(result);
     expect(outputText(result)).toBe(text);

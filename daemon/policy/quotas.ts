@@ -38,7 +38,8 @@ export function toolCallQuotaHook(quotas: PolicySettings['quotas']): PolicyHook 
     name: TOOL_CALL_QUOTA_HOOK,
     beforeToolCall(ctx) {
       // Cheap before the quota is near: the intent can only lower it.
-      if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity)) return ALLOW;
+      if (ctx.callIndex <= Math.min(quotas.max_tool_calls, ctx.intent.policy_ctx.max_tool_calls ?? Infinity))
+        return ALLOW;
       const over = toolCallOverQuota(ctx.callIndex, runQuotas(quotas, ctx.intent).maxToolCalls);
       return over ? { action: 'deny', rule: TOOL_CALL_QUOTA_RULE, reason: over } : ALLOW;
     },

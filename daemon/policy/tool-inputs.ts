@@ -14,7 +14,14 @@ export function fullTwist(value: unknown): Twist {
 
 /** Whether a Twist moves the robot: any component not 0. */
 export function twistMoves(t: Twist): boolean {
-  return t.linear.x !== 0 || t.linear.y !== 0 || t.linear.z !== 0 || t.angular.x !== 0 || t.angular.y !== 0 || t.angular.z !== 0;
+  return (
+    t.linear.x !== 0 ||
+    t.linear.y !== 0 ||
+    t.linear.z !== 0 ||
+    t.angular.x !== 0 ||
+    t.angular.y !== 0 ||
+    t.angular.z !== 0
+  );
 }
 
 // Module-level helpers, not closures: tsx names every named closure with a defineProperty call, per call.

@@ -17,7 +17,11 @@ const publish = (params: Record<string, unknown>) => ({
 
 function watch(ctx: TestContext, topic: string): Record<string, unknown>[] {
   const seen: Record<string, unknown>[] = [];
-  ctx.bus.subscribe({ name: 'test-watch', topic, handler: (msg: BusMessage) => void seen.push(ctx.codec.decode(msg.type, msg.data)) });
+  ctx.bus.subscribe({
+    name: 'test-watch',
+    topic,
+    handler: (msg: BusMessage) => void seen.push(ctx.codec.decode(msg.type, msg.data)),
+  });
   return seen;
 }
 
@@ -26,11 +30,21 @@ describe('policy.velocity.topics', () => {
     const ctx = componentContext();
     const seen = watch(ctx, '/robot1/cmd_vel');
     const agent = await startAgent(ctx);
-    const run = await agent.submitIntent(publish({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 5 }, angular: { z: 10 } } }), 'http');
+    const run = await agent.submitIntent(
+      publish({
+        topic: '/robot1/cmd_vel',
+        type: 'geometry_msgs/msg/Twist',
+        fields: { linear: { x: 5 }, angular: { z: 10 } },
+      }),
+      'http',
+    );
     await waitFor(() => seen.length === 1, 'the Twist on /robot1/cmd_vel');
     expect(seen[0]).toMatchObject({ linear: { x: 0.22 }, angular: { z: 2.84 } });
     const { events } = agent.getRun(run.run_id)!;
-    expect(events.find((e) => e.kind === 'policy.decision')!.payload).toMatchObject({ rule: 'velocity.limit', action: 'rewrite' });
+    expect(events.find((e) => e.kind === 'policy.decision')!.payload).toMatchObject({
+      rule: 'velocity.limit',
+      action: 'rewrite',
+    });
   });
 
   it('clamps the twist inside a TwistStamped, and leaves topics outside the globs alone', async () => {
@@ -39,12 +53,22 @@ describe('policy.velocity.topics', () => {
     const other = watch(ctx, '/robot1/cmd_vel');
     const agent = await startAgent(ctx);
     await agent.submitIntent(
-      publish({ topic: '/base/left/cmd_vel_stamped', type: 'geometry_msgs/msg/TwistStamped', fields: { header: { frame_id: 'base' }, twist: { linear: { x: -3 }, angular: { z: 1 } } } }),
+      publish({
+        topic: '/base/left/cmd_vel_stamped',
+        type: 'geometry_msgs/msg/TwistStamped',
+        fields: { header: { frame_id: 'base' }, twist: { linear: { x: -3 }, angular: { z: 1 } } },
+      }),
       'http',
     );
-    await agent.submitIntent(publish({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 5 } } }), 'http');
+    await agent.submitIntent(
+      publish({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 5 } } }),
+      'http',
+    );
     await waitFor(() => stamped.length === 1 && other.length === 1, 'both messages');
-    expect(stamped[0]).toMatchObject({ header: { frame_id: 'base' }, twist: { linear: { x: -0.22 }, angular: { z: 1 } } });
+    expect(stamped[0]).toMatchObject({
+      header: { frame_id: 'base' },
+      twist: { linear: { x: -0.22 }, angular: { z: 1 } },
+    });
     expect(other[0]).toMatchObject({ linear: { x: 5 } });
   });
 });

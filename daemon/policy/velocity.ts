@@ -11,7 +11,8 @@ type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angula
  * `policy.velocity`; `topics` may be left out by callers that govern one topic only (a loop, a bench), and
  * the axes a differential-drive base does not have (0 when left out).
  */
-export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics' | OtherAxes> & Partial<Pick<PolicySettings['velocity'], OtherAxes>> & { topics?: readonly string[] };
+export type VelocityLimits = Omit<PolicySettings['velocity'], 'topics' | OtherAxes> &
+  Partial<Pick<PolicySettings['velocity'], OtherAxes>> & { topics?: readonly string[] };
 
 /**
  * The Twist within limits on every axis, and which limits it broke (empty when it was within them). An axis
@@ -66,12 +67,16 @@ export function governedTopics(limits: VelocityLimits): (topic: string) => boole
  * A `publish` call's input, when it is a velocity command: a Twist (or a TwistStamped, by its `twist`; with
  * no type, whichever its fields are) on a governed topic. Undefined for anything else.
  */
-export function velocityCommand(input: unknown, governed: (topic: string) => boolean): { topic: string; twist: Twist; fields: Record<string, unknown>; stamped: boolean } | undefined {
+export function velocityCommand(
+  input: unknown,
+  governed: (topic: string) => boolean,
+): { topic: string; twist: Twist; fields: Record<string, unknown>; stamped: boolean } | undefined {
   const topic = field<string>(input, 'topic');
   if (topic === undefined || !governed(topic)) return undefined;
   const type = field<string>(input, 'type');
   const fields = field<Record<string, unknown>>(input, 'fields') ?? {};
-  const stamped = type === undefined ? 'twist' in fields && !('linear' in fields || 'angular' in fields) : STAMPED.test(type);
+  const stamped =
+    type === undefined ? 'twist' in fields && !('linear' in fields || 'angular' in fields) : STAMPED.test(type);
   if (!stamped && type !== undefined && !/^geometry_msgs\/(msg\/)?Twist$/.test(type)) return undefined;
   return { topic, twist: fullTwist(stamped ? fields.twist : fields), fields, stamped };
 }
@@ -94,9 +99,19 @@ export function velocityHook(limits: VelocityLimits): PolicyHook {
       const { topic, fields, stamped } = command;
       const { twist, broken } = limitTwist(command.twist, limits);
       if (broken.length === 0) return ALLOW;
-      if (limits.mode === 'reject') return { action: 'deny', rule: 'velocity.limit', reason: `${broken.join(', ')} on ${topic} (policy.velocity, mode reject)` };
+      if (limits.mode === 'reject')
+        return {
+          action: 'deny',
+          rule: 'velocity.limit',
+          reason: `${broken.join(', ')} on ${topic} (policy.velocity, mode reject)`,
+        };
       const limited = stamped ? { ...fields, twist } : twist;
-      return { action: 'rewrite', rule: 'velocity.limit', reason: `clamped on ${topic}: ${broken.join(', ')}`, value: { ...(input as object), fields: limited } };
+      return {
+        action: 'rewrite',
+        rule: 'velocity.limit',
+        reason: `clamped on ${topic}: ${broken.join(', ')}`,
+        value: { ...(input as object), fields: limited },
+      };
     },
   };
 }

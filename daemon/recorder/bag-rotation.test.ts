@@ -9,7 +9,8 @@ import { readMcap, recorderFixture } from './recorder-fixture.ts';
 
 const { setup, codec } = recorderFixture();
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
-const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), join(bag, 'metadata.yaml'));
+const metadataOf = (bag: string) =>
+  parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), join(bag, 'metadata.yaml'));
 
 /**
  * Every split listed in a bag's metadata.yaml, read with @mcap/core: its messages, and its own `rosbag2` metadata
@@ -21,7 +22,8 @@ async function splitsOf(bag: string) {
   for (const f of meta.files) {
     const { reader, messages } = await readMcap(join(bag, f.path));
     const records = [];
-    for await (const m of reader.readMetadata({ name: 'rosbag2' })) records.push(parseMetadata(m.metadata.get('serialized_metadata')!, f.path));
+    for await (const m of reader.readMetadata({ name: 'rosbag2' }))
+      records.push(parseMetadata(m.metadata.get('serialized_metadata')!, f.path));
     out.push({ file: f, messages, embedded: records });
   }
   return { meta, splits: out };
@@ -47,13 +49,20 @@ describe('Recorder bags over a long run', () => {
     expect(bags.map((b) => b.meta.files.length)).toEqual([3, 3, 2]);
     expect(bags.map((b) => b.meta.messageCount)).toEqual([3, 3, 2]);
     expect(bags.map((b) => b.meta.topics.map((t) => [t.name, t.messageCount]))).toEqual([
-      [['/b', 1], ['/a', 2]],
+      [
+        ['/b', 1],
+        ['/a', 2],
+      ],
       [['/a', 3]],
       [['/a', 2]],
     ]);
     for (const [i, bag] of recorder.bags.entries()) {
       expect(existsSync(join(bag, RECORDING_MARKER))).toBe(false);
-      expect(readdirSync(bag).filter((f) => f.endsWith('.mcap')).sort()).toEqual(bags[i]!.meta.files.map((f) => f.path).sort());
+      expect(
+        readdirSync(bag)
+          .filter((f) => f.endsWith('.mcap'))
+          .sort(),
+      ).toEqual(bags[i]!.meta.files.map((f) => f.path).sort());
       for (const split of bags[i]!.splits) {
         expect(split.messages.length).toBe(split.file.messageCount);
         // The split's rosbag2 record: this split alone, whatever the bag's length.
@@ -82,7 +91,7 @@ describe('Recorder bags over a long run', () => {
     }
   });
 
-  it('splits that retention deleted from the bag being recorded stay off its metadata.yaml, with retention\'s note kept', async () => {
+  it("splits that retention deleted from the bag being recorded stay off its metadata.yaml, with retention's note kept", async () => {
     const { dir, bus, recorder } = setup({ split_max_duration_s: 1e-8 });
     const a = bus.advertise('/a', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
@@ -100,14 +109,21 @@ describe('Recorder bags over a long run', () => {
     expect(before.files.length).toBe(3);
     // Retention as the lakehouse runs it: everything older than a moment goes, except the split being recorded.
     await pause(5);
-    const report = await applyRetention({ dataDir: dir, settings: { max_bytes: 0, max_age_hours: 1e-9, allow_unsynced_delete: true }, syncRequired: false, keep: [recorder.currentFile!] });
+    const report = await applyRetention({
+      dataDir: dir,
+      settings: { max_bytes: 0, max_age_hours: 1e-9, allow_unsynced_delete: true },
+      syncRequired: false,
+      keep: [recorder.currentFile!],
+    });
     const deleted = report.deleted.map((d) => d.file.split('/').pop()!).sort();
     expect(deleted).toEqual(before.files.map((f) => f.path).sort());
     await send(3); // closes split 3, then 4 and 5
     await recorder.stop();
 
     const after = metadataOf(bag);
-    const onDisk = readdirSync(bag).filter((f) => f.endsWith('.mcap')).sort();
+    const onDisk = readdirSync(bag)
+      .filter((f) => f.endsWith('.mcap'))
+      .sort();
     expect(after.files.map((f) => f.path).sort()).toEqual(onDisk);
     expect(after.relativeFilePaths.sort()).toEqual(onDisk);
     expect(after.files.length).toBe(4);

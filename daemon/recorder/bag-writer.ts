@@ -1,6 +1,13 @@
 import { basename, join } from 'node:path';
 import type { TopicQos } from '../bus/index.ts';
-import { NO_START, parseMetadata, RETENTION_DELETED_KEY, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
+import {
+  NO_START,
+  parseMetadata,
+  RETENTION_DELETED_KEY,
+  type BagFileInfo,
+  type BagMetadata,
+  type BagTopic,
+} from '../bags/index.ts';
 import { qosProfilesText, qosProfileV9 } from '../bags/index.ts';
 import type { ChunkCompression, Compressor } from './chunk-compression.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
@@ -112,7 +119,18 @@ export class BagWriter {
   error: Error | undefined;
 
   constructor(options: BagWriterOptions) {
-    const { typeHash, topicInfo, rosDistro, io, compression, compressor, chunkSize, chunkCrc, schemaText, onSplitClosed } = options;
+    const {
+      typeHash,
+      topicInfo,
+      rosDistro,
+      io,
+      compression,
+      compressor,
+      chunkSize,
+      chunkCrc,
+      schemaText,
+      onSplitClosed,
+    } = options;
     const { bagMaxSplits = 0, bagMaxDurationNs = 0n, splitMaxBytes, splitMaxDurationNs } = options;
     this.#typeHash = typeHash;
     this.#topicInfo = topicInfo;
@@ -168,14 +186,23 @@ export class BagWriter {
     if (maxDurationNs > 0n && this.#bagStart !== undefined && logTime - this.#bagStart >= maxDurationNs) return true;
     const split = this.#split;
     const maxSplits = this.#bagMaxSplits;
-    return maxSplits > 0 && split !== undefined && this.#files.length + 1 >= maxSplits && this.#shouldSplit(split, logTime);
+    return (
+      maxSplits > 0 && split !== undefined && this.#files.length + 1 >= maxSplits && this.#shouldSplit(split, logTime)
+    );
   }
 
   /** Declares a topic; its QoS is written into metadata.yaml and the MCAP channel. */
   addTopic(topic: string, type: string, qos: TopicQos): void {
     if (this.#topics.has(topic)) return;
     this.#topics.set(topic, {
-      meta: { name: topic, type, serializationFormat: 'cdr', offeredQosProfiles: [qosProfileV9(qos)], typeDescriptionHash: this.#typeHash?.(type) ?? '', messageCount: 0 },
+      meta: {
+        name: topic,
+        type,
+        serializationFormat: 'cdr',
+        offeredQosProfiles: [qosProfileV9(qos)],
+        typeDescriptionHash: this.#typeHash?.(type) ?? '',
+        messageCount: 0,
+      },
       listed: 0,
     });
   }
@@ -294,8 +321,14 @@ export class BagWriter {
   /** metadata.yaml's content for these files and topics (counts as given). */
   #describe(files: BagFileInfo[], topics: BagTopic[]): BagMetadata {
     const withMessages = files.filter((f) => f.messageCount > 0);
-    const start = withMessages.length > 0 ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
-    const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
+    const start =
+      withMessages.length > 0
+        ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs)
+        : NO_START;
+    const end = withMessages.reduce(
+      (m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m),
+      0n,
+    );
     const drops = Object.fromEntries(Object.entries(this.#drops).filter(([, n]) => n > 0));
     const customData: Record<string, string> = {};
     if (Object.keys(drops).length > 0) customData[DROPS_KEY] = JSON.stringify(drops);
@@ -326,8 +359,21 @@ export class BagWriter {
   #openSplit(): Split {
     const path = `${this.name}_${this.#index++}.mcap`;
     const file = this.#io.create(join(this.dir, path));
-    const writer = new McapSegmentWriter({ file, compression: this.#compression, compressor: this.#compressor, chunkSize: this.#chunkSize, chunkCrc: this.#chunkCrc ?? true, library: 'auraison-edge recorder' });
-    this.#split = { writer, info: { path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }, firstLogTime: undefined, channels: new Map(), counts: new Map() };
+    const writer = new McapSegmentWriter({
+      file,
+      compression: this.#compression,
+      compressor: this.#compressor,
+      chunkSize: this.#chunkSize,
+      chunkCrc: this.#chunkCrc ?? true,
+      library: 'auraison-edge recorder',
+    });
+    this.#split = {
+      writer,
+      info: { path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 },
+      firstLogTime: undefined,
+      channels: new Map(),
+      counts: new Map(),
+    };
     if (!this.#metadataWritten) {
       this.#metadataWritten = true;
       // From the first split on, the directory carries a metadata.yaml (listing no file yet), so it is a bag
@@ -345,14 +391,24 @@ export class BagWriter {
 
   #addChannel(split: Split, entry: TopicEntry): number {
     const text = this.#schemaText(entry.meta.type);
-    const schemaId = text === undefined ? 0 : split.writer.addSchema({ name: entry.meta.type, encoding: 'ros2msg', data: new TextEncoder().encode(text) });
+    const schemaId =
+      text === undefined
+        ? 0
+        : split.writer.addSchema({ name: entry.meta.type, encoding: 'ros2msg', data: new TextEncoder().encode(text) });
     const qos = entry.meta.offeredQosProfiles as Record<string, unknown>[];
     const channelId = split.writer.addChannel({
       topic: entry.meta.name,
       schemaId,
       messageEncoding: 'cdr',
       metadata: new Map([
-        ['offered_qos_profiles', qosProfilesText({ reliability: qos[0]!.reliability as TopicQos['reliability'], durability: qos[0]!.durability as TopicQos['durability'], depth: qos[0]!.depth as number })],
+        [
+          'offered_qos_profiles',
+          qosProfilesText({
+            reliability: qos[0]!.reliability as TopicQos['reliability'],
+            durability: qos[0]!.durability as TopicQos['durability'],
+            depth: qos[0]!.depth as number,
+          }),
+        ],
         ['topic_type_hash', entry.meta.typeDescriptionHash],
       ]),
     });
@@ -371,7 +427,13 @@ export class BagWriter {
     this.#files.push(finished);
     this.#closing = this.#closing.then(async () => {
       try {
-        split.writer.addMetadata('rosbag2', new Map([['serialized_metadata', this.#splitMetadata(split)], ['ROS_DISTRO', this.#rosDistro ?? 'jazzy']]));
+        split.writer.addMetadata(
+          'rosbag2',
+          new Map([
+            ['serialized_metadata', this.#splitMetadata(split)],
+            ['ROS_DISTRO', this.#rosDistro ?? 'jazzy'],
+          ]),
+        );
         await split.writer.end();
         finished.ended = true;
         for (const [name, count] of split.counts) this.#topics.get(name)!.listed += count;

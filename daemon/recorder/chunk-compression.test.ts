@@ -52,28 +52,47 @@ describe('lz4 chunk compression', () => {
       handed.push(block);
       return compress(block);
     });
-    expect(handed.map((b) => b.byteLength)).toEqual([LOOP_STEP_BYTES, LOOP_STEP_BYTES, 10 * MiB + 66 - 2 * LOOP_STEP_BYTES]);
+    expect(handed.map((b) => b.byteLength)).toEqual([
+      LOOP_STEP_BYTES,
+      LOOP_STEP_BYTES,
+      10 * MiB + 66 - 2 * LOOP_STEP_BYTES,
+    ]);
     // The first block joins the 33-byte head with the start of the message (a copy of one block at most);
     // the second is the message itself, not a copy.
     expect(handed[1]!.buffer).toBe(big.buffer);
   });
 
   it('a chunk of one message larger than a step is written (CRC taken in steps) and read back by @mcap/core with its CRC checked', async () => {
-    const records: ChunkRecords = { pieces: [sample(10, 1), sample(9 * MiB, 2)], byteLength: 9 * MiB + 10, messageCount: 1, startTime: 0n, endTime: 0n, indexes: new Map() };
+    const records: ChunkRecords = {
+      pieces: [sample(10, 1), sample(9 * MiB, 2)],
+      byteLength: 9 * MiB + 10,
+      messageCount: 1,
+      startTime: 0n,
+      endTime: 0n,
+      indexes: new Map(),
+    };
     expect(await chunkCrcInSteps(records, LOOP_STEP_BYTES)).toBe(chunkCrc(records));
 
     for (const compression of ['lz4', 'none'] as const) {
       const dir = mkdtempSync(join(tmpdir(), 'chunk-lz4-'));
       dirs.push(dir);
       const path = join(dir, 'x.mcap');
-      const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(path), compression, compressor: await loadCompressor(compression), chunkSize: MiB });
+      const writer = new McapSegmentWriter({
+        file: await fsSegmentIO.create(path),
+        compression,
+        compressor: await loadCompressor(compression),
+        chunkSize: MiB,
+      });
       const channel = writer.addChannel({ topic: '/points', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
       const sent = [sample(100, 3), sample(9 * MiB, 4), sample(100, 5)];
       sent.forEach((data, i) => writer.addMessage(channel, BigInt(i), BigInt(i), data));
       await writer.end();
       const file = readFileSync(path);
       const reader = await McapIndexedReader.Initialize({
-        readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
+        readable: {
+          size: async () => BigInt(file.byteLength),
+          read: async (o, l) => file.subarray(Number(o), Number(o + l)),
+        },
         decompressHandlers: await decompressHandlers(),
       });
       expect(reader.chunkIndexes.every((c) => c.compression === (compression === 'none' ? '' : 'lz4'))).toBe(true);

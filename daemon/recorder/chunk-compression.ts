@@ -52,13 +52,20 @@ const UNCOMPRESSED = 0x8000_0000;
  * another, so the loop never does more than one block's copy at once. `compressBlock` is lz4-napi's
  * `compress`: a 4-byte size, then a raw LZ4 block. A block that does not shrink is stored as it is.
  */
-export async function lz4Frame(pieces: readonly Uint8Array[], compressBlock: (data: Uint8Array) => Promise<Uint8Array>): Promise<Uint8Array[]> {
+export async function lz4Frame(
+  pieces: readonly Uint8Array[],
+  compressBlock: (data: Uint8Array) => Promise<Uint8Array>,
+): Promise<Uint8Array[]> {
   const out: Uint8Array[] = [FRAME_HEADER];
   for (const block of blocks(pieces, LOOP_STEP_BYTES)) {
     const compressed = (await compressBlock(block)).subarray(4);
     const stored = compressed.byteLength >= block.byteLength;
     const size = new Uint8Array(4);
-    new DataView(size.buffer).setUint32(0, stored ? (block.byteLength | UNCOMPRESSED) >>> 0 : compressed.byteLength, true);
+    new DataView(size.buffer).setUint32(
+      0,
+      stored ? (block.byteLength | UNCOMPRESSED) >>> 0 : compressed.byteLength,
+      true,
+    );
     out.push(size, stored ? block : compressed);
   }
   out.push(END_MARK);
@@ -76,7 +83,7 @@ function* blocks(pieces: readonly Uint8Array[], max: number): Generator<Uint8Arr
     return block;
   };
   for (const piece of pieces) {
-    for (let at = 0; at < piece.byteLength; ) {
+    for (let at = 0; at < piece.byteLength;) {
       const take = Math.min(piece.byteLength - at, max - runBytes);
       run.push(at === 0 && take === piece.byteLength ? piece : piece.subarray(at, at + take));
       runBytes += take;

@@ -17,8 +17,15 @@ describe('Recorder on a full disk', () => {
     let clock = 1_000_000;
     let checks = 0;
     // Writes and creates fail while full: repairing the abandoned bag fails too.
-    const io = faultyIO(() => (full ? 'ENOSPC' : undefined), () => 0, true);
-    const { bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 0 }, io, { retryMs: { first: 1000, max: 60_000 }, now: () => (checks++, clock) });
+    const io = faultyIO(
+      () => (full ? 'ENOSPC' : undefined),
+      () => 0,
+      true,
+    );
+    const { bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 0 }, io, {
+      retryMs: { first: 1000, max: 60_000 },
+      now: () => (checks++, clock),
+    });
     const waitChecks = async (n: number) => {
       const from = checks;
       await waitFor(() => checks >= from + n, `${n} disk checks`);
@@ -37,12 +44,17 @@ describe('Recorder on a full disk', () => {
     expect(recorder.state).toBe('disk_full');
     // The first resume comes at the next check, finds the disk still full, and backs off.
     await waitFor(() => /failure 1 in a row/.test(recorder.health().reason ?? ''), 'a failed resume');
-    expect(recorder.health().reason).toMatch(/^disk full: recording stopped at \S+ \(ENOSPC: injected, write\); resuming failed at \S+ \(ENOSPC: injected, create; repairing rosbag2_\S+: rewriting rosbag2_\S+_0\.mcap \(1 KiB\), which takes about as much free space again until the copy replaces the original, with 0 bytes and Infinity inodes free\); retrying in 1000 ms \(failure 1 in a row\), and resumes once 0 bytes and 16 inodes are free$/);
+    expect(recorder.health().reason).toMatch(
+      /^disk full: recording stopped at \S+ \(ENOSPC: injected, write\); resuming failed at \S+ \(ENOSPC: injected, create; repairing rosbag2_\S+: rewriting rosbag2_\S+_0\.mcap \(1 KiB\), which takes about as much free space again until the copy replaces the original, with 0 bytes and Infinity inodes free\); retrying in 1000 ms \(failure 1 in a row\), and resumes once 0 bytes and 16 inodes are free$/,
+    );
     await waitChecks(3);
     expect(recorder.state).toBe('disk_full');
     expect(recorder.health().reason).toMatch(/failure 1 in a row/); // no retry before the backoff runs out
     clock += 1000;
-    await waitFor(() => /retrying in 2000 ms \(failure 2 in a row\)/.test(recorder.health().reason ?? ''), 'the second failed resume');
+    await waitFor(
+      () => /retrying in 2000 ms \(failure 2 in a row\)/.test(recorder.health().reason ?? ''),
+      'the second failed resume',
+    );
     expect(recorder.bags.length).toBe(1); // no bag directory per attempt
     expect(existsSync(join(recorder.bags[0]!, RECORDING_MARKER))).toBe(true);
 
@@ -64,7 +76,13 @@ describe('Recorder on a full disk', () => {
 
   it('stops when the file system runs out of inodes, says so, and resumes once there are some', async () => {
     let space: FreeSpace = { bytes: 1e12, inodes: 1e6 };
-    const { bus, recorder } = setup({ min_free_bytes: 1000 }, faultyIO(() => undefined, () => space));
+    const { bus, recorder } = setup(
+      { min_free_bytes: 1000 },
+      faultyIO(
+        () => undefined,
+        () => space,
+      ),
+    );
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     const data = codec.encode('std_msgs/msg/String', { data: 'x' });
     await recorder.start();
@@ -73,7 +91,9 @@ describe('Recorder on a full disk', () => {
     await recorder.flush();
     space = { bytes: 1e12, inodes: 3 };
     await waitFor(() => recorder.state === 'disk_full', 'disk_full');
-    expect(recorder.health().reason).toMatch(/^disk full: recording stopped at \S+ \(ENOSPC: only 3 inodes free, below 16\); resumes once 1000 bytes and 16 inodes are free$/);
+    expect(recorder.health().reason).toMatch(
+      /^disk full: recording stopped at \S+ \(ENOSPC: only 3 inodes free, below 16\); resumes once 1000 bytes and 16 inodes are free$/,
+    );
     pub.publish(data);
     await tick();
     expect(recorder.drops()['/chatter']).toBe(1);
@@ -84,6 +104,8 @@ describe('Recorder on a full disk', () => {
     await recorder.stop();
     expect(recorder.bags.length).toBe(2);
     expect(recorder.bags.map((b) => metadataOf(b).messageCount)).toEqual([1, 1]);
-    expect(recorder.bags.every((b) => readdirSync(b).includes('metadata.yaml') && !existsSync(join(b, RECORDING_MARKER)))).toBe(true);
+    expect(
+      recorder.bags.every((b) => readdirSync(b).includes('metadata.yaml') && !existsSync(join(b, RECORDING_MARKER))),
+    ).toBe(true);
   });
 });

@@ -22,9 +22,23 @@ async function writeSample(compression: ChunkCompression, sizes: number[]) {
   const dir = mkdtempSync(join(tmpdir(), 'mcap-seg-'));
   dirs.push(dir);
   const path = join(dir, 'x.mcap');
-  const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(path), compression, compressor: await loadCompressor(compression), chunkSize: 64 * 1024 });
-  const schemaId = writer.addSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
-  const a = writer.addChannel({ topic: '/a', schemaId, messageEncoding: 'cdr', metadata: new Map([['offered_qos_profiles', '']]) });
+  const writer = new McapSegmentWriter({
+    file: await fsSegmentIO.create(path),
+    compression,
+    compressor: await loadCompressor(compression),
+    chunkSize: 64 * 1024,
+  });
+  const schemaId = writer.addSchema({
+    name: 'std_msgs/msg/String',
+    encoding: 'ros2msg',
+    data: new TextEncoder().encode('string data\n'),
+  });
+  const a = writer.addChannel({
+    topic: '/a',
+    schemaId,
+    messageEncoding: 'cdr',
+    metadata: new Map([['offered_qos_profiles', '']]),
+  });
   const b = writer.addChannel({ topic: '/b', schemaId, messageEncoding: 'cdr', metadata: new Map() });
   const sent: { topic: string; logTime: bigint; data: Uint8Array }[] = [];
   sizes.forEach((size, i) => {
@@ -46,15 +60,21 @@ describe('McapSegmentWriter', () => {
       const { path, sent } = await writeSample(compression, sizes);
       const file = readFileSync(path);
       const reader = await McapIndexedReader.Initialize({
-        readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
+        readable: {
+          size: async () => BigInt(file.byteLength),
+          read: async (o, l) => file.subarray(Number(o), Number(o + l)),
+        },
         decompressHandlers: await decompressHandlers(),
       });
       expect(reader.header.profile).toBe('ros2');
       expect(reader.statistics?.messageCount).toBe(500n);
       expect(reader.chunkIndexes.length).toBeGreaterThan(1);
-      expect(reader.chunkIndexes.every((c) => c.compression === (compression === 'none' ? '' : compression))).toBe(true);
+      expect(reader.chunkIndexes.every((c) => c.compression === (compression === 'none' ? '' : compression))).toBe(
+        true,
+      );
       const got = [];
-      for await (const m of reader.readMessages()) got.push({ topic: reader.channelsById.get(m.channelId)!.topic, logTime: m.logTime, data: m.data });
+      for await (const m of reader.readMessages())
+        got.push({ topic: reader.channelsById.get(m.channelId)!.topic, logTime: m.logTime, data: m.data });
       expect(got.length).toBe(sent.length);
       for (let i = 0; i < sent.length; i++) {
         expect(got[i]!.topic).toBe(sent[i]!.topic);
@@ -67,11 +87,15 @@ describe('McapSegmentWriter', () => {
 
       // The streaming reader checks every CRC, the summary's included. Each chunk's CRC must be there (0
       // would mean "not computed" and pass unchecked).
-      const stream = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true, includeChunks: true });
+      const stream = new McapStreamReader({
+        decompressHandlers: await decompressHandlers(),
+        validateCrcs: true,
+        includeChunks: true,
+      });
       stream.append(file);
       let n = 0;
       const chunkCrcs: number[] = [];
-      for (let r; (r = stream.nextRecord()); ) {
+      for (let r; (r = stream.nextRecord());) {
         if (r.type === 'Message') n++;
         if (r.type === 'Chunk') chunkCrcs.push(r.uncompressedCrc);
       }
@@ -86,7 +110,8 @@ describe('McapSegmentWriter', () => {
     const writes: number[] = [];
     const file = {
       writev: async (pieces: readonly Uint8Array[]) => {
-        if (writes.length >= 1) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        if (writes.length >= 1)
+          throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
         writes.push(pieces.length);
       },
       sync: async () => undefined,
@@ -108,7 +133,12 @@ describe('McapSegmentWriter', () => {
     // Write 1 is the header, 2 the first chunk (landed before more is added); write 3 (the second chunk)
     // never reaches the file, as if the process died while it was in flight, and writes 4 and 5 (the third
     // chunk, then the fourth, batched while both write slots were taken) land beyond it.
-    const file: SegmentFile = { ...real, writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)), sync: () => real.sync(), close: () => real.close() };
+    const file: SegmentFile = {
+      ...real,
+      writev: async (pieces, position) => (++calls === 3 ? undefined : real.writev(pieces, position)),
+      sync: () => real.sync(),
+      close: () => real.close(),
+    };
     const writer = new McapSegmentWriter({ file, chunkSize: 1000 });
     const ch = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
     for (let i = 0; i < 2; i++) writer.addMessage(ch, BigInt(i + 1), BigInt(i + 1), bytes(600, i)); // two per chunk
@@ -120,9 +150,16 @@ describe('McapSegmentWriter', () => {
     const before = readFileSync(join(dir, 'hole_0.mcap'));
     const repair = await repairBag(dir);
     expect(repair.files).toHaveLength(1);
-    expect(repair.files[0]).toMatchObject({ state: 'repaired', messages: 6, droppedMessages: 0, backup: join(dir, 'hole_0.mcap.orig') });
+    expect(repair.files[0]).toMatchObject({
+      state: 'repaired',
+      messages: 6,
+      droppedMessages: 0,
+      backup: join(dir, 'hole_0.mcap.orig'),
+    });
     // The hole is the lost chunk's place: zeros, skipped up to the next chunk whose CRC checks.
-    expect(repair.files[0]!.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/no record has opcode 0/) })]);
+    expect(repair.files[0]!.damage).toEqual([
+      expect.objectContaining({ problem: expect.stringMatching(/no record has opcode 0/) }),
+    ]);
     expect(repair.files[0]!.droppedBytes).toBe(repair.files[0]!.damage[0]!.length);
     expect(readFileSync(join(dir, 'hole_0.mcap.orig')).equals(before)).toBe(true);
     const after = readFileSync(join(dir, 'hole_0.mcap'));
@@ -158,7 +195,12 @@ describe('McapSegmentWriter', () => {
     expect(Math.max(...sizes)).toBeGreaterThan(20 * 1000);
     const bytesOnDisk = readFileSync(path);
     expect(sizes.reduce((a, b) => a + b, 0)).toBe(bytesOnDisk.byteLength);
-    const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytesOnDisk.byteLength), read: async (o, l) => bytesOnDisk.subarray(Number(o), Number(o + l)) } });
+    const reader = await McapIndexedReader.Initialize({
+      readable: {
+        size: async () => BigInt(bytesOnDisk.byteLength),
+        read: async (o, l) => bytesOnDisk.subarray(Number(o), Number(o + l)),
+      },
+    });
     expect(reader.chunkIndexes.length).toBe(50);
     const logTimes: bigint[] = [];
     for await (const m of reader.readMessages()) logTimes.push(m.logTime);

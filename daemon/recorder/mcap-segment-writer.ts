@@ -4,7 +4,6 @@ import { ChunkAccumulator, chunkCrc, chunkCrcInSteps, type ChunkRecords } from '
 import { LOOP_STEP_BYTES, type ChunkCompression, type Compressor } from './chunk-compression.ts';
 import type { SegmentFile } from './segment-io.ts';
 
-
 export interface McapSegmentWriterOptions {
   /** The file, or its opening: writes wait for it, and a failure to open is the writer's first error. */
   file: SegmentFile | Promise<SegmentFile>;
@@ -40,7 +39,17 @@ export class McapSegmentWriter {
   #sequences = new Map<number, number>();
   #chunkIndexes: ChunkIndex[] = [];
   #metadataIndexes: { name: string; offset: bigint; length: bigint }[] = [];
-  #stats: Statistics = { messageCount: 0n, schemaCount: 0, channelCount: 0, attachmentCount: 0, metadataCount: 0, chunkCount: 0, messageStartTime: 0n, messageEndTime: 0n, channelMessageCounts: new Map() };
+  #stats: Statistics = {
+    messageCount: 0n,
+    schemaCount: 0,
+    channelCount: 0,
+    attachmentCount: 0,
+    metadataCount: 0,
+    chunkCount: 0,
+    messageStartTime: 0n,
+    messageEndTime: 0n,
+    channelMessageCounts: new Map(),
+  };
   #counts = new Map<number, number>();
   #queue: Promise<void> = Promise.resolve();
   /** Writes handed to the file and not yet landed. */
@@ -57,8 +66,17 @@ export class McapSegmentWriter {
   error: Error | undefined;
 
   constructor(options: McapSegmentWriterOptions) {
-    const { file, compression = 'none', compressor, chunkSize = 1024 * 1024, chunkCrc = true, profile = 'ros2', library = 'auraison-edge' } = options;
-    if (compression !== 'none' && !compressor) throw new Error(`chunk compression ${compression} needs a compressor (loadCompressor)`);
+    const {
+      file,
+      compression = 'none',
+      compressor,
+      chunkSize = 1024 * 1024,
+      chunkCrc = true,
+      profile = 'ros2',
+      library = 'auraison-edge',
+    } = options;
+    if (compression !== 'none' && !compressor)
+      throw new Error(`chunk compression ${compression} needs a compressor (loadCompressor)`);
     this.#queue = Promise.resolve(file).then(
       (f) => {
         this.#file = f;
@@ -195,7 +213,12 @@ export class McapSegmentWriter {
   #submit(pieces: Uint8Array[], position: bigint, size: number): void {
     this.#landing += size;
     const batch = this.#batch;
-    if (batch && batch.position + BigInt(batch.size) === position && batch.pieces.length + pieces.length <= MAX_IOVECS && batch.size + size <= BATCH_BYTES) {
+    if (
+      batch &&
+      batch.position + BigInt(batch.size) === position &&
+      batch.pieces.length + pieces.length <= MAX_IOVECS &&
+      batch.size + size <= BATCH_BYTES
+    ) {
       batch.pieces.push(...pieces);
       batch.size += size;
     } else {
@@ -223,7 +246,8 @@ export class McapSegmentWriter {
 
   /** Waits while the file is behind: every write slot taken and a full batch waiting. */
   async #throttle(): Promise<void> {
-    while (this.#inFlight.size >= MAX_IN_FLIGHT && (this.#batch?.size ?? 0) >= BATCH_BYTES) await Promise.race([...this.#inFlight]);
+    while (this.#inFlight.size >= MAX_IN_FLIGHT && (this.#batch?.size ?? 0) >= BATCH_BYTES)
+      await Promise.race([...this.#inFlight]);
   }
 
   #introduce(channelId: number): void {
@@ -285,7 +309,9 @@ export class McapSegmentWriter {
       // and both were after the last flush. A large chunk (one big message) is checksummed a step at a
       // time, so the event loop runs between steps.
       let crc = 0;
-      if (this.#chunkCrc) crc = records.byteLength > LOOP_STEP_BYTES ? await chunkCrcInSteps(records, LOOP_STEP_BYTES) : chunkCrc(records);
+      if (this.#chunkCrc)
+        crc =
+          records.byteLength > LOOP_STEP_BYTES ? await chunkCrcInSteps(records, LOOP_STEP_BYTES) : chunkCrc(records);
       const head = chunkHead(records, compression, compressedSize, crc);
       this.#submit([head, ...payload, indexBytes], chunkStart, size);
       await this.#throttle();

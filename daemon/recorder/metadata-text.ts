@@ -28,9 +28,21 @@ export class MetadataText {
   format(meta: BagMetadata): string {
     // The document with its three lists empty, then each list's items (cached) in place of its `[]`.
     let text = formatMetadata({ ...meta, topics: [], relativeFilePaths: [], files: [] });
-    text = replaceList(text, 'topics_with_message_count', meta.topics.length > 0 ? meta.topics.map((t) => this.#topic(t)).join('') : undefined);
-    text = replaceList(text, 'relative_file_paths', meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths.map((p) => this.#path(p)).join('') : undefined);
-    text = replaceList(text, 'files', meta.files.length > 0 ? meta.files.map((f) => this.#file(f)).join('') : undefined);
+    text = replaceList(
+      text,
+      'topics_with_message_count',
+      meta.topics.length > 0 ? meta.topics.map((t) => this.#topic(t)).join('') : undefined,
+    );
+    text = replaceList(
+      text,
+      'relative_file_paths',
+      meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths.map((p) => this.#path(p)).join('') : undefined,
+    );
+    text = replaceList(
+      text,
+      'files',
+      meta.files.length > 0 ? meta.files.map((f) => this.#file(f)).join('') : undefined,
+    );
     this.#forget(meta);
     return text;
   }
@@ -38,8 +50,24 @@ export class MetadataText {
   #topic(t: BagTopic): string {
     let cached = this.#topics.get(t.name);
     if (!cached || !sameTopic(cached, t)) {
-      const item = listItem('topics_with_message_count', { topic_metadata: { name: t.name, type: t.type, serialization_format: t.serializationFormat, offered_qos_profiles: t.offeredQosProfiles, type_description_hash: t.typeDescriptionHash }, message_count: 0 });
-      cached = { type: t.type, format: t.serializationFormat, hash: t.typeDescriptionHash, qos: t.offeredQosProfiles, qosJson: JSON.stringify(t.offeredQosProfiles), head: item.slice(0, item.lastIndexOf(COUNT_LINE)) };
+      const item = listItem('topics_with_message_count', {
+        topic_metadata: {
+          name: t.name,
+          type: t.type,
+          serialization_format: t.serializationFormat,
+          offered_qos_profiles: t.offeredQosProfiles,
+          type_description_hash: t.typeDescriptionHash,
+        },
+        message_count: 0,
+      });
+      cached = {
+        type: t.type,
+        format: t.serializationFormat,
+        hash: t.typeDescriptionHash,
+        qos: t.offeredQosProfiles,
+        qosJson: JSON.stringify(t.offeredQosProfiles),
+        head: item.slice(0, item.lastIndexOf(COUNT_LINE)),
+      };
       this.#topics.set(t.name, cached);
     }
     return cached.head + COUNT_LINE + t.messageCount + '\n';
@@ -54,7 +82,12 @@ export class MetadataText {
     const key = `${f.startingTimeNs}/${f.durationNs}/${f.messageCount}`;
     if (entry.key !== key) {
       entry.key = key;
-      entry.entry = listItem('files', { path: f.path, starting_time: { nanoseconds_since_epoch: f.startingTimeNs }, duration: { nanoseconds: f.durationNs }, message_count: f.messageCount });
+      entry.entry = listItem('files', {
+        path: f.path,
+        starting_time: { nanoseconds_since_epoch: f.startingTimeNs },
+        duration: { nanoseconds: f.durationNs },
+        message_count: f.messageCount,
+      });
     }
     return entry.entry;
   }
@@ -92,7 +125,8 @@ interface TopicText {
 }
 
 function sameTopic(cached: TopicText, t: BagTopic): boolean {
-  if (cached.type !== t.type || cached.format !== t.serializationFormat || cached.hash !== t.typeDescriptionHash) return false;
+  if (cached.type !== t.type || cached.format !== t.serializationFormat || cached.hash !== t.typeDescriptionHash)
+    return false;
   return cached.qos === t.offeredQosProfiles || cached.qosJson === JSON.stringify(t.offeredQosProfiles);
 }
 

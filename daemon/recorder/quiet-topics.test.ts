@@ -17,7 +17,10 @@ describe('Recorder: topics that go quiet', () => {
     let clock = Date.parse('2026-01-01T00:00:00Z');
     // Splits of about 1 KiB (checked at each message), so /heartbeat soon has a split of its own.
     const { bus, recorder } = setup({ split_max_bytes: 1000 }, undefined, { now: () => clock });
-    const run = bus.advertise('/run_1/pose', 'std_msgs/msg/String', { source: 'test', qos: { reliability: 'best_effort', depth: 7 } });
+    const run = bus.advertise('/run_1/pose', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { reliability: 'best_effort', depth: 7 },
+    });
     const heartbeat = bus.advertise('/heartbeat', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     const sent: string[] = [];
@@ -82,8 +85,19 @@ describe('TopicSubscriptions', () => {
     bus = new Bus();
     let clock = 0;
     const got: BusMessage[] = [];
-    const subs = new TopicSubscriptions({ bus, name: 'recorder', queue: { policy: 'drop-oldest', depth: 100 }, handler: (m) => void got.push(m), now: () => clock });
-    const pubs = ['/a', '/kept', '/latched', '/busy'].map((t) => bus.advertise(t, 'std_msgs/msg/String', { source: 't', qos: t === '/latched' ? { durability: 'transient_local' } : {} }));
+    const subs = new TopicSubscriptions({
+      bus,
+      name: 'recorder',
+      queue: { policy: 'drop-oldest', depth: 100 },
+      handler: (m) => void got.push(m),
+      now: () => clock,
+    });
+    const pubs = ['/a', '/kept', '/latched', '/busy'].map((t) =>
+      bus.advertise(t, 'std_msgs/msg/String', {
+        source: 't',
+        qos: t === '/latched' ? { durability: 'transient_local' } : {},
+      }),
+    );
     for (const p of pubs) subs.subscribe(p.topic);
     const data = new Uint8Array([0, 1, 0, 0, 1, 0, 0, 0, 0]);
 
@@ -99,7 +113,12 @@ describe('TopicSubscriptions', () => {
     expect(subs.forgetQuiet(1000, (t) => t === '/kept')).toEqual(['/a']);
     expect(subs.size).toBe(3);
     expect(subs.quietCount).toBe(1);
-    expect(bus.subscriptions().filter((s) => !s.closed).map((s) => s.pattern)).toEqual(['/kept', '/latched', '/busy']);
+    expect(
+      bus
+        .subscriptions()
+        .filter((s) => !s.closed)
+        .map((s) => s.pattern),
+    ).toEqual(['/kept', '/latched', '/busy']);
 
     got.length = 0;
     pubs[0]!.publish(new Uint8Array([0, 1, 0, 0, 1, 0, 0, 0, 7]));
@@ -107,7 +126,14 @@ describe('TopicSubscriptions', () => {
     expect(subs.quietCount).toBe(0);
     await delivered();
     expect(got.map((m) => [m.topic, m.data[8]])).toEqual([['/a', 7]]);
-    expect(subs.drops()).toEqual(new Map([['/a', 0], ['/kept', 0], ['/latched', 0], ['/busy', 0]]));
+    expect(subs.drops()).toEqual(
+      new Map([
+        ['/a', 0],
+        ['/kept', 0],
+        ['/latched', 0],
+        ['/busy', 0],
+      ]),
+    );
   });
 
   it("rests on the bus's onNextPublish hook: called once, before the message is delivered; one that throws is reported, never thrown at the publisher", () => {
@@ -132,7 +158,13 @@ describe('TopicSubscriptions', () => {
   it('keeps the queue drops of a topic it let go, and cancels the hooks of quiet topics when closed', async () => {
     bus = new Bus();
     let clock = 0;
-    const subs = new TopicSubscriptions({ bus, name: 'recorder', queue: { policy: 'drop-oldest', depth: 2 }, handler: () => {}, now: () => clock });
+    const subs = new TopicSubscriptions({
+      bus,
+      name: 'recorder',
+      queue: { policy: 'drop-oldest', depth: 2 },
+      handler: () => {},
+      now: () => clock,
+    });
     const a = bus.advertise('/a', 'std_msgs/msg/String', { source: 't' });
     const b = bus.advertise('/b', 'std_msgs/msg/String', { source: 't' });
     subs.subscribe('/a');

@@ -136,7 +136,10 @@ export class RecorderBags {
       .catch((error: unknown) => {
         // Left with its marker: repaired when recording resumes after an error, or at the next start.
         this.#abandon(full.dir, full.activeFiles);
-        this.#log.error({ bag: full.dir, err: (error as Error).message }, 'recorder: could not close a full bag cleanly; it will be repaired');
+        this.#log.error(
+          { bag: full.dir, err: (error as Error).message },
+          'recorder: could not close a full bag cleanly; it will be repaired',
+        );
       })
       .finally(() => this.#closing.delete(full));
     this.#closing.set(full, closing);
@@ -150,7 +153,10 @@ export class RecorderBags {
       await writer.close();
       rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
     } catch (error) {
-      this.#log.error({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag cleanly; it will be repaired on the next start');
+      this.#log.error(
+        { bag: writer.dir, err: (error as Error).message },
+        'recorder: could not close the bag cleanly; it will be repaired on the next start',
+      );
     } finally {
       this.#closing.delete(writer);
     }
@@ -170,7 +176,10 @@ export class RecorderBags {
       rmSync(join(writer.dir, RECORDING_MARKER), { force: true });
     } catch (error) {
       this.#abandon(writer.dir, writer.activeFiles);
-      this.#log.warn({ bag: writer.dir, err: (error as Error).message }, 'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes');
+      this.#log.warn(
+        { bag: writer.dir, err: (error as Error).message },
+        'recorder: could not close the bag on a nearly full disk; it is repaired before recording resumes',
+      );
       await writer.abandon().catch(() => undefined);
     } finally {
       this.#closing.delete(writer);
@@ -188,7 +197,10 @@ export class RecorderBags {
     try {
       await writer.abandon();
     } catch (abandonError) {
-      this.#log.error({ bag: writer.dir, err: (abandonError as Error).message }, 'recorder: could not close the abandoned bag; it is repaired when recording resumes');
+      this.#log.error(
+        { bag: writer.dir, err: (abandonError as Error).message },
+        'recorder: could not close the abandoned bag; it is repaired when recording resumes',
+      );
     }
   }
 
@@ -228,21 +240,34 @@ export class RecorderBags {
       if (!entry.isDirectory()) continue;
       const dir = join(this.#bagsDir, entry.name);
       if (removeIfEmpty(dir)) {
-        this.#log.warn({ bag: dir }, 'recorder: removed an empty bag directory (a recorder killed between making it and writing its .recording marker left it)');
+        this.#log.warn(
+          { bag: dir },
+          'recorder: removed an empty bag directory (a recorder killed between making it and writing its .recording marker left it)',
+        );
         continue;
       }
       try {
         const removed = sweepStaleTempFiles(dir);
-        if (removed.length > 0) this.#log.warn({ bag: dir, removed }, 'recorder: removed temporary files left by writers that died before renaming them');
+        if (removed.length > 0)
+          this.#log.warn(
+            { bag: dir, removed },
+            'recorder: removed temporary files left by writers that died before renaming them',
+          );
       } catch (error) {
         // Leftovers cost a few KiB and confuse no reader: recording goes on, and the next start tries again.
-        this.#log.error({ bag: dir, err: (error as Error).message }, 'recorder: could not remove temporary files left in a bag');
+        this.#log.error(
+          { bag: dir, err: (error as Error).message },
+          'recorder: could not remove temporary files left in a bag',
+        );
       }
       if (!existsSync(join(dir, RECORDING_MARKER))) continue;
       const error = (await this.#repair(dir, { quietIfFull: true })) as NodeJS.ErrnoException | undefined;
       if (error && isFullDisk(error)) {
         this.#abandon(dir, unlistedSplits(dir));
-        this.#log.warn({ bag: dir, err: error.message }, 'recorder: a bag left open could not be repaired yet: the disk is full. It is repaired before recording resumes, and its splits are kept until then');
+        this.#log.warn(
+          { bag: dir, err: error.message },
+          'recorder: a bag left open could not be repaired yet: the disk is full. It is repaired before recording resumes, and its splits are kept until then',
+        );
         blocked ??= { error, bag: dir };
       }
     }
@@ -266,13 +291,25 @@ export class RecorderBags {
       this.#unfinished.delete(dir); // listed now, and handed to the lakehouse below: retention's like any other
       if (report.empty) {
         // Killed before its first message reached the bag: finished as an empty bag, as a clean stop leaves one.
-        this.#log.warn({ bag: dir }, 'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag');
+        this.#log.warn(
+          { bag: dir },
+          'recorder: a bag left open held no message (nothing was recorded); finished it as an empty bag',
+        );
         return undefined;
       }
       const repaired = report.files.filter((f) => f.state === 'repaired');
       const backups = repaired.flatMap((f) => (f.backup ? [f.backup] : []));
       const dropped = repaired.reduce((n, f) => n + f.droppedBytes, 0);
-      this.#log.warn({ bag: dir, repaired: repaired.map((f) => f.file), messages: report.messageCount, droppedBytes: dropped, backups }, 'recorder: repaired a bag left open');
+      this.#log.warn(
+        {
+          bag: dir,
+          repaired: repaired.map((f) => f.file),
+          messages: report.messageCount,
+          droppedBytes: dropped,
+          backups,
+        },
+        'recorder: repaired a bag left open',
+      );
       for (const f of report.files) if (f.messages > 0) this.#onSplitClosed?.(f.file, dir);
       return undefined;
     } catch (error) {
@@ -280,10 +317,16 @@ export class RecorderBags {
       if (options.quietIfFull && error instanceof RepairDiskFullError) {
         // Worded for health and the log, where recording resumes on its own once the repair has room (not `run bag
         // repair`).
-        return Object.assign(new Error(`${error.reason}; repairing ${basename(dir)}${error.doing ? `: ${error.doing}` : ''}`), { code: error.code });
+        return Object.assign(
+          new Error(`${error.reason}; repairing ${basename(dir)}${error.doing ? `: ${error.doing}` : ''}`),
+          { code: error.code },
+        );
       }
       if (options.quietIfFull && isFullDisk(error as NodeJS.ErrnoException)) return error as Error;
-      this.#log.error({ bag: dir, err: (error as Error).message }, 'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details');
+      this.#log.error(
+        { bag: dir, err: (error as Error).message },
+        'recorder: a bag left open could not be repaired and was left as it was; recording goes on in a new bag. Run `auraison-edge bag repair` on it for the details',
+      );
       return error as Error;
     } finally {
       this.#repairing = undefined;
@@ -318,12 +361,18 @@ function unlistedSplits(dir: string): string[] {
   let listed = new Set<string>();
   try {
     const meta = parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), join(dir, 'metadata.yaml'));
-    listed = new Set((meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) => basename(p)));
+    listed = new Set(
+      (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) =>
+        basename(p),
+      ),
+    );
   } catch {
     // None listed: every split waits for the repair.
   }
   try {
-    return readdirSync(dir).filter((f) => f.endsWith('.mcap') && !listed.has(f)).map((f) => join(dir, f));
+    return readdirSync(dir)
+      .filter((f) => f.endsWith('.mcap') && !listed.has(f))
+      .map((f) => join(dir, f));
   } catch {
     return [];
   }

@@ -34,7 +34,17 @@ export function recorderFixture() {
     });
     const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, ...overrides };
     const closed: string[] = [];
-    const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(dir, 'bags'), settings, io, onSplitClosed: (f) => closed.push(f), diskCheckMs: 20, ...extra });
+    const recorder = new Recorder({
+      bus,
+      definitions: registry,
+      log,
+      bagsDir: join(dir, 'bags'),
+      settings,
+      io,
+      onSplitClosed: (f) => closed.push(f),
+      diskCheckMs: 20,
+      ...extra,
+    });
     return { dir, bus, recorder, closed };
   }
 
@@ -45,11 +55,15 @@ export function recorderFixture() {
 export async function readMcap(path: string) {
   const file = readFileSync(path);
   const reader = await McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(file.byteLength), read: async (o, l) => file.subarray(Number(o), Number(o + l)) },
+    readable: {
+      size: async () => BigInt(file.byteLength),
+      read: async (o, l) => file.subarray(Number(o), Number(o + l)),
+    },
     decompressHandlers: await decompressHandlers(),
   });
   const messages = [];
-  for await (const m of reader.readMessages()) messages.push({ topic: reader.channelsById.get(m.channelId)!.topic, data: m.data, logTime: m.logTime });
+  for await (const m of reader.readMessages())
+    messages.push({ topic: reader.channelsById.get(m.channelId)!.topic, data: m.data, logTime: m.logTime });
   return { reader, messages };
 }
 
@@ -57,7 +71,11 @@ export async function readMcap(path: string) {
  * fsSegmentIO with writes (and, with `creates`, file and directory creation) that fail with `error()`'s
  * code while it returns one, and the free space `free()` says (a number is bytes, with inodes to spare).
  */
-export function faultyIO(error: () => string | undefined, free: () => number | FreeSpace = () => 1e12, creates = false): SegmentIO {
+export function faultyIO(
+  error: () => string | undefined,
+  free: () => number | FreeSpace = () => 1e12,
+  creates = false,
+): SegmentIO {
   const fail = (what: string) => {
     const code = error();
     if (code) throw Object.assign(new Error(`${code}: injected, ${what}`), { code });

@@ -12,7 +12,9 @@ const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 const bagContents = async (bag: string) => {
   const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
   const out: string[] = [];
-  for (const f of meta.files) for (const m of (await readMcap(join(bag, f.path))).messages) out.push(`${m.topic}:${(codec.decode('std_msgs/msg/String', m.data) as { data: string }).data}`);
+  for (const f of meta.files)
+    for (const m of (await readMcap(join(bag, f.path))).messages)
+      out.push(`${m.topic}:${(codec.decode('std_msgs/msg/String', m.data) as { data: string }).data}`);
   return out;
 };
 
@@ -20,7 +22,10 @@ describe('recorder pause', () => {
   it('a latched message that came while paused is in the bag recorded after the resume, also when the bag rotated meanwhile', async () => {
     const { bus, recorder } = setup({ bag_max_duration_s: 0.3 });
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-    const map = bus.advertise('/map_name', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local' } });
+    const map = bus.advertise('/map_name', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
     await recorder.start();
     const before = chatter.publish(text('before'));
     await tick();

@@ -7,13 +7,20 @@ import { tick } from '../../test/helpers/wait.ts';
 
 const { setup, readMcap, codec } = recorderFixture();
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
-const decoded = async (file: string) => (await readMcap(file)).messages.map((m) => [m.topic, (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data]);
+const decoded = async (file: string) =>
+  (await readMcap(file)).messages.map((m) => [
+    m.topic,
+    (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data,
+  ]);
 
 describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
-  it('writes nothing while paused, counts it as not recorded (no drop), and records a latched topic\'s last message at resume', async () => {
+  it("writes nothing while paused, counts it as not recorded (no drop), and records a latched topic's last message at resume", async () => {
     const { bus, recorder } = setup();
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-    const map = bus.advertise('/map_name', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local' } });
+    const map = bus.advertise('/map_name', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
     await recorder.start();
     chatter.publish(text('before'));
     await tick();
@@ -24,7 +31,11 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     chatter.publish(text('during-2'));
     map.publish(text('map-new'));
     await tick();
-    expect(recorder.health()).toMatchObject({ state: 'running', reason: expect.stringMatching(/^paused since .+: `auraison-edge bag resume` records again$/), details: { paused: true, not_recorded_while_paused: 4, dropped: 0 } });
+    expect(recorder.health()).toMatchObject({
+      state: 'running',
+      reason: expect.stringMatching(/^paused since .+: `auraison-edge bag resume` records again$/),
+      details: { paused: true, not_recorded_while_paused: 4, dropped: 0 },
+    });
     expect(recorder.metrics().find((m) => m.name === 'auraison_recorder_paused')!.samples[0]!.value).toBe(1);
     expect(recorder.resume()).toEqual({ paused: false, since_ns: null, not_recorded: 4, changed: true });
     expect(recorder.resume()).toMatchObject({ changed: false });
@@ -34,7 +45,11 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
 
     const bag = recorder.bags[0]!;
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
-    expect(await decoded(join(bag, meta.files[0]!.path))).toEqual([['/chatter', 'before'], ['/map_name', 'map-new'], ['/chatter', 'after']]);
+    expect(await decoded(join(bag, meta.files[0]!.path))).toEqual([
+      ['/chatter', 'before'],
+      ['/map_name', 'map-new'],
+      ['/chatter', 'after'],
+    ]);
     expect(Object.values(recorder.drops()).every((n) => n === 0)).toBe(true);
     const metric = (name: string) => recorder.metrics().find((m) => m.name === name)!.samples[0]!.value;
     expect(metric('auraison_recorder_not_recorded_paused_total')).toBe(4);
@@ -77,6 +92,8 @@ describe('Recorder pause and resume (rosbag2 ~/pause, ~/resume)', () => {
     expect(split.messages).toBe(1);
     expect(await decoded(split.file)).toEqual([['/chatter', 'kept']]);
     await recorder.stop();
-    await expect(bus.query('recorder/split', { encoding: 'application/json', payload: new Uint8Array() })).rejects.toMatchObject({ code: 'no_queryable' });
+    await expect(
+      bus.query('recorder/split', { encoding: 'application/json', payload: new Uint8Array() }),
+    ).rejects.toMatchObject({ code: 'no_queryable' });
   });
 });

@@ -22,7 +22,11 @@ function slowFirstBag() {
       firstBag ??= bag;
       const file = await fsSegmentIO.create(path);
       if (bag !== firstBag) return file;
-      return { writev: (p, at) => file.writev(p, at), sync: async () => (await released, file.sync()), close: () => file.close() };
+      return {
+        writev: (p, at) => file.writev(p, at),
+        sync: async () => (await released, file.sync()),
+        close: () => file.close(),
+      };
     },
   };
   return { io, release };
@@ -32,7 +36,10 @@ describe('Recorder.split racing a bag rotation', () => {
   it('resolves only once the split the rotation is closing is handed over too', async () => {
     const { io, release } = slowFirstBag();
     // A split per message and one split per bag: the second message rotates into a new bag.
-    const { bus, recorder, closed } = setup({ include: ['/chatter'], split_max_duration_s: 1e-8, bag_max_splits: 1 }, io);
+    const { bus, recorder, closed } = setup(
+      { include: ['/chatter'], split_max_duration_s: 1e-8, bag_max_splits: 1 },
+      io,
+    );
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     chatter.publish(text('in the first bag'));

@@ -30,7 +30,9 @@ describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
     expect(meta.files.map((f) => [f.path, f.messageCount])).toEqual([[`${bag.split('/').pop()}_0.mcap`, 6]]);
     const { messages } = await readMcap(split!.file);
-    expect(messages.map((m) => codec.decode('std_msgs/msg/String', m.data))).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'a5'].map((data) => ({ data })));
+    expect(messages.map((m) => codec.decode('std_msgs/msg/String', m.data))).toEqual(
+      ['a0', 'a1', 'a2', 'a3', 'a4', 'a5'].map((data) => ({ data })),
+    );
 
     // Nothing since: nothing to close, and no empty split is written; the split holding the last message is said.
     expect(await recorder.split()).toEqual({ ...split, closed_now: false });
@@ -44,18 +46,35 @@ describe('Recorder.split (rosbag2 ~/split_bagfile)', () => {
   });
 
   it('refuses with 409 and the reason while the recorder is stopped for a full disk', async () => {
-    const { bus, recorder } = setup({ include: ['/chatter'] }, faultyIO(() => 'ENOSPC', () => 0, true));
+    const { bus, recorder } = setup(
+      { include: ['/chatter'] },
+      faultyIO(
+        () => 'ENOSPC',
+        () => 0,
+        true,
+      ),
+    );
     bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     expect(recorder.state).toBe('disk_full');
-    await expect(recorder.split()).rejects.toMatchObject({ statusCode: 409, code: 'not_recording', message: expect.stringMatching(/not recording \(disk_full: .+\)/) });
+    await expect(recorder.split()).rejects.toMatchObject({
+      statusCode: 409,
+      code: 'not_recording',
+      message: expect.stringMatching(/not recording \(disk_full: .+\)/),
+    });
     await recorder.stop();
-    await expect(recorder.split()).rejects.toMatchObject({ statusCode: 409, message: expect.stringContaining('(stopped)') });
+    await expect(recorder.split()).rejects.toMatchObject({
+      statusCode: 409,
+      message: expect.stringContaining('(stopped)'),
+    });
   });
 
   it('rejects with the I/O error that stopped the close, and recording stops with that reason', async () => {
     let failing: string | undefined;
-    const { bus, recorder } = setup({ include: ['/chatter'] }, faultyIO(() => failing));
+    const { bus, recorder } = setup(
+      { include: ['/chatter'] },
+      faultyIO(() => failing),
+    );
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
     chatter.publish(text('x'));

@@ -21,14 +21,30 @@ describe('Recorder', () => {
     await recorder.start();
     const sent: { topic: string; data: Uint8Array }[] = [];
     for (let i = 0; i < 50; i++) {
-      const data = codec.encode('nav_msgs/msg/Odometry', { header: { stamp: { sec: i, nanosec: 0 }, frame_id: 'odom' }, child_frame_id: 'base', pose: { pose: { position: { x: i, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } }, covariance: new Array(36).fill(0) }, twist: { twist: { linear: { x: i / 10, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }, covariance: new Array(36).fill(0) } });
+      const data = codec.encode('nav_msgs/msg/Odometry', {
+        header: { stamp: { sec: i, nanosec: 0 }, frame_id: 'odom' },
+        child_frame_id: 'base',
+        pose: {
+          pose: { position: { x: i, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+          covariance: new Array(36).fill(0),
+        },
+        twist: {
+          twist: { linear: { x: i / 10, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } },
+          covariance: new Array(36).fill(0),
+        },
+      });
       odom.publish(data);
       sent.push({ topic: '/odom', data });
-      skipped.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }));
+      skipped.publish(
+        codec.encode('geometry_msgs/msg/Twist', { linear: { x: 1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }),
+      );
       excluded.publish(codec.encode('std_msgs/msg/String', { data: 'no' }));
       await tick();
     }
-    const late = bus.advertise('/late/status', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local', reliability: 'best_effort' } });
+    const late = bus.advertise('/late/status', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { durability: 'transient_local', reliability: 'best_effort' },
+    });
     const lateData = codec.encode('std_msgs/msg/String', { data: 'hello' });
     late.publish(lateData);
     sent.push({ topic: '/late/status', data: lateData });
@@ -48,7 +64,13 @@ describe('Recorder', () => {
       ['/late/status', 'std_msgs/msg/String', 1],
     ]);
     const raw = parse(metaText).rosbag2_bagfile_information;
-    expect(raw.topics_with_message_count[1].topic_metadata.offered_qos_profiles[0]).toMatchObject({ history: 'keep_last', depth: 10, reliability: 'best_effort', durability: 'transient_local', liveliness: 'automatic' });
+    expect(raw.topics_with_message_count[1].topic_metadata.offered_qos_profiles[0]).toMatchObject({
+      history: 'keep_last',
+      depth: 10,
+      reliability: 'best_effort',
+      durability: 'transient_local',
+      liveliness: 'automatic',
+    });
     expect(raw.topics_with_message_count[0].topic_metadata.offered_qos_profiles[0].depth).toBe(5);
     // RIHS01 type hashes as ROS 2 Jazzy computes them (these two are from rosbags-rs's test bag, recorded by ROS).
     expect(meta.topics.map((t) => t.typeDescriptionHash)).toEqual([
@@ -63,7 +85,9 @@ describe('Recorder', () => {
     expect(schema.encoding).toBe('ros2msg');
     expect(new TextDecoder().decode(schema.data)).toContain('MSG: geometry_msgs/PoseWithCovariance');
     expect([...reader.channelsById.values()].every((c) => c.messageEncoding === 'cdr')).toBe(true);
-    expect([...reader.channelsById.values()].find((c) => c.topic === '/odom')!.metadata.get('topic_type_hash')).toBe(meta.topics[0]!.typeDescriptionHash);
+    expect([...reader.channelsById.values()].find((c) => c.topic === '/odom')!.metadata.get('topic_type_hash')).toBe(
+      meta.topics[0]!.typeDescriptionHash,
+    );
     expect(messages.length).toBe(sent.length);
     messages.forEach((m, i) => {
       expect(m.topic).toBe(sent[i]!.topic);
@@ -167,7 +191,10 @@ describe('Recorder', () => {
 
   it('stops with a clear status on a full disk (ENOSPC injected), keeps the daemon up, and resumes when space returns', async () => {
     let full = false;
-    const io = faultyIO(() => (full ? 'ENOSPC' : undefined), () => (full ? 0 : 1e12));
+    const io = faultyIO(
+      () => (full ? 'ENOSPC' : undefined),
+      () => (full ? 0 : 1e12),
+    );
     const { bus, recorder } = setup({ flush_interval_ms: 10, min_free_bytes: 1000 }, io);
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
@@ -223,7 +250,9 @@ describe('Recorder', () => {
     expect(existsSync(join(left, RECORDING_MARKER))).toBe(true);
     const error = lines.find((l) => l.level === 50)!;
     expect(error.msg).toMatch(/could not be repaired and was left as it was; recording goes on/);
-    expect(error.err).toContain(`${split}: header unreadable (no MCAP magic at its start) and no chunk in it checks; not modified`);
+    expect(error.err).toContain(
+      `${split}: header unreadable (no MCAP magic at its start) and no chunk in it checks; not modified`,
+    );
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     pub.publish(codec.encode('std_msgs/msg/String', { data: 'still recording' }));
     await tick();
@@ -237,7 +266,10 @@ describe('Recorder', () => {
     let clock = 1_000_000;
     let checks = 0; // disk checks while failed read the clock once each
     const io = faultyIO(() => (broken ? 'EIO' : undefined));
-    const { dir, bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 1000 }, io, { retryMs: { first: 1000, max: 60_000 }, now: () => (checks++, clock) });
+    const { dir, bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 1000 }, io, {
+      retryMs: { first: 1000, max: 60_000 },
+      now: () => (checks++, clock),
+    });
     const bagsDir = join(dir, 'bags');
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     const data = codec.encode('std_msgs/msg/String', { data: 'x' });
@@ -258,7 +290,10 @@ describe('Recorder', () => {
     await recorder.flush();
 
     await failOnce();
-    expect(recorder.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/^recording failed at .*EIO.*retrying in 1000 ms/) });
+    expect(recorder.health()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(/^recording failed at .*EIO.*retrying in 1000 ms/),
+    });
     const gauge = (name: string) => recorder.metrics().find((m) => m.name === name)!.samples[0]!.value;
     expect([gauge('auraison_recorder_failed'), gauge('auraison_recorder_disk_full')]).toEqual([1, 0]);
     await waitChecks(3); // free space is fine, but the backoff has not run out: no retry, no new bag

@@ -122,10 +122,20 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     const { queue, split_max_duration_s } = settings;
     // Quiet time is measured on a monotonic clock (the wall clock steps on robots), unless a test steps `now`.
     this.#quietClock = options.now ?? (() => performance.now());
-    this.#topics = new TopicSubscriptions({ bus, name: 'recorder', queue: { policy: queue.policy, depth: queue.depth }, handler: this.#onMessage, now: this.#quietClock });
+    this.#topics = new TopicSubscriptions({
+      bus,
+      name: 'recorder',
+      queue: { policy: queue.policy, depth: queue.depth },
+      handler: this.#onMessage,
+      now: this.#quietClock,
+    });
     this.#quietMs = Math.max(QUIET_TOPIC_MS, split_max_duration_s * 1000);
     this.#bags = new RecorderBags({ bus, definitions, log, bagsDir, settings, io: this.#io, onSplitClosed });
-    this.#recording = new RecordingState({ minFreeBytes: settings.min_free_bytes, retryMs: options.retryMs, now: () => (options.now ? options.now() : Date.now()) });
+    this.#recording = new RecordingState({
+      minFreeBytes: settings.min_free_bytes,
+      retryMs: options.retryMs,
+      now: () => (options.now ? options.now() : Date.now()),
+    });
   }
 
   /** Bags this recorder started, oldest first. */
@@ -197,7 +207,10 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
    * is not waited on for indexing here: POST /recorder/split does that).
    */
   #serveQueries(): void {
-    const json = (value: unknown) => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
+    const json = (value: unknown) => ({
+      encoding: 'application/json',
+      payload: new TextEncoder().encode(JSON.stringify(value)),
+    });
     const bus = this.#bus;
     this.#stopServing = [
       bus.serve('recorder/split', async () => json({ split: (await this.split()) ?? null })),
@@ -255,9 +268,13 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       not_recorded_while_paused: this.#notRecorded.total,
     };
     const status = this.#recording.status;
-    const paused = this.#pausedSince === undefined ? undefined : `paused since ${nsToIso(this.#pausedSince)}: \`auraison-edge bag resume\` records again`;
+    const paused =
+      this.#pausedSince === undefined
+        ? undefined
+        : `paused since ${nsToIso(this.#pausedSince)}: \`auraison-edge bag resume\` records again`;
     if (status === 'recording') return { state: 'running', ...(paused ? { reason: paused } : {}), details };
-    if (status === 'disk_full' || status === 'failed') return { state: 'degraded', reason: this.#recording.reason, details };
+    if (status === 'disk_full' || status === 'failed')
+      return { state: 'degraded', reason: this.#recording.reason, details };
     return { state: 'stopped', details };
   }
 
@@ -310,18 +327,35 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     const { info, closedNow } = closed;
     const file = join(writer.dir, info.path);
     if (closedNow) this.#log.info({ file, messages: info.messageCount }, 'recorder: split closed on request');
-    return { file, bag: writer.dir, messages: info.messageCount, start_ns: String(info.startingTimeNs), end_ns: String(info.startingTimeNs + info.durationNs), closed_now: closedNow };
+    return {
+      file,
+      bag: writer.dir,
+      messages: info.messageCount,
+      start_ns: String(info.startingTimeNs),
+      end_ns: String(info.startingTimeNs + info.durationNs),
+      closed_now: closedNow,
+    };
   }
 
   #refuseUnlessRecording(): void {
     const status = this.#recording.status;
     if (status === 'recording' && this.#writer) return;
     const why = status === 'disk_full' || status === 'failed' ? `${status}: ${this.#recording.reason}` : status;
-    throw Object.assign(new Error(`the recorder is not recording (${why}): there is no split to close`), { statusCode: 409, code: 'not_recording' });
+    throw Object.assign(new Error(`the recorder is not recording (${why}): there is no split to close`), {
+      statusCode: 409,
+      code: 'not_recording',
+    });
   }
 
   metrics(): MetricFamily[] {
-    return recorderMetrics({ written: this.#written, drops: this.drops(), pendingBytes: this.#writer?.pendingBytes ?? 0, status: this.#recording.status, paused: this.#pausedSince !== undefined, notRecordedWhilePaused: this.#notRecorded.total });
+    return recorderMetrics({
+      written: this.#written,
+      drops: this.drops(),
+      pendingBytes: this.#writer?.pendingBytes ?? 0,
+      status: this.#recording.status,
+      paused: this.#pausedSince !== undefined,
+      notRecordedWhilePaused: this.#notRecorded.total,
+    });
   }
 
   #attach(topic: string): void {
@@ -405,7 +439,11 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
   }
 
   pauseState(): Omit<PauseState, 'changed'> {
-    return { paused: this.#pausedSince !== undefined, since_ns: this.#pausedSince === undefined ? null : String(this.#pausedSince), not_recorded: this.#notRecorded.thisPause };
+    return {
+      paused: this.#pausedSince !== undefined,
+      since_ns: this.#pausedSince === undefined ? null : String(this.#pausedSince),
+      not_recorded: this.#notRecorded.thisPause,
+    };
   }
 
   #drop(topic: string): void {
@@ -520,6 +558,10 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
       return;
     }
     const was = this.#recording.resumed();
-    this.#log.info(was === 'disk_full' ? 'recorder: disk space is back; recording resumed' : 'recorder: retrying after an I/O error; recording resumed');
+    this.#log.info(
+      was === 'disk_full'
+        ? 'recorder: disk space is back; recording resumed'
+        : 'recorder: retrying after an I/O error; recording resumed',
+    );
   }
 }

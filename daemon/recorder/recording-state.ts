@@ -79,7 +79,8 @@ export class RecordingState {
 
   /** What is short on the disk for recording, or undefined when there is room. */
   shortage(space: FreeSpace): string | undefined {
-    if (space.bytes < this.#minFreeBytes) return `only ${space.bytes} bytes free, below recorder.min_free_bytes (${this.#minFreeBytes})`;
+    if (space.bytes < this.#minFreeBytes)
+      return `only ${space.bytes} bytes free, below recorder.min_free_bytes (${this.#minFreeBytes})`;
     if (space.inodes < MIN_FREE_INODES) return `only ${space.inodes} inodes free, below ${MIN_FREE_INODES}`;
     return undefined;
   }

@@ -18,14 +18,24 @@ export function listBag(dir: string): string[] {
     isDir = statSync(dir).isDirectory();
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new BagError(dir, code === 'ENOENT' ? 'no such directory' : `cannot be read (${code ?? (error as Error).message})`);
+    throw new BagError(
+      dir,
+      code === 'ENOENT' ? 'no such directory' : `cannot be read (${code ?? (error as Error).message})`,
+    );
   }
-  if (!isDir) throw new BagError(dir, 'not a bag directory: it is a file. `bag repair` takes the bag\'s directory (the one holding metadata.yaml); `bag info` also reads a bare .mcap or .db3 file');
+  if (!isDir)
+    throw new BagError(
+      dir,
+      "not a bag directory: it is a file. `bag repair` takes the bag's directory (the one holding metadata.yaml); `bag info` also reads a bare .mcap or .db3 file",
+    );
   try {
     return readdirSync(dir);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
-    throw new BagError(dir, `cannot list the directory (${code ?? (error as Error).message}); nothing was modified. Run as a user who may read and write it`);
+    throw new BagError(
+      dir,
+      `cannot list the directory (${code ?? (error as Error).message}); nothing was modified. Run as a user who may read and write it`,
+    );
   }
 }
 
@@ -34,10 +44,16 @@ export function listBag(dir: string): string[] {
  * holds the recorder's `.recording` marker, or a metadata.yaml listing no file and no message), which a repair
  * finishes as an empty bag; throws a BagError saying what it is otherwise, and nothing is modified.
  */
-export function checkNothingRecorded(dir: string, marker: boolean, previous: BagMetadata | undefined, metaError: Error | undefined): void {
+export function checkNothingRecorded(
+  dir: string,
+  marker: boolean,
+  previous: BagMetadata | undefined,
+  metaError: Error | undefined,
+): void {
   const metaPath = join(dir, 'metadata.yaml');
   if (previous) {
-    const listed = previous.relativeFilePaths.length > 0 ? previous.relativeFilePaths : previous.files.map((f) => f.path);
+    const listed =
+      previous.relativeFilePaths.length > 0 ? previous.relativeFilePaths : previous.files.map((f) => f.path);
     if (listed.length > 0 || previous.messageCount > 0) {
       throw new BagError(
         metaPath,
@@ -47,8 +63,15 @@ export function checkNothingRecorded(dir: string, marker: boolean, previous: Bag
     return;
   }
   if (marker) return; // the recorder was killed before its first message reached the bag
-  if (metaError) throw new BagError(metaPath, `${metaError.message.startsWith(metaPath) ? metaError.message.slice(metaPath.length + 2) : metaError.message}; and no .mcap or .db3 file is in ${dir}: nothing to repair from, and nothing was modified`);
-  throw new BagError(dir, `not a bag: no metadata.yaml, no .mcap or .db3 file and no ${RECORDING_MARKER} marker in it; nothing to repair, and nothing was modified (is this the bag's directory?)`);
+  if (metaError)
+    throw new BagError(
+      metaPath,
+      `${metaError.message.startsWith(metaPath) ? metaError.message.slice(metaPath.length + 2) : metaError.message}; and no .mcap or .db3 file is in ${dir}: nothing to repair from, and nothing was modified`,
+    );
+  throw new BagError(
+    dir,
+    `not a bag: no metadata.yaml, no .mcap or .db3 file and no ${RECORDING_MARKER} marker in it; nothing to repair, and nothing was modified (is this the bag's directory?)`,
+  );
 }
 
 /**
@@ -65,7 +88,9 @@ export function cutOffAtStart(path: string, scan: { size: number; damage: McapDa
   if (size >= 16 && MAGIC.every((b, i) => readBytes(path, size - 8, 8)[i] === b)) return false;
   if (damage.length !== 1) return false;
   const [d] = damage as [McapDamage];
-  return d.offset >= 8 && d.offset + d.length === size && /runs past the end of the file|inside a record/.test(d.problem);
+  return (
+    d.offset >= 8 && d.offset + d.length === size && /runs past the end of the file|inside a record/.test(d.problem)
+  );
 }
 
 function readBytes(path: string, position: number, length: number): Uint8Array {

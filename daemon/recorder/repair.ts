@@ -7,7 +7,14 @@ import { BagError } from '../bags/index.ts';
 import { emptyDb3, sqliteDamaged } from '../bags/index.ts';
 import { recoverMcap, type McapDamage, type RecoveredRecord } from '../bags/index.ts';
 import type { McapChannel, McapSchema } from '../bags/index.ts';
-import { formatMetadata, NO_START, parseMetadata, type BagFileInfo, type BagMetadata, type BagTopic } from '../bags/index.ts';
+import {
+  formatMetadata,
+  NO_START,
+  parseMetadata,
+  type BagFileInfo,
+  type BagMetadata,
+  type BagTopic,
+} from '../bags/index.ts';
 import { parseOfferedQos, qosProfileV9 } from '../bags/index.ts';
 import { SqliteFileReader } from '../bags/index.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
@@ -73,7 +80,10 @@ export class RepairDiskFullError extends BagError {
   readonly doing: string;
   constructor(dir: string, error: NodeJS.ErrnoException, doing: string) {
     const reason = `${error.code && !error.message.startsWith(`${error.code}: `) ? `${error.code}: ` : ''}${error.message}`;
-    super(dir, `the disk is full${diskSpaceText(dir)}: ${reason}${doing ? `, ${doing}` : ''}. The repair stopped there, and each split is whole or as it was: nothing was lost. Free space on that disk (or copy the bag to one with room) and run auraison-edge bag repair again`);
+    super(
+      dir,
+      `the disk is full${diskSpaceText(dir)}: ${reason}${doing ? `, ${doing}` : ''}. The repair stopped there, and each split is whole or as it was: nothing was lost. Free space on that disk (or copy the bag to one with room) and run auraison-edge bag repair again`,
+    );
     this.code = error.code ?? 'ENOSPC';
     this.reason = reason;
     this.doing = doing;
@@ -139,7 +149,10 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   const entries = listBag(dir);
   const recorder = ownMetadata ? undefined : liveRecorder(dir);
   if (recorder !== undefined) {
-    throw new BagError(dir, `is being recorded by process ${recorder} (its ${RECORDING_MARKER} marker says so): not modified, since a repair now would race the recorder. The recorder finishes the bag itself when it stops; to repair it by hand, stop the daemon first`);
+    throw new BagError(
+      dir,
+      `is being recorded by process ${recorder} (its ${RECORDING_MARKER} marker says so): not modified, since a repair now would race the recorder. The recorder finishes the bag itself when it stops; to repair it by hand, stop the daemon first`,
+    );
   }
   const names = entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder);
   const marker = entries.includes(RECORDING_MARKER);
@@ -157,7 +170,9 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   for (const name of names) scans.set(name, await scanFile(join(dir, name), decompress));
   // A split cut off before its first record was whole (killed while writing its header or first chunk) holds
   // no message that was ever durable: it is finished as an empty split, its bytes kept as <split>.orig.
-  const unreadable = [...scans].filter(([name, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0 && !cutOffAtStart(join(dir, name), s));
+  const unreadable = [...scans].filter(
+    ([name, s]) => s.size > 0 && messageCount(s) === 0 && s.damage.length > 0 && !cutOffAtStart(join(dir, name), s),
+  );
   if (unreadable.length > 0) throw refusal(dir, unreadable);
   const swept = sweepStaleTempFiles(dir);
   const tempFilesRemoved = swept.length > 0 ? { tempFilesRemoved: swept } : {};
@@ -182,17 +197,40 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     doing.what = `writing the empty split ${name}`;
     await writeEmptySplit(join(dir, name), io);
     const at = result.findIndex((f) => f.file === join(dir, name));
-    const created: FileRepair = { file: join(dir, name), state: 'created', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] };
+    const created: FileRepair = {
+      file: join(dir, name),
+      state: 'created',
+      messages: 0,
+      droppedBytes: 0,
+      droppedMessages: 0,
+      damage: [],
+    };
     if (at >= 0) result[at] = created;
     else result.push(created);
     files.push({ path: name, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 });
   }
-  const listed = previous ? (previous.relativeFilePaths.length > 0 ? previous.relativeFilePaths : previous.files.map((f) => f.path)) : [];
+  const listed = previous
+    ? previous.relativeFilePaths.length > 0
+      ? previous.relativeFilePaths
+      : previous.files.map((f) => f.path)
+    : [];
   const missing = listed.filter((p) => !names.includes(basename(p)));
-  const closed = { ...(empty ? { empty } : {}), ...(marker ? { markerRemoved: true } : {}), ...(missing.length > 0 ? { missingListed: missing } : {}) };
+  const closed = {
+    ...(empty ? { empty } : {}),
+    ...(marker ? { markerRemoved: true } : {}),
+    ...(missing.length > 0 ? { missingListed: missing } : {}),
+  };
   if (describes(previous, files)) {
     if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
-    return { dir, storage: 'mcap', files: result, messageCount: previous!.messageCount, metadataRewritten: false, ...tempFilesRemoved, ...closed };
+    return {
+      dir,
+      storage: 'mcap',
+      files: result,
+      messageCount: previous!.messageCount,
+      metadataRewritten: false,
+      ...tempFilesRemoved,
+      ...closed,
+    };
   }
   const meta = bagMetadata(files, [...topics.values()], previous);
   doing.what = 'writing metadata.yaml (the splits are repaired; the next repair lists them)';
@@ -205,16 +243,34 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   }
   // Last: a repair killed before here leaves the marker, and the next one finishes the job.
   if (marker) rmSync(join(dir, RECORDING_MARKER), { force: true });
-  return { dir, storage: 'mcap', files: result, messageCount: meta.messageCount, metadataRewritten: true, ...(metadataBackup ? { metadataBackup } : {}), ...tempFilesRemoved, ...closed };
+  return {
+    dir,
+    storage: 'mcap',
+    files: result,
+    messageCount: meta.messageCount,
+    metadataRewritten: true,
+    ...(metadataBackup ? { metadataBackup } : {}),
+    ...tempFilesRemoved,
+    ...closed,
+  };
 }
 
 /** The bag's metadata.yaml as it was (undefined, with the error, when a crash tore it: it is rebuilt). */
-function readPreviousMetadata(metaPath: string, listed: boolean): { previous: BagMetadata | undefined; metaError: Error | undefined } {
+function readPreviousMetadata(
+  metaPath: string,
+  listed: boolean,
+): { previous: BagMetadata | undefined; metaError: Error | undefined } {
   if (listed && !statSync(metaPath).isFile()) {
-    throw new BagError(metaPath, 'is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory, and bag repair writes a metadata.yaml from the files');
+    throw new BagError(
+      metaPath,
+      'is not a file: not modified, nor is anything else in the bag. Move it out of the bag directory, and bag repair writes a metadata.yaml from the files',
+    );
   }
   try {
-    return { previous: existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined, metaError: undefined };
+    return {
+      previous: existsSync(metaPath) ? parseMetadata(readFileSync(metaPath, 'utf8'), metaPath) : undefined,
+      metaError: undefined,
+    };
   } catch (error) {
     // a metadata.yaml torn by the crash is rebuilt from the files
     return { previous: undefined, metaError: error as Error };
@@ -225,7 +281,13 @@ function readPreviousMetadata(metaPath: string, listed: boolean): { previous: Ba
  * Leaves a whole or 0-byte split as it is, or rewrites it from the records it holds (a backup of the
  * original first, unless the rewrite carries every message over).
  */
-async function repairSplit(path: string, scan: Scan, decompress: DecompressHandlers, io: SegmentIO, doing: { what: string }): Promise<FileRepair> {
+async function repairSplit(
+  path: string,
+  scan: Scan,
+  decompress: DecompressHandlers,
+  io: SegmentIO,
+  doing: { what: string },
+): Promise<FileRepair> {
   if (scan.size === 0) {
     // Created and never written (a crash at a split's start): nothing to read or to lose.
     return { file: path, state: 'empty', messages: 0, droppedBytes: 0, droppedMessages: 0, damage: [] };
@@ -245,16 +307,35 @@ async function repairSplit(path: string, scan: Scan, decompress: DecompressHandl
     if (backup) await unlink(backup).catch(() => undefined);
     throw error;
   }
-  return { file: path, state: 'repaired', messages, droppedBytes, droppedMessages, damage: scan.damage, ...(backup ? { backup } : {}) };
+  return {
+    file: path,
+    state: 'repaired',
+    messages,
+    droppedBytes,
+    droppedMessages,
+    damage: scan.damage,
+    ...(backup ? { backup } : {}),
+  };
 }
 
 /** A split's entry in metadata.yaml: its time span from the messages whose channel is known. */
 function splitInfo(name: string, scan: Scan, messages: number): BagFileInfo {
   const known = [...scan.counts.keys()].filter((id) => scan.channels.has(id));
-  const start = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m), undefined);
-  const end = known.reduce<bigint | undefined>((m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m), undefined);
+  const start = known.reduce<bigint | undefined>(
+    (m, id) => (m === undefined || scan.start.get(id)! < m ? scan.start.get(id)! : m),
+    undefined,
+  );
+  const end = known.reduce<bigint | undefined>(
+    (m, id) => (m === undefined || scan.end.get(id)! > m ? scan.end.get(id)! : m),
+    undefined,
+  );
   // A split without messages starts at rosbag2's "never" (INT64_MAX), as rosbag2 writes it.
-  return { path: name, startingTimeNs: start ?? NO_START, durationNs: start !== undefined ? end! - start : 0n, messageCount: messages };
+  return {
+    path: name,
+    startingTimeNs: start ?? NO_START,
+    durationNs: start !== undefined ? end! - start : 0n,
+    messageCount: messages,
+  };
 }
 
 /** Adds a split's channels to the bag's topics, with their message counts. */
@@ -265,7 +346,15 @@ function addTopics(topics: Map<string, BagTopic>, scan: Scan): void {
       name: channel.topic,
       type: schema?.name ?? '',
       serializationFormat: channel.messageEncoding,
-      offeredQosProfiles: [qosProfileV9(parseOfferedQos(channel.metadata.get('offered_qos_profiles')) ?? { reliability: 'reliable', durability: 'volatile', depth: 10 })],
+      offeredQosProfiles: [
+        qosProfileV9(
+          parseOfferedQos(channel.metadata.get('offered_qos_profiles')) ?? {
+            reliability: 'reliable',
+            durability: 'volatile',
+            depth: 10,
+          },
+        ),
+      ],
       typeDescriptionHash: channel.metadata.get('topic_type_hash') ?? '',
       messageCount: 0,
     };
@@ -277,8 +366,13 @@ function addTopics(topics: Map<string, BagTopic>, scan: Scan): void {
 /** metadata.yaml rebuilt from the splits, keeping the old one's custom data and ROS distribution. */
 function bagMetadata(files: BagFileInfo[], topics: BagTopic[], previous: BagMetadata | undefined): BagMetadata {
   const withMessages = files.filter((f) => f.messageCount > 0);
-  const start = withMessages.length ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs) : NO_START;
-  const end = withMessages.reduce((m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m), 0n);
+  const start = withMessages.length
+    ? withMessages.reduce((m, f) => (f.startingTimeNs < m ? f.startingTimeNs : m), withMessages[0]!.startingTimeNs)
+    : NO_START;
+  const end = withMessages.reduce(
+    (m, f) => (f.startingTimeNs + f.durationNs > m ? f.startingTimeNs + f.durationNs : m),
+    0n,
+  );
   return {
     version: 9,
     storageIdentifier: 'mcap',
@@ -303,9 +397,11 @@ async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> 
   const files: FileRepair[] = [];
   for (const name of names) {
     const path = join(dir, name);
-    if (statSync(path).size === 0) throw new BagError(path, emptyDb3('not modified (bag repair rewrites only MCAP files)'));
+    if (statSync(path).size === 0)
+      throw new BagError(path, emptyDb3('not modified (bag repair rewrites only MCAP files)'));
     const finding = SqliteFileReader.quickCheck(path);
-    if (finding) throw new BagError(path, sqliteDamaged(path, finding, 'not modified (bag repair rewrites only MCAP files)'));
+    if (finding)
+      throw new BagError(path, sqliteDamaged(path, finding, 'not modified (bag repair rewrites only MCAP files)'));
     const reader = await SqliteFileReader.open(path);
     try {
       const messages = (await reader.summary())?.messageCount ?? 0;
@@ -314,7 +410,13 @@ async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> 
       await reader.close();
     }
   }
-  return { dir, storage: 'sqlite3', files, messageCount: files.reduce((n, f) => n + f.messages, 0), metadataRewritten: false };
+  return {
+    dir,
+    storage: 'sqlite3',
+    files,
+    messageCount: files.reduce((n, f) => n + f.messages, 0),
+    metadataRewritten: false,
+  };
 }
 
 /** The error for splits that hold bytes but no message a rewrite could keep: the first one named, the others listed. */
@@ -329,7 +431,13 @@ function refusal(dir: string, unreadable: [string, Scan][]): BagError {
       : scan.header
         ? `no message in it can be read (${cause})`
         : `header unreadable (${first.problem}) and no chunk in it checks`;
-  const others = unreadable.length > 1 ? ` (nor from ${unreadable.slice(1).map(([n]) => n).join(', ')})` : '';
+  const others =
+    unreadable.length > 1
+      ? ` (nor from ${unreadable
+          .slice(1)
+          .map(([n]) => n)
+          .join(', ')})`
+      : '';
   return new BagError(
     join(dir, name),
     `${what}${others}; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest`,
@@ -339,7 +447,9 @@ function refusal(dir: string, unreadable: [string, Scan][]): BagError {
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
 function describes(meta: BagMetadata | undefined, files: BagFileInfo[]): boolean {
   if (!meta || (meta.storageIdentifier !== '' && meta.storageIdentifier !== 'mcap')) return false;
-  const listed = (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) => basename(p));
+  const listed = (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) =>
+    basename(p),
+  );
   const present = files.map((f) => f.path);
   if (listed.length !== present.length || present.some((p) => !listed.includes(p))) return false;
   if (meta.messageCount !== files.reduce((n, f) => n + f.messageCount, 0)) return false;
@@ -380,7 +490,18 @@ async function keepBackup(path: string): Promise<string> {
 }
 
 async function scanFile(path: string, decompress: DecompressHandlers): Promise<Scan> {
-  const scan: Scan = { size: 0, complete: false, header: false, damage: [], attachments: 0, schemas: new Map(), channels: new Map(), counts: new Map(), start: new Map(), end: new Map() };
+  const scan: Scan = {
+    size: 0,
+    complete: false,
+    header: false,
+    damage: [],
+    attachments: 0,
+    schemas: new Map(),
+    channels: new Map(),
+    counts: new Map(),
+    start: new Map(),
+    end: new Map(),
+  };
   const fh = await open(path, 'r');
   try {
     scan.size = (await fh.stat()).size;
@@ -425,10 +546,17 @@ async function rewrite(path: string, scan: Scan, decompress: DecompressHandlers,
     const schema = scan.schemas.get(channel.schemaId);
     let schemaId = 0; // none: the channel's schema was lost, or it never had one
     if (schema) {
-      schemaId = schemaIds.get(schema.id) ?? writer.addSchema({ name: schema.name, encoding: schema.encoding, data: schema.data });
+      schemaId =
+        schemaIds.get(schema.id) ??
+        writer.addSchema({ name: schema.name, encoding: schema.encoding, data: schema.data });
       schemaIds.set(schema.id, schemaId);
     }
-    const created = writer.addChannel({ topic: channel.topic, schemaId, messageEncoding: channel.messageEncoding, metadata: channel.metadata });
+    const created = writer.addChannel({
+      topic: channel.topic,
+      schemaId,
+      messageEncoding: channel.messageEncoding,
+      metadata: channel.metadata,
+    });
     channelIds.set(id, created);
     return created;
   };

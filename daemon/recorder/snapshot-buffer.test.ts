@@ -3,7 +3,14 @@ import type { BusMessage } from '../bus/types.ts';
 import { MESSAGE_OVERHEAD_BYTES, SnapshotBuffer } from './snapshot-buffer.ts';
 
 const S = 1_000_000_000n;
-const msg = (topic: string, logTime: bigint, bytes = 8): BusMessage => ({ topic, type: 'std_msgs/msg/String', data: new Uint8Array(bytes), logTime, publishTime: logTime, source: 'test' });
+const msg = (topic: string, logTime: bigint, bytes = 8): BusMessage => ({
+  topic,
+  type: 'std_msgs/msg/String',
+  data: new Uint8Array(bytes),
+  logTime,
+  publishTime: logTime,
+  source: 'test',
+});
 const times = (b: SnapshotBuffer) => b.contents().map((m) => [m.topic, Number(m.logTime / S)]);
 
 describe('SnapshotBuffer', () => {
@@ -11,7 +18,13 @@ describe('SnapshotBuffer', () => {
     const b = new SnapshotBuffer({ maxDurationNs: 3n * S, maxBytes: 1e9, latched: () => false });
     for (let t = 0n; t <= 10n; t++) b.add(msg('/odom', 100n * S + t * S));
     expect(times(b)).toEqual([107, 108, 109, 110].map((t) => ['/odom', t]));
-    expect(b.stats()).toMatchObject({ messages: 4, evicted: 7, oldestNs: 107n * S, newestNs: 110n * S, bytes: 4 * (8 + MESSAGE_OVERHEAD_BYTES) });
+    expect(b.stats()).toMatchObject({
+      messages: 4,
+      evicted: 7,
+      oldestNs: 107n * S,
+      newestNs: 110n * S,
+      bytes: 4 * (8 + MESSAGE_OVERHEAD_BYTES),
+    });
   });
 
   it('keeps at most max_bytes, bookkeeping included, the oldest going first, whatever the rate', () => {
@@ -36,9 +49,20 @@ describe('SnapshotBuffer', () => {
     b.add(msg('/map', 2n * S)); // the map's last message from now on
     for (let t = 3n; t <= 10n; t++) b.add(msg('/odom', t * S));
     // Kept messages come at the window's start (as a recorder started then would have them).
-    expect(times(b)).toEqual([['/tf_static', 8], ['/map', 8], ['/odom', 8], ['/odom', 9], ['/odom', 10]]);
+    expect(times(b)).toEqual([
+      ['/tf_static', 8],
+      ['/map', 8],
+      ['/odom', 8],
+      ['/odom', 9],
+      ['/odom', 10],
+    ]);
     b.add(msg('/map', 11n * S)); // a new map: the one kept outside the window goes
-    expect(times(b)).toEqual([['/tf_static', 9], ['/odom', 9], ['/odom', 10], ['/map', 11]]);
+    expect(times(b)).toEqual([
+      ['/tf_static', 9],
+      ['/odom', 9],
+      ['/odom', 10],
+      ['/map', 11],
+    ]);
     expect(b.stats()).toMatchObject({ messages: 4, oldestNs: 0n, newestNs: 11n * S });
 
     // Latched messages count against max_bytes too: the window's messages go first, and when the latched
@@ -48,7 +72,10 @@ describe('SnapshotBuffer', () => {
     small.add(msg('/tf_static', 0n, 1000));
     small.add(msg('/odom', 1n, 1000));
     small.add(msg('/map', 2n, 1000));
-    expect(times(small)).toEqual([['/tf_static', 0], ['/map', 0]]);
+    expect(times(small)).toEqual([
+      ['/tf_static', 0],
+      ['/map', 0],
+    ]);
     small.add(msg('/robot_description', 3n, 1000));
     expect(small.contents().map((m) => m.topic)).toEqual(['/map', '/robot_description']);
     expect(small.bytes).toBe(2 * unit);
@@ -67,7 +94,10 @@ describe('SnapshotBuffer', () => {
     const unit = 8 + MESSAGE_OVERHEAD_BYTES;
     const k = new SnapshotBuffer({ maxDurationNs: 10n * S, maxBytes: 2 * unit, latched: (t) => t === '/map' });
     for (const m of [msg('/map', 5n * S), msg('/odom', 3n * S), msg('/odom', 4n * S)]) k.add(m);
-    expect(times(k)).toEqual([['/odom', 4], ['/map', 5]]);
+    expect(times(k)).toEqual([
+      ['/odom', 4],
+      ['/map', 5],
+    ]);
   });
 
   it('lets go of messages logged before the wall clock stepped back', () => {
@@ -75,6 +105,9 @@ describe('SnapshotBuffer', () => {
     for (let t = 1000n; t < 1003n; t++) b.add(msg('/odom', t * S));
     b.add(msg('/odom', 10n * S)); // the clock stepped back by 990 s
     b.add(msg('/odom', 11n * S));
-    expect(times(b)).toEqual([['/odom', 10], ['/odom', 11]]);
+    expect(times(b)).toEqual([
+      ['/odom', 10],
+      ['/odom', 11],
+    ]);
   });
 });

@@ -91,7 +91,14 @@ export class SnapshotBuffer {
       if (oldest === undefined || m.logTime < oldest) oldest = m.logTime;
       if (newest === undefined || m.logTime > newest) newest = m.logTime;
     }
-    return { messages: this.size, bytes: this.#bytes, oldestNs: oldest, newestNs: newest, evicted: this.#evicted, tooLarge: this.#tooLarge };
+    return {
+      messages: this.size,
+      bytes: this.#bytes,
+      oldestNs: oldest,
+      newestNs: newest,
+      evicted: this.#evicted,
+      tooLarge: this.#tooLarge,
+    };
   }
 
   /** Bytes held, bookkeeping included (cheap: for health and metrics). */
@@ -172,11 +179,15 @@ export class SnapshotBuffer {
     // have it (ROS hands a late subscriber the latched message then): at the window's first log time, its
     // publish time its own. Else a /tf_static from bringup hours ago makes the bag span those hours, and
     // `bag play` waits them out before the window.
-    const kept = [...this.#kept.values()].map((m) => (front && m.logTime < front.logTime ? { ...m, logTime: front.logTime } : m)).sort(byLogTime);
+    const kept = [...this.#kept.values()]
+      .map((m) => (front && m.logTime < front.logTime ? { ...m, logTime: front.logTime } : m))
+      .sort(byLogTime);
     const out = kept.concat(this.#ring.slice(this.#head) as BusMessage[]);
     // In arrival order, which is log-time order unless a message came out of order (or a kept one is newer
     // than the window's first): sorting 600,000 messages in order already costs 30 ms of the event loop.
-    const inOrder = this.#descentsHead === this.#descents.length && (kept.length === 0 || !front || kept.at(-1)!.logTime <= front.logTime);
+    const inOrder =
+      this.#descentsHead === this.#descents.length &&
+      (kept.length === 0 || !front || kept.at(-1)!.logTime <= front.logTime);
     return inOrder ? out : out.sort(byLogTime);
   }
 

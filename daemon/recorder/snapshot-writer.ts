@@ -43,7 +43,10 @@ const DEFAULT_QOS: TopicQos = { reliability: 'reliable', durability: 'volatile',
  * It yields to the event loop every few MiB, waiting for the disk as it goes. On failure the partial bag is
  * removed (it would only take space on a disk that may be full) and the error is thrown.
  */
-export async function writeSnapshotBag(messages: (BusMessage | undefined)[], o: SnapshotWriteOptions): Promise<SnapshotBag> {
+export async function writeSnapshotBag(
+  messages: (BusMessage | undefined)[],
+  o: SnapshotWriteOptions,
+): Promise<SnapshotBag> {
   const staging = join(o.bagsDir, SNAPSHOT_STAGING);
   mkdirSync(staging, { recursive: true });
   const name = uniqueName(o.bagsDir, staging);
@@ -99,7 +102,14 @@ export async function writeSnapshotBag(messages: (BusMessage | undefined)[], o: 
   for (let i = 1; existsSync(bag); i++) bag = join(o.bagsDir, `${name}_${i}`);
   renameSync(dir, bag);
   removeIfEmpty(staging);
-  return { bag, file: join(bag, `${name}_0.mcap`), messages: count, start_ns: String(start ?? 0n), end_ns: String(end ?? 0n), topics };
+  return {
+    bag,
+    file: join(bag, `${name}_0.mcap`),
+    messages: count,
+    start_ns: String(start ?? 0n),
+    end_ns: String(end ?? 0n),
+    topics,
+  };
 }
 
 /**
@@ -107,7 +117,14 @@ export async function writeSnapshotBag(messages: (BusMessage | undefined)[], o: 
  * (`bag repair`: what it holds up to where it was cut) and renamed into `bagsDir`, and its split handed
  * to `onBag`. One that holds no message is removed; one that can't be repaired is left there, logged.
  */
-export async function finishLeftoverSnapshots(o: { bagsDir: string; io: SegmentIO; log: Logger; onBag: (file: string, bag: string) => void; stop: () => boolean; busy: Set<string> }): Promise<void> {
+export async function finishLeftoverSnapshots(o: {
+  bagsDir: string;
+  io: SegmentIO;
+  log: Logger;
+  onBag: (file: string, bag: string) => void;
+  stop: () => boolean;
+  busy: Set<string>;
+}): Promise<void> {
   const { bagsDir, io, log, onBag, stop, busy } = o;
   const staging = join(bagsDir, SNAPSHOT_STAGING);
   if (!existsSync(staging)) return;
@@ -128,10 +145,16 @@ export async function finishLeftoverSnapshots(o: { bagsDir: string; io: SegmentI
       let bag = join(bagsDir, name);
       for (let i = 1; existsSync(bag); i++) bag = join(bagsDir, `${name}_${i}`);
       renameSync(dir, bag);
-      log.warn({ bag, messages: report.messageCount }, 'snapshot: finished a snapshot bag a daemon stopped while writing it (what it held up to there)');
+      log.warn(
+        { bag, messages: report.messageCount },
+        'snapshot: finished a snapshot bag a daemon stopped while writing it (what it held up to there)',
+      );
       for (const f of report.files) if (f.messages > 0) onBag(join(bag, basename(f.file)), bag);
     } catch (error) {
-      log.error({ bag: dir, err: (error as Error).message }, 'snapshot: could not finish a snapshot bag a daemon stopped while writing it; left as it is (`auraison-edge bag repair` says why)');
+      log.error(
+        { bag: dir, err: (error as Error).message },
+        'snapshot: could not finish a snapshot bag a daemon stopped while writing it; left as it is (`auraison-edge bag repair` says why)',
+      );
     } finally {
       busy.delete(dir);
     }

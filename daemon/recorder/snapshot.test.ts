@@ -1,4 +1,14 @@
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, truncateSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  truncateSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import { McapStreamReader } from '@mcap/core';
@@ -26,7 +36,12 @@ const codec = new MessageCodec(registry);
 const text = (s: string) => codec.encode('std_msgs/msg/String', { data: s });
 const cleanups = cleanupStack();
 
-function setup(settings: Partial<SnapshotSettings> = {}, io?: SegmentIO, dir = mkdtempSync(join(tmpdir(), 'snapshot-')), writing: Partial<RecorderSettings> = {}) {
+function setup(
+  settings: Partial<SnapshotSettings> = {},
+  io?: SegmentIO,
+  dir = mkdtempSync(join(tmpdir(), 'snapshot-')),
+  writing: Partial<RecorderSettings> = {},
+) {
   const bus = new Bus();
   const recorder = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), ...writing };
   const handed: [string, string][] = [];
@@ -53,18 +68,26 @@ async function fileOrder(file: string): Promise<bigint[]> {
   const reader = new McapStreamReader({ decompressHandlers: await decompressHandlers(), validateCrcs: true });
   reader.append(readFileSync(file));
   const times: bigint[] = [];
-  for (let r; (r = reader.nextRecord()); ) if (r.type === 'Message') times.push(r.logTime);
+  for (let r; (r = reader.nextRecord());) if (r.type === 'Message') times.push(r.logTime);
   return times;
 }
 const sorted = (times: bigint[]) => [...times].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
 
 /** The bags in `bagsDir` (the staging directory is no bag). */
-const bags = (bagsDir: string) => (existsSync(bagsDir) ? readdirSync(bagsDir).filter((n) => n !== SNAPSHOT_STAGING).sort() : []);
+const bags = (bagsDir: string) =>
+  existsSync(bagsDir)
+    ? readdirSync(bagsDir)
+        .filter((n) => n !== SNAPSHOT_STAGING)
+        .sort()
+    : [];
 
 describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
   it('writes what it buffered to a new bag: every message byte for byte, in log-time order, late and latched topics included', async () => {
     const { bus, snap, bagsDir, handed } = setup({ exclude: ['/ignored'] });
-    const map = bus.advertise('/map_name', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local' } });
+    const map = bus.advertise('/map_name', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
     // before start: replayed to the buffer as to any late subscriber
     const sent: BusMessage[] = [map.publish(text('the map'))];
     await snap.start();
@@ -78,7 +101,11 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
     const late = bus.advertise('/late', 'std_msgs/msg/String', { source: 'test' }); // a topic that appears after start
     sent.push(late.publish(text('late'), 5n)); // publish time as the source gave it
     const taken = await snap.snapshot(); // asked before the last messages reached the buffer: they belong in it
-    expect(taken).toMatchObject({ messages: 22, joined: false, topics: { '/map_name': 1, '/chatter': 20, '/late': 1 } });
+    expect(taken).toMatchObject({
+      messages: 22,
+      joined: false,
+      topics: { '/map_name': 1, '/chatter': 20, '/late': 1 },
+    });
     const name = basename(taken!.bag);
     expect(name).toMatch(/^snapshot_\d{4}_\d\d_\d\d-\d\d_\d\d_\d\d$/);
     expect(bags(bagsDir)).toEqual([name]);
@@ -89,24 +116,34 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
 
     expect(await fileOrder(taken!.file)).toEqual(order.map((m) => m.logTime));
     const { messages, reader } = await readMcap(taken!.file);
-    expect(messages.map((m) => [m.topic, m.logTime, Buffer.from(m.data).toString('hex')])).toEqual(order.map((m) => [m.topic, m.logTime, Buffer.from(m.data).toString('hex')]));
+    expect(messages.map((m) => [m.topic, m.logTime, Buffer.from(m.data).toString('hex')])).toEqual(
+      order.map((m) => [m.topic, m.logTime, Buffer.from(m.data).toString('hex')]),
+    );
     const publishTimes = [];
     for await (const m of reader.readMessages({ topics: ['/late'] })) publishTimes.push(m.publishTime);
     expect(publishTimes).toEqual([5n]);
     const meta = parseMetadata(readFileSync(join(taken!.bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
     expect(meta.files.map((f) => [f.path, f.messageCount])).toEqual([[`${name}_0.mcap`, 22]]);
-    expect((meta.topics.find((t) => t.name === '/map_name')?.offeredQosProfiles as object[])[0]).toMatchObject({ durability: 'transient_local' });
+    expect((meta.topics.find((t) => t.name === '/map_name')?.offeredQosProfiles as object[])[0]).toMatchObject({
+      durability: 'transient_local',
+    });
 
     const info = await runMain(['bag', 'info', taken!.bag, '--json']);
     expect(info.code).toBe(0);
     expect(JSON.parse(info.stdout)).toMatchObject({ messageCount: 22, files: [{ path: taken!.file }] });
-    expect(snap.health()).toMatchObject({ state: 'running', details: { messages: 22, snapshots: 1, topics: 3, last_bag: taken!.bag } });
+    expect(snap.health()).toMatchObject({
+      state: 'running',
+      details: { messages: 22, snapshots: 1, topics: 3, last_bag: taken!.bag },
+    });
   });
 
   it("keeps a latched topic's last message out of the window, and is not emptied by a snapshot", async () => {
     const { bus, snap, bagsDir } = setup({ max_duration_s: 0.02 });
     await snap.start();
-    const map = bus.advertise('/map_name', 'std_msgs/msg/String', { source: 'test', qos: { durability: 'transient_local' } });
+    const map = bus.advertise('/map_name', 'std_msgs/msg/String', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     map.publish(text('the map'));
     const first = chatter.publish(text('first'));
@@ -117,7 +154,10 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
       return (snap.health().details as { evicted: number }).evicted > 0;
     }, 'the window to move past the first messages');
     const a = await snap.snapshot();
-    const written = (await readMcap(a!.file)).messages.map((m) => [m.topic, (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data]);
+    const written = (await readMcap(a!.file)).messages.map((m) => [
+      m.topic,
+      (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data,
+    ]);
     expect(written[0]).toEqual(['/map_name', 'the map']); // older than the window, kept
     // 'first' went
     expect(written.slice(1).every(([topic, data]) => topic === '/chatter' && data === 'more')).toBe(true);
@@ -156,7 +196,9 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
     expect(json.snapshot).toMatchObject({ messages: 1, joined: false });
     expect(existsSync(join(json.snapshot.bag, 'metadata.yaml'))).toBe(true);
     await snap.stop();
-    await expect(bus.query('recorder/snapshot', { encoding: 'application/json', payload: new Uint8Array() })).rejects.toMatchObject({ code: 'no_queryable' });
+    await expect(
+      bus.query('recorder/snapshot', { encoding: 'application/json', payload: new Uint8Array() }),
+    ).rejects.toMatchObject({ code: 'no_queryable' });
     await expect(snap.snapshot()).rejects.toMatchObject({ statusCode: 503 });
 
     // A start that fails (the query is served already) leaves nothing subscribed.
@@ -169,16 +211,28 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
 
   it('on a full disk: a clear error, nothing left behind, the buffer kept, and the next snapshot (with room) has it all', async () => {
     let failing: string | undefined = 'ENOSPC';
-    const { bus, snap, bagsDir, handed } = setup({}, faultyIO(() => failing));
+    const { bus, snap, bagsDir, handed } = setup(
+      {},
+      faultyIO(() => failing),
+    );
     await snap.start();
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     for (let i = 0; i < 30; i++) chatter.publish(text(`m${i}`));
     await tick();
     const error = await snap.snapshot().catch((e: unknown) => e as NodeJS.ErrnoException);
-    expect(error).toMatchObject({ code: 'ENOSPC', message: expect.stringMatching(/^no snapshot written: the disk holding .+\/bags is full.*ENOSPC.*; the buffer is kept \(30 messages\)\. Free space there .+ and ask again$/) });
+    expect(error).toMatchObject({
+      code: 'ENOSPC',
+      message: expect.stringMatching(
+        /^no snapshot written: the disk holding .+\/bags is full.*ENOSPC.*; the buffer is kept \(30 messages\)\. Free space there .+ and ask again$/,
+      ),
+    });
     expect(readdirSync(bagsDir)).toEqual([]); // the partial bag and its staging directory removed
     expect(handed).toEqual([]);
-    expect(snap.health()).toMatchObject({ state: 'degraded', reason: expect.stringContaining('the last snapshot failed: no snapshot written: the disk'), details: { messages: 30, failed: 1, snapshots: 0 } });
+    expect(snap.health()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringContaining('the last snapshot failed: no snapshot written: the disk'),
+      details: { messages: 30, failed: 1, snapshots: 0 },
+    });
     expect(snap.metrics().find((m) => m.name === 'auraison_snapshot_failed_total')!.samples[0]!.value).toBe(1);
 
     failing = undefined;
@@ -203,7 +257,10 @@ describe('Snapshotter (ros2 bag record --snapshot-mode, ~/snapshot)', () => {
     mkdirSync(cut, { recursive: true });
     copyFileSync(whole!.file, join(cut, basename(whole!.file)));
     truncateSync(join(cut, basename(whole!.file)), Math.floor(readFileSync(whole!.file).byteLength / 2));
-    writeFileSync(join(cut, 'metadata.yaml'), readFileSync(join(whole!.bag, 'metadata.yaml'), 'utf8').replace(/files:[\s\S]*$/, 'files: []\n'));
+    writeFileSync(
+      join(cut, 'metadata.yaml'),
+      readFileSync(join(whole!.bag, 'metadata.yaml'), 'utf8').replace(/files:[\s\S]*$/, 'files: []\n'),
+    );
     mkdirSync(join(dir, 'bags', SNAPSHOT_STAGING, 'snapshot_empty'));
 
     const { snap, bagsDir, handed } = setup({}, undefined, dir);

@@ -106,7 +106,13 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       maxBytes: settings.max_bytes,
       latched: (topic) => bus.topicQos(topic)?.durability === 'transient_local',
     });
-    this.#topics = new TopicSubscriptions({ bus, name: 'snapshot', queue: { policy: writing.queue.policy, depth: writing.queue.depth }, handler: this.#onMessage, now: () => performance.now() });
+    this.#topics = new TopicSubscriptions({
+      bus,
+      name: 'snapshot',
+      queue: { policy: writing.queue.policy, depth: writing.queue.depth },
+      handler: this.#onMessage,
+      now: () => performance.now(),
+    });
   }
 
   async start(): Promise<void> {
@@ -115,12 +121,20 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
       mkdirSync(this.#bagsDir, { recursive: true });
     } catch (error) {
       // The buffer works without it; a snapshot says what is wrong with the disk when asked for.
-      this.#log.warn({ dir: this.#bagsDir, err: (error as Error).message }, 'snapshot: could not make the bags directory');
+      this.#log.warn(
+        { dir: this.#bagsDir, err: (error as Error).message },
+        'snapshot: could not make the bags directory',
+      );
     }
     try {
       this.#compressor = await loadCompressor(this.#writeSettings.compression);
-      const json = (value: unknown) => ({ encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(value)) });
-      this.#stopServing = this.#bus.serve('recorder/snapshot', async () => json({ snapshot: (await this.snapshot()) ?? null }));
+      const json = (value: unknown) => ({
+        encoding: 'application/json',
+        payload: new TextEncoder().encode(JSON.stringify(value)),
+      });
+      this.#stopServing = this.#bus.serve('recorder/snapshot', async () =>
+        json({ snapshot: (await this.snapshot()) ?? null }),
+      );
     } catch (error) {
       // A start that failed leaves nothing running (the supervisor retries it): nothing is subscribed yet.
       await this.#compressor?.close?.();
@@ -141,8 +155,18 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
     }, QUIET_TOPIC_MS / 10);
     this.#quietTimer.unref();
     this.#running = true;
-    this.#leftovers = finishLeftoverSnapshots({ bagsDir: this.#bagsDir, io: this.#io, log: this.#log, busy: this.#busy, onBag: (file, bag) => this.#onBag?.(file, bag), stop: () => this.#stopping }).catch((error: unknown) => {
-      this.#log.error({ err: (error as Error).message }, 'snapshot: could not look for snapshot bags a daemon stopped while writing');
+    this.#leftovers = finishLeftoverSnapshots({
+      bagsDir: this.#bagsDir,
+      io: this.#io,
+      log: this.#log,
+      busy: this.#busy,
+      onBag: (file, bag) => this.#onBag?.(file, bag),
+      stop: () => this.#stopping,
+    }).catch((error: unknown) => {
+      this.#log.error(
+        { err: (error as Error).message },
+        'snapshot: could not look for snapshot bags a daemon stopped while writing',
+      );
     });
   }
 
@@ -170,7 +194,10 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   }
 
   snapshot(): Promise<TakenSnapshot | undefined> {
-    if (!this.#running) return Promise.reject(Object.assign(new Error('the snapshot buffer is stopped'), { statusCode: 503, code: 'unavailable' }));
+    if (!this.#running)
+      return Promise.reject(
+        Object.assign(new Error('the snapshot buffer is stopped'), { statusCode: 503, code: 'unavailable' }),
+      );
     if (this.#writing) return this.#writing.then((bag) => bag && { ...bag, joined: true });
     const writing = this.#take().finally(() => (this.#writing = undefined));
     this.#writing = writing;
@@ -242,17 +269,51 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
 
   metrics(): MetricFamily[] {
     const s = this.#buffer.stats();
-    const gauge = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'gauge', samples: [{ value }] });
-    const counter = (name: string, help: string, value: number): MetricFamily => ({ name, help, type: 'counter', samples: [{ value }] });
+    const gauge = (name: string, help: string, value: number): MetricFamily => ({
+      name,
+      help,
+      type: 'gauge',
+      samples: [{ value }],
+    });
+    const counter = (name: string, help: string, value: number): MetricFamily => ({
+      name,
+      help,
+      type: 'counter',
+      samples: [{ value }],
+    });
     return [
       gauge('auraison_snapshot_buffered_messages', 'Messages held by the snapshot buffer.', s.messages),
-      gauge('auraison_snapshot_buffered_bytes', 'Bytes held by the snapshot buffer (messages plus bookkeeping).', s.bytes),
-      gauge('auraison_snapshot_buffered_seconds', 'Log time between the oldest and newest message held by the snapshot buffer.', spanSeconds(s.oldestNs, s.newestNs)),
-      counter('auraison_snapshot_evicted_total', 'Messages the snapshot buffer let go (out of the window, or for room).', s.evicted),
-      counter('auraison_snapshot_too_large_total', 'Messages never buffered: larger than recorder.snapshot.max_bytes on their own.', s.tooLarge),
-      counter('auraison_snapshot_dropped_total', "Messages dropped from the snapshot buffer's queues on the bus (overflow).", this.#dropped()),
+      gauge(
+        'auraison_snapshot_buffered_bytes',
+        'Bytes held by the snapshot buffer (messages plus bookkeeping).',
+        s.bytes,
+      ),
+      gauge(
+        'auraison_snapshot_buffered_seconds',
+        'Log time between the oldest and newest message held by the snapshot buffer.',
+        spanSeconds(s.oldestNs, s.newestNs),
+      ),
+      counter(
+        'auraison_snapshot_evicted_total',
+        'Messages the snapshot buffer let go (out of the window, or for room).',
+        s.evicted,
+      ),
+      counter(
+        'auraison_snapshot_too_large_total',
+        'Messages never buffered: larger than recorder.snapshot.max_bytes on their own.',
+        s.tooLarge,
+      ),
+      counter(
+        'auraison_snapshot_dropped_total',
+        "Messages dropped from the snapshot buffer's queues on the bus (overflow).",
+        this.#dropped(),
+      ),
       counter('auraison_snapshot_written_total', 'Snapshot bags written.', this.#written),
-      counter('auraison_snapshot_failed_total', 'Snapshots that could not be written (the buffer was kept).', this.#failed),
+      counter(
+        'auraison_snapshot_failed_total',
+        'Snapshots that could not be written (the buffer was kept).',
+        this.#failed,
+      ),
     ];
   }
 
@@ -265,7 +326,10 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
   #onMessage = (msg: BusMessage): void => {
     if (this.#buffer.add(msg) || this.#tooLargeTopics.has(msg.topic)) return;
     this.#tooLargeTopics.add(msg.topic);
-    this.#log.warn({ topic: msg.topic, bytes: msg.data.byteLength, max_bytes: this.#settings.max_bytes }, 'snapshot: a message larger than recorder.snapshot.max_bytes is not buffered (said once per topic): raise max_bytes, or exclude the topic');
+    this.#log.warn(
+      { topic: msg.topic, bytes: msg.data.byteLength, max_bytes: this.#settings.max_bytes },
+      'snapshot: a message larger than recorder.snapshot.max_bytes is not buffered (said once per topic): raise max_bytes, or exclude the topic',
+    );
   };
 
   #typeHash(type: string): string | undefined {

@@ -75,7 +75,13 @@ describe('Recorder.stop() with a disk check under way', () => {
     let answer: ((space: FreeSpace) => void) | undefined;
     let calls = 0;
     // The first statfs is start()'s (room to record); the next ones are disk checks, answered by the test.
-    const io: SegmentIO = { ...fsSegmentIO, freeSpace: () => (calls++ === 0 ? Promise.resolve({ bytes: 1e12, inodes: Infinity }) : new Promise((resolve) => (answer = resolve))) };
+    const io: SegmentIO = {
+      ...fsSegmentIO,
+      freeSpace: () =>
+        calls++ === 0
+          ? Promise.resolve({ bytes: 1e12, inodes: Infinity })
+          : new Promise((resolve) => (answer = resolve)),
+    };
     const { recorder } = await recordOne(io);
     await waitFor(() => answer !== undefined, 'a disk check waiting on statfs');
 

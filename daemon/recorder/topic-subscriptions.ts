@@ -88,7 +88,8 @@ export class TopicSubscriptions {
         entry.since = now;
         continue;
       }
-      if (now - entry.since < quietMs || keep(topic) || this.#bus.topicQos(topic)?.durability === 'transient_local') continue;
+      if (now - entry.since < quietMs || keep(topic) || this.#bus.topicQos(topic)?.durability === 'transient_local')
+        continue;
       this.#close(topic, entry.sub, false);
       this.#subs.delete(topic);
       // Subscribed again before its next message is delivered: that message is recorded like any other.
@@ -117,7 +118,8 @@ export class TopicSubscriptions {
   /** `listed`: keep the topic's entry among the drops even at 0 (it was subscribed until the recorder stopped). */
   #close(topic: string, sub: Subscription, listed: boolean): void {
     const dropped = sub.counters.dropped;
-    if (listed || dropped > 0 || this.#closedDrops.has(topic)) this.#closedDrops.set(topic, (this.#closedDrops.get(topic) ?? 0) + dropped);
+    if (listed || dropped > 0 || this.#closedDrops.has(topic))
+      this.#closedDrops.set(topic, (this.#closedDrops.get(topic) ?? 0) + dropped);
     this.#bus.unsubscribe(sub);
   }
 }

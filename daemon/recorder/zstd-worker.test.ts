@@ -60,7 +60,8 @@ describe('zstd chunk compression on a worker thread', () => {
     const big = [sample(32 * MiB, 2)];
     const done = compressor(big, 32 * MiB).then(() => order.push('compressed'));
     const ticks = (async () => {
-      while (order.length === 0) await new Promise((r) => setImmediate(r)).then(() => order.length === 0 && order.push('loop turned'));
+      while (order.length === 0)
+        await new Promise((r) => setImmediate(r)).then(() => order.length === 0 && order.push('loop turned'));
     })();
     await Promise.all([done, ticks]);
     // On the main thread the frame was ready before the loop could turn even once.
@@ -84,14 +85,21 @@ describe('zstd chunk compression on a worker thread', () => {
     const compressor = (await loadCompressor('zstd')) as Compressor;
     cleanups.push(() => compressor.close?.());
     const path = join(dir, 'x.mcap');
-    const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(path), compression: 'zstd', compressor, chunkSize: MiB });
+    const writer = new McapSegmentWriter({
+      file: await fsSegmentIO.create(path),
+      compression: 'zstd',
+      compressor,
+      chunkSize: MiB,
+    });
     const channel = writer.addChannel({ topic: '/points', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
     const sent = [sample(100, 5), sample(9 * MiB, 6), ...Array.from({ length: 40 }, (_, i) => sample(50_000, i))];
     sent.forEach((data, i) => writer.addMessage(channel, BigInt(i), BigInt(i), data));
     await writer.end();
     const { reader, messages } = await readMcap(path); // chunk CRCs checked
     expect(reader.chunkIndexes.length).toBeGreaterThan(1);
-    expect(reader.chunkIndexes.every((c) => c.compression === 'zstd' && c.compressedSize < c.uncompressedSize)).toBe(true);
+    expect(reader.chunkIndexes.every((c) => c.compression === 'zstd' && c.compressedSize < c.uncompressedSize)).toBe(
+      true,
+    );
     const got = messages.map((m) => m.data);
     expect(got.length).toBe(sent.length);
     got.forEach((data, i) => expect(Buffer.from(data).equals(Buffer.from(sent[i]!))).toBe(true));

@@ -89,7 +89,7 @@ export class ZstdWorker {
     let at = 0;
     let sinceYield = 0;
     for (const piece of pieces) {
-      for (let from = 0; from < piece.byteLength; ) {
+      for (let from = 0; from < piece.byteLength;) {
         const take = Math.min(piece.byteLength - from, this.#stepBytes - sinceYield);
         joined.set(from === 0 && take === piece.byteLength ? piece : piece.subarray(from, from + take), at);
         at += take;

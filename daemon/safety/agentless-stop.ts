@@ -47,7 +47,11 @@ export interface AgentlessStopContext {
  * the next agent reads at its start. No run to cancel. Throws when the zero Twist cannot be sent (the topic carries
  * another type): the robot was not stopped, though the latch holds.
  */
-export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, reason: string | undefined): Promise<RobotStopOutcome> {
+export async function stopWithoutAgent(
+  ctx: AgentlessStopContext,
+  by: string,
+  reason: string | undefined,
+): Promise<RobotStopOutcome> {
   const topic = ctx.config.policy.velocity.topic;
   const latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
   for (const listener of [...(drivers.get(stopLatchPath(ctx.dataDir)) ?? [])]) listener({ by, reason });
@@ -69,8 +73,13 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
   // Logged as the agent's stop logs it: with no agent, this is the only trace of the stop in the log.
   if (zeroError) {
     const message = `the zero Twist could not be sent to ${topic}: ${zeroError.message}`;
-    ctx.log.error({ by, reason: reason ?? null, topic, latched: engaged?.state ?? null, zero_twist_error: message }, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
-    throw new RobotNotStoppedError(`${message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`);
+    ctx.log.error(
+      { by, reason: reason ?? null, topic, latched: engaged?.state ?? null, zero_twist_error: message },
+      'robot stop: the zero Twist could not be sent; the robot was NOT stopped',
+    );
+    throw new RobotNotStoppedError(
+      `${message}${engaged ? '; the stop is latched all the same' : ''}. Stop the robot another way (its hardware e-stop)`,
+    );
   }
   const latched = engaged ? await latchReport(engaged, latch.path, WRITE_WAIT_MS) : null;
   const outcome: RobotStopOutcome = { topic, aborted: null, cancelled: [], journal_error: null, latched };
@@ -79,7 +88,11 @@ export async function stopWithoutAgent(ctx: AgentlessStopContext, by: string, re
 }
 
 /** Releasing the latch with no agent running: as the agent releases it (StopLatch.release). */
-export async function releaseWithoutAgent(ctx: Pick<AgentlessStopContext, 'config' | 'dataDir' | 'log'>, by: string, since: string | undefined): Promise<StopReleaseOutcome> {
+export async function releaseWithoutAgent(
+  ctx: Pick<AgentlessStopContext, 'config' | 'dataDir' | 'log'>,
+  by: string,
+  since: string | undefined,
+): Promise<StopReleaseOutcome> {
   const latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
   latch.load(); // a latch file from before that nothing in this process read yet
   const was = await latch.release(since);

@@ -23,16 +23,25 @@ export interface OperatorStopContext {
  * running (agent.enabled false, or one restarting for a reload), the zero Twist and the latch all the same.
  * Then, in the same tick, every other velocity topic the limits govern gets its zero (zeroGovernedTopics).
  */
-export function operatorStop(ctx: OperatorStopContext, by: string, reason: string | undefined): Promise<RobotStopOutcome> {
+export function operatorStop(
+  ctx: OperatorStopContext,
+  by: string,
+  reason: string | undefined,
+): Promise<RobotStopOutcome> {
   const agent = ctx.components.get(SERVICE_NAMES.agent);
   const stopping = isRobotStop(agent) ? agent.stopRobot(by, reason) : stopWithoutAgent(ctx, by, reason);
   const { zeroed, failed } = zeroGovernedTopics(ctx.bus, ctx.codec, ctx.config.policy.velocity);
-  for (const { topic, error } of failed) ctx.log.error({ topic, err: error }, `robot stop: the zero command could not be sent to ${topic}`);
+  for (const { topic, error } of failed)
+    ctx.log.error({ topic, err: error }, `robot stop: the zero command could not be sent to ${topic}`);
   return stopping.then((outcome) => ({ ...outcome, zeroed }));
 }
 
 /** A person releases the operator's latched stop, through the agent when one runs (see operatorStop). */
-export function operatorRelease(ctx: OperatorStopContext, by: string, since: string | undefined): Promise<StopReleaseOutcome> {
+export function operatorRelease(
+  ctx: OperatorStopContext,
+  by: string,
+  since: string | undefined,
+): Promise<StopReleaseOutcome> {
   const agent = ctx.components.get(SERVICE_NAMES.agent);
   if (isRobotStop(agent)) return agent.releaseStop(by, since);
   return releaseWithoutAgent(ctx, by, since);

@@ -59,7 +59,11 @@ export class StopLatch {
   load(): { latched: StopLatchState | undefined; ignored: string | undefined } {
     const state = held.get(this.path) ?? readLatchFile(this.path);
     if (!state) return { latched: undefined, ignored: undefined };
-    if (!this.enabled) return { latched: undefined, ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed` };
+    if (!this.enabled)
+      return {
+        latched: undefined,
+        ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed`,
+      };
     held.set(this.path, state);
     return { latched: state, ignored: undefined };
   }
@@ -69,7 +73,13 @@ export class StopLatch {
    * written (or could not be: `persisted` false and `error` say why; the latch holds in this process).
    */
   engage(order: StopOrder): { state: StopLatchState; written: Promise<StopLatchState> } {
-    const state: StopLatchState = { by: order.by, reason: order.reason ?? null, since: new Date().toISOString(), persisted: false, error: null };
+    const state: StopLatchState = {
+      by: order.by,
+      reason: order.reason ?? null,
+      since: new Date().toISOString(),
+      persisted: false,
+      error: null,
+    };
     held.set(this.path, state);
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
@@ -96,7 +106,8 @@ export class StopLatch {
     // that turns it on again must not bring back a latch a person released, and that no restart would find.
     const seen = held.get(this.path);
     // The person releasing saw another latch (a page shown before a newer stop): they have not seen this one.
-    if (expectedSince !== undefined && seen && seen.since !== expectedSince) throw new StopLatchConflict(seen, expectedSince);
+    if (expectedSince !== undefined && seen && seen.since !== expectedSince)
+      throw new StopLatchConflict(seen, expectedSince);
     const was = this.state;
     await this.#serially(async () => {
       try {
@@ -119,7 +130,10 @@ export class StopLatch {
   /** Each engage and release writes in turn, so the file ends as the last one left it. */
   #serially<T>(work: () => Promise<T>): Promise<T> {
     const next = (writes.get(this.path) ?? Promise.resolve()).then(work, work);
-    const settled = next.then(() => undefined, () => undefined);
+    const settled = next.then(
+      () => undefined,
+      () => undefined,
+    );
     writes.set(this.path, settled);
     void settled.then(() => {
       if (writes.get(this.path) === settled) writes.delete(this.path);
@@ -132,12 +146,17 @@ export class StopLatch {
  * What a stop reports of the latch it engaged: as written within `waitMs`, or, when its disk has not
  * answered by then, as held here with `error` saying a restart finds it only once written.
  */
-export async function latchReport(engaged: ReturnType<StopLatch['engage']>, path: string, waitMs: number): Promise<StopLatchState> {
+export async function latchReport(
+  engaged: ReturnType<StopLatch['engage']>,
+  path: string,
+  waitMs: number,
+): Promise<StopLatchState> {
   let timer: NodeJS.Timeout | undefined;
   await Promise.race([engaged.written, new Promise((resolve) => (timer = setTimeout(resolve, waitMs)))]);
   clearTimeout(timer);
   const state = { ...engaged.state };
-  if (!state.persisted && state.error === null) state.error = `the latch file ${path} is still being written after ${waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
+  if (!state.persisted && state.error === null)
+    state.error = `the latch file ${path} is still being written after ${waitMs} ms (its disk is slow or stuck): the latch holds here; a restart finds it only once written`;
   return state;
 }
 
@@ -146,7 +165,9 @@ export class StopLatchConflict extends Error {
   override name = 'StopLatchConflict';
   readonly latch: StopLatchState;
   constructor(latch: StopLatchState, expectedSince: string) {
-    super(`not released: the stop now latched is a newer one, by ${latchText(latch)}, not the one of ${expectedSince} you were shown; look at it, then release again`);
+    super(
+      `not released: the stop now latched is a newer one, by ${latchText(latch)}, not the one of ${expectedSince} you were shown; look at it, then release again`,
+    );
     this.latch = latch;
   }
 }
@@ -164,14 +185,24 @@ function latchText(state: Pick<StopLatchState, 'by' | 'reason' | 'since'>): stri
 function parseLatchFile(text: string, path: string): StopLatchState {
   try {
     const value = JSON.parse(text) as Partial<LatchFile>;
-    if (typeof value.by === 'string' && typeof value.since === 'string' && (value.reason === null || typeof value.reason === 'string')) {
+    if (
+      typeof value.by === 'string' &&
+      typeof value.since === 'string' &&
+      (value.reason === null || typeof value.reason === 'string')
+    ) {
       return { by: value.by, reason: value.reason, since: value.since, persisted: true, error: null };
     }
   } catch {
     // below
   }
   const problem = text.startsWith('\0') ? text.slice(1) : 'not a latch record';
-  return { by: 'unknown', reason: `the latch file ${path} is unreadable (${problem}): latched to be safe`, since: new Date().toISOString(), persisted: true, error: problem };
+  return {
+    by: 'unknown',
+    reason: `the latch file ${path} is unreadable (${problem}): latched to be safe`,
+    since: new Date().toISOString(),
+    persisted: true,
+    error: problem,
+  };
 }
 
 /**
@@ -230,14 +261,17 @@ export function stopLatchHook(latch: StopLatch, limits: VelocityLimits, forwarde
     beforeToolCall(ctx, input) {
       const refusal = latch.refusal();
       if (refusal === undefined) return ALLOW;
-      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy') return { action: 'deny', rule: 'stop_latch', reason: refusal };
+      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy')
+        return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
       const topic = field<string>(input, 'topic');
       if (topic === undefined || !(governed(topic) || forwarded.includes(topic))) return ALLOW;
       // Not by its `type`: the publish skill sends whatever goes to the velocity topic as a Twist, whatever
       // type it names. So it passes only when it is zero read either way, as a Twist or as a TwistStamped.
       const fields = field<unknown>(input, 'fields');
-      return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist'))) ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` } : ALLOW;
+      return twistMoves(fullTwist(fields)) || twistMoves(fullTwist(field(fields, 'twist')))
+        ? { action: 'deny', rule: 'stop_latch', reason: `${refusal} (a Twist that moves, on ${topic})` }
+        : ALLOW;
     },
   };
 }

@@ -26,9 +26,14 @@ export function parseStopQuery(payload: Uint8Array): StopRequest {
   try {
     value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(payload));
   } catch (error) {
-    throw new Error(`agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`);
+    throw new Error(
+      `agent/stop: the request is not JSON (${(error as Error).message}); send {"by": "...", "reason": "..."} or nothing. The robot was NOT stopped`,
+    );
   }
   const issues = STOP_REQUEST.issues(value);
-  if (issues.length > 0) throw new Error(`agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`);
+  if (issues.length > 0)
+    throw new Error(
+      `agent/stop: ${issues.map((i) => `${i.path || '(request)'}: ${i.message}`).join('; ')}. The robot was NOT stopped`,
+    );
   return value as StopRequest;
 }

@@ -1,7 +1,13 @@
 import { MessageCodec } from '../bus/index.ts';
 import type { QueryPayload } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { MetricFamily, MetricsProvider, RobotStopOutcome, RobotStopService, StopReleaseOutcome } from '../contract/index.ts';
+import type {
+  MetricFamily,
+  MetricsProvider,
+  RobotStopOutcome,
+  RobotStopService,
+  StopReleaseOutcome,
+} from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
 import { latchedMessage, StopLatch } from './stop-latch.ts';
@@ -59,7 +65,11 @@ export class StopService implements Component, RobotStopService, MetricsProvider
     // starts; with no agent, this is the daemon's only word of why nothing moves.
     const { latched, ignored } = this.#latch.load();
     if (!this.#ctx.config.agent.enabled) {
-      if (latched) this.#ctx.log.warn({ stop_latch: latched, file: this.#latch.path }, `${latchedMessage(latched)}: the stop is latched since before this start`);
+      if (latched)
+        this.#ctx.log.warn(
+          { stop_latch: latched, file: this.#latch.path },
+          `${latchedMessage(latched)}: the stop is latched since before this start`,
+        );
       if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
     }
     this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
@@ -71,11 +81,21 @@ export class StopService implements Component, RobotStopService, MetricsProvider
   }
 
   health(): ComponentHealth {
-    return { state: this.#unserve ? 'running' : 'stopped', details: { query: STOP_QUERY, asked: this.#asked, stop_latch: this.#latch.state ?? null } };
+    return {
+      state: this.#unserve ? 'running' : 'stopped',
+      details: { query: STOP_QUERY, asked: this.#asked, stop_latch: this.#latch.state ?? null },
+    };
   }
 
   metrics(): MetricFamily[] {
-    return [{ name: 'auraison_agent_stop_latched', help: '1 while the operator\'s stop is latched (nothing the daemon governs moves the robot), else 0.', type: 'gauge', samples: [{ value: this.#latch.state ? 1 : 0 }] }];
+    return [
+      {
+        name: 'auraison_agent_stop_latched',
+        help: "1 while the operator's stop is latched (nothing the daemon governs moves the robot), else 0.",
+        type: 'gauge',
+        samples: [{ value: this.#latch.state ? 1 : 0 }],
+      },
+    ];
   }
 
   async #stop(request: QueryPayload): Promise<QueryPayload> {

@@ -12,7 +12,11 @@ const VELOCITY_TYPES = new Set(['geometry_msgs/msg/Twist', 'geometry_msgs/msg/Tw
  * gets a zero one of its type, so the last command each base holds is zero. Returns the topics zeroed; one
  * that could not be sent to is left out and logged by the caller from `failed`.
  */
-export function zeroGovernedTopics(bus: Bus, codec: MessageCodec, limits: VelocityLimits): { zeroed: string[]; failed: { topic: string; error: string }[] } {
+export function zeroGovernedTopics(
+  bus: Bus,
+  codec: MessageCodec,
+  limits: VelocityLimits,
+): { zeroed: string[]; failed: { topic: string; error: string }[] } {
   const governed = governedTopics(limits);
   const zeroed: string[] = [];
   const failed: { topic: string; error: string }[] = [];

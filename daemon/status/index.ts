@@ -1,1 +1,9 @@
-export { STATUS_FILE_PERIOD_MS, readStatusFile, startStatusFile, statusAgeMs, statusFilePath, type StatusFile, type StatusFileWriter } from './status-file.ts';
+export {
+  STATUS_FILE_PERIOD_MS,
+  readStatusFile,
+  startStatusFile,
+  statusAgeMs,
+  statusFilePath,
+  type StatusFile,
+  type StatusFileWriter,
+} from './status-file.ts';

@@ -29,7 +29,11 @@ export function startStatusFile(daemon: Daemon, periodMs = STATUS_FILE_PERIOD_MS
   mkdirSync(join(daemon.dataDir, 'run'), { recursive: true });
   let failing = false;
   const write = (state: 'running' | 'stopped'): void => {
-    const body = JSON.stringify({ state, written_at: new Date().toISOString(), ...freshnessStamp(), ...daemon.status() }, null, 2);
+    const body = JSON.stringify(
+      { state, written_at: new Date().toISOString(), ...freshnessStamp(), ...daemon.status() },
+      null,
+      2,
+    );
     try {
       writeFileSync(`${path}.tmp`, body);
       renameSync(`${path}.tmp`, path);
@@ -89,7 +93,14 @@ function freshnessStamp(): { written_mono_ms: number; boot_id?: string } {
  * file without these fields (an older daemon) falls back to the wall clock, where a time still to come (the
  * clock stepped back since) is an unknown age: not fresh.
  */
-export function statusAgeMs(status: StatusFile, now: { wallMs: number; monoMs: number; bootId: string | undefined } = { wallMs: Date.now(), monoMs: bootMonotonicMs(), bootId: bootId() }): number {
+export function statusAgeMs(
+  status: StatusFile,
+  now: { wallMs: number; monoMs: number; bootId: string | undefined } = {
+    wallMs: Date.now(),
+    monoMs: bootMonotonicMs(),
+    bootId: bootId(),
+  },
+): number {
   if (typeof status.written_mono_ms === 'number' && status.boot_id && now.bootId) {
     return status.boot_id === now.bootId ? Math.max(0, now.monoMs - status.written_mono_ms) : Infinity;
   }

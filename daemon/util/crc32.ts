@@ -25,7 +25,8 @@ export function crc32Table(bytes: Uint8Array, start = 0, end = bytes.length, ini
   return (crc ^ 0xffffffff) >>> 0;
 }
 
-const portable: Crc32 = (zlib as { crc32?: Crc32 }).crc32 ?? ((data, initial = 0) => crc32Table(data, 0, data.length, initial));
+const portable: Crc32 =
+  (zlib as { crc32?: Crc32 }).crc32 ?? ((data, initial = 0) => crc32Table(data, 0, data.length, initial));
 
 export const crc32: Crc32 = load();
 
@@ -34,7 +35,9 @@ export const crc32Implementation: string = crc32 === portable ? 'portable (node:
 
 function load(): Crc32 {
   try {
-    const native = createRequire(import.meta.url)('@node-rs/crc32') as { crc32: (input: Uint8Array, initial?: number | null) => number };
+    const native = createRequire(import.meta.url)('@node-rs/crc32') as {
+      crc32: (input: Uint8Array, initial?: number | null) => number;
+    };
     const crc = (data: Uint8Array, initial = 0): number => native.crc32(data, initial);
     // A module built for another CPU or libc may load yet compute wrongly: check it against zlib once.
     const probe = Uint8Array.from({ length: 64 }, (_, i) => (i * 37) & 0xff);

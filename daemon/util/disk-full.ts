@@ -3,7 +3,11 @@ import { statfsSync } from 'node:fs';
 /** ENOSPC or EDQUOT: as an errno from Node, or in the text of an error from DuckDB (its IO Error carries no code). */
 export function isDiskFull(error: unknown): boolean {
   const { code, message } = (error ?? {}) as { code?: unknown; message?: unknown };
-  return code === 'ENOSPC' || code === 'EDQUOT' || (typeof message === 'string' && /No space left on device|Disk quota exceeded/.test(message));
+  return (
+    code === 'ENOSPC' ||
+    code === 'EDQUOT' ||
+    (typeof message === 'string' && /No space left on device|Disk quota exceeded/.test(message))
+  );
 }
 
 /**
@@ -15,7 +19,8 @@ export function diskSpaceText(path: string): string {
   try {
     const fs = statfsSync(path);
     const free = fs.bavail * fs.bsize;
-    if (fs.files > 0 && fs.ffree < 16 && free >= 1024 * 1024) return ` (${fs.ffree} inodes free of ${fs.files}: a file system full of small files)`;
+    if (fs.files > 0 && fs.ffree < 16 && free >= 1024 * 1024)
+      return ` (${fs.ffree} inodes free of ${fs.files}: a file system full of small files)`;
     return ` (${formatBytes(free)} free of ${formatBytes(fs.blocks * fs.bsize)})`;
   } catch {
     return '';

@@ -42,6 +42,9 @@ export function lfsPointerMessage(files: readonly string[], what: string): strin
   const first = files[0]!;
   const pointer = readLfsPointer(first);
   const size = pointer && Number.isFinite(pointer.size) ? `, ${pointer.size} bytes not downloaded` : '';
-  const which = files.length === 1 ? `${first} is a Git LFS pointer` : `${files.length} files are Git LFS pointers (first: ${first})`;
+  const which =
+    files.length === 1
+      ? `${first} is a Git LFS pointer`
+      : `${files.length} files are Git LFS pointers (first: ${first})`;
   return `${which}, not the ${what}${size}: the repository was cloned without its LFS files; run \`git lfs pull\` in it`;
 }

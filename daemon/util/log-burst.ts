@@ -20,7 +20,8 @@ export class LogBurst<K = string> {
   constructor(options: { intervalMs?: number; burst?: number; now?: () => number } = {}) {
     const { intervalMs = 60_000, burst = 1, now = () => performance.now() } = options;
     if (!(intervalMs >= 0)) throw new RangeError(`LogBurst: intervalMs must be >= 0, got ${intervalMs}`);
-    if (!Number.isInteger(burst) || burst < 1) throw new RangeError(`LogBurst: burst must be an integer >= 1, got ${burst}`);
+    if (!Number.isInteger(burst) || burst < 1)
+      throw new RangeError(`LogBurst: burst must be an integer >= 1, got ${burst}`);
     this.#intervalMs = intervalMs;
     this.#burst = burst;
     this.#now = now;

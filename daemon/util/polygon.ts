@@ -26,17 +26,22 @@ export function polygonProblems(points: readonly Point[]): string[] {
   const scale = Math.max(...points.map((p) => Math.max(Math.abs(p.x - o.x), Math.abs(p.y - o.y))));
   // Cross products are of squared lengths: compare them with the polygon's extent, squared.
   const flat = (v: number) => Math.abs(v) <= 1e-12 * scale * scale;
-  if (points.every((p, i) => i < 2 || flat(cross(o, points[1]!, p)))) return ['the points lie on one line: they enclose no area'];
+  if (points.every((p, i) => i < 2 || flat(cross(o, points[1]!, p))))
+    return ['the points lie on one line: they enclose no area'];
   for (let i = 0; i < n; i++) {
     const prev = (i + n - 1) % n;
     const next = (i + 1) % n;
-    if (flat(cross(points[prev]!, points[i]!, points[next]!))) problems.push(`vertex ${show(points, i)} lies on the line from ${show(points, prev)} to ${show(points, next)}`);
+    if (flat(cross(points[prev]!, points[i]!, points[next]!)))
+      problems.push(`vertex ${show(points, i)} lies on the line from ${show(points, prev)} to ${show(points, next)}`);
   }
   for (let i = 0; i < n; i++) {
     for (let j = i + 2; j < n; j++) {
       if (i === 0 && j === n - 1) continue; // adjacent through the closing edge
       const [a, b, c, d] = [points[i]!, points[i + 1]!, points[j]!, points[(j + 1) % n]!];
-      if (segmentsMeet(a, b, c, d, flat)) problems.push(`edge ${show(points, i)}-${show(points, i + 1)} crosses edge ${show(points, j)}-${show(points, (j + 1) % n)}`);
+      if (segmentsMeet(a, b, c, d, flat))
+        problems.push(
+          `edge ${show(points, i)}-${show(points, i + 1)} crosses edge ${show(points, j)}-${show(points, (j + 1) % n)}`,
+        );
     }
   }
   if (problems.length > 0) return problems;
@@ -56,7 +61,21 @@ function segmentsMeet(a: Point, b: Point, c: Point, d: Point, flat: (v: number) 
   const d2 = cross(c, d, b);
   const d3 = cross(a, b, c);
   const d4 = cross(a, b, d);
-  if (((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) && ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) && !flat(d1) && !flat(d2) && !flat(d3) && !flat(d4)) return true;
-  const within = (p: Point, q: Point, r: Point) => Math.min(p.x, q.x) <= r.x && r.x <= Math.max(p.x, q.x) && Math.min(p.y, q.y) <= r.y && r.y <= Math.max(p.y, q.y);
-  return (flat(d1) && within(c, d, a)) || (flat(d2) && within(c, d, b)) || (flat(d3) && within(a, b, c)) || (flat(d4) && within(a, b, d));
+  if (
+    ((d1 > 0 && d2 < 0) || (d1 < 0 && d2 > 0)) &&
+    ((d3 > 0 && d4 < 0) || (d3 < 0 && d4 > 0)) &&
+    !flat(d1) &&
+    !flat(d2) &&
+    !flat(d3) &&
+    !flat(d4)
+  )
+    return true;
+  const within = (p: Point, q: Point, r: Point) =>
+    Math.min(p.x, q.x) <= r.x && r.x <= Math.max(p.x, q.x) && Math.min(p.y, q.y) <= r.y && r.y <= Math.max(p.y, q.y);
+  return (
+    (flat(d1) && within(c, d, a)) ||
+    (flat(d2) && within(c, d, b)) ||
+    (flat(d3) && within(a, b, c)) ||
+    (flat(d4) && within(a, b, d))
+  );
 }

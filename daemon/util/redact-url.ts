@@ -39,7 +39,9 @@ export function splitCredentials(url: string): { url: string; authorization: str
     return { url, authorization: undefined };
   }
   if (parsed.username === '' && parsed.password === '') return { url, authorization: undefined };
-  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString('base64');
+  const basic = Buffer.from(`${decodeURIComponent(parsed.username)}:${decodeURIComponent(parsed.password)}`).toString(
+    'base64',
+  );
   parsed.username = '';
   parsed.password = '';
   return { url: parsed.toString(), authorization: `Basic ${basic}` };

@@ -3,6 +3,13 @@ export { DEFAULT_MAZE_SEED, generateMaze, type Maze, type MazeOptions, type Pose
 export { rasterize, type Grid } from './occupancy.ts';
 export { distanceToRect } from './rect.ts';
 export { Rng } from './rng.ts';
-export { BURGER, DiffDriveRobot, type DiffDriveLimits, type DiffDriveOptions, type Twist2D, type WheelJoints } from './robot.ts';
+export {
+  BURGER,
+  DiffDriveRobot,
+  type DiffDriveLimits,
+  type DiffDriveOptions,
+  type Twist2D,
+  type WheelJoints,
+} from './robot.ts';
 export { BURGER_MODEL, BURGER_URDF, type RobotModel, type UrdfJoint, type UrdfLink } from './urdf.ts';
 export { MazeWorld, type MazeWorldOptions, type WorldScan } from './world.ts';

@@ -61,7 +61,8 @@ describe('Lidar', () => {
       for (let i = 0; i < 360; i += 7) {
         const expected = marched(maze.walls, pose.x, pose.y, pose.yaw + i * scan.angleIncrement, 3.5);
         const got = scan.ranges[i]!;
-        const ok = expected > 3.5 ? got === Infinity : expected < 0.12 ? got === -Infinity : Math.abs(got - expected) < 0.002;
+        const ok =
+          expected > 3.5 ? got === Infinity : expected < 0.12 ? got === -Infinity : Math.abs(got - expected) < 0.002;
         if (!ok) misses.push(`beam ${i}: ${got} vs ${expected}`);
       }
       expect(misses).toEqual([]);

@@ -35,7 +35,14 @@ export type LidarOptions = {
 export const LDS_MOUNT = { x: -0.032, y: 0, z: 0.172 } as const;
 
 /** The LDS-01's figures: 360 beams from 0 rad counter-clockwise, 0.12..3.5 m, 5 Hz. */
-export const LDS_01 = { beams: 360, angleMin: 0, rangeMin: 0.12, rangeMax: 3.5, noiseSigma: 0.01, scanTime: 0.2 } as const;
+export const LDS_01 = {
+  beams: 360,
+  angleMin: 0,
+  rangeMin: 0.12,
+  rangeMax: 3.5,
+  noiseSigma: 0.01,
+  scanTime: 0.2,
+} as const;
 
 /**
  * A 2D lidar cast analytically against axis-aligned wall boxes (ray/box slab test, no grid marching).
@@ -68,8 +75,10 @@ export class Lidar {
       scanTime = LDS_01.scanTime,
       rng,
     } = options;
-    if (!Number.isInteger(beams) || beams < 1) throw new RangeError(`lidar beams must be an integer >= 1, got ${beams}`);
-    if (!(rangeMin >= 0 && rangeMax > rangeMin)) throw new RangeError(`lidar needs 0 <= rangeMin < rangeMax, got ${rangeMin}..${rangeMax}`);
+    if (!Number.isInteger(beams) || beams < 1)
+      throw new RangeError(`lidar beams must be an integer >= 1, got ${beams}`);
+    if (!(rangeMin >= 0 && rangeMax > rangeMin))
+      throw new RangeError(`lidar needs 0 <= rangeMin < rangeMax, got ${rangeMin}..${rangeMax}`);
     this.beams = beams;
     this.angleMin = angleMin;
     this.angleIncrement = (2 * Math.PI) / beams;

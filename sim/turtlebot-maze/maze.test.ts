@@ -5,12 +5,18 @@ import { DEFAULT_MAZE_SEED, generateMaze, type Maze } from './maze.ts';
 function cellGraph(maze: Maze) {
   const { rows, cols, cellSize, wallThickness: t } = maze;
   const blocked = (x: number, y: number) => maze.walls.some((w) => x > w.x0 && x < w.x1 && y > w.y0 && y < w.y1);
-  const centre = (r: number, c: number) => ({ x: c * cellSize + (cellSize + t) / 2, y: r * cellSize + (cellSize + t) / 2 });
+  const centre = (r: number, c: number) => ({
+    x: c * cellSize + (cellSize + t) / 2,
+    y: r * cellSize + (cellSize + t) / 2,
+  });
   const open = (r: number, c: number, dr: number, dc: number) => {
     const r2 = r + dr;
     const c2 = c + dc;
     if (r2 < 0 || c2 < 0 || r2 >= rows || c2 >= cols) return false;
-    const mid = dr === 0 ? { x: Math.max(c, c2) * cellSize + t / 2, y: centre(r, c).y } : { x: centre(r, c).x, y: Math.max(r, r2) * cellSize + t / 2 };
+    const mid =
+      dr === 0
+        ? { x: Math.max(c, c2) * cellSize + t / 2, y: centre(r, c).y }
+        : { x: centre(r, c).x, y: Math.max(r, r2) * cellSize + t / 2 };
     return !blocked(mid.x, mid.y);
   };
   // Breadth-first from the start cell.
@@ -19,7 +25,12 @@ function cellGraph(maze: Maze) {
   let edges = 0;
   for (let i = 0; i < queue.length; i++) {
     const [r, c] = queue[i]!;
-    for (const [dr, dc] of [[1, 0], [0, 1], [-1, 0], [0, -1]] as const) {
+    for (const [dr, dc] of [
+      [1, 0],
+      [0, 1],
+      [-1, 0],
+      [0, -1],
+    ] as const) {
       if (!open(r, c, dr, dc)) continue;
       edges++;
       const key = `${r + dr},${c + dc}`;
@@ -67,7 +78,9 @@ describe('generateMaze', () => {
   it('seals one closet off: free inside, walled all round, unreachable', () => {
     expect(maze.sealed).toHaveLength(1);
     const closet = maze.sealed[0]!;
-    const overlaps = maze.walls.some((w) => w.x0 < closet.x1 && w.x1 > closet.x0 && w.y0 < closet.y1 && w.y1 > closet.y0);
+    const overlaps = maze.walls.some(
+      (w) => w.x0 < closet.x1 && w.x1 > closet.x0 && w.y0 < closet.y1 && w.y1 > closet.y0,
+    );
     expect(overlaps).toBe(false);
     const graph = cellGraph(maze);
     const centre = maze.namedPoses.closet!;

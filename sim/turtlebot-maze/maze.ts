@@ -144,7 +144,8 @@ function carve(walls: WallSet, rows: number, cols: number, isCloset: (r: number,
     for (const { dr, dc } of DIRECTIONS) {
       const r = cell.row + dr;
       const c = cell.col + dc;
-      if (r >= 0 && c >= 0 && r < rows && c < cols && !visited[r]![c] && !isCloset(r, c)) options.push({ row: r, col: c });
+      if (r >= 0 && c >= 0 && r < rows && c < cols && !visited[r]![c] && !isCloset(r, c))
+        options.push({ row: r, col: c });
     }
     if (options.length === 0) {
       stack.pop();
@@ -171,8 +172,12 @@ function openLoops(
     for (let c = 0; c < cols; c++) {
       if (isCloset(r, c)) continue;
       const a = { row: r, col: c };
-      for (const b of [{ row: r + 1, col: c }, { row: r, col: c + 1 }]) {
-        if (b.row < rows && b.col < cols && !isCloset(b.row, b.col) && wallBetween(walls, a, b)) candidates.push([a, b]);
+      for (const b of [
+        { row: r + 1, col: c },
+        { row: r, col: c + 1 },
+      ]) {
+        if (b.row < rows && b.col < cols && !isCloset(b.row, b.col) && wallBetween(walls, a, b))
+          candidates.push([a, b]);
       }
     }
   }

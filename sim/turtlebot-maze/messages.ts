@@ -49,8 +49,14 @@ export function odometryMessage(time: number, pose: Pose2D, twist: { linear: num
   return {
     header: { stamp: simStamp(time), frame_id: 'odom' },
     child_frame_id: 'base_footprint',
-    pose: { pose: { position: { x: pose.x, y: pose.y, z: 0 }, orientation: yawToQuaternion(pose.yaw) }, covariance: ODOM_COVARIANCE },
-    twist: { twist: { linear: { x: twist.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: twist.angular } }, covariance: ODOM_COVARIANCE },
+    pose: {
+      pose: { position: { x: pose.x, y: pose.y, z: 0 }, orientation: yawToQuaternion(pose.yaw) },
+      covariance: ODOM_COVARIANCE,
+    },
+    twist: {
+      twist: { linear: { x: twist.linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: twist.angular } },
+      covariance: ODOM_COVARIANCE,
+    },
   };
 }
 
@@ -64,7 +70,11 @@ function transform(time: number, parent: string, child: string, x: number, y: nu
 
 /** A URDF joint's transform at `position`, as robot_state_publisher broadcasts it. */
 function jointTf(time: number, joint: UrdfJoint, position?: number) {
-  return { header: { stamp: simStamp(time), frame_id: joint.parent }, child_frame_id: joint.child, transform: jointTransform(joint, position) };
+  return {
+    header: { stamp: simStamp(time), frame_id: joint.parent },
+    child_frame_id: joint.child,
+    transform: jointTransform(joint, position),
+  };
 }
 
 /**

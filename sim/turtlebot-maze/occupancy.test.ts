@@ -44,7 +44,8 @@ describe('rasterize', () => {
     expect(wrong).toEqual([]);
     // The outer boundary is closed: the first and last rows and columns are all wall.
     const border = [];
-    for (let i = 0; i < 162; i++) border.push(grid.data[i], grid.data[161 * 162 + i], grid.data[i * 162], grid.data[i * 162 + 161]);
+    for (let i = 0; i < 162; i++)
+      border.push(grid.data[i], grid.data[161 * 162 + i], grid.data[i * 162], grid.data[i * 162 + 161]);
     expect(new Set(border)).toEqual(new Set([100]));
   });
 });

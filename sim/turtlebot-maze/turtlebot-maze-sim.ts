@@ -81,7 +81,9 @@ export class TurtlebotMazeSim implements Component {
     this.maze = generateMaze({ seed: mazeSeed });
     this.world = new MazeWorld({ maze: this.maze, seed });
     this.speed = speed;
-    const extra = Object.fromEntries(Object.entries(extraPoses).map(([k, p]) => [k, { x: p.x, y: p.y, yaw: p.yaw ?? 0 }]));
+    const extra = Object.fromEntries(
+      Object.entries(extraPoses).map(([k, p]) => [k, { x: p.x, y: p.y, yaw: p.yaw ?? 0 }]),
+    );
     this.namedPoses = { ...this.maze.namedPoses, ...extra };
   }
 
@@ -92,7 +94,8 @@ export class TurtlebotMazeSim implements Component {
 
   async start(): Promise<void> {
     const { bus } = this.#ctx;
-    const adv = (topic: string, type: string, qos: Qos | undefined) => bus.advertise(topic, type, { source: 'sim', qos });
+    const adv = (topic: string, type: string, qos: Qos | undefined) =>
+      bus.advertise(topic, type, { source: 'sim', qos });
     this.#pubs = {
       scan: adv('/scan', 'sensor_msgs/msg/LaserScan', SENSOR_QOS),
       odom: adv('/odom', 'nav_msgs/msg/Odometry', undefined),
@@ -116,7 +119,10 @@ export class TurtlebotMazeSim implements Component {
         // A publisher's NaN must not reach the motors: the command is refused, counted and logged.
         if (!Number.isFinite(twist.linear.x) || !Number.isFinite(twist.angular.z)) {
           this.#rejectedCommands++;
-          this.#ctx.log.warn({ source: msg.source, linear: twist.linear.x, angular: twist.angular.z }, '/cmd_vel with a non-finite value refused');
+          this.#ctx.log.warn(
+            { source: msg.source, linear: twist.linear.x, angular: twist.angular.z },
+            '/cmd_vel with a non-finite value refused',
+          );
           return;
         }
         this.world.setCmdVel(twist.linear.x, twist.angular.z);

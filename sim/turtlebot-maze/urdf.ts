@@ -10,14 +10,28 @@ import { BURGER } from './robot.ts';
 
 export type Vec3 = readonly [number, number, number];
 export type Quaternion = { x: number; y: number; z: number; w: number };
-export type Geometry = { box: Vec3 } | { cylinder: { radius: number; length: number } } | { sphere: { radius: number } };
+export type Geometry =
+  { box: Vec3 } | { cylinder: { radius: number; length: number } } | { sphere: { radius: number } };
 type Shape = { geometry: Geometry; xyz?: Vec3; rpy?: Vec3 };
 type Visual = Shape & { material: keyof typeof MATERIALS };
 export type UrdfLink = { name: string; visuals: readonly Visual[]; collision?: Shape };
-export type UrdfJoint = { name: string; type: 'fixed' | 'continuous'; parent: string; child: string; xyz: Vec3; rpy: Vec3; axis?: Vec3 };
+export type UrdfJoint = {
+  name: string;
+  type: 'fixed' | 'continuous';
+  parent: string;
+  child: string;
+  xyz: Vec3;
+  rpy: Vec3;
+  axis?: Vec3;
+};
 export type RobotModel = { name: string; links: readonly UrdfLink[]; joints: readonly UrdfJoint[] };
 
-const MATERIALS = { body: '0.25 0.25 0.25 1', tire: '0.1 0.1 0.1 1', marker: '0.95 0.6 0.1 1', lidar: '0.15 0.35 0.75 1' } as const;
+const MATERIALS = {
+  body: '0.25 0.25 0.25 1',
+  tire: '0.1 0.1 0.1 1',
+  marker: '0.95 0.6 0.1 1',
+  lidar: '0.15 0.35 0.75 1',
+} as const;
 
 /** base_footprint -> base_link: the base plate 1 cm above the floor (turtlebot3_description's base_joint). */
 const BASE_Z = 0.01;
@@ -60,23 +74,61 @@ export const BURGER_MODEL: RobotModel = {
       visuals: [
         // The chassis between the wheels, and the deck above them as wide as the footprint: the whole body
         // stays within the circle the sim collides with, so the model never looks as if it entered a wall.
-        { geometry: { box: [0.14, um(BURGER.wheelSeparation - WHEEL_WIDTH - 0.006), 0.05] }, xyz: [0, 0, 0.03], material: 'body' },
-        { geometry: { cylinder: { radius: BURGER.radius, length: um(DECK.top - DECK.bottom) } }, xyz: [0, 0, um((DECK.top + DECK.bottom) / 2)], material: 'body' },
+        {
+          geometry: { box: [0.14, um(BURGER.wheelSeparation - WHEEL_WIDTH - 0.006), 0.05] },
+          xyz: [0, 0, 0.03],
+          material: 'body',
+        },
+        {
+          geometry: { cylinder: { radius: BURGER.radius, length: um(DECK.top - DECK.bottom) } },
+          xyz: [0, 0, um((DECK.top + DECK.bottom) / 2)],
+          material: 'body',
+        },
       ],
       // What the sim collides with: a circle of the footprint's radius around base_footprint, floor to deck.
-      collision: { geometry: { cylinder: { radius: BURGER.radius, length: um(DECK.top + BASE_Z) } }, xyz: [0, 0, um((DECK.top - BASE_Z) / 2)] },
+      collision: {
+        geometry: { cylinder: { radius: BURGER.radius, length: um(DECK.top + BASE_Z) } },
+        xyz: [0, 0, um((DECK.top - BASE_Z) / 2)],
+      },
     },
     wheel('wheel_left_link'),
     wheel('wheel_right_link'),
-    { name: 'caster_back_link', visuals: [{ geometry: { sphere: { radius: um(BASE_Z + CASTER[2]) } }, material: 'tire' }] },
-    { name: 'base_scan', visuals: [{ geometry: { cylinder: { radius: 0.035, length: 0.04 } }, xyz: [0, 0, -0.01], material: 'lidar' }] },
+    {
+      name: 'caster_back_link',
+      visuals: [{ geometry: { sphere: { radius: um(BASE_Z + CASTER[2]) } }, material: 'tire' }],
+    },
+    {
+      name: 'base_scan',
+      visuals: [{ geometry: { cylinder: { radius: 0.035, length: 0.04 } }, xyz: [0, 0, -0.01], material: 'lidar' }],
+    },
   ],
   joints: [
-    { name: 'base_joint', type: 'fixed', parent: 'base_footprint', child: 'base_link', xyz: [0, 0, BASE_Z], rpy: [0, 0, 0] },
+    {
+      name: 'base_joint',
+      type: 'fixed',
+      parent: 'base_footprint',
+      child: 'base_link',
+      xyz: [0, 0, BASE_Z],
+      rpy: [0, 0, 0],
+    },
     wheelJoint('left', BURGER.wheelSeparation / 2),
     wheelJoint('right', -BURGER.wheelSeparation / 2),
-    { name: 'caster_back_joint', type: 'fixed', parent: 'base_link', child: 'caster_back_link', xyz: CASTER, rpy: AXLE_RPY },
-    { name: 'scan_joint', type: 'fixed', parent: 'base_link', child: 'base_scan', xyz: [LDS_MOUNT.x, LDS_MOUNT.y, LDS_MOUNT.z], rpy: [0, 0, 0] },
+    {
+      name: 'caster_back_joint',
+      type: 'fixed',
+      parent: 'base_link',
+      child: 'caster_back_link',
+      xyz: CASTER,
+      rpy: AXLE_RPY,
+    },
+    {
+      name: 'scan_joint',
+      type: 'fixed',
+      parent: 'base_link',
+      child: 'base_scan',
+      xyz: [LDS_MOUNT.x, LDS_MOUNT.y, LDS_MOUNT.z],
+      rpy: [0, 0, 0],
+    },
   ],
 };
 
@@ -111,13 +163,19 @@ function multiply(a: Quaternion, b: Quaternion): Quaternion {
  * parent -> child of a joint at `position` (rad, for a continuous joint), as robot_state_publisher computes
  * it: the joint's origin, then the rotation by `position` about its axis.
  */
-export function jointTransform(joint: UrdfJoint, position = 0): { translation: { x: number; y: number; z: number }; rotation: Quaternion } {
+export function jointTransform(
+  joint: UrdfJoint,
+  position = 0,
+): { translation: { x: number; y: number; z: number }; rotation: Quaternion } {
   const [x, y, z] = joint.xyz;
   const origin = rpyToQuaternion(joint.rpy);
   if (joint.type === 'fixed' || !joint.axis) return { translation: { x, y, z }, rotation: origin };
   const [ax, ay, az] = joint.axis;
   const s = Math.sin(position / 2);
-  return { translation: { x, y, z }, rotation: multiply(origin, { x: ax * s, y: ay * s, z: az * s, w: Math.cos(position / 2) }) };
+  return {
+    translation: { x, y, z },
+    rotation: multiply(origin, { x: ax * s, y: ay * s, z: az * s, w: Math.cos(position / 2) }),
+  };
 }
 
 const attrs = (v: Vec3) => v.map(String).join(' ');
@@ -129,18 +187,30 @@ function originXml(xyz: Vec3 | undefined, rpy: Vec3 | undefined): string {
 
 function geometryXml(g: Geometry): string {
   if ('box' in g) return `<geometry><box size="${attrs(g.box)}"/></geometry>`;
-  if ('cylinder' in g) return `<geometry><cylinder radius="${g.cylinder.radius}" length="${g.cylinder.length}"/></geometry>`;
+  if ('cylinder' in g)
+    return `<geometry><cylinder radius="${g.cylinder.radius}" length="${g.cylinder.length}"/></geometry>`;
   return `<geometry><sphere radius="${g.sphere.radius}"/></geometry>`;
 }
 
 /** The model as URDF XML, what robot_state_publisher publishes on /robot_description. */
 export function urdfXml(model: RobotModel): string {
   const lines = ['<?xml version="1.0"?>', `<robot name="${model.name}">`];
-  for (const [name, rgba] of Object.entries(MATERIALS)) lines.push(`  <material name="${name}"><color rgba="${rgba}"/></material>`);
+  for (const [name, rgba] of Object.entries(MATERIALS))
+    lines.push(`  <material name="${name}"><color rgba="${rgba}"/></material>`);
   for (const link of model.links) {
-    const parts = link.visuals.map((v) => `    <visual>${originXml(v.xyz, v.rpy)}${geometryXml(v.geometry)}<material name="${v.material}"/></visual>`);
-    if (link.collision) parts.push(`    <collision>${originXml(link.collision.xyz, link.collision.rpy)}${geometryXml(link.collision.geometry)}</collision>`);
-    lines.push(parts.length ? [`  <link name="${link.name}">`, ...parts, '  </link>'].join('\n') : `  <link name="${link.name}"/>`);
+    const parts = link.visuals.map(
+      (v) =>
+        `    <visual>${originXml(v.xyz, v.rpy)}${geometryXml(v.geometry)}<material name="${v.material}"/></visual>`,
+    );
+    if (link.collision)
+      parts.push(
+        `    <collision>${originXml(link.collision.xyz, link.collision.rpy)}${geometryXml(link.collision.geometry)}</collision>`,
+      );
+    lines.push(
+      parts.length
+        ? [`  <link name="${link.name}">`, ...parts, '  </link>'].join('\n')
+        : `  <link name="${link.name}"/>`,
+    );
   }
   for (const j of model.joints) {
     lines.push(`  <joint name="${j.name}" type="${j.type}">`);

@@ -123,7 +123,11 @@ export class MazeWorld {
     const p = this.#robot.pose;
     const c = Math.cos(p.yaw);
     const s = Math.sin(p.yaw);
-    const sensor = { x: p.x + c * LDS_MOUNT.x - s * LDS_MOUNT.y, y: p.y + s * LDS_MOUNT.x + c * LDS_MOUNT.y, yaw: p.yaw };
+    const sensor = {
+      x: p.x + c * LDS_MOUNT.x - s * LDS_MOUNT.y,
+      y: p.y + s * LDS_MOUNT.x + c * LDS_MOUNT.y,
+      yaw: p.yaw,
+    };
     return { ...this.#lidar.scan(sensor), stamp: this.time, frameId: 'base_scan' };
   }
 }

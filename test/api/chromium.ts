@@ -9,15 +9,28 @@ const CHROMIUM = '/usr/bin/chromium';
  * a context a tenth of that. The flags keep it off the network and quiet in a container. Call `close` in
  * afterAll (or the test's cleanup).
  */
-export function sharedChromium(): { context: (options?: { viewport?: { width: number; height: number } }) => Promise<BrowserContext>; close: () => Promise<void> } {
+export function sharedChromium(): {
+  context: (options?: { viewport?: { width: number; height: number } }) => Promise<BrowserContext>;
+  close: () => Promise<void>;
+} {
   let browser: Promise<Browser> | undefined;
   return {
     context: async (options = {}) => {
-      if (!existsSync(CHROMIUM)) throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
+      if (!existsSync(CHROMIUM))
+        throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
       browser ??= chromium.launch({
         executablePath: CHROMIUM,
         headless: true,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       return (await browser).newContext(options.viewport ? { viewport: options.viewport } : {});
     },

@@ -39,9 +39,18 @@ async function setup(options: HarnessOptions = {}, extraYaml = '') {
 describe('auraison-edge intent --help', () => {
   it('says which skills --approval leaves alone, as the approval rule does', async () => {
     const help = await runMain(['intent', '--help']);
-    expect(help.stdout.replace(/\s+/g, ' ')).toContain('--approval every acting call waits for approval (policy_ctx.requires_approval); stop and read_topic are exempt');
-    const intent = { intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 'ops', source: 'cli' as const, requires_approval: true }, targets: [] };
-    const rule = (tool: string) => approvalRequirement({ tool, intent, requireApproval: new Set(), tainted: false, onSuspect: 'require_approval' });
+    expect(help.stdout.replace(/\s+/g, ' ')).toContain(
+      '--approval every acting call waits for approval (policy_ctx.requires_approval); stop and read_topic are exempt',
+    );
+    const intent = {
+      intent_id: newId(),
+      type: 'stop',
+      params: {},
+      policy_ctx: { actor: 'ops', source: 'cli' as const, requires_approval: true },
+      targets: [],
+    };
+    const rule = (tool: string) =>
+      approvalRequirement({ tool, intent, requireApproval: new Set(), tainted: false, onSuspect: 'require_approval' });
     expect([rule('stop'), rule('read_topic')]).toEqual([undefined, undefined]);
     expect(rule('navigate_to')?.rule).toBe('intent.requires_approval');
   });
@@ -55,19 +64,26 @@ describe('auraison-edge status, intent and approve over the API', () => {
     expect(JSON.parse(spawned.stdout)).toMatchObject({ running: true, source: 'api' });
     const r = await cli('status', '--json');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.body).toMatchObject({ running: true, source: 'api', status: { components: { agent: { state: 'running' } }, readiness: { ready: true } } });
+    expect(r.body).toMatchObject({
+      running: true,
+      source: 'api',
+      status: { components: { agent: { state: 'running' } }, readiness: { ready: true } },
+    });
     const text = await cli('status');
     expect(text.stdout).toContain('readiness: ready');
     expect(text.stdout).toMatch(/from api http:\/\/127\.0\.0\.1:\d+/);
   });
 
-  it('status falls back to the status file when the API does not answer, and ignores another daemon\'s API', async () => {
+  it("status falls back to the status file when the API does not answer, and ignores another daemon's API", async () => {
     const { h: mine, cli } = await setup();
     const port = new URL(mine.url).port;
     await mine.api!.stop(); // the API is gone (it removes run/api.json); the status file remains
     mkdirSync(join(mine.dataDir, 'run'), { recursive: true });
     const snapshot = mine.ctx.daemonStatus();
-    writeFileSync(join(mine.dataDir, 'run', 'status.json'), JSON.stringify({ state: 'running', written_at: new Date().toISOString(), ...snapshot }));
+    writeFileSync(
+      join(mine.dataDir, 'run', 'status.json'),
+      JSON.stringify({ state: 'running', written_at: new Date().toISOString(), ...snapshot }),
+    );
     const r = await cli('status', '--json');
     expect(r.code).toBe(0);
     expect(r.body).toMatchObject({ running: true, source: 'file' });
@@ -107,7 +123,16 @@ describe('auraison-edge status, intent and approve over the API', () => {
 
   it('intent submits over POST /intents (source cli) and prints the run; bad input names the path', async () => {
     const { cli, agent } = await setup();
-    const r = await cli('intent', 'navigate_to', '--params', '{"x": 1.5, "y": 2}', '--approval', '--actor', 'ops', '--json');
+    const r = await cli(
+      'intent',
+      'navigate_to',
+      '--params',
+      '{"x": 1.5, "y": 2}',
+      '--approval',
+      '--actor',
+      'ops',
+      '--json',
+    );
     expect(r.code, r.stderr).toBe(0);
     expect((r.body.run as { status: string }).status).toBe('awaiting_approval');
     const [intent, source] = agent.calls[0]!.args as [{ params: unknown; policy_ctx: unknown }, string];
@@ -124,7 +149,9 @@ describe('auraison-edge status, intent and approve over the API', () => {
 
   it('approve resumes a waiting run, refuses a second approval, and --cancel cancels', async () => {
     const { h, cli } = await setup();
-    const created = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
+    const created = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', policy_ctx: { requires_approval: true } },
+    });
     const id = (created.json.run as { run_id: string }).run_id;
     const ok = await cli('approve', id, '--by', 'ops', '--json');
     expect(ok.code, ok.stderr).toBe(0);
@@ -133,19 +160,23 @@ describe('auraison-edge status, intent and approve over the API', () => {
     expect(twice.code).toBe(1);
     expect(twice.stderr).toContain('not awaiting_approval');
 
-    const other = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
+    const other = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', policy_ctx: { requires_approval: true } },
+    });
     const otherId = (other.json.run as { run_id: string }).run_id;
     // An id may be shortened to a unique prefix, as `runs show` takes it.
     const ambiguous = await cli('approve', otherId.slice(0, 4), '--cancel');
     expect(ambiguous.code).toBe(1);
-    expect(ambiguous.stderr).toContain(`prefix ${otherId.slice(0, 4)} matches 2 runs: ${otherId}, ${id}; give more of the id`);
+    expect(ambiguous.stderr).toContain(
+      `prefix ${otherId.slice(0, 4)} matches 2 runs: ${otherId}, ${id}; give more of the id`,
+    );
     const none = await cli('approve', 'fffff', '--cancel');
     expect(none.stderr).toContain('no run fffff: list runs with GET /runs');
     const cancelled = await cli('approve', otherId.slice(0, -4), '--cancel', '--reason', 'wrong room', '--json');
     expect(cancelled.body.run).toMatchObject({ run_id: otherId, status: 'cancelled', reason: 'wrong room' });
   });
 
-  it('sends the config\'s api.token, and --token overrides it', async () => {
+  it("sends the config's api.token, and --token overrides it", async () => {
     const { cli } = await setup({ api: { token: 'cli-secret' } }, '  token: cli-secret\n');
     const wrong = await cli('intent', 'stop', '--token', 'nope');
     expect(wrong.code).toBe(1);

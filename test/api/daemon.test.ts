@@ -56,7 +56,10 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     const created = await http(url, '/intents', { body: { type: 'stop', params: {} } });
     expect(created.status, created.text).toBe(201);
     const runId = (created.json.run as { run_id: string }).run_id;
-    await waitFor(async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval', 'the run to wait for approval');
+    await waitFor(
+      async () => ((await http(url, `/runs/${runId}`)).json.run as { status: string }).status === 'awaiting_approval',
+      'the run to wait for approval',
+    );
 
     // Approve in the status page, in headless Chromium; the run resumes and finishes.
     const chromium = sharedChromium();
@@ -73,8 +76,13 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
       .locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' })
       .waitFor({ timeout: 30_000 })
       .catch(async (error: Error) => {
-        const shown = await page.locator('#runs').innerText().catch(() => '');
-        throw new Error(`${error.message}\nthe page shows: ${shown}\nbrowser console: ${consoleLines.join(' | ')}\nthe run: ${(await http(url, `/runs/${runId}`)).text.slice(0, 600)}`);
+        const shown = await page
+          .locator('#runs')
+          .innerText()
+          .catch(() => '');
+        throw new Error(
+          `${error.message}\nthe page shows: ${shown}\nbrowser console: ${consoleLines.join(' | ')}\nthe run: ${(await http(url, `/runs/${runId}`)).text.slice(0, 600)}`,
+        );
       });
     await page.locator('#map-info', { hasText: 'cells' }).waitFor();
     await page.locator('#topics tbody tr', { hasText: '/scan' }).waitFor();
@@ -83,7 +91,10 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     const got = await http(url, `/runs/${runId}`);
     const kinds = (got.json.events as { kind: string; payload: { by?: string } }[]).map((e) => e.kind);
     expect(kinds).toEqual(expect.arrayContaining(['approval.requested', 'approval.granted']));
-    expect((got.json.events as { kind: string; payload: { by?: string } }[]).find((e) => e.kind === 'approval.granted')?.payload.by).toBe('status-page');
+    expect(
+      (got.json.events as { kind: string; payload: { by?: string } }[]).find((e) => e.kind === 'approval.granted')
+        ?.payload.by,
+    ).toBe('status-page');
 
     // Every journal record reached the first client; a reconnect from the middle replays the rest, in order.
     const lastSeq = (await http(url, '/status')).json.journal as { last_seq: number };
@@ -98,7 +109,9 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
 
     // Metrics: bus topics of the sim, runs by status.
     const metrics = (await http(url, '/metrics')).text;
-    expect(metrics).toMatch(/^auraison_bus_messages_total\{topic="\/scan",type="sensor_msgs\/msg\/LaserScan"\} [1-9]\d*$/m);
+    expect(metrics).toMatch(
+      /^auraison_bus_messages_total\{topic="\/scan",type="sensor_msgs\/msg\/LaserScan"\} [1-9]\d*$/m,
+    );
     expect(metrics).toContain('auraison_runs{status="succeeded"} 1');
     expect(metrics).toContain('auraison_foxglove_clients');
 
@@ -113,13 +126,21 @@ describe('the API, the status page and the Foxglove server on a real daemon (sim
     // The live map: the sim's latched /map and the robot's pose.
     const live = new SseClient(`${url}/live/map`);
     cleanups.push(() => live.close());
-    await live.until((e) => e.some((x) => x.event === 'map') && e.some((x) => x.event === 'pose'), 'the map and a pose');
-    const map = JSON.parse(live.events.find((e) => e.event === 'map')!.data) as { width: number; height: number; cells: string };
+    await live.until(
+      (e) => e.some((x) => x.event === 'map') && e.some((x) => x.event === 'pose'),
+      'the map and a pose',
+    );
+    const map = JSON.parse(live.events.find((e) => e.event === 'map')!.data) as {
+      width: number;
+      height: number;
+      cells: string;
+    };
     expect(Buffer.from(map.cells, 'base64').length).toBe(map.width * map.height);
 
     // Foxglove: /scan with its schema, decoded from what the client gets.
     const status = await http(url, '/status');
-    const foxgloveUrl = (status.json.components as Record<string, { details?: { url?: string } }>).foxglove!.details!.url!;
+    const foxgloveUrl = (status.json.components as Record<string, { details?: { url?: string } }>).foxglove!.details!
+      .url!;
     const ws = new WebSocket(foxgloveUrl, [FoxgloveClient.SUPPORTED_SUBPROTOCOL]);
     cleanups.push(() => ws.terminate());
     const client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });

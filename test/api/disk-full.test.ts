@@ -31,7 +31,10 @@ async function fullJournal(): Promise<DurableJournal> {
 describe.runIf(existsSync('/dev/full'))('a full disk under the journal', () => {
   it('rejects the append with the errno, saying the disk is full', async () => {
     const journal = await fullJournal();
-    const failure = await journal.append('note', { second: true }).then(() => undefined, (e: NodeJS.ErrnoException) => e);
+    const failure = await journal.append('note', { second: true }).then(
+      () => undefined,
+      (e: NodeJS.ErrnoException) => e,
+    );
     expect(failure?.code).toBe('ENOSPC');
     expect(failure?.message).toMatch(/cannot append: the disk is full/);
     await journal.close().catch(() => undefined);
@@ -43,7 +46,10 @@ describe.runIf(existsSync('/dev/full'))('a full disk under the journal', () => {
     h = await startHarness({ journal, components: [agent] });
     const r = await http(h.url, '/intents', { body: { type: 'stop' } });
     expect(r.status).toBe(507);
-    expect(r.json).toMatchObject({ error: 'insufficient_storage', message: expect.stringMatching(/the disk is full.*free space on the data dir's disk/) });
+    expect(r.json).toMatchObject({
+      error: 'insufficient_storage',
+      message: expect.stringMatching(/the disk is full.*free space on the data dir's disk/),
+    });
     await journal.close().catch(() => undefined);
   });
 });

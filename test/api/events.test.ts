@@ -66,7 +66,11 @@ describe('GET /events', () => {
     await journal.append('agent_event', {});
     await journal.append('run_state', {});
     await c.until((e) => e.length >= 3, 'the live run state');
-    expect(c.events.map((e) => [e.event, e.id])).toEqual([['run_state', '3'], ['run_state', '4'], ['run_state', '6']]);
+    expect(c.events.map((e) => [e.event, e.id])).toEqual([
+      ['run_state', '3'],
+      ['run_state', '4'],
+      ['run_state', '6'],
+    ]);
   });
 
   it('tells the client with a gap event when it asks for records the journal no longer holds', async () => {
@@ -121,9 +125,14 @@ describe('GET /events', () => {
     const typo = await http(h.url, '/events?kinds=run_state,agent_events');
     expect(typo.status).toBe(400);
     expect(typo.json.issues?.[0]?.path).toBe('querystring.kinds');
-    expect(typo.json.message).toContain('unknown journal record kind "agent_events" (the journal holds agent_event, run_state); did you mean "agent_event"?');
+    expect(typo.json.message).toContain(
+      'unknown journal record kind "agent_events" (the journal holds agent_event, run_state); did you mean "agent_event"?',
+    );
     const bogus = await http(h.url, '/events?kinds=bogus');
-    expect([bogus.status, bogus.json.message]).toEqual([400, 'querystring.kinds: unknown journal record kind "bogus" (the journal holds agent_event, run_state)']);
+    expect([bogus.status, bogus.json.message]).toEqual([
+      400,
+      'querystring.kinds: unknown journal record kind "bogus" (the journal holds agent_event, run_state)',
+    ]);
     const agentKind = await http(h.url, '/events?kinds=approval.granted');
     expect(agentKind.status).toBe(400);
     expect(agentKind.json.message).toContain('ask for kinds=agent_event');
@@ -135,11 +144,14 @@ describe('a slow SSE client', () => {
   setFlagsFromString('--expose-gc');
   const gc = runInNewContext('gc') as () => void;
 
-  it('does not grow the daemon\'s memory: it is held at its buffer limit, then skipped ahead with a gap', async () => {
+  it("does not grow the daemon's memory: it is held at its buffer limit, then skipped ahead with a gap", async () => {
     const payload = 2048;
     const journal = new SyntheticJournal(payload);
     const maxBuffered = 64 * 1024;
-    h = await startHarness({ journal, api: { events: { max_buffered_bytes: maxBuffered, max_lag: 1000, stall_timeout_s: 600 } } });
+    h = await startHarness({
+      journal,
+      api: { events: { max_buffered_bytes: maxBuffered, max_lag: 1000, stall_timeout_s: 600 } },
+    });
     const port = Number(new URL(h.url).port);
 
     // The slow client: sends its request, then never reads.
@@ -167,7 +179,9 @@ describe('a slow SSE client', () => {
     const frameBytes = payload + 200;
     const slowStream = hub.streams().find((s) => s.cursor <= total);
     expect(slowStream, 'the slow client is still connected, held back').toBeDefined();
-    expect(Math.max(peakBuffered, ...hub.streams().map((s) => s.peakBuffered))).toBeLessThanOrEqual(maxBuffered + frameBytes);
+    expect(Math.max(peakBuffered, ...hub.streams().map((s) => s.peakBuffered))).toBeLessThanOrEqual(
+      maxBuffered + frameBytes,
+    );
     // 85 MB went through; the API keeps a bounded ring of recent frames (2048 x ~2 KB) and nothing per event.
     expect(grown).toBeLessThan(10 * 1024 * 1024);
     expect(fast.seen).toEqual({ count: total, lastId: total, outOfOrder: 0 });
@@ -212,10 +226,16 @@ describe('a slow SSE client', () => {
     const grid = (fill: number) =>
       codec.encode('nav_msgs/msg/OccupancyGrid', {
         header: { frame_id: 'map' },
-        info: { resolution: 0.05, width: 1000, height: 1000, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+        info: {
+          resolution: 0.05,
+          width: 1000,
+          height: 1000,
+          origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+        },
         data: new Int8Array(1_000_000).fill(fill),
       });
-    const viewers = async () => Number((await http(h!.url, '/metrics')).text.match(/^auraison_live_map_viewers (\d+)$/m)?.[1]);
+    const viewers = async () =>
+      Number((await http(h!.url, '/metrics')).text.match(/^auraison_live_map_viewers (\d+)$/m)?.[1]);
     const slow = connect(Number(new URL(h.url).port), '127.0.0.1');
     slow.pause();
     slow.write('GET /live/map HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n');

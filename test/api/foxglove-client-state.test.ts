@@ -40,10 +40,14 @@ describe('the per-client throttles of the Foxglove bridge', () => {
     };
     const lines: { msg: string }[] = [];
     const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-    const { h, bridge, codec } = await start({ components: [policyAgent(() => [slow])], foxglove: { client_publish: { enabled: true } } }, {}, { log });
+    const { h, bridge, codec } = await start(
+      { components: [policyAgent(() => [slow])], foxglove: { client_publish: { enabled: true } } },
+      {},
+      { log },
+    );
     const { ws, client } = await connectReady(bridge.url!);
     const channel = client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-    await waitFor(() => topicStats(h, '/cmd_vel')?.publishers === 1, 'the client\'s publisher');
+    await waitFor(() => topicStats(h, '/cmd_vel')?.publishers === 1, "the client's publisher");
     const fired = () => lines.filter((l) => l.msg === 'policy hook fired on a foxglove publish').length;
     client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(0.2)));
     await waitFor(() => fired() === 1, 'the first command through the hooks');

@@ -8,19 +8,22 @@ import { foxgloveTestBed, serverHasRead, type TestClient } from './foxglove-harn
 
 const { start, connectReady } = foxgloveTestBed();
 
-const unsubscribe = (c: TestClient, ids: unknown) => c.ws.send(JSON.stringify({ op: 'unsubscribe', subscriptionIds: ids }));
+const unsubscribe = (c: TestClient, ids: unknown) =>
+  c.ws.send(JSON.stringify({ op: 'unsubscribe', subscriptionIds: ids }));
 const range = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
 const suppressed = (bridge: { metrics(): { name: string; samples: { value: number }[] }[] }) =>
   bridge.metrics().find((f) => f.name === 'auraison_foxglove_statuses_suppressed_total')!.samples[0]!.value;
 
 describe('what a flood of frames makes the daemon say', () => {
-  it('sends ten of the protocol library\'s own statuses a second to a client, then one with the count of the rest', async () => {
+  it("sends ten of the protocol library's own statuses a second to a client, then one with the count of the rest", async () => {
     let now = 0;
     const { bridge } = await start({}, { now: () => now });
     const c = await connectReady(bridge.url!);
     unsubscribe(c, range(1000, 50)); // ids it never subscribed: the library answers each
     await serverHasRead(c);
-    expect(c.statuses.map((st) => st.message)).toEqual(range(1000, 10).map((id) => `Client subscription id ${id} did not exist; ignoring unsubscription`));
+    expect(c.statuses.map((st) => st.message)).toEqual(
+      range(1000, 10).map((id) => `Client subscription id ${id} did not exist; ignoring unsubscription`),
+    );
     expect(suppressed(bridge)).toBe(40);
 
     now += 1000;
@@ -34,7 +37,9 @@ describe('what a flood of frames makes the daemon say', () => {
     unsubscribe(c, range(2000, 20));
     c.ws.send('{"op":"dance"}');
     await serverHasRead(c);
-    expect(c.statuses.at(-1)!.message).toBe('unknown op "dance" (this server takes subscribe, unsubscribe, advertise, unadvertise)');
+    expect(c.statuses.at(-1)!.message).toBe(
+      'unknown op "dance" (this server takes subscribe, unsubscribe, advertise, unadvertise)',
+    );
   });
 
   it('refuses a list with more items than the server takes in one frame, or a string for a list, before the library answers each item', async () => {
@@ -52,16 +57,22 @@ describe('what a flood of frames makes the daemon say', () => {
     expect(await next(() => unsubscribe(c, range(0, 100_000)))).toEqual([
       'unsubscribe: 100000 subscriptionIds in one frame, more than the 1024 this server takes in one (send them in several frames)',
     ]);
-    expect(await next(() => c.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: 'x'.repeat(100_000) })))).toEqual([
-      'subscribe: "subscriptions" must be a list of {id, channelId} objects, got a string',
+    expect(
+      await next(() => c.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: 'x'.repeat(100_000) }))),
+    ).toEqual(['subscribe: "subscriptions" must be a list of {id, channelId} objects, got a string']);
+    expect(await next(() => unsubscribe(c, 'y'.repeat(10)))).toEqual([
+      'unsubscribe: "subscriptionIds" must be a list of subscription ids (numbers), got a string',
     ]);
-    expect(await next(() => unsubscribe(c, 'y'.repeat(10)))).toEqual(['unsubscribe: "subscriptionIds" must be a list of subscription ids (numbers), got a string']);
     // At the limit, the frame goes to the library, which answers (ten of) its items.
     expect(await next(() => unsubscribe(c, range(0, 1024)))).toHaveLength(10);
-    expect(await next(() => unsubscribe(c, range(0, 1025)))).toEqual([expect.stringMatching(/^unsubscribe: 1025 subscriptionIds in one frame/)]);
+    expect(await next(() => unsubscribe(c, range(0, 1025)))).toEqual([
+      expect.stringMatching(/^unsubscribe: 1025 subscriptionIds in one frame/),
+    ]);
 
     // The client is still served.
     c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id);
-    expect(await next(() => c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id))).toEqual([expect.stringMatching(/^Client already subscribed to channel/)]);
+    expect(await next(() => c.client.subscribe(c.channels.get(EVENTS_TOPIC)!.id))).toEqual([
+      expect.stringMatching(/^Client already subscribed to channel/),
+    ]);
   });
 });

@@ -63,9 +63,15 @@ function silentPeer(url: string) {
     socket,
     state,
     /** The ops of the server's text frames. */
-    ops: () => serverFrames(state.received).flatMap((f) => (f.opcode === 1 ? [(JSON.parse(f.payload.toString()) as { op: string }).op] : [])),
+    ops: () =>
+      serverFrames(state.received).flatMap((f) =>
+        f.opcode === 1 ? [(JSON.parse(f.payload.toString()) as { op: string }).op] : [],
+      ),
     /** The code of the server's close frame, once it came. */
-    closeCode: () => serverFrames(state.received).find((f) => f.opcode === 8)?.payload.readUInt16BE(0),
+    closeCode: () =>
+      serverFrames(state.received)
+        .find((f) => f.opcode === 8)
+        ?.payload.readUInt16BE(0),
   };
 }
 
@@ -114,7 +120,10 @@ describe('a client the Foxglove server closes', () => {
     await waitFor(() => refused.closeCode() !== undefined, 'the close frame to the client past max_clients');
     expect(refused.closeCode()).toBe(1013);
     misbehaving.socket.write(textFrameHeader(8192));
-    await waitFor(() => misbehaving.closeCode() !== undefined, 'the close frame to the client that sent an oversized frame');
+    await waitFor(
+      () => misbehaving.closeCode() !== undefined,
+      'the close frame to the client that sent an oversized frame',
+    );
     expect(misbehaving.closeCode()).toBe(1009);
 
     // Neither answers; the server destroys both sockets (the peer sees the connection end).
@@ -178,7 +187,10 @@ describe('connections that never finish their WebSocket handshake', () => {
     expect(metricSample(bridge, 'auraison_foxglove_refused_clients_total', 'reason', 'handshake_timeout')).toBe(2);
     // Logged once per burst.
     expect(lines.filter((l) => l.key === 'foxglove.handshake_timeout_ms')).toEqual([
-      expect.objectContaining({ msg: 'foxglove: closed a connection that did not send its whole WebSocket handshake within foxglove.handshake_timeout_ms (1000 ms)', held_back: 0 }),
+      expect.objectContaining({
+        msg: 'foxglove: closed a connection that did not send its whole WebSocket handshake within foxglove.handshake_timeout_ms (1000 ms)',
+        held_back: 0,
+      }),
     ]);
     expect(bridge.pendingHandshakes).toBe(0);
     await serverHasRead(kept);
@@ -201,6 +213,10 @@ describe('connections that never finish their WebSocket handshake', () => {
     await waitFor(() => bridge.pendingHandshakes === 1, 'the unfinished handshake counted');
     let stopped = false;
     void bridge.stop().then(() => (stopped = true));
-    await waitFor(() => stopped && partial.state.closed, 'the bridge stopped, the unfinished handshake closed', WELL_BELOW_30_S);
+    await waitFor(
+      () => stopped && partial.state.closed,
+      'the bridge stopped, the unfinished handshake closed',
+      WELL_BELOW_30_S,
+    );
   });
 });

@@ -21,13 +21,23 @@ export const twist = (x: number, z = 0): Twist => ({ linear: { x, y: 0, z: 0 }, 
 /** Every Twist published on /cmd_vel from now on (what the robot's base would get), but those `skip` says to ignore. */
 export function cmdVel(bus: Bus, codec: MessageCodec, skip: (m: BusMessage) => boolean = () => false): Twist[] {
   const received: Twist[] = [];
-  bus.subscribe({ name: 'base', topic: '/cmd_vel', handler: (m) => void (skip(m) || received.push(codec.decode<Twist>(m.type, m.data))) });
+  bus.subscribe({
+    name: 'base',
+    topic: '/cmd_vel',
+    handler: (m) => void (skip(m) || received.push(codec.decode<Twist>(m.type, m.data))),
+  });
   return received;
 }
 
 /** A running agent, as the bridge finds one: a component with policy hooks. */
 export function policyAgent(hooks: () => PolicyHook[]): Component & { policyHooks(): PolicyHook[] } {
-  return { name: 'agent', start: async () => {}, stop: async () => {}, health: () => ({ state: 'running' }), policyHooks: hooks };
+  return {
+    name: 'agent',
+    start: async () => {},
+    stop: async () => {},
+    health: () => ({ state: 'running' }),
+    policyHooks: hooks,
+  };
 }
 
 /** A Foxglove client (ws-protocol's own) that records what it receives. */
@@ -61,7 +71,11 @@ export function foxgloveTestBed() {
   });
 
   /** A bridge on the API harness (no HTTP API); `ctx` changes the context it gets (a logger to read). */
-  async function start(options: HarnessOptions = {}, bridgeOptions: FoxgloveBridgeOptions = {}, ctx: Partial<ComponentContext> = {}): Promise<StartedBridge> {
+  async function start(
+    options: HarnessOptions = {},
+    bridgeOptions: FoxgloveBridgeOptions = {},
+    ctx: Partial<ComponentContext> = {},
+  ): Promise<StartedBridge> {
     const h = await startHarness({ startApi: false, ...options });
     cleanups.push(() => h.close());
     const bridge = new FoxgloveBridge({ ...h.ctx, ...ctx }, h.ctx.config.foxglove, bridgeOptions);
@@ -75,7 +89,9 @@ export function foxgloveTestBed() {
   function connect(url: string, options: ClientOptions = {}): TestClient {
     const ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL], options);
     cleanups.push(() => ws.terminate());
-    const client: Client = new FoxgloveClient({ ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'] });
+    const client: Client = new FoxgloveClient({
+      ws: ws as unknown as ConstructorParameters<typeof FoxgloveClient>[0]['ws'],
+    });
     const channels = new Map<string, Channel>();
     const messages: MessageData[] = [];
     const statuses: StatusMessage[] = [];
@@ -121,10 +137,12 @@ export function metricSample(bridge: FoxgloveBridge, family: string, label: stri
 }
 
 /** Client publishes by outcome (published, denied, invalid, limited, refused, dropped, rewritten). */
-export const publishCount = (bridge: FoxgloveBridge, outcome: string): number | undefined => metricSample(bridge, 'auraison_foxglove_client_publish_total', 'outcome', outcome);
+export const publishCount = (bridge: FoxgloveBridge, outcome: string): number | undefined =>
+  metricSample(bridge, 'auraison_foxglove_client_publish_total', 'outcome', outcome);
 
 /** Stops the bridge published for a client, by why (disconnected, unadvertised, silent). */
-export const teleopStops = (bridge: FoxgloveBridge, reason: string): number | undefined => metricSample(bridge, 'auraison_foxglove_teleop_stops_total', 'reason', reason);
+export const teleopStops = (bridge: FoxgloveBridge, reason: string): number | undefined =>
+  metricSample(bridge, 'auraison_foxglove_teleop_stops_total', 'reason', reason);
 
 /** Bus publishers and subscribers of a topic (undefined when the bus has not seen it). */
 export function topicStats(h: Pick<Harness, 'bus'>, topic: string) {

@@ -20,7 +20,8 @@ describe('status messages held back by the per-client throttle', () => {
     c.ws.send(JSON.stringify({ op: 'unsubscribe', subscriptionIds: Array.from({ length: 50 }, (_, i) => 1000 + i) }));
     for (let i = 0; i < 15; i++) c.ws.send('{"op":"dance"}');
     await serverHasRead(c);
-    const suppressed = () => bridge.metrics().find((f) => f.name === 'auraison_foxglove_statuses_suppressed_total')!.samples[0]!.value;
+    const suppressed = () =>
+      bridge.metrics().find((f) => f.name === 'auraison_foxglove_statuses_suppressed_total')!.samples[0]!.value;
     expect(suppressed()).toBe(45);
 
     const summaries = () => c.statuses.filter((st) => /^\d+ more /.test(st.message));
@@ -28,8 +29,14 @@ describe('status messages held back by the per-client throttle', () => {
     expect(c.statuses).toHaveLength(22); // ten of each kind, then the summaries
     expect(summaries()).toEqual(
       expect.arrayContaining([
-        expect.objectContaining({ level: wsProtocol.StatusLevel.WARNING, message: '40 more status messages held back since the last one (at most 10 a second)' }),
-        expect.objectContaining({ level: wsProtocol.StatusLevel.WARNING, message: '5 more problems not reported since the last status (at most 10 a second)' }),
+        expect.objectContaining({
+          level: wsProtocol.StatusLevel.WARNING,
+          message: '40 more status messages held back since the last one (at most 10 a second)',
+        }),
+        expect.objectContaining({
+          level: wsProtocol.StatusLevel.WARNING,
+          message: '5 more problems not reported since the last status (at most 10 a second)',
+        }),
       ]),
     );
 

@@ -24,7 +24,11 @@ function captureLog(): { log: pino.Logger; lines: Line[] } {
 function rawClient(url: string, protocols: string[] = [FoxgloveClient.SUPPORTED_SUBPROTOCOL]) {
   const ws = new WebSocket(url, protocols);
   cleanups.push(() => ws.terminate());
-  const seen = { ops: [] as string[], statuses: [] as StatusMessage[], close: undefined as { code: number; reason: string } | undefined };
+  const seen = {
+    ops: [] as string[],
+    statuses: [] as StatusMessage[],
+    close: undefined as { code: number; reason: string } | undefined,
+  };
   ws.on('message', (data, isBinary) => {
     if (isBinary) return;
     const message = JSON.parse(String(data)) as { op: string };
@@ -53,7 +57,8 @@ describe('foxglove.max_clients', () => {
       expect(seen.ops).toEqual(['status']);
       expect(seen.statuses[0]).toMatchObject({
         level: wsProtocol.StatusLevel.ERROR,
-        message: 'this daemon serves at most 2 Foxglove clients at once and 2 are connected: close one, or raise foxglove.max_clients',
+        message:
+          'this daemon serves at most 2 Foxglove clients at once and 2 are connected: close one, or raise foxglove.max_clients',
       });
     }
     expect(metricSample(bridge, 'auraison_foxglove_refused_clients_total', 'reason', 'max_clients')).toBe(5);
@@ -95,9 +100,14 @@ describe('the Foxglove handshake', () => {
         });
       });
     });
-    expect(refused).toEqual({ status: 400, body: 'this is a Foxglove WebSocket server: it speaks subprotocol foxglove.websocket.v1, and the client offered only ros1' });
+    expect(refused).toEqual({
+      status: 400,
+      body: 'this is a Foxglove WebSocket server: it speaks subprotocol foxglove.websocket.v1, and the client offered only ros1',
+    });
     expect(metricSample(bridge, 'auraison_foxglove_refused_clients_total', 'reason', 'subprotocol')).toBe(1);
-    expect(lines.filter((l) => l.msg.startsWith('foxglove: refused a WebSocket: this is a Foxglove WebSocket server'))).toHaveLength(1);
+    expect(
+      lines.filter((l) => l.msg.startsWith('foxglove: refused a WebSocket: this is a Foxglove WebSocket server')),
+    ).toHaveLength(1);
     expect(bridge.health().details?.clients).toBe(0);
 
     // A script that offers no subprotocol is served, as before.

@@ -16,15 +16,23 @@ const { start } = foxgloveTestBed();
 const CHROME = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 const FIREFOX = 'Mozilla/5.0 (X11; Linux x86_64; rv:133.0) Gecko/20100101 Firefox/133.0';
 /** What the Foxglove desktop app sends: Electron's default User-Agent, which names the app and Electron. */
-const FOXGLOVE_DESKTOP = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Foxglove/2.12.0 Chrome/128.0.6613.36 Electron/32.0.1 Safari/537.36';
+const FOXGLOVE_DESKTOP =
+  'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Foxglove/2.12.0 Chrome/128.0.6613.36 Electron/32.0.1 Safari/537.36';
 
 /**
  * Opens a Foxglove connection as a client with this `origin` and `userAgent` would (undefined: the header is
  * not sent, as by a script).
  */
-function connect(url: string, origin: string | undefined, userAgent?: string): Promise<{ opened: true } | { opened: false; status: number }> {
+function connect(
+  url: string,
+  origin: string | undefined,
+  userAgent?: string,
+): Promise<{ opened: true } | { opened: false; status: number }> {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL], { ...(origin === undefined ? {} : { origin }), headers: userAgent ? { 'User-Agent': userAgent } : {} });
+    const ws = new WebSocket(url, [FoxgloveClient.SUPPORTED_SUBPROTOCOL], {
+      ...(origin === undefined ? {} : { origin }),
+      headers: userAgent ? { 'User-Agent': userAgent } : {},
+    });
     ws.once('open', () => {
       ws.terminate();
       resolve({ opened: true });
@@ -41,10 +49,11 @@ async function startBridge(foxglove: { allowed_origins?: string[] } = {}): Promi
   return (await start({ foxglove })).bridge;
 }
 
-const refused = (b: FoxgloveBridge) => b.metrics().find((f) => f.name === 'auraison_foxglove_refused_origins_total')!.samples[0]!.value;
+const refused = (b: FoxgloveBridge) =>
+  b.metrics().find((f) => f.name === 'auraison_foxglove_refused_origins_total')!.samples[0]!.value;
 
 describe('the Foxglove WebSocket and browser origins', () => {
-  it('refuses a web page that is not a Foxglove app, and lets Foxglove\'s web app, desktop apps and scripts in', async () => {
+  it("refuses a web page that is not a Foxglove app, and lets Foxglove's web app, desktop apps and scripts in", async () => {
     const b = await startBridge();
     expect(await connect(b.url!, 'https://evil.example', CHROME)).toEqual({ opened: false, status: 403 });
     // a sandboxed iframe of any page
@@ -90,12 +99,19 @@ describe('the Foxglove WebSocket and browser origins', () => {
     expect(await connect(bridge.url!, 'https://lab.example:8080', CHROME)).toEqual({ opened: false, status: 403 });
     expect(refusals()).toMatchObject([
       { origin: 'null', key: 'foxglove.allowed_origins', add: 'null', held_back: 0 },
-      { origin: 'https://lab.example:8080', key: 'foxglove.allowed_origins', add: 'https://lab.example:8080', held_back: 1 },
+      {
+        origin: 'https://lab.example:8080',
+        key: 'foxglove.allowed_origins',
+        add: 'https://lab.example:8080',
+        held_back: 1,
+      },
     ]);
     expect(refusals()[0]!.msg).toBe(
-      'foxglove: refused a WebSocket: a browser page with Origin null (a page opened from a file, or a sandboxed frame any web site can make) is not in foxglove.allowed_origins (the Foxglove desktop app is let in without it). If it is a Foxglove app you use, add \'null\' to foxglove.allowed_origins',
+      "foxglove: refused a WebSocket: a browser page with Origin null (a page opened from a file, or a sandboxed frame any web site can make) is not in foxglove.allowed_origins (the Foxglove desktop app is let in without it). If it is a Foxglove app you use, add 'null' to foxglove.allowed_origins",
     );
-    expect(refusals()[1]!.msg).toBe('foxglove: refused a WebSocket: the web page at https://lab.example:8080 is not in foxglove.allowed_origins. If it is a Foxglove app you use, add \'https://lab.example:8080\' to foxglove.allowed_origins');
+    expect(refusals()[1]!.msg).toBe(
+      "foxglove: refused a WebSocket: the web page at https://lab.example:8080 is not in foxglove.allowed_origins. If it is a Foxglove app you use, add 'https://lab.example:8080' to foxglove.allowed_origins",
+    );
   });
 
   it('takes the origins from foxglove.allowed_origins, and * for any', async () => {
@@ -122,7 +138,7 @@ describe('originAllowed', () => {
     expect(originAllowed('null', ['null'])).toBe(true);
   });
 
-  it('tells a browser from a desktop app by the User-Agent for origins that are not a page\'s own (null, file://)', () => {
+  it("tells a browser from a desktop app by the User-Agent for origins that are not a page's own (null, file://)", () => {
     expect(originAllowed('null', [], FOXGLOVE_DESKTOP)).toBe(true);
     expect(originAllowed('null', [], undefined)).toBe(true);
     expect(originAllowed('null', [], 'python-websockets/13.1')).toBe(true);

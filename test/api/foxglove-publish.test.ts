@@ -5,7 +5,15 @@ import { parseConfigText } from '../../daemon/config/load.ts';
 import { policyHooks } from '../../daemon/policy/hooks.ts';
 import type { PolicyHook } from '../../daemon/contract/policy-hook.ts';
 import { EVENTS_TOPIC, type FoxgloveBridgeOptions } from '../../daemon/foxglove/foxglove-bridge.ts';
-import { cmdVel, foxgloveTestBed, policyAgent, publishCount, serverHasRead, twist, type Twist } from './foxglove-harness.ts';
+import {
+  cmdVel,
+  foxgloveTestBed,
+  policyAgent,
+  publishCount,
+  serverHasRead,
+  twist,
+  type Twist,
+} from './foxglove-harness.ts';
 import type { HarnessOptions } from './harness.ts';
 
 // Foxglove clients publishing onto the bus (a teleop panel on /cmd_vel), through the policy hooks.
@@ -18,16 +26,30 @@ describe('client publishing', () => {
     beforeToolCall(ctx, input) {
       const { topic, fields: message } = input as { topic: string; fields: Twist };
       if (ctx.tool !== 'publish' || topic !== '/cmd_vel') return { action: 'allow' };
-      if (Math.abs(message.angular.z) > 2) return { action: 'deny', rule: 'max_turn_rate', reason: `angular.z ${message.angular.z} > 2 rad/s` };
-      if (message.linear.x > 0.5) return { action: 'rewrite', rule: 'max_speed', reason: 'clamped to 0.5 m/s', value: { ...(input as object), fields: { ...message, linear: { ...message.linear, x: 0.5 } } } };
+      if (Math.abs(message.angular.z) > 2)
+        return { action: 'deny', rule: 'max_turn_rate', reason: `angular.z ${message.angular.z} > 2 rad/s` };
+      if (message.linear.x > 0.5)
+        return {
+          action: 'rewrite',
+          rule: 'max_speed',
+          reason: 'clamped to 0.5 m/s',
+          value: { ...(input as object), fields: { ...message, linear: { ...message.linear, x: 0.5 } } },
+        };
       return { action: 'allow' };
     },
   };
   const hooksAgent = policyAgent(() => [limits]);
 
   /** A bridge with client publishing on (and `clientPublish` settings), a client, and what reaches /cmd_vel. */
-  async function publishing(withHooks: boolean, clientPublish: NonNullable<HarnessOptions['foxglove']>['client_publish'] = {}, bridgeOptions: FoxgloveBridgeOptions = {}) {
-    const started = await start({ foxglove: { client_publish: { enabled: true, ...clientPublish } }, components: withHooks ? [hooksAgent] : [] }, bridgeOptions);
+  async function publishing(
+    withHooks: boolean,
+    clientPublish: NonNullable<HarnessOptions['foxglove']>['client_publish'] = {},
+    bridgeOptions: FoxgloveBridgeOptions = {},
+  ) {
+    const started = await start(
+      { foxglove: { client_publish: { enabled: true, ...clientPublish } }, components: withHooks ? [hooksAgent] : [] },
+      bridgeOptions,
+    );
     const received = cmdVel(started.h.bus, started.codec);
     const c = await connectReady(started.bridge.url!);
     return { ...started, c, received };
@@ -47,12 +69,15 @@ describe('client publishing', () => {
     expect(received.map((t) => t.linear.x)).toEqual([0.2, 0.5, 0.5]);
     // A rewrite is told (once while it goes on), as a denial is.
     expect(c.statuses.map((st) => [st.level, st.message])).toEqual([
-      [wsProtocol.StatusLevel.INFO, 'message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s'],
+      [
+        wsProtocol.StatusLevel.INFO,
+        'message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s',
+      ],
       [wsProtocol.StatusLevel.WARNING, expect.stringContaining('max_turn_rate')],
     ]);
   });
 
-  it('applies the daemon\'s own policy hooks (policy.velocity clamps a teleop /cmd_vel like an agent\'s)', async () => {
+  it("applies the daemon's own policy hooks (policy.velocity clamps a teleop /cmd_vel like an agent's)", async () => {
     const base = parseConfigText('', 'test.yaml');
     const agent = policyAgent(() => policyHooks(base.policy));
     const started = await start({ foxglove: { client_publish: { enabled: true } }, components: [agent] });
@@ -72,15 +97,22 @@ describe('client publishing', () => {
     const held = new Promise<void>((r) => (release = r));
     const slow: PolicyHook = { name: 'slow', beforeToolCall: async () => (await held, { action: 'allow' }) };
     const agent = policyAgent(() => [slow]);
-    const started = await start({ foxglove: { client_publish: { enabled: true, max_pending: 4 } }, components: [agent] });
+    const started = await start({
+      foxglove: { client_publish: { enabled: true, max_pending: 4 } },
+      components: [agent],
+    });
     const received = cmdVel(started.h.bus, started.codec);
     const c = await connectReady(started.bridge.url!);
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await serverHasRead(c);
-    for (let i = 0; i < 50; i++) c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
+    for (let i = 0; i < 50; i++)
+      c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(i / 100)));
     // The status that tells the client reaches it over the socket after the bridge has counted the drops.
     const capped = () => c.statuses.filter((st) => st.message.includes('max_pending'));
-    await waitFor(() => publishCount(started.bridge, 'dropped') === 46 && capped().length > 0, '46 messages dropped, and the client told');
+    await waitFor(
+      () => publishCount(started.bridge, 'dropped') === 46 && capped().length > 0,
+      '46 messages dropped, and the client told',
+    );
     expect(capped()).toHaveLength(1);
     // A stop is queued past the cap: dropping it would leave the last command in force.
     c.client.sendMessage(channel, started.codec.encode('geometry_msgs/msg/Twist', twist(0)));
@@ -97,7 +129,8 @@ describe('client publishing', () => {
     const { bridge, c, codec, received } = await publishing(true, { max_rate_hz: 5 }, { now: () => now });
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await serverHasRead(c);
-    const send = (...xs: number[]) => xs.forEach((x) => c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x))));
+    const send = (...xs: number[]) =>
+      xs.forEach((x) => c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x))));
 
     const over = Array.from({ length: 12 }, () => 0.3);
     send(0.1, 0.1, 0.1, 0.1, 0.1, ...over.slice(0, 6), 0, ...over.slice(6), 0, 0);
@@ -110,11 +143,15 @@ describe('client publishing', () => {
     await waitFor(() => received.length === 13 && c.statuses.length >= 11, 'five more commands and the next refusal');
     expect(publishCount(bridge, 'limited')).toBe(13);
     // At most ten statuses a second however many refusals: a flood is not answered in kind. The next counts the rest.
-    const refusal = 'message on /cmd_vel not published: over 5 messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through';
-    expect(c.statuses.map((st) => st.message)).toEqual([...Array.from({ length: 10 }, () => refusal), `${refusal} (and 2 more problems not reported since the last status)`]);
+    const refusal =
+      'message on /cmd_vel not published: over 5 messages a second (foxglove.client_publish.max_rate_hz); a stop (zero Twist) always goes through';
+    expect(c.statuses.map((st) => st.message)).toEqual([
+      ...Array.from({ length: 10 }, () => refusal),
+      `${refusal} (and 2 more problems not reported since the last status)`,
+    ]);
   });
 
-  it('refuses bytes that are not one message of the channel\'s type, telling the client what is wrong, and passes nothing of them on', async () => {
+  it("refuses bytes that are not one message of the channel's type, telling the client what is wrong, and passes nothing of them on", async () => {
     const { bridge, c, codec, received } = await publishing(true);
     const cdr = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     const json = c.client.advertise({ topic: '/cmd_vel', encoding: 'json', schemaName: 'geometry_msgs/msg/Twist' });
@@ -135,7 +172,9 @@ describe('client publishing', () => {
       c.client.sendMessage(channel, data);
       await waitFor(() => c.statuses.length === i + 1, `refusal ${i + 1}`);
     }
-    expect(c.statuses.map((st) => st.message)).toEqual(cases.map(([, , problem]) => `message on /cmd_vel not published: ${problem}`));
+    expect(c.statuses.map((st) => st.message)).toEqual(
+      cases.map(([, , problem]) => `message on /cmd_vel not published: ${problem}`),
+    );
     expect(c.statuses.every((st) => st.level === wsProtocol.StatusLevel.ERROR)).toBe(true);
     expect(publishCount(bridge, 'invalid')).toBe(4);
 
@@ -152,16 +191,23 @@ describe('client publishing', () => {
     expect(received.map((t) => t.linear.x)).toEqual([0.1, 0.2, 0.3, 0.5]);
     expect(publishCount(bridge, 'rewritten')).toBe(1);
     await waitFor(() => c.statuses.length === 5, 'the rewrite told');
-    expect(c.statuses[4]!.message).toBe('message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s');
+    expect(c.statuses[4]!.message).toBe(
+      'message on /cmd_vel published as changed by the policy: max_speed: clamped to 0.5 m/s',
+    );
   });
 
   it('caps the channels one client may advertise at once', async () => {
     const { h, bridge, c } = await (async () => {
-      const started = await start({ foxglove: { client_publish: { enabled: true, max_channels: 2 } }, components: [hooksAgent] });
+      const started = await start({
+        foxglove: { client_publish: { enabled: true, max_channels: 2 } },
+        components: [hooksAgent],
+      });
       const client = await connectReady(started.bridge.url!);
       return { ...started, c: client };
     })();
-    const ids = [0, 1, 2].map(() => c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' }));
+    const ids = [0, 1, 2].map(() =>
+      c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' }),
+    );
     await waitFor(() => c.statuses.length === 1, 'the third channel refused');
     expect(c.statuses[0]!.message).toContain('foxglove.client_publish.max_channels');
     expect(publishCount(bridge, 'refused')).toBe(1);
@@ -174,7 +220,10 @@ describe('client publishing', () => {
   });
 
   it('closes the connection of a client that sends a message over foxglove.max_message_bytes', async () => {
-    const started = await start({ foxglove: { max_message_bytes: 4096, client_publish: { enabled: true } }, components: [hooksAgent] });
+    const started = await start({
+      foxglove: { max_message_bytes: 4096, client_publish: { enabled: true } },
+      components: [hooksAgent],
+    });
     const c = await connectReady(started.bridge.url!);
     let closeCode: number | undefined;
     c.ws.on('close', (code) => (closeCode = code));
@@ -207,7 +256,10 @@ describe('client publishing', () => {
   it('forgets an advertisement it refused: the client may advertise that channel id again, and publish on it', async () => {
     const { h, c, codec, received } = await publishing(true);
     h.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'sim' }).close(); // the base declares its type
-    const advertise = (schemaName: string) => c.ws.send(JSON.stringify({ op: 'advertise', channels: [{ id: 7, topic: '/cmd_vel', encoding: 'cdr', schemaName }] }));
+    const advertise = (schemaName: string) =>
+      c.ws.send(
+        JSON.stringify({ op: 'advertise', channels: [{ id: 7, topic: '/cmd_vel', encoding: 'cdr', schemaName }] }),
+      );
     advertise('std_msgs/msg/String');
     await waitFor(() => c.statuses.length === 1, 'the refusal');
     expect(c.statuses[0]!.message).toContain('carries geometry_msgs/msg/Twist');
@@ -222,9 +274,16 @@ describe('client publishing', () => {
   it('refuses a channel id that message data cannot name (an integer from 0 to 4294967295)', async () => {
     const { h, bridge, c } = await publishing(true);
     const ids = [1.5, -1, 2 ** 32];
-    c.ws.send(JSON.stringify({ op: 'advertise', channels: ids.map((id) => ({ id, topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' })) }));
+    c.ws.send(
+      JSON.stringify({
+        op: 'advertise',
+        channels: ids.map((id) => ({ id, topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' })),
+      }),
+    );
     await waitFor(() => c.statuses.length === 3, 'three refusals');
-    expect(c.statuses.map((st) => st.message)).toEqual(ids.map((id) => `cannot publish on /cmd_vel: channel id ${id} is not an integer from 0 to 4294967295`));
+    expect(c.statuses.map((st) => st.message)).toEqual(
+      ids.map((id) => `cannot publish on /cmd_vel: channel id ${id} is not an integer from 0 to 4294967295`),
+    );
     expect(publishCount(bridge, 'refused')).toBe(3);
     expect(h.bus.stats().some((t) => t.topic === '/cmd_vel')).toBe(false);
   });

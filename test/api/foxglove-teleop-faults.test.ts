@@ -12,13 +12,21 @@ const { start, connectReady } = foxgloveTestBed();
 const allowAll: PolicyHook = { name: 'allow_all', beforeToolCall: () => ({ action: 'allow' }) };
 
 /** A bridge with client publishing on, what reaches /cmd_vel, and a teleop client that advertised it. */
-async function teleop(options: { stopAfterMs?: number; hooks?: PolicyHook[]; pingIntervalMs?: number; autoPong?: boolean } = {}) {
+async function teleop(
+  options: { stopAfterMs?: number; hooks?: PolicyHook[]; pingIntervalMs?: number; autoPong?: boolean } = {},
+) {
   const { stopAfterMs = 60_000, hooks = [allowAll], pingIntervalMs, autoPong = true } = options;
-  const { h, bridge, codec } = await start({ components: [policyAgent(() => hooks)], foxglove: { client_publish: { enabled: true, stop_after_ms: stopAfterMs } } }, pingIntervalMs ? { pingIntervalMs } : {});
+  const { h, bridge, codec } = await start(
+    {
+      components: [policyAgent(() => hooks)],
+      foxglove: { client_publish: { enabled: true, stop_after_ms: stopAfterMs } },
+    },
+    pingIntervalMs ? { pingIntervalMs } : {},
+  );
   const received = cmdVel(h.bus, codec);
   const { ws, client, statuses } = await connectReady(bridge.url!, { autoPong });
   const channel = client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
-  await waitFor(() => topicStats(h, '/cmd_vel')?.publishers === 1, 'the client\'s publisher');
+  await waitFor(() => topicStats(h, '/cmd_vel')?.publishers === 1, "the client's publisher");
   const send = (x: number) => client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x)));
   const stops = (reason: string) => teleopStops(bridge, reason);
   const publishers = () => topicStats(h, '/cmd_vel')?.publishers;
@@ -58,7 +66,7 @@ describe('a teleop client that stops commanding the robot', () => {
     t.send(0.1);
     await waitFor(() => t.received.length === 4, 'the next command and its stop');
     t.send(0);
-    await waitFor(() => t.received.length === 5, 'the client\'s own stop');
+    await waitFor(() => t.received.length === 5, "the client's own stop");
     t.ws.terminate();
     await waitFor(() => t.stops('silent') === 2 && t.publishers() === 0, 'the client gone');
     expect(t.received.map((m) => m.linear.x)).toEqual([0.2, 0, 0.1, 0, 0]);
@@ -70,7 +78,10 @@ describe('a teleop client that stops commanding the robot', () => {
     const held = new Promise<void>((r) => (release = r));
     let asked = 0;
     // The second command waits with the hooks until after the client has gone.
-    const slow: PolicyHook = { name: 'slow', beforeToolCall: async () => (++asked === 2 && (await held), { action: 'allow' }) };
+    const slow: PolicyHook = {
+      name: 'slow',
+      beforeToolCall: async () => (++asked === 2 && (await held), { action: 'allow' }),
+    };
     const t = await teleop({ hooks: [slow] });
     t.send(0.2);
     await waitFor(() => t.received.length === 1, 'the first command');

@@ -15,7 +15,7 @@ async function daemonWithClient(config: Record<string, unknown>) {
 }
 
 describe('a Foxglove teleop panel on a real daemon', () => {
-  it('publishes /cmd_vel through the agent\'s own policy hooks, clamped by policy.velocity', async () => {
+  it("publishes /cmd_vel through the agent's own policy hooks, clamped by policy.velocity", async () => {
     const { daemon, codec, c } = await daemonWithClient({
       sim: { enabled: true, speed: 1 },
       api: { enabled: false },
@@ -26,7 +26,10 @@ describe('a Foxglove teleop panel on a real daemon', () => {
     expect(c.info.capabilities).toContain('clientPublish');
     const channel = c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await serverHasRead(c);
-    c.client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', { linear: { x: 2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -3 } }));
+    c.client.sendMessage(
+      channel,
+      codec.encode('geometry_msgs/msg/Twist', { linear: { x: 2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -3 } }),
+    );
     await waitFor(() => received.length === 1, 'the clamped command on /cmd_vel');
     expect(received[0]!.linear.x).toBeCloseTo(0.1);
     expect(received[0]!.angular.z).toBeCloseTo(-1.0);

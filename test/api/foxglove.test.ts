@@ -25,11 +25,20 @@ const scan = (i: number) => ({
 
 /** A latched /map (transient_local, as a map server's) with one row of these cells, published once. */
 function publishLatchedMap(h: StartedBridge['h'], codec: StartedBridge['codec'], cells: number[]): void {
-  const map = h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'sim', qos: { durability: 'transient_local', depth: 1 } });
+  const map = h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', {
+    source: 'sim',
+    qos: { durability: 'transient_local', depth: 1 },
+  });
   map.publish(
     codec.encode('nav_msgs/msg/OccupancyGrid', {
       header: { stamp: { sec: 0, nanosec: 0 }, frame_id: 'map' },
-      info: { map_load_time: { sec: 0, nanosec: 0 }, resolution: 0.05, width: cells.length, height: 1, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+      info: {
+        map_load_time: { sec: 0, nanosec: 0 },
+        resolution: 0.05,
+        width: cells.length,
+        height: 1,
+        origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+      },
       data: Int8Array.from(cells),
     }),
   );
@@ -42,7 +51,11 @@ describe('the Foxglove WebSocket server', () => {
     const c = connectClient(bridge.url!);
     await waitFor(() => c.channels.has('/scan'), 'the /scan advertisement');
     const channel = c.channels.get('/scan')!;
-    expect(channel).toMatchObject({ encoding: 'cdr', schemaName: 'sensor_msgs/msg/LaserScan', schemaEncoding: 'ros2msg' });
+    expect(channel).toMatchObject({
+      encoding: 'cdr',
+      schemaName: 'sensor_msgs/msg/LaserScan',
+      schemaEncoding: 'ros2msg',
+    });
     expect(c.channels.get(EVENTS_TOPIC)?.encoding).toBe('json');
     const subId = c.client.subscribe(channel.id);
     await waitFor(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 1, 'the bus subscription');
@@ -58,7 +71,10 @@ describe('the Foxglove WebSocket server', () => {
     expect(Array.from(decoded[2]!.ranges)).toEqual(Array.from(scan(2).ranges));
 
     c.client.unsubscribe(subId);
-    await waitFor(() => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 0, 'the bus subscription to end');
+    await waitFor(
+      () => h.bus.stats().find((t) => t.topic === '/scan')!.subscribers === 0,
+      'the bus subscription to end',
+    );
   });
 
   it('advertises topics that appear later, and skips types with no definition (reported in health)', async () => {
@@ -85,7 +101,10 @@ describe('the Foxglove WebSocket server', () => {
     await waitFor(() => b.messages.length === 1, 'the map for the second client');
     expect(b.messages[0]!.subscriptionId).toBe(subId);
     const data = b.messages[0]!.data;
-    const grid = codec.decode<{ data: Int8Array }>('nav_msgs/msg/OccupancyGrid', new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength));
+    const grid = codec.decode<{ data: Int8Array }>(
+      'nav_msgs/msg/OccupancyGrid',
+      new Uint8Array(data.buffer as ArrayBuffer, data.byteOffset, data.byteLength),
+    );
     expect(Array.from(grid.data)).toEqual([0, 100, -1, 0]);
     expect(a.messages.length).toBe(1);
   });
@@ -100,7 +119,12 @@ describe('the Foxglove WebSocket server', () => {
     await waitFor(() => a.messages.length === 1, 'the map for the first client');
     const rogue = connectClient(bridge.url!);
     await waitFor(() => rogue.channels.has('/map'), '/map advertised to the rogue client');
-    for (const frame of ['null', '{"op":"subscribe","subscriptions":[null]}', '{"op":"subscribe","subscriptions":[{"id":"x","channelId":{}}]}']) rogue.ws.send(frame);
+    for (const frame of [
+      'null',
+      '{"op":"subscribe","subscriptions":[null]}',
+      '{"op":"subscribe","subscriptions":[{"id":"x","channelId":{}}]}',
+    ])
+      rogue.ws.send(frame);
     const b = connectClient(bridge.url!);
     await waitFor(() => b.channels.has('/map'), '/map advertised to the next client');
     b.client.subscribe(b.channels.get('/map')!.id);
@@ -118,12 +142,16 @@ describe('the Foxglove WebSocket server', () => {
     const b = connectClient(bridge.url!);
     await waitFor(() => b.channels.has('/map'), '/map advertised to the second');
     const map = b.channels.get('/map')!.id;
-    const subscribe = (...ids: number[]) => b.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: ids.map((id) => ({ id, channelId: map })) }));
+    const subscribe = (...ids: number[]) =>
+      b.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: ids.map((id) => ({ id, channelId: map })) }));
     subscribe(3, 4); // the server takes 3, and refuses 4: this client already subscribed to /map
     subscribe(5);
     await serverHasRead(b);
     expect(b.messages.map((m) => m.subscriptionId)).toEqual([3]);
-    expect(b.statuses.map((st) => st.message)).toEqual([`Client already subscribed to channel ${map}; ignoring subscription`, `Client already subscribed to channel ${map}; ignoring subscription`]);
+    expect(b.statuses.map((st) => st.message)).toEqual([
+      `Client already subscribed to channel ${map}; ignoring subscription`,
+      `Client already subscribed to channel ${map}; ignoring subscription`,
+    ]);
     // Once it unsubscribed, a new subscription takes the channel, and gets the map.
     b.ws.send(JSON.stringify({ op: 'unsubscribe', subscriptionIds: [3] }));
     subscribe(6);
@@ -138,7 +166,9 @@ describe('the Foxglove WebSocket server', () => {
     for (const op of ['toString', '__proto__', 'constructor']) c.ws.send(JSON.stringify({ op }));
     await serverHasRead(c);
     expect(c.statuses.map((st) => st.message)).toEqual(
-      ['toString', '__proto__', 'constructor'].map((op) => `unknown op "${op}" (this server takes subscribe, unsubscribe, advertise, unadvertise)`),
+      ['toString', '__proto__', 'constructor'].map(
+        (op) => `unknown op "${op}" (this server takes subscribe, unsubscribe, advertise, unadvertise)`,
+      ),
     );
   });
 
@@ -152,14 +182,29 @@ describe('the Foxglove WebSocket server', () => {
       ['{"op":"dance"}', 'unknown op "dance" (this server takes subscribe, unsubscribe, advertise, unadvertise)'],
       ['{"op":"subscribe"}', 'subscribe: "subscriptions" must be a list of {id, channelId} objects'],
       ['{"op":"advertise"}', 'advertise: "channels" must be a list of {id, topic, encoding, schemaName} objects'],
-      ['{"op":"advertise","channels":[null]}', 'advertise: channels[0] must be one of {id, topic, encoding, schemaName} objects'],
-      ['{"op":"advertise","channels":[{"id":5}]}', 'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)'],
+      [
+        '{"op":"advertise","channels":[null]}',
+        'advertise: channels[0] must be one of {id, topic, encoding, schemaName} objects',
+      ],
+      [
+        '{"op":"advertise","channels":[{"id":5}]}',
+        'advertise: a channel needs id (a number), topic, encoding and schemaName (strings)',
+      ],
       ['{"op":"getParameters","parameterNames":[]}', 'getParameters is not supported by this daemon'],
-      [Uint8Array.of(1, 99, 0, 0, 0, 7), 'message data on channel 99, which this client has not advertised (advertise it first)'],
+      [
+        Uint8Array.of(1, 99, 0, 0, 0, 7),
+        'message data on channel 99, which this client has not advertised (advertise it first)',
+      ],
       [Uint8Array.of(1, 2, 3), 'message data frame of 3 bytes is shorter than its 5-byte header (opcode, channel id)'],
-      [Uint8Array.of(2, 1), 'service call request frame of 2 bytes is shorter than its 13-byte header (opcode, service id, call id, encoding length)'],
+      [
+        Uint8Array.of(2, 1),
+        'service call request frame of 2 bytes is shorter than its 13-byte header (opcode, service id, call id, encoding length)',
+      ],
       [new Uint8Array(0), 'empty binary frame'],
-      [Uint8Array.of(9, 0), 'binary frame with opcode 9, which the protocol does not define for clients (1 is message data)'],
+      [
+        Uint8Array.of(9, 0),
+        'binary frame with opcode 9, which the protocol does not define for clients (1 is message data)',
+      ],
     ];
     for (const [i, [frame]] of frames.entries()) {
       now += 1000; // a second apart: the statuses are throttled to ten a second
@@ -179,7 +224,9 @@ describe('the Foxglove WebSocket server', () => {
     await waitFor(() => c.channels.has(EVENTS_TOPIC), 'the first advertisement');
     c.client.advertise({ topic: '/cmd_vel', encoding: 'cdr', schemaName: 'geometry_msgs/msg/Twist' });
     await waitFor(() => c.statuses.length === 1, 'the status');
-    expect(c.statuses[0]!.message).toBe('advertise: client publishing is off on this daemon (foxglove.client_publish.enabled)');
+    expect(c.statuses[0]!.message).toBe(
+      'advertise: client publishing is off on this daemon (foxglove.client_publish.enabled)',
+    );
   });
 
   it('throttles what a flood of bad frames makes the daemon say: ten statuses a second to the client, a log line per 10 s', async () => {
@@ -193,7 +240,10 @@ describe('the Foxglove WebSocket server', () => {
     // The protocol server answers a subscription to an unknown channel itself: a marker that all before it was handled.
     const handled = async (marker: number) => {
       c.ws.send(JSON.stringify({ op: 'subscribe', subscriptions: [{ id: marker, channelId: 10_000 + marker }] }));
-      await waitFor(() => c.statuses.some((st) => st.message.includes(`Channel ${10_000 + marker} `)), `marker ${marker}`);
+      await waitFor(
+        () => c.statuses.some((st) => st.message.includes(`Channel ${10_000 + marker} `)),
+        `marker ${marker}`,
+      );
     };
 
     for (let i = 0; i < 50; i++) c.ws.send('garbage');
@@ -219,8 +269,13 @@ describe('the Foxglove WebSocket server', () => {
 
     // What was held back when the client leaves is still counted in the log.
     c.ws.close();
-    await waitFor(() => lines.some((l) => l.msg === 'foxglove client left; its last refused frames were not logged'), 'the closing count');
-    expect(lines.find((l) => l.msg === 'foxglove client left; its last refused frames were not logged')).toMatchObject({ suppressed: 2 });
+    await waitFor(
+      () => lines.some((l) => l.msg === 'foxglove client left; its last refused frames were not logged'),
+      'the closing count',
+    );
+    expect(lines.find((l) => l.msg === 'foxglove client left; its last refused frames were not logged')).toMatchObject({
+      suppressed: 2,
+    });
   });
 
   it('streams the journal (runs, agent events) as JSON on /auraison/events', async () => {
@@ -232,7 +287,10 @@ describe('the Foxglove WebSocket server', () => {
     await serverHasRead(c); // the subscription is in place before the record is appended
     await journal.append('agent_event', { kind: 'run.status', payload: { status: 'running' } });
     await waitFor(() => c.messages.length === 1, 'the event');
-    const record = JSON.parse(new TextDecoder().decode(c.messages[0]!.data as DataView)) as { seq: number; kind: string };
+    const record = JSON.parse(new TextDecoder().decode(c.messages[0]!.data as DataView)) as {
+      seq: number;
+      kind: string;
+    };
     expect(record).toMatchObject({ seq: 1, kind: 'agent_event' });
   });
 
@@ -242,7 +300,10 @@ describe('the Foxglove WebSocket server', () => {
     const c = connectClient(bridge.url!);
     await waitFor(() => c.channels.has('/camera/image_raw'), 'the image channel');
     c.client.subscribe(c.channels.get('/camera/image_raw')!.id);
-    await waitFor(() => h.bus.stats().find((t) => t.topic === '/camera/image_raw')!.subscribers === 1, 'the bus subscription');
+    await waitFor(
+      () => h.bus.stats().find((t) => t.topic === '/camera/image_raw')!.subscribers === 1,
+      'the bus subscription',
+    );
     const raw = (c.ws as unknown as { _socket: import('node:net').Socket })._socket;
     raw.pause();
     const frame = new Uint8Array(256 * 1024); // not valid CDR, and it need not be: bytes pass through

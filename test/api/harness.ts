@@ -12,7 +12,9 @@ import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 
-type DeepPartial<T> = { [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K] };
+type DeepPartial<T> = {
+  [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
+};
 
 export interface HarnessOptions {
   journal?: Journal;
@@ -45,7 +47,10 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
   const out = { ...base } as Record<string, unknown>;
   for (const [k, v] of Object.entries(over)) {
     const b = (base as Record<string, unknown>)[k];
-    out[k] = v !== null && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object' ? merge(b, v as DeepPartial<typeof b>) : v;
+    out[k] =
+      v !== null && typeof v === 'object' && !Array.isArray(v) && b && typeof b === 'object'
+        ? merge(b, v as DeepPartial<typeof b>)
+        : v;
   }
   return out as T;
 }
@@ -59,7 +64,12 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const { journal = new MemoryJournal(), components: extra = [], startApi = true } = options;
   const dir = tempDir('auraison-api-test-');
   const base = parseConfigText(options.configText ?? '', 'test.yaml');
-  const config: EdgeConfig = { ...base, data_dir: dir.path, api: merge(base.api, { port: 0, ...options.api }), foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }) };
+  const config: EdgeConfig = {
+    ...base,
+    data_dir: dir.path,
+    api: merge(base.api, { port: 0, ...options.api }),
+    foxglove: merge(base.foxglove, { port: 0, ...options.foxglove }),
+  };
   const bus = new Bus();
   const definitions = new DefinitionsRegistry({ distro: 'jazzy' });
   const components = new Map<string, Component>();
@@ -73,12 +83,36 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     config_file: null,
     data_dir: dir.path,
     components: Object.fromEntries([...components].map(([name, c]) => [name, c.health()])),
-    topics: bus.stats().map((t) => ({ topic: t.topic, type: t.type, count: t.count, bytes: t.bytes, rate_hz: t.rateHz, drops: t.drops, publishers: t.publishers, subscribers: t.subscribers, sources: t.sources, qos: t.qos })),
-    subscribers: bus.subscriptions().map((s) => ({ name: s.name, topics: [...s.topics], policy: s.queue.policy, depth: s.queue.depth, ...s.counters, errors: s.errors })),
+    topics: bus.stats().map((t) => ({
+      topic: t.topic,
+      type: t.type,
+      count: t.count,
+      bytes: t.bytes,
+      rate_hz: t.rateHz,
+      drops: t.drops,
+      publishers: t.publishers,
+      subscribers: t.subscribers,
+      sources: t.sources,
+      qos: t.qos,
+    })),
+    subscribers: bus.subscriptions().map((s) => ({
+      name: s.name,
+      topics: [...s.topics],
+      policy: s.queue.policy,
+      depth: s.queue.depth,
+      ...s.counters,
+      errors: s.errors,
+    })),
     queryables: bus.queryables(),
     last_reload: null,
   });
-  const ctx: ComponentContext = { ...componentContext({}, { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components }), config };
+  const ctx: ComponentContext = {
+    ...componentContext(
+      {},
+      { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components },
+    ),
+    config,
+  };
   let api: ApiComponent | undefined;
   if (startApi) {
     api = new ApiComponent(ctx);

@@ -36,12 +36,17 @@ describe('methods', () => {
 
   it('answers OPTIONS with 204 and Allow (and no CORS headers), after the token check', async () => {
     h = await startHarness({ api: { host: '0.0.0.0', token: 'secret' } });
-    const r = await http(h.url, '/runs', { method: 'OPTIONS', headers: { authorization: 'Bearer secret', origin: 'https://elsewhere.example' } });
+    const r = await http(h.url, '/runs', {
+      method: 'OPTIONS',
+      headers: { authorization: 'Bearer secret', origin: 'https://elsewhere.example' },
+    });
     expect(r.status).toBe(204);
     expect(r.headers.get('allow')).toBe('GET, HEAD');
     expect(r.headers.get('access-control-allow-origin')).toBeNull();
     expect((await http(h.url, '/runs', { method: 'OPTIONS' })).status).toBe(401);
-    expect((await http(h.url, '/nope', { method: 'OPTIONS', headers: { authorization: 'Bearer secret' } })).status).toBe(404);
+    expect(
+      (await http(h.url, '/nope', { method: 'OPTIONS', headers: { authorization: 'Bearer secret' } })).status,
+    ).toBe(404);
   });
 
   it('answers HEAD on an event stream with its headers and ends it, opening no stream', async () => {
@@ -62,22 +67,43 @@ describe('methods', () => {
 describe('bodies', () => {
   it('refuses a compressed body or another charset with 415 rather than reading garbage', async () => {
     h = await startHarness();
-    const gz = await fetch(`${h.url}/intents`, { method: 'POST', headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' }, body: gzipSync('{"type":"navigate"}') });
+    const gz = await fetch(`${h.url}/intents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'content-encoding': 'gzip' },
+      body: gzipSync('{"type":"navigate"}'),
+    });
     expect(gz.status).toBe(415);
-    expect(await gz.json()).toEqual({ error: 'unsupported_media_type', message: 'Content-Encoding "gzip" is not supported: send the body uncompressed' });
-    const latin1 = await http(h.url, '/intents', { raw: '{}', headers: { 'content-type': 'application/json; charset=ISO-8859-1' } });
+    expect(await gz.json()).toEqual({
+      error: 'unsupported_media_type',
+      message: 'Content-Encoding "gzip" is not supported: send the body uncompressed',
+    });
+    const latin1 = await http(h.url, '/intents', {
+      raw: '{}',
+      headers: { 'content-type': 'application/json; charset=ISO-8859-1' },
+    });
     expect(latin1.status).toBe(415);
     expect(latin1.json.message).toContain('charset "iso-8859-1" is not supported');
-    const utf8 = await http(h.url, '/intents', { raw: '{}', headers: { 'content-type': 'application/json; charset="UTF-8"' } });
+    const utf8 = await http(h.url, '/intents', {
+      raw: '{}',
+      headers: { 'content-type': 'application/json; charset="UTF-8"' },
+    });
     expect(utf8.status).toBe(400);
     expect(utf8.json.issues).toEqual([{ path: 'body.type', message: 'required' }]);
   });
 
   it('refuses bytes that are not UTF-8 with a 400 naming the body, and takes a leading byte order mark', async () => {
     h = await startHarness();
-    const bad = await fetch(`${h.url}/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]) });
+    const bad = await fetch(`${h.url}/intents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: Buffer.concat([Buffer.from('{"type":"'), Buffer.from([0xff, 0xfe]), Buffer.from('"}')]),
+    });
     expect(bad.status).toBe(400);
-    expect(await bad.json()).toEqual({ error: 'bad_request', message: 'body: not valid UTF-8; JSON must be sent as UTF-8', issues: [{ path: 'body', message: 'not valid UTF-8; JSON must be sent as UTF-8' }] });
+    expect(await bad.json()).toEqual({
+      error: 'bad_request',
+      message: 'body: not valid UTF-8; JSON must be sent as UTF-8',
+      issues: [{ path: 'body', message: 'not valid UTF-8; JSON must be sent as UTF-8' }],
+    });
     const bom = await http(h.url, '/intents', { raw: '\uFEFF{}', headers: { 'content-type': 'application/json' } });
     expect(bom.status).toBe(400);
     expect(bom.json.issues).toEqual([{ path: 'body.type', message: 'required' }]);
@@ -94,7 +120,7 @@ describe('query strings and headers', () => {
     expect(r.json.issues![0]!.path).toBe('querystring.k0');
   });
 
-  it('answers an HTTP/1.1 request without Host 400 in the API\'s error shape', async () => {
+  it("answers an HTTP/1.1 request without Host 400 in the API's error shape", async () => {
     h = await startHarness();
     const { port } = new URL(h.url);
     const answer = await new Promise<string>((resolve) => {
@@ -105,6 +131,9 @@ describe('query strings and headers', () => {
       socket.write('GET /healthz HTTP/1.1\r\n\r\n');
     });
     expect(answer).toMatch(/^HTTP\/1.1 400 /);
-    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'bad_request', message: 'missing Host header: HTTP/1.1 requires one' });
+    expect(JSON.parse(answer.slice(answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'bad_request',
+      message: 'missing Host header: HTTP/1.1 requires one',
+    });
   });
 });

@@ -32,7 +32,9 @@ describe('requests the API refuses before their body', () => {
     const peers = Array.from({ length: 5 }, () => stalledRequest(h!.url, 'POST /intents HTTP/1.1\r\nHost: robot\r\n'));
     await waitFor(() => peers.every((p) => p.closed), 'the refused connections to close', 15_000);
     for (const p of peers) expect(p.answer).toMatch(/^HTTP\/1.1 401/);
-    const open = await new Promise<number>((resolve, reject) => h!.api!.server!.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+    const open = await new Promise<number>((resolve, reject) =>
+      h!.api!.server!.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))),
+    );
     expect(open).toBe(0);
   });
 

@@ -6,11 +6,25 @@ export interface HttpReply {
   json: Record<string, unknown> & { error?: string; message?: string; issues?: { path: string; message: string }[] };
 }
 
-export async function http(base: string, path: string, options: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {}): Promise<HttpReply> {
-  const { method = options.body !== undefined || options.raw !== undefined ? 'POST' : 'GET', body, raw, headers = {} } = options;
+export async function http(
+  base: string,
+  path: string,
+  options: { method?: string; body?: unknown; raw?: string; headers?: Record<string, string> } = {},
+): Promise<HttpReply> {
+  const {
+    method = options.body !== undefined || options.raw !== undefined ? 'POST' : 'GET',
+    body,
+    raw,
+    headers = {},
+  } = options;
   const h: Record<string, string> = { ...headers };
-  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type')) h['content-type'] = 'application/json';
-  const response = await fetch(`${base}${path}`, { method, headers: h, body: raw ?? (body === undefined ? undefined : JSON.stringify(body)) });
+  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type'))
+    h['content-type'] = 'application/json';
+  const response = await fetch(`${base}${path}`, {
+    method,
+    headers: h,
+    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)),
+  });
   const text = await response.text();
   let json: HttpReply['json'] = {};
   try {

@@ -130,10 +130,18 @@ describe('auraison-edge intent --wait', () => {
     await waitFor(() => /reconnecting/.test(cli.out.stderr), 'the reconnecting notice');
     await h.api!.start();
     expect(await cli.code).toBe(1);
-    const kinds = cli.out.stdout.trimEnd().split('\n').slice(1, -1).map((l) => l.trim().split(/ +/)[1]);
+    const kinds = cli.out.stdout
+      .trimEnd()
+      .split('\n')
+      .slice(1, -1)
+      .map((l) => l.trim().split(/ +/)[1]);
     expect(kinds).toEqual(['run.created', 'state', 'run.status', 'state']);
-    expect(cli.out.stdout).toMatch(/state +cancelled: while the API was down\nrun \S+: cancelled \(while the API was down\)\n$/);
-    expect(cli.out.stderr).toMatch(/^auraison-edge intent: the event stream ended \(no event stream from .*\); reconnecting\n$/);
+    expect(cli.out.stdout).toMatch(
+      /state +cancelled: while the API was down\nrun \S+: cancelled \(while the API was down\)\n$/,
+    );
+    expect(cli.out.stderr).toMatch(
+      /^auraison-edge intent: the event stream ended \(no event stream from .*\); reconnecting\n$/,
+    );
   });
 
   it('gives up after --timeout-s, naming the run and its state', async () => {

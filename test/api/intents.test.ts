@@ -22,7 +22,10 @@ afterEach(async () => {
 async function withAgent() {
   h = await startHarness();
   const logged: { msg: string; err?: string }[] = [];
-  const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; err?: string }) });
+  const log = pino(
+    { level: 'warn' },
+    { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string; err?: string }) },
+  );
   agent = new AgentComponent({ ...h.ctx, log });
   await agent.start();
   h.components.set('agent', agent);
@@ -52,9 +55,15 @@ describe('POST /intents with the edge agent', () => {
 
     const codec = new MessageCodec(h.definitions);
     const topic = h.bus.advertise('/auraison/intents', 'std_msgs/msg/String', { source: 'test' });
-    topic.publish(codec.encode('std_msgs/msg/String', { data: `{"intent_id":"01a1ff93-0000-7000-8000-000000000001","type":"stop","params":${nested(5000)},"policy_ctx":{"actor":"t","source":"ros"},"targets":[]}` }));
+    topic.publish(
+      codec.encode('std_msgs/msg/String', {
+        data: `{"intent_id":"01a1ff93-0000-7000-8000-000000000001","type":"stop","params":${nested(5000)},"policy_ctx":{"actor":"t","source":"ros"},"targets":[]}`,
+      }),
+    );
     await waitFor(() => logged.some((l) => l.msg === 'intent from the topic refused'), 'the refusal to be logged');
-    expect(logged.find((l) => l.msg === 'intent from the topic refused')!.err).toBe('intent: params: nested deeper than 64 levels');
+    expect(logged.find((l) => l.msg === 'intent from the topic refused')!.err).toBe(
+      'intent: params: nested deeper than 64 levels',
+    );
     // The agent is still taking intents, and made no run of the refused one.
     expect(agent.listRuns()).toEqual([]);
     const ok = await http(h.url, '/intents', { body: { type: 'stop' } });
@@ -65,7 +74,9 @@ describe('POST /intents with the edge agent', () => {
     const { h } = await withAgent();
     const r = await http(h.url, '/intents', json('{"type":"navigate_to","params":{"x":1e309,"y":0}}'));
     expect(r.status).toBe(400);
-    expect(r.json.issues).toEqual([{ path: 'body.params.x', message: 'non-finite number: JSON numbers must fit a double (|x| < 1.8e308)' }]);
+    expect(r.json.issues).toEqual([
+      { path: 'body.params.x', message: 'non-finite number: JSON numbers must fit a double (|x| < 1.8e308)' },
+    ]);
     const negative = await http(h.url, '/query', json('{"sql":"SELECT 1","max_rows":-1e400}'));
     expect(negative.json.message).toContain('body.max_rows: non-finite number');
   });
@@ -92,8 +103,16 @@ describe('POST /intents with the edge agent', () => {
     const cases: [unknown, string, string][] = [
       [{ type: 'navigate_to', params: { x: 'far', y: 0 } }, 'body.params.x', 'expected number'],
       [{ type: 'navigate_to', params: { x: 1, y: 0, speed: 2 } }, 'body.params.speed', 'unknown key'],
-      [{ type: 'natural_language', params: { text: 'x'.repeat(8001) } }, 'body.params.text', 'expected string of 1 to 8000 characters'],
-      [{ type: 'stop', params: { validators: [{ type: 'goal_reached', tolerance_m: 'near' }] } }, 'body.params.validators[0].tolerance_m', 'expected number'],
+      [
+        { type: 'natural_language', params: { text: 'x'.repeat(8001) } },
+        'body.params.text',
+        'expected string of 1 to 8000 characters',
+      ],
+      [
+        { type: 'stop', params: { validators: [{ type: 'goal_reached', tolerance_m: 'near' }] } },
+        'body.params.validators[0].tolerance_m',
+        'expected number',
+      ],
     ];
     for (const [body, path, message] of cases) {
       const r = await http(h.url, '/intents', { body });

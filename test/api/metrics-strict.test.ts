@@ -37,7 +37,8 @@ function problems(text: string): string[] {
       const [, kind, name, rest] = meta;
       if (!NAME.test(name!)) found.push(`${at}: bad metric name ${name}`);
       if (kind === 'TYPE') {
-        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest!)) found.push(`${at}: bad type ${rest}`);
+        if (!['counter', 'gauge', 'histogram', 'summary', 'untyped'].includes(rest!))
+          found.push(`${at}: bad type ${rest}`);
         if (types.has(name!)) found.push(`${at}: second TYPE for ${name}`);
         types.set(name!, rest!);
       } else {
@@ -69,7 +70,10 @@ function problems(text: string): string[] {
       if (current) closed.add(current);
       current = family;
     }
-    const key = `${name}{${labels.sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(',')}}`;
+    const key = `${name}{${labels
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join(',')}}`;
     if (series.has(key)) found.push(`${at}: duplicate series ${key}`);
     series.add(key);
     const v = Number(value === '+Inf' ? Infinity : value === '-Inf' ? -Infinity : value);
@@ -81,10 +85,22 @@ function problems(text: string): string[] {
 
 describe('/metrics', () => {
   it('parses strictly, with every series once, on a daemon whose recorder has a subscriber per topic', async () => {
-    const d = await startDaemon({ sim: { enabled: true, speed: 5 }, recorder: { enabled: true, min_free_bytes: 0 }, api: { port: 0 }, foxglove: { enabled: false } }, 'metrics-strict-');
+    const d = await startDaemon(
+      {
+        sim: { enabled: true, speed: 5 },
+        recorder: { enabled: true, min_free_bytes: 0 },
+        api: { port: 0 },
+        foxglove: { enabled: false },
+      },
+      'metrics-strict-',
+    );
     cleanups.push(d.stop);
     const status = () => d.daemon.status();
-    await waitFor(() => status().subscribers.filter((s) => s.name === 'recorder').length > 1, 'the recorder to subscribe to more than one topic', 30_000);
+    await waitFor(
+      () => status().subscribers.filter((s) => s.name === 'recorder').length > 1,
+      'the recorder to subscribe to more than one topic',
+      30_000,
+    );
     const { url } = d.daemon.components.get('api') as unknown as { url: string };
     const text = await (await fetch(`${url}/metrics`)).text();
     expect(text).toContain('auraison_subscriber_received_total{subscriber="recorder",topic="/scan"');

@@ -60,7 +60,11 @@ async function retryNow(page: Page): Promise<void> {
   await page.clock.fastForward(RETRY_MS);
 }
 
-const event = (note: string) => ({ kind: 'tool.call', run_id: '0190aaaa-0000-7000-8000-000000000001', payload: { note } });
+const event = (note: string) => ({
+  kind: 'tool.call',
+  run_id: '0190aaaa-0000-7000-8000-000000000001',
+  payload: { note },
+});
 
 // A browser opens at most six connections to one host (HTTP/1.1), and each tab of the page follows two
 // event streams: tabs that held them while hidden would leave no connection for a fourth tab to load, nor
@@ -78,7 +82,8 @@ describe('the status page in many tabs', () => {
       tabs.push(page);
     }
     await h.journal.append('agent_event', event('before the user switched tabs'));
-    for (const page of tabs) await page.locator('#events li', { hasText: 'before the user switched tabs' }).waitFor({ timeout: 20_000 });
+    for (const page of tabs)
+      await page.locator('#events li', { hasText: 'before the user switched tabs' }).waitFor({ timeout: 20_000 });
 
     for (const page of tabs) await setHidden(page, true);
     await waitFor(() => hub.clients === 0 && live.viewers === 0, 'the hidden tabs to close their streams', 20_000);
@@ -137,11 +142,14 @@ describe('the status page across a daemon restart', () => {
 // The page left open on a robot whose daemon hangs, comes back, then stops: the header says what the link
 // is, not what it was. A hung daemon (or a network gone without a FIN) closes nothing: only the missing
 // heartbeats (`: ping` every api.events.heartbeat_s) tell.
-describe('the status page\'s link to the daemon', () => {
+describe("the status page's link to the daemon", () => {
   it('shows the stream stale and the daemon unreachable while it is hung, open again when it resumes, and reconnecting once it stops', async () => {
     const dir = tempDir('page-link-');
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, stringify({ data_dir: './data', api: { port: 0, events: { heartbeat_s: 0.5 } }, foxglove: { enabled: false } }));
+    writeFileSync(
+      config,
+      stringify({ data_dir: './data', api: { port: 0, events: { heartbeat_s: 0.5 } }, foxglove: { enabled: false } }),
+    );
     const daemon = new DaemonProcess(dir.path, config);
     child = { daemon, dir };
     // The browser starts while the daemon does.

@@ -14,7 +14,16 @@ afterAll(() => chromium.close());
 
 describe('the status page with no agent running', () => {
   it('shows the latch a bus stop engaged, and releases it after a confirm', async () => {
-    const started = await startDaemon({ sim: { enabled: false }, agent: { enabled: false }, api: { port: 0 }, foxglove: { enabled: false }, lakehouse: { enabled: false } }, 'page-latch-noagent-');
+    const started = await startDaemon(
+      {
+        sim: { enabled: false },
+        agent: { enabled: false },
+        api: { port: 0 },
+        foxglove: { enabled: false },
+        lakehouse: { enabled: false },
+      },
+      'page-latch-noagent-',
+    );
     cleanups.push(started.stop);
     const { daemon } = started;
     const url = (daemon.components.get('api') as ApiComponent).url!;
@@ -28,10 +37,15 @@ describe('the status page with no agent running', () => {
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     expect(await page.locator('#stop-latch').isVisible()).toBe(false);
 
-    await daemon.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode('{"by": "estop_node", "reason": "button pressed"}') });
+    await daemon.bus.query('agent/stop', {
+      encoding: 'application/json',
+      payload: new TextEncoder().encode('{"by": "estop_node", "reason": "button pressed"}'),
+    });
     // The page polls /status: the banner comes from there, as no reply of its own told it.
     await page.locator('#stop-latch').waitFor();
-    expect(await page.locator('#stop-latch-text').textContent()).toMatch(/^STOPPED \(latched\) by estop_node at .+: button pressed$/);
+    expect(await page.locator('#stop-latch-text').textContent()).toMatch(
+      /^STOPPED \(latched\) by estop_node at .+: button pressed$/,
+    );
 
     await page.getByRole('button', { name: 'Release stop' }).click();
     await page.locator('#release-result[data-state="released"]').waitFor();

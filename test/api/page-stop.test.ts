@@ -3,7 +3,12 @@ import { join } from 'node:path';
 import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ApiComponent } from '../../daemon/api/api-component.ts';
-import type { RobotStopOutcome, RobotStopService, StopLatchState, StopReleaseOutcome } from '../../daemon/contract/services.ts';
+import type {
+  RobotStopOutcome,
+  RobotStopService,
+  StopLatchState,
+  StopReleaseOutcome,
+} from '../../daemon/contract/services.ts';
 import type { Component, ComponentHealth } from '../../daemon/lifecycle/component.ts';
 import { ROOT } from '../helpers/cli.ts';
 import { recordCmdVel } from '../helpers/cmd-vel.ts';
@@ -95,7 +100,10 @@ async function harness(options: Parameters<typeof startHarness>[0] = {}): Promis
  * The page in a fresh browser context; errors thrown in the page's code are collected in `errors`. With
  * `clock`, the page runs on Playwright's clock, which flows as the real one until `askStatusNow` moves it on.
  */
-async function open(url: string, { clock = false } = {}): Promise<{ page: Page; errors: string[]; browser: BrowserContext }> {
+async function open(
+  url: string,
+  { clock = false } = {},
+): Promise<{ page: Page; errors: string[]; browser: BrowserContext }> {
   const browser = await chromium.context({ viewport: { width: 1280, height: 900 } });
   cleanups.push(() => browser.close());
   const page = await browser.newPage();
@@ -151,12 +159,16 @@ async function cutStatus(page: Page): Promise<void> {
 async function holdNextStatus(page: Page, mark: string): Promise<() => Promise<void>> {
   let caught!: (deliver: () => Promise<void>) => void;
   const held = new Promise<() => Promise<void>>((resolve) => (caught = resolve));
-  await page.route('**/status', async (route) => {
-    const response = await route.fetch();
-    const json = (await response.json()) as { robot: { id: string } };
-    json.robot.id = mark;
-    caught(() => route.fulfill({ response, json }));
-  }, { times: 1 });
+  await page.route(
+    '**/status',
+    async (route) => {
+      const response = await route.fetch();
+      const json = (await response.json()) as { robot: { id: string } };
+      json.robot.id = mark;
+      caught(() => route.fulfill({ response, json }));
+    },
+    { times: 1 },
+  );
   await askStatusNow(page);
   return held;
 }
@@ -184,12 +196,21 @@ async function latchText(page: Page, latch: StopLatchState): Promise<string> {
 /** The line once it tells an answer (not `sending`): its state and its text. */
 async function answer(page: Page): Promise<{ state: string | null; text: string }> {
   await page.locator('#stop-result[data-state="stopped"], #stop-result[data-state="failed"]').waitFor();
-  return { state: await resultLine(page).getAttribute('data-state'), text: (await resultLine(page).textContent()) ?? '' };
+  return {
+    state: await resultLine(page).getAttribute('data-state'),
+    text: (await resultLine(page).textContent()) ?? '',
+  };
 }
 
 describe('the STOP button of the status page', () => {
   it('stops the robot in one click, as "status-page", and says what was stopped and cancelled', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: RUNS, journal_error: null, latched: null });
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: 'navigate_to',
+      cancelled: RUNS,
+      journal_error: null,
+      latched: null,
+    });
     const h = await harness({ components: [agent] });
     const { page, errors } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
@@ -198,7 +219,10 @@ describe('the STOP button of the status page', () => {
     expect(await button.textContent()).toBe('STOP robot');
 
     await button.click();
-    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 2 runs cancelled$/) });
+    expect(await answer(page)).toEqual({
+      state: 'stopped',
+      text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 2 runs cancelled$/),
+    });
     expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }]);
     // The cancelled runs' ids are a hover away.
     expect(await resultLine(page).getAttribute('title')).toBe(RUNS.join('\n'));
@@ -208,18 +232,34 @@ describe('the STOP button of the status page', () => {
     expect(await latchBanner(page).isVisible()).toBe(false);
 
     // From the keyboard (a real button: Tab to it, Space), nothing to stop, and a journal on a full disk.
-    agent.outcome = { topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: 'journal: cannot append: the disk is full', latched: null };
+    agent.outcome = {
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: 'journal: cannot append: the disk is full',
+      latched: null,
+    };
     await button.focus();
     await page.keyboard.press('Space');
     await page.locator('#stop-result .warning').waitFor();
     expect(agent.calls).toHaveLength(2);
-    expect(await resultLine(page).locator('.stopped').textContent()).toMatch(/^stopped \S.*: zero Twist on \/cmd_vel, no run was active$/);
-    expect(await resultLine(page).locator('.warning').textContent()).toBe('warning: the cancels were not all journaled (journal: cannot append: the disk is full); the runs are stopped, and read interrupted after a restart');
+    expect(await resultLine(page).locator('.stopped').textContent()).toMatch(
+      /^stopped \S.*: zero Twist on \/cmd_vel, no run was active$/,
+    );
+    expect(await resultLine(page).locator('.warning').textContent()).toBe(
+      'warning: the cancels were not all journaled (journal: cannot append: the disk is full); the runs are stopped, and read interrupted after a restart',
+    );
     expect(errors).toEqual([]);
   });
 
   it('shows that it is sending while the daemon has not answered, and sends each click', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [RUNS[0]!], journal_error: null, latched: null });
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [RUNS[0]!],
+      journal_error: null,
+      latched: null,
+    });
     agent.hold = true;
     const h = await harness({ components: [agent] });
     const { page } = await open(h.url);
@@ -236,13 +276,19 @@ describe('the STOP button of the status page', () => {
     await button.click();
     await waitFor(() => agent.waiting === 2, 'the second stop to reach the agent');
     agent.release();
-    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/: zero Twist on \/cmd_vel, 1 run cancelled$/) });
+    expect(await answer(page)).toEqual({
+      state: 'stopped',
+      text: expect.stringMatching(/: zero Twist on \/cmd_vel, 1 run cancelled$/),
+    });
     await page.locator('#stop[aria-busy="false"]').waitFor();
     expect(await button.getAttribute('class')).not.toContain('sending');
-    expect(agent.calls).toEqual([{ by: 'status-page', reason: undefined }, { by: 'status-page', reason: undefined }]);
+    expect(agent.calls).toEqual([
+      { by: 'status-page', reason: undefined },
+      { by: 'status-page', reason: undefined },
+    ]);
   });
 
-  it('says NOT stopped, with the daemon\'s reason, when no zero Twist can be sent (no agent running), and the page goes on', async () => {
+  it("says NOT stopped, with the daemon's reason, when no zero Twist can be sent (no agent running), and the page goes on", async () => {
     const h = await harness();
     // With no agent the daemon still stops the robot itself; here the velocity topic is taken with a type
     // that is no velocity, so no zero can go out (a TwistStamped base would get a zero TwistStamped).
@@ -259,29 +305,49 @@ describe('the STOP button of the status page', () => {
     expect(text).toContain('the zero Twist could not be sent to /cmd_vel');
     // It is the red text, and the rest of the page works: the runs table says why it has no runs.
     expect(await resultLine(page).locator('.failed').textContent()).toBe(`NOT stopped: ${direct.json.message}`);
-    await page.locator('#runs tbody td', { hasText: 'the agent is unavailable: component agent is not running' }).waitFor();
+    await page
+      .locator('#runs tbody td', { hasText: 'the agent is unavailable: component agent is not running' })
+      .waitFor();
     await page.screenshot({ path: shot('status-page-not-stopped.png') });
     expect(errors).toEqual([]);
   });
 
   it('says NOT stopped when the daemon does not answer', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: null,
+    });
     const h = await harness({ components: [agent] });
     const { page } = await open(h.url);
     await page.locator('#health', { hasText: 'health ok' }).waitFor();
     await (h.api as ApiComponent).stop();
 
     await stopButton(page).click();
-    expect(await answer(page)).toEqual({ state: 'failed', text: "NOT stopped: /stop: the daemon is unreachable (no connection) — use the robot's hardware e-stop" });
+    expect(await answer(page)).toEqual({
+      state: 'failed',
+      text: "NOT stopped: /stop: the daemon is unreachable (no connection) — use the robot's hardware e-stop",
+    });
     expect(agent.calls).toEqual([]);
   });
 
   it('sends the token the page was given, and without one asks for it and says NOT stopped', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: null,
+    });
     const h = await harness({ components: [agent], api: { token: 'stop-secret' } });
     const { page, browser } = await open(h.url);
     await stopButton(page).click();
-    expect(await answer(page)).toEqual({ state: 'failed', text: "NOT stopped: the API needs its bearer token (api.token): enter it above and press STOP again — use the robot's hardware e-stop" });
+    expect(await answer(page)).toEqual({
+      state: 'failed',
+      text: "NOT stopped: the API needs its bearer token (api.token): enter it above and press STOP again — use the robot's hardware e-stop",
+    });
     expect(await page.locator('#token-form').isVisible()).toBe(true);
     expect(agent.calls).toEqual([]);
 
@@ -293,7 +359,10 @@ describe('the STOP button of the status page', () => {
   });
 
   it('stops a robot the sim drives on a real daemon: the run is cancelled, the last Twist is zero, and the stop holds until Release', async () => {
-    const started = await startDaemon({ sim: { enabled: true, speed: 1 }, api: { port: 0 }, foxglove: { enabled: false } }, 'page-stop-');
+    const started = await startDaemon(
+      { sim: { enabled: true, speed: 1 }, api: { port: 0 }, foxglove: { enabled: false } },
+      'page-stop-',
+    );
     cleanups.push(started.stop);
     const { daemon, codec } = started;
     const url = (daemon.components.get('api') as ApiComponent).url!;
@@ -310,7 +379,10 @@ describe('the STOP button of the status page', () => {
     await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'running' }).waitFor();
 
     await stopButton(page).click();
-    expect(await answer(page)).toEqual({ state: 'stopped', text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 1 run cancelled$/) });
+    expect(await answer(page)).toEqual({
+      state: 'stopped',
+      text: expect.stringMatching(/^stopped \S.*: zero Twist on \/cmd_vel, navigate_to aborted, 1 run cancelled$/),
+    });
     expect(isZero(twists.at(-1)!)).toBe(true);
     const run = (await http(url, `/runs/${runId}`)).json.run;
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by status-page: stop' });
@@ -318,7 +390,13 @@ describe('the STOP button of the status page', () => {
     await page.screenshot({ path: shot('status-page-stopped.png') });
 
     // The stop latched (agent.stop_latch is on by default) until Release, after a confirm, lets go of it.
-    const agentDetails = async () => ((await http(url, '/status')).json.components as Record<string, { details: { stop_latch: StopLatchState | null } }>).agent!.details;
+    const agentDetails = async () =>
+      (
+        (await http(url, '/status')).json.components as Record<
+          string,
+          { details: { stop_latch: StopLatchState | null } }
+        >
+      ).agent!.details;
     const { stop_latch: latch } = await agentDetails();
     expect(latch).toMatchObject({ by: 'status-page', reason: null, persisted: true, error: null });
     expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, latch!));
@@ -352,13 +430,17 @@ describe('the latched stop on the status page', () => {
     // Dismissed, the confirm releases nothing.
     asked.accept = false;
     await releaseButton(page).click();
-    expect(asked.messages).toEqual([expect.stringMatching(/^Release the stop latched by status-page\? The robot may be moved again/)]);
+    expect(asked.messages).toEqual([
+      expect.stringMatching(/^Release the stop latched by status-page\? The robot may be moved again/),
+    ]);
     expect(await latchBanner(page).isVisible()).toBe(true);
 
     asked.accept = true;
     await releaseButton(page).click();
     await page.locator('#release-result[data-state="released"]').waitFor();
-    expect(await releaseLine(page).textContent()).toMatch(/^released \S.*: the robot may move again; nothing that was stopped restarts by itself$/);
+    expect(await releaseLine(page).textContent()).toMatch(
+      /^released \S.*: the robot may move again; nothing that was stopped restarts by itself$/,
+    );
     expect(await latchBanner(page).isVisible()).toBe(false);
     expect(agent.releases).toEqual(['status-page']);
     // the latch it showed, so a newer one is not released unseen
@@ -374,7 +456,13 @@ describe('the latched stop on the status page', () => {
   });
 
   it('lets no /status asked before a stop or a release was answered undo what its reply showed', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf() });
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: latchOf(),
+    });
     const h = await harness({ components: [agent] });
     const { page, errors } = await open(h.url, { clock: true });
     confirms(page);
@@ -402,9 +490,17 @@ describe('the latched stop on the status page', () => {
   });
 
   it('keeps the banner and says why when the release fails, with the warning of a latch file not written', async () => {
-    const notWritten = 'the latch could not be written to /data/state/stop-latch.json (ENOSPC: no space left on device): it holds until the daemon stops, and a restart would not find it';
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: latchOf({ persisted: false, error: notWritten }) });
-    agent.releaseError = 'the stop latch could not be released: /data/state/stop-latch.json could not be removed (EACCES: permission denied); the robot stays stopped';
+    const notWritten =
+      'the latch could not be written to /data/state/stop-latch.json (ENOSPC: no space left on device): it holds until the daemon stops, and a restart would not find it';
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: latchOf({ persisted: false, error: notWritten }),
+    });
+    agent.releaseError =
+      'the stop latch could not be released: /data/state/stop-latch.json could not be removed (EACCES: permission denied); the robot stays stopped';
     const h = await harness({ components: [agent] });
     const { page, errors } = await open(h.url, { clock: true });
     confirms(page);
@@ -418,7 +514,9 @@ describe('the latched stop on the status page', () => {
 
     await releaseButton(page).click();
     await page.locator('#release-result[data-state="failed"]').waitFor();
-    expect(await releaseLine(page).textContent()).toBe(`release failed: ${agent.releaseError} — the stop is still latched`);
+    expect(await releaseLine(page).textContent()).toBe(
+      `release failed: ${agent.releaseError} — the stop is still latched`,
+    );
     expect(await latchBanner(page).isVisible()).toBe(true);
     expect(await releaseButton(page).isEnabled()).toBe(true);
     expect(agent.releases).toEqual(['status-page']);
@@ -432,8 +530,15 @@ describe('the latched stop on the status page', () => {
   });
 
   it('shows the latch the daemon holds when the page opens, and says so when none was left to release', async () => {
-    const agent = new StopOnlyAgent({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: null });
-    const notWritten = 'the latch could not be written to /data/state/stop-latch.json (EROFS: read-only file system): it holds until the daemon stops, and a restart would not find it';
+    const agent = new StopOnlyAgent({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: null,
+    });
+    const notWritten =
+      'the latch could not be written to /data/state/stop-latch.json (EROFS: read-only file system): it holds until the daemon stops, and a restart would not find it';
     agent.latch = latchOf({ by: 'operator', reason: 'bumper hit', persisted: false, error: notWritten });
     const h = await harness({ components: [agent] });
     const { page, errors } = await open(h.url, { clock: true });

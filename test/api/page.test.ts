@@ -34,22 +34,44 @@ function publishWorld(h: Harness): void {
   const codec = new MessageCodec(h.definitions);
   const size = 40;
   const data = new Int8Array(size * size);
-  for (let i = 0; i < size; i++) data[i] = data[(size - 1) * size + i] = data[i * size] = data[i * size + size - 1] = 100;
+  for (let i = 0; i < size; i++)
+    data[i] = data[(size - 1) * size + i] = data[i * size] = data[i * size + size - 1] = 100;
   for (let i = 0; i < 25; i++) data[20 * size + i] = 100;
   const stamp = { sec: 0, nanosec: 0 };
-  h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'sim', qos: { durability: 'transient_local', depth: 1 } }).publish(
-    codec.encode('nav_msgs/msg/OccupancyGrid', {
-      header: { stamp, frame_id: 'map' },
-      info: { map_load_time: stamp, resolution: 0.1, width: size, height: size, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
-      data,
-    }),
-  );
-  h.bus.advertise('/plan', 'nav_msgs/msg/Path', { source: 'navigator', qos: { durability: 'transient_local', depth: 1 } }).publish(
-    codec.encode('nav_msgs/msg/Path', {
-      header: { stamp, frame_id: 'map' },
-      poses: [[0.5, 0.5], [3.0, 0.5], [3.0, 3.5], [1.0, 3.5]].map(([x, y]) => ({ header: { stamp, frame_id: 'map' }, pose: { position: { x, y, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } })),
-    }),
-  );
+  h.bus
+    .advertise('/map', 'nav_msgs/msg/OccupancyGrid', {
+      source: 'sim',
+      qos: { durability: 'transient_local', depth: 1 },
+    })
+    .publish(
+      codec.encode('nav_msgs/msg/OccupancyGrid', {
+        header: { stamp, frame_id: 'map' },
+        info: {
+          map_load_time: stamp,
+          resolution: 0.1,
+          width: size,
+          height: size,
+          origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+        },
+        data,
+      }),
+    );
+  h.bus
+    .advertise('/plan', 'nav_msgs/msg/Path', { source: 'navigator', qos: { durability: 'transient_local', depth: 1 } })
+    .publish(
+      codec.encode('nav_msgs/msg/Path', {
+        header: { stamp, frame_id: 'map' },
+        poses: [
+          [0.5, 0.5],
+          [3.0, 0.5],
+          [3.0, 3.5],
+          [1.0, 3.5],
+        ].map(([x, y]) => ({
+          header: { stamp, frame_id: 'map' },
+          pose: { position: { x, y, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+        })),
+      }),
+    );
   const odom = h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'sim' });
   const zero = new Float64Array(36);
   const timer = setInterval(() => {
@@ -57,7 +79,13 @@ function publishWorld(h: Harness): void {
       codec.encode('nav_msgs/msg/Odometry', {
         header: { stamp, frame_id: 'odom' },
         child_frame_id: 'base_footprint',
-        pose: { pose: { position: { x: 3.0, y: 1.5, z: 0 }, orientation: { x: 0, y: 0, z: Math.sin(Math.PI / 4), w: Math.cos(Math.PI / 4) } }, covariance: zero },
+        pose: {
+          pose: {
+            position: { x: 3.0, y: 1.5, z: 0 },
+            orientation: { x: 0, y: 0, z: Math.sin(Math.PI / 4), w: Math.cos(Math.PI / 4) },
+          },
+          covariance: zero,
+        },
         twist: { twist: { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } }, covariance: zero },
       }),
     );
@@ -76,7 +104,9 @@ describe('the status page in headless Chromium', () => {
     const agent = new FakeAgent({ journal, workMs: 300 });
     h = await startHarness({ journal, components: [agent] });
     publishWorld(h);
-    const created = await http(h.url, '/intents', { body: { type: 'navigate_to', params: { goal: 'charging_dock' }, policy_ctx: { requires_approval: true } } });
+    const created = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', params: { goal: 'charging_dock' }, policy_ctx: { requires_approval: true } },
+    });
     const runId = (created.json.run as { run_id: string }).run_id;
 
     browser = await launch();
@@ -95,8 +125,12 @@ describe('the status page in headless Chromium', () => {
 
     await approval.getByRole('button', { name: 'Approve' }).click();
     // The run resumes (running), then finishes; the page follows it over the event stream.
-    await page.locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' }).waitFor({ timeout: 30_000 });
-    expect(agent.calls.filter((c) => c.method === 'approve')).toEqual([{ method: 'approve', args: [runId, 'status-page'] }]);
+    await page
+      .locator(`#runs tr[data-run="${runId}"] td.status`, { hasText: 'succeeded' })
+      .waitFor({ timeout: 30_000 });
+    expect(agent.calls.filter((c) => c.method === 'approve')).toEqual([
+      { method: 'approve', args: [runId, 'status-page'] },
+    ]);
     expect(await page.locator(`#approvals li[data-run="${runId}"]`).count()).toBe(0);
     await page.locator('#events li', { hasText: 'run.approved' }).waitFor();
 
@@ -125,9 +159,14 @@ describe('the status page in headless Chromium', () => {
 
   it('keeps every card within the page at 1280 px, the topics table included when its names are long', async () => {
     h = await startHarness({});
-    const long = ['/auraison/agent/nav_cmd_vel', '/robot_1/arm/joint_trajectory_controller/controller_state', '/robot_1/camera/color/image_raw/compressed_depth'];
+    const long = [
+      '/auraison/agent/nav_cmd_vel',
+      '/robot_1/arm/joint_trajectory_controller/controller_state',
+      '/robot_1/camera/color/image_raw/compressed_depth',
+    ];
     h.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test' });
-    for (const topic of long) h.bus.advertise(topic, 'control_msgs/msg/JointTrajectoryControllerState', { source: 'test' });
+    for (const topic of long)
+      h.bus.advertise(topic, 'control_msgs/msg/JointTrajectoryControllerState', { source: 'test' });
     browser = await launch();
     const page = await browser.newPage();
     await page.goto(h.url);
@@ -150,7 +189,9 @@ describe('the status page in headless Chromium', () => {
     const journal = new MemoryJournal();
     const agent = new FakeAgent({ journal });
     h = await startHarness({ journal, components: [agent] });
-    const created = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
+    const created = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', policy_ctx: { requires_approval: true } },
+    });
     const runId = (created.json.run as { run_id: string }).run_id;
     browser = await launch();
     const page = await browser.newPage();

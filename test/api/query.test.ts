@@ -15,7 +15,19 @@ afterEach(async () => {
 async function withLakehouse(api: HarnessOptions['api'] = {}) {
   h = await startHarness({ api });
   const { lakehouse, retention } = h.config;
-  h.components.set('lakehouse', new Lakehouse({ dataDir: h.dataDir, robot: 'r1', definitions: h.definitions, log: silentLogger(), journal: undefined, settings: lakehouse, retention: { ...retention, enabled: false }, syncRequired: false }));
+  h.components.set(
+    'lakehouse',
+    new Lakehouse({
+      dataDir: h.dataDir,
+      robot: 'r1',
+      definitions: h.definitions,
+      log: silentLogger(),
+      journal: undefined,
+      settings: lakehouse,
+      retention: { ...retention, enabled: false },
+      syncRequired: false,
+    }),
+  );
   return h;
 }
 
@@ -25,7 +37,9 @@ describe('POST /query limits', () => {
   it('cuts the rows at api.query.max_bytes of JSON, says so, and never sends more', async () => {
     const h = await withLakehouse({ query: { max_bytes: MiB } });
     // 100 rows of 100 kB: 10 MB in all, ten times the limit.
-    const r = await http(h.url, '/query', { body: { sql: "SELECT i::INTEGER, repeat('x', 100000) AS big FROM range(100) t(i)" } });
+    const r = await http(h.url, '/query', {
+      body: { sql: "SELECT i::INTEGER, repeat('x', 100000) AS big FROM range(100) t(i)" },
+    });
     expect(r.status).toBe(200);
     expect(r.json.truncated).toBe(true);
     expect(r.json.truncated_by).toBe('max_bytes');
@@ -42,9 +56,13 @@ describe('POST /query limits', () => {
     expect(huge.text.length).toBeLessThan(4096);
 
     // A request may ask for less, not more.
-    const less = await http(h.url, '/query', { body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 250_000 } });
+    const less = await http(h.url, '/query', {
+      body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 250_000 },
+    });
     expect((less.json.rows as unknown[]).length).toBe(2);
-    const more = await http(h.url, '/query', { body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 100 * MiB } });
+    const more = await http(h.url, '/query', {
+      body: { sql: "SELECT repeat('x', 100000) FROM range(100)", max_bytes: 100 * MiB },
+    });
     expect((more.json.rows as unknown[]).length).toBe(10);
   });
 

@@ -17,7 +17,10 @@ async function holdCatalog(dataDir: string): Promise<{ close: () => Promise<void
   const script = `require('@duckdb/node-api').DuckDBInstance.create(${JSON.stringify(catalog)}, { access_mode: 'READ_ONLY' }).then((db) => { console.log('held'); process.stdin.resume().on('end', () => { db.closeSync(); process.exit(0); }); })`;
   const child = spawn(process.execPath, ['-e', script], { stdio: ['pipe', 'pipe', 'inherit'] });
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  await Promise.race([new Promise((resolve) => child.stdout!.once('data', resolve)), exited.then((code) => Promise.reject(new Error(`the catalog holder exited (${code})`)))]);
+  await Promise.race([
+    new Promise((resolve) => child.stdout!.once('data', resolve)),
+    exited.then((code) => Promise.reject(new Error(`the catalog holder exited (${code})`))),
+  ]);
   return {
     close: async () => {
       child.stdin!.end();
@@ -54,7 +57,10 @@ describe('POST /recorder/split after a catalog lock is gone', () => {
       await holder.close();
     }
     // While the other process held it: failed, saying so (true).
-    expect(held.json).toMatchObject({ split: { messages: 3 }, indexing: { state: 'failed', error: expect.stringContaining('is locked by process') } });
+    expect(held.json).toMatchObject({
+      split: { messages: 3 },
+      indexing: { state: 'failed', error: expect.stringContaining('is locked by process') },
+    });
     // The user closed the shell and asks again. Before the fix the index job was skipped for the lock's
     // backoff (5 s, doubling per failure up to 10 minutes): `bag split` answered FAILED, "locked by process
     // <the one that exited>", exit 1, and nothing was indexed until the backoff ran out.

@@ -36,7 +36,14 @@ export async function startRecording(options: RecordingOptions = {}) {
     ...(options.retryMs ? { retryMs: options.retryMs } : {}),
   });
   const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, include: ['/chatter'] };
-  const recorder = new Recorder({ bus: harness.bus, definitions: harness.definitions, log: silentLogger(), bagsDir: join(harness.dataDir, 'bags'), settings, onSplitClosed: (file, bag) => lakehouse.indexRecordedSplit(file, bag) });
+  const recorder = new Recorder({
+    bus: harness.bus,
+    definitions: harness.definitions,
+    log: silentLogger(),
+    bagsDir: join(harness.dataDir, 'bags'),
+    settings,
+    onSplitClosed: (file, bag) => lakehouse.indexRecordedSplit(file, bag),
+  });
   const started: Component[] = [];
   for (const c of [lakehouse, recorder]) {
     await c.start();
@@ -52,7 +59,12 @@ export async function startRecording(options: RecordingOptions = {}) {
       await new Promise((r) => setTimeout(r, 0));
     }
   };
-  const count = async () => (await http(harness.url, '/query', { body: { sql: "SELECT count(*)::INTEGER FROM messages WHERE topic = '/chatter'" } })).json.rows;
+  const count = async () =>
+    (
+      await http(harness.url, '/query', {
+        body: { sql: "SELECT count(*)::INTEGER FROM messages WHERE topic = '/chatter'" },
+      })
+    ).json.rows;
   const close = async () => {
     for (const c of started.reverse()) await c.stop();
     await harness.close();

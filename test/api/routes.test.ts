@@ -29,7 +29,6 @@ async function withAgent(options: Parameters<typeof startHarness>[0] = {}) {
   return { h, agent, lakehouse, journal };
 }
 
-
 describe('health, readiness, status', () => {
   it('GET /healthz answers ok, and a bad query string is a 400 naming it', async () => {
     const { h } = await withAgent();
@@ -42,7 +41,12 @@ describe('health, readiness, status', () => {
   });
 
   it('GET /readyz names each check, and fails on a failed component or too little disk', async () => {
-    const broken: Component = { name: 'zenoh', start: async () => {}, stop: async () => {}, health: () => ({ state: 'failed', reason: 'router tcp/10.0.0.1:7447 unreachable' }) };
+    const broken: Component = {
+      name: 'zenoh',
+      start: async () => {},
+      stop: async () => {},
+      health: () => ({ state: 'failed', reason: 'router tcp/10.0.0.1:7447 unreachable' }),
+    };
     h = await startHarness({ components: [broken] });
     const r = await http(h.url, '/readyz');
     expect(r.status).toBe(503);
@@ -53,30 +57,47 @@ describe('health, readiness, status', () => {
     expect(byName.get('model_endpoint')?.status).toBe('skip');
     expect(byName.get('control_loops')?.status).toBe('skip');
     expect(byName.get('central_link')?.informational).toBe(true);
-    expect(byName.get('adapter:zenoh')).toMatchObject({ status: 'fail', reason: expect.stringContaining('unreachable') });
+    expect(byName.get('adapter:zenoh')).toMatchObject({
+      status: 'fail',
+      reason: expect.stringContaining('unreachable'),
+    });
     expect(r.json.ready).toBe(false);
     await h.close();
 
     h = await startHarness({ api: { ready: { min_free_bytes: Number.MAX_SAFE_INTEGER } } });
     const full = await http(h.url, '/readyz');
     expect(full.status).toBe(503);
-    const disk = (full.json.checks as { name: string; status: string; reason: string }[]).find((c) => c.name === 'disk');
+    const disk = (full.json.checks as { name: string; status: string; reason: string }[]).find(
+      (c) => c.name === 'disk',
+    );
     expect(disk?.status).toBe('fail');
     expect(disk?.reason).toContain('api.ready.min_free_bytes');
   });
 
   it('GET /readyz fails model_endpoint only when an endpoint is configured and unreachable', async () => {
-    const llm: Component = { name: 'llm', start: async () => {}, stop: async () => {}, health: () => ({ state: 'degraded', reason: 'every model endpoint failed recently: local: ECONNREFUSED' }) };
-    h = await startHarness({ components: [llm], configText: 'llm:\n  endpoints:\n    - {name: local, base_url: "http://127.0.0.1:9/v1", model: m}\n' });
+    const llm: Component = {
+      name: 'llm',
+      start: async () => {},
+      stop: async () => {},
+      health: () => ({ state: 'degraded', reason: 'every model endpoint failed recently: local: ECONNREFUSED' }),
+    };
+    h = await startHarness({
+      components: [llm],
+      configText: 'llm:\n  endpoints:\n    - {name: local, base_url: "http://127.0.0.1:9/v1", model: m}\n',
+    });
     const down = await http(h.url, '/readyz');
     expect(down.status).toBe(503);
-    expect((down.json.checks as { name: string; status: string; reason: string }[]).find((c) => c.name === 'model_endpoint')).toMatchObject({ status: 'fail', reason: expect.stringContaining('ECONNREFUSED') });
+    expect(
+      (down.json.checks as { name: string; status: string; reason: string }[]).find((c) => c.name === 'model_endpoint'),
+    ).toMatchObject({ status: 'fail', reason: expect.stringContaining('ECONNREFUSED') });
     await h.close();
     // With no endpoint configured the degraded llm is by design (skill intents only): ready.
     h = await startHarness({ components: [llm] });
     const none = await http(h.url, '/readyz');
     expect(none.status).toBe(200);
-    expect((none.json.checks as { name: string; status: string }[]).find((c) => c.name === 'model_endpoint')?.status).toBe('skip');
+    expect(
+      (none.json.checks as { name: string; status: string }[]).find((c) => c.name === 'model_endpoint')?.status,
+    ).toBe('skip');
   });
 
   it('GET /readyz passes when every component runs', async () => {
@@ -101,13 +122,20 @@ describe('health, readiness, status', () => {
 });
 
 describe('GET /metrics', () => {
-  it('renders bus topics, drops, runs by status and components\' own families in Prometheus text', async () => {
+  it("renders bus topics, drops, runs by status and components' own families in Prometheus text", async () => {
     const recorder: Component & MetricsProvider = {
       name: 'recorder',
       start: async () => {},
       stop: async () => {},
       health: () => ({ state: 'running' }),
-      metrics: (): MetricFamily[] => [{ name: 'auraison_recorder_bytes_total', help: 'Bytes written to bags.', type: 'counter', samples: [{ labels: { topic: '/scan' }, value: 4096 }] }],
+      metrics: (): MetricFamily[] => [
+        {
+          name: 'auraison_recorder_bytes_total',
+          help: 'Bytes written to bags.',
+          type: 'counter',
+          samples: [{ labels: { topic: '/scan' }, value: 4096 }],
+        },
+      ],
     };
     const journal = new MemoryJournal();
     const agent = new FakeAgent({ journal });
@@ -115,7 +143,9 @@ describe('GET /metrics', () => {
     const pub = h.bus.advertise('/scan', 'sensor_msgs/msg/LaserScan', { source: 'test' });
     h.bus.subscribe({ name: 'slow', topic: '/scan', queue: { policy: 'drop-oldest', depth: 1 }, handler: () => {} });
     for (let i = 0; i < 5; i++) pub.publish(new Uint8Array(8)); // depth 1, delivered later: 4 drops
-    await http(h.url, '/intents', { body: { type: 'navigate_to', params: { x: 1 }, policy_ctx: { requires_approval: true } } });
+    await http(h.url, '/intents', {
+      body: { type: 'navigate_to', params: { x: 1 }, policy_ctx: { requires_approval: true } },
+    });
 
     const r = await http(h.url, '/metrics');
     expect(r.status).toBe(200);
@@ -123,7 +153,9 @@ describe('GET /metrics', () => {
     expect(r.text).toContain('# TYPE auraison_bus_messages_total counter');
     expect(r.text).toContain('auraison_bus_messages_total{topic="/scan",type="sensor_msgs/msg/LaserScan"} 5');
     expect(r.text).toContain('auraison_bus_drops_total{topic="/scan",type="sensor_msgs/msg/LaserScan"} 4');
-    expect(r.text).toContain('auraison_subscriber_dropped_total{subscriber="slow",topic="/scan",policy="drop-oldest"} 4');
+    expect(r.text).toContain(
+      'auraison_subscriber_dropped_total{subscriber="slow",topic="/scan",policy="drop-oldest"} 4',
+    );
     expect(r.text).toContain('auraison_recorder_bytes_total{topic="/scan"} 4096');
     expect(r.text).toContain('auraison_runs{status="awaiting_approval"} 1');
     expect(r.text).toMatch(/auraison_api_requests_total\{method="POST",route="\/intents",code="201"\} 1/);
@@ -138,7 +170,10 @@ describe('intents and runs', () => {
     expect(r.status).toBe(201);
     const run = r.json.run as { run_id: string; status: string; tree_ref: string };
     expect(run.tree_ref).toBe('navigate_to');
-    const [intent, source] = agent.calls[0]!.args as [{ intent_id: string; policy_ctx: { source: string; actor: string } }, string];
+    const [intent, source] = agent.calls[0]!.args as [
+      { intent_id: string; policy_ctx: { source: string; actor: string } },
+      string,
+    ];
     expect(source).toBe('http');
     expect(intent.intent_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(intent.policy_ctx).toEqual({ actor: 'anonymous', source: 'http' });
@@ -166,7 +201,10 @@ describe('intents and runs', () => {
     }
     const typo = await http(h.url, '/intents', { body: { type: 'navigate_to', prams: {} } });
     expect(typo.json.message).toContain('did you mean "params"');
-    const notJson = await http(h.url, '/intents', { raw: '{"type": ', headers: { 'content-type': 'application/json' } });
+    const notJson = await http(h.url, '/intents', {
+      raw: '{"type": ',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(notJson.status).toBe(400);
     expect(notJson.json.issues?.[0]?.path).toBe('body');
     expect(agent.calls).toHaveLength(0);
@@ -177,7 +215,10 @@ describe('intents and runs', () => {
     const big = await http(h.url, '/intents', { body: { type: 'say', params: { text: 'x'.repeat(4096) } } });
     expect(big.status).toBe(413);
     expect(big.json.message).toContain('api.body_limit_bytes');
-    const form = await http(h.url, '/intents', { raw: 'type=say', headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+    const form = await http(h.url, '/intents', {
+      raw: 'type=say',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    });
     expect(form.status).toBe(415);
     const text = await http(h.url, '/intents', { raw: '{"type":"stop"}', headers: { 'content-type': 'text/plain' } });
     expect(text.status).toBe(415);
@@ -209,14 +250,19 @@ describe('intents and runs', () => {
 
   it('approves a run awaiting approval (it resumes), and refuses to approve it twice', async () => {
     const { h, agent } = await withAgent();
-    const created = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
+    const created = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', policy_ctx: { requires_approval: true } },
+    });
     const id = (created.json.run as { run_id: string; status: string }).run_id;
     expect((created.json.run as { status: string }).status).toBe('awaiting_approval');
     const approved = await http(h.url, `/runs/${id}/approve`, { method: 'POST', body: { by: 'operator' } });
     expect(approved.status).toBe(200);
     expect((approved.json.run as { status: string }).status).toBe('running');
     expect(agent.calls.at(-1)).toEqual({ method: 'approve', args: [id, 'operator'] });
-    await waitFor(async () => ((await http(h.url, `/runs/${id}`)).json.run as { status: string }).status === 'succeeded', 'the run to finish');
+    await waitFor(
+      async () => ((await http(h.url, `/runs/${id}`)).json.run as { status: string }).status === 'succeeded',
+      'the run to finish',
+    );
     const again = await http(h.url, `/runs/${id}/approve`, { method: 'POST' });
     expect(again.status).toBe(409);
     expect(again.json.message).toContain('not awaiting_approval');
@@ -227,7 +273,9 @@ describe('intents and runs', () => {
 
   it('cancels a run, and refuses to cancel an ended one', async () => {
     const { h } = await withAgent();
-    const created = await http(h.url, '/intents', { body: { type: 'navigate_to', policy_ctx: { requires_approval: true } } });
+    const created = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', policy_ctx: { requires_approval: true } },
+    });
     const id = (created.json.run as { run_id: string }).run_id;
     const cancelled = await http(h.url, `/runs/${id}/cancel`, { body: { reason: 'wrong goal' } });
     expect(cancelled.status).toBe(200);
@@ -238,7 +286,11 @@ describe('intents and runs', () => {
 
   it('answers 503 with the reason when the agent is not running', async () => {
     h = await startHarness();
-    for (const [path, body] of [['/intents', { type: 'x' }], ['/runs', undefined], [`/runs/${newId()}/approve`, {}]] as const) {
+    for (const [path, body] of [
+      ['/intents', { type: 'x' }],
+      ['/runs', undefined],
+      [`/runs/${newId()}/approve`, {}],
+    ] as const) {
       const r = await http(h.url, path, body === undefined ? {} : { body });
       expect(r.status, path).toBe(503);
       expect(r.json.message).toContain('component agent is not running');
@@ -251,7 +303,10 @@ describe('POST /query', () => {
     const { h, lakehouse } = await withAgent({ api: { query: { max_rows: 2 } } });
     const ok = await http(h.url, '/query', { body: { sql: 'SELECT * FROM topics', max_rows: 100 } });
     expect(ok.status).toBe(200);
-    expect(ok.json.rows).toEqual([[1, 'scan'], [2, 'odom']]);
+    expect(ok.json.rows).toEqual([
+      [1, 'scan'],
+      [2, 'odom'],
+    ]);
     expect(ok.json.truncated).toBe(true);
     expect(lakehouse.calls[0]!.options?.maxRows).toBe(2);
     const write = await http(h.url, '/query', { body: { sql: 'DROP TABLE topics' } });
@@ -283,7 +338,10 @@ describe('POST /inference', () => {
     h.bus.serve('ai/inference/vla/pick_cube', async (req) => {
       seen.push(req.encoding);
       const input = JSON.parse(new TextDecoder().decode(req.payload)) as { obs: number[] };
-      return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify({ actions: input.obs.map((v) => v * 2) })) };
+      return {
+        encoding: 'application/json',
+        payload: new TextEncoder().encode(JSON.stringify({ actions: input.obs.map((v) => v * 2) })),
+      };
     });
     const r = await http(h.url, '/inference/vla/pick_cube', { body: { input: { obs: [1, 2] } } });
     expect(r.status).toBe(200);
@@ -293,7 +351,10 @@ describe('POST /inference', () => {
 
   it('runs a real policy (mjlab_microban) from a JSON input and answers JSON outputs; the binary path is unchanged', async () => {
     h = await startHarness();
-    const runner = await PolicyRunner.open('microban', policySettings({ model: `${FIXTURES}/onnx/mjlab_microban/policy.onnx` }));
+    const runner = await PolicyRunner.open(
+      'microban',
+      policySettings({ model: `${FIXTURES}/onnx/mjlab_microban/policy.onnx` }),
+    );
     const service = new VlaService(h.bus, runner);
     try {
       const obs = Array.from({ length: 63 }, (_, i) => i / 100);
@@ -304,7 +365,12 @@ describe('POST /inference', () => {
       expect(output.policy).toBe('microban');
       expect(output.outputs.actions.shape).toEqual([1, 18]);
       const bytes = await http(h.url, '/inference/vla/microban', {
-        body: { payload_base64: Buffer.from(encodeTensors([{ name: 'obs', shape: [1, 63], data: Float32Array.from(obs) }])).toString('base64'), encoding: TENSOR_ENCODING },
+        body: {
+          payload_base64: Buffer.from(
+            encodeTensors([{ name: 'obs', shape: [1, 63], data: Float32Array.from(obs) }]),
+          ).toString('base64'),
+          encoding: TENSOR_ENCODING,
+        },
       });
       expect(bytes.status).toBe(200);
       expect(bytes.json.encoding).toBe(TENSOR_ENCODING);
@@ -313,7 +379,9 @@ describe('POST /inference', () => {
       const short = await http(h.url, '/inference/vla/microban', { body: { input: { obs: obs.slice(2) } } });
       expect([short.status, short.json.error]).toEqual([400, 'bad_shape']);
       expect(short.json.message).toContain('[61]');
-      const nan = await http(h.url, '/inference/vla/microban', { body: { input: { obs: obs.map((v, i) => (i === 7 ? null : v)) } } });
+      const nan = await http(h.url, '/inference/vla/microban', {
+        body: { input: { obs: obs.map((v, i) => (i === 7 ? null : v)) } },
+      });
       expect([nan.status, nan.json.error]).toEqual([400, 'not_finite']);
       const name = await http(h.url, '/inference/vla/microban', { body: { input: { observation: obs } } });
       expect([name.status, name.json.error]).toEqual([400, 'unknown_input']);
@@ -325,8 +393,13 @@ describe('POST /inference', () => {
 
   it('carries raw bytes as base64 and a model name with slashes', async () => {
     h = await startHarness();
-    h.bus.serve('ai/inference/llm/Qwen/Qwen2.5-7B', async (req) => ({ encoding: 'application/cdr', payload: Uint8Array.from([...req.payload].reverse()) }));
-    const r = await http(h.url, '/inference/llm/Qwen/Qwen2.5-7B', { body: { payload_base64: Buffer.from([1, 2, 3]).toString('base64'), encoding: 'application/cdr' } });
+    h.bus.serve('ai/inference/llm/Qwen/Qwen2.5-7B', async (req) => ({
+      encoding: 'application/cdr',
+      payload: Uint8Array.from([...req.payload].reverse()),
+    }));
+    const r = await http(h.url, '/inference/llm/Qwen/Qwen2.5-7B', {
+      body: { payload_base64: Buffer.from([1, 2, 3]).toString('base64'), encoding: 'application/cdr' },
+    });
     expect(r.status).toBe(200);
     expect(r.json.encoding).toBe('application/cdr');
     expect([...Buffer.from(r.json.payload_base64 as string, 'base64')]).toEqual([3, 2, 1]);
@@ -337,7 +410,10 @@ describe('POST /inference', () => {
     h.bus.serve('ai/inference/vla/broken', async () => {
       throw new Error('model not loaded');
     });
-    h.bus.serve('ai/inference/vla/slow', () => new Promise((_, reject) => setTimeout(() => reject(new QueryError('timeout', 'late')), 10_000)));
+    h.bus.serve(
+      'ai/inference/vla/slow',
+      () => new Promise((_, reject) => setTimeout(() => reject(new QueryError('timeout', 'late')), 10_000)),
+    );
     const none = await http(h.url, '/inference/vla/pick_cube', { body: { input: {} } });
     expect(none.status).toBe(503);
     expect(none.json.message).toContain('ai/inference/vla/pick_cube');
@@ -362,10 +438,13 @@ describe('POST /inference', () => {
   it('labels inference latency by name only for served names: made-up names share `unknown`', async () => {
     h = await startHarness();
     h.bus.serve('ai/inference/llm/served', async (req) => req);
-    for (let i = 0; i < 20; i++) expect((await http(h.url, `/inference/llm/probe/${i}`, { body: { input: {} } })).status).toBe(503);
+    for (let i = 0; i < 20; i++)
+      expect((await http(h.url, `/inference/llm/probe/${i}`, { body: { input: {} } })).status).toBe(503);
     expect((await http(h.url, '/inference/llm/served', { body: { input: {} } })).status).toBe(200);
     const text = (await http(h.url, '/metrics')).text;
-    const series = new Set(text.split('\n').filter((l) => l.startsWith('auraison_api_inference_duration_seconds_count')));
+    const series = new Set(
+      text.split('\n').filter((l) => l.startsWith('auraison_api_inference_duration_seconds_count')),
+    );
     expect(series).toEqual(
       new Set([
         'auraison_api_inference_duration_seconds_count{kind="llm",name="unknown",outcome="no_queryable"} 20',
@@ -410,10 +489,13 @@ describe('auth and binding', () => {
     const port = new URL(h.url).port;
     const { request } = await import('node:http');
     const status = await new Promise<number>((resolve, reject) => {
-      const req = request({ host: '127.0.0.1', port, path: '/status', headers: { host: `evil.example:${port}` } }, (res) => {
-        res.resume();
-        resolve(res.statusCode ?? 0);
-      });
+      const req = request(
+        { host: '127.0.0.1', port, path: '/status', headers: { host: `evil.example:${port}` } },
+        (res) => {
+          res.resume();
+          resolve(res.statusCode ?? 0);
+        },
+      );
       req.on('error', reject);
       req.end();
     });
@@ -439,23 +521,40 @@ describe('auth and binding', () => {
         const socket = connect(Number(port), '127.0.0.1', () => socket.end(bytes));
         socket.on('data', (d) => (got += String(d)));
         socket.on('error', reject);
-        socket.on('close', () => resolve({ status: Number(got.split(' ')[1]), body: JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) }));
+        socket.on('close', () =>
+          resolve({ status: Number(got.split(' ')[1]), body: JSON.parse(got.slice(got.indexOf('\r\n\r\n') + 4)) }),
+        );
       });
     const get = (path: string) => send(`GET ${path} HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: close\r\n\r\n`);
     const long = await get(`/status?${'a'.repeat(20_000)}`);
     expect(long.status).toBe(431);
-    expect(long.body).toEqual({ error: 'headers_too_large', message: expect.stringContaining('send a shorter URL or fewer headers') });
+    expect(long.body).toEqual({
+      error: 'headers_too_large',
+      message: expect.stringContaining('send a shorter URL or fewer headers'),
+    });
     const badUrl = await get('/runs/%zz');
-    expect(badUrl).toEqual({ status: 400, body: { error: 'bad_request', message: "url: '/runs/%zz' is not a valid url component (check its percent-encoding)" } });
+    expect(badUrl).toEqual({
+      status: 400,
+      body: {
+        error: 'bad_request',
+        message: "url: '/runs/%zz' is not a valid url component (check its percent-encoding)",
+      },
+    });
     const longParam = await get(`/runs/${'a'.repeat(200)}`);
     expect(longParam.status).toBe(414);
     expect(longParam.body).toMatchObject({ error: 'uri_too_long', message: expect.stringMatching(/^url: /) });
     // The answer does not echo a long URL whole: its first 200 characters and its length.
     const veryLong = await get(`/runs/${'b'.repeat(5000)}`);
     expect(veryLong.status).toBe(414);
-    expect(veryLong.body).toEqual({ error: 'uri_too_long', message: `url: '/runs/${'b'.repeat(194)}...' (5006 characters) is exceeding the max param length: send a shorter path` });
+    expect(veryLong.body).toEqual({
+      error: 'uri_too_long',
+      message: `url: '/runs/${'b'.repeat(194)}...' (5006 characters) is exceeding the max param length: send a shorter path`,
+    });
     const garbage = await send('HELLO\r\n\r\n');
     expect(garbage.status).toBe(400);
-    expect(garbage.body).toEqual({ error: 'bad_request', message: expect.stringMatching(/^malformed HTTP request \(HPE_/) });
+    expect(garbage.body).toEqual({
+      error: 'bad_request',
+      message: expect.stringMatching(/^malformed HTTP request \(HPE_/),
+    });
   });
 });

@@ -42,7 +42,9 @@ function slowClient(url: string, head: string, trickle = '') {
 }
 
 async function openConnections(): Promise<number> {
-  return new Promise((resolve, reject) => h!.api!.server!.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))));
+  return new Promise((resolve, reject) =>
+    h!.api!.server!.app.server.getConnections((e, n) => (e ? reject(e) : resolve(n))),
+  );
 }
 
 const body = '{"type":"navigate","params":{"goal":"' + 'x'.repeat(10_000) + '"}}';
@@ -50,11 +52,18 @@ const body = '{"type":"navigate","params":{"goal":"' + 'x'.repeat(10_000) + '"}}
 describe('a request that does not arrive in time (api.request_timeout_s)', () => {
   it('is answered 408 and its connection closed: a body trickled a byte at a time, by a client with the token', async () => {
     h = await startHarness({ api: { host: '0.0.0.0', token: TOKEN, request_timeout_s: 0.3 } });
-    const peer = slowClient(h.url, `POST /intents HTTP/1.1\r\nHost: robot\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    const peer = slowClient(
+      h.url,
+      `POST /intents HTTP/1.1\r\nHost: robot\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    );
     await waitFor(() => peer.closed, 'the server to close the trickling connection');
     expect(peer.sent).toBeLessThan(body.length);
     expect(peer.answer).toMatch(/^HTTP\/1.1 408 /);
-    expect(JSON.parse(peer.answer.slice(peer.answer.indexOf('\r\n\r\n') + 4))).toEqual({ error: 'timeout', message: expect.stringContaining('api.request_timeout_s') });
+    expect(JSON.parse(peer.answer.slice(peer.answer.indexOf('\r\n\r\n') + 4))).toEqual({
+      error: 'timeout',
+      message: expect.stringContaining('api.request_timeout_s'),
+    });
     expect(await openConnections()).toBe(0);
     // Counted: a cut connection is not silent.
     const metrics = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
@@ -73,35 +82,59 @@ describe('a request that does not arrive in time (api.request_timeout_s)', () =>
   });
 
   it('leaves an event stream open and streaming long after the bound, with its heartbeats', async () => {
-    h = await startHarness({ api: { host: '0.0.0.0', token: TOKEN, request_timeout_s: 0.3, events: { heartbeat_s: 0.05 } } });
+    h = await startHarness({
+      api: { host: '0.0.0.0', token: TOKEN, request_timeout_s: 0.3, events: { heartbeat_s: 0.05 } },
+    });
     const events = new SseClient(`${h.url}/events`, { authorization: `Bearer ${TOKEN}` });
     closers.push(() => events.close());
     const map = rawStream(`${h.url}/live/map`);
-    await waitFor(() => h!.api!.server!.hub.clients === 1 && h!.api!.server!.live.viewers === 1, 'both streams to open');
+    await waitFor(
+      () => h!.api!.server!.hub.clients === 1 && h!.api!.server!.live.viewers === 1,
+      'both streams to open',
+    );
 
     // A slow request opened after the streams is cut: the bound has passed for them too.
-    const peer = slowClient(h.url, `POST /intents HTTP/1.1\r\nHost: robot\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    const peer = slowClient(
+      h.url,
+      `POST /intents HTTP/1.1\r\nHost: robot\r\n${AUTH}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    );
     await waitFor(() => peer.closed, 'the slow request to be cut');
     expect(peer.answer).toMatch(/^HTTP\/1.1 408 /);
 
-    await h.journal.append('agent_event', { kind: 'tool.call', run_id: '0190aaaa-0000-7000-8000-000000000001', payload: { note: 'after the bound' } });
-    await events.until((list) => list.some((e) => e.data.includes('after the bound')), 'the event sent after the bound');
+    await h.journal.append('agent_event', {
+      kind: 'tool.call',
+      run_id: '0190aaaa-0000-7000-8000-000000000001',
+      payload: { note: 'after the bound' },
+    });
+    await events.until(
+      (list) => list.some((e) => e.data.includes('after the bound')),
+      'the event sent after the bound',
+    );
     const pings = map.pings();
     await waitFor(() => map.pings() > pings, 'a heartbeat on /live/map after the bound');
     expect(events.closed).toBe(false);
     expect(map.closed()).toBe(false);
   });
 
-  it('does not bound a route\'s own wait once the request has arrived (an inference slower than the bound)', async () => {
+  it("does not bound a route's own wait once the request has arrived (an inference slower than the bound)", async () => {
     h = await startHarness({ api: { request_timeout_s: 0.3 } });
     let release: (() => void) | undefined;
     h.bus.serve('ai/inference/llm/slow', async (req) => {
       await new Promise<void>((resolve) => (release = resolve));
       return { encoding: 'application/json', payload: req.payload };
     });
-    const answer = fetch(`${h.url}/inference/llm/slow`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ input: { x: 1 } }) });
+    const answer = fetch(`${h.url}/inference/llm/slow`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ input: { x: 1 } }),
+    });
     await waitFor(() => release !== undefined, 'the inference to reach its handler');
-    const peer = slowClient(h.url, `POST /intents HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`, body);
+    const peer = slowClient(
+      h.url,
+      `POST /intents HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n`,
+      body,
+    );
     await waitFor(() => peer.closed, 'a slow request opened after it to be cut');
     release!();
     const r = await answer;

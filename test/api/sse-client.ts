@@ -50,7 +50,10 @@ export class SseClient {
     while (!predicate(this.events)) {
       if (this.closed) throw new Error(`stream closed while waiting for ${what}; got ${this.events.length} events`);
       const left = deadline - Date.now();
-      if (left <= 0) throw new Error(`timed out waiting for ${what}; got ${this.events.length} events: ${JSON.stringify(this.events.slice(-3))}`);
+      if (left <= 0)
+        throw new Error(
+          `timed out waiting for ${what}; got ${this.events.length} events: ${JSON.stringify(this.events.slice(-3))}`,
+        );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         this.#waiters.push(() => {

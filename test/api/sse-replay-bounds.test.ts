@@ -50,7 +50,9 @@ class CountingJournal extends MemoryJournal {
 
 async function filled(records: number): Promise<CountingJournal> {
   const journal = new CountingJournal();
-  await Promise.all(Array.from({ length: records }, (_, i) => journal.append('agent_event', { i, text: 'event '.repeat(20) })));
+  await Promise.all(
+    Array.from({ length: records }, (_, i) => journal.append('agent_event', { i, text: 'event '.repeat(20) })),
+  );
   return journal;
 }
 
@@ -112,7 +114,10 @@ describe('replaying the journal to SSE clients', () => {
   });
 
   it('answers 503 with Retry-After past api.events.max_replays, and still lets live clients in', async () => {
-    h = await startHarness({ journal: await filled(5000), api: { events: { max_replays: 1, max_buffered_bytes: 4096 } } });
+    h = await startHarness({
+      journal: await filled(5000),
+      api: { events: { max_replays: 1, max_buffered_bytes: 4096 } },
+    });
     stuckClient('/events?last_event_id=0');
     await waitFor(() => h!.api!.server!.hub.clients === 1, 'the stuck client to connect');
     const replay = await fetch(`${h.url}/events?last_event_id=10`);

@@ -21,7 +21,10 @@ let twists: PlanarTwist[];
 let stopDaemon: () => Promise<void>;
 
 beforeAll(async () => {
-  const started = await startDaemon({ sim: { enabled: false }, retention: { enabled: false }, api: { port: 0 }, foxglove: { port: 0 } }, 'stop-load-');
+  const started = await startDaemon(
+    { sim: { enabled: false }, retention: { enabled: false }, api: { port: 0 }, foxglove: { port: 0 } },
+    'stop-load-',
+  );
   ({ daemon, stop: stopDaemon } = started);
   url = (daemon.components.get('api') as ApiComponent).url!;
   foxglove = (daemon.components.get('foxglove') as FoxgloveBridge).url!;
@@ -62,11 +65,15 @@ function flood(inFlight: number, once: () => Promise<void>): Flood {
 /** One HTTP request, its answer read whole. */
 function httpOnce(path: string, method = 'GET', body?: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    const req = request(`${url}${path}`, { method, headers: body ? { 'content-type': 'application/json' } : {} }, (res) => {
-      res.resume();
-      res.on('end', resolve);
-      res.on('error', reject);
-    });
+    const req = request(
+      `${url}${path}`,
+      { method, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        res.resume();
+        res.on('end', resolve);
+        res.on('error', reject);
+      },
+    );
     req.on('error', reject);
     req.end(body);
   });
@@ -106,10 +113,12 @@ function foxgloveOnce(): Promise<void> {
 }
 
 const SURFACES: Record<string, () => Flood> = {
-  'HTTP API requests': () => flood(64, () => httpOnce(['/status', '/metrics', '/runs', '/healthz'][Math.floor(Math.random() * 4)]!)),
+  'HTTP API requests': () =>
+    flood(64, () => httpOnce(['/status', '/metrics', '/runs', '/healthz'][Math.floor(Math.random() * 4)]!)),
   'event stream replays': () => flood(300, replayOnce),
   'Foxglove clients': () => flood(32, foxgloveOnce),
-  'lakehouse queries': () => flood(16, () => httpOnce('/query', 'POST', JSON.stringify({ sql: 'SELECT sum(range) FROM range(300000)' }))),
+  'lakehouse queries': () =>
+    flood(16, () => httpOnce('/query', 'POST', JSON.stringify({ sql: 'SELECT sum(range) FROM range(300000)' }))),
 };
 
 async function busStop(by: string): Promise<RobotStopOutcome> {
@@ -119,11 +128,15 @@ async function busStop(by: string): Promise<RobotStopOutcome> {
 }
 
 async function httpStop(by: string): Promise<{ status: number; outcome: RobotStopOutcome }> {
-  const res = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by }) });
+  const res = await fetch(`${url}/stop`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ by }),
+  });
   return { status: res.status, outcome: (await res.json()) as RobotStopOutcome };
 }
 
-describe('the operator\'s stop under load', () => {
+describe("the operator's stop under load", () => {
   for (const [surface, start] of Object.entries(SURFACES)) {
     it(`is answered, and the zero Twist sent, while ${surface} flood the daemon`, { timeout: 120_000 }, async () => {
       const load = start();
@@ -133,9 +146,14 @@ describe('the operator\'s stop under load', () => {
           const zerosBefore = twists.filter((t) => t.linear === 0 && t.angular === 0).length;
           const [overHttp, overBus] = await Promise.all([httpStop(`load-http-${i}`), busStop(`load-bus-${i}`)]);
           expect(overHttp.status).toBe(200);
-          expect(overHttp.outcome).toMatchObject({ topic: '/cmd_vel', latched: expect.objectContaining({ by: `load-http-${i}` }) });
+          expect(overHttp.outcome).toMatchObject({
+            topic: '/cmd_vel',
+            latched: expect.objectContaining({ by: `load-http-${i}` }),
+          });
           expect(overBus).toMatchObject({ topic: '/cmd_vel' });
-          expect(twists.filter((t) => t.linear === 0 && t.angular === 0).length).toBeGreaterThanOrEqual(zerosBefore + 2);
+          expect(twists.filter((t) => t.linear === 0 && t.angular === 0).length).toBeGreaterThanOrEqual(
+            zerosBefore + 2,
+          );
         }
         const during = load.done;
         await waitFor(() => load.done > during, `the flood of ${surface} to go on after the stops`, 60_000);

@@ -41,7 +41,9 @@ describe('auraison-edge topic finding the daemon', () => {
     const topic = noDaemon(`api: {port: ${await closedPort()}}\nfoxglove: {enabled: false}\n`);
     const r = await topic('echo', '/odom');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('foxglove.enabled: false): set foxglove.enabled: true and start the daemon, or give --url ws://HOST:PORT');
+    expect(r.stderr).toContain(
+      'foxglove.enabled: false): set foxglove.enabled: true and start the daemon, or give --url ws://HOST:PORT',
+    );
   });
 
   it('says so when the running daemon has no Foxglove server, as its API reports (exit 1)', async () => {
@@ -49,7 +51,9 @@ describe('auraison-edge topic finding the daemon', () => {
     cleanups.push(() => h.close());
     const r = await runMain(['topic', 'list', '--url', h.url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`the daemon of ${h.dataDir} runs no Foxglove server (foxglove.enabled is false in its config): set foxglove.enabled: true and reload it`);
+    expect(r.stderr).toContain(
+      `the daemon of ${h.dataDir} runs no Foxglove server (foxglove.enabled is false in its config): set foxglove.enabled: true and reload it`,
+    );
   });
 
   it('gives up on a server that accepts connections and never answers, within --connect-timeout (exit 1)', async () => {
@@ -66,7 +70,15 @@ describe('auraison-edge topic finding the daemon', () => {
       () => silent.clients.forEach((c) => c.terminate()),
     );
     for (const port of [(tcp.address() as { port: number }).port, (silent.address() as { port: number }).port]) {
-      const r = await runMain(['topic', 'echo', '/odom', '--url', `ws://127.0.0.1:${port}`, '--connect-timeout', '0.3']);
+      const r = await runMain([
+        'topic',
+        'echo',
+        '/odom',
+        '--url',
+        `ws://127.0.0.1:${port}`,
+        '--connect-timeout',
+        '0.3',
+      ]);
       expect(r.code).toBe(1);
       expect(r.stderr).toContain(`no Foxglove connection to ws://127.0.0.1:${port}: no answer within 0.3 s`);
     }
@@ -78,7 +90,10 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
   it('decodes a type only the daemon knows with the schema its server sends; int64 stays exact in JSON', async () => {
     const { h, codec } = await start({ startApi: true });
     h.definitions.addMessageText(WIDGET, 'string name\nint64 big\nfloat32[] values\n', 'test');
-    const widget = h.bus.advertise('/widget', WIDGET, { source: 'test', qos: { durability: 'transient_local', depth: 1 } });
+    const widget = h.bus.advertise('/widget', WIDGET, {
+      source: 'test',
+      qos: { durability: 'transient_local', depth: 1 },
+    });
     widget.publish(codec.encode(WIDGET, { name: 'gear', big: 2n ** 60n + 1n, values: Float32Array.from([0.5, 2]) }));
     // The CLI's own registry has no acme_msgs: without the schema this could not decode at all.
     const json = await runMain(['topic', 'echo', '/widget', '--once', '--json', '--url', h.url]);
@@ -89,11 +104,13 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     expect(parseAllDocuments(yaml.stdout)[0]!.toJS()).toMatchObject({ name: 'gear', values: [0.5, 2] });
   });
 
-  it('echoes the journal\'s JSON channel /auraison/events as YAML', async () => {
+  it("echoes the journal's JSON channel /auraison/events as YAML", async () => {
     const journal = new MemoryJournal();
     const { bridge } = await start({ journal });
     let done = false;
-    const echo = runMain(['topic', 'echo', '/auraison/events', '--once', '--url', bridge.url!]).finally(() => (done = true));
+    const echo = runMain(['topic', 'echo', '/auraison/events', '--once', '--url', bridge.url!]).finally(
+      () => (done = true),
+    );
     // Nothing on the bus says when the client watches the journal: records go in until one is printed.
     await waitFor(() => {
       void journal.append('agent_event', { kind: 'run.status', payload: { status: 'running' } });
@@ -101,20 +118,26 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     }, 'a journal record printed');
     const r = await echo;
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^seq: \d+\nts: '?\d+'?\nkind: agent_event\ndata:\n {2}kind: run\.status\n {2}payload:\n {4}status: running\n---\n$/);
+    expect(r.stdout).toMatch(
+      /^seq: \d+\nts: '?\d+'?\nkind: agent_event\ndata:\n {2}kind: run\.status\n {2}payload:\n {4}status: running\n---\n$/,
+    );
   });
 
-  it('says a bus topic is not advertised, and why, where the daemon\'s status tells (exit 1)', async () => {
+  it("says a bus topic is not advertised, and why, where the daemon's status tells (exit 1)", async () => {
     const { h } = await start({ startApi: true });
     h.bus.advertise('/mystery', 'acme_msgs/msg/Nope', { source: 'test' });
     h.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test' });
     const r = await runMain(['topic', 'echo', '/mystery', '--url', h.url]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('topic /mystery is on the daemon\'s bus, but its Foxglove server does not advertise it: its type acme_msgs/msg/Nope has no message definition');
+    expect(r.stderr).toContain(
+      "topic /mystery is on the daemon's bus, but its Foxglove server does not advertise it: its type acme_msgs/msg/Nope has no message definition",
+    );
     const list = await runMain(['topic', 'list', '--url', h.url]);
     expect(list.code, list.stderr).toBe(0);
     expect(list.stdout).toBe('/odom\n');
-    expect(list.stderr).toContain('not advertised by the Foxglove server (foxglove.topics leaves them out, or their type has no definition): /mystery');
+    expect(list.stderr).toContain(
+      'not advertised by the Foxglove server (foxglove.topics leaves them out, or their type has no definition): /mystery',
+    );
   });
 
   it('skips a message that does not decode, saying so once, and prints the next', async () => {
@@ -128,7 +151,9 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     const r = await echo;
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout).toBe('x: 1.5\ny: -2.0\nz: 0.0\n---\n');
-    expect(r.stderr.match(/a message on \/point \(5 bytes\) does not decode as geometry_msgs\/msg\/Point, skipped/g)).toHaveLength(1);
+    expect(
+      r.stderr.match(/a message on \/point \(5 bytes\) does not decode as geometry_msgs\/msg\/Point, skipped/g),
+    ).toHaveLength(1);
   });
 
   it('with --no-reconnect, exits 1 saying the connection closed when the daemon goes away mid-echo', async () => {
@@ -139,7 +164,9 @@ describe('auraison-edge topic against the Foxglove bridge', () => {
     await bridge.stop();
     const r = await echo;
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/the server closed the connection \(code \d+\); 0 message\(s\) printed\. Is the daemon still running\?/);
+    expect(r.stderr).toMatch(
+      /the server closed the connection \(code \d+\); 0 message\(s\) printed\. Is the daemon still running\?/,
+    );
   });
 });
 

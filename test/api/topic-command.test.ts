@@ -15,13 +15,20 @@ let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  ({ daemon, stop, dir, config } = await startTopicDaemon({ foxglove: { port: 0 }, agent: { enabled: false } }, 'topic-command-'));
+  ({ daemon, stop, dir, config } = await startTopicDaemon(
+    { foxglove: { port: 0 }, agent: { enabled: false } },
+    'topic-command-',
+  ));
 }, 60_000);
 afterAll(async () => stop?.());
 
 const topic = (...args: string[]) => runMain(['topic', ...args, '--config', config], { cwd: dir });
 
-type Odometry = { header: { stamp: { sec: number; nanosec: number }; frame_id: string }; child_frame_id: string; pose: { pose: { position: Record<string, number> }; covariance: number[] } };
+type Odometry = {
+  header: { stamp: { sec: number; nanosec: number }; frame_id: string };
+  child_frame_id: string;
+  pose: { pose: { position: Record<string, number> }; covariance: number[] };
+};
 
 describe('auraison-edge topic list', () => {
   it('lists the bus topics, with their types under -t, sorted, and as JSON', async () => {
@@ -47,7 +54,9 @@ describe('auraison-edge topic echo', () => {
   it('--once prints one message as a YAML document followed by ---, as ros2 topic echo does', async () => {
     const r = await topic('echo', '/odom', '--once');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^header:\n {2}stamp:\n {4}sec: \d+\n {4}nanosec: \d+\n {2}frame_id: odom\nchild_frame_id: base_footprint\npose:\n {2}pose:\n {4}position:\n {6}x: -?\d/);
+    expect(r.stdout).toMatch(
+      /^header:\n {2}stamp:\n {4}sec: \d+\n {4}nanosec: \d+\n {2}frame_id: odom\nchild_frame_id: base_footprint\npose:\n {2}pose:\n {4}position:\n {6}x: -?\d/,
+    );
     expect(r.stdout.endsWith('\n---\n')).toBe(true);
     expect(r.stdout.match(/^---$/gm)).toHaveLength(1);
     // A fixed array under a key in block style, float64s written as Python writes them (0.0, 1.0e-05).
@@ -127,7 +136,7 @@ describe('auraison-edge topic echo', () => {
   it('names the topics it has and a near one for an unknown topic (exit 1)', async () => {
     const r = await topic('echo', '/odm', '--once');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain('no topic /odm on the daemon\'s Foxglove server');
+    expect(r.stderr).toContain("no topic /odm on the daemon's Foxglove server");
     expect(r.stderr).toContain('did you mean /odom?');
     expect(r.stderr).toMatch(/its topics: .*\/odom, .*\/scan/);
     const hz = await topic('hz', '/nope', '--duration', '1');
@@ -138,43 +147,63 @@ describe('auraison-edge topic echo', () => {
   it('refuses a --field the type does not have before waiting for a message (exit 2)', async () => {
     const r = await topic('echo', '/odom', '--field', 'pose.pose.postion');
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('/odom is nav_msgs/msg/Odometry: pose.pose (geometry_msgs/Pose) has no field "postion" (did you mean "position"?); its fields: position, orientation');
+    expect(r.stderr).toContain(
+      '/odom is nav_msgs/msg/Odometry: pose.pose (geometry_msgs/Pose) has no field "postion" (did you mean "position"?); its fields: position, orientation',
+    );
   });
 });
 
 describe('auraison-edge topic hz', () => {
-  it('prints the rate every second as ros2 topic hz does, and a last line after --duration', { timeout: 30_000 }, async () => {
-    const r = await topic('hz', '/odom', '--duration', '2');
-    expect(r.code, r.stderr).toBe(0);
-    const blocks = [...r.stdout.matchAll(/^average rate: (\d+\.\d{3})\n\tmin: \d+\.\d{3}s max: \d+\.\d{3}s std dev: \d+\.\d{5}s window: (\d+)$/gm)];
-    expect(blocks.length).toBeGreaterThanOrEqual(1);
-    for (const [, rate, window] of blocks) {
-      expect(Number(rate)).toBeGreaterThan(0);
-      expect(Number(window)).toBeGreaterThan(0);
-    }
-    expect(r.stdout).toMatch(/\n\d+ message\(s\) on \/odom in 2\.\d s\n$/);
-  });
+  it(
+    'prints the rate every second as ros2 topic hz does, and a last line after --duration',
+    { timeout: 30_000 },
+    async () => {
+      const r = await topic('hz', '/odom', '--duration', '2');
+      expect(r.code, r.stderr).toBe(0);
+      const blocks = [
+        ...r.stdout.matchAll(
+          /^average rate: (\d+\.\d{3})\n\tmin: \d+\.\d{3}s max: \d+\.\d{3}s std dev: \d+\.\d{5}s window: (\d+)$/gm,
+        ),
+      ];
+      expect(blocks.length).toBeGreaterThanOrEqual(1);
+      for (const [, rate, window] of blocks) {
+        expect(Number(rate)).toBeGreaterThan(0);
+        expect(Number(window)).toBeGreaterThan(0);
+      }
+      expect(r.stdout).toMatch(/\n\d+ message\(s\) on \/odom in 2\.\d s\n$/);
+    },
+  );
 });
 
 describe('the auraison-edge binary', () => {
-  it('ends echo cleanly on Ctrl-C (exit 0), and when the reader of its output goes away', { timeout: 60_000 }, async () => {
-    const url = (daemon.components.get('foxglove') as unknown as { url: string }).url;
-    const start = () => {
-      const child = spawn(process.execPath, [BIN, 'topic', 'echo', '/odom', '--url', url], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const out = { stdout: '', stderr: '' };
-      child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
-      const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
-      return { child, out, exited };
-    };
-    const interrupted = start();
-    const piped = start();
-    await waitFor(() => interrupted.out.stdout.includes('---\n') && piped.out.stdout.includes('---\n'), 'both printing /odom', 30_000);
-    interrupted.child.kill('SIGINT');
-    piped.child.stdout.destroy(); // `| head -n 20`: the reader is gone
-    expect(await interrupted.exited).toBe(0);
-    expect(interrupted.out.stderr).toBe('');
-    expect(await piped.exited).toBe(0);
-    expect(piped.out.stderr).toBe('');
-  });
+  it(
+    'ends echo cleanly on Ctrl-C (exit 0), and when the reader of its output goes away',
+    { timeout: 60_000 },
+    async () => {
+      const url = (daemon.components.get('foxglove') as unknown as { url: string }).url;
+      const start = () => {
+        const child = spawn(process.execPath, [BIN, 'topic', 'echo', '/odom', '--url', url], {
+          stdio: ['ignore', 'pipe', 'pipe'],
+        });
+        const out = { stdout: '', stderr: '' };
+        child.stdout.on('data', (d: Buffer) => (out.stdout += d.toString()));
+        child.stderr.on('data', (d: Buffer) => (out.stderr += d.toString()));
+        const exited = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+        return { child, out, exited };
+      };
+      const interrupted = start();
+      const piped = start();
+      await waitFor(
+        () => interrupted.out.stdout.includes('---\n') && piped.out.stdout.includes('---\n'),
+        'both printing /odom',
+        30_000,
+      );
+      interrupted.child.kill('SIGINT');
+      piped.child.stdout.destroy(); // `| head -n 20`: the reader is gone
+      expect(await interrupted.exited).toBe(0);
+      expect(interrupted.out.stderr).toBe('');
+      expect(await piped.exited).toBe(0);
+      expect(piped.out.stderr).toBe('');
+    },
+  );
 });

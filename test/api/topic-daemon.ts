@@ -9,7 +9,16 @@ import { waitFor } from '../helpers/wait.ts';
  * ports looked up through run/api.json). Resolves once the sim publishes /odom and /scan.
  */
 export async function startTopicDaemon(settings: Record<string, unknown>, prefix: string) {
-  const started = await startDaemon({ sim: { enabled: true, speed: 10 }, api: { port: 0 }, lakehouse: { enabled: false }, retention: { enabled: false }, ...settings }, prefix);
+  const started = await startDaemon(
+    {
+      sim: { enabled: true, speed: 10 },
+      api: { port: 0 },
+      lakehouse: { enabled: false },
+      retention: { enabled: false },
+      ...settings,
+    },
+    prefix,
+  );
   const config = join(started.dir, 'edge.yaml');
   writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {port: 0}\n');
   const count = (topic: string) => started.daemon.bus.stats().find((t) => t.topic === topic)?.count ?? 0;

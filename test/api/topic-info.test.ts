@@ -15,7 +15,10 @@ let dir: string;
 let config: string;
 
 beforeAll(async () => {
-  ({ daemon, stop, dir, config } = await startTopicDaemon({ foxglove: { enabled: false }, recorder: { enabled: true }, agent: { enabled: false } }, 'topic-info-'));
+  ({ daemon, stop, dir, config } = await startTopicDaemon(
+    { foxglove: { enabled: false }, recorder: { enabled: true }, agent: { enabled: false } },
+    'topic-info-',
+  ));
 }, 60_000);
 afterAll(async () => stop?.());
 
@@ -26,7 +29,9 @@ describe('auraison-edge topic info', () => {
     const bus = daemon.bus.stats().find((t) => t.topic === '/odom')!;
     const r = await topic('info', '/odom');
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toBe(`Type: nav_msgs/msg/Odometry\nPublisher count: ${bus.publishers}\nSubscription count: ${bus.subscribers}\n`);
+    expect(r.stdout).toBe(
+      `Type: nav_msgs/msg/Odometry\nPublisher count: ${bus.publishers}\nSubscription count: ${bus.subscribers}\n`,
+    );
     expect(bus.publishers).toBeGreaterThan(0);
     expect(bus.subscribers).toBeGreaterThan(0); // the recorder, at least
     // The sim declares /cmd_vel and publishes nothing on it; it and the recorder subscribe.
@@ -34,22 +39,35 @@ describe('auraison-edge topic info', () => {
     expect(cmdVel.stdout).toBe('Type: geometry_msgs/msg/Twist\nPublisher count: 0\nSubscription count: 2\n');
   });
 
-  it('--verbose lists each subscriber with its queue and counters, and the topic\'s rate and drops', async () => {
+  it("--verbose lists each subscriber with its queue and counters, and the topic's rate and drops", async () => {
     const r = await topic('info', 'odom', '--verbose'); // a relative name is taken from the root
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^Type: nav_msgs\/msg\/Odometry\nMessages: \d+ \(.+\), rate: \d+\.\d Hz, drops: \d+\n\nPublisher count: \d+\n/);
+    expect(r.stdout).toMatch(
+      /^Type: nav_msgs\/msg\/Odometry\nMessages: \d+ \(.+\), rate: \d+\.\d Hz, drops: \d+\n\nPublisher count: \d+\n/,
+    );
     const names = [...r.stdout.matchAll(/^Subscriber name: (.+)$/gm)].map((m) => m[1]);
-    const expected = daemon.bus.subscriptions().filter((s) => s.topics.has('/odom')).map((s) => s.name);
+    const expected = daemon.bus
+      .subscriptions()
+      .filter((s) => s.topics.has('/odom'))
+      .map((s) => s.name);
     expect(names.sort()).toEqual(expected.sort());
     expect(names).toContain('recorder');
     const recorder = r.stdout.slice(r.stdout.indexOf('Subscriber name: recorder'));
-    expect(recorder).toMatch(/^Subscriber name: recorder\nTopic type: nav_msgs\/msg\/Odometry\nEndpoint type: SUBSCRIPTION\nQueue: [a-z-]+( \(depth \d+\))?\nReceived: \d+, delivered: \d+, dropped: \d+, queued: \d+, errors: \d+/);
+    expect(recorder).toMatch(
+      /^Subscriber name: recorder\nTopic type: nav_msgs\/msg\/Odometry\nEndpoint type: SUBSCRIPTION\nQueue: [a-z-]+( \(depth \d+\))?\nReceived: \d+, delivered: \d+, dropped: \d+, queued: \d+, errors: \d+/,
+    );
   });
 
   it('--json gives the same as one object', async () => {
     const r = await topic('info', '/scan', '--json');
     expect(r.code, r.stderr).toBe(0);
-    const body = JSON.parse(r.stdout) as { topic: string; type: string; publisher_count: number; subscription_count: number; subscribers: { name: string; policy: string; depth: number }[] };
+    const body = JSON.parse(r.stdout) as {
+      topic: string;
+      type: string;
+      publisher_count: number;
+      subscription_count: number;
+      subscribers: { name: string; policy: string; depth: number }[];
+    };
     expect(body).toMatchObject({ topic: '/scan', type: 'sensor_msgs/msg/LaserScan' });
     expect(body.subscription_count).toBe(daemon.bus.stats().find((t) => t.topic === '/scan')!.subscribers);
     expect(body.subscribers.map((s) => s.name)).toContain('recorder');
@@ -59,7 +77,7 @@ describe('auraison-edge topic info', () => {
     const r = await topic('info', '/odm');
     expect(r.code).toBe(1);
     expect(r.stdout).toBe('');
-    expect(r.stderr).toContain('no topic /odm on the daemon\'s bus');
+    expect(r.stderr).toContain("no topic /odm on the daemon's bus");
     expect(r.stderr).toContain('did you mean /odom?');
     expect(r.stderr).toMatch(/its topics: .*\/odom, .*\/scan/);
   });
@@ -77,10 +95,12 @@ describe('auraison-edge topic info', () => {
     }
   });
 
-  it('takes only the API as --url, saying so for a Foxglove server\'s (exit 2)', async () => {
+  it("takes only the API as --url, saying so for a Foxglove server's (exit 2)", async () => {
     const r = await runMain(['topic', 'info', '/odom', '--url', 'ws://127.0.0.1:8765']);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('--url: topic info asks the daemon\'s API: expected http://HOST:PORT, got "ws://127.0.0.1:8765"');
+    expect(r.stderr).toContain(
+      '--url: topic info asks the daemon\'s API: expected http://HOST:PORT, got "ws://127.0.0.1:8765"',
+    );
   });
 
   it('says no daemon runs, and what to do, when none does (exit 1)', async () => {
@@ -97,10 +117,12 @@ describe('auraison-edge topic info', () => {
     }
   });
 
-  it('--verbose names each publisher\'s source with the QoS it offers', async () => {
+  it("--verbose names each publisher's source with the QoS it offers", async () => {
     const r = await topic('info', '/map', '--verbose');
     expect(r.code, r.stderr).toBe(0);
     // The sim latches the map (transient_local, depth 1), as a map server does.
-    expect(r.stdout).toContain('Publisher count: 1\n\nSource: sim\nTopic type: nav_msgs/msg/OccupancyGrid\nEndpoint type: PUBLISHER\nQoS profile:\n  Reliability: RELIABLE\n  History (Depth): KEEP_LAST (1)\n  Durability: TRANSIENT_LOCAL\n\nSubscription count:');
+    expect(r.stdout).toContain(
+      'Publisher count: 1\n\nSource: sim\nTopic type: nav_msgs/msg/OccupancyGrid\nEndpoint type: PUBLISHER\nQoS profile:\n  Reliability: RELIABLE\n  History (Depth): KEEP_LAST (1)\n  Durability: TRANSIENT_LOCAL\n\nSubscription count:',
+    );
   });
 });

@@ -47,47 +47,70 @@ function restartable() {
 async function running(args: string[], cwd: string) {
   const { main } = await import('../../daemon/cli/main.ts');
   const out = { stdout: '', stderr: '' };
-  const done = main(args, { stdout: (t) => void (out.stdout += t), stderr: (t) => void (out.stderr += t), env: { ...process.env }, cwd });
+  const done = main(args, {
+    stdout: (t) => void (out.stdout += t),
+    stderr: (t) => void (out.stderr += t),
+    env: { ...process.env },
+    cwd,
+  });
   return { out, done };
 }
 
 describe('topic echo and hz when the daemon restarts', () => {
-  it('echo says the connection is lost, finds the restarted daemon on its new ports and goes on', { timeout: 60_000 }, async () => {
-    const d = restartable();
-    const firstUrl = await d.start();
-    const { out, done } = await running(['topic', 'echo', '/odom', '--json', '--count', '60', '--config', d.file], d.dir);
-    await waitFor(() => out.stdout.split('\n').length > 10, 'odometry printed');
-    await d.stop();
-    await waitFor(() => out.stderr.includes('reconnecting'), 'echo to say it is reconnecting');
-    const before = out.stdout.split('\n').length - 1;
-    expect(before).toBeLessThan(60);
-    await new Promise((r) => setTimeout(r, 1500)); // a retry or two finds no daemon
-    const secondUrl = await d.start();
-    expect(secondUrl).not.toBe(firstUrl);
+  it(
+    'echo says the connection is lost, finds the restarted daemon on its new ports and goes on',
+    { timeout: 60_000 },
+    async () => {
+      const d = restartable();
+      const firstUrl = await d.start();
+      const { out, done } = await running(
+        ['topic', 'echo', '/odom', '--json', '--count', '60', '--config', d.file],
+        d.dir,
+      );
+      await waitFor(() => out.stdout.split('\n').length > 10, 'odometry printed');
+      await d.stop();
+      await waitFor(() => out.stderr.includes('reconnecting'), 'echo to say it is reconnecting');
+      const before = out.stdout.split('\n').length - 1;
+      expect(before).toBeLessThan(60);
+      await new Promise((r) => setTimeout(r, 1500)); // a retry or two finds no daemon
+      const secondUrl = await d.start();
+      expect(secondUrl).not.toBe(firstUrl);
 
-    expect(await done).toBe(0);
-    const lines = out.stdout.trim().split('\n');
-    expect(lines).toHaveLength(60);
-    for (const line of lines) expect(JSON.parse(line)).toMatchObject({ header: { frame_id: 'odom' }, child_frame_id: 'base_footprint' });
-    const said = out.stderr.trim().split('\n');
-    expect(said).toEqual([
-      expect.stringMatching(/^auraison-edge topic echo: the server closed the connection \(code \d+.*\); reconnecting every 1 s \(Ctrl-C to stop\)$/),
-      `auraison-edge topic echo: reconnected to ${secondUrl}`,
-    ]);
-  });
+      expect(await done).toBe(0);
+      const lines = out.stdout.trim().split('\n');
+      expect(lines).toHaveLength(60);
+      for (const line of lines)
+        expect(JSON.parse(line)).toMatchObject({ header: { frame_id: 'odom' }, child_frame_id: 'base_footprint' });
+      const said = out.stderr.trim().split('\n');
+      expect(said).toEqual([
+        expect.stringMatching(
+          /^auraison-edge topic echo: the server closed the connection \(code \d+.*\); reconnecting every 1 s \(Ctrl-C to stop\)$/,
+        ),
+        `auraison-edge topic echo: reconnected to ${secondUrl}`,
+      ]);
+    },
+  );
 
-  it('echo --timeout still ends when the daemon does not come back, and --no-reconnect ends at once', { timeout: 60_000 }, async () => {
-    const d = restartable();
-    await d.start();
-    const waiting = await running(['topic', 'echo', '/odom', '--timeout', '2', '--config', d.file], d.dir);
-    const leaving = await running(['topic', 'echo', '/odom', '--no-reconnect', '--config', d.file], d.dir);
-    await waitFor(() => waiting.out.stdout.includes('---') && leaving.out.stdout.includes('---'), 'odometry printed');
-    await d.stop();
-    expect(await leaving.done).toBe(1);
-    expect(leaving.out.stderr).toMatch(/the server closed the connection .*; \d+ message\(s\) printed\. Is the daemon still running\?/);
-    expect(await waiting.done).toBe(1);
-    expect(waiting.out.stderr).toMatch(/reconnecting every 1 s[^]*no message printed from \/odom within 2 s of the last one/);
-  });
+  it(
+    'echo --timeout still ends when the daemon does not come back, and --no-reconnect ends at once',
+    { timeout: 60_000 },
+    async () => {
+      const d = restartable();
+      await d.start();
+      const waiting = await running(['topic', 'echo', '/odom', '--timeout', '2', '--config', d.file], d.dir);
+      const leaving = await running(['topic', 'echo', '/odom', '--no-reconnect', '--config', d.file], d.dir);
+      await waitFor(() => waiting.out.stdout.includes('---') && leaving.out.stdout.includes('---'), 'odometry printed');
+      await d.stop();
+      expect(await leaving.done).toBe(1);
+      expect(leaving.out.stderr).toMatch(
+        /the server closed the connection .*; \d+ message\(s\) printed\. Is the daemon still running\?/,
+      );
+      expect(await waiting.done).toBe(1);
+      expect(waiting.out.stderr).toMatch(
+        /reconnecting every 1 s[^]*no message printed from \/odom within 2 s of the last one/,
+      );
+    },
+  );
 
   it('hz goes on after the restart, and the time without the daemon is no interval', { timeout: 60_000 }, async () => {
     const d = restartable();

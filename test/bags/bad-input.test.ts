@@ -68,7 +68,11 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
   it("bag info: a damaged MCAP start or end is reported, not hidden behind metadata.yaml's figures", async () => {
     const cases: [string, (b: Buffer) => Buffer, RegExp][] = [
       ['magic', (b) => ((b[1]! ^= 0x01), b), /MCAP header unreadable \(no MCAP magic at its start\)/],
-      ['header', (b) => ((b[9]! ^= 0x80), b), /MCAP header unreadable \(the Header record has 128 bytes left over after its fields\)/],
+      [
+        'header',
+        (b) => ((b[9]! ^= 0x80), b),
+        /MCAP header unreadable \(the Header record has 128 bytes left over after its fields\)/,
+      ],
       ['cut', (b) => b.subarray(0, b.length >> 1), /truncated MCAP: it ends without its closing magic/],
       ['empty', () => Buffer.alloc(0), /the file is empty \(0 bytes\)/],
     ];
@@ -79,7 +83,11 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
       const r = await runMain(['bag', 'info', dir]);
       expect(r.code, name).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(new RegExp(`^auraison-edge bag: ${file}: ${problem.source}.*; \`auraison-edge bag repair ${dir}\` recovers what still checks\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(
+          `^auraison-edge bag: ${file}: ${problem.source}.*; \`auraison-edge bag repair ${dir}\` recovers what still checks\n$`,
+        ),
+      );
     }
   });
 
@@ -89,7 +97,10 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const bytes = readFileSync(file);
     for (let i = 200; i < 600; i++) bytes[i] = 0xff;
     writeFileSync(file, bytes);
-    await importRejects(dir, /cdr_test_0\.mcap: (corrupt MCAP (near byte \d+|in the chunk at bytes \d+ to \d+)|truncated MCAP)/);
+    await importRejects(
+      dir,
+      /cdr_test_0\.mcap: (corrupt MCAP (near byte \d+|in the chunk at bytes \d+ to \d+)|truncated MCAP)/,
+    );
   });
 
   it('a damaged record inside a chunk is reported at that record, not at the chunk', async () => {
@@ -102,17 +113,34 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     writeFileSync(file, bytes);
     const r = await runMain(['bag', 'info', file]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe(`auraison-edge bag: ${file}: corrupt MCAP near byte ${record} (in the chunk at bytes 44 to 71307): a record in a chunk runs past the chunk's end (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)\n`);
+    expect(r.stderr).toBe(
+      `auraison-edge bag: ${file}: corrupt MCAP near byte ${record} (in the chunk at bytes 44 to 71307): a record in a chunk runs past the chunk's end (\`auraison-edge bag repair\` on its bag recovers the chunks that still check)\n`,
+    );
   });
 
   it('after an lz4 chunk that fails to decompress, good lz4 bags still import (wasm-lz4 keeps a broken context)', async () => {
     const write = async (name: string): Promise<string> => {
       const file = join(work.path, name);
-      const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), compression: 'lz4', compressor: await loadCompressor('lz4'), chunkSize: 1000 });
-      const schemaId = writer.addSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
+      const writer = new McapSegmentWriter({
+        file: await fsSegmentIO.create(file),
+        compression: 'lz4',
+        compressor: await loadCompressor('lz4'),
+        chunkSize: 1000,
+      });
+      const schemaId = writer.addSchema({
+        name: 'std_msgs/msg/String',
+        encoding: 'ros2msg',
+        data: new TextEncoder().encode('string data\n'),
+      });
       const channel = writer.addChannel({ topic: '/chatter', schemaId, messageEncoding: 'cdr', metadata: new Map() });
       const codec = new MessageCodec(registry);
-      for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), codec.encode('std_msgs/msg/String', { data: `${name} ${i} `.repeat(40) }));
+      for (let i = 0; i < 10; i++)
+        writer.addMessage(
+          channel,
+          BigInt(i + 1),
+          BigInt(i + 1),
+          codec.encode('std_msgs/msg/String', { data: `${name} ${i} `.repeat(40) }),
+        );
       await writer.end();
       return file;
     };
@@ -122,14 +150,22 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     bytes[chunk + 9 + 40 + 'lz4'.length + 7]! ^= 0x01; // the lz4 frame descriptor of the first chunk
     writeFileSync(bad, bytes);
     await importRejects(bad, new RegExp(`lz4-bad\\.mcap: corrupt MCAP in the chunk at bytes ${chunk} to \\d+: `));
-    const report = await importBag({ path: await write('lz4-good.mcap'), dataDir: join(work.path, 'data-lz4'), robot: 'r1', registry });
+    const report = await importBag({
+      path: await write('lz4-good.mcap'),
+      dataDir: join(work.path, 'data-lz4'),
+      robot: 'r1',
+      registry,
+    });
     expect(report.decoded).toBe(10);
   });
 
   it('a corrupt .db3', async () => {
     const dir = copyBag(join(BAGS, 'rosbag2/rosbag2_tests/resources/sqlite3/cdr_test'), 'corrupt-db3');
     writeFileSync(join(dir, 'cdr_test_0.db3'), Buffer.alloc(8192, 0x42));
-    await importRejects(dir, /cdr_test_0\.db3: (cannot open as SQLite|not a readable rosbag2 sqlite3 file): file is not a database/);
+    await importRejects(
+      dir,
+      /cdr_test_0\.db3: (cannot open as SQLite|not a readable rosbag2 sqlite3 file): file is not a database/,
+    );
   });
 
   it('a truncated .db3: bag repair and bag info say it is damaged and what salvages it; a whole one has nothing to repair', async () => {
@@ -137,28 +173,39 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const file = join(dir, 'test_bag_sqlite3.db3');
     const whole = await runMain(['bag', 'repair', dir]);
     expect(whole.code).toBe(0);
-    expect(whole.stdout).toBe(`${file}: intact, 188 messages\n${dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
+    expect(whole.stdout).toBe(
+      `${file}: intact, 188 messages\n${dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`,
+    );
     truncateSync(file, 73728);
     const before = readFileSync(file);
     const salvage = `sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place\n`;
     const repair = await runMain(['bag', 'repair', dir]);
     expect(repair.code).toBe(1);
-    expect(repair.stderr).toBe(`auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; not modified (bag repair rewrites only MCAP files). ${salvage}`);
+    expect(repair.stderr).toBe(
+      `auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; not modified (bag repair rewrites only MCAP files). ${salvage}`,
+    );
     expect(readFileSync(file).equals(before)).toBe(true);
     const info = await runMain(['bag', 'info', dir]);
     expect(info.code).toBe(1);
     expect(info.stdout).toBe('');
-    expect(info.stderr).toBe(`auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; what it holds cannot be trusted (bag repair handles only MCAP files). ${salvage}`);
+    expect(info.stderr).toBe(
+      `auraison-edge bag: ${file}: file is damaged (malformed): SQLite's quick_check says "database disk image is malformed"; what it holds cannot be trusted (bag repair handles only MCAP files). ${salvage}`,
+    );
   });
 
   it('a wrong serialization format (rosbag2 wrong_rmw_test, mcap and sqlite3)', async () => {
     for (const storage of ['mcap', 'sqlite3']) {
-      await (storage === 'mcap' ? importFails : importRejects)(join(BAGS, `rosbag2/rosbag2_tests/resources/${storage}/wrong_rmw_test`), /wrong_rmw_test\/metadata\.yaml: topic \/\w+ has serialization format "wrong_format"; only cdr can be imported/);
+      await (storage === 'mcap' ? importFails : importRejects)(
+        join(BAGS, `rosbag2/rosbag2_tests/resources/${storage}/wrong_rmw_test`),
+        /wrong_rmw_test\/metadata\.yaml: topic \/\w+ has serialization format "wrong_format"; only cdr can be imported/,
+      );
     }
   });
 
   it('an empty bag is no bad input: imported with nothing to add', async () => {
-    expect(await importBag({ path: join(BAGS, 'rosbag2/ros2bag/test/resources/empty_bag'), dataDir, robot: 'r1', registry })).toMatchObject({ messages: 0, segments: [] });
+    expect(
+      await importBag({ path: join(BAGS, 'rosbag2/ros2bag/test/resources/empty_bag'), dataDir, robot: 'r1', registry }),
+    ).toMatchObject({ messages: 0, segments: [] });
   });
 
   it('a path that is not a bag', async () => {
@@ -166,7 +213,10 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     mkdirSync(notBag);
     writeFileSync(join(notBag, 'notes.txt'), 'hello');
     await importFails(notBag, /not-a-bag: not a bag: no metadata.yaml and no .mcap or .db3 files in it/);
-    await importRejects(join(notBag, 'notes.txt'), /notes\.txt: not a bag: expected a rosbag2 directory, or a \.mcap or \.db3 file/);
+    await importRejects(
+      join(notBag, 'notes.txt'),
+      /notes\.txt: not a bag: expected a rosbag2 directory, or a \.mcap or \.db3 file/,
+    );
     await importRejects(join(work.path, 'nowhere'), /nowhere: no such file or directory/);
     const fake = join(work.path, 'fake.mcap');
     writeFileSync(fake, 'not really');
@@ -175,11 +225,16 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     writeFileSync(join(bad, 'metadata.yaml'), 'rosbag2_bagfile_information: [unclosed');
     await importRejects(bad, /bad-yaml\/metadata\.yaml: not valid YAML/);
     // A YAML bomb ("billion laughs"): the yaml library's own message named no file.
-    const bomb = ['a: &a ["x", "x"]', ...Array.from({ length: 20 }, (_, i) => `b${i}: &b${i} [${i === 0 ? '*a, *a' : `*b${i - 1}, *b${i - 1}`}]`)].join('\n');
+    const bomb = [
+      'a: &a ["x", "x"]',
+      ...Array.from({ length: 20 }, (_, i) => `b${i}: &b${i} [${i === 0 ? '*a, *a' : `*b${i - 1}, *b${i - 1}`}]`),
+    ].join('\n');
     writeFileSync(join(bad, 'metadata.yaml'), `${bomb}\n`);
     const info = await runMain(['bag', 'info', bad]);
     expect(info.code).toBe(1);
-    expect(info.stderr).toBe(`auraison-edge bag: ${join(bad, 'metadata.yaml')}: too many YAML aliases (more than 100 expansions; rosbag2 writes none)\n`);
+    expect(info.stderr).toBe(
+      `auraison-edge bag: ${join(bad, 'metadata.yaml')}: too many YAML aliases (more than 100 expansions; rosbag2 writes none)\n`,
+    );
   });
 
   it('unknown types: kept as raw bytes, reported, committed; exit 3 unless --allow-unknown', async () => {
@@ -188,12 +243,27 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const bag = join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/topics_and_services.db3');
     const r = await runMain(['bag', 'import', bag, '--config', config]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(/topics_and_services\.db3: 6 message\(s\) on \/add_two_ints\/_service_event kept as raw bytes \(table raw_messages\): no definition for example_interfaces\/srv\/AddTwoInts_Event/);
+    expect(r.stderr).toMatch(
+      /topics_and_services\.db3: 6 message\(s\) on \/add_two_ints\/_service_event kept as raw bytes \(table raw_messages\): no definition for example_interfaces\/srv\/AddTwoInts_Event/,
+    );
     expect(r.stderr).toContain('the import is committed, raw messages included (exit 3)');
     expect(r.stderr).not.toMatch(/corrupt/);
-    const q = await runMain(['query', 'SELECT topic, count(*) FROM raw_messages GROUP BY topic', '--csv', '--config', config]);
+    const q = await runMain([
+      'query',
+      'SELECT topic, count(*) FROM raw_messages GROUP BY topic',
+      '--csv',
+      '--config',
+      config,
+    ]);
     expect(q.stdout).toBe('topic,count_star()\n/add_two_ints/_service_event,6\n');
-    const again = await runMain(['bag', 'import', join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'), '--allow-unknown', '--config', config]);
+    const again = await runMain([
+      'bag',
+      'import',
+      join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_services.mcap'),
+      '--allow-unknown',
+      '--config',
+      config,
+    ]);
     expect(again.code).toBe(0);
   });
 
@@ -202,21 +272,40 @@ describe('bad input: a clear error naming the file, exit 1, nothing half-written
     const file = join(dir, 'test_bag_sqlite3.db3');
     const db = new Database(file);
     // A CDR header, a stamp, then a frame_id claiming 2 GiB: as bit flips in the messages would leave them.
-    db.prepare('UPDATE messages SET data = ? WHERE topic_id = 23').run(Buffer.from([0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f]));
+    db.prepare('UPDATE messages SET data = ? WHERE topic_id = 23').run(
+      Buffer.from([0, 1, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 0xff, 0xff, 0xff, 0x7f]),
+    );
     db.close();
     const r = await runMain(['bag', 'import', dir, '--allow-unknown', '--config', config]);
     expect(r.code).toBe(3);
-    expect(r.stderr).toMatch(new RegExp(`^${file}: 2 message\\(s\\) on /test/geometry_msgs/twist_stamped do not decode as their type geometry_msgs/msg/TwistStamped: corrupt data, kept as raw bytes \\(table raw_messages\\); the first: .+$`, 'm'));
-    expect(r.stderr).toContain('2 message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n');
-    expect(r.stderr).toContain('the import is committed, raw messages included (exit 3); importing the same files again skips them\n');
+    expect(r.stderr).toMatch(
+      new RegExp(
+        `^${file}: 2 message\\(s\\) on /test/geometry_msgs/twist_stamped do not decode as their type geometry_msgs/msg/TwistStamped: corrupt data, kept as raw bytes \\(table raw_messages\\); the first: .+$`,
+        'm',
+      ),
+    );
+    expect(r.stderr).toContain(
+      '2 message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n',
+    );
+    expect(r.stderr).toContain(
+      'the import is committed, raw messages included (exit 3); importing the same files again skips them\n',
+    );
     expect(r.stderr).not.toMatch(/without a definition|add their packages/);
     expect(r.stdout).toMatch(/imported 188 messages \(186 decoded, 2 raw\) from 1 file\(s\) into /);
-    const q = await runMain(['query', "SELECT count(*) FROM raw_messages WHERE topic = '/test/geometry_msgs/twist_stamped'", '--csv', '--config', config]);
+    const q = await runMain([
+      'query',
+      "SELECT count(*) FROM raw_messages WHERE topic = '/test/geometry_msgs/twist_stamped'",
+      '--csv',
+      '--config',
+      config,
+    ]);
     expect(q.stdout).toBe('count_star()\n2\n');
     // Again: nothing new is committed, and it says what the first import kept raw.
     const again = await runMain(['bag', 'import', dir, '--config', config]);
     expect(again.code).toBe(0);
-    expect(again.stdout).toMatch(/imported 0 messages \(0 decoded, 0 raw\) from 0 file\(s\), 1 already imported \(2 of their messages were kept raw then\) into /);
+    expect(again.stdout).toMatch(
+      /imported 0 messages \(0 decoded, 0 raw\) from 0 file\(s\), 1 already imported \(2 of their messages were kept raw then\) into /,
+    );
   });
 
   it('query refuses anything but SELECT', async () => {

@@ -22,14 +22,26 @@ function playerOn(options: Partial<PlayOptions>) {
   const definitions = new DefinitionsRegistry();
   const codec = new MessageCodec(definitions);
   const seen: BusMessage[] = [];
-  bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
-  const player = new BagPlayer({ bus, definitions, log: pino({ level: 'silent' }) }, { path: TALKER, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options });
+  bus.subscribe({
+    name: 'test',
+    topic: '**',
+    queue: { policy: 'drop-newest', depth: 1_000_000 },
+    handler: (m) => void seen.push(m),
+  });
+  const player = new BagPlayer(
+    { bus, definitions, log: pino({ level: 'silent' }) },
+    { path: TALKER, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
+  );
   const clocks = () =>
-    seen.filter((m) => m.topic === '/clock').map((m) => {
-      expect(m.type).toBe('rosgraph_msgs/msg/Clock');
-      const { clock } = codec.decode('rosgraph_msgs/msg/Clock', m.data) as { clock: { sec: number; nanosec: number } };
-      return BigInt(clock.sec) * 1_000_000_000n + BigInt(clock.nanosec);
-    });
+    seen
+      .filter((m) => m.topic === '/clock')
+      .map((m) => {
+        expect(m.type).toBe('rosgraph_msgs/msg/Clock');
+        const { clock } = codec.decode('rosgraph_msgs/msg/Clock', m.data) as {
+          clock: { sec: number; nanosec: number };
+        };
+        return BigInt(clock.sec) * 1_000_000_000n + BigInt(clock.nanosec);
+      });
   return { bus, seen, player, clocks };
 }
 
@@ -53,7 +65,7 @@ describe('bag play --clock', () => {
     expect(bus.stats().find((t) => t.topic === '/clock')!.publishers).toBe(0);
   });
 
-  it('goes back to the bag\'s start when --loop plays it again, as a time jump back on ROS', async () => {
+  it("goes back to the bag's start when --loop plays it again, as a time jump back on ROS", async () => {
     const { player, clocks, seen } = playerOn({ rate: 20, loop: true, clockHz: 500 });
     const abort = new AbortController();
     const playing = player.play(abort.signal);
@@ -73,11 +85,13 @@ describe('bag play --clock', () => {
     expect(jumpsBack).toBeGreaterThanOrEqual(1);
   });
 
-  it('does not play the bag\'s own /clock beside it (here the talker\'s /topic remapped onto /clock)', async () => {
+  it("does not play the bag's own /clock beside it (here the talker's /topic remapped onto /clock)", async () => {
     const { player, seen } = playerOn({ rate: 10, clockHz: 100, remap: new Map([['/topic', '/clock']]) });
     const stats = await player.play(new AbortController().signal);
     await tick();
-    expect(stats.skipped).toEqual([{ topic: '/topic', reason: '--clock publishes /clock from the playback time instead' }]);
+    expect(stats.skipped).toEqual([
+      { topic: '/topic', reason: '--clock publishes /clock from the playback time instead' },
+    ]);
     expect(seen.filter((m) => m.topic === '/clock').every((m) => m.type === 'rosgraph_msgs/msg/Clock')).toBe(true);
     expect(stats.messages).toEqual({ '/rosout': 10 });
   });
@@ -85,11 +99,15 @@ describe('bag play --clock', () => {
   it('the CLI takes --clock alone (40 Hz, as ros2 bag play) or with a rate, and refuses a rate out of range', async () => {
     const config = join(work.path, 'play.yaml');
     writeFileSync(config, `data_dir: ${join(work.path, 'play')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`);
-    const play = (...args: string[]) => runMain(['bag', 'play', ...args, '--rate', '10', '--config', config], { cwd: work.path });
+    const play = (...args: string[]) =>
+      runMain(['bag', 'play', ...args, '--rate', '10', '--config', config], { cwd: work.path });
 
     const bare = await play('--json', '--clock', TALKER);
     expect(bare.code, bare.stderr).toBe(0);
-    expect(JSON.parse(bare.stdout)).toMatchObject({ messages: { '/topic': 10, '/rosout': 10 }, clock: { hz: 40, published: expect.any(Number) } });
+    expect(JSON.parse(bare.stdout)).toMatchObject({
+      messages: { '/topic': 10, '/rosout': 10 },
+      clock: { hz: 40, published: expect.any(Number) },
+    });
     const rated = await play(TALKER, '--clock', '250');
     expect(rated.code, rated.stderr).toBe(0);
     expect(rated.stdout).toMatch(/\n\/clock: \d+ message\(s\) at 250 Hz\n/);
@@ -97,6 +115,9 @@ describe('bag play --clock', () => {
     expect(JSON.parse(off.stdout)).toMatchObject({ clock: null });
 
     expect(await play(TALKER, '--clock', '0')).toMatchObject({ code: 2, stderr: expect.stringContaining('--clock') });
-    expect(await play(TALKER, '--clock', '5000')).toMatchObject({ code: 2, stderr: expect.stringContaining('--clock: at most 1000 Hz') });
+    expect(await play(TALKER, '--clock', '5000')).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--clock: at most 1000 Hz'),
+    });
   });
 });

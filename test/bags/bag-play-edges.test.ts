@@ -27,15 +27,29 @@ const codec = new MessageCodec(registry);
 function playerOn(path: string, options: Partial<PlayOptions> = {}) {
   const bus = new Bus();
   const seen: BusMessage[] = [];
-  bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
-  const player = new BagPlayer({ bus, definitions: new DefinitionsRegistry(), log }, { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options });
+  bus.subscribe({
+    name: 'test',
+    topic: '**',
+    queue: { policy: 'drop-newest', depth: 1_000_000 },
+    handler: (m) => void seen.push(m),
+  });
+  const player = new BagPlayer(
+    { bus, definitions: new DefinitionsRegistry(), log },
+    { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
+  );
   return { bus, seen, player };
 }
 
 /** The talker bag's messages as recorded: data (hex) to log time. */
 async function recordedTimes(file: string): Promise<Map<string, bigint>> {
   const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await decompressHandlers() });
+  const reader = await McapIndexedReader.Initialize({
+    readable: {
+      size: async () => BigInt(bytes.byteLength),
+      read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
+    },
+    decompressHandlers: await decompressHandlers(),
+  });
   const out = new Map<string, bigint>();
   for await (const m of reader.readMessages()) out.set(Buffer.from(m.data).toString('hex'), m.logTime);
   return out;
@@ -45,14 +59,35 @@ async function recordedTimes(file: string): Promise<Map<string, bigint>> {
 async function writeMcap(file: string, messages: [string, bigint, string][], chunkSize = 1 << 20): Promise<void> {
   const chunks: Uint8Array[] = [];
   let position = 0n;
-  const writer = new McapWriter({ writable: { position: () => position, write: async (b) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))) }, useChunks: true, chunkSize });
+  const writer = new McapWriter({
+    writable: {
+      position: () => position,
+      write: async (b) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
+    },
+    useChunks: true,
+    chunkSize,
+  });
   await writer.start({ profile: 'ros2', library: 'test' });
-  const schemaId = await writer.registerSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
+  const schemaId = await writer.registerSchema({
+    name: 'std_msgs/msg/String',
+    encoding: 'ros2msg',
+    data: new TextEncoder().encode('string data\n'),
+  });
   const channels = new Map<string, number>();
   for (const [i, [topic, logTime, data]] of messages.entries()) {
     let channelId = channels.get(topic);
-    if (channelId === undefined) channels.set(topic, (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })));
-    await writer.addMessage({ channelId, sequence: i, logTime, publishTime: logTime, data: codec.encode('std_msgs/msg/String', { data }) });
+    if (channelId === undefined)
+      channels.set(
+        topic,
+        (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })),
+      );
+    await writer.addMessage({
+      channelId,
+      sequence: i,
+      logTime,
+      publishTime: logTime,
+      data: codec.encode('std_msgs/msg/String', { data }),
+    });
   }
   await writer.end();
   writeFileSync(file, Buffer.concat(chunks));
@@ -67,7 +102,11 @@ describe('BagPlayer at the edges of a play', () => {
     // fix `bag play` then exited 1 with "nothing to play: no message on a selected topic" and no summary.
     const early = new AbortController();
     early.abort();
-    await expect(playerOn(TALKER).player.play(early.signal)).resolves.toMatchObject({ stopped: true, passes: 1, messages: {} });
+    await expect(playerOn(TALKER).player.play(early.signal)).resolves.toMatchObject({
+      stopped: true,
+      passes: 1,
+      messages: {},
+    });
 
     const abort = new AbortController();
     const { player } = playerOn(TALKER, { select: () => (abort.abort(), false) });
@@ -79,10 +118,15 @@ describe('BagPlayer at the edges of a play', () => {
     const abort = new AbortController();
     const { player, bus } = playerOn(TALKER, { rate: 20 });
     const played: bigint[] = [];
-    bus.subscribe({ name: 'stopper', topic: '**', queue: { policy: 'drop-newest', depth: 1000 }, handler: (m) => {
-      played.push(times.get(Buffer.from(m.data).toString('hex'))!);
-      if (played.length === 8) abort.abort(); // Ctrl-C halfway through the bag
-    } });
+    bus.subscribe({
+      name: 'stopper',
+      topic: '**',
+      queue: { policy: 'drop-newest', depth: 1000 },
+      handler: (m) => {
+        played.push(times.get(Buffer.from(m.data).toString('hex'))!);
+        if (played.length === 8) abort.abort(); // Ctrl-C halfway through the bag
+      },
+    });
     const stats = await player.play(abort.signal);
     await tick();
     expect(stats.stopped).toBe(true);
@@ -96,12 +140,19 @@ describe('BagPlayer at the edges of a play', () => {
     // /a's chunk, then /b's, each over the same second (a writer that buffers per topic, a conversion that
     // writes topic by topic). rosbag2's MCAP storage reads in log-time order.
     const file = join(work.path, 'per-topic-chunks.mcap');
-    const per = (topic: string) => Array.from({ length: 40 }, (_, i): [string, bigint, string] => [topic, T0 + BigInt(i) * 25_000_000n, `${topic} ${i}`]);
+    const per = (topic: string) =>
+      Array.from({ length: 40 }, (_, i): [string, bigint, string] => [
+        topic,
+        T0 + BigInt(i) * 25_000_000n,
+        `${topic} ${i}`,
+      ]);
     await writeMcap(file, [...per('/a'), ...per('/b')], 512);
     const { player, seen } = playerOn(file, { rate: 1000 });
     await player.play(new AbortController().signal);
     await tick();
-    const recorded = seen.map((m) => Number((codec.decode('std_msgs/msg/String', m.data) as { data: string }).data.split(' ')[1]));
+    const recorded = seen.map((m) =>
+      Number((codec.decode('std_msgs/msg/String', m.data) as { data: string }).data.split(' ')[1]),
+    );
     expect(recorded).toHaveLength(80);
     // Before the fix: all of /a over the second, then all of /b at once when /a ended.
     expect(recorded).toEqual([...recorded].sort((x, y) => x - y));
@@ -114,18 +165,33 @@ describe('BagPlayer at the edges of a play', () => {
     const { player } = playerOn(WBAG, { rate: 1000 });
     const stats = await player.play(new AbortController().signal);
     expect(stats.skipped).toEqual([]);
-    expect(Object.keys(stats.messages).sort()).toEqual(['/AAA', '/BBB', '/CCC', '/DDD', '/EEE', '/FFF', '/GGG', '/HHH']);
+    expect(Object.keys(stats.messages).sort()).toEqual([
+      '/AAA',
+      '/BBB',
+      '/CCC',
+      '/DDD',
+      '/EEE',
+      '/FFF',
+      '/GGG',
+      '/HHH',
+    ]);
     expect(Object.values(stats.messages).reduce((a, b) => a + b, 0)).toBe(6074);
   });
 
   it('waits out a gap longer than a timer can hold without spinning (a first message stamped 0 before /clock came)', async () => {
     const file = join(work.path, 'gap.mcap');
-    await writeMcap(file, [['/x', 0n, 'before /clock'], ['/x', T0, 'after']]);
+    await writeMcap(file, [
+      ['/x', 0n, 'before /clock'],
+      ['/x', T0, 'after'],
+    ]);
     const timers = vi.spyOn(globalThis, 'setTimeout');
     const abort = new AbortController();
     const { player, seen } = playerOn(file);
     const playing = player.play(abort.signal);
-    await waitFor(() => seen.length === 1 && timers.mock.calls.some(([, ms]) => (ms ?? 0) > 3_600_000), 'the player to sleep towards the second message');
+    await waitFor(
+      () => seen.length === 1 && timers.mock.calls.some(([, ms]) => (ms ?? 0) > 3_600_000),
+      'the player to sleep towards the second message',
+    );
     abort.abort();
     expect(await playing).toMatchObject({ stopped: true, messages: { '/x': 1 } });
     // Node fires a timer of more than 2^31-1 ms after 1 ms (TimeoutOverflowWarning): before the fix the

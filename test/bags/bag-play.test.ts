@@ -29,18 +29,37 @@ function playerOn(path: string, options: Partial<PlayOptions> = {}) {
   const bus = new Bus();
   const definitions = new DefinitionsRegistry();
   const seen: BusMessage[] = [];
-  bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
-  const player = new BagPlayer({ bus, definitions, log }, { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options });
+  bus.subscribe({
+    name: 'test',
+    topic: '**',
+    queue: { policy: 'drop-newest', depth: 1_000_000 },
+    handler: (m) => void seen.push(m),
+  });
+  const player = new BagPlayer(
+    { bus, definitions, log },
+    { path, rate: 1, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map(), ...options },
+  );
   return { bus, definitions, seen, player };
 }
 
 async function mcapMessages(file: string) {
   const bytes = readFileSync(file);
-  const reader = await McapIndexedReader.Initialize({ readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) }, decompressHandlers: await decompressHandlers() });
+  const reader = await McapIndexedReader.Initialize({
+    readable: {
+      size: async () => BigInt(bytes.byteLength),
+      read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
+    },
+    decompressHandlers: await decompressHandlers(),
+  });
   const out: { topic: string; type: string; logTime: bigint; data: Uint8Array }[] = [];
   for await (const m of reader.readMessages()) {
     const channel = reader.channelsById.get(m.channelId)!;
-    out.push({ topic: channel.topic, type: reader.schemasById.get(channel.schemaId)!.name, logTime: m.logTime, data: m.data });
+    out.push({
+      topic: channel.topic,
+      type: reader.schemasById.get(channel.schemaId)!.name,
+      logTime: m.logTime,
+      data: m.data,
+    });
   }
   return out;
 }
@@ -51,11 +70,16 @@ describe('BagPlayer', () => {
     const stats = await player.play(new AbortController().signal);
     await tick();
     const recorded = await mcapMessages(join(TALKER, 'talker.mcap'));
-    expect(seen.map((m) => [m.topic, m.type, Buffer.from(m.data).toString('hex')])).toEqual(recorded.map((m) => [m.topic, m.type, Buffer.from(m.data).toString('hex')]));
+    expect(seen.map((m) => [m.topic, m.type, Buffer.from(m.data).toString('hex')])).toEqual(
+      recorded.map((m) => [m.topic, m.type, Buffer.from(m.data).toString('hex')]),
+    );
     expect(seen.every((m) => m.source === 'bag-play')).toBe(true);
     // Each message goes out no earlier than its recorded offset from the first, divided by the rate (25 ms
     // and more here). The first one's stamp is taken a few microseconds after the schedule starts: 1 ms slack.
-    for (const [i, m] of seen.entries()) expect(m.logTime - seen[0]!.logTime).toBeGreaterThanOrEqual((recorded[i]!.logTime - recorded[0]!.logTime) / 20n - 1_000_000n);
+    for (const [i, m] of seen.entries())
+      expect(m.logTime - seen[0]!.logTime).toBeGreaterThanOrEqual(
+        (recorded[i]!.logTime - recorded[0]!.logTime) / 20n - 1_000_000n,
+      );
     expect(stats).toMatchObject({ messages: { '/topic': 10, '/rosout': 10 }, skipped: [], passes: 1, stopped: false });
     expect(stats.bag_s).toBeCloseTo(4.531, 2);
     expect(stats.wall_s).toBeGreaterThanOrEqual(4.531 / 20);
@@ -69,10 +93,18 @@ describe('BagPlayer', () => {
     await tick();
     expect(stats.messages).toEqual({ '/test_topic': 3, '/array_topic': 4 });
     expect(new Set(seen.map((m) => m.type))).toEqual(new Set(['test_msgs/msg/BasicTypes', 'test_msgs/msg/Arrays']));
-    expect(new MessageCodec(definitions).decode('test_msgs/msg/BasicTypes', seen.find((m) => m.topic === '/test_topic')!.data)).toMatchObject({ bool_value: expect.any(Boolean) });
+    expect(
+      new MessageCodec(definitions).decode(
+        'test_msgs/msg/BasicTypes',
+        seen.find((m) => m.topic === '/test_topic')!.data,
+      ),
+    ).toMatchObject({ bool_value: expect.any(Boolean) });
 
     const bare = playerOn(CDR_DB3, { rate: 10 });
-    const none = new BagPlayer({ bus: bare.bus, definitions: new DefinitionsRegistry({ distro: 'none' }), log }, { path: CDR_DB3, rate: 10, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() });
+    const none = new BagPlayer(
+      { bus: bare.bus, definitions: new DefinitionsRegistry({ distro: 'none' }), log },
+      { path: CDR_DB3, rate: 10, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
+    );
     expect((await none.play(new AbortController().signal)).messages).toEqual({ '/test_topic': 3, '/array_topic': 4 });
     await tick();
     expect(bare.seen.map((m) => m.type).sort()).toEqual([...seen.map((m) => m.type)].sort());
@@ -81,14 +113,21 @@ describe('BagPlayer', () => {
   it('selects, remaps and skips the start as --topics, --exclude, --remap and --start-offset ask', async () => {
     const recorded = (await mcapMessages(join(TALKER, 'talker.mcap'))).filter((m) => m.topic === '/topic');
     const offsetNs = 2_000_000_000n;
-    const { seen, player } = playerOn(TALKER, { rate: 50, select: compileTopicSelection(['/t*', '/rosout'], ['/rosout']), remap: new Map([['/topic', '/chatter']]), startOffsetNs: offsetNs });
+    const { seen, player } = playerOn(TALKER, {
+      rate: 50,
+      select: compileTopicSelection(['/t*', '/rosout'], ['/rosout']),
+      remap: new Map([['/topic', '/chatter']]),
+      startOffsetNs: offsetNs,
+    });
     const stats = await player.play(new AbortController().signal);
     await tick();
     const start = (await mcapMessages(join(TALKER, 'talker.mcap')))[0]!.logTime;
     const expected = recorded.filter((m) => m.logTime >= start + offsetNs);
     expect(expected.length).toBeGreaterThan(0);
     expect(expected.length).toBeLessThan(recorded.length);
-    expect(seen.map((m) => [m.topic, Buffer.from(m.data).toString('hex')])).toEqual(expected.map((m) => ['/chatter', Buffer.from(m.data).toString('hex')]));
+    expect(seen.map((m) => [m.topic, Buffer.from(m.data).toString('hex')])).toEqual(
+      expected.map((m) => ['/chatter', Buffer.from(m.data).toString('hex')]),
+    );
     expect(stats.skipped).toEqual([{ topic: '/rosout', reason: 'not selected (--topics, --exclude)' }]);
   });
 
@@ -104,25 +143,39 @@ describe('BagPlayer', () => {
     expect(Object.values(stats.messages).reduce((a, b) => a + b, 0)).toBe(seen.length);
   });
 
-  it('learns a custom type from the bag\'s MCAP schema (with the types it uses), so its messages decode', async () => {
+  it("learns a custom type from the bag's MCAP schema (with the types it uses), so its messages decode", async () => {
     const file = join(work.path, 'custom.mcap');
     const registry = new DefinitionsRegistry();
     registry.addMessageText('my_pkg/msg/Inner', 'int32 a\n', 'test');
     registry.addMessageText('my_pkg/msg/Outer', 'my_pkg/Inner inner\nstring name\n', 'test');
     const data = new MessageCodec(registry).encode('my_pkg/msg/Outer', { inner: { a: 42 }, name: 'hello' });
-    await writeMcap(file, 'my_pkg/msg/Outer', `my_pkg/Inner inner\nstring name\n${'='.repeat(80)}\nMSG: my_pkg/Inner\nint32 a\n`, [data]);
+    await writeMcap(
+      file,
+      'my_pkg/msg/Outer',
+      `my_pkg/Inner inner\nstring name\n${'='.repeat(80)}\nMSG: my_pkg/Inner\nint32 a\n`,
+      [data],
+    );
     const { seen, player, definitions } = playerOn(file);
     await player.play(new AbortController().signal);
     await tick();
     expect(seen).toHaveLength(1);
-    expect(new MessageCodec(definitions).decode('my_pkg/msg/Outer', seen[0]!.data)).toEqual({ inner: { a: 42 }, name: 'hello' });
+    expect(new MessageCodec(definitions).decode('my_pkg/msg/Outer', seen[0]!.data)).toEqual({
+      inner: { a: 42 },
+      name: 'hello',
+    });
   });
 
   it('stops with an error naming a file cut off mid-chunk, and says how to finish it; what went before stays published', async () => {
     const whole = join(work.path, 'whole.mcap');
     const registry = new DefinitionsRegistry();
     const codec = new MessageCodec(registry);
-    await writeMcap(whole, 'std_msgs/msg/String', 'string data\n', Array.from({ length: 200 }, (_, i) => codec.encode('std_msgs/msg/String', { data: `m${i}`.padEnd(200, '.') })), 4096);
+    await writeMcap(
+      whole,
+      'std_msgs/msg/String',
+      'string data\n',
+      Array.from({ length: 200 }, (_, i) => codec.encode('std_msgs/msg/String', { data: `m${i}`.padEnd(200, '.') })),
+      4096,
+    );
     const cut = join(work.path, 'cut.mcap');
     const bytes = readFileSync(whole);
     writeFileSync(cut, bytes.subarray(0, Math.floor(bytes.byteLength * 0.6)));
@@ -135,64 +188,148 @@ describe('BagPlayer', () => {
 });
 
 describe('auraison-edge bag play', () => {
-  it('plays a bag the recorder wrote from the sim into a daemon: latched /map reaches a late subscriber, the summary counts each topic', { timeout: 60_000 }, async () => {
-    const rec = join(work.path, 'rec');
-    const yaml = [`data_dir: ${rec}`, 'sim: {enabled: true, speed: 10, paused: true}', 'recorder: {enabled: true}', 'lakehouse: {enabled: false}', 'api: {enabled: false}', 'foxglove: {enabled: false}', 'agent: {enabled: false}'].join('\n');
-    const daemon = new Daemon({ config: parseConfigText(yaml, 'edge.yaml'), log, cwd: work.path });
-    await daemon.start();
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
-    sim.unpause();
-    await sim.until(1);
-    await daemon.stop();
+  it(
+    'plays a bag the recorder wrote from the sim into a daemon: latched /map reaches a late subscriber, the summary counts each topic',
+    { timeout: 60_000 },
+    async () => {
+      const rec = join(work.path, 'rec');
+      const yaml = [
+        `data_dir: ${rec}`,
+        'sim: {enabled: true, speed: 10, paused: true}',
+        'recorder: {enabled: true}',
+        'lakehouse: {enabled: false}',
+        'api: {enabled: false}',
+        'foxglove: {enabled: false}',
+        'agent: {enabled: false}',
+      ].join('\n');
+      const daemon = new Daemon({ config: parseConfigText(yaml, 'edge.yaml'), log, cwd: work.path });
+      await daemon.start();
+      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      sim.unpause();
+      await sim.until(1);
+      await daemon.stop();
 
-    const bag = join(rec, 'bags', readdirSync(join(rec, 'bags'))[0]!);
-    const played = playerOn(bag, { rate: 5 });
-    const stats = await played.player.play(new AbortController().signal);
-    const late: BusMessage[] = [];
-    played.bus.subscribe({ name: 'late', topic: '/map', queue: { policy: 'keep-latest', depth: 1 }, handler: (m) => void late.push(m) });
-    await tick();
-    expect(late).toHaveLength(1);
-    expect(late[0]!.type).toBe('nav_msgs/msg/OccupancyGrid');
-    expect(stats.messages['/odom']).toBeGreaterThanOrEqual(25);
+      const bag = join(rec, 'bags', readdirSync(join(rec, 'bags'))[0]!);
+      const played = playerOn(bag, { rate: 5 });
+      const stats = await played.player.play(new AbortController().signal);
+      const late: BusMessage[] = [];
+      played.bus.subscribe({
+        name: 'late',
+        topic: '/map',
+        queue: { policy: 'keep-latest', depth: 1 },
+        handler: (m) => void late.push(m),
+      });
+      await tick();
+      expect(late).toHaveLength(1);
+      expect(late[0]!.type).toBe('nav_msgs/msg/OccupancyGrid');
+      expect(stats.messages['/odom']).toBeGreaterThanOrEqual(25);
 
-    const config = join(work.path, 'play.yaml');
-    writeFileSync(config, `data_dir: ${join(work.path, 'play')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`);
-    const cli = await runMain(['bag', 'play', bag, '--rate', '10', '--config', config, '--json', '--exclude', '/cmd_vel'], { cwd: work.path });
-    expect(cli.code).toBe(0);
-    const summary = JSON.parse(cli.stdout) as { messages: Record<string, number>; dropped: number; passes: number; late_ms: { p99: number } };
-    expect(summary.messages).toEqual(Object.fromEntries(Object.entries(stats.messages).filter(([t]) => t !== '/cmd_vel')));
-    expect(summary).toMatchObject({ passes: 1, dropped: 0, skipped: stats.messages['/cmd_vel'] ? [{ topic: '/cmd_vel', reason: 'not selected (--topics, --exclude)' }] : [] });
+      const config = join(work.path, 'play.yaml');
+      writeFileSync(
+        config,
+        `data_dir: ${join(work.path, 'play')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`,
+      );
+      const cli = await runMain(
+        ['bag', 'play', bag, '--rate', '10', '--config', config, '--json', '--exclude', '/cmd_vel'],
+        { cwd: work.path },
+      );
+      expect(cli.code).toBe(0);
+      const summary = JSON.parse(cli.stdout) as {
+        messages: Record<string, number>;
+        dropped: number;
+        passes: number;
+        late_ms: { p99: number };
+      };
+      expect(summary.messages).toEqual(
+        Object.fromEntries(Object.entries(stats.messages).filter(([t]) => t !== '/cmd_vel')),
+      );
+      expect(summary).toMatchObject({
+        passes: 1,
+        dropped: 0,
+        skipped: stats.messages['/cmd_vel']
+          ? [{ topic: '/cmd_vel', reason: 'not selected (--topics, --exclude)' }]
+          : [],
+      });
 
-    const text = await runMain(['bag', 'play', bag, '--rate', '10', '--config', config, '--topics', '/odom'], { cwd: work.path });
-    expect(text.code).toBe(0);
-    expect(text.stdout).toMatch(new RegExp(`^playing .+ \\(mcap, 1 file\\(s\\)\\) at 10x\\npublished ${stats.messages['/odom']} message\\(s\\) on 1 topic\\(s\\): [\\d.]+ s of bag time in [\\d.]+ s\\n  /odom  ${stats.messages['/odom']}\\nlate against the schedule: p50 [\\d.]+ ms, p99 [\\d.]+ ms, max [\\d.]+ ms; dropped by subscribers: 0\\nnot selected \\(--topics, --exclude\\): /map, .+\\n$`));
-  });
+      const text = await runMain(['bag', 'play', bag, '--rate', '10', '--config', config, '--topics', '/odom'], {
+        cwd: work.path,
+      });
+      expect(text.code).toBe(0);
+      expect(text.stdout).toMatch(
+        new RegExp(
+          `^playing .+ \\(mcap, 1 file\\(s\\)\\) at 10x\\npublished ${stats.messages['/odom']} message\\(s\\) on 1 topic\\(s\\): [\\d.]+ s of bag time in [\\d.]+ s\\n  /odom  ${stats.messages['/odom']}\\nlate against the schedule: p50 [\\d.]+ ms, p99 [\\d.]+ ms, max [\\d.]+ ms; dropped by subscribers: 0\\nnot selected \\(--topics, --exclude\\): /map, .+\\n$`,
+        ),
+      );
+    },
+  );
 
   it('refuses bad usage (exit 2) and a path that is no bag (exit 1)', async () => {
-    expect(await runMain(['bag', 'play', TALKER, '--rate', '0'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--rate') });
-    expect(await runMain(['bag', 'play', TALKER, '--rate', '5000'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--rate: at most 1000') });
-    expect(await runMain(['bag', 'play', TALKER, '--remap', 'odom=x'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--remap: expected FROM:=TO') });
-    expect(await runMain(['bag', 'play'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('missing argument: PATH') });
+    expect(await runMain(['bag', 'play', TALKER, '--rate', '0'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--rate'),
+    });
+    expect(await runMain(['bag', 'play', TALKER, '--rate', '5000'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--rate: at most 1000'),
+    });
+    expect(await runMain(['bag', 'play', TALKER, '--remap', 'odom=x'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--remap: expected FROM:=TO'),
+    });
+    expect(await runMain(['bag', 'play'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('missing argument: PATH'),
+    });
     // rosbag2's empty bag (recorded while nothing was published): nothing to play, as ros2 bag play says, exit 0.
     const emptyConfig = join(work.path, 'empty.yaml');
-    writeFileSync(emptyConfig, `data_dir: ${join(work.path, 'empty')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`);
-    const empty = await runMain(['bag', 'play', join(FIXTURES, 'bags/rosbag2/ros2bag/test/resources/empty_bag'), '--config', emptyConfig], { cwd: work.path });
+    writeFileSync(
+      emptyConfig,
+      `data_dir: ${join(work.path, 'empty')}\napi: {enabled: false}\nfoxglove: {enabled: false}\n`,
+    );
+    const empty = await runMain(
+      ['bag', 'play', join(FIXTURES, 'bags/rosbag2/ros2bag/test/resources/empty_bag'), '--config', emptyConfig],
+      { cwd: work.path },
+    );
     expect(empty.stderr).toBe('');
     expect(empty.code).toBe(0);
-    expect(empty.stdout).toMatch(/\nthe bag holds no message \(nothing was published while it was recorded\): nothing to play\n$/);
+    expect(empty.stdout).toMatch(
+      /\nthe bag holds no message \(nothing was published while it was recorded\): nothing to play\n$/,
+    );
     const none = await runMain(['bag', 'play', join(work.path, 'nothing-here')], { cwd: work.path });
     expect(none.code).toBe(1);
     expect(none.stderr).toMatch(/^auraison-edge bag play: .*nothing-here: no such file or directory\n$/);
   });
 });
 
-async function writeMcap(file: string, type: string, schemaText: string, messages: Uint8Array[], chunkSize = 1 << 20): Promise<void> {
+async function writeMcap(
+  file: string,
+  type: string,
+  schemaText: string,
+  messages: Uint8Array[],
+  chunkSize = 1 << 20,
+): Promise<void> {
   const chunks: Uint8Array[] = [];
   let position = 0n;
-  const writer = new McapWriter({ writable: { position: () => position, write: async (b) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))) }, useChunks: true, chunkSize });
+  const writer = new McapWriter({
+    writable: {
+      position: () => position,
+      write: async (b) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
+    },
+    useChunks: true,
+    chunkSize,
+  });
   await writer.start({ profile: 'ros2', library: 'test' });
-  const schemaId = await writer.registerSchema({ name: type, encoding: 'ros2msg', data: new TextEncoder().encode(schemaText) });
-  const channelId = await writer.registerChannel({ topic: '/custom', schemaId, messageEncoding: 'cdr', metadata: new Map() });
+  const schemaId = await writer.registerSchema({
+    name: type,
+    encoding: 'ros2msg',
+    data: new TextEncoder().encode(schemaText),
+  });
+  const channelId = await writer.registerChannel({
+    topic: '/custom',
+    schemaId,
+    messageEncoding: 'cdr',
+    metadata: new Map(),
+  });
   let t = 1_700_000_000_000_000_000n;
   for (const [i, data] of messages.entries()) {
     await writer.addMessage({ channelId, sequence: i, logTime: t, publishTime: t, data });

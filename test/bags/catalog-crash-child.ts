@@ -13,8 +13,12 @@ if (mode !== 'fresh') {
   const db = await DuckDBInstance.create(catalogPath);
   const conn = await db.connect();
   // event_files as auraison-edge created it before deleted_at and seq (commit e01fa21).
-  await conn.run(`CREATE TABLE event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`);
-  await conn.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('tables/events/a.parquet', 1, 10, 10)`);
+  await conn.run(
+    `CREATE TABLE event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`,
+  );
+  await conn.run(
+    `INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('tables/events/a.parquet', 1, 10, 10)`,
+  );
   await conn.run('CHECKPOINT');
   if (mode === 'old-raw') {
     await conn.run('ALTER TABLE event_files ADD COLUMN IF NOT EXISTS deleted_at TIMESTAMP');
@@ -24,6 +28,8 @@ if (mode !== 'fresh') {
   db.closeSync();
 }
 await withCatalog(catalogPath, async (conn) => {
-  await conn.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('tables/events/b.parquet', 11, 20, 10)`);
+  await conn.run(
+    `INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('tables/events/b.parquet', 11, 20, 10)`,
+  );
   process.kill(process.pid, 'SIGKILL');
 });

@@ -19,14 +19,22 @@ afterAll(() => work.cleanup());
 /** Runs the child, which dies by SIGKILL inside its write; returns the catalog's path. */
 function crashDuringWrite(name: string, mode: 'fresh' | 'old' | 'old-raw'): string {
   const catalog = join(work.path, `${name}.duckdb`);
-  const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'catalog-crash-child.ts'), catalog, mode], { cwd: ROOT, encoding: 'utf8' });
+  const child = spawnSync(
+    process.execPath,
+    ['--import', 'tsx', join(ROOT, 'test', 'bags', 'catalog-crash-child.ts'), catalog, mode],
+    { cwd: ROOT, encoding: 'utf8' },
+  );
   expect(child.signal, child.stderr).toBe('SIGKILL');
   expect(existsSync(`${catalog}.wal`)).toBe(true); // died before a checkpoint: what it wrote is in the log
   return catalog;
 }
 
 const eventFiles = (catalog: string) =>
-  withCatalog(catalog, async (conn) => (await conn.runAndReadAll('SELECT path, last_seq::INTEGER, deleted_at, seq FROM event_files ORDER BY path')).getRowsJson());
+  withCatalog(catalog, async (conn) =>
+    (
+      await conn.runAndReadAll('SELECT path, last_seq::INTEGER, deleted_at, seq FROM event_files ORDER BY path')
+    ).getRowsJson(),
+  );
 
 describe('a catalog whose process was killed inside a write', () => {
   it('new (the first write to a data dir): opens again, with what was committed before the kill', async () => {
@@ -44,9 +52,14 @@ describe('a catalog whose process was killed inside a write', () => {
 
   it('left unreplayable by an older version: the error says to move the log aside, and then the catalog opens as it was at its last checkpoint', async () => {
     const catalog = crashDuringWrite('old-raw', 'old-raw');
-    const failure = await eventFiles(catalog).then(() => undefined, (e: Error) => e.message);
+    const failure = await eventFiles(catalog).then(
+      () => undefined,
+      (e: Error) => e.message,
+    );
     expect(failure).toMatch(/Failure while replaying WAL file/);
-    expect(failure).toContain(`The catalog's write-ahead log can't be replayed (a crash or a full disk while its tables were being created or upgraded left it so): move it aside (mv ${catalog}.wal ${catalog}.wal.unreplayable)`);
+    expect(failure).toContain(
+      `The catalog's write-ahead log can't be replayed (a crash or a full disk while its tables were being created or upgraded left it so): move it aside (mv ${catalog}.wal ${catalog}.wal.unreplayable)`,
+    );
     renameSync(`${catalog}.wal`, `${catalog}.wal.unreplayable`);
     expect(await eventFiles(catalog)).toEqual([['tables/events/a.parquet', 10, null, null]]);
   });

@@ -30,14 +30,21 @@ describe.runIf(canMountTmpfs)('lakehouse compact on a nearly full disk', () => {
     return path;
   };
   const tables = () => listParquet(lakehousePaths(dataDir).tables).length;
-  const staging = () => (existsSync(lakehousePaths(dataDir).staging) ? readdirSync(lakehousePaths(dataDir).staging) : []);
+  const staging = () =>
+    existsSync(lakehousePaths(dataDir).staging) ? readdirSync(lakehousePaths(dataDir).staging) : [];
   const rows = async () => (await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM messages')).rows[0]![0];
 
   it('keeps what retention keeps free for the recorder, as the daemon does, and says what to do', async () => {
     // 1.5 MB free; a recorder with min_free_bytes 1 MiB keeps that plus a tenth of the disk free.
     const fill = fillDisk(fs.path, 1_500_000);
     try {
-      const r = await runMain(['lakehouse', 'compact', '--all', '--config', config('recorder:\n  enabled: true\n  min_free_bytes: 1048576\n')]);
+      const r = await runMain([
+        'lakehouse',
+        'compact',
+        '--all',
+        '--config',
+        config('recorder:\n  enabled: true\n  min_free_bytes: 1048576\n'),
+      ]);
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('nothing was merged: 24 parquet files listed\n');
       expect(r.stderr).toMatch(
@@ -67,14 +74,28 @@ describe.runIf(canMountTmpfs)('lakehouse compact on a nearly full disk', () => {
     try {
       const r = await runMain(['lakehouse', 'compact', '--all', '--json', '--config', moreConfig]);
       expect(r.code).toBe(1);
-      expect(JSON.parse(r.stdout)).toMatchObject({ merged: [], files_before: 12, files_after: 12, pending: 1, failed: [], stopped_by: 'no room' });
-      expect(r.stderr).toMatch(/not enough free space for the next merge: it needs \d+\.\d kB for the merged files beside those they replace, and 0\.\d kB are free under /);
+      expect(JSON.parse(r.stdout)).toMatchObject({
+        merged: [],
+        files_before: 12,
+        files_after: 12,
+        pending: 1,
+        failed: [],
+        stopped_by: 'no room',
+      });
+      expect(r.stderr).toMatch(
+        /not enough free space for the next merge: it needs \d+\.\d kB for the merged files beside those they replace, and 0\.\d kB are free under /,
+      );
       // A merge the disk fills under (the check passed; another writer took the space meanwhile).
       const failing = compactLakehouse({ dataDir: dir, afterS: 0, maxBytes: 256 << 20, roomFor: async () => true });
       await expect(failing).rejects.toThrow(CompactionError);
       const error = (await failing.catch((e: unknown) => e)) as CompactionError;
       expect(error.transient).toBe(true);
-      expect(error.message).toMatch(new RegExp(`^compacting segments ${more.ids[0]}\\+6 failed, nothing was changed: .*No space left on device.*; free space under ${dir} \\(retention, or delete old bags\\) and compact again$`, 's'));
+      expect(error.message).toMatch(
+        new RegExp(
+          `^compacting segments ${more.ids[0]}\\+6 failed, nothing was changed: .*No space left on device.*; free space under ${dir} \\(retention, or delete old bags\\) and compact again$`,
+          's',
+        ),
+      );
       expect(listParquet(lakehousePaths(dir).tables)).toHaveLength(12);
       expect(readdirSync(lakehousePaths(dir).staging)).toEqual([]);
     } finally {

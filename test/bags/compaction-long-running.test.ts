@@ -35,15 +35,24 @@ beforeAll(async () => {
 async function copy(name: string): Promise<{ dataDir: string; config: string }> {
   const dataDir = join(work.path, name);
   cpSync(template, dataDir, { recursive: true });
-  await withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`UPDATE bags SET path = replace(path, '${template}/', '${dataDir}/')`).then(() => undefined));
+  await withCatalog(lakehousePaths(dataDir).catalog, (c) =>
+    c.run(`UPDATE bags SET path = replace(path, '${template}/', '${dataDir}/')`).then(() => undefined),
+  );
   const config = join(work.path, `${name}.yaml`);
   writeFileSync(config, `data_dir: ${dataDir}\n`);
   return { dataDir, config };
 }
 
 const parquetOf = async (dataDir: string, id: string) =>
-  withCatalog(lakehousePaths(dataDir).catalog, async (c) => ((await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = '${id}'`)).getRowsJson()[0]![0] as string[]).map((f) => join(lakehousePaths(dataDir).tables, f)));
-const count = async (dataDir: string) => (await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM messages')).rows[0]![0];
+  withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+    (
+      (
+        await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = '${id}'`)
+      ).getRowsJson()[0]![0] as string[]
+    ).map((f) => join(lakehousePaths(dataDir).tables, f)),
+  );
+const count = async (dataDir: string) =>
+  (await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM messages')).rows[0]![0];
 
 describe('lakehouse compact: what a long-running robot meets', () => {
   it('a damaged file fails its own merge only: the others are made, it says which file and what to do, and --json lists it', async () => {
@@ -52,7 +61,9 @@ describe('lakehouse compact: what a long-running robot meets', () => {
     truncateSync(damaged, 20);
     const r = await runMain(['lakehouse', 'compact', '--all', '--config', config]);
     expect(r.code).toBe(1);
-    expect(r.stdout).toMatch(/^merged 1 group: 12 parquet files into 2 \(26 files listed before, 16 now\)\n {2}segments \S+\+6: 12 files/);
+    expect(r.stdout).toMatch(
+      /^merged 1 group: 12 parquet files into 2 \(26 files listed before, 16 now\)\n {2}segments \S+\+6: 12 files/,
+    );
     expect(r.stderr).toBe(
       `auraison-edge lakehouse compact: compacting segments ${ids[0]}+6 failed, nothing was changed: Invalid Input Error: No magic bytes found at end of file '${damaged}'; ` +
         "that file can't be read (damaged): queries leave it out with a warning, and its group is left unmerged. To give up its rows, delete it (the daemon's next start takes it off the catalog)\n",
@@ -60,7 +71,15 @@ describe('lakehouse compact: what a long-running robot meets', () => {
     // The next run: the same merge fails, nothing else is due; the JSON says so in snake_case, as its top level.
     const again = await runMain(['lakehouse', 'compact', '--all', '--json', '--config', config]);
     expect(again.code).toBe(1);
-    expect(JSON.parse(again.stdout)).toEqual({ merged: [], files_before: 16, files_after: 16, pending: 0, changed: [], failed: [{ key: `segments ${ids[0]}+6`, error: expect.stringContaining(damaged) }], stopped_by: null });
+    expect(JSON.parse(again.stdout)).toEqual({
+      merged: [],
+      files_before: 16,
+      files_after: 16,
+      pending: 0,
+      changed: [],
+      failed: [{ key: `segments ${ids[0]}+6`, error: expect.stringContaining(damaged) }],
+      stopped_by: null,
+    });
     expect(existsSync(damaged)).toBe(true);
     expect(readdirSync(lakehousePaths(dataDir).staging)).toEqual([]);
   });
@@ -70,16 +89,42 @@ describe('lakehouse compact: what a long-running robot meets', () => {
     const r = await runMain(['lakehouse', 'compact', '--all', '--json', '--config', config]);
     expect(r.code, r.stderr).toBe(0);
     const out = JSON.parse(r.stdout);
-    expect(out).toMatchObject({ files_before: 26, files_after: 6, pending: 0, changed: [], failed: [], stopped_by: null });
+    expect(out).toMatchObject({
+      files_before: 26,
+      files_after: 6,
+      pending: 0,
+      changed: [],
+      failed: [],
+      stopped_by: null,
+    });
     expect(out.merged).toHaveLength(2);
-    expect(Object.keys(out.merged[0]).sort()).toEqual(['bytes_in', 'bytes_out', 'files_in', 'files_out', 'key', 'members', 'ms', 'rows', 'table']);
-    expect(out.merged[0]).toMatchObject({ key: `segments ${ids[0]}+6`, table: 'segments', members: 6, files_in: 12, files_out: 2, rows: 480 });
+    expect(Object.keys(out.merged[0]).sort()).toEqual([
+      'bytes_in',
+      'bytes_out',
+      'files_in',
+      'files_out',
+      'key',
+      'members',
+      'ms',
+      'rows',
+      'table',
+    ]);
+    expect(out.merged[0]).toMatchObject({
+      key: `segments ${ids[0]}+6`,
+      table: 'segments',
+      members: 6,
+      files_in: 12,
+      files_out: 2,
+      rows: 480,
+    });
 
     const none = join(work.path, 'none.yaml');
     writeFileSync(none, `data_dir: ${join(work.path, 'no-such-dir')}\n`);
     const empty = await runMain(['lakehouse', 'compact', '--config', none]);
     expect(empty).toMatchObject({ code: 0, stderr: '' });
-    expect(empty.stdout).toBe(`nothing to merge: no lakehouse under ${join(work.path, 'no-such-dir')} yet (${join(work.path, 'no-such-dir', 'lakehouse', 'catalog.duckdb')} does not exist)\n`);
+    expect(empty.stdout).toBe(
+      `nothing to merge: no lakehouse under ${join(work.path, 'no-such-dir')} yet (${join(work.path, 'no-such-dir', 'lakehouse', 'catalog.duckdb')} does not exist)\n`,
+    );
     expect(existsSync(join(work.path, 'no-such-dir'))).toBe(false);
   });
 
@@ -91,7 +136,16 @@ describe('lakehouse compact: what a long-running robot meets', () => {
       afterS: 0,
       maxBytes: MAX,
       // As retention does: the segment's row and its files go while the merge reads them.
-      hooks: { staging: async (key) => void (key.includes(ids[0]!) && (await withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`DELETE FROM bags WHERE segment_id = '${ids[1]}'`)), rmSync(victim))) },
+      hooks: {
+        staging: async (key) =>
+          void (
+            key.includes(ids[0]!) &&
+            (await withCatalog(lakehousePaths(dataDir).catalog, (c) =>
+              c.run(`DELETE FROM bags WHERE segment_id = '${ids[1]}'`),
+            ),
+            rmSync(victim))
+          ),
+      },
     });
     expect(r.changed).toEqual([`segments ${ids[0]}+6`]);
     expect(r.merged.map((m) => m.key)).toEqual([`segments ${ids[6]}+6`]);
@@ -114,15 +168,25 @@ describe('lakehouse compact: what a long-running robot meets', () => {
         staged: async () => {
           if (holder) return;
           // A DuckDB shell opened on the catalog between the plan and the commit.
-          holder = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts'), 'hold-rw', catalog], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+          holder = spawn(
+            process.execPath,
+            ['--import', 'tsx', join(ROOT, 'test/bags/lakehouse-load-catalog-child.ts'), 'hold-rw', catalog],
+            { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+          );
           children.push(holder);
-          await new Promise<void>((resolve) => holder!.stdout!.on('data', (d: Buffer) => d.toString().includes('holding') && resolve()));
+          await new Promise<void>((resolve) =>
+            holder!.stdout!.on('data', (d: Buffer) => d.toString().includes('holding') && resolve()),
+          );
         },
       },
     });
     const failed = await job.run().catch((e: unknown) => e);
     expect(failed).toBeInstanceOf(CompactionError);
-    expect((failed as CompactionError).message).toMatch(new RegExp(`^compacting segments ${ids[0]}\\+6 failed, nothing was changed: the lakehouse catalog .* is locked by process ${holder!.pid} `));
+    expect((failed as CompactionError).message).toMatch(
+      new RegExp(
+        `^compacting segments ${ids[0]}\\+6 failed, nothing was changed: the lakehouse catalog .* is locked by process ${holder!.pid} `,
+      ),
+    );
     expect((failed as CompactionError).transient).toBe(true);
     expect(listParquet(lakehousePaths(dataDir).tables)).toHaveLength(26);
     holder!.stdin!.end();

@@ -22,19 +22,37 @@ describe('compaction of a topic whose schema changed between segments', () => {
     const { ids } = await recordedSegments(dataDir, registry, 12);
     const { catalog, tables } = lakehousePaths(dataDir);
     // Segment 1: a field `num` of int32; 2: float64; 3: a field added; 7 (the second group): `num` a string.
-    const changes: Record<number, string> = { 1: '1::INTEGER AS num', 2: '2.5::DOUBLE AS num', 3: '7::INTEGER AS added', 7: "'x' AS num" };
+    const changes: Record<number, string> = {
+      1: '1::INTEGER AS num',
+      2: '2.5::DOUBLE AS num',
+      3: '7::INTEGER AS added',
+      7: "'x' AS num",
+    };
     await withCatalog(catalog, async (c) => {
       for (const [i, column] of Object.entries(changes)) {
-        const rel = ((await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = ${quoteString(ids[Number(i)]!)}`)).getRowsJson()[0]![0] as string[]).find((f) => f.startsWith('topic_chatter/'))!;
+        const rel = (
+          (
+            await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = ${quoteString(ids[Number(i)]!)}`)
+          ).getRowsJson()[0]![0] as string[]
+        ).find((f) => f.startsWith('topic_chatter/'))!;
         const file = join(tables, rel);
-        await c.run(`COPY (SELECT *, ${column} FROM read_parquet(${quoteString(file)})) TO ${quoteString(`${file}.new`)} (FORMAT parquet)`);
-        await c.run(`COPY (SELECT * FROM read_parquet(${quoteString(`${file}.new`)})) TO ${quoteString(file)} (FORMAT parquet)`);
+        await c.run(
+          `COPY (SELECT *, ${column} FROM read_parquet(${quoteString(file)})) TO ${quoteString(`${file}.new`)} (FORMAT parquet)`,
+        );
+        await c.run(
+          `COPY (SELECT * FROM read_parquet(${quoteString(`${file}.new`)})) TO ${quoteString(file)} (FORMAT parquet)`,
+        );
       }
     });
     const sql = 'SELECT segment_id, log_time, num, added FROM "/chatter" ORDER BY log_time';
     const before = await queryLakehouse(dataDir, sql, { maxRows: 1000 });
     // The table's `num` is a string: the int32 file's 1 reads "1", the float64 file's "2.5".
-    expect(before.columns.map((c) => `${c.name} ${c.type}`)).toEqual(['segment_id VARCHAR', 'log_time BIGINT', 'num VARCHAR', 'added INTEGER']);
+    expect(before.columns.map((c) => `${c.name} ${c.type}`)).toEqual([
+      'segment_id VARCHAR',
+      'log_time BIGINT',
+      'num VARCHAR',
+      'added INTEGER',
+    ]);
     expect(new Set(before.rows.filter((r) => r[0] === ids[1]).map((r) => r[2]))).toEqual(new Set(['1']));
 
     const report = await compactLakehouse({ dataDir, afterS: 0, maxBytes: 256 * 1024 * 1024 });
@@ -48,8 +66,21 @@ describe('compaction of a topic whose schema changed between segments', () => {
     ]);
     expect(report.failed).toEqual([]);
     // Each segment lists the files that hold its rows, and the views read every row once.
-    expect((await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER, count(DISTINCT (segment_id, log_time))::INTEGER FROM "/chatter"')).rows).toEqual([[480, 480]]);
-    const lists = await withCatalog(catalog, async (c) => (await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id IN (${quoteString(ids[1]!)}, ${quoteString(ids[2]!)})`)).getRowsJson());
+    expect(
+      (
+        await queryLakehouse(
+          dataDir,
+          'SELECT count(*)::INTEGER, count(DISTINCT (segment_id, log_time))::INTEGER FROM "/chatter"',
+        )
+      ).rows,
+    ).toEqual([[480, 480]]);
+    const lists = await withCatalog(catalog, async (c) =>
+      (
+        await c.runAndReadAll(
+          `SELECT parquet_files FROM bags WHERE segment_id IN (${quoteString(ids[1]!)}, ${quoteString(ids[2]!)})`,
+        )
+      ).getRowsJson(),
+    );
     expect(lists.map((l) => (l[0] as string[]).length)).toEqual([2, 2]);
     expect(lists[0]![0]).not.toEqual(lists[1]![0]);
   });

@@ -70,8 +70,14 @@ async function filesRead(dataDir: string, sql: string): Promise<string[]> {
 
 const listed = async (dataDir: string) =>
   withCatalog(lakehousePaths(dataDir).catalog, async (c) => {
-    const bags = (await c.runAndReadAll('SELECT DISTINCT unnest(parquet_files) FROM bags')).getRows().map((r) => String(r[0]));
-    const events = (await c.runAndReadAll('SELECT path FROM event_files WHERE deleted_at IS NULL AND starts_with(path, \'/\')')).getRows().map((r) => String(r[0]));
+    const bags = (await c.runAndReadAll('SELECT DISTINCT unnest(parquet_files) FROM bags'))
+      .getRows()
+      .map((r) => String(r[0]));
+    const events = (
+      await c.runAndReadAll("SELECT path FROM event_files WHERE deleted_at IS NULL AND starts_with(path, '/')")
+    )
+      .getRows()
+      .map((r) => String(r[0]));
     return [...bags.map((f) => join(lakehousePaths(dataDir).tables, f)), ...events].sort();
   });
 
@@ -85,7 +91,12 @@ describe('compaction', () => {
     expect(listParquet(tables).length).toBe(33);
 
     // Nothing is old enough yet.
-    expect(await compactLakehouse({ dataDir, afterS: 3600, maxBytes: MAX })).toMatchObject({ merged: [], filesBefore: 33, filesAfter: 33, pending: 0 });
+    expect(await compactLakehouse({ dataDir, afterS: 3600, maxBytes: MAX })).toMatchObject({
+      merged: [],
+      filesBefore: 33,
+      filesAfter: 33,
+      pending: 0,
+    });
     // All but the newest split are: 12 splits at level 0 make two groups of 6 (a unit of level 1 each); the
     // 7 events files, one group of 6 and the newest left for later.
     await ageCatalog(dataDir, 7200, `segment_id <> '${splits.ids[12]}'`);
@@ -99,7 +110,12 @@ describe('compaction', () => {
       },
     });
     expect(runs).toEqual([13, 3]);
-    expect(during.rows).toEqual([[before.messages.reduce((n, m) => n + Number(m[1]), 0), String(before.messages.reduce((n, m) => n + BigInt(m[2]!), 0n))]]);
+    expect(during.rows).toEqual([
+      [
+        before.messages.reduce((n, m) => n + Number(m[1]), 0),
+        String(before.messages.reduce((n, m) => n + BigInt(m[2]!), 0n)),
+      ],
+    ]);
     if (!report) throw new Error('no compaction');
     expect(report.merged.map((m) => [m.table, m.members, m.inputFiles, m.outputFiles])).toEqual([
       ['segments', 6, 12, 2],
@@ -112,24 +128,43 @@ describe('compaction', () => {
 
     expect(await snapshot(dataDir)).toEqual(before);
     // A merged file is listed by each of its segments: the views still read it once.
-    for (const sql of ['SELECT count(*) FROM messages', 'SELECT count(*) FROM "/chatter"', 'SELECT count(*) FROM events']) {
+    for (const sql of [
+      'SELECT count(*) FROM messages',
+      'SELECT count(*) FROM "/chatter"',
+      'SELECT count(*) FROM events',
+    ]) {
       const read = await filesRead(dataDir, sql);
       expect(new Set(read).size, sql).toBe(read.length);
     }
     expect((await filesRead(dataDir, 'SELECT count(*) FROM messages')).length).toBe(3);
     // Each segment lists the merged files that hold its rows; the newest still its own.
-    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT segment_id, parquet_files FROM bags ORDER BY seq')).getRowsJson());
+    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+      (await c.runAndReadAll('SELECT segment_id, parquet_files FROM bags ORDER BY seq')).getRowsJson(),
+    );
     expect(new Set(rows.slice(0, 6).map((r) => JSON.stringify(r[1]))).size).toBe(1);
     expect(new Set(rows.slice(6, 12).map((r) => JSON.stringify(r[1]))).size).toBe(1);
     expect(rows[0]![1]).not.toEqual(rows[6]![1]);
 
     // Events are never indexed twice: the merged file's row carries the last seq of the flushes it holds.
     expect(await indexEvents({ journal, dataDir, robot: 'r1' })).toEqual({ rows: 0, lastSeq: 21 });
-    const ev = await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll("SELECT first_seq::INTEGER, last_seq::INTEGER, rows::INTEGER, flushes::INTEGER FROM event_files WHERE starts_with(path, '/') ORDER BY seq")).getRows());
-    expect(ev).toEqual([[1, 18, 18, 6], [19, 21, 3, null]]);
+    const ev = await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+      (
+        await c.runAndReadAll(
+          "SELECT first_seq::INTEGER, last_seq::INTEGER, rows::INTEGER, flushes::INTEGER FROM event_files WHERE starts_with(path, '/') ORDER BY seq",
+        )
+      ).getRows(),
+    );
+    expect(ev).toEqual([
+      [1, 18, 18, 6],
+      [19, 21, 3, null],
+    ]);
 
     // Run again: nothing more to merge (the groups are of level 1 now, one of each is too few).
-    expect(await compactLakehouse({ dataDir, afterS: 3600, maxBytes: MAX })).toMatchObject({ merged: [], filesBefore: 8, filesAfter: 8 });
+    expect(await compactLakehouse({ dataDir, afterS: 3600, maxBytes: MAX })).toMatchObject({
+      merged: [],
+      filesBefore: 8,
+      filesAfter: 8,
+    });
   });
 
   it('retention deletes a merged group whole, with all its splits, and the files no remaining segment lists; shared bytes count once', async () => {
@@ -137,11 +172,18 @@ describe('compaction', () => {
     await compactLakehouse({ dataDir, afterS: 0, maxBytes: MAX });
     const settings = { max_bytes: 0, max_age_hours: 0, allow_unsynced_delete: false };
     const measured = await applyRetention({ dataDir, settings, syncRequired: false });
-    const onDisk = [...files, ...listParquet(lakehousePaths(dataDir).tables).map((f) => join(lakehousePaths(dataDir).tables, f))].reduce((n, f) => n + statSync(f).size, 0);
+    const onDisk = [
+      ...files,
+      ...listParquet(lakehousePaths(dataDir).tables).map((f) => join(lakehousePaths(dataDir).tables, f)),
+    ].reduce((n, f) => n + statSync(f).size, 0);
     expect(measured.totalBytes).toBe(onDisk);
 
     // One byte over: the oldest segment goes, and with it its whole group (6 splits and their merged files).
-    const r = await applyRetention({ dataDir, settings: { ...settings, max_bytes: measured.totalBytes - 1 }, syncRequired: false });
+    const r = await applyRetention({
+      dataDir,
+      settings: { ...settings, max_bytes: measured.totalBytes - 1 },
+      syncRequired: false,
+    });
     expect(r.deleted.map((d) => d.file)).toEqual(files.slice(0, 6));
     expect(files.map((f) => existsSync(f))).toEqual([...Array(6).fill(false), ...Array(7).fill(true)]);
     const after = await snapshot(dataDir);
@@ -157,7 +199,9 @@ describe('compaction', () => {
 
   it('leaves out synced segments, and a merge the catalog changed under is given up with nothing changed', async () => {
     const { dataDir } = await dataDirCopy('synced');
-    await withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`UPDATE bags SET sync_state = 'synced' WHERE segment_id = '${splits.ids[3]}'`).then(() => undefined));
+    await withCatalog(lakehousePaths(dataDir).catalog, (c) =>
+      c.run(`UPDATE bags SET sync_state = 'synced' WHERE segment_id = '${splits.ids[3]}'`).then(() => undefined),
+    );
     const r = await compactLakehouse({ dataDir, afterS: 0, maxBytes: MAX, maxMerges: 0 });
     // Splits 0-2 are too few to merge; 4-12 make one group of 6 (4-9), the rest wait.
     expect(r.pending).toBe(2); // the 4-9 group and the events
@@ -168,7 +212,14 @@ describe('compaction', () => {
       afterS: 0,
       maxBytes: MAX,
       maxMerges: 1,
-      hooks: { staged: () => withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`UPDATE bags SET parquet_files = parquet_files[1:1] WHERE segment_id = '${splits.ids[4]}'`).then(() => undefined)) },
+      hooks: {
+        staged: () =>
+          withCatalog(lakehousePaths(dataDir).catalog, (c) =>
+            c
+              .run(`UPDATE bags SET parquet_files = parquet_files[1:1] WHERE segment_id = '${splits.ids[4]}'`)
+              .then(() => undefined),
+          ),
+      },
     });
     expect(changed.merged).toEqual([]);
     expect(changed.changed).toEqual([`segments ${splits.ids[4]}+6`]);
@@ -181,7 +232,13 @@ describe('compaction', () => {
     const { dataDir } = await dataDirCopy('stop');
     const before = await listed(dataDir);
     const abort = new AbortController();
-    const r = await compactLakehouse({ dataDir, afterS: 0, maxBytes: MAX, signal: abort.signal, hooks: { staged: () => abort.abort() } });
+    const r = await compactLakehouse({
+      dataDir,
+      afterS: 0,
+      maxBytes: MAX,
+      signal: abort.signal,
+      hooks: { staged: () => abort.abort() },
+    });
     expect(r).toMatchObject({ merged: [], stoppedBy: 'stopped', pending: 3 });
     expect(await listed(dataDir)).toEqual(before);
     expect(listParquet(lakehousePaths(dataDir).tables).length).toBe(before.length);
@@ -200,7 +257,12 @@ describe('compaction', () => {
     const before = await listed(dataDir);
     const snap = await snapshot(dataDir);
     // A failure once the merged files are moved in (the catalog write fails): they are taken back.
-    const failing = compactLakehouse({ dataDir, afterS: 0, maxBytes: MAX, hooks: { moved: () => Promise.reject(new Error('disk gone')) } });
+    const failing = compactLakehouse({
+      dataDir,
+      afterS: 0,
+      maxBytes: MAX,
+      hooks: { moved: () => Promise.reject(new Error('disk gone')) },
+    });
     await expect(failing).rejects.toThrow(CompactionError);
     await expect(failing).rejects.toThrow(/^compacting segments \S+\+6 failed, nothing was changed: disk gone$/);
     expect(await listed(dataDir)).toEqual(before);
@@ -208,17 +270,32 @@ describe('compaction', () => {
     expect(await snapshot(dataDir)).toEqual(snap);
 
     // A damaged file in the first group: that merge fails and health says so.
-    const [[firstFiles]] = await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = '${splits.ids[0]}'`)).getRowsJson() as [[string[]]]);
-    const damaged = join(lakehousePaths(dataDir).tables, firstFiles.find((f) => f.startsWith('topic_chatter/'))!);
+    const [[firstFiles]] = await withCatalog(
+      lakehousePaths(dataDir).catalog,
+      async (c) =>
+        (
+          await c.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = '${splits.ids[0]}'`)
+        ).getRowsJson() as [[string[]]],
+    );
+    const damaged = join(
+      lakehousePaths(dataDir).tables,
+      firstFiles.find((f) => f.startsWith('topic_chatter/'))!,
+    );
     truncateSync(damaged, 20);
     await ageCatalog(dataDir, 7200);
     const options = { retention: { ...RETENTION_DEFAULTS, enabled: false } };
-    const metric = (lh: ReturnType<typeof testLakehouse>, name: string) => lh.metrics().find((m) => m.name === name)!.samples[0]?.value;
+    const metric = (lh: ReturnType<typeof testLakehouse>, name: string) =>
+      lh.metrics().find((m) => m.name === name)!.samples[0]?.value;
     const first = testLakehouse(dataDir, registry, options);
     await first.start();
     await first.idle();
     await first.stop();
-    expect(first.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/compact: compacting segments \S+\+6 failed, nothing was changed: .*part-.*\.parquet/) });
+    expect(first.health()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(
+        /compact: compacting segments \S+\+6 failed, nothing was changed: .*part-.*\.parquet/,
+      ),
+    });
     expect(metric(first, 'auraison_lakehouse_compactions_total')).toBe(0);
     expect(await listed(dataDir)).toEqual(before);
 
@@ -228,7 +305,10 @@ describe('compaction', () => {
     await waitFor(() => metric(next, 'auraison_lakehouse_compactions_total') === 2, 'the other two merges');
     await next.stop();
     expect(next.health().state).toBe('running');
-    expect(next.health().details).toMatchObject({ parquet_files_at_last_compaction: 33 - 12 - 6 + 2 + 1, compactions: 2 });
+    expect(next.health().details).toMatchObject({
+      parquet_files_at_last_compaction: 33 - 12 - 6 + 2 + 1,
+      compactions: 2,
+    });
     expect(metric(next, 'auraison_lakehouse_compacted_files_total')).toBe(18);
     expect(metric(next, 'auraison_lakehouse_parquet_files')).toBe(18);
     expect(existsSync(damaged)).toBe(true);

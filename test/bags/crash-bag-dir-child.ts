@@ -24,4 +24,10 @@ const { Recorder } = await import('../../daemon/recorder/recorder.ts');
 type RecorderSettings = import('../../daemon/recorder/recorder.ts').RecorderSettings;
 
 const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
-await new Recorder({ bus: new Bus(), definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), bagsDir, settings }).start();
+await new Recorder({
+  bus: new Bus(),
+  definitions: new DefinitionsRegistry(),
+  log: pino({ level: 'silent' }),
+  bagsDir,
+  settings,
+}).start();

@@ -24,13 +24,20 @@ afterAll(() => work.cleanup());
 describe('a recorder killed right after making its bag directory', () => {
   it('leaves an empty directory, which the next start removes: every directory under bags/ is a bag', async () => {
     const bagsDir = join(work.path, 'bags');
-    const child = spawnSync(process.execPath, ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-bag-dir-child.ts'), bagsDir], { cwd: ROOT, encoding: 'utf8' });
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test', 'bags', 'crash-bag-dir-child.ts'), bagsDir],
+      { cwd: ROOT, encoding: 'utf8' },
+    );
     expect(child.signal, child.stderr).toBe('SIGKILL');
     const [left] = readdirSync(bagsDir);
     expect(readdirSync(join(bagsDir, left!))).toEqual([]); // the crash's state
 
     const lines: { msg: string; bag?: string }[] = [];
-    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+    );
     const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
     const recorder = new Recorder({ bus: new Bus(), definitions: new DefinitionsRegistry(), log, bagsDir, settings });
     await recorder.start();
@@ -41,6 +48,11 @@ describe('a recorder killed right after making its bag directory', () => {
     // (a bag is named by the second it was made in).
     expect(bags).toHaveLength(1);
     for (const bag of bags) await expect(bagInfo(join(bagsDir, bag))).resolves.toMatchObject({ messageCount: 0 });
-    expect(lines).toContainEqual(expect.objectContaining({ bag: join(bagsDir, left!), msg: expect.stringMatching(/^recorder: removed an empty bag directory/) }));
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        bag: join(bagsDir, left!),
+        msg: expect.stringMatching(/^recorder: removed an empty bag directory/),
+      }),
+    );
   });
 });

@@ -17,4 +17,8 @@ fs.rmSync = ((path: fs.PathLike, options?: fs.RmOptions) => {
 }) as typeof fs.rmSync;
 syncBuiltinESMExports();
 const { applyRetention } = await import('../../daemon/lakehouse/retention.ts');
-await applyRetention({ dataDir, settings: { max_bytes: Number(maxBytes), max_age_hours: 0, allow_unsynced_delete: true }, syncRequired: false });
+await applyRetention({
+  dataDir,
+  settings: { max_bytes: Number(maxBytes), max_age_hours: 0, allow_unsynced_delete: true },
+  syncRequired: false,
+});

@@ -35,7 +35,8 @@ afterAll(() => {
 async function indexedBag(name: string, messages: number) {
   const dataDir = join(work.path, name);
   const { bag, files } = await recordSmallBag(dataDir, registry, messages);
-  for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const file of files)
+    await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
   return { dataDir, bag, files };
 }
 
@@ -44,7 +45,10 @@ async function indexedBag(name: string, messages: number) {
  * file matching `pattern`.
  */
 function crashAfterDeleting(dataDir: string, pattern: string, maxBytes = 1): void {
-  const pass = spawnSync(process.execPath, child.args(dataDir, pattern, String(maxBytes)), { cwd: ROOT, encoding: 'utf8' });
+  const pass = spawnSync(process.execPath, child.args(dataDir, pattern, String(maxBytes)), {
+    cwd: ROOT,
+    encoding: 'utf8',
+  });
   expect(pass.signal, pass.stderr).toBe('SIGKILL');
 }
 const crashAfterFirstSplitDeleted = (dataDir: string) => crashAfterDeleting(dataDir, '\\.mcap$');
@@ -101,7 +105,13 @@ describe('a retention pass killed between the parquet files of one segment', () 
   it('the next pass ends with the messages table and the catalog agreeing', async () => {
     const { dataDir } = await indexedBag('partial', 320);
     crashAfterDeleting(dataDir, '/tables/messages/.*\\.parquet$');
-    const counts = async () => (await queryLakehouse(dataDir, 'SELECT (SELECT count(*) FROM messages)::INTEGER, (SELECT coalesce(sum(message_count), 0)::INTEGER FROM bags)')).rows[0]!;
+    const counts = async () =>
+      (
+        await queryLakehouse(
+          dataDir,
+          'SELECT (SELECT count(*) FROM messages)::INTEGER, (SELECT coalesce(sum(message_count), 0)::INTEGER FROM bags)',
+        )
+      ).rows[0]!;
     const [table, catalog] = await counts();
     expect(table).toBeLessThan(catalog as number); // the crash's state: a row whose messages are half gone
 

@@ -27,9 +27,17 @@ afterAll(() => {
  * `afterFirstSplit`, after it has finished its first split (however slow a loaded machine makes it); returns
  * the last flushed seq.
  */
-function recordAndKill(bagsDir: string, afterMs: number, compression: string, afterFirstSplit: boolean): Promise<number> {
+function recordAndKill(
+  bagsDir: string,
+  afterMs: number,
+  compression: string,
+  afterFirstSplit: boolean,
+): Promise<number> {
   return new Promise((resolve, reject) => {
-    const recording = spawn(process.execPath, child.args(bagsDir, compression), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const recording = spawn(process.execPath, child.args(bagsDir, compression), {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     let out = '';
     let timer: NodeJS.Timeout | undefined;
     const armed = afterFirstSplit ? /^closed /m : /^recording$/m;
@@ -49,44 +57,59 @@ function recordAndKill(bagsDir: string, afterMs: number, compression: string, af
 async function readSeqs(file: string): Promise<number[]> {
   const reader = await openIndexedMcap(file);
   const out: number[] = [];
-  for await (const m of reader.readMessages()) out.push(Number(codec.decode<{ data: string }>('std_msgs/msg/String', m.data).data));
+  for await (const m of reader.readMessages())
+    out.push(Number(codec.decode<{ data: string }>('std_msgs/msg/String', m.data).data));
   return out;
 }
 
 describe('crash safety: kill -9 at random moments while recording', () => {
-  it('keeps every finished split intact, and the repaired open split loses nothing that was flushed', { timeout: 180_000 }, async () => {
-    const kills = 8;
-    let repaired = 0;
-    let finished = 0;
-    for (let i = 0; i < kills; i++) {
-      const bagsDir = join(work.path, `run${i}`);
-      // The first half at any moment from the start (most while the first split is open); the second half
-      // once a split has closed, so that finished splits are exercised whatever this machine's speed.
-      const afterFirstSplit = i >= kills / 2;
-      const afterMs = afterFirstSplit ? Math.floor(Math.random() * 500) : 150 + Math.floor(Math.random() * 900);
-      const flushed = await recordAndKill(bagsDir, afterMs, i % 2 === 0 ? 'none' : 'lz4', afterFirstSplit);
-      const [bag] = readdirSync(bagsDir);
-      const dir = join(bagsDir, bag!);
-      // Splits listed in metadata.yaml before the kill were finished: they must open as they are.
-      // (A kill before the first metadata.yaml write, on a loaded machine, leaves none: no split was finished then.)
-      const before = existsSync(join(dir, 'metadata.yaml')) ? parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml') : { files: [] };
-      for (const f of before.files) expect((await readSeqs(join(dir, f.path))).length, `${f.path} after kill at ${afterMs} ms`).toBe(f.messageCount);
-      // The open split: repaired by `bag repair` once, by the library call otherwise (the recorder's path).
-      const report = i === 0 ? JSON.parse((await runMain(['bag', 'repair', dir, '--json'])).stdout) : await repairBag(dir);
-      expect(report.files.filter((f: { state: string }) => f.state === 'intact').length).toBeGreaterThanOrEqual(before.files.length);
-      repaired += report.files.filter((f: { state: string }) => f.state === 'repaired').length;
-      finished += before.files.length;
-      const after = parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
-      const seqs: number[] = [];
-      for (const f of after.files) seqs.push(...(await readSeqs(join(dir, f.path))));
-      expect(after.messageCount).toBe(seqs.length);
-      // What survives holds every flushed message, in order and once each. Past the last flush a chunk still in
-      // flight may be lost while a later one landed: repair keeps that later one, so a gap may follow.
-      expect(seqs.slice(0, flushed + 1), `kill at ${afterMs} ms: flushed up to ${flushed}`).toEqual(Array.from({ length: flushed + 1 }, (_, k) => k));
-      expect(seqs.every((s, k) => k === 0 || s > seqs[k - 1]!)).toBe(true);
-    }
-    // The kills landed while splits were open and after some had closed: both paths were exercised.
-    expect(repaired).toBeGreaterThan(0);
-    expect(finished).toBeGreaterThan(0);
-  });
+  it(
+    'keeps every finished split intact, and the repaired open split loses nothing that was flushed',
+    { timeout: 180_000 },
+    async () => {
+      const kills = 8;
+      let repaired = 0;
+      let finished = 0;
+      for (let i = 0; i < kills; i++) {
+        const bagsDir = join(work.path, `run${i}`);
+        // The first half at any moment from the start (most while the first split is open); the second half
+        // once a split has closed, so that finished splits are exercised whatever this machine's speed.
+        const afterFirstSplit = i >= kills / 2;
+        const afterMs = afterFirstSplit ? Math.floor(Math.random() * 500) : 150 + Math.floor(Math.random() * 900);
+        const flushed = await recordAndKill(bagsDir, afterMs, i % 2 === 0 ? 'none' : 'lz4', afterFirstSplit);
+        const [bag] = readdirSync(bagsDir);
+        const dir = join(bagsDir, bag!);
+        // Splits listed in metadata.yaml before the kill were finished: they must open as they are.
+        // (A kill before the first metadata.yaml write, on a loaded machine, leaves none: no split was finished then.)
+        const before = existsSync(join(dir, 'metadata.yaml'))
+          ? parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml')
+          : { files: [] };
+        for (const f of before.files)
+          expect((await readSeqs(join(dir, f.path))).length, `${f.path} after kill at ${afterMs} ms`).toBe(
+            f.messageCount,
+          );
+        // The open split: repaired by `bag repair` once, by the library call otherwise (the recorder's path).
+        const report =
+          i === 0 ? JSON.parse((await runMain(['bag', 'repair', dir, '--json'])).stdout) : await repairBag(dir);
+        expect(report.files.filter((f: { state: string }) => f.state === 'intact').length).toBeGreaterThanOrEqual(
+          before.files.length,
+        );
+        repaired += report.files.filter((f: { state: string }) => f.state === 'repaired').length;
+        finished += before.files.length;
+        const after = parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
+        const seqs: number[] = [];
+        for (const f of after.files) seqs.push(...(await readSeqs(join(dir, f.path))));
+        expect(after.messageCount).toBe(seqs.length);
+        // What survives holds every flushed message, in order and once each. Past the last flush a chunk still in
+        // flight may be lost while a later one landed: repair keeps that later one, so a gap may follow.
+        expect(seqs.slice(0, flushed + 1), `kill at ${afterMs} ms: flushed up to ${flushed}`).toEqual(
+          Array.from({ length: flushed + 1 }, (_, k) => k),
+        );
+        expect(seqs.every((s, k) => k === 0 || s > seqs[k - 1]!)).toBe(true);
+      }
+      // The kills landed while splits were open and after some had closed: both paths were exercised.
+      expect(repaired).toBeGreaterThan(0);
+      expect(finished).toBeGreaterThan(0);
+    },
+  );
 });

@@ -28,9 +28,23 @@ function recorderOn(disk: string, minFree = MIN_FREE) {
   const bus = new Bus();
   const lines: { level: number; msg: string; bag?: string }[] = [];
   const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: 'none' as const, chunk_size_bytes: 2048, min_free_bytes: minFree };
+  const settings = {
+    ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+    enabled: true,
+    compression: 'none' as const,
+    chunk_size_bytes: 2048,
+    min_free_bytes: minFree,
+  };
   const closed: string[] = [];
-  const recorder = new Recorder({ bus, definitions: registry, log, bagsDir: join(disk, 'bags'), settings, diskCheckMs: 20, onSplitClosed: (file) => closed.push(file) });
+  const recorder = new Recorder({
+    bus,
+    definitions: registry,
+    log,
+    bagsDir: join(disk, 'bags'),
+    settings,
+    diskCheckMs: 20,
+    onSplitClosed: (file) => closed.push(file),
+  });
   cleanups.push(async () => {
     await recorder.stop();
     bus.close();
@@ -62,7 +76,9 @@ describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
     expect(recorder.state).toBe('disk_full');
     expect(recorder.health()).toMatchObject({
       state: 'degraded',
-      reason: expect.stringMatching(/^disk full: recording stopped at \S+ \(ENOSPC: only 0 bytes free, below recorder\.min_free_bytes \(65536\)\); resumes once 65536 bytes and 16 inodes are free$/),
+      reason: expect.stringMatching(
+        /^disk full: recording stopped at \S+ \(ENOSPC: only 0 bytes free, below recorder\.min_free_bytes \(65536\)\); resumes once 65536 bytes and 16 inodes are free$/,
+      ),
     });
     expect(readdirSync(join(disk.path, 'bags'))).toEqual([]); // no bag to abandon (and repair) a second later
     await publish(3);
@@ -88,7 +104,10 @@ describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
     const [bag] = recorder.bags;
     // Closed as at a stop: its split listed with every message and handed over at once, so retention may
     // take it, oldest first, to make room; it used to be abandoned, for a repair that needs a copy of it.
-    await waitFor(() => closed.length === 1 && recorder.active().closing.length === 0, 'the bag closed, its split handed to the lakehouse');
+    await waitFor(
+      () => closed.length === 1 && recorder.active().closing.length === 0,
+      'the bag closed, its split handed to the lakehouse',
+    );
     expect(metadataOf(bag!).messageCount).toBe(300);
     expect(readdirSync(bag!).sort()).toEqual(['metadata.yaml', basename(closed[0]!)]);
     expect(recorder.active()).toEqual({ files: [], bags: [], closing: [] });
@@ -109,11 +128,21 @@ describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
     const filler = fillDisk(disk.path);
     await waitFor(() => recorder.state === 'disk_full', 'recording stopped for the full disk');
     const [bag] = recorder.bags;
-    const split = join(bag!, readdirSync(bag!).find((f) => f.endsWith('.mcap'))!);
+    const split = join(
+      bag!,
+      readdirSync(bag!).find((f) => f.endsWith('.mcap'))!,
+    );
 
     // Retention, as the lakehouse runs it while free space is below its target: everything of ours may go
     // to keep the recorder going, but not a split the recorder still holds (it deleted this one).
-    const report = await applyRetention({ dataDir: disk.path, settings: RETENTION_DEFAULTS, syncRequired: false, keepUnindexed: true, minFreeBytes: MIN_FREE, recording: () => recorder.active() });
+    const report = await applyRetention({
+      dataDir: disk.path,
+      settings: RETENTION_DEFAULTS,
+      syncRequired: false,
+      keepUnindexed: true,
+      minFreeBytes: MIN_FREE,
+      recording: () => recorder.active(),
+    });
     expect(report.deleted).toEqual([]);
     expect(existsSync(split)).toBe(true);
 
@@ -143,12 +172,24 @@ describe.runIf(canMountTmpfs)('the recorder on a real full disk', () => {
     const { recorder, publish, lines } = recorderOn(disk.path);
     await recorder.start();
     expect(recorder.state).toBe('disk_full');
-    expect(recorder.health().reason).toMatch(/^disk full: recording stopped at \S+ \(ENOSPC: no space left on device, write; repairing rosbag2_left_open: rewriting rosbag2_\S+_3\.mcap \(\d+ KiB\), which takes about as much free space again/);
-    expect(lines.filter((l) => l.level >= 50 && /could not be repaired and was left as it was/.test(l.msg))).toEqual([]);
-    expect(lines.find((l) => /could not be repaired yet: the disk is full/.test(l.msg))).toMatchObject({ level: 40, bag });
+    expect(recorder.health().reason).toMatch(
+      /^disk full: recording stopped at \S+ \(ENOSPC: no space left on device, write; repairing rosbag2_left_open: rewriting rosbag2_\S+_3\.mcap \(\d+ KiB\), which takes about as much free space again/,
+    );
+    expect(lines.filter((l) => l.level >= 50 && /could not be repaired and was left as it was/.test(l.msg))).toEqual(
+      [],
+    );
+    expect(lines.find((l) => /could not be repaired yet: the disk is full/.test(l.msg))).toMatchObject({
+      level: 40,
+      bag,
+    });
     expect(readdirSync(bag).filter((f) => /\.orig|\.repairing/.test(f))).toEqual([]);
     // Its splits (none listed yet) are the recorder's until the repair lists them.
-    expect(recorder.active().files.sort()).toEqual(readdirSync(bag).filter((f) => f.endsWith('.mcap')).map((f) => join(bag, f)).sort());
+    expect(recorder.active().files.sort()).toEqual(
+      readdirSync(bag)
+        .filter((f) => f.endsWith('.mcap'))
+        .map((f) => join(bag, f))
+        .sort(),
+    );
 
     disk.resize('4m');
     await waitFor(() => recorder.state === 'recording', 'recording once the leftover is repaired');

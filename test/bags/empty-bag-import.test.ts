@@ -11,7 +11,8 @@ const ROSBAG2_EMPTY = join(FIXTURES, 'bags', 'rosbag2', 'ros2bag', 'test', 'reso
 const work = tempDir('empty-bag-import-');
 afterAll(() => work.cleanup());
 
-const EMPTY_LINE = (bag: string, data: string) => `${bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${data}/lakehouse`;
+const EMPTY_LINE = (bag: string, data: string) =>
+  `${bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${data}/lakehouse`;
 
 async function query(sql: string, config: string): Promise<unknown[][]> {
   const r = await runMain(['query', sql, '--config', config, '--json'], { cwd: work.path });
@@ -28,7 +29,9 @@ describe('bag import of an empty bag (one split, no message: what rosbag2 and th
     writeFileSync(config, 'data_dir: ./data\n');
     const data = join(work.path, 'data');
 
-    const first = await runMain(['bag', 'import', ROSBAG2_EMPTY, full, recorded, '--config', config], { cwd: work.path });
+    const first = await runMain(['bag', 'import', ROSBAG2_EMPTY, full, recorded, '--config', config], {
+      cwd: work.path,
+    });
     expect(first.stderr).toBe('');
     expect(first.code).toBe(0);
     expect(first.stdout.trimEnd().split('\n')).toEqual([
@@ -40,10 +43,16 @@ describe('bag import of an empty bag (one split, no message: what rosbag2 and th
     expect(await query(bags, config)).toEqual([[basename(full), 5]]);
 
     // Again, as a script does over a directory of bags: the same answer, nothing added twice.
-    const again = await runMain(['bag', 'import', ROSBAG2_EMPTY, full, recorded, '--config', config, '--json'], { cwd: work.path });
+    const again = await runMain(['bag', 'import', ROSBAG2_EMPTY, full, recorded, '--config', config, '--json'], {
+      cwd: work.path,
+    });
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
-    const imported = (JSON.parse(again.stdout) as { imported: { bag: string; storage: string; messages: number; segments: { state: string }[]; empty?: boolean }[] }).imported;
+    const imported = (
+      JSON.parse(again.stdout) as {
+        imported: { bag: string; storage: string; messages: number; segments: { state: string }[]; empty?: boolean }[];
+      }
+    ).imported;
     expect(imported.map((r) => [r.bag, r.storage, r.messages, r.segments.map((s) => s.state), r.empty])).toEqual([
       [ROSBAG2_EMPTY, 'sqlite3', 0, [], true],
       [full, 'mcap', 0, ['already imported'], undefined],

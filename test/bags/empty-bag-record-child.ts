@@ -11,7 +11,13 @@ import { Recorder, type RecorderSettings } from '../../daemon/recorder/recorder.
 
 const [bagsDir] = process.argv.slice(2);
 const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
-const recorder = new Recorder({ bus: new Bus(), definitions: new DefinitionsRegistry(), log: pino({ level: 'silent' }), bagsDir: bagsDir!, settings });
+const recorder = new Recorder({
+  bus: new Bus(),
+  definitions: new DefinitionsRegistry(),
+  log: pino({ level: 'silent' }),
+  bagsDir: bagsDir!,
+  settings,
+});
 await recorder.start();
 process.stdout.write('recording\n');
 setInterval(() => undefined, 60_000);

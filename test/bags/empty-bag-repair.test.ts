@@ -25,11 +25,17 @@ afterAll(() => {
  */
 function startEmptyRecorder(bagsDir: string): Promise<ChildProcess> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', join(ROOT, 'test/bags/empty-bag-record-child.ts'), bagsDir], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn(
+      process.execPath,
+      ['--import', 'tsx', join(ROOT, 'test/bags/empty-bag-record-child.ts'), bagsDir],
+      { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] },
+    );
     children.push(child);
     child.stdout!.on('data', (d: Buffer) => d.toString().includes('recording') && resolve(child));
     child.on('error', reject);
-    child.on('exit', (code, signal) => reject(new Error(`the recording child exited (${code ?? signal}) before it recorded`)));
+    child.on('exit', (code, signal) =>
+      reject(new Error(`the recording child exited (${code ?? signal}) before it recorded`)),
+    );
   });
 }
 
@@ -40,7 +46,6 @@ function kill9(child: ChildProcess): Promise<void> {
   });
 }
 
-
 /** What rosbag2 leaves of a bag closed with no message: one listed split holding none, starting at INT64_MAX. */
 async function expectEmptyBag(dir: string): Promise<void> {
   expect(existsSync(join(dir, '.recording')), `${dir} keeps its marker`).toBe(false);
@@ -48,7 +53,9 @@ async function expectEmptyBag(dir: string): Promise<void> {
   expect(meta.messageCount).toBe(0);
   expect(meta.startingTimeNs).toBe(NO_START);
   expect(meta.relativeFilePaths).toEqual([`${meta.files[0]!.path}`]);
-  expect(meta.files).toEqual([{ path: meta.files[0]!.path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 }]);
+  expect(meta.files).toEqual([
+    { path: meta.files[0]!.path, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 },
+  ]);
   expect(await mcapMessageCount(join(dir, meta.files[0]!.path))).toBe(0);
   const info = await runMain(['bag', 'info', dir]);
   expect(info.stderr).toBe('');
@@ -63,37 +70,44 @@ function snapshot(dir: string): Record<string, string> {
 
 function recorder(bagsDir: string, lines: { level: number; msg: string }[]): Recorder {
   const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+  );
   return new Recorder({ bus: new Bus(), definitions: new DefinitionsRegistry(), log, bagsDir, settings });
 }
 
 describe('a bag in which nothing was recorded', () => {
-  it('killed before its first message: the next start finishes it as an empty bag, says so once, and never again', { timeout: 60_000 }, async () => {
-    const bagsDir = join(work.path, 'killed');
-    await kill9(await startEmptyRecorder(bagsDir));
-    const [bag] = readdirSync(bagsDir);
-    const dir = join(bagsDir, bag!);
-    expect(readdirSync(dir)).toEqual(['.recording']);
-    const info = await runMain(['bag', 'info', dir]);
-    expect(info.code).toBe(1);
-    expect(info.stderr).toContain(`${dir}: not a bag yet: it holds only a .recording marker`);
-    expect(info.stderr).toContain(`\`auraison-edge bag repair ${dir}\` finishes it as an empty bag`);
+  it(
+    'killed before its first message: the next start finishes it as an empty bag, says so once, and never again',
+    { timeout: 60_000 },
+    async () => {
+      const bagsDir = join(work.path, 'killed');
+      await kill9(await startEmptyRecorder(bagsDir));
+      const [bag] = readdirSync(bagsDir);
+      const dir = join(bagsDir, bag!);
+      expect(readdirSync(dir)).toEqual(['.recording']);
+      const info = await runMain(['bag', 'info', dir]);
+      expect(info.code).toBe(1);
+      expect(info.stderr).toContain(`${dir}: not a bag yet: it holds only a .recording marker`);
+      expect(info.stderr).toContain(`\`auraison-edge bag repair ${dir}\` finishes it as an empty bag`);
 
-    const lines: { level: number; msg: string }[] = [];
-    const rec = recorder(bagsDir, lines);
-    await rec.start();
-    await rec.stop();
-    expect(lines.filter((l) => l.level >= 50)).toEqual([]);
-    expect(lines.filter((l) => /nothing was recorded/.test(l.msg)).length).toBe(1);
-    await expectEmptyBag(dir);
+      const lines: { level: number; msg: string }[] = [];
+      const rec = recorder(bagsDir, lines);
+      await rec.start();
+      await rec.stop();
+      expect(lines.filter((l) => l.level >= 50)).toEqual([]);
+      expect(lines.filter((l) => /nothing was recorded/.test(l.msg)).length).toBe(1);
+      await expectEmptyBag(dir);
 
-    // The next start finds nothing left open: no repair, no error.
-    const again: { level: number; msg: string }[] = [];
-    const rec2 = recorder(bagsDir, again);
-    await rec2.start();
-    await rec2.stop();
-    expect(again.filter((l) => l.level >= 40)).toEqual([]);
-  });
+      // The next start finds nothing left open: no repair, no error.
+      const again: { level: number; msg: string }[] = [];
+      const rec2 = recorder(bagsDir, again);
+      await rec2.start();
+      await rec2.stop();
+      expect(again.filter((l) => l.level >= 40)).toEqual([]);
+    },
+  );
 
   it('a clean stop with no message leaves what rosbag2 leaves: one empty split, listed; bag repair finds nothing to do', async () => {
     const bagsDir = join(work.path, 'clean');
@@ -149,43 +163,60 @@ describe('a bag in which nothing was recorded', () => {
 });
 
 describe('bag repair refuses what is not a bag left open, and changes nothing', () => {
-  it('a bag being recorded by a live recorder; once that recorder is gone, the same bag is repaired', { timeout: 60_000 }, async () => {
-    const bagsDir = join(work.path, 'live');
-    const child = await startEmptyRecorder(bagsDir);
-    const dir = join(bagsDir, readdirSync(bagsDir)[0]!);
-    const before = snapshot(dir);
-    const result = await runMain(['bag', 'repair', dir]);
-    expect(result.code).toBe(1);
-    expect(result.stderr).toContain(`${dir}: is being recorded by process ${child.pid} (its .recording marker says so): not modified`);
-    expect(result.stderr).toMatch(/stop the daemon first/);
-    expect(snapshot(dir)).toEqual(before);
-    await kill9(child);
-    const after = await runMain(['bag', 'repair', dir]);
-    expect(after.code).toBe(0);
-    await expectEmptyBag(dir);
-  });
+  it(
+    'a bag being recorded by a live recorder; once that recorder is gone, the same bag is repaired',
+    { timeout: 60_000 },
+    async () => {
+      const bagsDir = join(work.path, 'live');
+      const child = await startEmptyRecorder(bagsDir);
+      const dir = join(bagsDir, readdirSync(bagsDir)[0]!);
+      const before = snapshot(dir);
+      const result = await runMain(['bag', 'repair', dir]);
+      expect(result.code).toBe(1);
+      expect(result.stderr).toContain(
+        `${dir}: is being recorded by process ${child.pid} (its .recording marker says so): not modified`,
+      );
+      expect(result.stderr).toMatch(/stop the daemon first/);
+      expect(snapshot(dir)).toEqual(before);
+      await kill9(child);
+      const after = await runMain(['bag', 'repair', dir]);
+      expect(after.code).toBe(0);
+      await expectEmptyBag(dir);
+    },
+  );
 
-  it('a marker whose pid now belongs to a process started after it was written (a pid reused after a reboot) is a dead recorder', { timeout: 30_000 }, async () => {
-    const dir = join(work.path, 'reused-pid');
-    mkdirSync(dir);
-    const other = spawn('sleep', ['60']);
-    children.push(other);
-    writeFileSync(join(dir, '.recording'), `${other.pid}\n`);
-    const hourAgo = new Date(Date.now() - 3600_000);
-    utimesSync(join(dir, '.recording'), hourAgo, hourAgo);
-    const result = await runMain(['bag', 'repair', dir]);
-    other.kill('SIGKILL');
-    expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
-    await expectEmptyBag(dir);
-  });
+  it(
+    'a marker whose pid now belongs to a process started after it was written (a pid reused after a reboot) is a dead recorder',
+    { timeout: 30_000 },
+    async () => {
+      const dir = join(work.path, 'reused-pid');
+      mkdirSync(dir);
+      const other = spawn('sleep', ['60']);
+      children.push(other);
+      writeFileSync(join(dir, '.recording'), `${other.pid}\n`);
+      const hourAgo = new Date(Date.now() - 3600_000);
+      utimesSync(join(dir, '.recording'), hourAgo, hourAgo);
+      const result = await runMain(['bag', 'repair', dir]);
+      other.kill('SIGKILL');
+      expect(result.stderr).toBe('');
+      expect(result.code).toBe(0);
+      await expectEmptyBag(dir);
+    },
+  );
 
   const cases: [string, (dir: string) => string, RegExp][] = [
-    ['an empty directory', (dir) => dir, /: not a bag: no metadata\.yaml, no \.mcap or \.db3 file and no \.recording marker in it; nothing to repair, and nothing was modified/],
+    [
+      'an empty directory',
+      (dir) => dir,
+      /: not a bag: no metadata\.yaml, no \.mcap or \.db3 file and no \.recording marker in it; nothing to repair, and nothing was modified/,
+    ],
     [
       'a metadata.yaml that lists files that are not there, and no storage file',
       (dir) => {
-        writeFileSync(join(dir, 'metadata.yaml'), readFileSync(join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap', 'metadata.yaml')));
+        writeFileSync(
+          join(dir, 'metadata.yaml'),
+          readFileSync(join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap', 'metadata.yaml')),
+        );
         return join(dir, 'metadata.yaml');
       },
       /metadata\.yaml: lists test_bag_mcap\.mcap \(188 messages\), but no \.mcap or \.db3 file is in .*: nothing to repair from, and nothing was modified\. If the bag's files were moved, put them back/,

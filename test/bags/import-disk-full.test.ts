@@ -29,7 +29,9 @@ describe.runIf(canMountTmpfs)('bag import onto a full disk', () => {
     expect(full.stderr).toMatch(/No space left on device/);
     expect(full.stderr).toMatch(new RegExp(`nothing was imported from ${bag}\\n`));
     expect(full.stderr).toMatch(
-      new RegExp(`the disk under ${disk.path} is full \\(\\d+ KiB free of 100 KiB\\): free space there \\(delete old bags or lower retention\\.max_bytes, which the daemon applies\\) and run the same import again; bags already imported are skipped\\n$`),
+      new RegExp(
+        `the disk under ${disk.path} is full \\(\\d+ KiB free of 100 KiB\\): free space there \\(delete old bags or lower retention\\.max_bytes, which the daemon applies\\) and run the same import again; bags already imported are skipped\\n$`,
+      ),
     );
     // Nothing half-written is left: no parquet in tables/, no staging dir.
     const lakehouse = join(disk.path, 'lakehouse');
@@ -42,7 +44,10 @@ describe.runIf(canMountTmpfs)('bag import onto a full disk', () => {
     expect(again.stderr).toBe('');
     expect(again.code).toBe(0);
     expect(again.stdout).toMatch(/imported 2000 messages/);
-    const count = await runMain(['query', 'SELECT count(*)::INTEGER AS n FROM messages', '--config', config, '--json'], { cwd: work.path });
+    const count = await runMain(
+      ['query', 'SELECT count(*)::INTEGER AS n FROM messages', '--config', config, '--json'],
+      { cwd: work.path },
+    );
     expect(JSON.parse(count.stdout).rows).toEqual([[2000]]);
   });
 });

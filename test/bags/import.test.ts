@@ -28,7 +28,11 @@ describe('bag import of every fixture bag', () => {
       const meta = locateBag(dir).metadata!;
       if (meta.messageCount === 0) {
         // rosbag2's empty bag: imported, with nothing to add (no segment, so no row in bags).
-        expect(await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry })).toMatchObject({ messages: 0, segments: [], warnings: [] });
+        expect(await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry })).toMatchObject({
+          messages: 0,
+          segments: [],
+          warnings: [],
+        });
         return;
       }
       const report = await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry });
@@ -40,29 +44,53 @@ describe('bag import of every fixture bag', () => {
       }
       expect(report.raw).toBe(0);
       const files = report.segments.map((s) => s.segmentId);
-      const counts = await queryLakehouse(data.path, `SELECT topic, count(*)::INTEGER AS n FROM messages WHERE segment_id IN (${files.map((f) => `'${f}'`).join(',')}) GROUP BY topic`);
+      const counts = await queryLakehouse(
+        data.path,
+        `SELECT topic, count(*)::INTEGER AS n FROM messages WHERE segment_id IN (${files.map((f) => `'${f}'`).join(',')}) GROUP BY topic`,
+      );
       const got = Object.fromEntries(counts.rows.map((r) => [r[0], r[1]]));
       for (const t of meta.topics) expect(got[t.name] ?? 0, t.name).toBe(t.messageCount);
     });
   }
 
   it('decodes the test_msgs BasicTypes and Arrays values of the cdr_test bags (mcap and sqlite3)', async () => {
-    const basic = await queryLakehouse(data.path, 'SELECT DISTINCT int32_value, bool_value, count(*) OVER ()::INTEGER FROM "/test_topic" WHERE segment_id IN (SELECT segment_id FROM bags WHERE bag = \'cdr_test\')');
+    const basic = await queryLakehouse(
+      data.path,
+      'SELECT DISTINCT int32_value, bool_value, count(*) OVER ()::INTEGER FROM "/test_topic" WHERE segment_id IN (SELECT segment_id FROM bags WHERE bag = \'cdr_test\')',
+    );
     expect(basic.rows).toEqual([[123, false, 6]]); // 3 messages in each of the two bags
     expect(basic.columns.map((c) => c.name)).toContain('int32_value');
-    const arrays = await queryLakehouse(data.path, 'SELECT bool_values, string_values, alignment_check, json_extract(defaults_values, \'$[0].int16_value\')::INTEGER FROM "/array_topic" JOIN bags USING (segment_id) WHERE bags.bag = \'cdr_test\' ORDER BY log_time LIMIT 1');
-    expect(arrays.rows[0]!.slice(0, 2)).toEqual([[true, false, true], ['Complex Hello1', 'Complex Hello2', 'Complex Hello3']]);
+    const arrays = await queryLakehouse(
+      data.path,
+      "SELECT bool_values, string_values, alignment_check, json_extract(defaults_values, '$[0].int16_value')::INTEGER FROM \"/array_topic\" JOIN bags USING (segment_id) WHERE bags.bag = 'cdr_test' ORDER BY log_time LIMIT 1",
+    );
+    expect(arrays.rows[0]!.slice(0, 2)).toEqual([
+      [true, false, true],
+      ['Complex Hello1', 'Complex Hello2', 'Complex Hello3'],
+    ]);
     expect(arrays.rows[0]![3]).toBe(-1000);
-    const both = await queryLakehouse(data.path, 'SELECT storage, count(*)::INTEGER FROM bags WHERE bag = \'cdr_test\' GROUP BY storage ORDER BY storage');
-    expect(both.rows).toEqual([['mcap', 1], ['sqlite3', 1]]);
+    const both = await queryLakehouse(
+      data.path,
+      "SELECT storage, count(*)::INTEGER FROM bags WHERE bag = 'cdr_test' GROUP BY storage ORDER BY storage",
+    );
+    expect(both.rows).toEqual([
+      ['mcap', 1],
+      ['sqlite3', 1],
+    ]);
   });
 
   it('answers SQL on a topic by name, with typed columns from the message fields', async () => {
-    const r = await queryLakehouse(data.path, 'SELECT avg("twist.twist.linear.x"), count(*)::INTEGER FROM "/test/nav_msgs/odometry" JOIN bags USING (segment_id) WHERE bags.storage = \'mcap\'');
+    const r = await queryLakehouse(
+      data.path,
+      'SELECT avg("twist.twist.linear.x"), count(*)::INTEGER FROM "/test/nav_msgs/odometry" JOIN bags USING (segment_id) WHERE bags.storage = \'mcap\'',
+    );
     expect(r.columns[0]!.type).toBe('DOUBLE');
     expect(r.rows[0]![1]).toBe(2);
     expect(typeof r.rows[0]![0]).toBe('number');
-    const images = await queryLakehouse(data.path, 'SELECT "height", "width", encoding, "data" FROM "/test/sensor_msgs/image" LIMIT 1');
+    const images = await queryLakehouse(
+      data.path,
+      'SELECT "height", "width", encoding, "data" FROM "/test/sensor_msgs/image" LIMIT 1',
+    );
     expect(images.columns.map((c) => c.type)).toEqual(['UINTEGER', 'UINTEGER', 'VARCHAR', 'BLOB']);
   });
 
@@ -71,8 +99,15 @@ describe('bag import of every fixture bag', () => {
     const again = await importBag({ path: dir, dataDir: data.path, robot: 'r1', registry });
     expect(again.segments.map((s) => s.state)).toEqual(['already imported']);
     // The segment id is the file's sha256 (hashed on a worker while the file was read the first time).
-    expect(again.segments[0]!.segmentId).toBe(createHash('sha256').update(readFileSync(join(dir, 'talker.mcap'))).digest('hex'));
-    const stray = await queryLakehouse(data.path, 'SELECT count(*)::INTEGER FROM messages WHERE segment_id NOT IN (SELECT checksum FROM bags)');
+    expect(again.segments[0]!.segmentId).toBe(
+      createHash('sha256')
+        .update(readFileSync(join(dir, 'talker.mcap')))
+        .digest('hex'),
+    );
+    const stray = await queryLakehouse(
+      data.path,
+      'SELECT count(*)::INTEGER FROM messages WHERE segment_id NOT IN (SELECT checksum FROM bags)',
+    );
     expect(stray.rows).toEqual([[0]]);
     const n = await queryLakehouse(data.path, "SELECT count(*)::INTEGER FROM messages WHERE bag = 'talker'");
     expect(n.rows[0]![0]).toBe(40); // 20 from mcap, 20 from sqlite3: not doubled
@@ -81,7 +116,12 @@ describe('bag import of every fixture bag', () => {
   it('reads split bags, a bare .mcap, and falls back to the files present when metadata names a missing one', async () => {
     const split = locateBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/wbag'));
     expect(split.files.length).toBe(5);
-    const bare = await importBag({ path: join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_topics.mcap'), dataDir: data.path, robot: 'r1', registry });
+    const bare = await importBag({
+      path: join(BAGS, 'rosbag2/rosbag2_cpp/test/rosbag2_cpp/bags/only_topics.mcap'),
+      dataDir: data.path,
+      robot: 'r1',
+      registry,
+    });
     expect(bare.messages).toBe(7);
     // reindex_test_bags/multiple_files has no metadata.yaml: read from the files present
     const noMeta = locateBag(join(BAGS, 'rosbag2/rosbag2_py/test/resources/mcap/reindex_test_bags/multiple_files'));
@@ -94,16 +134,31 @@ describe('bag import of every fixture bag', () => {
       const copy = join(work.path, 'convert_a');
       execFileSync('chmod', ['-R', 'u+w', copy]);
       execFileSync('mv', [join(copy, 'rewriter_a_0.mcap'), join(copy, 'renamed_0.mcap')]);
-      const r = await runMain(['bag', 'import', copy, '--msgs', join(FIXTURES, 'msgs'), '--config', writeConfig(work.path, data.path)]);
-      expect(r.stderr).toMatch(/metadata.yaml: names rewriter_a_0.mcap, which is not there\n.*metadata.yaml: reading the storage files present instead \(renamed_0.mcap\)/);
+      const r = await runMain([
+        'bag',
+        'import',
+        copy,
+        '--msgs',
+        join(FIXTURES, 'msgs'),
+        '--config',
+        writeConfig(work.path, data.path),
+      ]);
+      expect(r.stderr).toMatch(
+        /metadata.yaml: names rewriter_a_0.mcap, which is not there\n.*metadata.yaml: reading the storage files present instead \(renamed_0.mcap\)/,
+      );
       expect(r.code).toBe(0);
 
       // A path that leads out of the bag directory is not followed, though the file is there.
       execFileSync('cp', [join(copy, 'renamed_0.mcap'), join(work.path, 'outside_0.mcap')]);
-      writeFileSync(join(copy, 'metadata.yaml'), readFileSync(join(copy, 'metadata.yaml'), 'utf8').replace('- rewriter_a_0.mcap', '- ../outside_0.mcap'));
+      writeFileSync(
+        join(copy, 'metadata.yaml'),
+        readFileSync(join(copy, 'metadata.yaml'), 'utf8').replace('- rewriter_a_0.mcap', '- ../outside_0.mcap'),
+      );
       const bag = locateBag(copy);
       expect(bag.files).toEqual([join(copy, 'renamed_0.mcap')]);
-      expect(bag.warnings[0]).toMatch(/metadata.yaml: names \.\.\/outside_0.mcap, outside the bag directory: not followed/);
+      expect(bag.warnings[0]).toMatch(
+        /metadata.yaml: names \.\.\/outside_0.mcap, outside the bag directory: not followed/,
+      );
     } finally {
       work.cleanup();
     }

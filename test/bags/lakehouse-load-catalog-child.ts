@@ -18,10 +18,12 @@ if (mode === 'write') {
 } else {
   let instance: DuckDBInstance | undefined;
   while (!instance) {
-    instance = await DuckDBInstance.create(catalog, mode === 'hold-ro' ? { access_mode: 'READ_ONLY' } : {}).catch(async () => {
-      await new Promise((r) => setTimeout(r, 20));
-      return undefined;
-    });
+    instance = await DuckDBInstance.create(catalog, mode === 'hold-ro' ? { access_mode: 'READ_ONLY' } : {}).catch(
+      async () => {
+        await new Promise((r) => setTimeout(r, 20));
+        return undefined;
+      },
+    );
   }
   const conn = await instance.connect();
   await conn.run('SELECT count(*) FROM bags');

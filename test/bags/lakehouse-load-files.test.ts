@@ -23,15 +23,19 @@ afterAll(() => work.cleanup());
 async function indexedSplits(name: string) {
   const dataDir = join(work.path, name);
   const { bag, files } = await recordSmallBag(dataDir, registry);
-  for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const file of files)
+    await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
   const catalog = lakehousePaths(dataDir).catalog;
-  const segments = await withCatalog(catalog, async (c) => (await c.runAndReadAll('SELECT path, parquet_files, message_count::INTEGER FROM bags ORDER BY seq')).getRowsJson());
+  const segments = await withCatalog(catalog, async (c) =>
+    (await c.runAndReadAll('SELECT path, parquet_files, message_count::INTEGER FROM bags ORDER BY seq')).getRowsJson(),
+  );
   const parquet = segments.map((r) => (r[1] as string[]).map((f) => join(lakehousePaths(dataDir).tables, f)));
   return { dataDir, bag, files, parquet, counts: segments.map((r) => Number(r[2])) };
 }
 
 const count = async (dataDir: string, sql: string) => Number((await queryLakehouse(dataDir, sql)).rows[0]![0]);
-const retention = (dataDir: string, extra: Partial<RetentionOptions> = {}) => applyRetention({ dataDir, settings: { ...RETENTION_DEFAULTS, max_bytes: 0 }, syncRequired: false, ...extra });
+const retention = (dataDir: string, extra: Partial<RetentionOptions> = {}) =>
+  applyRetention({ dataDir, settings: { ...RETENTION_DEFAULTS, max_bytes: 0 }, syncRequired: false, ...extra });
 
 describe('lakehouse files that go away under it', () => {
   it('a query whose files retention deletes as it starts runs again over what is left, instead of failing', async () => {
@@ -42,7 +46,9 @@ describe('lakehouse files that go away under it', () => {
       // Between reading the catalog and running the statement, as a retention pass in the daemon may:
       // the oldest split goes, with its parquet.
       viewsDefined: async () => {
-        if (deleted === 0) deleted = (await retention(dataDir, { settings: { ...RETENTION_DEFAULTS, max_bytes: total - 1 } })).deleted.length;
+        if (deleted === 0)
+          deleted = (await retention(dataDir, { settings: { ...RETENTION_DEFAULTS, max_bytes: total - 1 } })).deleted
+            .length;
       },
     });
     expect(deleted).toBe(1);
@@ -56,7 +62,11 @@ describe('lakehouse files that go away under it', () => {
     const warned = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM "/chatter"');
     expect(warned.rows[0]![0]).toBe(counts[3]);
     expect(warned.warnings).toHaveLength(1); // "/chatter"'s, not one per file (the query reads no other table)
-    expect(warned.warnings).toContainEqual(expect.stringMatching(/^3 parquet files \(.*topic_chatter.*, .* and .*\) of "\/chatter" are listed in the catalog but not on disk \(deleted by hand, or by retention or compaction as this query started\); their rows are left out\. The daemon takes parquet files missing from disk off the catalog/));
+    expect(warned.warnings).toContainEqual(
+      expect.stringMatching(
+        /^3 parquet files \(.*topic_chatter.*, .* and .*\) of "\/chatter" are listed in the catalog but not on disk \(deleted by hand, or by retention or compaction as this query started\); their rows are left out\. The daemon takes parquet files missing from disk off the catalog/,
+      ),
+    );
 
     const pass = await retention(dataDir);
     expect(pass.forgotten).toMatchObject({ forgotten: parquet.slice(0, 3).flat().sort(), segmentsDropped: 3 });
@@ -79,7 +89,12 @@ describe('lakehouse files that go away under it', () => {
     rmSync(tables, { recursive: true });
     mkdirSync(tables);
     const pass = await retention(dataDir);
-    expect(pass.forgotten).toMatchObject({ forgotten: [], skipped: expect.stringMatching(/none of the 8 parquet files the catalog lists is in .*tables: left as it is \(is the disk holding it mounted\?\)/) });
+    expect(pass.forgotten).toMatchObject({
+      forgotten: [],
+      skipped: expect.stringMatching(
+        /none of the 8 parquet files the catalog lists is in .*tables: left as it is \(is the disk holding it mounted\?\)/,
+      ),
+    });
     expect(await count(dataDir, 'SELECT count(*) FROM bags')).toBe(4);
   });
 
@@ -114,7 +129,9 @@ describe('lerobot export while retention deletes', () => {
   it('reads the lakehouse again when a file it was about to read is deleted, instead of failing', async () => {
     const { dataDir, counts } = await indexedSplits('export-race');
     const catalog = lakehousePaths(dataDir).catalog;
-    const [last] = await withCatalog(catalog, async (c) => (await c.runAndReadAll('SELECT start_ns, end_ns FROM bags ORDER BY seq DESC LIMIT 1')).getRows());
+    const [last] = await withCatalog(catalog, async (c) =>
+      (await c.runAndReadAll('SELECT start_ns, end_ns FROM bags ORDER BY seq DESC LIMIT 1')).getRows(),
+    );
     const total = (await retention(dataDir)).totalBytes;
     let deleted = 0;
     const report = await exportLakehouseToLeRobot({
@@ -124,7 +141,9 @@ describe('lerobot export while retention deletes', () => {
       features: [{ key: 'observation.state', relation: 'messages', columns: ['size'] }],
       episodes: [{ startNs: last![0] as bigint, endNs: (last![1] as bigint) + 1n, task: 'newest split' }],
       viewsDefined: async () => {
-        if (deleted === 0) deleted = (await retention(dataDir, { settings: { ...RETENTION_DEFAULTS, max_bytes: total - 1 } })).deleted.length;
+        if (deleted === 0)
+          deleted = (await retention(dataDir, { settings: { ...RETENTION_DEFAULTS, max_bytes: total - 1 } })).deleted
+            .length;
       },
     });
     expect(deleted).toBe(1);
@@ -134,7 +153,7 @@ describe('lerobot export while retention deletes', () => {
 });
 
 describe('a damaged catalog', () => {
-  it('query and the lakehouse\'s health say to move it aside; once moved, the lakehouse indexes the recorded bags again', async () => {
+  it("query and the lakehouse's health say to move it aside; once moved, the lakehouse indexes the recorded bags again", async () => {
     const { dataDir } = await indexedSplits('damaged-catalog');
     const catalog = lakehousePaths(dataDir).catalog;
     writeFileSync(catalog, Buffer.alloc(300_000, 0x5a)); // overwritten

@@ -29,7 +29,10 @@ const children: ChildProcess[] = [];
 afterEach(() => children.splice(0).forEach((c) => c.kill('SIGKILL')));
 
 /** Another process holding the catalog open (as `duckdb catalog.duckdb` does), until release() ends its stdin. */
-async function holdCatalog(catalog: string, mode: 'hold-rw' | 'hold-ro'): Promise<{ pid: number; release: () => Promise<void> }> {
+async function holdCatalog(
+  catalog: string,
+  mode: 'hold-rw' | 'hold-ro',
+): Promise<{ pid: number; release: () => Promise<void> }> {
   const holder = spawn(process.execPath, child.args(mode, catalog), { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
   children.push(holder);
   let out = '';
@@ -48,7 +51,10 @@ async function holdCatalog(catalog: string, mode: 'hold-rw' | 'hold-ro'): Promis
 /** One catalog write from another process, as the daemon makes one while `auraison-edge query` runs. */
 function writeFromAnotherProcess(catalog: string, waitMs: number): Promise<string> {
   return new Promise((resolve, reject) => {
-    const writer = spawn(process.execPath, child.args('write', catalog, String(waitMs)), { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+    const writer = spawn(process.execPath, child.args('write', catalog, String(waitMs)), {
+      cwd: ROOT,
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     children.push(writer);
     let out = '';
     writer.stdout!.on('data', (d: Buffer) => (out += d.toString()));
@@ -67,14 +73,26 @@ describe('another process holding the lakehouse catalog', () => {
     await withCatalog(catalog, async () => undefined); // the catalog of an earlier run
     const holder = await holdCatalog(catalog, 'hold-ro'); // read-only is enough to keep writers out
     let clock = 0; // the backoff's clock, stepped by hand
-    const lh = testLakehouse(dataDir, registry, { catalogWaitMs: 200, tickMs: 10, now: () => clock, retryMs: { first: 5000, max: 60_000 }, retention: { ...RETENTION_DEFAULTS, check_interval_s: 0.1 } });
-    const failures = () => lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
+    const lh = testLakehouse(dataDir, registry, {
+      catalogWaitMs: 200,
+      tickMs: 10,
+      now: () => clock,
+      retryMs: { first: 5000, max: 60_000 },
+      retention: { ...RETENTION_DEFAULTS, check_interval_s: 0.1 },
+    });
+    const failures = () =>
+      lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
     try {
       await lh.start(); // resolves: the catalog is not waited for (it used to fail the start after 10 s)
-      await waitFor(() => /start: the lakehouse catalog .* is locked by process \d+/.test(lh.health().reason ?? ''), 'health to say the catalog is locked');
+      await waitFor(
+        () => /start: the lakehouse catalog .* is locked by process \d+/.test(lh.health().reason ?? ''),
+        'health to say the catalog is locked',
+      );
       const reason = lh.health().reason!;
       expect(reason).toContain(`locked by process ${holder.pid} (`);
-      expect(reason).toMatch(/close it\. To read the lakehouse beside the daemon use `auraison-edge query`, or open a copy of the file/);
+      expect(reason).toMatch(
+        /close it\. To read the lakehouse beside the daemon use `auraison-edge query`, or open a copy of the file/,
+      );
       // Splits the recorder closes meanwhile wait for the lock, and until its backoff has passed none of them
       // tries the catalog: a job each would wait out the lock (10 s by default) with the rest queued behind it.
       for (const f of files) lh.indexRecordedSplit(f, bag);
@@ -84,7 +102,10 @@ describe('another process holding the lakehouse catalog', () => {
       expect(lh.health().details?.segments_indexed).toBe(0);
       await holder.release();
       clock = 60_000; // the backoff has passed: the next job finds the catalog free, and every waiting split is due
-      await waitFor(() => lh.health().details?.segments_indexed === files.length && lh.health().state === 'running', 'the splits to be indexed once the catalog is free');
+      await waitFor(
+        () => lh.health().details?.segments_indexed === files.length && lh.health().state === 'running',
+        'the splits to be indexed once the catalog is free',
+      );
       await lh.idle();
       expect(await count(dataDir, 'SELECT count(*) FROM "/chatter"')).toBe(320);
     } finally {
@@ -101,10 +122,14 @@ describe('another process holding the lakehouse catalog', () => {
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(60);
     await reader.release();
     const writer = await holdCatalog(catalog, 'hold-rw');
-    const error = await queryLakehouse(dataDir, 'SELECT count(*) FROM messages', { catalogWaitMs: 200 }).catch((e: unknown) => e as Error);
+    const error = await queryLakehouse(dataDir, 'SELECT count(*) FROM messages', { catalogWaitMs: 200 }).catch(
+      (e: unknown) => e as Error,
+    );
     expect(error).toBeInstanceOf(Error);
     expect((error as Error).message).toContain(`the lakehouse catalog ${catalog} is locked by process ${writer.pid} (`);
-    expect((error as Error).message).toMatch(/nothing was read\. .*close it\. To read the lakehouse beside the daemon use `auraison-edge query`/);
+    expect((error as Error).message).toMatch(
+      /nothing was read\. .*close it\. To read the lakehouse beside the daemon use `auraison-edge query`/,
+    );
     await writer.release();
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(60);
   });

@@ -26,22 +26,30 @@ async function query(...args: string[]) {
   const { main } = await import('../../daemon/cli/main.ts');
   const writes: string[] = [];
   let stderr = '';
-  const code = await main(['query', ...args, '--config', config], { stdout: (t) => writes.push(t), stderr: (t) => (stderr += t), env: process.env, cwd: work.path });
+  const code = await main(['query', ...args, '--config', config], {
+    stdout: (t) => writes.push(t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd: work.path,
+  });
   return { code, stdout: writes.join(''), writes: writes.length, stderr };
 }
 
 describe('auraison-edge query, SQL with a mistake in it', () => {
-  it('an unknown column: DuckDB\'s error, and every column of the table the query names', async () => {
+  it("an unknown column: DuckDB's error, and every column of the table the query names", async () => {
     const r = await query('SELECT "dta" FROM "/chatter"');
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Referenced column "dta" not found');
     expect(r.stderr).toMatch(/\nColumns of "\/chatter": log_time, publish_time, segment_id, data, date, robot\.\n/);
     const m = await query('SELECT topc FROM messages');
-    expect(m.stderr).toMatch(/\nColumns of messages: segment_id, bag, topic, type, log_time, publish_time, "offset", size, decoded, date, robot\./);
+    expect(m.stderr).toMatch(
+      /\nColumns of messages: segment_id, bag, topic, type, log_time, publish_time, "offset", size, decoded, date, robot\./,
+    );
   });
 
-  it('an unknown table or a syntax error: DuckDB\'s error, and the tables there are', async () => {
-    const tables = 'Tables: bags, projections, messages, raw_messages, events, "/chatter". A topic is named in double quotes ("/odom"); DESCRIBE "/odom" lists its columns.';
+  it("an unknown table or a syntax error: DuckDB's error, and the tables there are", async () => {
+    const tables =
+      'Tables: bags, projections, messages, raw_messages, events, "/chatter". A topic is named in double quotes ("/odom"); DESCRIBE "/odom" lists its columns.';
     const unknown = await query('SELECT * FROM chatter');
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toContain('Table with name chatter does not exist');
@@ -77,7 +85,9 @@ describe('auraison-edge query, results of any size', () => {
     for (const format of ['--csv', '--json']) {
       const r = await query('SELECT i FROM range(50) t(i)', format, '--max-rows', '10');
       expect(r.code).toBe(0);
-      expect(r.stderr).toBe('auraison-edge query: warning: the result stops at 10 rows (--max-rows, default lakehouse.query_max_rows) and holds more: give --max-rows N, or narrow it down (WHERE, LIMIT, GROUP BY)\n');
+      expect(r.stderr).toBe(
+        'auraison-edge query: warning: the result stops at 10 rows (--max-rows, default lakehouse.query_max_rows) and holds more: give --max-rows N, or narrow it down (WHERE, LIMIT, GROUP BY)\n',
+      );
     }
     const exact = await query('SELECT i FROM range(10) t(i)', '--csv', '--max-rows', '10');
     expect(exact.stderr).toBe(''); // all of it fitted
@@ -88,10 +98,20 @@ describe('auraison-edge query, a query that runs too long', () => {
   it('is stopped at lakehouse.query_timeout_ms, and says which setting that is', async () => {
     const { main } = await import('../../daemon/cli/main.ts');
     mkdirSync(join(work.path, 'short'));
-    const short = testConfig(join(work.path, 'short'), `data_dir: ${join(work.path, 'data')}\nlakehouse:\n  query_timeout_ms: 1\n`);
+    const short = testConfig(
+      join(work.path, 'short'),
+      `data_dir: ${join(work.path, 'data')}\nlakehouse:\n  query_timeout_ms: 1\n`,
+    );
     let stderr = '';
-    const code = await main(['query', 'SELECT count(*) FROM range(100000000000)', '--config', short], { stdout: () => undefined, stderr: (t) => (stderr += t), env: process.env, cwd: work.path });
+    const code = await main(['query', 'SELECT count(*) FROM range(100000000000)', '--config', short], {
+      stdout: () => undefined,
+      stderr: (t) => (stderr += t),
+      env: process.env,
+      cwd: work.path,
+    });
     expect(code).toBe(1);
-    expect(stderr).toBe('auraison-edge query: the query ran past 1 ms and was stopped (lakehouse.query_timeout_ms, 1 ms in this config, sets how long a query may run; rows count too as they are printed)\n');
+    expect(stderr).toBe(
+      'auraison-edge query: the query ran past 1 ms and was stopped (lakehouse.query_timeout_ms, 1 ms in this config, sets how long a query may run; rows count too as they are printed)\n',
+    );
   });
 });

@@ -25,12 +25,23 @@ describe('auraison-edge query of a topic the lakehouse lacks', () => {
     );
   });
 
-  it('after an import, lists the topics it has, and keeps DuckDB\'s guess at a typo', async () => {
-    const imported = await runMain(['bag', 'import', join(FIXTURES, 'bags', 'rosbag2', 'rosbag2_py', 'test', 'resources', 'mcap', 'talker'), '--config', config], { cwd });
+  it("after an import, lists the topics it has, and keeps DuckDB's guess at a typo", async () => {
+    const imported = await runMain(
+      [
+        'bag',
+        'import',
+        join(FIXTURES, 'bags', 'rosbag2', 'rosbag2_py', 'test', 'resources', 'mcap', 'talker'),
+        '--config',
+        config,
+      ],
+      { cwd },
+    );
     expect(imported.code).toBe(0);
     const r = await runMain(['query', 'SELECT * FROM "/topc"', '--config', config], { cwd });
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain(`no topic /topc in the lakehouse at ${lakehouse}. Did you mean "/topic"? Its topics: /rosout, /topic. Topics get there`);
+    expect(r.stderr).toContain(
+      `no topic /topc in the lakehouse at ${lakehouse}. Did you mean "/topic"? Its topics: /rosout, /topic. Topics get there`,
+    );
     // A table that is not a topic keeps DuckDB's own words.
     const other = await runMain(['query', 'SELECT * FROM nothere', '--config', config], { cwd });
     expect(other.stderr).toContain('Table with name nothere does not exist');
@@ -38,13 +49,26 @@ describe('auraison-edge query of a topic the lakehouse lacks', () => {
 });
 
 describe('auraison-edge lerobot export of a window with no data', () => {
-  it('says when the topic\'s data is, in both forms --window takes', async () => {
+  it("says when the topic's data is, in both forms --window takes", async () => {
     const bag = join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap');
     expect((await runMain(['bag', 'import', bag, '--config', config], { cwd })).code).toBe(0);
-    const span = await runMain(['query', 'SELECT min(log_time), max(log_time) FROM "/test/nav_msgs/odometry"', '--config', config, '--json'], { cwd });
+    const span = await runMain(
+      ['query', 'SELECT min(log_time), max(log_time) FROM "/test/nav_msgs/odometry"', '--config', config, '--json'],
+      { cwd },
+    );
     const [first, last] = (JSON.parse(span.stdout) as { rows: string[][] }).rows[0]!.map(BigInt);
     const r = await runMain(
-      ['lerobot', 'export', join(cwd, 'ds'), '--feature', 'observation.state=/test/nav_msgs/odometry:pose.pose.position.x', '--window', '2020-01-01T00:00:00Z,2020-01-01T00:01:00Z', '--config', config],
+      [
+        'lerobot',
+        'export',
+        join(cwd, 'ds'),
+        '--feature',
+        'observation.state=/test/nav_msgs/odometry:pose.pose.position.x',
+        '--window',
+        '2020-01-01T00:00:00Z,2020-01-01T00:01:00Z',
+        '--config',
+        config,
+      ],
       { cwd },
     );
     expect(r.code).toBe(1);
@@ -56,8 +80,23 @@ describe('auraison-edge lerobot export of a window with no data', () => {
   });
 
   it('names a dozen of a hundred topics when the one asked for is missing, and how to list them all', async () => {
-    const r = await runMain(['lerobot', 'export', join(cwd, 'ds2'), '--feature', 'action=/cmd_vel:linear.x', '--window', '2020-01-01T00:00:00Z,2020-01-01T00:01:00Z', '--config', config], { cwd });
+    const r = await runMain(
+      [
+        'lerobot',
+        'export',
+        join(cwd, 'ds2'),
+        '--feature',
+        'action=/cmd_vel:linear.x',
+        '--window',
+        '2020-01-01T00:00:00Z,2020-01-01T00:01:00Z',
+        '--config',
+        config,
+      ],
+      { cwd },
+    );
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/\(its topics: \/rosout, \/test\/geometry_msgs\/accel, (?:[^,]+, ){9}[^,]+ and \d+ more: auraison-edge query 'SELECT DISTINCT topic FROM messages'\)\n$/);
+    expect(r.stderr).toMatch(
+      /\(its topics: \/rosout, \/test\/geometry_msgs\/accel, (?:[^,]+, ){9}[^,]+ and \d+ more: auraison-edge query 'SELECT DISTINCT topic FROM messages'\)\n$/,
+    );
   });
 });

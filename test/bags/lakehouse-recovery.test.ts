@@ -24,7 +24,10 @@ function lakehouse(dataDir: string, extra: Partial<LakehouseOptions> = {}) {
 }
 
 const count = async (dataDir: string, sql: string) => Number((await queryLakehouse(dataDir, sql)).rows[0]![0]);
-const catalogPaths = async (dataDir: string) => withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path FROM bags ORDER BY path')).getRows().map((r) => String(r[0])));
+const catalogPaths = async (dataDir: string) =>
+  withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+    (await c.runAndReadAll('SELECT path FROM bags ORDER BY path')).getRows().map((r) => String(r[0])),
+  );
 
 /** A pid no process has: a child that has exited. */
 function deadPid(): number {
@@ -35,7 +38,8 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
   it('queries read the files the catalog lists: a torn, empty or stray file never fails a query of another table, and a listed one that is damaged is named', async () => {
     const dataDir = join(work.path, 'damaged');
     const { bag, files } = await recordSmallBag(dataDir, registry);
-    for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+    for (const file of files)
+      await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
     const tables = lakehousePaths(dataDir).tables;
     const partition = join(tables, 'messages', readdirSync(join(tables, 'messages'))[0]!);
     const day = join(partition, readdirSync(partition)[0]!);
@@ -48,7 +52,15 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
 
     // A committed file of /chatter's table is torn: that table loses its rows, with a warning naming the
     // file; every other table answers as before.
-    const chatter = (await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll("SELECT unnest(parquet_files) AS f FROM bags WHERE path = " + `'${files[0]}'`)).getRows())).map((r) => String(r[0])).find((f) => f.startsWith('topic_chatter/'))!;
+    const chatter = (
+      await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+        (
+          await c.runAndReadAll('SELECT unnest(parquet_files) AS f FROM bags WHERE path = ' + `'${files[0]}'`)
+        ).getRows(),
+      )
+    )
+      .map((r) => String(r[0]))
+      .find((f) => f.startsWith('topic_chatter/'))!;
     truncateSync(join(tables, chatter), 100);
     const bags = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM bags');
     expect(bags.rows[0]![0]).toBe(4);
@@ -93,7 +105,14 @@ describe('a damaged or unlisted parquet file costs only its own rows', () => {
     expect(rel.every((f) => existsSync(join(staging, f)) && !existsSync(join(tablesDir, f)))).toBe(true);
     for (const f of files) f.done();
     const dirs = await settleAll();
-    expect(new Set(dirs.map((d) => d.path))).toEqual(new Set([join(tablesDir, 't'), join(tablesDir, 't/robot=r1'), join(tablesDir, 't/robot=r1/date=2024-01-01'), join(tablesDir, 't/robot=r1/date=2024-01-02')]));
+    expect(new Set(dirs.map((d) => d.path))).toEqual(
+      new Set([
+        join(tablesDir, 't'),
+        join(tablesDir, 't/robot=r1'),
+        join(tablesDir, 't/robot=r1/date=2024-01-01'),
+        join(tablesDir, 't/robot=r1/date=2024-01-02'),
+      ]),
+    );
     for (const d of dirs) d.done();
     expect(await committing).toEqual(rel.map((f) => join(tablesDir, f)));
     expect(synced.length).toBe(6);
@@ -163,7 +182,8 @@ describe('recorded splits are indexed even when their first indexing fails', () 
     // A second bag left by a crash: the recorder repairs it at its start and hands its splits over then.
     const crashed = join(dataDir, 'bags', 'crashed');
     mkdirSync(crashed);
-    for (const f of readdirSync(bag)) writeFileSync(join(crashed, f.replace(/^[^_]+_[^_]+_[^_]+_[^_]+_/, 'crashed_')), '');
+    for (const f of readdirSync(bag))
+      writeFileSync(join(crashed, f.replace(/^[^_]+_[^_]+_[^_]+_[^_]+_/, 'crashed_')), '');
     writeFileSync(join(crashed, RECORDING_MARKER), '1\n');
     // as if files[3] were still being written
     const lh = lakehouse(dataDir, { recording: () => ({ files: [files[3]!], bags: [], closing: [] }) });
@@ -175,7 +195,7 @@ describe('recorded splits are indexed even when their first indexing fails', () 
   });
 });
 
-describe('a failed split\'s retry', () => {
+describe("a failed split's retry", () => {
   it('is queued once when due, not again by every tick while it runs: each attempt counts once', async () => {
     const dataDir = join(work.path, 'retry-once');
     let clock = 0;
@@ -190,7 +210,8 @@ describe('a failed split\'s retry', () => {
       const staging = lakehousePaths(dataDir).staging;
       rmSync(staging, { recursive: true, force: true });
       writeFileSync(staging, 'not a directory'); // every attempt fails
-      const failures = () => lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
+      const failures = () =>
+        lh.metrics().find((m) => m.name === 'auraison_lakehouse_index_failures_total')!.samples[0]!.value;
       lh.indexRecordedSplit(files[0]!, bag);
       await lh.idle();
       expect(failures()).toBe(1);
@@ -241,7 +262,9 @@ describe('what a writer killed mid-import leaves behind', () => {
     const orphan = join(dir, 'part-orphan.parquet');
     const db = await DuckDBInstance.create(':memory:');
     const conn = await db.connect();
-    await conn.run(`COPY (SELECT 'x' AS segment_id, 'b' AS bag, '/chatter' AS topic, 't' AS type, 1::BIGINT AS log_time) TO '${orphan}' (FORMAT parquet)`);
+    await conn.run(
+      `COPY (SELECT 'x' AS segment_id, 'b' AS bag, '/chatter' AS topic, 't' AS type, 1::BIGINT AS log_time) TO '${orphan}' (FORMAT parquet)`,
+    );
     conn.closeSync();
     db.closeSync();
     expect(await count(dataDir, 'SELECT count(*) FROM messages')).toBe(10); // invisible to queries already

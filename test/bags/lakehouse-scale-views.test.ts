@@ -29,14 +29,24 @@ let dir: Record<string, string> = {};
 beforeAll(async () => {
   const config = join(work.path, 'edge.yaml');
   writeFileSync(config, `data_dir: ${dataDir}\n`);
-  const r = await runMain(['bag', 'import', join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap'), '--config', config, '--msgs', join(FIXTURES, 'msgs')]);
+  const r = await runMain([
+    'bag',
+    'import',
+    join(FIXTURES, 'bags', 'rosbags-rs', 'test_bag_mcap'),
+    '--config',
+    config,
+    '--msgs',
+    join(FIXTURES, 'msgs'),
+  ]);
   expect(r.code, r.stderr).toBe(0);
-  const rows = (await queryLakehouse(dataDir, `SELECT topic, table_name FROM projections WHERE topic IN ('${ODOM}', '${IMU}')`)).rows;
+  const rows = (
+    await queryLakehouse(dataDir, `SELECT topic, table_name FROM projections WHERE topic IN ('${ODOM}', '${IMU}')`)
+  ).rows;
   dir = Object.fromEntries(rows.map(([topic, table]) => [String(topic), String(table)]));
 }, 30_000);
 
 describe('a query reads only the tables it names', () => {
-  it('a query of bags reads no parquet file; one of a topic reads only that topic\'s', async () => {
+  it("a query of bags reads no parquet file; one of a topic reads only that topic's", async () => {
     expect((await run('SELECT count(*) FROM bags')).dirs).toEqual([]);
     const odom = await run(`SELECT count(*)::INTEGER FROM "${ODOM}"`);
     expect(odom.dirs).toEqual([dir[ODOM]]);
@@ -46,7 +56,10 @@ describe('a query reads only the tables it names', () => {
   it('finds the names in CTEs, subqueries, joins, unions, DESCRIBE, and in any case', async () => {
     const cases: [string, string[]][] = [
       [`WITH o AS (SELECT * FROM "${ODOM}") SELECT count(*) FROM o`, [dir[ODOM]!]],
-      [`SELECT (SELECT count(*) FROM "${IMU}") + (SELECT count(*) FROM bags WHERE segment_id IN (SELECT segment_id FROM "${ODOM}"))`, [dir[IMU]!, dir[ODOM]!].sort()],
+      [
+        `SELECT (SELECT count(*) FROM "${IMU}") + (SELECT count(*) FROM bags WHERE segment_id IN (SELECT segment_id FROM "${ODOM}"))`,
+        [dir[IMU]!, dir[ODOM]!].sort(),
+      ],
       [`SELECT count(*) FROM "${ODOM}" o JOIN MESSAGES m ON m.log_time = o.log_time`, ['messages', dir[ODOM]!].sort()],
       [`SELECT log_time FROM "${ODOM}" UNION ALL SELECT log_time FROM "${IMU}"`, [dir[IMU]!, dir[ODOM]!].sort()],
       [`DESCRIBE "${ODOM}"`, [dir[ODOM]!]],
@@ -61,7 +74,11 @@ describe('a query reads only the tables it names', () => {
 
   it('a statement that lists the tables sees every one, as before', async () => {
     const all = (await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM projections')).rows[0]![0] as number;
-    for (const sql of ['SHOW TABLES', "SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal", "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'"]) {
+    for (const sql of [
+      'SHOW TABLES',
+      'SELECT view_name FROM duckdb_views() WHERE temporary AND NOT internal',
+      "SELECT table_name FROM information_schema.tables WHERE table_schema = 'main'",
+    ]) {
       const { result } = await run(sql);
       const names = result.rows.map((r) => String(r[0]));
       expect(names, sql).toContain(ODOM);
@@ -69,11 +86,19 @@ describe('a query reads only the tables it names', () => {
     }
   });
 
-  it('errors still name every table, the topics, DuckDB\'s guess, and the columns of the table named', async () => {
-    await expect(queryLakehouse(dataDir, 'SELECT * FROM nothere')).rejects.toThrow(/\nTables: bags, projections, messages, raw_messages, events, "\/.* and \d+ more \(SELECT DISTINCT topic FROM messages\)/);
-    await expect(queryLakehouse(dataDir, 'SELECT * FROM "/test/nav_msgs/odometri"')).rejects.toThrow(/^no topic \/test\/nav_msgs\/odometri in the lakehouse at .* Did you mean "\/test\/nav_msgs\/odometry"\? Its topics: /);
-    await expect(queryLakehouse(dataDir, `SELECT nope FROM "${ODOM}"`)).rejects.toThrow(/Columns of "\/test\/nav_msgs\/odometry": .*"pose\.pose\.position\.x"/);
-    await expect(queryLakehouse(dataDir, 'SELEC 1')).rejects.toThrow(/Tables: bags, projections, messages, raw_messages, events, /);
+  it("errors still name every table, the topics, DuckDB's guess, and the columns of the table named", async () => {
+    await expect(queryLakehouse(dataDir, 'SELECT * FROM nothere')).rejects.toThrow(
+      /\nTables: bags, projections, messages, raw_messages, events, "\/.* and \d+ more \(SELECT DISTINCT topic FROM messages\)/,
+    );
+    await expect(queryLakehouse(dataDir, 'SELECT * FROM "/test/nav_msgs/odometri"')).rejects.toThrow(
+      /^no topic \/test\/nav_msgs\/odometri in the lakehouse at .* Did you mean "\/test\/nav_msgs\/odometry"\? Its topics: /,
+    );
+    await expect(queryLakehouse(dataDir, `SELECT nope FROM "${ODOM}"`)).rejects.toThrow(
+      /Columns of "\/test\/nav_msgs\/odometry": .*"pose\.pose\.position\.x"/,
+    );
+    await expect(queryLakehouse(dataDir, 'SELEC 1')).rejects.toThrow(
+      /Tables: bags, projections, messages, raw_messages, events, /,
+    );
   });
 
   it('a damaged file of one topic warns only the queries that read that topic', async () => {
@@ -91,10 +116,25 @@ describe('a query reads only the tables it names', () => {
     expect(imu.warnings).toContainEqual(expect.stringContaining(`its rows are left out of "${IMU}"`));
 
     // lerobot export makes only the views of the topics it exports: the damaged /imu file is not read.
-    const [[t0, t1]] = (await queryLakehouse(dataDir, `SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "${ODOM}"`)).rows as [[string, string]];
+    const [[t0, t1]] = (
+      await queryLakehouse(dataDir, `SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "${ODOM}"`)
+    ).rows as [[string, string]];
     const config = join(work.path, 'edge.yaml');
     const feature = `observation.state=${ODOM}:pose.pose.position.x`;
-    const exported = await runMain(['lerobot', 'export', join(work.path, 'odom-ds'), '--config', config, '--fps', '1', '--feature', feature, '--window', `${t0},${t1}`, '--json']);
+    const exported = await runMain([
+      'lerobot',
+      'export',
+      join(work.path, 'odom-ds'),
+      '--config',
+      config,
+      '--fps',
+      '1',
+      '--feature',
+      feature,
+      '--window',
+      `${t0},${t1}`,
+      '--json',
+    ]);
     expect(exported.code, exported.stderr).toBe(0);
     expect(exported.stderr).toBe('');
     expect(JSON.parse(exported.stdout)).not.toHaveProperty('warnings.0');

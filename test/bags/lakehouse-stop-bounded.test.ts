@@ -17,7 +17,10 @@ const dirs: string[] = [];
 afterEach(() => dirs.splice(0).forEach((d) => rmSync(d, { recursive: true, force: true })));
 
 function lakehouse(dataDir: string, lines: { msg: string; jobs?: number }[]) {
-  const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
+  const log = pino(
+    { level: 'info' },
+    { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+  );
   return new Lakehouse({
     dataDir,
     robot: 'r1',

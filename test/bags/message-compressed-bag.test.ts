@@ -30,7 +30,11 @@ async function messageCompressedBag(): Promise<string> {
   cleanups.push(dir.cleanup);
   const bag = join(dir.path, 'talker');
   mkdirSync(bag);
-  await writeStringMcap(join(bag, 'talker_0.mcap'), TEXTS.map((t, i) => ['/chatter', T0 + BigInt(i) * 1_000_000n, t]), (cdr) => zstd.compress(cdr, 3));
+  await writeStringMcap(
+    join(bag, 'talker_0.mcap'),
+    TEXTS.map((t, i) => ['/chatter', T0 + BigInt(i) * 1_000_000n, t]),
+    (cdr) => zstd.compress(cdr, 3),
+  );
   const end = T0 + 2_000_000n;
   writeFileSync(
     join(bag, 'metadata.yaml'),
@@ -73,7 +77,10 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
     const bag = await messageCompressedBag();
     const info = await runMain(['bag', 'info', bag, '--json']);
     expect(info.code, info.stderr).toBe(0);
-    expect(JSON.parse(info.stdout)).toMatchObject({ messageCount: 3, topics: [expect.objectContaining({ name: '/chatter', count: 3 })] });
+    expect(JSON.parse(info.stdout)).toMatchObject({
+      messageCount: 3,
+      topics: [expect.objectContaining({ name: '/chatter', count: 3 })],
+    });
   });
 
   it('says what to do with a bag compressed whole (compression_mode FILE), which it does not read', async () => {
@@ -82,7 +89,9 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
     writeFileSync(meta, readFileSync(meta, 'utf8').replace('compression_mode: MESSAGE', 'compression_mode: FILE'));
     const info = await runMain(['bag', 'info', bag]);
     expect(info.code).toBe(1);
-    expect(info.stderr).toContain('compression mode "FILE" (zstd; only MESSAGE is read) is not supported; decompress the bag with `ros2 bag convert` first');
+    expect(info.stderr).toContain(
+      'compression mode "FILE" (zstd; only MESSAGE is read) is not supported; decompress the bag with `ros2 bag convert` first',
+    );
   });
 
   it('bag play publishes each message decompressed', async () => {
@@ -90,11 +99,21 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
     const definitions = new DefinitionsRegistry({ distro: 'jazzy' });
     const bus = new Bus();
     const seen: BusMessage[] = [];
-    bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1000 }, handler: (m) => void seen.push(m) });
-    const player = new BagPlayer({ bus, definitions, log: pino({ level: 'silent' }) }, { path: bag, rate: 100, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() });
+    bus.subscribe({
+      name: 'test',
+      topic: '**',
+      queue: { policy: 'drop-newest', depth: 1000 },
+      handler: (m) => void seen.push(m),
+    });
+    const player = new BagPlayer(
+      { bus, definitions, log: pino({ level: 'silent' }) },
+      { path: bag, rate: 100, loop: false, select: () => true, startOffsetNs: 0n, remap: new Map() },
+    );
     await player.play(new AbortController().signal);
     const codec = new MessageCodec(definitions);
-    expect(seen.filter((m) => m.topic === '/chatter').map((m) => codec.decode<{ data: string }>(m.type, m.data).data)).toEqual(TEXTS);
+    expect(
+      seen.filter((m) => m.topic === '/chatter').map((m) => codec.decode<{ data: string }>(m.type, m.data).data),
+    ).toEqual(TEXTS);
   });
 
   it('bag import decodes every message (none kept as raw bytes)', async () => {
@@ -105,7 +124,10 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
     writeFileSync(config, 'data_dir: ./data\n');
     const imported = await runMain(['bag', 'import', bag, '--config', config, '--json'], { cwd: work.path });
     expect(imported.code, imported.stdout + imported.stderr).toBe(0);
-    const query = await runMain(['query', '--config', config, '--json', "SELECT count(*)::INTEGER AS n FROM messages WHERE topic = '/chatter'"], { cwd: work.path });
+    const query = await runMain(
+      ['query', '--config', config, '--json', "SELECT count(*)::INTEGER AS n FROM messages WHERE topic = '/chatter'"],
+      { cwd: work.path },
+    );
     expect(query.code, query.stdout + query.stderr).toBe(0);
     expect(query.stdout).toContain('3');
   });

@@ -29,8 +29,13 @@ describe('messages over lakehouse.project_max_message_bytes', () => {
     const r = await runMain(['query', 'SELECT count(*) FROM "/topic"', '--config', config], { cwd });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('no table for topic /topic in the lakehouse at ');
-    expect(r.stderr).toContain(": it was recorded (1 segment(s); its messages are in the messages table: SELECT * FROM messages WHERE topic = '/topic'), but not decoded into columns: its messages are larger than lakehouse.project_max_message_bytes");
-    const inMessages = await runMain(['query', "SELECT count(*)::INTEGER FROM messages WHERE topic = '/topic'", '--config', config, '--json'], { cwd });
+    expect(r.stderr).toContain(
+      ": it was recorded (1 segment(s); its messages are in the messages table: SELECT * FROM messages WHERE topic = '/topic'), but not decoded into columns: its messages are larger than lakehouse.project_max_message_bytes",
+    );
+    const inMessages = await runMain(
+      ['query', "SELECT count(*)::INTEGER FROM messages WHERE topic = '/topic'", '--config', config, '--json'],
+      { cwd },
+    );
     expect((JSON.parse(inMessages.stdout) as { rows: number[][] }).rows[0]![0]).toBeGreaterThan(0);
   });
 });

@@ -15,9 +15,24 @@ const [bagsDir, compression = 'none'] = process.argv.slice(2);
 const registry = new DefinitionsRegistry();
 const codec = new MessageCodec(registry);
 const bus = new Bus();
-const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: compression as RecorderSettings['compression'], chunk_size_bytes: 4096, split_max_bytes: 48 * 1024, flush_interval_ms: 1000, min_free_bytes: 0 };
+const settings = {
+  ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+  enabled: true,
+  compression: compression as RecorderSettings['compression'],
+  chunk_size_bytes: 4096,
+  split_max_bytes: 48 * 1024,
+  flush_interval_ms: 1000,
+  min_free_bytes: 0,
+};
 // `closed FILE` once a split is finished and listed in metadata.yaml: the parent can kill after one has.
-const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: bagsDir!, settings, onSplitClosed: (file) => void process.stdout.write(`closed ${file}\n`) });
+const recorder = new Recorder({
+  bus,
+  definitions: registry,
+  log: pino({ level: 'silent' }),
+  bagsDir: bagsDir!,
+  settings,
+  onSplitClosed: (file) => void process.stdout.write(`closed ${file}\n`),
+});
 const pub = bus.advertise('/seq', 'std_msgs/msg/String', { source: 'test' });
 await recorder.start();
 process.stdout.write('recording\n');

@@ -31,7 +31,6 @@ function snapshot(dir: string): Record<string, string> {
   return Object.fromEntries(readdirSync(dir).map((f) => [f, readFileSync(join(dir, f)).toString('base64')]));
 }
 
-
 describe('bag repair never deletes or empties what it cannot read', () => {
   it('a rewrite that fails (disk full) leaves the split as it was, and no half-written copy or open file behind', async () => {
     const { dir, file, bytes } = copyBag('disk-full', (b) => (b[1]! ^= 0x01));
@@ -41,7 +40,8 @@ describe('bag repair never deletes or empties what it cannot read', () => {
       create: async (path: string) => {
         const real = await fsSegmentIO.create(path);
         return {
-          writev: async () => Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })),
+          writev: async () =>
+            Promise.reject(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' })),
           sync: () => real.sync(),
           close: async () => {
             closed++;
@@ -61,7 +61,9 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const r = await runCli(['bag', 'repair', dir]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`${file}: repaired, 188 messages kept; 8 bytes held no readable record (8 from byte 0: no MCAP magic at its start); the original is kept as ${file}.orig\n`);
+    expect(r.stdout).toContain(
+      `${file}: repaired, 188 messages kept; 8 bytes held no readable record (8 from byte 0: no MCAP magic at its start); the original is kept as ${file}.orig\n`,
+    );
     expect(readFileSync(`${file}.orig`).equals(bytes)).toBe(true);
     expect(await mcapMessageCount(file)).toBe(188);
     const info = await runMain(['bag', 'info', dir]);
@@ -73,7 +75,9 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const { dir, file } = copyBag('header-length', (b) => (b[9]! ^= 0x80));
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toMatch(/repaired, 188 messages kept; \d+ bytes held no readable record \(\d+ from byte 8: .*\); the original is kept as .*test_bag_mcap\.mcap\.orig\n/);
+    expect(r.stdout).toMatch(
+      /repaired, 188 messages kept; \d+ bytes held no readable record \(\d+ from byte 8: .*\); the original is kept as .*test_bag_mcap\.mcap\.orig\n/,
+    );
     expect(await mcapMessageCount(file)).toBe(188);
   });
 
@@ -96,7 +100,9 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     writeFileSync(join(dir, 'test_bag_mcap_1.mcap'), '');
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`${join(dir, 'test_bag_mcap_1.mcap')}: empty (0 bytes), left as it is and not listed in metadata.yaml\n`);
+    expect(r.stdout).toContain(
+      `${join(dir, 'test_bag_mcap_1.mcap')}: empty (0 bytes), left as it is and not listed in metadata.yaml\n`,
+    );
     expect(existsSync(join(dir, 'test_bag_mcap_1.mcap'))).toBe(true);
     expect(existsSync(join(dir, SPLIT))).toBe(true);
   });
@@ -128,7 +134,9 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     expect(r.code).toBe(0);
     const [report] = JSON.parse(r.stdout).files;
     expect(report).toMatchObject({ state: 'repaired', messages: 8, backup: `${file}.orig` });
-    expect(report.damage).toEqual([expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) })]);
+    expect(report.damage).toEqual([
+      expect.objectContaining({ problem: expect.stringMatching(/^incorrect chunk CRC/) }),
+    ]);
     expect(await mcapMessageCount(file)).toBe(8);
   });
 
@@ -136,9 +144,20 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     const dir = join(work.path, 'lz4');
     mkdirSync(dir);
     const file = join(dir, 'lz4_0.mcap');
-    const writer = new McapSegmentWriter({ file: await fsSegmentIO.create(file), compression: 'lz4', compressor: await loadCompressor('lz4'), chunkSize: 1000 });
+    const writer = new McapSegmentWriter({
+      file: await fsSegmentIO.create(file),
+      compression: 'lz4',
+      compressor: await loadCompressor('lz4'),
+      chunkSize: 1000,
+    });
     const channel = writer.addChannel({ topic: '/a', schemaId: 0, messageEncoding: 'cdr', metadata: new Map() });
-    for (let i = 0; i < 10; i++) writer.addMessage(channel, BigInt(i + 1), BigInt(i + 1), new Uint8Array(600).map((_, k) => (k * 31 + i * 7) ^ (k >> 3))); // two per chunk
+    for (let i = 0; i < 10; i++)
+      writer.addMessage(
+        channel,
+        BigInt(i + 1),
+        BigInt(i + 1),
+        new Uint8Array(600).map((_, k) => (k * 31 + i * 7) ^ (k >> 3)),
+      ); // two per chunk
     await writer.abandon();
     const bytes = readFileSync(file);
     // The second chunk's lz4 frame: a flipped bit in its frame descriptor fails the decompression itself.
@@ -152,7 +171,11 @@ describe('bag repair never deletes or empties what it cannot read', () => {
     writeFileSync(file, bytes);
     const r = await runMain(['bag', 'repair', dir, '--json']);
     expect(r.code).toBe(0);
-    expect(JSON.parse(r.stdout).files[0]).toMatchObject({ state: 'repaired', messages: 8, damage: [{ offset: chunks[1] }] });
+    expect(JSON.parse(r.stdout).files[0]).toMatchObject({
+      state: 'repaired',
+      messages: 8,
+      damage: [{ offset: chunks[1] }],
+    });
     expect(await mcapMessageCount(file)).toBe(8);
   });
 
@@ -175,7 +198,9 @@ describe('bag repair leaves alone what needs no repair', () => {
     const before = snapshot(dir);
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toBe(`${join(dir, SPLIT)}: intact, 188 messages\n${dir}: nothing to repair: every split is whole and metadata.yaml lists them (188 messages); nothing was changed\n`);
+    expect(r.stdout).toBe(
+      `${join(dir, SPLIT)}: intact, 188 messages\n${dir}: nothing to repair: every split is whole and metadata.yaml lists them (188 messages); nothing was changed\n`,
+    );
     expect(snapshot(dir)).toEqual(before);
   });
 
@@ -187,7 +212,12 @@ describe('bag repair leaves alone what needs no repair', () => {
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     // The cut fell in a message index record after the chunk: all 188 messages are there, the index is rebuilt.
-    expect(report.files[0]).toMatchObject({ state: 'repaired', messages: 188, droppedBytes: 45, damage: [{ offset: 75161, length: 45, indexOnly: true }] });
+    expect(report.files[0]).toMatchObject({
+      state: 'repaired',
+      messages: 188,
+      droppedBytes: 45,
+      damage: [{ offset: 75161, length: 45, indexOnly: true }],
+    });
     expect(report.files[0].backup).toBeUndefined();
     expect(report.metadataRewritten).toBe(false);
     expect(readFileSync(join(dir, 'metadata.yaml'), 'utf8')).toBe(metadata);
@@ -200,8 +230,12 @@ describe('bag repair leaves alone what needs no repair', () => {
     const metadata = readFileSync(join(dir, 'metadata.yaml'), 'utf8');
     const r = await runMain(['bag', 'repair', dir]);
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`${dir}: metadata.yaml rewritten, 376 messages; the old one kept as ${join(dir, 'metadata.yaml.orig')}\n`);
+    expect(r.stdout).toContain(
+      `${dir}: metadata.yaml rewritten, 376 messages; the old one kept as ${join(dir, 'metadata.yaml.orig')}\n`,
+    );
     expect(readFileSync(join(dir, 'metadata.yaml.orig'), 'utf8')).toBe(metadata);
-    expect(parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml').relativeFilePaths.sort()).toEqual([SPLIT, 'test_bag_mcap_1.mcap'].sort());
+    expect(
+      parseMetadata(readFileSync(join(dir, 'metadata.yaml'), 'utf8'), 'metadata.yaml').relativeFilePaths.sort(),
+    ).toEqual([SPLIT, 'test_bag_mcap_1.mcap'].sort());
   });
 });

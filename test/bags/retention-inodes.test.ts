@@ -23,7 +23,8 @@ describe.runIf(canMountTmpfs)('retention keeps free inodes for the recorder', ()
     const dataDir = join(disk.path, 'data');
     const registry = new DefinitionsRegistry();
     const { bag, files } = await recordSmallBag(dataDir, registry);
-    for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+    for (const file of files)
+      await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
     const inodes = () => statfsSync(disk.path).ffree;
     const target = freeInodesTarget(statfsSync(disk.path).files);
     expect(target).toBe(46); // 16 for the recorder, and a margin: a tenth of 300
@@ -32,7 +33,13 @@ describe.runIf(canMountTmpfs)('retention keeps free inodes for the recorder', ()
     for (let i = 0; inodes() > 40; i++) writeFileSync(join(disk.path, 'other', `f${i}`), 'x');
     expect(statfsSync(disk.path).bavail * statfsSync(disk.path).bsize).toBeGreaterThan(8_000_000);
 
-    const r = await applyRetention({ dataDir, settings: RETENTION_DEFAULTS, syncRequired: false, keep: [files.at(-1)!], minFreeBytes: 65_536 });
+    const r = await applyRetention({
+      dataDir,
+      settings: RETENTION_DEFAULTS,
+      syncRequired: false,
+      keep: [files.at(-1)!],
+      minFreeBytes: 65_536,
+    });
     expect(r.deleted.length).toBeGreaterThan(0);
     expect(r.deleted.every((d) => d.why === 'free_space')).toBe(true);
     expect(inodes()).toBeGreaterThanOrEqual(target);
@@ -42,7 +49,16 @@ describe.runIf(canMountTmpfs)('retention keeps free inodes for the recorder', ()
 
     // Nothing of ours left to delete but the split being recorded: said so, and what to do.
     for (let i = 0; inodes() > 20; i++) writeFileSync(join(disk.path, 'other', `g${i}`), 'x');
-    const stuck = await applyRetention({ dataDir, settings: RETENTION_DEFAULTS, syncRequired: false, keep: [files.at(-1)!], minFreeBytes: 65_536, recording: () => ({ files: [files.at(-1)!], bags: [bag], closing: [] }) });
-    expect(stuck.lowSpace).toMatch(/^\d+ inodes free on the data dir's file system, below the 46 retention keeps for the recorder \(it stops below 16\), and nothing retention may delete is left but what the recorder holds .*: delete files outside the data dir$/);
+    const stuck = await applyRetention({
+      dataDir,
+      settings: RETENTION_DEFAULTS,
+      syncRequired: false,
+      keep: [files.at(-1)!],
+      minFreeBytes: 65_536,
+      recording: () => ({ files: [files.at(-1)!], bags: [bag], closing: [] }),
+    });
+    expect(stuck.lowSpace).toMatch(
+      /^\d+ inodes free on the data dir's file system, below the 46 retention keeps for the recorder \(it stops below 16\), and nothing retention may delete is left but what the recorder holds .*: delete files outside the data dir$/,
+    );
   });
 });

@@ -14,7 +14,10 @@ const work = tempDir('retention-recorder-');
 const SMALL = { compression: 'none' as const, chunk_size_bytes: 2048, split_max_bytes: 2000, min_free_bytes: 0 };
 const EVERYTHING = { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true };
 const metadataOf = (bag: string) => parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'metadata.yaml');
-const splitsIn = (bag: string) => readdirSync(bag).filter((f) => f.endsWith('.mcap')).sort();
+const splitsIn = (bag: string) =>
+  readdirSync(bag)
+    .filter((f) => f.endsWith('.mcap'))
+    .sort();
 /** For vi.waitFor: its default (1 s) is too short for disk I/O on a loaded CI machine. */
 const WAIT = { timeout: 20_000, interval: 10 };
 
@@ -35,7 +38,7 @@ function gatedIO() {
 }
 
 describe('retention and the recorder meet in the bag being recorded', () => {
-  it('retention deletes a live bag\'s finished splits but leaves its metadata.yaml to the recorder, which drops them and keeps the note', async () => {
+  it("retention deletes a live bag's finished splits but leaves its metadata.yaml to the recorder, which drops them and keeps the note", async () => {
     const { dir, bus, recorder, closed } = setup(SMALL);
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     await recorder.start();
@@ -50,7 +53,12 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     await recorder.flush();
     const before = readFileSync(join(bag, 'metadata.yaml'), 'utf8');
 
-    const report = await applyRetention({ dataDir: dir, settings: EVERYTHING, syncRequired: false, recording: () => recorder.active() });
+    const report = await applyRetention({
+      dataDir: dir,
+      settings: EVERYTHING,
+      syncRequired: false,
+      recording: () => recorder.active(),
+    });
     const deleted = report.deleted.map((d) => d.file);
     expect(deleted.length).toBeGreaterThanOrEqual(2);
     expect(deleted).not.toContain(recorder.currentFile);
@@ -63,7 +71,9 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     await recorder.stop();
     const after = metadataOf(bag);
     expect(after.files.map((f) => f.path).sort()).toEqual(splitsIn(bag));
-    expect(after.customData[RETENTION_DELETED_KEY]!.split(',').sort()).toEqual(deleted.map((f) => f.split('/').pop()!).sort());
+    expect(after.customData[RETENTION_DELETED_KEY]!.split(',').sort()).toEqual(
+      deleted.map((f) => f.split('/').pop()!).sort(),
+    );
     expect(after.messageCount).toBe(after.files.reduce((n, f) => n + f.messageCount, 0));
   });
 
@@ -85,7 +95,14 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     expect(closed).not.toContain(split);
 
     // Low on space and over every limit: everything not held by the recorder may go.
-    const report = await applyRetention({ dataDir: dir, settings: EVERYTHING, syncRequired: false, recording: () => recorder.active(), minFreeBytes: 1e12, diskSpace: async () => ({ free: 0, size: 1e13 }) });
+    const report = await applyRetention({
+      dataDir: dir,
+      settings: EVERYTHING,
+      syncRequired: false,
+      recording: () => recorder.active(),
+      minFreeBytes: 1e12,
+      diskSpace: async () => ({ free: 0, size: 1e13 }),
+    });
     expect(report.deleted.map((d) => d.file)).not.toContain(split);
     expect(existsSync(split)).toBe(true);
     expect(existsSync(first)).toBe(true);
@@ -98,12 +115,15 @@ describe('retention and the recorder meet in the bag being recorded', () => {
     expect(existsSync(join(first, '.recording'))).toBe(false); // closed cleanly, not abandoned
   });
 
-  it('two writers of one metadata.yaml never take each other\'s temporary file', async () => {
+  it("two writers of one metadata.yaml never take each other's temporary file", async () => {
     const bag = join(work.path, 'tmp-names');
     mkdirSync(bag, { recursive: true });
     const path = join(bag, 'metadata.yaml');
     for (let i = 0; i < 50; i++) {
-      const results = await Promise.allSettled([fsSegmentIO.writeAtomic(path, 'a\n'.repeat(2000)), fsSegmentIO.writeAtomic(path, 'b\n'.repeat(2000))]);
+      const results = await Promise.allSettled([
+        fsSegmentIO.writeAtomic(path, 'a\n'.repeat(2000)),
+        fsSegmentIO.writeAtomic(path, 'b\n'.repeat(2000)),
+      ]);
       expect(results.map((r) => r.status)).toEqual(['fulfilled', 'fulfilled']);
     }
     expect(['a\n'.repeat(2000), 'b\n'.repeat(2000)]).toContain(readFileSync(path, 'utf8'));
@@ -116,15 +136,31 @@ describe('recorded splits the lakehouse has not indexed yet', () => {
     const dataDir = join(work.path, 'unindexed');
     const { files } = await recordSmallBag(dataDir, registry);
     const old = { max_bytes: 1, max_age_hours: 1e-9, allow_unsynced_delete: true };
-    const kept = await applyRetention({ dataDir, settings: old, syncRequired: false, keepUnindexed: true, now: Date.now() + 3600_000 });
+    const kept = await applyRetention({
+      dataDir,
+      settings: old,
+      syncRequired: false,
+      keepUnindexed: true,
+      now: Date.now() + 3600_000,
+    });
     expect(kept.deleted).toEqual([]);
     expect(files.every((f) => existsSync(f))).toBe(true);
     expect(kept.blocked).toMatch(/over retention.max_bytes .* recorded splits the lakehouse has not indexed yet/);
 
     const size = 1e9;
     // Just below the target: the oldest split is enough.
-    const lowDisk = async (): Promise<DiskSpace> => ({ size, free: freeSpaceTarget(1000, size) - (existsSync(files[0]!) ? 1000 : 0) });
-    const forced = await applyRetention({ dataDir, settings: old, syncRequired: false, keepUnindexed: true, minFreeBytes: 1000, diskSpace: lowDisk });
+    const lowDisk = async (): Promise<DiskSpace> => ({
+      size,
+      free: freeSpaceTarget(1000, size) - (existsSync(files[0]!) ? 1000 : 0),
+    });
+    const forced = await applyRetention({
+      dataDir,
+      settings: old,
+      syncRequired: false,
+      keepUnindexed: true,
+      minFreeBytes: 1000,
+      diskSpace: lowDisk,
+    });
     expect(forced.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'free_space']]);
     expect(files.slice(1).every((f) => existsSync(f))).toBe(true);
   });
@@ -132,7 +168,9 @@ describe('recorded splits the lakehouse has not indexed yet', () => {
   it('the lakehouse keeps them: a pass before its start scan indexed them deletes none', async () => {
     const dataDir = join(work.path, 'unindexed-lakehouse');
     const { files } = await recordSmallBag(dataDir, registry);
-    const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, max_bytes: 1, check_interval_s: 86_400 } });
+    const lh = testLakehouse(dataDir, registry, {
+      retention: { ...RETENTION_DEFAULTS, max_bytes: 1, check_interval_s: 86_400 },
+    });
     await lh.start(); // queues retention, then the scan that indexes the splits
     await lh.idle();
     await lh.stop();
@@ -148,8 +186,14 @@ describe('the lakehouse after stop()', () => {
     let armed = false;
     let free = 1e9;
     const size = 1e9;
-    const diskSpace = (): Promise<DiskSpace> => (armed ? new Promise((resolve) => (hold = resolve)) : Promise.resolve({ size, free }));
-    const lh = testLakehouse(dataDir, registry, { retention: { ...RETENTION_DEFAULTS, check_interval_s: 86_400 }, minFreeBytes: 1000, diskSpace, tickMs: 1 });
+    const diskSpace = (): Promise<DiskSpace> =>
+      armed ? new Promise((resolve) => (hold = resolve)) : Promise.resolve({ size, free });
+    const lh = testLakehouse(dataDir, registry, {
+      retention: { ...RETENTION_DEFAULTS, check_interval_s: 86_400 },
+      minFreeBytes: 1000,
+      diskSpace,
+      tickMs: 1,
+    });
     await lh.start();
     await lh.idle();
     armed = true;

@@ -17,13 +17,15 @@ const DEFAULTS = RETENTION_DEFAULTS;
 async function indexedBag(name: string) {
   const dataDir = join(work.path, name);
   const { bag, files } = await recordSmallBag(dataDir, registry);
-  for (const file of files) await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const file of files)
+    await importBag({ path: bag, only: [file], dataDir, robot: 'r1', registry, source: 'recorder' });
   return { dataDir, bag, files };
 }
 
 function du(dir: string): number {
   let n = 0;
-  for (const e of readdirSync(dir, { withFileTypes: true })) n += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
+  for (const e of readdirSync(dir, { withFileTypes: true }))
+    n += e.isDirectory() ? du(join(dir, e.name)) : statSync(join(dir, e.name)).size;
   return n;
 }
 
@@ -43,19 +45,39 @@ describe('retention keeps free space for the recorder', () => {
     const target = freeSpaceTarget(minFree, size);
     // Another program leaves just less free than the target: one split's worth has to go.
     const other = size - used - target + 1000;
-    const r = await applyRetention({ dataDir, settings: DEFAULTS, syncRequired: false, minFreeBytes: minFree, diskSpace: smallDisk(dataDir, size, () => other) });
+    const r = await applyRetention({
+      dataDir,
+      settings: DEFAULTS,
+      syncRequired: false,
+      minFreeBytes: minFree,
+      diskSpace: smallDisk(dataDir, size, () => other),
+    });
     expect(DEFAULTS.max_bytes).toBeGreaterThan(size); // the size limit alone never fires here
     expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'free_space']]);
     expect(r.freeSpace!.free).toBeGreaterThanOrEqual(target);
-    expect(r.lowSpace).toMatch(/deleted the 1 oldest file\(s\) to keep \d+ bytes free \(recorder.min_free_bytes 100000 plus a margin\)/);
+    expect(r.lowSpace).toMatch(
+      /deleted the 1 oldest file\(s\) to keep \d+ bytes free \(recorder.min_free_bytes 100000 plus a margin\)/,
+    );
     expect(files.slice(1).every((f) => existsSync(f))).toBe(true);
 
     // Without a recorder (no minFreeBytes) free space is not retention's business.
-    const none = await applyRetention({ dataDir, settings: DEFAULTS, syncRequired: false, diskSpace: smallDisk(dataDir, size, () => size) });
+    const none = await applyRetention({
+      dataDir,
+      settings: DEFAULTS,
+      syncRequired: false,
+      diskSpace: smallDisk(dataDir, size, () => size),
+    });
     expect(none.deleted).toEqual([]);
 
     // Nothing of ours can make enough room: all goes but the split being recorded, and health-worthy words say why.
-    const full = await applyRetention({ dataDir, settings: DEFAULTS, syncRequired: false, keep: [files[3]!], minFreeBytes: minFree, diskSpace: smallDisk(dataDir, size, () => size) });
+    const full = await applyRetention({
+      dataDir,
+      settings: DEFAULTS,
+      syncRequired: false,
+      keep: [files[3]!],
+      minFreeBytes: minFree,
+      diskSpace: smallDisk(dataDir, size, () => size),
+    });
     expect(full.deleted.map((d) => d.file)).toEqual([files[1], files[2]]);
     expect(existsSync(files[3]!)).toBe(true);
     expect(full.lowSpace).toMatch(/nothing retention may delete is left: free space outside the data dir/);
@@ -81,7 +103,10 @@ describe('retention keeps free space for the recorder', () => {
     await lh.idle();
     await lh.stop();
     expect(files.slice(1).every((f) => existsSync(f))).toBe(true);
-    expect(lh.health()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/retention: deleted the 1 oldest file\(s\) to keep \d+ bytes free/) });
+    expect(lh.health()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(/retention: deleted the 1 oldest file\(s\) to keep \d+ bytes free/),
+    });
     const metric = (name: string) => lh.metrics().find((m) => m.name === name)!.samples[0]!.value;
     expect(metric('auraison_retention_low_free_space')).toBe(1);
     expect(metric('auraison_retention_free_space_deleted_total')).toBe(1);
@@ -108,7 +133,12 @@ describe('retention keeps free space for the recorder', () => {
     expect(first.deleted.map((d) => d.file)).toEqual([orig, orig1]);
     expect(existsSync(repairing)).toBe(true);
     // Unchanged since the last pass: a dead repair's copy, deleted before any split.
-    const second = await applyRetention({ dataDir, settings: { ...DEFAULTS, max_bytes: first.totalBytes - 1 }, syncRequired: false, repairing: first.repairing });
+    const second = await applyRetention({
+      dataDir,
+      settings: { ...DEFAULTS, max_bytes: first.totalBytes - 1 },
+      syncRequired: false,
+      repairing: first.repairing,
+    });
     expect(second.deleted.map((d) => d.file)).toEqual([repairing]);
     expect(files.every((f) => existsSync(f))).toBe(true);
   });
@@ -119,9 +149,17 @@ describe('retention orders by commit, not by the wall clock', () => {
     const { dataDir, files } = await indexedBag('stepped-back');
     const now = Date.now();
     // Written an hour ago, then the clock stepped back five hours: later splits carry earlier mtimes.
-    files.forEach((f, i) => utimesSync(f, at(now - 3600_000 - i * 5 * 3600_000), at(now - 3600_000 - i * 5 * 3600_000)));
-    const total = (await applyRetention({ dataDir, settings: { ...DEFAULTS, max_bytes: 0 }, syncRequired: false })).totalBytes;
-    const r = await applyRetention({ dataDir, settings: { ...DEFAULTS, max_bytes: total - 1 }, syncRequired: false, now });
+    files.forEach((f, i) =>
+      utimesSync(f, at(now - 3600_000 - i * 5 * 3600_000), at(now - 3600_000 - i * 5 * 3600_000)),
+    );
+    const total = (await applyRetention({ dataDir, settings: { ...DEFAULTS, max_bytes: 0 }, syncRequired: false }))
+      .totalBytes;
+    const r = await applyRetention({
+      dataDir,
+      settings: { ...DEFAULTS, max_bytes: total - 1 },
+      syncRequired: false,
+      now,
+    });
     expect(r.deleted.map((d) => d.file)).toEqual([files[0]]);
   });
 
@@ -145,8 +183,17 @@ describe('retention orders by commit, not by the wall clock', () => {
     utimesSync(files[0]!, at(Date.UTC(2040, 0, 1)), at(Date.UTC(2040, 0, 1))); // a GPS glitch while it was written
     for (const f of files.slice(1, 3)) utimesSync(f, at(now - 5 * 3600_000), at(now - 5 * 3600_000));
     utimesSync(files[3]!, at(now - 60_000), at(now - 60_000));
-    const r = await applyRetention({ dataDir, settings: { ...DEFAULTS, max_bytes: 0, max_age_hours: 1 }, syncRequired: false, now });
-    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'age'], [files[1], 'age'], [files[2], 'age']]);
+    const r = await applyRetention({
+      dataDir,
+      settings: { ...DEFAULTS, max_bytes: 0, max_age_hours: 1 },
+      syncRequired: false,
+      now,
+    });
+    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([
+      [files[0], 'age'],
+      [files[1], 'age'],
+      [files[2], 'age'],
+    ]);
     expect(existsSync(files[3]!)).toBe(true);
   });
 });

@@ -35,21 +35,35 @@ async function smallDataDir(name: string) {
 }
 
 async function markSynced(dataDir: string, ids: string[]): Promise<void> {
-  await withCatalog(lakehousePaths(dataDir).catalog, (c) => c.run(`UPDATE bags SET sync_state = 'synced' WHERE segment_id IN (${ids.map((i) => `'${i}'`).join(',')})`).then(() => undefined));
+  await withCatalog(lakehousePaths(dataDir).catalog, (c) =>
+    c
+      .run(`UPDATE bags SET sync_state = 'synced' WHERE segment_id IN (${ids.map((i) => `'${i}'`).join(',')})`)
+      .then(() => undefined),
+  );
 }
 
 describe('retention on a small data dir', () => {
   it('with a central link declared: deletes the oldest synced data first to keep max_bytes, and never unsynced data unless allowed', async () => {
     const { dataDir, bag, files, ids } = await smallDataDir('size');
     expect(files.length).toBe(4);
-    const first = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
+    const first = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
+      syncRequired: true,
+    });
     expect(first.deleted).toEqual([]);
-    expect(first.blocked).toMatch(/over retention.max_bytes .* not synced to central; set retention.allow_unsynced_delete: true/);
+    expect(first.blocked).toMatch(
+      /over retention.max_bytes .* not synced to central; set retention.allow_unsynced_delete: true/,
+    );
     expect(files.every((f) => existsSync(f))).toBe(true);
 
     await markSynced(dataDir, ids.slice(0, 2));
     const total = first.totalBytes;
-    const second = await applyRetention({ dataDir, settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
+    const second = await applyRetention({
+      dataDir,
+      settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false },
+      syncRequired: true,
+    });
     expect(second.deleted.map((d) => d.file)).toEqual([files[0]]); // one is enough to get under the limit
     expect(second.blocked).toBeUndefined();
     expect(existsSync(files[0]!)).toBe(false);
@@ -60,21 +74,41 @@ describe('retention on a small data dir', () => {
     const rows = await queryLakehouse(dataDir, 'SELECT count(DISTINCT segment_id)::INTEGER FROM messages');
     expect(rows.rows[0]![0]).toBe(3); // its parquet went with it
 
-    const third = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
+    const third = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
+      syncRequired: true,
+    });
     expect(third.deleted.map((d) => d.file)).toEqual([files[1]]);
     expect(third.blocked).toMatch(/not synced/);
 
     const keep = files[3]!;
-    const last = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true }, syncRequired: true, keep: [keep] });
+    const last = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true },
+      syncRequired: true,
+      keep: [keep],
+    });
     expect(last.deleted.map((d) => d.file)).toEqual([files[2]]);
     expect(existsSync(keep)).toBe(true); // the split being recorded is never touched
   });
 
   it('deletes data older than max_age_hours, oldest first, and removes a bag once it has no split', async () => {
     const { dataDir, bag, files } = await smallDataDir('age');
-    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 2.5, allow_unsynced_delete: true }, syncRequired: false });
-    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[files[0], 'age'], [files[1], 'age']]);
-    await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 0.0001, allow_unsynced_delete: true }, syncRequired: false });
+    const r = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 0, max_age_hours: 2.5, allow_unsynced_delete: true },
+      syncRequired: false,
+    });
+    expect(r.deleted.map((d) => [d.file, d.why])).toEqual([
+      [files[0], 'age'],
+      [files[1], 'age'],
+    ]);
+    await applyRetention({
+      dataDir,
+      settings: { max_bytes: 0, max_age_hours: 0.0001, allow_unsynced_delete: true },
+      syncRequired: false,
+    });
     expect(existsSync(bag)).toBe(false);
     expect(readdirSync(join(dataDir, 'bags'))).toEqual([]);
   });
@@ -84,7 +118,16 @@ describe('retention on a small data dir', () => {
     const config = parseConfigText(`data_dir: ${dataDir}\nretention:\n  max_bytes: 1\n`, 'edge.yaml');
     expect(config.retention.allow_unsynced_delete).toBe(false);
     expect(syncRequired(config)).toBe(false);
-    const lakehouse = new Lakehouse({ dataDir, robot: 'r1', definitions: registry, log: pino({ level: 'silent' }), journal: undefined, settings: config.lakehouse, retention: config.retention, syncRequired: syncRequired(config) });
+    const lakehouse = new Lakehouse({
+      dataDir,
+      robot: 'r1',
+      definitions: registry,
+      log: pino({ level: 'silent' }),
+      journal: undefined,
+      settings: config.lakehouse,
+      retention: config.retention,
+      syncRequired: syncRequired(config),
+    });
     await lakehouse.start(); // runs retention once at start
     await lakehouse.idle();
     await lakehouse.stop();
@@ -101,10 +144,28 @@ describe('retention on a small data dir', () => {
     const add = (n: number) => {
       for (let i = 0; i < n; i++) {
         const seq = journal.lastSeq + 1;
-        journal.records.push({ seq, ts: '1700000000000000000', kind: 'agent_event', data: { event_id: `e${seq}`, run_id: 'run-1', kind: 'tool.called', payload: { seq }, ts: '1700000000000000000' } });
+        journal.records.push({
+          seq,
+          ts: '1700000000000000000',
+          kind: 'agent_event',
+          data: {
+            event_id: `e${seq}`,
+            run_id: 'run-1',
+            kind: 'tool.called',
+            payload: { seq },
+            ts: '1700000000000000000',
+          },
+        });
       }
     };
-    const eventFiles = async () => (await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path, deleted_at IS NOT NULL FROM event_files ORDER BY first_seq')).getRowsJson())).map((r) => ({ path: String(r[0]), deleted: r[1] === true }));
+    const eventFiles = async () =>
+      (
+        await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+          (
+            await c.runAndReadAll('SELECT path, deleted_at IS NOT NULL FROM event_files ORDER BY first_seq')
+          ).getRowsJson(),
+        )
+      ).map((r) => ({ path: String(r[0]), deleted: r[1] === true }));
     add(3);
     await indexEvents({ journal, dataDir, robot: 'r1' });
     add(2);
@@ -115,11 +176,19 @@ describe('retention on a small data dir', () => {
     utimesSync(older!.path, hour - 3600, hour - 3600);
     utimesSync(newer!.path, hour, hour);
 
-    const kept = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: true });
+    const kept = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
+      syncRequired: true,
+    });
     expect(kept.deleted).toEqual([]);
     expect(kept.blocked).toMatch(/not synced to central/);
 
-    const r = await applyRetention({ dataDir, settings: { max_bytes: 0, max_age_hours: 1.5, allow_unsynced_delete: false }, syncRequired: false });
+    const r = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 0, max_age_hours: 1.5, allow_unsynced_delete: false },
+      syncRequired: false,
+    });
     expect(r.deleted.map((d) => [d.file, d.why])).toEqual([[older!.path, 'age']]);
     expect(existsSync(older!.path)).toBe(false);
     expect((await eventFiles()).map((f) => f.deleted)).toEqual([true, false]);
@@ -128,7 +197,11 @@ describe('retention on a small data dir', () => {
     // The deleted file's row still says how far the journal was indexed: nothing comes back twice.
     expect(await indexEvents({ journal, dataDir, robot: 'r1' })).toEqual({ rows: 0, lastSeq: 5 });
 
-    const all = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false }, syncRequired: false });
+    const all = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
+      syncRequired: false,
+    });
     expect(all.deleted.map((d) => d.file)).toEqual([newer!.path]);
     expect(all.totalBytes).toBe(0);
   });

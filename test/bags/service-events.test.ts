@@ -42,10 +42,14 @@ describe('the definitions registry', () => {
       ['response', 'rcl_interfaces/srv/GetParameters_Response', 1],
     ]);
     const sendGoal = registry.resolve('test_msgs/action/Fibonacci_SendGoal_Request').definitions[0]!;
-    expect(sendGoal.definitions.map((f) => [f.name, f.type])).toEqual([['goal_id', 'unique_identifier_msgs/msg/UUID'], ['goal', 'test_msgs/action/Fibonacci_Goal']]);
-    expect(registry.origin('service_msgs/msg/ServiceEventInfo')).toBe('ros2 core: rcl_interfaces/service_msgs/msg/ServiceEventInfo.msg');
+    expect(sendGoal.definitions.map((f) => [f.name, f.type])).toEqual([
+      ['goal_id', 'unique_identifier_msgs/msg/UUID'],
+      ['goal', 'test_msgs/action/Fibonacci_Goal'],
+    ]);
+    expect(registry.origin('service_msgs/msg/ServiceEventInfo')).toBe(
+      'ros2 core: rcl_interfaces/service_msgs/msg/ServiceEventInfo.msg',
+    );
   });
-
 });
 
 describe('a bag with service events', () => {
@@ -67,7 +71,12 @@ describe('a bag with service events', () => {
     const resolved = resolver.resolve('lab_interfaces/srv/AddTwoInts_Event', { encoding: 'ros2msg', text });
     expect(resolved).not.toHaveProperty('error');
     expect('definitions' in resolved && resolved.definitions.map((d) => d.name)).toEqual(
-      expect.arrayContaining(['lab_interfaces/srv/AddTwoInts_Event', 'lab_interfaces/srv/AddTwoInts_Request', 'lab_interfaces/srv/AddTwoInts_Response', 'service_msgs/msg/ServiceEventInfo']),
+      expect.arrayContaining([
+        'lab_interfaces/srv/AddTwoInts_Event',
+        'lab_interfaces/srv/AddTwoInts_Request',
+        'lab_interfaces/srv/AddTwoInts_Response',
+        'service_msgs/msg/ServiceEventInfo',
+      ]),
     );
   });
 });

@@ -30,7 +30,12 @@ describe('round trip: record the simulator, read back with @mcap/core', () => {
     const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: work.path });
     const seen: BusMessage[] = [];
     // A second subscriber with a queue deep enough to miss nothing: what the bus delivered, to compare with.
-    daemon.bus.subscribe({ name: 'test', topic: '**', queue: { policy: 'drop-newest', depth: 1_000_000 }, handler: (m) => void seen.push(m) });
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '**',
+      queue: { policy: 'drop-newest', depth: 1_000_000 },
+      handler: (m) => void seen.push(m),
+    });
     await daemon.start();
     const sim = daemon.components.get('sim') as TurtlebotMazeSim;
     sim.unpause();
@@ -45,11 +50,15 @@ describe('round trip: record the simulator, read back with @mcap/core', () => {
     for (const f of meta.files) {
       const bytes = readFileSync(join(bagsDir, bag!, f.path));
       const reader = await McapIndexedReader.Initialize({
-        readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
+        readable: {
+          size: async () => BigInt(bytes.byteLength),
+          read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
+        },
         decompressHandlers: await decompressHandlers(),
       });
       expect(reader.header.profile).toBe('ros2');
-      for await (const m of reader.readMessages()) recorded.push({ topic: reader.channelsById.get(m.channelId)!.topic, logTime: m.logTime, data: m.data });
+      for await (const m of reader.readMessages())
+        recorded.push({ topic: reader.channelsById.get(m.channelId)!.topic, logTime: m.logTime, data: m.data });
     }
     const drops = meta.customData['auraison_edge.dropped_messages'];
     expect(drops).toBeUndefined();

@@ -24,20 +24,37 @@ describe.skipIf(!canMountTmpfs)('snapshot on a full disk', () => {
     const disk = mountSmallTmpfs('256k');
     cleanups.push(disk.cleanup);
     const bus = new Bus();
-    const recorder = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), compression: 'none' as const, chunk_size_bytes: 16 * 1024 };
-    const snap = new Snapshotter({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: join(disk.path, 'bags'), settings: { ...recorder.snapshot, enabled: true }, writing: recorder });
+    const recorder = {
+      ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+      compression: 'none' as const,
+      chunk_size_bytes: 16 * 1024,
+    };
+    const snap = new Snapshotter({
+      bus,
+      definitions: registry,
+      log: pino({ level: 'silent' }),
+      bagsDir: join(disk.path, 'bags'),
+      settings: { ...recorder.snapshot, enabled: true },
+      writing: recorder,
+    });
     cleanups.push(async () => {
       await snap.stop();
       bus.close();
     });
     await snap.start();
     const chatter = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
-    for (let i = 0; i < 400; i++) chatter.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(2000, 'x') })); // 800 KB: more than the disk
+    for (let i = 0; i < 400; i++)
+      chatter.publish(codec.encode('std_msgs/msg/String', { data: `${i} `.padEnd(2000, 'x') })); // 800 KB: more than the disk
     const free = () => statfsSync(disk.path).bavail;
     const before = free();
 
     const error = await snap.snapshot().catch((e: unknown) => e as NodeJS.ErrnoException);
-    expect(error).toMatchObject({ code: 'ENOSPC', message: expect.stringMatching(/^no snapshot written: the disk holding .+\/bags is full \(\d+ KiB free of 256 KiB\) \(ENOSPC: .+\); the buffer is kept \(400 messages\)\. Free space there \(delete old bags, or lower retention\.max_bytes\) and ask again$/) });
+    expect(error).toMatchObject({
+      code: 'ENOSPC',
+      message: expect.stringMatching(
+        /^no snapshot written: the disk holding .+\/bags is full \(\d+ KiB free of 256 KiB\) \(ENOSPC: .+\); the buffer is kept \(400 messages\)\. Free space there \(delete old bags, or lower retention\.max_bytes\) and ask again$/,
+      ),
+    });
     expect(readdirSync(join(disk.path, 'bags'))).toEqual([]);
     expect(free()).toBe(before);
     expect(snap.health()).toMatchObject({ state: 'degraded', details: { messages: 400 } });
@@ -47,7 +64,9 @@ describe.skipIf(!canMountTmpfs)('snapshot on a full disk', () => {
     expect(ok).toMatchObject({ messages: 400, topics: { '/chatter': 400 } });
     expect(existsSync(join(ok!.bag, 'metadata.yaml'))).toBe(true);
     const { messages } = await readMcap(ok!.file);
-    expect(messages.map((m) => (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data.split(' ')[0])).toEqual(Array.from({ length: 400 }, (_, i) => String(i)));
+    expect(
+      messages.map((m) => (codec.decode('std_msgs/msg/String', m.data) as { data: string }).data.split(' ')[0]),
+    ).toEqual(Array.from({ length: 400 }, (_, i) => String(i)));
     expect(snap.health().state).toBe('running');
   });
 });

@@ -39,7 +39,7 @@ function leaveTemp(dir: string, pid: number, ageMs = 0, random = 'a1b2c3d4e5f6')
 const processStart = () => Date.now() - process.uptime() * 1000;
 
 describe('temporary files of metadata.yaml writes whose writer died', () => {
-  it('are swept when the writer is gone, is this process from before it started, or the file is old; a live writer\'s stays', async () => {
+  it("are swept when the writer is gone, is this process from before it started, or the file is old; a live writer's stays", async () => {
     const { bag } = await recordSmallBag(join(work.path, 'sweep'), registry, 100);
     const dead = leaveTemp(bag, deadPid(), 0, '000000000001');
     const liveOther = leaveTemp(bag, process.ppid, 0, '000000000002'); // the test runner's parent: alive
@@ -52,7 +52,9 @@ describe('temporary files of metadata.yaml writes whose writer died', () => {
     const before = readdirSync(bag);
 
     expect(sweepStaleTempFiles(bag).sort()).toEqual([dead, mineBeforeStart, oldOther].sort());
-    expect(readdirSync(bag).sort()).toEqual(before.filter((f) => ![dead, mineBeforeStart, oldOther].includes(f)).sort());
+    expect(readdirSync(bag).sort()).toEqual(
+      before.filter((f) => ![dead, mineBeforeStart, oldOther].includes(f)).sort(),
+    );
     expect(readdirSync(bag)).toEqual(expect.arrayContaining([liveOther, mine, ...others]));
   });
 
@@ -66,7 +68,13 @@ describe('temporary files of metadata.yaml writes whose writer died', () => {
     const live = leaveTemp(closed, process.ppid, 0, 'ffffffffffff');
     const bus = new Bus();
     const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
-    const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: join(dataDir, 'bags'), settings });
+    const recorder = new Recorder({
+      bus,
+      definitions: registry,
+      log: pino({ level: 'silent' }),
+      bagsDir: join(dataDir, 'bags'),
+      settings,
+    });
     await recorder.start();
     await recorder.stop();
     bus.close();
@@ -91,8 +99,12 @@ describe('temporary files of metadata.yaml writes whose writer died', () => {
 
     const repair = await runMain(['bag', 'repair', bag]);
     expect(repair.code).toBe(0);
-    expect(repair.stdout).toContain(`${bag}: removed 1 temporary file(s) left by a writer killed before it renamed them: ${dead}\n`);
-    expect(repair.stdout).toContain('nothing to repair: every split is whole and metadata.yaml lists them (320 messages); nothing else was changed');
+    expect(repair.stdout).toContain(
+      `${bag}: removed 1 temporary file(s) left by a writer killed before it renamed them: ${dead}\n`,
+    );
+    expect(repair.stdout).toContain(
+      'nothing to repair: every split is whole and metadata.yaml lists them (320 messages); nothing else was changed',
+    );
     expect(existsSync(join(bag, dead))).toBe(false);
     expect(existsSync(join(bag, live))).toBe(true);
 
@@ -103,8 +115,17 @@ describe('temporary files of metadata.yaml writes whose writer died', () => {
     expect(report).toMatchObject({ messages: 320, warnings: [] });
 
     // Retention deletes every split, then the bag directory, temporary files and all.
-    const pass = await applyRetention({ dataDir, settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true }, syncRequired: false });
-    expect(pass.deleted.map((d) => d.file).filter((f) => f.endsWith('.mcap')).sort()).toEqual([...files].sort());
+    const pass = await applyRetention({
+      dataDir,
+      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true },
+      syncRequired: false,
+    });
+    expect(
+      pass.deleted
+        .map((d) => d.file)
+        .filter((f) => f.endsWith('.mcap'))
+        .sort(),
+    ).toEqual([...files].sort());
     expect(existsSync(bag)).toBe(false);
   });
 });

@@ -25,8 +25,20 @@ async function bagBeingRecorded(): Promise<{ bag: string; split: string }> {
   cleanups.push(dir.cleanup);
   const registry = new DefinitionsRegistry({ distro: 'jazzy' });
   const bus = new Bus();
-  const settings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, compression: 'none' as const, chunk_size_bytes: 2048, min_free_bytes: 0 };
-  const recorder = new Recorder({ bus, definitions: registry, log: pino({ level: 'silent' }), bagsDir: join(dir.path, 'bags'), settings });
+  const settings = {
+    ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+    enabled: true,
+    compression: 'none' as const,
+    chunk_size_bytes: 2048,
+    min_free_bytes: 0,
+  };
+  const recorder = new Recorder({
+    bus,
+    definitions: registry,
+    log: pino({ level: 'silent' }),
+    bagsDir: join(dir.path, 'bags'),
+    settings,
+  });
   await recorder.start();
   cleanups.push(() => recorder.stop());
   const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });

@@ -58,7 +58,12 @@ describe('auraison-edge central check', () => {
     const r = await runMain(['central', 'check', '--config', file, '--json']);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout) as Report;
-    expect(report).toMatchObject({ ok: true, url: b.url, subscribe: { ok: true, topic: `${PREFIX}/intents`, reason_code: 1 }, publish: { ok: true, topic: `${PREFIX}/heartbeat` } });
+    expect(report).toMatchObject({
+      ok: true,
+      url: b.url,
+      subscribe: { ok: true, topic: `${PREFIX}/intents`, reason_code: 1 },
+      publish: { ok: true, topic: `${PREFIX}/heartbeat` },
+    });
     expect(report.connect.ok).toBe(true);
     expect(report.connect.connack_ms).toEqual(expect.any(Number));
     expect(report.connect.broker).toMatchObject({ receive_maximum: expect.any(Number) });
@@ -66,10 +71,20 @@ describe('auraison-edge central check', () => {
     expect(report.client_id).toMatch(new RegExp(`^auraison-edge-${FLEET}-${ROBOT}-check-[0-9a-f]+$`));
     // Central got the check's message, not retained, and can tell it from a heartbeat.
     await waitFor(() => central.received.length > 0, 'the check message');
-    expect(central.received[0]!.json).toMatchObject({ schema: 'auraison.check/1', robot: ROBOT, fleet: FLEET, client_id: report.client_id });
+    expect(central.received[0]!.json).toMatchObject({
+      schema: 'auraison.check/1',
+      robot: ROBOT,
+      fleet: FLEET,
+      client_id: report.client_id,
+    });
     expect(central.received[0]!.packet.retain).toBe(false);
     // No session kept: connecting again under the check's id finds none.
-    const again = mqtt.connect(b.url, { protocolVersion: 5, clientId: report.client_id, clean: false, reconnectPeriod: 0 });
+    const again = mqtt.connect(b.url, {
+      protocolVersion: 5,
+      clientId: report.client_id,
+      clean: false,
+      reconnectPeriod: 0,
+    });
     cleanups.push(() => again.endAsync());
     const connack = await new Promise<IConnackPacket>((resolve, reject) => {
       again.once('connect', resolve);
@@ -91,20 +106,35 @@ describe('auraison-edge central check', () => {
     const refused = await runMain(['central', 'check', '--url', `mqtt://127.0.0.1:${port}`, '--timeout-s', '5']);
     expect(refused.code).toBe(1);
     expect(refused.stdout).toMatch(/^FAIL /);
-    expect(refused.stdout).toContain(`connect: failed: connection refused (ECONNREFUSED 127.0.0.1:${port}): is the broker running`);
+    expect(refused.stdout).toContain(
+      `connect: failed: connection refused (ECONNREFUSED 127.0.0.1:${port}): is the broker running`,
+    );
     expect(refused.stdout).toContain('subscribe auraison/default/');
     expect(refused.stdout).toContain(': skipped: not connected');
-    const dns = await runMain(['central', 'check', '--url', 'mqtt://no-such-host.invalid:1883', '--timeout-s', '5', '--json']);
+    const dns = await runMain([
+      'central',
+      'check',
+      '--url',
+      'mqtt://no-such-host.invalid:1883',
+      '--timeout-s',
+      '5',
+      '--json',
+    ]);
     expect(dns.code).toBe(1);
-    expect((JSON.parse(dns.stdout) as Report).connect.error).toMatch(/^DNS lookup failed.* \((ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\): check the host name/);
+    expect((JSON.parse(dns.stdout) as Report).connect.error).toMatch(
+      /^DNS lookup failed.* \((ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\): check the host name/,
+    );
     // A listener that takes the connection and never answers: the check does not wait past its limit.
     const sockets: Socket[] = [];
     const silent: Server = createServer((socket) => sockets.push(socket));
     await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
-    cleanups.push(() => new Promise<void>((resolve) => {
-      for (const s of sockets) s.destroy();
-      silent.close(() => resolve());
-    }));
+    cleanups.push(
+      () =>
+        new Promise<void>((resolve) => {
+          for (const s of sockets) s.destroy();
+          silent.close(() => resolve());
+        }),
+    );
     const { port: silentPort } = silent.address() as { port: number };
     const mute = await runMain(['central', 'check', '--url', `mqtt://127.0.0.1:${silentPort}`, '--timeout-s', '0.3']);
     expect(mute.code).toBe(1);
@@ -116,17 +146,41 @@ describe('auraison-edge central check', () => {
     const passwords = join(folder, 'passwd');
     execFileSync('/usr/bin/mosquitto_passwd', ['-b', '-c', passwords, 'robot', 'right-pass-4711']);
     const b = await broker(`allow_anonymous false\npassword_file ${passwords}`);
-    const wrong = await runMain(['central', 'check', '--config', config(folder, { url: b.url, username: 'robot', password: 'wrong-pass-0815' })]);
+    const wrong = await runMain([
+      'central',
+      'check',
+      '--config',
+      config(folder, { url: b.url, username: 'robot', password: 'wrong-pass-0815' }),
+    ]);
     expect(wrong.code).toBe(1);
     // mosquitto says Not authorized (0x87) where MQTT 5 has Bad User Name or Password (0x86): both name the keys.
-    expect(wrong.stdout).toMatch(/connect: failed: the broker refused the connection: (Not authorized \(0x87\)|Bad User Name or Password \(0x86\)): check central\.username and central\.password/);
-    const json = await runMain(['central', 'check', '--config', config(folder, { url: b.url, username: 'robot', password: 'wrong-pass-0815' }), '--json']);
+    expect(wrong.stdout).toMatch(
+      /connect: failed: the broker refused the connection: (Not authorized \(0x87\)|Bad User Name or Password \(0x86\)): check central\.username and central\.password/,
+    );
+    const json = await runMain([
+      'central',
+      'check',
+      '--config',
+      config(folder, { url: b.url, username: 'robot', password: 'wrong-pass-0815' }),
+      '--json',
+    ]);
     expect((JSON.parse(json.stdout) as Report).connect).toMatchObject({ ok: false, reason_code: expect.any(Number) });
-    const right = await runMain(['central', 'check', '--config', config(folder, { url: b.url, username: 'robot', password: 'right-pass-4711' })]);
+    const right = await runMain([
+      'central',
+      'check',
+      '--config',
+      config(folder, { url: b.url, username: 'robot', password: 'right-pass-4711' }),
+    ]);
     expect(right.code).toBe(0);
     expect(right.stdout).toMatch(/^ok {3}/);
     // Credentials in the URL: the password is shown as ***.
-    const inUrl = await runMain(['central', 'check', '--url', `mqtt://robot:right-pass-4711@127.0.0.1:${b.port}`, '--json']);
+    const inUrl = await runMain([
+      'central',
+      'check',
+      '--url',
+      `mqtt://robot:right-pass-4711@127.0.0.1:${b.port}`,
+      '--json',
+    ]);
     expect(inUrl.code).toBe(0);
     expect((JSON.parse(inUrl.stdout) as Report).url).toBe(`mqtt://robot:***@127.0.0.1:${b.port}`);
     for (const r of [wrong, json, right, inUrl]) {
@@ -134,7 +188,7 @@ describe('auraison-edge central check', () => {
     }
   });
 
-  it('reports a subscription or a publish the broker\'s ACL refuses (0x87)', async () => {
+  it("reports a subscription or a publish the broker's ACL refuses (0x87)", async () => {
     // mosquitto's acl_file never refuses a SUBSCRIBE (it only holds back what is delivered): its dynamic
     // security plugin does. Anonymous clients: tb3-2 may not subscribe to its intents, tb3-1 may not publish
     // its heartbeat; all else is allowed.
@@ -147,22 +201,41 @@ describe('auraison-edge central check', () => {
         defaultACLAccess: { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true },
         clients: [],
         groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }],
-        roles: [{ rolename: 'robot', acls: [deny('subscribeLiteral', `auraison/${FLEET}/tb3-2/intents`), deny('publishClientSend', `${PREFIX}/heartbeat`)] }],
+        roles: [
+          {
+            rolename: 'robot',
+            acls: [
+              deny('subscribeLiteral', `auraison/${FLEET}/tb3-2/intents`),
+              deny('publishClientSend', `${PREFIX}/heartbeat`),
+            ],
+          },
+        ],
         anonymousGroup: 'robots',
       }),
     );
-    if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
+    if (!DYNAMIC_SECURITY)
+      throw new Error("mosquitto's dynamic security plugin is not there: Debian's mosquitto package installs it");
     const b = await broker(`plugin ${DYNAMIC_SECURITY}\nplugin_opt_config_file ${dynsec}`);
-    const noSubscribe = await runMain(['central', 'check', '--config', config(folder, { url: b.url }, 'tb3-2'), '--json']);
+    const noSubscribe = await runMain([
+      'central',
+      'check',
+      '--config',
+      config(folder, { url: b.url }, 'tb3-2'),
+      '--json',
+    ]);
     expect(noSubscribe.code).toBe(1);
     const refused = JSON.parse(noSubscribe.stdout) as Report;
     expect(refused).toMatchObject({ ok: false, subscribe: { ok: false, reason_code: 0x87 }, publish: { ok: true } });
-    expect(refused.subscribe.error).toContain('refused: Not authorized (0x87): the broker\'s ACL does not let this robot subscribe to its intents topic');
+    expect(refused.subscribe.error).toContain(
+      "refused: Not authorized (0x87): the broker's ACL does not let this robot subscribe to its intents topic",
+    );
     const noPublish = await runMain(['central', 'check', '--config', config(folder, { url: b.url })]);
     expect(noPublish.code).toBe(1);
     expect(noPublish.stdout).toMatch(/^FAIL /);
     expect(noPublish.stdout).toContain(`subscribe ${PREFIX}/intents: granted (QoS 1)`);
-    expect(noPublish.stdout).toContain(`publish ${PREFIX}/heartbeat: failed: refused: Not authorized (0x87): the broker's ACL`);
+    expect(noPublish.stdout).toContain(
+      `publish ${PREFIX}/heartbeat: failed: refused: Not authorized (0x87): the broker's ACL`,
+    );
   });
 
   it('exits 2 on bad usage: no URL at all, a URL that is not MQTT, a bad --timeout-s, an unknown subcommand', async () => {
@@ -172,7 +245,12 @@ describe('auraison-edge central check', () => {
     const http = await runMain(['central', 'check', '--url', 'http://central.example.com']);
     expect(http.code).toBe(2);
     expect(http.stderr).toContain('--url: expected an mqtt://, mqtts://, ws:// or wss:// URL');
-    const fromConfig = await runMain(['central', 'check', '--config', config(dir(), { url: 'central.example.com:1883' })]);
+    const fromConfig = await runMain([
+      'central',
+      'check',
+      '--config',
+      config(dir(), { url: 'central.example.com:1883' }),
+    ]);
     expect(fromConfig.code).toBe(2);
     expect(fromConfig.stderr).toContain('central.url: expected an mqtt://');
     expect((await runMain(['central', 'check', '--url', 'mqtt://127.0.0.1:1883', '--timeout-s', '0'])).code).toBe(2);

@@ -12,7 +12,19 @@ import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { skillIntent } from '../helpers/intents.ts';
-import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import {
+  brokerAndCentral,
+  centralConfig,
+  centralDaemon,
+  FLEET,
+  PREFIX,
+  playCentral,
+  restartableDaemon,
+  ROBOT,
+  sendIntent,
+  waitForJournal,
+  waitOnline,
+} from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
@@ -22,7 +34,8 @@ const DYNAMIC_SECURITY = readdirSync('/usr/lib')
   .map((d) => join('/usr/lib', d, 'mosquitto_dynamic_security.so'))
   .find((p) => existsSync(p));
 
-const centralDetails = (daemon: Daemon) => daemon.status().components.central!.details as { outbox: { inflight: number; backlog: number } };
+const centralDetails = (daemon: Daemon) =>
+  daemon.status().components.central!.details as { outbox: { inflight: number; backlog: number } };
 
 /**
  * A loopback TCP proxy in front of the broker whose `freeze()` stops what the broker sends from reaching the
@@ -97,12 +110,28 @@ describe('the central link against a broker that hangs, caps packets, retains in
     const dir = tempDir('central-sigterm-');
     cleanups.push(dir.cleanup);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, stringify({ data_dir: './data', log: { level: 'info' }, robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(proxy.url, { keepalive_s: 600 }) }));
+    writeFileSync(
+      config,
+      stringify({
+        data_dir: './data',
+        log: { level: 'info' },
+        robot: { id: ROBOT, fleet: FLEET },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+        central: centralConfig(proxy.url, { keepalive_s: 600 }),
+      }),
+    );
     const daemon = new DaemonProcess(dir.path, config);
     cleanups.push(() => daemon.kill());
     const central = await playCentral(broker);
     cleanups.push(central.end);
-    await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/status` && (m.json as { state: string }).state === 'online'), 'the robot online');
+    await waitFor(
+      () =>
+        central.received.some(
+          (m) => m.topic === `${PREFIX}/status` && (m.json as { state: string }).state === 'online',
+        ),
+      'the robot online',
+    );
     proxy.freeze();
     // A heartbeat (QoS 1) went out whose PUBACK never reaches the robot: one sent since, or one whose
     // PUBACK the proxy held back (nothing else comes from the broker: no intents, no PINGRESP).
@@ -112,21 +141,26 @@ describe('the central link against a broker that hangs, caps packets, retains in
     expect(daemon.child.exitCode).toBe(0);
   });
 
-  it('keeps each events batch within the broker\'s maximum packet size: a larger one was refused with DISCONNECT, and sent again at each reconnect', async () => {
+  it("keeps each events batch within the broker's maximum packet size: a larger one was refused with DISCONNECT, and sent again at each reconnect", async () => {
     const { central, daemon } = await brokerCentralRobot({ extraConfig: 'max_packet_size 20000' });
     // Each below the broker's limit, together over it (the default batch_bytes is 256 KiB).
-    await Promise.all(Array.from({ length: 8 }, (_, i) => daemon.journal.append('agent_event', { i, pad: 'x'.repeat(5000) })));
+    await Promise.all(
+      Array.from({ length: 8 }, (_, i) => daemon.journal.append('agent_event', { i, pad: 'x'.repeat(5000) })),
+    );
     await waitForJournal(daemon, central.records);
     expect(Math.max(...central.received.map((m) => m.text.length))).toBeLessThanOrEqual(20000);
   });
 
-  it('does not send an ack over the broker\'s maximum packet size: the DISCONNECT lost the intent\'s PUBACK, and the ack came again first at every reconnect', async () => {
+  it("does not send an ack over the broker's maximum packet size: the DISCONNECT lost the intent's PUBACK, and the ack came again first at every reconnect", async () => {
     const { central, daemon } = await brokerCentralRobot({ extraConfig: 'max_packet_size 20000' });
     // The intent fits the broker; its ack, the same correlation data and a longer text, does not.
     await sendIntent(central.client, 'x', { responseTopic: 'r', correlationData: Buffer.alloc(19_900) });
     const good = skillIntent('stop', {});
     await sendIntent(central.client, good);
-    await waitFor(() => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'), 'the next intent accepted');
+    await waitFor(
+      () => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'),
+      'the next intent accepted',
+    );
     expect(metric(daemon, 'auraison_central_ack_failures_total')).toBe(1);
   });
 
@@ -136,14 +170,21 @@ describe('the central link against a broker that hangs, caps packets, retains in
     cleanups.push(robot.cleanup);
     // Central acknowledged 1000 records of journal-a; the journal is empty now.
     mkdirSync(join(robot.dir, 'data', 'state'), { recursive: true });
-    writeFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), JSON.stringify({ journal_id: 'journal-a', acked_seq: 1000 }));
+    writeFileSync(
+      join(robot.dir, 'data', 'state', 'central-outbox.json'),
+      JSON.stringify({ journal_id: 'journal-a', acked_seq: 1000 }),
+    );
     const daemon = await robot.start();
     await daemon.journal.append('agent_event', { note: 'new' });
     await waitForJournal(daemon, central.records);
-    const batches = central.received.filter((m) => m.topic === `${PREFIX}/events`).map((m) => m.json as { journal_id: string });
+    const batches = central.received
+      .filter((m) => m.topic === `${PREFIX}/events`)
+      .map((m) => m.json as { journal_id: string });
     // Under journal-a, central would take seq 1 for a record it has.
     expect(batches.every((b) => b.journal_id !== 'journal-a')).toBe(true);
-    const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as { journal_id: string };
+    const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as {
+      journal_id: string;
+    };
     expect(cursor.journal_id).toBe(batches[0]!.journal_id);
   });
 
@@ -156,7 +197,10 @@ describe('the central link against a broker that hangs, caps packets, retains in
     cleanups.push(robot.cleanup);
     await robot.start();
     await waitFor(() => central.acks().some((a) => a.intent_id === stale.intent_id), 'the stale intent answered');
-    expect(central.acks().find((a) => a.intent_id === stale.intent_id)).toMatchObject({ status: 'refused', error: { code: 'retained' } });
+    expect(central.acks().find((a) => a.intent_id === stale.intent_id)).toMatchObject({
+      status: 'refused',
+      error: { code: 'retained' },
+    });
     // Retained while the robot is subscribed: it comes as any intent, and runs.
     const live = skillIntent('stop', {});
     await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(live), { qos: 1, retain: true });
@@ -169,7 +213,9 @@ describe('the central link against a broker that hangs, caps packets, retains in
     const after = skillIntent('stop', {});
     await sendIntent(central.client, after);
     await waitFor(() => central.acks().some((a) => a.intent_id === after.intent_id), 'the next intent answered');
-    expect(central.acks().filter((a) => a.intent_id === live.intent_id || a.intent_id === stale.intent_id)).toHaveLength(2);
+    expect(
+      central.acks().filter((a) => a.intent_id === live.intent_id || a.intent_id === stale.intent_id),
+    ).toHaveLength(2);
   });
 
   it('backs off when another client with its client id keeps taking its session, instead of taking it back at once each time', async () => {
@@ -177,12 +223,19 @@ describe('the central link against a broker that hangs, caps packets, retains in
     cleanups.push(broker.cleanup);
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
-    const details = () => daemon.status().components.central!.details as { link: string; connects: number; reconnect_delay_ms?: number };
+    const details = () =>
+      daemon.status().components.central!.details as { link: string; connects: number; reconnect_delay_ms?: number };
     const delays: number[] = [];
     for (let i = 0; i < 3; i++) {
       const connects = details().connects;
       // A second robot given the same robot.id: the broker hands it the session and drops this one.
-      const twin = mqtt.connect(broker.url, { protocolVersion: 5, clientId: `auraison-edge-${FLEET}-${ROBOT}`, clean: false, reconnectPeriod: 0, properties: { sessionExpiryInterval: 600 } });
+      const twin = mqtt.connect(broker.url, {
+        protocolVersion: 5,
+        clientId: `auraison-edge-${FLEET}-${ROBOT}`,
+        clean: false,
+        reconnectPeriod: 0,
+        properties: { sessionExpiryInterval: 600 },
+      });
       cleanups.push(() => void twin.end(true));
       await waitFor(() => details().link !== 'connected', 'the robot dropped');
       delays.push(details().reconnect_delay_ms!);
@@ -197,7 +250,11 @@ describe('the central link against a broker that hangs, caps packets, retains in
     // mosquitto's acl_file never refuses a SUBSCRIBE; its dynamic security plugin does (0x87).
     const dir = tempDir('central-acl-');
     cleanups.push(dir.cleanup);
-    const broker = await startBroker({ extraConfig: dynamicSecurity(dir.path, [{ acltype: 'subscribeLiteral', topic: `${PREFIX}/intents`, priority: 0, allow: false }]) });
+    const broker = await startBroker({
+      extraConfig: dynamicSecurity(dir.path, [
+        { acltype: 'subscribeLiteral', topic: `${PREFIX}/intents`, priority: 0, allow: false },
+      ]),
+    });
     cleanups.push(broker.cleanup);
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
@@ -211,13 +268,30 @@ describe('the central link against a broker that hangs, caps packets, retains in
     // The broker's ACL keeps the robot off its acks topic.
     const dir = tempDir('central-ackflood-');
     cleanups.push(dir.cleanup);
-    const broker = await startBroker({ extraConfig: dynamicSecurity(dir.path, [{ acltype: 'publishClientSend', topic: `${PREFIX}/acks`, priority: 0, allow: false }]) });
+    const broker = await startBroker({
+      extraConfig: dynamicSecurity(dir.path, [
+        { acltype: 'publishClientSend', topic: `${PREFIX}/acks`, priority: 0, allow: false },
+      ]),
+    });
     cleanups.push(broker.cleanup);
     const central = await playCentral(broker);
     cleanups.push(central.end);
     const lines: { msg: string }[] = [];
-    const log = pino({ level: 'warn' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) });
-    const config = parseConfigText(stringify({ data_dir: './data', robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(broker.url) }), 'edge.yaml', {});
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string }) },
+    );
+    const config = parseConfigText(
+      stringify({
+        data_dir: './data',
+        robot: { id: ROBOT, fleet: FLEET },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+        central: centralConfig(broker.url),
+      }),
+      'edge.yaml',
+      {},
+    );
     const daemon = new Daemon({ config, log, cwd: dir.path });
     cleanups.push(() => daemon.stop());
     await daemon.start();
@@ -239,7 +313,9 @@ describe('the central link against a broker that takes messages and acknowledges
     const { daemon, stop } = await centralDaemon(proxy.url, {}, { keepalive_s: 600 });
     cleanups.push(stop);
     await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/heartbeat`), 'a heartbeat');
-    const beat = Math.max(...central.received.filter((m) => m.topic === `${PREFIX}/heartbeat`).map((m) => m.text.length));
+    const beat = Math.max(
+      ...central.received.filter((m) => m.topic === `${PREFIX}/heartbeat`).map((m) => m.text.length),
+    );
     proxy.freeze();
     // Every heartbeat period from now on finds the one before still waiting for its PUBACK.
     await waitFor(() => (metric(daemon, 'auraison_central_heartbeats_skipped_total') ?? 0) >= 3, 'heartbeats skipped');
@@ -260,14 +336,26 @@ async function brokerCentralRobot(broker: { extraConfig?: string } = {}) {
 
 /** mosquitto's config for its dynamic security plugin with `acls` for every (anonymous) client; files in `dir`. */
 function dynamicSecurity(dir: string, acls: Record<string, unknown>[]): string {
-  if (!DYNAMIC_SECURITY) throw new Error('mosquitto\'s dynamic security plugin is not there: Debian\'s mosquitto package installs it');
+  if (!DYNAMIC_SECURITY)
+    throw new Error("mosquitto's dynamic security plugin is not there: Debian's mosquitto package installs it");
   const file = join(dir, 'dynamic-security.json');
   const access = { publishClientSend: true, publishClientReceive: true, subscribe: true, unsubscribe: true };
-  writeFileSync(file, JSON.stringify({ defaultACLAccess: access, clients: [], groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }], roles: [{ rolename: 'robot', acls }], anonymousGroup: 'robots' }));
+  writeFileSync(
+    file,
+    JSON.stringify({
+      defaultACLAccess: access,
+      clients: [],
+      groups: [{ groupname: 'robots', roles: [{ rolename: 'robot' }] }],
+      roles: [{ rolename: 'robot', acls }],
+      anonymousGroup: 'robots',
+    }),
+  );
   return `plugin ${DYNAMIC_SECURITY}\nplugin_opt_config_file ${file}`;
 }
 
 function metric(daemon: Daemon, name: string): number | undefined {
-  const metrics = (daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }).metrics();
+  const metrics = (
+    daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
+  ).metrics();
   return metrics.find((m) => m.name === name)?.samples[0]?.value;
 }

@@ -7,7 +7,16 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { brokerAndCentral, centralDaemon, PREFIX, playCentral, restartableDaemon, sendIntent, waitForJournal, waitOnline } from './central-harness.ts';
+import {
+  brokerAndCentral,
+  centralDaemon,
+  PREFIX,
+  playCentral,
+  restartableDaemon,
+  sendIntent,
+  waitForJournal,
+  waitOnline,
+} from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
@@ -39,7 +48,10 @@ describe('the central link when the network fails', () => {
     await waitForJournal(daemon, back.records);
     expect(centralHealth(daemon).state).toBe('running');
     // Central may have a batch before the robot has the broker's PUBACK for it.
-    await waitFor(() => (centralHealth(daemon).details as { outbox: { backlog: number } }).outbox.backlog === 0, 'the outbox to be acknowledged');
+    await waitFor(
+      () => (centralHealth(daemon).details as { outbox: { backlog: number } }).outbox.backlog === 0,
+      'the outbox to be acknowledged',
+    );
   });
 
   it('loses nothing while the link flaps: every record goes up, every intent sent meanwhile runs once', async () => {
@@ -62,7 +74,10 @@ describe('the central link when the network fails', () => {
     }
     await waitForJournal(daemon, central.records);
     // The broker kept each intent for the robot's session; each became exactly one run, acked.
-    await waitFor(() => sent.every((id) => central.acks().some((a) => a.intent_id === id && a.status !== 'pending')), 'an ack per intent');
+    await waitFor(
+      () => sent.every((id) => central.acks().some((a) => a.intent_id === id && a.status !== 'pending')),
+      'an ack per intent',
+    );
     const runs = agentOf(daemon).listRuns({ limit: 1000 });
     for (const id of sent) expect(runs.filter((r) => r.intent_id === id)).toHaveLength(1);
     expect(proxy.connections).toBe(7);
@@ -79,9 +94,15 @@ describe('the central link when the network fails', () => {
     const intents = [skillIntent('stop', {}), skillIntent('stop', {})];
     for (const intent of intents) await sendIntent(central.client, intent);
     proxy.unblock();
-    await waitFor(() => intents.every((i) => central.acks().some((a) => a.intent_id === i.intent_id && a.status === 'accepted')), 'both intents accepted');
+    await waitFor(
+      () => intents.every((i) => central.acks().some((a) => a.intent_id === i.intent_id && a.status === 'accepted')),
+      'both intents accepted',
+    );
     // The will told central the robot had gone; the online status says it is back.
-    const statuses = () => central.received.filter((m) => m.topic === `${PREFIX}/status`).map((m) => (m.json as { state: string; reason?: string }));
+    const statuses = () =>
+      central.received
+        .filter((m) => m.topic === `${PREFIX}/status`)
+        .map((m) => m.json as { state: string; reason?: string });
     await waitFor(() => statuses().at(-1)!.state === 'online', 'the online status');
     expect(statuses().some((s) => s.state === 'offline' && /last will/.test(s.reason ?? ''))).toBe(true);
   });
@@ -92,13 +113,25 @@ describe('the central link when the network fails', () => {
     cleanups.push(robot.cleanup);
     let daemon = await robot.start();
     for (let i = 0; i < 3; i++) await agentOf(daemon).submitIntent(skillIntent('stop', {}), 'http');
-    await waitFor(() => agentOf(daemon).listRuns().every((r) => r.status === 'succeeded'), 'the runs to end');
+    await waitFor(
+      () =>
+        agentOf(daemon)
+          .listRuns()
+          .every((r) => r.status === 'succeeded'),
+      'the runs to end',
+    );
     await waitForJournal(daemon, central.records);
     await robot.stop();
     // The clean stop said so, retained.
-    const last = central.received.filter((m) => m.topic === `${PREFIX}/status`).at(-1)!.json as { state: string; reason: string };
+    const last = central.received.filter((m) => m.topic === `${PREFIX}/status`).at(-1)!.json as {
+      state: string;
+      reason: string;
+    };
     expect(last).toMatchObject({ state: 'offline', reason: 'the daemon stopped' });
-    const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as { journal_id: string; acked_seq: number };
+    const cursor = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), 'utf8')) as {
+      journal_id: string;
+      acked_seq: number;
+    };
     // Everything central got was acknowledged: the cursor is at the last record it holds.
     const before = Math.max(...central.records().map((r) => r.seq));
     expect(cursor.acked_seq).toBe(before);
@@ -107,7 +140,10 @@ describe('the central link when the network fails', () => {
     daemon = await robot.start();
     await agentOf(daemon).submitIntent(skillIntent('stop', {}), 'http');
     await waitForJournal(daemon, central.records);
-    const after = central.received.filter((m) => m.topic === `${PREFIX}/events`).slice(batches).map((m) => m.json as { first_seq: number; journal_id: string });
+    const after = central.received
+      .filter((m) => m.topic === `${PREFIX}/events`)
+      .slice(batches)
+      .map((m) => m.json as { first_seq: number; journal_id: string });
     expect(after.length).toBeGreaterThan(0);
     expect(Math.min(...after.map((b) => b.first_seq))).toBe(before + 1);
     expect(after.every((b) => b.journal_id === cursor.journal_id)).toBe(true);
@@ -120,7 +156,10 @@ describe('the central link when the network fails', () => {
     const intent = skillIntent('stop', {});
     await sendIntent(central.client, intent);
     await waitFor(() => central.acks().some((a) => a.intent_id === intent.intent_id), 'the ack');
-    expect(central.acks()[0]).toMatchObject({ status: 'refused', error: { code: 'unavailable', message: expect.stringContaining('agent.enabled: false') } });
+    expect(central.acks()[0]).toMatchObject({
+      status: 'refused',
+      error: { code: 'unavailable', message: expect.stringContaining('agent.enabled: false') },
+    });
     expect(centralHealth(daemon).state).toBe('running');
   });
 
@@ -133,21 +172,35 @@ describe('the central link when the network fails', () => {
     expect(centralHealth(daemon).reason).toMatch(/Not authorized|Bad User Name or Password/);
     expect(JSON.stringify(daemon.status())).not.toContain('wrong');
     // It keeps trying, with backoff: attempts are counted.
-    await waitFor(() => (daemon.status().components.central!.details as { connects: number }).connects === 0 && connectionFailures(daemon) >= 2, 'retries');
+    await waitFor(
+      () =>
+        (daemon.status().components.central!.details as { connects: number }).connects === 0 &&
+        connectionFailures(daemon) >= 2,
+      'retries',
+    );
   });
 
-  it('answers a run\'s final state to central even when the run ends after the ack', async () => {
+  it("answers a run's final state to central even when the run ends after the ack", async () => {
     const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url, { sim: { enabled: true, speed: 20 } });
     cleanups.push(stop);
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;
+    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
+      .namedPoses.charging_dock!;
     const intent = skillIntent('navigate_to', { x: dock.x, y: dock.y });
     await sendIntent(central.client, intent);
     await waitFor(() => central.acks().some((a) => a.intent_id === intent.intent_id), 'the ack');
     const ack = central.acks().find((a) => a.intent_id === intent.intent_id)!;
     expect(ack.status).toBe('accepted');
-    const finalState = () => central.records().find((r) => r.kind === 'run_state' && (r.data as RunState).run_id === ack.run_id && (r.data as RunState).status === 'succeeded');
-    await waitFor(() => finalState() !== undefined, 'the run\'s succeeded state at central', 60_000);
+    const finalState = () =>
+      central
+        .records()
+        .find(
+          (r) =>
+            r.kind === 'run_state' &&
+            (r.data as RunState).run_id === ack.run_id &&
+            (r.data as RunState).status === 'succeeded',
+        );
+    await waitFor(() => finalState() !== undefined, "the run's succeeded state at central", 60_000);
   });
 });
 
@@ -156,6 +209,8 @@ function connectsOf(daemon: Daemon): number {
 }
 
 function connectionFailures(daemon: Daemon): number {
-  const metrics = (daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }).metrics();
+  const metrics = (
+    daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
+  ).metrics();
   return metrics.find((m) => m.name === 'auraison_central_connection_failures_total')!.samples[0]!.value;
 }

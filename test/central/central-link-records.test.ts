@@ -7,7 +7,17 @@ import { DaemonProcess } from '../system2/daemon-process.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
-import { brokerAndCentral, centralConfig, centralDaemon, FLEET, PREFIX, playCentral, restartableDaemon, ROBOT, waitForJournal } from './central-harness.ts';
+import {
+  brokerAndCentral,
+  centralConfig,
+  centralDaemon,
+  FLEET,
+  PREFIX,
+  playCentral,
+  restartableDaemon,
+  ROBOT,
+  waitForJournal,
+} from './central-harness.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
@@ -26,15 +36,27 @@ describe('what the central link sends of the journal', () => {
     await journal.close();
     expect(firstKept).toBeGreaterThan(1);
     mkdirSync(join(robot.dir, 'data', 'state'), { recursive: true });
-    writeFileSync(join(robot.dir, 'data', 'state', 'central-outbox.json'), JSON.stringify({ journal_id: 'journal-a', acked_seq: 0 }));
+    writeFileSync(
+      join(robot.dir, 'data', 'state', 'central-outbox.json'),
+      JSON.stringify({ journal_id: 'journal-a', acked_seq: 0 }),
+    );
 
     const daemon = await robot.start();
     await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/events`), 'a batch');
-    const first = central.received.find((m) => m.topic === `${PREFIX}/events`)!.json as { journal_id: string; first_seq: number; lost: { from: number; to: number }[]; records: { seq: number }[] };
+    const first = central.received.find((m) => m.topic === `${PREFIX}/events`)!.json as {
+      journal_id: string;
+      first_seq: number;
+      lost: { from: number; to: number }[];
+      records: { seq: number }[];
+    };
     expect(first).toMatchObject({ journal_id: 'journal-a', first_seq: 1, lost: [{ from: 1, to: firstKept - 1 }] });
     expect(first.records[0]!.seq).toBe(firstKept);
-    const metrics = (daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }).metrics();
-    expect(metrics.find((m) => m.name === 'auraison_central_outbox_lost_records_total')!.samples[0]!.value).toBe(firstKept - 1);
+    const metrics = (
+      daemon.components.get('central') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] }
+    ).metrics();
+    expect(metrics.find((m) => m.name === 'auraison_central_outbox_lost_records_total')!.samples[0]!.value).toBe(
+      firstKept - 1,
+    );
   });
 
   it('sends a record larger than the broker takes as its head only, and goes on', async () => {
@@ -45,7 +67,10 @@ describe('what the central link sends of the journal', () => {
     const after = await daemon.journal.append('agent_event', { note: 'after' });
     await waitForJournal(daemon, central.records);
     const records = central.records();
-    expect(records.find((r) => r.seq === big.seq)).toMatchObject({ kind: 'agent_event', omitted: expect.stringContaining('maximum packet size') });
+    expect(records.find((r) => r.seq === big.seq)).toMatchObject({
+      kind: 'agent_event',
+      omitted: expect.stringContaining('maximum packet size'),
+    });
     expect(records.find((r) => r.seq === after.seq)!.data).toEqual({ note: 'after' });
   });
 
@@ -55,13 +80,26 @@ describe('what the central link sends of the journal', () => {
     const dir = tempDir('central-kill-');
     cleanups.push(dir.cleanup);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, stringify({ data_dir: './data', log: { level: 'info' }, robot: { id: ROBOT, fleet: FLEET }, api: { enabled: false }, foxglove: { enabled: false }, central: centralConfig(broker.url) }));
+    writeFileSync(
+      config,
+      stringify({
+        data_dir: './data',
+        log: { level: 'info' },
+        robot: { id: ROBOT, fleet: FLEET },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+        central: centralConfig(broker.url),
+      }),
+    );
     const daemon = new DaemonProcess(dir.path, config);
     cleanups.push(() => daemon.kill());
     await daemon.waitForLog((l) => l.msg === 'central: connected', 'the link up');
     const central = await playCentral(broker, 'central-kill');
     cleanups.push(central.end);
-    const status = () => central.received.filter((m) => m.topic === `${PREFIX}/status`).map((m) => m.json as { state: string; reason?: string });
+    const status = () =>
+      central.received
+        .filter((m) => m.topic === `${PREFIX}/status`)
+        .map((m) => m.json as { state: string; reason?: string });
     await waitFor(() => status().some((s) => s.state === 'online'), 'the retained online status');
     await daemon.kill();
     await waitFor(() => status().at(-1)?.state === 'offline', 'the will');

@@ -9,13 +9,19 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 const cleanups = cleanupStack();
 
 describe('the central link against a real mosquitto', () => {
-  it('takes an intent from central, acks it once its run is durable, and sends the run\'s records up', async () => {
+  it("takes an intent from central, acks it once its run is durable, and sends the run's records up", async () => {
     const { broker, central } = await brokerAndCentral(cleanups);
     const { daemon, stop } = await centralDaemon(broker.url);
     cleanups.push(stop);
 
     // The retained status says the robot is online.
-    await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/status` && (m.json as { state: string }).state === 'online'), 'the online status');
+    await waitFor(
+      () =>
+        central.received.some(
+          (m) => m.topic === `${PREFIX}/status` && (m.json as { state: string }).state === 'online',
+        ),
+      'the online status',
+    );
     const intent = skillIntent('stop', {});
     await sendIntent(central.client, intent);
     await waitFor(() => central.acks().some((a) => a.intent_id === intent.intent_id), 'the ack');
@@ -26,7 +32,10 @@ describe('the central link against a real mosquitto', () => {
     await waitFor(() => run.getRun(ack.run_id as string)?.run.status === 'succeeded', 'the run to succeed');
     // Every record of the journal reached central, the run's final state among them.
     await waitForJournal(daemon, central.records);
-    const states = central.records().filter((r) => r.kind === 'run_state' && (r.data as RunState).run_id === ack.run_id).map((r) => (r.data as RunState).status);
+    const states = central
+      .records()
+      .filter((r) => r.kind === 'run_state' && (r.data as RunState).run_id === ack.run_id)
+      .map((r) => (r.data as RunState).status);
     expect(states).toContain('succeeded');
     const batch = central.received.find((m) => m.topic === `${PREFIX}/events`)!.json as Record<string, unknown>;
     expect(batch).toMatchObject({ schema: 'auraison.events/1', robot: 'tb3-1', fleet: 'lab', first_seq: 1 });
@@ -34,9 +43,15 @@ describe('the central link against a real mosquitto', () => {
     // Heartbeats say how the robot is.
     await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/heartbeat`), 'a heartbeat');
     const beat = central.received.find((m) => m.topic === `${PREFIX}/heartbeat`)!.json as Record<string, unknown>;
-    expect(beat).toMatchObject({ robot: 'tb3-1', fleet: 'lab', components: expect.objectContaining({ central: 'running', agent: expect.any(String) }) });
+    expect(beat).toMatchObject({
+      robot: 'tb3-1',
+      fleet: 'lab',
+      components: expect.objectContaining({ central: 'running', agent: expect.any(String) }),
+    });
     // No model endpoint here: the heartbeat names what is degraded, and why.
-    expect((beat.problems as { component: string; reason: string }[]).find((p) => p.component === 'llm')?.reason).toMatch(/endpoint/);
+    expect(
+      (beat.problems as { component: string; reason: string }[]).find((p) => p.component === 'llm')?.reason,
+    ).toMatch(/endpoint/);
     // Health and metrics.
     const health = daemon.status().components.central!;
     expect(health.state).toBe('running');
@@ -81,12 +96,19 @@ describe('the central link against a real mosquitto', () => {
     // A contract error names its paths, as over HTTP.
     const badArgsAck = central.acks().find((a) => a.intent_id === badArgs.intent_id)!;
     expect((badArgsAck.error as { issues: { path: string }[] }).issues.map((i) => i.path)).toContain('params.x');
-    expect((central.acks().find((a) => a.intent_id === big.intent_id)!.error as { message: string }).message).toContain('central.max_intent_bytes (4096)');
+    expect((central.acks().find((a) => a.intent_id === big.intent_id)!.error as { message: string }).message).toContain(
+      'central.max_intent_bytes (4096)',
+    );
     // Still taking intents.
     const good = skillIntent('stop', {});
     await sendIntent(central.client, good);
-    await waitFor(() => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'), 'the good intent accepted');
-    expect(daemon.status().components.central!.details).toMatchObject({ intents: { refused: cases.length, accepted: 1 } });
+    await waitFor(
+      () => central.acks().some((a) => a.intent_id === good.intent_id && a.status === 'accepted'),
+      'the good intent accepted',
+    );
+    expect(daemon.status().components.central!.details).toMatchObject({
+      intents: { refused: cases.length, accepted: 1 },
+    });
   });
 
   it('answers on the MQTT 5 response topic with the correlation data, and refuses a config it cannot apply', async () => {
@@ -104,6 +126,9 @@ describe('the central link against a real mosquitto', () => {
 
     await central.client.publishAsync(`${PREFIX}/config`, 'robot: {id: other}', { qos: 1 });
     await waitFor(() => central.acks().some((a) => a.kind === 'config'), 'the config ack');
-    expect(central.acks().find((a) => a.kind === 'config')).toMatchObject({ status: 'refused', error: { code: 'not_supported' } });
+    expect(central.acks().find((a) => a.kind === 'config')).toMatchObject({
+      status: 'refused',
+      error: { code: 'not_supported' },
+    });
   });
 });

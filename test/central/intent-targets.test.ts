@@ -17,7 +17,8 @@ const cleanups = cleanupStack();
 const forOther = (): Intent => ({ ...skillIntent('stop', {}), targets: ['tb3-2'] });
 
 /** An intent as POST /intents takes it (the daemon fills in the policy context). */
-const httpBody = (intent: Intent): string => JSON.stringify({ intent_id: intent.intent_id, type: intent.type, params: intent.params, targets: intent.targets });
+const httpBody = (intent: Intent): string =>
+  JSON.stringify({ intent_id: intent.intent_id, type: intent.type, params: intent.params, targets: intent.targets });
 
 function runOf(daemon: Daemon, intent: Intent): unknown {
   const agent = daemon.components.get('agent') as unknown as { store: { byIntent(id: string): unknown } };
@@ -27,22 +28,39 @@ function runOf(daemon: Daemon, intent: Intent): unknown {
 describe('an intent for another robot', () => {
   it('is refused with wrong_target over HTTP, MQTT and the intent topic, and nothing runs; one for this robot or its resource runs', async () => {
     const { broker, central } = await brokerAndCentral(cleanups);
-    const { daemon, stop } = await centralDaemon(broker.url, { api: { port: 0 }, sim: { enabled: false }, lakehouse: { enabled: false } });
+    const { daemon, stop } = await centralDaemon(broker.url, {
+      api: { port: 0 },
+      sim: { enabled: false },
+      lakehouse: { enabled: false },
+    });
     cleanups.push(stop);
     const url = (daemon.components.get('api') as ApiComponent).url!;
 
     // HTTP: 421 Misdirected Request, naming both robots.
     const overHttp = forOther();
-    const res = await fetch(`${url}/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: httpBody(overHttp) });
+    const res = await fetch(`${url}/intents`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: httpBody(overHttp),
+    });
     expect(res.status).toBe(421);
     const body = (await res.json()) as { error: string; message: string };
-    expect(body).toEqual({ error: 'wrong_target', message: expect.stringContaining('"tb3-2", not this robot ("tb3-1")') });
+    expect(body).toEqual({
+      error: 'wrong_target',
+      message: expect.stringContaining('"tb3-2", not this robot ("tb3-1")'),
+    });
 
     // MQTT: refused in the ack, with the same code.
     const overMqtt = forOther();
     await sendIntent(central.client, overMqtt);
-    await waitFor(() => central.acks().some((a) => a.intent_id === overMqtt.intent_id), 'the intent over MQTT to be answered');
-    expect(central.acks().find((a) => a.intent_id === overMqtt.intent_id)).toMatchObject({ status: 'refused', error: { code: 'wrong_target' } });
+    await waitFor(
+      () => central.acks().some((a) => a.intent_id === overMqtt.intent_id),
+      'the intent over MQTT to be answered',
+    );
+    expect(central.acks().find((a) => a.intent_id === overMqtt.intent_id)).toMatchObject({
+      status: 'refused',
+      error: { code: 'wrong_target' },
+    });
 
     // The intent topic (a ROS or Zenoh peer): refused, and the next one for this robot is taken.
     const codec = new MessageCodec(daemon.definitions);
@@ -56,7 +74,11 @@ describe('an intent for another robot', () => {
     for (const intent of [overHttp, overMqtt, overTopic]) expect(runOf(daemon, intent)).toBeUndefined();
     // By id, or with no targets at all (the robot that received it).
     for (const targets of [[ROBOT], [], ['tb3-2', ROBOT]]) {
-      const ok = await fetch(`${url}/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: httpBody({ ...skillIntent('stop', {}), targets }) });
+      const ok = await fetch(`${url}/intents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: httpBody({ ...skillIntent('stop', {}), targets }),
+      });
       expect(ok.status, JSON.stringify(targets)).toBe(201);
     }
   });

@@ -11,17 +11,26 @@ import { alive } from '../../daemon/lifecycle/data-dir.ts';
 export const RECORDING = '.recording';
 
 /** The journal as `runs` reads it: only a torn tail of the last segment is expected after kill -9. */
-export function journalProblems(dataDir: string): { problems: string[]; notes: string[]; agentEvents: { seq: number; event_id: string }[] } {
+export function journalProblems(dataDir: string): {
+  problems: string[];
+  notes: string[];
+  agentEvents: { seq: number; event_id: string }[];
+} {
   const dir = join(dataDir, 'log');
   if (!existsSync(dir)) return { problems: [], notes: [], agentEvents: [] };
   const { records, notes } = readJournalDir(dir);
-  const segments = readdirSync(dir).filter((f) => /^\d{20}\.log$/.test(f)).sort();
+  const segments = readdirSync(dir)
+    .filter((f) => /^\d{20}\.log$/.test(f))
+    .sort();
   const last = segments.at(-1);
   const problems = notes.filter((n) => !(last && n.startsWith(`${last}: torn record`)));
   for (let i = 1; i < records.length; i++) {
-    if (records[i]!.seq !== records[i - 1]!.seq + 1) problems.push(`journal seq gap: ${records[i - 1]!.seq} then ${records[i]!.seq}`);
+    if (records[i]!.seq !== records[i - 1]!.seq + 1)
+      problems.push(`journal seq gap: ${records[i - 1]!.seq} then ${records[i]!.seq}`);
   }
-  const agentEvents = records.filter((r) => r.kind === 'agent_event').map((r) => ({ seq: r.seq, event_id: String((r.data as { event_id?: string }).event_id) }));
+  const agentEvents = records
+    .filter((r) => r.kind === 'agent_event')
+    .map((r) => ({ seq: r.seq, event_id: String((r.data as { event_id?: string }).event_id) }));
   return { problems, notes, agentEvents };
 }
 
@@ -69,7 +78,12 @@ export function diskBags(dataDir: string): DiskBag[] {
     } catch {
       listed = undefined;
     }
-    out.push({ dir, recording: entries.includes(RECORDING), listed, mcaps: entries.filter((e) => e.endsWith('.mcap')).map((e) => join(dir, e)) });
+    out.push({
+      dir,
+      recording: entries.includes(RECORDING),
+      listed,
+      mcaps: entries.filter((e) => e.endsWith('.mcap')).map((e) => join(dir, e)),
+    });
   }
   return out;
 }
@@ -96,7 +110,9 @@ export async function catalogSnapshot(dataDir: string): Promise<CatalogSnapshot>
     paths.catalog,
     async (conn) => {
       const problems: string[] = [];
-      const rows = (await conn.runAndReadAll('SELECT path, source, message_count::BIGINT, parquet_files FROM bags')).getRowsJson();
+      const rows = (
+        await conn.runAndReadAll('SELECT path, source, message_count::BIGINT, parquet_files FROM bags')
+      ).getRowsJson();
       const segments = new Map<string, number>();
       const listed = new Set<string>();
       let messages = 0;
@@ -105,7 +121,9 @@ export async function catalogSnapshot(dataDir: string): Promise<CatalogSnapshot>
         messages += Number(count);
         for (const f of files) listed.add(f);
       }
-      const events = (await conn.runAndReadAll('SELECT path, rows::BIGINT, last_seq::BIGINT, deleted_at IS NOT NULL FROM event_files')).getRowsJson() as [string, string, string, boolean][];
+      const events = (
+        await conn.runAndReadAll('SELECT path, rows::BIGINT, last_seq::BIGINT, deleted_at IS NOT NULL FROM event_files')
+      ).getRowsJson() as [string, string, string, boolean][];
       let eventRowsLive = 0;
       let eventRowsAll = 0;
       let eventsLastSeq = 0;

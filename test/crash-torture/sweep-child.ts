@@ -12,8 +12,31 @@ const [scenario, dataDir, nth, when] = process.argv.slice(2) as [string, string,
 const killAt = Number(nth);
 let calls = 0;
 
-const SYNC = ['rmSync', 'renameSync', 'writeFileSync', 'rmdirSync', 'unlinkSync', 'utimesSync', 'mkdirSync', 'linkSync', 'copyFileSync', 'ftruncateSync', 'appendFileSync'] as const;
-const ASYNC = ['rm', 'rename', 'writeFile', 'unlink', 'copyFile', 'link', 'mkdir', 'rmdir', 'utimes', 'appendFile'] as const;
+const SYNC = [
+  'rmSync',
+  'renameSync',
+  'writeFileSync',
+  'rmdirSync',
+  'unlinkSync',
+  'utimesSync',
+  'mkdirSync',
+  'linkSync',
+  'copyFileSync',
+  'ftruncateSync',
+  'appendFileSync',
+] as const;
+const ASYNC = [
+  'rm',
+  'rename',
+  'writeFile',
+  'unlink',
+  'copyFile',
+  'link',
+  'mkdir',
+  'rmdir',
+  'utimes',
+  'appendFile',
+] as const;
 
 function step(fn: string, path: unknown): boolean {
   calls++;

@@ -39,7 +39,14 @@ const info = (dataDir: string) => JSON.parse(readFileSync(join(dataDir, 'sweep.j
 
 async function appendEvents(journal: DurableJournal, n: number): Promise<void> {
   const run = newId();
-  for (let i = 0; i < n; i++) await journal.append('agent_event', { event_id: newId(), run_id: run, kind: 'tool.call', ts: String(BigInt(Date.now()) * 1_000_000n), payload: { i } });
+  for (let i = 0; i < n; i++)
+    await journal.append('agent_event', {
+      event_id: newId(),
+      run_id: run,
+      kind: 'tool.call',
+      ts: String(BigInt(Date.now()) * 1_000_000n),
+      payload: { i },
+    });
 }
 
 /**
@@ -53,9 +60,12 @@ export async function buildBase(dataDir: string): Promise<void> {
   const b = await recordSmallBag(dataDir, registry, 320);
   await new Promise((r) => setTimeout(r, 1100));
   const c = await recordSmallBag(dataDir, registry, 240);
-  for (const f of a.files) await importBag({ path: a.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
-  for (const f of b.files.slice(0, -1)) await importBag({ path: b.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
-  for (const f of c.files.slice(0, -1)) await importBag({ path: c.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const f of a.files)
+    await importBag({ path: a.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const f of b.files.slice(0, -1))
+    await importBag({ path: b.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
+  for (const f of c.files.slice(0, -1))
+    await importBag({ path: c.bag, only: [f], dataDir, robot: 'r1', registry, source: 'recorder' });
   // Bag c as a recorder killed mid-split leaves it.
   const last = c.files.at(-1)!;
   truncateSync(last, Math.floor(statSync(last).size * 0.7));
@@ -72,11 +82,30 @@ export async function buildBase(dataDir: string): Promise<void> {
   await appendEvents(journal, 25);
   await journal.close();
   mkdirSync(join(lakehousePaths(dataDir).staging, `${DEAD_PID}-${newId()}`, 'x'), { recursive: true });
-  const bagBytes = diskBags(dataDir).flatMap((d) => d.mcaps).reduce((n, f) => n + statSync(f).size, 0);
-  writeFileSync(join(dataDir, 'sweep.json'), JSON.stringify({ retentionBytes: Math.floor(bagBytes / 2), openBag: c.bag, unindexed: b.files.at(-1)! } satisfies BaseInfo));
+  const bagBytes = diskBags(dataDir)
+    .flatMap((d) => d.mcaps)
+    .reduce((n, f) => n + statSync(f).size, 0);
+  writeFileSync(
+    join(dataDir, 'sweep.json'),
+    JSON.stringify({
+      retentionBytes: Math.floor(bagBytes / 2),
+      openBag: c.bag,
+      unindexed: b.files.at(-1)!,
+    } satisfies BaseInfo),
+  );
 }
 
-const retentionSettings = (maxBytes: number) => ({ ...(Value.Default(RetentionConfig, {}) as { enabled: boolean; max_bytes: number; max_age_hours: number; allow_unsynced_delete: boolean; check_interval_s: number }), enabled: true, max_bytes: maxBytes });
+const retentionSettings = (maxBytes: number) => ({
+  ...(Value.Default(RetentionConfig, {}) as {
+    enabled: boolean;
+    max_bytes: number;
+    max_age_hours: number;
+    allow_unsynced_delete: boolean;
+    check_interval_s: number;
+  }),
+  enabled: true,
+  max_bytes: maxBytes,
+});
 
 /** The step a scenario runs (in the child that dies at a chosen file-system change). */
 export async function runScenario(name: string, dataDir: string): Promise<void> {
@@ -86,7 +115,14 @@ export async function runScenario(name: string, dataDir: string): Promise<void> 
       await applyRetention({ dataDir, settings: retentionSettings(base.retentionBytes), syncRequired: false });
       return;
     case 'import':
-      await importBag({ path: join(base.unindexed, '..'), only: [base.unindexed], dataDir, robot: 'r1', registry, source: 'recorder' });
+      await importBag({
+        path: join(base.unindexed, '..'),
+        only: [base.unindexed],
+        dataDir,
+        robot: 'r1',
+        registry,
+        source: 'recorder',
+      });
       return;
     case 'events': {
       const journal = new DurableJournal({ dir: join(dataDir, 'log'), fsync: 'never' });
@@ -124,9 +160,34 @@ async function record(dataDir: string): Promise<void> {
   const settings = Value.Default(LakehouseConfig, {}) as never;
   const retention = { ...retentionSettings(0), enabled: false } as never;
   let recorder: Recorder | undefined;
-  const lakehouse = new Lakehouse({ dataDir, robot: 'r1', definitions: registry, log: silent, journal, settings, retention, syncRequired: false, recording: () => recorder?.active() ?? { files: [], bags: [], closing: [] } });
-  const recSettings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0, compression: 'none' as const, chunk_size_bytes: 2048, split_max_bytes: 20_000, bag_max_splits: 2 };
-  recorder = new Recorder({ bus, definitions: registry, log: silent, bagsDir: join(dataDir, 'bags'), settings: recSettings, onSplitClosed: (f, b) => lakehouse.indexRecordedSplit(f, b) });
+  const lakehouse = new Lakehouse({
+    dataDir,
+    robot: 'r1',
+    definitions: registry,
+    log: silent,
+    journal,
+    settings,
+    retention,
+    syncRequired: false,
+    recording: () => recorder?.active() ?? { files: [], bags: [], closing: [] },
+  });
+  const recSettings = {
+    ...(Value.Default(RecorderConfig, {}) as RecorderSettings),
+    enabled: true,
+    min_free_bytes: 0,
+    compression: 'none' as const,
+    chunk_size_bytes: 2048,
+    split_max_bytes: 20_000,
+    bag_max_splits: 2,
+  };
+  recorder = new Recorder({
+    bus,
+    definitions: registry,
+    log: silent,
+    bagsDir: join(dataDir, 'bags'),
+    settings: recSettings,
+    onSplitClosed: (f, b) => lakehouse.indexRecordedSplit(f, b),
+  });
   await lakehouse.start();
   await recorder.start();
   const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
@@ -150,12 +211,32 @@ async function record(dataDir: string): Promise<void> {
 export async function restart(dataDir: string, options: { retention: boolean }): Promise<void> {
   const bus = new Bus();
   const journal = new DurableJournal({ dir: join(dataDir, 'log'), fsync: 'never' });
-  const settings = { ...(Value.Default(LakehouseConfig, {}) as never as Record<string, unknown>), compact_after_s: 0 } as never;
+  const settings = {
+    ...(Value.Default(LakehouseConfig, {}) as never as Record<string, unknown>),
+    compact_after_s: 0,
+  } as never;
   const retention = { ...retentionSettings(info(dataDir).retentionBytes), enabled: options.retention } as never;
   let recorder: Recorder | undefined;
-  const lakehouse = new Lakehouse({ dataDir, robot: 'r1', definitions: registry, log: silent, journal, settings, retention, syncRequired: false, recording: () => recorder?.active() ?? { files: [], bags: [], closing: [] } });
+  const lakehouse = new Lakehouse({
+    dataDir,
+    robot: 'r1',
+    definitions: registry,
+    log: silent,
+    journal,
+    settings,
+    retention,
+    syncRequired: false,
+    recording: () => recorder?.active() ?? { files: [], bags: [], closing: [] },
+  });
   const recSettings = { ...(Value.Default(RecorderConfig, {}) as RecorderSettings), enabled: true, min_free_bytes: 0 };
-  recorder = new Recorder({ bus, definitions: registry, log: silent, bagsDir: join(dataDir, 'bags'), settings: recSettings, onSplitClosed: (f, b) => lakehouse.indexRecordedSplit(f, b) });
+  recorder = new Recorder({
+    bus,
+    definitions: registry,
+    log: silent,
+    bagsDir: join(dataDir, 'bags'),
+    settings: recSettings,
+    onSplitClosed: (f, b) => lakehouse.indexRecordedSplit(f, b),
+  });
   await lakehouse.start();
   await recorder.start();
   await lakehouse.idle();
@@ -185,7 +266,8 @@ export async function check(dataDir: string): Promise<{ problems: string[]; stat
   for (const b of diskBags(dataDir)) {
     if (b.recording) problems.push(`${b.dir}: .recording marker left`);
     if (!b.listed) problems.push(`${b.dir}: no readable metadata.yaml`);
-    for (const s of b.listed ?? []) if (!existsSync(s.file)) problems.push(`${b.dir}: metadata.yaml lists ${s.file}, which is not there`);
+    for (const s of b.listed ?? [])
+      if (!existsSync(s.file)) problems.push(`${b.dir}: metadata.yaml lists ${s.file}, which is not there`);
     if (b.mcaps.length === 0) problems.push(`${b.dir}: a bag directory with no split`);
     try {
       const i = await bagInfo(b.dir);
@@ -194,14 +276,30 @@ export async function check(dataDir: string): Promise<{ problems: string[]; stat
     } catch (error) {
       problems.push(`bag info ${b.dir}: ${(error as Error).message}`);
     }
-    for (const s of b.listed ?? []) if (s.messages > 0 && existsSync(s.file) && !snap.segments.has(s.file)) problems.push(`${s.file}: finished, not indexed`);
-    for (const f of readdirSync(b.dir)) if (f.endsWith('.tmp') || f.endsWith('.repairing')) problems.push(`${b.dir}: leftover ${f}`);
+    for (const s of b.listed ?? [])
+      if (s.messages > 0 && existsSync(s.file) && !snap.segments.has(s.file))
+        problems.push(`${s.file}: finished, not indexed`);
+    for (const f of readdirSync(b.dir))
+      if (f.endsWith('.tmp') || f.endsWith('.repairing')) problems.push(`${b.dir}: leftover ${f}`);
   }
-  const q = await queryLakehouse(dataDir, 'SELECT (SELECT count(*) FROM messages)::BIGINT, (SELECT coalesce(sum(message_count), 0) FROM bags)::BIGINT');
+  const q = await queryLakehouse(
+    dataDir,
+    'SELECT (SELECT count(*) FROM messages)::BIGINT, (SELECT coalesce(sum(message_count), 0) FROM bags)::BIGINT',
+  );
   const [n, m] = q.rows[0]!.map(Number);
   if (n !== m) problems.push(`count(*) FROM messages ${n} != sum(message_count) ${m}`);
-  const ev = await queryLakehouse(dataDir, 'SELECT count(*)::BIGINT, count(DISTINCT event_id)::BIGINT FROM events').catch(() => undefined);
-  if (ev && Number(ev.rows[0]![0]) !== Number(ev.rows[0]![1])) problems.push(`events indexed twice: ${Number(ev.rows[0]![0]) - Number(ev.rows[0]![1])}`);
-  const state: State = { segments: [...snap.segments.keys()].map((p) => p.slice(dataDir.length + 1)).sort(), messages: n!, eventRows: Number(ev?.rows[0]![0] ?? 0), eventRowsAll: snap.eventRowsAll, bags: bags.sort() };
+  const ev = await queryLakehouse(
+    dataDir,
+    'SELECT count(*)::BIGINT, count(DISTINCT event_id)::BIGINT FROM events',
+  ).catch(() => undefined);
+  if (ev && Number(ev.rows[0]![0]) !== Number(ev.rows[0]![1]))
+    problems.push(`events indexed twice: ${Number(ev.rows[0]![0]) - Number(ev.rows[0]![1])}`);
+  const state: State = {
+    segments: [...snap.segments.keys()].map((p) => p.slice(dataDir.length + 1)).sort(),
+    messages: n!,
+    eventRows: Number(ev?.rows[0]![0] ?? 0),
+    eventRowsAll: snap.eventRowsAll,
+    bags: bags.sort(),
+  };
   return { problems, state };
 }

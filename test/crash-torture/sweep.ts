@@ -10,7 +10,14 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { buildBase, check, restart, type State } from './sweep-scenarios.ts';
 
-const { values: opt } = parseArgs({ options: { scenarios: { type: 'string', default: 'retention,import,events,compaction,repair,start,start-retention' }, when: { type: 'string', default: 'after,before' }, points: { type: 'string' }, keep: { type: 'boolean', default: false } } });
+const { values: opt } = parseArgs({
+  options: {
+    scenarios: { type: 'string', default: 'retention,import,events,compaction,repair,start,start-retention' },
+    when: { type: 'string', default: 'after,before' },
+    points: { type: 'string' },
+    keep: { type: 'boolean', default: false },
+  },
+});
 const work = mkdtempSync(join(tmpdir(), 'crash-sweep-'));
 // The catalog holds absolute paths: every run uses the same data dir, put back from a pristine copy.
 const dd = join(work, 'data');
@@ -26,13 +33,24 @@ console.log(`crash sweep: ${work}`);
 
 const CHILD = join(import.meta.dirname, 'sweep-child.ts');
 function child(scenario: string, dataDir: string, n: number, when: string) {
-  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, scenario, dataDir, String(n), when], { encoding: 'utf8' });
+  const r = spawnSync(process.execPath, ['--import', 'tsx', CHILD, scenario, dataDir, String(n), when], {
+    encoding: 'utf8',
+  });
   const crash = /\{"crash".*\}/.exec(r.stderr)?.[0];
   const calls = /\{"calls":(\d+)\}/.exec(r.stdout)?.[1];
-  return { signal: r.signal, status: r.status, crash: crash ? (JSON.parse(crash) as { crash: number; fn: string; path: string }) : undefined, calls: calls === undefined ? undefined : Number(calls), stderr: r.stderr };
+  return {
+    signal: r.signal,
+    status: r.status,
+    crash: crash ? (JSON.parse(crash) as { crash: number; fn: string; path: string }) : undefined,
+    calls: calls === undefined ? undefined : Number(calls),
+    stderr: r.stderr,
+  };
 }
 
-const diff = (a: State, b: State) => (Object.keys(a) as (keyof State)[]).filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k])).map((k) => `${k}: expected ${JSON.stringify(b[k])}, got ${JSON.stringify(a[k])}`);
+const diff = (a: State, b: State) =>
+  (Object.keys(a) as (keyof State)[])
+    .filter((k) => JSON.stringify(a[k]) !== JSON.stringify(b[k]))
+    .map((k) => `${k}: expected ${JSON.stringify(b[k])}, got ${JSON.stringify(a[k])}`);
 
 let failures = 0;
 let points = 0;
@@ -54,7 +72,9 @@ for (const scenario of opt.scenarios!.split(',')) {
       const r = child(scenario, dir, n, when);
       points++;
       if (r.signal !== 'SIGKILL') {
-        console.log(`  ${when} #${n}: the child did not die there (exit ${r.status}, ${r.signal}): ${r.stderr.slice(-500)}`);
+        console.log(
+          `  ${when} #${n}: the child did not die there (exit ${r.status}, ${r.signal}): ${r.stderr.slice(-500)}`,
+        );
         continue;
       }
       let problems: string[];
@@ -67,7 +87,8 @@ for (const scenario of opt.scenarios!.split(',')) {
         const d = diff(got.state, expected.state);
         // Retention deletes by size: a pass cut short may leave a different (not wrong) set behind; a
         // recording killed loses what was not flushed.
-        if (d.length > 0 && (scenario.includes('retention') || scenario === 'record')) console.log(`  diff ${scenario} ${when} #${n}: ${d.join('; ')}`);
+        if (d.length > 0 && (scenario.includes('retention') || scenario === 'record'))
+          console.log(`  diff ${scenario} ${when} #${n}: ${d.join('; ')}`);
         else if (d.length > 0) problems.push(`state differs from the run that did not crash: ${d.join('; ')}`);
       } catch (error) {
         problems = [`the next start failed: ${(error as Error).stack}`];

@@ -6,7 +6,16 @@
 //
 // Prints one line per round and a summary; writes each daemon's log to DIR/logs/round-N.log.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, watch, writeFileSync, type FSWatcher } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  watch,
+  writeFileSync,
+  type FSWatcher,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -54,16 +63,26 @@ writeFileSync(
     log: { level: 'info' },
     sim: { enabled: true, speed: Number(opt.speed) },
     journal: { fsync: opt.fsync },
-    recorder: { enabled: true, split_max_bytes: Number(opt['split-bytes']), flush_interval_ms: 200, bag_max_splits: Number(opt['bag-max-splits']), min_free_bytes: 0 },
+    recorder: {
+      enabled: true,
+      split_max_bytes: Number(opt['split-bytes']),
+      flush_interval_ms: 200,
+      bag_max_splits: Number(opt['bag-max-splits']),
+      min_free_bytes: 0,
+    },
     lakehouse: { events_flush_s: 0.5, compact_after_s: Number(opt['compact-after-s']) },
     retention: { enabled: retentionOn, max_bytes: 4 * 1024 * 1024, check_interval_s: 1 },
     api: { port: 0 },
     foxglove: { enabled: false },
   }),
 );
-const poses = Object.entries(generateMaze({ seed: DEFAULT_MAZE_SEED }).namedPoses).filter(([name]) => name !== 'closet');
+const poses = Object.entries(generateMaze({ seed: DEFAULT_MAZE_SEED }).namedPoses).filter(
+  ([name]) => name !== 'closet',
+);
 
-console.log(`crash torture: seed ${seed}, ${rounds} rounds, fsync ${opt.fsync}, retention ${opt.retention}, bag_max_splits ${opt['bag-max-splits']}, compact_after_s ${opt['compact-after-s']}, triggers ${opt.triggers}, dir ${work}`);
+console.log(
+  `crash torture: seed ${seed}, ${rounds} rounds, fsync ${opt.fsync}, retention ${opt.retention}, bag_max_splits ${opt['bag-max-splits']}, compact_after_s ${opt['compact-after-s']}, triggers ${opt.triggers}, dir ${work}`,
+);
 
 type Log = Record<string, unknown>;
 class Daemon {
@@ -71,7 +90,10 @@ class Daemon {
   child: ChildProcess;
   exited: Promise<void>;
   constructor(round: number) {
-    this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath], { cwd: work, stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = spawn(process.execPath, [BIN, 'run', '--config', configPath], {
+      cwd: work,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     const file = join(work, 'logs', `round-${round}.log`);
     let buf = '';
     this.child.stderr!.on('data', (d: Buffer) => {
@@ -96,7 +118,11 @@ class Daemon {
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T | undefined> | T | undefined): Promise<T> {
+async function until<T>(
+  what: string,
+  timeoutMs: number,
+  probe: () => Promise<T | undefined> | T | undefined,
+): Promise<T> {
   const deadline = performance.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -106,7 +132,8 @@ async function until<T>(what: string, timeoutMs: number, probe: () => Promise<T 
     } catch (e) {
       last = e;
     }
-    if (performance.now() > deadline) throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
+    if (performance.now() > deadline)
+      throw new Error(`timed out (${timeoutMs} ms) waiting for ${what}${last ? `: ${(last as Error).message}` : ''}`);
     await sleep(200);
   }
 }
@@ -123,7 +150,12 @@ function apiUrl(pid: number): string | undefined {
 async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
   let stdout = '';
   let stderr = '';
-  const code = await main(args[0] === 'bag' ? args : [...args, '--config', configPath], { stdout: (t) => (stdout += t), stderr: (t) => (stderr += t), env: process.env, cwd: work });
+  const code = await main(args[0] === 'bag' ? args : [...args, '--config', configPath], {
+    stdout: (t) => (stdout += t),
+    stderr: (t) => (stderr += t),
+    env: process.env,
+    cwd: work,
+  });
   return { code, stdout, stderr };
 }
 
@@ -145,17 +177,29 @@ let checkedRounds = 0;
 let retentionDeletedSegments = 0;
 
 async function currentBag(url: string): Promise<string | undefined> {
-  const s = (await (await fetch(`${url}/status`)).json()) as { components: { recorder?: { details?: { bag?: string } } } };
+  const s = (await (await fetch(`${url}/status`)).json()) as {
+    components: { recorder?: { details?: { bag?: string } } };
+  };
   return s.components.recorder?.details?.bag ?? undefined;
 }
 
-async function checkAfterRestart(round: number, d: Daemon, url: string, preBags: ReturnType<typeof diskBags>): Promise<string[]> {
+async function checkAfterRestart(
+  round: number,
+  d: Daemon,
+  url: string,
+  preBags: ReturnType<typeof diskBags>,
+): Promise<string[]> {
   const problems: string[] = [];
   const pid = d.child.pid!;
   // 1. healthy (or degraded only for allowed reasons)
   const status = await until('components running', 60_000, async () => {
-    const s = (await (await fetch(`${url}/status`)).json()) as { components: Record<string, { state: string; reason?: string }> };
-    const bad = Object.entries(s.components).filter(([, h]) => h.state !== 'running' && !(h.state === 'degraded' && ALLOWED_DEGRADED.some((r) => r.test(h.reason ?? ''))));
+    const s = (await (await fetch(`${url}/status`)).json()) as {
+      components: Record<string, { state: string; reason?: string }>;
+    };
+    const bad = Object.entries(s.components).filter(
+      ([, h]) =>
+        h.state !== 'running' && !(h.state === 'degraded' && ALLOWED_DEGRADED.some((r) => r.test(h.reason ?? ''))),
+    );
     return bad.length === 0 ? s : undefined;
   }).catch(async (e: Error) => {
     const s = await (await fetch(`${url}/status`)).json().catch(() => ({}));
@@ -175,7 +219,9 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
     });
   } catch (e) {
     problems.push(`catalog: ${(e as Error).message}`);
-    snap = await catalogSnapshot(dataDir).catch((err: Error) => (problems.push(`catalog does not open: ${err.message}`), undefined));
+    snap = await catalogSnapshot(dataDir).catch(
+      (err: Error) => (problems.push(`catalog does not open: ${err.message}`), undefined),
+    );
     if (snap) problems.push(...snap.problems);
   }
   // 4. query works; the count matches the catalog's segments
@@ -197,8 +243,13 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
     }
     if (count >= 0 && count < prev.messages - vanished) {
       // Splits still on disk and not yet re-indexed are checked below; here count what is gone for good.
-      const pending = [...prev.segments].filter(([p]) => !snap!.segments.has(p) && existsSync(p)).reduce((a, [, n]) => a + n, 0);
-      if (count < prev.messages - vanished - pending) problems.push(`messages went down: ${prev.messages} -> ${count} (retention deleted ${vanished}, ${pending} waiting to be indexed again)`);
+      const pending = [...prev.segments]
+        .filter(([p]) => !snap!.segments.has(p) && existsSync(p))
+        .reduce((a, [, n]) => a + n, 0);
+      if (count < prev.messages - vanished - pending)
+        problems.push(
+          `messages went down: ${prev.messages} -> ${count} (retention deleted ${vanished}, ${pending} waiting to be indexed again)`,
+        );
     }
   }
   // 6. every finished split that was on disk before the start is indexed (or deleted by retention)
@@ -219,11 +270,19 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
     });
   } catch (e) {
     const s = await catalogSnapshot(dataDir).catch(() => undefined);
-    problems.push(`${(e as Error).message}: not indexed: ${wanted().filter((f) => !s?.segments.has(f)).join(', ')}`);
+    problems.push(
+      `${(e as Error).message}: not indexed: ${wanted()
+        .filter((f) => !s?.segments.has(f))
+        .join(', ')}`,
+    );
   }
   // The table's rows against the catalog's counts, in one query (one copy of the catalog): retention and
   // indexing change both meanwhile.
-  const both = await cli('query', 'SELECT (SELECT count(*) FROM messages) AS n, (SELECT sum(message_count) FROM bags) AS m', '--json');
+  const both = await cli(
+    'query',
+    'SELECT (SELECT count(*) FROM messages) AS n, (SELECT sum(message_count) FROM bags) AS m',
+    '--json',
+  );
   if (both.code === 0) {
     const [n, m] = (JSON.parse(both.stdout) as { rows: unknown[][] }).rows[0]!.map(Number);
     if (n !== m) problems.push(`count(*) FROM messages is ${n}, the catalog's message_count sum ${m}`);
@@ -241,8 +300,10 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
         now = await currentBag(url);
       }
       if (b.dir === now) continue;
-      if (existsSync(join(b.dir, RECORDING))) problems.push(`.recording marker left on ${b.dir} for 20 s (the recorder writes ${now})`);
-      else if (performance.now() - t > 2000) console.log(`  (.recording marker of ${b.dir} went after ${Math.round(performance.now() - t)} ms)`);
+      if (existsSync(join(b.dir, RECORDING)))
+        problems.push(`.recording marker left on ${b.dir} for 20 s (the recorder writes ${now})`);
+      else if (performance.now() - t > 2000)
+        console.log(`  (.recording marker of ${b.dir} went after ${Math.round(performance.now() - t)} ms)`);
     }
     let info = await cli('bag', 'info', b.dir);
     // Retention may delete a split between metadata.yaml's read and the file's stat: look again.
@@ -251,7 +312,8 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
       await sleep(500);
       info = await cli('bag', 'info', b.dir);
     }
-    if (info.code !== 0 && existsSync(b.dir)) problems.push(`bag info ${b.dir} exit ${info.code}: ${info.stderr.trim().slice(0, 400)}`);
+    if (info.code !== 0 && existsSync(b.dir))
+      problems.push(`bag info ${b.dir} exit ${info.code}: ${info.stderr.trim().slice(0, 400)}`);
   }
   // 8. runs acked before the kill are listed, terminal or resumable
   for (const a of acked) {
@@ -261,25 +323,31 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
       continue;
     }
     const { run } = (await r.json()) as { run: { status: string } };
-    if (!['succeeded', 'failed', 'cancelled', 'interrupted', 'awaiting_approval'].includes(run.status)) problems.push(`run ${a.run_id} (acked in round ${a.round}) is ${run.status} after the restart`);
+    if (!['succeeded', 'failed', 'cancelled', 'interrupted', 'awaiting_approval'].includes(run.status))
+      problems.push(`run ${a.run_id} (acked in round ${a.round}) is ${run.status} after the restart`);
   }
   const listed = await cli('runs', '--json', '--limit', '1000');
   if (listed.code !== 0) problems.push(`runs failed: ${listed.stderr}`);
   else {
     const ids = new Set((JSON.parse(listed.stdout) as { runs: { run_id: string }[] }).runs.map((r) => r.run_id));
     const missing = acked.filter((a) => !ids.has(a.run_id));
-    if (missing.length > 0) problems.push(`runs does not list ${missing.length} acked run(s): ${missing.map((m) => m.run_id).join(', ')}`);
+    if (missing.length > 0)
+      problems.push(`runs does not list ${missing.length} acked run(s): ${missing.map((m) => m.run_id).join(', ')}`);
   }
   // 9. events: no event indexed twice; the catalog's row counts agree with the table and the journal
   const ev = await cli('query', 'SELECT count(*), count(DISTINCT event_id) FROM events', '--json');
   if (ev.code === 0) {
     const [n, distinct] = (JSON.parse(ev.stdout) as { rows: number[][] }).rows[0]!.map(Number);
     if (n !== distinct) problems.push(`events: ${n! - distinct!} event(s) indexed twice`);
-  } else if (!/events/.test(ev.stderr) || !/not exist|no such|Catalog Error/i.test(ev.stderr)) problems.push(`events query failed: ${ev.stderr.trim()}`);
+  } else if (!/events/.test(ev.stderr) || !/not exist|no such|Catalog Error/i.test(ev.stderr))
+    problems.push(`events query failed: ${ev.stderr.trim()}`);
   const j = journalProblems(dataDir);
   if (snap) {
     const journalEvents = j.agentEvents.filter((e) => e.seq <= snap!.eventsLastSeq).length;
-    if (journalEvents !== snap.eventRowsAll && !retentionOn) problems.push(`events: the journal holds ${journalEvents} agent events up to seq ${snap.eventsLastSeq}; event_files rows sum to ${snap.eventRowsAll}`);
+    if (journalEvents !== snap.eventRowsAll && !retentionOn)
+      problems.push(
+        `events: the journal holds ${journalEvents} agent events up to seq ${snap.eventsLastSeq}; event_files rows sum to ${snap.eventRowsAll}`,
+      );
   }
   // 10. the start's log: errors
   const errors = new Map<string, number>();
@@ -300,16 +368,30 @@ async function checkAfterRestart(round: number, d: Daemon, url: string, preBags:
 async function offlineChecks(): Promise<string[]> {
   const problems: string[] = [];
   const status = await cli('status', '--json');
-  if (status.code !== 1) problems.push(`status with the daemon killed: exit ${status.code}: ${status.stdout.slice(0, 300)}${status.stderr.slice(0, 300)}`);
+  if (status.code !== 1)
+    problems.push(
+      `status with the daemon killed: exit ${status.code}: ${status.stdout.slice(0, 300)}${status.stderr.slice(0, 300)}`,
+    );
   const runs = await cli('runs', '--json', '--limit', '100000');
   if (runs.code !== 0) problems.push(`runs from the journal: exit ${runs.code}: ${runs.stderr.slice(0, 500)}`);
   else {
-    const body = JSON.parse(runs.stdout) as { source: string; runs: { run_id: string }[]; skipped?: unknown[]; unreadable?: unknown[] };
+    const body = JSON.parse(runs.stdout) as {
+      source: string;
+      runs: { run_id: string }[];
+      skipped?: unknown[];
+      unreadable?: unknown[];
+    };
     const ids = new Set(body.runs.map((r) => r.run_id));
     const missing = acked.filter((a) => !ids.has(a.run_id));
-    if (missing.length > 0) problems.push(`runs (journal, daemon killed) does not list ${missing.length} acked run(s): ${missing.map((m) => m.run_id).join(', ')}`);
+    if (missing.length > 0)
+      problems.push(
+        `runs (journal, daemon killed) does not list ${missing.length} acked run(s): ${missing.map((m) => m.run_id).join(', ')}`,
+      );
     const unreadable = (body.unreadable ?? []).filter((u) => !/torn record/.test(JSON.stringify(u)));
-    if ((body.skipped?.length ?? 0) > 0 || unreadable.length > 0) problems.push(`runs (journal): skipped ${JSON.stringify(body.skipped).slice(0, 300)} unreadable ${JSON.stringify(body.unreadable).slice(0, 300)}`);
+    if ((body.skipped?.length ?? 0) > 0 || unreadable.length > 0)
+      problems.push(
+        `runs (journal): skipped ${JSON.stringify(body.skipped).slice(0, 300)} unreadable ${JSON.stringify(body.unreadable).slice(0, 300)}`,
+      );
   }
   return problems;
 }
@@ -324,7 +406,12 @@ async function submitIntents(url: string, round: number, done: () => boolean): P
     const [, pose] = poses[Math.floor(intentRandom() * poses.length)]!;
     const body = stop ? { type: 'stop' } : { type: 'navigate_to', params: { x: pose.x, y: pose.y } };
     try {
-      const r = await fetch(`${url}/intents`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body), signal: AbortSignal.timeout(10_000) });
+      const r = await fetch(`${url}/intents`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+        signal: AbortSignal.timeout(10_000),
+      });
       if (r.status >= 300) console.log(`  intent refused: HTTP ${r.status} ${await r.text()}`);
       if (r.status >= 200 && r.status < 300) {
         const { run } = (await r.json()) as { run: { run_id: string; intent_id: string } };
@@ -345,14 +432,23 @@ async function submitIntents(url: string, round: number, done: () => boolean): P
 const TRIGGERS: Record<string, { dir: string; recursive: boolean; match: (name: string) => boolean }> = {
   staging: { dir: join(dataDir, 'lakehouse', 'staging'), recursive: false, match: () => true },
   tables: { dir: join(dataDir, 'lakehouse', 'tables'), recursive: true, match: (n) => n.endsWith('.parquet') },
-  bags: { dir: join(dataDir, 'bags'), recursive: true, match: (n) => n.endsWith('.mcap') || n.includes('metadata.yaml') || n.includes('.recording') },
+  bags: {
+    dir: join(dataDir, 'bags'),
+    recursive: true,
+    match: (n) => n.endsWith('.mcap') || n.includes('metadata.yaml') || n.includes('.recording'),
+  },
   wal: { dir: join(dataDir, 'lakehouse'), recursive: false, match: (n) => n.startsWith('catalog.duckdb') },
   journal: { dir: join(dataDir, 'log'), recursive: false, match: (n) => n.endsWith('.log') },
 };
 const triggerNames = opt.triggers!.split(',');
 
 /** Resolves at the `nth` event of `trigger` (or after `fallbackMs`); says what it waited for. */
-async function waitForTrigger(trigger: string, nth: number, fallbackMs: number, exited: Promise<void>): Promise<string> {
+async function waitForTrigger(
+  trigger: string,
+  nth: number,
+  fallbackMs: number,
+  exited: Promise<void>,
+): Promise<string> {
   const t = TRIGGERS[trigger]!;
   let watcher: FSWatcher | undefined;
   let seen = 0;
@@ -408,9 +504,17 @@ for (let round = 0; round < rounds; round++) {
   } else {
     let url: string | undefined;
     try {
-      url = await until('daemon running', 90_000, () => (d.logs.some((l) => l.msg === 'daemon running') ? apiUrl(d.child.pid!) : undefined));
+      url = await until('daemon running', 90_000, () =>
+        d.logs.some((l) => l.msg === 'daemon running') ? apiUrl(d.child.pid!) : undefined,
+      );
     } catch (e) {
-      roundProblems.push(`start: ${(e as Error).message}; log: ${d.logs.filter((l) => (l.level as number) >= 40).map((l) => JSON.stringify(l)).join('\n').slice(0, 3000)}`);
+      roundProblems.push(
+        `start: ${(e as Error).message}; log: ${d.logs
+          .filter((l) => (l.level as number) >= 40)
+          .map((l) => JSON.stringify(l))
+          .join('\n')
+          .slice(0, 3000)}`,
+      );
     }
     const runningMs = Math.round(performance.now() - t0);
     if (url) {
@@ -446,12 +550,16 @@ for (let round = 0; round < rounds; round++) {
   // A problem seen in an earlier round (a bag left broken stays broken) is counted, not printed again.
   const fresh = roundProblems.filter((p) => !reported.has(p));
   for (const p of roundProblems) reported.add(p);
-  console.log(`round ${round} seed ${seed}: ${what}; messages ${count}; ${roundProblems.length === 0 ? 'ok' : `${roundProblems.length} PROBLEM(S)${fresh.length < roundProblems.length ? ` (${roundProblems.length - fresh.length} seen before)` : ''}`}`);
+  console.log(
+    `round ${round} seed ${seed}: ${what}; messages ${count}; ${roundProblems.length === 0 ? 'ok' : `${roundProblems.length} PROBLEM(S)${fresh.length < roundProblems.length ? ` (${roundProblems.length - fresh.length} seen before)` : ''}`}`,
+  );
   for (const p of fresh) console.log(`  - ${p}`);
   failures.push(...roundProblems.map((p) => `round ${round}: ${p}`));
   if (roundProblems.length > 0 && opt['stop-on-failure']) break;
 }
 
-console.log(`\nsummary: seed ${seed}, ${rounds} rounds (${checkedRounds} checked after a restart), ${failures.length} problem(s), ${retentionDeletedSegments} segment(s) deleted by retention; dir ${work}`);
+console.log(
+  `\nsummary: seed ${seed}, ${rounds} rounds (${checkedRounds} checked after a restart), ${failures.length} problem(s), ${retentionDeletedSegments} segment(s) deleted by retention; dir ${work}`,
+);
 for (const [k, n] of suspicious) console.log(`  error line x${n}: ${k}`);
 process.exit(failures.length > 0 ? 1 : 0);

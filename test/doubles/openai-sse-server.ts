@@ -118,7 +118,14 @@ export class OpenAiSseServer {
     for await (const chunk of req) chunks.push(chunk as Buffer);
     const text = Buffer.concat(chunks).toString('utf8');
     const path = (req.url ?? '').split('?')[0]!;
-    const request: RecordedRequest = { path, headers: req.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {}, bytesSent: 0, bytesTotal: 0, leftEarly: false };
+    const request: RecordedRequest = {
+      path,
+      headers: req.headers,
+      body: text ? (JSON.parse(text) as Record<string, unknown>) : {},
+      bytesSent: 0,
+      bytesTotal: 0,
+      leftEarly: false,
+    };
     this.requests.push(request);
     if (req.method === 'GET' && path === '/v1/models') {
       if (this.stallModels) {
@@ -126,10 +133,17 @@ export class OpenAiSseServer {
         res.flushHeaders();
         return;
       }
-      const data = this.#models.map((id) => ({ id, object: 'model', created: 1_700_000_000, owned_by: 'vllm', max_model_len: 32768 }));
+      const data = this.#models.map((id) => ({
+        id,
+        object: 'model',
+        created: 1_700_000_000,
+        owned_by: 'vllm',
+        max_model_len: 32768,
+      }));
       return json(res, 200, { object: 'list', data });
     }
-    if (req.method !== 'POST' || path !== '/v1/chat/completions') return json(res, 404, errorBody(404, `no route ${req.method} ${path}`));
+    if (req.method !== 'POST' || path !== '/v1/chat/completions')
+      return json(res, 404, errorBody(404, `no route ${req.method} ${path}`));
     const step = this.#script.shift();
     if (!step) return json(res, 500, errorBody(500, 'the scripted server has no reply left for this request'));
     const reply = typeof step === 'function' ? step(request) : step;
@@ -138,7 +152,13 @@ export class OpenAiSseServer {
 
   async #reply(res: ServerResponse, reply: ScriptedReply, model: string, request: RecordedRequest): Promise<void> {
     if ('hang' in reply) return;
-    if ('status' in reply) return json(res, reply.status, errorBody(reply.status, reply.message ?? `scripted ${reply.status}`), reply.headers);
+    if ('status' in reply)
+      return json(
+        res,
+        reply.status,
+        errorBody(reply.status, reply.message ?? `scripted ${reply.status}`),
+        reply.headers,
+      );
     if ('raw' in reply) {
       res.writeHead(200, { 'content-type': reply.contentType });
       res.end(reply.raw);
@@ -165,7 +185,13 @@ export class OpenAiSseServer {
   }
 
   /** The SSE frames of a reply, vLLM style. */
-  #frames(reply: { text: string; finish?: string; noUsage?: boolean } | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string; argumentChunk?: number; noUsage?: boolean }, id: string, model: string): string[] {
+  #frames(
+    reply:
+      | { text: string; finish?: string; noUsage?: boolean }
+      | { toolCalls: ScriptedToolCall[]; text?: string; finish?: string; argumentChunk?: number; noUsage?: boolean },
+    id: string,
+    model: string,
+  ): string[] {
     const created = Math.floor(Date.now() / 1000);
     const frame = (delta: Record<string, unknown>, finish: string | null = null) =>
       `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
@@ -181,7 +207,13 @@ export class OpenAiSseServer {
     if ('toolCalls' in reply) {
       for (const [index, call] of reply.toolCalls.entries()) {
         const args = typeof call.arguments === 'string' ? call.arguments : JSON.stringify(call.arguments);
-        frames.push(frame({ tool_calls: [{ index, id: `chatcmpl-tool-${this.#counter}-${index}`, type: 'function', function: { name: call.name } }] }));
+        frames.push(
+          frame({
+            tool_calls: [
+              { index, id: `chatcmpl-tool-${this.#counter}-${index}`, type: 'function', function: { name: call.name } },
+            ],
+          }),
+        );
         for (const piece of split(args, ('argumentChunk' in reply ? reply.argumentChunk : undefined) ?? this.#chunk)) {
           frames.push(frame({ tool_calls: [{ index, function: { arguments: piece } }] }));
           completionTokens++;
@@ -190,7 +222,10 @@ export class OpenAiSseServer {
     }
     const finish = reply.finish ?? ('toolCalls' in reply ? 'tool_calls' : 'stop');
     frames.push(frame({}, finish));
-    if (!reply.noUsage) frames.push(`data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 50, completion_tokens: completionTokens, total_tokens: 50 + completionTokens } })}\n\n`);
+    if (!reply.noUsage)
+      frames.push(
+        `data: ${JSON.stringify({ id, object: 'chat.completion.chunk', created, model, choices: [], usage: { prompt_tokens: 50, completion_tokens: completionTokens, total_tokens: 50 + completionTokens } })}\n\n`,
+      );
     frames.push('data: [DONE]\n\n');
     return frames;
   }
@@ -217,7 +252,12 @@ function sseHead(res: ServerResponse): void {
  * `bytesSent` tells how much of a large reply a client read before it aborted. Past `holdAfterBytes` the
  * rest waits for the client to go away.
  */
-async function streamFrames(res: ServerResponse, frames: string[], request: RecordedRequest, holdAfterBytes: number): Promise<void> {
+async function streamFrames(
+  res: ServerResponse,
+  frames: string[],
+  request: RecordedRequest,
+  holdAfterBytes: number,
+): Promise<void> {
   const batches: Buffer[] = [];
   let batch: string[] = [];
   let size = 0;
@@ -281,4 +321,3 @@ export function withServerPair(use: (server: OpenAiSseServer, backup: OpenAiSseS
     await Promise.all(pair?.map((s) => s.close()) ?? []);
   });
 }
-

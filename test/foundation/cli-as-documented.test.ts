@@ -17,7 +17,15 @@ describe('client commands while the config file is invalid', () => {
     const error = 'edge.yaml: sim.speed: expected number >= 0.01, got "fast"';
     const config = writeStatusFile(dir, {
       components: { foxglove: { state: 'running', details: { url: 'ws://127.0.0.1:43415' } } },
-      last_reload: { at: new Date().toISOString(), ok: false, file: join(dir, 'edge.yaml'), error, hint: 'fix the file, then reload again', restarted: [], pending_restart: [] },
+      last_reload: {
+        at: new Date().toISOString(),
+        ok: false,
+        file: join(dir, 'edge.yaml'),
+        error,
+        hint: 'fix the file, then reload again',
+        restarted: [],
+        pending_restart: [],
+      },
     });
     // The user's edit that the daemon refused: the file on disk is now invalid.
     writeFileSync(config, 'api:\n  enabled: false\nsim:\n  speed: fast\n');
@@ -34,7 +42,10 @@ describe('client commands while the config file is invalid', () => {
     const port = await closedPort();
     const config = join(work.path, 'approve.yaml');
     writeFileSync(config, `data_dir: ./approve-data\napi:\n  port: ${port}\nagent:\n  max_refines: lots\n`);
-    for (const args of [['approve', '01a1fe11-b117'], ['intent', 'stop']]) {
+    for (const args of [
+      ['approve', '01a1fe11-b117'],
+      ['intent', 'stop'],
+    ]) {
       const r = await runMain([...args, '--config', config], { cwd: work.path });
       expect(r.code, args[0]).toBe(1);
       expect(r.stderr).toContain('agent.max_refines: expected integer');
@@ -58,7 +69,9 @@ describe('usage shown on bad usage', () => {
     expect(sim.stderr).toContain('[--log-level LEVEL] [--json]\n');
     const config = await runMain(['config'], { cwd: work.path });
     expect(config.code).toBe(2);
-    expect(config.stderr).toContain('Usage: auraison-edge config check [--config FILE] [--json]\n       auraison-edge config show [--config FILE] [--json]\n');
+    expect(config.stderr).toContain(
+      'Usage: auraison-edge config check [--config FILE] [--json]\n       auraison-edge config show [--config FILE] [--json]\n',
+    );
     const show = await runMain(['runs', 'show'], { cwd: work.path });
     expect(show.stderr).toContain('Usage: auraison-edge runs show ID');
     expect(show.stderr).not.toContain('runs diff');
@@ -70,20 +83,32 @@ describe('auraison-edge llm check and API keys', () => {
     const alone = await runMain(['llm', 'check', '--api-key-env', 'VLLM_API_KEY'], { cwd: work.path });
     expect(alone.code).toBe(2);
     expect(alone.stderr).toContain('--api-key-env is for --base-url');
-    const pasted = await runMain(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--api-key-env', 'sk-live-0123456789'], { cwd: work.path });
+    const pasted = await runMain(
+      ['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--api-key-env', 'sk-live-0123456789'],
+      { cwd: work.path },
+    );
     expect(pasted.code).toBe(2);
     expect(pasted.stderr).toContain('--api-key-env: not an environment variable name (value not shown)');
     expect(pasted.stderr).not.toContain('sk-live-0123456789');
   });
 
-  it('warns that a configured endpoint\'s key variable is unset, as the daemon does, instead of checking it keyless in silence', async () => {
+  it("warns that a configured endpoint's key variable is unset, as the daemon does, instead of checking it keyless in silence", async () => {
     const port = await closedPort();
     const config = join(work.path, 'llm.yaml');
-    writeFileSync(config, `llm:\n  endpoints:\n    - {name: gateway, base_url: "http://127.0.0.1:${port}/v1", model: m, api_key_env: DOCS_DRIFT_GATEWAY_KEY}\n`);
-    const r = await runMain(['llm', 'check', '--config', config], { cwd: work.path, env: { DOCS_DRIFT_GATEWAY_KEY: undefined } });
+    writeFileSync(
+      config,
+      `llm:\n  endpoints:\n    - {name: gateway, base_url: "http://127.0.0.1:${port}/v1", model: m, api_key_env: DOCS_DRIFT_GATEWAY_KEY}\n`,
+    );
+    const r = await runMain(['llm', 'check', '--config', config], {
+      cwd: work.path,
+      env: { DOCS_DRIFT_GATEWAY_KEY: undefined },
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('warning: llm.endpoints[gateway].api_key_env: $DOCS_DRIFT_GATEWAY_KEY is not set');
-    const set = await runMain(['llm', 'check', '--config', config], { cwd: work.path, env: { DOCS_DRIFT_GATEWAY_KEY: 'k' } });
+    const set = await runMain(['llm', 'check', '--config', config], {
+      cwd: work.path,
+      env: { DOCS_DRIFT_GATEWAY_KEY: 'k' },
+    });
     expect(set.stderr).toBe('');
   });
 });

@@ -36,13 +36,19 @@ describe('auraison-edge config show', () => {
         '',
       ].join('\n'),
     );
-    const r = await runMain(['config', 'show', '--config', 'urls.yaml'], { cwd, env: { LLM_PW: 'from-env', AURAISON_EDGE_CONFIG: undefined } });
+    const r = await runMain(['config', 'show', '--config', 'urls.yaml'], {
+      cwd,
+      env: { LLM_PW: 'from-env', AURAISON_EDGE_CONFIG: undefined },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('hunter2');
     expect(r.stdout).not.toContain('from-env');
     expect(r.stdout).toContain('base_url: http://robot:***@127.0.0.1:8000/v1');
     expect(r.stdout).toContain('base_url: http://robot:${LLM_PW}@127.0.0.1:8001/v1');
-    const json = await runMain(['config', 'show', '--config', 'urls.yaml', '--json'], { cwd, env: { LLM_PW: 'from-env', AURAISON_EDGE_CONFIG: undefined } });
+    const json = await runMain(['config', 'show', '--config', 'urls.yaml', '--json'], {
+      cwd,
+      env: { LLM_PW: 'from-env', AURAISON_EDGE_CONFIG: undefined },
+    });
     expect(JSON.parse(json.stdout).llm.endpoints[0].base_url).toBe('http://robot:***@127.0.0.1:8000/v1');
   });
 });
@@ -55,7 +61,9 @@ describe('auraison-edge intent and approve with no daemon to answer', () => {
     const intent = await runMain(['intent', 'stop', '--config', config], { cwd });
     expect(intent.code).toBe(1);
     expect(intent.stderr).toContain(`no answer from the API at http://127.0.0.1:${port}`);
-    expect(intent.stderr).toContain(`no daemon is running with data dir ${join(cwd, 'nodaemon')}: start one (\`auraison-edge run\``);
+    expect(intent.stderr).toContain(
+      `no daemon is running with data dir ${join(cwd, 'nodaemon')}: start one (\`auraison-edge run\``,
+    );
     const approve = await runMain(['approve', '01a1fe11-b117', '--config', config], { cwd });
     expect(approve.code).toBe(1);
     expect(approve.stderr).toContain(`no daemon is running with data dir ${join(cwd, 'nodaemon')}`);
@@ -72,7 +80,16 @@ describe('auraison-edge runs list', () => {
     const agent = new AgentComponent(componentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
     await agent.start();
     const topic = `/robot_arm/${'wrist_camera_'.repeat(6)}image_raw`;
-    const run = await agent.submitIntent({ intent_id: newId(), type: 'read_topic', params: { topic }, policy_ctx: { actor: 'ada', source: 'cli' }, targets: [] }, 'cli');
+    const run = await agent.submitIntent(
+      {
+        intent_id: newId(),
+        type: 'read_topic',
+        params: { topic },
+        policy_ctx: { actor: 'ada', source: 'cli' },
+        targets: [],
+      },
+      'cli',
+    );
     await waitFor(() => agent.getRun(run.run_id)!.run.status === 'failed', 'the run to fail');
     const reason = agent.getRun(run.run_id)!.run.reason!;
     await agent.stop();
@@ -96,7 +113,9 @@ describe('auraison-edge install-service --output', () => {
     writeFileSync(config, 'data_dir: /var/lib/auraison-edge/data\n');
     const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--output', out], { cwd });
     expect(r.code).toBe(0);
-    expect(r.stdout).toContain(`next: sudo cp '${out}' /etc/systemd/system/auraison-edge.service && systemctl daemon-reload && systemctl enable --now auraison-edge\n`);
+    expect(r.stdout).toContain(
+      `next: sudo cp '${out}' /etc/systemd/system/auraison-edge.service && systemctl daemon-reload && systemctl enable --now auraison-edge\n`,
+    );
   });
 });
 
@@ -104,16 +123,21 @@ describe('auraison-edge install-service with a working directory under /tmp', ()
   it('says to move the --workdir, not data_dir, when a relative data_dir lands in /tmp through it', async () => {
     const config = join(cwd, 'relative.yaml');
     writeFileSync(config, 'data_dir: ./data\n');
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--workdir', join(cwd, 'wd'), '--dry-run'], { cwd });
+    const r = await runMain(
+      ['install-service', '--config', config, '--run-as', 'root', '--workdir', join(cwd, 'wd'), '--dry-run'],
+      { cwd },
+    );
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain(`warning: data_dir ${join(cwd, 'wd', 'data')} is under /tmp: the unit has PrivateTmp=yes`);
+    expect(r.stderr).toContain(
+      `warning: data_dir ${join(cwd, 'wd', 'data')} is under /tmp: the unit has PrivateTmp=yes`,
+    );
     expect(r.stderr).toContain('Give a --workdir outside /tmp and /var/tmp (data_dir ./data is relative to it).');
     expect(r.stderr).not.toContain('leave it relative');
   });
 });
 
 describe('auraison-edge --help', () => {
-  it('lists every exit code, bag import\'s 3 included', async () => {
+  it("lists every exit code, bag import's 3 included", async () => {
     const r = await runMain(['--help'], { cwd });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('`bag import` also exits 3');

@@ -9,7 +9,9 @@ describe('usage lines match what each subcommand takes', () => {
   it('bag info and bag repair take one path: their usage says so, and bad usage shows only the form used', async () => {
     const help = await runMain(['bag', '--help'], { cwd: work.path });
     expect(help.code).toBe(0);
-    expect(help.stdout).toMatch(/^Usage: auraison-edge bag info PATH \[--json\]\n {7}auraison-edge bag import PATH\.\.\. /);
+    expect(help.stdout).toMatch(
+      /^Usage: auraison-edge bag info PATH \[--json\]\n {7}auraison-edge bag import PATH\.\.\. /,
+    );
     expect(help.stdout).toContain('\n       auraison-edge bag repair DIR [--json]\n');
     const two = await runMain(['bag', 'info', 'a', 'b'], { cwd: work.path });
     expect(two.code).toBe(2);

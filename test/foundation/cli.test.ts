@@ -46,7 +46,14 @@ describe('auraison-edge CLI', () => {
     expect(badWorld.stderr).toContain('unknown world "mars"');
     // A command with subcommands shows the usage of the one that was used, not its first.
     let stderr = '';
-    expect(await main(['lerobot', 'export', join(cwd, 'out'), '--fps', '0'], { stdout: () => {}, stderr: (t) => (stderr += t), env: {}, cwd })).toBe(2);
+    expect(
+      await main(['lerobot', 'export', join(cwd, 'out'), '--fps', '0'], {
+        stdout: () => {},
+        stderr: (t) => (stderr += t),
+        env: {},
+        cwd,
+      }),
+    ).toBe(2);
     expect(stderr).toContain('\nUsage: auraison-edge lerobot export OUT ');
   });
 
@@ -66,7 +73,7 @@ describe('auraison-edge CLI', () => {
     expect(flag.code).toBe(2);
   });
 
-  it('sim logs at warn unless --log-level asks, whatever the config\'s log.level: the summary is not buried in JSON lines', async () => {
+  it("sim logs at warn unless --log-level asks, whatever the config's log.level: the summary is not buried in JSON lines", async () => {
     const config = join(cwd, 'sim-info.yaml');
     writeFileSync(config, 'log:\n  level: info\napi:\n  port: 0\nfoxglove:\n  port: 0\n');
     const args = ['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', config];

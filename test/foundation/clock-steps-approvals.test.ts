@@ -18,7 +18,13 @@ afterEach(async () => {
   clock.uninstall();
 });
 
-const stopIntent = () => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const stopIntent = () => ({
+  intent_id: newId(),
+  type: 'stop',
+  params: {},
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 const status = (agent: AgentComponent, runId: string) => agent.getRun(runId)?.run.status;
 
 async function awaiting(config: Record<string, unknown>, journal = new MemoryJournal()) {
@@ -66,7 +72,10 @@ describe('approval deadlines when the wall clock steps', () => {
     const { agent, runId, journal } = await awaiting(config);
     await clock.set(Date.UTC(1970, 0, 1, 0, 5));
     const after = await restarted(agent, config, journal);
-    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/approval timed out/) });
+    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/approval timed out/),
+    });
     await waitFor(() => status(after, runId) === 'failed', 'the approval to end');
   });
 });

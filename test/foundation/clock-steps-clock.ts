@@ -19,7 +19,10 @@ export class SteppedWallClock {
   /** Steps the wall clock by `ms` (negative: back), then waits until nowNs() follows (it re-syncs once a second). */
   async step(ms: number): Promise<void> {
     this.#offsetMs += ms;
-    await waitFor(() => Math.abs(Number(nowNs() / 1_000_000n) - Date.now()) < 100, 'nowNs() to follow the stepped wall clock');
+    await waitFor(
+      () => Math.abs(Number(nowNs() / 1_000_000n) - Date.now()) < 100,
+      'nowNs() to follow the stepped wall clock',
+    );
   }
 
   /** Sets the wall clock to read `wallMs` now. */

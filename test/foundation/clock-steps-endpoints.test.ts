@@ -12,7 +12,10 @@ import { HOUR_MS, SteppedWallClock } from './clock-steps-clock.ts';
 const clock = new SteppedWallClock();
 afterEach(() => clock.uninstall());
 
-const context: Context = { systemPrompt: 'plan', messages: [{ role: 'user', content: 'go to the dock', timestamp: 0 }] };
+const context: Context = {
+  systemPrompt: 'plan',
+  messages: [{ role: 'user', content: 'go to the dock', timestamp: 0 }],
+};
 
 describe('endpoint cooldowns when the wall clock steps', () => {
   let server: OpenAiSseServer;
@@ -21,7 +24,11 @@ describe('endpoint cooldowns when the wall clock steps', () => {
   it('a step back of an hour does not keep a failed endpoint cooling down an hour', async () => {
     clock.install();
     server.enqueue({ status: 500 });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0, cooldown_ms: 300 }))] });
+    const chain = new EndpointChain({
+      endpoints: [
+        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 0, cooldown_ms: 300 })),
+      ],
+    });
     expect((await chain.stream(context).result()).stopReason).toBe('error');
     expect(chain.health()[0]!.cooling_down).toBe(true);
     await clock.step(-HOUR_MS);
@@ -33,8 +40,16 @@ describe('endpoint cooldowns when the wall clock steps', () => {
     clock.install();
     await clock.set(Date.UTC(1970, 0, 1, 0, 5));
     // The server's clock is set (new Date() is not stepped by the test): it asks for 2 s.
-    server.enqueue({ status: 429, message: 'slow down', headers: { 'retry-after': new Date(new Date().getTime() + 2000).toUTCString() } });
-    const chain = new EndpointChain({ endpoints: [resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 1, cooldown_ms: 0 }))] });
+    server.enqueue({
+      status: 429,
+      message: 'slow down',
+      headers: { 'retry-after': new Date(new Date().getTime() + 2000).toUTCString() },
+    });
+    const chain = new EndpointChain({
+      endpoints: [
+        resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, retries: 1, cooldown_ms: 0 })),
+      ],
+    });
     expect((await chain.stream(context).result()).stopReason).toBe('error');
     // Longer than the backoff budget (2 ms in these settings): the endpoint cools down as asked, not 56 years.
     expect(chain.health()[0]!.cooling_down).toBe(true);

@@ -25,13 +25,19 @@ async function statusWith(stamp: { written_at: string; written_mono_ms: number }
 
 describe('the status file when the wall clock stepped', () => {
   it('a hung daemon (no write for a minute) is not running, though the clock stepped back an hour since its last write', async () => {
-    const r = await statusWith({ written_at: new Date(Date.now() + HOUR_MS).toISOString(), written_mono_ms: bootMs() - 60_000 });
+    const r = await statusWith({
+      written_at: new Date(Date.now() + HOUR_MS).toISOString(),
+      written_mono_ms: bootMs() - 60_000,
+    });
     expect(r.stdout).toMatch(/^not running: no update since/);
     expect(r.code).toBe(1);
   });
 
   it('a daemon that just wrote is running, though the clock stepped forward 3 years since', async () => {
-    const r = await statusWith({ written_at: new Date(Date.now() - 3 * YEAR_MS).toISOString(), written_mono_ms: bootMs() });
+    const r = await statusWith({
+      written_at: new Date(Date.now() - 3 * YEAR_MS).toISOString(),
+      written_mono_ms: bootMs(),
+    });
     expect(r.stdout).not.toMatch(/not running/);
     expect(r.code).toBe(0);
   });

@@ -39,7 +39,12 @@ describe('durations across a wall clock step', () => {
 
   it('a stop budget is not stretched by a wall clock stepping back while a component hangs in stop()', async () => {
     const never = (): Promise<void> => new Promise<void>(() => undefined);
-    const component = (name: string, stop: () => Promise<void>): Component => ({ name, start: async () => undefined, stop, health: () => ({ state: 'running' }) });
+    const component = (name: string, stop: () => Promise<void>): Component => ({
+      name,
+      start: async () => undefined,
+      stop,
+      health: () => ({ state: 'running' }),
+    });
     const supervisor = new Supervisor({
       specs: [
         { name: 'hung', enabled: () => true, settings: () => null, create: () => component('hung', never) },

@@ -48,7 +48,12 @@ describe('config check, run and reload agree', () => {
 
       // A running daemon whose file is changed to this and reloaded: refused, the running config stays.
       const good = configFile('api:\n  port: 0\nfoxglove:\n  port: 0\n');
-      const daemon = new Daemon({ config: loadConfigFile(good.file, {}).config, configFile: good.file, log: silentLogger(), cwd: good.dir });
+      const daemon = new Daemon({
+        config: loadConfigFile(good.file, {}).config,
+        configFile: good.file,
+        log: silentLogger(),
+        cwd: good.dir,
+      });
       await daemon.start();
       cleanups.push(() => daemon.stop());
       writeFileSync(good.file, `${PREFIX}${yaml}`);
@@ -59,7 +64,9 @@ describe('config check, run and reload agree', () => {
   }
 
   it('passes the same servers bound off loopback with api.token and foxglove.allow_remote', async () => {
-    const { dir, file } = configFile('api:\n  host: 0.0.0.0\n  token: s3cret\n  port: 0\nfoxglove:\n  host: 0.0.0.0\n  allow_remote: true\n  port: 0\n');
+    const { dir, file } = configFile(
+      'api:\n  host: 0.0.0.0\n  token: s3cret\n  port: 0\nfoxglove:\n  host: 0.0.0.0\n  allow_remote: true\n  port: 0\n',
+    );
     const check = await runMain(['config', 'check', '--config', file], { cwd: dir });
     expect(check.code, check.stdout + check.stderr).toBe(0);
   });

@@ -21,7 +21,10 @@ function fullDisk() {
   const dataDir = join(disk.path, 'data');
   mkdirSync(join(dataDir, 'run'), { recursive: true });
   // A daemon that died without removing its file (a power cut), then the disk filled.
-  writeFileSync(join(dataDir, 'run', 'daemon.json'), JSON.stringify({ pid: 999_999_999, started_at: 'yesterday', config_file: null }));
+  writeFileSync(
+    join(dataDir, 'run', 'daemon.json'),
+    JSON.stringify({ pid: 999_999_999, started_at: 'yesterday', config_file: null }),
+  );
   fillDisk(disk.path);
   return { disk, dataDir };
 }
@@ -32,7 +35,7 @@ function fullDisk() {
  * run/daemon.json could not be written.
  */
 describe.runIf(canMountTmpfs)('starting on a disk that is already full', () => {
-  it('the data dir lock is taken without run/daemon.json (the kernel lock holds; a dead daemon\'s file goes), and still keeps a second daemon out', async () => {
+  it("the data dir lock is taken without run/daemon.json (the kernel lock holds; a dead daemon's file goes), and still keeps a second daemon out", async () => {
     const { dataDir } = fullDisk();
     const warnings: string[] = [];
     const lock = await DataDirLock.acquire(dataDir, undefined, (w) => warnings.push(w));
@@ -41,17 +44,28 @@ describe.runIf(canMountTmpfs)('starting on a disk that is already full', () => {
       `data dir: cannot write ${dataDir}/run/daemon.json (ENOSPC: no space left on device, write): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
     ]);
     expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no daemon.json.tmp cut short, no dead daemon's file
-    await expect(DataDirLock.acquire(dataDir, undefined)).rejects.toThrow(`data_dir ${dataDir} is in use by another daemon; stop that daemon first, or give this one another data_dir`);
+    await expect(DataDirLock.acquire(dataDir, undefined)).rejects.toThrow(
+      `data_dir ${dataDir} is in use by another daemon; stop that daemon first, or give this one another data_dir`,
+    );
   });
 
   it('the daemon starts, the recorder says the disk is full, and records once there is room, without a restart', async () => {
     const { disk, dataDir } = fullDisk();
-    const config = parseConfigText(stringify({ data_dir: dataDir, recorder: { enabled: true, min_free_bytes: 65536 } }), 'edge.yaml', {});
+    const config = parseConfigText(
+      stringify({ data_dir: dataDir, recorder: { enabled: true, min_free_bytes: 65536 } }),
+      'edge.yaml',
+      {},
+    );
     const daemon = new Daemon({ config, log: silentLogger(), specs: COMPONENTS.filter((s) => s.name === 'recorder') });
     cleanups.push(() => daemon.stop());
     await daemon.start();
     const recorder = () => daemon.status().components.recorder!;
-    expect(recorder()).toMatchObject({ state: 'degraded', reason: expect.stringMatching(/^disk full: recording stopped at \S+ \(ENOSPC: only 0 bytes free, below recorder\.min_free_bytes \(65536\)\); resumes once 65536 bytes and 16 inodes are free$/) });
+    expect(recorder()).toMatchObject({
+      state: 'degraded',
+      reason: expect.stringMatching(
+        /^disk full: recording stopped at \S+ \(ENOSPC: only 0 bytes free, below recorder\.min_free_bytes \(65536\)\); resumes once 65536 bytes and 16 inodes are free$/,
+      ),
+    });
 
     disk.resize('4m');
     await waitFor(() => recorder().state === 'running', 'the recorder recording once the disk grew');
@@ -63,7 +77,10 @@ describe.runIf(canMountTmpfs)('the API and the status file on a full disk', () =
   it('the API serves without run/api.json, says so, and leaves no temporary file; the status file leaves none either', async () => {
     const { dataDir } = fullDisk();
     const logged: { msg: string }[] = [];
-    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) });
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => void logged.push(JSON.parse(line) as { msg: string }) },
+    );
     const config = parseConfigText(stringify({ data_dir: dataDir, api: { port: 0 } }), 'edge.yaml', {});
     const daemon = new Daemon({ config, log, specs: COMPONENTS.filter((s) => s.name === 'api') });
     cleanups.push(() => daemon.stop());
@@ -75,7 +92,9 @@ describe.runIf(canMountTmpfs)('the API and the status file on a full disk', () =
     expect(logged.map((l) => l.msg)).toContain(
       `data dir: cannot write ${dataDir}/run/daemon.json (ENOSPC: no space left on device, write): the disk is full; starting anyway (the data dir lock holds without it; it names this daemon to a second one)`,
     );
-    expect(logged.map((l) => l.msg)).toContain(`api: cannot write ${dataDir}/run/api.json: the disk is full; serving anyway. The CLI finds the API by api.port (0 here: give the CLI --url ${url})`);
+    expect(logged.map((l) => l.msg)).toContain(
+      `api: cannot write ${dataDir}/run/api.json: the disk is full; serving anyway. The CLI finds the API by api.port (0 here: give the CLI --url ${url})`,
+    );
 
     startStatusFile(daemon).stop('stopped');
     expect(readdirSync(join(dataDir, 'run'))).toEqual([]); // no api.json.tmp, no status.json.tmp cut short

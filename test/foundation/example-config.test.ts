@@ -12,7 +12,13 @@ const text = readFileSync(EXAMPLE, 'utf8');
 
 /** Every key path of the schema, e.g. `recorder.queue.depth`, `llm.endpoints[].base_url`, `control.loops.*.rate_hz`. */
 function keyPaths(schema: TSchema, at: string, out: string[]): string[] {
-  const s = schema as TSchema & { properties?: Record<string, TSchema>; items?: TSchema; patternProperties?: Record<string, TSchema>; additionalProperties?: TSchema | boolean; anyOf?: TSchema[] };
+  const s = schema as TSchema & {
+    properties?: Record<string, TSchema>;
+    items?: TSchema;
+    patternProperties?: Record<string, TSchema>;
+    additionalProperties?: TSchema | boolean;
+    anyOf?: TSchema[];
+  };
   if (s.properties) {
     for (const [key, sub] of Object.entries(s.properties)) {
       const path = at === '' ? key : `${at}.${key}`;

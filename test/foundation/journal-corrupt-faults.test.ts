@@ -19,13 +19,15 @@ afterEach(() => {
 const asides = (dir: string) => readdirSync(dir).filter((f) => f.includes('.corrupt-'));
 
 describe('a journal with damage moved aside', () => {
-  it('deletes a segment\'s .corrupt-* files with the segment, and keeps those of the segments it keeps', async () => {
+  it("deletes a segment's .corrupt-* files with the segment, and keeps those of the segments it keeps", async () => {
     const t = tempDir('journal-corrupt-');
     cleanups.push(t.cleanup);
     let journal = new DurableJournal({ dir: t.path, segmentBytes: 1024, fsync: 'never' });
     for (let i = 0; i < 60; i++) await journal.append('agent_event', { i, pad: 'x'.repeat(60) });
     await journal.close();
-    const segments = readdirSync(t.path).filter((f) => f.endsWith('.log')).sort();
+    const segments = readdirSync(t.path)
+      .filter((f) => f.endsWith('.log'))
+      .sort();
     expect(segments.length).toBeGreaterThan(3);
     // A flipped bit in the middle of the first and of the third segment.
     for (const file of [segments[0]!, segments[2]!]) {

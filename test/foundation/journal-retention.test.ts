@@ -10,7 +10,15 @@ const stops = cleanupStack();
  * release the journal it holds.
  */
 async function daemonWithJournal(lakehouse: boolean) {
-  const started = await startDaemon({ api: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: lakehouse, events_flush_s: 86_400 }, journal: { fsync: 'never', segment_mb: 1, retain_days: 0.000001 } }, 'journal-retention-');
+  const started = await startDaemon(
+    {
+      api: { enabled: false },
+      foxglove: { enabled: false },
+      lakehouse: { enabled: lakehouse, events_flush_s: 86_400 },
+      journal: { fsync: 'never', segment_mb: 1, retain_days: 0.000001 },
+    },
+    'journal-retention-',
+  );
   stops.push(started.stop);
   const { journal } = started.daemon;
   const pad = 'x'.repeat(2000);

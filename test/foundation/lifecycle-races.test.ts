@@ -94,14 +94,22 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
 
   it('a reload during startup waits for the start: each component starts once, and nothing restarts when the config is the same', async () => {
     const world = new World();
-    const { daemon, config } = daemonWith(world, [world.spec('a'), world.spec('slow', { gated: true }), world.spec('c')]);
+    const { daemon, config } = daemonWith(world, [
+      world.spec('a'),
+      world.spec('slow', { gated: true }),
+      world.spec('c'),
+    ]);
     const starting = daemon.start();
     await world.waiting('slow');
     const reloading = daemon.reload(structuredClone(config));
     world.open('slow');
     await starting;
     expect(await reloading).toEqual([]);
-    expect(world.events.filter((e) => e.startsWith('started'))).toEqual(['started a#1', 'started slow#2', 'started c#3']);
+    expect(world.events.filter((e) => e.startsWith('started'))).toEqual([
+      'started a#1',
+      'started slow#2',
+      'started c#3',
+    ]);
     await daemon.stop();
     expect(world.running).toEqual(new Set());
     await expectLockFree(daemon);
@@ -112,7 +120,10 @@ describe('daemon lifecycle: stop, start and reload are serialized', () => {
     let gated = false;
     const slow = world.spec('slow', { key: (c) => c.sim.seed });
     // Its first start is quick; the restart the reload makes waits on the gate.
-    const spec: ComponentSpec = { ...slow, create: (ctx) => (gated ? world.spec('slow', { gated: true }).create(ctx) : slow.create(ctx)) };
+    const spec: ComponentSpec = {
+      ...slow,
+      create: (ctx) => (gated ? world.spec('slow', { gated: true }).create(ctx) : slow.create(ctx)),
+    };
     const { daemon, config } = daemonWith(world, [world.spec('a'), spec, world.spec('c', { key: (c) => c.sim.seed })]);
     await daemon.start();
     gated = true;
@@ -170,7 +181,10 @@ describe('daemon status: health of parts that are not components', () => {
     const { daemon } = daemonWith(world, [world.spec('a')]);
     await daemon.start();
     daemon.reportHealth('systemd', () => ({ state: 'degraded', reason: 'systemd-notify failed 3 times in a row' }));
-    expect(daemon.status().components).toEqual({ a: { state: 'running' }, systemd: { state: 'degraded', reason: 'systemd-notify failed 3 times in a row' } });
+    expect(daemon.status().components).toEqual({
+      a: { state: 'running' },
+      systemd: { state: 'degraded', reason: 'systemd-notify failed 3 times in a row' },
+    });
     await daemon.stop();
   });
 });
@@ -178,7 +192,9 @@ describe('daemon status: health of parts that are not components', () => {
 describe('daemon reload: data_dir', () => {
   it('keeps running on its data dir (a change takes effect on restart), and restarts nothing for it', async () => {
     const world = new World();
-    const { daemon, config } = daemonWith(world, [world.spec('lakehouse', { key: (c) => ({ lakehouse: c.lakehouse, data_dir: c.data_dir }) })]);
+    const { daemon, config } = daemonWith(world, [
+      world.spec('lakehouse', { key: (c) => ({ lakehouse: c.lakehouse, data_dir: c.data_dir }) }),
+    ]);
     await daemon.start();
     const next = structuredClone(config);
     next.data_dir = './elsewhere';
@@ -194,19 +210,29 @@ describe('daemon stop: a component that does not stop', () => {
     const dir = tempDir('lifecycle-unstopped-');
     cleanups.push(dir.cleanup);
     const lines: { msg: string; level: number }[] = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) });
+    const log = pino(
+      { level: 'info' },
+      { write: (line: string) => void lines.push(JSON.parse(line) as { msg: string; level: number }) },
+    );
     const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
     const recorder: ComponentSpec = {
       name: 'recorder',
       enabled: () => true,
       settings: () => null,
       // Still closing its bag when the budget runs out.
-      create: () => ({ name: 'recorder', start: async () => undefined, stop: () => new Promise<void>(() => undefined), health: () => ({ state: 'running' }) }),
+      create: () => ({
+        name: 'recorder',
+        start: async () => undefined,
+        stop: () => new Promise<void>(() => undefined),
+        health: () => ({ state: 'running' }),
+      }),
     };
     const daemon = new Daemon({ config, log, cwd: dir.path, specs: [recorder] });
     await daemon.start();
     await daemon.stop(1);
-    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toContain('components still running after stop: recorder; the data dir stays locked until this process exits');
+    expect(lines.filter((l) => l.level >= 50).map((l) => l.msg)).toContain(
+      'components still running after stop: recorder; the data dir stays locked until this process exits',
+    );
     await expect(DataDirLock.acquire(daemon.dataDir, undefined)).rejects.toThrow(/is in use by pid/);
   });
 });

@@ -22,7 +22,12 @@ describe('LogBurst', () => {
   it('passes a burst per window; `count` holds back several occurrences at once', () => {
     let now = 0;
     const burst = new LogBurst({ intervalMs: 1000, burst: 2, now: () => now });
-    expect([burst.take('k'), burst.take('k'), burst.take('k', 5), burst.take('k')]).toEqual([0, 0, undefined, undefined]);
+    expect([burst.take('k'), burst.take('k'), burst.take('k', 5), burst.take('k')]).toEqual([
+      0,
+      0,
+      undefined,
+      undefined,
+    ]);
     now = 1000;
     expect(burst.take('k')).toBe(6);
   });

@@ -24,12 +24,22 @@ afterEach(async () => {
   }
 });
 
-
 /** A loop on the harness's bus whose log lines land in `lines`. */
-function loggedLoop(model: string, loop: Parameters<typeof loopHarness>[1], options: Parameters<typeof loopHarness>[2] = {}) {
+function loggedLoop(
+  model: string,
+  loop: Parameters<typeof loopHarness>[1],
+  options: Parameters<typeof loopHarness>[2] = {},
+) {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
-  const h = loopHarness(model, { scheduling: 'other', nice: 0, ...loop }, { log, logIntervalMs: LOG_WINDOW_MS, ...options });
+  const log = pino(
+    { level: 'info' },
+    { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+  );
+  const h = loopHarness(
+    model,
+    { scheduling: 'other', nice: 0, ...loop },
+    { log, logIntervalMs: LOG_WINDOW_MS, ...options },
+  );
   running.push({ control: h.control, close: () => h.bus.close() });
   const byMsg = (msg: string) => lines.filter((l) => l.msg === msg);
   return { ...h, lines, byMsg };
@@ -70,7 +80,11 @@ describe('control loop log volume', () => {
   it('a policy action that is never finite: one line with the details, then the count when the loop stops', async () => {
     // Weights of 1e30 on inputs of 1e30 overflow float32: every action is infinite.
     const model = writeLinearModel(tmp.path, 'huge', [1e30, 0, 0, 1e30], [0, 0]);
-    const { control, byMsg } = loggedLoop(model, { rate_hz: 1000 }, { inputs: { obs: { sources: [{ constant: [1e30, 1e30] }] } } });
+    const { control, byMsg } = loggedLoop(
+      model,
+      { rate_hz: 1000 },
+      { inputs: { obs: { sources: [{ constant: [1e30, 1e30] }] } } },
+    );
     const lines = await linesFor(control, 'nonFinite', () => byMsg('policy action not finite: sent the safe action'));
     expect(lines[0]).toMatchObject({ action: ['Infinity', 'Infinity'] });
   });
@@ -91,7 +105,11 @@ describe('control loop log volume', () => {
     }
     await control.stop();
     const stale = byMsg('observation stale: sending the safe action');
-    const transitions = [...byMsg('no observation yet: sending the safe action'), ...byMsg('observation fresh again'), ...stale];
+    const transitions = [
+      ...byMsg('no observation yet: sending the safe action'),
+      ...byMsg('observation fresh again'),
+      ...stale,
+    ];
     // None yet, fresh (the first spell), and on the way out the state it ended in with the count of the rest:
     // K - 1 more fresh and K stale transitions (more if a stall of the machine made a spell flicker too).
     // Without the throttle: 2K + 1 lines or more.
@@ -110,7 +128,11 @@ describe('control loop log volume', () => {
     // latest message of a topic, so a burst would be one.
     for (let i = 1; i <= N; i++) {
       send([1, 2, 3]);
-      await waitFor(() => control.stats().observationErrors === i, `${i} skipped (${control.stats().observationErrors})`, 30_000);
+      await waitFor(
+        () => control.stats().observationErrors === i,
+        `${i} skipped (${control.stats().observationErrors})`,
+        30_000,
+      );
     }
     const skipped = byMsg('observation skipped');
     expect(skipped).toHaveLength(1);
@@ -119,10 +141,15 @@ describe('control loop log volume', () => {
 });
 
 describe('LoopReports on a clock the test steps (what a loop thread posts to be logged)', () => {
-  it('once a window ends, a summary of what it held back: the last problem with its count, an observation\'s state now', () => {
+  it("once a window ends, a summary of what it held back: the last problem with its count, an observation's state now", () => {
     let now = 0;
     const posted: LoopWorkerMessage[] = [];
-    const reports = new LoopReports({ post: (m) => void posted.push(m), slots: [{ topic: '/scan', maxAgeMs: 150 }], intervalMs: 60_000, now: () => now });
+    const reports = new LoopReports({
+      post: (m) => void posted.push(m),
+      slots: [{ topic: '/scan', maxAgeMs: 150 }],
+      intervalMs: 60_000,
+      now: () => now,
+    });
     for (let count = 1; count <= 5; count++) reports.problem({ kind: 'error', message: `boom ${count}`, count });
     reports.transition(0, true, null);
     reports.transition(0, false, 3);

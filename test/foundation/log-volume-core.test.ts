@@ -19,7 +19,10 @@ const cleanups = cleanupStack();
 
 function capture() {
   const lines: Record<string, unknown>[] = [];
-  const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+  const log = pino(
+    { level: 'info' },
+    { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+  );
   return { lines, log, byMsg: (msg: string) => lines.filter((l) => l.msg === msg) };
 }
 
@@ -31,7 +34,14 @@ describe('config reload rejected: repeats of one error', () => {
     writeFileSync(file, 'robot:\n  id: r1\ndata_dir: ./data\n');
     const { log, byMsg } = capture();
     let now = 0;
-    const daemon = new Daemon({ config: loadConfigFile(file, {}).config, configFile: file, log, cwd: dir.path, specs: [], logClock: () => now });
+    const daemon = new Daemon({
+      config: loadConfigFile(file, {}).config,
+      configFile: file,
+      log,
+      cwd: dir.path,
+      specs: [],
+      logClock: () => now,
+    });
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const rejected = () => byMsg('config reload rejected; the running config stays in force');
@@ -106,7 +116,11 @@ describe('component failed to start: repeats of one error', () => {
     await supervisor.start(defaultConfig());
     await waitFor(() => state.starts >= 200, '200 failed starts');
     expect(failed()).toHaveLength(1); // without the throttle: one per retry
-    expect(failed()[0]).toMatchObject({ component: 'recorder', err: expect.stringContaining('EROFS'), failed_starts: 1 });
+    expect(failed()[0]).toMatchObject({
+      component: 'recorder',
+      err: expect.stringContaining('EROFS'),
+      failed_starts: 1,
+    });
 
     // 10 minutes on: one more line, with the count held back.
     now = 600_000;

@@ -12,12 +12,23 @@ const { setup, faultyIO, codec } = recorderFixture();
 describe('recorder log volume on a disk that stays full', () => {
   it('logs one line per failed resume, naming the bag it could not repair, and the repair line only once there is room', async () => {
     const lines: Record<string, unknown>[] = [];
-    const log = pino({ level: 'info' }, { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) });
+    const log = pino(
+      { level: 'info' },
+      { write: (l: string) => void lines.push(JSON.parse(l) as Record<string, unknown>) },
+    );
     let full = false;
     let clock = 1_000_000;
     // Writes and creates fail while full: repairing the abandoned bag fails too.
-    const io = faultyIO(() => (full ? 'ENOSPC' : undefined), () => 0, true);
-    const { bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 0 }, io, { log, retryMs: { first: 1000, max: 60_000 }, now: () => clock });
+    const io = faultyIO(
+      () => (full ? 'ENOSPC' : undefined),
+      () => 0,
+      true,
+    );
+    const { bus, recorder } = setup({ flush_interval_ms: 10_000, min_free_bytes: 0 }, io, {
+      log,
+      retryMs: { first: 1000, max: 60_000 },
+      now: () => clock,
+    });
     const pub = bus.advertise('/chatter', 'std_msgs/msg/String', { source: 'test' });
     const data = codec.encode('std_msgs/msg/String', { data: 'x' });
     await recorder.start();
@@ -31,10 +42,16 @@ describe('recorder log volume on a disk that stays full', () => {
     await recorder.flush();
     const N = 5;
     for (let i = 1; i <= N; i++) {
-      await waitFor(() => new RegExp(`failure ${i} in a row`).test(recorder.health().reason ?? ''), `failed resume ${i}`);
+      await waitFor(
+        () => new RegExp(`failure ${i} in a row`).test(recorder.health().reason ?? ''),
+        `failed resume ${i}`,
+      );
       clock += 60_000; // past any backoff: the next check retries
     }
-    await waitFor(() => new RegExp(`failure ${N + 1} in a row`).test(recorder.health().reason ?? ''), 'one more failed resume');
+    await waitFor(
+      () => new RegExp(`failure ${N + 1} in a row`).test(recorder.health().reason ?? ''),
+      'one more failed resume',
+    );
     const stopped = lines.filter((l) => String(l.msg).startsWith('recorder: disk full'));
     const repairs = lines.filter((l) => String(l.msg).includes('could not be repaired'));
     // The stop, then one line per failed resume, which names the abandoned bag.

@@ -38,9 +38,15 @@ describe('the main job records the drive and indexes it', () => {
     const dir = tempDir('main-job-records-');
     try {
       const config = testConfig(dir.path);
-      const off = await cli(['sim', 'turtlebot-maze', '--speed', '1000', '--no-record', '--json', '--config', config], dir.path);
+      const off = await cli(
+        ['sim', 'turtlebot-maze', '--speed', '1000', '--no-record', '--json', '--config', config],
+        dir.path,
+      );
       expect(JSON.parse(off.stdout)).toMatchObject({ reached: true, bags: [] });
-      const on = await cli(['sim', 'turtlebot-maze', '--speed', '1000', '--record', '--json', '--config', config], dir.path);
+      const on = await cli(
+        ['sim', 'turtlebot-maze', '--speed', '1000', '--record', '--json', '--config', config],
+        dir.path,
+      );
       expect((JSON.parse(on.stdout) as { bags: string[] }).bags).toHaveLength(1);
       expect(await cli(['sim', 'turtlebot-maze', '--record', '--no-record'], dir.path)).toMatchObject({ code: 2 });
     } finally {

@@ -23,19 +23,24 @@ interface Summary {
 }
 
 /** Starts the main job in this process; resolves its exit code and JSON summary once it ends. */
-function startMainJob(args: string[], extraConfig = ''): { dir: string; done: Promise<{ code: number; summary: Summary }> } {
+function startMainJob(
+  args: string[],
+  extraConfig = '',
+): { dir: string; done: Promise<{ code: number; summary: Summary }> } {
   const dir = tempDir('main-job-stop-');
   cleanups.push(dir.cleanup);
   let stdout = '';
   const argv = ['sim', 'turtlebot-maze', '--json', '--config', testConfig(dir.path, extraConfig), ...args];
-  const done = main(argv, { stdout: (t) => (stdout += t), stderr: () => {}, env: process.env, cwd: dir.path }).then((code) => ({ code, summary: JSON.parse(stdout) as Summary }));
+  const done = main(argv, { stdout: (t) => (stdout += t), stderr: () => {}, env: process.env, cwd: dir.path }).then(
+    (code) => ({ code, summary: JSON.parse(stdout) as Summary }),
+  );
   return { dir: dir.path, done };
 }
 
 /** The API's URL once it is up, and a way to read how many Twists went to /cmd_vel. */
 async function apiOf(dir: string): Promise<{ url: string; cmdVels: () => Promise<number> }> {
   const dataDir = join(dir, '.auraison-edge');
-  await waitFor(() => readApiFile(dataDir) !== undefined, 'the main job\'s API');
+  await waitFor(() => readApiFile(dataDir) !== undefined, "the main job's API");
   const url = readApiFile(dataDir)!.url;
   const cmdVels = async () => {
     const status = (await http(url, '/status')).json as { topics?: { topic: string; count: number }[] };
@@ -66,7 +71,7 @@ async function endedWithin<T>(done: Promise<T>, ms: number): Promise<T | undefin
   return ended;
 }
 
-describe('the operator\'s stop stops the main job\'s drive', () => {
+describe("the operator's stop stops the main job's drive", () => {
   it('navigation: the drive ends at once, not at the goal, and the summary says who stopped it', async () => {
     // Real time: far_corner is more than a minute away, so a drive that goes on cannot end in time.
     const job = startMainJob(['--goal', 'far_corner', '--speed', '1', '--duration', '600']);
@@ -78,7 +83,11 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     const ended = await endedWithin(job.done, 10_000);
     expect(ended, 'the main job still drives 10 s after the stop').toBeDefined();
     expect(ended!.code).toBe(1);
-    expect(ended!.summary).toMatchObject({ reached: false, outcome: 'cancelled', stopped: { by: 'test', reason: 'person in the aisle' } });
+    expect(ended!.summary).toMatchObject({
+      reached: false,
+      outcome: 'cancelled',
+      stopped: { by: 'test', reason: 'person in the aisle' },
+    });
     expect(ended!.summary.message).toMatch(/stopped by test: person in the aisle/);
   }, 60_000);
 
@@ -96,7 +105,10 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
   }, 60_000);
 
   it('with no agent (agent.enabled false), the stop ends the drive all the same, and the latch keeps the next one from starting', async () => {
-    const job = startMainJob(['--goal', 'far_corner', '--speed', '1', '--duration', '600'], 'agent:\n  enabled: false\n');
+    const job = startMainJob(
+      ['--goal', 'far_corner', '--speed', '1', '--duration', '600'],
+      'agent:\n  enabled: false\n',
+    );
     const api = await apiOf(job.dir);
     await driving(api.cmdVels);
     const stop = await postStop(api.url, { by: 'test', reason: 'no agent' });
@@ -107,7 +119,10 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ reached: false, stopped: { by: 'test', reason: 'no agent' } });
 
-    const again = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5', '--config', join(job.dir, 'edge.yaml')], { cwd: job.dir });
+    const again = await runMain(
+      ['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5', '--config', join(job.dir, 'edge.yaml')],
+      { cwd: job.dir },
+    );
     expect(again.code).toBe(1);
     expect(again.stderr).toMatch(/not driving: the robot is stopped: latched by test/);
   }, 60_000);
@@ -119,7 +134,7 @@ describe('the operator\'s stop stops the main job\'s drive', () => {
     const intent = await http(api.url, '/intents', { body: { type: 'navigate_to', params: { x: 0.55, y: 1.55 } } });
     expect(intent.status).toBe(201);
     const ended = await endedWithin(job.done, 10_000);
-    expect(ended, 'the main job still drives beside the intent\'s navigation').toBeDefined();
+    expect(ended, "the main job still drives beside the intent's navigation").toBeDefined();
     expect(ended!.code).toBe(1);
     expect(ended!.summary).toMatchObject({ reached: false, outcome: 'cancelled' });
     expect(ended!.summary.message).toMatch(/superseded by navigate_to of run /);

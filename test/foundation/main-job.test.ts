@@ -59,7 +59,9 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
     const { code, summary } = await drive(['--goal', 'closet']);
     expect(code).toBe(1);
     expect(summary).toMatchObject({ reached: false, outcome: 'unreachable', distance_m: 0 });
-    expect(summary.message).toMatch(/^no path from \(0\.55, 0\.55\) to \(3\.55, 2\.55\): the goal is in an area walled off from the start/);
+    expect(summary.message).toMatch(
+      /^no path from \(0\.55, 0\.55\) to \(3\.55, 2\.55\): the goal is in an area walled off from the start/,
+    );
   });
 
   it('fails fast when the goal is outside the map or inside a wall', async () => {
@@ -88,11 +90,16 @@ describe('the main job: sim turtlebot-maze drives to the goal', () => {
   it('prints a human summary without --json', async () => {
     const dir = tempDir('main-job-');
     try {
-      const r = await runMain(['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', testConfig(dir.path)], { cwd: dir.path });
+      const r = await runMain(
+        ['sim', 'turtlebot-maze', '--speed', '1000', '--goal', 'charging_dock', '--config', testConfig(dir.path)],
+        { cwd: dir.path },
+      );
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(/^driving to \(6\.55, 1\.55\)/);
       expect(r.stdout).toMatch(/watch it live: http:\/\/127\.0\.0\.1:\d+\/ \(status page with the map\)/);
-      expect(r.stdout).toMatch(/reached the goal in [\d.]+ s \(sim time\)\n {2}distance [\d.]+ m, collisions 0, dropped messages 0/);
+      expect(r.stdout).toMatch(
+        /reached the goal in [\d.]+ s \(sim time\)\n {2}distance [\d.]+ m, collisions 0, dropped messages 0/,
+      );
     } finally {
       dir.cleanup();
     }

@@ -14,7 +14,9 @@ writeFileSync(config, 'robot:\n  id: tb3-01\nsim:\n  enabled: true\n');
 
 describe('malloc arenas of a long-running daemon', () => {
   it('the systemd unit starts the daemon with MALLOC_ARENA_MAX=2, in its [Service] section', async () => {
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(r.code).toBe(0);
     const service = r.stdout.slice(r.stdout.indexOf('[Service]'), r.stdout.indexOf('[Install]'));
     expect(service.split('\n').filter((l) => l.startsWith('Environment='))).toContain('Environment=MALLOC_ARENA_MAX=2');

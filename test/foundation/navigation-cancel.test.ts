@@ -22,10 +22,19 @@ async function daemonWithoutRobot() {
   return { daemon, agent: daemon.components.get('agent') as AgentComponent };
 }
 
-const navigate = (x: number, y: number): Intent => ({ intent_id: newId(), type: 'navigate_to', params: { x, y }, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] });
-const resultsOf = (events: readonly AgentEvent[]) => events.filter((e) => e.kind === 'tool.result').map((e) => e.payload as { result: { ok: boolean; error?: string } });
-const acting = (agent: AgentComponent, runId: string) => waitFor(() => agent.getRun(runId)!.events.some((e) => e.kind === 'tool.call'), 'navigate_to to act');
-const ended = (agent: AgentComponent, runId: string) => ['succeeded', 'failed', 'cancelled'].includes(agent.getRun(runId)!.run.status);
+const navigate = (x: number, y: number): Intent => ({
+  intent_id: newId(),
+  type: 'navigate_to',
+  params: { x, y },
+  policy_ctx: { actor: 'test', source: 'internal' },
+  targets: [],
+});
+const resultsOf = (events: readonly AgentEvent[]) =>
+  events.filter((e) => e.kind === 'tool.result').map((e) => e.payload as { result: { ok: boolean; error?: string } });
+const acting = (agent: AgentComponent, runId: string) =>
+  waitFor(() => agent.getRun(runId)!.events.some((e) => e.kind === 'tool.call'), 'navigate_to to act');
+const ended = (agent: AgentComponent, runId: string) =>
+  ['succeeded', 'failed', 'cancelled'].includes(agent.getRun(runId)!.run.status);
 
 describe('navigate_to stopped while the navigator waits for /map', () => {
   it('returns cancelled as soon as its run is cancelled, so the run journals what the skill did', async () => {
@@ -37,7 +46,10 @@ describe('navigate_to stopped while the navigator waits for /map', () => {
     expect(cancelled).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: wrong room' });
     // The skill's own answer, not the run's "it did not return ... what it did is unknown".
     const [result] = resultsOf(agent.getRun(run.run_id)!.events);
-    expect(result!.result).toEqual({ ok: false, error: 'navigation to (1.5, 2) failed (cancelled): cancelled by ada: wrong room before the robot moved' });
+    expect(result!.result).toEqual({
+      ok: false,
+      error: 'navigation to (1.5, 2) failed (cancelled): cancelled by ada: wrong room before the robot moved',
+    });
   });
 
   it('a newer goal supersedes it, and its run names the run that took over', async () => {
@@ -48,11 +60,15 @@ describe('navigate_to stopped while the navigator waits for /map', () => {
     await waitFor(() => ended(agent, first.run_id), 'the first run to end');
     expect(agent.getRun(first.run_id)!.run).toMatchObject({
       status: 'failed',
-      reason: expect.stringContaining(`navigation to (1.5, 2) failed (cancelled): superseded by navigate_to of run ${second.run_id} before the robot moved`),
+      reason: expect.stringContaining(
+        `navigation to (1.5, 2) failed (cancelled): superseded by navigate_to of run ${second.run_id} before the robot moved`,
+      ),
     });
     // The second still waits for the robot; a cancel ends it at once too.
     await acting(agent, second.run_id);
     await agent.cancel(second.run_id, 'ada', 'done');
-    expect(resultsOf(agent.getRun(second.run_id)!.events)[0]!.result.error).toBe('navigation to (2.5, 2) failed (cancelled): cancelled by ada: done before the robot moved');
+    expect(resultsOf(agent.getRun(second.run_id)!.events)[0]!.result.error).toBe(
+      'navigation to (2.5, 2) failed (cancelled): cancelled by ada: done before the robot moved',
+    );
   });
 });

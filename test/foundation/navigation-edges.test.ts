@@ -35,7 +35,12 @@ async function startSim() {
   });
   const mapPub = daemon.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test' });
   const publishMap = (resolution: number, extraWalls: { x0: number; y0: number; x1: number; y1: number }[] = []) =>
-    mapPub.publish(codec.encode('nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize({ ...sim.maze, walls: [...sim.maze.walls, ...extraWalls] }, resolution))));
+    mapPub.publish(
+      codec.encode(
+        'nav_msgs/msg/OccupancyGrid',
+        occupancyGridMessage(rasterize({ ...sim.maze, walls: [...sim.maze.walls, ...extraWalls] }, resolution)),
+      ),
+    );
   return { daemon, sim, codec, navigator, twists, loc, publishMap };
 }
 
@@ -53,10 +58,17 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
       [{ x: 0.05, y: 3 }, 'goal (0.05, 3.00) is inside an obstacle on the map'],
       [{ x: 20, y: -3 }, 'goal (20.00, -3.00) is outside the map (0..8.1 x 0..8.1 m)'],
       [{ x: NaN, y: 1 }, 'goal (NaN, 1) is not a point on the map: x is NaN'],
-      [{ x: Infinity, y: -Infinity }, 'goal (Infinity, -Infinity) is not a point on the map: x is Infinity, y is -Infinity'],
+      [
+        { x: Infinity, y: -Infinity },
+        'goal (Infinity, -Infinity) is not a point on the map: x is Infinity, y is -Infinity',
+      ],
     ];
     for (const [goal, message] of cases) {
-      await expect(navigator.navigateTo(goal, { timeoutS: 60 })).resolves.toMatchObject({ reached: false, outcome: 'unreachable', message });
+      await expect(navigator.navigateTo(goal, { timeoutS: 60 })).resolves.toMatchObject({
+        reached: false,
+        outcome: 'unreachable',
+        message,
+      });
     }
     expect(sim.world.distance).toBe(0);
     expectSafe(twists);
@@ -68,8 +80,15 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     await sim.until(0.1);
     sim.pause();
     // On the robot, and exactly goal_tolerance (0.1 m) ahead of it.
-    for (const goal of [{ x: 0.55, y: 0.55 }, { x: 0.65, y: 0.55 }]) {
-      await expect(navigator.navigateTo(goal, { timeoutS: 60 })).resolves.toMatchObject({ reached: true, outcome: 'reached', elapsedS: 0 });
+    for (const goal of [
+      { x: 0.55, y: 0.55 },
+      { x: 0.65, y: 0.55 },
+    ]) {
+      await expect(navigator.navigateTo(goal, { timeoutS: 60 })).resolves.toMatchObject({
+        reached: true,
+        outcome: 'reached',
+        elapsedS: 0,
+      });
     }
     expect(sim.world.distance).toBe(0);
     expectSafe(twists);
@@ -78,7 +97,10 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
   it('a goal just past the tolerance is driven to', async () => {
     const { sim, navigator, twists } = await startSim();
     sim.unpause();
-    await expect(navigator.navigateTo({ x: 0.66, y: 0.55 }, { timeoutS: 60 })).resolves.toMatchObject({ reached: true, message: 'reached (0.66, 0.55)' });
+    await expect(navigator.navigateTo({ x: 0.66, y: 0.55 }, { timeoutS: 60 })).resolves.toMatchObject({
+      reached: true,
+      message: 'reached (0.66, 0.55)',
+    });
     expect(sim.world.distance).toBeGreaterThan(0);
     expectSafe(twists);
   });
@@ -89,7 +111,11 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     const result = navigator.navigateTo({ x: 0.55, y: 3.55 }, { timeoutS: 60 });
     await sim.until(3);
     loc.override = (m) => void (m.pose.pose.position.x = NaN);
-    await expect(result).resolves.toMatchObject({ reached: false, outcome: 'no_data', message: '/loc gave a pose that is not a number (x is NaN): is the robot localized? Stopped it' });
+    await expect(result).resolves.toMatchObject({
+      reached: false,
+      outcome: 'no_data',
+      message: '/loc gave a pose that is not a number (x is NaN): is the robot localized? Stopped it',
+    });
     expectSafe(twists);
   });
 
@@ -104,7 +130,9 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     await sim.until(8);
     const broken = occupancyGridMessage(rasterize(sim.maze));
     broken.info.resolution = 0;
-    daemon.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test-broken' }).publish(codec.encode('nav_msgs/msg/OccupancyGrid', broken));
+    daemon.bus
+      .advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test-broken' })
+      .publish(codec.encode('nav_msgs/msg/OccupancyGrid', broken));
     await expect(result).resolves.toMatchObject({ reached: true, outcome: 'reached', message: 'reached (0.55, 3.55)' });
     expect(navigator.mapsLoaded).toBe(3);
     expect(navigator.mapsRejected).toBe(1);
@@ -122,7 +150,9 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     loc.override = (m) => Object.assign(m.pose.pose.position, { x: closet.x, y: closet.y });
     const ended = await result;
     expect(ended).toMatchObject({ reached: false, outcome: 'unreachable' });
-    expect(ended.message).toMatch(/^after \/loc jumped \d+\.\d\d m off the path: no path from .* the goal is in an area walled off from the start$/);
+    expect(ended.message).toMatch(
+      /^after \/loc jumped \d+\.\d\d m off the path: no path from .* the goal is in an area walled off from the start$/,
+    );
     expect(sim.world.collisions).toBe(0);
     expectSafe(twists);
   });
@@ -133,7 +163,10 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     await sim.until(0.1);
     // The map shows a wall 0.1 m left of the robot's centre: closer than the 0.155 m the planner keeps.
     publishMap(0.05, [{ x0: 0.38, y0: 0.3, x1: 0.45, y1: 0.8 }]);
-    await expect(navigator.navigateTo({ x: 0.55, y: 3.55 }, { timeoutS: 120 })).resolves.toMatchObject({ reached: true, outcome: 'reached' });
+    await expect(navigator.navigateTo({ x: 0.55, y: 3.55 }, { timeoutS: 120 })).resolves.toMatchObject({
+      reached: true,
+      outcome: 'reached',
+    });
     expect(sim.world.collisions).toBe(0);
     expectSafe(twists);
   });
@@ -144,6 +177,10 @@ describe('navigation: goals and inputs at the edges, in the sim', () => {
     waiting.start();
     const result = waiting.navigateTo({ x: 1, y: 1 }, { dataTimeoutMs: 600_000 });
     waiting.stop();
-    await expect(result).resolves.toMatchObject({ reached: false, outcome: 'cancelled', message: 'navigator stopped before the robot moved' });
+    await expect(result).resolves.toMatchObject({
+      reached: false,
+      outcome: 'cancelled',
+      message: 'navigator stopped before the robot moved',
+    });
   });
 });

@@ -27,13 +27,21 @@ async function startSim() {
       lastTwist = { linear: t.linear.x, angular: t.angular.z };
     },
   });
-  daemon.bus.subscribe({ name: 'test', topic: '/plan', queue: { policy: 'drop-oldest', depth: 100 }, handler: () => void plans++ });
+  daemon.bus.subscribe({
+    name: 'test',
+    topic: '/plan',
+    queue: { policy: 'drop-oldest', depth: 100 },
+    handler: () => void plans++,
+  });
   const poses: { x: number; y: number }[] = [];
   daemon.bus.subscribe({
     name: 'test',
     topic: '/odom',
     queue: { policy: 'drop-oldest', depth: 100_000 },
-    handler: (m) => void poses.push(codec.decode<{ pose: { pose: { position: { x: number; y: number } } } }>(m.type, m.data).pose.pose.position),
+    handler: (m) =>
+      void poses.push(
+        codec.decode<{ pose: { pose: { position: { x: number; y: number } } } }>(m.type, m.data).pose.pose.position,
+      ),
   });
   return { daemon, sim, codec, navigator, poses, lastTwist: () => lastTwist, plans: () => plans };
 }
@@ -51,18 +59,27 @@ describe('navigation in the sim, when things go wrong', () => {
     const result = navigator.navigateTo({ x: 7.55, y: 7.55 }, { timeoutS: 300 });
     await sim.until(5);
     await daemon.bus.query('sim/pause', { encoding: 'text/plain', payload: new Uint8Array() });
-    await expect(result).resolves.toMatchObject({ reached: false, outcome: 'no_data', message: expect.stringMatching(/^no \/odom for \d+ ms/) });
+    await expect(result).resolves.toMatchObject({
+      reached: false,
+      outcome: 'no_data',
+      message: expect.stringMatching(/^no \/odom for \d+ ms/),
+    });
     expect(lastTwist()).toEqual({ linear: 0, angular: 0 });
   });
 
   it('never drives into an obstacle it cannot see: with no /scan it holds still and ends with no_data', async () => {
     const { daemon, sim, navigator, lastTwist } = await startSim();
     // The lidar is down (the navigator gets no /scan), and a box not on the map blocks the first corridor.
-    for (const s of daemon.bus.subscriptions()) if (s.name === 'navigator' && s.topics.has('/scan')) daemon.bus.unsubscribe(s);
+    for (const s of daemon.bus.subscriptions())
+      if (s.name === 'navigator' && s.topics.has('/scan')) daemon.bus.unsubscribe(s);
     moveAWall(sim, { x0: 1.3, y0: 0.05, x1: 1.4, y1: 1.05 });
     sim.unpause();
     const result = await navigator.navigateTo({ x: 7.55, y: 7.55 }, { timeoutS: 30 });
-    expect(result).toMatchObject({ reached: false, outcome: 'no_data', message: expect.stringMatching(/^no \/scan newer than 0\.5 s for 2 s/) });
+    expect(result).toMatchObject({
+      reached: false,
+      outcome: 'no_data',
+      message: expect.stringMatching(/^no \/scan newer than 0\.5 s for 2 s/),
+    });
     expect(sim.world.collisions).toBe(0);
     expect(sim.world.distance).toBe(0);
     expect(lastTwist()).toEqual({ linear: 0, angular: 0 });
@@ -87,7 +104,12 @@ describe('navigation in the sim, when things go wrong', () => {
     // A map server learns of a bar across half of the corridor ahead (the sim's world has no such wall).
     const bar = { x0: 0.1, y0: 2.5, x1: 0.55, y1: 2.6 };
     const map = daemon.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'test' });
-    map.publish(codec.encode('nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize({ ...sim.maze, walls: [...sim.maze.walls, bar] }))));
+    map.publish(
+      codec.encode(
+        'nav_msgs/msg/OccupancyGrid',
+        occupancyGridMessage(rasterize({ ...sim.maze, walls: [...sim.maze.walls, bar] })),
+      ),
+    );
     await expect(result).resolves.toMatchObject({ reached: true, outcome: 'reached' });
     expect(navigator.mapsLoaded).toBe(2);
     // Not once did the footprint (radius 0.105 m) overlap the bar.
@@ -99,7 +121,9 @@ describe('navigation in the sim, when things go wrong', () => {
     sim.unpause();
     const result = await navigator.navigateTo({ x: 0.55, y: 0.12 }, { timeoutS: 60 });
     expect(result).toMatchObject({ reached: true, outcome: 'reached' });
-    expect(result.message).toBe('reached (0.53, 0.28), the nearest spot the robot fits in to (0.55, 0.12) (0.16 m from it)');
+    expect(result.message).toBe(
+      'reached (0.53, 0.28), the nearest spot the robot fits in to (0.55, 0.12) (0.16 m from it)',
+    );
     expect(result.goal!.x).toBeCloseTo(0.525, 6);
     expect(result.goal!.y).toBeCloseTo(0.275, 6);
     expect(result.goalOffsetM).toBeCloseTo(Math.hypot(0.025, 0.155), 6);

@@ -33,18 +33,37 @@ async function startLoggedDaemon() {
   const logFile = join(dir.path, 'daemon.log');
   const fd = openSync(logFile, 'w');
   cleanups.push(() => closeSync(fd));
-  const config = parseConfigText(stringify({ data_dir: './data', sim: { enabled: false }, lakehouse: { enabled: false }, api: { port: 0 }, foxglove: { enabled: false } }), 'edge.yaml', {});
+  const config = parseConfigText(
+    stringify({
+      data_dir: './data',
+      sim: { enabled: false },
+      lakehouse: { enabled: false },
+      api: { port: 0 },
+      foxglove: { enabled: false },
+    }),
+    'edge.yaml',
+    {},
+  );
   const daemon = new Daemon({ config, log: createLogger({ level: 'info', destination: fd }), cwd: dir.path });
   await daemon.start();
   cleanups.push(() => daemon.stop());
-  return { daemon, dir: dir.path, url: (daemon.components.get('api') as ApiComponent).url!, log: () => readFileSync(logFile, 'utf8') };
+  return {
+    daemon,
+    dir: dir.path,
+    url: (daemon.components.get('api') as ApiComponent).url!,
+    log: () => readFileSync(logFile, 'utf8'),
+  };
 }
 
 describe('text from a peer, printed for a person', () => {
   it('a stop sent over HTTP and as a bus query: status, stop --release and the log show its by and reason escaped', async () => {
     const { daemon, url, log } = await startLoggedDaemon();
 
-    const res = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: HOSTILE, reason: HOSTILE }) });
+    const res = await fetch(`${url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ by: HOSTILE, reason: HOSTILE }),
+    });
     expect(res.status).toBe(200);
     const status = await runMain(['status', '--url', url]);
     expect(status.stdout).toContain('ROBOT STOPPED: latched by ada');
@@ -57,7 +76,10 @@ describe('text from a peer, printed for a person', () => {
     expect(released.stdout).not.toMatch(/^ROBOT MAY MOVE/m);
 
     // The bus query (a ROS or Zenoh peer's e-stop): the same, and --json stays valid JSON.
-    await daemon.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify({ by: HOSTILE })) });
+    await daemon.bus.query('agent/stop', {
+      encoding: 'application/json',
+      payload: new TextEncoder().encode(JSON.stringify({ by: HOSTILE })),
+    });
     const asJson = await runMain(['status', '--json', '--url', url]);
     expect(asJson.stdout).not.toMatch(CONTROLS);
     expect(JSON.stringify(JSON.parse(asJson.stdout))).toContain('ada');

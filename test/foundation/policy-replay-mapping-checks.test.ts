@@ -9,7 +9,8 @@ import { writeLinearModel } from '../system1/models.ts';
 const tmp = tempDir('policy-replay-mapping-');
 afterAll(() => tmp.cleanup());
 
-const FEATURES = 'features: observation.state [26], action [26], timestamp [1], frame_index [1], episode_index [1], index [1], task_index [1]';
+const FEATURES =
+  'features: observation.state [26], action [26], timestamp [1], frame_index [1], episode_index [1], index [1], task_index [1]';
 const replay = (...args: string[]) => runMain(['policy', 'replay', ...args]);
 
 describe('auraison-edge policy replay checks the mapping before it runs a frame', () => {
@@ -24,13 +25,22 @@ describe('auraison-edge policy replay checks the mapping before it runs a frame'
   });
 
   it('an --input naming no model input, or a video feature, is refused naming the option as given', async () => {
-    const identity = writeLinearModel(tmp.path, 'identity26', Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0)), new Array(26).fill(0));
+    const identity = writeLinearModel(
+      tmp.path,
+      'identity26',
+      Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0)),
+      new Array(26).fill(0),
+    );
     const noInput = await replay(identity, G1, '--input', 'state=observation.state', '--episodes', '0');
     expect(noInput.code).toBe(1);
-    expect(noInput.stderr).toBe('auraison-edge policy replay: --input state=observation.state: the model has no input "state" (inputs: obs)\n');
+    expect(noInput.stderr).toBe(
+      'auraison-edge policy replay: --input state=observation.state: the model has no input "state" (inputs: obs)\n',
+    );
     const video = await replay(identity, G1, '--input', 'obs=observation.images.cam_high', '--episodes', '0');
     expect(video.code).toBe(1);
-    expect(video.stderr).toBe(`auraison-edge policy replay: --input obs=observation.images.cam_high: observation.images.cam_high is a video feature; a policy is fed numeric features (${FEATURES.slice('features: '.length)})\n`);
+    expect(video.stderr).toBe(
+      `auraison-edge policy replay: --input obs=observation.images.cam_high: observation.images.cam_high is a video feature; a policy is fed numeric features (${FEATURES.slice('features: '.length)})\n`,
+    );
   });
 
   it('an action output of another length than the recorded action names --output and --action', async () => {

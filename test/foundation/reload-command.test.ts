@@ -33,7 +33,10 @@ describe('auraison-edge reload', () => {
     writeFileSync(config, `${BASE}recorder:\n  split_max_bytes: "1GB"\n`);
     const rejected = await runMain(['reload', '--config', config, '--json'], { cwd: work.path });
     expect(rejected.code).toBe(1);
-    const { pid, outcome } = JSON.parse(rejected.stdout) as { pid: number; outcome: { ok: boolean; error: string; totals: { applied: number; rejected: number } } };
+    const { pid, outcome } = JSON.parse(rejected.stdout) as {
+      pid: number;
+      outcome: { ok: boolean; error: string; totals: { applied: number; rejected: number } };
+    };
     expect(pid).toBe(daemon.child.pid);
     expect(outcome).toMatchObject({ ok: false, totals: { applied: 1, rejected: 1 } });
     expect(outcome.error).toContain('recorder.split_max_bytes');
@@ -43,18 +46,33 @@ describe('auraison-edge reload', () => {
     writeFileSync(config, `${BASE}camera: [\n`); // an unclosed flow sequence
     const broken = await runMain(['reload', '--config', config, '--pid', String(daemon.child.pid)], { cwd: work.path });
     expect(broken.code).toBe(1);
-    expect(broken.stderr).toMatch(/^reload REJECTED, the running config stays: .*edge\.yaml.* \(sent SIGHUP to pid \d+, which rejects it too; fix the file and reload again\)\n$/);
-    await daemon.waitForLog((l) => l.msg === 'config reload rejected; the running config stays in force' && /edge\.yaml: line \d+/.test(String(l.err)), 'the daemon rejecting the broken file');
+    expect(broken.stderr).toMatch(
+      /^reload REJECTED, the running config stays: .*edge\.yaml.* \(sent SIGHUP to pid \d+, which rejects it too; fix the file and reload again\)\n$/,
+    );
+    await daemon.waitForLog(
+      (l) =>
+        l.msg === 'config reload rejected; the running config stays in force' &&
+        /edge\.yaml: line \d+/.test(String(l.err)),
+      'the daemon rejecting the broken file',
+    );
 
     writeFileSync(config, BASE);
     await daemon.kill();
     const gone = await runMain(['reload', '--config', config], { cwd: work.path });
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toMatch(/^auraison-edge reload: no daemon is running with data dir .*\.auraison-edge \(pid \d+ is gone\); nothing was reloaded\n$/);
+    expect(gone.stderr).toMatch(
+      /^auraison-edge reload: no daemon is running with data dir .*\.auraison-edge \(pid \d+ is gone\); nothing was reloaded\n$/,
+    );
   });
 
   it('refuses a bad --pid or --timeout (exit 2)', async () => {
-    expect(await runMain(['reload', '--pid', 'x'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--pid: expected a process id (an integer > 0), got "x"') });
-    expect(await runMain(['reload', '--timeout', '0'], { cwd: work.path })).toMatchObject({ code: 2, stderr: expect.stringContaining('--timeout: expected seconds > 0, got "0"') });
+    expect(await runMain(['reload', '--pid', 'x'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--pid: expected a process id (an integer > 0), got "x"'),
+    });
+    expect(await runMain(['reload', '--timeout', '0'], { cwd: work.path })).toMatchObject({
+      code: 2,
+      stderr: expect.stringContaining('--timeout: expected seconds > 0, got "0"'),
+    });
   });
 });

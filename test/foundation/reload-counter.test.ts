@@ -14,7 +14,9 @@ const cleanups = cleanupStack();
 const YAML = (id: string) => `robot:\n  id: ${id}\ndata_dir: ./data\napi:\n  port: 0\n`;
 
 /** The reload series of a scrape of GET /metrics, as Prometheus would read them. */
-async function scrape(url: string): Promise<{ type: string | undefined; applied: number; rejected: number; successful: number | undefined }> {
+async function scrape(
+  url: string,
+): Promise<{ type: string | undefined; applied: number; rejected: number; successful: number | undefined }> {
   const text = await (await fetch(`${url}/metrics`)).text();
   const value = (series: string) => {
     const line = text.split('\n').find((l) => l.startsWith(`${series} `));
@@ -34,7 +36,13 @@ describe('auraison_config_reloads_total', () => {
     cleanups.push(dir.cleanup);
     const file = join(dir.path, 'edge.yaml');
     writeFileSync(file, YAML('r1'));
-    const daemon = new Daemon({ config: loadConfigFile(file, {}).config, configFile: file, log: silentLogger(), cwd: dir.path, specs: API_COMPONENTS.filter((s) => s.name === 'api') });
+    const daemon = new Daemon({
+      config: loadConfigFile(file, {}).config,
+      configFile: file,
+      log: silentLogger(),
+      cwd: dir.path,
+      specs: API_COMPONENTS.filter((s) => s.name === 'api'),
+    });
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const url = (daemon.components.get('api') as ApiComponent).url!;
@@ -47,9 +55,17 @@ describe('auraison_config_reloads_total', () => {
     expect(await scrape(url)).toMatchObject({ applied: 1, rejected: 0, successful: 1 });
 
     writeFileSync(file, `${YAML('r2')}sim:\n  sped: 3\n`);
-    expect(await daemon.reloadFile({})).toMatchObject({ ok: false, error: expect.stringContaining('sim.sped'), totals: { applied: 1, rejected: 1 } });
+    expect(await daemon.reloadFile({})).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('sim.sped'),
+      totals: { applied: 1, rejected: 1 },
+    });
     writeFileSync(file, '');
-    expect(await daemon.reloadFile({})).toMatchObject({ ok: false, error: expect.stringContaining('no settings'), totals: { applied: 1, rejected: 2 } });
+    expect(await daemon.reloadFile({})).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('no settings'),
+      totals: { applied: 1, rejected: 2 },
+    });
     expect(await scrape(url)).toMatchObject({ applied: 1, rejected: 2, successful: 0 });
     expect(daemon.config.robot.id).toBe('r1');
 

@@ -37,20 +37,39 @@ function runDaemon(dir: string, config: string) {
   children.push(child);
   const logs: Line[] = [];
   collectJsonLines(child.stderr, logs);
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('close', (code, signal) => resolve({ code, signal })));
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+    child.on('close', (code, signal) => resolve({ code, signal })),
+  );
   const count = (msg: string) => logs.filter((l) => l.msg === msg).length;
   const dump = () => logs.map((l) => JSON.stringify(l)).join('\n');
-  const logged = (msg: string, times = 1) => waitFor(() => count(msg) >= times || child.exitCode !== null || child.signalCode !== null, `log "${msg}" x${times}`).then(() => {
-    if (count(msg) < times) throw new Error(`the daemon exited (${child.exitCode ?? child.signalCode}) before logging "${msg}":\n${dump()}`);
-    return logs.filter((l) => l.msg === msg).at(times - 1)!;
-  });
-  const notified = () => (existsSync(calls) ? readFileSync(calls, 'utf8').trim().split('\n').map((l) => l.replace(/^--pid=\d+ /, '')) : []);
+  const logged = (msg: string, times = 1) =>
+    waitFor(
+      () => count(msg) >= times || child.exitCode !== null || child.signalCode !== null,
+      `log "${msg}" x${times}`,
+    ).then(() => {
+      if (count(msg) < times)
+        throw new Error(
+          `the daemon exited (${child.exitCode ?? child.signalCode}) before logging "${msg}":\n${dump()}`,
+        );
+      return logs.filter((l) => l.msg === msg).at(times - 1)!;
+    });
+  const notified = () =>
+    existsSync(calls)
+      ? readFileSync(calls, 'utf8')
+          .trim()
+          .split('\n')
+          .map((l) => l.replace(/^--pid=\d+ /, ''))
+      : [];
   return { child, logs, exited, logged, notified };
 }
 
-const YAML = (id: string) => `robot:\n  id: ${id}\nlog:\n  level: info\napi:\n  port: 0\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n`;
+const YAML = (id: string) =>
+  `robot:\n  id: ${id}\nlog:\n  level: info\napi:\n  port: 0\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n`;
 
-async function status(dir: string): Promise<{ robot: { id: string }; last_reload: { ok: boolean; error?: string; hint?: string; restarted: string[] } | null }> {
+async function status(dir: string): Promise<{
+  robot: { id: string };
+  last_reload: { ok: boolean; error?: string; hint?: string; restarted: string[] } | null;
+}> {
   const { url } = JSON.parse(readFileSync(join(dir, '.auraison-edge', 'run', 'api.json'), 'utf8')) as { url: string };
   return (await (await fetch(`${url}/status`)).json()) as never;
 }
@@ -73,7 +92,11 @@ describe('SIGHUP while the config file is being written, gone, or names an unset
     expect(String(empty.err)).toContain('edge.yaml: the file has no settings (empty, or only comments)');
     let s = await status(dir.path);
     expect(s.robot.id).toBe('r1');
-    expect(s.last_reload).toMatchObject({ ok: false, error: expect.stringContaining('no settings'), hint: expect.stringContaining('reload again') });
+    expect(s.last_reload).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('no settings'),
+      hint: expect.stringContaining('reload again'),
+    });
 
     // Deleted: keeps running on the old config, and says so.
     rmSync(config);
@@ -100,9 +123,21 @@ describe('SIGHUP while the config file is being written, gone, or names an unset
     const readies = () => d.notified().filter((l) => l.startsWith('--ready')).length;
     await waitFor(() => readies() >= 5, 'a READY=1 for each of the four reloads');
     const reloads = d.notified().filter((l) => l.startsWith('RELOADING=1') || l.startsWith('--ready'));
-    expect(reloads.map((l) => l.split(' ')[0])).toEqual(['--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready', 'RELOADING=1', '--ready']);
+    expect(reloads.map((l) => l.split(' ')[0])).toEqual([
+      '--ready',
+      'RELOADING=1',
+      '--ready',
+      'RELOADING=1',
+      '--ready',
+      'RELOADING=1',
+      '--ready',
+      'RELOADING=1',
+      '--ready',
+    ]);
     expect(reloads[1]).toMatch(/^RELOADING=1 MONOTONIC_USEC=\d+$/);
-    expect(reloads[2]).toContain('--status=running; config reload rejected, the running config stays: edge.yaml: the file has no settings');
+    expect(reloads[2]).toContain(
+      '--status=running; config reload rejected, the running config stays: edge.yaml: the file has no settings',
+    );
     expect(reloads.at(-1)).toBe('--ready --status=running');
 
     writeFileSync(join(dir.path, 'gate'), '');
@@ -125,7 +160,9 @@ describe('signals while stopping', () => {
     d.child.kill('SIGHUP');
     await d.logged('SIGHUP ignored: the daemon is stopping; start it again to use the config file as it is now');
     d.child.kill('SIGTERM');
-    await d.logged('already stopping (it ends within its budget); one more stop signal exits at once, without flushing');
+    await d.logged(
+      'already stopping (it ends within its budget); one more stop signal exits at once, without flushing',
+    );
     writeFileSync(join(dir.path, 'gate'), '');
     expect(await d.exited).toEqual({ code: 0, signal: null });
     expect(d.logs.map((l) => l.msg)).toContain('daemon stopped');

@@ -44,27 +44,42 @@ describe('auraison-edge run', () => {
     const dir = tempDir('run-');
     dirs.push(dir);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n');
+    writeFileSync(
+      config,
+      'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n',
+    );
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
 
     const status = await runMain(['status', '--config', config, '--json'], { cwd: dir.path });
     expect(status.code).toBe(0);
-    const body = JSON.parse(status.stdout) as { running: boolean; status: { robot: { id: string }; components: Record<string, { state: string }>; topics: { topic: string }[] } };
+    const body = JSON.parse(status.stdout) as {
+      running: boolean;
+      status: { robot: { id: string }; components: Record<string, { state: string }>; topics: { topic: string }[] };
+    };
     expect(body.running).toBe(true);
     expect(body.status.robot.id).toBe('tb3-test');
     expect(body.status.components.sim?.state).toBe('running');
     expect(body.status.topics.map((t) => t.topic)).toEqual(expect.arrayContaining(['/scan', '/odom', '/map']));
 
     // An invalid file is rejected and the running config stays.
-    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  sped: 5\n');
+    writeFileSync(
+      config,
+      'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  sped: 5\n',
+    );
     d.child.kill('SIGHUP');
-    const rejected = await d.waitForLog((l) => l.msg === 'config reload rejected; the running config stays in force', 'reload rejected');
+    const rejected = await d.waitForLog(
+      (l) => l.msg === 'config reload rejected; the running config stays in force',
+      'reload rejected',
+    );
     expect(String(rejected.err)).toContain('sim.sped: unknown key (did you mean "speed"?)');
     expect(d.child.exitCode).toBe(null);
 
     // A valid change restarts only the component whose settings changed.
-    writeFileSync(config, 'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n  seed: 2\n');
+    writeFileSync(
+      config,
+      'robot:\n  id: tb3-test\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: true\n  speed: 5\n  seed: 2\n',
+    );
     d.child.kill('SIGHUP');
     const reloaded = await d.waitForLog((l) => l.msg === 'config reloaded', 'config reloaded');
     expect(reloaded.restarted).toEqual(['sim']);
@@ -75,7 +90,9 @@ describe('auraison-edge run', () => {
     // cleanly through it, flushing as it went.
     expect(code).toBe(0);
     expect(d.logs.some((l) => l.msg === 'daemon stopped')).toBe(true);
-    const file = JSON.parse(readFileSync(join(dir.path, '.auraison-edge/run/status.json'), 'utf8')) as { state: string };
+    const file = JSON.parse(readFileSync(join(dir.path, '.auraison-edge/run/status.json'), 'utf8')) as {
+      state: string;
+    };
     expect(file.state).toBe('stopped');
   });
 
@@ -100,7 +117,12 @@ describe('auraison-edge run', () => {
     first.child.kill('SIGKILL');
     await first.exited;
     // The daemon after it starts on the dir (here in this process: the lock is the kernel's, per host).
-    const third = new Daemon({ config: loadConfigFile(config).config, configFile: config, log: silentLogger(), cwd: dir.path });
+    const third = new Daemon({
+      config: loadConfigFile(config).config,
+      configFile: config,
+      log: silentLogger(),
+      cwd: dir.path,
+    });
     await third.start(); // throws if the data dir is still taken
     await third.stop();
   });
@@ -109,7 +131,10 @@ describe('auraison-edge run', () => {
     const dir = tempDir('run-proc-');
     dirs.push(dir);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'data_dir: /proc/auraison-edge-nope/data\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: false\n');
+    writeFileSync(
+      config,
+      'data_dir: /proc/auraison-edge-nope/data\napi:\n  port: 0\nfoxglove:\n  port: 0\nsim:\n  enabled: false\n',
+    );
     const result = await runCli(['run', '--config', config], { cwd: dir.path, timeoutMs: 20_000 });
     expect(result.code).toBe(2);
     expect(result.stderr).toContain('data_dir /proc/auraison-edge-nope/data: cannot create /proc/auraison-edge-nope');
@@ -125,7 +150,8 @@ describe('auraison-edge run: signals during startup and reloads (the process exi
     writeFileSync(config, CONFIG);
     return { dir: dir.path, config };
   }
-  const messages = (logs: Record<string, unknown>[]) => logs.map((l) => (l.component ? `${String(l.msg)} ${String(l.component)}` : String(l.msg)));
+  const messages = (logs: Record<string, unknown>[]) =>
+    logs.map((l) => (l.component ? `${String(l.msg)} ${String(l.component)}` : String(l.msg)));
   /** Nothing may start once the daemon said it stopped, and the data dir must be free after exit. */
   async function expectCleanExit(d: ReturnType<typeof startDaemon>, dataDir: string) {
     const { code } = await d.exited;
@@ -166,7 +192,10 @@ describe('auraison-edge run: signals during startup and reloads (the process exi
     const { dir, config } = setUp('run-hup-term-');
     const d = startDaemon(dir, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
-    writeFileSync(config, `${CONFIG.replace('api:\n  port: 0\n', 'api:\n  port: 0\n  body_limit_bytes: 200000\n')}agent:\n  approval_timeout_s: 7\n`);
+    writeFileSync(
+      config,
+      `${CONFIG.replace('api:\n  port: 0\n', 'api:\n  port: 0\n  body_limit_bytes: 200000\n')}agent:\n  approval_timeout_s: 7\n`,
+    );
     d.child.kill('SIGHUP');
     d.child.kill('SIGTERM');
     await expectCleanExit(d, join(dir, '.auraison-edge'));
@@ -178,7 +207,10 @@ describe('auraison-edge status', () => {
     const dir = tempDir('status-kill9-');
     dirs.push(dir);
     const config = join(dir.path, 'edge.yaml');
-    writeFileSync(config, 'robot:\n  id: tb3-k9\napi:\n  enabled: false\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n');
+    writeFileSync(
+      config,
+      'robot:\n  id: tb3-k9\napi:\n  enabled: false\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n',
+    );
     const d = startDaemon(dir.path, config);
     await d.waitForLog((l) => l.msg === 'daemon running', 'daemon running');
     // The status file is first written just after that line (and before READY=1): wait for it.
@@ -192,16 +224,30 @@ describe('auraison-edge status', () => {
     expect(json.code).toBe(1);
     expect(JSON.parse(json.stdout)).toMatchObject({ running: false });
     const text = await runMain(['status', '--config', config], { cwd: dir.path });
-    expect(text.stdout).toBe(`not running: pid ${d.child.pid} is gone (it ended without stopping: killed or crashed)\n`);
+    expect(text.stdout).toBe(
+      `not running: pid ${d.child.pid} is gone (it ended without stopping: killed or crashed)\n`,
+    );
   });
 
   it('keeps its topic columns in line when a topic name is longer than the column', async () => {
     const dir = tempDir('status-columns-');
     dirs.push(dir);
-    const topic = (name: string, type: string) => ({ topic: name, type, count: 12345, bytes: 1, rate_hz: 10, drops: 3, publishers: 1, subscribers: 1 });
+    const topic = (name: string, type: string) => ({
+      topic: name,
+      type,
+      count: 12345,
+      bytes: 1,
+      rate_hz: 10,
+      drops: 3,
+      publishers: 1,
+      subscribers: 1,
+    });
     const config = writeStatusFile(dir.path, {
       components: { 'a-component-with-a-long-name': { state: 'running' } },
-      topics: [topic('/scan', 'sensor_msgs/msg/LaserScan'), topic('/robot/arm/joint_trajectory_controller/state', 'control_msgs/msg/JointTrajectoryControllerState')],
+      topics: [
+        topic('/scan', 'sensor_msgs/msg/LaserScan'),
+        topic('/robot/arm/joint_trajectory_controller/state', 'control_msgs/msg/JointTrajectoryControllerState'),
+      ],
     });
     const r = await runMain(['status', '--config', config], { cwd: dir.path });
     expect(r.code).toBe(0);
@@ -220,11 +266,17 @@ describe('auraison-edge status', () => {
       });
     });
     const config = join(dir.path, 'edge.yaml');
-    const yaml = (dataDir: string) => `data_dir: ${dataDir}\napi:\n  port: ${port}\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n`;
+    const yaml = (dataDir: string) =>
+      `data_dir: ${dataDir}\napi:\n  port: ${port}\nfoxglove:\n  enabled: false\nsim:\n  enabled: false\n`;
     writeFileSync(config, yaml('./old'));
     // The daemon in this process, reloaded as run's SIGHUP handler does (SIGHUP itself is the first test's):
     // what is under test is what status makes of a daemon whose file names another data_dir.
-    const daemon = new Daemon({ config: loadConfigFile(config).config, configFile: config, log: silentLogger(), cwd: dir.path });
+    const daemon = new Daemon({
+      config: loadConfigFile(config).config,
+      configFile: config,
+      log: silentLogger(),
+      cwd: dir.path,
+    });
     await daemon.start();
     try {
       writeFileSync(config, yaml('./new'));
@@ -232,7 +284,9 @@ describe('auraison-edge status', () => {
       expect(reloaded).toMatchObject({ ok: true, restarted: [], pending_restart: ['data_dir'] });
       const r = await runMain(['status', '--config', config], { cwd: dir.path });
       expect(r.code).toBe(1);
-      expect(r.stdout).toContain(`belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`);
+      expect(r.stdout).toContain(
+        `belongs to the daemon of ${join(dir.path, 'old')}: if data_dir changed, it takes effect when that daemon restarts`,
+      );
     } finally {
       await daemon.stop();
     }

@@ -11,7 +11,9 @@ import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
 async function sim(...args: string[]) {
   const dir = tempDir('sim-bounds-');
   try {
-    return await runMain(['sim', 'turtlebot-maze', '--duration', '1', '--config', testConfig(dir.path), ...args], { cwd: dir.path });
+    return await runMain(['sim', 'turtlebot-maze', '--duration', '1', '--config', testConfig(dir.path), ...args], {
+      cwd: dir.path,
+    });
   } finally {
     dir.cleanup();
   }
@@ -48,8 +50,12 @@ describe('sim seeds and speed', () => {
   });
 
   it('bounds sim.seed, sim.maze_seed and sim.speed in config the same way', () => {
-    expect(configError('sim:\n  seed: 4294967297\n')).toBe('edge.yaml: sim.seed: expected integer >= 0 <= 2147483647, got 4294967297');
-    expect(configError('sim:\n  maze_seed: -1\n')).toBe('edge.yaml: sim.maze_seed: expected integer >= 0 <= 2147483647, got -1');
+    expect(configError('sim:\n  seed: 4294967297\n')).toBe(
+      'edge.yaml: sim.seed: expected integer >= 0 <= 2147483647, got 4294967297',
+    );
+    expect(configError('sim:\n  maze_seed: -1\n')).toBe(
+      'edge.yaml: sim.maze_seed: expected integer >= 0 <= 2147483647, got -1',
+    );
     expect(configError('sim:\n  speed: 0.0000001\n')).toBe('edge.yaml: sim.speed: expected number >= 0.01, got 1e-7');
     const ok = parseConfigText('sim:\n  seed: 2147483647\n  maze_seed: 0\n  speed: 0.01\n', 'edge.yaml', {});
     expect(ok.sim).toMatchObject({ seed: 2147483647, maze_seed: 0, speed: 0.01 });

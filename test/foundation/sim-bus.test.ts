@@ -62,7 +62,8 @@ describe('turtlebot-maze on the bus', () => {
   it('drives from /cmd_vel, and refuses a command with a NaN without falling over', async () => {
     const { daemon, sim, codec } = await startSim();
     const teleop = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'teleop' });
-    const twist = (x: number, z: number) => codec.encode('geometry_msgs/msg/Twist', { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z } });
+    const twist = (x: number, z: number) =>
+      codec.encode('geometry_msgs/msg/Twist', { linear: { x, y: 0, z: 0 }, angular: { x: 0, y: 0, z } });
     const start = sim.world.pose();
     for (let t = 0.1; t < 1.5; t += 0.1) {
       teleop.publish(twist(0.2, 0));

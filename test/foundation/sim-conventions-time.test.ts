@@ -30,7 +30,8 @@ describe('turtlebot-maze sim time over long runs', () => {
     for (let step = 0; step < 1_000_000; step++) {
       // The n-th odometry message goes out at the first step at or after n / 30 s: step ceil(10 n / 3).
       const isOdom = odom.due(step);
-      if (isOdom !== (step === Math.ceil((odoms * 10) / 3))) problems.push(`/odom ${isOdom ? 'at' : 'not at'} step ${step}`);
+      if (isOdom !== (step === Math.ceil((odoms * 10) / 3)))
+        problems.push(`/odom ${isOdom ? 'at' : 'not at'} step ${step}`);
       if (isOdom) odoms++;
       const isScan = scan.due(step);
       if (isScan !== (step % 20 === 0)) problems.push(`/scan ${isScan ? 'at' : 'not at'} step ${step}`);
@@ -42,7 +43,9 @@ describe('turtlebot-maze sim time over long runs', () => {
   });
 
   it('refuses a rate it cannot keep in whole steps', () => {
-    expect(() => new StepRate(30.5, 100)).toThrow('a step rate needs whole numbers 1 <= hz <= stepHz, got 30.5 Hz on 100 Hz steps');
+    expect(() => new StepRate(30.5, 100)).toThrow(
+      'a step rate needs whole numbers 1 <= hz <= stepHz, got 30.5 Hz on 100 Hz steps',
+    );
     expect(() => new StepRate(200, 100)).toThrow(/got 200 Hz on 100 Hz steps/);
   });
 });

@@ -16,7 +16,11 @@ import { tempDir } from '../helpers/cli.ts';
 type Stamp = { sec: number; nanosec: number };
 type Header = { stamp: Stamp; frame_id: string };
 type Quat = { x: number; y: number; z: number; w: number };
-type Tf = { header: Header; child_frame_id: string; transform: { translation: { x: number; y: number; z: number }; rotation: Quat } };
+type Tf = {
+  header: Header;
+  child_frame_id: string;
+  transform: { translation: { x: number; y: number; z: number }; rotation: Quat };
+};
 type Scan = {
   header: Header;
   angle_min: number;
@@ -33,11 +37,19 @@ type Odom = {
   header: Header;
   child_frame_id: string;
   pose: { pose: { position: { x: number; y: number; z: number }; orientation: Quat }; covariance: Float64Array };
-  twist: { twist: { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } }; covariance: Float64Array };
+  twist: {
+    twist: { linear: { x: number; y: number; z: number }; angular: { x: number; y: number; z: number } };
+    covariance: Float64Array;
+  };
 };
 type Grid = {
   header: Header;
-  info: { resolution: number; width: number; height: number; origin: { position: { x: number; y: number; z: number }; orientation: Quat } };
+  info: {
+    resolution: number;
+    width: number;
+    height: number;
+    origin: { position: { x: number; y: number; z: number }; orientation: Quat };
+  };
   data: Int8Array;
 };
 type Decoded = { topic: string; msg: unknown };
@@ -50,7 +62,11 @@ const compose = (a: Planar, b: Planar): Planar => ({
   y: a.y + Math.sin(a.yaw) * b.x + Math.cos(a.yaw) * b.y,
   yaw: a.yaw + b.yaw,
 });
-const planar = (t: Tf): Planar => ({ x: t.transform.translation.x, y: t.transform.translation.y, yaw: yawOf(t.transform.rotation) });
+const planar = (t: Tf): Planar => ({
+  x: t.transform.translation.x,
+  y: t.transform.translation.y,
+  yaw: yawOf(t.transform.rotation),
+});
 
 let daemon: Daemon;
 let cleanup: () => void;
@@ -80,7 +96,9 @@ beforeAll(async () => {
   sim.unpause();
   // A circle of radius 0.125 m around (0.55, 0.675): inside the start cell, clear of its walls.
   for (let t = 0; t < 6; t += 0.1) {
-    teleop.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.8 } }));
+    teleop.publish(
+      codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.8 } }),
+    );
     await sim.until(t + 0.1);
   }
   await daemon.stop();
@@ -91,7 +109,11 @@ afterAll(() => cleanup?.());
 
 describe('turtlebot-maze as ROS tools read it', () => {
   it('offers the QoS the ROS 2 publishers offer, so a recorded bag replays (and re-latches) like one', () => {
-    expect(daemon.bus.topicQos('/tf_static')).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 1 });
+    expect(daemon.bus.topicQos('/tf_static')).toEqual({
+      reliability: 'reliable',
+      durability: 'transient_local',
+      depth: 1,
+    });
     expect(daemon.bus.topicQos('/map')).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 1 });
     // tf2 broadcaster
     expect(daemon.bus.topicQos('/tf')).toEqual({ reliability: 'reliable', durability: 'volatile', depth: 100 });
@@ -135,7 +157,8 @@ describe('turtlebot-maze as ROS tools read it', () => {
         continue;
       }
       if (topic !== '/scan' && topic !== '/odom' && topic !== '/tf') continue;
-      const header = topic === '/tf' ? (msg as { transforms: Tf[] }).transforms[0]!.header : (msg as { header: Header }).header;
+      const header =
+        topic === '/tf' ? (msg as { transforms: Tf[] }).transforms[0]!.header : (msg as { header: Header }).header;
       const stamp = ns(header.stamp);
       // A node on sim time has reached a message's stamp when the message arrives.
       expect(stamp, `${topic} stamped ahead of /clock`).toBeLessThanOrEqual(clock);
@@ -166,7 +189,9 @@ describe('turtlebot-maze as ROS tools read it', () => {
       expect(s.range_max).toBeCloseTo(3.5, 6);
       expect(s.scan_time).toBeCloseTo(0.2, 6);
       expect(s.time_increment).toBe(0); // every beam cast at the stamp: no motion skew to undo
-      const invalid = Array.from(s.ranges).filter((r) => !(r >= s.range_min && r <= s.range_max) && Math.abs(r) !== Infinity);
+      const invalid = Array.from(s.ranges).filter(
+        (r) => !(r >= s.range_min && r <= s.range_max) && Math.abs(r) !== Infinity,
+      );
       expect(invalid, 'ranges neither within range_min..range_max nor +-Inf').toEqual([]);
     }
     expect(scans.some((s) => s.ranges.includes(Infinity))).toBe(true);
@@ -226,26 +251,35 @@ describe('turtlebot-maze as ROS tools read it', () => {
 
     // What RViz does to draw /scan over /map: map -> odom -> base_footprint -> base_link -> base_scan at the
     // scan's stamp, then each beam at angle_min + i * increment, counter-clockwise (REP 103), in row-major cells.
-    const statics = new Map(of<{ transforms: Tf[] }>('/tf_static')[0]!.transforms.map((t) => [t.child_frame_id, planar(t)]));
-    const tfAt = new Map(of<{ transforms: Tf[] }>('/tf').map((m) => [ns(m.transforms[0]!.header.stamp), planar(m.transforms[0]!)]));
+    const statics = new Map(
+      of<{ transforms: Tf[] }>('/tf_static')[0]!.transforms.map((t) => [t.child_frame_id, planar(t)]),
+    );
+    const tfAt = new Map(
+      of<{ transforms: Tf[] }>('/tf').map((m) => [ns(m.transforms[0]!.header.stamp), planar(m.transforms[0]!)]),
+    );
     const { x: ox, y: oy } = map!.info.origin.position;
     const occupied = (x: number, y: number) => {
       const c = Math.floor((x - ox) / resolution);
       const r = Math.floor((y - oy) / resolution);
       return c >= 0 && r >= 0 && c < width && r < height && map!.data[r * width + c] === 100;
     };
-    const nearWall = (x: number, y: number) => [-1, 0, 1].some((i) => [-1, 0, 1].some((j) => occupied(x + i * resolution, y + j * resolution)));
+    const nearWall = (x: number, y: number) =>
+      [-1, 0, 1].some((i) => [-1, 0, 1].some((j) => occupied(x + i * resolution, y + j * resolution)));
     let hits = 0;
     const offWalls: string[] = [];
     for (const s of of<Scan>('/scan')) {
       const base = tfAt.get(ns(s.header.stamp))!;
-      const sensor = compose(compose(compose(statics.get('odom')!, base), statics.get('base_link')!), statics.get('base_scan')!);
+      const sensor = compose(
+        compose(compose(statics.get('odom')!, base), statics.get('base_link')!),
+        statics.get('base_scan')!,
+      );
       s.ranges.forEach((r, i) => {
         if (!Number.isFinite(r)) return;
         const a = s.angle_min + i * s.angle_increment;
         const p = compose(sensor, { x: r * Math.cos(a), y: r * Math.sin(a), yaw: 0 });
         if (nearWall(p.x, p.y)) hits++;
-        else offWalls.push(`beam ${i} of the scan at ${ns(s.header.stamp)} ns at (${p.x.toFixed(3)}, ${p.y.toFixed(3)})`);
+        else
+          offWalls.push(`beam ${i} of the scan at ${ns(s.header.stamp)} ns at (${p.x.toFixed(3)}, ${p.y.toFixed(3)})`);
       });
     }
     expect(offWalls.length, `off every wall: ${offWalls.slice(0, 3).join('; ')}`).toBe(0);

@@ -5,7 +5,18 @@ import { Daemon } from '../../daemon/daemon.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { BURGER, BURGER_URDF, LDS_MOUNT, TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { apply, jointFrame, linkFrame, parseUrdf, quaternionMatrix, rpyMatrix, type Mat3, type Shape, type Urdf, type Vec3 } from '../helpers/urdf.ts';
+import {
+  apply,
+  jointFrame,
+  linkFrame,
+  parseUrdf,
+  quaternionMatrix,
+  rpyMatrix,
+  type Mat3,
+  type Shape,
+  type Urdf,
+  type Vec3,
+} from '../helpers/urdf.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -16,9 +27,23 @@ import { waitFor } from '../helpers/wait.ts';
 
 type Stamp = { sec: number; nanosec: number };
 type Quat = { x: number; y: number; z: number; w: number };
-type Tf = { header: { stamp: Stamp; frame_id: string }; child_frame_id: string; transform: { translation: { x: number; y: number; z: number }; rotation: Quat } };
-type JointState = { header: { stamp: Stamp }; name: string[]; position: Float64Array; velocity: Float64Array; effort: Float64Array };
-type Odom = { header: { stamp: Stamp }; pose: { pose: { orientation: Quat; position: { x: number; y: number } } }; twist: { twist: { linear: { x: number }; angular: { z: number } } } };
+type Tf = {
+  header: { stamp: Stamp; frame_id: string };
+  child_frame_id: string;
+  transform: { translation: { x: number; y: number; z: number }; rotation: Quat };
+};
+type JointState = {
+  header: { stamp: Stamp };
+  name: string[];
+  position: Float64Array;
+  velocity: Float64Array;
+  effort: Float64Array;
+};
+type Odom = {
+  header: { stamp: Stamp };
+  pose: { pose: { orientation: Quat; position: { x: number; y: number } } };
+  twist: { twist: { linear: { x: number }; angular: { z: number } } };
+};
 
 const ns = (s: Stamp) => BigInt(s.sec) * 1_000_000_000n + BigInt(s.nanosec);
 const yawOf = (q: Quat) => Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
@@ -80,7 +105,8 @@ describe('the burger URDF', () => {
           for (const p of surfacePoints(v)) {
             const q = apply(frame.r, p);
             const [x, y, z] = [frame.t[0] + q[0], frame.t[1] + q[1], frame.t[2] + q[2]];
-            if (Math.hypot(x, y) > BURGER.radius + 1e-9 || z < -1e-9) outside.push(`${link.name} at (${x.toFixed(4)}, ${y.toFixed(4)}, ${z.toFixed(4)})`);
+            if (Math.hypot(x, y) > BURGER.radius + 1e-9 || z < -1e-9)
+              outside.push(`${link.name} at (${x.toFixed(4)}, ${y.toFixed(4)}, ${z.toFixed(4)})`);
           }
         }
       }
@@ -92,7 +118,11 @@ describe('the burger URDF', () => {
     const broken: [string, string, string | RegExp][] = [
       ['<link name="base_scan">', '<link name="base_link">', 'link base_link twice'],
       ['<child link="wheel_left_link"/>', '<child link="wheel_left"/>', 'link "wheel_left" is not defined'],
-      ['<parent link="base_footprint"/>', '<parent link="base_scan"/>', 'not reached from base_footprint (detached, or in a cycle): base_link'],
+      [
+        '<parent link="base_footprint"/>',
+        '<parent link="base_scan"/>',
+        'not reached from base_footprint (detached, or in a cycle): base_link',
+      ],
       ['type="continuous"', 'type="spinning"', 'type "spinning" is not one of'],
       ['<axis xyz="0 0 1"/>', '', 'needs a non-zero <axis>'],
       ['<cylinder radius="0.035" length="0.04"/>', '<mesh filename="package://lds.stl"/>', 'shape <mesh>'],
@@ -105,7 +135,9 @@ describe('the burger URDF', () => {
       expect(() => parseUrdf(BURGER_URDF.replace(from, to)), `${from} -> ${to}`).toThrow(error);
     }
     // Two roots: the scan joint gone leaves base_scan detached.
-    expect(() => parseUrdf(BURGER_URDF.replace(/<joint name="scan_joint"[\s\S]*?<\/joint>/, ''))).toThrow('expected one root link, got 2');
+    expect(() => parseUrdf(BURGER_URDF.replace(/<joint name="scan_joint"[\s\S]*?<\/joint>/, ''))).toThrow(
+      'expected one root link, got 2',
+    );
   });
 });
 
@@ -118,7 +150,8 @@ function surfacePoints(v: Shape): Vec3[] {
     for (const sx of [-1, 1]) for (const sy of [-1, 1]) for (const sz of [-1, 1]) local.push([sx * a, sy * b, sz * c]);
   } else if ('cylinder' in g) {
     const { radius: r, length } = g.cylinder;
-    for (const z of [-length / 2, length / 2]) for (let k = 0; k < 72; k++) local.push([r * Math.cos((k * Math.PI) / 36), r * Math.sin((k * Math.PI) / 36), z]);
+    for (const z of [-length / 2, length / 2])
+      for (let k = 0; k < 72; k++) local.push([r * Math.cos((k * Math.PI) / 36), r * Math.sin((k * Math.PI) / 36), z]);
   } else {
     const r = g.sphere.radius;
     for (let k = 0; k < 72; k++) {
@@ -158,7 +191,12 @@ describe('the robot model on the bus', () => {
       name: 'ros-tools',
       topic: '/**',
       queue: { policy: 'drop-newest', depth: 100_000 },
-      handler: (m) => void (m.topic !== '/clock' && m.topic !== '/scan' && seen.push({ topic: m.topic, msg: codec.decode(m.type, m.data) })),
+      handler: (m) =>
+        void (
+          m.topic !== '/clock' &&
+          m.topic !== '/scan' &&
+          seen.push({ topic: m.topic, msg: codec.decode(m.type, m.data) })
+        ),
     });
     await daemon.start();
     const sim = daemon.components.get('sim');
@@ -167,13 +205,22 @@ describe('the robot model on the bus', () => {
     sim.unpause();
     for (let t = 0; t < CIRCLE.until - 1e-9; t += 0.1) {
       const { linear, angular } = t < SPIN.until - 1e-9 ? SPIN : CIRCLE;
-      teleop.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: linear, y: 0, z: 0 }, angular: { x: 0, y: 0, z: angular } }));
+      teleop.publish(
+        codec.encode('geometry_msgs/msg/Twist', {
+          linear: { x: linear, y: 0, z: 0 },
+          angular: { x: 0, y: 0, z: angular },
+        }),
+      );
       await sim.until(t + 0.1);
     }
     expect(sim.world.collisions).toBe(0);
     sim.pause(); // at 5 s: what was published is fixed by sim time, however long the late subscriber takes
     // A viewer that connects once the robot is running: the URDF is latched for it.
-    daemon.bus.subscribe({ name: 'rviz', topic: '/robot_description', handler: (m) => void late.push(codec.decode<{ data: string }>(m.type, m.data).data) });
+    daemon.bus.subscribe({
+      name: 'rviz',
+      topic: '/robot_description',
+      handler: (m) => void late.push(codec.decode<{ data: string }>(m.type, m.data).data),
+    });
     await waitFor(() => late.length > 0, 'the latched /robot_description');
     await daemon.stop();
     urdf = parseUrdf(of<{ data: string }>('/robot_description')[0]!.data);
@@ -182,7 +229,11 @@ describe('the robot model on the bus', () => {
   afterAll(() => cleanup?.());
 
   it('latches the URDF on /robot_description, as robot_state_publisher does: a late subscriber gets it', () => {
-    expect(daemon.bus.topicQos('/robot_description')).toEqual({ reliability: 'reliable', durability: 'transient_local', depth: 1 });
+    expect(daemon.bus.topicQos('/robot_description')).toEqual({
+      reliability: 'reliable',
+      durability: 'transient_local',
+      depth: 1,
+    });
     const stats = daemon.bus.stats().find((s) => s.topic === '/robot_description');
     expect(stats).toMatchObject({ type: 'std_msgs/msg/String', count: 1 });
     expect(late).toEqual([BURGER_URDF]);
@@ -208,7 +259,8 @@ describe('the robot model on the bus', () => {
     const left = urdf.joints.find((j) => j.name === 'wheel_left_joint')!;
     const right = urdf.joints.find((j) => j.name === 'wheel_right_joint')!;
     const separation = left.xyz[1] - right.xyz[1];
-    const radius = (urdf.links.get('wheel_left_link')!.visuals[0]!.geometry as { cylinder: { radius: number } }).cylinder.radius;
+    const radius = (urdf.links.get('wheel_left_link')!.visuals[0]!.geometry as { cylinder: { radius: number } })
+      .cylinder.radius;
     const states = of<JointState>('/joint_states');
     const odoms = of<Odom>('/odom');
     let steady = 0;
@@ -216,7 +268,8 @@ describe('the robot model on the bus', () => {
       const { linear, angular } = { linear: odoms[i]!.twist.twist.linear.x, angular: odoms[i]!.twist.twist.angular.z };
       expect(s.velocity[0]).toBeCloseTo((linear - (angular * separation) / 2) / radius, 12);
       expect(s.velocity[1]).toBeCloseTo((linear + (angular * separation) / 2) / radius, 12);
-      if (i === 0 || s.velocity[0] !== states[i - 1]!.velocity[0] || s.velocity[1] !== states[i - 1]!.velocity[1]) return;
+      if (i === 0 || s.velocity[0] !== states[i - 1]!.velocity[0] || s.velocity[1] !== states[i - 1]!.velocity[1])
+        return;
       // At a steady speed, the angle grows by speed x time between two messages.
       const dt = Number(ns(s.header.stamp) - ns(states[i - 1]!.header.stamp)) / 1e9;
       for (const w of [0, 1]) expect(s.position[w]! - states[i - 1]!.position[w]!).toBeCloseTo(s.velocity[w]! * dt, 12);

@@ -8,14 +8,25 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 const cleanups = cleanupStack();
 
 function runsByStatus(metrics: string): Map<string, number> {
-  return new Map([...metrics.matchAll(/^auraison_runs\{status="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]));
+  return new Map(
+    [...metrics.matchAll(/^auraison_runs\{status="([a-z_]+)"\} (\d+)$/gm)].map((m) => [m[1]!, Number(m[2])]),
+  );
 }
 
 // Found by the soak (scratch/soak): a daemon that ran more than 100 runs showed auraison_runs summing to 100
 // forever, and a run waiting for approval dropped out of the gauge once 100 newer runs had come.
 describe('auraison_runs over a long-running daemon', () => {
   it('counts every run the agent holds, however many came after a run still awaiting approval', async () => {
-    const d = await startDaemon({ api: { port: 0 }, foxglove: { enabled: false }, lakehouse: { enabled: false }, journal: { fsync: 'never' }, agent: { require_approval: ['read_topic'] } }, 'soak-runs-');
+    const d = await startDaemon(
+      {
+        api: { port: 0 },
+        foxglove: { enabled: false },
+        lakehouse: { enabled: false },
+        journal: { fsync: 'never' },
+        agent: { require_approval: ['read_topic'] },
+      },
+      'soak-runs-',
+    );
     cleanups.push(d.stop);
     let api: ReturnType<typeof readApiFile>;
     await waitFor(() => (api = readApiFile(d.daemon.dataDir)) !== undefined, 'run/api.json');
@@ -28,8 +39,14 @@ describe('auraison_runs over a long-running daemon', () => {
       const r = await http(url, '/intents', { body: { type: 'stop', params: {} } });
       expect(r.status, r.text).toBe(201);
     }
-    const held = () => (d.daemon.components.get('agent') as unknown as { listRuns: (f: { limit: number }) => { status: string }[] }).listRuns({ limit: 1e9 });
-    await waitFor(() => held().filter((r) => r.status === 'succeeded').length === cycles, `${cycles} stop runs to succeed`);
+    const held = () =>
+      (
+        d.daemon.components.get('agent') as unknown as { listRuns: (f: { limit: number }) => { status: string }[] }
+      ).listRuns({ limit: 1e9 });
+    await waitFor(
+      () => held().filter((r) => r.status === 'succeeded').length === cycles,
+      `${cycles} stop runs to succeed`,
+    );
 
     const counts = runsByStatus((await http(url, '/metrics')).text);
     expect(counts.get('awaiting_approval')).toBe(1);

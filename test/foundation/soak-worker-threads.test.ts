@@ -32,6 +32,10 @@ describe('worker threads started for TypeScript entries', () => {
     // The last worker's port can outlive its 'exit' event for a moment: wait for it to go. Leaking, each of
     // the 12 workers left one for good (16 against 4); one port more than the baseline is let pass, so a
     // port something else opens meanwhile cannot fail this.
-    await waitFor(() => ports() <= baseline + 1, `MessagePorts back to ${baseline} (+1) after ${cycles} workers`, 10_000);
+    await waitFor(
+      () => ports() <= baseline + 1,
+      `MessagePorts back to ${baseline} (+1) after ${cycles} workers`,
+      10_000,
+    );
   });
 });

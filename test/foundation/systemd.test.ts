@@ -13,7 +13,10 @@ writeFileSync(config, 'robot:\n  id: tb3-01\napi:\n  port: 0\nfoxglove:\n  port:
 describe('systemd integration', () => {
   it('install-service writes a unit that systemd-analyze verify accepts', async () => {
     const unitFile = join(work.path, 'auraison-edge.service');
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--workdir', work.path, '--output', unitFile], { cwd: work.path });
+    const r = await runMain(
+      ['install-service', '--config', config, '--run-as', 'root', '--workdir', work.path, '--output', unitFile],
+      { cwd: work.path },
+    );
     expect(r.code).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`ExecStart=${process.execPath} ${BIN} run --config ${config}`);
@@ -33,21 +36,27 @@ describe('systemd integration', () => {
   }
 
   it('by default gives a system unit a state directory systemd makes for the run-as user, and a Group= only when the account has one', async () => {
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'nobody', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'nobody', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/^StateDirectory=auraison-edge\nWorkingDirectory=%S\/auraison-edge$/m);
     expect(r.stdout).toMatch(/^User=nobody$/m);
     const group = spawnSync('id', ['-gn', 'nobody'], { encoding: 'utf8' }).stdout.trim();
     expect(r.stdout).toMatch(new RegExp(`^Group=${group}$`, 'm'));
     // Verified as root: for User=nobody systemd-analyze adds "Special user nobody configured, this is not safe!".
-    const asRoot = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const asRoot = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     const unitFile = join(work.path, 'default', 'auraison-edge.service');
     mkdirSync(join(work.path, 'default'), { recursive: true });
     writeFileSync(unitFile, asRoot.stdout);
     expect(asRoot.stdout).toMatch(/^WorkingDirectory=%S\/auraison-edge$/m);
     expect(verify(unitFile)).toEqual({ problems: [], status: 0 });
 
-    const none = await runMain(['install-service', '--config', config, '--run-as', 'no-such-account-x', '--dry-run'], { cwd: work.path });
+    const none = await runMain(['install-service', '--config', config, '--run-as', 'no-such-account-x', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(none.stdout).not.toMatch(/^Group=/m);
     expect(none.stderr).toContain('no account no-such-account-x on this host');
   });
@@ -55,7 +64,20 @@ describe('systemd integration', () => {
   // Giving a directory away needs root; run as another user, install-service can only make it its own.
   it.skipIf(process.getuid?.() !== 0)('a root install gives a --workdir it makes to the run-as user', async () => {
     const wd = join(work.path, 'made-for-nobody');
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'nobody', '--workdir', wd, '--output', join(work.path, 'nobody.service')], { cwd: work.path });
+    const r = await runMain(
+      [
+        'install-service',
+        '--config',
+        config,
+        '--run-as',
+        'nobody',
+        '--workdir',
+        wd,
+        '--output',
+        join(work.path, 'nobody.service'),
+      ],
+      { cwd: work.path },
+    );
     expect(r.code).toBe(0);
     const uid = Number(spawnSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).stdout.trim());
     expect(statSync(wd).uid).toBe(uid);
@@ -67,7 +89,10 @@ describe('systemd integration', () => {
     const oddConfig = join(odd, 'edge.yaml');
     writeFileSync(oddConfig, 'robot:\n  id: tb3-01\nsim:\n  enabled: false\n');
     const unitFile = join(work.path, 'odd', 'auraison-edge.service');
-    const r = await runMain(['install-service', '--config', oddConfig, '--run-as', 'root', '--workdir', odd, '--output', unitFile], { cwd: work.path });
+    const r = await runMain(
+      ['install-service', '--config', oddConfig, '--run-as', 'root', '--workdir', odd, '--output', unitFile],
+      { cwd: work.path },
+    );
     expect(r.code).toBe(0);
     const unit = readFileSync(unitFile, 'utf8');
     expect(unit).toContain(`WorkingDirectory=${work.path}/probe ops %%i $HOME\n`);
@@ -76,36 +101,58 @@ describe('systemd integration', () => {
   });
 
   it('leaves AmbientCapabilities and LimitRTPRIO out of a --user unit, which a user manager cannot grant', async () => {
-    const r = await runMain(['install-service', '--config', config, '--user', '--workdir', work.path, '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--user', '--workdir', work.path, '--dry-run'], {
+      cwd: work.path,
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/^AmbientCapabilities=/m);
     expect(r.stdout).not.toMatch(/^LimitRTPRIO=/m);
     expect(r.stdout).not.toMatch(/^User=/m);
-    const system = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const system = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(system.stdout).toMatch(/^AmbientCapabilities=CAP_SYS_NICE$/m);
   });
 
   it('warns when data_dir is under /tmp or /var/tmp, which PrivateTmp= makes private and deletes on stop', async () => {
     const tmpConfig = join(work.path, 'tmp-data.yaml');
     writeFileSync(tmpConfig, 'data_dir: /var/tmp/auraison-edge-data\nsim:\n  enabled: false\n');
-    const r = await runMain(['install-service', '--config', tmpConfig, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', tmpConfig, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(r.code).toBe(0);
-    expect(r.stderr).toContain('warning: data_dir /var/tmp/auraison-edge-data is under /var/tmp: the unit has PrivateTmp=yes');
-    const fine = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    expect(r.stderr).toContain(
+      'warning: data_dir /var/tmp/auraison-edge-data is under /var/tmp: the unit has PrivateTmp=yes',
+    );
+    const fine = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(fine.stderr).not.toContain('warning: data_dir');
   });
 
   it('warns when the config or the checkout is under /tmp, where the service (PrivateTmp=yes) cannot see it', async () => {
     const warnings = (paths: { dataDir?: string; config?: string; bin?: string }) =>
-      privateTmpWarnings({ dataDir: paths.dataDir ?? '/var/lib/auraison-edge', dataDirSetting: paths.dataDir ?? './.auraison-edge', config: paths.config ?? '/etc/auraison-edge/edge.yaml', bin: paths.bin ?? '/opt/auraison-edge/bin/auraison-edge.js' });
+      privateTmpWarnings({
+        dataDir: paths.dataDir ?? '/var/lib/auraison-edge',
+        dataDirSetting: paths.dataDir ?? './.auraison-edge',
+        config: paths.config ?? '/etc/auraison-edge/edge.yaml',
+        bin: paths.bin ?? '/opt/auraison-edge/bin/auraison-edge.js',
+      });
     expect(warnings({})).toEqual([]);
-    expect(warnings({ config: '/tmp/x/edge.yaml' })).toEqual([expect.stringMatching(/^config \/tmp\/x\/edge\.yaml is under \/tmp: .* cannot read it; put the config elsewhere/)]);
-    expect(warnings({ bin: '/var/tmp/co/bin/auraison-edge.js' })).toEqual([expect.stringMatching(/^this checkout \(\/var\/tmp\/co\/bin\/auraison-edge\.js\) is under \/var\/tmp: /)]);
+    expect(warnings({ config: '/tmp/x/edge.yaml' })).toEqual([
+      expect.stringMatching(/^config \/tmp\/x\/edge\.yaml is under \/tmp: .* cannot read it; put the config elsewhere/),
+    ]);
+    expect(warnings({ bin: '/var/tmp/co/bin/auraison-edge.js' })).toEqual([
+      expect.stringMatching(/^this checkout \(\/var\/tmp\/co\/bin\/auraison-edge\.js\) is under \/var\/tmp: /),
+    ]);
     expect(warnings({ config: '/tmpfiles/edge.yaml', bin: '/home/r/tmp/bin/auraison-edge.js' })).toEqual([]);
     // And through the CLI: a config in a temp dir gets the warning, the unit is still written.
-    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], { cwd: work.path });
+    const r = await runMain(['install-service', '--config', config, '--run-as', 'root', '--dry-run'], {
+      cwd: work.path,
+    });
     expect(r.code).toBe(0);
-    if (config.startsWith('/tmp/')) expect(r.stderr).toContain(`warning: config ${config} is under /tmp: the unit has PrivateTmp=yes`);
+    if (config.startsWith('/tmp/'))
+      expect(r.stderr).toContain(`warning: config ${config} is under /tmp: the unit has PrivateTmp=yes`);
   });
 
   it('refuses to install a service whose config is invalid', async () => {
@@ -127,7 +174,12 @@ describe('systemd integration', () => {
     chmodSync(join(bin, 'systemd-notify'), 0o755);
     const child = spawn(process.execPath, [BIN, 'run', '--config', config], {
       cwd: work.path,
-      env: { ...process.env, PATH: `${bin}:${process.env.PATH}`, NOTIFY_SOCKET: '/run/fake/notify', WATCHDOG_USEC: '200000' },
+      env: {
+        ...process.env,
+        PATH: `${bin}:${process.env.PATH}`,
+        NOTIFY_SOCKET: '/run/fake/notify',
+        WATCHDOG_USEC: '200000',
+      },
     });
     const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
     const until = Date.now() + 30_000;
@@ -144,12 +196,25 @@ describe('systemd integration', () => {
   it('the launch file respawns after a delay, never after exit code 2 (it logs and shuts the launch down), and takes any config path', () => {
     // Run against a double of ros2 launch's API (test/doubles/ros2-launch): ROS 2 is not installed here.
     const inspect = (configs: Record<string, string>) => {
-      const r = spawnSync('python3', [join(ROOT, 'test/doubles/ros2-launch/inspect_launch.py'), join(ROOT, 'launch/auraison_edge.launch.py'), JSON.stringify(configs)], {
-        encoding: 'utf8',
-        env: { ...process.env, PYTHONPATH: join(ROOT, 'test/doubles/ros2-launch'), PYTHONDONTWRITEBYTECODE: '1' },
-      });
+      const r = spawnSync(
+        'python3',
+        [
+          join(ROOT, 'test/doubles/ros2-launch/inspect_launch.py'),
+          join(ROOT, 'launch/auraison_edge.launch.py'),
+          JSON.stringify(configs),
+        ],
+        {
+          encoding: 'utf8',
+          env: { ...process.env, PYTHONPATH: join(ROOT, 'test/doubles/ros2-launch'), PYTHONDONTWRITEBYTECODE: '1' },
+        },
+      );
       expect(r.stderr).toBe('');
-      return JSON.parse(r.stdout) as { cmd: string[]; respawn: string; respawn_delay: number; on_exit: Record<string, { log?: string; emit?: string }[]> }[];
+      return JSON.parse(r.stdout) as {
+        cmd: string[];
+        respawn: string;
+        respawn_delay: number;
+        on_exit: Record<string, { log?: string; emit?: string }[]>;
+      }[];
     };
     const quoted = "/etc/auraison-edge/robot's edge.yaml";
     const [withConfig, ...others] = inspect({ config: quoted });
@@ -158,13 +223,18 @@ describe('systemd integration', () => {
     expect(withConfig!.respawn).toBe('true');
     expect(withConfig!.respawn_delay).toBe(2);
     expect(withConfig!.on_exit['1']).toEqual([]);
-    expect(withConfig!.on_exit['2']).toEqual([{ log: expect.stringContaining('exited with code 2') }, { emit: 'Shutdown' }]);
+    expect(withConfig!.on_exit['2']).toEqual([
+      { log: expect.stringContaining('exited with code 2') },
+      { emit: 'Shutdown' },
+    ]);
     const [withoutConfig] = inspect({ config: '' });
     expect(withoutConfig!.cmd.slice(2)).toEqual(['run']);
   });
 
   it('ships a ros2 launch file that is valid Python (ROS 2 itself is not installable here)', () => {
-    const r = spawnSync('python3', ['-m', 'py_compile', join(ROOT, 'launch/auraison_edge.launch.py')], { encoding: 'utf8' });
+    const r = spawnSync('python3', ['-m', 'py_compile', join(ROOT, 'launch/auraison_edge.launch.py')], {
+      encoding: 'utf8',
+    });
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
   });

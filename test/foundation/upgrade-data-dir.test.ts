@@ -18,7 +18,12 @@ import { indexEvents } from '../../daemon/lakehouse/events-indexer.ts';
 import { importBag } from '../../daemon/lakehouse/importer.ts';
 import { queryLakehouse } from '../../daemon/lakehouse/query.ts';
 import { DataDirError } from '../../daemon/lifecycle/data-dir.ts';
-import { DATA_DIR_FORMAT, FORMAT_FILE, prepareDataDirFormat, readDataDirFormat } from '../../daemon/data-dir-version.ts';
+import {
+  DATA_DIR_FORMAT,
+  FORMAT_FILE,
+  prepareDataDirFormat,
+  readDataDirFormat,
+} from '../../daemon/data-dir-version.ts';
 import { FIXTURES, ROOT, runMain, tempDir } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { recordSmallBag } from '../helpers/recorded-bag.ts';
@@ -45,12 +50,20 @@ async function startAndStop(dataDir: string): Promise<Record<string, unknown>[]>
   const lines: Record<string, unknown>[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString().split('\n').filter(Boolean)) lines.push(JSON.parse(line) as Record<string, unknown>);
+      for (const line of chunk.toString().split('\n').filter(Boolean))
+        lines.push(JSON.parse(line) as Record<string, unknown>);
       done();
     },
   });
   const config = parseConfigText(
-    stringify({ data_dir: dataDir, sim: { enabled: false }, api: { enabled: false }, foxglove: { enabled: false }, agent: { enabled: false }, journal: { fsync: 'never' } }),
+    stringify({
+      data_dir: dataDir,
+      sim: { enabled: false },
+      api: { enabled: false },
+      foxglove: { enabled: false },
+      agent: { enabled: false },
+      journal: { fsync: 'never' },
+    }),
     'edge.yaml',
     {},
   );
@@ -70,13 +83,23 @@ describe('a data dir moved or copied to another path', () => {
   it('keeps its events parquet and recorded splits: the catalog rows follow the data dir, nothing is deleted or indexed again', async () => {
     const before = join(work.path, 'robot-a', 'data');
     const { bag, files } = await recordSmallBag(before, registry, 160);
-    for (const file of files) await importBag({ path: bag, only: [file], dataDir: before, robot: 'r1', registry, source: 'recorder' });
+    for (const file of files)
+      await importBag({ path: bag, only: [file], dataDir: before, robot: 'r1', registry, source: 'recorder' });
     const journal = new DurableJournal({ dir: join(before, 'log'), fsync: 'never' });
-    for (let i = 0; i < 3; i++) await journal.append('agent_event', { event_id: `e${i}`, run_id: 'run-1', kind: 'tool.call', payload: { i }, ts: '1700000000000000000' });
+    for (let i = 0; i < 3; i++)
+      await journal.append('agent_event', {
+        event_id: `e${i}`,
+        run_id: 'run-1',
+        kind: 'tool.call',
+        payload: { i },
+        ts: '1700000000000000000',
+      });
     await indexEvents({ journal, dataDir: before, robot: 'r1' });
     await journal.close();
     // The daemon runs there once (format.json records the place), and is stopped.
-    expect(messages(await startAndStop(before))).not.toContain('lakehouse: indexing recorded splits not in the catalog');
+    expect(messages(await startAndStop(before))).not.toContain(
+      'lakehouse: indexing recorded splits not in the catalog',
+    );
     const recorded = readDataDirFormat(before);
 
     const after = join(work.path, 'new-disk', 'data');
@@ -85,13 +108,24 @@ describe('a data dir moved or copied to another path', () => {
     const lines = await startAndStop(after);
     // Without the rebase the start took the events parquet for a killed writer's leftovers (deleted), and
     // every recorded split for one the catalog lacks (hashed again at every start).
-    expect(messages(lines).filter((m) => m.startsWith('lakehouse: deleted') || m.startsWith('lakehouse: indexing'))).toEqual([]);
+    expect(
+      messages(lines).filter((m) => m.startsWith('lakehouse: deleted') || m.startsWith('lakehouse: indexing')),
+    ).toEqual([]);
     expect(await eventRows(after)).toBe(3);
-    const paths = await withCatalog(lakehousePaths(after).catalog, async (c) => (await c.runAndReadAll("SELECT path FROM bags UNION ALL SELECT path FROM event_files")).getRows().map((r) => String(r[0])));
+    const paths = await withCatalog(lakehousePaths(after).catalog, async (c) =>
+      (await c.runAndReadAll('SELECT path FROM bags UNION ALL SELECT path FROM event_files'))
+        .getRows()
+        .map((r) => String(r[0])),
+    );
     expect(paths.length).toBe(files.length + 1);
     expect(paths.every((p) => p.startsWith(`${after}/`) && existsSync(p))).toBe(true);
-    expect(messages(lines)).toContain(`data dir moved from ${before}: the lakehouse catalog's paths now point to ${after}`);
-    expect(lines.find((l) => String(l.msg).startsWith('data dir moved'))).toMatchObject({ event_files: 1, segments: files.length });
+    expect(messages(lines)).toContain(
+      `data dir moved from ${before}: the lakehouse catalog's paths now point to ${after}`,
+    );
+    expect(lines.find((l) => String(l.msg).startsWith('data dir moved'))).toMatchObject({
+      event_files: 1,
+      segments: files.length,
+    });
     expect(recorded).toMatchObject({ format: DATA_DIR_FORMAT, path: before });
     expect(readDataDirFormat(after)).toMatchObject({ format: DATA_DIR_FORMAT, path: after });
   });
@@ -108,13 +142,19 @@ describe('a data dir moved or copied to another path', () => {
     await conn.run(`CREATE TABLE bags (segment_id VARCHAR PRIMARY KEY, robot VARCHAR NOT NULL, bag VARCHAR NOT NULL, path VARCHAR NOT NULL, storage VARCHAR NOT NULL, source VARCHAR NOT NULL,
       start_ns BIGINT, end_ns BIGINT, message_count BIGINT NOT NULL, topics VARCHAR[] NOT NULL, size_bytes BIGINT NOT NULL, checksum VARCHAR NOT NULL, sync_state VARCHAR NOT NULL DEFAULT 'pending',
       synced_at TIMESTAMP, indexed_at TIMESTAMP NOT NULL DEFAULT current_timestamp, parquet_files VARCHAR[] NOT NULL, raw_messages BIGINT NOT NULL DEFAULT 0, warnings VARCHAR[] NOT NULL DEFAULT [])`);
-    await conn.run('CREATE TABLE projections (topic VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, table_name VARCHAR NOT NULL)');
-    await conn.run(`CREATE TABLE event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`);
+    await conn.run(
+      'CREATE TABLE projections (topic VARCHAR PRIMARY KEY, type VARCHAR NOT NULL, table_name VARCHAR NOT NULL)',
+    );
+    await conn.run(
+      `CREATE TABLE event_files (path VARCHAR PRIMARY KEY, first_seq BIGINT, last_seq BIGINT, rows BIGINT, sync_state VARCHAR NOT NULL DEFAULT 'pending', written_at TIMESTAMP NOT NULL DEFAULT current_timestamp)`,
+    );
     await conn.run(
       `COPY (SELECT i::BIGINT AS seq, 1700000000000000000::BIGINT AS ts, 'e' || i AS event_id, 'run-1' AS run_id, 'tool.call' AS kind, '{}' AS payload FROM range(1, 3) t(i))
        TO '${join(lakehousePaths(dataDir).tables, part)}' (FORMAT parquet)`,
     );
-    await conn.run(`INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('${elsewhere}/lakehouse/tables/${part}', 1, 2, 2)`);
+    await conn.run(
+      `INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('${elsewhere}/lakehouse/tables/${part}', 1, 2, 2)`,
+    );
     conn.closeSync();
     db.closeSync();
 
@@ -124,8 +164,12 @@ describe('a data dir moved or copied to another path', () => {
     const lines = await startAndStop(dataDir);
     expect(existsSync(join(lakehousePaths(dataDir).tables, part))).toBe(true);
     expect(await eventRows(dataDir)).toBe(2);
-    expect(messages(lines)).toContain(`data dir moved from ${elsewhere}: the lakehouse catalog's paths now point to ${dataDir}`);
-    const row = await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path, deleted_at, last_seq::INTEGER FROM event_files')).getRowsJson());
+    expect(messages(lines)).toContain(
+      `data dir moved from ${elsewhere}: the lakehouse catalog's paths now point to ${dataDir}`,
+    );
+    const row = await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+      (await c.runAndReadAll('SELECT path, deleted_at, last_seq::INTEGER FROM event_files')).getRowsJson(),
+    );
     expect(row).toEqual([[join(lakehousePaths(dataDir).tables, part), null, 2]]);
     expect(readDataDirFormat(dataDir)).toMatchObject({ format: DATA_DIR_FORMAT, path: dataDir });
   });
@@ -145,10 +189,20 @@ describe('a moved data dir whose catalog cannot be opened at start', () => {
 
   it('locked by another process (a DuckDB shell): the start fails saying what to do, format.json unchanged; once free, the rows are rebased', async () => {
     const dataDir = join(work.path, 'locked', 'data');
-    await withCatalog(lakehousePaths(dataDir).catalog, async (c) => void (await c.run("INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('/old/data/lakehouse/tables/events/robot=r1/date=2026-01-01/part-1.parquet', 1, 1, 1)")));
+    await withCatalog(
+      lakehousePaths(dataDir).catalog,
+      async (c) =>
+        void (await c.run(
+          "INSERT INTO event_files (path, first_seq, last_seq, rows) VALUES ('/old/data/lakehouse/tables/events/robot=r1/date=2026-01-01/part-1.parquet', 1, 1, 1)",
+        )),
+    );
     const recorded = `${JSON.stringify({ format: DATA_DIR_FORMAT, written_by: '0.1.0', path: '/old/data' })}\n`;
     writeFileSync(join(dataDir, FORMAT_FILE), recorded);
-    const holder = spawn(process.execPath, ['--input-type=module', '-e', HOLD_CATALOG, lakehousePaths(dataDir).catalog], { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] });
+    const holder = spawn(
+      process.execPath,
+      ['--input-type=module', '-e', HOLD_CATALOG, lakehousePaths(dataDir).catalog],
+      { cwd: ROOT, stdio: ['pipe', 'pipe', 'inherit'] },
+    );
     let out = '';
     holder.stdout.on('data', (d: Buffer) => (out += d.toString()));
     try {
@@ -156,7 +210,9 @@ describe('a moved data dir whose catalog cannot be opened at start', () => {
       expect(out, 'the holder exited before it held the catalog (its stderr is above)').toContain('holding');
       const { log } = logLines();
       await expect(prepareDataDirFormat(dataDir, log, 100)).rejects.toThrow(
-        new RegExp(`^data_dir ${dataDir} was at /old/data when a daemon last ran on it, so its lakehouse catalog, which lists files by path, must be checked .* could not be opened: .*locked.*\\. Nothing was changed; start the daemon again once the catalog is free$`),
+        new RegExp(
+          `^data_dir ${dataDir} was at /old/data when a daemon last ran on it, so its lakehouse catalog, which lists files by path, must be checked .* could not be opened: .*locked.*\\. Nothing was changed; start the daemon again once the catalog is free$`,
+        ),
       );
       expect(readFileSync(join(dataDir, FORMAT_FILE), 'utf8')).toBe(recorded);
     } finally {
@@ -164,7 +220,9 @@ describe('a moved data dir whose catalog cannot be opened at start', () => {
       await waitFor(() => holder.exitCode !== null, 'the other process to let the catalog go');
     }
     await prepareDataDirFormat(dataDir, logLines().log, 100);
-    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (c) => (await c.runAndReadAll('SELECT path FROM event_files')).getRows());
+    const rows = await withCatalog(lakehousePaths(dataDir).catalog, async (c) =>
+      (await c.runAndReadAll('SELECT path FROM event_files')).getRows(),
+    );
     expect(rows).toEqual([[`${dataDir}/lakehouse/tables/events/robot=r1/date=2026-01-01/part-1.parquet`]]);
     expect(readDataDirFormat(dataDir)).toMatchObject({ path: dataDir });
   });
@@ -175,7 +233,13 @@ describe('a moved data dir whose catalog cannot be opened at start', () => {
     writeFileSync(lakehousePaths(dataDir).catalog, 'x'.repeat(5000));
     const { lines, log } = logLines();
     await prepareDataDirFormat(dataDir, log);
-    expect(lines.map((l) => l.msg)).toEqual([expect.stringMatching(new RegExp(`^data_dir ${dataDir} has no format.json yet .* could not be opened: .*\\. Left to the lakehouse component; checked again at the next start$`))]);
+    expect(lines.map((l) => l.msg)).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^data_dir ${dataDir} has no format.json yet .* could not be opened: .*\\. Left to the lakehouse component; checked again at the next start$`,
+        ),
+      ),
+    ]);
     expect(existsSync(join(dataDir, FORMAT_FILE))).toBe(false);
   });
 });
@@ -187,7 +251,16 @@ describe('a data dir of a newer format (a rollback)', () => {
     mkdirSync(dataDir, { recursive: true });
     const newer = `${JSON.stringify({ format: DATA_DIR_FORMAT + 1, written_by: '9.0.0', path: dataDir })}\n`;
     writeFileSync(join(dataDir, FORMAT_FILE), newer);
-    writeFileSync(join(dir, 'edge.yaml'), stringify({ data_dir: './data', log: { level: 'error' }, sim: { enabled: false }, api: { enabled: false }, foxglove: { enabled: false } }));
+    writeFileSync(
+      join(dir, 'edge.yaml'),
+      stringify({
+        data_dir: './data',
+        log: { level: 'error' },
+        sim: { enabled: false },
+        api: { enabled: false },
+        foxglove: { enabled: false },
+      }),
+    );
     const expected = `data_dir ${dataDir} holds data format ${DATA_DIR_FORMAT + 1}, written by auraison-edge 9.0.0; this auraison-edge (0.1.0) reads format ${DATA_DIR_FORMAT} and older. Nothing was changed: run the newer auraison-edge again, or give this one another data_dir`;
     const config = parseConfigText(readFileSync(join(dir, 'edge.yaml'), 'utf8'), 'edge.yaml', {});
     const daemon = new Daemon({ config, log: pino({ level: 'silent' }), cwd: dir });
@@ -206,9 +279,14 @@ describe('a data dir of a newer format (a rollback)', () => {
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(`auraison-edge run: ${expected}`);
     // bag import writes the catalog without the daemon: refused the same way.
-    const imported = await runMain(['bag', 'import', join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap'), '--config', join(dir, 'edge.yaml')], { cwd: dir });
+    const imported = await runMain(
+      ['bag', 'import', join(FIXTURES, 'bags/rosbags-rs/test_bag_mcap'), '--config', join(dir, 'edge.yaml')],
+      { cwd: dir },
+    );
     expect(imported.code).toBe(2);
-    expect(imported.stderr).toBe(`auraison-edge bag: ${expected} (a rolled-back daemon would misread or damage newer data)\n`);
+    expect(imported.stderr).toBe(
+      `auraison-edge bag: ${expected} (a rolled-back daemon would misread or damage newer data)\n`,
+    );
     expect(readFileSync(join(dataDir, FORMAT_FILE), 'utf8')).toBe(newer);
     expect(existsSync(join(dataDir, 'log'))).toBe(false); // the journal was never opened
     expect(existsSync(join(dataDir, 'lakehouse'))).toBe(false);
@@ -220,9 +298,14 @@ describe('a data dir of a newer format (a rollback)', () => {
     for (const text of ['{"format": "2"}', 'not json', '{"format": 0}']) {
       writeFileSync(join(dataDir, FORMAT_FILE), text);
       expect(() => readDataDirFormat(dataDir)).toThrow(DataDirError);
-      expect(() => readDataDirFormat(dataDir)).toThrow(/does not say which format the data dir holds .*nothing was changed/);
+      expect(() => readDataDirFormat(dataDir)).toThrow(
+        /does not say which format the data dir holds .*nothing was changed/,
+      );
     }
-    writeFileSync(join(dataDir, FORMAT_FILE), JSON.stringify({ format: DATA_DIR_FORMAT, written_by: '0.1.0', path: dataDir }));
+    writeFileSync(
+      join(dataDir, FORMAT_FILE),
+      JSON.stringify({ format: DATA_DIR_FORMAT, written_by: '0.1.0', path: dataDir }),
+    );
     expect(readDataDirFormat(dataDir)).toEqual({ format: DATA_DIR_FORMAT, written_by: '0.1.0', path: dataDir });
   });
 });

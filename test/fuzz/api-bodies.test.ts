@@ -34,7 +34,11 @@ interface Sent {
 }
 
 async function send({ path, contentType, body }: Sent): Promise<{ status: number; json: Record<string, unknown> }> {
-  const response = await fetch(`${h.url}${path}`, { method: 'POST', headers: contentType ? { 'content-type': contentType } : {}, body });
+  const response = await fetch(`${h.url}${path}`, {
+    method: 'POST',
+    headers: contentType ? { 'content-type': contentType } : {},
+    body,
+  });
   const text = await response.text();
   let json: Record<string, unknown>;
   try {
@@ -54,7 +58,13 @@ function intentLike(gen: Gen): Record<string, unknown> {
   const body: Record<string, unknown> = { type: gen.pick(TYPES) };
   for (let n = 1 + gen.int(3); n > 0; n--) {
     const key = gen.pick(['intent_id', 'type', 'params', 'targets', 'policy_ctx', 'created_at', gen.string()]);
-    body[key] = gen.pick([gen.json(3), gen.string(), gen.number(), { requires_approval: gen.json(1), max_tool_calls: gen.number(), actor: gen.string() }, { goal: gen.string(), x: gen.number(), y: gen.number() }]);
+    body[key] = gen.pick([
+      gen.json(3),
+      gen.string(),
+      gen.number(),
+      { requires_approval: gen.json(1), max_tool_calls: gen.number(), actor: gen.string() },
+      { goal: gen.string(), x: gen.number(), y: gen.number() },
+    ]);
   }
   return body;
 }
@@ -70,17 +80,45 @@ function bodyText(gen: Gen): string {
     () => JSON.stringify(intentLike(gen)),
     () => `{"type":"stop","params":${gen.jsonText()}}`,
     () => `{"type":"stop","params":{"a":1},"params":${gen.jsonText()}}`,
-    () => `{"type":"navigate_to","params":{"x":${gen.pick(['1e309', '-1e400', '1e-400', '123456789012345678901234567890', '0x10', 'NaN', '01'])},"y":0}}`,
-    () => `{"type":"stop","policy_ctx":{"actor":"\\ud800","${gen.pick(['__proto__', 'constructor', 'prototype'])}":{"requires_approval":true}}}`,
+    () =>
+      `{"type":"navigate_to","params":{"x":${gen.pick(['1e309', '-1e400', '1e-400', '123456789012345678901234567890', '0x10', 'NaN', '01'])},"y":0}}`,
+    () =>
+      `{"type":"stop","policy_ctx":{"actor":"\\ud800","${gen.pick(['__proto__', 'constructor', 'prototype'])}":{"requires_approval":true}}}`,
   ])();
 }
 
 /** A request to one of the routes, its body damaged one way or another. */
 function draw(gen: Gen, runId: string): Sent {
   const path = gen.pick(['/intents', '/intents', `/runs/${runId}/approve`, `/runs/${runId}/cancel`]);
-  const text = path === '/intents' || gen.bool(0.5) ? bodyText(gen) : JSON.stringify(gen.pick([{ by: gen.string() }, { by: gen.json(1) }, { by: 'ops', reason: gen.string() }, { by: 'ops', [gen.string()]: 1 }, {}]));
-  const contentType = gen.pick(['application/json', 'application/json', 'application/json', 'application/json; charset=utf-8', 'application/json; charset=latin1', 'text/plain', 'application/x-www-form-urlencoded', undefined]);
-  const body = gen.pick<() => Uint8Array | string | undefined>([() => text, () => text, () => gen.mutate(encoder.encode(text)), () => undefined, () => ''])();
+  const text =
+    path === '/intents' || gen.bool(0.5)
+      ? bodyText(gen)
+      : JSON.stringify(
+          gen.pick([
+            { by: gen.string() },
+            { by: gen.json(1) },
+            { by: 'ops', reason: gen.string() },
+            { by: 'ops', [gen.string()]: 1 },
+            {},
+          ]),
+        );
+  const contentType = gen.pick([
+    'application/json',
+    'application/json',
+    'application/json',
+    'application/json; charset=utf-8',
+    'application/json; charset=latin1',
+    'text/plain',
+    'application/x-www-form-urlencoded',
+    undefined,
+  ]);
+  const body = gen.pick<() => Uint8Array | string | undefined>([
+    () => text,
+    () => text,
+    () => gen.mutate(encoder.encode(text)),
+    () => undefined,
+    () => '',
+  ])();
   return { path, contentType, body };
 }
 
@@ -113,8 +151,10 @@ function takesBody({ path, contentType, body }: Sent): boolean | undefined {
 const CLIENT_ERRORS = new Set([400, 404, 405, 409, 413, 415]);
 
 describe('fuzz: HTTP API request bodies', () => {
-  it('answers every damaged body with a 4xx in the API\'s error shape, and every good request between them succeeds', async () => {
-    const awaiting = await http(h.url, '/intents', { body: { type: 'navigate_to', params: { x: 1, y: 1 }, policy_ctx: { requires_approval: true } } });
+  it("answers every damaged body with a 4xx in the API's error shape, and every good request between them succeeds", async () => {
+    const awaiting = await http(h.url, '/intents', {
+      body: { type: 'navigate_to', params: { x: 1, y: 1 }, policy_ctx: { requires_approval: true } },
+    });
     expect(awaiting.status).toBe(201);
     const awaitingId = (awaiting.json.run as { run_id: string }).run_id;
     const good: string[] = [];
@@ -130,13 +170,17 @@ describe('fuzz: HTTP API request bodies', () => {
       // Approvals go to a run that does not exist, or to the waiting run with a body the route must refuse.
       const toWaiting = gen.bool(0.3);
       const sent = draw(gen, toWaiting ? awaitingId : newId());
-      note({ ...sent, body: sent.body instanceof Uint8Array ? `bytes ${Buffer.from(sent.body).toString('hex')}` : sent.body });
+      note({
+        ...sent,
+        body: sent.body instanceof Uint8Array ? `bytes ${Buffer.from(sent.body).toString('hex')}` : sent.body,
+      });
       const takes = sent.path === '/intents' ? undefined : takesBody(sent);
       if (toWaiting && takes !== false) return;
       const { status, json } = await send(sent);
       statuses.set(status, (statuses.get(status) ?? 0) + 1);
       if (takes === true) expect(status, 'a good approval body for a run that does not exist').toBe(404);
-      if (takes === false) expect([400, 415], `a bad approval body: ${JSON.stringify(json).slice(0, 300)}`).toContain(status);
+      if (takes === false)
+        expect([400, 415], `a bad approval body: ${JSON.stringify(json).slice(0, 300)}`).toContain(status);
       if (status === 201 || status === 200) return; // an intent the damage left good (the agent took it)
       expect(CLIENT_ERRORS, `status ${status}: ${JSON.stringify(json).slice(0, 300)}`).toContain(status);
       expect(typeof json.error, JSON.stringify(json).slice(0, 300)).toBe('string');
@@ -149,15 +193,24 @@ describe('fuzz: HTTP API request bodies', () => {
     expect(agent.getRun(awaitingId)!.run.status).toBe('awaiting_approval');
     const approved = await http(h.url, `/runs/${awaitingId}/approve`, { body: { by: 'fuzz' } });
     expect(approved.status, approved.text).toBe(200);
-    for (const id of good) expect(agent.listRuns({ limit: 1000 }).some((r) => r.intent_id === id), `a run for intent ${id}`).toBe(true);
+    for (const id of good)
+      expect(
+        agent.listRuns({ limit: 1000 }).some((r) => r.intent_id === id),
+        `a run for intent ${id}`,
+      ).toBe(true);
     // The fuzzer reached each kind of refusal.
-    if (!replaying) for (const status of [400, 404, 415]) expect(statuses.get(status) ?? 0, `answers with ${status}`).toBeGreaterThan(5);
+    if (!replaying)
+      for (const status of [400, 404, 415])
+        expect(statuses.get(status) ?? 0, `answers with ${status}`).toBeGreaterThan(5);
   });
 });
 
 describe('bodies the fuzzer found answered 500', () => {
   it('refuses a body with an empty key with a 400, not a 500 (describing the issue threw)', async () => {
-    for (const [path, raw] of [['/intents', '{"":1,"type":"stop"}'], [`/runs/${newId()}/approve`, '{"":"ops"}']] as const) {
+    for (const [path, raw] of [
+      ['/intents', '{"":1,"type":"stop"}'],
+      [`/runs/${newId()}/approve`, '{"":"ops"}'],
+    ] as const) {
       const r = await http(h.url, path, { raw, headers: { 'content-type': 'application/json' } });
       expect(r.status, r.text).toBe(400);
       expect(r.json.error).toBe('bad_request');

@@ -21,10 +21,22 @@ const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
 /** Valid messages of the common types, each with its lengths random, to be damaged. */
 const MESSAGES: Record<string, (gen: Gen) => unknown> = {
   'std_msgs/msg/String': (gen) => ({ data: gen.string() }),
-  'geometry_msgs/msg/Twist': (gen) => ({ linear: { x: gen.number(), y: 0, z: 0 }, angular: { x: 0, y: 0, z: gen.number() } }),
+  'geometry_msgs/msg/Twist': (gen) => ({
+    linear: { x: gen.number(), y: 0, z: 0 },
+    angular: { x: 0, y: 0, z: gen.number() },
+  }),
   'sensor_msgs/msg/LaserScan': (gen) => ({
-    header: { stamp: { sec: gen.int(1e6), nanosec: gen.int(1e9) }, frame_id: gen.pick(['base_scan', '', gen.string()]) },
-    angle_min: -Math.PI, angle_max: Math.PI, angle_increment: 0.01, time_increment: 0, scan_time: 0.1, range_min: 0.1, range_max: 10,
+    header: {
+      stamp: { sec: gen.int(1e6), nanosec: gen.int(1e9) },
+      frame_id: gen.pick(['base_scan', '', gen.string()]),
+    },
+    angle_min: -Math.PI,
+    angle_max: Math.PI,
+    angle_increment: 0.01,
+    time_increment: 0,
+    scan_time: 0.1,
+    range_min: 0.1,
+    range_max: 10,
     ranges: Float32Array.from({ length: gen.pick([0, 1, 3, 360]) }, () => gen.float() * 10),
     intensities: Float32Array.from({ length: gen.pick([0, 2]) }, () => gen.float()),
   }),
@@ -32,7 +44,13 @@ const MESSAGES: Record<string, (gen: Gen) => unknown> = {
     const [w, h] = [gen.int(20), gen.int(20)];
     return {
       header: { stamp: { sec: 1, nanosec: 2 }, frame_id: 'map' },
-      info: { map_load_time: { sec: 0, nanosec: 0 }, resolution: 0.05, width: w, height: h, origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } } },
+      info: {
+        map_load_time: { sec: 0, nanosec: 0 },
+        resolution: 0.05,
+        width: w,
+        height: h,
+        origin: { position: { x: 0, y: 0, z: 0 }, orientation: { x: 0, y: 0, z: 0, w: 1 } },
+      },
       data: Int8Array.from({ length: w * h }, () => gen.pick([-1, 0, 100])),
     };
   },
@@ -46,9 +64,18 @@ const MESSAGES: Record<string, (gen: Gen) => unknown> = {
   }),
   'sensor_msgs/msg/JointState': (gen) => {
     const n = gen.int(5);
-    return { header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' }, name: Array.from({ length: n }, () => gen.string()), position: new Float64Array(n), velocity: new Float64Array(n), effort: [] };
+    return {
+      header: { stamp: { sec: 0, nanosec: 0 }, frame_id: '' },
+      name: Array.from({ length: n }, () => gen.string()),
+      position: new Float64Array(n),
+      velocity: new Float64Array(n),
+      effort: [],
+    };
   },
-  'std_msgs/msg/Float64MultiArray': (gen) => ({ layout: { dim: [{ label: 'x', size: 3, stride: 3 }], data_offset: 0 }, data: Float64Array.from({ length: gen.int(8) }, () => gen.number()) }),
+  'std_msgs/msg/Float64MultiArray': (gen) => ({
+    layout: { dim: [{ label: 'x', size: 3, stride: 3 }], data_offset: 0 },
+    data: Float64Array.from({ length: gen.int(8) }, () => gen.number()),
+  }),
 };
 const TYPES = Object.keys(MESSAGES);
 
@@ -64,7 +91,8 @@ function footprint(value: unknown): number {
   if (typeof value === 'string') return value.length;
   if (ArrayBuffer.isView(value)) return value.byteLength;
   if (Array.isArray(value)) return value.length + value.reduce((sum: number, v) => sum + footprint(v), 0);
-  if (value !== null && typeof value === 'object') return Object.values(value).reduce((sum: number, v) => sum + footprint(v), 0);
+  if (value !== null && typeof value === 'object')
+    return Object.values(value).reduce((sum: number, v) => sum + footprint(v), 0);
   return 0;
 }
 
@@ -103,14 +131,17 @@ describe('fuzz: CDR messages from the bus', () => {
   });
 });
 
-describe('fuzz: the agent\'s intent topic', () => {
+describe("fuzz: the agent's intent topic", () => {
   let h: Harness;
   let agent: AgentComponent;
   const logged: string[] = [];
 
   beforeAll(async () => {
     h = await startHarness();
-    const log = pino({ level: 'warn' }, { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) });
+    const log = pino(
+      { level: 'warn' },
+      { write: (line: string) => void logged.push((JSON.parse(line) as { msg: string }).msg) },
+    );
     agent = new AgentComponent({ ...h.ctx, log });
     await agent.start();
   });
@@ -123,7 +154,13 @@ describe('fuzz: the agent\'s intent topic', () => {
     const topic = h.bus.advertise('/auraison/intents', 'std_msgs/msg/String', { source: 'fuzz' });
     const sub = h.bus.subscriptions().find((s) => s.name === 'agent-intents')!;
     const good: string[] = [];
-    const intent = (id: string) => ({ intent_id: id, type: 'stop', params: {}, targets: [], policy_ctx: { actor: 'fuzz', source: 'ros' } });
+    const intent = (id: string) => ({
+      intent_id: id,
+      type: 'stop',
+      params: {},
+      targets: [],
+      policy_ctx: { actor: 'fuzz', source: 'ros' },
+    });
     let sent = 0;
     await fuzz('intent topic', { seed: 0x1a7, cases: 200 }, async (gen, note) => {
       let data: Uint8Array;
@@ -132,8 +169,15 @@ describe('fuzz: the agent\'s intent topic', () => {
         good.push(id);
         data = codec.encode('std_msgs/msg/String', { data: JSON.stringify(intent(id)) });
       } else {
-        const text = gen.pick([() => JSON.stringify(intent(newId())), () => gen.jsonText(), () => JSON.stringify({ ...intent(newId()), [gen.string()]: gen.json(3) }), () => JSON.stringify(gen.json())])();
-        data = gen.bool(0.5) ? gen.mutate(codec.encode('std_msgs/msg/String', { data: text })) : codec.encode('std_msgs/msg/String', { data: text });
+        const text = gen.pick([
+          () => JSON.stringify(intent(newId())),
+          () => gen.jsonText(),
+          () => JSON.stringify({ ...intent(newId()), [gen.string()]: gen.json(3) }),
+          () => JSON.stringify(gen.json()),
+        ])();
+        data = gen.bool(0.5)
+          ? gen.mutate(codec.encode('std_msgs/msg/String', { data: text }))
+          : codec.encode('std_msgs/msg/String', { data: text });
       }
       note(data);
       topic.publish(data);
@@ -142,7 +186,10 @@ describe('fuzz: the agent\'s intent topic', () => {
       if (sent % 50 === 0) await waitFor(() => sub.counters.delivered === sent, 'the agent to take the messages');
     });
     expect(sub.counters.dropped).toBe(0);
-    await waitFor(() => good.every((id) => agent.listRuns().some((r) => r.intent_id === id)), 'a run for each good intent');
+    await waitFor(
+      () => good.every((id) => agent.listRuns().some((r) => r.intent_id === id)),
+      'a run for each good intent',
+    );
     expect(agent.health().state).not.toBe('failed');
     // Warned of, once per kind of problem (not JSON, refused and why) and then held back for the minute: 180
     // damaged messages must not be 180 log lines.

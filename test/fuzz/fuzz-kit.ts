@@ -40,12 +40,49 @@ export class Gen {
 
   /** A 32-bit value a length field might hold: edges, near-edges and random. */
   u32(): number {
-    return this.pick([0, 1, 2, 3, 4, 7, 8, 255, 256, 0x7fff, 0xffff, 0x10000, 0x7fffffff, 0x80000000, 0xfffffffe, 0xffffffff, this.int(64), this.int(2 ** 32)]);
+    return this.pick([
+      0,
+      1,
+      2,
+      3,
+      4,
+      7,
+      8,
+      255,
+      256,
+      0x7fff,
+      0xffff,
+      0x10000,
+      0x7fffffff,
+      0x80000000,
+      0xfffffffe,
+      0xffffffff,
+      this.int(64),
+      this.int(2 ** 32),
+    ]);
   }
 
   /** A number JSON or a header might carry: edges of integers, floats and the double range. */
   number(): number {
-    return this.pick([0, -0, 1, -1, 0.5, 2 ** 31, 2 ** 32, 2 ** 53, 2 ** 53 + 2, -(2 ** 53), 1e308, -1e308, 5e-324, 3.4028235e38, 3.5e38, this.int(1000), this.float() * 1e6 - 5e5]);
+    return this.pick([
+      0,
+      -0,
+      1,
+      -1,
+      0.5,
+      2 ** 31,
+      2 ** 32,
+      2 ** 53,
+      2 ** 53 + 2,
+      -(2 ** 53),
+      1e308,
+      -1e308,
+      5e-324,
+      3.4028235e38,
+      3.5e38,
+      this.int(1000),
+      this.float() * 1e6 - 5e5,
+    ]);
   }
 
   /** A string with the unicode a parser or an error message may trip on. */
@@ -110,7 +147,14 @@ export class Gen {
       case 1:
         return `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
       case 2:
-        return this.pick(['1e309', '-1e309', '1e-400', '123456789012345678901234567890', '-0', '0.0000000000000000000000001']);
+        return this.pick([
+          '1e309',
+          '-1e309',
+          '1e-400',
+          '123456789012345678901234567890',
+          '-0',
+          '0.0000000000000000000000001',
+        ]);
       case 3:
         return '{"__proto__":{"polluted":true},"constructor":{"prototype":{"polluted":true}}}';
       case 4:
@@ -172,14 +216,18 @@ export interface FuzzOptions {
 
 /** What a case ran on, short: its first bytes in hex, or its first characters. */
 export function preview(input: unknown): string {
-  if (input instanceof Uint8Array) return `${input.byteLength} bytes: ${Buffer.from(input.subarray(0, 96)).toString('hex')}${input.byteLength > 96 ? '...' : ''}`;
-  const text = typeof input === 'string' ? input : (() => {
-    try {
-      return JSON.stringify(input) ?? String(input);
-    } catch {
-      return String(input);
-    }
-  })();
+  if (input instanceof Uint8Array)
+    return `${input.byteLength} bytes: ${Buffer.from(input.subarray(0, 96)).toString('hex')}${input.byteLength > 96 ? '...' : ''}`;
+  const text =
+    typeof input === 'string'
+      ? input
+      : (() => {
+          try {
+            return JSON.stringify(input) ?? String(input);
+          } catch {
+            return String(input);
+          }
+        })();
   return `${text.length} chars: ${text.slice(0, 300)}${text.length > 300 ? '...' : ''}`;
 }
 
@@ -187,7 +235,11 @@ export function preview(input: unknown): string {
  * Runs `cases` cases of `check`, each with its own Gen; stops at the first failure with an error naming the
  * seed, the case, how to re-run it, and the input the case recorded with `note`. Returns how many ran.
  */
-export async function fuzz(name: string, options: FuzzOptions, check: (gen: Gen, note: (input: unknown) => void) => void | Promise<void>): Promise<number> {
+export async function fuzz(
+  name: string,
+  options: FuzzOptions,
+  check: (gen: Gen, note: (input: unknown) => void) => void | Promise<void>,
+): Promise<number> {
   const seed = process.env.FUZZ_SEED ? Number(process.env.FUZZ_SEED) : options.seed;
   const only = process.env.FUZZ_CASE ? Number(process.env.FUZZ_CASE) : undefined;
   const first = only ?? 0;
@@ -201,7 +253,10 @@ export async function fuzz(name: string, options: FuzzOptions, check: (gen: Gen,
       const { testPath, currentTestName } = expect.getState();
       const file = testPath ? relative(process.cwd(), testPath) : 'test/fuzz';
       const test = currentTestName ? ` -t ${JSON.stringify(currentTestName.split(' > ').at(-1))}` : '';
-      throw new Error(`fuzz ${name}: case ${i} of seed ${seed} failed: ${message}\ninput: ${preview(input)}\nre-run it alone: FUZZ_SEED=${seed} FUZZ_CASE=${i} npx vitest run ${file}${test}`, { cause: error });
+      throw new Error(
+        `fuzz ${name}: case ${i} of seed ${seed} failed: ${message}\ninput: ${preview(input)}\nre-run it alone: FUZZ_SEED=${seed} FUZZ_CASE=${i} npx vitest run ${file}${test}`,
+        { cause: error },
+      );
     }
   }
   return last - first + 1;

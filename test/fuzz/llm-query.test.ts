@@ -22,7 +22,12 @@ beforeAll(async () => {
   server = new OpenAiSseServer();
   await server.start();
   // retries: 0, so a request wrongly sent on is asked once and the count of chats shows it.
-  bus.serve(NAME, llmQueryHandler([resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, max_tokens: 64, retries: 0 }))]));
+  bus.serve(
+    NAME,
+    llmQueryHandler([
+      resolveEndpoint(endpointSettings({ name: 'local', base_url: server.baseUrl, max_tokens: 64, retries: 0 })),
+    ]),
+  );
 });
 afterAll(async () => {
   bus.close();
@@ -41,7 +46,9 @@ interface Case {
 const ROLES = ['system', 'user', 'assistant'];
 
 function validChat(gen: Gen): Record<string, unknown> {
-  const chat: Record<string, unknown> = { messages: Array.from({ length: 1 + gen.int(4) }, () => ({ role: gen.pick(ROLES), content: gen.string() })) };
+  const chat: Record<string, unknown> = {
+    messages: Array.from({ length: 1 + gen.int(4) }, () => ({ role: gen.pick(ROLES), content: gen.string() })),
+  };
   if (gen.bool(0.3)) chat.max_tokens = 1 + gen.int(100_000);
   if (gen.bool(0.3)) chat.temperature = gen.pick([0, 2, gen.float() * 2]);
   return chat;
@@ -74,7 +81,13 @@ function invalid(gen: Gen): Case {
       messages[gen.int(messages.length)]![gen.pick(['name', 'tool_calls', '__proto__x', gen.string()])] = gen.json(2);
       return json(chat);
     case 3:
-      chat.messages = gen.pick([[], null, 'hi', {}, Array.from({ length: gen.pick([257, 5000]) }, () => ({ role: 'user', content: 'x' }))]);
+      chat.messages = gen.pick([
+        [],
+        null,
+        'hi',
+        {},
+        Array.from({ length: gen.pick([257, 5000]) }, () => ({ role: 'user', content: 'x' })),
+      ]);
       return json(chat);
     case 4:
       chat.max_tokens = gen.pick([0, -1, 1.5, '5', null, [], -(2 ** 53)]);
@@ -83,20 +96,44 @@ function invalid(gen: Gen): Case {
       // Put first: a duplicate key later in the text would win (JSON.parse keeps the last).
       const key = gen.pick(['max_tokens', 'temperature']);
       delete chat[key];
-      return { encoding: 'application/json', text: JSON.stringify(chat).replace(/^\{/, `{"${key}":${gen.pick(['1e309', '-1e309'])},`), valid: false };
+      return {
+        encoding: 'application/json',
+        text: JSON.stringify(chat).replace(/^\{/, `{"${key}":${gen.pick(['1e309', '-1e309'])},`),
+        valid: false,
+      };
     }
     case 6:
       chat.temperature = gen.pick([-0.001, 2.001, 1e308, '1', null]);
       return json(chat);
     case 7:
-      chat.response_schema = gen.pick([{ name: '', schema: {} }, { name: 'a b', schema: {} }, { name: 'x'.repeat(65), schema: {} }, { name: 'x', schema: [] }, { name: 'x' }, { schema: {} }, { name: 'x', schema: {}, strict: true }]);
+      chat.response_schema = gen.pick([
+        { name: '', schema: {} },
+        { name: 'a b', schema: {} },
+        { name: 'x'.repeat(65), schema: {} },
+        { name: 'x', schema: [] },
+        { name: 'x' },
+        { schema: {} },
+        { name: 'x', schema: {}, strict: true },
+      ]);
       return json(chat);
     case 8:
-      return { encoding: 'application/json', text: JSON.stringify(chat).replace(/\}$/, `,"response_schema":{"name":"s","schema":${gen.pick(BAD_SCHEMAS)}}}`), valid: false };
+      return {
+        encoding: 'application/json',
+        text: JSON.stringify(chat).replace(/\}$/, `,"response_schema":{"name":"s","schema":${gen.pick(BAD_SCHEMAS)}}}`),
+        valid: false,
+      };
     case 9:
-      return { encoding: 'application/json', text: gen.pick([gen.jsonText(), JSON.stringify(gen.json()), `{"messages":${gen.jsonText()}}`]), valid: false };
+      return {
+        encoding: 'application/json',
+        text: gen.pick([gen.jsonText(), JSON.stringify(gen.json()), `{"messages":${gen.jsonText()}}`]),
+        valid: false,
+      };
     case 10:
-      return { encoding: gen.pick(['text/plain', 'application/JSON', '', 'application/json; charset=utf-8', gen.string()]), text: JSON.stringify(chat), valid: false };
+      return {
+        encoding: gen.pick(['text/plain', 'application/JSON', '', 'application/json; charset=utf-8', gen.string()]),
+        text: JSON.stringify(chat),
+        valid: false,
+      };
     default: {
       const bytes = gen.mutate(encoder.encode(JSON.stringify(chat)));
       // Damage that leaves a request the contract takes is a valid case (a flipped letter inside a content).
@@ -119,8 +156,15 @@ function isValid(text: string): boolean {
   }
   if (v === null || typeof v !== 'object' || Array.isArray(v)) return false;
   const { messages, max_tokens, temperature, ...rest } = v as Record<string, unknown>;
-  if (Object.keys(rest).length > 0 || !Array.isArray(messages) || messages.length < 1 || messages.length > 256) return false;
-  const okMessage = (m: unknown) => m !== null && typeof m === 'object' && !Array.isArray(m) && Object.keys(m).sort().join() === 'content,role' && ROLES.includes((m as { role: string }).role) && typeof (m as { content: unknown }).content === 'string';
+  if (Object.keys(rest).length > 0 || !Array.isArray(messages) || messages.length < 1 || messages.length > 256)
+    return false;
+  const okMessage = (m: unknown) =>
+    m !== null &&
+    typeof m === 'object' &&
+    !Array.isArray(m) &&
+    Object.keys(m).sort().join() === 'content,role' &&
+    ROLES.includes((m as { role: string }).role) &&
+    typeof (m as { content: unknown }).content === 'string';
   if (!messages.every(okMessage)) return false;
   if (max_tokens !== undefined && !(Number.isInteger(max_tokens) && (max_tokens as number) >= 1)) return false;
   return temperature === undefined || (typeof temperature === 'number' && temperature >= 0 && temperature <= 2);
@@ -130,7 +174,8 @@ function draw(gen: Gen): Case {
   if (gen.bool(0.75)) return invalid(gen);
   const chat = validChat(gen);
   const structured = gen.bool(0.3);
-  if (structured) chat.response_schema = { name: 'reply', schema: { type: 'object', properties: { ok: { type: 'boolean' } } } };
+  if (structured)
+    chat.response_schema = { name: 'reply', schema: { type: 'object', properties: { ok: { type: 'boolean' } } } };
   return { encoding: 'application/json', text: JSON.stringify(chat), valid: true, structured };
 }
 
@@ -143,10 +188,12 @@ describe('fuzz: ai/inference/llm/<name> requests', () => {
       note(c);
       const chatsBefore = server.chats.length;
       if (c.valid) server.enqueue({ text: c.structured ? '{"ok":true}' : 'fine' });
-      const outcome = await bus.query(NAME, { encoding: c.encoding, payload: encoder.encode(c.text) }, { timeoutMs: 30_000 }).then(
-        (reply) => ({ reply }),
-        (error: unknown) => ({ error }),
-      );
+      const outcome = await bus
+        .query(NAME, { encoding: c.encoding, payload: encoder.encode(c.text) }, { timeoutMs: 30_000 })
+        .then(
+          (reply) => ({ reply }),
+          (error: unknown) => ({ error }),
+        );
       if ('error' in outcome) {
         expect(outcome.error).toBeInstanceOf(QueryError);
         const { code, message } = outcome.error as QueryError;

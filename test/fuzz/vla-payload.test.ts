@@ -19,7 +19,10 @@ let runner: PolicyRunner;
 let service: VlaService;
 
 beforeAll(async () => {
-  runner = await PolicyRunner.open('lin', policySettings({ model: writeLinearModel(tmp.path, 'lin', [2, 0, 0, 3], [1, -1]) }));
+  runner = await PolicyRunner.open(
+    'lin',
+    policySettings({ model: writeLinearModel(tmp.path, 'lin', [2, 0, 0, 3], [1, -1]) }),
+  );
   service = new VlaService(bus, runner);
 });
 afterAll(async () => {
@@ -33,13 +36,30 @@ afterAll(async () => {
  * non-finite from a finite input near the float32 range (502). Never `inference_failed`: the model only
  * fails on what the checks before it let through.
  */
-const REPLY_ERRORS = new Set(['bad_payload', 'bad_dtype', 'bad_shape', 'not_finite', 'missing_input', 'unknown_input', 'non_finite_output']);
+const REPLY_ERRORS = new Set([
+  'bad_payload',
+  'bad_dtype',
+  'bad_shape',
+  'not_finite',
+  'missing_input',
+  'unknown_input',
+  'non_finite_output',
+]);
 
 /** The model's actions for `obs`, run directly (the oracle for an answered request). */
 const direct = async (obs: Float32Array): Promise<number[]> => Array.from((await runner.run({ obs })).actions!.data);
 
 const valid = (gen: Gen): Uint8Array =>
-  encodeTensors([{ name: 'obs', shape: gen.pick([[1, 2], [2], [1, 1, 2]]), data: Float32Array.of(gen.number() % 1000, gen.float()) }], gen.bool() ? { timestep: gen.int(1000) } : {});
+  encodeTensors(
+    [
+      {
+        name: 'obs',
+        shape: gen.pick([[1, 2], [2], [1, 1, 2]]),
+        data: Float32Array.of(gen.number() % 1000, gen.float()),
+      },
+    ],
+    gen.bool() ? { timestep: gen.int(1000) } : {},
+  );
 
 /** A tensor header entry with one or more fields made wrong. */
 function entry(gen: Gen): Record<string, unknown> {
@@ -69,8 +89,15 @@ function crafted(gen: Gen): Uint8Array {
   // Sometimes many entries name the same bytes over and over (at an odd offset, a copy each).
   const many = gen.bool(0.1);
   const tensors = many
-    ? Array.from({ length: 200 }, (_, i) => ({ name: `t${i}`, dtype: 'float32', shape: [gen.pick([1, 2, 256])], offset: gen.pick([0, 1, 4]) }))
-    : Array.from({ length: gen.pick([0, 1, 1, 2, 3]) }, () => (gen.bool(0.3) ? { name: 'obs', dtype: 'float32', shape: [1, 2], offset: gen.pick([0, 1, 4]) } : entry(gen)));
+    ? Array.from({ length: 200 }, (_, i) => ({
+        name: `t${i}`,
+        dtype: 'float32',
+        shape: [gen.pick([1, 2, 256])],
+        offset: gen.pick([0, 1, 4]),
+      }))
+    : Array.from({ length: gen.pick([0, 1, 1, 2, 3]) }, () =>
+        gen.bool(0.3) ? { name: 'obs', dtype: 'float32', shape: [1, 2], offset: gen.pick([0, 1, 4]) } : entry(gen),
+      );
   const header: Record<string, unknown> = gen.bool(0.8) ? { tensors } : { tensors: gen.json(2) };
   if (gen.bool(0.3)) header[gen.string()] = gen.json(3);
   const data = new Float32Array(gen.pick([0, 1, 2, 3, 1024]));
@@ -110,8 +137,13 @@ function checkDecoded(payload: Uint8Array): void {
   }
   let bytes = 0;
   for (const t of decoded.tensors) {
-    expect(t.shape.every((d) => Number.isSafeInteger(d) && d >= 0), `tensor ${t.name} shape ${JSON.stringify(t.shape)}`).toBe(true);
-    expect(t.data.length, `tensor ${t.name} of shape ${JSON.stringify(t.shape)}`).toBe(t.shape.reduce((a, b) => a * b, 1));
+    expect(
+      t.shape.every((d) => Number.isSafeInteger(d) && d >= 0),
+      `tensor ${t.name} shape ${JSON.stringify(t.shape)}`,
+    ).toBe(true);
+    expect(t.data.length, `tensor ${t.name} of shape ${JSON.stringify(t.shape)}`).toBe(
+      t.shape.reduce((a, b) => a * b, 1),
+    );
     bytes += t.data.byteLength;
   }
   expect(bytes, 'tensor bytes in all').toBeLessThanOrEqual(payload.byteLength);
@@ -121,7 +153,12 @@ describe('fuzz: ai/inference/vla/<policy> requests', () => {
   it('answers every damaged tensor payload with an error reply or a right answer, and decodes no more than it was sent', async () => {
     const queriesBefore = service.stats.queries;
     const ran = await fuzz('vla tensor payload', { seed: 0x7e45, cases: 600 }, async (gen, note) => {
-      const payload = gen.pick([() => gen.mutate(valid(gen)), () => crafted(gen), () => gen.mutate(crafted(gen)), () => oddHeader(gen)])();
+      const payload = gen.pick([
+        () => gen.mutate(valid(gen)),
+        () => crafted(gen),
+        () => gen.mutate(crafted(gen)),
+        () => oddHeader(gen),
+      ])();
       note(payload);
       checkDecoded(payload);
       const reply = await bus.query(service.name, { encoding: TENSOR_ENCODING, payload });
@@ -141,7 +178,14 @@ describe('fuzz: ai/inference/vla/<policy> requests', () => {
     });
     expect(service.stats.queries - queriesBefore).toBe(ran);
     // Still serving, and the error replies were counted, not thrown.
-    const ok = decodeTensors((await bus.query(service.name, { encoding: TENSOR_ENCODING, payload: encodeTensors([{ name: 'obs', shape: [1, 2], data: Float32Array.of(1, 1) }]) })).payload);
+    const ok = decodeTensors(
+      (
+        await bus.query(service.name, {
+          encoding: TENSOR_ENCODING,
+          payload: encodeTensors([{ name: 'obs', shape: [1, 2], data: Float32Array.of(1, 1) }]),
+        })
+      ).payload,
+    );
     expect(Array.from(ok.tensors[0]!.data)).toEqual([3, 2]);
     if (!replaying) expect(service.stats.errors).toBeGreaterThan(ran / 2);
   });
@@ -158,16 +202,24 @@ describe('fuzz: ai/inference/vla/<policy> requests', () => {
         () => new TextDecoder().decode(gen.mutate(new TextEncoder().encode('{"obs":[[0.5,1.5]]}'))),
       ])();
       note(text);
-      const reply = await bus.query(service.name, { encoding: 'application/json', payload: new TextEncoder().encode(text) });
+      const reply = await bus.query(service.name, {
+        encoding: 'application/json',
+        payload: new TextEncoder().encode(text),
+      });
       expect(reply.encoding).toBe('application/json');
-      const body = JSON.parse(new TextDecoder().decode(reply.payload)) as { error?: { code: string; message: string }; outputs?: { actions: { data: number[][] } } };
+      const body = JSON.parse(new TextDecoder().decode(reply.payload)) as {
+        error?: { code: string; message: string };
+        outputs?: { actions: { data: number[][] } };
+      };
       if (body.error) {
         expect(REPLY_ERRORS, `error code ${body.error.code}: ${body.error.message}`).toContain(body.error.code);
         expect(body.error.message.length).toBeLessThan(600);
         return;
       }
       const obs = (JSON.parse(text) as { obs: unknown }).obs;
-      expect(body.outputs!.actions.data.flat()).toEqual(await direct(Float32Array.from((Array.isArray(obs) ? obs.flat(4) : [obs]) as number[])));
+      expect(body.outputs!.actions.data.flat()).toEqual(
+        await direct(Float32Array.from((Array.isArray(obs) ? obs.flat(4) : [obs]) as number[])),
+      );
     });
   });
 });
@@ -182,16 +234,44 @@ const codeOf = (payload: Uint8Array): string | undefined => {
 };
 
 describe('tensor payloads the fuzzer found decoding wrong', () => {
-  it.each([[[1e308, 1e308, 0]], [[0, 2 ** 60]], [[2 ** 53, 0]]])('refuses shape %j, whose dimensions are past 2^53 (its element count is not exact, or NaN)', (shape) => {
-    expect(codeOf(frame(JSON.stringify({ tensors: [{ name: 'obs', dtype: 'float32', shape, offset: 0 }] }), new Uint8Array(8)))).toMatch(/^bad_shape: tensor "obs" shape must be a list of non-negative integers \(up to 2\^53 - 1\)/);
-    // The largest exact ones are still a shape (of no elements).
-    expect(codeOf(frame(JSON.stringify({ tensors: [{ name: 'obs', dtype: 'float32', shape: [2 ** 53 - 1, 0], offset: 0 }] }), new Uint8Array(8)))).toBeUndefined();
-  });
+  it.each([[[1e308, 1e308, 0]], [[0, 2 ** 60]], [[2 ** 53, 0]]])(
+    'refuses shape %j, whose dimensions are past 2^53 (its element count is not exact, or NaN)',
+    (shape) => {
+      expect(
+        codeOf(
+          frame(JSON.stringify({ tensors: [{ name: 'obs', dtype: 'float32', shape, offset: 0 }] }), new Uint8Array(8)),
+        ),
+      ).toMatch(/^bad_shape: tensor "obs" shape must be a list of non-negative integers \(up to 2\^53 - 1\)/);
+      // The largest exact ones are still a shape (of no elements).
+      expect(
+        codeOf(
+          frame(
+            JSON.stringify({ tensors: [{ name: 'obs', dtype: 'float32', shape: [2 ** 53 - 1, 0], offset: 0 }] }),
+            new Uint8Array(8),
+          ),
+        ),
+      ).toBeUndefined();
+    },
+  );
 
   it('refuses tensors that claim the same bytes again, rather than copying them out once per claim', () => {
-    const tensors = Array.from({ length: 100 }, (_, i) => ({ name: `t${i}`, dtype: 'float32', shape: [256], offset: 1 }));
-    expect(codeOf(frame(JSON.stringify({ tensors }), new Uint8Array(1028)))).toBe('bad_payload: tensor "t1" and those before it claim 2048 bytes in all, more than the 1028 data bytes: tensors must not overlap');
+    const tensors = Array.from({ length: 100 }, (_, i) => ({
+      name: `t${i}`,
+      dtype: 'float32',
+      shape: [256],
+      offset: 1,
+    }));
+    expect(codeOf(frame(JSON.stringify({ tensors }), new Uint8Array(1028)))).toBe(
+      'bad_payload: tensor "t1" and those before it claim 2048 bytes in all, more than the 1028 data bytes: tensors must not overlap',
+    );
     // Side by side, they fit.
-    expect(codeOf(frame(JSON.stringify({ tensors: tensors.slice(0, 4).map((t, i) => ({ ...t, shape: [64], offset: i * 256 })) }), new Uint8Array(1024)))).toBeUndefined();
+    expect(
+      codeOf(
+        frame(
+          JSON.stringify({ tensors: tensors.slice(0, 4).map((t, i) => ({ ...t, shape: [64], offset: i * 256 })) }),
+          new Uint8Array(1024),
+        ),
+      ),
+    ).toBeUndefined();
   });
 });

@@ -40,7 +40,10 @@ process.once('exit', () => {
  * definitions and graph, a silent log, an in-memory journal, no other components, and a data dir of its own
  * (removed when the process exits), which a component restarted on the same context reads again.
  */
-export function componentContext(config: Record<string, unknown> | string = {}, options: TestContextOptions = {}): TestContext {
+export function componentContext(
+  config: Record<string, unknown> | string = {},
+  options: TestContextOptions = {},
+): TestContext {
   const {
     bus = new Bus(),
     definitions = new DefinitionsRegistry(),

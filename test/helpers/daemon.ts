@@ -13,9 +13,18 @@ import type { Cleanup } from './cleanups.ts';
  * Starts a real daemon in this process from a config given as an object (validated like a file), in a
  * fresh data dir. `stop()` stops it and removes the dir; push it onto the test's cleanups.
  */
-export async function startDaemon(config: Record<string, unknown>, prefix = 'daemon-', specs?: readonly ComponentSpec[]): Promise<{ daemon: Daemon; codec: MessageCodec; dir: string; stop: () => Promise<void> }> {
+export async function startDaemon(
+  config: Record<string, unknown>,
+  prefix = 'daemon-',
+  specs?: readonly ComponentSpec[],
+): Promise<{ daemon: Daemon; codec: MessageCodec; dir: string; stop: () => Promise<void> }> {
   const dir = tempDir(prefix);
-  const daemon = new Daemon({ config: parseConfigText(stringify({ data_dir: './data', ...config }), 'edge.yaml', {}), log: pino({ level: 'silent' }), cwd: dir.path, ...(specs ? { specs } : {}) });
+  const daemon = new Daemon({
+    config: parseConfigText(stringify({ data_dir: './data', ...config }), 'edge.yaml', {}),
+    log: pino({ level: 'silent' }),
+    cwd: dir.path,
+    ...(specs ? { specs } : {}),
+  });
   try {
     await daemon.start();
   } catch (error) {

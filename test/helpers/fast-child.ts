@@ -4,7 +4,9 @@ import { basename, join } from 'node:path';
 import { ROOT } from './cli.ts';
 
 // tsx's own esbuild (tsx depends on it): the same transform that `node --import tsx` applies.
-const { build } = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))('esbuild') as typeof import('esbuild');
+const { build } = createRequire(createRequire(import.meta.url).resolve('tsx/package.json'))(
+  'esbuild',
+) as typeof import('esbuild');
 
 /**
  * A test child process written in TypeScript (`node --import tsx child.ts`), compiled once into one ESM file
@@ -17,13 +19,24 @@ const { build } = createRequire(createRequire(import.meta.url).resolve('tsx/pack
  * import.meta.url (the CLI's commands, the status page, worker threads such as the zstd compressor's): those
  * paths would point into test/.tmp.
  */
-export async function bundleChild(entry: string): Promise<{ args: (...argv: string[]) => string[]; cleanup: () => void }> {
+export async function bundleChild(
+  entry: string,
+): Promise<{ args: (...argv: string[]) => string[]; cleanup: () => void }> {
   const tmp = join(ROOT, 'test', '.tmp');
   mkdirSync(tmp, { recursive: true });
   const dir = mkdtempSync(join(tmp, 'child-'));
   const outfile = join(dir, `${basename(entry).replace(/\.ts$/, '')}.mjs`);
   try {
-    await build({ entryPoints: [entry], outfile, bundle: true, platform: 'node', format: 'esm', target: 'node20', packages: 'external', logLevel: 'error' });
+    await build({
+      entryPoints: [entry],
+      outfile,
+      bundle: true,
+      platform: 'node',
+      format: 'esm',
+      target: 'node20',
+      packages: 'external',
+      logLevel: 'error',
+    });
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
     throw error;

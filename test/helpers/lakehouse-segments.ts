@@ -16,15 +16,24 @@ import { recordSmallBag } from './recorded-bag.ts';
  * its own segment id (in its rows too) and its messages 10 s later than the one before, as the next split
  * would be: indexing one split takes about 0.3 s, a copy a few ms. Returns the splits, oldest first.
  */
-export async function recordedSegments(dataDir: string, registry: DefinitionsRegistry, count: number): Promise<{ bag: string; files: string[]; ids: string[] }> {
-  const { bag, files: [first] } = await recordSmallBag(dataDir, registry, 40);
+export async function recordedSegments(
+  dataDir: string,
+  registry: DefinitionsRegistry,
+  count: number,
+): Promise<{ bag: string; files: string[]; ids: string[] }> {
+  const {
+    bag,
+    files: [first],
+  } = await recordSmallBag(dataDir, registry, 40);
   const report = await importBag({ path: bag, only: [first!], dataDir, robot: 'r1', registry, source: 'recorder' });
   const id0 = report.segments[0]!.segmentId;
   const { catalog, tables } = lakehousePaths(dataDir);
   const files = [first!];
   const ids = [id0];
   await withCatalog(catalog, async (conn) => {
-    const [parquet] = (await conn.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = ${quoteString(id0)}`)).getRowsJson()[0] as [string[]];
+    const [parquet] = (
+      await conn.runAndReadAll(`SELECT parquet_files FROM bags WHERE segment_id = ${quoteString(id0)}`)
+    ).getRowsJson()[0] as [string[]];
     for (let i = 1; i < count; i++) {
       const id = `${id0.slice(0, 56)}${String(i).padStart(8, '0')}`;
       const shift = BigInt(i) * 10_000_000_000n;
@@ -57,7 +66,12 @@ export async function ageCatalog(dataDir: string, seconds: number, where = 'true
 }
 
 /** `flushes` events flushes of `perFlush` events each into the events table: one parquet file each. */
-export async function eventFlushes(dataDir: string, journal: MemoryJournal, flushes: number, perFlush = 3): Promise<void> {
+export async function eventFlushes(
+  dataDir: string,
+  journal: MemoryJournal,
+  flushes: number,
+  perFlush = 3,
+): Promise<void> {
   for (let i = 0; i < flushes; i++) {
     for (let e = 0; e < perFlush; e++) {
       const event_id = `e${journal.lastSeq + 1}`;

@@ -8,7 +8,10 @@ import { decompressHandlers } from '../../daemon/bags/decompress.ts';
 export async function openIndexedMcap(file: string): Promise<McapIndexedReader> {
   const bytes = readFileSync(file);
   return McapIndexedReader.Initialize({
-    readable: { size: async () => BigInt(bytes.byteLength), read: async (o, l) => bytes.subarray(Number(o), Number(o + l)) },
+    readable: {
+      size: async () => BigInt(bytes.byteLength),
+      read: async (o, l) => bytes.subarray(Number(o), Number(o + l)),
+    },
     decompressHandlers: await decompressHandlers(),
   });
 }
@@ -17,19 +20,40 @@ export async function openIndexedMcap(file: string): Promise<McapIndexedReader> 
  * An MCAP file of std_msgs/msg/String messages, [topic, log time ns, text] each, in the order given;
  * `compress` stores each message's CDR as it returns it (rosbag2's compression_mode MESSAGE).
  */
-export async function writeStringMcap(file: string, messages: [string, bigint, string][], compress: (cdr: Uint8Array) => Uint8Array = (cdr) => cdr): Promise<void> {
+export async function writeStringMcap(
+  file: string,
+  messages: [string, bigint, string][],
+  compress: (cdr: Uint8Array) => Uint8Array = (cdr) => cdr,
+): Promise<void> {
   const codec = new MessageCodec(new DefinitionsRegistry({ distro: 'jazzy' }));
   const chunks: Uint8Array[] = [];
   let position = 0n;
-  const writable = { position: () => position, write: async (b: Uint8Array) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))) };
+  const writable = {
+    position: () => position,
+    write: async (b: Uint8Array) => void (chunks.push(b.slice()), (position += BigInt(b.byteLength))),
+  };
   const writer = new McapWriter({ writable, useChunks: true });
   await writer.start({ profile: 'ros2', library: 'test' });
-  const schemaId = await writer.registerSchema({ name: 'std_msgs/msg/String', encoding: 'ros2msg', data: new TextEncoder().encode('string data\n') });
+  const schemaId = await writer.registerSchema({
+    name: 'std_msgs/msg/String',
+    encoding: 'ros2msg',
+    data: new TextEncoder().encode('string data\n'),
+  });
   const channels = new Map<string, number>();
   for (const [i, [topic, logTime, data]] of messages.entries()) {
     let channelId = channels.get(topic);
-    if (channelId === undefined) channels.set(topic, (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })));
-    await writer.addMessage({ channelId, sequence: i, logTime, publishTime: logTime, data: compress(codec.encode('std_msgs/msg/String', { data })) });
+    if (channelId === undefined)
+      channels.set(
+        topic,
+        (channelId = await writer.registerChannel({ topic, schemaId, messageEncoding: 'cdr', metadata: new Map() })),
+      );
+    await writer.addMessage({
+      channelId,
+      sequence: i,
+      logTime,
+      publishTime: logTime,
+      data: compress(codec.encode('std_msgs/msg/String', { data })),
+    });
   }
   await writer.end();
   writeFileSync(file, Buffer.concat(chunks));

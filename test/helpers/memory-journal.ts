@@ -29,7 +29,9 @@ export class MemoryJournal implements Journal {
   }
 
   async append(kind: string, data: unknown): Promise<JournalRecord> {
-    const record = JSON.parse(JSON.stringify({ seq: this.lastSeq + 1, ts: nowNs().toString(), kind, data })) as JournalRecord;
+    const record = JSON.parse(
+      JSON.stringify({ seq: this.lastSeq + 1, ts: nowNs().toString(), kind, data }),
+    ) as JournalRecord;
     this.#records.push(record);
     await Promise.resolve(); // as the durable journal's write: listeners hear of a record after append returns
     for (const listener of this.#listeners) listener(record);

@@ -34,14 +34,25 @@ export async function startBroker(options: { extraConfig?: string } = {}): Promi
   // temp dir: sessions would then not survive a restart. `user root` keeps it as the user that started it.
   writeFileSync(
     conf,
-    [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence true', ...(process.getuid?.() === 0 ? ['user root'] : []), `persistence_location ${data}/`, 'log_dest none', 'max_queued_messages 100000', options.extraConfig ?? ''].join('\n'),
+    [
+      `listener ${port} 127.0.0.1`,
+      'allow_anonymous true',
+      'persistence true',
+      ...(process.getuid?.() === 0 ? ['user root'] : []),
+      `persistence_location ${data}/`,
+      'log_dest none',
+      'max_queued_messages 100000',
+      options.extraConfig ?? '',
+    ].join('\n'),
   );
   let child: ChildProcess | undefined;
   const launch = async () => {
     child = spawn(MOSQUITTO, ['-c', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<never>((_, reject) => child!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) at start: ${stderr}`))));
+    const exited = new Promise<never>((_, reject) =>
+      child!.once('exit', (code) => reject(new Error(`mosquitto exited (${code}) at start: ${stderr}`))),
+    );
     await Promise.race([listening(port), exited]);
   };
   await launch();
@@ -96,7 +107,11 @@ export interface Received {
  * A test client that plays central: subscribes to `filters` and keeps every message it gets, in order. A
  * persistent session of its own (`clientId`, clean off) keeps what comes while it is away.
  */
-export async function centralClient(url: string, filters: string[], options: IClientOptions = {}): Promise<{ client: MqttClient; received: Received[]; end: () => Promise<void> }> {
+export async function centralClient(
+  url: string,
+  filters: string[],
+  options: IClientOptions = {},
+): Promise<{ client: MqttClient; received: Received[]; end: () => Promise<void> }> {
   const client = mqtt.connect(url, { protocolVersion: 5, reconnectPeriod: 200, ...options });
   const received: Received[] = [];
   client.on('message', (topic, payload, packet) => {

@@ -8,7 +8,10 @@ import { join } from 'node:path';
  * a fresh directory. Mounting needs root (CI runs as root); `canMountTmpfs` says whether this machine can.
  * `options` go to mount as they are (`nr_inodes=40`: a file system with bytes left and no inodes).
  */
-export function mountSmallTmpfs(size: string, options = ''): { path: string; resize: (size: string) => void; cleanup: () => void } {
+export function mountSmallTmpfs(
+  size: string,
+  options = '',
+): { path: string; resize: (size: string) => void; cleanup: () => void } {
   const path = mkdtempSync(join(tmpdir(), 'auraison-tmpfs-'));
   mkdirSync(path, { recursive: true });
   execFileSync('mount', ['-t', 'tmpfs', '-o', `size=${size}${options ? `,${options}` : ''}`, 'tmpfs', path]);
@@ -32,7 +35,7 @@ export function fillDisk(dir: string, leaveBytes = 0): { free: () => void } {
   const block = Buffer.alloc(64 * 1024);
   let size = 0;
   try {
-    for (let piece = block.length; piece >= 512; ) {
+    for (let piece = block.length; piece >= 512;) {
       try {
         size += writeSync(fd, block, 0, piece);
       } catch (error) {

@@ -8,7 +8,11 @@ import { Lakehouse, type LakehouseOptions } from '../../daemon/lakehouse/lakehou
 export const RETENTION_DEFAULTS = Value.Default(RetentionConfig, {}) as LakehouseOptions['retention'];
 
 /** A Lakehouse component on `dataDir` with the config's defaults, no journal and no central link; `extra` overrides. */
-export function testLakehouse(dataDir: string, definitions: DefinitionsRegistry, extra: Partial<LakehouseOptions> = {}): Lakehouse {
+export function testLakehouse(
+  dataDir: string,
+  definitions: DefinitionsRegistry,
+  extra: Partial<LakehouseOptions> = {},
+): Lakehouse {
   return new Lakehouse({
     dataDir,
     robot: 'r1',

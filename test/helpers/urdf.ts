@@ -55,7 +55,8 @@ export function parseXml(text: string): XmlElement {
         break;
       }
       if (ws === 0) fail('whitespace expected before an attribute');
-      const m = /^([A-Za-z_][\w.:-]*)\s*=\s*("([^"<]*)"|'([^'<]*)')/.exec(text.slice(i)) ?? fail(`bad attribute in <${name}>`);
+      const m =
+        /^([A-Za-z_][\w.:-]*)\s*=\s*("([^"<]*)"|'([^'<]*)')/.exec(text.slice(i)) ?? fail(`bad attribute in <${name}>`);
       if (m[1]! in attrs) fail(`attribute ${m[1]} twice in <${name}>`);
       attrs[m[1]!] = unescape(m[3] ?? m[4]!);
       i += m[0].length;
@@ -65,7 +66,8 @@ export function parseXml(text: string): XmlElement {
       skip();
       if (i >= text.length) fail(`<${name}> not closed`);
       if (text.startsWith('</', i)) {
-        const close = new RegExp(`^</${name.replace(/[.]/g, '\\.')}\\s*>`).exec(text.slice(i)) ?? fail(`</${name}> expected`);
+        const close =
+          new RegExp(`^</${name.replace(/[.]/g, '\\.')}\\s*>`).exec(text.slice(i)) ?? fail(`</${name}> expected`);
         i += close[0].length;
         return { name, attrs, children };
       }
@@ -81,7 +83,8 @@ export function parseXml(text: string): XmlElement {
 
 export type Vec3 = [number, number, number];
 export type Mat3 = [Vec3, Vec3, Vec3];
-export type Geometry = { box: Vec3 } | { cylinder: { radius: number; length: number } } | { sphere: { radius: number } };
+export type Geometry =
+  { box: Vec3 } | { cylinder: { radius: number; length: number } } | { sphere: { radius: number } };
 export type Shape = { xyz: Vec3; rpy: Vec3; geometry: Geometry };
 export type Link = { name: string; visuals: Shape[]; collisions: Shape[] };
 export type Joint = { name: string; type: string; parent: string; child: string; xyz: Vec3; rpy: Vec3; axis?: Vec3 };
@@ -91,13 +94,15 @@ const JOINT_TYPES = ['revolute', 'continuous', 'prismatic', 'fixed', 'floating',
 
 function numbers(text: string | undefined, n: number, where: string): number[] {
   const parts = (text ?? '').trim().split(/\s+/).map(Number);
-  if (parts.length !== n || !parts.every(Number.isFinite)) throw new Error(`URDF: ${where}: expected ${n} numbers, got ${JSON.stringify(text)}`);
+  if (parts.length !== n || !parts.every(Number.isFinite))
+    throw new Error(`URDF: ${where}: expected ${n} numbers, got ${JSON.stringify(text)}`);
   return parts;
 }
 
 const only = (e: XmlElement, name: string, where: string, required = true): XmlElement | undefined => {
   const found = e.children.filter((c) => c.name === name);
-  if (found.length > 1 || (required && found.length === 0)) throw new Error(`URDF: ${where}: expected ${required ? 'one' : 'at most one'} <${name}>, got ${found.length}`);
+  if (found.length > 1 || (required && found.length === 0))
+    throw new Error(`URDF: ${where}: expected ${required ? 'one' : 'at most one'} <${name}>, got ${found.length}`);
   return found[0];
 };
 
@@ -124,28 +129,48 @@ function geometry(e: XmlElement, where: string): Geometry {
     if (!size.every((v) => v > 0)) throw new Error(`URDF: ${where}: box size must be > 0`);
     return { box: size as Vec3 };
   }
-  if (s.name === 'cylinder') return { cylinder: { radius: positive(s.attrs.radius, `${where} cylinder radius`), length: positive(s.attrs.length, `${where} cylinder length`) } };
+  if (s.name === 'cylinder')
+    return {
+      cylinder: {
+        radius: positive(s.attrs.radius, `${where} cylinder radius`),
+        length: positive(s.attrs.length, `${where} cylinder length`),
+      },
+    };
   if (s.name === 'sphere') return { sphere: { radius: positive(s.attrs.radius, `${where} sphere radius`) } };
-  throw new Error(`URDF: ${where}: shape <${s.name}> (only box, cylinder and sphere: a mesh needs a file a viewer may not reach)`);
+  throw new Error(
+    `URDF: ${where}: shape <${s.name}> (only box, cylinder and sphere: a mesh needs a file a viewer may not reach)`,
+  );
 }
 
 /** Parses and checks a URDF; throws naming what urdfdom would reject (or draw wrong). */
 export function parseUrdf(text: string): Urdf {
   const robot = parseXml(text);
   if (robot.name !== 'robot' || !robot.attrs.name) throw new Error('URDF: the root must be <robot name="...">');
-  const materials = new Set(robot.children.filter((c) => c.name === 'material' && only(c, 'color', `material ${c.attrs.name}`)).map((c) => c.attrs.name));
+  const materials = new Set(
+    robot.children
+      .filter((c) => c.name === 'material' && only(c, 'color', `material ${c.attrs.name}`))
+      .map((c) => c.attrs.name),
+  );
   const links = new Map<string, Link>();
   for (const l of robot.children.filter((c) => c.name === 'link')) {
     const name = l.attrs.name;
     if (!name) throw new Error('URDF: a <link> without a name');
     if (links.has(name)) throw new Error(`URDF: link ${name} twice`);
-    const shape = (e: XmlElement, kind: string): Shape => ({ ...origin(e, `${name} ${kind}`), geometry: geometry(e, `${name} ${kind}`) });
+    const shape = (e: XmlElement, kind: string): Shape => ({
+      ...origin(e, `${name} ${kind}`),
+      geometry: geometry(e, `${name} ${kind}`),
+    });
     const visuals = l.children.filter((c) => c.name === 'visual');
     for (const v of visuals) {
       const m = only(v, 'material', `${name} visual`, false);
-      if (m && !materials.has(m.attrs.name) && !only(m, 'color', `${name} material`, false)) throw new Error(`URDF: ${name}: material ${m.attrs.name} is not defined`);
+      if (m && !materials.has(m.attrs.name) && !only(m, 'color', `${name} material`, false))
+        throw new Error(`URDF: ${name}: material ${m.attrs.name} is not defined`);
     }
-    links.set(name, { name, visuals: visuals.map((v) => shape(v, 'visual')), collisions: l.children.filter((c) => c.name === 'collision').map((c) => shape(c, 'collision')) });
+    links.set(name, {
+      name,
+      visuals: visuals.map((v) => shape(v, 'visual')),
+      collisions: l.children.filter((c) => c.name === 'collision').map((c) => shape(c, 'collision')),
+    });
   }
   const joints: Joint[] = [];
   const parentOf = new Map<string, string>();
@@ -153,17 +178,28 @@ export function parseUrdf(text: string): Urdf {
     const { name, type } = j.attrs;
     if (!name) throw new Error('URDF: a <joint> without a name');
     if (joints.some((k) => k.name === name)) throw new Error(`URDF: joint ${name} twice`);
-    if (!type || !JOINT_TYPES.includes(type)) throw new Error(`URDF: joint ${name}: type ${JSON.stringify(type)} is not one of ${JOINT_TYPES.join(', ')}`);
+    if (!type || !JOINT_TYPES.includes(type))
+      throw new Error(`URDF: joint ${name}: type ${JSON.stringify(type)} is not one of ${JOINT_TYPES.join(', ')}`);
     const parent = only(j, 'parent', `joint ${name}`)!.attrs.link;
     const child = only(j, 'child', `joint ${name}`)!.attrs.link;
-    for (const l of [parent, child]) if (!l || !links.has(l)) throw new Error(`URDF: joint ${name}: link ${JSON.stringify(l)} is not defined`);
+    for (const l of [parent, child])
+      if (!l || !links.has(l)) throw new Error(`URDF: joint ${name}: link ${JSON.stringify(l)} is not defined`);
     if (parentOf.has(child!)) throw new Error(`URDF: link ${child} has two parents`);
     parentOf.set(child!, parent!);
     const axisEl = only(j, 'axis', `joint ${name}`, false);
     const axis = axisEl ? (numbers(axisEl.attrs.xyz, 3, `joint ${name} axis`) as Vec3) : undefined;
-    if (type !== 'fixed' && type !== 'floating' && (!axis || Math.hypot(...axis) === 0)) throw new Error(`URDF: ${type} joint ${name} needs a non-zero <axis>`);
-    if ((type === 'revolute' || type === 'prismatic') && !only(j, 'limit', `joint ${name}`, false)) throw new Error(`URDF: ${type} joint ${name} needs a <limit>`);
-    joints.push({ name, type, parent: parent!, child: child!, ...origin(j, `joint ${name}`), ...(axis ? { axis } : {}) });
+    if (type !== 'fixed' && type !== 'floating' && (!axis || Math.hypot(...axis) === 0))
+      throw new Error(`URDF: ${type} joint ${name} needs a non-zero <axis>`);
+    if ((type === 'revolute' || type === 'prismatic') && !only(j, 'limit', `joint ${name}`, false))
+      throw new Error(`URDF: ${type} joint ${name} needs a <limit>`);
+    joints.push({
+      name,
+      type,
+      parent: parent!,
+      child: child!,
+      ...origin(j, `joint ${name}`),
+      ...(axis ? { axis } : {}),
+    });
   }
   const roots = [...links.keys()].filter((l) => !parentOf.has(l));
   if (roots.length !== 1) throw new Error(`URDF: expected one root link, got ${roots.length}: ${roots.join(', ')}`);
@@ -174,7 +210,10 @@ export function parseUrdf(text: string): Urdf {
     for (const j of joints.filter((k) => k.parent === l)) walk(j.child);
   };
   walk(roots[0]!);
-  if (reached.size !== links.size) throw new Error(`URDF: links not reached from ${roots[0]} (detached, or in a cycle): ${[...links.keys()].filter((l) => !reached.has(l)).join(', ')}`);
+  if (reached.size !== links.size)
+    throw new Error(
+      `URDF: links not reached from ${roots[0]} (detached, or in a cycle): ${[...links.keys()].filter((l) => !reached.has(l)).join(', ')}`,
+    );
   return { name: robot.attrs.name, links, joints, root: roots[0]! };
 }
 
@@ -190,9 +229,21 @@ export function apply(m: Mat3, v: Vec3): Vec3 {
 
 /** URDF's rpy: fixed axes x, y, z, so R = Rz(yaw) Ry(pitch) Rx(roll). */
 export function rpyMatrix([r, p, y]: Vec3): Mat3 {
-  const rx: Mat3 = [[1, 0, 0], [0, Math.cos(r), -Math.sin(r)], [0, Math.sin(r), Math.cos(r)]];
-  const ry: Mat3 = [[Math.cos(p), 0, Math.sin(p)], [0, 1, 0], [-Math.sin(p), 0, Math.cos(p)]];
-  const rz: Mat3 = [[Math.cos(y), -Math.sin(y), 0], [Math.sin(y), Math.cos(y), 0], [0, 0, 1]];
+  const rx: Mat3 = [
+    [1, 0, 0],
+    [0, Math.cos(r), -Math.sin(r)],
+    [0, Math.sin(r), Math.cos(r)],
+  ];
+  const ry: Mat3 = [
+    [Math.cos(p), 0, Math.sin(p)],
+    [0, 1, 0],
+    [-Math.sin(p), 0, Math.cos(p)],
+  ];
+  const rz: Mat3 = [
+    [Math.cos(y), -Math.sin(y), 0],
+    [Math.sin(y), Math.cos(y), 0],
+    [0, 0, 1],
+  ];
   return matMul(rz, matMul(ry, rx));
 }
 
@@ -227,7 +278,15 @@ export function jointFrame(j: Joint, position = 0): { t: Vec3; r: Mat3 } {
 /** A link's frame in the root link's, with the moving joints at `positions` (0 when not given). */
 export function linkFrame(urdf: Urdf, link: string, positions: Record<string, number> = {}): { t: Vec3; r: Mat3 } {
   const j = urdf.joints.find((k) => k.child === link);
-  if (!j) return { t: [0, 0, 0], r: [[1, 0, 0], [0, 1, 0], [0, 0, 1]] };
+  if (!j)
+    return {
+      t: [0, 0, 0],
+      r: [
+        [1, 0, 0],
+        [0, 1, 0],
+        [0, 0, 1],
+      ],
+    };
   const parent = linkFrame(urdf, j.parent, positions);
   const own = jointFrame(j, positions[j.name]);
   const d = apply(parent.r, own.t);

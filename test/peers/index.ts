@@ -19,7 +19,8 @@ export interface ZenohPeers {
 }
 
 function need(path: string, what: string): string {
-  if (!existsSync(path)) throw new Error(`${what} is not installed (${path}): run \`${INSTALL_COMMAND}\` (.ci/run does)`);
+  if (!existsSync(path))
+    throw new Error(`${what} is not installed (${path}): run \`${INSTALL_COMMAND}\` (.ci/run does)`);
   return path;
 }
 
@@ -45,19 +46,31 @@ export interface ReaderPeers {
 /** The independent readers of what we write; throws naming the install command when one is missing. */
 export function readerPeers(): ReaderPeers {
   return {
-    python: need(join(PEERS_CACHE, 'readers', 'bin', 'python'), 'Python with rosbags, mcap-ros2-support, pyarrow and duckdb'),
+    python: need(
+      join(PEERS_CACHE, 'readers', 'bin', 'python'),
+      'Python with rosbags, mcap-ros2-support, pyarrow and duckdb',
+    ),
     scripts: join(HERE, 'python'),
     mcapCheck: need(join(PEERS_CACHE, 'gobin', 'mcap-check'), 'mcap-check (the Go MCAP library)'),
   };
 }
 
 /** Runs a peer's command and gives its stdout; a failure throws with the peer's stderr, which says why. */
-export function runPeer(command: string, args: string[], options: { cwd?: string; input?: string } = {}): Promise<string> {
+export function runPeer(
+  command: string,
+  args: string[],
+  options: { cwd?: string; input?: string } = {},
+): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = execFile(command, args, { cwd: options.cwd, maxBuffer: 1 << 30, encoding: 'utf8' }, (error, stdout, stderr) => {
-      if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
-      else resolve(stdout);
-    });
+    const child = execFile(
+      command,
+      args,
+      { cwd: options.cwd, maxBuffer: 1 << 30, encoding: 'utf8' },
+      (error, stdout, stderr) => {
+        if (error) reject(new Error(`${command} ${args.join(' ')} failed: ${error.message}\n${stderr}`));
+        else resolve(stdout);
+      },
+    );
     child.stdin?.end(options.input ?? '');
   });
 }
@@ -65,5 +78,7 @@ export function runPeer(command: string, args: string[], options: { cwd?: string
 /** Runs test/peers/python/<script> under the readers' Python and parses the JSON it prints. */
 export async function runPythonPeer<T>(script: string, args: string[], input?: string): Promise<T> {
   const peers = readerPeers();
-  return JSON.parse(await runPeer(peers.python, [join(peers.scripts, script), ...args], { cwd: peers.scripts, input })) as T;
+  return JSON.parse(
+    await runPeer(peers.python, [join(peers.scripts, script), ...args], { cwd: peers.scripts, input }),
+  ) as T;
 }

@@ -11,10 +11,19 @@ afterAll(() => tmp.cleanup());
  * The chunk model's action k is (k + 1) x obs, and obs is the constant [1, -1]: with latest_only, the first
  * element of each command says which action of its chunk the robot got (1 for the chunk's first action).
  */
-const chunking = (inference: 'async' | 'inline') => ({ inference, threshold: 0.5, aggregate: 'latest_only' as const, inference_timeout_ms: 1000 });
+const chunking = (inference: 'async' | 'inline') => ({
+  inference,
+  threshold: 0.5,
+  aggregate: 'latest_only' as const,
+  inference_timeout_ms: 1000,
+});
 
 async function run(inference: 'async' | 'inline', rateHz: number, chunks: number): Promise<number[]> {
-  const { bus, control, commands } = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: rateHz, chunking: chunking(inference) }, { inputs: CONSTANT_OBS });
+  const { bus, control, commands } = loopHarness(
+    writeChunkModel(tmp.path, 4),
+    { rate_hz: rateHz, chunking: chunking(inference) },
+    { inputs: CONSTANT_OBS },
+  );
   await control.start();
   try {
     await waitFor(() => control.stats().chunks >= chunks, `${chunks} chunks`);
@@ -26,7 +35,7 @@ async function run(inference: 'async' | 'inline', rateHz: number, chunks: number
 }
 
 describe('chunk timesteps line up with the observation they were planned from', () => {
-  it('async: as LeRobot\'s client, the observation taken at step t is stamped t, so the chunk\'s second action runs at t + 1', async () => {
+  it("async: as LeRobot's client, the observation taken at step t is stamped t, so the chunk's second action runs at t + 1", async () => {
     // LeRobot's robot_client pops the action of step t, then (queue at the threshold) sends the observation
     // stamped t; the chunk back covers t..t+3: t is done, t+1 gets its second action (2). Stamped t - 1, the
     // chunk would run its third action (3) at t + 1, a step ahead of its plan, and never its second.

@@ -11,7 +11,11 @@ describe('action chunking faults', () => {
   it('on_underrun: hold holds the last action for max_observation_age_ms at most, then sends the safe action', async () => {
     const model = writeSlowChunkModel(tmp.path, 2);
     // Constant inputs: no observation can go stale, so a safe action can only come from the hold running out.
-    const { bus, control, commands } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 50, on_underrun: 'hold' }, { inputs: CONSTANT_OBS });
+    const { bus, control, commands } = loopHarness(
+      model,
+      { rate_hz: 100, max_observation_age_ms: 50, on_underrun: 'hold' },
+      { inputs: CONSTANT_OBS },
+    );
     await control.start();
     try {
       expect(control.stats().mode).toBe('async');

@@ -28,7 +28,6 @@ function writeSqrtModel(dir: string): string {
   return path;
 }
 
-
 function context(configText: string): { ctx: ComponentContext; bus: Bus; codec: MessageCodec } {
   const ctx = componentContext(configText, { dataDir: tmp.path });
   return { ctx, bus: ctx.bus, codec: ctx.codec };
@@ -46,16 +45,30 @@ describe('the safety frame on control loop commands', () => {
     const config = {
       policy: { velocity: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1 } },
       // Two loops may not command one topic: the NaN one has its own, watched as well.
-      policies: { nan: policy(writeSqrtModel(tmp.path), '/cmd_vel_nan'), fast: policy(writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0])) },
-      control: { loops: { nan: { policy: 'nan', rate_hz: 50, max_observation_age_ms: 5000 }, fast: { policy: 'fast', rate_hz: 50, max_observation_age_ms: 5000 } } },
+      policies: {
+        nan: policy(writeSqrtModel(tmp.path), '/cmd_vel_nan'),
+        fast: policy(writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0])),
+      },
+      control: {
+        loops: {
+          nan: { policy: 'nan', rate_hz: 50, max_observation_age_ms: 5000 },
+          fast: { policy: 'fast', rate_hz: 50, max_observation_age_ms: 5000 },
+        },
+      },
     };
     const { ctx, bus, codec } = context(JSON.stringify(config));
     const published: Twist[] = [];
-    for (const topic of ['/cmd_vel', '/cmd_vel_nan']) bus.subscribe({ name: `test${topic}`, topic, handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)) });
+    for (const topic of ['/cmd_vel', '/cmd_vel_nan'])
+      bus.subscribe({
+        name: `test${topic}`,
+        topic,
+        handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)),
+      });
     const control = new ControlComponent(ctx);
     const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
     // sqrt([-1, 4]) = [NaN, 2]; the identity policy asks for linear.x -1 m/s and angular.z 4 rad/s.
-    const send = () => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([-1, 4]) }));
+    const send = () =>
+      obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([-1, 4]) }));
     await control.start();
     const timer = setInterval(send, 10);
     const byName = (name: string) => control.loopStats().find((s) => s.name === name)!;
@@ -70,7 +83,8 @@ describe('the safety frame on control loop commands', () => {
 
     expect(published.length).toBeGreaterThan(0);
     for (const t of published) {
-      for (const v of [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z]) expect(Number.isFinite(v)).toBe(true);
+      for (const v of [t.linear.x, t.linear.y, t.linear.z, t.angular.x, t.angular.y, t.angular.z])
+        expect(Number.isFinite(v)).toBe(true);
       expect(Math.abs(t.linear.x)).toBeLessThanOrEqual(0.5);
       expect(Math.abs(t.angular.z)).toBeLessThanOrEqual(1);
     }
@@ -79,7 +93,8 @@ describe('the safety frame on control loop commands', () => {
     expect(nan.clamped).toBe(0);
     expect(fast.nonFinite).toBe(0);
 
-    const sample = (family: string, loop: string) => metrics.find((f) => f.name === family)!.samples.find((s) => s.labels?.loop === loop)!.value;
+    const sample = (family: string, loop: string) =>
+      metrics.find((f) => f.name === family)!.samples.find((s) => s.labels?.loop === loop)!.value;
     expect(sample('auraison_control_loop_non_finite_actions_total', 'nan')).toBeGreaterThanOrEqual(3);
     expect(sample('auraison_control_loop_clamped_commands_total', 'fast')).toBeGreaterThanOrEqual(3);
     const details = health.details as Record<string, { non_finite_actions: number; clamped_commands: number }>;
@@ -87,23 +102,36 @@ describe('the safety frame on control loop commands', () => {
     expect(details.fast!.clamped_commands).toBeGreaterThanOrEqual(3);
   });
 
-  it('clamps with policy.velocity\'s defaults when the config says nothing', async () => {
+  it("clamps with policy.velocity's defaults when the config says nothing", async () => {
     const config = {
       policies: { fast: policy(writeLinearModel(tmp.path, 'identity2', [1, 0, 0, 1], [0, 0])) },
       control: { loops: { fast: { policy: 'fast', rate_hz: 50, max_observation_age_ms: 5000 } } },
     };
     const { ctx, bus, codec } = context(JSON.stringify(config));
     const published: Twist[] = [];
-    bus.subscribe({ name: 'test', topic: '/cmd_vel', handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)) });
+    bus.subscribe({
+      name: 'test',
+      topic: '/cmd_vel',
+      handler: (m) => void published.push(codec.decode<Twist>(m.type, m.data)),
+    });
     const control = new ControlComponent(ctx);
     const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
     await control.start();
-    const timer = setInterval(() => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([3, -9]) })), 10);
+    const timer = setInterval(
+      () => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from([3, -9]) })),
+      10,
+    );
     const limits = ctx.config.policy.velocity;
-    const atLimits = { linear: { x: limits.max_linear_x, y: 0, z: 0 }, angular: { x: 0, y: 0, z: -limits.max_angular_z } };
+    const atLimits = {
+      linear: { x: limits.max_linear_x, y: 0, z: 0 },
+      angular: { x: 0, y: 0, z: -limits.max_angular_z },
+    };
     // Waited for on /cmd_vel, not on the loop's counter: the thread counts a clamp before its command reaches
     // the main thread, and a command that arrives after stop() is rightly not published.
-    await waitFor(() => published.some((t) => t.linear.x === atLimits.linear.x && t.angular.z === atLimits.angular.z), 'a clamped command on /cmd_vel');
+    await waitFor(
+      () => published.some((t) => t.linear.x === atLimits.linear.x && t.angular.z === atLimits.angular.z),
+      'a clamped command on /cmd_vel',
+    );
     const clamped = control.loopStats()[0]!.clamped;
     clearInterval(timer);
     await control.stop();

@@ -8,28 +8,34 @@ import { writeChunkModel, writeLinearModel } from './models.ts';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-
 describe('ControlLoop (worker thread)', () => {
-  it.runIf(process.platform === 'linux')('sets the loop thread\'s scheduling and CPU as configured and reports what the kernel applied', async () => {
-    const model = writeLinearModel(tmp.path, 'sched', [1, 0, 0, 1], [0, 0]);
-    const cpu = Number.parseInt(readThreadScheduling(process.pid).cpus, 10); // one this process may use
-    const { bus, control } = loopHarness(model, { rate_hz: 50, scheduling: 'other', nice: 2, cpu_affinity: [cpu] });
-    await control.start();
-    try {
-      const { scheduling, tid } = control.stats();
-      expect(scheduling).toBe(`SCHED_OTHER nice 2 on CPU ${cpu}`);
-      expect(tid).not.toBe(process.pid);
-      expect(readThreadScheduling(tid)).toMatchObject({ policy: 'other', nice: 2, cpus: String(cpu) });
-    } finally {
-      await control.stop();
-      bus.close();
-    }
-  });
+  it.runIf(process.platform === 'linux')(
+    "sets the loop thread's scheduling and CPU as configured and reports what the kernel applied",
+    async () => {
+      const model = writeLinearModel(tmp.path, 'sched', [1, 0, 0, 1], [0, 0]);
+      const cpu = Number.parseInt(readThreadScheduling(process.pid).cpus, 10); // one this process may use
+      const { bus, control } = loopHarness(model, { rate_hz: 50, scheduling: 'other', nice: 2, cpu_affinity: [cpu] });
+      await control.start();
+      try {
+        const { scheduling, tid } = control.stats();
+        expect(scheduling).toBe(`SCHED_OTHER nice 2 on CPU ${cpu}`);
+        expect(tid).not.toBe(process.pid);
+        expect(readThreadScheduling(tid)).toMatchObject({ policy: 'other', nice: 2, cpus: String(cpu) });
+      } finally {
+        await control.stop();
+        bus.close();
+      }
+    },
+  );
 
   it('sends the safe action while the observation is missing or stale, counts it, and the policy action while fresh', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
     // An age limit far above the 10 ms publishing interval: a loaded machine must not make fresh data stale.
-    const { bus, control, commands, published, publishing } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 500, safe_action: [-7, -7] });
+    const { bus, control, commands, published, publishing } = loopHarness(model, {
+      rate_hz: 100,
+      max_observation_age_ms: 500,
+      safe_action: [-7, -7],
+    });
     await control.start();
     await waitFor(() => commands.some((c) => c.safe), 'a safe command');
     expect(commands[0]).toEqual({ values: [-7, -7], safe: true });
@@ -61,7 +67,11 @@ describe('ControlLoop (worker thread)', () => {
 
   it('runs a chunk policy asynchronously with LeRobot semantics: chunks merge, underruns are counted', async () => {
     const model = writeChunkModel(tmp.path, 4);
-    const { bus, control, commands, publishing } = loopHarness(model, { rate_hz: 100, max_observation_age_ms: 200, on_underrun: 'skip' });
+    const { bus, control, commands, publishing } = loopHarness(model, {
+      rate_hz: 100,
+      max_observation_age_ms: 200,
+      on_underrun: 'skip',
+    });
     const stopPublishing = publishing([1, -1]);
     await control.start();
     expect(control.stats().mode).toBe('async');

@@ -10,11 +10,15 @@ import { writeLinearModel } from './models.ts';
 const tmp = tempDir();
 afterAll(() => tmp.cleanup());
 
-
 function context(loops: Record<string, { autostart: boolean }>) {
   const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
   const inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } };
-  return controlContext({ model, inputs, loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { rate_hz: 50, ...l }])), dataDir: tmp.path });
+  return controlContext({
+    model,
+    inputs,
+    loops: Object.fromEntries(Object.entries(loops).map(([n, l]) => [n, { rate_hz: 50, ...l }])),
+    dataDir: tmp.path,
+  });
 }
 
 /**
@@ -44,7 +48,20 @@ class CrashingLoop implements LoopHandle {
     this.options.onCrash?.(new Error('worker exited with code 1'));
   }
   stats(): ControlLoopStats {
-    return { ...new LoopState(0).snapshot(), name: this.name, policy: 'p', rateHz: 50, mode: 'step', scheduling: 'SCHED_OTHER nice 0', tid: 0, chunkSize: 1, topics: [], observationErrors: 0, alive: this.#alive, starting: this.starting };
+    return {
+      ...new LoopState(0).snapshot(),
+      name: this.name,
+      policy: 'p',
+      rateHz: 50,
+      mode: 'step',
+      scheduling: 'SCHED_OTHER nice 0',
+      tid: 0,
+      chunkSize: 1,
+      topics: [],
+      observationErrors: 0,
+      alive: this.#alive,
+      starting: this.starting,
+    };
   }
 }
 
@@ -92,7 +109,10 @@ describe('ControlComponent supervision', () => {
     created[1]!.crash();
     await waitFor(() => created.length === 3 && control.loopsAlive(), 'the second restart');
     // A second crash in a row waits twice as long.
-    const delays = logs.map((l) => JSON.parse(l) as { msg: string; restart_in_ms?: number }).filter((l) => l.msg.includes('crashed')).map((l) => l.restart_in_ms);
+    const delays = logs
+      .map((l) => JSON.parse(l) as { msg: string; restart_in_ms?: number })
+      .filter((l) => l.msg.includes('crashed'))
+      .map((l) => l.restart_in_ms);
     expect(delays).toEqual([20, 40]);
     const metric = control.metrics().find((f) => f.name === 'auraison_control_loop_restarts_total')!;
     expect(metric.samples).toEqual([{ labels: { loop: 'base' }, value: 2 }]);
@@ -104,7 +124,9 @@ describe('ControlComponent supervision', () => {
     await control.stop();
     // Nothing to wait on for a restart that must not come: wait out the delay that crash logged for it. A timer
     // of the same length set later fires after the restart's, so a restart the stop failed to cancel lands first.
-    const restartInMs = (JSON.parse(logs.findLast((l) => l.includes('control loop worker crashed'))!) as { restart_in_ms: number }).restart_in_ms;
+    const restartInMs = (
+      JSON.parse(logs.findLast((l) => l.includes('control loop worker crashed'))!) as { restart_in_ms: number }
+    ).restart_in_ms;
     await new Promise((r) => setTimeout(r, restartInMs));
     expect(created.length).toBe(3);
     bus.close();

@@ -18,7 +18,8 @@ export function copyG1Dataset(dir: string, edit: (meta: string, data: string) =>
   cpSync(join(G1, 'meta'), join(root, 'meta'), { recursive: true });
   const data = join(root, 'data', 'chunk-000');
   mkdirSync(data, { recursive: true });
-  for (const e of [0, 1, 2]) cpSync(join(G1, 'data', 'chunk-000', `episode_00000${e}.parquet`), join(data, `episode_00000${e}.parquet`));
+  for (const e of [0, 1, 2])
+    cpSync(join(G1, 'data', 'chunk-000', `episode_00000${e}.parquet`), join(data, `episode_00000${e}.parquet`));
   edit(join(root, 'meta'), data);
   return root;
 }

@@ -21,7 +21,11 @@ const dying = (query: string) => new URL(`./inference-death-worker.ts?${query}`,
 /** A real async loop on chunk4.onnx whose inference thread dies as `query` says; crashes are collected. */
 async function dyingLoop(query: string) {
   const crashes: Error[] = [];
-  const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) });
+  const h = loopHarness(
+    writeChunkModel(tmp.path, 4),
+    { rate_hz: 100 },
+    { inputs: CONSTANT_OBS, inferenceWorker: dying(query), onCrash: (e) => void crashes.push(e) },
+  );
   cleanups.push(async () => {
     await h.control.stop();
     h.bus.close();
@@ -66,7 +70,11 @@ describe('an async loop whose inference thread dies', () => {
       ['die=exit&on=load', /control loop test: the inference thread exited with code 3 before its model was loaded/],
       ['die=throw&on=load', /control loop test: the inference thread failed while loading: injected fault/],
     ] as const) {
-      const h = loopHarness(writeChunkModel(tmp.path, 4), { rate_hz: 100 }, { inputs: CONSTANT_OBS, inferenceWorker: dying(query) });
+      const h = loopHarness(
+        writeChunkModel(tmp.path, 4),
+        { rate_hz: 100 },
+        { inputs: CONSTANT_OBS, inferenceWorker: dying(query) },
+      );
       await expect(h.control.start()).rejects.toThrow(message);
       expect(h.control.starting).toBe(false);
       await h.control.stop();
@@ -85,17 +93,32 @@ describe('an async loop whose inference thread dies', () => {
 });
 
 function context(loop: Record<string, unknown>, model: string) {
-  const { ctx, bus, logs } = controlContext({ model, inputs: CONSTANT_OBS, loops: { arm: { rate_hz: 100, ...loop } }, dataDir: tmp.path });
+  const { ctx, bus, logs } = controlContext({
+    model,
+    inputs: CONSTANT_OBS,
+    loops: { arm: { rate_hz: 100, ...loop } },
+    dataDir: tmp.path,
+  });
   cleanups.push(() => bus.close());
   return { ctx, logs };
 }
 
-type LoopDetails = { restarts: number; crashes: { loop: number; inference: number }; last_crash?: string; fault?: string; inference_overdue: number };
+type LoopDetails = {
+  restarts: number;
+  crashes: { loop: number; inference: number };
+  last_crash?: string;
+  fault?: string;
+  inference_overdue: number;
+};
 
 describe('the control component', () => {
   it('restarts a loop whose inference thread died, and says why in health, logs and metrics', async () => {
     const { ctx, logs } = context({}, writeChunkModel(tmp.path, 4));
-    const control = new ControlComponent(ctx, { createLoop: (o) => new ControlLoop({ ...o, inferenceWorker: dying('die=throw&on=2') }), restartDelayMs: 20, maxRestartDelayMs: 200 });
+    const control = new ControlComponent(ctx, {
+      createLoop: (o) => new ControlLoop({ ...o, inferenceWorker: dying('die=throw&on=2') }),
+      restartDelayMs: 20,
+      maxRestartDelayMs: 200,
+    });
     cleanups.push(() => control.stop());
     await control.start();
     const details = () => (control.health().details as Record<string, LoopDetails>).arm!;
@@ -103,33 +126,62 @@ describe('the control component', () => {
     expect(details().last_crash).toBe('inference thread died: injected fault in the inference thread');
     expect(details().crashes.inference).toBeGreaterThanOrEqual(1);
     expect(details().crashes.loop).toBe(0);
-    const crashed = logs.map((l) => JSON.parse(l) as { msg: string; err?: string }).find((l) => l.msg.includes('control loop worker crashed'));
+    const crashed = logs
+      .map((l) => JSON.parse(l) as { msg: string; err?: string })
+      .find((l) => l.msg.includes('control loop worker crashed'));
     expect(crashed?.err).toBe('inference thread died: injected fault in the inference thread');
     const metric = control.metrics().find((f) => f.name === 'auraison_control_loop_crashes_total')!;
     expect(metric.samples.find((s) => s.labels?.thread === 'inference')!.value).toBeGreaterThanOrEqual(1);
     // Until its restart the loop still ticks and sends the safe action: degraded, but alive for the watchdog.
-    await waitFor(() => {
-      const h = control.health();
-      return h.state === 'degraded' && h.alive === true && /control loop arm: inference thread died/.test(h.reason ?? '');
-    }, 'health naming the dead inference thread', 30_000);
+    await waitFor(
+      () => {
+        const h = control.health();
+        return (
+          h.state === 'degraded' && h.alive === true && /control loop arm: inference thread died/.test(h.reason ?? '')
+        );
+      },
+      'health naming the dead inference thread',
+      30_000,
+    );
   });
 
   it('reports an overdue inference (degraded, counted, logged) while the robot gets the safe action, and recovers when the chunk comes', async () => {
     // A run of a few hundred ms (over a second on a loaded 2-core host) against a 20 ms bound; a
     // 1000-action chunk lasts 10 s at 100 Hz, so after it arrives no chunk is awaited for 5 s: health is
     // `running` long enough to be seen however slow the next inference is.
-    const { ctx, logs } = context({ on_underrun: 'safe', chunking: { inference_timeout_ms: 20 } }, writeSlowChunkModel(tmp.path, 1000));
+    const { ctx, logs } = context(
+      { on_underrun: 'safe', chunking: { inference_timeout_ms: 20 } },
+      writeSlowChunkModel(tmp.path, 1000),
+    );
     const control = new ControlComponent(ctx);
     cleanups.push(() => control.stop());
     await control.start();
-    await waitFor(() => {
-      const h = control.health();
-      return h.state === 'degraded' && h.alive === true && /control loop arm: inference overdue: no chunk for \d+ ms \(chunking\.inference_timeout_ms: 20\)/.test(h.reason ?? '');
-    }, 'health saying the inference is overdue', 30_000);
+    await waitFor(
+      () => {
+        const h = control.health();
+        return (
+          h.state === 'degraded' &&
+          h.alive === true &&
+          /control loop arm: inference overdue: no chunk for \d+ ms \(chunking\.inference_timeout_ms: 20\)/.test(
+            h.reason ?? '',
+          )
+        );
+      },
+      'health saying the inference is overdue',
+      30_000,
+    );
     const stats = () => control.loopStats()[0]!;
-    await waitFor(() => stats().inferenceOverdue >= 1, 'the overdue request counted (at the loop thread\'s next tick)', 30_000);
+    await waitFor(
+      () => stats().inferenceOverdue >= 1,
+      "the overdue request counted (at the loop thread's next tick)",
+      30_000,
+    );
     expect(stats().restarts).toBe(0);
-    await waitFor(() => stats().chunks >= 1 && control.health().state === 'running', 'the late chunk, and health running again', 30_000);
+    await waitFor(
+      () => stats().chunks >= 1 && control.health().state === 'running',
+      'the late chunk, and health running again',
+      30_000,
+    );
     const lines = logs.map((l) => JSON.parse(l) as { msg: string; limit_ms?: number; took_ms?: number });
     expect(lines.find((l) => l.msg.startsWith('inference overdue'))?.limit_ms).toBe(20);
     expect(lines.find((l) => l.msg === 'overdue inference came back')?.took_ms).toBeGreaterThan(20);

@@ -22,7 +22,9 @@ async function datasetRows(out: string): Promise<Record<string, unknown>[]> {
   const instance = await DuckDBInstance.create(':memory:');
   const conn = await instance.connect();
   try {
-    return (await conn.runAndReadAll(`SELECT * FROM read_parquet('${out}/data/chunk-000/file-000.parquet') ORDER BY index`)).getRowObjectsJS();
+    return (
+      await conn.runAndReadAll(`SELECT * FROM read_parquet('${out}/data/chunk-000/file-000.parquet') ORDER BY index`)
+    ).getRowObjectsJS();
   } finally {
     conn.closeSync();
     instance.closeSync();
@@ -45,7 +47,11 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
       'foxglove: {enabled: false}',
     ].join('\n');
     writeFileSync(config, yaml);
-    const daemon = new Daemon({ config: parseConfigText(yaml, 'edge.yaml'), log: pino({ level: 'silent' }), cwd: work.path });
+    const daemon = new Daemon({
+      config: parseConfigText(yaml, 'edge.yaml'),
+      log: pino({ level: 'silent' }),
+      cwd: work.path,
+    });
     // A driver: each /odom answered with a /cmd_vel that changes, so both the state and the action vary.
     const codec = new MessageCodec(daemon.definitions);
     const cmd = daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
@@ -56,7 +62,12 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
       queue: { policy: 'drop-newest', depth: 1_000_000 },
       handler: () => {
         n++;
-        cmd.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.1 + (n % 5) * 0.05, y: 0, z: 0 }, angular: { x: 0, y: 0, z: ((n % 7) - 3) * 0.1 } }));
+        cmd.publish(
+          codec.encode('geometry_msgs/msg/Twist', {
+            linear: { x: 0.1 + (n % 5) * 0.05, y: 0, z: 0 },
+            angular: { x: 0, y: 0, z: ((n % 7) - 3) * 0.1 },
+          }),
+        );
       },
     });
     await daemon.start();
@@ -75,9 +86,13 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
     expect(r.code).toBe(0);
     const tables = (JSON.parse(r.stdout) as { imported: { tables: string[] }[] }).imported[0]!.tables;
     expect(tables).toEqual(expect.arrayContaining(['messages', '/odom', '/cmd_vel', '/scan']));
-    for (const t of tables) expect((await queryLakehouse(dataDir, `SELECT count(*)::INTEGER FROM "${t}"`)).rows[0]![0], t).toBeGreaterThan(0);
+    for (const t of tables)
+      expect((await queryLakehouse(dataDir, `SELECT count(*)::INTEGER FROM "${t}"`)).rows[0]![0], t).toBeGreaterThan(0);
 
-    const span = await queryLakehouse(dataDir, 'SELECT (SELECT min(log_time) FROM "/odom"), least((SELECT max(log_time) FROM "/odom"), (SELECT max(log_time) FROM "/cmd_vel"))');
+    const span = await queryLakehouse(
+      dataDir,
+      'SELECT (SELECT min(log_time) FROM "/odom"), least((SELECT max(log_time) FROM "/odom"), (SELECT max(log_time) FROM "/cmd_vel"))',
+    );
     [start, end] = span.rows[0]!.map((v) => BigInt(v as string | number));
     // Log times are the wall clock's: 4 s of sim time at 10x is paced to at least 0.4 s.
     expect(end - start).toBeGreaterThan(200_000_000n);
@@ -85,13 +100,26 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
 
   it('exports /odom and /cmd_vel as LeRobot v3.0 that lerobot inspect reads, frames matching a query of the same data', async () => {
     const out = join(work.path, 'dataset');
-    const args = ['--fps', '100', '--feature', `observation.state=/odom:${STATE.join(',')}`, '--feature', `action=/cmd_vel:${ACTION.join(',')}`, '--window', `${start},${end}`, '--json'];
+    const args = [
+      '--fps',
+      '100',
+      '--feature',
+      `observation.state=/odom:${STATE.join(',')}`,
+      '--feature',
+      `action=/cmd_vel:${ACTION.join(',')}`,
+      '--window',
+      `${start},${end}`,
+      '--json',
+    ];
     const r = await runMain(['lerobot', 'export', out, '--config', config, ...args]);
     expect(r.code).toBe(0);
     const report = JSON.parse(r.stdout);
     // The episode ends at the later topic's last sample before the earlier one's last (sample-and-hold
     // never holds a topic past its last sample): the frames after it are cut, with a warning.
-    const last = await queryLakehouse(dataDir, `SELECT least((SELECT max(log_time) FROM "/odom" WHERE log_time <= ${end}), (SELECT max(log_time) FROM "/cmd_vel" WHERE log_time <= ${end}))`);
+    const last = await queryLakehouse(
+      dataDir,
+      `SELECT least((SELECT max(log_time) FROM "/odom" WHERE log_time <= ${end}), (SELECT max(log_time) FROM "/cmd_vel" WHERE log_time <= ${end}))`,
+    );
     const lastNs = BigInt(last.rows[0]![0] as string);
     const frames = Number((end - start) / 10_000_000n) + 1;
     const kept = Number((lastNs - start) / 10_000_000n) + 1;
@@ -124,21 +152,42 @@ describe('lerobot export of what the daemon recorded (sim + recorder, then bag i
     expect(rows.length).toBe(kept - report.leadingFramesDropped);
     expect(rows.length).toBeGreaterThan(10);
     const f32 = (v: unknown) => Math.fround(Number(v));
-    expect(rows.map((row) => [...(row['observation.state'] as number[]), ...(row.action as number[])])).toEqual(expected.rows.map((e) => e.map(f32)));
+    expect(rows.map((row) => [...(row['observation.state'] as number[]), ...(row.action as number[])])).toEqual(
+      expected.rows.map((e) => e.map(f32)),
+    );
     // The robot moved and the commands changed: a dataset of one repeated frame would pass the rest.
     expect(new Set(rows.map((row) => (row['observation.state'] as number[])[0])).size).toBeGreaterThan(5);
     expect(new Set(rows.map((row) => (row.action as number[]).join())).size).toBeGreaterThan(3);
 
     // --db with the catalog's path reads the same views.
     const viaDb = join(work.path, 'dataset-db');
-    const d = await runMain(['lerobot', 'export', viaDb, '--db', join(dataDir, 'lakehouse', 'catalog.duckdb'), ...args]);
+    const d = await runMain([
+      'lerobot',
+      'export',
+      viaDb,
+      '--db',
+      join(dataDir, 'lakehouse', 'catalog.duckdb'),
+      ...args,
+    ]);
     expect(d.code).toBe(0);
     expect(await datasetRows(viaDb)).toEqual(rows);
   }, 60_000);
 
   it('names the topics the lakehouse has when a feature names one it lacks', async () => {
-    const r = await runMain(['lerobot', 'export', join(work.path, 'none'), '--config', config, '--feature', 'action=/cmd_vell:linear.x', '--window', `${start},${end}`]);
+    const r = await runMain([
+      'lerobot',
+      'export',
+      join(work.path, 'none'),
+      '--config',
+      config,
+      '--feature',
+      'action=/cmd_vell:linear.x',
+      '--window',
+      `${start},${end}`,
+    ]);
     expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/feature action: the lakehouse has no table or view "\/cmd_vell" or "cmd_vell" \(its topics: .*\/cmd_vel, .*\/odom, /);
+    expect(r.stderr).toMatch(
+      /feature action: the lakehouse has no table or view "\/cmd_vell" or "cmd_vell" \(its topics: .*\/cmd_vel, .*\/odom, /,
+    );
   });
 });

@@ -20,20 +20,49 @@ describe('auraison-edge lerobot inspect on malformed metadata', () => {
   it('names the file, the line and the key instead of a JS error', async () => {
     const cases: [(meta: string) => void, string][] = [
       [(m) => writeFileSync(join(m, 'info.json'), 'null'), 'DS/meta/info.json: expected a JSON object, got null'],
-      [(m) => editJson(join(m, 'info.json'), (i) => ({ ...i, codebase_version: 2.1 })), 'DS/meta/info.json: codebase_version: expected a string such as "v2.1", got 2.1'],
-      [(m) => editJson(join(m, 'info.json'), (i) => { delete (i.features as Features).action!.dtype; return i; }), 'DS/meta/info.json: features.action.dtype: missing'],
-      [(m) => editJson(join(m, 'info.json'), (i) => { (i.features as Features).action!.shape = '26'; return i; }), 'DS/meta/info.json: features.action.shape: expected a list of whole numbers such as [26], got "26"'],
+      [
+        (m) => editJson(join(m, 'info.json'), (i) => ({ ...i, codebase_version: 2.1 })),
+        'DS/meta/info.json: codebase_version: expected a string such as "v2.1", got 2.1',
+      ],
+      [
+        (m) =>
+          editJson(join(m, 'info.json'), (i) => {
+            delete (i.features as Features).action!.dtype;
+            return i;
+          }),
+        'DS/meta/info.json: features.action.dtype: missing',
+      ],
+      [
+        (m) =>
+          editJson(join(m, 'info.json'), (i) => {
+            (i.features as Features).action!.shape = '26';
+            return i;
+          }),
+        'DS/meta/info.json: features.action.shape: expected a list of whole numbers such as [26], got "26"',
+      ],
       [
         (m) => {
-          editJson(join(m, 'info.json'), (i) => { (i.features as Features).action!.names = 'DEEP'; return i; });
+          editJson(join(m, 'info.json'), (i) => {
+            (i.features as Features).action!.names = 'DEEP';
+            return i;
+          });
           const text = readFileSync(join(m, 'info.json'), 'utf8');
           writeFileSync(join(m, 'info.json'), text.replace('"DEEP"', `${'['.repeat(20000)}"a"${']'.repeat(20000)}`));
         },
         'DS/meta/info.json: features.action.names: nested more than 8 levels deep; expected a list of names, a nested list or an object of lists',
       ],
-      [(m) => editLine(join(m, 'episodes.jsonl'), 3, 'null'), 'DS/meta/episodes.jsonl line 3: expected an object, got null'],
-      [(m) => editLine(join(m, 'episodes.jsonl'), 3, '{"episode_index": 2, "length": "many"}'), 'DS/meta/episodes.jsonl line 3: length: expected a whole number >= 0, got "many"'],
-      [(m) => editLine(join(m, 'episodes_stats.jsonl'), 2, '{"episode_index": 1}'), 'DS/meta/episodes_stats.jsonl line 2: expected an object with stats, got {"episode_index":1}'],
+      [
+        (m) => editLine(join(m, 'episodes.jsonl'), 3, 'null'),
+        'DS/meta/episodes.jsonl line 3: expected an object, got null',
+      ],
+      [
+        (m) => editLine(join(m, 'episodes.jsonl'), 3, '{"episode_index": 2, "length": "many"}'),
+        'DS/meta/episodes.jsonl line 3: length: expected a whole number >= 0, got "many"',
+      ],
+      [
+        (m) => editLine(join(m, 'episodes_stats.jsonl'), 2, '{"episode_index": 1}'),
+        'DS/meta/episodes_stats.jsonl line 2: expected an object with stats, got {"episode_index":1}',
+      ],
     ];
     for (const [edit, message] of cases) expect(await inspectFails(copyG1(edit))).toBe(message);
   });
@@ -43,25 +72,48 @@ describe('auraison-edge lerobot inspect on malformed metadata', () => {
     const db = join(tmp.path, 'v3.duckdb');
     const instance = await DuckDBInstance.create(db);
     const conn = await instance.connect();
-    await conn.run(`CREATE TABLE "/s" AS SELECT 1700000000000000000 + i * 10000000 AS log_time, [i, -i]::DOUBLE[] AS position FROM range(100) t(i)`);
+    await conn.run(
+      `CREATE TABLE "/s" AS SELECT 1700000000000000000 + i * 10000000 AS log_time, [i, -i]::DOUBLE[] AS position FROM range(100) t(i)`,
+    );
     conn.closeSync();
     instance.closeSync();
-    const exported = await runMain(['lerobot', 'export', out, '--db', db, '--feature', 'observation.state=/s:position', '--window', '1700000000000000000,1700000000500000000']);
+    const exported = await runMain([
+      'lerobot',
+      'export',
+      out,
+      '--db',
+      db,
+      '--feature',
+      'observation.state=/s:position',
+      '--window',
+      '1700000000000000000,1700000000500000000',
+    ]);
     expect(exported.code).toBe(0);
     const episodes = join(out, 'meta', 'episodes', 'chunk-000', 'file-000.parquet');
     await rewriteParquet(episodes, 'SELECT * EXCLUDE (length) FROM t');
-    expect(await inspectFails(out)).toMatch(/^DS\/meta\/episodes\/chunk-000\/file-000\.parquet has no column length \(columns: episode_index, tasks, /);
+    expect(await inspectFails(out)).toMatch(
+      /^DS\/meta\/episodes\/chunk-000\/file-000\.parquet has no column length \(columns: episode_index, tasks, /,
+    );
   });
 });
 
 describe('auraison-edge lerobot inspect checks metadata against the data', () => {
   it('warns when a declared shape disagrees with the names and with the data', async () => {
-    const root = copyG1((m) => editJson(join(m, 'info.json'), (i) => { (i.features as Features)['observation.state']!.shape = [13]; return i; }));
+    const root = copyG1((m) =>
+      editJson(join(m, 'info.json'), (i) => {
+        (i.features as Features)['observation.state']!.shape = [13];
+        return i;
+      }),
+    );
     const r = await runMain(['lerobot', 'inspect', root, '--json']);
     expect(r.code).toBe(0);
     const { warnings } = JSON.parse(r.stdout) as { warnings: string[] };
-    expect(warnings).toContain(`${root}/meta/info.json: features.observation.state: shape [13] holds 13 values, but names lists 26`);
-    expect(warnings).toContain(`${root}/data/chunk-000/episode_000000.parquet (and 2 more): column observation.state holds 26 values per frame; features.observation.state.shape holds 13 values`);
+    expect(warnings).toContain(
+      `${root}/meta/info.json: features.observation.state: shape [13] holds 13 values, but names lists 26`,
+    );
+    expect(warnings).toContain(
+      `${root}/data/chunk-000/episode_000000.parquet (and 2 more): column observation.state holds 26 values per frame; features.observation.state.shape holds 13 values`,
+    );
   });
 
   it('names the data files of listed episodes that are missing', async () => {
@@ -87,7 +139,9 @@ describe('auraison-edge lerobot inspect checks metadata against the data', () =>
     const r = await runMain(['lerobot', 'inspect', root]);
     expect(r.code).toBe(0);
     const files = `${root}/data/chunk-000/episode_000000.parquet (and 2 more)`;
-    expect(r.stdout).toContain(`${files}: column observation.state holds 20 to 26 values per frame (ragged rows); features.observation.state.shape holds 26 values`);
+    expect(r.stdout).toContain(
+      `${files}: column observation.state holds 20 to 26 values per frame (ragged rows); features.observation.state.shape holds 26 values`,
+    );
     expect(r.stdout).toContain(`${files}: column observation.state is NULL in 1 frames`);
     expect(r.stdout).toContain(`${files}: column observation.state has NaN in 2 frames`);
   });
@@ -102,7 +156,9 @@ describe('auraison-edge lerobot inspect checks metadata against the data', () =>
     const r = await runMain(['lerobot', 'inspect', root]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toContain('NaN');
-    expect(r.stdout).toContain(`${root}/meta/episodes_stats.jsonl line 2: action.mean element 0 is "x", not a number; left out`);
+    expect(r.stdout).toContain(
+      `${root}/meta/episodes_stats.jsonl line 2: action.mean element 0 is "x", not a number; left out`,
+    );
     expect(r.stdout).toMatch(/action\s+mean \[-?\d/);
   });
 });
@@ -110,7 +166,9 @@ describe('auraison-edge lerobot inspect checks metadata against the data', () =>
 describe('auraison-edge lerobot inspect on large metadata', () => {
   it('prints a dataset of 130,000 episodes (past what a spread into Math.min can take)', async () => {
     const root = copyG1((m) => {
-      const lines = Array.from({ length: 130_000 }, (_, i) => JSON.stringify({ episode_index: i, tasks: ['t'], length: 1 + (i % 500) }));
+      const lines = Array.from({ length: 130_000 }, (_, i) =>
+        JSON.stringify({ episode_index: i, tasks: ['t'], length: 1 + (i % 500) }),
+      );
       writeFileSync(join(m, 'episodes.jsonl'), `${lines.join('\n')}\n`);
       rmSync(join(m, 'episodes_stats.jsonl'));
     });
@@ -125,7 +183,11 @@ describe('auraison-edge lerobot inspect prints text from the dataset safely', ()
   it('escapes control characters in task names and episode tasks', async () => {
     const root = copyG1((m) => {
       writeFileSync(join(m, 'tasks.jsonl'), `${JSON.stringify({ task_index: 0, task: 'pick\u001b[2Jup\nnow' })}\n`);
-      editLine(join(m, 'episodes.jsonl'), 1, JSON.stringify({ episode_index: 0, tasks: ['pick\u001b[2Jup\nnow'], length: 479 }));
+      editLine(
+        join(m, 'episodes.jsonl'),
+        1,
+        JSON.stringify({ episode_index: 0, tasks: ['pick\u001b[2Jup\nnow'], length: 479 }),
+      );
     });
     const r = await runMain(['lerobot', 'inspect', root]);
     expect(r.code).toBe(0);

@@ -14,7 +14,8 @@ afterEach(() => {
 });
 
 const DATASET = join(FIXTURES, 'lerobot', 'g1_inspire_v2.1');
-const POINTER = 'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n';
+const POINTER =
+  'version https://git-lfs.github.com/spec/v1\noid sha256:4d7a214614ab2935c943f9e0ff69d22eadbb8f32b1258daaa5e2ca24d17e2393\nsize 12345\n';
 
 function work(): string {
   const dir = tempDir('lfs-');
@@ -46,7 +47,9 @@ describe('a LeRobot dataset as it is found', () => {
     writeFileSync(join(root, 'meta', 'episodes.jsonl'), POINTER);
     const r = await runMain(['lerobot', 'inspect', root]);
     expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(`${join(root, 'meta', 'episodes.jsonl')} is a Git LFS pointer, not the dataset file, 12345 bytes not downloaded`);
+    expect(r.stderr).toContain(
+      `${join(root, 'meta', 'episodes.jsonl')} is a Git LFS pointer, not the dataset file, 12345 bytes not downloaded`,
+    );
     expect(r.stderr).toContain('run `git lfs pull`');
     expect(r.stderr).not.toContain('is not JSON');
   });

@@ -23,13 +23,25 @@ function stepWallClock(byMs: number): void {
 /** Until the bus's clock has taken a step of `byMs` (it re-syncs with the wall clock once a second). */
 async function busClockStepped(byMs: number): Promise<void> {
   const realNs = () => BigInt(Date.now() - byMs) * 1_000_000n;
-  await vi.waitFor(() => expect(byMs > 0 ? nowNs() > realNs() + BigInt(byMs / 2) * 1_000_000n : nowNs() < realNs() - BigInt(-byMs / 2) * 1_000_000n).toBe(true), wait);
+  await vi.waitFor(
+    () =>
+      expect(
+        byMs > 0
+          ? nowNs() > realNs() + BigInt(byMs / 2) * 1_000_000n
+          : nowNs() < realNs() - BigInt(-byMs / 2) * 1_000_000n,
+      ).toBe(true),
+    wait,
+  );
 }
 
 describe('control loop across wall-clock steps', () => {
   it('after a step forward, a topic that stops publishing still goes stale, and the loop stays alive', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
-    const { bus, control, commands, publishing } = loopHarness(model, { rate_hz: 50, max_observation_age_ms: 500 }, { livenessTimeoutMs: 60_000 });
+    const { bus, control, commands, publishing } = loopHarness(
+      model,
+      { rate_hz: 50, max_observation_age_ms: 500 },
+      { livenessTimeoutMs: 60_000 },
+    );
     await control.start();
     const stopPublishing = publishing([1.5, -2]);
     try {
@@ -51,14 +63,21 @@ describe('control loop across wall-clock steps', () => {
 
   it('after a step back, fresh observations still drive the policy instead of all counting as stale', async () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
-    const { bus, control, commands, publishing } = loopHarness(model, { rate_hz: 50, max_observation_age_ms: 500 }, { livenessTimeoutMs: 60_000 });
+    const { bus, control, commands, publishing } = loopHarness(
+      model,
+      { rate_hz: 50, max_observation_age_ms: 500 },
+      { livenessTimeoutMs: 60_000 },
+    );
     await control.start();
     const stopPublishing = publishing([0.5, 0.25]);
     try {
       stepWallClock(-HOUR_MS);
       await busClockStepped(-HOUR_MS);
       const afterStep = commands.length;
-      await vi.waitFor(() => expect(commands.slice(afterStep).some((c) => !c.safe && c.values[0] === 0.5)).toBe(true), wait);
+      await vi.waitFor(
+        () => expect(commands.slice(afterStep).some((c) => !c.safe && c.values[0] === 0.5)).toBe(true),
+        wait,
+      );
     } finally {
       stopPublishing();
       await control.stop();

@@ -17,7 +17,13 @@ export async function startLoopDaemon(dir: string, model: string, cleanups: (() 
   const config = parseConfigText(
     stringify({
       data_dir: './data',
-      policies: { p: { model, inputs: { obs: { sources: [{ constant: [1, 2] }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } } },
+      policies: {
+        p: {
+          model,
+          inputs: { obs: { sources: [{ constant: [1, 2] }] } },
+          outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
+        },
+      },
       control: { loops: { l: { policy: 'p', rate_hz: 50 } } },
     }),
     'edge.yaml',
@@ -26,7 +32,11 @@ export async function startLoopDaemon(dir: string, model: string, cleanups: (() 
   const daemon = new Daemon({ config, log: silentLogger(), cwd: dir, specs: SYSTEM1_COMPONENTS });
   const codec = new MessageCodec(daemon.definitions);
   const sent: number[][] = [];
-  daemon.bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
+  daemon.bus.subscribe({
+    name: 'test',
+    topic: '/cmd',
+    handler: (m) => void sent.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)),
+  });
   await daemon.start();
   cleanups.push(() => daemon.stop());
   return { daemon, config, sent };

@@ -19,7 +19,11 @@ export const CONSTANT_OBS = { obs: { sources: [{ constant: [1, -1] }] } };
  * Float64MultiArray commands on `/cmd` (`inputs` replaces that mapping). `commands` holds what the loop sent, in order;
  * `published` the data of each command that reached the bus on `/cmd`, in order.
  */
-export function loopHarness(model: string, loop: Partial<LoopSettings>, options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {}) {
+export function loopHarness(
+  model: string,
+  loop: Partial<LoopSettings>,
+  options: Partial<ControlLoopOptions> & { inputs?: Record<string, unknown> } = {},
+) {
   const { inputs = { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, ...loopOptions } = options;
   const bus = new Bus();
   const policy = policySettings({
@@ -29,7 +33,11 @@ export function loopHarness(model: string, loop: Partial<LoopSettings>, options:
   });
   const commands: { values: number[]; safe: boolean }[] = [];
   const published: number[][] = [];
-  bus.subscribe({ name: 'test', topic: '/cmd', handler: (m) => void published.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)) });
+  bus.subscribe({
+    name: 'test',
+    topic: '/cmd',
+    handler: (m) => void published.push(Array.from(codec.decode<{ data: Float64Array }>(m.type, m.data).data)),
+  });
   const control = new ControlLoop({
     name: 'test',
     loop: Value.Default(LoopConfig, { policy: 'p', ...loop }) as LoopSettings,
@@ -42,7 +50,8 @@ export function loopHarness(model: string, loop: Partial<LoopSettings>, options:
     ...loopOptions,
   });
   const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
-  const send = (data: number[]) => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from(data) }));
+  const send = (data: number[]) =>
+    obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.from(data) }));
   /** Publishes `data` every 10 ms until the returned function is called. */
   const publishing = (data: number[]): (() => void) => {
     const timer = setInterval(() => send(data), 10);

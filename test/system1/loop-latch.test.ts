@@ -15,82 +15,132 @@ type Twist = { linear: { x: number }; angular: { z: number } };
 const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
 
 describe('a latched stop and an autostart control loop', () => {
-  it('holds the loop at its safe action while latched, and lets the policy drive again once released', { timeout: 60_000 }, async () => {
-    const config = simPolicyLoopConfig();
-    (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
-    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-');
-    cleanups.push(stop);
-    const fromLoop: Twist[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
-    const agent = daemon.components.get('agent') as AgentComponent;
-    const sim = daemon.components.get('sim') as TurtlebotMazeSim;
-    const heldActions = () => (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
-    await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+  it(
+    'holds the loop at its safe action while latched, and lets the policy drive again once released',
+    { timeout: 60_000 },
+    async () => {
+      const config = simPolicyLoopConfig();
+      (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+      const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-');
+      cleanups.push(stop);
+      const fromLoop: Twist[] = [];
+      daemon.bus.subscribe({
+        name: 'test',
+        topic: '/cmd_vel',
+        queue: { depth: 10_000 },
+        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
+      });
+      const agent = daemon.components.get('agent') as AgentComponent;
+      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      const heldActions = () =>
+        (daemon.status().components.control?.details as Record<string, { held_actions: number }>).avoid!.held_actions;
+      await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-    await agent.stopRobot('ada', 'person in the aisle');
-    await new Promise((resolve) => setImmediate(resolve)); // what the loop published before the stop is delivered
-    const mark = fromLoop.length;
-    await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
-    expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
-    expect(heldActions()).toBeGreaterThan(0);
-    const control = daemon.components.get('control') as unknown as { metrics(): { name: string; samples: { value: number }[] }[] };
-    expect(control.metrics().find((m) => m.name === 'auraison_control_loop_held_actions_total')!.samples[0]!.value).toBeGreaterThan(0);
-    const distance = sim.world.distance;
-    await waitFor(() => fromLoop.length >= mark + 15, 'five more ticks');
-    expect(sim.world.distance - distance).toBeLessThan(0.01);
+      await agent.stopRobot('ada', 'person in the aisle');
+      await new Promise((resolve) => setImmediate(resolve)); // what the loop published before the stop is delivered
+      const mark = fromLoop.length;
+      await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+      expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
+      expect(heldActions()).toBeGreaterThan(0);
+      const control = daemon.components.get('control') as unknown as {
+        metrics(): { name: string; samples: { value: number }[] }[];
+      };
+      expect(
+        control.metrics().find((m) => m.name === 'auraison_control_loop_held_actions_total')!.samples[0]!.value,
+      ).toBeGreaterThan(0);
+      const distance = sim.world.distance;
+      await waitFor(() => fromLoop.length >= mark + 15, 'five more ticks');
+      expect(sim.world.distance - distance).toBeLessThan(0.01);
 
-    await agent.releaseStop('ada');
-    await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
-  });
+      await agent.releaseStop('ada');
+      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+    },
+  );
 
-  it('sends a zero Twist while latched, also when the loop\'s safe action moves (allow_moving_safe_action)', { timeout: 60_000 }, async () => {
-    const config = simPolicyLoopConfig();
-    // A safe action that creeps forward when observations go stale: the user's choice for a stale /scan, not for
-    // a robot an operator stopped.
-    const loop = (config.control as { loops: { avoid: Record<string, unknown> } }).loops.avoid;
-    Object.assign(loop, { autostart: true, safe_action: [0.05, 0], allow_moving_safe_action: true });
-    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-moving-safe-');
-    cleanups.push(stop);
-    const fromLoop: Twist[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
-    const agent = daemon.components.get('agent') as AgentComponent;
-    await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+  it(
+    "sends a zero Twist while latched, also when the loop's safe action moves (allow_moving_safe_action)",
+    { timeout: 60_000 },
+    async () => {
+      const config = simPolicyLoopConfig();
+      // A safe action that creeps forward when observations go stale: the user's choice for a stale /scan, not for
+      // a robot an operator stopped.
+      const loop = (config.control as { loops: { avoid: Record<string, unknown> } }).loops.avoid;
+      Object.assign(loop, { autostart: true, safe_action: [0.05, 0], allow_moving_safe_action: true });
+      const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-moving-safe-');
+      cleanups.push(stop);
+      const fromLoop: Twist[] = [];
+      daemon.bus.subscribe({
+        name: 'test',
+        topic: '/cmd_vel',
+        queue: { depth: 10_000 },
+        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
+      });
+      const agent = daemon.components.get('agent') as AgentComponent;
+      await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
-    await agent.stopRobot('ada', 'person in the aisle');
-    await new Promise((resolve) => setImmediate(resolve));
-    const mark = fromLoop.length;
-    await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
-    expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
+      await agent.stopRobot('ada', 'person in the aisle');
+      await new Promise((resolve) => setImmediate(resolve));
+      const mark = fromLoop.length;
+      await waitFor(() => fromLoop.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+      expect(fromLoop.slice(mark).filter(moving)).toEqual([]);
 
-    await agent.releaseStop('ada');
-    await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
-  });
+      await agent.releaseStop('ada');
+      await waitFor(() => fromLoop.slice(mark).some(moving), 'the policy to drive once released', 20_000);
+    },
+  );
 
-  it('with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released', { timeout: 60_000 }, async () => {
-    const config: Record<string, unknown> = { ...simPolicyLoopConfig(), api: { port: 0 }, agent: { enabled: false } };
-    (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
-    const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-noagent-');
-    cleanups.push(stop);
-    const commands: { source: string; twist: Twist }[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push({ source: m.source, twist: codec.decode<Twist>(m.type, m.data) }) });
-    const url = (daemon.components.get('api') as unknown as { url: string }).url;
-    const post = async (path: string, body: unknown) => {
-      const response = await fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-      return { status: response.status, json: (await response.json()) as Record<string, unknown> };
-    };
-    await waitFor(() => commands.some((c) => moving(c.twist)), 'the policy to drive', 20_000);
+  it(
+    'with no agent (agent.enabled false), POST /stop still sends the zero Twist and latches, holding the loop until released',
+    { timeout: 60_000 },
+    async () => {
+      const config: Record<string, unknown> = { ...simPolicyLoopConfig(), api: { port: 0 }, agent: { enabled: false } };
+      (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+      const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-noagent-');
+      cleanups.push(stop);
+      const commands: { source: string; twist: Twist }[] = [];
+      daemon.bus.subscribe({
+        name: 'test',
+        topic: '/cmd_vel',
+        queue: { depth: 10_000 },
+        handler: (m) => void commands.push({ source: m.source, twist: codec.decode<Twist>(m.type, m.data) }),
+      });
+      const url = (daemon.components.get('api') as unknown as { url: string }).url;
+      const post = async (path: string, body: unknown) => {
+        const response = await fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+        return { status: response.status, json: (await response.json()) as Record<string, unknown> };
+      };
+      await waitFor(() => commands.some((c) => moving(c.twist)), 'the policy to drive', 20_000);
 
-    const stopped = await post('/stop', { by: 'ada', reason: 'no agent here' });
-    expect(stopped.status).toBe(200);
-    expect(stopped.json).toMatchObject({ topic: '/cmd_vel', aborted: null, cancelled: [], latched: { by: 'ada', reason: 'no agent here', persisted: true } });
-    await new Promise((resolve) => setImmediate(resolve));
-    const mark = commands.length;
-    expect(commands.some((c) => c.source === 'stop' && !moving(c.twist))).toBe(true);
-    await waitFor(() => commands.length >= mark + 10, 'ten more ticks of the loop', 20_000);
-    expect(commands.slice(mark).filter((c) => moving(c.twist))).toEqual([]);
+      const stopped = await post('/stop', { by: 'ada', reason: 'no agent here' });
+      expect(stopped.status).toBe(200);
+      expect(stopped.json).toMatchObject({
+        topic: '/cmd_vel',
+        aborted: null,
+        cancelled: [],
+        latched: { by: 'ada', reason: 'no agent here', persisted: true },
+      });
+      await new Promise((resolve) => setImmediate(resolve));
+      const mark = commands.length;
+      expect(commands.some((c) => c.source === 'stop' && !moving(c.twist))).toBe(true);
+      await waitFor(() => commands.length >= mark + 10, 'ten more ticks of the loop', 20_000);
+      expect(commands.slice(mark).filter((c) => moving(c.twist))).toEqual([]);
 
-    expect(await post('/stop/release', { by: 'ada', since: '2026-01-01T00:00:00.000Z' })).toMatchObject({ status: 409 });
-    expect(await post('/stop/release', { by: 'ada' })).toMatchObject({ status: 200, json: { released: true, latch: { by: 'ada' } } });
-    await waitFor(() => commands.slice(mark).some((c) => moving(c.twist)), 'the policy to drive once released', 20_000);
-  });
+      expect(await post('/stop/release', { by: 'ada', since: '2026-01-01T00:00:00.000Z' })).toMatchObject({
+        status: 409,
+      });
+      expect(await post('/stop/release', { by: 'ada' })).toMatchObject({
+        status: 200,
+        json: { released: true, latch: { by: 'ada' } },
+      });
+      await waitFor(
+        () => commands.slice(mark).some((c) => moving(c.twist)),
+        'the policy to drive once released',
+        20_000,
+      );
+    },
+  );
 });

@@ -15,7 +15,11 @@ afterAll(() => tmp.cleanup());
 describe('ControlLoop.stop', () => {
   it('publishes no policy command after stop() is called, only the safe action', async () => {
     const model = writeLinearModel(tmp.path, 'moving', [1, 0, 0, 1], [0, 0]);
-    const { bus, control, commands, published } = loopHarness(model, { rate_hz: 200, safe_action: [0, 0] }, { inputs: CONSTANT_OBS });
+    const { bus, control, commands, published } = loopHarness(
+      model,
+      { rate_hz: 200, safe_action: [0, 0] },
+      { inputs: CONSTANT_OBS },
+    );
     await control.start();
     try {
       await waitFor(() => commands.some((c) => !c.safe), 'a policy command');
@@ -28,7 +32,10 @@ describe('ControlLoop.stop', () => {
       await stopping;
       const after = published.slice(before);
       expect(after.length, 'the safe action on the way out').toBeGreaterThan(0);
-      expect(after.filter((c) => c[0] !== 0 || c[1] !== 0), 'policy commands published after stop()').toEqual([]);
+      expect(
+        after.filter((c) => c[0] !== 0 || c[1] !== 0),
+        'policy commands published after stop()',
+      ).toEqual([]);
     } finally {
       await control.stop();
       bus.close();

@@ -23,7 +23,9 @@ const wait = { timeout: 30_000, interval: 20 };
  * of its own, named as no default would: `<initializer>.weights.bin` beside the model. Returns the model path.
  */
 function writeExternalLinearModel(dir: string, weight: number[], bias: number[]): string {
-  const model = onnx.ModelProto.decode(buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias) }));
+  const model = onnx.ModelProto.decode(
+    buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias) }),
+  );
   for (const init of model.graph!.initializer!) {
     const location = `${init.name}.weights.bin`;
     writeFileSync(join(dir, location), init.rawData!);
@@ -53,7 +55,10 @@ describe('a model whose external data files have their own names', () => {
     // Same sizes, new bytes, one file at a time: each is a different deployment.
     let last = before;
     for (const f of files) {
-      writeFileSync(join(dir.path, f), readFileSync(join(dir.path, f)).map((b) => b ^ 1));
+      writeFileSync(
+        join(dir.path, f),
+        readFileSync(join(dir.path, f)).map((b) => b ^ 1),
+      );
       const now = modelFingerprint(model);
       expect(now).not.toBe(last);
       last = now;

@@ -26,7 +26,7 @@ export function writeChunkModel(dir: string, k: number): string {
   const x = g.input('obs', [1, 2]);
   const w = new Float32Array(k * 2 * 2);
   for (let i = 0; i < k; i++) {
-    w[(i * 2) * 2 + 0] = i + 1;
+    w[i * 2 * 2 + 0] = i + 1;
     w[(i * 2 + 1) * 2 + 1] = i + 1;
   }
   const flat = g.dense(x, w, new Float32Array(k * 2), 'none', 'chunk');
@@ -38,9 +38,18 @@ export function writeChunkModel(dir: string, k: number): string {
 }
 
 /** y = W x + b with obs [1, in] -> actions [1, out]. */
-export function writeLinearModel(dir: string, name: string, weight: number[], bias: number[], metadata?: Record<string, string>): string {
+export function writeLinearModel(
+  dir: string,
+  name: string,
+  weight: number[],
+  bias: number[],
+  metadata?: Record<string, string>,
+): string {
   const path = join(dir, `${name}.onnx`);
-  writeFileSync(path, buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias), metadata }));
+  writeFileSync(
+    path,
+    buildLinearPolicy({ weight: Float32Array.from(weight), bias: Float32Array.from(bias), metadata }),
+  );
   return path;
 }
 
@@ -76,7 +85,10 @@ export function writeSlowChunkModel(dir: string, k: number): string {
   const g = new OnnxGraphBuilder();
   const obs = g.input('obs', [1, 2]);
   let x = g.dense(obs, new Float32Array(2 * n).fill(0.001), new Float32Array(n), 'tanh', 'l0');
-  x = g.node('MatMul', [g.node('Tile', [x, g.int64s('reps', [6144, 1])]), g.floats('W', [n, n], new Float32Array(n * n).fill(0.0001))]);
+  x = g.node('MatMul', [
+    g.node('Tile', [x, g.int64s('reps', [6144, 1])]),
+    g.floats('W', [n, n], new Float32Array(n * n).fill(0.0001)),
+  ]);
   x = g.node('ReduceMean', [x], { axes: [0], keepdims: 1 });
   const small = g.dense(x, new Float32Array(n * 2).fill(0.0001), new Float32Array(2), 'none', 'out');
   const action = g.node('Add', [obs, small]);

@@ -37,14 +37,26 @@ function writeSqrtRecurrent(dir: string): string {
 }
 
 const cases = [
-  { what: 'a previous_output source', model: writeSqrtWithPrevious, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }, { previous_output: 'actions' }] } } },
-  { what: 'a recurrent input', model: writeSqrtRecurrent, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] }, h_in: { recurrent: 'h_out' } } },
+  {
+    what: 'a previous_output source',
+    model: writeSqrtWithPrevious,
+    inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }, { previous_output: 'actions' }] } },
+  },
+  {
+    what: 'a recurrent input',
+    model: writeSqrtRecurrent,
+    inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] }, h_in: { recurrent: 'h_out' } },
+  },
 ];
 
 describe('a step loop whose policy once returned NaN drives again on good observations', () => {
   for (const c of cases) {
     it(`with ${c.what}`, async () => {
-      const { bus, control, commands, publishing } = loopHarness(c.model(tmp.path), { rate_hz: 100, max_observation_age_ms: 500 }, { inputs: c.inputs });
+      const { bus, control, commands, publishing } = loopHarness(
+        c.model(tmp.path),
+        { rate_hz: 100, max_observation_age_ms: 500 },
+        { inputs: c.inputs },
+      );
       await control.start();
       let stopPublishing = publishing([-1]);
       try {

@@ -5,7 +5,12 @@ import { readFileSync } from 'node:fs';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ObservationBoard } from '../../adapters/lerobot/control/observation-board.ts';
 
-const { buffer, lengths, mode, reads } = workerData as { buffer: SharedArrayBuffer; lengths: number[]; mode: 'uniform' | 'once'; reads: number };
+const { buffer, lengths, mode, reads } = workerData as {
+  buffer: SharedArrayBuffer;
+  lengths: number[];
+  mode: 'uniform' | 'once';
+  reads: number;
+};
 const board = new ObservationBoard({ lengths }, buffer);
 const out = new Float32Array(lengths[0]!);
 
@@ -26,5 +31,10 @@ if (mode === 'uniform') {
   const cpu = threadCpuMs();
   const wall = performance.now();
   const time = board.read(0, out, 0);
-  parentPort!.postMessage({ values: Array.from(out), time, cpuMs: threadCpuMs() - cpu, wallMs: performance.now() - wall });
+  parentPort!.postMessage({
+    values: Array.from(out),
+    time,
+    cpuMs: threadCpuMs() - cpu,
+    wallMs: performance.now() - wall,
+  });
 }

@@ -45,23 +45,27 @@ describe('ObservationBoard', () => {
     expect(await done).toEqual({ torn: 0, reads: 20_000 });
   });
 
-  it('sleeps, not spins, while a write is in progress, and reads the write once it is done', { timeout: 30_000 }, async () => {
-    const board = new ObservationBoard({ lengths: [4] });
-    board.write(0, Float32Array.from([1, 1, 1, 1]), 1);
-    // A writer stopped in the middle of a write (preempted by the loop thread on its CPU): the sequence is odd.
-    const seq = new Int32Array(board.buffer, 0, 2);
-    Atomics.add(seq, 0, 1);
-    const r = reader(board.buffer, [4], 'once');
-    const done = reply<{ values: number[]; time: number; cpuMs: number; wallMs: number }>(r);
-    await new Promise((resolve) => setTimeout(resolve, 1500));
-    // The writer finishes its write (the board's layout for one slot: seq and writes, its time, its values).
-    new Float32Array(board.buffer, 16, 4).set([2, 2, 2, 2]);
-    new Float64Array(board.buffer, 8, 1)[0] = 2;
-    Atomics.add(seq, 0, 1);
-    const got = await done;
-    expect(got.values).toEqual([2, 2, 2, 2]);
-    expect(got.time).toBe(2);
-    // A spinning reader burns its whole wait on the CPU; a sleeping one a small part of it.
-    expect(got.cpuMs / got.wallMs).toBeLessThan(0.5);
-  });
+  it(
+    'sleeps, not spins, while a write is in progress, and reads the write once it is done',
+    { timeout: 30_000 },
+    async () => {
+      const board = new ObservationBoard({ lengths: [4] });
+      board.write(0, Float32Array.from([1, 1, 1, 1]), 1);
+      // A writer stopped in the middle of a write (preempted by the loop thread on its CPU): the sequence is odd.
+      const seq = new Int32Array(board.buffer, 0, 2);
+      Atomics.add(seq, 0, 1);
+      const r = reader(board.buffer, [4], 'once');
+      const done = reply<{ values: number[]; time: number; cpuMs: number; wallMs: number }>(r);
+      await new Promise((resolve) => setTimeout(resolve, 1500));
+      // The writer finishes its write (the board's layout for one slot: seq and writes, its time, its values).
+      new Float32Array(board.buffer, 16, 4).set([2, 2, 2, 2]);
+      new Float64Array(board.buffer, 8, 1)[0] = 2;
+      Atomics.add(seq, 0, 1);
+      const got = await done;
+      expect(got.values).toEqual([2, 2, 2, 2]);
+      expect(got.time).toBe(2);
+      // A spinning reader burns its whole wait on the CPU; a sleeping one a small part of it.
+      expect(got.cpuMs / got.wallMs).toBeLessThan(0.5);
+    },
+  );
 });

@@ -21,14 +21,22 @@ function editModel(path: string, change: (model: onnxProto.onnx.ModelProto) => v
 
 /** The identity policy over the fixture's 26-element state: action = observation.state. */
 const identity26 = (name: string): string =>
-  writeLinearModel(tmp.path, name, Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0)), new Array(26).fill(0));
+  writeLinearModel(
+    tmp.path,
+    name,
+    Array.from({ length: 26 * 26 }, (_, i) => (i % 27 === 0 ? 1 : 0)),
+    new Array(26).fill(0),
+  );
 
 describe('auraison-edge policy inspect prints what the file holds, safely', () => {
   it('escapes control characters in metadata_props and says when an input has no shape', async () => {
-    const model = editModel(writeLinearModel(tmp.path, 'odd', [1, 0, 0, 1], [0, 0], { 'x\u001b[31mRED': 'a\nb\u0000c' }), (m) => {
-      m.graph!.input![0]!.type!.tensorType!.shape = null;
-      m.graph!.output![0]!.type = onnx.TypeProto.create({ sequenceType: {} });
-    });
+    const model = editModel(
+      writeLinearModel(tmp.path, 'odd', [1, 0, 0, 1], [0, 0], { 'x\u001b[31mRED': 'a\nb\u0000c' }),
+      (m) => {
+        m.graph!.input![0]!.type!.tensorType!.shape = null;
+        m.graph!.output![0]!.type = onnx.TypeProto.create({ sequenceType: {} });
+      },
+    );
     const r = await runMain(['policy', 'inspect', model]);
     expect(r.code).toBe(0);
     expect(r.stdout).not.toMatch(/[\u0000\u001b]/);
@@ -56,20 +64,35 @@ describe('auraison-edge policy replay says where the data or the policy went wro
     const model = identity26('identity-a');
     const nulls = copyG1Dataset(tmp.path);
     const file = (root: string) => join(root, 'data', 'chunk-000', 'episode_000001.parquet');
-    await rewriteParquet(file(nulls), `SELECT * REPLACE (CASE WHEN frame_index = 7 THEN NULL ELSE "observation.state" END AS "observation.state") FROM t ORDER BY frame_index`);
+    await rewriteParquet(
+      file(nulls),
+      `SELECT * REPLACE (CASE WHEN frame_index = 7 THEN NULL ELSE "observation.state" END AS "observation.state") FROM t ORDER BY frame_index`,
+    );
     const r = await runMain(['policy', 'replay', model, nulls]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('episode 1 frame 7: observation.state is NULL');
 
     const ragged = copyG1Dataset(tmp.path);
-    await rewriteParquet(file(ragged), `SELECT * REPLACE (CASE WHEN frame_index = 9 THEN "observation.state"[1:20] ELSE "observation.state" END AS "observation.state") FROM t ORDER BY frame_index`);
+    await rewriteParquet(
+      file(ragged),
+      `SELECT * REPLACE (CASE WHEN frame_index = 9 THEN "observation.state"[1:20] ELSE "observation.state" END AS "observation.state") FROM t ORDER BY frame_index`,
+    );
     const r2 = await runMain(['policy', 'replay', model, ragged]);
     expect(r2.code).toBe(1);
-    expect(r2.stderr).toMatch(/^auraison-edge policy replay: episode 1 frame 9: .*input "obs" has 20 elements; the model takes \[1,26\] = 26/);
+    expect(r2.stderr).toMatch(
+      /^auraison-edge policy replay: episode 1 frame 9: .*input "obs" has 20 elements; the model takes \[1,26\] = 26/,
+    );
   });
 
   it('names episodes asked for that the dataset lacks, instead of replaying fewer', async () => {
-    const r = await runMain(['policy', 'replay', identity26('identity-b'), copyG1Dataset(tmp.path), '--episodes', '0,1,4,7']);
+    const r = await runMain([
+      'policy',
+      'replay',
+      identity26('identity-b'),
+      copyG1Dataset(tmp.path),
+      '--episodes',
+      '0,1,4,7',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('has no frames for episodes 4, 7');
   });
@@ -84,7 +107,9 @@ describe('auraison-edge policy replay says where the data or the policy went wro
     const narrow = writeLinearModel(tmp.path, 'narrow', new Array(18 * 26).fill(0), new Array(18).fill(0));
     const output = await runMain(['policy', 'replay', narrow, copyG1Dataset(tmp.path), '--normalize', 'min_max']);
     expect(output.code).toBe(1);
-    expect(output.stderr).toContain('the dataset\'s action statistics have 26 values, but model output "actions" has 18 per step; name the action feature of that size with --action FEATURE');
+    expect(output.stderr).toContain(
+      'the dataset\'s action statistics have 26 values, but model output "actions" has 18 per step; name the action feature of that size with --action FEATURE',
+    );
     expect(output.stderr).not.toContain('policies.');
   });
 
@@ -93,6 +118,8 @@ describe('auraison-edge policy replay says where the data or the policy went wro
     const r = await runMain(['policy', 'replay', model, copyG1Dataset(tmp.path), '--episodes', '0']);
     expect(r.stdout).toBe('');
     expect(r.code).toBe(1);
-    expect(r.stderr).toContain("the policy's actions is not finite in 479 of 479 frames (first: episode 0 frame 0, element 0 = Infinity)");
+    expect(r.stderr).toContain(
+      "the policy's actions is not finite in 479 of 479 frames (first: episode 0 frame 0, element 0 = Infinity)",
+    );
   });
 });

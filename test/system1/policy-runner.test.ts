@@ -32,13 +32,21 @@ describe('PolicyRunner', () => {
 
   it('normalizes with statistics from metadata_props', async () => {
     // y = x on two elements; the model says mean 1,2 and std 2,4 for its input and 10,20 / 1 for its output.
-    const model = writeLinearModel(tmp.path, 'meta', [1, 0, 0, 1], [0, 0], { obs_mean: '1, 2', obs_std: '2,4', act_mean: '10,20' });
+    const model = writeLinearModel(tmp.path, 'meta', [1, 0, 0, 1], [0, 0], {
+      obs_mean: '1, 2',
+      obs_std: '2,4',
+      act_mean: '10,20',
+    });
     const runner = await PolicyRunner.open(
       'meta',
       policySettings({
         model,
-        inputs: { obs: { normalize: { mode: 'mean_std', metadata: { mean: 'obs_mean', std: 'obs_std' }, epsilon: 0 } } },
-        outputs: { actions: { unnormalize: { mode: 'mean_std', metadata: { mean: 'act_mean' }, std: [1], epsilon: 0 } } },
+        inputs: {
+          obs: { normalize: { mode: 'mean_std', metadata: { mean: 'obs_mean', std: 'obs_std' }, epsilon: 0 } },
+        },
+        outputs: {
+          actions: { unnormalize: { mode: 'mean_std', metadata: { mean: 'act_mean' }, std: [1], epsilon: 0 } },
+        },
       }),
     );
     // (5 - 1) / 2 + 10 = 12; (10 - 2) / 4 + 20 = 22
@@ -48,9 +56,27 @@ describe('PolicyRunner', () => {
 
   it('names the metadata key and the counts when statistics do not fit (mjlab_microban: 19 joint defaults, 18 actions)', async () => {
     await expect(
-      PolicyRunner.open('m', policySettings({ model: MICROBAN, outputs: { actions: { unnormalize: { mode: 'mean_std', metadata: { mean: 'default_joint_pos' }, std: [1] } } } })),
-    ).rejects.toThrow(/policies\.m\.outputs\.actions\.unnormalize: mean from metadata_props default_joint_pos has 19 values, the tensor has 18/);
-    await expect(PolicyRunner.open('m', policySettings({ model: MICROBAN, inputs: { obs: { normalize: { mode: 'mean_std', metadata: { mean: 'nope' } } } } }))).rejects.toBeInstanceOf(NormalizationError);
+      PolicyRunner.open(
+        'm',
+        policySettings({
+          model: MICROBAN,
+          outputs: {
+            actions: { unnormalize: { mode: 'mean_std', metadata: { mean: 'default_joint_pos' }, std: [1] } },
+          },
+        }),
+      ),
+    ).rejects.toThrow(
+      /policies\.m\.outputs\.actions\.unnormalize: mean from metadata_props default_joint_pos has 19 values, the tensor has 18/,
+    );
+    await expect(
+      PolicyRunner.open(
+        'm',
+        policySettings({
+          model: MICROBAN,
+          inputs: { obs: { normalize: { mode: 'mean_std', metadata: { mean: 'nope' } } } },
+        }),
+      ),
+    ).rejects.toBeInstanceOf(NormalizationError);
   });
 
   it('answers bad input with a coded error and keeps working', async () => {
@@ -80,8 +106,12 @@ describe('PolicyRunner', () => {
 
   it('names manifest errors by config key', async () => {
     const model = writeLinearModel(tmp.path, 'lin', [1, 0, 0, 1], [0, 0]);
-    await expect(PolicyRunner.open('p', policySettings({ model, inputs: { nope: {} } }))).rejects.toThrow(/policies\.p\.inputs\.nope: the model has no input "nope"/);
-    await expect(PolicyRunner.open('p', policySettings({ model, inputs: { obs: { sources: [{ constant: [1, 2, 3] }] } } }))).rejects.toThrow(ManifestError);
+    await expect(PolicyRunner.open('p', policySettings({ model, inputs: { nope: {} } }))).rejects.toThrow(
+      /policies\.p\.inputs\.nope: the model has no input "nope"/,
+    );
+    await expect(
+      PolicyRunner.open('p', policySettings({ model, inputs: { obs: { sources: [{ constant: [1, 2, 3] }] } } })),
+    ).rejects.toThrow(ManifestError);
   });
 
   it('gives a clear error for an execution provider this host lacks', async () => {

@@ -27,11 +27,18 @@ function writeCountingChunkModel(dir: string, k: number): string {
 }
 
 describe('previous_output sources of a chunk policy run inline', () => {
-  it('feed the previous run\'s output, not zeros', async () => {
+  it("feed the previous run's output, not zeros", async () => {
     const model = writeCountingChunkModel(tmp.path, 4);
-    const { bus, control, commands } = loopHarness(model, { rate_hz: 100, chunking: { inference: 'inline', threshold: 0.5, aggregate: 'latest_only', inference_timeout_ms: 1000 } }, {
-      inputs: { obs: { sources: [{ constant: [1, 1] }, { previous_output: 'state' }] } },
-    });
+    const { bus, control, commands } = loopHarness(
+      model,
+      {
+        rate_hz: 100,
+        chunking: { inference: 'inline', threshold: 0.5, aggregate: 'latest_only', inference_timeout_ms: 1000 },
+      },
+      {
+        inputs: { obs: { sources: [{ constant: [1, 1] }, { previous_output: 'state' }] } },
+      },
+    );
     await control.start();
     try {
       expect(control.stats().mode).toBe('inline');
@@ -48,10 +55,19 @@ describe('previous_output sources of a chunk policy run inline', () => {
 
   it('refuse at start a previous_output naming an output of several actions, whose length is no one action', async () => {
     const model = writeCountingChunkModel(tmp.path, 3);
-    const { bus, control } = loopHarness(model, { rate_hz: 100, chunking: { inference: 'inline', threshold: 0.5, aggregate: 'latest_only', inference_timeout_ms: 1000 } }, {
-      inputs: { obs: { sources: [{ constant: [1, 1] }, { previous_output: 'actions' }] } },
-    });
-    await expect(control.start()).rejects.toThrow(/policies\.p\.inputs\.obs\.sources\[1\]\.previous_output: output actions \[1,3,2\] holds 3 actions/);
+    const { bus, control } = loopHarness(
+      model,
+      {
+        rate_hz: 100,
+        chunking: { inference: 'inline', threshold: 0.5, aggregate: 'latest_only', inference_timeout_ms: 1000 },
+      },
+      {
+        inputs: { obs: { sources: [{ constant: [1, 1] }, { previous_output: 'actions' }] } },
+      },
+    );
+    await expect(control.start()).rejects.toThrow(
+      /policies\.p\.inputs\.obs\.sources\[1\]\.previous_output: output actions \[1,3,2\] holds 3 actions/,
+    );
     bus.close();
   });
 });

@@ -22,12 +22,29 @@ function writeRecurrent26(dir: string): string {
   return path;
 }
 
-describe('policy replay --config keeps the manifest\'s recurrent inputs with --normalize', () => {
-  it('replays a configured recurrent policy with the dataset\'s statistics as it does without them', async () => {
+describe("policy replay --config keeps the manifest's recurrent inputs with --normalize", () => {
+  it("replays a configured recurrent policy with the dataset's statistics as it does without them", async () => {
     const model = writeRecurrent26(tmp.path);
-    const config = testConfig(tmp.path, `policies:\n  rec:\n    model: ${model}\n    inputs:\n      h_in:\n        recurrent: h_out\n`);
+    const config = testConfig(
+      tmp.path,
+      `policies:\n  rec:\n    model: ${model}\n    inputs:\n      h_in:\n        recurrent: h_out\n`,
+    );
     const dataset = copyG1Dataset(tmp.path);
-    const args = ['policy', 'replay', 'rec', dataset, '--config', config, '--input', 'x=observation.state', '--output', 'y', '--episodes', '0', '--json'];
+    const args = [
+      'policy',
+      'replay',
+      'rec',
+      dataset,
+      '--config',
+      config,
+      '--input',
+      'x=observation.state',
+      '--output',
+      'y',
+      '--episodes',
+      '0',
+      '--json',
+    ];
     const plain = await runMain(args);
     expect(plain.stderr).toBe('');
     expect(plain.code).toBe(0);

@@ -14,14 +14,28 @@ describe('the run_policy skill drives an on-demand System 1 loop', () => {
     const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'run-policy-');
     cleanups.push(stop);
     const commands: number[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x) });
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '/cmd_vel',
+      queue: { depth: 10_000 },
+      handler: (m) => void commands.push(codec.decode<{ linear: { x: number } }>(m.type, m.data).linear.x),
+    });
     const sim = daemon.components.get('sim') as TurtlebotMazeSim;
     const agent = daemon.components.get('agent') as AgentComponent;
     const control = daemon.status().components.control;
     expect(control?.state).toBe('running'); // with no loop running: on-demand loops start only when asked
 
     const submit = (params: Record<string, unknown>) =>
-      agent.submitIntent({ intent_id: newId(), type: 'run_policy', params, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] }, 'internal');
+      agent.submitIntent(
+        {
+          intent_id: newId(),
+          type: 'run_policy',
+          params,
+          policy_ctx: { actor: 'test', source: 'internal' },
+          targets: [],
+        },
+        'internal',
+      );
     const ended = (id: string) => () => ['succeeded', 'failed'].includes(agent.getRun(id)!.run.status);
 
     const before = sim.world.distance;
@@ -39,6 +53,9 @@ describe('the run_policy skill drives an on-demand System 1 loop', () => {
 
     const unknown = await submit({ name: 'dance', seconds: 1 });
     await waitFor(ended(unknown.run_id), 'the failing run to end', 30_000);
-    expect(agent.getRun(unknown.run_id)!.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('no on-demand loop "dance"') });
+    expect(agent.getRun(unknown.run_id)!.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('no on-demand loop "dance"'),
+    });
   });
 });

@@ -5,8 +5,30 @@ describe('sim turtlebot-maze --driver policy (System 1 end to end)', () => {
   it('drives with the ONNX policy in a control loop and reports the loop in the summary', async () => {
     const dir = tempDir('sim-policy-');
     try {
-      const r = await runCli(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '12', '--json', '--config', testConfig(dir.path)], { cwd: dir.path });
-      const summary = JSON.parse(r.stdout) as { driver: string; distance_m: number; collisions: number; dropped: number; messages: Record<string, number>; loop: Record<string, number> };
+      const r = await runCli(
+        [
+          'sim',
+          'turtlebot-maze',
+          '--driver',
+          'policy',
+          '--speed',
+          '4',
+          '--duration',
+          '12',
+          '--json',
+          '--config',
+          testConfig(dir.path),
+        ],
+        { cwd: dir.path },
+      );
+      const summary = JSON.parse(r.stdout) as {
+        driver: string;
+        distance_m: number;
+        collisions: number;
+        dropped: number;
+        messages: Record<string, number>;
+        loop: Record<string, number>;
+      };
       expect(summary).toMatchObject({ driver: 'policy', collisions: 0, dropped: 0 });
       expect(r.code).toBe(0);
       expect(summary.distance_m).toBeGreaterThan(0.5); // it moved: the policy's commands reached the robot

@@ -14,9 +14,15 @@ export function simPolicyLoopConfig(): Record<string, unknown> {
         model: `${ROOT}/sim/turtlebot-maze/policy/avoid.onnx`,
         serve: false,
         inputs: { scan: { sources: [{ topic: '/scan', field: 'ranges', clip: [0, 3.5] }] } },
-        outputs: { cmd: { command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } } },
+        outputs: {
+          cmd: { command: { topic: '/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } },
+        },
       },
     },
-    control: { loops: { avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] } } },
+    control: {
+      loops: {
+        avoid: { policy: 'avoid', autostart: false, rate_hz: 10, max_observation_age_ms: 500, safe_action: [0, 0] },
+      },
+    },
   };
 }

@@ -22,7 +22,14 @@ describe('stale observations are counted per topic, as README says', () => {
           p: {
             model,
             serve: false,
-            inputs: { obs: { sources: [{ topic: '/joint_states', field: 'position', indices: [0] }, { topic: '/joint_states', field: 'velocity', indices: [0] }] } },
+            inputs: {
+              obs: {
+                sources: [
+                  { topic: '/joint_states', field: 'position', indices: [0] },
+                  { topic: '/joint_states', field: 'velocity', indices: [0] },
+                ],
+              },
+            },
             outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } },
           },
         },
@@ -31,7 +38,9 @@ describe('stale observations are counted per topic, as README says', () => {
       'stale-per-topic-',
     );
     cleanups.push(stop);
-    const control = daemon.components.get('control') as unknown as { loopStats(): { staleTicks: number; staleBySource: number[]; topics: string[] }[] };
+    const control = daemon.components.get('control') as unknown as {
+      loopStats(): { staleTicks: number; staleBySource: number[]; topics: string[] }[];
+    };
     await waitFor(() => control.loopStats()[0]!.staleTicks >= 5, 'five stale ticks');
     const url = (daemon.components.get('api') as unknown as { url: string }).url;
     const text = await (await fetch(`${url}/metrics`)).text();

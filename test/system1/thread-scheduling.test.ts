@@ -1,14 +1,21 @@
 import type { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { spawnTsWorker } from '../../adapters/lerobot/control/spawn-worker.ts';
-import { readThreadScheduling, type SchedulingRequest, type SchedulingResult } from '../../adapters/lerobot/control/thread-scheduling.ts';
+import {
+  readThreadScheduling,
+  type SchedulingRequest,
+  type SchedulingResult,
+} from '../../adapters/lerobot/control/thread-scheduling.ts';
 
 const onLinux = process.platform === 'linux';
 /** A CPU this process may run on (a container's cpuset need not include CPU 0). */
 const firstCpu = (): number => Number.parseInt(readThreadScheduling(process.pid).cpus, 10);
 
 /** Applies `request` in a fresh worker thread (so this thread keeps its scheduling) with `env`. */
-function applyInWorker(request: SchedulingRequest, env: NodeJS.ProcessEnv = process.env): Promise<{ result: SchedulingResult; worker: Worker }> {
+function applyInWorker(
+  request: SchedulingRequest,
+  env: NodeJS.ProcessEnv = process.env,
+): Promise<{ result: SchedulingResult; worker: Worker }> {
   const worker = spawnTsWorker(new URL('./scheduling-worker.ts', import.meta.url), { env, workerData: { request } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
@@ -23,7 +30,7 @@ async function finish(worker: Worker): Promise<void> {
 }
 
 describe.runIf(onLinux)('thread scheduling', () => {
-  it('reads a thread\'s policy and priorities from /proc', () => {
+  it("reads a thread's policy and priorities from /proc", () => {
     const tid = process.pid; // the main thread's id is the process id
     const s = readThreadScheduling(tid);
     expect(['other', 'fifo', 'rr']).toContain(s.policy);
@@ -53,9 +60,14 @@ describe.runIf(onLinux)('thread scheduling', () => {
   });
 
   it('without chrt, says so and applies the niceness instead', async () => {
-    const { result, worker } = await applyInWorker({ policy: 'rr', rtPriority: 20, nice: 3 }, { ...process.env, PATH: '/nonexistent' });
+    const { result, worker } = await applyInWorker(
+      { policy: 'rr', rtPriority: 20, nice: 3 },
+      { ...process.env, PATH: '/nonexistent' },
+    );
     try {
-      expect(result.summary).toMatch(/^SCHED_OTHER nice 3 \(SCHED_RR 20 refused: chrt not found \(install util-linux\); give the daemon CAP_SYS_NICE or LimitRTPRIO=20/);
+      expect(result.summary).toMatch(
+        /^SCHED_OTHER nice 3 \(SCHED_RR 20 refused: chrt not found \(install util-linux\); give the daemon CAP_SYS_NICE or LimitRTPRIO=20/,
+      );
       expect(readThreadScheduling(result.tid)).toMatchObject({ policy: 'other', nice: 3 });
     } finally {
       await finish(worker);

@@ -18,7 +18,11 @@ describe('stopping threads that are inside an inference', () => {
   it('stops an async chunk loop while its inference thread runs, sending the safe action last', async () => {
     const model = writeSlowChunkModel(tmp.path, 2);
     // K = 2 at 100 Hz with a run of a few hundred ms: the inference thread is nearly always in a run.
-    const { bus, control, commands } = loopHarness(model, { rate_hz: 100, on_underrun: 'skip' }, { inputs: CONSTANT_OBS });
+    const { bus, control, commands } = loopHarness(
+      model,
+      { rate_hz: 100, on_underrun: 'skip' },
+      { inputs: CONSTANT_OBS },
+    );
     await control.start();
     await vi.waitFor(() => expect(control.stats().chunks).toBeGreaterThanOrEqual(2), wait);
     await control.stop();

@@ -23,7 +23,8 @@ const log = pino({ level: 'silent' });
 const ARRAY = 'std_msgs/msg/Float64MultiArray';
 const OBS = encodeTensors([{ name: 'obs', shape: [1, 2], data: Float32Array.of(1, 2) }]);
 
-const errorCode = (reply: { payload: Uint8Array }): string | undefined => (decodeTensors(reply.payload).fields.error as { code: string } | undefined)?.code;
+const errorCode = (reply: { payload: Uint8Array }): string | undefined =>
+  (decodeTensors(reply.payload).fields.error as { code: string } | undefined)?.code;
 
 /** A policy whose runs wait until the test opens the gate; counts the runs that started. */
 class GatedPolicy implements PolicyExecutor {
@@ -47,7 +48,10 @@ class GatedPolicy implements PolicyExecutor {
 }
 
 async function gated(): Promise<{ bus: Bus; policy: GatedPolicy; service: VlaService; close: () => Promise<void> }> {
-  const runner = await PolicyRunner.open('gated', policySettings({ model: writeLinearModel(tmp.path, 'gated', [1, 0, 0, 1], [0, 0]) }));
+  const runner = await PolicyRunner.open(
+    'gated',
+    policySettings({ model: writeLinearModel(tmp.path, 'gated', [1, 0, 0, 1], [0, 0]) }),
+  );
   const bus = new Bus();
   const policy = new GatedPolicy(runner);
   const service = new VlaService(bus, policy, { maxPending: 3 });
@@ -59,7 +63,11 @@ describe('ai/inference/vla/<policy> admission', () => {
     const { bus, policy, close } = await gated();
     try {
       const codes: (string | undefined)[] = [];
-      const all = Array.from({ length: 5 }, () => bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 }).then((r) => void codes.push(errorCode(r))));
+      const all = Array.from({ length: 5 }, () =>
+        bus
+          .query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 })
+          .then((r) => void codes.push(errorCode(r))),
+      );
       // The gate is still shut: the two refusals come while the admitted three wait.
       await waitFor(() => codes.length === 2, 'two busy replies');
       expect(codes).toEqual(['busy', 'busy']);
@@ -75,7 +83,11 @@ describe('ai/inference/vla/<policy> admission', () => {
   it('drops a query whose caller timed out while it waited, without running the model', async () => {
     const { bus, policy, service, close } = await gated();
     try {
-      const first = bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 });
+      const first = bus.query(
+        'ai/inference/vla/gated',
+        { encoding: TENSOR_ENCODING, payload: OBS },
+        { timeoutMs: 60_000 },
+      );
       const late = bus.query('ai/inference/vla/gated', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 20 });
       await expect(late).rejects.toSatisfy((e) => e instanceof QueryError && e.code === 'timeout');
       policy.open();
@@ -97,7 +109,8 @@ describe('ai/inference/vla/<policy> admission', () => {
     const config = { policies: { slow: { model: slow, max_pending_queries: 2 } } };
     const ctx = componentContext(config, { bus, definitions, log, dataDir: tmp.path });
     const policies = new PoliciesComponent(ctx);
-    const query = () => bus.query('ai/inference/vla/slow', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 });
+    const query = () =>
+      bus.query('ai/inference/vla/slow', { encoding: TENSOR_ENCODING, payload: OBS }, { timeoutMs: 60_000 });
     let loop: ControlLoop | undefined;
     let timer: NodeJS.Timeout | undefined;
     try {
@@ -112,16 +125,30 @@ describe('ai/inference/vla/<policy> admission', () => {
       // An observation every 10 ms.
       loop = new ControlLoop({
         name: 'fast',
-        loop: Value.Default(LoopConfig, { policy: 'fast', rate_hz: 20, max_observation_age_ms: staleMs, scheduling: 'other', nice: 0 }) as LoopSettings,
+        loop: Value.Default(LoopConfig, {
+          policy: 'fast',
+          rate_hz: 20,
+          max_observation_age_ms: staleMs,
+          scheduling: 'other',
+          nice: 0,
+        }) as LoopSettings,
         policyName: 'fast',
-        policy: policySettings({ model: fast, serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } } }),
+        policy: policySettings({
+          model: fast,
+          serve: false,
+          inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+          outputs: { actions: { command: { topic: '/cmd', type: ARRAY } } },
+        }),
         bus,
         definitions,
         log,
         onCommand: (_values, safe) => void (fresh ||= !safe),
       });
       const obs = bus.advertise('/obs', ARRAY, { source: 'test' });
-      timer = setInterval(() => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.of(1, 2) })), 10);
+      timer = setInterval(
+        () => obs.publish(codec.encode(ARRAY, { layout: { dim: [], data_offset: 0 }, data: Float64Array.of(1, 2) })),
+        10,
+      );
       await loop.start();
       // Ticks before the first observation are stale by design; count from the first policy command on.
       await waitFor(() => fresh, 'a policy command', 20_000);

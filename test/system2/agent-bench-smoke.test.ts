@@ -16,7 +16,9 @@ describe('the agent benchmark', () => {
     });
     expect(r.stderr).not.toMatch(/Error/);
     expect(r.status).toBe(0);
-    expect(r.stdout).toMatch(/^agent loop per tool call \(faux model, 20 calls\/run, journal fsync never\) +[\d.]+ ms +[\d.]+ ms \(bare pi-agent-core Agent\) +[\d.]+x/m);
+    expect(r.stdout).toMatch(
+      /^agent loop per tool call \(faux model, 20 calls\/run, journal fsync never\) +[\d.]+ ms +[\d.]+ ms \(bare pi-agent-core Agent\) +[\d.]+x/m,
+    );
     expect(r.stdout).toMatch(/^agent loop per tool call, journal I\/O left out \(serialize only\) +[\d.]+ ms/m);
   });
 });

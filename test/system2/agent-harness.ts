@@ -23,7 +23,10 @@ export function fauxModel(): { faux: FauxProviderRegistration; model: ModelServi
   return { faux, model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) } };
 }
 
-export async function startAgent(ctx: TestContext, options: ConstructorParameters<typeof AgentComponent>[1] = {}): Promise<AgentComponent> {
+export async function startAgent(
+  ctx: TestContext,
+  options: ConstructorParameters<typeof AgentComponent>[1] = {},
+): Promise<AgentComponent> {
   const agent = new AgentComponent(ctx, options);
   agents.push(agent);
   await agent.start();
@@ -49,7 +52,15 @@ export function forgetAgent(agent: AgentComponent): void {
 }
 
 /** Waits until a run reaches one of `statuses` (by default any end); returns it with its events. */
-export async function settled(agent: AgentComponent, runId: string, statuses = ['succeeded', 'failed', 'cancelled', 'interrupted']) {
-  await waitFor(() => statuses.includes(agent.getRun(runId)?.run.status ?? ''), `run ${runId} to reach ${statuses.join('|')} (is ${agent.getRun(runId)?.run.status})`, 20_000);
+export async function settled(
+  agent: AgentComponent,
+  runId: string,
+  statuses = ['succeeded', 'failed', 'cancelled', 'interrupted'],
+) {
+  await waitFor(
+    () => statuses.includes(agent.getRun(runId)?.run.status ?? ''),
+    `run ${runId} to reach ${statuses.join('|')} (is ${agent.getRun(runId)?.run.status})`,
+    20_000,
+  );
   return agent.getRun(runId)!;
 }

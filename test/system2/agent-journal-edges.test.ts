@@ -24,13 +24,20 @@ afterEach(async () => {
   await runCleanups(cleanups);
 });
 
-const intent = (type: string, params: Record<string, unknown> = {}) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const intent = (type: string, params: Record<string, unknown> = {}) => ({
+  intent_id: newId(),
+  type,
+  params,
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 
 /** A MemoryJournal that holds back the write of a run's `cancelled` state until told, as a slow fsync does. */
 class SlowCancelJournal extends MemoryJournal {
   held: (() => void) | undefined;
   override async append(kind: string, data: unknown): Promise<JournalRecord> {
-    if (kind === 'run_state' && (data as { status?: string }).status === 'cancelled') await new Promise<void>((resolve) => (this.held = resolve));
+    if (kind === 'run_state' && (data as { status?: string }).status === 'cancelled')
+      await new Promise<void>((resolve) => (this.held = resolve));
     return super.append(kind, data);
   }
 }
@@ -45,7 +52,9 @@ describe('a cancel and an approval that cross', () => {
         return { reached: true, outcome: 'reached', message: 'arrived' };
       },
     };
-    const agent = await startAgent(componentContext({ agent: { require_approval: ['navigate_to'] } }, { journal }), { navigation });
+    const agent = await startAgent(componentContext({ agent: { require_approval: ['navigate_to'] } }, { journal }), {
+      navigation,
+    });
     const run = await agent.submitIntent(intent('navigate_to', { x: 3, y: 4 }), 'http');
     await settled(agent, run.run_id, ['awaiting_approval']);
 
@@ -55,7 +64,10 @@ describe('a cancel and an approval that cross', () => {
     const approving = agent.approve(run.run_id, 'ada');
     journal.held!();
     await expect(cancelling).resolves.toMatchObject({ status: 'cancelled' });
-    await expect(approving).rejects.toMatchObject({ code: 'conflict', message: `run ${run.run_id} ended (cancelled) before the approval could be applied: cancelled by bob` });
+    await expect(approving).rejects.toMatchObject({
+      code: 'conflict',
+      message: `run ${run.run_id} ended (cancelled) before the approval could be applied: cancelled by bob`,
+    });
 
     const { run: done, events } = await settled(agent, run.run_id);
     expect(done.status).toBe('cancelled');
@@ -63,7 +75,9 @@ describe('a cancel and an approval that cross', () => {
     // Stopping waits for every run task: anything that was going to act has acted by now.
     await stopAgents();
     expect(goals).toEqual([]);
-    expect(journal.records.filter((r) => r.kind === 'run_state').map((r) => (r.data as { status: string }).status)).toEqual(['pending', 'running', 'awaiting_approval', 'cancelled']);
+    expect(
+      journal.records.filter((r) => r.kind === 'run_state').map((r) => (r.data as { status: string }).status),
+    ).toEqual(['pending', 'running', 'awaiting_approval', 'cancelled']);
   });
 });
 
@@ -81,7 +95,13 @@ describe('runs show and diff on a journal with odd records', () => {
     await agent.stop();
     forgetAgent(agent);
     // Records of the run as a bug, another version or a hand edit may leave them.
-    const event = (kind: string, payload: unknown) => ({ event_id: newId(), run_id: run.run_id, kind, payload, ts: nowNs().toString() });
+    const event = (kind: string, payload: unknown) => ({
+      event_id: newId(),
+      run_id: run.run_id,
+      kind,
+      payload,
+      ts: nowNs().toString(),
+    });
     await journal.append('agent_event', event('tool.result', { call_id: 'skill-9', tool: 'stop' })); // no result
     await journal.append('agent_event', event('llm.message', { message: { role: 'assistant', content: [null, 7] } }));
     await journal.append('agent_event', event('intent.accepted', { intent: { type: 5 } }));
@@ -90,7 +110,10 @@ describe('runs show and diff on a journal with odd records', () => {
     await journal.append('run_state', null);
     await journal.close();
     // Bytes of the run's tool.call flipped on disk: its CRC no longer matches.
-    const segment = join(log, readdirSync(log).find((f) => f.endsWith('.log'))!);
+    const segment = join(
+      log,
+      readdirSync(log).find((f) => f.endsWith('.log'))!,
+    );
     const bytes = readFileSync(segment);
     const at = bytes.indexOf(`"run_id":"${run.run_id}","kind":"tool.call"`);
     expect(at).toBeGreaterThan(0);
@@ -105,18 +128,26 @@ describe('runs show and diff on a journal with odd records', () => {
     const lines = show.stdout.split('\n').map((l) => l.replace(/^ *\+[\d.]+s {2}/, ''));
     expect(lines).toEqual(
       expect.arrayContaining([
-        expect.stringMatching(/^gap +journal record \d+ could not be read \(damaged on disk\): events of this run may be missing here$/),
+        expect.stringMatching(
+          /^gap +journal record \d+ could not be read \(damaged on disk\): events of this run may be missing here$/,
+        ),
         expect.stringMatching(/^tool\.result +stop ok \{"stopped":true,"cancelled":null\} in [\d.]+ ms$/),
         'tool.result        {"call_id":"skill-9","tool":"stop"}',
         'llm.message        assistant: null 7 [undefined]',
         'intent.accepted    {"intent":{"type":5}}',
-        expect.stringMatching(/^skipped +journal record \d+ is not a valid agent event \(wrong or missing: event_id, payload, ts\); not shown$/),
-        expect.stringMatching(/^skipped +journal record \d+ is not a valid run state \(wrong or missing: .*status.*\); not shown$/),
+        expect.stringMatching(
+          /^skipped +journal record \d+ is not a valid agent event \(wrong or missing: event_id, payload, ts\); not shown$/,
+        ),
+        expect.stringMatching(
+          /^skipped +journal record \d+ is not a valid run state \(wrong or missing: .*status.*\); not shown$/,
+        ),
       ]),
     );
     expect(show.stdout).toMatch(/^run \S+: succeeded\nintent \S+ stop, plan skill:stop\n/);
 
-    const diff = await runMain(['runs', 'diff', run.run_id, other.run_id, '--config', config, '--json'], { cwd: dir.path });
+    const diff = await runMain(['runs', 'diff', run.run_id, other.run_id, '--config', config, '--json'], {
+      cwd: dir.path,
+    });
     expect(diff.code).toBe(0);
     const facts = (JSON.parse(diff.stdout) as { facts: { name: string; a: string; b: string }[] }).facts;
     expect(facts.find((f) => f.name === 'unreadable')).toMatchObject({ a: '3', b: '0' });

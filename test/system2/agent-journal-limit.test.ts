@@ -1,4 +1,8 @@
-import { createAssistantMessageEventStream, type AssistantMessage, type AssistantMessageEventStream } from '@mariozechner/pi-ai';
+import {
+  createAssistantMessageEventStream,
+  type AssistantMessage,
+  type AssistantMessageEventStream,
+} from '@mariozechner/pi-ai';
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { newId } from '../../daemon/contract/ids.ts';
@@ -22,18 +26,44 @@ describe('a record over the journal limit', () => {
     const dir = tempDir('agent-journal-limit-');
     const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
     const ctx = componentContext({ agent: { intent_topic: '', skills: ['stop'] } }, { journal });
-    const replies = [callStop({ note: 'x'.repeat(MAX_RECORD_BYTES) }), reply('Stopped.'), callStop({}), reply('Stopped.')];
-    const agent = new AgentComponent(ctx, { model: { streamFn: () => answer(replies.shift() ?? reply('nothing more')), primaryModel: undefined, available: () => ({ ok: true }) } });
+    const replies = [
+      callStop({ note: 'x'.repeat(MAX_RECORD_BYTES) }),
+      reply('Stopped.'),
+      callStop({}),
+      reply('Stopped.'),
+    ];
+    const agent = new AgentComponent(ctx, {
+      model: {
+        streamFn: () => answer(replies.shift() ?? reply('nothing more')),
+        primaryModel: undefined,
+        available: () => ({ ok: true }),
+      },
+    });
     await agent.start();
-    cleanups.push(dir.cleanup, () => journal.close(), () => agent.stop());
+    cleanups.push(
+      dir.cleanup,
+      () => journal.close(),
+      () => agent.stop(),
+    );
     const submit = (): Promise<RunState> =>
-      agent.submitIntent({ intent_id: newId(), type: 'natural_language', params: { text: 'stop' }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'internal');
+      agent.submitIntent(
+        {
+          intent_id: newId(),
+          type: 'natural_language',
+          params: { text: 'stop' },
+          policy_ctx: { actor: 't', source: 'internal' },
+          targets: [],
+        },
+        'internal',
+      );
 
     const huge = await submit();
     await waitFor(() => TERMINAL.includes(agent.getRun(huge.run_id)!.run.status), 'the run to end');
     const failed = agent.getRun(huge.run_id)!.run;
     expect(failed.status).toBe('failed');
-    expect(failed.reason).toMatch(/^events of the run were not journaled: journal .*: cannot append a agent_event record of \d+ bytes: over the journal's limit of 16777216 bytes \(16 MiB\) a record/);
+    expect(failed.reason).toMatch(
+      /^events of the run were not journaled: journal .*: cannot append a agent_event record of \d+ bytes: over the journal's limit of 16777216 bytes \(16 MiB\) a record/,
+    );
 
     const next = await submit();
     await waitFor(() => TERMINAL.includes(agent.getRun(next.run_id)!.run.status), 'the next run to end');
@@ -58,9 +88,19 @@ describe('a record over the journal limit', () => {
 // A model that answers at once (a streamed 16 MB argument takes minutes to parse, finding #2 of review s11).
 function message(content: AssistantMessage['content'], stopReason: AssistantMessage['stopReason']): AssistantMessage {
   const zero = { input: 0, output: 0, cacheRead: 0, cacheWrite: 0, total: 0 };
-  return { role: 'assistant', content, api: 'openai-completions', provider: 'test', model: 'test', usage: { ...zero, totalTokens: 0, cost: zero }, stopReason, timestamp: Date.now() };
+  return {
+    role: 'assistant',
+    content,
+    api: 'openai-completions',
+    provider: 'test',
+    model: 'test',
+    usage: { ...zero, totalTokens: 0, cost: zero },
+    stopReason,
+    timestamp: Date.now(),
+  };
 }
-const callStop = (args: Record<string, unknown>) => message([{ type: 'toolCall', id: newId(), name: 'stop', arguments: args }], 'toolUse');
+const callStop = (args: Record<string, unknown>) =>
+  message([{ type: 'toolCall', id: newId(), name: 'stop', arguments: args }], 'toolUse');
 const reply = (text: string) => message([{ type: 'text', text }], 'stop');
 function answer(m: AssistantMessage): AssistantMessageEventStream {
   const stream = createAssistantMessageEventStream();

@@ -1,4 +1,10 @@
-import { fauxAssistantMessage, fauxToolCall, registerFauxProvider, streamSimple, type FauxProviderRegistration } from '@mariozechner/pi-ai';
+import {
+  fauxAssistantMessage,
+  fauxToolCall,
+  registerFauxProvider,
+  streamSimple,
+  type FauxProviderRegistration,
+} from '@mariozechner/pi-ai';
 import { describe, expect, it } from 'vitest';
 import { AgentComponent } from '../../daemon/agent/agent-component.ts';
 import { RunStore } from '../../daemon/agent/run-store.ts';
@@ -23,17 +29,44 @@ type Call = { name: string; args: Record<string, unknown> };
 const STOP: Call = { name: 'stop', args: {} };
 const PUBLISH_ZERO: Call = { name: 'publish', args: { topic: '/cmd_vel', fields: { linear: { x: 0 } } } };
 
-async function setup(policyCtx: Record<string, unknown> = {}, calls = 5, hooks: PolicyHook[] = [], call: Call = STOP): Promise<{ agent: AgentComponent; journal: DurableJournal; faux: FauxProviderRegistration; ctx: TestContext; submit: () => Promise<RunState> }> {
+async function setup(
+  policyCtx: Record<string, unknown> = {},
+  calls = 5,
+  hooks: PolicyHook[] = [],
+  call: Call = STOP,
+): Promise<{
+  agent: AgentComponent;
+  journal: DurableJournal;
+  faux: FauxProviderRegistration;
+  ctx: TestContext;
+  submit: () => Promise<RunState>;
+}> {
   const dir = tempDir('agent-journal-');
   const journal = new DurableJournal({ dir: dir.path, fsync: 'never' });
   const ctx = componentContext({ agent: { intent_topic: '', skills: ['stop', 'publish'] } }, { journal });
   const faux = registerFauxProvider();
-  const steps = Array.from({ length: calls }, () => fauxAssistantMessage([fauxToolCall(call.name, call.args)], { stopReason: 'toolUse' }));
+  const steps = Array.from({ length: calls }, () =>
+    fauxAssistantMessage([fauxToolCall(call.name, call.args)], { stopReason: 'toolUse' }),
+  );
   faux.setResponses([...steps, fauxAssistantMessage('Stopped.')]);
-  const agent = new AgentComponent(ctx, { model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) }, hooks });
+  const agent = new AgentComponent(ctx, {
+    model: { streamFn: streamSimple, primaryModel: faux.getModel(), available: () => ({ ok: true }) },
+    hooks,
+  });
   await agent.start();
-  cleanups.push(dir.cleanup, () => journal.close(), () => faux.unregister(), () => agent.stop());
-  const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop, repeatedly' }, policy_ctx: { actor: 't', source: 'internal', ...policyCtx }, targets: [] };
+  cleanups.push(
+    dir.cleanup,
+    () => journal.close(),
+    () => faux.unregister(),
+    () => agent.stop(),
+  );
+  const intent = {
+    intent_id: newId(),
+    type: 'natural_language',
+    params: { text: 'stop, repeatedly' },
+    policy_ctx: { actor: 't', source: 'internal', ...policyCtx },
+    targets: [],
+  };
   return { agent, journal, faux, ctx, submit: () => agent.submitIntent(intent, 'internal') };
 }
 
@@ -53,7 +86,14 @@ describe('the agent journal', () => {
     // Write-ahead: each zero twist reaches /cmd_vel only after its tool.call is in the journal. (The call
     // is `publish`: `stop`, the one skill that acts first, is tested in robot-stop.test.ts.)
     const callsWhenTwisted: number[] = [];
-    ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: () => void callsWhenTwisted.push(journal.read(1, 10_000).filter((r) => (r.data as AgentEvent).kind === 'tool.call').length) });
+    ctx.bus.subscribe({
+      name: 'test-watch',
+      topic: '/cmd_vel',
+      handler: () =>
+        void callsWhenTwisted.push(
+          journal.read(1, 10_000).filter((r) => (r.data as AgentEvent).kind === 'tool.call').length,
+        ),
+    });
     const accepted = await submit();
     await waitFor(() => TERMINAL.includes(agent.getRun(accepted.run_id)!.run.status), 'the run to end');
     const { run, events } = agent.getRun(accepted.run_id)!;
@@ -102,11 +142,18 @@ describe('the agent journal', () => {
       name: 'slow',
       async beforeToolCall(ctx) {
         await later();
-        return ctx.callIndex === 2 ? { action: 'deny', rule: 'slow.second', reason: 'not the second call' } : { action: 'allow' };
+        return ctx.callIndex === 2
+          ? { action: 'deny', rule: 'slow.second', reason: 'not the second call' }
+          : { action: 'allow' };
       },
       async afterToolCall(_ctx, _input, result) {
         await later();
-        return { action: 'rewrite', rule: 'slow.tag', reason: 'tagged', value: result.ok ? { ok: true, output: { tagged: result.output } } : result };
+        return {
+          action: 'rewrite',
+          rule: 'slow.tag',
+          reason: 'tagged',
+          value: result.ok ? { ok: true, output: { tagged: result.output } } : result,
+        };
       },
     };
     const { agent, submit } = await setup({}, 3, [hook]);

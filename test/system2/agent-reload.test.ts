@@ -14,7 +14,13 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack();
 
-const intent = (type: string, params: Record<string, unknown>) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const intent = (type: string, params: Record<string, unknown>) => ({
+  intent_id: newId(),
+  type,
+  params,
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 
 /** A daemon running the real agent component (as the daemon builds it) with a navigation that never arrives. */
 async function daemonWithAgent() {
@@ -22,7 +28,12 @@ async function daemonWithAgent() {
   const navigation: NavigationService = { navigateTo: () => new Promise(() => {}) };
   const spec = SYSTEM2_COMPONENTS.find((s) => s.name === 'agent')!;
   const config = parseConfigText(stringify({ data_dir: './data' }), 'edge.yaml', {});
-  const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: [{ ...spec, create: (ctx) => new AgentComponent(ctx, { navigation }) }] });
+  const daemon = new Daemon({
+    config,
+    log: silentLogger(),
+    cwd: dir.path,
+    specs: [{ ...spec, create: (ctx) => new AgentComponent(ctx, { navigation }) }],
+  });
   await daemon.start();
   cleanups.push(dir.cleanup, () => daemon.stop());
   const agent = () => daemon.components.get('agent') as AgentComponent;
@@ -61,6 +72,8 @@ describe('agent on a config reload', () => {
     expect(await daemon.reload(next)).toEqual(['agent']);
     const { run } = agent().getRun(nav.run_id)!;
     expect(run.status).toBe('interrupted');
-    expect(run.reason).toBe('the agent component restarted for a config reload (agent.approval_timeout_s changed) while the run was running; submit the intent again to retry');
+    expect(run.reason).toBe(
+      'the agent component restarted for a config reload (agent.approval_timeout_s changed) while the run was running; submit the intent again to retry',
+    );
   });
 });

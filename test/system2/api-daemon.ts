@@ -15,9 +15,20 @@ const ENDED = ['succeeded', 'failed', 'cancelled', 'interrupted'];
  * Foxglove, lakehouse or retention), and the API calls of a test of the agent: submitting an intent and
  * polling its run until it reaches one of some statuses (by default any end). `stop` goes onto `cleanups`.
  */
-export async function apiDaemon(config: Record<string, unknown>, prefix: string, cleanups: (() => Promise<void> | void)[]) {
+export async function apiDaemon(
+  config: Record<string, unknown>,
+  prefix: string,
+  cleanups: (() => Promise<void> | void)[],
+) {
   const { daemon, codec, dir, stop } = await startDaemon(
-    { sim: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false }, api: { port: 0 }, ...config },
+    {
+      sim: { enabled: false },
+      foxglove: { enabled: false },
+      lakehouse: { enabled: false },
+      retention: { enabled: false },
+      api: { port: 0 },
+      ...config,
+    },
     prefix,
   );
   cleanups.push(stop);
@@ -27,7 +38,8 @@ export async function apiDaemon(config: Record<string, unknown>, prefix: string,
     for (;;) {
       const found = (await http(url, `/runs/${runId}`)).json as { run: ApiRun; events: ApiRunEvent[] };
       if (statuses.includes(found.run.status)) return found;
-      if (performance.now() > deadline) throw new Error(`run ${runId} never reached ${statuses.join('|')} (is ${found.run.status})`);
+      if (performance.now() > deadline)
+        throw new Error(`run ${runId} never reached ${statuses.join('|')} (is ${found.run.status})`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
@@ -36,6 +48,12 @@ export async function apiDaemon(config: Record<string, unknown>, prefix: string,
     const r = await http(url, '/intents', { body });
     return { status: r.status, text: r.text, run: r.json.run as ApiRun };
   };
-  const result: { daemon: Daemon; codec: MessageCodec; url: string; until: typeof until; submit: typeof submit } = { daemon, codec, url, until, submit };
+  const result: { daemon: Daemon; codec: MessageCodec; url: string; until: typeof until; submit: typeof submit } = {
+    daemon,
+    codec,
+    url,
+    until,
+    submit,
+  };
   return result;
 }

@@ -18,9 +18,14 @@ import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 afterEach(stopAgents);
 
-const intent = (type: string, params: Record<string, unknown> = {}) => ({ intent_id: newId(), type, params, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const intent = (type: string, params: Record<string, unknown> = {}) => ({
+  intent_id: newId(),
+  type,
+  params,
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 const WAITS = { agent: { require_approval: ['navigate_to', 'publish'] } };
-
 
 /** A navigation that arrives at once and remembers every goal it was sent: the robot's motion. */
 function recordingNavigation(goals: unknown[]): NavigationService {
@@ -47,7 +52,8 @@ async function pausedThenStopped(goals: unknown[]): Promise<{ journal: MemoryJou
 class SlowEndJournal extends MemoryJournal {
   held: (() => void) | undefined;
   override async append(kind: string, data: unknown): Promise<JournalRecord> {
-    if (kind === 'run_state' && (data as { status?: string }).status === 'succeeded') await new Promise<void>((resolve) => (this.held = resolve));
+    if (kind === 'run_state' && (data as { status?: string }).status === 'succeeded')
+      await new Promise<void>((resolve) => (this.held = resolve));
     return super.append(kind, data);
   }
 }
@@ -61,12 +67,21 @@ describe('approvals under faults', () => {
     const [approved] = await Promise.allSettled([restored.approve(runId, 'ada'), restored.cancel(runId, 'bob')]);
     expect((await settled(restored, runId)).run.status).toBe('cancelled');
     // The approval did not take: it says so, rather than answer with a state the run is leaving.
-    expect(approved).toMatchObject({ status: 'rejected', reason: { code: 'conflict', message: expect.stringMatching(/ended \(cancelled\) before the approval could be applied/) } });
+    expect(approved).toMatchObject({
+      status: 'rejected',
+      reason: {
+        code: 'conflict',
+        message: expect.stringMatching(/ended \(cancelled\) before the approval could be applied/),
+      },
+    });
 
     // Live: the approval releases the waiting call while the cancel ends the run.
     const run = await restored.submitIntent(intent('navigate_to', { x: 3, y: 4 }), 'http');
     await settled(restored, run.run_id, ['awaiting_approval']);
-    const [approvedLive] = await Promise.allSettled([restored.approve(run.run_id, 'ada'), restored.cancel(run.run_id, 'bob')]);
+    const [approvedLive] = await Promise.allSettled([
+      restored.approve(run.run_id, 'ada'),
+      restored.cancel(run.run_id, 'bob'),
+    ]);
     const { run: live, events } = await settled(restored, run.run_id);
     expect(live.status).toBe('cancelled');
     expect(approvedLive).toMatchObject({ status: 'rejected', reason: { code: 'conflict' } });
@@ -86,7 +101,10 @@ describe('approvals under faults', () => {
     (requested.data as { payload: { deadline: string } }).payload.deadline = '1';
     const after = await startAgent(componentContext(WAITS, { journal }), { navigation: recordingNavigation(goals) });
     // Asked at once, before the re-armed deadline's timer has had a chance to fire.
-    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/approval timed out/) });
+    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/approval timed out/),
+    });
     const { run, events } = await settled(after, runId);
     expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^approval timed out/) });
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'approval.requested', 'approval.expired']);
@@ -99,10 +117,18 @@ describe('approvals under faults', () => {
     const goals: unknown[] = [];
     const { journal, runId } = await pausedThenStopped(goals);
     // The reload restarted the agent with navigate_to no longer among its skills.
-    const after = await startAgent(componentContext({ agent: { skills: ['stop', 'read_topic'] } }, { journal }), { navigation: recordingNavigation(goals) });
-    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({ code: 'conflict', message: expect.stringMatching(/cannot resume under the current config: .*unknown intent type "navigate_to"/) });
+    const after = await startAgent(componentContext({ agent: { skills: ['stop', 'read_topic'] } }, { journal }), {
+      navigation: recordingNavigation(goals),
+    });
+    await expect(after.approve(runId, 'ada')).rejects.toMatchObject({
+      code: 'conflict',
+      message: expect.stringMatching(/cannot resume under the current config: .*unknown intent type "navigate_to"/),
+    });
     const { run } = after.getRun(runId)!;
-    expect(run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^approved by ada, but the run cannot resume/) });
+    expect(run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^approved by ada, but the run cannot resume/),
+    });
     // And so it stays after another restart: the end is in the journal.
     await after.stop();
     forgetAgent(after);
@@ -116,26 +142,39 @@ describe('approvals under faults', () => {
     const ctx = componentContext(WAITS);
     ctx.bus.subscribe({ name: 'test-watch', topic: '/cmd_vel', handler: (msg) => void sent.push(msg) });
     const agent = await startAgent(ctx);
-    const run = await agent.submitIntent(intent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }), 'http');
+    const run = await agent.submitIntent(
+      intent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }),
+      'http',
+    );
     await settled(agent, run.run_id, ['awaiting_approval']);
     // A SIGHUP denies publishing while the call waits; policy.* is taken live, the run goes on waiting.
-    agent.applySettings(parseConfigText(stringify({ ...WAITS, policy: { skills: { deny: ['publish'] } } }), 'edge.yaml', {}));
+    agent.applySettings(
+      parseConfigText(stringify({ ...WAITS, policy: { skills: { deny: ['publish'] } } }), 'edge.yaml', {}),
+    );
     await agent.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(agent, run.run_id);
-    expect(done).toMatchObject({ status: 'failed', reason: 'publish: refused by policy: skills.deny: publish matches policy.skills.deny' });
-    expect(events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload)).toEqual([expect.objectContaining({ rule: 'skills.deny', stage: 'before', tool: 'publish' })]);
+    expect(done).toMatchObject({
+      status: 'failed',
+      reason: 'publish: refused by policy: skills.deny: publish matches policy.skills.deny',
+    });
+    expect(events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload)).toEqual([
+      expect.objectContaining({ rule: 'skills.deny', stage: 'before', tool: 'publish' }),
+    ]);
     expect(events.filter((e) => e.kind === 'tool.call')).toEqual([]);
     expect(sent).toEqual([]);
   });
 
-  it('refuses a cancel that comes while the run\'s end is being written, naming how it ended', async () => {
+  it("refuses a cancel that comes while the run's end is being written, naming how it ended", async () => {
     const journal = new SlowEndJournal();
     const agent = await startAgent(componentContext({}, { journal }));
     const run = await agent.submitIntent(intent('stop'), 'http');
     await waitFor(() => journal.held !== undefined, 'the run to be writing its end');
     const cancelling = agent.cancel(run.run_id, 'bob');
     journal.held!();
-    await expect(cancelling).rejects.toMatchObject({ code: 'conflict', message: `run ${run.run_id} already ended (succeeded)` });
+    await expect(cancelling).rejects.toMatchObject({
+      code: 'conflict',
+      message: `run ${run.run_id} already ended (succeeded)`,
+    });
     expect((await settled(agent, run.run_id)).run.status).toBe('succeeded');
   });
 });

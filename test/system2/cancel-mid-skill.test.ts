@@ -28,10 +28,16 @@ afterEach(async () => {
   await stopAgents();
 });
 
-const resultsOf = (events: readonly AgentEvent[]) => events.filter((e) => e.kind === 'tool.result').map((e) => e.payload);
+const resultsOf = (events: readonly AgentEvent[]) =>
+  events.filter((e) => e.kind === 'tool.result').map((e) => e.payload);
 
 /** The tool.result of a call the run's end cut off. */
-function cutOff(tool: string, runEnded: string, error: unknown, options: { callId?: unknown; duration?: unknown } = {}) {
+function cutOff(
+  tool: string,
+  runEnded: string,
+  error: unknown,
+  options: { callId?: unknown; duration?: unknown } = {},
+) {
   const { callId = 'skill-1', duration = expect.any(Number) } = options;
   return { call_id: callId, tool, run_ended: runEnded, duration_ms: duration, result: { ok: false, error } };
 }
@@ -57,7 +63,10 @@ describe('a run cancelled while its skill acts', () => {
     const pattern = `^navigation to \\(${dock.x}, ${dock.y}\\) failed \\(cancelled\\): cancelled by ada: wrong room; the robot stopped at \\(-?[\\d.]+, -?[\\d.]+\\) after [\\d.]+ s of driving \\(robot time\\), [\\d.]+ m \\(straight line\\) from ${goal.replace(/[()]/g, '\\$&')}$`;
     expect(resultsOf(events)).toEqual([cutOff('navigate_to', 'cancelled', expect.stringMatching(new RegExp(pattern)))]);
     // Stopped: the last word on /cmd_vel is a zero Twist.
-    await waitFor(() => twists.length > 0 && isZero(twists.at(-1)!) && twists.slice(sentBefore).some(isZero), 'a zero Twist on /cmd_vel');
+    await waitFor(
+      () => twists.length > 0 && isZero(twists.at(-1)!) && twists.slice(sentBefore).some(isZero),
+      'a zero Twist on /cmd_vel',
+    );
 
     // `runs show` replays the call's end from the journal files.
     const dir = tempDir('cancel-mid-skill-');
@@ -66,7 +75,9 @@ describe('a run cancelled while its skill acts', () => {
     writeFileSync(config, `data_dir: ${JSON.stringify(daemon.dataDir)}\n`);
     const show = await runMain(['runs', 'show', run.run_id, '--config', config], { cwd: dir.path });
     expect(show.code).toBe(0);
-    expect(show.stdout).toMatch(/tool\.result +navigate_to error: navigation to .* failed \(cancelled\): cancelled by ada: wrong room; the robot stopped at/);
+    expect(show.stdout).toMatch(
+      /tool\.result +navigate_to error: navigation to .* failed \(cancelled\): cancelled by ada: wrong room; the robot stopped at/,
+    );
     expect(show.stdout).toMatch(/state +cancelled: cancelled by ada: wrong room\n$/);
   });
 
@@ -75,7 +86,14 @@ describe('a run cancelled while its skill acts', () => {
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     // A System 1 runner that stops on its signal and says how far it got, but leaves the stop to others.
     const policies: PolicyRunnerService = {
-      runPolicy: (_name, { signal }) => new Promise((resolve) => signal.addEventListener('abort', () => resolve({ ok: false, message: 'stopped early (cancelled) after 120 ticks' }), { once: true })),
+      runPolicy: (_name, { signal }) =>
+        new Promise((resolve) =>
+          signal.addEventListener(
+            'abort',
+            () => resolve({ ok: false, message: 'stopped early (cancelled) after 120 ticks' }),
+            { once: true },
+          ),
+        ),
     };
     const agent = await startAgent(ctx, { policies });
     const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 60 }), 'http');
@@ -83,7 +101,9 @@ describe('a run cancelled while its skill acts', () => {
     await agent.cancel(run.run_id, 'ada');
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada' });
-    expect(resultsOf(events)).toEqual([cutOff('run_policy', 'cancelled', 'policy avoid failed: stopped early (cancelled) after 120 ticks')]);
+    expect(resultsOf(events)).toEqual([
+      cutOff('run_policy', 'cancelled', 'policy avoid failed: stopped early (cancelled) after 120 ticks'),
+    ]);
     await waitFor(() => twists.length === 1, 'a Twist on /cmd_vel');
     expect(isZero(twists[0]!)).toBe(true);
   });
@@ -98,7 +118,8 @@ describe('a run cancelled while its skill acts', () => {
     await agent.cancel(run.run_id, 'ada');
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done.status).toBe('cancelled');
-    const unknown = 'the run ended (cancelled by ada) while run_policy was acting, and it did not return within 2000 ms of being stopped: what it did is unknown';
+    const unknown =
+      'the run ended (cancelled by ada) while run_policy was acting, and it did not return within 2000 ms of being stopped: what it did is unknown';
     expect(resultsOf(events)).toEqual([cutOff('run_policy', 'cancelled', unknown)]);
     expect(twists.filter(isZero)).toHaveLength(1);
   });
@@ -106,26 +127,48 @@ describe('a run cancelled while its skill acts', () => {
 
 /** A navigator that drives until it is stopped, and says so. */
 const endless: NavigationService = {
-  navigateTo: (_goal, { signal }) => new Promise((resolve) => signal!.addEventListener('abort', () => resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) }), { once: true })),
+  navigateTo: (_goal, { signal }) =>
+    new Promise((resolve) =>
+      signal!.addEventListener(
+        'abort',
+        () => resolve({ reached: false, outcome: 'cancelled', message: String((signal!.reason as Error).message) }),
+        { once: true },
+      ),
+    ),
 };
 
 describe('the drive a cancelled navigate_to reports', () => {
   /** A navigator that has sent its first drive command when cancelled, before any robot time passed. */
   const justStarted = (commanded: boolean): NavigationService => ({
     pose: { x: 0.5, y: 0.5 },
-    navigateTo: (_goal, { signal }) => new Promise((resolve) => signal!.addEventListener('abort', () => resolve({ reached: false, outcome: 'cancelled', message: 'cancelled by ada', elapsedS: 0, commanded }), { once: true })),
+    navigateTo: (_goal, { signal }) =>
+      new Promise((resolve) =>
+        signal!.addEventListener(
+          'abort',
+          () => resolve({ reached: false, outcome: 'cancelled', message: 'cancelled by ada', elapsedS: 0, commanded }),
+          { once: true },
+        ),
+      ),
   });
 
   for (const [commanded, said] of [
-    [true, 'cancelled by ada; the robot stopped at (0.50, 0.50) after 0.0 s of driving (robot time), 0.50 m (straight line) from (1.00, 0.50)'],
-    [false, 'cancelled by ada; it had not started driving: the robot is at (0.50, 0.50), 0.50 m (straight line) from (1.00, 0.50)'],
+    [
+      true,
+      'cancelled by ada; the robot stopped at (0.50, 0.50) after 0.0 s of driving (robot time), 0.50 m (straight line) from (1.00, 0.50)',
+    ],
+    [
+      false,
+      'cancelled by ada; it had not started driving: the robot is at (0.50, 0.50), 0.50 m (straight line) from (1.00, 0.50)',
+    ],
   ] as const) {
     it(`says the robot ${commanded ? 'had' : 'had not'} started when the navigator ${commanded ? 'had' : 'had not'} sent a drive command`, async () => {
       const agent = await startAgent(componentContext(), { navigation: justStarted(commanded) });
       const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 0.5 }), 'http');
       await acting(agent, run.run_id);
       await agent.cancel(run.run_id, 'ada');
-      expect(resultsOf(agent.getRun(run.run_id)!.events)).toEqual([cutOff('navigate_to', 'cancelled', `navigation to (1, 0.5) failed (cancelled): ${said}`)]);
+      expect(resultsOf(agent.getRun(run.run_id)!.events)).toEqual([
+        cutOff('navigate_to', 'cancelled', `navigation to (1, 0.5) failed (cancelled): ${said}`),
+      ]);
     });
   }
 });
@@ -133,16 +176,29 @@ describe('the drive a cancelled navigate_to reports', () => {
 describe('a natural-language run cancelled while its tool acts', () => {
   it('journals the tool call the model made as cancelled, and asks the model nothing more', async () => {
     const { faux, model } = fauxModel();
-    faux.setResponses([fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 2 })], { stopReason: 'toolUse' }), fauxAssistantMessage('Arrived.')]);
+    faux.setResponses([
+      fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 2 })], { stopReason: 'toolUse' }),
+      fauxAssistantMessage('Arrived.'),
+    ]);
     const agent = await startAgent(componentContext(), { model, navigation: endless });
-    const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'go to (1, 2)' }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] };
+    const intent = {
+      intent_id: newId(),
+      type: 'natural_language',
+      params: { text: 'go to (1, 2)' },
+      policy_ctx: { actor: 't', source: 'internal' },
+      targets: [],
+    };
     const run = await agent.submitIntent(intent, 'http');
     await acting(agent, run.run_id);
     await agent.cancel(run.run_id, 'ada');
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done.status).toBe('cancelled');
     const call = events.find((e) => e.kind === 'tool.call')!;
-    expect(resultsOf(events)).toEqual([cutOff('navigate_to', 'cancelled', 'navigation to (1, 2) failed (cancelled): cancelled by ada', { callId: call.payload.call_id })]);
+    expect(resultsOf(events)).toEqual([
+      cutOff('navigate_to', 'cancelled', 'navigation to (1, 2) failed (cancelled): cancelled by ada', {
+        callId: call.payload.call_id,
+      }),
+    ]);
     await stopAgents();
     expect(faux.state.callCount).toBe(1);
   });
@@ -158,7 +214,8 @@ describe('a run whose daemon stops while its skill acts', () => {
     forgetAgent(agent);
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done.status).toBe('interrupted');
-    const stopped = 'navigation to (1, 2) failed (cancelled): the daemon stopped while the run was running; submit the intent again to retry';
+    const stopped =
+      'navigation to (1, 2) failed (cancelled): the daemon stopped while the run was running; submit the intent again to retry';
     expect(resultsOf(events)).toEqual([cutOff('navigate_to', 'interrupted', stopped)]);
   });
 
@@ -175,7 +232,8 @@ describe('a run whose daemon stops while its skill acts', () => {
     const { run: done, events } = after.getRun(run.run_id)!;
     expect(done.status).toBe('interrupted');
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);
-    const unknown = 'the daemon stopped while navigate_to was acting (it did not shut down cleanly): what it did is unknown';
+    const unknown =
+      'the daemon stopped while navigate_to was acting (it did not shut down cleanly): what it did is unknown';
     expect(resultsOf(events)).toEqual([cutOff('navigate_to', 'interrupted', unknown, { duration: null })]);
   });
 });

@@ -33,7 +33,11 @@ export class DaemonProcess {
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
 
-  async waitForLog(predicate: (line: Record<string, unknown>) => boolean, what: string, timeoutMs = 30_000): Promise<Record<string, unknown>> {
+  async waitForLog(
+    predicate: (line: Record<string, unknown>) => boolean,
+    what: string,
+    timeoutMs = 30_000,
+  ): Promise<Record<string, unknown>> {
     const until = performance.now() + timeoutMs;
     while (performance.now() < until) {
       const found = this.logs.find(predicate);

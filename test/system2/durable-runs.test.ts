@@ -26,7 +26,11 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
       api: { port: 0 },
       foxglove: { enabled: false },
       journal: { fsync: 'always' },
-      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 1, backoff_ms: 5, ...endpoint }] },
+      llm: {
+        endpoints: [
+          { name: 'local', base_url: server.baseUrl, model: 'scripted-model', retries: 1, backoff_ms: 5, ...endpoint },
+        ],
+      },
       agent,
     }),
   );
@@ -38,7 +42,12 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
   };
   /** The same daemon in this process, where the process boundary is not what a test is about. */
   const startInProcess = async () => {
-    const daemon = new Daemon({ config: loadConfigFile(config).config, configFile: config, log: silentLogger(), cwd: dir.path });
+    const daemon = new Daemon({
+      config: loadConfigFile(config).config,
+      configFile: config,
+      log: silentLogger(),
+      cwd: dir.path,
+    });
     cleanups.push(() => daemon.stop());
     await daemon.start();
     return daemon;
@@ -47,15 +56,21 @@ async function setup(agent: Record<string, unknown>, endpoint: Record<string, un
   const cli = async (...args: string[]) => {
     const result = await runMain([...args, '--config', config, '--json'], { cwd: dir.path });
     // intent --wait --json prints a line per event first: the run is its last line.
-    const body = result.stdout ? (JSON.parse(result.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>) : {};
+    const body = result.stdout
+      ? (JSON.parse(result.stdout.trimEnd().split('\n').at(-1)!) as Record<string, unknown>)
+      : {};
     return { ...result, body };
   };
   /** GET from the running daemon's API (where it wrote run/api.json), for polling without spawning the CLI. */
-  const api = async <T,>(path: string): Promise<T> => {
+  const api = async <T>(path: string): Promise<T> => {
     const { url } = JSON.parse(readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')) as { url: string };
     return (await (await fetch(`${url}${path}`)).json()) as T;
   };
-  const until = async (runId: string, done: (found: { run: Run; events: { kind: string }[] }) => boolean, timeoutMs = 30_000) => {
+  const until = async (
+    runId: string,
+    done: (found: { run: Run; events: { kind: string }[] }) => boolean,
+    timeoutMs = 30_000,
+  ) => {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const found = await api<{ run: Run; events: { kind: string }[] }>(`/runs/${runId}`);
@@ -77,7 +92,10 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     const daemon = await t.start();
     const submitted = await t.cli('intent', '--text', 'stop the robot', '--wait');
     const run = submitted.body.run as Run;
-    expect(run).toMatchObject({ status: 'awaiting_approval', reason: expect.stringMatching(/^skill.requires_approval/) });
+    expect(run).toMatchObject({
+      status: 'awaiting_approval',
+      reason: expect.stringMatching(/^skill.requires_approval/),
+    });
     await daemon.kill();
 
     // With no daemon, the journal still tells the story.
@@ -116,8 +134,13 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     // The daemon after the crash in this process: the kill -9 above is the one that must be a real process.
     const restarted = await t.startInProcess();
     const shown = await t.cli('runs', 'show', run.run_id);
-    expect(shown.body.run).toMatchObject({ status: 'interrupted', reason: expect.stringMatching(/daemon stopped while the run was running/) });
-    expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']));
+    expect(shown.body.run).toMatchObject({
+      status: 'interrupted',
+      reason: expect.stringMatching(/daemon stopped while the run was running/),
+    });
+    expect((shown.body as { entries: { kind: string }[] }).entries.map((e) => e.kind)).toEqual(
+      expect.arrayContaining(['intent.accepted', 'llm.message', 'tool.call']),
+    );
     await restarted.stop();
   });
 
@@ -128,16 +151,24 @@ describe('durable runs of the edge agent (a real daemon, a vLLM-style SSE server
     const daemon = await t.startInProcess();
     const nl = await t.cli('intent', '--text', 'go somewhere', '--wait', '--timeout-s', '20');
     expect(nl.code).toBe(1);
-    expect(nl.body.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/local attempt 1: no response from the server \(300 ms\)/) });
+    expect(nl.body.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/local attempt 1: no response from the server \(300 ms\)/),
+    });
     // The endpoint is now known down: the next one fails at once, without a request.
     const requests = t.server.chats.length;
     const again = await t.cli('intent', '--text', 'go somewhere else');
-    expect(again.body.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^System 2 unavailable: every model endpoint failed recently/) });
+    expect(again.body.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^System 2 unavailable: every model endpoint failed recently/),
+    });
     expect(t.server.chats).toHaveLength(requests);
     const skill = await t.cli('intent', 'stop', '--wait');
     expect(skill.body.run).toMatchObject({ status: 'succeeded' });
     const status = await t.cli('status');
-    expect((status.body.status as { components: Record<string, { state: string }> }).components.agent).toMatchObject({ state: 'degraded' });
+    expect((status.body.status as { components: Record<string, { state: string }> }).components.agent).toMatchObject({
+      state: 'degraded',
+    });
     await daemon.stop();
   });
 });

@@ -27,7 +27,11 @@ const withCredentials = (baseUrl: string): string => baseUrl.replace('://', '://
 const BASIC = `Basic ${Buffer.from('robot:pa ss').toString('base64')}`;
 
 function endpoint(baseUrl: string): LlmEndpointSettings {
-  const config = parseConfigText(stringify({ llm: { endpoints: [{ name: 'proxy', base_url: baseUrl, model: 'm' }] } }), 'edge.yaml', {});
+  const config = parseConfigText(
+    stringify({ llm: { endpoints: [{ name: 'proxy', base_url: baseUrl, model: 'm' }] } }),
+    'edge.yaml',
+    {},
+  );
   return config.llm.endpoints[0]!;
 }
 
@@ -49,7 +53,11 @@ describe('credentials in an endpoint base_url', () => {
     s.enqueue({ text: 'hello' });
     const resolved = resolveEndpoint(endpoint(withCredentials(s.baseUrl)), {});
     expect(resolved.model.baseUrl).toBe(s.baseUrl);
-    const reply = await streamSimple(resolved.model, { messages: [{ role: 'user', content: 'hi', timestamp: Date.now() }] }, { apiKey: resolved.apiKey }).result();
+    const reply = await streamSimple(
+      resolved.model,
+      { messages: [{ role: 'user', content: 'hi', timestamp: Date.now() }] },
+      { apiKey: resolved.apiKey },
+    ).result();
     expect(reply.stopReason).toBe('stop');
     expect(s.chats[0]!.headers.authorization).toBe(BASIC);
   });
@@ -57,7 +65,11 @@ describe('credentials in an endpoint base_url', () => {
   it('are refused beside api_key_env (both would be the Authorization header), and a base_url that is no http URL is refused at start', async () => {
     const refused = (base_url: string, extra: Record<string, string> = {}) => {
       try {
-        parseConfigText(stringify({ llm: { endpoints: [{ name: 'e', base_url, model: 'm', ...extra }] } }), 'edge.yaml', {});
+        parseConfigText(
+          stringify({ llm: { endpoints: [{ name: 'e', base_url, model: 'm', ...extra }] } }),
+          'edge.yaml',
+          {},
+        );
         return '';
       } catch (error) {
         return (error as Error).message;
@@ -66,11 +78,17 @@ describe('credentials in an endpoint base_url', () => {
     expect(refused('http://u:secret@127.0.0.1:8000/v1', { api_key_env: 'VLLM_API_KEY' })).toBe(
       'edge.yaml: llm.endpoints[0].api_key_env: set, and base_url holds credentials too: both go in the Authorization header (Bearer and Basic); keep one',
     );
-    expect(refused('localhost:8000/v1')).toBe('edge.yaml: llm.endpoints[0].base_url: expected an http:// or https:// URL, got "localhost:8000/v1" (did you mean "http://localhost:8000/v1"?)');
-    expect(refused('http//localhost:8000/v1')).toBe('edge.yaml: llm.endpoints[0].base_url: "http//localhost:8000/v1" is not a URL: write it in full, e.g. http://localhost:8000/v1');
+    expect(refused('localhost:8000/v1')).toBe(
+      'edge.yaml: llm.endpoints[0].base_url: expected an http:// or https:// URL, got "localhost:8000/v1" (did you mean "http://localhost:8000/v1"?)',
+    );
+    expect(refused('http//localhost:8000/v1')).toBe(
+      'edge.yaml: llm.endpoints[0].base_url: "http//localhost:8000/v1" is not a URL: write it in full, e.g. http://localhost:8000/v1',
+    );
     expect(refused('http://127.0.0.1:8000/v1')).toBe('');
     const cli = await runMain(['llm', 'check', '--base-url', 'localhost:8000']);
     expect(cli.code).toBe(2);
-    expect(cli.stderr).toContain('--base-url: expected an http:// or https:// URL, got "localhost:8000" (did you mean "http://localhost:8000"?)');
+    expect(cli.stderr).toContain(
+      '--base-url: expected an http:// or https:// URL, got "localhost:8000" (did you mean "http://localhost:8000"?)',
+    );
   });
 });

@@ -17,7 +17,13 @@ async function setup() {
   const server = new OpenAiSseServer();
   await server.start();
   cleanups.push(() => server.close());
-  const daemon = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', cooldown_ms: 600_000 }] } }, 'cooldown-', cleanups);
+  const daemon = await apiDaemon(
+    {
+      llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model', cooldown_ms: 600_000 }] },
+    },
+    'cooldown-',
+    cleanups,
+  );
   const intent = async (text: string) => {
     const created = await daemon.submit({ type: 'natural_language', params: { text } });
     expect(created.status, created.text).toBe(201);
@@ -29,7 +35,11 @@ async function setup() {
 describe('an endpoint that refuses one request as bad (HTTP 400)', () => {
   it('still answers the next intent, and the agent does not report System 2 down', { timeout: 30_000 }, async () => {
     const { server, url, until, intent } = await setup();
-    server.enqueue({ status: 400, message: "This model's maximum context length is 32768 tokens. However, you requested 33012 tokens (32000 in the messages, 1012 in the completion)." });
+    server.enqueue({
+      status: 400,
+      message:
+        "This model's maximum context length is 32768 tokens. However, you requested 33012 tokens (32000 in the messages, 1012 in the completion).",
+    });
     const first = await until((await intent('a very long story')).run_id);
     expect(first.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('maximum context length') });
     // Not retried: the same request would be refused the same way.

@@ -21,7 +21,13 @@ async function check(polygon: { x: number; y: number }[]) {
 
 describe('policy.geofence.polygon', () => {
   it('refuses a polygon of one or two points, naming the key, rather than run with no fence', async () => {
-    for (const polygon of [[{ x: 0, y: 0 }], [{ x: 0, y: 0 }, { x: 4, y: 0 }]]) {
+    for (const polygon of [
+      [{ x: 0, y: 0 }],
+      [
+        { x: 0, y: 0 },
+        { x: 4, y: 0 },
+      ],
+    ]) {
       const r = await check(polygon);
       expect(r.code, r.stdout).toBe(2);
       expect(r.stdout).toContain('policy.geofence.polygon:');
@@ -30,6 +36,14 @@ describe('policy.geofence.polygon', () => {
 
   it('takes no points (no fence) and three or more', async () => {
     expect((await check([])).code).toBe(0);
-    expect((await check([{ x: 0, y: 0 }, { x: 4, y: 0 }, { x: 4, y: 4 }])).code).toBe(0);
+    expect(
+      (
+        await check([
+          { x: 0, y: 0 },
+          { x: 4, y: 0 },
+          { x: 4, y: 4 },
+        ])
+      ).code,
+    ).toBe(0);
   });
 });

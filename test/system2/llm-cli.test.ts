@@ -33,9 +33,20 @@ describe('auraison-edge llm check', () => {
     s.enqueue({ text: 'ok' });
     const r = await runMain(['llm', 'check', '--base-url', s.baseUrl, '--json']);
     expect(r.code).toBe(0);
-    const report = JSON.parse(r.stdout) as { ok: boolean; endpoints: { model: string; models: { ids: string[] }; completion: { ok: boolean; content: string; ttft_ms: number } }[] };
+    const report = JSON.parse(r.stdout) as {
+      ok: boolean;
+      endpoints: {
+        model: string;
+        models: { ids: string[] };
+        completion: { ok: boolean; content: string; ttft_ms: number };
+      }[];
+    };
     expect(report.ok).toBe(true);
-    expect(report.endpoints[0]).toMatchObject({ model: 'qwen2.5-7b-instruct', models: { ids: ['qwen2.5-7b-instruct'] }, completion: { ok: true, content: 'ok' } });
+    expect(report.endpoints[0]).toMatchObject({
+      model: 'qwen2.5-7b-instruct',
+      models: { ids: ['qwen2.5-7b-instruct'] },
+      completion: { ok: true, content: 'ok' },
+    });
     expect(s.chats[0]!.body).toMatchObject({ model: 'qwen2.5-7b-instruct', max_tokens: 8, stream: true });
   });
 
@@ -47,7 +58,16 @@ describe('auraison-edge llm check', () => {
     expect(failed.stdout).toMatch(/^FAIL cli /);
     expect(failed.stdout).toContain('problem: the configured model other-model is not among them');
     expect(failed.stdout).toMatch(/completion: failed: 500 CUDA out of memory/);
-    const down = await runMain(['llm', 'check', '--base-url', 'http://127.0.0.1:9/v1', '--model', 'm', '--timeout-ms', '500']);
+    const down = await runMain([
+      'llm',
+      'check',
+      '--base-url',
+      'http://127.0.0.1:9/v1',
+      '--model',
+      'm',
+      '--timeout-ms',
+      '500',
+    ]);
     expect(down.code).toBe(1);
     // fetch refuses port 9 itself (its blocked-ports list): the innermost cause says so.
     expect(down.stdout).toMatch(/models: failed: bad port/);
@@ -55,14 +75,33 @@ describe('auraison-edge llm check', () => {
 
   it('says why a connection failed (refused with host and port, DNS), not the library\'s bare "Connection error.", and hides a password', async () => {
     const port = await deadPort();
-    const refused = await runMain(['llm', 'check', '--base-url', `http://localhost:${port}/v1`, '--model', 'm', '--json']);
+    const refused = await runMain([
+      'llm',
+      'check',
+      '--base-url',
+      `http://localhost:${port}/v1`,
+      '--model',
+      'm',
+      '--json',
+    ]);
     expect(refused.code).toBe(1);
-    const report = JSON.parse(refused.stdout) as { endpoints: { models: { error: string }; completion: { error: string } }[] };
-    expect(report.endpoints[0]!.models.error).toMatch(new RegExp(`^connection refused \\(ECONNREFUSED (127\\.0\\.0\\.1|::1):${port}\\)`));
+    const report = JSON.parse(refused.stdout) as {
+      endpoints: { models: { error: string }; completion: { error: string } }[];
+    };
+    expect(report.endpoints[0]!.models.error).toMatch(
+      new RegExp(`^connection refused \\(ECONNREFUSED (127\\.0\\.0\\.1|::1):${port}\\)`),
+    );
     expect(report.endpoints[0]!.completion.error).toMatch(/^connection refused/);
     const dns = await runMain(['llm', 'check', '--base-url', 'http://no-such-host.invalid/v1', '--model', 'm']);
     expect(dns.stdout).toMatch(/models: failed: DNS lookup failed.* \((ENOTFOUND|EAI_AGAIN) no-such-host\.invalid\)/);
-    const secret = await runMain(['llm', 'check', '--base-url', `http://user:hunter2@127.0.0.1:${port}/v1`, '--model', 'm']);
+    const secret = await runMain([
+      'llm',
+      'check',
+      '--base-url',
+      `http://user:hunter2@127.0.0.1:${port}/v1`,
+      '--model',
+      'm',
+    ]);
     expect(secret.code).toBe(1);
     expect(secret.stdout).toContain('http://user:***@127.0.0.1');
     expect(secret.stdout).not.toContain('hunter2');
@@ -72,14 +111,23 @@ describe('auraison-edge llm check', () => {
     const s = await server(['served-model']);
     s.stallModels = true;
     s.enqueue({ text: 'ok' });
-    const r = await runMain(['llm', 'check', '--base-url', s.baseUrl, '--model', 'served-model', '--timeout-ms', '300']);
+    const r = await runMain([
+      'llm',
+      'check',
+      '--base-url',
+      s.baseUrl,
+      '--model',
+      'served-model',
+      '--timeout-ms',
+      '300',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stdout).toContain(`models: failed: no complete answer from ${s.baseUrl}/models within 300 ms`);
     // The next step still runs: the completion answers.
     expect(r.stdout).toMatch(/completion: first token .* "ok"/);
   });
 
-  it('keeps the openai library\'s own console lines off stderr on a garbage stream', async () => {
+  it("keeps the openai library's own console lines off stderr on a garbage stream", async () => {
     const s = await server(['m']);
     s.enqueue({ raw: 'data: {not json}\n\n', contentType: 'text/event-stream' });
     // A real process: the library writes with console.error, to the process's stderr, which runMain does not see.
@@ -89,7 +137,7 @@ describe('auraison-edge llm check', () => {
     expect(r.stderr).not.toMatch(/Could not parse message into JSON|From chunk/);
   });
 
-  it('checks the config\'s endpoints, and reports bad usage with exit 2', async () => {
+  it("checks the config's endpoints, and reports bad usage with exit 2", async () => {
     const none = await runMain(['llm', 'check']);
     expect(none.code).toBe(1);
     expect(none.stdout).toContain('no endpoint to check: llm.endpoints is empty');
@@ -104,25 +152,52 @@ describe('the ai/inference/llm bus query', () => {
     const b = await server();
     const bus = new Bus();
     const ctx = componentContext(
-      { llm: { endpoints: [{ name: 'local', base_url: a.baseUrl, model: 'scripted-model', retries: 0, structured_outputs: 'vllm' }, { name: 'gateway', base_url: b.baseUrl, model: 'scripted-model' }] } },
+      {
+        llm: {
+          endpoints: [
+            { name: 'local', base_url: a.baseUrl, model: 'scripted-model', retries: 0, structured_outputs: 'vllm' },
+            { name: 'gateway', base_url: b.baseUrl, model: 'scripted-model' },
+          ],
+        },
+      },
       { bus },
     );
     const llm = new LlmComponent(ctx, {});
     await llm.start();
-    expect(bus.queryables().sort()).toEqual(['ai/inference/llm/default', 'ai/inference/llm/gateway', 'ai/inference/llm/local']);
+    expect(bus.queryables().sort()).toEqual([
+      'ai/inference/llm/default',
+      'ai/inference/llm/gateway',
+      'ai/inference/llm/local',
+    ]);
     const ask = async (name: string, body: unknown) => {
-      const reply = await bus.query(name, { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(body)) }, { timeoutMs: 10_000 });
+      const reply = await bus.query(
+        name,
+        { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify(body)) },
+        { timeoutMs: 10_000 },
+      );
       return JSON.parse(new TextDecoder().decode(reply.payload)) as Record<string, unknown>;
     };
-    const schema = { name: 'goal', schema: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'], additionalProperties: false } };
+    const schema = {
+      name: 'goal',
+      schema: { type: 'object', properties: { x: { type: 'number' } }, required: ['x'], additionalProperties: false },
+    };
     a.enqueue({ text: '{"x": 1.5}' });
-    expect(await ask('ai/inference/llm/local', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema })).toMatchObject({ endpoint: 'local', content: '{"x": 1.5}', parsed: { x: 1.5 } });
+    expect(
+      await ask('ai/inference/llm/local', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema }),
+    ).toMatchObject({ endpoint: 'local', content: '{"x": 1.5}', parsed: { x: 1.5 } });
     expect(a.chats[0]!.body.structured_outputs).toEqual({ json: schema.schema });
     // A reply that breaks the schema is an error, not an answer; the chain then asks the next endpoint.
     a.enqueue({ text: '{"y": 2}' });
     b.enqueue({ text: '{"x": 3}' });
-    expect(await ask('ai/inference/llm/default', { messages: [{ role: 'user', content: 'where?' }], response_schema: schema })).toMatchObject({ endpoint: 'gateway', parsed: { x: 3 } });
-    await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(/llm query request: messages: expected array of 1 to 256 items, got \[\]/);
+    expect(
+      await ask('ai/inference/llm/default', {
+        messages: [{ role: 'user', content: 'where?' }],
+        response_schema: schema,
+      }),
+    ).toMatchObject({ endpoint: 'gateway', parsed: { x: 3 } });
+    await expect(ask('ai/inference/llm/local', { messages: [] })).rejects.toThrow(
+      /llm query request: messages: expected array of 1 to 256 items, got \[\]/,
+    );
     await llm.stop();
     expect(bus.queryables()).toEqual([]);
     bus.close();

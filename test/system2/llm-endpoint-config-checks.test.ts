@@ -13,12 +13,26 @@ import { cleanupStack } from '../helpers/cleanups.ts';
 const cleanups = cleanupStack();
 
 describe('llm.endpoints[] timeouts past what a timer can hold', () => {
-  for (const key of ['connect_timeout_ms', 'first_token_timeout_ms', 'idle_timeout_ms', 'request_timeout_ms', 'backoff_ms', 'backoff_max_ms']) {
+  for (const key of [
+    'connect_timeout_ms',
+    'first_token_timeout_ms',
+    'idle_timeout_ms',
+    'request_timeout_ms',
+    'backoff_ms',
+    'backoff_max_ms',
+  ]) {
     it(`refuses ${key} over 2^31-1 ms at the config check, naming the key`, async () => {
       const dir = tempDir('llm-endpoint-timeouts-');
       cleanups.push(dir.cleanup);
       const file = join(dir.path, 'edge.yaml');
-      writeFileSync(file, stringify({ llm: { endpoints: [{ name: 'local', base_url: 'http://127.0.0.1:8000/v1', model: 'm', [key]: 3_000_000_000 }] } }));
+      writeFileSync(
+        file,
+        stringify({
+          llm: {
+            endpoints: [{ name: 'local', base_url: 'http://127.0.0.1:8000/v1', model: 'm', [key]: 3_000_000_000 }],
+          },
+        }),
+      );
       const r = await runMain(['config', 'check', '--config', file]);
       expect(r.code, r.stdout).toBe(2);
       expect(r.stdout).toContain(`llm.endpoints[0].${key}: expected`);

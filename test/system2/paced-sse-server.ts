@@ -13,8 +13,10 @@ export async function pacedSseServer(
 ): Promise<{ baseUrl: string; readonly chats: number; close: () => Promise<void> }> {
   const { paceMs, finish = 'stop' } = options;
   let chats = 0;
-  const chunk = (body: Record<string, unknown>) => `data: ${JSON.stringify({ id: 'chatcmpl-paced', object: 'chat.completion.chunk', created: 1, model: 'm', ...body })}\n\n`;
-  const frame = (delta: Record<string, unknown>, reason: string | null = null) => chunk({ choices: [{ index: 0, delta, logprobs: null, finish_reason: reason }] });
+  const chunk = (body: Record<string, unknown>) =>
+    `data: ${JSON.stringify({ id: 'chatcmpl-paced', object: 'chat.completion.chunk', created: 1, model: 'm', ...body })}\n\n`;
+  const frame = (delta: Record<string, unknown>, reason: string | null = null) =>
+    chunk({ choices: [{ index: 0, delta, logprobs: null, finish_reason: reason }] });
   const answer = async (res: ServerResponse) => {
     chats++;
     res.writeHead(200, { 'content-type': 'text/event-stream' });
@@ -26,7 +28,12 @@ export async function pacedSseServer(
     }
     if (finish === null) return;
     res.write(frame({}, finish));
-    res.write(chunk({ choices: [], usage: { prompt_tokens: 5, completion_tokens: deltas.length, total_tokens: 5 + deltas.length } }));
+    res.write(
+      chunk({
+        choices: [],
+        usage: { prompt_tokens: 5, completion_tokens: deltas.length, total_tokens: 5 + deltas.length },
+      }),
+    );
     res.end('data: [DONE]\n\n');
   };
   const server = createServer((req, res) => {

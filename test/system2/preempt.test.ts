@@ -15,14 +15,28 @@ describe('one motion at a time', () => {
 
     // The dock is far from the start: at speed 1 the first goal is still being driven when the second comes.
     const first = await agent.submitIntent(navigate(dock.x, dock.y), 'internal');
-    await waitFor(() => agent.getRun(first.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the first goal to be driven', 30_000);
+    await waitFor(
+      () => agent.getRun(first.run_id)!.events.some((e) => e.kind === 'tool.call'),
+      'the first goal to be driven',
+      30_000,
+    );
     const second = await agent.submitIntent(navigate(dock.x, dock.y), 'internal');
     await waitFor(() => ended(first.run_id), 'the first run to end', 30_000);
-    expect(agent.getRun(first.run_id)!.run).toMatchObject({ status: 'failed', reason: expect.stringContaining(`failed (cancelled): superseded by navigate_to of run ${second.run_id}`) });
+    expect(agent.getRun(first.run_id)!.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining(`failed (cancelled): superseded by navigate_to of run ${second.run_id}`),
+    });
 
-    await waitFor(() => agent.getRun(second.run_id)!.events.some((e) => e.kind === 'tool.call'), 'the second goal to be driven', 30_000);
+    await waitFor(
+      () => agent.getRun(second.run_id)!.events.some((e) => e.kind === 'tool.call'),
+      'the second goal to be driven',
+      30_000,
+    );
     const stop = await agent.submitIntent(skillIntent('stop', {}), 'internal');
     await waitFor(() => ended(second.run_id) && ended(stop.run_id), 'the second run and the stop to end', 30_000);
-    expect(agent.getRun(second.run_id)!.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('failed (cancelled): stopped by the stop skill') });
+    expect(agent.getRun(second.run_id)!.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('failed (cancelled): stopped by the stop skill'),
+    });
   });
 });

@@ -13,7 +13,12 @@ type Event = { kind: string; payload: Record<string, unknown> };
 
 function cmdVel(ctx: TestContext): { linear: { x: number } }[] {
   const seen: { linear: { x: number } }[] = [];
-  ctx.bus.subscribe({ name: 'base', topic: '/cmd_vel', queue: { depth: 100 }, handler: (m) => void seen.push(ctx.codec.decode(m.type, m.data)) });
+  ctx.bus.subscribe({
+    name: 'base',
+    topic: '/cmd_vel',
+    queue: { depth: 100 },
+    handler: (m) => void seen.push(ctx.codec.decode(m.type, m.data)),
+  });
   return seen;
 }
 
@@ -26,18 +31,33 @@ async function publishIntent(ctx: TestContext, params: Record<string, unknown>):
 /** The tool result's `sent`, and every policy decision of the run. */
 function trail(events: Event[]): { sent: unknown; decisions: Record<string, unknown>[] } {
   const result = events.find((e) => e.kind === 'tool.result')!.payload.result as { output: { sent: unknown } };
-  return { sent: result.output.sent, decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload) };
+  return {
+    sent: result.output.sent,
+    decisions: events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload),
+  };
 }
 
 describe('the audit trail of a publish on the velocity topic', () => {
-  it('shows the value the velocity gate sent, and names the gate\'s rule, when the hook did not clamp it', async () => {
+  it("shows the value the velocity gate sent, and names the gate's rule, when the hook did not clamp it", async () => {
     const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.1, max_angular_z: 1 } } });
     const base = cmdVel(ctx);
-    const events = await publishIntent(ctx, { topic: '/cmd_vel', type: 'geometry_msgs/msg/TwistStamped', fields: { linear: { x: 5 } } });
+    const events = await publishIntent(ctx, {
+      topic: '/cmd_vel',
+      type: 'geometry_msgs/msg/TwistStamped',
+      fields: { linear: { x: 5 } },
+    });
     expect(base.map((t) => t.linear.x)).toEqual([0.1]);
     const { sent, decisions } = trail(events);
     expect(sent).toMatchObject({ linear: { x: 0.1 } });
-    expect(decisions).toEqual([expect.objectContaining({ hook: 'cmd_vel_gate', rule: 'velocity.limit', action: 'rewrite', stage: 'frame', reason: expect.stringContaining('linear.x| 5 > 0.1') })]);
+    expect(decisions).toEqual([
+      expect.objectContaining({
+        hook: 'cmd_vel_gate',
+        rule: 'velocity.limit',
+        action: 'rewrite',
+        stage: 'frame',
+        reason: expect.stringContaining('linear.x| 5 > 0.1'),
+      }),
+    ]);
   });
 
   it('shows the value the hook let through and its rule when the hook clamped it, with no second rule', async () => {

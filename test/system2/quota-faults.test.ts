@@ -9,7 +9,6 @@ import { MemoryJournal } from '../helpers/memory-journal.ts';
 
 afterEach(stopAgents);
 
-
 describe('the tool-call quota across a restart', () => {
   it('counts the calls refused before the restart, so the resumed run still ends at its quota', async () => {
     const journal = new MemoryJournal();
@@ -25,7 +24,13 @@ describe('the tool-call quota across a restart', () => {
       fauxAssistantMessage('Done.'),
     ]);
     const before = await startAgent(componentContext(config, { journal }), { model });
-    const intent = { intent_id: newId(), type: 'natural_language', params: { text: 'stop' }, policy_ctx: { actor: 't', source: 'internal', max_tool_calls: 2 }, targets: [] };
+    const intent = {
+      intent_id: newId(),
+      type: 'natural_language',
+      params: { text: 'stop' },
+      policy_ctx: { actor: 't', source: 'internal', max_tool_calls: 2 },
+      targets: [],
+    };
     const run = await before.submitIntent(intent, 'http');
     await settled(before, run.run_id, ['awaiting_approval']);
     await before.stop();
@@ -34,7 +39,10 @@ describe('the tool-call quota across a restart', () => {
     const after = await startAgent(componentContext(config, { journal }), { model });
     await after.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(after, run.run_id);
-    expect(done).toMatchObject({ status: 'failed', reason: "quota.tool_calls: call 3 exceeds the run's quota of 2 tool calls" });
+    expect(done).toMatchObject({
+      status: 'failed',
+      reason: "quota.tool_calls: call 3 exceeds the run's quota of 2 tool calls",
+    });
     expect(events.filter((e) => e.kind === 'tool.call').map((e) => e.payload.tool)).toEqual(['stop']);
   });
 });

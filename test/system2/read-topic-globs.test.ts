@@ -24,7 +24,10 @@ async function setup() {
   );
   // The denied topic carries a secret, often.
   const secret = daemon.daemon.bus.advertise('/battery/secret', 'std_msgs/msg/String', { source: 'test' });
-  const timer = setInterval(() => secret.publish(daemon.codec.encode('std_msgs/msg/String', { data: 'the door code is 1234' })), 10);
+  const timer = setInterval(
+    () => secret.publish(daemon.codec.encode('std_msgs/msg/String', { data: 'the door code is 1234' })),
+    10,
+  );
   cleanups.push(() => clearInterval(timer));
   return { server, ...daemon };
 }
@@ -34,11 +37,15 @@ describe('read_topic and a topic name that the bus would read as a glob', () => 
     it(`does not let a model read a denied topic through ${topic}`, { timeout: 30_000 }, async () => {
       const { server, submit, until } = await setup();
       server.enqueue({ toolCalls: [{ name: 'read_topic', arguments: { topic } }] }, { text: 'I could not read it.' });
-      const { events } = await until((await submit({ type: 'natural_language', params: { text: 'what is on the battery topics?' } })).run.run_id);
+      const { events } = await until(
+        (await submit({ type: 'natural_language', params: { text: 'what is on the battery topics?' } })).run.run_id,
+      );
       expect(JSON.stringify(events)).not.toContain('door code');
       expect(JSON.stringify(server.chats.map((c) => c.body.messages))).not.toContain('door code');
       // The model was told why: the topic is no topic name.
-      const told = (server.chats[1]!.body.messages as { role: string; content: unknown }[]).find((m) => m.role === 'tool');
+      const told = (server.chats[1]!.body.messages as { role: string; content: unknown }[]).find(
+        (m) => m.role === 'tool',
+      );
       expect(JSON.stringify(told?.content)).toContain('topic');
     });
   }

@@ -22,14 +22,31 @@ describe('agent on a sim.speed reload', () => {
     const dir = tempDir('agent-speed-');
     const spec = SYSTEM2_COMPONENTS.find((s) => s.name === 'agent')!;
     // The sim component itself is not run: only the agent, as the daemon builds it.
-    const config = parseConfigText(stringify({ data_dir: './data', sim: { enabled: true, speed: 0.5 } }), 'edge.yaml', {});
+    const config = parseConfigText(
+      stringify({ data_dir: './data', sim: { enabled: true, speed: 0.5 } }),
+      'edge.yaml',
+      {},
+    );
     const daemon = new Daemon({ config, log: silentLogger(), cwd: dir.path, specs: [spec] });
     await daemon.start();
     cleanups.push(dir.cleanup, () => daemon.stop());
     const agent = daemon.components.get('agent') as AgentComponent;
     // The navigator is made on the first navigate_to; the goal is cancelled once it acts (no map comes).
-    const run = await agent.submitIntent({ intent_id: newId(), type: 'navigate_to', params: { x: 1, y: 1 }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
-    await waitFor(() => agent.getRun(run.run_id)!.events.some((e) => e.kind === 'tool.call'), 'navigate_to to act', 20_000);
+    const run = await agent.submitIntent(
+      {
+        intent_id: newId(),
+        type: 'navigate_to',
+        params: { x: 1, y: 1 },
+        policy_ctx: { actor: 't', source: 'internal' },
+        targets: [],
+      },
+      'http',
+    );
+    await waitFor(
+      () => agent.getRun(run.run_id)!.events.some((e) => e.kind === 'tool.call'),
+      'navigate_to to act',
+      20_000,
+    );
     await agent.cancel(run.run_id, 'tester');
     expect(agent.health().details).toMatchObject({ navigator_time_scale: 0.5 });
 

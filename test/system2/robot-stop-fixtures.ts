@@ -12,7 +12,10 @@ export function drivingNavigator(bus: Bus, codec: MessageCodec): NavigationServi
       new Promise<{ reached: boolean; outcome: string; message: string }>((resolve) => {
         nav.goals++;
         const pub = bus.advertise('/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test-nav' });
-        const timer = setInterval(() => pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.2 }, angular: { z: 0.1 } })), 5);
+        const timer = setInterval(
+          () => pub.publish(codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.2 }, angular: { z: 0.1 } })),
+          5,
+        );
         const stop = () => {
           clearInterval(timer);
           pub.close();

@@ -53,7 +53,8 @@ class GatedJournal extends MemoryJournal {
   hold: Match | undefined;
   refuse: Match | undefined;
   override append(kind: string, data: unknown): Promise<JournalRecord> {
-    if (this.refuse?.(kind, data)) return Promise.reject(Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' }));
+    if (this.refuse?.(kind, data))
+      return Promise.reject(Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' }));
     if (this.held.length === 0 && !this.hold?.(kind, data)) return super.append(kind, data);
     return new Promise((resolve) => this.held.push(() => resolve(super.append(kind, data))));
   }
@@ -65,11 +66,15 @@ class GatedJournal extends MemoryJournal {
 }
 
 const runStateOf = (kind: string, data: unknown) => (kind === 'run_state' ? (data as RunState) : undefined);
-const eventOf = (kind: string, data: unknown) => (kind === 'agent_event' ? (data as { run_id: string; kind: string }) : undefined);
+const eventOf = (kind: string, data: unknown) =>
+  kind === 'agent_event' ? (data as { run_id: string; kind: string }) : undefined;
 
 /** A publish of a Twist that waits for approval (the agent has agent.require_approval: [publish]). */
 async function waitingPublish(agent: AgentComponent): Promise<RunState> {
-  const run = await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }), 'http');
+  const run = await agent.submitIntent(
+    skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }),
+    'http',
+  );
   await waitFor(() => agent.getRun(run.run_id)!.run.status === 'awaiting_approval', 'the publish to wait for approval');
   return run;
 }
@@ -103,7 +108,13 @@ describe('a stop racing an intent being accepted', () => {
     journal.release();
     const run = await submitted;
     expect(run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
-    expect(await stopping).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [run.run_id], journal_error: null, latched: expect.objectContaining({ by: 'ada' }) });
+    expect(await stopping).toEqual({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [run.run_id],
+      journal_error: null,
+      latched: expect.objectContaining({ by: 'ada' }),
+    });
     await aWhile();
     expect(nav.goals).toBe(0);
     expect(twists.length).toBe(1);
@@ -118,7 +129,10 @@ describe('a stop racing an intent being accepted', () => {
       onIntent: () => new Promise<PolicyDecision<Intent>>((resolve) => (judge = () => resolve({ action: 'allow' }))),
     };
     const { faux, model } = fauxModel();
-    faux.setResponses([fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 })], { stopReason: 'toolUse' }), fauxAssistantMessage('Arrived.')]);
+    faux.setResponses([
+      fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 })], { stopReason: 'toolUse' }),
+      fauxAssistantMessage('Arrived.'),
+    ]);
     const ctx = componentContext();
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav, model, hooks: [slowHook] });
@@ -130,7 +144,10 @@ describe('a stop racing an intent being accepted', () => {
     expect(outcome).toMatchObject({ cancelled: [expect.any(String)], journal_error: null });
     judge!();
     const run = await submitted;
-    expect((await settled(agent, run.run_id)).run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop' });
+    expect((await settled(agent, run.run_id)).run).toMatchObject({
+      status: 'cancelled',
+      reason: 'cancelled by ada: stop',
+    });
     await aWhile();
     expect(faux.state.callCount).toBe(0);
     expect(nav.goals).toBe(0);
@@ -177,11 +194,19 @@ describe('a stop while the model thinks', () => {
     const { faux, model } = fauxModel();
     let answer: (() => void) | undefined;
     faux.setResponses([
-      () => new Promise((resolve) => (answer = () => resolve(fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 })], { stopReason: 'toolUse' })))),
+      () =>
+        new Promise(
+          (resolve) =>
+            (answer = () =>
+              resolve(fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 })], { stopReason: 'toolUse' }))),
+        ),
       fauxAssistantMessage('Arrived.'),
     ]);
     // A server that already sent its tool call: the abort does not reach the stream.
-    const deaf = { ...model, streamFn: ((m, c, o) => streamSimple(m, c, { ...o, signal: undefined })) as typeof model.streamFn };
+    const deaf = {
+      ...model,
+      streamFn: ((m, c, o) => streamSimple(m, c, { ...o, signal: undefined })) as typeof model.streamFn,
+    };
     const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const nav = drivingNavigator(ctx.bus, ctx.codec);
@@ -214,7 +239,10 @@ describe('a stop and the agent restarting', () => {
     journal.release();
 
     const run = await submitted;
-    expect(run).toMatchObject({ status: 'interrupted', reason: expect.stringContaining('the agent component restarted for a config reload') });
+    expect(run).toMatchObject({
+      status: 'interrupted',
+      reason: expect.stringContaining('the agent component restarted for a config reload'),
+    });
     await aWhile();
     expect(nav.goals).toBe(0);
   });
@@ -254,13 +282,21 @@ describe('a stop and the agent restarting', () => {
       config,
       log: silentLogger(),
       cwd: dir.path,
-      specs: [stop, { ...spec, create: (ctx) => new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) }) }],
+      specs: [
+        stop,
+        { ...spec, create: (ctx) => new AgentComponent(ctx, { navigation: drivingNavigator(ctx.bus, codec) }) },
+      ],
     });
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const twists = watchCmdVel(daemon.bus, codec);
     const agent = () => daemon.components.get('agent') as AgentComponent;
-    const ask = async () => JSON.parse(new TextDecoder().decode((await daemon.bus.query('agent/stop', { encoding: 'application/json', payload: new Uint8Array() })).payload)) as RobotStopOutcome;
+    const ask = async () =>
+      JSON.parse(
+        new TextDecoder().decode(
+          (await daemon.bus.query('agent/stop', { encoding: 'application/json', payload: new Uint8Array() })).payload,
+        ),
+      ) as RobotStopOutcome;
 
     const before = agent();
     const drive = await before.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
@@ -275,7 +311,10 @@ describe('a stop and the agent restarting', () => {
     expect(agent().getRun(drive.run_id)!.run.status).toBe('cancelled');
     // The agent the reload made holds the stop the old one latched, whatever the disk has done with it.
     const refused = await agent().submitIntent(skillIntent('navigate_to', { x: 2, y: 2 }), 'http');
-    await waitFor(() => agent().getRun(refused.run_id)!.run.status === 'failed', 'the latched stop to refuse the drive');
+    await waitFor(
+      () => agent().getRun(refused.run_id)!.run.status === 'failed',
+      'the latched stop to refuse the drive',
+    );
     expect(agent().getRun(refused.run_id)!.run.reason).toMatch(/the robot is stopped: latched by bus/);
     expect(await agent().releaseStop('ada')).toMatchObject({ released: true, latch: { by: 'bus' } });
 
@@ -312,30 +351,53 @@ class SlowStartLoop implements LoopHandle {
     return !this.starting && this.stopped === 0;
   }
   stats(): ControlLoopStats {
-    return { ...new LoopState(0).snapshot(), name: this.name, policy: 'p', rateHz: 50, mode: 'step', scheduling: 'SCHED_OTHER nice 0', tid: 0, chunkSize: 1, topics: [], observationErrors: 0, alive: this.alive(), starting: this.starting };
+    return {
+      ...new LoopState(0).snapshot(),
+      name: this.name,
+      policy: 'p',
+      rateHz: 50,
+      mode: 'step',
+      scheduling: 'SCHED_OTHER nice 0',
+      tid: 0,
+      chunkSize: 1,
+      topics: [],
+      observationErrors: 0,
+      alive: this.alive(),
+      starting: this.starting,
+    };
   }
 }
 
 describe('a stop and a control loop run_policy started', () => {
-  it('stops a loop driving the sim: the loop is gone, and the last command on /cmd_vel is zero', { timeout: 60_000 }, async () => {
-    const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'robot-stop-loop-');
-    cleanups.push(stop);
-    const twists = watchCmdVel(daemon.bus, codec);
-    const agent = daemon.components.get('agent') as AgentComponent;
-    const loops = () => Object.keys((daemon.status().components.control?.details ?? {}) as Record<string, unknown>);
-    const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 600 }), 'http');
-    await waitFor(() => twists.some((t) => t.linear.x > 0.05), 'the policy to drive the robot');
+  it(
+    'stops a loop driving the sim: the loop is gone, and the last command on /cmd_vel is zero',
+    { timeout: 60_000 },
+    async () => {
+      const { daemon, codec, stop } = await startDaemon(simPolicyLoopConfig(), 'robot-stop-loop-');
+      cleanups.push(stop);
+      const twists = watchCmdVel(daemon.bus, codec);
+      const agent = daemon.components.get('agent') as AgentComponent;
+      const loops = () => Object.keys((daemon.status().components.control?.details ?? {}) as Record<string, unknown>);
+      const run = await agent.submitIntent(skillIntent('run_policy', { name: 'avoid', seconds: 600 }), 'http');
+      await waitFor(() => twists.some((t) => t.linear.x > 0.05), 'the policy to drive the robot');
 
-    expect(await agent.stopRobot('ada')).toMatchObject({ aborted: 'run_policy', cancelled: [run.run_id], journal_error: null });
-    const done = await settled(agent, run.run_id);
-    expect(done.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop' });
-    expect(done.events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ result: { ok: false, error: expect.stringMatching(/stopped early \(cancelled\)/) } });
-    expect(loops()).toEqual([]);
-    const sent = twists.length;
-    expect(isZero(twists.at(-1)!)).toBe(true); // the loop's safe action, after the gate's zero
-    await new Promise((resolve) => setTimeout(resolve, 300)); // three of the loop's periods: it sends no more
-    expect(twists.length).toBe(sent);
-  });
+      expect(await agent.stopRobot('ada')).toMatchObject({
+        aborted: 'run_policy',
+        cancelled: [run.run_id],
+        journal_error: null,
+      });
+      const done = await settled(agent, run.run_id);
+      expect(done.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop' });
+      expect(done.events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({
+        result: { ok: false, error: expect.stringMatching(/stopped early \(cancelled\)/) },
+      });
+      expect(loops()).toEqual([]);
+      const sent = twists.length;
+      expect(isZero(twists.at(-1)!)).toBe(true); // the loop's safe action, after the gate's zero
+      await new Promise((resolve) => setTimeout(resolve, 300)); // three of the loop's periods: it sends no more
+      expect(twists.length).toBe(sent);
+    },
+  );
 
   // adapters/lerobot/control/control-component.ts runPolicy listens for the abort only once the loop has started: a
   // stop that comes while the worker loads its model is missed, and the loop runs its whole `seconds`.
@@ -343,9 +405,25 @@ describe('a stop and a control loop run_policy started', () => {
     const dir = tempDir('robot-stop-loop-');
     cleanups.push(dir.cleanup);
     const loops: SlowStartLoop[] = [];
-    const config = parseConfigText(stringify({ policies: { p: { model: writeLinearModel(dir.path, 'p', [1, 0, 0, 1], [0, 0]), serve: false, inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } }, outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } } } }, control: { loops: { arm: { policy: 'p', rate_hz: 50, autostart: false } } } }), 'test.yaml');
+    const config = parseConfigText(
+      stringify({
+        policies: {
+          p: {
+            model: writeLinearModel(dir.path, 'p', [1, 0, 0, 1], [0, 0]),
+            serve: false,
+            inputs: { obs: { sources: [{ topic: '/obs', field: 'data' }] } },
+            outputs: { actions: { command: { topic: '/cmd', type: 'std_msgs/msg/Float64MultiArray' } } },
+          },
+        },
+        control: { loops: { arm: { policy: 'p', rate_hz: 50, autostart: false } } },
+      }),
+      'test.yaml',
+    );
     const ctx = componentContext();
-    const control = new ControlComponent({ ...ctx, config }, { createLoop: (o) => loops[loops.push(new SlowStartLoop(o)) - 1]! });
+    const control = new ControlComponent(
+      { ...ctx, config },
+      { createLoop: (o) => loops[loops.push(new SlowStartLoop(o)) - 1]! },
+    );
     await control.start();
     cleanups.push(() => control.stop());
     // What ends a loop missed by the stop before its 600 s: a crash (the run then ends).
@@ -377,13 +455,19 @@ describe('a journal that stalls or refuses the cancels', () => {
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
     journal.hold = () => true; // an fsync that does not come back
 
-    const response = await fetch(`${harness.url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'ada' }) });
+    const response = await fetch(`${harness.url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ by: 'ada' }),
+    });
     expect(response.status).toBe(200);
     expect(await response.json()).toEqual({
       topic: '/cmd_vel',
       aborted: 'navigate_to',
       cancelled: [drive.run_id],
-      journal_error: expect.stringMatching(/^not yet journaled: the cancel of 1 run is still being written .*the journal's disk/),
+      journal_error: expect.stringMatching(
+        /^not yet journaled: the cancel of 1 run is still being written .*the journal's disk/,
+      ),
       latched: expect.objectContaining({ by: 'ada' }),
       zeroed: [],
     });
@@ -395,14 +479,26 @@ describe('a journal that stalls or refuses the cancels', () => {
     // auraison-edge stop says the robot is stopped, and warns, rather than "NOT stopped: no reply".
     const cli = await runMain(['stop', '--by', 'ada', '--url', harness.url]);
     expect(cli).toMatchObject({ code: 0, stderr: '' });
-    expect(cli.stdout).toMatch(/^stopped: zero Twist on \/cmd_vel\n.*\nwarning: the robot is stopped and the runs are ended, but their cancels are not all journaled: not yet journaled: /);
+    expect(cli.stdout).toMatch(
+      /^stopped: zero Twist on \/cmd_vel\n.*\nwarning: the robot is stopped and the runs are ended, but their cancels are not all journaled: not yet journaled: /,
+    );
 
     // The bus query answers the same way, well within its own timeout.
-    const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new Uint8Array() }, { timeoutMs: 60_000 });
-    expect(JSON.parse(new TextDecoder().decode(reply.payload))).toMatchObject({ aborted: null, journal_error: expect.stringContaining('still being written') });
+    const reply = await ctx.bus.query(
+      'agent/stop',
+      { encoding: 'application/json', payload: new Uint8Array() },
+      { timeoutMs: 60_000 },
+    );
+    expect(JSON.parse(new TextDecoder().decode(reply.payload))).toMatchObject({
+      aborted: null,
+      journal_error: expect.stringContaining('still being written'),
+    });
 
     journal.release();
-    expect((await settled(agent, drive.run_id)).run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop' });
+    expect((await settled(agent, drive.run_id)).run).toMatchObject({
+      status: 'cancelled',
+      reason: 'cancelled by ada: stop',
+    });
   });
 
   it('some cancels journaled, some refused: every run shows ended, and the reply names the refusal', async () => {
@@ -415,11 +511,17 @@ describe('a journal that stalls or refuses the cancels', () => {
     journal.refuse = (kind, data) => (runStateOf(kind, data) ?? eventOf(kind, data))?.run_id === waiting.run_id;
 
     const outcome = await agent.stopRobot('ada');
-    expect(outcome).toMatchObject({ cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]), journal_error: expect.stringContaining('the disk is full') });
+    expect(outcome).toMatchObject({
+      cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]),
+      journal_error: expect.stringContaining('the disk is full'),
+    });
     expect(outcome.cancelled).toHaveLength(2);
     expect(agent.getRun(drive.run_id)!.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop' });
     // Not journaled, yet ended: the API shows it cancelled, saying it was not recorded, rather than waiting.
-    expect(agent.getRun(waiting.run_id)!.run).toMatchObject({ status: 'cancelled', reason: expect.stringMatching(/^cancelled by ada: stop \(not journaled: .*the disk is full\)$/) });
+    expect(agent.getRun(waiting.run_id)!.run).toMatchObject({
+      status: 'cancelled',
+      reason: expect.stringMatching(/^cancelled by ada: stop \(not journaled: .*the disk is full\)$/),
+    });
     expect(agent.listRuns({ status: 'awaiting_approval' })).toEqual([]);
     await expect(agent.approve(waiting.run_id, 'bob')).rejects.toThrow(/already ended|not awaiting approval/);
   });
@@ -434,7 +536,11 @@ describe('the stop skill in a run', () => {
     const done = await settled(agent, run.run_id);
     expect(done.run.status).toBe('succeeded');
     expect(done.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);
-    const kinds = journal.records.filter((r) => (r.data as { run_id?: string }).run_id === run.run_id).map((r) => (r.kind === 'run_state' ? `state:${(r.data as RunState).status}` : (r.data as { kind: string }).kind));
+    const kinds = journal.records
+      .filter((r) => (r.data as { run_id?: string }).run_id === run.run_id)
+      .map((r) =>
+        r.kind === 'run_state' ? `state:${(r.data as RunState).status}` : (r.data as { kind: string }).kind,
+      );
     expect(kinds.indexOf('tool.call')).toBeLessThan(kinds.indexOf('tool.result'));
     expect(agent.store.counters.toolCalls).toBe(1);
 
@@ -459,7 +565,11 @@ describe('the stop skill in a run', () => {
     expect(await cancelling).toMatchObject({ status: 'cancelled' });
     const { events } = agent.getRun(run.run_id)!;
     expect(events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'run.cancelled', 'tool.result']);
-    expect(events.at(-1)!.payload).toMatchObject({ tool: 'stop', result: { ok: true, output: { stopped: true } }, run_ended: 'cancelled' });
+    expect(events.at(-1)!.payload).toMatchObject({
+      tool: 'stop',
+      result: { ok: true, output: { stopped: true } },
+      run_ended: 'cancelled',
+    });
   });
 });
 
@@ -500,9 +610,18 @@ describe('stop requests it cannot read', () => {
     const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     await serveStop(ctx, await startAgent(ctx));
-    const ask = (payload: Uint8Array, encoding = 'application/json') => ctx.bus.query('agent/stop', { encoding, payload });
+    const ask = (payload: Uint8Array, encoding = 'application/json') =>
+      ctx.bus.query('agent/stop', { encoding, payload });
     const text = (t: string) => new TextEncoder().encode(t);
-    for (const bad of [text('null'), text('[]'), text('7'), text(' '), text('{"by": ""}'), text('{"by": "a", "reason": 3}'), new Uint8Array([0xff, 0xfe, 0x7b])]) {
+    for (const bad of [
+      text('null'),
+      text('[]'),
+      text('7'),
+      text(' '),
+      text('{"by": ""}'),
+      text('{"by": "a", "reason": 3}'),
+      new Uint8Array([0xff, 0xfe, 0x7b]),
+    ]) {
       await expect(ask(bad)).rejects.toThrow(/agent\/stop: .*The robot was NOT stopped/);
     }
     expect(twists).toEqual([]);
@@ -528,12 +647,17 @@ describe('a stop whose zero Twist cannot go out', () => {
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({
       error: 'not_stopped',
-      message: expect.stringMatching(/^the zero Twist could not be sent to \/cmd_vel: .*std_msgs\/msg\/String.*; 1 run cancelled \(.*\)\. Stop the robot another way \(its hardware e-stop\)$/),
+      message: expect.stringMatching(
+        /^the zero Twist could not be sent to \/cmd_vel: .*std_msgs\/msg\/String.*; 1 run cancelled \(.*\)\. Stop the robot another way \(its hardware e-stop\)$/,
+      ),
     });
     expect(agent.getRun(waiting.run_id)!.run.status).toBe('cancelled');
     // Inside a run, the stop skill fails the same way, naming it.
     const skill = await agent.submitIntent(skillIntent('stop', {}), 'http');
-    expect((await settled(agent, skill.run_id)).run).toMatchObject({ status: 'failed', reason: expect.stringContaining('stop: the zero Twist could not be sent to /cmd_vel') });
+    expect((await settled(agent, skill.run_id)).run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('stop: the zero Twist could not be sent to /cmd_vel'),
+    });
   });
 });
 
@@ -542,7 +666,12 @@ describe('auraison-edge stop', () => {
     const dir = tempDir('robot-stop-user-');
     cleanups.push(dir.cleanup);
     const configFile = join(dir.path, 'edge.yaml');
-    const yaml = [`data_dir: ${join(dir.path, 'data')}`, 'sim: {enabled: false}', 'api: {port: 0}', 'foxglove: {enabled: false}'].join('\n');
+    const yaml = [
+      `data_dir: ${join(dir.path, 'data')}`,
+      'sim: {enabled: false}',
+      'api: {port: 0}',
+      'foxglove: {enabled: false}',
+    ].join('\n');
     writeFileSync(configFile, yaml);
     const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: silentLogger(), cwd: dir.path });
     await daemon.start();
@@ -550,6 +679,13 @@ describe('auraison-edge stop', () => {
     const stop = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: '' } });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(JSON.parse(stop.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'cli' }), zeroed: [] });
+    expect(JSON.parse(stop.stdout)).toEqual({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: expect.objectContaining({ by: 'cli' }),
+      zeroed: [],
+    });
   });
 });

@@ -29,7 +29,8 @@ afterEach(async () => {
   await stopAgents();
 });
 
-const isToolCall = (kind: string, data: unknown) => kind === 'agent_event' && (data as { kind?: string }).kind === 'tool.call';
+const isToolCall = (kind: string, data: unknown) =>
+  kind === 'agent_event' && (data as { kind?: string }).kind === 'tool.call';
 
 /** A journal whose tool.call records wait (a slow fsync) until released, or are refused (a full disk). */
 class SlowJournal extends MemoryJournal {
@@ -37,7 +38,8 @@ class SlowJournal extends MemoryJournal {
   refuse: ((kind: string, data: unknown) => boolean) | undefined;
   holdToolCalls = true;
   override append(kind: string, data: unknown): Promise<JournalRecord> {
-    if (this.refuse?.(kind, data)) return Promise.reject(Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' }));
+    if (this.refuse?.(kind, data))
+      return Promise.reject(Object.assign(new Error('journal: cannot append: the disk is full'), { code: 'ENOSPC' }));
     if (!this.holdToolCalls || !isToolCall(kind, data)) return super.append(kind, data);
     return new Promise((resolve) => this.held.push(() => resolve(super.append(kind, data))));
   }
@@ -47,7 +49,10 @@ class SlowJournal extends MemoryJournal {
 }
 
 async function settledRun(agent: AgentComponent, runId: string): Promise<RunState> {
-  await waitFor(() => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(runId)!.run.status), `run ${runId} to end`);
+  await waitFor(
+    () => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(runId)!.run.status),
+    `run ${runId} to end`,
+  );
   return agent.getRun(runId)!.run;
 }
 
@@ -66,7 +71,11 @@ describe('the stop skill', () => {
 
     journal.release();
     expect(await settledRun(agent, run.run_id)).toMatchObject({ status: 'succeeded' });
-    expect(agent.getRun(run.run_id)!.events.map((e) => e.kind)).toEqual(['intent.accepted', 'tool.call', 'tool.result']);
+    expect(agent.getRun(run.run_id)!.events.map((e) => e.kind)).toEqual([
+      'intent.accepted',
+      'tool.call',
+      'tool.result',
+    ]);
   });
 
   it('delivers its zero Twist before the journal writes its call (a write(2) can block on a disk under pressure)', async () => {
@@ -76,10 +85,12 @@ describe('the stop skill', () => {
     let twists: unknown[] = [];
     class WritingJournal extends MemoryJournal {
       override append(kind: string, data: unknown): Promise<JournalRecord> {
-        return new Promise((resolve) => queueMicrotask(() => {
-          if (isToolCall(kind, data)) seenAtWrite = twists.length;
-          resolve(super.append(kind, data));
-        }));
+        return new Promise((resolve) =>
+          queueMicrotask(() => {
+            if (isToolCall(kind, data)) seenAtWrite = twists.length;
+            resolve(super.append(kind, data));
+          }),
+        );
       }
     }
     const ctx = componentContext({}, { journal: new WritingJournal() });
@@ -101,9 +112,14 @@ describe('the stop skill', () => {
     const stop = await agent.submitIntent(skillIntent('stop', {}), 'http');
     journal.refuse = isToolCall; // the disk fills after the stop intent was accepted
 
-    expect(await settledRun(agent, stop.run_id)).toMatchObject({ status: 'failed', reason: expect.stringContaining('the disk is full') });
+    expect(await settledRun(agent, stop.run_id)).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('the disk is full'),
+    });
     await waitFor(() => agent.getRun(drive.run_id)!.run.status === 'failed', 'the navigation to end');
-    expect(agent.getRun(drive.run_id)!.events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ result: { ok: false, error: expect.stringContaining('stopped by the stop skill') } });
+    expect(agent.getRun(drive.run_id)!.events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({
+      result: { ok: false, error: expect.stringContaining('stopped by the stop skill') },
+    });
     const sent = twists.length;
     await new Promise((r) => setTimeout(r, 50)); // ten of the navigator's periods: it sends no more
     expect(twists.length).toBe(sent);
@@ -119,13 +135,25 @@ describe('the operator stop', () => {
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: drivingNavigator(ctx.bus, ctx.codec) });
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
-    const waiting = await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }), 'http');
-    await waitFor(() => agent.getRun(waiting.run_id)!.run.status === 'awaiting_approval', 'the publish to wait for approval');
+    const waiting = await agent.submitIntent(
+      skillIntent('publish', { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } }),
+      'http',
+    );
+    await waitFor(
+      () => agent.getRun(waiting.run_id)!.run.status === 'awaiting_approval',
+      'the publish to wait for approval',
+    );
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
     journal.refuse = () => true; // the disk is full from here on
 
     const outcome = await agent.stopRobot('ada', 'person in the aisle');
-    expect(outcome).toEqual({ topic: '/cmd_vel', aborted: 'navigate_to', cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]), journal_error: expect.stringContaining('the disk is full'), latched: { by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null } });
+    expect(outcome).toEqual({
+      topic: '/cmd_vel',
+      aborted: 'navigate_to',
+      cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]),
+      journal_error: expect.stringContaining('the disk is full'),
+      latched: { by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null },
+    });
     expect(outcome.cancelled).toHaveLength(2);
     const sent = twists.length;
     expect(isZero(twists.at(-1)!)).toBe(true);
@@ -136,21 +164,38 @@ describe('the operator stop', () => {
     expect(twists.length).toBe(sent);
   });
 
-  it('sends a zero to every velocity topic the agent drove, a namespaced robot\'s Twist and TwistStamped too', async () => {
+  it("sends a zero to every velocity topic the agent drove, a namespaced robot's Twist and TwistStamped too", async () => {
     const ctx = componentContext({ policy: { velocity: { topics: ['/robot*/cmd_vel'] } } });
     const agent = await startAgent(ctx);
     const seen: { topic: string; value: { linear?: { x: number }; twist?: { linear: { x: number } } } }[] = [];
-    ctx.bus.subscribe({ name: 'test', topic: '/robot*/cmd_vel', queue: { policy: 'drop-newest', depth: 100 }, handler: (m) => void seen.push({ topic: m.topic, value: ctx.codec.decode(m.type, m.data) }) });
-    const published = (params: Record<string, unknown>) => agent.submitIntent(skillIntent('publish', params), 'http').then((run) => settledRun(agent, run.run_id));
-    expect(await published({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 0.1 } } })).toMatchObject({ status: 'succeeded' });
-    expect(await published({ topic: '/robot2/cmd_vel', type: 'geometry_msgs/msg/TwistStamped', fields: { twist: { linear: { x: 0.1 } } } })).toMatchObject({ status: 'succeeded' });
+    ctx.bus.subscribe({
+      name: 'test',
+      topic: '/robot*/cmd_vel',
+      queue: { policy: 'drop-newest', depth: 100 },
+      handler: (m) => void seen.push({ topic: m.topic, value: ctx.codec.decode(m.type, m.data) }),
+    });
+    const published = (params: Record<string, unknown>) =>
+      agent.submitIntent(skillIntent('publish', params), 'http').then((run) => settledRun(agent, run.run_id));
+    expect(
+      await published({ topic: '/robot1/cmd_vel', type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 0.1 } } }),
+    ).toMatchObject({ status: 'succeeded' });
+    expect(
+      await published({
+        topic: '/robot2/cmd_vel',
+        type: 'geometry_msgs/msg/TwistStamped',
+        fields: { twist: { linear: { x: 0.1 } } },
+      }),
+    ).toMatchObject({ status: 'succeeded' });
     await waitFor(() => seen.length === 2, 'the two moving commands');
 
     await agent.stopRobot('ada');
-    await waitFor(() => seen.length === 4, 'a zero on each robot\'s topic');
+    await waitFor(() => seen.length === 4, "a zero on each robot's topic");
     expect(seen.slice(2)).toEqual([
       { topic: '/robot1/cmd_vel', value: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) },
-      { topic: '/robot2/cmd_vel', value: expect.objectContaining({ twist: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) }) },
+      {
+        topic: '/robot2/cmd_vel',
+        value: expect.objectContaining({ twist: expect.objectContaining({ linear: { x: 0, y: 0, z: 0 } }) }),
+      },
     ]);
   });
 
@@ -159,11 +204,28 @@ describe('the operator stop', () => {
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     await serveStop(ctx, await startAgent(ctx));
     const ask = async (text: string) => {
-      const reply = await ctx.bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode(text) });
+      const reply = await ctx.bus.query('agent/stop', {
+        encoding: 'application/json',
+        payload: new TextEncoder().encode(text),
+      });
       return JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome;
     };
-    expect(await ask('')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bus', reason: null }), zeroed: [] });
-    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }), zeroed: [] });
+    expect(await ask('')).toEqual({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: expect.objectContaining({ by: 'bus', reason: null }),
+      zeroed: [],
+    });
+    expect(await ask('{"by": "nav2_bt", "reason": "lost localization"}')).toEqual({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: expect.objectContaining({ by: 'nav2_bt', reason: 'lost localization' }),
+      zeroed: [],
+    });
     expect(twists.filter(isZero)).toHaveLength(2);
     await expect(ask('stop!')).rejects.toThrow(/agent\/stop: the request is not JSON .*The robot was NOT stopped/);
     await expect(ask('{"who": "ada"}')).rejects.toThrow(/agent\/stop: .*who.*The robot was NOT stopped/);
@@ -176,35 +238,64 @@ describe('auraison-edge stop', () => {
     const dir = tempDir('robot-stop-');
     cleanups.push(dir.cleanup);
     const configFile = join(dir.path, 'edge.yaml');
-    const yaml = [`data_dir: ${join(dir.path, 'data')}`, 'sim: {enabled: true, speed: 1}', 'api: {port: 0}', 'foxglove: {enabled: false}'].join('\n');
+    const yaml = [
+      `data_dir: ${join(dir.path, 'data')}`,
+      'sim: {enabled: true, speed: 1}',
+      'api: {port: 0}',
+      'foxglove: {enabled: false}',
+    ].join('\n');
     writeFileSync(configFile, yaml);
-    const daemon = new Daemon({ config: parseConfigText(yaml, configFile), log: pino({ level: 'silent' }), cwd: dir.path });
+    const daemon = new Daemon({
+      config: parseConfigText(yaml, configFile),
+      log: pino({ level: 'silent' }),
+      cwd: dir.path,
+    });
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const agent = daemon.components.get('agent') as AgentComponent;
     const twists = watchCmdVel(daemon.bus, new MessageCodec(daemon.definitions));
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;
+    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
+      .namedPoses.charging_dock!;
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'http');
     await waitFor(() => twists.some((t) => !isZero(t)), 'the robot to drive');
 
-    const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], { cwd: dir.path });
+    const stop = await runMain(['stop', '--by', 'ada', '--reason', 'person in the aisle', '--config', configFile], {
+      cwd: dir.path,
+    });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(stop.stdout).toBe(`stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id.slice(0, 13)}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`);
-    expect(agent.getRun(drive.run_id)!.run).toMatchObject({ status: 'cancelled', reason: 'cancelled by ada: stop: person in the aisle' });
+    expect(stop.stdout).toBe(
+      `stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id.slice(0, 13)}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`,
+    );
+    expect(agent.getRun(drive.run_id)!.run).toMatchObject({
+      status: 'cancelled',
+      reason: 'cancelled by ada: stop: person in the aisle',
+    });
     expect(isZero(twists.at(-1)!)).toBe(true);
 
     // Nothing left to stop: the zero Twist goes out all the same. And --json.
     const again = await runMain(['stop', '--json', '--config', configFile], { cwd: dir.path, env: { USER: 'bob' } });
     expect(again.code).toBe(0);
-    expect(JSON.parse(again.stdout)).toEqual({ topic: '/cmd_vel', aborted: null, cancelled: [], journal_error: null, latched: expect.objectContaining({ by: 'bob', persisted: true }), zeroed: [] });
+    expect(JSON.parse(again.stdout)).toEqual({
+      topic: '/cmd_vel',
+      aborted: null,
+      cancelled: [],
+      journal_error: null,
+      latched: expect.objectContaining({ by: 'bob', persisted: true }),
+      zeroed: [],
+    });
 
     // curl -X POST with no body; a body it cannot take is a 400 that stops nothing.
-    const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8')).url as string;
+    const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8'))
+      .url as string;
     const bare = await fetch(`${url}/stop`, { method: 'POST' });
     expect(bare.status).toBe(200);
     const sentBefore = twists.length;
-    const bad = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{"by": ""}' });
+    const bad = await fetch(`${url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"by": ""}',
+    });
     expect(bad.status).toBe(400);
     expect(await bad.json()).toMatchObject({ error: 'bad_request', message: expect.stringContaining('body.by') });
     expect(twists.length).toBe(sentBefore);
@@ -217,6 +308,8 @@ describe('auraison-edge stop', () => {
     writeFileSync(configFile, `data_dir: ${join(dir.path, 'data')}\napi: {port: 1}\n`);
     const stop = await runMain(['stop', '--config', configFile], { cwd: dir.path });
     expect(stop.code).toBe(1);
-    expect(stop.stderr).toMatch(/^auraison-edge stop: the robot was NOT stopped: .*\nno daemon is running with data dir/);
+    expect(stop.stderr).toMatch(
+      /^auraison-edge stop: the robot was NOT stopped: .*\nno daemon is running with data dir/,
+    );
   });
 });

@@ -22,7 +22,9 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
       const r = await runMain([...args, '--config', config], { cwd: dir.path });
       expect(r.code).toBe(1);
       expect(r.stdout).toBe('');
-      expect(r.stderr).toBe(`auraison-edge runs: no journal at ${join(dir.path, 'data', 'log')}: has a daemon run with this data dir?\n`);
+      expect(r.stderr).toBe(
+        `auraison-edge runs: no journal at ${join(dir.path, 'data', 'log')}: has a daemon run with this data dir?\n`,
+      );
     }
   });
 
@@ -33,7 +35,10 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     const agent = new AgentComponent(componentContext({ agent: { read_topic: { timeout_ms: 20 } } }, { journal }));
     await agent.start();
     const submit = async (type: string, params: Record<string, unknown>) => {
-      const run = await agent.submitIntent({ intent_id: newId(), type, params, policy_ctx: { actor: 'ada', source: 'cli' }, targets: [] }, 'cli');
+      const run = await agent.submitIntent(
+        { intent_id: newId(), type, params, policy_ctx: { actor: 'ada', source: 'cli' }, targets: [] },
+        'cli',
+      );
       await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
       return run.run_id;
     };
@@ -48,7 +53,9 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     expect(list.code).toBe(0);
     const [header, newest] = list.stdout.split('\n');
     expect(header).toMatch(/^ID +STATUS +INTENT +REASON$/);
-    expect(newest).toMatch(new RegExp(`^${shortIds([a, b]).get(b)}  failed +read_topic +read_topic: no message on /nothing within 20 ms`));
+    expect(newest).toMatch(
+      new RegExp(`^${shortIds([a, b]).get(b)}  failed +read_topic +read_topic: no message on /nothing within 20 ms`),
+    );
 
     const show = await runMain(['runs', 'show', a.slice(0, 24), '--config', config], { cwd: dir.path });
     expect(show.code).toBe(0);
@@ -57,7 +64,10 @@ describe('auraison-edge runs, from the journal files with no daemon', () => {
     expect(show.stdout).toMatch(/state +succeeded/);
 
     const diff = await runMain(['runs', 'diff', a, b, '--config', config, '--json'], { cwd: dir.path });
-    const body = JSON.parse(diff.stdout) as { facts: { name: string; a: string; b: string; same: boolean }[]; calls: { a: string; b: string; same: boolean }[] };
+    const body = JSON.parse(diff.stdout) as {
+      facts: { name: string; a: string; b: string; same: boolean }[];
+      calls: { a: string; b: string; same: boolean }[];
+    };
     expect(body.facts.find((f) => f.name === 'status')).toMatchObject({ a: 'succeeded', b: 'failed', same: false });
     expect(body.facts.find((f) => f.name === 'tool_errors')).toMatchObject({ a: '0', b: '1' });
     expect(body.calls).toEqual([{ index: 1, a: 'stop {}', b: 'read_topic {"topic":"/nothing"}', same: false }]);

@@ -15,7 +15,13 @@ afterEach(async () => {
   await runCleanups(cleanups);
 });
 
-const intent = () => ({ intent_id: newId(), type: 'stop', params: {}, policy_ctx: { actor: 'tester', source: 'internal' }, targets: [] });
+const intent = () => ({
+  intent_id: newId(),
+  type: 'stop',
+  params: {},
+  policy_ctx: { actor: 'tester', source: 'internal' },
+  targets: [],
+});
 
 describe('runs (list) from a journal with odd and damaged records', () => {
   it('lists the runs it can, says how many records it skipped and why (stderr; skipped and unreadable in --json), and exits 0', async () => {
@@ -37,10 +43,15 @@ describe('runs (list) from a journal with odd and damaged records', () => {
     await journal.append('agent_event', { run_id: a, kind: 'tool.call' });
     await journal.append('run_state', { run_id: a, status: 'weird' });
     await journal.append('run_state', null);
-    const lostStates = journal.read(1, 10_000).filter((r) => r.kind === 'run_state' && (r.data as { run_id?: string } | null)?.run_id === lost).length;
+    const lostStates = journal
+      .read(1, 10_000)
+      .filter((r) => r.kind === 'run_state' && (r.data as { run_id?: string } | null)?.run_id === lost).length;
     await journal.close();
     // Bytes of one run's intent.accepted event flipped on disk: its CRC fails, and the run has no intent to list.
-    const segment = join(log, readdirSync(log).find((f) => f.endsWith('.log'))!);
+    const segment = join(
+      log,
+      readdirSync(log).find((f) => f.endsWith('.log'))!,
+    );
     const bytes = readFileSync(segment);
     const at = bytes.indexOf(`"run_id":"${lost}","kind":"intent.accepted"`);
     expect(at).toBeGreaterThan(0);
@@ -51,7 +62,12 @@ describe('runs (list) from a journal with odd and damaged records', () => {
 
     const json = await runMain(['runs', '--json', '--config', config], { cwd: dir.path });
     expect(json.code).toBe(0);
-    const body = JSON.parse(json.stdout) as { source: string; runs: { run_id: string }[]; skipped: string[]; unreadable: string[] };
+    const body = JSON.parse(json.stdout) as {
+      source: string;
+      runs: { run_id: string }[];
+      skipped: string[];
+      unreadable: string[];
+    };
     expect(body.source).toBe('journal');
     expect(body.runs.map((r) => r.run_id).sort()).toEqual([a, b].sort());
     const notIntent = `run ${lost} has no valid intent.accepted event, skipped`;
@@ -61,13 +77,27 @@ describe('runs (list) from a journal with odd and damaged records', () => {
       expect.stringMatching(/^journal record \d+: not a RunState, skipped$/),
       expect.stringMatching(/^journal record \d+: not a RunState, skipped$/),
     ]);
-    expect(body.unreadable).toEqual([expect.stringMatching(new RegExp(`^${segment.slice(log.length + 1)}: \\d+ bytes of corrupt record\\(s\\) at byte \\d+ skipped; read on from byte \\d+$`))]);
+    expect(body.unreadable).toEqual([
+      expect.stringMatching(
+        new RegExp(
+          `^${segment.slice(log.length + 1)}: \\d+ bytes of corrupt record\\(s\\) at byte \\d+ skipped; read on from byte \\d+$`,
+        ),
+      ),
+    ]);
 
     const text = await runMain(['runs', '--config', config], { cwd: dir.path });
     expect(text.code).toBe(0);
-    expect(text.stdout.trim().split('\n').map((l) => l.split(' ')[0]).sort()).toEqual(['ID', ...shortIds([a, b]).values()].sort());
+    expect(
+      text.stdout
+        .trim()
+        .split('\n')
+        .map((l) => l.split(' ')[0])
+        .sort(),
+    ).toEqual(['ID', ...shortIds([a, b]).values()].sort());
     expect(text.stderr).toMatch(/^auraison-edge runs: \S+\.log: \d+ bytes of corrupt record\(s\) at byte \d+ skipped/m);
-    expect(text.stderr).toContain(`auraison-edge runs: ${body.skipped.length} journal record(s) skipped, each for the reason below`);
+    expect(text.stderr).toContain(
+      `auraison-edge runs: ${body.skipped.length} journal record(s) skipped, each for the reason below`,
+    );
     for (const why of body.skipped) expect(text.stderr).toContain(`\n  ${why}\n`);
   });
 
@@ -84,7 +114,10 @@ describe('runs (list) from a journal with odd and damaged records', () => {
     expect(text.stdout).toBe(`no runs in ${join(dir.path, 'data', 'log')}\n`);
     const lines = text.stderr.trimEnd().split('\n');
     expect(lines[0]).toMatch(/^auraison-edge runs: 12 journal record\(s\) skipped, each for the reason below/);
-    expect(lines.slice(1)).toEqual([...Array.from({ length: 10 }, (_, i) => `  journal record ${i + 1}: not an AgentEvent, skipped`), '  and 2 more (--json lists them all)']);
+    expect(lines.slice(1)).toEqual([
+      ...Array.from({ length: 10 }, (_, i) => `  journal record ${i + 1}: not an AgentEvent, skipped`),
+      '  and 2 more (--json lists them all)',
+    ]);
     const json = await runMain(['runs', '--json', '--config', config], { cwd: dir.path });
     const body = JSON.parse(json.stdout) as { runs: unknown[]; skipped: string[]; unreadable: string[] };
     expect(body).toMatchObject({ runs: [], unreadable: [] });

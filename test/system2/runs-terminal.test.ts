@@ -20,7 +20,11 @@ describe('runs show and list, and text a model sent', () => {
     cleanups.push(() => server.close());
     const dir = tempDir('runs-terminal-');
     cleanups.push(dir.cleanup);
-    const { daemon, submit, until } = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] } }, 'runs-terminal-', cleanups);
+    const { daemon, submit, until } = await apiDaemon(
+      { llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] } },
+      'runs-terminal-',
+      cleanups,
+    );
     server.enqueue({ text: 'done\u001b[2J\u001b]52;c;cm0gLXJmIH4=\u0007\rall fine' });
     const run = (await submit({ type: 'natural_language', params: { text: 'report\u001b[31m' } })).run;
     await until(run.run_id);

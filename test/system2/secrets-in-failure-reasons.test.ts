@@ -20,7 +20,11 @@ describe('a proxy password in base_url, in the failures the agent finds in a rep
     await server.start();
     cleanups.push(() => server.close());
     const baseUrl = server.baseUrl.replace('http://', `http://probe:${PASSWORD}@`);
-    const { url, submit, until } = await apiDaemon({ llm: { endpoints: [{ name: 'local', base_url: baseUrl, model: 'scripted-model', retries: 2 }] } }, 'secrets-', cleanups);
+    const { url, submit, until } = await apiDaemon(
+      { llm: { endpoints: [{ name: 'local', base_url: baseUrl, model: 'scripted-model', retries: 2 }] } },
+      'secrets-',
+      cleanups,
+    );
     server.enqueue(
       { cut: { toolCalls: [{ name: 'stop', arguments: {} }] }, fraction: 0.5 },
       { text: '' },

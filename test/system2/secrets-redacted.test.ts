@@ -32,7 +32,12 @@ describe('secrets in LLM endpoint settings', () => {
       'edge.yaml',
       {},
     );
-    const daemon = new Daemon({ config, log, cwd: dir.path, specs: SYSTEM2_COMPONENTS.filter((s) => s.name === 'llm') });
+    const daemon = new Daemon({
+      config,
+      log,
+      cwd: dir.path,
+      specs: SYSTEM2_COMPONENTS.filter((s) => s.name === 'llm'),
+    });
     await daemon.start();
     cleanups.push(() => daemon.stop());
     const status = JSON.stringify(daemon.status());
@@ -44,7 +49,10 @@ describe('secrets in LLM endpoint settings', () => {
   });
 
   it('`llm check` reports the endpoint without its password', async () => {
-    const result = await runCli(['llm', 'check', '--base-url', `http://probe:${PASSWORD}@127.0.0.1:9/v1`, '--model', 'm', '--json'], { timeoutMs: 60_000 });
+    const result = await runCli(
+      ['llm', 'check', '--base-url', `http://probe:${PASSWORD}@127.0.0.1:9/v1`, '--model', 'm', '--json'],
+      { timeoutMs: 60_000 },
+    );
     expect(result.stdout + result.stderr).not.toContain(PASSWORD);
     expect(result.stdout).toContain('http://probe:***@127.0.0.1:9/v1');
   });

@@ -11,8 +11,10 @@ import { skillIntent } from '../helpers/intents.ts';
 
 afterEach(() => stopAgents());
 
-
-async function callAsModel(ctx: TestContext, name: string): Promise<{ called: string[]; result: Record<string, unknown> }> {
+async function callAsModel(
+  ctx: TestContext,
+  name: string,
+): Promise<{ called: string[]; result: Record<string, unknown> }> {
   const called: string[] = [];
   for (const service of ['recorder/pause', 'agent/stop', 'arm/home']) {
     ctx.bus.serve(service, async () => {
@@ -21,24 +23,32 @@ async function callAsModel(ctx: TestContext, name: string): Promise<{ called: st
     });
   }
   const { faux, model } = fauxModel();
-  faux.setResponses([fauxAssistantMessage([fauxToolCall('call_service', { name, request: {} })], { stopReason: 'toolUse' }), fauxAssistantMessage('Done.')]);
+  faux.setResponses([
+    fauxAssistantMessage([fauxToolCall('call_service', { name, request: {} })], { stopReason: 'toolUse' }),
+    fauxAssistantMessage('Done.'),
+  ]);
   const agent = await startAgent(ctx, { model });
   const run = await agent.submitIntent(skillIntent('natural_language', { text: 'go' }), 'http');
   const { events } = await settled(agent, run.run_id);
   return { called, result: events.find((e) => e.kind === 'tool.result')!.payload };
 }
 
-describe('call_service and the daemon\'s own queries', () => {
+describe("call_service and the daemon's own queries", () => {
   for (const name of ['recorder/pause', 'agent/stop']) {
     it(`refuses ${name} by default`, async () => {
       const { called, result } = await callAsModel(componentContext(), name);
       expect(called).toEqual([]);
-      expect(result).toMatchObject({ refused: true, result: { ok: false, error: expect.stringMatching(/^refused by policy: services\.deny/) } });
+      expect(result).toMatchObject({
+        refused: true,
+        result: { ok: false, error: expect.stringMatching(/^refused by policy: services\.deny/) },
+      });
     });
   }
 
-  it('calls an application service, and the daemon\'s own once the config allows them', async () => {
+  it("calls an application service, and the daemon's own once the config allows them", async () => {
     expect((await callAsModel(componentContext(), 'arm/home')).called).toEqual(['arm/home']);
-    expect((await callAsModel(componentContext({ policy: { services: { deny: [] } } }), 'recorder/pause')).called).toEqual(['recorder/pause']);
+    expect(
+      (await callAsModel(componentContext({ policy: { services: { deny: [] } } }), 'recorder/pause')).called,
+    ).toEqual(['recorder/pause']);
   });
 });

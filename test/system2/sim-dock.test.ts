@@ -11,7 +11,8 @@ const cleanups = cleanupStack();
 
 /** The scripted model reads the named place from the system prompt the agent sent, as a real one would. */
 function planDock(request: RecordedRequest) {
-  const system = (request.body.messages as { role: string; content: string }[]).find((m) => m.role === 'system')?.content ?? '';
+  const system =
+    (request.body.messages as { role: string; content: string }[]).find((m) => m.role === 'system')?.content ?? '';
   const dock = /- charging_dock: x=(-?[\d.]+), y=(-?[\d.]+)/.exec(system);
   if (!dock) return { text: 'I do not know where the charging dock is.' };
   return { toolCalls: [{ name: 'navigate_to', arguments: { x: Number(dock[1]), y: Number(dock[2]) } }] };
@@ -46,12 +47,23 @@ describe('the edge agent in the turtlebot-maze sim', () => {
     });
 
     const agent = daemon.components.get('agent') as AgentComponent;
-    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> }).namedPoses.charging_dock!;
+    const dock = (daemon.components.get('sim') as unknown as { namedPoses: Record<string, { x: number; y: number }> })
+      .namedPoses.charging_dock!;
     const run = await agent.submitIntent(
-      { intent_id: newId(), type: 'natural_language', params: { text: 'go to the charging dock', validators: [{ type: 'goal_reached', tolerance_m: 0.2 }] }, policy_ctx: { actor: 'test', source: 'internal' }, targets: [] },
+      {
+        intent_id: newId(),
+        type: 'natural_language',
+        params: { text: 'go to the charging dock', validators: [{ type: 'goal_reached', tolerance_m: 0.2 }] },
+        policy_ctx: { actor: 'test', source: 'internal' },
+        targets: [],
+      },
       'internal',
     );
-    await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end', 90_000);
+    await waitFor(
+      () => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status),
+      'the run to end',
+      90_000,
+    );
     const { run: done, events } = agent.getRun(run.run_id)!;
     expect(done).toMatchObject({ status: 'succeeded', reason: 'I am at the charging dock.' });
     const call = events.find((e) => e.kind === 'tool.call')!;

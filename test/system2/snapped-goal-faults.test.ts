@@ -16,8 +16,16 @@ import { MemoryJournal } from '../helpers/memory-journal.ts';
 afterEach(stopAgents);
 
 function odometry(ctx: TestContext) {
-  const pub = ctx.bus.advertise('/odom', 'nav_msgs/msg/Odometry', { source: 'test', qos: { durability: 'transient_local' } });
-  return (x: number, y: number) => pub.publish(ctx.codec.encode('nav_msgs/msg/Odometry', { pose: { pose: { position: { x, y, z: 0 }, orientation: { w: 1 } } } }));
+  const pub = ctx.bus.advertise('/odom', 'nav_msgs/msg/Odometry', {
+    source: 'test',
+    qos: { durability: 'transient_local' },
+  });
+  return (x: number, y: number) =>
+    pub.publish(
+      ctx.codec.encode('nav_msgs/msg/Odometry', {
+        pose: { pose: { position: { x, y, z: 0 }, orientation: { w: 1 } } },
+      }),
+    );
 }
 
 /** A navigator that snaps every goal 0.4 m to the east (off a wall) and arrives there exactly. */
@@ -27,7 +35,12 @@ function snappingNavigation(ctx: TestContext): NavigationService {
     async navigateTo(goal) {
       const snapped = { x: goal.x + 0.4, y: goal.y };
       at(snapped.x, snapped.y);
-      return { reached: true, outcome: 'reached', message: 'arrived at the nearest free cell', goal: snapped } as Awaited<ReturnType<NavigationService['navigateTo']>>;
+      return {
+        reached: true,
+        outcome: 'reached',
+        message: 'arrived at the nearest free cell',
+        goal: snapped,
+      } as Awaited<ReturnType<NavigationService['navigateTo']>>;
     },
   };
 }
@@ -38,11 +51,25 @@ describe('goal_reached after a snapped goal', () => {
   it('checks the goal the robot was sent to, not the one asked for', async () => {
     const ctx = componentContext({ agent: { max_refines: 0 } });
     const agent = await startAgent(ctx, { navigation: snappingNavigation(ctx) });
-    const run = await agent.submitIntent({ intent_id: newId(), type: 'navigate_to', params: navigate, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
+    const run = await agent.submitIntent(
+      {
+        intent_id: newId(),
+        type: 'navigate_to',
+        params: navigate,
+        policy_ctx: { actor: 't', source: 'internal' },
+        targets: [],
+      },
+      'http',
+    );
     await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
     const { run: done, events } = agent.getRun(run.run_id)!;
-    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({ result: { output: { goal: { x: 1.4, y: 1 }, requested: { x: 1, y: 1 } } } });
-    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({ validator: expect.stringMatching(/^goal_reached\(1\.4, 1, /), passed: true });
+    expect(events.find((e) => e.kind === 'tool.result')!.payload).toMatchObject({
+      result: { output: { goal: { x: 1.4, y: 1 }, requested: { x: 1, y: 1 } } },
+    });
+    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({
+      validator: expect.stringMatching(/^goal_reached\(1\.4, 1, /),
+      passed: true,
+    });
     expect(done.status).toBe('succeeded');
   });
 
@@ -53,21 +80,41 @@ describe('goal_reached after a snapped goal', () => {
     const ctx = componentContext(config, { journal });
     const { faux, model } = fauxModel();
     faux.setResponses([
-      fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 }), fauxToolCall('stop', {})], { stopReason: 'toolUse' }),
+      fauxAssistantMessage([fauxToolCall('navigate_to', { x: 1, y: 1 }), fauxToolCall('stop', {})], {
+        stopReason: 'toolUse',
+      }),
       fauxAssistantMessage('Done.'),
     ]);
     const before = await startAgent(ctx, { model, navigation: snappingNavigation(ctx) });
-    const run = await before.submitIntent({ intent_id: newId(), type: 'natural_language', params: { text: 'go to 1,1', validators: [{ type: 'goal_reached' }] }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
-    await waitFor(() => before.getRun(run.run_id)!.run.status === 'awaiting_approval', 'the stop call to wait for approval');
+    const run = await before.submitIntent(
+      {
+        intent_id: newId(),
+        type: 'natural_language',
+        params: { text: 'go to 1,1', validators: [{ type: 'goal_reached' }] },
+        policy_ctx: { actor: 't', source: 'internal' },
+        targets: [],
+      },
+      'http',
+    );
+    await waitFor(
+      () => before.getRun(run.run_id)!.run.status === 'awaiting_approval',
+      'the stop call to wait for approval',
+    );
     await before.stop();
     forgetAgent(before);
 
     // A new process, same bus (the robot still sits at the snapped goal).
     const after = await startAgent({ ...ctx, journal }, { model, navigation: snappingNavigation(ctx) });
     await after.approve(run.run_id, 'ada');
-    await waitFor(() => ['succeeded', 'failed'].includes(after.getRun(run.run_id)!.run.status), 'the resumed run to end');
+    await waitFor(
+      () => ['succeeded', 'failed'].includes(after.getRun(run.run_id)!.run.status),
+      'the resumed run to end',
+    );
     const { run: done, events } = after.getRun(run.run_id)!;
-    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({ validator: expect.stringMatching(/^goal_reached\(1\.4, 1, /), passed: true });
+    expect(events.find((e) => e.kind === 'validator.result')!.payload).toMatchObject({
+      validator: expect.stringMatching(/^goal_reached\(1\.4, 1, /),
+      passed: true,
+    });
     expect(done.status).toBe('succeeded');
   });
 });

@@ -35,7 +35,11 @@ vi.mock('../../adapters/lerobot/index.ts', async (importOriginal) => {
         policyDriver.stopped++;
         return stop();
       };
-      if (policyDriver.stopWhileLoading) await args[0].bus.query('agent/stop', { encoding: 'application/json', payload: new TextEncoder().encode('{"by": "ada"}') });
+      if (policyDriver.stopWhileLoading)
+        await args[0].bus.query('agent/stop', {
+          encoding: 'application/json',
+          payload: new TextEncoder().encode('{"by": "ada"}'),
+        });
       return driver;
     },
   };
@@ -57,9 +61,20 @@ describe('a latched stop refuses a moving Twist however the publish names its ty
       const agent = await startAgent(ctx);
       await agent.stopRobot('ada', 'person in the aisle');
       const stopTwists = twists.length;
-      const run = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', type, fields: { linear: { x: 0.5 } } }), 'http')).run_id);
+      const run = await settled(
+        agent,
+        (
+          await agent.submitIntent(
+            skillIntent('publish', { topic: '/cmd_vel', type, fields: { linear: { x: 0.5 } } }),
+            'http',
+          )
+        ).run_id,
+      );
       expect(twists.slice(stopTwists).every(isZero)).toBe(true);
-      expect(run.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('the robot is stopped: latched by ada') });
+      expect(run.run).toMatchObject({
+        status: 'failed',
+        reason: expect.stringContaining('the robot is stopped: latched by ada'),
+      });
     });
   }
 });
@@ -71,48 +86,87 @@ describe("a latched stop refuses a Twist on the agent's own navigation topic", (
     const agent = await startAgent(ctx);
     // The agent's navigator (made by the first navigate_to) publishes on AGENT_NAV_CMD_VEL; the gate forwards it.
     const drive = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
-    await waitFor(() => agent.getRun(drive.run_id)?.events.some((e) => e.kind === 'tool.call') === true, 'navigate_to to act');
+    await waitFor(
+      () => agent.getRun(drive.run_id)?.events.some((e) => e.kind === 'tool.call') === true,
+      'navigate_to to act',
+    );
     await agent.stopRobot('ada');
     const stopTwists = twists.length;
-    const run = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: AGENT_NAV_CMD_VEL, type: 'geometry_msgs/msg/Twist', fields: { linear: { x: 0.5 } } }), 'http')).run_id);
-    expect(run.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('the robot is stopped: latched by ada') });
+    const run = await settled(
+      agent,
+      (
+        await agent.submitIntent(
+          skillIntent('publish', {
+            topic: AGENT_NAV_CMD_VEL,
+            type: 'geometry_msgs/msg/Twist',
+            fields: { linear: { x: 0.5 } },
+          }),
+          'http',
+        )
+      ).run_id,
+    );
+    expect(run.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('the robot is stopped: latched by ada'),
+    });
     // What was forwarded, if anything, has reached the watcher by the time a later zero Twist has.
-    await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: {} }), 'http')).run_id);
+    await settled(
+      agent,
+      (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: {} }), 'http')).run_id,
+    );
     await waitFor(() => twists.length > stopTwists, 'the zero Twist');
     expect(twists.slice(stopTwists).every(isZero)).toBe(true);
   });
 });
 
 describe('auraison-edge stop --release with a daemon running', () => {
-  it('asks the daemon, also when its run/daemon.json is gone (a full disk at its start): the data dir lock says it runs', { timeout: 60_000 }, async () => {
-    const { daemon, dir, stop } = await startDaemon({ api: { port: 0 }, foxglove: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } }, 'stop-latch-review-');
-    cleanups.push(stop);
-    const config = join(dir, 'edge.yaml');
-    writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {enabled: false}\n');
-    const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir, env: { USER: 'ada' } });
-    expect((await cli('stop')).code).toBe(0);
-    rmSync(join(dir, 'data', 'run', 'daemon.json'));
+  it(
+    'asks the daemon, also when its run/daemon.json is gone (a full disk at its start): the data dir lock says it runs',
+    { timeout: 60_000 },
+    async () => {
+      const { daemon, dir, stop } = await startDaemon(
+        {
+          api: { port: 0 },
+          foxglove: { enabled: false },
+          lakehouse: { enabled: false },
+          retention: { enabled: false },
+        },
+        'stop-latch-review-',
+      );
+      cleanups.push(stop);
+      const config = join(dir, 'edge.yaml');
+      writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {enabled: false}\n');
+      const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir, env: { USER: 'ada' } });
+      expect((await cli('stop')).code).toBe(0);
+      rmSync(join(dir, 'data', 'run', 'daemon.json'));
 
-    const released = await cli('stop', '--release');
-    expect(released.code, released.stderr).toBe(0);
-    // The daemon's latch, not only its file: what the robot obeys.
-    expect((daemon.components.get('agent') as AgentComponent).health().details).toMatchObject({ stop_latch: null });
-    expect(existsSync(stopLatchPath(join(dir, 'data')))).toBe(false);
-    expect(released.stdout).toMatch(/^released: the stop latched by ada/);
-  });
+      const released = await cli('stop', '--release');
+      expect(released.code, released.stderr).toBe(0);
+      // The daemon's latch, not only its file: what the robot obeys.
+      expect((daemon.components.get('agent') as AgentComponent).health().details).toMatchObject({ stop_latch: null });
+      expect(existsSync(stopLatchPath(join(dir, 'data')))).toBe(false);
+      expect(released.stdout).toMatch(/^released: the stop latched by ada/);
+    },
+  );
 });
 
 describe("the sim's main job", () => {
-  it('a stop that comes while the policy driver loads ends the drive: the driver is stopped, not left driving', { timeout: 60_000 }, async () => {
-    const dir = tempDir('stop-latch-sim-');
-    cleanups.push(dir.cleanup);
-    policyDriver.stopWhileLoading = true;
-    cleanups.push(() => void (policyDriver.stopWhileLoading = false));
-    const job = await runMain(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '5'], { cwd: dir.path });
-    expect(policyDriver.stopped).toBeGreaterThan(0);
-    expect(job.code).toBe(1);
-    expect(job.stdout).toContain('stopped by ada');
-  });
+  it(
+    'a stop that comes while the policy driver loads ends the drive: the driver is stopped, not left driving',
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir('stop-latch-sim-');
+      cleanups.push(dir.cleanup);
+      policyDriver.stopWhileLoading = true;
+      cleanups.push(() => void (policyDriver.stopWhileLoading = false));
+      const job = await runMain(['sim', 'turtlebot-maze', '--driver', 'policy', '--speed', '4', '--duration', '5'], {
+        cwd: dir.path,
+      });
+      expect(policyDriver.stopped).toBeGreaterThan(0);
+      expect(job.code).toBe(1);
+      expect(job.stdout).toContain('stopped by ada');
+    },
+  );
 });
 
 describe('releasing the latch', () => {
@@ -139,6 +193,8 @@ describe('releasing the latch', () => {
     mkdirSync(join(stopLatchPath(ctx.dataDir), 'x'), { recursive: true });
     const agent = await startAgent(ctx);
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown' } });
-    await expect(agent.releaseStop('bob')).rejects.toThrow(/the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/);
+    await expect(agent.releaseStop('bob')).rejects.toThrow(
+      /the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/,
+    );
   });
 });

@@ -25,7 +25,8 @@ afterEach(async () => {
 });
 
 const moving = { topic: '/cmd_vel', fields: { linear: { x: 0.1 } } };
-const decisions = (events: AgentEvent[]) => events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload as { rule?: string; action?: string });
+const decisions = (events: AgentEvent[]) =>
+  events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload as { rule?: string; action?: string });
 
 describe('a latched stop', () => {
   it('refuses every motion, from any run, until released; what does not move the robot still runs', async () => {
@@ -34,25 +35,59 @@ describe('a latched stop', () => {
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent(ctx, { navigation: nav });
     const outcome = await agent.stopRobot('ada', 'person in the aisle');
-    expect(outcome.latched).toEqual({ by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null });
+    expect(outcome.latched).toEqual({
+      by: 'ada',
+      reason: 'person in the aisle',
+      since: expect.any(String),
+      persisted: true,
+      error: null,
+    });
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
     const stopTwists = twists.length;
 
-    const drive = await settled(agent, (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
-    expect(drive.run).toMatchObject({ status: 'failed', reason: expect.stringMatching(/the robot is stopped: latched by ada at .* \(person in the aisle\); .*auraison-edge stop --release/) });
+    const drive = await settled(
+      agent,
+      (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id,
+    );
+    expect(drive.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(
+        /the robot is stopped: latched by ada at .* \(person in the aisle\); .*auraison-edge stop --release/,
+      ),
+    });
     expect(decisions(drive.events)).toContainEqual(expect.objectContaining({ rule: 'stop_latch', action: 'deny' }));
     expect(nav.goals).toBe(0);
 
-    const policy = await settled(agent, (await agent.submitIntent(skillIntent('run_policy', { name: 'any', seconds: 1 }), 'http')).run_id);
-    expect(policy.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('the robot is stopped: latched by ada') });
+    const policy = await settled(
+      agent,
+      (await agent.submitIntent(skillIntent('run_policy', { name: 'any', seconds: 1 }), 'http')).run_id,
+    );
+    expect(policy.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('the robot is stopped: latched by ada'),
+    });
 
     const twist = await settled(agent, (await agent.submitIntent(skillIntent('publish', moving), 'http')).run_id);
-    expect(twist.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('a Twist that moves, on /cmd_vel') });
+    expect(twist.run).toMatchObject({
+      status: 'failed',
+      reason: expect.stringContaining('a Twist that moves, on /cmd_vel'),
+    });
     // A zero Twist is a stop: it passes. So does a read.
-    const zero = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: {} }), 'http')).run_id);
+    const zero = await settled(
+      agent,
+      (await agent.submitIntent(skillIntent('publish', { topic: '/cmd_vel', fields: {} }), 'http')).run_id,
+    );
     expect(zero.run.status).toBe('succeeded');
     expect(twists.slice(stopTwists).every(isZero)).toBe(true);
-    const other = await settled(agent, (await agent.submitIntent(skillIntent('publish', { topic: '/chatter', type: 'std_msgs/msg/String', fields: { data: 'hi' } }), 'http')).run_id);
+    const other = await settled(
+      agent,
+      (
+        await agent.submitIntent(
+          skillIntent('publish', { topic: '/chatter', type: 'std_msgs/msg/String', fields: { data: 'hi' } }),
+          'http',
+        )
+      ).run_id,
+    );
     expect(other.run.status).toBe('succeeded');
 
     expect(await agent.releaseStop('bob')).toMatchObject({ released: true, latch: { by: 'ada' } });
@@ -64,7 +99,9 @@ describe('a latched stop', () => {
     expect((await settled(agent, again.run_id)).run.status).toBe('cancelled');
     // A release that names the latch it was shown does not release a newer one.
     const newer = (await agent.stopRobot('carol', 'second stop')).latched!;
-    await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(/^not released: the stop now latched is a newer one, by carol at .* \(second stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/);
+    await expect(agent.releaseStop('bob', '2026-01-01T00:00:00.000Z')).rejects.toThrow(
+      /^not released: the stop now latched is a newer one, by carol at .* \(second stop\), not the one of 2026-01-01T00:00:00\.000Z you were shown; look at it, then release again$/,
+    );
     expect(agent.health().details).toMatchObject({ stop_latch: { by: 'carol' } });
     expect(await agent.releaseStop('bob', newer.since)).toMatchObject({ released: true, latch: { by: 'carol' } });
     // Releasing twice: nothing was latched the second time.
@@ -78,14 +115,23 @@ describe('a latched stop', () => {
     await first.stopRobot('ada', 'wheel slipping');
     await first.stop();
     forgetAgent(first);
-    expect(JSON.parse(readFileSync(stopLatchPath(ctx.dataDir), 'utf8'))).toEqual({ by: 'ada', reason: 'wheel slipping', since: expect.any(String) });
+    expect(JSON.parse(readFileSync(stopLatchPath(ctx.dataDir), 'utf8'))).toEqual({
+      by: 'ada',
+      reason: 'wheel slipping',
+      since: expect.any(String),
+    });
 
     const warnings: string[] = [];
     const log = ctx.log.child({});
     log.warn = ((_obj: unknown, message: string) => void warnings.push(message)) as typeof log.warn;
     const second = await startAgent({ ...ctx, log });
-    expect(warnings).toContainEqual(expect.stringMatching(/^the robot is stopped: latched by ada .*: the stop is latched since before this start$/));
-    const run = await settled(second, (await second.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^the robot is stopped: latched by ada .*: the stop is latched since before this start$/),
+    );
+    const run = await settled(
+      second,
+      (await second.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id,
+    );
     expect(run.run).toMatchObject({ status: 'failed', reason: expect.stringContaining('latched by ada') });
   });
 
@@ -94,20 +140,30 @@ describe('a latched stop', () => {
     mkdirSync(join(ctx.dataDir, 'state'));
     writeFileSync(stopLatchPath(ctx.dataDir), '{"by": "ad');
     const agent = await startAgent(ctx);
-    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown', reason: expect.stringContaining('is unreadable (not a latch record): latched to be safe') } });
+    expect(agent.health().details).toMatchObject({
+      stop_latch: {
+        by: 'unknown',
+        reason: expect.stringContaining('is unreadable (not a latch record): latched to be safe'),
+      },
+    });
     const run = await settled(agent, (await agent.submitIntent(skillIntent('publish', moving), 'http')).run_id);
     expect(run.run.status).toBe('failed');
     expect(await agent.releaseStop('ada')).toMatchObject({ released: true });
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
   });
 
-  it('a FIFO at the latch path latches as unreadable rather than block the agent\'s start on reading it', async () => {
+  it("a FIFO at the latch path latches as unreadable rather than block the agent's start on reading it", async () => {
     const ctx = componentContext();
     mkdirSync(join(ctx.dataDir, 'state'));
     const { execFileSync } = await import('node:child_process');
     execFileSync('mkfifo', [stopLatchPath(ctx.dataDir)]);
     const agent = await startAgent(ctx);
-    expect(agent.health().details).toMatchObject({ stop_latch: { by: 'unknown', reason: expect.stringContaining('is unreadable (not a regular file): latched to be safe') } });
+    expect(agent.health().details).toMatchObject({
+      stop_latch: {
+        by: 'unknown',
+        reason: expect.stringContaining('is unreadable (not a regular file): latched to be safe'),
+      },
+    });
   });
 
   it('a latch that cannot be written holds in this process and says a restart would not find it', async () => {
@@ -115,8 +171,15 @@ describe('a latched stop', () => {
     writeFileSync(join(ctx.dataDir, 'state'), 'a file where the state dir goes');
     const agent = await startAgent(ctx);
     const outcome = await agent.stopRobot('ada');
-    expect(outcome.latched).toMatchObject({ by: 'ada', persisted: false, error: expect.stringMatching(/could not be written to .*stop-latch\.json .*a restart would not find it/) });
-    const run = await settled(agent, (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id);
+    expect(outcome.latched).toMatchObject({
+      by: 'ada',
+      persisted: false,
+      error: expect.stringMatching(/could not be written to .*stop-latch\.json .*a restart would not find it/),
+    });
+    const run = await settled(
+      agent,
+      (await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http')).run_id,
+    );
     expect(run.run.status).toBe('failed');
   });
 
@@ -131,7 +194,9 @@ describe('a latched stop', () => {
       const { rmSync } = await import('node:fs');
       rmSync(path);
       mkdirSync(join(path, 'x'), { recursive: true });
-      await expect(agent.releaseStop('bob')).rejects.toThrow(/the stop latch could not be released: .*stop-latch\.json could not be removed .*the robot stays stopped/);
+      await expect(agent.releaseStop('bob')).rejects.toThrow(
+        /the stop latch could not be released: .*stop-latch\.json could not be removed .*the robot stays stopped/,
+      );
       expect(agent.health().details).toMatchObject({ stop_latch: { by: 'ada' } });
       return;
     }
@@ -147,13 +212,18 @@ describe('a latched stop', () => {
   it('agent.stop_latch false: a stop only stops, and a latch file left from before is reported, not obeyed', async () => {
     const ctx = componentContext({ agent: { stop_latch: false } });
     mkdirSync(join(ctx.dataDir, 'state'));
-    writeFileSync(stopLatchPath(ctx.dataDir), JSON.stringify({ by: 'ada', reason: null, since: '2026-11-23T00:00:00.000Z' }));
+    writeFileSync(
+      stopLatchPath(ctx.dataDir),
+      JSON.stringify({ by: 'ada', reason: null, since: '2026-11-23T00:00:00.000Z' }),
+    );
     const warnings: string[] = [];
     const log = ctx.log.child({});
     log.warn = ((_obj: unknown, message: string) => void warnings.push(message)) as typeof log.warn;
     const nav = drivingNavigator(ctx.bus, ctx.codec);
     const agent = await startAgent({ ...ctx, log }, { navigation: nav });
-    expect(warnings).toContainEqual(expect.stringMatching(/^agent\.stop_latch is false: the latch in .* \(by ada\) is not obeyed$/));
+    expect(warnings).toContainEqual(
+      expect.stringMatching(/^agent\.stop_latch is false: the latch in .* \(by ada\) is not obeyed$/),
+    );
     expect((await agent.stopRobot('bob')).latched).toBeNull();
     const run = await agent.submitIntent(skillIntent('navigate_to', { x: 1, y: 1 }), 'http');
     await waitFor(() => nav.goals === 1, 'the robot to drive after an unlatched stop');
@@ -167,11 +237,17 @@ describe('the CmdVelGate under a latched stop', () => {
     const ctx = componentContext();
     const twists = watchCmdVel(ctx.bus, ctx.codec);
     let latched: string | undefined;
-    const gate = new CmdVelGate({ bus: ctx.bus, codec: ctx.codec, limits: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1, mode: 'clamp' }, latched: () => latched });
+    const gate = new CmdVelGate({
+      bus: ctx.bus,
+      codec: ctx.codec,
+      limits: { topic: '/cmd_vel', max_linear_x: 0.5, max_angular_z: 1, mode: 'clamp' },
+      latched: () => latched,
+    });
     gate.forward('/controller/cmd_vel', 'test-gate');
     cleanups.push(() => gate.close());
     const controller = ctx.bus.advertise('/controller/cmd_vel', 'geometry_msgs/msg/Twist', { source: 'test' });
-    const drive = () => controller.publish(ctx.codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.3 }, angular: { z: 0.2 } }));
+    const drive = () =>
+      controller.publish(ctx.codec.encode('geometry_msgs/msg/Twist', { linear: { x: 0.3 }, angular: { z: 0.2 } }));
 
     drive();
     await waitFor(() => twists.length === 1, 'the Twist through the gate');
@@ -203,64 +279,98 @@ describe('the CmdVelGate under a latched stop', () => {
 });
 
 describe('auraison-edge stop --release', () => {
-  it('releases the running daemon\'s latch; a teleop Twist is refused until then; with no daemon it removes the file', { timeout: 60_000 }, async () => {
-    const { daemon, dir, stop } = await startDaemon(
-      { sim: { enabled: true, speed: 10 }, api: { port: 0 }, foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } }, lakehouse: { enabled: false }, retention: { enabled: false } },
-      'stop-latch-',
-    );
-    cleanups.push(stop);
-    const config = join(dir, 'edge.yaml');
-    writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {port: 0}\n');
-    const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir, env: { USER: 'ada' } });
+  it(
+    "releases the running daemon's latch; a teleop Twist is refused until then; with no daemon it removes the file",
+    { timeout: 60_000 },
+    async () => {
+      const { daemon, dir, stop } = await startDaemon(
+        {
+          sim: { enabled: true, speed: 10 },
+          api: { port: 0 },
+          foxglove: { port: 0, client_publish: { enabled: true, topics: ['/cmd_vel'] } },
+          lakehouse: { enabled: false },
+          retention: { enabled: false },
+        },
+        'stop-latch-',
+      );
+      cleanups.push(stop);
+      const config = join(dir, 'edge.yaml');
+      writeFileSync(config, 'data_dir: ./data\napi: {port: 0}\nfoxglove: {port: 0}\n');
+      const cli = (...args: string[]) => runMain([...args, '--config', config], { cwd: dir, env: { USER: 'ada' } });
 
-    const stopped = await cli('stop', '--reason', 'checking the gripper');
-    expect(stopped.code, stopped.stderr).toBe(0);
-    expect(stopped.stdout).toContain('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
-    // A Foxglove client's (here `topic pub`'s) moving Twist is refused, naming the latch.
-    const pub = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
-    expect(pub.code).toBe(1);
-    expect(pub.stderr).toMatch(/the robot is stopped: latched by ada .*checking the gripper/);
+      const stopped = await cli('stop', '--reason', 'checking the gripper');
+      expect(stopped.code, stopped.stderr).toBe(0);
+      expect(stopped.stdout).toContain(
+        'latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)',
+      );
+      // A Foxglove client's (here `topic pub`'s) moving Twist is refused, naming the latch.
+      const pub = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
+      expect(pub.code).toBe(1);
+      expect(pub.stderr).toMatch(/the robot is stopped: latched by ada .*checking the gripper/);
 
-    const status = await cli('status');
-    expect(status.stdout).toMatch(/\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); nothing moves it until `auraison-edge stop --release`\n/);
-    // POST /stop/release naming a latch other than the one held: 409, and the latch stays.
-    const { readApiFile } = await import('../../daemon/api/discovery.ts');
-    const url = readApiFile(join(dir, 'data'))!.url;
-    const conflict = await fetch(`${url}/stop/release`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ by: 'page', since: '2026-01-01T00:00:00.000Z' }) });
-    expect(conflict.status).toBe(409);
-    expect(await conflict.json()).toMatchObject({ error: 'conflict', message: expect.stringContaining('a newer one, by ada') });
-    const released = await cli('stop', '--release', '--by', 'bob');
-    expect(released.code, released.stderr).toBe(0);
-    expect(released.stdout).toMatch(/^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/);
-    const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
-    expect(pubAgain.code, pubAgain.stderr).toBe(0);
-    expect((await cli('status')).stdout).not.toContain('ROBOT STOPPED');
-    const none = await cli('stop', '--release', '--json');
-    expect(JSON.parse(none.stdout)).toEqual({ released: false, latch: null });
+      const status = await cli('status');
+      expect(status.stdout).toMatch(
+        /\nROBOT STOPPED: latched by ada at \S+ \(checking the gripper\); nothing moves it until `auraison-edge stop --release`\n/,
+      );
+      // POST /stop/release naming a latch other than the one held: 409, and the latch stays.
+      const { readApiFile } = await import('../../daemon/api/discovery.ts');
+      const url = readApiFile(join(dir, 'data'))!.url;
+      const conflict = await fetch(`${url}/stop/release`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ by: 'page', since: '2026-01-01T00:00:00.000Z' }),
+      });
+      expect(conflict.status).toBe(409);
+      expect(await conflict.json()).toMatchObject({
+        error: 'conflict',
+        message: expect.stringContaining('a newer one, by ada'),
+      });
+      const released = await cli('stop', '--release', '--by', 'bob');
+      expect(released.code, released.stderr).toBe(0);
+      expect(released.stdout).toMatch(
+        /^released: the stop latched by ada at \S+ \(checking the gripper\); the robot may move again\n$/,
+      );
+      const pubAgain = await cli('topic', 'pub', '/cmd_vel', 'geometry_msgs/msg/Twist', '{linear: {x: 0.1}}', '--once');
+      expect(pubAgain.code, pubAgain.stderr).toBe(0);
+      expect((await cli('status')).stdout).not.toContain('ROBOT STOPPED');
+      const none = await cli('stop', '--release', '--json');
+      expect(JSON.parse(none.stdout)).toEqual({ released: false, latch: null });
 
-    // Stopped again, then the daemon goes away: the latch is only its file, which --release removes.
-    expect((await cli('stop')).code).toBe(0);
-    await daemon.stop();
-    const path = stopLatchPath(join(dir, 'data'));
-    expect(existsSync(path)).toBe(true);
-    const offline = await cli('stop', '--release');
-    expect(offline.code, offline.stderr).toBe(0);
-    expect(offline.stdout).toMatch(/^no daemon runs with data dir .*: removed its latch file: the stop latched by ada at /);
-    expect(existsSync(path)).toBe(false);
-  });
+      // Stopped again, then the daemon goes away: the latch is only its file, which --release removes.
+      expect((await cli('stop')).code).toBe(0);
+      await daemon.stop();
+      const path = stopLatchPath(join(dir, 'data'));
+      expect(existsSync(path)).toBe(true);
+      const offline = await cli('stop', '--release');
+      expect(offline.code, offline.stderr).toBe(0);
+      expect(offline.stdout).toMatch(
+        /^no daemon runs with data dir .*: removed its latch file: the stop latched by ada at /,
+      );
+      expect(existsSync(path)).toBe(false);
+    },
+  );
 
-  it('the main job does not drive while a stop is latched on its data dir, and says how to release it', { timeout: 60_000 }, async () => {
-    const dir = tempDir('stop-latch-sim-');
-    cleanups.push(dir.cleanup);
-    mkdirSync(join(dir.path, '.auraison-edge', 'state'), { recursive: true });
-    writeFileSync(stopLatchPath(join(dir.path, '.auraison-edge')), JSON.stringify({ by: 'status-page', reason: null, since: '2026-11-23T10:00:00.000Z' }));
-    const job = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5'], { cwd: dir.path });
-    expect(job.code).toBe(1);
-    expect(job.stderr).toMatch(/not driving: the robot is stopped: latched by status-page at 2026-11-23T10:00:00\.000Z; .*auraison-edge stop --release/);
-    const released = await runMain(['stop', '--release'], { cwd: dir.path });
-    expect(released.code, released.stderr).toBe(0);
-    expect(existsSync(stopLatchPath(join(dir.path, '.auraison-edge')))).toBe(false);
-  });
+  it(
+    'the main job does not drive while a stop is latched on its data dir, and says how to release it',
+    { timeout: 60_000 },
+    async () => {
+      const dir = tempDir('stop-latch-sim-');
+      cleanups.push(dir.cleanup);
+      mkdirSync(join(dir.path, '.auraison-edge', 'state'), { recursive: true });
+      writeFileSync(
+        stopLatchPath(join(dir.path, '.auraison-edge')),
+        JSON.stringify({ by: 'status-page', reason: null, since: '2026-11-23T10:00:00.000Z' }),
+      );
+      const job = await runMain(['sim', 'turtlebot-maze', '--speed', '10', '--duration', '5'], { cwd: dir.path });
+      expect(job.code).toBe(1);
+      expect(job.stderr).toMatch(
+        /not driving: the robot is stopped: latched by status-page at 2026-11-23T10:00:00\.000Z; .*auraison-edge stop --release/,
+      );
+      const released = await runMain(['stop', '--release'], { cwd: dir.path });
+      expect(released.code, released.stderr).toBe(0);
+      expect(existsSync(stopLatchPath(join(dir.path, '.auraison-edge')))).toBe(false);
+    },
+  );
 
   it('refuses --reason with --release (bad usage, exit 2)', async () => {
     const r = await runMain(['stop', '--release', '--reason', 'x']);

@@ -21,11 +21,18 @@ const cleanups = cleanupStack();
 type Twist = { linear: { x: number }; angular: { z: number } };
 const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
 const ZERO = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
-const bare = { sim: { enabled: false }, foxglove: { enabled: false }, lakehouse: { enabled: false }, retention: { enabled: false } };
+const bare = {
+  sim: { enabled: false },
+  foxglove: { enabled: false },
+  lakehouse: { enabled: false },
+  retention: { enabled: false },
+};
 
 function ask(daemon: Daemon, body?: unknown): Promise<RobotStopOutcome> {
   const payload = body === undefined ? new Uint8Array() : new TextEncoder().encode(JSON.stringify(body));
-  return daemon.bus.query('agent/stop', { encoding: 'application/json', payload }).then((reply) => JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome);
+  return daemon.bus
+    .query('agent/stop', { encoding: 'application/json', payload })
+    .then((reply) => JSON.parse(new TextDecoder().decode(reply.payload)) as RobotStopOutcome);
 }
 
 describe('agent/stop through a reload of what the stop uses', () => {
@@ -34,7 +41,10 @@ describe('agent/stop through a reload of what the stop uses', () => {
   // node's query got `nothing serves query agent/stop` (26 of 39 in a run): the robot was not stopped.
   it('answers every query while a reload changes the velocity topics and the latch', { timeout: 30_000 }, async () => {
     for (const agentEnabled of [false, true]) {
-      const { daemon, stop } = await startDaemon({ ...bare, api: { enabled: false }, agent: { enabled: agentEnabled } }, 'stop-review-reload-');
+      const { daemon, stop } = await startDaemon(
+        { ...bare, api: { enabled: false }, agent: { enabled: agentEnabled } },
+        'stop-review-reload-',
+      );
       cleanups.push(stop);
       const changes: ((c: EdgeConfig) => void)[] = [
         (c) => void (c.policy.velocity.topics = ['/cmd_vel', '/robot1/cmd_vel']),
@@ -70,12 +80,22 @@ describe('a base on policy.velocity.topic driven with TwistStamped', () => {
   // failed with not_stopped, though it zeroed TwistStamped on every other governed topic.
   it('gets a zero TwistStamped, with or without an agent, and the stop succeeds', { timeout: 30_000 }, async () => {
     for (const agentEnabled of [false, true]) {
-      const { daemon, codec, stop } = await startDaemon({ ...bare, api: { enabled: false }, agent: { enabled: agentEnabled } }, 'stop-review-stamped-');
+      const { daemon, codec, stop } = await startDaemon(
+        { ...bare, api: { enabled: false }, agent: { enabled: agentEnabled } },
+        'stop-review-stamped-',
+      );
       cleanups.push(stop);
       const twist = { linear: { x: 0.2, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.3 } };
-      daemon.bus.advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'controller' }).publish(codec.encode('geometry_msgs/msg/TwistStamped', { header: { frame_id: 'base_link' }, twist }));
+      daemon.bus
+        .advertise('/cmd_vel', 'geometry_msgs/msg/TwistStamped', { source: 'controller' })
+        .publish(codec.encode('geometry_msgs/msg/TwistStamped', { header: { frame_id: 'base_link' }, twist }));
       const seen: { source: string; value: { header: { stamp: { sec: number } }; twist: unknown } }[] = [];
-      daemon.bus.subscribe({ name: 'test /cmd_vel', topic: '/cmd_vel', queue: { depth: 100 }, handler: (m) => void seen.push({ source: m.source, value: codec.decode(m.type, m.data) }) });
+      daemon.bus.subscribe({
+        name: 'test /cmd_vel',
+        topic: '/cmd_vel',
+        queue: { depth: 100 },
+        handler: (m) => void seen.push({ source: m.source, value: codec.decode(m.type, m.data) }),
+      });
 
       const outcome = await ask(daemon, { by: 'estop_node' });
       expect(outcome).toMatchObject({ topic: '/cmd_vel', latched: { by: 'estop_node' } });
@@ -83,7 +103,11 @@ describe('a base on policy.velocity.topic driven with TwistStamped', () => {
       expect(seen.map((s) => s.value.twist)).toEqual(seen.map(() => ZERO));
       expect(seen[0]!.value.header.stamp.sec).toBeGreaterThan(0);
       // The stop's publisher is gone again: the topic's publishers are as they were.
-      expect(daemon.bus.stats().find((s) => s.topic === '/cmd_vel')).toMatchObject({ type: 'geometry_msgs/msg/TwistStamped', publishers: 1, sources: ['controller'] });
+      expect(daemon.bus.stats().find((s) => s.topic === '/cmd_vel')).toMatchObject({
+        type: 'geometry_msgs/msg/TwistStamped',
+        publishers: 1,
+        sources: ['controller'],
+      });
     }
   });
 });
@@ -98,7 +122,12 @@ describe('agent.stop_latch turned on by a reload', () => {
     const { daemon, codec, stop } = await startDaemon(config, 'stop-review-latch-on-');
     cleanups.push(stop);
     const fromLoop: Twist[] = [];
-    daemon.bus.subscribe({ name: 'test', topic: '/cmd_vel', queue: { depth: 10_000 }, handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))) });
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '/cmd_vel',
+      queue: { depth: 10_000 },
+      handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
+    });
     await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
     const next: EdgeConfig = structuredClone(daemon.config);
@@ -118,37 +147,71 @@ describe('the log of a stop with no agent', () => {
   // With no agent running, an operator's stop, a stop that could not send its zero Twist (the robot NOT
   // stopped), a release, and a latch found at start left no line in the daemon's log: only the agent logged
   // them. A person reading the journal after an incident could not tell the robot had been stopped.
-  it('says who stopped, who released, a stop that failed, and a latch from before the start', { timeout: 30_000 }, async () => {
-    const dir = tempDir('stop-review-log-');
-    cleanups.push(dir.cleanup);
-    mkdirSync(join(dir.path, 'data', 'state'), { recursive: true });
-    writeFileSync(join(dir.path, 'data', 'state', 'stop-latch.json'), `${JSON.stringify({ by: 'bob', reason: 'before the restart', since: '2026-01-01T00:00:00.000Z' })}\n`);
-    const lines: { level: number; msg: string; by?: string }[] = [];
-    const log = pino({ level: 'info' }, { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) });
-    const config = parseConfigText(stringify({ data_dir: './data', ...bare, api: { port: 0 }, agent: { enabled: false } }), 'edge.yaml', {});
-    const daemon = new Daemon({ config, log, cwd: dir.path });
-    await daemon.start();
-    cleanups.push(() => daemon.stop().then(() => undefined));
-    const codec = new MessageCodec(daemon.definitions);
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(/latched by bob at 2026-01-01T00:00:00.000Z \(before the restart\).*since before this start/));
+  it(
+    'says who stopped, who released, a stop that failed, and a latch from before the start',
+    { timeout: 30_000 },
+    async () => {
+      const dir = tempDir('stop-review-log-');
+      cleanups.push(dir.cleanup);
+      mkdirSync(join(dir.path, 'data', 'state'), { recursive: true });
+      writeFileSync(
+        join(dir.path, 'data', 'state', 'stop-latch.json'),
+        `${JSON.stringify({ by: 'bob', reason: 'before the restart', since: '2026-01-01T00:00:00.000Z' })}\n`,
+      );
+      const lines: { level: number; msg: string; by?: string }[] = [];
+      const log = pino(
+        { level: 'info' },
+        { write: (line: string) => void lines.push(JSON.parse(line) as { level: number; msg: string }) },
+      );
+      const config = parseConfigText(
+        stringify({ data_dir: './data', ...bare, api: { port: 0 }, agent: { enabled: false } }),
+        'edge.yaml',
+        {},
+      );
+      const daemon = new Daemon({ config, log, cwd: dir.path });
+      await daemon.start();
+      cleanups.push(() => daemon.stop().then(() => undefined));
+      const codec = new MessageCodec(daemon.definitions);
+      expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(
+        expect.stringMatching(
+          /latched by bob at 2026-01-01T00:00:00.000Z \(before the restart\).*since before this start/,
+        ),
+      );
 
-    const url = (daemon.components.get('api') as unknown as { url: string }).url;
-    const post = (path: string, body: unknown) => fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    expect((await post('/stop/release', { by: 'ada' })).status).toBe(200);
-    expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(expect.stringMatching(/released by ada/));
+      const url = (daemon.components.get('api') as unknown as { url: string }).url;
+      const post = (path: string, body: unknown) =>
+        fetch(`${url}${path}`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify(body),
+        });
+      expect((await post('/stop/release', { by: 'ada' })).status).toBe(200);
+      expect(lines.filter((l) => l.level >= 40).map((l) => l.msg)).toContainEqual(
+        expect.stringMatching(/released by ada/),
+      );
 
-    expect((await post('/stop', { by: 'ada', reason: 'person in the aisle' })).status).toBe(200);
-    expect(lines.filter((l) => l.level >= 40)).toContainEqual(expect.objectContaining({ msg: 'robot stopped', by: 'ada' }));
+      expect((await post('/stop', { by: 'ada', reason: 'person in the aisle' })).status).toBe(200);
+      expect(lines.filter((l) => l.level >= 40)).toContainEqual(
+        expect.objectContaining({ msg: 'robot stopped', by: 'ada' }),
+      );
 
-    // The velocity topic taken with a type that is not a velocity: the robot was NOT stopped, and the log says so.
-    daemon.bus.advertise('/odd/cmd_vel', 'std_msgs/msg/String', { source: 'odd' }).publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
-    const next: EdgeConfig = structuredClone(daemon.config);
-    next.policy.velocity.topic = '/odd/cmd_vel';
-    await daemon.reload(next);
-    await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
-    // An error, not a warning: a person must stop the robot another way.
-    expect(lines.filter((l) => l.level >= 50)).toContainEqual(expect.objectContaining({ by: 'estop_node', msg: expect.stringMatching(/could not be sent; the robot was NOT stopped/) }));
-  });
+      // The velocity topic taken with a type that is not a velocity: the robot was NOT stopped, and the log says so.
+      daemon.bus
+        .advertise('/odd/cmd_vel', 'std_msgs/msg/String', { source: 'odd' })
+        .publish(codec.encode('std_msgs/msg/String', { data: 'x' }));
+      const next: EdgeConfig = structuredClone(daemon.config);
+      next.policy.velocity.topic = '/odd/cmd_vel';
+      await daemon.reload(next);
+      await expect(ask(daemon, { by: 'estop_node' })).rejects.toThrow(/NOT stopped|could not be sent/);
+      // An error, not a warning: a person must stop the robot another way.
+      expect(lines.filter((l) => l.level >= 50)).toContainEqual(
+        expect.objectContaining({
+          by: 'estop_node',
+          msg: expect.stringMatching(/could not be sent; the robot was NOT stopped/),
+        }),
+      );
+    },
+  );
 });
 
 describe('auraison-edge stop --release with no daemon running', () => {
@@ -161,6 +224,8 @@ describe('auraison-edge stop --release with no daemon running', () => {
     mkdirSync(join(dir.path, '.auraison-edge', 'state', 'stop-latch.json'), { recursive: true });
     const released = await runMain(['stop', '--release'], { cwd: dir.path, env: { AURAISON_EDGE_CONFIG: '' } });
     expect(released.code).toBe(1);
-    expect(released.stderr).toMatch(/the stop was NOT released: .*stop-latch\.json could not be removed .*; the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/);
+    expect(released.stderr).toMatch(
+      /the stop was NOT released: .*stop-latch\.json could not be removed .*; the robot stays stopped; remove .*stop-latch\.json by hand .*, then release again/,
+    );
   });
 });

@@ -15,7 +15,10 @@ describe('the token quota and a server that sends no usage', () => {
     await server.start();
     cleanups.push(() => server.close());
     const { submit, until } = await apiDaemon(
-      { llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] }, policy: { quotas: { max_tokens: 1500 } } },
+      {
+        llm: { endpoints: [{ name: 'local', base_url: server.baseUrl, model: 'scripted-model' }] },
+        policy: { quotas: { max_tokens: 1500 } },
+      },
       'token-quota-no-usage-',
       cleanups,
     );
@@ -23,9 +26,13 @@ describe('the token quota and a server that sends no usage', () => {
     // tools and the transcript so far, hundreds of tokens.
     for (let i = 0; i < 20; i++) server.enqueue({ toolCalls: [{ name: 'stop', arguments: {} }], noUsage: true });
     server.enqueue({ text: 'Stopped.', noUsage: true });
-    const found = await until((await submit({ type: 'natural_language', params: { text: 'stop the robot, again and again' } })).run.run_id);
+    const found = await until(
+      (await submit({ type: 'natural_language', params: { text: 'stop the robot, again and again' } })).run.run_id,
+    );
     expect(found.run.status).toBe('failed');
-    expect(found.run.reason).toMatch(/^quota\.tokens: the run used \d+ tokens \(estimated: the endpoint sent no usage\), over its quota of 1500/);
+    expect(found.run.reason).toMatch(
+      /^quota\.tokens: the run used \d+ tokens \(estimated: the endpoint sent no usage\), over its quota of 1500/,
+    );
     expect(server.requests.length).toBeLessThan(21);
   });
 });

@@ -23,19 +23,39 @@ const nl = (text: string, policyCtx: Record<string, unknown> = {}) => ({
 describe('a tool call with arguments that do not match the skill', () => {
   it('is journaled as refused, counted toward the quota, and the run ends at the quota', async () => {
     const { faux, model } = fauxModel();
-    faux.setResponses(Array.from({ length: 50 }, () => fauxAssistantMessage([fauxToolCall('navigate_to', { x: 'far', y: 1 })], { stopReason: 'toolUse' })));
+    faux.setResponses(
+      Array.from({ length: 50 }, () =>
+        fauxAssistantMessage([fauxToolCall('navigate_to', { x: 'far', y: 1 })], { stopReason: 'toolUse' }),
+      ),
+    );
     const agent = await startAgent(componentContext(), { model });
     const run = await agent.submitIntent(nl('go far', { max_tool_calls: 3 }), 'http');
-    await waitFor(() => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
+    await waitFor(
+      () => ['succeeded', 'failed', 'cancelled', 'interrupted'].includes(agent.getRun(run.run_id)!.run.status),
+      'the run to end',
+    );
     const { run: state, events } = agent.getRun(run.run_id)!;
-    expect(state).toMatchObject({ status: 'failed', reason: "quota.tool_calls: call 4 exceeds the run's quota of 3 tool calls" });
+    expect(state).toMatchObject({
+      status: 'failed',
+      reason: "quota.tool_calls: call 4 exceeds the run's quota of 3 tool calls",
+    });
     expect(faux.state.callCount).toBe(4);
     const refused = events.filter((e) => e.kind === 'tool.result');
     expect(refused).toHaveLength(4);
-    expect(refused[0]!.payload).toMatchObject({ tool: 'navigate_to', refused: true, result: { ok: false, error: expect.stringContaining('Validation failed for tool "navigate_to"') } });
+    expect(refused[0]!.payload).toMatchObject({
+      tool: 'navigate_to',
+      refused: true,
+      result: { ok: false, error: expect.stringContaining('Validation failed for tool "navigate_to"') },
+    });
     expect(events.filter((e) => e.kind === 'tool.call')).toHaveLength(0);
     const decisions = events.filter((e) => e.kind === 'policy.decision').map((e) => e.payload.rule);
-    expect(decisions).toEqual(['tool.arguments', 'tool.arguments', 'tool.arguments', 'tool.arguments', 'quota.tool_calls']);
+    expect(decisions).toEqual([
+      'tool.arguments',
+      'tool.arguments',
+      'tool.arguments',
+      'tool.arguments',
+      'quota.tool_calls',
+    ]);
   });
 
   it('counts along with valid calls: a bad call, then a good one', async () => {
@@ -50,7 +70,11 @@ describe('a tool call with arguments that do not match the skill', () => {
     await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
     const { run: state, events } = agent.getRun(run.run_id)!;
     expect(state.status).toBe('succeeded');
-    expect(events.filter((e) => e.kind === 'tool.result').map((e) => [e.payload.tool, (e.payload.result as { ok: boolean }).ok])).toEqual([
+    expect(
+      events
+        .filter((e) => e.kind === 'tool.result')
+        .map((e) => [e.payload.tool, (e.payload.result as { ok: boolean }).ok]),
+    ).toEqual([
       ['navigate_to', false],
       ['stop', true],
     ]);

@@ -13,15 +13,25 @@ afterEach(() => stopAgents());
 
 function watch(ctx: TestContext, topic: string): Record<string, unknown>[] {
   const seen: Record<string, unknown>[] = [];
-  ctx.bus.subscribe({ name: `watch ${topic}`, topic, queue: { depth: 100 }, handler: (m) => void seen.push(ctx.codec.decode(m.type, m.data)) });
+  ctx.bus.subscribe({
+    name: `watch ${topic}`,
+    topic,
+    queue: { depth: 100 },
+    handler: (m) => void seen.push(ctx.codec.decode(m.type, m.data)),
+  });
   return seen;
 }
 
-
-async function publishAsModel(ctx: TestContext, fields: Record<string, unknown>): Promise<{ sent: Record<string, unknown>[]; decisions: Record<string, unknown>[] }> {
+async function publishAsModel(
+  ctx: TestContext,
+  fields: Record<string, unknown>,
+): Promise<{ sent: Record<string, unknown>[]; decisions: Record<string, unknown>[] }> {
   const sent = watch(ctx, '/cmd_vel');
   const { faux, model } = fauxModel();
-  faux.setResponses([fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields })], { stopReason: 'toolUse' }), fauxAssistantMessage('Done.')]);
+  faux.setResponses([
+    fauxAssistantMessage([fauxToolCall('publish', { topic: '/cmd_vel', fields })], { stopReason: 'toolUse' }),
+    fauxAssistantMessage('Done.'),
+  ]);
   const agent = await startAgent(ctx, { model });
   const run = await agent.submitIntent(skillIntent('natural_language', { text: 'move' }), 'http');
   const { events } = await settled(agent, run.run_id);
@@ -31,9 +41,14 @@ async function publishAsModel(ctx: TestContext, fields: Record<string, unknown>)
 describe('velocity limits on every axis of a Twist', () => {
   it('holds a sideways, vertical, roll and pitch velocity to 0 on a base configured with none', async () => {
     const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1 } } });
-    const { sent, decisions } = await publishAsModel(ctx, { linear: { x: 0.1, y: 3, z: -2 }, angular: { x: 1, y: -1, z: 0.5 } });
+    const { sent, decisions } = await publishAsModel(ctx, {
+      linear: { x: 0.1, y: 3, z: -2 },
+      angular: { x: 1, y: -1, z: 0.5 },
+    });
     expect(sent).toEqual([{ linear: { x: 0.1, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0.5 } }]);
-    expect(decisions).toContainEqual(expect.objectContaining({ hook: 'velocity', rule: 'velocity.limit', action: 'rewrite' }));
+    expect(decisions).toContainEqual(
+      expect.objectContaining({ hook: 'velocity', rule: 'velocity.limit', action: 'rewrite' }),
+    );
   });
 
   it('lets a holonomic base move sideways up to max_linear_y, and no further', async () => {
@@ -46,6 +61,8 @@ describe('velocity limits on every axis of a Twist', () => {
     const ctx = componentContext({ policy: { velocity: { max_linear_x: 0.2, max_angular_z: 1, mode: 'reject' } } });
     const { sent, decisions } = await publishAsModel(ctx, { linear: { y: 0.5 } });
     expect(sent).toEqual([]);
-    expect(decisions).toContainEqual(expect.objectContaining({ hook: 'velocity', action: 'deny', reason: expect.stringContaining('linear.y') }));
+    expect(decisions).toContainEqual(
+      expect.objectContaining({ hook: 'velocity', action: 'deny', reason: expect.stringContaining('linear.y') }),
+    );
   });
 });

@@ -10,19 +10,30 @@ const cleanups = cleanupStack();
 
 describe('a wall-time quota longer than setTimeout can count', () => {
   it('lets a run of a 30-day quota act, and still ends one past its quota', { timeout: 30_000 }, async () => {
-    const { daemon, submit, until } = await apiDaemon({ policy: { quotas: { max_wall_s: 30 * 86_400 } } }, 'wall-quota-long-', cleanups);
+    const { daemon, submit, until } = await apiDaemon(
+      { policy: { quotas: { max_wall_s: 30 * 86_400 } } },
+      'wall-quota-long-',
+      cleanups,
+    );
     // A service that takes 300 ms to answer: the run acts that long.
     daemon.bus.serve('/slow_service', async () => {
       await new Promise((resolve) => setTimeout(resolve, 300));
       return { encoding: 'application/json', payload: new TextEncoder().encode('{"ok":true}') };
     });
     const call = async (policyCtx: Record<string, unknown> = {}) => {
-      const created = await submit({ type: 'call_service', params: { name: '/slow_service', request: {} }, policy_ctx: policyCtx });
+      const created = await submit({
+        type: 'call_service',
+        params: { name: '/slow_service', request: {} },
+        policy_ctx: policyCtx,
+      });
       expect(created.status, created.text).toBe(201);
       return (await until(created.run.run_id)).run;
     };
     expect(await call()).toMatchObject({ status: 'succeeded' });
     // The quota still holds: an intent that lowers it to 0.1 s is ended by it.
-    expect(await call({ max_wall_s: 0.1 })).toMatchObject({ status: 'failed', reason: expect.stringMatching(/^quota\.wall_time: /) });
+    expect(await call({ max_wall_s: 0.1 })).toMatchObject({
+      status: 'failed',
+      reason: expect.stringMatching(/^quota\.wall_time: /),
+    });
   });
 });

@@ -26,7 +26,10 @@ const nl = (text: string, policyCtx: Record<string, unknown> = {}) => ({
 /** A navigator that takes `ms` of wall time to drive (the time the run acts), then arrives. */
 function drivingFor(ms: number): NavigationService {
   return {
-    navigateTo: () => new Promise((resolve) => setTimeout(() => resolve({ reached: true, outcome: 'reached', message: 'arrived' }), ms)),
+    navigateTo: () =>
+      new Promise((resolve) =>
+        setTimeout(() => resolve({ reached: true, outcome: 'reached', message: 'arrived' }), ms),
+      ),
   };
 }
 
@@ -40,7 +43,10 @@ describe('the wall-time quota across a restart', () => {
       fauxAssistantMessage('Done.'),
     ]);
     const navigation = drivingFor(300);
-    const before = await startAgent(componentContext({ agent: { require_approval: ['stop'] } }, { journal }), { model, navigation });
+    const before = await startAgent(componentContext({ agent: { require_approval: ['stop'] } }, { journal }), {
+      model,
+      navigation,
+    });
     const run = await before.submitIntent(nl('drive, then stop'), 'http');
     const paused = await settled(before, run.run_id, ['awaiting_approval']);
     const requested = paused.events.find((e) => e.kind === 'approval.requested')!;
@@ -49,10 +55,19 @@ describe('the wall-time quota across a restart', () => {
     forgetAgent(before);
 
     // The quota is lowered (a reload of the config while the daemon was down) below what the run acted.
-    const after = await startAgent(componentContext({ agent: { require_approval: ['stop'] }, policy: { quotas: { max_wall_s: 0.25 } } }, { journal }), { model, navigation });
+    const after = await startAgent(
+      componentContext(
+        { agent: { require_approval: ['stop'] }, policy: { quotas: { max_wall_s: 0.25 } } },
+        { journal },
+      ),
+      { model, navigation },
+    );
     await after.approve(run.run_id, 'ada');
     const { run: done, events } = await settled(after, run.run_id);
-    expect(done).toMatchObject({ status: 'failed', reason: 'quota.wall_time: the run acted for more than its quota of 0.25 s' });
+    expect(done).toMatchObject({
+      status: 'failed',
+      reason: 'quota.wall_time: the run acted for more than its quota of 0.25 s',
+    });
     // The approved stop never acted, and the model was not asked again.
     expect(events.filter((e) => e.kind === 'tool.call').map((e) => e.payload.tool)).toEqual(['navigate_to']);
     expect(faux.state.callCount).toBe(2);
@@ -62,7 +77,10 @@ describe('the wall-time quota across a restart', () => {
   it('does not count the time waiting for approval, nor the time the daemon was down', async () => {
     const journal = new MemoryJournal();
     const { faux, model } = fauxModel();
-    faux.setResponses([fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }), fauxAssistantMessage('Stopped.')]);
+    faux.setResponses([
+      fauxAssistantMessage([fauxToolCall('stop', {})], { stopReason: 'toolUse' }),
+      fauxAssistantMessage('Stopped.'),
+    ]);
     const config = { agent: { require_approval: ['stop'] } };
     const before = await startAgent(componentContext(config, { journal }), { model });
     const run = await before.submitIntent(nl('stop', { max_wall_s: 0.2 }), 'http');

@@ -5,7 +5,7 @@ const TWIST = 'geometry_msgs/msg/Twist';
 const fast = { linear: { x: 5, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 10 } };
 
 describe('velocityFrame', () => {
-  it('holds a loop\'s Twist on any velocity topic to the limits, a namespaced one included, and leaves other topics alone', () => {
+  it("holds a loop's Twist on any velocity topic to the limits, a namespaced one included, and leaves other topics alone", () => {
     const limits = defaultVelocityLimits();
     for (const topic of ['/cmd_vel', '/robot1/cmd_vel']) {
       const frame = velocityFrame({ topic, type: TWIST }, limits);

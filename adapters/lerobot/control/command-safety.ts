@@ -26,8 +26,16 @@ export function isFiniteAction(action: Float32Array): boolean {
  * hooks enforce (limitTwist) and says whether it had to. Undefined for any other command, which the
  * velocity limits do not govern.
  */
-export function velocityFrame(command: Pick<CommandSettings, 'topic' | 'type'> | undefined, limits: VelocityLimits): ((twist: Twist) => { twist: Twist; clamped: boolean }) | undefined {
-  if (!command || command.type !== TWIST || !compileTopicSelection([limits.topic, ...(limits.topics ?? [])])(command.topic)) return undefined;
+export function velocityFrame(
+  command: Pick<CommandSettings, 'topic' | 'type'> | undefined,
+  limits: VelocityLimits,
+): ((twist: Twist) => { twist: Twist; clamped: boolean }) | undefined {
+  if (
+    !command ||
+    command.type !== TWIST ||
+    !compileTopicSelection([limits.topic, ...(limits.topics ?? [])])(command.topic)
+  )
+    return undefined;
   return (twist) => {
     const limited = limitTwist(twist, limits);
     return { twist: limited.twist, clamped: limited.broken.length > 0 };

@@ -107,7 +107,10 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     entry.lastCrash = error.message;
     entry.streak = monotonicMs() - entry.startedAt >= STABLE_RUN_MS ? 1 : entry.streak + 1;
     const delay = Math.min(this.#maxRestartDelayMs, this.#restartDelayMs * 2 ** (entry.streak - 1));
-    log.error({ loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay }, 'control loop worker crashed: restarting it');
+    log.error(
+      { loop: entry.name, err: error.message, crashes_in_a_row: entry.streak, restart_in_ms: delay },
+      'control loop worker crashed: restarting it',
+    );
     clearTimeout(entry.timer);
     entry.timer = setTimeout(() => void this.#restart(entry), delay);
   }
@@ -139,19 +142,34 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     }
     // A stop latched before this start (the agent, if it runs, reads the same file): loops start held.
     const { latched } = this.#latch.load();
-    if (latched && Object.keys(config.control.loops).length > 0) this.#ctx.log.warn({ stop_latch: latched }, 'control loops start held at their safe action: the operator\'s stop is latched');
+    if (latched && Object.keys(config.control.loops).length > 0)
+      this.#ctx.log.warn(
+        { stop_latch: latched },
+        "control loops start held at their safe action: the operator's stop is latched",
+      );
     for (const [name, loop] of Object.entries(config.control.loops)) {
       const policy = config.policies[loop.policy];
       if (!policy) {
         await this.stop();
-        throw new Error(`control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`);
+        throw new Error(
+          `control.loops.${name}.policy: no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`,
+        );
       }
       if (!loop.autostart) continue;
       const options = this.#loopOptions(name, (error) => {
         entry.crashes[error instanceof LoopCrash ? error.thread : 'loop']++;
         this.#crashed(entry, error);
       });
-      const entry: AutostartLoop = { name, options, loop: this.#createLoop(options), restarts: 0, crashes: { loop: 0, inference: 0 }, streak: 0, startedAt: monotonicMs(), timer: undefined };
+      const entry: AutostartLoop = {
+        name,
+        options,
+        loop: this.#createLoop(options),
+        restarts: 0,
+        crashes: { loop: 0, inference: 0 },
+        streak: 0,
+        startedAt: monotonicMs(),
+        timer: undefined,
+      };
       this.#loops.push(entry);
       try {
         await entry.loop.start();
@@ -180,40 +198,59 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     return this.#all().every((l) => l.starting || l.alive());
   }
 
-  async runPolicy(name: string, options: { seconds: number; signal: AbortSignal }): Promise<{ ok: boolean; message: string }> {
+  async runPolicy(
+    name: string,
+    options: { seconds: number; signal: AbortSignal },
+  ): Promise<{ ok: boolean; message: string }> {
     const { seconds, signal } = options;
     const { config } = this.#ctx;
     const loop = config.control.loops[name];
     if (this.#state !== 'running') return { ok: false, message: `the control component is ${this.#state}` };
     if (!loop) {
-      const known = Object.entries(config.control.loops).filter(([, l]) => !l.autostart).map(([n]) => n);
-      return { ok: false, message: `no on-demand loop "${name}": add control.loops.${name} with autostart: false (on-demand loops: ${known.join(', ') || 'none'})` };
+      const known = Object.entries(config.control.loops)
+        .filter(([, l]) => !l.autostart)
+        .map(([n]) => n);
+      return {
+        ok: false,
+        message: `no on-demand loop "${name}": add control.loops.${name} with autostart: false (on-demand loops: ${known.join(', ') || 'none'})`,
+      };
     }
-    if (loop.autostart) return { ok: false, message: `loop "${name}" runs continuously (autostart: true); run_policy drives loops configured with autostart: false` };
+    if (loop.autostart)
+      return {
+        ok: false,
+        message: `loop "${name}" runs continuously (autostart: true); run_policy drives loops configured with autostart: false`,
+      };
     if (this.#onDemand.has(name)) return { ok: false, message: `loop "${name}" is already running for another run` };
     let crash: Error | undefined;
     let crashed = (): void => undefined;
-    const control = this.#createLoop(this.#loopOptions(name, (error) => {
-      crash = error;
-      crashed();
-    }));
+    const control = this.#createLoop(
+      this.#loopOptions(name, (error) => {
+        crash = error;
+        crashed();
+      }),
+    );
     this.#onDemand.set(name, control);
     try {
       await control.start();
       // A stop (the run's abort) that came while the worker loaded its model: the loop stops at once and
       // sends its safe action, rather than run its whole `seconds` (a listener added now would never fire).
-      if (!signal.aborted) await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, seconds * 1000);
-        // An on-demand run is not restarted: a crash ends it, and the run says so.
-        crashed = () => {
-          clearTimeout(timer);
-          resolve();
-        };
-        signal.addEventListener('abort', () => {
-          clearTimeout(timer);
-          resolve();
-        }, { once: true });
-      });
+      if (!signal.aborted)
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(resolve, seconds * 1000);
+          // An on-demand run is not restarted: a crash ends it, and the run says so.
+          crashed = () => {
+            clearTimeout(timer);
+            resolve();
+          };
+          signal.addEventListener(
+            'abort',
+            () => {
+              clearTimeout(timer);
+              resolve();
+            },
+            { once: true },
+          );
+        });
     } catch (error) {
       return { ok: false, message: `loop "${name}" failed to start: ${(error as Error).message}` };
     } finally {
@@ -224,12 +261,19 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     const figures = `${s.ticks} ticks at ${s.rateHz} Hz, ${s.missedDeadlines} missed deadlines, ${s.staleTicks} stale observations, ${s.errors} errors`;
     if (crash) return { ok: false, message: `loop "${name}" crashed (${crash.message}) after ${figures}` };
     if (signal.aborted) return { ok: false, message: `stopped early (cancelled) after ${figures}` };
-    return s.errors === 0 ? { ok: true, message: `ran ${seconds} s: ${figures}` } : { ok: false, message: `ran with errors: ${figures}` };
+    return s.errors === 0
+      ? { ok: true, message: `ran ${seconds} s: ${figures}` }
+      : { ok: false, message: `ran with errors: ${figures}` };
   }
 
   loopStats(): ComponentLoopStats[] {
     return [
-      ...this.#loops.map((e) => ({ ...e.loop.stats(), restarts: e.restarts, crashes: { ...e.crashes }, ...(e.lastCrash ? { lastCrash: e.lastCrash } : {}) })),
+      ...this.#loops.map((e) => ({
+        ...e.loop.stats(),
+        restarts: e.restarts,
+        crashes: { ...e.crashes },
+        ...(e.lastCrash ? { lastCrash: e.lastCrash } : {}),
+      })),
       // An on-demand run is not restarted: its crash ends the run, and the run's result says so.
       ...[...this.#onDemand.values()].map((l) => ({ ...l.stats(), restarts: 0, crashes: { loop: 0, inference: 0 } })),
     ];
@@ -264,11 +308,13 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       ]),
     );
     // `alive` gates the systemd watchdog (daemon/lifecycle/systemd-notify.ts): a stalled loop stops the pings.
-    if (dead.length > 0) return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
+    if (dead.length > 0)
+      return { state: 'degraded', alive: false, reason: `control loop(s) ${dead.join(', ')} stopped ticking`, details };
     // A loop that ticks but whose inference died (it sends the safe action until restarted) or is overdue:
     // degraded, yet alive, since the loop frame still works and the watchdog has nothing to restart.
     const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
-    if (faults.length > 0) return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
+    if (faults.length > 0)
+      return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
     return { state: 'running', alive: true, details };
   }
 
@@ -298,42 +344,96 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     });
     return [
       counter('auraison_control_loop_ticks_total', 'Control loop iterations.', (s) => s.ticks),
-      counter('auraison_control_loop_missed_deadlines_total', 'Iterations that finished after the next tick was due, and ticks skipped.', (s) => s.missedDeadlines),
-      counter('auraison_control_loop_stale_ticks_total', 'Ticks that sent the safe action because an observation was stale or missing.', (s) => s.staleTicks),
+      counter(
+        'auraison_control_loop_missed_deadlines_total',
+        'Iterations that finished after the next tick was due, and ticks skipped.',
+        (s) => s.missedDeadlines,
+      ),
+      counter(
+        'auraison_control_loop_stale_ticks_total',
+        'Ticks that sent the safe action because an observation was stale or missing.',
+        (s) => s.staleTicks,
+      ),
       {
         name: 'auraison_control_loop_stale_observations_total',
         help: 'Stale or missing observations per loop and topic.',
         type: 'counter',
-        samples: stats.flatMap((s) => s.staleBySource.map((value, i) => ({ labels: { loop: s.name, topic: s.topics[i] ?? String(i) }, value }))),
+        samples: stats.flatMap((s) =>
+          s.staleBySource.map((value, i) => ({ labels: { loop: s.name, topic: s.topics[i] ?? String(i) }, value })),
+        ),
       },
-      counter('auraison_control_loop_underruns_total', 'Ticks of a chunked policy that found the action queue empty.', (s) => s.underruns),
-      counter('auraison_control_loop_errors_total', 'Ticks whose inference failed (the safe action was sent).', (s) => s.errors),
-      counter('auraison_control_loop_non_finite_actions_total', 'Policy actions with a NaN or infinite element, replaced by the safe action.', (s) => s.nonFinite),
-      counter('auraison_control_loop_held_actions_total', 'Policy actions replaced by the safe action while the operator\'s stop was latched.', (s) => s.held),
-      counter('auraison_control_loop_clamped_commands_total', 'Twist commands on the velocity topic clamped to policy.velocity\'s limits.', (s) => s.clamped),
+      counter(
+        'auraison_control_loop_underruns_total',
+        'Ticks of a chunked policy that found the action queue empty.',
+        (s) => s.underruns,
+      ),
+      counter(
+        'auraison_control_loop_errors_total',
+        'Ticks whose inference failed (the safe action was sent).',
+        (s) => s.errors,
+      ),
+      counter(
+        'auraison_control_loop_non_finite_actions_total',
+        'Policy actions with a NaN or infinite element, replaced by the safe action.',
+        (s) => s.nonFinite,
+      ),
+      counter(
+        'auraison_control_loop_held_actions_total',
+        "Policy actions replaced by the safe action while the operator's stop was latched.",
+        (s) => s.held,
+      ),
+      counter(
+        'auraison_control_loop_clamped_commands_total',
+        "Twist commands on the velocity topic clamped to policy.velocity's limits.",
+        (s) => s.clamped,
+      ),
       counter('auraison_control_loop_restarts_total', 'Restarts of a crashed loop worker.', (s) => s.restarts),
       {
         name: 'auraison_control_loop_crashes_total',
-        help: 'Deaths of an autostart loop\'s threads after it was ready, by thread: the loop thread, or an async loop\'s inference thread.',
+        help: "Deaths of an autostart loop's threads after it was ready, by thread: the loop thread, or an async loop's inference thread.",
         type: 'counter',
-        samples: stats.flatMap((s) => (['loop', 'inference'] as const).map((thread) => ({ labels: { loop: s.name, thread }, value: s.crashes[thread] }))),
+        samples: stats.flatMap((s) =>
+          (['loop', 'inference'] as const).map((thread) => ({
+            labels: { loop: s.name, thread },
+            value: s.crashes[thread],
+          })),
+        ),
       },
-      counter('auraison_control_loop_inference_overdue_total', 'Async chunk requests awaited past chunking.inference_timeout_ms.', (s) => s.inferenceOverdue),
+      counter(
+        'auraison_control_loop_inference_overdue_total',
+        'Async chunk requests awaited past chunking.inference_timeout_ms.',
+        (s) => s.inferenceOverdue,
+      ),
       {
         name: 'auraison_control_loop_inference_wait_seconds',
         help: 'How long the async chunk in flight has been awaited (0: none in flight).',
         type: 'gauge',
-        samples: stats.map((s) => ({ labels: { loop: s.name }, value: s.inferenceSentMs > 0 ? Math.max(0, now - s.inferenceSentMs) / 1000 : 0 })),
+        samples: stats.map((s) => ({
+          labels: { loop: s.name },
+          value: s.inferenceSentMs > 0 ? Math.max(0, now - s.inferenceSentMs) / 1000 : 0,
+        })),
       },
-      counter('auraison_control_loop_observation_errors_total', 'Messages that could not become observations.', (s) => s.observationErrors),
+      counter(
+        'auraison_control_loop_observation_errors_total',
+        'Messages that could not become observations.',
+        (s) => s.observationErrors,
+      ),
       {
         name: 'auraison_control_loop_alive',
         help: '1 while the loop ticks within its liveness timeout.',
         type: 'gauge',
         samples: stats.map((s) => ({ labels: { loop: s.name }, value: s.alive ? 1 : 0 })),
       },
-      histogram('auraison_control_loop_latency_seconds', 'Time from a tick\'s scheduled start to its command being sent.', (s) => s.latency),
-      histogram('auraison_control_loop_jitter_seconds', 'Lateness of a tick\'s start against its schedule.', (s) => s.jitter),
+      histogram(
+        'auraison_control_loop_latency_seconds',
+        "Time from a tick's scheduled start to its command being sent.",
+        (s) => s.latency,
+      ),
+      histogram(
+        'auraison_control_loop_jitter_seconds',
+        "Lateness of a tick's start against its schedule.",
+        (s) => s.jitter,
+      ),
     ];
   }
 }

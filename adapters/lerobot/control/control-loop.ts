@@ -136,7 +136,20 @@ export class ControlLoop {
   #leftBus = false;
 
   constructor(options: ControlLoopOptions) {
-    const { name, loop, policyName, policy, bus, definitions, log, livenessTimeoutMs, onCommand, onCrash, refusal, inferenceWorker } = options;
+    const {
+      name,
+      loop,
+      policyName,
+      policy,
+      bus,
+      definitions,
+      log,
+      livenessTimeoutMs,
+      onCommand,
+      onCrash,
+      refusal,
+      inferenceWorker,
+    } = options;
     const { velocity = defaultVelocityLimits(), logIntervalMs = LOG_INTERVAL_MS } = options;
     this.name = name;
     this.#loop = loop;
@@ -200,7 +213,19 @@ export class ControlLoop {
     this.#watchForCrash(worker);
     this.#subscribe(plan, board);
     const topics = plan.topics.map((t) => t.topic);
-    this.#log.info({ loop: name, policy: this.#policyName, rate_hz: this.#loop.rate_hz, mode: this.#mode, tid: this.#tid, scheduling: this.#scheduling, chunk: plan.chunkSize, topics }, 'control loop running');
+    this.#log.info(
+      {
+        loop: name,
+        policy: this.#policyName,
+        rate_hz: this.#loop.rate_hz,
+        mode: this.#mode,
+        tid: this.#tid,
+        scheduling: this.#scheduling,
+        chunk: plan.chunkSize,
+        topics,
+      },
+      'control loop running',
+    );
   }
 
   /**
@@ -296,7 +321,15 @@ export class ControlLoop {
     const byTopic = new Map<string, { slot: number; extract: FieldExtractor; scratch: Float32Array }[]>();
     for (const slot of plan.slots) {
       const list = byTopic.get(slot.topic) ?? [];
-      list.push({ slot: slot.slot, extract: compileExtractor(slot.source.settings, slot.length, `policies.${this.#policyName} ${slot.input}[${slot.offset}..]`), scratch: new Float32Array(slot.length) });
+      list.push({
+        slot: slot.slot,
+        extract: compileExtractor(
+          slot.source.settings,
+          slot.length,
+          `policies.${this.#policyName} ${slot.input}[${slot.offset}..]`,
+        ),
+        scratch: new Float32Array(slot.length),
+      });
       byTopic.set(slot.topic, list);
     }
     for (const [topic, slots] of byTopic) {
@@ -319,7 +352,14 @@ export class ControlLoop {
             } catch (error) {
               this.#observationErrors++;
               const held = skipped.take(topic);
-              if (held !== undefined) log.warn(withSuppressed({ loop: name, topic, count: this.#observationErrors, err: (error as Error).message }, held), 'observation skipped');
+              if (held !== undefined)
+                log.warn(
+                  withSuppressed(
+                    { loop: name, topic, count: this.#observationErrors, err: (error as Error).message },
+                    held,
+                  ),
+                  'observation skipped',
+                );
             }
           },
         }),
@@ -334,7 +374,11 @@ export class ControlLoop {
     const held = refusal !== undefined;
     if (state && state.held !== held) {
       state.setHeld(held);
-      if (held) this.#log.warn({ loop: this.name, reason: refusal }, 'control loop held at its safe action: the operator\'s stop is latched');
+      if (held)
+        this.#log.warn(
+          { loop: this.name, reason: refusal },
+          "control loop held at its safe action: the operator's stop is latched",
+        );
       else this.#log.warn({ loop: this.name }, 'control loop released: the policy drives again');
     }
     return held;
@@ -356,19 +400,33 @@ export class ControlLoop {
         this.#onCommand?.(m.values, m.safe);
         break;
       case 'stale':
-        log.warn(withSuppressed({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.suppressed ?? 0), m.ageMs === null ? 'no observation yet: sending the safe action' : 'observation stale: sending the safe action');
+        log.warn(
+          withSuppressed({ loop: name, topic: m.topic, age_ms: m.ageMs, limit_ms: m.limitMs }, m.suppressed ?? 0),
+          m.ageMs === null
+            ? 'no observation yet: sending the safe action'
+            : 'observation stale: sending the safe action',
+        );
         break;
       case 'fresh':
         log.info(withSuppressed({ loop: name, topic: m.topic }, m.suppressed ?? 0), 'observation fresh again');
         break;
       case 'error':
-        log.error(withSuppressed({ loop: name, count: m.count, err: m.message }, m.suppressed ?? 0), 'control loop tick failed: sent the safe action');
+        log.error(
+          withSuppressed({ loop: name, count: m.count, err: m.message }, m.suppressed ?? 0),
+          'control loop tick failed: sent the safe action',
+        );
         break;
       case 'non_finite':
-        log.error(withSuppressed({ loop: name, count: m.count, action: m.values.map(String) }, m.suppressed ?? 0), 'policy action not finite: sent the safe action');
+        log.error(
+          withSuppressed({ loop: name, count: m.count, action: m.values.map(String) }, m.suppressed ?? 0),
+          'policy action not finite: sent the safe action',
+        );
         break;
       case 'inference_overdue':
-        log.warn(withSuppressed({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, m.suppressed ?? 0), 'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile');
+        log.warn(
+          withSuppressed({ loop: name, count: m.count, waited_ms: m.waitedMs, limit_ms: m.limitMs }, m.suppressed ?? 0),
+          'inference overdue: no chunk within chunking.inference_timeout_ms; the loop sends its on_underrun action meanwhile',
+        );
         break;
       case 'inference_late':
         log.info({ loop: name, took_ms: m.tookMs }, 'overdue inference came back');
@@ -398,9 +456,13 @@ export class ControlLoop {
   stats(): ControlLoopStats {
     const snapshot = this.#state?.snapshot();
     if (!snapshot) throw new Error(`control loop ${this.name} has not started`);
-    const waiting = snapshot.inferenceSentMs > 0 ? Math.max(0, Math.round(monotonicMs() - snapshot.inferenceSentMs)) : 0;
+    const waiting =
+      snapshot.inferenceSentMs > 0 ? Math.max(0, Math.round(monotonicMs() - snapshot.inferenceSentMs)) : 0;
     const limit = this.#loop.chunking.inference_timeout_ms;
-    const overdue = waiting > limit ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})` : undefined;
+    const overdue =
+      waiting > limit
+        ? `inference overdue: no chunk for ${waiting} ms (chunking.inference_timeout_ms: ${limit})`
+        : undefined;
     return {
       ...snapshot,
       name: this.name,
@@ -440,12 +502,20 @@ export class ControlLoop {
       let stopped = false;
       worker.on('message', (m: LoopWorkerMessage) => void (m.kind === 'stopped' && (stopped = true)));
       const exited = await closeWorker(worker, () => this.#state?.requestStop(), STOP_TIMEOUT_MS);
-      if (!exited && stopped) await worker.terminate(); // past its last run: safe to end
-      else if (!exited) log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'control loop thread still inside an inference: left to finish it and exit on its own');
+      if (!exited && stopped)
+        await worker.terminate(); // past its last run: safe to end
+      else if (!exited)
+        log.warn(
+          { loop: name, waited_ms: STOP_TIMEOUT_MS },
+          'control loop thread still inside an inference: left to finish it and exit on its own',
+        );
     }
     // After the loop thread, which sends its safe action without waiting for a chunk.
     if (this.#inference && !(await this.#inference.close(STOP_TIMEOUT_MS))) {
-      log.warn({ loop: name, waited_ms: STOP_TIMEOUT_MS }, 'inference thread still inside an inference: left to finish it and exit on its own');
+      log.warn(
+        { loop: name, waited_ms: STOP_TIMEOUT_MS },
+        'inference thread still inside an inference: left to finish it and exit on its own',
+      );
     }
     for (const sub of this.#subs) this.#bus.unsubscribe(sub);
     this.#subs = [];

@@ -35,14 +35,26 @@ export class InferenceThread {
 
   /** Starts the thread and waits for its session to load; rejects with why it could not. */
   static async start(options: InferenceThreadOptions): Promise<InferenceThread> {
-    const { policyName, policy, output, port, onDeath, entry = workerEntry('adapters/lerobot/control/inference-worker') } = options;
-    const worker = spawnTsWorker(entry, { workerData: { policyName, policy, output, port } satisfies InferenceWorkerData, transferList: [port] });
+    const {
+      policyName,
+      policy,
+      output,
+      port,
+      onDeath,
+      entry = workerEntry('adapters/lerobot/control/inference-worker'),
+    } = options;
+    const worker = spawnTsWorker(entry, {
+      workerData: { policyName, policy, output, port } satisfies InferenceWorkerData,
+      transferList: [port],
+    });
     const thread = new InferenceThread(worker);
     let cause: Error | undefined;
     worker.on('error', (error) => void (cause ??= error));
     let failed = (_: Error): void => undefined;
-    const onError = (error: Error): void => failed(new Error(`the inference thread failed while loading: ${error.message}`));
-    const onExit = (code: number): void => failed(new Error(`the inference thread exited with code ${code} before its model was loaded`));
+    const onError = (error: Error): void =>
+      failed(new Error(`the inference thread failed while loading: ${error.message}`));
+    const onExit = (code: number): void =>
+      failed(new Error(`the inference thread exited with code ${code} before its model was loaded`));
     const first = await new Promise<InferenceStatus>((resolve, reject) => {
       failed = reject;
       worker.once('message', resolve).once('error', onError).once('exit', onExit);
@@ -59,7 +71,9 @@ export class InferenceThread {
     worker.on('exit', (code) => {
       thread.#exited = true;
       if (thread.#closing) return;
-      thread.#dead = new Error(cause ? `inference thread died: ${cause.message}` : `inference thread exited with code ${code}`);
+      thread.#dead = new Error(
+        cause ? `inference thread died: ${cause.message}` : `inference thread exited with code ${code}`,
+      );
       onDeath(thread.#dead);
     });
     return thread;
@@ -77,6 +91,10 @@ export class InferenceThread {
   async close(timeoutMs: number): Promise<boolean> {
     if (this.#exited) return true;
     this.#closing = true;
-    return closeWorker(this.#worker, () => this.#worker.postMessage({ close: true } satisfies InferenceClose), timeoutMs);
+    return closeWorker(
+      this.#worker,
+      () => this.#worker.postMessage({ close: true } satisfies InferenceClose),
+      timeoutMs,
+    );
   }
 }

@@ -1,6 +1,12 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { PolicyRunner } from '../policy-runner.ts';
-import type { InferenceClose, InferenceReply, InferenceRequest, InferenceStatus, InferenceWorkerData } from './loop-protocol.ts';
+import type {
+  InferenceClose,
+  InferenceReply,
+  InferenceRequest,
+  InferenceStatus,
+  InferenceWorkerData,
+} from './loop-protocol.ts';
 
 // The inference side of async chunking: runs the policy on each observation the loop thread sends and
 // replies with the chunk. It may take many loop periods; the loop keeps executing its queue meanwhile.
@@ -22,7 +28,13 @@ async function main(): Promise<void> {
       inFlight = runner.run(req.inputs).then(
         (outputs) => {
           const o = outputs[output]!;
-          reply({ kind: 'chunk', timestep: req.timestep, data: o.data, dim: o.dim, inferenceUs: Math.round((performance.now() - started) * 1000) });
+          reply({
+            kind: 'chunk',
+            timestep: req.timestep,
+            data: o.data,
+            dim: o.dim,
+            inferenceUs: Math.round((performance.now() - started) * 1000),
+          });
         },
         (error: unknown) => reply({ kind: 'error', timestep: req.timestep, message: (error as Error).message }),
       );

@@ -1,5 +1,7 @@
 /** Upper bounds of the buckets, in microseconds; the last bucket is +Inf. */
-export const LATENCY_BUCKETS_US = [25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 20_000, 50_000, 100_000] as const;
+export const LATENCY_BUCKETS_US = [
+  25, 50, 100, 200, 300, 500, 750, 1000, 1500, 2000, 3000, 5000, 10_000, 20_000, 50_000, 100_000,
+] as const;
 
 /** Slots a histogram takes in a Float64Array: one per bucket, +Inf, count, sum, max. */
 export const HISTOGRAM_SLOTS = LATENCY_BUCKETS_US.length + 4;
@@ -21,7 +23,8 @@ export class LatencyHistogram {
   #slots: Float64Array;
 
   constructor(slots: Float64Array = new Float64Array(HISTOGRAM_SLOTS)) {
-    if (slots.length !== HISTOGRAM_SLOTS) throw new RangeError(`a histogram needs ${HISTOGRAM_SLOTS} slots, got ${slots.length}`);
+    if (slots.length !== HISTOGRAM_SLOTS)
+      throw new RangeError(`a histogram needs ${HISTOGRAM_SLOTS} slots, got ${slots.length}`);
     this.#slots = slots;
   }
 
@@ -57,7 +60,9 @@ export function histogramPercentile(h: HistogramSnapshot, p: number): number {
 
 /** A text histogram: one line per non-empty bucket with a bar. */
 export function formatHistogram(h: HistogramSnapshot, title: string): string[] {
-  const lines = [`${title}: ${h.count} samples, mean ${h.count ? (h.sumUs / h.count).toFixed(0) : '-'} us, max ${h.maxUs.toFixed(0)} us`];
+  const lines = [
+    `${title}: ${h.count} samples, mean ${h.count ? (h.sumUs / h.count).toFixed(0) : '-'} us, max ${h.maxUs.toFixed(0)} us`,
+  ];
   const peak = Math.max(1, ...h.counts);
   let lower = 0;
   for (let i = 0; i < h.counts.length; i++) {
@@ -65,7 +70,9 @@ export function formatHistogram(h: HistogramSnapshot, title: string): string[] {
     const c = h.counts[i]!;
     if (c > 0) {
       const label = `${lower}..${upper === Infinity ? 'inf' : upper} us`;
-      lines.push(`  ${label.padStart(18)} ${String(c).padStart(7)} ${'#'.repeat(Math.max(1, Math.round((c / peak) * 40)))}`);
+      lines.push(
+        `  ${label.padStart(18)} ${String(c).padStart(7)} ${'#'.repeat(Math.max(1, Math.round((c / peak) * 40)))}`,
+      );
     }
     lower = upper;
   }

@@ -39,18 +39,24 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
   const output = actionOutput(spec, loop.output);
   const k = output.shape.length >= 3 ? output.shape[output.shape.length - 2] : 1;
   if (typeof k !== 'number' || k < 1) {
-    throw new ManifestError(`${at}: output ${output.name} ${JSON.stringify(output.shape)} has a symbolic chunk dimension; export the model with a fixed chunk size`);
+    throw new ManifestError(
+      `${at}: output ${output.name} ${JSON.stringify(output.shape)} has a symbolic chunk dimension; export the model with a fixed chunk size`,
+    );
   }
   const mode: LoopMode = k === 1 ? 'step' : loop.chunking.inference;
   const slots: BoardSlot[] = [];
   const topics: LoopPlan['topics'] = [];
   for (const input of spec.inputs) {
     if (input.recurrent === undefined && input.sources.length === 0) {
-      throw new ManifestError(`policies.${spec.name}.inputs.${input.name}: a control loop needs sources for every input (topics, constants or previous outputs)`);
+      throw new ManifestError(
+        `policies.${spec.name}.inputs.${input.name}: a control loop needs sources for every input (topics, constants or previous outputs)`,
+      );
     }
     for (const source of input.sources) {
       if (source.kind === 'previous_output' && mode === 'async') {
-        throw new ManifestError(`${at}: policy ${spec.name} input ${input.name} uses previous_output, which needs inference in the loop (a step policy or chunking.inference: inline)`);
+        throw new ManifestError(
+          `${at}: policy ${spec.name} input ${input.name} uses previous_output, which needs inference in the loop (a step policy or chunking.inference: inline)`,
+        );
       }
       if (source.kind !== 'topic') continue;
       const topic = source.settings.topic!;
@@ -59,13 +65,28 @@ export function planLoop(name: string, loop: LoopSettings, spec: PolicySpec): Lo
       if (topicIndex < 0) topicIndex = topics.push({ topic, maxAgeMs }) - 1;
       // The slices of one message share its time: the topic goes stale at the shortest of their limits.
       else topics[topicIndex]!.maxAgeMs = Math.min(topics[topicIndex]!.maxAgeMs, maxAgeMs);
-      slots.push({ slot: slots.length, topicIndex, input: input.name, offset: source.offset, length: source.length, topic, maxAgeMs, source });
+      slots.push({
+        slot: slots.length,
+        topicIndex,
+        input: input.name,
+        offset: source.offset,
+        length: source.length,
+        topic,
+        maxAgeMs,
+        source,
+      });
     }
   }
   const safe = loop.safe_action ?? new Array<number>(output.dim).fill(0);
-  if (safe.length !== output.dim) throw new ManifestError(`${at}.safe_action has ${safe.length} values, an action of ${output.name} has ${output.dim}`);
+  if (safe.length !== output.dim)
+    throw new ManifestError(
+      `${at}.safe_action has ${safe.length} values, an action of ${output.name} has ${output.dim}`,
+    );
   const safeAction = Float32Array.from(safe);
   // Checked as float32: 1e39 is a finite double but Infinity once it is an action.
-  if (!safeAction.every(Number.isFinite)) throw new ManifestError(`${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`);
+  if (!safeAction.every(Number.isFinite))
+    throw new ManifestError(
+      `${at}.safe_action must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(safe)}`,
+    );
   return { output, chunkSize: k, mode, slots, topics, safeAction };
 }

@@ -26,7 +26,12 @@ export class LoopReports {
   #holding = false;
 
   /** `slots`: the observations reported, one per topic the loop reads (LoopPlan.topics), by index. */
-  constructor(options: { post: (m: LoopWorkerMessage) => void; slots: { topic: string; maxAgeMs: number }[]; intervalMs: number; now?: () => number }) {
+  constructor(options: {
+    post: (m: LoopWorkerMessage) => void;
+    slots: { topic: string; maxAgeMs: number }[];
+    intervalMs: number;
+    now?: () => number;
+  }) {
     const { post, slots: topics, intervalMs, now } = options;
     this.#post = post;
     this.#problems = new LogBurst({ intervalMs, now });
@@ -82,6 +87,8 @@ export class LoopReports {
 
   #topicMessage(topic: number, suppressed: number): LoopWorkerMessage {
     const s = this.#topics[topic]!;
-    return s.stale ? { kind: 'stale', topic: s.topic, ageMs: s.ageMs, limitMs: s.limitMs, suppressed } : { kind: 'fresh', topic: s.topic, suppressed };
+    return s.stale
+      ? { kind: 'stale', topic: s.topic, ageMs: s.ageMs, limitMs: s.limitMs, suppressed }
+      : { kind: 'fresh', topic: s.topic, suppressed };
   }
 }

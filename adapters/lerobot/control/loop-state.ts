@@ -3,7 +3,23 @@ import { HISTOGRAM_SLOTS, LatencyHistogram, type HistogramSnapshot } from './lat
 /** Recent samples kept for exact percentiles: a minute at 200 Hz, and then some. */
 export const RING_SIZE = 16_384;
 
-const COUNTERS = ['ticks', 'missed', 'stale', 'underruns', 'errors', 'published', 'chunks', 'skipped', 'heartbeat_ms', 'started_ms', 'non_finite', 'clamped', 'inference_overdue', 'inference_sent_ms', 'held'] as const;
+const COUNTERS = [
+  'ticks',
+  'missed',
+  'stale',
+  'underruns',
+  'errors',
+  'published',
+  'chunks',
+  'skipped',
+  'heartbeat_ms',
+  'started_ms',
+  'non_finite',
+  'clamped',
+  'inference_overdue',
+  'inference_sent_ms',
+  'held',
+] as const;
 type Counter = (typeof COUNTERS)[number];
 /** Int32 control words before the counters; a multiple of 8 bytes, so the Float64 views that follow are aligned. */
 const HEADER_BYTES = 16;

@@ -48,8 +48,11 @@ async function setup(): Promise<Setup> {
   const spec = resolvePolicySpec(data.policyName, data.policy, readOnnxModelInfo(data.policy.model));
   const plan = planLoop(data.name, data.loop, spec);
   const command = plan.output.command;
-  const build = command ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`) : undefined;
-  if (plan.mode !== 'async') return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
+  const build = command
+    ? compileCommand(command, plan.output.dim, `policies.${data.policyName}.outputs.${plan.output.name}.command`)
+    : undefined;
+  if (plan.mode !== 'async')
+    return { spec, plan, inference: { runner: await PolicyRunner.open(data.policyName, data.policy) }, build };
   // The main thread loaded the session in the inference thread before it started this one.
   if (!data.inference) throw new Error('async chunking without a port to the inference thread');
   return { spec, plan, inference: { channel: data.inference }, build };
@@ -126,9 +129,12 @@ class LoopThread {
     this.#build = build;
     this.#writer = data.commandDefinitions ? new MessageWriter(data.commandDefinitions) : undefined;
     this.#inputs = inputBuffers(spec);
-    this.#previousSlices = spec.inputs.flatMap((input) => input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })));
+    this.#previousSlices = spec.inputs.flatMap((input) =>
+      input.sources.filter((s) => s.kind === 'previous_output').map((s) => ({ input: input.name, s })),
+    );
     const { threshold, aggregate } = data.loop.chunking;
-    this.#chunker = plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate });
+    this.#chunker =
+      plan.mode === 'step' ? undefined : new ActionChunker({ chunkSize: plan.chunkSize, threshold, aggregate });
     this.#staleNow = new Array<boolean>(plan.topics.length).fill(false);
     this.#staleSeen = new Array<boolean>(plan.topics.length).fill(false);
     this.#ages = new Array<number>(plan.topics.length).fill(Number.NaN);
@@ -236,7 +242,8 @@ class LoopThread {
       // A held action grows old as an observation does: past max_observation_age_ms (a hung or slow
       // inference) the robot gets the safe action, not a command planned that long ago.
       const held = this.#held;
-      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms) this.#emit(held.action, false);
+      if (data.loop.on_underrun === 'hold' && held && monotonicMs() - held.atMs <= data.loop.max_observation_age_ms)
+        this.#emit(held.action, false);
       else this.#emit(this.#plan.safeAction, true);
     }
   }
@@ -246,7 +253,10 @@ class LoopThread {
    * and the observation (taken at the tick's start) is stamped with the timestep just executed.
    */
   #requestChunk(channel: MessagePort, chunker: ActionChunker): void {
-    channel.postMessage({ timestep: chunker.observationSent(), inputs: this.#snapshotInputs() } satisfies InferenceRequest);
+    channel.postMessage({
+      timestep: chunker.observationSent(),
+      inputs: this.#snapshotInputs(),
+    } satisfies InferenceRequest);
     this.#request = { sentMs: monotonicMs(), overdue: false, logged: false };
     state.set('inference_sent_ms', this.#request.sentMs);
   }
@@ -331,7 +341,8 @@ class LoopThread {
   /** Runs the policy in this thread (step and inline): previous_output slices first take the last run's outputs. */
   #runHere(runner: PolicyRunner): ReturnType<PolicyRunner['run']> {
     const inputs = this.#inputs;
-    for (const { input, s } of this.#previousSlices) inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
+    for (const { input, s } of this.#previousSlices)
+      inputs[input]!.set(runner.previousOutput(s.settings.previous_output!, s.length), s.offset);
     return runner.run(inputs);
   }
 
@@ -344,7 +355,12 @@ class LoopThread {
     request.overdue = true;
     this.#overdue++;
     state.add('inference_overdue');
-    request.logged = this.#reports.problem({ kind: 'inference_overdue', waitedMs: Math.round(waitedMs), limitMs, count: this.#overdue });
+    request.logged = this.#reports.problem({
+      kind: 'inference_overdue',
+      waitedMs: Math.round(waitedMs),
+      limitMs,
+      count: this.#overdue,
+    });
   }
 
   /** Takes the inference thread's replies (chunks or errors) that came since the last tick, without waiting. */
@@ -355,7 +371,8 @@ class LoopThread {
     for (let m = receiveMessageOnPort(channel); m; m = receiveMessageOnPort(channel)) {
       const reply = m.message as InferenceReply;
       // Said only of a chunk whose overdue line was logged, so the two pair up.
-      if (this.#request?.logged) post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - this.#request.sentMs) });
+      if (this.#request?.logged)
+        post({ kind: 'inference_late', tookMs: Math.round(monotonicMs() - this.#request.sentMs) });
       this.#request = undefined;
       state.set('inference_sent_ms', 0);
       if (reply.kind === 'chunk') {

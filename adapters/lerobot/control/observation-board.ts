@@ -35,7 +35,8 @@ export class ObservationBoard {
     const timeBytes = slots * 8;
     const valueBytes = layout.lengths.reduce((a, n) => a + n * 4, 0);
     this.buffer = buffer ?? new SharedArrayBuffer(intBytes + timeBytes + valueBytes);
-    if (this.buffer.byteLength !== intBytes + timeBytes + valueBytes) throw new RangeError('observation board buffer does not match its layout');
+    if (this.buffer.byteLength !== intBytes + timeBytes + valueBytes)
+      throw new RangeError('observation board buffer does not match its layout');
     this.#seq = new Int32Array(this.buffer, 0, slots * HEADER_INTS);
     this.#times = new Float64Array(this.buffer, intBytes, slots);
     let at = intBytes + timeBytes;

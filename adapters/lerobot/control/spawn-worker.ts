@@ -35,11 +35,19 @@ export function workerEntry(path: string): URL {
  * through tsx. `workerData` reaches the module as usual; the bootstrap's keys (`__tsx`, `__entry`, and
  * `__url`, the entry's URL) are added beside it.
  */
-export function spawnTsWorker(entry: URL, options: WorkerOptions & { workerData?: Record<string, unknown> } = {}): Worker {
+export function spawnTsWorker(
+  entry: URL,
+  options: WorkerOptions & { workerData?: Record<string, unknown> } = {},
+): Worker {
   const { workerData = {}, ...rest } = options;
-  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { ...rest, workerData: { ...workerData, __url: entry.href } });
+  if (!entry.pathname.endsWith('.ts'))
+    return new Worker(entry, { ...rest, workerData: { ...workerData, __url: entry.href } });
   // __url keeps the entry's query string, which a module loaded as CommonJS has no import.meta to read.
-  return new Worker(BOOTSTRAP, { ...rest, eval: true, workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry), __url: entry.href } });
+  return new Worker(BOOTSTRAP, {
+    ...rest,
+    eval: true,
+    workerData: { ...workerData, __tsx: TSX_CJS_API, __entry: fileURLToPath(entry), __url: entry.href },
+  });
 }
 
 /**

@@ -31,7 +31,12 @@ const POLICY_NAMES: Record<number, SchedulingPolicy> = { 0: 'other', 1: 'fifo', 
 const CHRT_FLAG: Record<Exclude<SchedulingPolicy, 'other'>, string> = { fifo: '--fifo', rr: '--rr' };
 
 /** The scheduling policy and priorities of thread `tid` of this process, from /proc (fields 19, 40, 41). */
-export function readThreadScheduling(tid: number): { policy: SchedulingPolicy | 'unknown'; rtPriority: number; nice: number; cpus: string } {
+export function readThreadScheduling(tid: number): {
+  policy: SchedulingPolicy | 'unknown';
+  rtPriority: number;
+  nice: number;
+  cpus: string;
+} {
   const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8');
   // The command name (field 2) is in parentheses and may hold spaces: count fields after its closing one.
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
@@ -50,23 +55,38 @@ export function readThreadScheduling(tid: number): { policy: SchedulingPolicy | 
  */
 export function applyThreadScheduling(request: SchedulingRequest): SchedulingResult {
   if (process.platform !== 'linux') {
-    return { tid: 0, policy: 'unknown', rtPriority: 0, nice: 0, cpus: '', summary: `not applied (${process.platform}): thread scheduling is set on Linux only` };
+    return {
+      tid: 0,
+      policy: 'unknown',
+      rtPriority: 0,
+      nice: 0,
+      cpus: '',
+      summary: `not applied (${process.platform}): thread scheduling is set on Linux only`,
+    };
   }
   const tid = Number(readlinkSync('/proc/thread-self').split('/').pop());
   const notes: string[] = [];
   if (request.cpus && request.cpus.length > 0) {
     const list = request.cpus.join(',');
     try {
-      execFileSync('taskset', ['--cpu-list', '--pid', list, String(tid)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000 });
+      execFileSync('taskset', ['--cpu-list', '--pid', list, String(tid)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 5000,
+      });
     } catch (error) {
       notes.push(`cpu_affinity ${list} refused: ${toolFailure(error, 'taskset')}`);
     }
   }
   if (request.policy !== 'other') {
     try {
-      execFileSync('chrt', [CHRT_FLAG[request.policy], '--pid', String(request.rtPriority), String(tid)], { stdio: ['ignore', 'ignore', 'pipe'], timeout: 5000 });
+      execFileSync('chrt', [CHRT_FLAG[request.policy], '--pid', String(request.rtPriority), String(tid)], {
+        stdio: ['ignore', 'ignore', 'pipe'],
+        timeout: 5000,
+      });
     } catch (error) {
-      notes.push(`SCHED_${request.policy.toUpperCase()} ${request.rtPriority} refused: ${toolFailure(error, 'chrt')}; give the daemon CAP_SYS_NICE or LimitRTPRIO=${request.rtPriority} (systemd)`);
+      notes.push(
+        `SCHED_${request.policy.toUpperCase()} ${request.rtPriority} refused: ${toolFailure(error, 'chrt')}; give the daemon CAP_SYS_NICE or LimitRTPRIO=${request.rtPriority} (systemd)`,
+      );
     }
   }
   let now = readThreadScheduling(tid);
@@ -74,11 +94,16 @@ export function applyThreadScheduling(request: SchedulingRequest): SchedulingRes
     try {
       setPriority(tid, request.nice);
     } catch (error) {
-      notes.push(`nice ${request.nice} refused: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the daemon CAP_SYS_NICE)`);
+      notes.push(
+        `nice ${request.nice} refused: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message} (give the daemon CAP_SYS_NICE)`,
+      );
     }
     now = { ...readThreadScheduling(tid), nice: getPriority(tid) };
   }
-  const policy = now.policy === 'fifo' || now.policy === 'rr' ? `SCHED_${now.policy.toUpperCase()} ${now.rtPriority}` : `SCHED_OTHER nice ${now.nice}`;
+  const policy =
+    now.policy === 'fifo' || now.policy === 'rr'
+      ? `SCHED_${now.policy.toUpperCase()} ${now.rtPriority}`
+      : `SCHED_OTHER nice ${now.nice}`;
   const applied = request.cpus && request.cpus.length > 0 ? `${policy} on CPU ${now.cpus}` : policy;
   return { tid, ...now, summary: notes.length > 0 ? `${applied} (${notes.join('; ')})` : applied };
 }

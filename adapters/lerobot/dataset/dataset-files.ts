@@ -31,24 +31,34 @@ export function warnAbsentVideos(
   episodes: readonly LeRobotEpisode[],
   warnings: string[],
 ): void {
-  const keys = Object.entries(features).filter(([, f]) => f.dtype === 'video').map(([k]) => k);
+  const keys = Object.entries(features)
+    .filter(([, f]) => f.dtype === 'video')
+    .map(([k]) => k);
   if (keys.length === 0 && !info.total_videos) return;
-  const present = allFiles(join(root, 'videos')).filter((f) => f.endsWith('.mp4')).map((f) => relative(root, f));
+  const present = allFiles(join(root, 'videos'))
+    .filter((f) => f.endsWith('.mp4'))
+    .map((f) => relative(root, f));
   const none = present.length === 0 ? ' (there is no .mp4 under videos/)' : '';
   if (info.video_path && !info.video_path.includes('{file_index')) {
     const have = new Set(present);
-    const path = (key: string, episode: number) => episodeDataPath(info.video_path!.replaceAll('{video_key}', key), episode, info.chunks_size ?? 1000);
+    const path = (key: string, episode: number) =>
+      episodeDataPath(info.video_path!.replaceAll('{video_key}', key), episode, info.chunks_size ?? 1000);
     const declared = keys.flatMap((key) => episodes.map((e) => path(key, e.episode_index)));
     const absent = declared.filter((p) => !have.has(p));
     if (absent.length === 0) return;
-    warnings.push(`info.json declares ${declared.length} video${declared.length === 1 ? '' : 's'} (video_path, per episode and video feature); ${absent.length} ${absent.length === 1 ? 'is' : 'are'} absent, first ${absent[0]}${none}`);
+    warnings.push(
+      `info.json declares ${declared.length} video${declared.length === 1 ? '' : 's'} (video_path, per episode and video feature); ${absent.length} ${absent.length === 1 ? 'is' : 'are'} absent, first ${absent[0]}${none}`,
+    );
     return;
   }
   // v3.0 packs episodes into files: what can be told is a video feature with no file, or fewer files than declared.
   const bare = keys.filter((key) => !present.some((p) => p.split('/').includes(key)));
-  const short = info.total_videos !== undefined && present.length < info.total_videos ? info.total_videos - present.length : 0;
+  const short =
+    info.total_videos !== undefined && present.length < info.total_videos ? info.total_videos - present.length : 0;
   if (bare.length === 0 && short === 0) return;
   const count = Math.max(short, bare.length);
   const first = bare.length > 0 ? `videos/${bare[0]}/` : 'videos/';
-  warnings.push(`info.json declares ${info.total_videos ?? keys.length} video${(info.total_videos ?? keys.length) === 1 ? '' : 's'}; ${count} ${count === 1 ? 'is' : 'are'} absent, first under ${first}${none}`);
+  warnings.push(
+    `info.json declares ${info.total_videos ?? keys.length} video${(info.total_videos ?? keys.length) === 1 ? '' : 's'}; ${count} ${count === 1 ? 'is' : 'are'} absent, first under ${first}${none}`,
+  );
 }

@@ -1,6 +1,12 @@
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { DatasetError, flattenNames, type FeatureStats, type LeRobotEpisode, type LeRobotFeature } from './dataset-types.ts';
+import {
+  DatasetError,
+  flattenNames,
+  type FeatureStats,
+  type LeRobotEpisode,
+  type LeRobotFeature,
+} from './dataset-types.ts';
 
 /**
  * Validation of LeRobot metadata as read from JSON: every value is `unknown` until checked here, and a
@@ -25,42 +31,56 @@ export interface InfoJson {
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
-const shown = (v: unknown): string => (v === undefined ? 'nothing' : JSON.stringify(v)?.slice(0, 60) ?? String(v));
+const shown = (v: unknown): string => (v === undefined ? 'nothing' : (JSON.stringify(v)?.slice(0, 60) ?? String(v)));
 const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isInteger(v) && v >= 0;
 
 /** Checks meta/info.json (parsed) and returns its fields typed; `where` is the file, for messages. */
 export function parseInfo(value: unknown, where: string): InfoJson {
   if (!isObject(value)) throw new DatasetError(`${where}: expected a JSON object, got ${shown(value)}`);
   const fail = (key: string, expected: string): never => {
-    throw new DatasetError(`${where}: ${key}: ${value[key] === undefined && !key.includes('.') ? 'missing' : `expected ${expected}, got ${shown(value[key])}`}`);
+    throw new DatasetError(
+      `${where}: ${key}: ${value[key] === undefined && !key.includes('.') ? 'missing' : `expected ${expected}, got ${shown(value[key])}`}`,
+    );
   };
   const version = value.codebase_version;
   if (version === undefined) throw new DatasetError(`${where} has no codebase_version`);
   if (typeof version !== 'string') fail('codebase_version', 'a string such as "v2.1"');
   const robot = value.robot_type ?? null;
   if (robot !== null && typeof robot !== 'string') fail('robot_type', 'a string or null');
-  if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps))) fail('fps', 'a number > 0');
+  if (value.fps !== undefined && !(typeof value.fps === 'number' && value.fps > 0 && Number.isFinite(value.fps)))
+    fail('fps', 'a number > 0');
   if (value.data_path !== undefined && typeof value.data_path !== 'string') fail('data_path', 'a path template');
-  if (value.chunks_size !== undefined && !(isCount(value.chunks_size) && value.chunks_size > 0)) fail('chunks_size', 'a whole number > 0');
-  if (value.video_path !== undefined && value.video_path !== null && typeof value.video_path !== 'string') fail('video_path', 'a path template or null');
-  for (const key of ['total_episodes', 'total_frames', 'total_videos']) if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
+  if (value.chunks_size !== undefined && !(isCount(value.chunks_size) && value.chunks_size > 0))
+    fail('chunks_size', 'a whole number > 0');
+  if (value.video_path !== undefined && value.video_path !== null && typeof value.video_path !== 'string')
+    fail('video_path', 'a path template or null');
+  for (const key of ['total_episodes', 'total_frames', 'total_videos'])
+    if (value[key] !== undefined && !isCount(value[key])) fail(key, 'a whole number >= 0');
   const features: Record<string, LeRobotFeature> = {};
   if (value.features !== undefined && !isObject(value.features)) fail('features', 'an object of features');
   for (const [key, f] of Object.entries((value.features ?? {}) as Record<string, unknown>)) {
     const at = `${where}: features.${key}`;
     if (!isObject(f)) throw new DatasetError(`${at}: expected an object with dtype and shape, got ${shown(f)}`);
     if (f.dtype === undefined) throw new DatasetError(`${at}.dtype: missing`);
-    if (typeof f.dtype !== 'string') throw new DatasetError(`${at}.dtype: expected a string such as "float32", got ${shown(f.dtype)}`);
+    if (typeof f.dtype !== 'string')
+      throw new DatasetError(`${at}.dtype: expected a string such as "float32", got ${shown(f.dtype)}`);
     if (f.shape === undefined) throw new DatasetError(`${at}.shape: missing`);
-    if (!Array.isArray(f.shape) || !f.shape.every(isCount)) throw new DatasetError(`${at}.shape: expected a list of whole numbers such as [26], got ${shown(f.shape)}`);
+    if (!Array.isArray(f.shape) || !f.shape.every(isCount))
+      throw new DatasetError(`${at}.shape: expected a list of whole numbers such as [26], got ${shown(f.shape)}`);
     let names: string[] | null;
     try {
       names = flattenNames(f.names);
     } catch (error) {
       throw new DatasetError(`${at}.names: ${(error as Error).message}`);
     }
-    if (f.info !== undefined && !isObject(f.info)) throw new DatasetError(`${at}.info: expected an object, got ${shown(f.info)}`);
-    features[key] = { dtype: f.dtype, shape: f.shape as number[], names, ...(f.info ? { info: f.info as Record<string, unknown> } : {}) };
+    if (f.info !== undefined && !isObject(f.info))
+      throw new DatasetError(`${at}.info: expected an object, got ${shown(f.info)}`);
+    features[key] = {
+      dtype: f.dtype,
+      shape: f.shape as number[],
+      names,
+      ...(f.info ? { info: f.info as Record<string, unknown> } : {}),
+    };
   }
   return {
     codebase_version: version as string,
@@ -81,10 +101,15 @@ export function parseEpisode(value: unknown, where: string): LeRobotEpisode {
   if (!isObject(value)) throw new DatasetError(`${where}: expected an object, got ${shown(value)}`);
   const index = typeof value.episode_index === 'bigint' ? Number(value.episode_index) : value.episode_index;
   const length = typeof value.length === 'bigint' ? Number(value.length) : value.length;
-  if (!isCount(index)) throw new DatasetError(`${where}: episode_index: expected a whole number >= 0, got ${shown(value.episode_index)}`);
-  if (!isCount(length)) throw new DatasetError(`${where}: length: expected a whole number >= 0, got ${shown(typeof value.length === 'bigint' ? String(value.length) : value.length)}`);
+  if (!isCount(index))
+    throw new DatasetError(`${where}: episode_index: expected a whole number >= 0, got ${shown(value.episode_index)}`);
+  if (!isCount(length))
+    throw new DatasetError(
+      `${where}: length: expected a whole number >= 0, got ${shown(typeof value.length === 'bigint' ? String(value.length) : value.length)}`,
+    );
   const tasks = value.tasks ?? [];
-  if (!Array.isArray(tasks) || !tasks.every((t) => typeof t === 'string')) throw new DatasetError(`${where}: tasks: expected a list of strings, got ${shown(tasks)}`);
+  if (!Array.isArray(tasks) || !tasks.every((t) => typeof t === 'string'))
+    throw new DatasetError(`${where}: tasks: expected a list of strings, got ${shown(tasks)}`);
   return { episode_index: index, length, tasks: tasks as string[] };
 }
 
@@ -103,7 +128,9 @@ export function parseStats(value: unknown, where: string, warnings: string[]): R
       const flat = Array.isArray(v) ? (v as unknown[]).flat(3) : [v];
       const bad = flat.findIndex((x) => typeof x !== 'number' || !Number.isFinite(x));
       if (bad >= 0 || flat.length === 0) {
-        warnings.push(`${where}: ${key}.${stat} ${flat.length === 0 ? 'is empty' : `element ${bad} is ${shown(flat[bad])}, not a number`}; left out`);
+        warnings.push(
+          `${where}: ${key}.${stat} ${flat.length === 0 ? 'is empty' : `element ${bad} is ${shown(flat[bad])}, not a number`}; left out`,
+        );
         continue;
       }
       stats[stat as keyof FeatureStats] = flat as number[];
@@ -145,7 +172,10 @@ export async function forEachJsonLine(path: string, fn: (value: unknown, line: n
  * (`{episode_chunk:03d}`, `{episode_index:06d}`: Python format fields, zero-padded).
  */
 export function episodeDataPath(template: string, episodeIndex: number, chunksSize: number): string {
-  const fields: Record<string, number> = { episode_chunk: Math.floor(episodeIndex / chunksSize), episode_index: episodeIndex };
+  const fields: Record<string, number> = {
+    episode_chunk: Math.floor(episodeIndex / chunksSize),
+    episode_index: episodeIndex,
+  };
   return template.replace(/\{(\w+)(?::0?(\d+)d)?\}/g, (whole, name: string, width?: string) => {
     const v = fields[name];
     return v === undefined ? whole : String(v).padStart(Number(width ?? 0), '0');

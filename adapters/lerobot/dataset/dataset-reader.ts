@@ -3,7 +3,14 @@ import { join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { checkLfsPointers, warnAbsentVideos } from './dataset-files.ts';
 import { episodeDataPath, forEachJsonLine, parseEpisode, parseInfo, parseStats } from './dataset-metadata.ts';
-import { DatasetError, type FeatureStats, type LeRobotDatasetSummary, type LeRobotEpisode, type LeRobotFeature, type LeRobotTask } from './dataset-types.ts';
+import {
+  DatasetError,
+  type FeatureStats,
+  type LeRobotDatasetSummary,
+  type LeRobotEpisode,
+  type LeRobotFeature,
+  type LeRobotTask,
+} from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
 
@@ -33,7 +40,8 @@ export function listFiles(dir: string, suffix: string): string[] {
 const parquetList = (files: string[]): string => `[${files.map(sqlString).join(', ')}]`;
 
 /** Names files for a message: one, or the first and how many more. */
-const filesNamed = (files: string[]): string => `${files[0]}${files.length > 1 ? ` (and ${files.length - 1} more)` : ''}`;
+const filesNamed = (files: string[]): string =>
+  `${files[0]}${files.length > 1 ? ` (and ${files.length - 1} more)` : ''}`;
 
 /**
  * Reads a LeRobot dataset's metadata (v2.0/v2.1: JSON lines; v3.0: parquet) and counts its frames from the
@@ -42,14 +50,17 @@ const filesNamed = (files: string[]): string => `${files[0]}${files.length > 1 ?
 export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSummary> {
   const infoPath = join(root, 'meta', 'info.json');
   if (!existsSync(infoPath)) {
-    throw new DatasetError(`${root} is not a LeRobot dataset: no meta/info.json${existsSync(root) && statSync(root).isDirectory() ? '' : ' (the directory does not exist)'}`);
+    throw new DatasetError(
+      `${root} is not a LeRobot dataset: no meta/info.json${existsSync(root) && statSync(root).isDirectory() ? '' : ' (the directory does not exist)'}`,
+    );
   }
   const warnings: string[] = [];
   checkLfsPointers(root, warnings);
   const info = parseInfo(readJson(infoPath), infoPath);
   const version = info.codebase_version;
   const major = version.replace(/^v/, '').split('.')[0];
-  if (major !== '2' && major !== '3') throw new DatasetError(`${root}: codebase_version ${version} is not supported (v2.0, v2.1 and v3.0 are)`);
+  if (major !== '2' && major !== '3')
+    throw new DatasetError(`${root}: codebase_version ${version} is not supported (v2.0, v2.1 and v3.0 are)`);
   const { features } = info;
   const dataFiles = listFiles(join(root, 'data'), '.parquet');
   const videoFiles = listFiles(join(root, 'videos'), '.mp4');
@@ -57,25 +68,37 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
     // Image and video names label the axes (height, width, channel), not the elements.
     if (f.dtype === 'image' || f.dtype === 'video' || !f.names) continue;
     const size = f.shape.reduce((a, b) => a * b, 1);
-    if (f.names.length !== size) warnings.push(`${infoPath}: features.${key}: shape [${f.shape.join(', ')}] holds ${size} values, but names lists ${f.names.length}`);
+    if (f.names.length !== size)
+      warnings.push(
+        `${infoPath}: features.${key}: shape [${f.shape.join(', ')}] holds ${size} values, but names lists ${f.names.length}`,
+      );
   }
   return withDuckDB(async (conn) => {
-    const { episodes, tasks, stats } = major === '2' ? await readV2Meta(root, warnings) : await readV3Meta(conn, root, warnings);
+    const { episodes, tasks, stats } =
+      major === '2' ? await readV2Meta(root, warnings) : await readV3Meta(conn, root, warnings);
     let frames = 0;
     if (dataFiles.length > 0) {
       frames = await checkData(conn, dataFiles, features, warnings);
     } else {
       warnings.push('no data parquet files under data/');
     }
-    if (info.total_frames !== undefined && info.total_frames !== frames) warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
-    if (info.total_episodes !== undefined && info.total_episodes !== episodes.length) warnings.push(`info.json says ${info.total_episodes} episodes, the episode metadata lists ${episodes.length}`);
+    if (info.total_frames !== undefined && info.total_frames !== frames)
+      warnings.push(`info.json says ${info.total_frames} frames, the data files hold ${frames}`);
+    if (info.total_episodes !== undefined && info.total_episodes !== episodes.length)
+      warnings.push(`info.json says ${info.total_episodes} episodes, the episode metadata lists ${episodes.length}`);
     let lengthSum = 0;
     for (const e of episodes) lengthSum += e.length;
-    if (episodes.length > 0 && lengthSum !== frames) warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
+    if (episodes.length > 0 && lengthSum !== frames)
+      warnings.push(`episode lengths sum to ${lengthSum}, the data files hold ${frames} frames`);
     if (major === '2' && info.data_path) {
       // v2.x keeps one data file per episode: name the ones missing, not only the count that is off.
-      const missing = episodes.map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000)).filter((p) => !existsSync(join(root, p)));
-      if (missing.length > 0) warnings.push(`${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`);
+      const missing = episodes
+        .map((e) => episodeDataPath(info.data_path!, e.episode_index, info.chunks_size ?? 1000))
+        .filter((p) => !existsSync(join(root, p)));
+      if (missing.length > 0)
+        warnings.push(
+          `${missing.length} episode${missing.length > 1 ? 's' : ''} listed in meta/episodes.jsonl ${missing.length > 1 ? 'have' : 'has'} no data file: ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', ...' : ''}`,
+        );
     }
     warnAbsentVideos(root, info, features, episodes, warnings);
     for (const [key, st] of Object.entries(stats)) {
@@ -103,28 +126,41 @@ export async function readLeRobotDataset(root: string): Promise<LeRobotDatasetSu
   });
 }
 
-const NUMERIC_TYPE = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*)$/;
+const NUMERIC_TYPE =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*)$/;
 
 /**
  * Counts the frames in the data files and checks each numeric feature's column against info.json, in one
  * scan: the list length (min and max, so ragged rows show) against the declared shape, NULL rows and NaN
  * values. Returns the frame count; what disagrees goes to `warnings`.
  */
-async function checkData(conn: DuckDBConnection, files: string[], features: Record<string, LeRobotFeature>, warnings: string[]): Promise<number> {
+async function checkData(
+  conn: DuckDBConnection,
+  files: string[],
+  features: Record<string, LeRobotFeature>,
+  warnings: string[],
+): Promise<number> {
   const from = `read_parquet(${parquetList(files)}, union_by_name = true)`;
-  const types = new Map((await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => [String(r.column_name), String(r.column_type)]));
+  const types = new Map(
+    (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => [
+      String(r.column_name),
+      String(r.column_type),
+    ]),
+  );
   const checks: { key: string; list: boolean; size: number }[] = [];
   for (const [key, f] of Object.entries(features)) {
     const type = types.get(key);
     if (f.dtype === 'image' || f.dtype === 'video' || type === undefined) continue;
     const list = /\[\d*\]$/.test(type);
     if (!NUMERIC_TYPE.test(type.replace(/\[\d*\]$/, ''))) {
-      if (f.dtype !== 'string') warnings.push(`${filesNamed(files)}: column ${key} is ${type}, but features.${key}.dtype is ${f.dtype}`);
+      if (f.dtype !== 'string')
+        warnings.push(`${filesNamed(files)}: column ${key} is ${type}, but features.${key}.dtype is ${f.dtype}`);
       continue;
     }
     checks.push({ key, list, size: f.shape.reduce((a, b) => a * b, 1) });
   }
-  const isNan = (c: string, list: boolean): string => (list ? `len(list_filter(${c}, x -> isnan(x::DOUBLE))) > 0` : `isnan(${c}::DOUBLE)`);
+  const isNan = (c: string, list: boolean): string =>
+    list ? `len(list_filter(${c}, x -> isnan(x::DOUBLE))) > 0` : `isnan(${c}::DOUBLE)`;
   const select = checks.flatMap(({ key, list }, i) => {
     const c = sqlIdent(key);
     return [
@@ -136,28 +172,40 @@ async function checkData(conn: DuckDBConnection, files: string[], features: Reco
   const row = (await queryRows(conn, `SELECT ${['count(*) AS n', ...select].join(', ')} FROM ${from}`))[0]!;
   const where = filesNamed(files);
   checks.forEach(({ key, size }, i) => {
-    const [lo, hi, nulls, nans] = [row[`lo${i}`], row[`hi${i}`], row[`null${i}`], row[`nan${i}`]].map(Number) as [number, number, number, number];
+    const [lo, hi, nulls, nans] = [row[`lo${i}`], row[`hi${i}`], row[`null${i}`], row[`nan${i}`]].map(Number) as [
+      number,
+      number,
+      number,
+      number,
+    ];
     const declared = `features.${key}.shape holds ${size} values`;
     if (lo === hi && lo !== size) warnings.push(`${where}: column ${key} holds ${lo} values per frame; ${declared}`);
-    if (lo !== hi) warnings.push(`${where}: column ${key} holds ${lo} to ${hi} values per frame (ragged rows); ${declared}`);
+    if (lo !== hi)
+      warnings.push(`${where}: column ${key} holds ${lo} to ${hi} values per frame (ragged rows); ${declared}`);
     if (nulls > 0) warnings.push(`${where}: column ${key} is NULL in ${nulls} frames`);
     if (nans > 0) warnings.push(`${where}: column ${key} has NaN in ${nans} frames`);
   });
   return Number(row.n);
 }
 
-async function readV2Meta(root: string, warnings: string[]): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
+async function readV2Meta(
+  root: string,
+  warnings: string[],
+): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
   const meta = join(root, 'meta');
   const episodes: LeRobotEpisode[] = [];
   const episodesPath = join(meta, 'episodes.jsonl');
-  if (existsSync(episodesPath)) await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
+  if (existsSync(episodesPath))
+    await forEachJsonLine(episodesPath, (v, line) => episodes.push(parseEpisode(v, `${episodesPath} line ${line}`)));
   const tasks: LeRobotTask[] = [];
   const tasksPath = join(meta, 'tasks.jsonl');
   if (existsSync(tasksPath)) {
     await forEachJsonLine(tasksPath, (v, line) => {
       const t = v as Partial<LeRobotTask> | null;
       if (typeof t !== 'object' || t === null || !Number.isInteger(t.task_index) || typeof t.task !== 'string') {
-        throw new DatasetError(`${tasksPath} line ${line}: expected {"task_index": a whole number, "task": a string}, got ${JSON.stringify(v)?.slice(0, 60)}`);
+        throw new DatasetError(
+          `${tasksPath} line ${line}: expected {"task_index": a whole number, "task": a string}, got ${JSON.stringify(v)?.slice(0, 60)}`,
+        );
       }
       tasks.push({ task_index: t.task_index!, task: t.task });
     });
@@ -173,7 +221,8 @@ async function readV2Meta(root: string, warnings: string[]): Promise<{ episodes:
     await forEachJsonLine(episodesStatsPath, (v, line) => {
       const where = `${episodesStatsPath} line ${line}`;
       const stats = (v as { stats?: unknown } | null)?.stats;
-      if (typeof v !== 'object' || v === null || stats === undefined) throw new DatasetError(`${where}: expected an object with stats, got ${JSON.stringify(v)?.slice(0, 60)}`);
+      if (typeof v !== 'object' || v === null || stats === undefined)
+        throw new DatasetError(`${where}: expected an object with stats, got ${JSON.stringify(v)?.slice(0, 60)}`);
       for (const [key, s] of Object.entries(parseStats(stats, where, warnings))) {
         if (!aggregators.has(key)) aggregators.set(key, new StatsAggregator());
         const skipped = aggregators.get(key)!.add(s);
@@ -185,15 +234,22 @@ async function readV2Meta(root: string, warnings: string[]): Promise<{ episodes:
   return { episodes, tasks, stats };
 }
 
-async function readV3Meta(conn: DuckDBConnection, root: string, warnings: string[]): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
+async function readV3Meta(
+  conn: DuckDBConnection,
+  root: string,
+  warnings: string[],
+): Promise<{ episodes: LeRobotEpisode[]; tasks: LeRobotTask[]; stats: Record<string, FeatureStats> }> {
   const meta = join(root, 'meta');
   const tasksPath = join(meta, 'tasks.parquet');
   let tasks: LeRobotTask[] = [];
   if (existsSync(tasksPath)) {
     const rows = await queryRows(conn, `SELECT * FROM read_parquet(${sqlString(tasksPath)})`);
-    if (rows.length > 0 && !('task_index' in rows[0]!)) throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
+    if (rows.length > 0 && !('task_index' in rows[0]!))
+      throw new DatasetError(`${tasksPath} has no column task_index (columns: ${Object.keys(rows[0]!).join(', ')})`);
     // pandas writes the task string as the frame's index: a column `task`, or `__index_level_0__` when unnamed.
-    tasks = rows.map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') })).sort((a, b) => a.task_index - b.task_index);
+    tasks = rows
+      .map((r) => ({ task_index: Number(r.task_index), task: String(r.task ?? r.__index_level_0__ ?? '') }))
+      .sort((a, b) => a.task_index - b.task_index);
   }
   const episodeFiles = listFiles(join(meta, 'episodes'), '.parquet');
   const episodes: LeRobotEpisode[] = [];
@@ -201,10 +257,15 @@ async function readV3Meta(conn: DuckDBConnection, root: string, warnings: string
     const from = `read_parquet(${parquetList(episodeFiles)}, union_by_name = true)`;
     const columns = (await queryRows(conn, `DESCRIBE SELECT * FROM ${from}`)).map((r) => String(r.column_name));
     for (const c of ['episode_index', 'length']) {
-      if (!columns.includes(c)) throw new DatasetError(`${filesNamed(episodeFiles)} has no column ${c} (columns: ${columns.join(', ')})`);
+      if (!columns.includes(c))
+        throw new DatasetError(`${filesNamed(episodeFiles)} has no column ${c} (columns: ${columns.join(', ')})`);
     }
-    if (!columns.includes('tasks')) warnings.push(`${filesNamed(episodeFiles)} has no column tasks; episodes are listed without their tasks`);
-    const rows = await queryRows(conn, `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`);
+    if (!columns.includes('tasks'))
+      warnings.push(`${filesNamed(episodeFiles)} has no column tasks; episodes are listed without their tasks`);
+    const rows = await queryRows(
+      conn,
+      `SELECT episode_index, length${columns.includes('tasks') ? ', tasks' : ''} FROM ${from} ORDER BY episode_index`,
+    );
     rows.forEach((r, i) => episodes.push(parseEpisode(r, `${filesNamed(episodeFiles)} row ${i}`)));
   }
   const statsPath = join(meta, 'stats.json');
@@ -224,9 +285,12 @@ export async function readFrames(root: string, features: string[], episodes?: nu
   const files = listFiles(join(root, 'data'), '.parquet');
   if (files.length === 0) throw new DatasetError(`${root} has no data parquet files under data/`);
   return withDuckDB(async (conn) => {
-    const available = (await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${parquetList(files)})`)).map((r) => String(r.column_name));
+    const available = (await queryRows(conn, `DESCRIBE SELECT * FROM read_parquet(${parquetList(files)})`)).map((r) =>
+      String(r.column_name),
+    );
     for (const f of features) {
-      if (!available.includes(f)) throw new DatasetError(`${root} has no column "${f}" in its data (columns: ${available.join(', ')})`);
+      if (!available.includes(f))
+        throw new DatasetError(`${root} has no column "${f}" in its data (columns: ${available.join(', ')})`);
     }
     const where = episodes ? `WHERE episode_index IN (${episodes.map((e) => Math.trunc(e)).join(', ') || 'NULL'})` : '';
     const rows = await queryRows(
@@ -239,12 +303,17 @@ export async function readFrames(root: string, features: string[], episodes?: nu
         const v = r[f];
         // Number(null) is 0: a NULL frame would be fed to the policy as zeros.
         if (v === null || v === undefined || (Array.isArray(v) && v.some((x) => x === null))) {
-          throw new DatasetError(`${root}: episode ${Number(r.episode_index)} frame ${Number(r.frame_index)}: ${f} is NULL${v ? ' in places' : ''}`);
+          throw new DatasetError(
+            `${root}: episode ${Number(r.episode_index)} frame ${Number(r.frame_index)}: ${f} is NULL${v ? ' in places' : ''}`,
+          );
         }
         columns[f]!.push(Array.isArray(v) ? Float32Array.from(v as number[]) : Float32Array.of(Number(v)));
       }
     }
-    return { episodeIndex: rows.map((r) => Number(r.episode_index)), frameIndex: rows.map((r) => Number(r.frame_index)), columns };
+    return {
+      episodeIndex: rows.map((r) => Number(r.episode_index)),
+      frameIndex: rows.map((r) => Number(r.frame_index)),
+      columns,
+    };
   });
 }
-

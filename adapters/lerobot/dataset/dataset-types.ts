@@ -59,9 +59,13 @@ const MAX_NAMES_DEPTH = 8;
 /** Flattens names as datasets write them: a list, a nested list, or an object of lists. */
 export function flattenNames(names: unknown, depth = 0): string[] | null {
   if (names === null || names === undefined) return null;
-  if (depth > MAX_NAMES_DEPTH) throw new DatasetError(`nested more than ${MAX_NAMES_DEPTH} levels deep; expected a list of names, a nested list or an object of lists`);
+  if (depth > MAX_NAMES_DEPTH)
+    throw new DatasetError(
+      `nested more than ${MAX_NAMES_DEPTH} levels deep; expected a list of names, a nested list or an object of lists`,
+    );
   if (typeof names === 'string') return [names];
   if (Array.isArray(names)) return names.flatMap((n) => flattenNames(n, depth + 1) ?? []);
-  if (typeof names === 'object') return Object.values(names as Record<string, unknown>).flatMap((n) => flattenNames(n, depth + 1) ?? []);
+  if (typeof names === 'object')
+    return Object.values(names as Record<string, unknown>).flatMap((n) => flattenNames(n, depth + 1) ?? []);
   return [String(names)];
 }

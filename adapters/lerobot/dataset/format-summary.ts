@@ -1,7 +1,13 @@
 import { printable } from '../../../daemon/util/index.ts';
 import type { LeRobotDatasetSummary } from './dataset-types.ts';
 
-const vec = (v: number[] | undefined, n = 4): string => (v ? `[${v.slice(0, n).map((x) => x.toPrecision(3)).join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]` : '-');
+const vec = (v: number[] | undefined, n = 4): string =>
+  v
+    ? `[${v
+        .slice(0, n)
+        .map((x) => x.toPrecision(3))
+        .join(', ')}${v.length > n ? `, ... (${v.length})` : ''}]`
+    : '-';
 
 /** The text `lerobot inspect` prints. */
 export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: number): string {
@@ -23,7 +29,9 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
     'features:',
   ];
   for (const [key, f] of Object.entries(s.features)) {
-    const names = f.names ? ` ${printable(f.names.slice(0, 4).join(', '))}${f.names.length > 4 ? `, ... (${f.names.length})` : ''}` : '';
+    const names = f.names
+      ? ` ${printable(f.names.slice(0, 4).join(', '))}${f.names.length > 4 ? `, ... (${f.names.length})` : ''}`
+      : '';
     lines.push(`  ${printable(key).padEnd(32)} ${printable(f.dtype).padEnd(8)} [${f.shape.join(', ')}]${names}`);
   }
   lines.push('', 'stats:');
@@ -32,7 +40,10 @@ export function formatDatasetSummary(s: LeRobotDatasetSummary, listEpisodes: num
     lines.push(`  ${key.padEnd(32)} mean ${vec(st.mean)} std ${vec(st.std)} min ${vec(st.min)} max ${vec(st.max)}`);
   }
   lines.push('', `episodes (first ${Math.min(listEpisodes, s.episodes.length)}):`);
-  for (const e of s.episodes.slice(0, listEpisodes)) lines.push(`  ${String(e.episode_index).padStart(6)}  ${String(e.length).padStart(6)} frames  ${printable(e.tasks.join('; '))}`);
+  for (const e of s.episodes.slice(0, listEpisodes))
+    lines.push(
+      `  ${String(e.episode_index).padStart(6)}  ${String(e.length).padStart(6)} frames  ${printable(e.tasks.join('; '))}`,
+    );
   if (s.warnings.length > 0) lines.push('', 'warnings:', ...s.warnings.map((w) => `  ${printable(w)}`));
   return `${lines.join('\n')}\n`;
 }

@@ -61,8 +61,16 @@ export interface ExportReport {
 export function parseFeatureMapping(text: string): FeatureMapping {
   const eq = text.indexOf('=');
   const colon = text.lastIndexOf(':');
-  if (eq <= 0 || colon <= eq + 1 || colon === text.length - 1) throw new DatasetError(`feature mapping ${JSON.stringify(text)}: expected KEY=TOPIC:column[,column...]`);
-  return { key: text.slice(0, eq), relation: text.slice(eq + 1, colon), columns: text.slice(colon + 1).split(',').filter(Boolean) };
+  if (eq <= 0 || colon <= eq + 1 || colon === text.length - 1)
+    throw new DatasetError(`feature mapping ${JSON.stringify(text)}: expected KEY=TOPIC:column[,column...]`);
+  return {
+    key: text.slice(0, eq),
+    relation: text.slice(eq + 1, colon),
+    columns: text
+      .slice(colon + 1)
+      .split(',')
+      .filter(Boolean),
+  };
 }
 
 interface Series {
@@ -73,7 +81,8 @@ interface Series {
   nulls: { rows: number; column: string; firstNs: bigint } | null;
 }
 
-const NUMERIC = /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/;
+const NUMERIC =
+  /^(TINYINT|SMALLINT|INTEGER|BIGINT|HUGEINT|UTINYINT|USMALLINT|UINTEGER|UBIGINT|FLOAT|DOUBLE|DECIMAL.*|BOOLEAN)$/;
 
 /**
  * Exports recorded data from the lakehouse as a LeRobot v3.0 dataset. Each feature comes from columns of a
@@ -102,7 +111,8 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
   for (const [i, e] of episodes.entries()) {
     const episode = resampleEpisode(e, counts[i]!, 1e9 / fps, features, series);
     dropped += episode.dropped;
-    if (episode.frames[features[0]!.key]!.length === 0) throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
+    if (episode.frames[features[0]!.key]!.length === 0)
+      throw new DatasetError(`episode ${i} (${e.startNs}..${e.endNs}) has no frame where every feature has a sample`);
     const { cut, endNs } = episode;
     if (cut > 0) {
       trailing += cut;
@@ -133,16 +143,21 @@ export async function exportLakehouseToLeRobot(options: ExportOptions): Promise<
 /** Refuses an export that can't be made, before anything is read; returns each window's frame count. */
 function checkExport(options: ExportOptions): number[] {
   const { database, fps, features, episodes, maxFrames = DEFAULT_MAX_FRAMES } = options;
-  if (!existsSync(database)) throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
+  if (!existsSync(database))
+    throw new DatasetError(`lakehouse catalog ${database} does not exist (record or import data first, or give --db)`);
   if (features.length === 0) throw new DatasetError('give at least one --feature KEY=TOPIC:column');
   if (episodes.length === 0) throw new DatasetError('give a --window or at least one --episode');
   const keys = new Set<string>();
   for (const f of features) {
     // Two mappings into one key would put both series' frames into it: twice the frames, all mislabelled.
-    if (keys.has(f.key)) throw new DatasetError(`feature ${f.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
+    if (keys.has(f.key))
+      throw new DatasetError(
+        `feature ${f.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`,
+      );
     keys.add(f.key);
   }
-  for (const e of episodes) if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
+  for (const e of episodes)
+    if (e.endNs <= e.startNs) throw new DatasetError(`episode window ${e.startNs}..${e.endNs} ends before it starts`);
   const period = 1e9 / fps;
   const counts = episodes.map((e) => Math.floor(Number(e.endNs - e.startNs) / period) + 1);
   const resampled = counts.reduce((a, b) => a + b, 0);
@@ -162,7 +177,13 @@ function checkExport(options: ExportOptions): number[] {
  * while the export reads it (retention deletes the oldest data while the daemon records) fails the read:
  * read again, with the catalog read anew, up to twice.
  */
-async function readAllSeries(database: string, features: readonly FeatureMapping[], minStart: bigint, maxEnd: bigint, viewsDefined: ExportOptions['viewsDefined']): Promise<{ series: Series[]; warnings: string[] }> {
+async function readAllSeries(
+  database: string,
+  features: readonly FeatureMapping[],
+  minStart: bigint,
+  maxEnd: bigint,
+  viewsDefined: ExportOptions['viewsDefined'],
+): Promise<{ series: Series[]; warnings: string[] }> {
   for (let attempt = 0; ; attempt++) {
     const warnings: string[] = [];
     let files: readonly string[] = [];
@@ -183,7 +204,10 @@ async function readAllSeries(database: string, features: readonly FeatureMapping
     } catch (error) {
       const gone = vanishedFile(error, files);
       if (gone === undefined) throw error;
-      if (attempt === 2) throw new DatasetError(`parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): export again, or a later window`);
+      if (attempt === 2)
+        throw new DatasetError(
+          `parquet file ${gone} was deleted while the export read it (retention deletes the oldest data while the daemon records, compaction replaces small files with merged ones, or it was deleted by hand): export again, or a later window`,
+        );
     }
   }
 }
@@ -193,7 +217,19 @@ async function readAllSeries(database: string, features: readonly FeatureMapping
  * start + k * period. Frames before every feature has a sample are dropped (`dropped`); the episode ends at
  * the last sample of the feature that ends first (`endsFirst`, at `endNs`), the frames after it `cut`.
  */
-function resampleEpisode(e: ExportOptions['episodes'][number], count: number, period: number, features: readonly FeatureMapping[], series: readonly Series[]): { frames: Record<string, Float32Array[]>; dropped: number; cut: number; endsFirst: number; endNs: bigint | undefined } {
+function resampleEpisode(
+  e: ExportOptions['episodes'][number],
+  count: number,
+  period: number,
+  features: readonly FeatureMapping[],
+  series: readonly Series[],
+): {
+  frames: Record<string, Float32Array[]>;
+  dropped: number;
+  cut: number;
+  endsFirst: number;
+  endNs: bigint | undefined;
+} {
   const frames: Record<string, Float32Array[]> = Object.fromEntries(features.map((f) => [f.key, []]));
   const cursor = series.map(() => -1);
   // The episode ends at the last sample of the feature that ends first: past it sample-and-hold would repeat
@@ -254,12 +290,16 @@ interface OpenedLakehouse {
  */
 async function openLakehouse(conn: DuckDBConnection, database: string): Promise<OpenedLakehouse> {
   try {
-    return { schema: '', views: await openViews(conn, { catalog: database, tables: join(dirname(database), 'tables') }) };
+    return {
+      schema: '',
+      views: await openViews(conn, { catalog: database, tables: join(dirname(database), 'tables') }),
+    };
   } catch (error) {
     // Another process holding the catalog: its message says which and what to do.
     if (error instanceof CatalogLockedError) throw new DatasetError(error.message);
     // Any other failure (a damaged file) is the user's to see.
-    if (!/Table with name (bags|projections|event_files) does not exist/.test((error as Error).message)) throw new DatasetError(`lakehouse catalog ${database}: ${(error as Error).message.split('\n')[0]}`);
+    if (!/Table with name (bags|projections|event_files) does not exist/.test((error as Error).message))
+      throw new DatasetError(`lakehouse catalog ${database}: ${(error as Error).message.split('\n')[0]}`);
   }
   await conn.run('DETACH DATABASE IF EXISTS catalog');
   await conn.run(`ATTACH ${sqlString(database)} AS own (READ_ONLY)`);
@@ -280,7 +320,13 @@ function nsText(ns: bigint): string {
   return Number.isFinite(ms) && Math.abs(ms) <= 8.64e15 ? `${new Date(ms).toISOString()} (${ns} ns)` : `${ns} ns`;
 }
 
-async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: FeatureMapping, startNs: bigint, endNs: bigint): Promise<Series> {
+async function readSeries(
+  conn: DuckDBConnection,
+  opened: OpenedLakehouse,
+  f: FeatureMapping,
+  startNs: bigint,
+  endNs: bigint,
+): Promise<Series> {
   const { schema } = opened;
   const candidates = relationNames(f.relation);
   let relation: string | undefined;
@@ -298,19 +344,30 @@ async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: Fe
   if (!relation) {
     const topics = (opened.views?.names ?? []).filter((name) => name.startsWith('/')).sort();
     // A lakehouse of imported test bags holds a hundred topics: name a few, and where to list them all.
-    const listed = topics.length > TOPICS_LISTED ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more: auraison-edge query 'SELECT DISTINCT topic FROM messages'` : topics.join(', ');
-    const known = schema === '' ? ` (its topics: ${topics.length > 0 ? listed : 'none yet; record or import a bag first'})` : '';
-    throw new DatasetError(`feature ${f.key}: the lakehouse has no table or view ${candidates.map((c) => JSON.stringify(c)).join(' or ')}${known}`);
+    const listed =
+      topics.length > TOPICS_LISTED
+        ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more: auraison-edge query 'SELECT DISTINCT topic FROM messages'`
+        : topics.join(', ');
+    const known =
+      schema === '' ? ` (its topics: ${topics.length > 0 ? listed : 'none yet; record or import a bag first'})` : '';
+    throw new DatasetError(
+      `feature ${f.key}: the lakehouse has no table or view ${candidates.map((c) => JSON.stringify(c)).join(' or ')}${known}`,
+    );
   }
   const types = new Map(described.map((r) => [String(r.column_name), String(r.column_type)]));
   const timeType = types.get('log_time');
   if (!timeType) throw new DatasetError(`feature ${f.key}: ${relation} has no log_time column`);
   for (const c of f.columns) {
     const t = types.get(c);
-    if (!t) throw new DatasetError(`feature ${f.key}: ${relation} has no column "${c}" (columns: ${[...types.keys()].join(', ')})`);
+    if (!t)
+      throw new DatasetError(
+        `feature ${f.key}: ${relation} has no column "${c}" (columns: ${[...types.keys()].join(', ')})`,
+      );
     const base = t.replace(/\[\d*\]$/, '');
     if (!NUMERIC.test(base)) {
-      throw new DatasetError(`feature ${f.key}: column "${c}" of ${relation} is ${t}; only numbers and lists of numbers become features (images and videos are not exported)`);
+      throw new DatasetError(
+        `feature ${f.key}: column "${c}" of ${relation} is ${t}; only numbers and lists of numbers become features (images and videos are not exported)`,
+      );
     }
   }
   const time = timeType.startsWith('TIMESTAMP') ? `epoch_ns(log_time)` : `CAST(log_time AS BIGINT)`;
@@ -324,7 +381,10 @@ async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: Fe
   let nulls: Series['nulls'] = null;
   for (const r of rows) {
     // Number(null) is 0: a NULL sample would be exported as a command of 0. Skip the row, and say so.
-    const nullColumn = f.columns.find((c) => r[c] === null || r[c] === undefined || (Array.isArray(r[c]) && (r[c] as unknown[]).some((x) => x === null)));
+    const nullColumn = f.columns.find(
+      (c) =>
+        r[c] === null || r[c] === undefined || (Array.isArray(r[c]) && (r[c] as unknown[]).some((x) => x === null)),
+    );
     if (nullColumn !== undefined) {
       if (nulls) nulls.rows++;
       else nulls = { rows: 1, column: nullColumn, firstNs: BigInt(r.t as bigint | number) };
@@ -335,17 +395,31 @@ async function readSeries(conn: DuckDBConnection, opened: OpenedLakehouse, f: Fe
       return Array.isArray(v) ? v.map(Number) : [Number(v)];
     });
     if (dim === -1) dim = flat.length;
-    if (flat.length !== dim) throw new DatasetError(`feature ${f.key}: ${relation} rows have ${dim} and then ${flat.length} values; a feature has a fixed length`);
+    if (flat.length !== dim)
+      throw new DatasetError(
+        `feature ${f.key}: ${relation} rows have ${dim} and then ${flat.length} values; a feature has a fixed length`,
+      );
     times.push(BigInt(r.t as bigint | number));
     values.push(Float32Array.from(flat));
   }
   if (rows.length === 0) {
     // Window times are hard to guess (log time is wall time, a sped-up sim packs minutes into seconds): say where the
     // data is.
-    const [span] = await queryRows(conn, `SELECT min(${time}) AS first, max(${time}) AS last FROM ${schema}${sqlIdent(relation)}`);
-    const has = span?.first === null || span?.first === undefined ? `${relation} has no rows at all` : `its rows run from ${nsText(BigInt(span.first as bigint))} to ${nsText(BigInt(span.last as bigint))}`;
-    throw new DatasetError(`feature ${f.key}: ${relation} has no rows between ${nsText(startNs)} and ${nsText(endNs)}; ${has}: give a window inside that`);
+    const [span] = await queryRows(
+      conn,
+      `SELECT min(${time}) AS first, max(${time}) AS last FROM ${schema}${sqlIdent(relation)}`,
+    );
+    const has =
+      span?.first === null || span?.first === undefined
+        ? `${relation} has no rows at all`
+        : `its rows run from ${nsText(BigInt(span.first as bigint))} to ${nsText(BigInt(span.last as bigint))}`;
+    throw new DatasetError(
+      `feature ${f.key}: ${relation} has no rows between ${nsText(startNs)} and ${nsText(endNs)}; ${has}: give a window inside that`,
+    );
   }
-  if (times.length === 0) throw new DatasetError(`feature ${f.key}: every row of ${relation} between ${startNs} and ${endNs} has column "${nulls!.column}" NULL`);
+  if (times.length === 0)
+    throw new DatasetError(
+      `feature ${f.key}: every row of ${relation} between ${startNs} and ${endNs} has column "${nulls!.column}" NULL`,
+    );
   return { times, values, dim, nulls };
 }

@@ -17,10 +17,13 @@ export class StatsAggregator {
 
   /** Adds one episode's statistics; returns why it was left out, or undefined. */
   add(part: FeatureStats): string | undefined {
-    const lengths = (['min', 'max', 'mean', 'std'] as const).map((k) => part[k]?.length).filter((l): l is number => l !== undefined);
+    const lengths = (['min', 'max', 'mean', 'std'] as const)
+      .map((k) => part[k]?.length)
+      .filter((l): l is number => l !== undefined);
     if (lengths.length === 0) return undefined;
     if (this.#dim === -1) this.#dim = lengths[0]!;
-    if (lengths.some((l) => l !== this.#dim)) return `its vectors have ${[...new Set(lengths)].join(' and ')} elements, the first episode's ${this.#dim}`;
+    if (lengths.some((l) => l !== this.#dim))
+      return `its vectors have ${[...new Set(lengths)].join(' and ')} elements, the first episode's ${this.#dim}`;
     const dim = this.#dim;
     if (part.min) this.#min = part.min.map((v, i) => Math.min(v, this.#min?.[i] ?? Infinity));
     if (part.max) this.#max = part.max.map((v, i) => Math.max(v, this.#max?.[i] ?? -Infinity));

@@ -44,7 +44,10 @@ const DEFAULT_FEATURES = [
  * renamed to `target` at the end, so a failed write leaves nothing behind.
  * Only float32 vector features are written; images and videos are not (see README, lerobot export).
  */
-export async function writeLeRobotV30(target: string, options: WriteOptions): Promise<{ frames: number; episodes: number }> {
+export async function writeLeRobotV30(
+  target: string,
+  options: WriteOptions,
+): Promise<{ frames: number; episodes: number }> {
   const { fps, robotType = null, features, episodes } = options;
   const lengths = checkEpisodes(target, fps, features, episodes);
   const total = lengths.reduce((a, b) => a + b, 0);
@@ -58,7 +61,13 @@ export async function writeLeRobotV30(target: string, options: WriteOptions): Pr
   mkdirSync(tmp, { recursive: true });
   let done = false;
   try {
-    const { frameLines, stats, episodeStats } = framesWithStats(fps, features, episodes, lengths, new Map(tasks.map((t, i) => [t, i])));
+    const { frameLines, stats, episodeStats } = framesWithStats(
+      fps,
+      features,
+      episodes,
+      lengths,
+      new Map(tasks.map((t, i) => [t, i])),
+    );
     const framesJson = join(tmp, 'frames.ndjson');
     writeFileSync(framesJson, `${frameLines.join('\n')}\n`);
     const episodeRows = episodesIndex(episodes, lengths, episodeStats);
@@ -67,7 +76,12 @@ export async function writeLeRobotV30(target: string, options: WriteOptions): Pr
 
     await withDuckDB(async (conn) => {
       await writeFramesParquet(conn, framesJson, features, join(root, 'data', 'chunk-000', 'file-000.parquet'));
-      await writeEpisodesParquet(conn, episodesJson, Object.keys(episodeRows[0]!), join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'));
+      await writeEpisodesParquet(
+        conn,
+        episodesJson,
+        Object.keys(episodeRows[0]!),
+        join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'),
+      );
       await writeTasksParquet(conn, tasks, join(root, 'meta', 'tasks.parquet'));
     });
 
@@ -102,17 +116,30 @@ export async function writeLeRobotV30(target: string, options: WriteOptions): Pr
 }
 
 /** Refuses what cannot be written (before anything is); returns each episode's frame count. */
-function checkEpisodes(target: string, fps: number, features: readonly FeatureSpec[], episodes: readonly EpisodeData[]): number[] {
+function checkEpisodes(
+  target: string,
+  fps: number,
+  features: readonly FeatureSpec[],
+  episodes: readonly EpisodeData[],
+): number[] {
   if (!(fps > 0)) throw new DatasetError(`fps must be > 0, got ${fps}`);
   if (episodes.length === 0) throw new DatasetError('no episodes to write');
-  if (existsSync(target) && readdirSync(target).length > 0) throw new DatasetError(`${target} exists and is not empty; give a new directory`);
+  if (existsSync(target) && readdirSync(target).length > 0)
+    throw new DatasetError(`${target} exists and is not empty; give a new directory`);
   const reserved = new Set<string>(DEFAULT_FEATURES.map(([k]) => k));
-  for (const f of features) if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
+  for (const f of features)
+    if (reserved.has(f.key)) throw new DatasetError(`feature "${f.key}" is reserved (LeRobot adds it to every frame)`);
   return episodes.map((e, i) => {
     const counts = features.map((f) => e.frames[f.key]?.length ?? -1);
-    if (counts.some((c) => c !== counts[0])) throw new DatasetError(`episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`);
+    if (counts.some((c) => c !== counts[0]))
+      throw new DatasetError(
+        `episode ${i}: features have different frame counts (${features.map((f, j) => `${f.key} ${counts[j]}`).join(', ')})`,
+      );
     if (counts[0]! <= 0) throw new DatasetError(`episode ${i} has no frames`);
-    for (const f of features) for (const v of e.frames[f.key]!) if (v.length !== f.dim) throw new DatasetError(`episode ${i}: a ${f.key} frame has ${v.length} values, the feature ${f.dim}`);
+    for (const f of features)
+      for (const v of e.frames[f.key]!)
+        if (v.length !== f.dim)
+          throw new DatasetError(`episode ${i}: a ${f.key} frame has ${v.length} values, the feature ${f.dim}`);
     return counts[0]!;
   });
 }
@@ -121,9 +148,17 @@ function checkEpisodes(target: string, fps: number, features: readonly FeatureSp
  * The frames as newline-delimited JSON lines (which DuckDB reads with declared column types), LeRobot's
  * default features added, with each feature's stats over the dataset and per episode.
  */
-function framesWithStats(fps: number, features: readonly FeatureSpec[], episodes: readonly EpisodeData[], lengths: readonly number[], taskIndex: ReadonlyMap<string, number>): { frameLines: string[]; stats: Record<string, FeatureStats>; episodeStats: Record<string, FeatureStats>[] } {
+function framesWithStats(
+  fps: number,
+  features: readonly FeatureSpec[],
+  episodes: readonly EpisodeData[],
+  lengths: readonly number[],
+  taskIndex: ReadonlyMap<string, number>,
+): { frameLines: string[]; stats: Record<string, FeatureStats>; episodeStats: Record<string, FeatureStats>[] } {
   const frameLines: string[] = [];
-  const statsRows: Record<string, number[][]> = Object.fromEntries([...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]));
+  const statsRows: Record<string, number[][]> = Object.fromEntries(
+    [...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]),
+  );
   const episodeStats: Record<string, FeatureStats>[] = [];
   let index = 0;
   episodes.forEach((e, ep) => {
@@ -135,7 +170,13 @@ function framesWithStats(fps: number, features: readonly FeatureSpec[], episodes
         row[f.key] = v;
         perEpisode[f.key]!.push(v);
       }
-      const defaults = { timestamp: Math.fround(i / fps), frame_index: i, episode_index: ep, index, task_index: taskIndex.get(e.task)! };
+      const defaults = {
+        timestamp: Math.fround(i / fps),
+        frame_index: i,
+        episode_index: ep,
+        index,
+        task_index: taskIndex.get(e.task)!,
+      };
       Object.assign(row, defaults);
       for (const [k, v] of Object.entries(defaults)) perEpisode[k]!.push([v]);
       frameLines.push(JSON.stringify(row));
@@ -155,7 +196,11 @@ function framesWithStats(fps: number, features: readonly FeatureSpec[], episodes
 }
 
 /** meta/episodes' rows: each episode's task, length, place in the data file and stats. */
-function episodesIndex(episodes: readonly EpisodeData[], lengths: readonly number[], episodeStats: readonly Record<string, FeatureStats>[]): Record<string, unknown>[] {
+function episodesIndex(
+  episodes: readonly EpisodeData[],
+  lengths: readonly number[],
+  episodeStats: readonly Record<string, FeatureStats>[],
+): Record<string, unknown>[] {
   return episodes.map((e, ep) => {
     const from = lengths.slice(0, ep).reduce((a, b) => a + b, 0);
     const row: Record<string, unknown> = {
@@ -169,23 +214,47 @@ function episodesIndex(episodes: readonly EpisodeData[], lengths: readonly numbe
       'meta/episodes/chunk_index': 0,
       'meta/episodes/file_index': 0,
     };
-    for (const [k, s] of Object.entries(episodeStats[ep]!)) for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
+    for (const [k, s] of Object.entries(episodeStats[ep]!))
+      for (const [stat, v] of Object.entries(s)) row[`stats/${k}/${stat}`] = v;
     return row;
   });
 }
 
-async function writeFramesParquet(conn: DuckDBConnection, framesJson: string, features: readonly FeatureSpec[], out: string): Promise<void> {
-  const frameColumns: Record<string, string> = Object.fromEntries(features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']));
-  Object.assign(frameColumns, { timestamp: 'FLOAT', frame_index: 'BIGINT', episode_index: 'BIGINT', index: 'BIGINT', task_index: 'BIGINT' });
+async function writeFramesParquet(
+  conn: DuckDBConnection,
+  framesJson: string,
+  features: readonly FeatureSpec[],
+  out: string,
+): Promise<void> {
+  const frameColumns: Record<string, string> = Object.fromEntries(
+    features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']),
+  );
+  Object.assign(frameColumns, {
+    timestamp: 'FLOAT',
+    frame_index: 'BIGINT',
+    episode_index: 'BIGINT',
+    index: 'BIGINT',
+    task_index: 'BIGINT',
+  });
   // A shape [1] feature is a scalar column in LeRobot's parquet; the frames hold it as [x].
   const select = Object.keys(frameColumns)
     .map((k) => (features.find((f) => f.key === k)?.dim === 1 ? `${sqlIdent(k)}[1] AS ${sqlIdent(k)}` : sqlIdent(k)))
     .join(', ');
-  const frameTypes = Object.fromEntries(Object.keys(frameColumns).map((k) => [k, features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!]));
+  const frameTypes = Object.fromEntries(
+    Object.keys(frameColumns).map((k) => [
+      k,
+      features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!,
+    ]),
+  );
   await copyJson(conn, framesJson, frameTypes, select, out);
 }
 
-async function writeEpisodesParquet(conn: DuckDBConnection, episodesJson: string, keys: readonly string[], out: string): Promise<void> {
+async function writeEpisodesParquet(
+  conn: DuckDBConnection,
+  episodesJson: string,
+  keys: readonly string[],
+  out: string,
+): Promise<void> {
   const episodeTypes: Record<string, string> = {
     episode_index: 'BIGINT',
     tasks: 'VARCHAR[]',
@@ -197,7 +266,8 @@ async function writeEpisodesParquet(conn: DuckDBConnection, episodesJson: string
     'meta/episodes/chunk_index': 'BIGINT',
     'meta/episodes/file_index': 'BIGINT',
   };
-  for (const key of keys) if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
+  for (const key of keys)
+    if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
   await copyJson(conn, episodesJson, episodeTypes, Object.keys(episodeTypes).map(sqlIdent).join(', '), out);
 }
 
@@ -217,11 +287,21 @@ async function writeTasksParquet(conn: DuckDBConnection, tasks: readonly string[
     pandas_version: '2.2.0',
   });
   const values = tasks.map((t, i) => `(${i}::BIGINT, ${sqlString(t)})`).join(', ');
-  await conn.run(`COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(out)} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`);
+  await conn.run(
+    `COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(out)} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`,
+  );
 }
 
-async function copyJson(conn: DuckDBConnection, json: string, columns: Record<string, string>, select: string, out: string): Promise<void> {
-  const cols = `{${Object.entries(columns).map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`).join(', ')}}`;
+async function copyJson(
+  conn: DuckDBConnection,
+  json: string,
+  columns: Record<string, string>,
+  select: string,
+  out: string,
+): Promise<void> {
+  const cols = `{${Object.entries(columns)
+    .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
+    .join(', ')}}`;
   await conn.run(
     `COPY (SELECT ${select} FROM read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${cols})) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
   );

@@ -32,7 +32,15 @@ function starts(maze: Maze): { x: number; y: number }[] {
  * scan rate (5 Hz, as /scan arrives). `noise` perturbs the executed command (not the recorded one), so
  * the data shows how to recover from states the expert alone would never reach.
  */
-export function rollout(options: { mazeSeed: number; seed: number; seconds: number; controller: Controller; label?: Controller; noise?: number; period?: number }): Rollout {
+export function rollout(options: {
+  mazeSeed: number;
+  seed: number;
+  seconds: number;
+  controller: Controller;
+  label?: Controller;
+  noise?: number;
+  period?: number;
+}): Rollout {
   const { mazeSeed, seed, seconds, controller, label, noise = 0, period = 0.2 } = options;
   const maze = generateMaze({ seed: mazeSeed });
   const rand = seededRandom(seed);

@@ -41,10 +41,15 @@ const scale = dims.map((d) => Math.sqrt(ys.reduce((a, y) => a + (y[d]! - mean[d]
 const targets = ys.map((y) => Float32Array.from(dims, (d) => (y[d]! - mean[d]!) / scale[d]!));
 const started = Date.now();
 const { mlp, loss } = trainMlp(xs, targets, { hidden: 32, epochs: quick ? 20 : 120, seed: 42 });
-console.log(`fit: ${xs.length} samples, normalized MSE ${loss.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+console.log(
+  `fit: ${xs.length} samples, normalized MSE ${loss.toFixed(4)}, ${((Date.now() - started) / 1000).toFixed(1)} s`,
+);
 
 const policy: Controller = (s) => {
-  const y = forward(mlp, s.map((v) => v / RANGE_MAX));
+  const y = forward(
+    mlp,
+    s.map((v) => v / RANGE_MAX),
+  );
   return [y[0]! * scale[0]! + mean[0]!, y[1]! * scale[1]! + mean[1]!];
 };
 const evaluate = (c: Controller) => {
@@ -65,12 +70,26 @@ const report = {
   expert: evaluate(expertCommand),
   policy: evaluate(policy),
 };
-console.log(`closed loop on unseen mazes: expert ${JSON.stringify(report.expert)}, policy ${JSON.stringify(report.policy)}`);
+console.log(
+  `closed loop on unseen mazes: expert ${JSON.stringify(report.expert)}, policy ${JSON.stringify(report.policy)}`,
+);
 
-writeFileSync(out, buildScanPolicyModel({ mlp, inputScale: 1 / RANGE_MAX, outputMean: mean, outputScale: scale, metadata: { fit_samples: String(xs.length), fit_script: 'adapters/lerobot/sim-policy/fit.ts' } }));
+writeFileSync(
+  out,
+  buildScanPolicyModel({
+    mlp,
+    inputScale: 1 / RANGE_MAX,
+    outputMean: mean,
+    outputScale: scale,
+    metadata: { fit_samples: String(xs.length), fit_script: 'adapters/lerobot/sim-policy/fit.ts' },
+  }),
+);
 const { Value } = await import('typebox/value');
 const { PolicyConfig } = await import('../../../daemon/config/index.ts');
-const runner = await PolicyRunner.open('avoid', Value.Default(PolicyConfig, { model: out }) as import('../../../daemon/config/index.ts').PolicySettings);
+const runner = await PolicyRunner.open(
+  'avoid',
+  Value.Default(PolicyConfig, { model: out }) as import('../../../daemon/config/index.ts').PolicySettings,
+);
 let maxDiff = 0;
 const probe = rollout({ mazeSeed: TEST_MAZES[0]!, seed: 5, seconds: 20, controller: expertCommand });
 for (const s of probe.sectors.slice(0, 50)) {
@@ -83,5 +102,8 @@ for (const s of probe.sectors.slice(0, 50)) {
 }
 await runner.close();
 console.log(`ONNX vs TypeScript forward pass: max |diff| ${maxDiff.toExponential(2)}`);
-writeFileSync(out.replace(/\.onnx$/, '.report.json'), `${JSON.stringify({ ...report, onnx_max_abs_diff: maxDiff }, null, 2)}\n`);
+writeFileSync(
+  out.replace(/\.onnx$/, '.report.json'),
+  `${JSON.stringify({ ...report, onnx_max_abs_diff: maxDiff }, null, 2)}\n`,
+);
 console.log(`wrote ${out}`);

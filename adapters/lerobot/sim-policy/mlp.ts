@@ -31,13 +31,26 @@ export function forward(m: Mlp, x: ArrayLike<number>, hiddenOut?: Float32Array):
  * Fits the MLP to (x, y) pairs by minibatch Adam on mean squared error. Inputs and targets should be
  * scaled to about unit range by the caller. Deterministic for a seed.
  */
-export function trainMlp(xs: Float32Array[], ys: Float32Array[], options: { hidden: number; epochs: number; lr?: number; batch?: number; seed?: number }): { mlp: Mlp; loss: number } {
+export function trainMlp(
+  xs: Float32Array[],
+  ys: Float32Array[],
+  options: { hidden: number; epochs: number; lr?: number; batch?: number; seed?: number },
+): { mlp: Mlp; loss: number } {
   const { hidden, epochs, lr = 3e-3, batch = 64, seed = 1 } = options;
   const rand = seededRandom(seed);
   const inDim = xs[0]!.length;
   const outDim = ys[0]!.length;
-  const init = (n: number, fanIn: number) => Float32Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(3 / fanIn));
-  const m: Mlp = { inDim, hidden, outDim, w1: init(hidden * inDim, inDim), b1: new Float32Array(hidden), w2: init(outDim * hidden, hidden), b2: new Float32Array(outDim) };
+  const init = (n: number, fanIn: number) =>
+    Float32Array.from({ length: n }, () => (rand() * 2 - 1) * Math.sqrt(3 / fanIn));
+  const m: Mlp = {
+    inDim,
+    hidden,
+    outDim,
+    w1: init(hidden * inDim, inDim),
+    b1: new Float32Array(hidden),
+    w2: init(outDim * hidden, hidden),
+    b2: new Float32Array(outDim),
+  };
   const params = [m.w1, m.b1, m.w2, m.b2];
   const grads = params.map((p) => new Float64Array(p.length));
   const mom = params.map((p) => new Float64Array(p.length));

@@ -27,26 +27,50 @@ export class OnnxGraphBuilder {
 
   floats(name: string, dims: number[], values: ArrayLike<number>): string {
     const data = Float32Array.from(values);
-    if (data.length !== dims.reduce((a, b) => a * b, 1)) throw new RangeError(`initializer ${name}: ${data.length} values for dims ${dims}`);
-    this.#initializers.push({ name, dims, dataType: onnx.TensorProto.DataType.FLOAT, rawData: new Uint8Array(data.buffer) });
+    if (data.length !== dims.reduce((a, b) => a * b, 1))
+      throw new RangeError(`initializer ${name}: ${data.length} values for dims ${dims}`);
+    this.#initializers.push({
+      name,
+      dims,
+      dataType: onnx.TensorProto.DataType.FLOAT,
+      rawData: new Uint8Array(data.buffer),
+    });
     return name;
   }
 
   int64s(name: string, values: number[]): string {
     const data = BigInt64Array.from(values.map(BigInt));
-    this.#initializers.push({ name, dims: [values.length], dataType: onnx.TensorProto.DataType.INT64, rawData: new Uint8Array(data.buffer) });
+    this.#initializers.push({
+      name,
+      dims: [values.length],
+      dataType: onnx.TensorProto.DataType.INT64,
+      rawData: new Uint8Array(data.buffer),
+    });
     return name;
   }
 
   /** Adds a node; returns its (single) output name, `out` or a generated one. */
   node(opType: string, inputs: string[], attributes: Record<string, Attr> = {}, out?: string): string {
     const output = out ?? `${opType.toLowerCase()}_${this.#count++}`;
-    this.#nodes.push({ opType, input: inputs, output: [output], name: output, attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)) });
+    this.#nodes.push({
+      opType,
+      input: inputs,
+      output: [output],
+      name: output,
+      attribute: Object.entries(attributes).map(([k, v]) => attribute(k, v)),
+    });
     return output;
   }
 
   /** A fully connected layer: Gemm with weight [out, in] (transB), then an optional activation. */
-  dense(x: string, weight: Float32Array, bias: Float32Array, activation: 'tanh' | 'relu' | 'none', name: string, out?: string): string {
+  dense(
+    x: string,
+    weight: Float32Array,
+    bias: Float32Array,
+    activation: 'tanh' | 'relu' | 'none',
+    name: string,
+    out?: string,
+  ): string {
     const w = this.floats(`${name}.weight`, [bias.length, weight.length / bias.length], weight);
     const b = this.floats(`${name}.bias`, [bias.length], bias);
     const y = this.node('Gemm', [x, w, b], { transB: 1 }, activation === 'none' ? out : undefined);
@@ -54,7 +78,9 @@ export class OnnxGraphBuilder {
     return this.node(activation === 'tanh' ? 'Tanh' : 'Relu', [y], {}, out);
   }
 
-  toBytes(options: { opset?: number; producer?: string; metadata?: Record<string, string>; name?: string } = {}): Uint8Array {
+  toBytes(
+    options: { opset?: number; producer?: string; metadata?: Record<string, string>; name?: string } = {},
+  ): Uint8Array {
     const { opset = 17, producer = 'auraison-edge', metadata = {}, name = 'policy' } = options;
     const model = onnx.ModelProto.create({
       irVersion: 8,
@@ -87,7 +113,13 @@ function attribute(name: string, value: Attr): onnxProto.onnx.IAttributeProto {
 }
 
 /** A linear policy y = W x + b (W: [out, in]), e.g. for tests and replay baselines. */
-export function buildLinearPolicy(options: { inputName?: string; outputName?: string; weight: Float32Array; bias: Float32Array; metadata?: Record<string, string> }): Uint8Array {
+export function buildLinearPolicy(options: {
+  inputName?: string;
+  outputName?: string;
+  weight: Float32Array;
+  bias: Float32Array;
+  metadata?: Record<string, string>;
+}): Uint8Array {
   const { inputName = 'obs', outputName = 'actions', weight, bias, metadata } = options;
   const g = new OnnxGraphBuilder();
   const inDim = weight.length / bias.length;

@@ -42,14 +42,27 @@ export class PolicyDriver {
   #linearSum = 0;
 
   constructor(deps: PolicyDriverDeps, options: PolicyDriverOptions = {}) {
-    const { model = SIM_POLICY_MODEL, rateHz = 10, maxObservationAgeMs = 500, scanTopic = '/scan', cmdTopic = '/cmd_vel' } = options;
+    const {
+      model = SIM_POLICY_MODEL,
+      rateHz = 10,
+      maxObservationAgeMs = 500,
+      scanTopic = '/scan',
+      cmdTopic = '/cmd_vel',
+    } = options;
     this.policy = Value.Default(PolicyConfig, {
       model,
       serve: false,
       inputs: { scan: { sources: [{ topic: scanTopic, field: 'ranges', clip: [0, RANGE_MAX] }] } },
-      outputs: { cmd: { command: { topic: cmdTopic, type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } } },
+      outputs: {
+        cmd: { command: { topic: cmdTopic, type: 'geometry_msgs/msg/Twist', fields: ['linear.x', 'angular.z'] } },
+      },
     }) as PolicySettings;
-    this.loop = Value.Default(LoopConfig, { policy: 'turtlebot-maze-avoid', rate_hz: rateHz, max_observation_age_ms: maxObservationAgeMs, safe_action: [0, 0] }) as LoopSettings;
+    this.loop = Value.Default(LoopConfig, {
+      policy: 'turtlebot-maze-avoid',
+      rate_hz: rateHz,
+      max_observation_age_ms: maxObservationAgeMs,
+      safe_action: [0, 0],
+    }) as LoopSettings;
     this.#control = new ControlLoop({
       name: 'sim-policy',
       loop: this.loop,
@@ -77,7 +90,12 @@ export class PolicyDriver {
   }
 
   stats(): ControlLoopStats & { commands: number; safeCommands: number; meanLinear: number } {
-    return { ...this.#control.stats(), commands: this.#commands, safeCommands: this.#safe, meanLinear: this.#commands ? this.#linearSum / this.#commands : 0 };
+    return {
+      ...this.#control.stats(),
+      commands: this.#commands,
+      safeCommands: this.#safe,
+      meanLinear: this.#commands ? this.#linearSum / this.#commands : 0,
+    };
   }
 
   /** Lines for the sim's summary: loop figures and the latency histogram. */
@@ -94,7 +112,10 @@ export class PolicyDriver {
 }
 
 /** What the sim command calls for `--driver policy`. */
-export async function createPolicyDriver(deps: PolicyDriverDeps, options: PolicyDriverOptions = {}): Promise<PolicyDriver> {
+export async function createPolicyDriver(
+  deps: PolicyDriverDeps,
+  options: PolicyDriverOptions = {},
+): Promise<PolicyDriver> {
   const driver = new PolicyDriver(deps, options);
   await driver.start();
   return driver;

@@ -8,7 +8,13 @@ import { BEAMS, RANGE_MAX, SECTOR_ORDER, SECTORS } from './scan-features.ts';
  * [0, RANGE_MAX], ReduceMin per sector), then the MLP. `inputScale` and the output mean and scale are
  * folded into the first and last layers, so the model works in raw units.
  */
-export function buildScanPolicyModel(options: { mlp: Mlp; inputScale: number; outputMean: number[]; outputScale: number[]; metadata?: Record<string, string> }): Uint8Array {
+export function buildScanPolicyModel(options: {
+  mlp: Mlp;
+  inputScale: number;
+  outputMean: number[];
+  outputScale: number[];
+  metadata?: Record<string, string>;
+}): Uint8Array {
   const { mlp, inputScale, outputMean, outputScale, metadata = {} } = options;
   const g = new OnnxGraphBuilder();
   const scan = g.input('scan', [1, BEAMS]);
@@ -25,6 +31,12 @@ export function buildScanPolicyModel(options: { mlp: Mlp; inputScale: number; ou
   return g.toBytes({
     opset: 17,
     name: 'turtlebot_maze_avoid',
-    metadata: { action_names: 'linear.x,angular.z', observation: 'sensor_msgs/LaserScan ranges (360)', sectors: String(SECTORS), range_max: String(RANGE_MAX), ...metadata },
+    metadata: {
+      action_names: 'linear.x,angular.z',
+      observation: 'sensor_msgs/LaserScan ranges (360)',
+      sectors: String(SECTORS),
+      range_max: String(RANGE_MAX),
+      ...metadata,
+    },
   });
 }

@@ -23,9 +23,24 @@ function skillEnv(yaml = ''): SkillEnv & { seen: BusMessage[] } {
   const codec = new MessageCodec(registry);
   const config = parseConfigText(yaml, 'edge.yaml', {});
   const seen: BusMessage[] = [];
-  bus.subscribe({ name: 'watch', topic: '/**', queue: { policy: 'drop-oldest', depth: 100 }, handler: (m) => void seen.push(m) });
+  bus.subscribe({
+    name: 'watch',
+    topic: '/**',
+    queue: { policy: 'drop-oldest', depth: 100 },
+    handler: (m) => void seen.push(m),
+  });
   const gate = new CmdVelGate({ bus, codec, limits: config.policy.velocity });
-  return { bus, codec, gate, motion: new MotionLock(), settings: config.agent, log: pino({ level: 'silent' }), navigation: () => undefined, policies: () => undefined, seen };
+  return {
+    bus,
+    codec,
+    gate,
+    motion: new MotionLock(),
+    settings: config.agent,
+    log: pino({ level: 'silent' }),
+    navigation: () => undefined,
+    policies: () => undefined,
+    seen,
+  };
 }
 const signal = new AbortController().signal;
 
@@ -33,15 +48,27 @@ describe('the publish skill', () => {
   it('refuses fields that do not match the type, naming the path, and puts nothing on the bus', async () => {
     const env = skillEnv();
     const refused = async (topic: string, type: string | undefined, fields: Record<string, unknown>) => {
-      const error = await publish.execute({ topic, fields, ...(type ? { type } : {}) }, env, signal).catch((e: unknown) => e as Error);
+      const error = await publish
+        .execute({ topic, fields, ...(type ? { type } : {}) }, env, signal)
+        .catch((e: unknown) => e as Error);
       return (error as Error).message;
     };
-    expect(await refused('/s', 'std_msgs/msg/String', { data: 5 })).toBe('not published on /s: fields do not match std_msgs/msg/String: data: expected string, got number');
-    expect(await refused('/s', 'std_msgs/String', { datum: 'x' })).toMatch(/^not published on \/s: .*: datum: not a field of std_msgs\/msg\/String/);
-    expect(await refused('/i', 'std_msgs/Int32', { data: 1e12 })).toMatch(/data: expected int32 \(an integer from -2147483648 to 2147483647\), got 1000000000000$/);
+    expect(await refused('/s', 'std_msgs/msg/String', { data: 5 })).toBe(
+      'not published on /s: fields do not match std_msgs/msg/String: data: expected string, got number',
+    );
+    expect(await refused('/s', 'std_msgs/String', { datum: 'x' })).toMatch(
+      /^not published on \/s: .*: datum: not a field of std_msgs\/msg\/String/,
+    );
+    expect(await refused('/i', 'std_msgs/Int32', { data: 1e12 })).toMatch(
+      /data: expected int32 \(an integer from -2147483648 to 2147483647\), got 1000000000000$/,
+    );
     expect(await refused('/b', 'std_msgs/Bool', { data: 1 })).toMatch(/data: expected boolean, got number$/);
-    expect(await refused('/fa', 'std_msgs/Float64MultiArray', { data: { length: 1e8 } })).toMatch(/data: expected array, got object$/);
-    expect(await refused('/cmd_vel', undefined, { linear: { x: '0.5' } })).toMatch(/linear\.x: expected number \(float64\), got string$/);
+    expect(await refused('/fa', 'std_msgs/Float64MultiArray', { data: { length: 1e8 } })).toMatch(
+      /data: expected array, got object$/,
+    );
+    expect(await refused('/cmd_vel', undefined, { linear: { x: '0.5' } })).toMatch(
+      /linear\.x: expected number \(float64\), got string$/,
+    );
     await tick();
     expect(env.seen).toEqual([]);
     // A refused first message leaves no topic behind, so the model can retry with another type.
@@ -50,7 +77,11 @@ describe('the publish skill', () => {
 
   it('returns what the bus carries, read back from the bytes', async () => {
     const env = skillEnv();
-    const result = await publish.execute({ topic: '/i64', type: 'std_msgs/Int64', fields: { data: '9007199254740993' } }, env, signal);
+    const result = await publish.execute(
+      { topic: '/i64', type: 'std_msgs/Int64', fields: { data: '9007199254740993' } },
+      env,
+      signal,
+    );
     expect(result).toEqual({ published: '/i64', type: 'std_msgs/msg/Int64', sent: { data: '9007199254740993' } });
     await tick();
     expect(env.seen.map((m) => env.codec.decode(m.type, m.data))).toEqual([{ data: 9007199254740993n }]);
@@ -63,21 +94,47 @@ describe('the read_topic skill', () => {
     const data = new Uint8Array(120 * 2 ** 20);
     for (let i = 0; i < data.length; i += 4096) data[i] = 200;
     data[data.length - 1] = 255; // past the stride: not seen by the statistics
-    const pub = env.bus.advertise('/camera', 'sensor_msgs/msg/Image', { source: 'test', qos: { durability: 'transient_local' } });
-    pub.publish(env.codec.encode('sensor_msgs/msg/Image', { height: 7680, width: 5461, encoding: 'rgb8', step: 16383, data }));
-    const result = (await readTopic.execute({ topic: '/camera' }, env, signal)) as { summarized: boolean; message: { data: Record<string, unknown>; encoding: string } };
+    const pub = env.bus.advertise('/camera', 'sensor_msgs/msg/Image', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
+    pub.publish(
+      env.codec.encode('sensor_msgs/msg/Image', { height: 7680, width: 5461, encoding: 'rgb8', step: 16383, data }),
+    );
+    const result = (await readTopic.execute({ topic: '/camera' }, env, signal)) as {
+      summarized: boolean;
+      message: { data: Record<string, unknown>; encoding: string };
+    };
     expect(result.summarized).toBe(true);
     expect(result.message.encoding).toBe('rgb8');
-    expect(result.message.data).toEqual({ count: data.length, finite: 2 ** 20, min: 0, max: 200, mean: expect.any(Number), first: [200, 0, 0, 0, 0, 0, 0, 0], stride: 120, sampled: 2 ** 20 });
+    expect(result.message.data).toEqual({
+      count: data.length,
+      finite: 2 ** 20,
+      min: 0,
+      max: 200,
+      mean: expect.any(Number),
+      first: [200, 0, 0, 0, 0, 0, 0, 0],
+      stride: 120,
+      sampled: 2 ** 20,
+    });
   });
 
   it('gives a small message whole and a large array as statistics', async () => {
     const env = skillEnv();
-    const pub = env.bus.advertise('/scan', 'std_msgs/msg/Float32MultiArray', { source: 'test', qos: { durability: 'transient_local' } });
+    const pub = env.bus.advertise('/scan', 'std_msgs/msg/Float32MultiArray', {
+      source: 'test',
+      qos: { durability: 'transient_local' },
+    });
     pub.publish(env.codec.encode('std_msgs/msg/Float32MultiArray', { data: new Float32Array([1, 2]) }));
-    expect(await readTopic.execute({ topic: '/scan' }, env, signal)).toMatchObject({ summarized: false, message: { data: [1, 2] } });
+    expect(await readTopic.execute({ topic: '/scan' }, env, signal)).toMatchObject({
+      summarized: false,
+      message: { data: [1, 2] },
+    });
     pub.publish(env.codec.encode('std_msgs/msg/Float32MultiArray', { data: new Float32Array(1000).fill(0.5) }));
-    expect(await readTopic.execute({ topic: '/scan' }, env, signal)).toMatchObject({ summarized: true, message: { data: { count: 1000, min: 0.5, max: 0.5, mean: 0.5 } } });
+    expect(await readTopic.execute({ topic: '/scan' }, env, signal)).toMatchObject({
+      summarized: true,
+      message: { data: { count: 1000, min: 0.5, max: 0.5, mean: 0.5 } },
+    });
   });
 });
 
@@ -85,25 +142,37 @@ describe('the call_service skill', () => {
   it('names the service when its reply is nothing or not JSON', async () => {
     const env = skillEnv();
     env.bus.serve('robot/none', (async () => undefined) as unknown as QueryHandler);
-    env.bus.serve('robot/garbled', async () => ({ encoding: 'application/json', payload: new TextEncoder().encode('{"ok": tru') }));
-    await expect(callService.execute({ name: 'robot/none', request: {} }, env, signal)).rejects.toThrow(/^query robot\/none replied with nothing that is not/);
-    await expect(callService.execute({ name: 'robot/garbled', request: {} }, env, signal)).rejects.toThrow(/^service robot\/garbled replied with 10 bytes labelled application\/json that are not JSON: /);
+    env.bus.serve('robot/garbled', async () => ({
+      encoding: 'application/json',
+      payload: new TextEncoder().encode('{"ok": tru'),
+    }));
+    await expect(callService.execute({ name: 'robot/none', request: {} }, env, signal)).rejects.toThrow(
+      /^query robot\/none replied with nothing that is not/,
+    );
+    await expect(callService.execute({ name: 'robot/garbled', request: {} }, env, signal)).rejects.toThrow(
+      /^service robot\/garbled replied with 10 bytes labelled application\/json that are not JSON: /,
+    );
   });
 });
 
 describe('agent timeouts', () => {
   it('are capped at 600000 ms in the config, which names the key', () => {
     for (const key of ['service_timeout_ms: 3000000000', 'read_topic: { timeout_ms: 3000000000 }']) {
-      expect(() => parseConfigText(`agent: { ${key} }`, 'edge.yaml', {})).toThrow(/agent\.(service_timeout_ms|read_topic\.timeout_ms).*600000/);
+      expect(() => parseConfigText(`agent: { ${key} }`, 'edge.yaml', {})).toThrow(
+        /agent\.(service_timeout_ms|read_topic\.timeout_ms).*600000/,
+      );
     }
   });
 });
 
 describe('every skill', () => {
-  it('that reads its signal is cancellable or moves the robot, so that it is given its run\'s signal', () => {
+  it("that reads its signal is cancellable or moves the robot, so that it is given its run's signal", () => {
     // A skill that is neither is given a signal that never aborts (see SkillDefinition.cancellable).
     for (const skill of Object.values(SKILLS)) {
-      expect({ skill: skill.name, readsSignal: skill.execute.length >= 3 }).toEqual({ skill: skill.name, readsSignal: skill.cancellable || skill.motion });
+      expect({ skill: skill.name, readsSignal: skill.execute.length >= 3 }).toEqual({
+        skill: skill.name,
+        readsSignal: skill.cancellable || skill.motion,
+      });
     }
   });
 });

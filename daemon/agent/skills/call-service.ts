@@ -14,12 +14,19 @@ export const callService = defineSkill({
   motion: false,
   cancellable: false,
   async execute({ name, request }, env) {
-    const reply = await env.bus.query(name, { encoding: 'application/json', payload: encoder.encode(JSON.stringify(request)) }, { timeoutMs: env.settings.service_timeout_ms });
-    if (reply.encoding !== 'application/json') return { service: name, encoding: reply.encoding, bytes: reply.payload.byteLength };
+    const reply = await env.bus.query(
+      name,
+      { encoding: 'application/json', payload: encoder.encode(JSON.stringify(request)) },
+      { timeoutMs: env.settings.service_timeout_ms },
+    );
+    if (reply.encoding !== 'application/json')
+      return { service: name, encoding: reply.encoding, bytes: reply.payload.byteLength };
     try {
       return { service: name, reply: JSON.parse(decoder.decode(reply.payload)) as unknown };
     } catch (error) {
-      throw new Error(`service ${name} replied with ${reply.payload.byteLength} bytes labelled application/json that are not JSON: ${(error as Error).message}`);
+      throw new Error(
+        `service ${name} replied with ${reply.payload.byteLength} bytes labelled application/json that are not JSON: ${(error as Error).message}`,
+      );
     }
   },
 });

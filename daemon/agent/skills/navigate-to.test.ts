@@ -14,7 +14,16 @@ async function navigate(navigation: NavigationService, x: number, y: number) {
   const agent = new AgentComponent(componentContext(), { navigation });
   agents.push(agent);
   await agent.start();
-  const run = await agent.submitIntent({ intent_id: newId(), type: 'navigate_to', params: { x, y }, policy_ctx: { actor: 't', source: 'internal' }, targets: [] }, 'http');
+  const run = await agent.submitIntent(
+    {
+      intent_id: newId(),
+      type: 'navigate_to',
+      params: { x, y },
+      policy_ctx: { actor: 't', source: 'internal' },
+      targets: [],
+    },
+    'http',
+  );
   await waitFor(() => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status), 'the run to end');
   return agent.getRun(run.run_id)!.events.find((e) => e.kind === 'tool.result')!.payload;
 }
@@ -35,13 +44,25 @@ describe('navigate_to', () => {
     expect(payload).toMatchObject({
       result: {
         ok: true,
-        output: { reached: true, goal: { x: 0.525, y: 0.275 }, requested: { x: 0.55, y: 0.12 }, offset_m: 0.157, message: expect.stringMatching(/^reached \(0\.53, 0\.28\)/) },
+        output: {
+          reached: true,
+          goal: { x: 0.525, y: 0.275 },
+          requested: { x: 0.55, y: 0.12 },
+          offset_m: 0.157,
+          message: expect.stringMatching(/^reached \(0\.53, 0\.28\)/),
+        },
       },
     });
   });
 
   it('returns the goal asked for when the navigator does not say where it went', async () => {
-    const payload = await navigate({ navigateTo: async () => ({ reached: true, outcome: 'reached', message: 'arrived' }) }, 2, 1);
-    expect(payload).toMatchObject({ result: { ok: true, output: { reached: true, goal: { x: 2, y: 1 }, requested: { x: 2, y: 1 }, offset_m: 0 } } });
+    const payload = await navigate(
+      { navigateTo: async () => ({ reached: true, outcome: 'reached', message: 'arrived' }) },
+      2,
+      1,
+    );
+    expect(payload).toMatchObject({
+      result: { ok: true, output: { reached: true, goal: { x: 2, y: 1 }, requested: { x: 2, y: 1 }, offset_m: 0 } },
+    });
   });
 });

@@ -28,14 +28,36 @@ export const publish = defineSkill({
       // The gate is the last frame before the wheels, after the policy hooks: what it changed is said as a
       // rule of its own, so the run shows the value that reached the robot and why it is not the one asked.
       const decisions: FrameDecision[] = [];
-      if (clamped.length > 0) decisions.push({ hook: 'cmd_vel_gate', rule: 'velocity.limit', action: 'rewrite', reason: `clamped on ${topic}: ${clamped.join(', ')}` });
-      if (held !== undefined) decisions.push({ hook: 'cmd_vel_gate', rule: 'stop.latched', action: 'rewrite', reason: `sent as a zero Twist on ${topic}: ${held}` });
-      return { published: topic, type: 'geometry_msgs/msg/Twist', sent: twist, clamped, ...(decisions.length > 0 ? { decisions } : {}) };
+      if (clamped.length > 0)
+        decisions.push({
+          hook: 'cmd_vel_gate',
+          rule: 'velocity.limit',
+          action: 'rewrite',
+          reason: `clamped on ${topic}: ${clamped.join(', ')}`,
+        });
+      if (held !== undefined)
+        decisions.push({
+          hook: 'cmd_vel_gate',
+          rule: 'stop.latched',
+          action: 'rewrite',
+          reason: `sent as a zero Twist on ${topic}: ${held}`,
+        });
+      return {
+        published: topic,
+        type: 'geometry_msgs/msg/Twist',
+        sent: twist,
+        clamped,
+        ...(decisions.length > 0 ? { decisions } : {}),
+      };
     }
     const known = env.bus.topicType(topic);
     const msgType = known ?? (type ? type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') : undefined);
-    if (!msgType) throw new Error(`topic ${topic} has no type yet (nothing published on it): pass \`type\`, e.g. std_msgs/msg/String`);
-    if (known && type && type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') !== known) throw new Error(`topic ${topic} carries ${known}, not ${type}`);
+    if (!msgType)
+      throw new Error(
+        `topic ${topic} has no type yet (nothing published on it): pass \`type\`, e.g. std_msgs/msg/String`,
+      );
+    if (known && type && type.replace(/^([^/]+)\/([^/]+)$/, '$1/msg/$2') !== known)
+      throw new Error(`topic ${topic} carries ${known}, not ${type}`);
     // Checked before anything is advertised: a refused message leaves no topic behind.
     const message = checked(env.codec, msgType, topic, fields);
     const data = env.codec.encode(msgType, message);
@@ -47,7 +69,11 @@ export const publish = defineSkill({
     // A Twist on another robot's velocity topic: the operator's stop must reach it too.
     env.gate.track(publisher);
     // What the bus carries, read back from the bytes (bigints as strings, long arrays summarized).
-    return { published: topic, type: msgType, sent: summarize(env.codec.decode(msgType, data), env.settings.read_topic.max_chars, data.byteLength).value };
+    return {
+      published: topic,
+      type: msgType,
+      sent: summarize(env.codec.decode(msgType, data), env.settings.read_topic.max_chars, data.byteLength).value,
+    };
   },
 });
 

@@ -37,7 +37,10 @@ export function haltRobot(env: Pick<SkillEnv, 'motion' | 'gate'>, reason: string
   try {
     env.gate.halt();
   } catch (error) {
-    throw new HaltError(aborted, `the zero Twist could not be sent to ${env.gate.topic}: ${(error as Error).message}${aborted ? ` (${aborted} was aborted)` : ''}`);
+    throw new HaltError(
+      aborted,
+      `the zero Twist could not be sent to ${env.gate.topic}: ${(error as Error).message}${aborted ? ` (${aborted} was aborted)` : ''}`,
+    );
   }
   return aborted;
 }

@@ -29,7 +29,13 @@ export class LiveMapHub {
    * `heartbeatMs`: how often each viewer gets a `: ping` comment; a map that does not change sends nothing
    * else, and its viewer must still tell a live stream from a dead one.
    */
-  constructor(options: { bus: Bus; codec: MessageCodec; maxBufferedBytes: number; stallTimeoutMs: number; heartbeatMs: number }) {
+  constructor(options: {
+    bus: Bus;
+    codec: MessageCodec;
+    maxBufferedBytes: number;
+    stallTimeoutMs: number;
+    heartbeatMs: number;
+  }) {
     this.#bus = options.bus;
     this.#codec = options.codec;
     this.#maxBufferedBytes = options.maxBufferedBytes;
@@ -104,7 +110,8 @@ export class LiveMapHub {
         this.#heartbeat = undefined;
       }
       if (this.#viewers.size === 0 && this.#map === map) {
-        for (const [topic, n] of map.decodeErrors) this.#decodeErrors.set(topic, (this.#decodeErrors.get(topic) ?? 0) + n);
+        for (const [topic, n] of map.decodeErrors)
+          this.#decodeErrors.set(topic, (this.#decodeErrors.get(topic) ?? 0) + n);
         map.close();
         this.#map = undefined;
       }
@@ -123,10 +130,30 @@ export class LiveMapHub {
     const errors = new Map(this.#decodeErrors);
     for (const [topic, n] of this.#map?.decodeErrors ?? []) errors.set(topic, (errors.get(topic) ?? 0) + n);
     return [
-      { name: 'auraison_live_map_viewers', help: 'Viewers of the status page\'s live map.', type: 'gauge', samples: [{ value: this.#viewers.size }] },
-      { name: 'auraison_live_map_skipped_total', help: 'Live map updates a slow viewer skipped (it got the latest state instead).', type: 'counter', samples: [{ value: this.#skipped }] },
-      { name: 'auraison_live_map_stalled_total', help: 'Live map viewers cut off for reading nothing for api.events.stall_timeout_s with a full buffer.', type: 'counter', samples: [{ value: this.#stalled }] },
-      { name: 'auraison_live_map_decode_errors_total', help: 'Messages the live map could not decode, by topic.', type: 'counter', samples: [...errors].map(([topic, value]) => ({ labels: { topic }, value })) },
+      {
+        name: 'auraison_live_map_viewers',
+        help: "Viewers of the status page's live map.",
+        type: 'gauge',
+        samples: [{ value: this.#viewers.size }],
+      },
+      {
+        name: 'auraison_live_map_skipped_total',
+        help: 'Live map updates a slow viewer skipped (it got the latest state instead).',
+        type: 'counter',
+        samples: [{ value: this.#skipped }],
+      },
+      {
+        name: 'auraison_live_map_stalled_total',
+        help: 'Live map viewers cut off for reading nothing for api.events.stall_timeout_s with a full buffer.',
+        type: 'counter',
+        samples: [{ value: this.#stalled }],
+      },
+      {
+        name: 'auraison_live_map_decode_errors_total',
+        help: 'Messages the live map could not decode, by topic.',
+        type: 'counter',
+        samples: [...errors].map(([topic, value]) => ({ labels: { topic }, value })),
+      },
     ];
   }
 }

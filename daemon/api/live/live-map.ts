@@ -18,7 +18,11 @@ interface PathMsg {
   poses: { pose: { position: Vec3 } }[];
 }
 interface TfMsg {
-  transforms: { header: { frame_id: string }; child_frame_id: string; transform: { translation: Vec3; rotation: Quaternion } }[];
+  transforms: {
+    header: { frame_id: string };
+    child_frame_id: string;
+    transform: { translation: Vec3; rotation: Quaternion };
+  }[];
 }
 
 export type LiveKind = 'map' | 'pose' | 'plan';
@@ -66,12 +70,26 @@ export class LiveMap {
 
   constructor(options: LiveMapOptions) {
     const { bus, codec, topics = {}, poseHz = 10, maxPlanPoints = 500 } = options;
-    const t: LiveMapTopics = { map: '/map', odom: '/odom', plan: '/plan', tf: '/tf', tfStatic: '/tf_static', ...topics };
+    const t: LiveMapTopics = {
+      map: '/map',
+      odom: '/odom',
+      plan: '/plan',
+      tf: '/tf',
+      tfStatic: '/tf_static',
+      ...topics,
+    };
     this.#bus = bus;
     this.#codec = codec;
     this.#maxPlanPoints = maxPlanPoints;
     const on = (topic: string, handler: (msg: BusMessage) => void): void => {
-      this.#subs.push(bus.subscribe({ name: 'api:live-map', topic, queue: { policy: 'keep-latest', depth: 1 }, handler: (msg) => this.#guard(msg, handler) }));
+      this.#subs.push(
+        bus.subscribe({
+          name: 'api:live-map',
+          topic,
+          queue: { policy: 'keep-latest', depth: 1 },
+          handler: (msg) => this.#guard(msg, handler),
+        }),
+      );
     };
     on(t.map, (msg) => this.#onMap(this.#codec.decode<OccupancyGridMsg>(msg.type, msg.data)));
     on(t.plan, (msg) => this.#onPlan(this.#codec.decode<PathMsg>(msg.type, msg.data)));
@@ -135,16 +153,22 @@ export class LiveMap {
   #onPlan(p: PathMsg): void {
     const step = Math.max(1, Math.ceil(p.poses.length / this.#maxPlanPoints));
     const points: [number, number][] = [];
-    for (let i = 0; i < p.poses.length; i += step) points.push([round(p.poses[i]!.pose.position.x), round(p.poses[i]!.pose.position.y)]);
+    for (let i = 0; i < p.poses.length; i += step)
+      points.push([round(p.poses[i]!.pose.position.x), round(p.poses[i]!.pose.position.y)]);
     const last = p.poses.at(-1);
-    if (last && (p.poses.length - 1) % step !== 0) points.push([round(last.pose.position.x), round(last.pose.position.y)]);
+    if (last && (p.poses.length - 1) % step !== 0)
+      points.push([round(last.pose.position.x), round(last.pose.position.y)]);
     this.#emit('plan', { frame: p.header.frame_id, points });
   }
 
   #onTf(tf: TfMsg): void {
     for (const t of tf.transforms) {
       if (t.header.frame_id.replace(/^\//, '') === 'map' && t.child_frame_id.replace(/^\//, '') === 'odom') {
-        this.#mapToOdom = { x: t.transform.translation.x, y: t.transform.translation.y, yaw: yawOf(t.transform.rotation) };
+        this.#mapToOdom = {
+          x: t.transform.translation.x,
+          y: t.transform.translation.y,
+          yaw: yawOf(t.transform.rotation),
+        };
         this.#poseDirty = true;
       }
     }

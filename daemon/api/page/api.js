@@ -62,7 +62,11 @@ export async function getText(path) {
 }
 
 export async function postJson(path, body = {}) {
-  const res = await request(path, { method: 'POST', headers: headers({ 'content-type': 'application/json', accept: 'application/json' }), body: JSON.stringify(body) });
+  const res = await request(path, {
+    method: 'POST',
+    headers: headers({ 'content-type': 'application/json', accept: 'application/json' }),
+    body: JSON.stringify(body),
+  });
   return answer(res, path);
 }
 
@@ -165,7 +169,10 @@ export function followEvents(path, onEvent, onState = () => {}) {
       const watch = new SilenceWatch(silentLimit, () => controller.abort());
       let next;
       try {
-        const res = await fetch(path, { headers: headers(lastId ? { 'last-event-id': lastId } : {}), signal: controller.signal });
+        const res = await fetch(path, {
+          headers: headers(lastId ? { 'last-event-id': lastId } : {}),
+          signal: controller.signal,
+        });
         watch.touch();
         if (res.status === 401) throw new Unauthorized(path);
         if (!res.ok || !res.body) throw new Error(`HTTP ${res.status}`);

@@ -1,7 +1,16 @@
 // The status page: the operator's STOP, health and readiness, topics, control loops, runs with their live
 // events, pending approvals with Approve and Cancel, and the live map. Plain ES modules, no build step; every
 // figure comes from the API (GET /status, /runs, /metrics, /events, /live/map; POST /stop, /stop/release).
-import { followEvents, getJson, getText, initialToken, postJson, setToken, Unauthorized, Unreachable } from '/page/api.js';
+import {
+  followEvents,
+  getJson,
+  getText,
+  initialToken,
+  postJson,
+  setToken,
+  Unauthorized,
+  Unreachable,
+} from '/page/api.js';
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
@@ -22,7 +31,9 @@ function el(tag, attrs = {}, ...children) {
 }
 
 function fill(tableId, rows) {
-  $(tableId).querySelector('tbody').replaceChildren(...rows);
+  $(tableId)
+    .querySelector('tbody')
+    .replaceChildren(...rows);
 }
 
 const fmt = (n, digits = 1) => (Number.isFinite(n) ? n.toFixed(digits) : '–');
@@ -67,18 +78,63 @@ async function refreshStatus() {
   $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;
   $('robot').textContent = `${status.robot.id} · fleet ${status.robot.fleet}`;
   $('uptime').textContent = `up ${Math.round(status.uptime_s)} s · journal seq ${status.journal.last_seq}`;
-  fill('checks', status.readiness.checks.map((c) => el('tr', {}, el('td', {}, c.name + (c.informational ? ' (info)' : '')), el('td', { class: c.status }, c.status), el('td', {}, c.reason))));
-  fill('topics', [...status.topics].sort((a, b) => a.topic.localeCompare(b.topic)).map((t) =>
-    el('tr', {}, el('td', {}, t.topic), el('td', { class: 'muted' }, t.type), el('td', { class: 'num' }, fmt(t.rate_hz)), el('td', { class: 'num' }, t.count), el('td', { class: `num${t.drops > 0 ? ' drops' : ''}` }, t.drops), el('td', { class: 'num' }, t.subscribers)),
-  ));
-  fill('components', Object.entries(status.components).map(([name, h]) => el('tr', {}, el('td', {}, name), el('td', { class: h.state }, h.state), el('td', {}, h.reason ?? ''))));
+  fill(
+    'checks',
+    status.readiness.checks.map((c) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, c.name + (c.informational ? ' (info)' : '')),
+        el('td', { class: c.status }, c.status),
+        el('td', {}, c.reason),
+      ),
+    ),
+  );
+  fill(
+    'topics',
+    [...status.topics]
+      .sort((a, b) => a.topic.localeCompare(b.topic))
+      .map((t) =>
+        el(
+          'tr',
+          {},
+          el('td', {}, t.topic),
+          el('td', { class: 'muted' }, t.type),
+          el('td', { class: 'num' }, fmt(t.rate_hz)),
+          el('td', { class: 'num' }, t.count),
+          el('td', { class: `num${t.drops > 0 ? ' drops' : ''}` }, t.drops),
+          el('td', { class: 'num' }, t.subscribers),
+        ),
+      ),
+  );
+  fill(
+    'components',
+    Object.entries(status.components).map(([name, h]) =>
+      el('tr', {}, el('td', {}, name), el('td', { class: h.state }, h.state), el('td', {}, h.reason ?? '')),
+    ),
+  );
   const loops = status.components.control?.details ?? {};
   const latency = Object.keys(loops).length > 0 ? loopLatencies(await getText('/metrics')) : new Map();
   const loopRows = Object.entries(loops).map(([name, l]) => {
     const lat = latency.get(name) ?? {};
-    return el('tr', {}, el('td', {}, name), el('td', {}, l.mode ?? ''), el('td', { class: 'num' }, l.ticks ?? ''), el('td', { class: `num${l.missed_deadlines > 0 ? ' drops' : ''}` }, l.missed_deadlines ?? ''), el('td', { class: 'num' }, fmt(lat.p50 * 1000, 2)), el('td', { class: 'num' }, fmt(lat.p99 * 1000, 2)), el('td', { class: l.alive ? 'pass' : 'fail' }, l.alive ? 'yes' : 'no'));
+    return el(
+      'tr',
+      {},
+      el('td', {}, name),
+      el('td', {}, l.mode ?? ''),
+      el('td', { class: 'num' }, l.ticks ?? ''),
+      el('td', { class: `num${l.missed_deadlines > 0 ? ' drops' : ''}` }, l.missed_deadlines ?? ''),
+      el('td', { class: 'num' }, fmt(lat.p50 * 1000, 2)),
+      el('td', { class: 'num' }, fmt(lat.p99 * 1000, 2)),
+      el('td', { class: l.alive ? 'pass' : 'fail' }, l.alive ? 'yes' : 'no'),
+    );
   });
-  fill('loops', loopRows.length > 0 ? loopRows : [el('tr', {}, el('td', { class: 'muted', colspan: '7' }, 'no control loops configured'))]);
+  fill(
+    'loops',
+    loopRows.length > 0
+      ? loopRows
+      : [el('tr', {}, el('td', { class: 'muted', colspan: '7' }, 'no control loops configured'))],
+  );
 }
 
 async function refreshRuns() {
@@ -112,20 +168,38 @@ function upsertRun(run) {
 function renderRuns(unavailable) {
   const list = [...runs.values()].sort((a, b) => (a.created_at < b.created_at ? 1 : -1));
   const short = shortIds(runs.keys());
-  fill('runs', list.length > 0
-    ? list.map((r) => el('tr', { 'data-run': r.run_id },
-      el('td', {}, el('code', { title: r.run_id }, short.get(r.run_id))), el('td', {}, r.tree_ref),
-      el('td', { class: `status ${r.status}` }, r.status), el('td', {}, r.reason ?? ''),
-      el('td', { class: 'muted' }, nsToTime(r.updated_at))))
-    : [el('tr', {}, el('td', { class: 'muted', colspan: '5' }, unavailable ?? 'no runs yet'))]);
+  fill(
+    'runs',
+    list.length > 0
+      ? list.map((r) =>
+          el(
+            'tr',
+            { 'data-run': r.run_id },
+            el('td', {}, el('code', { title: r.run_id }, short.get(r.run_id))),
+            el('td', {}, r.tree_ref),
+            el('td', { class: `status ${r.status}` }, r.status),
+            el('td', {}, r.reason ?? ''),
+            el('td', { class: 'muted' }, nsToTime(r.updated_at)),
+          ),
+        )
+      : [el('tr', {}, el('td', { class: 'muted', colspan: '5' }, unavailable ?? 'no runs yet'))],
+  );
   const waiting = list.filter((r) => r.status === 'awaiting_approval');
-  $('approvals').replaceChildren(...(waiting.length > 0
-    ? waiting.map((r) => el('li', { 'data-run': r.run_id },
-      el('code', { title: r.run_id }, short.get(r.run_id)), ` ${r.tree_ref}`,
-      r.reason ? el('span', { class: 'muted' }, ` — ${r.reason}`) : '',
-      el('button', { class: 'approve', type: 'button', onclick: () => decide(r.run_id, 'approve') }, 'Approve'),
-      el('button', { class: 'cancel', type: 'button', onclick: () => decide(r.run_id, 'cancel') }, 'Cancel')))
-    : [el('li', { class: 'muted' }, 'none')]));
+  $('approvals').replaceChildren(
+    ...(waiting.length > 0
+      ? waiting.map((r) =>
+          el(
+            'li',
+            { 'data-run': r.run_id },
+            el('code', { title: r.run_id }, short.get(r.run_id)),
+            ` ${r.tree_ref}`,
+            r.reason ? el('span', { class: 'muted' }, ` — ${r.reason}`) : '',
+            el('button', { class: 'approve', type: 'button', onclick: () => decide(r.run_id, 'approve') }, 'Approve'),
+            el('button', { class: 'cancel', type: 'button', onclick: () => decide(r.run_id, 'cancel') }, 'Cancel'),
+          ),
+        )
+      : [el('li', { class: 'muted' }, 'none')]),
+  );
 }
 
 async function decide(runId, action) {
@@ -161,7 +235,10 @@ async function stopRobot() {
   } catch (error) {
     // Unauthorized also opens the token form; the message says what to do with it.
     if (error instanceof Unauthorized) showError(error);
-    const why = error instanceof Unauthorized ? 'the API needs its bearer token (api.token): enter it above and press STOP again' : String(error.message ?? error);
+    const why =
+      error instanceof Unauthorized
+        ? 'the API needs its bearer token (api.token): enter it above and press STOP again'
+        : String(error.message ?? error);
     showStopResult(seq, 'failed', `NOT stopped: ${why}`, undefined, '');
   } finally {
     stopsInFlight--;
@@ -190,8 +267,10 @@ function showLatch(latch) {
   latchShown = latch;
   $('stop-latch').hidden = !latch;
   if (!latch) return;
-  $('stop-latch-text').textContent = `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}`;
-  $('stop-latch').title = `latched since ${latch.since}: nothing the daemon drives moves the robot until a person releases the stop`;
+  $('stop-latch-text').textContent =
+    `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}`;
+  $('stop-latch').title =
+    `latched since ${latch.since}: nothing the daemon drives moves the robot until a person releases the stop`;
   $('stop-latch-warning').hidden = !latch.error;
   $('stop-latch-warning').textContent = latch.error ? `warning: ${latch.error}` : '';
 }
@@ -205,17 +284,31 @@ function when(iso) {
 
 /** Releasing asks first (the robot may move again after it); the STOP button never does. */
 async function releaseStop() {
-  if (!latchShown || !confirm(`Release the stop latched by ${latchShown.by}? The robot may be moved again from then on; nothing that was stopped restarts by itself.`)) return;
+  if (
+    !latchShown ||
+    !confirm(
+      `Release the stop latched by ${latchShown.by}? The robot may be moved again from then on; nothing that was stopped restarts by itself.`,
+    )
+  )
+    return;
   $('release').disabled = true;
   showReleaseResult('releasing', `releasing the stop (${new Date().toLocaleTimeString()}): not confirmed yet`);
   try {
     // The latch shown: a newer stop, latched after this page last looked, is not released unseen (409).
     const { released } = await postJson('/stop/release', { by: 'status-page', since: latchShown.since });
     latchChanged(null);
-    showReleaseResult('released', released ? `released ${new Date().toLocaleTimeString()}: the robot may move again; nothing that was stopped restarts by itself` : 'no stop was latched: nothing to release');
+    showReleaseResult(
+      'released',
+      released
+        ? `released ${new Date().toLocaleTimeString()}: the robot may move again; nothing that was stopped restarts by itself`
+        : 'no stop was latched: nothing to release',
+    );
   } catch (error) {
     if (error instanceof Unauthorized) showError(error);
-    const why = error instanceof Unauthorized ? 'the API needs its bearer token (api.token): enter it above and press Release again' : String(error.message ?? error);
+    const why =
+      error instanceof Unauthorized
+        ? 'the API needs its bearer token (api.token): enter it above and press Release again'
+        : String(error.message ?? error);
     showReleaseResult('failed', `release failed: ${why} — the stop is still latched`);
   } finally {
     $('release').disabled = false;
@@ -234,7 +327,10 @@ function showReleaseResult(state, text) {
 }
 
 function stoppedText(o) {
-  const runs = o.cancelled.length === 0 ? 'no run was active' : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
+  const runs =
+    o.cancelled.length === 0
+      ? 'no run was active'
+      : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
   const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
   return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
 }
@@ -247,7 +343,9 @@ function showStopSending() {
   const line = $('stop-result');
   line.dataset.state = 'sending';
   line.title = '';
-  line.replaceChildren(el('span', { class: 'sending' }, `sending the stop (${new Date().toLocaleTimeString()}): not confirmed yet`));
+  line.replaceChildren(
+    el('span', { class: 'sending' }, `sending the stop (${new Date().toLocaleTimeString()}): not confirmed yet`),
+  );
 }
 
 function showStopResult(seq, state, text, warning, title) {
@@ -258,8 +356,16 @@ function showStopResult(seq, state, text, warning, title) {
   line.title = title;
   line.replaceChildren(
     el('span', { class: state }, text),
-    ...(state === 'failed' ? [el('span', { class: 'advice' }, ' — use the robot\'s hardware e-stop')] : []),
-    ...(warning ? [el('span', { class: 'warning' }, `warning: the cancels were not all journaled (${warning}); the runs are stopped, and read interrupted after a restart`)] : []),
+    ...(state === 'failed' ? [el('span', { class: 'advice' }, " — use the robot's hardware e-stop")] : []),
+    ...(warning
+      ? [
+          el(
+            'span',
+            { class: 'warning' },
+            `warning: the cancels were not all journaled (${warning}); the runs are stopped, and read interrupted after a restart`,
+          ),
+        ]
+      : []),
   );
 }
 
@@ -277,7 +383,9 @@ function onJournalEvent(name, data) {
     return;
   }
   const e = record.data ?? {};
-  const text = e.kind ? `${shortId(e.run_id ?? '')} ${e.kind} ${JSON.stringify(e.payload ?? {})}` : `${record.kind} ${JSON.stringify(e)}`;
+  const text = e.kind
+    ? `${shortId(e.run_id ?? '')} ${e.kind} ${JSON.stringify(e.payload ?? {})}`
+    : `${record.kind} ${JSON.stringify(e)}`;
   const list = $('events');
   list.prepend(el('li', {}, `${new Date().toLocaleTimeString()} ${text.slice(0, 300)}`));
   while (list.children.length > 100) list.lastChild.remove();
@@ -297,7 +405,8 @@ function startStreams() {
       const value = JSON.parse(data);
       if (name === 'map') {
         view.setMap(value);
-        $('map-info').textContent = `${value.width} × ${value.height} cells at ${Number(value.resolution.toFixed(4))} m`;
+        $('map-info').textContent =
+          `${value.width} × ${value.height} cells at ${Number(value.resolution.toFixed(4))} m`;
       } else if (name === 'pose') view.setPose(value);
       else if (name === 'plan') view.setPlan(value);
     }),

@@ -83,7 +83,7 @@ export class MapView {
       }
       if (this.#pose) {
         const [px, py] = this.#toCanvas(this.#pose.x, this.#pose.y);
-        const r = Math.max(6, 0.12 / g.resolution * scale);
+        const r = Math.max(6, (0.12 / g.resolution) * scale);
         ctx.save();
         ctx.translate(px, py);
         ctx.rotate(-this.#pose.yaw);

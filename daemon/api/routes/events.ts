@@ -10,8 +10,20 @@ import type { RouteContext } from './route-context.ts';
 const Seq = Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER });
 const EventsQuery = Type.Object(
   {
-    kinds: Type.Optional(Type.String({ pattern: '^[a-z_.]+(,[a-z_.]+)*$', maxLength: 1024, description: 'comma-separated journal record kinds: agent_event, run_state' })),
-    last_event_id: Type.Optional(Type.Integer({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER, description: 'like Last-Event-ID, for clients that cannot set headers' })),
+    kinds: Type.Optional(
+      Type.String({
+        pattern: '^[a-z_.]+(,[a-z_.]+)*$',
+        maxLength: 1024,
+        description: 'comma-separated journal record kinds: agent_event, run_state',
+      }),
+    ),
+    last_event_id: Type.Optional(
+      Type.Integer({
+        minimum: 0,
+        maximum: Number.MAX_SAFE_INTEGER,
+        description: 'like Last-Event-ID, for clients that cannot set headers',
+      }),
+    ),
   },
   { additionalProperties: false },
 );

@@ -5,15 +5,26 @@ import { checkReadiness, type Readiness } from '../readiness.ts';
 import type { RouteContext } from './route-context.ts';
 
 /** The daemon's readiness now, from its status snapshot and the API's settings. */
-export function readinessOf({ ctx, settings }: Pick<RouteContext, 'ctx' | 'settings'>, status: DaemonStatus = ctx.daemonStatus()): Promise<Readiness> {
-  return checkReadiness({ status, dataDir: ctx.dataDir, minFreeBytes: settings.ready.min_free_bytes, modelConfigured: ctx.config.llm.endpoints.length > 0 });
+export function readinessOf(
+  { ctx, settings }: Pick<RouteContext, 'ctx' | 'settings'>,
+  status: DaemonStatus = ctx.daemonStatus(),
+): Promise<Readiness> {
+  return checkReadiness({
+    status,
+    dataDir: ctx.dataDir,
+    minFreeBytes: settings.ready.min_free_bytes,
+    modelConfigured: ctx.config.llm.endpoints.length > 0,
+  });
 }
 
 export const NoQuery = Type.Object({}, { additionalProperties: false });
 
 /** GET /healthz (liveness: the process answers) and GET /readyz (named checks; 503 when not ready). */
 export const healthRoutes: FastifyPluginAsync<RouteContext> = async (app, routeContext) => {
-  app.get('/healthz', { schema: { querystring: NoQuery } }, async () => ({ status: 'ok', uptime_s: Math.round(process.uptime()) }));
+  app.get('/healthz', { schema: { querystring: NoQuery } }, async () => ({
+    status: 'ok',
+    uptime_s: Math.round(process.uptime()),
+  }));
 
   app.get('/readyz', { schema: { querystring: NoQuery } }, async (_request, reply) => {
     const readiness = await readinessOf(routeContext);

@@ -10,7 +10,9 @@ import type { RouteContext } from './route-context.ts';
 const InferenceBody = Type.Object(
   {
     input: Type.Optional(Type.Unknown({ description: 'a JSON request, sent as application/json' })),
-    payload_base64: Type.Optional(Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'raw request bytes (e.g. CDR), base64' })),
+    payload_base64: Type.Optional(
+      Type.String({ pattern: '^[A-Za-z0-9+/]*={0,2}$', description: 'raw request bytes (e.g. CDR), base64' }),
+    ),
     encoding: Type.Optional(Type.String({ minLength: 1, maxLength: 128, description: 'encoding of payload_base64' })),
     timeout_ms: Type.Optional(Type.Integer({ minimum: 1, maximum: 600_000 })),
   },
@@ -22,10 +24,20 @@ const VlaParams = Type.Object({ policy: Name }, { additionalProperties: false })
 const LlmParams = Type.Object({}, { additionalProperties: Type.String({ maxLength: 256 }) });
 const modelName = new Validator(Name);
 
-const STATUS_OF: Record<QueryError['code'], number> = { no_queryable: 503, timeout: 504, handler_error: 502, bad_request: 400 };
+const STATUS_OF: Record<QueryError['code'], number> = {
+  no_queryable: 503,
+  timeout: 504,
+  handler_error: 502,
+  bad_request: 400,
+};
 const JSON_ENCODING = 'application/json';
 /** Error replies of ai/inference/vla that are not the caller's fault; every other code is a bad request (400). */
-const VLA_ERROR_STATUS: Record<string, number> = { busy: 503, timeout: 504, inference_failed: 502, non_finite_output: 502 };
+const VLA_ERROR_STATUS: Record<string, number> = {
+  busy: 503,
+  timeout: 504,
+  inference_failed: 502,
+  non_finite_output: 502,
+};
 /** The `name` label of inference calls nothing serves. */
 export const UNKNOWN_NAME = 'unknown';
 
@@ -48,7 +60,10 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
         outcome = refused.code;
         throw new HttpError(VLA_ERROR_STATUS[refused.code] ?? 400, refused.code, refused.message);
       }
-      return reply.send({ ...fromPayload(answer), elapsed_ms: Math.round((performance.now() - started) * 1000) / 1000 });
+      return reply.send({
+        ...fromPayload(answer),
+        elapsed_ms: Math.round((performance.now() - started) * 1000) / 1000,
+      });
     } catch (error) {
       if (!(error instanceof QueryError)) throw error;
       outcome = error.code;
@@ -56,7 +71,10 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
     } finally {
       // The name comes from the URL: it becomes a label only once a queryable answered to it, so a client
       // probing made-up names cannot add a histogram series per name (they share `unknown`).
-      metrics.inference.observe({ kind, name: outcome === 'no_queryable' ? UNKNOWN_NAME : name, outcome }, (performance.now() - started) / 1000);
+      metrics.inference.observe(
+        { kind, name: outcome === 'no_queryable' ? UNKNOWN_NAME : name, outcome },
+        (performance.now() - started) / 1000,
+      );
     }
   };
   app.post<{ Params: Static<typeof VlaParams>; Body: Static<typeof InferenceBody> }>(
@@ -69,7 +87,14 @@ export const inferenceRoutes: FastifyPluginAsync<RouteContext> = async (app, { c
     { schema: { params: LlmParams, body: InferenceBody } },
     async (request, reply) => {
       const model = request.params['*'] ?? '';
-      if (!modelName.check(model)) throw validationHttpError('params', new ValidationError('params', modelName.issues(model).map((i) => ({ ...i, path: 'model' }))));
+      if (!modelName.check(model))
+        throw validationHttpError(
+          'params',
+          new ValidationError(
+            'params',
+            modelName.issues(model).map((i) => ({ ...i, path: 'model' })),
+          ),
+        );
       return handle('llm', model, request.body, reply);
     },
   );
@@ -80,25 +105,34 @@ function vlaError(answer: QueryPayload): { code: string; message: string } | und
   let fields: Record<string, unknown>;
   try {
     if (answer.encoding === TENSOR_ENCODING) ({ fields } = decodeTensors(answer.payload));
-    else if (answer.encoding === JSON_ENCODING) fields = JSON.parse(new TextDecoder().decode(answer.payload)) as Record<string, unknown>;
+    else if (answer.encoding === JSON_ENCODING)
+      fields = JSON.parse(new TextDecoder().decode(answer.payload)) as Record<string, unknown>;
     else return undefined;
   } catch {
     return undefined; // not ours to judge: the bytes go to the caller as they are
   }
   const error = fields?.error as { code?: unknown; message?: unknown } | undefined;
   if (!error || typeof error !== 'object') return undefined;
-  return { code: typeof error.code === 'string' ? error.code : 'inference_failed', message: typeof error.message === 'string' ? error.message : 'the policy answered with an error' };
+  return {
+    code: typeof error.code === 'string' ? error.code : 'inference_failed',
+    message: typeof error.message === 'string' ? error.message : 'the policy answered with an error',
+  };
 }
 
 function toPayload(body: Static<typeof InferenceBody>): QueryPayload {
   const hasInput = body.input !== undefined;
   const hasBytes = body.payload_base64 !== undefined;
   if (hasInput === hasBytes) {
-    const message = hasInput ? 'send either input or payload_base64, not both' : 'required: a JSON input, or payload_base64 with its encoding';
+    const message = hasInput
+      ? 'send either input or payload_base64, not both'
+      : 'required: a JSON input, or payload_base64 with its encoding';
     throw new HttpError(400, 'bad_request', `body.input: ${message}`, [{ path: 'body.input', message }]);
   }
   if (hasInput) return { encoding: JSON_ENCODING, payload: new TextEncoder().encode(JSON.stringify(body.input)) };
-  if (!body.encoding) throw new HttpError(400, 'bad_request', 'body.encoding: required with payload_base64', [{ path: 'body.encoding', message: 'required with payload_base64' }]);
+  if (!body.encoding)
+    throw new HttpError(400, 'bad_request', 'body.encoding: required with payload_base64', [
+      { path: 'body.encoding', message: 'required with payload_base64' },
+    ]);
   return { encoding: body.encoding, payload: Buffer.from(body.payload_base64!, 'base64') };
 }
 

@@ -15,7 +15,12 @@ export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
   app.get('/metrics', { schema: { querystring: NoQuery } }, async (_request, reply) => {
     const families: MetricFamily[] = [
       ...daemonMetrics(ctx.daemonStatus()),
-      { name: 'auraison_journal_last_seq', help: 'Seq of the last record in the durable journal.', type: 'gauge', samples: [{ value: ctx.journal.lastSeq }] },
+      {
+        name: 'auraison_journal_last_seq',
+        help: 'Seq of the last record in the durable journal.',
+        type: 'gauge',
+        samples: [{ value: ctx.journal.lastSeq }],
+      },
       ...metrics.families(),
       ...hub.metrics(),
       ...live.metrics(),
@@ -28,7 +33,12 @@ export const metricsRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx
         families.push(...component.metrics());
       } catch (error) {
         // One component's broken metrics must not hide everyone else's; the failure is itself a metric.
-        families.push({ name: 'auraison_metrics_errors', help: 'Components whose metrics() threw on this scrape.', type: 'gauge', samples: [{ labels: { component: name }, value: 1 }] });
+        families.push({
+          name: 'auraison_metrics_errors',
+          help: 'Components whose metrics() threw on this scrape.',
+          type: 'gauge',
+          samples: [{ labels: { component: name }, value: 1 }],
+        });
         ctx.log.warn({ component: name, err: (error as Error).message }, 'metrics() failed');
       }
     }

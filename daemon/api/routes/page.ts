@@ -8,8 +8,15 @@ import type { RouteContext } from './route-context.ts';
 import { PACKAGE_ROOT } from '../../util/index.ts';
 
 const PAGE_DIR = join(PACKAGE_ROOT, 'daemon', 'api', 'page');
-const TYPES: Record<string, string> = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8' };
-const FileParams = Type.Object({ file: Type.String({ pattern: '^[A-Za-z0-9_-]+\\.(js|css)$' }) }, { additionalProperties: false });
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+const FileParams = Type.Object(
+  { file: Type.String({ pattern: '^[A-Za-z0-9_-]+\\.(js|css)$' }) },
+  { additionalProperties: false },
+);
 
 /**
  * The status page: plain HTML, CSS and ES modules in daemon/api/page, read once at start (no build step).
@@ -17,14 +24,25 @@ const FileParams = Type.Object({ file: Type.String({ pattern: '^[A-Za-z0-9_-]+\\
  */
 export const pageRoutes: FastifyPluginAsync<RouteContext> = async (app) => {
   const files = new Map<string, string>();
-  for (const name of readdirSync(PAGE_DIR)) if (TYPES[extname(name)]) files.set(name, readFileSync(join(PAGE_DIR, name), 'utf8'));
-  const headers = { 'cache-control': 'no-cache', 'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'", 'x-content-type-options': 'nosniff' };
+  for (const name of readdirSync(PAGE_DIR))
+    if (TYPES[extname(name)]) files.set(name, readFileSync(join(PAGE_DIR, name), 'utf8'));
+  const headers = {
+    'cache-control': 'no-cache',
+    'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'",
+    'x-content-type-options': 'nosniff',
+  };
 
-  app.get('/', { schema: { querystring: NoQuery } }, async (_request, reply) => reply.headers(headers).type(TYPES['.html']!).send(files.get('index.html')));
+  app.get('/', { schema: { querystring: NoQuery } }, async (_request, reply) =>
+    reply.headers(headers).type(TYPES['.html']!).send(files.get('index.html')),
+  );
 
-  app.get<{ Params: Static<typeof FileParams> }>('/page/:file', { schema: { params: FileParams } }, async (request, reply) => {
-    const body = files.get(request.params.file);
-    if (body === undefined) throw new HttpError(404, 'not_found', `no page asset ${request.params.file}`);
-    return reply.headers(headers).type(TYPES[extname(request.params.file)]!).send(body);
-  });
+  app.get<{ Params: Static<typeof FileParams> }>(
+    '/page/:file',
+    { schema: { params: FileParams } },
+    async (request, reply) => {
+      const body = files.get(request.params.file);
+      if (body === undefined) throw new HttpError(404, 'not_found', `no page asset ${request.params.file}`);
+      return reply.headers(headers).type(TYPES[extname(request.params.file)]!).send(body);
+    },
+  );
 };

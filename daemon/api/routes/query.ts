@@ -33,17 +33,35 @@ export const queryRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, 
     const started = performance.now();
     let timer: NodeJS.Timeout | undefined;
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new HttpError(504, 'timeout', `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`)), timeoutMs + GRACE_MS);
+      timer = setTimeout(
+        () =>
+          reject(
+            new HttpError(
+              504,
+              'timeout',
+              `query did not finish within ${timeoutMs} ms (api.query.timeout_ms or timeout_ms)`,
+            ),
+          ),
+        timeoutMs + GRACE_MS,
+      );
     });
     let outcome = 'ok';
     try {
-      const result = await Promise.race([lakehouse.query(request.body.sql, { timeoutMs, maxRows, maxBytes }), deadline]);
-      const why = result.truncated_by === 'max_bytes'
-        ? `the rows as JSON would pass ${maxBytes} bytes (api.query.max_bytes, or max_bytes in the request): select fewer or narrower columns, or add a LIMIT`
-        : result.truncated_by === 'max_rows'
-          ? `more than ${maxRows} rows (api.query.max_rows, or max_rows in the request): add a LIMIT or a WHERE`
-          : undefined;
-      return { ...result, ...(why ? { truncated_reason: why } : {}), elapsed_ms: Math.round(performance.now() - started) };
+      const result = await Promise.race([
+        lakehouse.query(request.body.sql, { timeoutMs, maxRows, maxBytes }),
+        deadline,
+      ]);
+      const why =
+        result.truncated_by === 'max_bytes'
+          ? `the rows as JSON would pass ${maxBytes} bytes (api.query.max_bytes, or max_bytes in the request): select fewer or narrower columns, or add a LIMIT`
+          : result.truncated_by === 'max_rows'
+            ? `more than ${maxRows} rows (api.query.max_rows, or max_rows in the request): add a LIMIT or a WHERE`
+            : undefined;
+      return {
+        ...result,
+        ...(why ? { truncated_reason: why } : {}),
+        elapsed_ms: Math.round(performance.now() - started),
+      };
     } catch (error) {
       if (error instanceof HttpError) {
         outcome = 'timeout';

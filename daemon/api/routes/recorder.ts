@@ -1,14 +1,31 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { isSnapshotService, SERVICE_NAMES, type ClosedSplit, type LakehouseService, type PauseState, type RecorderService, type SplitIndexing, type TakenSnapshot } from '../../contract/index.ts';
+import {
+  isSnapshotService,
+  SERVICE_NAMES,
+  type ClosedSplit,
+  type LakehouseService,
+  type PauseState,
+  type RecorderService,
+  type SplitIndexing,
+  type TakenSnapshot,
+} from '../../contract/index.ts';
 import { HttpError, unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
 
 const SplitBody = Type.Object(
   {
-    wait: Type.Boolean({ default: true, description: 'wait until the closed split is indexed into the lakehouse (or its indexing fails)' }),
-    timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 30_000, description: 'how long to wait for the indexing' }),
+    wait: Type.Boolean({
+      default: true,
+      description: 'wait until the closed split is indexed into the lakehouse (or its indexing fails)',
+    }),
+    timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: 600_000,
+      default: 30_000,
+      description: 'how long to wait for the indexing',
+    }),
   },
   { additionalProperties: false },
 );
@@ -52,7 +69,9 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
    */
   const noLakehouse = (): SplitIndexing => {
     const reason = absentReason(ctx, SERVICE_NAMES.lakehouse);
-    return ctx.config.lakehouse.enabled ? { state: 'pending', reason: `${reason}; its next start indexes it` } : { state: 'off', reason };
+    return ctx.config.lakehouse.enabled
+      ? { state: 'pending', reason: `${reason}; its next start indexes it` }
+      : { state: 'off', reason };
   };
 
   /**
@@ -63,22 +82,26 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
   app.post('/recorder/pause', async (): Promise<PauseState> => requireRecorder().pause());
   app.post('/recorder/resume', async (): Promise<PauseState> => requireRecorder().resume());
 
-  app.post<{ Body: Static<typeof SplitBody> }>('/recorder/split', { schema: { body: SplitBody } }, async (request): Promise<SplitReply> => {
-    const recorder = requireRecorder();
-    let split: ClosedSplit | undefined;
-    try {
-      split = await recorder.split();
-    } catch (error) {
-      const e = error as Error & { statusCode?: number; code?: string };
-      if (e.statusCode === 409) throw new HttpError(409, e.code ?? 'conflict', e.message);
-      throw error;
-    }
-    if (!split) return { split: null, indexing: null };
-    if (!request.body.wait) return { split, indexing: { state: 'not_waited' } };
-    const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
-    if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: noLakehouse() };
-    return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
-  });
+  app.post<{ Body: Static<typeof SplitBody> }>(
+    '/recorder/split',
+    { schema: { body: SplitBody } },
+    async (request): Promise<SplitReply> => {
+      const recorder = requireRecorder();
+      let split: ClosedSplit | undefined;
+      try {
+        split = await recorder.split();
+      } catch (error) {
+        const e = error as Error & { statusCode?: number; code?: string };
+        if (e.statusCode === 409) throw new HttpError(409, e.code ?? 'conflict', e.message);
+        throw error;
+      }
+      if (!split) return { split: null, indexing: null };
+      if (!request.body.wait) return { split, indexing: { state: 'not_waited' } };
+      const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
+      if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: noLakehouse() };
+      return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
+    },
+  );
 
   /**
    * POST /recorder/snapshot: rosbag2's `~/snapshot`. Writes what the snapshot buffer holds (the last
@@ -87,33 +110,49 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
    * gets that one (`joined: true`). 503 when the snapshot component is not running, 507 when the disk is full
    * (the buffer is kept), 500 for another I/O error.
    */
-  app.post<{ Body: Static<typeof SplitBody> }>('/recorder/snapshot', { schema: { body: SplitBody } }, async (request): Promise<SnapshotReply> => {
-    const snapshotter = ctx.components.get(SERVICE_NAMES.snapshot);
-    if (!isSnapshotService(snapshotter)) {
-      const why = absentReason(ctx, SERVICE_NAMES.snapshot);
-      throw unavailable('the snapshot buffer', ctx.daemonStatus().components.snapshot ? why : `${why}: set recorder.snapshot.enabled: true (and reload the daemon)`);
-    }
-    let snapshot: TakenSnapshot | undefined;
-    try {
-      snapshot = await snapshotter.snapshot();
-    } catch (error) {
-      const e = error as Error & { statusCode?: number; code?: string };
-      if (e.statusCode === 503) throw unavailable('the snapshot buffer', e.message);
-      if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new HttpError(507, 'insufficient_storage', e.message);
-      throw new HttpError(500, 'snapshot_failed', e.message);
-    }
-    if (!snapshot) return { snapshot: null, indexing: null };
-    if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
-    const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
-    if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: noLakehouse() };
-    return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
-  });
+  app.post<{ Body: Static<typeof SplitBody> }>(
+    '/recorder/snapshot',
+    { schema: { body: SplitBody } },
+    async (request): Promise<SnapshotReply> => {
+      const snapshotter = ctx.components.get(SERVICE_NAMES.snapshot);
+      if (!isSnapshotService(snapshotter)) {
+        const why = absentReason(ctx, SERVICE_NAMES.snapshot);
+        throw unavailable(
+          'the snapshot buffer',
+          ctx.daemonStatus().components.snapshot
+            ? why
+            : `${why}: set recorder.snapshot.enabled: true (and reload the daemon)`,
+        );
+      }
+      let snapshot: TakenSnapshot | undefined;
+      try {
+        snapshot = await snapshotter.snapshot();
+      } catch (error) {
+        const e = error as Error & { statusCode?: number; code?: string };
+        if (e.statusCode === 503) throw unavailable('the snapshot buffer', e.message);
+        if (e.code === 'ENOSPC' || e.code === 'EDQUOT') throw new HttpError(507, 'insufficient_storage', e.message);
+        throw new HttpError(500, 'snapshot_failed', e.message);
+      }
+      if (!snapshot) return { snapshot: null, indexing: null };
+      if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
+      const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
+      if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: noLakehouse() };
+      return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
+    },
+  );
 };
 
 async function withTimeout(indexing: Promise<SplitIndexing>, ms: number): Promise<SplitReply['indexing']> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<SplitReply['indexing']>((resolve) => {
-    timer = setTimeout(() => resolve({ state: 'timeout', reason: `not indexed within ${ms} ms (the lakehouse's queue is behind); it goes on` }), ms);
+    timer = setTimeout(
+      () =>
+        resolve({
+          state: 'timeout',
+          reason: `not indexed within ${ms} ms (the lakehouse's queue is behind); it goes on`,
+        }),
+      ms,
+    );
   });
   try {
     return await Promise.race([indexing, timeout]);

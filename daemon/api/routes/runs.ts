@@ -21,7 +21,11 @@ export const IntentBody = Type.Object(
       Type.Object(
         {
           actor: Type.Optional(PolicyContext.properties.actor),
-          source: Type.Optional(Type.Union([Type.Literal('http'), Type.Literal('cli')], { description: 'cli when sent by auraison-edge intent' })),
+          source: Type.Optional(
+            Type.Union([Type.Literal('http'), Type.Literal('cli')], {
+              description: 'cli when sent by auraison-edge intent',
+            }),
+          ),
           requires_approval: PolicyContext.properties.requires_approval,
           max_tool_calls: PolicyContext.properties.max_tool_calls,
           max_tokens: PolicyContext.properties.max_tokens,
@@ -45,34 +49,48 @@ const RunsQuery = Type.Object(
   { status: Type.Optional(RunStatus), limit: Type.Integer({ minimum: 1, maximum: 1000, default: 100 }) },
   { additionalProperties: false },
 );
-const ApproveBody = Type.Object({ by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }) }, { additionalProperties: false });
+const ApproveBody = Type.Object(
+  { by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }) },
+  { additionalProperties: false },
+);
 const CancelBody = Type.Object(
-  { by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }), reason: Type.Optional(Type.String({ maxLength: 1024 })) },
+  {
+    by: Type.String({ minLength: 1, maxLength: 128, default: 'api' }),
+    reason: Type.Optional(Type.String({ maxLength: 1024 })),
+  },
   { additionalProperties: false },
 );
 
 /** Intents and runs, over the agent service (503 when the agent is not running). */
 export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
-  app.post<{ Body: Static<typeof IntentBody> }>('/intents', { schema: { body: IntentBody } }, async (request, reply) => {
-    const agent = requireAgent(ctx);
-    const { policy_ctx: p = {}, ...rest } = request.body;
-    const source = p.source ?? 'http';
-    const intent = {
-      ...rest,
-      intent_id: rest.intent_id ?? newId(),
-      params: rest.params ?? {},
-      targets: rest.targets ?? [],
-      policy_ctx: { ...p, actor: p.actor ?? 'anonymous', source },
-    };
-    const { run, replayed } = await agentCall(() => agent.submit(intent, source), 'body');
-    // A repeat of an intent already taken is answered with its run, as 200: nothing new was created.
-    return reply.code(replayed ? 200 : 201).send({ run });
-  });
+  app.post<{ Body: Static<typeof IntentBody> }>(
+    '/intents',
+    { schema: { body: IntentBody } },
+    async (request, reply) => {
+      const agent = requireAgent(ctx);
+      const { policy_ctx: p = {}, ...rest } = request.body;
+      const source = p.source ?? 'http';
+      const intent = {
+        ...rest,
+        intent_id: rest.intent_id ?? newId(),
+        params: rest.params ?? {},
+        targets: rest.targets ?? [],
+        policy_ctx: { ...p, actor: p.actor ?? 'anonymous', source },
+      };
+      const { run, replayed } = await agentCall(() => agent.submit(intent, source), 'body');
+      // A repeat of an intent already taken is answered with its run, as 200: nothing new was created.
+      return reply.code(replayed ? 200 : 201).send({ run });
+    },
+  );
 
-  app.get<{ Querystring: Static<typeof RunsQuery> }>('/runs', { schema: { querystring: RunsQuery } }, async (request) => {
-    const { status, limit } = request.query;
-    return { runs: requireAgent(ctx).listRuns({ ...(status ? { status } : {}), limit }) };
-  });
+  app.get<{ Querystring: Static<typeof RunsQuery> }>(
+    '/runs',
+    { schema: { querystring: RunsQuery } },
+    async (request) => {
+      const { status, limit } = request.query;
+      return { runs: requireAgent(ctx).listRuns({ ...(status ? { status } : {}), limit }) };
+    },
+  );
 
   app.get<{ Params: Static<typeof RunParams> }>('/runs/:id', { schema: { params: RunParams } }, async (request) => {
     const agent = requireAgent(ctx);
@@ -86,7 +104,12 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
       const agent = requireAgent(ctx);
       const id = runIdOf(agent, request.params.id);
       const found = agent.getRun(id)!;
-      if (found.run.status !== 'awaiting_approval') throw new HttpError(409, 'conflict', `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`);
+      if (found.run.status !== 'awaiting_approval')
+        throw new HttpError(
+          409,
+          'conflict',
+          `run ${id} is ${found.run.status}, not awaiting_approval: nothing to approve`,
+        );
       return { run: await agentCall(() => agent.approve(id, request.body.by), 'body') };
     },
   );
@@ -98,7 +121,8 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
       const agent = requireAgent(ctx);
       const id = runIdOf(agent, request.params.id);
       const found = agent.getRun(id)!;
-      if (TERMINAL.has(found.run.status)) throw new HttpError(409, 'conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
+      if (TERMINAL.has(found.run.status))
+        throw new HttpError(409, 'conflict', `run ${id} already ended (${found.run.status}): nothing to cancel`);
       return { run: await agentCall(() => agent.cancel(id, request.body.by, request.body.reason), 'body') };
     },
   );
@@ -110,7 +134,10 @@ export const runRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) 
  */
 function runIdOf(agent: AgentService, idOrPrefix: string): string {
   if (agent.getRun(idOrPrefix)) return idOrPrefix;
-  const found = findByPrefix(agent.listRuns({ limit: Number.MAX_SAFE_INTEGER }).map((r) => r.run_id), idOrPrefix);
+  const found = findByPrefix(
+    agent.listRuns({ limit: Number.MAX_SAFE_INTEGER }).map((r) => r.run_id),
+    idOrPrefix,
+  );
   if (found.id !== undefined) return found.id;
   const problem = prefixProblem(idOrPrefix, found.matches);
   if (found.matches.length > 0) throw new HttpError(400, 'ambiguous', problem);
@@ -127,7 +154,8 @@ async function agentCall<T>(call: () => Promise<T>, part: string): Promise<T> {
   } catch (error) {
     if (error instanceof ValidationError) throw validationHttpError(part, error);
     const status = (error as { statusCode?: unknown }).statusCode;
-    if (typeof status === 'number' && status >= 400 && status < 500) throw new HttpError(status, error instanceof AgentError ? error.code : 'rejected', (error as Error).message);
+    if (typeof status === 'number' && status >= 400 && status < 500)
+      throw new HttpError(status, error instanceof AgentError ? error.code : 'rejected', (error as Error).message);
     throw error;
   }
 }

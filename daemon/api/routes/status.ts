@@ -7,6 +7,11 @@ export const statusRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
   app.get('/status', { schema: { querystring: NoQuery } }, async () => {
     const status = ctx.daemonStatus();
     const readiness = await readinessOf({ ctx, settings }, status);
-    return { ...status, readiness, journal: { last_seq: ctx.journal.lastSeq }, api: { sse_clients: hub.clients, live_map_viewers: live.viewers } };
+    return {
+      ...status,
+      readiness,
+      journal: { last_seq: ctx.journal.lastSeq },
+      api: { sse_clients: hub.clients, live_map_viewers: live.viewers },
+    };
   });
 };

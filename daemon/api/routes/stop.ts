@@ -1,6 +1,12 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import { isRobotStop, SERVICE_NAMES, type RobotStopOutcome, type RobotStopService, type StopReleaseOutcome } from '../../contract/index.ts';
+import {
+  isRobotStop,
+  SERVICE_NAMES,
+  type RobotStopOutcome,
+  type RobotStopService,
+  type StopReleaseOutcome,
+} from '../../contract/index.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
 import { Validator, ValidationError } from '../../contract/index.ts';
 import { operatorRelease, operatorStop, StopLatchConflict } from '../../safety/index.ts';
@@ -29,7 +35,10 @@ export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, c
     const service = ctx.components.get(SERVICE_NAMES.stop);
     if (isRobotStop(service)) return service;
     const own = { ...ctx, codec };
-    return { stopRobot: (by, reason) => operatorStop(own, by, reason), releaseStop: (by, since) => operatorRelease(own, by, since) };
+    return {
+      stopRobot: (by, reason) => operatorStop(own, by, reason),
+      releaseStop: (by, since) => operatorRelease(own, by, since),
+    };
   };
 
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {

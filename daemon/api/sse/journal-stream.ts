@@ -58,7 +58,8 @@ export class JournalStream {
   peakBuffered = 0;
 
   constructor(options: JournalStreamOptions) {
-    const { res, onCaughtUp, onEnd, counters, journal, ring, replay, kinds, maxBufferedBytes, maxLag, stallTimeoutMs } = options;
+    const { res, onCaughtUp, onEnd, counters, journal, ring, replay, kinds, maxBufferedBytes, maxLag, stallTimeoutMs } =
+      options;
     this.#res = res;
     this.#onCaughtUp = onCaughtUp;
     this.#onEnd = onEnd;
@@ -117,14 +118,22 @@ export class JournalStream {
     const last = journal.lastSeq;
     if (this.#cursor > last) return this.#reachedEnd();
     if (last - this.#cursor + 1 > maxLag) {
-      this.#gap(this.#cursor, last - Math.floor(maxLag / 2), `client is more than ${maxLag} records behind (api.events.max_lag)`);
+      this.#gap(
+        this.#cursor,
+        last - Math.floor(maxLag / 2),
+        `client is more than ${maxLag} records behind (api.events.max_lag)`,
+      );
     }
     let chunk = '';
     let count = 0;
     let taken = 0;
     // Unread bytes stay within maxBufferedBytes plus one frame: the slice ends at the frame that reaches it.
     const room = (): boolean => res.writableLength + chunk.length < maxBufferedBytes;
-    for (let cached = ring.get(this.#cursor); cached && taken < replay.sliceRecords && room(); cached = ring.get(this.#cursor)) {
+    for (
+      let cached = ring.get(this.#cursor);
+      cached && taken < replay.sliceRecords && room();
+      cached = ring.get(this.#cursor)
+    ) {
       this.#cursor++;
       taken++;
       if (kinds && !kinds.has(cached.kind)) continue;
@@ -134,7 +143,8 @@ export class JournalStream {
     if (taken === 0) {
       const frames = replay.read(this.#cursor);
       if (frames.length === 0) return; // nothing readable yet; the next append notifies
-      if (frames[0]!.seq > this.#cursor) this.#gap(this.#cursor, frames[0]!.seq - 1, 'records no longer in the journal');
+      if (frames[0]!.seq > this.#cursor)
+        this.#gap(this.#cursor, frames[0]!.seq - 1, 'records no longer in the journal');
       for (const { seq, kind, frame } of frames) {
         if (!room()) break;
         this.#cursor = seq + 1;

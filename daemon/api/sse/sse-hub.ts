@@ -113,7 +113,10 @@ export class SseHub {
     const fromSeq = this.#fromSeq(options.lastEventId);
     res.writeHead(200, sseHeaders(this.#heartbeatMs));
     res.write(`retry: 2000\n: journal at seq ${last}\n\n`);
-    if (ahead) res.write(`event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`);
+    if (ahead)
+      res.write(
+        `event: reset\ndata: ${JSON.stringify({ last_event_id: options.lastEventId, journal_last_seq: last, reason: 'Last-Event-ID is past the journal end; streaming from its end' })}\n\n`,
+      );
     const stream: JournalStream = new JournalStream({
       journal,
       ring: this.#ring,
@@ -164,25 +167,60 @@ export class SseHub {
     let buffered = 0;
     for (const s of this.#streams) buffered += s.buffered;
     return [
-      { name: 'auraison_sse_clients', help: 'SSE clients of GET /events now connected.', type: 'gauge', samples: [{ value: this.#streams.size }] },
-      { name: 'auraison_sse_connections_total', help: 'SSE connections opened.', type: 'counter', samples: [{ value: this.#opened }] },
-      { name: 'auraison_sse_events_sent_total', help: 'Journal records written to SSE clients.', type: 'counter', samples: [{ value: this.#counters.sent }] },
-      { name: 'auraison_sse_gaps_total', help: 'Gap events: a client skipped ahead (too slow, or records no longer in the journal).', type: 'counter', samples: [{ value: this.#counters.gaps }] },
-      { name: 'auraison_sse_skipped_records_total', help: 'Records SSE clients skipped in gaps.', type: 'counter', samples: [{ value: this.#counters.skipped }] },
+      {
+        name: 'auraison_sse_clients',
+        help: 'SSE clients of GET /events now connected.',
+        type: 'gauge',
+        samples: [{ value: this.#streams.size }],
+      },
+      {
+        name: 'auraison_sse_connections_total',
+        help: 'SSE connections opened.',
+        type: 'counter',
+        samples: [{ value: this.#opened }],
+      },
+      {
+        name: 'auraison_sse_events_sent_total',
+        help: 'Journal records written to SSE clients.',
+        type: 'counter',
+        samples: [{ value: this.#counters.sent }],
+      },
+      {
+        name: 'auraison_sse_gaps_total',
+        help: 'Gap events: a client skipped ahead (too slow, or records no longer in the journal).',
+        type: 'counter',
+        samples: [{ value: this.#counters.gaps }],
+      },
+      {
+        name: 'auraison_sse_skipped_records_total',
+        help: 'Records SSE clients skipped in gaps.',
+        type: 'counter',
+        samples: [{ value: this.#counters.skipped }],
+      },
       {
         name: 'auraison_sse_disconnects_total',
         help: 'SSE streams ended, by reason (stalled: cut off for reading nothing).',
         type: 'counter',
         samples: Object.entries(this.#ended).map(([reason, value]) => ({ labels: { reason }, value })),
       },
-      { name: 'auraison_sse_replays', help: 'SSE clients now replaying journal records older than the recent ones held in memory.', type: 'gauge', samples: [{ value: this.#replaying.size }] },
+      {
+        name: 'auraison_sse_replays',
+        help: 'SSE clients now replaying journal records older than the recent ones held in memory.',
+        type: 'gauge',
+        samples: [{ value: this.#replaying.size }],
+      },
       {
         name: 'auraison_sse_refused_total',
         help: 'SSE clients answered 503 with Retry-After, by the cap they met (api.events.max_clients, max_replays).',
         type: 'counter',
         samples: Object.entries(this.#refused).map(([cap, value]) => ({ labels: { cap }, value })),
       },
-      { name: 'auraison_sse_buffered_bytes', help: 'Bytes written to SSE clients and not yet read by them.', type: 'gauge', samples: [{ value: buffered }] },
+      {
+        name: 'auraison_sse_buffered_bytes',
+        help: 'Bytes written to SSE clients and not yet read by them.',
+        type: 'gauge',
+        samples: [{ value: buffered }],
+      },
     ];
   }
 }

@@ -36,7 +36,10 @@ for (const folder of Object.keys(PINS)) {
       for (const file of files) {
         if (!file.endsWith(`.${kind}`)) continue;
         const type = `${pkg}/${kind}/${file.slice(0, -kind.length - 1)}`;
-        interfaces[type] = { text: readFileSync(join(dir, file), 'utf8'), source: `${folder}/${relative(root, join(dir, file))}` };
+        interfaces[type] = {
+          text: readFileSync(join(dir, file), 'utf8'),
+          source: `${folder}/${relative(root, join(dir, file))}`,
+        };
       }
     }
   }

@@ -28,15 +28,26 @@ Exit codes: 0 done, 1 no such run, a prefix of several, nothing to approve, or n
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { by: { type: 'string' }, cancel: { type: 'boolean' }, reason: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' }, config: { type: 'string' }, json: { type: 'boolean' } },
+      {
+        by: { type: 'string' },
+        cancel: { type: 'boolean' },
+        reason: { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+      },
       { min: 1, max: 1, names: 'RUN_ID' },
     );
     const id = positionals[0]!;
     if (!/^[0-9a-f-]{1,36}$/i.test(id)) {
-      throw new UsageError(`RUN_ID: expected a run id or a prefix of one (hex digits, dashes), got ${JSON.stringify(id)}`);
+      throw new UsageError(
+        `RUN_ID: expected a run id or a prefix of one (hex digits, dashes), got ${JSON.stringify(id)}`,
+      );
     }
     // An approval carries no reason: dropped without a word, the approver would think it was recorded.
-    if (values.reason !== undefined && !values.cancel) throw new UsageError('--reason is for --cancel: an approval records only who gave it (--by)');
+    if (values.reason !== undefined && !values.cancel)
+      throw new UsageError('--reason is for --cancel: an approval records only who gave it (--by)');
     const by = values.by ?? io.env.USER ?? 'cli';
     const api = await daemonApi('approve', values, io);
     if (!api) return 1;

@@ -73,7 +73,8 @@ const SUBCOMMANDS = 'info, import, repair, play, split, pause, resume or snapsho
 
 export const command: Command = {
   name: 'bag',
-  summary: 'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split, pause, resume or snapshot the recording',
+  summary:
+    'Inspect, import, repair and play rosbag2 bags (mcap and sqlite3); split, pause, resume or snapshot the recording',
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -84,12 +85,18 @@ export const command: Command = {
     if (sub === 'play') return bagPlay(rest, io);
     if (sub === 'pause' || sub === 'resume') return bagPause(sub, rest, io);
     if (sub === 'snapshot') return bagSnapshot(rest, io);
-    throw new UsageError(sub === undefined ? `missing subcommand: ${SUBCOMMANDS}` : `unknown subcommand "${sub}": expected ${SUBCOMMANDS}`);
+    throw new UsageError(
+      sub === undefined ? `missing subcommand: ${SUBCOMMANDS}` : `unknown subcommand "${sub}": expected ${SUBCOMMANDS}`,
+    );
   },
 };
 
 async function info(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'PATH' });
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'PATH' },
+  );
   const { bagInfo, formatBagInfo, BagError } = await import('../../bags/index.ts');
   try {
     const result = await bagInfo(resolvePath(positionals[0]!, io));
@@ -104,7 +111,12 @@ async function info(argv: string[], io: CommandIO): Promise<number> {
 async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { config: { type: 'string' }, msgs: { type: 'string', multiple: true }, 'allow-unknown': { type: 'boolean' }, json: { type: 'boolean' } },
+    {
+      config: { type: 'string' },
+      msgs: { type: 'string', multiple: true },
+      'allow-unknown': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
     { min: 1, max: 1000, names: 'PATH' },
   );
   const { config } = resolveConfig(values.config, io.env);
@@ -115,35 +127,73 @@ async function importCommand(argv: string[], io: CommandIO): Promise<number> {
   const { compileTopicSelection } = await import('../../bus/index.ts');
   const { importBag, oversizedLine } = await import('../../lakehouse/index.ts');
   const { BagError } = await import('../../bags/index.ts');
-  const registry = new DefinitionsRegistry({ distro: config.bus.definitions.distro, dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))] });
+  const registry = new DefinitionsRegistry({
+    distro: config.bus.definitions.distro,
+    dirs: [...config.bus.definitions.dirs, ...(values.msgs ?? []).map((d) => resolvePath(d, io))],
+  });
   const project = compileTopicSelection(config.lakehouse.project, config.lakehouse.project_exclude);
   const reports: ImportReport[] = [];
   for (const path of positionals) {
     try {
-      const options = { path: resolvePath(path, io), dataDir, robot: config.robot.id, registry, project, projectMaxBytes: config.lakehouse.project_max_message_bytes, batchRows: config.lakehouse.batch_rows };
+      const options = {
+        path: resolvePath(path, io),
+        dataDir,
+        robot: config.robot.id,
+        registry,
+        project,
+        projectMaxBytes: config.lakehouse.project_max_message_bytes,
+        batchRows: config.lakehouse.batch_rows,
+      };
       const report = await importBag(options);
       reports.push(report);
       for (const w of report.warnings) io.stderr(`warning: ${w}\n`);
-      for (const u of report.unknownTypes) io.stderr(`${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`);
-      for (const c of report.corrupt) io.stderr(`${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`);
-      for (const o of report.oversized) io.stderr(`warning: ${oversizedLine(o, config.lakehouse.project_max_message_bytes)}\n`);
-      if (!values.json) io.stdout(isEmpty(report) ? `${report.bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${dataDir}/lakehouse\n` : `${importLine(report)} into ${dataDir}/lakehouse\n`);
+      for (const u of report.unknownTypes)
+        io.stderr(
+          `${u.file}: ${u.count} message(s) on ${u.topic} kept as raw bytes (table raw_messages): ${u.reason}\n`,
+        );
+      for (const c of report.corrupt)
+        io.stderr(
+          `${c.file}: ${c.count} message(s) on ${c.topic} do not decode as their type ${c.type}: corrupt data, kept as raw bytes (table raw_messages); the first: ${c.reason}\n`,
+        );
+      for (const o of report.oversized)
+        io.stderr(`warning: ${oversizedLine(o, config.lakehouse.project_max_message_bytes)}\n`);
+      if (!values.json)
+        io.stdout(
+          isEmpty(report)
+            ? `${report.bag}: imported 0 messages: the bag is empty (its storage files hold no message); nothing was added to ${dataDir}/lakehouse\n`
+            : `${importLine(report)} into ${dataDir}/lakehouse\n`,
+        );
     } catch (error) {
-      if (values.json) io.stdout(`${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`); // the import's error is the one to report
+      if (values.json)
+        io.stdout(
+          `${toJson({ imported: await namedForQuery(reports, dataDir).catch(() => reports), error: (error as Error).message })}\n`,
+        ); // the import's error is the one to report
       const code = fail(io, error, BagError);
       const committed = reports.filter((r) => r.segments.some((s) => s.state === 'imported')).map((r) => r.bag);
-      io.stderr(`nothing was imported from ${path}${committed.length ? `; the bags before it were imported and committed: ${committed.join(', ')}` : ''}\n`);
+      io.stderr(
+        `nothing was imported from ${path}${committed.length ? `; the bags before it were imported and committed: ${committed.join(', ')}` : ''}\n`,
+      );
       if (isDiskFull(error)) io.stderr(`${diskFullHint(dataDir)}\n`);
       return code;
     }
   }
-  if (values.json) io.stdout(`${toJson({ imported: (await namedForQuery(reports, dataDir)).map((r) => (isEmpty(r) ? { ...r, empty: true } : r)) })}\n`);
+  if (values.json)
+    io.stdout(
+      `${toJson({ imported: (await namedForQuery(reports, dataDir)).map((r) => (isEmpty(r) ? { ...r, empty: true } : r)) })}\n`,
+    );
   // Exit 3, not 1: the data is in the lakehouse, and importing the same files again skips them.
   const corrupt = reports.reduce((n, r) => n + r.corrupt.reduce((m, c) => m + c.count, 0), 0);
-  const unknown = values['allow-unknown'] ? 0 : reports.reduce((n, r) => n + r.unknownTypes.reduce((m, u) => m + u.count, 0), 0);
-  if (corrupt > 0) io.stderr(`${corrupt} message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n`);
+  const unknown = values['allow-unknown']
+    ? 0
+    : reports.reduce((n, r) => n + r.unknownTypes.reduce((m, u) => m + u.count, 0), 0);
+  if (corrupt > 0)
+    io.stderr(
+      `${corrupt} message(s) do not decode as their type: corrupt data, kept as raw bytes (table raw_messages)\n`,
+    );
   if (unknown > 0) {
-    io.stderr(`${unknown} message(s) of types without a definition were kept as raw bytes, not decoded (table raw_messages); for bags still to import, add their packages to bus.definitions.dirs (or --msgs DIR), or pass --allow-unknown to accept them raw\n`);
+    io.stderr(
+      `${unknown} message(s) of types without a definition were kept as raw bytes, not decoded (table raw_messages); for bags still to import, add their packages to bus.definitions.dirs (or --msgs DIR), or pass --allow-unknown to accept them raw\n`,
+    );
   }
   if (corrupt > 0 || unknown > 0) {
     io.stderr('the import is committed, raw messages included (exit 3); importing the same files again skips them\n');
@@ -164,8 +214,14 @@ function isEmpty(report: ImportReport): boolean {
 async function namedForQuery(reports: ImportReport[], dataDir: string): Promise<ImportReport[]> {
   if (reports.every((r) => r.tables.every((t) => t === 'messages' || t === 'raw_messages'))) return reports;
   const { queryLakehouse, topicViews } = await import('../../lakehouse/index.ts');
-  const listed = await queryLakehouse(dataDir, 'SELECT topic, type, table_name FROM projections ORDER BY topic, type', { maxRows: Infinity });
-  const names = new Map(topicViews(listed.rows.map(([topic, type, table]) => ({ topic: String(topic), type: String(type), table: String(table) }))).map((p) => [p.table, p.name]));
+  const listed = await queryLakehouse(dataDir, 'SELECT topic, type, table_name FROM projections ORDER BY topic, type', {
+    maxRows: Infinity,
+  });
+  const names = new Map(
+    topicViews(
+      listed.rows.map(([topic, type, table]) => ({ topic: String(topic), type: String(type), table: String(table) })),
+    ).map((p) => [p.table, p.name]),
+  );
   return reports.map((r) => ({ ...r, tables: r.tables.map((t) => names.get(t) ?? t) }));
 }
 
@@ -173,12 +229,18 @@ async function namedForQuery(reports: ImportReport[], dataDir: string): Promise<
 function importLine(report: ImportReport): string {
   const skipped = report.segments.filter((s) => s.state === 'already imported');
   const rawBefore = skipped.reduce((n, s) => n + (s.raw ?? 0), 0);
-  const already = skipped.length ? `, ${skipped.length} already imported${rawBefore ? ` (${rawBefore} of their messages were kept raw then)` : ''}` : '';
+  const already = skipped.length
+    ? `, ${skipped.length} already imported${rawBefore ? ` (${rawBefore} of their messages were kept raw then)` : ''}`
+    : '';
   return `${report.bag}: imported ${report.messages} messages (${report.decoded} decoded, ${report.raw} raw) from ${report.segments.length - skipped.length} file(s)${already}`;
 }
 
 async function repair(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'DIR' });
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'DIR' },
+  );
   const { repairBag } = await import('../../recorder/index.ts');
   const { BagError } = await import('../../bags/index.ts');
   try {
@@ -187,14 +249,35 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
     else {
       for (const f of report.files) io.stdout(`${formatFileRepair(f)}\n`);
       const removed = report.tempFilesRemoved ?? [];
-      if (removed.length > 0) io.stdout(`${report.dir}: removed ${removed.length} temporary file(s) left by a writer killed before it renamed them: ${removed.join(', ')}\n`);
+      if (removed.length > 0)
+        io.stdout(
+          `${report.dir}: removed ${removed.length} temporary file(s) left by a writer killed before it renamed them: ${removed.join(', ')}\n`,
+        );
       const whole = report.files.every((f) => f.state !== 'repaired');
-      const changed = report.metadataRewritten || report.markerRemoved || report.files.some((f) => f.state === 'repaired' || f.state === 'created');
-      if (report.empty && changed) io.stdout(`${report.dir}: nothing was recorded: finished as an empty bag (metadata.yaml lists one split with no message${report.markerRemoved ? '; its .recording marker removed' : ''})\n`);
-      else if (report.storage === 'sqlite3') io.stdout(`${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`);
-      else if (!report.metadataRewritten && whole) io.stdout(`${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); ${report.markerRemoved ? 'only its .recording marker was removed' : `nothing ${removed.length > 0 ? 'else ' : ''}was changed`}\n`);
-      else if (!report.metadataRewritten) io.stdout(`${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is${report.markerRemoved ? '; its .recording marker removed' : ''}\n`);
-      else io.stdout(`${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.missingListed ? ` (the old one listed ${report.missingListed.join(', ')}, not in the bag: left off)` : ''}${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}${report.markerRemoved ? '; its .recording marker removed' : ''}\n`);
+      const changed =
+        report.metadataRewritten ||
+        report.markerRemoved ||
+        report.files.some((f) => f.state === 'repaired' || f.state === 'created');
+      if (report.empty && changed)
+        io.stdout(
+          `${report.dir}: nothing was recorded: finished as an empty bag (metadata.yaml lists one split with no message${report.markerRemoved ? '; its .recording marker removed' : ''})\n`,
+        );
+      else if (report.storage === 'sqlite3')
+        io.stdout(
+          `${report.dir}: nothing to repair: its sqlite3 files pass SQLite's quick_check (SQLite recovers its own journal on open); bag repair rewrites only MCAP files\n`,
+        );
+      else if (!report.metadataRewritten && whole)
+        io.stdout(
+          `${report.dir}: nothing to repair: every split is whole and metadata.yaml lists them (${report.messageCount} messages); ${report.markerRemoved ? 'only its .recording marker was removed' : `nothing ${removed.length > 0 ? 'else ' : ''}was changed`}\n`,
+        );
+      else if (!report.metadataRewritten)
+        io.stdout(
+          `${report.dir}: metadata.yaml already lists the splits with the messages they hold (${report.messageCount}): left as it is${report.markerRemoved ? '; its .recording marker removed' : ''}\n`,
+        );
+      else
+        io.stdout(
+          `${report.dir}: metadata.yaml rewritten, ${report.messageCount} messages${report.missingListed ? ` (the old one listed ${report.missingListed.join(', ')}, not in the bag: left off)` : ''}${report.metadataBackup ? `; the old one kept as ${report.metadataBackup}` : ''}${report.markerRemoved ? '; its .recording marker removed' : ''}\n`,
+        );
     }
     return 0;
   } catch (error) {
@@ -212,9 +295,12 @@ function formatFileRepair(f: FileRepair): string {
     const shown = firstThree(damage.map((d) => `${d.length} from byte ${d.offset}: ${d.problem}`));
     lost.push(`${damage.reduce((n, d) => n + d.length, 0)} bytes held no readable record (${shown.join('; ')})`);
   }
-  if (f.droppedMessages > 0) lost.push(`${f.droppedMessages} messages lost their channel record to the damage and were left out`);
+  if (f.droppedMessages > 0)
+    lost.push(`${f.droppedMessages} messages lost their channel record to the damage and were left out`);
   const index = f.damage.filter((d) => d.indexOnly);
-  const rebuilt = index.length ? `; ${index.length} damaged or cut-off index record(s) (${firstThree(index.map((d) => `${d.length} bytes from byte ${d.offset}`)).join(', ')}) rebuilt` : '';
+  const rebuilt = index.length
+    ? `; ${index.length} damaged or cut-off index record(s) (${firstThree(index.map((d) => `${d.length} bytes from byte ${d.offset}`)).join(', ')}) rebuilt`
+    : '';
   const backup = f.backup ? `; the original is kept as ${f.backup}` : '';
   return `${f.file}: repaired, ${f.messages} messages kept${lost.length ? `; ${lost.join('; ')}` : ''}${rebuilt}${backup}`;
 }

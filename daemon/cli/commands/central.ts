@@ -36,27 +36,49 @@ Exit codes: 0 every check passed, 1 one failed, 2 bad usage (no broker URL, or n
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { url: { type: 'string' }, config: { type: 'string' }, 'timeout-s': { type: 'string' }, json: { type: 'boolean' } },
+      {
+        url: { type: 'string' },
+        config: { type: 'string' },
+        'timeout-s': { type: 'string' },
+        json: { type: 'boolean' },
+      },
       { min: 1, max: 1, names: 'check' },
     );
-    if (positionals[0] !== 'check') throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
+    if (positionals[0] !== 'check')
+      throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
     const urlProblem = values.url === undefined ? undefined : brokerUrlProblem(values.url);
     if (urlProblem) throw new UsageError(`--url: ${urlProblem}`);
-    const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S });
+    const timeoutS = numberOption('timeout-s', values['timeout-s'], {
+      min: 0,
+      exclusiveMin: true,
+      max: MAX_TIMEOUT_OPTION_S,
+    });
     const { config, file } = resolveConfig(values.config, io.env);
     const url = values.url ?? config.central.url;
-    if (url === '') throw new UsageError(`no broker to check: give --url, or set central.url in ${file ?? 'the config (--config FILE)'}`);
+    if (url === '')
+      throw new UsageError(
+        `no broker to check: give --url, or set central.url in ${file ?? 'the config (--config FILE)'}`,
+      );
     // The config checks central.url only while central.enabled is true; a URL being set up is checked here.
     const configProblem = values.url === undefined ? brokerUrlProblem(url) : undefined;
     if (configProblem) throw new UsageError(`central.url: ${configProblem}`);
-    const report = await checkCentral({ central: config.central, url, robot: config.robot.id, fleet: config.robot.fleet, timeoutMs: (timeoutS ?? config.central.connect_timeout_s) * 1000 });
+    const report = await checkCentral({
+      central: config.central,
+      url,
+      robot: config.robot.id,
+      fleet: config.robot.fleet,
+      timeoutMs: (timeoutS ?? config.central.connect_timeout_s) * 1000,
+    });
     io.stdout(values.json ? `${JSON.stringify(report)}\n` : formatCheck(report));
     return report.ok ? 0 : 1;
   },
 };
 
 /** A step's outcome: done (with the broker's reason code), failed (with why), or not tried. */
-type Outcome = { ok: true; reason_code: number } | { ok: false; reason_code?: number; error: string } | { ok: false; skipped: string };
+type Outcome =
+  | { ok: true; reason_code: number }
+  | { ok: false; reason_code?: number; error: string }
+  | { ok: false; skipped: string };
 
 /** The CONNACK properties that decide how the central link works with this broker; each only when sent. */
 interface BrokerLimits {
@@ -76,7 +98,9 @@ interface CentralCheck {
   client_id: string;
   central_enabled: boolean;
   timeout_s: number;
-  connect: { ok: true; connack_ms: number; session_present: boolean; broker: BrokerLimits } | { ok: false; reason_code?: number; error: string };
+  connect:
+    | { ok: true; connack_ms: number; session_present: boolean; broker: BrokerLimits }
+    | { ok: false; reason_code?: number; error: string };
   subscribe: { topic: string } & Outcome;
   publish: { topic: string } & Outcome;
   /** What passed but will bite the daemon (a broker that keeps no retained messages, small packets). */
@@ -100,7 +124,8 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const { default: mqtt, ReasonCodes } = await import('mqtt');
   const { describeFailure } = await loadVllm();
   const { centralClientId, centralTopics, connackRefusal, readTlsFiles } = await loadCentralLink();
-  const reason = (code: number) => `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
+  const reason = (code: number) =>
+    `${ReasonCodes[code as keyof typeof ReasonCodes] || 'reason'} (0x${code.toString(16).padStart(2, '0')})`;
   const topics = centralTopics(s.topic_prefix, fleet, robot);
   const clientId = `${centralClientId(s, fleet, robot)}-check-${randomBytes(3).toString('hex')}`;
   const report: CentralCheck = {
@@ -140,17 +165,28 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   const watch: { lost?: string } = {};
   const connected = await bounded<{ connack: IConnackPacket } | { error: string; reason_code?: number }>(
     timeoutMs,
-    { error: `${late('CONNACK')}: the wrong host or port, a firewall dropping packets, or a TLS port reached with mqtt://` },
+    {
+      error: `${late('CONNACK')}: the wrong host or port, a firewall dropping packets, or a TLS port reached with mqtt://`,
+    },
     (settle) => {
       client.on('connect', (connack) => settle({ connack }));
       client.on('error', (error) => {
-        const failure = connectFailure(error, (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason', describeFailure, connackRefusal);
+        const failure = connectFailure(
+          error,
+          (code) => ReasonCodes[code as keyof typeof ReasonCodes] || 'reason',
+          describeFailure,
+          connackRefusal,
+        );
         watch.lost ??= failure.error;
         settle(failure);
       });
-      client.on('disconnect', (packet) => (watch.lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`));
+      client.on(
+        'disconnect',
+        (packet) => (watch.lost ??= `the broker disconnected: ${reason(packet.reasonCode ?? 0)}`),
+      );
       client.on('close', () => {
-        watch.lost ??= 'the broker closed the connection without a word: a TLS port reached with mqtt://, a broker that does not speak MQTT 5, or one that turns this client away silently';
+        watch.lost ??=
+          'the broker closed the connection without a word: a TLS port reached with mqtt://, a broker that does not speak MQTT 5, or one that turns this client away silently';
         settle({ error: watch.lost });
       });
     },
@@ -162,16 +198,25 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   }
   const { connack } = connected;
   const broker = brokerLimits(connack);
-  report.connect = { ok: true, connack_ms: Math.round((performance.now() - started) * 10) / 10, session_present: connack.sessionPresent, broker };
+  report.connect = {
+    ok: true,
+    connack_ms: Math.round((performance.now() - started) * 10) / 10,
+    session_present: connack.sessionPresent,
+    broker,
+  };
   report.notes.push(...limitNotes(broker, s));
 
   const step = { client, timeoutMs, reason, watch };
   report.subscribe = await subscribeStep(step, topics.intents);
-  if (report.subscribe.ok && report.subscribe.reason_code === 0) report.notes.push('the broker granted the intents subscription at QoS 0 only: intents may be lost (the link asks for QoS 1)');
+  if (report.subscribe.ok && report.subscribe.reason_code === 0)
+    report.notes.push(
+      'the broker granted the intents subscription at QoS 0 only: intents may be lost (the link asks for QoS 1)',
+    );
   const payload = JSON.stringify({ schema: CHECK_SCHEMA, robot, fleet, client_id: clientId, ts: nowNs().toString() });
   report.publish = await publishStep(step, topics.heartbeat, payload);
   const { lost } = watch;
-  for (const done of [report.subscribe, report.publish]) if (!done.ok && 'error' in done && lost && !done.error.includes(lost)) done.error += ` (${lost})`;
+  for (const done of [report.subscribe, report.publish])
+    if (!done.ok && 'error' in done && lost && !done.error.includes(lost)) done.error += ` (${lost})`;
 
   // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
   const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
@@ -189,16 +234,27 @@ interface CheckStep {
 }
 
 /** Subscribes to the intents topic as the link does (QoS 1): granted, or refused with the SUBACK's reason. */
-function subscribeStep({ client, timeoutMs, reason, watch }: CheckStep, topic: string): Promise<CentralCheck['subscribe']> {
-  return bounded<CentralCheck['subscribe']>(timeoutMs, { topic, ok: false, error: `no SUBACK within ${timeoutMs / 1000} s` }, (settle) => {
-    client.subscribe(topic, { qos: 1 }, (error, _granted, packet) => {
-      const code = packet?.granted[0];
-      if (typeof code === 'number' && code < 0x80) return settle({ topic, ok: true, reason_code: code });
-      if (typeof code !== 'number') return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'no reason code in the SUBACK' });
-      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot subscribe to its intents topic, so central cannot send it intents' : '';
-      settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
-    });
-  });
+function subscribeStep(
+  { client, timeoutMs, reason, watch }: CheckStep,
+  topic: string,
+): Promise<CentralCheck['subscribe']> {
+  return bounded<CentralCheck['subscribe']>(
+    timeoutMs,
+    { topic, ok: false, error: `no SUBACK within ${timeoutMs / 1000} s` },
+    (settle) => {
+      client.subscribe(topic, { qos: 1 }, (error, _granted, packet) => {
+        const code = packet?.granted[0];
+        if (typeof code === 'number' && code < 0x80) return settle({ topic, ok: true, reason_code: code });
+        if (typeof code !== 'number')
+          return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'no reason code in the SUBACK' });
+        const hint =
+          code === 0x87
+            ? ": the broker's ACL does not let this robot subscribe to its intents topic, so central cannot send it intents"
+            : '';
+        settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+      });
+    },
+  );
 }
 
 /**
@@ -206,17 +262,32 @@ function subscribeStep({ client, timeoutMs, reason, watch }: CheckStep, topic: s
  * reason. A message expiry, so a copy queued for a subscriber that is away (central's session) does not
  * outlive the check.
  */
-function publishStep({ client, timeoutMs, reason, watch }: CheckStep, topic: string, payload: string): Promise<CentralCheck['publish']> {
+function publishStep(
+  { client, timeoutMs, reason, watch }: CheckStep,
+  topic: string,
+  payload: string,
+): Promise<CentralCheck['publish']> {
   const properties = { contentType: 'application/json', messageExpiryInterval: 60 };
-  return bounded<CentralCheck['publish']>(timeoutMs, { topic, ok: false, error: `no PUBACK within ${timeoutMs / 1000} s` }, (settle) => {
-    client.publish(topic, payload, { qos: 1, retain: false, properties }, (error, packet) => {
-      const code = (error as { code?: unknown } | undefined)?.code ?? (packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0;
-      if (typeof code !== 'number') return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'the publish failed' });
-      if (code < 0x80) return settle({ topic, ok: true, reason_code: code });
-      const hint = code === 0x87 ? ': the broker\'s ACL does not let this robot publish on its heartbeat topic (it publishes its events, status and acks beside it)' : '';
-      settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
-    });
-  });
+  return bounded<CentralCheck['publish']>(
+    timeoutMs,
+    { topic, ok: false, error: `no PUBACK within ${timeoutMs / 1000} s` },
+    (settle) => {
+      client.publish(topic, payload, { qos: 1, retain: false, properties }, (error, packet) => {
+        const code =
+          (error as { code?: unknown } | undefined)?.code ??
+          (packet as { reasonCode?: number } | undefined)?.reasonCode ??
+          0;
+        if (typeof code !== 'number')
+          return settle({ topic, ok: false, error: watch.lost ?? error?.message ?? 'the publish failed' });
+        if (code < 0x80) return settle({ topic, ok: true, reason_code: code });
+        const hint =
+          code === 0x87
+            ? ": the broker's ACL does not let this robot publish on its heartbeat topic (it publishes its events, status and acks beside it)"
+            : '';
+        settle({ topic, ok: false, reason_code: code, error: `refused: ${reason(code)}${hint}` });
+      });
+    },
+  );
 }
 
 /** Resolves with what `start` settles with, or with `late` once `ms` have passed: no step waits longer. */
@@ -232,12 +303,16 @@ function bounded<T>(ms: number, late: T, start: (settle: (value: T) => void) => 
 
 /** What to check for a socket or TLS error, by its code. */
 function socketHint(code: string): string | undefined {
-  if (code === 'ECONNREFUSED') return 'is the broker running, and are the URL\'s host and port its listener\'s?';
-  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return 'check the host name in the URL, and the robot\'s DNS';
-  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT') return 'check the robot\'s network and its route to the broker';
-  if (code === 'ECONNRESET') return 'the broker dropped the connection: a plain port reached with mqtts:// (or wss://), or a broker that turns this client away';
-  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER') return 'the port does not speak TLS: use mqtt:// (or ws://), or the broker\'s TLS port';
-  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_/.test(code)) return 'a TLS problem: check central.ca_file (the CA that signed the broker\'s certificate), the URL\'s host name against the certificate, and central.cert_file and key_file';
+  if (code === 'ECONNREFUSED') return "is the broker running, and are the URL's host and port its listener's?";
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return "check the host name in the URL, and the robot's DNS";
+  if (code === 'EHOSTUNREACH' || code === 'ENETUNREACH' || code === 'ETIMEDOUT')
+    return "check the robot's network and its route to the broker";
+  if (code === 'ECONNRESET')
+    return 'the broker dropped the connection: a plain port reached with mqtts:// (or wss://), or a broker that turns this client away';
+  if (code === 'ERR_SSL_WRONG_VERSION_NUMBER')
+    return "the port does not speak TLS: use mqtt:// (or ws://), or the broker's TLS port";
+  if (/CERT|SSL|TLS|SELF_SIGNED|UNABLE_TO_/.test(code))
+    return "a TLS problem: check central.ca_file (the CA that signed the broker's certificate), the URL's host name against the certificate, and central.cert_file and key_file";
   return undefined;
 }
 
@@ -245,8 +320,14 @@ function socketHint(code: string): string | undefined {
  * A failed connect in words an operator can act on, with the broker's reason code when it refused: the
  * CONNACK's reason, or the socket's (`describe`: refused, DNS, TLS; host and port) and what to check.
  */
-function connectFailure(error: Error & { code?: unknown; errors?: { code?: unknown }[] }, reasonName: (code: number) => string, describe: (error: unknown) => string, connackRefusal: (code: number, name: string) => string): { error: string; reason_code?: number } {
-  if (typeof error.code === 'number') return { error: connackRefusal(error.code, reasonName(error.code)), reason_code: error.code };
+function connectFailure(
+  error: Error & { code?: unknown; errors?: { code?: unknown }[] },
+  reasonName: (code: number) => string,
+  describe: (error: unknown) => string,
+  connackRefusal: (code: number, name: string) => string,
+): { error: string; reason_code?: number } {
+  if (typeof error.code === 'number')
+    return { error: connackRefusal(error.code, reasonName(error.code)), reason_code: error.code };
   // localhost is tried as ::1 and 127.0.0.1: an AggregateError, its code on each error.
   const code = error.code ?? error.errors?.[0]?.code;
   const hint = typeof code === 'string' ? socketHint(code) : undefined;
@@ -270,10 +351,16 @@ function brokerLimits(connack: IConnackPacket): BrokerLimits {
 /** What the CONNACK says that the daemon's link will meet: passing checks that will still bite. */
 function limitNotes(broker: BrokerLimits, s: CentralSettings): string[] {
   const notes: string[] = [];
-  if (broker.retain_available === false) notes.push('the broker keeps no retained messages (Retain Available 0), and the link\'s status and last will are retained: it will refuse them');
-  if (broker.maximum_qos === 0) notes.push('the broker takes QoS 0 only (Maximum QoS 0), and the link sends events and acks at QoS 1');
+  if (broker.retain_available === false)
+    notes.push(
+      "the broker keeps no retained messages (Retain Available 0), and the link's status and last will are retained: it will refuse them",
+    );
+  if (broker.maximum_qos === 0)
+    notes.push('the broker takes QoS 0 only (Maximum QoS 0), and the link sends events and acks at QoS 1');
   if (broker.maximum_packet_size !== undefined && broker.maximum_packet_size < s.outbox.batch_bytes) {
-    notes.push(`the broker takes packets up to ${broker.maximum_packet_size} bytes, below central.outbox.batch_bytes (${s.outbox.batch_bytes}): lower batch_bytes so events batches fit`);
+    notes.push(
+      `the broker takes packets up to ${broker.maximum_packet_size} bytes, below central.outbox.batch_bytes (${s.outbox.batch_bytes}): lower batch_bytes so events batches fit`,
+    );
   }
   return notes;
 }
@@ -297,8 +384,12 @@ function formatCheck(report: CentralCheck): string {
   const lines = [`${report.ok ? 'ok  ' : 'FAIL'} ${report.url} as ${report.client_id}`];
   const c = report.connect;
   if (c.ok) {
-    const limits = LIMIT_WORDS.filter(([key]) => c.broker[key] !== undefined).map(([key, words]) => words(c.broker[key]!));
-    lines.push(`     connect: CONNACK in ${c.connack_ms} ms${limits.length > 0 ? `; the broker: ${limits.join(', ')}` : ''}`);
+    const limits = LIMIT_WORDS.filter(([key]) => c.broker[key] !== undefined).map(([key, words]) =>
+      words(c.broker[key]!),
+    );
+    lines.push(
+      `     connect: CONNACK in ${c.connack_ms} ms${limits.length > 0 ? `; the broker: ${limits.join(', ')}` : ''}`,
+    );
   } else lines.push(`     connect: failed: ${c.error}`);
   const granted = report.subscribe.ok ? `granted (QoS ${report.subscribe.reason_code})` : '';
   lines.push(formatStep('subscribe', report.subscribe, granted), formatStep('publish', report.publish, 'acknowledged'));

@@ -31,15 +31,21 @@ Options:
 Exit codes: 0 valid, 2 invalid config (or bad usage).
 `,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean' } }, { min: 1, max: 1, names: 'check | show' });
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      { config: { type: 'string' }, json: { type: 'boolean' } },
+      { min: 1, max: 1, names: 'check | show' },
+    );
     const action = positionals[0]!;
-    if (action !== 'check' && action !== 'show') throw new UsageError(`unknown subcommand "${action}": expected check or show`);
+    if (action !== 'check' && action !== 'show')
+      throw new UsageError(`unknown subcommand "${action}": expected check or show`);
     const path = values.config ?? io.env.AURAISON_EDGE_CONFIG;
     const { config, issues, templates, file, name } = path
       ? checkConfigFile(resolve(io.cwd, path), io.env)
       : { ...embedded(), file: undefined, name: '<default config>' };
     if (action === 'check') {
-      if (values.json) io.stdout(`${JSON.stringify({ file: file ?? null, valid: issues.length === 0, problems: issues })}\n`);
+      if (values.json)
+        io.stdout(`${JSON.stringify({ file: file ?? null, valid: issues.length === 0, problems: issues })}\n`);
       else if (issues.length === 0) io.stdout(`${name}: valid\n`);
       else io.stdout(issues.map((issue) => `${name}: ${formatIssue(issue)}\n`).join(''));
       return issues.length === 0 ? 0 : 2;
@@ -78,6 +84,11 @@ function hideSecrets(value: unknown, redactUrl: (url: string) => string): unknow
   if (typeof value === 'string') return ENV_REFERENCE.test(value) ? value : redactUrl(value);
   if (value === null || typeof value !== 'object') return value;
   return Object.fromEntries(
-    Object.entries(value).map(([key, item]) => [key, SECRET_KEY.test(key) && typeof item === 'string' && item !== '' && !ENV_REFERENCE.test(item) ? HIDDEN : hideSecrets(item, redactUrl)]),
+    Object.entries(value).map(([key, item]) => [
+      key,
+      SECRET_KEY.test(key) && typeof item === 'string' && item !== '' && !ENV_REFERENCE.test(item)
+        ? HIDDEN
+        : hideSecrets(item, redactUrl),
+    ]),
   );
 }

@@ -40,24 +40,34 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
       output: { type: 'string' },
       'dry-run': { type: 'boolean' },
     });
-    if (!values.config) throw new UsageError('--config FILE is required: the service needs a config (start from edge.example.yaml)');
+    if (!values.config)
+      throw new UsageError('--config FILE is required: the service needs a config (start from edge.example.yaml)');
     const config = resolve(io.cwd, values.config);
     const { config: parsed } = loadConfigFile(config, io.env); // refuse to install a service that would exit 2 at once
     const user = Boolean(values.user);
     if (user && values['run-as']) throw new UsageError('--run-as is for system units; a --user unit runs as you');
     const { renderUnit, BIN, STATE_DIRECTORY } = await import('../../../systemd/unit.ts');
-    const workdir = values.workdir !== undefined ? resolve(io.cwd, values.workdir) : user ? join(homedir(), '.local/share/auraison-edge') : undefined;
+    const workdir =
+      values.workdir !== undefined
+        ? resolve(io.cwd, values.workdir)
+        : user
+          ? join(homedir(), '.local/share/auraison-edge')
+          : undefined;
     const runAs = user ? undefined : (values['run-as'] ?? io.env.SUDO_USER ?? userInfo().username);
     const account = runAs === undefined ? undefined : lookUpAccount(runAs);
-    if (runAs !== undefined && !account) io.stderr(`warning: no account ${runAs} on this host (id ${runAs} failed); the unit has no Group= line\n`);
+    if (runAs !== undefined && !account)
+      io.stderr(`warning: no account ${runAs} on this host (id ${runAs} failed); the unit has no Group= line\n`);
     const dataDir = resolveDataDir(parsed, workdir ?? join('/var/lib', STATE_DIRECTORY));
-    for (const warning of privateTmpWarnings({ dataDir, dataDirSetting: parsed.data_dir, config, bin: BIN })) io.stderr(`warning: ${warning}\n`);
+    for (const warning of privateTmpWarnings({ dataDir, dataDirSetting: parsed.data_dir, config, bin: BIN }))
+      io.stderr(`warning: ${warning}\n`);
     const unit = renderUnit({ node: process.execPath, bin: BIN, config, workdir, user, runAs, group: account?.group });
     if (values['dry-run']) {
       io.stdout(unit);
       return 0;
     }
-    const installed = user ? join(homedir(), '.config/systemd/user/auraison-edge.service') : '/etc/systemd/system/auraison-edge.service';
+    const installed = user
+      ? join(homedir(), '.config/systemd/user/auraison-edge.service')
+      : '/etc/systemd/system/auraison-edge.service';
     const target = values.output ? resolve(io.cwd, values.output) : installed;
     mkdirSync(dirname(target), { recursive: true });
     if (workdir !== undefined && !existsSync(workdir)) {
@@ -68,8 +78,11 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     writeFileSync(target, unit);
     const ctl = user ? 'systemctl --user' : 'systemctl';
     // systemd looks for units in its own directories only: one written elsewhere has to be put there first.
-    const copy = target === installed ? '' : `${user ? '' : 'sudo '}cp ${shellWord(target)} ${shellWord(installed)} && `;
-    io.stdout(`wrote ${target}\nnext: ${copy}${ctl} daemon-reload && ${ctl} enable --now auraison-edge\nlogs: journalctl ${user ? '--user ' : ''}-u auraison-edge -f\n`);
+    const copy =
+      target === installed ? '' : `${user ? '' : 'sudo '}cp ${shellWord(target)} ${shellWord(installed)} && `;
+    io.stdout(
+      `wrote ${target}\nnext: ${copy}${ctl} daemon-reload && ${ctl} enable --now auraison-edge\nlogs: journalctl ${user ? '--user ' : ''}-u auraison-edge -f\n`,
+    );
     return 0;
   },
 };
@@ -98,17 +111,32 @@ function tmpRoot(path: string): string | undefined {
  * The unit has PrivateTmp=yes: the service gets its own empty /tmp and /var/tmp, deleted when it stops. A
  * data_dir there loses its recordings; a config or a checkout there is not found, so the unit cannot start.
  */
-export function privateTmpWarnings(paths: { dataDir: string; dataDirSetting: string; config: string; bin: string }): string[] {
+export function privateTmpWarnings(paths: {
+  dataDir: string;
+  dataDirSetting: string;
+  config: string;
+  bin: string;
+}): string[] {
   const warnings: string[] = [];
   const dataTmp = tmpRoot(paths.dataDir);
   if (dataTmp) {
     // A relative data_dir is under /tmp only because the working directory is: that is what to move.
-    const fix = isAbsolute(paths.dataDirSetting) ? 'Point data_dir elsewhere (e.g. leave it relative, under the working directory).' : `Give a --workdir outside /tmp and /var/tmp (data_dir ${paths.dataDirSetting} is relative to it).`;
-    warnings.push(`data_dir ${paths.dataDir} is under ${dataTmp}: the unit has PrivateTmp=yes, so the service writes to a private copy that systemd deletes on every stop, and the CLI can't see it. ${fix}`);
+    const fix = isAbsolute(paths.dataDirSetting)
+      ? 'Point data_dir elsewhere (e.g. leave it relative, under the working directory).'
+      : `Give a --workdir outside /tmp and /var/tmp (data_dir ${paths.dataDirSetting} is relative to it).`;
+    warnings.push(
+      `data_dir ${paths.dataDir} is under ${dataTmp}: the unit has PrivateTmp=yes, so the service writes to a private copy that systemd deletes on every stop, and the CLI can't see it. ${fix}`,
+    );
   }
   const configTmp = tmpRoot(paths.config);
-  if (configTmp) warnings.push(`config ${paths.config} is under ${configTmp}: the unit has PrivateTmp=yes, so the service sees an empty private ${configTmp} and cannot read it; put the config elsewhere (e.g. /etc/auraison-edge/edge.yaml).`);
+  if (configTmp)
+    warnings.push(
+      `config ${paths.config} is under ${configTmp}: the unit has PrivateTmp=yes, so the service sees an empty private ${configTmp} and cannot read it; put the config elsewhere (e.g. /etc/auraison-edge/edge.yaml).`,
+    );
   const binTmp = tmpRoot(paths.bin);
-  if (binTmp) warnings.push(`this checkout (${paths.bin}) is under ${binTmp}: the unit runs it from there, and with PrivateTmp=yes the service sees an empty private ${binTmp}; install from a checkout elsewhere (e.g. /opt/auraison-edge).`);
+  if (binTmp)
+    warnings.push(
+      `this checkout (${paths.bin}) is under ${binTmp}: the unit runs it from there, and with PrivateTmp=yes the service sees an empty private ${binTmp}; install from a checkout elsewhere (e.g. /opt/auraison-edge).`,
+    );
   return warnings;
 }

@@ -7,7 +7,7 @@ import { shortId } from '../../util/index.ts';
 
 export const command: Command = {
   name: 'intent',
-  summary: 'Submit an intent to the running daemon\'s agent (over its HTTP API)',
+  summary: "Submit an intent to the running daemon's agent (over its HTTP API)",
   help: `Usage: auraison-edge intent SKILL [--params JSON] [options]
        auraison-edge intent --text "go to the charging dock" [options]
 
@@ -55,7 +55,8 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     );
     const skill = positionals[0];
     if ((skill === undefined) === (values.text === undefined)) throw new UsageError('give either a SKILL or --text');
-    if (values.text !== undefined && values.params !== undefined) throw new UsageError('--params is for skill intents; a --text intent has none');
+    if (values.text !== undefined && values.params !== undefined)
+      throw new UsageError('--params is for skill intents; a --text intent has none');
     const parseJson = (name: string, text: string | undefined): unknown => {
       if (text === undefined) return undefined;
       try {
@@ -65,19 +66,26 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
       }
     };
     const params = (parseJson('params', values.params) ?? {}) as Record<string, unknown>;
-    if (params === null || typeof params !== 'object' || Array.isArray(params)) throw new UsageError('--params: expected a JSON object');
+    if (params === null || typeof params !== 'object' || Array.isArray(params))
+      throw new UsageError('--params: expected a JSON object');
     const validators = parseJson('validators', values.validators);
     if (values.text !== undefined) params.text = values.text;
     if (validators !== undefined) params.validators = validators;
-    if (values['timeout-s'] !== undefined && !values.wait) throw new UsageError('--timeout-s is for --wait: without it, intent returns as soon as the run is accepted');
-    const timeoutS = numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 300;
+    if (values['timeout-s'] !== undefined && !values.wait)
+      throw new UsageError('--timeout-s is for --wait: without it, intent returns as soon as the run is accepted');
+    const timeoutS =
+      numberOption('timeout-s', values['timeout-s'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 300;
     const api = await daemonApi('intent', values, io);
     if (!api) return 1;
     const { client } = api;
     const body = {
       type: skill ?? 'natural_language',
       params,
-      policy_ctx: { actor: values.actor ?? io.env.USER ?? 'cli', source: 'cli', ...(values.approval ? { requires_approval: true } : {}) },
+      policy_ctx: {
+        actor: values.actor ?? io.env.USER ?? 'cli',
+        source: 'cli',
+        ...(values.approval ? { requires_approval: true } : {}),
+      },
     };
     try {
       const submit = async () => (await client.post<{ run: RunState }>('/intents', body)).run;

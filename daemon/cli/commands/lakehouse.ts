@@ -37,12 +37,21 @@ export const command: Command = {
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
-    if (sub !== 'compact') throw new UsageError(sub === undefined ? 'missing subcommand: compact' : `unknown subcommand "${sub}": expected compact`);
-    const { values } = parseCommandArgs(rest, { all: { type: 'boolean' }, config: { type: 'string' }, json: { type: 'boolean' } });
+    if (sub !== 'compact')
+      throw new UsageError(
+        sub === undefined ? 'missing subcommand: compact' : `unknown subcommand "${sub}": expected compact`,
+      );
+    const { values } = parseCommandArgs(rest, {
+      all: { type: 'boolean' },
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     const { config } = resolveConfig(values.config, io.env);
     const { compact_after_s: afterS, compact_max_bytes: maxBytes } = config.lakehouse;
     if (afterS === 0 && !values.all) {
-      io.stderr('auraison-edge lakehouse compact: compaction is off in this config (lakehouse.compact_after_s: 0): nothing was merged; --all merges every finished segment now\n');
+      io.stderr(
+        'auraison-edge lakehouse compact: compaction is off in this config (lakehouse.compact_after_s: 0): nothing was merged; --all merges every finished segment now\n',
+      );
       return 0;
     }
     const dataDir = resolveDataDir(config, io.cwd);
@@ -82,14 +91,19 @@ export const command: Command = {
     for (const f of failed) io.stderr(`auraison-edge lakehouse compact: ${f.error}\n`);
     if (stoppedBy === 'no room') {
       const need = report.roomNeeded ?? 0;
-      const kept = room && room.keep > 0 ? ` plus ${mb(room.keep)} kept free for the recorder (recorder.min_free_bytes and a margin)` : '';
+      const kept =
+        room && room.keep > 0
+          ? ` plus ${mb(room.keep)} kept free for the recorder (recorder.min_free_bytes and a margin)`
+          : '';
       io.stderr(
         `auraison-edge lakehouse compact: not enough free space for the next merge: it needs ${mb(need)} for the merged files beside those they replace${kept}, ` +
           `and ${mb(room?.free ?? 0)} are free under ${dataDir}; ${pending} merge${pending === 1 ? '' : 's'} left as they were. Free space there (retention, or delete old bags) and run again\n`,
       );
     }
     if (values.json) {
-      io.stdout(`${JSON.stringify({ merged: merged.map(jsonMerge), files_before: filesBefore, files_after: filesAfter, pending, changed, failed, stopped_by: stoppedBy ?? null })}\n`);
+      io.stdout(
+        `${JSON.stringify({ merged: merged.map(jsonMerge), files_before: filesBefore, files_after: filesAfter, pending, changed, failed, stopped_by: stoppedBy ?? null })}\n`,
+      );
       return code;
     }
     const inputs = merged.reduce((n, m) => n + m.inputFiles, 0);
@@ -98,7 +112,10 @@ export const command: Command = {
       merged.length === 0
         ? `${failed.length > 0 || stoppedBy ? 'nothing was merged' : 'nothing to merge'}: ${filesBefore} parquet files listed${values.all || failed.length > 0 || stoppedBy ? '' : ` (only segments indexed over ${afterS} s ago are merged; --all merges every finished one)`}`
         : `merged ${merged.length} group${merged.length === 1 ? '' : 's'}: ${inputs} parquet files into ${outputs} (${filesBefore} files listed before, ${filesAfter} now)`,
-      ...merged.map((m) => `  ${m.key}: ${m.inputFiles} files (${mb(m.bytesIn)}) into ${m.outputFiles} (${mb(m.bytesOut)}), ${m.rows} rows, ${(m.ms / 1000).toFixed(1)} s`),
+      ...merged.map(
+        (m) =>
+          `  ${m.key}: ${m.inputFiles} files (${mb(m.bytesIn)}) into ${m.outputFiles} (${mb(m.bytesOut)}), ${m.rows} rows, ${(m.ms / 1000).toFixed(1)} s`,
+      ),
       ...changed.map((key) => `  ${key}: left as it was (the catalog changed meanwhile: run again)`),
     ];
     io.stdout(`${lines.join('\n')}\n`);
@@ -107,7 +124,17 @@ export const command: Command = {
 };
 
 function jsonMerge(m: MergeReport) {
-  return { key: m.key, table: m.table, members: m.members, files_in: m.inputFiles, files_out: m.outputFiles, bytes_in: m.bytesIn, bytes_out: m.bytesOut, rows: m.rows, ms: m.ms };
+  return {
+    key: m.key,
+    table: m.table,
+    members: m.members,
+    files_in: m.inputFiles,
+    files_out: m.outputFiles,
+    bytes_in: m.bytesIn,
+    bytes_out: m.bytesOut,
+    rows: m.rows,
+    ms: m.ms,
+  };
 }
 
 function mb(bytes: number): string {

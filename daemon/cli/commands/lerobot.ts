@@ -55,12 +55,18 @@ export const command: Command = {
     const [sub, ...rest] = argv;
     if (sub === 'inspect') return inspect(rest, io);
     if (sub === 'export') return exportDataset(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand: inspect or export' : `unknown subcommand "${sub}" (inspect, export)`);
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand: inspect or export' : `unknown subcommand "${sub}" (inspect, export)`,
+    );
   },
 };
 
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, episodes: { type: 'string' } }, { min: 1, max: 1, names: 'DIR' });
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean' }, episodes: { type: 'string' } },
+    { min: 1, max: 1, names: 'DIR' },
+  );
   const listed = numberOption('episodes', values.episodes, { min: 0, integer: true }) ?? 10;
   const { readLeRobotDataset, formatDatasetSummary } = await (await import('../../components/index.ts')).loadLeRobot();
   try {
@@ -76,7 +82,8 @@ async function inspect(argv: string[], io: CommandIO): Promise<number> {
 function parseTime(text: string, what: string): bigint {
   if (/^\d+$/.test(text)) return BigInt(text);
   const ms = Date.parse(text);
-  if (Number.isNaN(ms)) throw new UsageError(`${what}: ${JSON.stringify(text)} is neither ISO 8601 nor integer ns since the epoch`);
+  if (Number.isNaN(ms))
+    throw new UsageError(`${what}: ${JSON.stringify(text)} is neither ISO 8601 nor integer ns since the epoch`);
   return BigInt(ms) * 1_000_000n;
 }
 
@@ -97,7 +104,9 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     },
     { min: 1, max: 1, names: 'OUT' },
   );
-  const { parseFeatureMapping, exportLakehouseToLeRobot } = await (await import('../../components/index.ts')).loadLeRobot();
+  const { parseFeatureMapping, exportLakehouseToLeRobot } = await (
+    await import('../../components/index.ts')
+  ).loadLeRobot();
   if (!values.feature?.length) throw new UsageError('give at least one --feature KEY=TOPIC:COLUMN');
   let features;
   try {
@@ -106,13 +115,20 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
     throw new UsageError((error as Error).message);
   }
   const repeated = features.find((f, i) => features.findIndex((g) => g.key === f.key) !== i);
-  if (repeated) throw new UsageError(`--feature ${repeated.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`);
+  if (repeated)
+    throw new UsageError(
+      `--feature ${repeated.key} is given twice; give each key one --feature (several columns go in one: KEY=TOPIC:COL1,COL2)`,
+    );
   if (values.window && values.episode?.length) throw new UsageError('give --window or --episode, not both');
   const task = values.task ?? 'recorded';
   const windows = (values.window ? [values.window] : (values.episode ?? [])).map((text) => {
     const [start, end, ...rest] = text.split(',');
     if (!start || !end) throw new UsageError(`expected START,END[,TASK], got ${JSON.stringify(text)}`);
-    const window = { startNs: parseTime(start, 'start'), endNs: parseTime(end, 'end'), task: rest.length ? rest.join(',') : task };
+    const window = {
+      startNs: parseTime(start, 'start'),
+      endNs: parseTime(end, 'end'),
+      task: rest.length ? rest.join(',') : task,
+    };
     if (window.endNs <= window.startNs) throw new UsageError(`${JSON.stringify(text)}: END must be after START`);
     return window;
   });
@@ -126,21 +142,40 @@ async function exportDataset(argv: string[], io: CommandIO): Promise<number> {
   }
   const out = resolve(io.cwd, positionals[0]!);
   try {
-    const report = await exportLakehouseToLeRobot({ database, out, fps, features, episodes: windows, robotType: values['robot-type'] ?? null, maxFrames });
+    const report = await exportLakehouseToLeRobot({
+      database,
+      out,
+      fps,
+      features,
+      episodes: windows,
+      robotType: values['robot-type'] ?? null,
+      maxFrames,
+    });
     for (const w of report.warnings) io.stderr(`auraison-edge lerobot export: warning: ${w}\n`);
     if (values.json) io.stdout(`${JSON.stringify(report)}\n`);
     else {
-      io.stdout(`wrote ${report.out}: LeRobot v3.0, ${report.episodes} episodes, ${report.frames} frames at ${fps} fps\n`);
-      for (const f of report.features) io.stdout(`  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`);
-      if (report.leadingFramesDropped > 0) io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);
-      if (report.trailingFramesDropped > 0) io.stdout(`  ${report.trailingFramesDropped} trailing frames cut (a feature had no sample left; see the warnings)\n`);
+      io.stdout(
+        `wrote ${report.out}: LeRobot v3.0, ${report.episodes} episodes, ${report.frames} frames at ${fps} fps\n`,
+      );
+      for (const f of report.features)
+        io.stdout(
+          `  ${f.key.padEnd(24)} ${f.relation}:${f.columns.join(',')}  ${f.dim} values, ${f.samples} samples\n`,
+        );
+      if (report.leadingFramesDropped > 0)
+        io.stdout(`  ${report.leadingFramesDropped} leading frames dropped (not every feature had a sample yet)\n`);
+      if (report.trailingFramesDropped > 0)
+        io.stdout(
+          `  ${report.trailingFramesDropped} trailing frames cut (a feature had no sample left; see the warnings)\n`,
+        );
     }
     return 0;
   } catch (error) {
     io.stderr(`auraison-edge lerobot export: ${(error as Error).message}\n`);
     if (isDiskFull(error)) {
       // The dataset is written beside OUT and renamed into place at the end: a failed export leaves nothing there.
-      io.stderr(`auraison-edge lerobot export: the disk under ${dirname(out)} is full${diskSpaceText(dirname(out))}: nothing was written (${out} was not made). Free space there, or give an OUT on a disk with room, and run the same export again\n`);
+      io.stderr(
+        `auraison-edge lerobot export: the disk under ${dirname(out)} is full${diskSpaceText(dirname(out))}: nothing was written (${out} was not made). Free space there, or give an OUT on a disk with room, and run the same export again\n`,
+      );
     }
     return 1;
   }

@@ -40,19 +40,31 @@ Exit codes: 0 every endpoint answered, 1 one failed (or none is configured), 2 b
       },
       { min: 1, max: 1, names: 'check' },
     );
-    if (positionals[0] !== 'check') throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
+    if (positionals[0] !== 'check')
+      throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
     const urlProblem = values['base-url'] === undefined ? undefined : baseUrlProblem(values['base-url']);
     if (urlProblem) throw new UsageError(`--base-url: ${urlProblem}`);
     const keyEnv = values['api-key-env'];
     // Without --base-url it would be dropped without a word: configured endpoints name theirs in the config.
-    if (keyEnv !== undefined && values['base-url'] === undefined) throw new UsageError('--api-key-env is for --base-url: a configured endpoint takes its key from llm.endpoints[].api_key_env');
+    if (keyEnv !== undefined && values['base-url'] === undefined)
+      throw new UsageError(
+        '--api-key-env is for --base-url: a configured endpoint takes its key from llm.endpoints[].api_key_env',
+      );
     // Most likely the key itself, pasted where its variable's name goes: never echo it.
-    if (keyEnv !== undefined && !ENV_NAME.test(keyEnv)) throw new UsageError('--api-key-env: not an environment variable name (value not shown): give the name of the variable that holds the key (e.g. VLLM_API_KEY), not the key itself');
-    const timeout = numberOption('timeout-ms', values['timeout-ms'], { min: 1, max: MAX_TIMEOUT_OPTION_MS, integer: true });
+    if (keyEnv !== undefined && !ENV_NAME.test(keyEnv))
+      throw new UsageError(
+        '--api-key-env: not an environment variable name (value not shown): give the name of the variable that holds the key (e.g. VLLM_API_KEY), not the key itself',
+      );
+    const timeout = numberOption('timeout-ms', values['timeout-ms'], {
+      min: 1,
+      max: MAX_TIMEOUT_OPTION_MS,
+      integer: true,
+    });
     const { config } = resolveConfig(values.config, io.env);
     // The daemon warns of a key variable that is unset (its requests go without a key); so does the check,
     // or a gateway's 401 would be all the user sees.
-    if (keyEnv !== undefined && !io.env[keyEnv]) io.stderr(`warning: --api-key-env: $${keyEnv} is not set: the endpoint is checked without an API key\n`);
+    if (keyEnv !== undefined && !io.env[keyEnv])
+      io.stderr(`warning: --api-key-env: $${keyEnv} is not set: the endpoint is checked without an API key\n`);
     if (values['base-url'] === undefined) {
       const { missingKey } = await (await import('../../components/index.ts')).loadVllm();
       for (const endpoint of config.llm.endpoints) {

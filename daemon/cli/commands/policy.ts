@@ -41,13 +41,21 @@ export const command: Command = {
     const [sub, ...rest] = argv;
     if (sub === 'inspect') return inspect(rest, io);
     if (sub === 'replay') return replay(rest, io);
-    throw new UsageError(sub === undefined ? 'missing subcommand: inspect or replay' : `unknown subcommand "${sub}" (inspect, replay)`);
+    throw new UsageError(
+      sub === undefined ? 'missing subcommand: inspect or replay' : `unknown subcommand "${sub}" (inspect, replay)`,
+    );
   },
 };
 
 async function inspect(argv: string[], io: CommandIO): Promise<number> {
-  const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' } }, { min: 1, max: 1, names: 'MODEL' });
-  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await (await import('../../components/index.ts')).loadOnnxModelFile();
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { json: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'MODEL' },
+  );
+  const { readOnnxModelInfo, formatOnnxModelInfo, OnnxModelError } = await (
+    await import('../../components/index.ts')
+  ).loadOnnxModelFile();
   try {
     const info = readOnnxModelInfo(resolve(io.cwd, positionals[0]!));
     io.stdout(values.json ? `${JSON.stringify(info)}\n` : formatOnnxModelInfo(info));
@@ -99,7 +107,9 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
     const { config } = resolveConfig(values.config, io.env);
     const found = config.policies[model];
     if (!found) {
-      throw new UsageError(`${model} is neither a model file nor a policy in the config (policies: ${Object.keys(config.policies).join(', ') || 'none'})`);
+      throw new UsageError(
+        `${model} is neither a model file nor a policy in the config (policies: ${Object.keys(config.policies).join(', ') || 'none'})`,
+      );
     }
     name = model;
     settings = { ...found, model: resolve(io.cwd, found.model) };
@@ -125,7 +135,9 @@ async function replay(argv: string[], io: CommandIO): Promise<number> {
       [
         `policy     ${report.policy} (${report.model})`,
         `dataset    ${report.dataset}: ${report.episodes} episodes, ${report.frames} frames`,
-        `mapping    ${Object.entries(report.inputs).map(([i, feat]) => `${i} <- ${feat}`).join(', ')}; ${report.output} vs ${report.actionFeature}`,
+        `mapping    ${Object.entries(report.inputs)
+          .map(([i, feat]) => `${i} <- ${feat}`)
+          .join(', ')}; ${report.output} vs ${report.actionFeature}`,
         `error      MAE ${f(report.mae)}, RMSE ${f(report.rmse)}, max |err| ${f(report.maxAbsError)}`,
         `zero policy MAE ${f(report.zeroBaseline.mae)}, RMSE ${f(report.zeroBaseline.rmse)}`,
         `MAE per action element: ${report.maePerDim.map(f).join(' ')}`,

@@ -32,10 +32,20 @@ Options:
 Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 bad usage.
 `,
   async run(argv, io) {
-    const { values, positionals } = parseCommandArgs(argv, { json: { type: 'boolean' }, csv: { type: 'boolean' }, config: { type: 'string' }, 'max-rows': { type: 'string' } }, { min: 1, max: 1, names: 'SQL' });
+    const { values, positionals } = parseCommandArgs(
+      argv,
+      {
+        json: { type: 'boolean' },
+        csv: { type: 'boolean' },
+        config: { type: 'string' },
+        'max-rows': { type: 'string' },
+      },
+      { min: 1, max: 1, names: 'SQL' },
+    );
     if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
     const { config } = resolveConfig(values.config, io.env);
-    const maxRows = numberOption('max-rows', values['max-rows'], { min: 1, integer: true }) ?? config.lakehouse.query_max_rows;
+    const maxRows =
+      numberOption('max-rows', values['max-rows'], { min: 1, integer: true }) ?? config.lakehouse.query_max_rows;
     const { streamLakehouse } = await import('../../lakehouse/index.ts');
     const out = new Output(io.stdout);
     const printer = values.json ? new JsonPrinter(out) : values.csv ? new CsvPrinter(out) : new TablePrinter(out);
@@ -56,7 +66,9 @@ Exit codes: 0 done, 1 the query failed or was refused (anything but SELECT), 2 b
     } catch (error) {
       out.flush();
       const message = (error as Error).message;
-      const hint = /ran past \d+ ms and was stopped/.test(message) ? ` (lakehouse.query_timeout_ms, ${config.lakehouse.query_timeout_ms} ms in this config, sets how long a query may run; rows count too as they are printed)` : '';
+      const hint = /ran past \d+ ms and was stopped/.test(message)
+        ? ` (lakehouse.query_timeout_ms, ${config.lakehouse.query_timeout_ms} ms in this config, sets how long a query may run; rows count too as they are printed)`
+        : '';
       io.stderr(`auraison-edge query: ${message}${hint}\n`);
       return 1;
     }
@@ -111,7 +123,9 @@ class JsonPrinter implements Printer {
   }
   end(summary: StreamSummary): void {
     const { truncated, truncated_by, warnings } = summary;
-    this.out.put(`],${JSON.stringify({ truncated, ...(truncated_by ? { truncated_by } : {}), ...(warnings ? { warnings } : {}) }).slice(1)}\n`);
+    this.out.put(
+      `],${JSON.stringify({ truncated, ...(truncated_by ? { truncated_by } : {}), ...(warnings ? { warnings } : {}) }).slice(1)}\n`,
+    );
   }
 }
 
@@ -154,11 +168,20 @@ class TablePrinter implements Printer {
   end(summary: StreamSummary, maxRows: number): void {
     if (!this.#widths) this.#header();
     const n = this.#rows;
-    const cut = summary.truncated ? (summary.truncated_by === 'max_bytes' ? ', cut at the most bytes a result may take' : `, truncated at ${maxRows}: give --max-rows N for more`) : '';
+    const cut = summary.truncated
+      ? summary.truncated_by === 'max_bytes'
+        ? ', cut at the most bytes a result may take'
+        : `, truncated at ${maxRows}: give --max-rows N for more`
+      : '';
     this.out.put(`(${n} row${n === 1 ? '' : 's'}${cut})\n`);
   }
   #header(): void {
-    const widths = this.#columns.map((c, i) => Math.min(MAX_WIDTH, this.#held.reduce((w, r) => Math.max(w, r[i]!.length), c.length)));
+    const widths = this.#columns.map((c, i) =>
+      Math.min(
+        MAX_WIDTH,
+        this.#held.reduce((w, r) => Math.max(w, r[i]!.length), c.length),
+      ),
+    );
     this.#widths = widths;
     this.out.put(`${this.#line(this.#columns)}\n${widths.map((w) => '-'.repeat(w)).join('-+-')}\n`);
     for (const r of this.#held) this.out.put(`${this.#line(r)}\n`);
@@ -167,6 +190,8 @@ class TablePrinter implements Printer {
   #line(cells: string[]): string {
     const widths = this.#widths!;
     // A later row's wider cell overflows its column rather than lose digits; only past MAX_WIDTH is it cut.
-    return cells.map((c, i) => (c.length > MAX_WIDTH ? `${c.slice(0, MAX_WIDTH - 3)}...` : c).padEnd(widths[i]!)).join(' | ');
+    return cells
+      .map((c, i) => (c.length > MAX_WIDTH ? `${c.slice(0, MAX_WIDTH - 3)}...` : c).padEnd(widths[i]!))
+      .join(' | ');
   }
 }

@@ -11,7 +11,7 @@ const POLL_MS = 100;
 
 export const command: Command = {
   name: 'reload',
-  summary: 'Reload the running daemon\'s config and wait for the outcome (systemd\'s ExecReload)',
+  summary: "Reload the running daemon's config and wait for the outcome (systemd's ExecReload)",
   help: `Usage: auraison-edge reload [--config FILE] [--pid PID] [--timeout S] [--json]
 
 Sends SIGHUP to the daemon that uses the config's data dir and waits until it has applied or rejected the
@@ -31,11 +31,18 @@ Exit codes: 0 the reload applied, 1 it was rejected, no daemon runs, or no outco
 daemon ignores SIGHUP while it stops, and when it runs the embedded default config), 2 bad usage.
 `,
   async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { config: { type: 'string' }, pid: { type: 'string' }, timeout: { type: 'string' }, json: { type: 'boolean' } });
+    const { values } = parseCommandArgs(argv, {
+      config: { type: 'string' },
+      pid: { type: 'string' },
+      timeout: { type: 'string' },
+      json: { type: 'boolean' },
+    });
     const pidArg = values.pid === undefined ? undefined : Number(values.pid);
-    if (pidArg !== undefined && !(Number.isInteger(pidArg) && pidArg > 0)) throw new UsageError(`--pid: expected a process id (an integer > 0), got ${JSON.stringify(values.pid)}`);
+    if (pidArg !== undefined && !(Number.isInteger(pidArg) && pidArg > 0))
+      throw new UsageError(`--pid: expected a process id (an integer > 0), got ${JSON.stringify(values.pid)}`);
     const timeoutS = values.timeout === undefined ? DEFAULT_TIMEOUT_S : Number(values.timeout);
-    if (!(Number.isFinite(timeoutS) && timeoutS > 0)) throw new UsageError(`--timeout: expected seconds > 0, got ${JSON.stringify(values.timeout)}`);
+    if (!(Number.isFinite(timeoutS) && timeoutS > 0))
+      throw new UsageError(`--timeout: expected seconds > 0, got ${JSON.stringify(values.timeout)}`);
     // The file may be invalid (that is what a reload finds out): its data_dir is still used when it is valid.
     let resolved: ReturnType<typeof resolveClientConfig>;
     try {
@@ -44,7 +51,9 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
       // Not even its data_dir can be read (a YAML syntax error): the daemon, told anyway, rejects the file too.
       if (pidArg === undefined || !(error instanceof ConfigError)) throw error;
       if (!signal(pidArg, io)) return 1;
-      io.stderr(`reload REJECTED, the running config stays: ${error.message.replaceAll('\n', '; ')} (sent SIGHUP to pid ${pidArg}, which rejects it too; fix the file and reload again)\n`);
+      io.stderr(
+        `reload REJECTED, the running config stays: ${error.message.replaceAll('\n', '; ')} (sent SIGHUP to pid ${pidArg}, which rejects it too; fix the file and reload again)\n`,
+      );
       return 1;
     }
     const { config, warning } = resolved;
@@ -54,7 +63,9 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
     const before = readStatusFile(dataDir);
     const pid = pidArg ?? (before?.state === 'running' ? before.pid : undefined);
     if (pid === undefined || !alive(pid)) {
-      io.stderr(`auraison-edge reload: no daemon is running with data dir ${dataDir}${pid !== undefined ? ` (pid ${pid} is gone)` : ''}; nothing was reloaded\n`);
+      io.stderr(
+        `auraison-edge reload: no daemon is running with data dir ${dataDir}${pid !== undefined ? ` (pid ${pid} is gone)` : ''}; nothing was reloaded\n`,
+      );
       return 1;
     }
     const ours = before?.state === 'running' && before.pid === pid;
@@ -62,7 +73,9 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
     if (!signal(pid, io)) return 1;
     if (!ours) {
       // A data_dir the file changes takes effect only at the daemon's restart: its outcome is in the old dir.
-      io.stderr(`auraison-edge reload: sent SIGHUP to pid ${pid}, but ${dataDir}/run/status.json is not that daemon's, so its outcome can't be read here (did the file change data_dir? that takes effect when the daemon restarts). See its log, or \`auraison-edge status\` with its old config\n`);
+      io.stderr(
+        `auraison-edge reload: sent SIGHUP to pid ${pid}, but ${dataDir}/run/status.json is not that daemon's, so its outcome can't be read here (did the file change data_dir? that takes effect when the daemon restarts). See its log, or \`auraison-edge status\` with its old config\n`,
+      );
       return 0;
     }
 
@@ -75,7 +88,13 @@ daemon ignores SIGHUP while it stops, and when it runs the embedded default conf
  * Waits for the daemon's status file to say how its reload went; undefined (said) when the daemon ended,
  * stopped instead, or said nothing within `timeoutS`.
  */
-async function reloadOutcome(dataDir: string, pid: number, baseline: number, timeoutS: number, io: CommandIO): Promise<NonNullable<StatusFile['last_reload']> | undefined> {
+async function reloadOutcome(
+  dataDir: string,
+  pid: number,
+  baseline: number,
+  timeoutS: number,
+  io: CommandIO,
+): Promise<NonNullable<StatusFile['last_reload']> | undefined> {
   const deadline = performance.now() + timeoutS * 1000;
   for (;;) {
     await new Promise((r) => setTimeout(r, POLL_MS));
@@ -86,7 +105,9 @@ async function reloadOutcome(dataDir: string, pid: number, baseline: number, tim
       return undefined;
     }
     if (now?.pid === pid && now.state === 'stopped') {
-      io.stderr(`auraison-edge reload: the daemon (pid ${pid}) stopped instead: a reload after a stop signal is ignored\n`);
+      io.stderr(
+        `auraison-edge reload: the daemon (pid ${pid}) stopped instead: a reload after a stop signal is ignored\n`,
+      );
       return undefined;
     }
     if (performance.now() > deadline) {
@@ -105,20 +126,33 @@ function signal(target: number, io: CommandIO): boolean {
     process.kill(target, 'SIGHUP');
     return true;
   } catch (error) {
-    io.stderr(`auraison-edge reload: cannot signal pid ${target}: ${(error as Error).message} (run it as the daemon's user, or with sudo)\n`);
+    io.stderr(
+      `auraison-edge reload: cannot signal pid ${target}: ${(error as Error).message} (run it as the daemon's user, or with sudo)\n`,
+    );
     return false;
   }
 }
 
 /** Says how the reload went (applied, and what restarted; or rejected, and why); its exit code. */
-function report(outcome: NonNullable<StatusFile['last_reload']>, daemonPid: number, json: boolean, io: CommandIO): number {
+function report(
+  outcome: NonNullable<StatusFile['last_reload']>,
+  daemonPid: number,
+  json: boolean,
+  io: CommandIO,
+): number {
   if (json) io.stdout(`${JSON.stringify({ pid: daemonPid, outcome })}\n`);
   else if (outcome.ok) {
-    const restarted = outcome.restarted.length > 0 ? `restarted: ${outcome.restarted.join(', ')}` : 'no component restarted';
-    const pending = outcome.pending_restart.length > 0 ? `; waiting for a restart of the daemon: ${outcome.pending_restart.join(', ')}` : '';
+    const restarted =
+      outcome.restarted.length > 0 ? `restarted: ${outcome.restarted.join(', ')}` : 'no component restarted';
+    const pending =
+      outcome.pending_restart.length > 0
+        ? `; waiting for a restart of the daemon: ${outcome.pending_restart.join(', ')}`
+        : '';
     io.stdout(`reload applied (${outcome.file ?? 'config'}): ${restarted}${pending}\n`);
   } else {
-    io.stderr(`reload REJECTED, the running config stays: ${(outcome.error ?? 'unknown error').replaceAll('\n', '; ')}${outcome.hint ? ` (${outcome.hint})` : ''}\n`);
+    io.stderr(
+      `reload REJECTED, the running config stays: ${(outcome.error ?? 'unknown error').replaceAll('\n', '; ')}${outcome.hint ? ` (${outcome.hint})` : ''}\n`,
+    );
   }
   return outcome.ok ? 0 : 1;
 }

@@ -66,7 +66,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
   const systemd = new SystemdNotifier({ env: io.env, log });
   if (systemd.enabled) daemon.reportHealth('systemd', () => systemd.health());
   // A peer's fault must never take the daemon down: log what escaped and keep running.
-  const onUnhandled = (error: unknown): void => log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
+  const onUnhandled = (error: unknown): void =>
+    log.error({ err: error instanceof Error ? error.stack : String(error) }, 'unhandled error (daemon keeps running)');
   process.on('unhandledRejection', onUnhandled);
   process.on('uncaughtException', onUnhandled);
 
@@ -112,7 +113,8 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
         let status = 'running';
         try {
           const outcome = await daemon.reloadFile(io.env);
-          if (outcome && !outcome.ok) status = `running; config reload rejected, the running config stays: ${outcome.error?.split('\n')[0] ?? ''}`;
+          if (outcome && !outcome.ok)
+            status = `running; config reload rejected, the running config stays: ${outcome.error?.split('\n')[0] ?? ''}`;
         } finally {
           // Always after RELOADING=1, also when the reload was refused or failed: until READY=1 systemd
           // holds the unit in "reloading" (and under Type=notify-reload, `systemctl reload` waits).
@@ -144,7 +146,9 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     if (stopping) return await stopped; // a stop signal while READY was being sent
     systemd.startWatchdog(() => {
       const stalled = Object.entries(daemon.status().components).filter(([, h]) => h.alive === false);
-      return stalled.length === 0 ? { ok: true } : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
+      return stalled.length === 0
+        ? { ok: true }
+        : { ok: false, reason: stalled.map(([n, h]) => `${n}: ${h.reason ?? 'stalled'}`).join('; ') };
     });
     running = true;
     resolveStarted(true);

@@ -45,14 +45,23 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
       argv,
-      { config: { type: 'string' }, json: { type: 'boolean' }, status: { type: 'string' }, limit: { type: 'string' }, url: { type: 'string' }, token: { type: 'string' } },
+      {
+        config: { type: 'string' },
+        json: { type: 'boolean' },
+        status: { type: 'string' },
+        limit: { type: 'string' },
+        url: { type: 'string' },
+        token: { type: 'string' },
+      },
       { max: 3, names: 'list | show ID | diff A B' },
     );
     const [sub = 'list', ...ids] = positionals;
     const want = { list: 0, show: 1, diff: 2 }[sub];
     if (want === undefined) throw new UsageError(`unknown subcommand ${JSON.stringify(sub)} (list, show, diff)`);
-    if (ids.length !== want) throw new UsageError(`runs ${sub} takes ${want === 0 ? 'no run id' : want === 1 ? 'one run id' : 'two run ids'}`);
-    if (values.status !== undefined && !STATUSES.includes(values.status)) throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`);
+    if (ids.length !== want)
+      throw new UsageError(`runs ${sub} takes ${want === 0 ? 'no run id' : want === 1 ? 'one run id' : 'two run ids'}`);
+    if (values.status !== undefined && !STATUSES.includes(values.status))
+      throw new UsageError(`--status: expected one of ${STATUSES.join(', ')}, got ${JSON.stringify(values.status)}`);
     const limit = numberOption('limit', values.limit, { min: 1, integer: true }) ?? 50;
     const { config, warning } = resolveClientConfig(values.config, io.env);
     if (warning) io.stderr(warning);
@@ -61,7 +70,14 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
     // What a model or a tool said reaches the operator's terminal: its control characters (ESC sequences that
     // clear the screen or write the clipboard, a \r that hides what came before) are shown as escapes.
     const out = (value: unknown, text: string) =>
-      io.stdout(values.json ? `${JSON.stringify(value)}\n` : text.split('\n').map((l) => printable(l)).join('\n'));
+      io.stdout(
+        values.json
+          ? `${JSON.stringify(value)}\n`
+          : text
+              .split('\n')
+              .map((l) => printable(l))
+              .join('\n'),
+      );
     if (sub === 'list') {
       const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
       const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
@@ -71,7 +87,16 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
           const query = new URLSearchParams({ limit: String(limit) });
           if (values.status) query.set('status', values.status);
           const { runs } = await new ApiClient(target, { timeoutMs: 2000 }).get<{ runs: RunState[] }>(`/runs?${query}`);
-          out({ source: 'api', runs }, runs.length ? runsTable(runs, runs.map((r) => r.tree_ref), runs) : 'no runs\n');
+          out(
+            { source: 'api', runs },
+            runs.length
+              ? runsTable(
+                  runs,
+                  runs.map((r) => r.tree_ref),
+                  runs,
+                )
+              : 'no runs\n',
+          );
           return 0;
         } catch (error) {
           if (values.url) throw error;
@@ -99,7 +124,11 @@ Exit codes: 0 ok, 1 no such run or no journal, 2 bad usage.
         // the list.
         const skipped = [...store.warnings];
         if (!values.json && skipped.length > 0) io.stderr(skippedText(skipped));
-        const table = runsTable(runs, intents, [...store.all()].map((r) => r.run));
+        const table = runsTable(
+          runs,
+          intents,
+          [...store.all()].map((r) => r.run),
+        );
         out({ source: 'journal', runs, skipped, unreadable: notes }, runs.length ? table : `no runs in ${dir}\n`);
         return 0;
       }
@@ -122,7 +151,8 @@ const SKIPPED_SHOWN = 10;
 /** What `runs` says on stderr of the journal records it skipped: how many, and why (the first ten; --json has all). */
 function skippedText(skipped: readonly string[]): string {
   const shown = skipped.slice(0, SKIPPED_SHOWN).map((w) => `  ${w}\n`);
-  const more = skipped.length > SKIPPED_SHOWN ? `  and ${skipped.length - SKIPPED_SHOWN} more (--json lists them all)\n` : '';
+  const more =
+    skipped.length > SKIPPED_SHOWN ? `  and ${skipped.length - SKIPPED_SHOWN} more (--json lists them all)\n` : '';
   return `auraison-edge runs: ${skipped.length} journal record(s) skipped, each for the reason below; the list goes on without them (\`auraison-edge runs show ID\` replays a run with its odd records):\n${shown.join('')}${more}`;
 }
 
@@ -136,7 +166,10 @@ function runsTable(runs: readonly RunState[], intents: readonly string[], known:
   const header = ['ID', 'STATUS', 'INTENT', 'REASON'];
   const widths = header.map((h, c) => Math.max(h.length, ...rows.map((row) => row[c]!.length)));
   const line = (cells: string[]) =>
-    cells.map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c]!) : cell)).join('  ').trimEnd();
+    cells
+      .map((cell, c) => (c < cells.length - 1 ? cell.padEnd(widths[c]!) : cell))
+      .join('  ')
+      .trimEnd();
   return `${[header, ...rows].map(line).join('\n')}\n`;
 }
 

@@ -90,16 +90,24 @@ stop), 2 bad usage.
     const seed = seedOption('seed', values.seed);
     const mazeSeed = seedOption('maze-seed', values['maze-seed']);
     const driver = values.driver;
-    if (driver !== 'nav' && driver !== 'policy') throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
-    const duration = numberOption('duration', values.duration, { min: 0, exclusiveMin: true }) ?? (driver === 'nav' ? 300 : 30);
+    if (driver !== 'nav' && driver !== 'policy')
+      throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
+    const duration =
+      numberOption('duration', values.duration, { min: 0, exclusiveMin: true }) ?? (driver === 'nav' ? 300 : 30);
     const speed = numberOption('speed', values.speed, { min: MIN_SIM_SPEED });
-    if (driver === 'policy' && values.goal !== undefined) throw new UsageError('--goal is for --driver nav: the policy avoids obstacles, it does not go to goals');
+    if (driver === 'policy' && values.goal !== undefined)
+      throw new UsageError('--goal is for --driver nav: the policy avoids obstacles, it does not go to goals');
     if (driver === 'policy' && speed !== undefined && speed > 4) {
-      throw new UsageError(`--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`);
+      throw new UsageError(
+        `--speed ${speed} is too fast for --driver policy: its control loop runs on the wall clock (use at most 4)`,
+      );
     }
     const goalArg = parseGoal(values.goal);
     const logLevel = LOG_LEVELS.find((l) => l === values['log-level']);
-    if (!logLevel) throw new UsageError(`--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`);
+    if (!logLevel)
+      throw new UsageError(
+        `--log-level: expected one of ${LOG_LEVELS.join(', ')}, got ${JSON.stringify(values['log-level'])}`,
+      );
 
     const { config, file } = resolveConfig(values.config, io.env);
     // sim prints its own summary: a config's log.level (info in edge.example.yaml) would bury it in JSON lines.
@@ -192,7 +200,13 @@ function busSummary(status: DaemonStatus) {
   };
 }
 
-async function wander(config: EdgeConfig, file: string | undefined, duration: number, json: boolean, io: CommandIO): Promise<number> {
+async function wander(
+  config: EdgeConfig,
+  file: string | undefined,
+  duration: number,
+  json: boolean,
+  io: CommandIO,
+): Promise<number> {
   const { createPolicyDriver, histogramPercentile } = await (await import('../../components/index.ts')).loadLeRobot();
   const { daemon, sim, log } = await startSim(config, file, io);
   const speed = config.sim.speed;
@@ -204,26 +218,32 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   // ends the drive, rather than find nothing held, latch, and leave a loop that drives to the next hold.
   const hold = holdRobot(daemon, abort.signal);
   // /scan comes at 5 Hz of sim time; the loop runs on the wall clock, so it scales with the speed.
-  const driver = await createPolicyDriver({ bus: daemon.bus, definitions: daemon.definitions, log }, { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed }).catch(
-    async (error: unknown) => {
-      // A driver that cannot start (its model or worker thread) must not leave the daemon running with
-      // SIGINT and SIGTERM taken: the process would never end.
-      process.off('SIGINT', onSignal);
-      process.off('SIGTERM', onSignal);
-      hold.release();
-      await daemon.stop();
-      throw error;
-    },
-  );
+  const driver = await createPolicyDriver(
+    { bus: daemon.bus, definitions: daemon.definitions, log },
+    { rateHz: 10 * speed, maxObservationAgeMs: 500 / speed },
+  ).catch(async (error: unknown) => {
+    // A driver that cannot start (its model or worker thread) must not leave the daemon running with
+    // SIGINT and SIGTERM taken: the process would never end.
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+    hold.release();
+    await daemon.stop();
+    throw error;
+  });
   // In the stop's own tick, before its zero Twist: the loop publishes nothing but its safe action from then on.
   const onHoldAbort = () => void driver.stop();
   if (hold.signal.aborted) onHoldAbort();
   else hold.signal.addEventListener('abort', onHoldAbort, { once: true });
   sim.unpause();
-  if (!json) io.stdout(`driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n${watchHints(daemon)}`);
+  if (!json)
+    io.stdout(
+      `driving with the ONNX obstacle-avoidance policy for ${duration} s of sim time (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${speed}x)\n${watchHints(daemon)}`,
+    );
   // The loop's worker takes a moment to start: the drive lasts `duration` from when the policy is in charge.
   const startedAt = sim.time;
-  const aborted = hold.signal.aborted ? Promise.resolve() : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
+  const aborted = hold.signal.aborted
+    ? Promise.resolve()
+    : new Promise((resolve) => hold.signal.addEventListener('abort', resolve));
   await Promise.race([sim.until(startedAt + duration), aborted]);
   process.off('SIGINT', onSignal);
   process.off('SIGTERM', onSignal);
@@ -266,7 +286,14 @@ async function wander(config: EdgeConfig, file: string | undefined, duration: nu
   return ok ? 0 : 1;
 }
 
-async function drive(config: EdgeConfig, file: string | undefined, goalArg: GoalArg, duration: number, json: boolean, io: CommandIO): Promise<number> {
+async function drive(
+  config: EdgeConfig,
+  file: string | undefined,
+  goalArg: GoalArg,
+  duration: number,
+  json: boolean,
+  io: CommandIO,
+): Promise<number> {
   const { MessageCodec } = await import('../../bus/index.ts');
   const { Navigator } = await import('../../navigation/index.ts');
   const { daemon, sim } = await startSim(config, file, io);
@@ -284,7 +311,11 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
   }
 
   // The sim's speed tells the navigator's wall-clock watchdogs how slowly robot time may pass.
-  const navigator = new Navigator({ bus: daemon.bus, codec: new MessageCodec(daemon.definitions), timeScale: config.sim.speed });
+  const navigator = new Navigator({
+    bus: daemon.bus,
+    codec: new MessageCodec(daemon.definitions),
+    timeScale: config.sim.speed,
+  });
   navigator.start();
   sim.unpause();
   const abort = new AbortController();
@@ -295,10 +326,14 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
     ? undefined
     : setInterval(() => {
         const p = sim.world.pose();
-        io.stdout(`  t=${sim.time.toFixed(1).padStart(6)} s  pose (${p.x.toFixed(2)}, ${p.y.toFixed(2)})  travelled ${sim.world.distance.toFixed(1)} m\n`);
+        io.stdout(
+          `  t=${sim.time.toFixed(1).padStart(6)} s  pose (${p.x.toFixed(2)}, ${p.y.toFixed(2)})  travelled ${sim.world.distance.toFixed(1)} m\n`,
+        );
       }, 2000);
   if (!json) {
-    io.stdout(`driving to (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)}) in the turtlebot-maze (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${config.sim.speed}x)\n`);
+    io.stdout(
+      `driving to (${goal.x.toFixed(2)}, ${goal.y.toFixed(2)}) in the turtlebot-maze (maze ${config.sim.maze_seed}, seed ${config.sim.seed}, speed ${config.sim.speed}x)\n`,
+    );
     io.stdout(watchHints(daemon));
   }
 
@@ -330,9 +365,13 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
   else {
     io.stdout(
       [
-        result.reached ? `reached the goal in ${summary.time_s} s (sim time)` : `did not reach the goal: ${result.message}`,
+        result.reached
+          ? `reached the goal in ${summary.time_s} s (sim time)`
+          : `did not reach the goal: ${result.message}`,
         `  distance ${summary.distance_m} m, collisions ${summary.collisions}, dropped messages ${summary.dropped}`,
-        `  messages: ${Object.entries(summary.messages).map(([t, n]) => `${t} ${n}`).join(', ')}`,
+        `  messages: ${Object.entries(summary.messages)
+          .map(([t, n]) => `${t} ${n}`)
+          .join(', ')}`,
         ...recordingLines(bags, daemon.config, io.cwd),
         '',
       ].join('\n'),
@@ -346,14 +385,21 @@ async function drive(config: EdgeConfig, file: string | undefined, goalArg: Goal
  * stop aborts the returned signal in its own tick (before its zero Twist), and a run's navigate_to or
  * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
  */
-function holdRobot(daemon: { components: ReadonlyMap<string, unknown>; dataDir: string }, signal: AbortSignal): { signal: AbortSignal; release: () => void } {
+function holdRobot(
+  daemon: { components: ReadonlyMap<string, unknown>; dataDir: string },
+  signal: AbortSignal,
+): { signal: AbortSignal; release: () => void } {
   const agent = daemon.components.get('agent');
   if (agentPart.isMotionHolder(agent)) return agent.holdMotion('sim drive', signal);
   // No agent: the operator's stop (POST /stop, which then stops the robot itself) ends the drive all the same.
   const controller = new AbortController();
   const onParent = () => controller.abort(signal.reason);
   signal.addEventListener('abort', onParent, { once: true });
-  const off = safetyPart.onStopWithoutAgent(daemon.dataDir, (order) => controller.abort(new agentPart.MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order)));
+  const off = safetyPart.onStopWithoutAgent(daemon.dataDir, (order) =>
+    controller.abort(
+      new agentPart.MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order),
+    ),
+  );
   return {
     signal: controller.signal,
     release: () => {
@@ -374,7 +420,9 @@ function recordingLines(bags: string[], config: EdgeConfig, cwd: string): string
   if (bags.length === 0) return [];
   const shown = bags.map((b) => (b.startsWith(`${cwd}/`) ? b.slice(cwd.length + 1) : b));
   const tries = [
-    ...(config.lakehouse.enabled ? [`auraison-edge query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`] : []),
+    ...(config.lakehouse.enabled
+      ? [`auraison-edge query 'SELECT count(*), max("pose.pose.position.x") FROM "/odom"'`]
+      : []),
     `auraison-edge bag info ${shown[shown.length - 1]}`,
   ];
   return [

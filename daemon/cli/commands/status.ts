@@ -16,7 +16,7 @@ type ApiStatus = DaemonStatus & { readiness?: Readiness };
 
 export const command: Command = {
   name: 'status',
-  summary: 'Show the running daemon\'s status: components, readiness, topics, drops',
+  summary: "Show the running daemon's status: components, readiness, topics, drops",
   help: `Usage: auraison-edge status [--config FILE] [--json] [--url URL] [--token TOKEN]
 
 Shows the status of the daemon that uses the config's data dir: its components and their health, its
@@ -35,7 +35,12 @@ Options:
 Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale), 2 bad usage.
 `,
   async run(argv, io) {
-    const { values } = parseCommandArgs(argv, { config: { type: 'string' }, json: { type: 'boolean' }, url: { type: 'string' }, token: { type: 'string' } });
+    const { values } = parseCommandArgs(argv, {
+      config: { type: 'string' },
+      json: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
+    });
     const { config, warning } = resolveClientConfig(values.config, io.env);
     if (warning) io.stderr(warning);
     const dataDir = resolveDataDir(config, io.cwd);
@@ -49,7 +54,10 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
         const status = await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status');
         // Another daemon may hold the configured port: only our data dir's daemon counts.
         if (status.data_dir === dataDir || values.url) {
-          if (values.json) io.stdout(`${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: dataDir, status })}\n`);
+          if (values.json)
+            io.stdout(
+              `${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: dataDir, status })}\n`,
+            );
           else io.stdout(formatStatus(status, `api ${target.url}`));
           return 0;
         }
@@ -66,7 +74,9 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     const gone = status !== undefined && status.state === 'running' && !alive(status.pid);
     const running = status !== undefined && status.state === 'running' && ageMs < STALE_MS && !gone;
     if (values.json) {
-      io.stdout(`${JSON.stringify({ running, source: status ? 'file' : null, data_dir: dataDir, ...(apiNote ? { api: apiNote } : {}), status: status ?? null })}\n`);
+      io.stdout(
+        `${JSON.stringify({ running, source: status ? 'file' : null, data_dir: dataDir, ...(apiNote ? { api: apiNote } : {}), status: status ?? null })}\n`,
+      );
       return running ? 0 : 1;
     }
     if (!status) {
@@ -77,7 +87,11 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     }
     if (!running) {
       const why =
-        status.state === 'stopped' ? `stopped at ${status.written_at}` : gone ? `pid ${status.pid} is gone (it ended without stopping: killed or crashed)` : `no update since ${status.written_at} (the process is gone or hung)`;
+        status.state === 'stopped'
+          ? `stopped at ${status.written_at}`
+          : gone
+            ? `pid ${status.pid} is gone (it ended without stopping: killed or crashed)`
+            : `no update since ${status.written_at} (the process is gone or hung)`;
       io.stdout(`not running: ${why}\n`);
       return 1;
     }
@@ -89,10 +103,15 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
 export function formatStatus(s: ApiStatus, source: string): string {
   // Columns as wide as their longest entry, so a long topic or type name does not push the rest out of line.
   const width = (values: string[], min: number) => Math.max(min, ...values.map((v) => v.length));
-  const lines = [`robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`, `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`, `from ${source}`];
+  const lines = [
+    `robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`,
+    `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`,
+    `from ${source}`,
+  ];
   const reload = s.last_reload; // absent from an older daemon's status
   if (reload) {
-    const pending = reload.pending_restart.length > 0 ? `; waiting for a restart: ${reload.pending_restart.join(', ')}` : '';
+    const pending =
+      reload.pending_restart.length > 0 ? `; waiting for a restart: ${reload.pending_restart.join(', ')}` : '';
     lines.push(
       reload.ok
         ? `last reload ${reload.at}: applied${reload.restarted.length > 0 ? `, restarted ${reload.restarted.join(', ')}` : ''}${pending}`
@@ -101,22 +120,47 @@ export function formatStatus(s: ApiStatus, source: string): string {
   }
   // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
   // The stop component shows it with or without an agent; a daemon from before it, through the agent.
-  const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as { by?: string; since?: string; reason?: string | null } | null | undefined;
+  const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as
+    { by?: string; since?: string; reason?: string | null } | null | undefined;
   // `by` and `reason` are whatever the stop's sender wrote: a newline in them must not forge a line.
-  if (latch) lines.push(`ROBOT STOPPED: latched by ${printable(String(latch.by))} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; nothing moves it until \`auraison-edge stop --release\``);
+  if (latch)
+    lines.push(
+      `ROBOT STOPPED: latched by ${printable(String(latch.by))} at ${latch.since}${latch.reason ? ` (${printable(latch.reason)})` : ''}; nothing moves it until \`auraison-edge stop --release\``,
+    );
   if (s.readiness) {
-    const cw = width(s.readiness.checks.map((c) => c.name), 24);
+    const cw = width(
+      s.readiness.checks.map((c) => c.name),
+      24,
+    );
     lines.push('', `readiness: ${s.readiness.ready ? 'ready' : 'NOT READY'}`);
-    for (const c of s.readiness.checks) lines.push(`  ${c.name.padEnd(cw)} ${c.status.padEnd(5)} ${c.reason}${c.informational ? ' (informational)' : ''}`);
+    for (const c of s.readiness.checks)
+      lines.push(
+        `  ${c.name.padEnd(cw)} ${c.status.padEnd(5)} ${c.reason}${c.informational ? ' (informational)' : ''}`,
+      );
   }
   const nw = width(Object.keys(s.components), 16);
   lines.push('', 'components:');
   // Where a server listens (api, foxglove): with port 0 it is picked at start, and this is where to look.
-  const at = (h: { details?: Record<string, unknown> }) => (typeof h.details?.url === 'string' ? ` at ${h.details.url}` : '');
-  for (const [name, h] of Object.entries(s.components)) lines.push(`  ${name.padEnd(nw)} ${h.state}${at(h)}${h.reason ? `: ${h.reason}` : ''}`);
-  const tw = width(s.topics.map((t) => t.topic), 24);
-  const yw = width(s.topics.map((t) => t.type), 32);
-  lines.push('', 'topics:', `  ${'topic'.padEnd(tw)} ${'type'.padEnd(yw)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`);
-  for (const t of s.topics) lines.push(`  ${t.topic.padEnd(tw)} ${t.type.padEnd(yw)} ${String(t.count).padStart(9)} ${t.rate_hz.toFixed(1).padStart(8)} ${String(t.drops).padStart(7)}`);
+  const at = (h: { details?: Record<string, unknown> }) =>
+    typeof h.details?.url === 'string' ? ` at ${h.details.url}` : '';
+  for (const [name, h] of Object.entries(s.components))
+    lines.push(`  ${name.padEnd(nw)} ${h.state}${at(h)}${h.reason ? `: ${h.reason}` : ''}`);
+  const tw = width(
+    s.topics.map((t) => t.topic),
+    24,
+  );
+  const yw = width(
+    s.topics.map((t) => t.type),
+    32,
+  );
+  lines.push(
+    '',
+    'topics:',
+    `  ${'topic'.padEnd(tw)} ${'type'.padEnd(yw)} ${'count'.padStart(9)} ${'rate Hz'.padStart(8)} ${'drops'.padStart(7)}`,
+  );
+  for (const t of s.topics)
+    lines.push(
+      `  ${t.topic.padEnd(tw)} ${t.type.padEnd(yw)} ${String(t.count).padStart(9)} ${t.rate_hz.toFixed(1).padStart(8)} ${String(t.drops).padStart(7)}`,
+    );
   return `${lines.join('\n')}\n`;
 }

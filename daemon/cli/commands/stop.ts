@@ -8,7 +8,8 @@ import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
 
 export const command: Command = {
   name: 'stop',
-  summary: "Stop the robot now: abort the agent's motion, send zero velocity, cancel every run; --release lets it move again",
+  summary:
+    "Stop the robot now: abort the agent's motion, send zero velocity, cancel every run; --release lets it move again",
   help: `Usage: auraison-edge stop [--by NAME] [--reason TEXT] [options]
        auraison-edge stop --release [--by NAME] [options]
 
@@ -52,16 +53,20 @@ command: use its hardware e-stop), 2 bad usage. --release: 0 released (or none w
 latch could not be released (it holds: the message says why).
 `,
   async run(argv, io) {
-    const { values } = parseCommandArgs(
-      argv,
-      { by: { type: 'string' }, reason: { type: 'string' }, release: { type: 'boolean' }, ...API_CLIENT_OPTIONS },
-    );
+    const { values } = parseCommandArgs(argv, {
+      by: { type: 'string' },
+      reason: { type: 'string' },
+      release: { type: 'boolean' },
+      ...API_CLIENT_OPTIONS,
+    });
     // $USER is only a default: one a service environment leaves empty (or one too long) must not keep the
     // robot from being stopped.
     const user = io.env.USER;
     const by = values.by ?? (user && user.length <= 128 ? user : 'cli');
-    if (by.length === 0 || by.length > 128) throw new UsageError(`--by: expected 1 to 128 characters, got ${by.length}`);
-    if (values.reason !== undefined && values.reason.length > 1024) throw new UsageError(`--reason: at most 1024 characters, got ${values.reason.length}`);
+    if (by.length === 0 || by.length > 128)
+      throw new UsageError(`--by: expected 1 to 128 characters, got ${by.length}`);
+    if (values.reason !== undefined && values.reason.length > 1024)
+      throw new UsageError(`--reason: at most 1024 characters, got ${values.reason.length}`);
     if (values.release) {
       if (values.reason !== undefined) throw new UsageError('--reason is for a stop, not --release');
       return release(by, values, io);
@@ -69,7 +74,10 @@ latch could not be released (it holds: the message says why).
     const api = await daemonApi('stop', values, io, { notDone: 'the robot was NOT stopped: ' });
     if (!api) return 1;
     try {
-      const outcome = await api.client.post<RobotStopOutcome>('/stop', { by, ...(values.reason !== undefined ? { reason: values.reason } : {}) });
+      const outcome = await api.client.post<RobotStopOutcome>('/stop', {
+        by,
+        ...(values.reason !== undefined ? { reason: values.reason } : {}),
+      });
       io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : stopText(outcome));
       return 0;
     } catch (error) {
@@ -84,9 +92,17 @@ function stopText(o: RobotStopOutcome): string {
   const lines = [`stopped: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}`];
   const short = shortIds(o.cancelled); // the form `runs list` shows and `runs show` takes
   const cancelled = o.cancelled.map((id) => short.get(id)).join(', ');
-  lines.push(o.cancelled.length === 0 ? 'no run was active' : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${cancelled}`);
-  if (o.journal_error) lines.push(`warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`);
-  if (o.latched) lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
+  lines.push(
+    o.cancelled.length === 0
+      ? 'no run was active'
+      : `cancelled ${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'}: ${cancelled}`,
+  );
+  if (o.journal_error)
+    lines.push(
+      `warning: the robot is stopped and the runs are ended, but their cancels are not all journaled: ${o.journal_error}`,
+    );
+  if (o.latched)
+    lines.push('latched: nothing the daemon governs moves the robot until released (`auraison-edge stop --release`)');
   if (o.latched?.error) lines.push(`warning: ${o.latched.error}`);
   return `${lines.join('\n')}\n`;
 }
@@ -98,7 +114,11 @@ function stopText(o: RobotStopOutcome): string {
  * say, not run/daemon.json's (gone when the disk was full at its start, or naming a pid since reused); the
  * lock is held while the file is removed, so no daemon starts and reads it meanwhile.
  */
-async function release(by: string, values: { url?: string; token?: string; config?: string; json?: boolean }, io: CommandIO): Promise<number> {
+async function release(
+  by: string,
+  values: { url?: string; token?: string; config?: string; json?: boolean },
+  io: CommandIO,
+): Promise<number> {
   const { dataDir, target } = await clientTarget(values, io);
   const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/index.ts');
   let lock: DataDirLock | undefined;
@@ -115,8 +135,12 @@ async function release(by: string, values: { url?: string; token?: string; confi
     if (values.url || busy) {
       if (!target) {
         const owner = readOwner(dataDir);
-        const who = /is in use/.test(busy!.message) ? `a daemon${owner ? ` (pid ${owner.pid})` : ''} runs on ${dataDir}` : busy!.message;
-        io.stderr(`auraison-edge stop --release: the stop was NOT released: ${who} with no API to ask (api.enabled false or api.port 0), and holds its latch in memory; give --url, or stop the daemon and run this again\n`);
+        const who = /is in use/.test(busy!.message)
+          ? `a daemon${owner ? ` (pid ${owner.pid})` : ''} runs on ${dataDir}`
+          : busy!.message;
+        io.stderr(
+          `auraison-edge stop --release: the stop was NOT released: ${who} with no API to ask (api.enabled false or api.port 0), and holds its latch in memory; give --url, or stop the daemon and run this again\n`,
+        );
         return 1;
       }
       const api = await daemonApi('stop --release', values, io, { notDone: 'the stop was NOT released: ' });
@@ -138,7 +162,11 @@ async function release(by: string, values: { url?: string; token?: string; confi
       io.stderr(`auraison-edge stop --release: the stop was NOT released: ${(error as Error).message}\n`);
       return 1;
     }
-    io.stdout(values.json ? `${JSON.stringify({ released: removed !== undefined, latch: removed ?? null })}\n` : releaseText(removed, `no daemon runs with data dir ${dataDir}: removed its latch file`));
+    io.stdout(
+      values.json
+        ? `${JSON.stringify({ released: removed !== undefined, latch: removed ?? null })}\n`
+        : releaseText(removed, `no daemon runs with data dir ${dataDir}: removed its latch file`),
+    );
     return 0;
   } finally {
     lock?.release();

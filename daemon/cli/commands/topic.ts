@@ -119,7 +119,8 @@ const TARGET_OPTIONS = {
 
 export const command: Command = {
   name: 'topic',
-  summary: 'List, echo, measure, describe and publish on the running daemon\'s bus topics (as ros2 topic list|echo|hz|info|pub)',
+  summary:
+    "List, echo, measure, describe and publish on the running daemon's bus topics (as ros2 topic list|echo|hz|info|pub)",
   help: HELP,
   async run(argv, io) {
     const [sub, ...rest] = argv;
@@ -130,12 +131,21 @@ export const command: Command = {
     if (sub === 'pub') return pubCommand(rest, io);
     const guess = sub === undefined ? undefined : didYouMean(sub, SUBCOMMANDS);
     const expected = 'list, echo, hz, info or pub';
-    throw new UsageError(sub === undefined ? `missing subcommand: ${expected}` : `unknown subcommand "${sub}"${guess ? ` (did you mean "${guess}"?)` : ''}: expected ${expected}`);
+    throw new UsageError(
+      sub === undefined
+        ? `missing subcommand: ${expected}`
+        : `unknown subcommand "${sub}"${guess ? ` (did you mean "${guess}"?)` : ''}: expected ${expected}`,
+    );
   },
 };
 
 function targetOptions(values: { url?: string; token?: string; config?: string; 'connect-timeout'?: string }) {
-  const connectTimeoutS = numberOption('connect-timeout', values['connect-timeout'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 5;
+  const connectTimeoutS =
+    numberOption('connect-timeout', values['connect-timeout'], {
+      min: 0,
+      exclusiveMin: true,
+      max: MAX_TIMEOUT_OPTION_S,
+    }) ?? 5;
   return { url: values.url, token: values.token, config: values.config, connectTimeoutS };
 }
 
@@ -153,7 +163,8 @@ async function list(argv: string[], io: CommandIO): Promise<number> {
   if (values.verbose && !values.json) {
     session.conn.close();
     const status = session.target.status;
-    if (status === undefined) throw new UsageError('topic list -v reads the daemon\'s status, which a --url target does not give');
+    if (status === undefined)
+      throw new UsageError("topic list -v reads the daemon's status, which a --url target does not give");
     const { formatVerboseTopics } = await import('../topic-graph.ts');
     io.stdout(formatVerboseTopics(status));
     return 0;
@@ -163,12 +174,16 @@ async function list(argv: string[], io: CommandIO): Promise<number> {
   const advertised = new Set(channels.map((c) => c.topic));
   const hidden = (session.target.status?.topics ?? []).filter((t) => !advertised.has(t.topic));
   if (values.json) {
-    io.stdout(`${JSON.stringify({ url: session.conn.url, topics: channels.map((c) => ({ topic: c.topic, type: c.schemaName })), not_advertised: hidden.map((t) => ({ topic: t.topic, type: t.type })) })}\n`);
+    io.stdout(
+      `${JSON.stringify({ url: session.conn.url, topics: channels.map((c) => ({ topic: c.topic, type: c.schemaName })), not_advertised: hidden.map((t) => ({ topic: t.topic, type: t.type })) })}\n`,
+    );
     return 0;
   }
   io.stdout(channels.map((c) => `${c.topic}${values['show-types'] ? ` [${c.schemaName}]` : ''}\n`).join(''));
   if (hidden.length > 0) {
-    io.stderr(`not advertised by the Foxglove server (foxglove.topics leaves them out, or their type has no definition): ${hidden.map((t) => t.topic).join(', ')}\n`);
+    io.stderr(
+      `not advertised by the Foxglove server (foxglove.topics leaves them out, or their type has no definition): ${hidden.map((t) => t.topic).join(', ')}\n`,
+    );
   }
   return 0;
 }
@@ -192,15 +207,22 @@ async function echoCommand(argv: string[], io: CommandIO): Promise<number> {
     { min: 1, max: 1, names: 'TOPIC' },
   );
   const count = numberOption('count', values.count, { min: 1, integer: true });
-  if (values.once && count !== undefined && count !== 1) throw new UsageError(`--once prints one message; --count ${count} asks for ${count}: give one of them`);
+  if (values.once && count !== undefined && count !== 1)
+    throw new UsageError(`--once prints one message; --count ${count} asks for ${count}: give one of them`);
   const truncateLength = numberOption('truncate-length', values['truncate-length'], { min: 1, integer: true });
-  if (values['full-length'] && truncateLength !== undefined) throw new UsageError('--full-length prints arrays and strings whole; --truncate-length cuts them: give one of them');
+  if (values['full-length'] && truncateLength !== undefined)
+    throw new UsageError(
+      '--full-length prints arrays and strings whole; --truncate-length cuts them: give one of them',
+    );
   const timeoutS = numberOption('timeout', values.timeout, { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S });
   const topic = topicName(positionals[0]!);
   const target = targetOptions(values);
   const { parseFieldPath } = await import('../topic-field.ts');
   const steps = values.field === undefined ? undefined : parseFieldPath(values.field);
-  if (values.field !== undefined && !steps) throw new UsageError(`--field: expected a path of field names such as pose.pose.position or ranges[0], got ${JSON.stringify(values.field)}`);
+  if (values.field !== undefined && !steps)
+    throw new UsageError(
+      `--field: expected a path of field names such as pose.pose.position or ranges[0], got ${JSON.stringify(values.field)}`,
+    );
   const { openSession } = await import('../topic-session.ts');
   const { echo } = await import('../topic-echo.ts');
   const session = await openSession('echo', target, io);
@@ -236,7 +258,12 @@ function reopener(target: ReturnType<typeof targetOptions>, io: CommandIO) {
 async function hzCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { ...TARGET_OPTIONS, 'no-reconnect': { type: 'boolean' }, window: { type: 'string', short: 'w' }, duration: { type: 'string' } },
+    {
+      ...TARGET_OPTIONS,
+      'no-reconnect': { type: 'boolean' },
+      window: { type: 'string', short: 'w' },
+      duration: { type: 'string' },
+    },
     { min: 1, max: 1, names: 'TOPIC' },
   );
   const window = numberOption('window', values.window, { min: 1, integer: true }) ?? 10_000;
@@ -253,12 +280,23 @@ async function hzCommand(argv: string[], io: CommandIO): Promise<number> {
 async function infoCommand(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
-    { url: TARGET_OPTIONS.url, token: TARGET_OPTIONS.token, config: TARGET_OPTIONS.config, verbose: { type: 'boolean', short: 'v' }, json: { type: 'boolean' } },
+    {
+      url: TARGET_OPTIONS.url,
+      token: TARGET_OPTIONS.token,
+      config: TARGET_OPTIONS.config,
+      verbose: { type: 'boolean', short: 'v' },
+      json: { type: 'boolean' },
+    },
     { min: 1, max: 1, names: 'TOPIC' },
   );
   const topic = topicName(positionals[0]!);
   const { info } = await import('../topic-info.ts');
-  return info(topic, { url: values.url, token: values.token, config: values.config }, { verbose: values.verbose === true, json: values.json === true }, io);
+  return info(
+    topic,
+    { url: values.url, token: values.token, config: values.config },
+    { verbose: values.verbose === true, json: values.json === true },
+    io,
+  );
 }
 
 /** A message type as ROS 2 names it: pkg/msg/Name, or pkg/Name. */
@@ -280,14 +318,23 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
     { min: 2, max: 3, names: 'TOPIC TYPE [VALUES]' },
   );
   const times = numberOption('times', values.times, { min: 1, integer: true });
-  if (values.once && times !== undefined && times !== 1) throw new UsageError(`--once publishes one message; --times ${times} asks for ${times}: give one of them`);
+  if (values.once && times !== undefined && times !== 1)
+    throw new UsageError(`--once publishes one message; --times ${times} asks for ${times}: give one of them`);
   const rateHz = numberOption('rate', values.rate, { min: 0, exclusiveMin: true }) ?? 1;
   const keepAliveS = numberOption('keep-alive', values['keep-alive'], { min: 0 }) ?? 0;
   const printEvery = numberOption('print', values.print, { min: 0, integer: true }) ?? 1;
-  const feedbackTimeoutS = numberOption('feedback-timeout', values['feedback-timeout'], { min: 0, exclusiveMin: true, max: MAX_TIMEOUT_OPTION_S }) ?? 5;
+  const feedbackTimeoutS =
+    numberOption('feedback-timeout', values['feedback-timeout'], {
+      min: 0,
+      exclusiveMin: true,
+      max: MAX_TIMEOUT_OPTION_S,
+    }) ?? 5;
   const topic = topicName(positionals[0]!);
   const typeText = positionals[1]!;
-  if (!MESSAGE_TYPE.test(typeText)) throw new UsageError(`TYPE: expected a message type such as geometry_msgs/msg/Twist, got ${JSON.stringify(typeText)}`);
+  if (!MESSAGE_TYPE.test(typeText))
+    throw new UsageError(
+      `TYPE: expected a message type such as geometry_msgs/msg/Twist, got ${JSON.stringify(typeText)}`,
+    );
   const { canonicalType } = await import('../../bus/index.ts');
   const type = canonicalType(typeText);
   const { parseValues } = await import('../topic-values.ts');
@@ -305,11 +352,19 @@ async function pubCommand(argv: string[], io: CommandIO): Promise<number> {
   const { openSession } = await import('../topic-session.ts');
   const session = await openSession('pub', targetOptions(values), io);
   if (typeof session === 'number') return session;
-  return pub(session, topic, type, parsed.value, { times: values.once ? 1 : times, rateHz, keepAliveS, feedbackTimeoutS, printEvery }, io);
+  return pub(
+    session,
+    topic,
+    type,
+    parsed.value,
+    { times: values.once ? 1 : times, rateHz, keepAliveS, feedbackTimeoutS, printEvery },
+    io,
+  );
 }
 
 /** A topic as ROS 2 names it; `odom` is taken as `/odom`, as ros2 topic takes a relative name in the root namespace. */
 function topicName(text: string): string {
-  if (text.trim() === '' || /\s/.test(text)) throw new UsageError(`TOPIC: expected a topic name such as /odom, got ${JSON.stringify(text)}`);
+  if (text.trim() === '' || /\s/.test(text))
+    throw new UsageError(`TOPIC: expected a topic name such as /odom, got ${JSON.stringify(text)}`);
   return text.startsWith('/') ? text : `/${text}`;
 }

@@ -15,60 +15,115 @@ const File = (description: string) => Type.String({ default: '', description });
 
 export const CentralOutboxConfig = Section(
   {
-    batch_records: Type.Integer({ minimum: 1, maximum: 10_000, default: 200, description: 'Most journal records in one message on the events topic.' }),
+    batch_records: Type.Integer({
+      minimum: 1,
+      maximum: 10_000,
+      default: 200,
+      description: 'Most journal records in one message on the events topic.',
+    }),
     batch_bytes: Type.Integer({
       minimum: 1024,
       maximum: 64 * 1024 * 1024,
       default: 256 * 1024,
-      description: 'A batch closes before its JSON passes this size (a single larger record goes alone, up to the broker\'s maximum packet size).',
+      description:
+        "A batch closes before its JSON passes this size (a single larger record goes alone, up to the broker's maximum packet size).",
     }),
-    max_inflight: Type.Integer({ minimum: 1, maximum: 64, default: 4, description: 'Batches published and not yet acknowledged (PUBACK) by the broker.' }),
+    max_inflight: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 4,
+      description: 'Batches published and not yet acknowledged (PUBACK) by the broker.',
+    }),
   },
   'The outbox: journal records (runs and agent events) published on the events topic, at least once, from a cursor kept in <data_dir>/state/central-outbox.json.',
 );
 
 export const CentralConfig = Section(
   {
-    enabled: Type.Boolean({ default: false, description: 'Connect to central. Off: no central link (edge first: nothing else changes).' }),
-    url: Type.String({ default: '', description: 'The MQTT 5 broker: mqtt://host:1883, mqtts://host:8883 (TLS), ws://host/mqtt or wss://host/mqtt.' }),
-    client_id: Type.String({ maxLength: 128, default: '', description: 'MQTT client id; empty: auraison-edge-<robot.fleet>-<robot.id>. It names the persistent session, so keep it stable.' }),
+    enabled: Type.Boolean({
+      default: false,
+      description: 'Connect to central. Off: no central link (edge first: nothing else changes).',
+    }),
+    url: Type.String({
+      default: '',
+      description: 'The MQTT 5 broker: mqtt://host:1883, mqtts://host:8883 (TLS), ws://host/mqtt or wss://host/mqtt.',
+    }),
+    client_id: Type.String({
+      maxLength: 128,
+      default: '',
+      description:
+        'MQTT client id; empty: auraison-edge-<robot.fleet>-<robot.id>. It names the persistent session, so keep it stable.',
+    }),
     username: Type.String({ default: '' }),
     password: Type.String({ default: '', description: 'Use ${AURAISON_CENTRAL_PASSWORD}.' }),
-    ca_file: File('PEM CA bundle that signed the broker\'s certificate (mqtts, wss); empty: the system\'s CAs.'),
+    ca_file: File("PEM CA bundle that signed the broker's certificate (mqtts, wss); empty: the system's CAs."),
     cert_file: File('PEM client certificate, for brokers that authenticate robots by certificate (with key_file).'),
     key_file: File('PEM private key of cert_file.'),
     topic_prefix: Type.String({
       pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$',
       default: 'auraison',
-      description: 'Topics are <topic_prefix>/<robot.fleet>/<robot.id>/{events,heartbeat,status,acks} up and .../{intents,config} down.',
+      description:
+        'Topics are <topic_prefix>/<robot.fleet>/<robot.id>/{events,heartbeat,status,acks} up and .../{intents,config} down.',
     }),
-    keepalive_s: Type.Integer({ minimum: 1, maximum: 65_535, default: 30, description: 'MQTT keep alive: a link silent 1.5 times this long is taken as lost.' }),
-    connect_timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 600, default: 10, description: 'A connection attempt that has no CONNACK by then is given up and retried.' }),
+    keepalive_s: Type.Integer({
+      minimum: 1,
+      maximum: 65_535,
+      default: 30,
+      description: 'MQTT keep alive: a link silent 1.5 times this long is taken as lost.',
+    }),
+    connect_timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 600,
+      default: 10,
+      description: 'A connection attempt that has no CONNACK by then is given up and retried.',
+    }),
     session_expiry_s: Type.Integer({
       minimum: 0,
       maximum: 4_294_967_295,
       default: 604_800,
-      description: 'How long the broker keeps this robot\'s session while it is offline: intents central sends meanwhile (QoS 1) wait there and arrive on reconnect. 0: none kept.',
+      description:
+        "How long the broker keeps this robot's session while it is offline: intents central sends meanwhile (QoS 1) wait there and arrive on reconnect. 0: none kept.",
     }),
-    reconnect_min_s: Type.Number({ minimum: 0.05, maximum: MAX_TIMER_S, default: 1, description: 'First wait before reconnecting; doubles per failed try, with jitter.' }),
-    reconnect_max_s: Type.Number({ minimum: 0.05, maximum: MAX_TIMER_S, default: 60, description: 'Longest wait between tries (a fleet coming back must not all knock at once).' }),
-    heartbeat_s: Type.Number({ minimum: 0.1, maximum: MAX_TIMER_S, default: 10, description: 'A heartbeat (components, outbox backlog, runs) goes up this often while connected.' }),
-    intents: Type.Boolean({ default: true, description: 'Take intents from central on the intents topic (validated, then run by the agent as any other intent).' }),
+    reconnect_min_s: Type.Number({
+      minimum: 0.05,
+      maximum: MAX_TIMER_S,
+      default: 1,
+      description: 'First wait before reconnecting; doubles per failed try, with jitter.',
+    }),
+    reconnect_max_s: Type.Number({
+      minimum: 0.05,
+      maximum: MAX_TIMER_S,
+      default: 60,
+      description: 'Longest wait between tries (a fleet coming back must not all knock at once).',
+    }),
+    heartbeat_s: Type.Number({
+      minimum: 0.1,
+      maximum: MAX_TIMER_S,
+      default: 10,
+      description: 'A heartbeat (components, outbox backlog, runs) goes up this often while connected.',
+    }),
+    intents: Type.Boolean({
+      default: true,
+      description:
+        'Take intents from central on the intents topic (validated, then run by the agent as any other intent).',
+    }),
     max_intent_bytes: Type.Integer({
       minimum: 1024,
       maximum: 16 * 1024 * 1024,
       default: 1024 * 1024,
-      description: 'Larger intent messages are refused with an ack saying so, up to 64 KiB more; past that the broker drops them unanswered (the MQTT 5 maximum packet size the robot gives it).',
+      description:
+        'Larger intent messages are refused with an ack saying so, up to 64 KiB more; past that the broker drops them unanswered (the MQTT 5 maximum packet size the robot gives it).',
     }),
     intent_ack_timeout_s: Type.Number({
       exclusiveMinimum: 0,
       maximum: 3600,
       default: 10,
-      description: 'An intent is acknowledged to the broker once its run is durable; past this (a slow disk, the agent restarting) it is acknowledged with a `pending` ack, and its outcome follows.',
+      description:
+        'An intent is acknowledged to the broker once its run is durable; past this (a slow disk, the agent restarting) it is acknowledged with a `pending` ack, and its outcome follows.',
     }),
     outbox: CentralOutboxConfig,
   },
-  'The central link: MQTT 5 to the fleet\'s coordinator (intents and config down; events, heartbeats, status and acks up).',
+  "The central link: MQTT 5 to the fleet's coordinator (intents and config down; events, heartbeats, status and acks up).",
 );
 
 export const CENTRAL_SECTIONS = { central: CentralConfig } satisfies Type.TProperties;
@@ -82,19 +137,31 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
   const { central } = config;
   const issues: { path: string; message: string }[] = [];
   if (central.reconnect_max_s < central.reconnect_min_s) {
-    issues.push({ path: 'central.reconnect_max_s', message: `${central.reconnect_max_s} is below central.reconnect_min_s (${central.reconnect_min_s})` });
+    issues.push({
+      path: 'central.reconnect_max_s',
+      message: `${central.reconnect_max_s} is below central.reconnect_min_s (${central.reconnect_min_s})`,
+    });
   }
   // While an intent is handled mqtt.js reads nothing else from the broker, its PINGRESP included: a wait
   // longer than half the keep alive would have the link taken for dead, and the intent sent again.
   if (central.intent_ack_timeout_s > central.keepalive_s / 2) {
-    issues.push({ path: 'central.intent_ack_timeout_s', message: `${central.intent_ack_timeout_s} is over half of central.keepalive_s (${central.keepalive_s}): while an intent waits the link reads nothing, so the keep alive would drop it; lower this or raise keepalive_s` });
+    issues.push({
+      path: 'central.intent_ack_timeout_s',
+      message: `${central.intent_ack_timeout_s} is over half of central.keepalive_s (${central.keepalive_s}): while an intent waits the link reads nothing, so the keep alive would drop it; lower this or raise keepalive_s`,
+    });
   }
   if ((central.cert_file === '') !== (central.key_file === '')) {
-    issues.push({ path: central.cert_file === '' ? 'central.cert_file' : 'central.key_file', message: 'a client certificate needs both cert_file and key_file' });
+    issues.push({
+      path: central.cert_file === '' ? 'central.cert_file' : 'central.key_file',
+      message: 'a client certificate needs both cert_file and key_file',
+    });
   }
   if (!central.enabled) return issues;
   if (central.url === '') {
-    issues.push({ path: 'central.url', message: 'required when central.enabled is true: the broker, e.g. mqtt://central.example.com:1883' });
+    issues.push({
+      path: 'central.url',
+      message: 'required when central.enabled is true: the broker, e.g. mqtt://central.example.com:1883',
+    });
     return issues;
   }
   const problem = brokerUrlProblem(central.url);

@@ -8,7 +8,6 @@ import { Section } from '../section.ts';
 
 const Numbers = Type.Array(Type.Number());
 
-
 // TypeBox fills defaults inside a record's values only when the value schema has a default of its own, so
 // every schema used as a record value carries `default: {}` (never used for a present entry).
 const RECORD_VALUE = { additionalProperties: false, default: {} } as const;
@@ -28,15 +27,28 @@ export const NormalizationConfig = Type.Object(
     std: Type.Optional(Numbers),
     min: Type.Optional(Numbers),
     max: Type.Optional(Numbers),
-    stats: Type.Optional(Type.String({ minLength: 1, description: 'A LeRobot stats.json to take the statistics from.' })),
-    feature: Type.Optional(Type.String({ minLength: 1, description: 'Feature key in stats.json, e.g. observation.state.' })),
+    stats: Type.Optional(
+      Type.String({ minLength: 1, description: 'A LeRobot stats.json to take the statistics from.' }),
+    ),
+    feature: Type.Optional(
+      Type.String({ minLength: 1, description: 'Feature key in stats.json, e.g. observation.state.' }),
+    ),
     metadata: Type.Optional(
       Type.Object(
-        { mean: Type.Optional(Type.String()), std: Type.Optional(Type.String()), min: Type.Optional(Type.String()), max: Type.Optional(Type.String()) },
+        {
+          mean: Type.Optional(Type.String()),
+          std: Type.Optional(Type.String()),
+          min: Type.Optional(Type.String()),
+          max: Type.Optional(Type.String()),
+        },
         { additionalProperties: false, description: 'metadata_props keys holding each statistic.' },
       ),
     ),
-    epsilon: Type.Number({ minimum: 0, default: 1e-8, description: 'Added to std (or max - min) to avoid dividing by zero.' }),
+    epsilon: Type.Number({
+      minimum: 0,
+      default: 1e-8,
+      description: 'Added to std (or max - min) to avoid dividing by zero.',
+    }),
   },
   { additionalProperties: false },
 );
@@ -47,19 +59,33 @@ export const SourceConfig = Type.Object(
     topic: Type.Optional(Type.String({ pattern: '^/', description: 'Topic whose latest message feeds this slice.' })),
     type: Type.Optional(Type.String({ description: 'Message type; taken from the bus when the topic is advertised.' })),
     field: Type.Optional(
-      Type.String({ description: 'Dotted path of a number or number array in the message: position, ranges, twist.twist.linear.x.' }),
+      Type.String({
+        description: 'Dotted path of a number or number array in the message: position, ranges, twist.twist.linear.x.',
+      }),
     ),
-    fields: Type.Optional(Type.Array(Type.String(), { description: 'Several scalar fields, in order (instead of field).' })),
-    indices: Type.Optional(Type.Array(Type.Integer({ minimum: 0 }), { description: 'Elements of an array field to take, in order.' })),
-    length: Type.Optional(Type.Integer({ minimum: 1, description: 'Elements this slice holds, when it cannot be inferred.' })),
+    fields: Type.Optional(
+      Type.Array(Type.String(), { description: 'Several scalar fields, in order (instead of field).' }),
+    ),
+    indices: Type.Optional(
+      Type.Array(Type.Integer({ minimum: 0 }), { description: 'Elements of an array field to take, in order.' }),
+    ),
+    length: Type.Optional(
+      Type.Integer({ minimum: 1, description: 'Elements this slice holds, when it cannot be inferred.' }),
+    ),
     scale: Type.Optional(Type.Number({ description: 'Multiply by this (after indices).' })),
     offset: Type.Optional(Type.Number({ description: 'Then add this.' })),
     clip: Type.Optional(
-      Type.Tuple([Type.Number(), Type.Number()], { description: '[low, high], last; also maps +-Infinity (REP 117 out-of-range scans) to the bounds.' }),
+      Type.Tuple([Type.Number(), Type.Number()], {
+        description: '[low, high], last; also maps +-Infinity (REP 117 out-of-range scans) to the bounds.',
+      }),
     ),
-    max_age_ms: Type.Optional(Type.Number({ exclusiveMinimum: 0, description: 'Older than this is stale (overrides the loop\'s default).' })),
+    max_age_ms: Type.Optional(
+      Type.Number({ exclusiveMinimum: 0, description: "Older than this is stale (overrides the loop's default)." }),
+    ),
     constant: Type.Optional(Numbers),
-    previous_output: Type.Optional(Type.String({ description: 'The named output of the previous step (zeros at the start), e.g. last action.' })),
+    previous_output: Type.Optional(
+      Type.String({ description: 'The named output of the previous step (zeros at the start), e.g. last action.' }),
+    ),
   },
   { additionalProperties: false },
 );
@@ -67,7 +93,9 @@ export const SourceConfig = Type.Object(
 export const InputConfig = Type.Object(
   {
     sources: Type.Array(SourceConfig, { default: [], description: 'Concatenated in order into the tensor.' }),
-    recurrent: Type.Optional(Type.String({ description: 'Feed this input from the named output of the previous step (zeros at the start).' })),
+    recurrent: Type.Optional(
+      Type.String({ description: 'Feed this input from the named output of the previous step (zeros at the start).' }),
+    ),
     normalize: Type.Optional(NormalizationConfig),
   },
   RECORD_VALUE,
@@ -77,17 +105,26 @@ export const CommandConfig = Type.Object(
   {
     topic: Type.String({ pattern: '^/' }),
     type: Type.Union(
-      [Type.Literal('geometry_msgs/msg/Twist'), Type.Literal('std_msgs/msg/Float64MultiArray'), Type.Literal('trajectory_msgs/msg/JointTrajectory')],
+      [
+        Type.Literal('geometry_msgs/msg/Twist'),
+        Type.Literal('std_msgs/msg/Float64MultiArray'),
+        Type.Literal('trajectory_msgs/msg/JointTrajectory'),
+      ],
       { description: 'The command message an action becomes.' },
     ),
     fields: Type.Array(Type.String(), {
       default: ['linear.x', 'angular.z'],
       description: 'Twist only: the field each action element sets, in order.',
     }),
-    joint_names: Type.Array(Type.String(), { default: [], description: 'JointTrajectory only: joint of each action element.' }),
+    joint_names: Type.Array(Type.String(), {
+      default: [],
+      description: 'JointTrajectory only: joint of each action element.',
+    }),
     scale: Type.Number({ default: 1, description: 'Command = action * scale + offset, then clipped.' }),
     offset: Type.Union([Type.Number(), Numbers], { default: 0 }),
-    clip: Type.Optional(Type.Tuple([Type.Number(), Type.Number()], { description: '[low, high] applied to every element.' })),
+    clip: Type.Optional(
+      Type.Tuple([Type.Number(), Type.Number()], { description: '[low, high] applied to every element.' }),
+    ),
     frame_id: Type.String({ default: '', description: 'JointTrajectory header.frame_id.' }),
   },
   { additionalProperties: false },
@@ -103,7 +140,10 @@ export const OutputConfig = Type.Object(
 
 export const PolicyConfig = Type.Object(
   {
-    model: Type.String({ minLength: 1, description: 'Path of the .onnx file (relative to the working directory); .onnx.data beside it.' }),
+    model: Type.String({
+      minLength: 1,
+      description: 'Path of the .onnx file (relative to the working directory); .onnx.data beside it.',
+    }),
     provider: Type.Union([Type.Literal('cpu'), Type.Literal('cuda'), Type.Literal('tensorrt')], {
       default: 'cpu',
       description: 'Execution provider; cuda and tensorrt need onnxruntime-node with its GPU libraries.',
@@ -116,7 +156,7 @@ export const PolicyConfig = Type.Object(
       default: 8,
       description:
         'Queries to ai/inference/vla/<name> in flight or waiting (they run one at a time); past it a query is refused at once with error busy. ' +
-        'A query whose caller\'s timeout passes while it waits is dropped without running the model.',
+        "A query whose caller's timeout passes while it waits is dropped without running the model.",
     }),
     inputs: Type.Record(Type.String(), InputConfig, { default: {}, description: 'By model input name.' }),
     outputs: Type.Record(Type.String(), OutputConfig, { default: {}, description: 'By model output name.' }),
@@ -126,14 +166,29 @@ export const PolicyConfig = Type.Object(
 
 export const ChunkingConfig = Type.Object(
   {
-    threshold: Type.Number({ minimum: 0, maximum: 1, default: 0.5, description: 'Ask for a new chunk when queue / chunk size falls to this.' }),
-    aggregate: Type.Union([Type.Literal('weighted_average'), Type.Literal('latest_only'), Type.Literal('average'), Type.Literal('conservative')], {
-      default: 'weighted_average',
-      description: 'How overlapping actions merge: weighted_average 0.3 old + 0.7 new, average, conservative 0.7 old + 0.3 new, latest_only.',
+    threshold: Type.Number({
+      minimum: 0,
+      maximum: 1,
+      default: 0.5,
+      description: 'Ask for a new chunk when queue / chunk size falls to this.',
     }),
+    aggregate: Type.Union(
+      [
+        Type.Literal('weighted_average'),
+        Type.Literal('latest_only'),
+        Type.Literal('average'),
+        Type.Literal('conservative'),
+      ],
+      {
+        default: 'weighted_average',
+        description:
+          'How overlapping actions merge: weighted_average 0.3 old + 0.7 new, average, conservative 0.7 old + 0.3 new, latest_only.',
+      },
+    ),
     inference: Type.Union([Type.Literal('async'), Type.Literal('inline')], {
       default: 'async',
-      description: 'async: chunks come from an inference thread, the loop never waits; inline: inference runs inside the tick.',
+      description:
+        'async: chunks come from an inference thread, the loop never waits; inline: inference runs inside the tick.',
     }),
     inference_timeout_ms: Type.Number({
       exclusiveMinimum: 0,
@@ -151,19 +206,30 @@ export const LoopConfig = Type.Object(
     policy: Type.String({ minLength: 1, description: 'A key of policies.' }),
     autostart: Type.Boolean({
       default: true,
-      description: 'Run from daemon start to stop. false: the loop runs only on demand, for the seconds the agent\'s run_policy skill asks.',
+      description:
+        "Run from daemon start to stop. false: the loop runs only on demand, for the seconds the agent's run_policy skill asks.",
     }),
-    output: Type.Optional(Type.String({ description: 'Which model output is the action (default: the one with a command).' })),
+    output: Type.Optional(
+      Type.String({ description: 'Which model output is the action (default: the one with a command).' }),
+    ),
     rate_hz: Type.Number({ minimum: 1, maximum: 1000, default: 50 }),
-    max_observation_age_ms: Type.Number({ exclusiveMinimum: 0, default: 200, description: 'An observation older than this is stale (per source: max_age_ms).' }),
-    safe_action: Type.Optional(Type.Array(Type.Number(), { description: 'Sent when an observation is stale or missing; zeros by default.' })),
+    max_observation_age_ms: Type.Number({
+      exclusiveMinimum: 0,
+      default: 200,
+      description: 'An observation older than this is stale (per source: max_age_ms).',
+    }),
+    safe_action: Type.Optional(
+      Type.Array(Type.Number(), { description: 'Sent when an observation is stale or missing; zeros by default.' }),
+    ),
     allow_moving_safe_action: Type.Boolean({
       default: false,
-      description: 'A Twist loop\'s safe action must stop the robot (every commanded velocity 0); true allows one that moves it.',
+      description:
+        "A Twist loop's safe action must stop the robot (every commanded velocity 0); true allows one that moves it.",
     }),
     on_underrun: Type.Union([Type.Literal('skip'), Type.Literal('hold'), Type.Literal('safe')], {
       default: 'skip',
-      description: 'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
+      description:
+        'Chunked policies, when the action queue is empty: skip (send nothing, as LeRobot), hold the last action, or send the safe action.',
     }),
     chunking: ChunkingConfig,
     scheduling: Type.Union([Type.Literal('fifo'), Type.Literal('rr'), Type.Literal('other')], {
@@ -172,19 +238,25 @@ export const LoopConfig = Type.Object(
         'Scheduling policy of the loop thread alone (Linux): fifo (SCHED_FIFO at rt_priority, as ros2_control runs its loop), rr, or other (the normal scheduler at `nice`). ' +
         'A real-time policy needs CAP_SYS_NICE or LimitRTPRIO; without it the loop falls back to `nice` and says so in the log and in status.',
     }),
-    rt_priority: Type.Integer({ minimum: 1, maximum: 99, default: 50, description: 'SCHED_FIFO/SCHED_RR priority of the loop thread (ros2_control uses 50).' }),
+    rt_priority: Type.Integer({
+      minimum: 1,
+      maximum: 99,
+      default: 50,
+      description: 'SCHED_FIFO/SCHED_RR priority of the loop thread (ros2_control uses 50).',
+    }),
     cpu_affinity: Type.Array(Type.Integer({ minimum: 0, maximum: 1023 }), {
       default: [],
       uniqueItems: true,
       description:
-        'CPUs the loop thread alone runs on (Linux, as ros2_control\'s cpu_affinity); empty: wherever the daemon runs. ' +
+        "CPUs the loop thread alone runs on (Linux, as ros2_control's cpu_affinity); empty: wherever the daemon runs. " +
         'Pair it with the daemon kept off those CPUs (systemd CPUAffinity=, or isolcpus=) so the loop has its core to itself.',
     }),
     nice: Type.Integer({
       minimum: -20,
       maximum: 19,
       default: -10,
-      description: 'Niceness of the loop thread under scheduling: other, or when a real-time policy is refused; below 0 needs CAP_SYS_NICE, else the loop runs at the default and says so.',
+      description:
+        'Niceness of the loop thread under scheduling: other, or when a real-time policy is refused; below 0 needs CAP_SYS_NICE, else the loop runs at the default and says so.',
     }),
   },
   RECORD_VALUE,
@@ -197,11 +269,16 @@ export const PoliciesConfig = Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-
 
 export const ControlConfig = Section(
   {
-    liveness_timeout_ms: Type.Number({ exclusiveMinimum: 0, default: 1000, description: 'A loop that has not ticked for this long is dead (the watchdog stops).' }),
+    liveness_timeout_ms: Type.Number({
+      exclusiveMinimum: 0,
+      default: 1000,
+      description: 'A loop that has not ticked for this long is dead (the watchdog stops).',
+    }),
     start_timeout_s: Type.Number({
       exclusiveMinimum: 0,
       default: 60,
-      description: 'Longest the policies and control components may take to start (loading every model, starting every loop); past it the start fails and is retried with backoff.',
+      description:
+        'Longest the policies and control components may take to start (loading every model, starting every loop); past it the start fails and is retried with backoff.',
     }),
     loops: Type.Record(Type.String({ pattern: '^[A-Za-z0-9_.-]+$' }), LoopConfig, { default: {} }),
   },
@@ -217,21 +294,31 @@ export const SYSTEM1_SECTIONS = {
  * What no one key's schema can see in policies and control: reversed clip bounds, a Twist loop whose safe
  * action moves the robot, two autostart loops commanding one topic. Each issue names its key.
  */
-export function system1Issues(config: { policies: Static<typeof PoliciesConfig>; control: ControlSettings }): { path: string; message: string }[] {
+export function system1Issues(config: {
+  policies: Static<typeof PoliciesConfig>;
+  control: ControlSettings;
+}): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
   const clip = (path: string, bounds: [number, number] | undefined): void => {
-    if (bounds && bounds[0] > bounds[1]) issues.push({ path, message: `[low, high]: low ${bounds[0]} is greater than high ${bounds[1]}` });
+    if (bounds && bounds[0] > bounds[1])
+      issues.push({ path, message: `[low, high]: low ${bounds[0]} is greater than high ${bounds[1]}` });
   };
   for (const [name, p] of Object.entries(config.policies)) {
-    for (const [input, i] of Object.entries(p.inputs)) i.sources.forEach((s, k) => clip(`policies.${name}.inputs.${input}.sources[${k}].clip`, s.clip));
+    for (const [input, i] of Object.entries(p.inputs))
+      i.sources.forEach((s, k) => clip(`policies.${name}.inputs.${input}.sources[${k}].clip`, s.clip));
     for (const [output, o] of Object.entries(p.outputs)) {
       clip(`policies.${name}.outputs.${output}.command.clip`, o.command?.clip);
       const offset = o.command?.offset;
       if (!Array.isArray(offset)) continue;
       const at = `policies.${name}.outputs.${output}.command.offset`;
       const dim = declaredActionDim(o);
-      if (dim && offset.length !== dim.n) issues.push({ path: at, message: `has ${offset.length} values, the action has ${dim.n} (${dim.from})` });
-      if (!offset.every((v) => Number.isFinite(Math.fround(v)))) issues.push({ path: at, message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(offset)}` });
+      if (dim && offset.length !== dim.n)
+        issues.push({ path: at, message: `has ${offset.length} values, the action has ${dim.n} (${dim.from})` });
+      if (!offset.every((v) => Number.isFinite(Math.fround(v))))
+        issues.push({
+          path: at,
+          message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(offset)}`,
+        });
     }
   }
   const commanders = new Map<string, string>();
@@ -240,23 +327,44 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
     if (!policy) {
       // Here as well as when the loop starts: a config error (exit 2), not a control component that fails and retries
       // forever.
-      issues.push({ path: `control.loops.${name}.policy`, message: `no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})` });
+      issues.push({
+        path: `control.loops.${name}.policy`,
+        message: `no policy "${loop.policy}" in policies (known: ${Object.keys(config.policies).join(', ') || 'none'})`,
+      });
       continue;
     }
-    const outputs = Object.entries(policy.outputs).filter(([o, s]) => s.command && (loop.output === undefined || loop.output === o));
+    const outputs = Object.entries(policy.outputs).filter(
+      ([o, s]) => s.command && (loop.output === undefined || loop.output === o),
+    );
     for (const [output, settings] of outputs) {
       const { topic, type, scale, offset, clip: bounds } = settings.command!;
       if (loop.safe_action) {
         // Checked here as well as when the loop starts, so a wrong safe action is a config error (exit 2), not a
         // control component that fails and retries forever.
         const at = `control.loops.${name}.safe_action`;
-        const dim = declaredActionDim(settings) ?? (Array.isArray(offset) ? { n: offset.length, from: `policies.${loop.policy}.outputs.${output}.command.offset` } : undefined);
-        if (dim && loop.safe_action.length !== dim.n) issues.push({ path: at, message: `has ${loop.safe_action.length} values, an action of ${loop.policy} has ${dim.n} (${dim.from})` });
-        if (!loop.safe_action.every((v) => Number.isFinite(Math.fround(v)))) issues.push({ path: at, message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(loop.safe_action)}` });
+        const dim =
+          declaredActionDim(settings) ??
+          (Array.isArray(offset)
+            ? { n: offset.length, from: `policies.${loop.policy}.outputs.${output}.command.offset` }
+            : undefined);
+        if (dim && loop.safe_action.length !== dim.n)
+          issues.push({
+            path: at,
+            message: `has ${loop.safe_action.length} values, an action of ${loop.policy} has ${dim.n} (${dim.from})`,
+          });
+        if (!loop.safe_action.every((v) => Number.isFinite(Math.fround(v))))
+          issues.push({
+            path: at,
+            message: `must hold finite float32 numbers (|x| < 3.4e38): ${JSON.stringify(loop.safe_action)}`,
+          });
       }
       if (loop.autostart) {
         const other = commanders.get(topic);
-        if (other !== undefined) issues.push({ path: `control.loops.${name}`, message: `commands ${topic}, as loop ${other} does: two loops would interleave their commands; give each its own topic` });
+        if (other !== undefined)
+          issues.push({
+            path: `control.loops.${name}`,
+            message: `commands ${topic}, as loop ${other} does: two loops would interleave their commands; give each its own topic`,
+          });
         else commanders.set(topic, name);
       }
       if (type !== 'geometry_msgs/msg/Twist' || loop.allow_moving_safe_action) continue;
@@ -284,8 +392,10 @@ export function system1Issues(config: { policies: Static<typeof PoliciesConfig>;
  */
 function declaredActionDim(o: Static<typeof OutputConfig>): { n: number; from: string } | undefined {
   const command = o.command;
-  if (command?.type === 'geometry_msgs/msg/Twist') return { n: command.fields.length, from: `${command.fields.length} Twist fields` };
-  if (command?.type === 'trajectory_msgs/msg/JointTrajectory' && command.joint_names.length > 0) return { n: command.joint_names.length, from: `${command.joint_names.length} joint_names` };
+  if (command?.type === 'geometry_msgs/msg/Twist')
+    return { n: command.fields.length, from: `${command.fields.length} Twist fields` };
+  if (command?.type === 'trajectory_msgs/msg/JointTrajectory' && command.joint_names.length > 0)
+    return { n: command.joint_names.length, from: `${command.joint_names.length} joint_names` };
   const u = o.unnormalize;
   const stat = u && (['mean', 'std', 'min', 'max'] as const).find((k) => u[k] !== undefined);
   return stat ? { n: u[stat]!.length, from: `unnormalize.${stat} has ${u[stat]!.length}` } : undefined;

@@ -24,23 +24,64 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 export const LlmEndpointConfig = Type.Object(
   {
     name: EndpointName,
-    base_url: Type.String({ minLength: 1, description: 'OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).' }),
+    base_url: Type.String({
+      minLength: 1,
+      description:
+        'OpenAI-compatible base URL, e.g. http://localhost:8000/v1 (vLLM), http://localhost:11434/v1 (Ollama).',
+    }),
     model: Type.String({ minLength: 1, description: 'Model id the endpoint serves (GET /v1/models).' }),
-    api_key_env: Type.String({ default: '', description: 'Environment variable holding the API key; empty for none (local vLLM).' }),
-    connect_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 3000, description: 'Until response headers arrive.' }),
-    first_token_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 20_000, description: 'From the response to the first streamed token.' }),
-    idle_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 20_000, description: 'Longest silence between two streamed chunks.' }),
-    request_timeout_ms: Type.Integer({ minimum: 1, maximum: MAX_TIMER_MS, default: 120_000, description: 'Whole request.' }),
-    retries: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries on this endpoint before falling back to the next.' }),
-    backoff_ms: Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS, default: 250, description: 'First retry delay; doubles per retry, with jitter.' }),
+    api_key_env: Type.String({
+      default: '',
+      description: 'Environment variable holding the API key; empty for none (local vLLM).',
+    }),
+    connect_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: MAX_TIMER_MS,
+      default: 3000,
+      description: 'Until response headers arrive.',
+    }),
+    first_token_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: MAX_TIMER_MS,
+      default: 20_000,
+      description: 'From the response to the first streamed token.',
+    }),
+    idle_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: MAX_TIMER_MS,
+      default: 20_000,
+      description: 'Longest silence between two streamed chunks.',
+    }),
+    request_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: MAX_TIMER_MS,
+      default: 120_000,
+      description: 'Whole request.',
+    }),
+    retries: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'Retries on this endpoint before falling back to the next.',
+    }),
+    backoff_ms: Type.Integer({
+      minimum: 0,
+      maximum: MAX_TIMER_MS,
+      default: 250,
+      description: 'First retry delay; doubles per retry, with jitter.',
+    }),
     backoff_max_ms: Type.Integer({ minimum: 0, maximum: MAX_TIMER_MS, default: 4000 }),
-    cooldown_ms: Type.Integer({ minimum: 0, default: 10_000, description: 'After an endpoint exhausts its retries, requests skip it this long (fail fast).' }),
+    cooldown_ms: Type.Integer({
+      minimum: 0,
+      default: 10_000,
+      description: 'After an endpoint exhausts its retries, requests skip it this long (fail fast).',
+    }),
     max_tokens: Type.Integer({ minimum: 1, default: 1024 }),
     temperature: Type.Number({ minimum: 0, maximum: 2, default: 0 }),
     context_window: Type.Integer({ minimum: 256, default: 32_768 }),
     structured_outputs: Type.Union([Type.Literal('response_format'), Type.Literal('vllm')], {
       default: 'response_format',
-      description: 'How a JSON schema is asked for: OpenAI response_format, or vLLM\'s structured_outputs.',
+      description: "How a JSON schema is asked for: OpenAI response_format, or vLLM's structured_outputs.",
     }),
   },
   { additionalProperties: false },
@@ -48,17 +89,25 @@ export const LlmEndpointConfig = Type.Object(
 
 export const LlmConfig = Section(
   {
-    endpoints: Type.Array(LlmEndpointConfig, { default: [], description: 'Tried in order: the fallback chain. Empty: no System 2.' }),
-    serve_queries: Type.Boolean({ default: true, description: 'Serve ai/inference/llm/<endpoint> and ai/inference/llm/default on the bus.' }),
+    endpoints: Type.Array(LlmEndpointConfig, {
+      default: [],
+      description: 'Tried in order: the fallback chain. Empty: no System 2.',
+    }),
+    serve_queries: Type.Boolean({
+      default: true,
+      description: 'Serve ai/inference/llm/<endpoint> and ai/inference/llm/default on the bus.',
+    }),
     max_tool_argument_bytes: Type.Integer({
       minimum: 1024,
       default: 262_144,
-      description: 'Largest argument text of one tool call, bytes; a reply streaming more is aborted at once and the next endpoint tried.',
+      description:
+        'Largest argument text of one tool call, bytes; a reply streaming more is aborted at once and the next endpoint tried.',
     }),
     max_reply_bytes: Type.Integer({
       minimum: 4096,
       default: 4_194_304,
-      description: 'Largest model reply (text, reasoning and tool calls), bytes; enforced while streaming, like max_tool_argument_bytes.',
+      description:
+        'Largest model reply (text, reasoning and tool calls), bytes; enforced while streaming, like max_tool_argument_bytes.',
     }),
   },
   'System 2: OpenAI-compatible model endpoints (vLLM, llama.cpp, Ollama, cloud).',
@@ -69,44 +118,84 @@ export const AgentConfig = Section(
     enabled: Type.Boolean({ default: true }),
     name: Type.String({ minLength: 1, default: 'edge-agent' }),
     system_prompt: Type.String({
-      default: 'You are the planner of a mobile robot. Use the tools to achieve the operator\'s goal, then answer in one short sentence.',
+      default:
+        "You are the planner of a mobile robot. Use the tools to achieve the operator's goal, then answer in one short sentence.",
     }),
-    skills: Type.Array(SkillName, { default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'stop'] }),
-    require_approval: Type.Array(SkillName, { default: [], description: 'Skills that pause the run until a person approves.' }),
-    approval_timeout_s: Type.Number({ exclusiveMinimum: 0, default: 3600, description: 'An unanswered approval ends the run.' }),
-    max_refines: Type.Integer({ minimum: 0, maximum: 10, default: 2, description: 'Retries after a failed validator.' }),
-    intent_topic: Type.String({ default: '/auraison/intents', description: 'std_msgs/msg/String topic carrying Intent JSON; empty to disable.' }),
-    named_poses: Type.Record(Type.String(), Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }), {
-      default: {},
-      description: 'Named places the model may refer to (added to the sim\'s).',
+    skills: Type.Array(SkillName, {
+      default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'stop'],
     }),
+    require_approval: Type.Array(SkillName, {
+      default: [],
+      description: 'Skills that pause the run until a person approves.',
+    }),
+    approval_timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      default: 3600,
+      description: 'An unanswered approval ends the run.',
+    }),
+    max_refines: Type.Integer({
+      minimum: 0,
+      maximum: 10,
+      default: 2,
+      description: 'Retries after a failed validator.',
+    }),
+    intent_topic: Type.String({
+      default: '/auraison/intents',
+      description: 'std_msgs/msg/String topic carrying Intent JSON; empty to disable.',
+    }),
+    named_poses: Type.Record(
+      Type.String(),
+      Type.Object({ x: Type.Number(), y: Type.Number() }, { additionalProperties: false }),
+      {
+        default: {},
+        description: "Named places the model may refer to (added to the sim's).",
+      },
+    ),
     stop_latch: Type.Boolean({
       default: true,
       description:
-        'The operator\'s stop (POST /stop, `auraison-edge stop`, the status page, agent/stop) latches: nothing the agent governs moves the robot until a person releases it ' +
+        "The operator's stop (POST /stop, `auraison-edge stop`, the status page, agent/stop) latches: nothing the agent governs moves the robot until a person releases it " +
         '(`auraison-edge stop --release`, POST /stop/release). Kept in <data_dir>/state/stop-latch.json across restarts. false: a stop only stops.',
     }),
     keep_finished_runs: Type.Integer({
       minimum: 1,
       default: 1000,
-      description: 'Finished runs kept in memory (the most recent) for the API; older ones stay in the journal (`auraison-edge runs show`).',
+      description:
+        'Finished runs kept in memory (the most recent) for the API; older ones stay in the journal (`auraison-edge runs show`).',
     }),
     navigation: Section(
       {
-        tolerance_m: Type.Number({ exclusiveMinimum: 0, default: 0.2, description: 'navigate_to arrives within this; also goal_reached\'s default tolerance.' }),
+        tolerance_m: Type.Number({
+          exclusiveMinimum: 0,
+          default: 0.2,
+          description: "navigate_to arrives within this; also goal_reached's default tolerance.",
+        }),
         timeout_s: Type.Number({ exclusiveMinimum: 0, default: 300 }),
-        odom_topic: Type.String({ pattern: '^/', default: '/odom', description: 'nav_msgs/msg/Odometry the navigator and goal_reached read.' }),
+        odom_topic: Type.String({
+          pattern: '^/',
+          default: '/odom',
+          description: 'nav_msgs/msg/Odometry the navigator and goal_reached read.',
+        }),
       },
-      'navigate_to, driven by the agent\'s own Navigator.',
+      "navigate_to, driven by the agent's own Navigator.",
     ),
     read_topic: Section(
       {
         timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 2000 }),
-        max_chars: Type.Integer({ minimum: 200, default: 2000, description: 'Larger decoded messages are summarized.' }),
+        max_chars: Type.Integer({
+          minimum: 200,
+          default: 2000,
+          description: 'Larger decoded messages are summarized.',
+        }),
       },
       'read_topic.',
     ),
-    service_timeout_ms: Type.Integer({ minimum: 1, maximum: 600_000, default: 5000, description: 'How long call_service waits for a reply.' }),
+    service_timeout_ms: Type.Integer({
+      minimum: 1,
+      maximum: 600_000,
+      default: 5000,
+      description: 'How long call_service waits for a reply.',
+    }),
   },
   'The edge agent: intents, skills, runs.',
 );
@@ -114,8 +203,14 @@ export const AgentConfig = Section(
 const Access = (description: string, deny: string[] = []) =>
   Section(
     {
-      allow: Type.Array(Type.String({ minLength: 1 }), { default: ['**'], description: 'Globs; a name must match one.' }),
-      deny: Type.Array(Type.String({ minLength: 1 }), { default: deny, description: 'Globs; a match is refused even if allowed.' }),
+      allow: Type.Array(Type.String({ minLength: 1 }), {
+        default: ['**'],
+        description: 'Globs; a name must match one.',
+      }),
+      deny: Type.Array(Type.String({ minLength: 1 }), {
+        default: deny,
+        description: 'Globs; a match is refused even if allowed.',
+      }),
     },
     description,
   );
@@ -125,17 +220,28 @@ export const PolicyConfig = Section(
     topics: Access('Topics read_topic may read and publish may write.'),
     // The daemon's own queries are not the model's by default: the recorder's pause would leave the robot
     // unrecorded, and agent/stop is the operator's latching stop (the model has the stop skill).
-    services: Access('Services call_service may call; the daemon\'s own (recorder/**, agent/**) are denied by default.', ['recorder/**', 'agent/**']),
+    services: Access(
+      "Services call_service may call; the daemon's own (recorder/**, agent/**) are denied by default.",
+      ['recorder/**', 'agent/**'],
+    ),
     skills: Access('Skills an intent or a tool call may use.'),
     velocity: Section(
       {
-        topic: Type.String({ default: '/cmd_vel', description: 'Where the agent\'s own motion goes (stop, navigate_to), through the CmdVelGate.' }),
+        topic: Type.String({
+          default: '/cmd_vel',
+          description: "Where the agent's own motion goes (stop, navigate_to), through the CmdVelGate.",
+        }),
         topics: Type.Array(Type.String({ pattern: '^/' }), {
           default: ['/cmd_vel', '/**/cmd_vel'],
-          description: 'Topic globs whose Twist and TwistStamped messages a publish (agent or Foxglove client) is held to these limits on; `**` spans namespaces.',
+          description:
+            'Topic globs whose Twist and TwistStamped messages a publish (agent or Foxglove client) is held to these limits on; `**` spans namespaces.',
         }),
         max_linear_x: Type.Number({ minimum: 0, default: 0.22, description: 'm/s, TurtleBot3 burger.' }),
-        max_linear_y: Type.Number({ minimum: 0, default: 0, description: 'm/s sideways: 0 for a differential-drive base; set it for a holonomic one.' }),
+        max_linear_y: Type.Number({
+          minimum: 0,
+          default: 0,
+          description: 'm/s sideways: 0 for a differential-drive base; set it for a holonomic one.',
+        }),
         max_linear_z: Type.Number({ minimum: 0, default: 0, description: 'm/s vertical: 0 for a ground robot.' }),
         max_angular_x: Type.Number({ minimum: 0, default: 0, description: 'rad/s roll: 0 for a ground robot.' }),
         max_angular_y: Type.Number({ minimum: 0, default: 0, description: 'rad/s pitch: 0 for a ground robot.' }),
@@ -159,13 +265,14 @@ export const PolicyConfig = Section(
         max_tokens: Type.Integer({ minimum: 1, default: 60_000 }),
         max_wall_s: Type.Number({ exclusiveMinimum: 0, default: 900 }),
       },
-      'Per run; an intent\'s policy_ctx may lower them, never raise them.',
+      "Per run; an intent's policy_ctx may lower them, never raise them.",
     ),
     injection: Section(
       {
         on_suspect: Type.Union([Type.Literal('flag'), Type.Literal('require_approval')], {
           default: 'require_approval',
-          description: 'After a tool result that reads like instructions: flag it only, or also require approval for motion skills for the rest of the run.',
+          description:
+            'After a tool result that reads like instructions: flag it only, or also require approval for motion skills for the rest of the run.',
         }),
       },
       'Prompt-injection defences.',
@@ -189,22 +296,37 @@ export type SkillName = Static<typeof SkillName>;
  * region: one or two points (the hook would take them as no fence at all), a bow-tie, repeated or collinear
  * points, no area.
  */
-export function system2Issues(config: { llm: LlmSettings; policy: PolicySettings }): { path: string; message: string }[] {
+export function system2Issues(config: {
+  llm: LlmSettings;
+  policy: PolicySettings;
+}): { path: string; message: string }[] {
   const issues: { path: string; message: string }[] = [];
   const fence = config.policy.geofence.polygon;
   if (fence.length > 0 && fence.length < 3) {
-    issues.push({ path: 'policy.geofence.polygon', message: `expected no points (no geofence) or at least 3, got ${fence.length}: a fence of ${fence.length} would fence nothing` });
+    issues.push({
+      path: 'policy.geofence.polygon',
+      message: `expected no points (no geofence) or at least 3, got ${fence.length}: a fence of ${fence.length} would fence nothing`,
+    });
   } else if (fence.length >= 3) {
     // A fence must be a region: a bow-tie or a flat one lets ray casting wave goals through, or none at all.
-    for (const problem of polygonProblems(fence)) issues.push({ path: 'policy.geofence.polygon', message: `not a region: ${problem}` });
+    for (const problem of polygonProblems(fence))
+      issues.push({ path: 'policy.geofence.polygon', message: `not a region: ${problem}` });
   }
   config.llm.endpoints.forEach((endpoint, i) => {
     const first = config.llm.endpoints.findIndex((e) => e.name === endpoint.name);
-    if (first !== i) issues.push({ path: `llm.endpoints[${i}].name`, message: `${JSON.stringify(endpoint.name)} is the name of llm.endpoints[${first}] too: give each endpoint its own` });
+    if (first !== i)
+      issues.push({
+        path: `llm.endpoints[${i}].name`,
+        message: `${JSON.stringify(endpoint.name)} is the name of llm.endpoints[${first}] too: give each endpoint its own`,
+      });
     const problem = baseUrlProblem(endpoint.base_url);
     if (problem) issues.push({ path: `llm.endpoints[${i}].base_url`, message: problem });
     else if (endpoint.api_key_env !== '' && splitCredentials(endpoint.base_url).authorization) {
-      issues.push({ path: `llm.endpoints[${i}].api_key_env`, message: 'set, and base_url holds credentials too: both go in the Authorization header (Bearer and Basic); keep one' });
+      issues.push({
+        path: `llm.endpoints[${i}].api_key_env`,
+        message:
+          'set, and base_url holds credentials too: both go in the Authorization header (Bearer and Basic); keep one',
+      });
     }
   });
   return issues;

@@ -38,10 +38,18 @@ export class FakeAgent implements Component, AgentService {
     this.calls.push({ method: 'submitIntent', args: [value, source] });
     const intent = intents.parse(value, 'intent');
     const now = nowNs().toString();
-    const run: RunState = { run_id: newId(), intent_id: intent.intent_id, tree_ref: intent.type, status: 'pending', created_at: now, updated_at: now };
+    const run: RunState = {
+      run_id: newId(),
+      intent_id: intent.intent_id,
+      tree_ref: intent.type,
+      status: 'pending',
+      created_at: now,
+      updated_at: now,
+    };
     this.#runs.set(run.run_id, { run, events: [] });
     await this.#event(run.run_id, 'run.created', { intent, source });
-    if (intent.policy_ctx.requires_approval) await this.#status(run.run_id, 'awaiting_approval', 'the intent requires approval');
+    if (intent.policy_ctx.requires_approval)
+      await this.#status(run.run_id, 'awaiting_approval', 'the intent requires approval');
     else await this.#resume(run.run_id);
     return this.#runs.get(run.run_id)!.run;
   }

@@ -9,7 +9,11 @@ import type { Component, ComponentHealth } from '../../../daemon/lifecycle/compo
 export class FakeLakehouse implements Component, LakehouseService {
   readonly name = 'lakehouse';
   readonly calls: { sql: string; options: { timeoutMs?: number; maxRows?: number } | undefined }[] = [];
-  rows: unknown[][] = [[1, 'scan'], [2, 'odom'], [3, 'map']];
+  rows: unknown[][] = [
+    [1, 'scan'],
+    [2, 'odom'],
+    [3, 'map'],
+  ];
   async start(): Promise<void> {}
   async stop(): Promise<void> {}
   health(): ComponentHealth {
@@ -19,8 +23,16 @@ export class FakeLakehouse implements Component, LakehouseService {
   async query(sql: string, options?: { timeoutMs?: number; maxRows?: number }) {
     this.calls.push({ sql, options });
     if (/^\s*select\s+sleep/i.test(sql)) return new Promise<never>(() => {}); // never answers
-    if (!/^\s*(select|with)\b/i.test(sql)) throw new Error(`Parser Error: only read-only statements may run (got ${sql.split(/\s/)[0]})`);
+    if (!/^\s*(select|with)\b/i.test(sql))
+      throw new Error(`Parser Error: only read-only statements may run (got ${sql.split(/\s/)[0]})`);
     const maxRows = options?.maxRows ?? Infinity;
-    return { columns: [{ name: 'id', type: 'INTEGER' }, { name: 'topic', type: 'VARCHAR' }], rows: this.rows.slice(0, maxRows), truncated: this.rows.length > maxRows };
+    return {
+      columns: [
+        { name: 'id', type: 'INTEGER' },
+        { name: 'topic', type: 'VARCHAR' },
+      ],
+      rows: this.rows.slice(0, maxRows),
+      truncated: this.rows.length > maxRows,
+    };
   }
 }

@@ -19,7 +19,12 @@ export class SyntheticJournal implements Journal {
   }
 
   record(seq: number): JournalRecord {
-    return { seq, ts: String(1_700_000_000_000_000_000n + BigInt(seq)), kind: 'agent_event', data: { n: seq, filler: this.#filler } };
+    return {
+      seq,
+      ts: String(1_700_000_000_000_000_000n + BigInt(seq)),
+      kind: 'agent_event',
+      data: { n: seq, filler: this.#filler },
+    };
   }
 
   async append(): Promise<JournalRecord> {
