@@ -8,7 +8,7 @@ import { ROOT } from '../helpers/cli.ts';
 
 describe('the agent benchmark', () => {
   it('runs to its table with both loops measured', { timeout: 60_000 }, () => {
-    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'agent'], {
+    const r = spawnSync(process.execPath, ['--import', 'tsx', 'bench/run.ts', 'agent', '--no-docs'], {
       cwd: ROOT,
       env: { ...process.env, AGENT_BENCH_ROUNDS: '2', AGENT_BENCH_WARMUP: '1' },
       encoding: 'utf8',
