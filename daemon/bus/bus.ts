@@ -2,7 +2,7 @@ import { BusError, QueryError } from './errors.ts';
 import { isTopicGlob } from './glob.ts';
 import { Publisher } from './publisher.ts';
 import { Subscription, type SubscribeOptions } from './subscription.ts';
-import type { TopicRecord } from './topic-record.ts';
+import { newTopicRecord, type TopicRecord } from './topic-record.ts';
 import { growRing, wakeSleepers } from './topic-ring.ts';
 import type { BusMessage, QueryHandler, QueryPayload, TopicQos, TopicStats } from './types.ts';
 
@@ -276,29 +276,7 @@ export class Bus {
       if (qos) existing.qos = { ...existing.qos, ...qos };
       return existing;
     }
-    const record: TopicRecord = {
-      topic,
-      type,
-      qos: { ...DEFAULT_QOS, ...qos },
-      publishers: 0,
-      sources: new Map(),
-      subs: [],
-      count: 0,
-      bytes: 0,
-      windowCount: 0,
-      rateHz: 0,
-      lastLogTime: null,
-      latched: undefined,
-      closedDrops: 0,
-      ring: [],
-      mask: 0,
-      ringLimit: 0,
-      released: 0,
-      queued: [],
-      cursors: [],
-      sleepers: [],
-      onNextPublish: undefined,
-    };
+    const record = newTopicRecord(topic, type, { ...DEFAULT_QOS, ...qos });
     this.#topics.set(topic, record);
     for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);
     const waiting = this.#exactPending.filter((s) => s.pattern === topic);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Bus } from './bus.ts';
 import { Subscription } from './subscription.ts';
-import type { TopicRecord } from './topic-record.ts';
+import { newTopicRecord, type TopicRecord } from './topic-record.ts';
 import { MIN_RING } from './topic-ring.ts';
 import type { BusMessage } from './types.ts';
 import { tick } from '../../test/helpers/wait.ts';
@@ -11,28 +11,7 @@ import { tick } from '../../test/helpers/wait.ts';
 // The record is the bus's own (what Bus.#topic makes); publishing goes through Bus.deliver, as a Publisher's does.
 
 function topic(): TopicRecord {
-  return {
-    topic: '/x',
-    type: 't',
-    qos: { reliability: 'reliable', durability: 'volatile', depth: 10 },
-    publishers: 0,
-    sources: new Map(),
-    subs: [],
-    count: 0,
-    bytes: 0,
-    windowCount: 0,
-    rateHz: 0,
-    lastLogTime: null,
-    latched: undefined,
-    closedDrops: 0,
-    ring: [],
-    mask: 0,
-    ringLimit: 0,
-    released: 0,
-    queued: [],
-    cursors: [],
-    sleepers: [],
-  };
+  return newTopicRecord('/x', 't', { reliability: 'reliable', durability: 'volatile', depth: 10 });
 }
 const message = (n: number) =>
   ({

@@ -55,3 +55,30 @@ export interface TopicRecord {
   /** Called once, at the next publish, before it is delivered (Bus.onNextPublish). */
   onNextPublish?: ((topic: string) => void)[] | undefined;
 }
+
+/** A topic as the bus first knows it: no publisher, no subscriber, nothing published, an empty ring. */
+export function newTopicRecord(topic: string, type: string, qos: TopicQos): TopicRecord {
+  return {
+    topic,
+    type,
+    qos,
+    publishers: 0,
+    sources: new Map(),
+    subs: [],
+    count: 0,
+    bytes: 0,
+    windowCount: 0,
+    rateHz: 0,
+    lastLogTime: null,
+    latched: undefined,
+    closedDrops: 0,
+    ring: [],
+    mask: 0,
+    ringLimit: 0,
+    released: 0,
+    queued: [],
+    cursors: [],
+    sleepers: [],
+    onNextPublish: undefined,
+  };
+}

@@ -1,32 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import type { TopicRecord } from './topic-record.ts';
+import { newTopicRecord, type TopicRecord } from './topic-record.ts';
 import { releaseRing, reserveRing } from './topic-ring.ts';
 import type { BusMessage } from './types.ts';
 
 /** A topic record with only what the ring uses, and a publish that stores as the bus does. */
 function topic(): TopicRecord {
-  return {
-    topic: '/x',
-    type: 't',
-    qos: { reliability: 'reliable', durability: 'volatile', depth: 10 },
-    publishers: 0,
-    sources: new Map(),
-    subs: [],
-    count: 0,
-    bytes: 0,
-    windowCount: 0,
-    rateHz: 0,
-    lastLogTime: null,
-    latched: undefined,
-    closedDrops: 0,
-    ring: [],
-    mask: 0,
-    ringLimit: 0,
-    released: 0,
-    queued: [],
-    cursors: [],
-    sleepers: [],
-  };
+  return newTopicRecord('/x', 't', { reliability: 'reliable', durability: 'volatile', depth: 10 });
 }
 const message = (n: number) => ({ data: new Uint8Array([n]) }) as unknown as BusMessage;
 function publish(record: TopicRecord, n: number): void {
