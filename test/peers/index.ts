@@ -82,3 +82,30 @@ export async function runPythonPeer<T>(script: string, args: string[], input?: s
     await runPeer(peers.python, [join(peers.scripts, script), ...args], { cwd: peers.scripts, input }),
   ) as T;
 }
+
+/** MinIO's server, built by test/peers/install from the Go module proxy: the S3-compatible object storage. */
+export function minioBinary(): string {
+  return need(join(PEERS_CACHE, 'gobin', 'minio'), 'MinIO (github.com/minio/minio)');
+}
+
+/** The DuckDB version whose extensions test/peers/install takes from PyPI (that of @duckdb/node-api). */
+export const DUCKDB_EXTENSIONS_VERSION = '1.5.5';
+
+/**
+ * The path of a DuckDB extension file (`ducklake`, `postgres_scanner`, `httpfs`) from PyPI's duckdb-extension-*
+ * wheels, for `LOAD '<path>'`: DuckDB's extension repository is not reachable here.
+ */
+export function duckdbExtension(name: 'ducklake' | 'postgres_scanner' | 'httpfs'): string {
+  return need(
+    join(PEERS_CACHE, 'duckdb-extensions', `v${DUCKDB_EXTENSIONS_VERSION}`, `${name}.duckdb_extension`),
+    `the DuckDB extension ${name} ${DUCKDB_EXTENSIONS_VERSION}`,
+  );
+}
+
+/** PostgreSQL's server programs (initdb, pg_ctl, postgres) from Debian's postgresql package. */
+export function postgresBinDir(): string {
+  const dirs = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
+  const dir = dirs.find((d) => existsSync(join(d, 'initdb')));
+  if (!dir) throw new Error('PostgreSQL is not installed: apt-get install -y postgresql (.ci/run installs it)');
+  return dir;
+}
