@@ -4,3 +4,21 @@ export { EVENTS_SCHEMA, type LostRange } from './outbox.ts';
 export { outboxCursorPath, type CursorState } from './outbox-cursor.ts';
 export { centralTopics, type CentralTopics } from './topics.ts';
 export { centralClientId, connackRefusal, readTlsFiles } from './link-settings.ts';
+export {
+  GRANTS_SCHEMA,
+  UPLOADS_SCHEMA,
+  grantsValidator,
+  partCount,
+  partRange,
+  syncFileId,
+  uploadsValidator,
+  type Complete,
+  type GrantsMessage,
+  type Lost,
+  type MultipartGrant,
+  type Offer,
+  type SingleGrant,
+  type SyncKind,
+  type UploadedPart,
+  type UploadsMessage,
+} from './sync-protocol.ts';

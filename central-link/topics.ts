@@ -1,6 +1,7 @@
 /**
  * The central link's MQTT topics for one robot (DESIGN.md): `<prefix>/<fleet>/<robot>/{events, heartbeat,
- * status, acks}` go up, `<prefix>/<fleet>/<robot>/{intents, config}` come down. Fleet and robot ids are
+ * status, acks, uploads}` go up, `<prefix>/<fleet>/<robot>/{intents, config, grants}` come down (uploads and
+ * grants: bulk sync, central-link/sync-protocol.ts). Fleet and robot ids are
  * `[A-Za-z0-9_.-]+` (the config schema's), so no topic holds a wildcard or an empty level.
  */
 export interface CentralTopics {
@@ -8,8 +9,10 @@ export interface CentralTopics {
   heartbeat: string;
   status: string;
   acks: string;
+  uploads: string;
   intents: string;
   config: string;
+  grants: string;
 }
 
 export function centralTopics(prefix: string, fleet: string, robot: string): CentralTopics {
@@ -19,8 +22,10 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
     heartbeat: `${at}/heartbeat`,
     status: `${at}/status`,
     acks: `${at}/acks`,
+    uploads: `${at}/uploads`,
     intents: `${at}/intents`,
     config: `${at}/config`,
+    grants: `${at}/grants`,
   };
 }
 
