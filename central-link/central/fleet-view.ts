@@ -1,0 +1,40 @@
+/**
+ * What `central serve` knows of its fleet, for the HTTP API and the fleet page (central-link/central/http.ts):
+ * the robots as their retained status and heartbeats tell them (kept in memory by every serve process), SQL
+ * over the fleet lakehouse, the latest events, and the uploads this process handled.
+ */
+export interface RobotView {
+  fleet: string;
+  robot: string;
+  /** The robot's retained status says online (its last will says offline). */
+  online: boolean;
+  /** The status's state (`online`, `offline`). */
+  state?: string;
+  /** Why it is offline (its last will, a stop), as the status says. */
+  reason?: string;
+  /** When the last heartbeat came (ISO 8601, central's clock). */
+  last_heartbeat?: string;
+  /** Journal records the robot has not had acknowledged yet (its heartbeat's outbox.backlog). */
+  backlog?: number;
+  /** The robot's sync state as its heartbeat tells it (files awaiting sync, bytes, current upload). */
+  sync?: Record<string, unknown>;
+  /** The robot's own status page, when its status or heartbeat names one. */
+  status_url?: string;
+}
+
+export interface UploadCounts {
+  offered: number;
+  granted: number;
+  stored: number;
+  rejected: number;
+  bytes_stored: number;
+}
+
+export interface FleetView {
+  robots(): RobotView[];
+  /** SQL over the fleet lakehouse (DuckLake attached as `fleet`, the default schema). */
+  query(sql: string): Promise<{ columns: string[]; rows: unknown[][] }>;
+  /** The latest events, newest first. */
+  recentEvents(limit: number): Promise<Record<string, unknown>[]>;
+  uploads(): UploadCounts;
+}
