@@ -1,2 +1,3 @@
 export { TurtlebotMazeSim } from './turtlebot-maze-sim.ts';
+export { exportGazeboWorld, gazeboWorldFiles, GAZEBO_FILES } from './export-world.ts';
 export * from './core.ts';

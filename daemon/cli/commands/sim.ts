@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
@@ -16,6 +17,7 @@ export const command: Command = {
   help: `Usage: auraison-edge sim turtlebot-maze [--driver nav|policy] [--goal X,Y|NAME] [--seed N] [--maze-seed N]
                                     [--duration S] [--speed N] [--config FILE] [--record | --no-record]
                                     [--log-level LEVEL] [--json]
+       auraison-edge sim turtlebot-maze --export-world DIR [--maze-seed N] [--config FILE]
 
 Runs the daemon with the turtlebot-maze simulator (a TurtleBot3 burger with an LDS-01 lidar in a maze:
 /scan, /odom, /joint_states, /tf, /tf_static, /map, /robot_description, /clock on the bus, /cmd_vel in) and drives the robot to the goal with
@@ -45,6 +47,9 @@ Options:
   --log-level LEVEL  the daemon's JSON log lines on stderr: ${LOG_LEVELS.join(', ')} (default warn, so the
                    summary stands alone; the config's log.level is for \`run\`)
   --json           print one JSON object instead of the human summary (stdout holds only that object)
+  --export-world DIR  drive nothing: write the maze as a Gazebo (Harmonic) world into DIR, with the ros_gz_bridge
+                   config, the map, the burger's URDF and the daemon's configs that launch/gazebo_maze.launch.py
+                   reads (docs/simulator.md#in-gazebo)
 
 Output (--json): {"reached", "outcome", "message", "goal", "time_s", "distance_m", "collisions",
 "messages": {"/scan": n, ...}, "dropped", "stopped", "seed", "maze_seed", "bags": [recorded bag dirs]}
@@ -82,6 +87,7 @@ stop), 2 bad usage.
         json: { type: 'boolean' },
         record: { type: 'boolean' },
         'no-record': { type: 'boolean' },
+        'export-world': { type: 'string' },
       },
       { min: 1, max: 1, names: 'WORLD (turtlebot-maze)' },
     );
@@ -89,6 +95,7 @@ stop), 2 bad usage.
     if (!WORLDS.includes(world)) throw new UsageError(`unknown world "${world}" (worlds: ${WORLDS.join(', ')})`);
     const seed = seedOption('seed', values.seed);
     const mazeSeed = seedOption('maze-seed', values['maze-seed']);
+    if (values['export-world'] !== undefined) return exportWorld(values['export-world'], mazeSeed, values.config, io);
     const driver = values.driver;
     if (driver !== 'nav' && driver !== 'policy')
       throw new UsageError(`--driver: expected nav or policy, got ${JSON.stringify(driver)}`);
@@ -129,6 +136,17 @@ stop), 2 bad usage.
     return drive(config, file, goalArg, duration, Boolean(values.json), io);
   },
 };
+
+/** Writes the Gazebo world of the maze the sim would build (--maze-seed, else the config's) and lists its files. */
+async function exportWorld(dir: string, mazeSeed: number | undefined, configFile: string | undefined, io: CommandIO) {
+  if (dir.trim() === '') throw new UsageError('--export-world: expected a directory');
+  const seed = mazeSeed ?? resolveConfig(configFile, io.env).config.sim.maze_seed;
+  const { exportGazeboWorld } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
+  const files = await exportGazeboWorld(resolve(io.cwd, dir), seed);
+  io.stdout(`wrote the Gazebo world of maze ${seed}:\n${files.map((f) => `  ${f}`).join('\n')}\n`);
+  io.stdout(`run it: ros2 launch launch/gazebo_maze.launch.py world_dir:=${resolve(io.cwd, dir)}\n`);
+  return 0;
+}
 
 /** A seed the sim's RNG tells apart from every other (see MAX_SIM_SEED). */
 function seedOption(name: string, text: string | undefined): number | undefined {

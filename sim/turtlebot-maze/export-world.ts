@@ -1,0 +1,45 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { bridgeYaml, daemonConfigYaml, mapPgm, mapYaml } from './export-world-config.ts';
+import { worldSdf } from './export-world-sdf.ts';
+import { generateMaze } from './maze.ts';
+import { BURGER_URDF } from './urdf.ts';
+
+/** The files `--export-world DIR` writes, by name; launch/gazebo_maze.launch.{py,xml} read them from DIR. */
+export const GAZEBO_FILES = {
+  world: 'maze.sdf',
+  bridge: 'bridge.yaml',
+  urdf: 'burger.urdf',
+  mapYaml: 'map.yaml',
+  mapPgm: 'map.pgm',
+  ros2Config: 'edge.ros2.yaml',
+  zenohConfig: 'edge.zenoh.yaml',
+} as const;
+
+export type GazeboExportFile = { name: string; content: string | Uint8Array };
+
+/** Everything Gazebo and its launch need for the maze of `mazeSeed`, the maze the built-in sim builds from it. */
+export function gazeboWorldFiles(mazeSeed: number): GazeboExportFile[] {
+  const maze = generateMaze({ seed: mazeSeed });
+  return [
+    { name: GAZEBO_FILES.world, content: worldSdf(maze) },
+    { name: GAZEBO_FILES.bridge, content: bridgeYaml() },
+    { name: GAZEBO_FILES.urdf, content: BURGER_URDF },
+    { name: GAZEBO_FILES.mapYaml, content: mapYaml(GAZEBO_FILES.mapPgm) },
+    { name: GAZEBO_FILES.mapPgm, content: mapPgm(maze) },
+    { name: GAZEBO_FILES.ros2Config, content: daemonConfigYaml(maze, 'ros2') },
+    { name: GAZEBO_FILES.zenohConfig, content: daemonConfigYaml(maze, 'zenoh') },
+  ];
+}
+
+/** Writes the files into `dir` (made if missing; files of these names are replaced) and gives their paths. */
+export async function exportGazeboWorld(dir: string, mazeSeed: number): Promise<string[]> {
+  await mkdir(dir, { recursive: true });
+  const paths: string[] = [];
+  for (const file of gazeboWorldFiles(mazeSeed)) {
+    const path = join(dir, file.name);
+    await writeFile(path, file.content);
+    paths.push(path);
+  }
+  return paths;
+}
