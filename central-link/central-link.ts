@@ -14,6 +14,7 @@ import { centralClientId, readTlsFiles } from './link-settings.ts';
 import { IntentIntake, type Ack } from './intent-intake.ts';
 import { MqttConnection } from './mqtt-connection.ts';
 import { Outbox } from './outbox.ts';
+import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
 
@@ -31,6 +32,7 @@ interface Running {
   online: boolean;
   outbox: Outbox;
   intake: IntentIntake;
+  remoteConfig: RemoteConfig;
   heartbeat: NodeJS.Timeout;
   /** A heartbeat waits for its PUBACK. */
   heartbeatInFlight: boolean;
@@ -128,6 +130,14 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     // Central sets how many intents come, so what each one costs in the log is bounded.
     const logErrors = rateLimitedErrors(log);
+    const remoteConfig = new RemoteConfig({
+      robot,
+      maxBytes: s.max_intent_bytes,
+      stage: this.#ctx.stageConfigOverlay,
+      sendAck: (ack, to) => this.#sendAck(connection, ack, to, logErrors),
+      logRefusal: logErrors,
+      logApplied: (fields, message) => log.info(fields, message),
+    });
     const intake = new IntentIntake({
       robot,
       topics,
@@ -142,10 +152,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       ackTimeoutMs: s.intent_ack_timeout_s * 1000,
       sendAck: (ack, to) => this.#sendAck(connection, ack, to, logErrors),
       logRefusal: logErrors,
+      handleConfig: (payload, to) => remoteConfig.handle(payload, to),
     });
     const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
     heartbeat.unref();
-    running = { connection, online: false, outbox, intake, heartbeat, heartbeatInFlight: false, topics };
+    running = { connection, online: false, outbox, intake, remoteConfig, heartbeat, heartbeatInFlight: false, topics };
     this.#running = running;
     outbox.start();
     log.info(
@@ -201,6 +212,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         ...(outbox.lastError ? { last_error: outbox.lastError } : {}),
       },
       intents: { ...intake.counts },
+      configs: { ...running.remoteConfig.counts },
       heartbeats: this.#heartbeats,
     };
     if (!running.online) {
@@ -289,6 +301,15 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         type: 'counter',
         samples: Object.entries(intake.counts).map(([outcome, value]) => ({ labels: { outcome }, value })),
       },
+      {
+        name: 'auraison_central_configs_total',
+        help: 'Configs from central by outcome (applied, duplicate, refused, failed).',
+        type: 'counter',
+        samples: Object.entries(running.remoteConfig.counts).map(([outcome, value]) => ({
+          labels: { outcome },
+          value,
+        })),
+      },
       counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
       counter(
         'auraison_central_heartbeats_skipped_total',
@@ -370,7 +391,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       this.#ackFailures++;
       logErrors(
         'ack',
-        { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id },
+        { err: (error as Error).message, topic: to.topic, intent_id: ack.intent_id, config_id: ack.config_id },
         'central: an ack could not be published',
       );
     });

@@ -19,6 +19,7 @@ function intake(agent: () => AgentService | undefined, extra: { ackTimeoutMs?: n
     ackTimeoutMs: extra.ackTimeoutMs ?? 1000,
     sendAck: (ack, to) => acks.push({ ack, topic: to.topic }),
     logRefusal: () => {},
+    handleConfig: () => Promise.resolve(0x80),
   });
   return { intake: it, acks };
 }

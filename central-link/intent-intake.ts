@@ -11,23 +11,38 @@ export const ACK_SCHEMA = 'auraison.ack/1';
 /** PUBACK reason codes (MQTT 5, 3.4.2.1). */
 const ACCEPTED = 0;
 const REFUSED = 0x80;
-const IMPLEMENTATION_SPECIFIC = 0x83;
 const QUOTA_EXCEEDED = 0x97;
 const PAYLOAD_FORMAT_INVALID = 0x99;
 
 /** How often a missing agent is looked for again while an intent waits for it (a reload restarting it). */
 const AGENT_POLL_MS = 100;
 
-export type AckStatus = 'accepted' | 'replayed' | 'pending' | 'refused';
+/** An intent's: accepted, replayed, pending, refused; a config's: applied, duplicate, refused, failed. */
+export type AckStatus = 'accepted' | 'replayed' | 'pending' | 'refused' | 'applied' | 'duplicate' | 'failed';
+
+/** Where an ack goes: the acks topic, or the message's MQTT 5 response topic with its correlation data. */
+export interface ReplyTo {
+  topic: string;
+  correlationData?: Buffer;
+}
 
 /** What goes up on the acks topic (or the intent's MQTT 5 response topic) for each message from central. */
 export interface Ack {
   schema: typeof ACK_SCHEMA;
   robot: string;
-  /** What was answered: an intent, or a config (refused: not built yet). */
+  /** What was answered: an intent, or a config (central-link/remote-config.ts). */
   kind: 'intent' | 'config';
-  /** The intent's id as sent, when it had one. */
+  /** The intent's id as sent, when it had one (null in a config's ack). */
   intent_id: string | null;
+  /** A config's id as sent, when it had one. */
+  config_id?: string | null;
+  /** A config's duplicate: the id under which the same config was applied before. */
+  duplicate_of?: string;
+  /** An applied config: the components that restarted for it, and keys that wait for a daemon restart. */
+  restarted?: string[];
+  pending_restart?: string[];
+  /** An applied config: restarted components that failed to start with it (each degrades alone, retried). */
+  degraded?: { component: string; error: string }[];
   status: AckStatus;
   run_id?: string;
   run_status?: string;
@@ -50,6 +65,8 @@ export interface IntentIntakeOptions {
   sendAck: (ack: Ack, to: { topic: string; correlationData?: Buffer }) => void;
   /** Logs a refusal at a bounded rate per kind: a peer may send garbage a hundred times a second. */
   logRefusal: (key: string, fields: Record<string, unknown>, message: string) => void;
+  /** Takes a message on the config topic; resolves with the PUBACK reason code. */
+  handleConfig: (payload: Buffer, to: ReplyTo) => Promise<number>;
 }
 
 const UTF8 = new TextDecoder('utf-8', { fatal: true });
@@ -87,10 +104,12 @@ export class IntentIntake {
   readonly #agent: () => AgentService | undefined;
   readonly #sendAck: IntentIntakeOptions['sendAck'];
   readonly #robot: string;
+  readonly #handleConfig: IntentIntakeOptions['handleConfig'];
   readonly counts = { accepted: 0, replayed: 0, refused: 0, pending: 0 };
 
   constructor(options: IntentIntakeOptions) {
     const { topics, logRefusal, takeIntents, maxIntentBytes, ackTimeoutMs, agentOff, agent, sendAck, robot } = options;
+    this.#handleConfig = options.handleConfig;
     this.#topics = topics;
     this.#logRefusal = logRefusal;
     this.#takeIntents = takeIntents;
@@ -109,13 +128,7 @@ export class IntentIntake {
     packet: Pick<IPublishPacket, 'properties'> & { retain?: boolean },
   ): Promise<number> {
     const to = this.#replyTo(packet);
-    if (topic === this.#topics.config) {
-      const message =
-        "applying a config sent by central is not built yet: change the robot's config file and run `auraison-edge reload`";
-      this.#ack({ kind: 'config', intent_id: null, status: 'refused', error: { code: 'not_supported', message } }, to);
-      this.#logRefusal('config', { topic }, 'central: config message refused (not built yet)');
-      return IMPLEMENTATION_SPECIFIC;
-    }
+    if (topic === this.#topics.config) return this.#handleConfig(payload, to);
     let intentId: string | null = null;
     try {
       if (!this.#takeIntents)

@@ -9,10 +9,11 @@ export {
 export { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
 export { restoreTemplates } from './interpolate.ts';
 export { checkConfigFile, checkConfigText, type ConfigCheck } from './load.ts';
+export { checkConfigObject, mergeOverlay } from './load.ts';
 export { MAX_SIM_SEED, MIN_SIM_SPEED } from './schema.ts';
 export { apiExposure, foxgloveExposure, type ApiSettings, type FoxgloveSettings } from './sections/api.ts';
 export { LakehouseConfig, RecorderConfig, RetentionConfig, SnapshotConfig } from './sections/bags.ts';
-export { brokerUrlProblem, type CentralSettings } from './sections/central.ts';
+export { brokerUrlProblem, DEFAULT_PROTECTED_KEYS, type CentralSettings } from './sections/central.ts';
 export type { RosSettings } from './sections/ros.ts';
 export {
   LoopConfig,

@@ -64,6 +64,11 @@ export interface ConfigFileOptions {
    * back to its defaults (the recorder off, the API moved to its default port).
    */
   refuseEmpty?: boolean;
+  /**
+   * Keys laid over the file's before it is validated (config from central, see mergeOverlay): mappings
+   * merge key by key, any other value replaces the file's, null takes the file's key out.
+   */
+  overlay?: Record<string, unknown>;
 }
 
 /** Reads, interpolates `${ENV}` and validates a YAML config file. Throws ConfigError. */
@@ -164,8 +169,30 @@ export function checkConfigText(
       `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
     );
   }
-  const check = checkObject(raw, env);
+  const check = checkObject(options.overlay ? mergeOverlay(raw, options.overlay) : raw, env);
   return { ...check, issues: placeIssues(check.issues, doc, lineCounter) };
+}
+
+/** Validates a config given as an object (a daemon started without a file), with `overlay` laid over it. */
+export function checkConfigObject(
+  raw: object,
+  env: NodeJS.ProcessEnv = process.env,
+  overlay?: Record<string, unknown>,
+): ConfigCheck {
+  return checkObject(overlay ? mergeOverlay(raw, overlay) : raw, env);
+}
+
+/** `base` with `overlay` laid over it: mappings merge key by key, other values replace, null removes the key. */
+export function mergeOverlay(base: object, overlay: Record<string, unknown>): Record<string, unknown> {
+  const isMapping = (v: unknown): v is Record<string, unknown> =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const out: Record<string, unknown> = { ...(base as Record<string, unknown>) };
+  for (const [key, value] of Object.entries(overlay)) {
+    if (value === null) delete out[key];
+    else if (isMapping(value) && isMapping(out[key])) out[key] = mergeOverlay(out[key], value);
+    else out[key] = value;
+  }
+  return out;
 }
 
 /**

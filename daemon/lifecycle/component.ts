@@ -4,6 +4,7 @@ import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { Journal } from '../contract/index.ts';
+import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
 export type ComponentState = 'stopped' | 'starting' | 'running' | 'degraded' | 'stopping' | 'failed';
@@ -54,6 +55,11 @@ export interface ComponentContext {
   readonly daemonStatus: () => DaemonStatus;
   /** Other components by name, for the few that consume another's service (the API reads the recorder). */
   readonly components: ReadonlyMap<string, Component>;
+  /**
+   * Takes a config from central: validated over the local file, kept durably, then applied as a reload
+   * (Daemon.stageConfigOverlay). Absent where no daemon runs the components (unit tests).
+   */
+  readonly stageConfigOverlay?: (request: OverlayRequest) => Promise<OverlayStaged>;
 }
 
 /**

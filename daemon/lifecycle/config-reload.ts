@@ -1,4 +1,5 @@
-import { loadConfigFile } from '../config/index.ts';
+import { ConfigError, loadConfigFile } from '../config/index.ts';
+import type { ValidationIssue } from '../contract/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 
 /** What the last config reload did, for /status and the status file (`last_reload`). */
@@ -59,16 +60,18 @@ export const RELOAD_AGAIN = 'fix the file, then reload again (systemctl reload a
 export function readConfigForReload(
   file: string,
   env: NodeJS.ProcessEnv,
-): { config: EdgeConfig } | { error: string; hint: string } {
+  overlay?: Record<string, unknown>,
+): { config: EdgeConfig } | { error: string; hint: string; issues: ValidationIssue[] } {
   try {
-    return { config: loadConfigFile(file, env, { refuseEmpty: true }).config };
+    return { config: loadConfigFile(file, env, { refuseEmpty: true, ...(overlay ? { overlay } : {}) }).config };
   } catch (error) {
+    const issues = error instanceof ConfigError ? error.issues.map(({ path, message }) => ({ path, message })) : [];
     const message = (error as Error).message;
     // The usual surprise: a variable exported in a shell after the daemon started never reaches it.
     const hint = /environment variable \S+ is not set/.test(message)
       ? "the daemon's environment is fixed when it starts: set the variable where it is started (systemd: Environment= or EnvironmentFile= in the unit, `systemctl edit auraison-edge`) and restart it, or give the key a default (${VAR:-default})"
       : RELOAD_AGAIN;
-    return { error: message, hint };
+    return { error: message, hint, issues };
   }
 }
 

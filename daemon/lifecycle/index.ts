@@ -5,3 +5,13 @@ export { DataDirError, DataDirLock, alive, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
 export { Supervisor, changedKeys } from './supervisor.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
+export {
+  ConfigOverlayStore,
+  configOverlayPath,
+  overlayHash,
+  protectedChanges,
+  type ConfigOverlay,
+  type OverlayApplied,
+  type OverlayRequest,
+  type OverlayStaged,
+} from './config-overlay.ts';

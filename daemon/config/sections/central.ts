@@ -38,6 +38,41 @@ export const CentralOutboxConfig = Section(
   'The outbox: journal records (runs and agent events) published on the events topic, at least once, from a cursor kept in <data_dir>/state/central-outbox.json.',
 );
 
+/**
+ * What central may change in the config (central-link/remote-config.ts). The local file is the authority:
+ * these keys are its own, and the `central` section is always the file's, so central cannot cut itself off.
+ */
+export const DEFAULT_PROTECTED_KEYS = [
+  'robot',
+  'data_dir',
+  'policy',
+  'api.host',
+  'api.token',
+  'foxglove.host',
+  'foxglove.allow_remote',
+  'foxglove.allowed_origins',
+  'foxglove.client_publish',
+  'control.loops.*.safe_action',
+  'control.loops.*.allow_moving_safe_action',
+  'policies.*.outputs.*.command.clip',
+];
+
+export const CentralRemoteConfig = Section(
+  {
+    enabled: Type.Boolean({
+      default: true,
+      description:
+        'Take configs central sends on the config topic (applied over this file, as a reload applies it). false: every one is refused.',
+    }),
+    protected_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
+      default: DEFAULT_PROTECTED_KEYS,
+      description:
+        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, geofence, allow lists, quotas; loops' safe actions and clips), the robot's identity, data_dir and who may reach the API. The central section is always protected.",
+    }),
+  },
+  'Config from central: applied over this file, kept in <data_dir>/state/central-config.json across restarts.',
+);
+
 export const CentralConfig = Section(
   {
     enabled: Type.Boolean({
@@ -122,6 +157,7 @@ export const CentralConfig = Section(
         'An intent is acknowledged to the broker once its run is durable; past this (a slow disk, the agent restarting) it is acknowledged with a `pending` ack, and its outcome follows.',
     }),
     outbox: CentralOutboxConfig,
+    remote_config: CentralRemoteConfig,
   },
   "The central link: MQTT 5 to the fleet's coordinator (intents and config down; events, heartbeats, status and acks up).",
 );

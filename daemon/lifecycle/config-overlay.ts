@@ -1,0 +1,188 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { EdgeConfig } from '../config/index.ts';
+import type { ValidationIssue } from '../contract/index.ts';
+import { writeDurably } from '../util/index.ts';
+import { changedKeys } from './supervisor.ts';
+
+/** The schema name of the overlay file. */
+const OVERLAY_SCHEMA = 'auraison.central-config/1';
+
+/** How many applied config ids are remembered for dedupe (MQTT delivers at least once). */
+const SEEN_IDS = 100;
+
+/** A config central sent, kept to be laid over the local file (see Daemon.stageConfigOverlay). */
+export interface ConfigOverlay {
+  config_id: string;
+  /** sha256 of the overlay's canonical JSON: the same content under another id is a duplicate too. */
+  hash: string;
+  config: Record<string, unknown>;
+  /** When it was taken, ISO 8601. */
+  received_at: string;
+}
+
+interface OverlayFile {
+  schema: typeof OVERLAY_SCHEMA;
+  overlay: ConfigOverlay;
+  /** Config ids applied, oldest first, the current one last. */
+  seen: string[];
+}
+
+/** `<data_dir>/state/central-config.json`: the config central sent last, applied over the local file. */
+export function configOverlayPath(dataDir: string): string {
+  return join(dataDir, 'state', 'central-config.json');
+}
+
+/** sha256 of `value` as JSON with its keys sorted, so key order does not make two equal configs differ. */
+export function overlayHash(value: unknown): string {
+  const canonical = (v: unknown): unknown =>
+    Array.isArray(v)
+      ? v.map(canonical)
+      : v !== null && typeof v === 'object'
+        ? Object.fromEntries(
+            Object.keys(v)
+              .sort()
+              .map((k) => [k, canonical((v as Record<string, unknown>)[k])]),
+          )
+        : v;
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(value)))
+    .digest('hex');
+}
+
+/**
+ * The overlay file: read once at start, written durably (temp, fsync, rename) before an overlay is applied
+ * or acknowledged. Callers keep one save at a time.
+ */
+export class ConfigOverlayStore {
+  readonly path: string;
+  #file: OverlayFile | undefined;
+
+  constructor(dataDir: string) {
+    this.path = configOverlayPath(dataDir);
+  }
+
+  /** Reads the file; returns what was wrong with it (then no overlay is used), or undefined. */
+  load(): string | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      return `cannot read ${this.path}: ${(error as Error).message}`;
+    }
+    try {
+      const file = JSON.parse(text) as Partial<OverlayFile>;
+      const overlay = file.overlay;
+      if (
+        file.schema !== OVERLAY_SCHEMA ||
+        !overlay ||
+        typeof overlay.config_id !== 'string' ||
+        typeof overlay.config !== 'object' ||
+        overlay.config === null ||
+        !Array.isArray(file.seen)
+      )
+        return `${this.path} is not a ${OVERLAY_SCHEMA} file`;
+      this.#file = { schema: OVERLAY_SCHEMA, overlay, seen: file.seen.filter((id) => typeof id === 'string') };
+      return undefined;
+    } catch (error) {
+      return `${this.path} is not JSON: ${(error as Error).message}`;
+    }
+  }
+
+  /** The overlay in force, if central sent one. */
+  get current(): ConfigOverlay | undefined {
+    return this.#file?.overlay;
+  }
+
+  /** The id under which this config was applied before: the same id, or the same content as the current one. */
+  duplicateOf(configId: string, hash: string): string | undefined {
+    const file = this.#file;
+    if (!file) return undefined;
+    if (file.seen.includes(configId)) return configId;
+    return file.overlay.hash === hash ? file.overlay.config_id : undefined;
+  }
+
+  /** Makes `overlay` the current one, durably. */
+  async save(overlay: ConfigOverlay): Promise<void> {
+    const seen = [...(this.#file?.seen ?? []).filter((id) => id !== overlay.config_id), overlay.config_id];
+    const file: OverlayFile = { schema: OVERLAY_SCHEMA, overlay, seen: seen.slice(-SEEN_IDS) };
+    await writeDurably(this.path, `${JSON.stringify(file, null, 2)}\n`);
+    this.#file = file;
+  }
+}
+
+/**
+ * The keys under `protectedKeys` (dotted paths, `*` for any one key) whose values differ between the local
+ * config and the config with central's overlay, each as an issue naming the changed key. The `central`
+ * section is always protected: a config that moved or shut the link would cut central off for good.
+ */
+export function protectedChanges(
+  local: EdgeConfig,
+  merged: EdgeConfig,
+  protectedKeys: readonly string[],
+): ValidationIssue[] {
+  const issues = new Map<string, ValidationIssue>();
+  for (const pattern of ['central', ...protectedKeys]) {
+    for (const path of expand(pattern.split('.'), [local, merged])) {
+      const before = at(local, path);
+      const after = at(merged, path);
+      for (const key of changedKeys(before, after, path.join('.'))) {
+        const message =
+          pattern === 'central'
+            ? "the central section is the robot's config file's alone: central may not change it"
+            : `protected by central.remote_config.protected_keys (${pattern}): only the robot's config file may change it`;
+        if (!issues.has(key)) issues.set(key, { path: key, message });
+      }
+    }
+  }
+  return [...issues.values()];
+}
+
+/** The concrete paths a pattern names in any of `roots` (`*` takes each key found at that level). */
+function expand(pattern: string[], roots: unknown[], prefix: string[] = []): string[][] {
+  const [head, ...rest] = pattern;
+  if (head === undefined) return [prefix];
+  const keys =
+    head === '*' ? [...new Set(roots.flatMap((root) => Object.keys(asMapping(at(root, prefix)) ?? {})))] : [head];
+  return keys.flatMap((key) => expand(rest, roots, [...prefix, key]));
+}
+
+function at(root: unknown, path: readonly string[]): unknown {
+  let value = root;
+  for (const key of path) value = asMapping(value)?.[key];
+  return value;
+}
+
+function asMapping(value: unknown): Record<string, unknown> | undefined {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : undefined;
+}
+
+/** A config from central, as the central link hands it to the daemon. */
+export interface OverlayRequest {
+  config_id: string;
+  /** Keys to lay over the local file (the whole config, or a part of it). */
+  config: Record<string, unknown>;
+}
+
+export type OverlayRefusalCode = 'disabled' | 'invalid' | 'protected' | 'stopping' | 'failed';
+
+/** What taking a config from central did, up to the point it is durable. */
+export type OverlayStaged =
+  | { status: 'refused'; code: OverlayRefusalCode; message: string; issues?: ValidationIssue[] }
+  | { status: 'duplicate'; duplicate_of: string }
+  /** Kept durably; `applied` settles once the reload it takes has run. */
+  | { status: 'persisted'; applied: Promise<OverlayApplied> };
+
+export type OverlayApplied =
+  | {
+      status: 'applied';
+      restarted: string[];
+      pending_restart: string[];
+      /** Components the new config restarted that failed to start (they are retried with backoff). */
+      degraded: { component: string; error: string }[];
+    }
+  | { status: 'failed'; message: string };
