@@ -1,0 +1,157 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { extname, join } from 'node:path';
+import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
+import { PACKAGE_ROOT } from '../../daemon/util/index.ts';
+import type { FleetView } from './fleet-view.ts';
+import { readOnlyProblem } from './read-only-sql.ts';
+
+const PAGE_DIR = join(PACKAGE_ROOT, 'central-link', 'central', 'page');
+const TYPES: Record<string, string> = {
+  '.html': 'text/html; charset=utf-8',
+  '.js': 'text/javascript; charset=utf-8',
+  '.css': 'text/css; charset=utf-8',
+};
+const PAGE_HEADERS = {
+  'cache-control': 'no-cache',
+  'content-security-policy': "default-src 'self'; img-src 'self' data:; style-src 'self'",
+  'x-content-type-options': 'nosniff',
+};
+/** The most events one GET /api/events returns. */
+const MAX_EVENTS = 1000;
+const DEFAULT_EVENTS = 100;
+/** A query's text: as the daemon's POST /query takes. */
+const MAX_SQL_CHARS = 100_000;
+
+const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false } as const;
+
+/**
+ * The fleet's HTTP API and page, served by `central serve`: GET /api/robots, /api/events?limit=N,
+ * /api/uploads, POST /api/query {sql} (read-only), and the fleet page at `/` (central-link/central/page, plain
+ * HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Resolves
+ * once the server listens (`http.port` 0 takes a free port: see `fleetHttpUrl`).
+ */
+export async function fleetHttp(view: FleetView, http: { host: string; port: number }): Promise<FastifyInstance> {
+  const app = Fastify({
+    forceCloseConnections: true,
+    bodyLimit: MAX_SQL_CHARS * 4 + 1024,
+    // An unknown parameter is refused, not dropped: a misspelt `limt=5` must not quietly give 100 events.
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: true } },
+  });
+  app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, _request, reply) => {
+    const status = error.statusCode && error.statusCode >= 400 ? error.statusCode : 500;
+    const code = status === 400 ? 'bad_request' : status === 404 ? 'not_found' : 'internal';
+    void reply
+      .code(status)
+      .send({ error: error instanceof FleetHttpError ? error.code : code, message: error.message });
+  });
+  app.setNotFoundHandler((request, reply) => {
+    void reply
+      .code(404)
+      .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
+  });
+
+  app.get('/api/robots', { schema: { querystring: NO_QUERY } }, async () => ({ robots: view.robots() }));
+  app.get('/api/uploads', { schema: { querystring: NO_QUERY } }, async () => view.uploads());
+  app.get<{ Querystring: { limit?: number } }>(
+    '/api/events',
+    {
+      schema: {
+        querystring: {
+          type: 'object',
+          properties: { limit: { type: 'integer', minimum: 1, maximum: MAX_EVENTS } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => send(reply, { events: await view.recentEvents(request.query.limit ?? DEFAULT_EVENTS) }),
+  );
+  app.post<{ Body: { sql: string } }>(
+    '/api/query',
+    {
+      schema: {
+        body: {
+          type: 'object',
+          required: ['sql'],
+          properties: { sql: { type: 'string', minLength: 1, maxLength: MAX_SQL_CHARS } },
+          additionalProperties: false,
+        },
+      },
+    },
+    async (request, reply) => {
+      const problem = readOnlyProblem(request.body.sql);
+      if (problem) throw new FleetHttpError(400, 'read_only', `body.sql: ${problem}`);
+      const started = performance.now();
+      let result: { columns: string[]; rows: unknown[][] };
+      try {
+        result = await view.query(request.body.sql);
+      } catch (error) {
+        // The lakehouse refuses what it cannot run (a syntax error, an unknown table): the SQL is at fault.
+        throw new FleetHttpError(400, 'query_failed', `body.sql: ${(error as Error).message}`);
+      }
+      return send(reply, { ...result, elapsed_ms: Math.round(performance.now() - started) });
+    },
+  );
+  pageRoutes(app);
+  await app.listen({ host: http.host, port: http.port });
+  return app;
+}
+
+/** The URL a started fleetHttp server answers at (its host as a client dials it). */
+export function fleetHttpUrl(app: FastifyInstance): string {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') throw new Error('the fleet HTTP server is not listening');
+  const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+  return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+}
+
+class FleetHttpError extends Error {
+  constructor(
+    readonly statusCode: number,
+    readonly code: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+/** The page's files, read once: they hold no data, everything they show comes from /api. */
+function pageRoutes(app: FastifyInstance): void {
+  const files = new Map<string, string>();
+  for (const name of readdirSync(PAGE_DIR))
+    if (TYPES[extname(name)]) files.set(name, readFileSync(join(PAGE_DIR, name), 'utf8'));
+  app.get('/', async (_request, reply) =>
+    reply.headers(PAGE_HEADERS).type(TYPES['.html']!).send(files.get('index.html')),
+  );
+  app.get<{ Params: { file: string } }>(
+    '/page/:file',
+    {
+      schema: {
+        params: {
+          type: 'object',
+          properties: { file: { type: 'string', pattern: '^[A-Za-z0-9_-]+\\.(js|css)$' } },
+          required: ['file'],
+        },
+      },
+    },
+    async (request, reply) => {
+      const body = files.get(request.params.file);
+      if (body === undefined) throw new FleetHttpError(404, 'not_found', `no page asset ${request.params.file}`);
+      return reply.headers(PAGE_HEADERS).type(TYPES[extname(request.params.file)]!).send(body);
+    },
+  );
+}
+
+/** Sends `body` as JSON: the lakehouse's values (BIGINT, timestamps, blobs) as JSON can carry them. */
+function send(reply: FastifyReply, body: unknown): FastifyReply {
+  return reply.type('application/json; charset=utf-8').send(JSON.stringify(body, jsonValue));
+}
+
+/** BIGINTs as numbers while exact, else as decimal strings; bytes as hex; DuckDB's value objects as text. */
+function jsonValue(this: unknown, _key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return Number.isSafeInteger(Number(value)) ? Number(value) : value.toString();
+  if (value instanceof Uint8Array) return Buffer.from(value).toString('hex');
+  if (value instanceof Date || value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  // A plain object (a STRUCT, a MAP's entries) stays; a class instance (a DuckDB timestamp, a decimal) is text.
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null ? value : String(value as object);
+}

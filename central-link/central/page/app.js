@@ -1,0 +1,208 @@
+// The fleet page of `central serve`: the robots with their state, last heartbeat, backlog, sync progress and a
+// link to each robot's own status page; the uploads; recent runs and events; a read-only fleet query. Plain ES
+// modules, no build step; everything comes from the fleet API (GET /api/robots, /api/uploads, /api/events,
+// POST /api/query), read again every few seconds (?refresh=S, default 2).
+
+const $ = (id) => document.getElementById(id);
+const REFRESH_MS = Math.max(0.2, Number(new URLSearchParams(location.search).get('refresh')) || 2) * 1000;
+/** How many events the page reads each time: runs are told from their run_state records among them. */
+const EVENTS = 200;
+
+function el(tag, attrs = {}, ...children) {
+  const node = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs)) {
+    if (k === 'class') node.className = v;
+    else node.setAttribute(k, v);
+  }
+  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
+  return node;
+}
+
+function fill(id, rows, columns, empty = 'none') {
+  const body = $(id).querySelector('tbody');
+  if (rows.length > 0) body.replaceChildren(...rows);
+  else body.replaceChildren(el('tr', {}, el('td', { colspan: String(columns), class: 'muted' }, empty)));
+}
+
+async function getJson(path, init) {
+  let res;
+  try {
+    res = await fetch(path, { ...init, signal: AbortSignal.timeout(10_000) });
+  } catch {
+    throw new Error(`${path}: central serve does not answer (is it still running?)`);
+  }
+  const body = await res.json().catch(() => ({}));
+  if (!res.ok) throw new Error(body.message ?? `${path}: HTTP ${res.status}`);
+  return body;
+}
+
+/** A time as the API gives it (ISO 8601, or ns since the epoch as a decimal string or number). */
+function toDate(value) {
+  if (value === undefined || value === null || value === '') return undefined;
+  if (typeof value === 'number' || /^\d+$/.test(String(value))) {
+    const n = BigInt(typeof value === 'number' ? Math.trunc(value) : value);
+    // ns, µs, ms or s since the epoch, told apart by size.
+    const ms = n > 10n ** 17n ? n / 1_000_000n : n > 10n ** 14n ? n / 1000n : n > 10n ** 11n ? n : n * 1000n;
+    return new Date(Number(ms));
+  }
+  const date = new Date(String(value));
+  return Number.isNaN(date.getTime()) ? undefined : date;
+}
+
+function ago(value) {
+  const date = toDate(value);
+  if (!date) return '–';
+  const s = Math.max(0, Math.round((Date.now() - date.getTime()) / 1000));
+  const span = s < 120 ? `${s} s` : s < 7200 ? `${Math.round(s / 60)} min` : `${Math.round(s / 3600)} h`;
+  return `${span} ago (${date.toLocaleTimeString()})`;
+}
+
+const timeOf = (value) => toDate(value)?.toLocaleTimeString() ?? '–';
+
+/** Sync progress in a few words, from what the robot's heartbeat says of it. */
+function syncText(sync) {
+  if (!sync || typeof sync !== 'object') return '–';
+  const parts = [];
+  for (const [key, value] of Object.entries(sync)) {
+    if (value === null || value === undefined) continue;
+    if (typeof value === 'object') parts.push(`${key} ${JSON.stringify(value)}`);
+    else parts.push(`${key} ${value}`);
+  }
+  return parts.length > 0 ? parts.join(', ') : '–';
+}
+
+function robotRow(r) {
+  const state = r.online ? 'online' : 'offline';
+  const link = r.status_url
+    ? el('a', { href: r.status_url, target: '_blank', rel: 'noopener' }, r.status_url)
+    : el('span', { class: 'muted' }, '–');
+  return el(
+    'tr',
+    { 'data-robot': r.robot },
+    el('td', {}, r.fleet),
+    el('td', {}, r.robot),
+    el(
+      'td',
+      { class: `state ${state}`, title: r.reason ?? '' },
+      r.reason && !r.online ? `${state} (${r.reason})` : state,
+    ),
+    el('td', {}, ago(r.last_heartbeat)),
+    el('td', { class: 'num' }, r.backlog ?? '–'),
+    el('td', {}, syncText(r.sync)),
+    el('td', {}, link),
+  );
+}
+
+function dataOf(event) {
+  if (typeof event.data !== 'string') return event.data ?? {};
+  try {
+    return JSON.parse(event.data);
+  } catch {
+    return { text: event.data };
+  }
+}
+
+function describe(event, data) {
+  if (event.kind === 'run_state')
+    return `run ${data.run_id ?? '?'}: ${data.status ?? '?'}${data.reason ? ` (${data.reason})` : ''}`;
+  if (event.kind === 'intent') return `intent ${data.type ?? '?'} ${data.intent_id ?? ''}`;
+  if (data.kind) return `${data.kind}${data.run_id ? ` (run ${data.run_id})` : ''}`;
+  const text = JSON.stringify(data);
+  return text.length > 160 ? `${text.slice(0, 160)}…` : text;
+}
+
+/** The latest state of each run among the events (newest first), with its intent's type when it is there. */
+function runsOf(events) {
+  const intents = new Map();
+  const runs = new Map();
+  for (const event of events) {
+    const data = dataOf(event);
+    if (event.kind === 'intent' && data.intent_id) intents.set(data.intent_id, data.type);
+    if (event.kind === 'run_state' && data.run_id && !runs.has(data.run_id)) runs.set(data.run_id, { event, data });
+  }
+  return [...runs.values()].map(({ event, data }) =>
+    el(
+      'tr',
+      {},
+      el('td', {}, timeOf(data.updated_at ?? event.ts)),
+      el('td', {}, event.robot ?? ''),
+      el('td', {}, data.run_id),
+      el('td', {}, intents.get(data.intent_id) ?? ''),
+      el('td', { class: data.status }, data.status + (data.reason ? ` (${data.reason})` : '')),
+    ),
+  );
+}
+
+async function refresh() {
+  const [robots, uploads, events] = await Promise.all([
+    getJson('/api/robots'),
+    getJson('/api/uploads'),
+    getJson(`/api/events?limit=${EVENTS}`),
+  ]);
+  const list = robots.robots;
+  const online = list.filter((r) => r.online).length;
+  $('summary').textContent = `${list.length} robot(s), ${online} online, ${list.length - online} offline`;
+  fill('robots', list.map(robotRow), 7, 'no robot has reported yet');
+  fill(
+    'uploads',
+    Object.entries(uploads).map(([k, v]) =>
+      el('tr', {}, el('th', {}, k.replaceAll('_', ' ')), el('td', { class: 'num' }, v)),
+    ),
+    2,
+  );
+  fill('runs', runsOf(events.events), 5);
+  fill(
+    'events',
+    events.events.slice(0, 50).map((e) => {
+      const data = dataOf(e);
+      return el(
+        'tr',
+        {},
+        el('td', {}, timeOf(e.ts)),
+        el('td', {}, e.robot ?? ''),
+        el('td', {}, e.seq ?? ''),
+        el('td', {}, e.kind ?? ''),
+        el('td', {}, describe(e, data)),
+      );
+    }),
+    5,
+  );
+}
+
+async function loop() {
+  try {
+    await refresh();
+    $('error').hidden = true;
+    $('refreshed').textContent = `updated ${new Date().toLocaleTimeString()}`;
+  } catch (error) {
+    $('error').hidden = false;
+    $('error').textContent = String(error.message ?? error);
+  }
+  setTimeout(loop, REFRESH_MS);
+}
+
+$('query-form').addEventListener('submit', async (event) => {
+  event.preventDefault();
+  $('query-info').textContent = 'running…';
+  try {
+    const result = await getJson('/api/query', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: $('sql').value }),
+    });
+    $('query-result')
+      .querySelector('thead')
+      .replaceChildren(el('tr', {}, ...result.columns.map((c) => el('th', {}, c))));
+    const rows = result.rows.map((row) =>
+      el('tr', {}, ...row.map((v) => el('td', {}, typeof v === 'object' && v !== null ? JSON.stringify(v) : v))),
+    );
+    $('query-result')
+      .querySelector('tbody')
+      .replaceChildren(...rows);
+    $('query-info').textContent = `${result.rows.length} row(s) in ${result.elapsed_ms} ms`;
+  } catch (error) {
+    $('query-info').textContent = String(error.message ?? error);
+  }
+});
+
+void loop();

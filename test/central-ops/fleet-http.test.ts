@@ -1,0 +1,134 @@
+import type { FastifyInstance } from 'fastify';
+import { afterEach, describe, expect, it } from 'vitest';
+import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
+import { FleetDouble } from './fleet-double.ts';
+
+let app: FastifyInstance | undefined;
+afterEach(async () => {
+  await app?.close();
+  app = undefined;
+});
+
+async function serve(view: FleetDouble): Promise<string> {
+  app = await fleetHttp(view, { host: '127.0.0.1', port: 0 });
+  return fleetHttpUrl(app);
+}
+
+async function post(url: string, body: unknown): Promise<{ status: number; body: Record<string, unknown> }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
+}
+
+describe('the fleet HTTP API', () => {
+  it('lists the robots, the uploads and the latest events as the fleet view has them', async () => {
+    const view = new FleetDouble();
+    view.robotList = [
+      {
+        fleet: 'lab',
+        robot: 'tb1',
+        online: true,
+        state: 'online',
+        last_heartbeat: '2025-01-01T00:00:00.000Z',
+        backlog: 3,
+      },
+      { fleet: 'lab', robot: 'tb2', online: false, state: 'offline', reason: 'connection lost (last will)' },
+    ];
+    view.counts = { offered: 4, granted: 3, stored: 2, rejected: 1, bytes_stored: 2048 };
+    view.events = Array.from({ length: 150 }, (_, i) => ({ robot: 'tb1', seq: 150 - i, kind: 'agent_event' }));
+    const url = await serve(view);
+    expect(await (await fetch(`${url}/api/robots`)).json()).toEqual({ robots: view.robotList });
+    expect(await (await fetch(`${url}/api/uploads`)).json()).toEqual(view.counts);
+    const all = (await (await fetch(`${url}/api/events`)).json()) as { events: { seq: number }[] };
+    expect(all.events).toHaveLength(100);
+    const few = (await (await fetch(`${url}/api/events?limit=5`)).json()) as { events: { seq: number }[] };
+    expect(few.events.map((e) => e.seq)).toEqual([150, 149, 148, 147, 146]);
+  });
+
+  it('refuses an events limit out of range or an unknown parameter with a 400 that names it', async () => {
+    const url = await serve(new FleetDouble());
+    for (const query of ['limit=0', 'limit=1001', 'limit=x', 'since=3']) {
+      const res = await fetch(`${url}/api/events?${query}`);
+      expect(res.status, query).toBe(400);
+      expect(((await res.json()) as { message: string }).message, query).toMatch(/limit|since|additional/);
+    }
+  });
+
+  it('runs a read-only query and gives its columns and rows, BIGINTs and DuckDB values as JSON carries them', async () => {
+    const view = new FleetDouble();
+    class Timestamp {
+      toString() {
+        return '2025-01-01 00:00:00';
+      }
+    }
+    view.answer = () => ({
+      columns: ['robot', 'n', 'big', 'at', 'blob'],
+      rows: [['tb1', 12n, 2n ** 60n, new Timestamp(), new Uint8Array([1, 255])]],
+    });
+    const url = await serve(view);
+    const { status, body } = await post(`${url}/api/query`, {
+      sql: 'SELECT robot, count(*) FROM "/odom" GROUP BY robot',
+    });
+    expect(status).toBe(200);
+    expect(body.columns).toEqual(['robot', 'n', 'big', 'at', 'blob']);
+    expect(body.rows).toEqual([['tb1', 12, (2n ** 60n).toString(), '2025-01-01 00:00:00', '01ff']]);
+    expect(typeof body.elapsed_ms).toBe('number');
+  });
+
+  it.each([
+    ['DROP TABLE events', /DROP is refused/],
+    ['INSERT INTO events VALUES (1)', /INSERT is refused/],
+    ['SELECT 1; DELETE FROM events', /one statement at a time/],
+    ['WITH t AS (SELECT 1) DELETE FROM events', /DELETE is refused/],
+    ["ATTACH 'x.db'", /ATTACH is refused/],
+    ["COPY events TO '/tmp/x.csv'", /COPY is refused/],
+    ['-- only a comment', /no SQL statement/],
+  ])('refuses %s with a 400 saying the fleet lakehouse is read-only', async (sql, why) => {
+    const view = new FleetDouble();
+    const url = await serve(view);
+    const { status, body } = await post(`${url}/api/query`, { sql });
+    expect(status).toBe(400);
+    expect(body.message).toMatch(why);
+    expect(view.queries).toEqual([]);
+  });
+
+  it.each([
+    "SELECT 'drop table x; delete' AS s",
+    'SELECT "update" FROM events -- a comment; DROP',
+    'WITH t AS (SELECT 1 AS x) SELECT * FROM t;',
+    'DESCRIBE events',
+    'SHOW TABLES',
+    'SUMMARIZE events',
+    '/* why */ select 1',
+  ])('lets %s through', async (sql) => {
+    const view = new FleetDouble();
+    const url = await serve(view);
+    expect((await post(`${url}/api/query`, { sql })).status).toBe(200);
+    expect(view.queries).toEqual([sql]);
+  });
+
+  it('answers a query the lakehouse cannot run with a 400 and its message', async () => {
+    const view = new FleetDouble();
+    view.answer = () => {
+      throw new Error('Catalog Error: Table with name nope does not exist!');
+    };
+    const url = await serve(view);
+    const { status, body } = await post(`${url}/api/query`, { sql: 'SELECT * FROM nope' });
+    expect(status).toBe(400);
+    expect(body).toMatchObject({ error: 'query_failed', message: expect.stringMatching(/nope does not exist/) });
+  });
+
+  it('serves the fleet page and its assets, and 404s what it does not have', async () => {
+    const url = await serve(new FleetDouble());
+    const page = await fetch(`${url}/`);
+    expect(page.headers.get('content-type')).toMatch(/text\/html/);
+    expect(await page.text()).toContain('/page/app.js');
+    expect((await fetch(`${url}/page/app.js`)).headers.get('content-type')).toMatch(/javascript/);
+    expect((await fetch(`${url}/page/nope.js`)).status).toBe(404);
+    expect((await fetch(`${url}/page/..%2Fhttp.ts`)).status).toBe(400);
+    expect((await fetch(`${url}/api/nothing`)).status).toBe(404);
+  });
+});
