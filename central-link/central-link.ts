@@ -340,9 +340,19 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       fleet,
       state,
       ...(reason ? { reason } : {}),
+      ...(state === 'online' ? this.#statusPage() : {}),
       pid: process.pid,
       ts: nowNs().toString(),
     };
+  }
+
+  /**
+   * The robot's own status page, for central's fleet page to link to: the local API's address as it listens
+   * (api.host and api.port), said in the status and each heartbeat (the API may start after the link).
+   */
+  #statusPage(): { status_url?: string } {
+    const api = this.#ctx.components.get(SERVICE_NAMES.api) as { url?: unknown } | undefined;
+    return typeof api?.url === 'string' ? { status_url: `${api.url}/` } : {};
   }
 
   #heartbeat(): void {
@@ -368,6 +378,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       components: Object.fromEntries(Object.entries(status.components).map(([name, h]) => [name, h.state])),
       problems,
       outbox: { acked_seq: outbox.ackedSeq, last_seq: this.#ctx.journal.lastSeq, backlog: outbox.backlog },
+      ...this.#statusPage(),
     };
     this.#heartbeats++;
     running.heartbeatInFlight = true;
