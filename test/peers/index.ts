@@ -55,6 +55,21 @@ export function readerPeers(): ReaderPeers {
   };
 }
 
+/** Debian's Gazebo SDF parser: `ign` (ignition-tools) with libsdformat-dev's `ign sdf` plugin, as .ci/run installs. */
+const IGN_SDF_PLUGIN = '/usr/share/ignition/sdformat12.yaml';
+const IGN_INSTALL = 'sudo apt-get install ignition-tools libsdformat-dev';
+
+/** The `ign` that runs `ign sdf -k`; throws naming the apt packages when it or its SDF plugin is missing. */
+export function ignSdf(): string {
+  const ign = (process.env.PATH ?? '')
+    .split(':')
+    .map((dir) => join(dir, 'ign'))
+    .find((p) => existsSync(p));
+  if (!ign || !existsSync(IGN_SDF_PLUGIN))
+    throw new Error(`Gazebo's SDF parser (ign sdf) is not installed: run \`${IGN_INSTALL}\` (.ci/run does)`);
+  return ign;
+}
+
 /** Runs a peer's command and gives its stdout; a failure throws with the peer's stderr, which says why. */
 export function runPeer(
   command: string,

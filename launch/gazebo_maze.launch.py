@@ -1,0 +1,102 @@
+"""The turtlebot-maze in Gazebo (Harmonic), bridged to ROS 2, with the daemon driving it.
+
+    node bin/auraison-edge.js sim turtlebot-maze --export-world /tmp/maze
+    ros2 launch launch/gazebo_maze.launch.py world_dir:=/tmp/maze adapter:=ros2   # or adapter:=zenoh
+
+It starts Gazebo on the exported world (ros_gz_sim's gz_sim.launch.py), ros_gz_bridge's parameter_bridge with
+the exported bridge.yaml (/clock, /scan, /odom, /tf, /joint_states out of Gazebo, /cmd_vel into it),
+robot_state_publisher with the burger's URDF (/tf_static, /robot_description and the wheels on /tf), the
+map -> odom identity the built-in sim also publishes, nav2's map_server with the maze's map (/map), and the
+daemon with its built-in sim off and its ROS 2 or Zenoh adapter on. The ROS graph then carries the topics the
+built-in sim puts on the bus, so the same intents (navigate_to charging_dock, ...) drive the Gazebo robot.
+
+adapter:=zenoh runs the ROS nodes on rmw_zenoh_cpp with its router (rmw_zenohd) and starts
+zenoh-bridge-remote-api, the WebSocket the daemon's Zenoh adapter speaks to (docs/bridges.md).
+"""
+from launch import LaunchDescription
+from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction,
+                            SetEnvironmentVariable)
+from launch.conditions import LaunchConfigurationEquals
+from launch.launch_description_sources import PythonLaunchDescriptionSource
+from launch.substitutions import LaunchConfiguration
+from launch_ros.actions import Node
+from ament_index_python.packages import get_package_share_directory
+
+import os
+
+HERE = os.path.dirname(os.path.realpath(__file__))
+BIN = os.path.join(HERE, '..', 'bin', 'auraison-edge.js')
+# What `auraison-edge sim turtlebot-maze --export-world DIR` writes (sim/turtlebot-maze/export-world.ts).
+WORLD_FILE = 'maze.sdf'
+BRIDGE_FILE = 'bridge.yaml'
+URDF_FILE = 'burger.urdf'
+MAP_FILE = 'map.yaml'
+DAEMON_CONFIGS = {'ros2': 'edge.ros2.yaml', 'zenoh': 'edge.zenoh.yaml'}
+# rmw_zenohd's default listening endpoint, which the remote-api bridge joins as a client.
+ZENOH_ROUTER = 'tcp/127.0.0.1:7447'
+ZENOH_WS_PORT = '127.0.0.1:10000'
+ZENOH = LaunchConfigurationEquals('adapter', 'zenoh')
+
+
+def generate_launch_description():
+    args = [
+        DeclareLaunchArgument('world_dir', description='the directory --export-world wrote'),
+        DeclareLaunchArgument('adapter', default_value='ros2', choices=['ros2', 'zenoh'],
+                              description="the daemon's link to the ROS graph"),
+        DeclareLaunchArgument('gui', default_value='true', choices=['true', 'false'],
+                              description='false runs the Gazebo server only (-s)'),
+        DeclareLaunchArgument('node', default_value='node', description='the Node.js (>= 20) executable'),
+        DeclareLaunchArgument('zenoh_bridge', default_value='zenoh-bridge-remote-api',
+                              description='the zenoh-bridge-remote-api executable (adapter:=zenoh)'),
+    ]
+    # Set before any node starts, so that every node of the launch speaks rmw_zenoh.
+    rmw = SetEnvironmentVariable('RMW_IMPLEMENTATION', 'rmw_zenoh_cpp', condition=ZENOH)
+    return LaunchDescription(args + [rmw, OpaqueFunction(function=_bringup)])
+
+
+def _bringup(context):
+    world_dir = os.path.abspath(LaunchConfiguration('world_dir').perform(context))
+    adapter = LaunchConfiguration('adapter').perform(context)
+    files = [WORLD_FILE, BRIDGE_FILE, URDF_FILE, MAP_FILE, DAEMON_CONFIGS[adapter]]
+    missing = [f for f in files if not os.path.isfile(os.path.join(world_dir, f))]
+    if missing:
+        raise RuntimeError(f"{world_dir} lacks {', '.join(missing)}: run "
+                           f'`auraison-edge sim turtlebot-maze --export-world {world_dir}` first')
+    in_dir = lambda name: os.path.join(world_dir, name)  # noqa: E731
+    with open(in_dir(URDF_FILE)) as f:
+        urdf = f.read()
+    server_only = '' if LaunchConfiguration('gui').perform(context) == 'true' else '-s '
+    sim_time = {'use_sim_time': True}
+    gazebo = IncludeLaunchDescription(
+        PythonLaunchDescriptionSource(
+            os.path.join(get_package_share_directory('ros_gz_sim'), 'launch', 'gz_sim.launch.py')),
+        launch_arguments={'gz_args': f'-r {server_only}{in_dir(WORLD_FILE)}', 'on_exit_shutdown': 'true'}.items(),
+    )
+    actions = [
+        gazebo,
+        Node(package='ros_gz_bridge', executable='parameter_bridge', name='maze_bridge', output='screen',
+             parameters=[{'config_file': in_dir(BRIDGE_FILE), **sim_time}]),
+        Node(package='robot_state_publisher', executable='robot_state_publisher', output='screen',
+             parameters=[{'robot_description': urdf, **sim_time}]),
+        # The built-in sim's odometry is drift-free and stands in for localization; Gazebo's is its world pose.
+        Node(package='tf2_ros', executable='static_transform_publisher', name='map_to_odom',
+             arguments=['--frame-id', 'map', '--child-frame-id', 'odom']),
+        Node(package='nav2_map_server', executable='map_server', name='map_server', output='screen',
+             parameters=[{'yaml_filename': in_dir(MAP_FILE), **sim_time}]),
+        Node(package='nav2_lifecycle_manager', executable='lifecycle_manager', name='lifecycle_manager_map',
+             parameters=[{'autostart': True, 'node_names': ['map_server'], **sim_time}]),
+    ]
+    if adapter == 'zenoh':
+        actions += [
+            Node(package='rmw_zenoh_cpp', executable='rmw_zenohd', output='screen'),
+            ExecuteProcess(cmd=[LaunchConfiguration('zenoh_bridge'), '-m', 'client', '-e', ZENOH_ROUTER,
+                                '--ws-port', ZENOH_WS_PORT], output='screen'),
+        ]
+    actions.append(ExecuteProcess(
+        cmd=[LaunchConfiguration('node'), BIN, 'run', '--config', in_dir(DAEMON_CONFIGS[adapter])],
+        # As launch/auraison_edge.launch.py and the systemd unit: two malloc arenas.
+        additional_env={'MALLOC_ARENA_MAX': '2'},
+        output='screen',
+        sigterm_timeout='10',
+    ))
+    return actions
