@@ -1,5 +1,5 @@
 import { redactUrl } from '../daemon/util/index.ts';
-import type { CentralSettings } from '../daemon/config/index.ts';
+import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import {
   isAgentService,
   SERVICE_NAMES,
@@ -54,10 +54,17 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #heartbeats = 0;
   #heartbeatsSkipped = 0;
   #ackFailures = 0;
+  /** agent.enabled, taken live (applySettings): intents are refused without an agent. */
+  #agentEnabled: boolean;
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
     this.#s = ctx.config.central;
+    this.#agentEnabled = ctx.config.agent.enabled;
+  }
+
+  applySettings(config: EdgeConfig): void {
+    this.#agentEnabled = config.agent.enabled;
   }
 
   async start(): Promise<void> {
@@ -145,8 +152,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
         return isAgentService(agent) ? agent : undefined;
       },
-      agentOff: () =>
-        this.#ctx.config.agent.enabled ? undefined : 'the agent is off on this robot (agent.enabled: false)',
+      agentOff: () => (this.#agentEnabled ? undefined : 'the agent is off on this robot (agent.enabled: false)'),
       takeIntents: s.intents,
       maxIntentBytes: s.max_intent_bytes,
       ackTimeoutMs: s.intent_ack_timeout_s * 1000,

@@ -3,14 +3,22 @@ import type { ComponentSpec } from '../lifecycle/index.ts';
 /**
  * The central link (central-link/): last to start, first to stop, so the intents it takes find the agent
  * running, and none come in while the rest of the daemon stops. Its settings include the robot's id and
- * fleet (they name its topics and its MQTT session) and whether the agent is on (intents are refused without
- * one).
+ * fleet (they name its topics and its MQTT session).
  */
 export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
   {
     name: 'central',
     enabled: (config) => config.central.enabled,
-    settings: (config) => ({ central: config.central, robot: config.robot, agent: { enabled: config.agent.enabled } }),
+    // Whether the agent is on, and what central may change, are taken live: a config from central that
+    // switches the agent must not restart the link that has to ack it.
+    settings: (config) => {
+      const { remote_config: _live, ...central } = config.central;
+      return { central, robot: config.robot };
+    },
+    liveSettings: (config) => ({
+      agent: { enabled: config.agent.enabled },
+      remote_config: config.central.remote_config,
+    }),
     create: async (ctx) => {
       const { CentralLink } = await import('../../central-link/index.ts');
       return new CentralLink(ctx);

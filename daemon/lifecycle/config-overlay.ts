@@ -9,6 +9,9 @@ import { changedKeys } from './supervisor.ts';
 /** The schema name of the overlay file. */
 const OVERLAY_SCHEMA = 'auraison.central-config/1';
 
+/** Sections central may never change, whatever the file says (see protectedChanges). */
+const ALWAYS_PROTECTED = ['central', 'robot'];
+
 /** How many applied config ids are remembered for dedupe (MQTT delivers at least once). */
 const SEEN_IDS = 100;
 
@@ -116,7 +119,8 @@ export class ConfigOverlayStore {
 /**
  * The keys under `protectedKeys` (dotted paths, `*` for any one key) whose values differ between the local
  * config and the config with central's overlay, each as an issue naming the changed key. The `central`
- * section is always protected: a config that moved or shut the link would cut central off for good.
+ * and `robot` sections are always protected: a config that moved or shut the link, or renamed the robot out
+ * of its topics, would cut central off.
  */
 export function protectedChanges(
   local: EdgeConfig,
@@ -124,15 +128,14 @@ export function protectedChanges(
   protectedKeys: readonly string[],
 ): ValidationIssue[] {
   const issues = new Map<string, ValidationIssue>();
-  for (const pattern of ['central', ...protectedKeys]) {
+  for (const pattern of [...ALWAYS_PROTECTED, ...protectedKeys]) {
     for (const path of expand(pattern.split('.'), [local, merged])) {
       const before = at(local, path);
       const after = at(merged, path);
       for (const key of changedKeys(before, after, path.join('.'))) {
-        const message =
-          pattern === 'central'
-            ? "the central section is the robot's config file's alone: central may not change it"
-            : `protected by central.remote_config.protected_keys (${pattern}): only the robot's config file may change it`;
+        const message = ALWAYS_PROTECTED.includes(pattern)
+          ? `the ${pattern} section is the robot's config file's alone: central may not change it`
+          : `protected by central.remote_config.protected_keys (${pattern}): only the robot's config file may change it`;
         if (!issues.has(key)) issues.set(key, { path: key, message });
       }
     }

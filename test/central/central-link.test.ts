@@ -111,7 +111,7 @@ describe('the central link against a real mosquitto', () => {
     });
   });
 
-  it('answers on the MQTT 5 response topic with the correlation data, and refuses a config it cannot apply', async () => {
+  it('answers on the MQTT 5 response topic with the correlation data, and refuses a config that is no config message', async () => {
     const { broker, central } = await brokerAndCentral(cleanups);
     await central.client.subscribeAsync('central/replies/#', { qos: 1 });
     const { stop } = await centralDaemon(broker.url);
@@ -128,7 +128,7 @@ describe('the central link against a real mosquitto', () => {
     await waitFor(() => central.acks().some((a) => a.kind === 'config'), 'the config ack');
     expect(central.acks().find((a) => a.kind === 'config')).toMatchObject({
       status: 'refused',
-      error: { code: 'not_supported' },
+      error: { code: 'bad_request' },
     });
   });
 });

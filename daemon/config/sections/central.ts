@@ -40,10 +40,10 @@ export const CentralOutboxConfig = Section(
 
 /**
  * What central may change in the config (central-link/remote-config.ts). The local file is the authority:
- * these keys are its own, and the `central` section is always the file's, so central cannot cut itself off.
+ * these keys are its own, and the `central` and `robot` sections are always the file's (protectedChanges), so
+ * central cannot cut itself off.
  */
 export const DEFAULT_PROTECTED_KEYS = [
-  'robot',
   'data_dir',
   'policy',
   'api.host',
@@ -71,6 +71,73 @@ export const CentralRemoteConfig = Section(
     }),
   },
   'Config from central: applied over this file, kept in <data_dir>/state/central-config.json across restarts.',
+);
+
+const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
+
+export const CentralUploadWindow = Type.Object(
+  {
+    start: Type.String({ pattern: HHMM, description: 'Local time the window opens, HH:MM.' }),
+    end: Type.String({ pattern: HHMM, description: 'Local time it closes, HH:MM (before start: it runs past midnight).' }),
+    bytes_per_s: Type.Optional(
+      Type.Integer({ minimum: 0, description: 'The budget inside the window (0: unlimited); absent: bulk only then.' }),
+    ),
+  },
+  { additionalProperties: false },
+);
+
+export const CentralSyncConfig = Section(
+  {
+    enabled: Type.Boolean({
+      default: false,
+      description:
+        "Offer sealed bag splits and lakehouse parquet to central, upload them to the URLs it grants, and let retention delete first what central has. Needs central.enabled.",
+    }),
+    kinds: Type.Array(Type.Union([Type.Literal('bag'), Type.Literal('table'), Type.Literal('events')]), {
+      default: ['bag', 'table', 'events'],
+      uniqueItems: true,
+      description: 'What is offered: bag (MCAP splits), table (lakehouse parquet of bags), events (agent events parquet).',
+    }),
+    bags: Section(
+      {
+        topics: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Offer only bags that recorded one of these topics (empty: no limit by topic).',
+        }),
+        tags: Type.Array(Type.String({ minLength: 1 }), {
+          default: [],
+          description: 'Or bags with one of these tags (`snapshot`: the snapshot recorder\'s bags). Both empty: every bag.',
+        }),
+      },
+      'Which bags are offered; the others are not_wanted at once (retention may delete them).',
+    ),
+    max_outstanding_offers: Type.Integer({
+      minimum: 1,
+      maximum: 1000,
+      default: 8,
+      description: 'Offers sent and not yet answered by central.',
+    }),
+    offers_per_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 1000,
+      default: 5,
+      description: 'Most offers sent per second (a backlog of thousands of files does not flood the broker).',
+    }),
+    offer_timeout_s: Type.Number({
+      minimum: 1,
+      maximum: 86_400,
+      default: 120,
+      description: 'An offer central has not answered by then is sent again.',
+    }),
+    part_size_mb: Type.Optional(
+      Type.Integer({
+        minimum: 5,
+        maximum: 5120,
+        description: 'Part size the edge asks for in multipart uploads (central decides; absent: central\'s).',
+      }),
+    ),
+  },
+  'Bulk sync (docs/sync.md): bags and lakehouse files offered to central and uploaded to the URLs it grants.',
 );
 
 export const CentralConfig = Section(
@@ -157,6 +224,18 @@ export const CentralConfig = Section(
         'An intent is acknowledged to the broker once its run is durable; past this (a slow disk, the agent restarting) it is acknowledged with a `pending` ack, and its outcome follows.',
     }),
     outbox: CentralOutboxConfig,
+    max_upload_bytes_per_s: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description:
+        'The link\'s upload budget, bytes per second, shared by heartbeats and acks (first), events, then bulk uploads. 0: unlimited.',
+    }),
+    upload_windows: Type.Array(CentralUploadWindow, {
+      default: [],
+      description:
+        'Times of day bulk uploads may run (local time), each with its own budget if bytes_per_s is given; empty: any time. Events and control always go.',
+    }),
+    sync: CentralSyncConfig,
     remote_config: CentralRemoteConfig,
   },
   "The central link: MQTT 5 to the fleet's coordinator (intents and config down; events, heartbeats, status and acks up).",
@@ -192,6 +271,7 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
       message: 'a client certificate needs both cert_file and key_file',
     });
   }
+  issues.push(...syncIssues(central));
   if (!central.enabled) return issues;
   if (central.url === '') {
     issues.push({
@@ -202,6 +282,29 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
   }
   const problem = brokerUrlProblem(central.url);
   if (problem) issues.push({ path: 'central.url', message: problem });
+  return issues;
+}
+
+/** Bulk sync's settings that no one key's schema can check. */
+function syncIssues(central: CentralSettings): { path: string; message: string }[] {
+  const issues: { path: string; message: string }[] = [];
+  if (central.sync.enabled && !central.enabled)
+    issues.push({
+      path: 'central.sync.enabled',
+      message: 'bulk sync goes through the central link: set central.enabled: true (and central.url), or turn sync off',
+    });
+  if (central.sync.enabled && central.sync.kinds.length === 0)
+    issues.push({
+      path: 'central.sync.kinds',
+      message: 'empty: nothing would be offered; list bag, table and/or events, or set central.sync.enabled: false',
+    });
+  central.upload_windows.forEach((w, i) => {
+    if (w.start === w.end)
+      issues.push({
+        path: `central.upload_windows.${i}`,
+        message: `start and end are both ${w.start}: a window of no time; drop it for uploads at any time`,
+      });
+  });
   return issues;
 }
 
