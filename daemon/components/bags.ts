@@ -16,6 +16,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
       robot: config.robot.id,
       data_dir: config.data_dir,
       min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null,
+      sync: config.central.enabled && config.central.sync.enabled ? config.central.sync : null,
     }),
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/index.ts');
@@ -28,8 +29,10 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         journal: ctx.journal,
         settings: ctx.config.lakehouse,
         retention: ctx.config.retention,
-        // When a central link exists, its config section joins settings() above so a change restarts this.
         syncRequired: syncRequired(ctx.config),
+        ...(syncRequired(ctx.config)
+          ? { sync: { kinds: ctx.config.central.sync.kinds, ...ctx.config.central.sync.bags } }
+          : {}),
         // Found at call time, as onSplitClosed below: the recorder may be restarting or disabled.
         // The snapshot bag being written is left alone as the recorder's open bag is.
         recording: () => {

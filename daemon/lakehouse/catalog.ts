@@ -1,5 +1,6 @@
 import { existsSync, mkdirSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { AsyncLocalStorage } from 'node:async_hooks';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 
 /** Where the lakehouse lives under the data dir. */
@@ -40,6 +41,30 @@ const SCHEMA = [
   // file mtimes and timestamps follow the wall clock, which steps (no RTC, NTP, GPS glitches). Rows from
   // before this column existed have none and count as older than every row that has one.
   `CREATE SEQUENCE IF NOT EXISTS catalog_seq`,
+  // Files for central and how far each got (sync-files.ts, docs/sync.md); path is relative to the data dir.
+  `CREATE TABLE IF NOT EXISTS sync_files (
+    path VARCHAR NOT NULL,
+    kind VARCHAR NOT NULL,
+    size BIGINT NOT NULL,
+    sha256 VARCHAR NOT NULL,
+    file_id VARCHAR NOT NULL,
+    segment_id VARCHAR,
+    meta VARCHAR,
+    state VARCHAR NOT NULL,
+    object_key VARCHAR,
+    grant_id VARCHAR,
+    upload_id VARCHAR,
+    acked_parts VARCHAR,
+    grant_expires_at BIGINT,
+    not_before BIGINT,
+    attempts INTEGER NOT NULL DEFAULT 0,
+    last_error VARCHAR,
+    bytes_sent BIGINT NOT NULL DEFAULT 0,
+    reported BOOLEAN NOT NULL DEFAULT true,
+    created_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    updated_at TIMESTAMP NOT NULL DEFAULT current_timestamp,
+    seq BIGINT
+  )`,
 ];
 
 /**
@@ -144,6 +169,10 @@ function removeEmptyCatalog(catalogPath: string): void {
   }
 }
 
+/** The turn each catalog file is at in this process (see withCatalog), and the catalog a call runs inside. */
+const catalogTurns = new Map<string, Promise<void>>();
+const insideCatalog = new AsyncLocalStorage<string>();
+
 /**
  * Runs `work` on a connection to the catalog database, opened for this call and closed after it. The
  * catalog is never held open between calls: DuckDB lets one process at a time open a database file, and
@@ -155,6 +184,22 @@ export async function withCatalog<T>(
   options: { readOnly?: boolean; timeoutMs?: number | undefined } = {},
 ): Promise<T> {
   const { readOnly = false, timeoutMs = CATALOG_WAIT_MS } = options;
+  // DuckDB lets a process open one file twice, and two instances writing it would corrupt it: calls in this
+  // process take turns (the lakehouse's jobs, the sync manager's updates); a call made inside another's
+  // work runs in that turn.
+  if (insideCatalog.getStore() !== catalogPath) {
+    const turn = catalogTurns.get(catalogPath) ?? Promise.resolve();
+    const mine = turn.then(() => insideCatalog.run(catalogPath, () => withCatalog(catalogPath, work, options)));
+    const settled = mine.then(
+      () => undefined,
+      () => undefined,
+    );
+    catalogTurns.set(catalogPath, settled);
+    void settled.then(() => {
+      if (catalogTurns.get(catalogPath) === settled) catalogTurns.delete(catalogPath);
+    });
+    return mine;
+  }
   if (!readOnly) {
     mkdirSync(join(catalogPath, '..'), { recursive: true });
     removeEmptyCatalog(catalogPath);

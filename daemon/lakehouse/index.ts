@@ -25,3 +25,19 @@ export {
 } from './query.ts';
 export { syncRequired, type RecorderActivity } from './retention.ts';
 export { quoteString } from './table-writer.ts';
+export {
+  findSyncFile,
+  listSyncFiles,
+  registerSyncFiles,
+  syncSummary,
+  updateSyncFile,
+  FINAL_STATES,
+  SYNCED_STATES,
+  type AckedPart,
+  type SyncFile,
+  type SyncFileKind,
+  type SyncFilter,
+  type SyncPatch,
+  type SyncState,
+  type SyncSummary,
+} from './sync-files.ts';

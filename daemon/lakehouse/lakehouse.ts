@@ -30,6 +30,7 @@ import {
   type RecorderActivity,
   type RetentionReport,
 } from './retention.ts';
+import { registerSyncFiles, type SyncFilter } from './sync-files.ts';
 import { quoteString } from './table-writer.ts';
 
 export interface LakehouseOptions {
@@ -61,6 +62,8 @@ export interface LakehouseOptions {
   catalogWaitMs?: number;
   /** How often a compaction run is queued, ms (default 10 minutes), when `compact_after_s` is not 0. */
   compactEveryMs?: number;
+  /** Central sync is on: which files get a sync row (sync-files.ts), added after each indexing job. */
+  sync?: SyncFilter;
 }
 
 const COMPACT_EVERY_MS = 600_000;
@@ -104,6 +107,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   readonly #diskSpace: ((dir: string) => Promise<DiskSpace>) | undefined;
   readonly #givenNow: (() => number) | undefined;
   readonly #definitions: DefinitionsRegistry;
+  readonly #sync: SyncFilter | undefined;
   #select: (topic: string) => boolean;
   #jobs: Promise<void> = Promise.resolve();
   /** Kinds of periodic job queued and not yet started. */
@@ -165,7 +169,9 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       diskSpace,
       now: givenNow,
       definitions,
+      sync,
     } = options;
+    this.#sync = sync;
     this.#dataDir = dataDir;
     this.#log = log;
     this.#journal = journal;
@@ -228,6 +234,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #enqueueCompaction(): void {
     this.#enqueue('compact', async () => {
       if (await this.#compaction.run()) this.#enqueueCompaction();
+      this.#enqueueSyncFiles();
     });
   }
 
@@ -265,6 +272,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
           throw error;
         }
         this.#setup.done = true;
+        this.#enqueueSyncFiles();
         if (!this.#settings.index_recordings) return;
         const splits = unindexedSplits(
           join(this.#dataDir, 'bags'),
@@ -537,12 +545,24 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     });
     this.#events += rows;
     this.#indexedThrough = lastSeq;
+    if (rows > 0) this.#enqueueSyncFiles();
+  }
+
+  /** Central sync is on: the files indexed since the last pass get their sync rows (hashed), after the jobs queued. */
+  #enqueueSyncFiles(): void {
+    const filter = this.#sync;
+    if (!filter) return;
+    this.#enqueue('sync files', async () => {
+      const added = await registerSyncFiles(this.#dataDir, filter, { timeoutMs: this.#catalogWaitMs });
+      if (added > 0) this.#log.debug({ files: added }, 'lakehouse: files recorded as awaiting sync');
+    });
   }
 
   /** Indexes one split; a failure goes to the retry set (see #tick) instead of being thrown. */
   async #indexSplit(file: string, bagDir: string): Promise<void> {
     try {
       await this.#import(bagDir, [file], 'recorder');
+      this.#enqueueSyncFiles();
       this.#failed.delete(file);
       this.#indexedFiles.add(file);
       if (this.#indexedFiles.size > INDEXED_FILES_KEPT)
@@ -612,6 +632,11 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       catalogWaitMs: this.#catalogWaitMs,
     });
     for (const d of report.deleted) this.#log.info({ file: d.file, bytes: d.bytes, why: d.why }, 'retention: deleted');
+    if (report.lost)
+      this.#log.warn(
+        { files: report.lost.length, bytes: report.lost.reduce((n, l) => n + l.bytes, 0) },
+        'retention: deleted files central had not got (no other choice left); each is reported to central as lost',
+      );
     if (report.forgotten) this.#logForgotten(report.forgotten);
     this.#deletedForSpace += report.deleted.filter((d) => d.why === 'free_space').length;
     if (report.emptyDirsRemoved > 0)

@@ -7,6 +7,7 @@ import { lakehousePaths, withCatalog } from './catalog.ts';
 import { forgetMissingParquet, sweepEmptyPartitions, type ForgetReport } from './housekeeping.ts';
 import { dropFromMetadata, listFiles } from './retention-files.ts';
 import { segmentGroups } from './segment-groups.ts';
+import { forgetDeletedSyncRows, markLost, type SyncFileKind } from './sync-files.ts';
 import { quoteString } from './table-writer.ts';
 import { MIN_FREE_INODES } from '../recorder/index.ts';
 import { PLAUSIBLE_AFTER_MS } from '../util/index.ts';
@@ -79,6 +80,8 @@ export interface RetentionReport {
   deleted: { file: string; bytes: number; why: 'size' | 'age' | 'free_space' }[];
   /** Set when a limit is still exceeded because only unsynced (or open) data is left. */
   blocked: string | undefined;
+  /** Files deleted before central had them (central sync on): their sync rows are `lost`, to be reported. */
+  lost?: { file: string; bytes: number; kind: SyncFileKind }[];
   /** Partition directories (robot=, date=) that earlier passes left empty, removed in this one. */
   emptyDirsRemoved: number;
   /**
@@ -191,8 +194,7 @@ function groupUnits(units: Unit[], segments: readonly { id: string; parquet: rea
  * decides again.
  */
 export function syncRequired(config: EdgeConfig): boolean {
-  void config;
-  return false;
+  return config.central.enabled && config.central.sync.enabled;
 }
 
 /**
@@ -277,7 +279,12 @@ async function pass(
   const listedBy = new Map<string, number>();
   for (const s of segments) for (const f of new Set(s.parquet)) listedBy.set(f, (listedBy.get(f) ?? 0) + 1);
   const gone = { segments: [] as string[], events: [] as string[] };
+  // With central sync on, what central has (or does not want) goes first; data awaiting sync goes only when
+  // max_bytes or free space leave no other choice (the recorder never stops for lack of upload), or for
+  // max_age_hours only with allow_unsynced_delete; each such file is reported to central as lost.
   const keepUnsynced = syncRequired && !settings.allow_unsynced_delete;
+  const ordered = syncRequired ? [...units.filter((u) => u.synced), ...units.filter((u) => !u.synced)] : units;
+  const lost: { file: string; bytes: number; kind: SyncFileKind; why: string }[] = [];
   // Asked here, after the last await: the loop below runs in one synchronous stretch, so the recorder (in
   // this process) can neither open, close nor finish a split between this answer and the deletions.
   const active = recording?.() ?? { files: [], bags: [], closing: [] };
@@ -289,7 +296,7 @@ async function pass(
   // the next pass may be under them, and a bag must list only the files it has.
   for (const seg of segments)
     if (seg.recorded && !splitsOnDisk.has(seg.path) && !untouched.has(seg.path)) dropFromMetadata(seg.path, liveDirs);
-  for (const unit of units) {
+  for (const unit of ordered) {
     const overSize = settings.max_bytes > 0 && total > settings.max_bytes;
     const lowFree = free < target || inodesFree < inodesTarget;
     const old = tooOld.has(unit);
@@ -303,12 +310,21 @@ async function pass(
         report.blocked ??= `over retention.max_bytes (${total} > ${settings.max_bytes}), but what is left is recorded splits the lakehouse has not indexed yet: they go once indexed, or sooner if free space runs low`;
       continue;
     }
-    if (!unit.synced && keepUnsynced) {
-      report.blocked ??= `${overSize ? `over retention.max_bytes (${total} > ${settings.max_bytes})` : lowFree ? `only ${free} bytes free, below the ${target} retention keeps for the recorder` : `data older than retention.max_age_hours`}, but what is left is not synced to central; set retention.allow_unsynced_delete: true to delete it anyway`;
-      continue;
-    }
+    if (!unit.synced && keepUnsynced && !overSize && !lowFree) continue; // only old: it waits for central
     const why = overSize && !unindexed ? 'size' : lowFree ? 'free_space' : 'age';
+    const parquetBefore = new Map(
+      unit.parquet.flatMap((rel) => {
+        const p = join(paths.tables, rel);
+        return existsSync(p) ? [[p, statSync(p).size] as const] : [];
+      }),
+    );
     const { entries, files } = deleteUnit(unit, why, paths.tables, listedBy, liveDirs, gone);
+    if (syncRequired && !unit.synced) {
+      for (const m of unit.members ?? [unit])
+        if (m.kind === 'split' || m.kind === 'events')
+          lost.push({ file: m.file, bytes: m.bytes, kind: m.kind === 'split' ? 'bag' : 'events', why });
+      for (const [p, bytes] of parquetBefore) if (!existsSync(p)) lost.push({ file: p, bytes, kind: 'table', why });
+    }
     const freed = entries.reduce((n, e) => n + e.bytes, 0);
     total -= freed;
     free += freed;
@@ -322,6 +338,19 @@ async function pass(
       await conn.run(
         `UPDATE event_files SET deleted_at = current_timestamp WHERE path IN (${gone.events.map(quoteString).join(', ')})`,
       );
+  }
+  if (conn && syncRequired) {
+    const reason = (why: string) =>
+      `deleted by retention before central had it (${why === 'size' ? 'over retention.max_bytes' : why === 'free_space' ? 'free space below what the recorder needs' : 'older than retention.max_age_hours, with allow_unsynced_delete'})`;
+    for (const why of new Set(lost.map((l) => l.why)))
+      await markLost(
+        conn,
+        dataDir,
+        lost.filter((l) => l.why === why),
+        reason(why),
+      );
+    await forgetDeletedSyncRows(conn, dataDir);
+    if (lost.length > 0) report.lost = lost.map(({ file, bytes, kind }) => ({ file, bytes, kind }));
   }
   // Files of ours the catalog still lists but the disk lacks (deleted by hand; a pass killed between its
   // deletions and the update above): off the catalog, so queries stop warning about them.
