@@ -160,7 +160,24 @@ function toRequest(raw: unknown): OverlayRequest {
   const keys = typeof config === 'string' ? fromYaml(config) : config;
   if (keys === null || typeof keys !== 'object' || Array.isArray(keys))
     throw bad('config', 'expected the config as a mapping of sections, or as YAML text of one');
+  const reference = envReference(keys);
+  if (reference !== undefined)
+    throw bad(
+      `config.${reference}`,
+      "${...} reads the robot's environment (its secrets): central's config must give values as they are",
+    );
   return { config_id, config: keys as Record<string, unknown> };
+}
+
+/** The dotted path of the first string holding a `${` reference, which the config loader would interpolate. */
+function envReference(value: unknown, path = ''): string | undefined {
+  if (typeof value === 'string') return value.includes('${') ? path : undefined;
+  if (value === null || typeof value !== 'object') return undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const found = envReference(child, Array.isArray(value) ? `${path}[${key}]` : path ? `${path}.${key}` : key);
+    if (found !== undefined) return found;
+  }
+  return undefined;
 }
 
 function fromYaml(text: string): unknown {

@@ -148,6 +148,8 @@ describe('config from central, against a real mosquitto', () => {
     let noId: Ack | undefined;
     await waitFor(() => (noId = configAcks().find((a) => a.config_id === null)), 'the ack of a config with a bad id');
     expect(noId).toMatchObject({ status: 'refused', error: { issues: [{ path: 'config_id' }] } });
+    const secret = await send({ config_id: 'cfg-env', config: { recorder: { dir: 'bags-${HOME}' } } });
+    expect(secret).toMatchObject({ status: 'refused', error: { issues: [{ path: 'config.recorder.dir' }] } });
     expect(robot.daemon.config.log.level).toBe('info');
   });
 
