@@ -1,34 +1,324 @@
-import type { MultipartGrant, SingleGrant, UploadedPart } from '../sync-protocol.ts';
+import { createHash } from 'node:crypto';
+import { open, stat } from 'node:fs/promises';
+import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
+import type { UploadedPart } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
 
 export interface UploadJob {
-  /** absolute */
+  /** Absolute path of the file on disk. */
   path: string;
+  /** The size and sha256 the file was offered with: a file whose size differs now is `gone`. */
   size: number;
   sha256: string;
   grant: SingleGrant | MultipartGrant;
-  /** parts the edge recorded as acknowledged */
+  /**
+   * Parts the edge recorded as acknowledged for this grant's upload id (onPart's), not sent again. The caller
+   * clears them when the upload id changes.
+   */
   acked: UploadedPart[];
 }
 
 export type UploadOutcome =
+  /** Every byte is at the storage: send `complete` with these parts. */
   | { kind: 'done'; parts: UploadedPart[] }
-  | { kind: 'expired' | 'forbidden'; parts: UploadedPart[] }
+  /** The URL expired or was refused (403, or an upload the storage no longer has): offer again for a new grant. */
+  | { kind: 'expired' | 'forbidden'; parts: UploadedPart[]; error?: string }
+  /** The file is missing, changed size, or its bytes no longer match the offered sha256. */
   | { kind: 'gone'; error: string }
+  /** Retries spent, or the storage refused the request for good: try again later. */
   | { kind: 'failed'; error: string; parts: UploadedPart[] }
   | { kind: 'aborted'; parts: UploadedPart[] };
 
 export interface UploadOptions {
+  /** Every chunk takes `bulk` tokens from it before it is read from disk. */
   budget: Budget;
   signal?: AbortSignal;
-  /** persist before going on */
+  /** Called with each part the storage acknowledged; awaited before the next part (persist it there). */
   onPart?: (p: UploadedPart) => void | Promise<void>;
+  /** Bytes handed to the connection (a retried part counts again). */
   onProgress?: (bytes: number) => void;
+  /** Attempts per part after the first (5xx, resets, stalls). Default 6. */
   maxRetries?: number;
+  /** Exponential backoff between attempts, with jitter: first delay and ceiling (ms). Default 500 and 30,000. */
+  backoffMs?: { base: number; max: number };
+  /** An attempt that neither sends a byte nor gets an answer for this long is dropped and retried. */
+  stallTimeoutMs?: number;
+  /** Bytes read, budgeted and written at a time. Default 64 KiB. */
+  chunkBytes?: number;
 }
 
-export function uploadFile(job: UploadJob, o: UploadOptions): Promise<UploadOutcome> {
-  void job;
-  void o;
-  throw new Error('not built yet');
+interface PlannedPart {
+  part_number: number;
+  start: number;
+  end: number;
+  put: SignedRequest;
+}
+
+/** What one attempt at a part came to. */
+type Attempt =
+  | { kind: 'ok'; etag: string }
+  | { kind: 'retry'; error: string; afterMs?: number }
+  | { kind: 'expired' | 'forbidden' | 'gone' | 'failed' | 'aborted'; error: string };
+
+class FileGone extends Error {}
+
+/**
+ * Uploads a file to the URLs of a grant: the parts the storage and the edge do not already have, in order,
+ * streamed from disk in chunks (memory stays flat whatever the size), each chunk budgeted first. Each part
+ * carries a checksum the storage checks: the grant's signed `x-amz-checksum-sha256` (whole-file, single PUT),
+ * or a Content-MD5 computed in a pass over the part before it is sent. A refused or expired URL ends the
+ * upload with the parts so far (the caller asks a new grant); the file is never restarted.
+ */
+export async function uploadFile(job: UploadJob, o: UploadOptions): Promise<UploadOutcome> {
+  const { grant } = job;
+  const parts = new Map<number, UploadedPart>();
+  const partsSoFar = () => [...parts.values()].sort((a, b) => a.part_number - b.part_number);
+  let plan: PlannedPart[];
+  let total: number;
+  if (grant.mode === 'single') {
+    plan = [{ part_number: 1, start: 0, end: job.size, put: grant.put }];
+    total = 1;
+  } else {
+    total = partCount(job.size, grant.part_size);
+    for (const p of [...grant.uploaded, ...job.acked]) {
+      const r = partRange(p.part_number, grant.part_size, job.size);
+      if (p.part_number <= total && p.size === r.end - r.start) parts.set(p.part_number, p);
+    }
+    plan = grant.parts
+      .filter((p) => !parts.has(p.part_number) && p.part_number <= total)
+      .sort((a, b) => a.part_number - b.part_number)
+      .map((p) => ({ ...partRange(p.part_number, grant.part_size, job.size), part_number: p.part_number, put: p.put }));
+  }
+  for (const part of plan) {
+    if (o.signal?.aborted) return { kind: 'aborted', parts: partsSoFar() };
+    const changed = await fileChanged(job);
+    if (changed) return { kind: 'gone', error: changed };
+    const r = await sendWithRetries(job, part, o);
+    if (r.kind === 'gone') return { kind: 'gone', error: r.error };
+    if (r.kind === 'failed') return { kind: 'failed', error: r.error, parts: partsSoFar() };
+    if (r.kind === 'aborted') return { kind: 'aborted', parts: partsSoFar() };
+    if (r.kind === 'expired' || r.kind === 'forbidden') return { kind: r.kind, parts: partsSoFar(), error: r.error };
+    if (r.kind !== 'ok') return { kind: 'failed', error: r.error, parts: partsSoFar() };
+    const p = { part_number: part.part_number, etag: r.etag, size: part.end - part.start };
+    parts.set(p.part_number, p);
+    await o.onPart?.(p);
+  }
+  const missing = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !parts.has(n));
+  if (missing.length > 0) {
+    const list = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', ...' : '');
+    return { kind: 'expired', parts: partsSoFar(), error: `the grant has no URL for parts ${list}` };
+  }
+  return { kind: 'done', parts: partsSoFar() };
+}
+
+/** Why the file can't be uploaded any more (gone, or another size than offered), or undefined. */
+async function fileChanged(job: UploadJob): Promise<string | undefined> {
+  const s = await stat(job.path).catch((e: NodeJS.ErrnoException) => e);
+  if (s instanceof Error) return `${job.path} is gone (${s.code ?? s.message})`;
+  if (s.size !== job.size) return `${job.path} is ${s.size} bytes now, ${job.size} when offered`;
+  return undefined;
+}
+
+async function sendWithRetries(job: UploadJob, part: PlannedPart, o: UploadOptions): Promise<Attempt> {
+  const { maxRetries = 6, backoffMs = { base: 500, max: 30_000 } } = o;
+  let last: Attempt = { kind: 'failed', error: 'not tried' };
+  for (let attempt = 0; attempt <= maxRetries; attempt++) {
+    if (attempt > 0) {
+      const d = Math.min(backoffMs.max, backoffMs.base * 2 ** (attempt - 1));
+      // Half fixed, half random: robots cut off together do not come back in step.
+      const wait = Math.max(last.kind === 'retry' ? (last.afterMs ?? 0) : 0, d / 2 + (Math.random() * d) / 2);
+      if (!(await sleep(wait, o.signal))) return { kind: 'aborted', error: 'aborted' };
+      const changed = await fileChanged(job);
+      if (changed) return { kind: 'gone', error: changed };
+    }
+    last = await attemptPart(job, part, o);
+    if (last.kind !== 'retry') return last;
+  }
+  const error = last.kind === 'retry' ? last.error : 'retries spent';
+  return { kind: 'failed', error: `part ${part.part_number}: ${maxRetries + 1} attempts failed, last: ${error}` };
+}
+
+/** One PUT of one part. */
+async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions): Promise<Attempt> {
+  const { stallTimeoutMs = 60_000, chunkBytes = 64 * 1024 } = o;
+  const length = part.end - part.start;
+  const headers: Record<string, string> = { ...part.put.headers };
+  const named = Object.keys(headers).map((k) => k.toLowerCase());
+  const sha256Signed = named.includes('x-amz-checksum-sha256');
+  try {
+    if (!sha256Signed && !named.includes('content-md5') && !named.some((k) => k.startsWith('x-amz-checksum-'))) {
+      headers['content-md5'] = await md5OfRange(job.path, part.start, part.end, o.signal);
+    }
+  } catch (e) {
+    return readError(e, o.signal);
+  }
+  headers['content-length'] = String(length);
+  const attempt = new AbortController();
+  const stall = new StallTimer(stallTimeoutMs, () => attempt.abort(new Error(`no progress for ${stallTimeoutMs} ms`)));
+  const onAbort = () => attempt.abort(o.signal!.reason);
+  o.signal?.addEventListener('abort', onAbort, { once: true });
+  const body = rangeStream(job.path, part.start, part.end, chunkBytes, {
+    before: async (n) => {
+      stall.pause(); // waiting for the budget is not a stall
+      await o.budget.take(n, 'bulk', attempt.signal);
+      stall.arm();
+    },
+    after: (n) => o.onProgress?.(n),
+  });
+  stall.arm();
+  try {
+    const res = await fetch(part.put.url, {
+      method: 'PUT',
+      headers,
+      body,
+      duplex: 'half',
+      signal: attempt.signal,
+    } as RequestInit & { duplex: 'half' });
+    const text = await res.text();
+    if (res.ok) return { kind: 'ok', etag: res.headers.get('etag') ?? '' };
+    return refusal(res.status, text, res.headers.get('retry-after'), job, sha256Signed);
+  } catch (e) {
+    const r = readError(e, o.signal);
+    // A storage may answer an expired URL and close before reading the body: the send fails, not a 403.
+    if (r.kind === 'retry' && Date.now() > job.grant.expires_at) return { kind: 'expired', error: r.error };
+    return r;
+  } finally {
+    stall.pause();
+    o.signal?.removeEventListener('abort', onAbort);
+    attempt.abort(); // ends the body stream if fetch gave up before reading it all
+  }
+}
+
+/** A non-2xx answer: the storage's code and message decide. */
+function refusal(status: number, text: string, retryAfter: string | null, job: UploadJob, sha256: boolean): Attempt {
+  const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '';
+  const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200);
+  const error = `HTTP ${status}${code ? ` ${code}` : ''}: ${message}`;
+  if (status === 403) {
+    const expired = Date.now() > job.grant.expires_at || /expired/i.test(message);
+    return { kind: expired ? 'expired' : 'forbidden', error };
+  }
+  // The upload id is no longer known (aborted, or completed already): a new grant makes a fresh one.
+  if (status === 404 && code === 'NoSuchUpload') return { kind: 'forbidden', error };
+  if (status >= 500 || status === 429 || status === 408) {
+    const s = Number(retryAfter);
+    return { kind: 'retry', error, afterMs: Number.isFinite(s) && s > 0 ? s * 1000 : undefined };
+  }
+  if (/BadDigest|ChecksumMismatch|InvalidDigest/.test(code)) {
+    // The offer's sha256 no longer matches the bytes on disk: the file changed since it was offered.
+    if (sha256) return { kind: 'gone', error: `${job.path} no longer has the sha256 it was offered with (${error})` };
+    // Content-MD5 was computed in a pass before sending: the part changed between the passes, or in flight.
+    return { kind: 'retry', error };
+  }
+  return { kind: 'failed', error };
+}
+
+function readError(e: unknown, signal: AbortSignal | undefined): Attempt {
+  if (signal?.aborted) return { kind: 'aborted', error: 'aborted' };
+  if (e instanceof FileGone) return { kind: 'gone', error: e.message };
+  const err = e as Error & { cause?: Error & { code?: string } };
+  if (err.name === 'AbortError' || err.cause?.name === 'AbortError') return { kind: 'retry', error: 'stalled' };
+  if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone', error: err.message };
+  const cause = err.cause ? ` (${err.cause.code ?? err.cause.message})` : '';
+  return { kind: 'retry', error: `${err.message}${cause}` };
+}
+
+/** The part's bytes [start, end) as a stream read chunk by chunk, only as fast as the connection takes them. */
+function rangeStream(
+  path: string,
+  start: number,
+  end: number,
+  chunkBytes: number,
+  hooks: { before: (n: number) => Promise<void>; after: (n: number) => void },
+): ReadableStream<Uint8Array> {
+  let fh: Awaited<ReturnType<typeof open>> | undefined;
+  let pos = start;
+  const close = async () => {
+    const f = fh;
+    fh = undefined;
+    await f?.close().catch(() => {}); // already closed, or the file was unlinked: nothing to release
+  };
+  return new ReadableStream<Uint8Array>(
+    {
+      async pull(ctl) {
+        try {
+          fh ??= await open(path, 'r');
+          if (pos >= end) {
+            await close();
+            ctl.close();
+            return;
+          }
+          const n = Math.min(chunkBytes, end - pos);
+          await hooks.before(n);
+          const buf = new Uint8Array(n);
+          const { bytesRead } = await fh.read(buf, 0, n, pos);
+          if (bytesRead < n) throw new FileGone(`${path} ended at byte ${pos + bytesRead}, before ${end}`);
+          pos += n;
+          ctl.enqueue(buf);
+          hooks.after(n);
+        } catch (e) {
+          await close();
+          ctl.error(e);
+        }
+      },
+      cancel: close,
+    },
+    { highWaterMark: 0 },
+  );
+}
+
+async function md5OfRange(path: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
+  const hash = createHash('md5');
+  const fh = await open(path, 'r');
+  try {
+    const buf = Buffer.allocUnsafe(1024 * 1024);
+    for (let pos = start; pos < end;) {
+      signal?.throwIfAborted();
+      const n = Math.min(buf.length, end - pos);
+      const { bytesRead } = await fh.read(buf, 0, n, pos);
+      if (bytesRead === 0) throw new FileGone(`${path} ended at byte ${pos}, before ${end}`);
+      hash.update(buf.subarray(0, bytesRead));
+      pos += bytesRead;
+    }
+  } finally {
+    await fh.close();
+  }
+  return hash.digest('base64');
+}
+
+/** Resolves true after `ms`, or false as soon as `signal` aborts. */
+function sleep(ms: number, signal?: AbortSignal): Promise<boolean> {
+  if (signal?.aborted) return Promise.resolve(false);
+  return new Promise((resolve) => {
+    const done = (v: boolean) => {
+      clearTimeout(t);
+      signal?.removeEventListener('abort', onAbort);
+      resolve(v);
+    };
+    const onAbort = () => done(false);
+    const t = setTimeout(() => done(true), ms);
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+/** Fires once `ms` pass between arm() and pause() (re-arming restarts the count). */
+class StallTimer {
+  #ms: number;
+  #fire: () => void;
+  #t: ReturnType<typeof setTimeout> | undefined;
+
+  constructor(ms: number, fire: () => void) {
+    this.#ms = ms;
+    this.#fire = fire;
+  }
+
+  arm(): void {
+    this.pause();
+    this.#t = setTimeout(this.#fire, this.#ms);
+  }
+
+  pause(): void {
+    if (this.#t) clearTimeout(this.#t);
+    this.#t = undefined;
+  }
 }
