@@ -1,0 +1,179 @@
+// launch/gazebo_maze.launch.{xml,py}, read with Python's own parsers (ROS 2 cannot be installed here, so they are
+// not run): well formed, only launch_xml's documented tags, attributes and substitutions, and every argument,
+// package, executable, parameter and file they name declared, documented or written by --export-world.
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportWorld, inspect, LAUNCH_DIR } from './exported.ts';
+import {
+  GZ_SIM_LAUNCH_ARGS,
+  INCLUDE_ARG_ATTRS,
+  LAUNCH_SUBSTITUTIONS,
+  LAUNCH_XML_TAGS,
+  ROS_PACKAGES,
+} from './ros-gz-reference.ts';
+
+type XmlElement = { tag: string; attrs: Record<string, string>; parent: string | null };
+type LaunchPy = {
+  declared: string[];
+  used: string[];
+  nodes: { package: string; executable: string; parameters: string[]; arguments: string[] }[];
+  share_dirs: string[];
+  joined_paths: string[][];
+  constants: Record<string, unknown>;
+  include_args: string[];
+  imports: string[];
+};
+
+const XML = join(LAUNCH_DIR, 'gazebo_maze.launch.xml');
+const PY = join(LAUNCH_DIR, 'gazebo_maze.launch.py');
+let exported: { dir: string; cleanup: () => void };
+let elements: XmlElement[];
+let py: LaunchPy;
+
+beforeAll(async () => {
+  exported = await exportWorld(7);
+  elements = (await inspect<{ elements: XmlElement[] }>('launch-xml', XML)).elements;
+  py = await inspect<LaunchPy>('launch-py', PY);
+});
+afterAll(() => exported.cleanup());
+
+/** A node's names (parameters, arguments) that its package's documentation does not list. */
+function undocumented(pkg: string, exec: string, names: string[]): string[] {
+  const known = ROS_PACKAGES[pkg]?.executables[exec];
+  if (!known) return [`${pkg} ${exec}`];
+  return names.filter((n) => n !== 'use_sim_time' && !known.includes(n));
+}
+
+const substitutions = (value: string) => [...value.matchAll(/\$\(([\w-]+)(?: ([^)$]*))?/g)];
+
+describe('launch/gazebo_maze.launch.xml', () => {
+  it("is well formed to Python's XML parser, which refuses what launch's parser would", async () => {
+    expect(elements[0]).toMatchObject({ tag: 'launch', parent: null });
+    const broken = join(exported.dir, 'broken.launch.xml');
+    // A double hyphen inside a comment: the mistake an option name in a usage comment makes.
+    writeFileSync(broken, readFileSync(XML, 'utf8').replace('<launch>', '<!-- run --export-world --><launch>'));
+    await expect(inspect('launch-xml', broken)).rejects.toThrow(/not well-formed/);
+  });
+
+  it("uses only launch_xml's tags, each where it may stand, with the attributes its parser reads", () => {
+    const problems: string[] = [];
+    for (const { tag, attrs, parent } of elements) {
+      const spec = LAUNCH_XML_TAGS[tag];
+      if (!spec) {
+        problems.push(`unknown tag <${tag}>`);
+        continue;
+      }
+      if (!spec.parents.includes(parent) && !(tag === 'arg' && parent === 'include'))
+        problems.push(`<${tag}> inside <${parent}>`);
+      const allowed = tag === 'arg' && parent === 'include' ? INCLUDE_ARG_ATTRS : spec.attrs;
+      for (const a of Object.keys(attrs)) if (!allowed.includes(a)) problems.push(`<${tag} ${a}=...>`);
+    }
+    expect(problems).toEqual([]);
+    expect(elements.length).toBeGreaterThan(10);
+  });
+
+  it("uses only launch's substitutions, and every $(var) is an argument or a let", () => {
+    const declared = elements
+      .filter((e) => (e.tag === 'arg' && e.parent !== 'include') || e.tag === 'let')
+      .map((e) => e.attrs.name);
+    const problems: string[] = [];
+    for (const e of elements) {
+      for (const value of Object.values(e.attrs)) {
+        for (const [, name, arg] of substitutions(value)) {
+          if (!LAUNCH_SUBSTITUTIONS.includes(name!)) problems.push(`$(${name}) in <${e.tag}>`);
+          if (name === 'var' && !declared.includes(arg!)) problems.push(`$(var ${arg}) is not declared`);
+          if (name === 'find-pkg-share' && !(arg! in ROS_PACKAGES)) problems.push(`package ${arg}`);
+        }
+      }
+    }
+    expect(problems).toEqual([]);
+  });
+
+  it('starts documented executables of the packages it names, with documented parameters', () => {
+    const problems = elements
+      .filter((e) => e.tag === 'node')
+      .flatMap((node, i) => {
+        const params = elements.filter((e) => e.tag === 'param').map((e) => e.attrs.name!);
+        const own = params.filter((_, j) => paramOwner(j) === i);
+        const args = (node.attrs.args ?? '').split(' ').filter(Boolean);
+        return undocumented(node.attrs.pkg!, node.attrs.exec!, [...own, ...args]);
+      });
+    expect(problems).toEqual([]);
+  });
+
+  it('includes gz_sim.launch.py with arguments it declares, and names only files the export writes', () => {
+    const include = elements.find((e) => e.tag === 'include')!;
+    expect(include.attrs.file).toBe('$(find-pkg-share ros_gz_sim)/launch/gz_sim.launch.py');
+    const includeArgs = elements.filter((e) => e.tag === 'arg' && e.parent === 'include').map((e) => e.attrs.name);
+    expect(includeArgs.filter((a) => !GZ_SIM_LAUNCH_ARGS.includes(a!))).toEqual([]);
+    const adapters = elements.filter((e) => e.tag === 'choice' && /ros2|zenoh/.test(e.attrs.value!));
+    const files = new Set<string>();
+    for (const e of elements)
+      for (const value of Object.values(e.attrs))
+        for (const choice of adapters)
+          for (const m of value
+            .replaceAll('$(var adapter)', choice.attrs.value!)
+            .matchAll(/\$\(var world_dir\)\/([\w.-]+)/g))
+            files.add(m[1]!);
+    expect([...files].filter((f) => !existsSync(join(exported.dir, f)))).toEqual([]);
+    expect(files.size).toBeGreaterThanOrEqual(6);
+    const daemon = elements.find((e) => e.tag === 'executable' && e.attrs.cmd!.includes('auraison-edge.js'))!;
+    const bin = /\$\(dirname\)(\/\S+)/.exec(daemon.attrs.cmd!)![1]!;
+    expect(existsSync(join(LAUNCH_DIR, bin))).toBe(true);
+  });
+});
+
+/** Which <node> (by its index among nodes) a <param> (by its index among params) belongs to. */
+function paramOwner(paramIndex: number): number {
+  let node = -1;
+  let param = -1;
+  for (const e of elements) {
+    if (e.tag === 'node') node++;
+    if (e.tag === 'param' && ++param === paramIndex) return node;
+  }
+  return -1;
+}
+
+describe('launch/gazebo_maze.launch.py', () => {
+  it('declares every launch argument it reads, and reads every one it declares', () => {
+    expect([...new Set(py.used)].sort()).toEqual([...py.declared].sort());
+  });
+
+  it('declares the same arguments and starts the same nodes as the XML file', () => {
+    const xmlArgs = elements.filter((e) => e.tag === 'arg' && e.parent !== 'include').map((e) => e.attrs.name);
+    expect(py.declared.sort()).toEqual(xmlArgs.sort());
+    const xmlNodes = elements.filter((e) => e.tag === 'node').map((e) => `${e.attrs.pkg} ${e.attrs.exec}`);
+    expect(py.nodes.map((n) => `${n.package} ${n.executable}`).sort()).toEqual(xmlNodes.sort());
+  });
+
+  it('imports only from launch, launch_ros and ament_index_python', () => {
+    expect(py.imports.filter((i) => !/^(launch|launch_ros|ament_index_python)\./.test(i))).toEqual([]);
+  });
+
+  it('starts documented executables of the packages it names, with documented parameters', () => {
+    const problems = py.nodes.flatMap((n) => undocumented(n.package, n.executable, [...n.parameters, ...n.arguments]));
+    expect(problems).toEqual([]);
+    expect(py.share_dirs.filter((p) => !(p in ROS_PACKAGES))).toEqual([]);
+    expect(py.joined_paths).toContainEqual(['*', 'launch', 'gz_sim.launch.py']);
+    expect(py.include_args.filter((a) => !GZ_SIM_LAUNCH_ARGS.includes(a))).toEqual([]);
+  });
+
+  it('names only files the export writes, and the CLI it runs exists', () => {
+    const { DAEMON_CONFIGS, ...rest } = py.constants;
+    const files = [
+      ...Object.entries(rest)
+        .filter(([k]) => k.endsWith('_FILE'))
+        .map(([, v]) => v as string),
+      ...Object.values(DAEMON_CONFIGS as Record<string, string>),
+    ];
+    expect(files.sort()).toEqual(
+      readdirSync(exported.dir)
+        .filter((f) => files.includes(f))
+        .sort(),
+    );
+    expect(files.length).toBe(6);
+    expect(py.joined_paths).toContainEqual(['*', '..', 'bin', 'auraison-edge.js']);
+    expect(existsSync(resolve(LAUNCH_DIR, '..', 'bin', 'auraison-edge.js'))).toBe(true);
+  });
+});
