@@ -16,7 +16,6 @@ zenoh-bridge-remote-api, the WebSocket the daemon's Zenoh adapter speaks to (doc
 from launch import LaunchDescription
 from launch.actions import (DeclareLaunchArgument, ExecuteProcess, IncludeLaunchDescription, OpaqueFunction,
                             SetEnvironmentVariable)
-from launch.conditions import LaunchConfigurationEquals
 from launch.launch_description_sources import PythonLaunchDescriptionSource
 from launch.substitutions import LaunchConfiguration
 from launch_ros.actions import Node
@@ -35,7 +34,6 @@ DAEMON_CONFIGS = {'ros2': 'edge.ros2.yaml', 'zenoh': 'edge.zenoh.yaml'}
 # rmw_zenohd's default listening endpoint, which the remote-api bridge joins as a client.
 ZENOH_ROUTER = 'tcp/127.0.0.1:7447'
 ZENOH_WS_PORT = '127.0.0.1:10000'
-ZENOH = LaunchConfigurationEquals('adapter', 'zenoh')
 
 
 def generate_launch_description():
@@ -49,9 +47,7 @@ def generate_launch_description():
         DeclareLaunchArgument('zenoh_bridge', default_value='zenoh-bridge-remote-api',
                               description='the zenoh-bridge-remote-api executable (adapter:=zenoh)'),
     ]
-    # Set before any node starts, so that every node of the launch speaks rmw_zenoh.
-    rmw = SetEnvironmentVariable('RMW_IMPLEMENTATION', 'rmw_zenoh_cpp', condition=ZENOH)
-    return LaunchDescription(args + [rmw, OpaqueFunction(function=_bringup)])
+    return LaunchDescription(args + [OpaqueFunction(function=_bringup)])
 
 
 def _bringup(context):
@@ -72,7 +68,9 @@ def _bringup(context):
             os.path.join(get_package_share_directory('ros_gz_sim'), 'launch', 'gz_sim.launch.py')),
         launch_arguments={'gz_args': f'-r {server_only}{in_dir(WORLD_FILE)}', 'on_exit_shutdown': 'true'}.items(),
     )
-    actions = [
+    # Set before any node starts (actions run in order), so that every node of the launch speaks rmw_zenoh.
+    actions = [SetEnvironmentVariable('RMW_IMPLEMENTATION', 'rmw_zenoh_cpp')] if adapter == 'zenoh' else []
+    actions += [
         gazebo,
         Node(package='ros_gz_bridge', executable='parameter_bridge', name='maze_bridge', output='screen',
              parameters=[{'config_file': in_dir(BRIDGE_FILE), **sim_time}]),

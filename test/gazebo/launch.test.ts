@@ -4,10 +4,12 @@
 import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runPeer } from '../peers/index.ts';
 import { exportWorld, inspect, LAUNCH_DIR } from './exported.ts';
 import {
   GZ_SIM_LAUNCH_ARGS,
   INCLUDE_ARG_ATTRS,
+  LAUNCH_PY_KWARGS,
   LAUNCH_SUBSTITUTIONS,
   LAUNCH_XML_TAGS,
   ROS_PACKAGES,
@@ -175,5 +177,59 @@ describe('launch/gazebo_maze.launch.py', () => {
     expect(files.length).toBe(6);
     expect(py.joined_paths).toContainEqual(['*', '..', 'bin', 'auraison-edge.js']);
     expect(existsSync(resolve(LAUNCH_DIR, '..', 'bin', 'auraison-edge.js'))).toBe(true);
+  });
+});
+
+type Recorded = { action: string; args: unknown[]; kwargs: Record<string, unknown> } | { error: string };
+
+/** The actions the Python launch file makes for these arguments, run against stand-ins of launch (run_launch_py.py). */
+async function runLaunchPy(args: Record<string, string>): Promise<Recorded[]> {
+  const script = join(LAUNCH_DIR, '..', 'test', 'gazebo', 'run_launch_py.py');
+  return JSON.parse(await runPeer('python3', [script, PY, JSON.stringify(args)])) as Recorded[];
+}
+
+/** Every action, nested ones (an include's source) too. */
+function flatten(actions: unknown[]): Extract<Recorded, { action: string }>[] {
+  return actions.flatMap((a) => {
+    if (!a || typeof a !== 'object' || !('action' in a)) return [];
+    const r = a as Extract<Recorded, { action: string }>;
+    return [r, ...flatten([...r.args, ...Object.values(r.kwargs)])];
+  });
+}
+
+describe('launch/gazebo_maze.launch.py, run against stand-ins of launch and launch_ros', () => {
+  it.each(['ros2', 'zenoh'])(
+    'with adapter:=%s, starts Gazebo on the export, the bridge and the daemon',
+    async (adapter) => {
+      const actions = await runLaunchPy({ world_dir: exported.dir, adapter });
+      expect(actions.filter((a) => 'error' in a)).toEqual([]);
+      const all = flatten(actions);
+      const problems = all.flatMap((a) =>
+        Object.keys(a.kwargs)
+          .filter((k) => !(LAUNCH_PY_KWARGS[a.action] ?? []).includes(k))
+          .map((k) => `${a.action}(${k}=...)`),
+      );
+      expect(problems).toEqual([]);
+      const include = all.find((a) => a.action === 'IncludeLaunchDescription')!;
+      expect(include.kwargs.launch_arguments).toContainEqual(['gz_args', `-r ${join(exported.dir, 'maze.sdf')}`]);
+      const daemon = all.find((a) => a.action === 'ExecuteProcess' && String(a.kwargs.cmd).includes('auraison-edge'))!;
+      const cmd = daemon.kwargs.cmd as string[];
+      expect(cmd.slice(2)).toEqual(['run', '--config', join(exported.dir, `edge.${adapter}.yaml`)]);
+      expect(existsSync(cmd[1]!)).toBe(true);
+      const rmw = all.filter((a) => a.action === 'SetEnvironmentVariable').map((a) => a.args);
+      expect(rmw).toEqual(adapter === 'zenoh' ? [['RMW_IMPLEMENTATION', 'rmw_zenoh_cpp']] : []);
+      // The variable is set before the first node starts: actions run in the order given.
+      if (adapter === 'zenoh')
+        expect(all.findIndex((a) => a.action === 'SetEnvironmentVariable')).toBeLessThan(
+          all.findIndex((a) => a.action === 'Node'),
+        );
+    },
+  );
+
+  it('stops with the export command when world_dir lacks the exported files', async () => {
+    const actions = await runLaunchPy({ world_dir: join(exported.dir, 'nowhere') });
+    expect(actions.at(-1)).toEqual({
+      error: expect.stringContaining('run `auraison-edge sim turtlebot-maze --export-world'),
+    });
   });
 });

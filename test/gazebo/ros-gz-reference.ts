@@ -217,3 +217,28 @@ export const ROS_PACKAGES: Record<string, { executables: Record<string, readonly
 
 /** The arguments gz_sim.launch.py declares (ros_gz_sim/launch/gz_sim.launch.py.in, ros_gz@a4d00a9). */
 export const GZ_SIM_LAUNCH_ARGS = ['gz_args', 'gz_version', 'ign_args', 'ign_version', 'debugger', 'on_exit_shutdown'];
+
+const PROCESS_KWARGS = ['cmd', 'prefix', 'name', 'cwd', 'env', 'additional_env', 'shell', 'sigterm_timeout'].concat(
+  ['sigkill_timeout', 'emulate_tty', 'output', 'output_format', 'cached_output', 'log_cmd', 'on_exit', 'respawn'],
+  ['respawn_delay', 'respawn_max_retries'],
+);
+
+/**
+ * The keyword arguments each Python launch action takes: the parameters of its __init__ (ros2/launch 02595ba
+ * launch/launch/actions/*.py, where ExecuteProcess passes the rest to ExecuteLocal; ros2/launch_ros f9ab937
+ * launch_ros/launch_ros/actions/node.py, whose Node passes the rest to ExecuteProcess).
+ */
+export const LAUNCH_PY_KWARGS: Record<string, readonly string[]> = {
+  DeclareLaunchArgument: ['default_value', 'description', 'choices'],
+  IncludeLaunchDescription: ['launch_description_source', 'launch_arguments'],
+  SetEnvironmentVariable: ['name', 'value'],
+  ExecuteProcess: PROCESS_KWARGS,
+  Node: ['executable', 'package', 'namespace', 'exec_name', 'parameters', 'remappings', 'ros_arguments'].concat(
+    ['arguments'],
+    PROCESS_KWARGS.filter((k) => k !== 'cmd'),
+  ),
+  OpaqueFunction: ['function', 'args', 'kwargs'],
+  PythonLaunchDescriptionSource: ['launch_file_path'],
+  LogInfo: ['msg'],
+  EmitEvent: ['event'],
+};
