@@ -17,6 +17,9 @@ import { Outbox } from './outbox.ts';
 import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
+import { Budget } from './sync/budget.ts';
+import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
+import { syncMetrics } from './sync/sync-metrics.ts';
 
 /**
  * How long a stop waits for messages in flight (the offline status, the last batches) to be acknowledged:
@@ -37,6 +40,10 @@ interface Running {
   /** A heartbeat waits for its PUBACK. */
   heartbeatInFlight: boolean;
   topics: CentralTopics;
+  /** The link's one upload budget: heartbeats and acks, then events, then bulk. */
+  budget: Budget;
+  /** Bulk sync, with central.sync.enabled. */
+  sync: SyncManager | undefined;
 }
 
 /**
@@ -109,22 +116,46 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       subscriptions: [
         ...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []),
         { topic: topics.config, retainHandling: 0 as const },
+        ...(s.sync.enabled ? [{ topic: topics.grants, retainHandling: 1 as const }] : []),
       ],
       unsubscriptions: s.intents ? [] : [topics.intents],
       onMessage: (topic, payload, packet) =>
-        running ? running.intake.handle(topic, payload, packet) : Promise.resolve(0x80),
+        !running
+          ? Promise.resolve(0x80)
+          : topic === topics.grants && running.sync
+            ? running.sync.handle(payload)
+            : running.intake.handle(topic, payload, packet),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
         running.online = false;
         running.outbox.offline();
+        running.sync?.offline();
       },
       log,
     });
+    const budget = new Budget({ bytesPerS: s.max_upload_bytes_per_s, windows: s.upload_windows });
+    const sync = s.sync.enabled
+      ? new SyncManager({
+          dataDir,
+          robot,
+          fleet,
+          settings: s.sync,
+          budget,
+          publish: (payload) =>
+            connection.publish(topics.uploads, payload, { properties: { contentType: 'application/json' } }),
+          log,
+        })
+      : undefined;
     const outbox = new Outbox({
       journal,
+      // Events go before bulk uploads, after heartbeats and acks, within central.max_upload_bytes_per_s.
       publish: (payload) =>
-        connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
+        budget
+          .take(Buffer.byteLength(payload), 'events')
+          .then(() =>
+            connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
+          ),
       robot,
       fleet,
       cursor,
@@ -162,9 +193,21 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     });
     const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
     heartbeat.unref();
-    running = { connection, online: false, outbox, intake, remoteConfig, heartbeat, heartbeatInFlight: false, topics };
+    running = {
+      connection,
+      online: false,
+      outbox,
+      intake,
+      remoteConfig,
+      heartbeat,
+      heartbeatInFlight: false,
+      topics,
+      budget,
+      sync,
+    };
     this.#running = running;
     outbox.start();
+    sync?.start();
     log.info(
       {
         url: redactUrl(s.url),
@@ -195,6 +238,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     }
     await connection.close(STOP_GRACE_MS);
     await outbox.stop();
+    await running.sync?.stop();
   }
 
   health(): ComponentHealth {
@@ -219,6 +263,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       },
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
+      ...(running.sync ? { sync: running.sync.status() } : {}),
       heartbeats: this.#heartbeats,
     };
     if (!running.online) {
@@ -238,6 +283,20 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       };
     if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
     return { state: 'running', details };
+  }
+
+  /** Bulk sync's state (`sync status`, GET /sync); undefined without central.sync.enabled. */
+  syncStatus(): SyncStatus | undefined {
+    return this.#running?.sync?.status();
+  }
+
+  /** Pauses or resumes bulk uploads from here (the CLI, the API); false without bulk sync. */
+  pauseSync(paused: boolean, reason = 'paused from the robot'): boolean {
+    const sync = this.#running?.sync;
+    if (!sync) return false;
+    if (paused) sync.pause('local', reason);
+    else sync.resume('local');
+    return true;
   }
 
   journalSyncHold(): number | undefined {
@@ -323,6 +382,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         this.#heartbeatsSkipped,
       ),
       counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
+      ...syncMetrics(running.sync?.status(), running.budget.stats()),
     ];
   }
 
@@ -335,6 +395,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         this.#ctx.log.warn({ err: (error as Error).message }, 'central: publishing the online status failed');
       });
     outbox.online();
+    running.sync?.online();
     this.#heartbeat();
   }
 
@@ -384,10 +445,13 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       components: Object.fromEntries(Object.entries(status.components).map(([name, h]) => [name, h.state])),
       problems,
       outbox: { acked_seq: outbox.ackedSeq, last_seq: this.#ctx.journal.lastSeq, backlog: outbox.backlog },
+      // Which config from central is in force: after a restart, or a local reload that set it aside.
+      config: status.central_config ?? null,
       ...this.#statusPage(),
     };
     this.#heartbeats++;
     running.heartbeatInFlight = true;
+    void running.budget.take(JSON.stringify(payload).length, 'control'); // counted, never waits
     running.connection
       .publish(running.topics.heartbeat, JSON.stringify(payload))
       .catch(() => undefined) // the next one says it all again
@@ -404,7 +468,9 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       contentType: 'application/json',
       ...(to.correlationData ? { correlationData: to.correlationData } : {}),
     };
-    connection.publish(to.topic, JSON.stringify(ack), { properties }).catch((error: unknown) => {
+    const payload = JSON.stringify(ack);
+    void this.#running?.budget.take(payload.length, 'control'); // counted, never waits
+    connection.publish(to.topic, payload, { properties }).catch((error: unknown) => {
       this.#ackFailures++;
       logErrors(
         'ack',

@@ -71,6 +71,8 @@ export class Daemon {
   #overlays: ConfigOverlayStore;
   /** Configs from central are taken one at a time. */
   #staging: Promise<unknown> = Promise.resolve();
+  /** Why central's kept config is not in force (the local file no longer allows it), or undefined. */
+  #overlaySetAside: string | undefined;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS, logClock } = options;
@@ -380,8 +382,10 @@ export class Daemon {
    */
   #withOverlay(local: EdgeConfig, env: NodeJS.ProcessEnv): EdgeConfig {
     const overlay = this.#overlays.current;
+    this.#overlaySetAside = undefined;
     if (!overlay) return local;
     const setAside = (why: string): EdgeConfig => {
+      this.#overlaySetAside = why;
       this.log.warn({ config_id: overlay.config_id, why }, "central's config is set aside; the local file runs alone");
       return local;
     };
@@ -519,6 +523,15 @@ export class Daemon {
       queryables: this.bus.queryables(),
       graph: { nodes: this.graph.nodes(), endpoints: this.graph.endpoints() },
       last_reload: this.#reloads.last,
+      central_config: this.#centralConfig(),
     };
+  }
+
+  #centralConfig(): DaemonStatus['central_config'] {
+    const overlay = this.#overlays.current;
+    if (!overlay) return null;
+    const { config_id, received_at } = overlay;
+    const setAside = this.#overlaySetAside;
+    return { config_id, received_at, in_force: setAside === undefined, ...(setAside ? { set_aside: setAside } : {}) };
   }
 }

@@ -42,4 +42,9 @@ export interface DaemonStatus {
   graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };
   /** The last config reload (SIGHUP), null when there was none. */
   last_reload: ReloadOutcome | null;
+  /**
+   * The config central sent last (kept in <data_dir>/state/central-config.json), null when none; `in_force`
+   * false, with `set_aside` saying why, when the local file no longer allows it. Absent from an older daemon's.
+   */
+  central_config?: { config_id: string; received_at: string; in_force: boolean; set_aside?: string } | null;
 }

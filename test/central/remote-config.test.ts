@@ -146,7 +146,10 @@ describe('config from central, against a real mosquitto', () => {
     const message = { config_id: 'has spaces', config: { log: { level: 'debug' } } };
     await central.client.publishAsync(`${PREFIX}/config`, JSON.stringify(message), { qos: 1 });
     let noId: Ack | undefined;
-    await waitFor(() => (noId = configAcks().find((a) => a.config_id === null)), 'the ack of a config with a bad id');
+    await waitFor(
+      () => (noId = configAcks().find((a) => a.config_id === null)) !== undefined,
+      'the ack of a config with a bad id',
+    );
     expect(noId).toMatchObject({ status: 'refused', error: { issues: [{ path: 'config_id' }] } });
     const secret = await send({ config_id: 'cfg-env', config: { recorder: { dir: 'bags-${HOME}' } } });
     expect(secret).toMatchObject({ status: 'refused', error: { issues: [{ path: 'config.recorder.dir' }] } });
@@ -214,13 +217,23 @@ describe('config from central, against a real mosquitto', () => {
   });
 
   it('keeps the config across a restart, and a local reload keeps it over the file unless the file protects the key', async () => {
-    const { send, robot } = await setup();
+    const { send, robot, central } = await setup();
     expect(await send({ config_id: 'cfg-keep', config: { journal: { retain_days: 3 } } })).toMatchObject({
       status: 'applied',
     });
     await robot.stop();
     const daemon = await robot.start();
     expect(daemon.config.journal.retain_days).toBe(3);
+    expect(daemon.status().central_config).toMatchObject({ config_id: 'cfg-keep', in_force: true });
+    await waitFor(
+      () =>
+        central.received.some(
+          (m) =>
+            m.topic === `${PREFIX}/heartbeat` &&
+            (m.json as { config?: { config_id?: string } }).config?.config_id === 'cfg-keep',
+        ),
+      'a heartbeat naming the config in force',
+    );
 
     // The file changes a key central set, and another: central's value holds, the file's other change applies.
     robot.write({ journal: { retain_days: 5 }, log: { level: 'warn' } });
@@ -232,6 +245,11 @@ describe('config from central, against a real mosquitto', () => {
     robot.write({ journal: { retain_days: 5 } }, { remote_config: { protected_keys: ['journal'] } });
     expect(await daemon.reloadFile({})).toMatchObject({ ok: true });
     expect(daemon.config.journal.retain_days).toBe(5);
+    expect(daemon.status().central_config).toMatchObject({
+      config_id: 'cfg-keep',
+      in_force: false,
+      set_aside: expect.stringContaining('journal.retain_days'),
+    });
   });
 
   it('switches the agent off without restarting the link that acks it, and intents are then refused', async () => {
