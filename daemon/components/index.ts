@@ -56,4 +56,12 @@ export const COMPONENTS: readonly ComponentSpec[] = [
   ...CENTRAL_COMPONENTS,
 ];
 
-export { loadCentralLink, loadLeRobot, loadOnnxModelFile, loadTurtlebotMaze, loadVllm } from './loaders.ts';
+export {
+  loadCentralLink,
+  loadCentralServe,
+  loadCentralYaml,
+  loadLeRobot,
+  loadOnnxModelFile,
+  loadTurtlebotMaze,
+  loadVllm,
+} from './loaders.ts';

@@ -7,7 +7,9 @@ export {
   type LoadedConfig,
 } from './load.ts';
 export { EdgeConfigSchema, type EdgeConfig } from './schema.ts';
-export { restoreTemplates } from './interpolate.ts';
+export { interpolateEnv, restoreTemplates, type EnvTemplate } from './interpolate.ts';
+export { readConfigYaml, type ConfigYamlRefusal } from './load.ts';
+export type { ConfigIssue } from './issue-positions.ts';
 export { checkConfigFile, checkConfigText, type ConfigCheck } from './load.ts';
 export { checkConfigObject, mergeOverlay } from './load.ts';
 export { MAX_SIM_SEED, MIN_SIM_SPEED } from './schema.ts';

@@ -114,11 +114,33 @@ export function checkConfigText(
   env: NodeJS.ProcessEnv = process.env,
   options: ConfigFileOptions = {},
 ): ConfigCheck {
+  const read = readConfigYaml(text, options);
+  if (!('raw' in read)) return read;
+  const check = checkObject(options.overlay ? mergeOverlay(read.raw, options.overlay) : read.raw, env);
+  return { ...check, issues: read.place(check.issues) };
+}
+
+/** YAML that could not be read as a mapping: why, as issues. */
+export interface ConfigYamlRefusal {
+  config: undefined;
+  issues: ConfigIssue[];
+  templates: EnvTemplate[];
+}
+
+/**
+ * Config YAML text as a mapping (merge keys, a guard against alias bombs, syntax errors with their
+ * positions), and `place`, which gives issues about it their line and column. Other configs (central
+ * serve's) check their own schema with it.
+ */
+export function readConfigYaml(
+  text: string,
+  options: { refuseEmpty?: boolean } = {},
+): ConfigYamlRefusal | { raw: object; place: (issues: readonly ValidationIssue[]) => ConfigIssue[] } {
   const lineCounter = new LineCounter();
   // merge: `<<: *base` takes an anchored mapping's keys, the keys written beside it win (YAML 1.1 merge keys,
   // as ROS 2 parameter files and docker-compose use them).
   const doc = parseDocument(text, { prettyErrors: true, uniqueKeys: true, merge: true, lineCounter });
-  const refused = (message: string): ConfigCheck => ({
+  const refused = (message: string): ConfigYamlRefusal => ({
     config: undefined,
     issues: [{ path: '', message }],
     templates: [],
@@ -169,8 +191,7 @@ export function checkConfigText(
       `expected a mapping of sections (robot, sim, ...), got ${Array.isArray(raw) ? 'a list' : typeof raw}`,
     );
   }
-  const check = checkObject(options.overlay ? mergeOverlay(raw, options.overlay) : raw, env);
-  return { ...check, issues: placeIssues(check.issues, doc, lineCounter) };
+  return { raw, place: (issues) => placeIssues(issues, doc, lineCounter) };
 }
 
 /** Validates a config given as an object (a daemon started without a file), with `overlay` laid over it. */

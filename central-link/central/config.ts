@@ -1,0 +1,231 @@
+import { readFileSync } from 'node:fs';
+import { basename, isAbsolute, resolve } from 'node:path';
+import Type, { type Static } from 'typebox';
+import { Value } from 'typebox/value';
+import {
+  brokerUrlProblem,
+  ConfigError,
+  interpolateEnv,
+  readConfigYaml,
+  restoreTemplates,
+  type ConfigIssue,
+} from '../../daemon/config/index.ts';
+import { formatPath, Validator, type ValidationIssue } from '../../daemon/contract/index.ts';
+
+/**
+ * `central.yaml`, the config of `auraison-edge central serve` (README.md here, "central serve"): its own
+ * file, read and checked as the daemon's is (unknown keys refused with a did-you-mean, every problem named by
+ * its key path and line, `${ENV}` for secrets).
+ */
+
+const Section = <T extends Type.TProperties>(properties: T, description: string) =>
+  Type.Object(properties, { additionalProperties: false, default: {}, description });
+
+/** Fleet and robot ids, as the daemon's config has them: one topic level, no wildcard. */
+const Id = (fallback: string, description: string) =>
+  Type.String({ pattern: '^[A-Za-z0-9_.-]+$', minLength: 1, maxLength: 128, default: fallback, description });
+/** `HH:MM` on a 24 h clock. */
+const ClockTime = Type.String({ pattern: '^([01][0-9]|2[0-3]):[0-5][0-9]$' });
+
+export const MqttSection = Section(
+  {
+    url: Type.String({ default: '', description: 'The MQTT 5 broker: mqtt://, mqtts://, ws://, wss://.' }),
+    username: Type.String({ default: '' }),
+    password: Type.String({ default: '', description: 'Use ${AURAISON_CENTRAL_PASSWORD}.' }),
+    ca_file: Type.String({ default: '', description: "PEM CA bundle that signed the broker's certificate." }),
+    cert_file: Type.String({ default: '', description: 'PEM client certificate (with key_file).' }),
+    key_file: Type.String({ default: '', description: 'PEM private key of cert_file.' }),
+    client_id: Type.String({
+      maxLength: 128,
+      default: '',
+      description:
+        'MQTT client id; empty: auraison-central-<fleet>-<host name>. It names the persistent session: keep it stable per process, and give each process its own.',
+    }),
+    topic_prefix: Type.String({
+      pattern: '^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$',
+      default: 'auraison',
+      description: "The robots' central.topic_prefix.",
+    }),
+    fleet: Id('default', "The robots' robot.fleet."),
+    share_group: Id(
+      'auraison-central',
+      'The MQTT 5 shared subscription group of events, acks and uploads: processes with one group split those messages.',
+    ),
+    session_expiry_s: Type.Integer({
+      minimum: 0,
+      maximum: 4_294_967_295,
+      default: 3600,
+      description:
+        "How long the broker keeps this process's session (and its share of queued messages) while it is away.",
+    }),
+    keepalive_s: Type.Integer({ minimum: 1, maximum: 65_535, default: 30 }),
+  },
+  'The broker the robots speak to.',
+);
+
+export const LakehouseSection = Section(
+  {
+    catalog: Type.String({
+      minLength: 1,
+      default: 'fleet.ducklake',
+      description:
+        'The DuckLake catalog: postgres:<libpq conninfo> (several serve processes), or a DuckDB file path (one process).',
+    }),
+    data_path: Type.String({
+      minLength: 1,
+      default: 'fleet-data/',
+      description:
+        "Where DuckLake writes its parquet: s3://bucket/prefix/ (with the storage section's keys), or a dir.",
+    }),
+    extension_directory: Type.String({
+      default: '',
+      description:
+        "Offline: a dir of <name>.duckdb_extension files (ducklake, postgres_scanner, httpfs) loaded by path; empty: INSTALL and LOAD from DuckDB's repository.",
+    }),
+    commit_ms: Type.Integer({
+      minimum: 1,
+      maximum: 60_000,
+      default: 200,
+      description: 'Events are committed in one transaction at least this often while they come.',
+    }),
+    commit_rows: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 5000,
+      description: 'A commit starts early once this many events wait.',
+    }),
+  },
+  'The fleet lakehouse (DuckLake).',
+);
+
+export const StorageSection = Section(
+  {
+    endpoint: Type.String({ default: '', description: 'S3-compatible endpoint, http(s)://host:port; empty: AWS.' }),
+    region: Type.String({ default: 'us-east-1' }),
+    bucket: Type.String({ default: '', description: 'The bucket uploads go to; empty: no uploads (all not_wanted).' }),
+    access_key_id: Type.String({ default: '' }),
+    secret_access_key: Type.String({ default: '', description: 'Use ${AURAISON_STORAGE_SECRET}.' }),
+    force_path_style: Type.Boolean({ default: true, description: 'Path-style URLs (MinIO, most S3-compatible).' }),
+    url_ttl_s: Type.Integer({ minimum: 60, maximum: 7 * 24 * 3600, default: 3600 }),
+    multipart_threshold_bytes: Type.Integer({ minimum: 5 * 1024 * 1024, default: 64 * 1024 * 1024 }),
+    part_size_bytes: Type.Integer({ minimum: 5 * 1024 * 1024, maximum: 5 * 1024 ** 3, default: 16 * 1024 * 1024 }),
+    prefix: Type.String({
+      default: '',
+      description: 'Object keys are <prefix><fleet>/<robot>/<kind>/<path>.',
+    }),
+  },
+  'Object storage for uploads (presigned URLs).',
+);
+
+export const PolicySection = Section(
+  {
+    kinds: Type.Array(Type.Union([Type.Literal('bag'), Type.Literal('table'), Type.Literal('events')]), {
+      default: ['bag', 'table', 'events'],
+      description: 'Kinds of files wanted; others are answered not_wanted.',
+    }),
+    bag_topics: Type.Array(Type.String(), {
+      default: [],
+      description: 'Bags wanted only when they hold one of these topics; empty: every bag.',
+    }),
+    max_file_bytes: Type.Integer({
+      minimum: 0,
+      default: 0,
+      description: 'Files larger than this are not wanted; 0: no limit.',
+    }),
+    windows: Type.Array(Type.Object({ start: ClockTime, end: ClockTime }, { additionalProperties: false }), {
+      default: [],
+      description:
+        'Times of day (UTC, HH:MM) when grants are given; outside them offers are answered later. Empty: always. A window may pass midnight (22:00 to 06:00).',
+    }),
+    later_s: Type.Integer({ minimum: 1, maximum: 86_400, default: 300, description: 'retry_after_s of a later.' }),
+  },
+  'Which offered files central grants.',
+);
+
+export const HttpSection = Section(
+  {
+    enabled: Type.Boolean({ default: true }),
+    host: Type.String({ default: '127.0.0.1' }),
+    port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8790 }),
+  },
+  'The fleet page and its API.',
+);
+
+export const CentralServeConfigSchema = Type.Object(
+  {
+    mqtt: MqttSection,
+    lakehouse: LakehouseSection,
+    storage: StorageSection,
+    policy: PolicySection,
+    http: HttpSection,
+  },
+  { additionalProperties: false },
+);
+export type CentralServeConfig = Static<typeof CentralServeConfigSchema>;
+
+const validator = new Validator(CentralServeConfigSchema);
+
+/** Reads, interpolates `${ENV}` and validates central.yaml. Throws ConfigError naming every problem. */
+export function loadCentralServeConfig(path: string, env: NodeJS.ProcessEnv = process.env): CentralServeConfig {
+  const file = isAbsolute(path) ? path : resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const message = code === 'ENOENT' ? `no such file (${file})` : `cannot read ${file}: ${(error as Error).message}`;
+    throw new ConfigError(basename(file), [{ path: '', message }]);
+  }
+  const { config, issues } = checkCentralServeText(text, env);
+  if (!config) throw new ConfigError(basename(file), issues);
+  return config;
+}
+
+/** Parses and checks central.yaml text: the config, or every problem with it. */
+export function checkCentralServeText(
+  text: string,
+  env: NodeJS.ProcessEnv = process.env,
+): { config: CentralServeConfig | undefined; issues: ConfigIssue[] } {
+  const read = readConfigYaml(text);
+  if (!('raw' in read)) return { config: undefined, issues: read.issues };
+  const { value, problems, templates } = interpolateEnv(read.raw, env);
+  const envIssues = problems.map((p) => ({ path: formatPath(p.path), message: p.message }));
+  const unset = new Set(envIssues.map((i) => i.path));
+  const withDefaults = Value.Default(CentralServeConfigSchema, structuredClone(value));
+  const schemaIssues = validator
+    .issues(withDefaults, restoreTemplates(withDefaults, templates))
+    .filter((i) => !unset.has(i.path));
+  const crossIssues = schemaIssues.length === 0 ? crossChecks(withDefaults as CentralServeConfig) : [];
+  const issues = read.place([...envIssues, ...schemaIssues, ...crossIssues.filter((i) => !unset.has(i.path))]);
+  return { config: issues.length === 0 ? (withDefaults as CentralServeConfig) : undefined, issues };
+}
+
+function crossChecks(config: CentralServeConfig): ValidationIssue[] {
+  const issues: ValidationIssue[] = [];
+  const { mqtt, lakehouse, storage } = config;
+  if (mqtt.url === '') issues.push({ path: 'mqtt.url', message: 'central serve needs a broker: set mqtt.url' });
+  else {
+    const problem = brokerUrlProblem(mqtt.url);
+    if (problem) issues.push({ path: 'mqtt.url', message: problem });
+  }
+  if (lakehouse.data_path.startsWith('s3://')) {
+    if (!/^s3:\/\/[^/]+\/(.*\/)?$/.test(lakehouse.data_path))
+      issues.push({ path: 'lakehouse.data_path', message: 'an S3 data path is s3://bucket/prefix/ (ending in /)' });
+    if (storage.access_key_id === '' || storage.secret_access_key === '')
+      issues.push({
+        path: 'storage.access_key_id',
+        message: 'lakehouse.data_path is on S3: set storage.access_key_id and storage.secret_access_key',
+      });
+  } else if (/^[a-z0-9]+:\/\//i.test(lakehouse.data_path))
+    issues.push({ path: 'lakehouse.data_path', message: 'expected s3://bucket/prefix/ or a local dir' });
+  if (lakehouse.catalog.startsWith('postgres:') && lakehouse.catalog.length === 'postgres:'.length)
+    issues.push({ path: 'lakehouse.catalog', message: 'postgres: needs a conninfo (postgres:host=... dbname=...)' });
+  if (storage.endpoint !== '' && !/^https?:\/\/[^/]+\/?$/.test(storage.endpoint))
+    issues.push({ path: 'storage.endpoint', message: 'expected http(s)://host[:port]' });
+  if (storage.part_size_bytes > storage.multipart_threshold_bytes)
+    issues.push({
+      path: 'storage.part_size_bytes',
+      message: `${storage.part_size_bytes} is over storage.multipart_threshold_bytes (${storage.multipart_threshold_bytes})`,
+    });
+  return issues;
+}

@@ -1,0 +1,285 @@
+import Type, { type Static } from 'typebox';
+import { Validator } from '../../daemon/contract/index.ts';
+import type { Logger } from '../../daemon/log.ts';
+import { EVENTS_SCHEMA } from '../outbox.ts';
+import { isConflict, sql, type FleetLake } from './lake.ts';
+
+/** An events payload as the outbox sends it (central-link/outbox.ts): a header, `lost` gaps, the records. */
+const EventRecord = Type.Object({
+  seq: Type.Integer({ minimum: 1 }),
+  ts: Type.String({ pattern: '^[0-9]{1,20}$' }),
+  kind: Type.String({ maxLength: 256 }),
+  data: Type.Optional(Type.Unknown()),
+  omitted: Type.Optional(Type.String()),
+});
+const Range = Type.Object({ from: Type.Integer({ minimum: 1 }), to: Type.Integer({ minimum: 1 }) });
+export const EventsPayload = Type.Object({
+  schema: Type.Literal(EVENTS_SCHEMA),
+  robot: Type.String(),
+  fleet: Type.String(),
+  journal_id: Type.String({ minLength: 1, maxLength: 256 }),
+  first_seq: Type.Integer({ minimum: 1 }),
+  last_seq: Type.Integer({ minimum: 1 }),
+  lost: Type.Optional(Type.Array(Range)),
+  records: Type.Array(EventRecord),
+});
+export type EventsPayload = Static<typeof EventsPayload>;
+const validator = new Validator(EventsPayload);
+
+/** MQTT 5 reason codes of a PUBACK. */
+export const ACCEPTED = 0;
+export const PAYLOAD_FORMAT_INVALID = 0x99;
+
+/** Seqs as sorted, disjoint, inclusive ranges [[from, to], ...]. */
+export type Ranges = [number, number][];
+
+/** `ranges` with [from, to] added, merged with its neighbours. */
+export function addRange(ranges: Ranges, from: number, to: number): Ranges {
+  const out: Ranges = [];
+  let [f, t] = [from, to];
+  let placed = false;
+  for (const [a, b] of ranges) {
+    if (b + 1 < f) out.push([a, b]);
+    else if (t + 1 < a) {
+      if (!placed) out.push([f, t]);
+      placed = true;
+      out.push([a, b]);
+    } else [f, t] = [Math.min(a, f), Math.max(b, t)];
+  }
+  if (!placed) out.push([f, t]);
+  return out;
+}
+
+export function covers(ranges: Ranges, seq: number): boolean {
+  for (const [a, b] of ranges) if (seq >= a && seq <= b) return true;
+  return false;
+}
+
+/** Why an events payload is garbage, or undefined when it is one `robot` of `fleet` may send. */
+export function eventsProblem(payload: unknown, fleet: string, robot: string): string | undefined {
+  const issue = validator.issues(payload)[0];
+  if (issue) return `${issue.path || 'payload'}: ${issue.message}`;
+  const p = payload as EventsPayload;
+  if (p.robot !== robot || p.fleet !== fleet)
+    return `the payload says ${p.fleet}/${p.robot}, the topic ${fleet}/${robot}`;
+  if (p.last_seq < p.first_seq) return `last_seq ${p.last_seq} is before first_seq ${p.first_seq}`;
+  let previous = 0;
+  for (const r of p.records) {
+    if (r.seq < p.first_seq || r.seq > p.last_seq)
+      return `record seq ${r.seq} is outside ${p.first_seq}..${p.last_seq}`;
+    if (r.seq <= previous) return `record seqs are not ascending (${r.seq} after ${previous})`;
+    previous = r.seq;
+  }
+  for (const l of p.lost ?? [])
+    if (l.to < l.from || l.from < p.first_seq || l.to > p.last_seq)
+      return `lost range ${l.from}..${l.to} is outside ${p.first_seq}..${p.last_seq}`;
+  return undefined;
+}
+
+interface Pending {
+  payload: EventsPayload;
+  received: Date;
+  done: (code: number) => void;
+}
+
+export interface IngestCounts {
+  batches: number;
+  events_written: number;
+  events_duplicate: number;
+  lost_reported: number;
+  commits: number;
+  conflicts: number;
+  failed_commits: number;
+}
+
+/** The first wait after a failed commit (the catalog away), doubling up to MAX_BACKOFF_MS. */
+const FIRST_BACKOFF_MS = 250;
+const MAX_BACKOFF_MS = 15_000;
+
+/**
+ * Events into the fleet lakehouse, exactly once per (robot, journal_id, seq) whatever the redeliveries and
+ * however many serve processes write. Payloads wait in memory (unacknowledged: the broker keeps them, and
+ * sends no more than its in-flight window) and are committed together every `commitMs`, or at `commitRows`,
+ * in one DuckLake transaction that
+ *   1. updates the one-row `ingest_fence`, so that any two concurrent ingest transactions conflict and
+ *      the later one is run again from a fresh snapshot (DuckLake's optimistic concurrency),
+ *   2. reads each robot journal's cursor (the seqs committed so far, as ranges) and keeps only the records
+ *      it does not cover,
+ *   3. inserts those into `events`, the `lost` ranges not yet known into `lost_ranges`, and the cursors
+ *      grown by what the payloads cover.
+ * Only then is each payload acknowledged. A commit that fails otherwise (PostgreSQL away) is retried with
+ * backoff, the payloads kept: the broker holds the rest meanwhile, and nothing is acknowledged.
+ */
+export class EventIngest {
+  readonly #lake: FleetLake;
+  readonly #log: Logger;
+  readonly #commitMs: number;
+  readonly #commitRows: number;
+  #queue: Pending[] = [];
+  #queuedRows = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<void> | undefined;
+  #backoffMs = 0;
+  #stopped = false;
+  #lastError: string | undefined;
+  readonly counts: IngestCounts = {
+    batches: 0,
+    events_written: 0,
+    events_duplicate: 0,
+    lost_reported: 0,
+    commits: 0,
+    conflicts: 0,
+    failed_commits: 0,
+  };
+
+  constructor(o: { lake: FleetLake; log: Logger; commitMs: number; commitRows: number }) {
+    this.#lake = o.lake;
+    this.#log = o.log;
+    this.#commitMs = o.commitMs;
+    this.#commitRows = o.commitRows;
+  }
+
+  /** Why the last commit failed, until one succeeds. */
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  get waiting(): number {
+    return this.#queue.length;
+  }
+
+  /** Takes a checked payload; resolves with the PUBACK reason code once it is committed. */
+  add(payload: EventsPayload): Promise<number> {
+    return new Promise((resolve) => {
+      this.#queue.push({ payload, received: new Date(), done: resolve });
+      this.#queuedRows += payload.records.length;
+      this.#schedule();
+    });
+  }
+
+  #schedule(): void {
+    if (this.#stopped || this.#running || this.#timer || this.#queue.length === 0) return;
+    const delay = this.#backoffMs > 0 ? this.#backoffMs : this.#queuedRows >= this.#commitRows ? 0 : this.#commitMs;
+    this.#timer = setTimeout(() => {
+      this.#timer = undefined;
+      this.#running = this.#flush().finally(() => {
+        this.#running = undefined;
+        this.#schedule();
+      });
+    }, delay);
+  }
+
+  async #flush(): Promise<void> {
+    const taken = this.#queue.splice(0);
+    this.#queuedRows = 0;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const written = await this.#lake.transaction((c) => this.#commit(c, taken));
+        this.counts.commits++;
+        this.counts.batches += taken.length;
+        this.counts.events_written += written;
+        this.counts.events_duplicate += taken.reduce((n, p) => n + p.payload.records.length, 0) - written;
+        if (this.#lastError)
+          this.#log.info({ events: written }, 'central serve: the fleet lakehouse takes events again');
+        this.#lastError = undefined;
+        this.#backoffMs = 0;
+        for (const p of taken) p.done(ACCEPTED);
+        return;
+      } catch (error) {
+        if (isConflict(error) && attempt < 50) {
+          this.counts.conflicts++;
+          await new Promise((r) => setTimeout(r, Math.random() * 20 * Math.min(attempt + 1, 10)));
+          continue;
+        }
+        this.counts.failed_commits++;
+        const message = (error as Error).message.split('\n')[0]!;
+        this.#backoffMs = Math.min(MAX_BACKOFF_MS, this.#backoffMs === 0 ? FIRST_BACKOFF_MS : this.#backoffMs * 2);
+        if (message !== this.#lastError)
+          this.#log.warn(
+            { err: message, waiting: taken.length, retry_in_ms: this.#backoffMs },
+            'central serve: committing events to the fleet lakehouse failed; they stay unacknowledged and are tried again',
+          );
+        this.#lastError = message;
+        // Put back first, in order: what came meanwhile goes after.
+        this.#queue.unshift(...taken);
+        this.#queuedRows += taken.reduce((n, p) => n + p.payload.records.length, 0);
+        return;
+      }
+    }
+  }
+
+  /** One transaction's work (see the class); returns the events written. */
+  async #commit(c: FleetLake['writer'], taken: Pending[]): Promise<number> {
+    await c.run('UPDATE ingest_fence SET n = n + 1');
+    const robots = [...new Set(taken.map((p) => p.payload.robot))];
+    const read = await c.runAndReadAll(
+      `SELECT robot, journal_id, ranges FROM event_cursors WHERE robot IN (${robots.map(sql).join(', ')})`,
+    );
+    const cursors = new Map<string, Ranges>();
+    for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
+      cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as Ranges);
+    const changed = new Set<string>();
+    const appender = await c.createAppender('staged_events', 'main', 'temp');
+    const lost: string[] = [];
+    let written = 0;
+    for (const { payload, received } of taken) {
+      const key = `${payload.robot}\u0000${payload.journal_id}`;
+      let ranges = cursors.get(key) ?? [];
+      const at = received.toISOString();
+      for (const l of payload.lost ?? []) {
+        if (covers(ranges, l.from) && covers(ranges, l.to)) continue;
+        lost.push(
+          `(${[payload.fleet, payload.robot, payload.journal_id].map(sql).join(', ')}, ${l.from}, ${l.to}, ${sql(at)})`,
+        );
+        ranges = addRange(ranges, l.from, l.to);
+        this.counts.lost_reported += l.to - l.from + 1;
+      }
+      for (const r of payload.records) {
+        if (covers(ranges, r.seq)) continue;
+        appender.appendVarchar(payload.fleet);
+        appender.appendVarchar(payload.robot);
+        appender.appendVarchar(payload.journal_id);
+        appender.appendBigInt(BigInt(r.seq));
+        appender.appendBigInt(BigInt(r.ts));
+        appender.appendVarchar(r.kind);
+        if (r.data === undefined) appender.appendNull();
+        else appender.appendVarchar(JSON.stringify(r.data));
+        if (r.omitted === undefined) appender.appendNull();
+        else appender.appendVarchar(r.omitted);
+        appender.appendVarchar(at);
+        appender.endRow();
+        ranges = addRange(ranges, r.seq, r.seq);
+        written++;
+      }
+      cursors.set(key, ranges);
+      changed.add(key);
+    }
+    appender.flushSync();
+    appender.closeSync();
+    if (written > 0) {
+      await c.run(
+        `INSERT INTO events SELECT fleet, robot, journal_id, seq, ts_ns, kind, data, omitted,
+           CAST(received_at AS TIMESTAMPTZ) FROM temp.main.staged_events`,
+      );
+    }
+    await c.run('DELETE FROM temp.main.staged_events');
+    if (lost.length > 0) await c.run(`INSERT INTO lost_ranges VALUES ${lost.join(', ')}`);
+    const keys = [...changed].map((k) => k.split('\u0000') as [string, string]);
+    await c.run(
+      `DELETE FROM event_cursors WHERE ${keys.map(([r, j]) => `(robot = ${sql(r)} AND journal_id = ${sql(j)})`).join(' OR ')}`,
+    );
+    await c.run(
+      `INSERT INTO event_cursors VALUES ${keys
+        .map(([r, j]) => `(${sql(r)}, ${sql(j)}, ${sql(JSON.stringify(cursors.get(`${r}\u0000${j}`)))})`)
+        .join(', ')}`,
+    );
+    return written;
+  }
+
+  /** Stops committing; what waits stays unacknowledged (the broker sends it again to this or another process). */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    clearTimeout(this.#timer);
+    await this.#running;
+  }
+}

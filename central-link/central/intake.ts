@@ -1,0 +1,177 @@
+import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient, type Packet } from 'mqtt';
+import type { Logger } from '../../daemon/log.ts';
+import { redactUrl } from '../../daemon/util/index.ts';
+import { readTlsFiles } from '../link-settings.ts';
+import type { CentralServeConfig } from './config.ts';
+
+/** A message's handler: resolves with the PUBACK reason code (0 taken; 0x80 and up refused) once it is safe. */
+export type Handler = (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<number>;
+
+/** Reason codes a PUBACK may carry (MQTT 5, 3.4.2.1). */
+const PUBACK_CODES = new Set([0, 0x10, 0x80, 0x83, 0x87, 0x90, 0x91, 0x97, 0x99]);
+
+interface Deferred {
+  messageId: number;
+  connection: number;
+  code: number | undefined;
+}
+
+type SendPacket = (packet: Packet, cb?: () => void, cbStorePut?: () => void, noStore?: boolean) => void;
+
+/**
+ * central serve's MQTT 5 client: a persistent session (clean start off, a stable client id), the fleet's
+ * topics, and PUBACKs only once a message is safe, with many messages handled at once. mqtt.js handles
+ * QoS 1 messages one at a time when acknowledgements are custom (customHandleAcks): the next is read only
+ * once the PUBACK of this one went, so a commit every 200 ms would take one message per commit. Here each
+ * message is handed to its handler at once and its PUBACK held back: mqtt.js's `_sendPacket` is wrapped,
+ * a PUBACK of a held message goes out only once its handler resolved and every message received before it
+ * was acknowledged (MQTT 5, 4.6: PUBACKs in the order the PUBLISHes came). The broker sends no more than
+ * its in-flight window meanwhile. Held PUBACKs of a connection that closed are dropped: the broker sends
+ * those messages again (to this session, or to another member of a shared subscription).
+ */
+export class FleetIntake {
+  readonly #client: MqttClient;
+  readonly #log: Logger;
+  readonly #url: string;
+  readonly #send: SendPacket;
+  #connection = 0;
+  #held: Deferred[] = [];
+  #connected = false;
+  #lastError: string | undefined;
+  #stopped = false;
+  readonly counts = { messages: 0, refused: 0 };
+
+  constructor(o: {
+    mqtt: CentralServeConfig['mqtt'];
+    clientId: string;
+    subscriptions: string[];
+    handler: Handler;
+    log: Logger;
+    onConnect?: () => void;
+  }) {
+    const { mqtt: m, clientId, subscriptions, handler, log } = o;
+    this.#log = log;
+    this.#url = m.url;
+    const tls = readTlsFiles({ ca_file: m.ca_file, cert_file: m.cert_file, key_file: m.key_file });
+    const options: IClientOptions = {
+      protocolVersion: 5,
+      clientId,
+      clean: false,
+      keepalive: m.keepalive_s,
+      reconnectPeriod: 1000,
+      connectTimeout: 10_000,
+      properties: { sessionExpiryInterval: m.session_expiry_s, receiveMaximum: 1000 },
+      resubscribe: false,
+      customHandleAcks: (topic, message, packet, done) => {
+        this.#take(topic, message, packet as IPublishPacket, handler);
+        done(0);
+      },
+      ...(m.username ? { username: m.username } : {}),
+      ...(m.password ? { password: m.password } : {}),
+      ...tls,
+    };
+    this.#client = mqtt.connect(m.url, options);
+    const client = this.#client as unknown as { _sendPacket: SendPacket };
+    this.#send = client._sendPacket.bind(this.#client);
+    client._sendPacket = (packet, cb, cbStorePut, noStore) => {
+      const held = packet.cmd === 'puback' && this.#held.find((d) => d.messageId === packet.messageId);
+      if (!held) return this.#send(packet, cb, cbStorePut, noStore);
+      cb?.(); // mqtt.js reads the next packet; the PUBACK goes in #release
+    };
+    this.#client.on('connect', (connack) => {
+      this.#connected = true;
+      this.#lastError = undefined;
+      this.#log.info(
+        { url: redactUrl(m.url), client_id: clientId, session_present: connack.sessionPresent },
+        'central serve: connected to the broker',
+      );
+      this.#client.subscribe(
+        Object.fromEntries(subscriptions.map((t) => [t, { qos: 1 as const }])),
+        (error, granted) => {
+          const refused = (granted ?? []).filter((g) => g.qos >= 0x80).map((g) => g.topic);
+          if (error || refused.length > 0) {
+            this.#lastError = `the broker refused the subscription to ${refused.join(', ') || subscriptions.join(', ')}${error ? `: ${error.message}` : ''}`;
+            this.#log.error({ err: this.#lastError }, 'central serve: subscribing failed');
+          }
+          o.onConnect?.();
+        },
+      );
+    });
+    this.#client.on('close', () => {
+      if (this.#connected) this.#log.warn({ url: redactUrl(m.url) }, 'central serve: the broker connection closed');
+      this.#connected = false;
+      this.#connection++;
+      this.#held = [];
+    });
+    this.#client.on('error', (error) => {
+      if (error.message !== this.#lastError)
+        this.#log.warn({ url: redactUrl(m.url), err: error.message }, 'central serve: broker problem');
+      this.#lastError = error.message;
+    });
+    this.#client.on('message', (topic, payload, packet) => {
+      if (packet.qos === 0) void handler(topic, payload, packet).catch(() => undefined);
+    });
+  }
+
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  get lastError(): string | undefined {
+    return this.#lastError;
+  }
+
+  /** Publishes at QoS 1 (grants, stored, rejected); resolves on the broker's PUBACK. */
+  publish(topic: string, payload: string): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#client.publish(topic, payload, { qos: 1, properties: { contentType: 'application/json' } }, (error) =>
+        error ? reject(new Error(`publishing on ${topic} failed: ${error.message}`)) : resolve(),
+      );
+    });
+  }
+
+  #take(topic: string, payload: Buffer, packet: IPublishPacket, handler: Handler): void {
+    this.counts.messages++;
+    const deferred: Deferred = { messageId: packet.messageId!, connection: this.#connection, code: undefined };
+    this.#held.push(deferred);
+    const settle = (code: number): void => {
+      deferred.code = PUBACK_CODES.has(code) ? code : 0x80;
+      if (deferred.code >= 0x80) this.counts.refused++;
+      this.#release();
+    };
+    handler(topic, payload, packet).then(settle, (error: unknown) => {
+      this.#log.error({ err: (error as Error).message, topic }, 'central serve: handling a message failed');
+      settle(0x80);
+    });
+  }
+
+  /** Sends the PUBACKs at the head of the line whose handlers are done, in the order the messages came. */
+  #release(): void {
+    while (this.#held[0]?.code !== undefined) {
+      const d = this.#held.shift()!;
+      if (d.connection !== this.#connection || !this.#connected) continue;
+      this.#send({ cmd: 'puback', messageId: d.messageId, reasonCode: d.code } as Packet);
+    }
+  }
+
+  /** Disconnects; what was not acknowledged is sent again by the broker. */
+  async close(): Promise<void> {
+    if (this.#stopped) return;
+    this.#stopped = true;
+    this.#held = [];
+    await new Promise<void>((resolve) => {
+      const backstop = setTimeout(() => {
+        this.#client.stream?.destroy();
+        resolve();
+      }, 1000);
+      this.#client.end(false, {}, () => {
+        clearTimeout(backstop);
+        resolve();
+      });
+    });
+  }
+
+  get url(): string {
+    return redactUrl(this.#url);
+  }
+}

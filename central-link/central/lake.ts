@@ -1,0 +1,188 @@
+import { mkdirSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
+import type { CentralServeConfig } from './config.ts';
+
+/** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
+export const LAKE = 'fleet';
+
+/** DuckDB's extensions the lake needs, by their file names (`<name>.duckdb_extension`). */
+const EXTENSIONS = { ducklake: 'ducklake', postgres: 'postgres_scanner', httpfs: 'httpfs' } as const;
+
+/** Tables central serve keeps in the lake itself (tables uploaded from robots get their own names). */
+const SCHEMA = [
+  `CREATE TABLE IF NOT EXISTS events (fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, seq BIGINT, ts_ns BIGINT,
+     kind VARCHAR, data VARCHAR, omitted VARCHAR, received_at TIMESTAMPTZ)`,
+  // Per robot journal: the seqs committed (or reported lost), as [[from, to], ...]; see events-ingest.ts.
+  'CREATE TABLE IF NOT EXISTS event_cursors (robot VARCHAR, journal_id VARCHAR, ranges VARCHAR)',
+  // One row every ingest transaction updates: two concurrent commits always conflict, one retries.
+  'CREATE TABLE IF NOT EXISTS ingest_fence (n BIGINT)',
+  `CREATE TABLE IF NOT EXISTS lost_ranges (fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, from_seq BIGINT,
+     to_seq BIGINT, reported_at TIMESTAMPTZ)`,
+  `CREATE TABLE IF NOT EXISTS bags (fleet VARCHAR, robot VARCHAR, bag VARCHAR, segment_id VARCHAR, topics VARCHAR[],
+     start_ns BIGINT, end_ns BIGINT, object_key VARCHAR, sha256 VARCHAR, size BIGINT, stored_at TIMESTAMPTZ)`,
+  `CREATE TABLE IF NOT EXISTS lost_files (fleet VARCHAR, robot VARCHAR, file_id VARCHAR, path VARCHAR, size BIGINT,
+     reason VARCHAR, reported_at TIMESTAMPTZ)`,
+  // Granted offers, so that any serve process can check and register the upload's `complete`.
+  `CREATE TABLE IF NOT EXISTS offers (file_id VARCHAR, robot VARCHAR, kind VARCHAR, object_key VARCHAR, offer VARCHAR,
+     offered_at TIMESTAMPTZ)`,
+  `CREATE TABLE IF NOT EXISTS registered_files (object_key VARCHAR, lake_table VARCHAR, robot VARCHAR,
+     sha256 VARCHAR, size BIGINT, registered_at TIMESTAMPTZ)`,
+];
+
+/** DuckLake's word for two writers whose commits clash: the later one is tried again. */
+export function isConflict(error: unknown): boolean {
+  return /conflict/i.test((error as Error).message);
+}
+
+/**
+ * The fleet lakehouse: DuckDB with DuckLake attached as `fleet`, its catalog on PostgreSQL (or a local DuckDB
+ * file), its data on S3 (httpfs and a secret from the storage keys) or a local dir. One connection writes
+ * (events, registrations; one transaction at a time), another reads (fleet SQL for the page and the CLI).
+ * The catalog going away (PostgreSQL restarted) fails statements; DuckDB's postgres extension connects again
+ * by itself, so callers retry.
+ */
+export class FleetLake {
+  readonly #db: DuckDBInstance;
+  readonly writer: DuckDBConnection;
+  readonly reader: DuckDBConnection;
+  readonly description: string;
+  #writing: Promise<unknown> = Promise.resolve();
+
+  private constructor(db: DuckDBInstance, writer: DuckDBConnection, reader: DuckDBConnection, description: string) {
+    this.#db = db;
+    this.writer = writer;
+    this.reader = reader;
+    this.description = description;
+  }
+
+  static async open(settings: CentralServeConfig): Promise<FleetLake> {
+    const { lakehouse, storage } = settings;
+    const db = await DuckDBInstance.create(':memory:');
+    const writer = await db.connect();
+    const onPostgres = lakehouse.catalog.startsWith('postgres:');
+    const onS3 = lakehouse.data_path.startsWith('s3://');
+    // Uploaded parquet is registered where it lies, on the storage: DuckDB reads it there too.
+    const s3 = onS3 || storage.bucket !== '';
+    const needed = [
+      EXTENSIONS.ducklake,
+      ...(onPostgres ? [EXTENSIONS.postgres] : []),
+      ...(s3 ? [EXTENSIONS.httpfs] : []),
+    ];
+    for (const name of needed) await loadExtension(writer, name, lakehouse.extension_directory);
+    if (s3) await writer.run(s3Secret(storage));
+    const dataPath = onS3 ? lakehouse.data_path : `${resolve(lakehouse.data_path)}/`;
+    if (!onS3) mkdirSync(dataPath, { recursive: true });
+    const catalog = onPostgres ? lakehouse.catalog : resolve(lakehouse.catalog);
+    await writer.run(`ATTACH ${sql(`ducklake:${catalog}`)} AS ${LAKE} (DATA_PATH ${sql(dataPath)})`);
+    await writer.run(`USE ${LAKE}`);
+    // One commit's events are appended here (in memory, this connection's), then inserted in one statement.
+    await writer.run(`CREATE TEMP TABLE staged_events (fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, seq BIGINT,
+      ts_ns BIGINT, kind VARCHAR, data VARCHAR, omitted VARCHAR, received_at VARCHAR)`);
+    for (const statement of SCHEMA) await retryConflicts(() => writer.run(statement));
+    await retryConflicts(async () => {
+      const fence = await writer.runAndReadAll('SELECT count(*) FROM ingest_fence');
+      if (Number(fence.getRows()[0]![0]) === 0) await writer.run('INSERT INTO ingest_fence VALUES (0)');
+    });
+    const reader = await db.connect();
+    await reader.run(`USE ${LAKE}`);
+    const description = `DuckLake on ${onPostgres ? 'PostgreSQL' : catalog}, data in ${dataPath}`;
+    return new FleetLake(db, writer, reader, description);
+  }
+
+  /**
+   * Runs `work` in one transaction on the writer connection, one at a time: BEGIN, work, COMMIT; on any
+   * error a ROLLBACK, and the error goes to the caller.
+   */
+  transaction<T>(work: (c: DuckDBConnection) => Promise<T>): Promise<T> {
+    const run = async (): Promise<T> => {
+      await this.writer.run('BEGIN TRANSACTION');
+      try {
+        const out = await work(this.writer);
+        await this.writer.run('COMMIT');
+        return out;
+      } catch (error) {
+        await this.writer.run('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    };
+    const next = this.#writing.then(run, run);
+    this.#writing = next.catch(() => undefined);
+    return next;
+  }
+
+  /** Fleet SQL on the reader connection: columns and rows, values as JSON can carry them. */
+  async query(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
+    const result = await this.reader.runAndReadAll(text);
+    return { columns: result.columnNames(), rows: result.getRowsJson() as unknown[][] };
+  }
+
+  close(): void {
+    this.reader.closeSync();
+    this.writer.closeSync();
+    this.#db.closeSync();
+  }
+}
+
+/** Retries `work` while DuckLake says it conflicted with another writer (a schema made by two processes at once). */
+async function retryConflicts<T>(work: () => Promise<T>, tries = 20): Promise<T> {
+  for (let i = 0; ; i++) {
+    try {
+      return await work();
+    } catch (error) {
+      if (!isConflict(error) || i >= tries) throw error;
+      await new Promise((r) => setTimeout(r, 20 + Math.random() * 50 * (i + 1)));
+    }
+  }
+}
+
+/** LOAD by path from `directory` (offline), or INSTALL and LOAD from DuckDB's repository. */
+async function loadExtension(c: DuckDBConnection, name: string, directory: string): Promise<void> {
+  if (directory !== '') {
+    const path = join(resolve(directory), `${name}.duckdb_extension`);
+    try {
+      await c.run(`LOAD ${sql(path)}`);
+    } catch (error) {
+      throw new Error(
+        `lakehouse.extension_directory: cannot load ${path}: ${(error as Error).message} (take the files from PyPI's duckdb-extension-${name.replace('_', '-')} wheel at the DuckDB version of @duckdb/node-api)`,
+        { cause: error },
+      );
+    }
+    return;
+  }
+  try {
+    await c.run(`INSTALL ${name}`);
+    await c.run(`LOAD ${name}`);
+  } catch (error) {
+    throw new Error(
+      `cannot INSTALL the DuckDB extension ${name}: ${(error as Error).message}; offline, set lakehouse.extension_directory to a dir of <name>.duckdb_extension files`,
+      { cause: error },
+    );
+  }
+}
+
+/** The S3 secret DuckLake's data path is written and read with: the storage section's keys and endpoint. */
+function s3Secret(storage: CentralServeConfig['storage']): string {
+  const endpoint = storage.endpoint === '' ? undefined : new URL(storage.endpoint);
+  const options = [
+    'TYPE s3',
+    `KEY_ID ${sql(storage.access_key_id)}`,
+    `SECRET ${sql(storage.secret_access_key)}`,
+    `REGION ${sql(storage.region)}`,
+    ...(endpoint
+      ? [`ENDPOINT ${sql(endpoint.host)}`, `USE_SSL ${endpoint.protocol === 'https:' ? 'true' : 'false'}`]
+      : []),
+    `URL_STYLE ${sql(storage.force_path_style ? 'path' : 'vhost')}`,
+  ];
+  return `CREATE OR REPLACE SECRET auraison_fleet_s3 (${options.join(', ')})`;
+}
+
+/** A SQL string literal. */
+export function sql(text: string): string {
+  return `'${text.replaceAll("'", "''")}'`;
+}
+
+/** A SQL identifier, quoted. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

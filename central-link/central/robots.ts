@@ -1,0 +1,58 @@
+import type { RobotView } from './fleet-view.ts';
+
+/**
+ * The robots of the fleet as their status (retained, with the last will) and heartbeats tell them. Every
+ * serve process subscribes to these without sharing, so each keeps the whole view in memory; nothing about
+ * robots is stored.
+ */
+export class RobotRegistry {
+  readonly #robots = new Map<string, RobotView>();
+  readonly #fleet: string;
+
+  constructor(fleet: string) {
+    this.#fleet = fleet;
+  }
+
+  #get(robot: string): RobotView {
+    let view = this.#robots.get(robot);
+    if (!view) {
+      view = { fleet: this.#fleet, robot, online: false };
+      this.#robots.set(robot, view);
+    }
+    return view;
+  }
+
+  /** A status message (`auraison.status/1`); false when it is not one. */
+  status(robot: string, message: Record<string, unknown>): boolean {
+    if (message.schema !== 'auraison.status/1' || typeof message.state !== 'string') return false;
+    const view = this.#get(robot);
+    view.state = message.state;
+    view.online = message.state === 'online';
+    if (typeof message.reason === 'string') view.reason = message.reason;
+    else delete view.reason;
+    if (typeof message.status_url === 'string') view.status_url = message.status_url;
+    return true;
+  }
+
+  /** A heartbeat (`auraison.heartbeat/1`); false when it is not one. */
+  heartbeat(robot: string, message: Record<string, unknown>, now: Date = new Date()): boolean {
+    if (message.schema !== 'auraison.heartbeat/1') return false;
+    const view = this.#get(robot);
+    view.last_heartbeat = now.toISOString();
+    const outbox = message.outbox as { backlog?: unknown } | undefined;
+    if (typeof outbox?.backlog === 'number') view.backlog = outbox.backlog;
+    if (message.sync !== null && typeof message.sync === 'object') view.sync = message.sync as Record<string, unknown>;
+    if (typeof message.status_url === 'string') view.status_url = message.status_url;
+    // A heartbeat comes only from a robot that is up, whatever a stale retained status said.
+    if (!view.online) {
+      view.online = true;
+      view.state = 'online';
+      delete view.reason;
+    }
+    return true;
+  }
+
+  robots(): RobotView[] {
+    return [...this.#robots.values()].map((v) => ({ ...v })).sort((a, b) => a.robot.localeCompare(b.robot));
+  }
+}

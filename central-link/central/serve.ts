@@ -1,0 +1,206 @@
+import { hostname } from 'node:os';
+import type { IPublishPacket } from 'mqtt';
+import { createLogger, type Logger } from '../../daemon/log.ts';
+import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { centralTopics } from '../topics.ts';
+import { uploadsValidator, type GrantsMessage } from '../sync-protocol.ts';
+import type { CentralServeConfig } from './config.ts';
+import { ACCEPTED, EventIngest, eventsProblem, PAYLOAD_FORMAT_INVALID } from './events-ingest.ts';
+import type { FleetView } from './fleet-view.ts';
+import { FleetIntake } from './intake.ts';
+import { FleetLake } from './lake.ts';
+import { GrantMaker } from './presign.ts';
+import { RobotRegistry } from './robots.ts';
+import { UploadDesk } from './uploads.ts';
+
+/** The topics a serve process subscribes to: shared (one process each message) and its own (all of them). */
+export function serveSubscriptions(mqtt: CentralServeConfig['mqtt']): string[] {
+  const fleet = `${mqtt.topic_prefix}/${mqtt.fleet}/+`;
+  return [
+    ...['events', 'acks', 'uploads'].map((leaf) => `$share/${mqtt.share_group}/${fleet}/${leaf}`),
+    `${fleet}/status`,
+    `${fleet}/heartbeat`,
+  ];
+}
+
+/** A running `central serve`: its parts, for tests and the HTTP API. */
+export interface CentralServe {
+  view: FleetView;
+  ingest: EventIngest;
+  intake: FleetIntake;
+  uploads: UploadDesk;
+  lake: FleetLake;
+  garbage: { count: number };
+  /** The fleet page's URL, when http.enabled. */
+  httpUrl: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Opens the lake, waiting (with backoff, saying why) while its catalog or storage cannot be reached. */
+async function openLake(settings: CentralServeConfig, log: Logger, signal: AbortSignal): Promise<FleetLake> {
+  let wait = 500;
+  for (;;) {
+    try {
+      return await FleetLake.open(settings);
+    } catch (error) {
+      const message = (error as Error).message;
+      // A missing extension or a bad path is not cured by waiting.
+      if (/extension_directory|cannot INSTALL/.test(message) || signal.aborted) throw error;
+      log.warn(
+        { err: message.split('\n')[0], retry_in_ms: wait },
+        'central serve: the fleet lakehouse cannot be opened yet',
+      );
+      await new Promise((r) => setTimeout(r, wait));
+      wait = Math.min(15_000, wait * 2);
+    }
+  }
+}
+
+/**
+ * Starts `central serve`: the fleet lakehouse, the broker subscriptions, the upload desk and the fleet page.
+ * Stateless: everything lasting is in the lake (events, cursors, offers, bags) or the broker (sessions,
+ * retained status); robots are kept in memory from their status and heartbeats.
+ */
+export async function startCentralServe(
+  settings: CentralServeConfig,
+  o: { log?: Logger; clientId?: string; signal?: AbortSignal } = {},
+): Promise<CentralServe> {
+  const log = o.log ?? createLogger({ level: 'info', name: 'auraison-central' });
+  const { mqtt, storage, http } = settings;
+  const lake = await openLake(settings, log, o.signal ?? new AbortController().signal);
+  log.info({ lake: lake.description }, 'central serve: the fleet lakehouse is open');
+  const ingest = new EventIngest({
+    lake,
+    log,
+    commitMs: settings.lakehouse.commit_ms,
+    commitRows: settings.lakehouse.commit_rows,
+  });
+  const robots = new RobotRegistry(mqtt.fleet);
+  const grants = storage.bucket === '' ? undefined : new GrantMaker(storage);
+  const garbage = { count: 0 };
+  const logGarbage = rateLimitedErrors(log);
+  const refuse = (robot: string, leaf: string, why: string): number => {
+    garbage.count++;
+    logGarbage(
+      `${robot}/${leaf}`,
+      { robot, topic: leaf, err: why },
+      'central serve: a robot sent a message that is refused',
+    );
+    return PAYLOAD_FORMAT_INVALID;
+  };
+  const base = `${mqtt.topic_prefix}/${mqtt.fleet}/`;
+  let intake: FleetIntake | undefined = undefined;
+  const publish = async (robot: string, message: GrantsMessage): Promise<void> => {
+    await intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot).grants, JSON.stringify(message));
+  };
+  const uploads = new UploadDesk({ lake, grants, settings, publish, log });
+
+  const handler = async (topic: string, payload: Buffer, packet: IPublishPacket): Promise<number> => {
+    void packet;
+    if (!topic.startsWith(base)) return ACCEPTED;
+    const [robot, leaf, ...rest] = topic.slice(base.length).split('/');
+    if (!robot || !leaf || rest.length > 0) return ACCEPTED;
+    let message: unknown;
+    try {
+      message = JSON.parse(payload.toString('utf8'));
+    } catch {
+      return refuse(robot, leaf, 'not JSON');
+    }
+    if (message === null || typeof message !== 'object' || Array.isArray(message))
+      return refuse(robot, leaf, 'not a JSON object');
+    switch (leaf) {
+      case 'events': {
+        const problem = eventsProblem(message, mqtt.fleet, robot);
+        if (problem) return refuse(robot, leaf, problem);
+        return ingest.add(message as Parameters<EventIngest['add']>[0]);
+      }
+      case 'status':
+        // An empty retained payload clears a status: not JSON above, so it never gets here.
+        return robots.status(robot, message as Record<string, unknown>)
+          ? ACCEPTED
+          : refuse(robot, leaf, 'not a status');
+      case 'heartbeat':
+        return robots.heartbeat(robot, message as Record<string, unknown>)
+          ? ACCEPTED
+          : refuse(robot, leaf, 'not a heartbeat');
+      case 'uploads': {
+        const issue = uploadsValidator.issues(message)[0];
+        if (issue) return refuse(robot, leaf, `${issue.path || 'payload'}: ${issue.message}`);
+        const m = message as Parameters<UploadDesk['handle']>[1];
+        if (m.robot !== robot) return refuse(robot, leaf, `the message says robot ${m.robot}`);
+        try {
+          await uploads.handle(robot, m);
+        } catch (error) {
+          log.warn(
+            { robot, type: m.type, file_id: m.file_id, err: (error as Error).message.split('\n')[0] },
+            'central serve: an upload message could not be handled; the robot asks again',
+          );
+          return 0x80;
+        }
+        return ACCEPTED;
+      }
+      default:
+        return ACCEPTED; // acks: the operator's `central intent` reads them on its own subscription
+    }
+  };
+
+  const clientId = o.clientId ?? (mqtt.client_id || `auraison-central-${mqtt.fleet}-${hostname()}`);
+  intake = new FleetIntake({ mqtt, clientId, subscriptions: serveSubscriptions(mqtt), handler, log });
+
+  const view: FleetView = {
+    robots: () => robots.robots(),
+    query: (text) => lake.query(text),
+    recentEvents: async (limit) => {
+      const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
+      const result = await lake.reader.runAndReadAll(
+        `SELECT fleet, robot, journal_id, seq, ts_ns, kind, data, omitted, received_at FROM events
+           ORDER BY received_at DESC, seq DESC LIMIT ${n}`,
+      );
+      return result.getRowObjectsJson();
+    },
+    uploads: () => ({ ...uploads.counts }),
+  };
+
+  let server: { close(): Promise<unknown> } | undefined;
+  let httpUrl: string | undefined;
+  if (http.enabled) {
+    const { fleetHttp, fleetHttpUrl } = await import('./http.ts');
+    const app = await fleetHttp(view, http);
+    server = app;
+    httpUrl = fleetHttpUrl(app);
+    log.info({ url: httpUrl }, 'central serve: the fleet page and its API listen');
+  }
+
+  let stopping: Promise<void> | undefined;
+  const stop = (): Promise<void> =>
+    (stopping ??= (async () => {
+      await intake.close();
+      await ingest.stop();
+      await server?.close();
+      grants?.close();
+      lake.close();
+    })());
+  return { view, ingest, intake, uploads, lake, garbage, httpUrl, stop };
+}
+
+/** `auraison-edge central serve --config central.yaml`: runs until SIGINT or SIGTERM. */
+export async function runCentralServe(
+  settings: CentralServeConfig,
+  io: { stdout: (text: string) => void },
+): Promise<number> {
+  const log = createLogger({ level: process.env.AURAISON_LOG_LEVEL ?? 'info', name: 'auraison-central' });
+  const abort = new AbortController();
+  const onSignal = () => abort.abort();
+  process.once('SIGINT', onSignal);
+  process.once('SIGTERM', onSignal);
+  const serve = await startCentralServe(settings, { log, signal: abort.signal });
+  io.stdout(
+    `central serve: fleet ${settings.mqtt.fleet} on ${serve.intake.url}, ${serve.lake.description}${serve.httpUrl ? `, fleet page ${serve.httpUrl}` : ''}\n`,
+  );
+  await new Promise<void>((resolve) => {
+    if (abort.signal.aborted) resolve();
+    abort.signal.addEventListener('abort', () => resolve(), { once: true });
+  });
+  await serve.stop();
+  return 0;
+}
