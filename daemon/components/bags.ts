@@ -16,7 +16,10 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
       robot: config.robot.id,
       data_dir: config.data_dir,
       min_free_bytes: config.recorder.enabled ? config.recorder.min_free_bytes : null,
-      sync: config.central.enabled && config.central.sync.enabled ? config.central.sync : null,
+      sync:
+        config.central.enabled && config.central.sync.enabled
+          ? { kinds: config.central.sync.kinds, bags: config.central.sync.bags }
+          : null,
     }),
     create: async (ctx) => {
       const { Lakehouse } = await import('../lakehouse/index.ts');

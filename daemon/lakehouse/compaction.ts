@@ -231,7 +231,7 @@ async function plan(
     options.afterS > 0 ? `${column} <= current_timestamp::TIMESTAMP - to_seconds(${Number(options.afterS)})` : 'true';
   const segments: Segment[] = (
     await conn.runAndReadAll(
-      `SELECT segment_id, parquet_files, seq, path, source, size_bytes, sync_state = 'synced', ${aged('indexed_at')} FROM bags ORDER BY seq NULLS FIRST, segment_id`,
+      `SELECT segment_id, parquet_files, seq, path, source, size_bytes, sync_state <> 'pending', ${aged('indexed_at')} FROM bags ORDER BY seq NULLS FIRST, segment_id`,
     )
   )
     .getRowsJson()
@@ -252,7 +252,7 @@ async function plan(
   const eventsDir = join(tablesDir, 'events') + '/';
   const events: EventFile[] = (
     await conn.runAndReadAll(
-      `SELECT path, seq, coalesce(flushes, 1), sync_state = 'synced', ${aged('written_at')} FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(eventsDir)}) ORDER BY seq NULLS FIRST, path`,
+      `SELECT path, seq, coalesce(flushes, 1), sync_state <> 'pending', ${aged('written_at')} FROM event_files WHERE deleted_at IS NULL AND starts_with(path, ${quoteString(eventsDir)}) ORDER BY seq NULLS FIRST, path`,
     )
   )
     .getRowsJson()
@@ -272,7 +272,7 @@ async function plan(
     const sizes = [...new Set(members.flatMap((s) => s.parquet))].map((f) => size(join(tablesDir, f)));
     const onDisk = sizes.every((s) => s !== undefined);
     const bytes = sizes.reduce((n: number, s) => n + (s ?? 0), 0) + members.reduce((n, s) => n + s.splitBytes, 0);
-    // Synced segments are left alone: central may have registered their files by name (no central link exists yet).
+    // Segments whose files central has, or has begun to upload, are left alone: central registers files by name.
     const eligible = onDisk && sizes.length > 0 && members.every((s) => s.aged && !s.synced && s.seq !== undefined);
     return { segments: members, members: members.length, bytes, eligible };
   });

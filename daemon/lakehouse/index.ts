@@ -41,3 +41,4 @@ export {
   type SyncState,
   type SyncSummary,
 } from './sync-files.ts';
+export { sha256File } from './file-hash.ts';
