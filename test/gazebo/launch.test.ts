@@ -92,6 +92,29 @@ describe('launch/gazebo_maze.launch.xml', () => {
     expect(problems).toEqual([]);
   });
 
+  it('evaluates its $(eval) lets to what they mean, for every adapter and gui', async () => {
+    const lets = elements.filter((e) => e.tag === 'let' && e.attrs.value!.startsWith('$(eval '));
+    expect(lets.map((e) => e.attrs.name).sort()).toEqual(['server_only', 'use_zenoh']);
+    for (const adapter of ['ros2', 'zenoh'])
+      for (const gui of ['true', 'false']) {
+        const vars: Record<string, string> = { adapter, gui };
+        // As launch does: $(var) first, then the single-quoted argument unescaped, then Python's eval.
+        const expressions = lets.map((e) =>
+          /^\$\(eval '(.*)'\)$/
+            .exec(e.attrs.value!)![1]!
+            .replace(/\$\(var (\w+)\)/g, (_, name: string) => vars[name]!)
+            .replaceAll("\\'", "'"),
+        );
+        const code = 'import json, sys; print(json.dumps([str(eval(e)) for e in json.loads(sys.argv[1])]))';
+        const values = JSON.parse(await runPeer('python3', ['-c', code, JSON.stringify(expressions)])) as string[];
+        const byName = Object.fromEntries(lets.map((e, i) => [e.attrs.name, values[i]]));
+        expect(byName).toEqual({
+          use_zenoh: String(adapter === 'zenoh').replace(/^./, (c) => c.toUpperCase()),
+          server_only: gui === 'true' ? '' : '-s',
+        });
+      }
+  });
+
   it('starts documented executables of the packages it names, with documented parameters', () => {
     const problems = elements
       .filter((e) => e.tag === 'node')
