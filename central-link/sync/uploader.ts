@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
+import { open, stat, type FileHandle } from 'node:fs/promises';
 import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
 import type { UploadedPart } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
@@ -157,7 +157,7 @@ async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions):
   const stall = new StallTimer(stallTimeoutMs, () => attempt.abort(new Error(`no progress for ${stallTimeoutMs} ms`)));
   const onAbort = () => attempt.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const body = rangeStream(job.path, part.start, part.end, chunkBytes, {
+  const { stream: body, close } = rangeStream(job.path, part.start, part.end, chunkBytes, {
     before: async (n) => {
       stall.pause(); // waiting for the budget is not a stall
       await o.budget.take(n, 'bulk', attempt.signal);
@@ -186,6 +186,7 @@ async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions):
     stall.pause();
     o.signal?.removeEventListener('abort', onAbort);
     attempt.abort(); // ends the body stream if fetch gave up before reading it all
+    await close();
   }
 }
 
@@ -223,29 +224,34 @@ function readError(e: unknown, signal: AbortSignal | undefined): Attempt {
   return { kind: 'retry', error: `${err.message}${cause}` };
 }
 
-/** The part's bytes [start, end) as a stream read chunk by chunk, only as fast as the connection takes them. */
+/**
+ * The part's bytes [start, end) as a stream read chunk by chunk, only as fast as the connection takes them.
+ * `close()` releases the file whatever state the stream is in (fetch does not always cancel a body it dropped).
+ */
 function rangeStream(
   path: string,
   start: number,
   end: number,
   chunkBytes: number,
   hooks: { before: (n: number) => Promise<void>; after: (n: number) => void },
-): ReadableStream<Uint8Array> {
-  let fh: Awaited<ReturnType<typeof open>> | undefined;
+): { stream: ReadableStream<Uint8Array>; close: () => Promise<void> } {
+  let opening: Promise<FileHandle> | undefined;
+  let closed = false;
   let pos = start;
   const close = async () => {
-    const f = fh;
-    fh = undefined;
-    await f?.close().catch(() => {}); // already closed, or the file was unlinked: nothing to release
+    closed = true;
+    const f = await opening?.catch(() => undefined);
+    await f?.close().catch(() => {}); // closed already: nothing to release
   };
-  return new ReadableStream<Uint8Array>(
+  const stream = new ReadableStream<Uint8Array>(
     {
       async pull(ctl) {
         try {
-          fh ??= await open(path, 'r');
+          if (closed) throw new Error('the upload attempt ended');
+          const fh = await (opening ??= open(path, 'r'));
           if (pos >= end) {
-            await close();
             ctl.close();
+            await close();
             return;
           }
           const n = Math.min(chunkBytes, end - pos);
@@ -257,14 +263,15 @@ function rangeStream(
           ctl.enqueue(buf);
           hooks.after(n);
         } catch (e) {
-          await close();
           ctl.error(e);
+          await close();
         }
       },
       cancel: close,
     },
     { highWaterMark: 0 },
   );
+  return { stream, close };
 }
 
 async function md5OfRange(path: string, start: number, end: number, signal?: AbortSignal): Promise<string> {
