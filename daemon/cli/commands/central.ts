@@ -1,17 +1,74 @@
 import { randomBytes } from 'node:crypto';
 import type { IClientOptions, IConnackPacket, MqttClient } from 'mqtt';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { redactUrl } from '../../util/index.ts';
 import { loadCentralLink, loadVllm } from '../../components/index.ts';
 import { brokerUrlProblem, type CentralSettings } from '../../config/index.ts';
 import { nowNs } from '../../contract/index.ts';
 
+/** The operator's commands (daemon/cli/central-*.ts), each loaded on use: `central check` needs none of them. */
+const OPERATOR_COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
+  serve: async (argv, io) => (await import('../central-serve.ts')).centralServe(argv, io),
+  query: async (argv, io) => (await import('../central-fleet.ts')).centralQuery(argv, io),
+  robots: async (argv, io) => (await import('../central-fleet.ts')).centralRobots(argv, io),
+  intent: async (argv, io) => (await import('../central-send.ts')).centralIntent(argv, io),
+  config: async (argv, io) => (await import('../central-send.ts')).centralConfigPush(argv, io),
+};
+
+const OPERATOR_HELP = `
+The operator's commands (on central's host), for the reference central (docs/central.md):
+
+central serve: the reference central, a stateless process: events from every robot of the fleet into the
+fleet lakehouse (DuckLake), grants for uploads, the fleet page and its API (central.yaml's http section).
+Several processes with one central.yaml split the fleet (MQTT 5 shared subscriptions).
+
+central query "SQL": one read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE) over the whole
+fleet's lakehouse, through \`central serve\`'s HTTP API. Tables: events (robot, journal_id, seq, ts, kind,
+data), bags, and each topic table ("/odom") with a robot column. --json prints {columns, rows}, --csv CSV.
+
+central robots: each robot as central knows it: online or offline (with why), last heartbeat, journal
+backlog, sync progress, its status page; and the uploads central handled.
+
+central intent: publishes an intent on the robot's intents topic (QoS 1) with an MQTT 5 response topic,
+prints each ack as it comes (accepted, replayed, pending, refused), then the run's states from the robot's
+events until it ends or waits for approval. Its options are the daemon's \`intent\` command's
+(--params, --text, --validators, --approval, --actor).
+
+central config push: publishes FILE (YAML: the config keys to lay over the robot's config file) on the
+robot's config topic as {config_id, config}, and prints the robot's ack: applied (with the components that
+restarted), duplicate, refused (with each key path) or failed.
+
+Options of the operator's commands:
+  --url URL          central serve's HTTP API (default: --config's http section, else $AURAISON_CENTRAL_URL,
+                     else http://127.0.0.1:8790)
+  --config FILE      central.yaml (default: $AURAISON_CENTRAL_CONFIG): its http section (query, robots) or
+                     its mqtt section (intent, config push: broker, credentials, TLS files, fleet, prefix)
+  --robot R          the robot (its robot.id)
+  --broker URL       the MQTT broker, over central.yaml's mqtt.url
+  --fleet F          the fleet, over central.yaml's mqtt.fleet (default: default)
+  --timeout-s N      intent, config push: how long to wait for the acks and the run (default 300)
+  --json             JSON: one object (query, robots), or JSON lines (intent, config push)
+
+Exit codes: 0 done (intent: the run succeeded or waits for approval; config push: applied or duplicate),
+1 failed, refused, or central serve or the broker not reachable, 2 bad usage.
+`;
+
 export const command: Command = {
   name: 'central',
-  summary: 'Check the link to central: connect to the MQTT broker, subscribe to intents, publish once',
+  summary: 'Central: check the link, query the fleet, list robots, send intents and configs to robots',
   help: `Usage: auraison-edge central check [--url URL] [--config FILE] [--timeout-s N] [--json]
+       auraison-edge central serve --config central.yaml
+       auraison-edge central query "SQL" [--json | --csv] [--url URL | --config central.yaml]
+       auraison-edge central robots [--json] [--url URL | --config central.yaml]
+       auraison-edge central intent --robot R SKILL [--params JSON] [--timeout-s N] [--json]
+                                    [--config central.yaml | --broker URL --fleet F]
+       auraison-edge central intent --robot R --text "go to the dock" [...]
+       auraison-edge central config push --robot R FILE [--id ID] [--timeout-s N] [--json]
+                                         [--config central.yaml | --broker URL --fleet F]
+
+central check (on a robot):
 
 Connects to the central broker as the daemon would (MQTT 5, with the config's central.username, password,
 ca_file, cert_file and key_file), and says how long the CONNACK took and what the broker told it (maximum
@@ -32,8 +89,10 @@ Options:
   --json         print one JSON object
 
 Exit codes: 0 every check passed, 1 one failed, 2 bad usage (no broker URL, or not an MQTT one).
-`,
+${OPERATOR_HELP}`,
   async run(argv, io) {
+    const operator = OPERATOR_COMMANDS[argv[0] ?? ''];
+    if (operator) return operator(argv.slice(1), io);
     const { values, positionals } = parseCommandArgs(
       argv,
       {
@@ -45,7 +104,9 @@ Exit codes: 0 every check passed, 1 one failed, 2 bad usage (no broker URL, or n
       { min: 1, max: 1, names: 'check' },
     );
     if (positionals[0] !== 'check')
-      throw new UsageError(`unknown subcommand ${JSON.stringify(positionals[0])} (check)`);
+      throw new UsageError(
+        `unknown subcommand ${JSON.stringify(positionals[0])} (${['check', ...Object.keys(OPERATOR_COMMANDS)].join(', ')})`,
+      );
     const urlProblem = values.url === undefined ? undefined : brokerUrlProblem(values.url);
     if (urlProblem) throw new UsageError(`--url: ${urlProblem}`);
     const timeoutS = numberOption('timeout-s', values['timeout-s'], {

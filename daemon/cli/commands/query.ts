@@ -89,7 +89,7 @@ function cutAt(summary: StreamSummary, maxRows: number): string {
 }
 
 /** stdout, written 64 KiB at a time: one write per row would cost more than the row. */
-class Output {
+export class Output {
   #buffer: string[] = [];
   #size = 0;
   constructor(private readonly write: (text: string) => void) {}
@@ -105,13 +105,13 @@ class Output {
   }
 }
 
-interface Printer {
+export interface Printer {
   start(columns: QueryColumn[]): void;
   row(values: unknown[]): void;
   end(summary: StreamSummary, maxRows: number): void;
 }
 
-class JsonPrinter implements Printer {
+export class JsonPrinter implements Printer {
   #first = true;
   constructor(private readonly out: Output) {}
   start(columns: QueryColumn[]): void {
@@ -129,7 +129,7 @@ class JsonPrinter implements Printer {
   }
 }
 
-class CsvPrinter implements Printer {
+export class CsvPrinter implements Printer {
   constructor(private readonly out: Output) {}
   start(columns: QueryColumn[]): void {
     this.out.put(`${columns.map((c) => csvCell(c.name)).join(',')}\n`);
@@ -149,7 +149,7 @@ function csvCell(v: unknown): string {
 const WIDTH_ROWS = 1000;
 const MAX_WIDTH = 60;
 
-class TablePrinter implements Printer {
+export class TablePrinter implements Printer {
   #columns: string[] = [];
   #widths: number[] | undefined;
   #held: string[][] = [];

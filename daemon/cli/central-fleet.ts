@@ -1,0 +1,119 @@
+import { parseCommandArgs } from './args.ts';
+import { UsageError, type CommandIO } from './command.ts';
+import { CsvPrinter, JsonPrinter, Output, TablePrinter } from './commands/query.ts';
+import { FleetApiClient, FleetApiError, resolveFleetApi } from './central-fleet-api.ts';
+
+/** The fleet API's options every operator command over HTTP takes. */
+const API_OPTIONS = { url: { type: 'string' }, config: { type: 'string' } } as const;
+
+interface RobotView {
+  fleet: string;
+  robot: string;
+  online: boolean;
+  state?: string;
+  reason?: string;
+  last_heartbeat?: string;
+  backlog?: number;
+  sync?: Record<string, unknown>;
+  status_url?: string;
+}
+
+type Uploads = Record<string, number>;
+
+/** `central query "SQL" [--json | --csv]`: one read-only statement over the fleet lakehouse, through central serve. */
+export async function centralQuery(argv: string[], io: CommandIO): Promise<number> {
+  const { values, positionals } = parseCommandArgs(
+    argv,
+    { ...API_OPTIONS, json: { type: 'boolean' }, csv: { type: 'boolean' } },
+    { min: 1, max: 1, names: 'SQL' },
+  );
+  if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
+  const client = new FleetApiClient(await resolveFleetApi(values, io.env));
+  let result: { columns: string[]; rows: unknown[][]; elapsed_ms?: number };
+  try {
+    result = await client.post('/api/query', { sql: positionals[0] });
+  } catch (error) {
+    return failed(io, 'query', error);
+  }
+  const out = new Output(io.stdout);
+  const printer = values.json ? new JsonPrinter(out) : values.csv ? new CsvPrinter(out) : new TablePrinter(out);
+  printer.start(result.columns.map((name) => ({ name, type: '' })));
+  for (const row of result.rows) printer.row(row);
+  printer.end({ rows: result.rows.length, truncated: false }, result.rows.length);
+  out.flush();
+  return 0;
+}
+
+/** `central robots [--json]`: each robot's state, last heartbeat, backlog and sync; the uploads central handled. */
+export async function centralRobots(argv: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(argv, { ...API_OPTIONS, json: { type: 'boolean' } });
+  const client = new FleetApiClient(await resolveFleetApi(values, io.env));
+  let robots: RobotView[];
+  let uploads: Uploads;
+  try {
+    [{ robots }, uploads] = await Promise.all([
+      client.get<{ robots: RobotView[] }>('/api/robots'),
+      client.get<Uploads>('/api/uploads'),
+    ]);
+  } catch (error) {
+    return failed(io, 'robots', error);
+  }
+  if (values.json) {
+    io.stdout(`${JSON.stringify({ robots, uploads })}\n`);
+    return 0;
+  }
+  io.stdout(formatRobots(robots, uploads, Date.now()));
+  return 0;
+}
+
+function failed(io: CommandIO, what: string, error: unknown): number {
+  if (!(error instanceof FleetApiError)) throw error;
+  io.stderr(`auraison-edge central ${what}: ${error.message}\n`);
+  return 1;
+}
+
+/** How long ago, in the largest unit that keeps it short. */
+function ago(iso: string | undefined, now: number): string {
+  if (iso === undefined) return 'never';
+  const t = Date.parse(iso);
+  if (Number.isNaN(t)) return iso;
+  const s = Math.max(0, Math.round((now - t) / 1000));
+  return s < 120 ? `${s} s ago` : s < 7200 ? `${Math.round(s / 60)} min ago` : `${Math.round(s / 3600)} h ago`;
+}
+
+function syncWords(sync: Record<string, unknown> | undefined): string {
+  if (!sync) return '';
+  return Object.entries(sync)
+    .filter(([, v]) => v !== undefined && v !== null)
+    .map(([k, v]) => `${k} ${typeof v === 'object' ? JSON.stringify(v) : String(v as string | number)}`)
+    .join(', ');
+}
+
+export function formatRobots(robots: RobotView[], uploads: Uploads, now: number): string {
+  const header = ['fleet', 'robot', 'state', 'last heartbeat', 'backlog', 'sync', 'status page'];
+  const rows = robots.map((r) => [
+    r.fleet,
+    r.robot,
+    r.online ? 'online' : `offline${r.reason ? ` (${r.reason})` : ''}`,
+    ago(r.last_heartbeat, now),
+    r.backlog === undefined ? '' : String(r.backlog),
+    syncWords(r.sync),
+    r.status_url ?? '',
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((c, i) => c.padEnd(widths[i]!))
+      .join('  ')
+      .trimEnd();
+  const online = robots.filter((r) => r.online).length;
+  const counts = Object.entries(uploads)
+    .map(([k, v]) => `${k.replaceAll('_', ' ')} ${v}`)
+    .join(', ');
+  return [
+    ...(robots.length === 0 ? ['no robot has reported to central yet'] : [line(header), ...rows.map(line)]),
+    '',
+    `${robots.length} robot(s), ${online} online; uploads: ${counts}`,
+    '',
+  ].join('\n');
+}
