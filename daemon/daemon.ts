@@ -4,7 +4,7 @@ import { LogBurst, withSuppressed } from './util/index.ts';
 import { Bus } from './bus/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
-import { checkConfigObject, resolveDataDir } from './config/index.ts';
+import { resolveDataDir } from './config/index.ts';
 import type { EdgeConfig } from './config/index.ts';
 import { nowNs } from './contract/index.ts';
 import { join } from 'node:path';
@@ -16,7 +16,7 @@ import type { DaemonStatus } from './lifecycle/index.ts';
 import { changedKeys, Supervisor } from './lifecycle/index.ts';
 import { JOURNAL_RESTART_KEYS, readConfigForReload, ReloadHistory, type ReloadOutcome } from './lifecycle/index.ts';
 import { DataDirLock } from './lifecycle/index.ts';
-import { ConfigOverlayStore, overlayHash, protectedChanges } from './lifecycle/index.ts';
+import { ConfigOverlays } from './lifecycle/index.ts';
 import type { OverlayApplied, OverlayRequest, OverlayStaged } from './lifecycle/index.ts';
 import { prepareDataDirFormat } from './data-dir-version.ts';
 
@@ -65,24 +65,19 @@ export class Daemon {
    */
   #rejectionLog: LogBurst<string>;
   #lastRejection: string | undefined;
-  /** The config the daemon was given: the local config when there is no file to read again. */
-  #given: EdgeConfig;
   /** Config from central, laid over the local file (see stageConfigOverlay). */
-  #overlays: ConfigOverlayStore;
+  #overlays: ConfigOverlays;
   /** Configs from central are taken one at a time. */
   #staging: Promise<unknown> = Promise.resolve();
-  /** Why central's kept config is not in force (the local file no longer allows it), or undefined. */
-  #overlaySetAside: string | undefined;
 
   constructor(options: DaemonOptions) {
     const { config, configFile, log, cwd = process.cwd(), specs = COMPONENTS, logClock } = options;
     this.#rejectionLog = new LogBurst({ intervalMs: 60_000, now: logClock });
     this.#config = config;
-    this.#given = config;
     this.#configFile = configFile;
     this.log = log;
     this.dataDir = resolveDataDir(config, cwd);
-    this.#overlays = new ConfigOverlayStore(this.dataDir);
+    this.#overlays = new ConfigOverlays({ dataDir: this.dataDir, configFile, given: config, log });
     this.definitions = new DefinitionsRegistry({
       distro: config.bus.definitions.distro,
       dirs: config.bus.definitions.dirs,
@@ -275,7 +270,7 @@ export class Daemon {
       if (this.#stopRequested) return this.#reload(this.#config, null); // logs the skip
       if (!this.#configFile) throw new Error('no config file to reload: the daemon runs the embedded default');
       const read = readConfigForReload(this.#configFile, env);
-      if ('config' in read) return this.#reload(this.#withOverlay(read.config, env), this.#configFile);
+      if ('config' in read) return this.#reload(this.#overlays.layOver(read.config, env), this.#configFile);
       this.#logRejection({ err: read.error, hint: read.hint, file: this.#configFile });
       return this.#reloads.record({
         ok: false,
@@ -315,47 +310,22 @@ export class Daemon {
     return staged;
   }
 
-  async #stageOverlay({ config_id, config: overlay }: OverlayRequest): Promise<OverlayStaged> {
-    const refused = (code: Extract<OverlayStaged, { status: 'refused' }>['code'], message: string, issues = []) =>
-      ({ status: 'refused', code, message, ...(issues.length > 0 ? { issues } : {}) }) as const;
-    if (this.#stopRequested) return refused('stopping', 'the daemon is stopping: send the config again once it runs');
-    const local = this.#readLocal(process.env);
-    if ('error' in local)
-      return refused('failed', `the robot's own config does not load, so nothing can be laid over it: ${local.error}`);
-    const { enabled, protected_keys } = local.config.central.remote_config;
-    if (!enabled)
-      return refused(
-        'disabled',
-        "this robot takes no config from central (central.remote_config.enabled is false in the robot's config file)",
-      );
-    const hash = overlayHash(overlay);
-    const duplicateOf = this.#overlays.duplicateOf(config_id, hash);
-    if (duplicateOf !== undefined) return { status: 'duplicate', duplicate_of: duplicateOf };
-    const merged = this.#readLocal(process.env, overlay);
-    if ('error' in merged) {
-      const issues = merged.issues.length > 0 ? merged.issues : [{ path: '', message: merged.error }];
-      return { status: 'refused', code: 'invalid', message: `the config is not valid over the robot's own`, issues };
-    }
-    const issues = protectedChanges(local.config, merged.config, protected_keys);
-    if (issues.length > 0) {
-      const paths = issues.map((i) => i.path).join(', ');
-      return { status: 'refused', code: 'protected', message: `changes keys central may not change: ${paths}`, issues };
-    }
-    try {
-      await this.#overlays.save({ config_id, hash, config: overlay, received_at: new Date().toISOString() });
-    } catch (error) {
-      return refused(
-        'failed',
-        `could not keep the config (${this.#overlays.path}): ${(error as Error).message}; nothing was applied`,
-      );
-    }
+  async #stageOverlay(request: OverlayRequest): Promise<OverlayStaged> {
+    if (this.#stopRequested)
+      return {
+        status: 'refused',
+        code: 'stopping',
+        message: 'the daemon is stopping: send the config again once it runs',
+      };
+    const verdict = await this.#overlays.stage(request, process.env);
+    if (verdict.status !== 'persisted') return verdict;
     return { status: 'persisted', applied: this.#serialize(() => this.#applyOverlay()) };
   }
 
   async #applyOverlay(): Promise<OverlayApplied> {
-    const local = this.#readLocal(process.env);
+    const local = this.#overlays.readLocal(process.env);
     if ('error' in local) return { status: 'failed', message: `the robot's own config does not load: ${local.error}` };
-    const outcome = await this.#reload(this.#withOverlay(local.config, process.env), this.#configFile ?? null);
+    const outcome = await this.#reload(this.#overlays.layOver(local.config, process.env), this.#configFile ?? null);
     if (!outcome)
       return { status: 'failed', message: 'the daemon stopped first; the config applies at its next start' };
     const health = this.#supervisor.health();
@@ -366,45 +336,12 @@ export class Daemon {
     return { status: 'applied', restarted: outcome.restarted, pending_restart: outcome.pending_restart, degraded };
   }
 
-  /** The local config (the file read now, or the config the daemon was given), with `overlay` laid over it. */
-  #readLocal(env: NodeJS.ProcessEnv, overlay?: Record<string, unknown>): ReturnType<typeof readConfigForReload> {
-    if (this.#configFile) return readConfigForReload(this.#configFile, env, overlay);
-    const check = checkConfigObject(this.#given, env, overlay);
-    if (check.config) return { config: check.config };
-    const issues = check.issues.map(({ path, message }) => ({ path, message }));
-    return { error: issues.map((i) => `${i.path}: ${i.message}`).join('\n'), hint: '', issues };
-  }
-
-  /**
-   * `local` with central's config laid over it, when there is one and the local file still allows it. One
-   * the file no longer allows (remote config switched off, a key now protected, a value now invalid) is set
-   * aside with a warning: the local file is the authority.
-   */
-  #withOverlay(local: EdgeConfig, env: NodeJS.ProcessEnv): EdgeConfig {
-    const overlay = this.#overlays.current;
-    this.#overlaySetAside = undefined;
-    if (!overlay) return local;
-    const setAside = (why: string): EdgeConfig => {
-      this.#overlaySetAside = why;
-      this.log.warn({ config_id: overlay.config_id, why }, "central's config is set aside; the local file runs alone");
-      return local;
-    };
-    const { enabled, protected_keys } = local.central.remote_config;
-    if (!enabled) return setAside('central.remote_config.enabled is false');
-    const merged = this.#readLocal(env, overlay.config);
-    if ('error' in merged) return setAside(`it is not valid over the local file: ${merged.error}`);
-    const issues = protectedChanges(local, merged.config, protected_keys);
-    if (issues.length > 0) return setAside(`it changes protected keys: ${issues.map((i) => i.path).join(', ')}`);
-    return merged.config;
-  }
-
   /** At start: the config central sent last, kept in the data dir, laid over the local config. */
   #startWithOverlay(): void {
-    const problem = this.#overlays.load();
-    if (problem) this.log.warn({ problem }, "central's config is not used; the local file runs alone");
-    const config = this.#withOverlay(this.#config, process.env);
+    this.#overlays.load();
+    const config = this.#overlays.layOver(this.#config, process.env);
     if (config === this.#config) return;
-    this.log.info({ config_id: this.#overlays.current?.config_id }, "central's config applies over the local file");
+    this.log.info({ config_id: this.#overlays.current }, "central's config applies over the local file");
     for (const dir of config.bus.definitions.dirs) {
       if (!this.#config.bus.definitions.dirs.includes(dir)) this.definitions.addDirectory(dir);
     }
@@ -523,15 +460,7 @@ export class Daemon {
       queryables: this.bus.queryables(),
       graph: { nodes: this.graph.nodes(), endpoints: this.graph.endpoints() },
       last_reload: this.#reloads.last,
-      central_config: this.#centralConfig(),
+      central_config: this.#overlays.status(),
     };
-  }
-
-  #centralConfig(): DaemonStatus['central_config'] {
-    const overlay = this.#overlays.current;
-    if (!overlay) return null;
-    const { config_id, received_at } = overlay;
-    const setAside = this.#overlaySetAside;
-    return { config_id, received_at, in_force: setAside === undefined, ...(setAside ? { set_aside: setAside } : {}) };
   }
 }

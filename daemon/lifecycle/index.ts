@@ -15,3 +15,4 @@ export {
   type OverlayRequest,
   type OverlayStaged,
 } from './config-overlay.ts';
+export { ConfigOverlays } from './config-overlays.ts';
