@@ -124,7 +124,7 @@ function runsOf(events) {
     el(
       'tr',
       {},
-      el('td', {}, timeOf(data.updated_at ?? event.ts)),
+      el('td', {}, timeOf(data.updated_at ?? event.ts_ns ?? event.ts)),
       el('td', {}, event.robot ?? ''),
       el('td', {}, data.run_id),
       el('td', {}, intents.get(data.intent_id) ?? ''),
@@ -158,7 +158,7 @@ async function refresh() {
       return el(
         'tr',
         {},
-        el('td', {}, timeOf(e.ts)),
+        el('td', {}, timeOf(e.ts_ns ?? e.ts)),
         el('td', {}, e.robot ?? ''),
         el('td', {}, e.seq ?? ''),
         el('td', {}, e.kind ?? ''),
