@@ -1,3 +1,5 @@
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
 import { startCentralServe } from '../../central-link/central/serve.ts';
@@ -51,5 +53,27 @@ describe('central serve: events into the fleet lakehouse', () => {
     const recent = await serve.view.recentEvents(5);
     expect(recent).toHaveLength(5);
     expect(recent[0]).toMatchObject({ kind: 'agent_event' });
+  });
+});
+
+describe('central serve: the lake on a local DuckDB file (a laptop)', () => {
+  it('keeps its catalog in a DuckDB file and its data in a local dir, and keeps events across a restart', async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.cleanup());
+    const dir = tempDir('central-serve-local-');
+    cleanups.push(() => dir.cleanup());
+    const settings = serveSettings({ broker, dir: dir.path });
+    const robot = await robotClient(broker, 'r1-local');
+    cleanups.push(() => robot.endAsync());
+    for (const round of [1, 2]) {
+      const serve = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-local' });
+      await waitFor(() => serve.intake.connected, 'central serve to connect');
+      await publishQos1(robot, 'auraison/lab/r1/events', eventsPayload('r1', 'j1', 1, 50 * round));
+      await waitFor(() => serve.ingest.counts.batches === 1, 'the batch committed');
+      const { rows } = await serve.view.query('SELECT count(*), count(DISTINCT seq) FROM events');
+      expect(rows).toEqual([[String(50 * round), String(50 * round)]]);
+      await serve.stop();
+    }
+    expect(existsSync(join(dir.path, 'fleet.ducklake'))).toBe(true);
   });
 });
