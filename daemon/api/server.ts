@@ -21,6 +21,7 @@ import { recorderRoutes } from './routes/recorder.ts';
 import { runRoutes } from './routes/runs.ts';
 import { statusRoutes } from './routes/status.ts';
 import { stopRoutes } from './routes/stop.ts';
+import { syncRoutes } from './routes/sync.ts';
 import { typeboxValidatorCompiler } from './schema-compiler.ts';
 import { SseHub } from './sse/sse-hub.ts';
 
@@ -120,6 +121,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     eventRoutes,
     queryRoutes,
     recorderRoutes,
+    syncRoutes,
     inferenceRoutes,
     pageRoutes,
   ]) {

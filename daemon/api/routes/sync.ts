@@ -1,0 +1,56 @@
+import type { FastifyPluginAsync } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { unavailable } from '../errors.ts';
+import { absentReason } from '../services.ts';
+import type { RouteContext } from './route-context.ts';
+
+/** What the central component offers for bulk sync (central-link/central-link.ts). */
+interface SyncService {
+  syncStatus(): Record<string, unknown> | undefined;
+  pauseSync(paused: boolean, reason?: string): boolean;
+}
+
+function isSyncService(value: unknown): value is SyncService {
+  const s = value as Partial<SyncService> | undefined;
+  return typeof s?.syncStatus === 'function' && typeof s.pauseSync === 'function';
+}
+
+/** GET /sync's reply: bulk sync's state, or why there is none. */
+export type SyncReply = { enabled: true; [key: string]: unknown } | { enabled: false; reason: string };
+
+const PauseBody = Type.Object(
+  { reason: Type.Optional(Type.String({ maxLength: 500, description: 'why, shown in sync status' })) },
+  { additionalProperties: false },
+);
+
+/**
+ * Bulk sync (docs/sync.md): GET /sync (files awaiting, the upload under way with its rate and ETA, the last
+ * error, the budget, paused or not), POST /sync/pause and /sync/resume (bulk uploads only: events and
+ * heartbeats go on). 503 for pause and resume when bulk sync is not running.
+ */
+export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+  const why = (): string => {
+    const { central } = ctx.config;
+    if (!central.enabled) return 'there is no central link (central.enabled is false)';
+    if (!central.sync.enabled) return 'bulk sync is off (central.sync.enabled is false)';
+    return absentReason(ctx, 'central');
+  };
+  const service = (): SyncService | undefined => {
+    const central = ctx.components.get('central');
+    return isSyncService(central) ? central : undefined;
+  };
+
+  app.get('/sync', async (): Promise<SyncReply> => {
+    const status = service()?.syncStatus();
+    return status ? { enabled: true, ...status } : { enabled: false, reason: why() };
+  });
+
+  const pauseOrResume = (paused: boolean) => async (request: { body?: Static<typeof PauseBody> }) => {
+    const s = service();
+    if (!s?.pauseSync(paused, request.body?.reason ?? 'paused from the robot (CLI or API)'))
+      throw unavailable('bulk sync', why());
+    return { enabled: true, ...s.syncStatus() };
+  };
+  app.post<{ Body: Static<typeof PauseBody> }>('/sync/pause', { schema: { body: PauseBody } }, pauseOrResume(true));
+  app.post<{ Body: Static<typeof PauseBody> }>('/sync/resume', { schema: { body: PauseBody } }, pauseOrResume(false));
+};
