@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
+import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -225,6 +226,7 @@ describe('config from central, against a real mosquitto', () => {
     const daemon = await robot.start();
     expect(daemon.config.journal.retain_days).toBe(3);
     expect(daemon.status().central_config).toMatchObject({ config_id: 'cfg-keep', in_force: true });
+    expect(formatStatus(daemon.status(), 'test')).toContain('central config cfg-keep (received ');
     await waitFor(
       () =>
         central.received.some(
@@ -250,6 +252,7 @@ describe('config from central, against a real mosquitto', () => {
       in_force: false,
       set_aside: expect.stringContaining('journal.retain_days'),
     });
+    expect(formatStatus(daemon.status(), 'test')).toMatch(/central config cfg-keep .*SET ASIDE/);
   });
 
   it('switches the agent off without restarting the link that acks it, and intents are then refused', async () => {

@@ -118,6 +118,11 @@ export function formatStatus(s: ApiStatus, source: string): string {
         : `last reload ${reload.at}: REJECTED, the running config stays: ${(reload.error ?? 'unknown error').replaceAll('\n', '; ')}${reload.hint ? ` (${reload.hint})` : ''}`,
     );
   }
+  const remote = s.central_config; // absent from an older daemon's status
+  if (remote)
+    lines.push(
+      `central config ${remote.config_id} (received ${remote.received_at}): ${remote.in_force ? 'in force over the config file' : `SET ASIDE, the config file runs alone: ${remote.set_aside}`}`,
+    );
   // A latched stop (agent.stop_latch) is why a robot does not move: said before anything else is read.
   // The stop component shows it with or without an agent; a daemon from before it, through the agent.
   const latch = (s.components.stop?.details?.stop_latch ?? s.components.agent?.details?.stop_latch) as
