@@ -98,7 +98,8 @@ export class FleetIntake {
       );
     });
     this.#client.on('close', () => {
-      if (this.#connected && !this.#stopped) this.#log.warn({ url: redactUrl(m.url) }, 'central serve: the broker connection closed');
+      if (this.#connected && !this.#stopped)
+        this.#log.warn({ url: redactUrl(m.url) }, 'central serve: the broker connection closed');
       this.#connected = false;
       this.#connection++;
       this.#held = [];
