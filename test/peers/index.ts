@@ -55,6 +55,14 @@ export function readerPeers(): ReaderPeers {
   };
 }
 
+/**
+ * Python with LeRobot (lerobot 0.4.4 and the torch it takes, run on the CPU), for test/peers/python/lerobot_load.py;
+ * throws naming the install command when it is missing.
+ */
+export function lerobotPython(): string {
+  return need(join(PEERS_CACHE, 'lerobot', 'bin', 'python'), "Python with LeRobot's dataset loader (lerobot)");
+}
+
 /** Debian's Gazebo SDF parser: `ign` (ignition-tools) with libsdformat-dev's `ign sdf` plugin, as .ci/run installs. */
 const IGN_SDF_PLUGIN = '/usr/share/ignition/sdformat12.yaml';
 const IGN_INSTALL = 'sudo apt-get install ignition-tools libsdformat-dev';
