@@ -55,6 +55,7 @@ export const DEFAULT_PROTECTED_KEYS = [
   'control.loops.*.safe_action',
   'control.loops.*.allow_moving_safe_action',
   'policies.*.outputs.*.command.clip',
+  'llm.endpoints',
 ];
 
 export const CentralRemoteConfig = Section(
@@ -67,7 +68,7 @@ export const CentralRemoteConfig = Section(
     protected_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
       default: DEFAULT_PROTECTED_KEYS,
       description:
-        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, geofence, allow lists, quotas; loops' safe actions and clips), the robot's identity, data_dir and who may reach the API. The central section is always protected.",
+        "Key paths central may not change (a key and everything under it; * stands for one key). By default the safety limits (policy: velocity, geofence, allow lists, quotas; loops' safe actions and clips), data_dir, who may reach the API, and the model endpoints (where the robot sends its API keys). The central and robot sections are always protected.",
     }),
   },
   'Config from central: applied over this file, kept in <data_dir>/state/central-config.json across restarts.',
