@@ -92,7 +92,9 @@ export class SyncManager {
   #online = false;
   #stopped = false;
   #timer: NodeJS.Timeout | undefined;
-  #pumping = false;
+  #pumping: Promise<void> | undefined;
+  /** Work started by messages and timers, awaited by stop() so no catalog write outlives the component. */
+  #inFlight = new Set<Promise<unknown>>();
   /** file_id -> when its offer went (wall ms), while unanswered. */
   #offered = new Map<string, number>();
   /** Grants waiting for the upload slot, by file id (a newer grant replaces an older one). */
@@ -127,9 +129,21 @@ export class SyncManager {
   }
 
   start(): void {
-    this.#timer = setInterval(() => void this.#pump(), this.#tickMs);
+    this.#timer = setInterval(() => this.#kick(), this.#tickMs);
     this.#timer.unref();
-    void this.#pump();
+    this.#kick();
+  }
+
+  /** Runs a pump pass in the background (one at a time), tracked for stop(). */
+  #kick(): void {
+    if (this.#pumping || this.#stopped) return;
+    this.#pumping = this.#track(this.#pump()).finally(() => (this.#pumping = undefined));
+  }
+
+  #track<T>(p: Promise<T>): Promise<T> {
+    this.#inFlight.add(p);
+    void p.finally(() => this.#inFlight.delete(p)).catch(() => undefined);
+    return p;
   }
 
   /** Ends the upload under way (its row stays `uploading`: the next start offers it again with its upload id). */
@@ -138,6 +152,7 @@ export class SyncManager {
     clearInterval(this.#timer);
     this.#abort?.abort();
     await this.#uploading;
+    while (this.#inFlight.size > 0) await Promise.allSettled([...this.#inFlight]);
   }
 
   /** Connected and subscribed: unanswered offers are sent again (central may have missed them). */
@@ -145,7 +160,7 @@ export class SyncManager {
     this.#online = true;
     this.#offered.clear();
     this.#completed.clear();
-    void this.#pump();
+    this.#kick();
   }
 
   offline(): void {
@@ -164,7 +179,7 @@ export class SyncManager {
     const other = this.#pausedBy.central ?? this.#pausedBy.local;
     if (other === undefined) this.#budget.resumeBulk();
     this.#log.info({ by, still_paused: other !== undefined }, 'sync: bulk uploads resumed');
-    void this.#pump();
+    this.#kick();
   }
 
   /**
@@ -185,7 +200,9 @@ export class SyncManager {
       this.#logErrors('grant', { problem }, 'sync: a grants message that does not match the protocol was dropped');
       return Promise.resolve(0);
     }
-    void this.#take(message).catch((error: unknown) => this.#catalogFailed('handling a grants message', error));
+    void this.#track(this.#take(message)).catch((error: unknown) =>
+      this.#catalogFailed('handling a grants message', error),
+    );
     return Promise.resolve(0);
   }
 
@@ -277,7 +294,7 @@ export class SyncManager {
   async #lose(row: SyncFile, reason: string): Promise<void> {
     await this.#update(row, { state: 'lost', reported: false, lastError: reason });
     this.#log.warn({ path: row.path, bytes: row.size, reason }, 'sync: a file central had not got is lost');
-    void this.#pump();
+    this.#kick();
   }
 
   #startUploads(): void {
@@ -421,8 +438,6 @@ export class SyncManager {
 
   /** Looks for work: lost files to report, completes to send again, offers to make. Never throws. */
   async #pump(): Promise<void> {
-    if (this.#pumping || this.#stopped) return;
-    this.#pumping = true;
     try {
       this.#summary = await syncSummary(this.#dataDir);
       if (!this.#online) return;
@@ -433,8 +448,6 @@ export class SyncManager {
       await this.#offerDue();
     } catch (error) {
       this.#catalogFailed('looking for files to sync', error);
-    } finally {
-      this.#pumping = false;
     }
   }
 
@@ -548,6 +561,7 @@ export class SyncManager {
       await updateSyncFile(this.#dataDir, row.path, patch);
       Object.assign(row, patch);
       this.#degraded = undefined;
+      if (patch.state) this.#summary = await syncSummary(this.#dataDir); // status says it at once
     } catch (error) {
       this.#catalogFailed(`recording ${row.path} as ${patch.state ?? 'updated'}`, error);
       if (rethrow) throw error;

@@ -16,6 +16,8 @@ export interface TestCentralOptions {
   brokerUrl: string;
   minio: Minio;
   bucket: string;
+  /** Where the robot reaches the storage (a fault proxy in front of MinIO); default MinIO's own endpoint. */
+  endpoint?: string;
   prefix?: string;
   fleet?: string;
   /** Files of this size or more are granted multipart (default 8 MiB). */
@@ -46,9 +48,10 @@ export async function startTestCentral(options: TestCentralOptions) {
     partSizeBytes = 5 * 1024 * 1024,
     retryAfterS = 1,
     clientId = 'test-central',
+    endpoint = minio.endpoint,
   } = options;
   const storage = {
-    endpoint: minio.endpoint,
+    endpoint,
     region: minio.region,
     bucket,
     access_key_id: minio.accessKeyId,

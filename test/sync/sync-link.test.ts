@@ -1,0 +1,99 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { GRANTS_SCHEMA } from '../../central-link/sync-protocol.ts';
+import { listSyncFiles } from '../../daemon/lakehouse/sync-files.ts';
+import { runMain } from '../helpers/cli.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { waitFor } from '../helpers/wait.ts';
+import {
+  addSyncFiles,
+  MiB,
+  objectSha256,
+  ROBOT,
+  syncDaemon,
+  syncPeers,
+  syncStatus,
+  waitStored,
+} from './sync-harness.ts';
+
+describe('bulk sync over the central link', () => {
+  const cleanups = cleanupStack();
+
+  it('keeps files awaiting while offline and uploads them all once the broker is back: single and multipart, equal by sha256', async () => {
+    const { broker, minio, central } = await syncPeers(cleanups);
+    await broker.stop();
+    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url, { online: false });
+    const files = await addSyncFiles(dataDir, [300 * 1024, 12 * MiB]);
+    await waitFor(() => syncStatus(daemon).awaiting.files === 2, 'the files to be counted as awaiting');
+    expect(central.state.offers).toEqual([]);
+    expect((await listSyncFiles(dataDir)).map((r) => r.state)).toEqual(['awaiting', 'awaiting']);
+    await broker.restart();
+    const rows = await waitStored(
+      dataDir,
+      files.map((f) => f.path),
+    );
+    for (const f of files) {
+      const row = rows.find((r) => r.path === f.path)!;
+      expect(row.sha256).toBe(f.sha256);
+      expect(await objectSha256(minio, row.objectKey!)).toBe(f.sha256);
+    }
+    expect(central.state.completes.find((c) => c.size === 12 * MiB)?.parts?.length).toBe(3); // 5 + 5 + 2 MiB
+    expect(syncStatus(daemon).awaiting.files).toBe(0);
+  });
+
+  it('offers nothing while paused from the CLI, and uploads on resume; central can pause it too', async () => {
+    const { broker, central } = await syncPeers(cleanups);
+    const { daemon, dataDir } = await syncDaemon(cleanups, broker.url, {
+      config: { api: { enabled: true, port: 0 } },
+    });
+    const api = JSON.parse(readFileSync(join(dataDir, 'run', 'api.json'), 'utf8')) as { url: string };
+    const paused = await runMain(['sync', 'pause', '--reason', 'metered link', '--url', api.url, '--json']);
+    expect(paused.code).toBe(0);
+    expect(JSON.parse(paused.stdout)).toMatchObject({ enabled: true, paused: { by: 'local', reason: 'metered link' } });
+    const files = await addSyncFiles(dataDir, [100 * 1024, 200 * 1024]);
+    await waitFor(() => syncStatus(daemon).awaiting.files === 2, 'the files to be counted as awaiting');
+    // The pass that counted them also decided on offers: paused, it made none.
+    await new Promise((r) => setTimeout(r, 2500));
+    expect(central.state.offers).toEqual([]);
+    const status = await runMain(['sync', 'status', '--url', api.url]);
+    expect(status.stdout).toContain('paused (local: metered link)');
+    expect(status.stdout).toContain('awaiting: 2 file(s)');
+    expect((await runMain(['sync', 'resume', '--url', api.url])).code).toBe(0);
+    await waitStored(
+      dataDir,
+      files.map((f) => f.path),
+    );
+    await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'pause', reason: 'storage full', ts: '1' });
+    await waitFor(
+      () => (syncStatus(daemon).paused as { by?: string } | null)?.by === 'central',
+      'central pause to show in status',
+    );
+    await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'resume', ts: '2' });
+    await waitFor(() => syncStatus(daemon).paused === null, 'central resume to show in status');
+  });
+
+  it('takes later, not_wanted and expired grants: waits and offers again, counts it done, asks a fresh grant for the same upload', async () => {
+    const { broker, minio, central } = await syncPeers(cleanups, { answer: 'later' });
+    const { dataDir } = await syncDaemon(cleanups, broker.url);
+    const [later] = await addSyncFiles(dataDir, [64 * 1024], 'later');
+    await waitFor(
+      () => central.state.offers.filter((o) => o.path === later!.path).length >= 2,
+      'a second offer after later',
+    );
+    central.answerWith('not_wanted');
+    await waitFor(async () => (await listSyncFiles(dataDir))[0]?.state === 'not_wanted', 'the file to be not wanted');
+    central.answerWith('expired');
+    const [big] = await addSyncFiles(dataDir, [11 * MiB], 'expired');
+    await waitFor(
+      () =>
+        central.state.offers.some((o) => o.path === big!.path && (o.reason === 'expired' || o.reason === 'forbidden')),
+      'an offer asking a fresh grant',
+    );
+    central.answerWith('grant');
+    const again = central.state.offers.find((o) => o.path === big!.path && o.reason !== 'new');
+    expect(again?.upload_id).toBeTruthy(); // the same multipart upload, found again by central
+    const rows = await waitStored(dataDir, [big!.path]);
+    expect(await objectSha256(minio, rows.find((r) => r.path === big!.path)!.objectKey!)).toBe(big!.sha256);
+  });
+});
