@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
 import { open, stat, type FileHandle } from 'node:fs/promises';
+import { request as httpRequest, type ClientRequest } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 import { partCount, partRange, type MultipartGrant, type SignedRequest, type SingleGrant } from '../sync-protocol.ts';
 import type { UploadedPart } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
@@ -43,7 +45,7 @@ export interface UploadOptions {
   backoffMs?: { base: number; max: number };
   /** An attempt that neither sends a byte nor gets an answer for this long is dropped and retried. */
   stallTimeoutMs?: number;
-  /** Bytes read, budgeted and written at a time. Default 64 KiB. */
+  /** Bytes read, budgeted and written at a time. Default: 100 ms of the budget's rate, 64 KiB to 1 MiB. */
   chunkBytes?: number;
 }
 
@@ -140,43 +142,43 @@ async function sendWithRetries(job: UploadJob, part: PlannedPart, o: UploadOptio
 
 /** One PUT of one part. */
 async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions): Promise<Attempt> {
-  const { stallTimeoutMs = 60_000, chunkBytes = 64 * 1024 } = o;
-  const length = part.end - part.start;
+  const { stallTimeoutMs = 60_000, chunkBytes = chunkFor(o.budget.stats().bytes_per_s) } = o;
   const headers: Record<string, string> = { ...part.put.headers };
   const named = Object.keys(headers).map((k) => k.toLowerCase());
   const sha256Signed = named.includes('x-amz-checksum-sha256');
+  let fh: FileHandle;
   try {
     if (!sha256Signed && !named.includes('content-md5') && !named.some((k) => k.startsWith('x-amz-checksum-'))) {
       headers['content-md5'] = await md5OfRange(job.path, part.start, part.end, o.signal);
     }
+    fh = await open(job.path, 'r');
   } catch (e) {
     return readError(e, o.signal);
   }
-  headers['content-length'] = String(length);
+  headers['content-length'] = String(part.end - part.start);
   const attempt = new AbortController();
   const stall = new StallTimer(stallTimeoutMs, () => attempt.abort(new Error(`no progress for ${stallTimeoutMs} ms`)));
   const onAbort = () => attempt.abort(o.signal!.reason);
   o.signal?.addEventListener('abort', onAbort, { once: true });
-  const { stream: body, close } = rangeStream(job.path, part.start, part.end, chunkBytes, {
-    before: async (n) => {
-      stall.pause(); // waiting for the budget is not a stall
-      await o.budget.take(n, 'bulk', attempt.signal);
-      stall.arm();
-    },
-    after: (n) => o.onProgress?.(n),
-  });
   stall.arm();
   try {
-    const res = await fetch(part.put.url, {
-      method: 'PUT',
-      headers,
-      body,
-      duplex: 'half',
-      signal: attempt.signal,
-    } as RequestInit & { duplex: 'half' });
-    const text = await res.text();
-    if (res.ok) return { kind: 'ok', etag: res.headers.get('etag') ?? '' };
-    return refusal(res.status, text, res.headers.get('retry-after'), job, sha256Signed);
+    const res = await httpPut(part.put.url, headers, attempt.signal, (req, answered) =>
+      writeRange(fh, part, req, answered, {
+        chunkBytes,
+        before: async (n) => {
+          stall.pause(); // waiting for the budget is not a stall
+          await o.budget.take(n, 'bulk', attempt.signal);
+          stall.arm();
+        },
+        after: (n) => {
+          stall.arm();
+          o.onProgress?.(n);
+        },
+        path: job.path,
+      }),
+    );
+    if (res.status >= 200 && res.status < 300) return { kind: 'ok', etag: res.etag };
+    return refusal(res.status, res.text, res.retryAfter, job, sha256Signed);
   } catch (e) {
     const r = readError(e, o.signal);
     // A storage may answer an expired URL and close before reading the body: the send fails, not a 403.
@@ -185,13 +187,110 @@ async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions):
   } finally {
     stall.pause();
     o.signal?.removeEventListener('abort', onAbort);
-    attempt.abort(); // ends the body stream if fetch gave up before reading it all
-    await close();
+    await fh.close().catch(() => {}); // closed already: nothing to release
   }
 }
 
+interface Answer {
+  status: number;
+  etag: string;
+  retryAfter: string | undefined;
+  text: string;
+}
+
+/**
+ * One PUT with node:http(s), the body written by `writeBody`; resolves with the answer (its first 64 KiB).
+ * A storage that answers before the body is all sent (an expired URL) is heard: `answered()` turns true.
+ */
+function httpPut(
+  url: string,
+  headers: Record<string, string>,
+  signal: AbortSignal,
+  writeBody: (req: ClientRequest, answered: () => boolean) => Promise<void>,
+): Promise<Answer> {
+  return new Promise<Answer>((resolve, reject) => {
+    const u = new URL(url);
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: 'PUT', headers, signal });
+    let answered = false;
+    req.on('error', reject);
+    req.on('response', (res) => {
+      answered = true;
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (d: Buffer) => {
+        if (size < 64 * 1024) chunks.push(d);
+        size += d.length;
+      });
+      res.on('error', reject);
+      res.on('end', () => {
+        const retryAfter = res.headers['retry-after'];
+        resolve({
+          status: res.statusCode ?? 0,
+          etag: res.headers.etag ?? '',
+          retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
+          text: Buffer.concat(chunks).toString('utf8'),
+        });
+        if (!req.writableFinished) req.destroy(); // answered mid-body: the connection can't be reused
+      });
+    });
+    writeBody(req, () => answered).then(
+      () => {
+        if (!answered) req.end();
+      },
+      (e: unknown) => {
+        req.destroy();
+        reject(e);
+      },
+    );
+  });
+}
+
+/** Big chunks are fast (1 MiB: about curl's speed on loopback); a slow link gets small ones, so it sends evenly. */
+function chunkFor(bytesPerS: number): number {
+  if (bytesPerS === 0) return 1024 * 1024;
+  let c = 64 * 1024;
+  while (c < 1024 * 1024 && c * 2 <= bytesPerS / 10) c *= 2;
+  return c;
+}
+
+/** A few chunk buffers, reused once the socket has taken their bytes: memory stays flat, no garbage per chunk. */
+const RING = 4;
+
+/** Writes the part's bytes from disk, each chunk budgeted first, reading ahead while earlier chunks are sent. */
+async function writeRange(
+  fh: FileHandle,
+  part: PlannedPart,
+  req: ClientRequest,
+  answered: () => boolean,
+  o: { chunkBytes: number; before: (n: number) => Promise<void>; after: (n: number) => void; path: string },
+): Promise<void> {
+  const bufs = Array.from({ length: RING }, () => Buffer.allocUnsafe(o.chunkBytes));
+  const sent: Promise<void>[] = Array.from({ length: RING }, () => Promise.resolve());
+  for (let pos = part.start, i = 0; pos < part.end && !answered(); i = (i + 1) % RING) {
+    const n = Math.min(o.chunkBytes, part.end - pos);
+    await sent[i]; // the socket is done with this buffer
+    await o.before(n);
+    const { bytesRead } = await fh.read(bufs[i]!, 0, n, pos);
+    if (bytesRead < n) throw new FileGone(`${o.path} ended at byte ${pos + bytesRead}, before ${part.end}`);
+    const written = new Promise<void>((resolve, reject) =>
+      req.write(bufs[i]!.subarray(0, n), (e) => (e ? reject(e) : resolve())),
+    );
+    written.catch(() => {}); // the request's own 'error' rejects the PUT
+    sent[i] = written;
+    pos += n;
+    o.after(n);
+  }
+  await Promise.all(sent);
+}
+
 /** A non-2xx answer: the storage's code and message decide. */
-function refusal(status: number, text: string, retryAfter: string | null, job: UploadJob, sha256: boolean): Attempt {
+function refusal(
+  status: number,
+  text: string,
+  retryAfter: string | undefined,
+  job: UploadJob,
+  sha256: boolean,
+): Attempt {
   const code = /<Code>([^<]*)<\/Code>/.exec(text)?.[1] ?? '';
   const message = /<Message>([^<]*)<\/Message>/.exec(text)?.[1] ?? text.slice(0, 200);
   const error = `HTTP ${status}${code ? ` ${code}` : ''}: ${message}`;
@@ -222,56 +321,6 @@ function readError(e: unknown, signal: AbortSignal | undefined): Attempt {
   if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'gone', error: err.message };
   const cause = err.cause ? ` (${err.cause.code ?? err.cause.message})` : '';
   return { kind: 'retry', error: `${err.message}${cause}` };
-}
-
-/**
- * The part's bytes [start, end) as a stream read chunk by chunk, only as fast as the connection takes them.
- * `close()` releases the file whatever state the stream is in (fetch does not always cancel a body it dropped).
- */
-function rangeStream(
-  path: string,
-  start: number,
-  end: number,
-  chunkBytes: number,
-  hooks: { before: (n: number) => Promise<void>; after: (n: number) => void },
-): { stream: ReadableStream<Uint8Array>; close: () => Promise<void> } {
-  let opening: Promise<FileHandle> | undefined;
-  let closed = false;
-  let pos = start;
-  const close = async () => {
-    closed = true;
-    const f = await opening?.catch(() => undefined);
-    await f?.close().catch(() => {}); // closed already: nothing to release
-  };
-  const stream = new ReadableStream<Uint8Array>(
-    {
-      async pull(ctl) {
-        try {
-          if (closed) throw new Error('the upload attempt ended');
-          const fh = await (opening ??= open(path, 'r'));
-          if (pos >= end) {
-            ctl.close();
-            await close();
-            return;
-          }
-          const n = Math.min(chunkBytes, end - pos);
-          await hooks.before(n);
-          const buf = new Uint8Array(n);
-          const { bytesRead } = await fh.read(buf, 0, n, pos);
-          if (bytesRead < n) throw new FileGone(`${path} ended at byte ${pos + bytesRead}, before ${end}`);
-          pos += n;
-          ctl.enqueue(buf);
-          hooks.after(n);
-        } catch (e) {
-          ctl.error(e);
-          await close();
-        }
-      },
-      cancel: close,
-    },
-    { highWaterMark: 0 },
-  );
-  return { stream, close };
 }
 
 async function md5OfRange(path: string, start: number, end: number, signal?: AbortSignal): Promise<string> {

@@ -3,8 +3,8 @@ import type { Socket } from 'node:net';
 
 /** What the proxy does to one request instead of forwarding it untouched. */
 export type HttpFault =
-  /** Reads the body, answers this status with an S3-style XML error, forwards nothing. */
-  | { kind: 'status'; status: number; code?: string }
+  /** Answers this status with an S3-style XML error, forwards nothing; `early`: before reading the body. */
+  | { kind: 'status'; status: number; code?: string; early?: boolean }
   /** Forwards, then drops both connections once this many body bytes went through (a link cut mid-upload). */
   | { kind: 'drop'; afterBytes: number }
   /** Reads nothing more and never answers (until the client gives up or the proxy stops). */
@@ -87,13 +87,14 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       return;
     }
     if (fault?.kind === 'status') {
-      req.resume();
-      req.on('end', () => {
+      const answer = () => {
         info.status = fault.status;
         const code = fault.code ?? (fault.status === 403 ? 'AccessDenied' : 'InternalError');
-        res.writeHead(fault.status, { 'content-type': 'application/xml' });
+        res.writeHead(fault.status, { 'content-type': 'application/xml', connection: 'close' });
         res.end(`<?xml version="1.0"?><Error><Code>${code}</Code><Message>injected by the proxy</Message></Error>`);
-      });
+      };
+      if (fault.early) answer();
+      else req.resume().on('end', answer);
       return;
     }
     const upstream = request({

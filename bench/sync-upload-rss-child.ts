@@ -1,0 +1,24 @@
+/**
+ * Child process of sync-upload.bench.ts: uploads one file to a grant (JSON in argv[2]: path, size, sha256,
+ * grant) with an unlimited budget and samples RSS every 100 ms; prints `{ idle, samples, outcome }` as JSON on
+ * its last line. Run alone so nothing else's memory counts.
+ */
+import { readFileSync } from 'node:fs';
+import { Budget } from '../central-link/sync/budget.ts';
+import { uploadFile, type UploadJob } from '../central-link/sync/uploader.ts';
+
+const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as UploadJob;
+// Idle is a process that has sent before: fetch's and the streams' code loaded, a connection pool made.
+const origin = new URL(job.grant.mode === 'single' ? job.grant.put.url : job.grant.parts[0]!.put.url).origin;
+const warm = new ReadableStream({ pull: (c) => (c.enqueue(new Uint8Array(64 * 1024)), c.close()) });
+await fetch(`${origin}/minio/health/ready`, { method: 'PUT', body: warm, duplex: 'half' } as RequestInit)
+  .then((r) => r.arrayBuffer())
+  .catch(() => {}); // any answer does: only the code path is warmed
+global.gc?.();
+const idle = process.memoryUsage().rss;
+const samples: number[] = [];
+const timer = setInterval(() => samples.push(process.memoryUsage().rss), 100);
+const out = await uploadFile(job, { budget: new Budget({ bytesPerS: 0 }) });
+clearInterval(timer);
+samples.push(process.memoryUsage().rss);
+console.log(JSON.stringify({ idle, samples, outcome: out.kind }));
