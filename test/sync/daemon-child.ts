@@ -1,5 +1,6 @@
-// A daemon in a process of its own, for tests that kill it (kill -9): `node --import tsx daemon-child.ts <config.yaml>`.
-// Runs in the config's directory; says "started" on stdout once the daemon has started.
+// A daemon in a process of its own, for tests that kill it (kill -9):
+// `node --import tsx daemon-child.ts <config.yaml>`. Runs in the config's directory; says "started" on stdout
+// once the daemon has started.
 import { readFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino } from 'pino';
