@@ -1,6 +1,6 @@
 // A LeRobot v3.0 dataset exported from a recorded sim drive, read with pyarrow the way LeRobot's own loader reads
-// it (test/peers/python/lerobot_v3_read.py). LeRobot itself (lerobot on PyPI) pulls torch with CUDA wheels, 8.3 GB,
-// so it is not installed for the tests: see docs/verified.md.
+// it (test/peers/python/lerobot_v3_read.py), with no torch. LeRobot's own loader reads such an export in
+// test/interop/lerobot-loader.test.ts.
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';

@@ -1,7 +1,7 @@
 // LeRobot's own loader (lerobot 0.4.4's LeRobotDataset, run offline on the CPU by test/peers/python/lerobot_load.py)
 // against ours: a v3.0 dataset exported from a recorded sim drive loads in LeRobot as we wrote it; a v3.0 dataset
 // LeRobot itself wrote reads in ours as LeRobot reads it; and the v2.1 fixture, which ours reads, LeRobot 0.4.x
-// refuses, asking for its v2.1 -> v3.0 conversion (ours is compared with the v2.1 data elsewhere: test/system1).
+// refuses, asking for its v2.1 -> v3.0 conversion (ours reads v2.1 in test/system1/lerobot-inspect.test.ts).
 import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
