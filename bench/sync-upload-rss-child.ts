@@ -4,16 +4,18 @@
  * its last line. Run alone so nothing else's memory counts.
  */
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { Budget } from '../central-link/sync/budget.ts';
 import { uploadFile, type UploadJob } from '../central-link/sync/uploader.ts';
 
 const job = JSON.parse(readFileSync(process.argv[2]!, 'utf8')) as UploadJob;
-// Idle is a process that has sent before: fetch's and the streams' code loaded, a connection pool made.
+// Idle is a process that has sent before: node:http's code loaded, a connection made.
 const origin = new URL(job.grant.mode === 'single' ? job.grant.put.url : job.grant.parts[0]!.put.url).origin;
-const warm = new ReadableStream({ pull: (c) => (c.enqueue(new Uint8Array(64 * 1024)), c.close()) });
-await fetch(`${origin}/minio/health/ready`, { method: 'PUT', body: warm, duplex: 'half' } as RequestInit)
-  .then((r) => r.arrayBuffer())
-  .catch(() => {}); // any answer does: only the code path is warmed
+await new Promise<void>((resolve) => {
+  const req = request(`${origin}/minio/health/ready`, { method: 'PUT' }, (res) => res.resume().on('end', resolve));
+  req.on('error', () => resolve()); // any answer does: only the code path is warmed
+  req.end(Buffer.alloc(64 * 1024));
+});
 global.gc?.();
 const idle = process.memoryUsage().rss;
 const samples: number[] = [];
