@@ -102,8 +102,8 @@ export class SyncManager {
   #uploading: Promise<void> | undefined;
   #abort: AbortController | undefined;
   #current: (CurrentUpload & { startedAt: number; startBytes: number }) | undefined;
-  /** Completes sent this session (file ids), so a restart's `uploaded` rows are completed again once. */
-  #completed = new Set<string>();
+  /** When each `complete` went (file id -> wall ms): one unconfirmed past offer_timeout_s is sent again. */
+  #completed = new Map<string, number>();
   #pausedBy: { central?: string; local?: string } = {};
   #summary: SyncSummary = { states: {}, awaitingFiles: 0, awaitingBytes: 0, unreportedLost: 0 };
   #lastError: string | undefined;
@@ -444,7 +444,8 @@ export class SyncManager {
       for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
         if (!row.reported) await this.#sendLost(row, row.fileId, row.lastError ?? 'deleted before it was uploaded');
       for (const row of await listSyncFiles(this.#dataDir, { states: ['uploaded'] }))
-        if (!this.#completed.has(row.fileId)) await this.#sendComplete(row);
+        if (this.#now() - (this.#completed.get(row.fileId) ?? -Infinity) > this.#settings.offer_timeout_s * 1000)
+          await this.#sendComplete(row); // not confirmed in time (central or its storage was down): said again
       await this.#offerDue();
     } catch (error) {
       this.#catalogFailed('looking for files to sync', error);
@@ -520,7 +521,7 @@ export class SyncManager {
       ...(row.uploadId !== undefined ? { upload_id: row.uploadId, parts: row.ackedParts as UploadedPart[] } : {}),
       ts: nowNs().toString(),
     };
-    if (await this.#send(complete, row.path)) this.#completed.add(row.fileId);
+    if (await this.#send(complete, row.path)) this.#completed.set(row.fileId, this.#now());
   }
 
   async #sendLost(row: SyncFile | undefined, fileId: string, reason: string): Promise<void> {
