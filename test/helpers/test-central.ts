@@ -152,6 +152,10 @@ export async function startTestCentral(options: TestCentralOptions) {
       state.answer = answer;
     },
     send,
+    /** Grants an offer now, whatever `answer` says (a grant that comes late, after the file went). */
+    async grant(robot: string, offer: Offer) {
+      await send(robot, await grants.grant(offer, grants.objectKey({ fleet, robot }, offer)));
+    },
     /** The events records central got (duplicates kept), for a robot. */
     events(robot: string): { seq: number }[] {
       return link.received
