@@ -54,6 +54,14 @@ interface PlannedPart {
   start: number;
   end: number;
   put: SignedRequest;
+  /** Its Content-MD5, computed ahead while the part before it was sent. */
+  md5?: Promise<string>;
+}
+
+/** A part needs a Content-MD5 unless the grant signed a checksum the storage checks. */
+function needsMd5(put: SignedRequest): boolean {
+  const named = Object.keys(put.headers ?? {}).map((k) => k.toLowerCase());
+  return !named.includes('content-md5') && !named.some((k) => k.startsWith('x-amz-checksum-'));
 }
 
 /** What one attempt at a part came to. */
@@ -91,8 +99,14 @@ export async function uploadFile(job: UploadJob, o: UploadOptions): Promise<Uplo
       .sort((a, b) => a.part_number - b.part_number)
       .map((p) => ({ ...partRange(p.part_number, grant.part_size, job.size), part_number: p.part_number, put: p.put }));
   }
-  for (const part of plan) {
+  for (const [i, part] of plan.entries()) {
     if (o.signal?.aborted) return { kind: 'aborted', parts: partsSoFar() };
+    // The next part's Content-MD5 pass runs while this part is sent.
+    const next = plan[i + 1];
+    if (next && needsMd5(next.put)) {
+      next.md5 = md5OfRange(job.path, next.start, next.end, o.signal);
+      next.md5.catch(() => {}); // a failure shows when the part is sent
+    }
     const changed = await fileChanged(job);
     if (changed) return { kind: 'gone', error: changed };
     const r = await sendWithRetries(job, part, o);
@@ -144,12 +158,13 @@ async function sendWithRetries(job: UploadJob, part: PlannedPart, o: UploadOptio
 async function attemptPart(job: UploadJob, part: PlannedPart, o: UploadOptions): Promise<Attempt> {
   const { stallTimeoutMs = 60_000, chunkBytes = chunkFor(o.budget.stats().bytes_per_s) } = o;
   const headers: Record<string, string> = { ...part.put.headers };
-  const named = Object.keys(headers).map((k) => k.toLowerCase());
-  const sha256Signed = named.includes('x-amz-checksum-sha256');
+  const sha256Signed = Object.keys(headers).some((k) => k.toLowerCase() === 'x-amz-checksum-sha256');
   let fh: FileHandle;
   try {
-    if (!sha256Signed && !named.includes('content-md5') && !named.some((k) => k.startsWith('x-amz-checksum-'))) {
-      headers['content-md5'] = await md5OfRange(job.path, part.start, part.end, o.signal);
+    if (needsMd5(part.put)) {
+      const md5 = part.md5 ?? md5OfRange(job.path, part.start, part.end, o.signal);
+      part.md5 = undefined; // a retry hashes again: the part may have changed on disk
+      headers['content-md5'] = await md5;
     }
     fh = await open(job.path, 'r');
   } catch (e) {
