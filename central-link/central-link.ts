@@ -282,6 +282,9 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         details,
       };
     if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
+    const syncProblem = running.sync?.status().degraded;
+    if (syncProblem)
+      return { state: 'degraded', reason: `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`, details };
     return { state: 'running', details };
   }
 

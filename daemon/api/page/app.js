@@ -14,6 +14,7 @@ import {
 import { MapView } from '/page/map-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
+import { refreshSync } from '/page/sync-view.js';
 
 const $ = (id) => document.getElementById(id);
 const runs = new Map();
@@ -422,6 +423,7 @@ async function tick() {
   ticking = true;
   try {
     await refreshStatus();
+    await refreshSync();
     showError(undefined);
   } catch (error) {
     if (error instanceof Unreachable) showUnreachable();
