@@ -153,9 +153,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       publish: (payload) =>
         budget
           .take(Buffer.byteLength(payload), 'events')
-          .then(() =>
-            connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } }),
-          ),
+          .then(() => connection.publish(topics.events, payload, { properties: { contentType: 'application/json' } })),
       robot,
       fleet,
       cursor,
@@ -284,7 +282,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     if (outbox.lastError) return { state: 'degraded', reason: outbox.lastError, details };
     const syncProblem = running.sync?.status().degraded;
     if (syncProblem)
-      return { state: 'degraded', reason: `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`, details };
+      return {
+        state: 'degraded',
+        reason: `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`,
+        details,
+      };
     return { state: 'running', details };
   }
 

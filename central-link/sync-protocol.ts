@@ -48,6 +48,8 @@ export const Offer = Type.Object({
   upload_id: Type.Optional(Type.String()),
   /** Why a fresh grant is asked for: `expired`, `forbidden` (403), `new`. */
   reason: Type.Optional(Type.String()),
+  /** The part size the edge asks for in a multipart grant (`central.sync.part_size_mb`); central decides. */
+  part_size: Type.Optional(Type.Integer({ minimum: 5 * 1024 * 1024 })),
   ts: Type.String(),
 });
 export type Offer = Static<typeof Offer>;

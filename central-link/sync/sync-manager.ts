@@ -501,6 +501,7 @@ export class SyncManager {
       ...(m.table !== undefined ? { table: m.table } : {}),
       ...(row.uploadId !== undefined ? { upload_id: row.uploadId } : {}),
       reason,
+      ...(this.#settings.part_size_mb !== undefined ? { part_size: this.#settings.part_size_mb * 1024 * 1024 } : {}),
       ts: nowNs().toString(),
     };
     this.#offered.set(row.fileId, this.#now());

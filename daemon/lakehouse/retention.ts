@@ -187,11 +187,9 @@ function groupUnits(units: Unit[], segments: readonly { id: string; parquet: rea
 }
 
 /**
- * Whether data must reach central before retention may delete it. Only a configured central link makes
- * data "awaiting sync"; there is no central link yet (no `central` config section, no component calls
- * Lakehouse.markSynced), so this is false and retention deletes the oldest data to keep its limits. When
- * the central link is built, this returns whether it is configured, and `retention.allow_unsynced_delete`
- * decides again.
+ * Whether data is offered to central before retention deletes it: with central bulk sync on
+ * (`central.enabled` and `central.sync.enabled`), synced data goes first, and unsynced data goes only for
+ * max_bytes or free space (reported lost), or for max_age_hours with `retention.allow_unsynced_delete`.
  */
 export function syncRequired(config: EdgeConfig): boolean {
   return config.central.enabled && config.central.sync.enabled;
@@ -211,8 +209,9 @@ export function syncRequired(config: EdgeConfig): boolean {
  * itself before 2020 no age applies at all; whatever the order puts before data that is too old is too old
  * as well.
  *
- * When `syncRequired` (a central link is configured), data not yet synced to central is kept unless
- * `allow_unsynced_delete` is set; files in `keep` and what `recording` says the recorder holds are never
+ * When `syncRequired` (central sync is on), what central has goes first; data not yet synced goes only when
+ * max_bytes or free space leave no other choice, or for age with `allow_unsynced_delete`, and is recorded as
+ * lost for central (docs/sync.md); files in `keep` and what `recording` says the recorder holds are never
  * touched, and with `keepUnindexed` a recorded split not in the catalog yet goes only for free space. Bags are
  * only ever deleted under the data dir: an imported bag's own files stay where they are.
  */

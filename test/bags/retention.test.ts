@@ -43,54 +43,61 @@ async function markSynced(dataDir: string, ids: string[]): Promise<void> {
 }
 
 describe('retention on a small data dir', () => {
-  it('with a central link declared: deletes the oldest synced data first to keep max_bytes, and never unsynced data unless allowed', async () => {
+  it('with central sync on: deletes synced data first, unsynced data only over max_bytes (as lost) or, when allowed, for age', async () => {
     const { dataDir, bag, files, ids } = await smallDataDir('size');
     expect(files.length).toBe(4);
+    await markSynced(dataDir, [ids[2]!]);
+    const total = (
+      await applyRetention({
+        dataDir,
+        settings: { max_bytes: 0, max_age_hours: 0, allow_unsynced_delete: false },
+        syncRequired: true,
+      })
+    ).totalBytes;
     const first = await applyRetention({
-      dataDir,
-      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
-      syncRequired: true,
-    });
-    expect(first.deleted).toEqual([]);
-    expect(first.blocked).toMatch(
-      /over retention.max_bytes .* not synced to central; set retention.allow_unsynced_delete: true/,
-    );
-    expect(files.every((f) => existsSync(f))).toBe(true);
-
-    await markSynced(dataDir, ids.slice(0, 2));
-    const total = first.totalBytes;
-    const second = await applyRetention({
       dataDir,
       settings: { max_bytes: total - 1, max_age_hours: 0, allow_unsynced_delete: false },
       syncRequired: true,
     });
-    expect(second.deleted.map((d) => d.file)).toEqual([files[0]]); // one is enough to get under the limit
-    expect(second.blocked).toBeUndefined();
-    expect(existsSync(files[0]!)).toBe(false);
+    // The synced split goes first, though three older ones are there: central has it.
+    expect(first.deleted.map((d) => d.file)).toEqual([files[2]]);
+    expect(first.lost).toBeUndefined();
+    expect(first.blocked).toBeUndefined();
     const meta = parseMetadata(readFileSync(join(bag, 'metadata.yaml'), 'utf8'), 'm');
-    expect(meta.files.map((f) => join(bag, f.path))).toEqual(files.slice(1));
+    expect(meta.files.map((f) => join(bag, f.path))).toEqual([files[0], files[1], files[3]]);
     const left = await queryLakehouse(dataDir, 'SELECT count(*)::INTEGER FROM bags');
     expect(left.rows[0]![0]).toBe(3);
     const rows = await queryLakehouse(dataDir, 'SELECT count(DISTINCT segment_id)::INTEGER FROM messages');
     expect(rows.rows[0]![0]).toBe(3); // its parquet went with it
 
-    const third = await applyRetention({
+    // Too old (1 to 4 hours), but not synced: it waits for central, unless allow_unsynced_delete.
+    const aged = { max_bytes: 0, max_age_hours: 0.5 };
+    const waits = await applyRetention({
+      dataDir,
+      settings: { ...aged, allow_unsynced_delete: false },
+      syncRequired: true,
+    });
+    expect(waits.deleted).toEqual([]);
+    const allowed = await applyRetention({
+      dataDir,
+      settings: { ...aged, allow_unsynced_delete: true },
+      syncRequired: true,
+      keep: [files[3]!],
+    });
+    expect(allowed.deleted.map((d) => [d.file, d.why])).toEqual([
+      [files[0], 'age'],
+      [files[1], 'age'],
+    ]);
+    expect(allowed.lost?.filter((l) => l.kind === 'bag').map((l) => l.file)).toEqual([files[0], files[1]]);
+
+    // Over max_bytes with nothing synced left: the recorder never stops for lack of upload, so it goes, as lost.
+    const last = await applyRetention({
       dataDir,
       settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
       syncRequired: true,
     });
-    expect(third.deleted.map((d) => d.file)).toEqual([files[1]]);
-    expect(third.blocked).toMatch(/not synced/);
-
-    const keep = files[3]!;
-    const last = await applyRetention({
-      dataDir,
-      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: true },
-      syncRequired: true,
-      keep: [keep],
-    });
-    expect(last.deleted.map((d) => d.file)).toEqual([files[2]]);
-    expect(existsSync(keep)).toBe(true); // the split being recorded is never touched
+    expect(last.deleted.map((d) => [d.file, d.why])).toEqual([[files[3], 'size']]);
+    expect(last.lost?.map((l) => l.kind).sort()).toEqual(['bag', 'table', 'table']);
   });
 
   it('deletes data older than max_age_hours, oldest first, and removes a bag once it has no split', async () => {
@@ -178,11 +185,10 @@ describe('retention on a small data dir', () => {
 
     const kept = await applyRetention({
       dataDir,
-      settings: { max_bytes: 1, max_age_hours: 0, allow_unsynced_delete: false },
+      settings: { max_bytes: 0, max_age_hours: 1.5, allow_unsynced_delete: false },
       syncRequired: true,
     });
-    expect(kept.deleted).toEqual([]);
-    expect(kept.blocked).toMatch(/not synced to central/);
+    expect(kept.deleted).toEqual([]); // too old, but central has not got it
 
     const r = await applyRetention({
       dataDir,

@@ -186,7 +186,7 @@ export const RetentionConfig = Section(
     allow_unsynced_delete: Type.Boolean({
       default: false,
       description:
-        'Only once a central link is configured (not built yet): whether data not yet synced to central may be deleted to keep the limits. With no central link, the oldest data is deleted, synced or not.',
+        'With central sync on (central.sync.enabled): whether data central has not got may be deleted for max_age_hours too. Synced data always goes first; unsynced data goes for max_bytes or low free space whatever this says (the recorder never stops for lack of upload), each file reported to central as lost. Without central sync, the oldest data is deleted, synced or not.',
     }),
     check_interval_s: Type.Number({ minimum: 0.1, default: 30 }),
   },

@@ -79,7 +79,10 @@ const HHMM = '^([01][0-9]|2[0-3]):[0-5][0-9]$';
 export const CentralUploadWindow = Type.Object(
   {
     start: Type.String({ pattern: HHMM, description: 'Local time the window opens, HH:MM.' }),
-    end: Type.String({ pattern: HHMM, description: 'Local time it closes, HH:MM (before start: it runs past midnight).' }),
+    end: Type.String({
+      pattern: HHMM,
+      description: 'Local time it closes, HH:MM (before start: it runs past midnight).',
+    }),
     bytes_per_s: Type.Optional(
       Type.Integer({ minimum: 0, description: 'The budget inside the window (0: unlimited); absent: bulk only then.' }),
     ),
@@ -92,12 +95,13 @@ export const CentralSyncConfig = Section(
     enabled: Type.Boolean({
       default: false,
       description:
-        "Offer sealed bag splits and lakehouse parquet to central, upload them to the URLs it grants, and let retention delete first what central has. Needs central.enabled.",
+        'Offer sealed bag splits and lakehouse parquet to central, upload them to the URLs it grants, and let retention delete first what central has. Needs central.enabled.',
     }),
     kinds: Type.Array(Type.Union([Type.Literal('bag'), Type.Literal('table'), Type.Literal('events')]), {
       default: ['bag', 'table', 'events'],
       uniqueItems: true,
-      description: 'What is offered: bag (MCAP splits), table (lakehouse parquet of bags), events (agent events parquet).',
+      description:
+        'What is offered: bag (MCAP splits), table (lakehouse parquet of bags), events (agent events parquet).',
     }),
     bags: Section(
       {
@@ -107,7 +111,8 @@ export const CentralSyncConfig = Section(
         }),
         tags: Type.Array(Type.String({ minLength: 1 }), {
           default: [],
-          description: 'Or bags with one of these tags (`snapshot`: the snapshot recorder\'s bags). Both empty: every bag.',
+          description:
+            "Or bags with one of these tags (`snapshot`: the snapshot recorder's bags). Both empty: every bag.",
         }),
       },
       'Which bags are offered; the others are not_wanted at once (retention may delete them).',
@@ -134,7 +139,7 @@ export const CentralSyncConfig = Section(
       Type.Integer({
         minimum: 5,
         maximum: 5120,
-        description: 'Part size the edge asks for in multipart uploads (central decides; absent: central\'s).',
+        description: "Part size the edge asks for in multipart uploads (central decides; absent: central's).",
       }),
     ),
   },
@@ -229,7 +234,7 @@ export const CentralConfig = Section(
       minimum: 0,
       default: 0,
       description:
-        'The link\'s upload budget, bytes per second, shared by heartbeats and acks (first), events, then bulk uploads. 0: unlimited.',
+        "The link's upload budget, bytes per second, shared by heartbeats and acks (first), events, then bulk uploads. 0: unlimited.",
     }),
     upload_windows: Type.Array(CentralUploadWindow, {
       default: [],
