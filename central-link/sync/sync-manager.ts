@@ -257,6 +257,8 @@ export class SyncManager {
       this.#log.debug({ file_id: m.file_id, type: m.type }, 'sync: an answer for a file this robot does not know');
       return;
     }
+    // Out of order: an answer to an earlier offer, come after the file was settled.
+    if (m.type !== 'stored' && ['stored', 'not_wanted', 'lost', 'superseded'].includes(row.state)) return;
     if (m.type === 'later') {
       await this.#update(row, {
         state: 'awaiting',
@@ -284,7 +286,13 @@ export class SyncManager {
     const hash = existsSync(abs) ? await sha256File(abs).catch(() => undefined) : undefined;
     if (hash === row.sha256) {
       this.#lastError = `central rejected ${row.path}: ${reason}; offered again`;
-      await this.#update(row, { state: 'awaiting', uploadId: undefined, ackedParts: [], bytesSent: 0 });
+      await this.#update(row, {
+        state: 'awaiting',
+        uploadId: undefined,
+        ackedParts: [],
+        bytesSent: 0,
+        lastError: `central rejected: ${reason}`,
+      });
       return;
     }
     await this.#lose(row, `changed or unreadable on the robot after central rejected it (${reason})`);
@@ -319,11 +327,12 @@ export class SyncManager {
         grant.file_id,
         row?.state === 'superseded'
           ? 'merged by compaction into another file, offered on its own'
-          : 'deleted before it was uploaded',
+          : (row?.lastError ?? 'deleted before it was uploaded'),
       );
       return;
     }
-    if (row.state === 'stored' || row.state === 'not_wanted') return; // an old grant, come late
+    // An old grant, come late (or again): what is stored, not wanted or completed is not sent again.
+    if (row.state === 'stored' || row.state === 'not_wanted' || row.state === 'uploaded') return;
     if (!existsSync(abs!) || statSync(abs!).size !== row.size) {
       await this.#lose(row, 'gone from disk before it was uploaded (deleted by hand?)');
       return;

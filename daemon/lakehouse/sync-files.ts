@@ -103,10 +103,12 @@ function rowOf(r: unknown[]): SyncFile {
   };
 }
 
-/** The tags of a bag: `snapshot` for the snapshot recorder's bags, and those its metadata.yaml lists. */
+/**
+ * The tags of a bag, for `central.sync.bags.tags`: `snapshot` for the snapshot recorder's bags (named
+ * `snapshot_*`); bags carry no other tags yet.
+ */
 export function bagTags(bagDir: string): string[] {
-  const tags = basename(bagDir).startsWith('snapshot_') ? ['snapshot'] : [];
-  return tags;
+  return basename(bagDir).startsWith('snapshot_') ? ['snapshot'] : [];
 }
 
 interface Candidate {

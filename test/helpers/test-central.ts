@@ -26,6 +26,8 @@ export interface TestCentralOptions {
   partSizeBytes?: number;
   /** How offers are answered at first (`answer` can be changed later). */
   answer?: OfferAnswer;
+  /** The first this many `complete`s are answered `rejected` (the object is not checked). */
+  rejectCompletes?: number;
   /** `later`'s retry_after_s (default 1). */
   retryAfterS?: number;
   clientId?: string;
@@ -118,7 +120,10 @@ export async function startTestCentral(options: TestCentralOptions) {
   };
   const onComplete = async (robot: string, complete: Complete) => {
     state.completes.push(complete);
-    const verdict = await grants.complete(complete);
+    const verdict =
+      state.completes.length <= (options.rejectCompletes ?? 0)
+        ? { ok: false as const, reason: 'the test central rejects it' }
+        : await grants.complete(complete);
     if (verdict.ok) {
       state.stored.set(complete.file_id, complete.object_key);
       const { file_id, object_key, sha256, size } = complete;

@@ -59,6 +59,9 @@ describe('bulk sync over the central link', () => {
     const status = await runMain(['sync', 'status', '--url', api.url]);
     expect(status.stdout).toContain('paused (local: metered link)');
     expect(status.stdout).toContain('awaiting: 2 file(s)');
+    const metrics = await (await fetch(`${api.url}/metrics`)).text();
+    expect(metrics).toMatch(/^auraison_sync_files_awaiting 2$/m);
+    expect(metrics).toMatch(/^auraison_sync_paused 1$/m);
     expect((await runMain(['sync', 'resume', '--url', api.url])).code).toBe(0);
     await waitStored(
       dataDir,
@@ -95,5 +98,15 @@ describe('bulk sync over the central link', () => {
     expect(again?.upload_id).toBeTruthy(); // the same multipart upload, found again by central
     const rows = await waitStored(dataDir, [big!.path]);
     expect(await objectSha256(minio, rows.find((r) => r.path === big!.path)!.objectKey!)).toBe(big!.sha256);
+  });
+
+  it('offers a file central rejected again once its hash still matches, and gets it stored', async () => {
+    const { broker, minio, central } = await syncPeers(cleanups, { rejectCompletes: 1 });
+    const { dataDir } = await syncDaemon(cleanups, broker.url);
+    const [file] = await addSyncFiles(dataDir, [9 * MiB]);
+    const rows = await waitStored(dataDir, [file!.path]);
+    expect(central.state.rejected).toHaveLength(1);
+    expect(central.state.offers.filter((o) => o.path === file!.path).map((o) => o.reason)).toEqual(['new', 'rejected']);
+    expect(await objectSha256(minio, rows[0]!.objectKey!)).toBe(file!.sha256);
   });
 });
