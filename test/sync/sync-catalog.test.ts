@@ -4,11 +4,12 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { lakehousePaths, withCatalog } from '../../daemon/lakehouse/catalog.ts';
+import { compactLakehouse } from '../../daemon/lakehouse/compaction.ts';
 import { applyRetention } from '../../daemon/lakehouse/retention.ts';
 import { listSyncFiles, registerSyncFiles, updateSyncFile } from '../../daemon/lakehouse/sync-files.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';
+import { ageCatalog, eventFlushes, recordedSegments } from '../helpers/lakehouse-segments.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
 import { RETENTION_DEFAULTS } from '../helpers/test-lakehouse.ts';
 
@@ -101,5 +102,28 @@ describe('the sync catalog', () => {
     expect(lost.every((r) => !r.reported && /max_bytes/.test(r.lastError ?? ''))).toBe(true);
     // The synced segment's rows went with its files.
     expect((await listSyncFiles(dir.path)).some((r) => r.segmentId === ids[3])).toBe(false);
+  });
+
+  it('compaction leaves a segment whose upload began alone, and merges the others: their rows superseded, the merged file awaiting', async () => {
+    const dir = tempDir();
+    cleanups.push(dir.cleanup);
+    // Six neighbours merge into one (compaction's fanout): eight splits, the first of them uploading.
+    const { ids } = await recordedSegments(dir.path, registry, 8);
+    await registerSyncFiles(dir.path, { ...ALL, kinds: [...ALL.kinds] });
+    const uploading = (await listSyncFiles(dir.path)).find((r) => r.segmentId === ids[0] && r.kind === 'table')!;
+    await updateSyncFile(dir.path, uploading.path, { state: 'uploading', uploadId: 'u1' });
+    expect((await segmentStates(dir.path)).get(ids[0]!)).toBe('syncing');
+    await ageCatalog(dir.path, 7200);
+    const report = await compactLakehouse({ dataDir: dir.path, afterS: 3600, maxBytes: 1024 ** 3 });
+    expect(report.merged.length).toBeGreaterThan(0);
+    expect(existsSync(join(dir.path, uploading.path))).toBe(true); // not merged under its upload
+    await registerSyncFiles(dir.path, { ...ALL, kinds: [...ALL.kinds] });
+    const rows = await listSyncFiles(dir.path);
+    const tables = rows.filter((r) => r.kind === 'table');
+    const superseded = tables.filter((r) => r.state === 'superseded');
+    expect(superseded.length).toBeGreaterThan(0);
+    expect(superseded.every((r) => r.segmentId !== ids[0] && !existsSync(join(dir.path, r.path)))).toBe(true);
+    const merged = tables.filter((r) => r.state === 'awaiting' && existsSync(join(dir.path, r.path)));
+    expect(merged.some((r) => r.seq > Math.max(...superseded.map((x) => x.seq)))).toBe(true);
   });
 });
