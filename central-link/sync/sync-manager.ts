@@ -2,7 +2,6 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CentralSettings } from '../../daemon/config/index.ts';
-import { nowNs } from '../../daemon/contract/index.ts';
 import {
   findSyncFile,
   listSyncFiles,
@@ -16,16 +15,15 @@ import {
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import {
   grantsValidator,
-  UPLOADS_SCHEMA,
   type Complete,
   type GrantsMessage,
   type Lost,
   type MultipartGrant,
   type Offer,
   type SingleGrant,
-  type UploadedPart,
 } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
+import { completeMessage, lostMessage, offerMessage } from './sync-messages.ts';
 import { uploadFile, type UploadOutcome } from './uploader.ts';
 
 export interface SyncManagerOptions {
@@ -69,6 +67,7 @@ export interface SyncStatus {
 }
 
 const BACKOFF_MS = { first: 5000, max: 600_000 };
+const MiB = 1024 * 1024;
 
 /**
  * Bulk sync on the edge: offers the catalog's files awaiting sync on the uploads topic (oldest first, at most
@@ -448,14 +447,17 @@ export class SyncManager {
   /** Looks for work: lost files to report, completes to send again, offers to make. Never throws. */
   async #pump(): Promise<void> {
     try {
-      this.#summary = await syncSummary(this.#dataDir);
+      // The summary first: an idle robot opens the catalog once a tick, not once per kind of work.
+      const summary = (this.#summary = await syncSummary(this.#dataDir));
       if (!this.#online) return;
-      for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
-        if (!row.reported) await this.#sendLost(row, row.fileId, row.lastError ?? 'deleted before it was uploaded');
-      for (const row of await listSyncFiles(this.#dataDir, { states: ['uploaded'] }))
-        if (this.#now() - (this.#completed.get(row.fileId) ?? -Infinity) > this.#settings.offer_timeout_s * 1000)
-          await this.#sendComplete(row); // not confirmed in time (central or its storage was down): said again
-      await this.#offerDue();
+      if (summary.unreportedLost > 0)
+        for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
+          if (!row.reported) await this.#sendLost(row, row.fileId, row.lastError ?? 'deleted before it was uploaded');
+      if ((summary.states.uploaded?.files ?? 0) > 0)
+        for (const row of await listSyncFiles(this.#dataDir, { states: ['uploaded'] }))
+          if (this.#now() - (this.#completed.get(row.fileId) ?? -Infinity) > this.#settings.offer_timeout_s * 1000)
+            await this.#sendComplete(row); // not confirmed in time (central or its storage was down): said again
+      if (summary.awaitingFiles > 0) await this.#offerDue();
     } catch (error) {
       this.#catalogFailed('looking for files to sync', error);
     }
@@ -490,61 +492,20 @@ export class SyncManager {
   async #offer(row: SyncFile, reason: string): Promise<void> {
     if (!this.#online) return;
     if (row.state === 'awaiting') await this.#update(row, { state: 'offered' });
-    const m = row.meta;
-    const offer: Offer = {
-      schema: UPLOADS_SCHEMA,
-      type: 'offer',
-      robot: this.#robot,
-      fleet: this.#fleet,
-      file_id: row.fileId,
-      kind: row.kind,
-      path: row.path,
-      size: row.size,
-      sha256: row.sha256,
-      ...(m.bag !== undefined ? { bag: m.bag } : {}),
-      ...(row.segmentId !== undefined ? { segment_id: row.segmentId } : {}),
-      ...(m.topics ? { topics: m.topics } : {}),
-      ...(m.start_ns !== undefined ? { start_ns: m.start_ns } : {}),
-      ...(m.end_ns !== undefined ? { end_ns: m.end_ns } : {}),
-      ...(m.tags ? { tags: m.tags } : {}),
-      ...(m.table !== undefined ? { table: m.table } : {}),
-      ...(row.uploadId !== undefined ? { upload_id: row.uploadId } : {}),
-      reason,
-      ...(this.#settings.part_size_mb !== undefined ? { part_size: this.#settings.part_size_mb * 1024 * 1024 } : {}),
-      ts: nowNs().toString(),
-    };
+    const partSize = this.#settings.part_size_mb;
+    const offer = offerMessage(row, { robot: this.#robot, fleet: this.#fleet }, reason, partSize && partSize * MiB);
     this.#offered.set(row.fileId, this.#now());
     await this.#send(offer, row.path);
   }
 
   async #sendComplete(row: SyncFile): Promise<void> {
     if (!row.grantId || !row.objectKey) return;
-    const complete: Complete = {
-      schema: UPLOADS_SCHEMA,
-      type: 'complete',
-      robot: this.#robot,
-      file_id: row.fileId,
-      grant_id: row.grantId,
-      object_key: row.objectKey,
-      sha256: row.sha256,
-      size: row.size,
-      ...(row.uploadId !== undefined ? { upload_id: row.uploadId, parts: row.ackedParts as UploadedPart[] } : {}),
-      ts: nowNs().toString(),
-    };
+    const complete = completeMessage(row, this.#robot);
     if (await this.#send(complete, row.path)) this.#completed.set(row.fileId, this.#now());
   }
 
   async #sendLost(row: SyncFile | undefined, fileId: string, reason: string): Promise<void> {
-    const lost: Lost = {
-      schema: UPLOADS_SCHEMA,
-      type: 'lost',
-      robot: this.#robot,
-      file_id: fileId,
-      path: row?.path ?? '',
-      size: row?.size ?? 0,
-      reason,
-      ts: nowNs().toString(),
-    };
+    const lost = lostMessage(row, fileId, this.#robot, reason);
     if ((await this.#send(lost, row?.path ?? fileId)) && row && !row.reported)
       await this.#update(row, { reported: true }, false);
   }
