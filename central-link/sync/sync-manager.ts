@@ -99,12 +99,16 @@ export class SyncManager {
   /** Grants waiting for the upload slot, by file id (a newer grant replaces an older one). */
   #grants = new Map<string, SingleGrant | MultipartGrant>();
   #uploading: Promise<void> | undefined;
+  /** The file id whose grant the upload slot holds (from before its row says `uploading`). */
+  #active: string | undefined;
   #abort: AbortController | undefined;
   #current: (CurrentUpload & { startedAt: number; startBytes: number }) | undefined;
   /** When each `complete` went (file id -> wall ms): one unconfirmed past offer_timeout_s is sent again. */
   #completed = new Map<string, number>();
   #pausedBy: { central?: string; local?: string } = {};
   #summary: SyncSummary = { states: {}, awaitingFiles: 0, awaitingBytes: 0, unreportedLost: 0 };
+  #summaryAsked = 0;
+  #summaryShown = 0;
   #lastError: string | undefined;
   #degraded: string | undefined;
   #done = 0;
@@ -311,7 +315,10 @@ export class SyncManager {
         const [fileId, grant] = this.#grants.entries().next().value ?? [];
         if (!fileId || !grant) break;
         this.#grants.delete(fileId);
-        await this.#upload(grant).catch((error: unknown) => this.#catalogFailed('an upload', error));
+        this.#active = fileId;
+        await this.#upload(grant)
+          .catch((error: unknown) => this.#catalogFailed('an upload', error))
+          .finally(() => (this.#active = undefined));
       }
     })().finally(() => (this.#uploading = undefined));
   }
@@ -448,7 +455,7 @@ export class SyncManager {
   async #pump(): Promise<void> {
     try {
       // The summary first: an idle robot opens the catalog once a tick, not once per kind of work.
-      const summary = (this.#summary = await syncSummary(this.#dataDir));
+      const summary = await this.#refreshSummary();
       if (!this.#online) return;
       if (summary.unreportedLost > 0)
         for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
@@ -479,7 +486,7 @@ export class SyncManager {
     for (const row of rows) {
       if (this.#offered.size >= max || this.#offerCredit < 1) break;
       if (this.#offered.has(row.fileId) || this.#grants.has(row.fileId)) continue;
-      if (this.#current?.path === row.path) continue;
+      if (this.#active === row.fileId) continue; // its grant is being taken up now
       if (row.notBefore !== undefined && row.notBefore > now) continue;
       this.#offerCredit--;
       await this.#offer(
@@ -533,11 +540,25 @@ export class SyncManager {
       await updateSyncFile(this.#dataDir, row.path, patch);
       Object.assign(row, patch);
       this.#degraded = undefined;
-      if (patch.state) this.#summary = await syncSummary(this.#dataDir); // status says it at once
+      if (patch.state) await this.#refreshSummary(); // status says it at once
     } catch (error) {
       this.#catalogFailed(`recording ${row.path} as ${patch.state ?? 'updated'}`, error);
       if (rethrow) throw error;
     }
+  }
+
+  /**
+   * Reads the counts again; a read that ends after a later one began is not shown (catalog calls take turns,
+   * so the later one saw more).
+   */
+  async #refreshSummary(): Promise<SyncSummary> {
+    const asked = ++this.#summaryAsked;
+    const summary = await syncSummary(this.#dataDir);
+    if (asked > this.#summaryShown) {
+      this.#summaryShown = asked;
+      this.#summary = summary;
+    }
+    return summary;
   }
 
   #catalogFailed(what: string, error: unknown): void {

@@ -39,7 +39,7 @@ describe('bulk sync over the central link', () => {
       expect(await objectSha256(minio, row.objectKey!)).toBe(f.sha256);
     }
     expect(central.state.completes.find((c) => c.size === 12 * MiB)?.parts?.length).toBe(3); // 5 + 5 + 2 MiB
-    expect(syncStatus(daemon).awaiting.files).toBe(0);
+    await waitFor(() => syncStatus(daemon).awaiting.files === 0, 'sync status to count nothing awaiting');
   });
 
   it('offers nothing while paused from the CLI, and uploads on resume; central can pause it too', async () => {
