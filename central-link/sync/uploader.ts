@@ -213,9 +213,13 @@ interface Answer {
   text: string;
 }
 
+/** How long a PUT waits for `100 Continue` before sending its body anyway (a server that ignores Expect). */
+const CONTINUE_WAIT_MS = 1000;
+
 /**
  * One PUT with node:http(s), the body written by `writeBody`; resolves with the answer (its first 64 KiB).
- * A storage that answers before the body is all sent (an expired URL) is heard: `answered()` turns true.
+ * The PUT asks `Expect: 100-continue`, so a storage refuses a bad or expired URL before any byte of the body
+ * is sent (a metered link pays nothing for it); a storage that answers mid-body is heard too (`answered()`).
  */
 function httpPut(
   url: string,
@@ -225,10 +229,35 @@ function httpPut(
 ): Promise<Answer> {
   return new Promise<Answer>((resolve, reject) => {
     const u = new URL(url);
-    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, { method: 'PUT', headers, signal });
+    const req = (u.protocol === 'https:' ? httpsRequest : httpRequest)(u, {
+      method: 'PUT',
+      headers: { ...headers, expect: '100-continue' },
+      signal,
+    });
     let answered = false;
-    req.on('error', reject);
+    let started = false;
+    const start = () => {
+      clearTimeout(wait);
+      if (started || answered) return;
+      started = true;
+      writeBody(req, () => answered).then(
+        () => {
+          if (!answered) req.end();
+        },
+        (e: unknown) => {
+          req.destroy();
+          reject(e);
+        },
+      );
+    };
+    const wait = setTimeout(start, CONTINUE_WAIT_MS);
+    req.on('continue', start);
+    req.on('error', (e) => {
+      clearTimeout(wait);
+      reject(e);
+    });
     req.on('response', (res) => {
+      clearTimeout(wait);
       answered = true;
       const chunks: Buffer[] = [];
       let size = 0;
@@ -245,18 +274,10 @@ function httpPut(
           retryAfter: Array.isArray(retryAfter) ? retryAfter[0] : retryAfter,
           text: Buffer.concat(chunks).toString('utf8'),
         });
-        if (!req.writableFinished) req.destroy(); // answered mid-body: the connection can't be reused
+        if (!req.writableFinished) req.destroy(); // answered before the body's end: the connection can't be reused
       });
     });
-    writeBody(req, () => answered).then(
-      () => {
-        if (!answered) req.end();
-      },
-      (e: unknown) => {
-        req.destroy();
-        reject(e);
-      },
-    );
+    req.flushHeaders();
   });
 }
 

@@ -55,7 +55,13 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       if (s) await new Promise<void>((resolve) => s.close(() => resolve()));
     },
     start: async () => {
-      const s = createServer((req, res) => handle(req, res));
+      const s = createServer((req, res) => handle(req, res, decide(req)));
+      // `Expect: 100-continue`: a refusal comes before the body, as a storage's does; otherwise go on.
+      s.on('checkContinue', (req, res) => {
+        const fault = decide(req);
+        if (fault?.kind !== 'status' || !fault.early) res.writeContinue();
+        handle(req, res, fault);
+      });
       s.on('connection', (sock) => {
         sockets.add(sock);
         sock.on('close', () => sockets.delete(sock));
@@ -68,7 +74,9 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
     close: () => proxy.stop(),
   };
 
-  function handle(req: IncomingMessage, res: ServerResponse): void {
+  const infos = new WeakMap<IncomingMessage, ProxiedRequest & { status?: number }>();
+
+  function decide(req: IncomingMessage): HttpFault | undefined {
     const info: ProxiedRequest & { status?: number } = {
       method: req.method ?? 'GET',
       url: req.url ?? '/',
@@ -77,7 +85,12 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       bodyBytes: 0,
     };
     proxy.requests.push(info);
-    const fault = proxy.fault?.(info);
+    infos.set(req, info);
+    return proxy.fault?.(info);
+  }
+
+  function handle(req: IncomingMessage, res: ServerResponse, fault: HttpFault | undefined): void {
+    const info = infos.get(req)!;
     req.on('data', (d: Buffer) => {
       proxy.bodyBytes += d.length;
       info.bodyBytes += d.length;
@@ -97,12 +110,14 @@ export async function startHttpFaultProxy(targetPort: number): Promise<HttpFault
       else req.resume().on('end', answer);
       return;
     }
+    const headers = { ...req.headers };
+    delete headers.expect; // the proxy answered the client's Expect itself; the body follows at once
     const upstream = request({
       host: '127.0.0.1',
       port: targetPort,
       method: req.method,
       path: req.url,
-      headers: req.headers,
+      headers,
     });
     const drop = () => {
       req.socket.destroy();

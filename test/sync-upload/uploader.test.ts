@@ -197,6 +197,8 @@ describe('uploads to granted URLs on real MinIO', () => {
     proxy.fault = (r) => (r.presigned && ++presigned === 2 ? { kind: 'status', status: 403, early: true } : undefined);
     const out = await uploadFile(job, options());
     expect(out).toMatchObject({ kind: 'forbidden', parts: [{ part_number: 1 }] });
+    // The PUT asked `Expect: 100-continue`: the refusal cost no byte of the part.
+    expect(proxy.requests.filter((r) => r.presigned)[1]).toMatchObject({ status: 403, bodyBytes: 0 });
     proxy.fault = undefined;
     proxy.bodyBytes = 0;
     const again = await jobFor(g, path, { ...offer, upload_id: (job.grant as MultipartGrant).upload_id });
