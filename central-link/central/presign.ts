@@ -108,7 +108,9 @@ export class GrantMaker {
       const put = { url, headers: { 'x-amz-checksum-sha256': checksum } };
       return { ...base, mode: 'single', put, ts: new Date().toISOString() };
     }
-    const partSize = Math.max(this.#partSize, Math.ceil(offer.size / MAX_PARTS));
+    // The edge may ask a part size (a slow link wants small parts, so a cut costs little); 5 MiB at least.
+    const asked = offer.part_size !== undefined ? Math.max(MIN_PART, offer.part_size) : this.#partSize;
+    const partSize = Math.max(asked, Math.ceil(offer.size / MAX_PARTS));
     const found = offer.upload_id ? await this.#resume(objectKey, offer.upload_id, partSize, offer.size) : undefined;
     const uploadId = found ? offer.upload_id! : await this.#create(objectKey);
     const uploaded = found ?? [];

@@ -137,6 +137,7 @@ describe('uploads to granted URLs on real MinIO', () => {
     const { path, offer } = makeFile(17 * MiB + 5);
     const job = await jobFor(g, path, offer);
     expect(job.grant.mode).toBe('multipart');
+    expect((job.grant as MultipartGrant).part_size).toBe(5 * MiB);
     const persisted: UploadedPart[] = [];
     const out = await uploadFile(job, options({ onPart: (p) => void persisted.push(p) }));
     expect(out.kind).toBe('done');
@@ -289,6 +290,17 @@ describe('uploads to granted URLs on real MinIO', () => {
     // Part 3 was at the storage but not persisted by the edge: it is not sent again either.
     expect(after).toBeLessThanOrEqual(offer.size - 3 * 5 * MiB);
     await completeAndCheck(g, again, done.kind === 'done' ? done.parts : []);
+  });
+
+  it('cuts parts at the size the edge asks for', async () => {
+    const g = grants();
+    const { path, offer } = makeFile(13 * MiB);
+    const job = await jobFor(g, path, { ...offer, part_size: 6 * MiB });
+    expect((job.grant as MultipartGrant).part_size).toBe(6 * MiB);
+    expect((job.grant as MultipartGrant).parts.map((p) => p.part_number)).toEqual([1, 2, 3]);
+    const out = await uploadFile(job, options());
+    expect(out).toMatchObject({ kind: 'done', parts: [{ size: 6 * MiB }, { size: 6 * MiB }, { size: 1 * MiB }] });
+    await completeAndCheck(g, job, out.kind === 'done' ? out.parts : []);
   });
 
   it('makes a fresh multipart upload when the storage no longer knows the offered upload id', async () => {
