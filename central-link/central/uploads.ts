@@ -57,6 +57,8 @@ export function decide(
 
 /** The lakehouse table a parquet file belongs to: the offer's, or `lakehouse/tables/<table>/...` of its path. */
 export function lakeTable(offer: Pick<Offer, 'table' | 'path' | 'kind'>): string {
+  // The robot's agent events parquet (its table `events`) must not go into central's own `events`.
+  if (offer.kind === 'events') return 'robot_events';
   if (offer.table) return offer.table;
   const m = /(?:^|\/)tables\/([^/]+)\//.exec(offer.path);
   return m ? decodeURIComponent(m[1]!) : offer.kind === 'events' ? 'robot_events' : 'uploaded';
