@@ -6,10 +6,7 @@ import {
   findSyncFile,
   listSyncFiles,
   sha256File,
-  syncSummary,
-  updateSyncFile,
   type SyncFile,
-  type SyncPatch,
   type SyncSummary,
 } from '../../daemon/lakehouse/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
@@ -24,6 +21,7 @@ import {
 } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
 import { completeMessage, lostMessage, offerMessage } from './sync-messages.ts';
+import { SyncRows } from './sync-rows.ts';
 import { uploadFile, type UploadOutcome } from './uploader.ts';
 
 export interface SyncManagerOptions {
@@ -106,11 +104,8 @@ export class SyncManager {
   /** When each `complete` went (file id -> wall ms): one unconfirmed past offer_timeout_s is sent again. */
   #completed = new Map<string, number>();
   #pausedBy: { central?: string; local?: string } = {};
-  #summary: SyncSummary = { states: {}, awaitingFiles: 0, awaitingBytes: 0, unreportedLost: 0 };
-  #summaryAsked = 0;
-  #summaryShown = 0;
+  readonly #rows: SyncRows;
   #lastError: string | undefined;
-  #degraded: string | undefined;
   #done = 0;
   #failed = 0;
   #bytesSent = 0;
@@ -127,6 +122,7 @@ export class SyncManager {
     this.#publish = publish;
     this.#log = log;
     this.#logErrors = rateLimitedErrors(log);
+    this.#rows = new SyncRows({ dataDir, log });
     this.#tickMs = tickMs;
     this.#now = now;
   }
@@ -204,7 +200,7 @@ export class SyncManager {
       return Promise.resolve(0);
     }
     void this.#track(this.#take(message)).catch((error: unknown) =>
-      this.#catalogFailed('handling a grants message', error),
+      this.#rows.failed('handling a grants message', error),
     );
     return Promise.resolve(0);
   }
@@ -222,14 +218,14 @@ export class SyncManager {
     return {
       online: this.#online,
       paused,
-      awaiting: { files: this.#summary.awaitingFiles, bytes: this.#summary.awaitingBytes },
-      states: this.#summary.states,
-      unreported_lost: this.#summary.unreportedLost,
+      awaiting: { files: this.#rows.summary.awaitingFiles, bytes: this.#rows.summary.awaitingBytes },
+      states: this.#rows.summary.states,
+      unreported_lost: this.#rows.summary.unreportedLost,
       current: c
         ? { path: c.path, kind: c.kind, size: c.size, sent: c.sent, bytes_per_s: c.bytes_per_s, eta_s: c.eta_s }
         : null,
       last_error: this.#lastError ?? null,
-      degraded: this.#degraded ?? null,
+      degraded: this.#rows.degraded ?? null,
       uploads: { done: this.#done, failed: this.#failed, bytes_sent: this.#bytesSent },
       budget: this.#budget.stats(),
     };
@@ -263,19 +259,19 @@ export class SyncManager {
     // Out of order: an answer to an earlier offer, come after the file was settled.
     if (m.type !== 'stored' && ['stored', 'not_wanted', 'lost', 'superseded'].includes(row.state)) return;
     if (m.type === 'later') {
-      await this.#update(row, {
+      await this.#rows.update(row, {
         state: 'awaiting',
         notBefore: this.#now() + m.retry_after_s * 1000,
         lastError: `central: later (${m.reason})`,
       });
     } else if (m.type === 'not_wanted') {
-      await this.#update(row, { state: 'not_wanted', lastError: `central does not want it: ${m.reason}` });
+      await this.#rows.update(row, { state: 'not_wanted', lastError: `central does not want it: ${m.reason}` });
     } else if (m.type === 'stored') {
       if (m.sha256 !== row.sha256 || m.size !== row.size) {
         await this.#rejected(row, `central stored ${m.size} bytes with sha256 ${m.sha256}, not this file's`);
         return;
       }
-      await this.#update(row, { state: 'stored', objectKey: m.object_key, lastError: undefined });
+      await this.#rows.update(row, { state: 'stored', objectKey: m.object_key, lastError: undefined });
       this.#done++;
       this.#log.info({ path: row.path, object_key: m.object_key, bytes: row.size }, 'sync: stored at central');
     } else if (m.type === 'rejected') {
@@ -289,7 +285,7 @@ export class SyncManager {
     const hash = existsSync(abs) ? await sha256File(abs).catch(() => undefined) : undefined;
     if (hash === row.sha256) {
       this.#lastError = `central rejected ${row.path}: ${reason}; offered again`;
-      await this.#update(row, {
+      await this.#rows.update(row, {
         state: 'awaiting',
         uploadId: undefined,
         ackedParts: [],
@@ -303,7 +299,7 @@ export class SyncManager {
 
   /** The row is lost: central is told (now when online, else at the next pass). */
   async #lose(row: SyncFile, reason: string): Promise<void> {
-    await this.#update(row, { state: 'lost', reported: false, lastError: reason });
+    await this.#rows.update(row, { state: 'lost', reported: false, lastError: reason });
     this.#log.warn({ path: row.path, bytes: row.size, reason }, 'sync: a file central had not got is lost');
     this.#kick();
   }
@@ -317,7 +313,7 @@ export class SyncManager {
         this.#grants.delete(fileId);
         this.#active = fileId;
         await this.#upload(grant)
-          .catch((error: unknown) => this.#catalogFailed('an upload', error))
+          .catch((error: unknown) => this.#rows.failed('an upload', error))
           .finally(() => (this.#active = undefined));
       }
     })().finally(() => (this.#uploading = undefined));
@@ -345,7 +341,7 @@ export class SyncManager {
     }
     const sameUpload = grant.mode === 'multipart' && grant.upload_id === row.uploadId;
     const acked = sameUpload ? row.ackedParts : [];
-    await this.#update(row, {
+    await this.#rows.update(row, {
       state: 'uploading',
       grantId: grant.grant_id,
       objectKey: grant.object_key,
@@ -378,7 +374,7 @@ export class SyncManager {
             parts.set(p.part_number, p);
             // Persisted before the next part: after a kill -9 the upload resumes past it. A failed write (a
             // full disk) costs at most a part sent again after a restart; the upload goes on.
-            await this.#update(row, { ackedParts: [...parts.values()], bytesSent: have() }, false);
+            await this.#rows.update(row, { ackedParts: [...parts.values()], bytesSent: have() }, false);
           },
           onProgress: (bytes) => this.#progress(bytes),
         },
@@ -405,7 +401,12 @@ export class SyncManager {
     const parts = 'parts' in outcome ? outcome.parts : [];
     switch (outcome.kind) {
       case 'done': {
-        await this.#update(row, { state: 'uploaded', ackedParts: parts, bytesSent: row.size, lastError: undefined });
+        await this.#rows.update(row, {
+          state: 'uploaded',
+          ackedParts: parts,
+          bytesSent: row.size,
+          lastError: undefined,
+        });
         await this.#sendComplete({
           ...row,
           grantId: grant.grant_id,
@@ -418,7 +419,7 @@ export class SyncManager {
       case 'expired':
       case 'forbidden':
         // A new grant for the same upload: what the storage holds is kept (the offer names the upload id).
-        await this.#update(row, {
+        await this.#rows.update(row, {
           state: 'awaiting',
           ackedParts: parts,
           lastError: `upload URL ${outcome.kind}: asking central again`,
@@ -433,7 +434,7 @@ export class SyncManager {
         this.#failed++;
         this.#lastError = `${row.path}: ${outcome.error}`;
         const wait = Math.min(BACKOFF_MS.max, BACKOFF_MS.first * 2 ** Math.min(20, row.attempts));
-        await this.#update(row, {
+        await this.#rows.update(row, {
           state: 'awaiting',
           ackedParts: parts,
           notBefore: this.#now() + wait,
@@ -446,7 +447,7 @@ export class SyncManager {
         return;
       }
       case 'aborted':
-        await this.#update(row, { ackedParts: parts }, false);
+        await this.#rows.update(row, { ackedParts: parts }, false);
         return;
     }
   }
@@ -455,7 +456,7 @@ export class SyncManager {
   async #pump(): Promise<void> {
     try {
       // The summary first: an idle robot opens the catalog once a tick, not once per kind of work.
-      const summary = await this.#refreshSummary();
+      const summary = await this.#rows.refreshSummary();
       if (!this.#online) return;
       if (summary.unreportedLost > 0)
         for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
@@ -466,7 +467,7 @@ export class SyncManager {
             await this.#sendComplete(row); // not confirmed in time (central or its storage was down): said again
       if (summary.awaitingFiles > 0) await this.#offerDue();
     } catch (error) {
-      this.#catalogFailed('looking for files to sync', error);
+      this.#rows.failed('looking for files to sync', error);
     }
   }
 
@@ -498,7 +499,7 @@ export class SyncManager {
 
   async #offer(row: SyncFile, reason: string): Promise<void> {
     if (!this.#online) return;
-    if (row.state === 'awaiting') await this.#update(row, { state: 'offered' });
+    if (row.state === 'awaiting') await this.#rows.update(row, { state: 'offered' });
     const partSize = this.#settings.part_size_mb;
     const offer = offerMessage(row, { robot: this.#robot, fleet: this.#fleet }, reason, partSize && partSize * MiB);
     this.#offered.set(row.fileId, this.#now());
@@ -514,7 +515,7 @@ export class SyncManager {
   async #sendLost(row: SyncFile | undefined, fileId: string, reason: string): Promise<void> {
     const lost = lostMessage(row, fileId, this.#robot, reason);
     if ((await this.#send(lost, row?.path ?? fileId)) && row && !row.reported)
-      await this.#update(row, { reported: true }, false);
+      await this.#rows.update(row, { reported: true }, false);
   }
 
   /** Publishes on the uploads topic; false when the broker did not take it (it is sent again later). */
@@ -533,41 +534,5 @@ export class SyncManager {
       );
       return false;
     }
-  }
-
-  async #update(row: SyncFile, patch: SyncPatch, rethrow = true): Promise<void> {
-    try {
-      await updateSyncFile(this.#dataDir, row.path, patch);
-      Object.assign(row, patch);
-      this.#degraded = undefined;
-      if (patch.state) await this.#refreshSummary(); // status says it at once
-    } catch (error) {
-      this.#catalogFailed(`recording ${row.path} as ${patch.state ?? 'updated'}`, error);
-      if (rethrow) throw error;
-    }
-  }
-
-  /**
-   * Reads the counts again; a read that ends after a later one began is not shown (catalog calls take turns,
-   * so the later one saw more).
-   */
-  async #refreshSummary(): Promise<SyncSummary> {
-    const asked = ++this.#summaryAsked;
-    const summary = await syncSummary(this.#dataDir);
-    if (asked > this.#summaryShown) {
-      this.#summaryShown = asked;
-      this.#summary = summary;
-    }
-    return summary;
-  }
-
-  #catalogFailed(what: string, error: unknown): void {
-    const message = `${what} failed: ${(error as Error).message}`;
-    this.#degraded = message;
-    this.#logErrors(
-      'catalog',
-      { err: (error as Error).message, what },
-      'sync: a catalog update failed; sync carries on from what the catalog holds',
-    );
   }
 }
