@@ -61,7 +61,7 @@ export function lakeTable(offer: Pick<Offer, 'table' | 'path' | 'kind'>): string
   if (offer.kind === 'events') return 'robot_events';
   if (offer.table) return offer.table;
   const m = /(?:^|\/)tables\/([^/]+)\//.exec(offer.path);
-  return m ? decodeURIComponent(m[1]!) : offer.kind === 'events' ? 'robot_events' : 'uploaded';
+  return m ? decodeURIComponent(m[1]!) : 'uploaded';
 }
 
 /**
