@@ -25,8 +25,9 @@ fleet lakehouse (DuckLake), grants for uploads, the fleet page and its API (cent
 Several processes with one central.yaml split the fleet (MQTT 5 shared subscriptions).
 
 central query "SQL": one read-only statement (SELECT, WITH, DESCRIBE, SHOW, SUMMARIZE) over the whole
-fleet's lakehouse, through \`central serve\`'s HTTP API. Tables: events (robot, journal_id, seq, ts, kind,
-data), bags, and each topic table the robots upload (topic_odom for /odom) with a robot column. --json prints {columns, rows}, --csv CSV.
+fleet's lakehouse, through \`central serve\`'s HTTP API. Tables: events (robot, journal_id, seq, ts_ns,
+kind, data), bags, and each table the robots upload (topic_odom for /odom), with a robot column.
+--json prints {columns, rows}, --csv CSV.
 
 central robots: each robot as central knows it: online or offline (with why), last heartbeat, journal
 backlog, sync progress, its status page; and the uploads central handled.
