@@ -286,23 +286,22 @@ async function converse(t: Target, io: CommandIO, c: Conversation): Promise<numb
       io.stderr(`auraison-edge central: ${problem}\n`);
       return 1;
     }
-    if (!status) {
-      io.stderr(
-        `auraison-edge central: robot ${t.robot} of fleet ${t.fleet} has never connected to this broker (no retained status on ${t.topics.status}): check --robot, --fleet and the topic prefix\n`,
-      );
-      return 1;
-    }
     c.onSent();
     for (const take of held) take();
     held = undefined;
-    if (status.state !== 'online')
+    // The retained status usually came with the SUBACK; it may come later, so its absence is said only at the end.
+    if (status && status.state !== 'online')
       io.stderr(
         `auraison-edge central: robot ${t.robot} is offline${typeof status.reason === 'string' ? ` (${status.reason})` : ''}: its broker session keeps the message until it connects\n`,
       );
     let timer: NodeJS.Timeout | undefined;
     const late = new Promise<number>((resolve) => (timer = setTimeout(() => resolve(-2), t.timeoutMs)));
     const code = await Promise.race([finished, late]).finally(() => clearTimeout(timer));
-    if (code === -2) io.stderr(`auraison-edge central: ${c.lateWords}\n`);
+    if (code === -2 && !status)
+      io.stderr(
+        `auraison-edge central: no answer, and robot ${t.robot} of fleet ${t.fleet} has never connected to this broker (no retained status on ${t.topics.status}): check --robot, --fleet and the topic prefix\n`,
+      );
+    else if (code === -2) io.stderr(`auraison-edge central: ${c.lateWords}\n`);
     if (code === -1) io.stderr(`auraison-edge central: the broker closed the connection\n`);
     return code < 0 ? 1 : code;
   } finally {

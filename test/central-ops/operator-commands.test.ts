@@ -173,11 +173,23 @@ describe('central intent and central config push, against a real mosquitto and a
     expect(lines[1]!.ack).toMatchObject({ status: 'refused', kind: 'intent' });
   });
 
-  it('says no robot of that name ever connected, rather than waiting', async () => {
-    const r = await send('intent', '--robot', 'nobody', 'stop');
+  it('says, when no answer comes, that no robot of that name ever connected', async () => {
+    const r = await runCli([
+      'central',
+      'intent',
+      '--robot',
+      'nobody',
+      'stop',
+      '--broker',
+      broker.url,
+      '--fleet',
+      'lab',
+      '--timeout-s',
+      '1',
+    ]);
     expect(r.code).toBe(1);
     expect(r.stderr).toMatch(
-      /robot nobody of fleet lab has never connected to this broker \(no retained status on auraison\/lab\/nobody\/status\)/,
+      /no answer, and robot nobody of fleet lab has never connected to this broker \(no retained status on auraison\/lab\/nobody\/status\)/,
     );
   });
 
