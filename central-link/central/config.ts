@@ -54,9 +54,9 @@ export const MqttSection = Section(
     session_expiry_s: Type.Integer({
       minimum: 0,
       maximum: 4_294_967_295,
-      default: 3600,
+      default: 0,
       description:
-        "How long the broker keeps this process's session (and its share of queued messages) while it is away.",
+        "How long the broker keeps this process's session while it is away. 0: a killed process's share of the shared subscription goes to the others at once; events in flight to it are asked again (events.resend).",
     }),
     keepalive_s: Type.Integer({ minimum: 1, maximum: 65_535, default: 30 }),
   },
@@ -96,6 +96,24 @@ export const LakehouseSection = Section(
     }),
   },
   'The fleet lakehouse (DuckLake).',
+);
+
+export const EventsSection = Section(
+  {
+    resend: Type.Boolean({
+      default: true,
+      description:
+        'Ask a robot to send again the events its heartbeat says the broker took but the lake lacks (a process killed with messages in flight).',
+    }),
+    resend_after_s: Type.Integer({
+      minimum: 1,
+      maximum: 3600,
+      default: 15,
+      description:
+        'A heartbeat this old is trusted (what was in flight then has landed); a range is not asked again sooner.',
+    }),
+  },
+  'Events from the robots: gap recovery.',
 );
 
 export const StorageSection = Section(
@@ -155,6 +173,7 @@ export const CentralServeConfigSchema = Type.Object(
   {
     mqtt: MqttSection,
     lakehouse: LakehouseSection,
+    events: EventsSection,
     storage: StorageSection,
     policy: PolicySection,
     http: HttpSection,

@@ -18,6 +18,8 @@ export interface RobotView {
   backlog?: number;
   /** The robot's sync state as its heartbeat tells it (files awaiting sync, bytes, current upload). */
   sync?: Record<string, unknown>;
+  /** The resend requests this process sent the robot (gap recovery, resend.ts). */
+  resend?: { resends_asked: number; seqs_asked: number; last_asked?: string };
   /** The robot's own status page, when its status or heartbeat names one. */
   status_url?: string;
 }

@@ -8,8 +8,9 @@ import type { CentralServeConfig } from './config.ts';
 import { ACCEPTED, EventIngest, eventsProblem, PAYLOAD_FORMAT_INVALID } from './events-ingest.ts';
 import type { FleetView } from './fleet-view.ts';
 import { FleetIntake } from './intake.ts';
-import { FleetLake } from './lake.ts';
+import { FleetLake, sql } from './lake.ts';
 import { GrantMaker } from './presign.ts';
+import { GapRecovery, resendTopic } from './resend.ts';
 import { RobotRegistry } from './robots.ts';
 import { UploadDesk } from './uploads.ts';
 
@@ -29,6 +30,8 @@ export interface CentralServe {
   ingest: EventIngest;
   intake: FleetIntake;
   uploads: UploadDesk;
+  /** Gap recovery (resend requests); undefined when events.resend is off. */
+  resend: GapRecovery | undefined;
   lake: FleetLake;
   garbage: { count: number };
   /** The fleet page's URL, when http.enabled. */
@@ -94,6 +97,27 @@ export async function startCentralServe(
     await intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot).grants, JSON.stringify(message));
   };
   const uploads = new UploadDesk({ lake, grants, settings, publish, log });
+  // A queue this long means the cursor is behind what came: asking now would ask for what waits here.
+  const BACKED_UP = 200;
+  const resend = !settings.events.resend
+    ? undefined
+    : new GapRecovery({
+        afterMs: settings.events.resend_after_s * 1000,
+        readCursors: async (journals) => {
+          const where = journals.map((j) => `(robot = ${sql(j.robot)} AND journal_id = ${sql(j.journal_id)})`);
+          const read = await lake.reader.runAndReadAll(
+            `SELECT robot, journal_id, ranges FROM event_cursors WHERE ${where.join(' OR ')}`,
+          );
+          const cursors = new Map<string, [number, number][]>();
+          for (const [robot, journal, ranges] of read.getRows() as [string, string, string][])
+            cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as [number, number][]);
+          return cursors;
+        },
+        publish: (robot, message) =>
+          intake!.publish(resendTopic(mqtt.topic_prefix, mqtt.fleet, robot), JSON.stringify(message)),
+        busy: () => !intake?.connected || ingest.lastError !== undefined || ingest.waiting >= BACKED_UP,
+        log,
+      });
 
   const handler = async (topic: string, payload: Buffer, packet: IPublishPacket): Promise<number> => {
     void packet;
@@ -120,9 +144,9 @@ export async function startCentralServe(
           ? ACCEPTED
           : refuse(robot, leaf, 'not a status');
       case 'heartbeat':
-        return robots.heartbeat(robot, message as Record<string, unknown>)
-          ? ACCEPTED
-          : refuse(robot, leaf, 'not a heartbeat');
+        if (!robots.heartbeat(robot, message as Record<string, unknown>)) return refuse(robot, leaf, 'not a heartbeat');
+        resend?.heartbeat(robot, message as Record<string, unknown>);
+        return ACCEPTED;
       case 'uploads': {
         const issue = uploadsValidator.issues(message)[0];
         if (issue) return refuse(robot, leaf, `${issue.path || 'payload'}: ${issue.message}`);
@@ -148,7 +172,11 @@ export async function startCentralServe(
   intake = new FleetIntake({ mqtt, clientId, subscriptions: serveSubscriptions(mqtt), handler, log });
 
   const view: FleetView = {
-    robots: () => robots.robots(),
+    robots: () =>
+      robots.robots().map((r) => {
+        const asked = resend?.robot(r.robot);
+        return asked ? { ...r, resend: asked } : r;
+      }),
     query: (text) => lake.query(text),
     recentEvents: async (limit) => {
       const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
@@ -171,16 +199,19 @@ export async function startCentralServe(
     log.info({ url: httpUrl }, 'central serve: the fleet page and its API listen');
   }
 
+  resend?.start(Math.min(5000, (settings.events.resend_after_s * 1000) / 3));
+
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> =>
     (stopping ??= (async () => {
+      await resend?.stop();
       await intake.close();
       await ingest.stop();
       await server?.close();
       grants?.close();
       lake.close();
     })());
-  return { view, ingest, intake, uploads, lake, garbage, httpUrl, stop };
+  return { view, ingest, intake, uploads, resend, lake, garbage, httpUrl, stop };
 }
 
 /** `auraison-edge central serve --config central.yaml`: runs until SIGINT or SIGTERM. */
