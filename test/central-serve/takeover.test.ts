@@ -33,51 +33,111 @@ const killed = (child: ChildProcess) =>
     child.kill('SIGKILL');
   });
 
+interface FakeRobots {
+  /** Publishes batch i (seqs i*per+1 .. (i+1)*per) of every robot; resolves on the broker's PUBACKs. */
+  send(i: number): Promise<void>;
+  /** Resend requests answered. */
+  answered: number;
+  stop(): void;
+}
+
+/**
+ * Robots as far as central sees them: events batches of journal `j1`, a heartbeat every 200 ms saying
+ * `outbox: {journal_id, acked_seq}` (the seqs the broker PUBACKed), and resend requests answered by publishing
+ * those seqs again from the records sent (central-link/outbox.ts does this on a real robot).
+ */
+async function fakeRobots(broker: Parameters<typeof robotClient>[0], robots: string[], per: number) {
+  const client = await robotClient(broker, 'robots-test');
+  const acked = new Map(robots.map((r) => [r, 0]));
+  const fake: FakeRobots = {
+    answered: 0,
+    send: async (i) => {
+      for (const r of robots) {
+        const first = i * per + 1;
+        expect(
+          await publishQos1(client, `auraison/lab/${r}/events`, eventsPayload(r, 'j1', first, first + per - 1)),
+        ).toBe(0);
+        acked.set(r, first + per - 1);
+      }
+    },
+    stop: () => clearInterval(beat),
+  };
+  const beat = setInterval(() => {
+    for (const r of robots) {
+      const seq = acked.get(r)!;
+      const heartbeat = {
+        schema: 'auraison.heartbeat/1',
+        robot: r,
+        fleet: 'lab',
+        outbox: { journal_id: 'j1', acked_seq: seq, last_seq: seq, backlog: 0 },
+      };
+      client.publish(`auraison/lab/${r}/heartbeat`, JSON.stringify(heartbeat), { qos: 0 });
+    }
+  }, 200);
+  await client.subscribeAsync('auraison/lab/+/resend', { qos: 1 });
+  client.on('message', (topic, payload) => {
+    const robot = topic.split('/')[2]!;
+    const m = JSON.parse(payload.toString()) as {
+      schema: string;
+      journal_id: string;
+      from_seq: number;
+      to_seq: number;
+    };
+    expect(m.schema).toBe('auraison.resend/1');
+    expect(m.journal_id).toBe('j1');
+    const to = Math.min(m.to_seq, acked.get(robot)!);
+    if (to < m.from_seq) return;
+    fake.answered++;
+    void publishQos1(client, `auraison/lab/${robot}/events`, eventsPayload(robot, 'j1', m.from_seq, to));
+  });
+  cleanups.push(async () => {
+    fake.stop();
+    await client.endAsync();
+  });
+  return fake;
+}
+
 describe('central serve: two processes share the fleet', () => {
-  it('one killed (SIGKILL) in a burst: the other takes the traffic, and once restarted nothing is lost or doubled; PostgreSQL restarted mid-burst: caught up', async () => {
+  it('one killed (SIGKILL) in a burst and not restarted: the other takes the traffic and has the robots send again what the killed one held; nothing lost or doubled; PostgreSQL restarted mid-burst: caught up', async () => {
     const broker = await startBroker();
     cleanups.push(() => broker.cleanup());
     const pg = await startPostgres();
     cleanups.push(() => pg.cleanup());
     const dir = tempDir('central-serve-');
     cleanups.push(() => dir.cleanup());
-    const settings = serveSettings({ broker, pg, dir: dir.path });
-    let a = await serveChild(settings, 'central-a');
+    // The default session_expiry_s (0): a killed process's share goes to the others at once.
+    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
+    expect(settings.mqtt.session_expiry_s).toBe(0);
+    // A commits only after a minute: every message it takes is unacknowledged when it is killed, and the
+    // broker drops those with its session (eclipse/mosquitto#2662): only a resend brings them back.
+    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
+    const a = await serveChild(slow, 'central-a');
     cleanups.push(() => killed(a));
     const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
     cleanups.push(() => b.stop());
     await waitFor(() => b.intake.connected, 'central b to connect');
 
     const robots = ['r1', 'r2'];
-    const client = await robotClient(broker, 'robots-test');
-    cleanups.push(() => client.endAsync());
     const PER_BATCH = 50;
     const BATCHES = 120;
-    const send = async (i: number) => {
-      for (const r of robots) {
-        const first = i * PER_BATCH + 1;
-        await publishQos1(client, `auraison/lab/${r}/events`, eventsPayload(r, 'j1', first, first + PER_BATCH - 1));
-      }
-    };
+    const fake = await fakeRobots(broker, robots, PER_BATCH);
     let sent = 0;
     const burst = (async () => {
-      for (let i = 0; i < 60; i++, sent++) await send(i);
+      for (let i = 0; i < 60; i++, sent++) await fake.send(i);
     })();
     await waitFor(() => sent >= 30, 'half the burst sent');
-    await killed(a); // in the burst: messages A took and had not acknowledged stay in its session
+    await killed(a); // in the burst, with the messages it took unacknowledged; it is not restarted
     await burst;
     const bBefore = b.ingest.counts.batches;
-    for (let i = 60; i < 80; i++) await send(i);
+    for (let i = 60; i < 80; i++) await fake.send(i);
     // B alone takes what comes while A is gone.
     await waitFor(() => b.ingest.counts.batches >= bBefore + 40, 'central b to take the traffic');
     // PostgreSQL goes away mid-burst: nothing is acknowledged meanwhile, and B catches up after.
     await pg.stop('SIGKILL');
-    for (let i = 80; i < 100; i++) await send(i);
+    for (let i = 80; i < 100; i++) await fake.send(i);
     await waitFor(() => b.ingest.lastError !== undefined, 'central b to see the catalog gone');
     await pg.restart();
-    for (let i = 100; i < BATCHES; i++) await send(i);
-    // A comes back with its session: the broker sends it what it had not acknowledged when killed.
-    a = await serveChild(settings, 'central-a');
+    for (let i = 100; i < BATCHES; i++) await fake.send(i);
     const total = robots.length * BATCHES * PER_BATCH;
     await waitFor(
       async () => {
@@ -96,5 +156,9 @@ describe('central serve: two processes share the fleet', () => {
       ['r2', each, each, '1', each],
     ]);
     expect(b.ingest.counts.failed_commits).toBeGreaterThan(0);
+    // What A held came back only because B asked for it.
+    expect(fake.answered).toBeGreaterThan(0);
+    expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
+    expect(b.view.robots().find((r) => r.robot === 'r1')).toHaveProperty('resend');
   });
 });
