@@ -16,6 +16,7 @@ import { MqttConnection } from './mqtt-connection.ts';
 import { Outbox } from './outbox.ts';
 import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
+import { parseResend } from './resend.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
@@ -117,6 +118,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         ...(s.intents ? [{ topic: topics.intents, retainHandling: 1 as const }] : []),
         { topic: topics.config, retainHandling: 0 as const },
         ...(s.sync.enabled ? [{ topic: topics.grants, retainHandling: 1 as const }] : []),
+        { topic: topics.resend, retainHandling: 1 as const },
       ],
       unsubscriptions: s.intents ? [] : [topics.intents],
       onMessage: (topic, payload, packet) =>
@@ -124,7 +126,9 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
           ? Promise.resolve(0x80)
           : topic === topics.grants && running.sync
             ? running.sync.handle(payload)
-            : running.intake.handle(topic, payload, packet),
+            : topic === topics.resend
+              ? Promise.resolve(this.#resend(running, payload, logErrors))
+              : running.intake.handle(topic, payload, packet),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
@@ -365,6 +369,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         'Events batches the broker did not take (sent again).',
         outbox.counts.refused_batches,
       ),
+      counter(
+        'auraison_central_outbox_resent_records_total',
+        'Journal records sent again because central asked for them (lost between the broker and central).',
+        outbox.counts.resent_records,
+      ),
       {
         name: 'auraison_central_intents_total',
         help: 'Intents from central by outcome.',
@@ -427,6 +436,19 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     return typeof api?.url === 'string' ? { status_url: `${api.url}/` } : {};
   }
 
+  /** Central asks for events again (resend.ts): PUBACK 0 once queued or when there is nothing to send. */
+  #resend(running: Running, payload: Buffer, logErrors: ReturnType<typeof rateLimitedErrors>): number {
+    const request = parseResend(payload);
+    if (typeof request === 'string') {
+      logErrors('resend', { problem: request }, 'central: a resend request from central was refused');
+      return 0x99; // payload format invalid
+    }
+    const skipped = running.outbox.resend(request.journal_id, request.from_seq, request.to_seq);
+    if (skipped) this.#ctx.log.info({ ...request, skipped }, 'central: resend request: nothing sent again');
+    else this.#ctx.log.info(request, 'central: central asked for events again; sending them');
+    return 0;
+  }
+
   #heartbeat(): void {
     const running = this.#running;
     if (!running?.online) return; // a heartbeat is for now: none is queued while offline
@@ -449,7 +471,12 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       uptime_s: status.uptime_s,
       components: Object.fromEntries(Object.entries(status.components).map(([name, h]) => [name, h.state])),
       problems,
-      outbox: { acked_seq: outbox.ackedSeq, last_seq: this.#ctx.journal.lastSeq, backlog: outbox.backlog },
+      outbox: {
+        journal_id: outbox.journalId,
+        acked_seq: outbox.ackedSeq,
+        last_seq: this.#ctx.journal.lastSeq,
+        backlog: outbox.backlog,
+      },
       // Which config from central is in force: after a restart, or a local reload that set it aside.
       config: status.central_config ?? null,
       ...this.#statusPage(),

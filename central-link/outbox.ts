@@ -16,6 +16,8 @@ const RETRY_MS = 5000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** The cursor file is written at most this often while records are being acknowledged. */
 const SAVE_EVERY_MS = 1000;
+/** The most records one resend request from central sends again: it asks for the rest afterwards. */
+export const MAX_RESEND_RECORDS = 10_000;
 
 export interface OutboxOptions {
   journal: Journal;
@@ -46,6 +48,14 @@ interface Batch {
 export interface LostRange {
   from: number;
   to: number;
+}
+
+/** Records packed for one events payload: seqs first..last, the gaps in them, the records' texts. */
+interface Packed {
+  first: number;
+  last: number;
+  texts: string[];
+  gaps: LostRange[];
 }
 
 /**
@@ -84,6 +94,9 @@ export class Outbox {
   #saveTimer: NodeJS.Timeout | undefined;
   #lastError: string | undefined;
   #pendingLost: LostRange[] = [];
+  /** Ranges central asked for again (records the cursor has passed), sent one batch at a time. */
+  #resends: LostRange[] = [];
+  #resending = false;
   /** Batches refused in a row (none acknowledged since); the last one's error. */
   #refusals = 0;
   #lastRefusal: string | undefined;
@@ -94,6 +107,8 @@ export class Outbox {
     lost_records: 0,
     omitted_records: 0,
     refused_batches: 0,
+    resend_requests: 0,
+    resent_records: 0,
   };
 
   constructor(options: OutboxOptions) {
@@ -116,6 +131,11 @@ export class Outbox {
 
   get ackedSeq(): number {
     return this.#acked;
+  }
+
+  /** The journal the cursor is for: central keys every record by (robot, journal_id, seq). */
+  get journalId(): string {
+    return this.#journalId;
   }
 
   /** Records appended and not yet acknowledged by the broker. */
@@ -155,6 +175,49 @@ export class Outbox {
   online(): void {
     this.#online = true;
     this.#pump();
+    void this.#drainResends();
+  }
+
+  /**
+   * Central asks for seqs it has not got, though the broker acknowledged them: a batch lost between the broker
+   * and central (a central process killed with messages in flight to it). Records the cursor has passed go up
+   * again, in order, one batch at a time beside the outbox's own, at most MAX_RESEND_RECORDS a request;
+   * seqs the journal no longer holds go as `lost`. Seqs past the cursor are left alone: they go up anyway.
+   * Gives why nothing is sent, or undefined once queued.
+   */
+  resend(journalId: string, from: number, to: number): string | undefined {
+    if (journalId !== this.#journalId)
+      return `journal ${journalId} is not this robot's current journal (${this.#journalId})`;
+    const end = Math.min(to, this.#acked, from + MAX_RESEND_RECORDS - 1);
+    if (!(from >= 1) || end < from)
+      return `nothing to send again in ${from}..${to} (acknowledged up to ${this.#acked})`;
+    this.counts.resend_requests++;
+    // Two central processes may ask for the same range: what is queued already is not queued twice.
+    const queued = this.#resends.some((r) => r.from <= from && r.to >= end);
+    if (!queued) this.#resends.push({ from, to: end });
+    void this.#drainResends();
+    return undefined;
+  }
+
+  async #drainResends(): Promise<void> {
+    if (this.#resending) return;
+    this.#resending = true;
+    try {
+      while (this.#online && !this.#stopped && this.#resends.length > 0) {
+        const range = this.#resends[0]!;
+        const packed = this.#pack(range.from, range.to);
+        const lost = packed.gaps;
+        if (lost.length > 0) this.counts.lost_records += lost.reduce((n, g) => n + g.to - g.from + 1, 0);
+        await this.#publish(this.#payload(packed, lost));
+        this.counts.resent_records += packed.texts.length;
+        range.from = packed.last + 1;
+        if (range.from > range.to) this.#resends.shift();
+      }
+    } catch {
+      // Offline or refused: the range stays queued, and online() takes it up again.
+    } finally {
+      this.#resending = false;
+    }
   }
 
   /** The link is down: publish nothing new; what is in flight stays with the MQTT client, sent again on reconnect. */
@@ -196,41 +259,63 @@ export class Outbox {
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
-    const records = this.#journal.read(this.#next, this.#batchRecords).filter((r) => r.seq <= this.#durable);
-    if (records.length === 0) return undefined;
+    if (this.#journal.read(this.#next, 1).every((r) => r.seq > this.#durable)) return undefined;
+    const packed = this.#pack(this.#next, this.#durable);
+    for (const gap of packed.gaps) this.#lost(gap.from, gap.to);
+    const lost = this.#pendingLost.splice(0);
+    this.#next = packed.last + 1;
+    const batch: Batch = {
+      first: packed.first,
+      last: packed.last,
+      records: packed.texts.length,
+      state: 'pending',
+      generation: this.#generation,
+    };
+    return { batch, payload: this.#payload(packed, lost) };
+  }
+
+  /**
+   * Records from `first` on, up to `end`, as many as one batch takes (records and bytes, within the broker's
+   * maximum packet size); seqs the journal no longer holds are `gaps`. When the journal holds none of
+   * first..end, the whole range is one gap.
+   */
+  #pack(first: number, end: number): Packed {
+    const records = this.#journal.read(first, this.#batchRecords).filter((r) => r.seq <= end);
+    if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
     const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
     // again first at every reconnect: the link would never come up again.
     const maxBatchBytes = Math.min(this.#batchBytes, maxRecordBytes);
     const texts: string[] = [];
+    const gaps: LostRange[] = [];
     let bytes = 0;
-    let expected = this.#next;
-    let last = this.#next - 1;
+    let expected = first;
+    let last = first - 1;
     for (const record of records) {
       let text = JSON.stringify(record);
       if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(record, text);
       const size = Buffer.byteLength(text) + 1;
       if (texts.length > 0 && bytes + size > maxBatchBytes) break;
-      if (record.seq > expected) this.#lost(expected, record.seq - 1);
+      if (record.seq > expected) gaps.push({ from: expected, to: record.seq - 1 });
       texts.push(text);
       bytes += size;
       last = record.seq;
       expected = record.seq + 1;
     }
-    const lost = this.#pendingLost.splice(0);
-    const first = this.#next;
-    this.#next = last + 1;
+    return { first, last, texts, gaps };
+  }
+
+  #payload(packed: Packed, lost: LostRange[]): string {
     const header = {
       schema: EVENTS_SCHEMA,
       robot: this.#robot,
       fleet: this.#fleet,
       journal_id: this.#journalId,
-      first_seq: first,
-      last_seq: last,
+      first_seq: packed.first,
+      last_seq: packed.last,
       ...(lost.length > 0 ? { lost } : {}),
     };
-    const payload = `${JSON.stringify(header).slice(0, -1)},"records":[${texts.join(',')}]}`;
-    return { batch: { first, last, records: texts.length, state: 'pending', generation: this.#generation }, payload };
+    return `${JSON.stringify(header).slice(0, -1)},"records":[${packed.texts.join(',')}]}`;
   }
 
   #lost(from: number, to: number): void {

@@ -1,8 +1,8 @@
 /**
  * The central link's MQTT topics for one robot (DESIGN.md): `<prefix>/<fleet>/<robot>/{events, heartbeat,
- * status, acks, uploads}` go up, `<prefix>/<fleet>/<robot>/{intents, config, grants}` come down (uploads and
- * grants: bulk sync, central-link/sync-protocol.ts). Fleet and robot ids are
- * `[A-Za-z0-9_.-]+` (the config schema's), so no topic holds a wildcard or an empty level.
+ * status, acks, uploads}` go up, `<prefix>/<fleet>/<robot>/{intents, config, grants, resend}` come down (uploads
+ * and grants: bulk sync, central-link/sync-protocol.ts; resend: central asks for events again, resend.ts).
+ * Fleet and robot ids are `[A-Za-z0-9_.-]+` (the config schema's), so no topic holds a wildcard or an empty level.
  */
 export interface CentralTopics {
   events: string;
@@ -13,6 +13,7 @@ export interface CentralTopics {
   intents: string;
   config: string;
   grants: string;
+  resend: string;
 }
 
 export function centralTopics(prefix: string, fleet: string, robot: string): CentralTopics {
@@ -26,6 +27,7 @@ export function centralTopics(prefix: string, fleet: string, robot: string): Cen
     intents: `${at}/intents`,
     config: `${at}/config`,
     grants: `${at}/grants`,
+    resend: `${at}/resend`,
   };
 }
 
