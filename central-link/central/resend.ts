@@ -1,8 +1,9 @@
 import type { Logger } from '../../daemon/log.ts';
+import { RESEND_SCHEMA } from '../resend.ts';
 import type { Ranges } from './events-ingest.ts';
 
-/** The schema of a resend request (central to robot, `<prefix>/<fleet>/<robot>/resend`, QoS 1, not retained). */
-export const RESEND_SCHEMA = 'auraison.resend/1';
+export { RESEND_SCHEMA };
+
 /** The most seqs one resend asks for (the robot answers at most this many records a request). */
 export const MAX_RESEND_SEQS = 10_000;
 
@@ -13,10 +14,6 @@ export interface ResendMessage {
   to_seq: number;
   reason: string;
   ts: string;
-}
-
-export function resendTopic(prefix: string, fleet: string, robot: string): string {
-  return `${prefix}/${fleet}/${robot}/resend`;
 }
 
 /**

@@ -10,7 +10,7 @@ import type { FleetView } from './fleet-view.ts';
 import { FleetIntake } from './intake.ts';
 import { FleetLake, sql } from './lake.ts';
 import { GrantMaker } from './presign.ts';
-import { GapRecovery, resendTopic } from './resend.ts';
+import { GapRecovery } from './resend.ts';
 import { RobotRegistry } from './robots.ts';
 import { UploadDesk } from './uploads.ts';
 
@@ -114,7 +114,7 @@ export async function startCentralServe(
           return cursors;
         },
         publish: (robot, message) =>
-          intake!.publish(resendTopic(mqtt.topic_prefix, mqtt.fleet, robot), JSON.stringify(message)),
+          intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot).resend, JSON.stringify(message)),
         busy: () => !intake?.connected || ingest.lastError !== undefined || ingest.waiting >= BACKED_UP,
         log,
       });
