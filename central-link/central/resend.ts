@@ -31,6 +31,25 @@ export function firstGap(ranges: Ranges, ackedSeq: number, max = MAX_RESEND_SEQS
   return next <= ackedSeq ? [next, Math.min(ackedSeq, next + max - 1)] : undefined;
 }
 
+/**
+ * The range one resend asks for: from the first seq `firstGap` finds to the last seq up to acked_seq the
+ * cursor lacks within `max` seqs of it, so that one request covers many small holes (a killed process that
+ * took every other batch of a robot leaves one hole a batch); what it covers that central has is dropped.
+ */
+export function resendSpan(ranges: Ranges, ackedSeq: number, max = MAX_RESEND_SEQS): [number, number] | undefined {
+  const first = firstGap(ranges, ackedSeq, max);
+  if (!first) return undefined;
+  // The last seq not covered at or below the limit, walking the ranges down from it.
+  let last = Math.min(ackedSeq, first[0] + max - 1);
+  for (let i = ranges.length - 1; i >= 0; i--) {
+    const [from, to] = ranges[i]!;
+    if (from > last) continue;
+    if (to < last) break;
+    last = from - 1;
+  }
+  return [first[0], last];
+}
+
 /** What a heartbeat's `outbox` says, and when it came. */
 interface Sample {
   at: number;
@@ -146,7 +165,7 @@ export class GapRecovery {
     }
     for (const { robot, sample } of due) {
       if (this.#stopped) return;
-      const gap = firstGap(cursors.get(`${robot}\u0000${sample.journal_id}`) ?? [], sample.acked_seq);
+      const gap = resendSpan(cursors.get(`${robot}\u0000${sample.journal_id}`) ?? [], sample.acked_seq);
       if (!gap) {
         this.#covered.set(robot, `${sample.journal_id}:${sample.acked_seq}`);
         continue;

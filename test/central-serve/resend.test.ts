@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
 import type { Ranges } from '../../central-link/central/events-ingest.ts';
-import { firstGap, GapRecovery, type ResendMessage } from '../../central-link/central/resend.ts';
+import { firstGap, GapRecovery, resendSpan, type ResendMessage } from '../../central-link/central/resend.ts';
 
 describe('firstGap: the first seqs up to acked_seq a cursor lacks', () => {
   it('finds a hole, a missing tail, a missing head, nothing when covered; at most max seqs', () => {
@@ -40,6 +40,46 @@ describe('firstGap: the first seqs up to acked_seq a cursor lacks', () => {
         20,
       ),
     ).toBeUndefined(); // adjacent ranges
+  });
+});
+
+describe('resendSpan: one request from the first gap over the holes after it', () => {
+  it('spans many holes up to the last one within max seqs; nothing when covered', () => {
+    const everyOther: Ranges = [];
+    for (let seq = 1; seq <= 99; seq += 2) everyOther.push([seq, seq]); // a killed process took the even seqs
+    expect(resendSpan(everyOther, 99)).toEqual([2, 98]);
+    expect(resendSpan(everyOther, 120)).toEqual([2, 120]); // and the missing tail
+    expect(resendSpan(everyOther, 99, 10)).toEqual([2, 10]);
+    expect(resendSpan(everyOther, 99, 9)).toEqual([2, 10]); // 2..10 are 9 seqs
+    expect(
+      resendSpan(
+        [
+          [1, 10],
+          [20, 30],
+        ],
+        30,
+      ),
+    ).toEqual([11, 19]);
+    expect(
+      resendSpan(
+        [
+          [1, 10],
+          [20, 30],
+        ],
+        15,
+      ),
+    ).toEqual([11, 15]);
+    expect(resendSpan([[1, 30]], 30)).toBeUndefined();
+    expect(resendSpan([], 25_000)).toEqual([1, 10_000]);
+    expect(
+      resendSpan(
+        [
+          [5, 10],
+          [12, 20_000],
+        ],
+        30_000,
+      ),
+    ).toEqual([1, 11]);
   });
 });
 

@@ -8,6 +8,7 @@ import { ROOT, tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';
 import { startPostgres } from '../helpers/postgres.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { centralDaemon, ROBOT } from '../central/central-harness.ts';
 import { eventsPayload, publishQos1, robotClient, serveSettings } from './fixtures.ts';
 
 const cleanups = cleanupStack(afterAll);
@@ -160,5 +161,44 @@ describe('central serve: two processes share the fleet', () => {
     expect(fake.answered).toBeGreaterThan(0);
     expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
     expect(b.view.robots().find((r) => r.robot === 'r1')).toHaveProperty('resend');
+  });
+
+  it('with a real daemon: one process killed with events it took unacknowledged, not restarted; the daemon sends them again when asked; every journal record once', async () => {
+    const broker = await startBroker();
+    cleanups.push(() => broker.cleanup());
+    const pg = await startPostgres();
+    cleanups.push(() => pg.cleanup());
+    const dir = tempDir('central-serve-');
+    cleanups.push(() => dir.cleanup());
+    const settings = serveSettings({ broker, pg, dir: dir.path, extra: 'events:\n  resend_after_s: 1' });
+    const slow = { ...settings, lakehouse: { ...settings.lakehouse, commit_ms: 60_000, commit_rows: 1_000_000 } };
+    const a = await serveChild(slow, 'central-a');
+    cleanups.push(() => killed(a));
+    const b = await startCentralServe(settings, { log: silentLogger(), clientId: 'central-b' });
+    cleanups.push(() => b.stop());
+    await waitFor(() => b.intake.connected, 'central b to connect');
+    const { daemon } = await centralDaemon(broker.url);
+    const outbox = () => (daemon.status().components.central?.details as { outbox: { acked_seq: number } }).outbox;
+    const append = async (n: number) => {
+      for (let i = 0; i < n; i++) await daemon.journal.append('agent_event', { i, pad: 'x'.repeat(50) });
+    };
+    await append(1000);
+    await waitFor(() => outbox().acked_seq >= daemon.journal.lastSeq, 'the broker to take the first thousand');
+    await killed(a); // what A took is gone with its session
+    await append(1000);
+    await waitFor(
+      async () => {
+        const { rows } = await b.view.query(`SELECT count(*) FROM events WHERE robot = '${ROBOT}'`);
+        return Number(rows[0]![0]) >= daemon.journal.lastSeq;
+      },
+      'every journal record in the lake',
+      60_000,
+    );
+    const last = String(daemon.journal.lastSeq);
+    const { rows } = await b.view.query(
+      `SELECT count(*), count(DISTINCT seq), min(seq), max(seq) FROM events WHERE robot = '${ROBOT}'`,
+    );
+    expect(rows).toEqual([[last, last, '1', last]]);
+    expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
   });
 });
