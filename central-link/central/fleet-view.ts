@@ -39,4 +39,6 @@ export interface FleetView {
   /** The latest events, newest first. */
   recentEvents(limit: number): Promise<Record<string, unknown>[]>;
   uploads(): UploadCounts;
+  /** This process's ingest: events written, duplicates, commits, failed commits, resends asked and seqs asked. */
+  ingest?(): Record<string, number>;
 }

@@ -52,6 +52,7 @@ export async function fleetHttp(view: FleetView, http: { host: string; port: num
 
   app.get('/api/robots', { schema: { querystring: NO_QUERY } }, async () => ({ robots: view.robots() }));
   app.get('/api/uploads', { schema: { querystring: NO_QUERY } }, async () => view.uploads());
+  app.get('/api/ingest', { schema: { querystring: NO_QUERY } }, async () => view.ingest?.() ?? {});
   app.get<{ Querystring: { limit?: number } }>(
     '/api/events',
     {

@@ -187,6 +187,13 @@ export async function startCentralServe(
       return result.getRowObjectsJson();
     },
     uploads: () => ({ ...uploads.counts }),
+    ingest: () => ({
+      ...ingest.counts,
+      waiting: ingest.waiting,
+      messages: intake.counts.messages,
+      refused: intake.counts.refused,
+      ...(resend ? resend.counts : {}),
+    }),
   };
 
   let server: { close(): Promise<unknown> } | undefined;

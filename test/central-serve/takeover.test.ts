@@ -161,6 +161,10 @@ describe('central serve: two processes share the fleet', () => {
     expect(fake.answered).toBeGreaterThan(0);
     expect(b.resend!.counts.resends_asked).toBeGreaterThan(0);
     expect(b.view.robots().find((r) => r.robot === 'r1')).toHaveProperty('resend');
+    expect(b.view.ingest!()).toMatchObject({
+      resends_asked: b.resend!.counts.resends_asked,
+      failed_commits: b.ingest.counts.failed_commits,
+    });
   });
 
   it('with a real daemon: one process killed with events it took unacknowledged, not restarted; the daemon sends them again when asked; every journal record once', async () => {
