@@ -10,6 +10,7 @@ import mqtt, {
 import { redactUrl } from '../daemon/util/index.ts';
 import type { Logger } from '../daemon/log.ts';
 import { connackRefusal } from './link-settings.ts';
+import { noDelay } from './no-delay.ts';
 
 export type LinkState = 'connecting' | 'connected' | 'offline' | 'stopped';
 
@@ -143,7 +144,10 @@ export class MqttConnection {
       ...(o.key ? { key: o.key } : {}),
     };
     this.#client = mqtt.connect(o.url, clientOptions);
-    this.#client.on('connect', (connack) => this.#connected(connack));
+    this.#client.on('connect', (connack) => {
+      noDelay(this.#client);
+      this.#connected(connack);
+    });
     this.#client.on('close', () => this.#closed());
     this.#client.on('error', (error) => this.#failed(describeError(error)));
     this.#client.on('disconnect', (packet) => this.#disconnectedByBroker(packet));

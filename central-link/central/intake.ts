@@ -3,6 +3,7 @@ import type { Logger } from '../../daemon/log.ts';
 import { redactUrl } from '../../daemon/util/index.ts';
 import { readTlsFiles } from '../link-settings.ts';
 import type { CentralServeConfig } from './config.ts';
+import { noDelay } from '../no-delay.ts';
 
 /** A message's handler: resolves with the PUBACK reason code (0 taken; 0x80 and up refused) once it is safe. */
 export type Handler = (topic: string, payload: Buffer, packet: IPublishPacket) => Promise<number>;
@@ -79,6 +80,7 @@ export class FleetIntake {
       cb?.(); // mqtt.js reads the next packet; the PUBACK goes in #release
     };
     this.#client.on('connect', (connack) => {
+      noDelay(this.#client);
       this.#connected = true;
       this.#lastError = undefined;
       this.#log.info(
