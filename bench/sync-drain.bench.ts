@@ -11,10 +11,11 @@ import { startBroker } from '../test/helpers/mosquitto.ts';
 import type { BenchResult } from './bench.ts';
 
 // The events backlog drained after an outage: a journal of agent events written while the broker was away,
-// sent by the outbox through the central link's MqttConnection (batches of central.outbox.batch_records, max_inflight PUBACKs outstanding, the cursor
-// moved and saved as it goes) once the broker is back, until the cursor passes the last record; beside a bare
-// mqtt.js publisher sending the same payloads at QoS 1 over its own connection to the same broker, all at once
-// (mqtt.js queues them), until the last PUBACK. A subscriber counts what arrives for both.
+// sent by the outbox through the central link's MqttConnection (batches of central.outbox.batch_records,
+// max_inflight PUBACKs outstanding, the cursor moved and saved as it goes) once the broker is back, until the
+// cursor passes the last record; beside a bare mqtt.js publisher sending the same payloads at QoS 1 over its own
+// connection to the same broker, all at once (mqtt.js queues them), until the last PUBACK. A subscriber counts
+// what arrives for both.
 // BENCH_SMOKE=1 makes it small.
 const SMOKE = process.env.BENCH_SMOKE === '1';
 const RECORDS = Number(process.env.BENCH_DRAIN_RECORDS ?? (SMOKE ? 5_000 : 100_000));
