@@ -1,12 +1,11 @@
 // A LeRobot v3.0 dataset exported from a recorded sim drive, read with pyarrow the way LeRobot's own loader reads
 // it (test/peers/python/lerobot_v3_read.py), with no torch. LeRobot's own loader reads such an export in
 // test/interop/lerobot-loader.test.ts.
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { runPythonPeer } from '../peers/index.ts';
-import { recordDrive } from './sim-drive.ts';
+import { exportDrive } from './sim-drive.ts';
 
 const work = tempDir('interop-lerobot-');
 afterAll(() => work.cleanup());
@@ -31,40 +30,8 @@ describe('lerobot export, read as LeRobot reads a v3.0 dataset', () => {
     'has the episodes, frames, features, fps and tasks `lerobot inspect` reports, in the layout the loader reads',
     { timeout: 300_000 },
     async () => {
-      const drive = await recordDrive(work.path, 'drive', { compression: 'lz4' });
-      const bags = readdirSync(join(drive.dataDir, 'bags')).map((b) => join(drive.dataDir, 'bags', b));
-      const config = drive.configFile;
-      expect((await runMain(['bag', 'import', ...bags, '--config', config], { cwd: work.path })).code).toBe(0);
-      const span = await runMain(
-        ['query', 'SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "/odom"', '--json', '--config', config],
-        { cwd: work.path },
-      );
-      const [start, end] = (JSON.parse(span.stdout) as { rows: string[][] }).rows[0]!.map(BigInt);
-      const middle = (start! + end!) / 2n;
       const out = join(work.path, 'dataset');
-      const exported = await runMain(
-        [
-          'lerobot',
-          'export',
-          out,
-          '--config',
-          config,
-          '--fps',
-          '30',
-          '--robot-type',
-          'turtlebot3_burger',
-          '--feature',
-          'observation.state=/joint_states:position,velocity',
-          '--feature',
-          'action=/odom:twist.twist.linear.x,twist.twist.angular.z',
-          '--episode',
-          `${start},${middle},explore the maze`,
-          '--episode',
-          `${middle},${end},go home`,
-          '--json',
-        ],
-        { cwd: work.path },
-      );
+      const exported = await exportDrive(work.path, 'lz4', out, ['--json']);
       expect(exported.code, exported.stderr).toBe(0);
 
       const loader = await runPythonPeer<LoaderView>('lerobot_v3_read.py', [out]);

@@ -2,7 +2,6 @@
 // against ours: a v3.0 dataset exported from a recorded sim drive loads in LeRobot as we wrote it; a v3.0 dataset
 // LeRobot itself wrote reads in ours as LeRobot reads it; and the v2.1 fixture, which ours reads, LeRobot 0.4.x
 // refuses, asking for its v2.1 -> v3.0 conversion (ours reads v2.1 in test/system1/lerobot-inspect.test.ts).
-import { readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -10,7 +9,7 @@ import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';
 import type { LeRobotDatasetSummary } from '../../adapters/lerobot/dataset/dataset-types.ts';
 import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
 import { lerobotPython, runPeer } from '../peers/index.ts';
-import { recordDrive } from './sim-drive.ts';
+import { exportDrive } from './sim-drive.ts';
 
 const SCRIPT = fileURLToPath(new URL('../peers/python/lerobot_load.py', import.meta.url));
 const work = tempDir('interop-lerobot-loader-');
@@ -91,39 +90,8 @@ describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
     'agree on a v3.0 export of a recorded sim drive: episodes, frames, features, fps, tasks, first and last frame',
     { timeout: 300_000 },
     async () => {
-      const drive = await recordDrive(work.path, 'drive', { compression: 'none' });
-      const bags = readdirSync(join(drive.dataDir, 'bags')).map((b) => join(drive.dataDir, 'bags', b));
-      const config = drive.configFile;
-      expect((await runMain(['bag', 'import', ...bags, '--config', config], { cwd: work.path })).code).toBe(0);
-      const span = await runMain(
-        ['query', 'SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "/odom"', '--json', '--config', config],
-        { cwd: work.path },
-      );
-      const [start, end] = (JSON.parse(span.stdout) as { rows: string[][] }).rows[0]!.map(BigInt);
-      const middle = (start! + end!) / 2n;
       const out = join(work.path, 'export');
-      const exported = await runMain(
-        [
-          'lerobot',
-          'export',
-          out,
-          '--config',
-          config,
-          '--fps',
-          '30',
-          '--robot-type',
-          'turtlebot3_burger',
-          '--feature',
-          'observation.state=/joint_states:position,velocity',
-          '--feature',
-          'action=/odom:twist.twist.linear.x,twist.twist.angular.z',
-          '--episode',
-          `${start},${middle},explore the maze`,
-          '--episode',
-          `${middle},${end},go home`,
-        ],
-        { cwd: work.path },
-      );
+      const exported = await exportDrive(work.path, 'none', out);
       expect(exported.code, exported.stderr).toBe(0);
 
       const lerobot = loaded((await lerobotLoad([out]))[0]);

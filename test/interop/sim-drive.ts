@@ -1,10 +1,11 @@
-import { writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
+import { runMain, type CliResult } from '../helpers/cli.ts';
 
 /**
  * Drives the turtlebot-maze sim for 3 s of sim time in a daemon under `dir`/`name`, with the recorder on (splits of
@@ -53,4 +54,51 @@ export async function recordDrive(
     await daemon.stop();
   }
   return { dataDir, configFile, seen };
+}
+
+/**
+ * A recorded sim drive imported into its lakehouse and exported with `lerobot export` to `out` as a v3.0
+ * dataset of two episodes (the drive's first and second half: "explore the maze", "go home") at 30 fps, with
+ * `observation.state` from /joint_states and `action` from /odom's twist. Gives the export's run.
+ */
+export async function exportDrive(
+  dir: string,
+  compression: 'none' | 'lz4' | 'zstd',
+  out: string,
+  extra: string[] = [],
+): Promise<CliResult> {
+  const drive = await recordDrive(dir, 'drive', { compression });
+  const bags = readdirSync(join(drive.dataDir, 'bags')).map((b) => join(drive.dataDir, 'bags', b));
+  const config = drive.configFile;
+  const imported = await runMain(['bag', 'import', ...bags, '--config', config], { cwd: dir });
+  if (imported.code !== 0) throw new Error(`bag import failed: ${imported.stderr}`);
+  const span = await runMain(
+    ['query', 'SELECT min(log_time)::VARCHAR, max(log_time)::VARCHAR FROM "/odom"', '--json', '--config', config],
+    { cwd: dir },
+  );
+  const [start, end] = (JSON.parse(span.stdout) as { rows: string[][] }).rows[0]!.map(BigInt);
+  const middle = (start! + end!) / 2n;
+  return runMain(
+    [
+      'lerobot',
+      'export',
+      out,
+      '--config',
+      config,
+      '--fps',
+      '30',
+      '--robot-type',
+      'turtlebot3_burger',
+      '--feature',
+      'observation.state=/joint_states:position,velocity',
+      '--feature',
+      'action=/odom:twist.twist.linear.x,twist.twist.angular.z',
+      '--episode',
+      `${start},${middle},explore the maze`,
+      '--episode',
+      `${middle},${end},go home`,
+      ...extra,
+    ],
+    { cwd: dir },
+  );
 }
