@@ -22,7 +22,7 @@ const RECORDS = Number(process.env.BENCH_DRAIN_RECORDS ?? (SMOKE ? 5_000 : 100_0
 /** central.outbox's defaults. */
 const BATCH_RECORDS = 200;
 const BATCH_BYTES = 256 * 1024;
-const MAX_INFLIGHT = 4;
+const MAX_INFLIGHT = Number(process.env.BENCH_DRAIN_INFLIGHT ?? 4);
 
 function connect(url: string, clientId: string): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
@@ -32,18 +32,24 @@ function connect(url: string, clientId: string): Promise<MqttClient> {
   });
 }
 
-/** A subscriber that resolves once it has seen `records` records on `topic`. */
-async function counter(url: string, topic: string, records: number): Promise<{ done: Promise<void>; close(): void }> {
+/**
+ * A subscriber counting the messages on `topic` (without parsing them: it shares this process with the
+ * publishers, and 40 kB of JSON per message would slow whichever side it interleaves with); `seen(n)` resolves
+ * once n have arrived.
+ */
+async function counter(url: string, topic: string): Promise<{ seen(n: number): Promise<void>; close(): void }> {
   const client = await connect(url, `bench-count-${topic.replace(/\W/g, '')}`);
   await client.subscribeAsync(topic, { qos: 1 });
-  let seen = 0;
-  const done = new Promise<void>((resolve) =>
-    client.on('message', (_t, payload) => {
-      seen += (JSON.parse(payload.toString()) as { records: unknown[] }).records.length;
-      if (seen >= records) resolve();
-    }),
-  );
-  return { done, close: () => void client.end(true) };
+  let count = 0;
+  let waiting: { n: number; resolve: () => void } | undefined;
+  client.on('message', () => {
+    count++;
+    if (waiting && count >= waiting.n) waiting.resolve();
+  });
+  return {
+    seen: (n) => (count >= n ? Promise.resolve() : new Promise((resolve) => (waiting = { n, resolve }))),
+    close: () => void client.end(true),
+  };
 }
 
 export async function run(): Promise<BenchResult[]> {
@@ -81,7 +87,7 @@ export async function run(): Promise<BenchResult[]> {
       log: silent,
     });
     await up;
-    const oursCount = await counter(broker.url, 'bench/r1/events', RECORDS);
+    const oursCount = await counter(broker.url, 'bench/r1/events');
     const outbox = new Outbox({
       journal,
       publish: async (payload) => {
@@ -103,18 +109,18 @@ export async function run(): Promise<BenchResult[]> {
     outbox.online();
     while (outbox.ackedSeq < journal.lastSeq) await new Promise((resolve) => setTimeout(resolve, 1));
     const oursS = (performance.now() - t0) / 1000;
-    await oursCount.done;
+    await oursCount.seen(payloads.length);
     await outbox.stop();
     await link.close(1000);
     oursCount.close();
 
     // The baseline: the same payloads from a bare mqtt.js publisher, all queued at once, QoS 1.
     const bare = await connect(broker.url, 'bench-bare');
-    const bareCount = await counter(broker.url, 'bench/r2/events', RECORDS);
+    const bareCount = await counter(broker.url, 'bench/r2/events');
     const t1 = performance.now();
     await Promise.all(payloads.map((p) => bare.publishAsync('bench/r2/events', p, { qos: 1 })));
     const bareS = (performance.now() - t1) / 1000;
-    await bareCount.done;
+    await bareCount.seen(payloads.length);
     bare.end(true);
     bareCount.close();
     await journal.close();

@@ -280,7 +280,7 @@ export class Outbox {
    * first..end, the whole range is one gap.
    */
   #pack(first: number, end: number): Packed {
-    const records = this.#journal.read(first, this.#batchRecords).filter((r) => r.seq <= end);
+    const records = this.#texts(first).filter((r) => r.seq <= end);
     if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
     const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
@@ -292,8 +292,8 @@ export class Outbox {
     let expected = first;
     let last = first - 1;
     for (const record of records) {
-      let text = JSON.stringify(record);
-      if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(record, text);
+      let text = record.text;
+      if (Buffer.byteLength(text) > maxRecordBytes) text = this.#omitted(JSON.parse(text) as JournalRecord, text);
       const size = Buffer.byteLength(text) + 1;
       if (texts.length > 0 && bytes + size > maxBatchBytes) break;
       if (record.seq > expected) gaps.push({ from: expected, to: record.seq - 1 });
@@ -303,6 +303,16 @@ export class Outbox {
       expected = record.seq + 1;
     }
     return { first, last, texts, gaps };
+  }
+
+  /**
+   * Up to a batch of records from `first` as JSON text: as the journal holds them when it keeps text (no
+   * parse, no second stringify), else read and serialized here.
+   */
+  #texts(first: number): { seq: number; text: string }[] {
+    const journal = this.#journal;
+    if (journal.readTexts) return journal.readTexts(first, this.#batchRecords, this.#batchBytes);
+    return journal.read(first, this.#batchRecords).map((record) => ({ seq: record.seq, text: JSON.stringify(record) }));
   }
 
   #payload(packed: Packed, lost: LostRange[]): string {

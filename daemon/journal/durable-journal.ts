@@ -340,6 +340,64 @@ export class DurableJournal implements Journal {
     return out;
   }
 
+  /**
+   * As read(), each record as the JSON text the journal holds for it (the text JSON.stringify(record) gives),
+   * for a reader that passes records on as they are (the central link's outbox): no parse and no second
+   * stringify, and one read of the disk per run of consecutive records in a segment. Stops before passing
+   * `maxBytes` of text, after at least one record.
+   */
+  readTexts(fromSeq: number, limit: number, maxBytes = Number.MAX_SAFE_INTEGER): { seq: number; text: string }[] {
+    const out: { seq: number; text: string }[] = [];
+    let bytes = 0;
+    let seq = Math.max(fromSeq, this.firstSeq);
+    while (out.length < limit && seq <= this.#lastSeq && bytes < maxBytes) {
+      const segment = this.#segmentOf(seq);
+      if (!segment) break;
+      const at = locate(segment.runs, segment.offsets.length, seq);
+      if ('next' in at) {
+        const next = at.next ?? this.#segments[this.#segments.indexOf(segment) + 1]?.firstSeq;
+        if (next === undefined || next <= seq) break;
+        seq = next;
+        continue;
+      }
+      const first = at.index;
+      const start = segment.offsets[first]!;
+      const endOf = (index: number) =>
+        index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
+      // The run of records from here that this segment holds in a row, within limit and maxBytes (text only:
+      // frame headers are not part of it); the first record of all is taken whatever its size.
+      let count = 0;
+      let end = start;
+      while (out.length + count < limit && seq + count <= this.#lastSeq) {
+        if (count > 0) {
+          const nextAt = locate(segment.runs, segment.offsets.length, seq + count);
+          if ('next' in nextAt || nextAt.index !== first + count) break;
+        }
+        const nextEnd = endOf(first + count);
+        const text = bytes + nextEnd - start - FRAME_HEADER * (count + 1);
+        if (text > maxBytes && out.length + count > 0) break;
+        end = nextEnd;
+        count++;
+      }
+      if (count === 0) break;
+      const buf = Buffer.allocUnsafe(end - start);
+      readSync(this.#readFd(segment), buf, 0, buf.length, start);
+      let offset = 0;
+      for (let i = 0; i < count; i++) {
+        const frame = decodeFrame(buf, offset);
+        if (!frame.ok)
+          throw new Error(
+            `${segment.path}: record at byte ${start + offset} is ${frame.reason} (was it changed on disk?)`,
+          );
+        out.push({ seq: seq + i, text: frame.payload.toString('utf8') });
+        bytes += frame.payload.length;
+        offset = frame.next;
+      }
+      seq += count;
+    }
+    return out;
+  }
+
   /** Bytes on disk over every segment. */
   get sizeBytes(): number {
     return this.#segments.reduce((n, seg) => n + seg.size, 0);
@@ -512,12 +570,17 @@ export class DurableJournal implements Journal {
     return this.#segments[hi];
   }
 
-  #readAt(segment: Segment, index: number): JournalRecord {
+  #readFd(segment: Segment): number {
     let fd = this.#readFds.get(segment.path);
     if (fd === undefined) {
       fd = openSync(segment.path, 'r');
       this.#readFds.set(segment.path, fd);
     }
+    return fd;
+  }
+
+  #readAt(segment: Segment, index: number): JournalRecord {
+    const fd = this.#readFd(segment);
     const start = segment.offsets[index]!;
     const end = index + 1 < segment.offsets.length ? segment.offsets[index + 1]! : segment.size;
     const buf = Buffer.allocUnsafe(end - start);
