@@ -93,6 +93,9 @@ describe('control loop log volume', () => {
     const model = writeLinearModel(tmp.path, 'identity', [1, 0, 0, 1], [0, 0]);
     const { control, commands, publishing, byMsg } = loggedLoop(model, { rate_hz: 200, max_observation_age_ms: 100 });
     await control.start();
+    // The loop's first ticks see no observation yet (on a loaded machine the loop can start late: published
+    // before it, the first spell would be fresh and the line below never come).
+    await waitFor(() => byMsg('no observation yet: sending the safe action').length > 0, 'no observation yet');
     const K = 8;
     for (let i = 0; i < K; i++) {
       // Published until the loop acts on it (fresh), then silent until it sends the safe action (stale).
