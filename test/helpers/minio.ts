@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { CreateBucketCommand, S3Client } from '@aws-sdk/client-s3';
 import { minioBinary } from '../peers/index.ts';
 import { closedPort } from './closed-port.ts';
+import { stopChild } from './stop-child.ts';
 import { tempDir } from './cli.ts';
 import { waitFor } from './wait.ts';
 
@@ -80,11 +81,7 @@ export async function startMinio(): Promise<Minio> {
   const stop = async (signal: NodeJS.Signals = 'SIGTERM') => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill(signal);
-    });
+    await stopChild(c, signal);
   };
   return {
     endpoint,

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { postgresBinDir } from '../peers/index.ts';
 import { closedPort } from './closed-port.ts';
+import { stopChild } from './stop-child.ts';
 import { tempDir } from './cli.ts';
 import { waitFor } from './wait.ts';
 
@@ -79,11 +80,7 @@ export async function startPostgres(): Promise<Postgres> {
   const stop = async (signal: NodeJS.Signals = 'SIGINT') => {
     const c = child;
     child = undefined;
-    if (!c || c.exitCode !== null || c.signalCode !== null) return;
-    await new Promise<void>((resolve) => {
-      c.once('exit', () => resolve());
-      c.kill(signal);
-    });
+    await stopChild(c, signal);
   };
   return {
     port,
