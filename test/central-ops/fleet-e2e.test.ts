@@ -6,13 +6,10 @@ import type { RecorderService } from '../../daemon/contract/index.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
 import { pino } from 'pino';
 import { centralConfig } from '../central/central-harness.ts';
-import { serveSettings } from '../central-serve/fixtures.ts';
+import { startCentralPeers } from '../central-serve/fixtures.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { runCli, tempDir } from '../helpers/cli.ts';
+import { runCli } from '../helpers/cli.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
-import { startMinio } from '../helpers/minio.ts';
-import { startBroker } from '../helpers/mosquitto.ts';
-import { startPostgres } from '../helpers/postgres.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { objectSha256 } from '../sync/sync-harness.ts';
 
@@ -21,17 +18,7 @@ const ROBOTS = ['tb1', 'tb2', 'tb3'];
 
 describe('a lab’s fleet end to end: three robots, two central serve processes', () => {
   it('drives, records and syncs; the fleet query equals each robot’s own; events once; bags listed with keys and sha256', async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.cleanup());
-    const [pg, minio] = await Promise.all([startPostgres(), startMinio()]);
-    cleanups.push(
-      () => pg.cleanup(),
-      () => minio.cleanup(),
-    );
-    await minio.createBucket('fleet');
-    const dir = tempDir('fleet-e2e-');
-    cleanups.push(dir.cleanup);
-    const settings = serveSettings({ broker, pg, minio, dir: dir.path });
+    const { broker, minio, dir, settings } = await startCentralPeers(cleanups, 'fleet-e2e-');
     const serves: CentralServe[] = [];
     // What central refuses, and why: said when the fleet does not settle.
     const warnings: string[] = [];

@@ -1,29 +1,16 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { startCentralServe } from '../../central-link/central/serve.ts';
 import { silentLogger } from '../../daemon/log.ts';
-import { eventsPayload, publishQos1, robotClient, serveSettings } from '../central-serve/fixtures.ts';
+import { eventsPayload, publishQos1, robotClient, startCentralPeers } from '../central-serve/fixtures.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
-import { runCli, tempDir } from '../helpers/cli.ts';
-import { startMinio } from '../helpers/minio.ts';
-import { startBroker } from '../helpers/mosquitto.ts';
-import { startPostgres } from '../helpers/postgres.ts';
+import { runCli } from '../helpers/cli.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 const cleanups = cleanupStack(afterAll);
 
 describe('the operator commands against a real central serve (mosquitto, DuckLake on PostgreSQL, MinIO)', () => {
   it('lists the robots as their status and heartbeats say, and queries the events they sent, read-only', async () => {
-    const broker = await startBroker();
-    cleanups.push(() => broker.cleanup());
-    const [pg, minio] = await Promise.all([startPostgres(), startMinio()]);
-    cleanups.push(
-      () => pg.cleanup(),
-      () => minio.cleanup(),
-    );
-    await minio.createBucket('fleet');
-    const dir = tempDir('central-ops-serve-');
-    cleanups.push(dir.cleanup);
-    const settings = serveSettings({ broker, pg, minio, dir: dir.path });
+    const { broker, settings } = await startCentralPeers(cleanups, 'central-ops-serve-');
     const serve = await startCentralServe(
       { ...settings, http: { enabled: true, host: '127.0.0.1', port: 0 } },
       { log: silentLogger() },

@@ -2,9 +2,11 @@ import mqtt, { type MqttClient } from 'mqtt';
 import { checkCentralServeText, type CentralServeConfig } from '../../central-link/central/config.ts';
 import { EVENTS_SCHEMA } from '../../central-link/outbox.ts';
 import { duckdbExtension } from '../peers/index.ts';
-import type { Broker } from '../helpers/mosquitto.ts';
-import type { Minio } from '../helpers/minio.ts';
-import type { Postgres } from '../helpers/postgres.ts';
+import type { Cleanup } from '../helpers/cleanups.ts';
+import { tempDir } from '../helpers/cli.ts';
+import { startBroker, type Broker } from '../helpers/mosquitto.ts';
+import { startMinio, type Minio } from '../helpers/minio.ts';
+import { startPostgres, type Postgres } from '../helpers/postgres.ts';
 import { dirname } from 'node:path';
 
 /** central.yaml for the peers the test started: PostgreSQL (else a DuckDB file in `dir`), MinIO or a local dir. */
@@ -84,4 +86,22 @@ export function publishQos1(client: MqttClient, topic: string, payload: string, 
       resolve((packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0);
     });
   });
+}
+
+/**
+ * A whole central's peers, each cleaned up by `cleanups`: mosquitto, PostgreSQL for DuckLake's catalog, MinIO
+ * with the bucket `fleet`, a temp dir, and `central serve` settings over them.
+ */
+export async function startCentralPeers(cleanups: Cleanup[], prefix: string) {
+  const broker = await startBroker();
+  cleanups.push(() => broker.cleanup());
+  const [pg, minio] = await Promise.all([startPostgres(), startMinio()]);
+  cleanups.push(
+    () => pg.cleanup(),
+    () => minio.cleanup(),
+  );
+  await minio.createBucket('fleet');
+  const dir = tempDir(prefix);
+  cleanups.push(dir.cleanup);
+  return { broker, pg, minio, dir, settings: serveSettings({ broker, pg, minio, dir: dir.path }) };
 }
