@@ -7,7 +7,7 @@ import {
   type MetricFamily,
   type MetricsProvider,
 } from '../daemon/contract/index.ts';
-import { nowNs } from '../daemon/contract/index.ts';
+import { counter, gauge, nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../daemon/util/index.ts';
 import { centralClientId, readTlsFiles } from './link-settings.ts';
@@ -316,18 +316,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const running = this.#running;
     if (!running) return [];
     const { connection, outbox, intake } = running;
-    const gauge = (name: string, help: string, value: number): MetricFamily => ({
-      name,
-      help,
-      type: 'gauge',
-      samples: [{ value }],
-    });
-    const counter = (name: string, help: string, value: number): MetricFamily => ({
-      name,
-      help,
-      type: 'counter',
-      samples: [{ value }],
-    });
     return [
       gauge(
         'auraison_central_connected',

@@ -1,21 +1,9 @@
-import type { MetricFamily } from '../../daemon/contract/index.ts';
+import { counter, gauge, type MetricFamily } from '../../daemon/contract/index.ts';
 import type { BudgetStats } from './budget.ts';
 import type { SyncStatus } from './sync-manager.ts';
 
 /** Bulk sync's metrics (`auraison_sync_*`), and the link budget's, which events use without bulk sync too. */
 export function syncMetrics(status: SyncStatus | undefined, budget: BudgetStats): MetricFamily[] {
-  const gauge = (name: string, help: string, value: number): MetricFamily => ({
-    name,
-    help,
-    type: 'gauge',
-    samples: [{ value }],
-  });
-  const counter = (name: string, help: string, value: number): MetricFamily => ({
-    name,
-    help,
-    type: 'counter',
-    samples: [{ value }],
-  });
   const families: MetricFamily[] = [
     gauge('auraison_sync_budget_bytes_per_s', 'The upload budget in force now (0: unlimited).', budget.bytes_per_s),
     {

@@ -21,6 +21,8 @@ export {
   type JournalRecord,
   type JournalSyncHolder,
   type LakehouseService,
+  counter,
+  gauge,
   type MetricFamily,
   type MetricsProvider,
   type PauseState,

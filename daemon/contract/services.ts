@@ -298,6 +298,16 @@ export interface MetricFamily {
   }[];
 }
 
+/** A metric family of one unlabelled gauge sample. */
+export function gauge(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'gauge', samples: [{ value }] };
+}
+
+/** A metric family of one unlabelled counter sample. */
+export function counter(name: string, help: string, value: number): MetricFamily {
+  return { name, help, type: 'counter', samples: [{ value }] };
+}
+
 /** Implemented by components that have metrics of their own. */
 export interface MetricsProvider {
   metrics(): MetricFamily[];

@@ -8,7 +8,15 @@ import { compileTopicSelection } from '../bus/index.ts';
 import { typeDescriptionHash } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import type { RecorderConfig, SnapshotConfig } from '../config/index.ts';
-import type { MetricFamily, MetricsProvider, SnapshotBag, SnapshotService, TakenSnapshot } from '../contract/index.ts';
+import {
+  counter,
+  gauge,
+  type MetricFamily,
+  type MetricsProvider,
+  type SnapshotBag,
+  type SnapshotService,
+  type TakenSnapshot,
+} from '../contract/index.ts';
 import type { Component, ComponentHealth } from '../lifecycle/index.ts';
 import { diskSpaceText } from '../util/index.ts';
 import { loadCompressor, type Compressor } from './chunk-compression.ts';
@@ -269,18 +277,6 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
 
   metrics(): MetricFamily[] {
     const s = this.#buffer.stats();
-    const gauge = (name: string, help: string, value: number): MetricFamily => ({
-      name,
-      help,
-      type: 'gauge',
-      samples: [{ value }],
-    });
-    const counter = (name: string, help: string, value: number): MetricFamily => ({
-      name,
-      help,
-      type: 'counter',
-      samples: [{ value }],
-    });
     return [
       gauge('auraison_snapshot_buffered_messages', 'Messages held by the snapshot buffer.', s.messages),
       gauge(
