@@ -259,7 +259,8 @@ export class Outbox {
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */
   #build(): { batch: Batch; payload: string } | undefined {
-    if (this.#journal.read(this.#next, 1).every((r) => r.seq > this.#durable)) return undefined;
+    const head = this.#texts(this.#next, 1)[0];
+    if (!head || head.seq > this.#durable) return undefined;
     const packed = this.#pack(this.#next, this.#durable);
     for (const gap of packed.gaps) this.#lost(gap.from, gap.to);
     const lost = this.#pendingLost.splice(0);
@@ -280,7 +281,7 @@ export class Outbox {
    * first..end, the whole range is one gap.
    */
   #pack(first: number, end: number): Packed {
-    const records = this.#texts(first).filter((r) => r.seq <= end);
+    const records = this.#texts(first, this.#batchRecords).filter((r) => r.seq <= end);
     if (records.length === 0) return { first, last: end, texts: [], gaps: [{ from: first, to: end }] };
     const maxRecordBytes = Math.max(1024, (this.#maxPacketBytes() ?? Number.MAX_SAFE_INTEGER) - ENVELOPE_BYTES);
     // A batch over the broker's maximum packet size is answered with DISCONNECT, and the client sends it
@@ -306,13 +307,13 @@ export class Outbox {
   }
 
   /**
-   * Up to a batch of records from `first` as JSON text: as the journal holds them when it keeps text (no
-   * parse, no second stringify), else read and serialized here.
+   * Up to `limit` records from `first` (within batch_bytes) as JSON text: as the journal holds them when it
+   * keeps text (no parse, no second stringify), else read and serialized here.
    */
-  #texts(first: number): { seq: number; text: string }[] {
+  #texts(first: number, limit: number): { seq: number; text: string }[] {
     const journal = this.#journal;
-    if (journal.readTexts) return journal.readTexts(first, this.#batchRecords, this.#batchBytes);
-    return journal.read(first, this.#batchRecords).map((record) => ({ seq: record.seq, text: JSON.stringify(record) }));
+    if (journal.readTexts) return journal.readTexts(first, limit, this.#batchBytes);
+    return journal.read(first, limit).map((record) => ({ seq: record.seq, text: JSON.stringify(record) }));
   }
 
   #payload(packed: Packed, lost: LostRange[]): string {
