@@ -39,18 +39,33 @@ async function recordOne(io: SegmentIO) {
 describe('Recorder.stop() with a disk check under way', () => {
   it('a resume from a full disk that is repairing the abandoned bag when stop() runs opens no bag after it', async () => {
     let space = 1e12;
-    // Once the disk is full nothing writes but the repair of the abandoned bag: holding creates and
-    // metadata writes holds that repair, and with it the resume that would open a new bag.
+    let refused = 0;
+    // While the disk is "full" every write fails with ENOSPC, so the bag cannot be closed and is abandoned
+    // (its marker kept); once there is room again, holding creates and metadata writes holds the repair of
+    // that bag, and with it the resume that would open a new bag.
     const disk = new Gate();
+    const full = async <T>(write: () => Promise<T>): Promise<T> => {
+      await disk.pass();
+      if (space === 0) {
+        refused++;
+        throw Object.assign(new Error('ENOSPC: no space left on device'), { code: 'ENOSPC' });
+      }
+      return write();
+    };
     const io: SegmentIO = {
       ...fsSegmentIO,
-      create: async (path) => (await disk.pass(), fsSegmentIO.create(path)),
-      writeAtomic: async (path, text) => (await disk.pass(), fsSegmentIO.writeAtomic(path, text)),
+      create: (path) => full(() => fsSegmentIO.create(path)),
+      writeAtomic: (path, text) => full(() => fsSegmentIO.writeAtomic(path, text)),
       freeSpace: async () => ({ bytes: space, inodes: Infinity }),
     };
     const { recorder, closed } = await recordOne(io);
     space = 0;
-    await waitFor(() => recorder.state === 'disk_full', 'disk_full');
+    // The close of the bag failed on its metadata: the bag is abandoned (retention is told to leave it for
+    // its repair), and the check that abandoned it runs to its end before the next check (the resume) starts.
+    await waitFor(
+      () => recorder.state === 'disk_full' && refused > 0 && recorder.active().bags.length === 1,
+      'disk_full, and the bag abandoned',
+    );
     const [bag] = recorder.bags;
     expect(existsSync(join(bag!, RECORDING_MARKER))).toBe(true);
 
