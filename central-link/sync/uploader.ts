@@ -35,7 +35,7 @@ export interface UploadOptions {
   /** Every chunk takes `bulk` tokens from it before it is read from disk. */
   budget: Budget;
   signal?: AbortSignal;
-  /** Called with each part the storage acknowledged; awaited before the next part (persist it there). */
+  /** Called with each part the storage acknowledged, one call at a time (persist it there): resumes skip it. */
   onPart?: (p: UploadedPart) => void | Promise<void>;
   /** Bytes handed to the connection (a retried part counts again). */
   onProgress?: (bytes: number) => void;
@@ -73,10 +73,10 @@ type Attempt =
 class FileGone extends Error {}
 
 /**
- * Uploads a file to the URLs of a grant: the parts the storage and the edge do not already have, in order,
- * streamed from disk in chunks (memory stays flat whatever the size), each chunk budgeted first. Each part
- * carries a checksum the storage checks: the grant's signed `x-amz-checksum-sha256` (whole-file, single PUT),
- * or a Content-MD5 computed in a pass over the part before it is sent. A refused or expired URL ends the
+ * Uploads a file to the URLs of a grant: the parts the storage and the edge do not already have, in order and
+ * two at a time, streamed from disk in chunks (memory stays flat whatever the size), each chunk budgeted first.
+ * Each part carries a checksum the storage checks: the grant's signed `x-amz-checksum-sha256` (whole-file,
+ * single PUT), or a Content-MD5 computed in a pass over the part before it is sent. A refused or expired URL ends the
  * upload with the parts so far (the caller asks a new grant); the file is never restarted.
  */
 export async function uploadFile(job: UploadJob, o: UploadOptions): Promise<UploadOutcome> {
@@ -99,32 +99,87 @@ export async function uploadFile(job: UploadJob, o: UploadOptions): Promise<Uplo
       .sort((a, b) => a.part_number - b.part_number)
       .map((p) => ({ ...partRange(p.part_number, grant.part_size, job.size), part_number: p.part_number, put: p.put }));
   }
-  for (const [i, part] of plan.entries()) {
-    if (o.signal?.aborted) return { kind: 'aborted', parts: partsSoFar() };
-    // The next part's Content-MD5 pass runs while this part is sent.
-    const next = plan[i + 1];
-    if (next && needsMd5(next.put)) {
-      next.md5 = md5OfRange(job.path, next.start, next.end, o.signal);
-      next.md5.catch(() => {}); // a failure shows when the part is sent
-    }
-    const changed = await fileChanged(job);
-    if (changed) return { kind: 'gone', error: changed };
-    const r = await sendWithRetries(job, part, o);
-    if (r.kind === 'gone') return { kind: 'gone', error: r.error };
-    if (r.kind === 'failed') return { kind: 'failed', error: r.error, parts: partsSoFar() };
-    if (r.kind === 'aborted') return { kind: 'aborted', parts: partsSoFar() };
-    if (r.kind === 'expired' || r.kind === 'forbidden') return { kind: r.kind, parts: partsSoFar(), error: r.error };
-    if (r.kind !== 'ok') return { kind: 'failed', error: r.error, parts: partsSoFar() };
-    const p = { part_number: part.part_number, etag: r.etag, size: part.end - part.start };
+  const sent = await sendParts(job, plan, o, async (p) => {
     parts.set(p.part_number, p);
     await o.onPart?.(p);
-  }
+  });
+  if (sent) return sent.kind === 'gone' ? sent : { ...sent, parts: partsSoFar() };
   const missing = Array.from({ length: total }, (_, i) => i + 1).filter((n) => !parts.has(n));
   if (missing.length > 0) {
     const list = missing.slice(0, 10).join(', ') + (missing.length > 10 ? ', ...' : '');
     return { kind: 'expired', parts: partsSoFar(), error: `the grant has no URL for parts ${list}` };
   }
   return { kind: 'done', parts: partsSoFar() };
+}
+
+/**
+ * Parts sent at once. The storage answers a part only after it has taken (hashed, written) its last byte, and
+ * the next part would wait for that answer: a second part on its own connection fills the gap. Both take their
+ * chunks from the same budget, so the rate is the budget's either way.
+ */
+const PARTS_IN_FLIGHT = 2;
+
+type PartsEnd =
+  { kind: 'gone'; error: string } | { kind: 'expired' | 'forbidden' | 'failed'; error: string } | { kind: 'aborted' };
+
+/**
+ * Sends the planned parts, PARTS_IN_FLIGHT at a time in part order, handing each acknowledged one to `acked`
+ * (one at a time, in the order they were acknowledged). The first part that ends the upload (file gone, URL
+ * expired or refused, retries spent, aborted) starts no more parts; the one beside it is let finish (its
+ * bytes are on the way: acknowledged, the next grant need not send them again), and the first end is
+ * returned once it has. Undefined when every planned part was acknowledged.
+ */
+async function sendParts(
+  job: UploadJob,
+  plan: PlannedPart[],
+  o: UploadOptions,
+  acked: (p: UploadedPart) => Promise<void>,
+): Promise<PartsEnd | undefined> {
+  // Stops a Content-MD5 pass ahead for a part that will not be sent (the upload ended before it).
+  const ahead = new AbortController();
+  let end: PartsEnd | undefined;
+  const finish = (e: PartsEnd) => void (end ??= e);
+  let handing = Promise.resolve();
+  const inFlight = new Set<Promise<void>>();
+  const send = async (part: PlannedPart) => {
+    const r = await sendWithRetries(job, part, o);
+    if (r.kind === 'ok') {
+      const p = { part_number: part.part_number, etag: r.etag, size: part.end - part.start };
+      handing = handing.then(() => acked(p));
+      return handing;
+    }
+    if (r.kind === 'aborted') finish({ kind: 'aborted' });
+    else finish({ kind: r.kind === 'retry' ? 'failed' : r.kind, error: r.error });
+  };
+  for (const [i, part] of plan.entries()) {
+    while (inFlight.size >= PARTS_IN_FLIGHT) await Promise.race(inFlight);
+    if (end) break;
+    if (o.signal?.aborted) {
+      finish({ kind: 'aborted' });
+      break;
+    }
+    // The Content-MD5 pass of the part after this one runs while this one is sent.
+    const next = plan[i + 1];
+    if (next && needsMd5(next.put)) {
+      next.md5 = md5OfRange(job.path, next.start, next.end, AbortSignal.any([ahead.signal, ...signalOf(o)]));
+      next.md5.catch(() => {}); // a failure shows when the part is sent
+    }
+    const changed = await fileChanged(job);
+    if (changed) {
+      finish({ kind: 'gone', error: changed });
+      break;
+    }
+    const task = send(part).catch((e: unknown) => finish({ kind: 'failed', error: (e as Error).message }));
+    inFlight.add(task);
+    void task.finally(() => inFlight.delete(task));
+  }
+  await Promise.all(inFlight);
+  ahead.abort(new Error('the upload ended'));
+  return end;
+}
+
+function signalOf(o: UploadOptions): AbortSignal[] {
+  return o.signal ? [o.signal] : [];
 }
 
 /** Why the file can't be uploaded any more (gone, or another size than offered), or undefined. */

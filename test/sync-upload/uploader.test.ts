@@ -141,7 +141,8 @@ describe('uploads to granted URLs on real MinIO', () => {
     const persisted: UploadedPart[] = [];
     const out = await uploadFile(job, options({ onPart: (p) => void persisted.push(p) }));
     expect(out.kind).toBe('done');
-    expect(persisted.map((p) => p.part_number)).toEqual([1, 2, 3, 4]);
+    // Two parts go at once: each is persisted as the storage acknowledges it, not always in part order.
+    expect(persisted.map((p) => p.part_number).sort()).toEqual([1, 2, 3, 4]);
     expect(proxy.requests.filter((r) => r.presigned).every((r) => r.status === 200)).toBe(true);
     await completeAndCheck(g, job, persisted);
   });
@@ -169,12 +170,12 @@ describe('uploads to granted URLs on real MinIO', () => {
       ...options(),
       onPart: async (p) => {
         persisted.push(p);
-        // The grant outlives its URLs while the edge works on part 1.
+        // The grant outlives its URLs while the edge works on part 1 (part 2, sent beside it, waits its turn).
         if (first) await new Promise((r) => setTimeout(r, 2100));
         first = false;
       },
     });
-    expect(out).toMatchObject({ kind: 'expired', parts: [{ part_number: 1 }] });
+    expect(out).toMatchObject({ kind: 'expired', parts: [{ part_number: 1 }, { part_number: 2 }] });
     proxy.bodyBytes = 0;
     const again = await jobFor(
       grants(),
@@ -182,10 +183,10 @@ describe('uploads to granted URLs on real MinIO', () => {
       { ...offer, upload_id: (job.grant as MultipartGrant).upload_id },
       persisted,
     );
-    expect((again.grant as MultipartGrant).uploaded.map((p) => p.part_number)).toEqual([1]);
+    expect((again.grant as MultipartGrant).uploaded.map((p) => p.part_number)).toEqual([1, 2]);
     const done = await uploadFile(again, options());
     expect(done.kind).toBe('done');
-    expect(proxy.bodyBytes).toBe(offer.size - 5 * MiB);
+    expect(proxy.bodyBytes).toBe(offer.size - 10 * MiB);
     await completeAndCheck(g, again, done.kind === 'done' ? done.parts : []);
   });
 
@@ -193,13 +194,14 @@ describe('uploads to granted URLs on real MinIO', () => {
     const g = grants();
     const { path, offer } = makeFile(12 * MiB);
     const job = await jobFor(g, path, offer);
-    let presigned = 0;
+    const part2 = (url: string) => /[?&]partNumber=2(&|$)/.test(url);
     // Answered before the body is read, as a storage does when the signature is wrong.
-    proxy.fault = (r) => (r.presigned && ++presigned === 2 ? { kind: 'status', status: 403, early: true } : undefined);
+    proxy.fault = (r) => (r.presigned && part2(r.url) ? { kind: 'status', status: 403, early: true } : undefined);
     const out = await uploadFile(job, options());
+    // Part 1, sent beside the refused part 2, was let finish: the next grant does not send it again.
     expect(out).toMatchObject({ kind: 'forbidden', parts: [{ part_number: 1 }] });
     // The PUT asked `Expect: 100-continue`: the refusal cost no byte of the part.
-    expect(proxy.requests.filter((r) => r.presigned)[1]).toMatchObject({ status: 403, bodyBytes: 0 });
+    expect(proxy.requests.filter((r) => part2(r.url))).toMatchObject([{ status: 403, bodyBytes: 0 }]);
     proxy.fault = undefined;
     proxy.bodyBytes = 0;
     const again = await jobFor(g, path, { ...offer, upload_id: (job.grant as MultipartGrant).upload_id });
@@ -237,7 +239,7 @@ describe('uploads to granted URLs on real MinIO', () => {
     };
     const out = await uploadFile(job, options({ stallTimeoutMs: 300 }));
     expect(out.kind).toBe('done');
-    expect(n).toBe(5); // part 1 twice, part 2 twice (stalled once), part 3
+    expect(n).toBe(5); // three parts, one of them sent again after the drop and one after the stall
     await completeAndCheck(g, job, out.kind === 'done' ? out.parts : []);
   });
 
@@ -253,12 +255,17 @@ describe('uploads to granted URLs on real MinIO', () => {
         await proxy.stop();
       },
     });
-    expect(out).toMatchObject({ kind: 'failed', parts: [{ part_number: 1 }] });
-    await proxy.start();
+    await proxy.start(); // first: a failed expectation here must not leave the next tests without a storage
+    // Parts 1 and 2 go together: the storage went down as the first of them was acknowledged, and may have cut
+    // the other one or not.
+    expect(out.kind).toBe('failed');
+    const byNumber = (a: UploadedPart, b: UploadedPart) => a.part_number - b.part_number;
+    expect(out.kind === 'failed' && out.parts).toEqual([...persisted].sort(byNumber));
+    expect(persisted.length).toBeGreaterThan(0);
     proxy.bodyBytes = 0;
     const done = await uploadFile({ ...job, acked: persisted }, options());
     expect(done.kind).toBe('done');
-    expect(proxy.bodyBytes).toBe(offer.size - 5 * MiB);
+    expect(proxy.bodyBytes).toBe(offer.size - persisted.reduce((a, p) => a + p.size, 0));
     await completeAndCheck(g, job, done.kind === 'done' ? done.parts : []);
   });
 
@@ -267,21 +274,17 @@ describe('uploads to granted URLs on real MinIO', () => {
     const { path, offer } = makeFile(31 * MiB);
     const job = await jobFor(g, path, offer);
     const kill = new AbortController();
-    let sent = 0;
-    // Killed partway through part 4, and before part 3's acknowledgement was persisted.
+    // Killed as part 3 is acknowledged, before the edge persisted it, with part 4 on its way beside it.
     const out = await uploadFile(job, {
       ...options(),
       signal: kill.signal,
-      onProgress: (b) => {
-        sent += b;
-        if (sent >= 3 * 5 * MiB + 2 * MiB) kill.abort();
-      },
+      onPart: (p) => void (p.part_number === 3 && kill.abort()),
     });
     expect(out.kind).toBe('aborted');
     const killedAt = proxy.requests.length;
     const again = await jobFor(grants(), path, { ...offer, upload_id: (job.grant as MultipartGrant).upload_id });
     const held = (again.grant as MultipartGrant).uploaded;
-    expect(held.map((p) => p.part_number)).toEqual([1, 2, 3]);
+    expect(held.map((p) => p.part_number)).toEqual(expect.arrayContaining([1, 2, 3]));
     const done = await uploadFile(again, options());
     expect(done.kind).toBe('done');
     const missing = offer.size - held.reduce((a, p) => a + p.size, 0);
@@ -317,7 +320,7 @@ describe('uploads to granted URLs on real MinIO', () => {
     const g = grants();
     const { path, offer } = makeFile(12 * MiB);
     const job = await jobFor(g, path, offer);
-    const out = await uploadFile(job, { ...options(), onPart: () => rmSync(path) });
+    const out = await uploadFile(job, { ...options(), onPart: () => rmSync(path, { force: true }) });
     expect(out).toMatchObject({ kind: 'gone', error: expect.stringContaining('ENOENT') });
   });
 
