@@ -299,12 +299,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     return this.#running?.sync?.status();
   }
 
-  /** Pauses or resumes bulk uploads from here (the CLI, the API); false without bulk sync. */
-  pauseSync(paused: boolean, reason = 'paused from the robot'): boolean {
+  /** Pauses or resumes bulk uploads from here (the CLI, the API), once the pause file says so; false without sync. */
+  async pauseSync(paused: boolean, reason = 'paused from the robot'): Promise<boolean> {
     const sync = this.#running?.sync;
     if (!sync) return false;
-    if (paused) sync.pause('local', reason);
-    else sync.resume('local');
+    await (paused ? sync.pause('local', reason) : sync.resume('local'));
     return true;
   }
 

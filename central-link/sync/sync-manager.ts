@@ -2,27 +2,17 @@ import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import type { CentralSettings } from '../../daemon/config/index.ts';
-import {
-  findSyncFile,
-  listSyncFiles,
-  sha256File,
-  type SyncFile,
-  type SyncSummary,
-} from '../../daemon/lakehouse/index.ts';
+import { findSyncFile, sha256File, type SyncFile, type SyncSummary } from '../../daemon/lakehouse/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
-import {
-  grantsValidator,
-  type Complete,
-  type GrantsMessage,
-  type Lost,
-  type MultipartGrant,
-  type Offer,
-  type SingleGrant,
-} from '../sync-protocol.ts';
+import { grantsValidator, type GrantsMessage, type MultipartGrant, type SingleGrant } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
-import { completeMessage, lostMessage, offerMessage } from './sync-messages.ts';
+import { PauseState, syncPausePath, type PausedBy } from './pause-state.ts';
 import { SyncRows } from './sync-rows.ts';
+import { SyncSender } from './sync-sender.ts';
+import { UploadProgress, type CurrentUpload } from './upload-progress.ts';
 import { uploadFile, type UploadOutcome } from './uploader.ts';
+
+export type { CurrentUpload };
 
 export interface SyncManagerOptions {
   dataDir: string;
@@ -39,20 +29,10 @@ export interface SyncManagerOptions {
   now?: () => number;
 }
 
-/** The upload under way, for `sync status`. */
-export interface CurrentUpload {
-  path: string;
-  kind: string;
-  size: number;
-  /** Bytes of the file at the storage (acknowledged parts and this session's progress). */
-  sent: number;
-  bytes_per_s: number;
-  eta_s: number | null;
-}
-
 export interface SyncStatus {
   online: boolean;
-  paused: { by: 'central' | 'local' | 'window'; reason: string } | null;
+  /** `since` (ISO time) for a pause from central or here, which lasts across restarts until resumed. */
+  paused: { by: PausedBy | 'window'; reason: string; since?: string } | null;
   awaiting: { files: number; bytes: number };
   states: SyncSummary['states'];
   unreported_lost: number;
@@ -65,23 +45,19 @@ export interface SyncStatus {
 }
 
 const BACKOFF_MS = { first: 5000, max: 600_000 };
-const MiB = 1024 * 1024;
 
 /**
  * Bulk sync on the edge: offers the catalog's files awaiting sync on the uploads topic (oldest first, at most
  * `offers_per_s`, at most `max_outstanding_offers` unanswered), takes central's grants and uploads one file at
  * a time through the link's Budget, and records every step in the catalog's sync_files row before the next:
  * a restart, a kill -9 or a reconnect carries on from the row (an upload resumes from its acknowledged parts,
- * under the same upload id). Nothing here throws into the link: a bad grant is logged and dropped, a failed
- * catalog write degrades sync and is said in status.
+ * under the same upload id). A pause (central's, this robot's) is kept in `<data_dir>/state/sync-pause.json`
+ * and holds across restarts until resumed. Nothing here throws into the link: a bad grant is logged and
+ * dropped, a failed catalog write degrades sync and is said in status.
  */
 export class SyncManager {
   readonly #dataDir: string;
-  readonly #robot: string;
-  readonly #fleet: string;
-  readonly #settings: CentralSettings['sync'];
   readonly #budget: Budget;
-  readonly #publish: (payload: string) => Promise<void>;
   readonly #log: Logger;
   readonly #logErrors: ReturnType<typeof rateLimitedErrors>;
   readonly #tickMs: number;
@@ -92,42 +68,47 @@ export class SyncManager {
   #pumping: Promise<void> | undefined;
   /** Work started by messages and timers, awaited by stop() so no catalog write outlives the component. */
   #inFlight = new Set<Promise<unknown>>();
-  /** file_id -> when its offer went (wall ms), while unanswered. */
-  #offered = new Map<string, number>();
   /** Grants waiting for the upload slot, by file id (a newer grant replaces an older one). */
   #grants = new Map<string, SingleGrant | MultipartGrant>();
   #uploading: Promise<void> | undefined;
   /** The file id whose grant the upload slot holds (from before its row says `uploading`). */
   #active: string | undefined;
   #abort: AbortController | undefined;
-  #current: (CurrentUpload & { startedAt: number; startBytes: number }) | undefined;
-  /** When each `complete` went (file id -> wall ms): one unconfirmed past offer_timeout_s is sent again. */
-  #completed = new Map<string, number>();
-  #pausedBy: { central?: string; local?: string } = {};
+  #current: UploadProgress | undefined;
+  readonly #pauses: PauseState;
   readonly #rows: SyncRows;
+  readonly #sender: SyncSender;
   #lastError: string | undefined;
   #done = 0;
   #failed = 0;
   #bytesSent = 0;
-  #offerCredit = 0;
-  #lastPump = 0;
 
   constructor(options: SyncManagerOptions) {
-    const { dataDir, robot, fleet, settings, budget, publish, log, tickMs = 1000, now = () => Date.now() } = options;
+    const { dataDir, budget, log, tickMs = 1000, now = () => Date.now() } = options;
     this.#dataDir = dataDir;
-    this.#robot = robot;
-    this.#fleet = fleet;
-    this.#settings = settings;
     this.#budget = budget;
-    this.#publish = publish;
     this.#log = log;
     this.#logErrors = rateLimitedErrors(log);
+    this.#pauses = new PauseState({ path: syncPausePath(dataDir), log, now });
     this.#rows = new SyncRows({ dataDir, log });
     this.#tickMs = tickMs;
     this.#now = now;
+    // The sender takes robot, fleet, settings and publish from the options as they are.
+    this.#sender = new SyncSender({
+      ...options,
+      rows: this.#rows,
+      now,
+      online: () => this.#online,
+      granted: (fileId) => this.#grants.has(fileId) || this.#active === fileId,
+    });
   }
 
+  /** Applies the pause kept from before (the budget holds bulk before any upload starts), then looks for work. */
   start(): void {
+    this.#pauses.load();
+    for (const [by, { reason, since }] of Object.entries(this.#pauses.pauses))
+      this.#log.info({ by, reason, since }, `sync: bulk uploads paused since ${since} by ${by}: ${reason}`);
+    if (this.#pauses.paused) this.#applyPause();
     this.#timer = setInterval(() => this.#kick(), this.#tickMs);
     this.#timer.unref();
     this.#kick();
@@ -157,8 +138,7 @@ export class SyncManager {
   /** Connected and subscribed: unanswered offers are sent again (central may have missed them). */
   online(): void {
     this.#online = true;
-    this.#offered.clear();
-    this.#completed.clear();
+    this.#sender.forget();
     this.#kick();
   }
 
@@ -166,19 +146,32 @@ export class SyncManager {
     this.#online = false;
   }
 
-  /** Pauses bulk (the CLI, the API: `local`; a BulkControl: `central`); either one holds it. */
-  pause(by: 'central' | 'local', reason: string): void {
-    this.#pausedBy[by] = reason;
-    this.#budget.pauseBulk(`${by === 'central' ? 'central' : 'paused here'}: ${reason}`);
+  /**
+   * Pauses bulk (the CLI, the API: `local`; a BulkControl: `central`); either one holds it, across restarts.
+   * It takes effect at once; resolves once it is written (a failed write is the last error in status).
+   */
+  pause(by: PausedBy, reason: string): Promise<void> {
+    const written = this.#track(this.#pauses.pause(by, reason));
+    this.#applyPause();
     this.#log.info({ by, reason }, 'sync: bulk uploads paused');
+    return written;
   }
 
-  resume(by: 'central' | 'local'): void {
-    delete this.#pausedBy[by];
-    const other = this.#pausedBy.central ?? this.#pausedBy.local;
-    if (other === undefined) this.#budget.resumeBulk();
-    this.#log.info({ by, still_paused: other !== undefined }, 'sync: bulk uploads resumed');
+  /** Lifts `by`'s pause (the other's holds); resolves once the pause file says so. */
+  resume(by: PausedBy): Promise<void> {
+    const written = this.#track(this.#pauses.resume(by));
+    this.#applyPause();
+    this.#log.info({ by, still_paused: this.#pauses.paused }, 'sync: bulk uploads resumed');
     this.#kick();
+    return written;
+  }
+
+  /** The budget holds bulk while a pause is in force, naming the one status shows. */
+  #applyPause(): void {
+    const { local, central } = this.#pauses.pauses;
+    if (local) this.#budget.pauseBulk(`paused here: ${local.reason}`);
+    else if (central) this.#budget.pauseBulk(`central: ${central.reason}`);
+    else this.#budget.resumeBulk();
   }
 
   /**
@@ -206,12 +199,12 @@ export class SyncManager {
   }
 
   status(): SyncStatus {
-    const c = this.#current;
+    const { local, central } = this.#pauses.pauses;
     const windowPause = this.#budget.stats().bulk_paused;
-    const paused = this.#pausedBy.local
-      ? { by: 'local' as const, reason: this.#pausedBy.local }
-      : this.#pausedBy.central
-        ? { by: 'central' as const, reason: this.#pausedBy.central }
+    const paused = local
+      ? { by: 'local' as const, ...local }
+      : central
+        ? { by: 'central' as const, ...central }
         : windowPause
           ? { by: 'window' as const, reason: windowPause }
           : null;
@@ -221,10 +214,8 @@ export class SyncManager {
       awaiting: { files: this.#rows.summary.awaitingFiles, bytes: this.#rows.summary.awaitingBytes },
       states: this.#rows.summary.states,
       unreported_lost: this.#rows.summary.unreportedLost,
-      current: c
-        ? { path: c.path, kind: c.kind, size: c.size, sent: c.sent, bytes_per_s: c.bytes_per_s, eta_s: c.eta_s }
-        : null,
-      last_error: this.#lastError ?? null,
+      current: this.#current?.current ?? null,
+      last_error: this.#pauses.problem ?? this.#lastError ?? null,
       degraded: this.#rows.degraded ?? null,
       uploads: { done: this.#done, failed: this.#failed, bytes_sent: this.#bytesSent },
       budget: this.#budget.stats(),
@@ -239,7 +230,7 @@ export class SyncManager {
   async #take(m: GrantsMessage): Promise<void> {
     switch (m.type) {
       case 'grant':
-        this.#offered.delete(m.file_id);
+        this.#sender.answered(m.file_id);
         this.#grants.set(m.file_id, m);
         this.#startUploads();
         return;
@@ -250,7 +241,7 @@ export class SyncManager {
       default:
         break;
     }
-    this.#offered.delete(m.file_id);
+    this.#sender.answered(m.file_id);
     const row = await findSyncFile(this.#dataDir, m.file_id);
     if (!row) {
       this.#log.debug({ file_id: m.file_id, type: m.type }, 'sync: an answer for a file this robot does not know');
@@ -324,7 +315,7 @@ export class SyncManager {
     const abs = row ? join(this.#dataDir, row.path) : undefined;
     if (!row || ['lost', 'superseded'].includes(row.state)) {
       // Retention deleted it (or compaction merged it) before the grant came: central hears it is lost.
-      await this.#sendLost(
+      await this.#sender.lost(
         row,
         grant.file_id,
         row?.state === 'superseded'
@@ -352,16 +343,7 @@ export class SyncManager {
     });
     const parts = new Map(acked.map((p) => [p.part_number, p]));
     const have = () => [...parts.values()].reduce((n, p) => n + p.size, 0);
-    this.#current = {
-      path: row.path,
-      kind: row.kind,
-      size: row.size,
-      sent: have(),
-      bytes_per_s: 0,
-      eta_s: null,
-      startedAt: this.#now(),
-      startBytes: 0,
-    };
+    const progress = (this.#current = new UploadProgress(row, have(), this.#now));
     this.#abort = new AbortController();
     let outcome: UploadOutcome;
     try {
@@ -376,7 +358,10 @@ export class SyncManager {
             // full disk) costs at most a part sent again after a restart; the upload goes on.
             await this.#rows.update(row, { ackedParts: [...parts.values()], bytesSent: have() }, false);
           },
-          onProgress: (bytes) => this.#progress(bytes),
+          onProgress: (bytes) => {
+            this.#bytesSent += bytes;
+            progress.add(bytes);
+          },
         },
       );
     } finally {
@@ -384,17 +369,6 @@ export class SyncManager {
       this.#abort = undefined;
     }
     await this.#settle(row, grant, outcome);
-  }
-
-  #progress(bytes: number): void {
-    const c = this.#current;
-    if (!c) return;
-    this.#bytesSent += bytes;
-    c.startBytes += bytes;
-    c.sent = Math.min(c.size, c.sent + bytes);
-    const s = Math.max(0.001, (this.#now() - c.startedAt) / 1000);
-    c.bytes_per_s = Math.round(c.startBytes / s);
-    c.eta_s = c.bytes_per_s > 0 ? Math.round((c.size - c.sent) / c.bytes_per_s) : null;
   }
 
   async #settle(row: SyncFile, grant: SingleGrant | MultipartGrant, outcome: UploadOutcome): Promise<void> {
@@ -407,7 +381,7 @@ export class SyncManager {
           bytesSent: row.size,
           lastError: undefined,
         });
-        await this.#sendComplete({
+        await this.#sender.complete({
           ...row,
           grantId: grant.grant_id,
           objectKey: grant.object_key,
@@ -424,7 +398,7 @@ export class SyncManager {
           ackedParts: parts,
           lastError: `upload URL ${outcome.kind}: asking central again`,
         });
-        await this.#offer({ ...row, ackedParts: parts }, outcome.kind);
+        await this.#sender.offer({ ...row, ackedParts: parts }, outcome.kind);
         return;
       case 'gone': {
         await this.#lose(row, `the file changed or went during its upload: ${outcome.error}`);
@@ -458,81 +432,11 @@ export class SyncManager {
       // The summary first: an idle robot opens the catalog once a tick, not once per kind of work.
       const summary = await this.#rows.refreshSummary();
       if (!this.#online) return;
-      if (summary.unreportedLost > 0)
-        for (const row of await listSyncFiles(this.#dataDir, { states: ['lost'] }))
-          if (!row.reported) await this.#sendLost(row, row.fileId, row.lastError ?? 'deleted before it was uploaded');
-      if ((summary.states.uploaded?.files ?? 0) > 0)
-        for (const row of await listSyncFiles(this.#dataDir, { states: ['uploaded'] }))
-          if (this.#now() - (this.#completed.get(row.fileId) ?? -Infinity) > this.#settings.offer_timeout_s * 1000)
-            await this.#sendComplete(row); // not confirmed in time (central or its storage was down): said again
-      if (summary.awaitingFiles > 0) await this.#offerDue();
+      if (summary.unreportedLost > 0) await this.#sender.reportLost();
+      if ((summary.states.uploaded?.files ?? 0) > 0) await this.#sender.completeUnconfirmed();
+      if (summary.awaitingFiles > 0) await this.#sender.offerDue(this.#pauses.paused);
     } catch (error) {
       this.#rows.failed('looking for files to sync', error);
-    }
-  }
-
-  async #offerDue(): Promise<void> {
-    const now = this.#now();
-    const elapsed = this.#lastPump === 0 ? 1 : (now - this.#lastPump) / 1000;
-    this.#lastPump = now;
-    const { offers_per_s: rate, max_outstanding_offers: max, offer_timeout_s: timeoutS } = this.#settings;
-    this.#offerCredit = Math.min(Math.max(1, rate), this.#offerCredit + elapsed * rate);
-    if (this.#pausedBy.central || this.#pausedBy.local) return;
-    for (const [id, at] of this.#offered) if (now - at > timeoutS * 1000) this.#offered.delete(id);
-    if (this.#offered.size >= max || this.#offerCredit < 1) return;
-    const rows = await listSyncFiles(this.#dataDir, {
-      states: ['awaiting', 'offered', 'uploading'],
-      limit: 4 * max + 16,
-    });
-    for (const row of rows) {
-      if (this.#offered.size >= max || this.#offerCredit < 1) break;
-      if (this.#offered.has(row.fileId) || this.#grants.has(row.fileId)) continue;
-      if (this.#active === row.fileId) continue; // its grant is being taken up now
-      if (row.notBefore !== undefined && row.notBefore > now) continue;
-      this.#offerCredit--;
-      await this.#offer(
-        row,
-        row.state === 'uploading' ? 'resume' : row.lastError?.startsWith('central rejected') ? 'rejected' : 'new',
-      );
-    }
-  }
-
-  async #offer(row: SyncFile, reason: string): Promise<void> {
-    if (!this.#online) return;
-    if (row.state === 'awaiting') await this.#rows.update(row, { state: 'offered' });
-    const partSize = this.#settings.part_size_mb;
-    const offer = offerMessage(row, { robot: this.#robot, fleet: this.#fleet }, reason, partSize && partSize * MiB);
-    this.#offered.set(row.fileId, this.#now());
-    await this.#send(offer, row.path);
-  }
-
-  async #sendComplete(row: SyncFile): Promise<void> {
-    if (!row.grantId || !row.objectKey) return;
-    const complete = completeMessage(row, this.#robot);
-    if (await this.#send(complete, row.path)) this.#completed.set(row.fileId, this.#now());
-  }
-
-  async #sendLost(row: SyncFile | undefined, fileId: string, reason: string): Promise<void> {
-    const lost = lostMessage(row, fileId, this.#robot, reason);
-    if ((await this.#send(lost, row?.path ?? fileId)) && row && !row.reported)
-      await this.#rows.update(row, { reported: true }, false);
-  }
-
-  /** Publishes on the uploads topic; false when the broker did not take it (it is sent again later). */
-  async #send(message: Offer | Complete | Lost, path: string): Promise<boolean> {
-    const payload = JSON.stringify(message);
-    try {
-      await this.#budget.take(Buffer.byteLength(payload), 'control');
-      await this.#publish(payload);
-      return true;
-    } catch (error) {
-      if (message.type === 'offer') this.#offered.delete(message.file_id);
-      this.#logErrors(
-        'send',
-        { err: (error as Error).message, path, type: message.type },
-        'sync: a message to central was not sent; sent again later',
-      );
-      return false;
     }
   }
 }

@@ -12,8 +12,10 @@ function bytes(n) {
 
 function lines(s) {
   if (!s.enabled) return [`not running: ${s.reason}`];
+  const p = s.paused;
+  const pauseText = p ? `paused (${p.by}: ${p.reason})${p.since ? ` since ${p.since}` : ''}` : 'running';
   const out = [
-    `${s.paused ? `paused (${s.paused.by}: ${s.paused.reason})` : 'running'}, ${s.online ? 'online' : 'offline'}`,
+    `${pauseText}, ${s.online ? 'online' : 'offline'}`,
     `awaiting: ${s.awaiting.files} file(s), ${bytes(s.awaiting.bytes)}`,
   ];
   const c = s.current;

@@ -7,7 +7,8 @@ import type { RouteContext } from './route-context.ts';
 /** What the central component offers for bulk sync (central-link/central-link.ts). */
 interface SyncService {
   syncStatus(): Record<string, unknown> | undefined;
-  pauseSync(paused: boolean, reason?: string): boolean;
+  /** Resolves once the pause is written (it lasts across restarts); false without bulk sync. */
+  pauseSync(paused: boolean, reason?: string): Promise<boolean>;
 }
 
 function isSyncService(value: unknown): value is SyncService {
@@ -47,7 +48,7 @@ export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
 
   const pauseOrResume = (paused: boolean) => async (request: { body?: Static<typeof PauseBody> }) => {
     const s = service();
-    if (!s?.pauseSync(paused, request.body?.reason ?? 'paused from the robot (CLI or API)'))
+    if (!s || !(await s.pauseSync(paused, request.body?.reason ?? 'paused from the robot (CLI or API)')))
       throw unavailable('bulk sync', why());
     return { enabled: true, ...s.syncStatus() };
   };

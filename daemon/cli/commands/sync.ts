@@ -8,7 +8,7 @@ interface SyncReply {
   enabled: boolean;
   reason?: string;
   online?: boolean;
-  paused?: { by: string; reason: string } | null;
+  paused?: { by: string; reason: string; since?: string } | null;
   awaiting?: { files: number; bytes: number };
   states?: Record<string, { files: number; bytes: number }>;
   unreported_lost?: number;
@@ -30,7 +30,7 @@ Bulk sync (docs/sync.md) offers the robot's sealed bag splits and lakehouse parq
 uploads them to the URLs central grants. \`sync status\` says how many files and bytes await sync, the
 upload under way with its rate and ETA, the last error, the upload budget and whether uploads are paused
 (here, by central, or outside central.upload_windows). \`sync pause\` holds bulk uploads until \`sync resume\`
-(events, heartbeats and acks still go up); a pause lasts until resume or a restart of the central link.
+(events, heartbeats and acks still go up); a pause lasts until resume, across restarts of the daemon.
 It asks the running daemon's API (GET /sync, POST /sync/pause, /sync/resume).
 
 Options:
@@ -77,7 +77,8 @@ function statusText(s: SyncReply, sub: string): string {
   if (!s.enabled) return `bulk sync: not running (${s.reason ?? 'unknown'})\n`;
   const lines: string[] = [];
   if (sub !== 'status') lines.push(sub === 'pause' ? 'bulk uploads paused' : 'bulk uploads resumed');
-  const paused = s.paused ? `paused (${s.paused.by}: ${s.paused.reason})` : 'running';
+  const since = s.paused?.since ? ` since ${s.paused.since}` : '';
+  const paused = s.paused ? `paused (${s.paused.by}: ${s.paused.reason})${since}` : 'running';
   lines.push(`bulk sync: ${paused}, ${s.online ? 'online' : 'offline (nothing is lost: it goes on when back)'}`);
   lines.push(`awaiting: ${s.awaiting?.files ?? 0} file(s), ${formatBytes(s.awaiting?.bytes ?? 0)}`);
   const c = s.current;
