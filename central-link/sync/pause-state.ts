@@ -49,10 +49,6 @@ export class PauseState {
     this.#now = now;
   }
 
-  get path(): string {
-    return this.#path;
-  }
-
   /** The pauses in force, by who paused. */
   get pauses(): Readonly<Partial<Record<PausedBy, Pause>>> {
     return this.#pauses;
@@ -94,9 +90,10 @@ export class PauseState {
     this.#pauses = value;
   }
 
-  /** Pauses (again, with this reason and a new since) at once; resolves once the file is written or failed. */
+  /** Pauses at once (a pause again by the same one keeps its since); resolves once the file is written or failed. */
   pause(by: PausedBy, reason: string): Promise<void> {
-    this.#pauses = { ...this.#pauses, [by]: { reason, since: new Date(this.#now()).toISOString() } };
+    const since = this.#pauses[by]?.since ?? new Date(this.#now()).toISOString();
+    this.#pauses = { ...this.#pauses, [by]: { reason, since } };
     return this.#save();
   }
 

@@ -1,28 +1,20 @@
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import type { CentralSettings } from '../../daemon/config/index.ts';
 import { findSyncFile, sha256File, type SyncFile, type SyncSummary } from '../../daemon/lakehouse/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { grantsValidator, type GrantsMessage, type MultipartGrant, type SingleGrant } from '../sync-protocol.ts';
 import type { Budget } from './budget.ts';
 import { PauseState, syncPausePath, type PausedBy } from './pause-state.ts';
 import { SyncRows } from './sync-rows.ts';
-import { SyncSender } from './sync-sender.ts';
+import { SyncSender, type SyncSenderOptions } from './sync-sender.ts';
 import { UploadProgress, type CurrentUpload } from './upload-progress.ts';
 import { uploadFile, type UploadOutcome } from './uploader.ts';
 
 export type { CurrentUpload };
 
-export interface SyncManagerOptions {
-  dataDir: string;
-  robot: string;
-  fleet: string;
-  settings: CentralSettings['sync'];
-  budget: Budget;
-  /** Publishes on the uploads topic; resolves on the broker's PUBACK. */
-  publish: (payload: string) => Promise<void>;
-  log: Logger;
+/** The sender's options (robot, fleet, settings, budget, publish, ...), less what the manager makes itself. */
+export interface SyncManagerOptions extends Omit<SyncSenderOptions, 'rows' | 'now' | 'online' | 'granted'> {
   /** How often the manager looks for work, ms (default 1000). */
   tickMs?: number;
   /** Wall clock, ms (grant expiry and `later` are wall times). */
@@ -93,7 +85,6 @@ export class SyncManager {
     this.#rows = new SyncRows({ dataDir, log });
     this.#tickMs = tickMs;
     this.#now = now;
-    // The sender takes robot, fleet, settings and publish from the options as they are.
     this.#sender = new SyncSender({
       ...options,
       rows: this.#rows,
