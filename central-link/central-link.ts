@@ -166,6 +166,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       batchBytes: s.outbox.batch_bytes,
       maxInflight: s.outbox.max_inflight,
       maxPacketBytes: () => connection.serverMaximumPacketSize,
+      receiveMaximum: () => connection.serverReceiveMaximum,
       log,
     });
     // Central sets how many intents come, so what each one costs in the log is bounded.

@@ -87,6 +87,7 @@ export class MqttConnection {
   #connectionFailures = 0;
   #connectedSince: number | undefined;
   #serverMaximumPacketSize: number | undefined;
+  #serverReceiveMaximum: number | undefined;
   #reconnectDelayMs: number | undefined;
   #subscriptionProblem: string | undefined;
 
@@ -194,6 +195,14 @@ export class MqttConnection {
   /** The broker's Maximum Packet Size (CONNACK), if it said one: a larger publish would be refused. */
   get serverMaximumPacketSize(): number | undefined {
     return this.#serverMaximumPacketSize;
+  }
+
+  /**
+   * The broker's Receive Maximum (CONNACK), if it said one: the most QoS 1 and 2 publishes it takes unacknowledged.
+   * mqtt.js does not hold to it; a broker that enforces it (MQTT 5, 3.3.4) disconnects a client that goes over.
+   */
+  get serverReceiveMaximum(): number | undefined {
+    return this.#serverReceiveMaximum;
   }
 
   /**
@@ -305,6 +314,7 @@ export class MqttConnection {
     this.#lastError = undefined;
     this.#connectedSince = performance.now();
     this.#serverMaximumPacketSize = connack.properties?.maximumPacketSize;
+    this.#serverReceiveMaximum = connack.properties?.receiveMaximum;
     this.#log.info({ url: redactUrl(this.#url), session_present: connack.sessionPresent }, 'central: connected');
     // A persistent session keeps its subscriptions: one this config no longer wants (intents) must go.
     if (this.#unsubscriptions.length > 0) this.#client.unsubscribe(this.#unsubscriptions);

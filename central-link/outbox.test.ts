@@ -86,6 +86,47 @@ describe('Outbox', () => {
     await journal.close();
   });
 
+  it("keeps the batches in flight under the broker's Receive Maximum, less what the link's other messages need", async () => {
+    const dir = tempDir('outbox-');
+    cleanups.push(dir.cleanup);
+    const journal = new DurableJournal({ dir: join(dir.path, 'log'), fsync: 'never' });
+    cleanups.push(() => journal.close());
+    for (let i = 0; i < 100; i++) await journal.append('agent_event', { i });
+    const peaks: Record<string, number> = {};
+    for (const receiveMaximum of [undefined, 10, 3]) {
+      const held: (() => void)[] = [];
+      let peak = 0;
+      const outbox = new Outbox({
+        journal,
+        // The broker acknowledges nothing until the test lets it: what is in flight stays there.
+        publish: () => new Promise<void>((resolve) => (held.push(resolve), (peak = Math.max(peak, held.length)))),
+        robot: 'r1',
+        fleet: 'lab',
+        cursor: { journal_id: 'j', acked_seq: 0 },
+        writer: new CursorWriter(join(dir.path, `cursor-${receiveMaximum}.json`)),
+        batchRecords: 1,
+        batchBytes: 1024 * 1024,
+        maxInflight: 16,
+        maxPacketBytes: () => undefined,
+        receiveMaximum: () => receiveMaximum,
+        log: pino({ level: 'silent' }),
+      });
+      outbox.start();
+      outbox.online();
+      await new Promise((resolve) => setImmediate(resolve));
+      // Acknowledged one at a time: each PUBACK lets one more batch go, never more than the window.
+      while (outbox.ackedSeq < 100) {
+        await waitFor(() => held.length > 0, 'a batch in flight');
+        held.shift()!();
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+      peaks[String(receiveMaximum)] = peak;
+      await outbox.stop();
+    }
+    // None named: max_inflight. 10: 10 less 4 for the link's acks, status and offers. 3: one at a time.
+    expect(peaks).toEqual({ undefined: 16, '10': 6, '3': 1 });
+  });
+
   it('backs off from a broker that refuses every batch, one batch at a time, and says so once', async () => {
     const dir = tempDir('outbox-');
     cleanups.push(dir.cleanup);

@@ -16,6 +16,11 @@ const RETRY_MS = 5000;
 const RETRY_MAX_MS = 5 * 60_000;
 /** The cursor file is written at most this often while records are being acknowledged. */
 const SAVE_EVERY_MS = 1000;
+/**
+ * Of the broker's Receive Maximum, what the outbox leaves to the link's other QoS 1 messages (acks, status,
+ * sync offers, resends) so that together they never go over it.
+ */
+const RECEIVE_MAXIMUM_RESERVE = 4;
 /** The most records one resend request from central sends again: it asks for the rest afterwards. */
 export const MAX_RESEND_RECORDS = 10_000;
 
@@ -32,6 +37,8 @@ export interface OutboxOptions {
   maxInflight: number;
   /** The broker's Maximum Packet Size, once connected, if it named one. */
   maxPacketBytes: () => number | undefined;
+  /** The broker's Receive Maximum, once connected, if it named one: the window stays under it. */
+  receiveMaximum?: () => number | undefined;
   log: Logger;
 }
 
@@ -61,9 +68,10 @@ interface Packed {
 /**
  * The outbox over the durable journal: every record goes up on the events topic, in seq order, at least
  * once, in batches of at most `batchRecords` records and `batchBytes` bytes (less where the broker's maximum
- * packet size is less). At most `maxInflight` batches wait for the broker's PUBACK; the cursor (`acked_seq`)
- * moves over a batch only once it and every batch before it were acknowledged, and is written to disk at
- * most once a second, so after a crash some records go up again, never none. The journal is the queue:
+ * packet size is less). At most `maxInflight` batches (fewer where the broker's Receive Maximum is low) wait for
+ * the broker's PUBACK; the cursor (`acked_seq`) moves over a batch only once it and every batch before it were
+ * acknowledged, and is written to disk at most once a second, so after a crash some records go up again, never
+ * none. The journal is the queue:
  * offline, nothing is held in memory, and retention keeps what the cursor has not passed (journalHold).
  * Seqs the journal no longer holds (deleted past journal.max_mb, or lost to a damaged segment) are reported
  * in the next batch as `lost`, and counted.
@@ -74,6 +82,7 @@ export class Outbox {
   readonly #maxInflight: number;
   readonly #publish: (payload: string) => Promise<void>;
   readonly #maxPacketBytes: () => number | undefined;
+  readonly #receiveMaximum: () => number | undefined;
   readonly #robot: string;
   readonly #fleet: string;
   readonly #log: Logger;
@@ -119,6 +128,7 @@ export class Outbox {
     this.#maxInflight = maxInflight;
     this.#publish = publish;
     this.#maxPacketBytes = maxPacketBytes;
+    this.#receiveMaximum = options.receiveMaximum ?? (() => undefined);
     this.#robot = robot;
     this.#fleet = fleet;
     this.#log = log;
@@ -242,7 +252,7 @@ export class Outbox {
 
   #pump(): void {
     if (!this.#online || this.#stopped || this.#retryTimer !== undefined) return;
-    const window = this.#refusals > 0 ? 1 : this.#maxInflight;
+    const window = this.#refusals > 0 ? 1 : this.#window();
     while (this.inflight < window && this.#next <= this.#durable) {
       const built = this.#build();
       if (!built) break;
@@ -255,6 +265,13 @@ export class Outbox {
         (error: unknown) => this.#settled(batch, 'failed', (error as Error).message),
       );
     }
+  }
+
+  /** max_inflight, within the broker's Receive Maximum less what the link's other messages may need. */
+  #window(): number {
+    const receive = this.#receiveMaximum();
+    if (receive === undefined) return this.#maxInflight;
+    return Math.max(1, Math.min(this.#maxInflight, receive - RECEIVE_MAXIMUM_RESERVE));
   }
 
   /** The next batch from #next, or undefined when the journal holds nothing more. */

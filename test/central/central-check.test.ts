@@ -101,6 +101,27 @@ describe('auraison-edge central check', () => {
     expect(human.stdout).toMatch(/publish auraison\/default\/[^/]+\/heartbeat: acknowledged/);
   });
 
+  it("says when the broker's Receive Maximum holds the outbox under central.outbox.max_inflight", async () => {
+    const b = await broker('max_inflight_messages 10');
+    const folder = dir();
+    const check = async (central: Record<string, unknown>) => {
+      const r = await runMain([
+        'central',
+        'check',
+        '--json',
+        '--config',
+        config(folder, { enabled: true, ...central }),
+      ]);
+      expect(r.code).toBe(0);
+      return JSON.parse(r.stdout) as Report & { notes: string[] };
+    };
+    // 10 less the 4 the outbox leaves to the link's other messages: room for the default 4.
+    expect(await check({ url: b.url })).toMatchObject({ connect: { broker: { receive_maximum: 10 } }, notes: [] });
+    expect((await check({ url: b.url, outbox: { max_inflight: 16 } })).notes).toEqual([
+      'the broker takes 10 messages unacknowledged (Receive Maximum): the outbox keeps 6 batch(es) in flight, not central.outbox.max_inflight (16)',
+    ]);
+  });
+
   it('says a broker is not there (refused, DNS) or does not answer, and gives up within --timeout-s', async () => {
     const port = await closedPort();
     const refused = await runMain(['central', 'check', '--url', `mqtt://127.0.0.1:${port}`, '--timeout-s', '5']);

@@ -424,6 +424,12 @@ function limitNotes(broker: BrokerLimits, s: CentralSettings): string[] {
       `the broker takes packets up to ${broker.maximum_packet_size} bytes, below central.outbox.batch_bytes (${s.outbox.batch_bytes}): lower batch_bytes so events batches fit`,
     );
   }
+  // The outbox keeps 4 of the broker's Receive Maximum for the link's other messages (central-link/outbox.ts).
+  const window = broker.receive_maximum === undefined ? undefined : Math.max(1, broker.receive_maximum - 4);
+  if (window !== undefined && window < s.outbox.max_inflight)
+    notes.push(
+      `the broker takes ${broker.receive_maximum} messages unacknowledged (Receive Maximum): the outbox keeps ${window} batch(es) in flight, not central.outbox.max_inflight (${s.outbox.max_inflight})`,
+    );
   return notes;
 }
 

@@ -32,7 +32,8 @@ export const CentralOutboxConfig = Section(
       minimum: 1,
       maximum: 64,
       default: 4,
-      description: 'Batches published and not yet acknowledged (PUBACK) by the broker.',
+      description:
+        "Batches published and not yet acknowledged (PUBACK) by the broker; never more than the broker's Receive Maximum less 4.",
     }),
   },
   'The outbox: journal records (runs and agent events) published on the events topic, at least once, from a cursor kept in <data_dir>/state/central-outbox.json.',
