@@ -2,6 +2,8 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
+import { lockDown } from './lake-guard.ts';
+import { readOnlyProblem } from './read-only-sql.ts';
 
 /** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
 export const LAKE = 'fleet';
@@ -38,21 +40,33 @@ export function isConflict(error: unknown): boolean {
 /**
  * The fleet lakehouse: DuckDB with DuckLake attached as `fleet`, its catalog on PostgreSQL (or a local DuckDB
  * file), its data on S3 (httpfs and a secret from the storage keys) or a local dir. One connection writes
- * (events, registrations; one transaction at a time), another reads (fleet SQL for the page and the CLI).
- * The catalog going away (PostgreSQL restarted) fails statements; DuckDB's postgres extension connects again
- * by itself, so callers retry.
+ * (events, registrations; one transaction at a time), another reads for central itself, and `guarded` runs
+ * the operator's fleet SQL (the page, the CLI): on PostgreSQL its own DuckDB with the lake attached
+ * READ_ONLY; with a DuckDB file catalog, which a second DuckDB would read stale, a connection of this one.
+ * Either DuckDB is locked down (lake-guard.ts): no file outside the lake's data and the uploads' bucket, no
+ * secret shown, no setting changed. The catalog going away (PostgreSQL restarted) fails statements; DuckDB's
+ * postgres extension connects again by itself, so callers retry.
  */
 export class FleetLake {
   readonly #db: DuckDBInstance;
+  readonly #guardedDb: DuckDBInstance | undefined;
   readonly writer: DuckDBConnection;
   readonly reader: DuckDBConnection;
+  /** Where fleetQuery runs operator SQL: read-only and locked down, beyond the keyword check. */
+  readonly guarded: DuckDBConnection;
   readonly description: string;
   #writing: Promise<unknown> = Promise.resolve();
 
-  private constructor(db: DuckDBInstance, writer: DuckDBConnection, reader: DuckDBConnection, description: string) {
-    this.#db = db;
-    this.writer = writer;
-    this.reader = reader;
+  private constructor(
+    dbs: { db: DuckDBInstance; guardedDb: DuckDBInstance | undefined },
+    connections: { writer: DuckDBConnection; reader: DuckDBConnection; guarded: DuckDBConnection },
+    description: string,
+  ) {
+    this.#db = dbs.db;
+    this.#guardedDb = dbs.guardedDb;
+    this.writer = connections.writer;
+    this.reader = connections.reader;
+    this.guarded = connections.guarded;
     this.description = description;
   }
 
@@ -69,12 +83,16 @@ export class FleetLake {
       ...(onPostgres ? [EXTENSIONS.postgres] : []),
       ...(s3 ? [EXTENSIONS.httpfs] : []),
     ];
-    for (const name of needed) await loadExtension(writer, name, lakehouse.extension_directory);
-    if (s3) await writer.run(s3Secret(storage));
+    const prepare = async (c: DuckDBConnection) => {
+      for (const name of needed) await loadExtension(c, name, lakehouse.extension_directory);
+      if (s3) await c.run(s3Secret(storage));
+    };
+    await prepare(writer);
     const dataPath = onS3 ? lakehouse.data_path : `${resolve(lakehouse.data_path)}/`;
     if (!onS3) mkdirSync(dataPath, { recursive: true });
     const catalog = onPostgres ? lakehouse.catalog : resolve(lakehouse.catalog);
-    await writer.run(`ATTACH ${sql(`ducklake:${catalog}`)} AS ${LAKE} (DATA_PATH ${sql(dataPath)})`);
+    const attach = `ATTACH ${sql(`ducklake:${catalog}`)} AS ${LAKE} (DATA_PATH ${sql(dataPath)}`;
+    await writer.run(`${attach})`);
     await writer.run(`USE ${LAKE}`);
     // One commit's events are appended here (in memory, this connection's), then inserted in one statement.
     await writer.run(`CREATE TEMP TABLE staged_events (fleet VARCHAR, robot VARCHAR, journal_id VARCHAR, seq BIGINT,
@@ -86,8 +104,34 @@ export class FleetLake {
     });
     const reader = await db.connect();
     await reader.run(`USE ${LAKE}`);
+    // Registered uploads lie in the bucket, where they were stored: the lake's tables read them there.
+    const readable = {
+      directories: [dataPath, ...(storage.bucket !== '' ? [`s3://${storage.bucket}/`] : [])],
+      files: onPostgres ? [] : [catalog, `${catalog}.wal`],
+    };
+    let guardedDb: DuckDBInstance | undefined;
+    let guarded: DuckDBConnection;
+    if (onPostgres) {
+      guardedDb = await DuckDBInstance.create(':memory:');
+      guarded = await guardedDb.connect();
+      try {
+        await prepare(guarded);
+        await guarded.run(`${attach}, READ_ONLY)`);
+        await guarded.run(`USE ${LAKE}`);
+        await lockDown(guarded, readable);
+      } catch (error) {
+        guarded.closeSync();
+        guardedDb.closeSync();
+        throw error;
+      }
+    } else {
+      // Everything this DuckDB loads, attaches and writes is in place: the writer goes on within `readable`.
+      await lockDown(writer, readable);
+      guarded = await db.connect();
+      await guarded.run(`USE ${LAKE}`);
+    }
     const description = `DuckLake on ${onPostgres ? 'PostgreSQL' : catalog}, data in ${dataPath}`;
-    return new FleetLake(db, writer, reader, description);
+    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description);
   }
 
   /**
@@ -111,17 +155,34 @@ export class FleetLake {
     return next;
   }
 
-  /** Fleet SQL on the reader connection: columns and rows, values as JSON can carry them. */
+  /** Central's own SQL on the reader connection: columns and rows, values as JSON can carry them. */
   async query(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
-    const result = await this.reader.runAndReadAll(text);
-    return { columns: result.columnNames(), rows: result.getRowsJson() as unknown[][] };
+    return rowsOf(this.reader, text);
+  }
+
+  /**
+   * The operator's fleet SQL (the page's POST /api/query, `central query`): refused when it is not one
+   * read-only statement (read-only-sql.ts, the clear answer), then run on the guarded connection, which
+   * cannot write the lake, read other files or show secrets whatever the statement says.
+   */
+  async fleetQuery(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
+    const problem = readOnlyProblem(text);
+    if (problem) throw new Error(problem);
+    return rowsOf(this.guarded, text);
   }
 
   close(): void {
+    this.guarded.closeSync();
+    this.#guardedDb?.closeSync();
     this.reader.closeSync();
     this.writer.closeSync();
     this.#db.closeSync();
   }
+}
+
+async function rowsOf(c: DuckDBConnection, text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
+  const result = await c.runAndReadAll(text);
+  return { columns: result.columnNames(), rows: result.getRowsJson() as unknown[][] };
 }
 
 /** Retries `work` while DuckLake says it conflicted with another writer (a schema made by two processes at once). */

@@ -26,15 +26,46 @@ const WRITING = new Set([
   'USE',
 ]);
 
+/** Functions (and the system views beside them) that show what is not the fleet's: secrets, the environment, the
+ * databases attached and their connection strings (a catalog's password), DuckDB's log of statements. */
+const SHOWING = new Set([
+  'GETENV',
+  'DUCKDB_SECRETS',
+  'WHICH_SECRET',
+  'DUCKDB_DATABASES',
+  'DUCKDB_LOGS',
+  'ENABLE_LOGGING',
+  'DISABLE_LOGGING',
+]);
+/** Functions that run the SQL in a string, where a refused word would hide from this check. */
+const RUNNING_TEXT = new Set(['QUERY', 'QUERY_TABLE']);
+/** DuckLake's functions that only read; its others write (expire, clean up, merge, add files, set an option). */
+const DUCKLAKE_READING = new Set([
+  'DUCKLAKE_SNAPSHOTS',
+  'DUCKLAKE_CURRENT_SNAPSHOT',
+  'DUCKLAKE_LAST_COMMITTED_SNAPSHOT',
+  'DUCKLAKE_TABLE_INFO',
+  'DUCKLAKE_LIST_FILES',
+  'DUCKLAKE_TABLE_CHANGES',
+  'DUCKLAKE_TABLE_INSERTIONS',
+  'DUCKLAKE_TABLE_DELETIONS',
+  'DUCKLAKE_SETTINGS',
+  'DUCKLAKE_OPTIONS',
+]);
+
 /**
  * Why `sql` is not one read-only statement, or undefined when it is: its first word must be SELECT, WITH,
- * DESCRIBE, SHOW, SUMMARIZE (or FROM, VALUES, EXPLAIN), it must be one statement, and no word outside strings,
- * quoted names and comments may be a writing one (INSERT, COPY, ATTACH, ...). A check of words, so a column
- * must be quoted to be named `set`; the lakehouse behind it is the second guard.
+ * DESCRIBE, SHOW, SUMMARIZE (or FROM, VALUES, EXPLAIN), it must be one statement, no word outside strings,
+ * quoted names and comments may be a writing one (INSERT, COPY, ATTACH, ...), and it may not name a function
+ * that shows secrets or connections (duckdb_secrets, getenv, ...), reaches the catalog's PostgreSQL
+ * (postgres_query, ...), runs SQL from a string (query, query_table) or is DuckLake's maintenance (its
+ * functions but the reading ones). A check of words, so a column must be quoted to be named `set`. It gives
+ * the clear answer first; the lakehouse connection behind it is the guard that holds (lake-guard.ts).
  */
 export function readOnlyProblem(sql: string): string | undefined {
-  const words = bareWords(sql);
-  if (words === undefined) return 'one statement at a time: nothing may follow its `;`';
+  const tokens = sqlTokens(sql);
+  if (tokens === undefined) return 'one statement at a time: nothing may follow its `;`';
+  const words = tokens.filter((t) => t.bare).map((t) => t.name);
   const first = words[0];
   if (first === undefined) return 'no SQL statement given';
   if (!READING.has(first))
@@ -42,15 +73,35 @@ export function readOnlyProblem(sql: string): string | undefined {
   const writing = words.find((w) => WRITING.has(w));
   if (writing !== undefined)
     return `the fleet lakehouse is read-only here: ${writing} is refused (quote a column of that name: "${writing.toLowerCase()}")`;
+  for (const [i, token] of tokens.entries()) {
+    const name = token.name;
+    const called = tokens[i + 1]?.name === '(';
+    const shown = name.toLowerCase();
+    if (SHOWING.has(name))
+      return `${shown} is refused: the fleet query shows no secrets, environment, attached databases or logs`;
+    if (name.startsWith('POSTGRES_'))
+      return `${shown} is refused: the fleet query reads the lake's tables, not the catalog's PostgreSQL`;
+    if (called && RUNNING_TEXT.has(name))
+      return `${shown}() is refused: write the query itself, not a string for ${shown}() to run`;
+    if (called && name.startsWith('DUCKLAKE_') && !DUCKLAKE_READING.has(name))
+      return `the fleet lakehouse is read-only here: ${shown}() is DuckLake's maintenance, which writes (run it on central's host)`;
+  }
   return undefined;
 }
 
+/** A word (bare or a quoted name, upper-cased) or a punctuation mark; strings and comments are left out. */
+interface Token {
+  name: string;
+  /** Not quoted: a keyword can only be a bare word. */
+  bare: boolean;
+}
+
 /**
- * The statement's bare words, upper-cased, outside strings ('...', $$...$$), quoted names ("...") and
- * comments; undefined when a second statement follows a `;`.
+ * The statement's words, upper-cased, and its punctuation, outside strings ('...', $$...$$) and comments;
+ * undefined when a second statement follows a `;`.
  */
-function bareWords(sql: string): string[] | undefined {
-  const words: string[] = [];
+function sqlTokens(sql: string): Token[] | undefined {
+  const tokens: Token[] = [];
   let ended = false;
   let i = 0;
   while (i < sql.length) {
@@ -59,7 +110,7 @@ function bareWords(sql: string): string[] | undefined {
     let next: number;
     if (rest === '--') next = endOf(sql, '\n', i + 2);
     else if (rest === '/*') next = endOf(sql, '*/', i + 2);
-    else if (c === "'" || c === '"') next = endOf(sql, c, i + 1, true);
+    else if (c === "'") next = endOf(sql, c, i + 1, true);
     else if (rest === '$$') next = endOf(sql, '$$', i + 2);
     else if (/\s/.test(c)) next = i + 1;
     else if (c === ';') {
@@ -67,14 +118,25 @@ function bareWords(sql: string): string[] | undefined {
       next = i + 1;
     } else {
       if (ended) return undefined;
-      const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i))?.[0];
-      if (word) words.push(word.toUpperCase());
-      next = i + (word?.length ?? 1);
+      if (c === '"') {
+        next = endOf(sql, c, i + 1, true);
+        tokens.push({
+          name: sql
+            .slice(i + 1, next - 1)
+            .replaceAll('""', '"')
+            .toUpperCase(),
+          bare: false,
+        });
+      } else {
+        const word = /^[A-Za-z_][A-Za-z0-9_]*/.exec(sql.slice(i))?.[0];
+        tokens.push({ name: (word ?? c).toUpperCase(), bare: word !== undefined });
+        next = i + (word?.length ?? 1);
+      }
     }
     // A comment or string after the `;` is not a statement; anything else was caught above.
     i = next;
   }
-  return words;
+  return tokens;
 }
 
 /** Where the construct opened before `from` ends: past `close` (a doubled quote stays inside), or the end. */

@@ -177,7 +177,7 @@ export async function startCentralServe(
         const asked = resend?.robot(r.robot);
         return asked ? { ...r, resend: asked } : r;
       }),
-    query: (text) => lake.query(text),
+    query: (text) => lake.fleetQuery(text),
     recentEvents: async (limit) => {
       const n = Math.max(1, Math.min(10_000, Math.floor(limit)));
       const result = await lake.reader.runAndReadAll(

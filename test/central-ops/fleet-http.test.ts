@@ -86,6 +86,15 @@ describe('the fleet HTTP API', () => {
     ["ATTACH 'x.db'", /ATTACH is refused/],
     ["COPY events TO '/tmp/x.csv'", /COPY is refused/],
     ['-- only a comment', /no SQL statement/],
+    ['SELECT * FROM duckdb_secrets()', /duckdb_secrets is refused/],
+    ['SELECT * FROM "DuckDB_Secrets" ()', /duckdb_secrets is refused/],
+    ["SELECT getenv('AWS_SECRET_ACCESS_KEY')", /getenv is refused/],
+    ["SELECT * FROM which_secret('s3://b/k', 's3')", /which_secret is refused/],
+    ['SELECT path FROM duckdb_databases', /duckdb_databases is refused/],
+    ["SELECT * FROM postgres_query('__ducklake_metadata_fleet', 'SELECT 1')", /postgres_query is refused/],
+    ["SELECT * FROM query('SELECT * FROM duckdb_secrets()')", /query\(\) is refused/],
+    ["SELECT * FROM ducklake_expire_snapshots('fleet', older_than => now())", /DuckLake's maintenance/],
+    ["SELECT * FROM fleet.main.ducklake_cleanup_old_files /* x */ ('fleet')", /DuckLake's maintenance/],
   ])('refuses %s with a 400 saying the fleet lakehouse is read-only', async (sql, why) => {
     const view = new FleetDouble();
     const url = await serve(view);
@@ -103,6 +112,9 @@ describe('the fleet HTTP API', () => {
     'SHOW TABLES',
     'SUMMARIZE events',
     '/* why */ select 1',
+    "SELECT * FROM ducklake_snapshots('fleet')",
+    'SELECT query, "query" FROM events',
+    'SELECT count(*) FROM __ducklake_metadata_fleet.public.ducklake_snapshot',
   ])('lets %s through', async (sql) => {
     const view = new FleetDouble();
     const url = await serve(view);
