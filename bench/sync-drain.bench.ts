@@ -23,6 +23,7 @@ const RECORDS = Number(process.env.BENCH_DRAIN_RECORDS ?? (SMOKE ? 5_000 : 100_0
 const BATCH_RECORDS = 200;
 const BATCH_BYTES = 256 * 1024;
 const MAX_INFLIGHT = Number(process.env.BENCH_DRAIN_INFLIGHT ?? 4);
+const ROUNDS = SMOKE ? 1 : 5;
 
 function connect(url: string, clientId: string): Promise<MqttClient> {
   return new Promise((resolve, reject) => {
@@ -52,6 +53,82 @@ async function counter(url: string, topic: string): Promise<{ seen(n: number): P
   };
 }
 
+/** The central link's own connection, as the daemon opens it; resolves once connected. */
+async function linkTo(url: string): Promise<MqttConnection> {
+  let connected!: () => void;
+  const up = new Promise<void>((resolve) => (connected = resolve));
+  const link = new MqttConnection({
+    url,
+    clientId: 'bench-outbox',
+    keepaliveS: 30,
+    connectTimeoutMs: 5000,
+    sessionExpiryS: 0,
+    reconnectMinMs: 1000,
+    reconnectMaxMs: 5000,
+    maximumPacketSize: 1 << 20,
+    will: { topic: 'bench/r1/status', payload: Buffer.from('offline') },
+    subscriptions: [],
+    unsubscriptions: [],
+    onMessage: () => Promise.resolve(0),
+    onConnect: () => connected(),
+    onClose: () => undefined,
+    log: pino({ level: 'silent' }),
+  });
+  await up;
+  return link;
+}
+
+/** Ours: the outbox over the journal from a cursor at 0, until the cursor passes the last record; seconds. */
+async function drainOutbox(
+  journal: DurableJournal,
+  link: MqttConnection,
+  url: string,
+  cursorFile: string,
+  topic: string,
+): Promise<{ seconds: number; payloads: string[] }> {
+  const payloads: string[] = [];
+  const count = await counter(url, topic);
+  const outbox = new Outbox({
+    journal,
+    publish: async (payload) => {
+      payloads.push(payload);
+      await link.publish(topic, payload);
+    },
+    robot: 'r1',
+    fleet: 'bench',
+    cursor: { journal_id: 'j', acked_seq: 0 },
+    writer: new CursorWriter(cursorFile),
+    batchRecords: BATCH_RECORDS,
+    batchBytes: BATCH_BYTES,
+    maxInflight: MAX_INFLIGHT,
+    maxPacketBytes: () => link.serverMaximumPacketSize,
+    receiveMaximum: () => link.serverReceiveMaximum,
+    log: pino({ level: 'silent' }),
+  });
+  outbox.start();
+  const t0 = performance.now();
+  outbox.online();
+  while (outbox.ackedSeq < journal.lastSeq) await new Promise((resolve) => setTimeout(resolve, 1));
+  const seconds = (performance.now() - t0) / 1000;
+  await count.seen(payloads.length);
+  await outbox.stop();
+  count.close();
+  return { seconds, payloads };
+}
+
+/** The baseline: the same payloads from a bare mqtt.js publisher, all queued at once, QoS 1; seconds. */
+async function drainBare(url: string, payloads: string[], topic: string): Promise<number> {
+  const bare = await connect(url, 'bench-bare');
+  const count = await counter(url, topic);
+  const t0 = performance.now();
+  await Promise.all(payloads.map((p) => bare.publishAsync(topic, p, { qos: 1 })));
+  const seconds = (performance.now() - t0) / 1000;
+  await count.seen(payloads.length);
+  bare.end(true);
+  count.close();
+  return seconds;
+}
+
 export async function run(): Promise<BenchResult[]> {
   const dir = mkdtempSync(join(tmpdir(), 'bench-drain-'));
   const broker = await startBroker();
@@ -63,80 +140,42 @@ export async function run(): Promise<BenchResult[]> {
       data: { event_id: `e-${n}`, run_id: 'r-1', kind: 'tool.call', payload: { tool: 'navigate_to', n } },
     }));
     for (let i = 0; i < entries.length; i += 1000) await journal.appendMany(entries.slice(i, i + 1000));
-
-    // Ours: the outbox over the journal, publishing through the central link's own connection.
-    const payloads: string[] = [];
-    const silent = pino({ level: 'silent' });
-    let connected!: () => void;
-    const up = new Promise<void>((resolve) => (connected = resolve));
-    const link = new MqttConnection({
-      url: broker.url,
-      clientId: 'bench-outbox',
-      keepaliveS: 30,
-      connectTimeoutMs: 5000,
-      sessionExpiryS: 0,
-      reconnectMinMs: 1000,
-      reconnectMaxMs: 5000,
-      maximumPacketSize: 1 << 20,
-      will: { topic: 'bench/r1/status', payload: Buffer.from('offline') },
-      subscriptions: [],
-      unsubscriptions: [],
-      onMessage: () => Promise.resolve(0),
-      onConnect: () => connected(),
-      onClose: () => undefined,
-      log: silent,
-    });
-    await up;
-    const oursCount = await counter(broker.url, 'bench/r1/events');
-    const outbox = new Outbox({
-      journal,
-      publish: async (payload) => {
-        payloads.push(payload);
-        await link.publish('bench/r1/events', payload);
-      },
-      robot: 'r1',
-      fleet: 'bench',
-      cursor: { journal_id: 'j', acked_seq: 0 },
-      writer: new CursorWriter(join(dir, 'cursor.json')),
-      batchRecords: BATCH_RECORDS,
-      batchBytes: BATCH_BYTES,
-      maxInflight: MAX_INFLIGHT,
-      maxPacketBytes: () => undefined,
-      log: silent,
-    });
-    outbox.start();
-    const t0 = performance.now();
-    outbox.online();
-    while (outbox.ackedSeq < journal.lastSeq) await new Promise((resolve) => setTimeout(resolve, 1));
-    const oursS = (performance.now() - t0) / 1000;
-    await oursCount.seen(payloads.length);
-    await outbox.stop();
+    const link = await linkTo(broker.url);
+    // Interleaved rounds after a warm-up of each, best of each: the broker, the loopback and the cores are shared,
+    // and one drain takes a few tenths of a second, so a single run says more about the machine than the code.
+    let ours = Infinity;
+    let bare = Infinity;
+    let batches = 0;
+    for (let round = 0; round <= ROUNDS; round++) {
+      const o = await drainOutbox(
+        journal,
+        link,
+        broker.url,
+        join(dir, `cursor-${round}.json`),
+        `bench/r1/events${round}`,
+      );
+      const b = await drainBare(broker.url, o.payloads, `bench/r2/events${round}`);
+      batches = o.payloads.length;
+      if (round === 0) continue;
+      ours = Math.min(ours, o.seconds);
+      bare = Math.min(bare, b);
+    }
     await link.close(1000);
-    oursCount.close();
-
-    // The baseline: the same payloads from a bare mqtt.js publisher, all queued at once, QoS 1.
-    const bare = await connect(broker.url, 'bench-bare');
-    const bareCount = await counter(broker.url, 'bench/r2/events');
-    const t1 = performance.now();
-    await Promise.all(payloads.map((p) => bare.publishAsync('bench/r2/events', p, { qos: 1 })));
-    const bareS = (performance.now() - t1) / 1000;
-    await bareCount.seen(payloads.length);
-    bare.end(true);
-    bareCount.close();
     await journal.close();
 
     const rate = (s: number) => Math.round(RECORDS / s);
     return [
       {
         name: `events backlog drained after an outage (${RECORDS.toLocaleString('en-US')} agent events, outbox defaults)`,
-        ours: rate(oursS),
-        baseline: { name: 'bare mqtt.js publisher, same payloads, QoS 1, all queued at once', value: rate(bareS) },
+        ours: rate(ours),
+        baseline: { name: 'bare mqtt.js publisher, same payloads, QoS 1, all queued at once', value: rate(bare) },
         unit: 'events/s',
         better: 'higher',
         goal: '>= 0.8x the bare publisher',
-        met: rate(oursS) >= 0.8 * rate(bareS),
+        met: rate(ours) >= 0.8 * rate(bare),
         notes: [
-          `${payloads.length} batches; outbox ${oursS.toFixed(2)} s (max_inflight ${MAX_INFLIGHT}), bare ${bareS.toFixed(2)} s`,
+          `${batches} batches; best of ${ROUNDS} interleaved rounds after a warm-up: outbox ${ours.toFixed(3)} s ` +
+            `(max_inflight ${MAX_INFLIGHT}), bare ${bare.toFixed(3)} s`,
         ],
       },
     ];
