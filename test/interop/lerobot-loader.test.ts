@@ -1,89 +1,16 @@
 // LeRobot's own loader (lerobot 0.4.4's LeRobotDataset, run offline on the CPU by test/peers/python/lerobot_load.py)
 // against ours: a v3.0 dataset exported from a recorded sim drive loads in LeRobot as we wrote it; a v3.0 dataset
 // LeRobot itself wrote reads in ours as LeRobot reads it; and the v2.1 fixture, which ours reads, LeRobot 0.4.x
-// refuses, asking for its v2.1 -> v3.0 conversion (ours reads v2.1 in test/system1/lerobot-inspect.test.ts).
+// refuses, asking for its v2.1 -> v3.0 conversion (ours reads v2.1 in test/system1/lerobot-inspect.test.ts; ours and
+// LeRobot's are compared on it after that conversion in lerobot-v21.test.ts).
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';
-import type { LeRobotDatasetSummary } from '../../adapters/lerobot/dataset/dataset-types.ts';
-import { FIXTURES, runMain, tempDir } from '../helpers/cli.ts';
-import { lerobotPython, runPeer } from '../peers/index.ts';
+import { FIXTURES, tempDir } from '../helpers/cli.ts';
+import { inspect, lerobotLoad, loaded, ourView, type Refusal } from './lerobot-views.ts';
 import { exportDrive } from './sim-drive.ts';
 
-const SCRIPT = fileURLToPath(new URL('../peers/python/lerobot_load.py', import.meta.url));
 const work = tempDir('interop-lerobot-loader-');
 afterAll(() => work.cleanup());
-
-type Frame = Record<string, unknown>;
-
-interface LeRobotView {
-  version: string;
-  fps: number;
-  episodes: number;
-  frames: number;
-  features: Record<string, { dtype: string; shape: number[] }>;
-  tasks: string[];
-  task_indexes: number[];
-  episode_tasks: string[][];
-  episode_lengths: number[];
-  first: Frame;
-  last: Frame;
-}
-
-interface Refusal {
-  refused: string;
-  message: string;
-}
-
-/** Opens the datasets in LeRobotDataset, in one Python process (torch is imported once). */
-async function lerobotLoad(args: string[]): Promise<(LeRobotView | Refusal)[]> {
-  return JSON.parse(await runPeer(lerobotPython(), [SCRIPT, ...args])) as (LeRobotView | Refusal)[];
-}
-
-function loaded(view: LeRobotView | Refusal | undefined): LeRobotView {
-  if (!view || 'refused' in view) throw new Error(`LeRobot refused the dataset: ${JSON.stringify(view)}`);
-  return view;
-}
-
-async function inspect(dir: string): Promise<LeRobotDatasetSummary> {
-  const result = await runMain(['lerobot', 'inspect', dir, '--json'], { cwd: work.path });
-  expect(result.code, result.stderr).toBe(0);
-  return JSON.parse(result.stdout) as LeRobotDatasetSummary;
-}
-
-/** What LeRobot's view of a dataset should be, from our reader: `lerobot inspect` and the frames readFrames gives. */
-async function ourView(dir: string): Promise<LeRobotView> {
-  const summary = await inspect(dir);
-  const keys = Object.keys(summary.features).filter((k) => !['video', 'image'].includes(summary.features[k]!.dtype));
-  const { columns } = await readFrames(dir, keys);
-  const tasks = [...summary.tasks].sort((a, b) => a.task_index - b.task_index);
-  const frame = (i: number): Frame => {
-    const values: Frame = Object.fromEntries(
-      keys.map((k) => {
-        const v = Array.from(columns[k]![i]!);
-        return [k, summary.features[k]!.shape.length === 1 && summary.features[k]!.shape[0] === 1 ? v[0] : v];
-      }),
-    );
-    values.task = tasks.find((t) => t.task_index === values.task_index)?.task;
-    return values;
-  };
-  return {
-    version: summary.version,
-    fps: summary.fps,
-    episodes: summary.totalEpisodes,
-    frames: summary.frames,
-    features: Object.fromEntries(
-      Object.entries(summary.features).map(([k, f]) => [k, { dtype: f.dtype, shape: f.shape }]),
-    ),
-    tasks: tasks.map((t) => t.task),
-    task_indexes: tasks.map((t) => t.task_index),
-    episode_tasks: summary.episodes.map((e) => e.tasks),
-    episode_lengths: summary.episodes.map((e) => e.length),
-    first: frame(0),
-    last: frame(summary.frames - 1),
-  };
-}
 
 describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
   it(
@@ -95,7 +22,7 @@ describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
       expect(exported.code, exported.stderr).toBe(0);
 
       const lerobot = loaded((await lerobotLoad([out]))[0]);
-      expect(lerobot).toEqual(await ourView(out));
+      expect(lerobot).toEqual(await ourView(out, work.path));
       // What the export was asked for, as LeRobot sees it.
       expect(lerobot.version).toBe('v3.0');
       expect(lerobot.fps).toBe(30);
@@ -125,7 +52,7 @@ describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
       const [lerobotWritten, lerobotG1] = await lerobotLoad(['--write', written, written, g1]);
 
       const view = loaded(lerobotWritten);
-      expect(view).toEqual(await ourView(written));
+      expect(view).toEqual(await ourView(written, work.path));
       // What lerobot_load.py wrote: 2 episodes of 5 and 7 frames at 10 fps; frame k of episode e holds state
       // [e + k/4, -k, k/3], action [k/8, e - k], reward [k/10] (float32).
       const f32 = (xs: number[]) => Array.from(Float32Array.from(xs));
@@ -148,7 +75,7 @@ describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
       });
 
       // The v2.1 fixture: ours reads it; LeRobot 0.4.x refuses it, naming its converter.
-      const ours = await inspect(g1);
+      const ours = await inspect(g1, work.path);
       expect([ours.version, ours.totalEpisodes, ours.frames]).toEqual(['v2.1', 100, 35_965]);
       expect(lerobotG1).toMatchObject({ refused: 'BackwardCompatibilityError' });
       expect((lerobotG1 as Refusal).message).toContain('v2.1');

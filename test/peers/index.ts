@@ -56,7 +56,8 @@ export function readerPeers(): ReaderPeers {
 }
 
 /**
- * Python with LeRobot (lerobot 0.4.4 and the torch it takes, run on the CPU), for test/peers/python/lerobot_load.py;
+ * Python with LeRobot (lerobot 0.4.4 and the torch it takes, run on the CPU), for test/peers/python/lerobot_load.py
+ * and lerobot_convert_v21.py;
  * throws naming the install command when it is missing.
  */
 export function lerobotPython(): string {

@@ -69,7 +69,8 @@ def write(root):
     dataset.finalize()
 
 
-def load(root):
+def load(root, at=()):
+    """What LeRobotDataset reports for the dataset at root, with the frames at indexes `at` when some are asked."""
     try:
         dataset = LeRobotDataset('local/auraison-edge-test', root=root)
     except Exception as error:  # what LeRobot says when it refuses a dataset
@@ -89,6 +90,7 @@ def load(root):
         'episode_lengths': [int(e['length']) for e in episodes],
         'first': frame(dataset, 0),
         'last': frame(dataset, len(dataset) - 1),
+        **({'at': [frame(dataset, i) for i in at]} if at else {}),
     }
 
 
