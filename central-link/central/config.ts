@@ -69,7 +69,7 @@ export const LakehouseSection = Section(
       minLength: 1,
       default: 'fleet.ducklake',
       description:
-        'The DuckLake catalog: postgres:<libpq conninfo> (several serve processes), or a DuckDB file path (one process).',
+        "The DuckLake catalog: postgres:<libpq conninfo> (several serve processes; its password, password=${PGPASSWORD} or a URI's, is kept in a DuckDB secret, never shown), or a DuckDB file path (one process).",
     }),
     data_path: Type.String({
       minLength: 1,

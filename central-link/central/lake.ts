@@ -2,6 +2,7 @@ import { mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
+import { redactPasswords, splitPassword } from './conninfo.ts';
 import { lockDown } from './lake-guard.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
@@ -55,13 +56,17 @@ export class FleetLake {
   /** Where fleetQuery runs operator SQL: read-only and locked down, beyond the keyword check. */
   readonly guarded: DuckDBConnection;
   readonly description: string;
+  /** The catalog's password, which no error of fleetQuery may show. */
+  readonly #password: string | undefined;
   #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     dbs: { db: DuckDBInstance; guardedDb: DuckDBInstance | undefined },
     connections: { writer: DuckDBConnection; reader: DuckDBConnection; guarded: DuckDBConnection },
     description: string,
+    password: string | undefined,
   ) {
+    this.#password = password;
     this.#db = dbs.db;
     this.#guardedDb = dbs.guardedDb;
     this.writer = connections.writer;
@@ -70,7 +75,19 @@ export class FleetLake {
     this.description = description;
   }
 
+  /**
+   * Opens the lake. Its errors (the catalog away, a wrong password) never carry the catalog's password: it is
+   * not in what DuckDB is given but a secret, and their messages are redacted besides.
+   */
   static async open(settings: CentralServeConfig): Promise<FleetLake> {
+    try {
+      return await FleetLake.#open(settings);
+    } catch (error) {
+      throw withoutPassword(error, catalogPassword(settings));
+    }
+  }
+
+  static async #open(settings: CentralServeConfig): Promise<FleetLake> {
     const { lakehouse, storage } = settings;
     const db = await DuckDBInstance.create(':memory:');
     const writer = await db.connect();
@@ -90,8 +107,17 @@ export class FleetLake {
     await prepare(writer);
     const dataPath = onS3 ? lakehouse.data_path : `${resolve(lakehouse.data_path)}/`;
     if (!onS3) mkdirSync(dataPath, { recursive: true });
-    const catalog = onPostgres ? lakehouse.catalog : resolve(lakehouse.catalog);
-    const attach = `ATTACH ${sql(`ducklake:${catalog}`)} AS ${LAKE} (DATA_PATH ${sql(dataPath)}`;
+    // The catalog's password goes in a secret, never in the ATTACH string: duckdb_databases() and DuckDB's
+    // errors show that string, and the secret shows `password=redacted`.
+    const { conninfo, password } = onPostgres
+      ? splitPassword(lakehouse.catalog.slice('postgres:'.length))
+      : { conninfo: '', password: undefined };
+    const catalog = onPostgres ? `postgres:${conninfo}` : resolve(lakehouse.catalog);
+    const attach = [
+      `ATTACH ${sql(`ducklake:${catalog}`)} AS ${LAKE} (DATA_PATH ${sql(dataPath)}`,
+      ...(password === undefined ? [] : [`METADATA_PARAMETERS MAP {'SECRET': ${sql(CATALOG_SECRET)}}`]),
+    ].join(', ');
+    if (password !== undefined) await writer.run(catalogSecret(password));
     await writer.run(`${attach})`);
     await writer.run(`USE ${LAKE}`);
     // One commit's events are appended here (in memory, this connection's), then inserted in one statement.
@@ -116,6 +142,7 @@ export class FleetLake {
       guarded = await guardedDb.connect();
       try {
         await prepare(guarded);
+        if (password !== undefined) await guarded.run(catalogSecret(password));
         await guarded.run(`${attach}, READ_ONLY)`);
         await guarded.run(`USE ${LAKE}`);
         await lockDown(guarded, readable);
@@ -131,7 +158,7 @@ export class FleetLake {
       await guarded.run(`USE ${LAKE}`);
     }
     const description = `DuckLake on ${onPostgres ? 'PostgreSQL' : catalog}, data in ${dataPath}`;
-    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description);
+    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description, password);
   }
 
   /**
@@ -168,7 +195,11 @@ export class FleetLake {
   async fleetQuery(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
     const problem = readOnlyProblem(text);
     if (problem) throw new Error(problem);
-    return rowsOf(this.guarded, text);
+    try {
+      return await rowsOf(this.guarded, text);
+    } catch (error) {
+      throw withoutPassword(error, this.#password);
+    }
   }
 
   close(): void {
@@ -220,6 +251,27 @@ async function loadExtension(c: DuckDBConnection, name: string, directory: strin
       { cause: error },
     );
   }
+}
+
+/** The password lakehouse.catalog gives (postgres: only), to be kept out of errors. */
+function catalogPassword(settings: CentralServeConfig): string | undefined {
+  const { catalog } = settings.lakehouse;
+  return catalog.startsWith('postgres:') ? splitPassword(catalog.slice('postgres:'.length)).password : undefined;
+}
+
+/** `error`, or an Error of its message redacted when that showed a password (its cause dropped: it shows it). */
+function withoutPassword(error: unknown, password: string | undefined): unknown {
+  if (!(error instanceof Error)) return error;
+  const message = redactPasswords(error.message, [password]);
+  return message === error.message ? error : new Error(message);
+}
+
+/** The DuckDB secret that holds the catalog's PostgreSQL password; the ATTACH names it. */
+const CATALOG_SECRET = 'auraison_fleet_catalog';
+
+/** The catalog's password as a postgres secret, merged by DuckDB's postgres extension into the conninfo. */
+function catalogSecret(password: string): string {
+  return `CREATE OR REPLACE SECRET ${CATALOG_SECRET} (TYPE postgres, PASSWORD ${sql(password)})`;
 }
 
 /** The S3 secret DuckLake's data path is written and read with: the storage section's keys and endpoint. */

@@ -27,7 +27,8 @@ const WRITING = new Set([
 ]);
 
 /** Functions (and the system views beside them) that show what is not the fleet's: secrets, the environment, the
- * databases attached and their connection strings (a catalog's password), DuckDB's log of statements. */
+ * databases attached and their connection strings (the catalog's password is kept apart, in a secret: lake.ts),
+ * DuckDB's log of statements. */
 const SHOWING = new Set([
   'GETENV',
   'DUCKDB_SECRETS',

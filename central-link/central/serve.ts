@@ -5,6 +5,7 @@ import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { centralTopics } from '../topics.ts';
 import { uploadsValidator, type GrantsMessage } from '../sync-protocol.ts';
 import type { CentralServeConfig } from './config.ts';
+import { redactPasswords } from './conninfo.ts';
 import { ACCEPTED, EventIngest, eventsProblem, PAYLOAD_FORMAT_INVALID } from './events-ingest.ts';
 import type { FleetView } from './fleet-view.ts';
 import { FleetIntake } from './intake.ts';
@@ -50,7 +51,7 @@ async function openLake(settings: CentralServeConfig, log: Logger, signal: Abort
       // A missing extension or a bad path is not cured by waiting.
       if (/extension_directory|cannot INSTALL/.test(message) || signal.aborted) throw error;
       log.warn(
-        { err: message.split('\n')[0], retry_in_ms: wait },
+        { err: redactPasswords(message.split('\n')[0]!), retry_in_ms: wait },
         'central serve: the fleet lakehouse cannot be opened yet',
       );
       await new Promise((r) => setTimeout(r, wait));
