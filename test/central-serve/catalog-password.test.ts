@@ -23,41 +23,23 @@ const run = promisify(execFile);
 const PASSWORD = 'catalog-pw-7f3a q\'"x';
 const WRONG = 'wrong-pw-91c2';
 
+/** Runs `sql` with psql as `auraison` over TCP; `-w`: never asks for a password. */
+function psql(pg: Postgres, sql: string): Promise<unknown> {
+  return run('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'auraison', '-d', 'fleet', '-w', '-c', sql]);
+}
+
 /** Gives the server's user `auraison` a password and makes TCP connections need it (scram-sha-256). */
 async function requirePassword(pg: Postgres): Promise<void> {
-  const sql = `ALTER ROLE auraison PASSWORD '${PASSWORD.replaceAll("'", "''")}'`;
-  await run('psql', ['-h', '127.0.0.1', '-p', String(pg.port), '-U', 'auraison', '-d', 'fleet', '-c', sql]);
+  await psql(pg, `ALTER ROLE auraison PASSWORD '${PASSWORD.replaceAll("'", "''")}'`);
   writeFileSync(join(pg.dir, 'data', 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
-  await run('psql', [
-    '-h',
-    '127.0.0.1',
-    '-p',
-    String(pg.port),
-    '-U',
-    'auraison',
-    '-d',
-    'fleet',
-    '-c',
-    'SELECT pg_reload_conf()',
-  ]);
+  await psql(pg, 'SELECT pg_reload_conf()');
   // The reload is asynchronous: wait until a connection without the password is refused.
   await waitFor(
-    async () =>
-      await run('psql', [
-        '-h',
-        '127.0.0.1',
-        '-p',
-        String(pg.port),
-        '-U',
-        'auraison',
-        '-d',
-        'fleet',
-        '-w',
-        '-c',
-        'SELECT 1',
-      ])
-        .then(() => false)
-        .catch(() => true),
+    () =>
+      psql(pg, 'SELECT 1').then(
+        () => false,
+        () => true,
+      ),
     'PostgreSQL to ask for a password',
   );
 }
