@@ -54,14 +54,18 @@ const UNBOUNDED_SEQUENCE = 144;
 /** `RIHS01_<64 hex>` for `type`, or undefined when the .msg text of it or of a type it uses is unknown. */
 export function typeDescriptionHash(registry: DefinitionsRegistry, type: string): string | undefined {
   const root = canonicalType(type);
+  // rosidl reads a service's types (and the messages they use, ServiceEventInfo's `char[16] client_gid` among
+  // them) with `char` as uint8, as rosidl_adapter maps it; a message type's own hash keeps FIELD_TYPE_CHAR, as
+  // the hashes ROS 2 writes for std_msgs/Char show. Checked against rosbag2's recorded service events and
+  // rmw_zenoh's key for example_interfaces/srv/AddTwoInts.
+  const charId = /^[^/]+\/srv\//.test(root) ? SCALAR_IDS.uint8! : SCALAR_IDS.char!;
   const described = new Map<string, IndividualType>();
   const pending = [root];
   while (pending.length > 0) {
     const name = pending.pop()!;
     if (described.has(name)) continue;
     const text = registry.messageText(name);
-    if (text === undefined) return undefined;
-    const individual = describe(name, text);
+    const individual = text === undefined ? describeService(registry, name) : describe(name, text, charId);
     if (!individual) return undefined;
     described.set(name, individual);
     for (const f of individual.fields) if (f.type.nested_type_name) pending.push(f.type.nested_type_name);
@@ -79,8 +83,32 @@ function individualJson(t: IndividualType): string {
   return `{"type_name": ${JSON.stringify(t.type_name)}, "fields": [${fields.join(', ')}]}`;
 }
 
+/**
+ * A service type (`pkg/srv/Name`) as rosidl describes it: a structure of its request, response and event
+ * messages (rmw_zenoh keys a service by this hash). Undefined when `name` is not a service the registry holds.
+ */
+function describeService(registry: DefinitionsRegistry, name: string): IndividualType | undefined {
+  if (!/^[^/]+\/srv\/[^/]+$/.test(name)) return undefined;
+  const parts = ['Request', 'Response', 'Event'] as const;
+  if (parts.some((p) => registry.messageText(`${name}_${p}`) === undefined)) return undefined;
+  const nested = (type: string): FieldType => ({
+    type_id: NESTED,
+    capacity: 0,
+    string_capacity: 0,
+    nested_type_name: type,
+  });
+  return {
+    type_name: name,
+    fields: [
+      { name: 'request_message', type: nested(`${name}_Request`) },
+      { name: 'response_message', type: nested(`${name}_Response`) },
+      { name: 'event_message', type: nested(`${name}_Event`) },
+    ],
+  };
+}
+
 /** The fields of one .msg text as rosidl sees them (constants left out); undefined if a line is not understood. */
-function describe(typeName: string, text: string): IndividualType | undefined {
+function describe(typeName: string, text: string, charId: number): IndividualType | undefined {
   const pkg = typeName.split('/')[0]!;
   const fields: IndividualType['fields'] = [];
   for (const raw of text.split('\n')) {
@@ -90,7 +118,7 @@ function describe(typeName: string, text: string): IndividualType | undefined {
     const m = /^(\S+)\s+([A-Za-z][A-Za-z0-9_]*)(\s*=)?/.exec(line);
     if (!m) return undefined;
     if (m[3]) continue; // a constant: not a member of the structure
-    const type = fieldType(m[1]!, pkg);
+    const type = fieldType(m[1]!, pkg, charId);
     if (!type) return undefined;
     fields.push({ name: m[2]!, type });
   }
@@ -103,7 +131,7 @@ function describe(typeName: string, text: string): IndividualType | undefined {
   return { type_name: typeName, fields };
 }
 
-function fieldType(token: string, pkg: string): FieldType | undefined {
+function fieldType(token: string, pkg: string, charId: number): FieldType | undefined {
   const m = /^([^[\]]+)(?:\[(<=)?(\d*)\])?$/.exec(token);
   if (!m) return undefined;
   const [, base, bounded, size] = m;
@@ -119,6 +147,8 @@ function fieldType(token: string, pkg: string): FieldType | undefined {
     } else {
       id = SCALAR_IDS[str[1]!]!;
     }
+  } else if (base === 'char') {
+    id = charId;
   } else if (SCALAR_IDS[base!] !== undefined) {
     id = SCALAR_IDS[base!]!;
   } else if (/^[A-Za-z][A-Za-z0-9_]*(\/[A-Za-z][A-Za-z0-9_]*){0,2}$/.test(base!)) {
