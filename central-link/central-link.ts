@@ -301,10 +301,15 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   }
 
   /** Pauses or resumes bulk uploads from here (the CLI, the API), once the pause file says so; false without sync. */
-  async pauseSync(paused: boolean, reason = 'paused from the robot'): Promise<boolean> {
+  /**
+   * Pauses or resumes bulk uploads from the robot (CLI, API, page). `central` with a resume also lifts central's
+   * pause, for an operator on the robot who decides otherwise (central's next pause holds again).
+   */
+  async pauseSync(paused: boolean, reason = 'paused from the robot', central = false): Promise<boolean> {
     const sync = this.#running?.sync;
     if (!sync) return false;
-    await (paused ? sync.pause('local', reason) : sync.resume('local'));
+    if (paused) await sync.pause('local', reason);
+    else await Promise.all([sync.resume('local'), ...(central ? [sync.resume('central')] : [])]);
     return true;
   }
 

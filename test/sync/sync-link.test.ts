@@ -74,6 +74,20 @@ describe('bulk sync over the central link', () => {
     );
     await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'resume', ts: '2' });
     await waitFor(() => syncStatus(daemon).paused === null, 'central resume to show in status');
+
+    // Central pauses again: a resume here lifts only the robot's own pause, and says so; --central lifts central's.
+    await central.send(ROBOT, { schema: GRANTS_SCHEMA, type: 'pause', reason: 'over budget', ts: '3' });
+    await waitFor(() => (syncStatus(daemon).paused as { by?: string } | null)?.by === 'central', 'central pause');
+    const plain = await runMain(['sync', 'resume', '--url', api.url]);
+    expect(plain.code).toBe(0);
+    expect(plain.stdout).toMatch(/^bulk uploads are still paused by central; `sync resume --central` lifts/);
+    expect(plain.stdout).toContain('paused (central: over budget)');
+    const lifted = await runMain(['sync', 'resume', '--central', '--url', api.url]);
+    expect(lifted.code).toBe(0);
+    expect(lifted.stdout).toMatch(/^bulk uploads resumed\nbulk sync: running/);
+    expect(syncStatus(daemon).paused).toBeNull();
+    // `--central` is for resume only.
+    expect((await runMain(['sync', 'pause', '--central', '--url', api.url])).code).toBe(2);
   });
 
   it('takes later, not_wanted and expired grants: waits and offers again, counts it done, asks a fresh grant for the same upload', async () => {

@@ -7,8 +7,11 @@ import type { RouteContext } from './route-context.ts';
 /** What the central component offers for bulk sync (central-link/central-link.ts). */
 interface SyncService {
   syncStatus(): Record<string, unknown> | undefined;
-  /** Resolves once the pause is written (it lasts across restarts); false without bulk sync. */
-  pauseSync(paused: boolean, reason?: string): Promise<boolean>;
+  /**
+   * Resolves once the pause is written (it lasts across restarts); false without bulk sync. `central` (resume):
+   * central's pause is lifted too.
+   */
+  pauseSync(paused: boolean, reason?: string, central?: boolean): Promise<boolean>;
 }
 
 function isSyncService(value: unknown): value is SyncService {
@@ -21,6 +24,15 @@ export type SyncReply = { enabled: true; [key: string]: unknown } | { enabled: f
 
 const PauseBody = Type.Object(
   { reason: Type.Optional(Type.String({ maxLength: 500, description: 'why, shown in sync status' })) },
+  { additionalProperties: false },
+);
+
+const ResumeBody = Type.Object(
+  {
+    central: Type.Optional(
+      Type.Boolean({ description: "lift central's pause too, not only the robot's (central's next pause holds)" }),
+    ),
+  },
   { additionalProperties: false },
 );
 
@@ -46,12 +58,16 @@ export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
     return status ? { enabled: true, ...status } : { enabled: false, reason: why() };
   });
 
-  const pauseOrResume = (paused: boolean) => async (request: { body?: Static<typeof PauseBody> }) => {
+  const pauseOrResume = async (paused: boolean, reason: string | undefined, central: boolean) => {
     const s = service();
-    if (!s || !(await s.pauseSync(paused, request.body?.reason ?? 'paused from the robot (CLI or API)')))
+    if (!s || !(await s.pauseSync(paused, reason ?? 'paused from the robot (CLI or API)', central)))
       throw unavailable('bulk sync', why());
     return { enabled: true, ...s.syncStatus() };
   };
-  app.post<{ Body: Static<typeof PauseBody> }>('/sync/pause', { schema: { body: PauseBody } }, pauseOrResume(true));
-  app.post<{ Body: Static<typeof PauseBody> }>('/sync/resume', { schema: { body: PauseBody } }, pauseOrResume(false));
+  app.post<{ Body: Static<typeof PauseBody> }>('/sync/pause', { schema: { body: PauseBody } }, (request) =>
+    pauseOrResume(true, request.body?.reason, false),
+  );
+  app.post<{ Body: Static<typeof ResumeBody> }>('/sync/resume', { schema: { body: ResumeBody } }, (request) =>
+    pauseOrResume(false, undefined, request.body?.central === true),
+  );
 };

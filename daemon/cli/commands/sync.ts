@@ -24,17 +24,20 @@ export const command: Command = {
   summary: 'Bulk sync to central: what awaits upload, the upload under way, the budget; pause or resume uploads',
   help: `Usage: auraison-edge sync status [options]
        auraison-edge sync pause [--reason TEXT] [options]
-       auraison-edge sync resume [options]
+       auraison-edge sync resume [--central] [options]
 
 Bulk sync (docs/sync.md) offers the robot's sealed bag splits and lakehouse parquet files to central and
 uploads them to the URLs central grants. \`sync status\` says how many files and bytes await sync, the
 upload under way with its rate and ETA, the last error, the upload budget and whether uploads are paused
 (here, by central, or outside central.upload_windows). \`sync pause\` holds bulk uploads until \`sync resume\`
 (events, heartbeats and acks still go up); a pause lasts until resume, across restarts of the daemon.
+\`sync resume\` lifts the robot's own pause; a pause central sent holds until central resumes, or until
+\`sync resume --central\` lifts it here (central's next pause holds again).
 It asks the running daemon's API (GET /sync, POST /sync/pause, /sync/resume).
 
 Options:
   --reason TEXT   (pause) why, shown in sync status
+  --central       (resume) lift central's pause too, not only the robot's
   --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
@@ -51,6 +54,7 @@ Exit codes: 0 done, 1 no daemon answered or bulk sync is not running (pause, res
     const { values } = parseCommandArgs(rest, {
       ...API_CLIENT_OPTIONS,
       ...(sub === 'pause' ? { reason: { type: 'string' as const } } : {}),
+      ...(sub === 'resume' ? { central: { type: 'boolean' as const } } : {}),
     });
     const api = await daemonApi(`sync ${sub}`, values, io);
     if (!api) return 1;
@@ -61,7 +65,11 @@ Exit codes: 0 done, 1 no daemon answered or bulk sync is not running (pause, res
           ? await api.client.get<SyncReply>('/sync')
           : await api.client.post<SyncReply>(
               `/sync/${sub}`,
-              'reason' in values && values.reason ? { reason: values.reason } : {},
+              'reason' in values && values.reason
+                ? { reason: values.reason }
+                : 'central' in values && values.central
+                  ? { central: true }
+                  : {},
             );
     } catch (error) {
       api.report(error);
@@ -76,7 +84,11 @@ Exit codes: 0 done, 1 no daemon answered or bulk sync is not running (pause, res
 function statusText(s: SyncReply, sub: string): string {
   if (!s.enabled) return `bulk sync: not running (${s.reason ?? 'unknown'})\n`;
   const lines: string[] = [];
-  if (sub !== 'status') lines.push(sub === 'pause' ? 'bulk uploads paused' : 'bulk uploads resumed');
+  if (sub === 'pause') lines.push('bulk uploads paused');
+  // A resume here lifts the robot's pause; central's holds until central (or `--central`) lifts it.
+  else if (sub === 'resume' && s.paused?.by === 'central')
+    lines.push("bulk uploads are still paused by central; `sync resume --central` lifts central's pause here");
+  else if (sub === 'resume') lines.push('bulk uploads resumed');
   const since = s.paused?.since ? ` since ${s.paused.since}` : '';
   const paused = s.paused ? `paused (${s.paused.by}: ${s.paused.reason})${since}` : 'running';
   lines.push(`bulk sync: ${paused}, ${s.online ? 'online' : 'offline (nothing is lost: it goes on when back)'}`);
