@@ -1,5 +1,6 @@
 import { cpSync, readdirSync, readFileSync, truncateSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { McapIndexedReader } from '@mcap/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { parseMetadata } from '../../daemon/bags/metadata.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -10,6 +11,20 @@ import { canMountTmpfs, fillDisk, mountSmallTmpfs } from '../helpers/small-tmpfs
 import { cleanupStack } from '../helpers/cleanups.ts';
 
 const cleanups = cleanupStack(afterAll);
+
+/** A byte offset in the middle of the middle chunk of a finished MCAP file (from its chunk index). */
+async function midChunk(path: string): Promise<number> {
+  const file = readFileSync(path);
+  const reader = await McapIndexedReader.Initialize({
+    readable: {
+      size: async () => BigInt(file.byteLength),
+      read: async (offset, length) => file.subarray(Number(offset), Number(offset + length)),
+    },
+  });
+  const chunks = [...reader.chunkIndexes].sort((a, b) => Number(a.chunkStartOffset - b.chunkStartOffset));
+  const middle = chunks[Math.floor(chunks.length / 2)]!;
+  return Number(middle.chunkStartOffset + middle.chunkLength / 2n);
+}
 
 /**
  * `bag repair` of a bag left open, on a real tmpfs with a page free: rewriting the cut split takes about its
@@ -25,8 +40,9 @@ describe.runIf(canMountTmpfs)('bag repair on a full disk', () => {
     const bag = join(disk.path, 'bag');
     cpSync(recorded, bag, { recursive: true });
     const cut = files.at(-1)!.split('/').at(-1)!;
-    // killed mid-chunk: its bytes are kept as .orig
-    truncateSync(join(bag, cut), Math.floor(readFileSync(join(bag, cut)).byteLength / 2) + 7);
+    // Killed mid-chunk: its bytes are kept as .orig. The cut is inside the split's middle chunk: a cut at half the
+    // file could land on a record's end, and the repair would then lose nothing it could read, keeping no backup.
+    truncateSync(join(bag, cut), await midChunk(join(bag, cut)));
     writeFileSync(join(bag, RECORDING_MARKER), '999999999\n');
     const before = readdirSync(bag).sort();
     fillDisk(disk.path, 4096);
