@@ -89,7 +89,7 @@ function uriKeywords(text: string): [string, string][] | undefined {
 }
 
 /** A keyword/value conninfo value, quoted as libpq reads it. */
-function quoted(value: string): string {
+export function quoted(value: string): string {
   return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 

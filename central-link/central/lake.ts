@@ -3,7 +3,6 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
 import { redactPasswords, splitPassword } from './conninfo.ts';
-import { lockDown } from './lake-guard.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
 /** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
@@ -44,7 +43,7 @@ export function isConflict(error: unknown): boolean {
  * (events, registrations; one transaction at a time), another reads for central itself, and `guarded` runs
  * the operator's fleet SQL (the page, the CLI): on PostgreSQL its own DuckDB with the lake attached
  * READ_ONLY; with a DuckDB file catalog, which a second DuckDB would read stale, a connection of this one.
- * Either DuckDB is locked down (lake-guard.ts): no file outside the lake's data and the uploads' bucket, no
+ * Either DuckDB is locked down (lockDown): no file outside the lake's data and the uploads' bucket, no
  * secret shown, no setting changed. The catalog going away (PostgreSQL restarted) fails statements; DuckDB's
  * postgres extension connects again by itself, so callers retry.
  */
@@ -251,6 +250,28 @@ async function loadExtension(c: DuckDBConnection, name: string, directory: strin
       { cause: error },
     );
   }
+}
+
+/** The only files operator SQL may read: the lake's data and the uploads' bucket (local dirs or s3:// prefixes). */
+interface ReadableFiles {
+  directories: string[];
+  /** Single files: the DuckDB file a local catalog is kept in, and its WAL. */
+  files: string[];
+}
+
+/**
+ * Locks the DuckDB instance behind `c` for operator SQL, for as long as it lives: no file but those under
+ * `readable` (enable_external_access off: no read_csv('/etc/passwd') or read_text, no COPY TO, ATTACH, LOAD
+ * or INSTALL), no secret shown unredacted, and no setting changed after (lock_configuration: `SET
+ * enable_external_access = true` fails). Run last, once the extensions are loaded and the lake attached.
+ */
+async function lockDown(c: DuckDBConnection, readable: ReadableFiles): Promise<void> {
+  if (readable.directories.length > 0)
+    await c.run(`SET allowed_directories = [${readable.directories.map(sql).join(', ')}]`);
+  if (readable.files.length > 0) await c.run(`SET allowed_paths = [${readable.files.map(sql).join(', ')}]`);
+  await c.run('SET allow_unredacted_secrets = false');
+  await c.run('SET enable_external_access = false');
+  await c.run('SET lock_configuration = true');
 }
 
 /** The password lakehouse.catalog gives (postgres: only), to be kept out of errors. */

@@ -61,7 +61,7 @@ const DUCKLAKE_READING = new Set([
  * that shows secrets or connections (duckdb_secrets, getenv, ...), reaches the catalog's PostgreSQL
  * (postgres_query, ...), runs SQL from a string (query, query_table) or is DuckLake's maintenance (its
  * functions but the reading ones). A check of words, so a column must be quoted to be named `set`. It gives
- * the clear answer first; the lakehouse connection behind it is the guard that holds (lake-guard.ts).
+ * the clear answer first; the lakehouse connection behind it is the guard that holds (lake.ts, lockDown).
  */
 export function readOnlyProblem(sql: string): string | undefined {
   const tokens = sqlTokens(sql);

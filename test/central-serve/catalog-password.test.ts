@@ -4,8 +4,8 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CentralServeConfig } from '../../central-link/central/config.ts';
-import { redactPasswords, splitPassword } from '../../central-link/central/conninfo.ts';
-import { FleetLake } from '../../central-link/central/lake.ts';
+import { quoted, redactPasswords, splitPassword } from '../../central-link/central/conninfo.ts';
+import { FleetLake, sql } from '../../central-link/central/lake.ts';
 import { startCentralServe } from '../../central-link/central/serve.ts';
 import type { Logger } from '../../daemon/log.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
@@ -30,7 +30,7 @@ function psql(pg: Postgres, sql: string): Promise<unknown> {
 
 /** Gives the server's user `auraison` a password and makes TCP connections need it (scram-sha-256). */
 async function requirePassword(pg: Postgres): Promise<void> {
-  await psql(pg, `ALTER ROLE auraison PASSWORD '${PASSWORD.replaceAll("'", "''")}'`);
+  await psql(pg, `ALTER ROLE auraison PASSWORD ${sql(PASSWORD)}`);
   writeFileSync(join(pg.dir, 'data', 'pg_hba.conf'), 'host all all 127.0.0.1/32 scram-sha-256\n');
   await psql(pg, 'SELECT pg_reload_conf()');
   // The reload is asynchronous: wait until a connection without the password is refused.
@@ -42,11 +42,6 @@ async function requirePassword(pg: Postgres): Promise<void> {
       ),
     'PostgreSQL to ask for a password',
   );
-}
-
-/** libpq's quoting of a conninfo value. */
-function quoted(value: string): string {
-  return `'${value.replaceAll('\\', '\\\\').replaceAll("'", "\\'")}'`;
 }
 
 function settingsFor(broker: Broker, dir: string, catalog: string): CentralServeConfig {
