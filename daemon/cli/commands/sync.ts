@@ -58,19 +58,17 @@ Exit codes: 0 done, 1 no daemon answered or bulk sync is not running (pause, res
     });
     const api = await daemonApi(`sync ${sub}`, values, io);
     if (!api) return 1;
+    // Only the options this subcommand takes were parsed: `reason` for pause, `central` for resume.
+    const body = {
+      ...('reason' in values && values.reason ? { reason: values.reason } : {}),
+      ...('central' in values && values.central ? { central: true } : {}),
+    };
     let reply: SyncReply;
     try {
       reply =
         sub === 'status'
           ? await api.client.get<SyncReply>('/sync')
-          : await api.client.post<SyncReply>(
-              `/sync/${sub}`,
-              'reason' in values && values.reason
-                ? { reason: values.reason }
-                : 'central' in values && values.central
-                  ? { central: true }
-                  : {},
-            );
+          : await api.client.post<SyncReply>(`/sync/${sub}`, body);
     } catch (error) {
       api.report(error);
       return 1;
