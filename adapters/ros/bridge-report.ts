@@ -78,3 +78,18 @@ export class BridgeReport {
 export function errorText(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }
+
+/**
+ * Why an entity of `type` could not be made, with what to do when rclnodejs lacks the type. rclnodejs needs a type's
+ * generated code and its C type support even for raw messages, so only types built and sourced in this ROS install
+ * can be bridged by it; a definition in bus.definitions.dirs is not enough.
+ */
+export function entityErrorText(error: unknown, type: string): string {
+  const text = errorText(error);
+  if (!/message required does not exist/i.test(text)) return text;
+  return (
+    `${text} (rclnodejs bridges only types built and sourced in this ROS install: build the package that defines ` +
+    `${type} in your workspace and source its setup file before starting the daemon, or bridge this topic through ` +
+    'zenoh, which needs only its definition in bus.definitions.dirs)'
+  );
+}

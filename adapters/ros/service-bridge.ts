@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { UnknownTypeError, type Bus, type MessageCodec, type QueryPayload } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
-import { errorText, type BridgeReport } from './bridge-report.ts';
+import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { typeClass, type Rcl, type RosNode } from './rcl-api.ts';
 import type { RosGraphSnapshot } from './ros-graph.ts';
 
@@ -117,7 +117,7 @@ export class RosServiceBridge {
         this.#report.count('auraison_ros_errors_total', { kind: 'service', service: entry.service });
         this.#report.problem(
           `serve ${entry.service}`,
-          `cannot serve ${entry.query} as ROS service ${entry.service} (${entry.type}): ${errorText(error)}`,
+          `cannot serve ${entry.query} as ROS service ${entry.service} (${entry.type}): ${entityErrorText(error, entry.type)}`,
         );
       }
     }
@@ -159,7 +159,7 @@ export class RosServiceBridge {
       this.#report.count('auraison_ros_errors_total', { kind: 'service', service: name });
       this.#report.problem(
         `call ${name}`,
-        `cannot serve ROS service ${name} (${type}) on the bus: ${errorText(error)}`,
+        `cannot serve ROS service ${name} (${type}) on the bus: ${entityErrorText(error, type)}`,
       );
     }
   }

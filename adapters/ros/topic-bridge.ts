@@ -1,9 +1,10 @@
 import type { Logger } from 'pino';
 import type { Bus, BusMessage, Publisher, Subscription, TopicQos } from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
-import { errorText, type BridgeReport } from './bridge-report.ts';
+import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
-import { asEndpointInfo, typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
+import { EchoLedger } from './echo-ledger.ts';
+import { typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
 import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
 
 type RosPublisher = Rcl.Publisher<ReturnType<typeof typeClass>>;
@@ -45,7 +46,8 @@ function offered(pubs: readonly RosTopicEndpoint[]): TopicQos {
  * Topics both ways as raw CDR. In: a selected ROS topic is subscribed (isRaw) while a node other than the
  * daemon's publishes it, and dropped when the last one goes. Out: bus topics selected by ros.publish get a ROS
  * publisher of their own. No echo either way: a bus message that came from ROS is not sent back, and a ROS
- * message whose publisher GID is one of the daemon's own publishers is not put on the bus.
+ * message that is one of the daemon's own publications heard back is not put on the bus (an EchoLedger tells, as a
+ * raw message comes with no MessageInfo to compare publisher GIDs).
  * Nothing here throws into rclnodejs's executor or into a bus publisher: failures are counted and reported.
  */
 export class RosTopicBridge {
@@ -59,8 +61,7 @@ export class RosTopicBridge {
   #log: Logger;
   #in = new Map<string, Inbound>();
   #out = new Map<string, Outbound>();
-  /** GIDs (hex) of the daemon's own ROS publishers. */
-  #ownGids = new Set<string>();
+  #echoes = new EchoLedger();
   #unlisten: (() => void) | undefined;
 
   constructor(options: TopicBridgeOptions) {
@@ -92,11 +93,6 @@ export class RosTopicBridge {
 
   /** Opens and drops inbound topics to match the graph. */
   reconcile(snapshot: RosGraphSnapshot): void {
-    const own = new Set<string>();
-    for (const { endpoints } of snapshot.topics.values()) {
-      for (const e of endpoints) if (e.local && e.kind === 'publisher') own.add(e.gid);
-    }
-    this.#ownGids = own;
     for (const [topic, { endpoints }] of snapshot.topics) {
       const pubs = endpoints.filter((e) => e.kind === 'publisher' && !e.local);
       if (pubs.length > 0 && !this.#in.has(topic) && this.#bridgeIn(topic)) this.#openIn(topic, pubs);
@@ -112,6 +108,7 @@ export class RosTopicBridge {
     for (const topic of [...this.#in.keys()]) this.#drop(topic, 'the bridge stopped');
     for (const [topic, out] of this.#out) {
       this.#bus.unsubscribe(out.subscription);
+      this.#echoes.forget(topic);
       this.#destroy(`publisher of ${topic}`, () => this.#node.destroyPublisher(out.publisher));
     }
     this.#out.clear();
@@ -140,12 +137,12 @@ export class RosTopicBridge {
     );
     try {
       const entry = { type, publisher } as Inbound;
-      // Two declared parameters: rclnodejs passes MessageInfo only to a callback whose length is 2 or more.
+      // rclnodejs takes a raw message with no MessageInfo (rclTakeRaw), whatever the callback declares.
       entry.subscription = this.#node.createSubscription(
         typeClass(type),
         topic,
         { isRaw: true, qos: toRclQos(this.#rcl, qos) },
-        (message: Buffer, info?: Rcl.MessageInfo) => this.#received(topic, entry, message, info),
+        (message: Buffer) => this.#received(topic, entry, message),
       );
       this.#in.set(topic, entry);
       this.#report.resolved(`topic ${topic}`);
@@ -153,22 +150,22 @@ export class RosTopicBridge {
     } catch (error) {
       publisher.close();
       this.#report.count('auraison_ros_errors_total', { kind: 'subscribe', topic });
-      this.#report.problem(`topic ${topic}`, `cannot subscribe to ROS topic ${topic} (${type}): ${errorText(error)}`);
+      this.#report.problem(
+        `topic ${topic}`,
+        `cannot subscribe to ROS topic ${topic} (${type}): ${entityErrorText(error, type)}`,
+      );
     }
   }
 
-  #received(topic: string, entry: Inbound, message: Buffer, info: Rcl.MessageInfo | undefined): void {
+  #received(topic: string, entry: Inbound, message: Buffer): void {
     try {
-      if (info !== undefined && this.#ownGids.has(info.publisherGid.toString('hex'))) {
+      const bytes = new Uint8Array(message.buffer, message.byteOffset, message.byteLength);
+      if (this.#echoes.isEcho(topic, bytes)) {
         this.#report.count('auraison_ros_echo_dropped_total', { topic });
         return;
       }
-      // rmw fills no source timestamp on some middlewares: the bus then takes its receive time.
-      const sent = info?.sourceTimestamp;
-      entry.publisher.publish(
-        new Uint8Array(message.buffer, message.byteOffset, message.byteLength),
-        sent ? sent : undefined,
-      );
+      // A raw message carries no source timestamp: the bus takes its receive time.
+      entry.publisher.publish(bytes);
       this.#report.count('auraison_ros_messages_total', { topic, direction: 'in' });
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'callback', topic });
@@ -194,7 +191,9 @@ export class RosTopicBridge {
     try {
       const qos = publisherQos(this.#settings, topic, this.#bus.topicQos(topic));
       const publisher = this.#node.createPublisher(typeClass(type), topic, { qos: toRclQos(this.#rcl, qos) });
-      this.#learnOwnGids(topic);
+      // Only a topic also bridged in can hear the daemon's own messages back.
+      if (this.#bridgeIn(topic))
+        this.#echoes.track(topic, { latched: qos.durability === 'transient_local', depth: qos.depth });
       const subscription = this.#bus.subscribe({
         name: 'ros-bridge',
         topic,
@@ -205,24 +204,9 @@ export class RosTopicBridge {
       this.#log.info({ topic, type, qos }, 'ros: publishing bus topic to ROS');
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'advertise', topic });
-      this.#report.problem(`publish ${topic}`, `cannot publish bus topic ${topic} to ROS: ${errorText(error)}`);
-    }
-  }
-
-  /** A new publisher's GID, read now so that no message of it comes back before the next graph poll. */
-  #learnOwnGids(topic: string): void {
-    try {
-      for (const raw of this.#node.getPublishersInfoByTopic(topic, false)) {
-        const info = asEndpointInfo(raw);
-        if (info?.node_name === this.#node.name() && info.node_namespace === this.#node.namespace()) {
-          this.#ownGids.add(Buffer.from(info.endpoint_gid).toString('hex'));
-        }
-      }
-    } catch (error) {
-      this.#report.count('auraison_ros_errors_total', { kind: 'graph', topic });
-      this.#log.warn(
-        { topic, err: errorText(error) },
-        "ros: cannot read the GID of the daemon's publisher yet (next graph poll will)",
+      this.#report.problem(
+        `publish ${topic}`,
+        `cannot publish bus topic ${topic} to ROS: ${entityErrorText(error, type)}`,
       );
     }
   }
@@ -233,6 +217,7 @@ export class RosTopicBridge {
       // A Buffer over the same bytes: rclnodejs takes a raw message only as a Buffer (publisher.js), and
       // copies it into rcl synchronously.
       publisher.publish(Buffer.from(msg.data.buffer, msg.data.byteOffset, msg.data.byteLength));
+      this.#echoes.sent(topic, msg.data);
       this.#report.count('auraison_ros_messages_total', { topic, direction: 'out' });
       this.#report.resolved(`publish ${topic}`);
     } catch (error) {

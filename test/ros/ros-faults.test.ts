@@ -116,6 +116,8 @@ describe('the ROS 2 bridge when rclnodejs fails', () => {
     expect(d.health().reason).toContain(
       'cannot subscribe to ROS topic /widget (acme_msgs/msg/Widget): The message required does not exist: acme_msgs, msg, Widget',
     );
+    // What to do about it: rclnodejs needs the type built and sourced, a definition file is not enough.
+    expect(d.health().reason).toContain('build the package that defines acme_msgs/msg/Widget in your workspace');
     chatter.publish(Buffer.from(d.codec.encode('std_msgs/msg/String', { data: 'still here' })));
     await waitFor(() => got.length === 1, '/chatter on the bus');
   });

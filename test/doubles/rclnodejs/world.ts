@@ -203,9 +203,10 @@ export class RosWorld {
     setImmediate(() => {
       if (!subscription.node.spinning || !this.subscriptions.has(subscription)) return;
       subscription.received += 1n;
-      // rcl hands over a copy; MessageInfo only to a callback declaring two parameters (lib/subscription.js).
+      // rcl hands over a copy. rclnodejs 2.2.0 takes a raw message with rclTakeRaw, which passes no MessageInfo
+      // whatever the callback declares (lib/node.js); a typed one gets it only with two declared parameters.
       const copy = Buffer.from(bytes);
-      if (subscription.callback.length >= 2)
+      if (subscription.callback.length >= 2 && !subscription.isRaw)
         subscription.callback(copy, messageInfo(publisher, subscription.received, sent));
       else subscription.callback(copy);
     });
