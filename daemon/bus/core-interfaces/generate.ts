@@ -17,6 +17,7 @@ const PINS: Record<string, { repository: string; commit: string }> = {
   test_interface_files: { repository: 'ros2/test_interface_files', commit: '25d4b699e4bc' },
   geometry2: { repository: 'ros2/geometry2', commit: '1b005c6556cf' },
   rosbag2: { repository: 'ros2/rosbag2', commit: '25304dd36e51' },
+  navigation2: { repository: 'ros-navigation/navigation2', commit: 'f4108e5b1c2b' },
 };
 const KINDS = ['msg', 'srv', 'action'] as const;
 

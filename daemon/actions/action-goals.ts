@@ -1,0 +1,44 @@
+import type { GoalHandle } from './action-client.ts';
+
+/** What cancelling one goal gave. */
+export interface CancelledGoal {
+  action: string;
+  goalId: string;
+  /** action_msgs/srv/CancelGoal's return code, or the error when the cancel itself failed. */
+  returnCode?: number;
+  error?: string;
+}
+
+/**
+ * The goals the daemon has sent and that have not ended, across every action client: what the operator's stop
+ * cancels. One instance per daemon, handed to every action client as its `track`.
+ */
+export class ActionGoals {
+  #goals = new Set<GoalHandle>();
+
+  started(goal: GoalHandle): void {
+    this.#goals.add(goal);
+  }
+
+  ended(goal: GoalHandle): void {
+    this.#goals.delete(goal);
+  }
+
+  inFlight(): { action: string; goalId: string }[] {
+    return [...this.#goals].map(({ action, goalId }) => ({ action, goalId }));
+  }
+
+  /** Sends a cancel for every goal in flight, all at once, and says what each server answered. */
+  async cancelAll(): Promise<CancelledGoal[]> {
+    return Promise.all(
+      [...this.#goals].map(async (goal): Promise<CancelledGoal> => {
+        const { action, goalId } = goal;
+        try {
+          return { action, goalId, returnCode: (await goal.cancel()).returnCode };
+        } catch (error) {
+          return { action, goalId, error: (error as Error).message };
+        }
+      }),
+    );
+  }
+}

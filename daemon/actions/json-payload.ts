@@ -1,0 +1,46 @@
+import type { MessageCodec, QueryPayload } from '../bus/index.ts';
+
+export const JSON_ENCODING = 'application/json';
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+/** A query payload of `value` as JSON: 64-bit integers (bigint) as decimal strings, typed arrays as arrays. */
+export function jsonPayload(value: unknown): QueryPayload {
+  const text = JSON.stringify(value, (_key, v: unknown) =>
+    typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v,
+  );
+  return { encoding: JSON_ENCODING, payload: encoder.encode(text) };
+}
+
+/** The JSON object a query carries, or an Error naming `what` when it carries anything else. */
+export function jsonObject(what: string, payload: QueryPayload): Record<string, unknown> {
+  if (payload.encoding !== JSON_ENCODING) throw new Error(`${what} must be ${JSON_ENCODING}, got ${payload.encoding}`);
+  let value: unknown;
+  try {
+    value = JSON.parse(decoder.decode(payload.payload));
+  } catch (error) {
+    throw new Error(`${what} is not JSON: ${(error as Error).message}`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value))
+    throw new Error(`${what} must be a JSON object`);
+  return value as Record<string, unknown>;
+}
+
+/** builtin_interfaces/Time of a wall-clock time in ms. */
+export function timeMessage(ms: number): { sec: number; nanosec: number } {
+  const sec = Math.floor(ms / 1000);
+  return { sec, nanosec: Math.round((ms - sec * 1000) * 1e6) };
+}
+
+/** `message` checked against `type` (fields named, integers in range), or an Error naming `what` and the problem. */
+export function checkedMessage(
+  codec: MessageCodec,
+  type: string,
+  message: unknown,
+  what: string,
+): Record<string, unknown> {
+  const check = codec.validator(type).check(message);
+  if (!check.ok) throw new Error(`${what}: ${check.problem}`);
+  return check.value as Record<string, unknown>;
+}
