@@ -144,6 +144,11 @@ export const SimConfig = Section(
       default: {},
       description: "Named goal poses in the map frame (added to the world's own, e.g. charging_dock).",
     }),
+    navigate_action: Type.Boolean({
+      default: true,
+      description:
+        "Serve Nav2's navigate_to_pose action (nav2_msgs/action/NavigateToPose) as Nav2 would on the robot.",
+    }),
   },
   'The built-in turtlebot-maze simulator.',
 );

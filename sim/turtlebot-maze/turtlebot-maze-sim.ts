@@ -4,6 +4,7 @@ import { MessageCodec } from '../../daemon/bus/index.ts';
 import type { Pose2D } from '../../daemon/navigation/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { generateMaze, type Maze } from './maze.ts';
+import { NavigateToPoseServer } from './navigate-to-pose-server.ts';
 import {
   clockMessage,
   jointStateMessage,
@@ -72,6 +73,7 @@ export class TurtlebotMazeSim implements Component {
   #resume: (() => void) | undefined;
   #stopServing: (() => void)[] = [];
   #stopping = new AbortController();
+  #navigateAction: NavigateToPoseServer | undefined;
 
   constructor(ctx: ComponentContext) {
     const { seed, maze_seed: mazeSeed, speed, named_poses: extraPoses, paused } = ctx.config.sim;
@@ -141,6 +143,16 @@ export class TurtlebotMazeSim implements Component {
         return reply(`running from ${this.world.time.toFixed(3)} s`);
       }),
     );
+    if (this.#ctx.config.sim.navigate_action) {
+      this.#navigateAction = new NavigateToPoseServer({
+        bus,
+        codec: this.#codec,
+        log: this.#ctx.log,
+        pose: () => this.world.pose(),
+        time: () => this.world.time,
+        timeScale: this.speed,
+      });
+    }
     this.#running = true;
     this.#stopping = new AbortController();
     this.#wallStart = performance.now();
@@ -167,6 +179,8 @@ export class TurtlebotMazeSim implements Component {
   async stop(): Promise<void> {
     this.#running = false;
     for (const stop of this.#stopServing.splice(0)) stop();
+    this.#navigateAction?.close();
+    this.#navigateAction = undefined;
     this.#stopping.abort();
     this.#resume?.();
     await this.#loop;
