@@ -1,3 +1,4 @@
+import { ActionGoals } from '../actions/index.ts';
 import { MessageCodec } from '../bus/index.ts';
 import type { Subscription } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
@@ -82,6 +83,8 @@ export class AgentComponent
 {
   readonly name = 'agent';
   readonly store: RunStore;
+  /** The goals its runs have in flight: a run's end or the operator's stop cancels them. */
+  readonly actionGoals = new ActionGoals();
   #ctx: ComponentContext;
   #settings: AgentSettings;
   #policy: PolicySettings;
@@ -174,6 +177,7 @@ export class AgentComponent
       log: ctx.log,
       navigation: () => this.#navigation(),
       policies: () => this.#policiesService(),
+      actionGoals: this.actionGoals,
     };
     this.#invoker = new ToolInvoker({
       hooks: this.#hooks,

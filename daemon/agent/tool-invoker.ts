@@ -233,7 +233,9 @@ export class ToolInvoker {
     // robot's stop is not left to a skill.
     const offEnd = lock ? live.onEnd(() => lock.held() && this.#env.gate.halt()) : undefined;
     try {
-      const output = await skill.execute(input, this.#env, lock?.signal ?? signal);
+      const note = (kind: string, payload: Record<string, unknown>) =>
+        live.note(kind, { call_id: callId, tool, ...payload });
+      const output = await skill.execute(input, this.#env, lock?.signal ?? signal, note);
       for (const decision of frameDecisions(output))
         live.note('policy.decision', { ...decision, stage: 'frame', tool, call_id: callId });
       // The navigator may have sent the robot to the nearest free spot instead: goal_reached checks that one.

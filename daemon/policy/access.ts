@@ -9,7 +9,7 @@ type Access = { allow: string[]; deny: string[] };
 type Check = (name: string) => PolicyDecision<never> | undefined;
 
 /** allow/deny globs: `deny` wins; a name must match some `allow`. Names the list that decided. */
-function compile(kind: 'topics' | 'services' | 'skills', lists: Access): Check {
+function compile(kind: 'topics' | 'services' | 'skills' | 'actions', lists: Access): Check {
   const denied = compileTopicSelection(lists.deny);
   const allowed = compileTopicSelection(lists.allow);
   return (name) => {
@@ -21,14 +21,18 @@ function compile(kind: 'topics' | 'services' | 'skills', lists: Access): Check {
   };
 }
 
+/** An action's own services: its goals go through call_action, where policy.actions and the geofence apply. */
+const ACTION_SERVICE = /\/_action\//;
+
 /**
- * Allowlists and denylists of skills, topics and services. A skill is checked when an intent names it and
- * on every tool call; topics and services on the tools that touch them.
+ * Allowlists and denylists of skills, topics, services and actions. A skill is checked when an intent names it
+ * and on every tool call; topics, services and actions on the tools that touch them.
  */
-export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 'skills'>): PolicyHook {
+export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 'skills' | 'actions'>): PolicyHook {
   const skills = compile('skills', policy.skills);
   const topics = compile('topics', policy.topics);
   const services = compile('services', policy.services);
+  const actions = compile('actions', policy.actions);
   return {
     name: 'access',
     onIntent(intent) {
@@ -42,7 +46,17 @@ export function accessHook(policy: Pick<PolicySettings, 'topics' | 'services' | 
         const topic = field<string>(input, 'topic') ?? '';
         return topics(topic) ?? ALLOW;
       }
-      if (ctx.tool === 'call_service') return services(field<string>(input, 'name') ?? '') ?? ALLOW;
+      if (ctx.tool === 'call_service') {
+        const name = field<string>(input, 'name') ?? '';
+        if (ACTION_SERVICE.test(name))
+          return {
+            action: 'deny',
+            rule: 'services.action',
+            reason: `${name} is an action's own service: send its goals with call_action (policy.actions, the geofence)`,
+          };
+        return services(name) ?? ALLOW;
+      }
+      if (ctx.tool === 'call_action') return actions(field<string>(input, 'name') ?? '') ?? ALLOW;
       return ALLOW;
     },
   };

@@ -27,19 +27,52 @@ function onSegment(p: Point, a: Point, b: Point): boolean {
   );
 }
 
-/** navigate_to goals must lie in the geofence polygon (none configured: no fence). */
+/**
+ * navigate_to goals must lie in the geofence polygon (none configured: no fence), and so must every position in a
+ * call_action goal (a Nav2 PoseStamped, MoveIt's target poses, a list of waypoints): whatever the action, a point
+ * outside the fence is refused before the goal is sent.
+ */
 export function geofenceHook(polygon: readonly Point[]): PolicyHook {
   return {
     name: 'geofence',
     beforeToolCall(ctx, input) {
-      if (ctx.tool !== 'navigate_to' || polygon.length < 3) return ALLOW;
-      const goal = { x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN };
-      if (insidePolygon(goal, polygon)) return ALLOW;
+      if (polygon.length < 3) return ALLOW;
+      let goals: Point[];
+      if (ctx.tool === 'navigate_to')
+        goals = [{ x: field<number>(input, 'x') ?? NaN, y: field<number>(input, 'y') ?? NaN }];
+      else if (ctx.tool === 'call_action') goals = positionsIn(field<unknown>(input, 'goal'));
+      else return ALLOW;
+      const outside = goals.find((goal) => !insidePolygon(goal, polygon));
+      if (outside === undefined) return ALLOW;
       return {
         action: 'deny',
         rule: 'geofence',
-        reason: `goal (${goal.x}, ${goal.y}) is outside the geofence (policy.geofence.polygon)`,
+        reason: `goal (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon)`,
       };
     },
   };
+}
+
+/** Every `position: {x, y}` (geometry_msgs/Point of a Pose) in a goal, however deep; at most 10,000 looked at. */
+export function positionsIn(goal: unknown): Point[] {
+  const found: Point[] = [];
+  const stack: unknown[] = [goal];
+  for (let seen = 0; stack.length > 0 && seen < 10_000; seen++) {
+    const value = stack.pop();
+    if (value === null || typeof value !== 'object') continue;
+    if (Array.isArray(value)) {
+      stack.push(...value);
+      continue;
+    }
+    const record = value as Record<string, unknown>;
+    const position = record.position as { x?: unknown; y?: unknown } | undefined;
+    if (position !== null && typeof position === 'object') {
+      // A position that is not two numbers is no point inside the fence: NaN is outside every polygon.
+      const x = typeof position.x === 'number' ? position.x : NaN;
+      const y = typeof position.y === 'number' ? position.y : NaN;
+      found.push({ x, y });
+    }
+    for (const [key, v] of Object.entries(record)) if (key !== 'position') stack.push(v);
+  }
+  return found;
 }

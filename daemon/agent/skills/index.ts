@@ -1,5 +1,6 @@
 import type { SkillName } from '../../config/index.ts';
 import type { Skill } from '../../contract/index.ts';
+import { callAction } from './call-action.ts';
 import { callService } from './call-service.ts';
 import { navigateTo } from './navigate-to.ts';
 import { publish } from './publish.ts';
@@ -8,7 +9,7 @@ import { runPolicy } from './run-policy.ts';
 import type { SkillDefinition } from './skill.ts';
 import { stop } from './stop.ts';
 
-export type { SkillDefinition, SkillEnv } from './skill.ts';
+export type { SkillDefinition, SkillEnv, SkillNote } from './skill.ts';
 export { frameDecisions, type FrameDecision } from './skill.ts';
 
 /** Every skill the agent knows, by name. */
@@ -18,6 +19,7 @@ export const SKILLS: Readonly<Record<SkillName, SkillDefinition>> = {
   read_topic: readTopic as unknown as SkillDefinition,
   publish: publish as unknown as SkillDefinition,
   call_service: callService as unknown as SkillDefinition,
+  call_action: callAction as unknown as SkillDefinition,
   stop: stop as unknown as SkillDefinition,
 };
 

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Static, TSchema } from 'typebox';
+import type { ActionGoals } from '../../actions/index.ts';
 import type { Bus } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import type { AgentSettings, SkillName } from '../../config/index.ts';
@@ -24,7 +25,12 @@ export interface SkillEnv {
   log: Logger;
   navigation(): NavigationService | undefined;
   policies(): PolicyRunnerService | undefined;
+  /** The goals the daemon has in flight, which the operator's stop cancels (call_action adds its own). */
+  actionGoals?: ActionGoals;
 }
+
+/** Journals an event of the run with this call (`action.feedback`), beside its tool.call and tool.result. */
+export type SkillNote = (kind: string, payload: Record<string, unknown>) => void;
 
 /**
  * A named, typed capability: a TypeBox schema for its parameters and deterministic code. The same
@@ -51,7 +57,7 @@ export interface SkillDefinition<P extends TSchema = TSchema> {
    * motion. Every other skill acts only once its call is in the journal.
    */
   readonly actsFirst?: boolean;
-  execute(args: Static<P>, env: SkillEnv, signal: AbortSignal): Promise<unknown>;
+  execute(args: Static<P>, env: SkillEnv, signal: AbortSignal, note?: SkillNote): Promise<unknown>;
 }
 
 /**

@@ -15,8 +15,26 @@ const SkillName = Type.Union([
   Type.Literal('read_topic'),
   Type.Literal('publish'),
   Type.Literal('call_service'),
+  Type.Literal('call_action'),
   Type.Literal('stop'),
 ]);
+
+/** An action the agent may send goals to, with its type and how long a goal may take. */
+const AgentAction = Type.Object(
+  {
+    type: Type.String({
+      pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
+      description: 'The action type, e.g. nav2_msgs/action/NavigateToPose.',
+    }),
+    timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 86_400,
+      default: 600,
+      description: 'The most a goal may take: past it, the goal is cancelled and the call fails.',
+    }),
+  },
+  { additionalProperties: false },
+);
 
 /** The longest delay setTimeout keeps: a longer one fires after 1 ms, so the timeouts below stop there. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -122,7 +140,7 @@ export const AgentConfig = Section(
         "You are the planner of a mobile robot. Use the tools to achieve the operator's goal, then answer in one short sentence.",
     }),
     skills: Type.Array(SkillName, {
-      default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'stop'],
+      default: ['navigate_to', 'run_policy', 'read_topic', 'publish', 'call_service', 'call_action', 'stop'],
     }),
     require_approval: Type.Array(SkillName, {
       default: [],
@@ -196,6 +214,17 @@ export const AgentConfig = Section(
       default: 5000,
       description: 'How long call_service waits for a reply.',
     }),
+    actions: Type.Record(Type.String({ pattern: '^/' }), AgentAction, {
+      default: {},
+      description:
+        'Actions call_action knows by name, with their type and timeout (policy.actions decides which it may use); an action not listed needs its type in the call and gets action_timeout_s.',
+    }),
+    action_timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 86_400,
+      default: 600,
+      description: 'How long a goal of an action not in agent.actions may take.',
+    }),
   },
   'The edge agent: intents, skills, runs.',
 );
@@ -225,6 +254,7 @@ export const PolicyConfig = Section(
       ['recorder/**', 'agent/**'],
     ),
     skills: Access('Skills an intent or a tool call may use.'),
+    actions: Access('Actions call_action may send goals to (a goal with a pose is also held to the geofence).'),
     velocity: Section(
       {
         topic: Type.String({
