@@ -141,4 +141,26 @@ describe('call_action', () => {
       rule: 'actions.deny',
     });
   });
+
+  it('sends navigate_to to Nav2 when agent.navigation.nav2_action names its NavigateToPose server', async () => {
+    const { agent, sim, dock } = await startSimDaemon(cleanups, {
+      speed: 20,
+      config: { agent: { navigation: { nav2_action: '/navigate_to_pose' } } },
+    });
+    const run = await agent.submitIntent(skillIntent('navigate_to', { x: dock.x, y: dock.y }), 'internal');
+    await waitFor(
+      () => ['succeeded', 'failed'].includes(agent.getRun(run.run_id)!.run.status),
+      'the run to end',
+      60_000,
+    );
+    const { run: ended, events } = agent.getRun(run.run_id)!;
+    expect(ended.status).toBe('succeeded');
+    expect(events.find((e) => e.kind === 'action.goal')?.payload).toMatchObject({
+      tool: 'navigate_to',
+      action: '/navigate_to_pose',
+      type: 'nav2_msgs/action/NavigateToPose',
+    });
+    const pose = sim.world.pose();
+    expect(Math.hypot(pose.x - dock.x, pose.y - dock.y)).toBeLessThan(0.3);
+  });
 });

@@ -1,5 +1,6 @@
 import Type from 'typebox';
-import { defineSkill } from './skill.ts';
+import { BusActionClient } from '../../actions/index.ts';
+import { defineSkill, type SkillEnv, type SkillNote } from './skill.ts';
 
 export const navigateTo = defineSkill({
   name: 'navigate_to',
@@ -11,7 +12,9 @@ export const navigateTo = defineSkill({
   ),
   motion: true,
   cancellable: true,
-  async execute({ x, y }, env, signal) {
+  async execute({ x, y }, env, signal, note) {
+    const nav2 = env.settings.navigation.nav2_action;
+    if (nav2 !== '') return navigateWithNav2(nav2, { x, y }, env, signal, note);
     const navigation = env.navigation();
     if (!navigation) throw new Error('navigation is unavailable: no navigator is running');
     const result = await navigation.navigateTo({ x, y }, { timeoutS: env.settings.navigation.timeout_s, signal });
@@ -58,4 +61,42 @@ function whereStopped(
   const at = `(${pose.x.toFixed(2)}, ${pose.y.toFixed(2)})`;
   if (!started) return `; it had not started driving: the robot is at ${at}, ${left}`;
   return `; the robot stopped at ${at} after ${driven.toFixed(1)} s of driving (robot time), ${left}`;
+}
+
+const NAVIGATE_TO_POSE = 'nav2_msgs/action/NavigateToPose';
+
+/**
+ * navigate_to through Nav2: one NavigateToPose goal in the map frame, the run's end or the stop cancelling it, its
+ * goal id and outcome journaled. Nav2 has no "nearest free spot": the goal is where it was asked.
+ */
+async function navigateWithNav2(
+  action: string,
+  goal: { x: number; y: number },
+  env: SkillEnv,
+  signal: AbortSignal,
+  note: SkillNote | undefined,
+): Promise<unknown> {
+  const client = new BusActionClient({
+    bus: env.bus,
+    codec: env.codec,
+    name: action,
+    type: NAVIGATE_TO_POSE,
+    track: env.actionGoals,
+  });
+  try {
+    const pose = { header: { frame_id: 'map' }, pose: { position: { ...goal, z: 0 }, orientation: { w: 1 } } };
+    const handle = await client.sendGoal({ pose, behavior_tree: '' });
+    if (handle === undefined)
+      throw new Error(`navigation to (${goal.x}, ${goal.y}) failed: Nav2 (${action}) rejected the goal`);
+    note?.('action.goal', { action, type: NAVIGATE_TO_POSE, goal_id: handle.goalId });
+    const outcome = await handle.result({ timeoutMs: env.settings.navigation.timeout_s * 1000, signal });
+    note?.('action.result', { action, goal_id: handle.goalId, state: outcome.state, result: outcome.result });
+    if (outcome.state !== 'succeeded') {
+      const why = outcome.reason ?? String(outcome.result.error_msg ?? '');
+      throw new Error(`navigation to (${goal.x}, ${goal.y}) failed (${outcome.state} by Nav2, ${action}): ${why}`);
+    }
+    return { reached: true, goal, requested: goal, offset_m: 0, message: `Nav2 (${action}) reached the goal` };
+  } finally {
+    client.close();
+  }
 }

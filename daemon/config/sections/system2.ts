@@ -194,8 +194,14 @@ export const AgentConfig = Section(
           default: '/odom',
           description: 'nav_msgs/msg/Odometry the navigator and goal_reached read.',
         }),
+        nav2_action: Type.String({
+          pattern: '^(/.*)?$',
+          default: '',
+          description:
+            "A Nav2 NavigateToPose action (e.g. /navigate_to_pose) that navigate_to sends its goals to instead of the agent's own Navigator; empty for the built-in one.",
+        }),
       },
-      "navigate_to, driven by the agent's own Navigator.",
+      "navigate_to, driven by the agent's own Navigator or by Nav2.",
     ),
     read_topic: Section(
       {
