@@ -1,3 +1,4 @@
+import { ActionGoals } from '../daemon/actions/action-goals.ts';
 import { Agent, type AgentTool } from '@mariozechner/pi-agent-core';
 import {
   fauxAssistantMessage,
@@ -194,6 +195,7 @@ async function agentFor(
     log: pino({ level: 'silent' }),
     dataDir: dir,
     journal,
+    actionGoals: new ActionGoals(),
     daemonStatus: () => ({}) as never,
     components: new Map(),
   };

@@ -1,3 +1,4 @@
+import { ActionGoals } from './actions/index.ts';
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './util/index.ts';
 import { LogBurst, withSuppressed } from './util/index.ts';
@@ -42,6 +43,8 @@ export class Daemon {
   readonly definitions: DefinitionsRegistry;
   /** The robot's graph as the bridges discover it (nodes, publishers, subscribers, services). */
   readonly graph = new RobotGraph();
+  /** Every action goal the daemon's clients have in flight (the agent's, the API's): the stop cancels them. */
+  readonly actionGoals = new ActionGoals();
   readonly log: Logger;
   readonly dataDir: string;
   #config: EdgeConfig;
@@ -104,6 +107,7 @@ export class Daemon {
         log,
         dataDir: this.dataDir,
         journal: this.journal,
+        actionGoals: this.actionGoals,
         daemonStatus: () => this.status(),
         stageConfigOverlay: (request) => this.stageConfigOverlay(request),
       }),

@@ -24,3 +24,4 @@ export {
 } from './action-server.ts';
 export { ActionGoals, type CancelledGoal } from './action-goals.ts';
 export { goalIdHex, newGoalId, uuidMessage } from './goal-id.ts';
+export { listActions, type ActionEndpoint, type ActionInfo } from './action-list.ts';

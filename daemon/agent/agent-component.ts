@@ -1,4 +1,4 @@
-import { ActionGoals } from '../actions/index.ts';
+import type { ActionGoals } from '../actions/index.ts';
 import { MessageCodec } from '../bus/index.ts';
 import type { Subscription } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
@@ -83,8 +83,8 @@ export class AgentComponent
 {
   readonly name = 'agent';
   readonly store: RunStore;
-  /** The goals its runs have in flight: a run's end or the operator's stop cancels them. */
-  readonly actionGoals = new ActionGoals();
+  /** The goals in flight (the daemon's one registry): a run's end or the operator's stop cancels them. */
+  readonly actionGoals: ActionGoals;
   #ctx: ComponentContext;
   #settings: AgentSettings;
   #policy: PolicySettings;
@@ -134,6 +134,7 @@ export class AgentComponent
     this.#extraHooks = hooks;
     this.#timeScale = timeScaleOf(ctx.config);
     this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
+    this.actionGoals = ctx.actionGoals;
     this.#codec = new MessageCodec(ctx.definitions);
     this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: this.#settings.stop_latch });
     this.#motion = new MotionLock(() => this.#latch.refusal());

@@ -73,6 +73,67 @@ export class ApiClient {
     return this.#request<T>('POST', path, body);
   }
 
+  /**
+   * POSTs `body` and hands each line of a newline-delimited JSON answer to `onLine` as it comes; no timeout once the
+   * answer has begun (a goal may run for minutes), `signal` ends it. Errors as `post`.
+   */
+  async postLines(
+    path: string,
+    body: unknown,
+    onLine: (value: unknown) => void,
+    options: { signal?: AbortSignal } = {},
+  ): Promise<void> {
+    const headers: Record<string, string> = { accept: 'application/x-ndjson', 'content-type': 'application/json' };
+    if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
+    let response: Response;
+    try {
+      response = await fetch(`${this.target.url}${path}`, {
+        method: 'POST',
+        headers,
+        body: JSON.stringify(body),
+        signal: options.signal,
+      });
+    } catch (error) {
+      if (options.signal?.aborted) return;
+      throw new ApiClientError(
+        0,
+        'unreachable',
+        `no answer from the API at ${this.target.url} (${this.target.from}): ${(error as Error).message}`,
+      );
+    }
+    if (!response.ok || !response.body) {
+      const text = await response.text();
+      let err: { error?: string; message?: string; issues?: ValidationIssue[] } | undefined;
+      try {
+        err = JSON.parse(text) as typeof err;
+      } catch {
+        err = undefined; // not JSON: reported with the status
+      }
+      throw new ApiClientError(
+        response.status,
+        err?.error ?? 'http_error',
+        err?.message ?? `POST ${path}: HTTP ${response.status} ${text.slice(0, 200)}`,
+        err?.issues,
+      );
+    }
+    const decoder = new TextDecoder();
+    let pending = '';
+    try {
+      for await (const chunk of response.body) {
+        pending += decoder.decode(chunk as Uint8Array, { stream: true });
+        let newline: number;
+        while ((newline = pending.indexOf('\n')) >= 0) {
+          const line = pending.slice(0, newline).trim();
+          pending = pending.slice(newline + 1);
+          if (line !== '') onLine(JSON.parse(line));
+        }
+      }
+    } catch (error) {
+      if (!options.signal?.aborted) throw error;
+    }
+    if (pending.trim() !== '') onLine(JSON.parse(pending));
+  }
+
   async #request<T>(method: string, path: string, body: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;

@@ -10,6 +10,7 @@ import { makeAuthHook } from './auth.ts';
 import { clientErrorHandler, makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
+import { actionRoutes } from './routes/actions.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inferenceRoutes } from './routes/inference.ts';
@@ -123,6 +124,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     recorderRoutes,
     syncRoutes,
     inferenceRoutes,
+    actionRoutes,
     pageRoutes,
   ]) {
     await app.register(plugin, routeContext);

@@ -146,8 +146,7 @@ export const SimConfig = Section(
     }),
     navigate_action: Type.Boolean({
       default: true,
-      description:
-        "Serve Nav2's navigate_to_pose action (nav2_msgs/action/NavigateToPose) as Nav2 would on the robot.",
+      description: "Serve Nav2's navigate_to_pose action (nav2_msgs/action/NavigateToPose) as Nav2 would on the robot.",
     }),
   },
   'The built-in turtlebot-maze simulator.',

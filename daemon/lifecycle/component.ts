@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { ActionGoals } from '../actions/index.ts';
 import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
@@ -51,6 +52,8 @@ export interface ComponentContext {
   readonly dataDir: string;
   /** The durable journal of runs and agent events (`<data_dir>/log/`). */
   readonly journal: Journal;
+  /** The action goals the daemon has in flight, from any of its clients: what the operator's stop cancels. */
+  readonly actionGoals: ActionGoals;
   /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */
   readonly daemonStatus: () => DaemonStatus;
   /** Other components by name, for the few that consume another's service (the API reads the recorder). */

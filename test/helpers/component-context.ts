@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { stringify } from 'yaml';
+import { ActionGoals } from '../../daemon/actions/action-goals.ts';
 import { Bus } from '../../daemon/bus/bus.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
@@ -64,6 +65,7 @@ export function componentContext(
     log,
     dataDir,
     journal,
+    actionGoals: new ActionGoals(),
     daemonStatus,
     components,
     codec: new MessageCodec(definitions),

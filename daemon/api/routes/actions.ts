@@ -1,0 +1,90 @@
+import type { FastifyPluginAsync } from 'fastify';
+import Type, { type Static } from 'typebox';
+import { BusActionClient, listActions, type ActionOutcome } from '../../actions/index.ts';
+import { QueryError } from '../../bus/index.ts';
+import { insidePolygon, positionsIn } from '../../policy/index.ts';
+import { HttpError } from '../errors.ts';
+import type { RouteContext } from './route-context.ts';
+
+const GoalBody = Type.Object(
+  {
+    name: Type.String({ pattern: '^/[^*?]*$', maxLength: 256, description: 'the action, e.g. /navigate_to_pose' }),
+    type: Type.String({
+      pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
+      description: 'e.g. test_msgs/action/Fibonacci',
+    }),
+    goal: Type.Record(Type.String(), Type.Unknown(), { default: {} }),
+    feedback: Type.Boolean({ default: false, description: 'stream each feedback as a line' }),
+    timeout_s: Type.Number({ exclusiveMinimum: 0, maximum: 86_400, default: 3600 }),
+  },
+  { additionalProperties: false },
+);
+
+/**
+ * GET /actions: the graph's and the bus's actions, as `ros2 action list -t` and `ros2 action info` see them.
+ * POST /actions/goal: sends one goal, as `ros2 action send_goal` does, and answers newline-delimited JSON: `{goal_id,
+ * accepted}`, then `{feedback}` lines when asked, then `{state, result}`. Closing the request cancels the goal (as
+ * Ctrl-C does to ros2 action send_goal). A goal is held to the geofence like the agent's, and is one of the goals the
+ * operator's stop cancels.
+ */
+export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
+  app.get('/actions', async () => ({ actions: listActions(ctx.bus, ctx.graph.endpoints()) }));
+
+  app.post<{ Body: Static<typeof GoalBody> }>(
+    '/actions/goal',
+    { schema: { body: GoalBody } },
+    async (request, reply) => {
+      const { name, type, goal, feedback, timeout_s: timeoutS } = request.body;
+      const polygon = ctx.config.policy.geofence.polygon;
+      const outside = polygon.length >= 3 ? positionsIn(goal).find((p) => !insidePolygon(p, polygon)) : undefined;
+      if (outside)
+        throw new HttpError(
+          403,
+          'geofence',
+          `goal position (${outside.x}, ${outside.y}) is outside the geofence (policy.geofence.polygon): not sent`,
+        );
+      const client = new BusActionClient({ bus: ctx.bus, codec, name, type, track: ctx.actionGoals });
+      const early: string[] = [];
+      let streaming = false;
+      const cancelled = new AbortController();
+      let handle;
+      try {
+        handle = await client.sendGoal(goal, {
+          onFeedback: feedback
+            ? (f) => {
+                const line = JSON.stringify({ feedback: f });
+                if (streaming) reply.raw.write(`${line}\n`);
+                else early.push(line);
+              }
+            : undefined,
+        });
+      } catch (error) {
+        client.close();
+        if (error instanceof QueryError && error.code === 'no_queryable')
+          throw new HttpError(404, 'no_action_server', `no server of action ${name} is on the bus`);
+        throw new HttpError(400, 'bad_goal', (error as Error).message);
+      }
+      if (handle === undefined) {
+        client.close();
+        return { accepted: false };
+      }
+      reply.raw.writeHead(200, { 'content-type': 'application/x-ndjson' });
+      // The response's close, not the request's: a request closes once its body is read.
+      reply.raw.on('close', () => {
+        if (!reply.raw.writableFinished) cancelled.abort(new Error('the HTTP client went away'));
+      });
+      reply.raw.write(`${JSON.stringify({ goal_id: handle.goalId, accepted: true })}\n`);
+      // Feedback that came before the acceptance line went out follows it.
+      streaming = true;
+      for (const line of early.splice(0)) reply.raw.write(`${line}\n`);
+      let outcome: ActionOutcome;
+      try {
+        outcome = await handle.result({ timeoutMs: timeoutS * 1000, signal: cancelled.signal });
+      } finally {
+        client.close();
+      }
+      reply.raw.end(`${JSON.stringify(outcome)}\n`);
+      return reply;
+    },
+  );
+};
