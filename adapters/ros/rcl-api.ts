@@ -26,12 +26,33 @@ export type RosNode = Pick<
   | 'destroy'
 >;
 
+/** An action's type class as the bridge gives it: the object form, whose messages type as `object`. */
+type ActionClass = { package: string; type: string; name: string };
+
+export type RosActionClient = Pick<
+  Rcl.ActionClient<ActionClass>,
+  'sendGoal' | 'isActionServerAvailable' | 'waitForServer' | 'destroy'
+>;
+export type RosActionServer = Pick<Rcl.ActionServer<ActionClass>, 'destroy'>;
+export type RosClientGoalHandle = Rcl.ClientGoalHandle<ActionClass>;
+export type RosServerGoalHandle = Rcl.ServerGoalHandle<ActionClass>;
+
 export interface Rclnodejs {
   init: typeof Rcl.init;
   shutdown: typeof Rcl.shutdown;
   isShutdown: typeof Rcl.isShutdown;
   Node: new (nodeName: string, namespace?: string) => RosNode;
   QoS: new (...args: ConstructorParameters<typeof Rcl.QoS>) => Rcl.QoS;
+  ActionClient: new (node: RosNode, typeClass: ActionClass, actionName: string) => RosActionClient;
+  ActionServer: new (
+    node: RosNode,
+    typeClass: ActionClass,
+    actionName: string,
+    execute: Rcl.ExecuteCallback<ActionClass>,
+    goal?: Rcl.GoalCallback<ActionClass>,
+    accepted?: Rcl.HandleAcceptedCallback<ActionClass>,
+    cancel?: Rcl.CancelCallback<ActionClass>,
+  ) => RosActionServer;
 }
 
 export type { Rcl };

@@ -3,6 +3,7 @@ import type { EdgeConfig } from '../../daemon/config/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
+import { RosActionBridge } from './action-bridge.ts';
 import { BridgeReport, errorText } from './bridge-report.ts';
 import type { RclnodejsLoader } from './load-rclnodejs.ts';
 import type { Rclnodejs, RosNode } from './rcl-api.ts';
@@ -31,6 +32,7 @@ interface Running {
   self: string;
   topics: RosTopicBridge;
   services: RosServiceBridge;
+  actions: RosActionBridge;
   timer: NodeJS.Timeout;
 }
 
@@ -88,12 +90,24 @@ export class RosComponent implements Component, MetricsProvider {
         report,
         log,
       });
+      const actions = new RosActionBridge({
+        rcl,
+        node,
+        bus,
+        codec: new MessageCodec(this.#ctx.definitions),
+        callable: compileTopicSelection(settings.actions.call),
+        serve: settings.actions.serve,
+        self,
+        report,
+        log,
+      });
       services.start();
       topics.start();
+      actions.start();
       node.spin();
       const timer = setInterval(() => this.#poll(), settings.graph_poll_ms);
       timer.unref();
-      this.#running = { rcl, node, self, topics, services, timer };
+      this.#running = { rcl, node, self, topics, services, actions, timer };
       this.#poll();
       log.info({ node: self, ros_distro: process.env.ROS_DISTRO }, 'ros: joined the ROS 2 graph');
     } catch (error) {
@@ -109,6 +123,7 @@ export class RosComponent implements Component, MetricsProvider {
     clearInterval(running.timer);
     running.topics.close();
     running.services.close();
+    running.actions.close();
     this.#mirror.clear();
     try {
       running.node.destroy();
@@ -123,7 +138,7 @@ export class RosComponent implements Component, MetricsProvider {
     const running = this.#running;
     if (running === undefined) return { state: 'stopped' };
     const reason = this.#report.reason();
-    const { topics, services, self } = running;
+    const { topics, services, actions, self } = running;
     const details = {
       node: self,
       ros_distro: process.env.ROS_DISTRO ?? null,
@@ -133,6 +148,8 @@ export class RosComponent implements Component, MetricsProvider {
       topics_out: topics.outbound,
       services_called: services.called,
       services_served: services.served,
+      actions_called: actions.called,
+      actions_served: actions.served,
       messages_in: this.#report.total('auraison_ros_messages_total', { direction: 'in' }),
       messages_out: this.#report.total('auraison_ros_messages_total', { direction: 'out' }),
       echo_dropped: this.#report.total('auraison_ros_echo_dropped_total'),
@@ -157,6 +174,7 @@ export class RosComponent implements Component, MetricsProvider {
       this.#mirror.apply(snapshot);
       running.topics.reconcile(snapshot);
       running.services.reconcile(snapshot);
+      running.actions.reconcile(snapshot);
     } catch (error) {
       this.#report.count('auraison_ros_errors_total', { kind: 'graph' });
       this.#report.problem('graph', `reading the ROS graph failed: ${errorText(error)}`);

@@ -13,6 +13,9 @@ const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
 /** JSON of a message as rclnodejs gives it: int64 fields come as bigint, arrays of numbers as typed arrays. */
+/** What an action's hidden services and topics have in their names (rcl_action). */
+export const ACTION_PART = '/_action/';
+
 export function messageJson(message: unknown): string {
   return JSON.stringify(message, (_key, value: unknown) => {
     if (typeof value === 'bigint') return value.toString();
@@ -126,6 +129,8 @@ export class RosServiceBridge {
   reconcile(snapshot: RosGraphSnapshot): void {
     for (const [name, { type, servers }] of snapshot.services) {
       if (this.#called.has(name) || !this.#callable(name) || !servers.some((n) => n !== this.#self)) continue;
+      // An action's own services go with it (ros.actions), never one by one.
+      if (name.includes(ACTION_PART)) continue;
       this.#openCall(name, type);
     }
     for (const [name, { client, unserve }] of [...this.#called]) {

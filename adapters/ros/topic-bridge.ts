@@ -6,6 +6,7 @@ import { publisherQos, subscriptionQos, toRclQos } from './qos.ts';
 import { EchoLedger } from './echo-ledger.ts';
 import { typeClass, type Rcl, type Rclnodejs, type RosNode } from './rcl-api.ts';
 import { SOURCE, type RosGraphSnapshot, type RosTopicEndpoint } from './ros-graph.ts';
+import { ACTION_PART } from './service-bridge.ts';
 
 type RosPublisher = Rcl.Publisher<ReturnType<typeof typeClass>>;
 
@@ -95,6 +96,8 @@ export class RosTopicBridge {
   reconcile(snapshot: RosGraphSnapshot): void {
     for (const [topic, { endpoints }] of snapshot.topics) {
       const pubs = endpoints.filter((e) => e.kind === 'publisher' && !e.local);
+      // An action's feedback and status reach the bus with the action (ros.actions), never as topics of their own.
+      if (topic.includes(ACTION_PART)) continue;
       if (pubs.length > 0 && !this.#in.has(topic) && this.#bridgeIn(topic)) this.#openIn(topic, pubs);
     }
     for (const topic of [...this.#in.keys()]) {

@@ -27,8 +27,11 @@ export interface GoalContext {
 }
 
 export interface ActionHandler {
-  /** Accepts a goal, or says why not (the client sees accepted: false; the reason is logged). */
-  accept?(goal: Record<string, unknown>): true | string;
+  /**
+   * Accepts a goal, or says why not (the client sees accepted: false; the reason is logged). May answer later: a
+   * bridge asks the robot's own server first.
+   */
+  accept?(goal: Record<string, unknown>, goalId: string): true | string | Promise<true | string>;
   /** Runs an accepted goal. A throw aborts it, with the message logged. */
   execute(goal: Record<string, unknown>, context: GoalContext): Promise<GoalOutcome>;
 }
@@ -76,6 +79,8 @@ export class BusActionServer {
   #resultTimeoutMs: number;
   #maxFinished: number;
   #goals = new Map<string, Goal>();
+  /** Goal ids whose acceptance is being decided. */
+  #deciding = new Set<string>();
   #feedback: Publisher;
   #status: Publisher;
   #unserve: (() => void)[];
@@ -137,11 +142,20 @@ export class BusActionServer {
     const stamp = timeMessage(Date.now());
     // The goal's fields are checked against its type: a wrong field is named to the caller.
     const goal = checkedMessage(this.#codec, this.#ends.types.goal, body.goal ?? {}, `${this.#ends.sendGoal} goal`);
-    if (this.#goals.has(id)) {
+    if (this.#goals.has(id) || this.#deciding.has(id)) {
       this.#log.warn({ action: this.name, goal: id }, 'action: a goal id sent twice was rejected');
       return jsonPayload({ accepted: false, stamp });
     }
-    const verdict = this.#closed ? 'the action server is closed' : (this.#handler.accept?.(goal) ?? true);
+    let verdict: true | string;
+    this.#deciding.add(id);
+    try {
+      verdict = this.#closed ? 'the action server is closed' : await (this.#handler.accept?.(goal, id) ?? true);
+    } catch (error) {
+      verdict = (error as Error).message;
+    } finally {
+      this.#deciding.delete(id);
+    }
+    if (verdict === true && this.#closed) verdict = 'the action server is closed';
     if (verdict !== true) {
       this.#log.info({ action: this.name, goal: id, reason: verdict }, 'action: goal rejected');
       return jsonPayload({ accepted: false, stamp });
@@ -164,9 +178,9 @@ export class BusActionServer {
 
   #execute(goal: Goal, message: Record<string, unknown>): void {
     if (isTerminal(goal.state)) return;
-    // Cancelled between its acceptance and now: it never runs.
-    if (goal.state === 'canceling') return this.#finish(goal, 'canceled', {});
-    goal.state = 'executing';
+    // A goal cancelled between its acceptance and now still goes to its handler, with its signal aborted: a bridge's
+    // handler passes the cancel on to the server that has the goal.
+    if (goal.state === 'accepted') goal.state = 'executing';
     this.#publishStatus();
     const context: GoalContext = {
       goalId: goal.id,

@@ -85,6 +85,27 @@ export const RosConfig = Section(
       },
       'Services, both ways.',
     ),
+    actions: Section(
+      {
+        call: Globs(
+          "ROS action servers the bus may use (call_action, `auraison-edge action send_goal`): each is served on the bus as the same action while a ROS node serves it; rclnodejs's ActionClient carries its goals.",
+        ),
+        serve: Type.Array(
+          Type.Object(
+            {
+              action: Type.String({ pattern: '^/', description: 'The bus action, e.g. /navigate_to_pose.' }),
+              type: Type.String({
+                pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
+                description: 'Its type, e.g. nav2_msgs/action/NavigateToPose.',
+              }),
+            },
+            { additionalProperties: false },
+          ),
+          { default: [], description: "Bus actions served to ROS with rclnodejs's ActionServer." },
+        ),
+      },
+      'Actions, both ways (docs/actions.md).',
+    ),
     graph_poll_ms: Type.Integer({
       minimum: 50,
       maximum: 60_000,

@@ -1,4 +1,5 @@
 import type { Rcl, Rclnodejs } from '../../../adapters/ros/index.ts';
+import { DoubleActionClient, DoubleActionServer } from './actions.ts';
 import { type DoublePublisher, DoubleQoS, type DoubleSubscription, messageInfo } from './entities.ts';
 import { DoubleNode } from './node.ts';
 import type { DoubleClient, DoubleService } from './services.ts';
@@ -22,6 +23,9 @@ const INSTALLED = new Set([
   'std_srvs',
   'example_interfaces',
   'rcl_interfaces',
+  'test_msgs',
+  'nav2_msgs',
+  'action_msgs',
 ]);
 
 /** rclnodejs's Node in `world`: made only between init() and shutdown(). */
@@ -50,6 +54,8 @@ export class RosWorld {
   readonly subscriptions = new Set<DoubleSubscription>();
   readonly services = new Set<DoubleService>();
   readonly clients = new Set<DoubleClient>();
+  readonly actionServers = new Set<DoubleActionServer>();
+  readonly actionClients = new Set<DoubleActionClient>();
   /** What rclnodejs would have logged (a service handler's rejection). */
   readonly logged: string[] = [];
   readonly faults = new Map<Fault, Error>();
@@ -71,7 +77,26 @@ export class RosWorld {
       isShutdown: () => !this.initialized,
       Node,
       QoS: DoubleQoS as unknown as Rclnodejs['QoS'],
+      ActionClient: this.actionClientClass() as unknown as Rclnodejs['ActionClient'],
+      ActionServer: this.actionServerClass() as unknown as Rclnodejs['ActionServer'],
     };
+  }
+
+  /** rclnodejs's ActionClient, bound to this graph: `new ActionClient(node, typeClass, name)`. */
+  actionClientClass() {
+    return actionClientIn(this);
+  }
+
+  /** rclnodejs's ActionServer, bound to this graph. */
+  actionServerClass() {
+    return actionServerIn(this);
+  }
+
+  /** An action type as rclnodejs's loader takes it: a package the ROS install lacks throws. */
+  actionType(typeClass: Rcl.TypeClass, peer = false): string {
+    const type = this.messageType(typeClass, peer);
+    if (type.split('/')[1] !== 'action') throw new Error(`The message required does not exist: ${type} is no action`);
+    return type;
   }
 
   /** A node of another process on the robot. */
@@ -130,7 +155,14 @@ export class RosWorld {
 
   removeNode(node: DoubleNode): void {
     this.nodes.delete(node);
-    for (const set of [this.publishers, this.subscriptions, this.services, this.clients] as Set<{
+    for (const set of [
+      this.publishers,
+      this.subscriptions,
+      this.services,
+      this.clients,
+      this.actionServers,
+      this.actionClients,
+    ] as Set<{
       node: DoubleNode;
     }>[]) {
       for (const e of [...set]) if (e.node === node) set.delete(e);
@@ -266,6 +298,37 @@ export class RosWorld {
     if (node === undefined)
       throw new Error(`Failed to get_service_names_and_types_by_node: Node name not found: ${namespace}/${name}`);
     const list: (DoubleService | DoubleClient)[] = role === 'server' ? [...this.services] : [...this.clients];
-    return list.filter((e) => e.node === node).map((e) => ({ name: e.serviceName, types: [e.type] }));
+    const actions: (DoubleActionServer | DoubleActionClient)[] =
+      role === 'server' ? [...this.actionServers] : [...this.actionClients];
+    // An action is its three services, hidden (`_action`) but listed by rcl (ros2 service list --include-hidden).
+    const actionServices = actions
+      .filter((a) => a.node === node)
+      .flatMap(({ actionName: name, type }) => [
+        { name: `${name}/_action/cancel_goal`, types: ['action_msgs/srv/CancelGoal'] },
+        { name: `${name}/_action/get_result`, types: [`${type}_GetResult`] },
+        { name: `${name}/_action/send_goal`, types: [`${type}_SendGoal`] },
+      ]);
+    return [
+      ...list.filter((e) => e.node === node).map((e) => ({ name: e.serviceName, types: [e.type] })),
+      ...actionServices,
+    ];
   }
+}
+
+function actionClientIn(world: RosWorld) {
+  return class ActionClient extends DoubleActionClient {
+    constructor(node: DoubleNode, typeClass: Rcl.TypeClass, actionName: string) {
+      super(world, node, typeClass, actionName);
+    }
+  };
+}
+
+function actionServerIn(world: RosWorld) {
+  type Callback = ConstructorParameters<typeof DoubleActionServer>[4];
+  return class ActionServer extends DoubleActionServer {
+    constructor(node: DoubleNode, typeClass: Rcl.TypeClass, actionName: string, ...callbacks: unknown[]) {
+      const [execute, goal, accepted, cancel] = callbacks as [Callback, ...never[]];
+      super(world, node, typeClass, actionName, execute, goal, accepted, cancel);
+    }
+  };
 }

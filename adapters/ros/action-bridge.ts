@@ -1,0 +1,277 @@
+import type { Logger } from 'pino';
+import {
+  actionOfService,
+  actionTypeOfSendGoal,
+  BusActionClient,
+  BusActionServer,
+  uuidMessage,
+  type GoalContext,
+  type GoalOutcome,
+} from '../../daemon/actions/index.ts';
+import type { Bus, MessageCodec } from '../../daemon/bus/index.ts';
+import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
+import {
+  typeClass,
+  type Rclnodejs,
+  type RosActionClient,
+  type RosActionServer,
+  type RosClientGoalHandle,
+  type RosNode,
+  type RosServerGoalHandle,
+} from './rcl-api.ts';
+import type { RosGraphSnapshot } from './ros-graph.ts';
+
+/** rclnodejs's GoalResponse and CancelResponse (lib/action/response.js). */
+const ACCEPT = 2;
+const REJECT = 1;
+/** How long a goal waits for the ROS server to accept it: a request to a server that left is lost, as in DDS. */
+const ACCEPT_TIMEOUT_MS = 10_000;
+
+export interface ActionBridgeOptions {
+  rcl: Rclnodejs;
+  node: RosNode;
+  bus: Bus;
+  codec: MessageCodec;
+  /** ROS action servers the bus may use (ros.actions.call). */
+  callable: (action: string) => boolean;
+  /** Bus actions served to ROS (ros.actions.serve). */
+  serve: readonly { action: string; type: string }[];
+  self: string;
+  report: BridgeReport;
+  log: Logger;
+}
+
+interface Proxy {
+  type: string;
+  client: RosActionClient;
+  server: BusActionServer;
+  handles: Map<string, RosClientGoalHandle>;
+  feedback: Map<string, (feedback: Record<string, unknown>) => void>;
+  /** Feedback the ROS server sent before the bus side of its goal was running. */
+  early: Map<string, Record<string, unknown>[]>;
+}
+
+/**
+ * Actions both ways, with rclnodejs's ActionClient and ActionServer (typed: rclnodejs has no raw actions, so goals,
+ * feedback and results are the objects rclnodejs builds). In: a ROS action server of the graph selected by
+ * ros.actions.call is served on the bus as the same action (a BusActionServer whose goals go to the ROS server under
+ * the same goal id), while a node other than the daemon serves it. Out: a bus action named in ros.actions.serve is
+ * served to ROS (an ActionServer whose goals go to the bus action). Cancels and results follow both ways.
+ */
+export class RosActionBridge {
+  #o: Omit<ActionBridgeOptions, 'serve'>;
+  #serve: ActionBridgeOptions['serve'];
+  #proxies = new Map<string, Proxy>();
+  #served = new Map<string, { server: RosActionServer; goals: Map<RosServerGoalHandle, () => void> }>();
+
+  constructor(options: ActionBridgeOptions) {
+    const { serve, ...rest } = options;
+    this.#o = rest;
+    this.#serve = serve;
+  }
+
+  get called(): string[] {
+    return [...this.#proxies.keys()].sort();
+  }
+
+  get served(): string[] {
+    return [...this.#served.keys()].sort();
+  }
+
+  start(): void {
+    for (const { action, type } of this.#serve) this.#openServed(action, type);
+  }
+
+  /** Opens and closes the bus side of the graph's action servers. */
+  reconcile(snapshot: RosGraphSnapshot): void {
+    const live = new Map<string, string>();
+    for (const [service, { type, servers }] of snapshot.services) {
+      const action = actionOfService(service);
+      const actionType = actionTypeOfSendGoal(type);
+      if (action === undefined || actionType === undefined) continue;
+      if (!servers.some((node) => node !== this.#o.self) || !this.#o.callable(action)) continue;
+      live.set(action, actionType);
+    }
+    for (const [action, type] of live) if (!this.#proxies.has(action)) this.#openProxy(action, type);
+    for (const action of [...this.#proxies.keys()]) if (!live.has(action)) this.#closeProxy(action, 'its server left');
+  }
+
+  close(): void {
+    for (const action of [...this.#proxies.keys()]) this.#closeProxy(action, 'the bridge stopped');
+    for (const [action, { server }] of this.#served) this.#destroy(`action server ${action}`, () => server.destroy());
+    this.#served.clear();
+  }
+
+  #openProxy(action: string, type: string): void {
+    const { rcl, node, bus, codec, report, log } = this.#o;
+    let client: RosActionClient;
+    try {
+      client = new rcl.ActionClient(node, typeClass(type), action);
+    } catch (error) {
+      report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
+      report.problem(`action ${action}`, `cannot use ROS action ${action} (${type}): ${entityErrorText(error, type)}`);
+      return;
+    }
+    const proxy: Proxy = {
+      type,
+      client,
+      handles: new Map(),
+      feedback: new Map(),
+      early: new Map(),
+      server: undefined as never,
+    };
+    try {
+      proxy.server = new BusActionServer({
+        bus,
+        codec,
+        log,
+        name: action,
+        type,
+        source: 'ros',
+        handler: {
+          accept: (goal, goalId) => this.#forward(proxy, goal, goalId),
+          execute: (_goal, context) => this.#follow(proxy, context),
+        },
+      });
+    } catch (error) {
+      this.#destroy(`action client ${action}`, () => client.destroy());
+      report.problem(`action ${action}`, `ROS action ${action} not bridged: ${errorText(error)}`);
+      return;
+    }
+    this.#proxies.set(action, proxy);
+    report.resolved(`action ${action}`);
+    log.info({ action, type }, 'ros: serving a ROS action on the bus');
+  }
+
+  /** Sends a bus goal to the ROS server under the same id, and answers as the ROS server did. */
+  async #forward(proxy: Proxy, goal: Record<string, unknown>, goalId: string): Promise<true | string> {
+    if (!proxy.client.isActionServerAvailable()) return 'the ROS action server is not available';
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<undefined>(
+      (resolve) => (timer = setTimeout(() => resolve(undefined), ACCEPT_TIMEOUT_MS)),
+    );
+    const sent = proxy.client.sendGoal(
+      goal,
+      (feedback) => {
+        const sink = proxy.feedback.get(goalId);
+        if (sink) return sink(feedback as Record<string, unknown>);
+        const early = proxy.early.get(goalId) ?? [];
+        proxy.early.set(goalId, [...early, feedback as Record<string, unknown>]);
+      },
+      uuidMessage(goalId),
+    );
+    const handle = await Promise.race([sent, timeout]).finally(() => clearTimeout(timer));
+    if (handle === undefined) return `the ROS action server did not answer within ${ACCEPT_TIMEOUT_MS} ms`;
+    if (!handle.accepted) return 'the ROS action server rejected the goal';
+    proxy.handles.set(goalId, handle);
+    return true;
+  }
+
+  /** Follows an accepted goal on the ROS side: its feedback, a cancel from the bus, its result. */
+  async #follow(proxy: Proxy, { goalId, feedback, signal }: GoalContext): Promise<GoalOutcome> {
+    const handle = proxy.handles.get(goalId);
+    if (handle === undefined) return { state: 'aborted', result: {} };
+    proxy.feedback.set(goalId, feedback);
+    for (const early of proxy.early.get(goalId) ?? []) feedback(early);
+    proxy.early.delete(goalId);
+    const onCancel = () => {
+      handle.cancelGoal().catch((error: unknown) => {
+        this.#o.log.warn({ goal: goalId, err: errorText(error) }, 'ros: cancelling a ROS goal failed');
+      });
+    };
+    if (signal.aborted) onCancel();
+    else signal.addEventListener('abort', onCancel, { once: true });
+    try {
+      const result = (await handle.getResult()) as Record<string, unknown>;
+      const state = handle.isSucceeded() ? 'succeeded' : handle.isCanceled() ? 'canceled' : 'aborted';
+      return { state, result: result ?? {} };
+    } finally {
+      signal.removeEventListener('abort', onCancel);
+      proxy.handles.delete(goalId);
+      proxy.feedback.delete(goalId);
+      proxy.early.delete(goalId);
+    }
+  }
+
+  #closeProxy(action: string, why: string): void {
+    const proxy = this.#proxies.get(action);
+    if (proxy === undefined) return;
+    this.#proxies.delete(action);
+    proxy.server.close();
+    this.#destroy(`action client ${action}`, () => proxy.client.destroy());
+    this.#o.report.resolved(`action ${action}`);
+    this.#o.log.info({ action }, `ros: action dropped from the bus: ${why}`);
+  }
+
+  #openServed(action: string, type: string): void {
+    const { rcl, node, bus, codec, report, log } = this.#o;
+    const goals = new Map<RosServerGoalHandle, () => void>();
+    const client = new BusActionClient({ bus, codec, name: action, type });
+    try {
+      const server = new rcl.ActionServer(
+        node,
+        typeClass(type),
+        action,
+        (handle) => this.#execute(client, handle, goals),
+        // rclnodejs asks for the answer at once: a goal is taken while the bus action is served, and the bus
+        // server's own answer comes in execute (a goal it rejects ends aborted).
+        () => (client.available() ? ACCEPT : REJECT),
+        undefined,
+        (handle) => {
+          if (handle !== undefined) goals.get(handle)?.();
+          return ACCEPT;
+        },
+      );
+      this.#served.set(action, { server, goals });
+      report.resolved(`serve action ${action}`);
+      log.info({ action, type }, 'ros: serving a bus action to ROS');
+    } catch (error) {
+      report.count('auraison_ros_errors_total', { kind: 'action', topic: action });
+      report.problem(
+        `serve action ${action}`,
+        `cannot serve ${action} as a ROS action (${type}): ${entityErrorText(error, type)}`,
+      );
+    }
+  }
+
+  async #execute(
+    client: BusActionClient,
+    handle: RosServerGoalHandle,
+    goals: Map<RosServerGoalHandle, () => void>,
+  ): Promise<Record<string, unknown>> {
+    const sent = await client
+      .sendGoal(handle.request as Record<string, unknown>, {
+        onFeedback: (feedback) => handle.publishFeedback(feedback as never),
+      })
+      .catch((error: unknown) => {
+        this.#o.log.warn({ action: client.name, err: errorText(error) }, 'ros: a ROS goal could not reach the bus');
+        return undefined;
+      });
+    if (sent === undefined) {
+      handle.abort();
+      return {};
+    }
+    const cancelled = new AbortController();
+    goals.set(handle, () => cancelled.abort(new Error('cancelled by its ROS client')));
+    // A cancel that came while the goal was on its way to the bus found nothing to abort yet.
+    if (handle.isCancelRequested) cancelled.abort(new Error('cancelled by its ROS client'));
+    try {
+      const outcome = await sent.result({ signal: cancelled.signal });
+      if (outcome.state === 'succeeded') handle.succeed();
+      else if (outcome.state === 'canceled') handle.canceled();
+      else handle.abort();
+      return outcome.result;
+    } finally {
+      goals.delete(handle);
+    }
+  }
+
+  #destroy(what: string, destroy: () => void): void {
+    try {
+      destroy();
+    } catch (error) {
+      // Destroying after rclnodejs's own SIGINT handler shut the context down fails; nothing is left to free.
+      this.#o.log.debug({ err: errorText(error) }, `ros: destroying the ${what} failed`);
+    }
+  }
+}
