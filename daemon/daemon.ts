@@ -1,4 +1,4 @@
-import { ActionGoals } from './actions/index.ts';
+import { ActionGoals, listActions } from './actions/index.ts';
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './util/index.ts';
 import { LogBurst, withSuppressed } from './util/index.ts';
@@ -462,6 +462,7 @@ export class Daemon {
         errors: s.errors,
       })),
       queryables: this.bus.queryables(),
+      actions: listActions(this.bus, this.graph.endpoints()),
       graph: { nodes: this.graph.nodes(), endpoints: this.graph.endpoints() },
       last_reload: this.#reloads.last,
       central_config: this.#overlays.status(),

@@ -1,3 +1,4 @@
+import type { ActionInfo } from '../actions/index.ts';
 import type { GraphEndpoint, GraphNode } from '../bus/index.ts';
 import type { TopicQos } from '../bus/index.ts';
 import type { ComponentHealth } from './component.ts';
@@ -38,6 +39,8 @@ export interface DaemonStatus {
     errors: number;
   }[];
   queryables: string[];
+  /** The graph's and the bus's actions (`action list`); absent from an older daemon's status. */
+  actions?: ActionInfo[];
   /** The robot's graph as the bridges see it; absent from an older daemon's status. */
   graph?: { nodes: GraphNode[]; endpoints: GraphEndpoint[] };
   /** The last config reload (SIGHUP), null when there was none. */

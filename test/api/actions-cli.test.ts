@@ -1,6 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { sharedChromium } from './chromium.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { runMain } from '../helpers/cli.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
@@ -13,6 +14,8 @@ import { waitFor } from '../helpers/wait.ts';
 
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
+const chromium = sharedChromium();
+afterAll(() => chromium.close());
 
 const NAV_TYPE = 'nav2_msgs/action/NavigateToPose';
 const goalYaml = (x: number, y: number) =>
@@ -95,5 +98,17 @@ describe('auraison-edge action', () => {
     await waitFor(() => daemon.actionGoals.inFlight().length === 0, 'the goal cancelled');
     const pose = sim.world.pose();
     expect(Math.hypot(pose.x - dock.x, pose.y - dock.y)).toBeGreaterThan(0.3);
+  });
+
+  it("shows the sim's navigate_to_pose on the status page, with its type and server", async () => {
+    const { daemon } = await actionDaemon();
+    const { url } = JSON.parse(readFileSync(join(daemon.dataDir, 'run', 'api.json'), 'utf8')) as { url: string };
+    const browser = await chromium.context();
+    cleanups.push(() => browser.close());
+    const page = await browser.newPage();
+    await page.goto(`${url}/`);
+    const row = page.locator('#actions tbody tr');
+    await row.first().waitFor();
+    expect(await row.allInnerTexts()).toEqual([`/navigate_to_pose\t${NAV_TYPE}\t1\t0`]);
   });
 });

@@ -109,6 +109,19 @@ async function refreshStatus() {
       ),
   );
   fill(
+    'actions',
+    (status.actions ?? []).map((a) =>
+      el(
+        'tr',
+        {},
+        el('td', {}, a.name),
+        el('td', { class: 'muted' }, a.types.join(', ') || 'type unknown'),
+        el('td', { class: 'num' }, a.servers.length),
+        el('td', { class: 'num' }, a.clients.length),
+      ),
+    ),
+  );
+  fill(
     'components',
     Object.entries(status.components).map(([name, h]) =>
       el('tr', {}, el('td', {}, name), el('td', { class: h.state }, h.state), el('td', {}, h.reason ?? '')),
