@@ -37,3 +37,22 @@ export function compileTopicSelection(
   const exc = exclude.map(compileTopicGlob);
   return (topic) => inc.some((m) => m(topic)) && !exc.some((m) => m(topic));
 }
+
+/** Whether a name segment of `topic` begins with `_`: ROS 2 hides it (an action's `/_action/` topics among them). */
+export function isHiddenTopic(topic: string): boolean {
+  return topic.includes('/_');
+}
+
+/**
+ * A recorder's selection, as `ros2 bag record` makes it: a hidden topic (see isHiddenTopic) is taken only when
+ * `includeHidden` is set (`--include-hidden-topics`) or an include names it exactly.
+ */
+export function compileRecordSelection(
+  include: readonly string[],
+  exclude: readonly string[],
+  includeHidden: boolean,
+): (topic: string) => boolean {
+  const select = compileTopicSelection(include, exclude);
+  const named = new Set(include.filter((p) => !isTopicGlob(p)));
+  return (topic) => select(topic) && (includeHidden || named.has(topic) || !isHiddenTopic(topic));
+}

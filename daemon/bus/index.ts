@@ -16,7 +16,7 @@ export {
   type GraphName,
   type GraphNode,
 } from './graph.ts';
-export { compileTopicGlob, compileTopicSelection } from './glob.ts';
+export { compileRecordSelection, compileTopicGlob, compileTopicSelection, isHiddenTopic } from './glob.ts';
 export { SubscriberQueue } from './subscriber-queue.ts';
 export type * from './types.ts';
 export { MAX_TIMEOUT_MS } from './bus.ts';

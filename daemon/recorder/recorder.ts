@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
-import { compileTopicSelection } from '../bus/index.ts';
+import { compileRecordSelection } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import type { RecorderConfig } from '../config/index.ts';
 import type { ClosedSplit, MetricFamily, MetricsProvider, PauseState, RecorderService } from '../contract/index.ts';
@@ -118,7 +118,7 @@ export class Recorder implements Component, MetricsProvider, RecorderService {
     this.#diskCheckMs = diskCheckMs;
     this.#log = log;
     this.#io = options.io ?? fsSegmentIO;
-    this.#select = compileTopicSelection(settings.include, settings.exclude);
+    this.#select = compileRecordSelection(settings.include, settings.exclude, settings.include_hidden);
     const { queue, split_max_duration_s } = settings;
     // Quiet time is measured on a monotonic clock (the wall clock steps on robots), unless a test steps `now`.
     this.#quietClock = options.now ?? (() => performance.now());

@@ -4,7 +4,7 @@ import type { Static } from 'typebox';
 import type { Logger } from 'pino';
 import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
-import { compileTopicSelection } from '../bus/index.ts';
+import { compileRecordSelection } from '../bus/index.ts';
 import { typeDescriptionHash } from '../bus/index.ts';
 import type { BusMessage } from '../bus/index.ts';
 import type { RecorderConfig, SnapshotConfig } from '../config/index.ts';
@@ -108,7 +108,7 @@ export class Snapshotter implements Component, MetricsProvider, SnapshotService 
     this.#writeSettings = writing;
     this.#onBag = onBag;
     this.#io = options.io ?? fsSegmentIO;
-    this.#select = compileTopicSelection(settings.include, settings.exclude);
+    this.#select = compileRecordSelection(settings.include, settings.exclude, settings.include_hidden);
     this.#buffer = new SnapshotBuffer({
       maxDurationNs: BigInt(Math.round(settings.max_duration_s * 1e9)),
       maxBytes: settings.max_bytes,

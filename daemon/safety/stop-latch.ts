@@ -250,7 +250,7 @@ function readLatchFile(path: string): StopLatchState | undefined {
 /**
  * The latch as a policy hook, first in the chain: while latched, every call that would move the robot is
  * denied with who latched it and how to release it (rule `stop_latch`), whoever makes it: a model, a skill
- * intent, a Foxglove teleop panel. `navigate_to` and `run_policy` are refused; a `publish` on a velocity
+ * intent, a Foxglove teleop panel. `navigate_to`, `call_action` and `run_policy` are refused; a `publish` on a velocity
  * topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused unless it is a
  * zero Twist (a stop). Every other call passes.
  */
@@ -261,7 +261,7 @@ export function stopLatchHook(latch: StopLatch, limits: VelocityLimits, forwarde
     beforeToolCall(ctx, input) {
       const refusal = latch.refusal();
       if (refusal === undefined) return ALLOW;
-      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy')
+      if (ctx.tool === 'navigate_to' || ctx.tool === 'run_policy' || ctx.tool === 'call_action')
         return { action: 'deny', rule: 'stop_latch', reason: refusal };
       if (ctx.tool !== 'publish') return ALLOW;
       const topic = field<string>(input, 'topic');

@@ -1,6 +1,7 @@
 import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { isHiddenTopic } from '../../daemon/bus/index.ts';
 import type { BusMessage } from '../../daemon/bus/types.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -38,7 +39,8 @@ export async function recordDrive(
     name: 'test',
     topic: '**',
     queue: { policy: 'drop-newest', depth: 1_000_000 },
-    handler: (m) => void seen.push(m),
+    // Hidden topics (the sim's /navigate_to_pose/_action/status) are not recorded (recorder.include_hidden).
+    handler: (m) => void (isHiddenTopic(m.topic) || seen.push(m)),
   });
   await daemon.start();
   try {

@@ -163,4 +163,28 @@ describe('call_action', () => {
     const pose = sim.world.pose();
     expect(Math.hypot(pose.x - dock.x, pose.y - dock.y)).toBeLessThan(0.3);
   });
+
+  it('waits for a person where agent.require_approval lists it, and is refused while the stop is latched', async () => {
+    const { agent, daemon, dock } = await startSimDaemon(cleanups, {
+      speed: 20,
+      config: { agent: { require_approval: ['call_action'] } },
+    });
+    const statuses = watchStatuses(daemon);
+    const run = await agent.submitIntent(
+      skillIntent('call_action', { ...NAV, goal: goalAt(dock.x, dock.y) }),
+      'internal',
+    );
+    await waitFor(() => agent.getRun(run.run_id)!.run.status === 'awaiting_approval', 'the approval asked');
+    expect(statuses).toEqual([]);
+    await agent.approve(run.run_id, 'ada');
+    await waitFor(() => agent.getRun(run.run_id)!.run.status === 'succeeded', 'the goal reached', 60_000);
+
+    await agent.stopRobot('ada', 'latched for the test');
+    const refused = await agent.submitIntent(skillIntent('call_action', { ...NAV, goal: goalAt(1, 1) }), 'internal');
+    await waitFor(() => ['failed', 'succeeded'].includes(agent.getRun(refused.run_id)!.run.status), 'the refusal');
+    const { run: ended } = agent.getRun(refused.run_id)!;
+    const result = agent.getRun(refused.run_id)!.events.find((e) => e.kind === 'tool.result')?.payload;
+    expect(JSON.stringify({ ended, result })).toMatch(/the robot is stopped: latched by ada/);
+    expect(kinds(agent.getRun(refused.run_id)!.events)).not.toContain('action.goal');
+  });
 });

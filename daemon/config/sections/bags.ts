@@ -32,6 +32,11 @@ export const SnapshotConfig = Type.Object(
       'Topic globs to buffer (`*` within a name segment, `**` across them); topics that appear later are buffered when they match.',
     ),
     exclude: Globs([], 'Topic globs never buffered, even when included.'),
+    include_hidden: Type.Boolean({
+      default: false,
+      description:
+        "Buffer hidden topics too (a name segment that begins with `_`, such as an action's `/_action/status`), as `ros2 bag record --include-hidden-topics`; an include that names one exactly takes it anyway.",
+    }),
   },
   {
     additionalProperties: false,
@@ -56,6 +61,11 @@ export const RecorderConfig = Section(
       'Topic globs to record (`*` within a name segment, `**` across them). Topics that appear later are recorded when they match.',
     ),
     exclude: Globs([], 'Topic globs never recorded, even when included.'),
+    include_hidden: Type.Boolean({
+      default: false,
+      description:
+        "Record hidden topics too (a name segment that begins with `_`, such as an action's `/_action/status` and `/_action/feedback`), as `ros2 bag record --include-hidden-topics`; an include that names one exactly is recorded anyway.",
+    }),
     compression: Type.Union([Type.Literal('zstd'), Type.Literal('lz4'), Type.Literal('none')], {
       default: 'lz4',
       description:
