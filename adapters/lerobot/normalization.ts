@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { NormalizationSettings } from '../../daemon/config/index.ts';
+import { parsePythonJson } from './dataset/python-json.ts';
 
 /**
  * Resolved statistics of one tensor, ready to apply. LeRobot's conventions: mean_std is (x - mean) / std,
@@ -32,7 +33,8 @@ export function parseNumberList(text: string, what: string): number[] {
 export function readStatsFile(path: string, feature: string): Record<string, number[]> {
   let stats: unknown;
   try {
-    stats = JSON.parse(readFileSync(path, 'utf8'));
+    // LeRobot writes it with Python's json: NaN and Infinity as bare tokens.
+    stats = parsePythonJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new NormalizationError(`cannot read stats file ${path}: ${(error as Error).message}`);
   }

@@ -33,6 +33,11 @@ export interface ImportOptions {
   batchRows?: number;
   /** How long to wait for a catalog another process holds (default withCatalog's 10 s). */
   catalogWaitMs?: number;
+  /**
+   * Ends the import early, between two batches of messages, with nothing committed (the daemon's stop: a
+   * large split takes longer to index than the stop may last). It throws the signal's reason.
+   */
+  signal?: AbortSignal;
 }
 
 /** Messages of a topic whose type has no definition: kept as raw bytes. */
@@ -138,7 +143,8 @@ export function projectionTable(topic: string, type: string, taken: ReadonlyMap<
  * Segments already imported (same checksum) are skipped.
  */
 export async function importBag(options: ImportOptions): Promise<ImportReport> {
-  const { dataDir, source = 'import', only, catalogWaitMs: timeoutMs } = options;
+  const { dataDir, source = 'import', only, catalogWaitMs: timeoutMs, signal } = options;
+  signal?.throwIfAborted();
   const bag = locateBag(options.path);
   for (const t of bag.metadata?.topics ?? []) {
     if (t.serializationFormat !== 'cdr')
@@ -232,6 +238,7 @@ class BagImport {
   readonly #projectMaxBytes: number;
   readonly #batchRows: number;
   readonly #timeoutMs: number | undefined;
+  readonly #signal: AbortSignal | undefined;
   readonly #known: KnownToCatalog;
   readonly #instance: DuckDBInstance;
   readonly #report: ImportReport;
@@ -269,8 +276,10 @@ class BagImport {
       projectMaxBytes = 65536,
       batchRows = 200_000,
       catalogWaitMs,
+      signal,
     } = options;
     this.#bag = bag;
+    this.#signal = signal;
     this.#dataDir = dataDir;
     this.#robot = robot;
     this.#source = source;
@@ -375,6 +384,7 @@ class BagImport {
     let end: bigint | undefined;
     try {
       for await (const batch of reader.batches()) {
+        this.#signal?.throwIfAborted();
         for (const m of batch) {
           let info = perTopic.get(m.topic);
           if (!info) {
@@ -585,6 +595,7 @@ class BagImport {
         async (cat) => {
           // The catalog opens while the last batches are written; nothing is moved or recorded before they are.
           const staged = await written();
+          this.#signal?.throwIfAborted(); // the last point where nothing is visible yet
           moved = await commitStaged(this.#staging, paths.tables, staged);
           await cat.run('BEGIN TRANSACTION');
           for (const { id, file, start, end, count, topics, size } of this.#segmentRows) {

@@ -132,6 +132,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** Set by stop(): a queued job that has not begun is left for the next start (see stop). */
   #draining = false;
   #leftForNextStart: string[] = [];
+  /** Aborted by stop(): the split being indexed is dropped between two batches, left to the next start. */
+  #stopSignal = new AbortController();
   /** Set by stop(): no job is queued after it (a free-space check in flight then finds it set). */
   #stopped = false;
   #indexed = 0;
@@ -304,12 +306,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   /**
-   * Ends within one job: the job in progress finishes (a merge is interrupted), then one last pass over the
-   * journal's events. Jobs still queued are left to the next start, whose scan finds what they would have
-   * done: after a large `bag repair` the queue holds a split each, and waiting for them all held SIGTERM
-   * past the daemon's stop budget.
+   * Ends within one batch of work: a split being indexed and a merge are interrupted with nothing committed,
+   * then one last pass over the journal's events. Jobs still queued are left to the next start, whose scan
+   * finds the splits not in the catalog (see docs/running.md, "Stopping").
    */
   async stop(): Promise<void> {
+    this.#stopSignal.abort(new Error('the lakehouse is stopping'));
     this.#compaction.stop(); // a merge in progress is interrupted and left as it was
     for (const t of this.#timers) clearInterval(t);
     this.#timers = [];
@@ -321,7 +323,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       const left = this.#leftForNextStart.splice(0);
       this.#log.warn(
         { jobs: left.length, first: left[0] },
-        `lakehouse: stopped with ${left.length} queued job(s) not run; the next start does them`,
+        `lakehouse: stopped with ${left.length} job(s) interrupted or not run; the next start does them`,
       );
     }
   }
@@ -512,6 +514,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
       projectMaxBytes: settings.project_max_message_bytes,
       batchRows: settings.batch_rows,
       catalogWaitMs: this.#catalogWaitMs,
+      signal: this.#stopSignal.signal,
     });
     this.#indexed += report.segments.filter((s) => s.state === 'imported').length;
     for (const u of report.unknownTypes)
@@ -569,6 +572,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
         this.#indexedFiles.delete(this.#indexedFiles.values().next().value!);
       this.#unlocked();
     } catch (error) {
+      if (this.#stopSignal.signal.aborted) return void this.#leftForNextStart.push(`index ${file}`);
       if (error instanceof CatalogLockedError) this.#lockFailed(error.message);
       if (!existsSync(file)) {
         this.#failed.delete(file); // retention deleted it meanwhile: nothing left to index

@@ -1,7 +1,8 @@
 import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { CATALOG_WAIT_MS, catalogLockedMessage, CatalogLockedError, withDamageHint } from './catalog.ts';
+import { unindexedNote } from './recorded-splits.ts';
 import { quoteIdent, quoteString } from './table-writer.ts';
 
 /** Column layouts of the parquet tables, for empty views before any file exists. */
@@ -79,6 +80,7 @@ export async function openViews(
    * Committed files per table directory: what the catalog lists, never a glob (which reads orphans and torn files too).
    */
   const files = new Map<string, string[]>();
+  const indexed = new Set<string>();
   const add = (rel: string) => {
     const table = rel.slice(0, rel.indexOf('/'));
     const list = files.get(table);
@@ -99,6 +101,7 @@ export async function openViews(
         await conn.runAndReadAll('SELECT DISTINCT unnest(parquet_files) AS f FROM catalog.bags ORDER BY f')
       ).getRows())
         add(String(r[0]));
+      for (const r of (await conn.runAndReadAll('SELECT path FROM catalog.bags')).getRows()) indexed.add(String(r[0]));
       const prefix = paths.tables + '/';
       // A catalog from before event_files.deleted_at (a version older than the query; the daemon adds the
       // column at its start) is read as it is: none of its rows was deleted.
@@ -133,8 +136,11 @@ export async function openViews(
   /** Views not made yet, by their name as DuckDB matches it (lower case). */
   const todo = new Map([...specs.keys()].map((n) => [n.toLowerCase(), n]));
   const placeheld = new Set<string>();
+  // <data_dir>/lakehouse/catalog.duckdb beside <data_dir>/bags: recorded splits the catalog lacks are missing
+  // from every answer until the daemon indexes them (a stop interrupted it, or it is queued).
+  const waiting = unindexedNote(join(dirname(dirname(paths.catalog)), 'bags'), indexed);
   const views: LazyViews = {
-    warnings: [],
+    warnings: waiting ? [waiting] : [],
     files: [],
     names: ['bags', 'projections', ...specs.keys()],
     pending: (name) => todo.has(name.toLowerCase()),

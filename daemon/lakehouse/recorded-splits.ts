@@ -17,9 +17,9 @@ export function unindexedSplits(
   bagsDir: string,
   indexed: ReadonlySet<string>,
   active: RecorderActivity,
-): { file: string; bagDir: string }[] {
+): { file: string; bagDir: string; messages: number }[] {
   if (!existsSync(bagsDir)) return [];
-  const out: { file: string; bagDir: string }[] = [];
+  const out: { file: string; bagDir: string; messages: number }[] = [];
   for (const e of readdirSync(bagsDir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : 1))) {
     if (!e.isDirectory()) continue;
     const bagDir = join(bagsDir, e.name);
@@ -36,8 +36,19 @@ export function unindexedSplits(
     for (const f of files) {
       const file = join(bagDir, f.path);
       if (f.messageCount > 0 && !indexed.has(file) && !active.files.includes(file) && existsSync(file))
-        out.push({ file, bagDir });
+        out.push({ file, bagDir, messages: f.messageCount });
     }
   }
   return out;
+}
+
+/**
+ * What a query says when recorded splits are not in the catalog yet (queued, or interrupted by a stop and
+ * left to the next start): its answer leaves their messages out. undefined when every finished split is in.
+ */
+export function unindexedNote(bagsDir: string, indexed: ReadonlySet<string>): string | undefined {
+  const waiting = unindexedSplits(bagsDir, indexed, { files: [], bags: [], closing: [] });
+  if (waiting.length === 0) return undefined;
+  const messages = waiting.reduce((n, s) => n + s.messages, 0);
+  return `${waiting.length} recorded split(s) with ${messages} message(s) are waiting to be indexed (first: ${waiting[0]!.file}): this answer leaves them out; the running daemon indexes them, or its next start does`;
 }

@@ -48,7 +48,7 @@ describe('the lakehouse stopping with many splits queued to index', () => {
     const states = await Promise.all(files.map((f) => first.splitIndexing(f)));
     const indexed = states.filter((s) => s.state === 'indexed').length;
     expect(indexed).toBeLessThan(files.length / 2);
-    const left = lines.find((l) => l.msg.includes('queued job(s) not run; the next start does them'));
+    const left = lines.find((l) => l.msg.includes('job(s) interrupted or not run; the next start does them'));
     expect(left?.jobs).toBeGreaterThanOrEqual(files.length - indexed);
 
     // The next start's scan finds what was left.

@@ -7,6 +7,7 @@ import {
   type LeRobotEpisode,
   type LeRobotFeature,
 } from './dataset-types.ts';
+import { parsePythonJson } from './python-json.ts';
 
 /**
  * Validation of LeRobot metadata as read from JSON: every value is `unknown` until checked here, and a
@@ -153,7 +154,7 @@ export async function forEachJsonLine(path: string, fn: (value: unknown, line: n
       if (line.trim() === '') continue;
       let value: unknown;
       try {
-        value = JSON.parse(line);
+        value = parsePythonJson(line);
       } catch (error) {
         throw new DatasetError(`${path} line ${n} is not JSON: ${(error as Error).message}`);
       }

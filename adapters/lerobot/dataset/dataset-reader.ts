@@ -13,10 +13,11 @@ import {
 } from './dataset-types.ts';
 import { queryRows, sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
 import { StatsAggregator } from './stats.ts';
+import { parsePythonJson } from './python-json.ts';
 
 function readJson(path: string): unknown {
   try {
-    return JSON.parse(readFileSync(path, 'utf8')) as unknown;
+    return parsePythonJson(readFileSync(path, 'utf8'));
   } catch (error) {
     throw new DatasetError(`cannot read ${path}: ${(error as Error).message}`);
   }

@@ -2,7 +2,9 @@ import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync }
 import { basename, dirname, join } from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import { DatasetError, type FeatureStats } from './dataset-types.ts';
-import { sqlIdent, sqlString, withDuckDB } from './duckdb.ts';
+import { sqlString, withDuckDB } from './duckdb.ts';
+import { writeRowsParquet, type ColumnType, type ParquetColumn } from './parquet-rows.ts';
+import { stringifyPythonJson } from './python-json.ts';
 import { computeStats } from './stats.ts';
 
 /** A numeric feature to write: a float32 vector per frame (shape [n]). */
@@ -57,29 +59,28 @@ export async function writeLeRobotV30(
   rmSync(root, { recursive: true, force: true });
   mkdirSync(join(root, 'meta', 'episodes', 'chunk-000'), { recursive: true });
   mkdirSync(join(root, 'data', 'chunk-000'), { recursive: true });
-  const tmp = join(root, '.write-tmp');
-  mkdirSync(tmp, { recursive: true });
   let done = false;
   try {
-    const { frameLines, stats, episodeStats } = framesWithStats(
+    const { frameRows, stats, episodeStats } = framesWithStats(
       fps,
       features,
       episodes,
       lengths,
       new Map(tasks.map((t, i) => [t, i])),
     );
-    const framesJson = join(tmp, 'frames.ndjson');
-    writeFileSync(framesJson, `${frameLines.join('\n')}\n`);
     const episodeRows = episodesIndex(episodes, lengths, episodeStats);
-    const episodesJson = join(tmp, 'episodes.ndjson');
-    writeFileSync(episodesJson, `${episodeRows.map((r) => JSON.stringify(r)).join('\n')}\n`);
-
     await withDuckDB(async (conn) => {
-      await writeFramesParquet(conn, framesJson, features, join(root, 'data', 'chunk-000', 'file-000.parquet'));
-      await writeEpisodesParquet(
+      await writeRowsParquet(
         conn,
-        episodesJson,
-        Object.keys(episodeRows[0]!),
+        frameColumns(features),
+        frameRows,
+        join(root, 'data', 'chunk-000', 'file-000.parquet'),
+      );
+      const episodeKeys = Object.keys(episodeRows[0]!);
+      await writeRowsParquet(
+        conn,
+        episodeKeys.map((name) => ({ name, type: episodeColumnType(name) })),
+        episodeRows.map((r) => episodeKeys.map((k) => r[k])),
         join(root, 'meta', 'episodes', 'chunk-000', 'file-000.parquet'),
       );
       await writeTasksParquet(conn, tasks, join(root, 'meta', 'tasks.parquet'));
@@ -104,8 +105,8 @@ export async function writeLeRobotV30(
       features: featureInfo,
     };
     writeFileSync(join(root, 'meta', 'info.json'), `${JSON.stringify(info, null, 4)}\n`);
-    writeFileSync(join(root, 'meta', 'stats.json'), `${JSON.stringify(stats, null, 4)}\n`);
-    rmSync(tmp, { recursive: true, force: true });
+    // As LeRobot's json.dump writes it: a scan's +inf max stays Infinity, where JSON.stringify wrote null.
+    writeFileSync(join(root, 'meta', 'stats.json'), `${stringifyPythonJson(stats, 4)}\n`);
     // rename(2) replaces an empty directory, so an empty `target` the user made is fine.
     renameSync(root, target);
     done = true;
@@ -145,8 +146,8 @@ function checkEpisodes(
 }
 
 /**
- * The frames as newline-delimited JSON lines (which DuckDB reads with declared column types), LeRobot's
- * default features added, with each feature's stats over the dataset and per episode.
+ * The frames as rows in frameColumns' order, LeRobot's default features added, with each feature's stats over
+ * the dataset and per episode.
  */
 function framesWithStats(
   fps: number,
@@ -154,20 +155,23 @@ function framesWithStats(
   episodes: readonly EpisodeData[],
   lengths: readonly number[],
   taskIndex: ReadonlyMap<string, number>,
-): { frameLines: string[]; stats: Record<string, FeatureStats>; episodeStats: Record<string, FeatureStats>[] } {
-  const frameLines: string[] = [];
-  const statsRows: Record<string, number[][]> = Object.fromEntries(
+): { frameRows: unknown[][]; stats: Record<string, FeatureStats>; episodeStats: Record<string, FeatureStats>[] } {
+  const frameRows: unknown[][] = [];
+  const statsRows: Record<string, ArrayLike<number>[]> = Object.fromEntries(
     [...features.map((f) => f.key), ...DEFAULT_FEATURES.map(([k]) => k)].map((k) => [k, []]),
   );
   const episodeStats: Record<string, FeatureStats>[] = [];
   let index = 0;
   episodes.forEach((e, ep) => {
-    const perEpisode: Record<string, number[][]> = Object.fromEntries(Object.keys(statsRows).map((k) => [k, []]));
+    const perEpisode: Record<string, ArrayLike<number>[]> = Object.fromEntries(
+      Object.keys(statsRows).map((k) => [k, []]),
+    );
     for (let i = 0; i < lengths[ep]!; i++) {
-      const row: Record<string, unknown> = {};
+      const row: unknown[] = [];
       for (const f of features) {
-        const v = Array.from(e.frames[f.key]![i]!);
-        row[f.key] = v;
+        const v = e.frames[f.key]![i]!;
+        // A shape [1] feature is a scalar column in LeRobot's parquet.
+        row.push(f.dim === 1 ? v[0] : v);
         perEpisode[f.key]!.push(v);
       }
       const defaults = {
@@ -177,9 +181,11 @@ function framesWithStats(
         index,
         task_index: taskIndex.get(e.task)!,
       };
-      Object.assign(row, defaults);
-      for (const [k, v] of Object.entries(defaults)) perEpisode[k]!.push([v]);
-      frameLines.push(JSON.stringify(row));
+      for (const [k, v] of Object.entries(defaults)) {
+        row.push(v);
+        perEpisode[k]!.push([v]);
+      }
+      frameRows.push(row);
       index++;
     }
     const s: Record<string, FeatureStats> = {};
@@ -192,7 +198,7 @@ function framesWithStats(
   });
   const stats: Record<string, FeatureStats> = {};
   for (const [k, rows] of Object.entries(statsRows)) stats[k] = computeStats(rows, rows[0]!.length);
-  return { frameLines, stats, episodeStats };
+  return { frameRows, stats, episodeStats };
 }
 
 /** meta/episodes' rows: each episode's task, length, place in the data file and stats. */
@@ -220,55 +226,21 @@ function episodesIndex(
   });
 }
 
-async function writeFramesParquet(
-  conn: DuckDBConnection,
-  framesJson: string,
-  features: readonly FeatureSpec[],
-  out: string,
-): Promise<void> {
-  const frameColumns: Record<string, string> = Object.fromEntries(
-    features.map((f) => [f.key, f.dim === 1 ? 'FLOAT' : 'FLOAT[]']),
-  );
-  Object.assign(frameColumns, {
-    timestamp: 'FLOAT',
-    frame_index: 'BIGINT',
-    episode_index: 'BIGINT',
-    index: 'BIGINT',
-    task_index: 'BIGINT',
-  });
-  // A shape [1] feature is a scalar column in LeRobot's parquet; the frames hold it as [x].
-  const select = Object.keys(frameColumns)
-    .map((k) => (features.find((f) => f.key === k)?.dim === 1 ? `${sqlIdent(k)}[1] AS ${sqlIdent(k)}` : sqlIdent(k)))
-    .join(', ');
-  const frameTypes = Object.fromEntries(
-    Object.keys(frameColumns).map((k) => [
-      k,
-      features.find((f) => f.key === k)?.dim === 1 ? 'FLOAT[]' : frameColumns[k]!,
-    ]),
-  );
-  await copyJson(conn, framesJson, frameTypes, select, out);
+/** The data file's columns: the features (a shape [1] one as a scalar), then LeRobot's defaults. */
+function frameColumns(features: readonly FeatureSpec[]): ParquetColumn[] {
+  return [
+    ...features.map((f): ParquetColumn => ({ name: f.key, type: f.dim === 1 ? 'FLOAT' : 'FLOAT[]' })),
+    ...DEFAULT_FEATURES.map(([name, dtype]): ParquetColumn => ({
+      name,
+      type: dtype === 'float32' ? 'FLOAT' : 'BIGINT',
+    })),
+  ];
 }
 
-async function writeEpisodesParquet(
-  conn: DuckDBConnection,
-  episodesJson: string,
-  keys: readonly string[],
-  out: string,
-): Promise<void> {
-  const episodeTypes: Record<string, string> = {
-    episode_index: 'BIGINT',
-    tasks: 'VARCHAR[]',
-    length: 'BIGINT',
-    'data/chunk_index': 'BIGINT',
-    'data/file_index': 'BIGINT',
-    dataset_from_index: 'BIGINT',
-    dataset_to_index: 'BIGINT',
-    'meta/episodes/chunk_index': 'BIGINT',
-    'meta/episodes/file_index': 'BIGINT',
-  };
-  for (const key of keys)
-    if (key.startsWith('stats/')) episodeTypes[key] = key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
-  await copyJson(conn, episodesJson, episodeTypes, Object.keys(episodeTypes).map(sqlIdent).join(', '), out);
+/** A meta/episodes column's type: LeRobot's stats are float64 lists, counts int64 ones. */
+function episodeColumnType(key: string): ColumnType {
+  if (key.startsWith('stats/')) return key.endsWith('/count') ? 'BIGINT[]' : 'DOUBLE[]';
+  return key === 'tasks' ? 'VARCHAR[]' : 'BIGINT';
 }
 
 /**
@@ -289,20 +261,5 @@ async function writeTasksParquet(conn: DuckDBConnection, tasks: readonly string[
   const values = tasks.map((t, i) => `(${i}::BIGINT, ${sqlString(t)})`).join(', ');
   await conn.run(
     `COPY (SELECT * FROM (VALUES ${values}) AS t(task_index, task)) TO ${sqlString(out)} (FORMAT parquet, KV_METADATA {pandas: ${sqlString(pandas)}})`,
-  );
-}
-
-async function copyJson(
-  conn: DuckDBConnection,
-  json: string,
-  columns: Record<string, string>,
-  select: string,
-  out: string,
-): Promise<void> {
-  const cols = `{${Object.entries(columns)
-    .map(([k, t]) => `${sqlString(k)}: ${sqlString(t)}`)
-    .join(', ')}}`;
-  await conn.run(
-    `COPY (SELECT ${select} FROM read_json(${sqlString(json)}, format = 'newline_delimited', columns = ${cols})) TO ${sqlString(out)} (FORMAT parquet, COMPRESSION zstd)`,
   );
 }
