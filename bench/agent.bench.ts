@@ -27,6 +27,7 @@ import type { RunState } from '../daemon/contract/index.ts';
 import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
 import { CmdVelGate } from '../daemon/policy/index.ts';
+import { StopAuthority } from '../daemon/safety/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
@@ -196,6 +197,14 @@ async function agentFor(
     dataDir: dir,
     journal,
     actionGoals: new ActionGoals(),
+    robotStop: new StopAuthority({
+      bus,
+      codec: new MessageCodec(definitions),
+      config,
+      dataDir: dir,
+      journal: () => journal,
+      log: pino({ level: 'silent' }),
+    }),
     daemonStatus: () => ({}) as never,
     components: new Map(),
   };

@@ -2,7 +2,8 @@ import { ActionGoals, listActions } from './actions/index.ts';
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './util/index.ts';
 import { LogBurst, withSuppressed } from './util/index.ts';
-import { Bus } from './bus/index.ts';
+import { Bus, MessageCodec } from './bus/index.ts';
+import { StopAuthority } from './safety/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
@@ -45,6 +46,8 @@ export class Daemon {
   readonly graph = new RobotGraph();
   /** Every action goal the daemon's clients have in flight (the agent's, the API's): the stop cancels them. */
   readonly actionGoals = new ActionGoals();
+  /** The operator's stop: its one latch, its zero commands, the hooks of whatever drives the robot. */
+  readonly robotStop: StopAuthority;
   readonly log: Logger;
   readonly dataDir: string;
   #config: EdgeConfig;
@@ -95,6 +98,21 @@ export class Daemon {
           'subscriber handler failed; message skipped',
         ),
     });
+    this.robotStop = new StopAuthority({
+      bus: this.bus,
+      codec: new MessageCodec(this.definitions),
+      config,
+      dataDir: this.dataDir,
+      journal: () => this.#journal,
+      log,
+    });
+    // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
+    this.robotStop.onStop('action goals', () => ({
+      settled: this.actionGoals.cancelAll().then((goals) => ({
+        goals: goals.map((g) => `${g.action} ${g.goalId}`),
+        problems: goals.flatMap((g) => (g.error ? [`the goal ${g.goalId} of ${g.action}: ${g.error}`] : [])),
+      })),
+    }));
     this.#supervisor = new Supervisor({
       specs,
       log,
@@ -108,6 +126,7 @@ export class Daemon {
         dataDir: this.dataDir,
         journal: this.journal,
         actionGoals: this.actionGoals,
+        robotStop: this.robotStop,
         daemonStatus: () => this.status(),
         stageConfigOverlay: (request) => this.stageConfigOverlay(request),
       }),
@@ -156,6 +175,7 @@ export class Daemon {
     const lock = await DataDirLock.acquire(this.dataDir, this.#configFile, (message) => this.log.warn(message));
     this.#lock = lock;
     this.#startWithOverlay();
+    this.robotStop.applySettings(this.#config);
     const { fsync, interval_ms, segment_mb } = this.#config.journal;
     try {
       await prepareDataDirFormat(this.dataDir, this.log); // a newer format refused; a moved data dir's catalog rebased
@@ -211,6 +231,7 @@ export class Daemon {
       await this.#journal?.close();
       this.#journal = undefined;
       this.#freeDataDir(running);
+      this.robotStop.close();
       this.bus.close();
       if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs
     });
@@ -404,6 +425,8 @@ export class Daemon {
       config = { ...config, journal: { ...config.journal, ...running } };
       pending.push(...journalKeys);
     }
+    // Before the components: a reload that turns the latch on holds from the first component it restarts.
+    this.robotStop.applySettings(config);
     const restarted = await this.#supervisor.reload(config);
     if (this.#stopRequested) {
       // The stop that came meanwhile cut the reload short: what it had not started stays stopped.

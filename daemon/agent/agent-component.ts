@@ -3,7 +3,7 @@ import { MessageCodec } from '../bus/index.ts';
 import type { Subscription } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { AgentSettings, AgentPolicySettings as PolicySettings, SkillName } from '../config/index.ts';
-import type { PolicyHook } from '../contract/index.ts';
+import type { PolicyHook, StopLatchView } from '../contract/index.ts';
 import { misdirection } from '../contract/index.ts';
 import type { AgentEvent, Intent, RunState, RunStatus } from '../contract/index.ts';
 import type {
@@ -33,7 +33,7 @@ import { isModelService, type ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
-import { latchedMessage, StopLatch, stopLatchHook } from '../safety/index.ts';
+import { latchedMessage, stopLatchHook } from '../safety/index.ts';
 import {
   isPolicyRunner,
   namedPosesOf,
@@ -103,7 +103,9 @@ export class AgentComponent
   #runs: LiveRuns;
   #approvals: ApprovalFlow;
   #invoker: ToolInvoker;
-  #latch: StopLatch;
+  #latch: StopLatchView;
+  /** Unregisters the agent's part of the operator's stop (registered while it runs). */
+  #offStop: (() => void) | undefined;
   #motion: MotionLock;
   #navigator: Navigator | undefined;
   /** Robot seconds per wall second for the navigator's watchdogs: the sim's speed in a sim, else 1. */
@@ -136,7 +138,7 @@ export class AgentComponent
     this.store = new RunStore(ctx.journal, { keepFinished: this.#settings.keep_finished_runs });
     this.actionGoals = ctx.actionGoals;
     this.#codec = new MessageCodec(ctx.definitions);
-    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: this.#settings.stop_latch });
+    this.#latch = ctx.robotStop.latch;
     this.#motion = new MotionLock(() => this.#latch.refusal());
     this.#gate = new CmdVelGate({
       bus: ctx.bus,
@@ -165,7 +167,6 @@ export class AgentComponent
       store: this.store,
       approvals: this.#approvals,
       log: ctx.log,
-      latch: this.#latch,
       accepting: () => this.#submitting.values(),
       replyWaitMs: options.stopReplyWaitMs,
     });
@@ -191,7 +192,8 @@ export class AgentComponent
   }
 
   async start(): Promise<void> {
-    const { latched, ignored } = this.#latch.load();
+    this.#offStop = this.#ctx.robotStop.onStop('agent', (order) => this.#robotStop.stop(order));
+    const { latched, ignored } = this.#ctx.robotStop.load();
     if (latched)
       this.#ctx.log.warn(
         { stop_latch: latched, file: this.#latch.path },
@@ -259,6 +261,7 @@ export class AgentComponent
   /** `reason`: why the agent stops when it is not the daemon stopping (a config reload restarts it). */
   async stop(reason = 'the daemon stopped'): Promise<void> {
     this.#stopped = reason;
+    this.#offStop?.();
     if (this.#intentSub) this.#ctx.bus.unsubscribe(this.#intentSub);
     await this.#runs.stop(reason);
     this.#approvals.stop();
@@ -458,18 +461,15 @@ export class AgentComponent
    * waits a bounded time for the journal. With agent.stop_latch it latches: no motion until `releaseStop`.
    */
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return this.#robotStop.stop(by, reason);
+    return this.#ctx.robotStop.stop(by, reason);
   }
 
   /**
    * A person releases the latched stop (POST /stop/release, `auraison-edge stop --release`): the robot may
    * move again. Nothing that was stopped restarts; new intents and motion are taken from now on.
    */
-  async releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
-    const was = await this.#latch.release(since);
-    if (was)
-      this.#ctx.log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
-    return { released: was !== undefined, latch: was ?? null };
+  releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
+    return this.#ctx.robotStop.release(by, since);
   }
 
   /**

@@ -1,20 +1,14 @@
 import type { Logger } from 'pino';
-import type { Intent, RunState } from '../contract/index.ts';
-import type { RobotStopOutcome } from '../contract/index.ts';
+import type { Intent, RunState, StopHookOutcome, StopHookReport } from '../contract/index.ts';
 import type { CmdVelGate } from '../policy/index.ts';
 import type { ApprovalFlow } from './approval-flow.ts';
 import { AgentError } from './errors.ts';
 import type { MotionLock } from './motion-lock.ts';
 import { TERMINAL, type RunStore } from './run-store.ts';
 import { HaltError, haltRobot } from './skills/stop.ts';
-import { latchReport, type StopLatch } from '../safety/index.ts';
-import { RobotNotStoppedError, type StopOrder } from '../safety/index.ts';
+import type { StopOrder } from '../safety/index.ts';
 
-/**
- * How long a stop's reply waits for its cancels to be journaled. The robot is stopped before the wait;
- * a disk that does not answer (a stuck fsync) must not keep the operator from knowing that it is.
- */
-export const STOP_REPLY_WAIT_MS = 1000;
+import { STOP_REPLY_WAIT_MS } from '../safety/index.ts';
 
 export interface RobotStopOptions {
   motion: MotionLock;
@@ -22,8 +16,6 @@ export interface RobotStopOptions {
   store: RunStore;
   approvals: ApprovalFlow;
   log: Logger;
-  /** Engaged by every stop when enabled (agent.stop_latch), right after the zero Twist. */
-  latch: StopLatch;
   /** The intents being accepted now, whose runs are not in the store yet. */
   accepting: () => Iterable<{ intent: Intent; accepting: Promise<RunState> }>;
   replyWaitMs?: number;
@@ -41,7 +33,7 @@ interface Cancelled {
 const PENDING = Symbol('pending');
 
 /**
- * The operator's stop (POST /stop, `auraison-edge stop`, the bus query agent/stop). First, in this tick and
+ * The agent's part of the operator's stop (the daemon's StopAuthority calls it). First, in this tick and
  * before anything that can wait: the motion skill driving the robot is aborted and a zero Twist goes
  * through the gate, as the `stop` skill does. Then every run that has not ended is cancelled, and so is
  * each run of an intent being accepted at that moment, as soon as it exists (the agent asks `since`
@@ -50,7 +42,6 @@ const PENDING = Symbol('pending');
  */
 export class RobotStop {
   readonly #motion: MotionLock;
-  readonly #latch: StopLatch;
   readonly #store: RunStore;
   readonly #accepting: RobotStopOptions['accepting'];
   readonly #gate: CmdVelGate;
@@ -63,9 +54,8 @@ export class RobotStop {
   #late = new WeakMap<Intent, Promise<Cancelled>>();
 
   constructor(options: RobotStopOptions) {
-    const { motion, latch, store, accepting, gate, log, approvals } = options;
+    const { motion, store, accepting, gate, log, approvals } = options;
     this.#motion = motion;
-    this.#latch = latch;
     this.#store = store;
     this.#accepting = accepting;
     this.#gate = gate;
@@ -84,26 +74,31 @@ export class RobotStop {
     return this.#count === mark ? undefined : this.#last;
   }
 
-  async stop(by: string, reason?: string): Promise<RobotStopOutcome> {
-    const order: StopOrder = { by, reason };
+  /**
+   * The agent's part of the operator's stop (its StopAuthority hook), in the stop's own tick: the motion
+   * skill is aborted and a zero Twist goes through the gate; the runs' cancels follow in `settled`, which
+   * resolves within the reply's wait whatever the journal does.
+   */
+  stop(order: StopOrder): StopHookOutcome {
     this.#count++;
     this.#last = order;
-    let aborted: string | null;
-    let halt: HaltError | undefined;
+    const { by, reason } = order;
     try {
-      aborted = haltRobot(
+      const aborted = haltRobot(
         { motion: this.#motion, gate: this.#gate },
         reason ? `stopped by ${by}: ${reason}` : `stopped by ${by}`,
         order,
       );
+      return { aborted, zeroed: this.#gate.haltTopics(), settled: this.#cancelAll(order) };
     } catch (error) {
-      // The zero Twist did not go out: the runs are cancelled all the same, then the stop fails saying so.
+      // The zero Twist did not go out: the runs are cancelled all the same, and the stop fails saying so.
       if (!(error instanceof HaltError)) throw error;
-      halt = error;
-      aborted = error.aborted;
+      return { aborted: error.aborted, zeroError: error, settled: this.#cancelAll(order) };
     }
-    // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
-    const latch = this.#latch.enabled ? this.#latch.engage(order) : undefined;
+  }
+
+  /** Every run that has not ended, and each being accepted, cancelled; what is not journaled within the wait. */
+  async #cancelAll(order: StopOrder): Promise<StopHookReport> {
     const active = [...this.#store.all()].filter((r) => !TERMINAL.has(r.run.status)).map((r) => r.run.run_id);
     const cancels = active.map(async (runId): Promise<Cancelled> => ({
       runId,
@@ -119,10 +114,7 @@ export class RobotStop {
           () => undefined,
         ),
       );
-    const [settled, latched] = await Promise.all([
-      settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs),
-      latch ? latchReport(latch, this.#latch.path, this.#waitMs) : null,
-    ]);
+    const settled = await settledWithin<Cancelled | undefined>([...cancels, ...acceptances], this.#waitMs);
 
     const cancelled: string[] = [];
     const refused: string[] = [];
@@ -150,28 +142,8 @@ export class RobotStop {
       problems.push(
         `${plural(stillAccepting, 'intent')} still being accepted: cancelled as soon as ${stillAccepting === 1 ? 'its run is' : 'their runs are'} written`,
       );
-    const outcome: RobotStopOutcome = {
-      topic: this.#gate.topic,
-      aborted,
-      cancelled,
-      journal_error: problems.length > 0 ? problems.join('; ') : null,
-      latched,
-    };
-    const fields = { by, reason: reason ?? null, ...outcome, ...(halt ? { zero_twist_error: halt.message } : {}) };
-    // A stop that did not stop the robot is an error: a person must stop it another way.
-    if (halt) this.#log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
-    else this.#log.warn(fields, 'robot stopped');
     if (writing > 0) this.#logLate(order, cancels);
-    if (halt) {
-      const runs =
-        cancelled.length === 0
-          ? 'no run was active'
-          : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`;
-      throw new RobotNotStoppedError(
-        `${halt.message}; ${runs}${outcome.journal_error ? `; ${outcome.journal_error}` : ''}. Stop the robot another way (its hardware e-stop)`,
-      );
-    }
-    return outcome;
+    return { cancelled, problems };
   }
 
   /**

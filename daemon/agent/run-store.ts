@@ -1,13 +1,13 @@
-import { newId } from '../contract/index.ts';
+import { AGENT_EVENT, newId, RUN_STATE } from '../contract/index.ts';
 import { AgentEvent, Intent, RunState, type RunStatus } from '../contract/index.ts';
 import type { Journal, JournalEntry, JournalRecord } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
 import { Validator } from '../contract/index.ts';
 import { appendMany, type SerializedEntry } from '../journal/index.ts';
+import { isStopEvent } from '../safety/index.ts';
 
-/** Journal record kinds the agent writes. */
-export const RUN_STATE = 'run_state';
-export const AGENT_EVENT = 'agent_event';
+/** Journal record kinds the agent writes (the contract's: the stop writes agent events too). */
+export { AGENT_EVENT, RUN_STATE };
 
 export const TERMINAL: ReadonlySet<RunStatus> = new Set(['succeeded', 'failed', 'cancelled', 'interrupted']);
 
@@ -91,6 +91,8 @@ export class RunStore {
   }
 
   #apply(record: JournalRecord, pending: Map<string, AgentEvent[]>): void {
+    // The operator's stop and release: events of no run, which would otherwise hold the journal for good.
+    if (record.kind === AGENT_EVENT && isStopEvent(record.data as { kind?: unknown })) return;
     const runId = (record.data as { run_id?: unknown } | null)?.run_id;
     if (typeof runId === 'string' && !this.#liveFirstSeq.has(runId) && !this.#runs.has(runId))
       this.#liveFirstSeq.set(runId, record.seq);

@@ -26,12 +26,8 @@ const SIM: ComponentSpec = {
 const STOP: ComponentSpec = {
   name: 'stop',
   enabled: () => true,
+  // Never restarted by a reload: the daemon's StopAuthority takes the velocity topics and the latch setting.
   settings: () => null,
-  liveSettings: (config) => ({
-    topic: config.policy.velocity.topic,
-    topics: config.policy.velocity.topics,
-    latch: config.agent.stop_latch,
-  }),
   create: async (ctx) => {
     const { StopService } = await import('../safety/index.ts');
     return new StopService(ctx);

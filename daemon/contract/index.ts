@@ -6,12 +6,20 @@ export { formatIssue, formatPath, ValidationError, Validator, type ValidationIss
 export { jsonHazard } from './json-hazards.ts';
 export { addressesRobot, misdirection } from './intent-targets.ts';
 export {
+  AGENT_EVENT,
+  RUN_STATE,
   SERVICE_NAMES,
   hasMetrics,
   isAgentService,
   isJournalHolder,
   isJournalSyncHolder,
   isRobotStop,
+  type RobotStopAuthority,
+  type StopHook,
+  type StopHookOutcome,
+  type StopHookReport,
+  type StopLatchView,
+  type StopOrder,
   isSnapshotService,
   type AgentService,
   type ClosedSplit,

@@ -35,6 +35,10 @@ export interface JournalRecord {
  * durable as the fsync policy promises, so callers acknowledge after it resolves, never before.
  */
 /** One record to append. */
+/** Journal record kinds: a run's state, and an agent event (a run's, or the operator's stop and release). */
+export const RUN_STATE = 'run_state';
+export const AGENT_EVENT = 'agent_event';
+
 export interface JournalEntry {
   kind: string;
   data: unknown;
@@ -146,6 +150,8 @@ export interface RobotStopOutcome {
    * carry a Twist or a TwistStamped on the bus (set by the daemon's stop: POST /stop, agent/stop).
    */
   zeroed?: string[];
+  /** The action goals in flight that the stop cancelled (the agent's, the API's, a bridge's). */
+  goals?: string[];
 }
 
 /** A latched stop: who stopped the robot, why, and since when (ISO 8601). */
@@ -157,6 +163,66 @@ export interface StopLatchState {
   persisted: boolean;
   /** Why the latch file could not be written or read, or null. */
   error: string | null;
+}
+
+/** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
+export interface StopOrder {
+  by: string;
+  reason: string | undefined;
+}
+
+/** What a stop hook reports of what it ended after the stop's tick: for the reply and the journal. */
+export interface StopHookReport {
+  /** Runs it cancelled (the agent). */
+  cancelled?: readonly string[];
+  /** Action goals it cancelled. */
+  goals?: readonly string[];
+  /** What did not go as it should (a journal that refused the cancels): the reply's journal_error. */
+  problems?: readonly string[];
+}
+
+/**
+ * What a hook did in the stop's own tick: the motion it aborted, the velocity topics it zeroed itself (the
+ * agent's gate, which also drops the Twists still queued), a zero it could not send, and a promise of what it
+ * ends after the tick.
+ */
+export interface StopHookOutcome {
+  aborted?: string | null;
+  zeroed?: readonly string[];
+  zeroError?: Error;
+  settled?: Promise<StopHookReport>;
+}
+
+/**
+ * Told of every operator's stop, in the stop's own tick, before the zero commands and the latch: whatever
+ * drives the robot (the agent's motion skill, a control loop, an action client, the sim's main job, a
+ * Foxglove teleop) ends its drive there. It must not wait; what it ends later goes in `settled`.
+ */
+export type StopHook = (order: StopOrder) => StopHookOutcome | void;
+
+/** The daemon's one latch, as those who obey it see it. */
+export interface StopLatchView {
+  readonly path: string;
+  readonly enabled: boolean;
+  /** The latch, or undefined when the robot may move. */
+  readonly state: StopLatchState | undefined;
+  /** Why a motion is refused now, or undefined when the robot may move. */
+  refusal(): string | undefined;
+}
+
+/**
+ * The one owner of the operator's stop (safety/StopAuthority), handed to every component as
+ * ComponentContext.robotStop: whoever stops the robot calls `stop`, whoever drives it registers `onStop` and
+ * obeys `latch`.
+ */
+export interface RobotStopAuthority {
+  readonly latch: StopLatchView;
+  readonly counters: { stops: number; releases: number };
+  stop(by: string, reason?: string): Promise<RobotStopOutcome>;
+  release(by: string, since?: string): Promise<StopReleaseOutcome>;
+  onStop(name: string, hook: StopHook): () => void;
+  /** Reads the latch file (at start): a stop latched before it holds from now on. */
+  load(): { latched: StopLatchState | undefined; ignored: string | undefined };
 }
 
 /** What releasing the latch did: whether one was held, and which. */

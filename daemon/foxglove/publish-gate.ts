@@ -9,7 +9,7 @@ import { nowNs } from '../contract/index.ts';
 import type { PolicyHooksProvider } from '../contract/index.ts';
 import type { Component } from '../lifecycle/index.ts';
 import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
-import { field, fullTwist } from '../policy/index.ts';
+import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
 import { TokenBucket } from './token-bucket.ts';
 
@@ -105,9 +105,6 @@ export interface PublishGateOptions {
 
 /** The largest channel id a message-data frame can name (a uint32). */
 const MAX_CHANNEL_ID = 0xffff_ffff;
-
-const TWIST = 'geometry_msgs/msg/Twist';
-const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
 
 /** A zero Twist (or TwistStamped), missing components counted as 0 as they are encoded: the operator's stop. */
 function isStop(type: string, fields: unknown): boolean {

@@ -1,11 +1,9 @@
 import type { Bus, Publisher, Subscription } from '../bus/index.ts';
 import type { MessageCodec } from '../bus/index.ts';
 import { nowNs } from '../contract/index.ts';
-import { limitTwist, ZERO_TWIST, zeroVelocity, type VelocityLimits } from './velocity.ts';
+import { limitTwist, sendZeroVelocity, TWIST, TWIST_STAMPED, ZERO_TWIST, zeroVelocity } from './velocity.ts';
+import type { VelocityLimits } from './velocity.ts';
 import { fullTwist, twistMoves, type Twist } from './tool-inputs.ts';
-
-const TWIST = 'geometry_msgs/msg/Twist';
-const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
 
 /**
  * The one way the agent's motion reaches the velocity topic. Every Twist it sends, from `publish`, `stop`
@@ -101,14 +99,14 @@ export class CmdVelGate {
     }
   }
 
-  #zeroStamped(stamp: bigint): void {
-    const publisher = this.#bus.advertise(this.topic, TWIST_STAMPED, { source: 'agent' });
-    try {
-      publisher.publish(this.#codec.encode(TWIST_STAMPED, zeroVelocity(TWIST_STAMPED, stamp)));
-      this.#sent++;
-    } finally {
-      publisher.close();
-    }
+  /** The velocity topics halt() sends its zero to: the gate's own, and each other one the agent has driven. */
+  haltTopics(): string[] {
+    return [this.topic, ...this.#tracked.keys()];
+  }
+
+  #zeroStamped(stampNs: bigint): void {
+    sendZeroVelocity(this.#bus, this.#codec, { topic: this.topic, type: TWIST_STAMPED, source: 'agent', stampNs });
+    this.#sent++;
   }
 
   /**

@@ -12,3 +12,4 @@ export { outputText } from './output-text.ts';
 export { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from './quotas.ts';
 export { field, twistMoves } from './tool-inputs.ts';
 export { ZERO_TWIST, governedTopics, zeroVelocity } from './velocity.ts';
+export { sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from './velocity.ts';

@@ -2,8 +2,8 @@ import type { PolicyHook } from '../contract/index.ts';
 import type { AgentPolicySettings as PolicySettings } from '../config/index.ts';
 import { field, fullTwist, type Twist } from './tool-inputs.ts';
 import { ALLOW } from './chain.ts';
-import { compileTopicSelection } from '../bus/index.ts';
-import { nsToRosTime } from '../contract/index.ts';
+import { compileTopicSelection, type Bus, type MessageCodec } from '../bus/index.ts';
+import { nowNs, nsToRosTime } from '../contract/index.ts';
 
 type OtherAxes = 'max_linear_y' | 'max_linear_z' | 'max_angular_x' | 'max_angular_y';
 
@@ -51,7 +51,31 @@ function clamp(value: number, max: number, name: string, broken: string[]): numb
 
 const STAMPED = /^geometry_msgs\/(msg\/)?TwistStamped$/;
 
+/** The velocity command types: what a base takes on cmd_vel (a Twist, or ROS 2 Jazzy's stamped one). */
+export const TWIST = 'geometry_msgs/msg/Twist';
+export const TWIST_STAMPED = 'geometry_msgs/msg/TwistStamped';
+export const VELOCITY_TYPES: ReadonlySet<string> = new Set([TWIST, TWIST_STAMPED]);
+
 export const ZERO_TWIST: Twist = { linear: { x: 0, y: 0, z: 0 }, angular: { x: 0, y: 0, z: 0 } };
+
+/**
+ * Puts one zero command of `type` on `topic` and lets go of the topic (advertise, publish, close): how every
+ * stop reaches a base it does not otherwise drive. Throws what the bus throws (a topic taken with another
+ * type); the caller says whether the robot was stopped.
+ */
+export function sendZeroVelocity(
+  bus: Bus,
+  codec: MessageCodec,
+  target: { topic: string; type: string; source: string; stampNs?: bigint },
+): void {
+  const { topic, type, source, stampNs = nowNs() } = target;
+  const publisher = bus.advertise(topic, type, { source });
+  try {
+    publisher.publish(codec.encode(type, zeroVelocity(type, stampNs)));
+  } finally {
+    publisher.close();
+  }
+}
 
 /** The zero command of a velocity type: a zero Twist, or a zero TwistStamped stamped `stampNs`. */
 export function zeroVelocity(type: string, stampNs: bigint): Record<string, unknown> {

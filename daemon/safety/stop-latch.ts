@@ -2,7 +2,7 @@ import { readFileSync, rmSync, statSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { PolicyHook } from '../contract/index.ts';
-import type { StopLatchState } from '../contract/index.ts';
+import type { StopLatchState, StopLatchView } from '../contract/index.ts';
 import { ALLOW } from '../policy/index.ts';
 import { field, fullTwist, twistMoves } from '../policy/index.ts';
 import { governedTopics, type VelocityLimits } from '../policy/index.ts';
@@ -29,42 +29,53 @@ interface LatchFile {
 }
 
 /**
- * The latch of each latch file in this process, and the writes to it in flight, across StopLatch instances:
- * a reload makes a new agent (and latch) while the old one's write may still be going on, and the new one
- * must hold the stop the old one latched, whatever the disk has done with it yet.
+ * The daemon's one latch (held by its StopAuthority, which every surface that stops or moves the robot is
+ * handed): what it holds in memory is what is obeyed at once; the file is what a restart finds.
  */
-const held = new Map<string, StopLatchState>();
-const writes = new Map<string, Promise<unknown>>();
-
 export class StopLatch {
   readonly path: string;
-  readonly enabled: boolean;
+  #enabled: boolean;
+  #held: StopLatchState | undefined;
+  /** The engage or release being written: each writes in turn, so the file ends as the last one left it. */
+  #writes: Promise<unknown> = Promise.resolve();
 
   constructor(options: { dataDir: string; enabled: boolean }) {
     this.path = stopLatchPath(options.dataDir);
-    this.enabled = options.enabled;
+    this.#enabled = options.enabled;
+  }
+
+  /** agent.stop_latch: whether stops latch, and whether a latch is obeyed. */
+  get enabled(): boolean {
+    return this.#enabled;
+  }
+
+  /**
+   * A reload's agent.stop_latch. Turned on, a file from before that was not obeyed while it was off holds
+   * from now on (read by the next load()).
+   */
+  setEnabled(enabled: boolean): void {
+    this.#enabled = enabled;
   }
 
   /** The latch, or undefined when the robot may move. */
   get state(): StopLatchState | undefined {
-    return this.enabled ? held.get(this.path) : undefined;
+    return this.#enabled ? this.#held : undefined;
   }
 
   /**
-   * Reads the latch file (at start), unless this process holds the latch already (an agent restarted by a
-   * reload). A file that is there but unreadable (cut short by a full disk, edited by hand) latches all the
-   * same, saying so. With the latch off (agent.stop_latch: false) a file left from before is reported, not
-   * obeyed.
+   * Reads the latch file (at start), unless this latch holds one already (a reload that turned it on). A file
+   * that is there but unreadable (cut short by a full disk, edited by hand) latches all the same, saying so.
+   * With the latch off (agent.stop_latch: false) a file left from before is reported, not obeyed.
    */
   load(): { latched: StopLatchState | undefined; ignored: string | undefined } {
-    const state = held.get(this.path) ?? readLatchFile(this.path);
+    const state = this.#held ?? readLatchFile(this.path);
     if (!state) return { latched: undefined, ignored: undefined };
-    if (!this.enabled)
+    if (!this.#enabled)
       return {
         latched: undefined,
         ignored: `agent.stop_latch is false: the latch in ${this.path} (by ${state.by}) is not obeyed`,
       };
-    held.set(this.path, state);
+    this.#held = state;
     return { latched: state, ignored: undefined };
   }
 
@@ -80,7 +91,7 @@ export class StopLatch {
       persisted: false,
       error: null,
     };
-    held.set(this.path, state);
+    this.#held = state;
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
       try {
@@ -104,7 +115,7 @@ export class StopLatch {
   async release(expectedSince?: string): Promise<StopLatchState | undefined> {
     // What this process holds, also with the latch off (agent.stop_latch false after a reload): a reload
     // that turns it on again must not bring back a latch a person released, and that no restart would find.
-    const seen = held.get(this.path);
+    const seen = this.#held;
     // The person releasing saw another latch (a page shown before a newer stop): they have not seen this one.
     if (expectedSince !== undefined && seen && seen.since !== expectedSince)
       throw new StopLatchConflict(seen, expectedSince);
@@ -117,7 +128,7 @@ export class StopLatch {
       }
     });
     // Only after the file is gone, and only the latch it saw: a stop that came meanwhile holds.
-    if (held.get(this.path) === seen) held.delete(this.path);
+    if (this.#held === seen) this.#held = undefined;
     return was;
   }
 
@@ -129,15 +140,11 @@ export class StopLatch {
 
   /** Each engage and release writes in turn, so the file ends as the last one left it. */
   #serially<T>(work: () => Promise<T>): Promise<T> {
-    const next = (writes.get(this.path) ?? Promise.resolve()).then(work, work);
-    const settled = next.then(
+    const next = this.#writes.then(work, work);
+    this.#writes = next.then(
       () => undefined,
       () => undefined,
     );
-    writes.set(this.path, settled);
-    void settled.then(() => {
-      if (writes.get(this.path) === settled) writes.delete(this.path);
-    });
     return next;
   }
 }
@@ -254,7 +261,11 @@ function readLatchFile(path: string): StopLatchState | undefined {
  * topic, or on `forwarded` (the topics the gate forwards to the velocity topic), is refused unless it is a
  * zero Twist (a stop). Every other call passes.
  */
-export function stopLatchHook(latch: StopLatch, limits: VelocityLimits, forwarded: readonly string[] = []): PolicyHook {
+export function stopLatchHook(
+  latch: Pick<StopLatchView, 'refusal'>,
+  limits: VelocityLimits,
+  forwarded: readonly string[] = [],
+): PolicyHook {
   const governed = governedTopics(limits);
   return {
     name: 'stop_latch',

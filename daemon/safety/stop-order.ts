@@ -1,11 +1,7 @@
 import { StopRequest } from '../contract/index.ts';
 import { Validator } from '../contract/index.ts';
 
-/** Who stopped the robot, and why: an operator's stop (POST /stop, `auraison-edge stop`, agent/stop). */
-export interface StopOrder {
-  by: string;
-  reason: string | undefined;
-}
+export type { StopOrder } from '../contract/index.ts';
 
 /** The robot was not stopped: the zero Twist did not go out. A 500 through the API, with `code`. */
 export class RobotNotStoppedError extends Error {

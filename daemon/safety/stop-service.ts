@@ -1,6 +1,4 @@
-import { MessageCodec } from '../bus/index.ts';
 import type { QueryPayload } from '../bus/index.ts';
-import type { EdgeConfig } from '../config/index.ts';
 import type {
   MetricFamily,
   MetricsProvider,
@@ -9,8 +7,7 @@ import type {
   StopReleaseOutcome,
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
-import { operatorRelease, operatorStop, type OperatorStopContext } from './operator-stop.ts';
-import { latchedMessage, StopLatch } from './stop-latch.ts';
+import { latchedMessage } from './stop-latch.ts';
 import { parseStopQuery } from './stop-order.ts';
 
 /** The bus query every robot process can stop the robot with. */
@@ -24,53 +21,42 @@ export const STOP_QUERY = 'agent/stop';
  * agent, is stopped and latched all the same. There is no bus query to release: a person releases the
  * robot (POST /stop/release, `auraison-edge stop --release`, the status page).
  *
- * POST /stop and /stop/release come here too: this component takes the velocity topics and
- * agent.stop_latch of each reload live (applySettings), so a stop made with no agent uses the config in
- * force, not the API's, and the query is served through the reload.
+ * The stop itself is the daemon's StopAuthority (ComponentContext.robotStop), which POST /stop and the status page
+ * call as well.
  *
  * It also shows the latch, agent or none: `stop_latch` in its status details (what the status page and
  * `auraison-edge status` show) and the gauge auraison_agent_stop_latched (named when only the agent had it).
  */
 export class StopService implements Component, RobotStopService, MetricsProvider {
   readonly name = 'stop';
-  #ctx: OperatorStopContext;
-  #latch: StopLatch;
+  readonly #ctx: ComponentContext;
   #unserve: (() => void) | undefined;
   /** Queries taken, whatever came of them (an unreadable request, a robot not stopped). */
   #asked = 0;
 
   constructor(ctx: ComponentContext) {
-    this.#ctx = { ...ctx, codec: new MessageCodec(ctx.definitions) };
-    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
+    this.#ctx = ctx;
   }
 
   stopRobot(by: string, reason?: string): Promise<RobotStopOutcome> {
-    return operatorStop(this.#ctx, by, reason);
+    return this.#ctx.robotStop.stop(by, reason);
   }
 
   releaseStop(by: string, since?: string): Promise<StopReleaseOutcome> {
-    return operatorRelease(this.#ctx, by, since);
-  }
-
-  /** A reload's velocity topics and agent.stop_latch, for the next stop: nothing is unserved meanwhile. */
-  applySettings(config: EdgeConfig): void {
-    this.#ctx = { ...this.#ctx, config };
-    this.#latch = new StopLatch({ dataDir: this.#ctx.dataDir, enabled: config.agent.stop_latch });
-    // The latch turned on: a file from before, not obeyed while it was off, holds from now on.
-    this.#latch.load();
+    return this.#ctx.robotStop.release(by, since);
   }
 
   async start(): Promise<void> {
     // A latch from before this start: held from now on, whoever reads it first. The agent logs it as it
     // starts; with no agent, this is the daemon's only word of why nothing moves.
-    const { latched, ignored } = this.#latch.load();
+    const { latched, ignored } = this.#ctx.robotStop.load();
     if (!this.#ctx.config.agent.enabled) {
       if (latched)
         this.#ctx.log.warn(
-          { stop_latch: latched, file: this.#latch.path },
+          { stop_latch: latched, file: this.#ctx.robotStop.latch.path },
           `${latchedMessage(latched)}: the stop is latched since before this start`,
         );
-      if (ignored) this.#ctx.log.warn({ file: this.#latch.path }, ignored);
+      if (ignored) this.#ctx.log.warn({ file: this.#ctx.robotStop.latch.path }, ignored);
     }
     this.#unserve = this.#ctx.bus.serve(STOP_QUERY, (request) => this.#stop(request));
   }
@@ -83,7 +69,12 @@ export class StopService implements Component, RobotStopService, MetricsProvider
   health(): ComponentHealth {
     return {
       state: this.#unserve ? 'running' : 'stopped',
-      details: { query: STOP_QUERY, asked: this.#asked, stop_latch: this.#latch.state ?? null },
+      details: {
+        query: STOP_QUERY,
+        asked: this.#asked,
+        ...this.#ctx.robotStop.counters,
+        stop_latch: this.#ctx.robotStop.latch.state ?? null,
+      },
     };
   }
 
@@ -93,7 +84,7 @@ export class StopService implements Component, RobotStopService, MetricsProvider
         name: 'auraison_agent_stop_latched',
         help: "1 while the operator's stop is latched (nothing the daemon governs moves the robot), else 0.",
         type: 'gauge',
-        samples: [{ value: this.#latch.state ? 1 : 0 }],
+        samples: [{ value: this.#ctx.robotStop.latch.state ? 1 : 0 }],
       },
     ];
   }

@@ -3,7 +3,12 @@ import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import type { EdgeConfig } from '../../daemon/config/schema.ts';
 import type { ApiSettings, FoxgloveSettings } from '../../daemon/config/sections/api.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
+import {
+  isRobotStop,
+  type Journal,
+  type RobotStopAuthority,
+  type RobotStopService,
+} from '../../daemon/contract/services.ts';
 import type { DaemonStatus } from '../../daemon/lifecycle/daemon-status.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { silentLogger } from '../../daemon/log.ts';
@@ -60,6 +65,30 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
  * defaults, the API component) around fakes of the services other parts provide (agent, lakehouse).
  * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
  */
+/**
+ * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the
+ * agent's own StopAuthority would in a daemon; with none, the context's real StopAuthority.
+ */
+function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string, Component>): RobotStopAuthority {
+  const double = (): RobotStopService | undefined => {
+    for (const name of ['stop', 'agent']) {
+      const c = components.get(name);
+      if (isRobotStop(c)) return c;
+    }
+    return undefined;
+  };
+  return {
+    latch: real.latch,
+    get counters() {
+      return real.counters;
+    },
+    stop: (by, reason) => double()?.stopRobot(by, reason) ?? real.stop(by, reason),
+    release: (by, since) => double()?.releaseStop(by, since) ?? real.release(by, since),
+    onStop: (name, hook) => real.onStop(name, hook),
+    load: () => real.load(),
+  };
+}
+
 export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const { journal = new MemoryJournal(), components: extra = [], startApi = true } = options;
   const dir = tempDir('auraison-api-test-');
@@ -106,13 +135,11 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     queryables: bus.queryables(),
     last_reload: null,
   });
-  const ctx: ComponentContext = {
-    ...componentContext(
-      {},
-      { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components },
-    ),
-    config,
-  };
+  const parts = componentContext(
+    {},
+    { bus, definitions, log: silentLogger(), dataDir: dir.path, journal, daemonStatus, components },
+  );
+  const ctx: ComponentContext = { ...parts, config, robotStop: stopOfDoubles(parts.robotStop, components) };
   let api: ApiComponent | undefined;
   if (startApi) {
     api = new ApiComponent(ctx);

@@ -9,7 +9,9 @@ import { MessageCodec } from '../../daemon/bus/codec.ts';
 import { DefinitionsRegistry } from '../../daemon/bus/definitions.ts';
 import { RobotGraph } from '../../daemon/bus/graph.ts';
 import { parseConfigText } from '../../daemon/config/load.ts';
-import type { Journal } from '../../daemon/contract/services.ts';
+import type { EdgeConfig } from '../../daemon/config/index.ts';
+import type { Journal, RobotStopAuthority } from '../../daemon/contract/services.ts';
+import { StopAuthority } from '../../daemon/safety/stop-authority.ts';
 import type { Component, ComponentContext } from '../../daemon/lifecycle/component.ts';
 import { MemoryJournal } from './memory-journal.ts';
 
@@ -28,6 +30,8 @@ export interface TestContextOptions {
   journal?: Journal;
   daemonStatus?: ComponentContext['daemonStatus'];
   components?: Map<string, Component>;
+  /** The stop of another context on the same bus (a component restarted as a reload restarts it). */
+  robotStop?: RobotStopAuthority;
 }
 
 const dataDirs: string[] = [];
@@ -57,19 +61,41 @@ export function componentContext(
     components = new Map<string, Component>(),
   } = options;
   const text = typeof config === 'string' ? config : stringify(config);
+  const parsed = parseConfigText(text, 'test.yaml', {});
+  const codec = new MessageCodec(definitions);
+  const actionGoals = new ActionGoals();
   return {
-    config: parseConfigText(text, 'test.yaml', {}),
+    config: parsed,
     bus,
     definitions,
     graph: new RobotGraph(),
     log,
     dataDir,
     journal,
-    actionGoals: new ActionGoals(),
+    actionGoals,
+    robotStop: options.robotStop ?? robotStop({ bus, codec, config: parsed, dataDir, journal, log, actionGoals }),
     daemonStatus,
     components,
-    codec: new MessageCodec(definitions),
+    codec,
   };
+}
+
+/** The stop the daemon builds: its one latch, the zero commands, and the action goals cancelled with it. */
+function robotStop(options: {
+  bus: Bus;
+  codec: MessageCodec;
+  config: EdgeConfig;
+  dataDir: string;
+  journal: Journal;
+  log: Logger;
+  actionGoals: ActionGoals;
+}): StopAuthority {
+  const { journal, actionGoals, ...rest } = options;
+  const stop = new StopAuthority({ ...rest, journal: () => journal });
+  stop.onStop('action goals', () => ({
+    settled: actionGoals.cancelAll().then((goals) => ({ goals: goals.map((g) => `${g.action} ${g.goalId}`) })),
+  }));
+  return stop;
 }
 
 function newDataDir(): string {

@@ -113,6 +113,7 @@ describe('a stop racing an intent being accepted', () => {
       aborted: null,
       cancelled: [run.run_id],
       journal_error: null,
+      zeroed: [],
       latched: expect.objectContaining({ by: 'ada' }),
     });
     await aWhile();

@@ -153,6 +153,7 @@ describe('the operator stop', () => {
       cancelled: expect.arrayContaining([drive.run_id, waiting.run_id]),
       journal_error: expect.stringContaining('the disk is full'),
       latched: { by: 'ada', reason: 'person in the aisle', since: expect.any(String), persisted: true, error: null },
+      zeroed: [],
     });
     expect(outcome.cancelled).toHaveLength(2);
     const sent = twists.length;

@@ -2,6 +2,7 @@ import { existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { AGENT_NAV_CMD_VEL, type AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { StopAuthority } from '../../daemon/safety/stop-authority.ts';
 import { stopLatchPath } from '../../daemon/safety/stop-latch.ts';
 import { runMain, tempDir } from '../helpers/cli.ts';
 import { startDaemon } from '../helpers/daemon.ts';
@@ -177,13 +178,17 @@ describe('releasing the latch', () => {
     await latching.stop();
     forgetAgent(latching);
     // A reload with agent.stop_latch: false restarts the agent on the same data dir; a person releases the stop.
+    // The daemon's one stop takes the reload's setting (Daemon.reload applies it before restarting the agent).
     const off = componentContext({ agent: { stop_latch: false } });
-    const unlatched = await startAgent({ ...off, dataDir: ctx.dataDir });
+    const stop = ctx.robotStop as StopAuthority;
+    stop.applySettings(off.config);
+    const unlatched = await startAgent({ ...ctx, config: off.config });
     await unlatched.releaseStop('bob');
     expect(existsSync(stopLatchPath(ctx.dataDir))).toBe(false);
     await unlatched.stop();
     forgetAgent(unlatched);
     // Back to true: nothing on disk, and nothing in memory either (a restart would find none).
+    stop.applySettings(ctx.config);
     const again = await startAgent(ctx);
     expect(again.health().details).toMatchObject({ stop_latch: null });
   });

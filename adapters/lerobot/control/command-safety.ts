@@ -2,12 +2,10 @@ import { Value } from 'typebox/value';
 import type { CommandSettings } from '../../../daemon/config/index.ts';
 import { AgentPolicyConfig } from '../../../daemon/config/index.ts';
 import { compileTopicSelection } from '../../../daemon/bus/index.ts';
-import { limitTwist, type VelocityLimits } from '../../../daemon/policy/index.ts';
+import { limitTwist, TWIST, type VelocityLimits } from '../../../daemon/policy/index.ts';
 import type { Twist } from '../../../daemon/policy/index.ts';
 
 export type { VelocityLimits };
-
-const TWIST = 'geometry_msgs/msg/Twist';
 
 /** `policy.velocity` with every default: what a loop enforces when it is given no limits. */
 export function defaultVelocityLimits(): VelocityLimits {

@@ -1,5 +1,5 @@
 import { system1Issues } from '../../../daemon/config/index.ts';
-import { StopLatch } from '../../../daemon/safety/index.ts';
+import type { StopLatchView } from '../../../daemon/contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
@@ -65,7 +65,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #restartDelayMs: number;
   #maxRestartDelayMs: number;
   #loops: AutostartLoop[] = [];
-  #latch: StopLatch;
+  #latch: StopLatchView;
   #state: ComponentHealth['state'] = 'stopped';
   /** On-demand loops running now, by name. */
   #onDemand = new Map<string, LoopHandle>();
@@ -76,7 +76,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#createLoop = createLoop;
     this.#restartDelayMs = restartDelayMs;
     this.#maxRestartDelayMs = maxRestartDelayMs;
-    this.#latch = new StopLatch({ dataDir: ctx.dataDir, enabled: ctx.config.agent.stop_latch });
+    this.#latch = ctx.robotStop.latch;
   }
 
   #loopOptions(name: string, onCrash: (error: Error) => void): ControlLoopOptions {
@@ -95,7 +95,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       velocity: config.policy.velocity,
       onCrash,
       // The operator's latched stop (agent.stop_latch) holds every loop at its safe action until released,
-      // with the agent running or not (the latch is the data dir's, shared by whoever reads it).
+      // with the agent running or not (the daemon's one latch, ComponentContext.robotStop).
       refusal: () => this.#latch.refusal(),
     };
   }
@@ -140,8 +140,8 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
-    // A stop latched before this start (the agent, if it runs, reads the same file): loops start held.
-    const { latched } = this.#latch.load();
+    // A stop latched before this start: loops start held.
+    const { latched } = this.#ctx.robotStop.load();
     if (latched && Object.keys(config.control.loops).length > 0)
       this.#ctx.log.warn(
         { stop_latch: latched },

@@ -24,8 +24,8 @@ const GoalBody = Type.Object(
  * GET /actions: the graph's and the bus's actions, as `ros2 action list -t` and `ros2 action info` see them.
  * POST /actions/goal: sends one goal, as `ros2 action send_goal` does, and answers newline-delimited JSON: `{goal_id,
  * accepted}`, then `{feedback}` lines when asked, then `{state, result}`. Closing the request cancels the goal (as
- * Ctrl-C does to ros2 action send_goal). A goal is held to the geofence like the agent's, and is one of the goals the
- * operator's stop cancels.
+ * Ctrl-C does to ros2 action send_goal). A goal is held to the geofence like the agent's, is one of the goals the
+ * operator's stop cancels, and is refused (409 `stopped`) while that stop is latched.
  */
 export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
   app.get('/actions', async () => ({ actions: listActions(ctx.bus, ctx.graph.endpoints()) }));
@@ -35,6 +35,9 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
     { schema: { body: GoalBody } },
     async (request, reply) => {
       const { name, type, goal, feedback, timeout_s: timeoutS } = request.body;
+      // As the agent's call_action: no goal goes out while the operator's stop is latched.
+      const latched = ctx.robotStop.latch.refusal();
+      if (latched) throw new HttpError(409, 'stopped', `${latched}: the goal was not sent`);
       const polygon = ctx.config.policy.geofence.polygon;
       const outside = polygon.length >= 3 ? positionsIn(goal).find((p) => !insidePolygon(p, polygon)) : undefined;
       if (outside)

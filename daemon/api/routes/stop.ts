@@ -1,15 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { Static, TSchema } from 'typebox';
-import {
-  isRobotStop,
-  SERVICE_NAMES,
-  type RobotStopOutcome,
-  type RobotStopService,
-  type StopReleaseOutcome,
-} from '../../contract/index.ts';
+import type { RobotStopOutcome, StopReleaseOutcome } from '../../contract/index.ts';
 import { StopReleaseRequest, StopRequest } from '../../contract/index.ts';
 import { Validator, ValidationError } from '../../contract/index.ts';
-import { operatorRelease, operatorStop, StopLatchConflict } from '../../safety/index.ts';
+import { StopLatchConflict } from '../../safety/index.ts';
 import { HttpError, validationHttpError } from '../errors.ts';
 import type { RouteContext } from './route-context.ts';
 
@@ -23,34 +17,23 @@ const ReleaseBody = new Validator(StopReleaseRequest);
  * nothing is stopped. 200 with what it did, within about a second whatever the disk does, also when the
  * journal refused or has not yet recorded the cancels (`journal_error`): the robot is stopped either way.
  * 500 `not_stopped` when the zero Twist could not be sent (the runs are cancelled all the same). With no
- * agent running, the zero Twist and the latch still go out (see operatorStop). With agent.stop_latch (the
+ * agent running, the zero Twist and the latch still go out (see StopAuthority). With agent.stop_latch (the
  * default) the stop holds: POST /stop/release (`{by?, since?}`) releases it, 200 `{released, latch}`
  * (`released` false when none was held); 409 when `since` names another latch than the one held (a newer
  * stop the releaser has not seen).
  */
-export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx, codec }) => {
-  // The stop component, which has the config in force; without it (a daemon built without it), the same
-  // stop with the API's own context.
-  const stops = (): RobotStopService => {
-    const service = ctx.components.get(SERVICE_NAMES.stop);
-    if (isRobotStop(service)) return service;
-    const own = { ...ctx, codec };
-    return {
-      stopRobot: (by, reason) => operatorStop(own, by, reason),
-      releaseStop: (by, since) => operatorRelease(own, by, since),
-    };
-  };
-
+export const stopRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
+  // The daemon's one stop (its StopAuthority), with the config in force, agent or none.
   app.post('/stop', async (request): Promise<RobotStopOutcome> => {
     const body = parseBody(StopBody, request.body);
-    return stops().stopRobot(body.by ?? 'api', body.reason);
+    return ctx.robotStop.stop(body.by ?? 'api', body.reason);
   });
 
   // A person releases the latched stop: nothing restarts, new motion is taken from now on.
   app.post('/stop/release', async (request): Promise<StopReleaseOutcome> => {
     const body = parseBody(ReleaseBody, request.body);
     try {
-      return await stops().releaseStop(body.by ?? 'api', body.since);
+      return await ctx.robotStop.release(body.by ?? 'api', body.since);
     } catch (error) {
       if (error instanceof StopLatchConflict) throw new HttpError(409, 'conflict', error.message);
       throw error;

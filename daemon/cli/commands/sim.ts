@@ -3,7 +3,7 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
-import type * as SafetyPart from '../../safety/index.ts';
+import type { LakehouseService, RecorderService, RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
@@ -169,13 +169,11 @@ function parseGoal(text: string | undefined): GoalArg {
 }
 
 /** Starts the daemon with the sim and hands back both; the daemon's logs go to stderr at --log-level. */
-/** The agent's and safety's parts, loaded with the daemon (startSim): `--help` need not load the bus's codecs. */
+/** The agent's part, loaded with the daemon (startSim): `--help` need not load the bus's codecs. */
 let agentPart: typeof AgentPart;
-let safetyPart: typeof SafetyPart;
 
 async function startSim(config: EdgeConfig, file: string | undefined, io: CommandIO) {
   agentPart = await import('../../agent/index.ts');
-  safetyPart = await import('../../safety/index.ts');
   const { createLogger } = await import('../../log.ts');
   const { Daemon } = await import('../../daemon.ts');
   const { TurtlebotMazeSim } = await (await import('../../components/index.ts')).loadTurtlebotMaze();
@@ -189,10 +187,7 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   }
   // A stop latched on this data dir (the page's STOP button, `auraison-edge stop`) holds for the main job too,
   // with the agent running or not.
-  const { StopLatch } = await import('../../safety/index.ts');
-  const latch = new StopLatch({ dataDir: daemon.dataDir, enabled: config.agent.stop_latch });
-  latch.load();
-  const refusal = latch.refusal();
+  const refusal = daemon.robotStop.latch.refusal();
   if (refusal) {
     await daemon.stop();
     throw new Error(`not driving: ${refusal}`);
@@ -293,6 +288,7 @@ async function wander(
   };
   const lines = driver.summary();
   const bags = recordedBags(daemon);
+  await indexLastSplit(daemon);
   await daemon.stop();
   const ok = summary.collisions === 0 && s.errors === 0 && !hold.signal.aborted;
   const ended = hold.signal.aborted ? `${abortReason(hold.signal)}: ` : '';
@@ -377,6 +373,7 @@ async function drive(
     maze_seed: config.sim.maze_seed,
   };
   const bags = recordedBags(daemon);
+  await indexLastSplit(daemon);
   await daemon.stop();
 
   if (json) io.stdout(`${JSON.stringify({ ...summary, bags })}\n`);
@@ -404,7 +401,7 @@ async function drive(
  * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
  */
 function holdRobot(
-  daemon: { components: ReadonlyMap<string, unknown>; dataDir: string },
+  daemon: { components: ReadonlyMap<string, unknown>; robotStop: RobotStopAuthority },
   signal: AbortSignal,
 ): { signal: AbortSignal; release: () => void } {
   const agent = daemon.components.get('agent');
@@ -413,7 +410,7 @@ function holdRobot(
   const controller = new AbortController();
   const onParent = () => controller.abort(signal.reason);
   signal.addEventListener('abort', onParent, { once: true });
-  const off = safetyPart.onStopWithoutAgent(daemon.dataDir, (order) =>
+  const off = daemon.robotStop.onStop('sim drive', (order) =>
     controller.abort(
       new agentPart.MotionAborted(`stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''}`, order),
     ),
@@ -425,6 +422,18 @@ function holdRobot(
       signal.removeEventListener('abort', onParent);
     },
   };
+}
+
+/**
+ * Closes the split being recorded and waits for the lakehouse to index it, so the query the summary offers
+ * counts the whole drive: the daemon's stop interrupts an index in progress (it resumes at the next start).
+ */
+async function indexLastSplit(daemon: { components: ReadonlyMap<string, unknown> }): Promise<void> {
+  const recorder = daemon.components.get('recorder') as Partial<RecorderService> | undefined;
+  const lakehouse = daemon.components.get('lakehouse') as Partial<LakehouseService> | undefined;
+  if (!recorder?.split || !lakehouse?.splitIndexing) return;
+  const closed = await recorder.split().catch(() => undefined);
+  if (closed) await lakehouse.splitIndexing(closed.file);
 }
 
 /** The bag directories the recorder wrote during the drive (none when it is not configured). */

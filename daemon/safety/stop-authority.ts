@@ -1,0 +1,327 @@
+import type { Logger } from 'pino';
+import type { Bus, MessageCodec, Subscription } from '../bus/index.ts';
+import type { EdgeConfig } from '../config/index.ts';
+import type { Journal, RobotStopAuthority, RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
+import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
+import { newId, nowNs } from '../contract/index.ts';
+import { governedTopics, sendZeroVelocity, TWIST, TWIST_STAMPED, VELOCITY_TYPES } from '../policy/index.ts';
+import { stopEvent, STOP_EVENT_KINDS, type StopEventPayload } from './stop-event.ts';
+import { RobotNotStoppedError, type StopOrder } from './stop-order.ts';
+import { latchReport, StopLatch } from './stop-latch.ts';
+
+/** How long a stop's reply waits for the hooks' cancels, the latch file and the stop's event to be written. */
+export const STOP_REPLY_WAIT_MS = 1000;
+
+export interface StopAuthorityOptions {
+  bus: Bus;
+  codec: MessageCodec;
+  config: EdgeConfig;
+  dataDir: string;
+  /** The daemon's journal; undefined while it is not open (a stop then is logged, and says it was not journaled). */
+  journal: () => Journal | undefined;
+  log: Logger;
+  replyWaitMs?: number;
+}
+
+/**
+ * The one owner of the operator's stop, built by the daemon beside the bus and the journal and handed to every
+ * component (ComponentContext.robotStop). Whichever door a stop comes in by (POST /stop, the bus query agent/stop,
+ * the status page, the agent's own), it does the same, in one tick: each registered hook ends its drive, one
+ * zero command goes to every velocity topic the limits govern (of the type each carries), and the latch
+ * engages. Then, within a bounded wait, the hooks' cancels, the latch file and the stop's event in the journal
+ * (`stop.engaged`, and `stop.released` for a release: who, why, where the robot was, what was cancelled), which
+ * the lakehouse and central read as they read every agent event.
+ */
+export class StopAuthority implements RobotStopAuthority {
+  readonly latch: StopLatch;
+  readonly #bus: Bus;
+  readonly #codec: MessageCodec;
+  readonly #journal: () => Journal | undefined;
+  readonly #log: Logger;
+  readonly #waitMs: number;
+  readonly #hooks = new Map<string, StopHook>();
+  #config: EdgeConfig;
+  /** The last odometry message, decoded only when a stop asks where the robot was. */
+  #pose: Subscription | undefined;
+  #lastOdom: { data: Uint8Array; type: string } | undefined;
+  #stops = 0;
+  #releases = 0;
+
+  constructor(options: StopAuthorityOptions) {
+    const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS } = options;
+    this.#bus = bus;
+    this.#codec = codec;
+    this.#config = config;
+    this.#journal = journal;
+    this.#log = log;
+    this.#waitMs = replyWaitMs;
+    this.latch = new StopLatch({ dataDir, enabled: config.agent.stop_latch });
+    this.#watchPose();
+  }
+
+  /** Stops and releases since the daemon started. */
+  get counters(): { stops: number; releases: number } {
+    return { stops: this.#stops, releases: this.#releases };
+  }
+
+  /** Why no motion may start now (the stop is latched), or undefined. */
+  refusal(): string | undefined {
+    return this.latch.refusal();
+  }
+
+  /**
+   * Registers a hook under `name` (one per name: a component restarted by a reload replaces its own).
+   * Returns what unregisters it (only the hook it registered).
+   */
+  onStop(name: string, hook: StopHook): () => void {
+    this.#hooks.set(name, hook);
+    return () => {
+      if (this.#hooks.get(name) === hook) this.#hooks.delete(name);
+    };
+  }
+
+  /** A reload's config: the velocity topics and agent.stop_latch of the next stop. */
+  applySettings(config: EdgeConfig): void {
+    const odomChanged = config.agent.navigation.odom_topic !== this.#config.agent.navigation.odom_topic;
+    this.#config = config;
+    this.latch.setEnabled(config.agent.stop_latch);
+    // Turned on: a latch file from before, not obeyed while it was off, holds from now on.
+    this.latch.load();
+    if (odomChanged) this.#watchPose();
+  }
+
+  /** Reads the latch file at the daemon's start: a stop latched before it holds from now on. */
+  load(): ReturnType<StopLatch['load']> {
+    return this.latch.load();
+  }
+
+  close(): void {
+    if (this.#pose) this.#bus.unsubscribe(this.#pose);
+    this.#pose = undefined;
+  }
+
+  /**
+   * The operator's stop. Throws RobotNotStoppedError when the zero command could not be sent to the
+   * velocity topic (its runs are cancelled and the latch engaged all the same): a person must stop the robot
+   * another way.
+   */
+  async stop(by: string, reason?: string): Promise<RobotStopOutcome> {
+    const order: StopOrder = { by, reason };
+    const stopId = newId();
+    this.#stops++;
+    const topic = this.#config.policy.velocity.topic;
+    const hooks = [...this.#hooks].map(([name, hook]) => ({ name, outcome: this.#runHook(name, hook, order) }));
+    const zeroedByHooks = new Set(hooks.flatMap(({ outcome }) => outcome.zeroed ?? []));
+    const hookError = hooks.find(({ outcome }) => outcome.zeroError)?.outcome.zeroError;
+    const { zeroed, failed } = this.#zeroGoverned(zeroedByHooks);
+    const ownError = failed.get(topic);
+    const zeroError =
+      hookError ?? (ownError && new Error(`the zero Twist could not be sent to ${topic}: ${ownError.message}`));
+    for (const [t, error] of failed)
+      if (t !== topic)
+        this.#log.error({ topic: t, err: error.message }, `robot stop: the zero command could not be sent to ${t}`);
+    // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
+    const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
+
+    const [reports, latched] = await Promise.all([
+      this.#reports(hooks),
+      engaged ? latchReport(engaged, this.latch.path, this.#waitMs) : null,
+    ]);
+    const cancelled = [...new Set(reports.flatMap((r) => r.cancelled ?? []))];
+    const goals = [...new Set(reports.flatMap((r) => r.goals ?? []))];
+    const problems = [...new Set(reports.flatMap((r) => r.problems ?? []))];
+    const aborted = hooks.map(({ outcome }) => outcome.aborted).find((a) => a) ?? null;
+    const outcome: RobotStopOutcome = {
+      topic,
+      aborted,
+      cancelled,
+      journal_error: problems.length > 0 ? problems.join('; ') : null,
+      latched,
+      zeroed: [...new Set([...zeroedByHooks, ...zeroed])].filter((t) => t !== topic),
+      ...(goals.length > 0 ? { goals } : {}),
+    };
+    const payload: StopEventPayload = {
+      by,
+      reason: reason ?? null,
+      pose: this.#poseNow(),
+      aborted,
+      cancelled,
+      goals,
+      zeroed: [...new Set([...zeroedByHooks, ...zeroed])],
+      latched,
+      not_stopped: zeroError ? zeroError.message : null,
+    };
+    const eventError = await this.#journalEvent(stopId, STOP_EVENT_KINDS.engaged, payload);
+    if (eventError) outcome.journal_error = [outcome.journal_error, eventError].filter(Boolean).join('; ');
+    const fields = {
+      by,
+      reason: reason ?? null,
+      ...outcome,
+      ...(zeroError ? { zero_twist_error: zeroError.message } : {}),
+    };
+    if (!zeroError) {
+      this.#log.warn(fields, 'robot stopped');
+      return outcome;
+    }
+    // A stop that did not stop the robot is an error: a person must stop it another way.
+    this.#log.error(fields, 'robot stop: the zero Twist could not be sent; the robot was NOT stopped');
+    throw new RobotNotStoppedError(
+      this.#notStopped(
+        zeroError,
+        outcome,
+        hooks.some(({ name }) => name === 'agent'),
+      ),
+    );
+  }
+
+  /**
+   * A person releases the latched stop: the robot may move again; nothing that was stopped restarts. With
+   * `since` (the latch the releaser was shown), a newer latch is not released (StopLatchConflict).
+   */
+  async release(by: string, since?: string): Promise<StopReleaseOutcome> {
+    this.latch.load(); // a latch file from before that nothing in this process read yet
+    const was = await this.latch.release(since);
+    if (was) {
+      this.#releases++;
+      this.#log.warn({ by, stop_latch: was }, `robot stop latch released by ${by}: the robot may move again`);
+      const error = await this.#journalEvent(newId(), STOP_EVENT_KINDS.released, {
+        by,
+        latch: was,
+        pose: this.#poseNow(),
+      });
+      if (error) this.#log.warn({ by, err: error }, 'robot stop release: not journaled');
+    }
+    return { released: was !== undefined, latch: was ?? null };
+  }
+
+  /** Why a stop that sent no zero to the velocity topic failed, with what it did all the same. */
+  #notStopped(zeroError: Error, outcome: RobotStopOutcome, runs: boolean): string {
+    const { cancelled, journal_error: journalError } = outcome;
+    const parts = [zeroError.message];
+    if (runs)
+      parts.push(
+        cancelled.length === 0
+          ? 'no run was active'
+          : `${plural(cancelled.length, 'run')} cancelled (${cancelled.join(', ')})`,
+      );
+    else if (outcome.latched) parts.push('the stop is latched all the same');
+    if (journalError) parts.push(journalError);
+    return `${parts.join('; ')}. Stop the robot another way (its hardware e-stop)`;
+  }
+
+  #runHook(name: string, hook: StopHook, order: StopOrder): StopHookOutcome {
+    try {
+      return hook(order) ?? {};
+    } catch (error) {
+      // One hook's fault must not keep the zero commands or the latch from the others.
+      this.#log.error({ hook: name, err: (error as Error).message }, `robot stop: the ${name} stop hook threw`);
+      return { settled: Promise.resolve({ problems: [`${name}: ${(error as Error).message}`] }) };
+    }
+  }
+
+  /**
+   * The hooks' reports. Each bounds its own wait (the agent's is the reply's); one that has not answered
+   * within ten of them is named, so a hook that never ends cannot keep the operator from the reply.
+   */
+  async #reports(hooks: { name: string; outcome: StopHookOutcome }[]): Promise<StopHookReport[]> {
+    const late: StopHookReport = {};
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), this.#waitMs * 10)));
+    const reports = await Promise.all(
+      hooks.map(async ({ name, outcome }) => {
+        if (!outcome.settled) return late;
+        const report = await Promise.race([
+          outcome.settled.catch((error: Error) => ({ problems: [`${name}: ${error.message}`] })),
+          deadline,
+        ]);
+        return report === 'late' ? { problems: [`${name} had not ended what it drives when the reply went`] } : report;
+      }),
+    );
+    clearTimeout(timer);
+    return reports;
+  }
+
+  /**
+   * One zero command to every velocity topic the limits govern that no hook zeroed: the velocity topic itself
+   * (a TwistStamped where the bus carries one there, else a Twist), and every other governed topic that
+   * carries a Twist or a TwistStamped, whoever publishes there.
+   */
+  #zeroGoverned(done: ReadonlySet<string>): { zeroed: string[]; failed: Map<string, Error> } {
+    const limits = this.#config.policy.velocity;
+    const governed = governedTopics(limits);
+    const stampNs = nowNs();
+    const targets = new Map<string, string>();
+    if (!done.has(limits.topic))
+      targets.set(limits.topic, this.#bus.topicType(limits.topic) === TWIST_STAMPED ? TWIST_STAMPED : TWIST);
+    for (const { topic, type } of this.#bus.stats())
+      if (!done.has(topic) && topic !== limits.topic && VELOCITY_TYPES.has(type) && governed(topic))
+        targets.set(topic, type);
+    const zeroed: string[] = [];
+    const failed = new Map<string, Error>();
+    for (const [topic, type] of targets) {
+      try {
+        sendZeroVelocity(this.#bus, this.#codec, { topic, type, source: 'stop', stampNs });
+        zeroed.push(topic);
+      } catch (error) {
+        failed.set(topic, error as Error);
+      }
+    }
+    return { zeroed, failed };
+  }
+
+  /** Appends the stop's event; resolves with why it is not journaled (within the wait), or undefined. */
+  async #journalEvent(id: string, kind: string, payload: Record<string, unknown>): Promise<string | undefined> {
+    const journal = this.#journal();
+    if (!journal) return 'the stop is not journaled: the journal is not open';
+    const appended = journal.append(...stopEvent(id, kind, payload)).then(
+      () => undefined,
+      (error: Error) => `the stop's event could not be journaled: ${error.message}`,
+    );
+    let timer: NodeJS.Timeout | undefined;
+    const late = new Promise<string>(
+      (resolve) =>
+        (timer = setTimeout(
+          () =>
+            resolve(
+              `the stop's event is still being journaled after ${this.#waitMs} ms (the journal's disk is slow or stuck)`,
+            ),
+          this.#waitMs,
+        )),
+    );
+    const result = await Promise.race([appended, late]);
+    clearTimeout(timer);
+    return result;
+  }
+
+  /** Keeps the last odometry message (undecoded) for where the robot was when stopped. */
+  #watchPose(): void {
+    if (this.#pose) this.#bus.unsubscribe(this.#pose);
+    this.#lastOdom = undefined;
+    this.#pose = this.#bus.subscribe({
+      name: 'stop-pose',
+      topic: this.#config.agent.navigation.odom_topic,
+      queue: { policy: 'keep-latest', depth: 1 },
+      handler: (m) => void (this.#lastOdom = { data: m.data, type: m.type }),
+    });
+  }
+
+  #poseNow(): { x: number; y: number; frame_id: string } | null {
+    const odom = this.#lastOdom;
+    if (!odom) return null;
+    try {
+      const m = this.#codec.decode<{
+        header?: { frame_id?: string };
+        pose?: { pose?: { position?: { x?: number; y?: number } } };
+      }>(odom.type, odom.data);
+      const p = m.pose?.pose?.position;
+      if (typeof p?.x !== 'number' || typeof p.y !== 'number') return null;
+      return { x: p.x, y: p.y, frame_id: m.header?.frame_id ?? '' };
+    } catch {
+      return null; // a message that does not decode says nothing of where the robot was
+    }
+  }
+}
+
+function plural(n: number, noun: string): string {
+  return `${n} ${noun}${n === 1 ? '' : 's'}`;
+}

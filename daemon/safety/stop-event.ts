@@ -1,0 +1,39 @@
+import { AGENT_EVENT, newId, nowNs, type AgentEvent, type StopLatchState } from '../contract/index.ts';
+
+/**
+ * The operator's stop and its release as agent events in the journal, so the lakehouse's `events` table and
+ * central see them as they see every run's events. Each has a run_id of its own (the stop's id): no run
+ * state is ever written under it, and the run store leaves these events out (isStopEvent).
+ */
+export const STOP_EVENT_KINDS = { engaged: 'stop.engaged', released: 'stop.released' } as const;
+
+/** What a stop's event says: who, why, where the robot was, and what it ended. */
+export interface StopEventPayload {
+  [key: string]: unknown;
+  by: string;
+  reason: string | null;
+  /** From the last odometry message (agent.navigation.odom_topic), or null when none came. */
+  pose: { x: number; y: number; frame_id: string } | null;
+  aborted: string | null;
+  cancelled: string[];
+  goals: string[];
+  zeroed: string[];
+  latched: StopLatchState | null;
+  /** Why the zero command could not be sent to the velocity topic (the robot was NOT stopped), or null. */
+  not_stopped: string | null;
+}
+
+/** The journal append (kind, data) of one stop event. */
+export function stopEvent(stopId: string, kind: string, payload: Record<string, unknown>): [string, AgentEvent] {
+  return [AGENT_EVENT, { event_id: newId(), run_id: stopId, kind, payload: toJson(payload), ts: nowNs().toString() }];
+}
+
+/** An agent event of the stop, not of a run. */
+export function isStopEvent(event: { kind?: unknown }): boolean {
+  return event.kind === STOP_EVENT_KINDS.engaged || event.kind === STOP_EVENT_KINDS.released;
+}
+
+/** The payload as JSON holds it (undefined fields left out), as AgentEvent's payload schema takes it. */
+function toJson(payload: Record<string, unknown>): AgentEvent['payload'] {
+  return JSON.parse(JSON.stringify(payload)) as AgentEvent['payload'];
+}
