@@ -19,12 +19,15 @@ interface Times {
   answered: number[];
   /** ms from sending POST /stop to the zero Twist on the bus. */
   zeroed: number[];
+  /** ms from sending POST /stop to its `stop.engaged` event durable in the journal. */
+  durable: number[];
 }
 
-async function stops(url: string, zeroSeen: () => number, n: number): Promise<Times> {
-  const times: Times = { answered: [], zeroed: [] };
+async function stops(url: string, zeroSeen: () => number, eventSeen: () => number, n: number): Promise<Times> {
+  const times: Times = { answered: [], zeroed: [], durable: [] };
   for (let i = 0; i < n; i++) {
     const before = zeroSeen();
+    const eventsBefore = eventSeen();
     const start = performance.now();
     const res = await fetch(`${url}/stop`, {
       method: 'POST',
@@ -36,13 +39,18 @@ async function stops(url: string, zeroSeen: () => number, n: number): Promise<Ti
     times.answered.push(performance.now() - start);
     times.zeroed.push(zeroSeen() > before ? lastZeroAt - start : NaN);
     await new Promise((r) => setTimeout(r, 50));
+    for (const deadline = performance.now() + 2000; eventSeen() === eventsBefore && performance.now() < deadline;)
+      await new Promise((r) => setTimeout(r, 5));
+    times.durable.push(eventSeen() > eventsBefore ? lastEventAt - start : NaN);
   }
   times.answered.sort((a, b) => a - b);
   times.zeroed.sort((a, b) => a - b);
+  times.durable.sort((a, b) => a - b);
   return times;
 }
 
 let lastZeroAt = 0;
+let lastEventAt = 0;
 
 async function underLoad(
   surface: string,
@@ -93,16 +101,30 @@ export async function run(): Promise<BenchResult[]> {
         }
       },
     });
+    let events = 0;
+    // Called once a record is durable: the stop's event as an audit reads it, in the lakehouse or at central.
+    daemon.journal.subscribe((record) => {
+      if (record.kind === 'agent_event' && (record.data as { kind?: string }).kind === 'stop.engaged') {
+        events++;
+        lastEventAt = performance.now();
+      }
+    });
     const text = 'a tool call and its result '.repeat(10);
     for (let i = 0; i < RECORDS; i += 1000) {
       await Promise.all(
         Array.from({ length: 1000 }, (_, k) => daemon.journal.append('agent_event', { i: i + k, text })),
       );
     }
-    const measure = () => stops(url, () => zeros, STOPS);
+    const measure = () =>
+      stops(
+        url,
+        () => zeros,
+        () => events,
+        STOPS,
+      );
     await measure(); // warm-up
     const idle = await measure();
-    const results: BenchResult[] = [];
+    const results: BenchResult[] = [durableRow('idle', idle, idle)];
     for (const surface of SURFACES) {
       const { times, heapMb } = await underLoad(surface, url, foxglove, measure);
       const p99 = Math.max(percentile(times.answered, 99), percentile(times.zeroed, 99));
@@ -123,9 +145,28 @@ export async function run(): Promise<BenchResult[]> {
             `daemon heap peak ${heapMb.toFixed(0)} MB`,
         ],
       });
+      results.push(durableRow(`${surface} load`, times, idle));
     }
     return results;
   } finally {
     await started.stop();
   }
+}
+
+/** POST /stop to its durable `stop.engaged` event (what an audit, the lakehouse and central read). */
+function durableRow(load: string, times: Times, idle: Times): BenchResult {
+  const p99 = percentile(times.durable, 99);
+  return {
+    name: `operator's stop, ${load}: p99 POST /stop to its durable journal event`,
+    ours: p99,
+    baseline: { name: 'the zero Twist of the same stops, idle daemon', value: percentile(idle.zeroed, 99) },
+    unit: 'ms',
+    better: 'lower',
+    goal: 'recorded durably within the reply wait (1000 ms)',
+    met: p99 <= 1000,
+    notes: [
+      `durable p50 ${percentile(times.durable, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms (journal fsync: the default policy); ` +
+        `events seen ${times.durable.filter((t) => !Number.isNaN(t)).length} of ${times.durable.length}`,
+    ],
+  };
 }

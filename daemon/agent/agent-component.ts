@@ -19,7 +19,8 @@ import type {
 } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../lifecycle/index.ts';
 import { Navigator } from '../navigation/index.ts';
-import { hooksWith, runHooks } from '../policy/index.ts';
+import { hooksWith } from '../policy/index.ts';
+import { runPolicyChain } from '../contract/index.ts';
 import { CmdVelGate } from '../policy/index.ts';
 import { policyHooks } from '../policy/index.ts';
 import { runQuotas } from '../policy/index.ts';
@@ -398,7 +399,7 @@ export class AgentComponent
     const live = this.#runs.get(record.run.run_id) ?? this.#runs.track(record);
     const halted = this.#haltedWhileAccepting(live, intent, stops);
     if (halted) return halted;
-    const chain = runHooks<Intent>(this.#intentHooks, intent, (hook, value) => hook.onIntent!(value));
+    const chain = runPolicyChain<Intent>(this.#intentHooks, intent, (hook, value) => hook.onIntent!(value));
     const verdict = chain instanceof Promise ? await chain : chain;
     for (const fired of verdict.fired) await live.event('policy.decision', { ...fired, stage: 'intent' });
     if (!verdict.allowed) return live.finish('failed', `refused by policy: ${verdict.reason}`);

@@ -2,7 +2,8 @@ import type { AgentPolicySettings as PolicySettings, SkillName } from '../config
 import type { ChainOutcome, PolicyHook, ToolCallContext } from '../contract/index.ts';
 import type { ToolResult } from '../contract/index.ts';
 import { approvalRequirement } from '../policy/index.ts';
-import { hooksWith, runHooks } from '../policy/index.ts';
+import { hooksWith } from '../policy/index.ts';
+import { runPolicyChain } from '../contract/index.ts';
 import { INJECTION_RULE } from '../policy/index.ts';
 import { TOOL_CALL_QUOTA_HOOK, TOOL_CALL_QUOTA_RULE, toolCallOverQuota } from '../policy/index.ts';
 import type { ApprovalGate } from './approvals.ts';
@@ -73,7 +74,7 @@ export class ToolInvoker {
     if (live.done.has(callId)) return { ok: true, input };
     live.callCount++;
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
-    const chain = runHooks(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
+    const chain = runPolicyChain(this.#before, input, (hook, value) => hook.beforeToolCall!(ctx, value));
     return chain instanceof Promise
       ? chain.then((outcome) => this.#decide(live, tool, input, callId, outcome))
       : this.#decide(live, tool, input, callId, chain);
@@ -125,7 +126,7 @@ export class ToolInvoker {
       // The policy was reloaded while the call waited (maybe for hours): it runs under the policy in force
       // now, as it would after a restart, so a skill, topic or goal denied meanwhile is not acted on.
       const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
-      const chain = runHooks(this.#before, asked, (hook, value) => hook.beforeToolCall!(ctx, value));
+      const chain = runPolicyChain(this.#before, asked, (hook, value) => hook.beforeToolCall!(ctx, value));
       const outcome = chain instanceof Promise ? await chain : chain;
       this.#record(live, outcome, 'before', tool, callId);
       if (!outcome.allowed) return this.#refuse(live, tool, callId, `refused by policy: ${outcome.reason}`);
@@ -283,7 +284,9 @@ export class ToolInvoker {
     callId: string,
   ): ToolResult | Promise<ToolResult> {
     const ctx: ToolCallContext = { run: live.run, intent: live.intent, tool, callIndex: live.callCount };
-    const chain = runHooks<ToolResult>(this.#after, result, (hook, value) => hook.afterToolCall!(ctx, input, value));
+    const chain = runPolicyChain<ToolResult>(this.#after, result, (hook, value) =>
+      hook.afterToolCall!(ctx, input, value),
+    );
     return chain instanceof Promise
       ? chain.then((outcome) => this.#screen(live, tool, result, callId, outcome))
       : this.#screen(live, tool, result, callId, chain);

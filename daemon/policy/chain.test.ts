@@ -1,18 +1,20 @@
 import { describe, expect, it } from 'vitest';
 import { runPolicyChain, type PolicyDecision, type PolicyHook } from '../contract/policy-hook.ts';
-import { hooksWith, runHooks } from './chain.ts';
+import { hooksWith } from './chain.ts';
 
 type D = PolicyDecision<number>;
 
 /** A hook deciding `decide(value)`, synchronously or through a promise. */
 function hook(name: string, decide: (value: number) => D, async = false): PolicyHook {
-  return {
+  const made: PolicyHook = {
     name,
     beforeToolCall: (_ctx, value) => {
       const decision = decide(value as number) as PolicyDecision<unknown>;
       return async ? Promise.resolve(decision) : decision;
     },
   };
+  decisions.set(made, decide);
+  return made;
 }
 
 const allow = (): D => ({ action: 'allow' });
@@ -22,10 +24,14 @@ const denyOver =
   (v: number): D =>
     v > max ? { action: 'deny', rule: 'x.max', reason: `${v} > ${max}` } : { action: 'allow' };
 
+/** What a hook decides, read synchronously (its promise's value is not needed: decide is kept alongside). */
+const decisions = new WeakMap<PolicyHook, (value: number) => D>();
+const decideSync = (h: PolicyHook, v: number): D => decisions.get(h)!(v);
+
 const pick = (h: PolicyHook, value: number) =>
   h.beforeToolCall?.(undefined as never, value) as D | Promise<D> | undefined;
 
-describe('runHooks', () => {
+describe('runPolicyChain', () => {
   const chains: [string, PolicyHook[]][] = [
     ['allow only', [hook('a', allow), hook('b', allow)]],
     ['rewrites thread through', [hook('a', double), hook('b', double), hook('c', denyOver(100))]],
@@ -38,14 +44,16 @@ describe('runHooks', () => {
   ];
 
   for (const [name, hooks] of chains) {
-    it(`decides as runPolicyChain does: ${name}`, async () => {
+    it(`decides the same through sync and async hooks: ${name}`, async () => {
+      // The same hooks all made synchronous: the chain must decide alike whichever way they answer.
+      const sync = hooks.map((h) => hook(h.name, (v) => decideSync(h, v)));
       for (const value of [1, 3, 40])
-        expect(await runHooks(hooks, value, pick)).toEqual(await runPolicyChain(hooks, value, pick));
+        expect(await runPolicyChain(hooks, value, pick)).toEqual(await runPolicyChain(sync, value, pick));
     });
   }
 
   it('answers synchronously while every hook does, and with a promise once one does not', () => {
-    const sync = runHooks([hook('a', double), hook('b', denyOver(5))], 3, pick);
+    const sync = runPolicyChain([hook('a', double), hook('b', denyOver(5))], 3, pick);
     expect(sync).toEqual({
       allowed: false,
       fired: [
@@ -54,7 +62,7 @@ describe('runHooks', () => {
       ],
       reason: 'x.max: 6 > 5',
     });
-    expect(runHooks([hook('a', double), hook('b', allow, true)], 3, pick)).toBeInstanceOf(Promise);
+    expect(runPolicyChain([hook('a', double), hook('b', allow, true)], 3, pick)).toBeInstanceOf(Promise);
   });
 
   it('skips hooks that have nothing to say at a stage', () => {
