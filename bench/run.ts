@@ -9,7 +9,8 @@ import { describeHost, resultRow, updateBenchmarksPage } from './benchmarks-page
 // Each file's figures also go to docs/benchmarks.md (its section replaced as soon as the file has run), unless
 // --no-docs; --docs FILE writes another page instead.
 //   npm run bench [-- FILTER] [--no-docs] [--docs FILE]
-const dir = dirname(fileURLToPath(import.meta.url));
+// AURAISON_BENCH_DIR: where the *.bench.ts files are (a test points it at benches of its own).
+const dir = process.env.AURAISON_BENCH_DIR ?? dirname(fileURLToPath(import.meta.url));
 const args = process.argv.slice(2);
 let filter: string | undefined;
 let docsPath: string | undefined = join(dir, '..', 'docs', 'benchmarks.md');
@@ -36,13 +37,24 @@ if (files.length === 0) {
 const rows: string[][] = [['benchmark', 'ours', 'baseline', 'ratio', 'goal', 'met']];
 const notes: string[] = [];
 let failed = 0;
+let errored = 0;
 for (const file of files) {
   process.stderr.write(`running ${file}...\n`);
   // Taken before the run: the load the bench itself adds is not the host's.
   const ranAt = new Date();
   const host = describeHost();
-  const mod = (await import(join(dir, file))) as { run: () => Promise<BenchResult[]> };
-  const results = await mod.run();
+  let results: BenchResult[];
+  try {
+    const mod = (await import(join(dir, file))) as { run: () => Promise<BenchResult[]> };
+    results = await mod.run();
+  } catch (error) {
+    // One bench that throws is a row saying so; the others still run.
+    errored++;
+    const message = error instanceof Error ? error.message : String(error);
+    process.stderr.write(`${file} failed: ${error instanceof Error ? (error.stack ?? message) : message}\n`);
+    rows.push([`${file}: FAILED`, '-', '-', '-', message.split('\n')[0]!.slice(0, 120), 'NO']);
+    continue;
+  }
   for (const r of results) {
     rows.push(resultRow(r));
     if (r.met === false) failed++;
@@ -60,5 +72,10 @@ for (const [i, row] of rows.entries()) {
   if (i === 0) console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 }
 if (notes.length > 0) console.log(`\n${notes.join('\n')}`);
-console.log(`\nratio: ours relative to the baseline, oriented so that > 1 is better. ${failed} goal(s) not met.`);
+console.log(
+  `\nratio: ours relative to the baseline, oriented so that > 1 is better. ${failed} goal(s) not met` +
+    (errored > 0 ? `; ${errored} bench(es) FAILED (see above)` : '') +
+    '.',
+);
 if (docsPath) console.log(`figures written to ${docsPath}`);
+if (errored > 0) process.exitCode = 1;

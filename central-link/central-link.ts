@@ -230,6 +230,10 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const { connection, outbox, topics } = running;
     // No new batches: the link waits only for what is in flight, and the cursor is written once it settled.
     outbox.offline();
+    // Bulk sync ends first, while the connection is still open: a pump pass in flight publishes its offers on a
+    // client that is there, not on one being closed (which threw "Cannot read properties of null" at SIGTERM).
+    running.sync?.offline(); // a pump pass in flight sends nothing more
+    await bounded(running.sync?.stop(), STOP_GRACE_MS);
     if (connection.connected) {
       // Said before the clean DISCONNECT, which keeps the broker from publishing the will; close() waits for
       // its PUBACK with the rest in flight (a failure is the will's to cover).
@@ -241,7 +245,6 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     }
     await connection.close(STOP_GRACE_MS);
     await outbox.stop();
-    await running.sync?.stop();
   }
 
   health(): ComponentHealth {
@@ -504,4 +507,11 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       );
     });
   }
+}
+
+/** Waits for `work`, at most `ms`: what is still running then is left to end on its own. */
+async function bounded(work: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([work, new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }

@@ -139,6 +139,11 @@ export class SyncSender {
 
   /** Publishes on the uploads topic; false when the broker did not take it (it is sent again later). */
   async #send(message: Offer | Complete | Lost, path: string): Promise<boolean> {
+    // Offline (the link dropped, or is closing for the daemon's stop): not sent now, sent again once online.
+    if (!this.#online()) {
+      if (message.type === 'offer') this.#offered.delete(message.file_id);
+      return false;
+    }
     const payload = JSON.stringify(message);
     try {
       await this.#budget.take(Buffer.byteLength(payload), 'control');
