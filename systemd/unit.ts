@@ -26,6 +26,11 @@ export interface UnitOptions {
   runAs?: string;
   /** System units: its group (the account's primary group); left out when unknown. */
   group?: string;
+  /**
+   * System units: the directory the daemon writes (its data dir, or the workdir that holds it), when it is
+   * not the state directory systemd makes writable itself. It must exist when the service starts.
+   */
+  writable?: string;
 }
 
 /**
@@ -34,16 +39,19 @@ export interface UnitOptions {
  * escaped and nothing is quoted.
  */
 export function renderUnit(options: UnitOptions): string {
-  const { node, bin, config, workdir, user, runAs, group } = options;
-  for (const [name, path] of Object.entries({ node, bin, config, ...(workdir === undefined ? {} : { workdir }) })) {
+  const { node, bin, config, workdir, user, runAs, group, writable } = options;
+  const paths = { node, bin, config, ...(workdir === undefined ? {} : { workdir }), ...(writable ? { writable } : {}) };
+  for (const [name, path] of Object.entries(paths)) {
     if (!path.startsWith('/')) throw new Error(`${name} must be an absolute path, got ${path}`);
   }
   if (user && workdir === undefined) throw new Error('a --user unit needs a workdir');
   const specifiers = (p: string) => p.replaceAll('%', '%%');
-  const arg = (p: string) => {
-    const escaped = specifiers(p).replaceAll('$', '$$$$').replaceAll('\\', '\\\\').replaceAll('"', '\\"');
-    return /[\s"'\\]/.test(p) ? `"${escaped}"` : escaped;
-  };
+  // A path with a space, a quote or a backslash is quoted (C escapes inside); unquoted, it has none of them.
+  const quoted = (p: string, escaped: string) =>
+    /[\s"'\\]/.test(p) ? `"${escaped.replaceAll('\\', '\\\\').replaceAll('"', '\\"')}"` : escaped;
+  const arg = (p: string) => quoted(p, specifiers(p).replaceAll('$', '$$$$'));
+  // ReadWritePaths= is a list, as a command line is split; specifiers apply there, variables do not.
+  const listed = (p: string) => quoted(p, specifiers(p));
   const workdirLines =
     workdir === undefined
       ? `StateDirectory=${STATE_DIRECTORY}\nWorkingDirectory=%S/${STATE_DIRECTORY}`
@@ -69,5 +77,42 @@ export function renderUnit(options: UnitOptions): string {
     .replace('@WORKDIR_LINES@', () => workdirLines)
     .replace('@USER_LINES@\n', () => (userLines ? `${userLines}\n` : ''))
     .replace('@PRIORITY_LINES@', () => priorityLines)
+    .replace('@SANDBOX_LINES@\n', () =>
+      user ? '' : sandboxLines(writable === undefined ? undefined : listed(writable)),
+    )
     .replace('@WANTED_BY@', user ? 'default.target' : 'multi-user.target');
+}
+
+/**
+ * A system unit's sandbox: the daemon writes only its data dir and its private /tmp, spawns only
+ * systemd-notify, chrt and taskset, and talks TCP/UDP, Unix sockets and netlink (libuv's interface list).
+ * Left open on purpose: devices (serial adapters, CAN, GPUs), real-time scheduling (control loops), and
+ * writable executable memory (V8's JIT). A --user unit gets none of it: a user manager can apply these only
+ * with user namespaces, which many robots' kernels turn off, and then the unit would not start.
+ */
+function sandboxLines(writable: string | undefined): string {
+  return [
+    '# The sandbox (docs/running.md): read-only /usr, /etc and /home, no kernel tunables, modules or clock,',
+    '# no capability but CAP_SYS_NICE even as root, only the usual system calls (others fail with EPERM).',
+    'ProtectSystem=strict',
+    'ProtectHome=read-only',
+    ...(writable === undefined ? [] : [`ReadWritePaths=${writable}`]),
+    'ProtectKernelTunables=yes',
+    'ProtectKernelModules=yes',
+    'ProtectKernelLogs=yes',
+    'ProtectControlGroups=yes',
+    'ProtectClock=yes',
+    'ProtectHostname=yes',
+    'ProtectProc=invisible',
+    'RestrictSUIDSGID=yes',
+    'RestrictNamespaces=yes',
+    'LockPersonality=yes',
+    'RemoveIPC=yes',
+    'CapabilityBoundingSet=CAP_SYS_NICE',
+    'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK',
+    'SystemCallArchitectures=native',
+    'SystemCallFilter=@system-service',
+    'SystemCallErrorNumber=EPERM',
+    '',
+  ].join('\n');
 }

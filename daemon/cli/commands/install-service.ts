@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
-import { dirname, isAbsolute, join, resolve } from 'node:path';
+import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { loadConfigFile, resolveDataDir } from '../../config/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command } from '../command.ts';
@@ -57,10 +57,27 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
     const account = runAs === undefined ? undefined : lookUpAccount(runAs);
     if (runAs !== undefined && !account)
       io.stderr(`warning: no account ${runAs} on this host (id ${runAs} failed); the unit has no Group= line\n`);
-    const dataDir = resolveDataDir(parsed, workdir ?? join('/var/lib', STATE_DIRECTORY));
+    const stateDir = join('/var/lib', STATE_DIRECTORY);
+    const dataDir = resolveDataDir(parsed, workdir ?? stateDir);
+    // A system unit's sandbox (ProtectSystem=strict) leaves only its state directory and this one writable.
+    const writable =
+      user || !relative(stateDir, dataDir).startsWith('..')
+        ? undefined
+        : isAbsolute(parsed.data_dir)
+          ? dataDir
+          : workdir;
     for (const warning of privateTmpWarnings({ dataDir, dataDirSetting: parsed.data_dir, config, bin: BIN }))
       io.stderr(`warning: ${warning}\n`);
-    const unit = renderUnit({ node: process.execPath, bin: BIN, config, workdir, user, runAs, group: account?.group });
+    const unit = renderUnit({
+      node: process.execPath,
+      bin: BIN,
+      config,
+      workdir,
+      user,
+      runAs,
+      group: account?.group,
+      writable,
+    });
     if (values['dry-run']) {
       io.stdout(unit);
       return 0;
@@ -70,10 +87,12 @@ Then: systemctl [--user] daemon-reload && systemctl [--user] enable --now aurais
       : '/etc/systemd/system/auraison-edge.service';
     const target = values.output ? resolve(io.cwd, values.output) : installed;
     mkdirSync(dirname(target), { recursive: true });
-    if (workdir !== undefined && !existsSync(workdir)) {
-      mkdirSync(workdir, { recursive: true });
+    // ReadWritePaths= fails the start when its directory is missing: made here, with the workdir.
+    for (const dir of new Set([workdir, writable])) {
+      if (dir === undefined || existsSync(dir)) continue;
+      mkdirSync(dir, { recursive: true });
       // Made by root for a service that runs as someone else: theirs, or the daemon can't create its data dir.
-      if (account && process.getuid?.() === 0 && account.uid !== 0) chownSync(workdir, account.uid, account.gid);
+      if (account && process.getuid?.() === 0 && account.uid !== 0) chownSync(dir, account.uid, account.gid);
     }
     writeFileSync(target, unit);
     const ctl = user ? 'systemctl --user' : 'systemctl';
