@@ -28,6 +28,7 @@ import type { Journal, JournalRecord } from '../daemon/contract/index.ts';
 import { DurableJournal, type FsyncPolicy } from '../daemon/journal/index.ts';
 import { CmdVelGate } from '../daemon/policy/index.ts';
 import { StopAuthority } from '../daemon/safety/index.ts';
+import { livePorts } from '../daemon/lifecycle/index.ts';
 import { MotionLock } from '../daemon/agent/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
@@ -207,6 +208,7 @@ async function agentFor(
     }),
     daemonStatus: () => ({}) as never,
     components: new Map(),
+    ports: livePorts(new Map()),
   };
   const agent = new AgentComponent(ctx, { model });
   await agent.start();

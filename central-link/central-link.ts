@@ -1,12 +1,6 @@
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
-import {
-  isAgentService,
-  SERVICE_NAMES,
-  type JournalSyncHolder,
-  type MetricFamily,
-  type MetricsProvider,
-} from '../daemon/contract/index.ts';
+import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
 import { counter, gauge, nowNs } from '../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../daemon/util/index.ts';
@@ -182,10 +176,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const intake = new IntentIntake({
       robot,
       topics,
-      agent: () => {
-        const agent = this.#ctx.components.get(SERVICE_NAMES.agent);
-        return isAgentService(agent) ? agent : undefined;
-      },
+      agent: () => this.#ctx.ports.get(PORTS.agent),
       agentOff: () => (this.#agentEnabled ? undefined : 'the agent is off on this robot (agent.enabled: false)'),
       takeIntents: s.intents,
       maxIntentBytes: s.max_intent_bytes,
@@ -428,8 +419,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
    * (api.host and api.port), said in the status and each heartbeat (the API may start after the link).
    */
   #statusPage(): { status_url?: string } {
-    const api = this.#ctx.components.get(SERVICE_NAMES.api) as { url?: unknown } | undefined;
-    return typeof api?.url === 'string' ? { status_url: `${api.url}/` } : {};
+    const url = this.#ctx.ports.get(PORTS.api)?.url;
+    return url ? { status_url: `${url}/` } : {};
   }
 
   /** Central asks for events again (resend.ts): PUBACK 0 once queued or when there is nothing to send. */

@@ -8,7 +8,7 @@ import { DefinitionsRegistry } from './bus/index.ts';
 import { RobotGraph } from './bus/index.ts';
 import { resolveDataDir } from './config/index.ts';
 import type { EdgeConfig } from './config/index.ts';
-import { nowNs } from './contract/index.ts';
+import { nowNs, type Ports } from './contract/index.ts';
 import { join } from 'node:path';
 import { DurableJournal } from './journal/index.ts';
 import { pruneJournal } from './journal/index.ts';
@@ -151,6 +151,11 @@ export class Daemon {
     return this.#supervisor.components;
   }
 
+  /** The running components' services, typed (see Port): what a caller outside the components asks for. */
+  get ports(): Ports {
+    return this.#supervisor.ports;
+  }
+
   /**
    * Takes the data dir, opens the journal and starts the components. A stop() called meanwhile cuts it
    * short: no further component starts, and start resolves (check `stopping`) once stop has the lifecycle.
@@ -231,7 +236,6 @@ export class Daemon {
       await this.#journal?.close();
       this.#journal = undefined;
       this.#freeDataDir(running);
-      this.robotStop.close();
       this.bus.close();
       if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs
     });

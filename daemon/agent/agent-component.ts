@@ -30,18 +30,12 @@ import { intentDifferences, parseIntent, type IntentSource, type ParsedIntent } 
 import type { LiveRun } from './live-run.ts';
 import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
-import { isModelService, type ModelService } from './model-service.ts';
+import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
 import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
 import { latchedMessage, stopLatchHook } from '../safety/index.ts';
-import {
-  isPolicyRunner,
-  namedPosesOf,
-  type MotionHolder,
-  type NavigationService,
-  type PolicyRunnerService,
-} from './services.ts';
+import { AGENT_PORTS, type MotionHolder, type NavigationService, type PolicyRunnerService } from './services.ts';
 import { runSkill } from './skill-run.ts';
 import { SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 import { systemPrompt } from './system-prompt.ts';
@@ -496,7 +490,7 @@ export class AgentComponent
     }
     const model = this.#model();
     if (!model) return live.finish('failed', 'System 2 unavailable: the llm component is not running');
-    const poses = { ...namedPosesOf(this.#ctx.components.get('sim')), ...this.#settings.named_poses };
+    const poses = { ...this.#ctx.ports.get(AGENT_PORTS.namedPoses)?.namedPoses, ...this.#settings.named_poses };
     return runNaturalLanguage(live, parsed.text, parsed.validators, {
       model,
       invoker: this.#invoker,
@@ -509,18 +503,13 @@ export class AgentComponent
 
   #model(): ModelService | undefined {
     if (this.#givenModel) return this.#givenModel;
-    const llm = this.#ctx.components.get('llm');
-    return isModelService(llm) ? llm : undefined;
+    return this.#ctx.ports.get(AGENT_PORTS.model);
   }
 
   #policiesService(): PolicyRunnerService | undefined {
     if (this.#givenPolicies) return this.#givenPolicies;
-    // The control component runs on-demand loops; look at every component that might offer it.
-    for (const name of ['control', 'policies']) {
-      const candidate: unknown = this.#ctx.components.get(name);
-      if (isPolicyRunner(candidate)) return candidate;
-    }
-    return undefined;
+    // The control component runs on-demand loops.
+    return this.#ctx.ports.get(AGENT_PORTS.policies);
   }
 
   #navigation(): NavigationService {

@@ -6,5 +6,5 @@ export type { NavigationService, PolicyRunnerService } from './services.ts';
 export { describeSkill, SKILLS, type SkillDefinition, type SkillEnv } from './skills/index.ts';
 export { ValidatorList, ValidatorSpec } from './validators.ts';
 export { MotionAborted, MotionLock } from './motion-lock.ts';
-export { isMotionHolder } from './services.ts';
+export { AGENT_PORTS, isMotionHolder } from './services.ts';
 export { describeEvent, diffRuns, formatDiff, formatTimeline, resolveRunId, runTimeline } from './run-replay.ts';

@@ -1,3 +1,6 @@
+import { port } from '../contract/index.ts';
+import { isModelService, type ModelService } from './model-service.ts';
+
 /**
  * What skills need from other parts, as small interfaces so each part can be absent (the agent degrades)
  * or replaced in tests.
@@ -33,10 +36,20 @@ export function isPolicyRunner(value: unknown): value is PolicyRunnerService {
 }
 
 /** The sim component's named poses (charging_dock, ...), when a sim runs. */
-export function namedPosesOf(value: unknown): Record<string, { x: number; y: number }> {
-  const poses = (value as { namedPoses?: unknown } | undefined)?.namedPoses;
-  return poses !== null && typeof poses === 'object' ? (poses as Record<string, { x: number; y: number }>) : {};
+export interface NamedPoses {
+  readonly namedPoses: Record<string, { x: number; y: number }>;
 }
+
+/** What the agent takes from other components, typed (see Port). */
+export const AGENT_PORTS = {
+  namedPoses: port<NamedPoses>('the named poses', ['sim'], (v): v is NamedPoses => {
+    const poses = (v as { namedPoses?: unknown } | undefined)?.namedPoses;
+    return poses !== null && typeof poses === 'object';
+  }),
+  policies: port<PolicyRunnerService>('the policy runner', ['control', 'policies'], isPolicyRunner),
+  motion: port<MotionHolder>("the agent's motion lock", ['agent'], isMotionHolder),
+  model: port<ModelService>('System 2 (the llm component)', ['llm'], isModelService),
+} as const;
 
 /**
  * The agent's motion lock, for a driver outside its runs (the sim's main job): while the driver holds it,

@@ -252,11 +252,25 @@ export class Bus {
     record.bytes += msg.data.byteLength;
     record.lastLogTime = msg.logTime;
     if (record.qos.durability === 'transient_local') record.latched = msg;
+    if (record.retain) record.retained = msg;
     const queued = record.queued;
     for (let i = 0; i < queued.length; i++) queued[i]!.offer(msg);
   }
 
   #exactPending: Subscription[] = [];
+  /** Topics whose last message is kept (retainLatest), also before they appear. */
+  #retained = new Set<string>();
+
+  /**
+   * Keeps `topic`'s last message, to be read when asked (the operator's stop: where the robot was). Not a
+   * subscriber: it shows in no topic's subscribers, is delivered nothing, and drops nothing. Returns the reader.
+   */
+  retainLatest(topic: string): () => BusMessage | undefined {
+    this.#retained.add(topic);
+    const record = this.#topics.get(topic);
+    if (record) record.retain = true;
+    return () => this.#topics.get(topic)?.retained;
+  }
 
   #refuseIfClosed(what: string): void {
     if (this.#closed) throw new BusError(`cannot ${what}: the bus is closed`);
@@ -277,6 +291,7 @@ export class Bus {
       return existing;
     }
     const record = newTopicRecord(topic, type, { ...DEFAULT_QOS, ...qos });
+    record.retain = this.#retained.has(topic);
     this.#topics.set(topic, record);
     for (const sub of this.#globSubs) if (sub.matches(topic)) this.#attach(record, sub);
     const waiting = this.#exactPending.filter((s) => s.pattern === topic);

@@ -36,6 +36,9 @@ export interface TopicRecord {
   lastLogTime: bigint | null;
   /** Last message of a transient_local topic, replayed to late subscribers (ROS latching). */
   latched: BusMessage | undefined;
+  /** Set by Bus.retainLatest: the topic's last message is kept in `retained` (no subscriber, nothing dropped). */
+  retain: boolean;
+  retained: BusMessage | undefined;
   /** The recent messages, at `seq & mask`, while the topic has cursor subscribers (see topic-ring.ts). */
   ring: (BusMessage | undefined)[];
   mask: number;
@@ -71,6 +74,8 @@ export function newTopicRecord(topic: string, type: string, qos: TopicQos): Topi
     rateHz: 0,
     lastLogTime: null,
     latched: undefined,
+    retain: false,
+    retained: undefined,
     closedDrops: 0,
     ring: [],
     mask: 0,

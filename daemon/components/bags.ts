@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import type { RecorderActivity } from '../lakehouse/index.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
+import { PORTS } from '../contract/index.ts';
 
 /**
  * Components of issue 3, in start order: the lakehouse first, so the recorder and the snapshot buffer can hand it
@@ -38,19 +39,12 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
           : {}),
         // Found at call time, as onSplitClosed below: the recorder may be restarting or disabled.
         // The snapshot bag being written is left alone as the recorder's open bag is.
-        recording: () => {
-          const active = (name: string) =>
-            (ctx.components.get(name) as { active?: () => RecorderActivity } | undefined)?.active?.() ?? {
-              files: [],
-              bags: [],
-              closing: [],
-            };
-          const recorder = active('recorder');
-          const snapshot = active('snapshot');
+        recording: (): RecorderActivity => {
+          const active = ctx.ports.all(PORTS.recording).map((r) => r.active());
           return {
-            files: [...recorder.files, ...snapshot.files],
-            bags: [...recorder.bags, ...snapshot.bags],
-            closing: [...recorder.closing, ...snapshot.closing],
+            files: active.flatMap((a) => a.files),
+            bags: active.flatMap((a) => a.bags),
+            closing: active.flatMap((a) => a.closing),
           };
         },
         // Retention keeps the free space the recorder needs to go on recording (none without a recorder).
@@ -71,12 +65,8 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         log: ctx.log,
         bagsDir: join(ctx.dataDir, 'bags'),
         settings: ctx.config.recorder,
-        onSplitClosed: (file, bagDir) => {
-          // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
-          const lakehouse = ctx.components.get('lakehouse') as
-            { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
-          lakehouse?.indexRecordedSplit?.(file, bagDir);
-        },
+        // Found at call time: the lakehouse may be restarting or disabled, and the recorder carries on.
+        onSplitClosed: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
     },
   },
@@ -98,11 +88,7 @@ export const BAGS_COMPONENTS: readonly ComponentSpec[] = [
         bagsDir: join(ctx.dataDir, 'bags'),
         settings: snapshot,
         writing: { compression, chunk_size_bytes, chunk_crc, queue },
-        onBag: (file, bagDir) => {
-          const lakehouse = ctx.components.get('lakehouse') as
-            { indexRecordedSplit?: (file: string, bagDir: string) => void } | undefined;
-          lakehouse?.indexRecordedSplit?.(file, bagDir);
-        },
+        onBag: (file, bagDir) => ctx.ports.get(PORTS.splitIndexer)?.indexRecordedSplit(file, bagDir),
       });
     },
   },

@@ -60,3 +60,5 @@ export {
 } from './tensor-codec.ts';
 export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';
+export { port, PORTS, type Listening, type Port, type Ports, type RecordingActivity } from './ports.ts';
+export type { SplitIndexer, SyncService } from './ports.ts';

@@ -2,9 +2,9 @@ import type { PolicyHook } from './policy-hook.ts';
 import type { AgentEvent, RunState, RunStatus } from './schemas.ts';
 
 /**
- * What components offer each other. A component implements the interface of its part and the daemon
- * registers it under the name below; a consumer finds it in `ctx.components` and checks it is there (a
- * component that failed to start is absent, and the consumer degrades, never crashes).
+ * The components' names. What components offer each other are the interfaces below, reached through typed
+ * ports (PORTS in ports.ts, ComponentContext.ports), never by name: a component that failed to start is
+ * absent, and the consumer degrades, never crashes.
  */
 export const SERVICE_NAMES = {
   recorder: 'recorder',

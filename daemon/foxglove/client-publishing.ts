@@ -11,7 +11,7 @@ import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
 
 export interface ClientPublishingOptions {
-  ctx: Pick<ComponentContext, 'bus' | 'definitions' | 'components'>;
+  ctx: Pick<ComponentContext, 'bus' | 'definitions' | 'ports'>;
   server: FoxgloveServer;
   settings: FoxgloveSettings['client_publish'];
   feedback: ClientFeedback;
@@ -44,7 +44,7 @@ export class ClientPublishing {
       definitions: ctx.definitions,
       topics: settings.topics,
       maxChannels: settings.max_channels,
-      hooks: () => findPolicyHooks(ctx.components),
+      hooks: () => findPolicyHooks(ctx.ports),
       maxRateHz: settings.max_rate_hz,
       now,
       stopAfterMs: settings.stop_after_ms,

@@ -6,8 +6,7 @@ import { newId } from '../contract/index.ts';
 import { runPolicyChain, type PolicyHook, type PolicyRecord, type ToolCallContext } from '../contract/index.ts';
 import type { Intent, RunState } from '../contract/index.ts';
 import { nowNs } from '../contract/index.ts';
-import type { PolicyHooksProvider } from '../contract/index.ts';
-import type { Component } from '../lifecycle/index.ts';
+import { PORTS, type PolicyHooksProvider, type Ports } from '../contract/index.ts';
 import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
 import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
@@ -15,16 +14,9 @@ import { TokenBucket } from './token-bucket.ts';
 
 export type { PolicyHooksProvider };
 
-function hasPolicyHooks(value: unknown): value is PolicyHooksProvider {
-  return typeof (value as Partial<PolicyHooksProvider> | undefined)?.policyHooks === 'function';
-}
-
-/** The policy hooks of the running daemon: the agent's, else any component's; undefined when none runs. */
-export function findPolicyHooks(components: ReadonlyMap<string, Component>): readonly PolicyHook[] | undefined {
-  const agent = components.get('agent');
-  if (hasPolicyHooks(agent)) return agent.policyHooks();
-  for (const c of components.values()) if (hasPolicyHooks(c)) return c.policyHooks();
-  return undefined;
+/** The policy hooks of the running daemon (the agent's); undefined when none runs, and the gate fails closed. */
+export function findPolicyHooks(ports: Ports): readonly PolicyHook[] | undefined {
+  return ports.get(PORTS.policyHooks)?.policyHooks();
 }
 
 /**

@@ -4,7 +4,7 @@ import type { Bus } from '../bus/index.ts';
 import type { DefinitionsRegistry } from '../bus/index.ts';
 import type { RobotGraph } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import type { Journal, RobotStopAuthority } from '../contract/index.ts';
+import type { Journal, Port, Ports, RobotStopAuthority } from '../contract/index.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import type { DaemonStatus } from './daemon-status.ts';
 
@@ -61,7 +61,12 @@ export interface ComponentContext {
   readonly actionGoals: ActionGoals;
   /** The daemon's status snapshot: components' health, topic stats, subscribers, queryables. */
   readonly daemonStatus: () => DaemonStatus;
-  /** Other components by name, for the few that consume another's service (the API reads the recorder). */
+  /**
+   * The services other components offer, typed (PORTS in daemon/contract/ports.ts): asked at call time, so a
+   * provider that restarts or is disabled is seen as it is now. Never look a component up by name.
+   */
+  readonly ports: Ports;
+  /** Every running component, for what goes over all of them alike (metrics, journal holders). */
   readonly components: ReadonlyMap<string, Component>;
   /**
    * Takes a config from central: validated over the local file, kept durably, then applied as a reload
@@ -86,6 +91,8 @@ export interface ComponentSpec {
    * no `applySettings`.
    */
   liveSettings?(config: EdgeConfig): unknown;
+  /** The ports it cannot work without: it does not start, saying which component to enable, when none is. */
+  needs?(config: EdgeConfig): readonly Port<unknown>[];
   create(ctx: ComponentContext): Component | Promise<Component>;
   /**
    * How long start() may take, and the config key that sets it, where the supervisor's 10 s is too short

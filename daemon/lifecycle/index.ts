@@ -3,7 +3,7 @@ export { JOURNAL_RESTART_KEYS, ReloadHistory, readConfigForReload, type ReloadOu
 export type { DaemonStatus } from './daemon-status.ts';
 export { DataDirError, DataDirLock, alive, readOwner } from './data-dir.ts';
 export { deferSighup, installSignalHandlers } from './signals.ts';
-export { Supervisor, changedKeys } from './supervisor.ts';
+export { changedKeys, livePorts, Supervisor } from './supervisor.ts';
 export { SystemdNotifier } from './systemd-notify.ts';
 export {
   ConfigOverlayStore,

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { EdgeConfig } from '../config/index.ts';
+import type { Port, Ports } from '../contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth, ComponentSpec } from './component.ts';
 import { FAILURE_LOG_INTERVAL_MS, StartFailureLog } from './start-failure-log.ts';
 
 export interface SupervisorOptions {
   specs: readonly ComponentSpec[];
   log: Logger;
-  /** Builds the context a component is created with (the supervisor adds the live component map). */
-  context: (config: EdgeConfig) => Omit<ComponentContext, 'components'>;
+  /** Builds the context a component is created with (the supervisor adds the live components and their ports). */
+  context: (config: EdgeConfig) => Omit<ComponentContext, 'components' | 'ports'>;
   /** Longest wait for one component to start before it counts as failed, ms. */
   startTimeoutMs?: number;
   /** First retry delay of a failed component, ms; it doubles up to 30 s. */
@@ -64,6 +65,8 @@ export class Supervisor {
   #retryBaseMs: number;
   #slots = new Map<string, Slot>();
   #live = new Map<string, Component>();
+  /** The live components' ports, resolved at each call (a provider may be restarting or disabled). */
+  readonly ports: Ports = livePorts(this.#live);
   #config: EdgeConfig | undefined;
   #stopping = false;
   /** Aborted by stop(). An event target, not a promise: a waiter removes its listener when done, so the
@@ -96,6 +99,20 @@ export class Supervisor {
     this.#makeContext = context;
     this.#startTimeoutMs = startTimeoutMs;
     this.#retryBaseMs = retryBaseMs;
+  }
+
+  /**
+   * A component that cannot work without a port (its spec's `needs`) does not start when no component that
+   * provides it is enabled: the error says which to enable.
+   */
+  #checkNeeds(spec: ComponentSpec, config: EdgeConfig): void {
+    for (const needed of spec.needs?.(config) ?? []) {
+      const enabled = this.#specs.filter((s) => needed.providers.includes(s.name) && s.enabled(config));
+      if (enabled.length === 0)
+        throw new Error(
+          `${spec.name} needs ${needed.name}, which the ${needed.providers.join(' or ')} component provides, and it is not enabled: enable it in the config, or turn ${spec.name} off`,
+        );
+    }
   }
 
   get components(): ReadonlyMap<string, Component> {
@@ -241,8 +258,9 @@ export class Supervisor {
     if (slot.component) await this.#stopSlot(slot, 5000);
     this.#busy = spec.name;
     try {
+      this.#checkNeeds(spec, config);
       const created = Promise.resolve().then(() =>
-        spec.create({ ...this.#makeContext(config), components: this.#live }),
+        spec.create({ ...this.#makeContext(config), components: this.#live, ports: this.ports }),
       );
       // A stop does not wait for create either (it may connect somewhere): it takes over, as for start below.
       const made = await this.#untilStop(created);
@@ -426,4 +444,14 @@ async function withTimeout<T>(promise: Promise<T>, ms: number, message: string):
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** Ports over the live components: each call asks the port's providers, in order, as they are now. */
+export function livePorts(live: ReadonlyMap<string, Component>): Ports {
+  const providing = <T>(port: Port<T>): T[] =>
+    port.providers.map((name) => live.get(name)).filter((c): c is Component & T => port.is(c));
+  return {
+    get: (port) => providing(port)[0],
+    all: (port) => providing(port),
+  };
 }

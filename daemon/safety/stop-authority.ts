@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Bus, MessageCodec, Subscription } from '../bus/index.ts';
+import type { Bus, MessageCodec } from '../bus/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { Journal, RobotStopAuthority, RobotStopOutcome, StopReleaseOutcome } from '../contract/index.ts';
 import type { StopHook, StopHookOutcome, StopHookReport } from '../contract/index.ts';
@@ -42,8 +42,7 @@ export class StopAuthority implements RobotStopAuthority {
   readonly #hooks = new Map<string, StopHook>();
   #config: EdgeConfig;
   /** The last odometry message, decoded only when a stop asks where the robot was. */
-  #pose: Subscription | undefined;
-  #lastOdom: { data: Uint8Array; type: string } | undefined;
+  #lastOdom: () => { data: Uint8Array; type: string } | undefined = () => undefined;
   #stops = 0;
   #releases = 0;
 
@@ -93,11 +92,6 @@ export class StopAuthority implements RobotStopAuthority {
   /** Reads the latch file at the daemon's start: a stop latched before it holds from now on. */
   load(): ReturnType<StopLatch['load']> {
     return this.latch.load();
-  }
-
-  close(): void {
-    if (this.#pose) this.#bus.unsubscribe(this.#pose);
-    this.#pose = undefined;
   }
 
   /**
@@ -293,20 +287,13 @@ export class StopAuthority implements RobotStopAuthority {
     return result;
   }
 
-  /** Keeps the last odometry message (undecoded) for where the robot was when stopped. */
+  /** Keeps the last odometry message (undecoded, not a subscriber) for where the robot was when stopped. */
   #watchPose(): void {
-    if (this.#pose) this.#bus.unsubscribe(this.#pose);
-    this.#lastOdom = undefined;
-    this.#pose = this.#bus.subscribe({
-      name: 'stop-pose',
-      topic: this.#config.agent.navigation.odom_topic,
-      queue: { policy: 'keep-latest', depth: 1 },
-      handler: (m) => void (this.#lastOdom = { data: m.data, type: m.type }),
-    });
+    this.#lastOdom = this.#bus.retainLatest(this.#config.agent.navigation.odom_topic);
   }
 
   #poseNow(): { x: number; y: number; frame_id: string } | null {
-    const odom = this.#lastOdom;
+    const odom = this.#lastOdom();
     if (!odom) return null;
     try {
       const m = this.#codec.decode<{

@@ -48,11 +48,11 @@ export class SseClient {
   async until(predicate: (events: SseEvent[]) => boolean, what: string, timeoutMs = 20_000): Promise<SseEvent[]> {
     const deadline = Date.now() + timeoutMs;
     while (!predicate(this.events)) {
-      if (this.closed) throw new Error(`stream closed while waiting for ${what}; got ${this.events.length} events`);
+      if (this.closed) throw new Error(`stream closed while waiting for ${what}; got ${this.seen.count} events`);
       const left = deadline - Date.now();
       if (left <= 0)
         throw new Error(
-          `timed out waiting for ${what}; got ${this.events.length} events: ${JSON.stringify(this.events.slice(-3))}`,
+          `timed out waiting for ${what}; got ${this.seen.count} events (the last id ${this.seen.lastId}, ${this.seen.outOfOrder} out of order)${this.#keep ? `: ${JSON.stringify(this.events.slice(-3))}` : ''}`,
         );
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);

@@ -1,10 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
 import {
-  isSnapshotService,
+  PORTS,
   SERVICE_NAMES,
   type ClosedSplit,
-  type LakehouseService,
   type PauseState,
   type RecorderService,
   type SplitIndexing,
@@ -45,11 +44,6 @@ export interface SnapshotReply {
   indexing: SplitReply['indexing'];
 }
 
-function isRecorder(value: unknown): value is RecorderService {
-  const r = value as Partial<RecorderService> | undefined;
-  return typeof r?.split === 'function' && typeof r.pause === 'function' && typeof r.resume === 'function';
-}
-
 /**
  * POST /recorder/split: closes the split being recorded now, as rosbag2's `~/split_bagfile` service does,
  * so that what was recorded up to now is in the bag's metadata.yaml and, once indexed, in queries. With
@@ -58,8 +52,8 @@ function isRecorder(value: unknown): value is RecorderService {
  */
 export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx }) => {
   const requireRecorder = (): RecorderService => {
-    const recorder = ctx.components.get(SERVICE_NAMES.recorder);
-    if (!isRecorder(recorder)) throw unavailable('the recorder', absentReason(ctx, SERVICE_NAMES.recorder));
+    const recorder = ctx.ports.get(PORTS.recorder);
+    if (!recorder) throw unavailable('the recorder', absentReason(ctx, SERVICE_NAMES.recorder));
     return recorder;
   };
 
@@ -97,7 +91,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
       }
       if (!split) return { split: null, indexing: null };
       if (!request.body.wait) return { split, indexing: { state: 'not_waited' } };
-      const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
+      const lakehouse = ctx.ports.get(PORTS.lakehouse);
       if (typeof lakehouse?.splitIndexing !== 'function') return { split, indexing: noLakehouse() };
       return { split, indexing: await withTimeout(lakehouse.splitIndexing(split.file), request.body.timeout_ms) };
     },
@@ -114,8 +108,8 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
     '/recorder/snapshot',
     { schema: { body: SplitBody } },
     async (request): Promise<SnapshotReply> => {
-      const snapshotter = ctx.components.get(SERVICE_NAMES.snapshot);
-      if (!isSnapshotService(snapshotter)) {
+      const snapshotter = ctx.ports.get(PORTS.snapshot);
+      if (!snapshotter) {
         const why = absentReason(ctx, SERVICE_NAMES.snapshot);
         throw unavailable(
           'the snapshot buffer',
@@ -135,7 +129,7 @@ export const recorderRoutes: FastifyPluginAsync<RouteContext> = async (app, { ct
       }
       if (!snapshot) return { snapshot: null, indexing: null };
       if (!request.body.wait) return { snapshot, indexing: { state: 'not_waited' } };
-      const lakehouse = ctx.components.get(SERVICE_NAMES.lakehouse) as Partial<LakehouseService> | undefined;
+      const lakehouse = ctx.ports.get(PORTS.lakehouse);
       if (typeof lakehouse?.splitIndexing !== 'function') return { snapshot, indexing: noLakehouse() };
       return { snapshot, indexing: await withTimeout(lakehouse.splitIndexing(snapshot.file), request.body.timeout_ms) };
     },

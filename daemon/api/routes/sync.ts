@@ -1,23 +1,9 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
+import { PORTS, type SyncService } from '../../contract/index.ts';
 import { unavailable } from '../errors.ts';
 import { absentReason } from '../services.ts';
 import type { RouteContext } from './route-context.ts';
-
-/** What the central component offers for bulk sync (central-link/central-link.ts). */
-interface SyncService {
-  syncStatus(): Record<string, unknown> | undefined;
-  /**
-   * Resolves once the pause is written (it lasts across restarts); false without bulk sync. `central` (resume):
-   * central's pause is lifted too.
-   */
-  pauseSync(paused: boolean, reason?: string, central?: boolean): Promise<boolean>;
-}
-
-function isSyncService(value: unknown): value is SyncService {
-  const s = value as Partial<SyncService> | undefined;
-  return typeof s?.syncStatus === 'function' && typeof s.pauseSync === 'function';
-}
 
 /** GET /sync's reply: bulk sync's state, or why there is none. */
 export type SyncReply = { enabled: true; [key: string]: unknown } | { enabled: false; reason: string };
@@ -48,10 +34,7 @@ export const syncRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx })
     if (!central.sync.enabled) return 'bulk sync is off (central.sync.enabled is false)';
     return absentReason(ctx, 'central');
   };
-  const service = (): SyncService | undefined => {
-    const central = ctx.components.get('central');
-    return isSyncService(central) ? central : undefined;
-  };
+  const service = (): SyncService | undefined => ctx.ports.get(PORTS.sync);
 
   app.get('/sync', async (): Promise<SyncReply> => {
     const status = service()?.syncStatus();

@@ -3,7 +3,7 @@ import { numberOption, parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
-import type { LakehouseService, RecorderService, RobotStopAuthority } from '../../contract/index.ts';
+import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';
 import type * as AgentPart from '../../agent/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import type { Point2D } from '../../navigation/index.ts';
@@ -180,8 +180,13 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
   const log = createLogger({ level: config.log.level });
   const daemon = new Daemon({ config, configFile: file, log, cwd: io.cwd });
   await daemon.start();
-  const sim = daemon.components.get('sim');
-  if (!(sim instanceof TurtlebotMazeSim)) {
+  const simPort = port(
+    'the simulator',
+    ['sim'],
+    (v): v is InstanceType<typeof TurtlebotMazeSim> => v instanceof TurtlebotMazeSim,
+  );
+  const sim = daemon.ports.get(simPort);
+  if (!sim) {
     await daemon.stop();
     throw new Error(`the simulator did not start: ${daemon.status().components.sim?.reason ?? 'unknown reason'}`);
   }
@@ -196,11 +201,12 @@ async function startSim(config: EdgeConfig, file: string | undefined, io: Comman
 }
 
 /** Where to watch the run live: the status page and the Foxglove server, when they are running. */
-function watchHints(daemon: { components: ReadonlyMap<string, unknown> }): string {
-  const url = (name: string) => (daemon.components.get(name) as { url?: string } | undefined)?.url;
+function watchHints(daemon: { ports: Ports }): string {
+  const api = daemon.ports.get(PORTS.api)?.url;
+  const foxglove = daemon.ports.get(PORTS.foxglove)?.url;
   const lines = [
-    url('api') ? `  watch it live: ${url('api')}/ (status page with the map)` : undefined,
-    url('foxglove') ? `  or in Foxglove / Lichtblick: open a connection to ${url('foxglove')}` : undefined,
+    api ? `  watch it live: ${api}/ (status page with the map)` : undefined,
+    foxglove ? `  or in Foxglove / Lichtblick: open a connection to ${foxglove}` : undefined,
   ].filter(Boolean);
   return lines.length > 0 ? `${lines.join('\n')}\n` : '';
 }
@@ -401,11 +407,11 @@ async function drive(
  * run_policy takes the robot over. With no agent (agent.enabled: false) nothing else drives or stops it.
  */
 function holdRobot(
-  daemon: { components: ReadonlyMap<string, unknown>; robotStop: RobotStopAuthority },
+  daemon: { ports: Ports; robotStop: RobotStopAuthority },
   signal: AbortSignal,
 ): { signal: AbortSignal; release: () => void } {
-  const agent = daemon.components.get('agent');
-  if (agentPart.isMotionHolder(agent)) return agent.holdMotion('sim drive', signal);
+  const agent = daemon.ports.get(agentPart.AGENT_PORTS.motion);
+  if (agent) return agent.holdMotion('sim drive', signal);
   // No agent: the operator's stop (POST /stop, which then stops the robot itself) ends the drive all the same.
   const controller = new AbortController();
   const onParent = () => controller.abort(signal.reason);
@@ -428,18 +434,17 @@ function holdRobot(
  * Closes the split being recorded and waits for the lakehouse to index it, so the query the summary offers
  * counts the whole drive: the daemon's stop interrupts an index in progress (it resumes at the next start).
  */
-async function indexLastSplit(daemon: { components: ReadonlyMap<string, unknown> }): Promise<void> {
-  const recorder = daemon.components.get('recorder') as Partial<RecorderService> | undefined;
-  const lakehouse = daemon.components.get('lakehouse') as Partial<LakehouseService> | undefined;
-  if (!recorder?.split || !lakehouse?.splitIndexing) return;
+async function indexLastSplit(daemon: { ports: Ports }): Promise<void> {
+  const recorder = daemon.ports.get(PORTS.recorder);
+  const lakehouse = daemon.ports.get(PORTS.lakehouse);
+  if (!recorder || !lakehouse?.splitIndexing) return;
   const closed = await recorder.split().catch(() => undefined);
   if (closed) await lakehouse.splitIndexing(closed.file);
 }
 
 /** The bag directories the recorder wrote during the drive (none when it is not configured). */
-function recordedBags(daemon: { components: ReadonlyMap<string, unknown> }): string[] {
-  const recorder = daemon.components.get('recorder') as { bags?: readonly string[] } | undefined;
-  return [...(recorder?.bags ?? [])];
+function recordedBags(daemon: { ports: Ports }): string[] {
+  return [...(daemon.ports.get(PORTS.recorderBags)?.bags ?? [])];
 }
 
 /** Where the drive was recorded, and what to try on it. */

@@ -1,0 +1,88 @@
+import {
+  isAgentService,
+  type PolicyHooksProvider,
+  isSnapshotService,
+  type AgentService,
+  type LakehouseService,
+  type RecorderService,
+  type SnapshotService,
+} from './services.ts';
+
+/**
+ * A service one component offers the others, typed: its name (for messages), the components that provide it
+ * (asked in order), and the check that a component does. A consumer asks ComponentContext.ports for it at call
+ * time, never a component by name: a provider may be restarting, disabled or failed, and the consumer degrades.
+ * A component that cannot work without one declares it in its spec's `needs`, and the supervisor refuses to
+ * start it, saying which component to enable, when no provider is enabled.
+ */
+export interface Port<T> {
+  readonly name: string;
+  readonly providers: readonly string[];
+  is(value: unknown): value is T;
+}
+
+export function port<T>(name: string, providers: readonly string[], is: (value: unknown) => value is T): Port<T> {
+  return { name, providers, is };
+}
+
+/** The running providers of ports, resolved at each call (see Port). */
+export interface Ports {
+  /** The first running provider of `port`, or undefined. */
+  get<T>(port: Port<T>): T | undefined;
+  /** Every running provider of `port`, in the port's order. */
+  all<T>(port: Port<T>): T[];
+}
+
+const has =
+  <T>(...methods: string[]) =>
+  (value: unknown): value is T =>
+    value !== null &&
+    typeof value === 'object' &&
+    methods.every((m) => typeof (value as Record<string, unknown>)[m] === 'function');
+
+/** What a recorder has open now (the files and bags retention and the lakehouse leave alone). */
+export interface RecordingActivity {
+  active(): { files: string[]; bags: string[]; closing: string[] };
+}
+
+/** Indexes a split once it is closed (the recorder and the snapshotter tell it). */
+export interface SplitIndexer {
+  indexRecordedSplit(file: string, bagDir: string): void;
+}
+
+/** What the central component offers for bulk sync (central-link/central-link.ts). */
+export interface SyncService {
+  syncStatus(): Record<string, unknown> | undefined;
+  /**
+   * Resolves once the pause is written (it lasts across restarts); false without bulk sync. `central` (resume):
+   * central's pause is lifted too.
+   */
+  pauseSync(paused: boolean, reason?: string, central?: boolean): Promise<boolean>;
+}
+
+/** A component that listens somewhere (the API, the Foxglove bridge): its address once it does. */
+export interface Listening {
+  readonly url: string | undefined;
+}
+
+const isListening = (value: unknown): value is Listening =>
+  value !== null && typeof value === 'object' && 'url' in value;
+
+/** The ports the daemon's own parts offer each other. */
+export const PORTS = {
+  agent: port<AgentService>('the agent', ['agent'], isAgentService),
+  policyHooks: port<PolicyHooksProvider>('the policy hooks', ['agent'], has('policyHooks')),
+  recorder: port<RecorderService>('the recorder', ['recorder'], has('split', 'pause', 'resume')),
+  recorderBags: port<{ readonly bags: readonly string[] }>(
+    "the recorder's bags",
+    ['recorder'],
+    (v): v is { bags: string[] } => Array.isArray((v as { bags?: unknown } | undefined)?.bags),
+  ),
+  recording: port<RecordingActivity>('what is being recorded', ['recorder', 'snapshot'], has('active')),
+  snapshot: port<SnapshotService>('the snapshot recorder', ['snapshot'], isSnapshotService),
+  lakehouse: port<LakehouseService>('the lakehouse', ['lakehouse'], has('query')),
+  splitIndexer: port<SplitIndexer>('the lakehouse indexer', ['lakehouse'], has('indexRecordedSplit')),
+  sync: port<SyncService>('bulk sync', ['central'], has('syncStatus', 'pauseSync')),
+  api: port<Listening>('the local API', ['api'], isListening),
+  foxglove: port<Listening>('the Foxglove bridge', ['foxglove'], isListening),
+} as const;
