@@ -12,6 +12,8 @@ export const DEBIAN_ROOT = join(
 /** Where the checkout and the host's node appear inside the container (outside /tmp: the unit has PrivateTmp). */
 export const CHECKOUT_IN_CONTAINER = '/opt/auraison-edge';
 export const NODE_IN_CONTAINER = '/usr/local/bin/node';
+/** The unit's state directory (StateDirectory=auraison-edge): the host's `stateDir` is bound there. */
+export const STATE_DIRECTORY = '/var/lib/auraison-edge';
 
 /** Why the container cannot boot here, or undefined when it can. */
 export function whyNoContainer(): string | undefined {
@@ -62,7 +64,7 @@ export class BootedContainer {
         '--console=pipe',
         `--bind-ro=${checkout}:${CHECKOUT_IN_CONTAINER}`,
         `--bind-ro=${process.execPath}:${NODE_IN_CONTAINER}`,
-        `--bind=${stateDir}:/var/lib/auraison-edge`,
+        `--bind=${stateDir}:${STATE_DIRECTORY}`,
       ],
       // Its own process group: the teardown kills the whole of it.
       { detached: true, stdio: ['ignore', 'pipe', 'pipe'], env: cleanEnv() },

@@ -1,9 +1,16 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 import { closedPort } from '../helpers/closed-port.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
-import { BootedContainer, CHECKOUT_IN_CONTAINER, NODE_IN_CONTAINER, whyNoContainer } from './container.ts';
+import {
+  BootedContainer,
+  CHECKOUT_IN_CONTAINER,
+  NODE_IN_CONTAINER,
+  STATE_DIRECTORY,
+  whyNoContainer,
+} from './container.ts';
 
 const UNIT = 'auraison-edge';
 const CONFIG = '/etc/auraison-edge/edge.yaml';
@@ -60,9 +67,12 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
       what,
       90_000,
     );
-  /** Waits until the recorder has recorded something into an open bag; returns the bag (a container path). */
-  const recording = () =>
-    waitForValue(
+  /**
+   * Waits until the recorder has flushed messages into its open bag (its split grew on disk after the
+   * recorder counted some: recorder.flush_interval_ms); returns the bag, a container path.
+   */
+  const flushedBag = async () => {
+    const bag = await waitForValue(
       async () => {
         const recorder = (await status().catch(() => undefined))?.components.recorder?.details;
         return recorder && Number(recorder.messages) > 0 && typeof recorder.bag === 'string' && recorder.bag;
@@ -70,6 +80,15 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
       'the recorder to record the sim',
       30_000,
     );
+    const onHost = join(state.path, relative(STATE_DIRECTORY, bag));
+    const splitBytes = () =>
+      readdirSync(onHost)
+        .filter((f) => f.endsWith('.mcap'))
+        .reduce((sum, f) => sum + statSync(join(onHost, f)).size, 0);
+    const counted = splitBytes();
+    await waitFor(() => splitBytes() > counted, `the recorder to flush into ${bag}`, 30_000);
+    return bag;
+  };
 
   beforeAll(async () => {
     const problem = whyNoContainer();
@@ -153,7 +172,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
     writeConfig('{enabled: true, speed: 4}');
     container.systemctl('start', UNIT);
     const { NRestarts: before } = container.show(UNIT, 'NRestarts');
-    const bag = await recording();
+    const bag = await flushedBag();
     const old = mainPid();
     const kill = container.run(['sh', '-c', `kill -9 ${old}`]);
     expect(kill.status, kill.stderr).toBe(0);
@@ -191,7 +210,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
     const inService = (script: string) => container.run(['nsenter', '-t', String(mainPid()), '-m', 'sh', '-c', script]);
     expect(inService('touch /usr/lib/auraison-edge-was-here').stderr).toContain('Read-only file system');
     expect(inService(`touch ${CONFIG}.new`).stderr).toContain('Read-only file system');
-    const data = inService('touch /var/lib/auraison-edge/data/.written && rm /var/lib/auraison-edge/data/.written');
+    const data = inService(`touch ${STATE_DIRECTORY}/data/.written && rm ${STATE_DIRECTORY}/data/.written`);
     expect(data.status, data.stderr).toBe(0);
 
     const security = container.run(['systemd-analyze', 'security', '--no-pager', UNIT]).stdout;
