@@ -144,3 +144,44 @@ describe('a latched stop and an autostart control loop', () => {
     },
   );
 });
+
+describe("the operator's stop with agent.stop_latch false and an autostart control loop", () => {
+  it(
+    'stops the loop (its safe action once) instead of letting the policy drive again at its next tick',
+    { timeout: 60_000 },
+    async () => {
+      const config = simPolicyLoopConfig();
+      (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
+      (config as { agent?: Record<string, unknown> }).agent = {
+        ...((config as { agent?: Record<string, unknown> }).agent ?? {}),
+        stop_latch: false,
+      };
+      const { daemon, codec, stop } = await startDaemon(config, 'loop-nolatch-');
+      cleanups.push(stop);
+      const fromLoop: Twist[] = [];
+      daemon.bus.subscribe({
+        name: 'test',
+        topic: '/cmd_vel',
+        queue: { depth: 10_000 },
+        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
+      });
+      const sim = daemon.components.get('sim') as TurtlebotMazeSim;
+      await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
+
+      const outcome = await daemon.robotStop.stop('ada', 'person in the aisle');
+      expect(outcome.latched).toBeNull();
+      await waitFor(() => !moving(fromLoop.at(-1)!), 'the safe action', 20_000);
+      const mark = fromLoop.length;
+      const distance = sim.world.distance;
+      await sim.until(sim.world.time + 1); // a second of sim time: some 20 ticks of a loop still running
+      expect(fromLoop.slice(mark)).toEqual([]);
+      expect(sim.world.distance - distance).toBeLessThan(0.01);
+      expect(daemon.status().components.control).toMatchObject({
+        state: 'degraded',
+        reason: expect.stringMatching(
+          /^control loops stopped by ada: person in the aisle \(agent\.stop_latch is false/,
+        ),
+      });
+    },
+  );
+});

@@ -1,5 +1,5 @@
 import { system1Issues } from '../../../daemon/config/index.ts';
-import type { StopLatchView } from '../../../daemon/contract/index.ts';
+import type { StopHookOutcome, StopLatchView, StopOrder } from '../../../daemon/contract/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../../daemon/lifecycle/index.ts';
 import { ControlLoop, LoopCrash, type ControlLoopOptions, type ControlLoopStats } from './control-loop.ts';
@@ -66,6 +66,9 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
   #maxRestartDelayMs: number;
   #loops: AutostartLoop[] = [];
   #latch: StopLatchView;
+  #offStop: (() => void) | undefined;
+  /** Why the autostart loops are not running: an operator's stop with no latch to hold them (#operatorStop). */
+  #stoppedBy: string | undefined;
   #state: ComponentHealth['state'] = 'stopped';
   /** On-demand loops running now, by name. */
   #onDemand = new Map<string, LoopHandle>();
@@ -140,6 +143,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
       this.#state = 'stopped';
       throw new Error(issues.map((i) => `${i.path}: ${i.message}`).join('; '));
     }
+    this.#offStop = this.#ctx.robotStop.onStop('control loops', (order) => this.#operatorStop(order));
     // A stop latched before this start: loops start held.
     const { latched } = this.#ctx.robotStop.load();
     if (latched && Object.keys(config.control.loops).length > 0)
@@ -181,8 +185,28 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     this.#state = 'running';
   }
 
+  /**
+   * The operator's stop. With the latch (agent.stop_latch, the default), it engages in the stop's own tick and
+   * every loop's next tick sends its safe action until a person releases it. Without the latch a stop would
+   * last one tick before the policy drove again: so the autostart loops are stopped (each sends its safe action
+   * once) and stay stopped until the daemon's next start or a reload that restarts this component. An on-demand
+   * loop ends with the run the stop cancels.
+   */
+  #operatorStop(order: StopOrder): StopHookOutcome | void {
+    if (this.#latch.enabled || this.#loops.length === 0) return;
+    const loops = this.#loops.splice(0);
+    for (const entry of loops) clearTimeout(entry.timer);
+    this.#stoppedBy = `stopped by ${order.by}${order.reason ? `: ${order.reason}` : ''} (agent.stop_latch is false: they start again with the component)`;
+    this.#ctx.log.warn(
+      { loops: loops.map((e) => e.name), by: order.by },
+      `control loops stopped by the operator's stop; ${this.#stoppedBy}`,
+    );
+    return { settled: Promise.all(loops.map((e) => e.loop.stop())).then(() => ({})) };
+  }
+
   async stop(): Promise<void> {
     this.#state = 'stopping';
+    this.#offStop?.();
     for (const entry of this.#loops) clearTimeout(entry.timer);
     await Promise.all([...this.#loops.map((e) => e.loop), ...this.#onDemand.values()].map((l) => l.stop()));
     this.#loops = [];
@@ -315,6 +339,7 @@ export class ControlComponent implements Component, ControlService, MetricsProvi
     const faults = stats.filter((s) => s.fault && !s.starting).map((s) => `${s.name}: ${s.fault}`);
     if (faults.length > 0)
       return { state: 'degraded', alive: true, reason: `control loop ${faults.join('; ')}`, details };
+    if (this.#stoppedBy) return { state: 'degraded', alive: true, reason: `control loops ${this.#stoppedBy}`, details };
     return { state: 'running', alive: true, details };
   }
 
