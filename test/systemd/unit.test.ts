@@ -24,6 +24,7 @@ if (skipped) console.log(`test/systemd/unit.test.ts skipped: ${skipped}`);
 
 interface Status {
   pid: number;
+  data_dir: string;
   last_reload?: { ok: boolean; restarted: string[]; totals: { applied: number; rejected: number } };
   components: Record<string, { state: string; details?: Record<string, unknown> }>;
 }
@@ -34,11 +35,11 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
   const state = tempDir('systemd-state-');
 
   /** The daemon's config inside the container, written from the host. */
-  const writeConfig = (sim: string, recorder = '{enabled: true}') =>
+  const writeConfig = (sim: string, recorder = '{enabled: true}', dataDir = './data') =>
     writeFileSync(
       container.path(CONFIG),
       [
-        'data_dir: ./data',
+        `data_dir: ${JSON.stringify(dataDir)}`,
         `sim: ${sim}`,
         `recorder: ${recorder}`,
         `api: {host: 127.0.0.1, port: ${port}}`,
@@ -105,12 +106,26 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
     state.cleanup();
   }, 30_000);
 
-  it('install-service, run inside, writes the unit; Type=notify reaches active once the daemon says READY', () => {
-    writeConfig('{enabled: true, speed: 1}');
+  /** Runs `auraison-edge install-service` inside the container, as root, for the service account. */
+  const installService = (...args: string[]) => {
     const bin = `${CHECKOUT_IN_CONTAINER}/bin/auraison-edge.js`;
-    const install = container.run([NODE_IN_CONTAINER, bin, 'install-service', '--config', CONFIG, '--run-as', ACCOUNT]);
+    const install = container.run([
+      NODE_IN_CONTAINER,
+      bin,
+      'install-service',
+      '--config',
+      CONFIG,
+      '--run-as',
+      ACCOUNT,
+      ...args,
+    ]);
     expect(install.status, install.stdout + install.stderr).toBe(0);
     container.systemctl('daemon-reload');
+  };
+
+  it('install-service, run inside, writes the unit; Type=notify reaches active once the daemon says READY', () => {
+    writeConfig('{enabled: true, speed: 1}');
+    installService();
     // Under Type=notify, start returns once READY=1 came (or fails after TimeoutStartSec).
     container.systemctl('start', UNIT);
     expect(container.show(UNIT, 'Type', 'ActiveState', 'SubState', 'StatusText', 'User')).toEqual({
@@ -220,4 +235,23 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
     const exposure = Number(/level for \S+: ([\d.]+)/.exec(overall ?? '')?.[1]);
     expect(exposure).toBeLessThan(5);
   });
+
+  it('a unit with a --workdir, or with an absolute data_dir, starts in its sandbox and writes its data there (ReadWritePaths=)', async () => {
+    container.systemctl('stop', UNIT);
+    for (const { args, dataDir } of [
+      { args: ['--workdir', '/srv/auraison edge'], dataDir: './data' },
+      { args: [], dataDir: '/srv/edge-data' },
+    ]) {
+      writeConfig('{enabled: true, speed: 1}', '{enabled: true}', dataDir);
+      installService(...args);
+      container.systemctl('start', UNIT);
+      const expected = dataDir.startsWith('/') ? dataDir : `${args[1]}/data`;
+      expect((await status()).data_dir).toBe(expected);
+      expect(container.show(UNIT, 'ActiveState', 'ProtectSystem')).toEqual({
+        ActiveState: 'active',
+        ProtectSystem: 'strict',
+      });
+      container.systemctl('stop', UNIT);
+    }
+  }, 120_000);
 });
