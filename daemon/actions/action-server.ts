@@ -56,6 +56,8 @@ export interface ActionServerOptions {
 interface Goal {
   id: string;
   acceptedMs: number;
+  /** Its action_msgs/GoalInfo, made once: every status publish carries every goal the server keeps. */
+  info: { goal_id: { uuid: Uint8Array }; stamp: ReturnType<typeof timeMessage> };
   state: GoalState;
   result: Record<string, unknown>;
   finishedMs: number;
@@ -160,9 +162,11 @@ export class BusActionServer {
       this.#log.info({ action: this.name, goal: id, reason: verdict }, 'action: goal rejected');
       return jsonPayload({ accepted: false, stamp });
     }
+    const acceptedMs = Date.now();
     const entry: Goal = {
       id,
-      acceptedMs: Date.now(),
+      acceptedMs,
+      info: { goal_id: { uuid: Buffer.from(id, 'hex') }, stamp: timeMessage(acceptedMs) },
       state: 'accepted',
       result: {},
       finishedMs: 0,
@@ -279,7 +283,7 @@ export class BusActionServer {
 
   #publishStatus(): void {
     const status_list = [...this.#goals.values()].map((g) => ({
-      goal_info: { goal_id: uuidMessage(g.id), stamp: timeMessage(g.acceptedMs) },
+      goal_info: g.info,
       status: GOAL_STATUS[g.state],
     }));
     try {
