@@ -1,5 +1,5 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { waitForValue } from '../helpers/wait.ts';
@@ -126,6 +126,21 @@ export class BootedContainer {
         .split('\n')
         .map((l) => [l.slice(0, l.indexOf('=')), l.slice(l.indexOf('=') + 1)]),
     );
+  }
+
+  /**
+   * The host's id of thread `tid` of `pid`, a service's main process (a child of the container's PID 1),
+   * both as the container numbers them: what a host tool such as ptrace needs. NSpid in /proc lists a
+   * task's ids from the host's namespace inwards.
+   */
+  hostTid(pid: number, tid: number): number {
+    const innermost = (task: string) => Number(/^NSpid:.*\s(\d+)$/m.exec(readFileSync(`${task}/status`, 'utf8'))?.[1]);
+    const services = readFileSync(`/proc/${this.pid1}/task/${this.pid1}/children`, 'utf8').trim().split(/\s+/);
+    const hostPid = services.find((p) => innermost(`/proc/${p}`) === pid);
+    if (hostPid === undefined) throw new Error(`no process ${pid} among the children of the container's PID 1`);
+    const task = readdirSync(`/proc/${hostPid}/task`).find((t) => innermost(`/proc/${hostPid}/task/${t}`) === tid);
+    if (task === undefined) throw new Error(`no thread ${tid} in process ${pid} (host pid ${hostPid})`);
+    return Number(task);
   }
 
   /** A path of the container's file system as the host sees it. */

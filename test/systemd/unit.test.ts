@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import { mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -34,19 +35,19 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
   let port: number;
   const state = tempDir('systemd-state-');
 
-  /** The daemon's config inside the container, written from the host. */
-  const writeConfig = (sim: string, recorder = '{enabled: true}', dataDir = './data') =>
-    writeFileSync(
-      container.path(CONFIG),
-      [
-        `data_dir: ${JSON.stringify(dataDir)}`,
-        `sim: ${sim}`,
-        `recorder: ${recorder}`,
-        `api: {host: 127.0.0.1, port: ${port}}`,
-        'foxglove: {enabled: false}',
-        '',
-      ].join('\n'),
-    );
+  /** The daemon's config inside the container, written from the host; sections as YAML flow maps. */
+  const writeConfig = (options: { speed: number; recorder?: string; dataDir?: string; more?: string[] }) => {
+    const { speed, recorder = '{enabled: true}', dataDir = './data', more = [] } = options;
+    const lines = [
+      `data_dir: ${JSON.stringify(dataDir)}`,
+      `sim: {enabled: true, speed: ${speed}}`,
+      `recorder: ${recorder}`,
+      `api: {host: 127.0.0.1, port: ${port}}`,
+      'foxglove: {enabled: false}',
+      ...more,
+    ];
+    writeFileSync(container.path(CONFIG), `${lines.join('\n')}\n`);
+  };
   const status = async (): Promise<Status> =>
     (await fetch(`http://127.0.0.1:${port}/status`)).json() as Promise<Status>;
   const mainPid = () => Number(container.show(UNIT, 'MainPID').MainPID);
@@ -56,7 +57,9 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
       .run(['journalctl', '--no-pager', '-o', 'cat', `_PID=${pid}`])
       .stdout.split('\n')
       .filter((l) => l.startsWith('{'))
-      .map((l) => JSON.parse(l) as { msg: string; bag?: string; repaired?: string[] });
+      .map(
+        (l) => JSON.parse(l) as { msg: string; bag?: string; repaired?: string[]; tid?: number; scheduling?: string },
+      );
   /** Waits until systemd runs the service again, under a main PID other than `old`; returns the new one. */
   const restartedFrom = (old: number, what: string) =>
     waitForValue(
@@ -124,7 +127,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
   };
 
   it('install-service, run inside, writes the unit; Type=notify reaches active once the daemon says READY', () => {
-    writeConfig('{enabled: true, speed: 1}');
+    writeConfig({ speed: 1 });
     installService();
     // Under Type=notify, start returns once READY=1 came (or fails after TimeoutStartSec).
     container.systemctl('start', UNIT);
@@ -143,14 +146,14 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
 
   it('systemctl reload applies a changed config, and fails, keeping the running one, on a rejected file', async () => {
     const pid = mainPid();
-    writeConfig('{enabled: true, speed: 4}');
+    writeConfig({ speed: 4 });
     container.systemctl('reload', UNIT);
     const applied = (await status()).last_reload;
     expect(applied).toMatchObject({ ok: true, totals: { applied: 1, rejected: 0 } });
     expect(applied?.restarted).toContain('sim');
     expect(container.show(UNIT, 'SubState', 'StatusText')).toEqual({ SubState: 'running', StatusText: 'running' });
 
-    writeConfig('{enabled: true, speed: -1}');
+    writeConfig({ speed: -1 });
     const rejected = container.run(['systemctl', 'reload', UNIT]);
     expect(rejected.status).not.toBe(0);
     expect((await status()).last_reload).toMatchObject({ ok: false, totals: { applied: 1, rejected: 1 } });
@@ -162,7 +165,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
 
   it('systemctl stop ends the daemon within TimeoutStopSec while the sim records and splits are indexed', async () => {
     // The sim at 20x, splits of 1 MiB: splits close, and the lakehouse indexes them, while the recorder writes.
-    writeConfig('{enabled: true, speed: 20}', '{enabled: true, split_max_bytes: 1048576}');
+    writeConfig({ speed: 20, recorder: '{enabled: true, split_max_bytes: 1048576}' });
     container.systemctl('reload', UNIT);
     await waitFor(
       async () => Number((await status()).components.lakehouse?.details?.segments_indexed) > 0,
@@ -184,7 +187,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
   }, 120_000);
 
   it('Restart=on-failure restarts a daemon killed with -9, and the next start repairs the bag it left open', async () => {
-    writeConfig('{enabled: true, speed: 4}');
+    writeConfig({ speed: 4 });
     container.systemctl('start', UNIT);
     const { NRestarts: before } = container.show(UNIT, 'NRestarts');
     const bag = await flushedBag();
@@ -220,6 +223,62 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
     expect(systemd).toContain("Failed with result 'watchdog'");
   }, 120_000);
 
+  it('the watchdog restarts a daemon whose control loop hangs while its event loop runs on; the loop ran SCHED_FIFO in the sandbox', async () => {
+    writeConfig({
+      speed: 1,
+      more: [
+        'policies:',
+        '  avoid:',
+        `    model: ${CHECKOUT_IN_CONTAINER}/sim/turtlebot-maze/policy/avoid.onnx`,
+        '    serve: false',
+        '    inputs: {scan: {sources: [{topic: /scan, field: ranges, clip: [0, 3.5]}]}}',
+        '    outputs: {cmd: {command: {topic: /cmd_vel, type: geometry_msgs/msg/Twist, fields: [linear.x, angular.z]}}}',
+        'control:',
+        '  loops:',
+        '    avoid: {policy: avoid, rate_hz: 10, safe_action: [0, 0], scheduling: fifo, rt_priority: 20}',
+      ],
+    });
+    container.systemctl('restart', UNIT);
+    const old = mainPid();
+    const running = await waitForValue(
+      () => daemonLog(old).find((l) => l.msg === 'control loop running'),
+      'the control loop to run',
+    );
+    // The unit's AmbientCapabilities=CAP_SYS_NICE and LimitRTPRIO, through the sandbox (bounding set, filter).
+    expect(running.scheduling).toBe('SCHED_FIFO 20');
+    const { NRestarts: before } = container.show(UNIT, 'NRestarts');
+
+    const freezer = spawn(
+      'python3',
+      [join(import.meta.dirname, 'freeze-thread.py'), String(container.hostTid(old, running.tid!))],
+      {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      },
+    );
+    try {
+      await new Promise<void>((resolve, reject) => {
+        freezer.stdout.once('data', () => resolve());
+        freezer.once('exit', (code) => reject(new Error(`freeze-thread.py exited ${code} before it froze the loop`)));
+      });
+      const started = performance.now();
+      // The event loop runs on: the API answers, and says the loop stopped ticking.
+      await waitFor(
+        async () => (await status()).components.control?.state === 'degraded',
+        'the API to report the loop stalled',
+      );
+      await restartedFrom(old, 'the watchdog to restart the daemon with the hung loop');
+      console.log(
+        `watchdog: the daemon with a hung control loop was running again after ${((performance.now() - started) / 1000).toFixed(1)} s`,
+      );
+    } finally {
+      freezer.kill('SIGKILL');
+    }
+    expect(Number(container.show(UNIT, 'NRestarts').NRestarts)).toBe(Number(before) + 1);
+    expect(daemonLog(old).map((l) => l.msg)).toContain('liveness check failed: no longer pinging the systemd watchdog');
+    const systemd = container.run(['journalctl', '--no-pager', '-o', 'cat', '-u', UNIT]).stdout;
+    expect(systemd).toContain(`Killing process ${old} (node) with signal SIGABRT`);
+  }, 120_000);
+
   it('runs sandboxed: /usr and /etc are read-only to it, its data dir is not; systemd-analyze security rates it', () => {
     // A shell in the service's mount namespace, as root: only a read-only mount stops root's writes.
     const inService = (script: string) => container.run(['nsenter', '-t', String(mainPid()), '-m', 'sh', '-c', script]);
@@ -242,7 +301,7 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
       { args: ['--workdir', '/srv/auraison edge'], dataDir: './data' },
       { args: [], dataDir: '/srv/edge-data' },
     ]) {
-      writeConfig('{enabled: true, speed: 1}', '{enabled: true}', dataDir);
+      writeConfig({ speed: 1, dataDir });
       installService(...args);
       container.systemctl('start', UNIT);
       const expected = dataDir.startsWith('/') ? dataDir : `${args[1]}/data`;
