@@ -1,5 +1,6 @@
 // A LeRobot dataset as LeRobot's own loader sees it (LeRobotDataset, in test/peers/python/lerobot_load.py) and the
 // same view built from our reader, so the interop tests can compare them with one toEqual.
+import { parsePythonJson } from '../../adapters/lerobot/dataset/python-json.ts';
 import { fileURLToPath } from 'node:url';
 import { expect } from 'vitest';
 import { readFrames } from '../../adapters/lerobot/dataset/dataset-reader.ts';
@@ -34,7 +35,8 @@ export interface Refusal {
 
 /** Opens the datasets in LeRobotDataset, in one Python process (torch is imported once). */
 export async function lerobotLoad(args: string[]): Promise<(LeRobotView | Refusal)[]> {
-  return JSON.parse(await runPeer(lerobotPython(), [SCRIPT, ...args])) as (LeRobotView | Refusal)[];
+  // Python's json: a stats value of +inf comes as the bare token Infinity.
+  return parsePythonJson(await runPeer(lerobotPython(), [SCRIPT, ...args])) as (LeRobotView | Refusal)[];
 }
 
 export function loaded(view: LeRobotView | Refusal | undefined): LeRobotView {
