@@ -165,8 +165,55 @@ export const HttpSection = Section(
     enabled: Type.Boolean({ default: true }),
     host: Type.String({ default: '127.0.0.1' }),
     port: Type.Integer({ minimum: 0, maximum: 65_535, default: 8790 }),
+    token: Type.String({
+      default: '',
+      description:
+        'The API token (Authorization: Bearer, or the page opened once at /?token=...). Use ${AURAISON_CENTRAL_TOKEN}. Required when host is not loopback; empty on loopback: no token.',
+    }),
+    allowed_hosts: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_.:\\[\\]-]+$' }), {
+      default: [],
+      description:
+        'Host names the API answers to besides its own address, localhost and 127.0.0.1/::1 (DNS rebinding): the name operators browse to.',
+    }),
   },
   'The fleet page and its API.',
+);
+
+export const FleetQuerySection = Section(
+  {
+    timeout_s: Type.Number({
+      exclusiveMinimum: 0,
+      maximum: 3600,
+      default: 30,
+      description: 'A fleet query still running after this is interrupted and answered with an error.',
+    }),
+    max_rows: Type.Integer({
+      minimum: 1,
+      maximum: 1_000_000,
+      default: 10_000,
+      description: 'Rows a fleet query answers with at most; past them the answer says truncated.',
+    }),
+    memory_limit: Type.String({
+      pattern: '^[0-9]+(\\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
+      default: '2GB',
+      description:
+        "DuckDB's memory_limit of the query's DuckDB (with the catalog in a DuckDB file, central's one DuckDB).",
+    }),
+    threads: Type.Integer({ minimum: 1, maximum: 256, default: 2, description: "DuckDB's threads, as memory_limit." }),
+    concurrent: Type.Integer({
+      minimum: 1,
+      maximum: 64,
+      default: 2,
+      description: 'Fleet queries run at once; more are answered busy (503).',
+    }),
+    s3_access_key_id: Type.String({
+      default: '',
+      description:
+        "A storage key that can only read the bucket and the lake's data: the query's DuckDB reads with it (catalog on PostgreSQL). Empty: storage's keys.",
+    }),
+    s3_secret_access_key: Type.String({ default: '', description: 'Use ${AURAISON_QUERY_S3_SECRET}.' }),
+  },
+  "The fleet query's limits (POST /api/query, central query).",
 );
 
 export const CentralServeConfigSchema = Type.Object(
@@ -177,6 +224,7 @@ export const CentralServeConfigSchema = Type.Object(
     storage: StorageSection,
     policy: PolicySection,
     http: HttpSection,
+    fleet_query: FleetQuerySection,
   },
   { additionalProperties: false },
 );

@@ -2,7 +2,9 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
 import { PACKAGE_ROOT } from '../../daemon/util/index.ts';
+import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
+import { guardFleetHttp } from './http-guard.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
 const PAGE_DIR = join(PACKAGE_ROOT, 'central-link', 'central', 'page');
@@ -27,10 +29,14 @@ const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 /**
  * The fleet's HTTP API and page, served by `central serve`: GET /api/robots, /api/events?limit=N,
  * /api/uploads, POST /api/query {sql} (read-only), and the fleet page at `/` (central-link/central/page, plain
- * HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Resolves
- * once the server listens (`http.port` 0 takes a free port: see `fleetHttpUrl`).
+ * HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Requests
+ * pass the Host and token checks first (http-guard.ts). Resolves once the server listens (`http.port` 0 takes
+ * a free port: see `fleetHttpUrl`).
  */
-export async function fleetHttp(view: FleetView, http: { host: string; port: number }): Promise<FastifyInstance> {
+export async function fleetHttp(
+  view: FleetView,
+  http: { host: string; port: number; token?: string; allowed_hosts?: string[] },
+): Promise<FastifyInstance> {
   const app = Fastify({
     forceCloseConnections: true,
     bodyLimit: MAX_SQL_CHARS * 4 + 1024,
@@ -44,6 +50,7 @@ export async function fleetHttp(view: FleetView, http: { host: string; port: num
       .code(status)
       .send({ error: error instanceof FleetHttpError ? error.code : code, message: error.message });
   });
+  guardFleetHttp(app, { host: http.host, token: http.token, allowedHosts: http.allowed_hosts });
   app.setNotFoundHandler((request, reply) => {
     void reply
       .code(404)
@@ -82,14 +89,17 @@ export async function fleetHttp(view: FleetView, http: { host: string; port: num
       const problem = readOnlyProblem(request.body.sql);
       if (problem) throw new FleetHttpError(400, 'read_only', `body.sql: ${problem}`);
       const started = performance.now();
-      let result: { columns: string[]; rows: unknown[][] };
+      let result: { columns: string[]; rows: unknown[][]; truncated?: boolean };
       try {
         result = await view.query(request.body.sql);
       } catch (error) {
-        // The lakehouse refuses what it cannot run (a syntax error, an unknown table): the SQL is at fault.
+        // Central too busy for it is not the SQL's fault; anything else is: refused, stopped, or DuckDB's error.
+        if (error instanceof FleetQueryError)
+          throw new FleetHttpError(error.code === 'busy' ? 503 : 400, error.code, `body.sql: ${error.message}`);
         throw new FleetHttpError(400, 'query_failed', `body.sql: ${(error as Error).message}`);
       }
-      return send(reply, { ...result, elapsed_ms: Math.round(performance.now() - started) });
+      const { columns, rows, truncated = false } = result;
+      return send(reply, { columns, rows, truncated, elapsed_ms: Math.round(performance.now() - started) });
     },
   );
   pageRoutes(app);

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { CentralServeConfig } from './config.ts';
 import { redactPasswords, splitPassword } from './conninfo.ts';
+import { FleetQueryRunner, type FleetQueryAnswer } from './fleet-query.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
 /** The DuckLake catalog attached under this name: fleet SQL reads `fleet.<table>` or, after USE, `<table>`. */
@@ -40,38 +41,54 @@ export function isConflict(error: unknown): boolean {
 /**
  * The fleet lakehouse: DuckDB with DuckLake attached as `fleet`, its catalog on PostgreSQL (or a local DuckDB
  * file), its data on S3 (httpfs and a secret from the storage keys) or a local dir. One connection writes
- * (events, registrations; one transaction at a time), another reads for central itself, and `guarded` runs
- * the operator's fleet SQL (the page, the CLI): on PostgreSQL its own DuckDB with the lake attached
- * READ_ONLY; with a DuckDB file catalog, which a second DuckDB would read stale, a connection of this one.
- * Either DuckDB is locked down (lockDown): no file outside the lake's data and the uploads' bucket, no
- * secret shown, no setting changed. The catalog going away (PostgreSQL restarted) fails statements; DuckDB's
- * postgres extension connects again by itself, so callers retry.
+ * (events, registrations; one transaction at a time), another reads for central itself, and the operator's
+ * fleet SQL (the page, the CLI) runs in the query's DuckDB: on PostgreSQL its own, with the lake attached
+ * READ_ONLY; with a DuckDB file catalog, which a second DuckDB would read stale, this one. Either DuckDB is
+ * locked down (lockDown): no file outside the lake's data and the uploads' bucket, no secret shown,
+ * fleet_query's memory_limit and threads, no setting changed. Each fleet query runs on a connection of its
+ * own in a READ ONLY transaction (fleet-query.ts). The catalog going away (PostgreSQL restarted) fails
+ * statements; DuckDB's postgres extension connects again by itself, so callers retry.
  */
 export class FleetLake {
   readonly #db: DuckDBInstance;
   readonly #guardedDb: DuckDBInstance | undefined;
   readonly writer: DuckDBConnection;
   readonly reader: DuckDBConnection;
-  /** Where fleetQuery runs operator SQL: read-only and locked down, beyond the keyword check. */
+  /** A connection of the query's DuckDB (read-only attach, locked down), for central's checks of it. */
   readonly guarded: DuckDBConnection;
   readonly description: string;
-  /** The catalog's password, which no error of fleetQuery may show. */
-  readonly #password: string | undefined;
+  /** The fleet query's runner alone, without the keyword check in front of it (fleetQuery): it holds by itself. */
+  readonly queries: FleetQueryRunner;
   #writing: Promise<unknown> = Promise.resolve();
 
   private constructor(
     dbs: { db: DuckDBInstance; guardedDb: DuckDBInstance | undefined },
     connections: { writer: DuckDBConnection; reader: DuckDBConnection; guarded: DuckDBConnection },
     description: string,
+    /** The catalog's password, which no error of fleetQuery may show. */
     password: string | undefined,
+    limits: CentralServeConfig['fleet_query'],
   ) {
-    this.#password = password;
     this.#db = dbs.db;
     this.#guardedDb = dbs.guardedDb;
     this.writer = connections.writer;
     this.reader = connections.reader;
     this.guarded = connections.guarded;
     this.description = description;
+    const queryDb = dbs.guardedDb ?? dbs.db;
+    this.queries = new FleetQueryRunner({
+      connect: async () => {
+        const c = await queryDb.connect();
+        await c.run(`USE ${LAKE}`);
+        return c;
+      },
+      limits: {
+        timeoutMs: limits.timeout_s * 1000,
+        maxRows: limits.max_rows,
+        concurrent: limits.concurrent,
+      },
+      redact: (message) => redactPasswords(message, [password]),
+    });
   }
 
   /**
@@ -99,9 +116,9 @@ export class FleetLake {
       ...(onPostgres ? [EXTENSIONS.postgres] : []),
       ...(s3 ? [EXTENSIONS.httpfs] : []),
     ];
-    const prepare = async (c: DuckDBConnection) => {
+    const prepare = async (c: DuckDBConnection, keys = storage) => {
       for (const name of needed) await loadExtension(c, name, lakehouse.extension_directory);
-      if (s3) await c.run(s3Secret(storage));
+      if (s3) await c.run(s3Secret(keys));
     };
     await prepare(writer);
     const dataPath = onS3 ? lakehouse.data_path : `${resolve(lakehouse.data_path)}/`;
@@ -140,11 +157,11 @@ export class FleetLake {
       guardedDb = await DuckDBInstance.create(':memory:');
       guarded = await guardedDb.connect();
       try {
-        await prepare(guarded);
+        await prepare(guarded, queryKeys(settings));
         if (password !== undefined) await guarded.run(catalogSecret(password));
         await guarded.run(`${attach}, READ_ONLY)`);
         await guarded.run(`USE ${LAKE}`);
-        await lockDown(guarded, readable);
+        await lockDown(guarded, readable, settings.fleet_query);
       } catch (error) {
         guarded.closeSync();
         guardedDb.closeSync();
@@ -152,12 +169,12 @@ export class FleetLake {
       }
     } else {
       // Everything this DuckDB loads, attaches and writes is in place: the writer goes on within `readable`.
-      await lockDown(writer, readable);
+      await lockDown(writer, readable, settings.fleet_query);
       guarded = await db.connect();
       await guarded.run(`USE ${LAKE}`);
     }
     const description = `DuckLake on ${onPostgres ? 'PostgreSQL' : catalog}, data in ${dataPath}`;
-    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description, password);
+    return new FleetLake({ db, guardedDb }, { writer, reader, guarded }, description, password, settings.fleet_query);
   }
 
   /**
@@ -191,14 +208,10 @@ export class FleetLake {
    * read-only statement (read-only-sql.ts, the clear answer), then run on the guarded connection, which
    * cannot write the lake, read other files or show secrets whatever the statement says.
    */
-  async fleetQuery(text: string): Promise<{ columns: string[]; rows: unknown[][] }> {
+  async fleetQuery(text: string): Promise<FleetQueryAnswer> {
     const problem = readOnlyProblem(text);
     if (problem) throw new Error(problem);
-    try {
-      return await rowsOf(this.guarded, text);
-    } catch (error) {
-      throw withoutPassword(error, this.#password);
-    }
+    return this.queries.run(text);
   }
 
   close(): void {
@@ -262,10 +275,17 @@ interface ReadableFiles {
 /**
  * Locks the DuckDB instance behind `c` for operator SQL, for as long as it lives: no file but those under
  * `readable` (enable_external_access off: no read_csv('/etc/passwd') or read_text, no COPY TO, ATTACH, LOAD
- * or INSTALL), no secret shown unredacted, and no setting changed after (lock_configuration: `SET
- * enable_external_access = true` fails). Run last, once the extensions are loaded and the lake attached.
+ * or INSTALL), no secret shown unredacted, the fleet query's memory and threads, and no setting changed after
+ * (lock_configuration: `SET enable_external_access = true` fails). Run last, once the extensions are loaded
+ * and the lake attached.
  */
-async function lockDown(c: DuckDBConnection, readable: ReadableFiles): Promise<void> {
+async function lockDown(
+  c: DuckDBConnection,
+  readable: ReadableFiles,
+  limits: CentralServeConfig['fleet_query'],
+): Promise<void> {
+  await c.run(`SET memory_limit = ${sql(limits.memory_limit)}`);
+  await c.run(`SET threads = ${limits.threads}`);
   if (readable.directories.length > 0)
     await c.run(`SET allowed_directories = [${readable.directories.map(sql).join(', ')}]`);
   if (readable.files.length > 0) await c.run(`SET allowed_paths = [${readable.files.map(sql).join(', ')}]`);
@@ -293,6 +313,17 @@ const CATALOG_SECRET = 'auraison_fleet_catalog';
 /** The catalog's password as a postgres secret, merged by DuckDB's postgres extension into the conninfo. */
 function catalogSecret(password: string): string {
   return `CREATE OR REPLACE SECRET ${CATALOG_SECRET} (TYPE postgres, PASSWORD ${sql(password)})`;
+}
+
+/** The storage keys the query's own DuckDB reads with: fleet_query's read-only key when one is given. */
+function queryKeys(settings: CentralServeConfig): CentralServeConfig['storage'] {
+  const { storage, fleet_query } = settings;
+  if (fleet_query.s3_access_key_id === '') return storage;
+  return {
+    ...storage,
+    access_key_id: fleet_query.s3_access_key_id,
+    secret_access_key: fleet_query.s3_secret_access_key,
+  };
 }
 
 /** The S3 secret DuckLake's data path is written and read with: the storage section's keys and endpoint. */

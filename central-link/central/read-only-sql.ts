@@ -1,6 +1,6 @@
 /** The statements a fleet query may start with: they read and never write. */
-const READING = new Set(['SELECT', 'WITH', 'DESCRIBE', 'SHOW', 'SUMMARIZE', 'FROM', 'VALUES', 'EXPLAIN']);
-/** Words that make a WITH (or an EXPLAIN) write: `WITH t AS (...) INSERT INTO ...`, `EXPLAIN ANALYZE DELETE ...`. */
+const READING = new Set(['SELECT', 'WITH', 'DESCRIBE', 'SHOW', 'SUMMARIZE', 'FROM', 'VALUES']);
+/** Words that make a WITH write: `WITH t AS (...) INSERT INTO ...`. */
 const WRITING = new Set([
   'INSERT',
   'UPDATE',
@@ -56,12 +56,13 @@ const DUCKLAKE_READING = new Set([
 
 /**
  * Why `sql` is not one read-only statement, or undefined when it is: its first word must be SELECT, WITH,
- * DESCRIBE, SHOW, SUMMARIZE (or FROM, VALUES, EXPLAIN), it must be one statement, no word outside strings,
+ * DESCRIBE, SHOW, SUMMARIZE (or FROM, VALUES), it must be one statement, no word outside strings,
  * quoted names and comments may be a writing one (INSERT, COPY, ATTACH, ...), and it may not name a function
  * that shows secrets or connections (duckdb_secrets, getenv, ...), reaches the catalog's PostgreSQL
  * (postgres_query, ...), runs SQL from a string (query, query_table) or is DuckLake's maintenance (its
  * functions but the reading ones). A check of words, so a column must be quoted to be named `set`. It gives
- * the clear answer first; the lakehouse connection behind it is the guard that holds (lake.ts, lockDown).
+ * the clear answer first; what holds is behind it: DuckDB's parser, a READ ONLY transaction on a locked-down
+ * DuckDB (fleet-query.ts, lake.ts).
  */
 export function readOnlyProblem(sql: string): string | undefined {
   const tokens = sqlTokens(sql);
@@ -98,8 +99,8 @@ interface Token {
 }
 
 /**
- * The statement's words, upper-cased, and its punctuation, outside strings ('...', $$...$$) and comments;
- * undefined when a second statement follows a `;`.
+ * The statement's words, upper-cased, and its punctuation, outside strings ('...', E'...', $$...$$, $tag$...$tag$)
+ * and comments, each ended where DuckDB's scanner ends it; undefined when a second statement follows a `;`.
  */
 function sqlTokens(sql: string): Token[] | undefined {
   const tokens: Token[] = [];
@@ -108,11 +109,15 @@ function sqlTokens(sql: string): Token[] | undefined {
   while (i < sql.length) {
     const c = sql[i]!;
     const rest = sql.slice(i, i + 2);
+    const dollar = c === '$' ? /^\$([A-Za-z_][A-Za-z0-9_]*)?\$/.exec(sql.slice(i))?.[0] : undefined;
     let next: number;
-    if (rest === '--') next = endOf(sql, '\n', i + 2);
-    else if (rest === '/*') next = endOf(sql, '*/', i + 2);
+    // DuckDB ends a line comment at \r as at \n: `--x\r; DROP ...` is two statements.
+    if (rest === '--') next = lineEnd(sql, i + 2);
+    else if (rest === '/*') next = blockCommentEnd(sql, i + 2);
     else if (c === "'") next = endOf(sql, c, i + 1, true);
-    else if (rest === '$$') next = endOf(sql, '$$', i + 2);
+    // E'...' takes backslash escapes: E'\'' is one quote, not the string's end.
+    else if ((rest === "E'" || rest === "e'") && !/[A-Za-z0-9_]/.test(sql[i - 1] ?? '')) next = escapedEnd(sql, i + 2);
+    else if (dollar !== undefined) next = endOf(sql, dollar, i + dollar.length);
     else if (/\s/.test(c)) next = i + 1;
     else if (c === ';') {
       ended = true;
@@ -152,4 +157,41 @@ function endOf(sql: string, close: string, from: number, doubling = false): numb
     }
     return found + close.length;
   }
+}
+
+/** Past the end of the line comment that starts before `from`: its \n or \r, or the end. */
+function lineEnd(sql: string, from: number): number {
+  const at = sql.slice(from).search(/[\r\n]/);
+  return at === -1 ? sql.length : from + at + 1;
+}
+
+/** Past the `*\/` that closes the block comment opened before `from`: DuckDB nests them. */
+function blockCommentEnd(sql: string, from: number): number {
+  let depth = 1;
+  let at = from;
+  while (at < sql.length) {
+    const two = sql.slice(at, at + 2);
+    if (two === '/*') depth++;
+    else if (two === '*/') depth--;
+    else {
+      at++;
+      continue;
+    }
+    at += 2;
+    if (depth === 0) return at;
+  }
+  return sql.length;
+}
+
+/** Past the quote that closes the E'...' string opened before `from`: a backslash escapes the next character. */
+function escapedEnd(sql: string, from: number): number {
+  let at = from;
+  while (at < sql.length) {
+    const c = sql[at]!;
+    if (c === '\\') at += 2;
+    else if (c === "'" && sql[at + 1] === "'") at += 2;
+    else if (c === "'") return at + 1;
+    else at++;
+  }
+  return sql.length;
 }

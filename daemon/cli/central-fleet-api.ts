@@ -9,6 +9,8 @@ const TIMEOUT_MS = 10_000;
 export interface FleetApiTarget {
   url: string;
   from: string;
+  /** central serve's http.token: central.yaml's, else $AURAISON_CENTRAL_TOKEN; none when neither is set. */
+  token?: string;
 }
 
 /**
@@ -22,7 +24,7 @@ export async function resolveFleetApi(
   if (values.url !== undefined) {
     if (!/^https?:\/\/[^/]+/.test(values.url))
       throw new UsageError(`--url: expected http(s)://host:port, got ${values.url}`);
-    return { url: values.url.replace(/\/+$/, ''), from: '--url' };
+    return { url: values.url.replace(/\/+$/, ''), from: '--url', ...envToken(env) };
   }
   const file = values.config ?? (env.AURAISON_CENTRAL_CONFIG || undefined);
   if (file !== undefined) {
@@ -32,11 +34,16 @@ export async function resolveFleetApi(
       throw new UsageError(`${file}: http.enabled is false, so central serve serves no API: enable it, or give --url`);
     if (http.port === 0)
       throw new UsageError(`${file}: http.port is 0 (any free port): give --url with the port central serve logged`);
-    return { url: `http://${host.includes(':') ? `[${host}]` : host}:${http.port}`, from: `${file} (http)` };
+    const url = `http://${host.includes(':') ? `[${host}]` : host}:${http.port}`;
+    return { url, from: `${file} (http)`, ...(http.token !== '' ? { token: http.token } : envToken(env)) };
   }
   if (env.AURAISON_CENTRAL_URL)
-    return { url: env.AURAISON_CENTRAL_URL.replace(/\/+$/, ''), from: '$AURAISON_CENTRAL_URL' };
-  return { url: DEFAULT_URL, from: 'the default address' };
+    return { url: env.AURAISON_CENTRAL_URL.replace(/\/+$/, ''), from: '$AURAISON_CENTRAL_URL', ...envToken(env) };
+  return { url: DEFAULT_URL, from: 'the default address', ...envToken(env) };
+}
+
+function envToken(env: NodeJS.ProcessEnv): { token?: string } {
+  return env.AURAISON_CENTRAL_TOKEN ? { token: env.AURAISON_CENTRAL_TOKEN } : {};
 }
 
 /** central.yaml, read and checked as `central serve` reads it. */
@@ -73,12 +80,16 @@ export class FleetApiClient {
   }
 
   async #request<T>(method: string, path: string, body: unknown): Promise<T> {
-    const { url, from } = this.target;
+    const { url, from, token } = this.target;
     let response: Response;
     try {
       response = await fetch(`${url}${path}`, {
         method,
-        headers: { accept: 'application/json', ...(body !== undefined ? { 'content-type': 'application/json' } : {}) },
+        headers: {
+          accept: 'application/json',
+          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+          ...(token !== undefined ? { authorization: `Bearer ${token}` } : {}),
+        },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
         signal: AbortSignal.timeout(TIMEOUT_MS),
       });

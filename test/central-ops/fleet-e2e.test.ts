@@ -25,7 +25,7 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
     const log = pino({ level: 'warn' }, { write: (line: string) => void warnings.push(line) });
     for (const [i, http] of [true, false].entries()) {
       const serve = await startCentralServe(
-        { ...settings, http: { enabled: http, host: '127.0.0.1', port: 0 } },
+        { ...settings, http: { ...settings.http, enabled: http, host: '127.0.0.1', port: 0 } },
         { log, clientId: `central-${i}` },
       );
       cleanups.push(() => serve.stop());

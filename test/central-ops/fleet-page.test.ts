@@ -37,7 +37,7 @@ describe('the fleet page, in headless Chromium', () => {
     cleanups.push(dir.cleanup);
     const settings = serveSettings({ broker, dir: dir.path });
     const serve: CentralServe = await startCentralServe(
-      { ...settings, http: { enabled: true, host: '127.0.0.1', port: 0 } },
+      { ...settings, http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 } },
       { log: silentLogger() },
     );
     cleanups.push(() => serve.stop());

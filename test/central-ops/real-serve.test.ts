@@ -12,7 +12,7 @@ describe('the operator commands against a real central serve (mosquitto, DuckLak
   it('lists the robots as their status and heartbeats say, and queries the events they sent, read-only', async () => {
     const { broker, settings } = await startCentralPeers(cleanups, 'central-ops-serve-');
     const serve = await startCentralServe(
-      { ...settings, http: { enabled: true, host: '127.0.0.1', port: 0 } },
+      { ...settings, http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 } },
       { log: silentLogger() },
     );
     cleanups.push(() => serve.stop());

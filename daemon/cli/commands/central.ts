@@ -60,7 +60,7 @@ export const command: Command = {
   name: 'central',
   summary: 'Central: check the link, query the fleet, list robots, send intents and configs to robots',
   help: `Usage: auraison-edge central check [--url URL] [--config FILE] [--timeout-s N] [--json]
-       auraison-edge central serve --config central.yaml
+       auraison-edge central serve --config central.yaml [--token-file FILE]
        auraison-edge central query "SQL" [--json | --csv] [--url URL | --config central.yaml]
        auraison-edge central robots [--json] [--url URL | --config central.yaml]
        auraison-edge central intent --robot R SKILL [--params JSON] [--timeout-s N] [--json]

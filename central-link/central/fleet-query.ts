@@ -1,0 +1,143 @@
+import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
+
+/** What a fleet query may take: how long, how many rows back, how many at once. */
+export interface FleetQueryLimits {
+  timeoutMs: number;
+  maxRows: number;
+  concurrent: number;
+}
+
+/** The answer to a fleet query: `truncated` when it had more than maxRows rows and only those came back. */
+export interface FleetQueryAnswer {
+  columns: string[];
+  rows: unknown[][];
+  truncated: boolean;
+}
+
+/** Why a fleet query got no answer: refused before it ran, stopped, turned away, or DuckDB's own error. */
+export type FleetQueryFailure = 'read_only' | 'timeout' | 'busy' | 'query_failed';
+
+export class FleetQueryError extends Error {
+  override name = 'FleetQueryError';
+  constructor(
+    readonly code: FleetQueryFailure,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+export interface FleetQueryRunnerOptions {
+  /** A fresh connection to the query's DuckDB, its lake the default catalog; closed after one query. */
+  connect: () => Promise<DuckDBConnection>;
+  limits: FleetQueryLimits;
+  /** Takes out of an error's message what it must not show (the catalog's password). */
+  redact?: (message: string) => string;
+}
+
+/**
+ * Runs the operator's fleet SQL so that it cannot write and cannot take central down. DuckDB's own parser
+ * says what the text is (exactly one statement, of SELECT type: EXPLAIN ANALYZE, a WITH ... INSERT and
+ * `--x\r; DROP` are not), and it runs in a READ ONLY transaction, in which DuckDB refuses a write to any
+ * attached database, the lake's catalog included. Rows are streamed and cut at maxRows; past timeoutMs the
+ * connection is interrupted. Each query has its own connection, so an interrupt stops that query alone.
+ */
+export class FleetQueryRunner {
+  readonly #connect: () => Promise<DuckDBConnection>;
+  readonly #limits: FleetQueryLimits;
+  readonly #redact: (message: string) => string;
+  #running = 0;
+
+  constructor({ connect, limits, redact = (message) => message }: FleetQueryRunnerOptions) {
+    this.#connect = connect;
+    this.#limits = limits;
+    this.#redact = redact;
+  }
+
+  async run(text: string): Promise<FleetQueryAnswer> {
+    const { concurrent } = this.#limits;
+    // DuckDB's memory_limit is the instance's: more queries at once share it, so they are turned away instead.
+    if (this.#running >= concurrent)
+      throw new FleetQueryError(
+        'busy',
+        `${concurrent} fleet queries are running (fleet_query.concurrent): try again when one has answered`,
+      );
+    this.#running++;
+    try {
+      const c = await this.#connect();
+      try {
+        return await this.#runOn(c, text);
+      } finally {
+        c.closeSync();
+      }
+    } finally {
+      this.#running--;
+    }
+  }
+
+  async #runOn(c: DuckDBConnection, text: string): Promise<FleetQueryAnswer> {
+    const { timeoutMs, maxRows } = this.#limits;
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      c.interrupt();
+    }, timeoutMs);
+    await c.run('BEGIN TRANSACTION READ ONLY');
+    try {
+      const statement = await this.#onlySelect(c, text);
+      const result = await statement.stream();
+      const columns = result.columnNames();
+      const rows: unknown[][] = [];
+      let truncated = false;
+      for await (const chunk of result.yieldRowsJson()) {
+        if (timedOut) break;
+        rows.push(...chunk.slice(0, maxRows + 1 - rows.length));
+        if (rows.length > maxRows) {
+          rows.length = maxRows;
+          truncated = true;
+          break;
+        }
+      }
+      if (timedOut) throw this.#timeout();
+      return { columns, rows, truncated };
+    } catch (error) {
+      if (error instanceof FleetQueryError) throw error;
+      if (timedOut) throw this.#timeout();
+      throw new FleetQueryError('query_failed', this.#redact((error as Error).message));
+    } finally {
+      clearTimeout(timer);
+      // A query cut at maxRows may still run: stop it before its transaction ends.
+      c.interrupt();
+      await c.run('ROLLBACK').catch(() => undefined);
+    }
+  }
+
+  /** The text's one statement, prepared, when DuckDB's parser says it is a SELECT; else a read_only refusal. */
+  async #onlySelect(c: DuckDBConnection, text: string) {
+    // DuckDB's own errors (a syntax error, an unknown table) go to the caller as query_failed.
+    const extracted = await c.extractStatements(text);
+    if (extracted.count !== 1)
+      throw new FleetQueryError(
+        'read_only',
+        `DuckDB reads ${extracted.count} statements in this text: the fleet query runs one SELECT at a time`,
+      );
+    const statement = await extracted.prepare(0);
+    if (statement.statementType !== StatementType.SELECT) {
+      const kind = StatementType[statement.statementType] ?? String(statement.statementType);
+      statement.destroySync();
+      throw new FleetQueryError(
+        'read_only',
+        `the fleet lakehouse is read-only here: DuckDB reads this statement as ${kind}, and only a SELECT runs`,
+      );
+    }
+    return statement;
+  }
+
+  #timeout(): FleetQueryError {
+    const s = this.#limits.timeoutMs / 1000;
+    return new FleetQueryError(
+      'timeout',
+      `the fleet query ran past ${s} s (fleet_query.timeout_s) and was stopped: narrow it (a WHERE on robot or time, an aggregate, a LIMIT), or raise fleet_query.timeout_s in central.yaml`,
+    );
+  }
+}
