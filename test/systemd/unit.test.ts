@@ -325,4 +325,28 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
       container.systemctl('stop', UNIT);
     }
   }, 120_000);
+
+  it('a stop right after the start is answered; an invalid config fails the unit, which is not restarted', async () => {
+    writeConfig({ speed: 1 });
+    installService();
+    container.systemctl('start', '--no-block', UNIT);
+    await waitFor(() => mainPid() !== 0, 'systemd to start the daemon');
+    // Whatever point of its start the daemon is at (loading, starting components), the stop ends it in time.
+    container.systemctl('stop', UNIT);
+    expect(container.show(UNIT, 'ActiveState', 'Result')).toEqual({ ActiveState: 'inactive', Result: 'success' });
+
+    writeFileSync(container.path(CONFIG), 'sim: {speed: -1}\n');
+    const { NRestarts: before } = container.show(UNIT, 'NRestarts');
+    const start = container.run(['systemctl', 'start', UNIT]);
+    expect(start.status).not.toBe(0);
+    // Exit 2 is RestartPreventExitStatus: a config that is wrong stays wrong, so no restart loop.
+    expect(container.show(UNIT, 'ActiveState', 'Result', 'ExecMainStatus', 'NRestarts')).toEqual({
+      ActiveState: 'failed',
+      Result: 'exit-code',
+      ExecMainStatus: '2',
+      NRestarts: before,
+    });
+    const journal = container.run(['journalctl', '--no-pager', '-o', 'cat', '-u', UNIT, '-n', '20']).stdout;
+    expect(journal).toMatch(/sim\.speed/); // the daemon said what is wrong, where journalctl shows it
+  });
 });
