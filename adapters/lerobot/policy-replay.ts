@@ -164,6 +164,7 @@ export async function replayPolicy(options: ReplayOptions): Promise<ReplayReport
     });
     const frames = await readFrames(dataset, [...new Set([...Object.values(inputs), actionFeature])], episodes);
     checkEpisodesFound(dataset, summary, frames, episodes);
+    applySourceTransforms(settings, frames, inputs);
     const measured = await compareActions(active, frames, inputs, output, actionFeature);
     const { n, dim, absSum, sq } = measured;
     return {
@@ -359,4 +360,28 @@ async function compareActions(
     );
   }
   return { n, dim, absSum, sq, maxAbs, zeroAbs, zeroSq, inferenceMs };
+}
+
+/**
+ * What a control loop does to a message before its policy sees it, done to the recorded feature: a configured input
+ * read from one source gets that source's `scale`, `offset` and `clip` (field-extractor.ts), so the sim's avoid
+ * policy, which clips a LaserScan's +inf ranges to 3.5 m, replays on the scan it was fed. An input of several
+ * sources, or none of these settings, is fed as recorded.
+ */
+function applySourceTransforms(settings: PolicySettings, frames: Frames, inputs: Record<string, string>): void {
+  const features = Object.values(inputs);
+  for (const [input, feature] of Object.entries(inputs)) {
+    const sources = settings.inputs?.[input]?.sources ?? [];
+    // A feature two inputs read is left as recorded: each input would want its own transform of it.
+    if (sources.length !== 1 || features.indexOf(feature) !== features.lastIndexOf(feature)) continue;
+    const { scale = 1, offset = 0, clip } = sources[0]!;
+    if (scale === 1 && offset === 0 && !clip) continue;
+    const [lo, hi] = clip ?? [-Infinity, Infinity];
+    frames.columns[feature] = frames.columns[feature]!.map((row) =>
+      row.map((x) => {
+        const v = x * scale + offset;
+        return v < lo ? lo : v > hi ? hi : v; // NaN stays NaN, as in the loop
+      }),
+    );
+  }
 }

@@ -438,6 +438,8 @@ async function indexLastSplit(daemon: { ports: Ports }): Promise<void> {
   const recorder = daemon.ports.get(PORTS.recorder);
   const lakehouse = daemon.ports.get(PORTS.lakehouse);
   if (!recorder || !lakehouse?.splitIndexing) return;
+  // Paused first: what the sim publishes while the daemon stops would go in a split the stop leaves unindexed.
+  recorder.pause();
   const closed = await recorder.split().catch(() => undefined);
   if (closed) await lakehouse.splitIndexing(closed.file);
 }
