@@ -181,19 +181,19 @@ describe.skipIf(skipped !== undefined)('the shipped unit under systemd as PID 1 
 
   it('systemctl stop ends the daemon within TimeoutStopSec while the sim records and a split is being indexed', async () => {
     const idle = timedStop();
-    // The sim at 50x into splits of 8 MiB: stopped as soon as the first split closes, while it is indexed.
-    writeConfig({ speed: 50, recorder: '{enabled: true, split_max_bytes: 8388608}' });
+    // The sim at 50x into splits of 4 MiB: stopped as soon as the first split closes, while it is indexed.
+    writeConfig({ speed: 50, recorder: '{enabled: true, split_max_bytes: 4194304}' });
     container.systemctl('start', UNIT);
     const bag = hostPath(await flushedBag());
     await waitFor(
       () => readdirSync(bag).filter((f) => f.endsWith('.mcap')).length > 1,
-      'the recorder to close its first 8 MiB split',
+      'the recorder to close its first 4 MiB split',
       90_000,
     );
     const loaded = timedStop();
     const { TimeoutStopUSec } = container.show(UNIT, 'TimeoutStopUSec');
     console.log(
-      `systemctl stop: ${loaded.seconds.toFixed(2)} s recording at 50x with an 8 MiB split ${loaded.interrupted ? 'being indexed (interrupted, left for the next start)' : 'closed (already indexed)'}, ` +
+      `systemctl stop: ${loaded.seconds.toFixed(2)} s recording at 50x as its first 4 MiB split closed (${loaded.interrupted ? 'indexing interrupted, left for the next start' : 'already indexed'}), ` +
         `${idle.seconds.toFixed(2)} s recording at 4x (${(loaded.seconds / idle.seconds).toFixed(1)}x); TimeoutStopSec ${TimeoutStopUSec}`,
     );
   }, 150_000);
