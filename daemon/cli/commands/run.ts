@@ -87,7 +87,9 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     {
       stop: async () => {
         stopping = true;
-        await systemd.stopping();
+        // Not awaited: systemd-notify waits until PID 1 has read the message (up to its 5 s timeout when PID 1
+        // is busy), and TimeoutStopSec counts from the SIGTERM. systemd, which sent it, knows already.
+        void systemd.stopping();
         try {
           // Also cuts a start or reload in flight short, and stops what it started.
           await daemon.stop(4500);
