@@ -193,6 +193,13 @@ export const FleetQuerySection = Section(
       default: 10_000,
       description: 'Rows a fleet query answers with at most; past them the answer says truncated.',
     }),
+    max_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 256 * 1024 * 1024,
+      default: 32 * 1024 * 1024,
+      description:
+        "The most text (strings' characters) a fleet query answers with; the rows past it are cut, and the answer says truncated_by max_bytes.",
+    }),
     memory_limit: Type.String({
       pattern: '^[0-9]+(\\.[0-9]+)? ?(B|KB|MB|GB|TB|KiB|MiB|GiB|TiB)$',
       default: '2GB',

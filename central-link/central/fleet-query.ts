@@ -1,17 +1,19 @@
 import { StatementType, type DuckDBConnection } from '@duckdb/node-api';
 
-/** What a fleet query may take: how long, how many rows back, how many at once. */
+/** What a fleet query may take: how long, how many rows and how much text back, how many at once. */
 export interface FleetQueryLimits {
   timeoutMs: number;
   maxRows: number;
+  maxBytes: number;
   concurrent: number;
 }
 
-/** The answer to a fleet query: `truncated` when it had more than maxRows rows and only those came back. */
+/** The answer to a fleet query: `truncated` when it held more than maxRows rows or maxBytes, cut there. */
 export interface FleetQueryAnswer {
   columns: string[];
   rows: unknown[][];
   truncated: boolean;
+  truncated_by?: 'max_rows' | 'max_bytes';
 }
 
 /** Why a fleet query got no answer: refused before it ran, stopped, turned away, or DuckDB's own error. */
@@ -46,7 +48,9 @@ export class FleetQueryRunner {
   readonly #connect: () => Promise<DuckDBConnection>;
   readonly #limits: FleetQueryLimits;
   readonly #redact: (message: string) => string;
-  #running = 0;
+  readonly #open = new Set<DuckDBConnection>();
+  #connecting = 0;
+  readonly #answers = new Set<Promise<FleetQueryAnswer>>();
 
   constructor({ connect, limits, redact = (message) => message }: FleetQueryRunnerOptions) {
     this.#connect = connect;
@@ -54,29 +58,56 @@ export class FleetQueryRunner {
     this.#redact = redact;
   }
 
-  async run(text: string): Promise<FleetQueryAnswer> {
+  /** Queries running now. */
+  get running(): number {
+    return this.#open.size;
+  }
+
+  /** Interrupts every query running, so that central's stop does not wait on one. */
+  interruptAll(): void {
+    for (const c of this.#open) c.interrupt();
+  }
+
+  /** Interrupts every query running and resolves once each has answered and closed its connection. */
+  async stop(): Promise<void> {
+    this.interruptAll();
+    await Promise.allSettled(this.#answers);
+  }
+
+  run(text: string): Promise<FleetQueryAnswer> {
+    const answer = this.#run(text);
+    this.#answers.add(answer);
+    const forget = () => this.#answers.delete(answer);
+    answer.then(forget, forget);
+    return answer;
+  }
+
+  async #run(text: string): Promise<FleetQueryAnswer> {
     const { concurrent } = this.#limits;
     // DuckDB's memory_limit is the instance's: more queries at once share it, so they are turned away instead.
-    if (this.#running >= concurrent)
+    if (this.#open.size + this.#connecting >= concurrent)
       throw new FleetQueryError(
         'busy',
         `${concurrent} fleet queries are running (fleet_query.concurrent): try again when one has answered`,
       );
-    this.#running++;
+    this.#connecting++;
+    let c: DuckDBConnection;
     try {
-      const c = await this.#connect();
-      try {
-        return await this.#runOn(c, text);
-      } finally {
-        c.closeSync();
-      }
+      c = await this.#connect();
     } finally {
-      this.#running--;
+      this.#connecting--;
+    }
+    this.#open.add(c);
+    try {
+      return await this.#runOn(c, text);
+    } finally {
+      this.#open.delete(c);
+      c.closeSync();
     }
   }
 
   async #runOn(c: DuckDBConnection, text: string): Promise<FleetQueryAnswer> {
-    const { timeoutMs, maxRows } = this.#limits;
+    const { timeoutMs, maxRows, maxBytes } = this.#limits;
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
@@ -88,18 +119,20 @@ export class FleetQueryRunner {
       const result = await statement.stream();
       const columns = result.columnNames();
       const rows: unknown[][] = [];
-      let truncated = false;
-      for await (const chunk of result.yieldRowsJson()) {
+      let bytes = 0;
+      let cut: FleetQueryAnswer['truncated_by'];
+      // The cut is made here, on the stream: a 30M-row answer never lies whole in central's memory.
+      read: for await (const chunk of result.yieldRowsJson()) {
         if (timedOut) break;
-        rows.push(...chunk.slice(0, maxRows + 1 - rows.length));
-        if (rows.length > maxRows) {
-          rows.length = maxRows;
-          truncated = true;
-          break;
+        for (const row of chunk) {
+          if (rows.length === maxRows) cut = 'max_rows';
+          else if ((bytes += textSize(row)) > maxBytes) cut = 'max_bytes';
+          if (cut) break read;
+          rows.push(row);
         }
       }
       if (timedOut) throw this.#timeout();
-      return { columns, rows, truncated };
+      return { columns, rows, truncated: cut !== undefined, ...(cut ? { truncated_by: cut } : {}) };
     } catch (error) {
       if (error instanceof FleetQueryError) throw error;
       if (timedOut) throw this.#timeout();
@@ -140,4 +173,13 @@ export class FleetQueryRunner {
       `the fleet query ran past ${s} s (fleet_query.timeout_s) and was stopped: narrow it (a WHERE on robot or time, an aggregate, a LIMIT), or raise fleet_query.timeout_s in central.yaml`,
     );
   }
+}
+
+/** About what a row takes as JSON text: its strings' lengths, a few characters for anything else. */
+function textSize(value: unknown): number {
+  if (typeof value === 'string') return value.length + 2;
+  if (Array.isArray(value)) return value.reduce((n: number, v) => n + textSize(v), 2);
+  if (value !== null && typeof value === 'object')
+    return Object.entries(value).reduce((n, [k, v]) => n + k.length + 3 + textSize(v), 2);
+  return 8;
 }

@@ -35,7 +35,9 @@ export interface UploadCounts {
 export interface FleetView {
   robots(): RobotView[];
   /** SQL over the fleet lakehouse (DuckLake attached as `fleet`, the default schema). */
-  query(sql: string): Promise<{ columns: string[]; rows: unknown[][]; truncated?: boolean }>;
+  query(
+    sql: string,
+  ): Promise<{ columns: string[]; rows: unknown[][]; truncated?: boolean; truncated_by?: 'max_rows' | 'max_bytes' }>;
   /** The latest events, newest first. */
   recentEvents(limit: number): Promise<Record<string, unknown>[]>;
   uploads(): UploadCounts;

@@ -89,7 +89,7 @@ export async function fleetHttp(
       const problem = readOnlyProblem(request.body.sql);
       if (problem) throw new FleetHttpError(400, 'read_only', `body.sql: ${problem}`);
       const started = performance.now();
-      let result: { columns: string[]; rows: unknown[][]; truncated?: boolean };
+      let result: Awaited<ReturnType<FleetView['query']>>;
       try {
         result = await view.query(request.body.sql);
       } catch (error) {
@@ -98,8 +98,9 @@ export async function fleetHttp(
           throw new FleetHttpError(error.code === 'busy' ? 503 : 400, error.code, `body.sql: ${error.message}`);
         throw new FleetHttpError(400, 'query_failed', `body.sql: ${(error as Error).message}`);
       }
-      const { columns, rows, truncated = false } = result;
-      return send(reply, { columns, rows, truncated, elapsed_ms: Math.round(performance.now() - started) });
+      const { columns, rows, truncated = false, truncated_by } = result;
+      const elapsed_ms = Math.round(performance.now() - started);
+      return send(reply, { columns, rows, truncated, ...(truncated_by ? { truncated_by } : {}), elapsed_ms });
     },
   );
   pageRoutes(app);

@@ -85,6 +85,7 @@ export class FleetLake {
       limits: {
         timeoutMs: limits.timeout_s * 1000,
         maxRows: limits.max_rows,
+        maxBytes: limits.max_bytes,
         concurrent: limits.concurrent,
       },
       redact: (message) => redactPasswords(message, [password]),
@@ -215,6 +216,7 @@ export class FleetLake {
   }
 
   close(): void {
+    this.queries.interruptAll();
     this.guarded.closeSync();
     this.#guardedDb?.closeSync();
     this.reader.closeSync();

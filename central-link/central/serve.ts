@@ -215,6 +215,7 @@ export async function startCentralServe(
       await resend?.stop();
       await intake.close();
       await ingest.stop();
+      await lake.queries.stop();
       await server?.close();
       grants?.close();
       lake.close();

@@ -93,7 +93,14 @@ async function startLake(onPostgres: boolean): Promise<Lake> {
     {
       ...settings,
       http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 },
-      fleet_query: { ...settings.fleet_query, timeout_s: 2, max_rows: 1000, memory_limit: '512MB' },
+      fleet_query: {
+        ...settings.fleet_query,
+        timeout_s: 2,
+        max_rows: 1000,
+        max_bytes: 1024 * 1024,
+        memory_limit: '512MB',
+        concurrent: 2,
+      },
     },
     { log: silentLogger() },
   );
@@ -273,11 +280,19 @@ describe.each([
     expect(cut.body.rows).toHaveLength(1000);
     const whole = await post(lake.url, 'SELECT range FROM range(1000)');
     expect(whole.body).toMatchObject({ truncated: false });
+    const wide = await post(lake.url, `SELECT repeat('x', 600000) AS s FROM range(5)`);
+    expect(wide.body).toMatchObject({ truncated: true, truncated_by: 'max_bytes' });
+    expect(wide.body.rows).toHaveLength(1);
 
     const slow = [
       post(lake.url, 'SELECT count(*) FROM range(1000000) a, range(1000000) b'),
       post(lake.url, 'WITH RECURSIVE t(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM t) SELECT count(*) FROM t'),
     ];
+    // A third at once is turned away: the two share the query DuckDB's memory_limit.
+    await waitFor(() => lake.serve.lake.queries.running === 2, 'both slow queries running');
+    const third = await post(lake.url, 'SELECT count(*) FROM range(1000000) a, range(1000000) b');
+    expect(third.status, third.text).toBe(503);
+    expect(third.body).toMatchObject({ error: 'busy', message: expect.stringMatching(/fleet_query\.concurrent/) });
     // While both run, a robot's events come in and the page's API answers.
     expect(await lake.send(101, 200)).toBe(0);
     expect((await fetch(`${lake.url}/api/robots`)).status).toBe(200);
@@ -291,6 +306,21 @@ describe.each([
       'r1 1..200 in the lake',
     );
     expect(lake.serve.ingest.lastError).toBeUndefined();
+  });
+
+  it('stops, when told to, while a query runs: the query is interrupted and answered or its connection closed', async () => {
+    const running = fetch(`${lake.url}/api/query`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sql: 'SELECT count(*) FROM range(1000000) a, range(1000000) b' }),
+    }).then(
+      (res) => res.status,
+      () => 'closed',
+    );
+    await waitFor(() => lake.serve.lake.queries.running === 1, 'the query running');
+    await lake.serve.stop();
+    expect(lake.serve.lake.queries.running).toBe(0);
+    expect([400, 500, 503, 'closed']).toContain(await running);
   });
 });
 
