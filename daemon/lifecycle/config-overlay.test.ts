@@ -5,7 +5,7 @@ import { tempDir } from '../../test/helpers/cli.ts';
 import { cleanupStack } from '../../test/helpers/cleanups.ts';
 import { mergeOverlay } from '../config/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
-import { ConfigOverlayStore, overlayHash, protectedChanges } from './config-overlay.ts';
+import { ConfigOverlayStore, overlayHash, unsettableChanges } from './config-overlay.ts';
 
 const cleanups = cleanupStack();
 
@@ -29,17 +29,41 @@ describe('config from central laid over the local config', () => {
       central: { url: 'mqtt://a' },
       control: { loops: { drive: { safe_action: [0.5, 0], rate_hz: 100 }, arm: { safe_action: [0] } } },
     });
-    expect(protectedChanges(local, merged, ['control.loops.*.safe_action']).map((i) => i.path)).toEqual([
-      'control.loops.drive.safe_action',
-    ]);
+    const remote = { settableKeys: ['control'], protectedKeys: ['control.loops.*.safe_action'] };
+    expect(unsettableChanges(local, merged, remote).map((i) => i.path)).toEqual(['control.loops.drive.safe_action']);
     // A loop central adds with a safe action is a change under the pattern too.
     const added = config({
       central: { url: 'mqtt://a' },
       control: { loops: { ...(local.control.loops as object), grip: { safe_action: [1] } } },
     });
-    expect(protectedChanges(local, added, ['control.loops.*.safe_action']).map((i) => i.path)).toEqual([
-      'control.loops.grip.safe_action',
+    expect(unsettableChanges(local, added, remote).map((i) => i.path)).toEqual(['control.loops.grip.safe_action']);
+  });
+
+  it('refuses each changed key the file does not list as settable, and those central may never change', () => {
+    const local = config({
+      log: { level: 'info' },
+      api: { enabled: true },
+      agent: { stop_latch: true, enabled: true },
+    });
+    const merged = config({
+      log: { level: 'debug' },
+      api: { enabled: false },
+      agent: { stop_latch: false, enabled: false },
+    });
+    // The file lists the whole agent section as settable: the stop latch stays the file's all the same.
+    const issues = unsettableChanges(local, merged, { settableKeys: ['log.level', 'agent'], protectedKeys: [] });
+    expect(issues).toEqual([
+      { path: 'api.enabled', message: "central may never change api: only the robot's config file may" },
+      {
+        path: 'agent.stop_latch',
+        message: "central may never change agent.stop_latch: only the robot's config file may",
+      },
     ]);
+    expect(unsettableChanges(local, merged, { settableKeys: ['log.level'], protectedKeys: [] })).toContainEqual({
+      path: 'agent.enabled',
+      message:
+        'not in central.remote_config.settable_keys: add agent.enabled (or a key above it) there to let central change it',
+    });
   });
 
   it('hashes equal configs equally whatever their key order', () => {

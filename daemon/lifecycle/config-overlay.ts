@@ -4,13 +4,9 @@ import { join } from 'node:path';
 import type { EdgeConfig } from '../config/index.ts';
 import type { ValidationIssue } from '../contract/index.ts';
 import { writeDurably } from '../util/index.ts';
-import { changedKeys } from './supervisor.ts';
 
 /** The schema name of the overlay file. */
 const OVERLAY_SCHEMA = 'auraison.central-config/1';
-
-/** Sections central may never change, whatever the file says (see protectedChanges). */
-const ALWAYS_PROTECTED = ['central', 'robot'];
 
 /** How many applied config ids are remembered for dedupe (MQTT delivers at least once). */
 const SEEN_IDS = 100;
@@ -117,45 +113,73 @@ export class ConfigOverlayStore {
 }
 
 /**
- * The keys under `protectedKeys` (dotted paths, `*` for any one key) whose values differ between the local
- * config and the config with central's overlay, each as an issue naming the changed key. The `central`
- * and `robot` sections are always protected: a config that moved or shut the link, or renamed the robot out
- * of its topics, would cut central off.
+ * Keys central may never change, whatever the file lists as settable: who may reach the robot's API, the
+ * operator's stop latch and the approvals a person gives, where the data lives and whether unsynced data may be
+ * deleted, the journal's durability, where the bridges and the model endpoints connect, the safety policy, and
+ * the link itself (a config that moved or shut the link, or renamed the robot, would cut central off).
  */
-export function protectedChanges(
+export const NEVER_SETTABLE: readonly string[] = [
+  'central',
+  'robot',
+  'data_dir',
+  'api',
+  'policy',
+  'agent.stop_latch',
+  'agent.require_approval',
+  'agent.approval_timeout_s',
+  'retention.allow_unsynced_delete',
+  'journal.fsync',
+  'journal.interval_ms',
+  'zenoh.endpoint',
+  'llm.endpoints',
+];
+
+/**
+ * The keys central's overlay changes that it may not: each changed key (dotted path) must be under one of the
+ * file's `settableKeys` (`*` for any one key), under none of its `protectedKeys`, and under none of
+ * NEVER_SETTABLE. Each refusal is an issue naming the key and why.
+ */
+export function unsettableChanges(
   local: EdgeConfig,
   merged: EdgeConfig,
-  protectedKeys: readonly string[],
+  remote: { settableKeys: readonly string[]; protectedKeys: readonly string[] },
 ): ValidationIssue[] {
-  const issues = new Map<string, ValidationIssue>();
-  for (const pattern of [...ALWAYS_PROTECTED, ...protectedKeys]) {
-    for (const path of expand(pattern.split('.'), [local, merged])) {
-      const before = at(local, path);
-      const after = at(merged, path);
-      for (const key of changedKeys(before, after, path.join('.'))) {
-        const message = ALWAYS_PROTECTED.includes(pattern)
-          ? `the ${pattern} section is the robot's config file's alone: central may not change it`
-          : `protected by central.remote_config.protected_keys (${pattern}): only the robot's config file may change it`;
-        if (!issues.has(key)) issues.set(key, { path: key, message });
-      }
-    }
+  const { settableKeys, protectedKeys } = remote;
+  const issues: ValidationIssue[] = [];
+  for (const key of leafChanges(local, merged)) {
+    const path = key.split('.');
+    const never = NEVER_SETTABLE.find((p) => under(path, p));
+    const guarded = protectedKeys.find((p) => under(path, p));
+    const message = never
+      ? `central may never change ${never}: only the robot's config file may`
+      : guarded
+        ? `protected by central.remote_config.protected_keys (${guarded}): only the robot's config file may change it`
+        : settableKeys.some((p) => under(path, p))
+          ? undefined
+          : `not in central.remote_config.settable_keys: add ${key} (or a key above it) there to let central change it`;
+    if (message) issues.push({ path: key, message });
   }
-  return [...issues.values()];
+  return issues;
 }
 
-/** The concrete paths a pattern names in any of `roots` (`*` takes each key found at that level). */
-function expand(pattern: string[], roots: unknown[], prefix: string[] = []): string[][] {
-  const [head, ...rest] = pattern;
-  if (head === undefined) return [prefix];
-  const keys =
-    head === '*' ? [...new Set(roots.flatMap((root) => Object.keys(asMapping(at(root, prefix)) ?? {})))] : [head];
-  return keys.flatMap((key) => expand(rest, roots, [...prefix, key]));
+/**
+ * The changed keys down to their leaves, a mapping added or taken out whole included (so a loop central adds with
+ * a safe action is a change of `control.loops.grip.safe_action`, not of `control.loops.grip`).
+ */
+function leafChanges(before: unknown, after: unknown, prefix = ''): string[] {
+  const b = asMapping(before);
+  const a = asMapping(after);
+  if ((b || before === undefined) && (a || after === undefined) && (a || b)) {
+    const keys = new Set([...Object.keys(b ?? {}), ...Object.keys(a ?? {})]);
+    return [...keys].flatMap((k) => leafChanges(b?.[k], a?.[k], prefix ? `${prefix}.${k}` : k));
+  }
+  return JSON.stringify(before) === JSON.stringify(after) ? [] : [prefix || '(all)'];
 }
 
-function at(root: unknown, path: readonly string[]): unknown {
-  let value = root;
-  for (const key of path) value = asMapping(value)?.[key];
-  return value;
+/** Whether `path` is `pattern`'s key or under it (`*` matches any one key). */
+function under(path: readonly string[], pattern: string): boolean {
+  const parts = pattern.split('.');
+  return parts.length <= path.length && parts.every((p, i) => p === '*' || p === path[i]);
 }
 
 function asMapping(value: unknown): Record<string, unknown> | undefined {

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { checkConfigObject, type EdgeConfig } from '../config/index.ts';
-import { ConfigOverlayStore, overlayHash, protectedChanges } from './config-overlay.ts';
+import { ConfigOverlayStore, overlayHash, unsettableChanges } from './config-overlay.ts';
 import type { OverlayRequest, OverlayStaged } from './config-overlay.ts';
 import { readConfigForReload } from './config-reload.ts';
 import type { DaemonStatus } from './daemon-status.ts';
@@ -72,12 +72,16 @@ export class ConfigOverlays {
       this.#log.warn({ config_id: overlay.config_id, why }, "central's config is set aside; the local file runs alone");
       return local;
     };
-    const { enabled, protected_keys } = local.central.remote_config;
+    const { enabled, protected_keys, settable_keys } = local.central.remote_config;
     if (!enabled) return setAside('central.remote_config.enabled is false');
     const merged = this.readLocal(env, overlay.config);
     if ('error' in merged) return setAside(`it is not valid over the local file: ${merged.error}`);
-    const issues = protectedChanges(local, merged.config, protected_keys);
-    if (issues.length > 0) return setAside(`it changes protected keys: ${issues.map((i) => i.path).join(', ')}`);
+    const issues = unsettableChanges(local, merged.config, {
+      settableKeys: settable_keys,
+      protectedKeys: protected_keys,
+    });
+    if (issues.length > 0)
+      return setAside(`it changes keys central may not change: ${issues.map((i) => i.path).join(', ')}`);
     return merged.config;
   }
 
@@ -87,7 +91,7 @@ export class ConfigOverlays {
     const local = this.readLocal(env);
     if ('error' in local)
       return refused('failed', `the robot's own config does not load, so nothing can be laid over it: ${local.error}`);
-    const { enabled, protected_keys } = local.config.central.remote_config;
+    const { enabled, protected_keys, settable_keys } = local.config.central.remote_config;
     if (!enabled)
       return refused(
         'disabled',
@@ -101,7 +105,10 @@ export class ConfigOverlays {
       const issues = merged.issues.length > 0 ? merged.issues : [{ path: '', message: merged.error }];
       return { status: 'refused', code: 'invalid', message: `the config is not valid over the robot's own`, issues };
     }
-    const issues = protectedChanges(local.config, merged.config, protected_keys);
+    const issues = unsettableChanges(local.config, merged.config, {
+      settableKeys: settable_keys,
+      protectedKeys: protected_keys,
+    });
     if (issues.length > 0) {
       const paths = issues.map((i) => i.path).join(', ');
       return { status: 'refused', code: 'protected', message: `changes keys central may not change: ${paths}`, issues };

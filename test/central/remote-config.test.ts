@@ -101,7 +101,7 @@ describe('config from central, against a real mosquitto', () => {
     const correlationData = Buffer.from('req-1');
     await central.client.publishAsync(
       `${PREFIX}/config`,
-      JSON.stringify({ config_id: 'cfg-1', config: { api: { enabled: true }, journal: { retain_days: 3 } } }),
+      JSON.stringify({ config_id: 'cfg-1', config: { recorder: { enabled: true }, journal: { retain_days: 3 } } }),
       { qos: 1, properties: { responseTopic: 'central/replies/1', correlationData } },
     );
     await waitFor(() => central.received.some((m) => m.topic === 'central/replies/1'), 'the reply');
@@ -110,14 +110,15 @@ describe('config from central, against a real mosquitto', () => {
       kind: 'config',
       config_id: 'cfg-1',
       status: 'applied',
-      restarted: ['api'],
+      restarted: expect.arrayContaining(['recorder']),
       degraded: [],
     });
+    expect((reply.json as { restarted: string[] }).restarted).not.toContain('central');
     expect(Buffer.from(reply.packet.properties!.correlationData!).equals(correlationData)).toBe(true);
     const { daemon } = robot;
-    expect(daemon.config.api.enabled).toBe(true);
+    expect(daemon.config.recorder.enabled).toBe(true);
     expect(daemon.config.journal.retain_days).toBe(3);
-    expect(daemon.components.has('api')).toBe(true);
+    expect(daemon.components.has('recorder')).toBe(true);
     const kept = JSON.parse(readFileSync(join(robot.dir, 'data', 'state', 'central-config.json'), 'utf8'));
     expect(kept.overlay).toMatchObject({ config_id: 'cfg-1', config: { journal: { retain_days: 3 } } });
     // The file is the base: central's config changed the running config, never the file.
@@ -189,12 +190,15 @@ describe('config from central, against a real mosquitto', () => {
 
   it('answers a config sent again (same id, or same content) as a duplicate, and applies it once', async () => {
     const { send, robot } = await setup();
-    const config = { api: { enabled: true } };
-    expect(await send({ config_id: 'cfg-a', config })).toMatchObject({ status: 'applied', restarted: ['api'] });
-    const api = robot.daemon.components.get('api');
+    const config = { recorder: { enabled: true } };
+    expect(await send({ config_id: 'cfg-a', config })).toMatchObject({
+      status: 'applied',
+      restarted: expect.arrayContaining(['recorder']),
+    });
+    const recorder = robot.daemon.components.get('recorder');
     expect(await send({ config_id: 'cfg-a', config }, 2)).toMatchObject({ status: 'duplicate', duplicate_of: 'cfg-a' });
     expect(await send({ config_id: 'cfg-b', config })).toMatchObject({ status: 'duplicate', duplicate_of: 'cfg-a' });
-    expect(robot.daemon.components.get('api')).toBe(api); // not restarted again
+    expect(robot.daemon.components.get('recorder')).toBe(recorder); // not restarted again
     const health = robot.daemon.status().components.central!.details as { configs: Record<string, number> };
     expect(health.configs).toMatchObject({ applied: 1, duplicate: 2 });
   });
@@ -202,16 +206,20 @@ describe('config from central, against a real mosquitto', () => {
   it('applies a config that breaks a component: that part degrades, the ack names it, the link stays up', async () => {
     const { port, server } = await busyPort();
     cleanups.push(() => new Promise<void>((resolve) => server.close(() => resolve())));
-    const { send, robot } = await setup();
-    const ack = await send({ config_id: 'cfg-port', config: { api: { enabled: true, port } } });
-    expect(ack).toMatchObject({ status: 'applied', restarted: ['api'] });
+    // The file lets central move the Foxglove bridge (the API is never central's to change).
+    const { send, robot } = await setup(
+      {},
+      { remote_config: { settable_keys: ['foxglove.enabled', 'foxglove.port'] } },
+    );
+    const ack = await send({ config_id: 'cfg-port', config: { foxglove: { enabled: true, port } } });
+    expect(ack).toMatchObject({ status: 'applied', restarted: ['foxglove'] });
     const degraded = ack.degraded as { component: string; error: string }[];
     expect(degraded).toHaveLength(1);
-    expect(degraded[0]!.component).toBe('api');
+    expect(degraded[0]!.component).toBe('foxglove');
     expect(degraded[0]!.error).toMatch(/EADDRINUSE|in use/i);
-    expect(robot.daemon.status().components.api?.state).toBe('failed');
+    expect(robot.daemon.status().components.foxglove?.state).toBe('failed');
     // A config that puts it right is taken over the same link.
-    expect(await send({ config_id: 'cfg-port-0', config: { api: { enabled: true, port: 0 } } })).toMatchObject({
+    expect(await send({ config_id: 'cfg-port-0', config: { foxglove: { enabled: true, port: 0 } } })).toMatchObject({
       status: 'applied',
       degraded: [],
     });
@@ -256,7 +264,7 @@ describe('config from central, against a real mosquitto', () => {
   });
 
   it('switches the agent off without restarting the link that acks it, and intents are then refused', async () => {
-    const { send, robot, central } = await setup();
+    const { send, robot, central } = await setup({}, { remote_config: { settable_keys: ['agent.enabled'] } });
     const link = robot.daemon.components.get('central');
     const ack = await send({ config_id: 'cfg-no-agent', config: { agent: { enabled: false } } });
     expect(ack).toMatchObject({ status: 'applied', restarted: ['agent'] });
@@ -269,6 +277,46 @@ describe('config from central, against a real mosquitto', () => {
       status: 'refused',
       error: { message: expect.stringContaining('agent.enabled: false') },
     });
+  });
+
+  it('refuses, by key, what took a robot over: the API off, the latch off, approvals gone, unsynced data deleted, the journal cut, the bridge moved', async () => {
+    const { send, robot } = await setup(
+      { agent: { require_approval: ['publish'] } },
+      { remote_config: { settable_keys: ['agent', 'retention', 'journal', 'zenoh'] } },
+    );
+    const before = structuredClone(robot.daemon.config);
+    const ack = await send({
+      config_id: 'cfg-takeover',
+      config: {
+        api: { port: 9 }, // the harness runs it off: moved, the operator's stop would not find it
+        agent: { stop_latch: false, require_approval: [] },
+        retention: { allow_unsynced_delete: true },
+        journal: { fsync: 'never' },
+        zenoh: { endpoint: 'ws://attacker.example:10000' },
+        recorder: { enabled: true },
+        policy: { velocity: { max_linear_x: 5 } },
+      },
+    });
+    expect(ack).toMatchObject({ status: 'refused', error: { code: 'protected' } });
+    const issues = (ack.error as { issues: { path: string; message: string }[] }).issues;
+    expect(issues.map((i) => i.path).sort()).toEqual(
+      [
+        'agent.require_approval',
+        'agent.stop_latch',
+        'api.port',
+        'journal.fsync',
+        'policy.velocity.max_linear_x',
+        'recorder.enabled',
+        'retention.allow_unsynced_delete',
+        'zenoh.endpoint',
+      ].sort(),
+    );
+    expect(issues.find((i) => i.path === 'api.port')!.message).toMatch(/central may never change api/);
+    // recorder is not in this file's settable_keys: refused too, naming what to add.
+    expect(issues.find((i) => i.path === 'recorder.enabled')!.message).toMatch(
+      /not in central\.remote_config\.settable_keys/,
+    );
+    expect(robot.daemon.config).toEqual(before);
   });
 
   it('refuses every config when the local file switches remote config off', async () => {

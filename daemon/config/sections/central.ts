@@ -59,12 +59,28 @@ export const DEFAULT_PROTECTED_KEYS = [
   'llm.endpoints',
 ];
 
+/** What central may change unless the file says otherwise: what a fleet tunes, nothing that guards the robot. */
+export const DEFAULT_SETTABLE_KEYS = [
+  'log.level',
+  'recorder',
+  'lakehouse.project_exclude',
+  'journal.retain_days',
+  'journal.max_mb',
+  'agent.named_poses',
+  'agent.system_prompt',
+];
+
 export const CentralRemoteConfig = Section(
   {
     enabled: Type.Boolean({
       default: true,
       description:
         'Take configs central sends on the config topic (applied over this file, as a reload applies it). false: every one is refused.',
+    }),
+    settable_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
+      default: DEFAULT_SETTABLE_KEYS,
+      description:
+        "The only key paths central may change (a key and everything under it; * stands for one key); any other key in a config from central refuses the whole config, naming it. Whatever this lists, central never changes the API, the stop latch, approvals, data_dir, retention's delete of unsynced data, the journal's durability, the bridges' and model endpoints, policy.*, or the central and robot sections.",
     }),
     protected_keys: Type.Array(Type.String({ pattern: '^[A-Za-z0-9_*-]+(\\.[A-Za-z0-9_*-]+)*$' }), {
       default: DEFAULT_PROTECTED_KEYS,
