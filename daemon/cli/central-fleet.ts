@@ -29,7 +29,7 @@ export async function centralQuery(argv: string[], io: CommandIO): Promise<numbe
   );
   if (values.json && values.csv) throw new UsageError('--json and --csv exclude each other');
   const client = new FleetApiClient(await resolveFleetApi(values, io.env));
-  let result: { columns: string[]; rows: unknown[][]; elapsed_ms?: number };
+  let result: { columns: string[]; rows: unknown[][]; elapsed_ms?: number; truncated?: boolean; truncated_by?: string };
   try {
     result = await client.post('/api/query', { sql: positionals[0] });
   } catch (error) {
@@ -41,6 +41,10 @@ export async function centralQuery(argv: string[], io: CommandIO): Promise<numbe
   for (const row of result.rows) printer.row(row);
   printer.end({ rows: result.rows.length, truncated: false }, result.rows.length);
   out.flush();
+  if (result.truncated)
+    io.stderr(
+      `auraison-edge central query: the answer stops after ${result.rows.length} rows, at central serve's fleet_query.${result.truncated_by ?? 'max_rows'}, and holds more: narrow it down (WHERE, LIMIT, GROUP BY)\n`,
+    );
   return 0;
 }
 

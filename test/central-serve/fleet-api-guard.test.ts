@@ -88,6 +88,23 @@ describe('the fleet API token', () => {
     expect(answered.stdout).toContain('"n"');
   });
 
+  it('is answered by central query with a note on stderr when central cut the answer', async () => {
+    const view = new FleetDouble();
+    const cut = { columns: ['n'], rows: [[1], [2]], truncated: true, truncated_by: 'max_rows' };
+    view.answer = () => cut;
+    const url = await serve(view);
+    const { code, stdout, stderr } = await runCli([
+      'central',
+      'query',
+      'SELECT range AS n FROM range(9)',
+      '--url',
+      url,
+    ]);
+    expect(code, stderr).toBe(0);
+    expect(stdout).toContain('(2 rows)');
+    expect(stderr).toMatch(/stops after 2 rows, at central serve's fleet_query\.max_rows, and holds more/);
+  });
+
   it('central serve --token-file refuses an empty or missing file before it starts', async () => {
     const dir = tempDir('fleet-api-guard-');
     cleanups.push(dir.cleanup);
