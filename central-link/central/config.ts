@@ -294,6 +294,18 @@ function crossChecks(config: CentralServeConfig): ValidationIssue[] {
     issues.push({ path: 'lakehouse.data_path', message: 'expected s3://bucket/prefix/ or a local dir' });
   if (lakehouse.catalog.startsWith('postgres:') && lakehouse.catalog.length === 'postgres:'.length)
     issues.push({ path: 'lakehouse.catalog', message: 'postgres: needs a conninfo (postgres:host=... dbname=...)' });
+  const { fleet_query } = config;
+  if (fleet_query.s3_access_key_id !== '' && !lakehouse.catalog.startsWith('postgres:'))
+    issues.push({
+      path: 'fleet_query.s3_access_key_id',
+      message:
+        "only a catalog on PostgreSQL gives the fleet query a DuckDB of its own; with a DuckDB file catalog the one DuckDB writes the lake with storage's key: remove this key, or move the catalog to PostgreSQL",
+    });
+  if ((fleet_query.s3_access_key_id === '') !== (fleet_query.s3_secret_access_key === ''))
+    issues.push({
+      path: 'fleet_query.s3_secret_access_key',
+      message: 'give fleet_query.s3_access_key_id and s3_secret_access_key together, or neither',
+    });
   if (storage.endpoint !== '' && !/^https?:\/\/[^/]+\/?$/.test(storage.endpoint))
     issues.push({ path: 'storage.endpoint', message: 'expected http(s)://host[:port]' });
   if (storage.part_size_bytes > storage.multipart_threshold_bytes)
