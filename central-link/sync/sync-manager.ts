@@ -33,6 +33,8 @@ export interface SyncStatus {
   /** Catalog updates failed (a full disk): uploads go on, what they did may be sent again after a restart. */
   degraded: string | null;
   uploads: { done: number; failed: number; bytes_sent: number };
+  /** Grants to an origin central.sync.storage_origins does not pin; `stored` for a file this robot did not upload. */
+  refused: { grants: number; stored: number };
   budget: ReturnType<Budget['stats']>;
 }
 
@@ -71,6 +73,11 @@ export class SyncManager {
   readonly #rows: SyncRows;
   readonly #sender: SyncSender;
   #lastError: string | undefined;
+  readonly #storageOrigins: readonly string[];
+  /** Origins a grant named while none is pinned: each warned about once. */
+  readonly #warnedOrigins = new Set<string>();
+  /** Grants to an unpinned origin, and `stored` answers for files this robot has not uploaded. */
+  readonly #refused = { grants: 0, stored: 0 };
   #done = 0;
   #failed = 0;
   #bytesSent = 0;
@@ -81,6 +88,7 @@ export class SyncManager {
     this.#budget = budget;
     this.#log = log;
     this.#logErrors = rateLimitedErrors(log);
+    this.#storageOrigins = options.settings.storage_origins;
     this.#pauses = new PauseState({ path: syncPausePath(dataDir), log, now });
     this.#rows = new SyncRows({ dataDir, log });
     this.#tickMs = tickMs;
@@ -209,6 +217,7 @@ export class SyncManager {
       last_error: this.#pauses.problem ?? this.#lastError ?? null,
       degraded: this.#rows.degraded ?? null,
       uploads: { done: this.#done, failed: this.#failed, bytes_sent: this.#bytesSent },
+      refused: { ...this.#refused },
       budget: this.#budget.stats(),
     };
   }
@@ -220,11 +229,24 @@ export class SyncManager {
 
   async #take(m: GrantsMessage): Promise<void> {
     switch (m.type) {
-      case 'grant':
+      case 'grant': {
         this.#sender.answered(m.file_id);
+        const refusal = grantRefusal(m, this.#storageOrigins, this.#warnedOrigins);
+        if (refusal.warn)
+          this.#log.warn(
+            { origin: refusal.warn },
+            `sync: uploading to ${refusal.warn}, which central.sync.storage_origins does not pin (it is empty): pin your storage there`,
+          );
+        if (refusal.refused) {
+          this.#refused.grants++;
+          this.#lastError = refusal.refused;
+          this.#logErrors('grant', { file_id: m.file_id, err: refusal.refused }, 'sync: a grant was refused');
+          return;
+        }
         this.#grants.set(m.file_id, m);
         this.#startUploads();
         return;
+      }
       case 'pause':
         return this.pause('central', m.reason ?? 'paused by central');
       case 'resume':
@@ -249,6 +271,18 @@ export class SyncManager {
     } else if (m.type === 'not_wanted') {
       await this.#rows.update(row, { state: 'not_wanted', lastError: `central does not want it: ${m.reason}` });
     } else if (m.type === 'stored') {
+      // Taken only for what this robot uploaded and said complete, under the grant's object key: a `stored` for a
+      // file never uploaded would let retention delete the only copy.
+      if (row.state === 'stored' && row.objectKey === m.object_key) return;
+      if (row.state !== 'uploaded' || row.objectKey !== m.object_key) {
+        this.#refused.stored++;
+        this.#logErrors(
+          'stored',
+          { file_id: m.file_id, object_key: m.object_key, state: row.state },
+          `sync: a 'stored' for ${row.path} refused: this robot has ${row.state === 'uploaded' ? `uploaded it as ${row.objectKey}` : `not uploaded it (${row.state})`}`,
+        );
+        return;
+      }
       if (m.sha256 !== row.sha256 || m.size !== row.size) {
         await this.#rejected(row, `central stored ${m.size} bytes with sha256 ${m.sha256}, not this file's`);
         return;
@@ -430,4 +464,41 @@ export class SyncManager {
       this.#rows.failed('looking for files to sync', error);
     }
   }
+}
+
+/**
+ * Whether a grant's URLs may be used: each must be under one of `origins` (scheme, host, port and path prefix, as
+ * URL parses them, so `https://s3.lab:9000/fleet/` does not admit `https://s3.lab:9000.evil/` or `/fleet-x/`). With
+ * none pinned, any origin is taken and the first grant to each is said in `warn`.
+ */
+export function grantRefusal(
+  grant: SingleGrant | MultipartGrant,
+  origins: readonly string[],
+  warned: Set<string>,
+): { refused?: string; warn?: string } {
+  const urls = grant.mode === 'single' ? [grant.put.url] : grant.parts.map((p) => p.put.url);
+  for (const raw of urls) {
+    let url: URL;
+    try {
+      url = new URL(raw);
+    } catch {
+      return { refused: `grant ${grant.grant_id} names an upload URL that does not parse: nothing was sent` };
+    }
+    if (origins.length === 0) {
+      if (warned.has(url.origin)) continue;
+      warned.add(url.origin);
+      return { warn: url.origin };
+    }
+    if (!origins.some((o) => underOrigin(url, o)))
+      return {
+        refused: `grant ${grant.grant_id} sends ${grant.object_key} to ${url.origin}${url.pathname}, which is under none of central.sync.storage_origins (${origins.join(', ')}): nothing was sent`,
+      };
+  }
+  return {};
+}
+
+function underOrigin(url: URL, pinned: string): boolean {
+  const pin = new URL(pinned);
+  const path = pin.pathname.endsWith('/') ? pin.pathname : `${pin.pathname}/`;
+  return url.origin === pin.origin && (pin.pathname === '/' || url.pathname.startsWith(path));
 }

@@ -114,6 +114,11 @@ export const CentralSyncConfig = Section(
       description:
         'Offer sealed bag splits and lakehouse parquet to central, upload them to the URLs it grants, and let retention delete first what central has. Needs central.enabled.',
     }),
+    storage_origins: Type.Array(Type.String({ pattern: '^https?://[^/?#]+(/[^?#]*)?$' }), {
+      default: [],
+      description:
+        "Where uploads may go: URL prefixes (scheme, host, port and bucket path, e.g. https://s3.lab:9000/fleet/). A grant whose URL is under none is refused and counted, nothing is sent. Empty: any origin central names (a warning, once per origin): pin it once central's storage is known.",
+    }),
     kinds: Type.Array(Type.Union([Type.Literal('bag'), Type.Literal('table'), Type.Literal('events')]), {
       default: ['bag', 'table', 'events'],
       uniqueItems: true,
