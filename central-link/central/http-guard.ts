@@ -19,6 +19,12 @@ export function isLoopback(host: string): boolean {
   return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host);
 }
 
+/** Why the API may not listen on `host` without a token, or undefined: beyond loopback, anyone could query. */
+export function unguardedBindProblem({ host, token = '' }: { host: string; token?: string }): string | undefined {
+  if (token !== '' || isLoopback(host)) return undefined;
+  return `http.host is ${host}, beyond loopback, and http.token is empty: anyone who reaches it could query the fleet. Set http.token in central.yaml (\${AURAISON_CENTRAL_TOKEN}) or --token-file, or bind http.host 127.0.0.1`;
+}
+
 /**
  * The fleet API's two doors, checked before any route: the `Host` a request names must be one this server
  * answers to (a page on a DNS-rebound name reaches 127.0.0.1 with its own name in Host), and with a token
@@ -26,10 +32,8 @@ export function isLoopback(host: string): boolean {
  * listens, when the API would bind beyond loopback without a token.
  */
 export function guardFleetHttp(app: FastifyInstance, { host, token = '', allowedHosts = [] }: HttpGuardOptions): void {
-  if (token === '' && !isLoopback(host))
-    throw new Error(
-      `http.host is ${host}, beyond loopback, and http.token is empty: anyone who reaches it could query the fleet. Set http.token in central.yaml (\${AURAISON_CENTRAL_TOKEN}) or --token-file, or bind http.host 127.0.0.1`,
-    );
+  const problem = unguardedBindProblem({ host, token });
+  if (problem) throw new Error(problem);
   const names = answeredNames(host, allowedHosts);
   const expected = token === '' ? undefined : digest(token);
   app.addHook('onRequest', async (request, reply) => {

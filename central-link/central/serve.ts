@@ -8,6 +8,7 @@ import type { CentralServeConfig } from './config.ts';
 import { redactPasswords } from './conninfo.ts';
 import { ACCEPTED, EventIngest, eventsProblem, PAYLOAD_FORMAT_INVALID } from './events-ingest.ts';
 import type { FleetView } from './fleet-view.ts';
+import { unguardedBindProblem } from './http-guard.ts';
 import { FleetIntake } from './intake.ts';
 import { FleetLake, sql } from './lake.ts';
 import { GrantMaker } from './presign.ts';
@@ -71,6 +72,9 @@ export async function startCentralServe(
 ): Promise<CentralServe> {
   const log = o.log ?? createLogger({ level: 'info', name: 'auraison-central' });
   const { mqtt, storage, http } = settings;
+  // Said before anything opens: the lake and the broker are not worth waiting on for an API that may not listen.
+  const unguarded = http.enabled ? unguardedBindProblem(http) : undefined;
+  if (unguarded) throw new Error(unguarded);
   const lake = await openLake(settings, log, o.signal ?? new AbortController().signal);
   log.info({ lake: lake.description }, 'central serve: the fleet lakehouse is open');
   const ingest = new EventIngest({

@@ -105,7 +105,7 @@ describe('the fleet API token', () => {
     expect(stderr).toMatch(/stops after 2 rows, at central serve's fleet_query\.max_rows, and holds more/);
   });
 
-  it('central serve --token-file refuses an empty or missing file before it starts', async () => {
+  it('central serve refuses, before it starts, a token file empty or missing, or no token beyond loopback', async () => {
     const dir = tempDir('fleet-api-guard-');
     cleanups.push(dir.cleanup);
     const config = join(dir.path, 'central.yaml');
@@ -118,6 +118,12 @@ describe('the fleet API token', () => {
     const blank = await runCli(['central', 'serve', '--config', config, '--token-file', empty]);
     expect(blank.code).toBe(2);
     expect(blank.stderr).toMatch(/is empty: write the API token on its first line/);
+
+    // Beyond loopback without a token it says so before it opens the lake or dials the broker (neither is there).
+    writeFileSync(config, 'mqtt:\n  url: mqtt://127.0.0.1:1\nhttp:\n  host: 0.0.0.0\n');
+    const open = await runCli(['central', 'serve', '--config', config]);
+    expect(open.code).toBe(1);
+    expect(open.stderr).toMatch(/http\.host is 0\.0\.0\.0, beyond loopback, and http\.token is empty/);
   });
 });
 
