@@ -1,5 +1,6 @@
 import { statSync } from 'node:fs';
-import { basename } from 'node:path';
+import { basename, dirname } from 'node:path';
+import { recordingStem } from './recording-files.ts';
 import { checkStorageFile } from './file-check.ts';
 import { locateBag, openBagFile, type StorageId } from './open-bag.ts';
 import { NO_START } from './metadata.ts';
@@ -40,7 +41,12 @@ const SERVICE_EVENT = '/_service_event';
 export async function bagInfo(path: string): Promise<BagInfo> {
   const bag = locateBag(path);
   // metadata.yaml's figures are only as good as the files: a damaged start or end is reported, not hidden.
-  for (const file of bag.files) await checkStorageFile(file, bag.storage);
+  // A file named as a split of the directory it is in is repaired with its bag; any other file on its own.
+  const repairs =
+    bag.path === bag.files[0] && recordingStem(basename(bag.path)) === basename(dirname(bag.path))
+      ? dirname(bag.path)
+      : bag.path;
+  for (const file of bag.files) await checkStorageFile(file, bag.storage, repairs);
   const files = bag.files.map((f) => ({ path: f, size: statSync(f).size }));
   const bagSize = files.reduce((n, f) => n + f.size, 0);
   const meta = bag.metadata;

@@ -1,6 +1,5 @@
 import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { BagError } from './errors.ts';
 import { Fields, MAGIC, Op } from './mcap-records.ts';
 import { emptyDb3, SqliteFileReader } from './sqlite-file-reader.ts';
@@ -11,9 +10,11 @@ import type { StorageId } from './open-bag.ts';
 /**
  * Checks that a storage file is what figures read from metadata.yaml take for granted: an MCAP file's
  * magic and Header record at its start and its closing magic at its end; a .db3 file's PRAGMA quick_check
- * (which reads the whole file). Throws a BagError naming the file, the problem and what to do.
+ * (which reads the whole file). Throws a BagError naming the file, the problem and what to do: `bag repair` of
+ * `repairs`, the bag directory the file is a split of or the file itself when it was given alone (a directory would
+ * be taken for a bag, and other files in it for its splits).
  */
-export async function checkStorageFile(file: string, storage: StorageId): Promise<void> {
+export async function checkStorageFile(file: string, storage: StorageId, repairs: string = file): Promise<void> {
   if (storage === 'sqlite3') {
     // SQLite takes a 0-byte file for an empty database, which passes quick_check: say what it is instead.
     if (statSync(file).size === 0)
@@ -28,7 +29,7 @@ export async function checkStorageFile(file: string, storage: StorageId): Promis
   }
   const problem = await mcapProblem(file);
   if (problem)
-    throw new BagError(file, `${problem}; \`auraison-edge bag repair ${dirname(file)}\` recovers what still checks`);
+    throw new BagError(file, `${problem}; \`auraison-edge bag repair ${repairs}\` recovers what still checks`);
 }
 
 /**

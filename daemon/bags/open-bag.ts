@@ -5,6 +5,7 @@ import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { compressionProblem, decompressingReader, messageDecompressor } from './message-compression.ts';
 import { parseMetadata, type BagMetadata } from './metadata.ts';
+import { recordingFiles } from './recording-files.ts';
 import { SqliteFileReader } from './sqlite-file-reader.ts';
 import type { StorageFileReader } from './storage-reader.ts';
 
@@ -45,13 +46,20 @@ export function locateBag(path: string): LocatedBag {
   }
   if (!stat.isDirectory()) throw new BagError(abs, 'not a bag: neither a file nor a directory');
   const warnings: string[] = [];
-  const present = readdirSync(abs)
+  let present = readdirSync(abs)
     .filter((f) => EXTENSIONS[extname(f)] !== undefined)
     .sort(naturalOrder);
   const metaFile = join(abs, 'metadata.yaml');
   const metadata = existsSync(metaFile) ? readMetadata(metaFile, abs, present) : undefined;
   const compression = compressionProblem(metadata);
   if (compression) throw new BagError(metaFile, compression);
+  // Files of another recording beside the bag's splits are not read as its splits.
+  const { splits, others } = recordingFiles(abs, present, metadata ? listedFiles(metadata) : []);
+  if (others.length > 0)
+    warnings.push(
+      `${abs}: left out ${others.join(', ')}: not split${others.length === 1 ? '' : 's'} of this bag (its splits are ${splits.join(', ')})`,
+    );
+  present = splits;
   if (!metadata) {
     if (present.length === 0) {
       // The recorder's marker, alone: its first message never reached the bag (yet).
@@ -68,8 +76,7 @@ export function locateBag(path: string): LocatedBag {
   let storage: StorageId | undefined = metadata ? storageOf(metadata.storageIdentifier) : undefined;
   let files: string[] = [];
   if (metadata) {
-    const named =
-      metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
+    const named = listedFiles(metadata);
     const missing: string[] = [];
     for (const rel of named) {
       // Old bags list paths with the bag directory in front (`bag/bag_0.db3`): try the bare name too.
@@ -98,10 +105,10 @@ export function locateBag(path: string): LocatedBag {
     }
     if (missing.length > 0) {
       const fallback = present.map((f) => join(abs, f)).filter((f) => !files.includes(f));
-      warnings.push(
-        `${metaFile}: reading the storage files present instead (${fallback.map((f) => basename(f)).join(', ') || 'none'})`,
-      );
       files = [...files, ...fallback].sort(naturalOrder);
+      warnings.push(
+        `${metaFile}: reading the storage files present instead (${files.map((f) => basename(f)).join(', ') || 'none'})`,
+      );
     }
   } else {
     files = present.map((f) => join(abs, f));
@@ -160,6 +167,11 @@ export async function openStorageFile(
   storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap',
 ): Promise<StorageFileReader> {
   return storage === 'mcap' ? McapFileReader.open(file) : SqliteFileReader.open(file);
+}
+
+/** The storage files a metadata.yaml lists (relative_file_paths, else files' paths). */
+function listedFiles(metadata: BagMetadata): string[] {
+  return metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
 }
 
 function storageOf(identifier: string): StorageId | undefined {

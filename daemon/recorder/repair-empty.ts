@@ -26,7 +26,7 @@ export function listBag(dir: string): string[] {
   if (!isDir)
     throw new BagError(
       dir,
-      "not a bag directory: it is a file. `bag repair` takes the bag's directory (the one holding metadata.yaml); `bag info` also reads a bare .mcap or .db3 file",
+      "not a bag directory: it is a file. `bag repair` takes the bag's directory (the one holding metadata.yaml) or one .mcap file; `bag info` also reads a bare .mcap or .db3 file",
     );
   try {
     return readdirSync(dir);

@@ -1,6 +1,6 @@
 import { constants, existsSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { copyFile, link, open, rename, unlink } from 'node:fs/promises';
-import { basename, extname, join } from 'node:path';
+import { basename, dirname, extname, join } from 'node:path';
 import type { DecompressHandlers } from '@mcap/core';
 import { decompressHandlers } from '../bags/index.ts';
 import { BagError } from '../bags/index.ts';
@@ -19,7 +19,7 @@ import { parseOfferedQos, qosProfileV9 } from '../bags/index.ts';
 import { SqliteFileReader } from '../bags/index.ts';
 import { McapSegmentWriter } from './mcap-segment-writer.ts';
 import { fsSegmentIO, type SegmentIO } from './segment-io.ts';
-import { naturalOrder } from '../bags/index.ts';
+import { naturalOrder, recordingFiles } from '../bags/index.ts';
 import { checkNothingRecorded, cutOffAtStart, listBag, writeEmptySplit } from './repair-empty.ts';
 import { liveRecorder, RECORDING_MARKER } from './recording-marker.ts';
 import { sweepStaleTempFiles } from './stale-temp-files.ts';
@@ -65,6 +65,10 @@ export interface BagRepair {
   empty?: boolean;
   /** The bag's `.recording` marker was removed: it is closed now. */
   markerRemoved?: boolean;
+  /** Files in the directory that are another recording's (not named `<bag>_<i>.mcap`), left as they are. */
+  otherRecordings?: string[];
+  /** One file was repaired on its own (`dir` is that file): no metadata.yaml was read or written. */
+  lone?: boolean;
 }
 
 /**
@@ -146,6 +150,7 @@ export async function repairBag(dir: string, options: RepairOptions = {}): Promi
 /** `doing` says what the repair is writing, for the message of a full disk. */
 async function repair(dir: string, options: RepairOptions, doing: { what: string }): Promise<BagRepair> {
   const { io = fsSegmentIO, ownMetadata = false } = options;
+  if (extname(dir) === '.mcap' && existsSync(dir) && statSync(dir).isFile()) return repairLoneFile(dir, io, doing);
   const entries = listBag(dir);
   const recorder = ownMetadata ? undefined : liveRecorder(dir);
   if (recorder !== undefined) {
@@ -154,10 +159,16 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
       `is being recorded by process ${recorder} (its ${RECORDING_MARKER} marker says so): not modified, since a repair now would race the recorder. The recorder finishes the bag itself when it stops; to repair it by hand, stop the daemon first`,
     );
   }
-  const names = entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder);
   const marker = entries.includes(RECORDING_MARKER);
   const metaPath = join(dir, 'metadata.yaml');
   const { previous, metaError } = readPreviousMetadata(metaPath, entries.includes('metadata.yaml'));
+  // Only the splits of one recording are repaired and listed as the bag: another recording's files are left alone.
+  const { splits: names, others } = recordingFiles(
+    dir,
+    entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder),
+    previous ? listedSplits(previous) : [],
+  );
+  const leftAlone = others.length > 0 ? { otherRecordings: others } : {};
   if (names.length === 0) {
     const db3 = entries.filter((f) => extname(f) === '.db3').sort(naturalOrder);
     if (db3.length > 0) return checkSqliteBag(dir, db3);
@@ -209,11 +220,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     else result.push(created);
     files.push({ path: name, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 });
   }
-  const listed = previous
-    ? previous.relativeFilePaths.length > 0
-      ? previous.relativeFilePaths
-      : previous.files.map((f) => f.path)
-    : [];
+  const listed = previous ? listedSplits(previous) : [];
   const missing = listed.filter((p) => !names.includes(basename(p)));
   const closed = {
     ...(empty ? { empty } : {}),
@@ -229,6 +236,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
       messageCount: previous!.messageCount,
       metadataRewritten: false,
       ...tempFilesRemoved,
+      ...leftAlone,
       ...closed,
     };
   }
@@ -251,7 +259,33 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     metadataRewritten: true,
     ...(metadataBackup ? { metadataBackup } : {}),
     ...tempFilesRemoved,
+    ...leftAlone,
     ...closed,
+  };
+}
+
+/** The splits a metadata.yaml lists. */
+function listedSplits(meta: BagMetadata): string[] {
+  return meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path);
+}
+
+/**
+ * Repairs one .mcap file given on its own (a bare recording, or one of several in a directory): the file is
+ * rewritten as a split would be, and no metadata.yaml is written, since the directory is not known to be its bag.
+ */
+async function repairLoneFile(file: string, io: SegmentIO, doing: { what: string }): Promise<BagRepair> {
+  const decompress = await decompressHandlers();
+  const scan = await scanFile(file, decompress);
+  if (scan.size > 0 && messageCount(scan) === 0 && scan.damage.length > 0 && !cutOffAtStart(file, scan))
+    throw refusal(dirname(file), [[basename(file), scan]], true);
+  const repaired = await repairSplit(file, scan, decompress, io, doing);
+  return {
+    dir: file,
+    storage: 'mcap',
+    files: [repaired],
+    messageCount: repaired.messages,
+    metadataRewritten: false,
+    lone: true,
   };
 }
 
@@ -420,7 +454,7 @@ async function checkSqliteBag(dir: string, names: string[]): Promise<BagRepair> 
 }
 
 /** The error for splits that hold bytes but no message a rewrite could keep: the first one named, the others listed. */
-function refusal(dir: string, unreadable: [string, Scan][]): BagError {
+function refusal(dir: string, unreadable: [string, Scan][], lone = false): BagError {
   const [name, scan] = unreadable[0]!;
   const first = scan.damage[0]!;
   const read = [...scan.counts.values()].reduce((n, c) => n + c, 0);
@@ -438,6 +472,7 @@ function refusal(dir: string, unreadable: [string, Scan][]): BagError {
           .map(([n]) => n)
           .join(', ')})`
       : '';
+  if (lone) return new BagError(join(dir, name), `${what}; not modified. Try \`mcap recover\` on a copy of it`);
   return new BagError(
     join(dir, name),
     `${what}${others}; not modified, and nothing else in the bag either. Try \`mcap recover\` on a copy of it, or move it out of the bag directory and run \`auraison-edge bag repair\` again for the rest`,
@@ -447,9 +482,7 @@ function refusal(dir: string, unreadable: [string, Scan][]): BagError {
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
 function describes(meta: BagMetadata | undefined, files: BagFileInfo[]): boolean {
   if (!meta || (meta.storageIdentifier !== '' && meta.storageIdentifier !== 'mcap')) return false;
-  const listed = (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) =>
-    basename(p),
-  );
+  const listed = listedSplits(meta).map((p) => basename(p));
   const present = files.map((f) => f.path);
   if (listed.length !== present.length || present.some((p) => !listed.includes(p))) return false;
   if (meta.messageCount !== files.reduce((n, f) => n + f.messageCount, 0)) return false;

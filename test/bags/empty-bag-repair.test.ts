@@ -235,7 +235,7 @@ describe('bag repair refuses what is not a bag left open, and changes nothing', 
         writeFileSync(join(dir, 'x.mcap'), 'not a bag');
         return join(dir, 'x.mcap');
       },
-      /x\.mcap: not a bag directory: it is a file/,
+      /x\.mcap: header unreadable \(no MCAP magic at its start\) and no chunk in it checks; not modified\. Try `mcap recover`/,
     ],
   ];
   for (const [what, make, message] of cases) {

@@ -12,7 +12,7 @@ import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge bag info PATH [--json]
        auraison-edge bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
-       auraison-edge bag repair DIR [--json]
+       auraison-edge bag repair DIR|FILE.mcap [--json]
        auraison-edge bag play PATH [--rate R] [--loop] [--topics GLOB]... [--exclude GLOB]... [options]
        auraison-edge bag split [--no-wait] [--timeout S] [--url URL] [--config FILE] [--json]
        auraison-edge bag pause|resume [--url URL] [--config FILE] [--json]
@@ -35,7 +35,7 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
       imports nothing of its bag (exit 1). An empty bag (one split with no message, as rosbag2 and the
       recorder leave when nothing was published) imports 0 messages and adds nothing: exit 0.
 
-  bag repair DIR [--json]
+  bag repair DIR|FILE.mcap [--json]
       Repairs a bag left open by a crash or damaged on disk: rewrites each MCAP split that lacks its
       footer or is damaged from the records it still holds (a damaged stretch is skipped up to the next
       chunk whose CRC checks), and rebuilds metadata.yaml where it does not list the splits with the
@@ -50,6 +50,10 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
       Temporary files of a metadata.yaml write whose writer was killed before renaming them
       (metadata.yaml.<pid>.<random>.tmp: the process is gone, or the file is over an hour old) are removed.
       A sqlite3 bag is only checked (SQLite's quick_check): a damaged .db3 exits 1, saying what salvages it.
+      Only the splits of one recording are repaired as the bag (those named <bag>_<i>.mcap that share a
+      stem with the files metadata.yaml lists, else with the directory's name); another recording's files
+      are left alone, and a directory holding several recordings with nothing saying which is the bag is
+      refused (exit 1). FILE.mcap repairs that one file on its own, writing no metadata.yaml.
 
 ${BAG_PLAY_HELP}
 ${BAG_SPLIT_HELP}
@@ -239,7 +243,7 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
   const { values, positionals } = parseCommandArgs(
     argv,
     { json: { type: 'boolean' } },
-    { min: 1, max: 1, names: 'DIR' },
+    { min: 1, max: 1, names: 'DIR or FILE.mcap' },
   );
   const { repairBag } = await import('../../recorder/index.ts');
   const { BagError } = await import('../../bags/index.ts');
@@ -258,7 +262,13 @@ async function repair(argv: string[], io: CommandIO): Promise<number> {
         report.metadataRewritten ||
         report.markerRemoved ||
         report.files.some((f) => f.state === 'repaired' || f.state === 'created');
-      if (report.empty && changed)
+      if (report.otherRecordings)
+        io.stdout(
+          `${report.dir}: left alone ${report.otherRecordings.join(', ')}: another recording's file${report.otherRecordings.length === 1 ? '' : 's'}, not named as this bag's splits are (repair ${report.otherRecordings.length === 1 ? 'it' : 'each'} on its own: \`auraison-edge bag repair ${report.dir}/${report.otherRecordings[0]}\`)\n`,
+        );
+      if (report.lone) {
+        if (whole) io.stdout(`${report.dir}: nothing to repair: the file is whole (${report.messageCount} messages)\n`);
+      } else if (report.empty && changed)
         io.stdout(
           `${report.dir}: nothing was recorded: finished as an empty bag (metadata.yaml lists one split with no message${report.markerRemoved ? '; its .recording marker removed' : ''})\n`,
         );
