@@ -43,6 +43,12 @@ export interface Mapping {
   entityToken(node: LocalNode, entity: LocalEntity): string;
   /** Whether samples and requests carry rmw_zenoh's attachment. */
   readonly attachments: boolean;
+  /**
+   * Whether service servers declare complete queryables, so a call may target ALL_COMPLETE as rmw_zenoh's
+   * client does. zenoh-bridge-ros2dds declares its services' queryables not complete: an ALL_COMPLETE get
+   * never reaches them, only BEST_MATCHING does.
+   */
+  readonly completeServers: boolean;
 }
 
 export function rmwZenohMapping(domain: number): Mapping {
@@ -51,6 +57,7 @@ export function rmwZenohMapping(domain: number): Mapping {
     name: 'rmw_zenoh',
     livelinessKey: `${rmw.ADMIN_SPACE}/${domain}/**`,
     attachments: true,
+    completeServers: true,
     parseToken: (key) => {
       const t = rmw.parseToken(key, domain);
       if (t === undefined) return undefined;
@@ -96,7 +103,8 @@ function ros2ddsQos(text: string): TopicQos | undefined {
   const parts = text.split(':');
   if (parts.length < 4) return undefined;
   const [, rel, dur, history] = parts as [string, string, string, string];
-  const depth = history === '' ? 10 : Number(history.split(',')[1]);
+  // No history field: the DDS default, KEEP_LAST 1.
+  const depth = history === '' ? 1 : Number(history.split(',')[1]);
   if (!Number.isInteger(depth)) return undefined;
   return {
     reliability: rel === '0' ? 'best_effort' : 'reliable',
@@ -118,6 +126,7 @@ export function ros2ddsMapping(namespace: string): Mapping {
     name: 'ros2dds',
     livelinessKey: '@/*/@ros2_lv/**',
     attachments: false,
+    completeServers: false,
     parseToken: (token) => {
       const parts = token.split('/');
       if (parts[0] !== '@' || parts[2] !== '@ros2_lv' || parts.length < 6) return undefined;

@@ -31,9 +31,10 @@ const json = (value: unknown) =>
 
 /**
  * A ROS 2 service of the graph as a bus query of its name (`/add_two_ints`): the JSON request is encoded as
- * the service's Request in CDR and sent as rmw_zenoh's service call (a `get` to every complete queryable, with
- * the attachment), and the first reply's CDR is decoded back to JSON. Served while some node announces the
- * service; the daemon's node announces its client meanwhile.
+ * the service's Request in CDR and sent as the mapping's service call (rmw_zenoh's: a `get` to every complete
+ * queryable, with the attachment; zenoh-bridge-ros2dds's: to the best matching one), and the first reply's CDR
+ * is decoded back to JSON. Served while some node announces the service; the daemon's node announces its client
+ * meanwhile.
  */
 export class ServiceClient {
   readonly name: string;
@@ -91,7 +92,7 @@ export class ServiceClient {
     const replies = await link.get(this.#key, {
       payload,
       timeoutMs,
-      allComplete: true,
+      allComplete: this.#ctx.mapping.completeServers,
       ...(attachment ? { attachment } : {}),
     });
     const first = replies[0];
