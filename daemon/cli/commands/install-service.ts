@@ -16,6 +16,9 @@ Writes a systemd unit that runs \`auraison-edge run --config FILE\` with Type=no
 is pinged only while the control loops are alive, restart on failure (but not on an invalid config, exit 2)
 and reloads that wait for the daemon's outcome (\`systemctl reload auraison-edge\` runs \`auraison-edge reload\`,
 which sends SIGHUP, and fails when the daemon rejects the file). The config is validated first.
+A system unit is sandboxed (ProtectSystem=strict, see docs/running.md): it writes only its data dir
+(systemd's state directory, or ReadWritePaths= for a --workdir or an absolute data_dir, made here) and
+a private /tmp.
 
 Options:
   --config FILE   the daemon's config (required); made absolute
