@@ -1,5 +1,11 @@
 import type { Logger } from 'pino';
-import { UnknownTypeError, type Bus, type MessageCodec, type QueryPayload } from '../../daemon/bus/index.ts';
+import {
+  fillResponse,
+  UnknownTypeError,
+  type Bus,
+  type MessageCodec,
+  type QueryPayload,
+} from '../../daemon/bus/index.ts';
 import type { RosSettings } from '../../daemon/config/index.ts';
 import { entityErrorText, errorText, type BridgeReport } from './bridge-report.ts';
 import { typeClass, type Rcl, type RosNode } from './rcl-api.ts';
@@ -30,26 +36,6 @@ function parseObject(text: string, what: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value))
     throw new Error(`${what} must be a JSON object`);
   return value as Record<string, unknown>;
-}
-
-/**
- * The response a ROS client gets for a bus query: the template's fields that the reply has, and for the
- * std_srvs convention (Trigger, SetBool) `success` and `message` say how the query went when the reply has
- * neither. A ROS 2 service has no error channel: this is the only way to tell the caller.
- */
-export function fillResponse(
-  template: Record<string, unknown>,
-  reply: unknown,
-  error: string | undefined,
-  replyText: string,
-): Record<string, unknown> {
-  const body =
-    typeof reply === 'object' && reply !== null && !Array.isArray(reply) ? (reply as Record<string, unknown>) : {};
-  const out: Record<string, unknown> = { ...template };
-  for (const key of Object.keys(template)) if (key in body) out[key] = body[key];
-  if (typeof template.success === 'boolean' && !('success' in body)) out.success = error === undefined;
-  if (typeof template.message === 'string' && !('message' in body)) out.message = error ?? replyText;
-  return out;
 }
 
 export interface ServiceBridgeOptions {

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Query } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts';
-import { QueryError } from '../../daemon/bus/index.ts';
+import { fillResponse, QueryError, saysOutcome } from '../../daemon/bus/index.ts';
 import { nowNs } from '../../daemon/contract/index.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
@@ -156,22 +156,42 @@ export class ServiceServer {
   async #answer(query: Query): Promise<void> {
     const { codec, bus, timeoutMs } = this.#ctx;
     const request = decodeAttachment(query.attachment()?.toBytes() ?? new Uint8Array());
+    const responseType = `${this.#rosType}_Response`;
     try {
       const fields = codec.decode(`${this.#rosType}_Request`, query.payload()?.toBytes() ?? new Uint8Array());
-      const reply = await bus.query(this.#query, { encoding: JSON_ENCODING, payload: json(fields) }, { timeoutMs });
-      const text = new TextDecoder().decode(reply.payload);
-      const response = codec.encode(`${this.#rosType}_Response`, text === '' ? {} : JSON.parse(text));
+      let reply: unknown;
+      let replyText = '';
+      let error: string | undefined;
+      try {
+        const answer = await bus.query(this.#query, { encoding: JSON_ENCODING, payload: json(fields) }, { timeoutMs });
+        if (answer.encoding === JSON_ENCODING) {
+          replyText = new TextDecoder().decode(answer.payload);
+          reply = replyText === '' ? {} : JSON.parse(replyText);
+        } else replyText = `${answer.payload.byteLength} bytes of ${answer.encoding}`;
+      } catch (failure) {
+        error = (failure as Error).message;
+      }
+      // The response type's defaults: a Trigger's success and message then say what the query did.
+      const template = codec.decode<Record<string, unknown>>(responseType, codec.encode(responseType, {}));
+      // A response that cannot say it failed gets an error reply instead of a default that reads as an answer.
+      if (error !== undefined && !saysOutcome(template)) throw new Error(error);
+      const response = codec.encode(responseType, fillResponse(template, reply, error, replyText));
       const attachment = request
         ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid })
         : undefined;
       await query.reply(query.keyExpr(), response, attachment ? { attachment } : undefined);
-      this.#counters.served++;
+      if (error === undefined) this.#counters.served++;
+      else this.#fail(error);
     } catch (error) {
-      this.#counters.serveFailures++;
-      this.#ctx.log.warn({ service: this.#key, err: (error as Error).message }, 'zenoh: a service call failed');
+      this.#fail((error as Error).message);
       await query.replyErr((error as Error).message).catch(() => {});
     } finally {
       await query.finalize().catch(() => {});
     }
+  }
+
+  #fail(error: string): void {
+    this.#counters.serveFailures++;
+    this.#ctx.log.warn({ service: this.#key, err: error }, 'zenoh: a service call failed');
   }
 }

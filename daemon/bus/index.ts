@@ -22,3 +22,4 @@ export type * from './types.ts';
 export { MAX_TIMEOUT_MS } from './bus.ts';
 export { FieldValidator } from './field-validator.ts';
 export { typeDescriptionHash } from './type-hash.ts';
+export { fillResponse, saysOutcome } from './service-response.ts';
