@@ -3,7 +3,7 @@ import { basename, dirname } from 'node:path';
 import { recordingStem } from './recording-files.ts';
 import { checkStorageFile } from './file-check.ts';
 import { locateBag, openBagFile, type StorageId } from './open-bag.ts';
-import { NO_START } from './metadata.ts';
+import { NO_START, type BagMetadata } from './metadata.ts';
 
 export interface BagTopicInfo {
   name: string;
@@ -29,6 +29,8 @@ export interface BagInfo {
   /** Where the figures come from: metadata.yaml, or the storage files themselves. */
   source: 'metadata' | 'storage';
   warnings: string[];
+  /** A bag being recorded: by which process, and its open split (not in the figures, which are the closed splits'). */
+  recording?: { pid: number; open: { path: string; size: number }[] };
 }
 
 const SERVICE_EVENT = '/_service_event';
@@ -50,29 +52,7 @@ export async function bagInfo(path: string): Promise<BagInfo> {
   const files = bag.files.map((f) => ({ path: f, size: statSync(f).size }));
   const bagSize = files.reduce((n, f) => n + f.size, 0);
   const meta = bag.metadata;
-  if (meta && bag.warnings.length === 0) {
-    const empty = meta.messageCount === 0 || meta.startingTimeNs === NO_START;
-    const topics = meta.topics.map((t) => ({
-      name: t.name,
-      type: t.type,
-      count: t.messageCount,
-      serializationFormat: t.serializationFormat,
-    }));
-    return {
-      path: bag.path,
-      storage: bag.storage,
-      rosDistro: meta.rosDistro,
-      files,
-      bagSize,
-      durationNs: meta.durationNs,
-      startNs: empty ? undefined : meta.startingTimeNs,
-      endNs: empty ? undefined : meta.startingTimeNs + meta.durationNs,
-      messageCount: meta.messageCount,
-      ...splitServices(topics),
-      source: 'metadata',
-      warnings: bag.warnings,
-    };
-  }
+  if (meta && bag.warnings.length === 0) return metadataInfo(bag.path, bag.storage, meta, files);
   const counts = new Map<string, BagTopicInfo>();
   let messageCount = 0;
   let startNs: bigint | undefined;
@@ -118,6 +98,37 @@ export async function bagInfo(path: string): Promise<BagInfo> {
   };
 }
 
+/** A bag's figures as its metadata.yaml gives them, for `files`. */
+export function metadataInfo(
+  path: string,
+  storage: StorageId,
+  meta: BagMetadata,
+  files: { path: string; size: number }[],
+  warnings: string[] = [],
+): BagInfo {
+  const empty = meta.messageCount === 0 || meta.startingTimeNs === NO_START;
+  const topics = meta.topics.map((t) => ({
+    name: t.name,
+    type: t.type,
+    count: t.messageCount,
+    serializationFormat: t.serializationFormat,
+  }));
+  return {
+    path,
+    storage,
+    rosDistro: meta.rosDistro,
+    files,
+    bagSize: files.reduce((n, f) => n + f.size, 0),
+    durationNs: meta.durationNs,
+    startNs: empty ? undefined : meta.startingTimeNs,
+    endNs: empty ? undefined : meta.startingTimeNs + meta.durationNs,
+    messageCount: meta.messageCount,
+    ...splitServices(topics),
+    source: 'metadata',
+    warnings,
+  };
+}
+
 function add(
   counts: Map<string, BagTopicInfo>,
   name: string,
@@ -140,8 +151,16 @@ function splitServices(all: BagTopicInfo[]): { topics: BagTopicInfo[]; services:
 /** The text `ros2 bag info` prints (Jazzy layout). */
 export function formatBagInfo(info: BagInfo): string {
   const label = (s: string) => `${s}:`.padEnd(19);
+  const open = (info.recording?.open ?? []).map(
+    (f) => `${basename(f.path)} (open: being written, ${formatSize(f.size)})`,
+  );
   const lines = [
-    `${label('Files')}${info.files.map((f) => basename(f.path)).join('\n' + ' '.repeat(19))}`,
+    ...(info.recording
+      ? [
+          `${label('Recording')}being recorded by process ${info.recording.pid}; the figures below are of its closed splits`,
+        ]
+      : []),
+    `${label('Files')}${[...info.files.map((f) => basename(f.path)), ...open].join('\n' + ' '.repeat(19))}`,
     `${label('Bag size')}${formatSize(info.bagSize)}`,
     `${label('Storage id')}${info.storage}`,
     `${label('ROS Distro')}${info.rosDistro || 'unknown'}`,

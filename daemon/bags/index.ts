@@ -21,4 +21,5 @@ export { RETENTION_DELETED_KEY } from './metadata.ts';
 export { naturalOrder, prepareStorage } from './open-bag.ts';
 export { BagPlayer, NOT_SELECTED, type PlayStats } from './player.ts';
 export { SqliteFileReader } from './sqlite-file-reader.ts';
+export { recordingBagInfo } from './recording-bag-info.ts';
 export { recordingFiles, recordingStem, type RecordingFiles } from './recording-files.ts';

@@ -7,3 +7,4 @@ export { fsSegmentIO, type FreeSpace, type SegmentFile, type SegmentIO } from '.
 export { MIN_FREE_INODES } from './recording-state.ts';
 export { tempName } from './segment-io.ts';
 export { Snapshotter } from './snapshot.ts';
+export { liveRecorder } from './recording-marker.ts';

@@ -1,3 +1,5 @@
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { resolveDataDir } from '../../config/index.ts';
 import type { ImportReport } from '../../lakehouse/index.ts';
 import type { FileRepair } from '../../recorder/index.ts';
@@ -23,7 +25,9 @@ const HELP = `Usage: auraison-edge bag info PATH [--json]
       topic its type, count and serialization format. PATH is a rosbag2 directory (mcap or sqlite3
       storage, metadata.yaml versions 4 to 9) or a bare .mcap or .db3 file. Each file is checked first
       (an MCAP file's magic, header and closing magic; a .db3 file's SQLite quick_check, which reads it
-      all): a damaged one exits 1 naming it.
+      all): a damaged one exits 1 naming it. A bag being recorded (its .recording marker names a live
+      process) shows that process, the figures of its closed splits and its open split, as \`ros2 bag info\`
+      does; so does a split of it given alone.
 
   bag import PATH... [--config FILE] [--msgs DIR]... [--allow-unknown] [--json]
       Ingests bags into the lakehouse of the config's data dir: each storage file becomes a row of
@@ -101,9 +105,14 @@ async function info(argv: string[], io: CommandIO): Promise<number> {
     { json: { type: 'boolean' } },
     { min: 1, max: 1, names: 'PATH' },
   );
-  const { bagInfo, formatBagInfo, BagError } = await import('../../bags/index.ts');
+  const { bagInfo, formatBagInfo, recordingBagInfo, BagError } = await import('../../bags/index.ts');
+  const { liveRecorder } = await import('../../recorder/index.ts');
   try {
-    const result = await bagInfo(resolvePath(positionals[0]!, io));
+    const path = resolvePath(positionals[0]!, io);
+    // A bag being recorded has an open split without its footer, which is no damage: say who records it instead.
+    const dir = existsSync(path) && statSync(path).isFile() ? dirname(path) : path;
+    const recorder = existsSync(dir) ? liveRecorder(dir) : undefined;
+    const result = recorder !== undefined ? recordingBagInfo(dir, recorder) : await bagInfo(path);
     for (const w of result.warnings) io.stderr(`warning: ${w}\n`);
     io.stdout(values.json ? `${toJson(result)}\n` : formatBagInfo(result));
     return 0;
