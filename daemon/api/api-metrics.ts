@@ -1,4 +1,5 @@
 import type { MetricFamily } from '../contract/index.ts';
+import type { CrossSiteRefusal } from './cross-site.ts';
 import { Histogram } from './histogram.ts';
 
 /** The API's own figures: requests by route and status, request and inference latency. */
@@ -15,6 +16,12 @@ export class ApiMetrics {
   });
 
   #clientErrors = new Map<string, number>();
+  #crossSiteRefused = new Map<CrossSiteRefusal, number>();
+
+  /** A state-changing request refused as a web page's (see cross-site.ts), by why. */
+  crossSiteRefused(reason: CrossSiteRefusal): void {
+    this.#crossSiteRefused.set(reason, (this.#crossSiteRefused.get(reason) ?? 0) + 1);
+  }
 
   /**
    * A connection answered before any route ran and closed: `error` is its code (timeout, headers_too_large,
@@ -47,6 +54,12 @@ export class ApiMetrics {
         help: 'Connections closed before any route ran, by error: timeout (the request did not arrive within api.request_timeout_s), headers_too_large, bad_request (malformed HTTP).',
         type: 'counter',
         samples: [...this.#clientErrors].map(([error, value]) => ({ labels: { error }, value })),
+      },
+      {
+        name: 'auraison_api_cross_site_refused_total',
+        help: "State-changing requests refused as sent by a web page, by reason: sec_fetch_site (the browser said cross-site or same-site), origin (an Origin not the API's own), content_type (not application/json).",
+        type: 'counter',
+        samples: [...this.#crossSiteRefused].map(([reason, value]) => ({ labels: { reason }, value })),
       },
       this.#latency.family(),
       this.inference.family(),

@@ -137,7 +137,8 @@ export class ApiClient {
   async #request<T>(method: string, path: string, body: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     if (this.target.token) headers.authorization = `Bearer ${this.target.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
+    // The API takes a change only with this type, also with no body (a web page cannot send it: cross-site.ts).
+    if (body !== undefined || method !== 'GET') headers['content-type'] = 'application/json';
     let response: Response;
     try {
       response = await fetch(`${this.target.url}${path}`, {

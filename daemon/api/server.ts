@@ -7,6 +7,7 @@ import type { ComponentContext } from '../lifecycle/index.ts';
 import { AllowedMethods } from './allowed-methods.ts';
 import { ApiMetrics } from './api-metrics.ts';
 import { makeAuthHook } from './auth.ts';
+import { makeCrossSiteHook } from './cross-site.ts';
 import { clientErrorHandler, makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
@@ -40,7 +41,8 @@ const CLOSE_GRACE_MS = 1500;
 
 /**
  * The local HTTP API as a fastify instance (not yet listening): one plugin per concern, every route with a
- * TypeBox schema validated by the contract's validator, one error shape, the auth gate first.
+ * TypeBox schema validated by the contract's validator, one error shape, the auth gate first, then
+ * the guard against web pages (cross-site.ts).
  */
 export async function buildApiServer(ctx: ComponentContext, settings: ApiSettings): Promise<ApiServer> {
   const log = ctx.log.child({ component: 'api' });
@@ -84,6 +86,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
       });
   });
   app.addHook('onRequest', makeAuthHook({ host: settings.host, token: settings.token }));
+  app.addHook('onRequest', makeCrossSiteHook({ refused: (reason) => metrics.crossSiteRefused(reason) }));
 
   app.addHook('onResponse', async (request, reply) => {
     metrics.request(

@@ -18,7 +18,9 @@ export async function http(
     headers = {},
   } = options;
   const h: Record<string, string> = { ...headers };
-  if (body !== undefined && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type'))
+  // As the CLI: a body-less POST says JSON too, which the API requires of every state-changing request.
+  const bodyless = body === undefined && raw === undefined && method !== 'GET' && method !== 'HEAD';
+  if ((body !== undefined || bodyless) && !Object.keys(h).some((k) => k.toLowerCase() === 'content-type'))
     h['content-type'] = 'application/json';
   const response = await fetch(`${base}${path}`, {
     method,

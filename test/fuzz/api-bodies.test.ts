@@ -124,11 +124,12 @@ function draw(gen: Gen, runId: string): Sent {
 
 /**
  * Whether the approve or cancel route takes this body, written out apart from the route's schema: none at all
- * (or JSON null), or a JSON object of `by` (1 to 128 characters) and, to cancel, `reason` (at most 1024). Undefined for
- * combinations left to fastify (a content type with no body).
+ * (or JSON null), or a JSON object of `by` (1 to 128 characters) and, to cancel, `reason` (at most 1024), always
+ * under the JSON Content-Type.
  */
 function takesBody({ path, contentType, body }: Sent): boolean | undefined {
-  if (body === undefined) return contentType === undefined ? true : undefined;
+  // A change needs the JSON type, also with no body (the API's guard against web pages); no body under it is none.
+  if (body === undefined || body.length === 0) return contentType?.startsWith('application/json') === true;
   if (!/^application\/json(; charset=utf-8)?$/.test(contentType ?? '')) return false;
   let value: unknown;
   try {

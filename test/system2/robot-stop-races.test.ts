@@ -593,7 +593,8 @@ describe('stop requests it cannot read', () => {
       ['{"by": "ada", "force": true}', undefined, 400, /force/],
       [`{"reason": "${'x'.repeat(1025)}"}`, undefined, 400, /body\.reason/],
       ['{"by": "ada"', undefined, 400, /not valid JSON/],
-      ['', undefined, 400, /empty/],
+      // An empty text/plain POST is what a web page's form sends: refused, as any change not declared JSON.
+      ['', 'text/plain', 415, /Content-Type: application\/json/],
       ['stop', 'text/plain', 415, /application\/json/],
     ];
     for (const [body, type, status, message] of cases) {
@@ -603,7 +604,7 @@ describe('stop requests it cannot read', () => {
     }
     expect(twists).toEqual([]);
     expect(agent.getRun(waiting.run_id)!.run.status).toBe('awaiting_approval');
-    expect((await fetch(`${harness.url}/stop`, { method: 'POST' })).status).toBe(200);
+    expect((await post(undefined)).status).toBe(200);
     expect(agent.getRun(waiting.run_id)!.run.status).toBe('cancelled');
   });
 
@@ -644,7 +645,10 @@ describe('a stop whose zero Twist cannot go out', () => {
     // base gets a zero TwistStamped: stop-service-edges.test.ts.)
     ctx.bus.advertise('/cmd_vel', 'std_msgs/msg/String', { source: 'other' });
 
-    const response = await fetch(`${harness.url}/stop`, { method: 'POST' });
+    const response = await fetch(`${harness.url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+    });
     expect(response.status).toBe(500);
     expect(await response.json()).toEqual({
       error: 'not_stopped',

@@ -286,10 +286,10 @@ describe('auraison-edge stop', () => {
       zeroed: [],
     });
 
-    // curl -X POST with no body; a body it cannot take is a 400 that stops nothing.
+    // curl -X POST -H 'content-type: application/json' with no body; a body it cannot take is a 400 that stops nothing.
     const url = JSON.parse((await import('node:fs')).readFileSync(join(dir.path, 'data', 'run', 'api.json'), 'utf8'))
       .url as string;
-    const bare = await fetch(`${url}/stop`, { method: 'POST' });
+    const bare = await fetch(`${url}/stop`, { method: 'POST', headers: { 'content-type': 'application/json' } });
     expect(bare.status).toBe(200);
     const sentBefore = twists.length;
     const bad = await fetch(`${url}/stop`, {

@@ -1,0 +1,100 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { isLoopbackHost } from '../util/index.ts';
+import { HttpError } from './errors.ts';
+
+/** Why a state-changing request was refused; the label of auraison_api_cross_site_refused_total. */
+export type CrossSiteRefusal = 'sec_fetch_site' | 'origin' | 'content_type';
+
+/** The methods that change the robot's state; a GET, HEAD or OPTIONS changes nothing and passes. */
+const STATE_CHANGING = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+const HOW_TO_CALL =
+  "the local API takes changes only from its own status page, the CLI, or a client that sends no Origin (curl -X POST -H 'content-type: application/json' ...)";
+
+export interface CrossSiteOptions {
+  /** Told of each refusal, before it is answered. */
+  refused: (reason: CrossSiteRefusal) => void;
+}
+
+/**
+ * The API's guard against web pages, as an onRequest hook after the auth gate. A page on another origin can
+ * send a POST no-cors (a body-less fetch or a form needs no CORS preflight): the browser hides the answer
+ * from the page, but the robot has already stopped, released its latch or paused its recorder. So every
+ * state-changing request is refused (403) when the browser says it came from another site, or names an
+ * Origin that is not the API's own, and (415) unless it says Content-Type: application/json, which a page
+ * cannot send without a preflight this API never grants. Clients that send neither header (the CLI, curl)
+ * pass.
+ */
+export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
+  return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    if (!STATE_CHANGING.has(request.method)) return;
+    const refusal = crossSiteRefusal(`${request.method} ${request.url.split('?')[0]!}`, request.headers);
+    if (!refusal) return;
+    refused(refusal.reason);
+    // As the auth gate: the body the route will never take is not read on.
+    reply.header('connection', 'close');
+    throw refusal.error;
+  };
+}
+
+/** Why `headers` may not change state (`what` names the request for the message), or undefined. */
+export function crossSiteRefusal(
+  what: string,
+  headers: IncomingHttpHeaders,
+): { reason: CrossSiteRefusal; error: HttpError } | undefined {
+  const site = headers['sec-fetch-site'];
+  // same-site is refused too: a page on another port of this host (another local service) is same-site.
+  if (site === 'cross-site' || site === 'same-site')
+    return {
+      reason: 'sec_fetch_site',
+      error: new HttpError(
+        403,
+        'cross_site',
+        `${what} refused: the browser says it came from a page on another site (Sec-Fetch-Site: ${site}); ${HOW_TO_CALL}`,
+      ),
+    };
+  const origin = headers.origin;
+  if (origin !== undefined && !isOwnOrigin(origin, headers.host)) {
+    return {
+      reason: 'origin',
+      error: new HttpError(
+        403,
+        'cross_site',
+        `${what} refused: it came from a page at ${JSON.stringify(origin)}, not from the API's own origin http://${headers.host ?? ''}; ${HOW_TO_CALL}`,
+      ),
+    };
+  }
+  const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (mediaType !== 'application/json')
+    return {
+      reason: 'content_type',
+      error: new HttpError(
+        415,
+        'unsupported_media_type',
+        `${what} needs the header Content-Type: application/json, also with no body (got ${
+          headers['content-type'] === undefined ? 'none' : JSON.stringify(headers['content-type'])
+        }): a web page cannot send it to another origin, so the API takes changes only with it`,
+      ),
+    };
+  return undefined;
+}
+
+/**
+ * Whether `origin` is the origin the request came to: http, the Host header's port, and the Host's name or a
+ * loopback name for it (the page opened at localhost posting to 127.0.0.1). An unreadable Origin (`null`
+ * from a sandboxed frame or a file) is not.
+ */
+function isOwnOrigin(origin: string, host: string | undefined): boolean {
+  if (host === undefined) return false;
+  let page: URL;
+  let own: URL;
+  try {
+    page = new URL(origin);
+    own = new URL(`http://${host}`);
+  } catch {
+    return false; // not a URL: no origin of ours
+  }
+  if (page.protocol !== 'http:' || page.port !== own.port || page.origin !== origin.toLowerCase()) return false;
+  return page.hostname === own.hostname || isLoopbackHost(page.hostname);
+}
