@@ -68,7 +68,7 @@ export default tseslint.config(
   },
   {
     // The status page's scripts run in the browser.
-    files: ['daemon/api/page/*.js', 'central-link/central/page/*.js'],
+    files: ['daemon/api/page/*.js', 'central/page/*.js'],
     languageOptions: { globals: browserGlobals() },
   },
 );

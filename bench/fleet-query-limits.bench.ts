@@ -2,12 +2,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { DuckDBInstance } from '@duckdb/node-api';
-import { checkCentralServeText } from '../central-link/central/config.ts';
-import { FleetLake } from '../central-link/central/lake.ts';
+import { checkCentralServeText } from '../central/config.ts';
+import { FleetLake } from '../central/lake.ts';
 import { duckdbExtension } from '../test/peers/index.ts';
 import { percentile, type BenchResult } from './bench.ts';
 
-// The fleet query's guard and limits (central-link/central/fleet-query.ts) on a lake with its catalog in a
+// The fleet query's guard and limits (central/fleet-query.ts) on a lake with its catalog in a
 // DuckDB file: what one small query pays for DuckDB's parse, the READ ONLY transaction and its own connection,
 // beside the same query on a bare connection; how long the 30M-row query that killed central takes to answer
 // cut at max_rows, and central's RSS after it, beside the first 10,000 rows read by a bare DuckDB; how long a

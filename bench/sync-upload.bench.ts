@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { createReadStream, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
-import { GrantMaker } from '../central-link/central/presign.ts';
+import { GrantMaker } from '../central/presign.ts';
 import { syncFileId, type Offer } from '../central-link/sync-protocol.ts';
 import { Budget } from '../central-link/sync/budget.ts';
 import { uploadFile, type UploadJob } from '../central-link/sync/uploader.ts';

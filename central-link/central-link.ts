@@ -1,3 +1,4 @@
+import { CommandRates, type CommandKind } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
 import { PORTS, type JournalSyncHolder, type MetricFamily, type MetricsProvider } from '../daemon/contract/index.ts';
@@ -58,11 +59,35 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
   #ackFailures = 0;
   /** agent.enabled, taken live (applySettings): intents are refused without an agent. */
   #agentEnabled: boolean;
+  readonly #rates: CommandRates;
+  readonly #logRate: ReturnType<typeof rateLimitedErrors>;
 
   constructor(ctx: ComponentContext) {
     this.#ctx = ctx;
     this.#s = ctx.config.central;
     this.#agentEnabled = ctx.config.agent.enabled;
+    const { intents_per_min: intents, configs_per_min: configs, resends_per_min: resends } = this.#s.rate_limits;
+    this.#rates = new CommandRates({ intents, configs, resends });
+    this.#logRate = rateLimitedErrors(ctx.log);
+  }
+
+  /** A command past its kind's rate (central.rate_limits): refused with PUBACK 0x97, counted, logged rate-limited. */
+  #overRate(topic: string, topics: CentralTopics): boolean {
+    const kind: CommandKind | undefined =
+      topic === topics.intents
+        ? 'intents'
+        : topic === topics.config
+          ? 'configs'
+          : topic === topics.resend
+            ? 'resends'
+            : undefined;
+    if (!kind || this.#rates.take(kind)) return false;
+    this.#logRate(
+      `rate:${kind}`,
+      { kind, refused: this.#rates.refused[kind] },
+      `central: ${kind} past central.rate_limits.${kind}_per_min refused (a flood on the link, or the limit too low)`,
+    );
+    return true;
   }
 
   applySettings(config: EdgeConfig): void {
@@ -118,11 +143,13 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       onMessage: (topic, payload, packet) =>
         !running
           ? Promise.resolve(0x80)
-          : topic === topics.grants && running.sync
-            ? running.sync.handle(payload)
-            : topic === topics.resend
-              ? Promise.resolve(this.#resend(running, payload, logErrors))
-              : running.intake.handle(topic, payload, packet),
+          : this.#overRate(topic, topics)
+            ? Promise.resolve(0x97) // quota exceeded
+            : topic === topics.grants && running.sync
+              ? running.sync.handle(payload)
+              : topic === topics.resend
+                ? Promise.resolve(this.#resend(running, payload, logErrors))
+                : running.intake.handle(topic, payload, packet),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
@@ -258,6 +285,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         ...outbox.counts,
         ...(outbox.lastError ? { last_error: outbox.lastError } : {}),
       },
+      rate_limited: { ...this.#rates.refused },
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
       ...(running.sync ? { sync: running.sync.status() } : {}),
@@ -377,6 +405,15 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         })),
       },
       counter('auraison_central_heartbeats_total', 'Heartbeats published.', this.#heartbeats),
+      {
+        name: 'auraison_central_rate_limited_total',
+        help: 'Commands from the link refused past central.rate_limits, by kind.',
+        type: 'counter',
+        samples: (['intents', 'configs', 'resends'] as const).map((kind) => ({
+          labels: { kind },
+          value: this.#rates.refused[kind],
+        })),
+      },
       counter(
         'auraison_central_heartbeats_skipped_total',
         "Heartbeats not sent: the one before still waited for the broker's PUBACK.",

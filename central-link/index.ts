@@ -22,3 +22,5 @@ export {
   type UploadedPart,
   type UploadsMessage,
 } from './sync-protocol.ts';
+export { noDelay } from './no-delay.ts';
+export { RESEND_SCHEMA } from './resend.ts';

@@ -1,12 +1,13 @@
 // The product's parts and the imports between them: what the `parts/boundaries` lint rule checks and what
 // `node lint/parts.js` reports. A part is a folder under daemon/ (bus, config, contract, ...), a file directly
-// in daemon/, adapters/<x>, sim/<x> or central-link. Tests, benches and bin/ use parts but are not parts.
+// in daemon/, adapters/<x>, sim/<x>, central-link or central (the reference central). Tests, benches and bin/
+// use parts but are not parts.
 import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
-const SOURCE_DIRS = ['daemon', 'adapters', 'sim', 'central-link', 'bench', 'bin'];
+const SOURCE_DIRS = ['daemon', 'adapters', 'sim', 'central-link', 'central', 'bench', 'bin'];
 
 /** The repository-relative path, with forward slashes. */
 export function repoPath(file) {
@@ -33,6 +34,8 @@ export function partOf(path) {
   if (s[0] === 'daemon') return s.length === 2 ? path : `daemon/${s[1]}`;
   if ((s[0] === 'adapters' || s[0] === 'sim') && s.length > 2) return `${s[0]}/${s[1]}`;
   if (s[0] === 'central-link') return 'central-link';
+  // The reference central: the coordinator's side, which uses the link's protocol; the link never uses it.
+  if (s[0] === 'central') return 'central';
   return undefined;
 }
 

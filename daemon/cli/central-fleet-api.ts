@@ -1,7 +1,7 @@
 import { loadCentralYaml } from '../components/index.ts';
 import { UsageError } from './command.ts';
 
-/** central.yaml's http section default (central-link/central/config.ts): where `central serve` listens. */
+/** central.yaml's http section default (central/config.ts): where `central serve` listens. */
 const DEFAULT_URL = 'http://127.0.0.1:8790';
 const TIMEOUT_MS = 10_000;
 
@@ -63,7 +63,7 @@ export class FleetApiError extends Error {
   }
 }
 
-/** A small JSON client of `central serve`'s fleet API (central-link/central/http.ts). */
+/** A small JSON client of `central serve`'s fleet API (central/http.ts). */
 export class FleetApiClient {
   readonly target: FleetApiTarget;
 

@@ -5,7 +5,7 @@ import { UsageError, type CommandIO } from './command.ts';
 
 /**
  * `auraison-edge central serve --config central.yaml [--token-file FILE]`: the reference central
- * (central-link/central/serve.ts), loaded only here, so the rest of the CLI starts without DuckDB and the AWS
+ * (central/serve.ts), loaded only here, so the rest of the CLI starts without DuckDB and the AWS
  * SDK. The token file's first line is the API token, over http.token: a file, not a flag, keeps it out of `ps`.
  */
 export async function centralServe(argv: string[], io: CommandIO): Promise<number> {

@@ -4,9 +4,9 @@ export const loadLeRobot = () => import('../../adapters/lerobot/index.ts');
 export const loadVllm = () => import('../../adapters/vllm/index.ts');
 export const loadCentralLink = () => import('../../central-link/index.ts');
 /** central.yaml's reader alone (the `central` operator commands): no MQTT, no DuckDB. */
-export const loadCentralYaml = () => import('../../central-link/central/config.ts');
+export const loadCentralYaml = () => import('../../central/config.ts');
 /** `central serve`: DuckDB, DuckLake, the AWS SDK. */
-export const loadCentralServe = () => import('../../central-link/central/serve.ts');
+export const loadCentralServe = () => import('../../central/serve.ts');
 export const loadTurtlebotMaze = () => import('../../sim/turtlebot-maze/index.ts');
 /** The ONNX model file reader alone (`policy inspect`): no onnxruntime, no DuckDB. */
 export const loadOnnxModelFile = () => import('../../adapters/lerobot/onnx-model-file.ts');

@@ -10,7 +10,7 @@ import { PORTS, type PolicyHooksProvider, type Ports } from '../contract/index.t
 import { TOOL_CALL_QUOTA_HOOK } from '../policy/index.ts';
 import { field, fullTwist, TWIST, TWIST_STAMPED } from '../policy/index.ts';
 import { ClientMessageReader } from './client-message-reader.ts';
-import { TokenBucket } from './token-bucket.ts';
+import { TokenBucket } from '../util/index.ts';
 
 export type { PolicyHooksProvider };
 

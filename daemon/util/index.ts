@@ -13,3 +13,4 @@ export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';
 export { seededRandom } from './seeded-random.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
 export { rateLimitedErrors } from './rate-limited-errors.ts';
+export { TokenBucket } from './token-bucket.ts';

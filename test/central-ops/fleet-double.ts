@@ -1,4 +1,4 @@
-import type { FleetView, RobotView, UploadCounts } from '../../central-link/central/fleet-view.ts';
+import type { FleetView, RobotView, UploadCounts } from '../../central/fleet-view.ts';
 
 /**
  * A FleetView with the robots, events and query answers a test sets: what the HTTP API and the operator

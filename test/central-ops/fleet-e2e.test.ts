@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCentralServe, type CentralServe } from '../../central-link/central/serve.ts';
+import { startCentralServe, type CentralServe } from '../../central/serve.ts';
 import type { RecorderService } from '../../daemon/contract/index.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
 import { pino } from 'pino';

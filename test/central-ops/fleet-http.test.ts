@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { afterEach, describe, expect, it } from 'vitest';
-import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
+import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { FleetDouble } from './fleet-double.ts';
 
 let app: FastifyInstance | undefined;

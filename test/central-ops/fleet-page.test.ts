@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { BrowserContext } from 'playwright-core';
 import { stringify } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCentralServe, type CentralServe } from '../../central-link/central/serve.ts';
+import { startCentralServe, type CentralServe } from '../../central/serve.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { sharedChromium } from '../api/chromium.ts';
 import { centralConfig } from '../central/central-harness.ts';

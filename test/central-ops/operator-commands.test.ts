@@ -4,7 +4,7 @@ import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
+import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { centralConfig, waitOnline } from '../central/central-harness.ts';

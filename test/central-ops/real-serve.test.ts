@@ -1,5 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { startCentralServe } from '../../central-link/central/serve.ts';
+import { startCentralServe } from '../../central/serve.ts';
 import { silentLogger } from '../../daemon/log.ts';
 import { eventsPayload, publishQos1, robotClient, startCentralPeers } from '../central-serve/fixtures.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';

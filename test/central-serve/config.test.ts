@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { checkCentralServeText, loadCentralServeConfig } from '../../central-link/central/config.ts';
+import { checkCentralServeText, loadCentralServeConfig } from '../../central/config.ts';
 import { tempDir } from '../helpers/cli.ts';
 
 describe('central.yaml', () => {

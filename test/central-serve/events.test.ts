@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import { startCentralServe } from '../../central-link/central/serve.ts';
+import { startCentralServe } from '../../central/serve.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';

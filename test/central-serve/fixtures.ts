@@ -1,5 +1,5 @@
 import mqtt, { type MqttClient } from 'mqtt';
-import { checkCentralServeText, type CentralServeConfig } from '../../central-link/central/config.ts';
+import { checkCentralServeText, type CentralServeConfig } from '../../central/config.ts';
 import { EVENTS_SCHEMA } from '../../central-link/outbox.ts';
 import { duckdbExtension } from '../peers/index.ts';
 import type { Cleanup } from '../helpers/cleanups.ts';

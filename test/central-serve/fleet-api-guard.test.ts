@@ -2,7 +2,7 @@ import { writeFileSync } from 'node:fs';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
+import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { FleetDouble } from '../central-ops/fleet-double.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';

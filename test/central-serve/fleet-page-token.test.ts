@@ -1,6 +1,6 @@
 import { chromium, type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
+import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
 import { FleetDouble } from '../central-ops/fleet-double.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 

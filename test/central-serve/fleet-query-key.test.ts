@@ -1,6 +1,6 @@
 import { afterAll, describe, expect, it } from 'vitest';
-import { checkCentralServeText } from '../../central-link/central/config.ts';
-import { FleetLake } from '../../central-link/central/lake.ts';
+import { checkCentralServeText } from '../../central/config.ts';
+import { FleetLake } from '../../central/lake.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
 import type { Broker } from '../helpers/mosquitto.ts';

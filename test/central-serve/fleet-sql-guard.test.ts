@@ -1,10 +1,10 @@
 import { existsSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { checkCentralServeText } from '../../central-link/central/config.ts';
-import type { FleetView } from '../../central-link/central/fleet-view.ts';
-import { fleetHttp, fleetHttpUrl } from '../../central-link/central/http.ts';
-import { FleetLake } from '../../central-link/central/lake.ts';
+import { checkCentralServeText } from '../../central/config.ts';
+import type { FleetView } from '../../central/fleet-view.ts';
+import { fleetHttp, fleetHttpUrl } from '../../central/http.ts';
+import { FleetLake } from '../../central/lake.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { startPostgres, type Postgres } from '../helpers/postgres.ts';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import type { Ranges } from '../../central-link/central/events-ingest.ts';
-import { firstGap, GapRecovery, resendSpan, type ResendMessage } from '../../central-link/central/resend.ts';
+import type { Ranges } from '../../central/events-ingest.ts';
+import { firstGap, GapRecovery, resendSpan, type ResendMessage } from '../../central/resend.ts';
 
 describe('firstGap: the first seqs up to acked_seq a cursor lacks', () => {
   it('finds a hole, a missing tail, a missing head, nothing when covered; at most max seqs', () => {

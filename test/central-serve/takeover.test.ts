@@ -1,8 +1,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import { startCentralServe } from '../../central-link/central/serve.ts';
-import type { CentralServeConfig } from '../../central-link/central/config.ts';
+import { startCentralServe } from '../../central/serve.ts';
+import type { CentralServeConfig } from '../../central/config.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { ROOT, tempDir } from '../helpers/cli.ts';
 import { startBroker } from '../helpers/mosquitto.ts';

@@ -6,7 +6,7 @@ import { DuckDBInstance } from '@duckdb/node-api';
 import type { MqttClient } from 'mqtt';
 import { afterAll, describe, expect, it } from 'vitest';
 import { silentLogger } from '../../daemon/log.ts';
-import { startCentralServe, type CentralServe } from '../../central-link/central/serve.ts';
+import { startCentralServe, type CentralServe } from '../../central/serve.ts';
 import { UPLOADS_SCHEMA, type GrantsMessage, type Offer, type SingleGrant } from '../../central-link/sync-protocol.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
@@ -200,7 +200,7 @@ describe('central serve: uploads', () => {
   });
 
   it('the policy: kinds not wanted, files over the size cap not wanted, outside the windows later', async () => {
-    const { decide } = await import('../../central-link/central/uploads.ts');
+    const { decide } = await import('../../central/uploads.ts');
     const policy = {
       kinds: ['bag' as const],
       bag_topics: ['/scan'],

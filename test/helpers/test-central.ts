@@ -1,4 +1,4 @@
-import { GrantMaker } from '../../central-link/central/presign.ts';
+import { GrantMaker } from '../../central/presign.ts';
 import {
   GRANTS_SCHEMA,
   type Complete,

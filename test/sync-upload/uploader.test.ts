@@ -4,7 +4,7 @@ import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { GetObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { GrantMaker, type StorageSettings } from '../../central-link/central/presign.ts';
+import { GrantMaker, type StorageSettings } from '../../central/presign.ts';
 import { syncFileId, type MultipartGrant, type Offer, type UploadedPart } from '../../central-link/sync-protocol.ts';
 import { Budget } from '../../central-link/sync/budget.ts';
 import { uploadFile, type UploadJob, type UploadOptions } from '../../central-link/sync/uploader.ts';

@@ -244,6 +244,27 @@ export const CentralConfig = Section(
       description:
         'Larger intent messages are refused with an ack saying so, up to 64 KiB more; past that the broker drops them unanswered (the MQTT 5 maximum packet size the robot gives it).',
     }),
+    rate_limits: Section(
+      {
+        intents_per_min: Type.Number({
+          exclusiveMinimum: 0,
+          default: 120,
+          description:
+            'Intents taken per minute (and as many at once); past it each is refused (PUBACK 0x97) and counted.',
+        }),
+        configs_per_min: Type.Number({
+          exclusiveMinimum: 0,
+          default: 10,
+          description: 'Configs from central taken per minute.',
+        }),
+        resends_per_min: Type.Number({
+          exclusiveMinimum: 0,
+          default: 30,
+          description: 'Resend requests taken per minute.',
+        }),
+      },
+      'What comes down the link, per kind: a flood is cut at the rate, counted in auraison_central_rate_limited_total. The operator stop never comes this way.',
+    ),
     intent_ack_timeout_s: Type.Number({
       exclusiveMinimum: 0,
       maximum: 3600,

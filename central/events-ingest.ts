@@ -1,7 +1,7 @@
 import Type, { type Static } from 'typebox';
-import { Validator } from '../../daemon/contract/index.ts';
-import type { Logger } from '../../daemon/log.ts';
-import { EVENTS_SCHEMA } from '../outbox.ts';
+import { Validator } from '../daemon/contract/index.ts';
+import type { Logger } from '../daemon/log.ts';
+import { EVENTS_SCHEMA } from '../central-link/index.ts';
 import { isConflict, sql, type FleetLake } from './lake.ts';
 
 /** An events payload as the outbox sends it (central-link/outbox.ts): a header, `lost` gaps, the records. */

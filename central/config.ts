@@ -9,8 +9,8 @@ import {
   readConfigYaml,
   restoreTemplates,
   type ConfigIssue,
-} from '../../daemon/config/index.ts';
-import { formatPath, Validator, type ValidationIssue } from '../../daemon/contract/index.ts';
+} from '../daemon/config/index.ts';
+import { formatPath, Validator, type ValidationIssue } from '../daemon/contract/index.ts';
 
 /**
  * `central.yaml`, the config of `auraison-edge central serve` (README.md here, "central serve"): its own

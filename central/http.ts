@@ -1,13 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { extname, join } from 'node:path';
 import Fastify, { type FastifyInstance, type FastifyReply } from 'fastify';
-import { PACKAGE_ROOT } from '../../daemon/util/index.ts';
+import { PACKAGE_ROOT } from '../daemon/util/index.ts';
 import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
 import { guardFleetHttp } from './http-guard.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
-const PAGE_DIR = join(PACKAGE_ROOT, 'central-link', 'central', 'page');
+const PAGE_DIR = join(PACKAGE_ROOT, 'central', 'page');
 const TYPES: Record<string, string> = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -28,7 +28,7 @@ const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
 
 /**
  * The fleet's HTTP API and page, served by `central serve`: GET /api/robots, /api/events?limit=N,
- * /api/uploads, POST /api/query {sql} (read-only), and the fleet page at `/` (central-link/central/page, plain
+ * /api/uploads, POST /api/query {sql} (read-only), and the fleet page at `/` (central/page, plain
  * HTML and ES modules read once at start). Every answer comes from `view`; nothing here holds state. Requests
  * pass the Host and token checks first (http-guard.ts). Resolves once the server listens (`http.port` 0 takes
  * a free port: see `fleetHttpUrl`).

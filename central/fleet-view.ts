@@ -1,5 +1,5 @@
 /**
- * What `central serve` knows of its fleet, for the HTTP API and the fleet page (central-link/central/http.ts):
+ * What `central serve` knows of its fleet, for the HTTP API and the fleet page (central/http.ts):
  * the robots as their retained status and heartbeats tell them (kept in memory by every serve process), SQL
  * over the fleet lakehouse, the latest events, and the uploads this process handled.
  */

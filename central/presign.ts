@@ -20,7 +20,7 @@ import {
   type Offer,
   type SingleGrant,
   type UploadedPart,
-} from '../sync-protocol.ts';
+} from '../central-link/index.ts';
 
 /** Central's object storage (S3-compatible) and how it grants uploads. */
 export interface StorageSettings {
