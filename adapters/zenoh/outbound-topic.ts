@@ -6,8 +6,12 @@ import type { Handle, LinkPublisher, ZenohLink } from './zenoh-link.ts';
 
 export interface OutboundCounters {
   sent: number;
-  /** Handed to a link that was down (or failed the send): lost. */
+  /** Volatile samples handed to a link that was down (or failed the send): lost. */
   linkDrops: number;
+  /** transient_local samples handed to a link that was down: kept, and sent when it is up. */
+  heldForLink: number;
+  /** transient_local samples sent again as the link came up (the first time and after every reconnect). */
+  resent: number;
   /** Bus messages that came from Zenoh: never sent back. */
   echoesSkipped: number;
   /** transient_local samples served to late joiners. */
@@ -19,13 +23,22 @@ export interface OutboundCounters {
  * publisher on the topic's key, and a bus subscription of its own with a bounded drop-oldest queue, so a
  * large topic that the link cannot keep up with drops its own oldest messages (counted by the bus) and never
  * holds up another topic. Each sample carries rmw_zenoh's attachment (sequence number, source timestamp,
- * GID). A transient_local topic keeps its last `depth` samples and answers history queries with them.
+ * GID). A transient_local topic keeps its last `depth` samples, answers history queries with them, and puts them
+ * again each time its link comes up: a latched /map published before the link opened, or while it was down,
+ * still reaches the network, with its first attachment so a subscriber that had it sees the same sequence.
  */
 export class OutboundTopic {
   readonly name: string;
   readonly rosType: string;
   readonly gid: Uint8Array;
-  readonly counters: OutboundCounters = { sent: 0, linkDrops: 0, echoesSkipped: 0, historyServed: 0 };
+  readonly counters: OutboundCounters = {
+    sent: 0,
+    linkDrops: 0,
+    heldForLink: 0,
+    resent: 0,
+    echoesSkipped: 0,
+    historyServed: 0,
+  };
   #link: ZenohLink;
   #dataLink: ZenohLink;
   #bus: Bus;
@@ -38,6 +51,7 @@ export class OutboundTopic {
   #publisher: LinkPublisher | undefined;
   #subscription: Subscription | undefined;
   #sequence = 0n;
+  #offUp: (() => void) | undefined;
   #cache: { data: Uint8Array; attachment: Uint8Array | undefined }[] = [];
 
   constructor(options: {
@@ -82,6 +96,7 @@ export class OutboundTopic {
     this.#handles.push(this.#publisher);
     if (this.#qos.durability === 'transient_local') {
       this.#handles.push(this.#link.declareQueryable(this.#key, (query) => void this.#serveHistory(query)));
+      this.#offUp = this.#dataLink.onUp(() => void this.#resend());
     }
     this.#subscription = this.#bus.subscribe({
       name: `zenoh:${this.name}`,
@@ -93,6 +108,7 @@ export class OutboundTopic {
 
   async close(): Promise<void> {
     if (this.#subscription) this.#bus.unsubscribe(this.#subscription);
+    this.#offUp?.();
     await Promise.all(this.#handles.map((h) => h.close()));
   }
 
@@ -105,12 +121,22 @@ export class OutboundTopic {
     const attachment = this.#attachments
       ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid })
       : undefined;
-    if (this.#qos.durability === 'transient_local') {
+    const latched = this.#qos.durability === 'transient_local';
+    if (latched) {
       this.#cache.push({ data: msg.data, attachment });
       if (this.#cache.length > this.#qos.depth) this.#cache.shift();
     }
     if (await this.#publisher!.put(msg.data, attachment)) this.counters.sent++;
+    else if (latched) this.counters.heldForLink++;
     else this.counters.linkDrops++;
+  }
+
+  /** The cached samples, oldest first, on a link that just came up; a failed put waits for the next up. */
+  async #resend(): Promise<void> {
+    for (const { data, attachment } of [...this.#cache]) {
+      if (!(await this.#publisher!.put(data, attachment))) return;
+      this.counters.resent++;
+    }
   }
 
   async #serveHistory(query: Query): Promise<void> {
