@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { AgentComponent } from '../../daemon/agent/agent-component.ts';
+import type { MessageCodec } from '../../daemon/bus/codec.ts';
+import type { Daemon } from '../../daemon/daemon.ts';
 import type { TurtlebotMazeSim } from '../../sim/turtlebot-maze/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -14,6 +16,18 @@ const cleanups = cleanupStack();
 type Twist = { linear: { x: number }; angular: { z: number } };
 const moving = (t: Twist) => t.linear.x !== 0 || t.angular.z !== 0;
 
+/** Every Twist the `avoid` loop puts on /cmd_vel, decoded, in order. */
+function loopTwists(daemon: Daemon, codec: MessageCodec): Twist[] {
+  const fromLoop: Twist[] = [];
+  daemon.bus.subscribe({
+    name: 'test',
+    topic: '/cmd_vel',
+    queue: { depth: 10_000 },
+    handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
+  });
+  return fromLoop;
+}
+
 describe('a latched stop and an autostart control loop', () => {
   it(
     'holds the loop at its safe action while latched, and lets the policy drive again once released',
@@ -23,13 +37,7 @@ describe('a latched stop and an autostart control loop', () => {
       (config.control as { loops: { avoid: { autostart: boolean } } }).loops.avoid.autostart = true;
       const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-');
       cleanups.push(stop);
-      const fromLoop: Twist[] = [];
-      daemon.bus.subscribe({
-        name: 'test',
-        topic: '/cmd_vel',
-        queue: { depth: 10_000 },
-        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
-      });
+      const fromLoop = loopTwists(daemon, codec);
       const agent = daemon.components.get('agent') as AgentComponent;
       const sim = daemon.components.get('sim') as TurtlebotMazeSim;
       const heldActions = () =>
@@ -68,13 +76,7 @@ describe('a latched stop and an autostart control loop', () => {
       Object.assign(loop, { autostart: true, safe_action: [0.05, 0], allow_moving_safe_action: true });
       const { daemon, codec, stop } = await startDaemon(config, 'loop-latch-moving-safe-');
       cleanups.push(stop);
-      const fromLoop: Twist[] = [];
-      daemon.bus.subscribe({
-        name: 'test',
-        topic: '/cmd_vel',
-        queue: { depth: 10_000 },
-        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
-      });
+      const fromLoop = loopTwists(daemon, codec);
       const agent = daemon.components.get('agent') as AgentComponent;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
@@ -158,13 +160,7 @@ describe("the operator's stop with agent.stop_latch false and an autostart contr
       };
       const { daemon, codec, stop } = await startDaemon(config, 'loop-nolatch-');
       cleanups.push(stop);
-      const fromLoop: Twist[] = [];
-      daemon.bus.subscribe({
-        name: 'test',
-        topic: '/cmd_vel',
-        queue: { depth: 10_000 },
-        handler: (m) => void (m.source === 'control:avoid' && fromLoop.push(codec.decode<Twist>(m.type, m.data))),
-      });
+      const fromLoop = loopTwists(daemon, codec);
       const sim = daemon.components.get('sim') as TurtlebotMazeSim;
       await waitFor(() => fromLoop.some(moving), 'the policy to drive', 20_000);
 
