@@ -173,7 +173,7 @@ class DecoderLines {
         "n = view.getUint32(b + o, le); o += 4; if (o > len) throw new RangeError('a length past the end');",
       );
     }
-    if (field.type === 'uint8' || field.type === 'int8') {
+    if (field.type === 'uint8') {
       this.lines.push(
         `if (o + n > len) throw new RangeError('array past the end'); S[${k}].d[row] = bytes.slice(o, o + n); o += n;`,
       );

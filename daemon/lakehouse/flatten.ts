@@ -30,7 +30,8 @@ const SCALARS: Record<string, string> = {
   wstring: 'VARCHAR',
 };
 
-const BYTES = new Set(['uint8', 'int8', 'byte', 'char']);
+// Unsigned bytes only: an int8[] holds signed numbers (-128 as -128, not 0x80), so it is a TINYINT list.
+const BYTES = new Set(['uint8', 'byte', 'char']);
 
 /**
  * Flattens a message type into typed columns, one per primitive field, named by its path: nested messages

@@ -329,14 +329,14 @@ async function missingTopic(
   root: string,
   duckdbMessage: string,
 ): Promise<string> {
-  const topics = (
-    await conn.runAndReadAll(
-      "SELECT view_name FROM duckdb_views() WHERE temporary AND starts_with(view_name, '/') ORDER BY view_name",
-    )
-  )
-    .getRows()
-    .map((r) => String(r[0]));
-  const guess = /Did you mean "(\/[^"]*)"\?/.exec(duckdbMessage)?.[1];
+  // Every topic, with or without a leading slash: real bags hold `cmd_vel`, which bag play publishes as /cmd_vel.
+  const topics =
+    (await conn.runAndReadAll('SELECT DISTINCT topic FROM projections ORDER BY topic').catch(() => undefined))
+      ?.getRows()
+      .map((r) => String(r[0])) ?? [];
+  const unslashed = topics.find((t) => `/${t}` === topic);
+  const suggested = /Did you mean "([^"]*)"\?/.exec(duckdbMessage)?.[1];
+  const guess = unslashed ?? (suggested !== undefined && topics.includes(suggested) ? suggested : undefined);
   const listed =
     topics.length > TOPICS_LISTED
       ? `${topics.slice(0, TOPICS_LISTED).join(', ')} and ${topics.length - TOPICS_LISTED} more (SELECT DISTINCT topic FROM messages)`
@@ -357,8 +357,13 @@ async function missingTopic(
       `Change that key to query it by field; it applies to what is indexed from then on.`
     );
   }
+  const bare = unslashed
+    ? ` (the bag names it without a leading slash, and bag play publishes it as ${topic}: SELECT * FROM "${unslashed}")`
+    : '';
   const has =
-    topics.length === 0 ? 'It has no topics yet.' : `${guess ? `Did you mean "${guess}"? ` : ''}Its topics: ${listed}.`;
+    topics.length === 0
+      ? 'It has no topics yet.'
+      : `${guess ? `Did you mean "${guess}"${bare}? ` : ''}Its topics: ${listed}.`;
   return `no topic ${topic} in the lakehouse at ${root}. ${has} Topics get there when the daemon records them (recorder.enabled: true; the recorder is off by default; a split is indexed once it closes, at recorder.split_max_bytes or split_max_duration_s) or from \`auraison-edge bag import PATH\`.`;
 }
 

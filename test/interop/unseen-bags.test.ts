@@ -1,0 +1,47 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
+import { runPythonPeer } from '../peers/index.ts';
+
+// Bags as real robots' repositories hold them, written by rosbags' own writer: a topic named without a leading slash
+// (`cmd_vel`) and an int8[] field (std_msgs/msg/Int8MultiArray).
+
+const work = tempDir('unseen-bags-');
+afterAll(() => work.cleanup());
+let config: string;
+
+async function query(sql: string): Promise<{ code: number; stderr: string; rows: unknown[][] }> {
+  const r = await runMain(['query', sql, '--config', config, '--json']);
+  return { code: r.code, stderr: r.stderr, rows: r.code === 0 ? (JSON.parse(r.stdout).rows as unknown[][]) : [] };
+}
+
+beforeAll(async () => {
+  const bag = join(work.path, 'unseen');
+  await runPythonPeer('rosbags_write_unseen.py', [bag, 'none']);
+  config = testConfig(work.path, `data_dir: ${join(work.path, 'data')}\n`);
+  const imported = await runMain(['bag', 'import', bag, '--config', config]);
+  expect(imported.stderr).toBe('');
+  expect(imported.code).toBe(0);
+}, 120_000);
+
+describe('bags the project had not seen', () => {
+  it('stores an int8[] field as signed integers, not as bytes', async () => {
+    const types = await query(`SELECT column_type FROM (DESCRIBE "/flags") WHERE column_name = 'data'`);
+    expect(types.rows).toEqual([['TINYINT[]']]);
+    const values = await query('SELECT data FROM "/flags" ORDER BY log_time LIMIT 2');
+    expect(values.stderr).toBe('');
+    expect(values.rows).toEqual([[[0, 127, -128, 0]], [[0, 127, -128, -1]]]);
+  });
+
+  it('a topic without a leading slash is among "its topics", and asked as bag play names it, is the guess', async () => {
+    const asPlayed = await query('SELECT * FROM "/cmd_vel"');
+    expect(asPlayed.code).toBe(1);
+    expect(asPlayed.stderr).toContain(
+      'Did you mean "cmd_vel" (the bag names it without a leading slash, and bag play publishes it as /cmd_vel: SELECT * FROM "cmd_vel")? Its topics: /flags, cmd_vel.',
+    );
+    const typo = await query('SELECT * FROM "/cmd_vl"');
+    expect(typo.stderr).toContain('Its topics: /flags, cmd_vel.');
+    const named = await query('SELECT count(*)::INTEGER FROM "cmd_vel"');
+    expect(named.rows).toEqual([[10]]);
+  });
+});
