@@ -39,7 +39,7 @@ export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
 }
 
 /** Why `headers` may not change state (`what` names the request for the message), or undefined. */
-export function crossSiteRefusal(
+function crossSiteRefusal(
   what: string,
   headers: IncomingHttpHeaders,
 ): { reason: CrossSiteRefusal; error: HttpError } | undefined {
@@ -51,7 +51,7 @@ export function crossSiteRefusal(
       error: new HttpError(
         403,
         'cross_site',
-        `${what} refused: the browser says it came from a page on another site (Sec-Fetch-Site: ${site}); ${HOW_TO_CALL}`,
+        `${what} refused: the browser says it came from a page on another origin (Sec-Fetch-Site: ${site}); ${HOW_TO_CALL}`,
       ),
     };
   const origin = headers.origin;
