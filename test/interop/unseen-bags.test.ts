@@ -10,7 +10,7 @@ const work = tempDir('unseen-bags-');
 afterAll(() => work.cleanup());
 let config: string;
 
-async function query(sql: string): Promise<{ code: number; stderr: string; rows: unknown[][] }> {
+async function query(sql: string): Promise<{ code: number | null; stderr: string; rows: unknown[][] }> {
   const r = await runMain(['query', sql, '--config', config, '--json']);
   return { code: r.code, stderr: r.stderr, rows: r.code === 0 ? (JSON.parse(r.stdout).rows as unknown[][]) : [] };
 }
