@@ -1,7 +1,7 @@
-import type { ApiClient, ApiTarget } from '../api/index.ts';
+import type { ApiClient } from '../api/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import type { CommandIO } from './command.ts';
-import { resolveClientConfig } from './config-option.ts';
+import { OtherDaemonError, resolveClientTarget, type AddressedDaemon, type ClientTarget } from './daemon-target.ts';
 
 /** The options every thin client of the daemon's API takes. */
 export const API_CLIENT_OPTIONS = {
@@ -13,6 +13,8 @@ export const API_CLIENT_OPTIONS = {
 
 export interface DaemonApi {
   client: ApiClient;
+  /** Who answers, when known before asking (run/api.json, or the config's port asked whose it is). */
+  daemon: AddressedDaemon | undefined;
   /**
    * Says on stderr why a request failed: `auraison-edge <command>: <notDone><message>`, the API's
    * issues it did not already name, one per line, and, when no daemon answered, what to do.
@@ -21,25 +23,9 @@ export interface DaemonApi {
 }
 
 /**
- * The data dir and the API target a client command uses: --url, else <data_dir>/run/api.json, else the
- * config's api.host/api.port; `target` is undefined when there is none to ask.
- */
-export async function clientTarget(
-  values: { url?: string; token?: string; config?: string },
-  io: CommandIO,
-): Promise<{ dataDir: string; target: ApiTarget | undefined }> {
-  const { config, warning } = resolveClientConfig(values.config, io.env);
-  if (warning) io.stderr(warning);
-  const { resolveDataDir } = await import('../config/index.ts');
-  const { resolveApiTarget } = await import('../api/index.ts');
-  const dataDir = resolveDataDir(config, io.cwd);
-  return { dataDir, target: resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token }) };
-}
-
-/**
  * The running daemon's API for a thin client command (`intent`, `approve`, `stop`, `bag split`, ...),
- * found as every client command finds it: --url, else <data_dir>/run/api.json, else the config's
- * api.host/api.port. Undefined, after saying why on stderr, when there is none to ask. `notDone` starts
+ * found as every client command finds it (resolveClientTarget), and refused when the config's port is
+ * another data dir's daemon. Undefined, after saying why on stderr, when there is none to ask. `notDone` starts
  * every failure message (`the robot was NOT stopped: `).
  */
 export async function daemonApi(
@@ -49,7 +35,15 @@ export async function daemonApi(
   options: { timeoutMs?: number; notDone?: string } = {},
 ): Promise<DaemonApi | undefined> {
   const { notDone = '' } = options;
-  const { dataDir, target } = await clientTarget(values, io);
+  let found: ClientTarget;
+  try {
+    found = await resolveClientTarget(values, io);
+  } catch (error) {
+    if (!(error instanceof OtherDaemonError)) throw error;
+    io.stderr(`auraison-edge ${command}: ${notDone}${error.message}\n`);
+    return undefined;
+  }
+  const { dataDir, target, daemon } = found;
   const { ApiClient, ApiClientError } = await import('../api/index.ts');
   if (!target) {
     io.stderr(
@@ -59,6 +53,7 @@ export async function daemonApi(
   }
   return {
     client: new ApiClient(target, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    daemon,
     report(error) {
       const message = error instanceof Error ? error.message : String(error);
       if (!(error instanceof ApiClientError)) return void io.stderr(`auraison-edge ${command}: ${notDone}${message}\n`);

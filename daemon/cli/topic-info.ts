@@ -1,9 +1,7 @@
-import { resolveDataDir } from '../config/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import { formatBytes } from '../util/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';
-import { resolveClientConfig } from './config-option.ts';
 import { noSuchTopic } from './topic-names.ts';
 import { findDaemonStatus, TopicTargetError } from './topic-target.ts';
 
@@ -58,21 +56,19 @@ export async function info(
       `--url: topic info asks the daemon's API: expected http://HOST:PORT, got ${JSON.stringify(target.url)}`,
     );
   }
-  const { config, warning } = resolveClientConfig(target.config, io.env);
-  if (warning) io.stderr(warning);
-  const dataDir = resolveDataDir(config, io.cwd);
   const fail = (message: string) => {
     io.stderr(`auraison-edge topic info: ${message}\n`);
     return 1;
   };
   let found: Awaited<ReturnType<typeof findDaemonStatus>>;
   try {
-    found = await findDaemonStatus({ config, dataDir, env: io.env, url: target.url, token: target.token });
+    found = await findDaemonStatus(target, io);
   } catch (error) {
     if (!(error instanceof TopicTargetError)) throw error;
     return fail(error.message);
   }
   if (!('status' in found)) {
+    const { dataDir } = found;
     const why =
       found.notes.length > 0
         ? found.notes.join('; ')

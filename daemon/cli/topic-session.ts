@@ -1,8 +1,6 @@
 import type { Channel } from '@foxglove/ws-protocol';
-import { resolveDataDir } from '../config/index.ts';
 import { EVENTS_TOPIC } from '../foxglove/index.ts';
 import type { CommandIO } from './command.ts';
-import { resolveClientConfig } from './config-option.ts';
 import { noSuchTopic } from './topic-names.ts';
 import { connectTopics, TopicConnectionError, type TopicConnection } from './topic-client.ts';
 import { resolveFoxgloveTarget, TopicTargetError, type FoxgloveTarget } from './topic-target.ts';
@@ -25,12 +23,9 @@ export interface TopicSession {
  * (`auraison-edge topic <verb>: ...`) and returns exit code 1.
  */
 export async function openSession(verb: string, options: TargetOptions, io: CommandIO): Promise<TopicSession | number> {
-  const { config, warning } = resolveClientConfig(options.config, io.env);
-  if (warning) io.stderr(warning);
-  const dataDir = resolveDataDir(config, io.cwd);
   let target: FoxgloveTarget;
   try {
-    target = await resolveFoxgloveTarget({ config, dataDir, env: io.env, url: options.url, token: options.token });
+    target = await resolveFoxgloveTarget(options, io);
   } catch (error) {
     if (!(error instanceof TopicTargetError)) throw error;
     io.stderr(`auraison-edge topic ${verb}: ${error.message}\n`);

@@ -1,10 +1,11 @@
-import { ApiClient, resolveApiTarget } from '../api/index.ts';
+import { ApiClient } from '../api/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
-import { UsageError } from './command.ts';
+import { UsageError, type CommandIO } from './command.ts';
+import { OtherDaemonError, resolveClientTarget, type ClientTarget } from './daemon-target.ts';
 
 /** Where `auraison-edge topic` finds the daemon's Foxglove WebSocket server. */
 export interface FoxgloveTarget {
@@ -32,14 +33,11 @@ const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
  * names that API) or read from its status file; else the config's foxglove.host and foxglove.port. A
  * daemon that runs without the Foxglove server is an error that says how to turn it on.
  */
-export async function resolveFoxgloveTarget(options: {
-  config: EdgeConfig;
-  dataDir: string;
-  env: NodeJS.ProcessEnv;
-  url?: string;
-  token?: string;
-}): Promise<FoxgloveTarget> {
-  const { config, dataDir, env, url, token } = options;
+export async function resolveFoxgloveTarget(
+  values: { config?: string; url?: string; token?: string },
+  io: CommandIO,
+): Promise<FoxgloveTarget> {
+  const { url } = values;
   if (url !== undefined && /^wss?:\/\//i.test(url)) {
     return {
       url,
@@ -54,9 +52,9 @@ export async function resolveFoxgloveTarget(options: {
       `--url: expected ws://HOST:PORT (the Foxglove server) or http://HOST:PORT (the daemon's API, which says where its Foxglove server is), got ${JSON.stringify(url)}`,
     );
   }
-  const found = await findDaemonStatus({ config, dataDir, env, url, token });
+  const found = await findDaemonStatus(values, io);
   if ('status' in found) return fromStatus(found.status, found.from);
-  const { notes } = found;
+  const { notes, config, dataDir } = found;
   const noApi = notes.length > 0 ? ` (${notes.join('; ')})` : '';
   const { enabled, host, port } = config.foxglove;
   if (!enabled || port === 0) {
@@ -83,27 +81,32 @@ export interface FoundStatus {
 }
 
 /**
- * The status of the daemon of `dataDir`, as `auraison-edge status` finds it: its API's GET /status
- * (`url` names the API), else its status file when that is fresh and its pid alive. Else `notes` say why
- * the API gave none. An API named by `url` that does not answer is a TopicTargetError.
+ * The status of the config's daemon, found as every client command finds it (resolveClientTarget): its
+ * API's GET /status (`url` names the API), else its status file when that is fresh and its pid alive. Else
+ * `notes` say why the API gave none. An API named by `url` that does not answer, or one of another data
+ * dir's daemon at the config's port while this one's is not running, is a TopicTargetError.
  */
-export async function findDaemonStatus(options: {
-  config: EdgeConfig;
-  dataDir: string;
-  env: NodeJS.ProcessEnv;
-  url?: string;
-  token?: string;
-}): Promise<FoundStatus | { notes: string[] }> {
-  const { config, dataDir, env, url, token } = options;
+export async function findDaemonStatus(
+  values: { config?: string; url?: string; token?: string },
+  io: CommandIO,
+): Promise<FoundStatus | { notes: string[]; config: EdgeConfig; dataDir: string }> {
+  const { url } = values;
   const notes: string[] = [];
-  const api = resolveApiTarget({ config, dataDir, env, url, token });
+  let found: ClientTarget | undefined;
+  let other: OtherDaemonError | undefined;
+  try {
+    found = await resolveClientTarget(values, io);
+  } catch (error) {
+    if (!(error instanceof OtherDaemonError)) throw error;
+    other = error;
+  }
+  const dataDir = found?.dataDir ?? other!.dataDir;
+  const api = found?.target;
   if (api) {
     try {
-      const status = await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status');
-      // Another daemon may hold the configured port: only our data dir's daemon counts, unless --url named it.
-      if (status.data_dir === dataDir || url !== undefined)
-        return { status, from: `GET /status of the API at ${api.url}` };
-      notes.push(`the API at ${api.url} belongs to the daemon of ${status.data_dir}`);
+      const status =
+        found?.status ?? (await new ApiClient(api, { timeoutMs: API_TIMEOUT_MS }).get<DaemonStatus>('/status'));
+      return { status, from: `GET /status of the API at ${api.url}` };
     } catch (error) {
       if (url !== undefined)
         throw new TopicTargetError(`${(error as Error).message}\n${unreachableAdvice(api, dataDir)}`);
@@ -113,7 +116,9 @@ export async function findDaemonStatus(options: {
   const file = readStatusFile(dataDir);
   if (file && file.state === 'running' && alive(file.pid) && statusAgeMs(file) < STALE_MS)
     return { status: file, from: statusFilePath(dataDir) };
-  return { notes };
+  // Not on to the config's Foxglove port: the daemon there is the same other one.
+  if (other) throw new TopicTargetError(other.message);
+  return { notes, config: found!.config, dataDir };
 }
 
 /** The Foxglove server a daemon's status reports (its `foxglove` component's URL). */

@@ -71,7 +71,7 @@ describe('auraison-edge status, intent and approve over the API', () => {
     });
     const text = await cli('status');
     expect(text.stdout).toContain('readiness: ready');
-    expect(text.stdout).toMatch(/from api http:\/\/127\.0\.0\.1:\d+/);
+    expect(text.stdout).toMatch(/daemon: \S+ \(pid \d+, api http:\/\/127\.0\.0\.1:\d+\)/);
   });
 
   it("status falls back to the status file when the API does not answer, and ignores another daemon's API", async () => {

@@ -1,12 +1,11 @@
 import type { Readiness } from '../../api/index.ts';
-import { resolveDataDir } from '../../config/index.ts';
 import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
 import { printable } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { resolveClientConfig } from '../config-option.ts';
+import { OtherDaemonError, resolveClientTarget, type ClientTarget } from '../daemon-target.ts';
 
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
 const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
@@ -41,32 +40,32 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
       url: { type: 'string' },
       token: { type: 'string' },
     });
-    const { config, warning } = resolveClientConfig(values.config, io.env);
-    if (warning) io.stderr(warning);
-    const dataDir = resolveDataDir(config, io.cwd);
-
-    const { ApiClient, resolveApiTarget } = await import('../../api/index.ts');
-    const target = resolveApiTarget({ config, dataDir, env: io.env, url: values.url, token: values.token });
+    let found: ClientTarget | undefined;
+    let other: OtherDaemonError | undefined;
+    try {
+      found = await resolveClientTarget(values, io);
+    } catch (error) {
+      if (!(error instanceof OtherDaemonError)) throw error;
+      other = error;
+    }
+    const dataDir = found?.dataDir ?? other!.dataDir;
+    const target = found?.target;
     let apiNote: string | undefined;
-    let otherDaemon: string | undefined;
     if (target) {
       try {
-        const status = await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status');
-        // Another daemon may hold the configured port: only our data dir's daemon counts.
-        if (status.data_dir === dataDir || values.url) {
-          if (values.json)
-            io.stdout(
-              `${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: dataDir, status })}\n`,
-            );
-          else io.stdout(formatStatus(status, `api ${target.url}`));
-          return 0;
-        }
-        apiNote = `the API at ${target.url} belongs to the daemon of ${status.data_dir}`;
-        otherDaemon = status.data_dir;
+        const { ApiClient } = await import('../../api/index.ts');
+        const status = found?.status ?? (await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status'));
+        if (values.json)
+          io.stdout(
+            `${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: status.data_dir, status })}\n`,
+          );
+        else io.stdout(formatStatus(status, `api ${target.url}`));
+        return 0;
       } catch (error) {
         apiNote = (error as Error).message;
       }
     }
+    if (other) apiNote = other.whose;
 
     const status = readStatusFile(dataDir);
     const ageMs = status ? statusAgeMs(status) : Infinity;
@@ -81,8 +80,9 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
     }
     if (!status) {
       // A SIGHUP that changed data_dir leaves the daemon on its old dir until a restart.
-      const hint = otherDaemon ? ` (${apiNote}: if data_dir changed, it takes effect when that daemon restarts)` : '';
+      const hint = other ? ` (${other.whose}: if data_dir changed, it takes effect when that daemon restarts)` : '';
       io.stdout(`not running: no daemon has written a status in ${dataDir}${hint}\n`);
+      if (other) io.stderr(`${other.message}\n`);
       return 1;
     }
     if (!running) {
@@ -106,7 +106,7 @@ export function formatStatus(s: ApiStatus, source: string): string {
   const lines = [
     `robot ${s.robot.id} (fleet ${s.robot.fleet}), pid ${s.pid}, up ${s.uptime_s.toFixed(0)} s`,
     `config ${s.config_file ?? '<default>'}, data ${s.data_dir}`,
-    `from ${source}`,
+    `daemon: ${s.data_dir} (pid ${s.pid}, ${source})`,
   ];
   const reload = s.last_reload; // absent from an older daemon's status
   if (reload) {

@@ -1,10 +1,12 @@
 import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
+import type { ApiTarget } from '../../api/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
-import { API_CLIENT_OPTIONS, clientTarget, daemonApi } from '../api-command.ts';
+import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
+import { describeDaemon, OtherDaemonError, resolveClientTarget } from '../daemon-target.ts';
 
 export const command: Command = {
   name: 'stop',
@@ -78,7 +80,11 @@ latch could not be released (it holds: the message says why).
         by,
         ...(values.reason !== undefined ? { reason: values.reason } : {}),
       });
-      io.stdout(values.json ? `${JSON.stringify(outcome)}\n` : stopText(outcome));
+      io.stdout(
+        values.json
+          ? `${JSON.stringify(outcome)}\n`
+          : `${api.daemon ? `${describeDaemon(api.daemon)}\n` : ''}${stopText(outcome)}`,
+      );
       return 0;
     } catch (error) {
       api.report(error);
@@ -119,7 +125,18 @@ async function release(
   values: { url?: string; token?: string; config?: string; json?: boolean },
   io: CommandIO,
 ): Promise<number> {
-  const { dataDir, target } = await clientTarget(values, io);
+  // A daemon of another data dir at the config's port matters only if this data dir's daemon runs: else
+  // the latch is this data dir's file, removed below.
+  let found: { dataDir: string; target: ApiTarget | undefined };
+  let other: OtherDaemonError | undefined;
+  try {
+    found = await resolveClientTarget(values, io);
+  } catch (error) {
+    if (!(error instanceof OtherDaemonError)) throw error;
+    other = error;
+    found = { dataDir: error.dataDir, target: undefined };
+  }
+  const { dataDir, target } = found;
   const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/index.ts');
   let lock: DataDirLock | undefined;
   let busy: Error | undefined;
@@ -133,6 +150,10 @@ async function release(
   }
   try {
     if (values.url || busy) {
+      if (other) {
+        io.stderr(`auraison-edge stop --release: the stop was NOT released: ${other.message}\n`);
+        return 1;
+      }
       if (!target) {
         const owner = readOwner(dataDir);
         const who = /is in use/.test(busy!.message)
