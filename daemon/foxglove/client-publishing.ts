@@ -11,7 +11,7 @@ import { findPolicyHooks, PublishGate } from './publish-gate.ts';
 import { PublishQueues } from './publish-queue.ts';
 
 export interface ClientPublishingOptions {
-  ctx: Pick<ComponentContext, 'bus' | 'definitions' | 'ports'>;
+  ctx: Pick<ComponentContext, 'bus' | 'definitions' | 'ports' | 'robotStop'>;
   server: FoxgloveServer;
   settings: FoxgloveSettings['client_publish'];
   feedback: ClientFeedback;
@@ -26,6 +26,7 @@ export interface ClientPublishingOptions {
  */
 export class ClientPublishing {
   #gate: PublishGate;
+  readonly #offStop: () => void;
   #feedback: ClientFeedback;
   #queues: PublishQueues;
   /** Clients told that their publishes are being dropped (until their queue empties). */
@@ -50,6 +51,12 @@ export class ClientPublishing {
       stopAfterMs: settings.stop_after_ms,
       onStop: (client, name, topic, reason) => {
         log.warn({ client: name, topic, reason }, 'foxglove client stopped commanding: published a stop (zero Twist)');
+        if (reason === 'operator')
+          feedback.tell(
+            client as IWebSocket,
+            StatusLevel.WARNING,
+            `the operator stopped the robot: published a stop on ${topic}`,
+          );
         if (reason === 'silent')
           feedback.tell(
             client as IWebSocket,
@@ -59,6 +66,7 @@ export class ClientPublishing {
       },
     });
     this.#gate = gate;
+    this.#offStop = ctx.robotStop.onStop('foxglove teleop', () => ({ zeroed: gate.operatorStop() }));
     this.#feedback = feedback;
     const queues = new PublishQueues({ maxPending: settings.max_pending });
     this.#queues = queues;
@@ -148,6 +156,7 @@ export class ClientPublishing {
   }
 
   close(): void {
+    this.#offStop();
     this.#gate.close();
     this.#queues.clear();
   }

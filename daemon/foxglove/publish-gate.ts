@@ -52,7 +52,7 @@ interface ClientChannel {
 }
 
 /** Why the gate published a stop on a client's behalf. */
-export type StopReason = 'disconnected' | 'unadvertised' | 'silent';
+export type StopReason = 'disconnected' | 'unadvertised' | 'silent' | 'operator';
 
 /** A client message that decoded as its channel's type, on its way to the hooks. */
 export interface ClientMessage {
@@ -151,7 +151,7 @@ export class PublishGate {
   #sessionHooks: readonly PolicyHook[] = [];
   readonly counters = { published: 0, denied: 0, rewritten: 0, refused: 0, invalid: 0, limited: 0 };
   /** Stops the gate published on clients' behalf, by why. */
-  readonly stops: Record<StopReason, number> = { disconnected: 0, unadvertised: 0, silent: 0 };
+  readonly stops: Record<StopReason, number> = { disconnected: 0, unadvertised: 0, silent: 0, operator: 0 };
 
   constructor(options: PublishGateOptions) {
     const { topics, definitions, bus, codec, onStop, hooks } = options;
@@ -346,6 +346,21 @@ export class PublishGate {
 
   close(): void {
     for (const client of [...this.#sessions.keys()]) this.closeClient(client);
+  }
+
+  /**
+   * The operator's stop (a StopAuthority hook, in the stop's own tick): each channel whose last command moves the
+   * robot gets its stop now, of its own type on its own topic, rather than at stop_after_ms. Returns those topics.
+   */
+  operatorStop(): string[] {
+    const topics: string[] = [];
+    for (const [client, session] of this.#sessions)
+      for (const channel of session.channels.values())
+        if (channel.deadman) {
+          this.#stop(client, channel, 'operator');
+          topics.push(channel.topic);
+        }
+    return topics;
   }
 
   /** After a command went out on a Twist channel: a moving one arms the channel's stop, a stop disarms it. */

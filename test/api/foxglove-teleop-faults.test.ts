@@ -30,7 +30,7 @@ async function teleop(
   const send = (x: number) => client.sendMessage(channel, codec.encode('geometry_msgs/msg/Twist', twist(x)));
   const stops = (reason: string) => teleopStops(bridge, reason);
   const publishers = () => topicStats(h, '/cmd_vel')?.publishers;
-  return { bridge, ws, client, channel, send, received, statuses, stops, publishers };
+  return { h, bridge, ws, client, channel, send, received, statuses, stops, publishers };
 }
 
 describe('a teleop client that stops commanding the robot', () => {
@@ -42,6 +42,18 @@ describe('a teleop client that stops commanding the robot', () => {
     await waitFor(() => t.received.length === 2, 'a stop after the disconnect');
     expect(t.received).toEqual([twist(0.2), twist(0)]);
     expect(t.stops('disconnected')).toBe(1);
+  });
+
+  it('gets its stop at once when the operator stops the robot, on its own channel, not a second zero beside it', async () => {
+    const t = await teleop();
+    t.send(0.2);
+    await waitFor(() => t.received.length === 1, 'the command');
+    const outcome = await t.h.ctx.robotStop.stop('ada', 'person in the aisle');
+    expect(outcome).toMatchObject({ topic: '/cmd_vel', zeroed: [] });
+    await waitFor(() => t.received.length === 2, "the teleop's stop");
+    expect(t.received).toEqual([twist(0.2), twist(0)]);
+    expect(t.stops('operator')).toBe(1);
+    await waitFor(() => t.statuses.some((s) => s.message.includes('the operator stopped the robot')), 'the panel told');
   });
 
   it('gets a stop when it unadvertises the channel while the robot moves', async () => {
