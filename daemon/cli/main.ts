@@ -43,7 +43,8 @@ function topHelp(commands: Map<string, Command>): string {
     '',
     "Run `auraison-edge <command> --help` for a command's options.",
     'Exit codes: 0 success, 1 the job failed, 2 bad usage or invalid config; `bag import` also exits 3 when',
-    'it committed the import but kept some messages as raw bytes.',
+    'it committed the import but kept some messages as raw bytes, and `status` when the daemon runs but is',
+    'NOT READY.',
     '',
   ].join('\n');
 }

@@ -10,6 +10,9 @@ import { OtherDaemonError, resolveClientTarget, type ClientTarget } from '../dae
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
 const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
 
+/** The daemon runs but a readiness check fails (as `bag import`'s 3: done, but not all is well). */
+const EXIT_NOT_READY = 3;
+
 /** What GET /status answers: the daemon's status with its readiness. */
 type ApiStatus = DaemonStatus & { readiness?: Readiness };
 
@@ -31,7 +34,9 @@ Options:
   --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
   --json          print one JSON object: {running, source: "api" | "file", data_dir, status}
 
-Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale), 2 bad usage.
+Exit codes: 0 the daemon is running and ready; 1 it is not running, its status is stale, or the daemon at
+the config's port is another data dir's; 2 bad usage; 3 it runs but is NOT READY (a readiness check
+failed: the list says which, and what to do).
 `,
   async run(argv, io) {
     const { values } = parseCommandArgs(argv, {
@@ -60,7 +65,8 @@ Exit codes: 0 the daemon is running, 1 it is not running (or its status is stale
             `${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: status.data_dir, status })}\n`,
           );
         else io.stdout(formatStatus(status, `api ${target.url}`));
-        return 0;
+        // A script or a health check reads the exit code, not the words: running but not ready is not success.
+        return status.readiness?.ready === false ? EXIT_NOT_READY : 0;
       } catch (error) {
         apiNote = (error as Error).message;
       }
