@@ -27,7 +27,8 @@ export async function checkStorageFile(file: string, storage: StorageId, repairs
       );
     return;
   }
-  const problem = await mcapProblem(file);
+  // compression_mode FILE: its MCAP start and end are only seen once it is decompressed, which opening it does.
+  const problem = file.endsWith('.zstd') ? await zstdProblem(file) : await mcapProblem(file);
   if (problem)
     throw new BagError(file, `${problem}; \`auraison-edge bag repair ${repairs}\` recovers what still checks`);
 }
@@ -44,6 +45,21 @@ export function sqliteDamaged(file: string, finding: string, consequence: string
     .filter(Boolean);
   const said = lines.find((l) => !/^\*\*\* in database /.test(l)) ?? lines[0] ?? finding;
   return `file is damaged (malformed): SQLite's quick_check says "${said}"; ${consequence}. sqlite3's \`.recover\` can salvage rows: \`sqlite3 ${file} .recover | sqlite3 ${file}.recovered\`, then put that in its place`;
+}
+
+/** Why a split compressed whole is not zstd data, or undefined when it starts as a zstd frame does. */
+async function zstdProblem(file: string): Promise<string | undefined> {
+  const fh = await open(file, 'r');
+  try {
+    const head = new Uint8Array(4);
+    const { bytesRead } = await fh.read(head, 0, 4, 0);
+    const magic = bytesRead === 4 ? new DataView(head.buffer).getUint32(0, true) : 0;
+    return magic === 0xfd2fb528
+      ? undefined
+      : 'not zstd data (no zstd magic at its start), as compression_mode FILE with compression_format zstd writes a split';
+  } finally {
+    await fh.close();
+  }
 }
 
 /** What is wrong with an MCAP file's start or end, or undefined when both are whole. */

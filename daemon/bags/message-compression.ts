@@ -9,8 +9,9 @@ export type MessageDecompressor = (data: Uint8Array, where: string) => Uint8Arra
 /**
  * What a bag's metadata.yaml says about compression, as a decompressor for each message: rosbag2's
  * `compression_mode: MESSAGE` stores every message's CDR compressed on its own (zstd, the one format
- * rosbag2 ships), in an ordinary .mcap or .db3 file. undefined for a bag that is not compressed. FILE mode
- * (the whole split compressed, `<bag>_0.mcap.zstd`) and other formats are a BagError saying what to do.
+ * rosbag2 ships), in an ordinary .mcap or .db3 file. undefined for a bag whose messages are not compressed one by
+ * one (FILE mode compresses each split whole: see openDecompressedSplit). Other formats are a BagError saying what
+ * to do.
  */
 export async function messageDecompressor(
   metadata: BagMetadata | undefined,
@@ -19,6 +20,7 @@ export async function messageDecompressor(
   if (!compressed(metadata)) return undefined;
   const problem = compressionProblem(metadata);
   if (problem) throw new BagError(metaFile, problem);
+  if (fileCompressed(metadata)) return undefined; // each split is decompressed whole when it is opened
   const zstd = (await decompressHandlers()).zstd;
   if (!zstd) throw new BagError(metaFile, 'zstd is not available to decompress its messages');
   return (data, where) => {
@@ -45,12 +47,17 @@ function compressed(metadata: BagMetadata | undefined): metadata is BagMetadata 
 export function compressionProblem(metadata: BagMetadata | undefined): string | undefined {
   if (!compressed(metadata)) return undefined;
   const { compressionMode: mode, compressionFormat: format } = metadata;
-  if (mode.toUpperCase() === 'MESSAGE' && format === 'zstd') return undefined;
-  const what =
-    mode.toUpperCase() === 'MESSAGE'
-      ? `format "${format}" (only zstd is read)`
-      : `mode "${mode}" (${format}; only MESSAGE is read)`;
+  const known = mode.toUpperCase() === 'MESSAGE' || mode.toUpperCase() === 'FILE';
+  if (known && format === 'zstd') return undefined;
+  const what = known
+    ? `format "${format}" (only zstd is read)`
+    : `mode "${mode}" (${format}; MESSAGE and FILE are read)`;
   return `compression ${what} is not supported; decompress the bag with \`ros2 bag convert\` first`;
+}
+
+/** Whether each split of the bag is compressed whole (`compression_mode: FILE`, `<bag>_0.mcap.zstd`). */
+export function fileCompressed(metadata: BagMetadata | undefined): boolean {
+  return metadata?.compressionMode.toUpperCase() === 'FILE';
 }
 
 /** `reader` with each message's bytes decompressed (see messageDecompressor). */

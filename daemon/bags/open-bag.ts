@@ -3,7 +3,8 @@ import { basename, extname, join, relative, resolve } from 'node:path';
 import { lfsPointerMessage, readLfsPointer } from '../util/index.ts';
 import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
-import { compressionProblem, decompressingReader, messageDecompressor } from './message-compression.ts';
+import { openDecompressedSplit } from './file-decompression.ts';
+import { compressionProblem, decompressingReader, fileCompressed, messageDecompressor } from './message-compression.ts';
 import { parseMetadata, type BagMetadata } from './metadata.ts';
 import { recordingFiles } from './recording-files.ts';
 import { SqliteFileReader } from './sqlite-file-reader.ts';
@@ -117,8 +118,11 @@ export function locateBag(path: string): LocatedBag {
     throw new BagError(abs, 'not a bag: its metadata.yaml names no storage file that exists, and none is present');
   const pointers = files.filter((f) => readLfsPointer(f));
   if (pointers.length > 0) throw new BagError(abs, lfsPointerMessage(pointers, 'split'));
-  storage ??= EXTENSIONS[extname(files[0]!)]!;
-  const other = files.filter((f) => EXTENSIONS[extname(f)] !== storage);
+  storage ??= EXTENSIONS[extname(files[0]!)];
+  if (!storage) throw new BagError(abs, `not a bag: ${basename(files[0]!)} is neither .mcap nor .db3`);
+  // compression_mode FILE: `<bag>_0.mcap.zstd` is an .mcap file compressed whole.
+  const unzipped = (f: string) => (fileCompressed(metadata) ? f.replace(/\.zstd$/, '') : f);
+  const other = files.filter((f) => EXTENSIONS[extname(unzipped(f))] !== storage);
   if (other.length > 0)
     throw new BagError(
       abs,
@@ -153,7 +157,10 @@ function readMetadata(metaFile: string, dir: string, present: string[]): BagMeta
  */
 export async function openBagFile(bag: LocatedBag, file: string): Promise<StorageFileReader> {
   const decompress = await messageDecompressor(bag.metadata, join(bag.path, 'metadata.yaml'));
-  const reader = await openStorageFile(file, bag.storage);
+  const reader =
+    fileCompressed(bag.metadata) && file.endsWith('.zstd')
+      ? await openDecompressedSplit(file, (plain) => openStorageFile(plain, bag.storage))
+      : await openStorageFile(file, bag.storage);
   return decompress ? decompressingReader(reader, decompress) : reader;
 }
 

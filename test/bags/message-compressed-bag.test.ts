@@ -83,14 +83,15 @@ describe('a bag recorded with compression_mode MESSAGE (zstd)', () => {
     });
   });
 
-  it('says what to do with a bag compressed whole (compression_mode FILE), which it does not read', async () => {
+  // compression_mode FILE is read: test/interop/unseen-bags.test.ts.
+  it('says what to do with a compression format it does not read (lz4)', async () => {
     const bag = await messageCompressedBag();
     const meta = join(bag, 'metadata.yaml');
-    writeFileSync(meta, readFileSync(meta, 'utf8').replace('compression_mode: MESSAGE', 'compression_mode: FILE'));
+    writeFileSync(meta, readFileSync(meta, 'utf8').replace('compression_format: zstd', 'compression_format: lz4'));
     const info = await runMain(['bag', 'info', bag]);
     expect(info.code).toBe(1);
     expect(info.stderr).toContain(
-      'compression mode "FILE" (zstd; only MESSAGE is read) is not supported; decompress the bag with `ros2 bag convert` first',
+      'compression format "lz4" (only zstd is read) is not supported; decompress the bag with `ros2 bag convert` first',
     );
   });
 

@@ -1,3 +1,5 @@
+import { mkdirSync, readdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runMain, tempDir, testConfig } from '../helpers/cli.ts';
@@ -43,5 +45,41 @@ describe('bags the project had not seen', () => {
     expect(typo.stderr).toContain('Its topics: /flags, cmd_vel.');
     const named = await query('SELECT count(*)::INTEGER FROM "cmd_vel"');
     expect(named.rows).toEqual([[10]]);
+  });
+});
+
+describe('a bag recorded with compression_mode FILE (each split compressed whole with zstd)', () => {
+  it('is read by bag info and bag import, with every message, leaving no decompressed copy behind', async () => {
+    const bag = join(work.path, 'whole-file-zstd');
+    const written = await runPythonPeer<{ counts: Record<string, number>; files: string[] }>(
+      'rosbags_write_unseen.py',
+      [bag, 'file'],
+    );
+    expect(written.files).toEqual(['metadata.yaml', 'whole-file-zstd.mcap.zstd']);
+    const copies = () => readdirSync(tmpdir()).filter((f) => f.startsWith('auraison-edge-split-')).length;
+    const before = copies();
+
+    const info = await runMain(['bag', 'info', bag]);
+    expect(info.stderr).toBe('');
+    expect(info.code).toBe(0);
+    expect(info.stdout).toMatch(/Messages: +20\n/);
+    expect(info.stdout).toContain('Topic: cmd_vel | Type: geometry_msgs/msg/Twist | Count: 10');
+
+    const lake = join(work.path, 'file-zstd-lake');
+    mkdirSync(lake);
+    const own = testConfig(lake, `data_dir: ${join(lake, 'data')}\n`);
+    const imported = await runMain(['bag', 'import', bag, '--config', own, '--json']);
+    expect(imported.stderr).toBe('');
+    expect(imported.code).toBe(0);
+    expect(JSON.parse(imported.stdout).imported[0]).toMatchObject({ messages: 20, decoded: 20, raw: 0 });
+    const q = await runMain([
+      'query',
+      'SELECT data FROM "/flags" ORDER BY log_time LIMIT 1',
+      '--config',
+      own,
+      '--json',
+    ]);
+    expect(JSON.parse(q.stdout).rows).toEqual([[[0, 127, -128, 0]]]);
+    expect(copies()).toBe(before);
   });
 });
