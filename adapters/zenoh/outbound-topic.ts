@@ -12,6 +12,8 @@ export interface OutboundCounters {
   heldForLink: number;
   /** transient_local samples sent again as the link came up (the first time and after every reconnect). */
   resent: number;
+  /** Samples over max_sample_bytes: never put, as the bridge would close the WebSocket on them. */
+  oversize: number;
   /** Bus messages that came from Zenoh: never sent back. */
   echoesSkipped: number;
   /** transient_local samples served to late joiners. */
@@ -36,6 +38,7 @@ export class OutboundTopic {
     linkDrops: 0,
     heldForLink: 0,
     resent: 0,
+    oversize: 0,
     echoesSkipped: 0,
     historyServed: 0,
   };
@@ -45,6 +48,8 @@ export class OutboundTopic {
   #key: string;
   #qos: TopicQos;
   #queueDepth: number;
+  #maxSampleBytes: number;
+  #onOversize: (topic: string, bytes: number) => void;
   #attachments: boolean;
   #publisherOptions: PublisherOptions;
   #handles: Handle[] = [];
@@ -65,8 +70,12 @@ export class OutboundTopic {
     gid: Uint8Array;
     publisherOptions: PublisherOptions;
     queueDepth: number;
+    /** The largest sample put; a larger one is counted and reported, never sent. */
+    maxSampleBytes: number;
+    onOversize: (topic: string, bytes: number) => void;
   }) {
     const { link, dataLink = link, bus, mapping, node, entity, gid, publisherOptions, queueDepth } = options;
+    const { maxSampleBytes, onOversize } = options;
     this.name = entity.name;
     this.rosType = entity.rosType;
     this.gid = gid;
@@ -76,6 +85,8 @@ export class OutboundTopic {
     this.#key = mapping.dataKey(entity.name, entity.rosType, entity.typeHash);
     this.#qos = entity.qos;
     this.#queueDepth = queueDepth;
+    this.#maxSampleBytes = maxSampleBytes;
+    this.#onOversize = onOversize;
     this.#attachments = mapping.attachments;
     this.#publisherOptions = publisherOptions;
     this.#handles.push(link.declareToken(() => mapping.entityToken(node(), entity)));
@@ -116,6 +127,11 @@ export class OutboundTopic {
     // What came from Zenoh goes back to no one: the bridge never echoes.
     if (msg.source === 'zenoh') {
       this.counters.echoesSkipped++;
+      return;
+    }
+    if (msg.data.byteLength > this.#maxSampleBytes) {
+      this.counters.oversize++;
+      this.#onOversize(this.name, msg.data.byteLength);
       return;
     }
     const attachment = this.#attachments

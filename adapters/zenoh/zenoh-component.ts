@@ -4,6 +4,7 @@ import { typeDescriptionHash } from '../../daemon/bus/index.ts';
 import type { ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
+import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
@@ -13,6 +14,7 @@ import { QueryServer } from './query-server.ts';
 import { entityGid } from './rmw-zenoh-keys.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
+import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
 
 const fromZenohOnly = (sources: string[] | undefined) =>
@@ -52,12 +54,14 @@ export class ZenohComponent implements Component, MetricsProvider {
   #unlisten: (() => void) | undefined;
   #zenoh: ZenohModule | undefined;
   #stopped = false;
+  #oversizeLog: ReturnType<typeof rateLimitedErrors>;
 
   constructor(ctx: ComponentContext) {
     const settings = ctx.config.zenoh;
     this.#ctx = ctx;
     this.#settings = settings;
     this.#codec = new MessageCodec(ctx.definitions);
+    this.#oversizeLog = rateLimitedErrors(ctx.log, { first: 1 });
     this.#mapping =
       settings.mapping === 'rmw_zenoh' ? rmwZenohMapping(settings.domain_id) : ros2ddsMapping(settings.namespace);
     const { recorder } = ctx.config;
@@ -141,72 +145,13 @@ export class ZenohComponent implements Component, MetricsProvider {
   }
 
   metrics(): MetricFamily[] {
-    const links = [['main', this.#link], ...(this.#bulkLink ? [['bulk', this.#bulkLink] as const] : [])] as const;
-    const perLink = (value: (l: ZenohLink) => number) =>
-      links.map(([link, l]) => ({ labels: { link }, value: value(l) }));
-    const perTopic = <T>(topics: Map<string, T>, value: (t: T) => number) =>
-      [...topics].map(([topic, t]) => ({ labels: { topic }, value: value(t) }));
-    const family = (name: string, help: string, type: 'counter' | 'gauge', samples: MetricFamily['samples']) => ({
-      name,
-      help,
-      type,
-      samples,
+    return zenohMetrics({
+      link: this.#link,
+      bulkLink: this.#bulkLink,
+      inbound: this.#inbound,
+      outbound: this.#outbound,
+      graphEndpoints: this.#ctx.graph.endpoints({ source: 'zenoh' }).length,
     });
-    const inbound = this.#inbound;
-    const outbound = this.#outbound;
-    return [
-      family(
-        'auraison_zenoh_link_up',
-        '1 while the Zenoh session through the remote-api bridge is up.',
-        'gauge',
-        perLink((l) => (l.state === 'up' ? 1 : 0)),
-      ),
-      family(
-        'auraison_zenoh_link_opens_total',
-        'Zenoh sessions opened (the first and every reconnect).',
-        'counter',
-        perLink((l) => l.counters.opens),
-      ),
-      family(
-        'auraison_zenoh_link_losses_total',
-        'Zenoh sessions lost (closed socket, no keepalive answer).',
-        'counter',
-        perLink((l) => l.counters.losses),
-      ),
-      family(
-        'auraison_zenoh_sent_total',
-        'Samples a bus topic sent to Zenoh.',
-        'counter',
-        perTopic(outbound, (t) => t.counters.sent),
-      ),
-      family(
-        'auraison_zenoh_link_drops_total',
-        'Samples of a bus topic lost because the Zenoh link was down.',
-        'counter',
-        perTopic(outbound, (t) => t.counters.linkDrops),
-      ),
-      family(
-        'auraison_zenoh_queue_drops_total',
-        'Samples of a bus topic its queue toward Zenoh dropped (the link was too slow).',
-        'counter',
-        perTopic(outbound, (t) => t.queue.dropped),
-      ),
-      family(
-        'auraison_zenoh_received_total',
-        'Samples of a graph topic received from Zenoh.',
-        'counter',
-        perTopic(inbound, (t) => t.counters.received),
-      ),
-      family(
-        'auraison_zenoh_malformed_total',
-        "Samples from Zenoh dropped as not CDR or not the topic's type.",
-        'counter',
-        perTopic(inbound, (t) => t.counters.malformed),
-      ),
-      family('auraison_zenoh_graph_endpoints', "Endpoints of the robot's graph seen over Zenoh.", 'gauge', [
-        { value: this.#ctx.graph.endpoints({ source: 'zenoh' }).length },
-      ]),
-    ];
   }
 
   health(): ComponentHealth {
@@ -341,6 +286,13 @@ export class ZenohComponent implements Component, MetricsProvider {
       gid,
       publisherOptions: options,
       queueDepth: this.#settings.queue_depth,
+      maxSampleBytes: this.#settings.max_sample_bytes,
+      onOversize: (topic, bytes) =>
+        this.#oversizeLog(
+          topic,
+          { topic, bytes, max_sample_bytes: this.#settings.max_sample_bytes },
+          `zenoh: a sample of ${topic} is larger than zenoh.max_sample_bytes and was not sent (the remote-api bridge closes its WebSocket on a frame over 16 MiB); publish smaller samples, e.g. compressed`,
+        ),
     });
     this.#outbound.set(topic, out);
     out.start();

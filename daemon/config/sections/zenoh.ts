@@ -115,6 +115,13 @@ export const ZenohConfig = Section(
       default: 100,
       description: 'Messages queued per topic toward Zenoh; past it the oldest are dropped and counted.',
     }),
+    max_sample_bytes: Type.Integer({
+      minimum: 1024,
+      maximum: 1 << 30,
+      default: 16_711_680,
+      description:
+        'Largest sample the daemon puts to Zenoh. zenoh-bridge-remote-api and the remote_api plugin (1.10) close the WebSocket on a frame over 16 MiB, taking the session and every topic with it: a larger sample is not sent, and is counted (oversize) and logged. The default leaves 64 KiB under 16 MiB for the key and attachment.',
+    }),
     validate_max_bytes: Type.Integer({
       minimum: 0,
       maximum: 1 << 30,
