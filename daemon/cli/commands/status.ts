@@ -59,7 +59,8 @@ failed: the list says which, and what to do).
     if (target) {
       try {
         const { ApiClient } = await import('../../api/index.ts');
-        const status = found?.status ?? (await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status'));
+        const status: ApiStatus =
+          found?.status ?? (await new ApiClient(target, { timeoutMs: 2000 }).get<ApiStatus>('/status'));
         if (values.json)
           io.stdout(
             `${JSON.stringify({ running: true, source: 'api', url: target.url, data_dir: status.data_dir, status })}\n`,
