@@ -5,6 +5,7 @@ import { ConfigError } from '../config/index.ts';
 import { didYouMean, printable } from '../util/index.ts';
 import { DataDirError } from '../lifecycle/index.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
+import { printForms, subcommandHelp, usageForms } from './help-text.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
 
 const COMMANDS_DIR = join(dirname(fileURLToPath(import.meta.url)), 'commands');
@@ -93,7 +94,9 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
   // --help anywhere before a `--` wins, so `auraison-edge sim turtlebot-maze --help` works too.
   const beforeDashes = rest.indexOf('--') === -1 ? rest : rest.slice(0, rest.indexOf('--'));
   if (beforeDashes.includes('--help') || beforeDashes.includes('-h')) {
-    io.stdout(command.help);
+    // `bag info --help`: the subcommand's own help, not every subcommand's.
+    const sub = rest[0] !== undefined ? subcommandHelp(command.help, name, rest[0]) : undefined;
+    io.stdout(sub ?? command.help);
     return 0;
   }
   try {
@@ -125,22 +128,13 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
  * them, so `sim`'s usage still shows --speed and --duration.
  */
 function usageLine(help: string, name: string, sub: string | undefined): string {
-  const lines = help.split('\n');
-  const start = lines.findIndex((l) => l.startsWith('Usage:'));
-  if (start === -1) return '';
-  const forms: string[][] = [[lines[start]!.slice('Usage:'.length).trim()]];
-  for (const line of lines.slice(start + 1)) {
-    if (/^\s+auraison-edge /.test(line)) forms.push([line.trim()]);
-    else if (/^\s+\S/.test(line)) forms.at(-1)!.push(line);
-    else break;
-  }
+  const forms = usageForms(help);
+  if (forms.length === 0) return '';
   const chosen =
     sub === undefined
       ? undefined
       : forms.find(([f]) => f!.startsWith(`auraison-edge ${name} ${sub} `) || f === `auraison-edge ${name} ${sub}`);
-  return (chosen ? [chosen] : forms)
-    .map((form, i) => `${i === 0 ? 'Usage: ' : '       '}${form.join('\n')}`)
-    .join('\n');
+  return printForms(chosen ? [chosen] : forms);
 }
 
 function defaultIO(): CommandIO {
