@@ -51,6 +51,8 @@ describe('a robot behind zenoh-bridge-ros2dds, as its bridge announces and serve
       "the robot's /reset in the graph",
     );
     await waitFor(() => daemon.bus.queryables().includes('/reset'), '/reset served on the bus');
+    // The graph is read while the link declares; it is up once everything is declared.
+    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
     const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 5000 });
     expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
     expect(server.served()).toBe(1);
