@@ -76,6 +76,8 @@ export class BagPlayer {
   readonly #select: (topic: string) => boolean;
   #bag: LocatedBag;
   #publishers = new Map<string, Publisher | null>();
+  #started: number | undefined;
+  #signal: AbortSignal | undefined;
   #stats = {
     messages: {} as Record<string, number>,
     skipped: new Map<string, string>(),
@@ -112,7 +114,8 @@ export class BagPlayer {
    */
   async play(signal: AbortSignal): Promise<PlayStats> {
     await prepareStorage(this.#bag.storage);
-    const started = performance.now();
+    this.#started = performance.now();
+    this.#signal = signal;
     const stopClock = this.#startClock();
     try {
       do {
@@ -134,15 +137,21 @@ export class BagPlayer {
       for (const p of this.#publishers.values()) p?.close();
       this.#publishers.clear();
     }
+    return this.played();
+  }
+
+  /** What play has published so far: all of it once play returns, or up to where it failed (a file cut part way). */
+  played(): PlayStats {
+    const aborted = this.#signal?.aborted ?? false;
     return {
       messages: this.#stats.messages,
       skipped: [...this.#stats.skipped].map(([topic, reason]) => ({ topic, reason })),
       passes: this.#stats.passes,
       bag_s: round(Number(this.#stats.bagNs) / 1e9),
-      wall_s: round((performance.now() - started) / 1000),
+      wall_s: round((performance.now() - (this.#started ?? performance.now())) / 1000),
       late_ms: { p50: this.#late.percentile(50), p99: this.#late.percentile(99), max: round(this.#late.max) },
-      stopped: signal.aborted,
-      empty: this.#stats.empty && !signal.aborted,
+      stopped: aborted,
+      empty: this.#stats.empty && !aborted,
       clock: this.#clockHz ? { hz: this.#clockHz, published: this.#clockPublished } : null,
     };
   }
@@ -226,7 +235,7 @@ export class BagPlayer {
         if (error instanceof BagError) throw error;
         throw new BagError(
           file,
-          `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair\` finishes it`,
+          `${(error as Error).message}; if a recorder was cut off while writing it, \`auraison-edge bag repair ${this.#bag.path}\` finishes it`,
         );
       } finally {
         await reader.close();

@@ -107,7 +107,10 @@ export async function bagPlay(argv: string[], io: CommandIO): Promise<number> {
     await daemon.stop();
   }
   if (failure !== undefined) {
-    if (values.json) io.stdout(`${JSON.stringify({ bag: bag.path, error: failure })}\n`);
+    // What was published before the failure (a file cut part way) stays published: say how much it was.
+    const sofar = player.played();
+    if (values.json) io.stdout(`${JSON.stringify({ bag: bag.path, error: failure, ...sofar, dropped })}\n`);
+    else io.stdout(summaryText(sofar, dropped, NOT_SELECTED).replace(/^published /, 'published before the error '));
     io.stderr(`auraison-edge bag play: ${failure}\n`);
     return 1;
   }
