@@ -11,6 +11,7 @@ import { makeCrossSiteHook } from './cross-site.ts';
 import { clientErrorHandler, makeErrorHandler } from './errors.ts';
 import { useJsonBodies } from './json-body.ts';
 import { LiveMapHub } from './live/live-map-hub.ts';
+import { mcpRoutes } from '../mcp/index.ts';
 import { actionRoutes } from './routes/actions.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -129,6 +130,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     inferenceRoutes,
     actionRoutes,
     pageRoutes,
+    mcpRoutes,
   ]) {
     await app.register(plugin, routeContext);
   }

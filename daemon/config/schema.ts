@@ -3,6 +3,7 @@ import { Section } from './section.ts';
 import { API_SECTIONS } from './sections/api.ts';
 import { BAGS_SECTIONS } from './sections/bags.ts';
 import { CENTRAL_SECTIONS } from './sections/central.ts';
+import { MCP_SECTIONS } from './sections/mcp.ts';
 import { ROS_SECTIONS } from './sections/ros.ts';
 import { SYSTEM1_SECTIONS } from './sections/system1.ts';
 import { SYSTEM2_SECTIONS } from './sections/system2.ts';
@@ -168,6 +169,7 @@ export const EdgeConfigSchema = Type.Object(
     ...SYSTEM1_SECTIONS,
     ...SYSTEM2_SECTIONS,
     ...API_SECTIONS,
+    ...MCP_SECTIONS,
     ...CENTRAL_SECTIONS,
     ...ROS_SECTIONS,
     ...ZENOH_SECTIONS,

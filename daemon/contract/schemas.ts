@@ -22,6 +22,7 @@ export const PolicyContext = Type.Object(
       Type.Literal('ros'),
       Type.Literal('zenoh'),
       Type.Literal('cli'),
+      Type.Literal('mcp'),
       Type.Literal('internal'),
     ]),
     requires_approval: Type.Optional(Type.Boolean()),

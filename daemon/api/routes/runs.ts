@@ -22,8 +22,8 @@ export const IntentBody = Type.Object(
         {
           actor: Type.Optional(PolicyContext.properties.actor),
           source: Type.Optional(
-            Type.Union([Type.Literal('http'), Type.Literal('cli')], {
-              description: 'cli when sent by auraison-edge intent',
+            Type.Union([Type.Literal('http'), Type.Literal('cli'), Type.Literal('mcp')], {
+              description: 'cli when sent by auraison-edge intent, mcp when by the MCP gateway',
             }),
           ),
           requires_approval: PolicyContext.properties.requires_approval,

@@ -1,0 +1,133 @@
+import { randomUUID } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
+import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/streamableHttp.js';
+import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { Logger } from 'pino';
+import type { McpSettings, McpToolName } from '../config/index.ts';
+import { ApiCaller, type Inject } from './api-caller.ts';
+import { CallWindow } from './call-window.ts';
+import { registerResources } from './resources.ts';
+import { registerTools } from './tools.ts';
+
+interface Session {
+  transport: StreamableHTTPServerTransport;
+  server: McpServer;
+  window: CallWindow;
+  /** The Authorization header of the session's latest request: the tools call the API with it. */
+  authorization: string | undefined;
+}
+
+/** The longest actor name the contract takes (PolicyContext.actor). */
+const MAX_ACTOR = 128;
+
+/**
+ * The MCP gateway: one McpServer per MCP session (streamable HTTP), whose tools call the local API as the
+ * client's own requests. Callers must have passed the API's auth gate before `handle`: the gateway adds
+ * no authority of its own, and the tools can do only what the API and the agent's frames allow.
+ */
+export class McpGateway {
+  #sessions = new Map<string, Session>();
+  #settings: McpSettings;
+  #inject: Inject;
+  #log: Logger;
+  #exposed: ReadonlySet<McpToolName>;
+  #calls = new Map<string, number>();
+  #refused = new Map<string, number>();
+
+  constructor({ settings, inject, log }: { settings: McpSettings; inject: Inject; log: Logger }) {
+    this.#settings = settings;
+    this.#inject = inject;
+    this.#log = log;
+    this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
+  }
+
+  /** Calls and refusals per tool (`<tool>:<reason>`), since the daemon started. */
+  counters(): { sessions: number; calls: Record<string, number>; refused: Record<string, number> } {
+    return {
+      sessions: this.#sessions.size,
+      calls: Object.fromEntries(this.#calls),
+      refused: Object.fromEntries(this.#refused),
+    };
+  }
+
+  /** Answers one HTTP request on /mcp (POST, GET for the server's stream, DELETE to end a session). */
+  async handle(req: IncomingMessage, res: ServerResponse, body: unknown): Promise<void> {
+    const id = req.headers['mcp-session-id'];
+    const authorization = req.headers.authorization;
+    let session = typeof id === 'string' ? this.#sessions.get(id) : undefined;
+    if (typeof id === 'string' && !session)
+      return rpcError(
+        res,
+        404,
+        `MCP session ${id} is not open here (the daemon restarted, or it ended): initialize again`,
+      );
+    if (!session) {
+      if (req.method !== 'POST' || !isInitializeRequest(body))
+        return rpcError(res, 400, 'no mcp-session-id header: start with an initialize request');
+      if (this.#sessions.size >= this.#settings.max_sessions) {
+        this.#count(this.#refused, 'session:max_sessions');
+        return rpcError(res, 503, `${this.#sessions.size} MCP sessions are open (mcp.max_sessions): close one first`);
+      }
+      session = await this.#open();
+    }
+    session.authorization = authorization;
+    await session.transport.handleRequest(req, res, body);
+  }
+
+  async close(): Promise<void> {
+    const sessions = [...this.#sessions.values()];
+    this.#sessions.clear();
+    await Promise.allSettled(sessions.map((s) => s.server.close()));
+  }
+
+  async #open(): Promise<Session> {
+    const server = new McpServer({ name: 'auraison-edge', version: '1' }, { capabilities: { logging: {} } });
+    const session: Session = {
+      server,
+      window: new CallWindow({ limit: this.#settings.max_calls_per_minute }),
+      authorization: undefined,
+      transport: new StreamableHTTPServerTransport({
+        sessionIdGenerator: randomUUID,
+        onsessioninitialized: (id) => void this.#sessions.set(id, session),
+      }),
+    };
+    session.transport.onclose = () => {
+      if (session.transport.sessionId) this.#sessions.delete(session.transport.sessionId);
+    };
+    const api = () => new ApiCaller({ inject: this.#inject, authorization: session.authorization });
+    registerTools({
+      server,
+      exposed: this.#exposed,
+      env: () => ({ api: api(), actor: this.#actor(server) }),
+      admit: (tool) => {
+        this.#count(this.#calls, tool);
+        if (session.window.take(performance.now())) return undefined;
+        return `${tool} refused: more than ${this.#settings.max_calls_per_minute} calls in a minute from this client (mcp.max_calls_per_minute); wait, or stop (never limited)`;
+      },
+      refused: (tool, reason) => {
+        this.#count(this.#refused, `${tool}:${reason}`);
+        this.#log.warn({ tool, reason, actor: this.#actor(server) }, 'MCP tool call refused');
+      },
+    });
+    registerResources({ server, api, gateway: () => this.counters() });
+    await server.connect(session.transport);
+    return session;
+  }
+
+  /** Who the runs say asked: the client's own name from its initialize, marked as coming through MCP. */
+  #actor(server: McpServer): string {
+    const name = server.server.getClientVersion()?.name ?? 'unnamed';
+    return `mcp:${name}`.slice(0, MAX_ACTOR);
+  }
+
+  #count(map: Map<string, number>, key: string): void {
+    map.set(key, (map.get(key) ?? 0) + 1);
+  }
+}
+
+/** A JSON-RPC error body, as MCP clients read one from a refused HTTP request. */
+function rpcError(res: ServerResponse, status: number, message: string): void {
+  res.writeHead(status, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ jsonrpc: '2.0', error: { code: -32000, message }, id: null }));
+}

@@ -1,0 +1,27 @@
+import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import type { ComponentContext } from '../lifecycle/index.ts';
+import { McpGateway } from './mcp-gateway.ts';
+
+/**
+ * /mcp on the local API: MCP's streamable HTTP transport (POST for messages, GET for the server's stream,
+ * DELETE to end a session). Registered with the API's routes, so its auth gate (the token, loopback Host)
+ * and its cross-site guard run first; absent when mcp.enabled is false.
+ */
+export const mcpRoutes: FastifyPluginAsync<{ ctx: ComponentContext }> = async (app, { ctx }) => {
+  const settings = ctx.config.mcp;
+  if (!settings.enabled) return;
+  const gateway = new McpGateway({
+    settings,
+    inject: (request) => app.inject(request),
+    log: ctx.log.child({ component: 'mcp' }),
+  });
+  const handler = async (request: FastifyRequest, reply: FastifyReply) => {
+    // The SDK writes the answer (JSON or an event stream) to the socket itself.
+    reply.hijack();
+    await gateway.handle(request.raw, reply.raw, request.body);
+  };
+  app.post('/mcp', handler);
+  app.get('/mcp', handler);
+  app.delete('/mcp', handler);
+  app.addHook('onClose', () => gateway.close());
+};

@@ -1,0 +1,43 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
+import type { Cleanup } from '../helpers/cleanups.ts';
+import { startSimDaemon, type SimDaemonOptions } from '../helpers/daemon.ts';
+
+/** A sim daemon with its API on a free port, and the MCP config given. */
+export async function startMcpDaemon(
+  cleanups: Cleanup[],
+  config: Record<string, unknown> = {},
+  options: SimDaemonOptions = {},
+) {
+  const started = await startSimDaemon(cleanups, {
+    ...options,
+    config: { api: { enabled: true, port: 0 }, ...config },
+  });
+  const { url } = started.daemon.components.get('api') as unknown as { url: string };
+  return { ...started, url };
+}
+
+/** The SDK's own client, connected over the transport given and closed by the cleanups. */
+export async function connectClient(cleanups: Cleanup[], transport: Transport, name = 'test-agent'): Promise<Client> {
+  const client = new Client({ name, version: '1.0.0' });
+  await client.connect(transport);
+  cleanups.push(() => client.close());
+  return client;
+}
+
+export function httpTransport(url: string, token?: string): StreamableHTTPClientTransport {
+  return new StreamableHTTPClientTransport(new URL(`${url}/mcp`), {
+    ...(token ? { requestInit: { headers: { authorization: `Bearer ${token}` } } } : {}),
+  });
+}
+
+/** A tool result's wrapped data: `{untrusted: true, note, data}` parsed from its text. */
+export function untrustedData(result: { content?: unknown }): { untrusted: boolean; data: Record<string, unknown> } {
+  const [first] = result.content as { type: string; text: string }[];
+  return JSON.parse(first!.text) as { untrusted: boolean; data: Record<string, unknown> };
+}
+
+export function text(result: { content?: unknown }): string {
+  return (result.content as { text: string }[]).map((c) => c.text).join('\n');
+}

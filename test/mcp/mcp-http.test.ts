@@ -1,0 +1,34 @@
+import { afterEach, describe, expect, it } from 'vitest';
+import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
+import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
+
+const cleanups: Cleanup[] = [];
+afterEach(() => runCleanups(cleanups));
+
+describe('the MCP gateway over streamable HTTP', () => {
+  it('lists the read-only tools by default, reads /odom as a run of the caller, and stops the robot', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups);
+    const client = await connectClient(cleanups, httpTransport(url), 'desk-agent');
+
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name).sort()).toEqual(['bag_info', 'graph', 'query', 'read_topic', 'runs', 'stop']);
+
+    const read = await client.callTool({ name: 'read_topic', arguments: { topic: '/odom' } });
+    expect(read.isError).toBeFalsy();
+    const odom = untrustedData(read);
+    expect(odom.untrusted).toBe(true);
+    expect(JSON.stringify(odom.data)).toContain('nav_msgs/msg/Odometry');
+    const [run] = agent.listRuns({ limit: 1 });
+    expect(run!.tree_ref).toBe('skill:read_topic');
+    const intent = agent.getRun(run!.run_id)!;
+    expect(JSON.stringify(intent)).toContain('mcp:desk-agent');
+
+    const query = await client.callTool({ name: 'query', arguments: { sql: 'SELECT 42 AS answer' } });
+    expect(JSON.stringify(untrustedData(query).data)).toContain('42');
+
+    const stop = await client.callTool({ name: 'stop', arguments: { reason: 'test' } });
+    expect(stop.isError).toBeFalsy();
+    expect(untrustedData(stop).data).toMatchObject({ topic: '/cmd_vel' });
+    expect(text(stop)).toContain('mcp:desk-agent');
+  });
+});
