@@ -10,6 +10,8 @@ export interface QueryServerCounters {
   queries: number;
   answered: number;
   errors: number;
+  /** Replies over max_sample_bytes, answered with an error instead (the bridge would drop the session). */
+  oversize: number;
 }
 
 /**
@@ -20,16 +22,25 @@ export interface QueryServerCounters {
  * `{"code": "no_queryable", "message": "..."}`.
  */
 export class QueryServer {
-  readonly counters: QueryServerCounters = { queries: 0, answered: 0, errors: 0 };
+  readonly counters: QueryServerCounters = { queries: 0, answered: 0, errors: 0, oversize: 0 };
   #handles: Handle[];
   #bus: Bus;
   #timeoutMs: number;
+  #maxReplyBytes: number;
   #log: Logger;
 
-  constructor(options: { link: ZenohLink; bus: Bus; keys: readonly string[]; timeoutMs: number; log: Logger }) {
-    const { link, bus, keys, timeoutMs, log } = options;
+  constructor(options: {
+    link: ZenohLink;
+    bus: Bus;
+    keys: readonly string[];
+    timeoutMs: number;
+    maxReplyBytes: number;
+    log: Logger;
+  }) {
+    const { link, bus, keys, timeoutMs, maxReplyBytes, log } = options;
     this.#bus = bus;
     this.#timeoutMs = timeoutMs;
+    this.#maxReplyBytes = maxReplyBytes;
     this.#log = log;
     // Not complete: a glob stands for names that may not be served (a policy not loaded).
     this.#handles = keys.map((key) => link.declareQueryable(key, (query) => void this.#answer(query), false));
@@ -48,6 +59,13 @@ export class QueryServer {
     };
     try {
       const reply = await this.#bus.query(name, request, { timeoutMs: this.#timeoutMs });
+      if (reply.payload.byteLength > this.#maxReplyBytes) {
+        this.counters.oversize++;
+        throw new QueryError(
+          'handler_error',
+          `the reply of ${name} is ${reply.payload.byteLength} bytes, more than the daemon's zenoh.max_sample_bytes (${this.#maxReplyBytes}): the remote-api bridge closes its WebSocket on a frame over 16 MiB; ask for less, or get it over the HTTP API`,
+        );
+      }
       await query.reply(name, reply.payload, { encoding: reply.encoding });
       this.counters.answered++;
     } catch (error) {

@@ -117,6 +117,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       bus: this.#ctx.bus,
       keys: this.#settings.queries,
       timeoutMs: this.#settings.query_timeout_ms,
+      maxReplyBytes: this.#settings.max_sample_bytes,
       log: this.#ctx.log,
     });
     for (const entry of this.#settings.services.serve)
