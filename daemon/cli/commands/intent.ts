@@ -3,7 +3,9 @@ import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts
 import { UsageError, type Command } from '../command.ts';
 import { daemonApi } from '../api-command.ts';
 import { RunFollow } from '../run-follow.ts';
-import { shortId } from '../../util/index.ts';
+import type { ApiClient } from '../../api/index.ts';
+import type { DaemonStatus } from '../../lifecycle/index.ts';
+import { printable, shortId } from '../../util/index.ts';
 
 export const command: Command = {
   name: 'intent',
@@ -33,7 +35,11 @@ Options:
   --json              print JSON: {run}; with --wait, JSON lines first, one per event ({t_s, event}) and
                       state change ({t_s, state}), then {run}
 
-Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused, failed or no daemon, 2 bad usage.
+While the robot's stop is latched (\`auraison-edge stop\`), intent waits as with --wait and says so: a run
+that would move is refused, and intent exits 1 with the refusal, not 0 with a pending run.
+
+Exit codes: 0 accepted (with --wait, or while the stop is latched: succeeded or awaiting approval), 1 refused,
+failed or no daemon, 2 bad usage.
 `,
   async run(argv, io) {
     const { values, positionals } = parseCommandArgs(
@@ -90,7 +96,14 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     try {
       const submit = async () => (await client.post<{ run: RunState }>('/intents', body)).run;
       let run: RunState;
-      if (values.wait) {
+      // While the operator's stop is latched the run is taken, then refused when it would move: waiting
+      // for it is the only way to say so, rather than `pending` and exit 0 for a run that will fail.
+      const latched = values.wait ? undefined : await stopLatch(client);
+      if (latched)
+        io.stderr(
+          `auraison-edge intent: the robot is stopped (latched by ${printable(String(latched.by))} at ${latched.since}): following the run to its end, since anything it moves will be refused until \`auraison-edge stop --release\`\n`,
+        );
+      if (values.wait || latched) {
         const { describeEvent } = await import('../../agent/index.ts');
         const follow = new RunFollow({ client, io, json: values.json === true, timeoutS, describe: describeEvent });
         run = await follow.run(submit);
@@ -104,3 +117,14 @@ Exit codes: 0 accepted (with --wait: succeeded or awaiting approval), 1 refused,
     }
   },
 };
+
+/** The operator's latched stop, as the daemon's status shows it; undefined when none, or unknown. */
+async function stopLatch(client: ApiClient): Promise<{ by: unknown; since: unknown } | undefined> {
+  try {
+    const status = await client.get<DaemonStatus>('/status');
+    const latch = status.components.stop?.details?.stop_latch;
+    return latch && typeof latch === 'object' ? (latch as { by: unknown; since: unknown }) : undefined;
+  } catch {
+    return undefined; // no status: the intent itself says whether the daemon answers
+  }
+}
