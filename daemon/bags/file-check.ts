@@ -2,6 +2,7 @@ import { statSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { BagError } from './errors.ts';
 import { Fields, MAGIC, Op } from './mcap-records.ts';
+import { ZSTD_MAGIC } from './message-compression.ts';
 import { emptyDb3, SqliteFileReader } from './sqlite-file-reader.ts';
 
 export { emptyDb3 };
@@ -54,7 +55,7 @@ async function zstdProblem(file: string): Promise<string | undefined> {
     const head = new Uint8Array(4);
     const { bytesRead } = await fh.read(head, 0, 4, 0);
     const magic = bytesRead === 4 ? new DataView(head.buffer).getUint32(0, true) : 0;
-    return magic === 0xfd2fb528
+    return magic === ZSTD_MAGIC
       ? undefined
       : 'not zstd data (no zstd magic at its start), as compression_mode FILE with compression_format zstd writes a split';
   } finally {

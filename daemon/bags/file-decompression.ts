@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { basename, join } from 'node:path';
 import zstd from '@foxglove/wasm-zstd';
 import { BagError } from './errors.ts';
-import { zstdContentSize } from './message-compression.ts';
+import { ZSTD_MAGIC, zstdContentSize } from './message-compression.ts';
 import type { StorageFileReader } from './storage-reader.ts';
 
 /** The most a split compressed whole is decompressed to: it is held in memory (wasm's heap) while it is. */
@@ -70,5 +70,5 @@ async function inflate(file: string, bytes: Uint8Array): Promise<Uint8Array> {
 }
 
 function isZstd(bytes: Uint8Array): boolean {
-  return bytes.byteLength >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === 0xfd2fb528;
+  return bytes.byteLength >= 4 && new DataView(bytes.buffer, bytes.byteOffset).getUint32(0, true) === ZSTD_MAGIC;
 }

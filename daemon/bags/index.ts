@@ -17,7 +17,7 @@ export { decompressHandlers } from './decompress.ts';
 export { emptyDb3, sqliteDamaged } from './file-check.ts';
 export { MAGIC, type McapChannel, type McapSchema } from './mcap-records.ts';
 export { recoverMcap, type McapDamage, type RecoveredRecord } from './mcap-recover.ts';
-export { RETENTION_DELETED_KEY } from './metadata.ts';
+export { listedFiles, RETENTION_DELETED_KEY } from './metadata.ts';
 export { naturalOrder, prepareStorage } from './open-bag.ts';
 export { BagPlayer, NOT_SELECTED, type PlayStats } from './player.ts';
 export { SqliteFileReader } from './sqlite-file-reader.ts';

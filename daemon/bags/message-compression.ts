@@ -81,7 +81,8 @@ export function decompressingReader(reader: StorageFileReader, decompress: Messa
   };
 }
 
-const ZSTD_MAGIC = 0xfd2fb528;
+/** The first four bytes of a zstd frame (little-endian). */
+export const ZSTD_MAGIC = 0xfd2fb528;
 
 /** The decompressed size a zstd frame's header states (RFC 8878 3.1.1.1), or undefined when it has none. */
 export function zstdContentSize(frame: Uint8Array): number | undefined {

@@ -166,3 +166,8 @@ function big(value: unknown): bigint {
   if (typeof value === 'number') return BigInt(Math.trunc(value));
   return 0n;
 }
+
+/** The storage files a metadata.yaml lists: relative_file_paths, else its files' paths. */
+export function listedFiles(meta: BagMetadata): string[] {
+  return meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path);
+}

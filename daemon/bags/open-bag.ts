@@ -5,7 +5,7 @@ import { BagError } from './errors.ts';
 import { McapFileReader } from './mcap-file-reader.ts';
 import { openDecompressedSplit } from './file-decompression.ts';
 import { compressionProblem, decompressingReader, fileCompressed, messageDecompressor } from './message-compression.ts';
-import { parseMetadata, type BagMetadata } from './metadata.ts';
+import { listedFiles, parseMetadata, type BagMetadata } from './metadata.ts';
 import { recordingFiles } from './recording-files.ts';
 import { SqliteFileReader } from './sqlite-file-reader.ts';
 import type { StorageFileReader } from './storage-reader.ts';
@@ -174,11 +174,6 @@ export async function openStorageFile(
   storage: StorageId = EXTENSIONS[extname(file)] ?? 'mcap',
 ): Promise<StorageFileReader> {
   return storage === 'mcap' ? McapFileReader.open(file) : SqliteFileReader.open(file);
-}
-
-/** The storage files a metadata.yaml lists (relative_file_paths, else files' paths). */
-function listedFiles(metadata: BagMetadata): string[] {
-  return metadata.relativeFilePaths.length > 0 ? metadata.relativeFilePaths : metadata.files.map((f) => f.path);
 }
 
 function storageOf(identifier: string): StorageId | undefined {

@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { basename, extname, join } from 'node:path';
 import { metadataInfo, type BagInfo } from './bag-info.ts';
 import { BagError } from './errors.ts';
-import { parseMetadata, type BagMetadata } from './metadata.ts';
+import { listedFiles, parseMetadata, type BagMetadata } from './metadata.ts';
 import { naturalOrder } from './open-bag.ts';
 import { recordingFiles } from './recording-files.ts';
 
@@ -14,11 +14,7 @@ import { recordingFiles } from './recording-files.ts';
 export function recordingBagInfo(dir: string, pid: number): BagInfo {
   const metaFile = join(dir, 'metadata.yaml');
   const meta = existsSync(metaFile) ? parseMetadata(readFileSync(metaFile, 'utf8'), metaFile) : undefined;
-  const listed = meta
-    ? (meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path)).map((p) =>
-        basename(p),
-      )
-    : [];
+  const listed = meta ? listedFiles(meta).map((p) => basename(p)) : [];
   const present = readdirSync(dir)
     .filter((f) => extname(f) === '.mcap')
     .sort(naturalOrder);

@@ -9,6 +9,7 @@ import { recoverMcap, type McapDamage, type RecoveredRecord } from '../bags/inde
 import type { McapChannel, McapSchema } from '../bags/index.ts';
 import {
   formatMetadata,
+  listedFiles,
   NO_START,
   parseMetadata,
   type BagFileInfo,
@@ -166,7 +167,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   const { splits: names, others } = recordingFiles(
     dir,
     entries.filter((f) => extname(f) === '.mcap').sort(naturalOrder),
-    previous ? listedSplits(previous) : [],
+    previous ? listedFiles(previous) : [],
   );
   const leftAlone = others.length > 0 ? { otherRecordings: others } : {};
   if (names.length === 0) {
@@ -220,7 +221,7 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     else result.push(created);
     files.push({ path: name, startingTimeNs: NO_START, durationNs: 0n, messageCount: 0 });
   }
-  const listed = previous ? listedSplits(previous) : [];
+  const listed = previous ? listedFiles(previous) : [];
   const missing = listed.filter((p) => !names.includes(basename(p)));
   const closed = {
     ...(empty ? { empty } : {}),
@@ -262,11 +263,6 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
     ...leftAlone,
     ...closed,
   };
-}
-
-/** The splits a metadata.yaml lists. */
-function listedSplits(meta: BagMetadata): string[] {
-  return meta.relativeFilePaths.length > 0 ? meta.relativeFilePaths : meta.files.map((f) => f.path);
 }
 
 /**
@@ -482,7 +478,7 @@ function refusal(dir: string, unreadable: [string, Scan][], lone = false): BagEr
 /** Whether metadata.yaml lists exactly these splits, with the messages they hold. */
 function describes(meta: BagMetadata | undefined, files: BagFileInfo[]): boolean {
   if (!meta || (meta.storageIdentifier !== '' && meta.storageIdentifier !== 'mcap')) return false;
-  const listed = listedSplits(meta).map((p) => basename(p));
+  const listed = listedFiles(meta).map((p) => basename(p));
   const present = files.map((f) => f.path);
   if (listed.length !== present.length || present.some((p) => !listed.includes(p))) return false;
   if (meta.messageCount !== files.reduce((n, f) => n + f.messageCount, 0)) return false;
