@@ -136,6 +136,13 @@ interface NetworkCause {
   cause?: unknown;
 }
 
+/** What fetch refuses before connecting says in one or two words; in words a user acts on. */
+const FETCH_REFUSALS: Record<string, string> = {
+  // The Fetch standard's port blocking (9, 21, 22, 25, 6000, 6665-6669, ...): fetch never dials those.
+  'bad port':
+    "the URL's port is one fetch refuses to connect to (the Fetch standard's blocked ports, such as 9, 21, 25, 6000 and 6665-6669): serve the endpoint on another port (vLLM's default is 8000) and give that",
+};
+
 /** How deep describeFailure looks into `cause`: fetch's reason is two or three levels down. */
 const MAX_CAUSE_HOPS = 10;
 
@@ -155,7 +162,10 @@ export function describeFailure(error: unknown): string {
     const where = c.address ? `${c.address}${c.port ? `:${c.port}` : ''}` : c.hostname;
     return `${NETWORK_CODES[c.code] ?? c.message ?? 'network error'} (${c.code}${where ? ` ${where}` : ''})`;
   });
-  const text = described.every((d) => d) ? [...new Set(described)].join('; ') : (inner?.message ?? String(error));
+  const message = inner?.message;
+  const text = described.every((d) => d)
+    ? [...new Set(described)].join('; ')
+    : ((message !== undefined ? FETCH_REFUSALS[message] : undefined) ?? message ?? String(error));
   return text.replace(/[a-z][a-z0-9+.-]*:\/\/[^\s"']+/gi, redactUrl);
 }
 
