@@ -163,6 +163,11 @@ async function repair(dir: string, options: RepairOptions, doing: { what: string
   const marker = entries.includes(RECORDING_MARKER);
   const metaPath = join(dir, 'metadata.yaml');
   const { previous, metaError } = readPreviousMetadata(metaPath, entries.includes('metadata.yaml'));
+  if (previous?.compressionMode.toUpperCase() === 'FILE')
+    throw new BagError(
+      dir,
+      "was recorded with compression_mode FILE (each split compressed whole, <split>.mcap.zstd): bag repair rewrites only plain .mcap splits, and nothing was modified. bag info, import and play read such a bag as it is; to repair one, decompress each split (`zstd -d <split>.mcap.zstd`), list the .mcap files in metadata.yaml with compression_mode set to '', and run bag repair again",
+    );
   // Only the splits of one recording are repaired and listed as the bag: another recording's files are left alone.
   const { splits: names, others } = recordingFiles(
     dir,

@@ -81,5 +81,12 @@ describe('a bag recorded with compression_mode FILE (each split compressed whole
     ]);
     expect(JSON.parse(q.stdout).rows).toEqual([[[0, 127, -128, 0]]]);
     expect(copies()).toBe(before);
+
+    const repair = await runMain(['bag', 'repair', bag]);
+    expect(repair.code).toBe(1);
+    expect(repair.stderr).toContain(
+      `${bag}: was recorded with compression_mode FILE (each split compressed whole, <split>.mcap.zstd): bag repair rewrites only plain .mcap splits, and nothing was modified`,
+    );
+    expect(readdirSync(bag).sort()).toEqual(written.files);
   });
 });
