@@ -33,11 +33,11 @@ export function httpTransport(url: string, token?: string): StreamableHTTPClient
 }
 
 /** A tool result's wrapped data: `{untrusted: true, note, data}` parsed from its text. */
-export function untrustedData(result: { content?: unknown }): { untrusted: boolean; data: Record<string, unknown> } {
-  const [first] = result.content as { type: string; text: string }[];
+export function untrustedData(result: unknown): { untrusted: boolean; data: Record<string, unknown> } {
+  const [first] = (result as { content: unknown }).content as { type: string; text: string }[];
   return JSON.parse(first!.text) as { untrusted: boolean; data: Record<string, unknown> };
 }
 
-export function text(result: { content?: unknown }): string {
-  return (result.content as { text: string }[]).map((c) => c.text).join('\n');
+export function text(result: unknown): string {
+  return ((result as { content: unknown }).content as { text: string }[]).map((c) => c.text).join('\n');
 }
