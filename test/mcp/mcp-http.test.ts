@@ -32,3 +32,13 @@ describe('the MCP gateway over streamable HTTP', () => {
     expect(text(stop)).toContain('mcp:desk-agent');
   });
 });
+
+describe('the MCP gateway behind the API token', () => {
+  it('refuses a client without the token, as every API route does, and serves one with it', async () => {
+    const { url } = await startMcpDaemon(cleanups, { api: { enabled: true, port: 0, token: 's3cret' } });
+    await expect(connectClient(cleanups, httpTransport(url))).rejects.toThrow(/401|unauthorized|bearer/i);
+    await expect(connectClient(cleanups, httpTransport(url, 'wrong'))).rejects.toThrow(/401|wrong bearer/i);
+    const client = await connectClient(cleanups, httpTransport(url, 's3cret'));
+    expect((await client.callTool({ name: 'runs', arguments: {} })).isError).toBeFalsy();
+  });
+});

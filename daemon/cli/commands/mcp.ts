@@ -1,0 +1,50 @@
+import { parseCommandArgs } from '../args.ts';
+import type { Command } from '../command.ts';
+import { OtherDaemonError, resolveClientTarget } from '../daemon-target.ts';
+
+export const command: Command = {
+  name: 'mcp',
+  summary: "Serve the running daemon's MCP gateway on stdio, for a desktop agent (Claude Desktop, Cursor)",
+  help: `Usage: auraison-edge mcp [--config FILE] [--url URL] [--token TOKEN]
+
+Relays the Model Context Protocol between stdin/stdout and the running daemon's gateway (/mcp on its local
+API, mcp in the config). A desktop agent runs this as its MCP server command. The tools, the resources and
+every refusal are the daemon's: the tools it exposes (mcp.tools), the agent's policy, velocity gate,
+approvals, quotas and stop latch. stdout carries only the protocol; problems go to stderr. See docs/mcp.md.
+
+Options:
+  --url URL       the API (default: <data_dir>/run/api.json, else config api.host/api.port)
+  --token TOKEN   bearer token (default: $AURAISON_EDGE_API_TOKEN, else config api.token)
+  --config FILE   the daemon's config (default: $AURAISON_EDGE_CONFIG, else the embedded default)
+
+Exit codes: 0 the agent closed stdin, 1 no daemon to relay to, 2 bad usage.
+`,
+  async run(argv, io) {
+    const { values } = parseCommandArgs(argv, {
+      url: { type: 'string' },
+      token: { type: 'string' },
+      config: { type: 'string' },
+    });
+    let target;
+    try {
+      ({ target } = await resolveClientTarget(values, io));
+    } catch (error) {
+      if (!(error instanceof OtherDaemonError)) throw error;
+      io.stderr(`auraison-edge mcp: ${error.message}\n`);
+      return 1;
+    }
+    if (!target) {
+      io.stderr(
+        'auraison-edge mcp: no API to relay to: the config has api.enabled false or api.port 0 and no daemon wrote run/api.json; give --url\n',
+      );
+      return 1;
+    }
+    const { relayStdio } = await import('../../mcp/index.ts');
+    await relayStdio({
+      url: new URL('/mcp', target.url),
+      token: target.token,
+      warn: (text) => io.stderr(`auraison-edge mcp: ${text}\n`),
+    });
+    return 0;
+  },
+};
