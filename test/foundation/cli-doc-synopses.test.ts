@@ -8,6 +8,9 @@ import { ROOT } from '../helpers/cli.ts';
 /** Each option a usage form names: `--verbose`, `-t` (not the `-` of a value). */
 const optionsOf = (form: string) => form.match(/(?<=[\s[|(])--?[a-zA-Z][\w-]*/g) ?? [];
 
+/** `-v` as a word of its own: not the `-v` inside `--verbose`. */
+const named = (text: string, option: string) => new RegExp(`(?<![\\w-])${option}(?![\\w-])`).test(text);
+
 describe("docs/cli.md's command synopses", () => {
   it("name every option the command's usage names (topic list -v)", async () => {
     const doc = readFileSync(join(ROOT, 'docs', 'cli.md'), 'utf8');
@@ -26,7 +29,7 @@ describe("docs/cli.md's command synopses", () => {
           .filter((f) => sub === undefined || f.startsWith(`auraison-edge ${name} ${sub}`));
         for (const form of forms) {
           checked.add(`${name} ${sub ?? ''}`.trim());
-          for (const option of optionsOf(form)) if (!synopsis.includes(option)) missing.push(`${head}: ${option}`);
+          for (const option of optionsOf(form)) if (!named(synopsis, option)) missing.push(`${head}: ${option}`);
         }
       }
     }
