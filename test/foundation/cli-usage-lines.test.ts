@@ -12,7 +12,7 @@ describe('usage lines match what each subcommand takes', () => {
     expect(help.stdout).toMatch(
       /^Usage: auraison-edge bag info PATH \[--json\]\n {7}auraison-edge bag import PATH\.\.\. /,
     );
-    expect(help.stdout).toContain('\n       auraison-edge bag repair DIR [--json]\n');
+    expect(help.stdout).toContain('\n       auraison-edge bag repair DIR|FILE.mcap [--json]\n');
     const two = await runMain(['bag', 'info', 'a', 'b'], { cwd: work.path });
     expect(two.code).toBe(2);
     expect(two.stderr).toContain('unexpected argument: b');
