@@ -265,7 +265,10 @@ describe('auraison-edge stop', () => {
     });
     expect(stop.stderr).toBe('');
     expect(stop.code).toBe(0);
-    expect(stop.stdout).toBe(
+    // First which daemon it stopped (its data dir, pid and API), then what it did.
+    const [addressed, ...done] = stop.stdout.split('\n');
+    expect(addressed).toContain(`daemon: ${daemon.status().data_dir} (pid ${process.pid}, http://`);
+    expect(done.join('\n')).toBe(
       `stopped: zero Twist on /cmd_vel, navigate_to aborted\ncancelled 1 run: ${drive.run_id.slice(0, 13)}\nlatched: nothing the daemon governs moves the robot until released (\`auraison-edge stop --release\`)\n`,
     );
     expect(agent.getRun(drive.run_id)!.run).toMatchObject({
