@@ -1,0 +1,78 @@
+import { Client } from '@modelcontextprotocol/sdk/client/index.js';
+import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
+import { runCleanups, type Cleanup } from '../test/helpers/cleanups.ts';
+import { startSimDaemon } from '../test/helpers/daemon.ts';
+import { percentile, type BenchResult } from './bench.ts';
+
+// The MCP gateway's added latency: a tool call over streamable HTTP (the SDK's client, one session) beside the
+// same operation as a plain HTTP request to the route the tool calls, on one daemon in the same run. The
+// difference is JSON-RPC framing, the SDK's validation, the in-process inject and the untrusted wrapper.
+
+const CALLS = 300;
+const WARMUP = 30;
+
+async function times(n: number, call: () => Promise<unknown>): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    await call();
+    out.push(performance.now() - start);
+  }
+  return out.sort((a, b) => a - b);
+}
+
+function row(name: string, mcp: number[], http: number[], baselineName: string): BenchResult {
+  const ours = percentile(mcp, 50);
+  const base = percentile(http, 50);
+  return {
+    name,
+    ours,
+    baseline: { name: baselineName, value: base },
+    unit: 'ms',
+    better: 'lower',
+    notes: [
+      `p50 ${ours.toFixed(2)} ms vs ${base.toFixed(2)} ms: +${(ours - base).toFixed(2)} ms per call`,
+      `p99 ${percentile(mcp, 99).toFixed(2)} ms vs ${percentile(http, 99).toFixed(2)} ms`,
+    ],
+  };
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const cleanups: Cleanup[] = [];
+  try {
+    const { daemon } = await startSimDaemon(cleanups, {
+      config: { api: { enabled: true, port: 0 }, agent: { stop_latch: false } },
+    });
+    const { url } = daemon.components.get('api') as unknown as { url: string };
+    const client = new Client({ name: 'bench', version: '1' });
+    await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
+    cleanups.push(() => client.close());
+
+    const mcpRuns = () => client.callTool({ name: 'runs', arguments: { limit: 20 } });
+    const httpRuns = async () => (await fetch(`${url}/runs?limit=20`)).json();
+    const mcpStop = () => client.callTool({ name: 'stop', arguments: {} });
+    const httpStop = async () =>
+      (
+        await fetch(`${url}/stop`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json' },
+          body: JSON.stringify({ by: 'bench' }),
+        })
+      ).json();
+
+    await times(WARMUP, mcpRuns);
+    await times(WARMUP, httpRuns);
+    const runsMcp = await times(CALLS, mcpRuns);
+    const runsHttp = await times(CALLS, httpRuns);
+    await times(WARMUP, mcpStop);
+    await times(WARMUP, httpStop);
+    const stopMcp = await times(CALLS, mcpStop);
+    const stopHttp = await times(CALLS, httpStop);
+    return [
+      row('MCP tool call latency, runs (p50)', runsMcp, runsHttp, 'GET /runs?limit=20'),
+      row('MCP tool call latency, stop (p50)', stopMcp, stopHttp, 'POST /stop'),
+    ];
+  } finally {
+    await runCleanups(cleanups);
+  }
+}
