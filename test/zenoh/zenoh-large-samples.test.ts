@@ -53,27 +53,32 @@ describe('samples larger than the remote-api bridge takes', () => {
     camera.close();
   });
 
-  it('answers a get whose reply is over max_sample_bytes with an error saying so, and keeps the session', async () => {
-    const { daemon, stop } = await startDaemon({ zenoh: { enabled: true, endpoint: zn.net.wsUrl } });
-    cleanups.push(stop);
-    const zenoh = daemon.components.get('zenoh')!;
-    await waitFor(() => zenoh.health().state === 'running', 'the link up');
-    daemon.bus.serve('ai/inference/vla/huge', async () => ({
-      encoding: 'application/octet-stream',
-      payload: sample(20 * MiB, 3),
-    }));
-    const caller = await peer({ get: { key: 'ai/inference/vla/huge', payload: '{}' } });
-    const { replies } = (await caller.next((e) => e.event === 'replies', 'the reply')) as unknown as {
-      replies: { ok: boolean; payload: string }[];
-    };
-    // The first test's daemon answers too, that it has no such query.
-    expect(replies.every((r) => !r.ok)).toBe(true);
-    const errors = replies.map((r) => JSON.parse(r.payload) as { code: string; message: string });
-    const tooLarge = errors.filter((e) => e.code === 'handler_error');
-    expect(tooLarge).toHaveLength(1);
-    expect(tooLarge[0]!.message).toContain(`${20 * MiB} bytes, more than the daemon's zenoh.max_sample_bytes`);
-    const details = zenoh.health().details as { link: { losses: number }; queries: { oversize: number } };
-    expect(details.queries.oversize).toBe(1);
-    expect(details.link.losses).toBe(0);
-  });
+  it(
+    'answers a get whose reply is over max_sample_bytes with an error saying so, and keeps the session',
+    { timeout: 90_000 },
+    async () => {
+      const { daemon, stop } = await startDaemon({ zenoh: { enabled: true, endpoint: zn.net.wsUrl } });
+      cleanups.push(stop);
+      const zenoh = daemon.components.get('zenoh')!;
+      await waitFor(() => zenoh.health().state === 'running', 'the link up');
+      daemon.bus.serve('ai/inference/vla/huge', async () => ({
+        encoding: 'application/octet-stream',
+        payload: sample(20 * MiB, 3),
+      }));
+      // A 20 MiB reply is made and measured before it is refused: on a loaded machine that takes a while.
+      const caller = await peer({ get: { key: 'ai/inference/vla/huge', payload: '{}', timeout_s: 40 } });
+      const { replies } = (await caller.next((e) => e.event === 'replies', 'the reply', 60_000)) as unknown as {
+        replies: { ok: boolean; payload: string }[];
+      };
+      // The first test's daemon answers too, that it has no such query.
+      expect(replies.every((r) => !r.ok)).toBe(true);
+      const errors = replies.map((r) => JSON.parse(r.payload) as { code: string; message: string });
+      const tooLarge = errors.filter((e) => e.code === 'handler_error');
+      expect(tooLarge).toHaveLength(1);
+      expect(tooLarge[0]!.message).toContain(`${20 * MiB} bytes, more than the daemon's zenoh.max_sample_bytes`);
+      const details = zenoh.health().details as { link: { losses: number }; queries: { oversize: number } };
+      expect(details.queries.oversize).toBe(1);
+      expect(details.link.losses).toBe(0);
+    },
+  );
 });
