@@ -88,6 +88,7 @@ describe('the MCP gateway under attack', () => {
     const client = await connectClient(cleanups, httpTransport(url));
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain('publish');
+    expect(tools.find((t) => t.name === 'read_topic')!.annotations).toMatchObject({ readOnlyHint: true });
     const before = agent.listRuns({ limit: 1000 }).length;
     const call = await client
       .callTool({ name: 'publish', arguments: { topic: '/cmd_vel', fields: { linear: { x: 5 } } } })
@@ -95,5 +96,12 @@ describe('the MCP gateway under attack', () => {
     expect(call.isError).toBe(true);
     expect(text(call)).toContain('publish');
     expect(agent.listRuns({ limit: 1000 })).toHaveLength(before);
+  });
+
+  it('exposes the stop even when the config lists no tool at all', async () => {
+    const { url } = await startMcpDaemon(cleanups, { mcp: { tools: [] } });
+    const client = await connectClient(cleanups, httpTransport(url));
+    expect((await client.listTools()).tools.map((t) => t.name)).toEqual(['stop']);
+    expect((await client.callTool({ name: 'stop', arguments: {} })).isError).toBeFalsy();
   });
 });
