@@ -92,3 +92,20 @@ export async function resolveClientTarget(
     { dataDir, whose: `the API at ${target.url} belongs to the daemon of ${status.data_dir}` },
   );
 }
+
+/**
+ * resolveClientTarget for a command that has work of its own without the API (the data dir's status file,
+ * its latch file): another data dir's daemon at the port comes back as a value beside the data dir.
+ */
+export async function clientTargetOrOther(
+  values: { url?: string; token?: string; config?: string },
+  io: CommandIO,
+): Promise<{ dataDir: string; found: ClientTarget | undefined; other: OtherDaemonError | undefined }> {
+  try {
+    const found = await resolveClientTarget(values, io);
+    return { dataDir: found.dataDir, found, other: undefined };
+  } catch (error) {
+    if (!(error instanceof OtherDaemonError)) throw error;
+    return { dataDir: error.dataDir, found: undefined, other: error };
+  }
+}

@@ -5,7 +5,7 @@ import { alive } from '../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import { UsageError, type CommandIO } from './command.ts';
-import { OtherDaemonError, resolveClientTarget, type ClientTarget } from './daemon-target.ts';
+import { clientTargetOrOther } from './daemon-target.ts';
 
 /** Where `auraison-edge topic` finds the daemon's Foxglove WebSocket server. */
 export interface FoxgloveTarget {
@@ -92,15 +92,7 @@ export async function findDaemonStatus(
 ): Promise<FoundStatus | { notes: string[]; config: EdgeConfig; dataDir: string }> {
   const { url } = values;
   const notes: string[] = [];
-  let found: ClientTarget | undefined;
-  let other: OtherDaemonError | undefined;
-  try {
-    found = await resolveClientTarget(values, io);
-  } catch (error) {
-    if (!(error instanceof OtherDaemonError)) throw error;
-    other = error;
-  }
-  const dataDir = found?.dataDir ?? other!.dataDir;
+  const { dataDir, found, other } = await clientTargetOrOther(values, io);
   const api = found?.target;
   if (api) {
     try {

@@ -5,7 +5,7 @@ import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status
 import { printable } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import type { Command } from '../command.ts';
-import { OtherDaemonError, resolveClientTarget, type ClientTarget } from '../daemon-target.ts';
+import { clientTargetOrOther } from '../daemon-target.ts';
 
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */
 const STALE_MS = 3 * STATUS_FILE_PERIOD_MS;
@@ -26,7 +26,9 @@ readiness checks, and per topic the message count, rate and drops. It asks the d
 (GET /status); when the API does not answer (disabled, not yet up, or another daemon's) it reads the status
 file the daemon rewrites every 5 s (<data_dir>/run/status.json). A config file that is invalid (so a reload
 of it was rejected, and the daemon runs on its old config) still finds the daemon by its data_dir and api
-keys when those are valid; its problems are printed as a warning.
+keys when those are valid; its problems are printed as a warning. The daemon it read is named:
+\`daemon: <data_dir> (pid N, <source>)\`; one at the config's api.port that is another data dir's is
+not shown as this one (see docs/cli.md, which daemon a command reaches).
 
 Options:
   --config FILE   the daemon's config, to find its data dir and API (default: $AURAISON_EDGE_CONFIG, else ./.auraison-edge)
@@ -45,15 +47,7 @@ failed: the list says which, and what to do).
       url: { type: 'string' },
       token: { type: 'string' },
     });
-    let found: ClientTarget | undefined;
-    let other: OtherDaemonError | undefined;
-    try {
-      found = await resolveClientTarget(values, io);
-    } catch (error) {
-      if (!(error instanceof OtherDaemonError)) throw error;
-      other = error;
-    }
-    const dataDir = found?.dataDir ?? other!.dataDir;
+    const { dataDir, found, other } = await clientTargetOrOther(values, io);
     const target = found?.target;
     let apiNote: string | undefined;
     if (target) {

@@ -1,12 +1,11 @@
 import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
-import type { ApiTarget } from '../../api/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds } from '../../util/index.ts';
 import { parseCommandArgs } from '../args.ts';
 import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
-import { describeDaemon, OtherDaemonError, resolveClientTarget } from '../daemon-target.ts';
+import { clientTargetOrOther, describeDaemon } from '../daemon-target.ts';
 
 export const command: Command = {
   name: 'stop',
@@ -35,7 +34,9 @@ the latch file itself.
 Control loops that run on their own (control.loops with autostart: true) are not the agent's: the stop
 does not end them, but while it is latched each sends its safe_action in place of the policy's. With no
 agent running the stop still sends the zero Twist and latches. It is a software stop, not a safety-rated
-emergency stop: keep the robot's hardware e-stop. Other processes on the robot get the same stop from the
+emergency stop: keep the robot's hardware e-stop. It prints first the daemon it stopped, \`daemon: <data_dir>
+(pid N, <url>)\`, and refuses (exit 1) when the daemon at the config's api.port is another data dir's, naming
+it and the --url that would stop it. Other processes on the robot get the same stop from the
 bus query \`agent/stop\`, with or without an agent.
 
 Options:
@@ -127,16 +128,8 @@ async function release(
 ): Promise<number> {
   // A daemon of another data dir at the config's port matters only if this data dir's daemon runs: else
   // the latch is this data dir's file, removed below.
-  let found: { dataDir: string; target: ApiTarget | undefined };
-  let other: OtherDaemonError | undefined;
-  try {
-    found = await resolveClientTarget(values, io);
-  } catch (error) {
-    if (!(error instanceof OtherDaemonError)) throw error;
-    other = error;
-    found = { dataDir: error.dataDir, target: undefined };
-  }
-  const { dataDir, target } = found;
+  const { dataDir, found, other } = await clientTargetOrOther(values, io);
+  const target = found?.target;
   const { DataDirLock: Lock, readOwner } = await import('../../lifecycle/index.ts');
   let lock: DataDirLock | undefined;
   let busy: Error | undefined;
