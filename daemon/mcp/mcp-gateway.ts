@@ -65,14 +65,30 @@ export class McpGateway {
     if (!session) {
       if (req.method !== 'POST' || !isInitializeRequest(body))
         return rpcError(res, 400, 'no mcp-session-id header: start with an initialize request');
-      if (this.#sessions.size >= this.#settings.max_sessions) {
-        this.#count(this.#refused, 'session:max_sessions');
-        return rpcError(res, 503, `${this.#sessions.size} MCP sessions are open (mcp.max_sessions): close one first`);
-      }
+      if (this.#sessions.size >= this.#settings.max_sessions) await this.#evictOldest();
       session = await this.#open();
+    }
+    // Map order is recency: a session used now moves to the end, so the first is the one idle longest.
+    if (session.transport.sessionId) {
+      this.#sessions.delete(session.transport.sessionId);
+      this.#sessions.set(session.transport.sessionId, session);
     }
     session.authorization = authorization;
     await session.transport.handleRequest(req, res, body);
+  }
+
+  /**
+   * Closes the session idle longest to make room for a new one. Clients rarely end their sessions (the SDK's
+   * close() sends no DELETE), so refusing new ones at the limit would lock a restarted desktop agent out
+   * for good; a session closed here answers 404 and its client initializes again.
+   */
+  async #evictOldest(): Promise<void> {
+    const [id, oldest] = this.#sessions.entries().next().value ?? [];
+    if (id === undefined || oldest === undefined) return;
+    this.#sessions.delete(id);
+    this.#count(this.#refused, 'session:evicted');
+    this.#log.warn({ session: id, max_sessions: this.#settings.max_sessions }, 'MCP session closed for a new one');
+    await oldest.server.close();
   }
 
   async close(): Promise<void> {

@@ -42,3 +42,19 @@ describe('the MCP gateway behind the API token', () => {
     expect((await client.callTool({ name: 'runs', arguments: {} })).isError).toBeFalsy();
   });
 });
+
+describe('MCP sessions past mcp.max_sessions', () => {
+  it('closes the session idle longest for a new client, which is not locked out', async () => {
+    const { url } = await startMcpDaemon(cleanups, { mcp: { max_sessions: 2 } });
+    const first = await connectClient(cleanups, httpTransport(url), 'first');
+    const second = await connectClient(cleanups, httpTransport(url), 'second');
+    await first.callTool({ name: 'runs', arguments: {} }); // now the second is idle longest
+    const third = await connectClient(cleanups, httpTransport(url), 'third');
+    expect((await third.callTool({ name: 'runs', arguments: {} })).isError).toBeFalsy();
+    expect((await first.callTool({ name: 'runs', arguments: {} })).isError).toBeFalsy();
+    await expect(second.callTool({ name: 'runs', arguments: {} })).rejects.toThrow(/404|not open here/);
+    const gateway = await third.readResource({ uri: 'auraison://mcp/gateway' });
+    const counters = JSON.parse((gateway.contents[0] as { text: string }).text) as Record<string, unknown>;
+    expect(counters).toMatchObject({ sessions: 2, refused: { 'session:evicted': 1 } });
+  });
+});

@@ -42,7 +42,7 @@ export const McpConfig = Section(
       minimum: 1,
       maximum: 1000,
       default: 16,
-      description: 'Most MCP sessions open at once; a new one past this is refused with 503.',
+      description: 'Most MCP sessions open at once; a new one past this closes the one idle longest.',
     }),
   },
   'The MCP gateway: tools and resources for outside agents, behind the agent policy.',
