@@ -101,12 +101,18 @@ export interface SubmittedIntent {
 /** The edge agent (component `agent`). */
 export interface AgentService {
   /** Validates and accepts an intent; resolves once its RunState is durable. Throws ValidationError on bad input. */
-  submitIntent(intent: unknown, source: 'http' | 'mqtt' | 'ros' | 'zenoh' | 'cli' | 'mcp' | 'internal'): Promise<RunState>;
+  submitIntent(
+    intent: unknown,
+    source: 'http' | 'mqtt' | 'ros' | 'zenoh' | 'cli' | 'mcp' | 'internal',
+  ): Promise<RunState>;
   /**
    * As submitIntent, and says whether the intent was a repeat: the same intent id with the same content is
    * the same run (replayed), with other content it is a conflict (an error with statusCode 409).
    */
-  submit(intent: unknown, source: 'http' | 'mqtt' | 'ros' | 'zenoh' | 'cli' | 'mcp' | 'internal'): Promise<SubmittedIntent>;
+  submit(
+    intent: unknown,
+    source: 'http' | 'mqtt' | 'ros' | 'zenoh' | 'cli' | 'mcp' | 'internal',
+  ): Promise<SubmittedIntent>;
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[];
   getRun(runId: string): { run: RunState; events: AgentEvent[] } | undefined;
   approve(runId: string, by: string): Promise<RunState>;
