@@ -34,6 +34,7 @@ const STATE_CHANGING = [
   '/inference/vla/any',
   '/inference/llm/any',
   '/actions/goal',
+  '/mcp',
 ];
 
 /**
