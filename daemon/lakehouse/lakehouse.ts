@@ -423,7 +423,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
 
   query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
     const { timeoutMs = this.#settings.query_timeout_ms, maxRows = this.#settings.query_max_rows, maxBytes } = options;
-    return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes });
+    // The stop interrupts a query in flight, as it interrupts an index job: the daemon's stop is bounded.
+    return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
   }
 
   /** Indexes one closed split of a recorded bag (called by the recorder). */

@@ -32,6 +32,8 @@ export interface QueryOptions {
    * (tests delete a file there, as retention may, and check which files a statement reads).
    */
   viewsDefined?: (files: readonly string[]) => Promise<void> | void;
+  /** Stops the query where it is (the daemon's stop): it fails saying so. */
+  signal?: AbortSignal;
   /** How long to wait for a catalog another process holds for writing (default 10 s). */
   catalogWaitMs?: number;
 }
@@ -144,10 +146,14 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
     // An interrupt that lands before DuckDB has started the statement is lost (the statement then runs to
     // its end): so once the time is up, interrupt again until the statement has stopped.
     let repeat: NodeJS.Timeout | undefined;
-    const timer = setTimeout(() => {
+    const interrupt = () => {
       conn.interrupt();
-      repeat = setInterval(() => conn.interrupt(), 20);
-    }, timeoutMs);
+      repeat ??= setInterval(() => conn.interrupt(), 20);
+    };
+    const timer = setTimeout(interrupt, timeoutMs);
+    const { signal } = options;
+    signal?.addEventListener('abort', interrupt, { once: true });
+    if (signal?.aborted) interrupt();
     try {
       const result = await conn.stream(sql);
       const columns = result.columnNames().map((name, i) => ({ name, type: result.columnType(i).toString() }));
@@ -184,11 +190,16 @@ async function runOnce(dataDir: string, sql: string, sink: RowSink, options: Que
       return done();
     } catch (error) {
       if (/interrupt/i.test((error as Error).message))
-        throw new QueryRefused(`the query ran past ${timeoutMs} ms and was stopped`);
+        throw new QueryRefused(
+          signal?.aborted
+            ? 'the query was stopped: the daemon is stopping'
+            : `the query ran past ${timeoutMs} ms and was stopped`,
+        );
       throw error;
     } finally {
       clearTimeout(timer);
       clearInterval(repeat);
+      signal?.removeEventListener('abort', interrupt);
     }
   } catch (error) {
     const gone = vanishedFile(error as Error, files);
