@@ -1,8 +1,17 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
-import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
+import {
+  ErrorCode,
+  McpError,
+  SubscribeRequestSchema,
+  UnsubscribeRequestSchema,
+  type ReadResourceResult,
+} from '@modelcontextprotocol/sdk/types.js';
 import type { ApiCaller } from './api-caller.ts';
 import { readGraph } from './graph.ts';
+import { StatusWatch } from './status-watch.ts';
 import { UNTRUSTED_NOTE } from './untrusted.ts';
+
+const STATUS_URI = 'auraison://robot/status';
 
 /** A resource's JSON, wrapped as tool results are: it is the robot's data, not the gateway's words. */
 function json(uri: URL, data: unknown): ReadResourceResult {
@@ -51,4 +60,29 @@ export function registerResources({
     },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(gateway()) }] }),
   );
+  subscribeToStatus(server, api);
+}
+
+/** resources/subscribe for the status: resources/updated when what statusKey keeps changes, until unsubscribed. */
+function subscribeToStatus(server: McpServer, api: () => ApiCaller): void {
+  const watch = new StatusWatch({
+    read: () => api().get('/status'),
+    changed: () => void server.server.sendResourceUpdated({ uri: STATUS_URI }).catch(() => watch.stop()),
+  });
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  const only = (uri: string) => {
+    if (uri !== STATUS_URI)
+      throw new McpError(ErrorCode.InvalidParams, `${uri}: only ${STATUS_URI} can be subscribed to`);
+  };
+  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
+    only(request.params.uri);
+    await watch.start();
+    return {};
+  });
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
+    only(request.params.uri);
+    watch.stop();
+    return {};
+  });
+  server.server.onclose = () => watch.stop();
 }

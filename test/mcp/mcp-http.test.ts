@@ -1,5 +1,7 @@
+import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
+import { waitFor } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
 const cleanups: Cleanup[] = [];
@@ -56,5 +58,21 @@ describe('MCP sessions past mcp.max_sessions', () => {
     const gateway = await third.readResource({ uri: 'auraison://mcp/gateway' });
     const counters = JSON.parse((gateway.contents[0] as { text: string }).text) as Record<string, unknown>;
     expect(counters).toMatchObject({ sessions: 2, refused: { 'session:evicted': 1 } });
+  });
+});
+
+describe('the status resource', () => {
+  it('tells a subscriber when the stop latches, and refuses a subscription to another resource', async () => {
+    const { url } = await startMcpDaemon(cleanups);
+    const client = await connectClient(cleanups, httpTransport(url));
+    const updated: string[] = [];
+    client.setNotificationHandler(ResourceUpdatedNotificationSchema, (n) => void updated.push(n.params.uri));
+    await client.subscribeResource({ uri: 'auraison://robot/status' });
+    await expect(client.subscribeResource({ uri: 'auraison://robot/runs' })).rejects.toThrow(/only auraison/);
+    await client.callTool({ name: 'stop', arguments: {} });
+    await waitFor(() => updated.length > 0);
+    expect(updated).toEqual(['auraison://robot/status']);
+    const status = await client.readResource({ uri: 'auraison://robot/status' });
+    expect((status.contents[0] as { text: string }).text).toContain('"stop_latch":{');
   });
 });
