@@ -70,7 +70,7 @@ describe('the status resource', () => {
     await client.subscribeResource({ uri: 'auraison://robot/status' });
     await expect(client.subscribeResource({ uri: 'auraison://robot/runs' })).rejects.toThrow(/only auraison/);
     await client.callTool({ name: 'stop', arguments: {} });
-    await waitFor(() => updated.length > 0);
+    await waitFor(() => updated.length > 0, 'a resources/updated notification after the stop');
     expect(updated).toEqual(['auraison://robot/status']);
     const status = await client.readResource({ uri: 'auraison://robot/status' });
     expect((status.contents[0] as { text: string }).text).toContain('"stop_latch":{');
