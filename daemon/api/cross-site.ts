@@ -22,14 +22,18 @@ export interface CrossSiteOptions {
  * send a POST no-cors (a body-less fetch or a form needs no CORS preflight): the browser hides the answer
  * from the page, but the robot has already stopped, released its latch or paused its recorder. So every
  * state-changing request is refused (403) when the browser says it came from another site, or names an
- * Origin that is not the API's own, and (415) unless it says Content-Type: application/json, which a page
- * cannot send without a preflight this API never grants. Clients that send neither header (the CLI, curl)
+ * Origin that is not the API's own, and (415) a POST unless it says Content-Type: application/json, which a
+ * page cannot send without a preflight this API never grants (a DELETE, PUT or PATCH always needs one). Clients that send neither header (the CLI, curl)
  * pass.
  */
 export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
     if (!STATE_CHANGING.has(request.method)) return;
-    const refusal = crossSiteRefusal(`${request.method} ${request.url.split('?')[0]!}`, request.headers);
+    const refusal = crossSiteRefusal(
+      request.method,
+      `${request.method} ${request.url.split('?')[0]!}`,
+      request.headers,
+    );
     if (!refusal) return;
     refused(refusal.reason);
     // As the auth gate: the body the route will never take is not read on.
@@ -40,6 +44,7 @@ export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
 
 /** Why `headers` may not change state (`what` names the request for the message), or undefined. */
 function crossSiteRefusal(
+  method: string,
   what: string,
   headers: IncomingHttpHeaders,
 ): { reason: CrossSiteRefusal; error: HttpError } | undefined {
@@ -65,8 +70,10 @@ function crossSiteRefusal(
       ),
     };
   }
+  // Only a POST can come from a page on another origin without a CORS preflight (which this API never grants):
+  // a DELETE, PUT or PATCH with no body (an MCP client ending its session) needs no content type.
   const mediaType = (headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  if (mediaType !== 'application/json')
+  if (mediaType !== 'application/json' && (method === 'POST' || headers['content-type'] !== undefined))
     return {
       reason: 'content_type',
       error: new HttpError(

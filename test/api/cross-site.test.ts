@@ -102,9 +102,19 @@ function rawPost(
   path: string,
   headers: Record<string, string>,
 ): Promise<{ status: number; text: string }> {
+  return rawRequest(base, 'POST', path, headers);
+}
+
+/** A body-less request of `method` with exactly `headers`, its status and text. */
+function rawRequest(
+  base: string,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+): Promise<{ status: number; text: string }> {
   const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
-    const req = httpRequest({ host: hostname, port, path, method: 'POST', headers }, (res) => {
+    const req = httpRequest({ host: hostname, port, path, method, headers }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (chunk: string) => (text += chunk));
@@ -234,6 +244,10 @@ describe('a web page on another origin', () => {
         ),
       });
     }
+    // A DELETE with no body needs no content type (a page cannot send one without a preflight): an MCP client
+    // ends its session so, and gets the route's own answer, not 415.
+    const ended = await rawRequest(url, 'DELETE', '/mcp', {});
+    expect(ended.status).not.toBe(415);
     const after = await refusals(url);
     expect((after.origin ?? 0) - (before.origin ?? 0)).toBe(4);
     expect((after.content_type ?? 0) - (before.content_type ?? 0)).toBe(4);
