@@ -23,8 +23,8 @@ export interface CrossSiteOptions {
  * from the page, but the robot has already stopped, released its latch or paused its recorder. So every
  * state-changing request is refused (403) when the browser says it came from another site, or names an
  * Origin that is not the API's own, and (415) a POST unless it says Content-Type: application/json, which a
- * page cannot send without a preflight this API never grants (a DELETE, PUT or PATCH always needs one). Clients that send neither header (the CLI, curl)
- * pass.
+ * page cannot send without a preflight this API never grants (a DELETE, PUT or PATCH always needs one).
+ * Clients that send neither header (the CLI, curl) pass.
  */
 export function makeCrossSiteHook({ refused }: CrossSiteOptions) {
   return async (request: FastifyRequest, reply: FastifyReply): Promise<void> => {
