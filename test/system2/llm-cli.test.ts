@@ -69,8 +69,10 @@ describe('auraison-edge llm check', () => {
       '500',
     ]);
     expect(down.code).toBe(1);
-    // fetch refuses port 9 itself (its blocked-ports list): the innermost cause says so.
-    expect(down.stdout).toMatch(/models: failed: bad port/);
+    // fetch refuses port 9 itself (its blocked-ports list): said in words, with what to do.
+    expect(down.stdout).toMatch(
+      /models: failed: the URL's port is one fetch refuses to connect to .*serve the endpoint on another port/,
+    );
   });
 
   it('says why a connection failed (refused with host and port, DNS), not the library\'s bare "Connection error.", and hides a password', async () => {
