@@ -6,6 +6,7 @@ import { PORTS } from '../../daemon/contract/index.ts';
 import { Daemon } from '../../daemon/daemon.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
+import { waitFor } from '../helpers/wait.ts';
 
 /**
  * The daemon's stop is bounded, a long lakehouse query included: the stop interrupts it (it fails saying so), so
@@ -32,6 +33,15 @@ describe('a lakehouse query in flight at the daemon stop', () => {
     });
     await daemon.start();
     const lakehouse = daemon.ports.get(PORTS.lakehouse)!;
+    // The catalog is made as the lakehouse starts: a first query once it answers.
+    await waitFor(
+      () =>
+        lakehouse.query('SELECT 1').then(
+          () => true,
+          () => false,
+        ),
+      'the lakehouse to answer',
+    );
     // Minutes of work for one core, with a timeout of ten minutes: only the stop ends it.
     const query = lakehouse.query('SELECT count(*) FROM range(100000000000) a WHERE hash(a.range) % 7 = 3').then(
       () => 'answered',
