@@ -1,3 +1,4 @@
+import { PORTS } from '../daemon/contract/index.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import { runCleanups, type Cleanup } from '../test/helpers/cleanups.ts';
@@ -43,7 +44,7 @@ export async function run(): Promise<BenchResult[]> {
     const { daemon } = await startSimDaemon(cleanups, {
       config: { api: { enabled: true, port: 0 }, agent: { stop_latch: false } },
     });
-    const { url } = daemon.components.get('api') as unknown as { url: string };
+    const url = daemon.ports.get(PORTS.api)!.url!;
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
     cleanups.push(() => client.close());

@@ -16,6 +16,8 @@ import { ApiComponent } from '../../daemon/api/api-component.ts';
 import { tempDir } from '../helpers/cli.ts';
 import { componentContext } from '../helpers/component-context.ts';
 import { MemoryJournal } from '../helpers/memory-journal.ts';
+import { port } from '../../daemon/contract/ports.ts';
+import { livePorts } from '../../daemon/lifecycle/supervisor.ts';
 
 type DeepPartial<T> = {
   [K in keyof T]?: T[K] extends object ? (T[K] extends unknown[] ? T[K] : DeepPartial<T[K]>) : T[K];
@@ -65,18 +67,16 @@ function merge<T>(base: T, over: DeepPartial<T> | undefined): T {
  * defaults, the API component) around fakes of the services other parts provide (agent, lakehouse).
  * The API listens on a free loopback port and writes <data_dir>/run/api.json as in the daemon.
  */
+/** A test's own stop (an agent double, or the stop component) put in the harness's components. */
+const STOP_DOUBLES = port<RobotStopService>('a stop double', ['stop', 'agent'], isRobotStop);
+
 /**
  * The API's stop in a harness: an agent (or a stop double) a test puts in `components` answers it, as the
  * agent's own StopAuthority would in a daemon; with none, the context's real StopAuthority.
  */
 function stopOfDoubles(real: RobotStopAuthority, components: ReadonlyMap<string, Component>): RobotStopAuthority {
-  const double = (): RobotStopService | undefined => {
-    for (const name of ['stop', 'agent']) {
-      const c = components.get(name);
-      if (isRobotStop(c)) return c;
-    }
-    return undefined;
-  };
+  const doubles = livePorts(components);
+  const double = (): RobotStopService | undefined => doubles.get(STOP_DOUBLES);
   return {
     latch: real.latch,
     get counters() {

@@ -1,3 +1,4 @@
+import { PORTS } from '../../daemon/contract/index.ts';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
@@ -195,10 +196,10 @@ describe('config from central, against a real mosquitto', () => {
       status: 'applied',
       restarted: expect.arrayContaining(['recorder']),
     });
-    const recorder = robot.daemon.components.get('recorder');
+    const recorder = robot.daemon.ports.get(PORTS.recorder);
     expect(await send({ config_id: 'cfg-a', config }, 2)).toMatchObject({ status: 'duplicate', duplicate_of: 'cfg-a' });
     expect(await send({ config_id: 'cfg-b', config })).toMatchObject({ status: 'duplicate', duplicate_of: 'cfg-a' });
-    expect(robot.daemon.components.get('recorder')).toBe(recorder); // not restarted again
+    expect(robot.daemon.ports.get(PORTS.recorder)).toBe(recorder); // not restarted again
     const health = robot.daemon.status().components.central!.details as { configs: Record<string, number> };
     expect(health.configs).toMatchObject({ applied: 1, duplicate: 2 });
   });

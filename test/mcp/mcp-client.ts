@@ -1,3 +1,4 @@
+import { PORTS } from '../../daemon/contract/index.ts';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StreamableHTTPClientTransport } from '@modelcontextprotocol/sdk/client/streamableHttp.js';
 import type { Transport } from '@modelcontextprotocol/sdk/shared/transport.js';
@@ -14,7 +15,7 @@ export async function startMcpDaemon(
     ...options,
     config: { api: { enabled: true, port: 0 }, ...config },
   });
-  const { url } = started.daemon.components.get('api') as unknown as { url: string };
+  const url = started.daemon.ports.get(PORTS.api)!.url!;
   return { ...started, url };
 }
 

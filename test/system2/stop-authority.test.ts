@@ -1,3 +1,4 @@
+import { PORTS } from '../../daemon/contract/index.ts';
 import { afterEach, describe, expect, it } from 'vitest';
 import { BusActionClient } from '../../daemon/actions/action-client.ts';
 import { MessageCodec } from '../../daemon/bus/codec.ts';
@@ -81,8 +82,8 @@ describe('the stop authority', () => {
     expect((await result).state).toBe('canceled');
     expect((stopEvents(daemon)[0]!.payload as { goals: string[] }).goals).toEqual(outcome.goals);
 
-    const api = daemon.components.get('api') as unknown as { url: string };
-    const refused = await fetch(`${api.url}/actions/goal`, {
+    const url = daemon.ports.get(PORTS.api)!.url!;
+    const refused = await fetch(`${url}/actions/goal`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ ...NAV, goal: goalAt(dock.x, dock.y) }),
