@@ -6,6 +6,7 @@ import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
 import { skillIntent } from '../helpers/intents.ts';
+import { goalAt, NAV } from '../helpers/nav2-goal.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -16,10 +17,6 @@ import { waitFor } from '../helpers/wait.ts';
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
 
-const NAV = { name: '/navigate_to_pose', type: 'nav2_msgs/action/NavigateToPose' };
-const goalAt = (x: number, y: number) => ({
-  pose: { header: { frame_id: 'map' }, pose: { position: { x, y }, orientation: { w: 1 } } },
-});
 const kinds = (events: readonly AgentEvent[]) => events.map((e) => e.kind);
 
 /** Every goal status the sim's navigate_to_pose server publishes (action_msgs GoalStatus values). */

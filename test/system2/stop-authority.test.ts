@@ -6,6 +6,7 @@ import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import type { Daemon } from '../../daemon/daemon.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
 import { startSimDaemon } from '../helpers/daemon.ts';
+import { goalAt, NAV } from '../helpers/nav2-goal.ts';
 import { waitFor } from '../helpers/wait.ts';
 
 /**
@@ -16,11 +17,6 @@ import { waitFor } from '../helpers/wait.ts';
 
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
-
-const NAV = { name: '/navigate_to_pose', type: 'nav2_msgs/action/NavigateToPose' };
-const goalAt = (x: number, y: number) => ({
-  pose: { header: { frame_id: 'map' }, pose: { position: { x, y }, orientation: { w: 1 } } },
-});
 
 /** The stop's events in the daemon's journal, oldest first. */
 function stopEvents(daemon: Daemon): AgentEvent[] {
