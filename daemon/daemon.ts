@@ -107,12 +107,7 @@ export class Daemon {
       log,
     });
     // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
-    this.robotStop.onStop('action goals', () => ({
-      settled: this.actionGoals.cancelAll().then((goals) => ({
-        goals: goals.map((g) => `${g.action} ${g.goalId}`),
-        problems: goals.flatMap((g) => (g.error ? [`the goal ${g.goalId} of ${g.action}: ${g.error}`] : [])),
-      })),
-    }));
+    this.robotStop.onStop('action goals', () => this.actionGoals.onOperatorStop());
     this.#supervisor = new Supervisor({
       specs,
       log,

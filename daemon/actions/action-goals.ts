@@ -1,3 +1,4 @@
+import type { StopHookOutcome } from '../contract/index.ts';
 import type { GoalHandle } from './action-client.ts';
 
 /** What cancelling one goal gave. */
@@ -40,5 +41,15 @@ export class ActionGoals {
         }
       }),
     );
+  }
+
+  /** The operator's stop's hook (StopAuthority.onStop): every goal in flight cancelled, named in the stop's report. */
+  onOperatorStop(): StopHookOutcome {
+    return {
+      settled: this.cancelAll().then((goals) => ({
+        goals: goals.map((g) => `${g.action} ${g.goalId}`),
+        problems: goals.flatMap((g) => (g.error ? [`the goal ${g.goalId} of ${g.action}: ${g.error}`] : [])),
+      })),
+    };
   }
 }

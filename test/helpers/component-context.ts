@@ -94,9 +94,7 @@ function robotStop(options: {
 }): StopAuthority {
   const { journal, actionGoals, ...rest } = options;
   const stop = new StopAuthority({ ...rest, journal: () => journal });
-  stop.onStop('action goals', () => ({
-    settled: actionGoals.cancelAll().then((goals) => ({ goals: goals.map((g) => `${g.action} ${g.goalId}`) })),
-  }));
+  stop.onStop('action goals', () => actionGoals.onOperatorStop());
   return stop;
 }
 
