@@ -34,6 +34,26 @@ export function zenohPeers(): ZenohPeers {
   };
 }
 
+export interface Ros2ddsPeers {
+  /** zenoh-bridge-ros2dds: the crates.io zenoh-plugin-ros2dds under our small main (test/peers/rust). */
+  bridge: string;
+  /** Python with eclipse-zenoh and cyclonedds. */
+  python: string;
+  /** test/peers/dds/ros2_dds_peer.py: a ROS 2 node as DDS sees it. */
+  ddsPeerScript: string;
+}
+
+/** zenoh-bridge-ros2dds and the Cyclone DDS peers; throws naming the install command when one is missing. */
+export function ros2ddsPeers(): Ros2ddsPeers {
+  const python = need(join(PEERS_CACHE, 'venv', 'bin', 'python'), 'Python with eclipse-zenoh and cyclonedds');
+  need(join(PEERS_CACHE, 'venv', 'cyclonedds.installed'), 'cyclonedds (Python)');
+  return {
+    bridge: need(join(PEERS_CACHE, 'cargo', 'bin', 'zenoh-bridge-ros2dds'), 'zenoh-bridge-ros2dds'),
+    python,
+    ddsPeerScript: join(HERE, 'dds', 'ros2_dds_peer.py'),
+  };
+}
+
 export interface ReaderPeers {
   /** Python with rosbags, mcap, mcap-ros2-support, pyarrow and duckdb. */
   python: string;

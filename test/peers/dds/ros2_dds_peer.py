@@ -1,0 +1,197 @@
+"""A ROS 2 node as DDS sees it, made with Cyclone DDS's Python binding (PyPI cyclonedds), for the tests that run
+the daemon against zenoh-bridge-ros2dds. It follows ROS 2's DDS conventions as rmw_cyclonedds_cpp (Jazzy) writes
+them: topics `rt/<name>`, services `rq/<name>Request` / `rr/<name>Reply` whose samples start with rmw_cyclonedds's
+request header (client guid, sequence number), type names `<pkg>::msg::dds_::<Type>_`, XCDR1, and the node announced
+on `ros_discovery_info` (rmw_dds_common/ParticipantEntitiesInfo, 16-byte GIDs), which the bridge needs to route
+anything.
+
+Usage: ros2_dds_peer.py '<json spec>'   (CYCLONEDDS_URI pins it to loopback; the test sets it)
+spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
+  role "publisher":  {"topic": "/chatter", "type": "String"|"Twist", "values": [...], "period_s": 0.1,
+                      "durability": "volatile"|"transient_local", "depth": 10, "repeat": true}
+  role "subscriber": {"topic": ..., "type": ..., "durability": ...}   prints {"event": "received", "value": ...}
+  role "trigger_server": {"service": "/reset"}   answers success=true, message="triggered N"
+Events are JSON lines on stdout; "ready" once everything is created and announced. Stdin closing ends it.
+"""
+import json
+import sys
+import threading
+import time
+from dataclasses import dataclass, field
+
+from cyclonedds.core import Policy, Qos
+from cyclonedds.domain import DomainParticipant
+from cyclonedds.idl import IdlStruct
+from cyclonedds.idl.types import array, float64, int64, sequence, uint8, uint64
+from cyclonedds.pub import DataWriter
+from cyclonedds.sub import DataReader
+from cyclonedds.topic import Topic
+from cyclonedds.util import duration
+
+
+@dataclass
+class String_(IdlStruct, typename="std_msgs::msg::dds_::String_"):
+    data: str
+
+
+@dataclass
+class Vector3_(IdlStruct, typename="geometry_msgs::msg::dds_::Vector3_"):
+    x: float64
+    y: float64
+    z: float64
+
+
+@dataclass
+class Twist_(IdlStruct, typename="geometry_msgs::msg::dds_::Twist_"):
+    linear: Vector3_
+    angular: Vector3_
+
+
+@dataclass
+class Trigger_Request_(IdlStruct, typename="std_srvs::srv::dds_::Trigger_Request_"):
+    # rmw_cyclonedds_cpp's cdds_request_header_t comes first in every request and reply sample
+    client_guid: uint64
+    sequence_number: int64
+    structure_needs_at_least_one_member: uint8
+
+
+@dataclass
+class Trigger_Response_(IdlStruct, typename="std_srvs::srv::dds_::Trigger_Response_"):
+    client_guid: uint64
+    sequence_number: int64
+    success: bool
+    message: str
+
+
+@dataclass
+class Gid_(IdlStruct, typename="rmw_dds_common::msg::dds_::Gid_"):
+    data: array[uint8, 16]
+
+
+@dataclass
+class NodeEntitiesInfo_(IdlStruct, typename="rmw_dds_common::msg::dds_::NodeEntitiesInfo_"):
+    node_namespace: str
+    node_name: str
+    reader_gid_seq: sequence[Gid_] = field(default_factory=list)
+    writer_gid_seq: sequence[Gid_] = field(default_factory=list)
+
+
+@dataclass
+class ParticipantEntitiesInfo_(IdlStruct, typename="rmw_dds_common::msg::dds_::ParticipantEntitiesInfo_"):
+    gid: Gid_
+    node_entities_info_seq: sequence[NodeEntitiesInfo_] = field(default_factory=list)
+
+
+def emit(**event):
+    print(json.dumps(event), flush=True)
+
+
+def gid(entity):
+    return Gid_(data=list(entity.guid.bytes))
+
+
+def qos(durability="volatile", depth=10):
+    return Qos(
+        Policy.Reliability.Reliable(duration(seconds=1)),
+        Policy.Durability.TransientLocal if durability == "transient_local" else Policy.Durability.Volatile,
+        Policy.History.KeepLast(depth),
+        Policy.DataRepresentation(use_cdrv0_representation=True),
+    )
+
+
+def to_message(kind, value):
+    if kind == "String":
+        return String_(data=value)
+    return Twist_(linear=Vector3_(*value["linear"]), angular=Vector3_(*value["angular"]))
+
+
+def from_message(kind, sample):
+    if kind == "String":
+        return sample.data
+    return {
+        "linear": [sample.linear.x, sample.linear.y, sample.linear.z],
+        "angular": [sample.angular.x, sample.angular.y, sample.angular.z],
+    }
+
+
+def main():
+    spec = json.loads(sys.argv[1])
+    dp = DomainParticipant(spec["domain"])
+    kind = spec.get("type", "String")
+    types = {"String": String_, "Twist": Twist_}
+    readers, writers = [], []
+    role = spec["role"]
+    topic_qos = qos(spec.get("durability", "volatile"), spec.get("depth", 10))
+
+    if role == "publisher":
+        writer = DataWriter(dp, Topic(dp, "rt" + spec["topic"], types[kind]), qos=topic_qos)
+        writers.append(writer)
+    elif role == "subscriber":
+        reader = DataReader(dp, Topic(dp, "rt" + spec["topic"], types[kind]), qos=topic_qos)
+        readers.append(reader)
+    elif role == "trigger_server":
+        service = spec["service"]
+        requests = DataReader(dp, Topic(dp, f"rq{service}Request", Trigger_Request_), qos=qos())
+        replies = DataWriter(dp, Topic(dp, f"rr{service}Reply", Trigger_Response_), qos=qos())
+        readers.append(requests)
+        writers.append(replies)
+    else:
+        raise SystemExit(f"unknown role {role}")
+
+    # The node, announced as rmw_dds_common's graph cache announces it (transient_local, keep last 1).
+    info_qos = Qos(
+        Policy.Reliability.Reliable(duration(seconds=1)),
+        Policy.Durability.TransientLocal,
+        Policy.History.KeepLast(1),
+        Policy.DataRepresentation(use_cdrv0_representation=True),
+    )
+    info_writer = DataWriter(dp, Topic(dp, "ros_discovery_info", ParticipantEntitiesInfo_), qos=info_qos)
+    node = NodeEntitiesInfo_(
+        node_namespace=spec.get("namespace", "/"),
+        node_name=spec.get("node", "peer"),
+        reader_gid_seq=[gid(r) for r in readers],
+        writer_gid_seq=[gid(w) for w in writers],
+    )
+    info_writer.write(ParticipantEntitiesInfo_(gid=gid(dp), node_entities_info_seq=[node]))
+    emit(event="ready")
+
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+
+    if role == "publisher":
+        values = spec["values"]
+        period = spec.get("period_s", 0.1)
+        n = 0
+        while not stop.is_set():
+            for value in values:
+                writers[0].write(to_message(kind, value))
+                n += 1
+                emit(event="published", n=n)
+                if stop.wait(period):
+                    break
+            if not spec.get("repeat", False):
+                stop.wait()
+    elif role == "subscriber":
+        while not stop.is_set():
+            for sample in readers[0].take(N=100):
+                emit(event="received", value=from_message(kind, sample))
+            stop.wait(0.01)
+    else:
+        served = 0
+        while not stop.is_set():
+            for request in readers[0].take(N=100):
+                served += 1
+                writers[0].write(
+                    Trigger_Response_(
+                        client_guid=request.client_guid,
+                        sequence_number=request.sequence_number,
+                        success=True,
+                        message=f"triggered {served}",
+                    )
+                )
+                emit(event="served", n=served)
+            stop.wait(0.005)
+
+
+if __name__ == "__main__":
+    main()

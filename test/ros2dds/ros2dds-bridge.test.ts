@@ -1,0 +1,169 @@
+import { resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
+import { DdsWorld, freshDomain } from './dds-world.ts';
+
+const MSGS = resolve('test/fixtures/msgs/common_interfaces');
+const STRING = 'std_msgs/msg/String';
+const TWIST = 'geometry_msgs/msg/Twist';
+
+const json = (value: unknown) => ({
+  encoding: 'application/json',
+  payload: new TextEncoder().encode(JSON.stringify(value)),
+});
+
+/**
+ * The daemon (ros2dds mapping, through zenoh-bridge-remote-api) against a robot as a lab runs it: ROS 2 nodes on
+ * DDS (Cyclone DDS, written with ROS 2's conventions) behind the real zenoh-bridge-ros2dds (the crates.io plugin),
+ * both connected to one Zenoh router. No peer here was written from our reading of the bridge's keys.
+ */
+describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cyclone DDS', () => {
+  const zn = useZenohNetwork();
+  const { cleanups } = zn;
+  let dds: DdsWorld;
+
+  beforeAll(async () => {
+    dds = new DdsWorld(freshDomain());
+    await dds.startBridge({ router: zn.net.routerEndpoint, namespace: '/bot1' });
+  });
+  afterAll(async () => dds?.close());
+
+  it("receives a DDS node's topic with its exact value", async () => {
+    const talker = await dds.node({
+      node: 'talker',
+      role: 'publisher',
+      topic: '/chatter',
+      type: 'String',
+      values: ['hello ünïcode 1', 'hello 2'],
+      repeat: true,
+    });
+    cleanups.push(() => talker.close());
+    const { daemon, codec, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', topics: ['/chatter'] },
+    });
+    cleanups.push(stop);
+    await waitFor(
+      () => daemon.graph.endpoints({ name: '/chatter', kind: 'publisher' }).length > 0,
+      "the DDS talker's /chatter in the daemon's graph",
+    );
+    expect(daemon.graph.endpoints({ name: '/chatter', kind: 'publisher' })[0]).toMatchObject({ type: STRING });
+    const got: unknown[] = [];
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '/chatter',
+      handler: (m) => void got.push(codec.decode(STRING, m.data)),
+    });
+    await waitFor(() => got.length >= 2, '/chatter samples on the bus');
+    expect(got).toContainEqual({ data: 'hello ünïcode 1' });
+    expect(got).toContainEqual({ data: 'hello 2' });
+  });
+
+  it('publishes /cmd_vel that a DDS node receives with its exact values', async () => {
+    const base = await dds.node({ node: 'base', role: 'subscriber', topic: '/cmd_vel', type: 'Twist' });
+    cleanups.push(() => base.close());
+    const { daemon, codec, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', publish: ['/cmd_vel'] },
+    });
+    cleanups.push(stop);
+    const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
+    const twist = codec.encode(TWIST, { linear: { x: 0.25, y: -0.5 }, angular: { z: 1.125 } });
+    await waitFor(
+      () => (pub.publish(twist), base.events.some((e) => e.event === 'received')),
+      '/cmd_vel at the DDS node',
+      30_000,
+    );
+    expect(base.events.find((e) => e.event === 'received')!.value).toEqual({
+      linear: [0.25, -0.5, 0],
+      angular: [0, 0, 1.125],
+    });
+    pub.close();
+  });
+
+  it("calls a DDS node's Trigger service through the bridge, executed once", async () => {
+    const server = await dds.node({ node: 'resetter', role: 'trigger_server', service: '/reset' });
+    cleanups.push(() => server.close());
+    const { daemon, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        services: { call: ['/reset'], timeout_ms: 5000 },
+      },
+    });
+    cleanups.push(stop);
+    await waitFor(() => daemon.bus.queryables().includes('/reset'), '/reset served on the bus', 30_000);
+    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
+    const reply = await daemon.bus.query('/reset', json({}), { timeoutMs: 10_000 });
+    expect(JSON.parse(new TextDecoder().decode(reply.payload))).toEqual({ success: true, message: 'triggered 1' });
+    expect(server.events.filter((e) => e.event === 'served')).toHaveLength(1);
+  });
+
+  it('gets a transient_local topic a DDS node published before the daemon started', async () => {
+    const mapper = await dds.node({
+      node: 'map_server',
+      role: 'publisher',
+      topic: '/map_name',
+      type: 'String',
+      durability: 'transient_local',
+      depth: 1,
+      values: ['maze-v3'],
+    });
+    cleanups.push(() => mapper.close());
+    await mapper.next((e) => e.event === 'published', 'the map name published');
+    // Let the bridge route it (its cache holds it) before the daemon exists.
+    await new Promise((r) => setTimeout(r, 1000));
+    const { daemon, codec, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', namespace: '/bot1', topics: ['/map_name'] },
+    });
+    cleanups.push(stop);
+    const got: unknown[] = [];
+    daemon.bus.subscribe({
+      name: 'test',
+      topic: '/map_name',
+      handler: (m) => void got.push(codec.decode(STRING, m.data)),
+    });
+    await waitFor(() => got.length > 0, 'the late daemon to get the latched /map_name', 30_000);
+    expect(got).toEqual([{ data: 'maze-v3' }]);
+  });
+
+  // Known gap, kept here so it shows: the bridge's route for a transient_local DDS reader subscribes with zenoh-ext's
+  // AdvancedSubscriber and asks history at `<key>/@adv/pub/**`, which the daemon's publisher does not answer yet
+  // (zenoh-ts has no advanced publisher; see docs/bridges.md). When it does, this `fails` turns red: make it `it`.
+  it.fails('a DDS node started after the daemon gets its transient_local topic', async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        publish: ['/robot_name'],
+      },
+    });
+    cleanups.push(stop);
+    const pub = daemon.bus.advertise('/robot_name', STRING, {
+      source: 'test',
+      qos: { durability: 'transient_local', depth: 1 },
+    });
+    pub.publish(codec.encode(STRING, { data: 'tb3-1' }));
+    await new Promise((r) => setTimeout(r, 1000));
+    const late = await dds.node({
+      node: 'late',
+      role: 'subscriber',
+      topic: '/robot_name',
+      type: 'String',
+      durability: 'transient_local',
+      depth: 1,
+    });
+    cleanups.push(() => late.close());
+    const got = await late.next((e) => e.event === 'received', 'the late DDS node to get /robot_name', 10_000);
+    expect(got.value).toBe('tb3-1');
+  });
+});
