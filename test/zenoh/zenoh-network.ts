@@ -1,4 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { connect } from 'node:net';
 import { createInterface } from 'node:readline';
 import { afterAll, beforeAll } from 'vitest';
@@ -87,16 +90,17 @@ export class ZenohNetwork {
   }
 
   async startBridge(): Promise<void> {
-    const args = [
-      '-m',
-      'client',
-      '-e',
-      this.routerEndpoint,
-      '--ws-port',
-      `127.0.0.1:${this.wsPort}`,
-      '--no-multicast-scouting',
-    ];
-    this.#bridge = this.#spawn(this.peers.bridge, args, { RUST_LOG: 'error' });
+    // As `zenoh-bridge-remote-api -m client -e <router> --ws-port 127.0.0.1:<port> --no-multicast-scouting`, in the
+    // config file our build of it reads (test/peers/rust).
+    const config = {
+      mode: 'client',
+      connect: { endpoints: [this.routerEndpoint] },
+      scouting: { multicast: { enabled: false } },
+      plugins: { remote_api: { websocket_port: `127.0.0.1:${this.wsPort}` } },
+    };
+    const file = join(mkdtempSync(join(tmpdir(), 'zenoh-bridge-')), 'remote-api.json5');
+    writeFileSync(file, JSON.stringify(config));
+    this.#bridge = this.#spawn(this.peers.bridge, ['-c', file], { RUST_LOG: 'error' });
     const deadline = performance.now() + 20_000;
     while (!(await portOpen(this.wsPort))) {
       if (this.#bridge.exitCode !== null)
