@@ -68,3 +68,37 @@ describe('SystemdNotifier', () => {
     expect(pings).toHaveLength(inFlight); // and the watchdog stopped with the stop
   });
 });
+
+describe('SystemdNotifier.extendStartWhile', () => {
+  it('asks systemd for more start time at once and then periodically, until told to stop', async () => {
+    vi.useFakeTimers();
+    try {
+      const sent: string[][] = [];
+      const notifier = new SystemdNotifier({
+        env: { NOTIFY_SOCKET: '@sd' },
+        log: pino({ level: 'silent' }),
+        send: (args) => (sent.push(args), Promise.resolve()),
+      });
+      const stop = notifier.extendStartWhile({ byMs: 30_000, everyMs: 15_000 });
+      expect(sent).toEqual([['EXTEND_TIMEOUT_USEC=30000000', '--status=starting']]);
+      await vi.advanceTimersByTimeAsync(45_000);
+      expect(sent).toHaveLength(4);
+      stop();
+      await vi.advanceTimersByTimeAsync(60_000);
+      expect(sent).toHaveLength(4);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('sends nothing outside systemd', () => {
+    const sent: string[][] = [];
+    const notifier = new SystemdNotifier({
+      env: {},
+      log: pino({ level: 'silent' }),
+      send: (a) => (sent.push(a), Promise.resolve()),
+    });
+    notifier.extendStartWhile({ byMs: 30_000, everyMs: 15_000 })();
+    expect(sent).toEqual([]);
+  });
+});

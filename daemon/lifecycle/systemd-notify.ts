@@ -96,6 +96,21 @@ export class SystemdNotifier {
   }
 
   /**
+   * While the start makes progress, asks systemd for `byMs` more from now (EXTEND_TIMEOUT_USEC, systemd 236+),
+   * every `everyMs`, from the event loop: the unit's TimeoutStartSec is one budget for every component, and
+   * policies and control loops each may take control.start_timeout_s, one after the other. A start whose
+   * event loop is stuck sends nothing more, and systemd's timeout still ends it. The returned function stops it.
+   */
+  extendStartWhile({ byMs, everyMs }: { byMs: number; everyMs: number }): () => void {
+    if (!this.enabled) return () => undefined;
+    const extend = () => void this.#notify([`EXTEND_TIMEOUT_USEC=${byMs * 1000}`, '--status=starting']);
+    extend();
+    const timer = setInterval(extend, everyMs);
+    timer.unref();
+    return () => clearInterval(timer);
+  }
+
+  /**
    * Pings the watchdog at half its period while `alive()` holds. When it stops holding, the pings stop
    * and systemd restarts the service after WatchdogSec: a hung control loop is not left running.
    */

@@ -165,7 +165,7 @@ describe('systemd integration', () => {
     expect(missing.code).toBe(2);
   });
 
-  it('under systemd, notifies READY, pings the watchdog and notifies STOPPING', async () => {
+  it('under systemd, extends the start timeout while starting, notifies READY, pings the watchdog and notifies STOPPING', async () => {
     // A stand-in for the systemd-notify tool on PATH that records what the daemon asked it to send.
     const bin = join(work.path, 'bin');
     const calls = join(work.path, 'notify-calls.txt');
@@ -188,7 +188,11 @@ describe('systemd integration', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     const lines = seen().trim().split('\n');
-    expect(lines[0]).toBe(`--pid=${child.pid} --ready --status=running`);
+    // The start asks for more time first (its components take turns, each within its own start timeout).
+    expect(lines[0]).toBe(`--pid=${child.pid} EXTEND_TIMEOUT_USEC=30000000 --status=starting`);
+    expect(lines.filter((l) => !l.includes('EXTEND_TIMEOUT_USEC'))[0]).toBe(
+      `--pid=${child.pid} --ready --status=running`,
+    );
     expect(lines).toContain(`--pid=${child.pid} WATCHDOG=1`);
     expect(lines.at(-1)).toBe(`--pid=${child.pid} STOPPING=1`);
   });

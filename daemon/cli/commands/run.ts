@@ -4,6 +4,9 @@ import { parseCommandArgs } from '../args.ts';
 import type { Command, CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
+/** How far each EXTEND_TIMEOUT_USEC reaches while the daemon starts; sent at half of it. */
+const START_EXTENSION_MS = 30_000;
+
 export const command: Command = {
   name: 'run',
   summary: 'Run the daemon in the foreground (as systemd runs it)',
@@ -132,11 +135,16 @@ async function runDaemon(configArg: string | undefined, io: CommandIO, takeOverS
     { hupPending: takeOverSighup() },
   );
   try {
+    // Each component's start is bounded by its own timeout; systemd's TimeoutStartSec (60 s) is extended while
+    // they take turns, so a slow model load is not killed by systemd before its own limit says so.
+    const stopExtending = systemd.extendStartWhile({ byMs: START_EXTENSION_MS, everyMs: START_EXTENSION_MS / 2 });
     try {
       await daemon.start();
     } catch (error) {
       resolveStarted(false);
       throw error;
+    } finally {
+      stopExtending();
     }
     // A stop signal during startup: the daemon is stopping (or stopped); no READY, no status file.
     if (stopping) {
