@@ -117,7 +117,31 @@ export function readOnnxModelInfo(path: string): OnnxModelInfo {
   };
 }
 
+/**
+ * Refuses a model path that is not a regular file before anything opens it: opening a FIFO blocks until a writer
+ * comes, on the daemon's main thread, where no SIGTERM or stop would be handled any more.
+ */
+export function assertModelIsFile(path: string): void {
+  let stat;
+  try {
+    stat = statSync(path);
+  } catch (error) {
+    throw new OnnxModelError(`cannot read ONNX model ${path}: ${(error as Error).message}`);
+  }
+  if (!stat.isFile()) {
+    const kind = stat.isFIFO()
+      ? 'a named pipe'
+      : stat.isDirectory()
+        ? 'a directory'
+        : stat.isSocket()
+          ? 'a socket'
+          : 'a device';
+    throw new OnnxModelError(`ONNX model ${path} is ${kind}, not a file: give the path of the .onnx file itself`);
+  }
+}
+
 function decodeModel(path: string): onnxProto.onnx.ModelProto {
+  assertModelIsFile(path);
   if (readLfsPointer(path)) throw new OnnxModelError(lfsPointerMessage([path], 'ONNX model'));
   let bytes: Uint8Array;
   try {

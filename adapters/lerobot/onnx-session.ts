@@ -3,6 +3,7 @@ import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import * as ort from 'onnxruntime-node';
 import { lfsPointerMessage, readLfsPointer } from '../../daemon/util/index.ts';
+import { assertModelIsFile } from './onnx-model-file.ts';
 
 export type ExecutionProvider = 'cpu' | 'cuda' | 'tensorrt';
 
@@ -40,6 +41,7 @@ export function providerAvailable(provider: ExecutionProvider): boolean {
 export async function openOnnxSession(modelPath: string, options: SessionOptions = {}): Promise<ort.InferenceSession> {
   const { provider = 'cpu', threads = 1 } = options;
   if (!existsSync(modelPath)) throw new Error(`ONNX model ${modelPath} does not exist`);
+  assertModelIsFile(modelPath);
   // onnxruntime says only "protobuf parsing failed" of a pointer: say what it is.
   if (readLfsPointer(modelPath)) throw new Error(lfsPointerMessage([modelPath], 'ONNX model'));
   if (!providerAvailable(provider)) {
