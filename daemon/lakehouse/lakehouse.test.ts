@@ -174,3 +174,48 @@ describe('Lakehouse component', () => {
     }
   });
 });
+
+describe('a query asked as the lakehouse starts', () => {
+  it('waits for the catalog the start is making instead of failing on its missing tables', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-query-start-'));
+    dirs.push(dataDir);
+    const lh = lakehouse(dataDir, undefined);
+    await lh.start();
+    try {
+      // Asked before the start's catalog work has run (it is queued): DuckDB said "Table with name projections
+      // does not exist" here.
+      const result = await lh.query('SELECT count(*) AS n FROM bags');
+      expect(result.rows).toEqual([['0']]);
+    } finally {
+      await lh.stop();
+    }
+  });
+
+  it('says the lakehouse is starting when the catalog is not ready within the query timeout', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'lh-query-held-'));
+    dirs.push(dataDir);
+    // Another process's DuckDB holding the catalog, as a shell left open on it would.
+    const held = withCatalog(lakehousePaths(dataDir).catalog, () => new Promise((r) => setTimeout(r, 3000)));
+    await new Promise((r) => setTimeout(r, 200));
+    const lh = new Lakehouse({
+      dataDir,
+      robot: 'r1',
+      definitions: registry,
+      log,
+      journal: undefined,
+      settings: Value.Default(LakehouseConfig, {}) as LakehouseOptions['settings'],
+      retention: { ...(Value.Default(RetentionConfig, {}) as LakehouseOptions['retention']), enabled: false },
+      syncRequired: false,
+      catalogWaitMs: 100,
+    });
+    await lh.start();
+    try {
+      await expect(lh.query('SELECT 1', { timeoutMs: 300 })).rejects.toThrow(
+        /^the lakehouse is starting: its catalog is not ready yet \(.*\); ask again in a moment$/,
+      );
+    } finally {
+      await lh.stop();
+      await held;
+    }
+  });
+});

@@ -144,6 +144,12 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   #indexedThrough = 0;
   /** The start's catalog work (see #enqueueSetup): done yet, failed attempts, when it is due again. */
   #setup = { done: false, attempts: 0, retryAt: 0 };
+  /** Resolved when #setup.done turns true: queries asked before it wait on it. */
+  #setUp = (() => {
+    let resolve!: () => void;
+    const promise = new Promise<void>((r) => (resolve = r));
+    return { promise, resolve };
+  })();
   /** Set while another process holds the catalog (what the last job that found it locked said); see #tick. */
   #locked: string | undefined;
   /** When a job may next try the catalog while it is locked, and how many tries found it locked in a row. */
@@ -274,6 +280,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
           throw error;
         }
         this.#setup.done = true;
+        this.#setUp.resolve();
         this.#enqueueSyncFiles();
         if (!this.#settings.index_recordings) return;
         const splits = unindexedSplits(
@@ -421,10 +428,31 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     ];
   }
 
-  query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
+  async query(sql: string, options: QueryOptions = {}): Promise<QueryResult> {
     const { timeoutMs = this.#settings.query_timeout_ms, maxRows = this.#settings.query_max_rows, maxBytes } = options;
+    // A query asked as the daemon starts waits for the catalog's tables (within its own timeout) rather than
+    // failing with DuckDB's "Table with name projections does not exist".
+    if (!this.#setup.done) await this.#untilSetUp(timeoutMs);
     // The stop interrupts a query in flight, as it interrupts an index job: the daemon's stop is bounded.
     return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
+  }
+
+  /** Resolves once the start's catalog work is done; past `ms`, or at the stop, fails saying what it waits for. */
+  async #untilSetUp(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    const gaveUp = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, ms);
+      this.#stopSignal.signal.addEventListener('abort', () => resolve(), { once: true });
+    });
+    await Promise.race([this.#setUp.promise, gaveUp]);
+    clearTimeout(timer);
+    if (this.#setup.done) return;
+    const why =
+      this.#locked ?? (this.#setup.attempts > 0 ? `${this.#setup.attempts} attempts failed` : 'still making it');
+    throw new Error(
+      `the lakehouse is starting: its catalog is not ready yet (${why}); ask again in a moment` +
+        (this.#stopSignal.signal.aborted ? ' (the daemon is stopping)' : ''),
+    );
   }
 
   /** Indexes one closed split of a recorded bag (called by the recorder). */
