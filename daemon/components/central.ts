@@ -1,3 +1,4 @@
+import { PORTS } from '../contract/index.ts';
 import type { ComponentSpec } from '../lifecycle/index.ts';
 
 /**
@@ -15,6 +16,9 @@ export const CENTRAL_COMPONENTS: readonly ComponentSpec[] = [
       const { remote_config: _live, ...central } = config.central;
       return { central, robot: config.robot };
     },
+    // Bulk sync offers what the lakehouse's catalog lists: without the lakehouse it would offer nothing, and say
+    // nothing of it.
+    needs: (config) => (config.central.sync.enabled ? [{ port: PORTS.lakehouse, off: 'central.sync.enabled' }] : []),
     liveSettings: (config) => ({
       agent: { enabled: config.agent.enabled },
       remote_config: config.central.remote_config,

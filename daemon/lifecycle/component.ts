@@ -91,8 +91,11 @@ export interface ComponentSpec {
    * no `applySettings`.
    */
   liveSettings?(config: EdgeConfig): unknown;
-  /** The ports it cannot work without: it does not start, saying which component to enable, when none is. */
-  needs?(config: EdgeConfig): readonly Port<unknown>[];
+  /**
+   * The ports it cannot work without: it does not start, saying which component to enable, when none is. A need
+   * that comes from one of its settings names that key (`off`), which the error offers to turn off instead.
+   */
+  needs?(config: EdgeConfig): readonly (Port<unknown> | { port: Port<unknown>; off: string })[];
   create(ctx: ComponentContext): Component | Promise<Component>;
   /**
    * How long start() may take, and the config key that sets it, where the supervisor's 10 s is too short

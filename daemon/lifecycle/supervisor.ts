@@ -106,11 +106,12 @@ export class Supervisor {
    * provides it is enabled: the error says which to enable.
    */
   #checkNeeds(spec: ComponentSpec, config: EdgeConfig): void {
-    for (const needed of spec.needs?.(config) ?? []) {
+    for (const need of spec.needs?.(config) ?? []) {
+      const { port: needed, off } = 'port' in need ? need : { port: need, off: undefined };
       const enabled = this.#specs.filter((s) => needed.providers.includes(s.name) && s.enabled(config));
       if (enabled.length === 0)
         throw new Error(
-          `${spec.name} needs ${needed.name}, which the ${needed.providers.join(' or ')} component provides, and it is not enabled: enable it in the config, or turn ${spec.name} off`,
+          `${spec.name}${off ? ` (${off})` : ''} needs ${needed.name}, which the ${needed.providers.join(' or ')} component provides, and it is not enabled: enable it in the config, or turn ${off ?? spec.name} off`,
         );
     }
   }
