@@ -16,6 +16,7 @@ import { actionRoutes } from './routes/actions.ts';
 import { eventRoutes } from './routes/events.ts';
 import { healthRoutes } from './routes/health.ts';
 import { inferenceRoutes } from './routes/inference.ts';
+import { mapRoutes } from './routes/map.ts';
 import { metricsRoutes } from './routes/metrics.ts';
 import { pageRoutes } from './routes/page.ts';
 import type { RouteContext } from './routes/route-context.ts';
@@ -129,6 +130,7 @@ export async function buildApiServer(ctx: ComponentContext, settings: ApiSetting
     syncRoutes,
     inferenceRoutes,
     actionRoutes,
+    mapRoutes,
     pageRoutes,
     mcpRoutes,
   ]) {

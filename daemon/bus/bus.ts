@@ -269,7 +269,11 @@ export class Bus {
     this.#retained.add(topic);
     const record = this.#topics.get(topic);
     if (record) record.retain = true;
-    return () => this.#topics.get(topic)?.retained;
+    // A latched topic's last message is kept anyway, also from before this call (a map_server's one /map).
+    return () => {
+      const kept = this.#topics.get(topic);
+      return kept?.retained ?? kept?.latched;
+    };
   }
 
   #refuseIfClosed(what: string): void {

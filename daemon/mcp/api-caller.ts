@@ -41,6 +41,20 @@ export class ApiCaller {
     return this.#call<T>('GET', url, undefined);
   }
 
+  /**
+   * The ETag a GET of `url` answers with now, asked conditionally (If-None-Match: `last`), so an unchanged
+   * resource costs the route no work; undefined when the route has nothing (404).
+   */
+  async etag(url: string, last: string | undefined): Promise<string | undefined> {
+    const headers = last === undefined ? this.#headers : { ...this.#headers, 'if-none-match': last };
+    const reply = await this.#inject({ method: 'GET', url, headers });
+    if (reply.statusCode === 304) return last;
+    if (reply.statusCode === 404) return undefined;
+    if (reply.statusCode >= 400) throw new ApiCallError(reply.statusCode, 'error', `GET ${url}: ${reply.statusCode}`);
+    const etag = reply.headers.etag;
+    return typeof etag === 'string' ? etag : undefined;
+  }
+
   post<T>(url: string, body: Json = {}): Promise<T> {
     return this.#call<T>('POST', url, body);
   }

@@ -8,10 +8,15 @@ import {
 } from '@modelcontextprotocol/sdk/types.js';
 import type { ApiCaller } from './api-caller.ts';
 import { readGraph } from './graph.ts';
-import { StatusWatch } from './status-watch.ts';
+import { ResourceWatch } from './resource-watch.ts';
+import { statusKey } from './status-key.ts';
 import { UNTRUSTED_NOTE } from './untrusted.ts';
 
 const STATUS_URI = 'auraison://robot/status';
+const MAP_URI = 'auraison://robot/map';
+/** How often a subscribed status or map is asked for: also the most resources/updated a client gets per second. */
+const STATUS_POLL_MS = 500;
+const MAP_POLL_MS = 1000;
 
 /** A resource's JSON, wrapped as tool results are: it is the robot's data, not the gateway's words. */
 function json(uri: URL, data: unknown): ReadResourceResult {
@@ -32,7 +37,7 @@ export function registerResources({
 }): void {
   server.registerResource(
     'status',
-    'auraison://robot/status',
+    STATUS_URI,
     {
       description: "The daemon's status: components, topics, readiness, the stop latch.",
       mimeType: 'application/json',
@@ -52,6 +57,16 @@ export function registerResources({
     async (uri) => json(uri, await api().get('/runs?limit=20')),
   );
   server.registerResource(
+    'map',
+    MAP_URI,
+    {
+      description:
+        "The robot's occupancy grid (the latest on /map): frame, resolution, width, height, origin, cell counts, and the cells as base64 int8 (-1 unknown, 0 free .. 100 occupied), row-major from the origin.",
+      mimeType: 'application/json',
+    },
+    async (uri) => json(uri, await api().get('/map')),
+  );
+  server.registerResource(
     'gateway',
     'auraison://mcp/gateway',
     {
@@ -60,29 +75,52 @@ export function registerResources({
     },
     async (uri) => ({ contents: [{ uri: uri.href, mimeType: 'application/json', text: JSON.stringify(gateway()) }] }),
   );
-  subscribeToStatus(server, api);
+  subscribe(server, {
+    [STATUS_URI]: (changed) =>
+      new ResourceWatch({
+        key: async () => statusKey(await api().get('/status')),
+        changed,
+        intervalMs: STATUS_POLL_MS,
+      }),
+    // A conditional GET: the map is decoded only when a new one came.
+    [MAP_URI]: (changed) =>
+      new ResourceWatch({ key: (last) => api().etag('/map', last), changed, intervalMs: MAP_POLL_MS }),
+  });
 }
 
-/** resources/subscribe for the status: resources/updated when what statusKey keeps changes, until unsubscribed. */
-function subscribeToStatus(server: McpServer, api: () => ApiCaller): void {
-  const watch = new StatusWatch({
-    read: () => api().get('/status'),
-    changed: () => void server.server.sendResourceUpdated({ uri: STATUS_URI }).catch(() => watch.stop()),
-  });
-  server.server.registerCapabilities({ resources: { subscribe: true } });
-  const only = (uri: string) => {
-    if (uri !== STATUS_URI)
-      throw new McpError(ErrorCode.InvalidParams, `${uri}: only ${STATUS_URI} can be subscribed to`);
+/**
+ * resources/subscribe for the resources that change on their own: resources/updated when a resource's watch
+ * sees a change, until unsubscribed or the session closes.
+ */
+function subscribe(server: McpServer, watches: Record<string, (changed: () => void) => ResourceWatch>): void {
+  const open = new Map<string, ResourceWatch>();
+  const stopAll = () => {
+    for (const watch of open.values()) watch.stop();
+    open.clear();
   };
-  server.server.setRequestHandler(SubscribeRequestSchema, async (request) => {
-    only(request.params.uri);
+  server.server.registerCapabilities({ resources: { subscribe: true } });
+  const watchOf = (uri: string) => {
+    const make = watches[uri];
+    if (!make)
+      throw new McpError(
+        ErrorCode.InvalidParams,
+        `${uri}: only ${Object.keys(watches).join(' and ')} can be subscribed to`,
+      );
+    return make;
+  };
+  server.server.setRequestHandler(SubscribeRequestSchema, async ({ params: { uri } }) => {
+    const make = watchOf(uri);
+    if (open.has(uri)) return {};
+    const watch = make(() => void server.server.sendResourceUpdated({ uri }).catch(stopAll));
+    open.set(uri, watch);
     await watch.start();
     return {};
   });
-  server.server.setRequestHandler(UnsubscribeRequestSchema, async (request) => {
-    only(request.params.uri);
-    watch.stop();
+  server.server.setRequestHandler(UnsubscribeRequestSchema, async ({ params: { uri } }) => {
+    watchOf(uri);
+    open.get(uri)?.stop();
+    open.delete(uri);
     return {};
   });
-  server.server.onclose = () => watch.stop();
+  server.server.onclose = stopAll;
 }
