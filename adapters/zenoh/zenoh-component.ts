@@ -9,10 +9,12 @@ import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
 import { OutboundTopic } from './outbound-topic.ts';
+import { PacedWork } from './paced-work.ts';
 import { publisherQos } from './publisher-qos.ts';
 import { QueryServer } from './query-server.ts';
 import { entityGid } from './rmw-zenoh-keys.ts';
 import { ServiceClient, ServiceServer, serviceCounters, type ServiceContext } from './service-bridge.ts';
+import { TopicCap } from './topic-cap.ts';
 import { ZenohLink, type Handle } from './zenoh-link.ts';
 import { zenohMetrics } from './zenoh-metrics.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
@@ -55,6 +57,9 @@ export class ZenohComponent implements Component, MetricsProvider {
   #zenoh: ZenohModule | undefined;
   #stopped = false;
   #oversizeLog: ReturnType<typeof rateLimitedErrors>;
+  #typeConflictLog: ReturnType<typeof rateLimitedErrors>;
+  #cap: TopicCap;
+  #reconciling: PacedWork;
 
   constructor(ctx: ComponentContext) {
     const settings = ctx.config.zenoh;
@@ -62,6 +67,10 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#settings = settings;
     this.#codec = new MessageCodec(ctx.definitions);
     this.#oversizeLog = rateLimitedErrors(ctx.log, { first: 1 });
+    this.#typeConflictLog = rateLimitedErrors(ctx.log, { first: 5 });
+    this.#cap = new TopicCap({ max: settings.max_bridged_topics, log: ctx.log });
+    // Tokens come one per message: one reconcile answers a burst of them, a few declarations at a time.
+    this.#reconciling = new PacedWork({ run: (budget) => this.#reconcile(budget) });
     this.#mapping =
       settings.mapping === 'rmw_zenoh' ? rmwZenohMapping(settings.domain_id) : ros2ddsMapping(settings.namespace);
     const { recorder } = ctx.config;
@@ -89,7 +98,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       graph: ctx.graph,
       mapping: this.#mapping,
       isLocal: (e) => this.#isLocal(e),
-      onChange: () => this.#reconcile(),
+      onChange: () => this.#reconciling.request(),
     });
   }
 
@@ -129,6 +138,7 @@ export class ZenohComponent implements Component, MetricsProvider {
 
   async stop(): Promise<void> {
     this.#stopped = true;
+    this.#reconciling.close();
     this.#unlisten?.();
     const closing = [
       ...this.#inbound.values(),
@@ -152,6 +162,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       inbound: this.#inbound,
       outbound: this.#outbound,
       graphEndpoints: this.#ctx.graph.endpoints({ source: 'zenoh' }).length,
+      cap: this.#cap,
     });
   }
 
@@ -171,6 +182,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         [...this.#outbound].map(([name, t]) => [name, { type: t.rosType, key: t.key, ...t.counters, ...t.queue }]),
       ),
       refused: Object.fromEntries(this.#refused),
+      bridged_topics: this.#cap.details(this.#inbound.size),
       queries: this.#queries?.counters,
       services: {
         ...this.#serviceCounters,
@@ -299,18 +311,31 @@ export class ZenohComponent implements Component, MetricsProvider {
     out.start();
   }
 
-  /** Bridges the graph's topics and services as their publishers and servers come, and drops them as they go. */
-  #reconcile(): void {
-    if (this.#stopped) return;
+  /**
+   * Bridges the graph's topics and services as their publishers and servers come, and drops them as they go:
+   * at most `budget` new topics a run, and never more than zenoh.max_bridged_topics. True when some were left.
+   */
+  #reconcile(budget: number): boolean {
+    if (this.#stopped) return false;
     const published = this.#discovery.published();
     for (const [name, inbound] of this.#inbound) {
       if (published.has(name)) continue;
       this.#inbound.delete(name);
       void inbound.close();
     }
+    let more = false;
+    this.#cap.round();
     for (const [name, topic] of published) {
       if (this.#inbound.has(name) || !this.#bridged(name)) continue;
       if (this.#mapping.name === 'ros2dds' && this.#outbound.has(name)) continue;
+      if (!this.#cap.hasRoom(this.#inbound.size)) {
+        this.#cap.refuse(name);
+        continue;
+      }
+      if (budget === 0) {
+        more = true;
+        continue;
+      }
       try {
         const inbound = new InboundTopic({
           link: this.#link,
@@ -326,10 +351,13 @@ export class ZenohComponent implements Component, MetricsProvider {
         this.#inbound.set(name, inbound);
         this.#refused.delete(name);
         inbound.start();
+        budget--; // a topic refused for its type declared nothing: it costs no budget
       } catch (error) {
-        // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once.
+        // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once per topic
+        // and at a bounded rate however many topics a peer announces.
         if (!this.#refused.has(name))
-          this.#ctx.log.warn(
+          this.#typeConflictLog(
+            'type',
             { topic: name, type: topic.rosType, err: (error as Error).message },
             'zenoh: topic not bridged',
           );
@@ -353,5 +381,6 @@ export class ZenohComponent implements Component, MetricsProvider {
         this.#refused.set(name, (error as Error).message);
       }
     }
+    return more;
   }
 }

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
+import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { openSession } from './session-open.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
 
@@ -77,6 +78,7 @@ export class ZenohLink {
   #reconnectMinMs: number;
   #reconnectMaxMs: number;
   #log: Logger;
+  #declareFailureLog: ReturnType<typeof rateLimitedErrors>;
   #onState: (state: LinkState, reason?: string) => void;
   #declarations = new Set<Declaration>();
   #session: Session | undefined;
@@ -109,6 +111,7 @@ export class ZenohLink {
     this.#reconnectMinMs = reconnectMinMs;
     this.#reconnectMaxMs = reconnectMaxMs;
     this.#log = options.log;
+    this.#declareFailureLog = rateLimitedErrors(options.log, { first: 3 });
     this.#onState = options.onState ?? (() => {});
   }
 
@@ -305,8 +308,10 @@ export class ZenohLink {
 
   #declareFailed(declaration: Declaration, error: unknown): void {
     this.counters.declareFailures++;
-    this.#log.warn(
-      { err: message(error) },
+    // One line per few failures: a bridge that refuses thousands of declarations must not flood the log.
+    this.#declareFailureLog(
+      'declare',
+      { what: declaration.what, err: message(error) },
       `zenoh: could not declare ${declaration.what}; declaring again on the next session`,
     );
     this.#lost?.(); // a declaration the bridge refused or timed out on: the link is not what we think

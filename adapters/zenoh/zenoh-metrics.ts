@@ -1,6 +1,7 @@
 import type { MetricFamily } from '../../daemon/contract/index.ts';
 import type { InboundTopic } from './inbound-topic.ts';
 import type { OutboundTopic } from './outbound-topic.ts';
+import type { TopicCap } from './topic-cap.ts';
 import type { ZenohLink } from './zenoh-link.ts';
 
 /** The Zenoh bridge's figures for /metrics: per session, per topic each way, and the graph's size. */
@@ -10,8 +11,9 @@ export function zenohMetrics(parts: {
   inbound: Map<string, InboundTopic>;
   outbound: Map<string, OutboundTopic>;
   graphEndpoints: number;
+  cap: TopicCap;
 }): MetricFamily[] {
-  const { link, bulkLink, inbound, outbound, graphEndpoints } = parts;
+  const { link, bulkLink, inbound, outbound, graphEndpoints, cap } = parts;
   const links = [['main', link], ...(bulkLink ? [['bulk', bulkLink] as const] : [])] as const;
   const perLink = (value: (l: ZenohLink) => number) =>
     links.map(([link, l]) => ({ labels: { link }, value: value(l) }));
@@ -77,6 +79,18 @@ export function zenohMetrics(parts: {
       "Samples from Zenoh dropped as not CDR or not the topic's type.",
       'counter',
       perTopic(inbound, (t) => t.counters.malformed),
+    ),
+    family(
+      'auraison_zenoh_topics_waiting',
+      'Graph topics not bridged because zenoh.max_bridged_topics are bridged already.',
+      'gauge',
+      [{ value: cap.waiting }],
+    ),
+    family(
+      'auraison_zenoh_topic_refusals_total',
+      'Graph topics refused for zenoh.max_bridged_topics, each counted when it first had to wait.',
+      'counter',
+      [{ value: cap.refusals }],
     ),
     family('auraison_zenoh_graph_endpoints', "Endpoints of the robot's graph seen over Zenoh.", 'gauge', [
       { value: graphEndpoints },

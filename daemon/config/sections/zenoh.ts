@@ -81,6 +81,13 @@ export const ZenohConfig = Section(
       description:
         'Also bridge graph topics the recorder records, while it is enabled (recorder.include, less recorder.exclude).',
     }),
+    max_bridged_topics: Type.Integer({
+      minimum: 1,
+      maximum: 100_000,
+      default: 256,
+      description:
+        "Graph topics bridged onto the bus at most (zenoh.topics and the recorder's together). Past it a new topic is not bridged, and is counted and logged (rate-limited) until one goes: a peer announcing thousands of topics under a recorded glob cannot make the daemon declare thousands of subscribers.",
+    }),
     publish: Globs("Bus topics the daemon publishes to Zenoh as its own node's publishers (`/cmd_vel`)."),
     queries: Globs(
       'Bus queries served as Zenoh queryables under the same name, e.g. ai/inference/vla/* (a Python or C++ node then needs one `get`).',

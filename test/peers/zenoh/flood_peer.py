@@ -1,0 +1,30 @@
+"""
+A Zenoh peer that floods the graph, for tests: python flood_peer.py '<json spec>' with the router, `count` and
+`prefix`, declares `count` rmw_zenoh publisher tokens (topics <prefix>/t0, <prefix>/t1, ... of std_msgs/msg/String,
+as many nodes' topics would announce them), prints {"event": "ready", "tokens": count}, and holds them until
+stdin closes.
+"""
+import json
+import sys
+
+import zenoh
+
+spec = json.loads(sys.argv[1])
+domain = spec.get("domain", 0)
+prefix = spec.get("prefix", "/flood").strip("/").replace("/", "%")
+conf = zenoh.Config()
+conf.insert_json5("mode", '"client"')
+conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
+conf.insert_json5("scouting/multicast/enabled", "false")
+session = zenoh.open(conf)
+zid = str(session.zid())
+tokens = [session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/flood")]
+for i in range(spec["count"]):
+    tokens.append(
+        session.liveliness().declare_token(
+            f"@ros2_lv/{domain}/{zid}/0/{i + 1}/MP/%/%/flood/%{prefix}%t{i}/std_msgs::msg::dds_::String_/TypeHashNotSupported/::,10:,:,:,,"
+        )
+    )
+print(json.dumps({"event": "ready", "tokens": len(tokens) - 1}), flush=True)
+sys.stdin.read()
+session.close()
