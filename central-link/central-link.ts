@@ -1,3 +1,4 @@
+import type { IPublishPacket } from 'mqtt';
 import { CommandRates, type CommandKind } from './command-rate.ts';
 import { redactUrl } from '../daemon/util/index.ts';
 import type { CentralSettings, EdgeConfig } from '../daemon/config/index.ts';
@@ -13,6 +14,8 @@ import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { parseResend } from './resend.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
+import { commandGate, commandTopicOf, signatureMetrics } from './command-gate.ts';
+import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
 import { syncMetrics } from './sync/sync-metrics.ts';
@@ -40,6 +43,8 @@ interface Running {
   budget: Budget;
   /** Bulk sync, with central.sync.enabled. */
   sync: SyncManager | undefined;
+  /** Central's signature on each command, checked before the command acts. */
+  signatures: CommandSignatureCheck;
 }
 
 /**
@@ -69,6 +74,35 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
     const { intents_per_min: intents, configs_per_min: configs, resends_per_min: resends } = this.#s.rate_limits;
     this.#rates = new CommandRates({ intents, configs, resends });
     this.#logRate = rateLimitedErrors(ctx.log);
+  }
+
+  /**
+   * One message from central: its signature first (a forged one takes no rate and acts on nothing), then its
+   * kind's rate, then its handler. Resolves with the PUBACK reason code.
+   */
+  async #command(
+    running: Running,
+    topic: string,
+    payload: Buffer,
+    packet: IPublishPacket,
+    logErrors: ReturnType<typeof rateLimitedErrors>,
+  ): Promise<number> {
+    const { topics } = running;
+    const commandTopic = commandTopicOf(topic, topics);
+    if (commandTopic) {
+      const verdict = await running.signatures.check(commandTopic, payload, packet.properties?.userProperties);
+      if (!verdict.ok) {
+        const { code, message } = verdict;
+        logErrors(`signature:${code}`, { topic, code, err: message }, 'central: a command was refused');
+        if (commandTopic === 'intents' || commandTopic === 'config')
+          running.intake.refuseUnread(topic, payload, packet, { code, message });
+        return 0x87; // not authorized
+      }
+    }
+    if (this.#overRate(topic, topics)) return 0x97; // quota exceeded
+    if (topic === topics.grants && running.sync) return running.sync.handle(payload);
+    if (topic === topics.resend) return this.#resend(running, payload, logErrors);
+    return running.intake.handle(topic, payload, packet);
   }
 
   /** A command past its kind's rate (central.rate_limits): refused with PUBACK 0x97, counted, logged rate-limited. */
@@ -141,15 +175,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       ],
       unsubscriptions: s.intents ? [] : [topics.intents],
       onMessage: (topic, payload, packet) =>
-        !running
-          ? Promise.resolve(0x80)
-          : this.#overRate(topic, topics)
-            ? Promise.resolve(0x97) // quota exceeded
-            : topic === topics.grants && running.sync
-              ? running.sync.handle(payload)
-              : topic === topics.resend
-                ? Promise.resolve(this.#resend(running, payload, logErrors))
-                : running.intake.handle(topic, payload, packet),
+        running ? this.#command(running, topic, payload, packet, logErrors) : Promise.resolve(0x80),
       onConnect: () => running && this.#online(running),
       onClose: () => {
         if (!running) return;
@@ -212,6 +238,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       logRefusal: logErrors,
       handleConfig: (payload, to) => remoteConfig.handle(payload, to),
     });
+    // Before the first message can come: a counter file that cannot be read stops the link here, not later.
+    const signatures = commandGate({ settings: s, dataDir, fleet, robot, log });
     const heartbeat = setInterval(() => this.#heartbeat(), s.heartbeat_s * 1000);
     heartbeat.unref();
     running = {
@@ -225,6 +253,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
       topics,
       budget,
       sync,
+      signatures,
     };
     this.#running = running;
     outbox.start();
@@ -286,6 +315,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         ...(outbox.lastError ? { last_error: outbox.lastError } : {}),
       },
       rate_limited: { ...this.#rates.refused },
+      signatures: { ...running.signatures.counts },
       intents: { ...intake.counts },
       configs: { ...running.remoteConfig.counts },
       ...(running.sync ? { sync: running.sync.status() } : {}),
@@ -420,6 +450,7 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         this.#heartbeatsSkipped,
       ),
       counter('auraison_central_ack_failures_total', 'Acks that could not be published.', this.#ackFailures),
+      signatureMetrics(running.signatures),
       ...syncMetrics(running.sync?.status(), running.budget.stats()),
     ];
   }

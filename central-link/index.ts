@@ -24,3 +24,10 @@ export {
 } from './sync-protocol.ts';
 export { noDelay } from './no-delay.ts';
 export { RESEND_SCHEMA } from './resend.ts';
+export {
+  COMMAND_TOPICS,
+  rawPublicKey,
+  signCommand,
+  type CommandAddress,
+  type CommandTopic,
+} from './command-signature.ts';

@@ -173,6 +173,25 @@ export class IntentIntake {
     }
   }
 
+  /**
+   * Acks an intent or a config refused before it was read (an unsigned or replayed command): its id as found
+   * near the start of the payload, the reason's code and words. The refusal is counted by who refused it.
+   */
+  refuseUnread(
+    topic: string,
+    payload: Buffer,
+    packet: Pick<IPublishPacket, 'properties'>,
+    error: { code: string; message: string },
+  ): void {
+    const to = this.#replyTo(packet);
+    if (topic === this.#topics.config)
+      this.#ack(
+        { kind: 'config', intent_id: null, config_id: configIdNearStart(payload) ?? null, status: 'refused', error },
+        to,
+      );
+    else this.#ack({ kind: 'intent', intent_id: idNearStart(payload) ?? null, status: 'refused', error }, to);
+  }
+
   #decode(payload: Buffer): unknown {
     if (payload.length > this.#maxIntentBytes) {
       throw new Refusal(
@@ -311,6 +330,11 @@ export class IntentIntake {
  */
 function idNearStart(payload: Buffer): string | undefined {
   return /"intent_id"\s*:\s*"([^"\\]{1,128})"/.exec(payload.subarray(0, 4096).toString('latin1'))?.[1];
+}
+
+/** A config message's id near its start, as idNearStart's. */
+function configIdNearStart(payload: Buffer): string | undefined {
+  return /"config_id"\s*:\s*"([A-Za-z0-9_.:-]{1,128})"/.exec(payload.subarray(0, 4096).toString('latin1'))?.[1];
 }
 
 /** An intent id to echo in the ack: what the sender wrote, if it is a short string. */

@@ -59,6 +59,11 @@ export const MqttSection = Section(
         "How long the broker keeps this process's session while it is away. 0: a killed process's share of the shared subscription goes to the others at once; events in flight to it are asked again (events.resend).",
     }),
     keepalive_s: Type.Integer({ minimum: 1, maximum: 65_535, default: 30 }),
+    command_key: Type.String({
+      default: '',
+      description:
+        "Central's Ed25519 private key (PEM; `auraison-edge central keygen --out FILE` makes one and prints the public key robots pin in central.command_keys): grants, stored, pause and resend requests, and `central intent` and `central config push`, are signed with it. Empty: commands go unsigned (a warning), and robots that pin a key refuse them.",
+    }),
   },
   'The broker the robots speak to.',
 );

@@ -124,10 +124,11 @@ export class FleetIntake {
     return this.#lastError;
   }
 
-  /** Publishes at QoS 1 (grants, stored, rejected); resolves on the broker's PUBACK. */
-  publish(topic: string, payload: string): Promise<void> {
+  /** Publishes at QoS 1 (grants, stored, rejected), with a command's signature; resolves on the broker's PUBACK. */
+  publish(topic: string, payload: string, userProperties: Record<string, string> = {}): Promise<void> {
+    const properties = { contentType: 'application/json', userProperties };
     return new Promise((resolve, reject) => {
-      this.#client.publish(topic, payload, { qos: 1, properties: { contentType: 'application/json' } }, (error) =>
+      this.#client.publish(topic, payload, { qos: 1, properties }, (error) =>
         error ? reject(new Error(`publishing on ${topic} failed: ${error.message}`)) : resolve(),
       );
     });

@@ -11,6 +11,7 @@ import type { FleetView } from './fleet-view.ts';
 import { unguardedBindProblem } from './http-guard.ts';
 import { FleetIntake } from './intake.ts';
 import { FleetLake, sql } from './lake.ts';
+import { CommandSigner } from './command-signer.ts';
 import { GrantMaker } from './presign.ts';
 import { GapRecovery } from './resend.ts';
 import { RobotRegistry } from './robots.ts';
@@ -98,9 +99,18 @@ export async function startCentralServe(
   };
   const base = `${mqtt.topic_prefix}/${mqtt.fleet}/`;
   let intake: FleetIntake | undefined = undefined;
-  const publish = async (robot: string, message: GrantsMessage): Promise<void> => {
-    await intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot).grants, JSON.stringify(message));
+  const signer = mqtt.command_key === '' ? undefined : CommandSigner.fromFile(mqtt.command_key, 'mqtt.command_key');
+  if (!signer)
+    log.warn(
+      'central serve: commands go unsigned (no mqtt.command_key): robots that pin a key refuse them; make one with `auraison-edge central keygen`',
+    );
+  /** Publishes a command on the robot's topic, signed for that robot and topic when central has a key. */
+  const command = (robot: string, topic: 'grants' | 'resend', message: unknown): Promise<void> => {
+    const payload = JSON.stringify(message);
+    const signature = signer?.sign({ fleet: mqtt.fleet, robot, topic }, payload) ?? {};
+    return intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot)[topic], payload, signature);
   };
+  const publish = (robot: string, message: GrantsMessage): Promise<void> => command(robot, 'grants', message);
   const uploads = new UploadDesk({ lake, grants, settings, publish, log });
   // A queue this long means the cursor is behind what came: asking now would ask for what waits here.
   const BACKED_UP = 200;
@@ -118,8 +128,7 @@ export async function startCentralServe(
             cursors.set(`${robot}\u0000${journal}`, JSON.parse(ranges) as [number, number][]);
           return cursors;
         },
-        publish: (robot, message) =>
-          intake!.publish(centralTopics(mqtt.topic_prefix, mqtt.fleet, robot).resend, JSON.stringify(message)),
+        publish: (robot, message) => command(robot, 'resend', message),
         busy: () => !intake?.connected || ingest.lastError !== undefined || ingest.waiting >= BACKED_UP,
         log,
       });

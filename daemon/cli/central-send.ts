@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import { newId } from '../contract/index.ts';
-import { loadCentralLink } from '../components/index.ts';
+import { loadCentralLink, loadCommandSigner } from '../components/index.ts';
 import { brokerUrlProblem } from '../config/index.ts';
 import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from './args.ts';
 import { readCentralYaml } from './central-fleet-api.ts';
@@ -15,6 +15,7 @@ const BROKER_OPTIONS = {
   broker: { type: 'string' },
   fleet: { type: 'string' },
   'timeout-s': { type: 'string' },
+  'command-key': { type: 'string' },
   json: { type: 'boolean' },
 } as const;
 
@@ -27,11 +28,20 @@ interface Target {
   topics: { intents: string; config: string; acks: string; events: string; status: string };
   options: IClientOptions;
   timeoutMs: number;
+  /** The user properties that sign a payload for this robot on its intents or config topic; {} with no key. */
+  sign: (topic: 'intents' | 'config', payload: string) => Record<string, string>;
 }
 
 /** The broker, fleet and robot: --broker and --fleet over central.yaml's mqtt section (--config). */
 async function target(
-  values: { robot?: string; config?: string; broker?: string; fleet?: string; 'timeout-s'?: string },
+  values: {
+    robot?: string;
+    config?: string;
+    broker?: string;
+    fleet?: string;
+    'timeout-s'?: string;
+    'command-key'?: string;
+  },
   io: CommandIO,
 ): Promise<Target> {
   const { robot } = values;
@@ -60,7 +70,25 @@ async function target(
     ...(mqtt?.password ? { password: mqtt.password } : {}),
     ...(mqtt ? readTlsFiles(mqtt) : {}),
   };
-  return { url, fleet, robot, topics, options, timeoutMs: (timeoutS ?? 300) * 1000 };
+  const keyFile = values['command-key'] ?? (mqtt?.command_key || undefined);
+  let sign: Target['sign'] = () => ({});
+  if (keyFile !== undefined) {
+    const { CommandSigner } = await loadCommandSigner();
+    let signer: InstanceType<typeof CommandSigner>;
+    try {
+      signer = CommandSigner.fromFile(
+        keyFile,
+        values['command-key'] !== undefined ? '--command-key' : 'mqtt.command_key',
+      );
+    } catch (error) {
+      throw new UsageError((error as Error).message);
+    }
+    sign = (topic, payload) => signer.sign({ fleet, robot, topic }, payload);
+  } else
+    io.stderr(
+      "auraison-edge central: sending unsigned (no --command-key, no mqtt.command_key in central.yaml): a robot that pins central's key refuses it\n",
+    );
+  return { url, fleet, robot, topics, options, timeoutMs: (timeoutS ?? 300) * 1000, sign };
 }
 
 /** An open MQTT 5 connection for one request and its answers on a response topic of its own. */
@@ -68,7 +96,7 @@ interface Session {
   client: MqttClient;
   responseTopic: string;
   /** Resolves with the broker's PUBACK reason code. */
-  publish(topic: string, payload: string, correlation: Buffer): Promise<number>;
+  publish(topic: string, payload: string, correlation: Buffer, userProperties: Record<string, string>): Promise<number>;
 }
 
 async function open(t: Target, extraTopics: string[]): Promise<Session> {
@@ -91,9 +119,14 @@ async function open(t: Target, extraTopics: string[]): Promise<Session> {
   return {
     client,
     responseTopic,
-    publish: (topic, payload, correlation) =>
+    publish: (topic, payload, correlation, userProperties) =>
       new Promise((resolve, reject) => {
-        const properties = { responseTopic, correlationData: correlation, contentType: 'application/json' };
+        const properties = {
+          responseTopic,
+          correlationData: correlation,
+          contentType: 'application/json',
+          userProperties,
+        };
         client.publish(topic, payload, { qos: 1, properties }, (error, packet) => {
           const code = (packet as { reasonCode?: number } | undefined)?.reasonCode;
           if (error && typeof (error as { code?: unknown }).code !== 'number') reject(error);
@@ -171,6 +204,7 @@ export async function centralIntent(argv: string[], io: CommandIO): Promise<numb
   return converse(t, io, {
     topic: t.topics.intents,
     payload: JSON.stringify(intent),
+    signed: 'intents',
     id: intent.intent_id,
     extraTopics: [t.topics.events],
     onSent: () => say({ sent: intent }, `intent ${intent.intent_id} (${intent.type}) sent to ${t.robot}`),
@@ -223,6 +257,7 @@ export async function centralConfigPush(argv: string[], io: CommandIO): Promise<
   return converse(t, io, {
     topic: t.topics.config,
     payload: JSON.stringify({ config_id: configId, config: text }),
+    signed: 'config',
     id: configId,
     extraTopics: [],
     onSent: () => say({ sent: { config_id: configId } }, `config ${configId} (${file}) sent to ${t.robot}`),
@@ -238,6 +273,8 @@ export async function centralConfigPush(argv: string[], io: CommandIO): Promise<
 interface Conversation {
   topic: string;
   payload: string;
+  /** The command topic the payload is signed for. */
+  signed: 'intents' | 'config';
   /** The correlation data, and what an ack names. */
   id: string;
   extraTopics: string[];
@@ -280,7 +317,7 @@ async function converse(t: Target, io: CommandIO, c: Conversation): Promise<numb
       else take();
     });
     client.on('close', () => finish(-1));
-    const puback = await session.publish(c.topic, c.payload, Buffer.from(c.id));
+    const puback = await session.publish(c.topic, c.payload, Buffer.from(c.id), t.sign(c.signed, c.payload));
     const problem = pubackProblem(puback, t);
     if (problem) {
       io.stderr(`auraison-edge central: ${problem}\n`);

@@ -9,7 +9,11 @@ import { UsageError, type CommandIO } from './command.ts';
  * SDK. The token file's first line is the API token, over http.token: a file, not a flag, keeps it out of `ps`.
  */
 export async function centralServe(argv: string[], io: CommandIO): Promise<number> {
-  const { values } = parseCommandArgs(argv, { config: { type: 'string' }, 'token-file': { type: 'string' } });
+  const { values } = parseCommandArgs(argv, {
+    config: { type: 'string' },
+    'token-file': { type: 'string' },
+    'command-key': { type: 'string' },
+  });
   const file = values.config ?? io.env.AURAISON_CENTRAL_CONFIG;
   if (!file)
     throw new UsageError('central serve needs its config: --config central.yaml (or $AURAISON_CENTRAL_CONFIG)');
@@ -17,6 +21,8 @@ export async function centralServe(argv: string[], io: CommandIO): Promise<numbe
   const settings = loadCentralServeConfig(file, io.env);
   const tokenFile = values['token-file'];
   if (tokenFile !== undefined) settings.http.token = readToken(tokenFile);
+  // The signing key's file, over mqtt.command_key: `central keygen --out FILE` makes it.
+  if (values['command-key'] !== undefined) settings.mqtt.command_key = values['command-key'];
   const { runCentralServe } = await loadCentralServe();
   return runCentralServe(settings, io);
 }

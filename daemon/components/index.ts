@@ -56,6 +56,7 @@ export {
   loadCentralLink,
   loadCentralServe,
   loadCentralYaml,
+  loadCommandSigner,
   loadLeRobot,
   loadOnnxModelFile,
   loadTurtlebotMaze,

@@ -7,6 +7,8 @@ export const loadCentralLink = () => import('../../central-link/index.ts');
 export const loadCentralYaml = () => import('../../central/config.ts');
 /** `central serve`: DuckDB, DuckLake, the AWS SDK. */
 export const loadCentralServe = () => import('../../central/serve.ts');
+/** Central's command signing key (`central intent`, `central config push`, `central keygen`): node:crypto alone. */
+export const loadCommandSigner = () => import('../../central/command-signer.ts');
 export const loadTurtlebotMaze = () => import('../../sim/turtlebot-maze/index.ts');
 /** The ONNX model file reader alone (`policy inspect`): no onnxruntime, no DuckDB. */
 export const loadOnnxModelFile = () => import('../../adapters/lerobot/onnx-model-file.ts');

@@ -15,6 +15,7 @@ const OPERATOR_COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promi
   robots: async (argv, io) => (await import('../central-fleet.ts')).centralRobots(argv, io),
   intent: async (argv, io) => (await import('../central-send.ts')).centralIntent(argv, io),
   config: async (argv, io) => (await import('../central-send.ts')).centralConfigPush(argv, io),
+  keygen: async (argv, io) => (await import('../central-keygen.ts')).centralKeygen(argv, io),
 };
 
 const OPERATOR_HELP = `
@@ -37,6 +38,9 @@ prints each ack as it comes (accepted, replayed, pending, refused), then the run
 events until it ends or waits for approval. Its options are the daemon's \`intent\` command's
 (--params, --text, --validators, --approval, --actor).
 
+central keygen --out FILE: central's command signing key (Ed25519): the private key to FILE (mqtt.command_key
+in central.yaml, or --command-key), the public key printed for each robot's central.command_keys.
+
 central config push: publishes FILE (YAML: the config keys to lay over the robot's config file) on the
 robot's config topic as {config_id, config}, and prints the robot's ack: applied (with the components that
 restarted), duplicate, refused (with each key path) or failed.
@@ -49,6 +53,7 @@ Options of the operator's commands:
   --robot R          the robot (its robot.id)
   --broker URL       the MQTT broker, over central.yaml's mqtt.url
   --fleet F          the fleet, over central.yaml's mqtt.fleet (default: default)
+  --command-key FILE intent, config push: sign with this key (over central.yaml's mqtt.command_key)
   --timeout-s N      intent, config push: how long to wait for the acks and the run (default 300)
   --json             JSON: one object (query, robots), or JSON lines (intent, config push)
 
@@ -60,7 +65,7 @@ export const command: Command = {
   name: 'central',
   summary: 'Central: check the link, query the fleet, list robots, send intents and configs to robots',
   help: `Usage: auraison-edge central check [--url URL] [--config FILE] [--timeout-s N] [--json]
-       auraison-edge central serve --config central.yaml [--token-file FILE]
+       auraison-edge central serve --config central.yaml [--token-file FILE] [--command-key FILE]
        auraison-edge central query "SQL" [--json | --csv] [--url URL | --config central.yaml]
        auraison-edge central robots [--json] [--url URL | --config central.yaml]
        auraison-edge central intent --robot R SKILL [--params JSON] [--timeout-s N] [--json]
@@ -68,6 +73,7 @@ export const command: Command = {
        auraison-edge central intent --robot R --text "go to the dock" [...]
        auraison-edge central config push --robot R FILE [--id ID] [--timeout-s N] [--json]
                                          [--config central.yaml | --broker URL --fleet F]
+       auraison-edge central keygen --out FILE [--json]
 
 central check (on a robot):
 

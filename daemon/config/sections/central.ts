@@ -265,6 +265,17 @@ export const CentralConfig = Section(
       },
       'What comes down the link, per kind: a flood is cut at the rate, counted in auraison_central_rate_limited_total. The operator stop never comes this way.',
     ),
+    command_keys: Type.Array(Type.String({ minLength: 1 }), {
+      default: [],
+      description:
+        "Central's public keys that sign its commands (intents, config, grants, resends): each the base64 line `auraison-edge central keygen` prints, a PEM public key, or the path of a file holding one. Several while a key is rotated. Empty: commands are not checked (a warning): any client of the broker can command this robot.",
+    }),
+    require_signed_commands: Type.Optional(
+      Type.Boolean({
+        description:
+          'Refuse a command central did not sign (counted, acked with the reason). Absent: true when command_keys is set. false with keys: an unsigned command is taken (a warning), a signed one is still checked.',
+      }),
+    ),
     intent_ack_timeout_s: Type.Number({
       exclusiveMinimum: 0,
       maximum: 3600,
@@ -320,6 +331,12 @@ export function centralIssues(config: { central: CentralSettings }): { path: str
       message: 'a client certificate needs both cert_file and key_file',
     });
   }
+  if (central.require_signed_commands === true && central.command_keys.length === 0)
+    issues.push({
+      path: 'central.require_signed_commands',
+      message:
+        "true, but central.command_keys is empty: no command could be checked, so every one would be refused; paste central's public key (auraison-edge central keygen prints it) into central.command_keys",
+    });
   issues.push(...syncIssues(central));
   if (!central.enabled) return issues;
   if (central.url === '') {

@@ -1,0 +1,166 @@
+import type { KeyObject } from 'node:crypto';
+import type { CommandCounterStore } from './command-signature-counter.ts';
+import {
+  COMMAND_TOPICS,
+  commandSignatureValid,
+  COUNTER_PROPERTY,
+  SIGNATURE_PROPERTY,
+  SIGNED_FOR_PROPERTY,
+  type CommandAddress,
+  type CommandTopic,
+} from './command-signature.ts';
+
+/** Why a command from the link was refused before it acted. */
+export type SignatureRefusalCode =
+  'unsigned' | 'bad_signature' | 'wrong_robot' | 'wrong_topic' | 'replayed' | 'counter_not_saved';
+
+export type SignatureVerdict = { ok: true } | { ok: false; code: SignatureRefusalCode; message: string };
+
+type UserProperties = Record<string, string | string[]> | undefined;
+
+export interface CommandSignatureCheckOptions {
+  /** Central's public keys (central.command_keys); empty: nothing can be checked, every command is taken. */
+  keys: readonly KeyObject[];
+  /** Refuse a command without a signature (central.require_signed_commands). */
+  required: boolean;
+  fleet: string;
+  robot: string;
+  counters: CommandCounterStore;
+  /** Said once per kind of laxity: a lab must hear that its robot obeys any broker client. */
+  warn: (message: string) => void;
+}
+
+/**
+ * The robot's gate on what comes down the link: a command acts only when central's key signed it for this
+ * robot and this topic with a counter never taken before (command-signature.ts), and its counter is on disk
+ * first. Every refusal is counted by its reason. Without a key configured the gate is open and says so once;
+ * with a key and require_signed_commands off, an unsigned command is taken (said once) and a signed one is
+ * still checked.
+ */
+export class CommandSignatureCheck {
+  readonly #keys: readonly KeyObject[];
+  readonly #required: boolean;
+  readonly #fleet: string;
+  readonly #robot: string;
+  readonly #counters: CommandCounterStore;
+  readonly #warn: (message: string) => void;
+  #warned = new Set<string>();
+  readonly counts: Record<'verified' | 'unchecked' | SignatureRefusalCode, number> = {
+    verified: 0,
+    unchecked: 0,
+    unsigned: 0,
+    bad_signature: 0,
+    wrong_robot: 0,
+    wrong_topic: 0,
+    replayed: 0,
+    counter_not_saved: 0,
+  };
+
+  constructor(options: CommandSignatureCheckOptions) {
+    const { keys, required, fleet, robot, counters, warn } = options;
+    this.#keys = keys;
+    this.#required = required;
+    this.#fleet = fleet;
+    this.#robot = robot;
+    this.#counters = counters;
+    this.#warn = warn;
+  }
+
+  /** Commands refused so far, all reasons together. */
+  get refused(): number {
+    const { verified, unchecked, ...refusals } = this.counts;
+    void verified;
+    void unchecked;
+    return Object.values(refusals).reduce((a, b) => a + b, 0);
+  }
+
+  async check(topic: CommandTopic, payload: Buffer, userProperties: UserProperties): Promise<SignatureVerdict> {
+    if (this.#keys.length === 0) {
+      this.counts.unchecked++;
+      this.#warnOnce(
+        'no-key',
+        `central: a command on ${topic} was taken unchecked: no central.command_keys is set, so any client of the broker can command this robot; paste central's public key (auraison-edge central keygen prints it) into central.command_keys`,
+      );
+      return { ok: true };
+    }
+    const signature = single(userProperties?.[SIGNATURE_PROPERTY]);
+    if (signature === undefined) {
+      if (this.#required)
+        return this.#refuse(
+          'unsigned',
+          `the ${topic} message carries no signature (user property ${SIGNATURE_PROPERTY}): this robot takes only commands central signed (central.require_signed_commands)`,
+        );
+      this.counts.unchecked++;
+      this.#warnOnce(
+        'unsigned',
+        `central: an unsigned command on ${topic} was taken: central.require_signed_commands is false; set it true once central signs`,
+      );
+      return { ok: true };
+    }
+    const counterText = single(userProperties?.[COUNTER_PROPERTY]);
+    if (counterText === undefined || !/^[0-9]{1,20}$/.test(counterText))
+      return this.#refuse('bad_signature', `the ${topic} message has no counter (user property ${COUNTER_PROPERTY})`);
+    const counter = BigInt(counterText);
+    const bytes = Buffer.from(signature, 'base64');
+    const self: CommandAddress = { fleet: this.#fleet, robot: this.#robot, topic };
+    if (!commandSignatureValid(this.#keys, self, counter, payload, bytes))
+      return this.#unsigned(self, counter, payload, bytes, single(userProperties?.[SIGNED_FOR_PROPERTY]));
+    try {
+      if (!(await this.#counters.take(counter)))
+        return this.#refuse(
+          'replayed',
+          `counter ${counter} was taken before (or is older than what this robot took since): a replayed command`,
+        );
+    } catch (error) {
+      return this.#refuse(
+        'counter_not_saved',
+        `the command's counter could not be written to ${this.#counters.path} (${(error as Error).message}); nothing was done: send it again once the disk is writable`,
+      );
+    }
+    this.counts.verified++;
+    return { ok: true };
+  }
+
+  /** A signature that is not central's for this robot and topic: another robot's, another topic's, or forged. */
+  #unsigned(
+    self: CommandAddress,
+    counter: bigint,
+    payload: Buffer,
+    signature: Buffer,
+    signedFor: string | undefined,
+  ): SignatureVerdict {
+    const [fleet, robot] = (signedFor ?? '').split('/');
+    const here = `${this.#fleet}/${this.#robot}`;
+    if (fleet && robot && signedFor !== here) {
+      const other = { fleet, robot, topic: self.topic };
+      if (commandSignatureValid(this.#keys, other, counter, payload, signature))
+        return this.#refuse(
+          'wrong_robot',
+          `central signed this ${self.topic} message for ${signedFor}, not for this robot (${here})`,
+        );
+    }
+    for (const topic of COMMAND_TOPICS)
+      if (topic !== self.topic && commandSignatureValid(this.#keys, { ...self, topic }, counter, payload, signature))
+        return this.#refuse('wrong_topic', `central signed this message for the ${topic} topic, not ${self.topic}`);
+    return this.#refuse(
+      'bad_signature',
+      `the ${self.topic} message's signature is not by central.command_keys: forged, or signed with another key`,
+    );
+  }
+
+  #refuse(code: SignatureRefusalCode, message: string): SignatureVerdict {
+    this.counts[code]++;
+    return { ok: false, code, message };
+  }
+
+  #warnOnce(key: string, message: string): void {
+    if (this.#warned.has(key)) return;
+    this.#warned.add(key);
+    this.#warn(message);
+  }
+}
+
+/** One user property's value: MQTT 5 allows a name several times, and a command that repeats one is not central's. */
+function single(value: string | string[] | undefined): string | undefined {
+  return typeof value === 'string' ? value : undefined;
+}
