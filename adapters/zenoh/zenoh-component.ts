@@ -364,6 +364,8 @@ export class ZenohComponent implements Component, MetricsProvider {
         this.#refused.set(name, (error as Error).message);
       }
     }
+    // Reading the graph's servers costs a pass over every token: only when some service may be called.
+    if (this.#settings.services.call.length === 0) return more;
     const servers = this.#discovery.servers();
     for (const [name, client] of this.#clients) {
       if (servers.has(name)) continue;

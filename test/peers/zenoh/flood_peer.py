@@ -2,10 +2,11 @@
 A Zenoh peer that floods the graph, for tests: python flood_peer.py '<json spec>' with the router, `count` and
 `prefix`, declares `count` rmw_zenoh publisher tokens (topics <prefix>/t0, <prefix>/t1, ... of std_msgs/msg/String,
 as many nodes' topics would announce them), prints {"event": "ready", "tokens": count}, and holds them until
-stdin closes.
+stdin closes. With "churn": true it then undeclares and declares them again, over and over, until stdin closes.
 """
 import json
 import sys
+import threading
 
 import zenoh
 
@@ -18,13 +19,25 @@ conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
 conf.insert_json5("scouting/multicast/enabled", "false")
 session = zenoh.open(conf)
 zid = str(session.zid())
-tokens = [session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/flood")]
-for i in range(spec["count"]):
-    tokens.append(
+node = session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/flood")
+
+
+def declare():
+    return [
         session.liveliness().declare_token(
             f"@ros2_lv/{domain}/{zid}/0/{i + 1}/MP/%/%/flood/%{prefix}%t{i}/std_msgs::msg::dds_::String_/TypeHashNotSupported/::,10:,:,:,,"
         )
-    )
-print(json.dumps({"event": "ready", "tokens": len(tokens) - 1}), flush=True)
-sys.stdin.read()
+        for i in range(spec["count"])
+    ]
+
+
+tokens = declare()
+print(json.dumps({"event": "ready", "tokens": len(tokens)}), flush=True)
+done = threading.Event()
+threading.Thread(target=lambda: (sys.stdin.read(), done.set()), daemon=True).start()
+while spec.get("churn") and not done.is_set():
+    for token in tokens:
+        token.undeclare()
+    tokens = declare()
+done.wait()
 session.close()

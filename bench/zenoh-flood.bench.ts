@@ -1,0 +1,118 @@
+import { spawn } from 'node:child_process';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { PORTS } from '../daemon/contract/index.ts';
+import { startDaemon } from '../test/helpers/daemon.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+import { ZenohNetwork } from '../test/zenoh/zenoh-network.ts';
+import { percentile, type BenchResult } from './bench.ts';
+
+// The operator's stop (POST /stop answered) on a daemon bridging every graph topic (`zenoh.topics: ['**']`, as
+// the default recorder's `include: ["**"]` does), while one Zenoh peer announces 10,000 publisher tokens and
+// then withdraws and announces them again without end (test/peers/zenoh/flood_peer.py), beside the same stops
+// with no flood, in the same run. The goal is the issue's: under 2x idle with the flood on.
+
+const TOKENS = 10_000;
+const STOPS = 40;
+
+interface ZenohDetails {
+  link: { state: string; losses: number; declareFailures: number };
+  bridged_topics: { bridged: number; waiting: number; refusals: number };
+}
+
+async function stops(url: string, n: number): Promise<number[]> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const start = performance.now();
+    const res = await fetch(`${url}/stop`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: '{"by":"bench"}',
+    });
+    await res.text();
+    if (res.status !== 200) throw new Error(`POST /stop answered ${res.status}`);
+    times.push(performance.now() - start);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  return times.sort((a, b) => a - b);
+}
+
+export async function run(): Promise<BenchResult[]> {
+  const net = await ZenohNetwork.create();
+  let stopDaemon: (() => Promise<void>) | undefined;
+  try {
+    await net.start();
+    const started = await startDaemon({
+      api: { port: 0 },
+      zenoh: { enabled: true, endpoint: net.wsUrl, topics: ['**'] },
+    });
+    stopDaemon = started.stop;
+    const url = started.daemon.ports.get(PORTS.api)!.url!;
+    const zenoh = async () =>
+      (
+        (await (await fetch(`${url}/status`)).json()) as {
+          components: Record<string, { details: ZenohDetails }>;
+        }
+      ).components.zenoh!.details;
+    await waitFor(async () => (await zenoh()).link.state === 'up', 'the Zenoh link');
+
+    await stops(url, 10); // warm-up
+    const idleLoop = monitorEventLoopDelay({ resolution: 5 });
+    idleLoop.enable();
+    const idle = await stops(url, STOPS);
+    idleLoop.disable();
+    const rssBefore = process.memoryUsage().rss;
+
+    const flood = spawn(
+      net.peers.python,
+      [
+        join(import.meta.dirname, '../test/peers/zenoh/flood_peer.py'),
+        JSON.stringify({ router: net.routerEndpoint, count: TOKENS, churn: true }),
+      ],
+      { stdio: ['pipe', 'pipe', 'inherit'] },
+    );
+    let flooded: number[];
+    let rssPeak = rssBefore;
+    const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
+    // The daemon's own event loop: whether a stop waited on its work or on the machine's other processes.
+    const floodLoop = monitorEventLoopDelay({ resolution: 5 });
+    try {
+      await new Promise<void>((resolve, reject) => {
+        createInterface({ input: flood.stdout! }).on('line', (line) => line.includes('"ready"') && resolve());
+        flood.once('exit', (code) => reject(new Error(`the flooding peer exited (${code}) before it was ready`)));
+      });
+      floodLoop.enable();
+      flooded = await stops(url, STOPS);
+    } finally {
+      floodLoop.disable();
+      clearInterval(sampler);
+      flood.kill('SIGKILL');
+    }
+    const after = await zenoh();
+    const p99 = percentile(flooded, 99);
+    const idleP99 = percentile(idle, 99);
+    return [
+      {
+        name: `operator's stop while a Zenoh peer announces ${TOKENS.toLocaleString('en')} topics over and over, p99 answered`,
+        ours: p99,
+        baseline: { name: 'the same stop, no flood', value: idleP99 },
+        unit: 'ms',
+        better: 'lower',
+        goal: '< 2x idle',
+        met: p99 < 2 * idleP99,
+        notes: [
+          `flood p50 ${percentile(flooded, 50).toFixed(1)} ms, p99 ${p99.toFixed(1)} ms; idle p50 ${percentile(idle, 50).toFixed(1)} ms, p99 ${idleP99.toFixed(1)} ms`,
+          `bridged ${after.bridged_topics.bridged}, waiting ${after.bridged_topics.waiting}, refusals ${after.bridged_topics.refusals}; ` +
+            `link ${after.link.state}, losses ${after.link.losses}, declare failures ${after.link.declareFailures}; ` +
+            `rss ${(rssBefore / 1e6).toFixed(0)} MB before, peak ${(rssPeak / 1e6).toFixed(0)} MB; ` +
+            `event loop delay p99 ${(floodLoop.percentile(99) / 1e6).toFixed(1)} ms flooded, ${(idleLoop.percentile(99) / 1e6).toFixed(1)} ms idle ` +
+            `(the flooding peer, router and bridge share the machine's cores)`,
+        ],
+      },
+    ];
+  } finally {
+    await stopDaemon?.();
+    await net.close();
+  }
+}
