@@ -1,4 +1,5 @@
 import { defineConfig } from 'vitest/config';
+import { PeerSkipSummary } from './test/peers/skip-summary.ts';
 
 /**
  * Test files that run each in a fresh module graph (vitest's default isolation). The others share one per
@@ -32,6 +33,8 @@ const EXCLUDE = ['node_modules/**', 'scratch/**'];
 export default defineConfig({
   test: {
     globalSetup: ['test/global-setup.ts'],
+    // after vitest's summary, the tests skipped for want of a peer and the command that installs each (outside CI)
+    reporters: ['default', new PeerSkipSummary()],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two cores: tests that spawn the daemon or a broker must not all run at once.

@@ -3,11 +3,15 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { peerMissing } from './missing.ts';
 
 /** Where test/peers/install puts the real peers: one cache per machine, reused by every run. */
 export const PEERS_CACHE = join(process.env.XDG_CACHE_HOME || join(homedir(), '.cache'), 'auraison-edge-peers');
 export const INSTALL_COMMAND = 'bash test/peers/install';
 const HERE = dirname(fileURLToPath(import.meta.url));
+
+/** The peers `npm test` installs first (test/peers/install's quick group); `npm run test:all` adds the rest. */
+const QUICK = new Set(['python', 'go', 'minio', 'duckdb']);
 
 export interface ZenohPeers {
   /** Python with eclipse-zenoh. */
@@ -18,17 +22,22 @@ export interface ZenohPeers {
   peerScript: string;
 }
 
-function need(path: string, what: string): string {
-  if (!existsSync(path))
-    throw new Error(`${what} is not installed (${path}): run \`${INSTALL_COMMAND}\` (.ci/run does)`);
-  return path;
+/** The path of an installed peer; when it is missing, the test fails or is skipped (test/peers/missing.ts). */
+function need(path: string, what: string, install: string): string {
+  if (existsSync(path)) return path;
+  const alone = `\`${INSTALL_COMMAND} ${install}\``;
+  peerMissing(
+    QUICK.has(install)
+      ? `${what} is not installed (${path}): \`npm test\` installs it first but could not (its lines above say why); ${alone}`
+      : `${what} is not installed (${path}): \`npm run test:all\` installs it and runs every test (${alone} alone)`,
+  );
 }
 
 /** The Zenoh peers; throws naming the install command when one is missing, so the test fails saying how to fix it. */
 export function zenohPeers(): ZenohPeers {
   return {
-    python: need(join(PEERS_CACHE, 'venv', 'bin', 'python'), 'Python with eclipse-zenoh'),
-    bridge: need(join(PEERS_CACHE, 'cargo', 'bin', 'zenoh-bridge-remote-api'), 'zenoh-bridge-remote-api'),
+    python: need(join(PEERS_CACHE, 'venv', 'bin', 'python'), 'Python with eclipse-zenoh', 'zenoh'),
+    bridge: need(join(PEERS_CACHE, 'cargo', 'bin', 'zenoh-bridge-remote-api'), 'zenoh-bridge-remote-api', 'zenoh'),
     routerScript: join(HERE, 'zenoh', 'router.py'),
     peerScript: join(HERE, 'zenoh', 'ros_peer.py'),
   };
@@ -45,10 +54,14 @@ export interface Ros2ddsPeers {
 
 /** zenoh-bridge-ros2dds and the Cyclone DDS peers; throws naming the install command when one is missing. */
 export function ros2ddsPeers(): Ros2ddsPeers {
-  const python = need(join(PEERS_CACHE, 'venv', 'bin', 'python'), 'Python with eclipse-zenoh and cyclonedds');
-  need(join(PEERS_CACHE, 'venv', 'cyclonedds.installed'), 'cyclonedds (Python)');
+  const python = need(
+    join(PEERS_CACHE, 'venv', 'bin', 'python'),
+    'Python with eclipse-zenoh and cyclonedds',
+    'ros2dds',
+  );
+  need(join(PEERS_CACHE, 'venv', 'cyclonedds.installed'), 'cyclonedds (Python)', 'ros2dds');
   return {
-    bridge: need(join(PEERS_CACHE, 'cargo', 'bin', 'zenoh-bridge-ros2dds'), 'zenoh-bridge-ros2dds'),
+    bridge: need(join(PEERS_CACHE, 'cargo', 'bin', 'zenoh-bridge-ros2dds'), 'zenoh-bridge-ros2dds', 'ros2dds'),
     python,
     ddsPeerScript: join(HERE, 'dds', 'ros2_dds_peer.py'),
   };
@@ -69,9 +82,10 @@ export function readerPeers(): ReaderPeers {
     python: need(
       join(PEERS_CACHE, 'readers', 'bin', 'python'),
       'Python with rosbags, mcap-ros2-support, pyarrow and duckdb',
+      'python',
     ),
     scripts: join(HERE, 'python'),
-    mcapCheck: need(join(PEERS_CACHE, 'gobin', 'mcap-check'), 'mcap-check (the Go MCAP library)'),
+    mcapCheck: need(join(PEERS_CACHE, 'gobin', 'mcap-check'), 'mcap-check (the Go MCAP library)', 'go'),
   };
 }
 
@@ -81,7 +95,11 @@ export function readerPeers(): ReaderPeers {
  * throws naming the install command when it is missing.
  */
 export function lerobotPython(): string {
-  return need(join(PEERS_CACHE, 'lerobot', 'bin', 'python'), "Python with LeRobot's dataset loader (lerobot)");
+  return need(
+    join(PEERS_CACHE, 'lerobot', 'bin', 'python'),
+    "Python with LeRobot's dataset loader (lerobot)",
+    'lerobot',
+  );
 }
 
 /** Debian's Gazebo SDF parser: `ign` (ignition-tools) with libsdformat-dev's `ign sdf` plugin, as .ci/run installs. */
@@ -95,7 +113,7 @@ export function ignSdf(): string {
     .map((dir) => join(dir, 'ign'))
     .find((p) => existsSync(p));
   if (!ign || !existsSync(IGN_SDF_PLUGIN))
-    throw new Error(`Gazebo's SDF parser (ign sdf) is not installed: run \`${IGN_INSTALL}\` (.ci/run does)`);
+    peerMissing(`Gazebo's SDF parser (ign sdf) is not installed: run \`${IGN_INSTALL}\` (.ci/run does)`);
   return ign;
 }
 
@@ -129,7 +147,7 @@ export async function runPythonPeer<T>(script: string, args: string[], input?: s
 
 /** MinIO's server, built by test/peers/install from the Go module proxy: the S3-compatible object storage. */
 export function minioBinary(): string {
-  return need(join(PEERS_CACHE, 'gobin', 'minio'), 'MinIO (github.com/minio/minio)');
+  return need(join(PEERS_CACHE, 'gobin', 'minio'), 'MinIO (github.com/minio/minio)', 'minio');
 }
 
 /** The DuckDB version whose extensions test/peers/install takes from PyPI (that of @duckdb/node-api). */
@@ -143,6 +161,7 @@ export function duckdbExtension(name: 'ducklake' | 'postgres_scanner' | 'httpfs'
   return need(
     join(PEERS_CACHE, 'duckdb-extensions', `v${DUCKDB_EXTENSIONS_VERSION}`, `${name}.duckdb_extension`),
     `the DuckDB extension ${name} ${DUCKDB_EXTENSIONS_VERSION}`,
+    'duckdb',
   );
 }
 
@@ -150,6 +169,6 @@ export function duckdbExtension(name: 'ducklake' | 'postgres_scanner' | 'httpfs'
 export function postgresBinDir(): string {
   const dirs = ['/usr/lib/postgresql/17/bin', '/usr/lib/postgresql/16/bin', '/usr/lib/postgresql/15/bin'];
   const dir = dirs.find((d) => existsSync(join(d, 'initdb')));
-  if (!dir) throw new Error('PostgreSQL is not installed: apt-get install -y postgresql (.ci/run installs it)');
+  if (!dir) peerMissing('PostgreSQL is not installed: run `sudo apt-get install postgresql` (.ci/run does)');
   return dir;
 }

@@ -1,0 +1,62 @@
+import type { RunnerTask, RunnerTestCase } from 'vitest';
+
+declare module 'vitest' {
+  interface TaskMeta {
+    /** The notes of the tests of a file that were skipped for want of a peer (test/peers/skip-summary.ts). */
+    peerSkips?: string[];
+  }
+}
+
+/** Only under vitest: a bench (run by tsx) has no test to skip, and loading vitest there would fail. */
+const runner = process.env.VITEST ? (await import('vitest')).TestRunner : undefined;
+
+/**
+ * Whether a missing peer fails the test rather than skipping it: in CI (`CI` set, as it is for `.ci/run`) and under
+ * `npm run test:all` (`AURAISON_EDGE_PEERS=required`), so no real-peer test is ever skipped silently there.
+ */
+export function peersRequired(env: NodeJS.ProcessEnv = process.env): boolean {
+  const ci = env.CI ?? '';
+  return env.AURAISON_EDGE_PEERS === 'required' || (ci !== '' && ci !== '0' && ci !== 'false');
+}
+
+/**
+ * What a test does when a peer it needs is not installed; `message` names the peer and the command that installs it.
+ * Where peers are required (see peersRequired) and outside vitest it throws, failing the test. Otherwise it skips
+ * the test, or every test of the suite when called from a suite's hook (a beforeAll that starts the peer), with
+ * the message as the skip's note, and notes it on the file for the run's summary.
+ */
+export function peerMissing(message: string): never {
+  const test = runner?.getCurrentTest();
+  const file = test?.file ?? (runner ? runner.getCurrentSuite().file : undefined);
+  if (peersRequired() || !file) throw new Error(message);
+  (file.meta.peerSkips ??= []).push(message);
+  if (test) test.context.skip(message);
+  throw suiteSkip(file.tasks, message);
+}
+
+/**
+ * The error that skips the suite whose hook throws it. Vitest makes one only through a test's `context.skip()`, and a
+ * hook has no test of its own, so it takes one from a test of the file that has not run yet, leaving that test's
+ * result as it was (the suite's skip then marks it skipped with the rest).
+ */
+function suiteSkip(tasks: RunnerTask[], message: string): unknown {
+  const test = firstTest(tasks);
+  if (!test) return new Error(message);
+  const result = test.result;
+  try {
+    test.context.skip(message);
+  } catch (skip) {
+    return skip;
+  } finally {
+    test.result = result;
+  }
+  return new Error(message);
+}
+
+function firstTest(tasks: RunnerTask[]): RunnerTestCase | undefined {
+  for (const task of tasks) {
+    const found = task.type === 'test' ? task : task.type === 'suite' ? firstTest(task.tasks) : undefined;
+    if (found) return found;
+  }
+  return undefined;
+}
