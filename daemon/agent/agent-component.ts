@@ -12,6 +12,8 @@ import type {
   MetricFamily,
   MetricsProvider,
   PolicyHooksProvider,
+  RefusalRecorder,
+  RefusalRun,
   RobotStopOutcome,
   RobotStopService,
   StopReleaseOutcome,
@@ -32,6 +34,7 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
+import { openRefusalRun } from './refusal-run.ts';
 import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
 import { latchedMessage, stopLatchHook } from '../safety/index.ts';
@@ -74,6 +77,7 @@ export class AgentComponent
     MotionHolder,
     MetricsProvider,
     PolicyHooksProvider,
+    RefusalRecorder,
     JournalHolder
 {
   readonly name = 'agent';
@@ -431,6 +435,11 @@ export class AgentComponent
     // Ended by something else meanwhile (a cancel): the run as its end left it.
     if (live.closed) return live.endError().then(() => live.run);
     return undefined;
+  }
+
+  /** RefusalRecorder: a run for calls an intake refused before they became intents (the MCP gateway's). */
+  openRefusals(intent: Intent, treeRef: string, reason: string): Promise<RefusalRun> {
+    return openRefusalRun(this.store, intent, treeRef, reason);
   }
 
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[] {

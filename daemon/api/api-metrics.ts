@@ -17,6 +17,12 @@ export class ApiMetrics {
 
   #clientErrors = new Map<string, number>();
   #crossSiteRefused = new Map<CrossSiteRefusal, number>();
+  #sources: (() => MetricFamily[])[] = [];
+
+  /** Families a route plugin keeps itself (the MCP gateway's), scraped with the API's own. */
+  provide(source: () => MetricFamily[]): void {
+    this.#sources.push(source);
+  }
 
   /** A state-changing request refused as a web page's (see cross-site.ts), by why. */
   crossSiteRefused(reason: CrossSiteRefusal): void {
@@ -64,6 +70,7 @@ export class ApiMetrics {
       this.#latency.family(),
       this.inference.family(),
       this.query.family(),
+      ...this.#sources.flatMap((source) => source()),
     ];
   }
 }

@@ -7,6 +7,7 @@ import {
   type RecorderService,
   type SnapshotService,
 } from './services.ts';
+import type { Intent } from './schemas.ts';
 
 /**
  * A service one component offers the others, typed: its name (for messages), the components that provide it
@@ -60,6 +61,26 @@ export interface SyncService {
   pauseSync(paused: boolean, reason?: string, central?: boolean): Promise<boolean>;
 }
 
+/**
+ * A run for calls an intake refused before they became intents (the MCP gateway's calls past a client's rate, or
+ * to tools it does not expose), so `runs` shows what an outside agent tried. Failed from the start: nothing of
+ * it acts, so the operator's stop has nothing to cancel and a restart nothing to interrupt; its events grow while
+ * refusals come, and its reason is rewritten with their summary at the end.
+ */
+export interface RefusalRun {
+  readonly runId: string;
+  /** Journals refused calls as the run's events. */
+  note(events: readonly { kind: string; payload: Record<string, unknown> }[]): Promise<void>;
+  /** Journals the run's final reason, summing up what was refused. */
+  end(reason: string): Promise<void>;
+}
+
+/** Opens refusal runs (the agent, whose run store is the one record of runs). */
+export interface RefusalRecorder {
+  /** A failed run for `intent` (who tried, through what) under `treeRef`, `reason` until it ends; durable. */
+  openRefusals(intent: Intent, treeRef: string, reason: string): Promise<RefusalRun>;
+}
+
 /** A component that listens somewhere (the API, the Foxglove bridge): its address once it does. */
 export interface Listening {
   readonly url: string | undefined;
@@ -71,6 +92,7 @@ const isListening = (value: unknown): value is Listening =>
 /** The ports the daemon's own parts offer each other. */
 export const PORTS = {
   agent: port<AgentService>('the agent', ['agent'], isAgentService),
+  refusals: port<RefusalRecorder>('the run store', ['agent'], has('openRefusals')),
   policyHooks: port<PolicyHooksProvider>('the policy hooks', ['agent'], has('policyHooks')),
   recorder: port<RecorderService>('the recorder', ['recorder'], has('split', 'pause', 'resume')),
   recorderBags: port<{ readonly bags: readonly string[] }>(

@@ -5,21 +5,29 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
+import type { MetricFamily, RefusalRecorder } from '../contract/index.ts';
 import { ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
+import { gatewayMetrics } from './gateway-metrics.ts';
+import { RefusalWindow } from './refusal-window.ts';
 import { registerResources } from './resources.ts';
-import { registerTools } from './tools.ts';
+import { registerTools, TOOLS } from './tools.ts';
+import { guardUnexposed } from './unexposed-guard.ts';
 
 interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   window: CallWindow;
+  /** The session's refused calls, as runs (one per minute of refusals). */
+  refusals: RefusalWindow;
   /** The Authorization header of the session's latest request: the tools call the API with it. */
   authorization: string | undefined;
 }
 
 /** The longest actor name the contract takes (PolicyContext.actor). */
 const MAX_ACTOR = 128;
+/** The rate's window (max_calls_per_minute), and a refusal run's. */
+const MINUTE_MS = 60_000;
 
 /**
  * The MCP gateway: one McpServer per MCP session (streamable HTTP), whose tools call the local API as the
@@ -31,14 +39,27 @@ export class McpGateway {
   #settings: McpSettings;
   #inject: Inject;
   #log: Logger;
+  #recorder: () => RefusalRecorder | undefined;
   #exposed: ReadonlySet<McpToolName>;
   #calls = new Map<string, number>();
   #refused = new Map<string, number>();
 
-  constructor({ settings, inject, log }: { settings: McpSettings; inject: Inject; log: Logger }) {
+  /** `recorder`: where refused calls become runs (the agent, resolved at each refusal). */
+  constructor({
+    settings,
+    inject,
+    log,
+    recorder,
+  }: {
+    settings: McpSettings;
+    inject: Inject;
+    log: Logger;
+    recorder: () => RefusalRecorder | undefined;
+  }) {
     this.#settings = settings;
     this.#inject = inject;
     this.#log = log;
+    this.#recorder = recorder;
     this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
   }
 
@@ -49,6 +70,10 @@ export class McpGateway {
       calls: Object.fromEntries(this.#calls),
       refused: Object.fromEntries(this.#refused),
     };
+  }
+
+  metrics(): MetricFamily[] {
+    return gatewayMetrics(this.counters());
   }
 
   /** Answers one HTTP request on /mcp (POST, GET for the server's stream, DELETE to end a session). */
@@ -89,19 +114,26 @@ export class McpGateway {
     this.#count(this.#refused, 'session:evicted');
     this.#log.warn({ session: id, max_sessions: this.#settings.max_sessions }, 'MCP session closed for a new one');
     await oldest.server.close();
+    await oldest.refusals.close();
   }
 
   async close(): Promise<void> {
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.allSettled(sessions.map((s) => s.server.close()));
+    await Promise.allSettled(sessions.flatMap((s) => [s.server.close(), s.refusals.close()]));
   }
 
   async #open(): Promise<Session> {
     const server = new McpServer({ name: 'auraison-edge', version: '1' }, { capabilities: { logging: {} } });
     const session: Session = {
       server,
-      window: new CallWindow({ limit: this.#settings.max_calls_per_minute }),
+      window: new CallWindow({ limit: this.#settings.max_calls_per_minute, windowMs: MINUTE_MS }),
+      refusals: new RefusalWindow({
+        recorder: this.#recorder,
+        actor: () => this.#actor(server),
+        windowMs: MINUTE_MS,
+        log: this.#log,
+      }),
       authorization: undefined,
       transport: new StreamableHTTPServerTransport({
         sessionIdGenerator: randomUUID,
@@ -110,6 +142,7 @@ export class McpGateway {
     };
     session.transport.onclose = () => {
       if (session.transport.sessionId) this.#sessions.delete(session.transport.sessionId);
+      void session.refusals.close();
     };
     const api = () => new ApiCaller({ inject: this.#inject, authorization: session.authorization });
     registerTools({
@@ -119,7 +152,10 @@ export class McpGateway {
       admit: (tool) => {
         this.#count(this.#calls, tool);
         if (session.window.take(performance.now())) return undefined;
-        return `${tool} refused: more than ${this.#settings.max_calls_per_minute} calls in a minute from this client (mcp.max_calls_per_minute); wait, or stop (never limited)`;
+        const message = `${tool} refused: more than ${this.#settings.max_calls_per_minute} calls in a minute from this client (mcp.max_calls_per_minute); wait, or stop (never limited)`;
+        this.#count(this.#refused, `${tool}:rate`);
+        session.refusals.refused(tool, 'rate', message);
+        return message;
       },
       refused: (tool, reason) => {
         this.#count(this.#refused, `${tool}:${reason}`);
@@ -128,6 +164,18 @@ export class McpGateway {
     });
     registerResources({ server, api, gateway: () => this.counters() });
     await server.connect(session.transport);
+    guardUnexposed({
+      transport: session.transport,
+      listed: (tool) => this.#exposed.has(tool as McpToolName),
+      refuse: (asked) => {
+        // Named as asked only when it is one of the gateway's tools: any other name is the client's text.
+        const tool = Object.hasOwn(TOOLS, asked) ? asked : 'unknown';
+        const message = unexposedMessage(asked, this.#exposed);
+        this.#count(this.#refused, `${tool}:unexposed`);
+        session.refusals.refused(tool, 'unexposed', message);
+        return message;
+      },
+    });
     return session;
   }
 
@@ -140,6 +188,14 @@ export class McpGateway {
   #count(map: Map<string, number>, key: string): void {
     map.set(key, (map.get(key) ?? 0) + 1);
   }
+}
+
+/** What a client calling a tool it was not offered is told: what it may call, and who decides. */
+function unexposedMessage(asked: string, exposed: ReadonlySet<string>): string {
+  const what = Object.hasOwn(TOOLS, asked)
+    ? `${asked} is not exposed here`
+    : `${JSON.stringify(asked.slice(0, 64))} is no tool here`;
+  return `${what}: this gateway offers ${[...exposed].join(', ')} (mcp.tools in the daemon's config, which a person edits)`;
 }
 
 /** A JSON-RPC error body, as MCP clients read one from a refused HTTP request. */

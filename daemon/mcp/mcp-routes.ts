@@ -1,4 +1,5 @@
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from 'fastify';
+import { PORTS, type MetricFamily } from '../contract/index.ts';
 import type { ComponentContext } from '../lifecycle/index.ts';
 import { McpGateway } from './mcp-gateway.ts';
 
@@ -7,14 +8,19 @@ import { McpGateway } from './mcp-gateway.ts';
  * DELETE to end a session). Registered with the API's routes, so its auth gate (the token, loopback Host)
  * and its cross-site guard run first; absent when mcp.enabled is false.
  */
-export const mcpRoutes: FastifyPluginAsync<{ ctx: ComponentContext }> = async (app, { ctx }) => {
+export const mcpRoutes: FastifyPluginAsync<{
+  ctx: ComponentContext;
+  metrics: { provide(source: () => MetricFamily[]): void };
+}> = async (app, { ctx, metrics }) => {
   const settings = ctx.config.mcp;
   if (!settings.enabled) return;
   const gateway = new McpGateway({
     settings,
     inject: (request) => app.inject(request),
     log: ctx.log.child({ component: 'mcp' }),
+    recorder: () => ctx.ports.get(PORTS.refusals),
   });
+  metrics.provide(() => gateway.metrics());
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {
     // The SDK writes the answer (JSON or an event stream) to the socket itself.
     reply.hijack();

@@ -192,9 +192,9 @@ export interface RegisterOptions {
   server: McpServer;
   exposed: ReadonlySet<McpToolName>;
   env: () => ToolEnv;
-  /** Asked before each call but stop's: a reason to refuse it (the client's rate), or undefined. */
+  /** Asked before each call but stop's: a reason to refuse it (the client's rate, counted there), or undefined. */
   admit: (tool: McpToolName) => string | undefined;
-  /** Told of each refused or failed call, for the gateway's counters. */
+  /** Told of each call the API refused or failed, for the gateway's counters. */
   refused: (tool: McpToolName, reason: string) => void;
 }
 
@@ -212,10 +212,7 @@ export function registerTools({ server, exposed, env, admit, refused }: Register
       async (args: Record<string, unknown>) => {
         // The operator's stop is never refused, not even to a client past its rate.
         const refusal = name === 'stop' ? undefined : admit(name);
-        if (refusal) {
-          refused(name, 'rate');
-          return errorResult(refusal);
-        }
+        if (refusal) return errorResult(refusal);
         try {
           return await spec.run(args, env());
         } catch (error) {

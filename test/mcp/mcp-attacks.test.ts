@@ -1,16 +1,34 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
+import { MAX_NOTED } from '../../daemon/mcp/refusal-window.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
 const cleanups: Cleanup[] = [];
 afterEach(() => runCleanups(cleanups));
+
+/** Calls refused past the rate in the flood test: more than the refusal run notes one by one. */
+const FLOOD = MAX_NOTED + 2;
 
 const ACTING = { mcp: { tools: ['read_topic', 'graph', 'runs', 'publish', 'call_service', 'submit_intent'] } };
 
 interface FollowedRun {
   run: { run_id: string; status: string; tree_ref: string };
   events: AgentEvent[];
+}
+
+type Agent = Awaited<ReturnType<typeof startMcpDaemon>>['agent'];
+
+function refusalRuns(agent: Agent) {
+  return agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref === 'mcp:refused');
+}
+
+function refusedEvents(agent: Agent, runId: string) {
+  return agent
+    .getRun(runId)!
+    .events.filter((e) => e.kind === 'mcp.refused')
+    .map((e) => e.payload);
 }
 
 function decisions(followed: FollowedRun) {
@@ -70,32 +88,71 @@ describe('the MCP gateway under attack', () => {
     expect(JSON.stringify(decisions(followed))).toContain('latched by mcp:test-agent');
   });
 
-  it('refuses and counts calls past max_calls_per_minute, but never the stop', async () => {
-    const { url } = await startMcpDaemon(cleanups, { mcp: { max_calls_per_minute: 3 } });
-    const client = await connectClient(cleanups, httpTransport(url));
+  it('refuses and counts calls past max_calls_per_minute, never the stop, in one refusal run per flood', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups, { mcp: { max_calls_per_minute: 3 } });
+    const transport = httpTransport(url);
+    const client = await connectClient(cleanups, transport, 'flooder');
     for (let i = 0; i < 3; i++) expect((await client.callTool({ name: 'graph', arguments: {} })).isError).toBeFalsy();
     const flooded = await client.callTool({ name: 'graph', arguments: {} });
     expect(flooded.isError).toBe(true);
     expect(text(flooded)).toContain('mcp.max_calls_per_minute');
+    for (let i = 1; i < FLOOD; i++) await client.callTool({ name: 'graph', arguments: {} });
     expect((await client.callTool({ name: 'stop', arguments: {} })).isError).toBeFalsy();
     const gateway = await client.readResource({ uri: 'auraison://mcp/gateway' });
     const counters = JSON.parse((gateway.contents[0] as { text: string }).text) as { refused: Record<string, number> };
-    expect(counters.refused).toEqual({ 'graph:rate': 1 });
+    expect(counters.refused).toEqual({ 'graph:rate': FLOOD });
+
+    // While the flood lasts, one run shows it, its first refused calls as events; the stop does not cancel it.
+    const flood = await waitForValue(() => refusalRuns(agent).at(0), 'the refusal run');
+    expect(flood).toMatchObject({ status: 'failed', reason: expect.stringMatching(/being refused/) });
+    await waitFor(() => refusedEvents(agent, flood.run_id).length === MAX_NOTED, 'the noted refusals');
+    expect(refusedEvents(agent, flood.run_id)[0]).toMatchObject({ tool: 'graph', reason: 'rate', n: 1 });
+    expect(JSON.stringify(agent.getRun(flood.run_id)!.events[0])).toContain('mcp:flooder');
+
+    // The session's end ends the window: the run counts every refusal.
+    await transport.terminateSession();
+    await waitFor(() => !agent.getRun(flood.run_id)!.run.reason!.includes('being refused'), 'the window to end');
+    const { run, events } = agent.getRun(flood.run_id)!;
+    expect(run.reason).toBe(`${FLOOD} MCP call(s) from mcp:flooder refused by the gateway: graph:rate ${FLOOD}`);
+    expect(events.at(-1)).toMatchObject({
+      kind: 'mcp.refused.total',
+      payload: { refused: FLOOD, by: { 'graph:rate': FLOOD }, noted: MAX_NOTED },
+    });
+    expect(refusalRuns(agent)).toHaveLength(1);
   });
 
-  it('neither lists nor runs publish when the config does not expose it', async () => {
+  it('neither lists nor runs publish when the config does not expose it, and counts the call in a refusal run', async () => {
     const { url, agent } = await startMcpDaemon(cleanups);
-    const client = await connectClient(cleanups, httpTransport(url));
+    const client = await connectClient(cleanups, httpTransport(url), 'guesser');
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain('publish');
     expect(tools.find((t) => t.name === 'read_topic')!.annotations).toMatchObject({ readOnlyHint: true });
-    const before = agent.listRuns({ limit: 1000 }).length;
-    const call = await client
-      .callTool({ name: 'publish', arguments: { topic: '/cmd_vel', fields: { linear: { x: 5 } } } })
-      .catch((error: Error) => ({ isError: true, content: [{ type: 'text', text: error.message }] }));
-    expect(call.isError).toBe(true);
-    expect(text(call)).toContain('publish');
-    expect(agent.listRuns({ limit: 1000 })).toHaveLength(before);
+    const before = agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref !== 'mcp:refused').length;
+
+    const publish = await client.callTool({
+      name: 'publish',
+      arguments: { topic: '/cmd_vel', fields: { linear: { x: 5 } } },
+    });
+    expect(publish.isError).toBe(true);
+    expect(text(publish)).toMatch(/^publish is not exposed here: this gateway offers .*read_topic.* \(mcp\.tools in/);
+    const guessed = await client.callTool({ name: 'self_destruct', arguments: {} });
+    expect(guessed.isError).toBe(true);
+    expect(text(guessed)).toMatch(/^"self_destruct" is no tool here/);
+
+    expect(agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref !== 'mcp:refused')).toHaveLength(before);
+    const refusals = await waitForValue(() => refusalRuns(agent).at(0), 'the refusal run');
+    await waitFor(() => refusedEvents(agent, refusals.run_id).length === 2, 'both refusals in the run');
+    expect(refusedEvents(agent, refusals.run_id)).toMatchObject([
+      { tool: 'publish', reason: 'unexposed' },
+      { tool: 'unknown', reason: 'unexposed' },
+    ]);
+    const gateway = await client.readResource({ uri: 'auraison://mcp/gateway' });
+    expect(JSON.parse((gateway.contents[0] as { text: string }).text)).toMatchObject({
+      refused: { 'publish:unexposed': 1, 'unknown:unexposed': 1 },
+    });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(metrics).toMatch(/^auraison_mcp_refused_total\{tool="publish",reason="unexposed"\} 1$/m);
+    expect(metrics).toMatch(/^auraison_mcp_refused_total\{tool="unknown",reason="unexposed"\} 1$/m);
   });
 
   it('exposes the stop even when the config lists no tool at all', async () => {
