@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { xxh3_128 } from './xxh3-128.ts';
 import type { GraphEndpointKind } from '../../daemon/bus/index.ts';
 import type { TopicQos } from '../../daemon/bus/index.ts';
 
@@ -146,9 +146,17 @@ export function entityToken(node: NodeIdentity, entity: EntityToken): string {
   return `${nodePrefix(node, entity.entityId, CODE_OF[entity.kind])}/${tail.join('/')}`;
 }
 
-/** The 16-byte GID of an entity: a hash of its token (rmw_zenoh takes XXH3-128 of it; peers treat it as opaque). */
+/**
+ * The 16-byte GID of an entity as rmw_zenoh derives it (liveliness_utils.cpp): XXH3-128 of its liveliness
+ * token, the low 64 bits then the high, each in the machine's byte order (little-endian on every ROS 2 target).
+ */
 export function entityGid(token: string): Uint8Array {
-  return new Uint8Array(createHash('sha256').update(token).digest().subarray(0, 16));
+  const { low, high } = xxh3_128(new TextEncoder().encode(token));
+  const gid = new Uint8Array(16);
+  const view = new DataView(gid.buffer);
+  view.setBigUint64(0, low, true);
+  view.setBigUint64(8, high, true);
+  return gid;
 }
 
 export type ParsedToken =

@@ -19,7 +19,8 @@ export interface ServiceContext {
   /** A new entity id of the daemon's node. */
   entityId: () => number;
   typeHash: (rosType: string) => string | undefined;
-  gid: (what: string) => Uint8Array;
+  /** The GID of the entity `token` announces. */
+  gid: (token: string) => Uint8Array;
   timeoutMs: number;
   log: Logger;
 }
@@ -58,7 +59,7 @@ export class ServiceClient {
     this.#rosType = rosType;
     this.#key = ctx.mapping.dataKey(name, rosType, typeHash);
     const entity: LocalEntity = { kind: 'client', entityId: ctx.entityId(), name, rosType, typeHash, qos: SERVICE_QOS };
-    this.#gid = ctx.gid(`client ${name}`);
+    this.#gid = ctx.gid(ctx.mapping.entityToken(ctx.node(), entity));
     this.#token = ctx.link.declareToken(() => ctx.mapping.entityToken(ctx.node(), entity));
     this.#unserve = ctx.bus.serve(name, async (request) => {
       try {

@@ -7,7 +7,14 @@ import type { Component, ComponentContext, ComponentHealth } from '../../daemon/
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
-import { ros2ddsMapping, rmwZenohMapping, type AnnouncedEntity, type LocalNode, type Mapping } from './mapping.ts';
+import {
+  ros2ddsMapping,
+  rmwZenohMapping,
+  type AnnouncedEntity,
+  type LocalEntity,
+  type LocalNode,
+  type Mapping,
+} from './mapping.ts';
 import { OutboundTopic } from './outbound-topic.ts';
 import { PacedWork } from './paced-work.ts';
 import { publisherQos } from './publisher-qos.ts';
@@ -248,12 +255,6 @@ export class ZenohComponent implements Component, MetricsProvider {
     return this.#typeHashes.get(rosType);
   }
 
-  #gid(what: string): Uint8Array {
-    return entityGid(
-      `${this.#ctx.config.robot.fleet}/${this.#ctx.config.robot.id}/${this.#settings.node_name}/${what}`,
-    );
-  }
-
   #serviceContext(): ServiceContext {
     return {
       link: this.#link,
@@ -263,7 +264,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       node: () => this.#node(),
       entityId: () => this.#nextEntityId++,
       typeHash: (t) => this.#typeHash(t),
-      gid: (what) => this.#gid(what),
+      gid: entityGid,
       timeoutMs: this.#settings.services.timeout_ms,
       log: this.#ctx.log,
     };
@@ -280,7 +281,17 @@ export class ZenohComponent implements Component, MetricsProvider {
       topic,
       this.#ctx.bus.topicQos(topic),
     );
-    const gid = this.#gid(`publisher ${topic}`);
+    const entity: LocalEntity = {
+      kind: 'publisher',
+      entityId: this.#nextEntityId++,
+      name: topic,
+      rosType: type,
+      typeHash: this.#typeHash(type),
+      qos,
+    };
+    // As rmw_zenoh: the hash of the entity's token, which holds the session's zid and this start's random node
+    // id, so a restarted daemon's publisher is a new one (its sequence starts over with its GID).
+    const gid = entityGid(this.#mapping.entityToken(this.#node(), entity));
     this.#ownGids.add(Buffer.from(gid).toString('hex'));
     const out = new OutboundTopic({
       link: this.#link,
@@ -288,14 +299,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       bus: this.#ctx.bus,
       mapping: this.#mapping,
       node: () => this.#node(),
-      entity: {
-        kind: 'publisher',
-        entityId: this.#nextEntityId++,
-        name: topic,
-        rosType: type,
-        typeHash: this.#typeHash(type),
-        qos,
-      },
+      entity,
       gid,
       publisherOptions: options,
       queueDepth: this.#settings.queue_depth,
