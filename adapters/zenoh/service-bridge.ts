@@ -4,6 +4,7 @@ import type { Bus, MessageCodec, QueryPayload } from '../../daemon/bus/index.ts'
 import { fillResponse, QueryError, saysOutcome } from '../../daemon/bus/index.ts';
 import { nowNs } from '../../daemon/contract/index.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
+import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 
@@ -25,7 +26,7 @@ export interface ServiceContext {
   log: Logger;
 }
 
-export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0 });
+export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0, duplicates: 0 });
 
 const json = (value: unknown) =>
   new TextEncoder().encode(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
@@ -121,6 +122,7 @@ export class ServiceServer {
   #query: string;
   #key: string;
   #counters: ReturnType<typeof serviceCounters>;
+  #dedupe: RequestDedupe;
 
   constructor(
     ctx: ServiceContext,
@@ -131,6 +133,7 @@ export class ServiceServer {
     this.#rosType = entry.type;
     this.#query = entry.query;
     this.#counters = counters;
+    this.#dedupe = new RequestDedupe({ counters });
     const typeHash = ctx.typeHash(entry.type);
     // With no hash of the service type, any hash's clients are answered: they query the key with theirs.
     this.#key = typeHash
@@ -154,12 +157,36 @@ export class ServiceServer {
     await Promise.all(this.#handles.map((h) => h.close()));
   }
 
+  /**
+   * Answers a request once per (client GID, sequence number) of its attachment: a request seen again gets the
+   * first reply without running the bus query again. A request without the attachment (ros2dds, a plain
+   * Zenoh get) cannot be told from another and runs each time.
+   */
   async #answer(query: Query): Promise<void> {
-    const { codec, bus, timeoutMs } = this.#ctx;
     const request = decodeAttachment(query.attachment()?.toBytes() ?? new Uint8Array());
+    const payload = query.payload()?.toBytes() ?? new Uint8Array();
+    const execute = () => this.#execute(payload);
+    try {
+      const reply = await (request ? this.#dedupe.answer(request.gid, request.sequence, execute) : execute());
+      if (reply.ok) {
+        const attachment = request
+          ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid })
+          : undefined;
+        await query.reply(query.keyExpr(), reply.payload, attachment ? { attachment } : undefined);
+      } else await query.replyErr(reply.error);
+    } catch {
+      // the link went down under the reply: the client times out and may retry, and a retry is deduped
+    } finally {
+      await query.finalize().catch(() => {});
+    }
+  }
+
+  /** Runs the bus query for one request: the Response's CDR, or why there is none. */
+  async #execute(payload: Uint8Array): Promise<ServedReply> {
+    const { codec, bus, timeoutMs } = this.#ctx;
     const responseType = `${this.#rosType}_Response`;
     try {
-      const fields = codec.decode(`${this.#rosType}_Request`, query.payload()?.toBytes() ?? new Uint8Array());
+      const fields = codec.decode(`${this.#rosType}_Request`, payload);
       let reply: unknown;
       let replyText = '';
       let error: string | undefined;
@@ -177,17 +204,12 @@ export class ServiceServer {
       // A response that cannot say it failed gets an error reply instead of a default that reads as an answer.
       if (error !== undefined && !saysOutcome(template)) throw new Error(error);
       const response = codec.encode(responseType, fillResponse(template, reply, error, replyText));
-      const attachment = request
-        ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid })
-        : undefined;
-      await query.reply(query.keyExpr(), response, attachment ? { attachment } : undefined);
       if (error === undefined) this.#counters.served++;
       else this.#fail(error);
+      return { ok: true, payload: response };
     } catch (error) {
       this.#fail((error as Error).message);
-      await query.replyErr((error as Error).message).catch(() => {});
-    } finally {
-      await query.finalize().catch(() => {});
+      return { ok: false, error: (error as Error).message };
     }
   }
 

@@ -154,7 +154,7 @@ if "call" in spec:
     # A ROS 2 service client as rmw_zenoh's: a get to all complete queryables, with the attachment.
     c = spec["call"]
     replies = []
-    for reply in session.get(c["key"], payload=bytes.fromhex(c["request"]), attachment=attachment(7, gid), target=zenoh.QueryTarget.ALL_COMPLETE, timeout=10):
+    for reply in session.get(c["key"], payload=bytes.fromhex(c["request"]), attachment=attachment(c.get("seq", 7), gid), target=zenoh.QueryTarget.ALL_COMPLETE, timeout=10):
         if reply.ok is not None:
             replies.append({"ok": True, "payload": reply.ok.payload.to_bytes().hex(), "attachment": parse_attachment(reply.ok.attachment)})
         else:

@@ -1,0 +1,63 @@
+import { resolve } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
+
+const MSGS = resolve('test/fixtures/msgs/common_interfaces');
+const TRIGGER = 'std_srvs/srv/Trigger';
+
+describe('a service the daemon serves over Zenoh', () => {
+  const zn = useZenohNetwork();
+  const { cleanups, peer } = zn;
+
+  it("runs one request once: the same request again (same client GID and sequence number) gets the first reply, and the client's next request runs", async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        services: { serve: [{ query: 'test/move', service: '/move', type: TRIGGER }] },
+      },
+    });
+    cleanups.push(stop);
+    let runs = 0;
+    daemon.bus.serve('test/move', async () => {
+      runs++;
+      return { encoding: 'application/json', payload: new TextEncoder().encode(JSON.stringify({ run: runs })) };
+    });
+    await waitFor(() => daemon.graph.endpoints({ kind: 'service' }).some((e) => e.local), 'our server token');
+    const key = `0/move/std_srvs::srv::dds_::Trigger_/${typeDescriptionHash(daemon.definitions, TRIGGER)!}`;
+    const request = Buffer.from(codec.encode(`${TRIGGER}_Request`, {})).toString('hex');
+    // Each call is a separate eclipse-zenoh session sending rmw_zenoh's attachment with one client GID.
+    const call = async (seq: number) => {
+      const client = await peer({ call: { key, request, seq } });
+      const { replies } = (await client.next(
+        (e) => e.event === 'replies',
+        `the reply to request ${seq}`,
+      )) as unknown as {
+        replies: { ok: boolean; payload: string; attachment: { seq: number } }[];
+      };
+      expect(replies).toHaveLength(1);
+      expect(replies[0]!.attachment.seq).toBe(seq);
+      return codec.decode<{ success: boolean; message: string }>(
+        `${TRIGGER}_Response`,
+        Buffer.from(replies[0]!.payload, 'hex'),
+      );
+    };
+
+    const first = await call(7);
+    const again = await call(7);
+    expect(runs).toBe(1);
+    expect(again).toEqual(first);
+    expect(JSON.parse(first.message)).toEqual({ run: 1 });
+
+    const next = await call(8);
+    expect(runs).toBe(2);
+    expect(JSON.parse(next.message)).toEqual({ run: 2 });
+    const services = (daemon.components.get('zenoh')!.health().details as { services: Record<string, unknown> })
+      .services;
+    expect(services).toMatchObject({ served: 2, duplicates: 1 });
+  });
+});
