@@ -12,8 +12,9 @@ import type {
   MetricFamily,
   MetricsProvider,
   PolicyHooksProvider,
-  RefusalRecorder,
-  RefusalRun,
+  ExternalRun,
+  ExternalRuns,
+  ExternalRunStatus,
   RobotStopOutcome,
   RobotStopService,
   StopReleaseOutcome,
@@ -34,7 +35,7 @@ import { LiveRuns } from './live-runs.ts';
 import { runNaturalLanguage } from './llm-run.ts';
 import type { ModelService } from './model-service.ts';
 import { MotionLock } from './motion-lock.ts';
-import { openRefusalRun } from './refusal-run.ts';
+import { openExternalRun } from './external-run.ts';
 import { RobotStop } from './robot-stop.ts';
 import { RunStore, unansweredCalls } from './run-store.ts';
 import { latchedMessage, stopLatchHook } from '../safety/index.ts';
@@ -77,7 +78,7 @@ export class AgentComponent
     MotionHolder,
     MetricsProvider,
     PolicyHooksProvider,
-    RefusalRecorder,
+    ExternalRuns,
     JournalHolder
 {
   readonly name = 'agent';
@@ -437,9 +438,9 @@ export class AgentComponent
     return undefined;
   }
 
-  /** RefusalRecorder: a run for calls an intake refused before they became intents (the MCP gateway's). */
-  openRefusals(intent: Intent, treeRef: string, reason: string): Promise<RefusalRun> {
-    return openRefusalRun(this.store, intent, treeRef, reason);
+  /** ExternalRuns: a run for what an intake did outside the agent's runs (an MCP session's reads and refusals). */
+  openExternalRun(intent: Intent, treeRef: string, status: ExternalRunStatus, reason: string): Promise<ExternalRun> {
+    return openExternalRun(this.store, intent, treeRef, status, reason);
   }
 
   listRuns(filter?: { status?: RunStatus; limit?: number }): RunState[] {

@@ -61,4 +61,4 @@ export {
 export { nsToIso } from './time.ts';
 export { issuesIn } from './validate.ts';
 export { port, PORTS, type Listening, type Port, type Ports, type RecordingActivity } from './ports.ts';
-export type { RefusalRecorder, RefusalRun, SplitIndexer, SyncService } from './ports.ts';
+export type { ExternalRun, ExternalRuns, ExternalRunStatus, SplitIndexer, SyncService } from './ports.ts';

@@ -61,24 +61,28 @@ export interface SyncService {
   pauseSync(paused: boolean, reason?: string, central?: boolean): Promise<boolean>;
 }
 
+/** How an external run ends (see ExternalRun): terminal, since nothing in it acts. */
+export type ExternalRunStatus = 'succeeded' | 'failed';
+
 /**
- * A run for calls an intake refused before they became intents (the MCP gateway's calls past a client's rate, or
- * to tools it does not expose), so `runs` shows what an outside agent tried. Failed from the start: nothing of
- * it acts, so the operator's stop has nothing to cancel and a restart nothing to interrupt; its events grow while
- * refusals come, and its reason is rewritten with their summary at the end.
+ * A run for what an intake did or refused outside the agent's own runs (an MCP session's reads of the API, its
+ * calls refused past the client's rate or to tools the gateway does not expose), so `runs` and central show what
+ * an outside agent did. Ended from the start: nothing of it acts, so the operator's stop has nothing to cancel
+ * and a restart nothing to interrupt; its events grow while the calls come, and its status and reason are
+ * rewritten with their summary at the end.
  */
-export interface RefusalRun {
+export interface ExternalRun {
   readonly runId: string;
-  /** Journals refused calls as the run's events. */
+  /** Journals calls as the run's events. */
   note(events: readonly { kind: string; payload: Record<string, unknown> }[]): Promise<void>;
-  /** Journals the run's final reason, summing up what was refused. */
-  end(reason: string): Promise<void>;
+  /** Journals the run's final status and reason, summing up its calls. */
+  end(status: ExternalRunStatus, reason: string): Promise<void>;
 }
 
-/** Opens refusal runs (the agent, whose run store is the one record of runs). */
-export interface RefusalRecorder {
-  /** A failed run for `intent` (who tried, through what) under `treeRef`, `reason` until it ends; durable. */
-  openRefusals(intent: Intent, treeRef: string, reason: string): Promise<RefusalRun>;
+/** Opens external runs (the agent, whose run store is the one record of runs). */
+export interface ExternalRuns {
+  /** A run for `intent` (who, through what) under `treeRef`, `status` and `reason` until it ends; durable. */
+  openExternalRun(intent: Intent, treeRef: string, status: ExternalRunStatus, reason: string): Promise<ExternalRun>;
 }
 
 /** A component that listens somewhere (the API, the Foxglove bridge): its address once it does. */
@@ -92,7 +96,7 @@ const isListening = (value: unknown): value is Listening =>
 /** The ports the daemon's own parts offer each other. */
 export const PORTS = {
   agent: port<AgentService>('the agent', ['agent'], isAgentService),
-  refusals: port<RefusalRecorder>('the run store', ['agent'], has('openRefusals')),
+  externalRuns: port<ExternalRuns>('the run store', ['agent'], has('openExternalRun')),
   policyHooks: port<PolicyHooksProvider>('the policy hooks', ['agent'], has('policyHooks')),
   recorder: port<RecorderService>('the recorder', ['recorder'], has('split', 'pause', 'resume')),
   recorderBags: port<{ readonly bags: readonly string[] }>(

@@ -5,12 +5,12 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { isInitializeRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { Logger } from 'pino';
 import type { McpSettings, McpToolName } from '../config/index.ts';
-import type { MetricFamily, RefusalRecorder } from '../contract/index.ts';
+import type { ExternalRuns, MetricFamily } from '../contract/index.ts';
 import { ApiCaller, type Inject } from './api-caller.ts';
 import { CallWindow } from './call-window.ts';
 import { gatewayMetrics } from './gateway-metrics.ts';
-import { RefusalWindow } from './refusal-window.ts';
 import { registerResources } from './resources.ts';
+import { SessionRun } from './session-run.ts';
 import { registerTools, TOOLS } from './tools.ts';
 import { guardUnexposed } from './unexposed-guard.ts';
 
@@ -18,15 +18,15 @@ interface Session {
   transport: StreamableHTTPServerTransport;
   server: McpServer;
   window: CallWindow;
-  /** The session's refused calls, as runs (one per minute of refusals). */
-  refusals: RefusalWindow;
+  /** The session's calls no run of their own records (reads, refusals), as runs: one per minute of them. */
+  record: SessionRun;
   /** The Authorization header of the session's latest request: the tools call the API with it. */
   authorization: string | undefined;
 }
 
 /** The longest actor name the contract takes (PolicyContext.actor). */
 const MAX_ACTOR = 128;
-/** The rate's window (max_calls_per_minute), and a refusal run's. */
+/** The rate's window (max_calls_per_minute), and a session run's. */
 const MINUTE_MS = 60_000;
 
 /**
@@ -39,27 +39,27 @@ export class McpGateway {
   #settings: McpSettings;
   #inject: Inject;
   #log: Logger;
-  #recorder: () => RefusalRecorder | undefined;
+  #runs: () => ExternalRuns | undefined;
   #exposed: ReadonlySet<McpToolName>;
   #calls = new Map<string, number>();
   #refused = new Map<string, number>();
 
-  /** `recorder`: where refused calls become runs (the agent, resolved at each refusal). */
+  /** `runs`: where a session's reads and refusals become runs (the agent's store, resolved at each window). */
   constructor({
     settings,
     inject,
     log,
-    recorder,
+    runs,
   }: {
     settings: McpSettings;
     inject: Inject;
     log: Logger;
-    recorder: () => RefusalRecorder | undefined;
+    runs: () => ExternalRuns | undefined;
   }) {
     this.#settings = settings;
     this.#inject = inject;
     this.#log = log;
-    this.#recorder = recorder;
+    this.#runs = runs;
     this.#exposed = new Set<McpToolName>([...settings.tools, 'stop']);
   }
 
@@ -114,13 +114,13 @@ export class McpGateway {
     this.#count(this.#refused, 'session:evicted');
     this.#log.warn({ session: id, max_sessions: this.#settings.max_sessions }, 'MCP session closed for a new one');
     await oldest.server.close();
-    await oldest.refusals.close();
+    await oldest.record.close();
   }
 
   async close(): Promise<void> {
     const sessions = [...this.#sessions.values()];
     this.#sessions.clear();
-    await Promise.allSettled(sessions.flatMap((s) => [s.server.close(), s.refusals.close()]));
+    await Promise.allSettled(sessions.flatMap((s) => [s.server.close(), s.record.close()]));
   }
 
   async #open(): Promise<Session> {
@@ -128,8 +128,8 @@ export class McpGateway {
     const session: Session = {
       server,
       window: new CallWindow({ limit: this.#settings.max_calls_per_minute, windowMs: MINUTE_MS }),
-      refusals: new RefusalWindow({
-        recorder: this.#recorder,
+      record: new SessionRun({
+        runs: this.#runs,
         actor: () => this.#actor(server),
         windowMs: MINUTE_MS,
         log: this.#log,
@@ -142,7 +142,7 @@ export class McpGateway {
     };
     session.transport.onclose = () => {
       if (session.transport.sessionId) this.#sessions.delete(session.transport.sessionId);
-      void session.refusals.close();
+      void session.record.close();
     };
     const api = () => new ApiCaller({ inject: this.#inject, authorization: session.authorization });
     registerTools({
@@ -154,9 +154,10 @@ export class McpGateway {
         if (session.window.take(performance.now())) return undefined;
         const message = `${tool} refused: more than ${this.#settings.max_calls_per_minute} calls in a minute from this client (mcp.max_calls_per_minute); wait, or stop (never limited)`;
         this.#count(this.#refused, `${tool}:rate`);
-        session.refusals.refused(tool, 'rate', message);
+        session.record.refused(tool, 'rate', message);
         return message;
       },
+      called: (tool, input, result) => session.record.called(tool, input, result),
       refused: (tool, reason) => {
         this.#count(this.#refused, `${tool}:${reason}`);
         this.#log.warn({ tool, reason, actor: this.#actor(server) }, 'MCP tool call refused');
@@ -172,7 +173,7 @@ export class McpGateway {
         const tool = Object.hasOwn(TOOLS, asked) ? asked : 'unknown';
         const message = unexposedMessage(asked, this.#exposed);
         this.#count(this.#refused, `${tool}:unexposed`);
-        session.refusals.refused(tool, 'unexposed', message);
+        session.record.refused(tool, 'unexposed', message);
         return message;
       },
     });

@@ -18,7 +18,7 @@ export const mcpRoutes: FastifyPluginAsync<{
     settings,
     inject: (request) => app.inject(request),
     log: ctx.log.child({ component: 'mcp' }),
-    recorder: () => ctx.ports.get(PORTS.refusals),
+    runs: () => ctx.ports.get(PORTS.externalRuns),
   });
   metrics.provide(() => gateway.metrics());
   const handler = async (request: FastifyRequest, reply: FastifyReply) => {

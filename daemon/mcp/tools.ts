@@ -20,6 +20,8 @@ interface ToolSpec {
   input: z.ZodRawShape;
   /** Whether the tool acts on the robot or its runs (MCP's readOnlyHint is the opposite). */
   acts: boolean;
+  /** Whether each call is an intent with a run of its own; the others' calls are journaled in the session's run. */
+  ownRun: boolean;
   run(args: Record<string, unknown>, env: ToolEnv): Promise<CallToolResult>;
 }
 
@@ -56,6 +58,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       count: z.number().int().min(1).max(10).default(1).describe('how many messages, one after another'),
     },
     acts: false,
+    ownRun: true,
     async run({ topic, count }, env) {
       const messages = [];
       for (let i = 0; i < (count as number); i++) {
@@ -70,6 +73,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     description: "The robot's graph: topics with their types, publishers and subscribers, services/queries, actions.",
     input: {},
     acts: false,
+    ownRun: false,
     async run(_args, { api }) {
       return untrustedResult(await readGraph(api));
     },
@@ -82,6 +86,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       max_rows: z.number().int().min(1).optional(),
     },
     acts: false,
+    ownRun: false,
     async run(args, { api }) {
       return untrustedResult(await api.post('/query', args));
     },
@@ -91,6 +96,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       "The bags the lakehouse indexed (the catalog's bags table, through the query route): per bag its splits, time span, message count, topics and size; or one bag's splits when bag is given.",
     input: { bag: z.string().min(1).max(256).optional() },
     acts: false,
+    ownRun: false,
     async run({ bag }, { api }) {
       // Read-only SQL through POST /query: the connection cannot write, so the quoted name can only read.
       const sql = bag
@@ -109,6 +115,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       limit: z.number().int().min(1).max(1000).default(20),
     },
     acts: false,
+    ownRun: false,
     async run({ run_id: runId, limit }, { api }) {
       return untrustedResult(await api.get(runId ? `/runs/${runId as string}` : `/runs?limit=${limit as number}`));
     },
@@ -118,6 +125,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       'Stop the robot now: abort motion, send zero velocity, cancel every run, and latch until a person releases it. Always allowed.',
     input: { reason: z.string().max(1024).optional() },
     acts: true,
+    ownRun: false,
     async run({ reason }, { api, actor }) {
       return untrustedResult(await api.post('/stop', { by: actor, ...(reason ? { reason } : {}) }));
     },
@@ -127,6 +135,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       'Submit an intent (a skill by name with its params, or natural_language with {text}) and follow its run until it ends, waits for approval, or wait_s passes.',
     input: { type: z.string().min(1).max(128), params: z.record(z.string(), z.unknown()).default({}), wait_s: Wait },
     acts: true,
+    ownRun: true,
     async run({ type, params, wait_s: waitS }, env) {
       return runResult(await intent(env, type as string, params as Record<string, unknown>, waitS as number));
     },
@@ -135,6 +144,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     description: 'Approve a run awaiting approval, as the caller.',
     input: { run_id: z.string().regex(/^[0-9a-fA-F-]{1,36}$/) },
     acts: true,
+    ownRun: false,
     async run({ run_id: runId }, { api, actor }) {
       return untrustedResult(await api.post(`/runs/${runId as string}/approve`, { by: actor }));
     },
@@ -143,6 +153,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     description: 'Cancel a run that has not ended, as the caller.',
     input: { run_id: z.string().regex(/^[0-9a-fA-F-]{1,36}$/), reason: z.string().max(1024).optional() },
     acts: true,
+    ownRun: false,
     async run({ run_id: runId, reason }, { api, actor }) {
       return untrustedResult(
         await api.post(`/runs/${runId as string}/cancel`, { by: actor, ...(reason ? { reason } : {}) }),
@@ -159,6 +170,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       wait_s: Wait,
     },
     acts: true,
+    ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
       return runResult(await intent(env, 'publish', params, waitS as number));
     },
@@ -167,6 +179,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
     description: "Call a service or query on the robot bus, as a run of the agent's call_service skill.",
     input: { name: z.string().min(1).max(256), request: z.record(z.string(), z.unknown()).default({}), wait_s: Wait },
     acts: true,
+    ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
       return runResult(await intent(env, 'call_service', params, waitS as number));
     },
@@ -182,6 +195,7 @@ export const TOOLS: Record<McpToolName, ToolSpec> = {
       wait_s: Wait,
     },
     acts: true,
+    ownRun: true,
     async run({ wait_s: waitS, ...params }, env) {
       return runResult(await intent(env, 'call_action', params, waitS as number));
     },
@@ -196,10 +210,16 @@ export interface RegisterOptions {
   admit: (tool: McpToolName) => string | undefined;
   /** Told of each call the API refused or failed, for the gateway's counters. */
   refused: (tool: McpToolName, reason: string) => void;
+  /** Told of each call of a tool without a run of its own, with its result, for the session's run. */
+  called: (
+    tool: McpToolName,
+    input: unknown,
+    result: { ok: true; output: unknown } | { ok: false; error: string },
+  ) => void;
 }
 
 /** Registers the exposed tools (stop always) on one session's server; an API refusal is the tool's error. */
-export function registerTools({ server, exposed, env, admit, refused }: RegisterOptions): void {
+export function registerTools({ server, exposed, env, admit, refused, called }: RegisterOptions): void {
   for (const [name, spec] of Object.entries(TOOLS) as [McpToolName, ToolSpec][]) {
     if (name !== 'stop' && !exposed.has(name)) continue;
     server.registerTool(
@@ -213,14 +233,25 @@ export function registerTools({ server, exposed, env, admit, refused }: Register
         // The operator's stop is never refused, not even to a client past its rate.
         const refusal = name === 'stop' ? undefined : admit(name);
         if (refusal) return errorResult(refusal);
+        let result: CallToolResult;
         try {
-          return await spec.run(args, env());
+          result = await spec.run(args, env());
         } catch (error) {
           if (!(error instanceof ApiCallError)) throw error;
           refused(name, error.code);
-          return errorResult(`${name} refused: ${error.message}`);
+          result = errorResult(`${name} refused: ${error.message}`);
         }
+        if (!spec.ownRun) called(name, args, outcomeOf(result));
+        return result;
       },
     );
   }
+}
+
+/** A tool result as the session's run journals it: the data under the untrusted wrapper, or the error's text. */
+function outcomeOf(result: CallToolResult): { ok: true; output: unknown } | { ok: false; error: string } {
+  const text = result.content.map((c) => (c.type === 'text' ? c.text : '')).join('\n');
+  if (result.isError) return { ok: false, error: text };
+  const wrapped = result.structuredContent as { data?: unknown } | undefined;
+  return { ok: true, output: wrapped?.data ?? text };
 }

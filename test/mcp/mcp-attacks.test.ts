@@ -1,7 +1,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { AgentEvent } from '../../daemon/contract/schemas.ts';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
-import { MAX_NOTED } from '../../daemon/mcp/refusal-window.ts';
+import { MAX_NOTED } from '../../daemon/mcp/session-run.ts';
 import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
@@ -20,14 +20,14 @@ interface FollowedRun {
 
 type Agent = Awaited<ReturnType<typeof startMcpDaemon>>['agent'];
 
-function refusalRuns(agent: Agent) {
-  return agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref === 'mcp:refused');
+function sessionRuns(agent: Agent) {
+  return agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref === 'mcp:session');
 }
 
-function refusedEvents(agent: Agent, runId: string) {
+function eventsOf(agent: Agent, runId: string, kind: string) {
   return agent
     .getRun(runId)!
-    .events.filter((e) => e.kind === 'mcp.refused')
+    .events.filter((e) => e.kind === kind)
     .map((e) => e.payload);
 }
 
@@ -88,7 +88,7 @@ describe('the MCP gateway under attack', () => {
     expect(JSON.stringify(decisions(followed))).toContain('latched by mcp:test-agent');
   });
 
-  it('refuses and counts calls past max_calls_per_minute, never the stop, in one refusal run per flood', async () => {
+  it("refuses and counts calls past max_calls_per_minute, never the stop, in the session's run", async () => {
     const { url, agent } = await startMcpDaemon(cleanups, { mcp: { max_calls_per_minute: 3 } });
     const transport = httpTransport(url);
     const client = await connectClient(cleanups, transport, 'flooder');
@@ -102,32 +102,35 @@ describe('the MCP gateway under attack', () => {
     const counters = JSON.parse((gateway.contents[0] as { text: string }).text) as { refused: Record<string, number> };
     expect(counters.refused).toEqual({ 'graph:rate': FLOOD });
 
-    // While the flood lasts, one run shows it, its first refused calls as events; the stop does not cancel it.
-    const flood = await waitForValue(() => refusalRuns(agent).at(0), 'the refusal run');
-    expect(flood).toMatchObject({ status: 'failed', reason: expect.stringMatching(/being refused/) });
-    await waitFor(() => refusedEvents(agent, flood.run_id).length === MAX_NOTED, 'the noted refusals');
-    expect(refusedEvents(agent, flood.run_id)[0]).toMatchObject({ tool: 'graph', reason: 'rate', n: 1 });
+    // While the flood lasts, the session's run shows it: its first calls, answered and refused, as events.
+    const flood = await waitForValue(() => sessionRuns(agent).at(0), "the session's run");
+    expect(flood.reason).toMatch(/counted when the window ends/);
+    await waitFor(() => eventsOf(agent, flood.run_id, 'mcp.refused').length === MAX_NOTED - 3, 'the noted refusals');
+    expect(eventsOf(agent, flood.run_id, 'tool.call')).toHaveLength(3);
+    expect(eventsOf(agent, flood.run_id, 'mcp.refused')[0]).toMatchObject({ tool: 'graph', reason: 'rate', n: 1 });
     expect(JSON.stringify(agent.getRun(flood.run_id)!.events[0])).toContain('mcp:flooder');
 
-    // The session's end ends the window: the run counts every refusal.
+    // The session's end ends the window: the run fails, counting every call.
     await transport.terminateSession();
-    await waitFor(() => !agent.getRun(flood.run_id)!.run.reason!.includes('being refused'), 'the window to end');
+    await waitFor(() => agent.getRun(flood.run_id)!.run.status === 'failed', 'the window to end');
     const { run, events } = agent.getRun(flood.run_id)!;
-    expect(run.reason).toBe(`${FLOOD} MCP call(s) from mcp:flooder refused by the gateway: graph:rate ${FLOOD}`);
+    expect(run.reason).toBe(
+      `MCP calls from mcp:flooder: ${FLOOD} refused, 4 answered (graph 3, graph:rate ${FLOOD}, stop 1)`,
+    );
     expect(events.at(-1)).toMatchObject({
-      kind: 'mcp.refused.total',
-      payload: { refused: FLOOD, by: { 'graph:rate': FLOOD }, noted: MAX_NOTED },
+      kind: 'mcp.session.total',
+      payload: { calls: 4, refused: FLOOD, by: { graph: 3, 'graph:rate': FLOOD, stop: 1 }, noted: MAX_NOTED },
     });
-    expect(refusalRuns(agent)).toHaveLength(1);
+    expect(sessionRuns(agent)).toHaveLength(1);
   });
 
-  it('neither lists nor runs publish when the config does not expose it, and counts the call in a refusal run', async () => {
+  it("neither lists nor runs publish when the config does not expose it, and counts the call in the session's run", async () => {
     const { url, agent } = await startMcpDaemon(cleanups);
     const client = await connectClient(cleanups, httpTransport(url), 'guesser');
     const { tools } = await client.listTools();
     expect(tools.map((t) => t.name)).not.toContain('publish');
     expect(tools.find((t) => t.name === 'read_topic')!.annotations).toMatchObject({ readOnlyHint: true });
-    const before = agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref !== 'mcp:refused').length;
+    const before = agent.listRuns({ limit: 1000 }).length;
 
     const publish = await client.callTool({
       name: 'publish',
@@ -139,10 +142,11 @@ describe('the MCP gateway under attack', () => {
     expect(guessed.isError).toBe(true);
     expect(text(guessed)).toMatch(/^"self_destruct" is no tool here/);
 
-    expect(agent.listRuns({ limit: 1000 }).filter((r) => r.tree_ref !== 'mcp:refused')).toHaveLength(before);
-    const refusals = await waitForValue(() => refusalRuns(agent).at(0), 'the refusal run');
-    await waitFor(() => refusedEvents(agent, refusals.run_id).length === 2, 'both refusals in the run');
-    expect(refusedEvents(agent, refusals.run_id)).toMatchObject([
+    // No run of the publish skill: one run of the session, with both refusals.
+    const refusals = await waitForValue(() => sessionRuns(agent).at(0), "the session's run");
+    expect(agent.listRuns({ limit: 1000 })).toHaveLength(before + 1);
+    await waitFor(() => eventsOf(agent, refusals.run_id, 'mcp.refused').length === 2, 'both refusals in the run');
+    expect(eventsOf(agent, refusals.run_id, 'mcp.refused')).toMatchObject([
       { tool: 'publish', reason: 'unexposed' },
       { tool: 'unknown', reason: 'unexposed' },
     ]);

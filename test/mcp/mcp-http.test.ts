@@ -1,7 +1,7 @@
 import { ResourceUpdatedNotificationSchema } from '@modelcontextprotocol/sdk/types.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runCleanups, type Cleanup } from '../helpers/cleanups.ts';
-import { waitFor } from '../helpers/wait.ts';
+import { waitFor, waitForValue } from '../helpers/wait.ts';
 import { connectClient, httpTransport, startMcpDaemon, text, untrustedData } from './mcp-client.ts';
 
 const cleanups: Cleanup[] = [];
@@ -32,6 +32,37 @@ describe('the MCP gateway over streamable HTTP', () => {
     expect(stop.isError).toBeFalsy();
     expect(untrustedData(stop).data).toMatchObject({ topic: '/cmd_vel' });
     expect(text(stop)).toContain('mcp:desk-agent');
+  });
+});
+
+describe("the session's run", () => {
+  it('journals a read answered through the API as a tool call of the caller, and ends with the count', async () => {
+    const { url, agent } = await startMcpDaemon(cleanups);
+    const transport = httpTransport(url);
+    const client = await connectClient(cleanups, transport, 'analyst');
+    const before = agent.listRuns({ limit: 1000 }).length;
+    await client.callTool({ name: 'query', arguments: { sql: 'SELECT 42 AS answer' } });
+    const session = await waitForValue(
+      () => agent.listRuns({ limit: 1000 }).find((r) => r.tree_ref === 'mcp:session'),
+      "the session's run",
+    );
+    await waitFor(() => agent.getRun(session.run_id)!.events.length === 3, 'the call and its result in the run');
+    const [accepted, call, result] = agent.getRun(session.run_id)!.events;
+    expect(accepted!.payload).toMatchObject({ intent: { type: 'mcp_session', policy_ctx: { actor: 'mcp:analyst' } } });
+    expect(call).toMatchObject({
+      kind: 'tool.call',
+      payload: { tool: 'query', input: { sql: 'SELECT 42 AS answer' } },
+    });
+    expect(result).toMatchObject({ kind: 'tool.result', payload: { tool: 'query', result: { ok: true } } });
+    expect(JSON.stringify(result!.payload)).toContain('42');
+
+    await transport.terminateSession();
+    await waitFor(() => !agent.getRun(session.run_id)!.run.reason!.includes('window ends'), 'the window to end');
+    expect(agent.getRun(session.run_id)!.run).toMatchObject({
+      status: 'succeeded',
+      reason: 'MCP calls from mcp:analyst: 1 answered (query 1)',
+    });
+    expect(agent.listRuns({ limit: 1000 })).toHaveLength(before + 1);
   });
 });
 
