@@ -42,16 +42,22 @@ export async function run(): Promise<BenchResult[]> {
   const cleanups: Cleanup[] = [];
   try {
     const { daemon } = await startSimDaemon(cleanups, {
-      config: { api: { enabled: true, port: 0 }, agent: { stop_latch: false } },
+      // The rate far above the calls made: at the default 120 a minute, most MCP calls would time a refusal.
+      config: { api: { enabled: true, port: 0 }, agent: { stop_latch: false }, mcp: { max_calls_per_minute: 100_000 } },
     });
     const url = daemon.ports.get(PORTS.api)!.url!;
     const client = new Client({ name: 'bench', version: '1' });
     await client.connect(new StreamableHTTPClientTransport(new URL(`${url}/mcp`)));
     cleanups.push(() => client.close());
 
-    const mcpRuns = () => client.callTool({ name: 'runs', arguments: { limit: 20 } });
+    // A refused call answers fast: timing one would flatter the gateway, so every call must be answered.
+    const answered = async (name: string, args: Record<string, unknown>) => {
+      const result = await client.callTool({ name, arguments: args });
+      if (result.isError) throw new Error(`the bench's MCP ${name} call failed: ${JSON.stringify(result.content)}`);
+    };
+    const mcpRuns = () => answered('runs', { limit: 20 });
     const httpRuns = async () => (await fetch(`${url}/runs?limit=20`)).json();
-    const mcpStop = () => client.callTool({ name: 'stop', arguments: {} });
+    const mcpStop = () => answered('stop', {});
     const httpStop = async () =>
       (
         await fetch(`${url}/stop`, {
