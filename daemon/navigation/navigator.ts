@@ -416,6 +416,8 @@ export class Navigator {
     active.watchdog.stop();
     if (this.#active === active) this.#active = undefined;
     this.#sendTwist(0, 0);
+    // an empty /plan: no goal is active now, so a viewer (the status page's map) stops drawing the last one
+    if (!this.#active) this.#publishPlan([]);
     active.finish({
       ...result,
       planLength: active.planLength,

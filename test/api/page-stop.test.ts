@@ -547,7 +547,8 @@ describe('the latched stop on the status page', () => {
     expect(await page.locator('#stop-latch-text').textContent()).toBe(await latchText(page, agent.latch));
     expect(await page.locator('#stop-latch-warning').isVisible()).toBe(true);
     expect(await page.locator('#stop-latch-warning').textContent()).toBe(`warning: ${notWritten}`);
-    await page.locator('#health', { hasText: 'health ok' }).waitFor();
+    // held by the latch: the badge says so, not a green "health ok"
+    await page.locator('#health', { hasText: 'STOPPED' }).waitFor();
     await page.screenshot({ path: shot('status-page-latched.png') });
 
     // Released elsewhere (auraison-edge stop --release) before the page heard of it.

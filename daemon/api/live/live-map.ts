@@ -1,6 +1,7 @@
 import type { Bus, Subscription } from '../../bus/index.ts';
 import type { MessageCodec } from '../../bus/index.ts';
 import type { BusMessage } from '../../bus/index.ts';
+import { compose, scanPoints, StaticFrames, type LaserScanMsg, type Pose2D } from './live-scan.ts';
 
 type Quaternion = { x: number; y: number; z: number; w: number };
 type Vec3 = { x: number; y: number; z: number };
@@ -11,7 +12,9 @@ interface OccupancyGridMsg {
 }
 interface OdometryMsg {
   header: { frame_id: string };
+  child_frame_id: string;
   pose: { pose: { position: Vec3; orientation: Quaternion } };
+  twist: { twist: { linear: Vec3; angular: Vec3 } };
 }
 interface PathMsg {
   header: { frame_id: string };
@@ -25,12 +28,13 @@ interface TfMsg {
   }[];
 }
 
-export type LiveKind = 'map' | 'pose' | 'plan';
+export type LiveKind = 'map' | 'pose' | 'plan' | 'scan';
 
 export interface LiveMapTopics {
   map: string;
   odom: string;
   plan: string;
+  scan: string;
   tf: string;
   tfStatic: string;
 }
@@ -43,16 +47,20 @@ export interface LiveMapOptions {
   poseHz?: number;
   /** Most points of a plan sent to viewers (longer plans are thinned). */
   maxPlanPoints?: number;
+  /** Most points of a scan sent to viewers (denser scans are thinned). */
+  maxScanPoints?: number;
 }
 
 const yawOf = (q: Quaternion): number => Math.atan2(2 * (q.w * q.z + q.x * q.y), 1 - 2 * (q.y * q.y + q.z * q.z));
 const round = (v: number, digits = 3): number => Math.round(v * 10 ** digits) / 10 ** digits;
 
 /**
- * The status page's 2D view, server side: it subscribes to the map, odometry and plan topics (keep-latest
+ * The status page's 2D view, server side: it subscribes to the map, odometry, plan and scan topics (keep-latest
  * queues, so a burst never queues up), decodes the fields it needs with the codec, and keeps the latest of
  * each as compact JSON. The robot's pose is put in the map frame through a map -> odom transform from
- * /tf or /tf_static when one is published (identity otherwise). Viewers get the latest of each kind.
+ * /tf or /tf_static when one is published (identity otherwise), with its speed from the odometry's twist; the
+ * scan's hits are put there from the robot's pose and where /tf_static says the laser sits on it. Viewers get
+ * the latest of each kind.
  */
 export class LiveMap {
   #codec: MessageCodec;
@@ -63,17 +71,21 @@ export class LiveMap {
   #mapToOdom = { x: 0, y: 0, yaw: 0 };
   #odom: OdometryMsg | undefined;
   #poseDirty = false;
+  #scan: LaserScanMsg | undefined;
+  #staticFrames = new StaticFrames();
+  #maxScanPoints: number;
   #timer: NodeJS.Timeout;
   #maxPlanPoints: number;
   /** Messages that could not be decoded (bad CDR, unknown type), by topic. */
   readonly decodeErrors = new Map<string, number>();
 
   constructor(options: LiveMapOptions) {
-    const { bus, codec, topics = {}, poseHz = 10, maxPlanPoints = 500 } = options;
+    const { bus, codec, topics = {}, poseHz = 10, maxPlanPoints = 500, maxScanPoints = 360 } = options;
     const t: LiveMapTopics = {
       map: '/map',
       odom: '/odom',
       plan: '/plan',
+      scan: '/scan',
       tf: '/tf',
       tfStatic: '/tf_static',
       ...topics,
@@ -81,6 +93,7 @@ export class LiveMap {
     this.#bus = bus;
     this.#codec = codec;
     this.#maxPlanPoints = maxPlanPoints;
+    this.#maxScanPoints = maxScanPoints;
     const on = (topic: string, handler: (msg: BusMessage) => void): void => {
       this.#subs.push(
         bus.subscribe({
@@ -97,9 +110,10 @@ export class LiveMap {
       this.#odom = this.#codec.decode<OdometryMsg>(msg.type, msg.data);
       this.#poseDirty = true;
     });
+    on(t.scan, (msg) => (this.#scan = this.#codec.decode<LaserScanMsg>(msg.type, msg.data)));
     on(t.tf, (msg) => this.#onTf(this.#codec.decode<TfMsg>(msg.type, msg.data)));
-    on(t.tfStatic, (msg) => this.#onTf(this.#codec.decode<TfMsg>(msg.type, msg.data)));
-    // Odometry comes at 30 Hz and more; viewers need a steady few updates a second.
+    on(t.tfStatic, (msg) => this.#onTf(this.#codec.decode<TfMsg>(msg.type, msg.data), this.#staticFrames));
+    // Odometry comes at 30 Hz and more, scans at 5-40 Hz; viewers need a steady few updates a second.
     this.#timer = setInterval(() => this.#flushPose(), 1000 / poseHz);
     this.#timer.unref();
   }
@@ -161,8 +175,11 @@ export class LiveMap {
     this.#emit('plan', { frame: p.header.frame_id, points });
   }
 
-  #onTf(tf: TfMsg): void {
+  /** Takes the map -> odom transform, and (from /tf_static) every fixed frame of the robot into `frames`. */
+  #onTf(tf: TfMsg, frames?: StaticFrames): void {
     for (const t of tf.transforms) {
+      const { translation, rotation } = t.transform;
+      frames?.set(t.header.frame_id, t.child_frame_id, { x: translation.x, y: translation.y, yaw: yawOf(rotation) });
       if (t.header.frame_id.replace(/^\//, '') === 'map' && t.child_frame_id.replace(/^\//, '') === 'odom') {
         this.#mapToOdom = {
           x: t.transform.translation.x,
@@ -175,14 +192,28 @@ export class LiveMap {
   }
 
   #flushPose(): void {
-    if (!this.#poseDirty || !this.#odom) return;
-    this.#poseDirty = false;
-    const p = this.#odom.pose.pose;
-    const { x: tx, y: ty, yaw: tyaw } = this.#mapToOdom;
-    const c = Math.cos(tyaw);
-    const s = Math.sin(tyaw);
-    const x = tx + c * p.position.x - s * p.position.y;
-    const y = ty + s * p.position.x + c * p.position.y;
-    this.#emit('pose', { frame: 'map', x: round(x), y: round(y), yaw: round(yawOf(p.orientation) + tyaw) });
+    const odom = this.#odom;
+    if (!odom) return;
+    const p = odom.pose.pose;
+    const robot = compose(this.#mapToOdom, { x: p.position.x, y: p.position.y, yaw: yawOf(p.orientation) });
+    if (this.#poseDirty) {
+      this.#poseDirty = false;
+      const { linear, angular } = odom.twist.twist;
+      this.#emit('pose', {
+        frame: 'map',
+        x: round(robot.x),
+        y: round(robot.y),
+        yaw: round(robot.yaw),
+        linear: round(linear.x),
+        angular: round(angular.z),
+      });
+    }
+    if (this.#scan) this.#flushScan(this.#scan, robot, odom.child_frame_id);
+    this.#scan = undefined;
+  }
+
+  #flushScan(scan: LaserScanMsg, robot: Pose2D, base: string): void {
+    const laser = compose(robot, this.#staticFrames.inBase(scan.header.frame_id, base));
+    this.#emit('scan', { frame: 'map', points: scanPoints(scan, laser, this.#maxScanPoints) });
   }
 }

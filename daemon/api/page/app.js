@@ -12,6 +12,7 @@ import {
   Unreachable,
 } from '/page/api.js';
 import { MapView } from '/page/map-view.js';
+import { MotionView } from '/page/motion-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
 import { refreshSync } from '/page/sync-view.js';
@@ -51,10 +52,30 @@ function showError(error) {
   $('error').textContent = error ? String(error.message ?? error) : '';
 }
 
+/** The daemon's last /healthz status; undefined while it does not answer. */
+let healthStatus;
+
+/**
+ * The health badge. A robot held by a latched stop is not shown green, however healthy the daemon: it says STOPPED
+ * (the daemon's own health in its tooltip), from the moment the page knows of the latch until it is released.
+ */
+function showHealth() {
+  const badge = $('health');
+  if (latchShown) {
+    badge.textContent = 'STOPPED';
+    badge.className = 'badge stopped';
+    badge.title = `the robot is stopped until a person releases the stop; daemon health ${healthStatus ?? 'unknown'}`;
+    return;
+  }
+  badge.title = '';
+  badge.textContent = healthStatus ? `health ${healthStatus}` : 'health unreachable';
+  badge.className = `badge ${healthStatus === 'ok' ? 'ok' : 'fail'}`;
+}
+
 /** The badges say what is known now: with no answer from the daemon, its last health is not its health. */
 function showUnreachable() {
-  $('health').textContent = 'health unreachable';
-  $('health').className = 'badge fail';
+  healthStatus = undefined;
+  showHealth();
   $('ready').textContent = 'ready ?';
   $('ready').className = 'badge';
 }
@@ -73,8 +94,8 @@ async function refreshStatus() {
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
   const latch = status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null;
   if (asked === latchChanges) showLatch(latch);
-  $('health').textContent = `health ${health.status}`;
-  $('health').className = `badge ${health.status === 'ok' ? 'ok' : 'fail'}`;
+  healthStatus = health.status;
+  showHealth();
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
   $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;
   $('robot').textContent = `${status.robot.id} · fleet ${status.robot.fleet}`;
@@ -279,6 +300,7 @@ function latchChanged(latch) {
 
 function showLatch(latch) {
   latchShown = latch;
+  showHealth();
   $('stop-latch').hidden = !latch;
   if (!latch) return;
   $('stop-latch-text').textContent =
@@ -409,6 +431,7 @@ function onJournalEvent(name, data) {
 function startStreams() {
   for (const stop of streams) stop();
   const view = new MapView($('map'));
+  const motion = new MotionView();
   streams = [
     followEvents('/events?kinds=agent_event,run_state', onJournalEvent, (state, detail) => {
       showLink(state, detail);
@@ -421,8 +444,16 @@ function startStreams() {
         view.setMap(value);
         $('map-info').textContent =
           `${value.width} × ${value.height} cells at ${Number(value.resolution.toFixed(4))} m`;
-      } else if (name === 'pose') view.setPose(value);
-      else if (name === 'plan') view.setPlan(value);
+      } else if (name === 'pose') {
+        view.setPose(value);
+        motion.showPose(value);
+      } else if (name === 'plan') {
+        view.setPlan(value);
+        motion.showGoal(view.goal);
+      } else if (name === 'scan') {
+        view.setScan(value);
+        motion.showScan(value);
+      }
     }),
   ];
 }

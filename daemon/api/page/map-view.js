@@ -1,6 +1,8 @@
-// The live 2D map: an OccupancyGrid image with the planned path and the robot's pose on top. The server
-// sends compact JSON (GET /live/map): `map` {width, height, resolution, origin, cells: base64 int8},
-// `pose` {x, y, yaw} and `plan` {points: [[x, y], ...]}, all in the map frame.
+// The live 2D map: an OccupancyGrid image with the laser scan's hits, the planned path, its goal and the robot's
+// pose on top. The server sends compact JSON (GET /live/map): `map` {width, height, resolution, origin, cells:
+// base64 int8}, `pose` {x, y, yaw, linear, angular}, `plan` {points: [[x, y], ...]} (empty when no goal is active:
+// the navigator plans to its goal, so the last point is the goal) and `scan` {points: [[x, y], ...]}, all in the map
+// frame.
 
 export class MapView {
   #canvas;
@@ -9,6 +11,7 @@ export class MapView {
   #image;
   #pose;
   #plan = [];
+  #scan = [];
   #queued = false;
 
   constructor(canvas) {
@@ -49,6 +52,17 @@ export class MapView {
     this.#draw();
   }
 
+  setScan(scan) {
+    this.#scan = scan.points ?? [];
+    this.#draw();
+  }
+
+  /** Where the active goal's plan ends, or undefined when no goal is active. */
+  get goal() {
+    const last = this.#plan.at(-1);
+    return last ? { x: last[0], y: last[1] } : undefined;
+  }
+
   /** Metres in the map frame to canvas pixels. */
   #toCanvas(x, y) {
     const g = this.#grid;
@@ -70,6 +84,13 @@ export class MapView {
       const scale = this.#canvas.width / Math.max(g.width, g.height);
       ctx.imageSmoothingEnabled = false;
       ctx.drawImage(this.#image, 0, 0, g.width * scale, g.height * scale);
+      // The scan's hits: small orange squares, at least 3 px so a sparse scan still shows.
+      ctx.fillStyle = '#fb8f44';
+      const dot = Math.max(3, Math.round((0.04 / g.resolution) * scale));
+      for (const [x, y] of this.#scan) {
+        const [px, py] = this.#toCanvas(x, y);
+        ctx.fillRect(px - dot / 2, py - dot / 2, dot, dot);
+      }
       if (this.#plan.length > 1) {
         ctx.strokeStyle = '#0969da';
         ctx.lineWidth = 2;
@@ -80,6 +101,21 @@ export class MapView {
           else ctx.lineTo(px, py);
         });
         ctx.stroke();
+      }
+      const goal = this.goal;
+      if (goal) {
+        // The goal: a green ring with a dot, the size of the robot's marker.
+        const [px, py] = this.#toCanvas(goal.x, goal.y);
+        const r = Math.max(7, (0.15 / g.resolution) * scale);
+        ctx.strokeStyle = '#1a7f37';
+        ctx.fillStyle = '#1a7f37';
+        ctx.lineWidth = 3;
+        ctx.beginPath();
+        ctx.arc(px, py, r, 0, 2 * Math.PI);
+        ctx.stroke();
+        ctx.beginPath();
+        ctx.arc(px, py, r / 3, 0, 2 * Math.PI);
+        ctx.fill();
       }
       if (this.#pose) {
         const [px, py] = this.#toCanvas(this.#pose.x, this.#pose.y);
