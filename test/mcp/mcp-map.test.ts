@@ -77,6 +77,33 @@ describe('the map resource', () => {
     expect((await fetch(`${url}/map`, { headers: { 'if-none-match': etag } })).status).toBe(200);
   });
 
+  it("answers a map publisher's malformed grid with 502 naming it, and serves the next good one", async () => {
+    const { url, daemon, sim } = await startMcpDaemon(cleanups);
+    const codec = new MessageCodec(daemon.definitions);
+    const publisher = daemon.bus.advertise('/map', 'nav_msgs/msg/OccupancyGrid', { source: 'attacker' });
+    const client = await connectClient(cleanups, httpTransport(url));
+
+    // A grid announcing a million cells and sending four: a reader trusting width and height would read past it.
+    const lying = occupancyGridMessage({ ...rasterize(sim.maze), width: 1000, height: 1000, data: new Int8Array(4) });
+    publisher.publish(codec.encode('nav_msgs/msg/OccupancyGrid', lying));
+    const refused = await fetch(`${url}/map`);
+    expect(refused.status).toBe(502);
+    expect(await refused.json()).toMatchObject({
+      error: 'bad_map',
+      message: expect.stringMatching(
+        /^the message on \/map is not a readable .*1000x1000 cells announced, 4 sent.*check its publisher/,
+      ),
+    });
+    await expect(client.readResource({ uri: MAP_URI })).rejects.toThrow(/502.*bad_map|not a readable/);
+
+    // Bytes that are no CDR at all.
+    publisher.publish(new Uint8Array([0, 1, 0, 0, 0xff]));
+    expect((await fetch(`${url}/map`)).status).toBe(502);
+
+    publisher.publish(codec.encode('nav_msgs/msg/OccupancyGrid', occupancyGridMessage(rasterize(sim.maze))));
+    expect((await readMap(client)).info.width).toBe(rasterize(sim.maze).width);
+  });
+
   it('says no map has come, and what to start, when nothing publishes /map', async () => {
     const { daemon, stop } = await startDaemon({ api: { enabled: true, port: 0 }, foxglove: { enabled: false } });
     cleanups.push(stop);
