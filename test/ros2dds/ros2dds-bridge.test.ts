@@ -104,6 +104,31 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     expect(server.events.filter((e) => e.event === 'served')).toHaveLength(1);
   });
 
+  it("answers a DDS node's call of the operator's stop, served by the daemon as a Trigger, and latches", async () => {
+    const { daemon, stop } = await startDaemon({
+      bus: { definitions: { dirs: [MSGS] } },
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        services: { serve: [{ query: 'agent/stop', service: '/auraison/stop', type: 'std_srvs/srv/Trigger' }] },
+      },
+    });
+    cleanups.push(stop);
+    await waitFor(
+      () => daemon.graph.endpoints({ name: '/auraison/stop', kind: 'service' }).some((e) => e.local),
+      'our stop service token',
+    );
+    expect(daemon.robotStop.refusal()).toBeUndefined();
+    const operator = await dds.node({ node: 'operator', role: 'trigger_client', service: '/auraison/stop' });
+    cleanups.push(() => operator.close());
+    const answer = await operator.next((e) => e.event === 'response' || e.event === 'timeout', 'the answer', 30_000);
+    expect(answer).toMatchObject({ event: 'response', success: true });
+    expect(JSON.parse(String(answer.message))).toMatchObject({ latched: { by: 'bus', persisted: true } });
+    expect(daemon.robotStop.refusal()).toBeDefined();
+  });
+
   it('gets a transient_local topic a DDS node published before the daemon started', async () => {
     const mapper = await dds.node({
       node: 'map_server',

@@ -11,6 +11,9 @@ spec: {"domain": N, "node": "talker", "namespace": "/", "role": ..., ...}
                       "durability": "volatile"|"transient_local", "depth": 10, "repeat": true}
   role "subscriber": {"topic": ..., "type": ..., "durability": ...}   prints {"event": "received", "value": ...}
   role "trigger_server": {"service": "/reset"}   answers success=true, message="triggered N"
+  role "trigger_client": {"service": "/auraison/stop", "timeout_s": 10}   calls it once (as rmw_cyclonedds does:
+                      client guid and sequence number in the request header) once a server is matched, prints
+                      {"event": "response", "success": ..., "message": ...} or {"event": "timeout"}
 Events are JSON lines on stdout; "ready" once everything is created and announced. Stdin closing ends it.
 """
 import json
@@ -135,6 +138,12 @@ def main():
         replies = DataWriter(dp, Topic(dp, f"rr{service}Reply", Trigger_Response_), qos=qos())
         readers.append(requests)
         writers.append(replies)
+    elif role == "trigger_client":
+        service = spec["service"]
+        requests = DataWriter(dp, Topic(dp, f"rq{service}Request", Trigger_Request_), qos=qos())
+        replies = DataReader(dp, Topic(dp, f"rr{service}Reply", Trigger_Response_), qos=qos())
+        readers.append(replies)
+        writers.append(requests)
     else:
         raise SystemExit(f"unknown role {role}")
 
@@ -176,6 +185,26 @@ def main():
             for sample in readers[0].take(N=100):
                 emit(event="received", value=from_message(kind, sample))
             stop.wait(0.01)
+    elif role == "trigger_client":
+        deadline = time.monotonic() + spec.get("timeout_s", 10)
+        # A client waits for a matched server (rclcpp's wait_for_service) before it sends.
+        while not stop.is_set() and time.monotonic() < deadline:
+            if writers[0].get_matched_subscriptions() and readers[0].get_matched_publications():
+                break
+            stop.wait(0.05)
+        client_guid = int.from_bytes(writers[0].guid.bytes[8:16], "little")
+        writers[0].write(Trigger_Request_(client_guid=client_guid, sequence_number=1, structure_needs_at_least_one_member=0))
+        emit(event="sent")
+        answered = False
+        while not stop.is_set() and time.monotonic() < deadline and not answered:
+            for reply in readers[0].take(N=10):
+                if reply.client_guid == client_guid and reply.sequence_number == 1:
+                    emit(event="response", success=reply.success, message=reply.message)
+                    answered = True
+            stop.wait(0.01)
+        if not answered:
+            emit(event="timeout")
+        stop.wait()
     else:
         served = 0
         while not stop.is_set():
