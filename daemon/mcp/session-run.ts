@@ -5,6 +5,8 @@ import { newId, nowNs, type ExternalRun, type ExternalRuns } from '../contract/i
 export const MAX_NOTED = 10;
 /** A call's output is journaled when its JSON is at most this long; a longer one (query rows) only by its size. */
 const MAX_OUTPUT_CHARS = 1024;
+/** A call's input past this much JSON (a query's SQL may be 100 000 chars) is journaled as its start. */
+const MAX_INPUT_CHARS = 4096;
 
 /** Why the gateway refused a call before any intent: the client's rate, or a tool it does not expose. */
 export type RefusalReason = 'rate' | 'unexposed';
@@ -65,7 +67,7 @@ export class SessionRun {
     const recorded = result.ok ? { ok: true, output: brief(result.output) } : result;
     this.#then(open, (run) =>
       run.note([
-        { kind: 'tool.call', payload: { call_id: callId, tool, input: input as Record<string, unknown> } },
+        { kind: 'tool.call', payload: { call_id: callId, tool, input: cut(input) } },
         { kind: 'tool.result', payload: { call_id: callId, tool, result: recorded } },
       ]),
     );
@@ -152,6 +154,13 @@ export class SessionRun {
       }
     });
   }
+}
+
+/** A call's input as journaled: itself, or the start of its JSON and its length when long. */
+function cut(input: unknown): unknown {
+  const json = JSON.stringify(input) ?? 'null';
+  if (json.length <= MAX_INPUT_CHARS) return input;
+  return { json_start: json.slice(0, MAX_INPUT_CHARS), json_chars: json.length };
 }
 
 /** A call's output as journaled: itself when small, else only its size (a query's rows stay in the lakehouse). */

@@ -56,11 +56,18 @@ describe("the session's run", () => {
     expect(result).toMatchObject({ kind: 'tool.result', payload: { tool: 'query', result: { ok: true } } });
     expect(JSON.stringify(result!.payload)).toContain('42');
 
+    // A long SQL is journaled as its start and its length: ten such calls a minute must not grow the journal by MBs.
+    const long = `SELECT 1 -- ${'x'.repeat(10_000)}`;
+    await client.callTool({ name: 'query', arguments: { sql: long } });
+    await waitFor(() => agent.getRun(session.run_id)!.events.length === 5, 'the second call in the run');
+    const { input } = agent.getRun(session.run_id)!.events[3]!.payload as { input: Record<string, unknown> };
+    expect(input).toEqual({ json_start: JSON.stringify({ sql: long }).slice(0, 4096), json_chars: long.length + 10 });
+
     await transport.terminateSession();
     await waitFor(() => !agent.getRun(session.run_id)!.run.reason!.includes('window ends'), 'the window to end');
     expect(agent.getRun(session.run_id)!.run).toMatchObject({
       status: 'succeeded',
-      reason: 'MCP calls from mcp:analyst: 1 answered (query 1)',
+      reason: 'MCP calls from mcp:analyst: 2 answered (query 2)',
     });
     expect(agent.listRuns({ limit: 1000 })).toHaveLength(before + 1);
   });
