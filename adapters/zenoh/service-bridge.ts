@@ -135,10 +135,9 @@ export class ServiceServer {
     this.#counters = counters;
     this.#dedupe = new RequestDedupe({ counters });
     const typeHash = ctx.typeHash(entry.type);
-    // With no hash of the service type, any hash's clients are answered: they query the key with theirs.
-    this.#key = typeHash
-      ? ctx.mapping.dataKey(entry.service, entry.type, typeHash)
-      : ctx.mapping.subscribeKey(entry.service, entry.type);
+    // Clients of any hash are answered (they query the key with theirs): a Humble client's is
+    // TypeHashNotSupported, and the token announces the daemon's own.
+    this.#key = ctx.mapping.subscribeKey(entry.service, entry.type);
     const entity: LocalEntity = {
       kind: 'service',
       entityId: ctx.entityId(),

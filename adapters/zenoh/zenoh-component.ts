@@ -249,10 +249,24 @@ export class ZenohComponent implements Component, MetricsProvider {
     );
   }
 
+  /** None under Humble: its rmw_zenoh has no type hashes, and its keys and tokens say TypeHashNotSupported. */
   #typeHash(rosType: string): string | undefined {
+    if (this.#ctx.config.bus.definitions.distro === 'humble') return undefined;
     if (!this.#typeHashes.has(rosType))
       this.#typeHashes.set(rosType, typeDescriptionHash(this.#ctx.definitions, rosType));
     return this.#typeHashes.get(rosType);
+  }
+
+  /**
+   * The hash a topic is published under: the graph's subscribers' own when they all announce one (a Humble
+   * node on a Jazzy robot subscribes to the TypeHashNotSupported key alone), else the daemon's distro's.
+   */
+  #publishHash(topic: string, rosType: string): string | undefined {
+    const subscribers = this.#ctx.graph
+      .endpoints({ name: topic, kind: 'subscriber', source: 'zenoh' })
+      .filter((e) => !e.local && e.type === rosType);
+    const theirs = new Set(subscribers.map((e) => e.typeHash));
+    return theirs.size === 1 ? [...theirs][0] : this.#typeHash(rosType);
   }
 
   #serviceContext(): ServiceContext {
@@ -286,7 +300,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       entityId: this.#nextEntityId++,
       name: topic,
       rosType: type,
-      typeHash: this.#typeHash(type),
+      typeHash: this.#publishHash(topic, type),
       qos,
     };
     // As rmw_zenoh: the hash of the entity's token, which holds the session's zid and this start's random node

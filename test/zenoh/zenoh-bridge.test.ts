@@ -103,7 +103,8 @@ describe('the daemon on a real Zenoh network (router, zenoh-bridge-remote-api, r
     const hash = typeDescriptionHash(daemon.definitions, TWIST)!;
     const listener = await peer({
       node: 'base_controller',
-      subscribe: { topic: '/cmd_vel', type: TWIST },
+      // A Jazzy subscriber announces its type's hash (with none it reads as Humble, whose key the daemon follows).
+      subscribe: { topic: '/cmd_vel', type: TWIST, hash },
       liveliness: true,
     });
     const pub = daemon.bus.advertise('/cmd_vel', TWIST, { source: 'test' });
