@@ -3,7 +3,8 @@ import type { RunStore } from './run-store.ts';
 
 /**
  * A run for what an intake did outside the agent's runs (see ExternalRun): made in the run store as any run
- * is, never run by the agent, and ended from its first record.
+ * is, never run by the agent, and ended from its second record: the store makes every run pending first, and a
+ * stop in that one journal write may cancel it (the stop's reply then lists it) before it is ended as asked.
  */
 export async function openExternalRun(
   store: RunStore,

@@ -16,6 +16,8 @@ interface Window {
   run: Promise<ExternalRun | undefined>;
   /** Events and the end, in order, after the run is made. */
   chain: Promise<void>;
+  /** The run's reason until the window ends. */
+  until: string;
   /** Calls by `tool` (done) or `tool:reason` (refused). */
   byCall: Map<string, number>;
   calls: number;
@@ -30,7 +32,7 @@ interface Window {
  * `mcp:<client>`); its first MAX_NOTED calls are events (`tool.call` and `tool.result`, or `mcp.refused`);
  * `windowMs` later, or when the session closes, an `mcp.session.total` event counts every call by tool, and the
  * run ends succeeded, or failed when calls were refused, with the count as its reason. A flood of any size
- * thus costs the journal at most one run of 2 * MAX_NOTED + 5 records per window per session, and the log a
+ * thus costs the journal at most one run of 2 * MAX_NOTED + 6 records per window per session, and the log a
  * line when refusals begin and one when the window ends, while `runs` and central see what the agent tried.
  */
 export class SessionRun {
@@ -76,7 +78,11 @@ export class SessionRun {
   /** A refused call: `message` is what the client was answered. */
   refused(tool: string, reason: RefusalReason, message: string): void {
     const open = this.#window();
-    if (open.refused === 0) this.#log.warn({ actor: this.#actor(), tool, reason }, 'MCP calls refused');
+    if (open.refused === 0) {
+      this.#log.warn({ actor: this.#actor(), tool, reason }, 'MCP calls refused');
+      // Failed from the first refusal, not from the window's end: a person looking at `runs` now sees it.
+      this.#then(open, (run) => run.end('failed', open.until));
+    }
     open.refused++;
     this.#count(open, `${tool}:${reason}`);
     if (open.calls + open.refused > MAX_NOTED) return;
@@ -110,7 +116,15 @@ export class SessionRun {
     const until = `calls of ${actor} through MCP, counted when the window ends (${this.#windowMs / 1000} s)`;
     const run = this.#openRun(intent, until);
     const timer = setTimeout(() => this.#end(open), this.#windowMs).unref();
-    const open: Window = { run, chain: run.then(() => undefined), byCall: new Map(), calls: 0, refused: 0, timer };
+    const open: Window = {
+      run,
+      chain: run.then(() => undefined),
+      until,
+      byCall: new Map(),
+      calls: 0,
+      refused: 0,
+      timer,
+    };
     this.#open = open;
     return open;
   }

@@ -104,7 +104,8 @@ describe('the MCP gateway under attack', () => {
 
     // While the flood lasts, the session's run shows it: its first calls, answered and refused, as events.
     const flood = await waitForValue(() => sessionRuns(agent).at(0), "the session's run");
-    expect(flood.reason).toMatch(/counted when the window ends/);
+    await waitFor(() => agent.getRun(flood.run_id)!.run.status === 'failed', 'the run failed at the first refusal');
+    expect(agent.getRun(flood.run_id)!.run.reason).toMatch(/counted when the window ends/);
     await waitFor(() => eventsOf(agent, flood.run_id, 'mcp.refused').length === MAX_NOTED - 3, 'the noted refusals');
     expect(eventsOf(agent, flood.run_id, 'tool.call')).toHaveLength(3);
     expect(eventsOf(agent, flood.run_id, 'mcp.refused')[0]).toMatchObject({ tool: 'graph', reason: 'rate', n: 1 });
@@ -112,7 +113,7 @@ describe('the MCP gateway under attack', () => {
 
     // The session's end ends the window: the run fails, counting every call.
     await transport.terminateSession();
-    await waitFor(() => agent.getRun(flood.run_id)!.run.status === 'failed', 'the window to end');
+    await waitFor(() => !agent.getRun(flood.run_id)!.run.reason!.includes('window ends'), 'the window to end');
     const { run, events } = agent.getRun(flood.run_id)!;
     expect(run.reason).toBe(
       `MCP calls from mcp:flooder: ${FLOOD} refused, 4 answered (graph 3, graph:rate ${FLOOD}, stop 1)`,
