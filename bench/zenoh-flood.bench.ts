@@ -73,6 +73,7 @@ export async function run(): Promise<BenchResult[]> {
       { stdio: ['pipe', 'pipe', 'inherit'] },
     );
     let flooded: number[];
+    let after: ZenohDetails;
     let rssPeak = rssBefore;
     const sampler = setInterval(() => (rssPeak = Math.max(rssPeak, process.memoryUsage().rss)), 50);
     // The daemon's own event loop: whether a stop waited on its work or on the machine's other processes.
@@ -84,12 +85,12 @@ export async function run(): Promise<BenchResult[]> {
       });
       floodLoop.enable();
       flooded = await stops(url, STOPS);
+      after = await zenoh(); // while the flood is on: its tokens go with it
     } finally {
       floodLoop.disable();
       clearInterval(sampler);
       flood.kill('SIGKILL');
     }
-    const after = await zenoh();
     const p99 = percentile(flooded, 99);
     const idleP99 = percentile(idle, 99);
     return [

@@ -29,6 +29,9 @@ export class GraphDiscovery {
   #graph: RobotGraph;
   #mapping: Mapping;
   #known = new Map<string, Known>();
+  /** Remote publishers' token keys by topic, kept as tokens come and go: a reconcile reads what changed only. */
+  #publishers = new Map<string, Set<string>>();
+  #changedTopics = new Set<string>();
   #generation = 0;
   #settleTimer: NodeJS.Timeout | undefined;
   #onChange: () => void;
@@ -79,6 +82,11 @@ export class GraphDiscovery {
     this.#known.set(key, { entity, generation: this.#generation });
     if (had) return;
     const local = this.#isLocal(entity);
+    if (entity.kind === 'publisher' && !local) {
+      const keys = this.#publishers.get(entity.name) ?? new Set<string>();
+      this.#publishers.set(entity.name, keys.add(key));
+      this.#changedTopics.add(entity.name);
+    }
     if (entity.kind === 'node') {
       this.#graph.addNode({ source: SOURCE, name: entity.node, id: entity.id, local });
     } else {
@@ -101,18 +109,32 @@ export class GraphDiscovery {
   /** Remote publishers by topic name. */
   published(): Map<string, PublishedTopic> {
     const topics = new Map<string, PublishedTopic>();
-    for (const { entity } of this.#known.values()) {
-      if (entity.kind !== 'publisher' || this.#isLocal(entity)) continue;
+    for (const name of this.#publishers.keys()) topics.set(name, this.publishedTopic(name)!);
+    return topics;
+  }
+
+  /** The topics whose remote publishers came or went since the last call. */
+  takeChangedTopics(): string[] {
+    const changed = [...this.#changedTopics];
+    this.#changedTopics.clear();
+    return changed;
+  }
+
+  /** A topic's remote publishers, merged; undefined when it has none. */
+  publishedTopic(name: string): PublishedTopic | undefined {
+    let topic: PublishedTopic | undefined;
+    for (const key of this.#publishers.get(name) ?? []) {
+      const { entity } = this.#known.get(key)!;
       const qos = entity.qos ?? { reliability: 'reliable', durability: 'volatile', depth: 10 };
-      const seen = topics.get(entity.name);
+      const seen = topic;
       if (seen === undefined) {
-        topics.set(entity.name, {
+        topic = {
           name: entity.name,
           rosType: entity.rosType,
           qos,
           publishers: 1,
           ...(entity.typeHash ? { typeHash: entity.typeHash } : {}),
-        });
+        };
         continue;
       }
       seen.publishers++;
@@ -125,7 +147,7 @@ export class GraphDiscovery {
         depth: Math.max(seen.qos.depth, qos.depth),
       };
     }
-    return topics;
+    return topic;
   }
 
   /** Remote service servers by service name, with their type and hash. */
@@ -151,6 +173,11 @@ export class GraphDiscovery {
     if (!known) return;
     this.#known.delete(key);
     const { entity } = known;
+    const keys = entity.kind === 'publisher' ? this.#publishers.get(entity.name) : undefined;
+    if (keys?.delete(key)) {
+      if (keys.size === 0) this.#publishers.delete(entity.name);
+      this.#changedTopics.add(entity.name);
+    }
     if (entity.kind === 'node') this.#graph.removeNode(SOURCE, entity.node, entity.id);
     else this.#graph.remove(SOURCE, entity.id);
   }

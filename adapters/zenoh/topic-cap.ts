@@ -5,14 +5,13 @@ import { rateLimitedErrors } from '../../daemon/util/index.ts';
  * The most graph topics the bridge declares subscribers for (zenoh.max_bridged_topics). A topic past it is not
  * bridged and waits for room: each one is counted once when first refused, and the refusals are logged at a
  * bounded rate, so a peer announcing thousands of topics costs a counter, not thousands of declarations and
- * log lines. Each reconcile names again the topics still waiting (`round`), so one that went stops counting.
+ * log lines. A topic bridged at last, or gone, is released.
  */
 export class TopicCap {
   readonly max: number;
   /** Topics refused since the start, each counted when it first had to wait. */
   refusals = 0;
   #waiting = new Set<string>();
-  #before = new Set<string>();
   #log: ReturnType<typeof rateLimitedErrors>;
 
   constructor(options: { max: number; log: Logger }) {
@@ -26,21 +25,19 @@ export class TopicCap {
     return bridged < this.max;
   }
 
-  /** Starts naming the topics that wait, anew. */
-  round(): void {
-    this.#before = this.#waiting;
-    this.#waiting = new Set();
-  }
-
   refuse(topic: string): void {
+    if (this.#waiting.has(topic)) return;
     this.#waiting.add(topic);
-    if (this.#before.has(topic)) return;
     this.refusals++;
     this.#log(
       'cap',
       { topic, max_bridged_topics: this.max, refusals: this.refusals },
       `zenoh: graph topic ${topic} not bridged: zenoh.max_bridged_topics (${this.max}) topics are bridged already; raise it, or narrow zenoh.topics and recorder.include, or keep the peer that announces them off the router (docs/bridges.md, access_control)`,
     );
+  }
+
+  release(topic: string): void {
+    this.#waiting.delete(topic);
   }
 
   /** Topics waiting now. */

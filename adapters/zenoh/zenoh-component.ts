@@ -55,6 +55,8 @@ export class ZenohComponent implements Component, MetricsProvider {
   #clients = new Map<string, ServiceClient>();
   #servers: ServiceServer[] = [];
   #refused = new Map<string, string>();
+  /** Graph topics to bridge, in the order they came, waiting for a reconcile's budget or for room under the cap. */
+  #pending = new Set<string>();
   #ownGids = new Set<string>();
   #typeHashes = new Map<string, string | undefined>();
   #serviceCounters = serviceCounters();
@@ -329,59 +331,63 @@ export class ZenohComponent implements Component, MetricsProvider {
     out.start();
   }
 
+  /** Bridges one pending topic of the graph; false when it declared nothing (refused for its type, or ours). */
+  #admit(name: string): boolean {
+    this.#pending.delete(name);
+    this.#cap.release(name);
+    const topic = this.#discovery.publishedTopic(name);
+    if (topic === undefined || (this.#mapping.name === 'ros2dds' && this.#outbound.has(name))) return false;
+    try {
+      const inbound = new InboundTopic({
+        link: this.#link,
+        bus: this.#ctx.bus,
+        mapping: this.#mapping,
+        topic,
+        codec: this.#codec,
+        knownType: this.#ctx.definitions.has(topic.rosType),
+        validateMaxBytes: this.#settings.validate_max_bytes,
+        ownGids: this.#ownGids,
+        log: this.#ctx.log,
+      });
+      this.#inbound.set(name, inbound);
+      this.#refused.delete(name);
+      inbound.start();
+      return true;
+    } catch (error) {
+      // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once per topic
+      // and at a bounded rate however many topics a peer announces. Tried again when its publishers change.
+      if (!this.#refused.has(name))
+        this.#typeConflictLog(
+          'type',
+          { topic: name, type: topic.rosType, err: (error as Error).message },
+          'zenoh: topic not bridged',
+        );
+      this.#refused.set(name, (error as Error).message);
+      return false;
+    }
+  }
+
   /**
    * Bridges the graph's topics and services as their publishers and servers come, and drops them as they go:
-   * at most `budget` new topics a run, and never more than zenoh.max_bridged_topics. True when some were left.
+   * reads only the topics whose publishers changed, declares at most `budget` new ones a run and never more
+   * than zenoh.max_bridged_topics. True when some were left for a later run.
    */
   #reconcile(budget: number): boolean {
     if (this.#stopped) return false;
-    const published = this.#discovery.published();
-    for (const [name, inbound] of this.#inbound) {
-      if (published.has(name)) continue;
-      this.#inbound.delete(name);
-      void inbound.close();
+    for (const name of this.#discovery.takeChangedTopics()) {
+      if (this.#discovery.publishedTopic(name) === undefined) {
+        this.#pending.delete(name);
+        this.#cap.release(name);
+        const inbound = this.#inbound.get(name);
+        this.#inbound.delete(name);
+        void inbound?.close();
+      } else if (!this.#inbound.has(name) && this.#bridged(name)) this.#pending.add(name);
     }
-    let more = false;
-    this.#cap.round();
-    for (const [name, topic] of published) {
-      if (this.#inbound.has(name) || !this.#bridged(name)) continue;
-      if (this.#mapping.name === 'ros2dds' && this.#outbound.has(name)) continue;
-      if (!this.#cap.hasRoom(this.#inbound.size)) {
-        this.#cap.refuse(name);
-        continue;
-      }
-      if (budget === 0) {
-        more = true;
-        continue;
-      }
-      try {
-        const inbound = new InboundTopic({
-          link: this.#link,
-          bus: this.#ctx.bus,
-          mapping: this.#mapping,
-          topic,
-          codec: this.#codec,
-          knownType: this.#ctx.definitions.has(topic.rosType),
-          validateMaxBytes: this.#settings.validate_max_bytes,
-          ownGids: this.#ownGids,
-          log: this.#ctx.log,
-        });
-        this.#inbound.set(name, inbound);
-        this.#refused.delete(name);
-        inbound.start();
-        budget--; // a topic refused for its type declared nothing: it costs no budget
-      } catch (error) {
-        // The bus has the topic with another type (the sim's /scan, another bridge's): say so, once per topic
-        // and at a bounded rate however many topics a peer announces.
-        if (!this.#refused.has(name))
-          this.#typeConflictLog(
-            'type',
-            { topic: name, type: topic.rosType, err: (error as Error).message },
-            'zenoh: topic not bridged',
-          );
-        this.#refused.set(name, (error as Error).message);
-      }
+    for (const name of this.#pending) {
+      if (!this.#cap.hasRoom(this.#inbound.size)) this.#cap.refuse(name);
+      else if (budget > 0 && this.#admit(name)) budget--;
     }
+    const more = this.#pending.size > 0 && this.#cap.hasRoom(this.#inbound.size);
     // Reading the graph's servers costs a pass over every token: only when some service may be called.
     if (this.#settings.services.call.length === 0) return more;
     const servers = this.#discovery.servers();

@@ -67,5 +67,12 @@ describe('a Zenoh peer that announces thousands of topics under a bridged glob',
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(metrics).toContain(`auraison_zenoh_topic_refusals_total ${FLOOD - MAX}`);
     expect(metrics).toContain(`auraison_zenoh_topics_waiting ${FLOOD - MAX}`);
+
+    // The peer goes: its topics go, bridged and waiting alike.
+    flood.kill('SIGKILL');
+    await waitFor(async () => {
+      const { bridged, waiting } = (await zenoh()).bridged_topics;
+      return bridged === 0 && waiting === 0;
+    }, "the flooding peer's topics gone");
   });
 });
