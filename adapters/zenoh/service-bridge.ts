@@ -6,6 +6,7 @@ import { nowNs } from '../../daemon/contract/index.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { RequestDedupe, type ServedReply } from './request-dedupe.ts';
 import { decodeAttachment, encodeAttachment } from './rmw-zenoh-keys.ts';
+import { decodeRos2ddsRequestHeader } from './ros2dds-request-header.ts';
 import type { Handle, ZenohLink } from './zenoh-link.ts';
 
 const JSON_ENCODING = 'application/json';
@@ -158,18 +159,23 @@ export class ServiceServer {
 
   /**
    * Answers a request once per (client GID, sequence number) of its attachment: a request seen again gets the
-   * first reply without running the bus query again. A request without the attachment (ros2dds, a plain
-   * Zenoh get) cannot be told from another and runs each time.
+   * first reply without running the bus query again. zenoh-bridge-ros2dds attaches the DDS client's request
+   * header instead, which serves the same way. A request with neither (a plain Zenoh get) cannot be told from
+   * another and runs each time.
    */
   async #answer(query: Query): Promise<void> {
-    const request = decodeAttachment(query.attachment()?.toBytes() ?? new Uint8Array());
+    const attached = query.attachment()?.toBytes() ?? new Uint8Array();
+    // rmw_zenoh's attachment, or the request header zenoh-bridge-ros2dds attaches for a DDS client's request.
+    const rmwZenoh = decodeAttachment(attached);
+    const request = rmwZenoh ?? decodeRos2ddsRequestHeader(attached);
     const payload = query.payload()?.toBytes() ?? new Uint8Array();
     const execute = () => this.#execute(payload);
     try {
       const reply = await (request ? this.#dedupe.answer(request.gid, request.sequence, execute) : execute());
       if (reply.ok) {
-        const attachment = request
-          ? encodeAttachment({ sequence: request.sequence, timestampNs: nowNs(), gid: request.gid })
+        // The bridge puts its request header back itself; only an rmw_zenoh client reads ours.
+        const attachment = rmwZenoh
+          ? encodeAttachment({ sequence: rmwZenoh.sequence, timestampNs: nowNs(), gid: rmwZenoh.gid })
           : undefined;
         await query.reply(query.keyExpr(), reply.payload, attachment ? { attachment } : undefined);
       } else await query.replyErr(reply.error);
