@@ -1,12 +1,15 @@
 #!/usr/bin/env node
 // Entry point of the `auraison-edge` CLI. It runs the compiled JavaScript in dist/, which `npm ci` builds
-// (`npm run build` after editing the sources); stack traces point at the .ts sources through source maps.
+// (`npm run build` after editing the sources); the daemon's stack traces point at the .ts sources through source maps.
 
 // SIGHUP's default action ends the process: a `systemctl reload` that comes while the CLI is still loading,
 // before `run` installs its handler, must not kill the daemon. The config is read after this anyway, so a
 // SIGHUP before then has nothing to reload.
 if (process.argv[2] === 'run') process.on('SIGHUP', () => undefined);
-process.setSourceMapsEnabled(true);
+// Source maps for the commands that run a while and log stacks (the daemon, the sim, central, the MCP server): Node
+// reads every loaded module's map when they are on, a tenth of a client command's start (`status`, `stop`), whose
+// errors print their message alone.
+if (['run', 'sim', 'central', 'mcp'].includes(process.argv[2])) process.setSourceMapsEnabled(true);
 
 const entry = new URL('../dist/daemon/cli/main.js', import.meta.url);
 let main;

@@ -1,4 +1,5 @@
 import type { ApiClient } from '../api/index.ts';
+import type { DaemonStatus } from '../lifecycle/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
 import type { CommandIO } from './command.ts';
 import { OtherDaemonError, resolveClientTarget, type AddressedDaemon, type ClientTarget } from './daemon-target.ts';
@@ -15,6 +16,11 @@ export interface DaemonApi {
   client: ApiClient;
   /** Who answers, when known before asking (run/api.json, or the config's port asked whose it is). */
   daemon: AddressedDaemon | undefined;
+  /**
+   * Who answers: `daemon`, else (a --url) the daemon there asked its data dir (GET /status), undefined when it does
+   * not say. Asked after the command's own request, which it must not delay (a stop).
+   */
+  addressed(): Promise<AddressedDaemon | undefined>;
   /**
    * Says on stderr why a request failed: `auraison-edge <command>: <notDone><message>`, the API's
    * issues it did not already name, one per line, and, when no daemon answered, what to do.
@@ -51,9 +57,15 @@ export async function daemonApi(
     );
     return undefined;
   }
+  const client = new ApiClient(target, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs });
   return {
-    client: new ApiClient(target, options.timeoutMs === undefined ? {} : { timeoutMs: options.timeoutMs }),
+    client,
     daemon,
+    async addressed() {
+      if (daemon) return daemon;
+      const status = await client.get<DaemonStatus>('/status').catch(() => undefined);
+      return status ? { dataDir: status.data_dir, pid: status.pid, url: target.url } : undefined;
+    },
     report(error) {
       const message = error instanceof Error ? error.message : String(error);
       if (!(error instanceof ApiClientError)) return void io.stderr(`auraison-edge ${command}: ${notDone}${message}\n`);

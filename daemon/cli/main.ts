@@ -1,9 +1,7 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ConfigError } from '../config/index.ts';
 import { didYouMean, printable } from '../util/index.ts';
-import { DataDirError } from '../lifecycle/index.ts';
 import { UsageError, type Command, type CommandIO } from './command.ts';
 import { printForms, subcommandHelp, usageForms } from './help-text.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
@@ -18,12 +16,27 @@ export async function loadCommands(): Promise<Map<string, Command>> {
   // .ts when run from the sources (tests), .js when compiled into dist/.
   const files = readdirSync(COMMANDS_DIR).filter((f) => /\.[jt]s$/.test(f) && !/\.test\.[jt]s$/.test(f));
   const commands = new Map<string, Command>();
-  for (const file of files.sort()) {
-    const mod = (await import(join(COMMANDS_DIR, file))) as { command?: Command };
-    if (!mod.command) throw new Error(`daemon/cli/commands/${file} does not export \`command\``);
-    commands.set(mod.command.name, mod.command);
-  }
+  for (const file of files.sort()) commands.set(...(await importCommand(file)));
   return commands;
+}
+
+async function importCommand(file: string): Promise<[string, Command]> {
+  const mod = (await import(join(COMMANDS_DIR, file))) as { command?: Command };
+  if (!mod.command) throw new Error(`daemon/cli/commands/${file} does not export \`command\``);
+  return [mod.command.name, mod.command];
+}
+
+/**
+ * The commands a run needs: only the one named when its file is there (commands/<name>.js, as each command's file is
+ * named), since every command loaded costs its modules' load at each start (`status` took 4x `node -e 0` when all
+ * were); every one for the help, a typo's suggestion, or a name no file has.
+ */
+async function commandsFor(name: string | undefined): Promise<Map<string, Command>> {
+  if (name === undefined || !/^[a-z][a-z-]*$/.test(name)) return loadCommands();
+  const file = ['js', 'ts'].map((ext) => `${name}.${ext}`).find((f) => existsSync(join(COMMANDS_DIR, f)));
+  if (!file) return loadCommands();
+  const [found, command] = await importCommand(file);
+  return found === name ? new Map([[name, command]]) : loadCommands();
 }
 
 function version(): string {
@@ -68,8 +81,8 @@ function terminalSafe(io: CommandIO): CommandIO {
 }
 
 async function run(argv: string[], io: CommandIO): Promise<number> {
-  const commands = await loadCommands();
   const [name, ...rest] = argv;
+  const commands = await commandsFor(name);
   if (name === undefined) {
     io.stderr(topHelp(commands));
     return EXIT_USAGE;
@@ -109,6 +122,11 @@ async function run(argv: string[], io: CommandIO): Promise<number> {
       );
       return EXIT_USAGE;
     }
+    // loaded here, on the way out: the config's schemas are most of a client command's start otherwise
+    const [{ ConfigError }, { DataDirError }] = await Promise.all([
+      import('../config/index.ts'),
+      import('../lifecycle/index.ts'),
+    ]);
     if (error instanceof ConfigError) {
       io.stderr(`auraison-edge ${name}: invalid config\n${error.message}\n`);
       return EXIT_USAGE;

@@ -81,10 +81,12 @@ latch could not be released (it holds: the message says why).
         by,
         ...(values.reason !== undefined ? { reason: values.reason } : {}),
       });
+      // asked after the stop was sent: with --url, who answered is known only then
+      const daemon = values.json ? undefined : await api.addressed();
       io.stdout(
         values.json
           ? `${JSON.stringify(outcome)}\n`
-          : `${api.daemon ? `${describeDaemon(api.daemon)}\n` : ''}${stopText(outcome)}`,
+          : `${daemon ? `${describeDaemon(daemon)}\n` : ''}${stopText(outcome)}`,
       );
       return 0;
     } catch (error) {
