@@ -11,26 +11,16 @@ import {
   Unauthorized,
   Unreachable,
 } from '/page/api.js';
+import { $, el } from '/page/dom.js';
 import { MapView } from '/page/map-view.js';
 import { MotionView } from '/page/motion-view.js';
 import { loopLatencies } from '/page/prometheus.js';
 import { shortIds } from '/page/run-ids.js';
+import { latchGeneration, releaseStop, showHealthStatus, showLatch, stopRobot } from '/page/stop-view.js';
 import { refreshSync } from '/page/sync-view.js';
 
-const $ = (id) => document.getElementById(id);
 const runs = new Map();
 let streams = [];
-
-function el(tag, attrs = {}, ...children) {
-  const node = document.createElement(tag);
-  for (const [k, v] of Object.entries(attrs)) {
-    if (k === 'class') node.className = v;
-    else if (k.startsWith('on')) node.addEventListener(k.slice(2), v);
-    else node.setAttribute(k, v);
-  }
-  for (const c of children) node.append(c instanceof Node ? c : document.createTextNode(String(c ?? '')));
-  return node;
-}
 
 function fill(tableId, rows) {
   $(tableId)
@@ -52,30 +42,9 @@ function showError(error) {
   $('error').textContent = error ? String(error.message ?? error) : '';
 }
 
-/** The daemon's last /healthz status; undefined while it does not answer. */
-let healthStatus;
-
-/**
- * The health badge. A robot held by a latched stop is not shown green, however healthy the daemon: it says STOPPED
- * (the daemon's own health in its tooltip), from the moment the page knows of the latch until it is released.
- */
-function showHealth() {
-  const badge = $('health');
-  if (latchShown) {
-    badge.textContent = 'STOPPED';
-    badge.className = 'badge stopped';
-    badge.title = `the robot is stopped until a person releases the stop; daemon health ${healthStatus ?? 'unknown'}`;
-    return;
-  }
-  badge.title = '';
-  badge.textContent = healthStatus ? `health ${healthStatus}` : 'health unreachable';
-  badge.className = `badge ${healthStatus === 'ok' ? 'ok' : 'fail'}`;
-}
-
 /** The badges say what is known now: with no answer from the daemon, its last health is not its health. */
 function showUnreachable() {
-  healthStatus = undefined;
-  showHealth();
+  showHealthStatus(undefined);
   $('ready').textContent = 'ready ?';
   $('ready').className = 'badge';
 }
@@ -90,12 +59,11 @@ function showLink(state, detail) {
 }
 
 async function refreshStatus() {
-  const asked = latchChanges;
+  const asked = latchGeneration();
   const [health, status] = await Promise.all([getJson('/healthz'), getJson('/status')]);
   const latch = status.components.stop?.details?.stop_latch ?? status.components.agent?.details?.stop_latch ?? null;
-  if (asked === latchChanges) showLatch(latch);
-  healthStatus = health.status;
-  showHealth();
+  if (asked === latchGeneration()) showLatch(latch);
+  showHealthStatus(health.status);
   $('ready').textContent = status.readiness.ready ? 'ready' : 'not ready';
   $('ready').className = `badge ${status.readiness.ready ? 'pass' : 'fail'}`;
   $('robot').textContent = `${status.robot.id} · fleet ${status.robot.fleet}`;
@@ -248,163 +216,6 @@ async function decide(runId, action) {
   }
 }
 
-/*
- * The operator's stop (POST /stop). Every click sends one, also while an earlier one is unanswered: a stop is
- * idempotent, and a click that waited on a hung request would be a stop not sent. The line beside the button
- * tells the answer to the newest click answered so far; an older answer arriving after it would tell of a
- * state that is no longer the latest.
- */
-let stopsSent = 0;
-let stopShown = 0;
-let stopsInFlight = 0;
-
-async function stopRobot() {
-  const seq = ++stopsSent;
-  stopsInFlight++;
-  showStopSending();
-  try {
-    const outcome = await postJson('/stop', { by: 'status-page' });
-    if (seq >= stopShown) latchChanged(outcome.latched);
-    showStopResult(seq, 'stopped', stoppedText(outcome), outcome.journal_error, outcome.cancelled.join('\n'));
-    void refreshRuns().catch(showError);
-  } catch (error) {
-    // Unauthorized also opens the token form; the message says what to do with it.
-    if (error instanceof Unauthorized) showError(error);
-    const why =
-      error instanceof Unauthorized
-        ? 'the API needs its bearer token (api.token): enter it above and press STOP again'
-        : String(error.message ?? error);
-    showStopResult(seq, 'failed', `NOT stopped: ${why}`, undefined, '');
-  } finally {
-    stopsInFlight--;
-    $('stop').classList.toggle('sending', stopsInFlight > 0);
-    $('stop').setAttribute('aria-busy', String(stopsInFlight > 0));
-  }
-}
-
-/*
- * The latched stop (agent.stop_latch): once stopped, nothing the daemon governs moves the robot until a person releases
- * it. The banner beside STOP says who latched it, when and why: from a stop's reply at once, and from /status (the stop
- * component's details.stop_latch, with or without an agent), so a tab opened later, or a latch kept over a restart,
- * shows it too. A /status asked before this tab's latest stop or release was answered may tell of the latch before it:
- * it is skipped (latchChanges moved on), so a released banner does not come back, nor a fresh one go, until a /status
- * asked since says so.
- */
-let latchChanges = 0;
-let latchShown = null;
-
-function latchChanged(latch) {
-  latchChanges++;
-  showLatch(latch);
-}
-
-function showLatch(latch) {
-  latchShown = latch;
-  showHealth();
-  $('stop-latch').hidden = !latch;
-  if (!latch) return;
-  $('stop-latch-text').textContent =
-    `STOPPED (latched) by ${latch.by} at ${when(latch.since)}${latch.reason ? `: ${latch.reason}` : ''}`;
-  $('stop-latch').title =
-    `latched since ${latch.since}: nothing the daemon drives moves the robot until a person releases the stop`;
-  $('stop-latch-warning').hidden = !latch.error;
-  $('stop-latch-warning').textContent = latch.error ? `warning: ${latch.error}` : '';
-}
-
-/** A moment as the operator reads it: the time today, with the date on another day (a latch outlives restarts). */
-function when(iso) {
-  const date = new Date(iso);
-  if (Number.isNaN(date.getTime())) return iso;
-  return date.toDateString() === new Date().toDateString() ? date.toLocaleTimeString() : date.toLocaleString();
-}
-
-/** Releasing asks first (the robot may move again after it); the STOP button never does. */
-async function releaseStop() {
-  if (
-    !latchShown ||
-    !confirm(
-      `Release the stop latched by ${latchShown.by}? The robot may be moved again from then on; nothing that was stopped restarts by itself.`,
-    )
-  )
-    return;
-  $('release').disabled = true;
-  showReleaseResult('releasing', `releasing the stop (${new Date().toLocaleTimeString()}): not confirmed yet`);
-  try {
-    // The latch shown: a newer stop, latched after this page last looked, is not released unseen (409).
-    const { released } = await postJson('/stop/release', { by: 'status-page', since: latchShown.since });
-    latchChanged(null);
-    showReleaseResult(
-      'released',
-      released
-        ? `released ${new Date().toLocaleTimeString()}: the robot may move again; nothing that was stopped restarts by itself`
-        : 'no stop was latched: nothing to release',
-    );
-  } catch (error) {
-    if (error instanceof Unauthorized) showError(error);
-    const why =
-      error instanceof Unauthorized
-        ? 'the API needs its bearer token (api.token): enter it above and press Release again'
-        : String(error.message ?? error);
-    showReleaseResult('failed', `release failed: ${why} — the stop is still latched`);
-  } finally {
-    $('release').disabled = false;
-  }
-}
-
-function showReleaseResult(state, text) {
-  const line = $('release-result');
-  if (!state) {
-    delete line.dataset.state;
-    line.replaceChildren();
-    return;
-  }
-  line.dataset.state = state;
-  line.replaceChildren(el('span', { class: state }, text));
-}
-
-function stoppedText(o) {
-  const runs =
-    o.cancelled.length === 0
-      ? 'no run was active'
-      : `${o.cancelled.length} run${o.cancelled.length === 1 ? '' : 's'} cancelled`;
-  const also = o.zeroed?.length ? ` (and a zero command on ${o.zeroed.join(', ')})` : '';
-  return `stopped ${new Date().toLocaleTimeString()}: zero Twist on ${o.topic}${also}${o.aborted ? `, ${o.aborted} aborted` : ''}, ${runs}`;
-}
-
-/** Until an answer comes, the line says so: an earlier click's "stopped" is not this one's answer. */
-function showStopSending() {
-  showReleaseResult(undefined); // a release told of before this stop is history now
-  $('stop').classList.add('sending');
-  $('stop').setAttribute('aria-busy', 'true');
-  const line = $('stop-result');
-  line.dataset.state = 'sending';
-  line.title = '';
-  line.replaceChildren(
-    el('span', { class: 'sending' }, `sending the stop (${new Date().toLocaleTimeString()}): not confirmed yet`),
-  );
-}
-
-function showStopResult(seq, state, text, warning, title) {
-  if (seq < stopShown) return;
-  stopShown = seq;
-  const line = $('stop-result');
-  line.dataset.state = state;
-  line.title = title;
-  line.replaceChildren(
-    el('span', { class: state }, text),
-    ...(state === 'failed' ? [el('span', { class: 'advice' }, " — use the robot's hardware e-stop")] : []),
-    ...(warning
-      ? [
-          el(
-            'span',
-            { class: 'warning' },
-            `warning: the cancels were not all journaled (${warning}); the runs are stopped, and read interrupted after a restart`,
-          ),
-        ]
-      : []),
-  );
-}
-
 function onJournalEvent(name, data) {
   const record = JSON.parse(data);
   if (name === 'run_state' && record.data?.run_id) {
@@ -477,8 +288,10 @@ async function tick() {
   }
 }
 
-$('stop').addEventListener('click', () => void stopRobot());
-$('release').addEventListener('click', () => void releaseStop());
+const onStopError = (error) => showError(error);
+const afterStop = () => void refreshRuns().catch(showError);
+$('stop').addEventListener('click', () => void stopRobot({ onError: onStopError, afterStop }));
+$('release').addEventListener('click', () => void releaseStop({ onError: onStopError }));
 
 $('token-form').addEventListener('submit', (event) => {
   event.preventDefault();

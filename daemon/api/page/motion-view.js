@@ -1,7 +1,8 @@
 // The readout under the map, in words and numbers: the robot's pose and speed (from /odom's pose and twist, through
 // GET /live/map), the active goal and how far it is, and what the scan shows. The map draws the same.
 
-const $ = (id) => document.getElementById(id);
+import { $ } from '/page/dom.js';
+
 const metres = (v) => `${v.toFixed(2)} m`;
 
 /** Degrees in (-180, 180], as an operator reads a heading. */
