@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import { chromium, type Browser, type BrowserContext } from 'playwright-core';
+import { peerMissing } from '../peers/missing.ts';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,7 +18,7 @@ export function sharedChromium(): {
   return {
     context: async (options = {}) => {
       if (!existsSync(CHROMIUM))
-        throw new Error(`${CHROMIUM} is missing: apt-get install -y chromium (.ci/run installs it)`);
+        peerMissing(`Chromium is not installed (${CHROMIUM}): run \`sudo apt-get install chromium\` (.ci/run does)`);
       browser ??= chromium.launch({
         executablePath: CHROMIUM,
         headless: true,

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import { closedPort } from './closed-port.ts';
 import { tempDir } from './cli.ts';
+import { peerMissing } from '../peers/missing.ts';
 
 /** Where Debian's mosquitto package puts the broker (.ci/run installs it). */
 const MOSQUITTO = ['/usr/sbin/mosquitto', '/usr/bin/mosquitto'].find((p) => existsSync(p));
@@ -24,7 +25,7 @@ export interface Broker {
 }
 
 export async function startBroker(options: { extraConfig?: string } = {}): Promise<Broker> {
-  if (!MOSQUITTO) throw new Error('mosquitto is not installed: apt-get install -y mosquitto (.ci/run installs it)');
+  if (!MOSQUITTO) peerMissing('mosquitto is not installed: run `sudo apt-get install mosquitto` (.ci/run does)');
   const dir = tempDir('mosquitto-');
   const port = await closedPort();
   const data = join(dir.path, 'data');

@@ -1,4 +1,4 @@
-import type { RunnerTask, RunnerTestCase } from 'vitest';
+import type { RunnerTask, RunnerTestCase, RunnerTestFile } from 'vitest';
 
 declare module 'vitest' {
   interface TaskMeta {
@@ -27,7 +27,7 @@ export function peersRequired(env: NodeJS.ProcessEnv = process.env): boolean {
  */
 export function peerMissing(message: string): never {
   const test = runner?.getCurrentTest();
-  const file = test?.file ?? (runner ? runner.getCurrentSuite().file : undefined);
+  const file = test?.file ?? currentFile();
   if (peersRequired() || !file) throw new Error(message);
   (file.meta.peerSkips ??= []).push(message);
   if (test) test.context.skip(message);
@@ -51,6 +51,15 @@ function suiteSkip(tasks: RunnerTask[], message: string): unknown {
     test.result = result;
   }
   return new Error(message);
+}
+
+/** The test file running now, undefined outside a test run (a child process that inherited VITEST from its test). */
+function currentFile(): RunnerTestFile | undefined {
+  try {
+    return runner?.getCurrentSuite().file;
+  } catch {
+    return undefined; // vitest's "failed to find the current suite": no run here, so the test's own error is thrown
+  }
 }
 
 function firstTest(tasks: RunnerTask[]): RunnerTestCase | undefined {
