@@ -126,7 +126,11 @@ export class FleetIntake {
 
   /** Publishes at QoS 1 (grants, stored, rejected), with a command's signature; resolves on the broker's PUBACK. */
   publish(topic: string, payload: string, userProperties: Record<string, string> = {}): Promise<void> {
-    const properties = { contentType: 'application/json', userProperties };
+    // mqtt.js writes an empty userProperties as a malformed packet: the broker drops the connection.
+    const properties = {
+      contentType: 'application/json',
+      ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
+    };
     return new Promise((resolve, reject) => {
       this.#client.publish(topic, payload, { qos: 1, properties }, (error) =>
         error ? reject(new Error(`publishing on ${topic} failed: ${error.message}`)) : resolve(),

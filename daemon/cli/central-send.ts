@@ -125,7 +125,8 @@ async function open(t: Target, extraTopics: string[]): Promise<Session> {
           responseTopic,
           correlationData: correlation,
           contentType: 'application/json',
-          userProperties,
+          // mqtt.js writes an empty userProperties as a malformed packet: the broker drops the connection.
+          ...(Object.keys(userProperties).length > 0 ? { userProperties } : {}),
         };
         client.publish(topic, payload, { qos: 1, properties }, (error, packet) => {
           const code = (packet as { reasonCode?: number } | undefined)?.reasonCode;
