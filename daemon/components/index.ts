@@ -53,6 +53,7 @@ export const COMPONENTS: readonly ComponentSpec[] = [
 ];
 
 export {
+  loadBrokerAcl,
   loadCentralLink,
   loadCentralServe,
   loadCentralYaml,

@@ -9,6 +9,8 @@ export const loadCentralYaml = () => import('../../central/config.ts');
 export const loadCentralServe = () => import('../../central/serve.ts');
 /** Central's command signing key (`central intent`, `central config push`, `central keygen`): node:crypto alone. */
 export const loadCommandSigner = () => import('../../central/command-signer.ts');
+/** The broker ACL's text (`central acl`): no MQTT, no DuckDB. */
+export const loadBrokerAcl = () => import('../../central/broker-acl.ts');
 export const loadTurtlebotMaze = () => import('../../sim/turtlebot-maze/index.ts');
 /** The ONNX model file reader alone (`policy inspect`): no onnxruntime, no DuckDB. */
 export const loadOnnxModelFile = () => import('../../adapters/lerobot/onnx-model-file.ts');

@@ -16,6 +16,7 @@ const OPERATOR_COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promi
   intent: async (argv, io) => (await import('../central-send.ts')).centralIntent(argv, io),
   config: async (argv, io) => (await import('../central-send.ts')).centralConfigPush(argv, io),
   keygen: async (argv, io) => (await import('../central-keygen.ts')).centralKeygen(argv, io),
+  acl: async (argv, io) => (await import('../central-acl.ts')).centralAcl(argv, io),
 };
 
 const OPERATOR_HELP = `
@@ -40,6 +41,11 @@ events until it ends or waits for approval. Its options are the daemon's \`inten
 
 central keygen --out FILE: central's command signing key (Ed25519): the private key to FILE (mqtt.command_key
 in central.yaml, or --command-key), the public key printed for each robot's central.command_keys.
+
+central acl: the broker's mosquitto acl_file for the fleet, to stdout or --out FILE (then with the
+mosquitto.conf lines that use it): each robot's login (MQTT username = its robot id) may publish only on its
+own up topics and read only its own command topics; central's login (--central-user, else central.yaml's
+mqtt.username) reads every robot's up topics and writes their command topics. --fleet may be repeated.
 
 central config push: publishes FILE (YAML: the config keys to lay over the robot's config file) on the
 robot's config topic as {config_id, config}, and prints the robot's ack: applied (with the components that
@@ -74,6 +80,8 @@ export const command: Command = {
        auraison-edge central config push --robot R FILE [--id ID] [--timeout-s N] [--json]
                                          [--config central.yaml | --broker URL --fleet F]
        auraison-edge central keygen --out FILE [--json]
+       auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U]
+                                 [--out FILE]
 
 central check (on a robot):
 

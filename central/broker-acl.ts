@@ -1,0 +1,75 @@
+/**
+ * The broker's authorization for a fleet, as a mosquitto `acl_file`: each robot's login may write only its own
+ * up topics and read only its own command topics; central's login reads every robot's up topics and writes
+ * every robot's command topics. One file serves the whole fleet through `%u` patterns, so the convention it
+ * needs is that a robot's MQTT username is its robot id (docs/central-link.md, "Broker ACL and threat model").
+ *
+ * The topic layout is central-link/topics.ts's: up `events, heartbeat, status, acks, uploads` (acks also on
+ * the response topics central names under `acks/`), down `intents, config, grants, resend` (grants carries
+ * `stored`, `not_wanted` and pause as well).
+ */
+
+/** What a robot publishes: acks/# also covers `acks` itself, and the response topics `central intent` names. */
+export const ROBOT_WRITES = ['events', 'heartbeat', 'status', 'uploads', 'acks/#'] as const;
+/** What central sends a robot. */
+export const ROBOT_READS = ['intents', 'config', 'grants', 'resend'] as const;
+
+export interface BrokerAclOptions {
+  /** central.yaml's mqtt.topic_prefix (the robots' central.topic_prefix). */
+  prefix: string;
+  /** The fleets this broker carries (robot.fleet). */
+  fleets: string[];
+  /** Central's MQTT username (central.yaml's mqtt.username). */
+  centralUser: string;
+}
+
+/** Why a value cannot go into the file as it is, or undefined. */
+export function brokerAclProblem({ prefix, fleets, centralUser }: BrokerAclOptions): string | undefined {
+  // A level with a wildcard or % would widen a rule; a space or newline would end mosquitto's line early.
+  const level = /^[A-Za-z0-9_.-]+$/;
+  if (!prefix.split('/').every((l) => level.test(l)))
+    return `the topic prefix ${JSON.stringify(prefix)} must be levels of [A-Za-z0-9_.-] joined by /`;
+  if (fleets.length === 0) return 'no fleet: give at least one';
+  const bad = fleets.find((f) => !level.test(f));
+  if (bad !== undefined) return `the fleet ${JSON.stringify(bad)} must be [A-Za-z0-9_.-]+`;
+  if (!/^[^\s%#+]+$/.test(centralUser))
+    return `central's username ${JSON.stringify(centralUser)} must be one word without %, # or +`;
+  return undefined;
+}
+
+/** The acl_file's text (throws on a value brokerAclProblem names). */
+export function brokerAcl(options: BrokerAclOptions): string {
+  const problem = brokerAclProblem(options);
+  if (problem) throw new Error(problem);
+  const { prefix, fleets, centralUser } = options;
+  const lines = [
+    '# mosquitto acl_file for the Auraison Edge central link (auraison-edge central acl).',
+    '# A robot logs in with its robot id as its MQTT username; central logs in as ' + centralUser + '.',
+    '# Nothing else is allowed: mosquitto denies what no line grants.',
+    '',
+    `user ${centralUser}`,
+  ];
+  for (const fleet of fleets) {
+    const each = `${prefix}/${fleet}/+`;
+    lines.push(...ROBOT_WRITES.map((leaf) => `topic read ${each}/${leaf}`));
+    lines.push(...ROBOT_READS.map((leaf) => `topic write ${each}/${leaf}`));
+  }
+  lines.push(
+    '',
+    '# Every login, central included (so no robot may be named ' + centralUser + '): its own topics only.',
+  );
+  for (const fleet of fleets) {
+    const own = `${prefix}/${fleet}/%u`;
+    lines.push(...ROBOT_WRITES.map((leaf) => `pattern write ${own}/${leaf}`));
+    lines.push(...ROBOT_READS.map((leaf) => `pattern read ${own}/${leaf}`));
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/**
+ * The mosquitto.conf lines that put the file to use (no comment on a line of its own: mosquitto would read
+ * it as part of the value). The password file holds one login per robot id and one for central.
+ */
+export function brokerAclConf(aclFile: string, passwordFile = '/etc/mosquitto/passwd'): string {
+  return ['allow_anonymous false', `password_file ${passwordFile}`, `acl_file ${aclFile}`].join('\n');
+}

@@ -1,0 +1,54 @@
+import { writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { loadBrokerAcl } from '../components/index.ts';
+import { parseCommandArgs } from './args.ts';
+import { UsageError, type CommandIO } from './command.ts';
+import { readCentralYaml } from './central-fleet-api.ts';
+
+/**
+ * `auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U] [--out FILE]`:
+ * the broker's mosquitto acl_file for the fleet (central/broker-acl.ts), to stdout or FILE. The prefix, fleet
+ * and central's username come from central.yaml's mqtt section unless the options say otherwise.
+ */
+export async function centralAcl(argv: string[], io: CommandIO): Promise<number> {
+  const { values } = parseCommandArgs(argv, {
+    config: { type: 'string' },
+    fleet: { type: 'string', multiple: true },
+    prefix: { type: 'string' },
+    'central-user': { type: 'string' },
+    out: { type: 'string' },
+  });
+  const file = values.config ?? (io.env.AURAISON_CENTRAL_CONFIG || undefined);
+  const mqtt = file !== undefined ? (await readCentralYaml(file, io.env)).mqtt : undefined;
+  const centralUser = values['central-user'] ?? (mqtt?.username || undefined);
+  if (centralUser === undefined)
+    throw new UsageError(
+      `central's MQTT username is needed: give --central-user NAME, or --config central.yaml with mqtt.username set`,
+    );
+  const options = {
+    prefix: values.prefix ?? mqtt?.topic_prefix ?? 'auraison',
+    fleets: values.fleet ?? [mqtt?.fleet ?? 'default'],
+    centralUser,
+  };
+  const { brokerAcl, brokerAclConf, brokerAclProblem } = await loadBrokerAcl();
+  const problem = brokerAclProblem(options);
+  if (problem) throw new UsageError(problem);
+  const acl = brokerAcl(options);
+  if (values.out === undefined) {
+    io.stdout(acl);
+    return 0;
+  }
+  const out = resolve(values.out);
+  try {
+    writeFileSync(out, acl, { mode: 0o644 });
+  } catch (error) {
+    io.stderr(`auraison-edge central acl: cannot write ${out}: ${(error as Error).message}\n`);
+    return 1;
+  }
+  io.stdout(
+    `wrote ${out}: fleet ${options.fleets.join(', ')} under ${options.prefix}/, central logs in as ${centralUser}\n` +
+      `each robot logs in with its robot id as its MQTT username (mosquitto_passwd FILE <robot id>)\n\n` +
+      `mosquitto.conf:\n${brokerAclConf(out)}\n`,
+  );
+  return 0;
+}

@@ -1,0 +1,123 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { MqttClient } from 'mqtt';
+import { describe, expect, it } from 'vitest';
+import { GRANTS_SCHEMA, RESEND_SCHEMA } from '../../central-link/index.ts';
+import { cleanupStack } from '../helpers/cleanups.ts';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { skillIntent } from '../helpers/intents.ts';
+import { centralClient, startBroker } from '../helpers/mosquitto.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { centralDaemon, FLEET, PREFIX } from './central-harness.ts';
+
+const cleanups = cleanupStack();
+
+/** A lab's broker as docs/central-link.md sets it up: a login per robot and one for central, `central acl`'s file. */
+export async function aclBroker(options: { acl?: boolean } = {}) {
+  const folder = tempDir('broker-acl-');
+  cleanups.push(folder.cleanup);
+  const passwords = join(folder.path, 'passwd');
+  for (const [i, user] of ['central', 'tb3-1', 'tb3-2'].entries())
+    execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `${user}-pass`]);
+  const aclFile = join(folder.path, 'acl');
+  const made = await runCli(['central', 'acl', '--fleet', FLEET, '--central-user', 'central', '--out', aclFile]);
+  expect(made.stderr).toBe('');
+  expect(made.code).toBe(0);
+  expect(made.stdout).toContain(`acl_file ${aclFile}`);
+  const acl = options.acl === false ? '' : `acl_file ${aclFile}`;
+  const broker = await startBroker({ extraConfig: `allow_anonymous false\npassword_file ${passwords}\n${acl}` });
+  cleanups.push(broker.cleanup);
+  const login = (user: string) => ({ username: user, password: `${user}-pass` });
+  return { broker, login, aclText: readFileSync(aclFile, 'utf8') };
+}
+
+/** The PUBACK's reason code of one QoS 1 publish: 0 taken, 0x87 not authorized. */
+export function puback(client: MqttClient, topic: string, payload: string, retain = false): Promise<number> {
+  return new Promise((resolve, reject) =>
+    client.publish(topic, payload, { qos: 1, retain }, (error, packet) => {
+      const code = (error as { code?: unknown } | undefined)?.code;
+      if (typeof code === 'number') return resolve(code);
+      if (error) return reject(error);
+      resolve((packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0);
+    }),
+  );
+}
+
+const FORGER = 'tb3-2 forged this';
+
+describe('the broker ACL of `central acl`, on a real mosquitto', () => {
+  it('refuses every command and report tb3-2 sends as tb3-1 or as central; tb3-1 and central still work', async () => {
+    const { broker, login } = await aclBroker();
+    const central = await centralClient(
+      broker.url,
+      ['events', 'status', 'heartbeat', 'acks/#'].map((leaf) => `auraison/${FLEET}/+/${leaf}`),
+      { ...login('central'), clientId: 'central' },
+    );
+    cleanups.push(central.end);
+    const started = await centralDaemon(broker.url, {}, login('tb3-1'));
+    cleanups.push(started.stop);
+    // A second connection with tb3-1's login, on its command topics: what any tb3-1 client would be sent.
+    const tb31 = await centralClient(
+      broker.url,
+      ['intents', 'config', 'grants', 'resend'].map((leaf) => `${PREFIX}/${leaf}`),
+      { ...login('tb3-1'), clientId: 'tb3-1-listener' },
+    );
+    cleanups.push(tb31.end);
+    const attacker = await centralClient(broker.url, [], { ...login('tb3-2'), clientId: 'tb3-2-attacker' });
+    cleanups.push(attacker.end);
+    // mosquitto's acl_file grants every subscription and checks each message as it would deliver it.
+    await attacker.client.subscribeAsync([`${PREFIX}/#`, `auraison/${FLEET}/+/intents`, '#'], { qos: 1 });
+
+    const grants = (type: string, extra: Record<string, unknown>) =>
+      JSON.stringify({ schema: GRANTS_SCHEMA, type, ...extra, note: FORGER, ts: '1' });
+    const attacks: [string, string][] = [
+      ['intents', JSON.stringify({ ...skillIntent('stop', {}), note: FORGER })],
+      ['config', JSON.stringify({ config_id: 'forged', config: { api: { enabled: false } }, note: FORGER })],
+      [
+        'grants',
+        grants('grant', { mode: 'single', grant_id: 'g', object_key: 'k', put: { url: 'http://127.0.0.1:9/' } }),
+      ],
+      ['grants', grants('stored', { file_id: 'f', object_key: 'k', size: 1 })],
+      ['grants', grants('pause', {})],
+      ['resend', JSON.stringify({ schema: RESEND_SCHEMA, journal_id: 'j', from_seq: 1, to_seq: 1e6, note: FORGER })],
+      ['events', JSON.stringify({ schema: 'auraison.events/1', robot: 'tb3-1', fleet: FLEET, note: FORGER })],
+      ['heartbeat', JSON.stringify({ schema: 'auraison.heartbeat/1', robot: 'tb3-1', note: FORGER })],
+      ['acks', JSON.stringify({ intent_id: 'x', status: 'accepted', note: FORGER })],
+      ['uploads', JSON.stringify({ type: 'offer', robot: 'tb3-1', note: FORGER })],
+    ];
+    for (const [leaf, payload] of attacks)
+      expect([leaf, await puback(attacker.client, `${PREFIX}/${leaf}`, payload)]).toEqual([leaf, 0x87]);
+    const status = JSON.stringify({
+      schema: 'auraison.status/1',
+      state: 'online',
+      status_url: 'http://evil/',
+      note: FORGER,
+    });
+    expect(await puback(attacker.client, `${PREFIX}/status`, status, true)).toBe(0x87);
+    // Its own topics still work: the ACL is per login, not a closed door.
+    expect(await puback(attacker.client, `auraison/${FLEET}/tb3-2/heartbeat`, '{}')).toBe(0);
+
+    // Central, with its own login, still commands tb3-1, and tb3-1's reports still reach central.
+    const intent = skillIntent('stop', {});
+    expect(await puback(central.client, `${PREFIX}/intents`, JSON.stringify(intent))).toBe(0);
+    const ackOf = () =>
+      central.received.find(
+        (m) => m.topic === `${PREFIX}/acks` && (m.json as { intent_id?: string }).intent_id === intent.intent_id,
+      );
+    await waitFor(() => ackOf() !== undefined, "tb3-1's ack of central's intent");
+    expect(ackOf()!.json).toMatchObject({ status: 'accepted' });
+    await waitFor(() => central.received.some((m) => m.topic === `${PREFIX}/events`), "tb3-1's events at central");
+    await waitFor(() => tb31.received.length === 1, "central's intent at tb3-1's listener");
+
+    // Nothing forged went anywhere, and tb3-2 read none of it.
+    expect(tb31.received.map((m) => m.text)).toEqual([JSON.stringify(intent)]);
+    expect(central.received.filter((m) => m.text.includes(FORGER))).toEqual([]);
+    expect(attacker.received.map((m) => m.topic)).toEqual([]);
+    // No forged retained status waits for the next subscriber either.
+    const late = await centralClient(broker.url, [`${PREFIX}/status`], { ...login('central'), clientId: 'late' });
+    cleanups.push(late.end);
+    await waitFor(() => late.received.length > 0, "tb3-1's retained status");
+    expect(late.received.map((m) => (m.json as { pid?: number }).pid)).toEqual([process.pid]);
+  });
+});
