@@ -1,6 +1,18 @@
 import type { RobotView } from './fleet-view.ts';
 
 /**
+ * Why a status or heartbeat on `<fleet>/<robot>`'s topic is refused, or undefined: its payload must name that
+ * robot and fleet. The broker's ACL (`central acl`) is what proves the topic: only that robot's login may
+ * publish there. Without it any login may, and this check alone stops a payload naming one robot on another's
+ * topic, not a forgery that names the topic's robot.
+ */
+export function reportProblem(message: Record<string, unknown>, fleet: string, robot: string): string | undefined {
+  if (message.robot === robot && message.fleet === fleet) return undefined;
+  const said = `${String(message.fleet ?? '(no fleet)')}/${String(message.robot ?? '(no robot)')}`;
+  return `the payload says ${said}, the topic ${fleet}/${robot}`;
+}
+
+/**
  * The robots of the fleet as their status (retained, with the last will) and heartbeats tell them. Every
  * serve process subscribes to these without sharing, so each keeps the whole view in memory; nothing about
  * robots is stored.

@@ -14,7 +14,7 @@ import { FleetLake, sql } from './lake.ts';
 import { CommandSigner } from './command-signer.ts';
 import { GrantMaker } from './presign.ts';
 import { GapRecovery } from './resend.ts';
-import { RobotRegistry } from './robots.ts';
+import { reportProblem, RobotRegistry } from './robots.ts';
 import { UploadDesk } from './uploads.ts';
 
 /** The topics a serve process subscribes to: shared (one process each message) and its own (all of them). */
@@ -146,6 +146,10 @@ export async function startCentralServe(
     }
     if (message === null || typeof message !== 'object' || Array.isArray(message))
       return refuse(robot, leaf, 'not a JSON object');
+    if (leaf === 'status' || leaf === 'heartbeat') {
+      const problem = reportProblem(message as Record<string, unknown>, mqtt.fleet, robot);
+      if (problem) return refuse(robot, leaf, problem);
+    }
     switch (leaf) {
       case 'events': {
         const problem = eventsProblem(message, mqtt.fleet, robot);
