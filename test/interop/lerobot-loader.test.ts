@@ -1,6 +1,6 @@
-// LeRobot's own loader (lerobot 0.4.4's LeRobotDataset, run offline on the CPU by test/peers/python/lerobot_load.py)
+// LeRobot's own loader (lerobot 0.6.1's LeRobotDataset, run offline on the CPU by test/peers/python/lerobot_load.py)
 // against ours: a v3.0 dataset exported from a recorded sim drive loads in LeRobot as we wrote it; a v3.0 dataset
-// LeRobot itself wrote reads in ours as LeRobot reads it; and the v2.1 fixture, which ours reads, LeRobot 0.4.x
+// LeRobot itself wrote reads in ours as LeRobot reads it; and the v2.1 fixture, which ours reads, LeRobot
 // refuses, asking for its v2.1 -> v3.0 conversion (ours reads v2.1 in test/system1/lerobot-inspect.test.ts; ours and
 // LeRobot's are compared on it after that conversion in lerobot-v21.test.ts).
 import { join } from 'node:path';
@@ -74,7 +74,7 @@ describe("LeRobot's own loader (LeRobotDataset) and ours", () => {
         task: 'place the cube',
       });
 
-      // The v2.1 fixture: ours reads it; LeRobot 0.4.x refuses it, naming its converter.
+      // The v2.1 fixture: ours reads it; LeRobot (0.4 to 0.6) refuses it, naming its converter.
       const ours = await inspect(g1, work.path);
       expect([ours.version, ours.totalEpisodes, ours.frames]).toEqual(['v2.1', 100, 35_965]);
       expect(lerobotG1).toMatchObject({ refused: 'BackwardCompatibilityError' });

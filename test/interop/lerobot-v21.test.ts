@@ -1,4 +1,4 @@
-// The v2.1 fixture as LeRobot sees it after its own v2.1 -> v3.0 conversion (lerobot 0.4.4's
+// The v2.1 fixture as LeRobot sees it after its own v2.1 -> v3.0 conversion (lerobot 0.6.1's
 // convert_dataset_v21_to_v30, local mode, offline, on a copy; then LeRobotDataset, in
 // test/peers/python/lerobot_convert_v21.py) against our reader on the original v2.1 files. The converter wants a video
 // for every episode and the fixture holds 2 of 100, so the copy is converted with its video feature dropped from

@@ -90,8 +90,8 @@ export function readerPeers(): ReaderPeers {
 }
 
 /**
- * Python with LeRobot (lerobot 0.4.4 and the torch it takes, run on the CPU), for test/peers/python/lerobot_load.py
- * and lerobot_convert_v21.py;
+ * Python 3.12 with LeRobot (lerobot 0.6.1 and the torch it takes, run on the CPU), for
+ * test/peers/python/lerobot_load.py and lerobot_convert_v21.py;
  * throws naming the install command when it is missing.
  */
 export function lerobotPython(): string {

@@ -1,6 +1,7 @@
-"""Converts a LeRobot v2.1 dataset to v3.0 with LeRobot's own converter (lerobot 0.4.4's
-lerobot/datasets/v30/convert_dataset_v21_to_v30.py, its local mode: convert_dataset with a root and no push to
-the Hub), offline, then opens the result with LeRobotDataset as lerobot_load.py does; prints one JSON object.
+"""Converts a LeRobot v2.1 dataset to v3.0 with LeRobot's own converter (lerobot 0.6's
+lerobot/scripts/convert_dataset_v21_to_v30.py, under lerobot/datasets/v30/ before 0.5; its local mode:
+convert_dataset with a root and no push to the Hub), offline, then opens the result with LeRobotDataset as
+lerobot_load.py does; prints one JSON object.
 
     lerobot_convert_v21.py SOURCE WORK [INDEX...]
 
@@ -44,7 +45,7 @@ socket.socket.connect = refuse_connect
 
 import lerobot_load  # noqa: E402  (sets the offline environment before LeRobot is imported)
 from lerobot.datasets.lerobot_dataset import LeRobotDatasetMetadata  # noqa: E402
-from lerobot.datasets.v30.convert_dataset_v21_to_v30 import convert_dataset  # noqa: E402
+from lerobot.scripts.convert_dataset_v21_to_v30 import convert_dataset  # noqa: E402
 
 REPO_ID = 'local/dataset'
 
@@ -72,7 +73,8 @@ def main(source, work, at):
     try:
         dropped = copy_for_conversion(source, root)
         with contextlib.redirect_stdout(sys.stderr):  # the converter prints its progress; stdout is the JSON
-            convert_dataset(REPO_ID, root=work, push_to_hub=False)
+            # root is the dataset's own directory since lerobot 0.5 (the parent of REPO_ID's before)
+            convert_dataset(REPO_ID, root=root, push_to_hub=False)
         meta = LeRobotDatasetMetadata(REPO_ID, root=root)
         print(json.dumps({
             'converted': lerobot_load.load(root, at),

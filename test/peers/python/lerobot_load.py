@@ -1,4 +1,4 @@
-"""Opens LeRobot datasets with LeRobot's own loader (lerobot's LeRobotDataset, in the lerobot venv that
+"""Opens LeRobot datasets with LeRobot's own loader (lerobot 0.6's LeRobotDataset, in the lerobot venv that
 test/peers/install makes), offline, and prints one JSON object per dataset, in order, as a JSON list.
 
     lerobot_load.py [--write DIR] DIR...
@@ -79,7 +79,7 @@ def load(root, at=()):
     tasks = sorted(meta.tasks.itertuples(), key=lambda t: t.task_index)
     episodes = meta.episodes
     return {
-        'version': meta.info['codebase_version'],
+        'version': meta.info.codebase_version,  # a DatasetInfo since lerobot 0.5 (a dict before)
         'fps': dataset.fps,
         'episodes': dataset.num_episodes,
         'frames': dataset.num_frames,

@@ -1,4 +1,4 @@
-"""Reads a LeRobot v3.0 dataset with pyarrow the way LeRobot's own loader (lerobot 0.4.x, LeRobotDataset) does:
+"""Reads a LeRobot v3.0 dataset with pyarrow the way LeRobot's own loader (lerobot 0.4 to 0.6, LeRobotDataset) does:
 meta/info.json, meta/tasks.parquet (tasks indexed by their text), meta/episodes/*/*.parquet without the stats/
 columns, and the data files named by info.json's data_path template; prints JSON with what the loader would
 report and every problem it found against that format (an empty `problems` means the loader's reads hold)."""
