@@ -1,6 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
+import { writeCommandKey } from '../../central/command-signer.ts';
 import { startCentralServe, type CentralServe } from '../../central/serve.ts';
 import type { RecorderService } from '../../daemon/contract/index.ts';
 import { listSyncFiles, type SyncFile } from '../../daemon/lakehouse/sync-files.ts';
@@ -19,6 +20,10 @@ const ROBOTS = ['tb1', 'tb2', 'tb3'];
 describe('a lab’s fleet end to end: three robots, two central serve processes', () => {
   it('drives, records and syncs; the fleet query equals each robot’s own; events once; bags listed with keys and sha256', async () => {
     const { broker, minio, dir, settings } = await startCentralPeers(cleanups, 'fleet-e2e-');
+    // Central signs what it sends (grants, stored, resends, intents) with one key; each robot pins its public key.
+    const commandKey = join(dir.path, 'central-command.pem');
+    const publicKey = writeCommandKey(commandKey);
+    settings.mqtt.command_key = commandKey;
     const serves: CentralServe[] = [];
     // What central refuses, and why: said when the fleet does not settle.
     const warnings: string[] = [];
@@ -41,7 +46,7 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
         config: {
           robot: { id: robot, fleet: 'lab' },
           recorder: { enabled: true, min_free_bytes: 0 },
-          central: centralConfig(broker.url, { sync: { enabled: true, offers_per_s: 50 } }),
+          central: centralConfig(broker.url, { sync: { enabled: true, offers_per_s: 50 }, command_keys: [publicKey] }),
         },
       });
       robots.push({ robot, ...started, dataDir: join(started.dir, 'data') });
@@ -65,6 +70,8 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
           'lab',
           '--timeout-s',
           '240',
+          '--command-key',
+          commandKey,
         ]),
       ),
     );
@@ -137,6 +144,13 @@ describe('a lab’s fleet end to end: three robots, two central serve processes'
       const listed = bags.rows.filter((r) => r[0] === robot).map((r) => `${String(r[1])} ${String(r[2])}`);
       expect(listed.sort()).toEqual(rows.map((r) => `${r.objectKey} ${r.sha256}`).sort());
       for (const r of rows) expect(await objectSha256(minio, r.objectKey!)).toBe(r.sha256);
+    }
+
+    // Every command the robots took was central's, checked: two serve processes and the CLI sign apart.
+    for (const { daemon } of robots) {
+      const details = daemon.status().components.central?.details as { signatures: Record<string, number> };
+      expect(details.signatures).toMatchObject({ unchecked: 0, unsigned: 0, bad_signature: 0, replayed: 0 });
+      expect(details.signatures.verified).toBeGreaterThan(0);
     }
   }, 420_000);
 });
