@@ -1,7 +1,7 @@
 import { ActionGoals, listActions } from './actions/index.ts';
 import type { Logger } from 'pino';
 import { rateLimitedErrors } from './util/index.ts';
-import { LogBurst, withSuppressed } from './util/index.ts';
+import { LogBurst, SyncThread, withSuppressed } from './util/index.ts';
 import { Bus, MessageCodec } from './bus/index.ts';
 import { StopAuthority } from './safety/index.ts';
 import { DefinitionsRegistry } from './bus/index.ts';
@@ -55,6 +55,8 @@ export class Daemon {
   #supervisor: Supervisor;
   #startedAt = 0n;
   #journal: DurableJournal | undefined;
+  /** The journal's fsyncs and the stop's latch file, on a thread of their own (see SyncThread). */
+  #syncThread = new SyncThread();
   #lock: DataDirLock | undefined;
   #retentionTimer: NodeJS.Timeout | undefined;
   /** start, reload and stop run one at a time, in call order (a signal may come in the middle of one). */
@@ -105,6 +107,7 @@ export class Daemon {
       dataDir: this.dataDir,
       journal: () => this.#journal,
       log,
+      writeDurably: this.#syncThread.writeDurably,
     });
     // Every goal in flight ends with the stop, whoever sent it (the agent, the API, a bridge).
     this.robotStop.onStop('action goals', () => this.actionGoals.onOperatorStop());
@@ -184,6 +187,7 @@ export class Daemon {
         fsync,
         intervalMs: interval_ms,
         segmentBytes: segment_mb * 1024 * 1024,
+        fdatasync: this.#syncThread.fdatasync,
         onRecovery: (message) =>
           this.log.warn(
             { message },
@@ -230,6 +234,7 @@ export class Daemon {
       // append is refused ("journal is closed") rather than written by no one's lock.
       await this.#journal?.close();
       this.#journal = undefined;
+      await this.#syncThread.close();
       this.#freeDataDir(running);
       this.bus.close();
       if (running.length === 0) this.log.info('daemon stopped'); // else #freeDataDir said what still runs

@@ -21,6 +21,8 @@ export interface StopAuthorityOptions {
   journal: () => Journal | undefined;
   log: Logger;
   replyWaitMs?: number;
+  /** Writes the latch file durably; the daemon passes its sync thread's (see SyncThread). */
+  writeDurably?: (path: string, text: string) => Promise<void>;
 }
 
 /**
@@ -47,14 +49,14 @@ export class StopAuthority implements RobotStopAuthority {
   #releases = 0;
 
   constructor(options: StopAuthorityOptions) {
-    const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS } = options;
+    const { bus, codec, config, dataDir, journal, log, replyWaitMs = STOP_REPLY_WAIT_MS, writeDurably } = options;
     this.#bus = bus;
     this.#codec = codec;
     this.#config = config;
     this.#journal = journal;
     this.#log = log;
     this.#waitMs = replyWaitMs;
-    this.latch = new StopLatch({ dataDir, enabled: config.agent.stop_latch });
+    this.latch = new StopLatch({ dataDir, enabled: config.agent.stop_latch, writeDurably });
     this.#watchPose();
   }
 
@@ -117,35 +119,37 @@ export class StopAuthority implements RobotStopAuthority {
     // Latched in the same tick, before any await: the next motion, from anywhere, is refused.
     const engaged = this.latch.enabled ? this.latch.engage(order) : undefined;
 
-    const [reports, latched] = await Promise.all([
-      this.#reports(hooks),
+    // The event does not wait for the latch file: both are written at once, each on its own, so the reply
+    // waits for the slower of two writes instead of one after the other.
+    const journaled = this.#reports(hooks).then(async (reports) => {
+      const payload: StopEventPayload = {
+        by,
+        reason: reason ?? null,
+        pose: this.#poseNow(),
+        aborted: hooks.map(({ outcome }) => outcome.aborted).find((a) => a) ?? null,
+        cancelled: [...new Set(reports.flatMap((r) => r.cancelled ?? []))],
+        goals: [...new Set(reports.flatMap((r) => r.goals ?? []))],
+        zeroed: [...new Set([...zeroedByHooks, ...zeroed])],
+        latched: engaged ? { by: engaged.state.by, reason: engaged.state.reason, since: engaged.state.since } : null,
+        not_stopped: zeroError ? zeroError.message : null,
+      };
+      return { reports, payload, eventError: await this.#journalEvent(stopId, STOP_EVENT_KINDS.engaged, payload) };
+    });
+    const [{ reports, payload, eventError }, latched] = await Promise.all([
+      journaled,
       engaged ? latchReport(engaged, this.latch.path, this.#waitMs) : null,
     ]);
-    const cancelled = [...new Set(reports.flatMap((r) => r.cancelled ?? []))];
-    const goals = [...new Set(reports.flatMap((r) => r.goals ?? []))];
     const problems = [...new Set(reports.flatMap((r) => r.problems ?? []))];
-    const aborted = hooks.map(({ outcome }) => outcome.aborted).find((a) => a) ?? null;
+    const { aborted, cancelled, goals } = payload;
     const outcome: RobotStopOutcome = {
       topic,
       aborted,
       cancelled,
       journal_error: problems.length > 0 ? problems.join('; ') : null,
       latched,
-      zeroed: [...new Set([...zeroedByHooks, ...zeroed])].filter((t) => t !== topic),
+      zeroed: payload.zeroed.filter((t) => t !== topic),
       ...(goals.length > 0 ? { goals } : {}),
     };
-    const payload: StopEventPayload = {
-      by,
-      reason: reason ?? null,
-      pose: this.#poseNow(),
-      aborted,
-      cancelled,
-      goals,
-      zeroed: [...new Set([...zeroedByHooks, ...zeroed])],
-      latched,
-      not_stopped: zeroError ? zeroError.message : null,
-    };
-    const eventError = await this.#journalEvent(stopId, STOP_EVENT_KINDS.engaged, payload);
     if (eventError) outcome.journal_error = [outcome.journal_error, eventError].filter(Boolean).join('; ');
     const fields = {
       by,

@@ -18,7 +18,11 @@ export interface StopEventPayload {
   cancelled: string[];
   goals: string[];
   zeroed: string[];
-  latched: StopLatchState | null;
+  /**
+   * The latch this stop engaged (null with agent.stop_latch off). Whether its file was written is the
+   * reply's `latched` and the log's: the event is written beside the file, not after it.
+   */
+  latched: Pick<StopLatchState, 'by' | 'reason' | 'since'> | null;
   /** Why the zero command could not be sent to the velocity topic (the robot was NOT stopped), or null. */
   not_stopped: string | null;
 }

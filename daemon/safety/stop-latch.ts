@@ -39,9 +39,21 @@ export class StopLatch {
   /** The engage or release being written: each writes in turn, so the file ends as the last one left it. */
   #writes: Promise<unknown> = Promise.resolve();
 
-  constructor(options: { dataDir: string; enabled: boolean }) {
-    this.path = stopLatchPath(options.dataDir);
-    this.#enabled = options.enabled;
+  readonly #writeDurably: (path: string, text: string) => Promise<void>;
+
+  /**
+   * `writeDurably` writes the file: the daemon's passes its sync thread's, so a stop's latch does not wait
+   * behind the libuv threads other I/O fills.
+   */
+  constructor(options: {
+    dataDir: string;
+    enabled: boolean;
+    writeDurably?: (path: string, text: string) => Promise<void>;
+  }) {
+    const { dataDir, enabled, writeDurably: write = writeDurably } = options;
+    this.path = stopLatchPath(dataDir);
+    this.#enabled = enabled;
+    this.#writeDurably = write;
   }
 
   /** agent.stop_latch: whether stops latch, and whether a latch is obeyed. */
@@ -95,7 +107,7 @@ export class StopLatch {
     const file: LatchFile = { by: state.by, reason: state.reason, since: state.since };
     const written = this.#serially(async () => {
       try {
-        await writeDurably(this.path, `${JSON.stringify(file, null, 2)}\n`);
+        await this.#writeDurably(this.path, `${JSON.stringify(file, null, 2)}\n`);
         state.persisted = true;
         state.error = null;
       } catch (error) {

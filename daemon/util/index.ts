@@ -11,6 +11,7 @@ export { polygonProblems } from './polygon.ts';
 export { printable } from './printable.ts';
 export { baseUrlProblem, redactUrl, splitCredentials } from './redact-url.ts';
 export { seededRandom } from './seeded-random.ts';
+export { SyncThread } from './sync-thread.ts';
 export { PLAUSIBLE_AFTER_MS, plausibleWallMs, remainingMs } from './wall-clock.ts';
 export { rateLimitedErrors } from './rate-limited-errors.ts';
 export { TokenBucket } from './token-bucket.ts';

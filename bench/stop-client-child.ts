@@ -1,0 +1,37 @@
+// The operator's client for stop-under-load.bench.ts, in a process of its own as a real one is (curl, the CLI,
+// a status page): its own parsing is not done on the daemon's event loop. Sends `n` POST /stop, each followed
+// by a GET of the floor server (a bare HTTP server on the daemon's event loop that answers at once), 50 ms
+// apart, and prints one JSON line: each request's send and answer times in ns of CLOCK_MONOTONIC
+// (process.hrtime, the same clock in every process of the machine).
+//   node --import tsx stop-client-child.ts <api url> <floor url> <n>
+import { request } from 'node:http';
+
+const [url, floor, count] = process.argv.slice(2) as [string, string, string];
+
+/** One request on a fresh connection (as curl makes it); resolves with [sent, answered] in ns. */
+function timed(target: string, method: string, body?: string): Promise<[string, string]> {
+  return new Promise((resolve, reject) => {
+    const sent = process.hrtime.bigint();
+    const req = request(
+      target,
+      { method, agent: false, headers: body ? { 'content-type': 'application/json' } : {} },
+      (res) => {
+        if (res.statusCode !== 200) reject(new Error(`${method} ${target} answered ${res.statusCode}`));
+        res.resume();
+        res.on('end', () => resolve([sent.toString(), process.hrtime.bigint().toString()]));
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const stops: [string, string][] = [];
+const floors: [string, string][] = [];
+for (let i = 0; i < Number(count); i++) {
+  stops.push(await timed(`${url}/stop`, 'POST', '{"by":"bench"}'));
+  await new Promise((r) => setTimeout(r, 25));
+  floors.push(await timed(floor, 'GET'));
+  await new Promise((r) => setTimeout(r, 25));
+}
+process.stdout.write(`${JSON.stringify({ stops, floors })}\n`);
