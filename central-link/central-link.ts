@@ -14,7 +14,7 @@ import { RemoteConfig } from './remote-config.ts';
 import { CursorWriter, loadCursor, outboxCursorPath } from './outbox-cursor.ts';
 import { parseResend } from './resend.ts';
 import { centralTopics, type CentralTopics } from './topics.ts';
-import { commandGate, commandTopicOf, signatureMetrics } from './command-gate.ts';
+import { commandGate, commandTopicOf, signatureMetrics, signatureRefusals } from './command-gate.ts';
 import type { CommandSignatureCheck } from './command-signature-check.ts';
 import { Budget } from './sync/budget.ts';
 import { SyncManager, type SyncStatus } from './sync/sync-manager.ts';
@@ -344,7 +344,8 @@ export class CentralLink implements Component, MetricsProvider, JournalSyncHolde
         reason: `bulk sync: ${syncProblem} (uploads go on; check the data dir's disk)`,
         details,
       };
-    return { state: 'running', details };
+    const refusals = signatureRefusals(running.signatures);
+    return { state: 'running', ...(refusals ? { reason: refusals } : {}), details };
   }
 
   /** Bulk sync's state (`sync status`, GET /sync); undefined without central.sync.enabled. */

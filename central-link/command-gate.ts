@@ -39,6 +39,17 @@ export function commandTopicOf(topic: string, topics: CentralTopics): CommandTop
   return undefined;
 }
 
+/** The refused commands in words for the link's health (status shows it), or undefined while there are none. */
+export function signatureRefusals(check: CommandSignatureCheck): string | undefined {
+  const { verified, unchecked, ...refusals } = check.counts;
+  void verified;
+  void unchecked;
+  const seen = Object.entries(refusals).filter(([, n]) => n > 0);
+  if (seen.length === 0) return undefined;
+  const total = seen.reduce((sum, [, n]) => sum + n, 0);
+  return `${total} command(s) from the link refused as not central's (${seen.map(([code, n]) => `${code} ${n}`).join(', ')}): a broker client other than central publishes on this robot's topics, or central's key changed (docs/central-link.md, Signed commands)`;
+}
+
 /** The check's counts as one metric family: `outcome` is verified, unchecked, or the refusal's code. */
 export function signatureMetrics(check: CommandSignatureCheck): MetricFamily {
   return {

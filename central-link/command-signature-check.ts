@@ -66,14 +66,6 @@ export class CommandSignatureCheck {
     this.#warn = warn;
   }
 
-  /** Commands refused so far, all reasons together. */
-  get refused(): number {
-    const { verified, unchecked, ...refusals } = this.counts;
-    void verified;
-    void unchecked;
-    return Object.values(refusals).reduce((a, b) => a + b, 0);
-  }
-
   async check(topic: CommandTopic, payload: Buffer, userProperties: UserProperties): Promise<SignatureVerdict> {
     if (this.#keys.length === 0) {
       this.counts.unchecked++;

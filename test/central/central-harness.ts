@@ -9,6 +9,7 @@ import { startDaemon } from '../helpers/daemon.ts';
 import { centralClient, startBroker, type Broker, type Received } from '../helpers/mosquitto.ts';
 import { startTcpProxy, type TcpProxy } from '../helpers/tcp-proxy.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { publishCommand } from '../helpers/command-key.ts';
 
 export const FLEET = 'lab';
 export const ROBOT = 'tb3-1';
@@ -110,17 +111,14 @@ export function eventRecords(received: Received[]): JournalRecord[] {
     .flatMap((m) => (m.json as { records: JournalRecord[] }).records);
 }
 
-/** Sends an intent as central would: QoS 1 on the robot's intents topic. */
+/** Sends an intent as central would: QoS 1 on the robot's intents topic, signed with the test key. */
 export async function sendIntent(
   client: MqttClient,
   intent: unknown,
   properties: Record<string, unknown> = {},
 ): Promise<void> {
-  await client.publishAsync(
-    `${PREFIX}/intents`,
-    typeof intent === 'string' || Buffer.isBuffer(intent) ? intent : JSON.stringify(intent),
-    { qos: 1, properties },
-  );
+  const payload = typeof intent === 'string' || Buffer.isBuffer(intent) ? intent : JSON.stringify(intent);
+  await publishCommand(client, `${PREFIX}/intents`, payload, { properties });
 }
 
 /** Waits until central holds every seq of the robot's journal (dedupes: at least once is allowed). */

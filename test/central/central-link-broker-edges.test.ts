@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import mqtt from 'mqtt';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { publishCommand } from '../helpers/command-key.ts';
 import { stringify } from 'yaml';
 import { parseConfigText } from '../../daemon/config/load.ts';
 import { Daemon } from '../../daemon/daemon.ts';
@@ -154,7 +155,11 @@ describe('the central link against a broker that hangs, caps packets, retains in
   it("does not send an ack over the broker's maximum packet size: the DISCONNECT lost the intent's PUBACK, and the ack came again first at every reconnect", async () => {
     const { central, daemon } = await brokerCentralRobot({ extraConfig: 'max_packet_size 20000' });
     // The intent fits the broker; its ack, the same correlation data and a longer text, does not.
-    await sendIntent(central.client, 'x', { responseTopic: 'r', correlationData: Buffer.alloc(19_900) });
+    // Unsigned (this robot pins no key): a signature's user properties would take the intent itself past the limit.
+    await central.client.publishAsync(`${PREFIX}/intents`, 'x', {
+      qos: 1,
+      properties: { responseTopic: 'r', correlationData: Buffer.alloc(19_900) },
+    });
     const good = skillIntent('stop', {});
     await sendIntent(central.client, good);
     await waitFor(
@@ -192,7 +197,7 @@ describe('the central link against a broker that hangs, caps packets, retains in
     const { broker, central } = await brokerAndCentral(cleanups);
     // Retained before the robot ever subscribed: stale by the time it comes, whenever that is.
     const stale = skillIntent('stop', {});
-    await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(stale), { qos: 1, retain: true });
+    await publishCommand(central.client, `${PREFIX}/intents`, JSON.stringify(stale), { retain: true });
     const robot = restartableDaemon(broker.url);
     cleanups.push(robot.cleanup);
     await robot.start();
@@ -203,7 +208,7 @@ describe('the central link against a broker that hangs, caps packets, retains in
     });
     // Retained while the robot is subscribed: it comes as any intent, and runs.
     const live = skillIntent('stop', {});
-    await central.client.publishAsync(`${PREFIX}/intents`, JSON.stringify(live), { qos: 1, retain: true });
+    await publishCommand(central.client, `${PREFIX}/intents`, JSON.stringify(live), { retain: true });
     await waitFor(() => central.acks().some((a) => a.intent_id === live.intent_id), 'the live intent answered');
     expect(central.acks().find((a) => a.intent_id === live.intent_id)!.status).toBe('accepted');
     // A clean stop (its PUBACKs before its DISCONNECT), and the robot subscribes again in its session.

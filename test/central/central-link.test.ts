@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { publishCommand } from '../helpers/command-key.ts';
 import { newId } from '../../daemon/contract/ids.ts';
 import type { RunState } from '../../daemon/contract/schemas.ts';
 import { skillIntent } from '../helpers/intents.ts';
@@ -124,7 +125,7 @@ describe('the central link against a real mosquitto', () => {
     expect(reply.json).toMatchObject({ intent_id: intent.intent_id, status: 'accepted' });
     expect(Buffer.from(reply.packet.properties!.correlationData!).equals(correlationData)).toBe(true);
 
-    await central.client.publishAsync(`${PREFIX}/config`, 'robot: {id: other}', { qos: 1 });
+    await publishCommand(central.client, `${PREFIX}/config`, 'robot: {id: other}');
     await waitFor(() => central.acks().some((a) => a.kind === 'config'), 'the config ack');
     expect(central.acks().find((a) => a.kind === 'config')).toMatchObject({
       status: 'refused',

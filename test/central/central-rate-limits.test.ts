@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { publishCommand } from '../helpers/command-key.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -20,12 +21,10 @@ describe('rate limits on what central sends', () => {
     const intents = Array.from({ length: 20 }, () => skillIntent('stop', {}));
     for (const intent of intents) await sendIntent(central.client, intent);
     for (let i = 0; i < 6; i++)
-      await central.client.publishAsync(
+      await publishCommand(
+        central.client,
         `${PREFIX}/resend`,
         JSON.stringify({ journal_id: 'x', from_seq: 1, to_seq: 1 }),
-        {
-          qos: 1,
-        },
       );
     const health = () =>
       daemon.status().components.central!.details as { rate_limited: { intents: number; resends: number } };

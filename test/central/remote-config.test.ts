@@ -4,6 +4,7 @@ import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { describe, expect, it } from 'vitest';
+import { publishCommand } from '../helpers/command-key.ts';
 import { stringify } from 'yaml';
 import { formatStatus } from '../../daemon/cli/commands/status.ts';
 import { loadConfigFile } from '../../daemon/config/load.ts';
@@ -75,7 +76,7 @@ async function setup(config: Record<string, unknown> = {}, central: Record<strin
   /** Sends a config as central would, and resolves with its ack (the n-th ack for that id). */
   const send = async (message: unknown, nth = 1): Promise<Ack> => {
     const id = (message as { config_id?: string }).config_id;
-    await centralClient.client.publishAsync(`${PREFIX}/config`, JSON.stringify(message), { qos: 1 });
+    await publishCommand(centralClient.client, `${PREFIX}/config`, JSON.stringify(message));
     let ack: Ack | undefined;
     await waitFor(() => (ack = configAcks().filter((a) => a.config_id === id)[nth - 1]) !== undefined, `ack ${id}`);
     return ack!;
@@ -100,10 +101,11 @@ describe('config from central, against a real mosquitto', () => {
     const { central, robot } = await setup();
     await central.client.subscribeAsync('central/replies/#', { qos: 1 });
     const correlationData = Buffer.from('req-1');
-    await central.client.publishAsync(
+    await publishCommand(
+      central.client,
       `${PREFIX}/config`,
       JSON.stringify({ config_id: 'cfg-1', config: { recorder: { enabled: true }, journal: { retain_days: 3 } } }),
-      { qos: 1, properties: { responseTopic: 'central/replies/1', correlationData } },
+      { properties: { responseTopic: 'central/replies/1', correlationData } },
     );
     await waitFor(() => central.received.some((m) => m.topic === 'central/replies/1'), 'the reply');
     const reply = central.received.find((m) => m.topic === 'central/replies/1')!;
@@ -147,7 +149,7 @@ describe('config from central, against a real mosquitto', () => {
     const garbage = await send({ config_id: 'cfg-list', config: [1, 2] });
     expect(garbage).toMatchObject({ status: 'refused', error: { code: 'bad_request', issues: [{ path: 'config' }] } });
     const message = { config_id: 'has spaces', config: { log: { level: 'debug' } } };
-    await central.client.publishAsync(`${PREFIX}/config`, JSON.stringify(message), { qos: 1 });
+    await publishCommand(central.client, `${PREFIX}/config`, JSON.stringify(message));
     let noId: Ack | undefined;
     await waitFor(
       () => (noId = configAcks().find((a) => a.config_id === null)) !== undefined,

@@ -76,6 +76,9 @@ describe('signed commands from central', () => {
     expect(await ackOf('forged-1')).toMatchObject({ kind: 'config', status: 'refused', error: { code: 'unsigned' } });
     expect(signatures(daemon)).toMatchObject({ unsigned: 2, bad_signature: 1, verified: 0 });
     expect(daemon.config.log.level).not.toBe('debug');
+    expect(daemon.status().components.central!.reason).toMatch(
+      /^3 command\(s\) from the link refused as not central's \(unsigned 2, bad_signature 1\)/,
+    );
 
     // Central's own, signed: taken.
     const genuine = skillIntent('stop', {});

@@ -6,6 +6,7 @@ import {
   type Lost,
   type Offer,
 } from '../../central-link/sync-protocol.ts';
+import { publishCommand } from './command-key.ts';
 import type { Minio } from './minio.ts';
 import { centralClient, type Received } from './mosquitto.ts';
 
@@ -83,7 +84,7 @@ export async function startTestCentral(options: TestCentralOptions) {
     errors: [] as string[],
   };
   const send = async (robot: string, message: GrantsMessage) => {
-    await link.client.publishAsync(`${prefix}/${fleet}/${robot}/grants`, JSON.stringify(message), { qos: 1 });
+    await publishCommand(link.client, `${prefix}/${fleet}/${robot}/grants`, JSON.stringify(message));
   };
   const ts = () => `${Date.now()}000000`;
   const onOffer = async (robot: string, offer: Offer) => {

@@ -14,6 +14,7 @@ import { startMinio, type Minio } from '../helpers/minio.ts';
 import { startBroker, type Broker } from '../helpers/mosquitto.ts';
 import { startTestCentral, type TestCentralOptions } from '../helpers/test-central.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { TEST_COMMAND_KEY } from '../helpers/command-key.ts';
 
 export { FLEET, ROBOT };
 export const BUCKET = 'fleet';
@@ -62,7 +63,12 @@ export function syncConfig(
     api: { enabled: false },
     foxglove: { enabled: false },
     ...config,
-    central: centralConfig(brokerUrl, { sync: { enabled: true, offers_per_s: 50, ...sync }, ...central }),
+    // The test central signs its grants: the robot takes only those (central.command_keys).
+    central: centralConfig(brokerUrl, {
+      sync: { enabled: true, offers_per_s: 50, ...sync },
+      command_keys: [TEST_COMMAND_KEY],
+      ...central,
+    }),
   };
 }
 

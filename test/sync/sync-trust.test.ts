@@ -3,7 +3,9 @@ import { GRANTS_SCHEMA } from '../../central-link/sync-protocol.ts';
 import { listSyncFiles } from '../../daemon/lakehouse/sync-files.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { centralClient } from '../helpers/mosquitto.ts';
+import { publishCommand } from '../helpers/command-key.ts';
 import { waitFor } from '../helpers/wait.ts';
+
 import { addSyncFiles, BUCKET, FLEET, ROBOT, syncDaemon, syncPeers, syncStatus, waitStored } from './sync-harness.ts';
 
 /**
@@ -49,7 +51,25 @@ describe('bulk sync against forged grants and forged stored', () => {
     const row = (await listSyncFiles(dataDir)).find((r) => r.path === file!.path)!;
     const attacker = await centralClient(broker.url, []);
     cleanups.push(attacker.end);
-    await attacker.client.publishAsync(
+    const forged = (type: string) =>
+      JSON.stringify({
+        schema: GRANTS_SCHEMA,
+        type,
+        file_id: row.fileId,
+        object_key: `fleet/${ROBOT}/forged`,
+        sha256: row.sha256,
+        size: row.size,
+        ts: '1',
+      });
+    // Unsigned, as any broker client can send it: refused before bulk sync reads it.
+    await attacker.client.publishAsync(`auraison/${FLEET}/${ROBOT}/grants`, forged('stored'), { qos: 1 });
+    const signatures = () =>
+      (daemon.status().components.central!.details as { signatures: Record<string, number> }).signatures;
+    await waitFor(() => signatures().unsigned === 1, 'the unsigned stored refused');
+    expect((syncStatus(daemon).refused as { stored: number }).stored).toBe(0);
+    // Signed with central's key: even central's own word is not taken for a file the robot never uploaded.
+    await publishCommand(
+      attacker.client,
       `auraison/${FLEET}/${ROBOT}/grants`,
       JSON.stringify({
         schema: GRANTS_SCHEMA,
@@ -60,7 +80,6 @@ describe('bulk sync against forged grants and forged stored', () => {
         size: row.size,
         ts: '1',
       }),
-      { qos: 1 },
     );
     await waitFor(() => (syncStatus(daemon).refused as { stored: number }).stored > 0, "the 'stored' refused");
     expect((await listSyncFiles(dataDir)).find((r) => r.path === file!.path)?.state).not.toBe('stored');
