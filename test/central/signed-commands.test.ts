@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { generateKeyPairSync } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { CommandSigner } from '../../central/command-signer.ts';
@@ -9,7 +9,7 @@ import type { Daemon } from '../../daemon/daemon.ts';
 import { PORTS } from '../../daemon/contract/index.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { tempDir } from '../helpers/cli.ts';
-import { commandSignature, publishCommand, TEST_COMMAND_KEY } from '../helpers/command-key.ts';
+import { commandSignature, publishCommand, TEST_COMMAND_KEY, testKey } from '../helpers/command-key.ts';
 import { skillIntent } from '../helpers/intents.ts';
 import { centralClient, startBroker } from '../helpers/mosquitto.ts';
 import { waitFor } from '../helpers/wait.ts';
@@ -161,6 +161,39 @@ describe('signed commands from central', () => {
     await publishCommand(central.client, `${PREFIX}/intents`, JSON.stringify(after));
     expect(await ackOf(after.intent_id)).toMatchObject({ status: 'accepted' });
     expect(signatures(robot.daemon)).toMatchObject({ replayed: 1, verified: 1 });
+  });
+
+  it('takes a command a little older than the newest (another signer), once; refuses one older than the window', async () => {
+    const { broker, central, ackOf, robotLogin } = await labBroker();
+    const started = await centralDaemon(broker.url, {}, { ...robotLogin, command_keys: [TEST_COMMAND_KEY] });
+    cleanups.push(started.stop);
+    // central serve and central intent sign apart, with the same key: their commands may cross on the way.
+    const behind = (ms: number) => new CommandSigner({ key: testKey, now: () => Date.now() - ms });
+    const send = async (signer: CommandSigner | undefined) => {
+      const intent = skillIntent('stop', {});
+      const text = JSON.stringify(intent);
+      await central.client.publishAsync(`${PREFIX}/intents`, text, {
+        qos: 1,
+        properties: { userProperties: commandSignature(`${PREFIX}/intents`, text, signer) },
+      });
+      return ackOf(intent.intent_id);
+    };
+    expect(await send(undefined)).toMatchObject({ status: 'accepted' });
+    expect(await send(behind(30_000))).toMatchObject({ status: 'accepted' });
+    expect(await send(behind(120_000))).toMatchObject({ status: 'refused', error: { code: 'replayed' } });
+  });
+
+  it('does not start the link on a counter file it cannot read, naming the file', async () => {
+    const { broker, robotLogin } = await labBroker();
+    const robot = restartableDaemon(broker.url, {}, { ...robotLogin, command_keys: [TEST_COMMAND_KEY] });
+    cleanups.push(robot.cleanup);
+    const path = commandCounterPath(join(robot.dir, 'data'));
+    mkdirSync(dirname(path), { recursive: true });
+    writeFileSync(path, '{"floor": 12');
+    const daemon = await robot.start(false);
+    const central = daemon.status().components.central!;
+    expect(central.state).toBe('failed');
+    expect(central.reason).toContain(`${path}: the counters of central's commands cannot be read (not JSON`);
   });
 
   it('takes unsigned commands from a robot with no key, and says so', async () => {

@@ -8,6 +8,8 @@ import { COMMAND_TOPICS, type CommandTopic } from '../../central-link/index.ts';
  * base64 line `central keygen` prints); what tests send as central is signed with `testSigner`.
  */
 const pair = generateKeyPairSync('ed25519');
+/** The private key, for a test that signs as another central process would (its own counter, its own clock). */
+export const testKey = pair.privateKey;
 export const testSigner = new CommandSigner({ key: pair.privateKey });
 export const TEST_COMMAND_KEY = testSigner.publicKey;
 
