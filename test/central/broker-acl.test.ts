@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
@@ -119,5 +119,74 @@ describe('the broker ACL of `central acl`, on a real mosquitto', () => {
     cleanups.push(late.end);
     await waitFor(() => late.received.length > 0, "tb3-1's retained status");
     expect(late.received.map((m) => (m.json as { pid?: number }).pid)).toEqual([process.pid]);
+  });
+});
+
+describe('`central check` probes the broker with the robot own login', () => {
+  /** tb3-2's config: its login, the broker; JSON is YAML. */
+  function tb32Config(url: string): string {
+    const folder = tempDir('broker-acl-check-');
+    cleanups.push(folder.cleanup);
+    const file = join(folder.path, 'edge.yaml');
+    writeFileSync(
+      file,
+      JSON.stringify({
+        robot: { id: 'tb3-2', fleet: FLEET },
+        central: { url, username: 'tb3-2', password: 'tb3-2-pass', connect_timeout_s: 5 },
+      }),
+    );
+    return file;
+  }
+
+  it('says ok with the ACL, and NOT ok naming each hole without it; it leaves nothing retained', async () => {
+    for (const acl of [true, false]) {
+      const { broker, login } = await aclBroker({ acl });
+      // tb3-1 is online: its retained status is at the broker, as a running robot's is.
+      const tb31 = await centralClient(broker.url, [], { ...login('tb3-1'), clientId: 'tb3-1' });
+      cleanups.push(tb31.end);
+      const status = JSON.stringify({ schema: 'auraison.status/1', robot: 'tb3-1', fleet: FLEET, state: 'online' });
+      expect(await puback(tb31.client, `${PREFIX}/status`, status, true)).toBe(0);
+
+      const json = await runCli(['central', 'check', '--config', tb32Config(broker.url), '--json']);
+      const report = JSON.parse(json.stdout) as {
+        ok: boolean;
+        authority: {
+          ok: boolean;
+          probe_robot: string;
+          publishes: { topic: string; refused: boolean }[];
+          read: string[];
+          holes: string[];
+        };
+      };
+      const human = await runCli(['central', 'check', '--config', tb32Config(broker.url)]);
+      if (acl) {
+        expect([json.code, report.ok, report.authority.holes]).toEqual([0, true, []]);
+        expect(report.authority.publishes.map((p) => p.refused)).toEqual([true, true, true, true, true, true]);
+        expect(human.stdout).toMatch(/^ok /);
+        expect(human.stdout).toContain("authority: another robot's topics refused to this login: 6 publishes (0x87)");
+      } else {
+        expect([json.code, report.ok, report.authority.ok]).toEqual([1, false, false]);
+        const probe = `auraison/${FLEET}/${report.authority.probe_robot}`;
+        expect(report.authority.holes).toEqual([
+          `it may publish another robot's intents as central does (${probe}/intents taken): any robot's login could command every robot`,
+          `it may publish another robot's config as central does (${probe}/config taken): any robot's login could command every robot`,
+          `it may publish another robot's grants as central does (${probe}/grants taken): any robot's login could command every robot`,
+          `it may publish another robot's resend as central does (${probe}/resend taken): any robot's login could command every robot`,
+          `it may publish another robot's events (${probe}/events taken): central would take them as that robot's`,
+          `it may publish another robot's status (${probe}/status taken): central would take them as that robot's`,
+          expect.stringMatching(/^it may read other robots' topics: it was sent /),
+        ]);
+        expect(report.authority.read).toContain(`${PREFIX}/status`);
+        expect(human.stdout).toMatch(/^FAIL /);
+        expect(human.stdout).toContain("authority: NOT ok: set up the broker's ACL: `auraison-edge central acl`");
+      }
+      // Nothing retained but tb3-1's own status.
+      const look = await centralClient(broker.url, [`auraison/${FLEET}/#`], { ...login('central'), clientId: 'look' });
+      cleanups.push(look.end);
+      await waitFor(() => look.received.length > 0, 'the retained status');
+      // A round trip: the broker sends the retained messages before this PUBACK.
+      expect(await puback(look.client, `auraison/${FLEET}/tb3-1/intents`, '{}')).toBe(0);
+      expect(look.received.filter((m) => m.packet.retain).map((m) => m.topic)).toEqual([`${PREFIX}/status`]);
+    }
   });
 });

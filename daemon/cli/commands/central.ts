@@ -7,6 +7,7 @@ import { redactUrl } from '../../util/index.ts';
 import { loadCentralLink, loadVllm } from '../../components/index.ts';
 import { brokerUrlProblem, type CentralSettings } from '../../config/index.ts';
 import { nowNs } from '../../contract/index.ts';
+import { formatAuthority, probeAuthority, type AuthorityProbe } from '../central-check-authority.ts';
 
 /** The operator's commands (daemon/cli/central-*.ts), each loaded on use: `central check` needs none of them. */
 const OPERATOR_COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
@@ -91,6 +92,12 @@ packet size, receive maximum, retain, maximum QoS, topic aliases, keep alive). T
 robot's intents topic and publishes one QoS 1 message (schema auraison.check/1, not retained) on its
 heartbeat topic, and says whether the broker granted and acknowledged them (an ACL says no with 0x87).
 It says what failed: no broker there, DNS, TLS, credentials refused, no answer in time.
+
+Then it probes the broker's authorization with the robot's login: it publishes (QoS 1, not retained, expiring
+in 10 s) on the command topics (intents, config, grants, resend) and the events and status topics of a robot
+id no robot has (<robot>.acl-probe-<random>), and subscribes to every robot's status, config and intents.
+Each publish the broker takes, and any other robot's message it is sent, is a hole: the check is not ok and
+points to \`auraison-edge central acl\` (docs/central-link.md, "Broker ACL and threat model").
 
 It connects as <the daemon's client id>-check-<random>, with a clean start and no session kept: a daemon
 running with this config keeps its own session, and the check leaves nothing behind at the broker. A broker
@@ -179,6 +186,8 @@ interface CentralCheck {
     | { ok: false; reason_code?: number; error: string };
   subscribe: { topic: string } & Outcome;
   publish: { topic: string } & Outcome;
+  /** Whether this login may publish or read another robot's topics (central-check-authority.ts); once connected. */
+  authority?: AuthorityProbe;
   /** What passed but will bite the daemon (a broker that keeps no retained messages, small packets). */
   notes: string[];
 }
@@ -290,6 +299,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
     );
   const payload = JSON.stringify({ schema: CHECK_SCHEMA, robot, fleet, client_id: clientId, ts: nowNs().toString() });
   report.publish = await publishStep(step, topics.heartbeat, payload);
+  report.authority = await probeAuthority({ client, timeoutMs, prefix: s.topic_prefix, fleet, robot, payload });
   const { lost } = watch;
   for (const done of [report.subscribe, report.publish])
     if (!done.ok && 'error' in done && lost && !done.error.includes(lost)) done.error += ` (${lost})`;
@@ -297,7 +307,7 @@ async function checkCentral(target: CheckTarget): Promise<CentralCheck> {
   // A clean DISCONNECT; a broker that does not take it in time is left by closing the socket.
   const closed = await bounded(timeoutMs, false, (settle) => client.end(false, { reasonCode: 0 }, () => settle(true)));
   if (!closed) client.end(true);
-  report.ok = report.subscribe.ok && report.publish.ok;
+  report.ok = report.subscribe.ok && report.publish.ok && report.authority.ok;
   return report;
 }
 
@@ -475,6 +485,7 @@ function formatCheck(report: CentralCheck): string {
   } else lines.push(`     connect: failed: ${c.error}`);
   const granted = report.subscribe.ok ? `granted (QoS ${report.subscribe.reason_code})` : '';
   lines.push(formatStep('subscribe', report.subscribe, granted), formatStep('publish', report.publish, 'acknowledged'));
+  if (report.authority) lines.push(...formatAuthority(report.authority));
   for (const note of report.notes) lines.push(`     note: ${note}`);
   return `${lines.join('\n')}\n`;
 }
