@@ -92,6 +92,9 @@ const ROS2DDS_KIND: Record<string, GraphEndpointKind> = {
   SS: 'service',
   SC: 'client',
 };
+// An action's token (AS, AC) stands for its server or client: the graph lists it as its send_goal service or
+// client, as rcl_action's hidden services show it to `ros2 action list`.
+const ROS2DDS_ACTION: Record<string, GraphEndpointKind> = { AS: 'service', AC: 'client' };
 const ROS2DDS_CODE: Record<GraphEndpointKind, string> = {
   publisher: 'MP',
   subscriber: 'MS',
@@ -139,7 +142,8 @@ export function ros2ddsMapping(namespace: string): Mapping {
         string,
         string | undefined,
       ];
-      const kind = ROS2DDS_KIND[code];
+      const action = ROS2DDS_ACTION[code] !== undefined;
+      const kind = ROS2DDS_KIND[code] ?? ROS2DDS_ACTION[code];
       if (kind === undefined) return undefined;
       const qos = qosText === undefined ? undefined : ros2ddsQos(qosText);
       const name = `/${strip(ke.replaceAll(SLASH, '/'))}`;
@@ -148,8 +152,8 @@ export function ros2ddsMapping(namespace: string): Mapping {
         zid,
         id: `${zid}/${code}/${ke}`,
         node: `/zenoh_bridge_ros2dds_${zid}`,
-        name,
-        rosType: type.replaceAll(SLASH, '/'),
+        name: action ? `${name}/_action/send_goal` : name,
+        rosType: `${type.replaceAll(SLASH, '/')}${action ? '_SendGoal' : ''}`,
         ...(qos ? { qos } : {}),
       };
     },

@@ -5,6 +5,7 @@ import type { ZenohSettings } from '../../daemon/config/index.ts';
 import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.ts';
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
+import { ZenohActionBridge } from './action-bridge.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import {
@@ -62,6 +63,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   #serviceCounters = serviceCounters();
   #handles: Handle[] = [];
   #queries: QueryServer | undefined;
+  #actions: ZenohActionBridge | undefined;
   #unlisten: (() => void) | undefined;
   #zenoh: ZenohModule | undefined;
   #stopped = false;
@@ -138,6 +140,11 @@ export class ZenohComponent implements Component, MetricsProvider {
       maxReplyBytes: this.#settings.max_sample_bytes,
       log: this.#ctx.log,
     });
+    if (this.#settings.actions.call.length > 0)
+      this.#actions = new ZenohActionBridge({
+        ctx: { ...this.#serviceContext(), resultTimeoutMs: this.#settings.actions.result_timeout_ms },
+        callable: compileTopicSelection(this.#settings.actions.call),
+      });
     for (const entry of this.#settings.services.serve)
       this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
@@ -158,6 +165,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     await Promise.all([
       ...closing.map((c) => c.close()),
       this.#queries?.close(),
+      this.#actions?.close(),
       ...this.#handles.map((h) => h.close()),
     ]);
     await Promise.all([this.#link.close(), this.#bulkLink?.close()]);
@@ -199,6 +207,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         serving: this.#settings.services.serve.map((s) => s.service),
       },
       tokens_ignored: this.#discovery.ignored,
+      ...(this.#actions ? { actions: this.#actions.details() } : {}),
     };
     const bulk = this.#bulkLink;
     if (link.state === 'up' && bulk !== undefined && bulk.state !== 'up') {
@@ -389,8 +398,9 @@ export class ZenohComponent implements Component, MetricsProvider {
     }
     const more = this.#pending.size > 0 && this.#cap.hasRoom(this.#inbound.size);
     // Reading the graph's servers costs a pass over every token: only when some service may be called.
-    if (this.#settings.services.call.length === 0) return more;
+    if (this.#settings.services.call.length === 0 && this.#actions === undefined) return more;
     const servers = this.#discovery.servers();
+    this.#actions?.reconcile(servers);
     for (const [name, client] of this.#clients) {
       if (servers.has(name)) continue;
       this.#clients.delete(name);

@@ -120,11 +120,9 @@ export class ZenohNetwork {
     await Promise.all([stopChild(this.#bridge, signal), stopChild(this.#router, signal)]);
   }
 
-  async peer(spec: Record<string, unknown>): Promise<Peer> {
-    const child = this.#spawn(this.peers.python, [
-      this.peers.peerScript,
-      JSON.stringify({ router: this.routerEndpoint, ...spec }),
-    ]);
+  /** A peer running `script` (ros_peer.py unless named), given the router and `spec` as JSON. */
+  async peer(spec: Record<string, unknown>, script = this.peers.peerScript): Promise<Peer> {
+    const child = this.#spawn(this.peers.python, [script, JSON.stringify({ router: this.routerEndpoint, ...spec })]);
     const events: PeerEvent[] = [];
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
@@ -190,8 +188,8 @@ export function useZenohNetwork() {
     get net(): ZenohNetwork {
       return net!;
     },
-    peer: async (spec: Record<string, unknown>): Promise<Peer> => {
-      const p = await net!.peer(spec);
+    peer: async (spec: Record<string, unknown>, script?: string): Promise<Peer> => {
+      const p = await net!.peer(spec, script);
       peers.push(p);
       return p;
     },

@@ -106,6 +106,18 @@ export const ZenohConfig = Section(
       },
       'Services over Zenoh, both ways.',
     ),
+    actions: Section(
+      {
+        call: Globs(
+          'Action servers of the Zenoh graph the bus may use (call_action, `auraison-edge action send_goal`), by action name (`/navigate_to_pose`): each is served on the bus as the same action while a server announces it (docs/bridges.md).',
+        ),
+        result_timeout_ms: Ms(
+          3_600_000,
+          "How long a goal's get_result may wait for its end. Behind zenoh-bridge-ros2dds, its queries_timeout for the action's get_result must be at least as long.",
+        ),
+      },
+      'Actions over Zenoh.',
+    ),
     topic_qos: Type.Array(ZenohTopicQos, {
       default: [],
       description:

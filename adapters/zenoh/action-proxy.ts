@@ -1,0 +1,244 @@
+import type { Sample } from '@eclipse-zenoh/zenoh-ts';
+import {
+  actionEndpoints,
+  BusActionServer,
+  goalIdHex,
+  goalState,
+  uuidMessage,
+  type GoalContext,
+  type GoalOutcome,
+} from '../../daemon/actions/index.ts';
+import { nowNs } from '../../daemon/contract/index.ts';
+import type { LocalEntity } from './mapping.ts';
+import { encodeAttachment } from './rmw-zenoh-keys.ts';
+import type { ServiceContext } from './service-bridge.ts';
+import type { Handle } from './zenoh-link.ts';
+
+export interface ActionContext extends ServiceContext {
+  /** How long a get_result may wait for the goal's end (the remote server answers it then). */
+  resultTimeoutMs: number;
+}
+
+export const actionCounters = () => ({ goals: 0, rejected: 0, feedback: 0, malformedFeedback: 0, cancels: 0 });
+
+const SERVICE_QOS = { reliability: 'reliable', durability: 'volatile', depth: 10 } as const;
+const STATUS_QOS = { reliability: 'reliable', durability: 'transient_local', depth: 1 } as const;
+
+type Fields = Record<string, unknown>;
+
+/** Feedback of a goal: its sink once the bus side runs it, and what came before. */
+interface Follower {
+  sink?: (feedback: Fields) => void;
+  early: Fields[];
+}
+
+/**
+ * An action server of the Zenoh graph served on the bus as the same action: a BusActionServer whose goals go to
+ * the remote server under the same goal ids, through the action's hidden services (`<action>/_action/send_goal`,
+ * `cancel_goal`, `get_result`, CDR as the mapping's service calls) and its feedback topic. A goal the bus cancels
+ * is cancelled on the remote server; a remote server that leaves the graph ends its goals aborted, with the reason.
+ */
+export class ZenohActionProxy {
+  readonly name: string;
+  readonly type: string;
+  #ctx: ActionContext;
+  #ends: ReturnType<typeof actionEndpoints>;
+  #keys: { sendGoal: string; cancelGoal: string; getResult: string };
+  #server: BusActionServer;
+  #handles: Handle[];
+  #followers = new Map<string, Follower>();
+  #gone = new AbortController();
+  #gid: Uint8Array;
+  #sequence = 0n;
+  #counters: ReturnType<typeof actionCounters>;
+  #onAborted: (goalId: string, reason: string) => void;
+
+  constructor(options: {
+    ctx: ActionContext;
+    name: string;
+    type: string;
+    /** The type hash each hidden service's server announced, by service name. */
+    announcedHash: (service: string) => string | undefined;
+    counters: ReturnType<typeof actionCounters>;
+    /** Told why a goal ended aborted on the daemon's side (no result came). */
+    onAborted: (goalId: string, reason: string) => void;
+  }) {
+    const { ctx, name, type, announcedHash, counters, onAborted } = options;
+    this.#onAborted = onAborted;
+    this.#ctx = ctx;
+    this.name = name;
+    this.type = type;
+    this.#counters = counters;
+    const ends = (this.#ends = actionEndpoints(name, type));
+    const { mapping, link, node } = ctx;
+    const key = (service: string, rosType: string) =>
+      mapping.dataKey(service, rosType, announcedHash(service) ?? ctx.typeHash(rosType));
+    this.#keys = {
+      sendGoal: key(ends.sendGoal, ends.types.sendGoal),
+      cancelGoal: key(ends.cancelGoal, ends.types.cancelGoal),
+      getResult: key(ends.getResult, ends.types.getResult),
+    };
+    // The daemon's node announces the clients and subscribers rcl_action makes for an action client.
+    const entities: LocalEntity[] = [
+      [ends.sendGoal, ends.types.sendGoal, 'client', SERVICE_QOS],
+      [ends.cancelGoal, ends.types.cancelGoal, 'client', SERVICE_QOS],
+      [ends.getResult, ends.types.getResult, 'client', SERVICE_QOS],
+      [ends.feedback, ends.types.feedbackMessage, 'subscriber', SERVICE_QOS],
+      [ends.status, ends.types.status, 'subscriber', STATUS_QOS],
+    ].map(([entityName, rosType, kind, qos]) => ({
+      kind: kind as LocalEntity['kind'],
+      entityId: ctx.entityId(),
+      name: entityName as string,
+      rosType: rosType as string,
+      typeHash: ctx.typeHash(rosType as string),
+      qos: qos as LocalEntity['qos'],
+    }));
+    this.#gid = ctx.gid(mapping.entityToken(node(), entities[0]!));
+    this.#server = new BusActionServer({
+      bus: ctx.bus,
+      codec: ctx.codec,
+      log: ctx.log,
+      name,
+      type,
+      source: 'zenoh',
+      handler: {
+        accept: (goal, goalId) => this.#sendGoal(goal, goalId),
+        execute: (_goal, context) => this.#follow(context),
+      },
+    });
+    this.#handles = [
+      link.declareSubscriber(mapping.subscribeKey(ends.feedback, ends.types.feedbackMessage), (sample) =>
+        this.#onFeedback(sample),
+      ),
+      ...(mapping.attachments ? entities.map((e) => link.declareToken(() => mapping.entityToken(node(), e))) : []),
+    ];
+  }
+
+  /** Ends the goals in flight aborted with `reason`, and stops serving the action on the bus. */
+  async close(reason: string): Promise<void> {
+    this.#gone.abort(new Error(reason));
+    this.#server.close();
+    await Promise.all(this.#handles.map((h) => h.close()));
+  }
+
+  /** Sends the goal to the remote server under the bus goal's id; true when it accepted, else why not. */
+  async #sendGoal(goal: Fields, goalId: string): Promise<true | string> {
+    const { codec, link, timeoutMs } = this.#ctx;
+    this.#followers.set(goalId, { early: [] });
+    const payload = codec.encode(`${this.#ends.types.sendGoal}_Request`, { goal_id: uuidMessage(goalId), goal });
+    const replies = await link.get(this.#keys.sendGoal, this.#request(payload, timeoutMs));
+    const response = this.#response<{ accepted?: boolean }>(replies, `${this.#ends.types.sendGoal}_Response`);
+    if (typeof response === 'string' || response.accepted !== true) {
+      this.#followers.delete(goalId);
+      this.#counters.rejected++;
+      return typeof response === 'string' ? response : `the action server of ${this.name} on Zenoh rejected the goal`;
+    }
+    this.#counters.goals++;
+    return true;
+  }
+
+  /** Follows an accepted goal: its feedback, a cancel from the bus, its result, the remote server leaving. */
+  async #follow({ goalId, feedback, signal }: GoalContext): Promise<GoalOutcome> {
+    const follower = this.#followers.get(goalId) ?? { early: [] };
+    follower.sink = feedback;
+    for (const early of follower.early.splice(0)) feedback(early);
+    this.#followers.set(goalId, follower);
+    const onCancel = () => void this.#cancel(goalId);
+    if (signal.aborted) onCancel();
+    else signal.addEventListener('abort', onCancel, { once: true });
+    try {
+      return await this.#result(goalId);
+    } catch (error) {
+      this.#onAborted(goalId, (error as Error).message);
+      throw error;
+    } finally {
+      signal.removeEventListener('abort', onCancel);
+      this.#followers.delete(goalId);
+    }
+  }
+
+  async #result(goalId: string): Promise<GoalOutcome> {
+    const { codec, link, resultTimeoutMs } = this.#ctx;
+    const payload = codec.encode(`${this.#ends.types.getResult}_Request`, { goal_id: uuidMessage(goalId) });
+    const gone = this.#gone.signal;
+    const left = new Promise<never>((_, reject) => {
+      const fail = () => reject(gone.reason as Error);
+      if (gone.aborted) fail();
+      else gone.addEventListener('abort', fail, { once: true });
+    });
+    left.catch(() => {}); // raced below; unobserved when the result comes first
+    const replies = await Promise.race([link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)), left]);
+    const response = this.#response<{ status?: number; result?: Fields }>(
+      replies,
+      `${this.#ends.types.getResult}_Response`,
+    );
+    // A throw aborts the bus goal, with the reason logged: GetResult has no field to carry it.
+    if (typeof response === 'string')
+      throw new Error(
+        replies.length === 0
+          ? `the action server of ${this.name} on Zenoh ended get_result with no result: it left the graph, or the query timed out (behind zenoh-bridge-ros2dds, its queries_timeout for get_result must be at least zenoh.actions.result_timeout_ms)`
+          : response,
+      );
+    const state = goalState(Number(response.status));
+    if (state === 'succeeded' || state === 'canceled' || state === 'aborted')
+      return { state, result: response.result ?? {} };
+    throw new Error(`the action server of ${this.name} answered get_result with status ${state}`);
+  }
+
+  async #cancel(goalId: string): Promise<void> {
+    const { codec, link, timeoutMs, log } = this.#ctx;
+    this.#counters.cancels++;
+    const payload = codec.encode(`${this.#ends.types.cancelGoal}_Request`, {
+      goal_info: { goal_id: uuidMessage(goalId), stamp: { sec: 0, nanosec: 0 } },
+    });
+    try {
+      const replies = await link.get(this.#keys.cancelGoal, this.#request(payload, timeoutMs));
+      const response = this.#response<{ return_code?: number }>(replies, `${this.#ends.types.cancelGoal}_Response`);
+      if (typeof response === 'string' || response.return_code !== 0)
+        log.warn(
+          { action: this.name, goal: goalId, answer: typeof response === 'string' ? response : response.return_code },
+          'zenoh: the remote action server did not take the cancel',
+        );
+    } catch (error) {
+      log.warn({ action: this.name, goal: goalId, err: (error as Error).message }, 'zenoh: a cancel was not sent');
+    }
+  }
+
+  #request(payload: Uint8Array, timeoutMs: number) {
+    const { mapping } = this.#ctx;
+    const attachment = mapping.attachments
+      ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
+      : undefined;
+    return { payload, timeoutMs, allComplete: mapping.completeServers, ...(attachment ? { attachment } : {}) };
+  }
+
+  /** The first reply decoded as `type`, or why there is none. */
+  #response<T>(replies: Awaited<ReturnType<ActionContext['link']['get']>>, type: string): T | string {
+    const first = replies[0];
+    if (first === undefined) return `no answer from the action server of ${this.name} on Zenoh`;
+    if (!first.ok)
+      return `the action server of ${this.name} answered an error: ${new TextDecoder().decode(first.payload)}`;
+    try {
+      return this.#ctx.codec.decode<T>(type, first.sample.payload().toBytes());
+    } catch (error) {
+      return `the action server of ${this.name} answered what is no ${type}: ${(error as Error).message}`;
+    }
+  }
+
+  #onFeedback(sample: Sample): void {
+    let message: { goal_id: unknown; feedback: Fields };
+    try {
+      message = this.#ctx.codec.decode(this.#ends.types.feedbackMessage, sample.payload().toBytes());
+    } catch {
+      // A peer's feedback that does not decode is counted and skipped: the goal's result still comes.
+      this.#counters.malformedFeedback++;
+      return;
+    }
+    const id = goalIdHex(message.goal_id);
+    const follower = id === undefined ? undefined : this.#followers.get(id);
+    if (follower === undefined) return; // another client's goal
+    this.#counters.feedback++;
+    if (follower.sink) follower.sink(message.feedback);
+    else follower.early.push(message.feedback);
+  }
+}

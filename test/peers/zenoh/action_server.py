@@ -1,0 +1,180 @@
+"""
+A test_msgs/action/Fibonacci action server on Zenoh, keyed as rmw_zenoh or zenoh-bridge-ros2dds carries actions:
+the send_goal, cancel_goal and get_result services as queryables and the feedback topic as a publisher.
+  rmw_zenoh (docs/design.md of ros2/rmw_zenoh): keys <domain>/<action>/_action/<service>/<dds type>/<hash>, an
+    SS token per hidden service and an MP token for feedback and status (rmw_zenoh has no action tokens: rcl_action
+    makes an action of plain services and topics), and the attachment on every reply.
+  ros2dds (zenoh-plugin-ros2dds route_action_srv.rs): keys <action key>/_action/<service>, queryables not complete,
+    one `@/<zid>/@ros2_lv/AS/<key with §>/<type with §>` token, no attachment.
+
+python action_server.py '<json spec>': router, mapping, action (`/fibonacci`), key (ros2dds), hashes (rmw_zenoh:
+send_goal, cancel_goal, get_result, feedback), step_s. A goal of order n is accepted when n >= 0 (else rejected),
+publishes n feedbacks (the sequence so far) one per step_s, and succeeds with the sequence; a cancel ends it
+canceled. Events are JSON lines: ready, accepted, rejected, feedback, cancel, result. stdin: "die" exits at once
+(the session and its tokens go with the process), end of input closes it.
+"""
+import json
+import os
+import struct
+import sys
+import threading
+import time
+
+import zenoh
+
+spec = json.loads(sys.argv[1])
+mapping = spec.get("mapping", "rmw_zenoh")
+action = spec["action"]
+step_s = spec.get("step_s", 0.05)
+domain = spec.get("domain", 0)
+TYPE = "test_msgs/action/Fibonacci"
+HEADER = b"\x00\x01\x00\x00"  # CDR little endian
+lock = threading.Lock()
+
+
+def emit(**event):
+    with lock:
+        print(json.dumps(event), flush=True)
+
+
+conf = zenoh.Config()
+conf.insert_json5("mode", '"client"')
+conf.insert_json5("connect/endpoints", json.dumps([spec["router"]]))
+conf.insert_json5("scouting/multicast/enabled", "false")
+session = zenoh.open(conf)
+zid = str(session.zid())
+tokens = []
+
+SUFFIX = {"send_goal": "_SendGoal", "get_result": "_GetResult", "feedback": "_FeedbackMessage"}
+
+
+def dds_type(part):
+    if part == "cancel_goal":
+        return "action_msgs::srv::dds_::CancelGoal_"
+    if part == "status":
+        return "action_msgs::msg::dds_::GoalStatusArray_"
+    return f"test_msgs::action::dds_::Fibonacci{SUFFIX[part]}_"
+
+
+def key(part):
+    if mapping == "ros2dds":
+        return f"{spec['key']}/_action/{part}"
+    name = f"{action.lstrip('/')}/_action/{part}"
+    return f"{domain}/{name}/{dds_type(part)}/{spec['hashes'].get(part, 'TypeHashNotSupported')}"
+
+
+feedback_pub = session.declare_publisher(key("feedback"))
+goals = {}  # goal id hex -> {"done": Event, "canceled": bool, "status": int, "sequence": [int]}
+gid = bytes(range(16, 32))
+
+
+def reply_attachment(query):
+    """rmw_zenoh's clients match replies by the request's sequence number and GID; the bridge attaches none."""
+    raw = query.attachment
+    if mapping == "ros2dds" or raw is None:
+        return None
+    b = raw.to_bytes()
+    seq = struct.unpack_from("<q", b, 0)[0]
+    return struct.pack("<qq", seq, time.time_ns()) + bytes([b[16]]) + b[17 : 17 + b[16]]
+
+
+def reply(query, body):
+    query.reply(query.key_expr, HEADER + body, attachment=reply_attachment(query))
+
+
+def ints(values):
+    return struct.pack("<I", len(values)) + b"".join(struct.pack("<i", v) for v in values)
+
+
+def run(goal_id, order):
+    goal = goals[goal_id]
+    sequence = []
+    for i in range(order):
+        time.sleep(step_s)
+        if goal["canceled"]:
+            break
+        sequence.append(i if i < 2 else sequence[-1] + sequence[-2])
+        feedback_pub.put(HEADER + bytes.fromhex(goal_id) + ints(sequence))
+        emit(event="feedback", goal=goal_id, n=len(sequence))
+    goal["status"] = 5 if goal["canceled"] else 4
+    goal["sequence"] = sequence
+    goal["done"].set()
+    emit(event="result", goal=goal_id, status=goal["status"])
+
+
+def on_send_goal(query):
+    b = query.payload.to_bytes()[4:]
+    goal_id, order = b[:16].hex(), struct.unpack_from("<i", b, 16)[0]
+    accepted = order >= 0
+    now = time.time()
+    reply(query, struct.pack("<?3xiI", accepted, int(now), int((now % 1) * 1e9)))
+    if not accepted:
+        emit(event="rejected", goal=goal_id, order=order)
+        return
+    goals[goal_id] = {"done": threading.Event(), "canceled": False, "status": 0, "sequence": []}
+    emit(event="accepted", goal=goal_id, order=order)
+    threading.Thread(target=run, args=(goal_id, order), daemon=True).start()
+
+
+def on_cancel_goal(query):
+    goal_id = query.payload.to_bytes()[4:20].hex()
+    goal = goals.get(goal_id)
+    emit(event="cancel", goal=goal_id, known=goal is not None)
+    if goal is None:
+        reply(query, struct.pack("<b3xI", 2, 0))
+        return
+    goal["canceled"] = True
+    reply(query, struct.pack("<b3xI", 0, 1) + bytes.fromhex(goal_id) + struct.pack("<iI", 0, 0))
+
+
+def answer_result(query, goal_id):
+    goal = goals.get(goal_id)
+    if goal is None:
+        reply(query, struct.pack("<b3x", 0) + ints([]))
+        return
+    goal["done"].wait()
+    reply(query, struct.pack("<b3x", goal["status"]) + ints(goal["sequence"]))
+
+
+def on_get_result(query):
+    # Answered when the goal ends, from a thread of its own: the callback must not hold Zenoh's.
+    goal_id = query.payload.to_bytes()[4:20].hex()
+    threading.Thread(target=answer_result, args=(query, goal_id), daemon=True).start()
+
+
+complete = mapping != "ros2dds"
+queryables = [
+    session.declare_queryable(key("send_goal"), on_send_goal, complete=complete),
+    session.declare_queryable(key("cancel_goal"), on_cancel_goal, complete=complete),
+    session.declare_queryable(key("get_result"), on_get_result, complete=complete),
+]
+# Announced once it serves, as rmw_zenoh and the bridge do: a client that sees the token finds the queryables.
+if mapping == "ros2dds":
+    ke = spec["key"].replace("/", "§")
+    tokens.append(session.liveliness().declare_token(f"@/{zid}/@ros2_lv/AS/{ke}/{TYPE.replace('/', '§')}"))
+else:
+    node = spec.get("node", "fibonacci_server")
+    tokens.append(session.liveliness().declare_token(f"@ros2_lv/{domain}/{zid}/0/0/NN/%/%/{node}"))
+    for eid, (kind, part, qos) in enumerate(
+        [
+            ("SS", "send_goal", "::,10:,:,:,,"),
+            ("SS", "cancel_goal", "::,10:,:,:,,"),
+            ("SS", "get_result", "::,10:,:,:,,"),
+            ("MP", "feedback", "::,10:,:,:,,"),
+            ("MP", "status", ":1:,1:,:,:,,"),
+        ],
+        start=1,
+    ):
+        name = f"{action}/_action/{part}".replace("/", "%")
+        hash_ = spec["hashes"].get(part, "TypeHashNotSupported")
+        tokens.append(
+            session.liveliness().declare_token(
+                f"@ros2_lv/{domain}/{zid}/0/{eid}/{kind}/%/%/{node}/{name}/{dds_type(part)}/{hash_}/{qos}"
+            )
+        )
+
+emit(event="ready", zid=zid)
+for line in sys.stdin:
+    if line.strip() == "die":
+        os._exit(1)
+session.close()
