@@ -183,7 +183,7 @@ describe('signed commands from central', () => {
     expect(await send(behind(120_000))).toMatchObject({ status: 'refused', error: { code: 'replayed' } });
   });
 
-  it('does not start the link on a counter file it cannot read, naming the file', async () => {
+  it("does not start the link on a counter file it cannot read, or a private key given as central's public key, naming it", async () => {
     const { broker, robotLogin } = await labBroker();
     const robot = restartableDaemon(broker.url, {}, { ...robotLogin, command_keys: [TEST_COMMAND_KEY] });
     cleanups.push(robot.cleanup);
@@ -194,6 +194,14 @@ describe('signed commands from central', () => {
     const central = daemon.status().components.central!;
     expect(central.state).toBe('failed');
     expect(central.reason).toContain(`${path}: the counters of central's commands cannot be read (not JSON`);
+
+    // Central's private key pasted where its public key goes: named, and the link does not start.
+    const pem = testKey.export({ format: 'pem', type: 'pkcs8' }).toString();
+    const misconfigured = restartableDaemon(broker.url, {}, { ...robotLogin, command_keys: [TEST_COMMAND_KEY, pem] });
+    cleanups.push(misconfigured.cleanup);
+    const other = (await misconfigured.start(false)).status().components.central!;
+    expect(other.state).toBe('failed');
+    expect(other.reason).toContain("central.command_keys.1: this is central's private key");
   });
 
   it('takes unsigned commands from a robot with no key, and says so', async () => {
