@@ -1,5 +1,6 @@
 import { resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BusActionClient } from '../../daemon/actions/index.ts';
 import { startDaemon } from '../helpers/daemon.ts';
 import { waitFor } from '../helpers/wait.ts';
 import { useZenohNetwork } from '../zenoh/zenoh-network.ts';
@@ -8,6 +9,7 @@ import { DdsWorld, freshDomain } from './dds-world.ts';
 const MSGS = resolve('test/fixtures/msgs/common_interfaces');
 const STRING = 'std_msgs/msg/String';
 const TWIST = 'geometry_msgs/msg/Twist';
+const FIBONACCI = 'test_msgs/action/Fibonacci';
 
 const json = (value: unknown) => ({
   encoding: 'application/json',
@@ -187,6 +189,53 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     // Anything delivered twice would have run by now.
     await new Promise((r) => setTimeout(r, 1000));
     expect(runs).toBe(1);
+  });
+
+  it("drives a DDS node's action through the bridge: feedback, result, a rejected goal, and the stop's cancel", async () => {
+    const server = await dds.node({ node: 'fib', role: 'fibonacci_server', action: '/fibonacci', period_s: 0.05 });
+    cleanups.push(() => server.close());
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        mapping: 'ros2dds',
+        namespace: '/bot1',
+        actions: { call: ['/fibonacci'] },
+      },
+    });
+    cleanups.push(stop);
+    const client = new BusActionClient({
+      bus: daemon.bus,
+      codec,
+      name: '/fibonacci',
+      type: FIBONACCI,
+      track: daemon.actionGoals,
+    });
+    await waitFor(() => client.available(), "the DDS node's action on the bus", 30_000);
+
+    const feedback: number[][] = [];
+    const handle = (await client.sendGoal(
+      { order: 5 },
+      { onFeedback: (f) => void feedback.push([...(f.sequence as number[])]) },
+    ))!;
+    expect(handle).toBeDefined();
+    const outcome = await handle.result({ timeoutMs: 20_000 });
+    expect(outcome).toMatchObject({ state: 'succeeded', result: { sequence: [0, 1, 1, 2, 3, 5] } });
+    expect(feedback.at(-1)).toEqual([0, 1, 1, 2, 3, 5]);
+    const goal = server.events.find((e) => e.event === 'goal')!;
+    expect(goal).toMatchObject({ order: 5, accepted: true });
+
+    expect(await client.sendGoal({ order: -1 })).toBeUndefined();
+    await server.next((e) => e.event === 'goal' && e.accepted === false, 'the rejected goal at the server');
+
+    // The operator's stop cancels a goal the DDS node is executing, at the node.
+    const long = (await client.sendGoal({ order: 10_000 }))!;
+    const ended = long.result({ timeoutMs: 20_000 });
+    await waitFor(() => server.events.filter((e) => e.event === 'goal').length === 3, 'the long goal at the server');
+    const stopped = await daemon.robotStop.stop('ada', 'test');
+    expect(stopped.goals).toEqual([`/fibonacci ${long.goalId}`]);
+    await server.next((e) => e.event === 'cancel' && e.canceling === 1, 'the cancel at the DDS node');
+    expect((await ended).state).toBe('canceled');
   });
 
   // Known gap, kept here so it shows: the bridge's route for a transient_local DDS reader subscribes with zenoh-ext's
