@@ -11,6 +11,7 @@ import {
   type ConfigIssue,
 } from '../daemon/config/index.ts';
 import { formatPath, Validator, type ValidationIssue } from '../daemon/contract/index.ts';
+import { compileStatusUrlPatterns } from './status-links.ts';
 
 /**
  * `central.yaml`, the config of `auraison-edge central serve` (README.md here, "central serve"): its own
@@ -180,6 +181,11 @@ export const HttpSection = Section(
       description:
         'Host names the API answers to besides its own address, localhost and 127.0.0.1/::1 (DNS rebinding): the name operators browse to.',
     }),
+    allowed_status_urls: Type.Array(Type.String({ minLength: 1, maxLength: 512 }), {
+      default: [],
+      description:
+        "Regular expressions, each matching a whole URL: a robot's status_url that matches one is a link on the fleet page, any other is shown as text (robots name their own URL). Empty: none is a link.",
+    }),
   },
   'The fleet page and its API.',
 );
@@ -310,6 +316,12 @@ function crossChecks(config: CentralServeConfig): ValidationIssue[] {
     issues.push({
       path: 'fleet_query.s3_secret_access_key',
       message: 'give fleet_query.s3_access_key_id and s3_secret_access_key together, or neither',
+    });
+  const patterns = compileStatusUrlPatterns(config.http.allowed_status_urls);
+  if (!Array.isArray(patterns))
+    issues.push({
+      path: `http.allowed_status_urls.${patterns.index}`,
+      message: `not a regular expression: ${patterns.error}`,
     });
   if (storage.endpoint !== '' && !/^https?:\/\/[^/]+\/?$/.test(storage.endpoint))
     issues.push({ path: 'storage.endpoint', message: 'expected http(s)://host[:port]' });

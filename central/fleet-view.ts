@@ -22,6 +22,8 @@ export interface RobotView {
   resend?: { resends_asked: number; seqs_asked: number; last_asked?: string };
   /** The robot's own status page, when its status or heartbeat names one. */
   status_url?: string;
+  /** The fleet page links status_url (it matches http.allowed_status_urls); absent: shown as text. */
+  status_link?: true;
 }
 
 export interface UploadCounts {

@@ -5,6 +5,7 @@ import { PACKAGE_ROOT } from '../daemon/util/index.ts';
 import { FleetQueryError } from './fleet-query.ts';
 import type { FleetView } from './fleet-view.ts';
 import { guardFleetHttp } from './http-guard.ts';
+import { compileStatusUrlPatterns, isLinkableStatusUrl } from './status-links.ts';
 import { readOnlyProblem } from './read-only-sql.ts';
 
 const PAGE_DIR = join(PACKAGE_ROOT, 'central', 'page');
@@ -35,8 +36,13 @@ const NO_QUERY = { type: 'object', properties: {}, additionalProperties: false }
  */
 export async function fleetHttp(
   view: FleetView,
-  http: { host: string; port: number; token?: string; allowed_hosts?: string[] },
+  http: { host: string; port: number; token?: string; allowed_hosts?: string[]; allowed_status_urls?: string[] },
 ): Promise<FastifyInstance> {
+  const statusPatterns = compileStatusUrlPatterns(http.allowed_status_urls ?? []);
+  if (!Array.isArray(statusPatterns))
+    throw new Error(
+      `http.allowed_status_urls.${statusPatterns.index}: not a regular expression: ${statusPatterns.error}`,
+    );
   const app = Fastify({
     forceCloseConnections: true,
     bodyLimit: MAX_SQL_CHARS * 4 + 1024,
@@ -57,7 +63,15 @@ export async function fleetHttp(
       .send({ error: 'not_found', message: `no route ${request.method} ${request.url.split('?')[0]}` });
   });
 
-  app.get('/api/robots', { schema: { querystring: NO_QUERY } }, async () => ({ robots: view.robots() }));
+  app.get('/api/robots', { schema: { querystring: NO_QUERY } }, async () => ({
+    robots: view
+      .robots()
+      .map((r) =>
+        r.status_url !== undefined && isLinkableStatusUrl(r.status_url, statusPatterns)
+          ? { ...r, status_link: true }
+          : r,
+      ),
+  }));
   app.get('/api/uploads', { schema: { querystring: NO_QUERY } }, async () => view.uploads());
   app.get('/api/ingest', { schema: { querystring: NO_QUERY } }, async () => view.ingest?.() ?? {});
   app.get<{ Querystring: { limit?: number } }>(

@@ -73,9 +73,12 @@ function syncText(sync) {
 
 function robotRow(r) {
   const state = r.online ? 'online' : 'offline';
-  const link = r.status_url
-    ? el('a', { href: r.status_url, target: '_blank', rel: 'noopener' }, r.status_url)
-    : el('span', { class: 'muted' }, '–');
+  // A robot names its own status page: central says whether it is one to link (http.allowed_status_urls).
+  const link = !r.status_url
+    ? el('span', { class: 'muted' }, '–')
+    : r.status_link === true
+      ? el('a', { href: r.status_url, target: '_blank', rel: 'noopener noreferrer' }, r.status_url)
+      : el('span', { class: 'unlinked', title: 'not in http.allowed_status_urls: shown as text' }, r.status_url);
   return el(
     'tr',
     { 'data-robot': r.robot },

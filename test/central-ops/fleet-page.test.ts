@@ -37,7 +37,17 @@ describe('the fleet page, in headless Chromium', () => {
     cleanups.push(dir.cleanup);
     const settings = serveSettings({ broker, dir: dir.path });
     const serve: CentralServe = await startCentralServe(
-      { ...settings, http: { ...settings.http, enabled: true, host: '127.0.0.1', port: 0 } },
+      {
+        ...settings,
+        // The robots' own APIs, on this host: their status pages are links (central/status-links.ts).
+        http: {
+          ...settings.http,
+          enabled: true,
+          host: '127.0.0.1',
+          port: 0,
+          allowed_status_urls: ['http://127\\.0\\.0\\.1:[0-9]+/'],
+        },
+      },
       { log: silentLogger() },
     );
     cleanups.push(() => serve.stop());
