@@ -1,9 +1,9 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import type { MqttClient } from 'mqtt';
 import { describe, expect, it } from 'vitest';
 import { GRANTS_SCHEMA, RESEND_SCHEMA } from '../../central-link/index.ts';
+import { publishQos1 as puback } from '../central-serve/fixtures.ts';
 import { cleanupStack } from '../helpers/cleanups.ts';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { skillIntent } from '../helpers/intents.ts';
@@ -14,7 +14,7 @@ import { centralDaemon, FLEET, PREFIX } from './central-harness.ts';
 const cleanups = cleanupStack();
 
 /** A lab's broker as docs/central-link.md sets it up: a login per robot and one for central, `central acl`'s file. */
-export async function aclBroker(options: { acl?: boolean } = {}) {
+async function aclBroker(options: { acl?: boolean } = {}) {
   const folder = tempDir('broker-acl-');
   cleanups.push(folder.cleanup);
   const passwords = join(folder.path, 'passwd');
@@ -30,18 +30,6 @@ export async function aclBroker(options: { acl?: boolean } = {}) {
   cleanups.push(broker.cleanup);
   const login = (user: string) => ({ username: user, password: `${user}-pass` });
   return { broker, login, aclText: readFileSync(aclFile, 'utf8') };
-}
-
-/** The PUBACK's reason code of one QoS 1 publish: 0 taken, 0x87 not authorized. */
-export function puback(client: MqttClient, topic: string, payload: string, retain = false): Promise<number> {
-  return new Promise((resolve, reject) =>
-    client.publish(topic, payload, { qos: 1, retain }, (error, packet) => {
-      const code = (error as { code?: unknown } | undefined)?.code;
-      if (typeof code === 'number') return resolve(code);
-      if (error) return reject(error);
-      resolve((packet as { reasonCode?: number } | undefined)?.reasonCode ?? 0);
-    }),
-  );
 }
 
 const FORGER = 'tb3-2 forged this';
