@@ -2,6 +2,7 @@ import type { Logger } from 'pino';
 import type { Sample } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, MessageCodec, Publisher, TopicQos } from '../../daemon/bus/index.ts';
 import { nowNs } from '../../daemon/contract/index.ts';
+import { AdvancedHistory } from './advanced-subscriber.ts';
 import type { PublishedTopic } from './graph-discovery.ts';
 import type { Mapping } from './mapping.ts';
 import { decodeAttachment } from './rmw-zenoh-keys.ts';
@@ -46,6 +47,7 @@ export class InboundTopic {
   #publisher: Publisher;
   #subscriber: Handle | undefined;
   #unwatch: (() => void) | undefined;
+  #history: AdvancedHistory | undefined;
   /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
   #lastSeq = new Map<string, bigint>();
 
@@ -81,13 +83,22 @@ export class InboundTopic {
     if (this.#qos.durability === 'transient_local') {
       this.#unwatch = this.#link.onUp(() => void this.#queryHistory(key));
       if (this.#link.state === 'up') void this.#queryHistory(key);
+      // zenoh-ext's protocol: the caches of rmw_zenoh (from 0.2.2) and zenoh-bridge-ros2dds 1.10 publishers.
+      this.#history = new AdvancedHistory({
+        link: this.#link,
+        key,
+        depth: this.#qos.depth,
+        onSample: (sample) => this.#receive(sample),
+        log: this.#log,
+      });
+      this.#history.start();
     }
   }
 
   async close(): Promise<void> {
     this.#unwatch?.();
     this.#publisher.close();
-    await this.#subscriber?.close();
+    await Promise.all([this.#subscriber?.close(), this.#history?.close()]);
   }
 
   async #queryHistory(key: string): Promise<void> {

@@ -1,5 +1,6 @@
 import type { PublisherOptions, Query } from '@eclipse-zenoh/zenoh-ts';
 import type { Bus, BusMessage, Subscription, TopicQos } from '../../daemon/bus/index.ts';
+import { AdvancedPublisherCache, type CachedSample } from './advanced-publisher.ts';
 import type { LocalEntity, LocalNode, Mapping } from './mapping.ts';
 import { encodeAttachment } from './rmw-zenoh-keys.ts';
 import type { Handle, LinkPublisher, ZenohLink } from './zenoh-link.ts';
@@ -57,7 +58,8 @@ export class OutboundTopic {
   #subscription: Subscription | undefined;
   #sequence = 0n;
   #offUp: (() => void) | undefined;
-  #cache: { data: Uint8Array; attachment: Uint8Array | undefined }[] = [];
+  #cache: CachedSample[] = [];
+  #advanced: AdvancedPublisherCache | undefined;
 
   constructor(options: {
     link: ZenohLink;
@@ -107,6 +109,14 @@ export class OutboundTopic {
     this.#handles.push(this.#publisher);
     if (this.#qos.durability === 'transient_local') {
       this.#handles.push(this.#link.declareQueryable(this.#key, (query) => void this.#serveHistory(query)));
+      // zenoh-ext's protocol, which rmw_zenoh from 0.2.2 and zenoh-bridge-ros2dds 1.10 subscribers ask.
+      this.#advanced = new AdvancedPublisherCache({
+        link: this.#link,
+        key: this.#key,
+        samples: () => this.#cache,
+        onServed: (samples) => (this.counters.historyServed += samples),
+      });
+      this.#handles.push(this.#advanced);
       this.#offUp = this.#dataLink.onUp(() => void this.#resend());
     }
     this.#subscription = this.#bus.subscribe({
@@ -138,19 +148,20 @@ export class OutboundTopic {
       ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: msg.publishTime, gid: this.gid })
       : undefined;
     const latched = this.#qos.durability === 'transient_local';
+    const timestamp = await this.#advanced?.stamp();
     if (latched) {
-      this.#cache.push({ data: msg.data, attachment });
+      this.#cache.push({ data: msg.data, attachment, timestamp });
       if (this.#cache.length > this.#qos.depth) this.#cache.shift();
     }
-    if (await this.#publisher!.put(msg.data, attachment)) this.counters.sent++;
+    if (await this.#publisher!.put(msg.data, attachment, timestamp)) this.counters.sent++;
     else if (latched) this.counters.heldForLink++;
     else this.counters.linkDrops++;
   }
 
   /** The cached samples, oldest first, on a link that just came up; a failed put waits for the next up. */
   async #resend(): Promise<void> {
-    for (const { data, attachment } of [...this.#cache]) {
-      if (!(await this.#publisher!.put(data, attachment))) return;
+    for (const { data, attachment, timestamp } of [...this.#cache]) {
+      if (!(await this.#publisher!.put(data, attachment, timestamp))) return;
       this.counters.resent++;
     }
   }

@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import type { Publisher, PublisherOptions, Query, Sample, Session } from '@eclipse-zenoh/zenoh-ts';
+import type { Publisher, PublisherOptions, Query, Sample, Session, Timestamp } from '@eclipse-zenoh/zenoh-ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { openSession } from './session-open.ts';
 import { loadZenoh, type ZenohModule } from './zenoh-runtime.ts';
@@ -36,7 +36,7 @@ export interface Handle {
 export interface LinkPublisher extends Handle {
   readonly key: string;
   /** False when the sample could not be handed to the link (down, or the send failed): the caller counts it. */
-  put(payload: Uint8Array, attachment?: Uint8Array): Promise<boolean>;
+  put(payload: Uint8Array, attachment?: Uint8Array, timestamp?: Timestamp): Promise<boolean>;
 }
 
 export interface GetOptions {
@@ -184,12 +184,12 @@ export class ZenohLink {
     return {
       key,
       close: handle.close,
-      put: async (payload, attachment) => {
+      put: async (payload, attachment, timestamp) => {
         // A topic's first samples come as its publisher is being declared: they wait for it.
         const p = publisher ?? (await declaring?.catch(() => undefined));
         if (p === undefined) return false;
         try {
-          await p.put(payload, attachment ? { attachment } : undefined);
+          await p.put(payload, { ...(attachment ? { attachment } : {}), ...(timestamp ? { timestamp } : {}) });
           return true;
         } catch {
           return false; // the link is going down: the watch will see it, the caller counts the sample

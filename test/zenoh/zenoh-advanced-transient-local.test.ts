@@ -1,0 +1,92 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ddsTypeName, dataKey, dataKeyAnyHash, mangle, qosToKeyexpr } from '../../adapters/zenoh/rmw-zenoh-keys.ts';
+import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { useZenohNetwork, type PeerEvent } from './zenoh-network.ts';
+
+const GRID = 'nav_msgs/msg/OccupancyGrid';
+
+// eclipse-zenoh's own zenoh-ext AdvancedPublisher / AdvancedSubscriber, set up as rmw_zenoh sets them up.
+const ADVANCED = 'advanced_peer.py';
+
+/** rmw_zenoh's token of a transient_local publisher of `name`; `{zid}` is the peer's session, filled in by it. */
+function publisherToken(name: string, hash: string, depth: number): string {
+  const qos = qosToKeyexpr({ reliability: 'reliable', durability: 'transient_local', depth });
+  return `@ros2_lv/0/{zid}/0/10/MP/%/%/map_server/${mangle(name)}/${ddsTypeName(GRID)}/${hash}/${qos}`;
+}
+
+async function grids(): Promise<{ hash: string; encode: (i: number) => Uint8Array }> {
+  const probe = await startDaemon({});
+  const hash = typeDescriptionHash(probe.daemon.definitions, GRID)!;
+  const encoded = [1, 2, 3, 4].map((i) => probe.codec.encode(GRID, { info: { width: i, height: 1 }, data: [i] }));
+  await probe.stop();
+  return { hash, encode: (i) => encoded[i - 1]! };
+}
+
+const hex = (data: Uint8Array) => Buffer.from(data).toString('hex');
+
+describe("transient_local over zenoh-ext's advanced publisher and subscriber (rmw_zenoh from 0.2.2, zenoh-bridge-ros2dds 1.10)", () => {
+  const zn = useZenohNetwork();
+  const { cleanups } = zn;
+  const script = () => join(zn.net.peers.peerScript, '..', ADVANCED);
+
+  it("a daemon that starts after a zenoh-ext AdvancedPublisher published /map gets its cached maps from the publisher's cache", async () => {
+    const { hash, encode } = await grids();
+    const maps = [1, 2, 3].map((i) => hex(encode(i)));
+    const server = await zn.peer(
+      {
+        key: dataKey(0, '/map', GRID, hash),
+        depth: 5,
+        reliable: true,
+        publish: true,
+        token: publisherToken('/map', hash, 5),
+      },
+      script(),
+    );
+    for (const map of maps) server.send(`pub ${map}`);
+    await waitFor(() => server.events.filter((e) => e.event === 'published').length === 3, 'the maps published');
+
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, topics: ['/map'], history_settle_ms: 500 },
+    });
+    cleanups.push(stop);
+    const received: string[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/map', handler: (m) => void received.push(hex(m.data)) });
+    await waitFor(() => received.length >= 3, 'the cached maps on the bus');
+    await new Promise((r) => setTimeout(r, 300)); // a duplicate, were there one, would come now
+    expect(received).toEqual(maps);
+  });
+
+  it("a zenoh-ext AdvancedSubscriber with history that starts after the daemon published gets the daemon's last `depth` maps", async () => {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/local_map'] },
+    });
+    cleanups.push(stop);
+    await waitFor(() => daemon.components.get('zenoh')!.health().state === 'running', 'the link up');
+    const pub = daemon.bus.advertise('/local_map', GRID, {
+      source: 'test',
+      qos: { durability: 'transient_local', depth: 2 },
+    });
+    const maps = [1, 2, 3].map((i) => pub.publish(codec.encode(GRID, { info: { width: i, height: 1 }, data: [i] })));
+    const details = () =>
+      daemon.components.get('zenoh')!.health().details as { outbound: Record<string, { sent: number }> };
+    await waitFor(() => details().outbound['/local_map']?.sent === 3, 'the maps sent');
+
+    const viewer = await zn.peer(
+      { key: dataKeyAnyHash(0, '/local_map', GRID), depth: 2, reliable: true, subscribe: true },
+      script(),
+    );
+    const samples = () =>
+      viewer.events.filter((e) => e.event === 'sample') as (PeerEvent & {
+        payload: string;
+        attachment: { seq: number };
+      })[];
+    await waitFor(() => samples().length >= 2, "the daemon's cached maps at the late subscriber");
+    await new Promise((r) => setTimeout(r, 300));
+    expect(samples().map((s) => s.payload)).toEqual(maps.slice(1).map((m) => hex(m.data)));
+    expect(samples().map((s) => s.attachment.seq)).toEqual([2, 3]);
+    pub.close();
+  });
+});
