@@ -27,8 +27,9 @@ export class DaemonProcess {
   readonly child: ChildProcessWithoutNullStreams;
   readonly exited: Promise<number | null>;
 
-  constructor(cwd: string, config: string) {
-    this.child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd });
+  /** `env`: the daemon's whole environment (a ROS 2 one, test/ros2); this process's by default. */
+  constructor(cwd: string, config: string, env: NodeJS.ProcessEnv = process.env) {
+    this.child = spawn(process.execPath, [BIN, 'run', '--config', config], { cwd, env });
     collectJsonLines(this.child.stderr, this.logs);
     this.exited = new Promise((resolve) => this.child.on('close', (code) => resolve(code)));
   }
