@@ -238,10 +238,9 @@ describe('the daemon against the real zenoh-bridge-ros2dds and ROS 2 nodes on Cy
     expect((await ended).state).toBe('canceled');
   });
 
-  // Known gap, kept here so it shows: the bridge's route for a transient_local DDS reader subscribes with zenoh-ext's
-  // AdvancedSubscriber and asks history at `<key>/@adv/pub/**`, which the daemon's publisher does not answer yet
-  // (zenoh-ts has no advanced publisher; see docs/bridges.md). When it does, this `fails` turns red: make it `it`.
-  it.fails('a DDS node started after the daemon gets its transient_local topic', async () => {
+  // The bridge asks history of the daemon's transient_local publisher as zenoh-ext's AdvancedSubscriber does
+  // (`<key>/@adv/**`): the daemon's advanced-publisher cache answers it.
+  it('a DDS node started after the daemon gets its transient_local topic', async () => {
     const { daemon, codec, stop } = await startDaemon({
       bus: { definitions: { dirs: [MSGS] } },
       zenoh: {
