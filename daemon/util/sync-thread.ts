@@ -51,26 +51,33 @@ type Done = (error: NodeJS.ErrnoException | null) => void;
  * the order sent. A disk that never answers holds this thread, never the event loop: callers bound their wait.
  */
 export class SyncThread {
-  readonly #worker: Worker;
+  /** Started by the first job: a daemon that is built and never started (a CLI check, a test) starts none. */
+  #worker: Worker | undefined;
   readonly #waiting = new Map<number, Done>();
   #idle: (() => void)[] = [];
   #nextId = 0;
   #closed = false;
 
-  constructor() {
-    this.#worker = new Worker(WORKER_SOURCE, { eval: true });
-    // Jobs in flight keep the process alive (ref'd while any waits), an idle thread does not.
-    this.#worker.unref();
-    this.#worker.on('message', ({ id, message, code }: { id: number; message?: string; code?: string }) => {
+  #thread(): Worker {
+    if (this.#worker) return this.#worker;
+    const worker = new Worker(WORKER_SOURCE, { eval: true });
+    worker.on('message', ({ id, message, code }: { id: number; message?: string; code?: string }) => {
       const done = this.#waiting.get(id);
       this.#waiting.delete(id);
       done?.(message === undefined ? null : Object.assign(new Error(message), { code }));
       if (this.#waiting.size > 0) return;
-      this.#worker.unref();
+      // Jobs in flight keep the process alive (ref'd while any waits), an idle thread does not.
+      worker.unref();
       for (const wake of this.#idle.splice(0)) wake();
     });
-    this.#worker.on('error', (error) => this.#failAll(error));
-    this.#worker.on('exit', () => this.#failAll(new Error('the sync thread exited')));
+    worker.on('error', (error) => this.#failAll(error));
+    worker.on('exit', () => {
+      // A thread that died on its own is started again by the next job: the journal's syncs go on.
+      if (this.#worker === worker) this.#worker = undefined;
+      this.#failAll(new Error('the sync thread exited'));
+    });
+    this.#worker = worker;
+    return worker;
   }
 
   /** fdatasync(2) of `fd` on this thread; the callback's shape is fs.fdatasync's. */
@@ -87,19 +94,19 @@ export class SyncThread {
     if (this.#closed) return;
     this.#closed = true;
     if (this.#waiting.size > 0) await new Promise<void>((resolve) => this.#idle.push(resolve));
-    await this.#worker.terminate();
+    await this.#worker?.terminate();
   }
 
   #send(job: Job, done: Done): void {
     if (this.#closed) return done(new Error('the sync thread is closed'));
     const id = this.#nextId++;
     this.#waiting.set(id, done);
-    this.#worker.ref();
-    this.#worker.postMessage({ ...job, id });
+    const worker = this.#thread();
+    worker.ref();
+    worker.postMessage({ ...job, id });
   }
 
   #failAll(error: Error): void {
-    this.#closed = true;
     const waiting = [...this.#waiting.values()];
     this.#waiting.clear();
     for (const done of waiting) done(error);
