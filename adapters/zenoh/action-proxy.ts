@@ -126,6 +126,7 @@ export class ZenohActionProxy {
     const { codec, link, timeoutMs } = this.#ctx;
     this.#followers.set(goalId, { early: [] });
     const payload = codec.encode(`${this.#ends.types.sendGoal}_Request`, { goal_id: uuidMessage(goalId), goal });
+    await this.#linkUp(timeoutMs);
     const replies = await link.get(this.#keys.sendGoal, this.#request(payload, timeoutMs));
     const response = this.#response<{ accepted?: boolean }>(replies, `${this.#ends.types.sendGoal}_Response`);
     if (typeof response === 'string' || response.accepted !== true) {
@@ -202,6 +203,20 @@ export class ZenohActionProxy {
     } catch (error) {
       log.warn({ action: this.name, goal: goalId, err: (error as Error).message }, 'zenoh: a cancel was not sent');
     }
+  }
+
+  /**
+   * Waits, at most `timeoutMs`, for the link to be up: the graph's tokens come while a new session is still being
+   * declared on, so a goal sent as its server appears may find the session not yet handed out.
+   */
+  async #linkUp(timeoutMs: number): Promise<void> {
+    const { link } = this.#ctx;
+    if (link.session !== undefined) return;
+    await new Promise<void>((resolve) => {
+      const done = () => (clearTimeout(timer), off(), resolve());
+      const off = link.onUp(done);
+      const timer = setTimeout(done, timeoutMs);
+    });
   }
 
   #request(payload: Uint8Array, timeoutMs: number) {

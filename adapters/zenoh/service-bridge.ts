@@ -29,8 +29,13 @@ export interface ServiceContext {
 
 export const serviceCounters = () => ({ calls: 0, callFailures: 0, served: 0, serveFailures: 0, duplicates: 0 });
 
+/** JSON of a decoded message: 64-bit integers as decimal strings, byte arrays (an action's goal id) as arrays. */
 const json = (value: unknown) =>
-  new TextEncoder().encode(JSON.stringify(value, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)));
+  new TextEncoder().encode(
+    JSON.stringify(value, (_, v: unknown) =>
+      typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? Array.from(v as Uint8Array) : v,
+    ),
+  );
 
 /**
  * A ROS 2 service of the graph as a bus query of its name (`/add_two_ints`): the JSON request is encoded as

@@ -6,6 +6,8 @@ import type { MetricFamily, MetricsProvider } from '../../daemon/contract/index.
 import type { Component, ComponentContext, ComponentHealth } from '../../daemon/lifecycle/index.ts';
 import { rateLimitedErrors } from '../../daemon/util/index.ts';
 import { ZenohActionBridge } from './action-bridge.ts';
+import type { ActionContext } from './action-proxy.ts';
+import { ZenohServedAction } from './action-served.ts';
 import { GraphDiscovery } from './graph-discovery.ts';
 import { InboundTopic } from './inbound-topic.ts';
 import {
@@ -64,6 +66,9 @@ export class ZenohComponent implements Component, MetricsProvider {
   #handles: Handle[] = [];
   #queries: QueryServer | undefined;
   #actions: ZenohActionBridge | undefined;
+  #servedActions: ZenohServedAction[] = [];
+  /** The feedback and status topics of the served actions: published as zenoh.publish's are. */
+  #servedActionTopics = new Set<string>();
   #unlisten: (() => void) | undefined;
   #zenoh: ZenohModule | undefined;
   #stopped = false;
@@ -91,7 +96,8 @@ export class ZenohComponent implements Component, MetricsProvider {
         : () => false;
     const chosen = compileTopicSelection(settings.topics);
     this.#bridged = (topic) => chosen(topic) || recorded(topic);
-    this.#published = compileTopicSelection(settings.publish);
+    const published = compileTopicSelection(settings.publish);
+    this.#published = (topic) => published(topic) || this.#servedActionTopics.has(topic);
     this.#callable = compileTopicSelection(settings.services.call);
     this.#link = new ZenohLink({
       ...this.#linkOptions(settings, ctx),
@@ -142,11 +148,16 @@ export class ZenohComponent implements Component, MetricsProvider {
     });
     if (this.#settings.actions.call.length > 0)
       this.#actions = new ZenohActionBridge({
-        ctx: { ...this.#serviceContext(), resultTimeoutMs: this.#settings.actions.result_timeout_ms },
+        ctx: this.#actionContext(),
         callable: compileTopicSelection(this.#settings.actions.call),
       });
     for (const entry of this.#settings.services.serve)
       this.#servers.push(new ServiceServer(this.#serviceContext(), entry, this.#serviceCounters));
+    for (const entry of this.#settings.actions.serve) {
+      const served = new ZenohServedAction({ ctx: this.#actionContext(), entry, counters: this.#serviceCounters });
+      this.#servedActions.push(served);
+      for (const topic of served.publishedTopics) this.#servedActionTopics.add(topic);
+    }
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
     this.#link.start();
     this.#bulkLink?.start();
@@ -161,6 +172,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       ...this.#outbound.values(),
       ...this.#clients.values(),
       ...this.#servers,
+      ...this.#servedActions,
     ];
     await Promise.all([
       ...closing.map((c) => c.close()),
@@ -207,7 +219,7 @@ export class ZenohComponent implements Component, MetricsProvider {
         serving: this.#settings.services.serve.map((s) => s.service),
       },
       tokens_ignored: this.#discovery.ignored,
-      ...(this.#actions ? { actions: this.#actions.details() } : {}),
+      actions: { ...this.#actions?.details(), serving: this.#servedActions.map((a) => a.name) },
     };
     const bulk = this.#bulkLink;
     if (link.state === 'up' && bulk !== undefined && bulk.state !== 'up') {
@@ -293,6 +305,10 @@ export class ZenohComponent implements Component, MetricsProvider {
       timeoutMs: this.#settings.services.timeout_ms,
       log: this.#ctx.log,
     };
+  }
+
+  #actionContext(): ActionContext {
+    return { ...this.#serviceContext(), resultTimeoutMs: this.#settings.actions.result_timeout_ms };
   }
 
   #maybePublish(topic: string, type: string): void {

@@ -52,13 +52,16 @@ const BOUNDED_SEQUENCE = 96;
 const UNBOUNDED_SEQUENCE = 144;
 
 /** `RIHS01_<64 hex>` for `type`, or undefined when the .msg text of it or of a type it uses is unknown. */
+/** A service type: `pkg/srv/Name`, or an action's send_goal and get_result services (`pkg/action/Name_SendGoal`). */
+const SERVICE_TYPE = /^[^/]+\/(srv\/[^/]+|action\/[^/]+_(SendGoal|GetResult))$/;
+
 export function typeDescriptionHash(registry: DefinitionsRegistry, type: string): string | undefined {
   const root = canonicalType(type);
   // rosidl reads a service's types (and the messages they use, ServiceEventInfo's `char[16] client_gid` among
   // them) with `char` as uint8, as rosidl_adapter maps it; a message type's own hash keeps FIELD_TYPE_CHAR, as
   // the hashes ROS 2 writes for std_msgs/Char show. Checked against rosbag2's recorded service events and
   // rmw_zenoh's key for example_interfaces/srv/AddTwoInts.
-  const charId = /^[^/]+\/srv\//.test(root) ? SCALAR_IDS.uint8! : SCALAR_IDS.char!;
+  const charId = SERVICE_TYPE.test(root) ? SCALAR_IDS.uint8! : SCALAR_IDS.char!;
   const described = new Map<string, IndividualType>();
   const pending = [root];
   while (pending.length > 0) {
@@ -88,7 +91,7 @@ function individualJson(t: IndividualType): string {
  * messages (rmw_zenoh keys a service by this hash). Undefined when `name` is not a service the registry holds.
  */
 function describeService(registry: DefinitionsRegistry, name: string): IndividualType | undefined {
-  if (!/^[^/]+\/srv\/[^/]+$/.test(name)) return undefined;
+  if (!SERVICE_TYPE.test(name)) return undefined;
   const parts = ['Request', 'Response', 'Event'] as const;
   if (parts.some((p) => registry.messageText(`${name}_${p}`) === undefined)) return undefined;
   const nested = (type: string): FieldType => ({

@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Section } from '../section.ts';
-import { ServedService } from './served-service.ts';
+import { ServedAction, ServedService } from './served-service.ts';
 
 /**
  * Config section of the ROS 2 bridge (adapters/ros, through rclnodejs). Off by default: rclnodejs is an
@@ -90,19 +90,10 @@ export const RosConfig = Section(
         call: Globs(
           "ROS action servers the bus may use (call_action, `auraison-edge action send_goal`): each is served on the bus as the same action while a ROS node serves it; rclnodejs's ActionClient carries its goals.",
         ),
-        serve: Type.Array(
-          Type.Object(
-            {
-              action: Type.String({ pattern: '^/', description: 'The bus action, e.g. /navigate_to_pose.' }),
-              type: Type.String({
-                pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
-                description: 'Its type, e.g. nav2_msgs/action/NavigateToPose.',
-              }),
-            },
-            { additionalProperties: false },
-          ),
-          { default: [], description: "Bus actions served to ROS with rclnodejs's ActionServer." },
-        ),
+        serve: Type.Array(ServedAction, {
+          default: [],
+          description: "Bus actions served to ROS with rclnodejs's ActionServer.",
+        }),
       },
       'Actions, both ways (docs/actions.md).',
     ),

@@ -15,3 +15,15 @@ export const ServedService = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/** A bus action a bridge serves as a ROS 2 action (ros.actions.serve, zenoh.actions.serve). */
+export const ServedAction = Type.Object(
+  {
+    action: Type.String({ pattern: '^/', description: 'The bus action, e.g. /navigate_to_pose.' }),
+    type: Type.String({
+      pattern: '^[A-Za-z0-9_]+/action/[A-Za-z0-9_]+$',
+      description: 'Its type, e.g. nav2_msgs/action/NavigateToPose.',
+    }),
+  },
+  { additionalProperties: false },
+);

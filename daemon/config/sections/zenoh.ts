@@ -1,6 +1,6 @@
 import Type, { type Static } from 'typebox';
 import { Section } from '../section.ts';
-import { ServedService } from './served-service.ts';
+import { ServedAction, ServedService } from './served-service.ts';
 
 /**
  * Config section of the Zenoh bridge (adapters/zenoh): the daemon joins a robot's graph through zenoh-ts and
@@ -111,6 +111,11 @@ export const ZenohConfig = Section(
         call: Globs(
           'Action servers of the Zenoh graph the bus may use (call_action, `auraison-edge action send_goal`), by action name (`/navigate_to_pose`): each is served on the bus as the same action while a server announces it (docs/bridges.md).',
         ),
+        serve: Type.Array(ServedAction, {
+          default: [],
+          description:
+            "Bus actions (the sim's /navigate_to_pose, a policy's) served to the graph's action clients as rcl_action makes one (rmw_zenoh mapping).",
+        }),
         result_timeout_ms: Ms(
           3_600_000,
           "How long a goal's get_result may wait for its end. Behind zenoh-bridge-ros2dds, its queries_timeout for the action's get_result must be at least as long.",

@@ -1,0 +1,39 @@
+import { actionEndpoints } from '../../daemon/actions/index.ts';
+import type { ActionContext } from './action-proxy.ts';
+import { ServiceServer, type serviceCounters } from './service-bridge.ts';
+
+/**
+ * A bus action (the sim's navigate_to_pose, a policy) served to Zenoh's action clients as rcl_action makes one: its
+ * send_goal, cancel_goal and get_result bus queries served as the services of the same names (CDR in, JSON on the
+ * bus, CDR out; get_result may wait for the goal's end, up to zenoh.actions.result_timeout_ms), and its feedback
+ * and status topics published as the daemon's own (`publishedTopics`, which the component publishes as it does
+ * zenoh.publish's topics: rmw_zenoh's tokens, attachments, status kept for late clients as transient_local).
+ */
+export class ZenohServedAction {
+  readonly name: string;
+  /** The bus topics of the action that go to Zenoh. */
+  readonly publishedTopics: readonly string[];
+  #servers: ServiceServer[];
+
+  constructor(options: {
+    ctx: ActionContext;
+    entry: { action: string; type: string };
+    counters: ReturnType<typeof serviceCounters>;
+  }) {
+    const { ctx, entry, counters } = options;
+    const ends = actionEndpoints(entry.action, entry.type);
+    this.name = entry.action;
+    this.publishedTopics = [ends.feedback, ends.status];
+    const serve = (service: string, type: string, timeoutMs = ctx.timeoutMs) =>
+      new ServiceServer({ ...ctx, timeoutMs }, { service, type, query: service }, counters);
+    this.#servers = [
+      serve(ends.sendGoal, ends.types.sendGoal),
+      serve(ends.cancelGoal, ends.types.cancelGoal),
+      serve(ends.getResult, ends.types.getResult, ctx.resultTimeoutMs),
+    ];
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.#servers.map((s) => s.close()));
+  }
+}

@@ -1,0 +1,94 @@
+import { resolve } from 'node:path';
+import { pino } from 'pino';
+import { describe, expect, it } from 'vitest';
+import { BusActionServer } from '../../daemon/actions/index.ts';
+import { typeDescriptionHash } from '../../daemon/bus/type-hash.ts';
+import { startDaemon } from '../helpers/daemon.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { useZenohNetwork } from './zenoh-network.ts';
+
+const CLIENT = resolve('test/peers/zenoh/action_client.py');
+const TYPE = 'test_msgs/action/Fibonacci';
+
+// The daemon as the action server of clients on Zenoh: a bus action (as the sim's navigate_to_pose) named in
+// zenoh.actions.serve, used by an rmw_zenoh-keyed client (test/peers/zenoh/action_client.py, written here).
+describe('a bus action served to action clients on Zenoh', () => {
+  const zn = useZenohNetwork();
+  const { cleanups, peer } = zn;
+
+  async function serving() {
+    const { daemon, codec, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, actions: { serve: [{ action: '/fibonacci', type: TYPE }] } },
+    });
+    cleanups.push(stop);
+    const cancelled: string[] = [];
+    const server = new BusActionServer({
+      bus: daemon.bus,
+      codec,
+      log: pino({ level: 'silent' }),
+      name: '/fibonacci',
+      type: TYPE,
+      handler: {
+        accept: (goal) => ((goal.order as number) >= 0 ? true : 'a negative order'),
+        execute: async (goal, { feedback, signal, goalId }) => {
+          const sequence: number[] = [];
+          for (let i = 0; i < (goal.order as number); i++) {
+            await new Promise((r) => setTimeout(r, 50));
+            if (signal.aborted) {
+              cancelled.push(goalId);
+              return { state: 'canceled', result: { sequence } };
+            }
+            sequence.push(i < 2 ? i : sequence[i - 1]! + sequence[i - 2]!);
+            feedback({ sequence: [...sequence] });
+          }
+          return { state: 'succeeded', result: { sequence } };
+        },
+      },
+    });
+    cleanups.push(async () => server.close());
+    await waitFor(
+      () => daemon.graph.endpoints({ name: '/fibonacci/_action/send_goal', kind: 'service' }).length === 1,
+      "the daemon's send_goal token",
+    );
+    const hash = (type: string) => typeDescriptionHash(daemon.definitions, type);
+    const hashes = {
+      send_goal: hash(`${TYPE}_SendGoal`),
+      cancel_goal: hash('action_msgs/srv/CancelGoal'),
+      get_result: hash(`${TYPE}_GetResult`),
+      feedback: hash(`${TYPE}_FeedbackMessage`),
+      status: hash('action_msgs/msg/GoalStatusArray'),
+    };
+    // The action's hidden services hash as rosidl describes them (request, response, event), as rmw_zenoh keys them.
+    expect(hashes.send_goal).toMatch(/^RIHS01_[0-9a-f]{64}$/);
+    expect(daemon.graph.endpoints({ name: '/fibonacci/_action/send_goal' })[0]?.typeHash).toBe(hashes.send_goal);
+    return { daemon, cancelled, hashes };
+  }
+
+  it('accepts a goal, streams its feedback and answers its result; rejects a goal the bus server rejects', async () => {
+    const { hashes } = await serving();
+    const client = await peer({ action: '/fibonacci', hashes, order: 5 }, CLIENT);
+    await client.next((e) => e.event === 'accepted', 'the goal accepted');
+    const result = await client.next((e) => e.event === 'result', 'the result');
+    expect(result).toMatchObject({ status: 4, sequence: [0, 1, 1, 2, 3] });
+    const feedback = client.events.filter((e) => e.event === 'feedback').map((e) => e.sequence);
+    expect(feedback).toEqual([[0], [0, 1], [0, 1, 1], [0, 1, 1, 2], [0, 1, 1, 2, 3]]);
+    await client.close();
+
+    const rejected = await peer({ action: '/fibonacci', hashes, order: -1 }, CLIENT);
+    expect(await rejected.next((e) => e.event === 'rejected', 'the goal rejected')).toMatchObject({ answered: true });
+    await rejected.close();
+  });
+
+  it('cancels the goal at the bus server when the Zenoh client cancels, and answers it canceled', async () => {
+    const { cancelled } = await serving().then(async (s) => {
+      const client = await peer({ action: '/fibonacci', hashes: s.hashes, order: 100, cancel_after: 2 }, CLIENT);
+      const canceled = await client.next((e) => e.event === 'canceled', 'the cancel answered');
+      expect(canceled).toMatchObject({ return_code: 0 });
+      const result = await client.next((e) => e.event === 'result', 'the result');
+      expect(result.status).toBe(5);
+      await client.close();
+      return s;
+    });
+    expect(cancelled).toHaveLength(1);
+  });
+});
