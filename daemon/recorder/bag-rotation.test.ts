@@ -22,8 +22,11 @@ async function splitsOf(bag: string) {
   for (const f of meta.files) {
     const { reader, messages } = await readMcap(join(bag, f.path));
     const records = [];
-    for await (const m of reader.readMetadata({ name: 'rosbag2' }))
-      records.push(parseMetadata(m.metadata.get('serialized_metadata')!, f.path));
+    for await (const m of reader.readMetadata({ name: 'rosbag2' })) {
+      // The record holds the BagMetadata mapping, as rosbag2 writes it: metadata.yaml's key around it to parse.
+      const embedded = m.metadata.get('serialized_metadata')!.replace(/^/gm, '  ');
+      records.push(parseMetadata(`rosbag2_bagfile_information:\n${embedded}`, f.path));
+    }
     out.push({ file: f, messages, embedded: records });
   }
   return { meta, splits: out };

@@ -449,12 +449,16 @@ export class BagWriter {
 
   /**
    * The `rosbag2` metadata record of a split: this split's own file and topics, so it stays as small as
-   * the split whatever the bag's length (rosbag2 readers take the bag's metadata from metadata.yaml).
+   * the split whatever the bag's length (rosbag2 readers take the bag's metadata from metadata.yaml). It is the
+   * BagMetadata mapping itself, without metadata.yaml's `rosbag2_bagfile_information:` key, as rosbag2's MCAP
+   * storage writes it and decodes it when `ros2 bag play` opens the file (wrapped, play fails: "invalid node;
+   * first invalid key: version").
    */
   #splitMetadata(split: Split): string {
     const topics: BagTopic[] = [];
     for (const [name, count] of split.counts) topics.push({ ...this.#topics.get(name)!.meta, messageCount: count });
-    return this.#splitText.format(this.#describe([split.info], topics));
+    const text = this.#splitText.format(this.#describe([split.info], topics));
+    return text.slice(text.indexOf('\n') + 1).replace(/^ {2}/gm, '');
   }
 
   async #writeMetadata(): Promise<void> {

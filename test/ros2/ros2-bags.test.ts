@@ -1,0 +1,140 @@
+import { spawn } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parse } from 'yaml';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runCli, tempDir } from '../helpers/cli.ts';
+import { stopChild } from '../helpers/stop-child.ts';
+import { waitFor } from '../helpers/wait.ts';
+import { Ros2Daemon } from './ros2-daemon.ts';
+import { ros2, ros2Env, ros2Node } from './ros2-env.ts';
+
+const DOMAIN = 63;
+let env: NodeJS.ProcessEnv;
+const cleanups: (() => Promise<unknown> | void)[] = [];
+
+beforeAll(() => {
+  env = ros2Env(DOMAIN);
+});
+
+afterEach(async () => {
+  for (const undo of cleanups.splice(0).reverse()) await undo();
+});
+
+interface BagMetadata {
+  rosbag2_bagfile_information: {
+    message_count: number;
+    topics_with_message_count: { topic_metadata: { name: string }; message_count: number }[];
+  };
+}
+
+/** Message counts per topic and in all, as a bag's metadata.yaml has them. */
+function metadataCounts(bag: string): { total: number; topics: Map<string, number> } {
+  const info = (parse(readFileSync(join(bag, 'metadata.yaml'), 'utf8')) as BagMetadata).rosbag2_bagfile_information;
+  return {
+    total: info.message_count,
+    topics: new Map(info.topics_with_message_count.map((t) => [t.topic_metadata.name, t.message_count])),
+  };
+}
+
+/** `ros2 bag info` of `bag`: its total and per-topic message counts as it prints them. */
+async function ros2BagInfo(bag: string): Promise<{ total: number; topics: Map<string, number>; stdout: string }> {
+  const info = await ros2(env, ['bag', 'info', bag]);
+  expect(info.code, info.stderr).toBe(0);
+  const total = Number(/^Messages:\s+(\d+)$/m.exec(info.stdout)?.[1]);
+  const topics = new Map(
+    [...info.stdout.matchAll(/Topic: (\S+) \| Type: \S+ \| Count: (\d+)/g)].map((m) => [m[1]!, Number(m[2])]),
+  );
+  return { total, topics, stdout: info.stdout };
+}
+
+/** The number of the talker's last message, from its log (`Publishing: 'Hello World: N'`). */
+function talked(output: string): number {
+  const numbers = [...output.matchAll(/Publishing: 'Hello World: (\d+)'/g)].map((m) => Number(m[1]));
+  return numbers.at(-1) ?? 0;
+}
+
+describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
+  it('`ros2 bag info` and `ros2 bag play` open a zstd bag the daemon recorded, with its counts', async () => {
+    const daemon = await Ros2Daemon.start(
+      env,
+      { enabled: false },
+      {
+        sim: { enabled: true, speed: 4 },
+        recorder: { enabled: true, compression: 'zstd', include: ['/odom', '/map', '/tf_static'] },
+      },
+    );
+    const bags = join(daemon.dir, 'data', 'bags');
+    cleanups.push(() => daemon.stop());
+    await waitFor(async () => {
+      const topics = (await daemon.status()).topics as { topic: string; count: number }[];
+      return (topics.find((t) => t.topic === '/odom')?.count ?? 0) >= 20;
+    }, '20 /odom messages');
+    // Stopped, not killed: the recorder closes the bag and writes its metadata.yaml.
+    await stopChild(daemon.process.child, 'SIGINT');
+    const [name] = readdirSync(bags);
+    const bag = join(bags, name!);
+    const ours = metadataCounts(bag);
+    expect(ours.topics.get('/odom')).toBeGreaterThanOrEqual(20);
+
+    const theirs = await ros2BagInfo(bag);
+    expect(theirs.stdout).toMatch(/Storage id:\s+mcap/);
+    expect(theirs.total).toBe(ours.total);
+    expect(theirs.topics).toEqual(ours.topics);
+
+    // Played in a loop until a late transient_local reader has the recorded /map: rosbag2 offers it as recorded.
+    const player = spawn('ros2', ['bag', 'play', '--loop', bag], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let playOutput = '';
+    player.stderr.on('data', (d: Buffer) => (playOutput += d.toString()));
+    cleanups.push(() => stopChild(player, 'SIGINT'));
+    const echo = await ros2(env, [
+      'topic',
+      'echo',
+      '--once',
+      '--qos-durability',
+      'transient_local',
+      '--qos-reliability',
+      'reliable',
+      '--field',
+      'header.frame_id',
+      '/map',
+      'nav_msgs/msg/OccupancyGrid',
+    ]);
+    expect(echo.code, `${echo.stderr}\nplay: ${playOutput}`).toBe(0);
+    expect(echo.stdout).toContain('map');
+  }, 180_000);
+
+  it('imports a bag `ros2 bag record` wrote (MCAP) with every message of it', async () => {
+    const dir = tempDir('ros2-record-');
+    cleanups.push(dir.cleanup);
+    const bag = join(dir.path, 'chatter');
+    const talker = ros2Node(env, 'demo_nodes_cpp', 'talker');
+    cleanups.push(() => stopChild(talker, 'SIGINT'));
+    const recorder = spawn('ros2', ['bag', 'record', '-s', 'mcap', '-o', bag, '/chatter'], {
+      env,
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let recorded = '';
+    recorder.stdout.on('data', (d: Buffer) => (recorded += d.toString()));
+    recorder.stderr.on('data', (d: Buffer) => (recorded += d.toString()));
+    // Once the recorder has subscribed, five more messages talked.
+    await waitFor(() => recorded.includes('Subscribed to topic'), 'the recorder subscribed', 60_000);
+    const from = talked(talker.output());
+    await waitFor(() => talked(talker.output()) >= from + 5, 'five messages talked', 60_000);
+    await stopChild(recorder, 'SIGINT');
+    const theirs = await ros2BagInfo(bag);
+    expect(theirs.topics.get('/chatter'), recorded).toBeGreaterThan(0);
+
+    const config = join(dir.path, 'edge.yaml');
+    writeFileSync(config, 'data_dir: ./data\nlog: {level: warn}\napi: {enabled: false}\nfoxglove: {enabled: false}\n');
+    const imported = await runCli(['bag', 'import', bag, '--config', config, '--json'], { cwd: dir.path });
+    expect(imported.code, imported.stderr).toBe(0);
+    const sql = "SELECT count(*) AS n FROM messages WHERE topic = '/chatter'";
+    const query = await runCli(['query', sql, '--config', config, '--csv'], { cwd: dir.path });
+    expect(query.code, query.stderr).toBe(0);
+    expect(query.stdout.trim()).toBe(`n\n${theirs.topics.get('/chatter')}`);
+  }, 180_000);
+});
