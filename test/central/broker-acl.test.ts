@@ -22,7 +22,7 @@ async function aclBroker(options: { acl?: boolean } = {}) {
     execFileSync('/usr/bin/mosquitto_passwd', ['-b', ...(i === 0 ? ['-c'] : []), passwords, user, `${user}-pass`]);
   const aclFile = join(folder.path, 'acl');
   const made = await runCli(['central', 'acl', '--fleet', FLEET, '--central-user', 'central', '--out', aclFile]);
-  expect(made.stderr).toBe('');
+  expect(made.stderr, made.stdout).toBe('');
   expect(made.code).toBe(0);
   expect(made.stdout).toContain(`acl_file ${aclFile}`);
   const acl = options.acl === false ? '' : `acl_file ${aclFile}`;
@@ -136,6 +136,7 @@ describe('`central check` probes the broker with the robot own login', () => {
       expect(await puback(tb31.client, `${PREFIX}/status`, status, true)).toBe(0);
 
       const json = await runCli(['central', 'check', '--config', tb32Config(broker.url), '--json']);
+      expect(json.stdout, json.stderr).toMatch(/^\{/);
       const report = JSON.parse(json.stdout) as {
         ok: boolean;
         authority: {
@@ -148,12 +149,12 @@ describe('`central check` probes the broker with the robot own login', () => {
       };
       const human = await runCli(['central', 'check', '--config', tb32Config(broker.url)]);
       if (acl) {
-        expect([json.code, report.ok, report.authority.holes]).toEqual([0, true, []]);
+        expect([json.code, report.ok, report.authority.holes], json.stdout + json.stderr).toEqual([0, true, []]);
         expect(report.authority.publishes.map((p) => p.refused)).toEqual([true, true, true, true, true, true]);
         expect(human.stdout).toMatch(/^ok /);
         expect(human.stdout).toContain("authority: another robot's topics refused to this login: 6 publishes (0x87)");
       } else {
-        expect([json.code, report.ok, report.authority.ok]).toEqual([1, false, false]);
+        expect([json.code, report.ok, report.authority.ok], json.stdout + json.stderr).toEqual([1, false, false]);
         const probe = `auraison/${FLEET}/${report.authority.probe_robot}`;
         expect(report.authority.holes).toEqual([
           `it may publish another robot's intents as central does (${probe}/intents taken): any robot's login could command every robot`,
