@@ -166,7 +166,12 @@ describe('the central link when the network fails', () => {
   it('says why a broker refuses the robot, and never crashes', async () => {
     const broker = await startBroker({ extraConfig: 'allow_anonymous false' });
     cleanups.push(broker.cleanup);
-    const { daemon, stop } = await centralDaemon(broker.url, {}, { username: 'robot', password: 'wrong-pass-4711' }, false);
+    const { daemon, stop } = await centralDaemon(
+      broker.url,
+      {},
+      { username: 'robot', password: 'wrong-pass-4711' },
+      false,
+    );
     cleanups.push(stop);
     await waitFor(() => /refused the connection/.test(centralHealth(daemon).reason ?? ''), 'the refusal');
     expect(centralHealth(daemon).reason).toMatch(/Not authorized|Bad User Name or Password/);
