@@ -481,7 +481,7 @@ describe('a journal that stalls or refuses the cancels', () => {
     const cli = await runMain(['stop', '--by', 'ada', '--url', harness.url]);
     expect(cli).toMatchObject({ code: 0, stderr: '' });
     expect(cli.stdout).toMatch(
-      /^stopped: zero Twist on \/cmd_vel\n.*\nwarning: the robot is stopped and the runs are ended, but their cancels are not all journaled: not yet journaled: /,
+      /^daemon: .* \(pid \d+, http:\/\/127\.0\.0\.1:\d+\)\nstopped: zero Twist on \/cmd_vel\n.*\nwarning: the robot is stopped and the runs are ended, but their cancels are not all journaled: not yet journaled: /,
     );
 
     // The bus query answers the same way, well within its own timeout.
