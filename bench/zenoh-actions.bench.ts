@@ -1,0 +1,116 @@
+import { resolve } from 'node:path';
+import { BusActionClient } from '../daemon/actions/index.ts';
+import { typeDescriptionHash } from '../daemon/bus/type-hash.ts';
+import { loadZenoh } from '../adapters/zenoh/index.ts';
+import { startDaemon } from '../test/helpers/daemon.ts';
+import { waitFor } from '../test/helpers/wait.ts';
+import { ZenohNetwork, type Peer } from '../test/zenoh/zenoh-network.ts';
+import { percentile, type BenchResult } from './bench.ts';
+
+// An action of a server on Zenoh used from the bus (zenoh.actions.call): send_goal until accepted, and cancel until
+// the goal ends canceled (the bus goal's cancel, cancel_goal over Zenoh, the server's canceled get_result), through
+// a real router and zenoh-bridge-remote-api, beside a bare zenoh-ts get of the same server through the same router
+// in the same run. The server is test/peers/zenoh/action_server.py (Python, rmw_zenoh keys).
+
+const N = Number(process.env.ZENOH_ACTIONS_N ?? 300);
+const WARMUP = 30;
+const TYPE = 'test_msgs/action/Fibonacci';
+const SERVER = resolve('test/peers/zenoh/action_server.py');
+
+export async function run(): Promise<BenchResult[]> {
+  const net = await ZenohNetwork.create();
+  const peers: Peer[] = [];
+  let stop: (() => Promise<void>) | undefined;
+  try {
+    await net.start();
+    const started = await startDaemon({
+      zenoh: { enabled: true, endpoint: net.wsUrl, actions: { call: ['/bench'] } },
+    });
+    stop = started.stop;
+    const { daemon, codec } = started;
+    const hash = (type: string) => typeDescriptionHash(daemon.definitions, type);
+    const hashes = {
+      send_goal: hash(`${TYPE}_SendGoal`),
+      cancel_goal: hash('action_msgs/srv/CancelGoal'),
+      get_result: hash(`${TYPE}_GetResult`),
+      feedback: hash(`${TYPE}_FeedbackMessage`),
+      status: hash('action_msgs/msg/GoalStatusArray'),
+    };
+    // Goals that run until cancelled (an hour a step): a cancel measures the cancel, not a goal that ended.
+    peers.push(await net.peer({ action: '/bench', hashes, step_s: 3600, quiet: true }, SERVER));
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: '/bench', type: TYPE });
+    await waitFor(() => client.available(), 'the Zenoh action on the bus', 20_000);
+
+    // The bare round trip: a zenoh-ts session's get of the server's cancel_goal (an unknown goal: answered at once).
+    const zenoh = await loadZenoh();
+    const session = await zenoh.Session.open(new zenoh.Config(net.wsUrl));
+    const cancelKey = `0/bench/_action/cancel_goal/action_msgs::srv::dds_::CancelGoal_/${hashes.cancel_goal}`;
+    const cancelRequest = codec.encode('action_msgs/srv/CancelGoal_Request', {});
+    const bareGet = async () => {
+      let replies = 0;
+      await new Promise<void>((done) => {
+        void session.get(cancelKey, {
+          payload: cancelRequest,
+          target: zenoh.QueryTarget.ALL_COMPLETE,
+          handler: [() => void replies++, () => done()],
+        });
+      });
+      if (replies !== 1) throw new Error(`the bare get had ${replies} replies`);
+    };
+
+    const accepted: number[] = [];
+    const canceled: number[] = [];
+    const bare: number[] = [];
+    try {
+      for (let i = 0; i < N + WARMUP; i++) {
+        const t0 = performance.now();
+        const handle = await client.sendGoal({ order: 1000 });
+        const t1 = performance.now();
+        if (handle === undefined) throw new Error('the goal was rejected');
+        const ended = handle.result({ timeoutMs: 10_000 });
+        await handle.cancel();
+        const outcome = await ended;
+        const t2 = performance.now();
+        if (outcome.state !== 'canceled')
+          throw new Error(`goal ended ${outcome.state}, not canceled: ${outcome.reason}`);
+        const b0 = performance.now();
+        await bareGet();
+        const b1 = performance.now();
+        if (i < WARMUP) continue;
+        accepted.push(t1 - t0);
+        canceled.push(t2 - t1);
+        bare.push(b1 - b0);
+      }
+    } finally {
+      client.close();
+      await session.close();
+    }
+    for (const xs of [accepted, canceled, bare]) xs.sort((a, b) => a - b);
+    const row = (what: string, xs: number[], gets: number): BenchResult => ({
+      name: `Zenoh action from the bus: ${what} (p50)`,
+      ours: percentile(xs, 50),
+      baseline: {
+        name: `${gets} bare zenoh-ts get${gets === 1 ? '' : 's'} of the same server, same router (p50 x ${gets})`,
+        value: percentile(bare, 50) * gets,
+      },
+      unit: 'ms',
+      better: 'lower',
+      notes: [
+        `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms; bare get p50 ` +
+          `${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${N} goals after ${WARMUP} warm-up`,
+        'the issue sets no goal for this figure',
+        // Measured in the proxy: the daemon's send_goal get alone takes the ~44 ms; a bare get's options (consolidation
+        // NONE, an attachment, a timeout) do not make it slow. Unlike the bare get, it follows the previous goal's
+        // get_result still in flight on the same WebSocket; 40 ms is Linux's delayed ACK, so Nagle's algorithm on the
+        // remote-api bridge's socket is the suspect, not yet confirmed.
+        "the daemon's send_goal get alone takes most of it (~44 ms against a bare get's ~1-3 ms): see the comment in the bench",
+      ],
+    });
+    // send_goal is one get; a cancel is cancel_goal's get plus get_result's answer (asked before the cancel).
+    return [row('send_goal to accepted', accepted, 1), row('cancel to canceled result', canceled, 2)];
+  } finally {
+    await Promise.all(peers.map((p) => p.close()));
+    await stop?.();
+    await net.close();
+  }
+}
