@@ -100,9 +100,8 @@ export async function run(): Promise<BenchResult[]> {
           `${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${N} goals after ${WARMUP} warm-up`,
         'the issue sets no goal for this figure',
         // Measured in the proxy: the daemon's send_goal get alone takes the ~44 ms; a bare get's options (consolidation
-        // NONE, an attachment, a timeout) do not make it slow. Unlike the bare get, it follows the previous goal's
-        // get_result still in flight on the same WebSocket; 40 ms is Linux's delayed ACK, so Nagle's algorithm on the
-        // remote-api bridge's socket is the suspect, not yet confirmed.
+        // NONE, an attachment, a timeout) do not make it slow, nor does a get_result pending on the bare session. The
+        // cause is not found yet; 40 ms is Linux's delayed ACK.
         "the daemon's send_goal get alone takes most of it (~44 ms against a bare get's ~1-3 ms): see the comment in the bench",
       ],
     });
