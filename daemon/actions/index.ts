@@ -24,4 +24,5 @@ export {
 } from './action-server.ts';
 export { ActionGoals, type CancelledGoal } from './action-goals.ts';
 export { goalIdHex, newGoalId, uuidMessage } from './goal-id.ts';
+export { jsonText } from './json-payload.ts';
 export { listActions, type ActionEndpoint, type ActionInfo } from './action-list.ts';

@@ -5,12 +5,16 @@ export const JSON_ENCODING = 'application/json';
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
 
-/** A query payload of `value` as JSON: 64-bit integers (bigint) as decimal strings, typed arrays as arrays. */
-export function jsonPayload(value: unknown): QueryPayload {
-  const text = JSON.stringify(value, (_key, v: unknown) =>
+/** `value` as JSON text: 64-bit integers (bigint) as decimal strings, typed arrays (a decoded int32[]) as arrays. */
+export function jsonText(value: unknown): string {
+  return JSON.stringify(value, (_key, v: unknown) =>
     typeof v === 'bigint' ? v.toString() : ArrayBuffer.isView(v) ? Array.from(v as unknown as ArrayLike<number>) : v,
   );
-  return { encoding: JSON_ENCODING, payload: encoder.encode(text) };
+}
+
+/** A query payload of `value` as JSON (jsonText). */
+export function jsonPayload(value: unknown): QueryPayload {
+  return { encoding: JSON_ENCODING, payload: encoder.encode(jsonText(value)) };
 }
 
 /** The JSON object a query carries, or an Error naming `what` when it carries anything else. */

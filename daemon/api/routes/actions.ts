@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import Type, { type Static } from 'typebox';
-import { BusActionClient, listActions, type ActionOutcome } from '../../actions/index.ts';
+import { BusActionClient, jsonText, listActions, type ActionOutcome } from '../../actions/index.ts';
 import { QueryError } from '../../bus/index.ts';
 import { insidePolygon, positionsIn } from '../../policy/index.ts';
 import { HttpError } from '../errors.ts';
@@ -55,7 +55,8 @@ export const actionRoutes: FastifyPluginAsync<RouteContext> = async (app, { ctx,
         handle = await client.sendGoal(goal, {
           onFeedback: feedback
             ? (f) => {
-                const line = JSON.stringify({ feedback: f });
+                // Decoded from CDR: an int32[] is an Int32Array, which plain JSON writes as {"0": 0, ...}.
+                const line = jsonText({ feedback: f });
                 if (streaming) reply.raw.write(`${line}\n`);
                 else early.push(line);
               }
