@@ -180,6 +180,30 @@ export class RosServiceBridge {
       return { encoding: JSON_ENCODING, payload: encoder.encode(messageJson(response)) };
     } catch (error) {
       this.#report.count('auraison_ros_service_calls_total', { ...labels, outcome: 'error' });
+      throw this.#unconverted(name, type, error);
+    }
+  }
+
+  /**
+   * rclnodejs's refusal of a JSON number for an int64 field ("a must be type of bigint"), said with its fix: the
+   * daemon converts such fields only for types its definitions registry holds, and a ROS 2 install's share folder
+   * holds them all.
+   */
+  #unconverted(name: string, type: string, error: unknown): unknown {
+    if (!/must be type of bigint/.test(errorText(error)) || this.#knows(`${type}_Request`)) return error;
+    return new Error(
+      `ROS service ${name} (${type}) refused the request: ${errorText(error)}. The daemon has no definition of ` +
+        `${type}, so it cannot make 64-bit integer fields the bigints rclnodejs takes: add the share folder of the ` +
+        `ROS 2 install (e.g. /opt/ros/jazzy/share) to bus.definitions.dirs`,
+    );
+  }
+
+  #knows(type: string): boolean {
+    try {
+      this.#codec.validator(type);
+      return true;
+    } catch (error) {
+      if (error instanceof UnknownTypeError) return false;
       throw error;
     }
   }

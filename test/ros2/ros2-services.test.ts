@@ -67,4 +67,26 @@ describe('ROS 2 services against the daemon (rclnodejs 2.2.0, rmw_cyclonedds_cpp
     expect(go.code).not.toBe(0);
     expect(`${go.stdout}${go.stderr}`).toMatch(/stop/i);
   }, 90_000);
+
+  it("says to add the install's share folder to bus.definitions.dirs when an int64 request cannot be converted", async () => {
+    const bare = await Ros2Daemon.start(
+      env,
+      { node_name: 'bare_edge', bridge_recorded: false, services: { call: ['/add_two_ints'] } },
+      { sim: { enabled: true, paused: true } },
+    );
+    const server = ros2Node(env, 'demo_nodes_cpp', 'add_two_ints_server');
+    try {
+      const params = JSON.stringify({ name: '/add_two_ints', request: { a: 2, b: 40 } });
+      const run = await bare.cli(['intent', 'call_service', '--params', params, '--wait', '--timeout-s', '60'], 90_000);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(
+        'ROS service /add_two_ints (example_interfaces/srv/AddTwoInts) refused the request: a must be type of bigint. ' +
+          'The daemon has no definition of example_interfaces/srv/AddTwoInts',
+      );
+      expect(run.stdout).toContain('to bus.definitions.dirs');
+    } finally {
+      await stopChild(server, 'SIGINT');
+      expect(await bare.stop()).toBe(0);
+    }
+  }, 120_000);
 });
