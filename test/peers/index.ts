@@ -150,6 +150,11 @@ export function minioBinary(): string {
   return need(join(PEERS_CACHE, 'gobin', 'minio'), 'MinIO (github.com/minio/minio)', 'minio');
 }
 
+/** MinIO's client (github.com/minio/mc), for its admin API: users and policies. */
+export function minioClientBinary(): string {
+  return need(join(PEERS_CACHE, 'gobin', 'mc'), "MinIO's client (github.com/minio/mc)", 'minio');
+}
+
 /** The DuckDB version whose extensions test/peers/install takes from PyPI (that of @duckdb/node-api). */
 export const DUCKDB_EXTENSIONS_VERSION = '1.5.5';
 
