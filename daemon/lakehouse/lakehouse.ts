@@ -145,6 +145,8 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   /** The start's catalog work (see #enqueueSetup): done yet, failed attempts, when it is due again. */
   #setup = { done: false, attempts: 0, retryAt: 0 };
   /** Resolved when #setup.done turns true: queries asked before it wait on it. */
+  /** Set by start(): from then a query waits for the start's catalog work (a lakehouse never started does not). */
+  #started = false;
   #setUp = (() => {
     let resolve!: () => void;
     const promise = new Promise<void>((r) => (resolve = r));
@@ -210,6 +212,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
   }
 
   async start(): Promise<void> {
+    this.#started = true;
     const paths = lakehousePaths(this.#dataDir);
     mkdirSync(paths.tables, { recursive: true });
     const swept = sweepStaging(this.#dataDir);
@@ -432,7 +435,7 @@ export class Lakehouse implements Component, LakehouseService, MetricsProvider, 
     const { timeoutMs = this.#settings.query_timeout_ms, maxRows = this.#settings.query_max_rows, maxBytes } = options;
     // A query asked as the daemon starts waits for the catalog's tables (within its own timeout) rather than
     // failing with DuckDB's "Table with name projections does not exist".
-    if (!this.#setup.done) await this.#untilSetUp(timeoutMs);
+    if (this.#started && !this.#setup.done) await this.#untilSetUp(timeoutMs);
     // The stop interrupts a query in flight, as it interrupts an index job: the daemon's stop is bounded.
     return queryLakehouse(this.#dataDir, sql, { timeoutMs, maxRows, maxBytes, signal: this.#stopSignal.signal });
   }
