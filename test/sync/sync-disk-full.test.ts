@@ -13,9 +13,13 @@ describe.skipIf(!canMountTmpfs)('bulk sync on a full disk', () => {
     const disk = mountSmallTmpfs('64m');
     cleanups.push(disk.cleanup);
     const dataDir = join(disk.path, 'data');
+    // No command key pinned: a robot that pins one keeps each signed command's counter durable in its state dir
+    // before acting, so on a full disk it refuses central's grants (counter_not_saved) before sync could record
+    // them; this test is about sync's own catalog writes.
     const { daemon } = await syncDaemon(cleanups, broker.url, {
       config: { data_dir: dataDir, lakehouse: { events_flush_s: 3600 } },
       sync: { offer_timeout_s: 1 },
+      central: { command_keys: [] },
     });
     const [file] = await addSyncFiles(dataDir, [256 * 1024]);
     await waitFor(() => central.state.offers.some((o) => o.path === file!.path), 'the file to be offered');
