@@ -49,6 +49,7 @@ describe('a bus action served to action clients on Zenoh', () => {
     await waitFor(
       () => daemon.graph.endpoints({ name: '/fibonacci/_action/send_goal', kind: 'service' }).length === 1,
       "the daemon's send_goal token",
+      60_000,
     );
     const hash = (type: string) => typeDescriptionHash(daemon.definitions, type);
     const hashes = {
@@ -70,8 +71,12 @@ describe('a bus action served to action clients on Zenoh', () => {
     await client.next((e) => e.event === 'accepted', 'the goal accepted');
     const result = await client.next((e) => e.event === 'result', 'the result');
     expect(result).toMatchObject({ status: 4, sequence: [0, 1, 1, 2, 3] });
-    const feedback = client.events.filter((e) => e.event === 'feedback').map((e) => e.sequence);
-    expect(feedback).toEqual([[0], [0, 1], [0, 1, 1], [0, 1, 1, 2], [0, 1, 1, 2, 3]]);
+    // Feedback is a volatile topic, as rcl_action's: on a loaded machine one may go before the client hears the
+    // publisher. What comes is each step's sequence, in order.
+    const feedback = client.events.filter((e) => e.event === 'feedback').map((e) => e.sequence as number[]);
+    const steps = [[0], [0, 1], [0, 1, 1], [0, 1, 1, 2], [0, 1, 1, 2, 3]];
+    expect(feedback.length).toBeGreaterThan(0);
+    expect(feedback).toEqual(steps.filter((s) => feedback.some((f) => f.length === s.length)));
     await client.close();
 
     const rejected = await peer({ action: '/fibonacci', hashes, order: -1 }, CLIENT);
