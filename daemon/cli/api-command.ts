@@ -1,7 +1,7 @@
 import type { ApiClient } from '../api/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { OtherDaemonError, resolveClientTarget, type AddressedDaemon, type ClientTarget } from './daemon-target.ts';
 
 /** The options every thin client of the daemon's API takes. */

@@ -1,7 +1,6 @@
 import type { PauseState } from '../contract/index.ts';
 import { nsToIso } from '../contract/index.ts';
-import { parseCommandArgs } from './args.ts';
-import type { CommandIO } from './command.ts';
+import { type CommandIO, parseCommandArgs } from '../cli-kit/index.ts';
 import { RECORDER_CLIENT_OPTIONS, recorderApi } from './recorder-client.ts';
 
 export const BAG_PAUSE_HELP = `  bag pause|resume [--url URL] [--token TOKEN] [--config FILE] [--json]

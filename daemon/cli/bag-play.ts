@@ -1,7 +1,6 @@
 import { relative, resolve } from 'node:path';
 import type { PlayStats } from '../bags/index.ts';
-import { numberOption, parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { type CommandIO, numberOption, parseCommandArgs, UsageError } from '../cli-kit/index.ts';
 import { resolveConfig } from './config-option.ts';
 
 const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal'] as const;

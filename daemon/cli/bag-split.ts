@@ -1,5 +1,5 @@
 import type { SplitReply } from '../api/index.ts';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { indexingExit, indexingText, parseWaitingArgs, recorderApi, shownPath, spanText } from './recorder-client.ts';
 
 export const BAG_SPLIT_HELP = `  bag split [--no-wait] [--timeout S] [--url URL] [--token TOKEN] [--config FILE] [--json]

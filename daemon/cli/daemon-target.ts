@@ -1,7 +1,7 @@
 import type { ApiTarget } from '../api/index.ts';
 import type { EdgeConfig } from '../config/index.ts';
 import type { DaemonStatus } from '../lifecycle/index.ts';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { resolveClientConfig } from './config-option.ts';
 
 /** How long a daemon at the config's port has to say whose it is before the command goes on without knowing. */

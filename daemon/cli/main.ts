@@ -2,7 +2,7 @@ import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { didYouMean, printable } from '../util/index.ts';
-import { UsageError, type Command, type CommandIO } from './command.ts';
+import { UsageError, type Command, type CommandIO } from '../cli-kit/index.ts';
 import { printForms, subcommandHelp, usageForms } from './help-text.ts';
 import { PACKAGE_ROOT } from '../util/index.ts';
 

@@ -2,9 +2,8 @@ import { relative } from 'node:path';
 import type { ApiClient } from '../api/index.ts';
 import type { SplitReply } from '../api/index.ts';
 import { nsToIso } from '../contract/index.ts';
-import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from './args.ts';
+import { type CommandIO, MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs, UsageError } from '../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from './api-command.ts';
-import { UsageError, type CommandIO } from './command.ts';
 
 /** The options every thin client of the recorder's routes takes. */
 export const RECORDER_CLIENT_OPTIONS = API_CLIENT_OPTIONS;

@@ -1,7 +1,7 @@
 import type { ApiClient } from '../api/index.ts';
 import type { AgentEvent, RunState } from '../contract/index.ts';
 import { printable, shortId } from '../util/index.ts';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { JournalEvents } from './journal-events.ts';
 
 /** The states `intent --wait` waits for: the run ended, or it needs a person. */

@@ -1,7 +1,7 @@
 import type { Channel } from '@foxglove/ws-protocol';
 import { BagTypeResolver } from '../bags/index.ts';
 import { DefinitionsRegistry } from '../bus/index.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { checkFieldPath, pickField, type FieldStep } from './topic-field.ts';
 import { MessageLayout, toJsonLine, toYaml, type FormatOptions, type Shape } from './topic-format.ts';
 import { followTopic, type FollowOptions } from './topic-follow.ts';

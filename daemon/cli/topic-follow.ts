@@ -1,5 +1,5 @@
 import type { Channel } from '@foxglove/ws-protocol';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { findChannel, type TopicSession } from './topic-session.ts';
 
 /** How often a lost daemon is looked for again. */

@@ -1,4 +1,4 @@
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { followTopic, type FollowOptions } from './topic-follow.ts';
 import { findChannel, onStop, type TopicSession } from './topic-session.ts';
 

@@ -1,7 +1,7 @@
 import type { DaemonStatus } from '../lifecycle/index.ts';
 import { formatBytes } from '../util/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { noSuchTopic } from './topic-names.ts';
 import { findDaemonStatus, TopicTargetError } from './topic-target.ts';
 

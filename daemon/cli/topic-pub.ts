@@ -3,7 +3,7 @@ import type { Channel } from '@foxglove/ws-protocol';
 import { BagTypeResolver } from '../bags/index.ts';
 import { canonicalType, DefinitionsRegistry } from '../bus/index.ts';
 import { nowNs } from '../contract/index.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { clientPublishOff, readFeedback, type Feedback } from './topic-pub-feedback.ts';
 import { onStop, type TopicSession } from './topic-session.ts';
 import { changedFields, MessageTemplate, pythonRepr } from './topic-values.ts';

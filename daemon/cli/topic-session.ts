@@ -1,6 +1,6 @@
 import type { Channel } from '@foxglove/ws-protocol';
 import { EVENTS_TOPIC } from '../foxglove/index.ts';
-import type { CommandIO } from './command.ts';
+import type { CommandIO } from '../cli-kit/index.ts';
 import { noSuchTopic } from './topic-names.ts';
 import { connectTopics, TopicConnectionError, type TopicConnection } from './topic-client.ts';
 import { resolveFoxgloveTarget, TopicTargetError, type FoxgloveTarget } from './topic-target.ts';

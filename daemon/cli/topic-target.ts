@@ -4,7 +4,7 @@ import type { DaemonStatus } from '../lifecycle/index.ts';
 import { alive } from '../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs, statusFilePath } from '../status/index.ts';
 import { unreachableAdvice } from './api-unreachable.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { UsageError, type CommandIO } from '../cli-kit/index.ts';
 import { clientTargetOrOther } from './daemon-target.ts';
 
 /** Where `auraison-edge topic` finds the daemon's Foxglove WebSocket server. */

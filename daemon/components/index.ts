@@ -53,11 +53,8 @@ export const COMPONENTS: readonly ComponentSpec[] = [
 ];
 
 export {
-  loadBrokerAcl,
+  loadCentralCli,
   loadCentralLink,
-  loadCentralServe,
-  loadCentralYaml,
-  loadCommandSigner,
   loadLeRobot,
   loadOnnxModelFile,
   loadTurtlebotMaze,

@@ -3,14 +3,9 @@
 export const loadLeRobot = () => import('../../adapters/lerobot/index.ts');
 export const loadVllm = () => import('../../adapters/vllm/index.ts');
 export const loadCentralLink = () => import('../../central-link/index.ts');
-/** central.yaml's reader alone (the `central` operator commands): no MQTT, no DuckDB. */
-export const loadCentralYaml = () => import('../../central/config.ts');
-/** `central serve`: DuckDB, DuckLake, the AWS SDK. */
-export const loadCentralServe = () => import('../../central/serve.ts');
-/** Central's command signing key (`central intent`, `central config push`, `central keygen`): node:crypto alone. */
-export const loadCommandSigner = () => import('../../central/command-signer.ts');
-/** The broker ACL's text (`central acl`): no MQTT, no DuckDB. */
-export const loadBrokerAcl = () => import('../../central/broker-acl.ts');
+/** The reference central's own commands (`central serve|query|robots|intent|config|keygen|acl`): their face alone;
+ * each loads DuckDB, MQTT or the AWS SDK only when it runs. */
+export const loadCentralCli = () => import('../../central/cli/index.ts');
 export const loadTurtlebotMaze = () => import('../../sim/turtlebot-maze/index.ts');
 /** The ONNX model file reader alone (`policy inspect`): no onnxruntime, no DuckDB. */
 export const loadOnnxModelFile = () => import('../../adapters/lerobot/onnx-model-file.ts');

@@ -1,7 +1,6 @@
 import { parse as parseYaml } from 'yaml';
 import type { ActionInfo } from '../../actions/index.ts';
-import { parseCommandArgs, numberOption } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
 
 const HELP = `Usage: auraison-edge action list [-t] [--json] [options]

@@ -1,6 +1,5 @@
 import type { RunState } from '../../contract/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { daemonApi } from '../api-command.ts';
 import { shortId } from '../../util/index.ts';
 

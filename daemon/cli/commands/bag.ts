@@ -4,12 +4,11 @@ import { resolveDataDir } from '../../config/index.ts';
 import type { ImportReport } from '../../lakehouse/index.ts';
 import type { FileRepair } from '../../recorder/index.ts';
 import { diskSpaceText, isDiskFull } from '../../util/index.ts';
-import { parseCommandArgs } from '../args.ts';
+import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { BAG_PAUSE_HELP, bagPause } from '../bag-pause.ts';
 import { BAG_PLAY_HELP, BAG_PLAY_OPTIONS_HELP, bagPlay } from '../bag-play.ts';
 import { BAG_SNAPSHOT_HELP, bagSnapshot } from '../bag-snapshot.ts';
 import { BAG_SPLIT_HELP, bagSplit } from '../bag-split.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge bag info PATH [--json]

@@ -1,17 +1,27 @@
-import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import {
+  type Command,
+  type CommandIO,
+  MAX_TIMEOUT_OPTION_S,
+  numberOption,
+  parseCommandArgs,
+  UsageError,
+} from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 import { brokerUrlProblem } from '../../config/index.ts';
+import { loadCentralCli } from '../../components/index.ts';
 
-/** The operator's commands (daemon/cli/central-*.ts), each loaded on use: `central check` needs none of them. */
+/**
+ * The operator's commands: the reference central's own CLI (central/cli), loaded on use through the component
+ * registry, so `central check` and `--help` load none of it.
+ */
 const OPERATOR_COMMANDS: Record<string, (argv: string[], io: CommandIO) => Promise<number>> = {
-  serve: async (argv, io) => (await import('../central-serve.ts')).centralServe(argv, io),
-  query: async (argv, io) => (await import('../central-fleet.ts')).centralQuery(argv, io),
-  robots: async (argv, io) => (await import('../central-fleet.ts')).centralRobots(argv, io),
-  intent: async (argv, io) => (await import('../central-send.ts')).centralIntent(argv, io),
-  config: async (argv, io) => (await import('../central-send.ts')).centralConfigPush(argv, io),
-  keygen: async (argv, io) => (await import('../central-keygen.ts')).centralKeygen(argv, io),
-  acl: async (argv, io) => (await import('../central-acl.ts')).centralAcl(argv, io),
+  serve: async (argv, io) => (await loadCentralCli()).centralServe(argv, io),
+  query: async (argv, io) => (await loadCentralCli()).centralQuery(argv, io),
+  robots: async (argv, io) => (await loadCentralCli()).centralRobots(argv, io),
+  intent: async (argv, io) => (await loadCentralCli()).centralIntent(argv, io),
+  config: async (argv, io) => (await loadCentralCli()).centralConfigPush(argv, io),
+  keygen: async (argv, io) => (await loadCentralCli()).centralKeygen(argv, io),
+  acl: async (argv, io) => (await loadCentralCli()).centralAcl(argv, io),
 };
 
 const OPERATOR_HELP = `

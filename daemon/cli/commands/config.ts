@@ -3,8 +3,7 @@ import { stringify } from 'yaml';
 import { formatIssue } from '../../contract/index.ts';
 import { checkConfigFile, ConfigError, defaultConfig, type ConfigCheck } from '../../config/index.ts';
 import { restoreTemplates } from '../../config/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 
 export const command: Command = {
   name: 'config',

@@ -3,8 +3,7 @@ import { chownSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { homedir, userInfo } from 'node:os';
 import { dirname, isAbsolute, join, relative, resolve } from 'node:path';
 import { loadConfigFile, resolveDataDir } from '../../config/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 
 export const command: Command = {
   name: 'install-service',

@@ -1,6 +1,5 @@
 import type { RunState } from '../../contract/index.ts';
-import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { daemonApi } from '../api-command.ts';
 import { RunFollow } from '../run-follow.ts';
 import type { ApiClient } from '../../api/index.ts';

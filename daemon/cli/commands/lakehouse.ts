@@ -2,8 +2,7 @@ import { resolveDataDir } from '../../config/index.ts';
 import { existsSync } from 'node:fs';
 import type { Room } from '../../lakehouse/index.ts';
 import type { CompactionReport, MergeReport } from '../../lakehouse/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge lakehouse compact [--all] [--config FILE] [--json]

@@ -1,8 +1,7 @@
 import { dirname, join, resolve } from 'node:path';
 import { resolveDataDir } from '../../config/index.ts';
 import { diskSpaceText, isDiskFull } from '../../util/index.ts';
-import { numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge lerobot inspect DIR [--episodes N] [--json]

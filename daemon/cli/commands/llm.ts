@@ -1,5 +1,10 @@
-import { MAX_TIMEOUT_OPTION_MS, numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import {
+  type Command,
+  MAX_TIMEOUT_OPTION_MS,
+  numberOption,
+  parseCommandArgs,
+  UsageError,
+} from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 import { baseUrlProblem } from '../../util/index.ts';
 

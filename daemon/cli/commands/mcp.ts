@@ -1,5 +1,4 @@
-import { parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import { type Command, parseCommandArgs } from '../../cli-kit/index.ts';
 import { OtherDaemonError, resolveClientTarget } from '../daemon-target.ts';
 
 export const command: Command = {

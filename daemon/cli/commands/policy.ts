@@ -1,7 +1,6 @@
 import { existsSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 const HELP = `Usage: auraison-edge policy inspect MODEL [--json]

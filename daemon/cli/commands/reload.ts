@@ -1,8 +1,7 @@
 import { ConfigError, resolveDataDir } from '../../config/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, type StatusFile } from '../../status/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
 
 /** systemd's TimeoutStartSec of our unit (60 s) bounds ExecReload: give up, and say so, before it does. */

@@ -1,7 +1,6 @@
 import { deferSighup, installSignalHandlers } from '../../lifecycle/index.ts';
 import type { StatusFileWriter } from '../../status/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import type { Command, CommandIO } from '../command.ts';
+import { type Command, type CommandIO, parseCommandArgs } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 
 /** How far each EXTEND_TIMEOUT_USEC reaches while the daemon starts; sent at half of it. */

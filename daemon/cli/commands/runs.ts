@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { resolveDataDir } from '../../config/index.ts';
 import type { RunState, RunStatus } from '../../contract/index.ts';
-import { numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command } from '../command.ts';
+import { type Command, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveClientConfig } from '../config-option.ts';
 import { printable, shortIds } from '../../util/index.ts';
 

@@ -1,6 +1,5 @@
 import { resolve } from 'node:path';
-import { numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, numberOption, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { resolveConfig } from '../config-option.ts';
 import { MAX_SIM_SEED, MIN_SIM_SPEED, type EdgeConfig } from '../../config/index.ts';
 import { port, PORTS, type Ports, type RobotStopAuthority } from '../../contract/index.ts';

@@ -3,8 +3,7 @@ import type { DaemonStatus } from '../../lifecycle/index.ts';
 import { alive } from '../../lifecycle/index.ts';
 import { readStatusFile, STATUS_FILE_PERIOD_MS, statusAgeMs } from '../../status/index.ts';
 import { printable } from '../../util/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import type { Command } from '../command.ts';
+import { type Command, parseCommandArgs } from '../../cli-kit/index.ts';
 import { clientTargetOrOther } from '../daemon-target.ts';
 
 /** A status file not rewritten for three periods belongs to a daemon that is gone (or hung). */

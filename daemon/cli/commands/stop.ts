@@ -2,8 +2,7 @@ import { existsSync } from 'node:fs';
 import type { RobotStopOutcome, StopLatchState, StopReleaseOutcome } from '../../contract/index.ts';
 import type { DataDirLock } from '../../lifecycle/index.ts';
 import { printable, shortIds } from '../../util/index.ts';
-import { parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import { type Command, type CommandIO, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
 import { clientTargetOrOther, describeDaemon } from '../daemon-target.ts';
 

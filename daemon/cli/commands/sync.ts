@@ -1,7 +1,6 @@
 import { formatBytes } from '../../util/index.ts';
-import { parseCommandArgs } from '../args.ts';
+import { type Command, parseCommandArgs, UsageError } from '../../cli-kit/index.ts';
 import { API_CLIENT_OPTIONS, daemonApi } from '../api-command.ts';
-import { UsageError, type Command } from '../command.ts';
 
 /** GET /sync's reply, as far as this command reads it. */
 interface SyncReply {

@@ -1,6 +1,12 @@
 import { didYouMean } from '../../util/index.ts';
-import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from '../args.ts';
-import { UsageError, type Command, type CommandIO } from '../command.ts';
+import {
+  type Command,
+  type CommandIO,
+  MAX_TIMEOUT_OPTION_S,
+  numberOption,
+  parseCommandArgs,
+  UsageError,
+} from '../../cli-kit/index.ts';
 
 const HELP = `Usage: auraison-edge topic list [-t] [-v] [--json] [options]
        auraison-edge topic echo TOPIC [--once | --count N] [--json] [--field PATH] [--no-arr] [--timeout S] [--no-reconnect] [options]

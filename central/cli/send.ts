@@ -1,12 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { IClientOptions, MqttClient } from 'mqtt';
-import { newId } from '../contract/index.ts';
-import { loadCentralLink, loadCommandSigner } from '../components/index.ts';
-import { brokerUrlProblem } from '../config/index.ts';
-import { MAX_TIMEOUT_OPTION_S, numberOption, parseCommandArgs } from './args.ts';
-import { readCentralYaml } from './central-fleet-api.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { newId } from '../../daemon/contract/index.ts';
+import { brokerUrlProblem } from '../../daemon/config/index.ts';
+import {
+  type CommandIO,
+  MAX_TIMEOUT_OPTION_S,
+  numberOption,
+  parseCommandArgs,
+  UsageError,
+} from '../../daemon/cli-kit/index.ts';
+import { readCentralYaml } from './fleet-api.ts';
 
 /** The broker options the MQTT operator commands take: central.yaml's mqtt section, or each one given. */
 const BROKER_OPTIONS = {
@@ -58,7 +62,7 @@ async function target(
     exclusiveMin: true,
     max: MAX_TIMEOUT_OPTION_S,
   });
-  const { centralTopics, readTlsFiles } = await loadCentralLink();
+  const { centralTopics, readTlsFiles } = await import('../../central-link/index.ts');
   const topics = centralTopics(mqtt?.topic_prefix ?? 'auraison', fleet, robot);
   const options: IClientOptions = {
     protocolVersion: 5,
@@ -73,7 +77,7 @@ async function target(
   const keyFile = values['command-key'] ?? (mqtt?.command_key || undefined);
   let sign: Target['sign'] = () => ({});
   if (keyFile !== undefined) {
-    const { CommandSigner } = await loadCommandSigner();
+    const { CommandSigner } = await import('../command-signer.ts');
     let signer: InstanceType<typeof CommandSigner>;
     try {
       signer = CommandSigner.fromFile(

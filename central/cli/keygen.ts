@@ -1,6 +1,4 @@
-import { loadCommandSigner } from '../components/index.ts';
-import { parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
 
 /**
  * `auraison-edge central keygen --out FILE [--json]`: central's command signing key (Ed25519). The private key
@@ -13,7 +11,7 @@ export async function centralKeygen(argv: string[], io: CommandIO): Promise<numb
   const out = values.out;
   if (out === undefined)
     throw new UsageError('--out FILE is required: where to write the private key (central.yaml: mqtt.command_key)');
-  const { writeCommandKey } = await loadCommandSigner();
+  const { writeCommandKey } = await import('../command-signer.ts');
   let publicKey: string;
   try {
     publicKey = writeCommandKey(out);

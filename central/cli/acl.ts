@@ -1,9 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { loadBrokerAcl } from '../components/index.ts';
-import { parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
-import { readCentralYaml } from './central-fleet-api.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
+import { readCentralYaml } from './fleet-api.ts';
 
 /**
  * `auraison-edge central acl [--config central.yaml] [--fleet F]... [--prefix P] [--central-user U] [--out FILE]`:
@@ -30,7 +28,7 @@ export async function centralAcl(argv: string[], io: CommandIO): Promise<number>
     fleets: values.fleet ?? [mqtt?.fleet ?? 'default'],
     centralUser,
   };
-  const { brokerAcl, brokerAclConf, brokerAclProblem } = await loadBrokerAcl();
+  const { brokerAcl, brokerAclConf, brokerAclProblem } = await import('../broker-acl.ts');
   const problem = brokerAclProblem(options);
   if (problem) throw new UsageError(problem);
   const acl = brokerAcl(options);

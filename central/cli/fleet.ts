@@ -1,7 +1,13 @@
-import { parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
-import { CsvPrinter, JsonPrinter, Output, TablePrinter } from './commands/query.ts';
-import { FleetApiClient, FleetApiError, resolveFleetApi } from './central-fleet-api.ts';
+import {
+  type CommandIO,
+  CsvPrinter,
+  JsonPrinter,
+  Output,
+  parseCommandArgs,
+  TablePrinter,
+  UsageError,
+} from '../../daemon/cli-kit/index.ts';
+import { FleetApiClient, FleetApiError, resolveFleetApi } from './fleet-api.ts';
 
 /** The fleet API's options every operator command over HTTP takes. */
 const API_OPTIONS = { url: { type: 'string' }, config: { type: 'string' } } as const;

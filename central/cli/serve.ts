@@ -1,7 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { loadCentralServe, loadCentralYaml } from '../components/index.ts';
-import { parseCommandArgs } from './args.ts';
-import { UsageError, type CommandIO } from './command.ts';
+import { type CommandIO, parseCommandArgs, UsageError } from '../../daemon/cli-kit/index.ts';
 
 /**
  * `auraison-edge central serve --config central.yaml [--token-file FILE]`: the reference central
@@ -17,13 +15,13 @@ export async function centralServe(argv: string[], io: CommandIO): Promise<numbe
   const file = values.config ?? io.env.AURAISON_CENTRAL_CONFIG;
   if (!file)
     throw new UsageError('central serve needs its config: --config central.yaml (or $AURAISON_CENTRAL_CONFIG)');
-  const { loadCentralServeConfig } = await loadCentralYaml();
+  const { loadCentralServeConfig } = await import('../config.ts');
   const settings = loadCentralServeConfig(file, io.env);
   const tokenFile = values['token-file'];
   if (tokenFile !== undefined) settings.http.token = readToken(tokenFile);
   // The signing key's file, over mqtt.command_key: `central keygen --out FILE` makes it.
   if (values['command-key'] !== undefined) settings.mqtt.command_key = values['command-key'];
-  const { runCentralServe } = await loadCentralServe();
+  const { runCentralServe } = await import('../serve.ts');
   return runCentralServe(settings, io);
 }
 

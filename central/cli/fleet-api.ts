@@ -1,5 +1,4 @@
-import { loadCentralYaml } from '../components/index.ts';
-import { UsageError } from './command.ts';
+import { UsageError } from '../../daemon/cli-kit/index.ts';
 
 /** central.yaml's http section default (central/config.ts): where `central serve` listens. */
 const DEFAULT_URL = 'http://127.0.0.1:8790';
@@ -48,7 +47,7 @@ function envToken(env: NodeJS.ProcessEnv): { token?: string } {
 
 /** central.yaml, read and checked as `central serve` reads it. */
 export async function readCentralYaml(file: string, env: NodeJS.ProcessEnv) {
-  const { loadCentralServeConfig } = await loadCentralYaml();
+  const { loadCentralServeConfig } = await import('../config.ts');
   return loadCentralServeConfig(file, env);
 }
 
