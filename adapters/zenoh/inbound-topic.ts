@@ -50,6 +50,13 @@ export class InboundTopic {
   #history: AdvancedHistory | undefined;
   /** Last sequence number per publisher GID, for transient_local's history and live samples meeting. */
   #lastSeq = new Map<string, bigint>();
+  /**
+   * The HLC timestamps of the last transient_local samples, for the same sample heard twice where no attachment
+   * says its sequence number (zenoh-bridge-ros2dds): from two caches' answers, or from a cache and live. A
+   * zenoh-ext cache refuses to run without timestamping, so every sample it keeps has one, and an HLC never
+   * gives one twice.
+   */
+  #seenStamps = new Set<string>();
 
   constructor(options: {
     link: ZenohLink;
@@ -115,6 +122,10 @@ export class InboundTopic {
 
   #receive(sample: Sample): void {
     this.counters.received++;
+    if (this.#qos.durability === 'transient_local' && this.#seenBefore(sample)) {
+      this.counters.duplicates++;
+      return;
+    }
     const data = sample.payload().toBytes();
     let publishTime: bigint | undefined;
     if (this.#mapping.attachments) {
@@ -147,6 +158,18 @@ export class InboundTopic {
     }
     this.#publisher.publish(data, publishTime ?? nowNs());
     this.counters.delivered++;
+  }
+
+  #seenBefore(sample: Sample): boolean {
+    const stamp = sample.timestamp();
+    if (stamp === undefined) return false;
+    const id = `${stamp.getId().toString()}/${stamp.getNtp64()}`;
+    if (this.#seenStamps.has(id)) return true;
+    this.#seenStamps.add(id);
+    // Enough to cover every cache's answer at once; the oldest goes first (a Set keeps insertion order).
+    if (this.#seenStamps.size > Math.max(64, this.#qos.depth * 4))
+      this.#seenStamps.delete(this.#seenStamps.values().next().value!);
+    return false;
   }
 
   #check(data: Uint8Array): string | undefined {

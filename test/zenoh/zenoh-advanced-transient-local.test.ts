@@ -59,6 +59,37 @@ describe("transient_local over zenoh-ext's advanced publisher and subscriber (rm
     expect(received).toEqual(maps);
   });
 
+  it("delivers a cached map once under zenoh-bridge-ros2dds's mapping (no attachment) when the link drops and every cache is asked again", async () => {
+    const { encode } = await grids();
+    const maps = [1, 2, 3].map((i) => hex(encode(i)));
+    // The bridge's token for a transient_local publisher of /map (depth 5), and its cache under the plain key.
+    const type = GRID.replaceAll('/', '§');
+    const server = await zn.peer(
+      { key: 'map', depth: 5, reliable: true, publish: true, token: `@/{zid}/@ros2_lv/MP/map/${type}/:1:1:0,5` },
+      script(),
+    );
+    for (const map of maps) server.send(`pub ${map}`);
+    await waitFor(() => server.events.filter((e) => e.event === 'published').length === 3, 'the maps published');
+
+    const { daemon, stop } = await startDaemon({
+      zenoh: { enabled: true, endpoint: zn.net.wsUrl, mapping: 'ros2dds', topics: ['/map'], history_settle_ms: 500 },
+    });
+    cleanups.push(stop);
+    const received: string[] = [];
+    daemon.bus.subscribe({ name: 'test', topic: '/map', handler: (m) => void received.push(hex(m.data)) });
+    await waitFor(() => received.length >= 3, 'the cached maps on the bus');
+    const inbound = () =>
+      (daemon.components.get('zenoh')!.health().details as { inbound: Record<string, { duplicates: number }> }).inbound[
+        '/map'
+      ]!;
+    // The router and the remote-api go down and come back: the daemon asks every cache again when its link is up
+    // and when the publisher's token comes back, and hears the same three maps, each with its HLC timestamp.
+    await zn.net.kill();
+    await zn.net.start();
+    await waitFor(() => inbound().duplicates >= 3, 'the caches answered again', 30_000);
+    expect(received).toEqual(maps);
+  });
+
   it("a zenoh-ext AdvancedSubscriber with history that starts after the daemon published gets the daemon's last `depth` maps", async () => {
     const { daemon, codec, stop } = await startDaemon({
       zenoh: { enabled: true, endpoint: zn.net.wsUrl, publish: ['/local_map'] },
