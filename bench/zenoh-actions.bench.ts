@@ -99,10 +99,11 @@ export async function run(): Promise<BenchResult[]> {
         `p50 ${percentile(xs, 50).toFixed(2)} ms, p99 ${percentile(xs, 99).toFixed(2)} ms; bare get p50 ` +
           `${percentile(bare, 50).toFixed(2)} ms, p99 ${percentile(bare, 99).toFixed(2)} ms; ${N} goals after ${WARMUP} warm-up`,
         'the issue sets no goal for this figure',
-        // Measured in the proxy: the daemon's send_goal get alone takes the ~44 ms; a bare get's options (consolidation
-        // NONE, an attachment, a timeout) do not make it slow, nor does a get_result pending on the bare session. The
-        // cause is not found yet; 40 ms is Linux's delayed ACK.
-        "the daemon's send_goal get alone takes most of it (~44 ms against a bare get's ~1-3 ms): see the comment in the bench",
+        // Traced with strace on zenoh-bridge-remote-api: each get's reply and its final leave as two frames, two
+        // writes on a socket it leaves with Nagle on, so the final waited for the reply's ACK, which Linux delayed
+        // by 40 ms; the bare get rarely met it (its next request came at once and carried the ACK). The daemon now
+        // takes the answer at the first reply (the proxy's gets use firstReply): 43 ms before, ~2 ms after.
+        "a get waits for no query final: the remote-api bridge's Nagle held it for the 40 ms delayed ACK (see the bench)",
       ],
     });
     // send_goal is one get; a cancel is cancel_goal's get plus get_result's answer (asked before the cancel).

@@ -162,13 +162,17 @@ export class ZenohActionProxy {
     const { codec, link, resultTimeoutMs } = this.#ctx;
     const payload = codec.encode(`${this.#ends.types.getResult}_Request`, { goal_id: uuidMessage(goalId) });
     const gone = this.#gone.signal;
+    let fail = () => {};
     const left = new Promise<never>((_, reject) => {
-      const fail = () => reject(gone.reason as Error);
+      fail = () => reject(gone.reason as Error);
       if (gone.aborted) fail();
       else gone.addEventListener('abort', fail, { once: true });
     });
     left.catch(() => {}); // raced below; unobserved when the result comes first
-    const replies = await Promise.race([link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)), left]);
+    const replies = await Promise.race([
+      link.get(this.#keys.getResult, this.#request(payload, resultTimeoutMs)),
+      left,
+    ]).finally(() => gone.removeEventListener('abort', fail));
     const response = this.#response<{ status?: number; result?: Fields }>(
       replies,
       `${this.#ends.types.getResult}_Response`,
@@ -224,7 +228,13 @@ export class ZenohActionProxy {
     const attachment = mapping.attachments
       ? encodeAttachment({ sequence: ++this.#sequence, timestampNs: nowNs(), gid: this.#gid })
       : undefined;
-    return { payload, timeoutMs, allComplete: mapping.completeServers, ...(attachment ? { attachment } : {}) };
+    return {
+      payload,
+      timeoutMs,
+      allComplete: mapping.completeServers,
+      firstReply: true,
+      ...(attachment ? { attachment } : {}),
+    };
   }
 
   /** The first reply decoded as `type`, or why there is none. */

@@ -46,6 +46,12 @@ export interface GetOptions {
   timeoutMs: number;
   /** All complete queryables (rmw_zenoh's service calls) instead of the best matching one. */
   allComplete?: boolean;
+  /**
+   * Resolve at the first reply, not at the query's final: the remote-api bridge writes the final as a frame of its
+   * own on a socket with Nagle on, which holds it until the reply is acknowledged, and Linux delays that ACK by up
+   * to 40 ms. For a call that takes one answer (a service's, an action's).
+   */
+  firstReply?: boolean;
 }
 
 export type GetReply = { ok: true; sample: Sample } | { ok: false; payload: Uint8Array; encoding: string };
@@ -227,16 +233,18 @@ export class ZenohLink {
     const session = this.#session;
     const zenoh = this.#zenoh;
     if (session === undefined || zenoh === undefined) throw new Error(`the Zenoh link to ${this.endpoint} is down`);
-    const { payload, encoding, attachment, timeoutMs, allComplete = false } = options;
+    const { payload, encoding, attachment, timeoutMs, allComplete = false, firstReply = false } = options;
     const replies: GetReply[] = [];
     return new Promise<GetReply[]>((resolve, reject) => {
       const timer = setTimeout(() => resolve(replies), timeoutMs + 500);
+      const done = () => (clearTimeout(timer), resolve(replies));
       const onReply = this.#guard((reply: InstanceType<ZenohModule['Reply']>) => {
+        if (firstReply && replies.length > 0) return;
         const result = reply.result();
         if (result instanceof zenoh.Sample) replies.push({ ok: true, sample: result });
         else replies.push({ ok: false, payload: result.payload().toBytes(), encoding: result.encoding().toString() });
+        if (firstReply) done();
       });
-      const done = () => (clearTimeout(timer), resolve(replies));
       session
         .get(selector, {
           ...(payload ? { payload } : {}),

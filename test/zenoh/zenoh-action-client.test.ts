@@ -83,6 +83,31 @@ describe('an action server on Zenoh, used by the daemon', () => {
     });
   }
 
+  // The remote-api bridge sends a query's final as a frame of its own, which Nagle's algorithm on its socket may hold
+  // for Linux's 40 ms delayed ACK: the daemon takes the server's answer without waiting for the final.
+  it("takes a goal as accepted at the server's answer, while the server still holds its query open", async () => {
+    const m = mappings[0];
+    const { daemon, codec, stop } = await startDaemon({
+      // Longer than the test may run: a goal accepted only at the query's end would never be.
+      zenoh: {
+        enabled: true,
+        endpoint: zn.net.wsUrl,
+        actions: { call: ['/fibonacci'] },
+        services: { timeout_ms: 600_000 },
+      },
+    });
+    cleanups.push(stop);
+    const server = await peer({ ...serverSpec(daemon.definitions, m), hold_send_goal: true }, SERVER);
+    const client = new BusActionClient({ bus: daemon.bus, codec, name: m.action, type: TYPE });
+    await waitFor(() => client.available(), 'the Zenoh action on the bus');
+    const handle = await client.sendGoal({ order: 2 });
+    expect(handle).toBeDefined();
+    expect(server.events.filter((e) => e.event === 'holding')).toHaveLength(1);
+    server.send('release');
+    expect(await handle!.result({ timeoutMs: 20_000 })).toMatchObject({ state: 'succeeded' });
+    await server.close();
+  });
+
   it('ends a goal aborted, with the reason logged, when its server dies mid-goal', async () => {
     const m = mappings[0];
     const { daemon, codec, stop } = await startDaemon({

@@ -12,7 +12,8 @@ send_goal, cancel_goal, get_result, feedback), step_s, quiet (no
 accepted and cancel events: a bench sends thousands). A goal of order n is accepted when n >= 0 (else rejected),
 publishes n feedbacks (the sequence so far) one per step_s, and succeeds with the sequence; a cancel ends it
 canceled. Events are JSON lines: ready, accepted, rejected, feedback, cancel, result. stdin: "die" exits at once
-(the session and its tokens go with the process), end of input closes it.
+(the session and its tokens go with the process), end of input closes it. hold_send_goal: send_goal's query is
+answered but not finished (its final held) until stdin says "release".
 """
 import json
 import os
@@ -67,6 +68,7 @@ def key(part):
 feedback_pub = session.declare_publisher(key("feedback"))
 goals = {}  # goal id hex -> {"done": Event, "canceled": bool, "status": int, "sequence": [int]}
 gid = bytes(range(16, 32))
+release = threading.Event()
 
 
 def reply_attachment(query):
@@ -110,6 +112,10 @@ def on_send_goal(query):
     accepted = order >= 0
     now = time.time()
     reply(query, struct.pack("<?3xiI", accepted, int(now), int((now % 1) * 1e9)))
+    if spec.get("hold_send_goal"):
+        # The query's final goes when this callback returns: held until stdin says "release".
+        emit(event="holding", goal=goal_id)
+        release.wait()
     if not accepted:
         emit(event="rejected", goal=goal_id, order=order)
         return
@@ -182,4 +188,6 @@ emit(event="ready", zid=zid)
 for line in sys.stdin:
     if line.strip() == "die":
         os._exit(1)
+    if line.strip() == "release":
+        release.set()
 session.close()
