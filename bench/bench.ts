@@ -29,3 +29,9 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const i = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
   return sorted[i]!;
 }
+
+/** `p50 … , p99 … , p99.9 … , max …` of sorted figures, in `unit`. */
+export function tail(sorted: ArrayLike<number>, unit = 'ms', digits = 2): string {
+  const f = (p: number) => percentile(sorted, p).toFixed(digits);
+  return `p50 ${f(50)}, p99 ${f(99)}, p99.9 ${f(99.9)}, max ${f(100)} ${unit}`;
+}

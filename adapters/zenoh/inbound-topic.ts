@@ -37,6 +37,7 @@ export class InboundTopic {
   readonly counters: InboundCounters = { received: 0, delivered: 0, malformed: 0, echoes: 0, duplicates: 0 };
   lastError: string | undefined;
   #link: ZenohLink;
+  #dataLink: ZenohLink;
   #mapping: Mapping;
   #codec: MessageCodec;
   #validate: boolean;
@@ -60,6 +61,8 @@ export class InboundTopic {
 
   constructor(options: {
     link: ZenohLink;
+    /** The link its live samples come through: `link`, or a session that sends nothing while they flow. */
+    dataLink?: ZenohLink;
     bus: Bus;
     mapping: Mapping;
     topic: PublishedTopic;
@@ -69,10 +72,11 @@ export class InboundTopic {
     ownGids: ReadonlySet<string>;
     log: Logger;
   }) {
-    const { link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
+    const { link, dataLink = link, bus, mapping, topic, codec, knownType, validateMaxBytes, ownGids, log } = options;
     this.name = topic.name;
     this.rosType = topic.rosType;
     this.#link = link;
+    this.#dataLink = dataLink;
     this.#mapping = mapping;
     this.#codec = codec;
     this.#validate = knownType && validateMaxBytes > 0;
@@ -86,7 +90,7 @@ export class InboundTopic {
 
   start(): void {
     const key = this.#mapping.subscribeKey(this.name, this.rosType);
-    this.#subscriber = this.#link.declareSubscriber(key, (sample) => this.#receive(sample));
+    this.#subscriber = this.#dataLink.declareSubscriber(key, (sample) => this.#receive(sample));
     if (this.#qos.durability === 'transient_local') {
       this.#unwatch = this.#link.onUp(() => void this.#queryHistory(key));
       if (this.#link.state === 'up') void this.#queryHistory(key);

@@ -46,6 +46,7 @@ export class ZenohComponent implements Component, MetricsProvider {
   #mapping: Mapping;
   #link: ZenohLink;
   #bulkLink: ZenohLink | undefined;
+  #receiveLink: ZenohLink | undefined;
   #discovery: GraphDiscovery;
   #codec: MessageCodec;
   #nodeId = randomInt(1, 2 ** 31);
@@ -111,6 +112,11 @@ export class ZenohComponent implements Component, MetricsProvider {
     const bulk =
       settings.bulk_lane && settings.topic_qos.some((q) => q.priority === 'data_low' || q.priority === 'background');
     this.#bulkLink = bulk ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined }) : undefined;
+    // A third for the graph's topics coming in: a session that sends (puts, requests) holds its incoming
+    // samples up to 40 ms each time (docs/bridges.md, receive_lane).
+    this.#receiveLink = settings.receive_lane
+      ? new ZenohLink({ ...this.#linkOptions(settings, ctx), onState: undefined, keepaliveWhenQuiet: true })
+      : undefined;
     this.#discovery = new GraphDiscovery({
       graph: ctx.graph,
       mapping: this.#mapping,
@@ -161,6 +167,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     this.#unlisten = this.#ctx.bus.onTopic((topic, type) => this.#maybePublish(topic, type));
     this.#link.start();
     this.#bulkLink?.start();
+    this.#receiveLink?.start();
   }
 
   async stop(): Promise<void> {
@@ -180,7 +187,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       this.#actions?.close(),
       ...this.#handles.map((h) => h.close()),
     ]);
-    await Promise.all([this.#link.close(), this.#bulkLink?.close()]);
+    await Promise.all([this.#link.close(), this.#bulkLink?.close(), this.#receiveLink?.close()]);
     this.#discovery.clear();
   }
 
@@ -188,6 +195,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     return zenohMetrics({
       link: this.#link,
       bulkLink: this.#bulkLink,
+      receiveLink: this.#receiveLink,
       inbound: this.#inbound,
       outbound: this.#outbound,
       graphEndpoints: this.#ctx.graph.endpoints({ source: 'zenoh' }).length,
@@ -201,6 +209,7 @@ export class ZenohComponent implements Component, MetricsProvider {
       mapping: this.#mapping.name,
       link: link.details(),
       ...(this.#bulkLink ? { bulk_link: this.#bulkLink.details() } : {}),
+      ...(this.#receiveLink ? { receive_link: this.#receiveLink.details() } : {}),
       inbound: Object.fromEntries(
         [...this.#inbound].map(([name, t]) => [
           name,
@@ -226,6 +235,14 @@ export class ZenohComponent implements Component, MetricsProvider {
       return {
         state: 'degraded',
         reason: `the bulk session to ${bulk.endpoint} is down: ${bulk.reason ?? bulk.state}`,
+        details,
+      };
+    }
+    const receive = this.#receiveLink;
+    if (link.state === 'up' && receive !== undefined && receive.state !== 'up') {
+      return {
+        state: 'degraded',
+        reason: `the receiving session to ${receive.endpoint} is down: ${receive.reason ?? receive.state}`,
         details,
       };
     }
@@ -365,6 +382,7 @@ export class ZenohComponent implements Component, MetricsProvider {
     try {
       const inbound = new InboundTopic({
         link: this.#link,
+        ...(this.#receiveLink ? { dataLink: this.#receiveLink } : {}),
         bus: this.#ctx.bus,
         mapping: this.#mapping,
         topic,

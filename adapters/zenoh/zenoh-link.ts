@@ -13,6 +13,13 @@ export interface ZenohLinkOptions {
   /** How long zenoh-ts waits for the bridge's answer to a request (a declaration, a keepalive). */
   responseTimeoutMs?: number;
   keepaliveMs?: number;
+  /**
+   * Skips the keepalive while callbacks run (samples, replies): for a session that carries samples in and sends
+   * nothing else. A request on the socket makes Linux delay its ACKs by 40 ms, and the remote-api bridge, which
+   * leaves Nagle on, holds every sample behind an unacknowledged one until then; what comes in proves the link
+   * alive, and a quiet link is asked as any other.
+   */
+  keepaliveWhenQuiet?: boolean;
   reconnectMinMs?: number;
   reconnectMaxMs?: number;
   log: Logger;
@@ -81,6 +88,9 @@ export class ZenohLink {
   #openTimeoutMs: number;
   #responseTimeoutMs: number;
   #keepaliveMs: number;
+  #keepaliveWhenQuiet: boolean;
+  /** Callbacks run, for keepaliveWhenQuiet: a count, not a clock read, since it ticks for every sample. */
+  #heard = 0;
   #reconnectMinMs: number;
   #reconnectMaxMs: number;
   #log: Logger;
@@ -95,7 +105,15 @@ export class ZenohLink {
   #running: Promise<void> | undefined;
   #lost: (() => void) | undefined;
   #upListeners = new Set<(session: Session) => void>();
-  readonly counters = { opens: 0, openFailures: 0, losses: 0, callbackErrors: 0, declareFailures: 0, routers: 0 };
+  readonly counters = {
+    opens: 0,
+    openFailures: 0,
+    losses: 0,
+    callbackErrors: 0,
+    declareFailures: 0,
+    routers: 0,
+    keepalives: 0,
+  };
   #upSince: number | undefined;
   #zid = '';
   #nextTryAt: number | undefined;
@@ -106,6 +124,7 @@ export class ZenohLink {
       openTimeoutMs = 5000,
       responseTimeoutMs = 3000,
       keepaliveMs = 1000,
+      keepaliveWhenQuiet = false,
       reconnectMinMs = 250,
       reconnectMaxMs = 10_000,
     } = options;
@@ -114,6 +133,7 @@ export class ZenohLink {
     this.#openTimeoutMs = openTimeoutMs;
     this.#responseTimeoutMs = responseTimeoutMs;
     this.#keepaliveMs = keepaliveMs;
+    this.#keepaliveWhenQuiet = keepaliveWhenQuiet;
     this.#reconnectMinMs = reconnectMinMs;
     this.#reconnectMaxMs = reconnectMaxMs;
     this.#log = options.log;
@@ -328,6 +348,7 @@ export class ZenohLink {
   /** Wraps a callback zenoh-ts calls from its socket handler: an exception is counted and logged here. */
   #guard<T>(callback: (value: T) => void): (value: T) => void {
     return (value) => {
+      this.#heard++;
       try {
         callback(value);
       } catch (error) {
@@ -399,7 +420,14 @@ export class ZenohLink {
       ).inner?.link?.ws;
       ws?.addEventListener?.('close', () => ((reason = 'the bridge closed the WebSocket'), resolve()));
     });
+    let heardAtLastTick = this.#heard;
     const keepalive = setInterval(() => {
+      const heard = this.#heard;
+      if (this.#keepaliveWhenQuiet && heard !== heardAtLastTick) {
+        heardAtLastTick = heard;
+        return;
+      }
+      this.counters.keepalives++;
       session.info().then(
         (info) => (this.counters.routers = info.routersZid().length),
         (error: unknown) => {

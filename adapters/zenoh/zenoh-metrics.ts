@@ -8,13 +8,18 @@ import type { ZenohLink } from './zenoh-link.ts';
 export function zenohMetrics(parts: {
   link: ZenohLink;
   bulkLink: ZenohLink | undefined;
+  receiveLink: ZenohLink | undefined;
   inbound: Map<string, InboundTopic>;
   outbound: Map<string, OutboundTopic>;
   graphEndpoints: number;
   cap: TopicCap;
 }): MetricFamily[] {
-  const { link, bulkLink, inbound, outbound, graphEndpoints, cap } = parts;
-  const links = [['main', link], ...(bulkLink ? [['bulk', bulkLink] as const] : [])] as const;
+  const { link, bulkLink, receiveLink, inbound, outbound, graphEndpoints, cap } = parts;
+  const links = [
+    ['main', link],
+    ...(bulkLink ? [['bulk', bulkLink] as const] : []),
+    ...(receiveLink ? [['receive', receiveLink] as const] : []),
+  ] as const;
   const perLink = (value: (l: ZenohLink) => number) =>
     links.map(([link, l]) => ({ labels: { link }, value: value(l) }));
   const perTopic = <T>(topics: Map<string, T>, value: (t: T) => number) =>
@@ -43,6 +48,12 @@ export function zenohMetrics(parts: {
       'Zenoh sessions lost (closed socket, no keepalive answer).',
       'counter',
       perLink((l) => l.counters.losses),
+    ),
+    family(
+      'auraison_zenoh_link_keepalives_total',
+      'Keepalive requests sent to the bridge (the receiving session asks only when no sample came).',
+      'counter',
+      perLink((l) => l.counters.keepalives),
     ),
     family(
       'auraison_zenoh_sent_total',

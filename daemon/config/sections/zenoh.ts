@@ -133,6 +133,11 @@ export const ZenohConfig = Section(
       description:
         'Topics at priority data_low or background go through a second WebSocket session, so their large samples never queue ahead of small ones in one socket (Zenoh priorities apply only past the bridge).',
     }),
+    receive_lane: Type.Boolean({
+      default: true,
+      description:
+        "The graph's topics come in through a session of their own that sends nothing while samples flow: a request or a put on a socket makes Linux delay its ACKs by 40 ms, and the remote-api bridge (Nagle on) holds every sample coming in until then.",
+    }),
     queue_depth: Type.Integer({
       minimum: 1,
       maximum: 100_000,
