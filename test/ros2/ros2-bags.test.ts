@@ -1,11 +1,11 @@
 import { spawn } from 'node:child_process';
-import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { parse } from 'yaml';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runCli, tempDir } from '../helpers/cli.ts';
 import { stopChild } from '../helpers/stop-child.ts';
 import { waitFor } from '../helpers/wait.ts';
+import { metadataSummary, ros2BagInfo } from './ros2-bags-cli.ts';
 import { Ros2Daemon } from './ros2-daemon.ts';
 import { ros2, ros2Env, ros2Node } from './ros2-env.ts';
 
@@ -20,33 +20,6 @@ beforeAll(() => {
 afterEach(async () => {
   for (const undo of cleanups.splice(0).reverse()) await undo();
 });
-
-interface BagMetadata {
-  rosbag2_bagfile_information: {
-    message_count: number;
-    topics_with_message_count: { topic_metadata: { name: string }; message_count: number }[];
-  };
-}
-
-/** Message counts per topic and in all, as a bag's metadata.yaml has them. */
-function metadataCounts(bag: string): { total: number; topics: Map<string, number> } {
-  const info = (parse(readFileSync(join(bag, 'metadata.yaml'), 'utf8')) as BagMetadata).rosbag2_bagfile_information;
-  return {
-    total: info.message_count,
-    topics: new Map(info.topics_with_message_count.map((t) => [t.topic_metadata.name, t.message_count])),
-  };
-}
-
-/** `ros2 bag info` of `bag`: its total and per-topic message counts as it prints them. */
-async function ros2BagInfo(bag: string): Promise<{ total: number; topics: Map<string, number>; stdout: string }> {
-  const info = await ros2(env, ['bag', 'info', bag]);
-  expect(info.code, info.stderr).toBe(0);
-  const total = Number(/^Messages:\s+(\d+)$/m.exec(info.stdout)?.[1]);
-  const topics = new Map(
-    [...info.stdout.matchAll(/Topic: (\S+) \| Type: \S+ \| Count: (\d+)/g)].map((m) => [m[1]!, Number(m[2])]),
-  );
-  return { total, topics, stdout: info.stdout };
-}
 
 /** The number of the talker's last message, from its log (`Publishing: 'Hello World: N'`). */
 function talked(output: string): number {
@@ -74,10 +47,10 @@ describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
     await stopChild(daemon.process.child, 'SIGINT');
     const [name] = readdirSync(bags);
     const bag = join(bags, name!);
-    const ours = metadataCounts(bag);
-    expect(ours.topics.get('/odom')).toBeGreaterThanOrEqual(20);
+    const ours = metadataSummary(bag);
+    expect(ours.topics.get('/odom')?.count).toBeGreaterThanOrEqual(20);
 
-    const theirs = await ros2BagInfo(bag);
+    const theirs = await ros2BagInfo(env, bag);
     expect(theirs.stdout).toMatch(/Storage id:\s+mcap/);
     expect(theirs.total).toBe(ours.total);
     expect(theirs.topics).toEqual(ours.topics);
@@ -125,8 +98,8 @@ describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
     const from = talked(talker.output());
     await waitFor(() => talked(talker.output()) >= from + 5, 'five messages talked', 60_000);
     await stopChild(recorder, 'SIGINT');
-    const theirs = await ros2BagInfo(bag);
-    expect(theirs.topics.get('/chatter'), recorded).toBeGreaterThan(0);
+    const theirs = await ros2BagInfo(env, bag);
+    expect(theirs.topics.get('/chatter')?.count, recorded).toBeGreaterThan(0);
 
     const config = join(dir.path, 'edge.yaml');
     writeFileSync(config, 'data_dir: ./data\nlog: {level: warn}\napi: {enabled: false}\nfoxglove: {enabled: false}\n');
@@ -135,6 +108,6 @@ describe('ros2 bag and the bags of the daemon (rosbag2 0.26.5, MCAP)', () => {
     const sql = "SELECT count(*) AS n FROM messages WHERE topic = '/chatter'";
     const query = await runCli(['query', sql, '--config', config, '--csv'], { cwd: dir.path });
     expect(query.code, query.stderr).toBe(0);
-    expect(query.stdout.trim()).toBe(`n\n${theirs.topics.get('/chatter')}`);
+    expect(query.stdout.trim()).toBe(`n\n${theirs.topics.get('/chatter')?.count}`);
   }, 180_000);
 });
